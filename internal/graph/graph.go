@@ -1,0 +1,439 @@
+// Package graph turns the logical dataflow that the API builds into running
+// subtasks: it decides parallelism and operator chaining, creates the
+// channels between subtasks and starts one goroutine per subtask.
+//
+// Nodes and edges are type-erased. The typed API supplies closures that know
+// each node's element types; graph only wires what they build. Execution is
+// owned by Run: it starts every task, waits for all of them, and cancels the
+// rest on the first failure.
+package graph
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/weirstream/weir/internal/keygroup"
+	"github.com/weirstream/weir/internal/runtime"
+)
+
+// Outputs are the typed outputs handed to an operator factory: Main is a
+// runtime.Output[T] for the node's output type; Side maps a side-output tag
+// to a runtime.Output of that tag's type (absent when nothing consumes it).
+type Outputs struct {
+	Main any
+	Side map[string]any
+}
+
+// Instance is one subtask's instance of a node.
+type Instance struct {
+	// Op is the operator's lifecycle.
+	Op runtime.Lifecycle
+	// Inputs holds, per logical input, the runtime.Output[T] that receives
+	// that input's records (nil for sources).
+	Inputs []any
+	// Watermarks receives the combined input watermark (the head operator).
+	Watermarks runtime.WatermarkHandler
+	// Source drives a source node.
+	Source runtime.SourceDriver
+}
+
+// Node is one operator of the logical dataflow.
+type Node struct {
+	ID          int
+	Name        string
+	UID         string
+	Parallelism int
+	// MaxInputs is the number of logical inputs (0 for sources, 1 or 2).
+	NumInputs int
+	Inputs    []*Edge
+	Outputs   []*Edge
+	// NoChain forbids chaining this node to its input.
+	NoChain bool
+	// New creates the operator for one subtask.
+	New func(ctx *runtime.OperatorContext, outs Outputs) (Instance, error)
+	// NewDiscard returns a runtime.Output of the node's main output type that
+	// drops everything (used when nothing consumes the main output).
+	NewDiscard func() any
+}
+
+// Edge connects the output (or side output Tag) of From to logical input
+// Input of To. Its closures are typed by the element type.
+type Edge struct {
+	From, To     *Node
+	Tag          string
+	Input        int
+	Partitioning runtime.Partitioning
+	// KeyHash maps a record (as any(T) is not used: see NewWriter) — set by
+	// the API for Hash edges inside NewWriter.
+	// NewWriter creates a writer over chans; for Hash edges it routes by key
+	// group using maxPar and the number of consumer subtasks len(chans).
+	NewWriter func(chans []*runtime.Channel, done <-chan struct{}, maxPar int) (out any, w runtime.Writer)
+	// NewDeliver returns the function that feeds batches of this edge's type
+	// into target, a runtime.Output of the same type.
+	NewDeliver func(target any) runtime.Deliver
+	// NewFanout combines several runtime.Outputs of this edge's type.
+	NewFanout func(outs []any) any
+}
+
+// Graph is a logical dataflow.
+type Graph struct {
+	Nodes []*Node
+}
+
+// AddNode appends n and assigns its ID.
+func (g *Graph) AddNode(n *Node) *Node {
+	n.ID = len(g.Nodes)
+	g.Nodes = append(g.Nodes, n)
+	return n
+}
+
+// Connect adds e between e.From and e.To.
+func (g *Graph) Connect(e *Edge) {
+	e.From.Outputs = append(e.From.Outputs, e)
+	e.To.Inputs = append(e.To.Inputs, e)
+}
+
+// Options configure execution.
+type Options struct {
+	Parallelism     int
+	MaxParallelism  int
+	Chaining        bool
+	BatchSize       int
+	ChannelCapacity int
+	Logger          *slog.Logger
+	Clock           runtime.Clock
+	// Report, if set, receives each task's metrics periodically.
+	Report         func(task *TaskInfo, m *runtime.TaskMetrics)
+	ReportInterval time.Duration
+	// OpMetrics, if set, is called once per operator instance, to publish
+	// its counters when the task reports.
+	OpMetrics func(task *TaskInfo, ctx *runtime.OperatorContext)
+}
+
+// TaskInfo names a running subtask.
+type TaskInfo struct {
+	Vertex  string
+	Subtask int
+}
+
+func (o *Options) fill() {
+	if o.Parallelism <= 0 {
+		o.Parallelism = 1
+	}
+	if o.MaxParallelism <= 0 {
+		o.MaxParallelism = keygroup.DefaultMaxParallelism
+	}
+	if o.BatchSize <= 0 {
+		o.BatchSize = runtime.DefaultBatchSize
+	}
+	if o.ChannelCapacity <= 0 {
+		o.ChannelCapacity = runtime.DefaultChannelCapacity
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Clock == nil {
+		o.Clock = runtime.WallClock{}
+	}
+	if o.ReportInterval <= 0 {
+		o.ReportInterval = time.Second
+	}
+}
+
+func (g *Graph) parallelism(n *Node, o *Options) int {
+	if n.Parallelism > 0 {
+		return n.Parallelism
+	}
+	return o.Parallelism
+}
+
+// chained reports whether e joins its two nodes into one chain.
+func (g *Graph) chained(e *Edge, o *Options) bool {
+	return o.Chaining && e.Partitioning == runtime.Forward && !e.To.NoChain && len(e.To.Inputs) == 1 &&
+		g.parallelism(e.From, o) == g.parallelism(e.To, o)
+}
+
+// Validate checks the graph before it runs.
+func (g *Graph) Validate(o Options) error {
+	o.fill()
+	if len(g.Nodes) == 0 {
+		return errors.New("weir: the job has no operators")
+	}
+	uids := map[string]string{}
+	for _, n := range g.Nodes {
+		p := g.parallelism(n, &o)
+		if p > o.MaxParallelism {
+			return fmt.Errorf("weir: operator %q: parallelism %d exceeds max parallelism %d", n.Name, p, o.MaxParallelism)
+		}
+		if n.UID != "" {
+			if other, ok := uids[n.UID]; ok {
+				return fmt.Errorf("weir: operators %q and %q share uid %q", other, n.Name, n.UID)
+			}
+			uids[n.UID] = n.Name
+		}
+	}
+	return nil
+}
+
+// vertex is a chain of nodes run by one task per subtask.
+type vertex struct {
+	head  *Node
+	nodes []*Node
+	par   int
+	name  string
+	gates []*runtime.Gate // per subtask
+	// inEdges are the non-chained edges into the chain's head.
+	inEdges []*Edge
+}
+
+// Plan describes how a graph is executed; String renders it like EXPLAIN.
+type Plan struct {
+	vertices []*vertex
+	byNode   map[*Node]*vertex
+}
+
+// Explain returns a textual plan: one line per vertex with its chain,
+// parallelism and input partitioning.
+func (g *Graph) Explain(o Options) string {
+	o.fill()
+	p := g.plan(&o)
+	var b strings.Builder
+	for _, v := range p.vertices {
+		fmt.Fprintf(&b, "%s [parallelism %d]", v.name, v.par)
+		for _, e := range v.inEdges {
+			fmt.Fprintf(&b, " <- %s from %q", e.Partitioning, e.From.Name)
+			if e.Tag != "" {
+				fmt.Fprintf(&b, " side output %q", e.Tag)
+			}
+		}
+		b.WriteByte('\n')
+	}
+	return b.String()
+}
+
+func (g *Graph) plan(o *Options) *Plan {
+	p := &Plan{byNode: map[*Node]*vertex{}}
+	for _, n := range g.Nodes {
+		if len(n.Inputs) == 1 && g.chained(n.Inputs[0], o) {
+			continue
+		}
+		v := &vertex{head: n, par: g.parallelism(n, o)}
+		var collect func(*Node)
+		collect = func(x *Node) {
+			v.nodes = append(v.nodes, x)
+			p.byNode[x] = v
+			for _, e := range x.Outputs {
+				if g.chained(e, o) {
+					collect(e.To)
+				}
+			}
+		}
+		collect(n)
+		names := make([]string, len(v.nodes))
+		for i, x := range v.nodes {
+			names[i] = x.Name
+		}
+		v.name = strings.Join(names, " -> ")
+		v.inEdges = n.Inputs
+		p.vertices = append(p.vertices, v)
+	}
+	return p
+}
+
+// Run executes the graph until every task finished, one failed, or ctx is
+// done. It returns the first task error (not the cancellations it caused).
+func (g *Graph) Run(ctx context.Context, o Options) error {
+	o.fill()
+	if err := g.Validate(o); err != nil {
+		return err
+	}
+	plan := g.plan(&o)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+
+	// Gates and channels: gate per consumer subtask, channel per
+	// (edge, producer subtask, consumer subtask) pair that exchanges data.
+	for _, v := range plan.vertices {
+		v.gates = make([]*runtime.Gate, v.par)
+		for i := range v.gates {
+			v.gates[i] = runtime.NewGate()
+		}
+	}
+	// chans[edge][producer] = channels that producer writes, by consumer.
+	chans := map[*Edge][][]*runtime.Channel{}
+	for _, v := range plan.vertices {
+		for _, e := range v.inEdges {
+			from := plan.byNode[e.From]
+			per := make([][]*runtime.Channel, from.par)
+			pointwise := e.Partitioning == runtime.Forward && from.par == v.par
+			for p := 0; p < from.par; p++ {
+				if pointwise {
+					per[p] = []*runtime.Channel{v.gates[p].NewChannel(e.Input, o.ChannelCapacity)}
+					continue
+				}
+				per[p] = make([]*runtime.Channel, v.par)
+				for c := 0; c < v.par; c++ {
+					per[p][c] = v.gates[c].NewChannel(e.Input, o.ChannelCapacity)
+				}
+			}
+			chans[e] = per
+		}
+	}
+
+	var tasks []*runtime.Task
+	var infos []*TaskInfo
+	for _, v := range plan.vertices {
+		for i := 0; i < v.par; i++ {
+			t, info, err := g.buildTask(ctx, plan, v, i, chans, &o)
+			if err != nil {
+				return err
+			}
+			tasks = append(tasks, t)
+			infos = append(infos, info)
+		}
+	}
+
+	var (
+		wg       sync.WaitGroup
+		mu       sync.Mutex
+		firstErr error
+	)
+	for _, t := range tasks {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := t.Run(ctx); err != nil {
+				mu.Lock()
+				if firstErr == nil || (isCancel(firstErr) && !isCancel(err)) {
+					firstErr = err
+				}
+				mu.Unlock()
+				cancel()
+			}
+		}()
+	}
+	wg.Wait()
+	if firstErr != nil && isCancel(firstErr) && ctx.Err() != nil {
+		// Canceled from outside: report the caller's reason.
+		if cause := context.Cause(ctx); cause != nil {
+			return cause
+		}
+	}
+	return firstErr
+}
+
+func isCancel(err error) bool {
+	return errors.Is(err, runtime.ErrCanceled) || errors.Is(err, context.Canceled)
+}
+
+func (g *Graph) buildTask(ctx context.Context, plan *Plan, v *vertex, sub int, chans map[*Edge][][]*runtime.Channel, o *Options) (*runtime.Task, *TaskInfo, error) {
+	info := &TaskInfo{Vertex: v.name, Subtask: sub}
+	t := &runtime.Task{
+		Name:           fmt.Sprintf("%s (%d/%d)", v.name, sub+1, v.par),
+		Timers:         runtime.NewTimerQueue(o.Clock),
+		ReportInterval: o.ReportInterval,
+	}
+	if o.Report != nil {
+		t.Report = func(m *runtime.TaskMetrics) { o.Report(info, m) }
+	}
+	done := ctx.Done()
+	insts := map[*Node]Instance{}
+	var build func(n *Node) error
+	build = func(n *Node) error {
+		outs := Outputs{Side: map[string]any{}}
+		groups := map[string][]any{}
+		var fanout = map[string]func([]any) any{}
+		for _, e := range n.Outputs {
+			var out any
+			if g.chained(e, o) && plan.byNode[e.To] == v {
+				if err := build(e.To); err != nil {
+					return err
+				}
+				out = insts[e.To].Inputs[e.Input]
+			} else {
+				var w runtime.Writer
+				out, w = e.NewWriter(chans[e][sub], done, o.MaxParallelism)
+				t.Writers = append(t.Writers, w)
+			}
+			groups[e.Tag] = append(groups[e.Tag], out)
+			fanout[e.Tag] = e.NewFanout
+		}
+		for tag, list := range groups {
+			var out any = list[0]
+			if len(list) > 1 {
+				out = fanout[tag](list)
+			}
+			if tag == "" {
+				outs.Main = out
+			} else {
+				outs.Side[tag] = out
+			}
+		}
+		if outs.Main == nil && n.NewDiscard != nil {
+			outs.Main = n.NewDiscard()
+		}
+		par := g.parallelism(n, o)
+		octx := &runtime.OperatorContext{
+			Name: n.Name, UID: n.UID, Subtask: sub, Parallelism: par,
+			MaxParallelism: o.MaxParallelism,
+			KeyGroups:      keygroup.RangeFor(o.MaxParallelism, par, sub),
+			Time:           t.Timers,
+			Logger:         o.Logger.With("operator", n.Name, "subtask", sub),
+			Metrics:        &runtime.OperatorMetrics{CurrentWatermark: runtime.MinWatermark},
+		}
+		inst, err := n.New(octx, outs)
+		if err != nil {
+			return fmt.Errorf("weir: operator %q: %w", n.Name, err)
+		}
+		insts[n] = inst
+		// Chain order is head first: prepend, since build recurses tail first.
+		t.Chain = append([]runtime.ChainMember{{Op: inst.Op, Ctx: octx}}, t.Chain...)
+		if o.OpMetrics != nil {
+			o.OpMetrics(info, octx)
+		}
+		return nil
+	}
+	if err := build(v.head); err != nil {
+		return nil, nil, err
+	}
+	// Chain order must be topological from the head: rebuild it by walking.
+	t.Chain = orderChain(v, insts, t.Chain)
+	head := insts[v.head]
+	if head.Source != nil {
+		t.Source = head.Source
+	} else {
+		t.Gate = v.gates[sub]
+		t.Head = head.Watermarks
+		t.Deliver = make([]runtime.Deliver, v.head.NumInputs)
+		for _, e := range v.inEdges {
+			if t.Deliver[e.Input] == nil {
+				t.Deliver[e.Input] = e.NewDeliver(head.Inputs[e.Input])
+			}
+		}
+		for i, d := range t.Deliver {
+			if d == nil {
+				return nil, nil, fmt.Errorf("weir: operator %q: input %d is not connected", v.head.Name, i+1)
+			}
+		}
+	}
+	return t, info, nil
+}
+
+// orderChain sorts chain members in the order of v.nodes (head first,
+// depth-first), so that Finish runs upstream before downstream.
+func orderChain(v *vertex, insts map[*Node]Instance, members []runtime.ChainMember) []runtime.ChainMember {
+	byOp := map[runtime.Lifecycle]runtime.ChainMember{}
+	for _, m := range members {
+		byOp[m.Op] = m
+	}
+	out := make([]runtime.ChainMember, 0, len(members))
+	for _, n := range v.nodes {
+		out = append(out, byOp[insts[n].Op])
+	}
+	return out
+}

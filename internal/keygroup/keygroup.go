@@ -1,0 +1,143 @@
+// Package keygroup maps keys to key groups and key groups to subtasks, the
+// unit by which Weir partitions keyed state, timers and snapshots.
+//
+// A key's group is a stable hash of its encoded bytes modulo the job's
+// maximum parallelism. The hash never depends on the process (no random
+// seeds), so a key lands in the same group after a restart or a restore at a
+// different parallelism. Subtask i of p owns the contiguous range computed by
+// RangeFor, exactly as Flink's KeyGroupRangeAssignment does.
+package keygroup
+
+import (
+	"encoding/binary"
+	"fmt"
+	"math"
+	"reflect"
+	"unsafe"
+
+	"github.com/cespare/xxhash/v2"
+)
+
+// DefaultMaxParallelism is the default number of key groups.
+const DefaultMaxParallelism = 128
+
+// Range is a contiguous, inclusive-exclusive range of key groups [Start, End).
+type Range struct {
+	Start, End int
+}
+
+// Len is the number of key groups in r.
+func (r Range) Len() int { return r.End - r.Start }
+
+// Contains reports whether kg lies in r.
+func (r Range) Contains(kg int) bool { return kg >= r.Start && kg < r.End }
+
+// RangeFor returns the key groups owned by subtask index of parallelism.
+func RangeFor(maxParallelism, parallelism, index int) Range {
+	start := (index*maxParallelism + parallelism - 1) / parallelism
+	end := ((index+1)*maxParallelism + parallelism - 1) / parallelism
+	return Range{Start: start, End: end}
+}
+
+// Subtask returns the subtask index that owns key group kg.
+func Subtask(maxParallelism, parallelism, kg int) int {
+	return kg * parallelism / maxParallelism
+}
+
+// Of returns the key group of a key hash.
+func Of(hash uint64, maxParallelism int) int {
+	return int(hash % uint64(maxParallelism))
+}
+
+// HashFunc hashes a key stably across processes.
+type HashFunc[K any] func(K) uint64
+
+// Hasher returns a stable, allocation-free hash function for the common key
+// types (strings, integers, floats, bools, byte arrays) and a reflection-based
+// one for structs and arrays built from them.
+func Hasher[K any]() HashFunc[K] {
+	t := reflect.TypeOf((*K)(nil)).Elem()
+	switch t.Kind() {
+	case reflect.String:
+		return func(k K) uint64 { return xxhash.Sum64String(*(*string)(unsafe.Pointer(&k))) }
+	case reflect.Int, reflect.Int64, reflect.Uint64, reflect.Uint, reflect.Uintptr:
+		return func(k K) uint64 { return hash8(*(*uint64)(unsafe.Pointer(&k))) }
+	case reflect.Int32, reflect.Uint32:
+		return func(k K) uint64 { return hash8(uint64(*(*uint32)(unsafe.Pointer(&k)))) }
+	case reflect.Int16, reflect.Uint16:
+		return func(k K) uint64 { return hash8(uint64(*(*uint16)(unsafe.Pointer(&k)))) }
+	case reflect.Int8, reflect.Uint8, reflect.Bool:
+		return func(k K) uint64 { return hash8(uint64(*(*uint8)(unsafe.Pointer(&k)))) }
+	case reflect.Float64:
+		return func(k K) uint64 { return hash8(math.Float64bits(*(*float64)(unsafe.Pointer(&k)))) }
+	case reflect.Float32:
+		return func(k K) uint64 { return hash8(uint64(math.Float32bits(*(*float32)(unsafe.Pointer(&k))))) }
+	}
+	if err := checkHashable(t); err != nil {
+		panic(fmt.Sprintf("weir: key type %v cannot be hashed stably: %v", t, err))
+	}
+	return func(k K) uint64 {
+		buf := appendValue(make([]byte, 0, 64), reflect.ValueOf(&k).Elem())
+		return xxhash.Sum64(buf)
+	}
+}
+
+// CheckKeyType reports whether K can be used as a key with the default hasher.
+func CheckKeyType[K any]() error {
+	return checkHashable(reflect.TypeOf((*K)(nil)).Elem())
+}
+
+func hash8(v uint64) uint64 {
+	var b [8]byte
+	binary.LittleEndian.PutUint64(b[:], v)
+	return xxhash.Sum64(b[:])
+}
+
+func checkHashable(t reflect.Type) error {
+	switch t.Kind() {
+	case reflect.String, reflect.Bool, reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr,
+		reflect.Float32, reflect.Float64:
+		return nil
+	case reflect.Array:
+		return checkHashable(t.Elem())
+	case reflect.Struct:
+		for i := 0; i < t.NumField(); i++ {
+			if err := checkHashable(t.Field(i).Type); err != nil {
+				return fmt.Errorf("field %s: %w", t.Field(i).Name, err)
+			}
+		}
+		return nil
+	}
+	return fmt.Errorf("kind %v has no stable encoding (use strings, numbers, or structs/arrays of them)", t.Kind())
+}
+
+func appendValue(b []byte, v reflect.Value) []byte {
+	switch v.Kind() {
+	case reflect.String:
+		b = binary.AppendUvarint(b, uint64(v.Len()))
+		return append(b, v.String()...)
+	case reflect.Bool:
+		if v.Bool() {
+			return append(b, 1)
+		}
+		return append(b, 0)
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		return binary.LittleEndian.AppendUint64(b, uint64(v.Int()))
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+		return binary.LittleEndian.AppendUint64(b, v.Uint())
+	case reflect.Float32, reflect.Float64:
+		return binary.LittleEndian.AppendUint64(b, math.Float64bits(v.Float()))
+	case reflect.Array:
+		for i := 0; i < v.Len(); i++ {
+			b = appendValue(b, v.Index(i))
+		}
+		return b
+	case reflect.Struct:
+		for i := 0; i < v.NumField(); i++ {
+			b = appendValue(b, v.Field(i))
+		}
+		return b
+	}
+	return b
+}

@@ -1,0 +1,34 @@
+package runtime
+
+import (
+	"log/slog"
+
+	"github.com/weirstream/weir/internal/keygroup"
+)
+
+// OperatorContext is what an operator learns about where it runs.
+type OperatorContext struct {
+	// Name and UID identify the operator; UID is stable across job versions.
+	Name, UID string
+	// Subtask is this subtask's index, Parallelism the number of subtasks.
+	Subtask, Parallelism int
+	// MaxParallelism is the number of key groups.
+	MaxParallelism int
+	// KeyGroups is the range of key groups this subtask owns.
+	KeyGroups keygroup.Range
+	// Time is the processing-time service of the task.
+	Time ProcessingTimeService
+	// Logger is never nil.
+	Logger *slog.Logger
+	// Metrics receives operator-level counters; never nil.
+	Metrics *OperatorMetrics
+}
+
+// OperatorMetrics are counters an operator updates; the task publishes them.
+type OperatorMetrics struct {
+	// LateRecordsDropped counts records dropped for arriving behind the
+	// watermark (not sent to a side output).
+	LateRecordsDropped int64
+	// CurrentWatermark is the last watermark the operator received.
+	CurrentWatermark int64
+}

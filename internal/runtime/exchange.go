@@ -1,0 +1,233 @@
+package runtime
+
+import (
+	"errors"
+	"sync"
+)
+
+// ErrCanceled is returned by blocking exchange calls when the job stops.
+var ErrCanceled = errors.New("weir: job canceled")
+
+// DefaultBatchSize is the number of records a writer buffers per channel
+// before it sends them.
+const DefaultBatchSize = 512
+
+// DefaultChannelCapacity is the number of batches a channel holds before its
+// producer blocks.
+const DefaultChannelCapacity = 8
+
+// Channel connects one producing subtask to one consuming subtask.
+type Channel struct {
+	C chan Envelope
+	// notify is the consuming gate's wake-up signal, shared by all the
+	// channels of that gate.
+	notify chan struct{}
+}
+
+// Partitioning selects how a writer spreads records over its channels.
+type Partitioning uint8
+
+// Partitionings.
+const (
+	Forward Partitioning = iota
+	Hash
+	Rebalance
+	Broadcast
+)
+
+func (p Partitioning) String() string {
+	switch p {
+	case Forward:
+		return "FORWARD"
+	case Hash:
+		return "HASH"
+	case Rebalance:
+		return "REBALANCE"
+	case Broadcast:
+		return "BROADCAST"
+	}
+	return "UNKNOWN"
+}
+
+// BatchPool recycles batches of one edge between its producers and consumers.
+type BatchPool[T any] struct {
+	p    sync.Pool
+	size int
+}
+
+// NewBatchPool returns a pool of batches with room for size records.
+func NewBatchPool[T any](size int) *BatchPool[T] {
+	bp := &BatchPool[T]{size: size}
+	bp.p.New = func() any { return &Batch[T]{Recs: make([]Rec[T], 0, size)} }
+	return bp
+}
+
+// Get returns an empty batch.
+func (bp *BatchPool[T]) Get() *Batch[T] { return bp.p.Get().(*Batch[T]) }
+
+// Put returns a batch once its records were delivered.
+func (bp *BatchPool[T]) Put(b *Batch[T]) {
+	clear(b.Recs)
+	b.Recs = b.Recs[:0]
+	bp.p.Put(b)
+}
+
+// RecordWriter is the tail of a chain that sends records to the subtasks of
+// the next vertex. It implements Output[T].
+type RecordWriter[T any] struct {
+	mode     Partitioning
+	selector func(T) int // channel index, for Hash
+	chans    []*Channel
+	bufs     []*Batch[T]
+	pool     *BatchPool[T]
+	done     <-chan struct{}
+	rr       int
+	lastWM   int64
+	idle     bool
+	stats    *WriterStats
+	maxBatch int
+}
+
+// WriterStats counts what a writer sent; read by the owning task only.
+type WriterStats struct {
+	Records      int64
+	BlockedNanos int64
+}
+
+// NewRecordWriter returns a writer over chans. selector is required for Hash
+// and maps a record to a channel index.
+func NewRecordWriter[T any](mode Partitioning, chans []*Channel, selector func(T) int, pool *BatchPool[T], done <-chan struct{}) *RecordWriter[T] {
+	w := &RecordWriter[T]{mode: mode, selector: selector, chans: chans, pool: pool, done: done,
+		lastWM: MinWatermark, bufs: make([]*Batch[T], len(chans)), stats: &WriterStats{}, maxBatch: pool.size}
+	for i := range w.bufs {
+		w.bufs[i] = pool.Get()
+	}
+	if mode == Rebalance {
+		w.rr = -1
+	}
+	return w
+}
+
+// Stats returns the writer's counters.
+func (w *RecordWriter[T]) Stats() *WriterStats { return w.stats }
+
+// ProcessElement buffers one record for its channel and sends the batch when
+// it is full.
+func (w *RecordWriter[T]) ProcessElement(v T, ts int64) error {
+	switch w.mode {
+	case Forward:
+		return w.add(0, v, ts)
+	case Hash:
+		return w.add(w.selector(v), v, ts)
+	case Rebalance:
+		w.rr++
+		if w.rr == len(w.chans) {
+			w.rr = 0
+		}
+		return w.add(w.rr, v, ts)
+	default:
+		for i := range w.chans {
+			if err := w.add(i, v, ts); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+}
+
+func (w *RecordWriter[T]) add(i int, v T, ts int64) error {
+	b := w.bufs[i]
+	b.Recs = append(b.Recs, Rec[T]{V: v, TS: ts})
+	if len(b.Recs) >= w.maxBatch {
+		return w.flushOne(i)
+	}
+	return nil
+}
+
+func (w *RecordWriter[T]) flushOne(i int) error {
+	b := w.bufs[i]
+	if len(b.Recs) == 0 {
+		return nil
+	}
+	w.stats.Records += int64(len(b.Recs))
+	w.bufs[i] = w.pool.Get()
+	return w.send(i, Envelope{Kind: KindData, Data: b})
+}
+
+func (w *RecordWriter[T]) send(i int, e Envelope) error {
+	ch := w.chans[i]
+	select {
+	case ch.C <- e:
+	default:
+		// Backpressure: block until the consumer makes room.
+		start := nanotime()
+		select {
+		case ch.C <- e:
+		case <-w.done:
+			return ErrCanceled
+		}
+		w.stats.BlockedNanos += nanotime() - start
+	}
+	select {
+	case ch.notify <- struct{}{}:
+	default:
+	}
+	return nil
+}
+
+// Flush sends every buffered record.
+func (w *RecordWriter[T]) Flush() error {
+	for i := range w.bufs {
+		if err := w.flushOne(i); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Broadcast flushes and sends a control event on every channel.
+func (w *RecordWriter[T]) Broadcast(e Envelope) error {
+	if err := w.Flush(); err != nil {
+		return err
+	}
+	for i := range w.chans {
+		if err := w.send(i, e); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ProcessWatermark forwards a watermark to every channel if it advanced.
+func (w *RecordWriter[T]) ProcessWatermark(wm int64) error {
+	if wm <= w.lastWM {
+		return nil
+	}
+	w.lastWM = wm
+	return w.Broadcast(Envelope{Kind: KindWatermark, Val: wm})
+}
+
+// ProcessWatermarkStatus forwards a change of idleness to every channel.
+func (w *RecordWriter[T]) ProcessWatermarkStatus(idle bool) error {
+	if idle == w.idle {
+		return nil
+	}
+	w.idle = idle
+	var v int64
+	if idle {
+		v = 1
+	}
+	return w.Broadcast(Envelope{Kind: KindStatus, Val: v})
+}
+
+// EndOfInput flushes and tells every consumer that this producer ended.
+func (w *RecordWriter[T]) EndOfInput() error {
+	return w.Broadcast(Envelope{Kind: KindEndOfInput})
+}
+
+// Writer is the type-erased view of a RecordWriter that a task drives.
+type Writer interface {
+	Flush() error
+	EndOfInput() error
+	Stats() *WriterStats
+}

@@ -1,0 +1,93 @@
+package runtime
+
+import (
+	"time"
+)
+
+// Gate is the input side of a subtask: the channels from every producing
+// subtask of every input, read fairly in round-robin order.
+type Gate struct {
+	chans  []*inChannel
+	notify chan struct{}
+	rr     int
+	live   int
+}
+
+type inChannel struct {
+	ch       *Channel
+	input    int
+	finished bool
+	wm       int64
+	idle     bool
+}
+
+// NewGate returns an empty gate.
+func NewGate() *Gate {
+	return &Gate{notify: make(chan struct{}, 1)}
+}
+
+// NewChannel creates a channel that delivers to logical input idx of g.
+func (g *Gate) NewChannel(input, capacity int) *Channel {
+	ch := &Channel{C: make(chan Envelope, capacity), notify: g.notify}
+	g.chans = append(g.chans, &inChannel{ch: ch, input: input, wm: MinWatermark})
+	g.live++
+	return ch
+}
+
+// Len is the number of channels of g.
+func (g *Gate) Len() int { return len(g.chans) }
+
+// poll returns the next envelope if one is ready, without blocking.
+func (g *Gate) poll() (int, Envelope, bool) {
+	n := len(g.chans)
+	for i := 0; i < n; i++ {
+		j := g.rr + i
+		if j >= n {
+			j -= n
+		}
+		c := g.chans[j]
+		if c.finished {
+			continue
+		}
+		select {
+		case e := <-c.ch.C:
+			g.rr = j + 1
+			if g.rr == n {
+				g.rr = 0
+			}
+			return j, e, true
+		default:
+		}
+	}
+	return 0, Envelope{}, false
+}
+
+// wait blocks until some channel may have data, the deadline passes (if
+// timer is not nil) or done is closed. It reports false when done closed.
+func (g *Gate) wait(done <-chan struct{}, timer <-chan time.Time) bool {
+	select {
+	case <-g.notify:
+		return true
+	case <-timer:
+		return true
+	case <-done:
+		return false
+	}
+}
+
+// valve combines the watermarks of a gate's channels: the minimum over
+// channels that are neither idle nor finished.
+func (g *Gate) combinedWatermark() (wm int64, allIdle bool) {
+	wm = MaxWatermark
+	active := 0
+	for _, c := range g.chans {
+		if c.idle && !c.finished {
+			continue
+		}
+		active++
+		if c.wm < wm {
+			wm = c.wm
+		}
+	}
+	return wm, active == 0
+}

@@ -1,0 +1,85 @@
+package runtime
+
+import "math"
+
+const (
+	// NoTimestamp marks a record that carries no event timestamp.
+	NoTimestamp int64 = math.MinInt64
+	// MinWatermark is the watermark before any has been seen.
+	MinWatermark int64 = math.MinInt64
+	// MaxWatermark is the final watermark of a bounded input: it fires every
+	// event-time timer and window.
+	MaxWatermark int64 = math.MaxInt64
+)
+
+// Rec is one record in a batch: a value and its event timestamp in
+// milliseconds (NoTimestamp if none).
+type Rec[T any] struct {
+	V  T
+	TS int64
+}
+
+// Batch is the unit sent over a channel between subtasks.
+type Batch[T any] struct {
+	Recs []Rec[T]
+}
+
+// Output receives a stream of records and control events of type T. Chained
+// operators, record writers and fan-outs all implement it; calls are made
+// only by the owning task's goroutine.
+type Output[T any] interface {
+	// ProcessElement handles one record. It is the per-record hot path.
+	ProcessElement(v T, ts int64) error
+	// ProcessWatermark handles a watermark; operators forward it (after
+	// firing timers) to their own output.
+	ProcessWatermark(wm int64) error
+	// ProcessWatermarkStatus tells that the stream became idle (true) or
+	// active again (false).
+	ProcessWatermarkStatus(idle bool) error
+}
+
+// Lifecycle is the part of an operator that the task drives outside the
+// record path.
+type Lifecycle interface {
+	// Open prepares the operator; state and timers are registered here.
+	Open(ctx *OperatorContext) error
+	// Finish is called once all input ended (after the final watermark of a
+	// bounded job); the operator may still emit records.
+	Finish() error
+	// Close releases resources. It is called on success and on failure.
+	Close() error
+}
+
+// OneInput is an operator with one (possibly unioned) input.
+type OneInput[In any] interface {
+	Lifecycle
+	Output[In]
+}
+
+// TwoInput is an operator with two inputs of different types; the task
+// combines their watermarks before calling ProcessWatermark.
+type TwoInput[In1, In2 any] interface {
+	Lifecycle
+	ProcessElement1(v In1, ts int64) error
+	ProcessElement2(v In2, ts int64) error
+	ProcessWatermark(wm int64) error
+	ProcessWatermarkStatus(idle bool) error
+}
+
+// Kind tells what an Envelope carries.
+type Kind uint8
+
+// Envelope kinds.
+const (
+	KindData Kind = iota
+	KindWatermark
+	KindStatus
+	KindEndOfInput
+)
+
+// Envelope is what travels on a channel: a *Batch[T] or a control event.
+type Envelope struct {
+	Kind Kind
+	Data any   // *Batch[T] for KindData
+	Val  int64 // the watermark, or 1/0 for idle/active status
+}

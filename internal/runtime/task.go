@@ -1,0 +1,322 @@
+package runtime
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// PollStatus is what a source driver reports after a poll.
+type PollStatus uint8
+
+// Poll statuses.
+const (
+	// MoreAvailable: poll again at once.
+	MoreAvailable PollStatus = iota
+	// NothingAvailable: wait for Available, a timer, or cancellation.
+	NothingAvailable
+	// EndOfInput: the source is exhausted; it already emitted its final
+	// watermark.
+	EndOfInput
+)
+
+// SourceDriver is the type-erased head of a source task. It emits records
+// and watermarks into the chain itself.
+type SourceDriver interface {
+	// PollNext emits what is available, a bounded amount at a time.
+	PollNext(ctx context.Context) (PollStatus, error)
+	// Available returns a channel that is ready (or closed) when PollNext can
+	// make progress after NothingAvailable; nil if only timers wake it.
+	Available() <-chan struct{}
+}
+
+// WatermarkHandler is the control half of a chain's head operator.
+type WatermarkHandler interface {
+	ProcessWatermark(wm int64) error
+	ProcessWatermarkStatus(idle bool) error
+}
+
+// ChainMember is one operator of a chain with its context.
+type ChainMember struct {
+	Op  Lifecycle
+	Ctx *OperatorContext
+}
+
+// Deliver hands a batch received on a logical input to the head operator and
+// returns how many records it held.
+type Deliver func(data any) (int, error)
+
+// Task runs one subtask: a chain of operators fed either by a source driver
+// or by a gate, with writers to the next vertices.
+type Task struct {
+	// Name identifies the subtask in errors and metrics: "Map -> Filter (2/4)".
+	Name string
+	// Chain lists the operators from head to tail.
+	Chain []ChainMember
+	// Source drives a source task; nil for other tasks.
+	Source SourceDriver
+	// Gate and Deliver feed a non-source task: Deliver[i] handles batches of
+	// logical input i.
+	Gate    *Gate
+	Deliver []Deliver
+	// Head receives the combined watermark of a non-source task.
+	Head WatermarkHandler
+	// Writers are the record writers of the chain's outputs.
+	Writers []Writer
+	// Timers is the task's processing-time service.
+	Timers *TimerQueue
+	// Metrics is updated by the task and published through Report.
+	Metrics TaskMetrics
+	// Report, if set, is called with the task's metrics at most every
+	// ReportInterval and once at the end.
+	Report         func(*TaskMetrics)
+	ReportInterval time.Duration
+
+	lastWM     int64
+	idle       bool
+	lastReport int64
+	idleNanos  int64
+}
+
+// TaskMetrics are cumulative counters of one subtask.
+type TaskMetrics struct {
+	RecordsIn        int64
+	RecordsOut       int64
+	IdleNanos        int64
+	BackpressureNano int64
+	Watermark        int64
+	QueueFill        float64 // mean fill of the input channels, 0..1
+	Started          int64   // unix nanos
+}
+
+// Run executes the subtask until its input ends, it fails, or ctx is done.
+func (t *Task) Run(ctx context.Context) (err error) {
+	t.lastWM = MinWatermark
+	t.Metrics.Watermark = MinWatermark
+	t.Metrics.Started = nanotime()
+	opened := 0
+	defer func() {
+		for i := opened - 1; i >= 0; i-- {
+			if cerr := t.Chain[i].Op.Close(); cerr != nil && err == nil {
+				err = t.wrap(cerr)
+			}
+		}
+		t.report(true)
+	}()
+	// Open tail first, so that every operator's output is ready when it opens.
+	for i := len(t.Chain) - 1; i >= 0; i-- {
+		m := t.Chain[i]
+		if err := m.Op.Open(m.Ctx); err != nil {
+			for j := len(t.Chain) - 1; j > i; j-- {
+				_ = t.Chain[j].Op.Close()
+			}
+			return t.wrap(err)
+		}
+	}
+	opened = len(t.Chain)
+	if t.Source != nil {
+		err = t.runSource(ctx)
+	} else {
+		err = t.runGate(ctx)
+	}
+	if err != nil {
+		return t.wrap(err)
+	}
+	return nil
+}
+
+func (t *Task) wrap(err error) error {
+	if errors.Is(err, ErrCanceled) || errors.Is(err, context.Canceled) {
+		return err
+	}
+	return fmt.Errorf("weir: task %s: %w", t.Name, err)
+}
+
+func (t *Task) fireTimers() error {
+	if next, ok := t.Timers.Next(); ok {
+		if now := t.Timers.Now(); now >= next {
+			return t.Timers.FireDue(now)
+		}
+	}
+	return nil
+}
+
+func (t *Task) flush() error {
+	for _, w := range t.Writers {
+		if err := w.Flush(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// waitTimer returns a channel that fires at the next processing-time timer.
+func (t *Task) waitTimer() (<-chan time.Time, *time.Timer) {
+	next, ok := t.Timers.Next()
+	if !ok {
+		return nil, nil
+	}
+	d := time.Duration(next-t.Timers.Now()) * time.Millisecond
+	if d < 0 {
+		d = 0
+	}
+	tm := time.NewTimer(d)
+	return tm.C, tm
+}
+
+func (t *Task) finish() error {
+	for _, m := range t.Chain {
+		if err := m.Op.Finish(); err != nil {
+			return err
+		}
+	}
+	for _, w := range t.Writers {
+		if err := w.EndOfInput(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (t *Task) runSource(ctx context.Context) error {
+	done := ctx.Done()
+	for {
+		select {
+		case <-done:
+			return ctx.Err()
+		default:
+		}
+		if err := t.fireTimers(); err != nil {
+			return err
+		}
+		st, err := t.Source.PollNext(ctx)
+		if err != nil {
+			return err
+		}
+		t.report(false)
+		switch st {
+		case MoreAvailable:
+		case EndOfInput:
+			return t.finish()
+		case NothingAvailable:
+			if err := t.flush(); err != nil {
+				return err
+			}
+			tc, tm := t.waitTimer()
+			start := nanotime()
+			select {
+			case <-t.Source.Available():
+			case <-tc:
+			case <-done:
+			}
+			t.Metrics.IdleNanos += nanotime() - start
+			if tm != nil {
+				tm.Stop()
+			}
+		}
+	}
+}
+
+func (t *Task) runGate(ctx context.Context) error {
+	done := ctx.Done()
+	g := t.Gate
+	for {
+		if err := t.fireTimers(); err != nil {
+			return err
+		}
+		idx, e, ok := g.poll()
+		if !ok {
+			if err := t.flush(); err != nil {
+				return err
+			}
+			t.report(false)
+			tc, tm := t.waitTimer()
+			start := nanotime()
+			alive := g.wait(done, tc)
+			t.Metrics.IdleNanos += nanotime() - start
+			if tm != nil {
+				tm.Stop()
+			}
+			if !alive {
+				return ctx.Err()
+			}
+			continue
+		}
+		c := g.chans[idx]
+		switch e.Kind {
+		case KindData:
+			n, err := t.Deliver[c.input](e.Data)
+			t.Metrics.RecordsIn += int64(n)
+			if err != nil {
+				return err
+			}
+		case KindWatermark:
+			c.wm = e.Val
+			if err := t.advance(); err != nil {
+				return err
+			}
+		case KindStatus:
+			c.idle = e.Val == 1
+			if err := t.advance(); err != nil {
+				return err
+			}
+		case KindEndOfInput:
+			c.finished = true
+			c.idle = false
+			c.wm = MaxWatermark
+			g.live--
+			if err := t.advance(); err != nil {
+				return err
+			}
+			if g.live == 0 {
+				return t.finish()
+			}
+		}
+	}
+}
+
+// advance recomputes the combined input watermark and status and passes a
+// change to the head operator.
+func (t *Task) advance() error {
+	wm, allIdle := t.Gate.combinedWatermark()
+	if allIdle != t.idle {
+		t.idle = allIdle
+		if err := t.Head.ProcessWatermarkStatus(allIdle); err != nil {
+			return err
+		}
+	}
+	if !allIdle && wm > t.lastWM {
+		t.lastWM = wm
+		t.Metrics.Watermark = wm
+		return t.Head.ProcessWatermark(wm)
+	}
+	return nil
+}
+
+func (t *Task) report(final bool) {
+	if t.Report == nil {
+		return
+	}
+	now := nanotime()
+	if !final && now-t.lastReport < int64(t.ReportInterval) {
+		return
+	}
+	t.lastReport = now
+	var out, bp int64
+	for _, w := range t.Writers {
+		s := w.Stats()
+		out += s.Records
+		bp += s.BlockedNanos
+	}
+	t.Metrics.RecordsOut = out
+	t.Metrics.BackpressureNano = bp
+	if t.Gate != nil && len(t.Gate.chans) > 0 {
+		var fill float64
+		for _, c := range t.Gate.chans {
+			fill += float64(len(c.ch.C)) / float64(cap(c.ch.C))
+		}
+		t.Metrics.QueueFill = fill / float64(len(t.Gate.chans))
+	}
+	t.Report(&t.Metrics)
+}

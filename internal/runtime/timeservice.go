@@ -1,0 +1,95 @@
+package runtime
+
+import (
+	"container/heap"
+	"time"
+)
+
+// ProcessingTimeService gives operators the processing-time clock and lets
+// them schedule callbacks. Callbacks run on the owning task's goroutine, in
+// time order, never concurrently with record processing.
+type ProcessingTimeService interface {
+	// Now returns the current processing time in milliseconds since the epoch.
+	Now() int64
+	// Schedule runs fn once processing time reaches at (milliseconds).
+	Schedule(at int64, fn func(now int64) error)
+}
+
+// Clock is a source of processing time in milliseconds.
+type Clock interface {
+	Now() int64
+}
+
+// WallClock reads the system clock.
+type WallClock struct{}
+
+// Now returns the wall-clock time in milliseconds.
+func (WallClock) Now() int64 { return time.Now().UnixMilli() }
+
+func nanotime() int64 { return time.Now().UnixNano() }
+
+type scheduled struct {
+	at  int64
+	seq uint64
+	fn  func(now int64) error
+}
+
+type scheduledHeap []scheduled
+
+func (h scheduledHeap) Len() int { return len(h) }
+func (h scheduledHeap) Less(i, j int) bool {
+	if h[i].at != h[j].at {
+		return h[i].at < h[j].at
+	}
+	return h[i].seq < h[j].seq
+}
+func (h scheduledHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
+func (h *scheduledHeap) Push(x any)   { *h = append(*h, x.(scheduled)) }
+func (h *scheduledHeap) Pop() any {
+	old := *h
+	x := old[len(old)-1]
+	old[len(old)-1] = scheduled{}
+	*h = old[:len(old)-1]
+	return x
+}
+
+// TimerQueue is a ProcessingTimeService whose callbacks are fired by its
+// owner: the task loop with the wall clock, or a test harness with a manual
+// clock.
+type TimerQueue struct {
+	clock Clock
+	h     scheduledHeap
+	seq   uint64
+}
+
+// NewTimerQueue returns a queue reading time from clock.
+func NewTimerQueue(clock Clock) *TimerQueue { return &TimerQueue{clock: clock} }
+
+// Now returns the clock's time.
+func (q *TimerQueue) Now() int64 { return q.clock.Now() }
+
+// Schedule registers fn to run at time at.
+func (q *TimerQueue) Schedule(at int64, fn func(now int64) error) {
+	q.seq++
+	heap.Push(&q.h, scheduled{at: at, seq: q.seq, fn: fn})
+}
+
+// Next returns the earliest scheduled time, if any.
+func (q *TimerQueue) Next() (int64, bool) {
+	if len(q.h) == 0 {
+		return 0, false
+	}
+	return q.h[0].at, true
+}
+
+// FireDue runs every callback scheduled at or before now, including ones
+// that the callbacks themselves schedule for times up to now.
+func (q *TimerQueue) FireDue(now int64) error {
+	for len(q.h) > 0 && q.h[0].at <= now {
+		s := heap.Pop(&q.h).(scheduled)
+		if err := s.fn(now); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,310 @@
+package weir
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/weirstream/weir/internal/keygroup"
+	"github.com/weirstream/weir/internal/runtime"
+	"github.com/weirstream/weir/internal/statebackend"
+	"github.com/weirstream/weir/internal/statebackend/heap"
+	"github.com/weirstream/weir/state"
+)
+
+// KeyedStream is a stream partitioned by key: records with the same key go
+// to the same subtask, where functions get per-key state and timers.
+type KeyedStream[K comparable, T any] struct {
+	s   Stream[T]
+	key func(T) K
+}
+
+// KeyBy partitions s by key. The key function must be deterministic: it must
+// return the same key for the same record every time it is called. Keys are
+// strings, numbers, bools, or structs and arrays of them.
+func KeyBy[K comparable, T any](s Stream[T], key func(T) K) KeyedStream[K, T] {
+	if err := keygroup.CheckKeyType[K](); err != nil {
+		panic(fmt.Sprintf("weir: KeyBy: %v", err))
+	}
+	s.part = runtime.Hash
+	s.route = hashRoute(key)
+	return KeyedStream[K, T]{s: s, key: key}
+}
+
+// Stream returns the keyed stream's records as a plain stream (without the
+// key partitioning).
+func (k KeyedStream[K, T]) Stream() Stream[T] { return k.s.Forward() }
+
+// KeySelector returns the key function.
+func (k KeyedStream[K, T]) KeySelector() func(T) K { return k.key }
+
+// keyed holds the state and key context of a keyed operator instance.
+type keyed[K comparable] struct {
+	kc      *statebackend.KeyContext[K]
+	backend *heap.Backend[K]
+	store   *state.Store[K]
+}
+
+func newKeyed[K comparable](ctx *runtime.OperatorContext) keyed[K] {
+	kc := statebackend.NewKeyContext(keygroup.Hasher[K](), ctx.MaxParallelism, ctx.KeyGroups)
+	b := heap.New(kc, ctx.Time.Now)
+	return keyed[K]{kc: kc, backend: b, store: state.NewStore(b)}
+}
+
+// KeyedRuntimeContext is given to the Open of keyed functions: it hands out
+// keyed state.
+type KeyedRuntimeContext[K comparable] struct {
+	RuntimeContext
+	store *state.Store[K]
+}
+
+// State returns the store of the operator's keyed state, for the getters of
+// package state (state.GetValue and others).
+func (r *KeyedRuntimeContext[K]) State() *state.Store[K] { return r.store }
+
+// KeyedOpener is implemented by keyed functions that register state or
+// prepare before the first record.
+type KeyedOpener[K comparable] interface {
+	Open(ctx *KeyedRuntimeContext[K]) error
+}
+
+// TimeDomain tells whether a timer is in event or processing time.
+type TimeDomain uint8
+
+// Time domains.
+const (
+	EventTime TimeDomain = iota
+	ProcessingTime
+)
+
+// KeyedContext is given to a keyed process function for each record and
+// timer: the current key, timestamp, timers and outputs.
+type KeyedContext[K comparable, O any] struct {
+	kc     *statebackend.KeyContext[K]
+	ts     int64
+	out    *outputs[O]
+	err    error
+	timers *runtime.TimerService[K, struct{}]
+	pts    runtime.ProcessingTimeService
+	domain TimeDomain
+}
+
+// Key returns the current key.
+func (c *KeyedContext[K, O]) Key() K { return c.kc.Key }
+
+// Timestamp returns the current record's timestamp, or the firing timer's
+// time (NoTimestamp for processing-time timers).
+func (c *KeyedContext[K, O]) Timestamp() int64 { return c.ts }
+
+// TimeDomain tells, in OnTimer, which kind of timer fired.
+func (c *KeyedContext[K, O]) TimeDomain() TimeDomain { return c.domain }
+
+// CurrentWatermark returns the operator's current event time.
+func (c *KeyedContext[K, O]) CurrentWatermark() int64 { return c.timers.CurrentWatermark() }
+
+// CurrentProcessingTime returns processing time in milliseconds.
+func (c *KeyedContext[K, O]) CurrentProcessingTime() int64 { return c.pts.Now() }
+
+// RegisterEventTimeTimer asks for OnTimer once the watermark reaches ts.
+// One timer per key and time: registering it again does nothing.
+func (c *KeyedContext[K, O]) RegisterEventTimeTimer(ts int64) {
+	c.timers.RegisterEventTime(runtime.Timer[K, struct{}]{TS: ts, Key: c.kc.Key, KeyGroup: c.kc.KeyGroup})
+}
+
+// DeleteEventTimeTimer removes the current key's event-time timer at ts.
+func (c *KeyedContext[K, O]) DeleteEventTimeTimer(ts int64) {
+	c.timers.DeleteEventTime(runtime.Timer[K, struct{}]{TS: ts, Key: c.kc.Key})
+}
+
+// RegisterProcessingTimeTimer asks for OnTimer at processing time ts.
+func (c *KeyedContext[K, O]) RegisterProcessingTimeTimer(ts int64) {
+	c.timers.RegisterProcessingTime(runtime.Timer[K, struct{}]{TS: ts, Key: c.kc.Key, KeyGroup: c.kc.KeyGroup})
+}
+
+// DeleteProcessingTimeTimer removes the current key's processing-time timer.
+func (c *KeyedContext[K, O]) DeleteProcessingTimeTimer(ts int64) {
+	c.timers.DeleteProcessingTime(runtime.Timer[K, struct{}]{TS: ts, Key: c.kc.Key})
+}
+
+// Collect emits a record with the current timestamp.
+func (c *KeyedContext[K, O]) Collect(v O) {
+	if c.err == nil {
+		c.err = c.out.main.ProcessElement(v, c.ts)
+	}
+}
+
+// CollectWithTimestamp emits a record with timestamp ts.
+func (c *KeyedContext[K, O]) CollectWithTimestamp(v O, ts int64) {
+	if c.err == nil {
+		c.err = c.out.main.ProcessElement(v, ts)
+	}
+}
+
+func (c *KeyedContext[K, O]) sideOutput(id string) (any, int64) { return c.out.sideOutput(id), c.ts }
+func (c *KeyedContext[K, O]) fail(err error) {
+	if c.err == nil {
+		c.err = err
+	}
+}
+
+// KeyedProcessFunction handles each record of a keyed stream with access to
+// the key's state and timers. Implement KeyedOpener to register state,
+// TimerHandler to receive timers, Closer to clean up.
+type KeyedProcessFunction[K comparable, I, O any] interface {
+	ProcessElement(ctx *KeyedContext[K, O], in I) error
+}
+
+// TimerHandler is implemented by keyed process functions that use timers.
+type TimerHandler[K comparable, O any] interface {
+	OnTimer(ctx *KeyedContext[K, O], ts int64) error
+}
+
+// KeyedProcessFunc adapts a function to KeyedProcessFunction.
+type KeyedProcessFunc[K comparable, I, O any] func(ctx *KeyedContext[K, O], in I) error
+
+// ProcessElement calls f.
+func (f KeyedProcessFunc[K, I, O]) ProcessElement(ctx *KeyedContext[K, O], in I) error {
+	return f(ctx, in)
+}
+
+var errNoOnTimer = errors.New("a timer fired but the function does not implement OnTimer")
+
+type keyedProcessOp[K comparable, I, O any] struct {
+	forwardOp[O]
+	keyed[K]
+	key    func(I) K
+	fn     KeyedProcessFunction[K, I, O]
+	onTime TimerHandler[K, O]
+	kctx   KeyedContext[K, O]
+	timers *runtime.TimerService[K, struct{}]
+}
+
+func (p *keyedProcessOp[K, I, O]) Open(ctx *runtime.OperatorContext) error {
+	p.ctx = ctx
+	p.fn = perSubtask(p.fn)
+	p.keyed = newKeyed[K](ctx)
+	p.onTime, _ = p.fn.(TimerHandler[K, O])
+	p.timers = runtime.NewTimerService[K, struct{}](ctx.Time,
+		func(t runtime.Timer[K, struct{}]) error { return p.fire(t, EventTime, t.TS) },
+		func(t runtime.Timer[K, struct{}]) error { return p.fire(t, ProcessingTime, runtime.NoTimestamp) })
+	p.kctx = KeyedContext[K, O]{kc: p.kc, out: p.out, timers: p.timers, pts: ctx.Time}
+	if o, ok := p.fn.(KeyedOpener[K]); ok {
+		rc := &KeyedRuntimeContext[K]{RuntimeContext: RuntimeContext{op: ctx}, store: p.store}
+		if err := o.Open(rc); err != nil {
+			return opError(ctx, err)
+		}
+	}
+	if err := p.store.Err(); err != nil {
+		return opError(ctx, err)
+	}
+	return nil
+}
+
+func (p *keyedProcessOp[K, I, O]) Close() error {
+	if c, ok := p.fn.(Closer); ok {
+		return c.Close()
+	}
+	return nil
+}
+
+func (p *keyedProcessOp[K, I, O]) ProcessElement(v I, ts int64) error {
+	if err := p.kc.Set(p.key(v)); err != nil {
+		return opError(p.ctx, err)
+	}
+	c := &p.kctx
+	c.ts, c.err, c.domain = ts, nil, EventTime
+	if err := p.fn.ProcessElement(c, v); err != nil {
+		return opError(p.ctx, err)
+	}
+	return c.err
+}
+
+func (p *keyedProcessOp[K, I, O]) fire(t runtime.Timer[K, struct{}], d TimeDomain, ts int64) error {
+	if p.onTime == nil {
+		return opError(p.ctx, errNoOnTimer)
+	}
+	p.kc.SetKnown(t.Key, t.KeyGroup)
+	c := &p.kctx
+	c.ts, c.err, c.domain = ts, nil, d
+	if err := p.onTime.OnTimer(c, t.TS); err != nil {
+		return opError(p.ctx, err)
+	}
+	return c.err
+}
+
+func (p *keyedProcessOp[K, I, O]) ProcessWatermark(wm int64) error {
+	p.ctx.Metrics.CurrentWatermark = wm
+	if err := p.timers.AdvanceWatermark(wm); err != nil {
+		return err
+	}
+	return p.out.ProcessWatermark(wm)
+}
+
+// ProcessKeyed applies a keyed process function.
+func ProcessKeyed[K comparable, I, O any](ks KeyedStream[K, I], fn KeyedProcessFunction[K, I, O]) Stream[O] {
+	return oneInput(ks.s, "KeyedProcess", func(out *outputs[O]) runtime.OneInput[I] {
+		return &keyedProcessOp[K, I, O]{forwardOp: forwardOp[O]{out: out}, key: ks.key, fn: fn}
+	})
+}
+
+type reduceFn[K comparable, T any] struct {
+	reduce func(a, b T) (T, error)
+	acc    state.Value[T]
+}
+
+func (r *reduceFn[K, T]) Open(ctx *KeyedRuntimeContext[K]) error {
+	r.acc = state.GetValue[K, T](ctx.State(), state.Descriptor{Name: "reduce"})
+	return nil
+}
+
+func (r *reduceFn[K, T]) ProcessElement(ctx *KeyedContext[K, T], in T) error {
+	if cur, ok := r.acc.Value(); ok {
+		var err error
+		if in, err = r.reduce(cur, in); err != nil {
+			return err
+		}
+	}
+	r.acc.Update(in)
+	ctx.Collect(in)
+	return nil
+}
+
+// Reduce folds each key's records with reduce and emits the running result
+// after every record (Flink's rolling KeyedStream.reduce).
+func Reduce[K comparable, T any](ks KeyedStream[K, T], reduce func(a, b T) (T, error)) Stream[T] {
+	return ProcessKeyed[K, T, T](ks, &reduceFn[K, T]{reduce: reduce}).Name("Reduce")
+}
+
+type aggregateFn[K comparable, IN, ACC, OUT any] struct {
+	agg state.AggregateFunction[IN, ACC, OUT]
+	acc state.Value[ACC]
+}
+
+func (a *aggregateFn[K, IN, ACC, OUT]) Open(ctx *KeyedRuntimeContext[K]) error {
+	a.acc = state.GetValue[K, ACC](ctx.State(), state.Descriptor{Name: "aggregate"})
+	return nil
+}
+
+func (a *aggregateFn[K, IN, ACC, OUT]) ProcessElement(ctx *KeyedContext[K, OUT], in IN) error {
+	acc, ok := a.acc.Value()
+	if !ok {
+		acc = a.agg.CreateAccumulator()
+	}
+	acc, err := a.agg.Add(acc, in)
+	if err != nil {
+		return err
+	}
+	a.acc.Update(acc)
+	out, err := a.agg.Result(acc)
+	if err != nil {
+		return err
+	}
+	ctx.Collect(out)
+	return nil
+}
+
+// Aggregate folds each key's records into an accumulator and emits the
+// current result after every record.
+func Aggregate[K comparable, IN, ACC, OUT any](ks KeyedStream[K, IN], agg state.AggregateFunction[IN, ACC, OUT]) Stream[OUT] {
+	return ProcessKeyed[K, IN, OUT](ks, &aggregateFn[K, IN, ACC, OUT]{agg: agg}).Name("Aggregate")
+}
+

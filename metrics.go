@@ -1,0 +1,31 @@
+package weir
+
+import (
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/weirstream/weir/internal/graph"
+	"github.com/weirstream/weir/internal/metrics"
+	"github.com/weirstream/weir/internal/runtime"
+)
+
+type jobMetrics struct{ j *metrics.Job }
+
+func newJobMetrics(reg prometheus.Registerer) (*jobMetrics, error) {
+	j, err := metrics.NewJob(reg)
+	if err != nil {
+		return nil, err
+	}
+	return &jobMetrics{j}, nil
+}
+
+func (m *jobMetrics) unregister() { m.j.Unregister() }
+
+func (m *jobMetrics) report(t *graph.TaskInfo, tm *runtime.TaskMetrics) {
+	m.j.Report(t.Vertex, t.Subtask, tm, time.Now().UnixNano())
+}
+
+func (m *jobMetrics) operator(t *graph.TaskInfo, ctx *runtime.OperatorContext) {
+	m.j.Operator(t.Vertex, t.Subtask, ctx.Name, ctx.Metrics)
+}

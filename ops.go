@@ -1,0 +1,310 @@
+package weir
+
+import (
+	"reflect"
+
+	"github.com/weirstream/weir/internal/graph"
+	"github.com/weirstream/weir/internal/runtime"
+)
+
+// Collector receives the records a function emits.
+type Collector[T any] interface {
+	Collect(v T)
+}
+
+// collector emits with a fixed timestamp and remembers the first error.
+type collector[T any] struct {
+	out runtime.Output[T]
+	ts  int64
+	err error
+}
+
+func (c *collector[T]) Collect(v T) {
+	if c.err == nil {
+		c.err = c.out.ProcessElement(v, c.ts)
+	}
+}
+
+// baseOp implements the lifecycle of stateless operators.
+type baseOp struct {
+	ctx *runtime.OperatorContext
+}
+
+func (b *baseOp) Open(ctx *runtime.OperatorContext) error { b.ctx = ctx; return nil }
+func (b *baseOp) Finish() error                           { return nil }
+func (b *baseOp) Close() error                            { return nil }
+
+// forwardOp forwards control events unchanged.
+type forwardOp[O any] struct {
+	baseOp
+	out *outputs[O]
+}
+
+func (f *forwardOp[O]) ProcessWatermark(wm int64) error {
+	f.ctx.Metrics.CurrentWatermark = wm
+	return f.out.ProcessWatermark(wm)
+}
+func (f *forwardOp[O]) ProcessWatermarkStatus(idle bool) error {
+	return f.out.ProcessWatermarkStatus(idle)
+}
+
+func oneInput[I, O any](s Stream[I], name string, make func(out *outputs[O]) runtime.OneInput[I]) Stream[O] {
+	n := newNode[O](s.env, name, 1, func(ctx *runtime.OperatorContext, outs graph.Outputs) (graph.Instance, error) {
+		op := make(newOutputs[O](outs))
+		return graph.Instance{Op: op, Inputs: []any{runtime.Output[I](op)}, Watermarks: op}, nil
+	})
+	connect(s, n, 0)
+	return Stream[O]{env: s.env, node: n}
+}
+
+type mapOp[I, O any] struct {
+	forwardOp[O]
+	fn func(I) O
+}
+
+func (m *mapOp[I, O]) ProcessElement(v I, ts int64) error {
+	return m.out.main.ProcessElement(m.fn(v), ts)
+}
+
+// Map applies fn to every record.
+func Map[I, O any](s Stream[I], fn func(I) O) Stream[O] {
+	return oneInput(s, "Map", func(out *outputs[O]) runtime.OneInput[I] {
+		return &mapOp[I, O]{forwardOp: forwardOp[O]{out: out}, fn: fn}
+	})
+}
+
+type tryMapOp[I, O any] struct {
+	forwardOp[O]
+	fn func(I) (O, error)
+}
+
+func (m *tryMapOp[I, O]) ProcessElement(v I, ts int64) error {
+	o, err := m.fn(v)
+	if err != nil {
+		return opError(m.ctx, err)
+	}
+	return m.out.main.ProcessElement(o, ts)
+}
+
+// TryMap applies fn to every record; an error fails the job, naming the
+// operator. To route bad records aside instead, use Process with a side
+// output.
+func TryMap[I, O any](s Stream[I], fn func(I) (O, error)) Stream[O] {
+	return oneInput(s, "Map", func(out *outputs[O]) runtime.OneInput[I] {
+		return &tryMapOp[I, O]{forwardOp: forwardOp[O]{out: out}, fn: fn}
+	})
+}
+
+type filterOp[T any] struct {
+	forwardOp[T]
+	fn func(T) bool
+}
+
+func (f *filterOp[T]) ProcessElement(v T, ts int64) error {
+	if f.fn(v) {
+		return f.out.main.ProcessElement(v, ts)
+	}
+	return nil
+}
+
+// Filter keeps the records for which fn returns true.
+func (s Stream[T]) Filter(fn func(T) bool) Stream[T] {
+	return oneInput(s, "Filter", func(out *outputs[T]) runtime.OneInput[T] {
+		return &filterOp[T]{forwardOp: forwardOp[T]{out: out}, fn: fn}
+	})
+}
+
+type flatMapOp[I, O any] struct {
+	forwardOp[O]
+	fn func(I, Collector[O]) error
+	c  collector[O]
+}
+
+func (f *flatMapOp[I, O]) ProcessElement(v I, ts int64) error {
+	f.c.ts, f.c.err = ts, nil
+	if err := f.fn(v, &f.c); err != nil {
+		return opError(f.ctx, err)
+	}
+	return f.c.err
+}
+
+// FlatMap calls fn for every record; fn emits zero or more records.
+func FlatMap[I, O any](s Stream[I], fn func(I, Collector[O]) error) Stream[O] {
+	return oneInput(s, "FlatMap", func(out *outputs[O]) runtime.OneInput[I] {
+		op := &flatMapOp[I, O]{forwardOp: forwardOp[O]{out: out}, fn: fn}
+		op.c.out = out.main
+		return op
+	})
+}
+
+// Union merges streams of the same type into one.
+func Union[T any](first Stream[T], others ...Stream[T]) Stream[T] {
+	n := newNode[T](first.env, "Union", 1, func(ctx *runtime.OperatorContext, outs graph.Outputs) (graph.Instance, error) {
+		op := &unionOp[T]{forwardOp: forwardOp[T]{out: newOutputs[T](outs)}}
+		return graph.Instance{Op: op, Inputs: []any{runtime.Output[T](op)}, Watermarks: op}, nil
+	})
+	connect(first, n, 0)
+	for _, o := range others {
+		connect(o, n, 0)
+	}
+	if len(others) > 0 {
+		// A union reads several inputs: it cannot be chained to one of them.
+		n.NoChain = true
+	}
+	return Stream[T]{env: first.env, node: n}
+}
+
+type unionOp[T any] struct {
+	forwardOp[T]
+}
+
+func (u *unionOp[T]) ProcessElement(v T, ts int64) error {
+	return u.out.main.ProcessElement(v, ts)
+}
+
+// Context is given to a ProcessFunction for each record.
+type Context[O any] struct {
+	ts  int64
+	err error
+	out *outputs[O]
+	wm  int64
+	pts runtime.ProcessingTimeService
+}
+
+// Timestamp returns the record's event timestamp (NoTimestamp if none).
+func (c *Context[O]) Timestamp() int64 { return c.ts }
+
+// CurrentWatermark returns the operator's current watermark.
+func (c *Context[O]) CurrentWatermark() int64 { return c.wm }
+
+// CurrentProcessingTime returns processing time in milliseconds.
+func (c *Context[O]) CurrentProcessingTime() int64 { return c.pts.Now() }
+
+// Collect emits a record with the current record's timestamp.
+func (c *Context[O]) Collect(v O) {
+	if c.err == nil {
+		c.err = c.out.main.ProcessElement(v, c.ts)
+	}
+}
+
+// CollectWithTimestamp emits a record with timestamp ts.
+func (c *Context[O]) CollectWithTimestamp(v O, ts int64) {
+	if c.err == nil {
+		c.err = c.out.main.ProcessElement(v, ts)
+	}
+}
+
+func (c *Context[O]) sideOutput(id string) (any, int64) { return c.out.sideOutput(id), c.ts }
+func (c *Context[O]) fail(err error) {
+	if c.err == nil {
+		c.err = err
+	}
+}
+
+// ProcessFunction handles each record of a non-keyed stream; it may emit
+// any number of records and side outputs. Implement Opener and Closer for
+// set-up and tear-down.
+type ProcessFunction[I, O any] interface {
+	ProcessElement(ctx *Context[O], in I) error
+}
+
+// ProcessFunc adapts a function to ProcessFunction.
+type ProcessFunc[I, O any] func(ctx *Context[O], in I) error
+
+// ProcessElement calls f.
+func (f ProcessFunc[I, O]) ProcessElement(ctx *Context[O], in I) error { return f(ctx, in) }
+
+// Opener is implemented by functions that need set-up before the first
+// record.
+type Opener interface {
+	Open(ctx *RuntimeContext) error
+}
+
+// Closer is implemented by functions that release resources at the end.
+type Closer interface {
+	Close() error
+}
+
+// RuntimeContext tells a function where it runs.
+type RuntimeContext struct {
+	op *runtime.OperatorContext
+}
+
+// OperatorName returns the operator's name.
+func (r *RuntimeContext) OperatorName() string { return r.op.Name }
+
+// Subtask returns this subtask's index (from 0).
+func (r *RuntimeContext) Subtask() int { return r.op.Subtask }
+
+// Parallelism returns the operator's parallelism.
+func (r *RuntimeContext) Parallelism() int { return r.op.Parallelism }
+
+type processOp[I, O any] struct {
+	forwardOp[O]
+	fn  ProcessFunction[I, O]
+	pc  Context[O]
+	rc  RuntimeContext
+	raw any
+}
+
+func (p *processOp[I, O]) Open(ctx *runtime.OperatorContext) error {
+	p.ctx = ctx
+	p.fn = perSubtask(p.fn)
+	p.raw = p.fn
+	p.pc = Context[O]{out: p.out, pts: ctx.Time, wm: runtime.MinWatermark}
+	p.rc = RuntimeContext{op: ctx}
+	if o, ok := p.raw.(Opener); ok {
+		if err := o.Open(&p.rc); err != nil {
+			return opError(ctx, err)
+		}
+	}
+	return nil
+}
+
+func (p *processOp[I, O]) Close() error {
+	if c, ok := p.raw.(Closer); ok {
+		return c.Close()
+	}
+	return nil
+}
+
+func (p *processOp[I, O]) ProcessElement(v I, ts int64) error {
+	p.pc.ts, p.pc.err = ts, nil
+	if err := p.fn.ProcessElement(&p.pc, v); err != nil {
+		return opError(p.ctx, err)
+	}
+	return p.pc.err
+}
+
+func (p *processOp[I, O]) ProcessWatermark(wm int64) error {
+	p.pc.wm = wm
+	return p.forwardOp.ProcessWatermark(wm)
+}
+
+// Process applies a ProcessFunction to every record of a non-keyed stream.
+func Process[I, O any](s Stream[I], fn ProcessFunction[I, O]) Stream[O] {
+	return oneInput(s, "Process", func(out *outputs[O]) runtime.OneInput[I] {
+		return &processOp[I, O]{forwardOp: forwardOp[O]{out: out}, fn: fn, raw: fn}
+	})
+}
+
+// perSubtask returns the copy of a user function that one subtask uses. A
+// function given as a pointer to a struct is copied (shallowly) for every
+// subtask, as Flink gives each subtask its own deserialised instance: fields
+// set in Open, such as state handles, are then private to the subtask. Maps,
+// slices and pointers inside the struct stay shared; initialise those in
+// Open. Other functions (func values) are shared and must be safe for
+// concurrent use when the operator runs with parallelism above 1.
+func perSubtask[F any](fn F) F {
+	v := reflect.ValueOf(fn)
+	if v.Kind() != reflect.Pointer || v.IsNil() || v.Elem().Kind() != reflect.Struct {
+		return fn
+	}
+	cp := reflect.New(v.Elem().Type())
+	cp.Elem().Set(v.Elem())
+	out, ok := cp.Interface().(F)
+	if !ok {
+		return fn
+	}
+	return out
+}

@@ -1,0 +1,151 @@
+package weir
+
+import (
+	"sync"
+
+	"github.com/weirstream/weir/internal/graph"
+	"github.com/weirstream/weir/internal/runtime"
+)
+
+// Sink creates the writers of a sink, one per subtask.
+type Sink[T any] interface {
+	CreateWriter(ctx SinkContext) (SinkWriter[T], error)
+}
+
+// SinkContext tells a writer which subtask it serves.
+type SinkContext struct {
+	Subtask, Parallelism int
+	// OperatorName is the sink's name, for error messages.
+	OperatorName string
+}
+
+// SinkWriter writes one subtask's records.
+type SinkWriter[T any] interface {
+	// Write handles one record with its event timestamp.
+	Write(v T, ts int64) error
+	// Flush makes written records durable or visible; endOfInput is true
+	// for the final flush of a bounded job.
+	Flush(endOfInput bool) error
+	Close() error
+}
+
+// DataSink is the operator that writes a stream to a sink.
+type DataSink struct {
+	node *graph.Node
+}
+
+// Name sets the sink operator's name.
+func (d DataSink) Name(name string) DataSink { d.node.Name = name; return d }
+
+// UID sets the sink operator's stable id.
+func (d DataSink) UID(uid string) DataSink { d.node.UID = uid; return d }
+
+// SetParallelism sets the sink's number of subtasks.
+func (d DataSink) SetParallelism(p int) DataSink { d.node.Parallelism = p; return d }
+
+// DisableChaining runs the sink in its own subtasks.
+func (d DataSink) DisableChaining() DataSink { d.node.NoChain = true; return d }
+
+type sinkOp[T any] struct {
+	baseOp
+	sink   Sink[T]
+	writer SinkWriter[T]
+}
+
+func (s *sinkOp[T]) Open(ctx *runtime.OperatorContext) error {
+	s.ctx = ctx
+	w, err := s.sink.CreateWriter(SinkContext{Subtask: ctx.Subtask, Parallelism: ctx.Parallelism, OperatorName: ctx.Name})
+	if err != nil {
+		return opError(ctx, err)
+	}
+	s.writer = w
+	return nil
+}
+
+func (s *sinkOp[T]) ProcessElement(v T, ts int64) error {
+	if err := s.writer.Write(v, ts); err != nil {
+		return opError(s.ctx, err)
+	}
+	return nil
+}
+
+func (s *sinkOp[T]) ProcessWatermark(wm int64) error {
+	s.ctx.Metrics.CurrentWatermark = wm
+	return nil
+}
+
+func (s *sinkOp[T]) ProcessWatermarkStatus(bool) error { return nil }
+
+func (s *sinkOp[T]) Finish() error {
+	if err := s.writer.Flush(true); err != nil {
+		return opError(s.ctx, err)
+	}
+	return nil
+}
+
+func (s *sinkOp[T]) Close() error {
+	if s.writer == nil {
+		return nil
+	}
+	return s.writer.Close()
+}
+
+// SinkTo writes the stream to sink.
+func (s Stream[T]) SinkTo(sink Sink[T]) DataSink {
+	n := newNode[struct{}](s.env, "Sink", 1, func(ctx *runtime.OperatorContext, outs graph.Outputs) (graph.Instance, error) {
+		op := &sinkOp[T]{sink: sink}
+		return graph.Instance{Op: op, Inputs: []any{runtime.Output[T](op)}, Watermarks: op}, nil
+	})
+	connect(s, n, 0)
+	return DataSink{node: n}
+}
+
+// SinkFunc is a sink that calls fn for every record, from each subtask's
+// goroutine; fn must be safe for concurrent use when parallelism > 1.
+type SinkFunc[T any] func(v T, ts int64) error
+
+// CreateWriter returns a writer calling f.
+func (f SinkFunc[T]) CreateWriter(SinkContext) (SinkWriter[T], error) { return funcWriter[T](f), nil }
+
+type funcWriter[T any] func(v T, ts int64) error
+
+func (f funcWriter[T]) Write(v T, ts int64) error { return f(v, ts) }
+func (f funcWriter[T]) Flush(bool) error          { return nil }
+func (f funcWriter[T]) Close() error              { return nil }
+
+// Collected holds the records a Collect sink received.
+type Collected[T any] struct {
+	mu     sync.Mutex
+	values []TimestampedValue[T]
+}
+
+// Values returns the records received so far, in arrival order per subtask.
+func (c *Collected[T]) Values() []T {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := make([]T, len(c.values))
+	for i, v := range c.values {
+		out[i] = v.Value
+	}
+	return out
+}
+
+// Timestamped returns the records with their timestamps.
+func (c *Collected[T]) Timestamped() []TimestampedValue[T] {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]TimestampedValue[T](nil), c.values...)
+}
+
+// Collect gathers the stream's records in memory, for tests and small
+// results: read them after Execute returns.
+func Collect[T any](s Stream[T]) *Collected[T] {
+	c := &Collected[T]{}
+	s.SinkTo(SinkFunc[T](func(v T, ts int64) error {
+		c.mu.Lock()
+		c.values = append(c.values, TimestampedValue[T]{Value: v, TS: ts})
+		c.mu.Unlock()
+		return nil
+	})).Name("Collect")
+	return c
+}

@@ -1,0 +1,336 @@
+package weir
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+
+	"github.com/weirstream/weir/internal/graph"
+	"github.com/weirstream/weir/internal/runtime"
+)
+
+// PollStatus is what a SourceReader reports after a poll.
+type PollStatus = runtime.PollStatus
+
+// Poll statuses.
+const (
+	// MoreAvailable: the reader has more records now.
+	MoreAvailable = runtime.MoreAvailable
+	// NothingAvailable: the reader will have more later; the task waits for
+	// the reader's Available channel (if it implements Availability) or a
+	// processing-time callback it scheduled.
+	NothingAvailable = runtime.NothingAvailable
+	// EndOfInput: the reader is exhausted.
+	EndOfInput = runtime.EndOfInput
+)
+
+// ProcessingTimeService is the processing-time clock and callback scheduler
+// of a subtask; callbacks run on the subtask's goroutine.
+type ProcessingTimeService = runtime.ProcessingTimeService
+
+// Source creates the readers of a source: one per subtask. A source is
+// bounded if its readers eventually return EndOfInput.
+type Source[T any] interface {
+	CreateReader(ctx SourceContext) (SourceReader[T], error)
+}
+
+// SourceContext tells a reader which subtask it serves.
+type SourceContext struct {
+	Subtask, Parallelism int
+	Logger               *slog.Logger
+	// Time lets a reader read the clock and schedule a wake-up (for
+	// example a rate limiter returning NothingAvailable).
+	Time ProcessingTimeService
+}
+
+// SourceReader reads the splits of one subtask. Poll emits a bounded number
+// of records (a few hundred to a few thousand) and returns.
+type SourceReader[T any] interface {
+	Poll(ctx context.Context, out *SourceOutput[T]) (PollStatus, error)
+	Close() error
+}
+
+// Availability is implemented by readers that can signal new data after
+// returning NothingAvailable.
+type Availability interface {
+	Available() <-chan struct{}
+}
+
+// SourceOutput receives a reader's records. Records emitted through it
+// directly belong to one implicit split; readers of several splits (files,
+// partitions) emit through Split so that each split has its own watermark.
+type SourceOutput[T any] struct {
+	main   SplitOutput[T]
+	splits map[string]*SplitOutput[T]
+	op     *sourceOp[T]
+}
+
+// SplitOutput emits the records of one split and tracks its watermark and
+// idleness.
+type SplitOutput[T any] struct {
+	op        *sourceOp[T]
+	gen       WatermarkGenerator[T]
+	count     int64
+	lastCount int64
+	lastMove  int64 // processing time the split last produced records
+	idle      bool
+	used      bool
+}
+
+// Collect emits v with the timestamp the strategy assigns (or none).
+func (o *SourceOutput[T]) Collect(v T) { o.main.CollectWithTimestamp(v, runtime.NoTimestamp) }
+
+// CollectWithTimestamp emits v with the source's timestamp ts (the
+// strategy's assigner, if any, overrides it).
+func (o *SourceOutput[T]) CollectWithTimestamp(v T, ts int64) { o.main.CollectWithTimestamp(v, ts) }
+
+// Split returns the output of split id, creating it on first use.
+func (o *SourceOutput[T]) Split(id string) *SplitOutput[T] {
+	if s, ok := o.splits[id]; ok {
+		return s
+	}
+	s := o.op.newSplit()
+	o.splits[id] = s
+	return s
+}
+
+// ReleaseSplit forgets a finished split, so it no longer holds back the
+// watermark.
+func (o *SourceOutput[T]) ReleaseSplit(id string) { delete(o.splits, id) }
+
+// Collect emits v with the strategy's timestamp (or none).
+func (s *SplitOutput[T]) Collect(v T) { s.CollectWithTimestamp(v, runtime.NoTimestamp) }
+
+// CollectWithTimestamp emits v; the strategy's assigner, if any, overrides ts.
+func (s *SplitOutput[T]) CollectWithTimestamp(v T, ts int64) {
+	op := s.op
+	if op.err != nil {
+		return
+	}
+	s.used = true
+	if op.assign != nil {
+		ts = op.assign(v)
+	}
+	if s.gen != nil {
+		s.gen.OnEvent(v, ts)
+	}
+	s.count++
+	op.err = op.out.main.ProcessElement(v, ts)
+}
+
+type sourceOp[T any] struct {
+	baseOp
+	src      Source[T]
+	strategy WatermarkStrategy[T]
+	assign   func(T) int64
+	interval int64
+	reader   SourceReader[T]
+	output   SourceOutput[T]
+	out      *outputs[T]
+	err      error
+	lastWM   int64
+	lastEmit int64
+	idle     bool
+	avail    <-chan struct{}
+}
+
+func (s *sourceOp[T]) newSplit() *SplitOutput[T] {
+	sp := &SplitOutput[T]{op: s, lastMove: s.ctx.Time.Now()}
+	if s.strategy.Generator != nil {
+		sp.gen = s.strategy.Generator()
+	}
+	return sp
+}
+
+func (s *sourceOp[T]) Open(ctx *runtime.OperatorContext) error {
+	s.ctx = ctx
+	s.assign = s.strategy.Timestamp
+	s.lastWM = runtime.MinWatermark
+	s.output = SourceOutput[T]{splits: map[string]*SplitOutput[T]{}, op: s}
+	s.output.main = *s.newSplit()
+	r, err := s.src.CreateReader(SourceContext{Subtask: ctx.Subtask, Parallelism: ctx.Parallelism, Logger: ctx.Logger, Time: ctx.Time})
+	if err != nil {
+		return opError(ctx, err)
+	}
+	s.reader = r
+	if a, ok := r.(Availability); ok {
+		s.avail = a.Available()
+	}
+	return nil
+}
+
+func (s *sourceOp[T]) Close() error {
+	if s.reader != nil {
+		return s.reader.Close()
+	}
+	return nil
+}
+
+func (s *sourceOp[T]) Available() <-chan struct{} { return s.avail }
+
+func (s *sourceOp[T]) PollNext(ctx context.Context) (runtime.PollStatus, error) {
+	st, err := s.reader.Poll(ctx, &s.output)
+	if err != nil {
+		return st, opError(s.ctx, err)
+	}
+	if s.err != nil {
+		return st, s.err
+	}
+	if st == runtime.EndOfInput {
+		s.ctx.Metrics.CurrentWatermark = runtime.MaxWatermark
+		return st, s.out.ProcessWatermark(runtime.MaxWatermark)
+	}
+	if s.strategy.Generator != nil || s.strategy.IdleTimeout > 0 {
+		now := s.ctx.Time.Now()
+		if now-s.lastEmit >= s.interval {
+			s.lastEmit = now
+			if err := s.emitWatermark(now); err != nil {
+				return st, err
+			}
+		}
+	}
+	return st, nil
+}
+
+// emitWatermark combines the splits' watermarks: the minimum over splits
+// that are not idle. If every split is idle the output becomes idle.
+func (s *sourceOp[T]) emitWatermark(now int64) error {
+	wm := runtime.MaxWatermark
+	active := 0
+	visit := func(sp *SplitOutput[T]) {
+		if sp.count != sp.lastCount {
+			sp.lastCount, sp.lastMove, sp.idle = sp.count, now, false
+		} else if s.strategy.IdleTimeout > 0 && now-sp.lastMove >= s.strategy.IdleTimeout.Milliseconds() {
+			sp.idle = true
+		}
+		if sp.idle {
+			return
+		}
+		active++
+		w := runtime.MinWatermark
+		if sp.gen != nil {
+			w = sp.gen.Watermark()
+		}
+		if w < wm {
+			wm = w
+		}
+	}
+	if s.output.main.used || len(s.output.splits) == 0 {
+		visit(&s.output.main)
+	}
+	for _, sp := range s.output.splits {
+		visit(sp)
+	}
+	if active == 0 {
+		if !s.idle && s.strategy.IdleTimeout > 0 {
+			s.idle = true
+			return s.out.ProcessWatermarkStatus(true)
+		}
+		return nil
+	}
+	if s.idle {
+		s.idle = false
+		if err := s.out.ProcessWatermarkStatus(false); err != nil {
+			return err
+		}
+	}
+	if wm > s.lastWM && wm != runtime.MaxWatermark {
+		s.lastWM = wm
+		s.ctx.Metrics.CurrentWatermark = wm
+		return s.out.ProcessWatermark(wm)
+	}
+	return nil
+}
+
+// ProcessElement, ProcessWatermark and ProcessWatermarkStatus are never
+// called on a source; they exist to satisfy runtime.Output for uniformity.
+func (s *sourceOp[T]) ProcessWatermark(int64) error      { return nil }
+func (s *sourceOp[T]) ProcessWatermarkStatus(bool) error { return nil }
+
+// FromSource adds a source to the job, with a watermark strategy.
+func FromSource[T any](env *Environment, src Source[T], strategy WatermarkStrategy[T], name string) Stream[T] {
+	interval := env.opts.AutoWatermarkInterval.Milliseconds()
+	if env.opts.AutoWatermarkInterval < 0 {
+		interval = 0
+	}
+	n := newNode[T](env, "Source: "+name, 0, func(ctx *runtime.OperatorContext, outs graph.Outputs) (graph.Instance, error) {
+		op := &sourceOp[T]{src: src, strategy: strategy, interval: interval, out: newOutputs[T](outs)}
+		return graph.Instance{Op: op, Source: op}, nil
+	})
+	return Stream[T]{env: env, node: n}
+}
+
+// FromSlice is a bounded source of the given values, split across the
+// source's subtasks (subtask i reads indexes i, i+p, i+2p, ...). It runs with
+// parallelism 1 unless set otherwise.
+func FromSlice[T any](env *Environment, values []T) Stream[T] {
+	s := FromSource[T](env, sliceSource[T](values), WatermarkStrategy[T]{}, "Collection")
+	return s.SetParallelism(1)
+}
+
+type sliceSource[T any] []T
+
+func (s sliceSource[T]) CreateReader(ctx SourceContext) (SourceReader[T], error) {
+	return &sliceReader[T]{values: s, next: ctx.Subtask, step: ctx.Parallelism}, nil
+}
+
+type sliceReader[T any] struct {
+	values     []T
+	next, step int
+}
+
+func (r *sliceReader[T]) Poll(_ context.Context, out *SourceOutput[T]) (PollStatus, error) {
+	for n := 0; n < 1024 && r.next < len(r.values); n++ {
+		out.Collect(r.values[r.next])
+		r.next += r.step
+	}
+	if r.next >= len(r.values) {
+		return EndOfInput, nil
+	}
+	return MoreAvailable, nil
+}
+
+func (r *sliceReader[T]) Close() error { return nil }
+
+// TimestampedValue is a value with an event timestamp, for FromTimestamped.
+type TimestampedValue[T any] struct {
+	Value T
+	TS    int64
+}
+
+// FromTimestamped is a bounded source of timestamped values, emitted in
+// order by one subtask, with watermarks from strategy (whose Timestamp, if
+// nil, is the values' TS).
+func FromTimestamped[T any](env *Environment, values []TimestampedValue[T], strategy WatermarkStrategy[T]) Stream[T] {
+	return FromSource[T](env, tsSource[T](values), strategy, "Collection").SetParallelism(1)
+}
+
+type tsSource[T any] []TimestampedValue[T]
+
+func (s tsSource[T]) CreateReader(ctx SourceContext) (SourceReader[T], error) {
+	if ctx.Parallelism != 1 {
+		return nil, fmt.Errorf("timestamped collection source runs with parallelism 1, not %d", ctx.Parallelism)
+	}
+	return &tsReader[T]{values: s}, nil
+}
+
+type tsReader[T any] struct {
+	values []TimestampedValue[T]
+	next   int
+}
+
+func (r *tsReader[T]) Poll(_ context.Context, out *SourceOutput[T]) (PollStatus, error) {
+	// One record per poll: with a negative AutoWatermarkInterval a
+	// watermark follows every record, which makes event-time tests exact.
+	if r.next < len(r.values) {
+		v := r.values[r.next]
+		out.CollectWithTimestamp(v.Value, v.TS)
+		r.next++
+	}
+	if r.next >= len(r.values) {
+		return EndOfInput, nil
+	}
+	return MoreAvailable, nil
+}
+
+func (r *tsReader[T]) Close() error { return nil }

@@ -1,0 +1,198 @@
+// Package state defines Weir's keyed state: the handles user functions read
+// and write (Value, List, Map, Reducing, Aggregating), their descriptors and
+// time-to-live settings, and the Store through which a keyed operator hands
+// them out.
+//
+// Every state is scoped to the current key: the runtime sets the key before
+// it calls a user function, and a handle reads and writes that key's entry
+// only. Handles must be obtained in a function's Open and used only from
+// that function's calls; they are not safe for use by other goroutines.
+//
+// Time to live follows Flink's StateTtlConfig: processing time, refreshed on
+// create and write (or also on read), expired values never returned by
+// default, removed lazily on access and incrementally.
+package state
+
+import (
+	"fmt"
+	"iter"
+	"time"
+
+	"github.com/weirstream/weir/internal/statebackend"
+	"github.com/weirstream/weir/internal/statebackend/heap"
+)
+
+// Value holds one value per key.
+type Value[T any] interface {
+	// Value returns the value, and false if the key has none.
+	Value() (T, bool)
+	// Update sets the value.
+	Update(v T)
+	// Clear removes the value.
+	Clear()
+}
+
+// List holds a list of values per key.
+type List[T any] interface {
+	// Get returns the list; the caller may keep and modify it.
+	Get() []T
+	Add(v T)
+	AddAll(vs []T)
+	// Update replaces the list.
+	Update(vs []T)
+	Clear()
+}
+
+// Map holds a map per key.
+type Map[K comparable, V any] interface {
+	Get(k K) (V, bool)
+	Put(k K, v V)
+	Remove(k K)
+	Contains(k K) bool
+	IsEmpty() bool
+	// All iterates the entries in no particular order.
+	All() iter.Seq2[K, V]
+	Clear()
+}
+
+// Reducing folds every added value into one with a reduce function.
+type Reducing[T any] interface {
+	Get() (T, bool)
+	Add(v T) error
+	Clear()
+}
+
+// Aggregating folds added values into an accumulator and reads a result.
+type Aggregating[IN, OUT any] interface {
+	Get() (OUT, bool, error)
+	Add(v IN) error
+	Clear()
+}
+
+// AggregateFunction is an incremental aggregation, as in Flink: values are
+// added to an accumulator; accumulators of merged windows are merged.
+type AggregateFunction[IN, ACC, OUT any] = heap.Aggregator[IN, ACC, OUT]
+
+// UpdateType says which accesses refresh a value's time to live.
+type UpdateType = statebackend.TTLUpdate
+
+// Update types.
+const (
+	OnCreateAndWrite = statebackend.OnCreateAndWrite
+	OnReadAndWrite   = statebackend.OnReadAndWrite
+)
+
+// Visibility says whether an expired value not yet removed may be read.
+type Visibility = statebackend.TTLVisibility
+
+// Visibilities.
+const (
+	NeverReturnExpired          = statebackend.NeverReturnExpired
+	ReturnExpiredIfNotCleanedUp = statebackend.ReturnExpiredIfNotCleanedUp
+)
+
+// TTL configures a state's time to live. The zero value means no TTL.
+type TTL struct {
+	// TTL is how long a value lives after its last refresh.
+	TTL        time.Duration
+	Update     UpdateType
+	Visibility Visibility
+	// CleanupPerAccess is how many other entries each access examines and
+	// removes if expired (incremental cleanup). Default 5 when TTL is set;
+	// negative disables it.
+	CleanupPerAccess int
+}
+
+func (t TTL) internal() statebackend.TTL {
+	if t.TTL <= 0 {
+		return statebackend.TTL{}
+	}
+	n := t.CleanupPerAccess
+	if n == 0 {
+		n = 5
+	}
+	if n < 0 {
+		n = 0
+	}
+	ms := t.TTL.Milliseconds()
+	if ms == 0 {
+		ms = 1
+	}
+	return statebackend.TTL{TTLMillis: ms, Update: t.Update, Visibility: t.Visibility, CleanupPerAccess: n}
+}
+
+// Descriptor names a state and sets its TTL.
+type Descriptor struct {
+	Name string
+	TTL  TTL
+}
+
+// Store hands out the keyed states of one operator subtask.
+type Store[K comparable] struct {
+	b      *heap.Backend[K]
+	states map[string]any
+	err    error
+}
+
+// NewStore returns a store over the heap backend. Used by operators.
+func NewStore[K comparable](b *heap.Backend[K]) *Store[K] {
+	return &Store[K]{b: b, states: map[string]any{}}
+}
+
+// Err reports a misuse of the store (one name registered with two types).
+func (s *Store[K]) Err() error { return s.err }
+
+// Key returns the current key.
+func (s *Store[K]) Key() K { return s.b.KeyContext().Key }
+
+func lookup[K comparable, S any](s *Store[K], name string, make func() S) S {
+	if name == "" {
+		s.err = fmt.Errorf("weir: state needs a name")
+	}
+	if st, ok := s.states[name]; ok {
+		if typed, ok := st.(S); ok {
+			return typed
+		}
+		s.err = fmt.Errorf("weir: state %q was registered as %T, now requested as another type", name, st)
+	}
+	st := make()
+	s.states[name] = st
+	return st
+}
+
+// GetValue returns the value state named by d.
+func GetValue[K comparable, T any](s *Store[K], d Descriptor) Value[T] {
+	return lookup(s, d.Name, func() *heap.Value[K, struct{}, T] { return heap.NewValue[K, struct{}, T](s.b, d.TTL.internal()) })
+}
+
+// GetList returns the list state named by d.
+func GetList[K comparable, T any](s *Store[K], d Descriptor) List[T] {
+	return lookup(s, d.Name, func() *heap.List[K, struct{}, T] { return heap.NewList[K, struct{}, T](s.b, d.TTL.internal()) })
+}
+
+// GetMap returns the map state named by d.
+func GetMap[K, UK comparable, UV any](s *Store[K], d Descriptor) Map[UK, UV] {
+	return lookup(s, d.Name, func() mapAdapter[K, UK, UV] {
+		return mapAdapter[K, UK, UV]{heap.NewMap[K, struct{}, UK, UV](s.b, d.TTL.internal())}
+	})
+}
+
+type mapAdapter[K, UK comparable, UV any] struct {
+	*heap.Map[K, struct{}, UK, UV]
+}
+
+func (m mapAdapter[K, UK, UV]) All() iter.Seq2[UK, UV] { return iter.Seq2[UK, UV](m.Map.All()) }
+
+// GetReducing returns the reducing state named by d.
+func GetReducing[K comparable, T any](s *Store[K], d Descriptor, reduce func(a, b T) (T, error)) Reducing[T] {
+	return lookup(s, d.Name, func() *heap.Reducing[K, struct{}, T] {
+		return heap.NewReducing[K, struct{}, T](s.b, d.TTL.internal(), reduce)
+	})
+}
+
+// GetAggregating returns the aggregating state named by d.
+func GetAggregating[K comparable, IN, ACC, OUT any](s *Store[K], d Descriptor, agg AggregateFunction[IN, ACC, OUT]) Aggregating[IN, OUT] {
+	return lookup(s, d.Name, func() *heap.Aggregating[K, struct{}, IN, ACC, OUT] {
+		return heap.NewAggregating[K, struct{}, IN, ACC, OUT](s.b, d.TTL.internal(), agg)
+	})
+}

@@ -1,0 +1,262 @@
+package weir
+
+import (
+	"fmt"
+
+	"github.com/weirstream/weir/internal/graph"
+	"github.com/weirstream/weir/internal/keygroup"
+	"github.com/weirstream/weir/internal/runtime"
+)
+
+// Stream is a stream of records of type T: the main output of an operator,
+// or one of its side outputs. Methods that configure the operator (Name,
+// UID, SetParallelism, ...) apply to the operator that produces the stream.
+type Stream[T any] struct {
+	env  *Environment
+	node *graph.Node
+	tag  string
+	part runtime.Partitioning
+	// route, for hash partitioning, returns the channel selector for a
+	// number of consumer subtasks.
+	route func(maxPar, n int) func(T) int
+}
+
+// Env returns the stream's environment.
+func (s Stream[T]) Env() *Environment { return s.env }
+
+// Name sets the operator's name, shown in plans, errors and metrics.
+func (s Stream[T]) Name(name string) Stream[T] {
+	s.node.Name = name
+	return s
+}
+
+// UID sets the operator's stable identifier, which names its state in
+// savepoints; it must be unique in the job.
+func (s Stream[T]) UID(uid string) Stream[T] {
+	s.node.UID = uid
+	return s
+}
+
+// SetParallelism sets the operator's number of subtasks.
+func (s Stream[T]) SetParallelism(p int) Stream[T] {
+	s.node.Parallelism = p
+	return s
+}
+
+// DisableChaining keeps the operator out of its input's chain, in its own
+// subtasks.
+func (s Stream[T]) DisableChaining() Stream[T] {
+	s.node.NoChain = true
+	return s
+}
+
+// Rebalance sends records round-robin to the next operator's subtasks.
+func (s Stream[T]) Rebalance() Stream[T] {
+	s.part, s.route = runtime.Rebalance, nil
+	return s
+}
+
+// Broadcast sends every record to every subtask of the next operator.
+func (s Stream[T]) Broadcast() Stream[T] {
+	s.part, s.route = runtime.Broadcast, nil
+	return s
+}
+
+// Forward sends records one-to-one to the next operator (the default; it
+// becomes a rebalance when the parallelisms differ).
+func (s Stream[T]) Forward() Stream[T] {
+	s.part, s.route = runtime.Forward, nil
+	return s
+}
+
+// connect adds an edge from s to input idx of to.
+func connect[T any](s Stream[T], to *graph.Node, idx int) {
+	// A forward edge between different parallelisms becomes a rebalance
+	// when the writer is built (the parallelisms are known only then).
+	part := s.part
+	batch := s.env.opts.BatchSize
+	pool := runtime.NewBatchPool[T](batch)
+	route := s.route
+	e := &graph.Edge{From: s.node, To: to, Tag: s.tag, Input: idx, Partitioning: part}
+	e.NewWriter = func(chans []*runtime.Channel, done <-chan struct{}, maxPar int) (any, runtime.Writer) {
+		mode := part
+		if mode == runtime.Forward && len(chans) != 1 {
+			mode = runtime.Rebalance
+		}
+		var sel func(T) int
+		if mode == runtime.Hash {
+			sel = route(maxPar, len(chans))
+		}
+		w := runtime.NewRecordWriter[T](mode, chans, sel, pool, done)
+		return runtime.Output[T](w), w
+	}
+	e.NewDeliver = func(target any) runtime.Deliver {
+		out := target.(runtime.Output[T])
+		return func(data any) (int, error) {
+			b := data.(*runtime.Batch[T])
+			for i := range b.Recs {
+				r := &b.Recs[i]
+				if err := out.ProcessElement(r.V, r.TS); err != nil {
+					return i + 1, err
+				}
+			}
+			n := len(b.Recs)
+			pool.Put(b)
+			return n, nil
+		}
+	}
+	e.NewFanout = func(outs []any) any {
+		f := make(fanout[T], len(outs))
+		for i, o := range outs {
+			f[i] = o.(runtime.Output[T])
+		}
+		return runtime.Output[T](f)
+	}
+	s.env.g.Connect(e)
+}
+
+// hashRoute returns the channel selector of a key-partitioned exchange.
+func hashRoute[K comparable, T any](key func(T) K) func(maxPar, n int) func(T) int {
+	hash := keygroup.Hasher[K]()
+	return func(maxPar, n int) func(T) int {
+		return func(v T) int {
+			return keygroup.Subtask(maxPar, n, keygroup.Of(hash(key(v)), maxPar))
+		}
+	}
+}
+
+// fanout sends every record to several outputs.
+type fanout[T any] []runtime.Output[T]
+
+func (f fanout[T]) ProcessElement(v T, ts int64) error {
+	for _, o := range f {
+		if err := o.ProcessElement(v, ts); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (f fanout[T]) ProcessWatermark(wm int64) error {
+	for _, o := range f {
+		if err := o.ProcessWatermark(wm); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (f fanout[T]) ProcessWatermarkStatus(idle bool) error {
+	for _, o := range f {
+		if err := o.ProcessWatermarkStatus(idle); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// discard drops everything.
+type discard[T any] struct{}
+
+func (discard[T]) ProcessElement(T, int64) error     { return nil }
+func (discard[T]) ProcessWatermark(int64) error      { return nil }
+func (discard[T]) ProcessWatermarkStatus(bool) error { return nil }
+
+// newNode adds an operator node whose main output has type O.
+func newNode[O any](env *Environment, name string, inputs int, build func(ctx *runtime.OperatorContext, outs graph.Outputs) (graph.Instance, error)) *graph.Node {
+	n := &graph.Node{Name: name, NumInputs: inputs, New: build}
+	n.NewDiscard = func() any { return runtime.Output[O](discard[O]{}) }
+	return env.g.AddNode(n)
+}
+
+// OutputTag names a side output of type T. Create it once with
+// NewOutputTag and use it both to emit (Output) and to read (SideOutput).
+type OutputTag[T any] struct {
+	id string
+}
+
+// NewOutputTag returns a tag; id must be unique per operator.
+func NewOutputTag[T any](id string) OutputTag[T] { return OutputTag[T]{id: id} }
+
+// ID returns the tag's id.
+func (t OutputTag[T]) ID() string { return t.id }
+
+// SideOutput returns the records that the operator producing s emitted to
+// tag.
+func SideOutput[T, X any](s Stream[T], tag OutputTag[X]) Stream[X] {
+	if tag.id == "" {
+		panic("weir: SideOutput with a zero OutputTag")
+	}
+	return Stream[X]{env: s.env, node: s.node, tag: tag.id}
+}
+
+// outputs are an operator instance's main and side outputs.
+type outputs[O any] struct {
+	main runtime.Output[O]
+	side map[string]any
+	ctrl []runtime.WatermarkHandler
+}
+
+func newOutputs[O any](g graph.Outputs) *outputs[O] {
+	o := &outputs[O]{main: g.Main.(runtime.Output[O]), side: g.Side}
+	for _, s := range g.Side {
+		o.ctrl = append(o.ctrl, s.(runtime.WatermarkHandler))
+	}
+	return o
+}
+
+// ProcessWatermark forwards a watermark to the main and every side output.
+func (o *outputs[O]) ProcessWatermark(wm int64) error {
+	if err := o.main.ProcessWatermark(wm); err != nil {
+		return err
+	}
+	for _, c := range o.ctrl {
+		if err := c.ProcessWatermark(wm); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ProcessWatermarkStatus forwards a status to the main and side outputs.
+func (o *outputs[O]) ProcessWatermarkStatus(idle bool) error {
+	if err := o.main.ProcessWatermarkStatus(idle); err != nil {
+		return err
+	}
+	for _, c := range o.ctrl {
+		if err := c.ProcessWatermarkStatus(idle); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (o *outputs[O]) sideOutput(id string) any {
+	if s, ok := o.side[id]; ok {
+		return s
+	}
+	return nil
+}
+
+// sideOutputter is implemented by the contexts that allow Output.
+type sideOutputter interface {
+	sideOutput(id string) (any, int64)
+	fail(err error)
+}
+
+// Output emits v to the side output tag, with the current record's
+// timestamp. Nothing happens if no stream reads that side output.
+func Output[X any](ctx sideOutputter, tag OutputTag[X], v X) {
+	o, ts := ctx.sideOutput(tag.id)
+	if o == nil {
+		return
+	}
+	if err := o.(runtime.Output[X]).ProcessElement(v, ts); err != nil {
+		ctx.fail(err)
+	}
+}
+
+// opError names the operator in an error from user code.
+func opError(ctx *runtime.OperatorContext, err error) error {
+	return fmt.Errorf("operator %q: %w", ctx.Name, err)
+}
