@@ -94,6 +94,52 @@ func (o *SourceOutput[T]) Split(id string) *SplitOutput[T] {
 	return s
 }
 
+// EmitWatermark emits a watermark directly, for sources whose input carries
+// its own watermarks. A watermark not above the last one is ignored.
+func (o *SourceOutput[T]) EmitWatermark(wm int64) {
+	op := o.op
+	if op.err != nil || wm <= op.lastWM {
+		return
+	}
+	op.lastWM = wm
+	op.ctx.Metrics.CurrentWatermark = wm
+	op.err = op.out.ProcessWatermark(wm)
+}
+
+// MarkIdle tells downstream operators that this source is idle until it
+// emits again, so it does not hold back their watermark.
+func (o *SourceOutput[T]) MarkIdle() {
+	op := o.op
+	if op.err != nil || op.idle {
+		return
+	}
+	op.idle = true
+	op.err = op.out.ProcessWatermarkStatus(true)
+}
+
+// EmitSide emits v with timestamp ts (NoTimestamp for none) to the side
+// output tag of the source operator, for records that are not part of the
+// main stream, such as dead letters. It reports whether a stream reads that
+// side output; if none does, v is not emitted. An error downstream fails the
+// job after the current Poll, as for Collect.
+func EmitSide[T, X any](out *SourceOutput[T], tag OutputTag[X], v X, ts int64) bool {
+	op := out.op
+	o := op.out.sideOutput(tag.id)
+	if o == nil {
+		return false
+	}
+	if op.err != nil {
+		return true
+	}
+	so, ok := o.(runtime.Output[X])
+	if !ok {
+		op.err = fmt.Errorf("weir: side output %q has another record type than %T", tag.id, v)
+		return true
+	}
+	op.err = so.ProcessElement(v, ts)
+	return true
+}
+
 // ReleaseSplit forgets a finished split, so it no longer holds back the
 // watermark.
 func (o *SourceOutput[T]) ReleaseSplit(id string) { delete(o.splits, id) }
@@ -108,6 +154,12 @@ func (s *SplitOutput[T]) CollectWithTimestamp(v T, ts int64) {
 		return
 	}
 	s.used = true
+	if op.idle {
+		op.idle = false
+		if op.err = op.out.ProcessWatermarkStatus(false); op.err != nil {
+			return
+		}
+	}
 	if op.assign != nil {
 		ts = op.assign(v)
 	}
