@@ -1,0 +1,218 @@
+package fraud
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"sync/atomic"
+	"time"
+
+	"github.com/weirstream/weir"
+)
+
+// Payment is one card payment attempt.
+type Payment struct {
+	// ID is the payment's index in the generated sequence.
+	ID uint64
+	// Account is the paying account.
+	Account uint32
+	// Amount is in cents.
+	Amount int64
+	// Failed is true if the payment was declined.
+	Failed bool
+	// TS is the event time in milliseconds since the epoch.
+	TS int64
+}
+
+// GeneratorConfig configures the payment generator. The zero value is
+// usable: every field has a default.
+type GeneratorConfig struct {
+	// Seed selects the sequence of payments.
+	Seed int64
+	// Accounts is the number of accounts (default 10,000).
+	Accounts int
+	// Events is the total number of payments; 0 means unbounded.
+	Events int64
+	// Rate limits emission to this many payments per second of processing
+	// time, shared by the source's subtasks; 0 emits as fast as possible.
+	Rate float64
+	// Start is the event time of payment 0 in milliseconds (default
+	// 2026-01-01T00:00:00Z).
+	Start int64
+	// EventRate is how many payments happen per second of event time
+	// (default Rate if set, else 2,000).
+	EventRate float64
+	// FailureRate is the probability that an honest account's payment fails
+	// (default 0.002).
+	FailureRate float64
+	// FraudFraction is the fraction of fraudulent accounts (default 0.005).
+	FraudFraction float64
+	// MaxDelay bounds how far a payment's timestamp lags the sequence's
+	// event-time clock: the out-of-orderness (default 2s).
+	MaxDelay time.Duration
+}
+
+// Fraudulent accounts fail often and sometimes spend far above their norm.
+const (
+	fraudFailureRate = 0.3
+	fraudSpikeRate   = 0.03
+)
+
+func (c *GeneratorConfig) fill() {
+	if c.Accounts <= 0 {
+		c.Accounts = 10_000
+	}
+	if c.Start == 0 {
+		c.Start = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC).UnixMilli()
+	}
+	if c.EventRate <= 0 {
+		c.EventRate = c.Rate
+		if c.EventRate <= 0 {
+			c.EventRate = 2000
+		}
+	}
+	if c.FailureRate <= 0 {
+		c.FailureRate = 0.002
+	}
+	if c.FraudFraction <= 0 {
+		c.FraudFraction = 0.005
+	}
+	if c.MaxDelay <= 0 {
+		c.MaxDelay = 2 * time.Second
+	}
+}
+
+// Generator produces payments; it is a weir.Source. Payment i depends only
+// on the configuration and i.
+type Generator struct {
+	cfg     GeneratorConfig
+	delay   int64
+	emitted *atomic.Int64
+}
+
+// NewGenerator returns a generator with cfg's defaults filled in. emitted,
+// if not nil, counts the payments emitted so far (for status reports).
+func NewGenerator(cfg GeneratorConfig, emitted *atomic.Int64) *Generator {
+	cfg.fill()
+	return &Generator{cfg: cfg, delay: cfg.MaxDelay.Milliseconds(), emitted: emitted}
+}
+
+// Config returns the configuration with defaults filled in.
+func (g *Generator) Config() GeneratorConfig { return g.cfg }
+
+// splitmix64 is a fast, well-mixed hash of a 64-bit value.
+func splitmix64(x uint64) uint64 {
+	x += 0x9e3779b97f4a7c15
+	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9
+	x = (x ^ (x >> 27)) * 0x94d049bb133111eb
+	return x ^ (x >> 31)
+}
+
+// unit maps a hash to [0, 1).
+func unit(h uint64) float64 { return float64(h>>11) / (1 << 53) }
+
+func (g *Generator) accountHash(a uint32, salt uint64) uint64 {
+	return splitmix64(uint64(g.cfg.Seed)*0x2545f4914f6cdd1d ^ uint64(a)<<8 ^ salt)
+}
+
+// Fraudulent reports whether account a belongs to a fraudster.
+func (g *Generator) Fraudulent(a uint32) bool {
+	return unit(g.accountHash(a, 0xf7)) < g.cfg.FraudFraction
+}
+
+// baseAmount is account a's typical payment: 5 to 200 units.
+func (g *Generator) baseAmount(a uint32) int64 {
+	return 500 + int64(g.accountHash(a, 0xba)%19_500)
+}
+
+// Payment returns payment i.
+func (g *Generator) Payment(i int64) Payment {
+	h := splitmix64(uint64(g.cfg.Seed) ^ uint64(i)*0x9e3779b97f4a7c15)
+	acct := uint32(h % uint64(g.cfg.Accounts))
+	h2 := splitmix64(h)
+	h3 := splitmix64(h2)
+	h4 := splitmix64(h3)
+	base := g.baseAmount(acct)
+	failRate, spikeRate := g.cfg.FailureRate, 0.0
+	if g.Fraudulent(acct) {
+		failRate, spikeRate = fraudFailureRate, fraudSpikeRate
+	}
+	// Honest amounts stay within 0.5 to 1.5 times the account's base; a
+	// spike is 15 to 50 times.
+	amount := base/2 + int64(unit(h3)*float64(base))
+	if unit(h4) < spikeRate {
+		amount = base * (15 + int64(h4%36))
+	}
+	ts := g.cfg.Start + int64(math.Floor(float64(i)*1000/g.cfg.EventRate))
+	ts -= int64(h2 % uint64(g.delay+1))
+	return Payment{ID: uint64(i), Account: acct, Amount: amount, Failed: unit(h2>>1) < failRate, TS: ts}
+}
+
+// Watermarks returns the watermark strategy that matches the generator's
+// out-of-orderness: no payment is ever late.
+func (g *Generator) Watermarks() weir.WatermarkStrategy[Payment] {
+	return weir.ForBoundedOutOfOrderness[Payment](g.cfg.MaxDelay).
+		WithTimestamps(func(p Payment) int64 { return p.TS })
+}
+
+// CreateReader returns the reader of one source subtask.
+func (g *Generator) CreateReader(ctx weir.SourceContext) (weir.SourceReader[Payment], error) {
+	if ctx.Parallelism <= 0 || ctx.Subtask < 0 || ctx.Subtask >= ctx.Parallelism {
+		return nil, fmt.Errorf("fraud: bad subtask %d of %d", ctx.Subtask, ctx.Parallelism)
+	}
+	r := &reader{g: g, next: int64(ctx.Subtask), step: int64(ctx.Parallelism), time: ctx.Time}
+	if g.cfg.Rate > 0 {
+		r.rate = g.cfg.Rate / float64(ctx.Parallelism)
+		r.started = ctx.Time.Now()
+	}
+	return r, nil
+}
+
+// pollBatch bounds the records one Poll emits.
+const pollBatch = 1024
+
+type reader struct {
+	g          *Generator
+	next, step int64
+	time       weir.ProcessingTimeService
+	rate       float64 // per subtask, per second; 0 = unlimited
+	started    int64
+	emitted    int64
+	waiting    bool
+}
+
+func (r *reader) Poll(_ context.Context, out *weir.SourceOutput[Payment]) (weir.PollStatus, error) {
+	limit := r.g.cfg.Events
+	if limit > 0 && r.next >= limit {
+		return weir.EndOfInput, nil
+	}
+	n := int64(pollBatch)
+	if r.rate > 0 {
+		due := int64(float64(r.time.Now()-r.started)*r.rate/1000) - r.emitted
+		if due <= 0 {
+			if !r.waiting {
+				r.waiting = true
+				at := r.started + int64(math.Ceil(float64(r.emitted+1)*1000/r.rate))
+				r.time.Schedule(at, func(int64) error { r.waiting = false; return nil })
+			}
+			return weir.NothingAvailable, nil
+		}
+		n = min(n, due)
+	}
+	k := int64(0)
+	for ; k < n && (limit <= 0 || r.next < limit); k++ {
+		p := r.g.Payment(r.next)
+		out.CollectWithTimestamp(p, p.TS)
+		r.next += r.step
+	}
+	r.emitted += k
+	if r.g.emitted != nil {
+		r.g.emitted.Add(k)
+	}
+	if limit > 0 && r.next >= limit {
+		return weir.EndOfInput, nil
+	}
+	return weir.MoreAvailable, nil
+}
+
+func (r *reader) Close() error { return nil }

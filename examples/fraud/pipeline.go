@@ -1,0 +1,194 @@
+package fraud
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/weirstream/weir"
+)
+
+// Config configures the demo pipeline.
+type Config struct {
+	Generator GeneratorConfig
+	Rules     Rules
+}
+
+// Stats are the pipeline's live counters, safe to read from any goroutine
+// while the job runs.
+type Stats struct {
+	// Payments counts the payments the source emitted.
+	Payments atomic.Int64
+	// Alerts counts the alerts written.
+	Alerts atomic.Int64
+	// Watermark is the detector's latest watermark (ms since the epoch).
+	Watermark atomic.Int64
+}
+
+// NewStats returns zeroed counters with no watermark yet.
+func NewStats() *Stats {
+	s := &Stats{}
+	s.Watermark.Store(weir.MinWatermark)
+	return s
+}
+
+// Build adds the pipeline to env and returns the alert stream: payments
+// from the generator, keyed by account, through a Detector.
+func Build(env *weir.Environment, cfg Config, stats *Stats) weir.Stream[Alert] {
+	if stats == nil {
+		stats = NewStats()
+	}
+	gen := NewGenerator(cfg.Generator, &stats.Payments)
+	payments := weir.FromSource(env, gen, gen.Watermarks(), "payments").UID("payments")
+	byAccount := weir.KeyBy(payments, func(p Payment) uint32 { return p.Account })
+	return weir.ProcessKeyed[uint32, Payment, Alert](byAccount, NewDetector(cfg.Rules, &stats.Watermark)).
+		Name("fraud-detector").UID("fraud-detector")
+}
+
+// RunOptions configure Run.
+type RunOptions struct {
+	// Env are the engine's options (parallelism, metrics registry, ...).
+	Env weir.Options
+	// Alerts receives one line per alert (nil discards them).
+	Alerts io.Writer
+	// Status receives a status line every StatusInterval and a final
+	// summary (nil: none).
+	Status io.Writer
+	// StatusInterval defaults to one second.
+	StatusInterval time.Duration
+}
+
+// Summary describes a finished run.
+type Summary struct {
+	Payments, Alerts int64
+	Elapsed          time.Duration
+	Watermark        int64
+}
+
+// String formats the summary as one line.
+func (s Summary) String() string {
+	rate := 0.0
+	if s.Elapsed > 0 {
+		rate = float64(s.Payments) / s.Elapsed.Seconds()
+	}
+	return fmt.Sprintf("done: %d payments, %d alerts in %s (%.0f payments/s), watermark %s",
+		s.Payments, s.Alerts, s.Elapsed.Round(time.Millisecond), rate, formatWatermark(s.Watermark))
+}
+
+func formatWatermark(wm int64) string {
+	switch wm {
+	case weir.MinWatermark:
+		return "none"
+	case weir.MaxWatermark:
+		return "end"
+	}
+	return time.UnixMilli(wm).UTC().Format(time.RFC3339)
+}
+
+// Run builds and executes the pipeline until the generator ends or ctx is
+// canceled. Cancellation is a normal end: Run then returns the summary and
+// a nil error.
+func Run(ctx context.Context, cfg Config, opts RunOptions) (Summary, error) {
+	stats := NewStats()
+	env := weir.NewEnvironment(opts.Env)
+	alerts := Build(env, cfg, stats)
+	w := &lineWriter{w: opts.Alerts}
+	if opts.Alerts != nil {
+		w.bw = bufio.NewWriter(opts.Alerts)
+	}
+	alerts.SinkTo(weir.SinkFunc[Alert](func(a Alert, _ int64) error {
+		stats.Alerts.Add(1)
+		return w.line(a.String())
+	})).Name("alerts").UID("alerts")
+
+	start := time.Now()
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	if opts.Status != nil {
+		interval := opts.StatusInterval
+		if interval <= 0 {
+			interval = time.Second
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			reportStatus(stop, interval, stats, w, opts.Status)
+		}()
+	}
+	err := env.Execute(ctx)
+	close(stop)
+	wg.Wait()
+	if ferr := w.flush(); err == nil {
+		err = ferr
+	}
+	sum := Summary{Payments: stats.Payments.Load(), Alerts: stats.Alerts.Load(), Elapsed: time.Since(start), Watermark: stats.Watermark.Load()}
+	if err != nil && ctx.Err() != nil {
+		err = nil // stopped on request
+	}
+	if opts.Status != nil {
+		fmt.Fprintln(opts.Status, sum)
+	}
+	if err != nil {
+		return sum, fmt.Errorf("fraud: %w", err)
+	}
+	return sum, nil
+}
+
+// reportStatus writes a status line every interval until stop closes; it
+// also flushes the alert writer so alerts appear promptly.
+func reportStatus(stop <-chan struct{}, interval time.Duration, st *Stats, alerts *lineWriter, out io.Writer) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	last, lastT := int64(0), time.Now()
+	for {
+		select {
+		case <-stop:
+			return
+		case now := <-t.C:
+			_ = alerts.flush() // a failing writer also fails the sink, which reports it
+			n := st.Payments.Load()
+			rate := float64(n-last) / now.Sub(lastT).Seconds()
+			last, lastT = n, now
+			fmt.Fprintf(out, "payments=%d rate=%.0f/s alerts=%d watermark=%s\n",
+				n, rate, st.Alerts.Load(), formatWatermark(st.Watermark.Load()))
+		}
+	}
+}
+
+// lineWriter serialises alert lines from the sink's subtasks.
+type lineWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+	bw *bufio.Writer
+}
+
+func (l *lineWriter) line(s string) error {
+	if l.bw == nil {
+		return nil
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if _, err := l.bw.WriteString(s); err != nil {
+		return fmt.Errorf("fraud: writing alert: %w", err)
+	}
+	if err := l.bw.WriteByte('\n'); err != nil {
+		return fmt.Errorf("fraud: writing alert: %w", err)
+	}
+	return nil
+}
+
+func (l *lineWriter) flush() error {
+	if l.bw == nil {
+		return nil
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if err := l.bw.Flush(); err != nil {
+		return fmt.Errorf("fraud: writing alerts: %w", err)
+	}
+	return nil
+}
