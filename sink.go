@@ -29,6 +29,12 @@ type SinkWriter[T any] interface {
 	Close() error
 }
 
+// WatermarkWriter is implemented by sink writers that want the watermarks
+// of their input (Flink's SinkWriter.writeWatermark).
+type WatermarkWriter interface {
+	WriteWatermark(wm int64) error
+}
+
 // DataSink is the operator that writes a stream to a sink.
 type DataSink struct {
 	node *graph.Node
@@ -50,6 +56,7 @@ type sinkOp[T any] struct {
 	baseOp
 	sink   Sink[T]
 	writer SinkWriter[T]
+	wmw    WatermarkWriter
 }
 
 func (s *sinkOp[T]) Open(ctx *runtime.OperatorContext) error {
@@ -59,6 +66,7 @@ func (s *sinkOp[T]) Open(ctx *runtime.OperatorContext) error {
 		return opError(ctx, err)
 	}
 	s.writer = w
+	s.wmw, _ = w.(WatermarkWriter)
 	return nil
 }
 
@@ -71,6 +79,11 @@ func (s *sinkOp[T]) ProcessElement(v T, ts int64) error {
 
 func (s *sinkOp[T]) ProcessWatermark(wm int64) error {
 	s.ctx.Metrics.CurrentWatermark = wm
+	if s.wmw != nil {
+		if err := s.wmw.WriteWatermark(wm); err != nil {
+			return opError(s.ctx, err)
+		}
+	}
 	return nil
 }
 

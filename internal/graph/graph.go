@@ -245,17 +245,19 @@ func (g *Graph) plan(o *Options) *Plan {
 	return p
 }
 
-// Run executes the graph until every task finished, one failed, or ctx is
-// done. It returns the first task error (not the cancellations it caused).
-func (g *Graph) Run(ctx context.Context, o Options) error {
+// Job is a built, runnable graph: its tasks and the channels between them.
+type Job struct {
+	tasks []*runtime.Task
+}
+
+// Build creates the tasks of the graph. Writers stop blocking when ctx is
+// done, so ctx must be the context the job runs under.
+func (g *Graph) Build(ctx context.Context, o Options) (*Job, error) {
 	o.fill()
 	if err := g.Validate(o); err != nil {
-		return err
+		return nil, err
 	}
 	plan := g.plan(&o)
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-
 	// Gates and channels: gate per consumer subtask, channel per
 	// (edge, producer subtask, consumer subtask) pair that exchanges data.
 	for _, v := range plan.vertices {
@@ -284,26 +286,34 @@ func (g *Graph) Run(ctx context.Context, o Options) error {
 			chans[e] = per
 		}
 	}
-
-	var tasks []*runtime.Task
-	var infos []*TaskInfo
+	j := &Job{}
 	for _, v := range plan.vertices {
 		for i := 0; i < v.par; i++ {
-			t, info, err := g.buildTask(ctx, plan, v, i, chans, &o)
+			t, _, err := g.buildTask(ctx, plan, v, i, chans, &o)
 			if err != nil {
-				return err
+				return nil, err
 			}
-			tasks = append(tasks, t)
-			infos = append(infos, info)
+			j.tasks = append(j.tasks, t)
 		}
 	}
+	return j, nil
+}
 
+// Run executes the graph until every task finished, one failed, or ctx is
+// done. It returns the first task error (not the cancellations it caused).
+func (g *Graph) Run(ctx context.Context, o Options) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	j, err := g.Build(ctx, o)
+	if err != nil {
+		return err
+	}
 	var (
 		wg       sync.WaitGroup
 		mu       sync.Mutex
 		firstErr error
 	)
-	for _, t := range tasks {
+	for _, t := range j.tasks {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -318,13 +328,55 @@ func (g *Graph) Run(ctx context.Context, o Options) error {
 		}()
 	}
 	wg.Wait()
-	if firstErr != nil && isCancel(firstErr) && ctx.Err() != nil {
-		// Canceled from outside: report the caller's reason.
-		if cause := context.Cause(ctx); cause != nil {
-			return cause
+	return firstErr
+}
+
+// Open opens every task, for stepwise execution.
+func (j *Job) Open() error {
+	for i, t := range j.tasks {
+		if err := t.Open(); err != nil {
+			for _, o := range j.tasks[:i] {
+				_ = o.Close()
+			}
+			return err
 		}
 	}
-	return firstErr
+	return nil
+}
+
+// Step gives every task one step, in topological order; it reports whether
+// any task made progress.
+func (j *Job) Step(ctx context.Context) (bool, error) {
+	any := false
+	for _, t := range j.tasks {
+		p, err := t.Step(ctx)
+		if err != nil {
+			return true, err
+		}
+		any = any || p
+	}
+	return any, nil
+}
+
+// Done reports whether every task finished.
+func (j *Job) Done() bool {
+	for _, t := range j.tasks {
+		if !t.Done() {
+			return false
+		}
+	}
+	return true
+}
+
+// Close closes every task and returns the first error.
+func (j *Job) Close() error {
+	var first error
+	for _, t := range j.tasks {
+		if err := t.Close(); err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
 }
 
 func isCancel(err error) bool {

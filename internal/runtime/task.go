@@ -75,6 +75,8 @@ type Task struct {
 
 	lastWM     int64
 	idle       bool
+	opened     bool
+	done       bool
 	lastReport int64
 	idleNanos  int64
 }
@@ -92,29 +94,14 @@ type TaskMetrics struct {
 
 // Run executes the subtask until its input ends, it fails, or ctx is done.
 func (t *Task) Run(ctx context.Context) (err error) {
-	t.lastWM = MinWatermark
-	t.Metrics.Watermark = MinWatermark
-	t.Metrics.Started = nanotime()
-	opened := 0
-	defer func() {
-		for i := opened - 1; i >= 0; i-- {
-			if cerr := t.Chain[i].Op.Close(); cerr != nil && err == nil {
-				err = t.wrap(cerr)
-			}
-		}
-		t.report(true)
-	}()
-	// Open tail first, so that every operator's output is ready when it opens.
-	for i := len(t.Chain) - 1; i >= 0; i-- {
-		m := t.Chain[i]
-		if err := m.Op.Open(m.Ctx); err != nil {
-			for j := len(t.Chain) - 1; j > i; j-- {
-				_ = t.Chain[j].Op.Close()
-			}
-			return t.wrap(err)
-		}
+	if err := t.Open(); err != nil {
+		return err
 	}
-	opened = len(t.Chain)
+	defer func() {
+		if cerr := t.Close(); cerr != nil && err == nil {
+			err = cerr
+		}
+	}()
 	if t.Source != nil {
 		err = t.runSource(ctx)
 	} else {
@@ -124,6 +111,96 @@ func (t *Task) Run(ctx context.Context) (err error) {
 		return t.wrap(err)
 	}
 	return nil
+}
+
+// Open opens the chain, tail first, so that every operator's output is
+// ready when it opens. On failure the operators already opened are closed.
+func (t *Task) Open() error {
+	t.lastWM = MinWatermark
+	t.Metrics.Watermark = MinWatermark
+	t.Metrics.Started = nanotime()
+	for i := len(t.Chain) - 1; i >= 0; i-- {
+		m := t.Chain[i]
+		if err := m.Op.Open(m.Ctx); err != nil {
+			for j := len(t.Chain) - 1; j > i; j-- {
+				_ = t.Chain[j].Op.Close()
+			}
+			return t.wrap(err)
+		}
+	}
+	t.opened = true
+	return nil
+}
+
+// Close closes the chain's operators, head last, and publishes the final
+// metrics. It returns the first error.
+func (t *Task) Close() error {
+	if !t.opened {
+		return nil
+	}
+	t.opened = false
+	var err error
+	for i := len(t.Chain) - 1; i >= 0; i-- {
+		if cerr := t.Chain[i].Op.Close(); cerr != nil && err == nil {
+			err = t.wrap(cerr)
+		}
+	}
+	t.report(true)
+	return err
+}
+
+// Done reports whether the task has finished its input.
+func (t *Task) Done() bool { return t.done }
+
+// Step does the work that is possible now without blocking: it fires due
+// timers, then polls the source or handles every envelope waiting on the
+// gate, and flushes the outputs. It reports whether anything happened. Step
+// lets a test drive a job deterministically on one goroutine; channels must
+// then be large enough never to block.
+func (t *Task) Step(ctx context.Context) (progress bool, err error) {
+	if t.done {
+		return false, nil
+	}
+	defer func() {
+		if err != nil {
+			err = t.wrap(err)
+		}
+	}()
+	if next, ok := t.Timers.Next(); ok && t.Timers.Now() >= next {
+		progress = true
+		if err := t.Timers.FireDue(t.Timers.Now()); err != nil {
+			return true, err
+		}
+	}
+	if t.Source != nil {
+		for {
+			st, err := t.Source.PollNext(ctx)
+			if err != nil {
+				return true, err
+			}
+			switch st {
+			case EndOfInput:
+				t.done = true
+				return true, t.finish()
+			case NothingAvailable:
+				return progress, t.flush()
+			}
+			progress = true
+		}
+	}
+	for {
+		idx, e, ok := t.Gate.poll()
+		if !ok {
+			return progress, t.flush()
+		}
+		progress = true
+		if err := t.handle(idx, e); err != nil {
+			return true, err
+		}
+		if t.done {
+			return true, nil
+		}
+	}
 }
 
 func (t *Task) wrap(err error) error {
@@ -198,6 +275,7 @@ func (t *Task) runSource(ctx context.Context) error {
 		switch st {
 		case MoreAvailable:
 		case EndOfInput:
+			t.done = true
 			return t.finish()
 		case NothingAvailable:
 			if err := t.flush(); err != nil {
@@ -243,37 +321,44 @@ func (t *Task) runGate(ctx context.Context) error {
 			}
 			continue
 		}
-		c := g.chans[idx]
-		switch e.Kind {
-		case KindData:
-			n, err := t.Deliver[c.input](e.Data)
-			t.Metrics.RecordsIn += int64(n)
-			if err != nil {
-				return err
-			}
-		case KindWatermark:
-			c.wm = e.Val
-			if err := t.advance(); err != nil {
-				return err
-			}
-		case KindStatus:
-			c.idle = e.Val == 1
-			if err := t.advance(); err != nil {
-				return err
-			}
-		case KindEndOfInput:
-			c.finished = true
-			c.idle = false
-			c.wm = MaxWatermark
-			g.live--
-			if err := t.advance(); err != nil {
-				return err
-			}
-			if g.live == 0 {
-				return t.finish()
-			}
+		if err := t.handle(idx, e); err != nil {
+			return err
+		}
+		if t.done {
+			return nil
 		}
 	}
+}
+
+// handle processes one envelope from channel idx of the gate.
+func (t *Task) handle(idx int, e Envelope) error {
+	g := t.Gate
+	c := g.chans[idx]
+	switch e.Kind {
+	case KindData:
+		n, err := t.Deliver[c.input](e.Data)
+		t.Metrics.RecordsIn += int64(n)
+		return err
+	case KindWatermark:
+		c.wm = e.Val
+		return t.advance()
+	case KindStatus:
+		c.idle = e.Val == 1
+		return t.advance()
+	case KindEndOfInput:
+		c.finished = true
+		c.idle = false
+		c.wm = MaxWatermark
+		g.live--
+		if err := t.advance(); err != nil {
+			return err
+		}
+		if g.live == 0 {
+			t.done = true
+			return t.finish()
+		}
+	}
+	return nil
 }
 
 // advance recomputes the combined input watermark and status and passes a
