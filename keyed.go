@@ -307,4 +307,3 @@ func (a *aggregateFn[K, IN, ACC, OUT]) ProcessElement(ctx *KeyedContext[K, OUT],
 func Aggregate[K comparable, IN, ACC, OUT any](ks KeyedStream[K, IN], agg state.AggregateFunction[IN, ACC, OUT]) Stream[OUT] {
 	return ProcessKeyed[K, IN, OUT](ks, &aggregateFn[K, IN, ACC, OUT]{agg: agg}).Name("Aggregate")
 }
-
