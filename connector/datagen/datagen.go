@@ -1,0 +1,242 @@
+// Package datagen is a source of generated records, like Flink's
+// DataGeneratorSource: for tests, demos and benchmarks.
+//
+// A user function turns a sequence number into a record. Sequence numbers
+// are spread over the source's subtasks with a stride: subtask i of p
+// produces i, i+p, i+2p, ... so that every number below Options.Count is
+// produced exactly once whatever the parallelism, and generated event
+// timestamps (Options.Timestamp) advance at the same pace on every subtask.
+//
+// Randomness is deterministic: each subtask gets its own *rand.Rand (PCG),
+// seeded from Options.Seed and the subtask index, so the same seed and
+// parallelism give the same records. Values drawn from that generator
+// depend on the parallelism; for values that must not, derive them from the
+// sequence number with Mix.
+//
+// Rate limiting (Options.RecordsPerSecond) spreads the total rate evenly
+// over the subtasks; a subtask ahead of its schedule returns
+// weir.NothingAvailable after scheduling a processing-time wake-up, so an
+// idle generator costs no CPU. The clock is the job's processing-time
+// clock (weir.Options.Clock in tests).
+//
+// The reader emits up to Options.BatchSize records per Poll in a tight
+// loop: one call of the user function and one Collect per record, no clock
+// reads and no allocation of its own. Readers are owned by their subtask's
+// goroutine; the user function is shared by all subtasks of a source and
+// must be safe for concurrent use (NewFactory gives each subtask its own).
+//
+// The generator keeps no checkpointed position yet: after a restore it
+// starts from the beginning. That arrives with the fault-tolerance work.
+package datagen
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+
+	"github.com/weirstream/weir"
+)
+
+// DefaultBatchSize is the number of records emitted per Poll by default.
+const DefaultBatchSize = 1024
+
+// Options configure a generator source. The zero value generates an
+// unbounded stream as fast as possible with seed 0.
+type Options struct {
+	// Count is the total number of records, across all subtasks; 0 or less
+	// means unbounded.
+	Count int64
+	// RecordsPerSecond limits the total rate across all subtasks; 0 or less
+	// means as fast as possible.
+	RecordsPerSecond float64
+	// Seed seeds the per-subtask random generators.
+	Seed uint64
+	// BatchSize is the maximum number of records per Poll (default 1024).
+	BatchSize int
+	// Timestamp, if set, gives each record an event timestamp (milliseconds)
+	// from its sequence number, so event-time windows can run on generated
+	// data. Use it with a watermark strategy such as
+	// weir.ForMonotonousTimestamps (per subtask, timestamps of an increasing
+	// function of seq are increasing).
+	Timestamp func(seq int64) int64
+}
+
+// Source generates records of type T. Create it with New or NewFactory and
+// add it with weir.FromSource.
+type Source[T any] struct {
+	factory func(subtask int, r *rand.Rand) func(seq int64) T
+	opts    Options
+}
+
+// New returns a source whose records are fn(seq). fn is called from every
+// subtask's goroutine; it must be safe for concurrent use.
+func New[T any](fn func(seq int64) T, opts Options) *Source[T] {
+	return &Source[T]{factory: func(int, *rand.Rand) func(int64) T { return fn }, opts: opts}
+}
+
+// NewFactory returns a source that calls factory once per subtask, with the
+// subtask index and its deterministic random generator, to get that
+// subtask's record function. The function may keep state (buffers, the
+// generator) without locking: only its subtask calls it.
+func NewFactory[T any](factory func(subtask int, r *rand.Rand) func(seq int64) T, opts Options) *Source[T] {
+	return &Source[T]{factory: factory, opts: opts}
+}
+
+// Rand returns the random generator of subtask, as the source gives it to
+// NewFactory: a PCG seeded from seed and the subtask index.
+func Rand(seed uint64, subtask int) *rand.Rand {
+	return rand.New(rand.NewPCG(seed, Mix(seed, int64(subtask))))
+}
+
+// Mix hashes a seed and a sequence number into 64 well-mixed bits
+// (SplitMix64's finaliser): a way to draw a value that depends only on the
+// sequence number, not on the parallelism, without allocation.
+func Mix(seed uint64, seq int64) uint64 {
+	z := seed + uint64(seq)*0x9e3779b97f4a7c15 + 0x9e3779b97f4a7c15
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9
+	z = (z ^ (z >> 27)) * 0x94d049bb133111eb
+	return z ^ (z >> 31)
+}
+
+// ErrInvalidOptions is matched by the error of a source with bad options.
+var ErrInvalidOptions = errors.New("datagen: invalid options")
+
+// CreateReader returns the reader of one subtask.
+func (s *Source[T]) CreateReader(ctx weir.SourceContext) (weir.SourceReader[T], error) {
+	o := s.opts
+	if math.IsNaN(o.RecordsPerSecond) || math.IsInf(o.RecordsPerSecond, 0) {
+		return nil, fmt.Errorf("%w: RecordsPerSecond %v", ErrInvalidOptions, o.RecordsPerSecond)
+	}
+	if s.factory == nil {
+		return nil, fmt.Errorf("%w: no record function", ErrInvalidOptions)
+	}
+	if ctx.Parallelism < 1 || ctx.Subtask < 0 || ctx.Subtask >= ctx.Parallelism {
+		return nil, fmt.Errorf("%w: subtask %d of %d", ErrInvalidOptions, ctx.Subtask, ctx.Parallelism)
+	}
+	batch := o.BatchSize
+	if batch <= 0 {
+		batch = DefaultBatchSize
+	}
+	r := &reader[T]{
+		next:  int64(ctx.Subtask),
+		step:  int64(ctx.Parallelism),
+		end:   math.MaxInt64,
+		batch: int64(batch),
+		ts:    o.Timestamp,
+		time:  ctx.Time,
+	}
+	if o.Count > 0 {
+		r.end = o.Count
+	}
+	if o.RecordsPerSecond > 0 {
+		r.limit = newLimiter(o.RecordsPerSecond / float64(ctx.Parallelism))
+		r.wake = func(int64) error { return nil }
+	}
+	r.fn = s.factory(ctx.Subtask, Rand(o.Seed, ctx.Subtask))
+	if r.fn == nil {
+		return nil, fmt.Errorf("%w: factory returned no function for subtask %d", ErrInvalidOptions, ctx.Subtask)
+	}
+	return r, nil
+}
+
+type reader[T any] struct {
+	fn    func(seq int64) T
+	ts    func(seq int64) int64
+	next  int64 // next sequence number of this subtask
+	step  int64 // the parallelism
+	end   int64 // first sequence number not to produce
+	batch int64
+	limit *limiter
+	time  weir.ProcessingTimeService
+	wake  func(int64) error
+}
+
+func (r *reader[T]) Poll(_ context.Context, out *weir.SourceOutput[T]) (weir.PollStatus, error) {
+	if r.next >= r.end {
+		return weir.EndOfInput, nil
+	}
+	// n: how many records this poll emits.
+	n := r.batch
+	if left := (r.end - r.next + r.step - 1) / r.step; left < n {
+		n = left
+	}
+	if r.limit != nil {
+		now := r.time.Now()
+		allowed := r.limit.allowed(now)
+		if allowed <= 0 {
+			r.time.Schedule(r.limit.nextAt(now), r.wake)
+			return weir.NothingAvailable, nil
+		}
+		if allowed < n {
+			n = allowed
+		}
+		r.limit.take(n)
+	}
+	seq, step, fn := r.next, r.step, r.fn
+	if ts := r.ts; ts == nil {
+		for i := int64(0); i < n; i++ {
+			out.Collect(fn(seq))
+			seq += step
+		}
+	} else {
+		for i := int64(0); i < n; i++ {
+			out.CollectWithTimestamp(fn(seq), ts(seq))
+			seq += step
+		}
+	}
+	if seq < r.next { // overflow of an unbounded sequence
+		seq = math.MaxInt64
+	}
+	r.next = seq
+	if r.next >= r.end {
+		return weir.EndOfInput, nil
+	}
+	return weir.MoreAvailable, nil
+}
+
+func (r *reader[T]) Close() error { return nil }
+
+// limiter paces one subtask at rate records per second: by processing time
+// now (ms) it allows floor((now-start)*rate/1000)+1 records since the first
+// poll. The first record goes at once, and a subtask that fell behind (a
+// slow consumer) catches up in batches.
+type limiter struct {
+	perMs   float64
+	start   int64
+	started bool
+	taken   int64
+}
+
+func newLimiter(perSecond float64) *limiter { return &limiter{perMs: perSecond / 1000} }
+
+// allowed returns how many more records may go at time now.
+func (l *limiter) allowed(now int64) int64 {
+	if !l.started {
+		l.start, l.started = now, true
+	}
+	el := now - l.start
+	if el < 0 {
+		el = 0
+	}
+	total := float64(el)*l.perMs + 1
+	if total >= math.MaxInt64/2 {
+		return math.MaxInt64 / 2
+	}
+	return int64(total) - l.taken
+}
+
+// take records that n records went.
+func (l *limiter) take(n int64) { l.taken += n }
+
+// nextAt returns the first time after now at which one more record is
+// allowed.
+func (l *limiter) nextAt(now int64) int64 {
+	// allowed > 0 once el*perMs + 1 >= taken+1, that is el >= taken/perMs.
+	at := l.start + int64(math.Ceil(float64(l.taken)/l.perMs))
+	if at <= now { // rounding: never ask to be woken in the past
+		at = now + 1
+	}
+	return at
+}
