@@ -1,0 +1,141 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"sync"
+
+	"github.com/weirstream/weir"
+)
+
+// Checksum summarises what reached a sink: the number of output records and
+// the sum of a field of them. The engine and the loop of a scenario must
+// agree on the fields the scenario compares.
+type Checksum struct {
+	Records, Sum int64
+}
+
+// Scenario is one benchmark: a pipeline and the hand-written loop that does
+// the same work.
+type Scenario struct {
+	// Name is the short name used on the command line ("a").
+	Name string
+	// Title describes the pipeline.
+	Title string
+	// Engine runs the pipeline over n generated records.
+	Engine func(ctx context.Context, n int64, opts weir.Options) (Checksum, error)
+	// Loop runs the hand-written equivalent over the same n records.
+	Loop func(n int64) Checksum
+	// SumOnly: only the Sum must match (the engine's watermarks lag event
+	// time, so the number of outputs may legitimately differ).
+	SumOnly bool
+}
+
+var scenarios = []Scenario{
+	{Name: "a", Title: "generator → map → filter → discard", Engine: mapFilterEngine, Loop: mapFilterLoop},
+	{Name: "d", Title: "keyed process: value state + event-time timer per record (100k keys)", Engine: timeoutEngine, Loop: timeoutLoop, SumOnly: true},
+}
+
+// Scenarios returns every scenario, in name order.
+func Scenarios() []Scenario { return append([]Scenario(nil), scenarios...) }
+
+// Lookup returns the scenario with the given name.
+func Lookup(name string) (Scenario, bool) {
+	for _, s := range scenarios {
+		if s.Name == name {
+			return s, true
+		}
+	}
+	return Scenario{}, false
+}
+
+// Result is the outcome of one scenario run.
+type Result struct {
+	Scenario     Scenario
+	Engine, Loop Measurement
+	Checksum     Checksum
+}
+
+// Ratio is the engine's per-core throughput over the loop's.
+func (r Result) Ratio() float64 {
+	l := r.Loop.PerCoreSecond()
+	if l == 0 {
+		return 0
+	}
+	return r.Engine.PerCoreSecond() / l
+}
+
+// Run runs the loop and then the engine over n records and checks that
+// their checksums agree.
+func Run(ctx context.Context, s Scenario, n int64, opts weir.Options) (Result, error) {
+	var want, got Checksum
+	loop, err := Measure(n, func() error { want = s.Loop(n); return nil })
+	if err != nil {
+		return Result{}, err
+	}
+	eng, err := Measure(n, func() error {
+		var err error
+		got, err = s.Engine(ctx, n, opts)
+		return err
+	})
+	if err != nil {
+		return Result{}, fmt.Errorf("bench: scenario %s: %w", s.Name, err)
+	}
+	if got.Sum != want.Sum || (!s.SumOnly && got.Records != want.Records) {
+		return Result{}, fmt.Errorf("bench: scenario %s: engine checksum %+v, loop %+v", s.Name, got, want)
+	}
+	return Result{Scenario: s, Engine: eng, Loop: loop, Checksum: got}, nil
+}
+
+// sumSink adds up the records it receives with a value function; each
+// subtask counts on its own and merges its totals at the end of input.
+type sumSink[T any] struct {
+	value func(T) int64
+	mu    sync.Mutex
+	total Checksum
+}
+
+func (s *sumSink[T]) CreateWriter(weir.SinkContext) (weir.SinkWriter[T], error) {
+	return &sumWriter[T]{sink: s}, nil
+}
+
+func (s *sumSink[T]) result() Checksum {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.total
+}
+
+type sumWriter[T any] struct {
+	sink *sumSink[T]
+	c    Checksum
+}
+
+func (w *sumWriter[T]) Write(v T, _ int64) error {
+	w.c.Records++
+	w.c.Sum += w.sink.value(v)
+	return nil
+}
+
+func (w *sumWriter[T]) Flush(endOfInput bool) error {
+	if !endOfInput {
+		return nil
+	}
+	w.sink.mu.Lock()
+	w.sink.total.Records += w.c.Records
+	w.sink.total.Sum += w.c.Sum
+	w.sink.mu.Unlock()
+	w.c = Checksum{}
+	return nil
+}
+
+func (w *sumWriter[T]) Close() error { return nil }
+
+// execute adds a summing sink to s, runs the job and returns the checksum.
+func execute[T any](ctx context.Context, env *weir.Environment, s weir.Stream[T], value func(T) int64) (Checksum, error) {
+	sink := &sumSink[T]{value: value}
+	s.SinkTo(sink).Name("sum")
+	if err := env.Execute(ctx); err != nil {
+		return Checksum{}, err
+	}
+	return sink.result(), nil
+}

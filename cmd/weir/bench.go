@@ -1,0 +1,140 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/weirstream/weir"
+	"github.com/weirstream/weir/bench"
+)
+
+type benchFlags struct {
+	records     int64
+	parallelism int
+	noChaining  bool
+}
+
+func newBenchCmd() *cobra.Command {
+	var f benchFlags
+	names := []string{"all"}
+	for _, s := range bench.Scenarios() {
+		names = append(names, s.Name)
+	}
+	cmd := &cobra.Command{
+		Use:   "bench [" + strings.Join(names, "|") + "]...",
+		Short: "Measure throughput against hand-written Go loops",
+		Long: `Runs each scenario twice in this process, as a Weir pipeline and as a
+hand-written Go loop doing the same work, checks that both computed the same
+result, and prints records per second of CPU time (user+system, from
+getrusage), allocations per record and the ratio engine/loop.
+
+Scenarios:
+` + scenarioList(),
+		ValidArgs: names,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runBench(cmd, f, args)
+		},
+	}
+	fl := cmd.Flags()
+	fl.Int64Var(&f.records, "records", 5_000_000, "input records per scenario")
+	fl.IntVar(&f.parallelism, "parallelism", 1, "engine parallelism")
+	fl.BoolVar(&f.noChaining, "no-chaining", false, "run every operator in its own subtasks")
+	return cmd
+}
+
+func scenarioList() string {
+	var b strings.Builder
+	for _, s := range bench.Scenarios() {
+		fmt.Fprintf(&b, "  %s  %s\n", s.Name, s.Title)
+	}
+	return b.String()
+}
+
+func runBench(cmd *cobra.Command, f benchFlags, args []string) error {
+	if f.records < 1 || f.parallelism < 1 {
+		return fmt.Errorf("bench: --records and --parallelism must be positive")
+	}
+	if len(args) == 0 {
+		args = []string{"all"}
+	}
+	var run []bench.Scenario
+	for _, a := range args {
+		if a == "all" {
+			run = bench.Scenarios()
+			break
+		}
+		s, ok := bench.Lookup(a)
+		if !ok {
+			return fmt.Errorf("bench: unknown scenario %q (have: %s)", a, strings.TrimSpace(scenarioNames()))
+		}
+		run = append(run, s)
+	}
+	opts := weir.Options{Parallelism: f.parallelism, DisableChaining: f.noChaining}
+	out := cmd.OutOrStdout()
+	writeHeader(out, f)
+	var results []bench.Result
+	for _, s := range run {
+		r, err := bench.Run(cmd.Context(), s, f.records, opts)
+		if err != nil {
+			return err
+		}
+		results = append(results, r)
+	}
+	return writeTable(out, results)
+}
+
+func scenarioNames() string {
+	var b strings.Builder
+	for _, s := range bench.Scenarios() {
+		b.WriteString(s.Name + " ")
+	}
+	return b.String()
+}
+
+func writeHeader(w io.Writer, f benchFlags) {
+	host, _ := os.Hostname()
+	fmt.Fprintf(w, "# weir %s, %s %s/%s, GOMAXPROCS=%d, NumCPU=%d, host %s\n",
+		version(), runtime.Version(), runtime.GOOS, runtime.GOARCH, runtime.GOMAXPROCS(0), runtime.NumCPU(), host)
+	fmt.Fprintf(w, "# command: weir %s\n", strings.Join(os.Args[1:], " "))
+	fmt.Fprintf(w, "# records=%d parallelism=%d chaining=%v; throughput is records per second of process CPU time (user+sys)\n",
+		f.records, f.parallelism, !f.noChaining)
+}
+
+func writeTable(w io.Writer, rs []bench.Result) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "scenario\tengine rec/s/core\tloop rec/s/core\tratio\tengine allocs/rec\tloop allocs/rec\tengine cpu\tengine wall\t")
+	for _, r := range rs {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%.3f\t%.3f\t%.3f\t%s\t%s\t\n", r.Scenario.Name,
+			human(r.Engine.PerCoreSecond()), human(r.Loop.PerCoreSecond()), r.Ratio(),
+			r.Engine.AllocsPerRecord(), r.Loop.AllocsPerRecord(),
+			r.Engine.CPU.Round(1e6), r.Engine.Wall.Round(1e6))
+	}
+	if err := tw.Flush(); err != nil {
+		return fmt.Errorf("bench: %w", err)
+	}
+	for _, r := range rs {
+		if _, err := fmt.Fprintf(w, "# %s: %s\n", r.Scenario.Name, r.Scenario.Title); err != nil {
+			return fmt.Errorf("bench: %w", err)
+		}
+	}
+	return nil
+}
+
+// human formats a rate as 12.3M.
+func human(v float64) string {
+	switch {
+	case v >= 1e9:
+		return fmt.Sprintf("%.2fG", v/1e9)
+	case v >= 1e6:
+		return fmt.Sprintf("%.2fM", v/1e6)
+	case v >= 1e3:
+		return fmt.Sprintf("%.1fk", v/1e3)
+	}
+	return fmt.Sprintf("%.0f", v)
+}

@@ -1,0 +1,103 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/spf13/cobra"
+
+	"github.com/weirstream/weir"
+	"github.com/weirstream/weir/examples/fraud"
+)
+
+type demoFlags struct {
+	events      int64
+	rate        float64
+	parallelism int
+	seed        int64
+	accounts    int
+	metricsAddr string
+}
+
+func newDemoCmd() *cobra.Command {
+	var f demoFlags
+	cmd := &cobra.Command{
+		Use:   "demo",
+		Short: "Run the fraud detection demo on generated payments",
+		Long: `Generates card payments (a few accounts are fraudulent), keys them by account
+and raises alerts for 3 failed payments within 10 minutes and for payments
+more than 10 times the account's running average. Alerts go to stdout, a
+status line to stderr every second. Stops after --events payments or on
+Ctrl-C. Needs no setup.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return runDemo(cmd, f) },
+	}
+	fl := cmd.Flags()
+	fl.Int64Var(&f.events, "events", 0, "stop after this many payments (0: run until Ctrl-C)")
+	fl.Float64Var(&f.rate, "rate", 10_000, "payments per second (0: as fast as possible)")
+	fl.IntVar(&f.parallelism, "parallelism", 2, "subtasks per operator")
+	fl.Int64Var(&f.seed, "seed", 1, "seed of the generated payments")
+	fl.IntVar(&f.accounts, "accounts", 10_000, "number of accounts")
+	fl.StringVar(&f.metricsAddr, "metrics-addr", "", "serve Prometheus metrics on this address, e.g. 127.0.0.1:9249 (empty: off)")
+	return cmd
+}
+
+func runDemo(cmd *cobra.Command, f demoFlags) error {
+	if f.parallelism < 1 {
+		return fmt.Errorf("demo: --parallelism must be at least 1, not %d", f.parallelism)
+	}
+	if f.rate < 0 || f.events < 0 || f.accounts < 1 {
+		return errors.New("demo: --rate and --events must not be negative, --accounts must be positive")
+	}
+	ctx := cmd.Context()
+	gen := fraud.GeneratorConfig{Seed: f.seed, Accounts: f.accounts, Events: f.events, Rate: f.rate}
+	if f.rate > 0 {
+		// Event time follows the wall clock.
+		gen.Start = time.Now().UnixMilli()
+	}
+	opts := fraud.RunOptions{
+		Env:    weir.Options{Parallelism: f.parallelism},
+		Alerts: cmd.OutOrStdout(),
+		Status: cmd.ErrOrStderr(),
+	}
+
+	var srvErr chan error
+	var srv *http.Server
+	if f.metricsAddr != "" {
+		reg := prometheus.NewRegistry()
+		reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+		opts.Env.Registry = reg
+		ln, err := net.Listen("tcp", f.metricsAddr)
+		if err != nil {
+			return fmt.Errorf("demo: metrics: %w", err)
+		}
+		mux := http.NewServeMux()
+		mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
+		srv = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+		srvErr = make(chan error, 1)
+		go func() { srvErr <- srv.Serve(ln) }()
+		fmt.Fprintf(cmd.ErrOrStderr(), "metrics on http://%s/metrics\n", ln.Addr())
+	}
+
+	_, runErr := fraud.Run(ctx, fraud.Config{Generator: gen}, opts)
+
+	if srv != nil {
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		err := srv.Shutdown(sctx)
+		cancel()
+		if serr := <-srvErr; !errors.Is(serr, http.ErrServerClosed) && err == nil {
+			err = serr
+		}
+		if err != nil && runErr == nil {
+			runErr = fmt.Errorf("demo: metrics server: %w", err)
+		}
+	}
+	return runErr
+}
