@@ -27,9 +27,12 @@ func New[K comparable](kc *statebackend.KeyContext[K], now func() int64) *Backen
 // KeyContext returns the backend's key context.
 func (b *Backend[K]) KeyContext() *statebackend.KeyContext[K] { return b.kc }
 
+// nsKey is the map key of a (key, namespace) pair. The namespace comes
+// first: for the void namespace struct{} this leaves no trailing padding,
+// so the key hashes and compares as plain memory of K's size.
 type nsKey[K, N comparable] struct {
-	k K
 	n N
+	k K
 }
 
 type entry[V any] struct {
@@ -57,7 +60,7 @@ func newBase[K, N comparable, E any](b *Backend[K], ttl statebackend.TTL) base[K
 func (s *base[K, N, E]) SetNamespace(n N) { s.ns = n }
 
 func (s *base[K, N, E]) cur() (map[nsKey[K, N]]E, nsKey[K, N]) {
-	return s.groups[s.b.kc.Index], nsKey[K, N]{s.b.kc.Key, s.ns}
+	return s.groups[s.b.kc.Index], nsKey[K, N]{s.ns, s.b.kc.Key}
 }
 
 func (s *base[K, N, E]) expiry(now int64) int64 {
