@@ -1,0 +1,1092 @@
+package weir
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"time"
+
+	"github.com/weirstream/weir/internal/runtime"
+	"github.com/weirstream/weir/internal/statebackend"
+	"github.com/weirstream/weir/internal/statebackend/heap"
+	"github.com/weirstream/weir/state"
+	"github.com/weirstream/weir/window"
+)
+
+// WindowedStream is a keyed stream cut into windows by an assigner, with an
+// optional trigger, evictor, allowed lateness and late-data side output. It
+// becomes a stream again through one of the window functions: WindowReduce,
+// WindowAggregate, WindowProcess, WindowReduceProcess or
+// WindowAggregateProcess. Semantics follow Flink's WindowOperator.
+type WindowedStream[K comparable, T any, W window.Window] struct {
+	ks       KeyedStream[K, T]
+	assigner window.Assigner[T, W]
+	trigger  window.Trigger[T, W]
+	evictor  window.Evictor[T, W]
+	lateness int64
+	lateTag  string
+	err      error
+}
+
+// Window groups the records of each key into windows given by assigner,
+// for example window.TumblingEventTime[T](time.Minute).
+func Window[K comparable, T any, W window.Window](ks KeyedStream[K, T], assigner window.Assigner[T, W]) WindowedStream[K, T, W] {
+	return WindowedStream[K, T, W]{ks: ks, assigner: assigner}
+}
+
+// CountWindow groups each key's records into tumbling windows of size
+// records: a global window with a purging count trigger, as Flink builds
+// it. Results carry the timestamp math.MaxInt64 (the global window's end).
+func CountWindow[K comparable, T any](ks KeyedStream[K, T], size int64) WindowedStream[K, T, window.GlobalWindow] {
+	return Window(ks, window.Assigner[T, window.GlobalWindow](window.Global[T]{})).
+		Trigger(window.Purging(window.Trigger[T, window.GlobalWindow](window.Count[T, window.GlobalWindow](size))))
+}
+
+// SlidingCountWindow emits, every slide records of a key, a window of that
+// key's last size records: a global window with a count trigger and a count
+// evictor, as Flink builds it.
+func SlidingCountWindow[K comparable, T any](ks KeyedStream[K, T], size, slide int64) WindowedStream[K, T, window.GlobalWindow] {
+	return Window(ks, window.Assigner[T, window.GlobalWindow](window.Global[T]{})).
+		Evictor(window.CountEvict[T, window.GlobalWindow](size)).
+		Trigger(window.Count[T, window.GlobalWindow](slide))
+}
+
+// Trigger replaces the assigner's default trigger.
+func (ws WindowedStream[K, T, W]) Trigger(t window.Trigger[T, W]) WindowedStream[K, T, W] {
+	ws.trigger = t
+	return ws
+}
+
+// Evictor sets an evictor. With an evictor every element of a window is
+// kept until the window is purged, even for reduce and aggregate.
+func (ws WindowedStream[K, T, W]) Evictor(e window.Evictor[T, W]) WindowedStream[K, T, W] {
+	ws.evictor = e
+	return ws
+}
+
+// AllowedLateness keeps event-time windows for d after their end: records
+// that arrive within it are added and, with the default trigger, make the
+// window fire again with the updated result. The window's state is dropped
+// when the watermark reaches end-1+d. Negative values are an error.
+func (ws WindowedStream[K, T, W]) AllowedLateness(d time.Duration) WindowedStream[K, T, W] {
+	if d < 0 {
+		ws.err = fmt.Errorf("weir: allowed lateness must not be negative, got %v", d)
+	}
+	ws.lateness = d.Milliseconds()
+	return ws
+}
+
+// SideOutputLateData sends records that arrive after their windows were
+// dropped (beyond the allowed lateness) to tag instead of only counting
+// them; read them with SideOutput on the window function's stream.
+func (ws WindowedStream[K, T, W]) SideOutputLateData(tag OutputTag[T]) WindowedStream[K, T, W] {
+	ws.lateTag = tag.id
+	return ws
+}
+
+// WindowContext is given to a ProcessWindowFunction: the key, the window,
+// the clocks, per-window and global keyed state, and the output. Records
+// emitted carry the window's MaxTimestamp.
+type WindowContext[K comparable, O any, W window.Window] struct {
+	key    K
+	win    W
+	out    *outputs[O]
+	err    error
+	wm     func() int64
+	pts    runtime.ProcessingTimeService
+	global *state.Store[K]
+	ws     *WindowStore[K, W]
+}
+
+// Key returns the current key.
+func (c *WindowContext[K, O, W]) Key() K { return c.key }
+
+// Window returns the window being evaluated.
+func (c *WindowContext[K, O, W]) Window() W { return c.win }
+
+// CurrentWatermark returns the operator's current event time.
+func (c *WindowContext[K, O, W]) CurrentWatermark() int64 { return c.wm() }
+
+// CurrentProcessingTime returns processing time in milliseconds.
+func (c *WindowContext[K, O, W]) CurrentProcessingTime() int64 { return c.pts.Now() }
+
+// GlobalState returns the key's state shared by all its windows.
+func (c *WindowContext[K, O, W]) GlobalState() *state.Store[K] { return c.global }
+
+// WindowState returns the state scoped to the key and the current window;
+// get handles with WindowValue and WindowList. It is dropped with the
+// window. Merging (session) windows do not support it, as in Flink.
+func (c *WindowContext[K, O, W]) WindowState() *WindowStore[K, W] { return c.ws }
+
+// Collect emits v with the window's MaxTimestamp.
+func (c *WindowContext[K, O, W]) Collect(v O) {
+	if c.err == nil {
+		c.err = c.out.main.ProcessElement(v, c.win.MaxTimestamp())
+	}
+}
+
+func (c *WindowContext[K, O, W]) sideOutput(id string) (any, int64) {
+	return c.out.sideOutput(id), c.win.MaxTimestamp()
+}
+
+func (c *WindowContext[K, O, W]) fail(err error) {
+	if c.err == nil {
+		c.err = err
+	}
+}
+
+// ProcessWindowFunction evaluates a window: it gets the key, a context and
+// the window's elements (for WindowReduceProcess and WindowAggregateProcess,
+// the single pre-aggregated result). Implement KeyedOpener to register
+// global state, WindowClearer to clean up when a window is dropped, Closer
+// to release resources.
+type ProcessWindowFunction[K comparable, IN, OUT any, W window.Window] interface {
+	Process(ctx *WindowContext[K, OUT, W], key K, elements []IN) error
+}
+
+// ProcessWindowFunc adapts a function to ProcessWindowFunction.
+type ProcessWindowFunc[K comparable, IN, OUT any, W window.Window] func(ctx *WindowContext[K, OUT, W], key K, elements []IN) error
+
+// Process calls f.
+func (f ProcessWindowFunc[K, IN, OUT, W]) Process(ctx *WindowContext[K, OUT, W], key K, elements []IN) error {
+	return f(ctx, key, elements)
+}
+
+// WindowClearer is implemented by process window functions that keep
+// per-window state of their own: Clear is called when a window is dropped
+// (after its cleanup time). Per-window state obtained through WindowState
+// is cleared by the operator in any case.
+type WindowClearer[K comparable, OUT any, W window.Window] interface {
+	Clear(ctx *WindowContext[K, OUT, W]) error
+}
+
+// WindowStore hands out keyed state scoped to the current window.
+type WindowStore[K comparable, W window.Window] struct {
+	b        *heap.Backend[K]
+	cur      W
+	states   map[string]any
+	clearers []func(W)
+	err      error
+	noMerge  bool
+}
+
+var errWindowStateMerging = errors.New("weir: per-window state is not supported with merging (session) windows")
+
+func windowStateLookup[S any, K comparable, W window.Window](s *WindowStore[K, W], name string, make func() (S, func(W))) S {
+	if s.noMerge && s.err == nil {
+		s.err = errWindowStateMerging
+	}
+	if name == "" && s.err == nil {
+		s.err = errors.New("weir: window state needs a name")
+	}
+	if st, ok := s.states[name]; ok {
+		if typed, ok := st.(S); ok {
+			return typed
+		}
+		if s.err == nil {
+			s.err = fmt.Errorf("weir: window state %q was registered as %T, now requested as another type", name, st)
+		}
+	}
+	st, clear := make()
+	s.states[name] = st
+	s.clearers = append(s.clearers, clear)
+	return st
+}
+
+// WindowValue returns the value state called name of the current key and
+// window.
+func WindowValue[V any, K comparable, W window.Window](s *WindowStore[K, W], name string) state.Value[V] {
+	return windowStateLookup(s, name, func() (*windowValue[K, W, V], func(W)) {
+		v := &windowValue[K, W, V]{v: heap.NewValue[K, W, V](s.b, noTTL), s: s}
+		return v, func(w W) { v.v.SetNamespace(w); v.v.Clear() }
+	})
+}
+
+// WindowList returns the list state called name of the current key and
+// window.
+func WindowList[V any, K comparable, W window.Window](s *WindowStore[K, W], name string) state.List[V] {
+	return windowStateLookup(s, name, func() (*windowList[K, W, V], func(W)) {
+		l := &windowList[K, W, V]{l: heap.NewList[K, W, V](s.b, noTTL), s: s}
+		return l, func(w W) { l.l.SetNamespace(w); l.l.Clear() }
+	})
+}
+
+type windowValue[K comparable, W window.Window, V any] struct {
+	v *heap.Value[K, W, V]
+	s *WindowStore[K, W]
+}
+
+func (w *windowValue[K, W, V]) Value() (V, bool) { w.v.SetNamespace(w.s.cur); return w.v.Value() }
+func (w *windowValue[K, W, V]) Update(v V)       { w.v.SetNamespace(w.s.cur); w.v.Update(v) }
+func (w *windowValue[K, W, V]) Clear()           { w.v.SetNamespace(w.s.cur); w.v.Clear() }
+
+type windowList[K comparable, W window.Window, V any] struct {
+	l *heap.List[K, W, V]
+	s *WindowStore[K, W]
+}
+
+func (w *windowList[K, W, V]) Get() []V      { w.l.SetNamespace(w.s.cur); return w.l.Get() }
+func (w *windowList[K, W, V]) Add(v V)       { w.l.SetNamespace(w.s.cur); w.l.Add(v) }
+func (w *windowList[K, W, V]) AddAll(vs []V) { w.l.SetNamespace(w.s.cur); w.l.AddAll(vs) }
+func (w *windowList[K, W, V]) Update(vs []V) { w.l.SetNamespace(w.s.cur); w.l.Update(vs) }
+func (w *windowList[K, W, V]) Clear()        { w.l.SetNamespace(w.s.cur); w.l.Clear() }
+func (s *WindowStore[K, W]) clearWindow(win W) {
+	for _, c := range s.clearers {
+		c(win)
+	}
+}
+func (s *WindowStore[K, W]) setWindow(win W)    { s.cur = win }
+func (s *WindowStore[K, W]) takeErr() (e error) { e, s.err = s.err, nil; return e }
+
+// WindowReduce folds each window's records with reduce, incrementally: the
+// window state is one value per key and window. The result carries the
+// window's MaxTimestamp.
+func WindowReduce[K comparable, T any, W window.Window](ws WindowedStream[K, T, W], reduce func(a, b T) (T, error)) Stream[T] {
+	return windowStream(ws, "WindowReduce", func(op *windowOp[K, T, W, T]) (windowContents[T, W], error) {
+		emit := func(w W, v T) error { return op.out.main.ProcessElement(v, w.MaxTimestamp()) }
+		return reduceContents(op, reduce, emit), nil
+	})
+}
+
+// WindowAggregate aggregates each window's records incrementally with agg:
+// one accumulator per key and window; session windows merge accumulators
+// with agg.Merge.
+func WindowAggregate[K comparable, T any, W window.Window, ACC, O any](ws WindowedStream[K, T, W], agg state.AggregateFunction[T, ACC, O]) Stream[O] {
+	return windowStream(ws, "WindowAggregate", func(op *windowOp[K, T, W, O]) (windowContents[T, W], error) {
+		emit := func(w W, v O) error { return op.out.main.ProcessElement(v, w.MaxTimestamp()) }
+		return aggregateContents(op, agg, emit), nil
+	})
+}
+
+// WindowProcess evaluates each window with fn over all its records: the
+// window state keeps every record until the window is purged.
+func WindowProcess[K comparable, T any, W window.Window, O any](ws WindowedStream[K, T, W], fn ProcessWindowFunction[K, T, O, W]) Stream[O] {
+	return windowStream(ws, "WindowProcess", func(op *windowOp[K, T, W, O]) (windowContents[T, W], error) {
+		call, err := openProcess(op, fn)
+		if err != nil {
+			return nil, err
+		}
+		var buf []T
+		return op.listContents(func(w W, elems []window.Element[T]) error {
+			buf = buf[:0]
+			for _, e := range elems {
+				buf = append(buf, e.Value)
+			}
+			err := call(w, buf)
+			clear(buf)
+			return err
+		}), nil
+	})
+}
+
+// WindowReduceProcess reduces each window incrementally and, when it fires,
+// gives the single result to fn with the window's context.
+func WindowReduceProcess[K comparable, T any, W window.Window, O any](ws WindowedStream[K, T, W], reduce func(a, b T) (T, error), fn ProcessWindowFunction[K, T, O, W]) Stream[O] {
+	return windowStream(ws, "WindowReduceProcess", func(op *windowOp[K, T, W, O]) (windowContents[T, W], error) {
+		call, err := openProcess(op, fn)
+		if err != nil {
+			return nil, err
+		}
+		one := make([]T, 1)
+		return reduceContents(op, reduce, func(w W, v T) error { one[0] = v; return call(w, one) }), nil
+	})
+}
+
+// WindowAggregateProcess aggregates each window incrementally with agg and,
+// when it fires, gives the single result to fn with the window's context.
+func WindowAggregateProcess[K comparable, T any, W window.Window, ACC, A, O any](ws WindowedStream[K, T, W], agg state.AggregateFunction[T, ACC, A], fn ProcessWindowFunction[K, A, O, W]) Stream[O] {
+	return windowStream(ws, "WindowAggregateProcess", func(op *windowOp[K, T, W, O]) (windowContents[T, W], error) {
+		call, err := openProcess(op, fn)
+		if err != nil {
+			return nil, err
+		}
+		one := make([]A, 1)
+		return aggregateContents(op, agg, func(w W, v A) error { one[0] = v; return call(w, one) }), nil
+	})
+}
+
+// openProcess prepares the subtask's copy of a process window function and
+// returns how to call it for a window.
+func openProcess[K comparable, T any, W window.Window, IN, O any](op *windowOp[K, T, W, O], fn ProcessWindowFunction[K, IN, O, W]) (func(w W, elems []IN) error, error) {
+	if fn == nil {
+		return nil, errors.New("weir: nil process window function")
+	}
+	fn = perSubtask(fn)
+	if o, ok := fn.(KeyedOpener[K]); ok {
+		rc := &KeyedRuntimeContext[K]{RuntimeContext: RuntimeContext{op: op.ctx}, store: op.store}
+		if err := o.Open(rc); err != nil {
+			return nil, err
+		}
+		if err := op.store.Err(); err != nil {
+			return nil, err
+		}
+	}
+	if c, ok := fn.(Closer); ok {
+		op.closer = c
+	}
+	c := &op.wctx
+	if cl, ok := fn.(WindowClearer[K, O, W]); ok {
+		op.clearFn = func(w W) error {
+			c.key, c.win, c.err = op.kc.Key, w, nil
+			op.winStore.setWindow(w)
+			if err := cl.Clear(c); err != nil {
+				return err
+			}
+			if err := op.winStore.takeErr(); err != nil {
+				return err
+			}
+			return c.err
+		}
+	}
+	return func(w W, elems []IN) error {
+		c.key, c.win, c.err = op.kc.Key, w, nil
+		op.winStore.setWindow(w)
+		if err := fn.Process(c, c.key, elems); err != nil {
+			return err
+		}
+		if err := op.winStore.takeErr(); err != nil {
+			return err
+		}
+		return c.err
+	}, nil
+}
+
+// reduceContents keeps one reduced value per key and window, or every
+// element when there is an evictor.
+func reduceContents[K comparable, T any, W window.Window, O any](op *windowOp[K, T, W, O], reduce func(a, b T) (T, error), emit func(w W, v T) error) windowContents[T, W] {
+	if op.evictor != nil {
+		return op.listContents(func(w W, elems []window.Element[T]) error {
+			if len(elems) == 0 {
+				return nil
+			}
+			acc := elems[0].Value
+			for _, e := range elems[1:] {
+				var err error
+				if acc, err = reduce(acc, e.Value); err != nil {
+					return err
+				}
+			}
+			return emit(w, acc)
+		})
+	}
+	return &incContents[K, T, W, T]{
+		v: heap.NewValue[K, W, T](op.backend, noTTL),
+		addFn: func(acc T, have bool, v T) (T, error) {
+			if !have {
+				return v, nil
+			}
+			return reduce(acc, v)
+		},
+		mergeFn: reduce,
+		emitFn:  emit,
+	}
+}
+
+// aggregateContents keeps one accumulator per key and window, or every
+// element when there is an evictor.
+func aggregateContents[K comparable, T any, W window.Window, ACC, A, O any](op *windowOp[K, T, W, O], agg state.AggregateFunction[T, ACC, A], emit func(w W, v A) error) windowContents[T, W] {
+	result := func(w W, acc ACC) error {
+		r, err := agg.Result(acc)
+		if err != nil {
+			return err
+		}
+		return emit(w, r)
+	}
+	if op.evictor != nil {
+		return op.listContents(func(w W, elems []window.Element[T]) error {
+			acc := agg.CreateAccumulator()
+			for _, e := range elems {
+				var err error
+				if acc, err = agg.Add(acc, e.Value); err != nil {
+					return err
+				}
+			}
+			return result(w, acc)
+		})
+	}
+	return &incContents[K, T, W, ACC]{
+		v: heap.NewValue[K, W, ACC](op.backend, noTTL),
+		addFn: func(acc ACC, have bool, v T) (ACC, error) {
+			if !have {
+				acc = agg.CreateAccumulator()
+			}
+			return agg.Add(acc, v)
+		},
+		mergeFn: agg.Merge,
+		emitFn:  result,
+	}
+}
+
+// windowContents is the state of windows' contents, for the key and
+// namespace (state window) last selected.
+type windowContents[T any, W window.Window] interface {
+	setNamespace(w W)
+	// add adds v; fresh tells whether the window had no contents before.
+	add(v T, ts int64) (fresh bool, err error)
+	// fire evaluates the function over the contents (if any) for window w.
+	fire(w W) error
+	clear()
+	// merge moves the contents of sources into target.
+	merge(target W, sources []W) error
+	// incremental tells whether add reports fresh windows.
+	incremental() bool
+}
+
+type incContents[K comparable, T any, W window.Window, ACC any] struct {
+	v       *heap.Value[K, W, ACC]
+	addFn   func(acc ACC, have bool, v T) (ACC, error)
+	mergeFn func(a, b ACC) (ACC, error)
+	emitFn  func(w W, acc ACC) error
+}
+
+func (c *incContents[K, T, W, ACC]) setNamespace(w W) { c.v.SetNamespace(w) }
+
+func (c *incContents[K, T, W, ACC]) add(v T, _ int64) (bool, error) {
+	acc, ok := c.v.Value()
+	acc, err := c.addFn(acc, ok, v)
+	if err != nil {
+		return false, err
+	}
+	c.v.Update(acc)
+	return !ok, nil
+}
+
+func (c *incContents[K, T, W, ACC]) fire(w W) error {
+	acc, ok := c.v.Value()
+	if !ok {
+		return nil
+	}
+	return c.emitFn(w, acc)
+}
+
+func (c *incContents[K, T, W, ACC]) clear() { c.v.Clear() }
+
+func (c *incContents[K, T, W, ACC]) incremental() bool { return true }
+
+func (c *incContents[K, T, W, ACC]) merge(target W, sources []W) error {
+	var acc ACC
+	have := false
+	for _, s := range sources {
+		c.v.SetNamespace(s)
+		a, ok := c.v.Value()
+		if !ok {
+			continue
+		}
+		c.v.Clear()
+		if !have {
+			acc, have = a, true
+			continue
+		}
+		var err error
+		if acc, err = c.mergeFn(acc, a); err != nil {
+			return err
+		}
+	}
+	c.v.SetNamespace(target)
+	if cur, ok := c.v.Value(); ok {
+		if !have {
+			return nil
+		}
+		var err error
+		if acc, err = c.mergeFn(cur, acc); err != nil {
+			return err
+		}
+	}
+	if have {
+		c.v.Update(acc)
+	}
+	return nil
+}
+
+type listContents[K comparable, T any, W window.Window] struct {
+	l       *heap.List[K, W, window.Element[T]]
+	evictor window.Evictor[T, W]
+	ectx    window.EvictorContext
+	emit    func(w W, elems []window.Element[T]) error
+}
+
+func (op *windowOp[K, T, W, O]) listContents(emit func(w W, elems []window.Element[T]) error) windowContents[T, W] {
+	return &listContents[K, T, W]{
+		l:       heap.NewList[K, W, window.Element[T]](op.backend, noTTL),
+		evictor: op.evictor,
+		ectx:    op,
+		emit:    emit,
+	}
+}
+
+func (c *listContents[K, T, W]) setNamespace(w W) { c.l.SetNamespace(w) }
+
+func (c *listContents[K, T, W]) add(v T, ts int64) (bool, error) {
+	c.l.Add(window.Element[T]{Value: v, TS: ts})
+	return false, nil // not tracked: the operator takes the trigger's path
+}
+
+func (c *listContents[K, T, W]) fire(w W) error {
+	elems := c.l.Get()
+	if len(elems) == 0 {
+		return nil
+	}
+	if c.evictor == nil {
+		return c.emit(w, elems)
+	}
+	n := len(elems)
+	elems = c.evictor.EvictBefore(elems, w, c.ectx)
+	if err := c.emit(w, elems); err != nil {
+		return err
+	}
+	elems = c.evictor.EvictAfter(elems, w, c.ectx)
+	if len(elems) != n {
+		c.l.Update(elems)
+	}
+	return nil
+}
+
+func (c *listContents[K, T, W]) clear() { c.l.Clear() }
+
+func (c *listContents[K, T, W]) incremental() bool { return false }
+
+func (c *listContents[K, T, W]) merge(target W, sources []W) error {
+	c.l.SetNamespace(target)
+	all := c.l.Get()
+	for _, s := range sources {
+		c.l.SetNamespace(s)
+		all = append(all, c.l.Get()...)
+		c.l.Clear()
+	}
+	c.l.SetNamespace(target)
+	c.l.Update(all)
+	return nil
+}
+
+var noTTL = statebackend.TTL{}
+
+// mergePair maps a (merged) window to the window that names its state.
+type mergePair[W window.Window] struct {
+	win, state W
+}
+
+// windowOp is Flink's WindowOperator (and EvictingWindowOperator): it
+// assigns records to windows, keeps their contents in namespaced keyed
+// state, asks the trigger when to fire and purge, and drops windows at
+// their cleanup time (end-1 + allowed lateness).
+type windowOp[K comparable, T any, W window.Window, O any] struct {
+	forwardOp[O]
+	keyed[K]
+	cfg       WindowedStream[K, T, W]
+	key       func(T) K
+	assigner  window.Assigner[T, W]
+	merging   window.MergingAssigner[T, W]
+	trigger   window.Trigger[T, W]
+	evictor   window.Evictor[T, W]
+	eventTime bool
+	lateness  int64
+	// fastEvent: the trigger is the default EventTimeTrigger and windows do
+	// not merge, so the operator applies the trigger inline and registers
+	// a window's timers only when its contents are created.
+	fastEvent bool
+	late      runtime.Output[T]
+	timers    *runtime.TimerService[K, W]
+	contents  windowContents[T, W]
+	make      func(op *windowOp[K, T, W, O]) (windowContents[T, W], error)
+	buf       []W
+	tctx      triggerCtx[K, T, W, O]
+	mergeSets *heap.Value[K, struct{}, []mergePair[W]]
+	pairs     []mergePair[W] // the current key's merging window set
+	mergeBuf  []W
+	results   []mergeResult[W]
+	wctx      WindowContext[K, O, W]
+	winStore  *WindowStore[K, W]
+	clearFn   func(w W) error
+	closer    Closer
+}
+
+type mergeResult[W window.Window] struct {
+	result W
+	merged []W
+}
+
+func windowStream[K comparable, T any, W window.Window, O any](ws WindowedStream[K, T, W], name string, make func(op *windowOp[K, T, W, O]) (windowContents[T, W], error)) Stream[O] {
+	return oneInput(ws.ks.s, name, func(out *outputs[O]) runtime.OneInput[T] {
+		return &windowOp[K, T, W, O]{forwardOp: forwardOp[O]{out: out}, cfg: ws, key: ws.ks.key, make: make}
+	})
+}
+
+func validate(x any) error {
+	if v, ok := x.(window.Validator); ok {
+		return v.Validate()
+	}
+	return nil
+}
+
+func (op *windowOp[K, T, W, O]) Open(ctx *runtime.OperatorContext) error {
+	op.ctx = ctx
+	if err := op.open(); err != nil {
+		return opError(ctx, err)
+	}
+	return nil
+}
+
+func (op *windowOp[K, T, W, O]) open() error {
+	cfg := op.cfg
+	if cfg.err != nil {
+		return cfg.err
+	}
+	if cfg.assigner == nil {
+		return errors.New("weir: window without an assigner")
+	}
+	op.assigner = cfg.assigner
+	op.trigger = cfg.trigger
+	if op.trigger == nil {
+		op.trigger = op.assigner.DefaultTrigger()
+	}
+	op.evictor = cfg.evictor
+	for _, x := range []any{op.assigner, op.trigger, op.evictor} {
+		if err := validate(x); err != nil {
+			return err
+		}
+	}
+	op.eventTime = op.assigner.IsEventTime()
+	if op.eventTime {
+		op.lateness = cfg.lateness
+	}
+	op.merging, _ = op.assigner.(window.MergingAssigner[T, W])
+	if op.merging != nil && !op.trigger.CanMerge() {
+		return fmt.Errorf("weir: the window assigner merges windows but trigger %T does not support merging", op.trigger)
+	}
+	_, isET := op.trigger.(window.EventTimeTrigger[T, W])
+	op.fastEvent = isET && op.merging == nil && op.evictor == nil
+	if cfg.lateTag != "" {
+		if o, ok := op.out.sideOutput(cfg.lateTag).(runtime.Output[T]); ok {
+			op.late = o
+		}
+	}
+	op.keyed = newKeyed[K](op.ctx)
+	op.timers = runtime.NewTimerService[K, W](op.ctx.Time,
+		func(t runtime.Timer[K, W]) error { return op.onTimer(t, true) },
+		func(t runtime.Timer[K, W]) error { return op.onTimer(t, false) })
+	op.tctx = triggerCtx[K, T, W, O]{op: op}
+	op.winStore = &WindowStore[K, W]{b: op.backend, states: map[string]any{}, noMerge: op.merging != nil}
+	op.wctx = WindowContext[K, O, W]{out: op.out, wm: op.timers.CurrentWatermark, pts: op.ctx.Time, global: op.store, ws: op.winStore}
+	if op.merging != nil {
+		op.mergeSets = heap.NewValue[K, struct{}, []mergePair[W]](op.backend, noTTL)
+	}
+	c, err := op.make(op)
+	if err != nil {
+		return err
+	}
+	op.contents = c
+	op.fastEvent = op.fastEvent && c.incremental()
+	return nil
+}
+
+func (op *windowOp[K, T, W, O]) Close() error {
+	if op.closer != nil {
+		return op.closer.Close()
+	}
+	return nil
+}
+
+// CurrentProcessingTime implements window.AssignerContext and
+// window.EvictorContext.
+func (op *windowOp[K, T, W, O]) CurrentProcessingTime() int64 { return op.ctx.Time.Now() }
+
+// CurrentWatermark implements window.EvictorContext.
+func (op *windowOp[K, T, W, O]) CurrentWatermark() int64 { return op.timers.CurrentWatermark() }
+
+func (op *windowOp[K, T, W, O]) cleanupTime(w W) int64 {
+	m := w.MaxTimestamp()
+	if !op.eventTime {
+		return m
+	}
+	c := m + op.lateness
+	if c < m {
+		return math.MaxInt64
+	}
+	return c
+}
+
+func (op *windowOp[K, T, W, O]) isWindowLate(w W, wm int64) bool {
+	return op.eventTime && op.cleanupTime(w) <= wm
+}
+
+func (op *windowOp[K, T, W, O]) timer(ts int64, w W) runtime.Timer[K, W] {
+	return runtime.Timer[K, W]{TS: ts, Key: op.kc.Key, NS: w, KeyGroup: op.kc.KeyGroup}
+}
+
+func (op *windowOp[K, T, W, O]) registerCleanupTimer(w W) {
+	c := op.cleanupTime(w)
+	if c == math.MaxInt64 {
+		return
+	}
+	if op.eventTime {
+		op.timers.RegisterEventTime(op.timer(c, w))
+	} else {
+		op.timers.RegisterProcessingTime(op.timer(c, w))
+	}
+}
+
+func (op *windowOp[K, T, W, O]) deleteCleanupTimer(w W) {
+	c := op.cleanupTime(w)
+	if c == math.MaxInt64 {
+		return
+	}
+	if op.eventTime {
+		op.timers.DeleteEventTime(op.timer(c, w))
+	} else {
+		op.timers.DeleteProcessingTime(op.timer(c, w))
+	}
+}
+
+func (op *windowOp[K, T, W, O]) ProcessElement(v T, ts int64) error {
+	if err := op.processElement(v, ts); err != nil {
+		return opError(op.ctx, err)
+	}
+	return nil
+}
+
+func (op *windowOp[K, T, W, O]) processElement(v T, ts int64) error {
+	ws, err := op.assigner.AssignWindows(v, ts, op, op.buf)
+	op.buf = ws
+	if err != nil {
+		return err
+	}
+	if err := op.kc.Set(op.key(v)); err != nil {
+		return err
+	}
+	wm := op.timers.CurrentWatermark()
+	skipped := true
+	if op.merging != nil {
+		if skipped, err = op.processMerging(v, ts, ws, wm); err != nil {
+			return err
+		}
+	} else {
+		for _, w := range ws {
+			if op.isWindowLate(w, wm) {
+				continue
+			}
+			skipped = false
+			op.contents.setNamespace(w)
+			fresh, err := op.contents.add(v, ts)
+			if err != nil {
+				return err
+			}
+			if op.fastEvent {
+				// EventTimeTrigger.OnElement and registerCleanupTimer, with
+				// the timers registered once per window: they live as long
+				// as the window's contents.
+				m := w.MaxTimestamp()
+				if m <= wm {
+					if err := op.contents.fire(w); err != nil {
+						return err
+					}
+				} else if fresh {
+					op.timers.RegisterEventTime(op.timer(m, w))
+				}
+				if fresh && op.lateness != 0 {
+					op.registerCleanupTimer(w)
+				}
+				continue
+			}
+			op.tctx.w = w
+			if err := op.act(op.trigger.OnElement(v, ts, w, &op.tctx), w); err != nil {
+				return err
+			}
+			op.registerCleanupTimer(w)
+		}
+	}
+	if skipped && op.eventTime && ts+op.lateness <= wm {
+		if op.late != nil {
+			return op.late.ProcessElement(v, ts)
+		}
+		op.ctx.Metrics.LateRecordsDropped++
+	}
+	return nil
+}
+
+// act carries out a trigger result for window w, whose contents are the
+// selected namespace.
+func (op *windowOp[K, T, W, O]) act(r window.Result, w W) error {
+	if r.IsFire() {
+		if err := op.contents.fire(w); err != nil {
+			return err
+		}
+	}
+	if r.IsPurge() {
+		op.contents.clear()
+	}
+	return nil
+}
+
+func (op *windowOp[K, T, W, O]) processMerging(v T, ts int64, ws []W, wm int64) (bool, error) {
+	op.pairs, _ = op.mergeSets.Value()
+	skipped := true
+	for _, w := range ws {
+		actual, err := op.addWindow(w, wm)
+		if err != nil {
+			return false, err
+		}
+		if op.isWindowLate(actual, wm) {
+			op.retireWindow(actual)
+			continue
+		}
+		skipped = false
+		stateW, _ := op.stateWindow(actual)
+		op.contents.setNamespace(stateW)
+		if _, err := op.contents.add(v, ts); err != nil {
+			return false, err
+		}
+		op.tctx.w = actual
+		if err := op.act(op.trigger.OnElement(v, ts, actual, &op.tctx), actual); err != nil {
+			return false, err
+		}
+		op.registerCleanupTimer(actual)
+	}
+	op.persistPairs()
+	return skipped, nil
+}
+
+func (op *windowOp[K, T, W, O]) persistPairs() {
+	if len(op.pairs) == 0 {
+		op.mergeSets.Clear()
+		return
+	}
+	op.mergeSets.Update(op.pairs)
+}
+
+func (op *windowOp[K, T, W, O]) stateWindow(w W) (W, bool) {
+	for _, p := range op.pairs {
+		if p.win == w {
+			return p.state, true
+		}
+	}
+	var zero W
+	return zero, false
+}
+
+func (op *windowOp[K, T, W, O]) retireWindow(w W) (W, bool) {
+	for i, p := range op.pairs {
+		if p.win == w {
+			op.pairs = slices.Delete(op.pairs, i, i+1)
+			return p.state, true
+		}
+	}
+	var zero W
+	return zero, false
+}
+
+// addWindow adds a new window to the key's merging window set, merging it
+// with existing windows (Flink's MergingWindowSet.addWindow), and returns
+// the window the new one ended up in.
+func (op *windowOp[K, T, W, O]) addWindow(nw W, wm int64) (W, error) {
+	all := op.mergeBuf[:0]
+	for _, p := range op.pairs {
+		all = append(all, p.win)
+	}
+	all = append(all, nw)
+	op.mergeBuf = all
+	results := op.results[:0]
+	op.merging.MergeWindows(all, func(result W, merged []W) {
+		results = append(results, mergeResult[W]{result: result, merged: slices.Clone(merged)})
+	})
+	op.results = results
+	resultWindow, mergedNew := nw, false
+	for _, r := range results {
+		merged := r.merged
+		if i := slices.Index(merged, nw); i >= 0 {
+			merged = slices.Delete(merged, i, i+1)
+			mergedNew, resultWindow = true, r.result
+		}
+		if len(merged) == 0 {
+			continue
+		}
+		target, _ := op.stateWindow(merged[0])
+		var mergedStates []W
+		for _, m := range merged {
+			if s, ok := op.retireWindow(m); ok && s != target {
+				mergedStates = append(mergedStates, s)
+			}
+		}
+		op.pairs = append(op.pairs, mergePair[W]{win: r.result, state: target})
+		if len(merged) == 1 && merged[0] == r.result {
+			continue // a window merged into itself: nothing moves
+		}
+		if err := op.mergeWindows(r.result, merged, target, mergedStates, wm); err != nil {
+			return resultWindow, err
+		}
+	}
+	if len(results) == 0 || (resultWindow == nw && !mergedNew) {
+		op.pairs = append(op.pairs, mergePair[W]{win: resultWindow, state: resultWindow})
+	}
+	clear(op.results)
+	return resultWindow, nil
+}
+
+// mergeWindows is Flink's merge function: re-arm the trigger on the result,
+// drop the merged windows' trigger state and cleanup timers, and merge
+// their contents into the result's state window.
+func (op *windowOp[K, T, W, O]) mergeWindows(result W, merged []W, target W, states []W, wm int64) error {
+	if op.eventTime && op.cleanupTime(result) <= wm {
+		return fmt.Errorf("weir: the end of event-time window %v cannot become earlier than the watermark %d by merging", result, wm)
+	}
+	if !op.eventTime && result.MaxTimestamp() <= op.ctx.Time.Now() {
+		return fmt.Errorf("weir: the end of processing-time window %v cannot become earlier than the current processing time by merging", result)
+	}
+	tc := &op.tctx
+	tc.w, tc.sources = result, merged
+	op.trigger.OnMerge(result, tc)
+	tc.sources = nil
+	for _, m := range merged {
+		tc.w = m
+		op.trigger.Clear(m, tc)
+		op.deleteCleanupTimer(m)
+	}
+	return op.contents.merge(target, states)
+}
+
+func (op *windowOp[K, T, W, O]) onTimer(t runtime.Timer[K, W], event bool) error {
+	if err := op.fireTimer(t, event); err != nil {
+		return opError(op.ctx, err)
+	}
+	return nil
+}
+
+func (op *windowOp[K, T, W, O]) fireTimer(t runtime.Timer[K, W], event bool) error {
+	op.kc.SetKnown(t.Key, t.KeyGroup)
+	w := t.NS
+	stateW := w
+	if op.merging != nil {
+		op.pairs, _ = op.mergeSets.Value()
+		s, ok := op.stateWindow(w)
+		if !ok {
+			return nil // the window was merged into another one
+		}
+		stateW = s
+	}
+	op.contents.setNamespace(stateW)
+	var r window.Result
+	switch {
+	case op.fastEvent:
+		if event && t.TS == w.MaxTimestamp() {
+			r = window.Fire
+		}
+	case event:
+		op.tctx.w = w
+		r = op.trigger.OnEventTime(t.TS, w, &op.tctx)
+	default:
+		op.tctx.w = w
+		r = op.trigger.OnProcessingTime(t.TS, w, &op.tctx)
+	}
+	if err := op.act(r, w); err != nil {
+		return err
+	}
+	if event == op.eventTime && t.TS == op.cleanupTime(w) {
+		if err := op.clearAllState(w); err != nil {
+			return err
+		}
+	}
+	if op.merging != nil {
+		op.persistPairs()
+	}
+	return nil
+}
+
+// clearAllState drops window w for good: its contents, its trigger's timers
+// and state, the function's per-window state, and its merging-set entry.
+func (op *windowOp[K, T, W, O]) clearAllState(w W) error {
+	op.contents.clear()
+	if !op.fastEvent {
+		// (With the inline event-time trigger, the window's only timer
+		// has fired by now.)
+		op.tctx.w = w
+		op.trigger.Clear(w, &op.tctx)
+	}
+	if op.clearFn != nil {
+		if err := op.clearFn(w); err != nil {
+			return err
+		}
+	}
+	op.winStore.clearWindow(w)
+	if op.merging != nil {
+		op.retireWindow(w)
+	}
+	return nil
+}
+
+func (op *windowOp[K, T, W, O]) ProcessWatermark(wm int64) error {
+	op.ctx.Metrics.CurrentWatermark = wm
+	if err := op.timers.AdvanceWatermark(wm); err != nil {
+		return err
+	}
+	return op.out.ProcessWatermark(wm)
+}
+
+// triggerCtx is the window.TriggerContext of the current key and window.
+type triggerCtx[K comparable, T any, W window.Window, O any] struct {
+	op      *windowOp[K, T, W, O]
+	w       W
+	sources []W // the windows being merged, during OnMerge
+	states  []*int64State[K, T, W, O]
+}
+
+func (c *triggerCtx[K, T, W, O]) CurrentWatermark() int64 { return c.op.timers.CurrentWatermark() }
+func (c *triggerCtx[K, T, W, O]) CurrentProcessingTime() int64 {
+	return c.op.ctx.Time.Now()
+}
+func (c *triggerCtx[K, T, W, O]) RegisterEventTimeTimer(ts int64) {
+	c.op.timers.RegisterEventTime(c.op.timer(ts, c.w))
+}
+func (c *triggerCtx[K, T, W, O]) DeleteEventTimeTimer(ts int64) {
+	c.op.timers.DeleteEventTime(c.op.timer(ts, c.w))
+}
+func (c *triggerCtx[K, T, W, O]) RegisterProcessingTimeTimer(ts int64) {
+	c.op.timers.RegisterProcessingTime(c.op.timer(ts, c.w))
+}
+func (c *triggerCtx[K, T, W, O]) DeleteProcessingTimeTimer(ts int64) {
+	c.op.timers.DeleteProcessingTime(c.op.timer(ts, c.w))
+}
+
+func (c *triggerCtx[K, T, W, O]) Int64State(name string) window.Int64State {
+	for _, s := range c.states {
+		if s.name == name {
+			return s
+		}
+	}
+	s := &int64State[K, T, W, O]{name: name, v: heap.NewValue[K, W, int64](c.op.backend, noTTL), c: c}
+	c.states = append(c.states, s)
+	return s
+}
+
+func (c *triggerCtx[K, T, W, O]) MergeInt64State(name string, merge func(a, b int64) int64) {
+	s := c.Int64State(name).(*int64State[K, T, W, O])
+	var acc int64
+	have := false
+	for _, src := range c.sources {
+		s.v.SetNamespace(src)
+		if x, ok := s.v.Value(); ok {
+			s.v.Clear()
+			if have {
+				acc = merge(acc, x)
+			} else {
+				acc, have = x, true
+			}
+		}
+	}
+	s.v.SetNamespace(c.w)
+	if x, ok := s.v.Value(); ok && have {
+		acc = merge(x, acc)
+	}
+	if have {
+		s.v.Update(acc)
+	}
+}
+
+type int64State[K comparable, T any, W window.Window, O any] struct {
+	name string
+	v    *heap.Value[K, W, int64]
+	c    *triggerCtx[K, T, W, O]
+}
+
+func (s *int64State[K, T, W, O]) Get() (int64, bool) { s.v.SetNamespace(s.c.w); return s.v.Value() }
+func (s *int64State[K, T, W, O]) Set(v int64)        { s.v.SetNamespace(s.c.w); s.v.Update(v) }
+func (s *int64State[K, T, W, O]) Clear()             { s.v.SetNamespace(s.c.w); s.v.Clear() }
