@@ -50,12 +50,14 @@ type eventReader struct {
 }
 
 func (r *eventReader) Poll(_ context.Context, out *weir.SourceOutput[Event]) (weir.PollStatus, error) {
-	end := min(r.next+1024*r.step, r.n)
-	for ; r.next < end; r.next += r.step {
-		e := r.gen.event(r.next)
+	gen, next, step := r.gen, r.next, r.step
+	end := min(next+1024*step, r.n)
+	for ; next < end; next += step {
+		e := gen.event(next)
 		out.CollectWithTimestamp(e, e.TS)
 	}
-	if r.next >= r.n {
+	r.next = next
+	if next >= r.n {
 		return weir.EndOfInput, nil
 	}
 	return weir.MoreAvailable, nil

@@ -1,7 +1,6 @@
 package fraud
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"io"
@@ -10,6 +9,7 @@ import (
 	"time"
 
 	"github.com/weirstream/weir"
+	"github.com/weirstream/weir/connector/print"
 )
 
 // Config configures the demo pipeline.
@@ -96,14 +96,12 @@ func Run(ctx context.Context, cfg Config, opts RunOptions) (Summary, error) {
 	stats := NewStats()
 	env := weir.NewEnvironment(opts.Env)
 	alerts := Build(env, cfg, stats)
-	w := &lineWriter{w: opts.Alerts}
-	if opts.Alerts != nil {
-		w.bw = bufio.NewWriter(opts.Alerts)
+	out := opts.Alerts
+	if out == nil {
+		out = io.Discard
 	}
-	alerts.SinkTo(weir.SinkFunc[Alert](func(a Alert, _ int64) error {
-		stats.Alerts.Add(1)
-		return w.line(a.String())
-	})).Name("alerts").UID("alerts")
+	counted := weir.Map(alerts, func(a Alert) Alert { stats.Alerts.Add(1); return a }).Name("count-alerts")
+	counted.SinkTo(print.New[Alert](out).WithFormat(Alert.String)).Name("alerts").UID("alerts")
 
 	start := time.Now()
 	stop := make(chan struct{})
@@ -116,15 +114,12 @@ func Run(ctx context.Context, cfg Config, opts RunOptions) (Summary, error) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			reportStatus(stop, interval, stats, w, opts.Status)
+			reportStatus(stop, interval, stats, opts.Status)
 		}()
 	}
 	err := env.Execute(ctx)
 	close(stop)
 	wg.Wait()
-	if ferr := w.flush(); err == nil {
-		err = ferr
-	}
 	sum := Summary{Payments: stats.Payments.Load(), Alerts: stats.Alerts.Load(), Elapsed: time.Since(start), Watermark: stats.Watermark.Load()}
 	if err != nil && ctx.Err() != nil {
 		err = nil // stopped on request
@@ -138,9 +133,8 @@ func Run(ctx context.Context, cfg Config, opts RunOptions) (Summary, error) {
 	return sum, nil
 }
 
-// reportStatus writes a status line every interval until stop closes; it
-// also flushes the alert writer so alerts appear promptly.
-func reportStatus(stop <-chan struct{}, interval time.Duration, st *Stats, alerts *lineWriter, out io.Writer) {
+// reportStatus writes a status line every interval until stop closes.
+func reportStatus(stop <-chan struct{}, interval time.Duration, st *Stats, out io.Writer) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	last, lastT := int64(0), time.Now()
@@ -149,7 +143,6 @@ func reportStatus(stop <-chan struct{}, interval time.Duration, st *Stats, alert
 		case <-stop:
 			return
 		case now := <-t.C:
-			_ = alerts.flush() // a failing writer also fails the sink, which reports it
 			n := st.Payments.Load()
 			rate := float64(n-last) / now.Sub(lastT).Seconds()
 			last, lastT = n, now
@@ -157,38 +150,4 @@ func reportStatus(stop <-chan struct{}, interval time.Duration, st *Stats, alert
 				n, rate, st.Alerts.Load(), formatWatermark(st.Watermark.Load()))
 		}
 	}
-}
-
-// lineWriter serialises alert lines from the sink's subtasks.
-type lineWriter struct {
-	mu sync.Mutex
-	w  io.Writer
-	bw *bufio.Writer
-}
-
-func (l *lineWriter) line(s string) error {
-	if l.bw == nil {
-		return nil
-	}
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if _, err := l.bw.WriteString(s); err != nil {
-		return fmt.Errorf("fraud: writing alert: %w", err)
-	}
-	if err := l.bw.WriteByte('\n'); err != nil {
-		return fmt.Errorf("fraud: writing alert: %w", err)
-	}
-	return nil
-}
-
-func (l *lineWriter) flush() error {
-	if l.bw == nil {
-		return nil
-	}
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if err := l.bw.Flush(); err != nil {
-		return fmt.Errorf("fraud: writing alerts: %w", err)
-	}
-	return nil
 }

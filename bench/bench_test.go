@@ -1,0 +1,37 @@
+package bench
+
+import (
+	"context"
+	"testing"
+
+	"github.com/weirstream/weir"
+)
+
+// TestScenariosAgree runs every scenario on a small input, at several
+// parallelisms and with chaining off, and checks that the engine and the
+// hand-written loop computed the same checksum (Run fails otherwise).
+func TestScenariosAgree(t *testing.T) {
+	for _, s := range Scenarios() {
+		for _, opts := range []weir.Options{{}, {Parallelism: 2}, {Parallelism: 2, DisableChaining: true}} {
+			r, err := Run(context.Background(), s, 30_000, opts)
+			if err != nil {
+				t.Fatalf("%s p=%d chaining=%v: %v", s.Name, opts.Parallelism, !opts.DisableChaining, err)
+			}
+			if r.Checksum.Records == 0 || r.Checksum.Sum == 0 {
+				t.Fatalf("%s: empty checksum %+v", s.Name, r.Checksum)
+			}
+			if r.Engine.Records != 30_000 || r.Engine.CPU <= 0 {
+				t.Fatalf("%s: bad measurement %+v", s.Name, r.Engine)
+			}
+		}
+	}
+}
+
+func TestLookup(t *testing.T) {
+	if _, ok := Lookup("a"); !ok {
+		t.Fatal("scenario a missing")
+	}
+	if _, ok := Lookup("zz"); ok {
+		t.Fatal("unknown scenario found")
+	}
+}
