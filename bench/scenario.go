@@ -26,14 +26,17 @@ type Scenario struct {
 	Engine func(ctx context.Context, n int64, opts weir.Options) (Checksum, error)
 	// Loop runs the hand-written equivalent over the same n records.
 	Loop func(n int64) Checksum
+	// Records is the default number of input records: a few seconds of
+	// work at most.
+	Records int64
 	// SumOnly: only the Sum must match (the engine's watermarks lag event
 	// time, so the number of outputs may legitimately differ).
 	SumOnly bool
 }
 
 var scenarios = []Scenario{
-	{Name: "a", Title: "generator → map → filter → discard", Engine: mapFilterEngine, Loop: mapFilterLoop},
-	{Name: "d", Title: "keyed process: value state + event-time timer per record (100k keys)", Engine: timeoutEngine, Loop: timeoutLoop, SumOnly: true},
+	{Name: "a", Title: "generator → map → filter → discard", Engine: mapFilterEngine, Loop: mapFilterLoop, Records: 20_000_000},
+	{Name: "d", Title: "keyed process: value state + event-time timer per record (100k keys)", Engine: timeoutEngine, Loop: timeoutLoop, SumOnly: true, Records: 1_000_000},
 }
 
 // Scenarios returns every scenario, in name order.

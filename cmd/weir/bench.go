@@ -16,6 +16,7 @@ import (
 
 type benchFlags struct {
 	records     int64
+	count       int
 	parallelism int
 	noChaining  bool
 }
@@ -42,7 +43,8 @@ Scenarios:
 		},
 	}
 	fl := cmd.Flags()
-	fl.Int64Var(&f.records, "records", 5_000_000, "input records per scenario")
+	fl.Int64Var(&f.records, "records", 0, "input records per scenario (0: the scenario's default)")
+	fl.IntVar(&f.count, "count", 1, "runs per scenario")
 	fl.IntVar(&f.parallelism, "parallelism", 1, "engine parallelism")
 	fl.BoolVar(&f.noChaining, "no-chaining", false, "run every operator in its own subtasks")
 	return cmd
@@ -57,8 +59,8 @@ func scenarioList() string {
 }
 
 func runBench(cmd *cobra.Command, f benchFlags, args []string) error {
-	if f.records < 1 || f.parallelism < 1 {
-		return fmt.Errorf("bench: --records and --parallelism must be positive")
+	if f.records < 0 || f.count < 1 || f.parallelism < 1 {
+		return fmt.Errorf("bench: --records must not be negative, --count and --parallelism must be positive")
 	}
 	if len(args) == 0 {
 		args = []string{"all"}
@@ -80,11 +82,17 @@ func runBench(cmd *cobra.Command, f benchFlags, args []string) error {
 	writeHeader(out, f)
 	var results []bench.Result
 	for _, s := range run {
-		r, err := bench.Run(cmd.Context(), s, f.records, opts)
-		if err != nil {
-			return err
+		n := f.records
+		if n == 0 {
+			n = s.Records
 		}
-		results = append(results, r)
+		for range f.count {
+			r, err := bench.Run(cmd.Context(), s, n, opts)
+			if err != nil {
+				return err
+			}
+			results = append(results, r)
+		}
 	}
 	return writeTable(out, results)
 }
@@ -102,15 +110,15 @@ func writeHeader(w io.Writer, f benchFlags) {
 	fmt.Fprintf(w, "# weir %s, %s %s/%s, GOMAXPROCS=%d, NumCPU=%d, host %s\n",
 		version(), runtime.Version(), runtime.GOOS, runtime.GOARCH, runtime.GOMAXPROCS(0), runtime.NumCPU(), host)
 	fmt.Fprintf(w, "# command: weir %s\n", strings.Join(os.Args[1:], " "))
-	fmt.Fprintf(w, "# records=%d parallelism=%d chaining=%v; throughput is records per second of process CPU time (user+sys)\n",
-		f.records, f.parallelism, !f.noChaining)
+	fmt.Fprintf(w, "# parallelism=%d chaining=%v; throughput is records per second of process CPU time (user+sys)\n",
+		f.parallelism, !f.noChaining)
 }
 
 func writeTable(w io.Writer, rs []bench.Result) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "scenario\tengine rec/s/core\tloop rec/s/core\tratio\tengine allocs/rec\tloop allocs/rec\tengine cpu\tengine wall\t")
+	fmt.Fprintln(tw, "scenario\trecords\tengine rec/s/core\tloop rec/s/core\tratio\tengine allocs/rec\tloop allocs/rec\tengine cpu\tengine wall\t")
 	for _, r := range rs {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%.3f\t%.3f\t%.3f\t%s\t%s\t\n", r.Scenario.Name,
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%.3f\t%.3f\t%.3f\t%s\t%s\t\n", r.Scenario.Name, r.Engine.Records,
 			human(r.Engine.PerCoreSecond()), human(r.Loop.PerCoreSecond()), r.Ratio(),
 			r.Engine.AllocsPerRecord(), r.Loop.AllocsPerRecord(),
 			r.Engine.CPU.Round(1e6), r.Engine.Wall.Round(1e6))
@@ -118,7 +126,12 @@ func writeTable(w io.Writer, rs []bench.Result) error {
 	if err := tw.Flush(); err != nil {
 		return fmt.Errorf("bench: %w", err)
 	}
+	seen := map[string]bool{}
 	for _, r := range rs {
+		if seen[r.Scenario.Name] {
+			continue
+		}
+		seen[r.Scenario.Name] = true
 		if _, err := fmt.Fprintf(w, "# %s: %s\n", r.Scenario.Name, r.Scenario.Title); err != nil {
 			return fmt.Errorf("bench: %w", err)
 		}
