@@ -136,29 +136,33 @@ func (f ProcessJoinFunc[A, B, O]) ProcessElement(left A, right B, ctx *JoinConte
 // join them.
 func ProcessJoin[K comparable, A, B, O any](j IntervalJoined[K, A, B], fn ProcessJoinFunction[A, B, O]) Stream[O] {
 	return twoInput(j.left.s, j.right.s, "IntervalJoin", func(out *outputs[O]) (runtime.TwoInput[A, B], error) {
-		if fn == nil {
-			return nil, errors.New("ProcessJoin needs a function")
-		}
-		if j.lower > j.upper {
-			return nil, fmt.Errorf("interval join: lower bound %dms exceeds upper bound %dms", j.lower, j.upper)
-		}
-		lower, upper := j.lower, j.upper
-		// Make both bounds inclusive, as Flink does, so that the join
-		// needs no more checks.
-		if !j.lowerInclusive {
-			lower = satAdd(lower, 1)
-		}
-		if !j.upperInclusive {
-			upper = satAdd(upper, -1)
-		}
-		op := &intervalJoinOp[K, A, B, O]{
-			key1: j.left.key, key2: j.right.key, fn: fn,
-			lower: lower, upper: upper,
-			lateLeftTag: j.lateLeft, lateRightTag: j.lateRight,
-		}
-		op.out = out
-		return op, nil
+		return newIntervalJoinOp(j, fn, out)
 	})
+}
+
+func newIntervalJoinOp[K comparable, A, B, O any](j IntervalJoined[K, A, B], fn ProcessJoinFunction[A, B, O], out *outputs[O]) (*intervalJoinOp[K, A, B, O], error) {
+	if fn == nil {
+		return nil, errors.New("ProcessJoin needs a function")
+	}
+	if j.lower > j.upper {
+		return nil, fmt.Errorf("interval join: lower bound %dms exceeds upper bound %dms", j.lower, j.upper)
+	}
+	lower, upper := j.lower, j.upper
+	// Make both bounds inclusive, as Flink does, so that the join needs no
+	// more checks.
+	if !j.lowerInclusive {
+		lower = satAdd(lower, 1)
+	}
+	if !j.upperInclusive {
+		upper = satAdd(upper, -1)
+	}
+	op := &intervalJoinOp[K, A, B, O]{
+		key1: j.left.key, key2: j.right.key, fn: fn,
+		lower: lower, upper: upper,
+		lateLeftTag: j.lateLeft, lateRightTag: j.lateRight,
+	}
+	op.out = out
+	return op, nil
 }
 
 // joinTimer is the namespace of an interval join's cleanup timer: which
@@ -199,12 +203,8 @@ func (p *intervalJoinOp[K, A, B, O]) Open(ctx *runtime.OperatorContext) error {
 		func(runtime.Timer[K, joinTimer]) error { return nil })
 	p.wm = runtime.MinWatermark
 	p.jc = JoinContext[O]{out: p.out}
-	if o, ok := p.out.sideOutput(p.lateLeftTag).(runtime.Output[A]); ok && p.lateLeftTag != "" {
-		p.lateLeft = o
-	}
-	if o, ok := p.out.sideOutput(p.lateRightTag).(runtime.Output[B]); ok && p.lateRightTag != "" {
-		p.lateRight = o
-	}
+	p.lateLeft, _ = p.out.sideOutput(p.lateLeftTag).(runtime.Output[A])
+	p.lateRight, _ = p.out.sideOutput(p.lateRightTag).(runtime.Output[B])
 	p.rc = RuntimeContext{op: ctx}
 	if o, ok := p.raw.(Opener); ok {
 		if err := o.Open(&p.rc); err != nil {
