@@ -1,0 +1,452 @@
+package weir_test
+
+import (
+	"bufio"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/weirstream/weir"
+	"github.com/weirstream/weir/state"
+	"github.com/weirstream/weir/weirtest"
+	"github.com/weirstream/weir/window"
+)
+
+// The window scripts in testdata/window drive a real keyed window pipeline
+// step by step through weirtest. A script has a header, a line "----", and
+// steps:
+//
+//	window tumbling SIZE [OFFSET] | sliding SIZE SLIDE [OFFSET] | session GAP |
+//	       dynsession KEY=GAP... | ptumbling SIZE | psliding SIZE SLIDE |
+//	       psession GAP | global
+//	countwindow SIZE [SLIDE]
+//	trigger event | processing | count N | purging-count N |
+//	        continuous-event MS | continuous-processing MS | purging-event
+//	evictor count N [after] | time MS [after] | delta THRESHOLD [after]
+//	lateness MS
+//	sideoutput
+//	functions NAME...    (default: reduce aggregate process reduceprocess aggregateprocess)
+//	parallelism P...     (default: 1 4)
+//	----
+//	record KEY TS VALUE
+//	watermark TS
+//	proctime TS
+//	end
+//	> KEY WINDOW SUM @TS     (a window result the step must emit)
+//	late> KEY TS VALUE       (a record the step must send to the late side output)
+//
+// Each step must emit exactly the lines that follow it (in any order across
+// keys, in order within a key). Functions without a window context
+// (reduce, aggregate) print no window: the WINDOW column is ignored for
+// them. Every script runs once per function and parallelism, so all window
+// functions must give the same answer. @max stands for math.MaxInt64.
+
+type rec struct {
+	Key string
+	V   int64
+}
+
+type sumAgg struct{}
+
+type sumAcc struct {
+	Key string
+	Sum int64
+	N   int
+}
+
+func (sumAgg) CreateAccumulator() sumAcc { return sumAcc{} }
+func (sumAgg) Add(a sumAcc, r rec) (sumAcc, error) {
+	return sumAcc{r.Key, a.Sum + r.V, a.N + 1}, nil
+}
+func (sumAgg) Result(a sumAcc) (rec, error) { return rec{a.Key, a.Sum}, nil }
+func (sumAgg) Merge(a, b sumAcc) (sumAcc, error) {
+	if a.Key != b.Key && a.N > 0 && b.N > 0 {
+		return a, fmt.Errorf("merging accumulators of keys %q and %q", a.Key, b.Key)
+	}
+	return sumAcc{max(a.Key, b.Key), a.Sum + b.Sum, a.N + b.N}, nil
+}
+
+func sumReduce(a, b rec) (rec, error) { return rec{a.Key, a.V + b.V}, nil }
+
+type script struct {
+	header map[string][]string
+	steps  []step
+}
+
+type step struct {
+	line      int
+	cmd       []string
+	want      []string
+	wantLate  []string
+	rawHeader string
+}
+
+func parseScript(t *testing.T, path string) script {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	s := script{header: map[string][]string{}}
+	inSteps := false
+	sc := bufio.NewScanner(f)
+	for n := 1; sc.Scan(); n++ {
+		line := sc.Text()
+		if i := strings.Index(line, "#"); i >= 0 {
+			line = line[:i]
+		}
+		line = strings.TrimSpace(line)
+		if line == "" {
+			continue
+		}
+		if line == "----" {
+			inSteps = true
+			continue
+		}
+		fields := strings.Fields(line)
+		if !inSteps {
+			s.header[fields[0]] = fields[1:]
+			continue
+		}
+		switch fields[0] {
+		case ">":
+			if len(s.steps) == 0 {
+				t.Fatalf("%s:%d: expectation before any step", path, n)
+			}
+			st := &s.steps[len(s.steps)-1]
+			st.want = append(st.want, strings.Join(fields[1:], " "))
+		case "late>":
+			if len(s.steps) == 0 {
+				t.Fatalf("%s:%d: expectation before any step", path, n)
+			}
+			st := &s.steps[len(s.steps)-1]
+			st.wantLate = append(st.wantLate, strings.Join(fields[1:], " "))
+		default:
+			s.steps = append(s.steps, step{line: n, cmd: fields})
+		}
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func atoi(t *testing.T, s string) int64 {
+	t.Helper()
+	v, err := strconv.ParseInt(s, 10, 64)
+	if err != nil {
+		t.Fatalf("bad number %q", s)
+	}
+	return v
+}
+
+func ms(t *testing.T, s string) time.Duration {
+	return time.Duration(atoi(t, s)) * time.Millisecond
+}
+
+func fmtTS(ts int64) string {
+	if ts == math.MaxInt64 {
+		return "max"
+	}
+	return strconv.FormatInt(ts, 10)
+}
+
+// buildWindows builds the windowed stream a script's header describes; W is
+// TimeWindow or GlobalWindow.
+func buildTimeWindows(t *testing.T, h map[string][]string, ks weir.KeyedStream[string, rec]) (weir.WindowedStream[string, rec, window.TimeWindow], bool) {
+	w, ok := h["window"]
+	if !ok || w[0] == "global" {
+		return weir.WindowedStream[string, rec, window.TimeWindow]{}, false
+	}
+	var a window.Assigner[rec, window.TimeWindow]
+	switch w[0] {
+	case "tumbling", "ptumbling":
+		tw := window.TumblingEventTime[rec](ms(t, w[1]))
+		if w[0] == "ptumbling" {
+			tw = window.TumblingProcessingTime[rec](ms(t, w[1]))
+		}
+		if len(w) > 2 {
+			tw = tw.WithOffset(ms(t, w[2]))
+		}
+		a = tw
+	case "sliding", "psliding":
+		sw := window.SlidingEventTime[rec](ms(t, w[1]), ms(t, w[2]))
+		if w[0] == "psliding" {
+			sw = window.SlidingProcessingTime[rec](ms(t, w[1]), ms(t, w[2]))
+		}
+		if len(w) > 3 {
+			sw = sw.WithOffset(ms(t, w[3]))
+		}
+		a = sw
+	case "session":
+		a = window.EventTimeSession[rec](ms(t, w[1]))
+	case "psession":
+		a = window.ProcessingTimeSession[rec](ms(t, w[1]))
+	case "dynsession":
+		gaps := map[string]time.Duration{}
+		for _, kv := range w[1:] {
+			k, v, _ := strings.Cut(kv, "=")
+			gaps[k] = ms(t, v)
+		}
+		a = window.DynamicEventTimeSession(func(r rec) time.Duration { return gaps[r.Key] })
+	default:
+		t.Fatalf("unknown window %q", w[0])
+	}
+	ws := weir.Window(ks, a)
+	if tr, ok := h["trigger"]; ok {
+		ws = ws.Trigger(buildTrigger[window.TimeWindow](t, tr))
+	}
+	if ev, ok := h["evictor"]; ok {
+		ws = ws.Evictor(buildEvictor[window.TimeWindow](t, ev))
+	}
+	return ws, true
+}
+
+func buildGlobalWindows(t *testing.T, h map[string][]string, ks weir.KeyedStream[string, rec]) weir.WindowedStream[string, rec, window.GlobalWindow] {
+	var ws weir.WindowedStream[string, rec, window.GlobalWindow]
+	if c, ok := h["countwindow"]; ok {
+		if len(c) > 1 {
+			ws = weir.SlidingCountWindow(ks, atoi(t, c[0]), atoi(t, c[1]))
+		} else {
+			ws = weir.CountWindow(ks, atoi(t, c[0]))
+		}
+	} else {
+		ws = weir.Window(ks, window.Assigner[rec, window.GlobalWindow](window.Global[rec]{}))
+	}
+	if tr, ok := h["trigger"]; ok {
+		ws = ws.Trigger(buildTrigger[window.GlobalWindow](t, tr))
+	}
+	if ev, ok := h["evictor"]; ok {
+		ws = ws.Evictor(buildEvictor[window.GlobalWindow](t, ev))
+	}
+	return ws
+}
+
+func buildTrigger[W window.Window](t *testing.T, tr []string) window.Trigger[rec, W] {
+	switch tr[0] {
+	case "event":
+		return window.EventTimeTrigger[rec, W]{}
+	case "purging-event":
+		return window.Purging[rec, W](window.EventTimeTrigger[rec, W]{})
+	case "processing":
+		return window.ProcessingTimeTrigger[rec, W]{}
+	case "count":
+		return window.Count[rec, W](atoi(t, tr[1]))
+	case "purging-count":
+		return window.Purging[rec, W](window.Count[rec, W](atoi(t, tr[1])))
+	case "continuous-event":
+		return window.ContinuousEventTime[rec, W](ms(t, tr[1]))
+	case "continuous-processing":
+		return window.ContinuousProcessingTime[rec, W](ms(t, tr[1]))
+	}
+	t.Fatalf("unknown trigger %q", tr[0])
+	return nil
+}
+
+func buildEvictor[W window.Window](t *testing.T, ev []string) window.Evictor[rec, W] {
+	after := len(ev) > 2 && ev[2] == "after"
+	switch ev[0] {
+	case "count":
+		e := window.CountEvict[rec, W](atoi(t, ev[1]))
+		if after {
+			e = e.After()
+		}
+		return e
+	case "time":
+		e := window.TimeEvict[rec, W](ms(t, ev[1]))
+		if after {
+			e = e.After()
+		}
+		return e
+	case "delta":
+		e := window.DeltaEvict[rec, W](float64(atoi(t, ev[1])), func(a, b rec) float64 { return math.Abs(float64(a.V - b.V)) })
+		if after {
+			e = e.After()
+		}
+		return e
+	}
+	t.Fatalf("unknown evictor %q", ev[0])
+	return nil
+}
+
+var lateTag = weir.NewOutputTag[rec]("late")
+
+// applyFunction ends a windowed stream with the named window function; the
+// output lines are "key window sum" (process functions) or "key sum".
+func applyFunction[W window.Window](t *testing.T, ws weir.WindowedStream[string, rec, W], fn string, lateness time.Duration, side bool) (weir.Stream[string], weir.Stream[rec]) {
+	ws = ws.AllowedLateness(lateness)
+	if side {
+		ws = ws.SideOutputLateData(lateTag)
+	}
+	pw := func(ctx *weir.WindowContext[string, string, W], key string, sum int64) {
+		ctx.Collect(fmt.Sprintf("%s %v %d", key, ctx.Window(), sum))
+	}
+	var out weir.Stream[string]
+	switch fn {
+	case "reduce":
+		r := weir.WindowReduce(ws, sumReduce)
+		out = weir.Map(r, func(r rec) string { return fmt.Sprintf("%s %d", r.Key, r.V) })
+		return out, weir.SideOutput(r, lateTag)
+	case "aggregate":
+		var agg state.AggregateFunction[rec, sumAcc, rec] = sumAgg{}
+		a := weir.WindowAggregate(ws, agg)
+		out = weir.Map(a, func(r rec) string { return fmt.Sprintf("%s %d", r.Key, r.V) })
+		return out, weir.SideOutput(a, lateTag)
+	case "process":
+		out = weir.WindowProcess(ws, weir.ProcessWindowFunc[string, rec, string, W](
+			func(ctx *weir.WindowContext[string, string, W], key string, els []rec) error {
+				var s int64
+				for _, e := range els {
+					if e.Key != key {
+						return fmt.Errorf("element of key %q in window of key %q", e.Key, key)
+					}
+					s += e.V
+				}
+				pw(ctx, key, s)
+				return nil
+			}))
+	case "reduceprocess":
+		out = weir.WindowReduceProcess(ws, sumReduce, weir.ProcessWindowFunc[string, rec, string, W](
+			func(ctx *weir.WindowContext[string, string, W], key string, els []rec) error {
+				if len(els) != 1 {
+					return fmt.Errorf("reduce+process got %d elements, want 1", len(els))
+				}
+				pw(ctx, key, els[0].V)
+				return nil
+			}))
+	case "aggregateprocess":
+		var agg state.AggregateFunction[rec, sumAcc, rec] = sumAgg{}
+		out = weir.WindowAggregateProcess(ws, agg, weir.ProcessWindowFunc[string, rec, string, W](
+			func(ctx *weir.WindowContext[string, string, W], key string, els []rec) error {
+				if len(els) != 1 || els[0].Key != key {
+					return fmt.Errorf("aggregate+process got %v, want one result of key %q", els, key)
+				}
+				pw(ctx, key, els[0].V)
+				return nil
+			}))
+	default:
+		t.Fatalf("unknown function %q", fn)
+	}
+	return out, weir.SideOutput(out, lateTag)
+}
+
+// canon orders lines by key (the first field), keeping the order within a
+// key: only that order is deterministic across parallelism.
+func canon(lines []string) []string {
+	out := slices.Clone(lines)
+	slices.SortStableFunc(out, func(a, b string) int {
+		ka, _, _ := strings.Cut(a, " ")
+		kb, _, _ := strings.Cut(b, " ")
+		return strings.Compare(ka, kb)
+	})
+	return out
+}
+
+// dropWindow removes the window column of expected lines, for functions
+// that do not see the window.
+func dropWindow(lines []string) []string {
+	out := make([]string, len(lines))
+	for i, l := range lines {
+		f := strings.Fields(l)
+		if len(f) == 4 {
+			f = append(f[:1], f[2:]...)
+		}
+		out[i] = strings.Join(f, " ")
+	}
+	return out
+}
+
+func TestWindowScripts(t *testing.T) {
+	files, err := filepath.Glob("testdata/window/*.txt")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no scripts: %v", err)
+	}
+	for _, path := range files {
+		s := parseScript(t, path)
+		fns := s.header["functions"]
+		if fns == nil {
+			fns = []string{"reduce", "aggregate", "process", "reduceprocess", "aggregateprocess"}
+		}
+		pars := s.header["parallelism"]
+		if pars == nil {
+			pars = []string{"1", "4"}
+		}
+		for _, fn := range fns {
+			for _, p := range pars {
+				name := fmt.Sprintf("%s/%s/p%s", strings.TrimSuffix(filepath.Base(path), ".txt"), fn, p)
+				t.Run(name, func(t *testing.T) { runScript(t, path, s, fn, int(atoi(t, p))) })
+			}
+		}
+	}
+}
+
+func runScript(t *testing.T, path string, s script, fn string, par int) {
+	h := weirtest.New(weir.Options{Parallelism: par})
+	in := weirtest.NewInput[rec](h)
+	ks := weir.KeyBy(in.Stream(), func(r rec) string { return r.Key })
+	var lateness time.Duration
+	if l, ok := s.header["lateness"]; ok {
+		lateness = ms(t, l[0])
+	}
+	_, side := s.header["sideoutput"]
+	var out weir.Stream[string]
+	var late weir.Stream[rec]
+	if ws, ok := buildTimeWindows(t, s.header, ks); ok {
+		out, late = applyFunction(t, ws, fn, lateness, side)
+	} else {
+		out, late = applyFunction(t, buildGlobalWindows(t, s.header, ks), fn, lateness, side)
+	}
+	results := weirtest.Capture(h, out)
+	lateOut := weirtest.Capture(h, late)
+	h.Start(t)
+	process := strings.HasSuffix(fn, "process")
+	seen, seenLate := 0, 0
+	for _, st := range s.steps {
+		where := fmt.Sprintf("%s:%d %v", path, st.line, st.cmd)
+		var err error
+		switch st.cmd[0] {
+		case "record":
+			err = in.Push(rec{st.cmd[1], atoi(t, st.cmd[3])}, atoi(t, st.cmd[2]))
+		case "watermark":
+			err = in.Watermark(atoi(t, st.cmd[1]))
+		case "proctime":
+			err = h.SetProcessingTime(atoi(t, st.cmd[1]))
+		case "end":
+			err = in.End()
+		default:
+			t.Fatalf("%s: unknown step", where)
+		}
+		if err != nil {
+			t.Fatalf("%s: %v", where, err)
+		}
+		var gotLines []string
+		recs := results.Records()
+		for _, r := range recs[seen:] {
+			gotLines = append(gotLines, r.Value+" @"+fmtTS(r.TS))
+		}
+		want := st.want
+		if !process {
+			want = dropWindow(want)
+		}
+		if g, w := canon(gotLines), canon(want); !slices.Equal(g, w) {
+			t.Fatalf("%s: output\n got: %q\nwant: %q", where, g, w)
+		}
+		var gotLate []string
+		seen = len(recs)
+		lateRecs := lateOut.Records()
+		seenLate, lateRecs = len(lateRecs), lateRecs[seenLate:]
+		for _, r := range lateRecs {
+			gotLate = append(gotLate, fmt.Sprintf("%s %d %d", r.Value.Key, r.TS, r.Value.V))
+		}
+		if g, w := canon(gotLate), canon(st.wantLate); !slices.Equal(g, w) {
+			t.Fatalf("%s: late side output\n got: %q\nwant: %q", where, g, w)
+		}
+	}
+}
