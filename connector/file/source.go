@@ -1,0 +1,362 @@
+package file
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/weirstream/weir"
+)
+
+// DefaultLinesPerPoll is the number of lines a reader handles per Poll by
+// default.
+const DefaultLinesPerPoll = 1024
+
+// SourceOptions configure a file source. The zero value fails the job on
+// the first malformed line and ignores unknown JSON fields and CSV columns.
+type SourceOptions struct {
+	// OnError says what to do with a line that does not decode: fail the
+	// job (the default) or, with weir.DeadLetterTo, send it to a
+	// dead-letter side output of the source and continue.
+	OnError weir.ErrorPolicy
+	// DisallowUnknownFields makes a JSON object key with no matching
+	// field of T a decoding error of its line, and a CSV header column with
+	// no matching field an error of its file.
+	DisallowUnknownFields bool
+	// LinesPerPoll bounds the lines read per Poll (default 1024).
+	LinesPerPoll int
+	// Comma is the CSV field separator (default ','); an ASCII character
+	// other than a quote, carriage return or newline.
+	Comma rune
+}
+
+// lineDecoder decodes the lines of one file.
+type lineDecoder[T any] interface {
+	// header handles the first non-empty line of a file, for formats with
+	// a header; it returns the field at fault with an error.
+	header(line []byte) (string, error)
+	// decode decodes one record into v, which holds the zero value.
+	decode(line []byte, v *T) (string, error)
+}
+
+type format int
+
+const (
+	formatJSON format = iota
+	formatCSV
+)
+
+// Source reads a file, or every file of a directory, as records of type T.
+// It is bounded: it ends when all files have been read. Create it with
+// JSONSource or CSVSource and add it with weir.FromSource.
+type Source[T any] struct {
+	path   string
+	format format
+	opts   SourceOptions
+}
+
+// JSONSource reads JSON lines (one JSON value per line, blank lines
+// skipped) from path, decoding each with encoding/json into T.
+func JSONSource[T any](path string, opts SourceOptions) *Source[T] {
+	return &Source[T]{path: path, format: formatJSON, opts: opts}
+}
+
+// CSVSource reads CSV from path: the first line of every file is a header
+// whose column names select the fields of T (a struct, see the package
+// documentation) or the keys of T = map[string]string.
+func CSVSource[T any](path string, opts SourceOptions) *Source[T] {
+	return &Source[T]{path: path, format: formatCSV, opts: opts}
+}
+
+// ErrOptions is matched by the error of a source or sink created with
+// invalid options or an unsupported record type.
+var ErrOptions = errors.New("file: invalid options")
+
+func checkComma(c rune) (byte, error) {
+	if c == 0 {
+		return ',', nil
+	}
+	if c >= 0x80 || c == '"' || c == '\r' || c == '\n' {
+		return 0, fmt.Errorf("%w: CSV separator %q", ErrOptions, c)
+	}
+	return byte(c), nil
+}
+
+// CreateReader lists the files (each subtask lists the same sorted files)
+// and returns the reader of those assigned to ctx.Subtask: file i of n goes
+// to subtask i mod parallelism.
+func (s *Source[T]) CreateReader(ctx weir.SourceContext) (weir.SourceReader[T], error) {
+	newDec, err := s.decoderFactory()
+	if err != nil {
+		return nil, err
+	}
+	files, err := listFiles(s.path)
+	if err != nil {
+		return nil, err
+	}
+	p := ctx.Parallelism
+	if p < 1 {
+		p = 1
+	}
+	var mine []string
+	for i, f := range files {
+		if i%p == ctx.Subtask {
+			mine = append(mine, f)
+		}
+	}
+	n := s.opts.LinesPerPoll
+	if n <= 0 {
+		n = DefaultLinesPerPoll
+	}
+	comma, _ := checkComma(s.opts.Comma) // checked by decoderFactory
+	return &reader[T]{files: mine, newDec: newDec, perPoll: n, policy: s.opts.OnError, format: s.format, comma: comma}, nil
+}
+
+func (s *Source[T]) decoderFactory() (func() lineDecoder[T], error) {
+	switch s.format {
+	case formatCSV:
+		comma, err := checkComma(s.opts.Comma)
+		if err != nil {
+			return nil, err
+		}
+		schema, err := newCSVSchema[T]()
+		if err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrOptions, err)
+		}
+		strict := s.opts.DisallowUnknownFields
+		return func() lineDecoder[T] { return &csvDecoder[T]{schema: schema, comma: comma, strict: strict} }, nil
+	default:
+		strict := s.opts.DisallowUnknownFields
+		return func() lineDecoder[T] { return &jsonDecoder[T]{strict: strict} }, nil
+	}
+}
+
+// listFiles returns path if it is a file, or the regular files under the
+// directory path, recursively, in lexical order. As Flink's default file
+// filter does, it skips files and directories whose names start with '.'
+// or '_' (hidden files, in-progress and marker files).
+func listFiles(path string) ([]string, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, fmt.Errorf("file: %w", err)
+	}
+	if !st.IsDir() {
+		return []string{path}, nil
+	}
+	var files []string
+	err = filepath.WalkDir(path, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if p != path && (strings.HasPrefix(d.Name(), ".") || strings.HasPrefix(d.Name(), "_")) {
+			if d.IsDir() {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if d.Type().IsRegular() {
+			files = append(files, p)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("file: listing %s: %w", path, err)
+	}
+	return files, nil
+}
+
+// reader reads its files one after the other; each file is a split with
+// its own watermark.
+type reader[T any] struct {
+	files   []string
+	next    int // index in files of the next file to open
+	newDec  func() lineDecoder[T]
+	perPoll int
+	policy  weir.ErrorPolicy
+	format  format
+
+	// The open file.
+	name    string
+	f       *os.File
+	br      *bufio.Reader
+	split   *weir.SplitOutput[T]
+	dec     lineDecoder[T]
+	line    int64 // number of the last line read
+	hdrDone bool
+	long    []byte // a line longer than br's buffer
+	rec     []byte // a CSV record over several lines
+	comma   byte
+	fields  [][]byte
+	buf     []byte
+}
+
+func (r *reader[T]) Poll(_ context.Context, out *weir.SourceOutput[T]) (weir.PollStatus, error) {
+	for n := 0; n < r.perPoll; {
+		if r.f == nil {
+			if r.next == len(r.files) {
+				return weir.EndOfInput, nil
+			}
+			if err := r.open(out); err != nil {
+				return weir.EndOfInput, err
+			}
+		}
+		line, first, err := r.readRecord()
+		if err == io.EOF {
+			if err := r.closeFile(out); err != nil {
+				return weir.EndOfInput, err
+			}
+			continue
+		}
+		if err != nil {
+			return weir.EndOfInput, err
+		}
+		n++
+		if !r.hdrDone && r.format == formatCSV {
+			r.hdrDone = true
+			if field, err := r.dec.header(line); err != nil {
+				d := weir.DeadLetter{Source: r.where(first), Field: field, Reason: err.Error(), Raw: line}
+				// A bad header makes the whole file unreadable: this
+				// always fails the job.
+				return weir.EndOfInput, &weir.BadRecordError{DeadLetter: d}
+			}
+			continue
+		}
+		var v T
+		field, err := r.dec.decode(line, &v)
+		if err != nil {
+			d := weir.DeadLetter{Source: r.where(first), Field: field, Reason: err.Error(), Raw: line}
+			if err := weir.RejectFromSource(out, r.policy, d); err != nil {
+				return weir.EndOfInput, err
+			}
+			continue
+		}
+		r.split.Collect(v)
+	}
+	return weir.MoreAvailable, nil
+}
+
+func (r *reader[T]) where(line int64) string {
+	return fmt.Sprintf("file %s line %d", r.name, line)
+}
+
+func (r *reader[T]) open(out *weir.SourceOutput[T]) error {
+	name := r.files[r.next]
+	r.next++
+	f, err := os.Open(name)
+	if err != nil {
+		return fmt.Errorf("file: %w", err)
+	}
+	r.name, r.f, r.line, r.hdrDone = name, f, 0, false
+	if r.br == nil {
+		r.br = bufio.NewReaderSize(f, 64<<10)
+	} else {
+		r.br.Reset(f)
+	}
+	r.dec = r.newDec()
+	r.split = out.Split(name)
+	return nil
+}
+
+func (r *reader[T]) closeFile(out *weir.SourceOutput[T]) error {
+	err := r.f.Close()
+	r.f = nil
+	out.ReleaseSplit(r.name)
+	r.split = nil
+	if err != nil {
+		return fmt.Errorf("file: %w", err)
+	}
+	return nil
+}
+
+// readLine returns the next line without its terminator ("\n" or "\r\n"),
+// or io.EOF. The slice is valid until the next call.
+func (r *reader[T]) readLine() ([]byte, error) {
+	b, err := r.br.ReadSlice('\n')
+	if err == bufio.ErrBufferFull {
+		r.long = append(r.long[:0], b...)
+		for err == bufio.ErrBufferFull {
+			b, err = r.br.ReadSlice('\n')
+			r.long = append(r.long, b...)
+		}
+		b = r.long
+	}
+	if err == io.EOF {
+		if len(b) == 0 {
+			return nil, io.EOF
+		}
+		err = nil // a last line without newline
+	}
+	if err != nil {
+		return nil, fmt.Errorf("file: reading %s: %w", r.name, err)
+	}
+	r.line++
+	b = bytes.TrimSuffix(b, []byte{'\n'})
+	b = bytes.TrimSuffix(b, []byte{'\r'})
+	return b, nil
+}
+
+// readRecord returns the next non-blank record and the number of its first
+// line. A CSV record whose quoted field spans lines is returned whole, its
+// lines joined by '\n'.
+func (r *reader[T]) readRecord() ([]byte, int64, error) {
+	for {
+		b, err := r.readLine()
+		if err != nil {
+			return nil, 0, err
+		}
+		first := r.line
+		if r.format == formatJSON {
+			if len(bytes.TrimSpace(b)) == 0 {
+				continue
+			}
+			return b, first, nil
+		}
+		if len(b) == 0 {
+			continue
+		}
+		if !r.csvOpen(b) {
+			return b, first, nil
+		}
+		// A quoted field continues on the next lines.
+		rec := append(r.rec[:0], b...)
+		for r.csvOpen(rec) {
+			nb, err := r.readLine()
+			if err == io.EOF {
+				break // the decoder reports the open quote
+			}
+			if err != nil {
+				return nil, 0, err
+			}
+			rec = append(append(rec, '\n'), nb...)
+		}
+		r.rec = rec
+		return rec, first, nil
+	}
+}
+
+// csvOpen reports whether a CSV record ends inside a quoted field, so that
+// it continues on the next line.
+func (r *reader[T]) csvOpen(b []byte) bool {
+	if bytes.IndexByte(b, '"') < 0 {
+		return false
+	}
+	var err error
+	r.fields, r.buf, err = splitCSV(b, r.comma, r.fields, r.buf)
+	return err == errOpenQuote
+}
+
+func (r *reader[T]) Close() error {
+	if r.f != nil {
+		err := r.f.Close()
+		r.f = nil
+		return err
+	}
+	return nil
+}
