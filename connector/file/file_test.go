@@ -155,7 +155,9 @@ func TestRoundTrip(t *testing.T) {
 			},
 			func(d string) weir.Sink[event] { return file.JSONSink[event](d, file.SinkOptions{}) }, "jsonl"},
 		{"csv", writeCSVFiles,
-			func(p string) weir.Source[event] { return file.CSVSource[event](p, file.SourceOptions{LinesPerPoll: 7}) },
+			func(p string) weir.Source[event] {
+				return file.CSVSource[event](p, file.SourceOptions{LinesPerPoll: 7})
+			},
 			func(d string) weir.Sink[event] { return file.CSVSink[event](d, file.SinkOptions{}) }, "csv"},
 	}
 	for _, f := range formats {
@@ -458,7 +460,7 @@ func TestDeadLetterWithoutReaderFails(t *testing.T) {
 func TestCSVHeaderErrors(t *testing.T) {
 	tests := []struct {
 		name, content, want string
-		strict             bool
+		strict              bool
 	}{
 		{"duplicate", "id,id\n1,2\n", `column "id" appears twice`, false},
 		{"unknown strict", "id,colour\n1,red\n", `unknown column "colour"`, true},
