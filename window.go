@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"sync/atomic"
 	"time"
 
 	"github.com/weirstream/weir/internal/runtime"
@@ -799,7 +800,7 @@ func (op *windowOp[K, T, W, O]) processElement(v T, ts int64) error {
 		if op.late != nil {
 			return op.late.ProcessElement(v, ts)
 		}
-		op.ctx.Metrics.LateRecordsDropped++
+		atomic.AddInt64(&op.ctx.Metrics.LateRecordsDropped, 1)
 	}
 	return nil
 }

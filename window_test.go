@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"slices"
@@ -11,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/weirstream/weir"
 	"github.com/weirstream/weir/state"
@@ -448,5 +451,180 @@ func runScript(t *testing.T, path string, s script, fn string, par int) {
 		if g, w := canon(gotLate), canon(st.wantLate); !slices.Equal(g, w) {
 			t.Fatalf("%s: late side output\n got: %q\nwant: %q", where, g, w)
 		}
+	}
+}
+
+// keepRegistry keeps the job's metrics after the job unregistered them, so
+// a test can read the final values.
+type keepRegistry struct{ *prometheus.Registry }
+
+func (keepRegistry) Unregister(prometheus.Collector) bool { return true }
+
+func counterValue(t *testing.T, reg *prometheus.Registry, name string) float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := 0.0
+	for _, mf := range mfs {
+		if mf.GetName() == name {
+			for _, m := range mf.GetMetric() {
+				sum += m.GetCounter().GetValue()
+			}
+		}
+	}
+	return sum
+}
+
+func TestWindowLateRecordsDroppedMetric(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	env := weir.NewEnvironment(weir.Options{AutoWatermarkInterval: -1, Registry: keepRegistry{reg}})
+	in := []weir.TimestampedValue[rec]{
+		{Value: rec{"a", 1}, TS: 1},
+		{Value: rec{"a", 2}, TS: 20}, // watermark 19: [0,10) fired and dropped
+		{Value: rec{"a", 4}, TS: 5},  // late: dropped
+		{Value: rec{"b", 8}, TS: 9},  // late: dropped
+		{Value: rec{"b", 16}, TS: 25},
+	}
+	src := weir.FromTimestamped(env, in, weir.ForBoundedOutOfOrderness[rec](0))
+	out := weir.Collect(weir.WindowReduce(weir.Window(weir.KeyBy(src, func(r rec) string { return r.Key }),
+		window.Assigner[rec, window.TimeWindow](window.TumblingEventTime[rec](10*time.Millisecond))), sumReduce))
+	if err := env.Execute(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, r := range out.Timestamped() {
+		got = append(got, fmt.Sprintf("%s %d @%d", r.Value.Key, r.Value.V, r.TS))
+	}
+	want := []string{"a 1 @9", "a 2 @29", "b 16 @29"}
+	if g := canon(got); !slices.Equal(g, want) {
+		t.Fatalf("output %q, want %q", g, want)
+	}
+	if n := counterValue(t, reg, "weir_operator_late_records_dropped_total"); n != 2 {
+		t.Fatalf("late records dropped = %v, want 2", n)
+	}
+}
+
+// randomInput returns records of 20 keys whose timestamps go up with
+// jitter, so that some arrive late.
+func randomInput(seed uint64, n int) []weir.TimestampedValue[rec] {
+	r := rand.New(rand.NewPCG(seed, 7))
+	out := make([]weir.TimestampedValue[rec], n)
+	ts := int64(0)
+	for i := range out {
+		ts += r.Int64N(4)
+		jitter := r.Int64N(40)
+		out[i] = weir.TimestampedValue[rec]{Value: rec{fmt.Sprintf("k%02d", r.IntN(20)), r.Int64N(100)}, TS: ts - jitter}
+	}
+	return out
+}
+
+// runWindowJob runs one window job over in (watermark = highest timestamp
+// - 10 - 1 after every record) and returns its main and late output as
+// canonical lines.
+func runWindowJob(t *testing.T, in []weir.TimestampedValue[rec], par int, assigner window.Assigner[rec, window.TimeWindow], fn string) (main, late []string) {
+	t.Helper()
+	env := weir.NewEnvironment(weir.Options{AutoWatermarkInterval: -1, Parallelism: par})
+	src := weir.FromTimestamped(env, in, weir.ForBoundedOutOfOrderness[rec](10*time.Millisecond))
+	ws := weir.Window(weir.KeyBy(src, func(r rec) string { return r.Key }), assigner).
+		AllowedLateness(15 * time.Millisecond).SideOutputLateData(lateTag)
+	out, lateS := applyFunction(t, ws, fn, 15*time.Millisecond, true)
+	got, gotLate := weir.Collect(out), weir.Collect(lateS)
+	if err := env.Execute(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range got.Timestamped() {
+		main = append(main, fmt.Sprintf("%s @%d", r.Value, r.TS))
+	}
+	for _, r := range gotLate.Timestamped() {
+		late = append(late, fmt.Sprintf("%s %d %d", r.Value.Key, r.TS, r.Value.V))
+	}
+	return canon(main), canon(late)
+}
+
+// TestWindowSameAnswer checks that incremental aggregation and a full
+// process-window function give the same results, at parallelism 1 and 4,
+// over random out-of-order input with lateness and late firings.
+func TestWindowSameAnswer(t *testing.T) {
+	ms := time.Millisecond
+	assigners := map[string]window.Assigner[rec, window.TimeWindow]{
+		"tumbling": window.TumblingEventTime[rec](25 * ms),
+		"sliding":  window.SlidingEventTime[rec](30*ms, 10*ms),
+		"session":  window.EventTimeSession[rec](8 * ms),
+	}
+	in := randomInput(1, 3000)
+	for name, a := range assigners {
+		t.Run(name, func(t *testing.T) {
+			wantMain, wantLate := runWindowJob(t, in, 1, a, "process")
+			if len(wantMain) == 0 || (name != "sliding" && len(wantLate) == 0) {
+				t.Fatalf("degenerate input: %d results, %d late", len(wantMain), len(wantLate))
+			}
+			for _, fn := range []string{"process", "aggregateprocess", "reduceprocess"} {
+				for _, p := range []int{1, 4} {
+					if fn == "process" && p == 1 {
+						continue
+					}
+					gotMain, gotLate := runWindowJob(t, in, p, a, fn)
+					if !slices.Equal(gotMain, wantMain) {
+						t.Errorf("%s p=%d: %d results differ from process p=1 (%d results)", fn, p, len(gotMain), len(wantMain))
+					}
+					if !slices.Equal(gotLate, wantLate) {
+						t.Errorf("%s p=%d: late output differs", fn, p)
+					}
+				}
+			}
+		})
+	}
+}
+
+// TestWindowTumblingReference compares a tumbling window job with a direct
+// computation: the last result of each window is the sum of the records
+// that arrived before the window's cleanup time, and every other record is
+// in the late output.
+func TestWindowTumblingReference(t *testing.T) {
+	const size, delay, lateness = 25, 10, 15
+	in := randomInput(2, 3000)
+	type kw struct {
+		key   string
+		start int64
+	}
+	want := map[kw]int64{}
+	var wantLate []string
+	wm := int64(math.MinInt64)
+	maxTS := int64(math.MinInt64)
+	for _, r := range in {
+		start := window.StartWithOffset(r.TS, 0, size)
+		if start+size-1+lateness <= wm {
+			wantLate = append(wantLate, fmt.Sprintf("%s %d %d", r.Value.Key, r.TS, r.Value.V))
+		} else {
+			want[kw{r.Value.Key, start}] += r.Value.V
+		}
+		maxTS = max(maxTS, r.TS)
+		wm = max(wm, maxTS-delay-1)
+	}
+	main, late := runWindowJob(t, in, 4, window.TumblingEventTime[rec](size*time.Millisecond), "aggregateprocess")
+	last := map[kw]int64{}
+	for _, l := range main {
+		var key string
+		var s, e, sum, ts int64
+		if _, err := fmt.Sscanf(l, "%s [%d,%d) %d @%d", &key, &s, &e, &sum, &ts); err != nil {
+			t.Fatalf("bad line %q: %v", l, err)
+		}
+		if ts != e-1 || e-s != size {
+			t.Fatalf("result %q: timestamp must be End-1", l)
+		}
+		last[kw{key, s}] = sum
+	}
+	if len(last) != len(want) {
+		t.Fatalf("%d windows, want %d", len(last), len(want))
+	}
+	for k, v := range want {
+		if last[k] != v {
+			t.Errorf("window %v: last result %d, want %d", k, last[k], v)
+		}
+	}
+	if wl := canon(wantLate); !slices.Equal(late, wl) {
+		t.Errorf("late output: %d records, want %d", len(late), len(wl))
 	}
 }
