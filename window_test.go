@@ -628,3 +628,118 @@ func TestWindowTumblingReference(t *testing.T) {
 		t.Errorf("late output: %d records, want %d", len(late), len(wl))
 	}
 }
+
+// stateFn counts, per window, how often the window fired (per-window
+// state) and, per key, how many firings there were in all (global state).
+type stateFn struct {
+	total   state.Value[int64]
+	cleared *[]string
+}
+
+func (f *stateFn) Open(ctx *weir.KeyedRuntimeContext[string]) error {
+	f.total = state.GetValue[string, int64](ctx.State(), state.Descriptor{Name: "total"})
+	return nil
+}
+
+func (f *stateFn) Process(ctx *weir.WindowContext[string, string, window.TimeWindow], key string, els []rec) error {
+	firings := weir.WindowValue[int64](ctx.WindowState(), "firings")
+	n, _ := firings.Value()
+	firings.Update(n + 1)
+	tot, _ := f.total.Value()
+	f.total.Update(tot + 1)
+	ctx.Collect(fmt.Sprintf("%s %v n=%d total=%d size=%d", key, ctx.Window(), n+1, tot+1, len(els)))
+	return nil
+}
+
+func (f *stateFn) Clear(ctx *weir.WindowContext[string, string, window.TimeWindow]) error {
+	n, _ := weir.WindowValue[int64](ctx.WindowState(), "firings").Value()
+	*f.cleared = append(*f.cleared, fmt.Sprintf("%s %v n=%d", ctx.Key(), ctx.Window(), n))
+	return nil
+}
+
+func TestProcessWindowState(t *testing.T) {
+	var cleared []string
+	h := weirtest.New(weir.Options{Parallelism: 2})
+	in := weirtest.NewInput[rec](h)
+	ws := weir.Window(weir.KeyBy(in.Stream(), func(r rec) string { return r.Key }),
+		window.Assigner[rec, window.TimeWindow](window.TumblingEventTime[rec](10*time.Millisecond))).
+		AllowedLateness(10 * time.Millisecond)
+	out := weirtest.Capture(h, weir.WindowProcess(ws, weir.ProcessWindowFunction[string, rec, string, window.TimeWindow](&stateFn{cleared: &cleared})))
+	h.Start(t)
+	steps := []struct {
+		do   func() error
+		want []string
+	}{
+		{func() error { return in.Push(rec{"a", 1}, 1) }, nil},
+		{func() error { return in.Watermark(9) }, []string{"a [0,10) n=1 total=1 size=1"}},
+		{func() error { return in.Push(rec{"a", 1}, 2) }, []string{"a [0,10) n=2 total=2 size=2"}},
+		{func() error { return in.Push(rec{"a", 1}, 15) }, nil},
+		{func() error { return in.Watermark(19) }, []string{"a [10,20) n=1 total=3 size=1"}},
+	}
+	for i, st := range steps {
+		if err := st.do(); err != nil {
+			t.Fatal(err)
+		}
+		if got := out.Take(); !slices.Equal(got, st.want) {
+			t.Fatalf("step %d: got %q, want %q", i, got, st.want)
+		}
+	}
+	if len(cleared) != 1 || cleared[0] != "a [0,10) n=2" {
+		t.Fatalf("cleared %q, want [0,10) cleared once at watermark 19 with its state", cleared)
+	}
+	if err := in.End(); err != nil {
+		t.Fatal(err)
+	}
+	if len(cleared) != 2 || cleared[1] != "a [10,20) n=1" {
+		t.Fatalf("cleared %q", cleared)
+	}
+}
+
+func TestWindowErrors(t *testing.T) {
+	ms := time.Millisecond
+	type build func(ks weir.KeyedStream[string, rec]) weir.Stream[rec]
+	tumbling := window.Assigner[rec, window.TimeWindow](window.TumblingEventTime[rec](10 * ms))
+	tests := []struct {
+		name  string
+		noTS  bool
+		build build
+		want  string
+	}{
+		{"no timestamp", true, func(ks weir.KeyedStream[string, rec]) weir.Stream[rec] {
+			return weir.WindowReduce(weir.Window(ks, tumbling), sumReduce)
+		}, "no timestamp"},
+		{"zero size", false, func(ks weir.KeyedStream[string, rec]) weir.Stream[rec] {
+			return weir.WindowReduce(weir.Window(ks, window.Assigner[rec, window.TimeWindow](window.TumblingEventTime[rec](0))), sumReduce)
+		}, "size"},
+		{"negative lateness", false, func(ks weir.KeyedStream[string, rec]) weir.Stream[rec] {
+			return weir.WindowReduce(weir.Window(ks, tumbling).AllowedLateness(-ms), sumReduce)
+		}, "lateness"},
+		{"reduce error", false, func(ks weir.KeyedStream[string, rec]) weir.Stream[rec] {
+			return weir.WindowReduce(weir.Window(ks, tumbling), func(a, b rec) (rec, error) { return a, fmt.Errorf("boom") })
+		}, "boom"},
+		{"window state with sessions", false, func(ks weir.KeyedStream[string, rec]) weir.Stream[rec] {
+			return weir.WindowProcess(weir.Window(ks, window.Assigner[rec, window.TimeWindow](window.EventTimeSession[rec](10*ms))),
+				weir.ProcessWindowFunc[string, rec, rec, window.TimeWindow](func(ctx *weir.WindowContext[string, rec, window.TimeWindow], _ string, _ []rec) error {
+					weir.WindowValue[int](ctx.WindowState(), "x").Update(1)
+					return nil
+				}))
+		}, "merging"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			env := weir.NewEnvironment(weir.Options{AutoWatermarkInterval: -1})
+			in := []weir.TimestampedValue[rec]{{Value: rec{"a", 1}, TS: 1}, {Value: rec{"a", 2}, TS: 2}}
+			var src weir.Stream[rec]
+			if tt.noTS {
+				src = weir.FromSlice(env, []rec{{"a", 1}})
+			} else {
+				src = weir.FromTimestamped(env, in, weir.ForBoundedOutOfOrderness[rec](0))
+			}
+			weir.Collect(tt.build(weir.KeyBy(src, func(r rec) string { return r.Key })))
+			err := env.Execute(t.Context())
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("error %v, want one mentioning %q", err, tt.want)
+			}
+		})
+	}
+}
