@@ -225,9 +225,15 @@ func (w *RecordWriter[T]) EndOfInput() error {
 	return w.Broadcast(Envelope{Kind: KindEndOfInput})
 }
 
+// Barrier flushes and sends checkpoint barrier id to every consumer.
+func (w *RecordWriter[T]) Barrier(id int64) error {
+	return w.Broadcast(Envelope{Kind: KindBarrier, Val: id})
+}
+
 // Writer is the type-erased view of a RecordWriter that a task drives.
 type Writer interface {
 	Flush() error
 	EndOfInput() error
+	Barrier(id int64) error
 	Stats() *WriterStats
 }

@@ -11,6 +11,8 @@ type Gate struct {
 	notify chan struct{}
 	rr     int
 	live   int
+	// aligner, if set, blocks channels during barrier alignment.
+	aligner *Aligner
 }
 
 type inChannel struct {
@@ -46,7 +48,7 @@ func (g *Gate) poll() (int, Envelope, bool) {
 			j -= n
 		}
 		c := g.chans[j]
-		if c.finished {
+		if c.finished || (g.aligner != nil && g.aligner.Blocked(j)) {
 			continue
 		}
 		select {
@@ -64,14 +66,16 @@ func (g *Gate) poll() (int, Envelope, bool) {
 
 // wait blocks until some channel may have data, the deadline passes (if
 // timer is not nil) or done is closed. It reports false when done closed.
-func (g *Gate) wait(done <-chan struct{}, timer <-chan time.Time) bool {
+func (g *Gate) wait(done <-chan struct{}, timer <-chan time.Time, mail <-chan Mail) (Mail, bool) {
 	select {
 	case <-g.notify:
-		return true
+		return Mail{}, true
 	case <-timer:
-		return true
+		return Mail{}, true
+	case m := <-mail:
+		return m, true
 	case <-done:
-		return false
+		return Mail{}, false
 	}
 }
 

@@ -75,6 +75,8 @@ const (
 	KindWatermark
 	KindStatus
 	KindEndOfInput
+	// KindBarrier carries checkpoint barrier Val.
+	KindBarrier
 )
 
 // Envelope is what travels on a channel: a *Batch[T] or a control event.

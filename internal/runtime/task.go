@@ -68,6 +68,9 @@ type Task struct {
 	Timers *TimerQueue
 	// Metrics is updated by the task and published through Report.
 	Metrics TaskMetrics
+	// Checkpoint connects the task to the checkpoint driver; nil when
+	// checkpoints are off.
+	Checkpoint *Checkpointing
 	// Report, if set, is called with the task's metrics at most every
 	// ReportInterval and once at the end.
 	Report         func(*TaskMetrics)
@@ -77,6 +80,8 @@ type Task struct {
 	idle       bool
 	opened     bool
 	done       bool
+	aligner    *Aligner
+	stop       <-chan struct{}
 	lastReport int64
 	idleNanos  int64
 }
@@ -94,6 +99,7 @@ type TaskMetrics struct {
 
 // Run executes the subtask until its input ends, it fails, or ctx is done.
 func (t *Task) Run(ctx context.Context) (err error) {
+	t.stop = ctx.Done()
 	if err := t.Open(); err != nil {
 		return err
 	}
@@ -129,6 +135,10 @@ func (t *Task) Open() error {
 		}
 	}
 	t.opened = true
+	if t.Checkpoint != nil && t.Gate != nil {
+		t.aligner = NewAligner(len(t.Gate.chans), t.Checkpoint.ExactlyOnce)
+		t.Gate.aligner = t.aligner
+	}
 	return nil
 }
 
@@ -258,10 +268,16 @@ func (t *Task) finish() error {
 
 func (t *Task) runSource(ctx context.Context) error {
 	done := ctx.Done()
+	mail := t.mailbox()
 	for {
 		select {
 		case <-done:
 			return ctx.Err()
+		case m := <-mail:
+			if err := t.handleMail(m); err != nil {
+				return err
+			}
+			continue
 		default:
 		}
 		if err := t.fireTimers(); err != nil {
@@ -276,7 +292,10 @@ func (t *Task) runSource(ctx context.Context) error {
 		case MoreAvailable:
 		case EndOfInput:
 			t.done = true
-			return t.finish()
+			if err := t.finish(); err != nil {
+				return err
+			}
+			return t.afterFinish(ctx)
 		case NothingAvailable:
 			if err := t.flush(); err != nil {
 				return err
@@ -286,6 +305,10 @@ func (t *Task) runSource(ctx context.Context) error {
 			select {
 			case <-t.Source.Available():
 			case <-tc:
+			case m := <-mail:
+				if err := t.handleMail(m); err != nil {
+					return err
+				}
 			case <-done:
 			}
 			t.Metrics.IdleNanos += nanotime() - start
@@ -299,9 +322,19 @@ func (t *Task) runSource(ctx context.Context) error {
 func (t *Task) runGate(ctx context.Context) error {
 	done := ctx.Done()
 	g := t.Gate
+	mail := t.mailbox()
 	for {
 		if err := t.fireTimers(); err != nil {
 			return err
+		}
+		if mail != nil {
+			select {
+			case m := <-mail:
+				if err := t.handleMail(m); err != nil {
+					return err
+				}
+			default:
+			}
 		}
 		idx, e, ok := g.poll()
 		if !ok {
@@ -311,7 +344,7 @@ func (t *Task) runGate(ctx context.Context) error {
 			t.report(false)
 			tc, tm := t.waitTimer()
 			start := nanotime()
-			alive := g.wait(done, tc)
+			m, alive := g.wait(done, tc, mail)
 			t.Metrics.IdleNanos += nanotime() - start
 			if tm != nil {
 				tm.Stop()
@@ -319,13 +352,18 @@ func (t *Task) runGate(ctx context.Context) error {
 			if !alive {
 				return ctx.Err()
 			}
+			if m.Kind != 0 {
+				if err := t.handleMail(m); err != nil {
+					return err
+				}
+			}
 			continue
 		}
 		if err := t.handle(idx, e); err != nil {
 			return err
 		}
 		if t.done {
-			return nil
+			return t.afterFinish(ctx)
 		}
 	}
 }
@@ -345,6 +383,11 @@ func (t *Task) handle(idx int, e Envelope) error {
 	case KindStatus:
 		c.idle = e.Val == 1
 		return t.advance()
+	case KindBarrier:
+		if t.aligner == nil {
+			return nil // checkpoints off here (stepwise runs)
+		}
+		return t.aligned(t.aligner.OnBarrier(idx, e.Val))
 	case KindEndOfInput:
 		c.finished = true
 		c.idle = false
@@ -352,6 +395,11 @@ func (t *Task) handle(idx int, e Envelope) error {
 		g.live--
 		if err := t.advance(); err != nil {
 			return err
+		}
+		if t.aligner != nil && g.live > 0 {
+			if err := t.aligned(t.aligner.OnEndOfInput(idx)); err != nil {
+				return err
+			}
 		}
 		if g.live == 0 {
 			t.done = true
@@ -404,4 +452,120 @@ func (t *Task) report(final bool) {
 		t.Metrics.QueueFill = fill / float64(len(t.Gate.chans))
 	}
 	t.Report(&t.Metrics)
+}
+
+func (t *Task) mailbox() chan Mail {
+	if t.Checkpoint == nil {
+		return nil
+	}
+	return t.Checkpoint.Mailbox
+}
+
+func (t *Task) aligned(r AlignResult) error {
+	if r.Aborted != 0 {
+		t.send(Report{Kind: ReportDecline, ID: r.Aborted, Reason: "overtaken by a newer checkpoint during alignment"})
+	}
+	if r.Snapshot != 0 {
+		return t.checkpoint(r.Snapshot)
+	}
+	return nil
+}
+
+// send reports to the driver; it gives up when the job is canceled (the
+// driver stops draining then).
+func (t *Task) send(r Report) {
+	r.Task = t.Checkpoint.Index
+	select {
+	case t.Checkpoint.Reports <- r:
+	case <-t.stop:
+	}
+}
+
+// snapshot collects the state of every stateful operator of the chain.
+func (t *Task) snapshot(id int64) (TaskSnapshot, error) {
+	snap := TaskSnapshot{Ops: map[int]OperatorSnapshot{}}
+	for i, m := range t.Chain {
+		s, ok := m.Op.(Snapshotter)
+		if !ok {
+			continue
+		}
+		w := NewStateWriter()
+		if err := s.SnapshotState(id, w); err != nil {
+			return snap, fmt.Errorf("operator %q: snapshot for checkpoint %d: %w", m.Ctx.Name, id, err)
+		}
+		snap.Ops[i] = w.Done()
+	}
+	return snap, nil
+}
+
+// checkpoint takes checkpoint id: snapshot, then the barrier downstream,
+// then the acknowledgement. A snapshot error declines the checkpoint; the
+// coordinator decides whether the job survives it.
+func (t *Task) checkpoint(id int64) error {
+	snap, err := t.snapshot(id)
+	if err != nil {
+		t.send(Report{Kind: ReportDecline, ID: id, Reason: err.Error()})
+	}
+	for _, w := range t.Writers {
+		if err := w.Barrier(id); err != nil {
+			return err
+		}
+	}
+	if err == nil {
+		t.send(Report{Kind: ReportAck, ID: id, State: snap})
+	}
+	return nil
+}
+
+func (t *Task) handleMail(m Mail) error {
+	switch m.Kind {
+	case MailTrigger:
+		if t.Source != nil && !t.done {
+			return t.checkpoint(m.ID)
+		}
+	case MailComplete, MailAbort:
+		for _, c := range t.Chain {
+			l, ok := c.Op.(CheckpointListener)
+			if !ok {
+				continue
+			}
+			var err error
+			if m.Kind == MailComplete {
+				err = l.NotifyCheckpointComplete(m.ID)
+			} else {
+				err = l.NotifyCheckpointAborted(m.ID)
+			}
+			if err != nil {
+				return fmt.Errorf("operator %q: checkpoint %d: %w", c.Ctx.Name, m.ID, err)
+			}
+		}
+	}
+	return nil
+}
+
+// afterFinish reports the final state of a finished task and, until the
+// job ends, passes on checkpoint notifications (so that sinks commit what
+// they staged for the final checkpoint).
+func (t *Task) afterFinish(ctx context.Context) error {
+	if t.Checkpoint == nil {
+		return nil
+	}
+	snap, err := t.snapshot(0)
+	if err != nil {
+		return err
+	}
+	t.send(Report{Kind: ReportFinished, State: snap})
+	for {
+		select {
+		case m := <-t.Checkpoint.Mailbox:
+			if m.Kind == MailStop {
+				return nil
+			}
+			if err := t.handleMail(m); err != nil {
+				return err
+			}
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
 }

@@ -1,0 +1,148 @@
+package runtime
+
+import "sort"
+
+// Snapshotter is implemented by operators with state. SnapshotState runs on
+// the task's goroutine when the checkpoint's barrier was aligned; whatever
+// it writes must be a copy, not memory the operator keeps changing. The id
+// is 0 for the final snapshot of a task that finished its input: that state
+// belongs to every later checkpoint, and the first one that completes
+// covers it.
+type Snapshotter interface {
+	SnapshotState(id int64, w *StateWriter) error
+}
+
+// CheckpointListener is implemented by operators that act on checkpoint
+// completion, such as two-phase-commit sinks committing what they staged.
+type CheckpointListener interface {
+	// NotifyCheckpointComplete says checkpoint id and every earlier one are
+	// durable. It may be called again for the same id after a restore, so
+	// it must be idempotent.
+	NotifyCheckpointComplete(id int64) error
+	// NotifyCheckpointAborted says checkpoint id will never complete.
+	NotifyCheckpointAborted(id int64) error
+}
+
+// StateWriter collects one operator's snapshot: keyed state per key group
+// and operator state as a list of items (redistributed on rescaling: every
+// new subtask sees the items of every old one, as Flink's union list state).
+type StateWriter struct {
+	keyed map[int][]byte
+	items [][]byte
+}
+
+// NewStateWriter returns an empty writer.
+func NewStateWriter() *StateWriter { return &StateWriter{keyed: map[int][]byte{}} }
+
+// AppendKeyed appends b to the snapshot of key group kg.
+func (w *StateWriter) AppendKeyed(kg int, b []byte) { w.keyed[kg] = append(w.keyed[kg], b...) }
+
+// KeyedBuffer returns the bytes written so far for kg, for in-place appends;
+// store the result with SetKeyed.
+func (w *StateWriter) KeyedBuffer(kg int) []byte { return w.keyed[kg] }
+
+// SetKeyed replaces the snapshot of key group kg.
+func (w *StateWriter) SetKeyed(kg int, b []byte) { w.keyed[kg] = b }
+
+// AddItem adds an operator-state item.
+func (w *StateWriter) AddItem(b []byte) { w.items = append(w.items, append([]byte(nil), b...)) }
+
+// OperatorSnapshot is the finished snapshot of one operator subtask.
+type OperatorSnapshot struct {
+	// Keyed holds the snapshot of each non-empty key group, in key-group
+	// order.
+	Keyed []KeyGroupState
+	Items [][]byte
+}
+
+// KeyGroupState is the snapshot of one key group.
+type KeyGroupState struct {
+	KeyGroup int
+	Data     []byte
+}
+
+// Done returns the snapshot.
+func (w *StateWriter) Done() OperatorSnapshot {
+	s := OperatorSnapshot{Items: w.items}
+	for kg, b := range w.keyed {
+		if len(b) > 0 {
+			s.Keyed = append(s.Keyed, KeyGroupState{kg, b})
+		}
+	}
+	sort.Slice(s.Keyed, func(i, j int) bool { return s.Keyed[i].KeyGroup < s.Keyed[j].KeyGroup })
+	return s
+}
+
+// RestoreState is what an operator subtask restores from: the key groups of
+// its new range and every item of the operator state.
+type RestoreState struct {
+	// CheckpointID is the checkpoint restored from.
+	CheckpointID int64
+	// Keyed maps a key group (absolute) to its snapshot bytes.
+	Keyed map[int][]byte
+	Items [][]byte
+}
+
+// TaskSnapshot is what a task reports for a checkpoint: the snapshots of its
+// stateful operators, by position in the chain.
+type TaskSnapshot struct {
+	Ops map[int]OperatorSnapshot
+}
+
+// MailKind says what a Mail asks of a task.
+type MailKind uint8
+
+// Mail kinds.
+const (
+	// MailTrigger asks a source task to take checkpoint ID and emit its
+	// barrier.
+	MailTrigger MailKind = iota + 1
+	// MailComplete tells that checkpoint ID completed.
+	MailComplete
+	// MailAbort tells that checkpoint ID was aborted.
+	MailAbort
+	// MailStop tells a finished task that the job ended and it may exit.
+	MailStop
+)
+
+// Mail is a message from the checkpoint driver to a task.
+type Mail struct {
+	Kind MailKind
+	ID   int64
+}
+
+// ReportKind says what a task reports to the checkpoint driver.
+type ReportKind uint8
+
+// Report kinds.
+const (
+	// ReportAck: the task took checkpoint ID; State holds it.
+	ReportAck ReportKind = iota + 1
+	// ReportDecline: the task could not take checkpoint ID.
+	ReportDecline
+	// ReportFinished: the task ended its input; State is its final state.
+	ReportFinished
+)
+
+// Report is a message from a task to the checkpoint driver.
+type Report struct {
+	Kind   ReportKind
+	Task   int // index of the task in the job
+	ID     int64
+	State  TaskSnapshot
+	Reason string
+}
+
+// Checkpointing connects a task to the checkpoint driver. Nil on a task
+// means checkpoints are off.
+type Checkpointing struct {
+	// Index is the task's index in the job, used in reports.
+	Index int
+	// Mailbox receives the driver's mail.
+	Mailbox chan Mail
+	// Reports is where the task sends acknowledgements; the driver drains it
+	// continuously.
+	Reports chan<- Report
+	// ExactlyOnce aligns barriers; otherwise they are only tracked.
+	ExactlyOnce bool
+}
