@@ -1,0 +1,232 @@
+package cep
+
+import (
+	"fmt"
+
+	"github.com/weirstream/weir"
+	"github.com/weirstream/weir/state"
+)
+
+// PatternStream is a keyed stream matched against a pattern. Configure it
+// with its methods, then turn matches into records with Select or
+// FlatSelect.
+type PatternStream[K comparable, T any] struct {
+	ks       weir.KeyedStream[K, T]
+	p        *Seq[T]
+	procTime bool
+	timeouts *weir.OutputTag[TimedOut[K, T]]
+	late     *weir.OutputTag[T]
+}
+
+// TimedOut is a partial match dropped because the pattern's Within
+// elapsed: the key, the events accepted so far by step name, and the time
+// at which it timed out (first event + Within).
+type TimedOut[K comparable, T any] struct {
+	Key    K
+	Events map[string][]T
+	At     int64
+}
+
+// Pattern matches p against ks, per key. By default it runs in event
+// time: records are buffered in keyed state and matched in timestamp order
+// as the watermark passes them; records at or behind the watermark are
+// late (see SideOutputLateData).
+func Pattern[K comparable, T any](ks weir.KeyedStream[K, T], p *Seq[T]) PatternStream[K, T] {
+	return PatternStream[K, T]{ks: ks, p: p}
+}
+
+// InProcessingTime matches records as they arrive, timing Within by the
+// processing-time clock.
+func (ps PatternStream[K, T]) InProcessingTime() PatternStream[K, T] {
+	ps.procTime = true
+	return ps
+}
+
+// SideOutputTimeouts sends partial matches that time out (Within) to tag.
+func (ps PatternStream[K, T]) SideOutputTimeouts(tag weir.OutputTag[TimedOut[K, T]]) PatternStream[K, T] {
+	ps.timeouts = &tag
+	return ps
+}
+
+// SideOutputLateData sends event-time records that arrive at or behind the
+// watermark (or without a timestamp) to tag instead of dropping them.
+func (ps PatternStream[K, T]) SideOutputLateData(tag weir.OutputTag[T]) PatternStream[K, T] {
+	ps.late = &tag
+	return ps
+}
+
+// Select emits fn's result for each match. The match maps each step name
+// to the events it accepted, in order. A match's record has the timestamp
+// of the event that completed it.
+func Select[K comparable, T, O any](ps PatternStream[K, T], fn func(key K, match map[string][]T) (O, error)) weir.Stream[O] {
+	return build(ps, func(c *weir.KeyedContext[K, O], key K, match map[string][]T, ts int64) error {
+		o, err := fn(key, match)
+		if err != nil {
+			return err
+		}
+		c.CollectWithTimestamp(o, ts)
+		return nil
+	})
+}
+
+// FlatSelect calls fn for each match; fn emits any number of records with
+// out.
+func FlatSelect[K comparable, T, O any](ps PatternStream[K, T], fn func(key K, match map[string][]T, out func(O)) error) weir.Stream[O] {
+	return build(ps, func(c *weir.KeyedContext[K, O], key K, match map[string][]T, ts int64) error {
+		return fn(key, match, func(o O) { c.CollectWithTimestamp(o, ts) })
+	})
+}
+
+func build[K comparable, T, O any](ps PatternStream[K, T], sel func(*weir.KeyedContext[K, O], K, map[string][]T, int64) error) weir.Stream[O] {
+	f := &cepFunc[K, T, O]{sel: sel, procTime: ps.procTime, timeouts: ps.timeouts, late: ps.late}
+	f.nfa, f.err = compile(ps.p)
+	return weir.ProcessKeyed[K, T, O](ps.ks, f).Name("CEP")
+}
+
+// cepFunc is the CEP operator, a keyed process function. The compiled NFA
+// is shared (immutable); the matcher, state handle and buffer pool are
+// created per subtask in Open.
+type cepFunc[K comparable, T, O any] struct {
+	nfa      *nfa[T]
+	err      error
+	sel      func(*weir.KeyedContext[K, O], K, map[string][]T, int64) error
+	procTime bool
+	timeouts *weir.OutputTag[TimedOut[K, T]]
+	late     *weir.OutputTag[T]
+
+	st   state.Value[*buffer[T]]
+	m    *matcher[T]
+	cur  *weir.KeyedContext[K, O]
+	pool []*buffer[T]
+}
+
+func (f *cepFunc[K, T, O]) Open(rc *weir.KeyedRuntimeContext[K]) error {
+	if f.err != nil {
+		return f.err
+	}
+	f.st = state.GetValue[K, *buffer[T]](rc.State(), state.Descriptor{Name: "cep-nfa"})
+	f.pool = nil
+	f.m = newMatcher(f.nfa)
+	f.m.emit = f.emit
+	if f.timeouts != nil {
+		f.m.timeout = f.timeout
+	}
+	return nil
+}
+
+func (f *cepFunc[K, T, O]) emit(b *buffer[T], pm partial, ts int64) error {
+	match := materialize(b, f.nfa.names, pm.last)
+	if err := f.sel(f.cur, f.cur.Key(), match, ts); err != nil {
+		return fmt.Errorf("cep: select: %w", err)
+	}
+	return nil
+}
+
+func (f *cepFunc[K, T, O]) timeout(b *buffer[T], pm partial, at int64) error {
+	weir.Output(f.cur, *f.timeouts, TimedOut[K, T]{Key: f.cur.Key(), Events: materialize(b, f.nfa.names, pm.last), At: at})
+	return nil
+}
+
+func (f *cepFunc[K, T, O]) load() (*buffer[T], bool) {
+	if b, ok := f.st.Value(); ok {
+		return b, true
+	}
+	if n := len(f.pool); n > 0 {
+		b := f.pool[n-1]
+		f.pool = f.pool[:n-1]
+		return b, false
+	}
+	return newBuffer[T](), false
+}
+
+// save keeps the key's buffer in state, or clears the state and recycles
+// the buffer once it holds nothing, and makes sure a timer will wake the
+// key for its next queued event or timeout.
+func (f *cepFunc[K, T, O]) save(c *weir.KeyedContext[K, O], b *buffer[T], stored bool) {
+	if b.empty() {
+		if stored {
+			f.st.Clear()
+		}
+		b.reset()
+		f.pool = append(f.pool, b)
+		return
+	}
+	if !stored {
+		f.st.Update(b)
+	}
+	wake, ok := f.m.nextTimeout(b)
+	if !f.procTime && len(b.queue) > 0 && (!ok || b.queue[0].ts < wake) {
+		wake, ok = b.queue[0].ts, true
+	}
+	if !ok || (b.timer != noTimer && b.timer <= wake) {
+		return
+	}
+	b.timer = wake
+	if f.procTime {
+		c.RegisterProcessingTimeTimer(wake)
+	} else {
+		c.RegisterEventTimeTimer(wake)
+	}
+}
+
+func (f *cepFunc[K, T, O]) ProcessElement(c *weir.KeyedContext[K, O], v T) error {
+	f.cur = c
+	if f.procTime {
+		b, stored := f.load()
+		if err := f.m.process(b, v, c.CurrentProcessingTime()); err != nil {
+			return err
+		}
+		f.save(c, b, stored)
+		return nil
+	}
+	ts := c.Timestamp()
+	if ts == weir.NoTimestamp || ts <= c.CurrentWatermark() {
+		if f.late != nil {
+			weir.Output(c, *f.late, v)
+		}
+		return nil
+	}
+	b, stored := f.load()
+	b.enqueue(v, ts)
+	f.save(c, b, stored)
+	return nil
+}
+
+func (f *cepFunc[K, T, O]) OnTimer(c *weir.KeyedContext[K, O], t int64) error {
+	f.cur = c
+	b, stored := f.st.Value()
+	if !stored {
+		return nil
+	}
+	if b.timer <= t {
+		b.timer = noTimer
+	}
+	if f.procTime {
+		if err := f.m.advance(b, c.CurrentProcessingTime()); err != nil {
+			return err
+		}
+	} else {
+		wm := c.CurrentWatermark()
+		n := 0
+		for n < len(b.queue) && b.queue[n].ts <= wm {
+			q := b.queue[n]
+			n++
+			if err := f.m.process(b, q.v, q.ts); err != nil {
+				return err
+			}
+		}
+		if n > 0 {
+			var zero queued[T]
+			rest := copy(b.queue, b.queue[n:])
+			for i := rest; i < len(b.queue); i++ {
+				b.queue[i] = zero
+			}
+			b.queue = b.queue[:rest]
+		}
+		if err := f.m.advance(b, wm); err != nil {
+			return err
+		}
+	}
+	f.save(c, b, true)
+	return nil
+}
