@@ -9,7 +9,12 @@
 // file i goes to subtask i mod parallelism, and each file has its own
 // watermark (weir.SourceOutput.Split), released when the file ends. A
 // reader handles at most SourceOptions.LinesPerPoll lines per Poll, reading
-// through a buffered reader; lines may be of any length.
+// through a buffered reader; lines may be of any length. A subtask reads its
+// files one after another and records carry no timestamp of their own: give
+// the weir.WatermarkStrategy a Timestamp function. As in Flink, a watermark
+// never goes back, so for event time order the files by time (their sorted
+// names) or allow enough out-of-orderness: records of a later file that are
+// older than the watermark reached in an earlier one are late.
 //
 // JSON lines: one value per line, decoded with encoding/json into T
 // (optionally rejecting unknown fields); blank lines are skipped.
