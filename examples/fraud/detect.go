@@ -20,6 +20,9 @@ const (
 	FailedBurst Rule = iota + 1
 	// AmountSpike: a payment above SpikeFactor times the running average.
 	AmountSpike
+	// MinuteSpend: an account's successful payments in one event-time
+	// minute add up to more than MinuteSpendLimit.
+	MinuteSpend
 )
 
 // String returns the rule's name.
@@ -29,6 +32,8 @@ func (r Rule) String() string {
 		return "failed-burst"
 	case AmountSpike:
 		return "amount-spike"
+	case MinuteSpend:
+		return "minute-spend"
 	}
 	return fmt.Sprintf("rule(%d)", uint8(r))
 }
@@ -37,10 +42,12 @@ func (r Rule) String() string {
 type Alert struct {
 	Rule    Rule
 	Account uint32
-	// PaymentID and TS identify the payment that triggered the alert.
+	// PaymentID and TS identify the payment that triggered the alert; for
+	// MinuteSpend, PaymentID is 0 and TS is the start of the minute.
 	PaymentID uint64
 	TS        int64
-	// Amount is the payment's amount (AmountSpike) in cents.
+	// Amount is the payment's amount (AmountSpike) or the minute's total
+	// (MinuteSpend), in cents.
 	Amount int64
 	// Average is the account's average amount before the payment
 	// (AmountSpike), in cents.
@@ -58,6 +65,8 @@ func (a Alert) String() string {
 	case AmountSpike:
 		return fmt.Sprintf("ALERT %s account=%d payment=%d time=%s amount=%.2f average=%.2f",
 			a.Rule, a.Account, a.PaymentID, t, float64(a.Amount)/100, float64(a.Average)/100)
+	case MinuteSpend:
+		return fmt.Sprintf("ALERT %s account=%d minute=%s spent=%.2f", a.Rule, a.Account, t, float64(a.Amount)/100)
 	}
 	return fmt.Sprintf("ALERT %s account=%d payment=%d time=%s", a.Rule, a.Account, a.PaymentID, t)
 }
@@ -74,6 +83,10 @@ type Rules struct {
 	// account has MinHistory earlier payments (default 5).
 	SpikeFactor int64
 	MinHistory  int64
+	// MinuteSpendLimit: successful payments of one account adding up to
+	// more than this in a tumbling event-time minute raise MinuteSpend
+	// (cents, default 500,000: 5,000.00).
+	MinuteSpendLimit int64
 	// IdleTTL is how long (processing time) an account's running average
 	// is kept after its last payment (default 1 hour).
 	IdleTTL time.Duration
@@ -91,6 +104,9 @@ func (r *Rules) fill() {
 	}
 	if r.MinHistory <= 0 {
 		r.MinHistory = 5
+	}
+	if r.MinuteSpendLimit <= 0 {
+		r.MinuteSpendLimit = 500_000
 	}
 	if r.IdleTTL <= 0 {
 		r.IdleTTL = time.Hour

@@ -16,7 +16,12 @@
 //
 //   - FailedBurst: 3 failed payments within 10 minutes of event time;
 //   - AmountSpike: a payment more than 10 times the account's running
-//     average amount (once the account has a short history).
+//     average amount (once the account has a short history);
+//
+// and, beside the detector, tumbling one-minute event-time windows sum each
+// account's successful payments (an incremental aggregate):
+//
+//   - MinuteSpend: more than 5,000.00 spent by one account in a minute.
 //
 // Evaluating in event-time order makes the alerts independent of the order
 // in which parallel source subtasks deliver records, which is what lets the

@@ -12,12 +12,26 @@ import (
 
 // referenceAlerts computes the alerts with plain Go over the same payments:
 // per account, in event-time order, without the engine.
-func referenceAlerts(ps []Payment, failCount int, window, factor, minHistory int64) []Alert {
+func referenceAlerts(ps []Payment, failCount int, window, factor, minHistory, minuteLimit int64) []Alert {
 	byAcct := map[uint32][]Payment{}
+	type minuteKey struct {
+		acct  uint32
+		start int64
+	}
+	spent := map[minuteKey]int64{}
 	for _, p := range ps {
 		byAcct[p.Account] = append(byAcct[p.Account], p)
+		if !p.Failed {
+			start := p.TS - p.TS%60_000
+			spent[minuteKey{p.Account, start}] += p.Amount
+		}
 	}
 	var out []Alert
+	for k, s := range spent {
+		if s > minuteLimit {
+			out = append(out, Alert{Rule: MinuteSpend, Account: k.acct, TS: k.start, Amount: s})
+		}
+	}
 	for acct, list := range byAcct {
 		slices.SortFunc(list, func(a, b Payment) int { return cmp.Or(cmp.Compare(a.TS, b.TS), cmp.Compare(a.ID, b.ID)) })
 		var sum, n int64
@@ -49,24 +63,35 @@ func referenceAlerts(ps []Payment, failCount int, window, factor, minHistory int
 
 func sortAlerts(as []Alert) {
 	slices.SortFunc(as, func(a, b Alert) int {
-		return cmp.Or(cmp.Compare(a.PaymentID, b.PaymentID), cmp.Compare(a.Rule, b.Rule))
+		return cmp.Or(cmp.Compare(a.PaymentID, b.PaymentID), cmp.Compare(a.Rule, b.Rule),
+			cmp.Compare(a.Account, b.Account), cmp.Compare(a.TS, b.TS))
 	})
 }
 
 func TestPipelineMatchesReference(t *testing.T) {
-	gcfg := GeneratorConfig{Seed: 7, Accounts: 400, Events: 60_000, EventRate: 20, FraudFraction: 0.03, MaxDelay: 3 * time.Second}
+	t.Run("default-rates", func(t *testing.T) {
+		testMatchesReference(t, GeneratorConfig{Seed: 7, Accounts: 400, Events: 60_000, EventRate: 20, FraudFraction: 0.03, MaxDelay: 3 * time.Second})
+	})
+	// Frequent failures of honest accounts put many bursts near the edge of
+	// the 10-minute window.
+	t.Run("many-failures", func(t *testing.T) {
+		testMatchesReference(t, GeneratorConfig{Seed: 11, Accounts: 300, Events: 40_000, EventRate: 10, FailureRate: 0.05, FraudFraction: 0.03, MaxDelay: time.Second})
+	})
+}
+
+func testMatchesReference(t *testing.T, gcfg GeneratorConfig) {
 	gen := NewGenerator(gcfg, nil)
 	payments := make([]Payment, gcfg.Events)
 	for i := range payments {
 		payments[i] = gen.Payment(int64(i))
 	}
-	want := referenceAlerts(payments, 3, (10 * time.Minute).Milliseconds(), 10, 5)
+	want := referenceAlerts(payments, 3, (10 * time.Minute).Milliseconds(), 10, 5, 500_000)
 	sortAlerts(want)
 	rules := map[Rule]int{}
 	for _, a := range want {
 		rules[a.Rule]++
 	}
-	if rules[FailedBurst] == 0 || rules[AmountSpike] == 0 {
+	if rules[FailedBurst] == 0 || rules[AmountSpike] == 0 || rules[MinuteSpend] == 0 {
 		t.Fatalf("generator produced no alerts of some rule: %v", rules)
 	}
 	t.Logf("reference: %d alerts %v", len(want), rules)
@@ -144,5 +169,59 @@ func TestRunBoundedAndCanceled(t *testing.T) {
 	cancel()
 	if _, err := Run(ctx, Config{Generator: GeneratorConfig{Seed: 3}}, RunOptions{}); err != nil {
 		t.Fatalf("canceled run: %v", err)
+	}
+}
+
+// TestDetectorRules checks the rules' edges on hand-made payments, arriving
+// out of order.
+func TestDetectorRules(t *testing.T) {
+	const minute = 60_000
+	fail := func(id uint64, ts int64) Payment {
+		return Payment{ID: id, Account: 1, Amount: 1000, Failed: true, TS: ts}
+	}
+	pay := func(id uint64, amount, ts int64) Payment { return Payment{ID: id, Account: 2, Amount: amount, TS: ts} }
+	type want struct {
+		rule Rule
+		id   uint64
+	}
+	for _, tc := range []struct {
+		name     string
+		payments []Payment
+		want     []want
+	}{
+		{"three failures within 10 minutes", []Payment{fail(1, 0), fail(2, 5*minute), fail(3, 10*minute-1)}, []want{{FailedBurst, 3}}},
+		{"third failure exactly 10 minutes after the first", []Payment{fail(1, 0), fail(2, 5*minute), fail(3, 10*minute)}, nil},
+		{"out of order", []Payment{fail(3, 9*minute), fail(1, 0), fail(2, 1*minute)}, []want{{FailedBurst, 3}}},
+		{"burst forgets its failures", []Payment{fail(1, 0), fail(2, 1), fail(3, 2), fail(4, 3), fail(5, 4)}, []want{{FailedBurst, 3}}},
+		{"spike above 10x the average", []Payment{pay(1, 100, 0), pay(2, 100, 1), pay(3, 100, 2), pay(4, 100, 3), pay(5, 100, 4), pay(6, 1001, 5)}, []want{{AmountSpike, 6}}},
+		{"exactly 10x is no spike", []Payment{pay(1, 100, 0), pay(2, 100, 1), pay(3, 100, 2), pay(4, 100, 3), pay(5, 100, 4), pay(6, 1000, 5)}, nil},
+		{"no spike without history", []Payment{pay(1, 100, 0), pay(2, 100, 1), pay(3, 100, 2), pay(4, 100, 3), pay(5, 5000, 4)}, nil},
+		{"minute spend over the limit", []Payment{pay(1, 300_000, minute+1), pay(2, 200_001, 2*minute-1), pay(3, 400_000, 2*minute)}, []want{{MinuteSpend, 0}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			env := weir.NewEnvironment(weir.Options{AutoWatermarkInterval: -1})
+			var in []weir.TimestampedValue[Payment]
+			for _, p := range tc.payments {
+				in = append(in, weir.TimestampedValue[Payment]{Value: p, TS: p.TS})
+			}
+			src := weir.FromTimestamped(env, in, weir.ForBoundedOutOfOrderness[Payment](10*time.Minute))
+			byAccount := weir.KeyBy(src, func(p Payment) uint32 { return p.Account })
+			got := weir.Collect(weir.Union(
+				weir.ProcessKeyed[uint32, Payment, Alert](byAccount, NewDetector(Rules{}, nil)),
+				minuteSpend(byAccount, 500_000)))
+			if err := env.Execute(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			alerts := got.Values()
+			sortAlerts(alerts)
+			if len(alerts) != len(tc.want) {
+				t.Fatalf("got alerts %v, want %v", alerts, tc.want)
+			}
+			for i, w := range tc.want {
+				if alerts[i].Rule != w.rule || alerts[i].PaymentID != w.id {
+					t.Fatalf("alert %d: got %v, want %v", i, alerts[i], w)
+				}
+			}
+		})
 	}
 }

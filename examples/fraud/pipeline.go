@@ -10,6 +10,7 @@ import (
 
 	"github.com/weirstream/weir"
 	"github.com/weirstream/weir/connector/print"
+	"github.com/weirstream/weir/window"
 )
 
 // Config configures the demo pipeline.
@@ -37,17 +38,53 @@ func NewStats() *Stats {
 }
 
 // Build adds the pipeline to env and returns the alert stream: payments
-// from the generator, keyed by account, through a Detector.
+// from the generator, keyed by account, through a Detector, and in parallel
+// through tumbling one-minute event-time windows summing each account's
+// successful payments.
 func Build(env *weir.Environment, cfg Config, stats *Stats) weir.Stream[Alert] {
 	if stats == nil {
 		stats = NewStats()
 	}
+	cfg.Rules.fill()
 	gen := NewGenerator(cfg.Generator, &stats.Payments)
 	payments := weir.FromSource(env, gen, gen.Watermarks(), "payments").UID("payments")
 	byAccount := weir.KeyBy(payments, func(p Payment) uint32 { return p.Account })
-	return weir.ProcessKeyed[uint32, Payment, Alert](byAccount, NewDetector(cfg.Rules, &stats.Watermark)).
+	detected := weir.ProcessKeyed[uint32, Payment, Alert](byAccount, NewDetector(cfg.Rules, &stats.Watermark)).
 		Name("fraud-detector").UID("fraud-detector")
+
+	spend := minuteSpend(byAccount, cfg.Rules.MinuteSpendLimit)
+	return weir.Union(detected, spend)
 }
+
+// minuteSpend raises MinuteSpend alerts from tumbling one-minute event-time
+// windows of each account's successful payments.
+func minuteSpend(byAccount weir.KeyedStream[uint32, Payment], limit int64) weir.Stream[Alert] {
+	minutes := weir.Window(byAccount, window.TumblingEventTime[Payment](time.Minute))
+	return weir.WindowAggregateProcess[uint32, Payment, window.TimeWindow, int64, int64, Alert](minutes, spendAgg{},
+		weir.ProcessWindowFunc[uint32, int64, Alert, window.TimeWindow](func(ctx *weir.WindowContext[uint32, Alert, window.TimeWindow], acct uint32, sums []int64) error {
+			for _, s := range sums {
+				if s > limit {
+					ctx.Collect(Alert{Rule: MinuteSpend, Account: acct, TS: ctx.Window().Start, Amount: s})
+				}
+			}
+			return nil
+		})).Name("minute-spend").UID("minute-spend")
+}
+
+// spendAgg sums the amounts of successful payments.
+type spendAgg struct{}
+
+func (spendAgg) CreateAccumulator() int64 { return 0 }
+
+func (spendAgg) Add(acc int64, p Payment) (int64, error) {
+	if p.Failed {
+		return acc, nil
+	}
+	return acc + p.Amount, nil
+}
+
+func (spendAgg) Result(acc int64) (int64, error) { return acc, nil }
+func (spendAgg) Merge(a, b int64) (int64, error) { return a + b, nil }
 
 // RunOptions configure Run.
 type RunOptions struct {
