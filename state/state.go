@@ -162,18 +162,28 @@ func lookup[K comparable, S any](s *Store[K], name string, make func() S) S {
 
 // GetValue returns the value state named by d.
 func GetValue[K comparable, T any](s *Store[K], d Descriptor) Value[T] {
-	return lookup(s, d.Name, func() *heap.Value[K, struct{}, T] { return heap.NewValue[K, struct{}, T](s.b, d.TTL.internal()) })
+	return lookup(s, d.Name, func() *heap.Value[K, struct{}, T] {
+		v := heap.NewValue[K, struct{}, T](s.b, d.TTL.internal())
+		v.SetName(d.Name)
+		return v
+	})
 }
 
 // GetList returns the list state named by d.
 func GetList[K comparable, T any](s *Store[K], d Descriptor) List[T] {
-	return lookup(s, d.Name, func() *heap.List[K, struct{}, T] { return heap.NewList[K, struct{}, T](s.b, d.TTL.internal()) })
+	return lookup(s, d.Name, func() *heap.List[K, struct{}, T] {
+		l := heap.NewList[K, struct{}, T](s.b, d.TTL.internal())
+		l.SetName(d.Name)
+		return l
+	})
 }
 
 // GetMap returns the map state named by d.
 func GetMap[K, UK comparable, UV any](s *Store[K], d Descriptor) Map[UK, UV] {
 	return lookup(s, d.Name, func() mapAdapter[K, UK, UV] {
-		return mapAdapter[K, UK, UV]{heap.NewMap[K, struct{}, UK, UV](s.b, d.TTL.internal())}
+		m := heap.NewMap[K, struct{}, UK, UV](s.b, d.TTL.internal())
+		m.SetName(d.Name)
+		return mapAdapter[K, UK, UV]{m}
 	})
 }
 
@@ -186,13 +196,17 @@ func (m mapAdapter[K, UK, UV]) All() iter.Seq2[UK, UV] { return iter.Seq2[UK, UV
 // GetReducing returns the reducing state named by d.
 func GetReducing[K comparable, T any](s *Store[K], d Descriptor, reduce func(a, b T) (T, error)) Reducing[T] {
 	return lookup(s, d.Name, func() *heap.Reducing[K, struct{}, T] {
-		return heap.NewReducing[K, struct{}, T](s.b, d.TTL.internal(), reduce)
+		r := heap.NewReducing[K, struct{}, T](s.b, d.TTL.internal(), reduce)
+		r.SetName(d.Name)
+		return r
 	})
 }
 
 // GetAggregating returns the aggregating state named by d.
 func GetAggregating[K comparable, IN, ACC, OUT any](s *Store[K], d Descriptor, agg AggregateFunction[IN, ACC, OUT]) Aggregating[IN, OUT] {
 	return lookup(s, d.Name, func() *heap.Aggregating[K, struct{}, IN, ACC, OUT] {
-		return heap.NewAggregating[K, struct{}, IN, ACC, OUT](s.b, d.TTL.internal(), agg)
+		a := heap.NewAggregating[K, struct{}, IN, ACC, OUT](s.b, d.TTL.internal(), agg)
+		a.SetName(d.Name)
+		return a
 	})
 }

@@ -9,13 +9,20 @@
 package heap
 
 import (
+	"github.com/weirstream/weir/codec"
 	"github.com/weirstream/weir/internal/statebackend"
 )
 
 // Backend holds the keyed states of one operator subtask.
 type Backend[K comparable] struct {
-	kc  *statebackend.KeyContext[K]
-	now func() int64
+	kc      *statebackend.KeyContext[K]
+	now     func() int64
+	states  []Snapshottable
+	seq     int
+	kcodec  codec.Codec[K]
+	kerr    error
+	pending map[string]*restored
+	orphans map[string]*restored
 }
 
 // New returns a backend reading the current key from kc and processing time
@@ -42,6 +49,7 @@ type entry[V any] struct {
 
 // base holds what all state kinds share.
 type base[K, N comparable, E any] struct {
+	name   string
 	b      *Backend[K]
 	ns     N
 	groups []map[nsKey[K, N]]E
@@ -53,7 +61,7 @@ func newBase[K, N comparable, E any](b *Backend[K], ttl statebackend.TTL) base[K
 	for i := range g {
 		g[i] = map[nsKey[K, N]]E{}
 	}
-	return base[K, N, E]{b: b, groups: g, ttl: ttl}
+	return base[K, N, E]{name: b.autoName(), b: b, groups: g, ttl: ttl}
 }
 
 // SetNamespace selects the namespace (e.g. window) that accesses refer to.
@@ -101,11 +109,14 @@ func (s *base[K, N, E]) ForEachKey(fn func(k K, n N)) {
 // Value is a single value per key and namespace.
 type Value[K, N comparable, V any] struct {
 	base[K, N, entry[V]]
+	c *stateCodecs[K, N, V]
 }
 
 // NewValue registers a value state.
 func NewValue[K, N comparable, V any](b *Backend[K], ttl statebackend.TTL) *Value[K, N, V] {
-	return &Value[K, N, V]{newBase[K, N, entry[V]](b, ttl)}
+	s := &Value[K, N, V]{base: newBase[K, N, entry[V]](b, ttl)}
+	b.register(s)
+	return s
 }
 
 // Value returns the current value, and false if there is none (or it
@@ -167,11 +178,14 @@ func (s *Value[K, N, V]) cleanup(m map[nsKey[K, N]]entry[V], now int64) {
 // expires on its own.
 type List[K, N comparable, V any] struct {
 	base[K, N, []entry[V]]
+	c *stateCodecs[K, N, V]
 }
 
 // NewList registers a list state.
 func NewList[K, N comparable, V any](b *Backend[K], ttl statebackend.TTL) *List[K, N, V] {
-	return &List[K, N, V]{newBase[K, N, []entry[V]](b, ttl)}
+	s := &List[K, N, V]{base: newBase[K, N, []entry[V]](b, ttl)}
+	b.register(s)
+	return s
 }
 
 // Get returns the current list (a copy the caller may keep).
@@ -247,11 +261,15 @@ func (s *List[K, N, V]) Update(vs []V) {
 // Map is a map per key and namespace; with TTL each entry expires on its own.
 type Map[K, N, UK comparable, UV any] struct {
 	base[K, N, map[UK]entry[UV]]
+	c  *stateCodecs[K, N, UV]
+	uk codec.Codec[UK]
 }
 
 // NewMap registers a map state.
 func NewMap[K, N, UK comparable, UV any](b *Backend[K], ttl statebackend.TTL) *Map[K, N, UK, UV] {
-	return &Map[K, N, UK, UV]{newBase[K, N, map[UK]entry[UV]](b, ttl)}
+	s := &Map[K, N, UK, UV]{base: newBase[K, N, map[UK]entry[UV]](b, ttl)}
+	b.register(s)
+	return s
 }
 
 func (s *Map[K, N, UK, UV]) now() int64 {
@@ -364,6 +382,9 @@ func NewReducing[K, N comparable, V any](b *Backend[K], ttl statebackend.TTL, re
 // SetNamespace selects the namespace.
 func (s *Reducing[K, N, V]) SetNamespace(n N) { s.v.SetNamespace(n) }
 
+// SetName gives the state a stable name for snapshots.
+func (s *Reducing[K, N, V]) SetName(name string) { s.v.SetName(name) }
+
 // Get returns the reduced value.
 func (s *Reducing[K, N, V]) Get() (V, bool) { return s.v.Value() }
 
@@ -407,6 +428,9 @@ func NewAggregating[K, N comparable, IN, ACC, OUT any](b *Backend[K], ttl stateb
 
 // SetNamespace selects the namespace.
 func (s *Aggregating[K, N, IN, ACC, OUT]) SetNamespace(n N) { s.v.SetNamespace(n) }
+
+// SetName gives the state a stable name for snapshots.
+func (s *Aggregating[K, N, IN, ACC, OUT]) SetName(name string) { s.v.SetName(name) }
 
 // Get returns the aggregate's result.
 func (s *Aggregating[K, N, IN, ACC, OUT]) Get() (OUT, bool, error) {

@@ -1,0 +1,484 @@
+package heap
+
+import (
+	"encoding/binary"
+	"fmt"
+	"sort"
+
+	"github.com/weirstream/weir/codec"
+)
+
+// Snapshot format of one key group (see docs/format/checkpoint.md): a
+// sequence of sections, one per state,
+//
+//	uvarint len, name | kind byte | uvarint len, schema | uvarint len, body
+//
+// where body is the state's entries for that key group. Sections of states
+// that were restored but not registered by the new job are carried over
+// unchanged, so no state is lost by an operator that stops using it for a
+// while.
+
+// Section kinds.
+const (
+	kindValue byte = 1
+	kindList  byte = 2
+	kindMap   byte = 3
+	// KindTimers marks a section written by a timer service.
+	KindTimers byte = 4
+)
+
+// Snapshottable is a state (or a timer service) whose content is written to
+// snapshots key group by key group.
+type Snapshottable interface {
+	// StateName is the name under which the state is stored.
+	StateName() string
+	// StateKind and StateSchema describe the encoding, to refuse a restore
+	// into a state of another kind or layout.
+	StateKind() byte
+	StateSchema() string
+	// SnapshotGroup appends the entries of key group index idx (relative to
+	// the backend's range) to dst.
+	SnapshotGroup(dst []byte, idx int) ([]byte, error)
+	// RestoreGroup adds the entries in src to key group idx.
+	RestoreGroup(idx int, src []byte) error
+}
+
+type restored struct {
+	kind   byte
+	schema string
+	groups map[int][]byte // absolute key group -> body
+}
+
+// register adds s to the backend; states are named by registration order
+// until SetName gives a stable name.
+func (b *Backend[K]) register(s Snapshottable) {
+	b.states = append(b.states, s)
+}
+
+// Register adds a snapshottable state that is not one of the heap's own
+// (e.g. a timer service).
+func (b *Backend[K]) Register(s Snapshottable) { b.register(s) }
+
+func (b *Backend[K]) autoName() string {
+	b.seq++
+	return fmt.Sprintf("#%d", b.seq)
+}
+
+func (b *Backend[K]) keyCodec() (codec.Codec[K], error) {
+	if b.kcodec == nil && b.kerr == nil {
+		b.kcodec, b.kerr = codec.For[K]()
+	}
+	return b.kcodec, b.kerr
+}
+
+// SetRestore hands the backend the key groups to restore from, before the
+// operator registers its states; Seal applies them.
+func (b *Backend[K]) SetRestore(groups map[int][]byte) error {
+	b.pending = map[string]*restored{}
+	for kg, data := range groups {
+		if !b.kc.Range.Contains(kg) {
+			continue
+		}
+		for len(data) > 0 {
+			name, kind, schema, body, rest, err := readSection(data)
+			if err != nil {
+				return fmt.Errorf("heap: key group %d: %w", kg, err)
+			}
+			r := b.pending[name]
+			if r == nil {
+				r = &restored{kind: kind, schema: schema, groups: map[int][]byte{}}
+				b.pending[name] = r
+			}
+			r.groups[kg] = append(r.groups[kg], body...)
+			data = rest
+		}
+	}
+	return nil
+}
+
+// Seal restores every registered state from the data given to SetRestore,
+// once the operator registered its states. Restored state that no
+// registered state claims is kept and written to later snapshots.
+func (b *Backend[K]) Seal() error {
+	names := map[string]bool{}
+	for _, s := range b.states {
+		if names[s.StateName()] {
+			return fmt.Errorf("heap: two states are named %q", s.StateName())
+		}
+		names[s.StateName()] = true
+		r, ok := b.pending[s.StateName()]
+		if !ok {
+			continue
+		}
+		delete(b.pending, s.StateName())
+		if r.kind != s.StateKind() {
+			return fmt.Errorf("heap: state %q was stored as kind %d, now registered as kind %d", s.StateName(), r.kind, s.StateKind())
+		}
+		if r.schema != s.StateSchema() {
+			return fmt.Errorf("heap: state %q was stored with layout %s, now registered with layout %s", s.StateName(), r.schema, s.StateSchema())
+		}
+		for kg, body := range r.groups {
+			if err := s.RestoreGroup(kg-b.kc.Range.Start, body); err != nil {
+				return fmt.Errorf("heap: state %q key group %d: %w", s.StateName(), kg, err)
+			}
+		}
+	}
+	b.orphans = b.pending
+	b.pending = nil
+	return nil
+}
+
+// Snapshot appends every state's content to the per-key-group buffers that
+// put receives (absolute key group, section bytes).
+func (b *Backend[K]) Snapshot(put func(kg int, section []byte)) error {
+	var buf, body []byte
+	for idx := 0; idx < b.kc.Range.Len(); idx++ {
+		kg := b.kc.Range.Start + idx
+		for _, s := range b.states {
+			var err error
+			body, err = s.SnapshotGroup(body[:0], idx)
+			if err != nil {
+				return fmt.Errorf("heap: state %q: %w", s.StateName(), err)
+			}
+			if len(body) == 0 {
+				continue
+			}
+			buf = appendSection(buf[:0], s.StateName(), s.StateKind(), s.StateSchema(), body)
+			put(kg, buf)
+		}
+	}
+	names := make([]string, 0, len(b.orphans))
+	for n := range b.orphans {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		r := b.orphans[n]
+		for kg, body := range r.groups {
+			put(kg, appendSection(buf[:0], n, r.kind, r.schema, body))
+		}
+	}
+	return nil
+}
+
+func appendSection(dst []byte, name string, kind byte, schema string, body []byte) []byte {
+	dst = binary.AppendUvarint(dst, uint64(len(name)))
+	dst = append(dst, name...)
+	dst = append(dst, kind)
+	dst = binary.AppendUvarint(dst, uint64(len(schema)))
+	dst = append(dst, schema...)
+	dst = binary.AppendUvarint(dst, uint64(len(body)))
+	return append(dst, body...)
+}
+
+func readBytes(src []byte) ([]byte, []byte, error) {
+	n, k := binary.Uvarint(src)
+	if k <= 0 || uint64(len(src)-k) < n {
+		return nil, nil, fmt.Errorf("%w: section", codec.ErrCorrupt)
+	}
+	return src[k : k+int(n)], src[k+int(n):], nil
+}
+
+func readSection(src []byte) (name string, kind byte, schema string, body, rest []byte, err error) {
+	nb, src, err := readBytes(src)
+	if err != nil {
+		return
+	}
+	if len(src) < 1 {
+		err = fmt.Errorf("%w: section kind", codec.ErrCorrupt)
+		return
+	}
+	kind, src = src[0], src[1:]
+	sb, src, err := readBytes(src)
+	if err != nil {
+		return
+	}
+	body, rest, err = readBytes(src)
+	return string(nb), kind, string(sb), body, rest, err
+}
+
+// stateCodecs are the codecs of one state's namespace and values.
+type stateCodecs[K, N comparable, V any] struct {
+	k   codec.Codec[K]
+	n   codec.Codec[N]
+	v   codec.Codec[V]
+	err error
+}
+
+func newCodecs[K, N comparable, V any](b *Backend[K]) *stateCodecs[K, N, V] {
+	c := &stateCodecs[K, N, V]{}
+	if c.k, c.err = b.keyCodec(); c.err != nil {
+		c.err = fmt.Errorf("key type: %w", c.err)
+		return c
+	}
+	if c.n, c.err = codec.For[N](); c.err != nil {
+		c.err = fmt.Errorf("namespace type: %w", c.err)
+		return c
+	}
+	if c.v, c.err = codec.For[V](); c.err != nil {
+		c.err = fmt.Errorf("value type: %w", c.err)
+	}
+	return c
+}
+
+func (c *stateCodecs[K, N, V]) schema() string {
+	return codec.Schema[K]() + "|" + codec.Schema[N]() + "|" + codec.Schema[V]()
+}
+
+func (c *stateCodecs[K, N, V]) decodeKey(src []byte) (nsKey[K, N], int, error) {
+	n, a, err := c.n.Decode(src)
+	if err != nil {
+		return nsKey[K, N]{}, 0, err
+	}
+	k, b, err := c.k.Decode(src[a:])
+	if err != nil {
+		return nsKey[K, N]{}, 0, err
+	}
+	return nsKey[K, N]{n, k}, a + b, nil
+}
+
+func decodeVarint(src []byte) (int64, int, error) {
+	x, k := binary.Varint(src)
+	if k <= 0 {
+		return 0, 0, fmt.Errorf("%w: varint", codec.ErrCorrupt)
+	}
+	return x, k, nil
+}
+
+func decodeUvarint(src []byte) (uint64, int, error) {
+	x, k := binary.Uvarint(src)
+	if k <= 0 {
+		return 0, 0, fmt.Errorf("%w: uvarint", codec.ErrCorrupt)
+	}
+	return x, k, nil
+}
+
+// Value: entries are ns, key, expiry, value.
+
+// StateName returns the state's name.
+func (s *base[K, N, E]) StateName() string { return s.name }
+
+// SetName gives the state a stable name for snapshots.
+func (s *base[K, N, E]) SetName(name string) { s.name = name }
+
+// StateKind returns the section kind.
+func (s *Value[K, N, V]) StateKind() byte { return kindValue }
+
+// StateSchema returns the encoding layout.
+func (s *Value[K, N, V]) StateSchema() string { return s.codecs().schema() }
+
+func (s *Value[K, N, V]) codecs() *stateCodecs[K, N, V] {
+	if s.c == nil {
+		s.c = newCodecs[K, N, V](s.b)
+	}
+	return s.c
+}
+
+// SnapshotGroup writes key group idx.
+func (s *Value[K, N, V]) SnapshotGroup(dst []byte, idx int) ([]byte, error) {
+	m := s.groups[idx]
+	if len(m) == 0 {
+		return dst, nil
+	}
+	c := s.codecs()
+	if c.err != nil {
+		return dst, c.err
+	}
+	for k, e := range m {
+		dst = c.n.Append(dst, k.n)
+		dst = c.k.Append(dst, k.k)
+		dst = binary.AppendVarint(dst, e.exp)
+		dst = c.v.Append(dst, e.v)
+	}
+	return dst, nil
+}
+
+// RestoreGroup reads key group idx.
+func (s *Value[K, N, V]) RestoreGroup(idx int, src []byte) error {
+	c := s.codecs()
+	if c.err != nil {
+		return c.err
+	}
+	m := s.groups[idx]
+	for len(src) > 0 {
+		key, n, err := c.decodeKey(src)
+		if err != nil {
+			return err
+		}
+		src = src[n:]
+		exp, n, err := decodeVarint(src)
+		if err != nil {
+			return err
+		}
+		src = src[n:]
+		v, n, err := c.v.Decode(src)
+		if err != nil {
+			return err
+		}
+		src = src[n:]
+		m[key] = entry[V]{v: v, exp: exp}
+	}
+	return nil
+}
+
+// StateKind returns the section kind.
+func (s *List[K, N, V]) StateKind() byte { return kindList }
+
+// StateSchema returns the encoding layout.
+func (s *List[K, N, V]) StateSchema() string { return s.codecs().schema() }
+
+func (s *List[K, N, V]) codecs() *stateCodecs[K, N, V] {
+	if s.c == nil {
+		s.c = newCodecs[K, N, V](s.b)
+	}
+	return s.c
+}
+
+// SnapshotGroup writes key group idx: ns, key, count, (expiry, value)*.
+func (s *List[K, N, V]) SnapshotGroup(dst []byte, idx int) ([]byte, error) {
+	m := s.groups[idx]
+	if len(m) == 0 {
+		return dst, nil
+	}
+	c := s.codecs()
+	if c.err != nil {
+		return dst, c.err
+	}
+	for k, es := range m {
+		dst = c.n.Append(dst, k.n)
+		dst = c.k.Append(dst, k.k)
+		dst = binary.AppendUvarint(dst, uint64(len(es)))
+		for _, e := range es {
+			dst = binary.AppendVarint(dst, e.exp)
+			dst = c.v.Append(dst, e.v)
+		}
+	}
+	return dst, nil
+}
+
+// RestoreGroup reads key group idx.
+func (s *List[K, N, V]) RestoreGroup(idx int, src []byte) error {
+	c := s.codecs()
+	if c.err != nil {
+		return c.err
+	}
+	m := s.groups[idx]
+	for len(src) > 0 {
+		key, n, err := c.decodeKey(src)
+		if err != nil {
+			return err
+		}
+		src = src[n:]
+		cnt, n, err := decodeUvarint(src)
+		if err != nil || cnt > uint64(len(src)) {
+			return fmt.Errorf("%w: list length", codec.ErrCorrupt)
+		}
+		src = src[n:]
+		es := make([]entry[V], 0, cnt)
+		for i := uint64(0); i < cnt; i++ {
+			exp, n, err := decodeVarint(src)
+			if err != nil {
+				return err
+			}
+			src = src[n:]
+			v, n, err := c.v.Decode(src)
+			if err != nil {
+				return err
+			}
+			src = src[n:]
+			es = append(es, entry[V]{v: v, exp: exp})
+		}
+		m[key] = append(m[key], es...)
+	}
+	return nil
+}
+
+// StateKind returns the section kind.
+func (s *Map[K, N, UK, UV]) StateKind() byte { return kindMap }
+
+// StateSchema returns the encoding layout.
+func (s *Map[K, N, UK, UV]) StateSchema() string {
+	return s.codecs().schema() + "|" + codec.Schema[UK]()
+}
+
+func (s *Map[K, N, UK, UV]) codecs() *stateCodecs[K, N, UV] {
+	if s.c == nil {
+		s.c = newCodecs[K, N, UV](s.b)
+		if s.c.err == nil {
+			var err error
+			if s.uk, err = codec.For[UK](); err != nil {
+				s.c.err = fmt.Errorf("map key type: %w", err)
+			}
+		}
+	}
+	return s.c
+}
+
+// SnapshotGroup writes key group idx: ns, key, count, (user key, expiry,
+// value)*.
+func (s *Map[K, N, UK, UV]) SnapshotGroup(dst []byte, idx int) ([]byte, error) {
+	m := s.groups[idx]
+	if len(m) == 0 {
+		return dst, nil
+	}
+	c := s.codecs()
+	if c.err != nil {
+		return dst, c.err
+	}
+	for k, inner := range m {
+		dst = c.n.Append(dst, k.n)
+		dst = c.k.Append(dst, k.k)
+		dst = binary.AppendUvarint(dst, uint64(len(inner)))
+		for uk, e := range inner {
+			dst = s.uk.Append(dst, uk)
+			dst = binary.AppendVarint(dst, e.exp)
+			dst = c.v.Append(dst, e.v)
+		}
+	}
+	return dst, nil
+}
+
+// RestoreGroup reads key group idx.
+func (s *Map[K, N, UK, UV]) RestoreGroup(idx int, src []byte) error {
+	c := s.codecs()
+	if c.err != nil {
+		return c.err
+	}
+	m := s.groups[idx]
+	for len(src) > 0 {
+		key, n, err := c.decodeKey(src)
+		if err != nil {
+			return err
+		}
+		src = src[n:]
+		cnt, n, err := decodeUvarint(src)
+		if err != nil || cnt > uint64(len(src)) {
+			return fmt.Errorf("%w: map length", codec.ErrCorrupt)
+		}
+		src = src[n:]
+		inner := m[key]
+		if inner == nil {
+			inner = make(map[UK]entry[UV], cnt)
+			m[key] = inner
+		}
+		for i := uint64(0); i < cnt; i++ {
+			uk, n, err := s.uk.Decode(src)
+			if err != nil {
+				return err
+			}
+			src = src[n:]
+			exp, n, err := decodeVarint(src)
+			if err != nil {
+				return err
+			}
+			src = src[n:]
+			v, n, err := c.v.Decode(src)
+			if err != nil {
+				return err
+			}
+			src = src[n:]
+			inner[uk] = entry[UV]{v: v, exp: exp}
+		}
+	}
+	return nil
+}

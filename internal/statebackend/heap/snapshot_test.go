@@ -1,0 +1,174 @@
+package heap
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/weirstream/weir/internal/keygroup"
+	"github.com/weirstream/weir/internal/statebackend"
+)
+
+type window struct{ Start, End int64 }
+
+type states struct {
+	b   *Backend[string]
+	val *Value[string, struct{}, int]
+	lst *List[string, window, string]
+	mp  *Map[string, struct{}, int, []byte]
+	agg *Aggregating[string, window, int, [2]int, int]
+}
+
+type sumCount struct{}
+
+func (sumCount) CreateAccumulator() [2]int           { return [2]int{} }
+func (sumCount) Add(a [2]int, v int) ([2]int, error) { return [2]int{a[0] + v, a[1] + 1}, nil }
+func (sumCount) Result(a [2]int) (int, error)        { return a[0] * a[1], nil }
+func (sumCount) Merge(a, b [2]int) ([2]int, error)   { return [2]int{a[0] + b[0], a[1] + b[1]}, nil }
+func newStates(r keygroup.Range, withMap bool) *states {
+	kc := statebackend.NewKeyContext(keygroup.Hasher[string](), 128, r)
+	b := New(kc, func() int64 { return 0 })
+	s := &states{b: b}
+	s.val = NewValue[string, struct{}, int](b, statebackend.TTL{})
+	s.val.SetName("val")
+	s.lst = NewList[string, window, string](b, statebackend.TTL{TTLMillis: 1000})
+	s.lst.SetName("list")
+	if withMap {
+		s.mp = NewMap[string, struct{}, int, []byte](b, statebackend.TTL{})
+		s.mp.SetName("map")
+	}
+	s.agg = NewAggregating[string, window, int, [2]int, int](b, statebackend.TTL{}, sumCount{})
+	s.agg.SetName("agg")
+	return s
+}
+
+// dump reads every key's state through the public accessors.
+func (s *states) dump(keys []string) []string {
+	var out []string
+	for _, k := range keys {
+		if err := s.b.kc.Set(k); err != nil {
+			continue // not in this backend's range
+		}
+		v, ok := s.val.Value()
+		s.lst.SetNamespace(window{0, 10})
+		l := s.lst.Get()
+		s.agg.SetNamespace(window{5, 15})
+		a, aok, _ := s.agg.Get()
+		line := fmt.Sprintf("%s val=%d/%v list=%v agg=%d/%v", k, v, ok, l, a, aok)
+		if s.mp != nil {
+			var es []string
+			for i := 0; i < 3; i++ {
+				if b, ok := s.mp.Get(i); ok {
+					es = append(es, fmt.Sprintf("%d:%s", i, b))
+				}
+			}
+			line += fmt.Sprintf(" map=%v", es)
+		}
+		out = append(out, line)
+	}
+	return out
+}
+
+func TestSnapshotRestoreRescale(t *testing.T) {
+	full := keygroup.Range{Start: 0, End: 128}
+	src := newStates(full, true)
+	var keys []string
+	for i := 0; i < 200; i++ {
+		k := fmt.Sprintf("key-%d", i)
+		keys = append(keys, k)
+		if err := src.b.kc.Set(k); err != nil {
+			t.Fatal(err)
+		}
+		src.val.Update(i)
+		src.lst.SetNamespace(window{0, 10})
+		src.lst.Add(k + "a")
+		src.lst.Add(k + "b")
+		src.mp.Put(i%3, []byte(k))
+		src.agg.SetNamespace(window{5, 15})
+		_ = src.agg.Add(i)
+		_ = src.agg.Add(1)
+	}
+	if err := src.b.Seal(); err != nil {
+		t.Fatal(err)
+	}
+	groups := map[int][]byte{}
+	if err := src.b.Snapshot(func(kg int, sec []byte) { groups[kg] = append(groups[kg], sec...) }); err != nil {
+		t.Fatal(err)
+	}
+	want := src.dump(keys)
+
+	// Restore at parallelism 3: every key is in exactly one new backend with
+	// the same state. The new job does not register the map state: its
+	// content must survive into the next snapshot.
+	var got []string
+	var again = map[int][]byte{}
+	for i := 0; i < 3; i++ {
+		dst := newStates(keygroup.RangeFor(128, 3, i), false)
+		if err := dst.b.SetRestore(groups); err != nil {
+			t.Fatal(err)
+		}
+		if err := dst.b.Seal(); err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, dst.dump(keys)...)
+		if err := dst.b.Snapshot(func(kg int, sec []byte) { again[kg] = append(again[kg], sec...) }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	stripMap := func(lines []string) []string {
+		out := make([]string, len(lines))
+		for i, l := range lines {
+			out[i] = l
+			if idx := strings.Index(l, " map="); idx >= 0 {
+				out[i] = l[:idx]
+			}
+		}
+		return out
+	}
+	if diff := cmp.Diff(sortLines(stripMap(want)), sortLines(got)); diff != "" {
+		t.Fatalf("restored at parallelism 3 (-want +got):\n%s", diff)
+	}
+	// Back to one backend, with the map registered again: everything,
+	// including the map state carried over unregistered, is there.
+	back := newStates(full, true)
+	if err := back.b.SetRestore(again); err != nil {
+		t.Fatal(err)
+	}
+	if err := back.b.Seal(); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(want, back.dump(keys)); diff != "" {
+		t.Fatalf("restored back at parallelism 1 (-want +got):\n%s", diff)
+	}
+}
+
+func TestRestoreRefusesOtherLayout(t *testing.T) {
+	full := keygroup.Range{Start: 0, End: 128}
+	src := newStates(full, false)
+	_ = src.b.kc.Set("k")
+	src.val.Update(1)
+	groups := map[int][]byte{}
+	if err := src.b.Snapshot(func(kg int, sec []byte) { groups[kg] = append(groups[kg], sec...) }); err != nil {
+		t.Fatal(err)
+	}
+	kc := statebackend.NewKeyContext(keygroup.Hasher[string](), 128, full)
+	b := New(kc, func() int64 { return 0 })
+	v := NewValue[string, struct{}, string](b, statebackend.TTL{})
+	v.SetName("val")
+	if err := b.SetRestore(groups); err != nil {
+		t.Fatal(err)
+	}
+	err := b.Seal()
+	if err == nil || !strings.Contains(err.Error(), `state "val" was stored with layout`) {
+		t.Fatalf("Seal = %v, want a layout error", err)
+	}
+}
+
+func sortLines(l []string) []string {
+	out := append([]string(nil), l...)
+	slices.Sort(out)
+	return out
+}
