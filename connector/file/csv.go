@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unsafe"
 )
 
 // errOpenQuote reports a line that ends inside a quoted field: the record
@@ -136,7 +137,8 @@ type csvField struct {
 
 // csvConv parses and formats one field type.
 type csvConv struct {
-	parse  func(v reflect.Value, s string) error
+	// parse sets v from the cell b, which is only valid during the call.
+	parse  func(v reflect.Value, b []byte) error
 	format func(dst []byte, v reflect.Value) ([]byte, error)
 }
 
@@ -199,13 +201,13 @@ func convFor(t reflect.Type) (csvConv, error) {
 			return csvConv{}, err
 		}
 		return csvConv{
-			parse: func(v reflect.Value, s string) error {
-				if s == "" {
+			parse: func(v reflect.Value, b []byte) error {
+				if len(b) == 0 {
 					v.SetZero()
 					return nil
 				}
 				p := reflect.New(t.Elem())
-				if err := inner.parse(p.Elem(), s); err != nil {
+				if err := inner.parse(p.Elem(), b); err != nil {
 					return err
 				}
 				v.Set(p)
@@ -222,43 +224,43 @@ func convFor(t reflect.Type) (csvConv, error) {
 	var c csvConv
 	switch {
 	case reflect.PointerTo(t).Implements(textUnmarshaler):
-		c.parse = func(v reflect.Value, s string) error {
-			return v.Addr().Interface().(encoding.TextUnmarshaler).UnmarshalText([]byte(s))
+		c.parse = func(v reflect.Value, b []byte) error {
+			return v.Addr().Interface().(encoding.TextUnmarshaler).UnmarshalText(b)
 		}
 	case t == durationType:
-		c.parse = func(v reflect.Value, s string) error {
-			d, err := time.ParseDuration(s)
+		c.parse = func(v reflect.Value, b []byte) error {
+			d, err := time.ParseDuration(string(b))
 			v.SetInt(int64(d))
 			return err
 		}
 	default:
 		switch t.Kind() {
 		case reflect.String:
-			c.parse = func(v reflect.Value, s string) error { v.SetString(s); return nil }
+			c.parse = func(v reflect.Value, b []byte) error { v.SetString(string(b)); return nil }
 		case reflect.Bool:
-			c.parse = func(v reflect.Value, s string) error {
-				b, err := strconv.ParseBool(s)
-				v.SetBool(b)
-				return err
+			c.parse = func(v reflect.Value, b []byte) error {
+				x, err := strconv.ParseBool(view(b))
+				v.SetBool(x)
+				return unwrapNum(err, t)
 			}
 		case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
 			bits := t.Bits()
-			c.parse = func(v reflect.Value, s string) error {
-				n, err := strconv.ParseInt(s, 10, bits)
+			c.parse = func(v reflect.Value, b []byte) error {
+				n, err := strconv.ParseInt(view(b), 10, bits)
 				v.SetInt(n)
 				return unwrapNum(err, t)
 			}
 		case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
 			bits := t.Bits()
-			c.parse = func(v reflect.Value, s string) error {
-				n, err := strconv.ParseUint(s, 10, bits)
+			c.parse = func(v reflect.Value, b []byte) error {
+				n, err := strconv.ParseUint(view(b), 10, bits)
 				v.SetUint(n)
 				return unwrapNum(err, t)
 			}
 		case reflect.Float32, reflect.Float64:
 			bits := t.Bits()
-			c.parse = func(v reflect.Value, s string) error {
-				n, err := strconv.ParseFloat(s, bits)
+			c.parse = func(v reflect.Value, b []byte) error {
+				n, err := strconv.ParseFloat(view(b), bits)
 				v.SetFloat(n)
 				return unwrapNum(err, t)
 			}
@@ -304,6 +306,10 @@ func convFor(t reflect.Type) (csvConv, error) {
 	}
 	return c, nil
 }
+
+// view returns b as a string without copying, for parse functions that do
+// not retain their argument; unwrapNum copies the text into the error.
+func view(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
 
 // unwrapNum rewords strconv's "strconv.ParseInt: parsing "x": ..." for
 // users, who know the field type but not the parse function.
@@ -388,7 +394,7 @@ func (d *csvDecoder[T]) decode(rec []byte, v *T) (string, error) {
 			continue // unmapped column, or empty: the zero value
 		}
 		sf := &d.schema.fields[idx]
-		if err := sf.conv.parse(rv.Field(sf.index), string(f)); err != nil {
+		if err := sf.conv.parse(rv.Field(sf.index), f); err != nil {
 			return d.names[i], err
 		}
 	}
