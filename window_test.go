@@ -2,6 +2,7 @@ package weir_test
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -742,4 +743,50 @@ func TestWindowErrors(t *testing.T) {
 			}
 		})
 	}
+}
+
+type click struct {
+	User string
+	N    int64
+}
+
+type clickCount struct{}
+
+func (clickCount) CreateAccumulator() int64              { return 0 }
+func (clickCount) Add(acc int64, c click) (int64, error) { return acc + c.N, nil }
+func (clickCount) Result(acc int64) (int64, error)       { return acc, nil }
+func (clickCount) Merge(a, b int64) (int64, error)       { return a + b, nil }
+
+// Clicks per user in tumbling one-minute event-time windows, with the
+// window in the output: an incremental aggregate (one accumulator per user
+// and window) followed by a process-window function that sees the window.
+func ExampleWindowAggregateProcess() {
+	env := weir.NewEnvironment(weir.Options{})
+	min := int64(time.Minute / time.Millisecond)
+	clicks := weir.FromTimestamped(env, []weir.TimestampedValue[click]{
+		{Value: click{"ann", 1}, TS: 0},
+		{Value: click{"bob", 1}, TS: 10},
+		{Value: click{"ann", 2}, TS: min - 1},
+		{Value: click{"ann", 1}, TS: min}, // the next window
+	}, weir.ForBoundedOutOfOrderness[click](time.Second))
+	perUser := weir.Window(weir.KeyBy(clicks, func(c click) string { return c.User }),
+		window.TumblingEventTime[click](time.Minute))
+	counts := weir.WindowAggregateProcess(perUser, clickCount{},
+		weir.ProcessWindowFunc[string, int64, string, window.TimeWindow](
+			func(ctx *weir.WindowContext[string, string, window.TimeWindow], user string, n []int64) error {
+				ctx.Collect(fmt.Sprintf("%s %v: %d", user, ctx.Window(), n[0]))
+				return nil
+			}))
+	out := weir.Collect(counts)
+	if err := env.Execute(context.Background()); err != nil {
+		fmt.Println(err)
+		return
+	}
+	for _, line := range canon(out.Values()) {
+		fmt.Println(line)
+	}
+	// Output:
+	// ann [0,60000): 3
+	// ann [60000,120000): 1
+	// bob [0,60000): 1
 }
