@@ -29,7 +29,9 @@
 // for a pointer). Fields follow RFC 4180 as encoding/csv reads them:
 // quoted fields may hold separators, doubled quotes and line breaks.
 // Columns without a matching field are ignored unless
-// SourceOptions.DisallowUnknownFields is set. Blank lines are skipped.
+// SourceOptions.DisallowUnknownFields is set; fields without a column keep
+// their zero value. Blank lines and a UTF-8 byte order mark at the start
+// of a file are skipped.
 //
 // # Bad input
 //

@@ -225,7 +225,7 @@ func TestCSVHeaderOnce(t *testing.T) {
 func TestCSVMap(t *testing.T) {
 	dir := t.TempDir()
 	in := filepath.Join(dir, "in.csv")
-	writeFile(t, in, "b,a\n1,\"x,y\"\n2,z\n")
+	writeFile(t, in, "\ufeffb,a\n1,\"x,y\"\n2,z\n") // with a byte order mark
 	env := weir.NewEnvironment(weir.Options{})
 	s := weir.FromSource(env, file.CSVSource[map[string]string](in, file.SourceOptions{}), weir.NoWatermarks[map[string]string](), "csv")
 	got := weir.Collect(s)

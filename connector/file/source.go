@@ -297,6 +297,9 @@ func (r *reader[T]) readLine() ([]byte, error) {
 		return nil, fmt.Errorf("file: reading %s: %w", r.name, err)
 	}
 	r.line++
+	if r.line == 1 {
+		b = bytes.TrimPrefix(b, []byte("\ufeff")) // a UTF-8 byte order mark
+	}
 	b = bytes.TrimSuffix(b, []byte{'\n'})
 	b = bytes.TrimSuffix(b, []byte{'\r'})
 	return b, nil
