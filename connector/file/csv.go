@@ -434,14 +434,13 @@ func (e *csvEncoder[T]) encode(v T) ([]byte, error) {
 	if e.schema.isMap {
 		m := reflect.ValueOf(v)
 		if e.keys == nil {
+			if m.Len() == 0 {
+				return nil, fmt.Errorf("the first record has no keys to make a header of")
+			}
 			for _, k := range m.MapKeys() {
 				e.keys = append(e.keys, k.String())
 			}
 			slices.Sort(e.keys)
-			e.keys = slices.Clip(e.keys)
-			if e.keys == nil {
-				e.keys = []string{}
-			}
 			for i, k := range e.keys {
 				if i > 0 {
 					b = append(b, e.comma)

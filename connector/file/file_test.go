@@ -505,3 +505,25 @@ func TestJSONSinkEncodeError(t *testing.T) {
 		t.Fatalf("Execute = %v, want an error naming record 2 and NaN", err)
 	}
 }
+
+func TestCSVMapSinkErrors(t *testing.T) {
+	tests := []struct {
+		name string
+		in   []map[string]string
+		want string
+	}{
+		{"empty first", []map[string]string{{}}, "record 1: the first record has no keys"},
+		{"extra key", []map[string]string{{"a": "1"}, {"a": "2", "b": "3"}}, "record 2: record has 2 keys, header has 1"},
+		{"other key", []map[string]string{{"a": "1", "b": "2"}, {"a": "2", "c": "3"}}, "record 2: record has keys outside the header"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			env := weir.NewEnvironment(weir.Options{})
+			weir.FromSlice(env, tc.in).SinkTo(file.CSVSink[map[string]string](t.TempDir(), file.SinkOptions{}))
+			err := env.Execute(context.Background())
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("Execute = %v, want %q", err, tc.want)
+			}
+		})
+	}
+}

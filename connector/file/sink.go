@@ -34,7 +34,8 @@ func JSONSink[T any](dir string, opts SinkOptions) *Sink[T] {
 // CSVSink writes records as CSV to dir/part-<subtask>-0.csv, with a header
 // line first: the columns of struct T in field order, or for T =
 // map[string]string the sorted keys of the first record (a later record
-// with other keys is an error).
+// with a key outside that header is an error; a missing key is written as
+// an empty cell).
 func CSVSink[T any](dir string, opts SinkOptions) *Sink[T] {
 	return &Sink[T]{dir: dir, format: formatCSV, opts: opts}
 }
