@@ -68,36 +68,52 @@ func runDemo(cmd *cobra.Command, f demoFlags) error {
 		Status: cmd.ErrOrStderr(),
 	}
 
-	var srvErr chan error
-	var srv *http.Server
+	var stopMetrics func() error
 	if f.metricsAddr != "" {
 		reg := prometheus.NewRegistry()
 		reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 		opts.Env.Registry = reg
-		ln, err := net.Listen("tcp", f.metricsAddr)
+		addr, stop, err := serveMetrics(f.metricsAddr, reg)
 		if err != nil {
-			return fmt.Errorf("demo: metrics: %w", err)
+			return err
 		}
-		mux := http.NewServeMux()
-		mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
-		srv = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
-		srvErr = make(chan error, 1)
-		go func() { srvErr <- srv.Serve(ln) }()
-		fmt.Fprintf(cmd.ErrOrStderr(), "metrics on http://%s/metrics\n", ln.Addr())
+		stopMetrics = stop
+		fmt.Fprintf(cmd.ErrOrStderr(), "metrics on http://%s/metrics\n", addr)
 	}
 
 	_, runErr := fraud.Run(ctx, fraud.Config{Generator: gen}, opts)
 
-	if srv != nil {
-		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		err := srv.Shutdown(sctx)
-		cancel()
-		if serr := <-srvErr; !errors.Is(serr, http.ErrServerClosed) && err == nil {
-			err = serr
-		}
-		if err != nil && runErr == nil {
-			runErr = fmt.Errorf("demo: metrics server: %w", err)
+	if stopMetrics != nil {
+		if err := stopMetrics(); err != nil && runErr == nil {
+			runErr = err
 		}
 	}
 	return runErr
+}
+
+// serveMetrics serves reg's metrics at /metrics on addr until stop is
+// called; stop shuts the server down and waits for its goroutine.
+func serveMetrics(addr string, reg *prometheus.Registry) (bound string, stop func() error, err error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return "", nil, fmt.Errorf("metrics: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ln) }()
+	stop = func() error {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		err := srv.Shutdown(ctx)
+		if serr := <-done; !errors.Is(serr, http.ErrServerClosed) && err == nil {
+			err = serr
+		}
+		if err != nil {
+			return fmt.Errorf("metrics: %w", err)
+		}
+		return nil
+	}
+	return ln.Addr().String(), stop, nil
 }
