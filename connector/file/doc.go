@@ -16,7 +16,7 @@
 // names) or allow enough out-of-orderness: records of a later file that are
 // older than the watermark reached in an earlier one are late.
 //
-// JSON lines: one value per line, decoded with encoding/json into T
+// JSON lines: one value per line (not null), decoded with encoding/json into T
 // (optionally rejecting unknown fields); blank lines are skipped.
 //
 // CSV: the first line of every file is a header. T is a struct whose

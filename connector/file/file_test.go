@@ -316,11 +316,12 @@ func badCases() []badCase {
 	return []badCase{
 		{
 			name: "json", path: "data/x.jsonl", src: jsonSrc,
-			content: `{"id":1}` + "\n\n" + `{"id":"two"}` + "\n" + `{"id":3}` + "\n" + `{"id":4,` + "\n" + `{"id":5} {"id":6}` + "\n" + `{"id":7}`,
+			content: `{"id":1}` + "\n\n" + `{"id":"two"}` + "\n" + `{"id":3}` + "\n" + `{"id":4,` + "\n" + `{"id":5} {"id":6}` + "\n" + `{"id":7}` + "\n null \n",
 			bad: []badLine{
 				{line: 3, field: "id", reason: "cannot unmarshal string", raw: `{"id":"two"}`},
 				{line: 5, reason: "unexpected end of JSON input", raw: `{"id":4,`},
 				{line: 6, reason: "invalid character", raw: `{"id":5} {"id":6}`},
+				{line: 8, reason: "null is not a record", raw: ` null `},
 			},
 			goodIDs: []int64{1, 3, 7},
 		},

@@ -8,6 +8,8 @@ import (
 	"strings"
 )
 
+var errNull = errors.New("null is not a record")
+
 // jsonDecoder decodes one JSON value per line.
 type jsonDecoder[T any] struct {
 	strict bool
@@ -20,6 +22,10 @@ func (d *jsonDecoder[T]) header([]byte) (string, error) { return "", nil }
 // decode decodes one line into v (the zero value) and on failure returns
 // the field at fault, if known.
 func (d *jsonDecoder[T]) decode(line []byte, v *T) (string, error) {
+	if bytes.Equal(bytes.TrimSpace(line), []byte("null")) {
+		// encoding/json would leave the zero value: a record nobody wrote.
+		return "", errNull
+	}
 	if !d.strict {
 		return jsonFault(json.Unmarshal(line, v))
 	}
