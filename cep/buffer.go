@@ -26,7 +26,15 @@ type buffer[T any] struct {
 	pending []partial
 	done    []partial
 	queue   []queued[T]
-	timer   int64 // earliest wake-up timer registered and not yet fired
+	qTimer  int64 // queue timer registered and not yet fired, or noTimer
+	toTimer int64 // timeout timer registered and not yet fired, or noTimer
+
+	// first backing arrays of the slices above: a new buffer is one
+	// allocation for the common small case.
+	evArr   [3]evEntry[T]
+	nodeArr [3]node
+	pmArr   [2][2]partial
+	qArr    [1]queued[T]
 }
 
 type evEntry[T any] struct {
@@ -57,7 +65,13 @@ type queued[T any] struct {
 	ts int64
 }
 
-func newBuffer[T any]() *buffer[T] { return &buffer[T]{timer: noTimer} }
+func newBuffer[T any]() *buffer[T] {
+	b := &buffer[T]{qTimer: noTimer, toTimer: noTimer}
+	b.events, b.nodes = b.evArr[:0], b.nodeArr[:0]
+	b.pms, b.spare = b.pmArr[0][:0], b.pmArr[1][:0]
+	b.queue = b.qArr[:0]
+	return b
+}
 
 // empty reports whether the buffer holds nothing worth keeping.
 func (b *buffer[T]) empty() bool {
@@ -75,7 +89,7 @@ func (b *buffer[T]) reset() {
 	b.nodes, b.freeN = b.nodes[:0], b.freeN[:0]
 	b.pms, b.spare, b.pending, b.done = b.pms[:0], b.spare[:0], b.pending[:0], b.done[:0]
 	b.queue = b.queue[:0]
-	b.timer = noTimer
+	b.qTimer, b.toTimer = noTimer, noTimer
 }
 
 func (b *buffer[T]) addEvent(v T, ts, id int64) int32 {

@@ -303,7 +303,12 @@ func materialize[T any](b *buffer[T], names []string, n int32) map[string][]T {
 		cnt++
 	}
 	all := make([]T, cnt)
-	idx := make([]int16, cnt)
+	var small [16]int16
+	idx := small[:0]
+	if cnt > len(small) {
+		idx = make([]int16, cnt)
+	}
+	idx = idx[:cnt]
 	for i, k := n, cnt-1; i >= 0; i, k = b.nodes[i].prev, k-1 {
 		all[k] = b.events[b.nodes[i].ev].v
 		idx[k] = b.nodes[i].name

@@ -154,18 +154,22 @@ func (f *cepFunc[K, T, O]) save(c *weir.KeyedContext[K, O], b *buffer[T], stored
 	if !stored {
 		f.st.Update(b)
 	}
-	wake, ok := f.m.nextTimeout(b)
-	if !f.procTime && len(b.queue) > 0 && (!ok || b.queue[0].ts < wake) {
-		wake, ok = b.queue[0].ts, true
+	// Two wake-ups at most are registered per key: one for the earliest
+	// queued event (event time), one for the earliest timeout. A timer
+	// that fires early (its reason gone) finds nothing to do.
+	if !f.procTime && len(b.queue) > 0 {
+		if q := b.queue[0].ts; b.qTimer == noTimer || q < b.qTimer {
+			b.qTimer = q
+			c.RegisterEventTimeTimer(q)
+		}
 	}
-	if !ok || (b.timer != noTimer && b.timer <= wake) {
-		return
-	}
-	b.timer = wake
-	if f.procTime {
-		c.RegisterProcessingTimeTimer(wake)
-	} else {
-		c.RegisterEventTimeTimer(wake)
+	if w, ok := f.m.nextTimeout(b); ok && (b.toTimer == noTimer || w < b.toTimer) {
+		b.toTimer = w
+		if f.procTime {
+			c.RegisterProcessingTimeTimer(w)
+		} else {
+			c.RegisterEventTimeTimer(w)
+		}
 	}
 }
 
@@ -198,8 +202,11 @@ func (f *cepFunc[K, T, O]) OnTimer(c *weir.KeyedContext[K, O], t int64) error {
 	if !stored {
 		return nil
 	}
-	if b.timer <= t {
-		b.timer = noTimer
+	if b.qTimer != noTimer && b.qTimer <= t {
+		b.qTimer = noTimer
+	}
+	if b.toTimer != noTimer && b.toTimer <= t {
+		b.toTimer = noTimer
 	}
 	if f.procTime {
 		if err := f.m.advance(b, c.CurrentProcessingTime()); err != nil {

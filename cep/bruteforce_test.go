@@ -1,0 +1,189 @@
+package cep
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+// The same-answer test: random small patterns (single and times(n) steps
+// with strict, relaxed or non-deterministic contiguity between and inside
+// steps, optionally Within) over random short streams, matched by the NFA
+// and by a brute-force enumeration of every subsequence against the
+// declarative definition of the contiguities:
+//
+//   - strict: the event right after the previous accepted one;
+//   - relaxed: the first event after the previous accepted one that meets
+//     the step's condition;
+//   - non-deterministic: any later event that meets it.
+
+type bfStep struct {
+	letter byte
+	outer  contiguity
+	n      int
+	inner  contiguity
+}
+
+type bfEvent struct {
+	letter byte
+	pos    int
+}
+
+func bfMatches(steps []bfStep, events []bfEvent, within int) []string {
+	var slots []bfStep // one per accepted event
+	var outerOf []contiguity
+	for _, s := range steps {
+		for i := 0; i < s.n; i++ {
+			slots = append(slots, s)
+			if i == 0 {
+				outerOf = append(outerOf, s.outer)
+			} else {
+				outerOf = append(outerOf, s.inner)
+			}
+		}
+	}
+	var out []string
+	idx := make([]int, 0, len(slots))
+	var rec func(k, from int)
+	rec = func(k, from int) {
+		if k == len(slots) {
+			if within > 0 && events[idx[len(idx)-1]].pos-events[idx[0]].pos >= within {
+				return
+			}
+			out = append(out, fmt.Sprint(idx))
+			return
+		}
+		for i := from; i < len(events); i++ {
+			if events[i].letter != slots[k].letter {
+				continue
+			}
+			if k > 0 {
+				prev := idx[k-1]
+				switch outerOf[k] {
+				case strict:
+					if i != prev+1 {
+						continue
+					}
+				case relaxed:
+					first := -1
+					for j := prev + 1; j < len(events); j++ {
+						if events[j].letter == slots[k].letter {
+							first = j
+							break
+						}
+					}
+					if i != first {
+						continue
+					}
+				}
+			}
+			idx = append(idx, i)
+			rec(k+1, i+1)
+			idx = idx[:len(idx)-1]
+		}
+	}
+	rec(0, 0)
+	slices.Sort(out)
+	return out
+}
+
+func bfPattern(steps []bfStep, within int) *Seq[bfEvent] {
+	var p *Seq[bfEvent]
+	for i, s := range steps {
+		name := fmt.Sprintf("s%d", i)
+		switch {
+		case i == 0:
+			p = Begin[bfEvent](name)
+		case s.outer == strict:
+			p = p.Next(name)
+		case s.outer == relaxed:
+			p = p.FollowedBy(name)
+		default:
+			p = p.FollowedByAny(name)
+		}
+		letter := s.letter
+		p = p.Where(func(e bfEvent) bool { return e.letter == letter })
+		if s.n > 1 {
+			p = p.Times(s.n)
+			switch s.inner {
+			case strict:
+				p = p.Consecutive()
+			case nondeterministic:
+				p = p.AllowCombinations()
+			}
+		}
+	}
+	if within > 0 {
+		p = p.Within(time.Duration(within) * time.Millisecond)
+	}
+	return p
+}
+
+func nfaMatches(t *testing.T, p *Seq[bfEvent], events []bfEvent) []string {
+	t.Helper()
+	n, err := compile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := newMatcher(n)
+	var out []string
+	m.emit = func(b *buffer[bfEvent], pm partial, _ int64) error {
+		var pos []int
+		for i := pm.last; i >= 0; i = b.nodes[i].prev {
+			pos = append(pos, b.events[b.nodes[i].ev].v.pos)
+		}
+		slices.Reverse(pos)
+		out = append(out, fmt.Sprint(pos))
+		return nil
+	}
+	b := newBuffer[bfEvent]()
+	for _, e := range events {
+		if err := m.process(b, e, int64(e.pos)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := m.advance(b, 1<<40); err != nil {
+		t.Fatal(err)
+	}
+	slices.Sort(out)
+	return out
+}
+
+func TestSameAnswerAsBruteForce(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 11))
+	contigs := []contiguity{strict, relaxed, nondeterministic}
+	const letters = "abc"
+	cases := 3000
+	if testing.Short() {
+		cases = 500
+	}
+	for c := 0; c < cases; c++ {
+		steps := make([]bfStep, 1+rng.IntN(3))
+		for i := range steps {
+			steps[i] = bfStep{letter: letters[rng.IntN(3)], outer: contigs[rng.IntN(3)], n: 1, inner: contigs[rng.IntN(3)]}
+			if rng.IntN(3) == 0 {
+				steps[i].n = 2 + rng.IntN(2)
+			}
+		}
+		within := 0
+		if rng.IntN(3) == 0 {
+			within = 2 + rng.IntN(5)
+		}
+		events := make([]bfEvent, 1+rng.IntN(9))
+		for i := range events {
+			events[i] = bfEvent{letter: letters[rng.IntN(3)], pos: i}
+		}
+		want := bfMatches(steps, events, within)
+		got := nfaMatches(t, bfPattern(steps, within), events)
+		if !slices.Equal(got, want) {
+			var sb strings.Builder
+			for _, e := range events {
+				sb.WriteByte(e.letter)
+			}
+			t.Fatalf("case %d: steps %+v within %d events %s:\n got %v\nwant %v", c, steps, within, sb.String(), got, want)
+		}
+	}
+}
