@@ -2,6 +2,7 @@ package weir
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"testing"
 	"time"
@@ -42,26 +43,8 @@ func benchTS(i int) int64 { return int64(i / 1000) }
 // from a source through a key-partitioned exchange to a discarding sink.
 func BenchmarkTumblingWindowCount(b *testing.B) {
 	b.Run("operator", func(b *testing.B) {
-		out := &countingOutput{}
-		ws := Window(KeyedStream[int64, benchEvent]{key: func(e benchEvent) int64 { return e.Key }},
-			window.Assigner[benchEvent, window.TimeWindow](window.TumblingEventTime[benchEvent](time.Second)))
-		op := &windowOp[int64, benchEvent, window.TimeWindow, int64]{
-			forwardOp: forwardOp[int64]{out: &outputs[int64]{main: out}},
-			cfg:       ws,
-			key:       func(e benchEvent) int64 { return e.Key },
-			make: func(op *windowOp[int64, benchEvent, window.TimeWindow, int64]) (windowContents[benchEvent, window.TimeWindow], error) {
-				var agg state.AggregateFunction[benchEvent, int64, int64] = countAgg{}
-				return aggregateContents(op, agg, func(w window.TimeWindow, v int64) error {
-					return op.out.main.ProcessElement(v, w.MaxTimestamp())
-				}), nil
-			},
-		}
-		octx := &runtime.OperatorContext{
-			Name: "bench", Parallelism: 1, MaxParallelism: 128, KeyGroups: keygroup.Range{Start: 0, End: 128},
-			Time: runtime.NewTimerQueue(runtime.WallClock{}), Logger: slog.New(slog.DiscardHandler),
-			Metrics: &runtime.OperatorMetrics{},
-		}
-		if err := op.Open(octx); err != nil {
+		op, out, err := newCountWindowOp(0)
+		if err != nil {
 			b.Fatal(err)
 		}
 		b.ReportAllocs()
@@ -99,6 +82,92 @@ func BenchmarkTumblingWindowCount(b *testing.B) {
 			b.Fatal(err)
 		}
 	})
+}
+
+// newCountWindowOp returns an opened window operator counting records per
+// key in 1s tumbling event-time windows, and the output it counts into.
+func newCountWindowOp(lateness time.Duration) (*windowOp[int64, benchEvent, window.TimeWindow, int64], *countingOutput, error) {
+	out := &countingOutput{}
+	ws := Window(KeyedStream[int64, benchEvent]{key: func(e benchEvent) int64 { return e.Key }},
+		window.Assigner[benchEvent, window.TimeWindow](window.TumblingEventTime[benchEvent](time.Second))).
+		AllowedLateness(lateness)
+	var contents *incContents[int64, benchEvent, window.TimeWindow, int64]
+	op := &windowOp[int64, benchEvent, window.TimeWindow, int64]{
+		forwardOp: forwardOp[int64]{out: &outputs[int64]{main: out}},
+		cfg:       ws,
+		key:       func(e benchEvent) int64 { return e.Key },
+		make: func(op *windowOp[int64, benchEvent, window.TimeWindow, int64]) (windowContents[benchEvent, window.TimeWindow], error) {
+			var agg state.AggregateFunction[benchEvent, int64, int64] = countAgg{}
+			c := aggregateContents(op, agg, func(w window.TimeWindow, v int64) error {
+				return op.out.main.ProcessElement(v, w.MaxTimestamp())
+			})
+			contents, _ = c.(*incContents[int64, benchEvent, window.TimeWindow, int64])
+			return c, nil
+		},
+	}
+	octx := &runtime.OperatorContext{
+		Name: "count", Parallelism: 1, MaxParallelism: 128, KeyGroups: keygroup.Range{Start: 0, End: 128},
+		Time: runtime.NewTimerQueue(runtime.WallClock{}), Logger: slog.New(slog.DiscardHandler),
+		Metrics: &runtime.OperatorMetrics{},
+	}
+	if err := op.Open(octx); err != nil {
+		return nil, nil, err
+	}
+	if contents == nil {
+		return nil, nil, errors.New("window contents are not incremental")
+	}
+	return op, out, nil
+}
+
+// TestWindowStateAndTimersPerWindow checks, inside the operator, that an
+// incremental window keeps one accumulator and one timer per key and
+// window (not per record), and that both are gone after the cleanup time.
+func TestWindowStateAndTimersPerWindow(t *testing.T) {
+	for _, lateness := range []time.Duration{0, 500 * time.Millisecond} {
+		op, out, err := newCountWindowOp(lateness)
+		if err != nil {
+			t.Fatal(err)
+		}
+		contents := op.contents.(*incContents[int64, benchEvent, window.TimeWindow, int64])
+		for i := range 1000 {
+			ts := int64(i) * 2 // windows [0,1000) and [1000,2000)
+			if err := op.ProcessElement(benchEvent{Key: int64(i % 10)}, ts); err != nil {
+				t.Fatal(err)
+			}
+		}
+		wantTimers := 20
+		if lateness > 0 {
+			wantTimers = 40 // window end and cleanup time
+		}
+		if n := contents.v.Len(); n != 20 {
+			t.Fatalf("lateness %v: %d accumulators, want 20 (10 keys x 2 windows)", lateness, n)
+		}
+		if n := op.timers.NumEventTimers(); n != wantTimers {
+			t.Fatalf("lateness %v: %d timers, want %d", lateness, n, wantTimers)
+		}
+		if err := op.ProcessWatermark(999); err != nil {
+			t.Fatal(err)
+		}
+		if out.n != 10 {
+			t.Fatalf("lateness %v: %d results after the first window, want 10", lateness, out.n)
+		}
+		wantLeft := 10
+		if lateness > 0 {
+			wantLeft = 20 // the fired window is kept for late records
+		}
+		if n := contents.v.Len(); n != wantLeft {
+			t.Fatalf("lateness %v: %d accumulators after the first window fired, want %d", lateness, n, wantLeft)
+		}
+		if err := op.ProcessWatermark(1999 + lateness.Milliseconds()); err != nil {
+			t.Fatal(err)
+		}
+		if n := contents.v.Len(); n != 0 || op.timers.NumEventTimers() != 0 {
+			t.Fatalf("lateness %v: %d accumulators and %d timers after cleanup, want none", lateness, n, op.timers.NumEventTimers())
+		}
+		if out.n != 20 {
+			t.Fatalf("lateness %v: %d results, want 20", lateness, out.n)
+		}
+	}
 }
 
 type benchSource int
