@@ -19,6 +19,7 @@ type benchFlags struct {
 	count       int
 	parallelism int
 	noChaining  bool
+	batchSize   int
 }
 
 func newBenchCmd() *cobra.Command {
@@ -47,6 +48,7 @@ Scenarios:
 	fl.IntVar(&f.count, "count", 1, "runs per scenario")
 	fl.IntVar(&f.parallelism, "parallelism", 1, "engine parallelism")
 	fl.BoolVar(&f.noChaining, "no-chaining", false, "run every operator in its own subtasks")
+	fl.IntVar(&f.batchSize, "batch-size", 0, "records per exchange batch (0: the engine's default)")
 	return cmd
 }
 
@@ -59,8 +61,8 @@ func scenarioList() string {
 }
 
 func runBench(cmd *cobra.Command, f benchFlags, args []string) error {
-	if f.records < 0 || f.count < 1 || f.parallelism < 1 {
-		return fmt.Errorf("bench: --records must not be negative, --count and --parallelism must be positive")
+	if f.records < 0 || f.batchSize < 0 || f.count < 1 || f.parallelism < 1 {
+		return fmt.Errorf("bench: --records and --batch-size must not be negative, --count and --parallelism must be positive")
 	}
 	if len(args) == 0 {
 		args = []string{"all"}
@@ -77,7 +79,7 @@ func runBench(cmd *cobra.Command, f benchFlags, args []string) error {
 		}
 		run = append(run, s)
 	}
-	opts := weir.Options{Parallelism: f.parallelism, DisableChaining: f.noChaining}
+	opts := weir.Options{Parallelism: f.parallelism, DisableChaining: f.noChaining, BatchSize: f.batchSize}
 	out := cmd.OutOrStdout()
 	writeHeader(out, f)
 	var results []bench.Result
@@ -110,8 +112,12 @@ func writeHeader(w io.Writer, f benchFlags) {
 	fmt.Fprintf(w, "# weir %s, %s %s/%s, GOMAXPROCS=%d, NumCPU=%d, host %s\n",
 		version(), runtime.Version(), runtime.GOOS, runtime.GOARCH, runtime.GOMAXPROCS(0), runtime.NumCPU(), host)
 	fmt.Fprintf(w, "# command: weir %s\n", strings.Join(os.Args[1:], " "))
-	fmt.Fprintf(w, "# parallelism=%d chaining=%v; throughput is records per second of process CPU time (user+sys)\n",
-		f.parallelism, !f.noChaining)
+	batch := "default"
+	if f.batchSize > 0 {
+		batch = fmt.Sprint(f.batchSize)
+	}
+	fmt.Fprintf(w, "# parallelism=%d chaining=%v batch-size=%s; throughput is records per second of process CPU time (user+sys)\n",
+		f.parallelism, !f.noChaining, batch)
 }
 
 func writeTable(w io.Writer, rs []bench.Result) error {
