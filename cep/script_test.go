@@ -294,8 +294,11 @@ func runCase(t *testing.T, c scriptCase) map[string][]string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p = p.Skip(skip)
+	return runWith(t, p.Skip(skip), c)
+}
 
+func runWith(t *testing.T, p *cep.Seq[ev], c scriptCase) map[string][]string {
+	t.Helper()
 	h := weirtest.New(weir.Options{Parallelism: 1})
 	in := weirtest.NewInput[ev](h)
 	ps := cep.Pattern(weir.KeyBy(in.Stream(), func(e ev) string { return e.Key }), p)

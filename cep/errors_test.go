@@ -1,0 +1,119 @@
+package cep_test
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/weirstream/weir"
+	"github.com/weirstream/weir/cep"
+	"github.com/weirstream/weir/weirtest"
+)
+
+func TestPatternErrors(t *testing.T) {
+	a := func() *cep.Seq[ev] { return cep.Begin[ev]("a").Where(is("a")) }
+	cases := []struct {
+		name string
+		p    *cep.Seq[ev]
+		want string
+	}{
+		{"times zero", a().Times(0), "need 1 <= from <= to"},
+		{"range reversed", a().TimesRange(3, 2), "need 1 <= from <= to"},
+		{"two quantifiers", a().Times(2).OneOrMore(), "already has a quantifier"},
+		{"empty name", a().Next(""), "needs a name"},
+		{"duplicate name", a().Next("a").Where(is("b")), `duplicate pattern name "a"`},
+		{"ends with notFollowedBy", a().NotFollowedBy("n"), "cannot end with NotFollowedBy"},
+		{"quantifier on negation", a().NotNext("n").Optional(), "Optional on negative pattern"},
+		{"notFollowedBy before optional", a().NotFollowedBy("n").FollowedBy("b").Optional(), "before an optional pattern"},
+		{"greedy single", a().Greedy(), "needs a looping or ranged quantifier"},
+		{"until without loop", a().Until(is("x")), "needs a looping quantifier"},
+		{"skip to unknown", a().FollowedBy("b").Skip(cep.SkipToLast("z")), "names no pattern"},
+		{"within zero", a().Within(0), "positive duration"},
+		{"nil condition", a().Where(nil), "nil condition"},
+		{"reserved name", cep.Begin[ev]("$x"), "reserved"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			err := tc.p.Validate()
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("Validate() = %v, want an error containing %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestBadPatternFailsJobStart(t *testing.T) {
+	h := weirtest.New(weir.Options{Parallelism: 1})
+	in := weirtest.NewInput[ev](h)
+	p := cep.Begin[ev]("a").Where(is("a")).FollowedBy("a").Where(is("b"))
+	ps := cep.Pattern(weir.KeyBy(in.Stream(), func(e ev) string { return e.Key }), p)
+	weirtest.Capture(h, cep.Select(ps, func(string, map[string][]ev) (int, error) { return 0, nil }))
+	err := h.StartErr()
+	if err == nil {
+		err = in.Push(ev{Name: "a"}, 1)
+	}
+	if err == nil || !strings.Contains(err.Error(), "duplicate pattern name") {
+		t.Fatalf("got %v, want the pattern's error", err)
+	}
+}
+
+func TestExpr(t *testing.T) {
+	big, err := cep.Expr[ev](`Name == "b" && Val > 1`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := cep.Begin[ev]("a").Where(is("a")).FollowedBy("b").WhereCond(big)
+	got := runWith(t, p, scriptCase{input: strings.Fields("a1 b1 b2 a2 b3")})["matches"]
+	want := []string{"a1 b2", "a2 b3"}
+	if strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Fatalf("got %q, want %q", got, want)
+	}
+	ok, err := big.Filter(ev{Name: "b", Val: 5}, nil)
+	if err != nil || !ok {
+		t.Fatalf("Filter = %v, %v", ok, err)
+	}
+}
+
+func TestExprCompileError(t *testing.T) {
+	cases := []struct {
+		expr, want string
+		pos        bool
+	}{
+		{`Name == "a" &&`, `cep: expression "Name == \"a\" &&": line 1, column`, true},
+		{`Nope > 1`, `line 1, column 1: unknown name Nope`, true},
+		{"Val > 1 &&\n  Name ==", `line 2, column`, true},
+		{`Val + 1`, `expected bool`, false},
+	}
+	for _, tc := range cases {
+		_, err := cep.Expr[ev](tc.expr)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("Expr(%q) error = %v, want it to contain %q", tc.expr, err, tc.want)
+		}
+		if err != nil && tc.pos && !strings.Contains(err.Error(), "column") {
+			t.Errorf("Expr(%q) error %v has no position", tc.expr, err)
+		}
+	}
+}
+
+type failing struct{}
+
+func (failing) Filter(ev, *cep.Context[ev]) (bool, error) { return false, errors.New("boom") }
+
+func TestConditionErrorFailsJob(t *testing.T) {
+	h := weirtest.New(weir.Options{Parallelism: 1})
+	in := weirtest.NewInput[ev](h)
+	p := cep.Begin[ev]("a").WhereCond(failing{})
+	ps := cep.Pattern(weir.KeyBy(in.Stream(), func(e ev) string { return e.Key }), p).InProcessingTime()
+	weirtest.Capture(h, cep.Select(ps, func(string, map[string][]ev) (int, error) { return 0, nil }))
+	h.Start(t)
+	err := in.Push(ev{Name: "a"}, 1)
+	if err == nil || !strings.Contains(err.Error(), "boom") {
+		t.Fatalf("got %v, want the condition's error", err)
+	}
+	var runtimeErr error
+	expr := cep.MustExpr[ev](`int(Name) > 0`)
+	_, runtimeErr = expr.Filter(ev{Name: "a"}, nil)
+	if runtimeErr == nil || !strings.Contains(runtimeErr.Error(), "int(Name)") {
+		t.Fatalf("runtime error = %v, want it to name the expression", runtimeErr)
+	}
+}
