@@ -167,22 +167,20 @@ func (d *Detector) OnTimer(ctx *weir.KeyedContext[uint32, Alert], ts int64) erro
 	if d.Watermark != nil {
 		d.Watermark.Store(ctx.CurrentWatermark())
 	}
+	// Get returns a copy: sort it and split it in place.
 	all := d.pending.Get()
-	var due, rest []Payment
-	for _, p := range all {
-		if p.TS <= ts {
-			due = append(due, p)
-		} else {
-			rest = append(rest, p)
-		}
-	}
-	if len(due) > 0 {
-		d.pending.Update(rest)
-		slices.SortFunc(due, func(a, b Payment) int {
-			return cmp.Or(cmp.Compare(a.TS, b.TS), cmp.Compare(a.ID, b.ID))
-		})
-		for _, p := range due {
+	slices.SortFunc(all, func(a, b Payment) int {
+		return cmp.Or(cmp.Compare(a.TS, b.TS), cmp.Compare(a.ID, b.ID))
+	})
+	due, _ := slices.BinarySearchFunc(all, ts+1, func(p Payment, t int64) int { return cmp.Compare(p.TS, t) })
+	if due > 0 {
+		for _, p := range all[:due] {
 			d.evaluate(ctx, p)
+		}
+		if due == len(all) {
+			d.pending.Clear()
+		} else {
+			d.pending.Update(all[due:])
 		}
 	}
 	// A failure at f cannot join a burst with payments after ts once
