@@ -40,7 +40,7 @@ func Window[K comparable, T any, W window.Window](ks KeyedStream[K, T], assigner
 // records: a global window with a purging count trigger, as Flink builds
 // it. Results carry the timestamp math.MaxInt64 (the global window's end).
 func CountWindow[K comparable, T any](ks KeyedStream[K, T], size int64) WindowedStream[K, T, window.GlobalWindow] {
-	return Window(ks, window.Assigner[T, window.GlobalWindow](window.Global[T]{})).
+	return Window(ks, window.Global[T]{}).
 		Trigger(window.Purging(window.Trigger[T, window.GlobalWindow](window.Count[T, window.GlobalWindow](size))))
 }
 
@@ -48,7 +48,7 @@ func CountWindow[K comparable, T any](ks KeyedStream[K, T], size int64) Windowed
 // key's last size records: a global window with a count trigger and a count
 // evictor, as Flink builds it.
 func SlidingCountWindow[K comparable, T any](ks KeyedStream[K, T], size, slide int64) WindowedStream[K, T, window.GlobalWindow] {
-	return Window(ks, window.Assigner[T, window.GlobalWindow](window.Global[T]{})).
+	return Window(ks, window.Global[T]{}).
 		Evictor(window.CountEvict[T, window.GlobalWindow](size)).
 		Trigger(window.Count[T, window.GlobalWindow](slide))
 }

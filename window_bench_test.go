@@ -73,8 +73,8 @@ func BenchmarkTumblingWindowCount(b *testing.B) {
 		src := FromSource[benchEvent](env, benchSource(b.N), ForMonotonousTimestamps[benchEvent](), "bench")
 		ks := KeyBy(src, func(e benchEvent) int64 { return e.Key })
 		var agg state.AggregateFunction[benchEvent, int64, int64] = countAgg{}
-		counts := WindowAggregate(Window(ks, window.Assigner[benchEvent, window.TimeWindow](
-			window.TumblingEventTime[benchEvent](time.Second))), agg)
+		counts := WindowAggregate(Window(ks,
+			window.TumblingEventTime[benchEvent](time.Second)), agg)
 		counts.SinkTo(SinkFunc[int64](func(int64, int64) error { return nil }))
 		b.ReportAllocs()
 		b.ResetTimer()
@@ -89,7 +89,7 @@ func BenchmarkTumblingWindowCount(b *testing.B) {
 func newCountWindowOp(lateness time.Duration) (*windowOp[int64, benchEvent, window.TimeWindow, int64], *countingOutput, error) {
 	out := &countingOutput{}
 	ws := Window(KeyedStream[int64, benchEvent]{key: func(e benchEvent) int64 { return e.Key }},
-		window.Assigner[benchEvent, window.TimeWindow](window.TumblingEventTime[benchEvent](time.Second))).
+		window.TumblingEventTime[benchEvent](time.Second)).
 		AllowedLateness(lateness)
 	var contents *incContents[int64, benchEvent, window.TimeWindow, int64]
 	op := &windowOp[int64, benchEvent, window.TimeWindow, int64]{

@@ -222,7 +222,7 @@ func buildGlobalWindows(t *testing.T, h map[string][]string, ks weir.KeyedStream
 			ws = weir.CountWindow(ks, atoi(t, c[0]))
 		}
 	} else {
-		ws = weir.Window(ks, window.Assigner[rec, window.GlobalWindow](window.Global[rec]{}))
+		ws = weir.Window(ks, window.Global[rec]{})
 	}
 	if tr, ok := h["trigger"]; ok {
 		ws = ws.Trigger(buildTrigger[window.GlobalWindow](t, tr))
@@ -490,7 +490,7 @@ func TestWindowLateRecordsDroppedMetric(t *testing.T) {
 	}
 	src := weir.FromTimestamped(env, in, weir.ForBoundedOutOfOrderness[rec](0))
 	out := weir.Collect(weir.WindowReduce(weir.Window(weir.KeyBy(src, func(r rec) string { return r.Key }),
-		window.Assigner[rec, window.TimeWindow](window.TumblingEventTime[rec](10*time.Millisecond))), sumReduce))
+		window.TumblingEventTime[rec](10*time.Millisecond)), sumReduce))
 	if err := env.Execute(t.Context()); err != nil {
 		t.Fatal(err)
 	}
@@ -663,7 +663,7 @@ func TestProcessWindowState(t *testing.T) {
 	h := weirtest.New(weir.Options{Parallelism: 2})
 	in := weirtest.NewInput[rec](h)
 	ws := weir.Window(weir.KeyBy(in.Stream(), func(r rec) string { return r.Key }),
-		window.Assigner[rec, window.TimeWindow](window.TumblingEventTime[rec](10*time.Millisecond))).
+		window.TumblingEventTime[rec](10*time.Millisecond)).
 		AllowedLateness(10 * time.Millisecond)
 	out := weirtest.Capture(h, weir.WindowProcess(ws, weir.ProcessWindowFunction[string, rec, string, window.TimeWindow](&stateFn{cleared: &cleared})))
 	h.Start(t)
@@ -699,7 +699,7 @@ func TestProcessWindowState(t *testing.T) {
 func TestWindowErrors(t *testing.T) {
 	ms := time.Millisecond
 	type build func(ks weir.KeyedStream[string, rec]) weir.Stream[rec]
-	tumbling := window.Assigner[rec, window.TimeWindow](window.TumblingEventTime[rec](10 * ms))
+	tumbling := window.TumblingEventTime[rec](10 * ms)
 	tests := []struct {
 		name  string
 		noTS  bool
@@ -710,7 +710,7 @@ func TestWindowErrors(t *testing.T) {
 			return weir.WindowReduce(weir.Window(ks, tumbling), sumReduce)
 		}, "no timestamp"},
 		{"zero size", false, func(ks weir.KeyedStream[string, rec]) weir.Stream[rec] {
-			return weir.WindowReduce(weir.Window(ks, window.Assigner[rec, window.TimeWindow](window.TumblingEventTime[rec](0))), sumReduce)
+			return weir.WindowReduce(weir.Window(ks, window.TumblingEventTime[rec](0)), sumReduce)
 		}, "size"},
 		{"negative lateness", false, func(ks weir.KeyedStream[string, rec]) weir.Stream[rec] {
 			return weir.WindowReduce(weir.Window(ks, tumbling).AllowedLateness(-ms), sumReduce)
@@ -719,7 +719,7 @@ func TestWindowErrors(t *testing.T) {
 			return weir.WindowReduce(weir.Window(ks, tumbling), func(a, b rec) (rec, error) { return a, fmt.Errorf("boom") })
 		}, "boom"},
 		{"window state with sessions", false, func(ks weir.KeyedStream[string, rec]) weir.Stream[rec] {
-			return weir.WindowProcess(weir.Window(ks, window.Assigner[rec, window.TimeWindow](window.EventTimeSession[rec](10*ms))),
+			return weir.WindowProcess(weir.Window(ks, window.EventTimeSession[rec](10*ms)),
 				weir.ProcessWindowFunc[string, rec, rec, window.TimeWindow](func(ctx *weir.WindowContext[string, rec, window.TimeWindow], _ string, _ []rec) error {
 					weir.WindowValue[int](ctx.WindowState(), "x").Update(1)
 					return nil
