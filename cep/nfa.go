@@ -102,9 +102,6 @@ func compile[T any](p *Seq[T]) (*nfa[T], error) {
 	c := &compiler[T]{n: &nfa[T]{nameIdx: map[string]int{}, skip: p.seq.skip, skipIdx: -1}}
 	c.yes = &cnode[T]{simple: func(T) bool { return true }}
 	c.n.within = p.seq.within.Milliseconds()
-	if p.seq.within > 0 && c.n.within == 0 {
-		c.n.within = 1
-	}
 	stages := flatten(p)
 	c.register(stages, true)
 	if c.err != nil {

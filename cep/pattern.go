@@ -352,6 +352,10 @@ func (p *Seq[T]) Within(d time.Duration) *Seq[T] {
 		p.seq.fail("Within(%v): need a positive duration", d)
 		return p
 	}
+	if d < time.Millisecond {
+		p.seq.fail("Within(%v): below the millisecond resolution of timestamps", d)
+		return p
+	}
 	if p.seq.within == 0 || d < p.seq.within {
 		p.seq.within = d
 	}
