@@ -596,15 +596,28 @@ type windowOp[K comparable, T any, W window.Window, O any] struct {
 	pairs     []mergePair[W] // the current key's merging window set
 	mergeBuf  []W
 	results   []mergeResult[W]
-	wctx      WindowContext[K, O, W]
-	winStore  *WindowStore[K, W]
-	clearFn   func(w W) error
-	closer    Closer
+	// mergedFlat holds the windows of every merge group of one addWindow.
+	mergedFlat   []W
+	stateBuf     []W
+	collectMerge func(result W, merged []W)
+	wctx         WindowContext[K, O, W]
+	winStore     *WindowStore[K, W]
+	clearFn      func(w W) error
+	closer       Closer
 }
 
+// mergeResult is one group of windows that merge into result; the group
+// is mergedFlat[from:to].
 type mergeResult[W window.Window] struct {
-	result W
-	merged []W
+	result   W
+	from, to int
+}
+
+// collectMerge is the callback of MergingAssigner.MergeWindows.
+func (op *windowOp[K, T, W, O]) collectMergeFn(result W, merged []W) {
+	from := len(op.mergedFlat)
+	op.mergedFlat = append(op.mergedFlat, merged...)
+	op.results = append(op.results, mergeResult[W]{result: result, from: from, to: len(op.mergedFlat)})
 }
 
 func windowStream[K comparable, T any, W window.Window, O any](ws WindowedStream[K, T, W], name string, make func(op *windowOp[K, T, W, O]) (windowContents[T, W], error)) Stream[O] {
@@ -671,6 +684,7 @@ func (op *windowOp[K, T, W, O]) open() error {
 	op.wctx = WindowContext[K, O, W]{out: op.out, wm: op.timers.CurrentWatermark, pts: op.ctx.Time, global: op.store, ws: op.winStore}
 	if op.merging != nil {
 		op.mergeSets = heap.NewValue[K, struct{}, []mergePair[W]](op.backend, noTTL)
+		op.collectMerge = op.collectMergeFn
 	}
 	c, err := op.make(op)
 	if err != nil {
@@ -886,14 +900,11 @@ func (op *windowOp[K, T, W, O]) addWindow(nw W, wm int64) (W, error) {
 	}
 	all = append(all, nw)
 	op.mergeBuf = all
-	results := op.results[:0]
-	op.merging.MergeWindows(all, func(result W, merged []W) {
-		results = append(results, mergeResult[W]{result: result, merged: slices.Clone(merged)})
-	})
-	op.results = results
+	op.results, op.mergedFlat = op.results[:0], op.mergedFlat[:0]
+	op.merging.MergeWindows(all, op.collectMerge)
 	resultWindow, mergedNew := nw, false
-	for _, r := range results {
-		merged := r.merged
+	for _, r := range op.results {
+		merged := op.mergedFlat[r.from:r.to]
 		if i := slices.Index(merged, nw); i >= 0 {
 			merged = slices.Delete(merged, i, i+1)
 			mergedNew, resultWindow = true, r.result
@@ -902,24 +913,24 @@ func (op *windowOp[K, T, W, O]) addWindow(nw W, wm int64) (W, error) {
 			continue
 		}
 		target, _ := op.stateWindow(merged[0])
-		var mergedStates []W
+		states := op.stateBuf[:0]
 		for _, m := range merged {
 			if s, ok := op.retireWindow(m); ok && s != target {
-				mergedStates = append(mergedStates, s)
+				states = append(states, s)
 			}
 		}
+		op.stateBuf = states
 		op.pairs = append(op.pairs, mergePair[W]{win: r.result, state: target})
 		if len(merged) == 1 && merged[0] == r.result {
 			continue // a window merged into itself: nothing moves
 		}
-		if err := op.mergeWindows(r.result, merged, target, mergedStates, wm); err != nil {
+		if err := op.mergeWindows(r.result, merged, target, states, wm); err != nil {
 			return resultWindow, err
 		}
 	}
-	if len(results) == 0 || (resultWindow == nw && !mergedNew) {
+	if len(op.results) == 0 || (resultWindow == nw && !mergedNew) {
 		op.pairs = append(op.pairs, mergePair[W]{win: resultWindow, state: resultWindow})
 	}
-	clear(op.results)
 	return resultWindow, nil
 }
 
