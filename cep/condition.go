@@ -100,7 +100,7 @@ func (c *cnode[T]) eval(ev T, ctx *Context[T]) (bool, error) {
 	default:
 		ok, err := c.cond.Filter(ev, ctx)
 		if err != nil {
-			return false, fmt.Errorf("%w: %w", errCondition, err)
+			return false, fmt.Errorf("condition: %w", err)
 		}
 		return ok, nil
 	}

@@ -1,6 +1,9 @@
 package cep
 
-import "slices"
+import (
+	"fmt"
+	"slices"
+)
 
 // matcher runs a compiled NFA over one key's buffer at a time. It is owned
 // by one subtask; emit and timeout receive completed and timed-out matches
@@ -123,7 +126,7 @@ func (m *matcher[T]) explore(s int32, hasEvents bool, v T, depth int) {
 		}
 		ok, err := e.g.eval(v, &m.ctx)
 		if err != nil {
-			m.err = err
+			m.err = m.stepErr(s, err)
 			return
 		}
 		if !ok {
@@ -152,6 +155,14 @@ func (m *matcher[T]) explore(s int32, hasEvents bool, v T, depth int) {
 	}
 }
 
+// stepErr names the step whose condition failed.
+func (m *matcher[T]) stepErr(s int32, err error) error {
+	if i := m.n.states[s].name; i >= 0 {
+		return fmt.Errorf("cep: pattern %q: %w", m.n.names[i], err)
+	}
+	return err
+}
+
 // reachesFinal reports whether state s, just entered by taking v, can
 // proceed to the final state: the match is complete right away.
 func (m *matcher[T]) reachesFinal(s int32, v T, depth int) (bool, error) {
@@ -163,7 +174,7 @@ func (m *matcher[T]) reachesFinal(s int32, v T, depth int) (bool, error) {
 		}
 		ok, err := e.g.eval(v, &m.ctx)
 		if err != nil {
-			return false, err
+			return false, m.stepErr(s, err)
 		}
 		if !ok {
 			continue

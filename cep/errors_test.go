@@ -107,7 +107,7 @@ func TestConditionErrorFailsJob(t *testing.T) {
 	weirtest.Capture(h, cep.Select(ps, func(string, map[string][]ev) (int, error) { return 0, nil }))
 	h.Start(t)
 	err := in.Push(ev{Name: "a"}, 1)
-	if err == nil || !strings.Contains(err.Error(), "boom") {
+	if err == nil || !strings.Contains(err.Error(), `pattern "a": condition: boom`) {
 		t.Fatalf("got %v, want the condition's error", err)
 	}
 	var runtimeErr error

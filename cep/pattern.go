@@ -1,7 +1,6 @@
 package cep
 
 import (
-	"errors"
 	"fmt"
 	"time"
 )
@@ -428,6 +427,3 @@ func (s SkipStrategy) String() string {
 	}
 	return "NoSkip"
 }
-
-// errCondition wraps an error returned by a condition.
-var errCondition = errors.New("cep: condition failed")
