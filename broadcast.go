@@ -105,11 +105,12 @@ func (r readOnlyMap[MK, MV]) All() iter.Seq2[MK, MV] { return r.m.All() }
 
 // broadcastStates are one subtask's broadcast maps, by name.
 type broadcastStates struct {
-	m map[string]any
+	m  map[string]any
+	op string // the operator's name, for errors
 }
 
-func newBroadcastStates(descs []BroadcastStateDescriptor) (*broadcastStates, error) {
-	b := &broadcastStates{m: make(map[string]any, len(descs))}
+func newBroadcastStates(op string, descs []BroadcastStateDescriptor) (*broadcastStates, error) {
+	b := &broadcastStates{m: make(map[string]any, len(descs)), op: op}
 	for _, d := range descs {
 		if d == nil || d.Name() == "" {
 			return nil, errors.New("broadcast state descriptor needs a name")
@@ -125,14 +126,14 @@ func newBroadcastStates(descs []BroadcastStateDescriptor) (*broadcastStates, err
 func lookupBroadcast[MK comparable, MV any](b *broadcastStates, d MapStateDescriptor[MK, MV]) (*broadcastMap[MK, MV], error) {
 	st, ok := b.m[d.name]
 	if !ok {
-		return nil, fmt.Errorf("broadcast state %q was not declared in Broadcast", d.name)
+		return nil, fmt.Errorf("operator %q: broadcast state %q was not declared in Broadcast", b.op, d.name)
 	}
 	m, ok := st.(*broadcastMap[MK, MV])
 	if !ok {
 		var k MK
 		var v MV
 		desc := st.(interface{ describe(string) string }).describe(d.name)
-		return nil, fmt.Errorf("%s, requested as a map from %T to %T", desc, k, v)
+		return nil, fmt.Errorf("operator %q: %s, requested as a map from %T to %T", b.op, desc, k, v)
 	}
 	return m, nil
 }
@@ -295,7 +296,7 @@ type keyedBroadcastOp[K comparable, T, R, O any] struct {
 
 func (p *keyedBroadcastOp[K, T, R, O]) Open(ctx *runtime.OperatorContext) error {
 	p.fn = perSubtask(p.fn)
-	bs, err := newBroadcastStates(p.descs)
+	bs, err := newBroadcastStates(ctx.Name, p.descs)
 	if err != nil {
 		return opError(ctx, err)
 	}
@@ -410,7 +411,7 @@ type broadcastOp[T, R, O any] struct {
 func (p *broadcastOp[T, R, O]) Open(ctx *runtime.OperatorContext) error {
 	p.ctx = ctx
 	p.fn = perSubtask(p.fn)
-	bs, err := newBroadcastStates(p.descs)
+	bs, err := newBroadcastStates(ctx.Name, p.descs)
 	if err != nil {
 		return opError(ctx, err)
 	}
