@@ -94,6 +94,11 @@
 // switch); SkipToFirst/SkipToLast naming a step a match lacks do not skip
 // (Flink's default, without throwExceptionOnMiss).
 //
+// State: a key's buffer is one Go value in keyed state (state.Value), so
+// the heap backend holds it as is; a serializing backend will need a codec
+// for it. A key's state is cleared when it holds no partial match and no
+// queued record.
+//
 // Concurrency: patterns are immutable once a job starts and may be shared
 // by jobs; each subtask has its own matcher and state.
 package cep

@@ -83,9 +83,14 @@ func build[K comparable, T, O any](ps PatternStream[K, T], sel func(*weir.KeyedC
 	return weir.ProcessKeyed[K, T, O](ps.ks, f).Name("CEP")
 }
 
-// cepFunc is the CEP operator, a keyed process function. The compiled NFA
-// is shared (immutable); the matcher, state handle and buffer pool are
-// created per subtask in Open.
+// cepFunc is the CEP operator, a weir KeyedProcessFunction: keyed state
+// (state.Value holding the key's buffer), event- and processing-time
+// timers and side outputs are all it needs, so it lives in this package
+// without runtime internals. The price is that a key with queued events
+// needs its own event-time timer to learn that the watermark passed them
+// (a function sees no watermark callback), as Flink's CepOperator also
+// registers per-key timers. The compiled NFA is shared (immutable); the
+// matcher, state handle and buffer pool are created per subtask in Open.
 type cepFunc[K comparable, T, O any] struct {
 	nfa      *nfa[T]
 	err      error
@@ -100,6 +105,8 @@ type cepFunc[K comparable, T, O any] struct {
 	pool []*buffer[T]
 }
 
+// Open compiles nothing (the pattern was compiled when the job was built)
+// but reports a pattern error, and prepares the subtask's matcher.
 func (f *cepFunc[K, T, O]) Open(rc *weir.KeyedRuntimeContext[K]) error {
 	if f.err != nil {
 		return f.err
@@ -173,6 +180,8 @@ func (f *cepFunc[K, T, O]) save(c *weir.KeyedContext[K, O], b *buffer[T], stored
 	}
 }
 
+// ProcessElement matches a record (processing time) or queues it until the
+// watermark passes it (event time).
 func (f *cepFunc[K, T, O]) ProcessElement(c *weir.KeyedContext[K, O], v T) error {
 	f.cur = c
 	if f.procTime {
@@ -196,6 +205,8 @@ func (f *cepFunc[K, T, O]) ProcessElement(c *weir.KeyedContext[K, O], v T) error
 	return nil
 }
 
+// OnTimer matches the key's queued records the watermark passed, in
+// timestamp order, and times out partial matches.
 func (f *cepFunc[K, T, O]) OnTimer(c *weir.KeyedContext[K, O], t int64) error {
 	f.cur = c
 	b, stored := f.st.Value()
