@@ -249,8 +249,10 @@ func ApplyToKeyedState[K comparable, O, S any](ctx *KeyedBroadcastContext[K, O],
 	if !ok {
 		return fmt.Errorf("weir: ApplyToKeyedState: %T is not a keyed state of this operator's key type", st)
 	}
-	// Collect first: fn may clear entries while we iterate.
+	// Collect first: fn may clear entries while we iterate. The buffer is
+	// taken from ctx for the duration, so that a nested call gets its own.
 	keys := ctx.keys[:0]
+	ctx.keys = nil
 	it.ForEachKey(func(k K, _ struct{}) { keys = append(keys, k) })
 	defer func() {
 		clear(keys)

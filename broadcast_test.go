@@ -255,6 +255,8 @@ func (s *summer) ProcessBroadcastElement(ctx *weir.KeyedBroadcastContext[string,
 			st.Clear()
 			return nil
 		})
+	case "not-state":
+		return weir.ApplyToKeyedState(ctx, 42, func(string, int) error { return nil })
 	case "fail":
 		return weir.ApplyToKeyedState(ctx, s.sum, func(string, state.Value[int]) error { return fmt.Errorf("failing on purpose") })
 	}
@@ -299,9 +301,11 @@ func TestKeyedBroadcastApplyToKeyedState(t *testing.T) {
 			t.Fatalf("p=%d: %v, want %v", p, got, want)
 		}
 	}
-	_, err := runSummer(t, 2, records, []string{"fail"})
-	if err == nil || !strings.Contains(err.Error(), "failing on purpose") || !strings.Contains(err.Error(), `"KeyedBroadcastProcess"`) {
-		t.Fatalf("Execute = %v, want the function's error naming the operator", err)
+	for cmd, want := range map[string]string{"fail": "failing on purpose", "not-state": "int is not a keyed state"} {
+		_, err := runSummer(t, 2, records, []string{cmd})
+		if err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), `"KeyedBroadcastProcess"`) {
+			t.Fatalf("%s: Execute = %v, want an error naming the operator and containing %q", cmd, err, want)
+		}
 	}
 }
 
