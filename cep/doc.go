@@ -87,8 +87,7 @@
 //
 // # Differences from Flink
 //
-// NotFollowedBy cannot end a pattern (Flink 1.16+ allows it with Within),
-// nor precede an optional step; Greedy is not supported on groups; Within
+// NotFollowedBy cannot precede an optional step; Greedy is not supported on groups; Within
 // is per sequence, not per step; the optional EventComparator for equal
 // timestamps and the subtype() filter do not exist (use Where with a type
 // switch); SkipToFirst/SkipToLast naming a step a match lacks do not skip

@@ -200,12 +200,19 @@ func (m *matcher[T]) advance(b *buffer[T], t int64) error {
 	}
 	keep := b.pms[:0]
 	dropped := false
+	var matched []partial
+	at := int64(0)
 	for _, pm := range b.pms {
 		if t-pm.start < w {
 			keep = append(keep, pm)
 			continue
 		}
 		dropped = true
+		if m.n.states[pm.state].matchOnTimeout {
+			matched = append(matched, pm)
+			at = max(at, pm.start+w)
+			continue
+		}
 		if m.timeout != nil {
 			if err := m.timeout(b, pm, pm.start+w); err != nil {
 				return err
@@ -214,6 +221,9 @@ func (m *matcher[T]) advance(b *buffer[T], t int64) error {
 		b.release(pm.last)
 	}
 	b.pms = keep
+	if len(matched) > 0 {
+		return m.complete(b, matched, at)
+	}
 	if dropped && len(b.pending) > 0 {
 		return m.complete(b, nil, t)
 	}

@@ -22,7 +22,7 @@ func TestPatternErrors(t *testing.T) {
 		{"two quantifiers", a().Times(2).OneOrMore(), "already has a quantifier"},
 		{"empty name", a().Next(""), "needs a name"},
 		{"duplicate name", a().Next("a").Where(is("b")), `duplicate pattern name "a"`},
-		{"ends with notFollowedBy", a().NotFollowedBy("n"), "cannot end with NotFollowedBy"},
+		{"ends with notFollowedBy", a().NotFollowedBy("n"), "only with Within"},
 		{"quantifier on negation", a().NotNext("n").Optional(), "Optional on negative pattern"},
 		{"notFollowedBy before optional", a().NotFollowedBy("n").FollowedBy("b").Optional(), "before an optional pattern"},
 		{"greedy single", a().Greedy(), "needs a looping or ranged quantifier"},

@@ -44,6 +44,10 @@ type nstate[T any] struct {
 	name  int16 // index into nfa.names of the step this state belongs to; -1 for none
 	kind  stateKind
 	edges []edge[T]
+	// matchOnTimeout: a partial match waiting here when Within passes is a
+	// match (the sequence ends with NotFollowedBy, which only time can
+	// complete).
+	matchOnTimeout bool
 }
 
 // nfa is an immutable compiled pattern, shared by all subtasks.
@@ -107,8 +111,8 @@ func compile[T any](p *Seq[T]) (*nfa[T], error) {
 	if c.err != nil {
 		return nil, c.err
 	}
-	if last := stages[len(stages)-1]; last.neg == negNotFollowedBy {
-		return nil, fmt.Errorf("cep: a pattern sequence cannot end with NotFollowedBy (%q)", last.name)
+	if last := stages[len(stages)-1]; last.neg == negNotFollowedBy && c.n.within == 0 {
+		return nil, fmt.Errorf("cep: a pattern sequence can end with NotFollowedBy (%q) only with Within", last.name)
 	}
 	switch c.n.skip.kind {
 	case skipToFirst, skipToLast:
@@ -124,7 +128,29 @@ func compile[T any](p *Seq[T]) (*nfa[T], error) {
 	if c.err != nil {
 		return nil, c.err
 	}
+	c.markMatchOnTimeout()
 	return c.n, nil
+}
+
+// markMatchOnTimeout flags the states that proceed, without consuming an
+// event, to a state waiting out a trailing NotFollowedBy: a partial match
+// there has nothing left to wait for but the end of Within.
+func (c *compiler[T]) markMatchOnTimeout() {
+	for changed := true; changed; {
+		changed = false
+		for i := range c.n.states {
+			st := &c.n.states[i]
+			if st.matchOnTimeout {
+				continue
+			}
+			for _, e := range st.edges {
+				if e.kind == eProceed && c.n.states[e.to].matchOnTimeout {
+					st.matchOnTimeout, changed = true, true
+					break
+				}
+			}
+		}
+	}
 }
 
 // register checks names and the placement of negations and records the
@@ -176,7 +202,10 @@ func (c *compiler[T]) seq(stages []*Seq[T], sink int32, first contiguity) int32 
 		}
 		switch st.neg {
 		case negNotFollowedBy:
-			continue // becomes stop edges of its neighbours
+			if c.n.states[sink].kind == stFinal {
+				sink = c.notFollowedAtEnd(st)
+			}
+			continue // otherwise it becomes stop edges of its neighbours
 		case negNotNext:
 			sink = c.notNext(st, sink)
 			continue
@@ -221,6 +250,18 @@ func (c *compiler[T]) notNext(st *Seq[T], sink int32) int32 {
 	} else {
 		c.add(s, eProceed, sink, guard[T]{{c: cond, want: false}})
 	}
+	return s
+}
+
+// notFollowedAtEnd compiles a trailing NotFollowedBy: the partial match
+// waits, ignoring other events, until an excluded event discards it or
+// Within passes and completes it.
+func (c *compiler[T]) notFollowedAtEnd(st *Seq[T]) int32 {
+	cond := c.condOf(st)
+	s := c.newState(int16(c.n.nameIdx[st.name]), stNormal)
+	c.add(s, eProceed, c.stop, guard[T]{{c: cond, want: true}})
+	c.add(s, eIgnore, s, guard[T]{{c: cond, want: false}})
+	c.n.states[s].matchOnTimeout = true
 	return s
 }
 

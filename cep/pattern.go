@@ -138,7 +138,9 @@ func (p *Seq[T]) NotNext(name string) *Seq[T] { return p.append(name, strict, ne
 
 // NotFollowedBy appends a negative step: no event matching it may occur
 // between the previous step and the next one, or the partial match is
-// discarded. A sequence cannot end with NotFollowedBy.
+// discarded. A sequence may end with NotFollowedBy only if it has Within:
+// a partial match that meets no excluded event before Within passes is
+// then a match, emitted at first event + Within.
 func (p *Seq[T]) NotFollowedBy(name string) *Seq[T] {
 	return p.append(name, relaxed, negNotFollowedBy)
 }
