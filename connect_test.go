@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/weirstream/weir"
 	"github.com/weirstream/weir/state"
@@ -343,4 +344,33 @@ func TestKeyedCoProcessTimerWithoutOnTimerFails(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "KeyedCoProcess") || !strings.Contains(err.Error(), "OnTimer") {
 		t.Fatalf("Execute = %v, want a timer error naming the operator", err)
 	}
+}
+
+// Orders joined with the shipments that follow them within 3 milliseconds.
+func ExampleProcessJoin() {
+	type event struct {
+		Order string
+		TS    int64
+	}
+	env := weir.NewEnvironment(weir.Options{AutoWatermarkInterval: -1})
+	ts := func(e event) int64 { return e.TS }
+	orders := weir.FromTimestamped(env, timestamped([]event{{"o1", 10}, {"o2", 20}}, ts), weir.ForMonotonousTimestamps[event]())
+	shipments := weir.FromTimestamped(env, timestamped([]event{{"o1", 12}, {"o1", 13}, {"o2", 30}}, ts), weir.ForMonotonousTimestamps[event]())
+	byOrder := func(e event) string { return e.Order }
+	joined := weir.IntervalJoin(weir.KeyBy(orders, byOrder), weir.KeyBy(shipments, byOrder)).Between(0, 3*time.Millisecond)
+	out := weir.Collect(weir.ProcessJoin(joined, weir.ProcessJoinFunc[event, event, string](
+		func(o, s event, ctx *weir.JoinContext[string]) error {
+			ctx.Collect(fmt.Sprintf("%s ordered at %d, shipped at %d", o.Order, o.TS, s.TS))
+			return nil
+		})))
+	if err := env.Execute(context.Background()); err != nil {
+		fmt.Println(err)
+		return
+	}
+	for _, s := range sorted(out) {
+		fmt.Println(s)
+	}
+	// Output:
+	// o1 ordered at 10, shipped at 12@12
+	// o1 ordered at 10, shipped at 13@13
 }
