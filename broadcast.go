@@ -284,6 +284,8 @@ type KeyedBroadcastProcessFunction[K comparable, T, R, O any] interface {
 // BroadcastTimerHandler is implemented by keyed broadcast process functions
 // that use timers.
 type BroadcastTimerHandler[K comparable, O any] interface {
+	// OnTimer handles a timer of the current key registered at ts; the
+	// context tells its time domain.
 	OnTimer(ctx *KeyedReadOnlyContext[K, O], ts int64) error
 }
 

@@ -112,6 +112,8 @@ func (c *JoinContext[O]) fail(err error) {
 // ProcessJoinFunction). Implement Opener and Closer for set-up and
 // tear-down.
 type ProcessJoinFunction[A, B, O any] interface {
+	// ProcessElement handles one joined pair; it may emit any number of
+	// records (with the pair's timestamp) and side outputs.
 	ProcessElement(left A, right B, ctx *JoinContext[O]) error
 }
 
