@@ -31,6 +31,7 @@ func TestPatternErrors(t *testing.T) {
 		{"within zero", a().Within(0), "positive duration"},
 		{"nil condition", a().Where(nil), "nil condition"},
 		{"reserved name", cep.Begin[ev]("$x"), "reserved"},
+		{"bad expression", a().FollowedBy("b").WhereExpr(`Val >`), `cep: expression "Val >": line 1, column 5: unexpected token EOF (step "b")`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -62,11 +63,15 @@ func TestExpr(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := cep.Begin[ev]("a").Where(is("a")).FollowedBy("b").WhereCond(big)
-	got := runWith(t, p, scriptCase{input: strings.Fields("a1 b1 b2 a2 b3")})["matches"]
-	want := []string{"a1 b2", "a2 b3"}
-	if strings.Join(got, ",") != strings.Join(want, ",") {
-		t.Fatalf("got %q, want %q", got, want)
+	for _, p := range []*cep.Seq[ev]{
+		cep.Begin[ev]("a").Where(is("a")).FollowedBy("b").WhereCond(big),
+		cep.Begin[ev]("a").WhereExpr(`Name == "a"`).FollowedBy("b").WhereExpr(`Name == "x"`).OrExpr(`Name == "b" && Val > 1`),
+	} {
+		got := runWith(t, p, scriptCase{input: strings.Fields("a1 b1 b2 a2 b3")})["matches"]
+		want := []string{"a1 b2", "a2 b3"}
+		if strings.Join(got, ",") != strings.Join(want, ",") {
+			t.Fatalf("got %q, want %q", got, want)
+		}
 	}
 	ok, err := big.Filter(ev{Name: "b", Val: 5}, nil)
 	if err != nil || !ok {

@@ -70,6 +70,12 @@ func (s *seqConf) fail(format string, args ...any) {
 	}
 }
 
+func (s *seqConf) failErr(err error) {
+	if s.err == nil {
+		s.err = err
+	}
+}
+
 // Begin starts a pattern sequence whose first step is named name.
 func Begin[T any](name string) *Seq[T] {
 	p := &Seq[T]{name: name, seq: &seqConf{skip: NoSkip()}, from: 1, to: 1}
@@ -204,6 +210,28 @@ func (p *Seq[T]) WhereCond(cond Condition[T]) *Seq[T] {
 		return p
 	}
 	return p.addCond(&cnode[T]{cond: cond}, false)
+}
+
+// WhereExpr adds a condition written as an expr-lang expression (see
+// Expr). A compile error is recorded like other misuses: Err, Validate and
+// job start report it, with the expression and position.
+func (p *Seq[T]) WhereExpr(expression string) *Seq[T] {
+	c, err := Expr[T](expression)
+	if err != nil {
+		p.seq.failErr(fmt.Errorf("%w (step %q)", err, p.name))
+		return p
+	}
+	return p.WhereCond(c)
+}
+
+// OrExpr is Or with an expr-lang expression.
+func (p *Seq[T]) OrExpr(expression string) *Seq[T] {
+	c, err := Expr[T](expression)
+	if err != nil {
+		p.seq.failErr(fmt.Errorf("%w (step %q)", err, p.name))
+		return p
+	}
+	return p.OrCond(c)
 }
 
 // Or combines the step's conditions so far with cond by OR.
