@@ -428,3 +428,39 @@ func minus(a, b []string) []string {
 	}
 	return out
 }
+
+func TestIntervalSelfJoin(t *testing.T) {
+	var vs []TimestampedValue[int]
+	for i := range 6 {
+		vs = append(vs, TimestampedValue[int]{Value: i, TS: int64(10 * i)})
+	}
+	for _, p := range []int{1, 2} {
+		env := NewEnvironment(Options{Parallelism: p, AutoWatermarkInterval: -1})
+		ks := KeyBy(FromTimestamped(env, vs, ForMonotonousTimestamps[int]()), func(n int) bool { return n%2 == 0 })
+		out := Collect(ProcessJoin(IntervalJoin(ks, ks).Between(-20*time.Millisecond, 20*time.Millisecond),
+			ProcessJoinFunc[int, int, string](func(a, b int, ctx *JoinContext[string]) error {
+				ctx.Collect(fmt.Sprintf("%d-%d", a, b))
+				return nil
+			})))
+		if err := env.Execute(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		var want []string
+		for _, a := range vs {
+			for _, b := range vs {
+				if a.Value%2 == b.Value%2 && b.TS >= a.TS-20 && b.TS <= a.TS+20 {
+					want = append(want, fmt.Sprintf("%d-%d@%d", a.Value, b.Value, max(a.TS, b.TS)))
+				}
+			}
+		}
+		slices.Sort(want)
+		var got []string
+		for _, v := range out.Timestamped() {
+			got = append(got, fmt.Sprintf("%s@%d", v.Value, v.TS))
+		}
+		slices.Sort(got)
+		if !slices.Equal(got, want) {
+			t.Fatalf("p=%d: %v, want %v", p, got, want)
+		}
+	}
+}
