@@ -184,8 +184,8 @@ func nfaMatches(t *testing.T, p *Seq[bfEvent], events []bfEvent) []string {
 	var out []string
 	m.emit = func(b *buffer[bfEvent], pm partial, _ int64) error {
 		var parts []string
-		for i := pm.last; i >= 0; i = b.nodes[i].prev {
-			parts = append(parts, fmt.Sprintf("%d:%s ", b.events[b.nodes[i].ev].v.pos, n.names[b.nodes[i].name]))
+		for i := pm.Last; i >= 0; i = b.Nodes[i].Prev {
+			parts = append(parts, fmt.Sprintf("%d:%s ", b.Events[b.Nodes[i].Ev].V.pos, n.names[b.Nodes[i].Name]))
 		}
 		slices.Reverse(parts)
 		out = append(out, strings.Join(parts, ""))

@@ -15,20 +15,24 @@ const noTimer = math.MinInt64
 // branches accepted it) under a step name, linked to the node before it in
 // the same partial match. Branches that share a prefix share its nodes.
 // Nodes and events are reference counted and their slots reused.
+//
+// Fields that make up the state are exported, so that the default state
+// codec (package codec: exported fields) snapshots them; the unexported
+// ones are scratch space and spare capacity, rebuilt on use.
 type buffer[T any] struct {
-	seq     int64 // id of the next event; ids order events as processed
-	events  []evEntry[T]
-	freeEv  []int32
-	nodes   []node
-	freeN   []int32
-	pms     []partial
-	spare   []partial
-	pending []partial
-	done    []partial
-	queue   []queued[T]
-	qTimer  int64 // queue timer registered and not yet fired, or noTimer
-	toTimer int64 // timeout timer registered and not yet fired, or noTimer
+	Seq     int64 // id of the next event; ids order events as processed
+	Events  []evEntry[T]
+	FreeEv  []int32
+	Nodes   []node
+	FreeN   []int32
+	PMs     []partial
+	Pending []partial
+	Queue   []queued[T]
+	QTimer  int64 // queue timer registered and not yet fired, or noTimer
+	ToTimer int64 // timeout timer registered and not yet fired, or noTimer
 
+	spare []partial
+	done  []partial
 	// first backing arrays of the slices above: a new buffer is one
 	// allocation for the common small case.
 	evArr   [3]evEntry[T]
@@ -38,93 +42,93 @@ type buffer[T any] struct {
 }
 
 type evEntry[T any] struct {
-	v    T
-	ts   int64
-	id   int64
-	refs int32
+	V    T
+	TS   int64
+	ID   int64
+	Refs int32
 }
 
 type node struct {
-	ev   int32
-	name int16
-	prev int32
-	refs int32
+	Ev   int32
+	Name int16
+	Prev int32
+	Refs int32
 }
 
 // partial is a partial (or completed) match: the NFA state it waits in,
 // its last node, and when and with which event it started.
 type partial struct {
-	state   int32
-	last    int32
-	start   int64
-	startID int64
+	State   int32
+	Last    int32
+	Start   int64
+	StartID int64
 }
 
 type queued[T any] struct {
-	v  T
-	ts int64
+	V  T
+	TS int64
 }
 
 func newBuffer[T any]() *buffer[T] {
-	b := &buffer[T]{qTimer: noTimer, toTimer: noTimer}
-	b.events, b.nodes = b.evArr[:0], b.nodeArr[:0]
-	b.pms, b.spare = b.pmArr[0][:0], b.pmArr[1][:0]
-	b.queue = b.qArr[:0]
+	b := &buffer[T]{QTimer: noTimer, ToTimer: noTimer}
+	b.Events, b.Nodes = b.evArr[:0], b.nodeArr[:0]
+	b.PMs, b.spare = b.pmArr[0][:0], b.pmArr[1][:0]
+	b.Queue = b.qArr[:0]
 	return b
 }
 
 // empty reports whether the buffer holds nothing worth keeping.
 func (b *buffer[T]) empty() bool {
-	return len(b.pms) == 0 && len(b.pending) == 0 && len(b.queue) == 0
+	return len(b.PMs) == 0 && len(b.Pending) == 0 && len(b.Queue) == 0
 }
 
 // reset prepares an empty buffer for reuse by another key.
 func (b *buffer[T]) reset() {
 	var zero T
-	for i := range b.events {
-		b.events[i].v = zero
+	for i := range b.Events {
+		b.Events[i].V = zero
 	}
-	b.seq = 0
-	b.events, b.freeEv = b.events[:0], b.freeEv[:0]
-	b.nodes, b.freeN = b.nodes[:0], b.freeN[:0]
-	b.pms, b.spare, b.pending, b.done = b.pms[:0], b.spare[:0], b.pending[:0], b.done[:0]
-	b.queue = b.queue[:0]
-	b.qTimer, b.toTimer = noTimer, noTimer
+	b.Seq = 0
+	b.Events, b.FreeEv = b.Events[:0], b.FreeEv[:0]
+	b.Nodes, b.FreeN = b.Nodes[:0], b.FreeN[:0]
+	b.PMs, b.spare, b.Pending, b.done = b.PMs[:0], b.spare[:0], b.Pending[:0], b.done[:0]
+	b.Queue = b.Queue[:0]
+	b.QTimer, b.ToTimer = noTimer, noTimer
 }
 
 func (b *buffer[T]) addEvent(v T, ts, id int64) int32 {
-	e := evEntry[T]{v: v, ts: ts, id: id}
-	if n := len(b.freeEv); n > 0 {
-		i := b.freeEv[n-1]
-		b.freeEv = b.freeEv[:n-1]
-		b.events[i] = e
+	e := evEntry[T]{V: v, TS: ts, ID: id}
+	if n := len(b.FreeEv); n > 0 {
+		i := b.FreeEv[n-1]
+		b.FreeEv = b.FreeEv[:n-1]
+		b.Events[i] = e
 		return i
 	}
-	b.events = append(b.events, e)
-	return int32(len(b.events) - 1)
+	b.Events = append(b.Events, e)
+	return int32(len(b.Events) - 1)
 }
 
 // newNode adds a node for event ev under step name after prev; the caller
 // retains it.
 func (b *buffer[T]) newNode(ev int32, name int16, prev int32) int32 {
 	if prev >= 0 {
-		b.nodes[prev].refs++
+		b.Nodes[prev].Refs++
 	}
-	b.events[ev].refs++
-	nd := node{ev: ev, name: name, prev: prev}
-	if n := len(b.freeN); n > 0 {
-		i := b.freeN[n-1]
-		b.freeN = b.freeN[:n-1]
-		b.nodes[i] = nd
+	b.Events[ev].Refs++
+	nd := node{Ev: ev, Name: name, Prev: prev}
+	if n := len(b.FreeN); n > 0 {
+		i := b.FreeN[n-1]
+		b.FreeN = b.FreeN[:n-1]
+		b.Nodes[i] = nd
 		return i
 	}
-	b.nodes = append(b.nodes, nd)
-	return int32(len(b.nodes) - 1)
+	b.Nodes = append(b.Nodes, nd)
+	return int32(len(b.Nodes) - 1)
 }
 
 func (b *buffer[T]) retain(n int32) {
 	if n >= 0 {
-		b.nodes[n].refs++
+		b.Nodes[n].Refs++
 	}
 }
 
@@ -132,20 +136,20 @@ func (b *buffer[T]) retain(n int32) {
 // ancestors and events.
 func (b *buffer[T]) release(n int32) {
 	for n >= 0 {
-		nd := &b.nodes[n]
-		nd.refs--
-		if nd.refs > 0 {
+		nd := &b.Nodes[n]
+		nd.Refs--
+		if nd.Refs > 0 {
 			return
 		}
-		ev := &b.events[nd.ev]
-		ev.refs--
-		if ev.refs <= 0 {
+		ev := &b.Events[nd.Ev]
+		ev.Refs--
+		if ev.Refs <= 0 {
 			var zero T
-			ev.v = zero
-			b.freeEv = append(b.freeEv, nd.ev)
+			ev.V = zero
+			b.FreeEv = append(b.FreeEv, nd.Ev)
 		}
-		prev := nd.prev
-		b.freeN = append(b.freeN, n)
+		prev := nd.Prev
+		b.FreeN = append(b.FreeN, n)
 		n = prev
 	}
 }
@@ -153,13 +157,13 @@ func (b *buffer[T]) release(n int32) {
 // enqueue adds an event to the event-time queue, after every queued event
 // with a timestamp at or before ts.
 func (b *buffer[T]) enqueue(v T, ts int64) {
-	i := len(b.queue)
-	for i > 0 && b.queue[i-1].ts > ts {
+	i := len(b.Queue)
+	for i > 0 && b.Queue[i-1].TS > ts {
 		i--
 	}
-	b.queue = append(b.queue, queued[T]{})
-	copy(b.queue[i+1:], b.queue[i:])
-	b.queue[i] = queued[T]{v: v, ts: ts}
+	b.Queue = append(b.Queue, queued[T]{})
+	copy(b.Queue[i+1:], b.Queue[i:])
+	b.Queue[i] = queued[T]{V: v, TS: ts}
 }
 
 // firstLast returns the ids of the first and last events of the match
@@ -167,14 +171,14 @@ func (b *buffer[T]) enqueue(v T, ts int64) {
 // (-1 if none).
 func (b *buffer[T]) ids(n int32, name int) (first, last, nFirst, nLast int64) {
 	first, last, nFirst, nLast = -1, -1, -1, -1
-	for i := n; i >= 0; i = b.nodes[i].prev {
-		nd := &b.nodes[i]
-		id := b.events[nd.ev].id
+	for i := n; i >= 0; i = b.Nodes[i].Prev {
+		nd := &b.Nodes[i]
+		id := b.Events[nd.Ev].ID
 		if last < 0 {
 			last = id
 		}
 		first = id
-		if int(nd.name) == name {
+		if int(nd.Name) == name {
 			if nLast < 0 {
 				nLast = id
 			}

@@ -29,10 +29,10 @@ func (c *Context[T]) Events(name string) []T {
 		return nil
 	}
 	var out []T
-	for n := c.last; n >= 0; n = c.b.nodes[n].prev {
-		nd := &c.b.nodes[n]
-		if int(nd.name) == idx {
-			out = append(out, c.b.events[nd.ev].v)
+	for n := c.last; n >= 0; n = c.b.Nodes[n].Prev {
+		nd := &c.b.Nodes[n]
+		if int(nd.Name) == idx {
+			out = append(out, c.b.Events[nd.Ev].V)
 		}
 	}
 	for i, j := 0, len(out)-1; i < j; i, j = i+1, j-1 {
@@ -48,9 +48,9 @@ func (c *Context[T]) Each(name string, fn func(T) bool) {
 	if !ok {
 		return
 	}
-	for n := c.last; n >= 0; n = c.b.nodes[n].prev {
-		nd := &c.b.nodes[n]
-		if int(nd.name) == idx && !fn(c.b.events[nd.ev].v) {
+	for n := c.last; n >= 0; n = c.b.Nodes[n].Prev {
+		nd := &c.b.Nodes[n]
+		if int(nd.Name) == idx && !fn(c.b.Events[nd.Ev].V) {
 			return
 		}
 	}

@@ -44,7 +44,8 @@
 // negative steps that discard the partial match when they match. Where,
 // WhereCtx and WhereCond add conditions (AND), Or/OrCtx/OrCond alternatives;
 // iterative conditions see the events the partial match accepted so far
-// (Context). Expr compiles a condition from an expr-lang string once.
+// (Context). Expr, WhereExpr and OrExpr compile a condition from an
+// expr-lang string once.
 // Quantifiers: Times, TimesRange, TimesOrMore, OneOrMore, Optional, with
 // Greedy, Consecutive (strict between the repeated events; default relaxed),
 // AllowCombinations (non-deterministic) and Until (stop condition of a
@@ -93,9 +94,10 @@
 // switch); SkipToFirst/SkipToLast naming a step a match lacks do not skip
 // (Flink's default, without throwExceptionOnMiss).
 //
-// State: a key's buffer is one Go value in keyed state (state.Value), so
-// the heap backend holds it as is; a serializing backend will need a codec
-// for it. A key's state is cleared when it holds no partial match and no
+// State: a key's buffer is one Go value in keyed state (state.Value); its
+// persistent part is plain exported data that the default state codec
+// (package codec) snapshots, provided the event type T is encodable by it
+// too. A key's state is cleared when it holds no partial match and no
 // queued record.
 //
 // Concurrency: patterns are immutable once a job starts and may be shared

@@ -38,24 +38,24 @@ func (m *matcher[T]) process(b *buffer[T], v T, ts int64) error {
 	if err := m.advance(b, ts); err != nil {
 		return err
 	}
-	id := b.seq
-	b.seq++
+	id := b.Seq
+	b.Seq++
 	ev := int32(-1)
 	next := b.spare[:0]
 	b.done = b.done[:0]
 	m.ctx.b, m.ctx.ts = b, ts
-	for i := range b.pms {
-		pm := b.pms[i]
+	for i := range b.PMs {
+		pm := b.PMs[i]
 		if err := m.step(b, pm, v, ts, id, &ev, &next); err != nil {
 			return err
 		}
-		b.release(pm.last)
+		b.release(pm.Last)
 	}
-	if err := m.step(b, partial{state: m.n.start, last: -1}, v, ts, id, &ev, &next); err != nil {
+	if err := m.step(b, partial{State: m.n.start, Last: -1}, v, ts, id, &ev, &next); err != nil {
 		return err
 	}
-	b.spare = b.pms[:0]
-	b.pms = next
+	b.spare = b.PMs[:0]
+	b.PMs = next
 	return m.complete(b, b.done, ts)
 }
 
@@ -63,8 +63,8 @@ func (m *matcher[T]) process(b *buffer[T], v T, ts int64) error {
 // to next and its completions to b.done.
 func (m *matcher[T]) step(b *buffer[T], pm partial, v T, ts, id int64, ev *int32, next *[]partial) error {
 	m.outs, m.killed = m.outs[:0], false
-	m.ctx.last = pm.last
-	m.explore(pm.state, pm.last >= 0, v, 0)
+	m.ctx.last = pm.Last
+	m.explore(pm.State, pm.Last >= 0, v, 0)
 	if m.err != nil {
 		err := m.err
 		m.err = nil
@@ -77,8 +77,8 @@ func (m *matcher[T]) step(b *buffer[T], pm partial, v T, ts, id int64, ev *int32
 		switch mv.kind {
 		case eIgnore:
 			np := pm
-			np.state = mv.to
-			b.retain(np.last)
+			np.State = mv.to
+			b.retain(np.Last)
 			if m.n.states[mv.to].kind == stFinal {
 				b.done = append(b.done, np)
 			} else {
@@ -88,10 +88,10 @@ func (m *matcher[T]) step(b *buffer[T], pm partial, v T, ts, id int64, ev *int32
 			if *ev < 0 {
 				*ev = b.addEvent(v, ts, id)
 			}
-			nd := b.newNode(*ev, m.n.states[mv.origin].name, pm.last)
-			np := partial{state: mv.to, last: nd, start: pm.start, startID: pm.startID}
-			if pm.last < 0 {
-				np.start, np.startID = ts, id
+			nd := b.newNode(*ev, m.n.states[mv.origin].name, pm.Last)
+			np := partial{State: mv.to, Last: nd, Start: pm.Start, StartID: pm.StartID}
+			if pm.Last < 0 {
+				np.Start, np.StartID = ts, id
 			}
 			b.retain(nd)
 			if m.n.states[mv.to].kind == stFinal {
@@ -101,7 +101,7 @@ func (m *matcher[T]) step(b *buffer[T], pm partial, v T, ts, id int64, ev *int32
 			*next = append(*next, np)
 			m.ctx.last = nd
 			fin, err := m.reachesFinal(mv.to, v, 0)
-			m.ctx.last = pm.last
+			m.ctx.last = pm.Last
 			if err != nil {
 				return err
 			}
@@ -195,36 +195,36 @@ func (m *matcher[T]) reachesFinal(s int32, v T, depth int) (bool, error) {
 // within), reporting each to timeout.
 func (m *matcher[T]) advance(b *buffer[T], t int64) error {
 	w := m.n.within
-	if w <= 0 || len(b.pms) == 0 {
+	if w <= 0 || len(b.PMs) == 0 {
 		return nil
 	}
-	keep := b.pms[:0]
+	keep := b.PMs[:0]
 	dropped := false
 	var matched []partial
 	at := int64(0)
-	for _, pm := range b.pms {
-		if t-pm.start < w {
+	for _, pm := range b.PMs {
+		if t-pm.Start < w {
 			keep = append(keep, pm)
 			continue
 		}
 		dropped = true
-		if m.n.states[pm.state].matchOnTimeout {
+		if m.n.states[pm.State].matchOnTimeout {
 			matched = append(matched, pm)
-			at = max(at, pm.start+w)
+			at = max(at, pm.Start+w)
 			continue
 		}
 		if m.timeout != nil {
-			if err := m.timeout(b, pm, pm.start+w); err != nil {
+			if err := m.timeout(b, pm, pm.Start+w); err != nil {
 				return err
 			}
 		}
-		b.release(pm.last)
+		b.release(pm.Last)
 	}
-	b.pms = keep
+	b.PMs = keep
 	if len(matched) > 0 {
 		return m.complete(b, matched, at)
 	}
-	if dropped && len(b.pending) > 0 {
+	if dropped && len(b.Pending) > 0 {
 		return m.complete(b, nil, t)
 	}
 	return nil
@@ -232,12 +232,12 @@ func (m *matcher[T]) advance(b *buffer[T], t int64) error {
 
 // nextTimeout returns the earliest time a partial match times out.
 func (m *matcher[T]) nextTimeout(b *buffer[T]) (int64, bool) {
-	if m.n.within <= 0 || len(b.pms) == 0 {
+	if m.n.within <= 0 || len(b.PMs) == 0 {
 		return 0, false
 	}
-	t := b.pms[0].start
-	for _, pm := range b.pms[1:] {
-		t = min(t, pm.start)
+	t := b.PMs[0].Start
+	for _, pm := range b.PMs[1:] {
+		t = min(t, pm.Start)
 	}
 	return t + m.n.within, true
 }
@@ -252,49 +252,49 @@ func (m *matcher[T]) complete(b *buffer[T], done []partial, ts int64) error {
 			if err := m.emit(b, pm, ts); err != nil {
 				return err
 			}
-			b.release(pm.last)
+			b.release(pm.Last)
 		}
 		return nil
 	}
-	b.pending = append(b.pending, done...)
-	slices.SortStableFunc(b.pending, func(x, y partial) int {
+	b.Pending = append(b.Pending, done...)
+	slices.SortStableFunc(b.Pending, func(x, y partial) int {
 		switch {
-		case x.startID < y.startID:
+		case x.StartID < y.StartID:
 			return -1
-		case x.startID > y.startID:
+		case x.StartID > y.StartID:
 			return 1
 		}
 		return 0
 	})
-	for len(b.pending) > 0 {
-		mt := b.pending[0]
-		if len(b.pms) > 0 {
-			earliest := b.pms[0].startID
-			for _, pm := range b.pms[1:] {
-				earliest = min(earliest, pm.startID)
+	for len(b.Pending) > 0 {
+		mt := b.Pending[0]
+		if len(b.PMs) > 0 {
+			earliest := b.PMs[0].StartID
+			for _, pm := range b.PMs[1:] {
+				earliest = min(earliest, pm.StartID)
 			}
-			if mt.startID > earliest {
+			if mt.StartID > earliest {
 				break
 			}
 		}
-		b.pending = append(b.pending[:0], b.pending[1:]...)
+		b.Pending = append(b.Pending[:0], b.Pending[1:]...)
 		if err := m.emit(b, mt, ts); err != nil {
 			return err
 		}
 		prune, inclusive, ok := m.pruneID(b, mt)
-		b.release(mt.last)
+		b.release(mt.Last)
 		if !ok {
 			continue
 		}
 		drop := func(pm partial) bool {
-			if pm.startID < prune || (inclusive && pm.startID == prune) {
-				b.release(pm.last)
+			if pm.StartID < prune || (inclusive && pm.StartID == prune) {
+				b.release(pm.Last)
 				return true
 			}
 			return false
 		}
-		b.pms = slices.DeleteFunc(b.pms, drop)
-		b.pending = slices.DeleteFunc(b.pending, drop)
+		b.PMs = slices.DeleteFunc(b.PMs, drop)
+		b.Pending = slices.DeleteFunc(b.Pending, drop)
 	}
 	return nil
 }
@@ -302,7 +302,7 @@ func (m *matcher[T]) complete(b *buffer[T], done []partial, ts int64) error {
 // pruneID returns the event id before which (or up to which, if
 // inclusive) partial matches are discarded after emitting mt.
 func (m *matcher[T]) pruneID(b *buffer[T], mt partial) (id int64, inclusive, ok bool) {
-	first, last, nFirst, nLast := b.ids(mt.last, m.n.skipIdx)
+	first, last, nFirst, nLast := b.ids(mt.Last, m.n.skipIdx)
 	switch m.n.skip.kind {
 	case skipToNext:
 		return first, true, true
@@ -320,7 +320,7 @@ func (m *matcher[T]) pruneID(b *buffer[T], mt partial) (id int64, inclusive, ok 
 // name, each list in event order.
 func materialize[T any](b *buffer[T], names []string, n int32) map[string][]T {
 	cnt := 0
-	for i := n; i >= 0; i = b.nodes[i].prev {
+	for i := n; i >= 0; i = b.Nodes[i].Prev {
 		cnt++
 	}
 	all := make([]T, cnt)
@@ -330,9 +330,9 @@ func materialize[T any](b *buffer[T], names []string, n int32) map[string][]T {
 		idx = make([]int16, cnt)
 	}
 	idx = idx[:cnt]
-	for i, k := n, cnt-1; i >= 0; i, k = b.nodes[i].prev, k-1 {
-		all[k] = b.events[b.nodes[i].ev].v
-		idx[k] = b.nodes[i].name
+	for i, k := n, cnt-1; i >= 0; i, k = b.Nodes[i].Prev, k-1 {
+		all[k] = b.Events[b.Nodes[i].Ev].V
+		idx[k] = b.Nodes[i].Name
 	}
 	out := make(map[string][]T, 4)
 	// Events of one step are contiguous in most matches; slice them out of

@@ -122,7 +122,7 @@ func (f *cepFunc[K, T, O]) Open(rc *weir.KeyedRuntimeContext[K]) error {
 }
 
 func (f *cepFunc[K, T, O]) emit(b *buffer[T], pm partial, ts int64) error {
-	match := materialize(b, f.nfa.names, pm.last)
+	match := materialize(b, f.nfa.names, pm.Last)
 	if err := f.sel(f.cur, f.cur.Key(), match, ts); err != nil {
 		return fmt.Errorf("cep: select: %w", err)
 	}
@@ -130,7 +130,7 @@ func (f *cepFunc[K, T, O]) emit(b *buffer[T], pm partial, ts int64) error {
 }
 
 func (f *cepFunc[K, T, O]) timeout(b *buffer[T], pm partial, at int64) error {
-	weir.Output(f.cur, *f.timeouts, TimedOut[K, T]{Key: f.cur.Key(), Events: materialize(b, f.nfa.names, pm.last), At: at})
+	weir.Output(f.cur, *f.timeouts, TimedOut[K, T]{Key: f.cur.Key(), Events: materialize(b, f.nfa.names, pm.Last), At: at})
 	return nil
 }
 
@@ -164,14 +164,14 @@ func (f *cepFunc[K, T, O]) save(c *weir.KeyedContext[K, O], b *buffer[T], stored
 	// Two wake-ups at most are registered per key: one for the earliest
 	// queued event (event time), one for the earliest timeout. A timer
 	// that fires early (its reason gone) finds nothing to do.
-	if !f.procTime && len(b.queue) > 0 {
-		if q := b.queue[0].ts; b.qTimer == noTimer || q < b.qTimer {
-			b.qTimer = q
+	if !f.procTime && len(b.Queue) > 0 {
+		if q := b.Queue[0].TS; b.QTimer == noTimer || q < b.QTimer {
+			b.QTimer = q
 			c.RegisterEventTimeTimer(q)
 		}
 	}
-	if w, ok := f.m.nextTimeout(b); ok && (b.toTimer == noTimer || w < b.toTimer) {
-		b.toTimer = w
+	if w, ok := f.m.nextTimeout(b); ok && (b.ToTimer == noTimer || w < b.ToTimer) {
+		b.ToTimer = w
 		if f.procTime {
 			c.RegisterProcessingTimeTimer(w)
 		} else {
@@ -213,11 +213,11 @@ func (f *cepFunc[K, T, O]) OnTimer(c *weir.KeyedContext[K, O], t int64) error {
 	if !stored {
 		return nil
 	}
-	if b.qTimer != noTimer && b.qTimer <= t {
-		b.qTimer = noTimer
+	if b.QTimer != noTimer && b.QTimer <= t {
+		b.QTimer = noTimer
 	}
-	if b.toTimer != noTimer && b.toTimer <= t {
-		b.toTimer = noTimer
+	if b.ToTimer != noTimer && b.ToTimer <= t {
+		b.ToTimer = noTimer
 	}
 	if f.procTime {
 		if err := f.m.advance(b, c.CurrentProcessingTime()); err != nil {
@@ -226,20 +226,20 @@ func (f *cepFunc[K, T, O]) OnTimer(c *weir.KeyedContext[K, O], t int64) error {
 	} else {
 		wm := c.CurrentWatermark()
 		n := 0
-		for n < len(b.queue) && b.queue[n].ts <= wm {
-			q := b.queue[n]
+		for n < len(b.Queue) && b.Queue[n].TS <= wm {
+			q := b.Queue[n]
 			n++
-			if err := f.m.process(b, q.v, q.ts); err != nil {
+			if err := f.m.process(b, q.V, q.TS); err != nil {
 				return err
 			}
 		}
 		if n > 0 {
 			var zero queued[T]
-			rest := copy(b.queue, b.queue[n:])
-			for i := rest; i < len(b.queue); i++ {
-				b.queue[i] = zero
+			rest := copy(b.Queue, b.Queue[n:])
+			for i := rest; i < len(b.Queue); i++ {
+				b.Queue[i] = zero
 			}
-			b.queue = b.queue[:rest]
+			b.Queue = b.Queue[:rest]
 		}
 		if err := f.m.advance(b, wm); err != nil {
 			return err
