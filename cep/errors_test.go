@@ -31,6 +31,9 @@ func TestPatternErrors(t *testing.T) {
 		{"within zero", a().Within(0), "positive duration"},
 		{"nil condition", a().Where(nil), "nil condition"},
 		{"reserved name", cep.Begin[ev]("$x"), "reserved"},
+		{"until on group", cep.BeginGroup(a()).OneOrMore().Until(is("x")), "Until is not supported on group"},
+		{"condition on group", cep.BeginGroup(a()).Where(is("x")), "group pattern takes no condition"},
+		{"duplicate name in group", a().FollowedByGroup(a()), `duplicate pattern name "a"`},
 		{"bad expression", a().FollowedBy("b").WhereExpr(`Val >`), `cep: expression "Val >": line 1, column 5: unexpected token EOF (step "b")`},
 	}
 	for _, tc := range cases {

@@ -170,6 +170,9 @@ func (c *compiler[T]) register(stages []*Seq[T], top bool) {
 			if st.greedy {
 				c.fail("Greedy is not supported on group patterns")
 			}
+			if st.until != nil {
+				c.fail("Until is not supported on group patterns")
+			}
 			c.register(flatten(st.group), false)
 			continue
 		}

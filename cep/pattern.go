@@ -87,7 +87,9 @@ func Begin[T any](name string) *Seq[T] {
 
 // BeginGroup starts a pattern sequence whose first step is the group
 // pattern g: a whole sequence that quantifiers (Times, OneOrMore, Optional)
-// then apply to as a unit.
+// then apply to as a unit. Consecutive and AllowCombinations on a group
+// set the contiguity between its repetitions. The group's own Within and
+// Skip are ignored: those of the enclosing sequence apply.
 func BeginGroup[T any](g *Seq[T]) *Seq[T] {
 	p := &Seq[T]{group: g, seq: &seqConf{skip: NoSkip()}, from: 1, to: 1}
 	p.checkGroup(g)
