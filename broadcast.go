@@ -1,11 +1,14 @@
 package weir
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"iter"
 	"maps"
+	"slices"
 
+	"github.com/weirstream/weir/codec"
 	"github.com/weirstream/weir/internal/runtime"
 )
 
@@ -304,6 +307,9 @@ func (p *keyedBroadcastOp[K, T, R, O]) Open(ctx *runtime.OperatorContext) error 
 	if err != nil {
 		return opError(ctx, err)
 	}
+	if err := bs.restore(ctx.Restore); err != nil {
+		return opError(ctx, err)
+	}
 	p.ro.bs = bs
 	p.bc = KeyedBroadcastContext[K, O]{
 		Context: Context[O]{out: p.out, pts: ctx.Time, wm: runtime.MinWatermark},
@@ -419,6 +425,9 @@ func (p *broadcastOp[T, R, O]) Open(ctx *runtime.OperatorContext) error {
 	if err != nil {
 		return opError(ctx, err)
 	}
+	if err := bs.restore(ctx.Restore); err != nil {
+		return opError(ctx, err)
+	}
 	base := Context[O]{out: p.out, pts: ctx.Time, wm: runtime.MinWatermark}
 	p.ro = BroadcastReadOnlyContext[O]{Context: base, bs: bs}
 	p.bc = BroadcastContext[O]{Context: base, bs: bs}
@@ -470,4 +479,113 @@ func ProcessBroadcast[T, R, O any](c BroadcastConnectedStreams[T, R], fn Broadca
 		}
 		return &broadcastOp[T, R, O]{forwardOp: forwardOp[O]{out: out}, fn: fn, descs: b.descs}, nil
 	})
+}
+
+// Broadcast state in checkpoints: every subtask holds the same maps, so
+// only subtask 0 stores them, one operator-state item per map (name, then
+// the entries); after a restore, at any parallelism, every subtask reads
+// that copy.
+
+func (b *broadcastMap[MK, MV]) encode(dst []byte) ([]byte, error) {
+	kc, err := codec.For[MK]()
+	if err != nil {
+		return nil, fmt.Errorf("key type: %w", err)
+	}
+	vc, err := codec.For[MV]()
+	if err != nil {
+		return nil, fmt.Errorf("value type: %w", err)
+	}
+	dst = binary.AppendUvarint(dst, uint64(len(b.m)))
+	for k, v := range b.m {
+		dst = vc.Append(kc.Append(dst, k), v)
+	}
+	return dst, nil
+}
+
+func (b *broadcastMap[MK, MV]) decode(src []byte) error {
+	kc, err := codec.For[MK]()
+	if err != nil {
+		return err
+	}
+	vc, err := codec.For[MV]()
+	if err != nil {
+		return err
+	}
+	n, k := binary.Uvarint(src)
+	if k <= 0 || n > uint64(len(src)) {
+		return fmt.Errorf("%w: broadcast state length", codec.ErrCorrupt)
+	}
+	src = src[k:]
+	for i := uint64(0); i < n; i++ {
+		key, a, err := kc.Decode(src)
+		if err != nil {
+			return err
+		}
+		val, c, err := vc.Decode(src[a:])
+		if err != nil {
+			return err
+		}
+		src = src[a+c:]
+		b.m[key] = val
+	}
+	return nil
+}
+
+type codedState interface {
+	encode(dst []byte) ([]byte, error)
+	decode(src []byte) error
+}
+
+func (b *broadcastStates) snapshot(ctx *runtime.OperatorContext, w *runtime.StateWriter) error {
+	if ctx.Subtask != 0 {
+		return nil
+	}
+	names := make([]string, 0, len(b.m))
+	for n := range b.m {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	for _, n := range names {
+		item := binary.AppendUvarint(nil, uint64(len(n)))
+		item, err := b.m[n].(codedState).encode(append(item, n...))
+		if err != nil {
+			return fmt.Errorf("broadcast state %q: %w", n, err)
+		}
+		w.AddItem(item)
+	}
+	return nil
+}
+
+func (b *broadcastStates) restore(rs *runtime.RestoreState) error {
+	if rs == nil {
+		return nil
+	}
+	for _, it := range rs.Items {
+		l, k := binary.Uvarint(it)
+		if k <= 0 || uint64(len(it)-k) < l {
+			return fmt.Errorf("%w: broadcast state name", codec.ErrCorrupt)
+		}
+		name := string(it[k : k+int(l)])
+		st, ok := b.m[name]
+		if !ok {
+			return fmt.Errorf("the checkpoint has broadcast state %q that the job no longer declares", name)
+		}
+		if err := st.(codedState).decode(it[k+int(l):]); err != nil {
+			return fmt.Errorf("broadcast state %q: %w", name, err)
+		}
+	}
+	return nil
+}
+
+// SnapshotState stores keyed state, timers and broadcast state.
+func (p *keyedBroadcastOp[K, T, R, O]) SnapshotState(id int64, w *runtime.StateWriter) error {
+	if err := p.keyed.SnapshotState(id, w); err != nil {
+		return err
+	}
+	return p.ro.bs.snapshot(p.ctx, w)
+}
+
+// SnapshotState stores broadcast state.
+func (p *broadcastOp[T, R, O]) SnapshotState(_ int64, w *runtime.StateWriter) error {
+	return p.ro.bs.snapshot(p.ctx, w)
 }

@@ -260,8 +260,11 @@ type keyedTwoInput[K comparable, O any] struct {
 // it implements KeyedOpener.
 func (b *keyedTwoInput[K, O]) open(ctx *runtime.OperatorContext, kctx *KeyedContext[K, O], fn any) error {
 	b.ctx = ctx
-	b.keyed = newKeyed[K](ctx)
-	b.timers = runtime.NewTimerService[K, struct{}](ctx.Time,
+	var err error
+	if b.keyed, err = newKeyed[K](ctx); err != nil {
+		return err
+	}
+	b.timers = keyedTimers[K, struct{}](&b.keyed, ctx, "user",
 		func(t runtime.Timer[K, struct{}]) error { return b.fire(t, EventTime, t.TS) },
 		func(t runtime.Timer[K, struct{}]) error { return b.fire(t, ProcessingTime, runtime.NoTimestamp) })
 	*kctx = KeyedContext[K, O]{kc: b.kc, out: b.out, timers: b.timers, pts: ctx.Time}

@@ -3,11 +3,13 @@ package weir
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/weirstream/weir/internal/checkpoint"
 	"github.com/weirstream/weir/internal/graph"
 	"github.com/weirstream/weir/internal/keygroup"
 	"github.com/weirstream/weir/internal/runtime"
@@ -40,6 +42,37 @@ type Options struct {
 	MetricsInterval time.Duration
 	// Clock overrides the processing-time clock (milliseconds); for tests.
 	Clock func() int64
+	// Checkpoints configures checkpointing; it is off while Interval is 0.
+	Checkpoints CheckpointOptions
+	// Restore names the checkpoint the job starts from: "" starts fresh,
+	// "latest" takes the newest usable checkpoint in Checkpoints.Dir (and
+	// starts fresh if there is none), anything else is the directory of a
+	// checkpoint or savepoint.
+	Restore string
+	// AllowNonRestoredState lets a job start from a checkpoint holding
+	// state of an operator uid the job no longer has.
+	AllowNonRestoredState bool
+}
+
+// CheckpointOptions configure checkpoints (see docs/checkpoints.md).
+type CheckpointOptions struct {
+	// Interval between checkpoints; 0 turns checkpointing off.
+	Interval time.Duration
+	// Dir is the directory checkpoints are written to (required).
+	Dir string
+	// Timeout aborts a checkpoint not complete by then (default 10 min).
+	Timeout time.Duration
+	// MinPause is the least time between the end of a checkpoint and the
+	// start of the next.
+	MinPause time.Duration
+	// TolerableFailures is how many consecutive failed checkpoints the job
+	// survives (default 0).
+	TolerableFailures int
+	// Retained is how many completed checkpoints are kept (default 1).
+	Retained int
+	// AtLeastOnce tracks barriers without aligning them: lower latency,
+	// but records may be processed twice after a restore.
+	AtLeastOnce bool
 }
 
 func (o *Options) fill() {
@@ -129,6 +162,9 @@ func (e *Environment) Execute(ctx context.Context) error {
 		o.Report = m.report
 		o.OpMetrics = m.operator
 	}
+	if err := e.checkpointOptions(&o); err != nil {
+		return err
+	}
 	e.opts.Logger.Info("weir: job starting", "operators", len(e.g.Nodes), "parallelism", e.opts.Parallelism)
 	err := e.g.Run(ctx, o)
 	if err != nil {
@@ -137,4 +173,47 @@ func (e *Environment) Execute(ctx context.Context) error {
 		e.opts.Logger.Info("weir: job finished")
 	}
 	return err
+}
+
+// checkpointOptions turns on checkpointing and loads the checkpoint to
+// restore, as the options say.
+func (e *Environment) checkpointOptions(o *graph.Options) error {
+	c := e.opts.Checkpoints
+	store := &checkpoint.Storage{Dir: c.Dir, Logger: e.opts.Logger}
+	if c.Interval > 0 {
+		if c.Dir == "" {
+			return errors.New("weir: checkpointing needs Checkpoints.Dir")
+		}
+		o.Checkpoint = &graph.CheckpointOptions{
+			Config: checkpoint.Config{Interval: c.Interval, Timeout: c.Timeout, MinPause: c.MinPause,
+				TolerableFailures: c.TolerableFailures, Retained: c.Retained},
+			Storage: store, AtLeastOnce: c.AtLeastOnce,
+		}
+	}
+	var (
+		meta  *checkpoint.Metadata
+		files map[string][]byte
+		err   error
+	)
+	switch e.opts.Restore {
+	case "":
+		return nil
+	case "latest":
+		if c.Dir == "" {
+			return errors.New("weir: restore latest needs Checkpoints.Dir")
+		}
+		meta, files, err = store.Latest()
+		if errors.Is(err, checkpoint.ErrNoCheckpoint) {
+			e.opts.Logger.Info("weir: no checkpoint to restore, starting fresh", "dir", c.Dir)
+			return nil
+		}
+	default:
+		meta, files, err = checkpoint.ReadPath(e.opts.Restore)
+	}
+	if err != nil {
+		return fmt.Errorf("weir: restore: %w", err)
+	}
+	e.opts.Logger.Info("weir: restoring", "checkpoint", meta.ID, "taken", meta.Timestamp)
+	o.Restore = &graph.Restore{Meta: meta, Files: files, AllowNonRestoredState: e.opts.AllowNonRestoredState}
+	return nil
 }

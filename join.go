@@ -198,10 +198,13 @@ func (p *intervalJoinOp[K, A, B, O]) Open(ctx *runtime.OperatorContext) error {
 	p.ctx = ctx
 	p.fn = perSubtask(p.fn)
 	p.raw = p.fn
-	p.keyed = newKeyed[K](ctx)
+	var err error
+	if p.keyed, err = newKeyed[K](ctx); err != nil {
+		return err
+	}
 	p.left = heap.NewMap[K, struct{}, int64, []A](p.backend, statebackend.TTL{})
 	p.right = heap.NewMap[K, struct{}, int64, []B](p.backend, statebackend.TTL{})
-	p.timers = runtime.NewTimerService[K, joinTimer](ctx.Time, p.cleanup,
+	p.timers = keyedTimers[K, joinTimer](&p.keyed, ctx, "cleanup", p.cleanup,
 		func(runtime.Timer[K, joinTimer]) error { return nil })
 	p.wm = runtime.MinWatermark
 	p.jc = JoinContext[O]{out: p.out}

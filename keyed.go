@@ -44,10 +44,18 @@ type keyed[K comparable] struct {
 	store   *state.Store[K]
 }
 
-func newKeyed[K comparable](ctx *runtime.OperatorContext) keyed[K] {
+// newKeyed creates the keyed state of an operator instance, primed with the
+// state to restore (applied by AfterOpen, once the operator registered its
+// states).
+func newKeyed[K comparable](ctx *runtime.OperatorContext) (keyed[K], error) {
 	kc := statebackend.NewKeyContext(keygroup.Hasher[K](), ctx.MaxParallelism, ctx.KeyGroups)
 	b := heap.New(kc, ctx.Time.Now)
-	return keyed[K]{kc: kc, backend: b, store: state.NewStore(b)}
+	if ctx.Restore != nil {
+		if err := b.SetRestore(ctx.Restore.Keyed); err != nil {
+			return keyed[K]{}, opError(ctx, err)
+		}
+	}
+	return keyed[K]{kc: kc, backend: b, store: state.NewStore(b)}, nil
 }
 
 // KeyedRuntimeContext is given to the Open of keyed functions: it hands out
@@ -181,9 +189,12 @@ type keyedProcessOp[K comparable, I, O any] struct {
 func (p *keyedProcessOp[K, I, O]) Open(ctx *runtime.OperatorContext) error {
 	p.ctx = ctx
 	p.fn = perSubtask(p.fn)
-	p.keyed = newKeyed[K](ctx)
+	var err error
+	if p.keyed, err = newKeyed[K](ctx); err != nil {
+		return err
+	}
 	p.onTime, _ = p.fn.(TimerHandler[K, O])
-	p.timers = runtime.NewTimerService[K, struct{}](ctx.Time,
+	p.timers = keyedTimers[K, struct{}](&p.keyed, ctx, "user",
 		func(t runtime.Timer[K, struct{}]) error { return p.fire(t, EventTime, t.TS) },
 		func(t runtime.Timer[K, struct{}]) error { return p.fire(t, ProcessingTime, runtime.NoTimestamp) })
 	p.kctx = KeyedContext[K, O]{kc: p.kc, out: p.out, timers: p.timers, pts: ctx.Time}

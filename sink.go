@@ -1,6 +1,7 @@
 package weir
 
 import (
+	"fmt"
 	"sync"
 
 	"github.com/weirstream/weir/internal/graph"
@@ -57,6 +58,10 @@ type sinkOp[T any] struct {
 	sink   Sink[T]
 	writer SinkWriter[T]
 	wmw    WatermarkWriter
+	tpc    TwoPhaseCommitWriter[T]
+	// pending are committables staged for checkpoints not yet complete,
+	// oldest first.
+	pending []pendingCommit
 }
 
 func (s *sinkOp[T]) Open(ctx *runtime.OperatorContext) error {
@@ -67,8 +72,69 @@ func (s *sinkOp[T]) Open(ctx *runtime.OperatorContext) error {
 	}
 	s.writer = w
 	s.wmw, _ = w.(WatermarkWriter)
+	s.tpc, _ = w.(TwoPhaseCommitWriter[T])
+	if ctx.Restore != nil && s.tpc != nil {
+		// Everything staged in the restored checkpoint belongs to a
+		// completed checkpoint: commit it (again, if it already was).
+		for _, it := range ctx.Restore.Items {
+			p, err := decodePending(it)
+			if err != nil {
+				return opError(ctx, fmt.Errorf("restoring staged commits: %w", err))
+			}
+			if err := s.tpc.Commit(p.items); err != nil {
+				return opError(ctx, fmt.Errorf("committing staged output of checkpoint %d after restore: %w", p.id, err))
+			}
+		}
+	}
 	return nil
 }
+
+// SnapshotState flushes the writer; a two-phase-commit writer stages its
+// output, and every staged commit not yet committed goes into the
+// checkpoint.
+func (s *sinkOp[T]) SnapshotState(id int64, w *runtime.StateWriter) error {
+	if s.tpc == nil {
+		if err := s.writer.Flush(false); err != nil {
+			return opError(s.ctx, err)
+		}
+		return nil
+	}
+	items, err := s.tpc.PreCommit(id)
+	if err != nil {
+		return opError(s.ctx, err)
+	}
+	if len(items) > 0 {
+		s.pending = append(s.pending, pendingCommit{id: id, items: items})
+	}
+	for _, p := range s.pending {
+		w.AddItem(encodePending(p))
+	}
+	return nil
+}
+
+// NotifyCheckpointComplete commits what was staged for id and earlier
+// checkpoints, and the final staging of a finished sink (id 0).
+func (s *sinkOp[T]) NotifyCheckpointComplete(id int64) error {
+	if s.tpc == nil {
+		return nil
+	}
+	kept := s.pending[:0]
+	for _, p := range s.pending {
+		if p.id > id {
+			kept = append(kept, p)
+			continue
+		}
+		if err := s.tpc.Commit(p.items); err != nil {
+			return opError(s.ctx, fmt.Errorf("commit of checkpoint %d: %w", p.id, err))
+		}
+	}
+	s.pending = kept
+	return nil
+}
+
+// NotifyCheckpointAborted keeps the staged output: the next checkpoint
+// that completes commits it.
+func (s *sinkOp[T]) NotifyCheckpointAborted(int64) error { return nil }
 
 func (s *sinkOp[T]) ProcessElement(v T, ts int64) error {
 	if err := s.writer.Write(v, ts); err != nil {
@@ -92,6 +158,16 @@ func (s *sinkOp[T]) ProcessWatermarkStatus(bool) error { return nil }
 func (s *sinkOp[T]) Finish() error {
 	if err := s.writer.Flush(true); err != nil {
 		return opError(s.ctx, err)
+	}
+	if s.tpc != nil && !s.ctx.Checkpointing {
+		// Without checkpoints the end of input is the commit point.
+		items, err := s.tpc.PreCommit(0)
+		if err != nil {
+			return opError(s.ctx, err)
+		}
+		if err := s.tpc.Commit(items); err != nil {
+			return opError(s.ctx, err)
+		}
 	}
 	return nil
 }

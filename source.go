@@ -2,6 +2,7 @@ package weir
 
 import (
 	"context"
+	"encoding/binary"
 	"fmt"
 	"log/slog"
 
@@ -41,6 +42,12 @@ type SourceContext struct {
 	// Time lets a reader read the clock and schedule a wake-up (for
 	// example a rate limiter returning NothingAvailable).
 	Time ProcessingTimeService
+	// Restored holds, when the job restarts from a checkpoint, the items
+	// that every reader of the previous run stored (CheckpointedReader);
+	// the reader resumes the splits it owns from them. Nil on a fresh start.
+	Restored [][]byte
+	// RestoredFrom is the checkpoint restored from (0 on a fresh start).
+	RestoredFrom int64
 }
 
 // SourceReader reads the splits of one subtask. Poll emits a bounded number
@@ -200,7 +207,14 @@ func (s *sourceOp[T]) Open(ctx *runtime.OperatorContext) error {
 	s.lastWM = runtime.MinWatermark
 	s.output = SourceOutput[T]{splits: map[string]*SplitOutput[T]{}, op: s}
 	s.output.main = *s.newSplit()
-	r, err := s.src.CreateReader(SourceContext{Subtask: ctx.Subtask, Parallelism: ctx.Parallelism, Logger: ctx.Logger, Time: ctx.Time})
+	sc := SourceContext{Subtask: ctx.Subtask, Parallelism: ctx.Parallelism, Logger: ctx.Logger, Time: ctx.Time}
+	if ctx.Restore != nil {
+		sc.Restored, sc.RestoredFrom = ctx.Restore.Items, ctx.Restore.CheckpointID
+		if sc.Restored == nil {
+			sc.Restored = [][]byte{}
+		}
+	}
+	r, err := s.src.CreateReader(sc)
 	if err != nil {
 		return opError(ctx, err)
 	}
@@ -323,12 +337,50 @@ func FromSlice[T any](env *Environment, values []T) Stream[T] {
 type sliceSource[T any] []T
 
 func (s sliceSource[T]) CreateReader(ctx SourceContext) (SourceReader[T], error) {
-	return &sliceReader[T]{values: s, next: ctx.Subtask, step: ctx.Parallelism}, nil
+	r := &sliceReader[T]{values: s, next: ctx.Subtask, step: ctx.Parallelism, subtask: ctx.Subtask}
+	if ctx.Restored != nil {
+		next, err := restorePosition(ctx.Restored, ctx.Subtask, ctx.Parallelism)
+		if err != nil {
+			return nil, err
+		}
+		r.next = next
+	}
+	return r, nil
+}
+
+// Collection readers store (subtask, parallelism, next index): their split
+// is defined by the parallelism, so they restore only at the same one.
+func encodePosition(subtask, parallelism, next int) []byte {
+	b := binary.AppendUvarint(nil, uint64(subtask))
+	b = binary.AppendUvarint(b, uint64(parallelism))
+	return binary.AppendUvarint(b, uint64(next))
+}
+
+func restorePosition(items [][]byte, subtask, parallelism int) (int, error) {
+	for _, it := range items {
+		s, a := binary.Uvarint(it)
+		p, b := binary.Uvarint(it[max(a, 0):])
+		n, c := binary.Uvarint(it[max(a+b, 0):])
+		if a <= 0 || b <= 0 || c <= 0 {
+			return 0, fmt.Errorf("collection source: corrupt position")
+		}
+		if int(p) != parallelism {
+			return 0, fmt.Errorf("collection source: stored at parallelism %d, restored at %d", p, parallelism)
+		}
+		if int(s) == subtask {
+			return int(n), nil
+		}
+	}
+	return 0, fmt.Errorf("collection source: no stored position for subtask %d", subtask)
 }
 
 type sliceReader[T any] struct {
-	values     []T
-	next, step int
+	values              []T
+	next, step, subtask int
+}
+
+func (r *sliceReader[T]) SnapshotState(int64) ([][]byte, error) {
+	return [][]byte{encodePosition(r.subtask, r.step, r.next)}, nil
 }
 
 func (r *sliceReader[T]) Poll(_ context.Context, out *SourceOutput[T]) (PollStatus, error) {
@@ -363,7 +415,19 @@ func (s tsSource[T]) CreateReader(ctx SourceContext) (SourceReader[T], error) {
 	if ctx.Parallelism != 1 {
 		return nil, fmt.Errorf("timestamped collection source runs with parallelism 1, not %d", ctx.Parallelism)
 	}
-	return &tsReader[T]{values: s}, nil
+	r := &tsReader[T]{values: s}
+	if ctx.Restored != nil {
+		next, err := restorePosition(ctx.Restored, 0, 1)
+		if err != nil {
+			return nil, err
+		}
+		r.next = next
+	}
+	return r, nil
+}
+
+func (r *tsReader[T]) SnapshotState(int64) ([][]byte, error) {
+	return [][]byte{encodePosition(0, 1, r.next)}, nil
 }
 
 type tsReader[T any] struct {

@@ -675,8 +675,11 @@ func (op *windowOp[K, T, W, O]) open() error {
 			op.late = o
 		}
 	}
-	op.keyed = newKeyed[K](op.ctx)
-	op.timers = runtime.NewTimerService[K, W](op.ctx.Time,
+	var kerr error
+	if op.keyed, kerr = newKeyed[K](op.ctx); kerr != nil {
+		return kerr
+	}
+	op.timers = keyedTimers[K, W](&op.keyed, op.ctx, "window",
 		func(t runtime.Timer[K, W]) error { return op.onTimer(t, true) },
 		func(t runtime.Timer[K, W]) error { return op.onTimer(t, false) })
 	op.tctx = triggerCtx[K, T, W, O]{op: op}

@@ -126,6 +126,12 @@ func NewCoordinator(cfg Config, tasks []TaskID, lastID int64, now time.Time) *Co
 		nextID: lastID + 1, lastEnd: now, lastTrigger: now}
 }
 
+// Retain tells the coordinator about completed checkpoints of earlier runs
+// (oldest first), so that retention counts them too.
+func (c *Coordinator) Retain(ids []int64) {
+	c.completed = append(append([]int64(nil), ids...), c.completed...)
+}
+
 // Pending returns the IDs of pending checkpoints in order.
 func (c *Coordinator) Pending() []int64 {
 	ids := make([]int64, 0, len(c.pending))

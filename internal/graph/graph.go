@@ -13,10 +13,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/weirstream/weir/internal/checkpoint"
 	"github.com/weirstream/weir/internal/keygroup"
 	"github.com/weirstream/weir/internal/runtime"
 )
@@ -113,12 +115,18 @@ type Options struct {
 	// OpMetrics, if set, is called once per operator instance, to publish
 	// its counters when the task reports.
 	OpMetrics func(task *TaskInfo, ctx *runtime.OperatorContext)
+	// Checkpoint, if set, turns checkpointing on.
+	Checkpoint *CheckpointOptions
+	// Restore, if set, is the checkpoint the job starts from.
+	Restore *Restore
 }
 
 // TaskInfo names a running subtask.
 type TaskInfo struct {
 	Vertex  string
 	Subtask int
+	par     int
+	nodes   []*Node // the chain, head first
 }
 
 func (o *Options) fill() {
@@ -248,6 +256,7 @@ func (g *Graph) plan(o *Options) *Plan {
 // Job is a built, runnable graph: its tasks and the channels between them.
 type Job struct {
 	tasks []*runtime.Task
+	infos []*TaskInfo
 }
 
 // Build creates the tasks of the graph. Writers stop blocking when ctx is
@@ -255,6 +264,9 @@ type Job struct {
 func (g *Graph) Build(ctx context.Context, o Options) (*Job, error) {
 	o.fill()
 	if err := g.Validate(o); err != nil {
+		return nil, err
+	}
+	if err := o.Restore.check(g, &o); err != nil {
 		return nil, err
 	}
 	plan := g.plan(&o)
@@ -289,11 +301,15 @@ func (g *Graph) Build(ctx context.Context, o Options) (*Job, error) {
 	j := &Job{}
 	for _, v := range plan.vertices {
 		for i := 0; i < v.par; i++ {
-			t, _, err := g.buildTask(ctx, plan, v, i, chans, &o)
+			t, info, err := g.buildTask(ctx, plan, v, i, chans, &o)
 			if err != nil {
 				return nil, err
 			}
+			if o.Checkpoint != nil {
+				t.Checkpoint = &runtime.Checkpointing{Index: len(j.tasks), Mailbox: make(chan runtime.Mail, 64), ExactlyOnce: !o.Checkpoint.AtLeastOnce}
+			}
 			j.tasks = append(j.tasks, t)
+			j.infos = append(j.infos, info)
 		}
 	}
 	return j, nil
@@ -302,7 +318,9 @@ func (g *Graph) Build(ctx context.Context, o Options) (*Job, error) {
 // Run executes the graph until every task finished, one failed, or ctx is
 // done. It returns the first task error (not the cancellations it caused).
 func (g *Graph) Run(ctx context.Context, o Options) error {
-	ctx, cancel := context.WithCancel(ctx)
+	o.fill()
+	ctx, cancelCause := context.WithCancelCause(ctx)
+	cancel := func() { cancelCause(nil) }
 	defer cancel()
 	j, err := g.Build(ctx, o)
 	if err != nil {
@@ -313,6 +331,50 @@ func (g *Graph) Run(ctx context.Context, o Options) error {
 		mu       sync.Mutex
 		firstErr error
 	)
+	var driverDone chan struct{}
+	if o.Checkpoint != nil {
+		reports := make(chan runtime.Report, 64)
+		var tids []checkpoint.TaskID
+		for i, t := range j.tasks {
+			t.Checkpoint.Reports = reports
+			tids = append(tids, checkpoint.TaskID{Subtask: i})
+		}
+		var last int64
+		if o.Restore != nil {
+			last = o.Restore.Meta.ID
+		}
+		if err := o.Checkpoint.Storage.RemovePartial(); err != nil {
+			return err
+		}
+		done, err := o.Checkpoint.Storage.Completed()
+		if err != nil {
+			return err
+		}
+		if len(done) > 0 && done[0] > last {
+			last = done[0] // never reuse the ID of a checkpoint on disk
+		}
+		slices.Reverse(done)
+		coord := checkpoint.NewCoordinator(o.Checkpoint.Config, tids, last, time.Now())
+		coord.Retain(done)
+		d := &driver{job: j, coord: coord,
+			store: o.Checkpoint.Storage, log: o.Logger, maxPar: o.MaxParallelism, reports: reports,
+			acks: map[int64]map[int]runtime.TaskSnapshot{}, final: map[int]runtime.TaskSnapshot{}, cancel: cancelCause}
+		tick := o.Checkpoint.Interval / 10
+		if tick <= 0 || tick > 100*time.Millisecond {
+			tick = 100 * time.Millisecond
+		}
+		if tick < time.Millisecond {
+			tick = time.Millisecond
+		}
+		dctx, dcancel := context.WithCancel(ctx)
+		defer dcancel()
+		driverDone = make(chan struct{})
+		go func() {
+			defer close(driverDone)
+			d.run(dctx, tick)
+		}()
+		defer func() { dcancel(); <-driverDone }()
+	}
 	for _, t := range j.tasks {
 		wg.Add(1)
 		go func() {
@@ -328,6 +390,9 @@ func (g *Graph) Run(ctx context.Context, o Options) error {
 		}()
 	}
 	wg.Wait()
+	if cause := context.Cause(ctx); firstErr != nil && isCancel(firstErr) && cause != nil && !errors.Is(cause, context.Canceled) {
+		return cause // the checkpoint driver failed the job
+	}
 	return firstErr
 }
 
@@ -384,7 +449,7 @@ func isCancel(err error) bool {
 }
 
 func (g *Graph) buildTask(ctx context.Context, plan *Plan, v *vertex, sub int, chans map[*Edge][][]*runtime.Channel, o *Options) (*runtime.Task, *TaskInfo, error) {
-	info := &TaskInfo{Vertex: v.name, Subtask: sub}
+	info := &TaskInfo{Vertex: v.name, Subtask: sub, par: v.par, nodes: v.nodes}
 	t := &runtime.Task{
 		Name:           fmt.Sprintf("%s (%d/%d)", v.name, sub+1, v.par),
 		Timers:         runtime.NewTimerQueue(o.Clock),
@@ -437,7 +502,13 @@ func (g *Graph) buildTask(ctx context.Context, plan *Plan, v *vertex, sub int, c
 			Time:           t.Timers,
 			Logger:         o.Logger.With("operator", n.Name, "subtask", sub),
 			Metrics:        &runtime.OperatorMetrics{CurrentWatermark: runtime.MinWatermark},
+			Checkpointing:  o.Checkpoint != nil,
 		}
+		rs, err := o.Restore.restoreFor(n, octx.KeyGroups)
+		if err != nil {
+			return fmt.Errorf("weir: operator %q: restore: %w", n.Name, err)
+		}
+		octx.Restore = rs
 		inst, err := n.New(octx, outs)
 		if err != nil {
 			return fmt.Errorf("weir: operator %q: %w", n.Name, err)

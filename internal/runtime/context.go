@@ -22,6 +22,12 @@ type OperatorContext struct {
 	Logger *slog.Logger
 	// Metrics receives operator-level counters; never nil.
 	Metrics *OperatorMetrics
+	// Restore holds the state to restore, when the job starts from a
+	// checkpoint or savepoint that has state for this operator; nil
+	// otherwise.
+	Restore *RestoreState
+	// Checkpointing is true when the job takes checkpoints.
+	Checkpointing bool
 }
 
 // OperatorMetrics are counters an operator updates; the task publishes them.

@@ -135,6 +135,13 @@ func (t *Task) Open() error {
 		}
 	}
 	t.opened = true
+	for _, m := range t.Chain {
+		if a, ok := m.Op.(interface{ AfterOpen() error }); ok {
+			if err := a.AfterOpen(); err != nil {
+				return t.wrap(fmt.Errorf("operator %q: restoring state: %w", m.Ctx.Name, err))
+			}
+		}
+	}
 	if t.Checkpoint != nil && t.Gate != nil {
 		t.aligner = NewAligner(len(t.Gate.chans), t.Checkpoint.ExactlyOnce)
 		t.Gate.aligner = t.aligner

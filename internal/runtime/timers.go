@@ -162,6 +162,17 @@ func (s *TimerService[K, N]) fireProc(now int64) error {
 	return nil
 }
 
+// ForEachTimer calls fn for every live timer, event-time ones with
+// processing false; the order is unspecified.
+func (s *TimerService[K, N]) ForEachTimer(fn func(processing bool, ts int64, key K, ns N)) {
+	for id := range s.event.set {
+		fn(false, id.ts, id.key, id.ns)
+	}
+	for id := range s.proc.set {
+		fn(true, id.ts, id.key, id.ns)
+	}
+}
+
 // ForEachEventTimer calls fn for every live event-time timer.
 func (s *TimerService[K, N]) ForEachEventTimer(fn func(Timer[K, N])) {
 	for _, t := range s.event.h {

@@ -1,0 +1,217 @@
+package weir_test
+
+import (
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/weirstream/weir"
+	"github.com/weirstream/weir/state"
+)
+
+// slowCounter emits 0..n-1, a few records per poll with a pause between
+// polls, so that checkpoints fall in the middle of the stream. It stores its
+// position in checkpoints.
+type slowCounter struct{ n, perPoll int }
+
+func (c slowCounter) CreateReader(ctx weir.SourceContext) (weir.SourceReader[int], error) {
+	r := &slowReader{c: c, time: ctx.Time}
+	for _, it := range ctx.Restored {
+		n, k := binary.Uvarint(it)
+		if k <= 0 {
+			return nil, errors.New("bad position")
+		}
+		r.next = int(n)
+	}
+	return r, nil
+}
+
+type slowReader struct {
+	c    slowCounter
+	next int
+	time weir.ProcessingTimeService
+	wait bool
+}
+
+func (r *slowReader) Poll(_ context.Context, out *weir.SourceOutput[int]) (weir.PollStatus, error) {
+	if r.wait {
+		r.wait = false
+		r.time.Schedule(r.time.Now()+1, func(int64) error { return nil })
+		return weir.NothingAvailable, nil
+	}
+	for i := 0; i < r.c.perPoll && r.next < r.c.n; i++ {
+		out.Collect(r.next)
+		r.next++
+	}
+	if r.next == r.c.n {
+		return weir.EndOfInput, nil
+	}
+	r.wait = true
+	return weir.MoreAvailable, nil
+}
+
+func (r *slowReader) SnapshotState(int64) ([][]byte, error) {
+	return [][]byte{binary.AppendUvarint(nil, uint64(r.next))}, nil
+}
+
+func (r *slowReader) Close() error { return nil }
+
+type sumOut struct {
+	Key, Seq, Sum int
+}
+
+// committed is the "external system" of txSink: transactions become visible
+// atomically and at most once, whatever the number of commit calls.
+type committed struct {
+	mu   sync.Mutex
+	txns map[string][]sumOut
+}
+
+func (c *committed) all() []sumOut {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var out []sumOut
+	for _, t := range c.txns {
+		out = append(out, t...)
+	}
+	return out
+}
+
+type txSink struct{ c *committed }
+
+func (s txSink) CreateWriter(ctx weir.SinkContext) (weir.SinkWriter[sumOut], error) {
+	return &txWriter{c: s.c, subtask: ctx.Subtask, run: time.Now().UnixNano()}, nil
+}
+
+type txWriter struct {
+	c       *committed
+	subtask int
+	run     int64
+	buf     []sumOut
+}
+
+func (w *txWriter) Write(v sumOut, _ int64) error { w.buf = append(w.buf, v); return nil }
+func (w *txWriter) Flush(bool) error              { return nil }
+func (w *txWriter) Close() error                  { return nil }
+
+func (w *txWriter) PreCommit(id int64) ([][]byte, error) {
+	b, err := json.Marshal(struct {
+		ID   string
+		Recs []sumOut
+	}{fmt.Sprintf("%d-%d-%d", w.run, w.subtask, id), w.buf})
+	w.buf = nil
+	return [][]byte{b}, err
+}
+
+func (w *txWriter) Commit(items [][]byte) error {
+	for _, it := range items {
+		var t struct {
+			ID   string
+			Recs []sumOut
+		}
+		if err := json.Unmarshal(it, &t); err != nil {
+			return err
+		}
+		w.c.mu.Lock()
+		if _, done := w.c.txns[t.ID]; !done {
+			w.c.txns[t.ID] = t.Recs
+		}
+		w.c.mu.Unlock()
+	}
+	return nil
+}
+
+type runningSum struct{ sum state.Value[int] }
+
+func (r *runningSum) Open(ctx *weir.KeyedRuntimeContext[int]) error {
+	r.sum = state.GetValue[int, int](ctx.State(), state.Descriptor{Name: "sum"})
+	return nil
+}
+
+func (r *runningSum) ProcessElement(ctx *weir.KeyedContext[int, sumOut], v int) error {
+	s, _ := r.sum.Value()
+	s += v
+	r.sum.Update(s)
+	ctx.Collect(sumOut{Key: ctx.Key(), Seq: v, Sum: s})
+	return nil
+}
+
+var errInjected = errors.New("injected failure")
+
+// exactlyOnceJob runs the pipeline once; it fails with errInjected when it
+// meets record failAt (unless failAt < 0).
+func exactlyOnceJob(dir string, p, n, failAt int, c *committed) error {
+	env := weir.NewEnvironment(weir.Options{
+		Parallelism: p,
+		Checkpoints: weir.CheckpointOptions{Interval: 5 * time.Millisecond, Dir: dir, Retained: 2},
+		Restore:     "latest",
+	})
+	src := weir.FromSource[int](env, slowCounter{n: n, perPoll: 20}, weir.NoWatermarks[int](), "counter").SetParallelism(1).UID("counter")
+	checked := weir.TryMap(src, func(v int) (int, error) {
+		if v == failAt {
+			return 0, errInjected
+		}
+		return v, nil
+	}).SetParallelism(1) // chained to the source: keeps per-key order
+	sums := weir.ProcessKeyed[int, int, sumOut](weir.KeyBy(checked, func(v int) int { return v % 7 }), &runningSum{}).UID("sums")
+	sums.SinkTo(txSink{c}).UID("sink")
+	return env.Execute(context.Background())
+}
+
+// TestExactlyOnceAfterFailures fails the job several times in the middle of
+// the stream, restarts it from the latest checkpoint each time, and checks
+// that the committed output holds every record exactly once with the
+// running sums of an uninterrupted run.
+func TestExactlyOnceAfterFailures(t *testing.T) {
+	const n = 3000
+	for _, p := range []int{1, 3} {
+		dir := t.TempDir()
+		c := &committed{txns: map[string][]sumOut{}}
+		for _, failAt := range []int{700, 1500, 1501, 2600} {
+			if err := exactlyOnceJob(dir, p, n, failAt, c); !errors.Is(err, errInjected) {
+				t.Fatalf("p=%d: run failing at %d: %v", p, failAt, err)
+			}
+			// Checkpoints completed before the failure: output was committed
+			// (so the next run must restore, not start over).
+			if len(c.all()) == 0 {
+				t.Fatalf("p=%d: nothing committed before the failure at %d", p, failAt)
+			}
+		}
+		if err := exactlyOnceJob(dir, p, n, -1, c); err != nil {
+			t.Fatalf("p=%d: final run: %v", p, err)
+		}
+		got := c.all()
+		seen := map[int]sumOut{}
+		for _, o := range got {
+			if prev, dup := seen[o.Seq]; dup {
+				t.Fatalf("p=%d: record %d committed twice: %+v and %+v", p, o.Seq, prev, o)
+			}
+			seen[o.Seq] = o
+		}
+		want := map[int]int{}
+		for i := 0; i < n; i++ {
+			want[i%7] += i
+			o, ok := seen[i]
+			if !ok {
+				t.Fatalf("p=%d: record %d never committed (%d committed)", p, i, len(got))
+			}
+			if o.Key != i%7 || o.Sum != want[i%7] {
+				t.Fatalf("p=%d: record %d: got %+v, want key %d sum %d", p, i, o, i%7, want[i%7])
+			}
+		}
+		ents, _ := os.ReadDir(dir)
+		if len(ents) == 0 || len(ents) > 3 {
+			t.Fatalf("p=%d: %d checkpoint directories retained, want 1..3", p, len(ents))
+		}
+		if _, err := os.Stat(filepath.Join(dir, ents[len(ents)-1].Name(), "_metadata")); err != nil {
+			t.Fatalf("p=%d: newest checkpoint has no metadata: %v", p, err)
+		}
+	}
+}

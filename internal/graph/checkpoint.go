@@ -1,0 +1,253 @@
+package graph
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/weirstream/weir/internal/checkpoint"
+	"github.com/weirstream/weir/internal/keygroup"
+	"github.com/weirstream/weir/internal/runtime"
+)
+
+// CheckpointOptions turn checkpointing on.
+type CheckpointOptions struct {
+	checkpoint.Config
+	// Storage is where checkpoints go.
+	Storage *checkpoint.Storage
+	// AtLeastOnce tracks barriers without aligning them.
+	AtLeastOnce bool
+}
+
+// Restore is a checkpoint or savepoint a job starts from.
+type Restore struct {
+	Meta  *checkpoint.Metadata
+	Files map[string][]byte
+	// AllowNonRestoredState lets the job start although the checkpoint has
+	// state of an operator uid the job lacks.
+	AllowNonRestoredState bool
+}
+
+// operatorID is the id under which an operator's state is stored: its uid,
+// or its name and position in the graph when it has none.
+func operatorID(n *Node) string {
+	if n.UID != "" {
+		return n.UID
+	}
+	return fmt.Sprintf("%s#%d", n.Name, n.ID)
+}
+
+// restoreFor returns the state of operator n's subtask sub (owning key
+// groups r), or nil if the restore has none.
+func (rs *Restore) restoreFor(n *Node, r keygroup.Range) (*runtime.RestoreState, error) {
+	if rs == nil {
+		return nil, nil
+	}
+	id := operatorID(n)
+	for _, op := range rs.Meta.Operators {
+		if op.UID != id {
+			continue
+		}
+		st := &runtime.RestoreState{CheckpointID: rs.Meta.ID, Keyed: map[int][]byte{}}
+		for _, s := range op.Subtasks {
+			for _, b := range s.KeyGroups {
+				if !r.Contains(b.KeyGroup) {
+					continue
+				}
+				data, err := checkpoint.Block(rs.Files, s.File, b)
+				if err != nil {
+					return nil, err
+				}
+				st.Keyed[b.KeyGroup] = data
+			}
+			for _, b := range s.Items {
+				data, err := checkpoint.Block(rs.Files, s.File, b)
+				if err != nil {
+					return nil, err
+				}
+				st.Items = append(st.Items, data)
+			}
+		}
+		return st, nil
+	}
+	return nil, nil
+}
+
+// checkRestore fails if the checkpoint has state for an operator the job
+// lacks, unless that is allowed.
+func (rs *Restore) check(g *Graph, o *Options) error {
+	if rs == nil {
+		return nil
+	}
+	if rs.Meta.MaxParallelism != o.MaxParallelism {
+		return fmt.Errorf("weir: checkpoint %d was taken with max parallelism %d, the job has %d: key groups cannot be mapped", rs.Meta.ID, rs.Meta.MaxParallelism, o.MaxParallelism)
+	}
+	have := map[string]bool{}
+	for _, n := range g.Nodes {
+		have[operatorID(n)] = true
+	}
+	for _, op := range rs.Meta.Operators {
+		if !have[op.UID] && !rs.AllowNonRestoredState {
+			return fmt.Errorf("weir: checkpoint %d has state for operator %q (%s) that this job does not have; give the operator the same uid, or allow non-restored state", rs.Meta.ID, op.UID, op.Name)
+		}
+	}
+	return nil
+}
+
+// driver performs the coordinator's actions: it triggers sources, collects
+// acknowledgements, writes checkpoints and tells tasks what completed.
+type driver struct {
+	job     *Job
+	coord   *checkpoint.Coordinator
+	store   *checkpoint.Storage
+	log     *slog.Logger
+	maxPar  int
+	reports chan runtime.Report
+	// acks[id][task] is the snapshot task sent for checkpoint id.
+	acks map[int64]map[int]runtime.TaskSnapshot
+	// final[task] is the final state of a finished task.
+	final   map[int]runtime.TaskSnapshot
+	cancel  context.CancelCauseFunc
+	stopped bool
+}
+
+func (d *driver) run(ctx context.Context, tick time.Duration) {
+	t := time.NewTicker(tick)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case r := <-d.reports:
+			d.handle(ctx, r)
+		case now := <-t.C:
+			d.do(ctx, d.coord.Tick(now))
+		}
+	}
+}
+
+func (d *driver) handle(ctx context.Context, r runtime.Report) {
+	now := time.Now()
+	tid := checkpoint.TaskID{Vertex: 0, Subtask: r.Task}
+	switch r.Kind {
+	case runtime.ReportAck:
+		if d.acks[r.ID] == nil {
+			d.acks[r.ID] = map[int]runtime.TaskSnapshot{}
+		}
+		d.acks[r.ID][r.Task] = r.State
+		d.do(ctx, d.coord.Ack(now, r.ID, tid))
+	case runtime.ReportDecline:
+		d.log.Warn("weir: checkpoint declined", "checkpoint", r.ID, "task", d.job.tasks[r.Task].Name, "reason", r.Reason)
+		d.do(ctx, d.coord.Decline(now, r.ID, tid, r.Reason))
+	case runtime.ReportFinished:
+		d.final[r.Task] = r.State
+		d.do(ctx, d.coord.TaskFinished(now, tid))
+	}
+}
+
+func (d *driver) mail(ctx context.Context, t *runtime.Task, m runtime.Mail) {
+	select {
+	case t.Checkpoint.Mailbox <- m:
+	case <-ctx.Done():
+	}
+}
+
+func (d *driver) do(ctx context.Context, acts []checkpoint.Action) {
+	for _, a := range acts {
+		switch a.Kind {
+		case checkpoint.Trigger:
+			for _, t := range d.job.tasks {
+				if t.Source != nil {
+					d.mail(ctx, t, runtime.Mail{Kind: runtime.MailTrigger, ID: a.ID})
+				}
+			}
+		case checkpoint.WriteMetadata:
+			err := d.write(a.ID, a.Time)
+			delete(d.acks, a.ID)
+			if err != nil {
+				d.log.Error("weir: writing checkpoint failed", "checkpoint", a.ID, "err", err)
+			}
+			d.do(ctx, d.coord.MetadataWritten(time.Now(), a.ID, err))
+		case checkpoint.NotifyComplete:
+			d.log.Info("weir: checkpoint complete", "checkpoint", a.ID)
+			for _, t := range d.job.tasks {
+				d.mail(ctx, t, runtime.Mail{Kind: runtime.MailComplete, ID: a.ID})
+			}
+			if d.coord.FinalDone() && !d.stopped {
+				d.stopped = true
+				for _, t := range d.job.tasks {
+					d.mail(ctx, t, runtime.Mail{Kind: runtime.MailStop})
+				}
+			}
+		case checkpoint.Abort:
+			delete(d.acks, a.ID)
+			d.log.Warn("weir: checkpoint aborted", "checkpoint", a.ID, "reason", a.Reason)
+			for _, t := range d.job.tasks {
+				d.mail(ctx, t, runtime.Mail{Kind: runtime.MailAbort, ID: a.ID})
+			}
+			_ = d.store.Discard(a.ID)
+		case checkpoint.Discard:
+			if err := d.store.Discard(a.ID); err != nil {
+				d.log.Warn("weir: discarding checkpoint", "checkpoint", a.ID, "err", err)
+			}
+		case checkpoint.FailJob:
+			d.cancel(errors.New("weir: " + a.Reason))
+		}
+	}
+}
+
+// write stores checkpoint id: one data file per task with every operator's
+// blocks, then the metadata.
+func (d *driver) write(id int64, ts time.Time) error {
+	m := &checkpoint.Metadata{ID: id, Timestamp: ts.UTC(), MaxParallelism: d.maxPar, Files: map[string]uint32{}}
+	ops := map[string]*checkpoint.OperatorMeta{}
+	var order []string
+	for ti, t := range d.job.tasks {
+		snap, ok := d.acks[id][ti]
+		if !ok {
+			if snap, ok = d.final[ti]; !ok {
+				return fmt.Errorf("task %s has no state for checkpoint %d", t.Name, id)
+			}
+		}
+		file := fmt.Sprintf("task-%d.bin", ti)
+		var buf bytes.Buffer
+		info := d.job.infos[ti]
+		for ci, n := range info.nodes {
+			uid := operatorID(n)
+			om := ops[uid]
+			if om == nil {
+				om = &checkpoint.OperatorMeta{UID: uid, Name: n.Name, Parallelism: info.par}
+				ops[uid] = om
+				order = append(order, uid)
+			}
+			os, ok := snap.Ops[ci]
+			if !ok {
+				continue
+			}
+			sm := checkpoint.SubtaskMeta{Subtask: info.Subtask, File: file}
+			for _, kg := range os.Keyed {
+				sm.KeyGroups = append(sm.KeyGroups, checkpoint.BlockMeta{KeyGroup: kg.KeyGroup, Offset: int64(buf.Len()), Length: int64(len(kg.Data))})
+				buf.Write(kg.Data)
+			}
+			for _, it := range os.Items {
+				sm.Items = append(sm.Items, checkpoint.BlockMeta{Offset: int64(buf.Len()), Length: int64(len(it))})
+				buf.Write(it)
+			}
+			om.Subtasks = append(om.Subtasks, sm)
+		}
+		sum, err := d.store.WriteFile(id, file, buf.Bytes())
+		if err != nil {
+			return err
+		}
+		m.Files[file] = sum
+	}
+	for _, uid := range order {
+		if len(ops[uid].Subtasks) > 0 {
+			m.Operators = append(m.Operators, *ops[uid])
+		}
+	}
+	return d.store.WriteMetadata(m)
+}
