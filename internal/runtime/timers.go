@@ -1,7 +1,5 @@
 package runtime
 
-import "container/heap"
-
 // Timer is an event-time or processing-time timer of a key in a namespace
 // (the window, for window operators; struct{} otherwise).
 type Timer[K, N comparable] struct {
@@ -17,18 +15,49 @@ type timerID[K, N comparable] struct {
 	ns  N
 }
 
+// timerHeap is a binary min-heap of timers by time. It is typed (no
+// container/heap), so pushing and popping a timer allocates nothing.
 type timerHeap[K, N comparable] []Timer[K, N]
 
-func (h timerHeap[K, N]) Len() int           { return len(h) }
-func (h timerHeap[K, N]) Less(i, j int) bool { return h[i].TS < h[j].TS }
-func (h timerHeap[K, N]) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
-func (h *timerHeap[K, N]) Push(x any)        { *h = append(*h, x.(Timer[K, N])) }
-func (h *timerHeap[K, N]) Pop() any {
-	old := *h
-	x := old[len(old)-1]
-	old[len(old)-1] = Timer[K, N]{}
-	*h = old[:len(old)-1]
-	return x
+func (h *timerHeap[K, N]) push(t Timer[K, N]) {
+	*h = append(*h, t)
+	a := *h
+	i := len(a) - 1
+	for i > 0 {
+		p := (i - 1) / 2
+		if a[p].TS <= a[i].TS {
+			break
+		}
+		a[p], a[i] = a[i], a[p]
+		i = p
+	}
+}
+
+func (h *timerHeap[K, N]) pop() Timer[K, N] {
+	a := *h
+	top := a[0]
+	n := len(a) - 1
+	a[0] = a[n]
+	a[n] = Timer[K, N]{}
+	a = a[:n]
+	i := 0
+	for {
+		l := 2*i + 1
+		if l >= n {
+			break
+		}
+		m := l
+		if r := l + 1; r < n && a[r].TS < a[l].TS {
+			m = r
+		}
+		if a[i].TS <= a[m].TS {
+			break
+		}
+		a[i], a[m] = a[m], a[i]
+		i = m
+	}
+	*h = a
+	return top
 }
 
 type timerQueue[K, N comparable] struct {
@@ -42,7 +71,7 @@ func (q *timerQueue[K, N]) add(t Timer[K, N]) bool {
 		return false
 	}
 	q.set[id] = struct{}{}
-	heap.Push(&q.h, t)
+	q.h.push(t)
 	return true
 }
 
@@ -53,7 +82,7 @@ func (q *timerQueue[K, N]) remove(t Timer[K, N]) {
 // popDue returns the next live timer at or before ts.
 func (q *timerQueue[K, N]) popDue(ts int64) (Timer[K, N], bool) {
 	for len(q.h) > 0 && q.h[0].TS <= ts {
-		t := heap.Pop(&q.h).(Timer[K, N])
+		t := q.h.pop()
 		id := timerID[K, N]{t.TS, t.Key, t.NS}
 		if _, ok := q.set[id]; ok {
 			delete(q.set, id)
@@ -70,7 +99,7 @@ func (q *timerQueue[K, N]) peek() (int64, bool) {
 		if _, ok := q.set[timerID[K, N]{t.TS, t.Key, t.NS}]; ok {
 			return t.TS, true
 		}
-		heap.Pop(&q.h)
+		q.h.pop()
 	}
 	return 0, false
 }
