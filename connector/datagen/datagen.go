@@ -25,16 +25,26 @@
 // goroutine; the user function is shared by all subtasks of a source and
 // must be safe for concurrent use (NewFactory gives each subtask its own).
 //
-// The generator keeps no checkpointed position yet: after a restore it
-// starts from the beginning. That arrives with the fault-tolerance work.
+// Checkpoints: a reader stores, per sequence, the next number to produce
+// (weir.CheckpointedReader). After a restore at the same parallelism every
+// subtask resumes its sequence. At another parallelism the sequences are
+// kept whole and dealt out (sequence i to subtask i mod parallelism, each
+// with its own watermark split): exactly the numbers not yet produced are
+// produced, but a subtask may get several sequences or none. The per-subtask
+// random generators restart from their seeds after a restore, so values
+// drawn from them differ from an uninterrupted run; values derived from the
+// sequence number with Mix do not.
 package datagen
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"sort"
+	"strconv"
 
 	"github.com/weirstream/weir"
 )
@@ -120,12 +130,19 @@ func (s *Source[T]) CreateReader(ctx weir.SourceContext) (weir.SourceReader[T], 
 		batch = DefaultBatchSize
 	}
 	r := &reader[T]{
-		next:  int64(ctx.Subtask),
+		seqs:  []sequence{{id: ctx.Subtask, next: int64(ctx.Subtask)}},
 		step:  int64(ctx.Parallelism),
 		end:   math.MaxInt64,
 		batch: int64(batch),
 		ts:    o.Timestamp,
 		time:  ctx.Time,
+	}
+	if ctx.Restored != nil {
+		seqs, step, err := restoreSequences(ctx.Restored, ctx.Subtask, ctx.Parallelism)
+		if err != nil {
+			return nil, fmt.Errorf("datagen: restoring from checkpoint %d: %w", ctx.RestoredFrom, err)
+		}
+		r.seqs, r.step = seqs, step
 	}
 	if o.Count > 0 {
 		r.end = o.Count
@@ -141,11 +158,20 @@ func (s *Source[T]) CreateReader(ctx weir.SourceContext) (weir.SourceReader[T], 
 	return r, nil
 }
 
+// sequence is one strided sequence of numbers: id, id+step, id+2*step, ...
+// A fresh job has one per subtask (step: the parallelism); a restored job
+// keeps them whole and deals them out to its subtasks.
+type sequence struct {
+	id    int
+	next  int64 // next number to produce
+	split string
+}
+
 type reader[T any] struct {
 	fn    func(seq int64) T
 	ts    func(seq int64) int64
-	next  int64 // next sequence number of this subtask
-	step  int64 // the parallelism
+	seqs  []sequence
+	step  int64 // the stride of every sequence: the parallelism of the first run
 	end   int64 // first sequence number not to produce
 	batch int64
 	limit *limiter
@@ -153,13 +179,26 @@ type reader[T any] struct {
 	wake  func(int64) error
 }
 
+// pick returns the index of the unfinished sequence furthest behind, or -1.
+func (r *reader[T]) pick() int {
+	best := -1
+	for i := range r.seqs {
+		if r.seqs[i].next < r.end && (best < 0 || r.seqs[i].next < r.seqs[best].next) {
+			best = i
+		}
+	}
+	return best
+}
+
 func (r *reader[T]) Poll(_ context.Context, out *weir.SourceOutput[T]) (weir.PollStatus, error) {
-	if r.next >= r.end {
+	i := r.pick()
+	if i < 0 {
 		return weir.EndOfInput, nil
 	}
+	sq := &r.seqs[i]
 	// n: how many records this poll emits.
 	n := r.batch
-	if left := (r.end - r.next + r.step - 1) / r.step; left < n {
+	if left := (r.end - sq.next + r.step - 1) / r.step; left < n {
 		n = left
 	}
 	if r.limit != nil {
@@ -174,26 +213,104 @@ func (r *reader[T]) Poll(_ context.Context, out *weir.SourceOutput[T]) (weir.Pol
 		}
 		r.limit.take(n)
 	}
-	seq, step, fn := r.next, r.step, r.fn
-	if ts := r.ts; ts == nil {
-		for i := int64(0); i < n; i++ {
-			out.Collect(fn(seq))
-			seq += step
+	seq, step, fn, ts := sq.next, r.step, r.fn, r.ts
+	if len(r.seqs) == 1 {
+		if ts == nil {
+			for i := int64(0); i < n; i++ {
+				out.Collect(fn(seq))
+				seq += step
+			}
+		} else {
+			for i := int64(0); i < n; i++ {
+				out.CollectWithTimestamp(fn(seq), ts(seq))
+				seq += step
+			}
 		}
 	} else {
+		// Several sequences after a restore: each is a split with its own
+		// watermark, as their timestamps interleave.
+		if sq.split == "" {
+			sq.split = "sequence-" + strconv.Itoa(sq.id)
+		}
+		sp := out.Split(sq.split)
 		for i := int64(0); i < n; i++ {
-			out.CollectWithTimestamp(fn(seq), ts(seq))
+			if ts == nil {
+				sp.Collect(fn(seq))
+			} else {
+				sp.CollectWithTimestamp(fn(seq), ts(seq))
+			}
 			seq += step
 		}
 	}
-	if seq < r.next { // overflow of an unbounded sequence
+	if seq < sq.next { // overflow of an unbounded sequence
 		seq = math.MaxInt64
 	}
-	r.next = seq
-	if r.next >= r.end {
+	sq.next = seq
+	if sq.next >= r.end && sq.split != "" {
+		out.ReleaseSplit(sq.split)
+	}
+	if r.pick() < 0 {
 		return weir.EndOfInput, nil
 	}
 	return weir.MoreAvailable, nil
+}
+
+// SnapshotState stores, for every sequence of the reader, its id, its
+// stride and the next number to produce.
+func (r *reader[T]) SnapshotState(int64) ([][]byte, error) {
+	items := make([][]byte, len(r.seqs))
+	for i, sq := range r.seqs {
+		b := []byte{seqVersion}
+		b = binary.AppendUvarint(b, uint64(sq.id))
+		b = binary.AppendUvarint(b, uint64(r.step))
+		items[i] = binary.AppendUvarint(b, uint64(sq.next))
+	}
+	return items, nil
+}
+
+const seqVersion = 1
+
+// restoreSequences reads the sequences of every reader of the previous run
+// and returns those of subtask: sequence id goes to subtask id mod
+// parallelism. Sequences are never split, so the numbers not yet produced
+// are exactly those produced after the restore, at any parallelism (with
+// more subtasks than sequences, some subtasks have nothing to do).
+func restoreSequences(items [][]byte, subtask, parallelism int) ([]sequence, int64, error) {
+	var (
+		step int64
+		seen = map[int]bool{}
+		mine []sequence
+	)
+	for _, it := range items {
+		if len(it) == 0 || it[0] != seqVersion {
+			return nil, 0, errors.New("corrupt position: unknown version")
+		}
+		b := it[1:]
+		id, a := binary.Uvarint(b)
+		st, c := binary.Uvarint(b[max(a, 0):])
+		next, d := binary.Uvarint(b[max(a+c, 0):])
+		if a <= 0 || c <= 0 || d <= 0 || a+c+d != len(b) || st == 0 || st > math.MaxInt32 || id >= st || next > math.MaxInt64 {
+			return nil, 0, errors.New("corrupt position")
+		}
+		if step != 0 && int64(st) != step {
+			return nil, 0, fmt.Errorf("positions with strides %d and %d", step, st)
+		}
+		step = int64(st)
+		if seen[int(id)] {
+			return nil, 0, fmt.Errorf("sequence %d stored twice", id)
+		}
+		seen[int(id)] = true
+		if int(id)%parallelism == subtask {
+			mine = append(mine, sequence{id: int(id), next: int64(next)})
+		}
+	}
+	if len(seen) == 0 || int64(len(seen)) != step {
+		// Without every sequence the numbers still to produce are unknown:
+		// refuse rather than lose or repeat records.
+		return nil, 0, fmt.Errorf("the checkpoint holds %d of the %d sequences of the generator", len(seen), step)
+	}
+	sort.Slice(mine, func(i, j int) bool { return mine[i].id < mine[j].id })
+	return mine, step, nil
 }
 
 func (r *reader[T]) Close() error { return nil }

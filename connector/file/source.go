@@ -105,10 +105,29 @@ func (s *Source[T]) CreateReader(ctx weir.SourceContext) (weir.SourceReader[T], 
 	if p < 1 {
 		p = 1
 	}
-	var mine []string
+	var restored map[string]filePos
+	if ctx.Restored != nil {
+		if restored, err = decodePositions(ctx.Restored); err != nil {
+			return nil, err
+		}
+	}
+	listed := make(map[string]bool, len(files))
+	var mine []fileSplit
 	for i, f := range files {
-		if i%p == ctx.Subtask {
-			mine = append(mine, f)
+		rel := s.relName(f)
+		listed[rel] = true
+		if i%p != ctx.Subtask {
+			continue
+		}
+		sp := fileSplit{path: f, rel: rel}
+		if pos, ok := restored[rel]; ok {
+			sp.pos, sp.restored = pos, true
+		}
+		mine = append(mine, sp)
+	}
+	for rel, pos := range restored {
+		if !pos.done && !listed[rel] {
+			return nil, fmt.Errorf("file: restoring from checkpoint %d: %s was being read (at line %d) but is no longer under %s", ctx.RestoredFrom, rel, pos.line, s.path)
 		}
 	}
 	n := s.opts.LinesPerPoll
@@ -117,6 +136,17 @@ func (s *Source[T]) CreateReader(ctx weir.SourceContext) (weir.SourceReader[T], 
 	}
 	comma, _ := checkComma(s.opts.Comma) // checked by decoderFactory
 	return &reader[T]{files: mine, newDec: newDec, perPoll: n, policy: s.opts.OnError, format: s.format, comma: comma}, nil
+}
+
+// relName is the name under which a file's position is checkpointed: its
+// path relative to the source's path, so that a job may be restored with
+// the input directory spelled or mounted differently.
+func (s *Source[T]) relName(path string) string {
+	rel, err := filepath.Rel(s.path, path)
+	if err != nil {
+		return filepath.ToSlash(path)
+	}
+	return filepath.ToSlash(rel)
 }
 
 func (s *Source[T]) decoderFactory() (func() lineDecoder[T], error) {
@@ -172,10 +202,18 @@ func listFiles(path string) ([]string, error) {
 	return files, nil
 }
 
+// fileSplit is one file of a reader and where reading it stands.
+type fileSplit struct {
+	path, rel string
+	// pos is where a restored file resumes; for a finished file pos.done.
+	pos      filePos
+	restored bool
+}
+
 // reader reads its files one after the other; each file is a split with
 // its own watermark.
 type reader[T any] struct {
-	files   []string
+	files   []fileSplit
 	next    int // index in files of the next file to open
 	newDec  func() lineDecoder[T]
 	perPoll int
@@ -189,6 +227,7 @@ type reader[T any] struct {
 	split   *weir.SplitOutput[T]
 	dec     lineDecoder[T]
 	line    int64 // number of the last line read
+	off     int64 // byte offset of the next unread line
 	hdrDone bool
 	long    []byte // a line longer than br's buffer
 	rec     []byte // a CSV record over several lines
@@ -200,6 +239,9 @@ type reader[T any] struct {
 func (r *reader[T]) Poll(_ context.Context, out *weir.SourceOutput[T]) (weir.PollStatus, error) {
 	for n := 0; n < r.perPoll; {
 		if r.f == nil {
+			for r.next < len(r.files) && r.files[r.next].pos.done {
+				r.next++ // finished before the checkpoint restored from
+			}
 			if r.next == len(r.files) {
 				return weir.EndOfInput, nil
 			}
@@ -247,26 +289,67 @@ func (r *reader[T]) where(line int64) string {
 }
 
 func (r *reader[T]) open(out *weir.SourceOutput[T]) error {
-	name := r.files[r.next]
-	r.next++
+	sp := r.files[r.next]
+	name := sp.path
 	f, err := os.Open(name)
 	if err != nil {
 		return fmt.Errorf("file: %w", err)
 	}
-	r.name, r.f, r.line, r.hdrDone = name, f, 0, false
+	r.name, r.f, r.line, r.off, r.hdrDone = name, f, 0, 0, false
 	if r.br == nil {
 		r.br = bufio.NewReaderSize(f, 64<<10)
 	} else {
 		r.br.Reset(f)
 	}
 	r.dec = r.newDec()
+	if sp.restored && sp.pos.off > 0 {
+		if err := r.resume(sp.pos); err != nil {
+			f.Close()
+			r.f = nil
+			return err
+		}
+	}
 	r.split = out.Split(name)
+	return nil
+}
+
+// resume positions the just opened file at a checkpointed position. A CSV
+// file's header is read again first: it maps the columns.
+func (r *reader[T]) resume(pos filePos) error {
+	st, err := r.f.Stat()
+	if err != nil {
+		return fmt.Errorf("file: %w", err)
+	}
+	if st.Size() < pos.off {
+		return fmt.Errorf("file: restoring %s: it has %d bytes, the checkpoint read up to byte %d (the file changed)", r.name, st.Size(), pos.off)
+	}
+	if pos.header && r.format == formatCSV {
+		line, first, err := r.readRecord()
+		if err != nil {
+			if err == io.EOF {
+				err = io.ErrUnexpectedEOF
+			}
+			return fmt.Errorf("file: restoring %s: reading the header: %w", r.name, err)
+		}
+		if field, err := r.dec.header(line); err != nil {
+			d := weir.DeadLetter{Source: r.where(first), Field: field, Reason: err.Error(), Raw: line}
+			return &weir.BadRecordError{DeadLetter: d}
+		}
+	}
+	if _, err := r.f.Seek(pos.off, io.SeekStart); err != nil {
+		return fmt.Errorf("file: restoring %s: %w", r.name, err)
+	}
+	r.br.Reset(r.f)
+	r.off, r.line, r.hdrDone = pos.off, pos.line, pos.header
 	return nil
 }
 
 func (r *reader[T]) closeFile(out *weir.SourceOutput[T]) error {
 	err := r.f.Close()
 	r.f = nil
+	r.files[r.next].pos = filePos{done: true, off: r.off, line: r.line}
+	r.files[r.next].restored = true
+	r.next++
 	out.ReleaseSplit(r.name)
 	r.split = nil
 	if err != nil {
@@ -287,6 +370,7 @@ func (r *reader[T]) readLine() ([]byte, error) {
 		}
 		b = r.long
 	}
+	r.off += int64(len(b))
 	if err == io.EOF {
 		if len(b) == 0 {
 			return nil, io.EOF

@@ -1,0 +1,446 @@
+package file
+
+import (
+	"bufio"
+	"bytes"
+	"crypto/rand"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/weirstream/weir"
+)
+
+// DefaultMaxPartSize is the size at which an exactly-once sink rolls to a
+// new part file by default (Flink's default for row formats).
+const DefaultMaxPartSize = 128 << 20
+
+// ExactlyOnceOptions configure an exactly-once file sink.
+type ExactlyOnceOptions struct {
+	// Comma is the CSV field separator (default ',').
+	Comma rune
+	// MaxPartSize rolls to a new part file once the current one holds at
+	// least this many bytes (default DefaultMaxPartSize).
+	MaxPartSize int64
+	// RolloverInterval rolls to a new part file before a record is written
+	// to a part file open for longer than this (default 0: no time-based
+	// rolling). Part files also roll at every checkpoint.
+	RolloverInterval time.Duration
+}
+
+// ExactlyOnceSink writes records to part files in a directory that become
+// visible only when a checkpoint completes, after Flink's FileSink. Create
+// it with ExactlyOnceJSONSink or ExactlyOnceCSVSink and add it with
+// Stream.SinkTo. See the package documentation for the part-file life
+// cycle.
+type ExactlyOnceSink[T any] struct {
+	dir    string
+	format format
+	opts   ExactlyOnceOptions
+}
+
+// ExactlyOnceJSONSink writes JSON lines to committed part files
+// dir/part-<subtask>-<n>.jsonl.
+func ExactlyOnceJSONSink[T any](dir string, opts ExactlyOnceOptions) *ExactlyOnceSink[T] {
+	return &ExactlyOnceSink[T]{dir: dir, format: formatJSON, opts: opts}
+}
+
+// ExactlyOnceCSVSink writes CSV, a header line first in every part file, to
+// committed part files dir/part-<subtask>-<n>.csv (see CSVSink for the
+// columns).
+func ExactlyOnceCSVSink[T any](dir string, opts ExactlyOnceOptions) *ExactlyOnceSink[T] {
+	return &ExactlyOnceSink[T]{dir: dir, format: formatCSV, opts: opts}
+}
+
+func (s *ExactlyOnceSink[T]) ext() string {
+	if s.format == formatCSV {
+		return "csv"
+	}
+	return "jsonl"
+}
+
+// CreateWriter returns the writer of one subtask. It touches no file: the
+// leftovers of earlier attempts are removed before the first record or
+// checkpoint, once the staged output of the checkpoint restored from was
+// committed.
+func (s *ExactlyOnceSink[T]) CreateWriter(ctx weir.SinkContext) (weir.SinkWriter[T], error) {
+	if s.opts.MaxPartSize < 0 || s.opts.RolloverInterval < 0 {
+		return nil, fmt.Errorf("%w: negative MaxPartSize or RolloverInterval", ErrOptions)
+	}
+	w := &eoWriter[T]{dir: s.dir, ext: s.ext(), subtask: ctx.Subtask, parallelism: ctx.Parallelism,
+		maxSize: s.opts.MaxPartSize, interval: s.opts.RolloverInterval, refs: map[string]bool{}}
+	if w.maxSize == 0 {
+		w.maxSize = DefaultMaxPartSize
+	}
+	switch s.format {
+	case formatCSV:
+		comma, err := checkComma(s.opts.Comma)
+		if err != nil {
+			return nil, err
+		}
+		schema, err := newCSVSchema[T]()
+		if err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrOptions, err)
+		}
+		w.csv = &csvEncoder[T]{schema: schema, comma: comma}
+	default:
+		w.json = &bytes.Buffer{}
+		w.enc = json.NewEncoder(w.json)
+		w.enc.SetEscapeHTML(false)
+	}
+	return w, nil
+}
+
+// eoWriter is the writer of one subtask of an ExactlyOnceSink.
+type eoWriter[T any] struct {
+	dir, ext             string
+	subtask, parallelism int
+	maxSize              int64
+	interval             time.Duration
+
+	csv  *csvEncoder[T]
+	json *bytes.Buffer
+	enc  *json.Encoder
+
+	started bool
+	// refs are the files named by committables committed before the
+	// writer started: the checkpoint restored from.
+	refs map[string]bool
+	part int64 // number of the next part file
+
+	// The in-progress part file.
+	f        *os.File
+	bw       *bufio.Writer
+	inprog   string // its name in dir
+	final    string // the name it gets when committed
+	size     int64
+	openedAt time.Time
+	count    int64 // records written by this writer, for error messages
+
+	// closed are part files rolled since the last PreCommit.
+	closed []committable
+}
+
+// committable names a pending part file and its final name, both in the
+// sink's directory.
+type committable struct {
+	pending, final string
+}
+
+const committableVersion = 1
+
+func (c committable) encode() []byte {
+	b := []byte{committableVersion}
+	b = binary.AppendUvarint(b, uint64(len(c.pending)))
+	b = append(b, c.pending...)
+	b = binary.AppendUvarint(b, uint64(len(c.final)))
+	return append(b, c.final...)
+}
+
+func decodeCommittable(b []byte) (committable, error) {
+	bad := errors.New("file: corrupt committable")
+	if len(b) == 0 || b[0] != committableVersion {
+		return committable{}, bad
+	}
+	b = b[1:]
+	var names [2]string
+	for i := range names {
+		l, n := binary.Uvarint(b)
+		if n <= 0 || uint64(len(b)-n) < l {
+			return committable{}, bad
+		}
+		names[i] = string(b[n : n+int(l)])
+		b = b[n+int(l):]
+		// Only plain names in the sink's directory: a checkpoint never
+		// makes the sink rename anything else.
+		if names[i] == "" || strings.ContainsAny(names[i], `/\`) || names[i] == "." || names[i] == ".." {
+			return committable{}, bad
+		}
+	}
+	if len(b) != 0 {
+		return committable{}, bad
+	}
+	return committable{pending: names[0], final: names[1]}, nil
+}
+
+// partName parses a committed part file name part-<subtask>-<n>.<ext>.
+func partName(name string) (subtask, n int64, ok bool) {
+	rest, ok := strings.CutPrefix(name, "part-")
+	if !ok {
+		return 0, 0, false
+	}
+	rest, _, ok = strings.Cut(rest, ".")
+	if !ok {
+		return 0, 0, false
+	}
+	a, b, ok := strings.Cut(rest, "-")
+	if !ok {
+		return 0, 0, false
+	}
+	s, err1 := strconv.ParseInt(a, 10, 64)
+	p, err2 := strconv.ParseInt(b, 10, 64)
+	if err1 != nil || err2 != nil || s < 0 || p < 0 {
+		return 0, 0, false
+	}
+	return s, p, true
+}
+
+// inProgressName parses .part-<subtask>-<n>.<ext>.inprogress.<id>.
+func inProgressName(name string) (subtask, n int64, ok bool) {
+	rest, ok := strings.CutPrefix(name, ".")
+	if !ok || !strings.Contains(rest, ".inprogress.") {
+		return 0, 0, false
+	}
+	return partName(rest)
+}
+
+// start removes what earlier attempts of this subtask left: in-progress
+// files and staged part files that the restored checkpoint does not name
+// (their records will be written again). Subtask 0 also cleans up after
+// subtasks that no longer exist at the current parallelism. It picks the
+// next part number above every part file of the subtask.
+func (w *eoWriter[T]) start() error {
+	w.started = true
+	if err := os.MkdirAll(w.dir, 0o755); err != nil {
+		return fmt.Errorf("file: %w", err)
+	}
+	ents, err := os.ReadDir(w.dir)
+	if err != nil {
+		return fmt.Errorf("file: %w", err)
+	}
+	for _, e := range ents {
+		name := e.Name()
+		if s, n, ok := partName(name); ok && s == int64(w.subtask) {
+			w.part = max(w.part, n+1)
+			continue
+		}
+		s, n, ok := inProgressName(name)
+		if !ok {
+			continue
+		}
+		if s == int64(w.subtask) {
+			w.part = max(w.part, n+1)
+		}
+		if w.refs[name] || (s != int64(w.subtask) && (w.subtask != 0 || s < int64(w.parallelism))) {
+			continue
+		}
+		if err := os.Remove(filepath.Join(w.dir, name)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("file: removing leftover %s: %w", name, err)
+		}
+	}
+	for name := range w.refs {
+		if s, n, ok := partName(name); ok && s == int64(w.subtask) {
+			w.part = max(w.part, n+1)
+		}
+	}
+	w.refs = nil
+	return nil
+}
+
+// open starts a new in-progress part file.
+func (w *eoWriter[T]) open() error {
+	var id [8]byte
+	if _, err := rand.Read(id[:]); err != nil {
+		return fmt.Errorf("file: %w", err)
+	}
+	w.final = fmt.Sprintf("part-%d-%d.%s", w.subtask, w.part, w.ext)
+	w.inprog = "." + w.final + ".inprogress." + hex.EncodeToString(id[:])
+	w.part++
+	f, err := os.OpenFile(filepath.Join(w.dir, w.inprog), os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
+	if err != nil {
+		return fmt.Errorf("file: %w", err)
+	}
+	w.f, w.size = f, 0
+	if w.bw == nil {
+		w.bw = bufio.NewWriterSize(f, 64<<10)
+	} else {
+		w.bw.Reset(f)
+	}
+	if w.interval > 0 {
+		w.openedAt = time.Now()
+	}
+	if w.csv != nil {
+		var h []byte
+		if !w.csv.schema.isMap {
+			h = w.csv.header()
+		} else if w.csv.keys != nil {
+			for i, k := range w.csv.keys {
+				if i > 0 {
+					h = append(h, w.csv.comma)
+				}
+				h = appendCSVField(h, k, w.csv.comma)
+			}
+			h = append(h, '\n')
+		}
+		if err := w.write(h); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (w *eoWriter[T]) write(b []byte) error {
+	if _, err := w.bw.Write(b); err != nil {
+		return fmt.Errorf("file: writing %s: %w", w.inprog, err)
+	}
+	w.size += int64(len(b))
+	return nil
+}
+
+// roll flushes, syncs and closes the in-progress file: it is pending until
+// the next PreCommit stages it.
+func (w *eoWriter[T]) roll() error {
+	if w.f == nil {
+		return nil
+	}
+	f := w.f
+	w.f = nil
+	if err := w.bw.Flush(); err != nil {
+		f.Close()
+		return fmt.Errorf("file: writing %s: %w", w.inprog, err)
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return fmt.Errorf("file: syncing %s: %w", w.inprog, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("file: closing %s: %w", w.inprog, err)
+	}
+	w.closed = append(w.closed, committable{pending: w.inprog, final: w.final})
+	return nil
+}
+
+func (w *eoWriter[T]) Write(v T, _ int64) error {
+	if !w.started {
+		if err := w.start(); err != nil {
+			return err
+		}
+	}
+	w.count++
+	var line []byte
+	if w.csv != nil {
+		b, err := w.csv.encode(v)
+		if err != nil {
+			return fmt.Errorf("file: record %d of subtask %d: %w", w.count, w.subtask, err)
+		}
+		line = b
+	} else {
+		w.json.Reset()
+		if err := w.enc.Encode(v); err != nil {
+			return fmt.Errorf("file: record %d of subtask %d: %w", w.count, w.subtask, err)
+		}
+		line = w.json.Bytes()
+	}
+	if w.f != nil && w.interval > 0 && time.Since(w.openedAt) >= w.interval {
+		if err := w.roll(); err != nil {
+			return err
+		}
+	}
+	if w.f == nil {
+		if err := w.open(); err != nil {
+			return err
+		}
+	}
+	if err := w.write(line); err != nil {
+		return err
+	}
+	if w.size >= w.maxSize {
+		return w.roll()
+	}
+	return nil
+}
+
+// Flush writes buffered records to the in-progress file; they stay
+// invisible until committed.
+func (w *eoWriter[T]) Flush(bool) error {
+	if w.f == nil {
+		return nil
+	}
+	if err := w.bw.Flush(); err != nil {
+		return fmt.Errorf("file: writing %s: %w", w.inprog, err)
+	}
+	return nil
+}
+
+// PreCommit rolls the in-progress file and stages every part file closed
+// since the last checkpoint.
+func (w *eoWriter[T]) PreCommit(int64) ([][]byte, error) {
+	if !w.started {
+		if err := w.start(); err != nil {
+			return nil, err
+		}
+	}
+	if err := w.roll(); err != nil {
+		return nil, err
+	}
+	items := make([][]byte, len(w.closed))
+	for i, c := range w.closed {
+		items[i] = c.encode()
+	}
+	w.closed = w.closed[:0]
+	return items, nil
+}
+
+// Commit renames staged part files to their final names. A part file whose
+// final name exists and whose staged file does not was committed already
+// (before a failure, or by another subtask after a restore).
+func (w *eoWriter[T]) Commit(items [][]byte) error {
+	if len(items) == 0 {
+		return nil
+	}
+	for _, it := range items {
+		c, err := decodeCommittable(it)
+		if err != nil {
+			return err
+		}
+		if !w.started {
+			w.refs[c.pending], w.refs[c.final] = true, true
+		}
+		err = os.Rename(filepath.Join(w.dir, c.pending), filepath.Join(w.dir, c.final))
+		if err == nil || !errors.Is(err, fs.ErrNotExist) {
+			if err != nil {
+				return fmt.Errorf("file: committing %s: %w", c.final, err)
+			}
+			continue
+		}
+		if _, serr := os.Stat(filepath.Join(w.dir, c.final)); serr != nil {
+			return fmt.Errorf("file: committing %s: neither the staged file %s nor the committed one exists: %w", c.final, c.pending, err)
+		}
+	}
+	d, err := os.Open(w.dir)
+	if err != nil {
+		return fmt.Errorf("file: %w", err)
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil {
+		return fmt.Errorf("file: syncing %s: %w", w.dir, err)
+	}
+	return nil
+}
+
+// Close closes and removes the in-progress file and the part files rolled
+// since the last checkpoint: no checkpoint names them, so their records
+// will be written again after a restore.
+func (w *eoWriter[T]) Close() error {
+	var errs []error
+	if w.f != nil {
+		errs = append(errs, w.f.Close())
+		w.f = nil
+		w.closed = append(w.closed, committable{pending: w.inprog})
+	}
+	for _, c := range w.closed {
+		if err := os.Remove(filepath.Join(w.dir, c.pending)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			errs = append(errs, fmt.Errorf("file: %w", err))
+		}
+	}
+	w.closed = nil
+	return errors.Join(errs...)
+}
