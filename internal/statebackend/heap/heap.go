@@ -9,6 +9,8 @@
 package heap
 
 import (
+	"unsafe"
+
 	"github.com/weirstream/weir/codec"
 	"github.com/weirstream/weir/internal/statebackend"
 )
@@ -34,9 +36,8 @@ func New[K comparable](kc *statebackend.KeyContext[K], now func() int64) *Backen
 // KeyContext returns the backend's key context.
 func (b *Backend[K]) KeyContext() *statebackend.KeyContext[K] { return b.kc }
 
-// nsKey is the map key of a (key, namespace) pair. The namespace comes
-// first: for the void namespace struct{} this leaves no trailing padding,
-// so the key hashes and compares as plain memory of K's size.
+// nsKey is a (namespace, key) pair, used where both are needed together
+// (snapshots, iteration).
 type nsKey[K, N comparable] struct {
 	n N
 	k K
@@ -48,27 +49,123 @@ type entry[V any] struct {
 }
 
 // base holds what all state kinds share.
+//
+// Layout: a state without namespace (N is struct{}) keeps one map per key
+// group, keyed by the key alone. A namespaced state (windows) keeps one map
+// per live namespace, keyed by the key: a record touches one small map of
+// namespaces (hot in cache: few windows are live) and then a map keyed by
+// the key alone, which Go hashes on its fast path; and when every key of a
+// window is cleared the window's whole map goes. Key groups of namespaced
+// entries are computed when a snapshot is taken.
 type base[K, N comparable, E any] struct {
-	name   string
-	b      *Backend[K]
-	ns     N
-	groups []map[nsKey[K, N]]E
-	ttl    statebackend.TTL
+	name string
+	b    *Backend[K]
+	ttl  statebackend.TTL
+	void bool
+	ns   N
+	// groups: void namespace, one map per key group.
+	groups []map[K]E
+	// spaces: other namespaces; space is spaces[ns] (nil if absent).
+	spaces map[N]map[K]E
+	space  map[K]E
+	// snap indexes namespaced entries by key group during a snapshot.
+	snap map[int][]nsKey[K, N]
 }
 
 func newBase[K, N comparable, E any](b *Backend[K], ttl statebackend.TTL) base[K, N, E] {
-	g := make([]map[nsKey[K, N]]E, b.kc.Range.Len())
-	for i := range g {
-		g[i] = map[nsKey[K, N]]E{}
+	var zero N
+	s := base[K, N, E]{name: b.autoName(), b: b, ttl: ttl, void: unsafe.Sizeof(zero) == 0}
+	if s.void {
+		s.groups = make([]map[K]E, b.kc.Range.Len())
+		for i := range s.groups {
+			s.groups[i] = map[K]E{}
+		}
+	} else {
+		s.spaces = map[N]map[K]E{}
 	}
-	return base[K, N, E]{name: b.autoName(), b: b, groups: g, ttl: ttl}
+	return s
 }
 
 // SetNamespace selects the namespace (e.g. window) that accesses refer to.
-func (s *base[K, N, E]) SetNamespace(n N) { s.ns = n }
+func (s *base[K, N, E]) SetNamespace(n N) {
+	s.ns = n
+	if !s.void {
+		s.space = s.spaces[n]
+	}
+}
 
-func (s *base[K, N, E]) cur() (map[nsKey[K, N]]E, nsKey[K, N]) {
-	return s.groups[s.b.kc.Index], nsKey[K, N]{s.ns, s.b.kc.Key}
+// cur returns the map holding the current key's entry (nil if the current
+// namespace has no entries yet: fine for reads and deletes) and the key.
+func (s *base[K, N, E]) cur() (map[K]E, K) {
+	if s.void {
+		return s.groups[s.b.kc.Index], s.b.kc.Key
+	}
+	return s.space, s.b.kc.Key
+}
+
+// curW is cur for writing: it creates the namespace's map.
+func (s *base[K, N, E]) curW() (map[K]E, K) {
+	if s.void {
+		return s.groups[s.b.kc.Index], s.b.kc.Key
+	}
+	if s.space == nil {
+		s.space = map[K]E{}
+		s.spaces[s.ns] = s.space
+	}
+	return s.space, s.b.kc.Key
+}
+
+// release drops the current namespace's map once it is empty.
+func (s *base[K, N, E]) release() {
+	if !s.void && s.space != nil && len(s.space) == 0 {
+		delete(s.spaces, s.ns)
+		s.space = nil
+	}
+}
+
+// mapFor returns the map of namespace n and key group idx for restores.
+func (s *base[K, N, E]) mapFor(n N, idx int) map[K]E {
+	if s.void {
+		return s.groups[idx]
+	}
+	m := s.spaces[n]
+	if m == nil {
+		m = map[K]E{}
+		s.spaces[n] = m
+		if n == s.ns {
+			s.space = m
+		}
+	}
+	return m
+}
+
+// forGroup calls fn for every entry of key group idx. For namespaced state
+// it indexes all entries by key group when idx is 0 (snapshots visit the
+// groups in order) and drops the index after the last group.
+func (s *base[K, N, E]) forGroup(idx int, fn func(n N, k K, e E)) {
+	if s.void {
+		var zero N
+		for k, e := range s.groups[idx] {
+			fn(zero, k, e)
+		}
+		return
+	}
+	if idx == 0 || s.snap == nil {
+		s.snap = map[int][]nsKey[K, N]{}
+		start := s.b.kc.Range.Start
+		for n, m := range s.spaces {
+			for k := range m {
+				i := s.b.kc.GroupOf(k) - start
+				s.snap[i] = append(s.snap[i], nsKey[K, N]{n, k})
+			}
+		}
+	}
+	for _, nk := range s.snap[idx] {
+		fn(nk.n, nk.k, s.spaces[nk.n][nk.k])
+	}
+	if idx == s.b.kc.Range.Len()-1 {
+		s.snap = nil
+	}
 }
 
 func (s *base[K, N, E]) expiry(now int64) int64 {
@@ -78,14 +175,11 @@ func (s *base[K, N, E]) expiry(now int64) int64 {
 	return now + s.ttl.TTLMillis
 }
 
-func (s *base[K, N, E]) expired(exp, now int64) bool {
-	return exp != 0 && exp <= now && s.ttl.Visibility == statebackend.NeverReturnExpired
-}
-
 // Clear removes the current key's entry in the current namespace.
 func (s *base[K, N, E]) Clear() {
 	m, k := s.cur()
 	delete(m, k)
+	s.release()
 }
 
 // Len returns the number of (key, namespace) entries, for tests and metrics.
@@ -94,14 +188,23 @@ func (s *base[K, N, E]) Len() int {
 	for _, g := range s.groups {
 		n += len(g)
 	}
+	for _, m := range s.spaces {
+		n += len(m)
+	}
 	return n
 }
 
 // ForEachKey calls fn for every (key, namespace) in the state.
 func (s *base[K, N, E]) ForEachKey(fn func(k K, n N)) {
+	var zero N
 	for _, g := range s.groups {
-		for kn := range g {
-			fn(kn.k, kn.n)
+		for k := range g {
+			fn(k, zero)
+		}
+	}
+	for n, m := range s.spaces {
+		for k := range m {
+			fn(k, n)
 		}
 	}
 }
@@ -132,6 +235,7 @@ func (s *Value[K, N, V]) Value() (V, bool) {
 		now := s.b.now()
 		if e.exp <= now {
 			delete(m, k)
+			s.release()
 			if s.ttl.Visibility == statebackend.NeverReturnExpired {
 				var zero V
 				return zero, false
@@ -149,7 +253,7 @@ func (s *Value[K, N, V]) Value() (V, bool) {
 
 // Update sets the current value.
 func (s *Value[K, N, V]) Update(v V) {
-	m, k := s.cur()
+	m, k := s.curW()
 	var exp int64
 	if s.ttl.TTLMillis > 0 {
 		now := s.b.now()
@@ -159,7 +263,7 @@ func (s *Value[K, N, V]) Update(v V) {
 	m[k] = entry[V]{v: v, exp: exp}
 }
 
-func (s *Value[K, N, V]) cleanup(m map[nsKey[K, N]]entry[V], now int64) {
+func (s *Value[K, N, V]) cleanup(m map[K]entry[V], now int64) {
 	n := s.ttl.CleanupPerAccess
 	if n <= 0 {
 		return
@@ -167,6 +271,7 @@ func (s *Value[K, N, V]) cleanup(m map[nsKey[K, N]]entry[V], now int64) {
 	for k, e := range m {
 		if e.exp != 0 && e.exp <= now {
 			delete(m, k)
+			s.release()
 		}
 		if n--; n == 0 {
 			return
@@ -216,6 +321,7 @@ func (s *List[K, N, V]) Get() []V {
 	}
 	if len(kept) == 0 {
 		delete(m, k)
+		s.release()
 	} else {
 		clear(es[len(kept):])
 		m[k] = kept
@@ -225,7 +331,7 @@ func (s *List[K, N, V]) Get() []V {
 
 // Add appends v.
 func (s *List[K, N, V]) Add(v V) {
-	m, k := s.cur()
+	m, k := s.curW()
 	var exp int64
 	if s.ttl.TTLMillis > 0 {
 		exp = s.expiry(s.b.now())
@@ -242,11 +348,11 @@ func (s *List[K, N, V]) AddAll(vs []V) {
 
 // Update replaces the list with vs.
 func (s *List[K, N, V]) Update(vs []V) {
-	m, k := s.cur()
 	if len(vs) == 0 {
-		delete(m, k)
+		s.Clear()
 		return
 	}
+	m, k := s.curW()
 	var exp int64
 	if s.ttl.TTLMillis > 0 {
 		exp = s.expiry(s.b.now())
@@ -294,6 +400,7 @@ func (s *Map[K, N, UK, UV]) Get(uk UK) (UV, bool) {
 			delete(inner, uk)
 			if len(inner) == 0 {
 				delete(m, k)
+				s.release()
 			}
 			if s.ttl.Visibility == statebackend.NeverReturnExpired {
 				var zero UV
@@ -317,7 +424,7 @@ func (s *Map[K, N, UK, UV]) Contains(uk UK) bool {
 
 // Put sets uk to uv.
 func (s *Map[K, N, UK, UV]) Put(uk UK, uv UV) {
-	m, k := s.cur()
+	m, k := s.curW()
 	inner := m[k]
 	if inner == nil {
 		inner = map[UK]entry[UV]{}
@@ -333,6 +440,7 @@ func (s *Map[K, N, UK, UV]) Remove(uk UK) {
 	delete(inner, uk)
 	if len(inner) == 0 {
 		delete(m, k)
+		s.release()
 	}
 }
 
@@ -363,6 +471,7 @@ func (s *Map[K, N, UK, UV]) All() func(yield func(UK, UV) bool) {
 		}
 		if len(inner) == 0 {
 			delete(m, k)
+			s.release()
 		}
 	}
 }

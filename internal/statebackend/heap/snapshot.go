@@ -276,20 +276,16 @@ func (s *Value[K, N, V]) codecs() *stateCodecs[K, N, V] {
 
 // SnapshotGroup writes key group idx.
 func (s *Value[K, N, V]) SnapshotGroup(dst []byte, idx int) ([]byte, error) {
-	m := s.groups[idx]
-	if len(m) == 0 {
-		return dst, nil
-	}
 	c := s.codecs()
 	if c.err != nil {
 		return dst, c.err
 	}
-	for k, e := range m {
-		dst = c.n.Append(dst, k.n)
-		dst = c.k.Append(dst, k.k)
+	s.forGroup(idx, func(n N, k K, e entry[V]) {
+		dst = c.n.Append(dst, n)
+		dst = c.k.Append(dst, k)
 		dst = binary.AppendVarint(dst, e.exp)
 		dst = c.v.Append(dst, e.v)
-	}
+	})
 	return dst, nil
 }
 
@@ -299,7 +295,6 @@ func (s *Value[K, N, V]) RestoreGroup(idx int, src []byte) error {
 	if c.err != nil {
 		return c.err
 	}
-	m := s.groups[idx]
 	for len(src) > 0 {
 		key, n, err := c.decodeKey(src)
 		if err != nil {
@@ -316,7 +311,7 @@ func (s *Value[K, N, V]) RestoreGroup(idx int, src []byte) error {
 			return err
 		}
 		src = src[n:]
-		m[key] = entry[V]{v: v, exp: exp}
+		s.mapFor(key.n, idx)[key.k] = entry[V]{v: v, exp: exp}
 	}
 	return nil
 }
@@ -336,23 +331,19 @@ func (s *List[K, N, V]) codecs() *stateCodecs[K, N, V] {
 
 // SnapshotGroup writes key group idx: ns, key, count, (expiry, value)*.
 func (s *List[K, N, V]) SnapshotGroup(dst []byte, idx int) ([]byte, error) {
-	m := s.groups[idx]
-	if len(m) == 0 {
-		return dst, nil
-	}
 	c := s.codecs()
 	if c.err != nil {
 		return dst, c.err
 	}
-	for k, es := range m {
-		dst = c.n.Append(dst, k.n)
-		dst = c.k.Append(dst, k.k)
+	s.forGroup(idx, func(n N, k K, es []entry[V]) {
+		dst = c.n.Append(dst, n)
+		dst = c.k.Append(dst, k)
 		dst = binary.AppendUvarint(dst, uint64(len(es)))
 		for _, e := range es {
 			dst = binary.AppendVarint(dst, e.exp)
 			dst = c.v.Append(dst, e.v)
 		}
-	}
+	})
 	return dst, nil
 }
 
@@ -362,7 +353,6 @@ func (s *List[K, N, V]) RestoreGroup(idx int, src []byte) error {
 	if c.err != nil {
 		return c.err
 	}
-	m := s.groups[idx]
 	for len(src) > 0 {
 		key, n, err := c.decodeKey(src)
 		if err != nil {
@@ -388,7 +378,8 @@ func (s *List[K, N, V]) RestoreGroup(idx int, src []byte) error {
 			src = src[n:]
 			es = append(es, entry[V]{v: v, exp: exp})
 		}
-		m[key] = append(m[key], es...)
+		m := s.mapFor(key.n, idx)
+		m[key.k] = append(m[key.k], es...)
 	}
 	return nil
 }
@@ -417,24 +408,20 @@ func (s *Map[K, N, UK, UV]) codecs() *stateCodecs[K, N, UV] {
 // SnapshotGroup writes key group idx: ns, key, count, (user key, expiry,
 // value)*.
 func (s *Map[K, N, UK, UV]) SnapshotGroup(dst []byte, idx int) ([]byte, error) {
-	m := s.groups[idx]
-	if len(m) == 0 {
-		return dst, nil
-	}
 	c := s.codecs()
 	if c.err != nil {
 		return dst, c.err
 	}
-	for k, inner := range m {
-		dst = c.n.Append(dst, k.n)
-		dst = c.k.Append(dst, k.k)
+	s.forGroup(idx, func(n N, k K, inner map[UK]entry[UV]) {
+		dst = c.n.Append(dst, n)
+		dst = c.k.Append(dst, k)
 		dst = binary.AppendUvarint(dst, uint64(len(inner)))
 		for uk, e := range inner {
 			dst = s.uk.Append(dst, uk)
 			dst = binary.AppendVarint(dst, e.exp)
 			dst = c.v.Append(dst, e.v)
 		}
-	}
+	})
 	return dst, nil
 }
 
@@ -444,7 +431,6 @@ func (s *Map[K, N, UK, UV]) RestoreGroup(idx int, src []byte) error {
 	if c.err != nil {
 		return c.err
 	}
-	m := s.groups[idx]
 	for len(src) > 0 {
 		key, n, err := c.decodeKey(src)
 		if err != nil {
@@ -456,10 +442,11 @@ func (s *Map[K, N, UK, UV]) RestoreGroup(idx int, src []byte) error {
 			return fmt.Errorf("%w: map length", codec.ErrCorrupt)
 		}
 		src = src[n:]
-		inner := m[key]
+		m := s.mapFor(key.n, idx)
+		inner := m[key.k]
 		if inner == nil {
 			inner = make(map[UK]entry[UV], cnt)
-			m[key] = inner
+			m[key.k] = inner
 		}
 		for i := uint64(0); i < cnt; i++ {
 			uk, n, err := s.uk.Decode(src)
