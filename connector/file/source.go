@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -35,6 +36,10 @@ type SourceOptions struct {
 	// Comma is the CSV field separator (default ','); an ASCII character
 	// other than a quote, carriage return or newline.
 	Comma rune
+	// LinesPerSecond limits the lines read per second across all subtasks
+	// (each gets an equal share); 0 or less means as fast as possible. For
+	// demos and tests that need a job to run for a while.
+	LinesPerSecond float64
 }
 
 // lineDecoder decodes the lines of one file.
@@ -135,7 +140,15 @@ func (s *Source[T]) CreateReader(ctx weir.SourceContext) (weir.SourceReader[T], 
 		n = DefaultLinesPerPoll
 	}
 	comma, _ := checkComma(s.opts.Comma) // checked by decoderFactory
-	return &reader[T]{files: mine, newDec: newDec, perPoll: n, policy: s.opts.OnError, format: s.format, comma: comma}, nil
+	r := &reader[T]{files: mine, newDec: newDec, perPoll: n, policy: s.opts.OnError, format: s.format, comma: comma}
+	if s.opts.LinesPerSecond > 0 {
+		if ctx.Time == nil {
+			return nil, fmt.Errorf("%w: LinesPerSecond needs the job's processing-time service", ErrOptions)
+		}
+		r.limit = &limiter{perMs: s.opts.LinesPerSecond / 1000 / float64(p)}
+		r.time = ctx.Time
+	}
+	return r, nil
 }
 
 // relName is the name under which a file's position is checkpointed: its
@@ -217,6 +230,8 @@ type reader[T any] struct {
 	next    int // index in files of the next file to open
 	newDec  func() lineDecoder[T]
 	perPoll int
+	limit   *limiter
+	time    weir.ProcessingTimeService
 	policy  weir.ErrorPolicy
 	format  format
 
@@ -237,7 +252,20 @@ type reader[T any] struct {
 }
 
 func (r *reader[T]) Poll(_ context.Context, out *weir.SourceOutput[T]) (weir.PollStatus, error) {
-	for n := 0; n < r.perPoll; {
+	perPoll := r.perPoll
+	if r.limit != nil {
+		now := r.time.Now()
+		allowed := r.limit.allowed(now)
+		if allowed <= 0 {
+			r.time.Schedule(r.limit.nextAt(now), noop)
+			return weir.NothingAvailable, nil
+		}
+		perPoll = int(min(allowed, int64(perPoll)))
+		// Lines not read in this poll (end of input) are not taken back:
+		// the limit only slows reading down.
+		r.limit.take(int64(perPoll))
+	}
+	for n := 0; n < perPoll; {
 		if r.f == nil {
 			for r.next < len(r.files) && r.files[r.next].pos.done {
 				r.next++ // finished before the checkpoint restored from
@@ -446,4 +474,40 @@ func (r *reader[T]) Close() error {
 		return err
 	}
 	return nil
+}
+
+func noop(int64) error { return nil }
+
+// limiter paces one reader at perMs lines per millisecond of processing
+// time: by time now it allows floor((now-start)*perMs)+1 lines since the
+// first poll.
+type limiter struct {
+	perMs   float64
+	start   int64
+	started bool
+	taken   int64
+}
+
+// allowed returns how many more lines may be read at time now.
+func (l *limiter) allowed(now int64) int64 {
+	if !l.started {
+		l.start, l.started = now, true
+	}
+	total := float64(max(now-l.start, 0))*l.perMs + 1
+	if total >= math.MaxInt64/2 {
+		return math.MaxInt64 / 2
+	}
+	return int64(total) - l.taken
+}
+
+func (l *limiter) take(n int64) { l.taken += n }
+
+// nextAt returns the first time after now at which one more line is
+// allowed.
+func (l *limiter) nextAt(now int64) int64 {
+	at := l.start + int64(math.Ceil(float64(l.taken)/l.perMs))
+	if at <= now {
+		at = now + 1
+	}
+	return at
 }

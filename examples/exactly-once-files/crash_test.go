@@ -1,0 +1,357 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// latestCheckpoint returns the highest id of a checkpoint in dir that has
+// metadata (0 if none).
+func latestCheckpoint(t *testing.T, dir string) int64 {
+	t.Helper()
+	ents, err := os.ReadDir(dir)
+	if errors.Is(err, os.ErrNotExist) {
+		return 0
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	var last int64
+	for _, e := range ents {
+		n, ok := strings.CutPrefix(e.Name(), "chk-")
+		if !ok {
+			continue
+		}
+		id, err := strconv.ParseInt(n, 10, 64)
+		if err != nil {
+			continue
+		}
+		if _, err := os.Stat(filepath.Join(dir, e.Name(), "_metadata")); err == nil && id > last {
+			last = id
+		}
+	}
+	return last
+}
+
+// child is a run of the example binary.
+type child struct {
+	cmd  *exec.Cmd
+	done chan error // receives the result of Wait
+	log  *os.File
+}
+
+func startChild(t *testing.T, bin string, logPath string, args ...string) *child {
+	t.Helper()
+	log, err := os.OpenFile(logPath, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmt.Fprintf(log, "=== run %v\n", args)
+	cmd := exec.Command(bin, args...)
+	cmd.Stdout, cmd.Stderr = log, log
+	if err := cmd.Start(); err != nil {
+		log.Close()
+		t.Fatal(err)
+	}
+	c := &child{cmd: cmd, done: make(chan error, 1), log: log}
+	go func() { c.done <- cmd.Wait() }()
+	return c
+}
+
+// kill SIGKILLs the child and waits for it; it reports whether the child
+// had exited on its own before (with its error).
+func (c *child) kill() (exited bool, err error) {
+	defer c.log.Close()
+	select {
+	case err := <-c.done:
+		return true, err
+	default:
+	}
+	_ = c.cmd.Process.Signal(syscall.SIGKILL)
+	err = <-c.done
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() && ws.Signal() == syscall.SIGKILL {
+			return false, nil
+		}
+	}
+	// It exited by itself between the check and the signal.
+	return true, err
+}
+
+// waitUntil polls cond every few milliseconds until it holds, the child
+// exits, or the deadline passes.
+func (c *child) waitUntil(t *testing.T, what string, deadline time.Duration, cond func() bool) {
+	t.Helper()
+	tick := time.NewTicker(3 * time.Millisecond)
+	defer tick.Stop()
+	timeout := time.After(deadline)
+	for !cond() {
+		select {
+		case err := <-c.done:
+			c.done <- err // for kill
+			return
+		case <-timeout:
+			t.Fatalf("no %s within %v", what, deadline)
+		case <-tick.C:
+		}
+	}
+}
+
+// pause returns after d or when the child exits.
+func (c *child) pause(d time.Duration) {
+	select {
+	case err := <-c.done:
+		c.done <- err
+	case <-time.After(d):
+	}
+}
+
+// TestCrashRestore is the acceptance test of exactly-once output with
+// files: it runs the example as a child process, SIGKILLs it at random
+// moments (shortly after a checkpoint completed, or while it is starting
+// and restoring), restarts it from the latest checkpoint at varying
+// parallelism, lets it finish, and checks that the committed output holds
+// every input record exactly once with the running sums of an
+// uninterrupted run.
+func TestCrashRestore(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the example binary many times")
+	}
+	goBin, err := exec.LookPath("go")
+	if err != nil {
+		t.Skip("no go command to build the example")
+	}
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "exactly-once-files")
+	if out, err := exec.Command(goBin, "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("building the example: %v\n%s", err, out)
+	}
+	in, out, chk := filepath.Join(dir, "in"), filepath.Join(dir, "out"), filepath.Join(dir, "chk")
+	logPath := filepath.Join(dir, "runs.log")
+	if b, err := exec.Command(bin, "-generate", "2000", "-files", "20", "-keys", "4", "-input", in).CombinedOutput(); err != nil {
+		t.Fatalf("generating input: %v\n%s", err, b)
+	}
+	defer func() {
+		if t.Failed() {
+			b, _ := os.ReadFile(logPath)
+			t.Logf("log of the runs:\n%s", b)
+		}
+	}()
+	args := func(p int) []string {
+		return []string{"-input", in, "-output", out, "-checkpoint-dir", chk, "-checkpoint-interval", "50ms",
+			"-restore", "latest", "-rate", "6000", "-parallelism", strconv.Itoa(p), "-v"}
+	}
+	seed := uint64(time.Now().UnixNano())
+	t.Logf("seed %d", seed)
+	rng := rand.New(rand.NewPCG(seed, 1))
+	// Parallelism of the runs, in turn: 1 -> 3 right after the first kill.
+	pars := []int{1, 3, 2, 1, 2, 3}
+	const wantKills = 20
+	kills, early := 0, 0
+	start := time.Now()
+	for run := 0; kills < wantKills; run++ {
+		if run > 3*wantKills {
+			t.Fatalf("%d runs without %d kills", run, wantKills)
+		}
+		before := latestCheckpoint(t, chk)
+		c := startChild(t, bin, logPath, args(pars[run%len(pars)])...)
+		if run%4 == 3 {
+			// While the job starts: restoring state, committing the
+			// restored checkpoint's files, cleaning up leftovers.
+			c.pause(time.Duration(rng.IntN(40)) * time.Millisecond)
+			early++
+		} else {
+			// After a new checkpoint: its commit, the next checkpoint's
+			// writes or the records in between are under way.
+			c.waitUntil(t, "new checkpoint", 30*time.Second, func() bool { return latestCheckpoint(t, chk) > before })
+			c.pause(time.Duration(rng.IntN(60)) * time.Millisecond)
+		}
+		exited, err := c.kill()
+		if exited {
+			t.Fatalf("run %d ended by itself before it was killed (err %v): the input is too small for %d kills", run, err, wantKills)
+		}
+		kills++
+	}
+	mid := readOutput(t, out)
+	if len(mid) == 0 || len(mid) >= 40000 {
+		t.Fatalf("after the kills %d records are committed; want some but not all", len(mid))
+	}
+	t.Logf("%d kills (%d while starting) in %v; %d of 40000 records committed", kills, early, time.Since(start).Round(time.Millisecond), len(mid))
+	// Kills near the end: the last checkpoints, the final checkpoint taken
+	// after every task finished, and its commit.
+	tail := 0
+	for run := 0; run < 3; run++ {
+		c := startChild(t, bin, logPath, args(pars[run%len(pars)])...)
+		c.waitUntil(t, "nearly complete output", 40*time.Second, func() bool { return countLines(t, out) >= 40000-300 })
+		c.pause(time.Duration(rng.IntN(80)) * time.Millisecond)
+		exited, err := c.kill()
+		if exited && err != nil {
+			t.Fatalf("run near the end failed: %v", err)
+		}
+		if !exited {
+			tail++
+		}
+	}
+	t.Logf("%d kills near the end", tail)
+	// The final run, then one more from the final checkpoint: it commits
+	// nothing new.
+	for _, p := range []int{3, 2} {
+		c := startChild(t, bin, logPath, args(p)...)
+		select {
+		case err := <-c.done:
+			c.log.Close()
+			if err != nil {
+				t.Fatalf("final run at parallelism %d: %v", p, err)
+			}
+		case <-time.After(40 * time.Second):
+			c.kill()
+			t.Fatalf("final run at parallelism %d did not finish", p)
+		}
+	}
+	checkOutput(t, in, out)
+}
+
+// countLines counts the lines of the committed part files.
+func countLines(t *testing.T, dir string) int {
+	t.Helper()
+	ents, err := os.ReadDir(dir)
+	if errors.Is(err, os.ErrNotExist) {
+		return 0
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, e := range ents {
+		if !strings.HasPrefix(e.Name(), "part-") {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join(dir, e.Name()))
+		if err != nil {
+			if errors.Is(err, os.ErrNotExist) {
+				continue
+			}
+			t.Fatal(err)
+		}
+		n += bytes.Count(b, []byte{'\n'})
+	}
+	return n
+}
+
+// readOutput returns the records of the committed part files.
+func readOutput(t *testing.T, dir string) []Output {
+	t.Helper()
+	ents, err := os.ReadDir(dir)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	var recs []Output
+	for _, e := range ents {
+		if !strings.HasPrefix(e.Name(), "part-") {
+			continue
+		}
+		recs = append(recs, readJSONLines[Output](t, filepath.Join(dir, e.Name()))...)
+	}
+	return recs
+}
+
+func readJSONLines[T any](t *testing.T, path string) []T {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var recs []T
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		var v T
+		if err := json.Unmarshal(sc.Bytes(), &v); err != nil {
+			t.Fatalf("%s: %q: %v", path, sc.Text(), err)
+		}
+		recs = append(recs, v)
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return recs
+}
+
+type keySeq struct {
+	key string
+	seq int64
+}
+
+// checkOutput compares the committed output with the running sums computed
+// from the input files, and checks that no uncommitted file is left.
+func checkOutput(t *testing.T, in, out string) {
+	t.Helper()
+	want := map[keySeq]int64{}
+	files, err := filepath.Glob(filepath.Join(in, "*.jsonl"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("input files: %v %v", files, err)
+	}
+	for _, f := range files {
+		sums := map[string]int64{}
+		next := map[string]int64{}
+		for _, r := range readJSONLines[Input](t, f) {
+			if r.Seq != next[r.Key] {
+				t.Fatalf("input %s: key %s seq %d out of order", f, r.Key, r.Seq)
+			}
+			next[r.Key]++
+			sums[r.Key] += r.Value
+			ks := keySeq{r.Key, r.Seq}
+			if _, dup := want[ks]; dup {
+				t.Fatalf("input: key %s in several files", r.Key)
+			}
+			want[ks] = sums[r.Key]
+		}
+	}
+	got := map[keySeq]int64{}
+	for _, o := range readOutput(t, out) {
+		ks := keySeq{o.Key, o.Seq}
+		if prev, dup := got[ks]; dup {
+			t.Fatalf("output: key %s seq %d committed twice (sums %d and %d)", o.Key, o.Seq, prev, o.Sum)
+		}
+		got[ks] = o.Sum
+		w, ok := want[ks]
+		if !ok {
+			t.Fatalf("output: key %s seq %d is not in the input", o.Key, o.Seq)
+		}
+		if o.Sum != w {
+			t.Fatalf("output: key %s seq %d has sum %d, want %d", o.Key, o.Seq, o.Sum, w)
+		}
+	}
+	if len(got) != len(want) {
+		for ks := range want {
+			if _, ok := got[ks]; !ok {
+				t.Fatalf("output: %d of %d records; missing e.g. key %s seq %d", len(got), len(want), ks.key, ks.seq)
+			}
+		}
+	}
+	ents, err := os.ReadDir(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range ents {
+		if !strings.HasPrefix(e.Name(), "part-") {
+			t.Errorf("output: leftover %s", e.Name())
+		}
+	}
+}
