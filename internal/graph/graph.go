@@ -214,7 +214,11 @@ func (g *Graph) Explain(o Options) string {
 	for _, v := range p.vertices {
 		fmt.Fprintf(&b, "%s [parallelism %d]", v.name, v.par)
 		for _, e := range v.inEdges {
-			fmt.Fprintf(&b, " <- %s from %q", e.Partitioning, e.From.Name)
+			part := e.Partitioning
+			if part == runtime.Forward && g.parallelism(e.From, &o) != v.par {
+				part = runtime.Rebalance // as the writer will do
+			}
+			fmt.Fprintf(&b, " <- %s from %q", part, e.From.Name)
 			if e.Tag != "" {
 				fmt.Fprintf(&b, " side output %q", e.Tag)
 			}
