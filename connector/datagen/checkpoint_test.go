@@ -1,0 +1,139 @@
+package datagen_test
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/weirstream/weir"
+	"github.com/weirstream/weir/connector/datagen"
+)
+
+// store is the "external system" of txSink: a transaction becomes visible
+// at most once, whatever the number of commits.
+type store struct {
+	mu   sync.Mutex
+	txns map[string][]int64
+}
+
+func (s *store) all() []int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []int64
+	for _, t := range s.txns {
+		out = append(out, t...)
+	}
+	return out
+}
+
+type txSink struct{ s *store }
+
+func (s txSink) CreateWriter(ctx weir.SinkContext) (weir.SinkWriter[int64], error) {
+	return &txWriter{s: s.s, name: fmt.Sprintf("%d-%d", time.Now().UnixNano(), ctx.Subtask)}, nil
+}
+
+type txWriter struct {
+	s    *store
+	name string
+	buf  []int64
+}
+
+func (w *txWriter) Write(v int64, _ int64) error { w.buf = append(w.buf, v); return nil }
+func (w *txWriter) Flush(bool) error             { return nil }
+func (w *txWriter) Close() error                 { return nil }
+
+// PreCommit encodes the transaction: its name, then the records.
+func (w *txWriter) PreCommit(id int64) ([][]byte, error) {
+	b := fmt.Appendf(nil, "%s-%d\n", w.name, id)
+	for _, v := range w.buf {
+		b = binary.AppendVarint(b, v)
+	}
+	w.buf = nil
+	return [][]byte{b}, nil
+}
+
+func (w *txWriter) Commit(items [][]byte) error {
+	w.s.mu.Lock()
+	defer w.s.mu.Unlock()
+	for _, it := range items {
+		i := 0
+		for it[i] != '\n' {
+			i++
+		}
+		name, rest := string(it[:i]), it[i+1:]
+		if _, done := w.s.txns[name]; done {
+			continue
+		}
+		var vs []int64
+		for len(rest) > 0 {
+			v, n := binary.Varint(rest)
+			if n <= 0 {
+				return errors.New("corrupt transaction")
+			}
+			vs = append(vs, v)
+			rest = rest[n:]
+		}
+		w.s.txns[name] = vs
+	}
+	return nil
+}
+
+var errFail = errors.New("injected failure")
+
+func genJob(dir string, p int, n, failAfter int64, s *store) error {
+	env := weir.NewEnvironment(weir.Options{
+		Parallelism: p,
+		Checkpoints: weir.CheckpointOptions{Interval: 5 * time.Millisecond, Dir: dir},
+		Restore:     "latest",
+	})
+	src := weir.FromSource[int64](env, datagen.New(func(seq int64) int64 { return seq },
+		datagen.Options{Count: n, BatchSize: 16, RecordsPerSecond: 40000}), weir.NoWatermarks[int64](), "gen").UID("gen")
+	var seen atomic.Int64
+	checked := weir.TryMap(src, func(v int64) (int64, error) {
+		if failAfter > 0 && seen.Add(1) >= failAfter && len(s.all()) > 0 {
+			return 0, errFail
+		}
+		return v, nil
+	})
+	checked.SinkTo(txSink{s}).UID("sink")
+	return env.Execute(context.Background())
+}
+
+// TestRestoreAtOtherParallelism fails a generator job several times and
+// restores it at another parallelism each time: every sequence number is
+// committed exactly once.
+func TestRestoreAtOtherParallelism(t *testing.T) {
+	const n = 6000
+	dir := t.TempDir()
+	s := &store{txns: map[string][]int64{}}
+	for _, p := range []int{3, 2, 1, 4} {
+		if err := genJob(dir, p, n, 1000, s); !errors.Is(err, errFail) {
+			t.Fatalf("p=%d: %v, want the injected failure", p, err)
+		}
+	}
+	if got := len(s.all()); got == 0 || got >= n {
+		t.Fatalf("%d of %d committed after the failures", got, n)
+	}
+	if err := genJob(dir, 2, n, 0, s); err != nil {
+		t.Fatalf("final run: %v", err)
+	}
+	seen := make([]bool, n)
+	all := s.all()
+	for _, v := range all {
+		if v < 0 || v >= n {
+			t.Fatalf("record %d out of range", v)
+		}
+		if seen[v] {
+			t.Fatalf("record %d committed twice", v)
+		}
+		seen[v] = true
+	}
+	if len(all) != n {
+		t.Fatalf("%d of %d records committed", len(all), n)
+	}
+}
