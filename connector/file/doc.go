@@ -1,5 +1,6 @@
 // Package file reads and writes JSON lines and CSV files: bounded sources
-// and simple sinks, after Flink's FileSource and FileSink.
+// that checkpoint their positions, simple sinks and exactly-once sinks,
+// after Flink's FileSource and FileSink.
 //
 // # Sources
 //
@@ -53,11 +54,44 @@
 // when the file is also synced. A record that cannot be encoded (a NaN in
 // JSON, say) fails the job with the file and the record's number.
 //
-// Guarantees: none across failures yet. Sources do not checkpoint their
-// positions and sinks do not roll or commit part files: after a failure a
-// job starts over and part files are rewritten. Exactly-once file sinks
-// (in-progress, pending and committed part files committed on checkpoint
-// completion, as Flink's FileSink does) come with the fault-tolerance work.
+// These plain sinks give no guarantee across failures: after a restore
+// their part files are rewritten from the start of the job.
+//
+// # Checkpoints and exactly-once output
+//
+// The sources implement weir.CheckpointedReader: for every file a reader
+// started they store the byte offset of the next unread line, the number
+// of the last line read (dead letters keep their true line numbers after a
+// restore), whether the CSV header was read, and whether the file is
+// finished. After a restore each reader takes the files it owns under the
+// current parallelism (file i of the sorted listing to subtask i mod
+// parallelism, as on a fresh start), skips finished ones and resumes the
+// others at their offsets (re-reading a CSV header first), so a job can be
+// restored at another parallelism. Files the checkpoint does not name are
+// read from the start; a file the checkpoint was reading that has gone, or
+// that is now shorter than its offset, fails the restore.
+//
+// ExactlyOnceJSONSink and ExactlyOnceCSVSink make output visible only
+// when a checkpoint completes (weir.TwoPhaseCommitWriter), after Flink's
+// FileSink. Records go to a hidden in-progress file
+// (.part-<subtask>-<n>.<ext>.inprogress.<random>). It rolls when it
+// reaches ExactlyOnceOptions.MaxPartSize, when it is older than
+// RolloverInterval, and at every checkpoint: it is flushed, synced and
+// closed, and becomes pending. The checkpoint stores the pending files'
+// names; when it completes they are renamed to part-<subtask>-<n>.<ext>
+// (committed) and the directory is synced. Commit is idempotent: a pending
+// file gone while its final name exists was committed already, so
+// committing the restored checkpoint's files again after a failure is
+// safe. Before its first record or checkpoint a writer deletes the
+// in-progress and pending files of its subtask that the restored
+// checkpoint does not name (subtask 0 also those of subtasks beyond the
+// current parallelism), and numbers its new part files after every
+// existing one. Readers of the directory must skip names starting with '.'
+// (the sources here do): they then see only committed files. Without
+// checkpointing, everything is committed at the end of input. The
+// directory belongs to one sink: do not point two jobs at it. Unlike
+// Flink's FileSink there are no buckets (subdirectories) and no bulk
+// formats such as Parquet yet.
 //
 // Concurrency: every reader and writer is owned by its subtask's
 // goroutine; sources and sinks may be shared by several jobs.
