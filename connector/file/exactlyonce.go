@@ -207,6 +207,12 @@ func inProgressName(name string) (subtask, n int64, ok bool) {
 // (their records will be written again). Subtask 0 also cleans up after
 // subtasks that no longer exist at the current parallelism. It picks the
 // next part number above every part file of the subtask.
+//
+// This relies on the sink operator committing every committable of the
+// restored checkpoint (those of all subtasks of the previous run) in every
+// subtask before the writer's first record or checkpoint: a staged file a
+// restored checkpoint names is then committed before any subtask looks for
+// leftovers, and another subtask still committing it finds it committed.
 func (w *eoWriter[T]) start() error {
 	w.started = true
 	if err := os.MkdirAll(w.dir, 0o755); err != nil {
