@@ -145,34 +145,126 @@ func (e *Environment) Explain() string {
 var ErrAlreadyExecuted = errors.New("weir: environment already executed")
 
 // Execute runs the job. It returns nil when every source ended and all
-// records were processed, the first operator error (naming the operator and
-// subtask), or the context's error if ctx was canceled first.
+// records were processed (or the job was stopped with a savepoint), the
+// first operator error (naming the operator and subtask), or the context's
+// error if ctx was canceled first.
 func (e *Environment) Execute(ctx context.Context) error {
+	c, err := e.Start(ctx)
+	if err != nil {
+		return err
+	}
+	return c.Wait()
+}
+
+// JobClient controls a job started with Start.
+type JobClient struct {
+	done       chan struct{}
+	err        error
+	cancel     context.CancelFunc
+	savepoints chan graph.SavepointRequest
+	logger     *slog.Logger
+}
+
+// Start runs the job in the background and returns a client to wait for
+// it, take savepoints or stop it.
+func (e *Environment) Start(ctx context.Context) (*JobClient, error) {
 	if e.executed {
-		return ErrAlreadyExecuted
+		return nil, ErrAlreadyExecuted
 	}
 	e.executed = true
 	o := e.graphOptions()
+	var m *jobMetrics
 	if e.opts.Registry != nil {
-		m, err := newJobMetrics(e.opts.Registry)
-		if err != nil {
-			return err
+		var err error
+		if m, err = newJobMetrics(e.opts.Registry); err != nil {
+			return nil, err
 		}
-		defer m.unregister()
 		o.Report = m.report
 		o.OpMetrics = m.operator
 	}
 	if err := e.checkpointOptions(&o); err != nil {
-		return err
+		if m != nil {
+			m.unregister()
+		}
+		return nil, err
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	c := &JobClient{done: make(chan struct{}), cancel: cancel, logger: e.opts.Logger}
+	if o.Checkpoint != nil {
+		c.savepoints = make(chan graph.SavepointRequest)
+		o.Savepoints = c.savepoints
 	}
 	e.opts.Logger.Info("weir: job starting", "operators", len(e.g.Nodes), "parallelism", e.opts.Parallelism)
-	err := e.g.Run(ctx, o)
-	if err != nil {
-		e.opts.Logger.Error("weir: job ended", "err", err)
-	} else {
-		e.opts.Logger.Info("weir: job finished")
+	go func() {
+		defer close(c.done)
+		defer cancel()
+		if m != nil {
+			defer m.unregister()
+		}
+		c.err = e.g.Run(ctx, o)
+		if c.err != nil {
+			e.opts.Logger.Error("weir: job ended", "err", c.err)
+		} else {
+			e.opts.Logger.Info("weir: job finished")
+		}
+	}()
+	return c, nil
+}
+
+// Wait blocks until the job ends and returns what Execute would.
+func (c *JobClient) Wait() error {
+	<-c.done
+	return c.err
+}
+
+// Done is closed when the job ended.
+func (c *JobClient) Done() <-chan struct{} { return c.done }
+
+// Cancel stops the job without a savepoint; Wait then returns
+// context.Canceled.
+func (c *JobClient) Cancel() { c.cancel() }
+
+// ErrNoCheckpointing is returned by savepoint calls on a job without
+// checkpointing (savepoints use the same barriers).
+var ErrNoCheckpointing = errors.New("weir: savepoints need checkpointing (Options.Checkpoints.Interval)")
+
+// TriggerSavepoint takes a savepoint into a new subdirectory of dir and
+// returns its path; restore it with Options.Restore. Sinks commit the
+// output up to the savepoint, as for a checkpoint.
+func (c *JobClient) TriggerSavepoint(ctx context.Context, dir string) (string, error) {
+	return c.savepoint(ctx, dir, false)
+}
+
+// StopWithSavepoint takes a savepoint and stops the job once it completed
+// and every sink committed up to it; Wait then returns nil. Restoring the
+// savepoint continues exactly where the job stopped.
+func (c *JobClient) StopWithSavepoint(ctx context.Context, dir string) (string, error) {
+	return c.savepoint(ctx, dir, true)
+}
+
+func (c *JobClient) savepoint(ctx context.Context, dir string, stop bool) (string, error) {
+	if c.savepoints == nil {
+		return "", ErrNoCheckpointing
 	}
-	return err
+	req := graph.SavepointRequest{Dir: dir, Stop: stop, Reply: make(chan graph.SavepointResult, 1)}
+	select {
+	case c.savepoints <- req:
+	case <-c.done:
+		return "", fmt.Errorf("weir: savepoint: the job already ended: %v", c.err)
+	case <-ctx.Done():
+		return "", ctx.Err()
+	}
+	select {
+	case r := <-req.Reply:
+		if r.Err == nil {
+			c.logger.Info("weir: savepoint complete", "path", r.Path, "stop", stop)
+		}
+		return r.Path, r.Err
+	case <-c.done:
+		return "", fmt.Errorf("weir: savepoint: the job ended first: %v", c.err)
+	case <-ctx.Done():
+		return "", ctx.Err()
+	}
 }
 
 // checkpointOptions turns on checkpointing and loads the checkpoint to

@@ -192,6 +192,12 @@ func (c *Coordinator) Tick(now time.Time) []Action {
 	return append(out, c.trigger(now, false)...)
 }
 
+// IsSavepoint reports whether pending checkpoint id is a savepoint.
+func (c *Coordinator) IsSavepoint(id int64) bool {
+	p, ok := c.pending[id]
+	return ok && p.savepoint
+}
+
 // TriggerNow starts a checkpoint (or savepoint) at once, whatever the
 // interval, unless one is pending.
 func (c *Coordinator) TriggerNow(now time.Time, savepoint bool) ([]Action, error) {
@@ -289,10 +295,13 @@ func (c *Coordinator) MetadataWritten(now time.Time, id int64, err error) []Acti
 			out = append(out, Action{Kind: Abort, ID: old, Time: now, Reason: fmt.Sprintf("subsumed by checkpoint %d", id)})
 		}
 	}
-	c.completed = append(c.completed, id)
-	for len(c.completed) > c.cfg.Retained {
-		out = append(out, Action{Kind: Discard, ID: c.completed[0], Time: now})
-		c.completed = c.completed[1:]
+	// Savepoints belong to the user: never retained or discarded here.
+	if !p.savepoint {
+		c.completed = append(c.completed, id)
+		for len(c.completed) > c.cfg.Retained {
+			out = append(out, Action{Kind: Discard, ID: c.completed[0], Time: now})
+			c.completed = c.completed[1:]
+		}
 	}
 	if p.final {
 		c.finalDone = true

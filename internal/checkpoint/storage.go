@@ -75,7 +75,12 @@ func (s *Storage) ChkDir(id int64) string { return filepath.Join(s.Dir, fmt.Spri
 
 // WriteFile writes a data file of checkpoint id and returns its checksum.
 func (s *Storage) WriteFile(id int64, name string, data []byte) (uint32, error) {
-	dir := s.ChkDir(id)
+	return WriteFileIn(s.ChkDir(id), name, data)
+}
+
+// WriteFileIn writes a data file into dir (a checkpoint or savepoint
+// directory) and returns its checksum.
+func WriteFileIn(dir, name string, data []byte) (uint32, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return 0, fmt.Errorf("checkpoint: %w", err)
 	}
@@ -108,6 +113,11 @@ const metaFile = "_metadata"
 // file, is synced, renamed into place, and the directory synced, so a crash
 // leaves either no metadata or a whole one.
 func (s *Storage) WriteMetadata(m *Metadata) error {
+	return WriteMetadataIn(s.ChkDir(m.ID), m)
+}
+
+// WriteMetadataIn completes the checkpoint or savepoint in dir.
+func WriteMetadataIn(dir string, m *Metadata) error {
 	m.Version = FormatVersion
 	b, err := json.MarshalIndent(m, "", " ")
 	if err != nil {
@@ -117,7 +127,6 @@ func (s *Storage) WriteMetadata(m *Metadata) error {
 	b = append(b, '\n')
 	b = strconv.AppendUint(b, uint64(crc32.Checksum(b, castagnoli)), 10)
 	b = append(b, '\n')
-	dir := s.ChkDir(m.ID)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("checkpoint: %w", err)
 	}

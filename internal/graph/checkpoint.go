@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/weirstream/weir/internal/checkpoint"
@@ -97,6 +99,29 @@ func (rs *Restore) check(g *Graph, o *Options) error {
 	return nil
 }
 
+// SavepointRequest asks a running job for a savepoint in Dir (a new
+// subdirectory is created there). With Stop, the job stops once the
+// savepoint completed and every task handled its completion (sinks
+// committed). The result arrives on Reply (buffered by the caller).
+type SavepointRequest struct {
+	Dir   string
+	Stop  bool
+	Reply chan SavepointResult
+}
+
+// SavepointResult is the outcome of a SavepointRequest: the savepoint's
+// directory, or why it failed.
+type SavepointResult struct {
+	Path string
+	Err  error
+}
+
+type savepoint struct {
+	req      SavepointRequest
+	path     string
+	notified map[int]bool
+}
+
 // driver performs the coordinator's actions: it triggers sources, collects
 // acknowledgements, writes checkpoints and tells tasks what completed.
 type driver struct {
@@ -112,7 +137,15 @@ type driver struct {
 	final   map[int]runtime.TaskSnapshot
 	cancel  context.CancelCauseFunc
 	stopped bool
+	// requests receives savepoint requests; savepoints tracks them by id.
+	requests   <-chan SavepointRequest
+	savepoints map[int64]*savepoint
+	waiting    []SavepointRequest
 }
+
+// ErrStoppedWithSavepoint is the cause of a job's end after a
+// stop-with-savepoint; Run returns nil for it.
+var ErrStoppedWithSavepoint = errors.New("weir: job stopped with a savepoint")
 
 func (d *driver) run(ctx context.Context, tick time.Duration) {
 	t := time.NewTicker(tick)
@@ -123,7 +156,14 @@ func (d *driver) run(ctx context.Context, tick time.Duration) {
 			return
 		case r := <-d.reports:
 			d.handle(ctx, r)
+		case req := <-d.requests:
+			d.savepoint(ctx, req)
 		case now := <-t.C:
+			if len(d.waiting) > 0 && len(d.coord.Pending()) == 0 {
+				req := d.waiting[0]
+				d.waiting = d.waiting[1:]
+				d.savepoint(ctx, req)
+			}
 			d.do(ctx, d.coord.Tick(now))
 		}
 	}
@@ -145,7 +185,41 @@ func (d *driver) handle(ctx context.Context, r runtime.Report) {
 	case runtime.ReportFinished:
 		d.final[r.Task] = r.State
 		d.do(ctx, d.coord.TaskFinished(now, tid))
+	case runtime.ReportNotified:
+		sp := d.savepoints[r.ID]
+		if sp == nil {
+			return
+		}
+		sp.notified[r.Task] = true
+		if len(sp.notified) == len(d.job.tasks) {
+			delete(d.savepoints, r.ID)
+			sp.req.Reply <- SavepointResult{Path: sp.path}
+			if sp.req.Stop {
+				d.cancel(ErrStoppedWithSavepoint)
+			}
+		}
 	}
+}
+
+func (d *driver) savepoint(ctx context.Context, req SavepointRequest) {
+	if req.Dir == "" {
+		req.Reply <- SavepointResult{Err: errors.New("weir: savepoint needs a directory")}
+		return
+	}
+	if len(d.coord.Pending()) > 0 {
+		// A checkpoint is under way: the savepoint follows it.
+		d.waiting = append(d.waiting, req)
+		return
+	}
+	acts, err := d.coord.TriggerNow(time.Now(), true)
+	if err != nil {
+		req.Reply <- SavepointResult{Err: fmt.Errorf("weir: savepoint: %w", err)}
+		return
+	}
+	id := acts[0].ID
+	d.savepoints[id] = &savepoint{req: req, notified: map[int]bool{},
+		path: filepath.Join(req.Dir, fmt.Sprintf("savepoint-%d-%s", id, time.Now().UTC().Format("20060102T150405.000")))}
+	d.do(ctx, acts)
 }
 
 func (d *driver) mail(ctx context.Context, t *runtime.Task, m runtime.Mail) {
@@ -165,16 +239,22 @@ func (d *driver) do(ctx context.Context, acts []checkpoint.Action) {
 				}
 			}
 		case checkpoint.WriteMetadata:
-			err := d.write(a.ID, a.Time)
+			dir := d.store.ChkDir(a.ID)
+			sp := d.savepoints[a.ID]
+			if sp != nil {
+				dir = sp.path
+			}
+			err := d.write(a.ID, a.Time, dir, sp != nil)
 			delete(d.acks, a.ID)
 			if err != nil {
 				d.log.Error("weir: writing checkpoint failed", "checkpoint", a.ID, "err", err)
 			}
 			d.do(ctx, d.coord.MetadataWritten(time.Now(), a.ID, err))
 		case checkpoint.NotifyComplete:
-			d.log.Info("weir: checkpoint complete", "checkpoint", a.ID)
+			_, isSavepoint := d.savepoints[a.ID]
+			d.log.Info("weir: checkpoint complete", "checkpoint", a.ID, "savepoint", isSavepoint)
 			for _, t := range d.job.tasks {
-				d.mail(ctx, t, runtime.Mail{Kind: runtime.MailComplete, ID: a.ID})
+				d.mail(ctx, t, runtime.Mail{Kind: runtime.MailComplete, ID: a.ID, Ack: isSavepoint})
 			}
 			if d.coord.FinalDone() && !d.stopped {
 				d.stopped = true
@@ -184,6 +264,12 @@ func (d *driver) do(ctx context.Context, acts []checkpoint.Action) {
 			}
 		case checkpoint.Abort:
 			delete(d.acks, a.ID)
+			if sp := d.savepoints[a.ID]; sp != nil {
+				delete(d.savepoints, a.ID)
+				sp.req.Reply <- SavepointResult{Err: fmt.Errorf("weir: savepoint %d aborted: %s", a.ID, a.Reason)}
+				_ = os.RemoveAll(sp.path)
+				continue
+			}
 			d.log.Warn("weir: checkpoint aborted", "checkpoint", a.ID, "reason", a.Reason)
 			for _, t := range d.job.tasks {
 				d.mail(ctx, t, runtime.Mail{Kind: runtime.MailAbort, ID: a.ID})
@@ -201,8 +287,8 @@ func (d *driver) do(ctx context.Context, acts []checkpoint.Action) {
 
 // write stores checkpoint id: one data file per task with every operator's
 // blocks, then the metadata.
-func (d *driver) write(id int64, ts time.Time) error {
-	m := &checkpoint.Metadata{ID: id, Timestamp: ts.UTC(), MaxParallelism: d.maxPar, Files: map[string]uint32{}}
+func (d *driver) write(id int64, ts time.Time, dir string, savepoint bool) error {
+	m := &checkpoint.Metadata{ID: id, Timestamp: ts.UTC(), Savepoint: savepoint, MaxParallelism: d.maxPar, Files: map[string]uint32{}}
 	ops := map[string]*checkpoint.OperatorMeta{}
 	var order []string
 	for ti, t := range d.job.tasks {
@@ -238,7 +324,7 @@ func (d *driver) write(id int64, ts time.Time) error {
 			}
 			om.Subtasks = append(om.Subtasks, sm)
 		}
-		sum, err := d.store.WriteFile(id, file, buf.Bytes())
+		sum, err := checkpoint.WriteFileIn(dir, file, buf.Bytes())
 		if err != nil {
 			return err
 		}
@@ -249,5 +335,5 @@ func (d *driver) write(id int64, ts time.Time) error {
 			m.Operators = append(m.Operators, *ops[uid])
 		}
 	}
-	return d.store.WriteMetadata(m)
+	return checkpoint.WriteMetadataIn(dir, m)
 }

@@ -119,6 +119,8 @@ type Options struct {
 	Checkpoint *CheckpointOptions
 	// Restore, if set, is the checkpoint the job starts from.
 	Restore *Restore
+	// Savepoints delivers savepoint requests (with Checkpoint set).
+	Savepoints <-chan SavepointRequest
 }
 
 // TaskInfo names a running subtask.
@@ -362,7 +364,8 @@ func (g *Graph) Run(ctx context.Context, o Options) error {
 		coord.Retain(done)
 		d := &driver{job: j, coord: coord,
 			store: o.Checkpoint.Storage, log: o.Logger, maxPar: o.MaxParallelism, reports: reports,
-			acks: map[int64]map[int]runtime.TaskSnapshot{}, final: map[int]runtime.TaskSnapshot{}, cancel: cancelCause}
+			acks: map[int64]map[int]runtime.TaskSnapshot{}, final: map[int]runtime.TaskSnapshot{}, cancel: cancelCause,
+			requests: o.Savepoints, savepoints: map[int64]*savepoint{}}
 		tick := o.Checkpoint.Interval / 10
 		if tick <= 0 || tick > 100*time.Millisecond {
 			tick = 100 * time.Millisecond
@@ -394,7 +397,11 @@ func (g *Graph) Run(ctx context.Context, o Options) error {
 		}()
 	}
 	wg.Wait()
-	if cause := context.Cause(ctx); firstErr != nil && isCancel(firstErr) && cause != nil && !errors.Is(cause, context.Canceled) {
+	cause := context.Cause(ctx)
+	if errors.Is(cause, ErrStoppedWithSavepoint) && (firstErr == nil || isCancel(firstErr)) {
+		return nil
+	}
+	if firstErr != nil && isCancel(firstErr) && cause != nil && !errors.Is(cause, context.Canceled) {
 		return cause // the checkpoint driver failed the job
 	}
 	return firstErr
@@ -449,7 +456,7 @@ func (j *Job) Close() error {
 }
 
 func isCancel(err error) bool {
-	return errors.Is(err, runtime.ErrCanceled) || errors.Is(err, context.Canceled)
+	return errors.Is(err, runtime.ErrCanceled) || errors.Is(err, context.Canceled) || errors.Is(err, runtime.ErrStopped)
 }
 
 func (g *Graph) buildTask(ctx context.Context, plan *Plan, v *vertex, sub int, chans map[*Edge][][]*runtime.Channel, o *Options) (*runtime.Task, *TaskInfo, error) {

@@ -101,7 +101,8 @@ const (
 	MailComplete
 	// MailAbort tells that checkpoint ID was aborted.
 	MailAbort
-	// MailStop tells a finished task that the job ended and it may exit.
+	// MailStop tells a task that the job ended and it may exit; a running
+	// task stops where it is (after a stop-with-savepoint).
 	MailStop
 )
 
@@ -109,6 +110,9 @@ const (
 type Mail struct {
 	Kind MailKind
 	ID   int64
+	// Ack asks the task to report ReportNotified once it handled a
+	// MailComplete (a savepoint that stops the job waits for that).
+	Ack bool
 }
 
 // ReportKind says what a task reports to the checkpoint driver.
@@ -122,6 +126,8 @@ const (
 	ReportDecline
 	// ReportFinished: the task ended its input; State is its final state.
 	ReportFinished
+	// ReportNotified: the task handled MailComplete for ID.
+	ReportNotified
 )
 
 // Report is a message from a task to the checkpoint driver.

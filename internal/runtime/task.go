@@ -97,6 +97,9 @@ type TaskMetrics struct {
 	Started          int64   // unix nanos
 }
 
+// ErrStopped is returned by a task told to stop (MailStop) while running.
+var ErrStopped = errors.New("weir: task stopped")
+
 // Run executes the subtask until its input ends, it fails, or ctx is done.
 func (t *Task) Run(ctx context.Context) (err error) {
 	t.stop = ctx.Done()
@@ -221,7 +224,7 @@ func (t *Task) Step(ctx context.Context) (progress bool, err error) {
 }
 
 func (t *Task) wrap(err error) error {
-	if errors.Is(err, ErrCanceled) || errors.Is(err, context.Canceled) {
+	if errors.Is(err, ErrCanceled) || errors.Is(err, context.Canceled) || errors.Is(err, ErrStopped) {
 		return err
 	}
 	return fmt.Errorf("weir: task %s: %w", t.Name, err)
@@ -530,6 +533,8 @@ func (t *Task) handleMail(m Mail) error {
 		if t.Source != nil && !t.done {
 			return t.checkpoint(m.ID)
 		}
+	case MailStop:
+		return ErrStopped
 	case MailComplete, MailAbort:
 		for _, c := range t.Chain {
 			l, ok := c.Op.(CheckpointListener)
@@ -545,6 +550,9 @@ func (t *Task) handleMail(m Mail) error {
 			if err != nil {
 				return fmt.Errorf("operator %q: checkpoint %d: %w", c.Ctx.Name, m.ID, err)
 			}
+		}
+		if m.Ack {
+			t.send(Report{Kind: ReportNotified, ID: m.ID})
 		}
 	}
 	return nil
