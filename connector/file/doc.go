@@ -89,9 +89,11 @@
 // existing one. Readers of the directory must skip names starting with '.'
 // (the sources here do): they then see only committed files. Without
 // checkpointing, everything is committed at the end of input. The
-// directory belongs to one sink: do not point two jobs at it. Unlike
-// Flink's FileSink there are no buckets (subdirectories) and no bulk
-// formats such as Parquet yet.
+// directory belongs to one sink: do not point two jobs at it.
+// ExactlyOnceBulkSink takes a BulkFormat (Flink's BulkWriter.Factory) for
+// formats that buffer and end with a footer; package
+// connector/file/parquet provides Parquet. Unlike Flink's FileSink there
+// are no buckets (subdirectories).
 //
 // Concurrency: every reader and writer is owned by its subtask's
 // goroutine; sources and sinks may be shared by several jobs.

@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -38,13 +39,43 @@ type ExactlyOnceOptions struct {
 
 // ExactlyOnceSink writes records to part files in a directory that become
 // visible only when a checkpoint completes, after Flink's FileSink. Create
-// it with ExactlyOnceJSONSink or ExactlyOnceCSVSink and add it with
-// Stream.SinkTo. See the package documentation for the part-file life
-// cycle.
+// it with ExactlyOnceJSONSink, ExactlyOnceCSVSink or ExactlyOnceBulkSink and
+// add it with Stream.SinkTo. See the package documentation for the
+// part-file life cycle.
 type ExactlyOnceSink[T any] struct {
 	dir    string
 	format format
+	bulk   BulkFormat[T]
 	opts   ExactlyOnceOptions
+}
+
+// BulkWriter encodes the records of one part file of a bulk format such as
+// Parquet (Flink's BulkWriter). It writes to the io.Writer its BulkFormat
+// got; the sink buffers, syncs and closes the file.
+type BulkWriter[T any] interface {
+	// Write encodes one record.
+	Write(v T) error
+	// Finish writes what the format still buffers and its footer. It is
+	// called once, when the part file rolls.
+	Finish() error
+}
+
+// BulkFormat creates the encoder of each part file of a bulk format.
+// Bulk formats buffer records (Parquet: row groups), so MaxPartSize counts
+// the bytes they have passed on so far.
+type BulkFormat[T any] interface {
+	// Extension is the part files' extension, without the leading dot
+	// ("parquet").
+	Extension() string
+	// NewWriter returns the encoder of a new part file that writes to w.
+	NewWriter(w io.Writer) (BulkWriter[T], error)
+}
+
+// ExactlyOnceBulkSink writes committed part files
+// dir/part-<subtask>-<n>.<ext> in a bulk format (see the parquet
+// subpackage).
+func ExactlyOnceBulkSink[T any](dir string, f BulkFormat[T], opts ExactlyOnceOptions) *ExactlyOnceSink[T] {
+	return &ExactlyOnceSink[T]{dir: dir, bulk: f, opts: opts}
 }
 
 // ExactlyOnceJSONSink writes JSON lines to committed part files
@@ -61,6 +92,9 @@ func ExactlyOnceCSVSink[T any](dir string, opts ExactlyOnceOptions) *ExactlyOnce
 }
 
 func (s *ExactlyOnceSink[T]) ext() string {
+	if s.bulk != nil {
+		return s.bulk.Extension()
+	}
 	if s.format == formatCSV {
 		return "csv"
 	}
@@ -76,12 +110,16 @@ func (s *ExactlyOnceSink[T]) CreateWriter(ctx weir.SinkContext) (weir.SinkWriter
 		return nil, fmt.Errorf("%w: negative MaxPartSize or RolloverInterval", ErrOptions)
 	}
 	w := &eoWriter[T]{dir: s.dir, ext: s.ext(), subtask: ctx.Subtask, parallelism: ctx.Parallelism,
-		maxSize: s.opts.MaxPartSize, interval: s.opts.RolloverInterval, refs: map[string]bool{}}
+		maxSize: s.opts.MaxPartSize, interval: s.opts.RolloverInterval, refs: map[string]bool{}, bulk: s.bulk}
 	if w.maxSize == 0 {
 		w.maxSize = DefaultMaxPartSize
 	}
-	switch s.format {
-	case formatCSV:
+	if ext := w.ext; ext == "" || strings.ContainsAny(ext, `/\`) || strings.HasPrefix(ext, ".") {
+		return nil, fmt.Errorf("%w: part file extension %q", ErrOptions, ext)
+	}
+	switch {
+	case s.bulk != nil:
+	case s.format == formatCSV:
 		comma, err := checkComma(s.opts.Comma)
 		if err != nil {
 			return nil, err
@@ -109,6 +147,9 @@ type eoWriter[T any] struct {
 	csv  *csvEncoder[T]
 	json *bytes.Buffer
 	enc  *json.Encoder
+	bulk BulkFormat[T]
+	cur  BulkWriter[T] // the open part file's bulk encoder
+	cnt  countWriter
 
 	started bool
 	// refs are the files named by committables committed before the
@@ -273,6 +314,13 @@ func (w *eoWriter[T]) open() error {
 	if w.interval > 0 {
 		w.openedAt = time.Now()
 	}
+	if w.bulk != nil {
+		w.cnt = countWriter{w: w.bw}
+		if w.cur, err = w.bulk.NewWriter(&w.cnt); err != nil {
+			return fmt.Errorf("file: %s: %w", w.inprog, err)
+		}
+		return nil
+	}
 	if w.csv != nil {
 		var h []byte
 		if !w.csv.schema.isMap {
@@ -309,6 +357,14 @@ func (w *eoWriter[T]) roll() error {
 	}
 	f := w.f
 	w.f = nil
+	if w.cur != nil {
+		err := w.cur.Finish()
+		w.cur = nil
+		if err != nil {
+			f.Close()
+			return fmt.Errorf("file: finishing %s: %w", w.inprog, err)
+		}
+	}
 	if err := w.bw.Flush(); err != nil {
 		f.Close()
 		return fmt.Errorf("file: writing %s: %w", w.inprog, err)
@@ -331,6 +387,9 @@ func (w *eoWriter[T]) Write(v T, _ int64) error {
 		}
 	}
 	w.count++
+	if w.bulk != nil {
+		return w.writeBulk(v)
+	}
 	var line []byte
 	if w.csv != nil {
 		b, err := w.csv.encode(v)
@@ -345,10 +404,8 @@ func (w *eoWriter[T]) Write(v T, _ int64) error {
 		}
 		line = w.json.Bytes()
 	}
-	if w.f != nil && w.interval > 0 && time.Since(w.openedAt) >= w.interval {
-		if err := w.roll(); err != nil {
-			return err
-		}
+	if err := w.rollIfOld(); err != nil {
+		return err
 	}
 	if w.f == nil {
 		if err := w.open(); err != nil {
@@ -364,8 +421,47 @@ func (w *eoWriter[T]) Write(v T, _ int64) error {
 	return nil
 }
 
+func (w *eoWriter[T]) writeBulk(v T) error {
+	if err := w.rollIfOld(); err != nil {
+		return err
+	}
+	if w.f == nil {
+		if err := w.open(); err != nil {
+			return err
+		}
+	}
+	if err := w.cur.Write(v); err != nil {
+		return fmt.Errorf("file: record %d of subtask %d: %w", w.count, w.subtask, err)
+	}
+	if w.size = w.cnt.n; w.size >= w.maxSize {
+		return w.roll()
+	}
+	return nil
+}
+
+// rollIfOld rolls a part file open longer than RolloverInterval.
+func (w *eoWriter[T]) rollIfOld() error {
+	if w.f != nil && w.interval > 0 && time.Since(w.openedAt) >= w.interval {
+		return w.roll()
+	}
+	return nil
+}
+
+// countWriter counts the bytes a bulk encoder writes.
+type countWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
+}
+
 // Flush writes buffered records to the in-progress file; they stay
-// invisible until committed.
+// invisible until committed. Bulk formats keep theirs until the part file
+// rolls.
 func (w *eoWriter[T]) Flush(bool) error {
 	if w.f == nil {
 		return nil
@@ -439,7 +535,7 @@ func (w *eoWriter[T]) Close() error {
 	var errs []error
 	if w.f != nil {
 		errs = append(errs, w.f.Close())
-		w.f = nil
+		w.f, w.cur = nil, nil
 		w.closed = append(w.closed, committable{pending: w.inprog})
 	}
 	for _, c := range w.closed {
