@@ -126,6 +126,24 @@ func (c *child) pause(d time.Duration) {
 // parallelism, lets it finish, and checks that the committed output holds
 // every input record exactly once with the running sums of an
 // uninterrupted run.
+//
+// Where a kill can land, and why the output stays exact:
+//   - writing a checkpoint: data files are synced before the metadata,
+//     which is written to a temporary file and renamed, so a checkpoint
+//     either has whole metadata or none; directories without metadata are
+//     removed at the next start and the previous checkpoint is restored;
+//   - between a checkpoint's completion and its commit, or in the middle of
+//     the commit's renames: the restarted job commits every staged part
+//     file of the restored checkpoint again, and a rename already done is
+//     recognised (final name present, staged file gone);
+//   - while the restarted job commits those files or deletes leftovers:
+//     the same checkpoint is restored once more;
+//   - with records in an in-progress or staged part file no completed
+//     checkpoint names: the file is deleted at the next start and its
+//     records are replayed from the restored source positions;
+//   - during the final checkpoint (after every task finished) or its
+//     commit: the final checkpoint, if complete, is restored, its files
+//     committed, and the job ends at once; otherwise the last periodic one.
 func TestCrashRestore(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the example binary many times")
