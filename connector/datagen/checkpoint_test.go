@@ -43,7 +43,14 @@ type txWriter struct {
 	buf  []int64
 }
 
-func (w *txWriter) Write(v int64, _ int64) error { w.buf = append(w.buf, v); return nil }
+// Write checks the record's timestamp: the generator's is seq*10.
+func (w *txWriter) Write(v int64, ts int64) error {
+	if ts != v*10 {
+		return fmt.Errorf("record %d has timestamp %d, want %d", v, ts, v*10)
+	}
+	w.buf = append(w.buf, v)
+	return nil
+}
 func (w *txWriter) Flush(bool) error             { return nil }
 func (w *txWriter) Close() error                 { return nil }
 
@@ -92,7 +99,7 @@ func genJob(dir string, p int, n, failAfter int64, s *store) error {
 		Restore:     "latest",
 	})
 	src := weir.FromSource[int64](env, datagen.New(func(seq int64) int64 { return seq },
-		datagen.Options{Count: n, BatchSize: 16, RecordsPerSecond: 40000}), weir.NoWatermarks[int64](), "gen").UID("gen")
+		datagen.Options{Count: n, BatchSize: 16, RecordsPerSecond: 40000, Timestamp: func(seq int64) int64 { return seq * 10 }}), weir.NoWatermarks[int64](), "gen").UID("gen")
 	var seen atomic.Int64
 	checked := weir.TryMap(src, func(v int64) (int64, error) {
 		if failAfter > 0 && seen.Add(1) >= failAfter && len(s.all()) > 0 {
