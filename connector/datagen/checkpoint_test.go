@@ -51,8 +51,8 @@ func (w *txWriter) Write(v int64, ts int64) error {
 	w.buf = append(w.buf, v)
 	return nil
 }
-func (w *txWriter) Flush(bool) error             { return nil }
-func (w *txWriter) Close() error                 { return nil }
+func (w *txWriter) Flush(bool) error { return nil }
+func (w *txWriter) Close() error     { return nil }
 
 // PreCommit encodes the transaction: its name, then the records.
 func (w *txWriter) PreCommit(id int64) ([][]byte, error) {
