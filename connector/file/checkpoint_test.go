@@ -245,3 +245,86 @@ func TestSourceAndSinkRestore(t *testing.T) {
 		})
 	}
 }
+
+// failingCommit wraps the exactly-once sink; its writers fail every
+// commit after the end of input: a crash after the final checkpoint
+// completed and before its files were committed.
+type failingCommit struct{ s weir.Sink[kout] }
+
+func (f failingCommit) CreateWriter(ctx weir.SinkContext) (weir.SinkWriter[kout], error) {
+	w, err := f.s.CreateWriter(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &failingWriter{TwoPhaseCommitWriter: w.(weir.TwoPhaseCommitWriter[kout])}, nil
+}
+
+type failingWriter struct {
+	weir.TwoPhaseCommitWriter[kout]
+	ended bool
+}
+
+func (w *failingWriter) Flush(end bool) error {
+	w.ended = w.ended || end
+	return w.TwoPhaseCommitWriter.Flush(end)
+}
+
+func (w *failingWriter) Commit(items [][]byte) error {
+	if w.ended {
+		return errFail
+	}
+	return w.TwoPhaseCommitWriter.Commit(items)
+}
+
+// TestFinalCheckpointCommittedAfterRestore: a job whose only checkpoint is
+// the final one fails while committing it; the next run restores the final
+// checkpoint, commits its files and ends without reading anything again
+// (its input is deleted in between).
+func TestFinalCheckpointCommittedAfterRestore(t *testing.T) {
+	in, out, chk := t.TempDir(), t.TempDir(), t.TempDir()
+	want, _ := writeInput(t, in, 3, 200, false, 0)
+	run := func(p int, fail bool) error {
+		env := weir.NewEnvironment(weir.Options{
+			Parallelism: p,
+			Checkpoints: weir.CheckpointOptions{Interval: time.Hour, Dir: chk},
+			Restore:     "latest",
+		})
+		s := weir.FromSource[kin](env, file.JSONSource[kin](in, file.SourceOptions{}), weir.NoWatermarks[kin](), "in").UID("in")
+		sums := weir.ProcessKeyed[string, kin, kout](weir.KeyBy(s, func(v kin) string { return v.Key }), &sumFn{}).UID("sums")
+		var sink weir.Sink[kout] = file.ExactlyOnceJSONSink[kout](out, file.ExactlyOnceOptions{})
+		if fail {
+			sink = failingCommit{sink}
+		}
+		sums.SinkTo(sink).UID("out")
+		return env.Execute(context.Background())
+	}
+	if err := run(2, true); !errors.Is(err, errFail) {
+		t.Fatalf("first run: %v, want the injected commit failure", err)
+	}
+	if got := committedOutput(t, out, false, false); len(got) != 0 {
+		t.Fatalf("%d records committed by the failed run", len(got))
+	}
+	// The input is gone: a fresh start would commit nothing, the restore
+	// of the final checkpoint finds its files finished.
+	ents, err := os.ReadDir(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range ents {
+		if err := os.Remove(filepath.Join(in, e.Name())); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := run(3, false); err != nil {
+		t.Fatalf("run from the final checkpoint: %v", err)
+	}
+	got := committedOutput(t, out, false, true)
+	if len(got) != len(want) {
+		t.Fatalf("%d records committed, want %d", len(got), len(want))
+	}
+	for k, w := range want {
+		if got[k] != w {
+			t.Fatalf("%s: sum %d, want %d", k, got[k], w)
+		}
+	}
+}
