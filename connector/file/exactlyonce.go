@@ -317,6 +317,9 @@ func (w *eoWriter[T]) open() error {
 	if w.bulk != nil {
 		w.cnt = countWriter{w: w.bw}
 		if w.cur, err = w.bulk.NewWriter(&w.cnt); err != nil {
+			f.Close()
+			os.Remove(filepath.Join(w.dir, w.inprog))
+			w.f, w.cur = nil, nil
 			return fmt.Errorf("file: %s: %w", w.inprog, err)
 		}
 		return nil
