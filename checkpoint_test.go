@@ -12,8 +12,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/weirstream/weir"
 	"github.com/weirstream/weir/state"
+	"github.com/weirstream/weir/window"
 )
 
 // slowCounter emits 0..n-1, a few records per poll with a pause between
@@ -212,6 +215,126 @@ func TestExactlyOnceAfterFailures(t *testing.T) {
 		}
 		if _, err := os.Stat(filepath.Join(dir, ents[len(ents)-1].Name(), "_metadata")); err != nil {
 			t.Fatalf("p=%d: newest checkpoint has no metadata: %v", p, err)
+		}
+	}
+}
+
+type winSum struct{ Key, Start, Sum int }
+
+type winSink struct{ c *committedWins }
+
+type committedWins struct {
+	mu   sync.Mutex
+	txns map[string][]winSum
+}
+
+func (s winSink) CreateWriter(ctx weir.SinkContext) (weir.SinkWriter[winSum], error) {
+	return &winWriter{c: s.c, subtask: ctx.Subtask, run: time.Now().UnixNano()}, nil
+}
+
+type winWriter struct {
+	c       *committedWins
+	subtask int
+	run     int64
+	buf     []winSum
+}
+
+func (w *winWriter) Write(v winSum, _ int64) error { w.buf = append(w.buf, v); return nil }
+func (w *winWriter) Flush(bool) error              { return nil }
+func (w *winWriter) Close() error                  { return nil }
+func (w *winWriter) PreCommit(id int64) ([][]byte, error) {
+	b, err := json.Marshal(struct {
+		ID   string
+		Recs []winSum
+	}{fmt.Sprintf("%d-%d-%d", w.run, w.subtask, id), w.buf})
+	w.buf = nil
+	return [][]byte{b}, err
+}
+func (w *winWriter) Commit(items [][]byte) error {
+	for _, it := range items {
+		var t struct {
+			ID   string
+			Recs []winSum
+		}
+		if err := json.Unmarshal(it, &t); err != nil {
+			return err
+		}
+		w.c.mu.Lock()
+		if _, done := w.c.txns[t.ID]; !done {
+			w.c.txns[t.ID] = t.Recs
+		}
+		w.c.mu.Unlock()
+	}
+	return nil
+}
+
+// TestWindowsExactlyOnceAfterFailures restores tumbling windows (whose
+// timers are implicit in their state) and session windows (explicit
+// timers) from checkpoints after injected failures.
+func TestWindowsExactlyOnceAfterFailures(t *testing.T) {
+	const n = 3000
+	for _, session := range []bool{false, true} {
+		dir := t.TempDir()
+		c := &committedWins{txns: map[string][]winSum{}}
+		run := func(failAt int) error {
+			env := weir.NewEnvironment(weir.Options{
+				Parallelism: 2, AutoWatermarkInterval: -1,
+				Checkpoints: weir.CheckpointOptions{Interval: 5 * time.Millisecond, Dir: dir},
+				Restore:     "latest",
+			})
+			src := weir.FromSource[int](env, slowCounter{n: n, perPoll: 20},
+				weir.ForMonotonousTimestamps[int]().WithTimestamps(func(v int) int64 { return int64(v) * 10 }), "counter").
+				SetParallelism(1).UID("counter")
+			checked := weir.TryMap(src, func(v int) (int, error) {
+				if v == failAt {
+					return 0, errInjected
+				}
+				return v, nil
+			}).SetParallelism(1)
+			keyed := weir.KeyBy(checked, func(v int) int { return v % 3 })
+			var ws weir.WindowedStream[int, int, window.TimeWindow]
+			if session {
+				ws = weir.Window(keyed, window.DynamicEventTimeSession[int](func(int) time.Duration { return 100 * time.Millisecond }))
+			} else {
+				ws = weir.Window(keyed, window.TumblingEventTime[int](time.Second))
+			}
+			sums := weir.WindowReduceProcess(ws, func(a, b int) (int, error) { return a + b, nil },
+				weir.ProcessWindowFunc[int, int, winSum, window.TimeWindow](func(ctx *weir.WindowContext[int, winSum, window.TimeWindow], k int, in []int) error {
+					ctx.Collect(winSum{Key: k, Start: int(ctx.Window().Start), Sum: in[0]})
+					return nil
+				})).UID("windows")
+			sums.SinkTo(winSink{c}).UID("sink")
+			return env.Execute(context.Background())
+		}
+		for _, failAt := range []int{800, 1900} {
+			if err := run(failAt); !errors.Is(err, errInjected) {
+				t.Fatalf("session=%v: %v", session, err)
+			}
+		}
+		if err := run(-1); err != nil {
+			t.Fatalf("session=%v: %v", session, err)
+		}
+		got := map[[2]int]int{}
+		for _, recs := range c.txns {
+			for _, r := range recs {
+				k := [2]int{r.Key, r.Start}
+				if _, dup := got[k]; dup {
+					t.Fatalf("session=%v: window %v committed twice", session, k)
+				}
+				got[k] = r.Sum
+			}
+		}
+		want := map[[2]int]int{}
+		for i := 0; i < n; i++ {
+			start := (i * 10 / 1000) * 1000
+			if session {
+				// Records of a key are 30 ms apart: one session per key.
+				start = (i % 3) * 10
+			}
+			want[[2]int{i % 3, start}] += i
+		}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Fatalf("session=%v (-want +got):\n%s", session, diff)
 		}
 	}
 }

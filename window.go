@@ -443,6 +443,8 @@ type incContents[K comparable, T any, W window.Window, ACC any] struct {
 
 func (c *incContents[K, T, W, ACC]) setNamespace(w W) { c.v.SetNamespace(w) }
 
+func (c *incContents[K, T, W, ACC]) windowSpaces() windowSpaces[K, W] { return c.v }
+
 func (c *incContents[K, T, W, ACC]) add(v T, _ int64) (bool, error) {
 	acc, ok := c.v.Value()
 	acc, err := c.addFn(acc, ok, v)
@@ -564,7 +566,10 @@ var noTTL = statebackend.TTL{}
 
 // mergePair maps a (merged) window to the window that names its state.
 type mergePair[W window.Window] struct {
-	win, state W
+	// Win is the window as the trigger and the output see it, State the
+	// window whose namespace holds its contents (fields exported: this is
+	// checkpointed keyed state).
+	Win, State W
 }
 
 // windowOp is Flink's WindowOperator (and EvictingWindowOperator): it
@@ -586,6 +591,15 @@ type windowOp[K comparable, T any, W window.Window, O any] struct {
 	// not merge, so the operator applies the trigger inline and registers
 	// a window's timers only when its contents are created.
 	fastEvent bool
+	// implicit: with the inline event-time trigger, event time, no allowed
+	// lateness and incremental contents, a window's only timer is at its
+	// end for every key in it; the operator keeps no timers then and fires
+	// the windows whose end the watermark passed straight from the
+	// contents' namespaces (which are also what a restore brings back).
+	implicit  bool
+	spaces    windowSpaces[K, W]
+	spaceBuf  []W
+	keyBuf    []K
 	late      runtime.Output[T]
 	timers    *runtime.TimerService[K, W]
 	contents  windowContents[T, W]
@@ -695,6 +709,9 @@ func (op *windowOp[K, T, W, O]) open() error {
 	}
 	op.contents = c
 	op.fastEvent = op.fastEvent && c.incremental()
+	if ic, ok := c.(interface{ windowSpaces() windowSpaces[K, W] }); ok && op.fastEvent && op.eventTime && op.lateness == 0 {
+		op.implicit, op.spaces = true, ic.windowSpaces()
+	}
 	return nil
 }
 
@@ -798,7 +815,7 @@ func (op *windowOp[K, T, W, O]) processElement(v T, ts int64) error {
 					if err := op.contents.fire(w); err != nil {
 						return err
 					}
-				} else if fresh {
+				} else if fresh && !op.implicit {
 					op.timers.RegisterEventTime(op.timer(m, w))
 				}
 				if fresh && op.lateness != 0 {
@@ -874,8 +891,8 @@ func (op *windowOp[K, T, W, O]) persistPairs() {
 
 func (op *windowOp[K, T, W, O]) stateWindow(w W) (W, bool) {
 	for _, p := range op.pairs {
-		if p.win == w {
-			return p.state, true
+		if p.Win == w {
+			return p.State, true
 		}
 	}
 	var zero W
@@ -884,9 +901,9 @@ func (op *windowOp[K, T, W, O]) stateWindow(w W) (W, bool) {
 
 func (op *windowOp[K, T, W, O]) retireWindow(w W) (W, bool) {
 	for i, p := range op.pairs {
-		if p.win == w {
+		if p.Win == w {
 			op.pairs = slices.Delete(op.pairs, i, i+1)
-			return p.state, true
+			return p.State, true
 		}
 	}
 	var zero W
@@ -899,7 +916,7 @@ func (op *windowOp[K, T, W, O]) retireWindow(w W) (W, bool) {
 func (op *windowOp[K, T, W, O]) addWindow(nw W, wm int64) (W, error) {
 	all := op.mergeBuf[:0]
 	for _, p := range op.pairs {
-		all = append(all, p.win)
+		all = append(all, p.Win)
 	}
 	all = append(all, nw)
 	op.mergeBuf = all
@@ -923,7 +940,7 @@ func (op *windowOp[K, T, W, O]) addWindow(nw W, wm int64) (W, error) {
 			}
 		}
 		op.stateBuf = states
-		op.pairs = append(op.pairs, mergePair[W]{win: r.result, state: target})
+		op.pairs = append(op.pairs, mergePair[W]{Win: r.result, State: target})
 		if len(merged) == 1 && merged[0] == r.result {
 			continue // a window merged into itself: nothing moves
 		}
@@ -932,7 +949,7 @@ func (op *windowOp[K, T, W, O]) addWindow(nw W, wm int64) (W, error) {
 		}
 	}
 	if len(op.results) == 0 || (resultWindow == nw && !mergedNew) {
-		op.pairs = append(op.pairs, mergePair[W]{win: resultWindow, state: resultWindow})
+		op.pairs = append(op.pairs, mergePair[W]{Win: resultWindow, State: resultWindow})
 	}
 	return resultWindow, nil
 }
@@ -1033,7 +1050,55 @@ func (op *windowOp[K, T, W, O]) ProcessWatermark(wm int64) error {
 	if err := op.timers.AdvanceWatermark(wm); err != nil {
 		return err
 	}
+	if op.implicit {
+		if err := op.fireImplicit(wm); err != nil {
+			return err
+		}
+	}
 	return op.out.ProcessWatermark(wm)
+}
+
+// windowSpaces lists the windows and keys that hold contents.
+type windowSpaces[K comparable, W window.Window] interface {
+	Namespaces(dst []W) []W
+	KeysIn(w W, dst []K) []K
+}
+
+// fireImplicit fires, in order of their end, the windows the watermark
+// passed, for every key that has contents in them, and drops them.
+func (op *windowOp[K, T, W, O]) fireImplicit(wm int64) error {
+	ws := op.spaceBuf[:0]
+	for _, w := range op.spaces.Namespaces(op.spaceBuf[:0]) {
+		if w.MaxTimestamp() <= wm {
+			ws = append(ws, w)
+		}
+	}
+	op.spaceBuf = ws
+	slices.SortFunc(ws, func(a, b W) int { return cmpInt64(a.MaxTimestamp(), b.MaxTimestamp()) })
+	for _, w := range ws {
+		op.keyBuf = op.spaces.KeysIn(w, op.keyBuf[:0])
+		for _, k := range op.keyBuf {
+			op.kc.SetKnown(k, op.kc.GroupOf(k))
+			op.contents.setNamespace(w)
+			if err := op.contents.fire(w); err != nil {
+				return err
+			}
+			if err := op.clearAllState(w); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func cmpInt64(a, b int64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
 }
 
 // triggerCtx is the window.TriggerContext of the current key and window.

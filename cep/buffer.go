@@ -17,8 +17,8 @@ const noTimer = math.MinInt64
 // Nodes and events are reference counted and their slots reused.
 //
 // Fields that make up the state are exported, so that the default state
-// codec (package codec: exported fields) snapshots them; the unexported
-// ones are scratch space and spare capacity, rebuilt on use.
+// codec snapshots them; the unexported ones are scratch space and spare
+// capacity, rebuilt on use, and tagged to be left out.
 type buffer[T any] struct {
 	Seq     int64 // id of the next event; ids order events as processed
 	Events  []evEntry[T]
@@ -31,14 +31,14 @@ type buffer[T any] struct {
 	QTimer  int64 // queue timer registered and not yet fired, or noTimer
 	ToTimer int64 // timeout timer registered and not yet fired, or noTimer
 
-	spare []partial
-	done  []partial
+	spare []partial `weir:"-"`
+	done  []partial `weir:"-"`
 	// first backing arrays of the slices above: a new buffer is one
 	// allocation for the common small case.
-	evArr   [3]evEntry[T]
-	nodeArr [3]node
-	pmArr   [2][2]partial
-	qArr    [1]queued[T]
+	evArr   [3]evEntry[T] `weir:"-"`
+	nodeArr [3]node       `weir:"-"`
+	pmArr   [2][2]partial `weir:"-"`
+	qArr    [1]queued[T]  `weir:"-"`
 }
 
 type evEntry[T any] struct {

@@ -2,9 +2,10 @@
 // byte-oriented state backends.
 //
 // For returns a codec for any type built from booleans, numbers, strings,
-// byte slices, time.Time, structs (exported fields), slices, arrays, maps
-// and pointers. Struct fields are encoded in declaration order (exported
-// fields only; a `weir:"-"` tag skips one). Schema describes that layout as
+// byte slices, time.Time, structs, slices, arrays, maps and pointers.
+// Struct fields are encoded in declaration order; a `weir:"-"` tag leaves a
+// field out, and an unexported field without that tag is an error (its
+// value would be lost on restore). Schema describes that layout as
 // a string that snapshots store with each state, so that restoring state
 // written under another layout fails with an error naming both layouts
 // instead of decoding garbage. (Reading old layouts by field name is not
@@ -238,7 +239,7 @@ func compile(t reflect.Type, seen map[reflect.Type]bool) (encoder, decoder, erro
 				if n == 0 {
 					return k, nil
 				}
-				if n-1 > uint64(len(src)) {
+				if t.Elem().Size() > 0 && n-1 > uint64(len(src)) {
 					return 0, corrupt("slice length")
 				}
 				s := reflect.MakeSlice(t, int(n-1), int(n-1))
@@ -374,14 +375,18 @@ type field struct {
 	dec   decoder
 }
 
-// compileStruct encodes exported fields in declaration order, each preceded
-// by nothing: the field list lives in the struct's schema (see Schema).
+// compileStruct encodes the fields in declaration order, each preceded by
+// nothing: the field list lives in the struct's schema (see Schema).
 func compileStruct(t reflect.Type, seen map[reflect.Type]bool) (encoder, decoder, error) {
 	var fields []field
 	for i := 0; i < t.NumField(); i++ {
 		f := t.Field(i)
-		if !f.IsExported() || f.Tag.Get("weir") == "-" {
+		if f.Tag.Get("weir") == "-" || f.Name == "_" {
 			continue
+		}
+		if !f.IsExported() {
+			// Skipping it would lose state silently.
+			return nil, nil, fmt.Errorf("field %s of %v is unexported: export it, tag it `weir:\"-\"` to leave it out, or give the state a Codec of its own", f.Name, t)
 		}
 		e, d, err := compile(f.Type, seen)
 		if err != nil {
@@ -427,7 +432,7 @@ func schema(b *strings.Builder, t reflect.Type, seen map[reflect.Type]bool) {
 		b.WriteString("struct{")
 		for i := 0; i < t.NumField(); i++ {
 			f := t.Field(i)
-			if !f.IsExported() || f.Tag.Get("weir") == "-" {
+			if f.Tag.Get("weir") == "-" || f.Name == "_" {
 				continue
 			}
 			b.WriteString(f.Name)

@@ -27,7 +27,7 @@ type rec struct {
 	Arr    [3]int8
 	In     inner
 	Ptr    *inner
-	hidden int
+	hidden int    `weir:"-"`
 	Skip   string `weir:"-"`
 }
 
@@ -96,6 +96,13 @@ func TestUnsupported(t *testing.T) {
 	type bad struct{ C chan int }
 	if _, err := codec.For[bad](); err == nil {
 		t.Fatal("channel field accepted")
+	}
+	type private struct {
+		Public int
+		secret int
+	}
+	if _, err := codec.For[private](); err == nil {
+		t.Fatal("unexported field accepted: its value would be lost")
 	}
 	if err := codec.CheckType[func()](); err == nil {
 		t.Fatal("func accepted")

@@ -194,6 +194,23 @@ func (s *base[K, N, E]) Len() int {
 	return n
 }
 
+// Namespaces appends the namespaces that hold entries to dst (none for a
+// state without namespace).
+func (s *base[K, N, E]) Namespaces(dst []N) []N {
+	for n := range s.spaces {
+		dst = append(dst, n)
+	}
+	return dst
+}
+
+// KeysIn appends the keys with an entry in namespace n to dst.
+func (s *base[K, N, E]) KeysIn(n N, dst []K) []K {
+	for k := range s.spaces[n] {
+		dst = append(dst, k)
+	}
+	return dst
+}
+
 // ForEachKey calls fn for every (key, namespace) in the state.
 func (s *base[K, N, E]) ForEachKey(fn func(k K, n N)) {
 	var zero N
