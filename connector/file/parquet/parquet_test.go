@@ -119,12 +119,16 @@ func TestParquetExactlyOnce(t *testing.T) {
 }
 
 func TestBadRecordType(t *testing.T) {
-	w, err := parquet.ExactlyOnceSink[chan int](t.TempDir(), file.ExactlyOnceOptions{}).CreateWriter(weir.SinkContext{Parallelism: 1})
+	dir := t.TempDir()
+	w, err := parquet.ExactlyOnceSink[chan int](dir, file.ExactlyOnceOptions{}).CreateWriter(weir.SinkContext{Parallelism: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := w.Write(make(chan int), 0); err == nil {
 		t.Fatal("writing a channel as Parquet succeeded")
+	}
+	if ents, _ := os.ReadDir(dir); len(ents) != 0 {
+		t.Fatalf("%d files left behind, first %s", len(ents), ents[0].Name())
 	}
 }
 
