@@ -52,6 +52,10 @@ type Options struct {
 	// AllowNonRestoredState lets a job start from a checkpoint holding
 	// state of an operator uid the job no longer has.
 	AllowNonRestoredState bool
+	// Restart decides whether the job restarts after a failure, from its
+	// latest completed checkpoint (or from the start without checkpoints).
+	// Nil means NoRestart.
+	Restart RestartStrategy
 }
 
 // CheckpointOptions configure checkpoints (see docs/checkpoints.md).
@@ -201,7 +205,7 @@ func (e *Environment) Start(ctx context.Context) (*JobClient, error) {
 		if m != nil {
 			defer m.unregister()
 		}
-		c.err = e.g.Run(ctx, o)
+		c.err = e.runWithRestarts(ctx, o)
 		if c.err != nil {
 			e.opts.Logger.Error("weir: job ended", "err", c.err)
 		} else {
@@ -308,4 +312,46 @@ func (e *Environment) checkpointOptions(o *graph.Options) error {
 	e.opts.Logger.Info("weir: restoring", "checkpoint", meta.ID, "taken", meta.Timestamp)
 	o.Restore = &graph.Restore{Meta: meta, Files: files, AllowNonRestoredState: e.opts.AllowNonRestoredState}
 	return nil
+}
+
+// runWithRestarts runs the job and, after a failure the restart strategy
+// accepts, runs it again from the latest completed checkpoint.
+func (e *Environment) runWithRestarts(ctx context.Context, o graph.Options) error {
+	strategy := e.opts.Restart
+	if strategy == nil {
+		strategy = NoRestart{}
+	}
+	initial := o.Restore
+	for attempt := 1; ; attempt++ {
+		err := e.g.Run(ctx, o)
+		if err == nil || ctx.Err() != nil {
+			return err
+		}
+		ok, delay := strategy.Restart(time.Now())
+		if !ok {
+			return err
+		}
+		e.opts.Logger.Warn("weir: job failed, restarting", "attempt", attempt, "delay", delay, "err", err)
+		t := time.NewTimer(delay)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return err
+		case <-t.C:
+		}
+		// From the latest checkpoint, or else from where the job started
+		// (its savepoint, or nothing).
+		o.Restore = initial
+		if o.Checkpoint != nil {
+			meta, files, lerr := o.Checkpoint.Storage.Latest()
+			switch {
+			case lerr == nil:
+				o.Restore = &graph.Restore{Meta: meta, Files: files, AllowNonRestoredState: e.opts.AllowNonRestoredState}
+				e.opts.Logger.Info("weir: restoring after failure", "checkpoint", meta.ID)
+			case errors.Is(lerr, checkpoint.ErrNoCheckpoint):
+			default:
+				return fmt.Errorf("weir: restart after %w: %v", err, lerr)
+			}
+		}
+	}
 }

@@ -1,0 +1,106 @@
+package weir_test
+
+import (
+	"context"
+	"errors"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/weirstream/weir"
+)
+
+func TestRestartStrategies(t *testing.T) {
+	now := time.Unix(0, 0)
+	fixed := &weir.FixedDelayRestart{Attempts: 2, Delay: time.Second}
+	for i, want := range []bool{true, true, false} {
+		if ok, d := fixed.Restart(now); ok != want || (ok && d != time.Second) {
+			t.Fatalf("fixed delay, failure %d: %v %v", i, ok, d)
+		}
+	}
+	exp := &weir.ExponentialDelayRestart{Initial: time.Second, Max: 5 * time.Second, Multiplier: 2, ResetAfter: time.Minute}
+	var delays []time.Duration
+	for i := 0; i < 5; i++ {
+		_, d := exp.Restart(now.Add(time.Duration(i) * time.Second))
+		delays = append(delays, d)
+	}
+	want := []time.Duration{time.Second, 2 * time.Second, 4 * time.Second, 5 * time.Second, 5 * time.Second}
+	for i := range want {
+		if delays[i] != want[i] {
+			t.Fatalf("exponential delays %v, want %v", delays, want)
+		}
+	}
+	if _, d := exp.Restart(now.Add(2 * time.Minute)); d != time.Second {
+		t.Fatalf("after a quiet minute the delay is %v, want the initial 1s", d)
+	}
+	jit := &weir.ExponentialDelayRestart{Initial: time.Second, Jitter: 0.1}
+	if _, d := jit.Restart(now); d < 900*time.Millisecond || d > 1100*time.Millisecond {
+		t.Fatalf("jittered delay %v outside 1s ± 10%%", d)
+	}
+	rate := &weir.FailureRateRestart{MaxFailures: 2, Interval: time.Minute, Delay: time.Millisecond}
+	for i, c := range []struct {
+		at   time.Duration
+		want bool
+	}{{0, true}, {10 * time.Second, true}, {20 * time.Second, false}, {2 * time.Minute, true}} {
+		if ok, _ := rate.Restart(now.Add(c.at)); ok != c.want {
+			t.Fatalf("failure rate, failure %d at %v: %v, want %v", i, c.at, ok, c.want)
+		}
+	}
+}
+
+// A job that fails twice in the middle restarts in-process from its latest
+// checkpoint and still commits every record exactly once.
+func TestRestartFromCheckpointInProcess(t *testing.T) {
+	const n = 3000
+	c := &committed{txns: map[string][]sumOut{}}
+	var failures atomic.Int32
+	env := weir.NewEnvironment(weir.Options{
+		Parallelism: 2,
+		Checkpoints: weir.CheckpointOptions{Interval: 5 * time.Millisecond, Dir: t.TempDir()},
+		Restart:     &weir.FixedDelayRestart{Attempts: 3, Delay: time.Millisecond},
+	})
+	src := weir.FromSource[int](env, slowCounter{n: n, perPoll: 20}, weir.NoWatermarks[int](), "counter").SetParallelism(1).UID("counter")
+	checked := weir.TryMap(src, func(v int) (int, error) {
+		// Fail at record 1000 and 2000, once each.
+		if (v == 1000 && failures.Load() == 0) || (v == 2000 && failures.Load() == 1) {
+			failures.Add(1)
+			return 0, errInjected
+		}
+		return v, nil
+	}).SetParallelism(1)
+	weir.ProcessKeyed[int, int, sumOut](weir.KeyBy(checked, func(v int) int { return v % 7 }), &runningSum{}).UID("sums").
+		SinkTo(txSink{c}).UID("sink")
+	if err := env.Execute(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if failures.Load() != 2 {
+		t.Fatalf("%d failures, want 2", failures.Load())
+	}
+	seen := map[int]sumOut{}
+	for _, o := range c.all() {
+		if _, dup := seen[o.Seq]; dup {
+			t.Fatalf("record %d committed twice", o.Seq)
+		}
+		seen[o.Seq] = o
+	}
+	sum := map[int]int{}
+	for i := 0; i < n; i++ {
+		sum[i%7] += i
+		if o, ok := seen[i]; !ok || o.Sum != sum[i%7] {
+			t.Fatalf("record %d: %+v (present %v), want sum %d", i, o, ok, sum[i%7])
+		}
+	}
+}
+
+func TestNoRestartByDefault(t *testing.T) {
+	env := weir.NewEnvironment(weir.Options{})
+	src := weir.FromSlice(env, []int{1, 2, 3})
+	calls := 0
+	weir.TryMap(src, func(v int) (int, error) {
+		calls++
+		return 0, errInjected
+	}).SinkTo(weir.SinkFunc[int](func(int, int64) error { return nil }))
+	if err := env.Execute(context.Background()); !errors.Is(err, errInjected) || calls != 1 {
+		t.Fatalf("Execute = %v after %d calls", err, calls)
+	}
+}
