@@ -2,20 +2,20 @@
 GO ?= go
 PKGS := ./...
 
-.PHONY: test race bench lint fuzz build
+.PHONY: test quick bench lint fuzz build
 
 build:
 	$(GO) build -o bin/weir ./cmd/weir
 
-# The full test suite: vet, unit and integration tests, and the race detector
-# over the runtime packages.
+# The full test suite: vet, then every test under the race detector
+# (unit, script, same-answer, crash tests with child processes).
 test:
 	$(GO) vet $(PKGS)
-	$(GO) test -count=1 -timeout 15m $(PKGS)
-	$(GO) test -count=1 -race -timeout 15m ./internal/... .
-
-race:
 	$(GO) test -count=1 -race -timeout 20m $(PKGS)
+
+# The suite without the race detector (faster, for quick iterations).
+quick:
+	$(GO) test -count=1 -timeout 15m $(PKGS)
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -timeout 30m $(PKGS)
@@ -24,5 +24,12 @@ lint:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (gofmt -l $$(git ls-files '*.go'); exit 1)
 	$(GO) vet $(PKGS)
 
+# Every fuzz target of the module, each for FUZZTIME (default 20s).
+FUZZTIME ?= 20s
 fuzz:
-	@echo "fuzz targets: see docs/testing.md"
+	@for f in $$(grep -l '^func Fuzz' $$(git ls-files '*_test.go')); do \
+		d=./$$(dirname $$f); \
+		for t in $$(grep -o '^func Fuzz[A-Za-z0-9_]*' $$f | cut -d' ' -f2); do \
+			echo "$$d $$t"; $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) $$d || exit 1; \
+		done; \
+	done
