@@ -117,7 +117,9 @@ func (c Config) Validate() error {
 	return nil
 }
 
-func (c Config) total() int64 { return int64(c.PersonProportion + c.AuctionProportion + c.BidProportion) }
+func (c Config) total() int64 {
+	return int64(c.PersonProportion + c.AuctionProportion + c.BidProportion)
+}
 
 // Timestamp returns the event time of event number n in milliseconds.
 func (c Config) Timestamp(n int64) int64 {
