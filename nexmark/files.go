@@ -61,7 +61,9 @@ func WriteFiles(dir string, cfg Config) (c Counts, err error) {
 			return c, fmt.Errorf("nexmark: %w", err)
 		}
 		w := bufio.NewWriterSize(f, 1<<16)
-		outs[i] = out{f: f, w: w, e: json.NewEncoder(w)}
+		e := json.NewEncoder(w)
+		e.SetEscapeHTML(false)
+		outs[i] = out{f: f, w: w, e: e}
 	}
 	for n := range cfg.Events {
 		ev := g.Event(n)

@@ -1,6 +1,7 @@
 package nexmark
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -129,24 +130,18 @@ func define[R any](name, title string, mode Mode, build func(weir.Stream[Event])
 
 func encodeSorted[R any](rows []R) ([][]byte, error) {
 	out := make([][]byte, len(rows))
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
 	for i := range rows {
-		b, err := json.Marshal(rows[i])
-		if err != nil {
+		buf.Reset()
+		if err := enc.Encode(rows[i]); err != nil {
 			return nil, fmt.Errorf("nexmark: encoding a row: %w", err)
 		}
-		out[i] = b
+		out[i] = bytes.Clone(bytes.TrimSuffix(buf.Bytes(), []byte("\n")))
 	}
-	slices.SortFunc(out, func(a, b []byte) int { return compareBytes(a, b) })
+	slices.SortFunc(out, bytes.Compare)
 	return out, nil
-}
-
-func compareBytes(a, b []byte) int {
-	for i := 0; i < len(a) && i < len(b); i++ {
-		if a[i] != b[i] {
-			return int(a[i]) - int(b[i])
-		}
-	}
-	return len(a) - len(b)
 }
 
 // Decimal3 is a decimal number with three digits after the point, stored

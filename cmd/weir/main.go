@@ -33,6 +33,6 @@ func newRootCmd() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newDemoCmd(), newBenchCmd(), newVersionCmd())
+	root.AddCommand(newDemoCmd(), withBenchNexmark(newBenchCmd()), newVersionCmd(), newNexmarkCmd())
 	return root
 }
