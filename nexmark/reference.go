@@ -189,3 +189,101 @@ func refQ11(events []Event) []Q11Row {
 	}
 	return out
 }
+
+func refQ9(events []Event) []Q9Row {
+	byID := map[int64]*Auction{}
+	for _, e := range events {
+		if e.Type == AuctionEvent {
+			byID[e.Auction.ID] = e.Auction
+		}
+	}
+	best := map[int64]*Bid{}
+	for _, b := range refBids(events) {
+		a, ok := byID[b.Auction]
+		if !ok || b.DateTime < a.DateTime || b.DateTime > a.Expires {
+			continue
+		}
+		cur := best[a.ID]
+		if cur == nil || b.Price > cur.Price ||
+			(b.Price == cur.Price && (b.DateTime < cur.DateTime ||
+				(b.DateTime == cur.DateTime && (b.Bidder < cur.Bidder || (b.Bidder == cur.Bidder && b.Extra < cur.Extra))))) {
+			best[a.ID] = b
+		}
+	}
+	var out []Q9Row
+	for id, b := range best {
+		a := byID[id]
+		out = append(out, Q9Row{a.ID, a.ItemName, a.Description, a.InitialBid, a.Reserve, a.DateTime, a.Expires, a.Seller, a.Category, a.Extra,
+			b.Auction, b.Bidder, b.Price, b.DateTime, b.Extra})
+	}
+	return out
+}
+
+func refQ10(events []Event) []Q10Row {
+	var out []Q10Row
+	for _, b := range refBids(events) {
+		s := b.DateTime.String() // 2006-01-02T15:04:05.000Z
+		out = append(out, Q10Row{b.Auction, b.Bidder, b.Price, b.DateTime, b.Extra, s[:10], s[11:16]})
+	}
+	return out
+}
+
+func refQ14(events []Event) []Q14Row {
+	var out []Q14Row
+	for _, b := range refBids(events) {
+		euros := float64(b.Price) * 0.908
+		if !(euros > 1e6 && euros < 5e7) {
+			continue
+		}
+		hour := (int64(b.DateTime) / 3600000) % 24
+		kind := "otherTime"
+		if hour >= 8 && hour <= 18 {
+			kind = "dayTime"
+		} else if hour <= 6 || hour >= 20 {
+			kind = "nightTime"
+		}
+		var c int64
+		for _, r := range b.Extra {
+			if r == 'c' {
+				c++
+			}
+		}
+		out = append(out, Q14Row{b.Auction, b.Bidder, Decimal3(b.Price * 908), kind, b.DateTime, b.Extra, c})
+	}
+	return out
+}
+
+func refQ18(events []Event) []Q18Row {
+	type key struct{ bidder, auction int64 }
+	last := map[key]*Bid{}
+	for _, b := range refBids(events) {
+		k := key{b.Bidder, b.Auction}
+		cur := last[k]
+		if cur == nil || b.DateTime > cur.DateTime ||
+			(b.DateTime == cur.DateTime && (b.Price > cur.Price || (b.Price == cur.Price && b.Extra > cur.Extra))) {
+			last[k] = b
+		}
+	}
+	var out []Q18Row
+	for _, b := range last {
+		out = append(out, Q18Row{b.Auction, b.Bidder, b.Price, b.Channel, b.URL, b.DateTime, b.Extra})
+	}
+	return out
+}
+
+func refQ20(events []Event) []Q20Row {
+	cat10 := map[int64]*Auction{}
+	for _, e := range events {
+		if e.Type == AuctionEvent && e.Auction.Category == 10 {
+			cat10[e.Auction.ID] = e.Auction
+		}
+	}
+	var out []Q20Row
+	for _, b := range refBids(events) {
+		if a, ok := cat10[b.Auction]; ok {
+			out = append(out, Q20Row{b.Auction, b.Bidder, b.Price, b.Channel, b.URL, b.DateTime, b.Extra,
+				a.ItemName, a.Description, a.InitialBid, a.Reserve, a.DateTime, a.Expires, a.Seller, a.Category, a.Extra})
+		}
+	}
+	return out
+}
