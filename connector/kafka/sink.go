@@ -7,9 +7,11 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -301,18 +303,54 @@ type txnWriter[T any] struct {
 func (w *txnWriter[T]) start() error {
 	w.started = true
 	w.seq = w.restoredSeq + 1
-	subtasks := []int{w.subtask}
-	for s := w.subtask + w.parallelism; s < w.oldParallelism; s += w.parallelism {
-		subtasks = append(subtasks, s)
+	for slot := range TransactionSlots {
+		if err := w.abort(TransactionalID(w.opts.TransactionalIDPrefix, w.subtask, int64(slot))); err != nil {
+			return err
+		}
 	}
-	for _, s := range subtasks {
-		for slot := range TransactionSlots {
-			if err := w.abort(TransactionalID(w.opts.TransactionalIDPrefix, s, int64(slot))); err != nil {
-				return err
+	// Ids of subtasks a lower parallelism removed: the open transactions
+	// the broker lists (Kafka 3.0+), else those of the subtasks the
+	// restored committables name.
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	orphans := map[string]bool{}
+	listed, err := kadm.NewClient(w.ctl).ListTransactions(ctx, nil, []string{"Ongoing"})
+	if err != nil {
+		w.opts.Logger.Warn("kafka: cannot list open transactions; aborting those of the restored subtasks only", "err", err)
+		for s := w.subtask + w.parallelism; s < w.oldParallelism; s += w.parallelism {
+			for slot := range TransactionSlots {
+				orphans[TransactionalID(w.opts.TransactionalIDPrefix, s, int64(slot))] = true
 			}
 		}
 	}
+	for id := range listed {
+		if s, ok := subtaskOf(w.opts.TransactionalIDPrefix, id); ok && s >= w.parallelism && s%w.parallelism == w.subtask {
+			orphans[id] = true
+		}
+	}
+	for id := range orphans {
+		if err := w.abort(id); err != nil {
+			return err
+		}
+	}
 	return nil
+}
+
+// subtaskOf parses the subtask of a transactional id prefix-subtask-slot.
+func subtaskOf(prefix, txnID string) (int, bool) {
+	rest, ok := strings.CutPrefix(txnID, prefix+"-")
+	if !ok {
+		return 0, false
+	}
+	sub, slot, ok := strings.Cut(rest, "-")
+	if !ok {
+		return 0, false
+	}
+	s, err := strconv.Atoi(sub)
+	if _, err2 := strconv.Atoi(slot); err != nil || err2 != nil || s < 0 {
+		return 0, false
+	}
+	return s, true
 }
 
 func (w *txnWriter[T]) abort(txnID string) error {
