@@ -13,9 +13,18 @@ import (
 // written key group by key group; sources store their positions and sinks
 // their staged transactions as operator-state items.
 
-// SnapshotState writes the operator's keyed state and timers.
+// SnapshotState captures the operator's keyed state and timers; they are
+// written after the barrier went on, off the task's goroutine (the maps the
+// capture sees are copied on write meanwhile).
 func (k *keyed[K]) SnapshotState(_ int64, w *runtime.StateWriter) error {
-	return k.backend.Snapshot(func(kg int, sec []byte) { w.AppendKeyed(kg, sec) })
+	write, err := k.backend.SnapshotAsync()
+	if err != nil {
+		return err
+	}
+	w.Defer(func(w *runtime.StateWriter) error {
+		return write(func(kg int, sec []byte) { w.AppendKeyed(kg, sec) })
+	})
+	return nil
 }
 
 // AfterOpen restores the keyed state registered during Open from the
@@ -34,13 +43,12 @@ func keyedTimers[K, N comparable](k *keyed[K], ctx *runtime.OperatorContext, nam
 // timerState stores a timer service's timers: per timer a domain byte, the
 // time, the namespace and the key.
 type timerState[K, N comparable] struct {
-	name   string
-	k      *keyed[K]
-	ts     *runtime.TimerService[K, N]
-	kc     codec.Codec[K]
-	nc     codec.Codec[N]
-	err    error
-	groups map[int][]byte
+	name string
+	k    *keyed[K]
+	ts   *runtime.TimerService[K, N]
+	kc   codec.Codec[K]
+	nc   codec.Codec[N]
+	err  error
 }
 
 func (t *timerState[K, N]) codecs() error {
@@ -62,32 +70,27 @@ func (t *timerState[K, N]) StateSchema() string {
 	return codec.Schema[K]() + "|" + codec.Schema[N]()
 }
 
-func (t *timerState[K, N]) SnapshotGroup(dst []byte, idx int) ([]byte, error) {
+// Freeze encodes every timer at once, grouped by key group (timers are
+// few next to state, and the service changes as soon as the task goes on).
+func (t *timerState[K, N]) Freeze() (func(dst []byte, idx int) ([]byte, error), error) {
 	if err := t.codecs(); err != nil {
-		return dst, err
+		return nil, err
 	}
-	if idx == 0 || t.groups == nil {
-		// Group every timer once per snapshot; later groups read the result.
-		t.groups = map[int][]byte{}
-		start := t.k.kc.Range.Start
-		t.ts.ForEachTimer(func(processing bool, ts int64, key K, ns N) {
-			i := t.k.kc.GroupOf(key) - start
-			b := t.groups[i]
-			if processing {
-				b = append(b, 1)
-			} else {
-				b = append(b, 0)
-			}
-			b = binary.AppendVarint(b, ts)
-			b = t.nc.Append(b, ns)
-			t.groups[i] = t.kc.Append(b, key)
-		})
-	}
-	dst = append(dst, t.groups[idx]...)
-	if idx == t.k.kc.Range.Len()-1 {
-		t.groups = nil
-	}
-	return dst, nil
+	groups := map[int][]byte{}
+	start := t.k.kc.Range.Start
+	t.ts.ForEachTimer(func(processing bool, ts int64, key K, ns N) {
+		i := t.k.kc.GroupOf(key) - start
+		b := groups[i]
+		if processing {
+			b = append(b, 1)
+		} else {
+			b = append(b, 0)
+		}
+		b = binary.AppendVarint(b, ts)
+		b = t.nc.Append(b, ns)
+		groups[i] = t.kc.Append(b, key)
+	})
+	return func(dst []byte, idx int) ([]byte, error) { return append(dst, groups[idx]...), nil }, nil
 }
 
 func (t *timerState[K, N]) RestoreGroup(idx int, src []byte) error {

@@ -854,7 +854,7 @@ func (op *windowOp[K, T, W, O]) act(r window.Result, w W) error {
 }
 
 func (op *windowOp[K, T, W, O]) processMerging(v T, ts int64, ws []W, wm int64) (bool, error) {
-	op.pairs, _ = op.mergeSets.Value()
+	op.loadPairs()
 	skipped := true
 	for _, w := range ws {
 		actual, err := op.addWindow(w, wm)
@@ -881,12 +881,25 @@ func (op *windowOp[K, T, W, O]) processMerging(v T, ts int64, ws []W, wm int64) 
 	return skipped, nil
 }
 
+// loadPairs copies the current key's merging window set into op.pairs, a
+// scratch buffer the operator owns: a stored value is never changed in
+// place (a snapshot being written may still read it).
+func (op *windowOp[K, T, W, O]) loadPairs() {
+	stored, _ := op.mergeSets.Value()
+	op.pairs = append(op.pairs[:0], stored...)
+}
+
+// persistPairs stores op.pairs as the current key's merging window set, as
+// a new slice, if it changed.
 func (op *windowOp[K, T, W, O]) persistPairs() {
 	if len(op.pairs) == 0 {
 		op.mergeSets.Clear()
 		return
 	}
-	op.mergeSets.Update(op.pairs)
+	if stored, _ := op.mergeSets.Value(); slices.Equal(stored, op.pairs) {
+		return
+	}
+	op.mergeSets.Update(slices.Clone(op.pairs))
 }
 
 func (op *windowOp[K, T, W, O]) stateWindow(w W) (W, bool) {
@@ -988,7 +1001,7 @@ func (op *windowOp[K, T, W, O]) fireTimer(t runtime.Timer[K, W], event bool) err
 	w := t.NS
 	stateW := w
 	if op.merging != nil {
-		op.pairs, _ = op.mergeSets.Value()
+		op.loadPairs()
 		s, ok := op.stateWindow(w)
 		if !ok {
 			return nil // the window was merged into another one

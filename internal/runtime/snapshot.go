@@ -27,8 +27,26 @@ type CheckpointListener interface {
 // and operator state as a list of items (redistributed on rescaling: every
 // new subtask sees the items of every old one, as Flink's union list state).
 type StateWriter struct {
-	keyed map[int][]byte
-	items [][]byte
+	keyed    map[int][]byte
+	items    [][]byte
+	deferred []func(*StateWriter) error
+}
+
+// Defer schedules the expensive part of a snapshot: fn runs after the
+// barrier went downstream, on another goroutine, writing into the same
+// StateWriter (and nothing else may touch it meanwhile). The operator must
+// not change what fn reads (copy-on-write).
+func (w *StateWriter) Defer(fn func(*StateWriter) error) { w.deferred = append(w.deferred, fn) }
+
+// runDeferred runs the deferred parts of the snapshot.
+func (w *StateWriter) runDeferred() error {
+	for _, fn := range w.deferred {
+		if err := fn(w); err != nil {
+			return err
+		}
+	}
+	w.deferred = nil
+	return nil
 }
 
 // NewStateWriter returns an empty writer.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 )
 
@@ -76,12 +77,14 @@ type Task struct {
 	Report         func(*TaskMetrics)
 	ReportInterval time.Duration
 
-	lastWM     int64
-	idle       bool
-	opened     bool
-	done       bool
-	aligner    *Aligner
-	stop       <-chan struct{}
+	lastWM  int64
+	idle    bool
+	opened  bool
+	done    bool
+	aligner *Aligner
+	stop    <-chan struct{}
+	// async counts snapshots still being written off the task's goroutine.
+	async      sync.WaitGroup
 	lastReport int64
 	idleNanos  int64
 }
@@ -159,6 +162,7 @@ func (t *Task) Close() error {
 		return nil
 	}
 	t.opened = false
+	t.async.Wait()
 	var err error
 	for i := len(t.Chain) - 1; i >= 0; i-- {
 		if cerr := t.Chain[i].Op.Close(); cerr != nil && err == nil {
@@ -491,9 +495,10 @@ func (t *Task) send(r Report) {
 	}
 }
 
-// snapshot collects the state of every stateful operator of the chain.
-func (t *Task) snapshot(id int64) (TaskSnapshot, error) {
-	snap := TaskSnapshot{Ops: map[int]OperatorSnapshot{}}
+// capture takes the synchronous part of every stateful operator's
+// snapshot (by chain position).
+func (t *Task) capture(id int64) (map[int]*StateWriter, error) {
+	ws := map[int]*StateWriter{}
 	for i, m := range t.Chain {
 		s, ok := m.Op.(Snapshotter)
 		if !ok {
@@ -501,18 +506,41 @@ func (t *Task) snapshot(id int64) (TaskSnapshot, error) {
 		}
 		w := NewStateWriter()
 		if err := s.SnapshotState(id, w); err != nil {
-			return snap, fmt.Errorf("operator %q: snapshot for checkpoint %d: %w", m.Ctx.Name, id, err)
+			return nil, fmt.Errorf("operator %q: snapshot for checkpoint %d: %w", m.Ctx.Name, id, err)
+		}
+		ws[i] = w
+	}
+	return ws, nil
+}
+
+// complete runs the deferred parts of a capture and assembles the task's
+// snapshot.
+func (t *Task) complete(id int64, ws map[int]*StateWriter) (TaskSnapshot, error) {
+	snap := TaskSnapshot{Ops: map[int]OperatorSnapshot{}}
+	for i, w := range ws {
+		if err := w.runDeferred(); err != nil {
+			return snap, fmt.Errorf("operator %q: snapshot for checkpoint %d: %w", t.Chain[i].Ctx.Name, id, err)
 		}
 		snap.Ops[i] = w.Done()
 	}
 	return snap, nil
 }
 
-// checkpoint takes checkpoint id: snapshot, then the barrier downstream,
-// then the acknowledgement. A snapshot error declines the checkpoint; the
-// coordinator decides whether the job survives it.
+// snapshot takes a whole snapshot on the task's goroutine.
+func (t *Task) snapshot(id int64) (TaskSnapshot, error) {
+	ws, err := t.capture(id)
+	if err != nil {
+		return TaskSnapshot{}, err
+	}
+	return t.complete(id, ws)
+}
+
+// checkpoint takes checkpoint id: the synchronous capture, the barrier
+// downstream, then (on a goroutine the task waits for when it closes) the
+// rest of the snapshot and the acknowledgement. A snapshot error declines
+// the checkpoint; the coordinator decides whether the job survives it.
 func (t *Task) checkpoint(id int64) error {
-	snap, err := t.snapshot(id)
+	ws, err := t.capture(id)
 	if err != nil {
 		t.send(Report{Kind: ReportDecline, ID: id, Reason: err.Error()})
 	}
@@ -521,9 +549,19 @@ func (t *Task) checkpoint(id int64) error {
 			return err
 		}
 	}
-	if err == nil {
-		t.send(Report{Kind: ReportAck, ID: id, State: snap})
+	if err != nil {
+		return nil
 	}
+	t.async.Add(1)
+	go func() {
+		defer t.async.Done()
+		snap, err := t.complete(id, ws)
+		if err != nil {
+			t.send(Report{Kind: ReportDecline, ID: id, Reason: err.Error()})
+			return
+		}
+		t.send(Report{Kind: ReportAck, ID: id, State: snap})
+	}()
 	return nil
 }
 
@@ -565,6 +603,10 @@ func (t *Task) afterFinish(ctx context.Context) error {
 	if t.Checkpoint == nil {
 		return nil
 	}
+	// Acknowledgements of checkpoints taken before the end must reach the
+	// driver before the final state, which stands in only for checkpoints
+	// whose barrier this task never saw.
+	t.async.Wait()
 	snap, err := t.snapshot(0)
 	if err != nil {
 		return err

@@ -1,14 +1,28 @@
-// Package heap is the in-memory keyed state backend: Go maps, one per key
-// group per state, holding values directly (no serialisation on access).
+// Package heap is the in-memory keyed state backend: Go maps holding values
+// directly (no serialisation on access).
 //
-// Keeping one map per key group lets a snapshot write, and a restore read,
-// state key group by key group, which is what rescaling needs. Namespaces
-// (the window a state belongs to) are part of the map key.
+// A state without namespace keeps one map per key group, so that a snapshot
+// writes, and a restore reads, state key group by key group, which is what
+// rescaling needs. A namespaced state (windows) keeps one map per live
+// namespace, keyed by the key alone (see base).
 //
-// Concurrency: a Backend and its states belong to one subtask goroutine.
+// Snapshots are copy-on-write: SnapshotAsync only records which maps the
+// snapshot sees (a pointer per key group or namespace) and returns; the
+// serialisation runs later on another goroutine while the task goes on.
+// Until it finished, the first write to a map the snapshot sees clones that
+// map (and, for map state, the inner map of the key) first. Values that
+// hold pointers, slices or maps could be changed in place where no map
+// copy sees it, so states of such values are encoded when the snapshot is
+// captured instead (a longer pause, never a torn snapshot).
+//
+// Concurrency: a Backend and its states belong to one subtask goroutine;
+// only the function returned by SnapshotAsync may run on another, reading
+// maps that the task no longer writes.
 package heap
 
 import (
+	"maps"
+	"sync/atomic"
 	"unsafe"
 
 	"github.com/weirstream/weir/codec"
@@ -25,6 +39,11 @@ type Backend[K comparable] struct {
 	kerr    error
 	pending map[string]*restored
 	orphans map[string]*restored
+	// epoch counts snapshots; a map created (or cloned) at an epoch below
+	// the current one is seen by a snapshot, and while one is being
+	// written (inflight > 0) it must be cloned before it is changed.
+	epoch    uint64
+	inflight atomic.Int32
 }
 
 // New returns a backend reading the current key from kc and processing time
@@ -36,6 +55,12 @@ func New[K comparable](kc *statebackend.KeyContext[K], now func() int64) *Backen
 // KeyContext returns the backend's key context.
 func (b *Backend[K]) KeyContext() *statebackend.KeyContext[K] { return b.kc }
 
+// shared reports whether a map stamped with epoch e may be read by a
+// snapshot being written.
+func (b *Backend[K]) shared(e uint64) bool {
+	return e < b.epoch && b.inflight.Load() > 0
+}
+
 // nsKey is a (namespace, key) pair, used where both are needed together
 // (snapshots, iteration).
 type nsKey[K, N comparable] struct {
@@ -46,6 +71,13 @@ type nsKey[K, N comparable] struct {
 type entry[V any] struct {
 	v   V
 	exp int64 // expiry in ms; 0 = none
+}
+
+// space is the map of one namespace, stamped with the epoch it was created
+// or cloned at.
+type space[K comparable, E any] struct {
+	m     map[K]E
+	epoch uint64
 }
 
 // base holds what all state kinds share.
@@ -63,13 +95,12 @@ type base[K, N comparable, E any] struct {
 	ttl  statebackend.TTL
 	void bool
 	ns   N
-	// groups: void namespace, one map per key group.
+	// groups: void namespace, one map per key group, with its epoch.
 	groups []map[K]E
+	gepoch []uint64
 	// spaces: other namespaces; space is spaces[ns] (nil if absent).
-	spaces map[N]map[K]E
-	space  map[K]E
-	// snap indexes namespaced entries by key group during a snapshot.
-	snap map[int][]nsKey[K, N]
+	spaces map[N]*space[K, E]
+	space  *space[K, E]
 }
 
 func newBase[K, N comparable, E any](b *Backend[K], ttl statebackend.TTL) base[K, N, E] {
@@ -77,11 +108,13 @@ func newBase[K, N comparable, E any](b *Backend[K], ttl statebackend.TTL) base[K
 	s := base[K, N, E]{name: b.autoName(), b: b, ttl: ttl, void: unsafe.Sizeof(zero) == 0}
 	if s.void {
 		s.groups = make([]map[K]E, b.kc.Range.Len())
+		s.gepoch = make([]uint64, b.kc.Range.Len())
 		for i := range s.groups {
 			s.groups[i] = map[K]E{}
+			s.gepoch[i] = b.epoch
 		}
 	} else {
-		s.spaces = map[N]map[K]E{}
+		s.spaces = map[N]*space[K, E]{}
 	}
 	return s
 }
@@ -94,30 +127,53 @@ func (s *base[K, N, E]) SetNamespace(n N) {
 	}
 }
 
-// cur returns the map holding the current key's entry (nil if the current
-// namespace has no entries yet: fine for reads and deletes) and the key.
-func (s *base[K, N, E]) cur() (map[K]E, K) {
+// read returns the map holding the current key's entry, for reading only
+// (nil if the current namespace has no entries yet).
+func (s *base[K, N, E]) read() map[K]E {
 	if s.void {
-		return s.groups[s.b.kc.Index], s.b.kc.Key
-	}
-	return s.space, s.b.kc.Key
-}
-
-// curW is cur for writing: it creates the namespace's map.
-func (s *base[K, N, E]) curW() (map[K]E, K) {
-	if s.void {
-		return s.groups[s.b.kc.Index], s.b.kc.Key
+		return s.groups[s.b.kc.Index]
 	}
 	if s.space == nil {
-		s.space = map[K]E{}
-		s.spaces[s.ns] = s.space
+		return nil
 	}
-	return s.space, s.b.kc.Key
+	return s.space.m
 }
 
-// release drops the current namespace's map once it is empty.
-func (s *base[K, N, E]) release() {
-	if !s.void && s.space != nil && len(s.space) == 0 {
+// write returns the map holding the current key's entry, ready to be
+// changed: created if absent, cloned first if a snapshot being written
+// sees it.
+func (s *base[K, N, E]) write() map[K]E {
+	if s.void {
+		i := s.b.kc.Index
+		if s.b.shared(s.gepoch[i]) {
+			s.groups[i] = maps.Clone(s.groups[i])
+			s.gepoch[i] = s.b.epoch
+		}
+		return s.groups[i]
+	}
+	switch {
+	case s.space == nil:
+		s.space = &space[K, E]{m: map[K]E{}, epoch: s.b.epoch}
+		s.spaces[s.ns] = s.space
+	case s.b.shared(s.space.epoch):
+		s.space = &space[K, E]{m: maps.Clone(s.space.m), epoch: s.b.epoch}
+		s.spaces[s.ns] = s.space
+	}
+	return s.space.m
+}
+
+// remove deletes the current key's entry and drops the namespace's map
+// once it is empty.
+func (s *base[K, N, E]) remove() {
+	m := s.read()
+	if m == nil {
+		return
+	}
+	if _, ok := m[s.b.kc.Key]; !ok {
+		return
+	}
+	delete(s.write(), s.b.kc.Key)
+	if !s.void && len(s.space.m) == 0 {
 		delete(s.spaces, s.ns)
 		s.space = nil
 	}
@@ -128,43 +184,56 @@ func (s *base[K, N, E]) mapFor(n N, idx int) map[K]E {
 	if s.void {
 		return s.groups[idx]
 	}
-	m := s.spaces[n]
-	if m == nil {
-		m = map[K]E{}
-		s.spaces[n] = m
+	sp := s.spaces[n]
+	if sp == nil {
+		sp = &space[K, E]{m: map[K]E{}, epoch: s.b.epoch}
+		s.spaces[n] = sp
 		if n == s.ns {
-			s.space = m
+			s.space = sp
 		}
 	}
-	return m
+	return sp.m
 }
 
-// forGroup calls fn for every entry of key group idx. For namespaced state
-// it indexes all entries by key group when idx is 0 (snapshots visit the
-// groups in order) and drops the index after the last group.
-func (s *base[K, N, E]) forGroup(idx int, fn func(n N, k K, e E)) {
+// view is what a snapshot sees of a state: the maps as they were when it
+// was taken.
+type view[K, N comparable, E any] struct {
+	groups []map[K]E
+	spaces map[N]*space[K, E]
+}
+
+// freeze captures the state's maps for a snapshot. The caller has already
+// advanced the backend's epoch, so the maps captured are cloned before any
+// later change.
+func (s *base[K, N, E]) freeze() view[K, N, E] {
 	if s.void {
+		return view[K, N, E]{groups: append([]map[K]E(nil), s.groups...)}
+	}
+	return view[K, N, E]{spaces: maps.Clone(s.spaces)}
+}
+
+// forGroup calls fn for every entry of a view, key group by key group in
+// ascending order; it runs on the snapshot's goroutine.
+func (v view[K, N, E]) forGroup(kc *statebackend.KeyContext[K], idx int, index *map[int][]nsKey[K, N], fn func(n N, k K, e E)) {
+	if v.groups != nil {
 		var zero N
-		for k, e := range s.groups[idx] {
+		for k, e := range v.groups[idx] {
 			fn(zero, k, e)
 		}
 		return
 	}
-	if idx == 0 || s.snap == nil {
-		s.snap = map[int][]nsKey[K, N]{}
-		start := s.b.kc.Range.Start
-		for n, m := range s.spaces {
-			for k := range m {
-				i := s.b.kc.GroupOf(k) - start
-				s.snap[i] = append(s.snap[i], nsKey[K, N]{n, k})
+	if *index == nil {
+		// Index namespaced entries by key group once per snapshot.
+		*index = map[int][]nsKey[K, N]{}
+		for n, sp := range v.spaces {
+			for k := range sp.m {
+				i := kc.GroupOf(k) - kc.Range.Start
+				(*index)[i] = append((*index)[i], nsKey[K, N]{n, k})
 			}
 		}
 	}
-	for _, nk := range s.snap[idx] {
-		fn(nk.n, nk.k, s.spaces[nk.n][nk.k])
-	}
-	if idx == s.b.kc.Range.Len()-1 {
-		s.snap = nil
+	for _, nk := range (*index)[idx] {
+		fn(nk.n, nk.k, v.spaces[nk.n].m[nk.k])
 	}
 }
 
@@ -176,11 +245,7 @@ func (s *base[K, N, E]) expiry(now int64) int64 {
 }
 
 // Clear removes the current key's entry in the current namespace.
-func (s *base[K, N, E]) Clear() {
-	m, k := s.cur()
-	delete(m, k)
-	s.release()
-}
+func (s *base[K, N, E]) Clear() { s.remove() }
 
 // Len returns the number of (key, namespace) entries, for tests and metrics.
 func (s *base[K, N, E]) Len() int {
@@ -188,8 +253,8 @@ func (s *base[K, N, E]) Len() int {
 	for _, g := range s.groups {
 		n += len(g)
 	}
-	for _, m := range s.spaces {
-		n += len(m)
+	for _, sp := range s.spaces {
+		n += len(sp.m)
 	}
 	return n
 }
@@ -205,8 +270,10 @@ func (s *base[K, N, E]) Namespaces(dst []N) []N {
 
 // KeysIn appends the keys with an entry in namespace n to dst.
 func (s *base[K, N, E]) KeysIn(n N, dst []K) []K {
-	for k := range s.spaces[n] {
-		dst = append(dst, k)
+	if sp := s.spaces[n]; sp != nil {
+		for k := range sp.m {
+			dst = append(dst, k)
+		}
 	}
 	return dst
 }
@@ -219,8 +286,8 @@ func (s *base[K, N, E]) ForEachKey(fn func(k K, n N)) {
 			fn(k, zero)
 		}
 	}
-	for n, m := range s.spaces {
-		for k := range m {
+	for n, sp := range s.spaces {
+		for k := range sp.m {
 			fn(k, n)
 		}
 	}
@@ -242,8 +309,8 @@ func NewValue[K, N comparable, V any](b *Backend[K], ttl statebackend.TTL) *Valu
 // Value returns the current value, and false if there is none (or it
 // expired).
 func (s *Value[K, N, V]) Value() (V, bool) {
-	m, k := s.cur()
-	e, ok := m[k]
+	k := s.b.kc.Key
+	e, ok := s.read()[k]
 	if !ok {
 		var zero V
 		return zero, false
@@ -251,8 +318,7 @@ func (s *Value[K, N, V]) Value() (V, bool) {
 	if e.exp != 0 {
 		now := s.b.now()
 		if e.exp <= now {
-			delete(m, k)
-			s.release()
+			s.remove()
 			if s.ttl.Visibility == statebackend.NeverReturnExpired {
 				var zero V
 				return zero, false
@@ -261,34 +327,39 @@ func (s *Value[K, N, V]) Value() (V, bool) {
 		}
 		if s.ttl.Update == statebackend.OnReadAndWrite {
 			e.exp = s.expiry(now)
-			m[k] = e
+			s.write()[k] = e
 		}
-		s.cleanup(m, now)
+		s.cleanup(now)
 	}
 	return e.v, true
 }
 
 // Update sets the current value.
 func (s *Value[K, N, V]) Update(v V) {
-	m, k := s.curW()
 	var exp int64
 	if s.ttl.TTLMillis > 0 {
 		now := s.b.now()
 		exp = s.expiry(now)
-		s.cleanup(m, now)
+		s.cleanup(now)
 	}
-	m[k] = entry[V]{v: v, exp: exp}
+	s.write()[s.b.kc.Key] = entry[V]{v: v, exp: exp}
 }
 
-func (s *Value[K, N, V]) cleanup(m map[K]entry[V], now int64) {
+// cleanup removes up to CleanupPerAccess expired entries of the current
+// map (Flink's incremental cleanup). It leaves the current key alone.
+func (s *Value[K, N, V]) cleanup(now int64) {
 	n := s.ttl.CleanupPerAccess
-	if n <= 0 {
+	m := s.read()
+	if n <= 0 || len(m) == 0 {
 		return
 	}
+	var w map[K]entry[V]
 	for k, e := range m {
-		if e.exp != 0 && e.exp <= now {
-			delete(m, k)
-			s.release()
+		if e.exp != 0 && e.exp <= now && k != s.b.kc.Key {
+			if w == nil {
+				w = s.write()
+			}
+			delete(w, k)
 		}
 		if n--; n == 0 {
 			return
@@ -310,21 +381,30 @@ func NewList[K, N comparable, V any](b *Backend[K], ttl statebackend.TTL) *List[
 	return s
 }
 
-// Get returns the current list (a copy the caller may keep).
+// Get returns the current list (a copy the caller may keep). With TTL,
+// expired elements are removed and, with OnReadAndWrite, the others
+// refreshed.
 func (s *List[K, N, V]) Get() []V {
-	m, k := s.cur()
-	es := m[k]
+	k := s.b.kc.Key
+	es := s.read()[k]
 	if len(es) == 0 {
 		return nil
 	}
-	now := int64(0)
-	if s.ttl.TTLMillis > 0 {
-		now = s.b.now()
-	}
 	out := make([]V, 0, len(es))
-	kept := es[:0]
+	if s.ttl.TTLMillis <= 0 {
+		for _, e := range es {
+			out = append(out, e.v)
+		}
+		return out
+	}
+	now := s.b.now()
+	// A new slice, never the old one rewritten in place: a snapshot may
+	// still read it.
+	kept := make([]entry[V], 0, len(es))
+	changed := false
 	for _, e := range es {
 		if e.exp != 0 && e.exp <= now {
+			changed = true
 			if s.ttl.Visibility == statebackend.ReturnExpiredIfNotCleanedUp {
 				out = append(out, e.v)
 			}
@@ -332,28 +412,29 @@ func (s *List[K, N, V]) Get() []V {
 		}
 		if e.exp != 0 && s.ttl.Update == statebackend.OnReadAndWrite {
 			e.exp = s.expiry(now)
+			changed = true
 		}
 		out = append(out, e.v)
 		kept = append(kept, e)
 	}
-	if len(kept) == 0 {
-		delete(m, k)
-		s.release()
-	} else {
-		clear(es[len(kept):])
-		m[k] = kept
+	switch {
+	case len(kept) == 0:
+		s.remove()
+	case changed:
+		s.write()[k] = kept
 	}
 	return out
 }
 
-// Add appends v.
+// Add appends v. (Appending never changes elements a snapshot sees: it
+// reads only up to the length it captured.)
 func (s *List[K, N, V]) Add(v V) {
-	m, k := s.curW()
 	var exp int64
 	if s.ttl.TTLMillis > 0 {
 		exp = s.expiry(s.b.now())
 	}
-	m[k] = append(m[k], entry[V]{v: v, exp: exp})
+	m := s.write()
+	m[s.b.kc.Key] = append(m[s.b.kc.Key], entry[V]{v: v, exp: exp})
 }
 
 // AddAll appends vs.
@@ -369,7 +450,6 @@ func (s *List[K, N, V]) Update(vs []V) {
 		s.Clear()
 		return
 	}
-	m, k := s.curW()
 	var exp int64
 	if s.ttl.TTLMillis > 0 {
 		exp = s.expiry(s.b.now())
@@ -378,19 +458,25 @@ func (s *List[K, N, V]) Update(vs []V) {
 	for i, v := range vs {
 		es[i] = entry[V]{v: v, exp: exp}
 	}
-	m[k] = es
+	s.write()[s.b.kc.Key] = es
+}
+
+// inner is the map of one key of a map state, stamped like space.
+type inner[UK comparable, UV any] struct {
+	m     map[UK]entry[UV]
+	epoch uint64
 }
 
 // Map is a map per key and namespace; with TTL each entry expires on its own.
 type Map[K, N, UK comparable, UV any] struct {
-	base[K, N, map[UK]entry[UV]]
+	base[K, N, *inner[UK, UV]]
 	c  *stateCodecs[K, N, UV]
 	uk codec.Codec[UK]
 }
 
 // NewMap registers a map state.
 func NewMap[K, N, UK comparable, UV any](b *Backend[K], ttl statebackend.TTL) *Map[K, N, UK, UV] {
-	s := &Map[K, N, UK, UV]{base: newBase[K, N, map[UK]entry[UV]](b, ttl)}
+	s := &Map[K, N, UK, UV]{base: newBase[K, N, *inner[UK, UV]](b, ttl)}
 	b.register(s)
 	return s
 }
@@ -402,11 +488,41 @@ func (s *Map[K, N, UK, UV]) now() int64 {
 	return 0
 }
 
+// own returns the current key's inner map ready to be changed (created, or
+// cloned if a snapshot sees it).
+func (s *Map[K, N, UK, UV]) own() *inner[UK, UV] {
+	m := s.write()
+	k := s.b.kc.Key
+	in := m[k]
+	switch {
+	case in == nil:
+		in = &inner[UK, UV]{m: map[UK]entry[UV]{}, epoch: s.b.epoch}
+		m[k] = in
+	case s.b.shared(in.epoch):
+		in = &inner[UK, UV]{m: maps.Clone(in.m), epoch: s.b.epoch}
+		m[k] = in
+	}
+	return in
+}
+
+// drop removes uk from the current key's map, and the key once its map is
+// empty.
+func (s *Map[K, N, UK, UV]) drop(uk UK) {
+	in := s.own()
+	delete(in.m, uk)
+	if len(in.m) == 0 {
+		s.remove()
+	}
+}
+
 // Get returns the value under uk.
 func (s *Map[K, N, UK, UV]) Get(uk UK) (UV, bool) {
-	m, k := s.cur()
-	inner := m[k]
-	e, ok := inner[uk]
+	in := s.read()[s.b.kc.Key]
+	if in == nil {
+		var zero UV
+		return zero, false
+	}
+	e, ok := in.m[uk]
 	if !ok {
 		var zero UV
 		return zero, false
@@ -414,11 +530,7 @@ func (s *Map[K, N, UK, UV]) Get(uk UK) (UV, bool) {
 	if e.exp != 0 {
 		now := s.b.now()
 		if e.exp <= now {
-			delete(inner, uk)
-			if len(inner) == 0 {
-				delete(m, k)
-				s.release()
-			}
+			s.drop(uk)
 			if s.ttl.Visibility == statebackend.NeverReturnExpired {
 				var zero UV
 				return zero, false
@@ -427,7 +539,7 @@ func (s *Map[K, N, UK, UV]) Get(uk UK) (UV, bool) {
 		}
 		if s.ttl.Update == statebackend.OnReadAndWrite {
 			e.exp = s.expiry(now)
-			inner[uk] = e
+			s.own().m[uk] = e
 		}
 	}
 	return e.v, true
@@ -441,23 +553,18 @@ func (s *Map[K, N, UK, UV]) Contains(uk UK) bool {
 
 // Put sets uk to uv.
 func (s *Map[K, N, UK, UV]) Put(uk UK, uv UV) {
-	m, k := s.curW()
-	inner := m[k]
-	if inner == nil {
-		inner = map[UK]entry[UV]{}
-		m[k] = inner
-	}
-	inner[uk] = entry[UV]{v: uv, exp: s.expiry(s.now())}
+	exp := s.expiry(s.now())
+	s.own().m[uk] = entry[UV]{v: uv, exp: exp}
 }
 
 // Remove deletes uk.
 func (s *Map[K, N, UK, UV]) Remove(uk UK) {
-	m, k := s.cur()
-	inner := m[k]
-	delete(inner, uk)
-	if len(inner) == 0 {
-		delete(m, k)
-		s.release()
+	in := s.read()[s.b.kc.Key]
+	if in == nil {
+		return
+	}
+	if _, ok := in.m[uk]; ok {
+		s.drop(uk)
 	}
 }
 
@@ -469,26 +576,26 @@ func (s *Map[K, N, UK, UV]) IsEmpty() bool {
 }
 
 // All iterates the live entries of the current key, in no particular order.
-// Expired entries met on the way are removed.
+// Expired entries met on the way are removed after the iteration.
 func (s *Map[K, N, UK, UV]) All() func(yield func(UK, UV) bool) {
 	return func(yield func(UK, UV) bool) {
-		m, k := s.cur()
-		inner := m[k]
+		in := s.read()[s.b.kc.Key]
+		if in == nil {
+			return
+		}
 		now := s.now()
-		for uk, e := range inner {
-			if e.exp != 0 && e.exp <= now {
-				if s.ttl.Visibility == statebackend.NeverReturnExpired {
-					delete(inner, uk)
-					continue
-				}
+		var expired []UK
+		for uk, e := range in.m {
+			if e.exp != 0 && e.exp <= now && s.ttl.Visibility == statebackend.NeverReturnExpired {
+				expired = append(expired, uk)
+				continue
 			}
 			if !yield(uk, e.v) {
 				break
 			}
 		}
-		if len(inner) == 0 {
-			delete(m, k)
-			s.release()
+		for _, uk := range expired {
+			s.drop(uk)
 		}
 	}
 }

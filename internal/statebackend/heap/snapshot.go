@@ -3,7 +3,9 @@ package heap
 import (
 	"encoding/binary"
 	"fmt"
+	"reflect"
 	"sort"
+	"time"
 
 	"github.com/weirstream/weir/codec"
 )
@@ -36,9 +38,12 @@ type Snapshottable interface {
 	// into a state of another kind or layout.
 	StateKind() byte
 	StateSchema() string
-	// SnapshotGroup appends the entries of key group index idx (relative to
-	// the backend's range) to dst.
-	SnapshotGroup(dst []byte, idx int) ([]byte, error)
+	// Freeze captures the state for a snapshot, on the task's goroutine,
+	// and returns the function that writes the capture: called later,
+	// possibly on another goroutine, for every key group index idx
+	// (relative to the backend's range) in ascending order, it appends that
+	// group's entries to dst.
+	Freeze() (func(dst []byte, idx int) ([]byte, error), error)
 	// RestoreGroup adds the entries in src to key group idx.
 	RestoreGroup(idx int, src []byte) error
 }
@@ -128,37 +133,69 @@ func (b *Backend[K]) Seal() error {
 	return nil
 }
 
-// Snapshot appends every state's content to the per-key-group buffers that
-// put receives (absolute key group, section bytes).
+// SnapshotAsync captures every state for a snapshot and returns the
+// function that writes the capture, section by section, to put (absolute
+// key group, section bytes). The capture is cheap: the task goes on at once
+// and the maps a snapshot sees are cloned only when the task first changes
+// them. The returned function may run on another goroutine; it must be
+// called exactly once.
+func (b *Backend[K]) SnapshotAsync() (func(put func(kg int, section []byte)) error, error) {
+	b.epoch++
+	type frozen struct {
+		name, schema string
+		kind         byte
+		write        func(dst []byte, idx int) ([]byte, error)
+	}
+	fz := make([]frozen, 0, len(b.states))
+	for _, s := range b.states {
+		w, err := s.Freeze()
+		if err != nil {
+			return nil, fmt.Errorf("heap: state %q: %w", s.StateName(), err)
+		}
+		fz = append(fz, frozen{s.StateName(), s.StateSchema(), s.StateKind(), w})
+	}
+	orphans := b.orphans // never changed after Seal
+	n, start := b.kc.Range.Len(), b.kc.Range.Start
+	b.inflight.Add(1)
+	return func(put func(kg int, section []byte)) error {
+		defer b.inflight.Add(-1)
+		var buf, body []byte
+		for idx := 0; idx < n; idx++ {
+			for _, s := range fz {
+				var err error
+				if body, err = s.write(body[:0], idx); err != nil {
+					return fmt.Errorf("heap: state %q: %w", s.name, err)
+				}
+				if len(body) == 0 {
+					continue
+				}
+				buf = appendSection(buf[:0], s.name, s.kind, s.schema, body)
+				put(start+idx, buf)
+			}
+		}
+		names := make([]string, 0, len(orphans))
+		for name := range orphans {
+			names = append(names, name)
+		}
+		sort.Strings(names)
+		for _, name := range names {
+			r := orphans[name]
+			for kg, body := range r.groups {
+				put(kg, appendSection(buf[:0], name, r.kind, r.schema, body))
+			}
+		}
+		return nil
+	}, nil
+}
+
+// Snapshot writes every state's content at once (SnapshotAsync, run
+// inline).
 func (b *Backend[K]) Snapshot(put func(kg int, section []byte)) error {
-	var buf, body []byte
-	for idx := 0; idx < b.kc.Range.Len(); idx++ {
-		kg := b.kc.Range.Start + idx
-		for _, s := range b.states {
-			var err error
-			body, err = s.SnapshotGroup(body[:0], idx)
-			if err != nil {
-				return fmt.Errorf("heap: state %q: %w", s.StateName(), err)
-			}
-			if len(body) == 0 {
-				continue
-			}
-			buf = appendSection(buf[:0], s.StateName(), s.StateKind(), s.StateSchema(), body)
-			put(kg, buf)
-		}
+	write, err := b.SnapshotAsync()
+	if err != nil {
+		return err
 	}
-	names := make([]string, 0, len(b.orphans))
-	for n := range b.orphans {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, n := range names {
-		r := b.orphans[n]
-		for kg, body := range r.groups {
-			put(kg, appendSection(buf[:0], n, r.kind, r.schema, body))
-		}
-	}
-	return nil
+	return write(put)
 }
 
 func appendSection(dst []byte, name string, kind byte, schema string, body []byte) []byte {
@@ -195,6 +232,46 @@ func readSection(src []byte) (name string, kind byte, schema string, body, rest 
 	}
 	body, rest, err = readBytes(src)
 	return string(nb), kind, string(sb), body, rest, err
+}
+
+// mutable reports whether values of type t can be changed in place by the
+// operator after they were stored (they hold pointers, slices or maps): such
+// state is encoded when the snapshot is captured, not later, because the
+// copy-on-write of maps cannot see changes inside values. Strings and
+// time.Time are immutable.
+func mutable(t reflect.Type) bool {
+	if t == reflect.TypeOf(time.Time{}) {
+		return false
+	}
+	switch t.Kind() {
+	case reflect.Pointer, reflect.Slice, reflect.Map, reflect.Chan, reflect.Func, reflect.Interface, reflect.UnsafePointer:
+		return true
+	case reflect.Array:
+		return mutable(t.Elem())
+	case reflect.Struct:
+		for i := 0; i < t.NumField(); i++ {
+			if mutable(t.Field(i).Type) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func mutableOf[V any]() bool { return mutable(reflect.TypeOf((*V)(nil)).Elem()) }
+
+// eager runs a snapshot writer over every key group now and returns a
+// writer handing out the result.
+func eager(n int, write func(dst []byte, idx int) ([]byte, error)) (func(dst []byte, idx int) ([]byte, error), error) {
+	groups := make([][]byte, n)
+	for idx := range groups {
+		b, err := write(nil, idx)
+		if err != nil {
+			return nil, err
+		}
+		groups[idx] = b
+	}
+	return func(dst []byte, idx int) ([]byte, error) { return append(dst, groups[idx]...), nil }, nil
 }
 
 // stateCodecs are the codecs of one state's namespace and values.
@@ -274,19 +351,28 @@ func (s *Value[K, N, V]) codecs() *stateCodecs[K, N, V] {
 	return s.c
 }
 
-// SnapshotGroup writes key group idx.
-func (s *Value[K, N, V]) SnapshotGroup(dst []byte, idx int) ([]byte, error) {
+// Freeze captures the state; the writer encodes ns, key, expiry, value.
+func (s *Value[K, N, V]) Freeze() (func(dst []byte, idx int) ([]byte, error), error) {
 	c := s.codecs()
 	if c.err != nil {
-		return dst, c.err
+		return nil, c.err
 	}
-	s.forGroup(idx, func(n N, k K, e entry[V]) {
-		dst = c.n.Append(dst, n)
-		dst = c.k.Append(dst, k)
-		dst = binary.AppendVarint(dst, e.exp)
-		dst = c.v.Append(dst, e.v)
-	})
-	return dst, nil
+	v := s.freeze()
+	kc := s.b.kc
+	var index map[int][]nsKey[K, N]
+	write := func(dst []byte, idx int) ([]byte, error) {
+		v.forGroup(kc, idx, &index, func(n N, k K, e entry[V]) {
+			dst = c.n.Append(dst, n)
+			dst = c.k.Append(dst, k)
+			dst = binary.AppendVarint(dst, e.exp)
+			dst = c.v.Append(dst, e.v)
+		})
+		return dst, nil
+	}
+	if mutableOf[V]() {
+		return eager(kc.Range.Len(), write)
+	}
+	return write, nil
 }
 
 // RestoreGroup reads key group idx.
@@ -329,22 +415,32 @@ func (s *List[K, N, V]) codecs() *stateCodecs[K, N, V] {
 	return s.c
 }
 
-// SnapshotGroup writes key group idx: ns, key, count, (expiry, value)*.
-func (s *List[K, N, V]) SnapshotGroup(dst []byte, idx int) ([]byte, error) {
+// Freeze captures the state; the writer encodes ns, key, count,
+// (expiry, value)*.
+func (s *List[K, N, V]) Freeze() (func(dst []byte, idx int) ([]byte, error), error) {
 	c := s.codecs()
 	if c.err != nil {
-		return dst, c.err
+		return nil, c.err
 	}
-	s.forGroup(idx, func(n N, k K, es []entry[V]) {
-		dst = c.n.Append(dst, n)
-		dst = c.k.Append(dst, k)
-		dst = binary.AppendUvarint(dst, uint64(len(es)))
-		for _, e := range es {
-			dst = binary.AppendVarint(dst, e.exp)
-			dst = c.v.Append(dst, e.v)
-		}
-	})
-	return dst, nil
+	v := s.freeze()
+	kc := s.b.kc
+	var index map[int][]nsKey[K, N]
+	write := func(dst []byte, idx int) ([]byte, error) {
+		v.forGroup(kc, idx, &index, func(n N, k K, es []entry[V]) {
+			dst = c.n.Append(dst, n)
+			dst = c.k.Append(dst, k)
+			dst = binary.AppendUvarint(dst, uint64(len(es)))
+			for _, e := range es {
+				dst = binary.AppendVarint(dst, e.exp)
+				dst = c.v.Append(dst, e.v)
+			}
+		})
+		return dst, nil
+	}
+	if mutableOf[V]() {
+		return eager(kc.Range.Len(), write)
+	}
+	return write, nil
 }
 
 // RestoreGroup reads key group idx.
@@ -405,24 +501,33 @@ func (s *Map[K, N, UK, UV]) codecs() *stateCodecs[K, N, UV] {
 	return s.c
 }
 
-// SnapshotGroup writes key group idx: ns, key, count, (user key, expiry,
-// value)*.
-func (s *Map[K, N, UK, UV]) SnapshotGroup(dst []byte, idx int) ([]byte, error) {
+// Freeze captures the state; the writer encodes ns, key, count,
+// (user key, expiry, value)*.
+func (s *Map[K, N, UK, UV]) Freeze() (func(dst []byte, idx int) ([]byte, error), error) {
 	c := s.codecs()
 	if c.err != nil {
-		return dst, c.err
+		return nil, c.err
 	}
-	s.forGroup(idx, func(n N, k K, inner map[UK]entry[UV]) {
-		dst = c.n.Append(dst, n)
-		dst = c.k.Append(dst, k)
-		dst = binary.AppendUvarint(dst, uint64(len(inner)))
-		for uk, e := range inner {
-			dst = s.uk.Append(dst, uk)
-			dst = binary.AppendVarint(dst, e.exp)
-			dst = c.v.Append(dst, e.v)
-		}
-	})
-	return dst, nil
+	v := s.freeze()
+	kc, ukc := s.b.kc, s.uk
+	var index map[int][]nsKey[K, N]
+	write := func(dst []byte, idx int) ([]byte, error) {
+		v.forGroup(kc, idx, &index, func(n N, k K, in *inner[UK, UV]) {
+			dst = c.n.Append(dst, n)
+			dst = c.k.Append(dst, k)
+			dst = binary.AppendUvarint(dst, uint64(len(in.m)))
+			for uk, e := range in.m {
+				dst = ukc.Append(dst, uk)
+				dst = binary.AppendVarint(dst, e.exp)
+				dst = c.v.Append(dst, e.v)
+			}
+		})
+		return dst, nil
+	}
+	if mutableOf[UV]() || mutableOf[UK]() {
+		return eager(kc.Range.Len(), write)
+	}
+	return write, nil
 }
 
 // RestoreGroup reads key group idx.
@@ -443,10 +548,10 @@ func (s *Map[K, N, UK, UV]) RestoreGroup(idx int, src []byte) error {
 		}
 		src = src[n:]
 		m := s.mapFor(key.n, idx)
-		inner := m[key.k]
-		if inner == nil {
-			inner = make(map[UK]entry[UV], cnt)
-			m[key.k] = inner
+		in := m[key.k]
+		if in == nil {
+			in = &inner[UK, UV]{m: make(map[UK]entry[UV], cnt), epoch: s.b.epoch}
+			m[key.k] = in
 		}
 		for i := uint64(0); i < cnt; i++ {
 			uk, n, err := s.uk.Decode(src)
@@ -464,7 +569,7 @@ func (s *Map[K, N, UK, UV]) RestoreGroup(idx int, src []byte) error {
 				return err
 			}
 			src = src[n:]
-			inner[uk] = entry[UV]{v: v, exp: exp}
+			in.m[uk] = entry[UV]{v: v, exp: exp}
 		}
 	}
 	return nil
