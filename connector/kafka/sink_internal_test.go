@@ -138,3 +138,34 @@ func TestCommittableRoundTrip(t *testing.T) {
 		t.Fatalf("decoded %+v, want %+v", gp, p)
 	}
 }
+
+// TestScaleDownAbortsOrphans leaves a transaction open in subtask 2 of 3;
+// restored at parallelism 2, subtask 0 aborts it (2 mod 2 = 0), so the
+// partition's last stable offset moves past it.
+func TestScaleDownAbortsOrphans(t *testing.T) {
+	seeds := cluster(t)
+	createTopic(t, seeds, "orphans", 1)
+	old := newTxnWriter(t, seeds, "orphans", 2, 3)
+	must(t, old.Write("orphan", 1))
+	must(t, old.Flush(false))
+	old.cl.Close() // dies with its transaction open
+	old.ctl.Close()
+
+	w := newTxnWriter(t, seeds, "orphans", 0, 2)
+	defer w.Close()
+	must(t, w.Write("new", 2))
+	items, err := w.PreCommit(1)
+	must(t, err)
+	must(t, w.Commit(items))
+	if got := values(consume(t, seeds, "orphans", 1, true)); !slices.Equal(got, []string{"new"}) {
+		t.Fatalf("read_committed consumer got %v", got)
+	}
+	if got, err := subtaskOf("a-b", "a-b-12-3"); !err || got != 12 {
+		t.Fatalf("subtaskOf: %d %v", got, err)
+	}
+	for _, bad := range []string{"a-12-3", "a-b-x-3", "a-b-1", "a-b-1-y"} {
+		if _, ok := subtaskOf("a-b", bad); ok {
+			t.Fatalf("subtaskOf(%q) parsed", bad)
+		}
+	}
+}

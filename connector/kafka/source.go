@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/weirstream/weir"
@@ -534,7 +535,11 @@ func (r *reader[T]) discover(ctx context.Context, adm *kadm.Client, first bool) 
 	}
 	var committed kadm.OffsetResponses
 	if start.kind == startCommitted {
-		if committed, err = adm.FetchOffsets(ctx, start.group); err != nil {
+		committed, err = adm.FetchOffsets(ctx, start.group)
+		if errors.Is(err, kerr.GroupIDNotFound) {
+			err = nil // no commits: every partition falls back
+		}
+		if err != nil {
 			return nil, fmt.Errorf("kafka: committed offsets of group %s: %w", start.group, err)
 		}
 	}

@@ -5,12 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/weirstream/weir"
@@ -311,5 +313,114 @@ func TestDeadLetters(t *testing.T) {
 	defer cancel()
 	if err := env.Execute(ctx); !errors.Is(err, weir.ErrBadRecord) || !strings.Contains(err.Error(), "offset 1") {
 		t.Fatalf("job under the fail policy: %v", err)
+	}
+}
+
+// TestStartOffsets starts fresh jobs from the earliest offset, a
+// timestamp and a group's committed offsets.
+func TestStartOffsets(t *testing.T) {
+	seeds := cluster(t)
+	createTopic(t, seeds, "start", 1)
+	var recs []*kgo.Record
+	for i := range int64(5) {
+		recs = append(recs, &kgo.Record{Topic: "start", Value: []byte(fmt.Sprint(i)), Timestamp: time.UnixMilli(1000 * (i + 1))})
+	}
+	produce(t, seeds, recs...)
+	ctx := context.Background()
+	adm := admin(t, seeds)
+	var commit kadm.Offsets
+	commit.AddOffset("start", 0, 4, -1)
+	resp, err := adm.CommitOffsets(ctx, "g", commit)
+	must(t, err)
+	must(t, resp.Error())
+
+	for _, tc := range []struct {
+		name  string
+		start StartOffset
+		want  []string
+	}{
+		{"earliest", Earliest(), []string{"0", "1", "2", "3", "4"}},
+		{"timestamp", AtTimestamp(time.UnixMilli(2500)), []string{"2", "3", "4"}},
+		{"committed", CommittedOffsets("g"), []string{"4"}},
+		{"no commits", CommittedOffsets("other"), []string{"0", "1", "2", "3", "4"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			env := weir.NewEnvironment(weir.Options{})
+			src := weir.FromSource[string](env, NewSource(SourceOptions[string]{
+				Brokers: seeds, Topics: []string{"start"}, Deserializer: StringSerde{}, Start: tc.start,
+			}), weir.NoWatermarks[string](), "kafka")
+			g := newGather[string](len(tc.want))
+			src.SinkTo(weir.SinkFunc[string](func(v string, _ int64) error { g.add(v); return nil }))
+			job, err := env.Start(ctx)
+			must(t, err)
+			g.wait(t, job)
+			stop(t, job)
+			if got := g.values(); !slices.Equal(got, tc.want) {
+				t.Fatalf("got %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestOptionErrors(t *testing.T) {
+	ok := SourceOptions[string]{Brokers: []string{"x:1"}, Topics: []string{"t"}, Deserializer: StringSerde{}}
+	for _, tc := range []struct {
+		name string
+		edit func(*SourceOptions[string])
+	}{
+		{"no brokers", func(o *SourceOptions[string]) { o.Brokers = nil }},
+		{"no topics", func(o *SourceOptions[string]) { o.Topics = nil }},
+		{"no deserializer", func(o *SourceOptions[string]) { o.Deserializer = nil }},
+		{"no group", func(o *SourceOptions[string]) { o.Start = CommittedOffsets("") }},
+	} {
+		o := ok
+		tc.edit(&o)
+		if _, err := NewSource(o).CreateReader(weir.SourceContext{Parallelism: 1}); !errors.Is(err, ErrOptions) {
+			t.Errorf("source %s: %v", tc.name, err)
+		}
+	}
+	sok := SinkOptions[string]{Brokers: []string{"x:1"}, Topic: "t", Serializer: StringSerde{}}
+	for _, tc := range []struct {
+		name string
+		edit func(*SinkOptions[string])
+	}{
+		{"no brokers", func(o *SinkOptions[string]) { o.Brokers = nil }},
+		{"no topic", func(o *SinkOptions[string]) { o.Topic = "" }},
+		{"no serializer", func(o *SinkOptions[string]) { o.Serializer = nil }},
+		{"no prefix", func(o *SinkOptions[string]) { o.Guarantee = ExactlyOnce }},
+		{"bad guarantee", func(o *SinkOptions[string]) { o.Guarantee = 7 }},
+	} {
+		o := sok
+		tc.edit(&o)
+		if _, err := NewSink(o).CreateWriter(weir.SinkContext{Parallelism: 1}); !errors.Is(err, ErrOptions) {
+			t.Errorf("sink %s: %v", tc.name, err)
+		}
+	}
+}
+
+// TestAtLeastOnceSink writes through the at-least-once sink with a key
+// and a partition selector.
+func TestAtLeastOnceSink(t *testing.T) {
+	seeds := cluster(t)
+	createTopic(t, seeds, "alo", 3)
+	env := weir.NewEnvironment(weir.Options{})
+	vals := make([]string, 30)
+	for i := range vals {
+		vals[i] = fmt.Sprint(i)
+	}
+	weir.FromSlice(env, vals).SinkTo(NewSink(SinkOptions[string]{
+		Brokers: seeds, Topic: "alo", Serializer: StringSerde{},
+		Key:       func(v string) []byte { return []byte("k" + v) },
+		Partition: func(v string) int32 { return int32(len(v) % 3) },
+	}))
+	must(t, env.Execute(context.Background()))
+	got := consume(t, seeds, "alo", len(vals), false)
+	if len(got) != len(vals) {
+		t.Fatalf("%d records, want %d", len(got), len(vals))
+	}
+	for _, r := range got {
+		if string(r.Key) != "k"+string(r.Value) || r.Partition != int32(len(r.Value)%3) {
+			t.Fatalf("record key %s value %s in partition %d", r.Key, r.Value, r.Partition)
+		}
 	}
 }
