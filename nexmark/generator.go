@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"math/bits"
 	"math/rand/v2"
 	"strconv"
 )
@@ -311,7 +312,7 @@ func (g *Generator) bid(n, ts int64) *Bid {
 
 // price returns a price between 1 and 100,000,000 (cents), log-uniform.
 func (g *Generator) price() int64 {
-	return int64(math.Round(math.Pow(10, g.r.Float64()*6) * 100))
+	return int64(math.Round(math.Exp(g.r.Float64()*6*math.Ln10) * 100))
 }
 
 // str returns a random string of lower-case letters and inner spaces, of
@@ -337,17 +338,20 @@ func (g *Generator) str(maxLen int) string {
 	return string(b[lo:hi])
 }
 
-// exact returns a random string of n lower-case letters.
+// exact returns a random string of n lower-case letters. Each random
+// 64-bit word, read as a fraction in [0, 1), gives up to 12 letters as its
+// base-26 digits (one multiplication each).
 func (g *Generator) exact(n int) string {
 	b := g.buf[:0]
-	var rnd uint64
+	var x uint64
 	left := 0
 	for range n {
 		if left == 0 {
-			rnd, left = g.r.Uint64(), 13 // 26^13 < 2^64
+			x, left = g.r.Uint64(), 12
 		}
-		b = append(b, byte('a'+rnd%26))
-		rnd /= 26
+		hi, lo := bits.Mul64(x, 26)
+		b = append(b, byte('a'+hi))
+		x = lo
 		left--
 	}
 	g.buf = b
