@@ -33,6 +33,6 @@ func newRootCmd() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newDemoCmd(), withBenchNexmark(newBenchCmd()), newVersionCmd(), newNexmarkCmd())
+	root.AddCommand(newDemoCmd(), withBenchNexmark(newBenchCmd()), newVersionCmd(), newNexmarkCmd(), newDevCmd())
 	return root
 }

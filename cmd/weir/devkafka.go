@@ -1,0 +1,148 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"strconv"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"github.com/twmb/franz-go/pkg/kfake"
+)
+
+// newDevCmd groups local services for development.
+func newDevCmd() *cobra.Command {
+	dev := &cobra.Command{
+		Use:   "dev",
+		Short: "Local services for trying Weir (development and tests only)",
+		Args:  cobra.NoArgs,
+	}
+	dev.AddCommand(newDevKafkaCmd())
+	return dev
+}
+
+type devKafkaFlags struct {
+	host    string
+	port    int
+	brokers int
+	dataDir string
+	topics  []string
+	sync    bool
+}
+
+func newDevKafkaCmd() *cobra.Command {
+	var f devKafkaFlags
+	cmd := &cobra.Command{
+		Use:   "kafka",
+		Short: "Run an embedded Kafka-compatible broker (for development and tests, not production)",
+		Long: `Runs franz-go's kfake, an in-memory Kafka-compatible cluster, so that Kafka
+pipelines can be tried without installing Kafka. Any Kafka client can connect
+to it; it supports topics, consumer groups, idempotent and transactional
+producers (exactly-once) and read_committed consumers.
+
+It is for development and tests, NOT for production: there is no replication
+across machines, no security by default, and its persistence (--data-dir) is
+a convenience, not a durable store.
+
+Brokers listen on --host, ports --port, --port+1, ... (one per broker).
+With --data-dir the cluster's topics, records, offsets and transactions are
+written to that directory and reloaded at the next start; without it,
+everything is lost when the command stops. Stops on Ctrl-C or SIGTERM.
+
+  weir dev kafka --topics input:4,output:4 --data-dir /tmp/weir-kafka`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return runDevKafka(cmd, f) },
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&f.host, "host", "127.0.0.1", "address to listen on")
+	fl.IntVar(&f.port, "port", 9092, "port of the first broker (0: random ports)")
+	fl.IntVar(&f.brokers, "brokers", 1, "number of brokers")
+	fl.StringVar(&f.dataDir, "data-dir", "", "persist the cluster to this directory and reload it from there (empty: in memory only)")
+	fl.StringSliceVar(&f.topics, "topics", nil, "topics to create, as name or name:partitions (default 1 partition), comma-separated")
+	fl.BoolVar(&f.sync, "sync", false, "with --data-dir: fsync every write (slower, survives a machine crash)")
+	return cmd
+}
+
+// parseTopics parses name[:partitions] specifications.
+func parseTopics(specs []string) (map[string]int32, error) {
+	out := map[string]int32{}
+	for _, s := range specs {
+		name, parts, found := strings.Cut(strings.TrimSpace(s), ":")
+		n := 1
+		if found {
+			var err error
+			if n, err = strconv.Atoi(parts); err != nil || n < 1 {
+				return nil, fmt.Errorf("dev kafka: topic %q: partitions must be a positive number", s)
+			}
+		}
+		if name == "" {
+			return nil, fmt.Errorf("dev kafka: topic %q has no name", s)
+		}
+		out[name] = int32(n)
+	}
+	return out, nil
+}
+
+// devKafkaOpts turns the flags into kfake options.
+func devKafkaOpts(f devKafkaFlags) ([]kfake.Opt, error) {
+	if f.brokers < 1 {
+		return nil, errors.New("dev kafka: --brokers must be at least 1")
+	}
+	if f.port < 0 || f.port+f.brokers-1 > 65535 {
+		return nil, fmt.Errorf("dev kafka: --port %d does not leave room for %d brokers", f.port, f.brokers)
+	}
+	topics, err := parseTopics(f.topics)
+	if err != nil {
+		return nil, err
+	}
+	opts := []kfake.Opt{kfake.NumBrokers(f.brokers), kfake.AllowAutoTopicCreation()}
+	if f.port > 0 {
+		ports := make([]int, f.brokers)
+		for i := range ports {
+			ports[i] = f.port + i
+		}
+		opts = append(opts, kfake.Ports(ports...))
+	}
+	if f.host != "127.0.0.1" {
+		host := f.host
+		opts = append(opts, kfake.ListenFn(func(network, addr string) (net.Listener, error) {
+			_, port, err := net.SplitHostPort(addr)
+			if err != nil {
+				return nil, err
+			}
+			return net.Listen(network, net.JoinHostPort(host, port))
+		}))
+	}
+	if f.dataDir != "" {
+		opts = append(opts, kfake.DataDir(f.dataDir))
+		if f.sync {
+			opts = append(opts, kfake.SyncWrites())
+		}
+	}
+	for name, n := range topics {
+		opts = append(opts, kfake.SeedTopics(n, name))
+	}
+	return opts, nil
+}
+
+func runDevKafka(cmd *cobra.Command, f devKafkaFlags) error {
+	opts, err := devKafkaOpts(f)
+	if err != nil {
+		return err
+	}
+	c, err := kfake.NewCluster(opts...)
+	if err != nil {
+		return fmt.Errorf("dev kafka: %w", err)
+	}
+	defer c.Close()
+	out := cmd.OutOrStdout()
+	fmt.Fprintf(out, "weir dev kafka: %d broker(s) listening on %s (development and tests only, not production)\n",
+		f.brokers, strings.Join(c.ListenAddrs(), ","))
+	if f.dataDir != "" {
+		fmt.Fprintf(out, "weir dev kafka: persisting to %s\n", f.dataDir)
+	}
+	<-cmd.Context().Done()
+	fmt.Fprintln(out, "weir dev kafka: stopping")
+	return nil
+}
