@@ -70,55 +70,58 @@ type sumOut struct {
 	Key, Seq, Sum int
 }
 
-// committed is the "external system" of txSink: transactions become visible
-// atomically and at most once, whatever the number of commit calls.
-type committed struct {
+// committed is the "external system" of txSink: transactions become
+// visible atomically and at most once, whatever the number of commit calls.
+type committed[T any] struct {
 	mu   sync.Mutex
-	txns map[string][]sumOut
+	txns map[string][]T
 }
 
-func (c *committed) all() []sumOut {
+func newCommitted[T any]() *committed[T] { return &committed[T]{txns: map[string][]T{}} }
+
+func (c *committed[T]) all() []T {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	var out []sumOut
+	var out []T
 	for _, t := range c.txns {
 		out = append(out, t...)
 	}
 	return out
 }
 
-type txSink struct{ c *committed }
+// txSink is a two-phase-commit sink: a checkpoint's records form one
+// transaction, named by run, subtask and checkpoint.
+type txSink[T any] struct{ c *committed[T] }
 
-func (s txSink) CreateWriter(ctx weir.SinkContext) (weir.SinkWriter[sumOut], error) {
-	return &txWriter{c: s.c, subtask: ctx.Subtask, run: time.Now().UnixNano()}, nil
+func (s txSink[T]) CreateWriter(ctx weir.SinkContext) (weir.SinkWriter[T], error) {
+	return &txWriter[T]{c: s.c, subtask: ctx.Subtask, run: time.Now().UnixNano()}, nil
 }
 
-type txWriter struct {
-	c       *committed
+type txWriter[T any] struct {
+	c       *committed[T]
 	subtask int
 	run     int64
-	buf     []sumOut
+	buf     []T
 }
 
-func (w *txWriter) Write(v sumOut, _ int64) error { w.buf = append(w.buf, v); return nil }
-func (w *txWriter) Flush(bool) error              { return nil }
-func (w *txWriter) Close() error                  { return nil }
+type txn[T any] struct {
+	ID   string
+	Recs []T
+}
 
-func (w *txWriter) PreCommit(id int64) ([][]byte, error) {
-	b, err := json.Marshal(struct {
-		ID   string
-		Recs []sumOut
-	}{fmt.Sprintf("%d-%d-%d", w.run, w.subtask, id), w.buf})
+func (w *txWriter[T]) Write(v T, _ int64) error { w.buf = append(w.buf, v); return nil }
+func (w *txWriter[T]) Flush(bool) error         { return nil }
+func (w *txWriter[T]) Close() error             { return nil }
+
+func (w *txWriter[T]) PreCommit(id int64) ([][]byte, error) {
+	b, err := json.Marshal(txn[T]{fmt.Sprintf("%d-%d-%d", w.run, w.subtask, id), w.buf})
 	w.buf = nil
 	return [][]byte{b}, err
 }
 
-func (w *txWriter) Commit(items [][]byte) error {
+func (w *txWriter[T]) Commit(items [][]byte) error {
 	for _, it := range items {
-		var t struct {
-			ID   string
-			Recs []sumOut
-		}
+		var t txn[T]
 		if err := json.Unmarshal(it, &t); err != nil {
 			return err
 		}
@@ -150,7 +153,7 @@ var errInjected = errors.New("injected failure")
 
 // exactlyOnceJob runs the pipeline once; it fails with errInjected when it
 // meets record failAt (unless failAt < 0).
-func exactlyOnceJob(dir string, p, n, failAt int, c *committed) error {
+func exactlyOnceJob(dir string, p, n, failAt int, c *committed[sumOut]) error {
 	env := weir.NewEnvironment(weir.Options{
 		Parallelism: p,
 		Checkpoints: weir.CheckpointOptions{Interval: 5 * time.Millisecond, Dir: dir, Retained: 2},
@@ -164,7 +167,7 @@ func exactlyOnceJob(dir string, p, n, failAt int, c *committed) error {
 		return v, nil
 	}).SetParallelism(1) // chained to the source: keeps per-key order
 	sums := weir.ProcessKeyed[int, int, sumOut](weir.KeyBy(checked, func(v int) int { return v % 7 }), &runningSum{}).UID("sums")
-	sums.SinkTo(txSink{c}).UID("sink")
+	sums.SinkTo(txSink[sumOut]{c}).UID("sink")
 	return env.Execute(context.Background())
 }
 
@@ -176,7 +179,7 @@ func TestExactlyOnceAfterFailures(t *testing.T) {
 	const n = 3000
 	for _, p := range []int{1, 3} {
 		dir := t.TempDir()
-		c := &committed{txns: map[string][]sumOut{}}
+		c := newCommitted[sumOut]()
 		for _, failAt := range []int{700, 1500, 1501, 2600} {
 			if err := exactlyOnceJob(dir, p, n, failAt, c); !errors.Is(err, errInjected) {
 				t.Fatalf("p=%d: run failing at %d: %v", p, failAt, err)
@@ -221,53 +224,6 @@ func TestExactlyOnceAfterFailures(t *testing.T) {
 
 type winSum struct{ Key, Start, Sum int }
 
-type winSink struct{ c *committedWins }
-
-type committedWins struct {
-	mu   sync.Mutex
-	txns map[string][]winSum
-}
-
-func (s winSink) CreateWriter(ctx weir.SinkContext) (weir.SinkWriter[winSum], error) {
-	return &winWriter{c: s.c, subtask: ctx.Subtask, run: time.Now().UnixNano()}, nil
-}
-
-type winWriter struct {
-	c       *committedWins
-	subtask int
-	run     int64
-	buf     []winSum
-}
-
-func (w *winWriter) Write(v winSum, _ int64) error { w.buf = append(w.buf, v); return nil }
-func (w *winWriter) Flush(bool) error              { return nil }
-func (w *winWriter) Close() error                  { return nil }
-func (w *winWriter) PreCommit(id int64) ([][]byte, error) {
-	b, err := json.Marshal(struct {
-		ID   string
-		Recs []winSum
-	}{fmt.Sprintf("%d-%d-%d", w.run, w.subtask, id), w.buf})
-	w.buf = nil
-	return [][]byte{b}, err
-}
-func (w *winWriter) Commit(items [][]byte) error {
-	for _, it := range items {
-		var t struct {
-			ID   string
-			Recs []winSum
-		}
-		if err := json.Unmarshal(it, &t); err != nil {
-			return err
-		}
-		w.c.mu.Lock()
-		if _, done := w.c.txns[t.ID]; !done {
-			w.c.txns[t.ID] = t.Recs
-		}
-		w.c.mu.Unlock()
-	}
-	return nil
-}
-
 // TestWindowsExactlyOnceAfterFailures restores tumbling windows (whose
 // timers are implicit in their state) and session windows (explicit
 // timers) from checkpoints after injected failures.
@@ -275,7 +231,7 @@ func TestWindowsExactlyOnceAfterFailures(t *testing.T) {
 	const n = 3000
 	for _, session := range []bool{false, true} {
 		dir := t.TempDir()
-		c := &committedWins{txns: map[string][]winSum{}}
+		c := newCommitted[winSum]()
 		run := func(failAt int) error {
 			env := weir.NewEnvironment(weir.Options{
 				Parallelism: 2, AutoWatermarkInterval: -1,
@@ -303,7 +259,7 @@ func TestWindowsExactlyOnceAfterFailures(t *testing.T) {
 					ctx.Collect(winSum{Key: k, Start: int(ctx.Window().Start), Sum: in[0]})
 					return nil
 				})).UID("windows")
-			sums.SinkTo(winSink{c}).UID("sink")
+			sums.SinkTo(txSink[winSum]{c}).UID("sink")
 			return env.Execute(context.Background())
 		}
 		for _, failAt := range []int{800, 1900} {
@@ -315,14 +271,12 @@ func TestWindowsExactlyOnceAfterFailures(t *testing.T) {
 			t.Fatalf("session=%v: %v", session, err)
 		}
 		got := map[[2]int]int{}
-		for _, recs := range c.txns {
-			for _, r := range recs {
-				k := [2]int{r.Key, r.Start}
-				if _, dup := got[k]; dup {
-					t.Fatalf("session=%v: window %v committed twice", session, k)
-				}
-				got[k] = r.Sum
+		for _, r := range c.all() {
+			k := [2]int{r.Key, r.Start}
+			if _, dup := got[k]; dup {
+				t.Fatalf("session=%v: window %v committed twice", session, k)
 			}
+			got[k] = r.Sum
 		}
 		want := map[[2]int]int{}
 		for i := 0; i < n; i++ {

@@ -52,7 +52,7 @@ func TestRestartStrategies(t *testing.T) {
 // checkpoint and still commits every record exactly once.
 func TestRestartFromCheckpointInProcess(t *testing.T) {
 	const n = 3000
-	c := &committed{txns: map[string][]sumOut{}}
+	c := newCommitted[sumOut]()
 	var failures atomic.Int32
 	env := weir.NewEnvironment(weir.Options{
 		Parallelism: 2,
@@ -69,7 +69,7 @@ func TestRestartFromCheckpointInProcess(t *testing.T) {
 		return v, nil
 	}).SetParallelism(1)
 	weir.ProcessKeyed[int, int, sumOut](weir.KeyBy(checked, func(v int) int { return v % 7 }), &runningSum{}).UID("sums").
-		SinkTo(txSink{c}).UID("sink")
+		SinkTo(txSink[sumOut]{c}).UID("sink")
 	if err := env.Execute(context.Background()); err != nil {
 		t.Fatal(err)
 	}

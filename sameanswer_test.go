@@ -117,8 +117,10 @@ func (evSumAgg) CreateAccumulator() sumCount { return sumCount{} }
 func (evSumAgg) Add(a sumCount, e ev) (sumCount, error) {
 	return sumCount{a.Sum + e.Value, a.Count + 1}, nil
 }
-func (evSumAgg) Result(a sumCount) (sumCount, error)     { return a, nil }
-func (evSumAgg) Merge(a, b sumCount) (sumCount, error)   { return sumCount{a.Sum + b.Sum, a.Count + b.Count}, nil }
+func (evSumAgg) Result(a sumCount) (sumCount, error) { return a, nil }
+func (evSumAgg) Merge(a, b sumCount) (sumCount, error) {
+	return sumCount{a.Sum + b.Sum, a.Count + b.Count}, nil
+}
 func windowLine(kind, key string, w window.TimeWindow, a sumCount) string {
 	return fmt.Sprintf("%s %s [%d,%d) sum=%d n=%d", kind, key, w.Start, w.End, a.Sum, a.Count)
 }

@@ -9,7 +9,7 @@ import (
 	"github.com/weirstream/weir"
 )
 
-func savepointJob(p int, dir, restore string, n int, c *committed) (*weir.JobClient, error) {
+func savepointJob(p int, dir, restore string, n int, c *committed[sumOut]) (*weir.JobClient, error) {
 	env := weir.NewEnvironment(weir.Options{
 		Parallelism: p,
 		Checkpoints: weir.CheckpointOptions{Interval: 20 * time.Millisecond, Dir: dir},
@@ -17,7 +17,7 @@ func savepointJob(p int, dir, restore string, n int, c *committed) (*weir.JobCli
 	})
 	src := weir.FromSource[int](env, slowCounter{n: n, perPoll: 5}, weir.NoWatermarks[int](), "counter").SetParallelism(1).UID("counter")
 	sums := weir.ProcessKeyed[int, int, sumOut](weir.KeyBy(src, func(v int) int { return v % 7 }), &runningSum{}).UID("sums")
-	sums.SinkTo(txSink{c}).UID("sink")
+	sums.SinkTo(txSink[sumOut]{c}).UID("sink")
 	return env.Start(context.Background())
 }
 
@@ -26,7 +26,7 @@ func savepointJob(p int, dir, restore string, n int, c *committed) (*weir.JobCli
 // that the committed output is exactly once with uninterrupted sums.
 func TestStopWithSavepointAndRescale(t *testing.T) {
 	const n = 4000
-	c := &committed{txns: map[string][]sumOut{}}
+	c := newCommitted[sumOut]()
 	spDir := t.TempDir()
 	job, err := savepointJob(2, t.TempDir(), "", n, c)
 	if err != nil {
