@@ -1,0 +1,294 @@
+// Command kafka-exactly-once is a Kafka → Weir → Kafka job whose output
+// survives crashes exactly once: it reads JSON records {"key","seq","value"}
+// from an input topic, keeps a running sum per key in keyed state, and
+// writes {"key","seq","sum"} to an output topic in Kafka transactions that
+// commit when a checkpoint completes. Source offsets, sums and staged
+// transactions are stored in checkpoints.
+//
+// Kill it (kill -9) whenever you like and start it again with -restore
+// latest: a read_committed consumer of the output topic sees every input
+// record exactly once, with the running sums of an uninterrupted run.
+//
+//	weir dev kafka --topics input:4,output:4 --data-dir kafka-data
+//	kafka-exactly-once -generate 10000
+//	kafka-exactly-once -checkpoint-dir chk -restore latest
+//	kafka-exactly-once -verify
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/weirstream/weir"
+	"github.com/weirstream/weir/connector/kafka"
+	"github.com/weirstream/weir/state"
+)
+
+// Input is an input record.
+type Input struct {
+	Key   string `json:"key"`
+	Seq   int64  `json:"seq"`
+	Value int64  `json:"value"`
+}
+
+// Output is the running sum of a key after the record seq.
+type Output struct {
+	Key string `json:"key"`
+	Seq int64  `json:"seq"`
+	Sum int64  `json:"sum"`
+}
+
+type config struct {
+	brokers, input, output, checkpointDir, restore, prefix string
+	interval, timeout                                      time.Duration
+	parallelism, generate, keys                            int
+	rate                                                   float64
+	atLeastOnce, verify, verbose                           bool
+}
+
+func main() {
+	if err := run(os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "kafka-exactly-once:", err)
+		os.Exit(1)
+	}
+}
+
+func run(args []string, stdout, stderr io.Writer) error {
+	var c config
+	fs := flag.NewFlagSet("kafka-exactly-once", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&c.brokers, "brokers", "127.0.0.1:9092", "comma-separated seed brokers")
+	fs.StringVar(&c.input, "input", "input", "input topic")
+	fs.StringVar(&c.output, "output", "output", "output topic")
+	fs.StringVar(&c.checkpointDir, "checkpoint-dir", "checkpoints", "directory of the checkpoints")
+	fs.DurationVar(&c.interval, "checkpoint-interval", time.Second, "time between checkpoints (and commits of the output)")
+	fs.IntVar(&c.parallelism, "parallelism", 2, "number of subtasks per operator")
+	fs.StringVar(&c.restore, "restore", "", `checkpoint to start from: "latest", a checkpoint directory, or "" for a fresh start`)
+	fs.StringVar(&c.prefix, "transactional-id-prefix", "kafka-exactly-once", "prefix of the sink's transactional ids (unique to the job)")
+	fs.BoolVar(&c.atLeastOnce, "at-least-once", false, "write the output at least once (no transactions)")
+	fs.IntVar(&c.generate, "generate", 0, "produce this many input records to -input, and exit")
+	fs.IntVar(&c.keys, "keys", 8, "with -generate: number of keys")
+	fs.Float64Var(&c.rate, "rate", 0, "with -generate: records per second (0: as fast as possible)")
+	fs.BoolVar(&c.verify, "verify", false, "check that the committed output holds every input record exactly once with correct sums, and exit")
+	fs.DurationVar(&c.timeout, "timeout", 30*time.Second, "with -verify: how long to wait for the output to catch up")
+	fs.BoolVar(&c.verbose, "v", false, "log the job's progress (checkpoints, restores) to stderr")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	brokers := strings.Split(c.brokers, ",")
+	switch {
+	case c.generate > 0:
+		return generate(ctx, brokers, c.input, c.keys, c.generate, c.rate)
+	case c.verify:
+		res, err := verify(ctx, brokers, c.input, c.output, c.timeout)
+		if res != "" {
+			fmt.Fprintln(stdout, res)
+		}
+		return err
+	}
+	logger := slog.New(slog.DiscardHandler)
+	if c.verbose {
+		logger = slog.New(slog.NewTextHandler(stderr, nil))
+	}
+	err := job(ctx, c, brokers, logger)
+	if errors.Is(err, context.Canceled) {
+		return nil // stopped with Ctrl-C or SIGTERM
+	}
+	return err
+}
+
+// job builds and runs the pipeline until ctx ends.
+func job(ctx context.Context, c config, brokers []string, logger *slog.Logger) error {
+	env := weir.NewEnvironment(weir.Options{
+		Parallelism: c.parallelism,
+		Logger:      logger,
+		Checkpoints: weir.CheckpointOptions{Interval: c.interval, Dir: c.checkpointDir, Retained: 2},
+		Restore:     c.restore,
+	})
+	in := weir.FromSource[Input](env, kafka.NewSource(kafka.SourceOptions[Input]{
+		Brokers: brokers, Topics: []string{c.input}, Deserializer: kafka.JSONSerde[Input]{},
+	}), weir.NoWatermarks[Input](), "input").UID("input")
+	sums := weir.ProcessKeyed[string, Input, Output](weir.KeyBy(in, func(r Input) string { return r.Key }), &runningSum{}).
+		Name("running sum").UID("sums")
+	guarantee := kafka.ExactlyOnce
+	if c.atLeastOnce {
+		guarantee = kafka.AtLeastOnce
+	}
+	sums.SinkTo(kafka.NewSink(kafka.SinkOptions[Output]{
+		Brokers: brokers, Topic: c.output, Serializer: kafka.JSONSerde[Output]{},
+		Key:       func(o Output) []byte { return []byte(o.Key) },
+		Guarantee: guarantee, TransactionalIDPrefix: c.prefix, Logger: logger,
+	})).Name("output").UID("output")
+	return env.Execute(ctx)
+}
+
+// runningSum adds up the values of a key.
+type runningSum struct {
+	sum state.Value[int64]
+}
+
+func (r *runningSum) Open(ctx *weir.KeyedRuntimeContext[string]) error {
+	r.sum = state.GetValue[string, int64](ctx.State(), state.Descriptor{Name: "sum"})
+	return nil
+}
+
+func (r *runningSum) ProcessElement(ctx *weir.KeyedContext[string, Output], in Input) error {
+	s, _ := r.sum.Value()
+	s += in.Value
+	r.sum.Update(s)
+	ctx.Collect(Output{Key: in.Key, Seq: in.Seq, Sum: s})
+	return nil
+}
+
+// inputRecord is record i of a generated input with keys keys: the
+// records of a key share a Kafka key, so they stay in order in one
+// partition, and their sequence numbers count from 0.
+func inputRecord(topic string, keys, i int) *kgo.Record {
+	k := i % keys
+	in := Input{Key: fmt.Sprintf("k%d", k), Seq: int64(i / keys), Value: int64((i*104729)%1000) - 300}
+	v, _ := json.Marshal(in)
+	return &kgo.Record{Topic: topic, Key: []byte(in.Key), Value: v}
+}
+
+// generate produces n input records, at rate records per second if rate
+// is positive.
+func generate(ctx context.Context, brokers []string, topic string, keys, n int, rate float64) error {
+	if keys < 1 {
+		return errors.New("generate: -keys must be at least 1")
+	}
+	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...), kgo.AllowAutoTopicCreation())
+	if err != nil {
+		return fmt.Errorf("generate: %w", err)
+	}
+	defer cl.Close()
+	var tick *time.Ticker
+	batch := n
+	if rate > 0 {
+		// Ten batches per second.
+		batch = max(1, int(rate/10))
+		tick = time.NewTicker(100 * time.Millisecond)
+		defer tick.Stop()
+	}
+	for i := 0; i < n; i += batch {
+		recs := make([]*kgo.Record, 0, batch)
+		for j := i; j < min(n, i+batch); j++ {
+			recs = append(recs, inputRecord(topic, keys, j))
+		}
+		if err := cl.ProduceSync(ctx, recs...).FirstErr(); err != nil {
+			return fmt.Errorf("generate: %w", err)
+		}
+		if tick != nil {
+			select {
+			case <-tick.C:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}
+	}
+	return nil
+}
+
+// readAll reads topic with read_committed until it holds want records
+// (want < 0: until the end offsets known at the start) or timeout passes.
+func readAll(ctx context.Context, brokers []string, topic string, want int, timeout time.Duration) ([]*kgo.Record, error) {
+	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...), kgo.ConsumeTopics(topic),
+		kgo.FetchIsolationLevel(kgo.ReadCommitted()))
+	if err != nil {
+		return nil, err
+	}
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	var out []*kgo.Record
+	for want < 0 || len(out) < want {
+		fs := cl.PollFetches(ctx)
+		if ctx.Err() != nil {
+			break
+		}
+		if err := fs.Err(); err != nil {
+			return out, fmt.Errorf("reading %s: %w", topic, err)
+		}
+		out = append(out, fs.Records()...)
+	}
+	return out, nil
+}
+
+// verify reads the input and the committed output and checks the output:
+// every input (key, seq) exactly once, with the running sum of the key's
+// values up to seq.
+func verify(ctx context.Context, brokers []string, inTopic, outTopic string, timeout time.Duration) (string, error) {
+	// The input is complete when it is read to a quiet end: read it for a
+	// short while past its last record.
+	in, err := readAll(ctx, brokers, inTopic, -1, 2*time.Second)
+	if err != nil {
+		return "", err
+	}
+	want := map[[2]string]int64{}
+	byKey := map[string][]Input{}
+	for _, r := range in {
+		var v Input
+		if err := json.Unmarshal(r.Value, &v); err != nil {
+			return "", fmt.Errorf("input offset %d: %w", r.Offset, err)
+		}
+		byKey[v.Key] = append(byKey[v.Key], v)
+	}
+	for k, recs := range byKey {
+		var sum int64
+		for _, v := range recs {
+			sum += v.Value
+			want[[2]string{k, fmt.Sprint(v.Seq)}] = sum
+		}
+	}
+	out, err := readAll(ctx, brokers, outTopic, len(want), timeout)
+	if err != nil {
+		return "", err
+	}
+	seen := map[[2]string]bool{}
+	var dups, wrong, extra int
+	for _, r := range out {
+		var o Output
+		if err := json.Unmarshal(r.Value, &o); err != nil {
+			return "", fmt.Errorf("output offset %d: %w", r.Offset, err)
+		}
+		id := [2]string{o.Key, fmt.Sprint(o.Seq)}
+		s, ok := want[id]
+		switch {
+		case !ok:
+			extra++
+		case seen[id]:
+			dups++
+		case s != o.Sum:
+			wrong++
+		}
+		seen[id] = true
+	}
+	missing := 0
+	for id := range want {
+		if !seen[id] {
+			missing++
+		}
+	}
+	res := fmt.Sprintf("input %d records; output %d records: %d missing, %d duplicates, %d wrong sums, %d unknown",
+		len(want), len(out), missing, dups, wrong, extra)
+	if missing+dups+wrong+extra > 0 {
+		return res, errors.New("output is not exactly the running sums of the input")
+	}
+	return res, nil
+}
