@@ -302,18 +302,6 @@ func (c *stateCodecs[K, N, V]) schema() string {
 	return codec.Schema[K]() + "|" + codec.Schema[N]() + "|" + codec.Schema[V]()
 }
 
-func (c *stateCodecs[K, N, V]) decodeKey(src []byte) (nsKey[K, N], int, error) {
-	n, a, err := c.n.Decode(src)
-	if err != nil {
-		return nsKey[K, N]{}, 0, err
-	}
-	k, b, err := c.k.Decode(src[a:])
-	if err != nil {
-		return nsKey[K, N]{}, 0, err
-	}
-	return nsKey[K, N]{n, k}, a + b, nil
-}
-
 func decodeVarint(src []byte) (int64, int, error) {
 	x, k := binary.Varint(src)
 	if k <= 0 {
@@ -351,28 +339,72 @@ func (s *Value[K, N, V]) codecs() *stateCodecs[K, N, V] {
 	return s.c
 }
 
+// freezeEntries captures s and returns the writer of its entries: per
+// entry the namespace, the key, then what body appends. States whose
+// values may change in place are encoded at once (see mutable).
+func freezeEntries[K, N comparable, E any](s *base[K, N, E], nc codec.Codec[N], kcod codec.Codec[K], eagerly bool, body func(dst []byte, e E) []byte) (func(dst []byte, idx int) ([]byte, error), error) {
+	v := s.freeze()
+	kc := s.b.kc
+	var index map[int][]nsKey[K, N]
+	write := func(dst []byte, idx int) ([]byte, error) {
+		v.forGroup(kc, idx, &index, func(n N, k K, e E) {
+			dst = nc.Append(dst, n)
+			dst = kcod.Append(dst, k)
+			dst = body(dst, e)
+		})
+		return dst, nil
+	}
+	if eagerly {
+		return eager(kc.Range.Len(), write)
+	}
+	return write, nil
+}
+
+// restoreEntries reads the entries of key group idx: per entry the
+// namespace and key, then body decodes the rest into the entry's map and
+// returns how many bytes it used.
+func restoreEntries[K, N comparable, E any](s *base[K, N, E], nc codec.Codec[N], kcod codec.Codec[K], idx int, src []byte, body func(src []byte, m map[K]E, k K) (int, error)) error {
+	for len(src) > 0 {
+		n, a, err := nc.Decode(src)
+		if err != nil {
+			return err
+		}
+		k, b, err := kcod.Decode(src[a:])
+		if err != nil {
+			return err
+		}
+		src = src[a+b:]
+		used, err := body(src, s.mapFor(n, idx), k)
+		if err != nil {
+			return err
+		}
+		src = src[used:]
+	}
+	return nil
+}
+
+// decodeEntry decodes an expiry and a value.
+func decodeEntry[V any](src []byte, vc codec.Codec[V]) (entry[V], int, error) {
+	exp, a, err := decodeVarint(src)
+	if err != nil {
+		return entry[V]{}, 0, err
+	}
+	v, b, err := vc.Decode(src[a:])
+	if err != nil {
+		return entry[V]{}, 0, err
+	}
+	return entry[V]{v: v, exp: exp}, a + b, nil
+}
+
 // Freeze captures the state; the writer encodes ns, key, expiry, value.
 func (s *Value[K, N, V]) Freeze() (func(dst []byte, idx int) ([]byte, error), error) {
 	c := s.codecs()
 	if c.err != nil {
 		return nil, c.err
 	}
-	v := s.freeze()
-	kc := s.b.kc
-	var index map[int][]nsKey[K, N]
-	write := func(dst []byte, idx int) ([]byte, error) {
-		v.forGroup(kc, idx, &index, func(n N, k K, e entry[V]) {
-			dst = c.n.Append(dst, n)
-			dst = c.k.Append(dst, k)
-			dst = binary.AppendVarint(dst, e.exp)
-			dst = c.v.Append(dst, e.v)
-		})
-		return dst, nil
-	}
-	if mutableOf[V]() {
-		return eager(kc.Range.Len(), write)
-	}
-	return write, nil
+	return freezeEntries(&s.base, c.n, c.k, mutableOf[V](), func(dst []byte, e entry[V]) []byte {
+		return c.v.Append(binary.AppendVarint(dst, e.exp), e.v)
+	})
 }
 
 // RestoreGroup reads key group idx.
@@ -381,25 +413,11 @@ func (s *Value[K, N, V]) RestoreGroup(idx int, src []byte) error {
 	if c.err != nil {
 		return c.err
 	}
-	for len(src) > 0 {
-		key, n, err := c.decodeKey(src)
-		if err != nil {
-			return err
-		}
-		src = src[n:]
-		exp, n, err := decodeVarint(src)
-		if err != nil {
-			return err
-		}
-		src = src[n:]
-		v, n, err := c.v.Decode(src)
-		if err != nil {
-			return err
-		}
-		src = src[n:]
-		s.mapFor(key.n, idx)[key.k] = entry[V]{v: v, exp: exp}
-	}
-	return nil
+	return restoreEntries(&s.base, c.n, c.k, idx, src, func(src []byte, m map[K]entry[V], k K) (int, error) {
+		e, n, err := decodeEntry(src, c.v)
+		m[k] = e
+		return n, err
+	})
 }
 
 // StateKind returns the section kind.
@@ -422,25 +440,13 @@ func (s *List[K, N, V]) Freeze() (func(dst []byte, idx int) ([]byte, error), err
 	if c.err != nil {
 		return nil, c.err
 	}
-	v := s.freeze()
-	kc := s.b.kc
-	var index map[int][]nsKey[K, N]
-	write := func(dst []byte, idx int) ([]byte, error) {
-		v.forGroup(kc, idx, &index, func(n N, k K, es []entry[V]) {
-			dst = c.n.Append(dst, n)
-			dst = c.k.Append(dst, k)
-			dst = binary.AppendUvarint(dst, uint64(len(es)))
-			for _, e := range es {
-				dst = binary.AppendVarint(dst, e.exp)
-				dst = c.v.Append(dst, e.v)
-			}
-		})
-		return dst, nil
-	}
-	if mutableOf[V]() {
-		return eager(kc.Range.Len(), write)
-	}
-	return write, nil
+	return freezeEntries(&s.base, c.n, c.k, mutableOf[V](), func(dst []byte, es []entry[V]) []byte {
+		dst = binary.AppendUvarint(dst, uint64(len(es)))
+		for _, e := range es {
+			dst = c.v.Append(binary.AppendVarint(dst, e.exp), e.v)
+		}
+		return dst
+	})
 }
 
 // RestoreGroup reads key group idx.
@@ -449,35 +455,23 @@ func (s *List[K, N, V]) RestoreGroup(idx int, src []byte) error {
 	if c.err != nil {
 		return c.err
 	}
-	for len(src) > 0 {
-		key, n, err := c.decodeKey(src)
-		if err != nil {
-			return err
-		}
-		src = src[n:]
-		cnt, n, err := decodeUvarint(src)
+	return restoreEntries(&s.base, c.n, c.k, idx, src, func(src []byte, m map[K][]entry[V], k K) (int, error) {
+		cnt, used, err := decodeUvarint(src)
 		if err != nil || cnt > uint64(len(src)) {
-			return fmt.Errorf("%w: list length", codec.ErrCorrupt)
+			return 0, fmt.Errorf("%w: list length", codec.ErrCorrupt)
 		}
-		src = src[n:]
 		es := make([]entry[V], 0, cnt)
 		for i := uint64(0); i < cnt; i++ {
-			exp, n, err := decodeVarint(src)
+			e, n, err := decodeEntry(src[used:], c.v)
 			if err != nil {
-				return err
+				return 0, err
 			}
-			src = src[n:]
-			v, n, err := c.v.Decode(src)
-			if err != nil {
-				return err
-			}
-			src = src[n:]
-			es = append(es, entry[V]{v: v, exp: exp})
+			used += n
+			es = append(es, e)
 		}
-		m := s.mapFor(key.n, idx)
-		m[key.k] = append(m[key.k], es...)
-	}
-	return nil
+		m[k] = append(m[k], es...)
+		return used, nil
+	})
 }
 
 // StateKind returns the section kind.
@@ -508,26 +502,14 @@ func (s *Map[K, N, UK, UV]) Freeze() (func(dst []byte, idx int) ([]byte, error),
 	if c.err != nil {
 		return nil, c.err
 	}
-	v := s.freeze()
-	kc, ukc := s.b.kc, s.uk
-	var index map[int][]nsKey[K, N]
-	write := func(dst []byte, idx int) ([]byte, error) {
-		v.forGroup(kc, idx, &index, func(n N, k K, in *inner[UK, UV]) {
-			dst = c.n.Append(dst, n)
-			dst = c.k.Append(dst, k)
-			dst = binary.AppendUvarint(dst, uint64(len(in.m)))
-			for uk, e := range in.m {
-				dst = ukc.Append(dst, uk)
-				dst = binary.AppendVarint(dst, e.exp)
-				dst = c.v.Append(dst, e.v)
-			}
-		})
-		return dst, nil
-	}
-	if mutableOf[UV]() || mutableOf[UK]() {
-		return eager(kc.Range.Len(), write)
-	}
-	return write, nil
+	ukc := s.uk
+	return freezeEntries(&s.base, c.n, c.k, mutableOf[UV]() || mutableOf[UK](), func(dst []byte, in *inner[UK, UV]) []byte {
+		dst = binary.AppendUvarint(dst, uint64(len(in.m)))
+		for uk, e := range in.m {
+			dst = c.v.Append(binary.AppendVarint(ukc.Append(dst, uk), e.exp), e.v)
+		}
+		return dst
+	})
 }
 
 // RestoreGroup reads key group idx.
@@ -536,41 +518,29 @@ func (s *Map[K, N, UK, UV]) RestoreGroup(idx int, src []byte) error {
 	if c.err != nil {
 		return c.err
 	}
-	for len(src) > 0 {
-		key, n, err := c.decodeKey(src)
-		if err != nil {
-			return err
-		}
-		src = src[n:]
-		cnt, n, err := decodeUvarint(src)
+	return restoreEntries(&s.base, c.n, c.k, idx, src, func(src []byte, m map[K]*inner[UK, UV], k K) (int, error) {
+		cnt, used, err := decodeUvarint(src)
 		if err != nil || cnt > uint64(len(src)) {
-			return fmt.Errorf("%w: map length", codec.ErrCorrupt)
+			return 0, fmt.Errorf("%w: map length", codec.ErrCorrupt)
 		}
-		src = src[n:]
-		m := s.mapFor(key.n, idx)
-		in := m[key.k]
+		in := m[k]
 		if in == nil {
 			in = &inner[UK, UV]{m: make(map[UK]entry[UV], cnt), epoch: s.b.epoch}
-			m[key.k] = in
+			m[k] = in
 		}
 		for i := uint64(0); i < cnt; i++ {
-			uk, n, err := s.uk.Decode(src)
+			uk, n, err := s.uk.Decode(src[used:])
 			if err != nil {
-				return err
+				return 0, err
 			}
-			src = src[n:]
-			exp, n, err := decodeVarint(src)
+			used += n
+			e, n, err := decodeEntry(src[used:], c.v)
 			if err != nil {
-				return err
+				return 0, err
 			}
-			src = src[n:]
-			v, n, err := c.v.Decode(src)
-			if err != nil {
-				return err
-			}
-			src = src[n:]
-			in.m[uk] = entry[UV]{v: v, exp: exp}
+			used += n
+			in.m[uk] = e
 		}
-	}
-	return nil
+		return used, nil
+	})
 }
