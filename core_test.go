@@ -10,6 +10,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/weirstream/weir"
+	"github.com/weirstream/weir/internal/runtime"
 )
 
 func TestMain(m *testing.M) {
@@ -134,3 +135,25 @@ func (r *boundedReader) Poll(_ context.Context, out *weir.SourceOutput[int]) (we
 }
 
 func (r *boundedReader) Close() error { return nil }
+
+// A panic in user code fails the job with an error (and the stack), naming
+// the task, instead of crashing the process.
+func TestPanicFailsJob(t *testing.T) {
+	env := weir.NewEnvironment(weir.Options{Parallelism: 2})
+	src := weir.FromSource[int](env, counter{}, weir.NoWatermarks[int](), "counter")
+	weir.Map(weir.KeyBy(src, func(i int) int { return i % 5 }).Stream(), func(i int) int {
+		if i == 5000 {
+			var m map[string]int
+			m["boom"] = i // nil map write: a runtime panic
+		}
+		return i
+	}).Name("fragile").SinkTo(weir.SinkFunc[int](func(int, int64) error { return nil }))
+	err := env.Execute(context.Background())
+	var p *runtime.PanicError
+	if !errors.As(err, &p) {
+		t.Fatalf("Execute = %v, want a PanicError", err)
+	}
+	if !strings.Contains(err.Error(), "fragile") || !strings.Contains(err.Error(), "assignment to entry in nil map") {
+		t.Fatalf("error does not name the task and the panic: %.300s", err)
+	}
+}

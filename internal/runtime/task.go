@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime/debug"
 	"sync"
 	"time"
 )
@@ -100,12 +101,27 @@ type TaskMetrics struct {
 	Started          int64   // unix nanos
 }
 
+// PanicError is a panic recovered in a task, turned into the job's failure.
+type PanicError struct {
+	Value any
+	Stack []byte
+}
+
+func (p *PanicError) Error() string { return fmt.Sprintf("panic: %v\n%s", p.Value, p.Stack) }
+
 // ErrStopped is returned by a task told to stop (MailStop) while running.
 var ErrStopped = errors.New("weir: task stopped")
 
 // Run executes the subtask until its input ends, it fails, or ctx is done.
 func (t *Task) Run(ctx context.Context) (err error) {
 	t.stop = ctx.Done()
+	// A panic in an operator (user code) fails the job like an error, as
+	// an exception fails a Flink task; the process lives on.
+	defer func() {
+		if r := recover(); r != nil {
+			err = t.wrap(&PanicError{Value: r, Stack: debug.Stack()})
+		}
+	}()
 	if err := t.Open(); err != nil {
 		return err
 	}
@@ -185,6 +201,11 @@ func (t *Task) Step(ctx context.Context) (progress bool, err error) {
 	if t.done {
 		return false, nil
 	}
+	defer func() {
+		if r := recover(); r != nil {
+			progress, err = true, t.wrap(&PanicError{Value: r, Stack: debug.Stack()})
+		}
+	}()
 	defer func() {
 		if err != nil {
 			err = t.wrap(err)
