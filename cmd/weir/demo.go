@@ -32,10 +32,13 @@ func newDemoCmd() *cobra.Command {
 		Use:   "demo",
 		Short: "Run the fraud detection demo on generated payments",
 		Long: `Generates card payments (a few accounts are fraudulent), keys them by account
-and raises alerts for 3 failed payments within 10 minutes, for payments
-more than 10 times the account's running average, and for more than 5,000.00
-spent by one account in an event-time minute (a tumbling window). Alerts go
-to stdout, a status line to stderr every second, a summary at the end.
+and raises alerts for 3 failed payments within 10 minutes and for 3 or more
+transfers to different accounts within 5 minutes followed by a large transfer
+(both CEP patterns), for payments more than 10 times the account's running
+average, and for more than 5,000.00 spent by one account in an event-time
+minute (a tumbling window). Alerts go to stdout, a status line to stderr
+every second, a summary (with the count of timed-out partial matches) at the
+end.
 Stops after --events payments or on Ctrl-C. Needs no setup.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runDemo(cmd, f) },

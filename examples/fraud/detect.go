@@ -23,6 +23,10 @@ const (
 	// MinuteSpend: an account's successful payments in one event-time
 	// minute add up to more than MinuteSpendLimit.
 	MinuteSpend
+	// MuleTransfers: SpreadCount or more transfers to different accounts
+	// within SpreadWindow, then a transfer of at least LargeTransfer (a
+	// CEP pattern, see Patterns).
+	MuleTransfers
 )
 
 // String returns the rule's name.
@@ -34,6 +38,8 @@ func (r Rule) String() string {
 		return "amount-spike"
 	case MinuteSpend:
 		return "minute-spend"
+	case MuleTransfers:
+		return "mule-transfers"
 	}
 	return fmt.Sprintf("rule(%d)", uint8(r))
 }
@@ -67,6 +73,8 @@ func (a Alert) String() string {
 			a.Rule, a.Account, a.PaymentID, t, float64(a.Amount)/100, float64(a.Average)/100)
 	case MinuteSpend:
 		return fmt.Sprintf("ALERT %s account=%d minute=%s spent=%.2f", a.Rule, a.Account, t, float64(a.Amount)/100)
+	case MuleTransfers:
+		return fmt.Sprintf("ALERT %s account=%d payment=%d time=%s transfer=%.2f", a.Rule, a.Account, a.PaymentID, t, float64(a.Amount)/100)
 	}
 	return fmt.Sprintf("ALERT %s account=%d payment=%d time=%s", a.Rule, a.Account, a.PaymentID, t)
 }
@@ -90,6 +98,13 @@ type Rules struct {
 	// IdleTTL is how long (processing time) an account's running average
 	// is kept after its last payment (default 1 hour).
 	IdleTTL time.Duration
+	// SpreadCount or more successful transfers below LargeTransfer, each
+	// to a different account, then a successful transfer of at least
+	// LargeTransfer, all within SpreadWindow, raise MuleTransfers
+	// (defaults 3, 5 minutes and 200,000 cents: 2,000.00).
+	SpreadCount   int
+	SpreadWindow  time.Duration
+	LargeTransfer int64
 }
 
 func (r *Rules) fill() {
@@ -111,6 +126,15 @@ func (r *Rules) fill() {
 	if r.IdleTTL <= 0 {
 		r.IdleTTL = time.Hour
 	}
+	if r.SpreadCount <= 0 {
+		r.SpreadCount = 3
+	}
+	if r.SpreadWindow <= 0 {
+		r.SpreadWindow = 5 * time.Minute
+	}
+	if r.LargeTransfer <= 0 {
+		r.LargeTransfer = 200_000
+	}
 }
 
 // average is an account's running sum and count of payment amounts.
@@ -125,6 +149,9 @@ type Detector struct {
 	Rules Rules
 	// Watermark, if not nil, receives the operator's current watermark.
 	Watermark *atomic.Int64
+	// NoFailedBurst leaves the FailedBurst rule to the CEP pattern of
+	// Patterns (as Build does); the detector then only raises AmountSpike.
+	NoFailedBurst bool
 
 	window   int64
 	pending  state.List[Payment]
@@ -202,7 +229,7 @@ func (d *Detector) evaluate(ctx *weir.KeyedContext[uint32, Alert], p Payment) {
 		ctx.CollectWithTimestamp(Alert{Rule: AmountSpike, Account: p.Account, PaymentID: p.ID, TS: p.TS, Amount: p.Amount, Average: a.Sum / a.N}, p.TS)
 	}
 	d.avg.Update(average{Sum: a.Sum + p.Amount, N: a.N + 1})
-	if !p.Failed {
+	if !p.Failed || d.NoFailedBurst {
 		return
 	}
 	fs := d.failures.Get()

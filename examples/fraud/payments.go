@@ -22,6 +22,11 @@ type Payment struct {
 	Failed bool
 	// TS is the event time in milliseconds since the epoch.
 	TS int64
+	// Transfer is true for a transfer to another account (To) rather than
+	// a card payment.
+	Transfer bool
+	// To is the receiving account of a transfer (0 for a card payment).
+	To uint32
 }
 
 // GeneratorConfig configures the payment generator. The zero value is
@@ -56,6 +61,14 @@ type GeneratorConfig struct {
 const (
 	fraudFailureRate = 0.3
 	fraudSpikeRate   = 0.03
+)
+
+// Honest accounts rarely transfer, always to one of a few regular payees;
+// fraudulent ones transfer often, to any account.
+const (
+	honestTransferRate = 0.05
+	fraudTransferRate  = 0.3
+	honestPayees       = 3
 )
 
 func (c *GeneratorConfig) fill() {
@@ -134,7 +147,8 @@ func (g *Generator) Payment(i int64) Payment {
 	h4 := splitmix64(h3)
 	base := g.baseAmount(acct)
 	failRate, spikeRate := g.cfg.FailureRate, 0.0
-	if g.Fraudulent(acct) {
+	fraudulent := g.Fraudulent(acct)
+	if fraudulent {
 		failRate, spikeRate = fraudFailureRate, fraudSpikeRate
 	}
 	// Honest amounts stay within 0.5 to 1.5 times the account's base; a
@@ -145,7 +159,18 @@ func (g *Generator) Payment(i int64) Payment {
 	}
 	ts := g.cfg.Start + int64(math.Floor(float64(i)*1000/g.cfg.EventRate))
 	ts -= int64(h2 % uint64(g.delay+1))
-	return Payment{ID: uint64(i), Account: acct, Amount: amount, Failed: unit(h2>>1) < failRate, TS: ts}
+	p := Payment{ID: uint64(i), Account: acct, Amount: amount, Failed: unit(h2>>1) < failRate, TS: ts}
+	// Transfers draw on a fifth hash, so the fields above do not depend on
+	// them.
+	h5 := splitmix64(h4)
+	if fraudulent {
+		if unit(h5) < fraudTransferRate {
+			p.Transfer, p.To = true, uint32(splitmix64(h5)%uint64(g.cfg.Accounts))
+		}
+	} else if unit(h5) < honestTransferRate {
+		p.Transfer, p.To = true, uint32(g.accountHash(acct, 0x70+h5%honestPayees)%uint64(g.cfg.Accounts))
+	}
+	return p
 }
 
 // Watermarks returns the watermark strategy that matches the generator's

@@ -28,6 +28,9 @@ type Stats struct {
 	Alerts atomic.Int64
 	// Watermark is the detector's latest watermark (ms since the epoch).
 	Watermark atomic.Int64
+	// TimedOut counts the CEP partial matches dropped by their pattern's
+	// Within.
+	TimedOut atomic.Int64
 }
 
 // NewStats returns zeroed counters with no watermark yet.
@@ -38,9 +41,10 @@ func NewStats() *Stats {
 }
 
 // Build adds the pipeline to env and returns the alert stream: payments
-// from the generator, keyed by account, through a Detector, and in parallel
+// from the generator, keyed by account, through a Detector (AmountSpike),
 // through tumbling one-minute event-time windows summing each account's
-// successful payments.
+// successful payments, and through the CEP patterns of Patterns
+// (FailedBurst, MuleTransfers).
 func Build(env *weir.Environment, cfg Config, stats *Stats) weir.Stream[Alert] {
 	if stats == nil {
 		stats = NewStats()
@@ -49,11 +53,13 @@ func Build(env *weir.Environment, cfg Config, stats *Stats) weir.Stream[Alert] {
 	gen := NewGenerator(cfg.Generator, &stats.Payments)
 	payments := weir.FromSource(env, gen, gen.Watermarks(), "payments").UID("payments")
 	byAccount := weir.KeyBy(payments, func(p Payment) uint32 { return p.Account })
-	detected := weir.ProcessKeyed[uint32, Payment, Alert](byAccount, NewDetector(cfg.Rules, &stats.Watermark)).
+	det := NewDetector(cfg.Rules, &stats.Watermark)
+	det.NoFailedBurst = true
+	detected := weir.ProcessKeyed[uint32, Payment, Alert](byAccount, det).
 		Name("fraud-detector").UID("fraud-detector")
 
 	spend := minuteSpend(byAccount, cfg.Rules.MinuteSpendLimit)
-	return weir.Union(detected, spend)
+	return weir.Union(detected, spend, Patterns(payments, cfg.Rules, &stats.TimedOut))
 }
 
 // minuteSpend raises MinuteSpend alerts from tumbling one-minute event-time
@@ -102,8 +108,10 @@ type RunOptions struct {
 // Summary describes a finished run.
 type Summary struct {
 	Payments, Alerts int64
-	Elapsed          time.Duration
-	Watermark        int64
+	// TimedOut counts the CEP partial matches that timed out.
+	TimedOut  int64
+	Elapsed   time.Duration
+	Watermark int64
 }
 
 // String formats the summary as one line.
@@ -112,8 +120,8 @@ func (s Summary) String() string {
 	if s.Elapsed > 0 {
 		rate = float64(s.Payments) / s.Elapsed.Seconds()
 	}
-	return fmt.Sprintf("done: %d payments, %d alerts in %s (%.0f payments/s), watermark %s",
-		s.Payments, s.Alerts, s.Elapsed.Round(time.Millisecond), rate, formatWatermark(s.Watermark))
+	return fmt.Sprintf("done: %d payments, %d alerts, %d timed-out partial matches in %s (%.0f payments/s), watermark %s",
+		s.Payments, s.Alerts, s.TimedOut, s.Elapsed.Round(time.Millisecond), rate, formatWatermark(s.Watermark))
 }
 
 func formatWatermark(wm int64) string {
@@ -157,7 +165,7 @@ func Run(ctx context.Context, cfg Config, opts RunOptions) (Summary, error) {
 	err := env.Execute(ctx)
 	close(stop)
 	wg.Wait()
-	sum := Summary{Payments: stats.Payments.Load(), Alerts: stats.Alerts.Load(), Elapsed: time.Since(start), Watermark: stats.Watermark.Load()}
+	sum := Summary{Payments: stats.Payments.Load(), Alerts: stats.Alerts.Load(), TimedOut: stats.TimedOut.Load(), Elapsed: time.Since(start), Watermark: stats.Watermark.Load()}
 	if err != nil && ctx.Err() != nil {
 		err = nil // stopped on request
 	}
