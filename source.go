@@ -450,3 +450,25 @@ func (r *tsReader[T]) Poll(_ context.Context, out *SourceOutput[T]) (PollStatus,
 }
 
 func (r *tsReader[T]) Close() error { return nil }
+
+// CheckpointListeningReader is implemented by source readers that act
+// when a checkpoint completes, such as a Kafka reader committing the
+// checkpointed offsets to a consumer group for monitoring. The call runs
+// on the subtask's goroutine and must not block for long.
+type CheckpointListeningReader interface {
+	NotifyCheckpointComplete(checkpointID int64) error
+}
+
+// NotifyCheckpointComplete passes a completed checkpoint to the reader.
+func (s *sourceOp[T]) NotifyCheckpointComplete(id int64) error {
+	if l, ok := s.reader.(CheckpointListeningReader); ok {
+		if err := l.NotifyCheckpointComplete(id); err != nil {
+			return opError(s.ctx, err)
+		}
+	}
+	return nil
+}
+
+// NotifyCheckpointAborted is a no-op: readers keep no per-checkpoint state
+// the core knows of.
+func (s *sourceOp[T]) NotifyCheckpointAborted(int64) error { return nil }

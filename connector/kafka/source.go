@@ -101,6 +101,11 @@ type SourceOptions[T any] struct {
 	// and topics (default DefaultDiscoveryInterval; negative: only once,
 	// at start).
 	DiscoveryInterval time.Duration
+	// CommitGroup, if set, is the consumer group the source commits the
+	// offsets of every completed checkpoint to, so that tools can show the
+	// job's lag. The source does not read them back (unless Start is
+	// CommittedOffsets of that group) and takes no part in the group.
+	CommitGroup string
 	// ClientOptions are passed to the franz-go client, for TLS
 	// (kgo.DialTLSConfig), SASL (kgo.SASL with pkg/sasl/plain or
 	// pkg/sasl/scram) and tuning. The source sets the seed brokers, the
@@ -250,6 +255,15 @@ func (s *Source[T]) CreateReader(ctx weir.SourceContext) (weir.SourceReader[T], 
 		defer r.wg.Done()
 		r.fetchLoop(gctx)
 	}()
+	if s.opts.CommitGroup != "" {
+		r.snapshots = map[int64]kadm.Offsets{}
+		r.commits = make(chan kadm.Offsets, 1)
+		r.wg.Add(1)
+		go func() {
+			defer r.wg.Done()
+			r.commitLoop(gctx)
+		}()
+	}
 	return r, nil
 }
 
@@ -293,6 +307,11 @@ type reader[T any] struct {
 	curSplit  *weir.SplitOutput[T]
 	idx       int
 	wakeAt    int64
+
+	// Offsets of checkpoints not yet complete, with CommitGroup; commits
+	// hands the offsets of completed ones to commitLoop.
+	snapshots map[int64]kadm.Offsets
+	commits   chan kadm.Offsets
 
 	// Owned by the fetch goroutine (after CreateReader).
 	known map[topicPartition]bool
@@ -384,12 +403,22 @@ func (r *reader[T]) assign(out *weir.SourceOutput[T]) {
 
 // SnapshotState stores the next offset (or the unresolved start) of every
 // partition the reader owns.
-func (r *reader[T]) SnapshotState(int64) ([][]byte, error) {
+func (r *reader[T]) SnapshotState(id int64) ([][]byte, error) {
 	// Partitions handed over but not yet seen by Poll are owned too.
 	pending := r.newSplits
 	items := make([][]byte, 0, len(r.parts)+len(pending))
+	var offs kadm.Offsets
+	if r.snapshots != nil {
+		offs = kadm.Offsets{}
+	}
 	for _, p := range r.parts {
 		items = append(items, position{tp: p.tp, start: p.next}.encode())
+		if offs != nil && p.next.kind == startExact {
+			offs.AddOffset(p.tp.topic, p.tp.partition, p.next.ts, -1)
+		}
+	}
+	if offs != nil {
+		r.snapshots[id] = offs
 	}
 	for _, p := range pending {
 		if _, ok := r.parts[p.tp]; !ok {
@@ -397,6 +426,55 @@ func (r *reader[T]) SnapshotState(int64) ([][]byte, error) {
 		}
 	}
 	return items, nil
+}
+
+// NotifyCheckpointComplete commits the offsets of checkpoint id (or the
+// latest earlier one) to CommitGroup, in the background.
+func (r *reader[T]) NotifyCheckpointComplete(id int64) error {
+	if r.snapshots == nil {
+		return nil
+	}
+	var best int64 = -1
+	for c := range r.snapshots {
+		if c <= id && c > best {
+			best = c
+		}
+	}
+	if best < 0 {
+		return nil
+	}
+	offs := r.snapshots[best]
+	for c := range r.snapshots {
+		if c <= id {
+			delete(r.snapshots, c)
+		}
+	}
+	// The newest offsets replace ones not yet committed.
+	select {
+	case <-r.commits:
+	default:
+	}
+	r.commits <- offs
+	return nil
+}
+
+// commitLoop commits offsets to CommitGroup until ctx ends.
+func (r *reader[T]) commitLoop(ctx context.Context) {
+	adm := kadm.NewClient(r.cl)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case offs := <-r.commits:
+			resp, err := adm.CommitOffsets(ctx, r.opts.CommitGroup, offs)
+			if err == nil {
+				err = resp.Error()
+			}
+			if err != nil && ctx.Err() == nil {
+				r.logger.Warn("kafka: committing offsets for monitoring failed", "group", r.opts.CommitGroup, "err", err)
+			}
+		}
+	}
 }
 
 // Close stops the fetch goroutine and the client.

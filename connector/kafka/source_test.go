@@ -424,3 +424,46 @@ func TestAtLeastOnceSink(t *testing.T) {
 		}
 	}
 }
+
+// TestCommitGroup checks that completed checkpoints' offsets reach the
+// monitoring group.
+func TestCommitGroup(t *testing.T) {
+	seeds := cluster(t)
+	createTopic(t, seeds, "mon", 2)
+	var recs []*kgo.Record
+	for i := range 10 {
+		recs = append(recs, &kgo.Record{Topic: "mon", Partition: int32(i % 2), Value: []byte(fmt.Sprint(i))})
+	}
+	produce(t, seeds, recs...)
+	env := weir.NewEnvironment(weir.Options{
+		Parallelism: 2,
+		Checkpoints: weir.CheckpointOptions{Interval: 20 * time.Millisecond, Dir: t.TempDir()},
+	})
+	weir.FromSource[string](env, NewSource(SourceOptions[string]{
+		Brokers: seeds, Topics: []string{"mon"}, Deserializer: StringSerde{}, CommitGroup: "monitor",
+	}), weir.NoWatermarks[string](), "kafka").SinkTo(weir.SinkFunc[string](func(string, int64) error { return nil }))
+	job, err := env.Start(context.Background())
+	must(t, err)
+	defer stop(t, job)
+	adm := admin(t, seeds)
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	deadline := time.After(30 * time.Second)
+	for {
+		offs, err := adm.FetchOffsets(context.Background(), "monitor")
+		if err == nil {
+			o0, ok0 := offs.Lookup("mon", 0)
+			o1, ok1 := offs.Lookup("mon", 1)
+			if ok0 && ok1 && o0.At == 5 && o1.At == 5 {
+				return
+			}
+		}
+		select {
+		case <-tick.C:
+		case <-deadline:
+			t.Fatalf("group offsets after 30s: %v %v", offs, err)
+		case <-job.Done():
+			t.Fatalf("job ended: %v", job.Wait())
+		}
+	}
+}
