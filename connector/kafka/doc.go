@@ -12,10 +12,13 @@
 // for the first time in a fresh job start where SourceOptions.Start says:
 // Earliest, Latest, AtTimestamp or a group's CommittedOffsets.
 //
-// Positions live in checkpoints: the next offset of every partition (or
-// its still unresolved start). After a restore each reader resumes the
-// partitions it owns at the stored offsets, at any parallelism. The source
-// does not commit offsets to a consumer group.
+// The start is resolved to exact offsets when a partition is assigned
+// (Latest is the last stable offset then), so positions in checkpoints are
+// exact: the next offset of every partition. After a restore each reader
+// resumes the partitions it owns at the stored offsets, at any parallelism.
+// The source takes no part in consumer groups; with CommitGroup it commits
+// the offsets of every completed checkpoint to that group, only so that
+// tools can show the job's lag.
 //
 // Records are read with isolation level read_committed. Each partition
 // emits through its own weir.SplitOutput, so watermarks are generated per
@@ -24,6 +27,10 @@
 // holding back event time. Records the Deserializer rejects go to the
 // ErrorPolicy: the job fails, or a weir.DeadLetter with "topic t partition
 // p offset o" and the reason goes to the dead-letter side output.
+//
+// TLS and SASL (PLAIN, SCRAM) are set through SourceOptions.ClientOptions
+// and SinkOptions.ClientOptions with franz-go's options (kgo.DialTLSConfig,
+// kgo.SASL with pkg/sasl/plain or pkg/sasl/scram).
 //
 // Concurrency: each reader owns one franz-go client and one goroutine that
 // discovers partitions and polls fetches, handing them over a channel; Poll

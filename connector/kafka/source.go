@@ -611,6 +611,27 @@ func (r *reader[T]) discover(ctx context.Context, adm *kadm.Client, first bool) 
 	if first && !r.restored {
 		start = r.opts.Start
 	}
+	// Resolve the start now, so that checkpoints hold exact offsets.
+	var listed kadm.ListedOffsets
+	topicsOf := func() []string {
+		var ts []string
+		for _, tp := range fresh {
+			if !slices.Contains(ts, tp.topic) {
+				ts = append(ts, tp.topic)
+			}
+		}
+		return ts
+	}
+	switch start.kind {
+	case startLatest:
+		// read_committed: the last stable offset.
+		listed, err = adm.ListCommittedOffsets(ctx, topicsOf()...)
+	case startTimestamp:
+		listed, err = adm.ListOffsetsAfterMilli(ctx, start.ts, topicsOf()...)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("kafka: resolving start offsets: %w", err)
+	}
 	var committed kadm.OffsetResponses
 	if start.kind == startCommitted {
 		committed, err = adm.FetchOffsets(ctx, start.group)
@@ -625,6 +646,9 @@ func (r *reader[T]) discover(ctx context.Context, adm *kadm.Client, first bool) 
 	add := map[string]map[int32]kgo.Offset{}
 	for _, tp := range fresh {
 		st := start
+		if o, ok := listed.Lookup(tp.topic, tp.partition); ok && o.Err == nil && o.Offset >= 0 {
+			st = StartOffset{kind: startExact, ts: o.Offset}
+		}
 		if st.kind == startCommitted {
 			st = Earliest()
 			if o, ok := committed.Lookup(tp.topic, tp.partition); ok && o.Err == nil && o.At >= 0 {

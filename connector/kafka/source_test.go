@@ -467,3 +467,41 @@ func TestCommitGroup(t *testing.T) {
 		}
 	}
 }
+
+// TestStartLatest starts after the records present when the partition is
+// first read: records produced later arrive, earlier ones never.
+func TestStartLatest(t *testing.T) {
+	seeds := cluster(t)
+	createTopic(t, seeds, "late", 1)
+	for i := range 5 {
+		produce(t, seeds, &kgo.Record{Topic: "late", Value: []byte(fmt.Sprint("early", i))})
+	}
+	env := weir.NewEnvironment(weir.Options{})
+	g := newGather[string](1)
+	weir.FromSource[string](env, NewSource(SourceOptions[string]{
+		Brokers: seeds, Topics: []string{"late"}, Deserializer: StringSerde{}, Start: Latest(),
+	}), weir.NoWatermarks[string](), "kafka").SinkTo(weir.SinkFunc[string](func(v string, _ int64) error { g.add(v); return nil }))
+	job, err := env.Start(context.Background())
+	must(t, err)
+	defer stop(t, job)
+	// The reader resolves "latest" at some point after the start: produce
+	// until a record produced after that arrives.
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	deadline := time.After(30 * time.Second)
+	for i := 0; ; i++ {
+		produce(t, seeds, &kgo.Record{Topic: "late", Value: []byte(fmt.Sprint("late", i))})
+		select {
+		case <-g.done:
+			for _, v := range g.values() {
+				if strings.HasPrefix(v, "early") {
+					t.Fatalf("read %s, produced before the start", v)
+				}
+			}
+			return
+		case <-tick.C:
+		case <-deadline:
+			t.Fatal("no record after 30s")
+		}
+	}
+}
