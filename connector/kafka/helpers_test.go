@@ -11,7 +11,7 @@ import (
 )
 
 // cluster starts an in-process kfake cluster of three brokers.
-func cluster(t *testing.T) []string {
+func cluster(t testing.TB) []string {
 	t.Helper()
 	c, err := kfake.NewCluster(kfake.NumBrokers(3))
 	if err != nil {
@@ -21,7 +21,7 @@ func cluster(t *testing.T) []string {
 	return c.ListenAddrs()
 }
 
-func admin(t *testing.T, seeds []string) *kadm.Client {
+func admin(t testing.TB, seeds []string) *kadm.Client {
 	t.Helper()
 	cl, err := kgo.NewClient(kgo.SeedBrokers(seeds...))
 	if err != nil {
@@ -31,7 +31,7 @@ func admin(t *testing.T, seeds []string) *kadm.Client {
 	return kadm.NewClient(cl)
 }
 
-func createTopic(t *testing.T, seeds []string, topic string, partitions int32) {
+func createTopic(t testing.TB, seeds []string, topic string, partitions int32) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -45,7 +45,7 @@ func createTopic(t *testing.T, seeds []string, topic string, partitions int32) {
 }
 
 // produce writes records synchronously to the partitions they name.
-func produce(t *testing.T, seeds []string, recs ...*kgo.Record) {
+func produce(t testing.TB, seeds []string, recs ...*kgo.Record) {
 	t.Helper()
 	cl, err := kgo.NewClient(kgo.SeedBrokers(seeds...), kgo.RecordPartitioner(kgo.ManualPartitioner()))
 	if err != nil {
@@ -61,7 +61,7 @@ func produce(t *testing.T, seeds []string, recs ...*kgo.Record) {
 
 // consume reads topic from the start with the given isolation level until
 // it has n records (or more) or the deadline passes, and returns them.
-func consume(t *testing.T, seeds []string, topic string, n int, committed bool) []*kgo.Record {
+func consume(t testing.TB, seeds []string, topic string, n int, committed bool) []*kgo.Record {
 	t.Helper()
 	opts := []kgo.Opt{kgo.SeedBrokers(seeds...), kgo.ConsumeTopics(topic)}
 	if committed {
@@ -90,7 +90,7 @@ func consume(t *testing.T, seeds []string, topic string, n int, committed bool) 
 
 // offsets returns the sum over topic's partitions of the last stable
 // offsets (read_committed) or high watermarks.
-func offsets(t *testing.T, seeds []string, topic string, committed bool) int64 {
+func offsets(t testing.TB, seeds []string, topic string, committed bool) int64 {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()

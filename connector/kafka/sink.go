@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
@@ -141,6 +142,7 @@ type producer[T any] struct {
 	cl      *kgo.Client
 	promise func(*kgo.Record, error)
 	n       int // records produced since the last flush
+	failed  atomic.Bool
 	mu      struct {
 		sync.Mutex
 		err error
@@ -156,6 +158,7 @@ func (p *producer[T]) onDone(r *kgo.Record, err error) {
 		p.mu.err = fmt.Errorf("kafka: producing to topic %s: %w", r.Topic, err)
 	}
 	p.mu.Unlock()
+	p.failed.Store(true)
 }
 
 func (p *producer[T]) produce(v T, ts int64) error {
@@ -181,7 +184,10 @@ func (p *producer[T]) produce(v T, ts int64) error {
 	}
 	p.n++
 	p.cl.Produce(context.Background(), r, p.promise)
-	return p.err()
+	if p.failed.Load() {
+		return p.err()
+	}
+	return nil
 }
 
 func (p *producer[T]) err() error {
