@@ -1,6 +1,10 @@
 package nexmark
 
-import "slices"
+import (
+	"regexp"
+	"slices"
+	"strings"
+)
 
 // Batch computations of the queries' final tables: plain Go over the
 // whole input, written from the reference SQL, sharing no code with the
@@ -284,6 +288,187 @@ func refQ20(events []Event) []Q20Row {
 			out = append(out, Q20Row{b.Auction, b.Bidder, b.Price, b.Channel, b.URL, b.DateTime, b.Extra,
 				a.ItemName, a.Description, a.InitialBid, a.Reserve, a.DateTime, a.Expires, a.Seller, a.Category, a.Extra})
 		}
+	}
+	return out
+}
+
+// refRank is the price level of the reference's FILTER clauses.
+func refRank(p int64) int {
+	if p < 10000 {
+		return 1
+	} else if p >= 10000 && p < 1000000 {
+		return 2
+	}
+	return 3
+}
+
+type refStats struct {
+	bids              [4]int64 // [0] total, [1..3] per rank
+	bidders, auctions [4]map[int64]bool
+	minute            string
+}
+
+func newRefStats() *refStats {
+	s := &refStats{}
+	for i := range 4 {
+		s.bidders[i], s.auctions[i] = map[int64]bool{}, map[int64]bool{}
+	}
+	return s
+}
+
+func (s *refStats) add(b *Bid) {
+	r := refRank(b.Price)
+	for _, i := range []int{0, r} {
+		s.bids[i]++
+		s.bidders[i][b.Bidder] = true
+		s.auctions[i][b.Auction] = true
+	}
+	if m := b.DateTime.String()[11:16]; m > s.minute {
+		s.minute = m
+	}
+}
+
+func (s *refStats) row(day string) Q15Row {
+	return Q15Row{day, s.bids[0], s.bids[1], s.bids[2], s.bids[3],
+		int64(len(s.bidders[0])), int64(len(s.bidders[1])), int64(len(s.bidders[2])), int64(len(s.bidders[3])),
+		int64(len(s.auctions[0])), int64(len(s.auctions[1])), int64(len(s.auctions[2])), int64(len(s.auctions[3]))}
+}
+
+func refQ15(events []Event) []Q15Row {
+	byDay := map[string]*refStats{}
+	for _, b := range refBids(events) {
+		d := b.DateTime.String()[:10]
+		if byDay[d] == nil {
+			byDay[d] = newRefStats()
+		}
+		byDay[d].add(b)
+	}
+	var out []Q15Row
+	for d, s := range byDay {
+		out = append(out, s.row(d))
+	}
+	return out
+}
+
+func refQ16(events []Event) []Q16Row {
+	type key struct{ channel, day string }
+	by := map[key]*refStats{}
+	for _, b := range refBids(events) {
+		k := key{b.Channel, b.DateTime.String()[:10]}
+		if by[k] == nil {
+			by[k] = newRefStats()
+		}
+		by[k].add(b)
+	}
+	var out []Q16Row
+	for k, s := range by {
+		out = append(out, Q16Row{Channel: k.channel, Day: k.day, Minute: s.minute, Q15Row: s.row(k.day)})
+	}
+	return out
+}
+
+func refQ17(events []Event) []Q17Row {
+	type key struct {
+		auction int64
+		day     string
+	}
+	by := map[key][]int64{}
+	var keys []key
+	for _, b := range refBids(events) {
+		k := key{b.Auction, b.DateTime.String()[:10]}
+		if by[k] == nil {
+			keys = append(keys, k)
+		}
+		by[k] = append(by[k], b.Price)
+	}
+	var out []Q17Row
+	for _, k := range keys {
+		ps := by[k]
+		r := Q17Row{Auction: k.auction, Day: k.day, MinPrice: ps[0], MaxPrice: ps[0]}
+		for _, p := range ps {
+			r.TotalBids++
+			switch refRank(p) {
+			case 1:
+				r.Rank1Bids++
+			case 2:
+				r.Rank2Bids++
+			case 3:
+				r.Rank3Bids++
+			}
+			r.MinPrice, r.MaxPrice = min(r.MinPrice, p), max(r.MaxPrice, p)
+			r.SumPrice += p
+		}
+		r.AvgPrice = r.SumPrice / r.TotalBids
+		out = append(out, r)
+	}
+	return out
+}
+
+func refQ19(events []Event) []Q19Row {
+	by := map[int64][]*Bid{}
+	for _, b := range refBids(events) {
+		by[b.Auction] = append(by[b.Auction], b)
+	}
+	var out []Q19Row
+	for _, bs := range by {
+		slices.SortFunc(bs, func(a, b *Bid) int {
+			if a.Price != b.Price {
+				return cmpInt(b.Price, a.Price)
+			}
+			if a.DateTime != b.DateTime {
+				return cmpInt(int64(a.DateTime), int64(b.DateTime))
+			}
+			if a.Bidder != b.Bidder {
+				return cmpInt(a.Bidder, b.Bidder)
+			}
+			return strings.Compare(a.Extra, b.Extra)
+		})
+		for i, b := range bs[:min(len(bs), 10)] {
+			out = append(out, Q19Row{Q18Row{b.Auction, b.Bidder, b.Price, b.Channel, b.URL, b.DateTime, b.Extra}, int64(i + 1)})
+		}
+	}
+	return out
+}
+
+func cmpInt(a, b int64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+var refChannelID = regexp.MustCompile(`(&|^)channel_id=([^&]*)`)
+
+func refQ21(events []Event) []Q21Row {
+	codes := map[string]string{"apple": "0", "google": "1", "facebook": "2", "baidu": "3"}
+	var out []Q21Row
+	for _, b := range refBids(events) {
+		m := refChannelID.FindStringSubmatch(b.URL)
+		code, known := codes[strings.ToLower(b.Channel)]
+		switch {
+		case known:
+			out = append(out, Q21Row{b.Auction, b.Bidder, b.Price, b.Channel, code})
+		case m != nil:
+			out = append(out, Q21Row{b.Auction, b.Bidder, b.Price, b.Channel, m[2]})
+		}
+	}
+	return out
+}
+
+func refQ22(events []Event) []Q22Row {
+	var out []Q22Row
+	for _, b := range refBids(events) {
+		parts := strings.Split(b.URL, "/")
+		dir := func(i int) *string {
+			if i < len(parts) {
+				return &parts[i]
+			}
+			return nil
+		}
+		out = append(out, Q22Row{b.Auction, b.Bidder, b.Price, b.Channel, dir(3), dir(4), dir(5)})
 	}
 	return out
 }
