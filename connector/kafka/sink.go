@@ -364,14 +364,32 @@ func (w *txnWriter[T]) abort(txnID string) error {
 	req.TransactionalID = &txnID
 	req.TransactionTimeoutMillis = int32(w.opts.TransactionTimeout.Milliseconds())
 	req.ProducerID, req.ProducerEpoch = -1, -1
-	resp, err := req.RequestWith(context.Background(), w.ctl)
-	if err == nil {
-		err = kerr.ErrorForCode(resp.ErrorCode)
-	}
+	err := retry(func() error {
+		resp, err := req.RequestWith(context.Background(), w.ctl)
+		if err == nil {
+			err = kerr.ErrorForCode(resp.ErrorCode)
+		}
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("kafka: aborting leftover transactions of %s: %w", txnID, err)
 	}
 	return nil
+}
+
+// retry runs fn until it returns an error Kafka does not call retriable
+// (such as CONCURRENT_TRANSACTIONS while a coordinator completes an
+// earlier transaction), for at most about 30 seconds.
+func retry(fn func() error) error {
+	var err error
+	for attempt := 0; attempt < 100; attempt++ {
+		if err = fn(); err == nil || !kerr.IsRetriable(err) {
+			return err
+		}
+		t := time.NewTimer(300 * time.Millisecond)
+		<-t.C
+	}
+	return err
 }
 
 // begin opens the transaction number w.seq with a new client.
@@ -482,10 +500,13 @@ func (w *txnWriter[T]) commit(c committable) error {
 	req.TransactionalID = c.txnID
 	req.ProducerID, req.ProducerEpoch = c.producerID, c.epoch
 	req.Commit = true
-	resp, err := req.RequestWith(context.Background(), w.ctl)
-	if err == nil {
-		err = kerr.ErrorForCode(resp.ErrorCode)
-	}
+	err := retry(func() error {
+		resp, err := req.RequestWith(context.Background(), w.ctl)
+		if err == nil {
+			err = kerr.ErrorForCode(resp.ErrorCode)
+		}
+		return err
+	})
 	switch {
 	case err == nil:
 		return nil
