@@ -68,14 +68,18 @@ func TestQueriesEqualBatchReference(t *testing.T) {
 		events      int64
 		rate        float64
 		parallelism int
+		base        int64
 	}{
-		{"slow-p1", 12000, 100, 1},  // 120 s of event time: many windows
-		{"slow-p3", 12000, 100, 3},  // the same at parallelism 3
-		{"fast-p2", 30000, 2000, 2}, // 15 s, hot auctions, long auctions
+		// 120 s of event time: many windows.
+		{"slow-p1", 12000, 100, 1, DefaultBaseTime},
+		// The same at parallelism 3, across midnight (two days for q15-q17).
+		{"slow-p3", 12000, 100, 3, DefaultBaseTime - 60000},
+		// 15 s at 2,000 events/s across 08:00 (q14's otherTime and dayTime).
+		{"fast-p2", 30000, 2000, 2, DefaultBaseTime + 8*3600000 - 5000},
 	}
 	for _, c := range configs {
 		cfg := DefaultConfig(c.events, 7)
-		cfg.Rate = c.rate
+		cfg.Rate, cfg.BaseTime = c.rate, c.base
 		events, err := Generate(cfg)
 		if err != nil {
 			t.Fatal(err)
