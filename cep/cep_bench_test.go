@@ -58,7 +58,7 @@ func (s countSink) Write(int32, int64) error                                    
 func (s countSink) Flush(bool) error                                              { return nil }
 func (s countSink) Close() error                                                  { return nil }
 
-func benchCEP(b *testing.B, procTime bool) {
+func benchCEP(b *testing.B, procTime, view bool) {
 	n := int64(b.N)
 	p := cep.Begin[benchEvent]("a").Where(func(e benchEvent) bool { return e.Kind == 0 }).
 		FollowedBy("b").Where(func(e benchEvent) bool { return e.Kind == 1 }).
@@ -72,7 +72,12 @@ func benchCEP(b *testing.B, procTime bool) {
 		if procTime {
 			ps = ps.InProcessingTime()
 		}
-		out := cep.Select(ps, func(_ uint32, m map[string][]benchEvent) (int32, error) { return m["c"][0].Amt, nil })
+		var out weir.Stream[int32]
+		if view {
+			out = cep.SelectMatch(ps, func(_ uint32, m *cep.Match[benchEvent]) (int32, error) { return m.Get("c")[0].Amt, nil })
+		} else {
+			out = cep.Select(ps, func(_ uint32, m map[string][]benchEvent) (int32, error) { return m["c"][0].Amt, nil })
+		}
 		out.SinkTo(countSink{&matches})
 		return env.Execute(context.Background())
 	}
@@ -90,5 +95,9 @@ func benchCEP(b *testing.B, procTime bool) {
 	b.ReportMetric(float64(matches)/float64(n), "matches/event")
 }
 
-func BenchmarkCEPEventTime(b *testing.B)      { benchCEP(b, false) }
-func BenchmarkCEPProcessingTime(b *testing.B) { benchCEP(b, true) }
+func BenchmarkCEPEventTime(b *testing.B)      { benchCEP(b, false, false) }
+func BenchmarkCEPProcessingTime(b *testing.B) { benchCEP(b, true, false) }
+
+// The same with SelectMatch: no match map per match.
+func BenchmarkCEPEventTimeMatch(b *testing.B)      { benchCEP(b, false, true) }
+func BenchmarkCEPProcessingTimeMatch(b *testing.B) { benchCEP(b, true, true) }

@@ -95,6 +95,7 @@ type cepFunc[K comparable, T, O any] struct {
 	nfa      *nfa[T]
 	err      error
 	sel      func(*weir.KeyedContext[K, O], K, map[string][]T, int64) error
+	selView  func(*weir.KeyedContext[K, O], K, *Match[T], int64) error // instead of sel
 	procTime bool
 	timeouts *weir.OutputTag[TimedOut[K, T]]
 	late     *weir.OutputTag[T]
@@ -103,6 +104,7 @@ type cepFunc[K comparable, T, O any] struct {
 	m    *matcher[T]
 	cur  *weir.KeyedContext[K, O]
 	pool []*buffer[T]
+	view Match[T]
 }
 
 // Open compiles nothing (the pattern was compiled when the job was built)
@@ -122,8 +124,15 @@ func (f *cepFunc[K, T, O]) Open(rc *weir.KeyedRuntimeContext[K]) error {
 }
 
 func (f *cepFunc[K, T, O]) emit(b *buffer[T], pm partial, ts int64) error {
-	match := materialize(b, f.nfa.names, pm.Last)
-	if err := f.sel(f.cur, f.cur.Key(), match, ts); err != nil {
+	var err error
+	if f.selView != nil {
+		f.view.fill(b, f.nfa.names, pm.Last)
+		err = f.selView(f.cur, f.cur.Key(), &f.view, ts)
+		f.view.clear()
+	} else {
+		err = f.sel(f.cur, f.cur.Key(), materialize(b, f.nfa.names, pm.Last), ts)
+	}
+	if err != nil {
 		return fmt.Errorf("cep: select: %w", err)
 	}
 	return nil
@@ -162,15 +171,17 @@ func (f *cepFunc[K, T, O]) save(c *weir.KeyedContext[K, O], b *buffer[T], stored
 		f.st.Update(b)
 	}
 	// Two wake-ups at most are registered per key: one for the earliest
-	// queued event (event time), one for the earliest timeout. A timer
-	// that fires early (its reason gone) finds nothing to do.
+	// queued event (event time), one for the earliest timeout; neither
+	// when the other's timer fires no later (OnTimer handles both, then
+	// registers what is left). A timer that fires early (its reason gone)
+	// finds nothing to do.
 	if !f.procTime && len(b.Queue) > 0 {
-		if q := b.Queue[0].TS; b.QTimer == noTimer || q < b.QTimer {
+		if q := b.Queue[0].TS; (b.QTimer == noTimer || q < b.QTimer) && (b.ToTimer == noTimer || q < b.ToTimer) {
 			b.QTimer = q
 			c.RegisterEventTimeTimer(q)
 		}
 	}
-	if w, ok := f.m.nextTimeout(b); ok && (b.ToTimer == noTimer || w < b.ToTimer) {
+	if w, ok := f.m.nextTimeout(b); ok && (b.ToTimer == noTimer || w < b.ToTimer) && (f.procTime || b.QTimer == noTimer || w < b.QTimer) {
 		b.ToTimer = w
 		if f.procTime {
 			c.RegisterProcessingTimeTimer(w)
