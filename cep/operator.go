@@ -156,10 +156,14 @@ func (f *cepFunc[K, T, O]) load() (*buffer[T], bool) {
 }
 
 // save keeps the key's buffer in state, or clears the state and recycles
-// the buffer once it holds nothing, and makes sure a timer will wake the
+// the buffer once it holds nothing and no timer is due, and makes sure a timer will wake the
 // key for its next queued event or timeout.
 func (f *cepFunc[K, T, O]) save(c *weir.KeyedContext[K, O], b *buffer[T], stored bool) {
-	if b.empty() {
+	// An empty buffer whose key still has a timer registered stays in
+	// state until that timer fires (which clears it if it is still
+	// empty): a key with steady traffic keeps its buffer instead of
+	// clearing and re-inserting it, and state stays bounded.
+	if b.empty() && (!stored || (b.QTimer == noTimer && b.ToTimer == noTimer)) {
 		if stored {
 			f.st.Clear()
 		}
