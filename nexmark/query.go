@@ -167,7 +167,7 @@ func (d Decimal3) MarshalJSON() ([]byte, error) { return []byte(d.String()), nil
 
 // Queries returns the implemented queries in order.
 func Queries() []Query {
-	return []Query{q0(), q1(), q2(), q3(), q4(), q5(), q7(), q8(), q9(), q10(), q11(), q12(), q14(), q15(), q16(), q17(), q18(), q19(), q20(), q21(), q22()}
+	return []Query{q0(), q1(), q2(), q3(), q4(), q5(), q7(), q8(), q9(), q10(), q11(), q12(), q13(), q14(), q15(), q16(), q17(), q18(), q19(), q20(), q21(), q22()}
 }
 
 // Lookup returns the query called name.
