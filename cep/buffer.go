@@ -39,6 +39,7 @@ type buffer[T any] struct {
 	nodeArr [3]node       `weir:"-"`
 	pmArr   [2][2]partial `weir:"-"`
 	qArr    [1]queued[T]  `weir:"-"`
+	freeArr [2][3]int32   `weir:"-"`
 }
 
 type evEntry[T any] struct {
@@ -74,6 +75,7 @@ func newBuffer[T any]() *buffer[T] {
 	b.Events, b.Nodes = b.evArr[:0], b.nodeArr[:0]
 	b.PMs, b.spare = b.pmArr[0][:0], b.pmArr[1][:0]
 	b.Queue = b.qArr[:0]
+	b.FreeEv, b.FreeN = b.freeArr[0][:0], b.freeArr[1][:0]
 	return b
 }
 
