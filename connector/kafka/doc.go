@@ -78,5 +78,17 @@
 //
 // A job started fresh (not restored) re-initialises its ids too, aborting
 // transactions a previous run left open, but cannot commit them: restore
-// with the same checkpoint directory to keep them.
+// with the same checkpoint directory to keep them. Without checkpoints an
+// exactly-once sink commits only at the end of a bounded input.
+//
+// # Differences from Flink
+//
+// The source is always unbounded (no stopping offsets), reads no Avro or
+// schema-registry formats yet, and does not stop reading partitions that
+// disappear. Partitions are spread by a hash of the topic name plus the
+// partition number, as Flink's enumerator does, but every reader discovers
+// its own partitions (there is no central enumerator). The sink uses
+// TransactionSlots transactional ids per subtask in a ring rather than one
+// id per checkpoint, and commits with a plain EndTxn request rather than by
+// resuming a producer.
 package kafka
