@@ -83,7 +83,9 @@
 //
 // Select and FlatSelect turn each match (the key, and each step's events in
 // order) into records stamped with the time of the event that completed the
-// match. SideOutputTimeouts sends partial matches dropped by Within, with
+// match. SelectMatch does the same through a reused Match view instead of
+// a new map per match (valid only during the call), which allocates
+// nothing per match. SideOutputTimeouts sends partial matches dropped by Within, with
 // their events, to a side output.
 //
 // # Differences from Flink

@@ -10,13 +10,24 @@
 // records), so a bounded-out-of-orderness watermark never makes a record
 // late.
 //
+// Some payments are transfers to another account (To): honest accounts
+// rarely make them, always to a few regular payees; fraudulent accounts
+// often, to any account.
+//
 // The pipeline keys payments by account and runs a Detector, a keyed
 // process function that buffers each account's payments until the watermark
 // passes them (event-time timers), then evaluates them in event-time order:
 //
-//   - FailedBurst: 3 failed payments within 10 minutes of event time;
 //   - AmountSpike: a payment more than 10 times the account's running
 //     average amount (once the account has a short history);
+//
+// two CEP patterns (package cep, see Patterns), matched per account in
+// event time, their timed-out partial matches counted in a side output:
+//
+//   - FailedBurst: 3 failed payments within 10 minutes of event time;
+//   - MuleTransfers: 3 or more transfers, each to a different account,
+//     within 5 minutes, then a large transfer (an iterative condition
+//     compares each transfer with those already matched);
 //
 // and, beside the detector, tumbling one-minute event-time windows sum each
 // account's successful payments (an incremental aggregate):
