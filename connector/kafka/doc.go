@@ -24,7 +24,10 @@
 // emits through its own weir.SplitOutput, so watermarks are generated per
 // partition by the job's WatermarkStrategy with the records' Kafka
 // timestamps, and a partition quiet for the strategy's IdleTimeout stops
-// holding back event time. Records the Deserializer rejects go to the
+// holding back event time. Deserializers: BytesSerde, StringSerde,
+// JSONSerde, AvroSerde (schema registry, Confluent wire format) and
+// RecordDeserializer (key, value, headers, timestamp, position); the same
+// types serialise for the sink. Records the Deserializer rejects go to the
 // ErrorPolicy: the job fails, or a weir.DeadLetter with "topic t partition
 // p offset o" and the reason goes to the dead-letter side output.
 //
@@ -83,9 +86,10 @@
 //
 // # Differences from Flink
 //
-// The source is always unbounded (no stopping offsets), reads no Avro or
-// schema-registry formats yet, and does not stop reading partitions that
-// disappear. Partitions are spread by a hash of the topic name plus the
+// The source is always unbounded (no stopping offsets) and does not stop
+// reading partitions that disappear. AvroSerde treats an unreachable
+// schema registry like a bad record (the ErrorPolicy decides), where Flink
+// fails the job. Partitions are spread by a hash of the topic name plus the
 // partition number, as Flink's enumerator does, but every reader discovers
 // its own partitions (there is no central enumerator). The sink uses
 // TransactionSlots transactional ids per subtask in a ring rather than one
