@@ -1,0 +1,62 @@
+package kafka
+
+import (
+	"context"
+	"testing"
+
+	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/sasl"
+	"github.com/twmb/franz-go/pkg/sasl/plain"
+	"github.com/twmb/franz-go/pkg/sasl/scram"
+
+	"github.com/weirstream/weir"
+)
+
+// TestSASL writes through the exactly-once sink and reads through the
+// source on clusters that require SASL PLAIN or SCRAM, with the
+// credentials passed as client options; without them the job fails.
+func TestSASL(t *testing.T) {
+	for _, tc := range []struct {
+		method string
+		mech   sasl.Mechanism
+	}{
+		{"PLAIN", plain.Auth{User: "weir", Pass: "secret"}.AsMechanism()},
+		{"SCRAM-SHA-256", scram.Auth{User: "weir", Pass: "secret"}.AsSha256Mechanism()},
+		{"SCRAM-SHA-512", scram.Auth{User: "weir", Pass: "secret"}.AsSha512Mechanism()},
+	} {
+		t.Run(tc.method, func(t *testing.T) {
+			c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.EnableSASL(), kfake.Superuser(tc.method, "weir", "secret"),
+				kfake.SeedTopics(1, "in", "out"))
+			must(t, err)
+			defer c.Close()
+			seeds := c.ListenAddrs()
+			auth := []kgo.Opt{kgo.SASL(tc.mech)}
+
+			env := weir.NewEnvironment(weir.Options{})
+			weir.FromSlice(env, []string{"a", "b", "c"}).SinkTo(NewSink(SinkOptions[string]{
+				Brokers: seeds, Topic: "in", Serializer: StringSerde{}, Guarantee: ExactlyOnce,
+				TransactionalIDPrefix: "sasl", ClientOptions: auth,
+			}))
+			must(t, env.Execute(context.Background()))
+
+			env = weir.NewEnvironment(weir.Options{})
+			g := newGather[string](3)
+			weir.FromSource[string](env, NewSource(SourceOptions[string]{
+				Brokers: seeds, Topics: []string{"in"}, Deserializer: StringSerde{}, ClientOptions: auth,
+			}), weir.NoWatermarks[string](), "kafka").SinkTo(weir.SinkFunc[string](func(v string, _ int64) error { g.add(v); return nil }))
+			job, err := env.Start(context.Background())
+			must(t, err)
+			g.wait(t, job)
+			stop(t, job)
+
+			env = weir.NewEnvironment(weir.Options{})
+			weir.FromSlice(env, []string{"x"}).SinkTo(NewSink(SinkOptions[string]{
+				Brokers: seeds, Topic: "out", Serializer: StringSerde{}, Guarantee: ExactlyOnce, TransactionalIDPrefix: "anon",
+			}))
+			if err := env.Execute(context.Background()); err == nil {
+				t.Fatal("unauthenticated sink succeeded")
+			}
+		})
+	}
+}
