@@ -881,25 +881,21 @@ func (op *windowOp[K, T, W, O]) processMerging(v T, ts int64, ws []W, wm int64) 
 	return skipped, nil
 }
 
-// loadPairs copies the current key's merging window set into op.pairs, a
-// scratch buffer the operator owns: a stored value is never changed in
-// place (a snapshot being written may still read it).
+// loadPairs makes op.pairs the current key's merging window set. The
+// operator changes it in place and stores it back: a state whose values
+// are slices is encoded when a snapshot is captured (heap state's rule for
+// mutable values), so no snapshot reads it later.
 func (op *windowOp[K, T, W, O]) loadPairs() {
-	stored, _ := op.mergeSets.Value()
-	op.pairs = append(op.pairs[:0], stored...)
+	op.pairs, _ = op.mergeSets.Value()
 }
 
-// persistPairs stores op.pairs as the current key's merging window set, as
-// a new slice, if it changed.
+// persistPairs stores op.pairs as the current key's merging window set.
 func (op *windowOp[K, T, W, O]) persistPairs() {
 	if len(op.pairs) == 0 {
 		op.mergeSets.Clear()
 		return
 	}
-	if stored, _ := op.mergeSets.Value(); slices.Equal(stored, op.pairs) {
-		return
-	}
-	op.mergeSets.Update(slices.Clone(op.pairs))
+	op.mergeSets.Update(op.pairs)
 }
 
 func (op *windowOp[K, T, W, O]) stateWindow(w W) (W, bool) {
