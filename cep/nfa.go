@@ -60,6 +60,9 @@ type nfa[T any] struct {
 	within  int64 // milliseconds; 0 = unbounded
 	skip    SkipStrategy
 	skipIdx int // name index for SkipToFirst/SkipToLast
+
+	inertOK   bool // events may be tested for inertness (see inert.go)
+	startHeld bool // an edge leads back to the start state
 }
 
 type compiler[T any] struct {
@@ -129,6 +132,7 @@ func compile[T any](p *Seq[T]) (*nfa[T], error) {
 		return nil, c.err
 	}
 	c.markMatchOnTimeout()
+	c.n.prepareInert()
 	return c.n, nil
 }
 

@@ -200,6 +200,9 @@ func (f *cepFunc[K, T, O]) save(c *weir.KeyedContext[K, O], b *buffer[T], stored
 func (f *cepFunc[K, T, O]) ProcessElement(c *weir.KeyedContext[K, O], v T) error {
 	f.cur = c
 	if f.procTime {
+		if f.m.inert(v) {
+			return nil
+		}
 		b, stored := f.load()
 		if err := f.m.process(b, v, c.CurrentProcessingTime()); err != nil {
 			return err
@@ -213,6 +216,9 @@ func (f *cepFunc[K, T, O]) ProcessElement(c *weir.KeyedContext[K, O], v T) error
 			weir.Output(c, *f.late, v)
 		}
 		return nil
+	}
+	if f.m.inert(v) {
+		return nil // it would leave every partial match as it is
 	}
 	b, stored := f.load()
 	b.enqueue(v, ts)
