@@ -66,7 +66,11 @@
 // matches are emitted when they reach the final state, partial matches
 // are dropped (and optionally reported as timed out) once Within passes.
 // With a skip strategy other than NoSkip, a completed match waits while a
-// partial match that started before it is alive, as in Flink.
+// partial match that started before it is alive, as in Flink. When every
+// condition of a pattern sees only the event (no iterative or expression
+// conditions), an event that every state would merely ignore and that
+// starts no match is dropped on arrival, before the key's state or timers
+// are touched: it cannot change any partial match.
 //
 // # Time
 //
