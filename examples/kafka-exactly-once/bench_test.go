@@ -29,7 +29,7 @@ import (
 )
 
 var (
-	benchRecords  = flag.Int("kafka.records", 200_000, "throughput runs: records pre-produced to the input")
+	benchRecords  = flag.Int("kafka.records", 500_000, "throughput runs: records pre-produced to the input")
 	benchRate     = flag.Int("kafka.rate", 20_000, "latency runs: input records per second")
 	benchDuration = flag.Duration("kafka.duration", 10*time.Second, "latency runs: how long the input is produced")
 	benchKeys     = flag.Int("kafka.keys", 1000, "number of keys")
