@@ -1,0 +1,117 @@
+package weir_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/weirstream/weir"
+	"github.com/weirstream/weir/state"
+	"github.com/weirstream/weir/window"
+)
+
+// timerCounter keeps each key's timestamps in list state and, at an
+// event-time timer 35 ms after each record, emits how many of the key's
+// records are at or before the timer: deterministic output whatever the
+// interleaving, that depends on state and timers surviving restores.
+type timerCounter struct{ seen state.List[int64] }
+
+func (c *timerCounter) Open(ctx *weir.KeyedRuntimeContext[int]) error {
+	c.seen = state.GetList[int, int64](ctx.State(), state.Descriptor{Name: "seen"})
+	return nil
+}
+
+func (c *timerCounter) ProcessElement(ctx *weir.KeyedContext[int, string], v int) error {
+	c.seen.Add(ctx.Timestamp())
+	ctx.RegisterEventTimeTimer(ctx.Timestamp() + 35)
+	return nil
+}
+
+func (c *timerCounter) OnTimer(ctx *weir.KeyedContext[int, string], ts int64) error {
+	n := 0
+	for _, t := range c.seen.Get() {
+		if t <= ts {
+			n++
+		}
+	}
+	ctx.Collect(fmt.Sprintf("timer k%d t%d n%d", ctx.Key(), ts, n))
+	return nil
+}
+
+// rescaleJob runs timers and sliding windows over 0..n-1 (timestamp 10 ms
+// apart) at parallelism p, failing at record failAt (if >= 0).
+func rescaleJob(dir string, p, n, failAt int, c *committed[string]) error {
+	env := weir.NewEnvironment(weir.Options{
+		Parallelism: p, AutoWatermarkInterval: -1,
+		Checkpoints: weir.CheckpointOptions{Interval: 5 * time.Millisecond, Dir: dir},
+		Restore:     "latest",
+	})
+	src := weir.FromSource[int](env, slowCounter{n: n, perPoll: 20},
+		weir.ForMonotonousTimestamps[int]().WithTimestamps(func(v int) int64 { return int64(v) * 10 }), "counter").
+		SetParallelism(1).UID("counter")
+	checked := weir.TryMap(src, func(v int) (int, error) {
+		if v == failAt {
+			return 0, errInjected
+		}
+		return v, nil
+	}).SetParallelism(1)
+	keyed := weir.KeyBy(checked, func(v int) int { return v % 11 })
+	timers := weir.ProcessKeyed[int, int, string](keyed, &timerCounter{}).UID("timers")
+	slides := weir.WindowAggregateProcess(weir.Window(keyed, window.SlidingEventTime[int](300*time.Millisecond, 100*time.Millisecond)).
+		AllowedLateness(50*time.Millisecond), evIntSum{},
+		weir.ProcessWindowFunc[int, int, string, window.TimeWindow](func(ctx *weir.WindowContext[int, string, window.TimeWindow], k int, in []int) error {
+			ctx.Collect(fmt.Sprintf("slide k%d [%d,%d) sum%d", k, ctx.Window().Start, ctx.Window().End, in[0]))
+			return nil
+		})).UID("slides")
+	weir.Union(timers, slides).SinkTo(txSink[string]{c}).UID("sink")
+	return env.Execute(context.Background())
+}
+
+type evIntSum struct{}
+
+func (evIntSum) CreateAccumulator() int      { return 0 }
+func (evIntSum) Add(a, v int) (int, error)   { return a + v, nil }
+func (evIntSum) Result(a int) (int, error)   { return a, nil }
+func (evIntSum) Merge(a, b int) (int, error) { return a + b, nil }
+
+// TestRestoreAtOtherParallelism fails a job with keyed timers, list state
+// and sliding windows (with allowed lateness, so with explicit timers)
+// twice, restoring each time at another parallelism, and requires the
+// committed output of an uninterrupted run, exactly once.
+func TestRestoreAtOtherParallelism(t *testing.T) {
+	const n = 2500
+	clean := newCommitted[string]()
+	if err := rescaleJob(t.TempDir(), 2, n, -1, clean); err != nil {
+		t.Fatal(err)
+	}
+	want := clean.all()
+	slices.Sort(want)
+	if len(want) < n {
+		t.Fatalf("only %d results", len(want))
+	}
+
+	dir := t.TempDir()
+	c := newCommitted[string]()
+	for _, step := range []struct{ p, failAt int }{{2, 900}, {3, 1700}, {1, -1}} {
+		err := rescaleJob(dir, step.p, n, step.failAt, c)
+		if step.failAt >= 0 && !errors.Is(err, errInjected) {
+			t.Fatalf("p=%d failing at %d: %v", step.p, step.failAt, err)
+		}
+		if step.failAt >= 0 && len(c.all()) == 0 {
+			t.Fatalf("p=%d: nothing committed before the failure: no restore would be tested", step.p)
+		}
+		if step.failAt < 0 && err != nil {
+			t.Fatalf("final run: %v", err)
+		}
+	}
+	got := c.all()
+	slices.Sort(got)
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Fatalf("output after restores at parallelism 2 -> 3 -> 1 differs from an uninterrupted run (-want +got):\n%s", diff)
+	}
+}
