@@ -527,6 +527,11 @@ func (t *Task) capture(id int64) (map[int]*StateWriter, error) {
 		}
 		w := NewStateWriter()
 		if err := s.SnapshotState(id, w); err != nil {
+			// Release what the operators before it captured (a capture
+			// must always be written, or it keeps state copy-on-write).
+			for _, w := range ws {
+				_ = w.runDeferred()
+			}
 			return nil, fmt.Errorf("operator %q: snapshot for checkpoint %d: %w", m.Ctx.Name, id, err)
 		}
 		ws[i] = w
