@@ -543,13 +543,15 @@ func (t *Task) capture(id int64) (map[int]*StateWriter, error) {
 // snapshot.
 func (t *Task) complete(id int64, ws map[int]*StateWriter) (TaskSnapshot, error) {
 	snap := TaskSnapshot{Ops: map[int]OperatorSnapshot{}}
+	var first error
 	for i, w := range ws {
-		if err := w.runDeferred(); err != nil {
-			return snap, fmt.Errorf("operator %q: snapshot for checkpoint %d: %w", t.Chain[i].Ctx.Name, id, err)
+		// Every capture is written, even after an error, to release it.
+		if err := w.runDeferred(); err != nil && first == nil {
+			first = fmt.Errorf("operator %q: snapshot for checkpoint %d: %w", t.Chain[i].Ctx.Name, id, err)
 		}
 		snap.Ops[i] = w.Done()
 	}
-	return snap, nil
+	return snap, first
 }
 
 // snapshot takes a whole snapshot on the task's goroutine.
