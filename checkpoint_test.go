@@ -151,8 +151,29 @@ func (r *runningSum) ProcessElement(ctx *weir.KeyedContext[int, sumOut], v int) 
 
 var errInjected = errors.New("injected failure")
 
-// exactlyOnceJob runs the pipeline once; it fails with errInjected when it
-// meets record failAt (unless failAt < 0).
+// count returns the number of transactions committed so far.
+func (c *committed[T]) count() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.txns)
+}
+
+// failAfterCommit returns a map function that fails with errInjected at the
+// first record at or after failAt that arrives once this run committed a
+// checkpoint's output: the next run must then restore (whatever the
+// machine's speed), never start over. failAt < 0 never fails.
+func failAfterCommit(failAt int, count func() int) func(int) (int, error) {
+	start := count()
+	return func(v int) (int, error) {
+		if failAt >= 0 && v >= failAt && count() > start {
+			return 0, errInjected
+		}
+		return v, nil
+	}
+}
+
+// exactlyOnceJob runs the pipeline once; it fails with errInjected at record
+// failAt or after (see failAfterCommit).
 func exactlyOnceJob(dir string, p, n, failAt int, c *committed[sumOut]) error {
 	env := weir.NewEnvironment(weir.Options{
 		Parallelism: p,
@@ -160,12 +181,7 @@ func exactlyOnceJob(dir string, p, n, failAt int, c *committed[sumOut]) error {
 		Restore:     "latest",
 	})
 	src := weir.FromSource[int](env, slowCounter{n: n, perPoll: 20}, weir.NoWatermarks[int](), "counter").SetParallelism(1).UID("counter")
-	checked := weir.TryMap(src, func(v int) (int, error) {
-		if v == failAt {
-			return 0, errInjected
-		}
-		return v, nil
-	}).SetParallelism(1) // chained to the source: keeps per-key order
+	checked := weir.TryMap(src, failAfterCommit(failAt, c.count)).SetParallelism(1) // chained to the source: keeps per-key order
 	sums := weir.ProcessKeyed[int, int, sumOut](weir.KeyBy(checked, func(v int) int { return v % 7 }), &runningSum{}).UID("sums")
 	sums.SinkTo(txSink[sumOut]{c}).UID("sink")
 	return env.Execute(context.Background())
@@ -241,12 +257,7 @@ func TestWindowsExactlyOnceAfterFailures(t *testing.T) {
 			src := weir.FromSource[int](env, slowCounter{n: n, perPoll: 20},
 				weir.ForMonotonousTimestamps[int]().WithTimestamps(func(v int) int64 { return int64(v) * 10 }), "counter").
 				SetParallelism(1).UID("counter")
-			checked := weir.TryMap(src, func(v int) (int, error) {
-				if v == failAt {
-					return 0, errInjected
-				}
-				return v, nil
-			}).SetParallelism(1)
+			checked := weir.TryMap(src, failAfterCommit(failAt, c.count)).SetParallelism(1)
 			keyed := weir.KeyBy(checked, func(v int) int { return v % 3 })
 			var ws weir.WindowedStream[int, int, window.TimeWindow]
 			if session {

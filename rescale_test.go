@@ -44,7 +44,8 @@ func (c *timerCounter) OnTimer(ctx *weir.KeyedContext[int, string], ts int64) er
 }
 
 // rescaleJob runs timers and sliding windows over 0..n-1 (timestamp 10 ms
-// apart) at parallelism p, failing at record failAt (if >= 0).
+// apart) at parallelism p, failing at record failAt or after (see
+// failAfterCommit).
 func rescaleJob(dir string, p, n, failAt int, c *committed[string]) error {
 	env := weir.NewEnvironment(weir.Options{
 		Parallelism: p, AutoWatermarkInterval: -1,
@@ -54,12 +55,7 @@ func rescaleJob(dir string, p, n, failAt int, c *committed[string]) error {
 	src := weir.FromSource[int](env, slowCounter{n: n, perPoll: 20},
 		weir.ForMonotonousTimestamps[int]().WithTimestamps(func(v int) int64 { return int64(v) * 10 }), "counter").
 		SetParallelism(1).UID("counter")
-	checked := weir.TryMap(src, func(v int) (int, error) {
-		if v == failAt {
-			return 0, errInjected
-		}
-		return v, nil
-	}).SetParallelism(1)
+	checked := weir.TryMap(src, failAfterCommit(failAt, c.count)).SetParallelism(1)
 	keyed := weir.KeyBy(checked, func(v int) int { return v % 11 })
 	timers := weir.ProcessKeyed[int, int, string](keyed, &timerCounter{}).UID("timers")
 	slides := weir.WindowAggregateProcess(weir.Window(keyed, window.SlidingEventTime[int](300*time.Millisecond, 100*time.Millisecond)).

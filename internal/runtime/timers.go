@@ -9,23 +9,65 @@ type Timer[K, N comparable] struct {
 	KeyGroup int
 }
 
-type timerID[K, N comparable] struct {
-	ts  int64
+// timerKey identifies a timer within its time.
+type timerKey[K, N comparable] struct {
 	key K
 	ns  N
 }
 
-// timerHeap is a binary min-heap of timers by time. It is typed (no
-// container/heap), so pushing and popping a timer allocates nothing.
-type timerHeap[K, N comparable] []Timer[K, N]
+// bucket holds the timers of one time, in the order they were registered.
+// Small buckets (the common case when times are spread out) deduplicate by
+// scanning; an index map is built only past smallBucket entries.
+type bucket[K, N comparable] struct {
+	entries []bucketEntry[K, N]
+	inline  [2]bucketEntry[K, N]     // entries' first backing array
+	index   map[timerKey[K, N]]int32 // nil while small
+	live    int
+	next    int // firing cursor: entries before it have fired
+}
 
-func (h *timerHeap[K, N]) push(t Timer[K, N]) {
+type bucketEntry[K, N comparable] struct {
+	t    Timer[K, N]
+	dead bool
+}
+
+const smallBucket = 8
+
+// find returns the index of the live entry of k, or -1.
+func (b *bucket[K, N]) find(k timerKey[K, N]) int {
+	if b.index != nil {
+		if i, ok := b.index[k]; ok {
+			return int(i)
+		}
+		return -1
+	}
+	for i := b.next; i < len(b.entries); i++ {
+		e := &b.entries[i]
+		if !e.dead && e.t.Key == k.key && e.t.NS == k.ns {
+			return i
+		}
+	}
+	return -1
+}
+
+func (b *bucket[K, N]) kill(i int) {
+	e := &b.entries[i]
+	e.dead = true
+	b.live--
+	if b.index != nil {
+		delete(b.index, timerKey[K, N]{e.t.Key, e.t.NS})
+	}
+}
+
+// times is a binary min-heap of the distinct times that have a bucket.
+type times []int64
+
+func (h *times) push(t int64) {
 	*h = append(*h, t)
 	a := *h
-	i := len(a) - 1
-	for i > 0 {
+	for i := len(a) - 1; i > 0; {
 		p := (i - 1) / 2
-		if a[p].TS <= a[i].TS {
+		if a[p] <= a[i] {
 			break
 		}
 		a[p], a[i] = a[i], a[p]
@@ -33,24 +75,22 @@ func (h *timerHeap[K, N]) push(t Timer[K, N]) {
 	}
 }
 
-func (h *timerHeap[K, N]) pop() Timer[K, N] {
+func (h *times) pop() int64 {
 	a := *h
 	top := a[0]
 	n := len(a) - 1
 	a[0] = a[n]
-	a[n] = Timer[K, N]{}
 	a = a[:n]
-	i := 0
-	for {
+	for i := 0; ; {
 		l := 2*i + 1
 		if l >= n {
 			break
 		}
 		m := l
-		if r := l + 1; r < n && a[r].TS < a[l].TS {
+		if r := l + 1; r < n && a[r] < a[l] {
 			m = r
 		}
-		if a[i].TS <= a[m].TS {
+		if a[i] <= a[m] {
 			break
 		}
 		a[i], a[m] = a[m], a[i]
@@ -60,53 +100,148 @@ func (h *timerHeap[K, N]) pop() Timer[K, N] {
 	return top
 }
 
+// timerQueue keeps timers bucketed by time: a heap of distinct times and,
+// per time, the timers in registration order with a set that deduplicates
+// (key, namespace). Keyed operators register many timers at few distinct
+// times (window ends, record time plus a timeout), so the heap stays small
+// and a bucket's set stays hot in cache; timers of one time fire in the
+// order they were registered.
 type timerQueue[K, N comparable] struct {
-	h   timerHeap[K, N]
-	set map[timerID[K, N]]struct{}
+	buckets map[int64]*bucket[K, N]
+	times   times
+	n       int             // live timers
+	firing  *bucket[K, N]   // the bucket being fired (popped from times)
+	firingT int64           // its time
+	free    []*bucket[K, N] // recycled buckets
+}
+
+func newTimerQueue[K, N comparable]() timerQueue[K, N] {
+	return timerQueue[K, N]{buckets: map[int64]*bucket[K, N]{}}
 }
 
 func (q *timerQueue[K, N]) add(t Timer[K, N]) bool {
-	id := timerID[K, N]{t.TS, t.Key, t.NS}
-	if _, ok := q.set[id]; ok {
+	b := q.buckets[t.TS]
+	if b == nil {
+		if n := len(q.free); n > 0 {
+			b, q.free = q.free[n-1], q.free[:n-1]
+		} else {
+			b = &bucket[K, N]{}
+			b.entries = b.inline[:0]
+		}
+		q.buckets[t.TS] = b
+		q.times.push(t.TS)
+	}
+	k := timerKey[K, N]{t.Key, t.NS}
+	if b.find(k) >= 0 {
 		return false
 	}
-	q.set[id] = struct{}{}
-	q.h.push(t)
+	b.entries = append(b.entries, bucketEntry[K, N]{t: t})
+	b.live++
+	q.n++
+	switch {
+	case b.index != nil:
+		b.index[k] = int32(len(b.entries) - 1)
+	case len(b.entries)-b.next > smallBucket:
+		b.index = make(map[timerKey[K, N]]int32, 2*smallBucket)
+		for i := b.next; i < len(b.entries); i++ {
+			if e := b.entries[i]; !e.dead {
+				b.index[timerKey[K, N]{e.t.Key, e.t.NS}] = int32(i)
+			}
+		}
+	}
 	return true
 }
 
 func (q *timerQueue[K, N]) remove(t Timer[K, N]) {
-	delete(q.set, timerID[K, N]{t.TS, t.Key, t.NS})
-}
-
-// popDue returns the next live timer at or before ts.
-func (q *timerQueue[K, N]) popDue(ts int64) (Timer[K, N], bool) {
-	for len(q.h) > 0 && q.h[0].TS <= ts {
-		t := q.h.pop()
-		id := timerID[K, N]{t.TS, t.Key, t.NS}
-		if _, ok := q.set[id]; ok {
-			delete(q.set, id)
-			return t, true
+	b := q.buckets[t.TS]
+	if b == nil {
+		return
+	}
+	if i := b.find(timerKey[K, N]{t.Key, t.NS}); i >= 0 {
+		b.kill(i)
+		q.n--
+		if b.live == 0 && b != q.firing {
+			// Its time stays in the heap and is skipped when it comes.
+			q.release(t.TS, b)
 		}
 	}
-	return Timer[K, N]{}, false
+}
+
+// release drops an exhausted bucket and keeps it for reuse (small ones:
+// a big one's memory goes with it).
+func (q *timerQueue[K, N]) release(ts int64, b *bucket[K, N]) {
+	delete(q.buckets, ts)
+	if cap(b.entries) > 64 {
+		return
+	}
+	clear(b.entries)
+	b.entries, b.next, b.live, b.index = b.entries[:0], 0, 0, nil
+	if len(q.free) < 1024 {
+		q.free = append(q.free, b)
+	}
+}
+
+// popDue returns the next live timer at or before ts: the earliest time's
+// timers in registration order, including timers registered at that time
+// while it fires.
+func (q *timerQueue[K, N]) popDue(ts int64) (Timer[K, N], bool) {
+	for {
+		if b := q.firing; b != nil {
+			for b.next < len(b.entries) {
+				i := b.next
+				b.next++
+				if e := b.entries[i]; !e.dead {
+					b.kill(i)
+					q.n--
+					return e.t, true
+				}
+			}
+			q.firing = nil
+			q.release(q.firingT, b)
+		}
+		if len(q.times) == 0 || q.times[0] > ts {
+			return Timer[K, N]{}, false
+		}
+		t := q.times.pop()
+		// A time whose bucket was released (all its timers deleted) has
+		// none: skip it.
+		q.firing, q.firingT = q.buckets[t], t
+	}
 }
 
 // peek returns the earliest live timer's time.
 func (q *timerQueue[K, N]) peek() (int64, bool) {
-	for len(q.h) > 0 {
-		t := q.h[0]
-		if _, ok := q.set[timerID[K, N]{t.TS, t.Key, t.NS}]; ok {
-			return t.TS, true
+	if b := q.firing; b != nil && b.live > 0 {
+		return q.firingT, true
+	}
+	for len(q.times) > 0 {
+		t := q.times[0]
+		b := q.buckets[t]
+		if b != nil && b.live > 0 {
+			return t, true
 		}
-		q.h.pop()
+		if b != nil {
+			q.release(t, b)
+		}
+		q.times.pop()
 	}
 	return 0, false
 }
 
+// each calls fn for every live timer.
+func (q *timerQueue[K, N]) each(fn func(Timer[K, N])) {
+	for _, b := range q.buckets {
+		for _, e := range b.entries[b.next:] {
+			if !e.dead {
+				fn(e.t)
+			}
+		}
+	}
+}
+
 // TimerService keeps the event-time and processing-time timers of a keyed
 // operator, deduplicated per (time, key, namespace), and fires them through
-// the callbacks. Deleted timers are dropped lazily when they reach the top.
+// the callbacks in time order (registration order within one time).
 type TimerService[K, N comparable] struct {
 	event, proc timerQueue[K, N]
 	pts         ProcessingTimeService
@@ -120,8 +255,8 @@ type TimerService[K, N comparable] struct {
 // timers as the watermark advances, onProc for due processing-time timers.
 func NewTimerService[K, N comparable](pts ProcessingTimeService, onEvent, onProc func(Timer[K, N]) error) *TimerService[K, N] {
 	return &TimerService[K, N]{
-		event:     timerQueue[K, N]{set: map[timerID[K, N]]struct{}{}},
-		proc:      timerQueue[K, N]{set: map[timerID[K, N]]struct{}{}},
+		event:     newTimerQueue[K, N](),
+		proc:      newTimerQueue[K, N](),
 		pts:       pts,
 		scheduled: MaxWatermark,
 		watermark: MinWatermark,
@@ -151,10 +286,10 @@ func (s *TimerService[K, N]) RegisterProcessingTime(t Timer[K, N]) {
 func (s *TimerService[K, N]) DeleteProcessingTime(t Timer[K, N]) { s.proc.remove(t) }
 
 // NumEventTimers returns the number of live event-time timers.
-func (s *TimerService[K, N]) NumEventTimers() int { return len(s.event.set) }
+func (s *TimerService[K, N]) NumEventTimers() int { return s.event.n }
 
 // NumProcessingTimers returns the number of live processing-time timers.
-func (s *TimerService[K, N]) NumProcessingTimers() int { return len(s.proc.set) }
+func (s *TimerService[K, N]) NumProcessingTimers() int { return s.proc.n }
 
 // AdvanceWatermark fires every event-time timer at or before wm, in time
 // order, including timers the callbacks register at or before wm.
@@ -194,19 +329,9 @@ func (s *TimerService[K, N]) fireProc(now int64) error {
 // ForEachTimer calls fn for every live timer, event-time ones with
 // processing false; the order is unspecified.
 func (s *TimerService[K, N]) ForEachTimer(fn func(processing bool, ts int64, key K, ns N)) {
-	for id := range s.event.set {
-		fn(false, id.ts, id.key, id.ns)
-	}
-	for id := range s.proc.set {
-		fn(true, id.ts, id.key, id.ns)
-	}
+	s.event.each(func(t Timer[K, N]) { fn(false, t.TS, t.Key, t.NS) })
+	s.proc.each(func(t Timer[K, N]) { fn(true, t.TS, t.Key, t.NS) })
 }
 
 // ForEachEventTimer calls fn for every live event-time timer.
-func (s *TimerService[K, N]) ForEachEventTimer(fn func(Timer[K, N])) {
-	for _, t := range s.event.h {
-		if _, ok := s.event.set[timerID[K, N]{t.TS, t.Key, t.NS}]; ok {
-			fn(t)
-		}
-	}
-}
+func (s *TimerService[K, N]) ForEachEventTimer(fn func(Timer[K, N])) { s.event.each(fn) }
