@@ -161,7 +161,9 @@ func (s *sourceOp[T]) SnapshotState(id int64, w *runtime.StateWriter) error {
 // checkpoint, and calls Commit with them once the checkpoint completed —
 // or, after a failure, once the job restored that checkpoint. Commit must
 // therefore be idempotent: committing something already committed is not
-// an error.
+// an error. After a restore every subtask of the sink receives the staged
+// committables of every old subtask (whatever the new parallelism), so
+// Commit may also run for the same committable on several subtasks at once.
 type TwoPhaseCommitWriter[T any] interface {
 	SinkWriter[T]
 	// PreCommit flushes what was written since the last checkpoint and

@@ -6,11 +6,13 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"go.uber.org/goleak"
 
 	"github.com/weirstream/weir"
 	"github.com/weirstream/weir/internal/runtime"
+	"github.com/weirstream/weir/window"
 )
 
 func TestMain(m *testing.M) {
@@ -155,5 +157,61 @@ func TestPanicFailsJob(t *testing.T) {
 	}
 	if !strings.Contains(err.Error(), "fragile") || !strings.Contains(err.Error(), "assignment to entry in nil map") {
 		t.Fatalf("error does not name the task and the panic: %.300s", err)
+	}
+}
+
+// quietReader emits its records in one poll, then has nothing more (and
+// never signals): only the periodic watermark can move event time on.
+type quietReader struct {
+	values []int
+	polls  int
+	never  chan struct{}
+}
+
+// Poll emits the first record, then at once (before the watermark interval
+// passed) the others, then nothing.
+func (r *quietReader) Poll(_ context.Context, out *weir.SourceOutput[int]) (weir.PollStatus, error) {
+	r.polls++
+	switch r.polls {
+	case 1:
+		out.CollectWithTimestamp(r.values[0], int64(r.values[0]))
+		return weir.MoreAvailable, nil
+	case 2:
+		for _, v := range r.values[1:] {
+			out.CollectWithTimestamp(v, int64(v))
+		}
+	}
+	return weir.NothingAvailable, nil
+}
+
+func (r *quietReader) Available() <-chan struct{} { return r.never }
+func (r *quietReader) Close() error               { return nil }
+
+type quietSource []int
+
+func (q quietSource) CreateReader(weir.SourceContext) (weir.SourceReader[int], error) {
+	return &quietReader{values: q, never: make(chan struct{})}, nil
+}
+
+// A source that goes quiet still emits its watermark on the periodic
+// timer, so event-time windows fire without more input.
+func TestQuietSourceWatermarkAdvances(t *testing.T) {
+	env := weir.NewEnvironment(weir.Options{AutoWatermarkInterval: 10 * time.Millisecond})
+	src := weir.FromSource[int](env, quietSource{100, 1100, 2100, 3100}, weir.ForMonotonousTimestamps[int](), "quiet")
+	counts := weir.WindowAggregate(weir.Window(weir.KeyBy(src, func(int) int { return 0 }), window.TumblingEventTime[int](time.Second)), evIntSum{})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	var got atomic.Int64
+	counts.SinkTo(weir.SinkFunc[int](func(int, int64) error {
+		// Windows [0,1s), [1s,2s), [2s,3s) can fire: the watermark is
+		// 3099 once the records were seen.
+		if got.Add(1) == 3 {
+			cancel()
+		}
+		return nil
+	}))
+	err := env.Execute(ctx)
+	if got.Load() != 3 || !errors.Is(err, context.Canceled) {
+		t.Fatalf("%d windows fired (want 3), Execute = %v", got.Load(), err)
 	}
 }

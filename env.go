@@ -345,9 +345,12 @@ func (e *Environment) runWithRestarts(ctx context.Context, o graph.Options) erro
 		if o.Checkpoint != nil {
 			meta, files, lerr := o.Checkpoint.Storage.Latest()
 			switch {
-			case lerr == nil:
+			case lerr == nil && (initial == nil || meta.ID > initial.Meta.ID):
+				// A checkpoint of this job, newer than what it started from
+				// (an older one may be left from an earlier run).
 				o.Restore = &graph.Restore{Meta: meta, Files: files, AllowNonRestoredState: e.opts.AllowNonRestoredState}
 				e.opts.Logger.Info("weir: restoring after failure", "checkpoint", meta.ID)
+			case lerr == nil:
 			case errors.Is(lerr, checkpoint.ErrNoCheckpoint):
 			default:
 				return fmt.Errorf("weir: restart after %w: %v", err, lerr)

@@ -62,6 +62,8 @@ type sinkOp[T any] struct {
 	// pending are committables staged for checkpoints not yet complete,
 	// oldest first.
 	pending []pendingCommit
+	// lastID is the last checkpoint whose barrier the sink saw.
+	lastID int64
 }
 
 func (s *sinkOp[T]) Open(ctx *runtime.OperatorContext) error {
@@ -73,6 +75,9 @@ func (s *sinkOp[T]) Open(ctx *runtime.OperatorContext) error {
 	s.writer = w
 	s.wmw, _ = w.(WatermarkWriter)
 	s.tpc, _ = w.(TwoPhaseCommitWriter[T])
+	if ctx.Restore != nil {
+		s.lastID = ctx.Restore.CheckpointID // ids continue after it
+	}
 	if ctx.Restore != nil && s.tpc != nil {
 		// Everything staged in the restored checkpoint belongs to a
 		// completed checkpoint: commit it (again, if it already was).
@@ -99,6 +104,14 @@ func (s *sinkOp[T]) SnapshotState(id int64, w *runtime.StateWriter) error {
 		}
 		return nil
 	}
+	if id == 0 {
+		// The final snapshot of a finished sink stands for every checkpoint
+		// after the last barrier it saw: the first of those to complete
+		// commits it, never an earlier one.
+		id = s.lastID + 1
+	} else {
+		s.lastID = id
+	}
 	items, err := s.tpc.PreCommit(id)
 	if err != nil {
 		return opError(s.ctx, err)
@@ -113,7 +126,7 @@ func (s *sinkOp[T]) SnapshotState(id int64, w *runtime.StateWriter) error {
 }
 
 // NotifyCheckpointComplete commits what was staged for id and earlier
-// checkpoints, and the final staging of a finished sink (id 0).
+// checkpoints.
 func (s *sinkOp[T]) NotifyCheckpointComplete(id int64) error {
 	if s.tpc == nil {
 		return nil

@@ -191,6 +191,7 @@ type sourceOp[T any] struct {
 	lastEmit int64
 	idle     bool
 	avail    <-chan struct{}
+	ended    bool
 }
 
 func (s *sourceOp[T]) newSplit() *SplitOutput[T] {
@@ -222,6 +223,25 @@ func (s *sourceOp[T]) Open(ctx *runtime.OperatorContext) error {
 	if a, ok := r.(Availability); ok {
 		s.avail = a.Available()
 	}
+	if s.interval > 0 && (s.strategy.Generator != nil || s.strategy.IdleTimeout > 0) {
+		// Emit watermarks and detect idleness on a processing-time timer
+		// too, so a reader waiting for input (NothingAvailable) does not
+		// hold the watermark back (Flink's periodic emitter).
+		var tick func(now int64) error
+		tick = func(now int64) error {
+			if now-s.lastEmit >= s.interval && !s.ended {
+				s.lastEmit = now
+				if err := s.emitWatermark(now); err != nil {
+					return err
+				}
+			}
+			if !s.ended {
+				ctx.Time.Schedule(now+s.interval, tick)
+			}
+			return nil
+		}
+		ctx.Time.Schedule(ctx.Time.Now()+s.interval, tick)
+	}
 	return nil
 }
 
@@ -243,6 +263,7 @@ func (s *sourceOp[T]) PollNext(ctx context.Context) (runtime.PollStatus, error) 
 		return st, s.err
 	}
 	if st == runtime.EndOfInput {
+		s.ended = true
 		s.ctx.Metrics.CurrentWatermark = runtime.MaxWatermark
 		return st, s.out.ProcessWatermark(runtime.MaxWatermark)
 	}

@@ -121,6 +121,9 @@ func job(ctx context.Context, c config, brokers []string, logger *slog.Logger) e
 		Logger:      logger,
 		Checkpoints: weir.CheckpointOptions{Interval: c.interval, Dir: c.checkpointDir, Retained: 2},
 		Restore:     c.restore,
+		// A broker that goes away (restart, network) fails the job; it
+		// restarts in the process from its latest checkpoint.
+		Restart: &weir.ExponentialDelayRestart{Initial: 200 * time.Millisecond, Max: 5 * time.Second, Jitter: 0.1},
 	})
 	in := weir.FromSource[Input](env, kafka.NewSource(kafka.SourceOptions[Input]{
 		Brokers: brokers, Topics: []string{c.input}, Deserializer: kafka.JSONSerde[Input]{},

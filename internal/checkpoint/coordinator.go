@@ -192,6 +192,12 @@ func (c *Coordinator) Tick(now time.Time) []Action {
 	return append(out, c.trigger(now, false)...)
 }
 
+// IsPending reports whether checkpoint id is still pending.
+func (c *Coordinator) IsPending(id int64) bool {
+	_, ok := c.pending[id]
+	return ok
+}
+
 // IsSavepoint reports whether pending checkpoint id is a savepoint.
 func (c *Coordinator) IsSavepoint(id int64) bool {
 	p, ok := c.pending[id]
@@ -310,9 +316,15 @@ func (c *Coordinator) MetadataWritten(now time.Time, id int64, err error) []Acti
 }
 
 func (c *Coordinator) fail(id int64, reason string) []Action {
+	p := c.pending[id]
 	delete(c.pending, id)
-	c.failures++
 	out := []Action{{Kind: Abort, ID: id, Reason: reason}}
+	if p != nil && p.savepoint {
+		// A failed savepoint is the caller's error to handle; it does not
+		// count against the job (as in Flink).
+		return out
+	}
+	c.failures++
 	if c.failures > c.cfg.TolerableFailures {
 		out = append(out, Action{Kind: FailJob, ID: id, Reason: fmt.Sprintf("%d consecutive checkpoint failures (tolerable: %d); last: %s", c.failures, c.cfg.TolerableFailures, reason)})
 	}

@@ -141,6 +141,7 @@ type driver struct {
 	requests   <-chan SavepointRequest
 	savepoints map[int64]*savepoint
 	waiting    []SavepointRequest
+	stopping   bool
 }
 
 // ErrStoppedWithSavepoint is the cause of a job's end after a
@@ -150,6 +151,15 @@ var ErrStoppedWithSavepoint = errors.New("weir: job stopped with a savepoint")
 func (d *driver) run(ctx context.Context, tick time.Duration) {
 	t := time.NewTicker(tick)
 	defer t.Stop()
+	defer func() {
+		// Nobody waits forever for a savepoint of a job that ended.
+		for _, sp := range d.savepoints {
+			sp.req.Reply <- SavepointResult{Err: errors.New("weir: savepoint: the job ended before it completed")}
+		}
+		for _, req := range d.waiting {
+			req.Reply <- SavepointResult{Err: errors.New("weir: savepoint: the job ended before it started")}
+		}
+	}()
 	for {
 		select {
 		case <-ctx.Done():
@@ -164,6 +174,9 @@ func (d *driver) run(ctx context.Context, tick time.Duration) {
 				d.waiting = d.waiting[1:]
 				d.savepoint(ctx, req)
 			}
+			if d.stopping {
+				continue // no checkpoint after a stop-with-savepoint's
+			}
 			d.do(ctx, d.coord.Tick(now))
 		}
 	}
@@ -174,6 +187,9 @@ func (d *driver) handle(ctx context.Context, r runtime.Report) {
 	tid := checkpoint.TaskID{Vertex: 0, Subtask: r.Task}
 	switch r.Kind {
 	case runtime.ReportAck:
+		if !d.coord.IsPending(r.ID) {
+			return // a late acknowledgement of an aborted checkpoint
+		}
 		if d.acks[r.ID] == nil {
 			d.acks[r.ID] = map[int]runtime.TaskSnapshot{}
 		}
@@ -217,6 +233,9 @@ func (d *driver) savepoint(ctx context.Context, req SavepointRequest) {
 		return
 	}
 	id := acts[0].ID
+	if req.Stop {
+		d.stopping = true
+	}
 	d.savepoints[id] = &savepoint{req: req, notified: map[int]bool{},
 		path: filepath.Join(req.Dir, fmt.Sprintf("savepoint-%d-%s", id, time.Now().UTC().Format("20060102T150405.000")))}
 	d.do(ctx, acts)
@@ -251,10 +270,18 @@ func (d *driver) do(ctx context.Context, acts []checkpoint.Action) {
 			}
 			d.do(ctx, d.coord.MetadataWritten(time.Now(), a.ID, err))
 		case checkpoint.NotifyComplete:
-			_, isSavepoint := d.savepoints[a.ID]
-			d.log.Info("weir: checkpoint complete", "checkpoint", a.ID, "savepoint", isSavepoint)
+			sp := d.savepoints[a.ID]
+			d.log.Info("weir: checkpoint complete", "checkpoint", a.ID, "savepoint", sp != nil)
+			if sp != nil && !sp.req.Stop {
+				// A savepoint that does not stop the job commits no side
+				// effects (as in Flink): a restart restores checkpoints,
+				// and the next checkpoint commits what sinks staged for it.
+				delete(d.savepoints, a.ID)
+				sp.req.Reply <- SavepointResult{Path: sp.path}
+				continue
+			}
 			for _, t := range d.job.tasks {
-				d.mail(ctx, t, runtime.Mail{Kind: runtime.MailComplete, ID: a.ID, Ack: isSavepoint})
+				d.mail(ctx, t, runtime.Mail{Kind: runtime.MailComplete, ID: a.ID, Ack: sp != nil})
 			}
 			if d.coord.FinalDone() && !d.stopped {
 				d.stopped = true
@@ -266,6 +293,9 @@ func (d *driver) do(ctx context.Context, acts []checkpoint.Action) {
 			delete(d.acks, a.ID)
 			if sp := d.savepoints[a.ID]; sp != nil {
 				delete(d.savepoints, a.ID)
+				if sp.req.Stop {
+					d.stopping = false
+				}
 				sp.req.Reply <- SavepointResult{Err: fmt.Errorf("weir: savepoint %d aborted: %s", a.ID, a.Reason)}
 				_ = os.RemoveAll(sp.path)
 				continue

@@ -160,6 +160,7 @@ func (t *Task) Open() error {
 	for _, m := range t.Chain {
 		if a, ok := m.Op.(interface{ AfterOpen() error }); ok {
 			if err := a.AfterOpen(); err != nil {
+				_ = t.Close()
 				return t.wrap(fmt.Errorf("operator %q: restoring state: %w", m.Ctx.Name, err))
 			}
 		}
@@ -583,6 +584,12 @@ func (t *Task) checkpoint(id int64) error {
 	t.async.Add(1)
 	go func() {
 		defer t.async.Done()
+		defer func() {
+			// A panic while encoding declines the checkpoint.
+			if r := recover(); r != nil {
+				t.send(Report{Kind: ReportDecline, ID: id, Reason: fmt.Sprintf("panic: %v\n%s", r, debug.Stack())})
+			}
+		}()
 		snap, err := t.complete(id, ws)
 		if err != nil {
 			t.send(Report{Kind: ReportDecline, ID: id, Reason: err.Error()})
