@@ -11,37 +11,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/weirstream/weir"
-	"github.com/weirstream/weir/state"
 	"github.com/weirstream/weir/window"
 )
-
-// timerCounter keeps each key's timestamps in list state and, at an
-// event-time timer 35 ms after each record, emits how many of the key's
-// records are at or before the timer: deterministic output whatever the
-// interleaving, that depends on state and timers surviving restores.
-type timerCounter struct{ seen state.List[int64] }
-
-func (c *timerCounter) Open(ctx *weir.KeyedRuntimeContext[int]) error {
-	c.seen = state.GetList[int, int64](ctx.State(), state.Descriptor{Name: "seen"})
-	return nil
-}
-
-func (c *timerCounter) ProcessElement(ctx *weir.KeyedContext[int, string], v int) error {
-	c.seen.Add(ctx.Timestamp())
-	ctx.RegisterEventTimeTimer(ctx.Timestamp() + 35)
-	return nil
-}
-
-func (c *timerCounter) OnTimer(ctx *weir.KeyedContext[int, string], ts int64) error {
-	n := 0
-	for _, t := range c.seen.Get() {
-		if t <= ts {
-			n++
-		}
-	}
-	ctx.Collect(fmt.Sprintf("timer k%d t%d n%d", ctx.Key(), ts, n))
-	return nil
-}
 
 // rescaleJob runs timers and sliding windows over 0..n-1 (timestamp 10 ms
 // apart) at parallelism p, failing at record failAt or after (see
@@ -57,7 +28,7 @@ func rescaleJob(dir string, p, n, failAt int, c *committed[string]) error {
 		SetParallelism(1).UID("counter")
 	checked := weir.TryMap(src, failAfterCommit(failAt, c.count)).SetParallelism(1)
 	keyed := weir.KeyBy(checked, func(v int) int { return v % 11 })
-	timers := weir.ProcessKeyed[int, int, string](keyed, &timerCounter{}).UID("timers")
+	timers := weir.ProcessKeyed[int, int, string](keyed, &tsCounter[int, int]{delay: 35}).UID("timers")
 	slides := weir.WindowAggregateProcess(weir.Window(keyed, window.SlidingEventTime[int](300*time.Millisecond, 100*time.Millisecond)).
 		AllowedLateness(50*time.Millisecond), evIntSum{},
 		weir.ProcessWindowFunc[int, int, string, window.TimeWindow](func(ctx *weir.WindowContext[int, string, window.TimeWindow], k int, in []int) error {

@@ -125,29 +125,34 @@ func windowLine(kind, key string, w window.TimeWindow, a sumCount) string {
 	return fmt.Sprintf("%s %s [%d,%d) sum=%d n=%d", kind, key, w.Start, w.End, a.Sum, a.Count)
 }
 
-// tsCounter outputs, at an event-time timer 7 s after each event, how many
-// of the key's events have a timestamp at or before the timer.
-type tsCounter struct{ seen state.List[int64] }
+// tsCounter keeps each key's timestamps in list state and, at an
+// event-time timer delay ms after each record, emits how many of the key's
+// records are at or before the timer: deterministic output whatever the
+// interleaving of inputs, which depends on state and timers.
+type tsCounter[K comparable, T any] struct {
+	delay int64
+	seen  state.List[int64]
+}
 
-func (c *tsCounter) Open(ctx *weir.KeyedRuntimeContext[string]) error {
-	c.seen = state.GetList[string, int64](ctx.State(), state.Descriptor{Name: "seen"})
+func (c *tsCounter[K, T]) Open(ctx *weir.KeyedRuntimeContext[K]) error {
+	c.seen = state.GetList[K, int64](ctx.State(), state.Descriptor{Name: "seen"})
 	return nil
 }
 
-func (c *tsCounter) ProcessElement(ctx *weir.KeyedContext[string, string], e ev) error {
-	c.seen.Add(e.TS)
-	ctx.RegisterEventTimeTimer(e.TS + 7000)
+func (c *tsCounter[K, T]) ProcessElement(ctx *weir.KeyedContext[K, string], _ T) error {
+	c.seen.Add(ctx.Timestamp())
+	ctx.RegisterEventTimeTimer(ctx.Timestamp() + c.delay)
 	return nil
 }
 
-func (c *tsCounter) OnTimer(ctx *weir.KeyedContext[string, string], ts int64) error {
+func (c *tsCounter[K, T]) OnTimer(ctx *weir.KeyedContext[K, string], ts int64) error {
 	n := 0
 	for _, t := range c.seen.Get() {
 		if t <= ts {
 			n++
 		}
 	}
-	ctx.Collect(fmt.Sprintf("timer %s %d n=%d", ctx.Key(), ts, n))
+	ctx.Collect(fmt.Sprintf("timer %v %d n=%d", ctx.Key(), ts, n))
 	return nil
 }
 
@@ -180,7 +185,7 @@ func sameAnswerJob(t *testing.T, v variant, splits [][]ev, expect int) []string 
 			ctx.Collect(windowLine("session", key, ctx.Window(), in[0]))
 			return nil
 		}))
-	timers := weir.ProcessKeyed[string, ev, string](byKey, &tsCounter{})
+	timers := weir.ProcessKeyed[string, ev, string](byKey, &tsCounter[string, ev]{delay: 7000})
 	all := weir.Union(tumbling, sliding, sessions, timers)
 
 	var (
