@@ -142,6 +142,8 @@ type driver struct {
 	savepoints map[int64]*savepoint
 	waiting    []SavepointRequest
 	stopping   bool
+	// backlog holds mail a task's mailbox could not take yet, by task.
+	backlog map[int][]runtime.Mail
 }
 
 // ErrStoppedWithSavepoint is the cause of a job's end after a
@@ -169,6 +171,7 @@ func (d *driver) run(ctx context.Context, tick time.Duration) {
 		case req := <-d.requests:
 			d.savepoint(ctx, req)
 		case now := <-t.C:
+			d.flushBacklog()
 			if len(d.waiting) > 0 && len(d.coord.Pending()) == 0 {
 				req := d.waiting[0]
 				d.waiting = d.waiting[1:]
@@ -241,10 +244,40 @@ func (d *driver) savepoint(ctx context.Context, req SavepointRequest) {
 	d.do(ctx, acts)
 }
 
-func (d *driver) mail(ctx context.Context, t *runtime.Task, m runtime.Mail) {
-	select {
-	case t.Checkpoint.Mailbox <- m:
-	case <-ctx.Done():
+// mail queues m for task t without ever blocking the driver (a task may
+// itself be blocked sending the driver a report): what its mailbox cannot
+// take now waits in a backlog, delivered in order on later ticks.
+func (d *driver) mail(_ context.Context, t *runtime.Task, m runtime.Mail) {
+	i := t.Checkpoint.Index
+	if len(d.backlog[i]) == 0 {
+		select {
+		case t.Checkpoint.Mailbox <- m:
+			return
+		default:
+		}
+	}
+	d.backlog[i] = append(d.backlog[i], m)
+}
+
+// flushBacklog delivers queued mail as far as the mailboxes take it.
+func (d *driver) flushBacklog() {
+	for i, q := range d.backlog {
+		box := d.job.tasks[i].Checkpoint.Mailbox
+		n := 0
+	send:
+		for _, m := range q {
+			select {
+			case box <- m:
+				n++
+			default:
+				break send
+			}
+		}
+		if n == len(q) {
+			delete(d.backlog, i)
+		} else {
+			d.backlog[i] = q[n:]
+		}
 	}
 }
 

@@ -365,7 +365,7 @@ func (g *Graph) Run(ctx context.Context, o Options) error {
 		d := &driver{job: j, coord: coord,
 			store: o.Checkpoint.Storage, log: o.Logger, maxPar: o.MaxParallelism, reports: reports,
 			acks: map[int64]map[int]runtime.TaskSnapshot{}, final: map[int]runtime.TaskSnapshot{}, cancel: cancelCause,
-			requests: o.Savepoints, savepoints: map[int64]*savepoint{}}
+			requests: o.Savepoints, savepoints: map[int64]*savepoint{}, backlog: map[int][]runtime.Mail{}}
 		tick := o.Checkpoint.Interval / 10
 		if tick <= 0 || tick > 100*time.Millisecond {
 			tick = 100 * time.Millisecond
