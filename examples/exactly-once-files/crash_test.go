@@ -5,119 +5,16 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"fmt"
+	"github.com/weirstream/weir/internal/crashtest"
 	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 )
-
-// latestCheckpoint returns the highest id of a checkpoint in dir that has
-// metadata (0 if none).
-func latestCheckpoint(t *testing.T, dir string) int64 {
-	t.Helper()
-	ents, err := os.ReadDir(dir)
-	if errors.Is(err, os.ErrNotExist) {
-		return 0
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	var last int64
-	for _, e := range ents {
-		n, ok := strings.CutPrefix(e.Name(), "chk-")
-		if !ok {
-			continue
-		}
-		id, err := strconv.ParseInt(n, 10, 64)
-		if err != nil {
-			continue
-		}
-		if _, err := os.Stat(filepath.Join(dir, e.Name(), "_metadata")); err == nil && id > last {
-			last = id
-		}
-	}
-	return last
-}
-
-// child is a run of the example binary.
-type child struct {
-	cmd  *exec.Cmd
-	done chan error // receives the result of Wait
-	log  *os.File
-}
-
-func startChild(t *testing.T, bin string, logPath string, args ...string) *child {
-	t.Helper()
-	log, err := os.OpenFile(logPath, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
-	if err != nil {
-		t.Fatal(err)
-	}
-	fmt.Fprintf(log, "=== run %v\n", args)
-	cmd := exec.Command(bin, args...)
-	cmd.Stdout, cmd.Stderr = log, log
-	if err := cmd.Start(); err != nil {
-		log.Close()
-		t.Fatal(err)
-	}
-	c := &child{cmd: cmd, done: make(chan error, 1), log: log}
-	go func() { c.done <- cmd.Wait() }()
-	return c
-}
-
-// kill SIGKILLs the child and waits for it; it reports whether the child
-// had exited on its own before (with its error).
-func (c *child) kill() (exited bool, err error) {
-	defer c.log.Close()
-	select {
-	case err := <-c.done:
-		return true, err
-	default:
-	}
-	_ = c.cmd.Process.Signal(syscall.SIGKILL)
-	err = <-c.done
-	var ee *exec.ExitError
-	if errors.As(err, &ee) {
-		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() && ws.Signal() == syscall.SIGKILL {
-			return false, nil
-		}
-	}
-	// It exited by itself between the check and the signal.
-	return true, err
-}
-
-// waitUntil polls cond every few milliseconds until it holds, the child
-// exits, or the deadline passes.
-func (c *child) waitUntil(t *testing.T, what string, deadline time.Duration, cond func() bool) {
-	t.Helper()
-	tick := time.NewTicker(3 * time.Millisecond)
-	defer tick.Stop()
-	timeout := time.After(deadline)
-	for !cond() {
-		select {
-		case err := <-c.done:
-			c.done <- err // for kill
-			return
-		case <-timeout:
-			t.Fatalf("no %s within %v", what, deadline)
-		case <-tick.C:
-		}
-	}
-}
-
-// pause returns after d or when the child exits.
-func (c *child) pause(d time.Duration) {
-	select {
-	case err := <-c.done:
-		c.done <- err
-	case <-time.After(d):
-	}
-}
 
 // TestCrashRestore is the acceptance test of exactly-once output with
 // files: it runs the example as a child process, SIGKILLs it at random
@@ -148,15 +45,9 @@ func TestCrashRestore(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the example binary many times")
 	}
-	goBin, err := exec.LookPath("go")
-	if err != nil {
-		t.Skip("no go command to build the example")
-	}
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "exactly-once-files")
-	if out, err := exec.Command(goBin, "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("building the example: %v\n%s", err, out)
-	}
+	crashtest.Build(t, bin, ".")
 	in, out, chk := filepath.Join(dir, "in"), filepath.Join(dir, "out"), filepath.Join(dir, "chk")
 	logPath := filepath.Join(dir, "runs.log")
 	if b, err := exec.Command(bin, "-generate", "2000", "-files", "20", "-keys", "4", "-input", in).CombinedOutput(); err != nil {
@@ -183,20 +74,20 @@ func TestCrashRestore(t *testing.T) {
 	kills, early, ended := 0, 0, false
 	start := time.Now()
 	for run := 0; kills < wantKills && !ended; run++ {
-		before := latestCheckpoint(t, chk)
-		c := startChild(t, bin, logPath, args(pars[run%len(pars)])...)
+		before := crashtest.LatestCheckpoint(t, chk)
+		c := crashtest.Start(t, bin, logPath, args(pars[run%len(pars)])...)
 		if run%4 == 3 {
 			// While the job starts: restoring state, committing the
 			// restored checkpoint's files, cleaning up leftovers.
-			c.pause(time.Duration(rng.IntN(40)) * time.Millisecond)
+			c.Pause(time.Duration(rng.IntN(40)) * time.Millisecond)
 			early++
 		} else {
 			// After a new checkpoint: its commit, the next checkpoint's
 			// writes or the records in between are under way.
-			c.waitUntil(t, "new checkpoint", 30*time.Second, func() bool { return latestCheckpoint(t, chk) > before })
-			c.pause(time.Duration(rng.IntN(60)) * time.Millisecond)
+			c.WaitUntil(t, "new checkpoint", 30*time.Second, func() bool { return crashtest.LatestCheckpoint(t, chk) > before })
+			c.Pause(time.Duration(rng.IntN(60)) * time.Millisecond)
 		}
-		exited, err := c.kill()
+		exited, err := c.Kill()
 		switch {
 		case exited && err != nil:
 			t.Fatalf("run %d failed: %v", run, err)
@@ -219,13 +110,13 @@ func TestCrashRestore(t *testing.T) {
 	// after every task finished, and its commit.
 	tail := 0
 	for run := 0; run < 4 && !ended; run++ {
-		c := startChild(t, bin, logPath, args(pars[run%len(pars)])...)
+		c := crashtest.Start(t, bin, logPath, args(pars[run%len(pars)])...)
 		// The last 0.05 to 0.55 s of input at 6000 lines per second (and
 		// as much again on a loaded machine, where commits lag).
 		near := 40000 - 300 - rng.IntN(3000)
-		c.waitUntil(t, "nearly complete output", 40*time.Second, func() bool { return countLines(t, out) >= near })
-		c.pause(time.Duration(rng.IntN(80)) * time.Millisecond)
-		exited, err := c.kill()
+		c.WaitUntil(t, "nearly complete output", 40*time.Second, func() bool { return countLines(t, out) >= near })
+		c.Pause(time.Duration(rng.IntN(80)) * time.Millisecond)
+		exited, err := c.Kill()
 		if exited && err != nil {
 			t.Fatalf("run near the end failed: %v", err)
 		}
@@ -238,16 +129,13 @@ func TestCrashRestore(t *testing.T) {
 	// The final run, then one more from the final checkpoint: it commits
 	// nothing new.
 	for _, p := range []int{3, 2} {
-		c := startChild(t, bin, logPath, args(p)...)
-		select {
-		case err := <-c.done:
-			c.log.Close()
-			if err != nil {
-				t.Fatalf("final run at parallelism %d: %v", p, err)
-			}
-		case <-time.After(40 * time.Second):
-			c.kill()
+		c := crashtest.Start(t, bin, logPath, args(p)...)
+		exited, err := c.WaitFor(40 * time.Second)
+		if !exited {
 			t.Fatalf("final run at parallelism %d did not finish", p)
+		}
+		if err != nil {
+			t.Fatalf("final run at parallelism %d: %v", p, err)
 		}
 	}
 	checkOutput(t, in, out)

@@ -1,0 +1,156 @@
+// Package crashtest runs example binaries as child processes for crash
+// tests: it builds them, starts and SIGKILLs them, waits for conditions on
+// the file system with deadlines, and reads checkpoint directories.
+//
+// It is for tests only. Every child's output goes to one log file, which
+// the test prints when it fails.
+package crashtest
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// Build compiles the main package pkg into bin; it skips the test when no
+// go command is at hand.
+func Build(t testing.TB, bin, pkg string) {
+	t.Helper()
+	goBin, err := exec.LookPath("go")
+	if err != nil {
+		t.Skip("no go command to build the binaries")
+	}
+	if out, err := exec.Command(goBin, "build", "-o", bin, pkg).CombinedOutput(); err != nil {
+		t.Fatalf("building %s: %v\n%s", pkg, err, out)
+	}
+}
+
+// LatestCheckpoint returns the highest id of a checkpoint in dir that has
+// metadata (0 if none).
+func LatestCheckpoint(t testing.TB, dir string) int64 {
+	t.Helper()
+	ents, err := os.ReadDir(dir)
+	if errors.Is(err, os.ErrNotExist) {
+		return 0
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	var last int64
+	for _, e := range ents {
+		n, ok := strings.CutPrefix(e.Name(), "chk-")
+		if !ok {
+			continue
+		}
+		id, err := strconv.ParseInt(n, 10, 64)
+		if err != nil {
+			continue
+		}
+		if _, err := os.Stat(filepath.Join(dir, e.Name(), "_metadata")); err == nil && id > last {
+			last = id
+		}
+	}
+	return last
+}
+
+// Child is a process the test runs.
+type Child struct {
+	cmd  *exec.Cmd
+	done chan error // receives the result of Wait
+	log  *os.File
+}
+
+// Start runs bin with args, appending its output to the file logPath.
+func Start(t testing.TB, bin, logPath string, args ...string) *Child {
+	t.Helper()
+	log, err := os.OpenFile(logPath, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmt.Fprintf(log, "=== %s %v\n", filepath.Base(bin), args)
+	cmd := exec.Command(bin, args...)
+	cmd.Stdout, cmd.Stderr = log, log
+	if err := cmd.Start(); err != nil {
+		log.Close()
+		t.Fatal(err)
+	}
+	c := &Child{cmd: cmd, done: make(chan error, 1), log: log}
+	go func() { c.done <- cmd.Wait() }()
+	return c
+}
+
+// Signal sends sig and waits for the child; it reports whether the child
+// had exited on its own before (with its error). A clean exit after
+// SIGTERM counts as stopped, not as exited on its own.
+func (c *Child) Signal(sig syscall.Signal) (exited bool, err error) {
+	defer c.log.Close()
+	select {
+	case err := <-c.done:
+		return true, err
+	default:
+	}
+	_ = c.cmd.Process.Signal(sig)
+	err = <-c.done
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() && ws.Signal() == sig {
+			return false, nil
+		}
+	}
+	if err == nil && sig == syscall.SIGTERM {
+		return false, nil // stopped cleanly
+	}
+	// It exited by itself between the check and the signal.
+	return true, err
+}
+
+// Kill is Signal(SIGKILL).
+func (c *Child) Kill() (exited bool, err error) { return c.Signal(syscall.SIGKILL) }
+
+// WaitUntil polls cond every few milliseconds until it holds, the child
+// exits, or the deadline passes (which fails the test).
+func (c *Child) WaitUntil(t testing.TB, what string, deadline time.Duration, cond func() bool) {
+	t.Helper()
+	tick := time.NewTicker(3 * time.Millisecond)
+	defer tick.Stop()
+	timeout := time.After(deadline)
+	for !cond() {
+		select {
+		case err := <-c.done:
+			c.done <- err // for Signal
+			return
+		case <-timeout:
+			t.Fatalf("no %s within %v", what, deadline)
+		case <-tick.C:
+		}
+	}
+}
+
+// Pause returns after d or when the child exits.
+func (c *Child) Pause(d time.Duration) {
+	select {
+	case err := <-c.done:
+		c.done <- err
+	case <-time.After(d):
+	}
+}
+
+// WaitFor waits up to d for the child to exit by itself; it reports
+// whether it did, and its error. If it did not, the child is SIGKILLed.
+func (c *Child) WaitFor(d time.Duration) (exited bool, err error) {
+	select {
+	case err := <-c.done:
+		c.log.Close()
+		return true, err
+	case <-time.After(d):
+		c.Kill()
+		return false, nil
+	}
+}
