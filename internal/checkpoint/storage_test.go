@@ -3,6 +3,7 @@ package checkpoint
 import (
 	"bytes"
 	"errors"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -103,6 +104,18 @@ func FuzzDecodeMetadata(f *testing.F) {
 	}
 	good, _ := os.ReadFile(filepath.Join(s.ChkDir(7), metaFile))
 	f.Add(good)
+	m.ID = 8
+	m.Operators[0].Subtasks[0].Native = &NativeMeta{Kind: "pebble", KeyGroupStart: 0, KeyGroupEnd: 64, Files: []FileRef{
+		{Name: "000004.sst", Shared: "op/000004.sst", CRC: 9, Size: 100},
+		{Name: "MANIFEST-000001", File: "a", CRC: 1, Size: 30}}}
+	if err := s.WriteMetadata(m); err != nil {
+		f.Fatal(err)
+	}
+	native, _ := os.ReadFile(filepath.Join(s.ChkDir(8), metaFile))
+	if _, err := DecodeMetadata(native); err != nil {
+		f.Fatal(err)
+	}
+	f.Add(native)
 	f.Add([]byte("{}\n0\n"))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		m, err := DecodeMetadata(b)
@@ -116,4 +129,110 @@ func FuzzDecodeMetadata(f *testing.F) {
 			t.Fatalf("accepted version %d", m.Version)
 		}
 	})
+}
+
+func TestDecodeMetadataRejectsBadNative(t *testing.T) {
+	base := func() *Metadata {
+		return &Metadata{ID: 1, Files: map[string]uint32{"a": 1}, Operators: []OperatorMeta{{UID: "x", Subtasks: []SubtaskMeta{{
+			Native: &NativeMeta{Kind: "pebble", KeyGroupEnd: 4, Files: []FileRef{{Name: "M", File: "a", CRC: 1}}}}}}}}
+	}
+	for name, edit := range map[string]func(m *Metadata){
+		"file outside":      func(m *Metadata) { m.Files["../a"] = 1 },
+		"no kind":           func(m *Metadata) { m.Operators[0].Subtasks[0].Native.Kind = "" },
+		"key groups":        func(m *Metadata) { m.Operators[0].Subtasks[0].Native.KeyGroupStart = 5 },
+		"name with slash":   func(m *Metadata) { m.Operators[0].Subtasks[0].Native.Files[0].Name = "d/M" },
+		"shared outside":    func(m *Metadata) { m.Operators[0].Subtasks[0].Native.Files[0].Shared = "../x" },
+		"private not there": func(m *Metadata) { m.Operators[0].Subtasks[0].Native.Files[0].File = "b" },
+		"private crc":       func(m *Metadata) { m.Operators[0].Subtasks[0].Native.Files[0].CRC = 2 },
+		"negative size":     func(m *Metadata) { m.Operators[0].Subtasks[0].Native.Files[0].Size = -1 },
+	} {
+		m := base()
+		b, err := EncodeMetadata(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := DecodeMetadata(b); err != nil {
+			t.Fatalf("base: %v", err)
+		}
+		edit(m)
+		b, _ = EncodeMetadata(m)
+		if _, err := DecodeMetadata(b); !errors.Is(err, ErrCorrupt) {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+}
+
+func TestSharedLocalHardLinks(t *testing.T) {
+	ctx := t.Context()
+	root, work := t.TempDir(), t.TempDir()
+	s := &Storage{Dir: root}
+	src := writeLocal(t, work, "000001.sst", "immutable")
+	crc, size, err := s.PutShared(ctx, "000001.sst", src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	same := func(a, b string) bool {
+		fa, err1 := os.Stat(a)
+		fb, err2 := os.Stat(b)
+		return err1 == nil && err2 == nil && os.SameFile(fa, fb)
+	}
+	if !same(src, filepath.Join(root, "shared", "000001.sst")) {
+		t.Fatal("PutShared did not hard-link on one filesystem")
+	}
+	dst := filepath.Join(work, "restored.sst")
+	if err := s.FetchShared(ctx, FileRef{Name: "000001.sst", Shared: "000001.sst", CRC: crc, Size: size}, dst); err != nil {
+		t.Fatal(err)
+	}
+	if !same(dst, src) {
+		t.Fatal("FetchShared did not hard-link on one filesystem")
+	}
+}
+
+func TestCopyFile(t *testing.T) {
+	dir := t.TempDir()
+	src := writeLocal(t, dir, "src", "data")
+	dst := writeLocal(t, dir, "dst", "old content")
+	if err := copyFile(src, dst, true); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(dst); string(b) != "data" {
+		t.Fatalf("copied %q", b)
+	}
+	if ents, _ := os.ReadDir(dir); len(ents) != 2 {
+		t.Fatalf("copy left temporary files: %v", ents)
+	}
+	if err := copyFile(filepath.Join(dir, "missing"), dst, false); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("copy of a missing file: %v", err)
+	}
+}
+
+// The package functions for local directories find shared objects beside
+// the checkpoint directory.
+func TestReadPathShared(t *testing.T) {
+	root := t.TempDir()
+	s := &Storage{Dir: root}
+	src := writeLocal(t, t.TempDir(), "x.sst", "xx")
+	crc, size, err := s.PutShared(t.Context(), "x.sst", src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := s.ChkDir(3)
+	sum, err := WriteFileIn(dir, "task-0.bin", []byte("t"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := &Metadata{ID: 3, Files: map[string]uint32{"task-0.bin": sum}, Operators: []OperatorMeta{{UID: "u", Subtasks: []SubtaskMeta{{
+		File: "task-0.bin", Native: &NativeMeta{Kind: "pebble", KeyGroupEnd: 1, Files: []FileRef{{Name: "x.sst", Shared: "x.sst", CRC: crc, Size: size}}}}}}}}
+	if err := WriteMetadataIn(dir, m); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := ReadPath(dir); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(filepath.Join(root, "shared", "x.sst")); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := ReadPath(dir); !errors.Is(err, ErrCorrupt) {
+		t.Fatalf("ReadPath without its shared object: %v", err)
+	}
 }
