@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"hash/crc32"
-	"io"
 	"io/fs"
 	"log/slog"
 	"os"
@@ -187,8 +186,9 @@ func (s *Storage) WriteFileLocation(ctx context.Context, loc, name string, data 
 	return putData(ctx, st, name, data)
 }
 
-// WriteFileIn writes a data file into dir (a checkpoint or savepoint
-// directory) and returns its checksum.
+// WriteFileIn writes a data file into dir (a local checkpoint or savepoint
+// directory) and returns its checksum. Storage.WriteFileLocation also
+// takes s3:// locations.
 func WriteFileIn(dir, name string, data []byte) (uint32, error) {
 	return putData(context.Background(), localStore{root: dir}, name, data)
 }
@@ -248,7 +248,8 @@ func (s *Storage) WriteMetadataLocation(ctx context.Context, loc string, m *Meta
 	return writeMeta(ctx, st, "", m)
 }
 
-// WriteMetadataIn completes the checkpoint or savepoint in dir.
+// WriteMetadataIn completes the checkpoint or savepoint in the local
+// directory dir. Storage.WriteMetadataLocation also takes s3:// locations.
 func WriteMetadataIn(dir string, m *Metadata) error {
 	return writeMeta(context.Background(), localStore{root: dir}, "", m)
 }
@@ -397,9 +398,10 @@ func (s *Storage) ReadLocation(ctx context.Context, loc string) (*Metadata, map[
 	return readCheckpoint(ctx, st, "", root, nil)
 }
 
-// ReadPath loads the checkpoint in directory dir (a chk-<id> directory or a
-// savepoint directory); shared objects are looked for in the shared/
-// directory beside dir.
+// ReadPath loads the checkpoint in the local directory dir (a chk-<id>
+// directory or a savepoint directory); shared objects are looked for in
+// the shared/ directory beside dir. Storage.ReadLocation also takes s3://
+// locations.
 func ReadPath(dir string) (*Metadata, map[string][]byte, error) {
 	return readCheckpoint(context.Background(), localStore{root: dir}, "", localStore{root: filepath.Dir(dir)}, nil)
 }
@@ -409,7 +411,7 @@ func ReadPath(dir string) (*Metadata, map[string][]byte, error) {
 // than that the storage could not be reached.
 func asCorrupt(err error) error {
 	var pe *fs.PathError
-	if errors.Is(err, ErrCorrupt) || !(errors.As(err, &pe) || errors.Is(err, fs.ErrNotExist) || errors.Is(err, io.ErrUnexpectedEOF)) {
+	if errors.Is(err, ErrCorrupt) || !(errors.As(err, &pe) || errors.Is(err, fs.ErrNotExist)) {
 		return err
 	}
 	return fmt.Errorf("%w: %v", ErrCorrupt, err)
