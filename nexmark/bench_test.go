@@ -16,7 +16,7 @@ func BenchmarkQueries(b *testing.B) {
 			cfg := DefaultConfig(int64(b.N), 0)
 			cfg.Rate = 10_000_000
 			b.ReportAllocs()
-			if _, err := Bench(context.Background(), q, cfg, weir.Options{Parallelism: 1}); err != nil {
+			if _, err := Bench(context.Background(), q, cfg, weir.Options{Parallelism: 1}, nil); err != nil {
 				b.Fatal(err)
 			}
 		})

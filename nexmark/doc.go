@@ -49,4 +49,16 @@
 //
 // Regular joins (q3, q4, q9, q20) keep both inputs' state without bound,
 // as Flink's regular joins do.
+//
+// # Benchmark
+//
+// Bench runs a query over generated events and measures throughput, CPU
+// time and row latency. Its generators count their events (Progress) and
+// record, per millisecond of event time, when they emitted its first
+// event; the sink measures a row's latency from the emission of the input
+// that let it out: the row's own newest input for queries that emit per
+// event, the input whose watermark closed the window for windowed ones
+// (Query.Emits). The counters are atomics written by the source subtasks
+// and read by the sink subtasks and the caller; each sink subtask keeps its
+// own histogram, merged when it closes.
 package nexmark

@@ -45,7 +45,7 @@ type Query struct {
 	// processing time (q12); they have no batch reference.
 	Deterministic bool
 
-	attach    func(s weir.Stream[Event], keep bool) *Result
+	attach    func(s weir.Stream[Event], keep bool, lat *latencies) *Result
 	reference func(events []Event) [][]byte
 }
 
@@ -70,7 +70,7 @@ func (r *Result) Final() ([][]byte, error) {
 
 // Attach adds the query to the event stream s and a sink that counts its
 // rows and, if keep, keeps them for Final.
-func (q Query) Attach(s weir.Stream[Event], keep bool) *Result { return q.attach(s, keep) }
+func (q Query) Attach(s weir.Stream[Event], keep bool) *Result { return q.attach(s, keep, nil) }
 
 // Reference computes the query's final table over events with a plain
 // batch computation (no engine code), encoded and sorted like
@@ -84,10 +84,11 @@ func (q Query) Reference(events []Event) [][]byte {
 
 // define builds a Query from a typed pipeline, an optional function
 // reducing emitted rows to the final table (updating queries) and a typed
-// batch reference.
+// batch reference. Given latencies, its sink also measures the rows'
+// latency.
 func define[R any](name, title string, mode Mode, build func(weir.Stream[Event]) weir.Stream[R], final func([]R) []R, ref func([]Event) []R) Query {
 	q := Query{Name: name, Title: title, Mode: mode, Deterministic: ref != nil}
-	q.attach = func(s weir.Stream[Event], keep bool) *Result {
+	q.attach = func(s weir.Stream[Event], keep bool, lat *latencies) *Result {
 		res := &Result{}
 		var mu sync.Mutex
 		var rows []R
@@ -113,7 +114,11 @@ func define[R any](name, title string, mode Mode, build func(weir.Stream[Event])
 				return encodeSorted(r)
 			}
 		}
-		build(s).SinkTo(weir.SinkFunc[R](sink)).Name(name + "Sink")
+		var out weir.Sink[R] = weir.SinkFunc[R](sink)
+		if lat != nil {
+			out = latencySink[R]{l: lat, rows: sink}
+		}
+		build(s).SinkTo(out).Name(name + "Sink")
 		return res
 	}
 	if ref != nil {

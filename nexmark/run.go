@@ -5,7 +5,9 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"sync/atomic"
 	"syscall"
+	"time"
 
 	"github.com/weirstream/weir"
 	"github.com/weirstream/weir/bench"
@@ -66,19 +68,62 @@ type BenchResult struct {
 	// (getrusage maxrss): with several queries in one process, the
 	// largest of them and the ones before.
 	PeakRSSBytes int64 `json:"peak_rss_bytes"`
+
+	// LatencyFrom says what row latencies are measured from (the query's
+	// Emission: event or watermark); empty when none was measured
+	// (processing-time query, or no rows).
+	LatencyFrom string `json:"latency_from,omitempty"`
+	// LatencyRows is the number of rows whose latency was measured: every
+	// 8th row of each sink subtask for a per-event query (the first, the
+	// 9th, ...), every row for a windowed one.
+	LatencyRows int64 `json:"latency_rows,omitempty"`
+	// LatencyP50Ms, LatencyP99Ms and LatencyMaxMs are quantiles of the
+	// rows' latencies in milliseconds: from the generator's emission of
+	// the input that let the row out (see Emission) to the sink's receipt
+	// of the row. Quantiles come from a log-bucketed histogram and
+	// overstate by at most 1/32.
+	LatencyP50Ms float64 `json:"latency_p50_ms,omitempty"`
+	LatencyP99Ms float64 `json:"latency_p99_ms,omitempty"`
+	LatencyMaxMs float64 `json:"latency_max_ms,omitempty"`
+	// LatencyResolutionMs is the mean wall time the generator took to emit
+	// one millisecond of event time (rate/1000 events; more for runs over
+	// 2^20 ms of event time): inputs are timed per millisecond of event
+	// time, by its first event, so a per-event latency can overstate by
+	// up to about this much. A lower rate gives a finer resolution.
+	LatencyResolutionMs float64 `json:"latency_resolution_ms,omitempty"`
 }
 
+// Progress counts the events a running benchmark's generator has emitted:
+// Bench adds to it while the job runs (in batches of up to 1024 events per
+// source subtask, every event at the end), any goroutine may read it.
+// The zero value is ready to use; use one per Bench call.
+type Progress struct{ events atomic.Int64 }
+
+// Events returns the number of events generated so far.
+func (p *Progress) Events() int64 { return p.events.Load() }
+
 // Bench runs q over cfg.Events generated events with opts and measures it.
-func Bench(ctx context.Context, q Query, cfg Config, opts weir.Options) (BenchResult, error) {
+// It counts generated events into progress (nil: a private counter) and
+// measures the latency of every row (Emission, BenchResult.LatencyP99Ms).
+func Bench(ctx context.Context, q Query, cfg Config, opts weir.Options, progress *Progress) (BenchResult, error) {
 	if cfg.Events <= 0 {
 		return BenchResult{}, fmt.Errorf("%w: a benchmark needs a positive event count", ErrInvalidConfig)
 	}
+	if progress == nil {
+		progress = new(Progress)
+	}
 	env := weir.NewEnvironment(opts)
-	s, err := Events(env, cfg)
+	em := newEmissions(cfg, time.Now(), &progress.events)
+	src, err := newSource(cfg, em)
 	if err != nil {
 		return BenchResult{}, err
 	}
-	res := q.Attach(s, false)
+	s := weir.FromSource(env, src, Watermarks(), "Nexmark")
+	var lat *latencies
+	if q.Emits() != OnProcessingTime {
+		lat = newLatencies(em, q.Emits())
+	}
+	res := q.attach(s, false, lat)
 	m, err := bench.Measure(cfg.Events, func() error { return env.Execute(ctx) })
 	if err != nil {
 		return BenchResult{}, fmt.Errorf("nexmark: %s: %w", q.Name, err)
@@ -90,6 +135,14 @@ func Bench(ctx context.Context, q Query, cfg Config, opts weir.Options) (BenchRe
 	}
 	if m.Wall > 0 {
 		r.EventsPerSecond = float64(cfg.Events) / m.Wall.Seconds()
+	}
+	if lat != nil {
+		if h := lat.summary(); h.n > 0 {
+			ms := func(ns int64) float64 { return float64(ns) / 1e6 }
+			r.LatencyFrom, r.LatencyRows = q.Emits().String(), h.n
+			r.LatencyP50Ms, r.LatencyP99Ms, r.LatencyMaxMs = ms(h.quantile(0.50)), ms(h.quantile(0.99)), ms(h.max)
+			r.LatencyResolutionMs = ms(int64(em.resolution()))
+		}
 	}
 	return r, nil
 }

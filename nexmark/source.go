@@ -40,7 +40,11 @@ func (d *delayWM) Watermark() int64 {
 // subset), each with the timestamp of its number, so that the events and
 // their timestamps do not depend on the parallelism. Bounded if
 // cfg.Events > 0. Checkpoints store each subtask's next event number.
-func NewSource(cfg Config) (*datagen.Source[Event], error) {
+func NewSource(cfg Config) (*datagen.Source[Event], error) { return newSource(cfg, nil) }
+
+// newSource returns the generator source; with em, its generators count
+// their events and record when they emit them.
+func newSource(cfg Config, em *emissions) (*datagen.Source[Event], error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -48,6 +52,9 @@ func NewSource(cfg Config) (*datagen.Source[Event], error) {
 		g, err := NewGenerator(cfg)
 		if err != nil {
 			return nil // the source reports a missing function
+		}
+		if em != nil {
+			return em.generator(g.Event, cfg.Timestamp)
 		}
 		return g.Event
 	}, datagen.Options{Count: cfg.Events, Seed: cfg.Seed, Timestamp: cfg.Timestamp}), nil
