@@ -10,6 +10,7 @@ import (
 
 	"github.com/weirstream/weir/codec"
 	"github.com/weirstream/weir/internal/runtime"
+	"github.com/weirstream/weir/state"
 )
 
 // Broadcast state (Flink's broadcast state pattern).
@@ -235,12 +236,6 @@ type KeyedBroadcastContext[K comparable, O any] struct {
 func (c *KeyedBroadcastContext[K, O]) broadcastStates() *broadcastStates { return c.bs }
 func (c *KeyedBroadcastContext[K, O]) editBroadcastStates()              {}
 
-// keyIterator is implemented by the heap states behind the handles of
-// package state.
-type keyIterator[K comparable] interface {
-	ForEachKey(fn func(k K, ns struct{}))
-}
-
 // ApplyToKeyedState calls fn for every key of this subtask that has an entry
 // in the keyed state st (a handle the function obtained in Open, such as a
 // state.Value), with that key made current: inside fn, st and every other
@@ -248,15 +243,14 @@ type keyIterator[K comparable] interface {
 // Context.applyToKeyedState). fn may update or clear the state. Keys are
 // visited in no particular order. Value, List and Map states are supported.
 func ApplyToKeyedState[K comparable, O, S any](ctx *KeyedBroadcastContext[K, O], st S, fn func(key K, st S) error) error {
-	it, ok := any(st).(keyIterator[K])
-	if !ok {
-		return fmt.Errorf("weir: ApplyToKeyedState: %T is not a keyed state of this operator's key type", st)
-	}
 	// Collect first: fn may clear entries while we iterate. The buffer is
 	// taken from ctx for the duration, so that a nested call gets its own.
 	keys := ctx.keys[:0]
 	ctx.keys = nil
-	it.ForEachKey(func(k K, _ struct{}) { keys = append(keys, k) })
+	if err := state.KeysOf[K](st, func(k K) { keys = append(keys, k) }); err != nil {
+		ctx.keys = keys
+		return fmt.Errorf("weir: ApplyToKeyedState: %w", err)
+	}
 	defer func() {
 		clear(keys)
 		ctx.keys = keys[:0]

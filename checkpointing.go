@@ -17,14 +17,26 @@ import (
 // written after the barrier went on, off the task's goroutine (the maps the
 // capture sees are copied on write meanwhile).
 func (k *keyed[K]) SnapshotState(_ int64, w *runtime.StateWriter) error {
-	write, err := k.backend.SnapshotAsync()
+	snap, err := k.backend.Snapshot()
 	if err != nil {
 		return err
 	}
+	if snap.Native != nil {
+		w.SetNative(snap.Native)
+	}
 	w.Defer(func(w *runtime.StateWriter) error {
-		return write(func(kg int, sec []byte) { w.AppendKeyed(kg, sec) })
+		return snap.Write(func(kg int, sec []byte) { w.AppendKeyed(kg, sec) })
 	})
 	return nil
+}
+
+// CloseState releases the backend (a Pebble database) after the operator
+// closed.
+func (k *keyed[K]) CloseState() error {
+	if k.backend == nil {
+		return nil
+	}
+	return k.backend.Close()
 }
 
 // AfterOpen restores the keyed state registered during Open from the

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -56,6 +58,15 @@ type Options struct {
 	// latest completed checkpoint (or from the start without checkpoints).
 	// Nil means NoRestart.
 	Restart RestartStrategy
+	// StateBackend is where keyed state lives: StateHeap (the default) or
+	// StatePebble. A checkpoint or savepoint of either restores into
+	// either.
+	StateBackend string
+	// StateDir is the local working directory of the Pebble backend
+	// (default: a new directory under the system's temporary directory).
+	// Each run makes its own subdirectory there and removes it when it
+	// ends.
+	StateDir string
 }
 
 // CheckpointOptions configure checkpoints (see docs/checkpoints.md).
@@ -132,6 +143,13 @@ func (e *Environment) graphOptions() graph.Options {
 		ChannelCapacity: e.opts.ChannelCapacity,
 		Logger:          e.opts.Logger,
 		ReportInterval:  e.opts.MetricsInterval,
+		StateBackend:    e.opts.StateBackend,
+	}
+	if e.opts.StateBackend == StatePebble {
+		o.StateDir = e.opts.StateDir
+		if o.StateDir == "" {
+			o.StateDir = filepath.Join(os.TempDir(), "weir-state")
+		}
 	}
 	if e.opts.Clock != nil {
 		o.Clock = clockFunc(e.opts.Clock)
@@ -176,6 +194,11 @@ func (e *Environment) Start(ctx context.Context) (*JobClient, error) {
 		return nil, ErrAlreadyExecuted
 	}
 	e.executed = true
+	switch e.opts.StateBackend {
+	case "", StateHeap, StatePebble:
+	default:
+		return nil, fmt.Errorf("weir: unknown state backend %q (want %q or %q)", e.opts.StateBackend, StateHeap, StatePebble)
+	}
 	o := e.graphOptions()
 	var m *jobMetrics
 	if e.opts.Registry != nil {
@@ -358,3 +381,13 @@ func (e *Environment) runWithRestarts(ctx context.Context, o graph.Options) erro
 		}
 	}
 }
+
+// State backends (Options.StateBackend).
+const (
+	// StateHeap keeps keyed state in memory as Go values: fastest, bounded
+	// by memory. The default.
+	StateHeap = "heap"
+	// StatePebble keeps keyed state on local disk in Pebble: state larger
+	// than memory, incremental checkpoints.
+	StatePebble = "pebble"
+)

@@ -8,7 +8,7 @@ import (
 
 	"github.com/weirstream/weir/internal/runtime"
 	"github.com/weirstream/weir/internal/statebackend"
-	"github.com/weirstream/weir/internal/statebackend/heap"
+	"github.com/weirstream/weir/internal/statebackend/states"
 )
 
 // IntervalJoinStreams are two keyed streams about to be interval-joined;
@@ -182,8 +182,8 @@ type intervalJoinOp[K comparable, A, B, O any] struct {
 	fn           ProcessJoinFunction[A, B, O]
 	raw          any
 	lower, upper int64 // inclusive, relative to the left record
-	left         *heap.Map[K, struct{}, int64, []A]
-	right        *heap.Map[K, struct{}, int64, []B]
+	left         statebackend.Map[struct{}, int64, []A]
+	right        statebackend.Map[struct{}, int64, []B]
 	timers       *runtime.TimerService[K, joinTimer]
 	wm           int64
 	jc           JoinContext[O]
@@ -202,8 +202,8 @@ func (p *intervalJoinOp[K, A, B, O]) Open(ctx *runtime.OperatorContext) error {
 	if p.keyed, err = newKeyed[K](ctx); err != nil {
 		return err
 	}
-	p.left = heap.NewMap[K, struct{}, int64, []A](p.backend, statebackend.TTL{})
-	p.right = heap.NewMap[K, struct{}, int64, []B](p.backend, statebackend.TTL{})
+	p.left = states.NewMap[K, struct{}, int64, []A](p.backend, statebackend.TTL{})
+	p.right = states.NewMap[K, struct{}, int64, []B](p.backend, statebackend.TTL{})
 	p.timers = keyedTimers[K, joinTimer](&p.keyed, ctx, "cleanup", p.cleanup,
 		func(runtime.Timer[K, joinTimer]) error { return nil })
 	p.wm = runtime.MinWatermark
@@ -347,18 +347,22 @@ func (p *intervalJoinOp[K, A, B, O]) ProcessWatermark(wm int64) error {
 // bufferedLen returns the number of timestamps buffered on each side, over
 // all keys (for tests).
 func (p *intervalJoinOp[K, A, B, O]) bufferedLen() (left, right int) {
-	p.left.ForEachKey(func(k K, _ struct{}) {
+	var keys []K
+	_ = p.left.(statebackend.KeyLister[K, struct{}]).ForEachKey(func(k K, _ struct{}) { keys = append(keys, k) })
+	for _, k := range keys {
 		p.kc.SetKnown(k, p.kc.GroupOf(k))
 		for range p.left.All() {
 			left++
 		}
-	})
-	p.right.ForEachKey(func(k K, _ struct{}) {
+	}
+	keys = keys[:0]
+	_ = p.right.(statebackend.KeyLister[K, struct{}]).ForEachKey(func(k K, _ struct{}) { keys = append(keys, k) })
+	for _, k := range keys {
 		p.kc.SetKnown(k, p.kc.GroupOf(k))
 		for range p.right.All() {
 			right++
 		}
-	})
+	}
 	return left, right
 }
 

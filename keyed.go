@@ -1,13 +1,16 @@
 package weir
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"os"
 
 	"github.com/weirstream/weir/internal/keygroup"
 	"github.com/weirstream/weir/internal/runtime"
 	"github.com/weirstream/weir/internal/statebackend"
 	"github.com/weirstream/weir/internal/statebackend/heap"
+	"github.com/weirstream/weir/internal/statebackend/pebble"
 	"github.com/weirstream/weir/state"
 )
 
@@ -40,22 +43,76 @@ func (k KeyedStream[K, T]) KeySelector() func(T) K { return k.key }
 // keyed holds the state and key context of a keyed operator instance.
 type keyed[K comparable] struct {
 	kc      *statebackend.KeyContext[K]
-	backend *heap.Backend[K]
+	backend statebackend.Backend[K]
 	store   *state.Store[K]
 }
 
-// newKeyed creates the keyed state of an operator instance, primed with the
-// state to restore (applied by AfterOpen, once the operator registered its
-// states).
+// newKeyed creates the keyed state of an operator instance on the job's
+// state backend, primed with the state to restore (applied by AfterOpen,
+// once the operator registered its states).
 func newKeyed[K comparable](ctx *runtime.OperatorContext) (keyed[K], error) {
 	kc := statebackend.NewKeyContext(keygroup.Hasher[K](), ctx.MaxParallelism, ctx.KeyGroups)
-	b := heap.New(kc, ctx.Time.Now)
-	if ctx.Restore != nil {
-		if err := b.SetRestore(ctx.Restore.Keyed); err != nil {
-			return keyed[K]{}, opError(ctx, err)
-		}
+	b, err := openBackend(ctx, kc)
+	if err != nil {
+		return keyed[K]{}, opError(ctx, err)
 	}
 	return keyed[K]{kc: kc, backend: b, store: state.NewStore(b)}, nil
+}
+
+// openBackend creates the backend the job chose and hands it the state to
+// restore: canonical key groups, and native snapshots (opened by Pebble,
+// converted to canonical form for the heap).
+func openBackend[K comparable](ctx *runtime.OperatorContext, kc *statebackend.KeyContext[K]) (statebackend.Backend[K], error) {
+	var rs *runtime.RestoreState = ctx.Restore
+	switch ctx.StateBackend {
+	case "", StateHeap:
+		b := heap.New(kc, ctx.Time.Now)
+		if rs == nil {
+			return b, nil
+		}
+		groups := rs.Keyed
+		if len(rs.Native) > 0 {
+			groups = make(map[int][]byte, len(rs.Keyed))
+			for kg, data := range rs.Keyed {
+				groups[kg] = data[:len(data):len(data)] // appends copy
+			}
+			tmp := ctx.StateDir
+			if tmp == "" {
+				tmp = os.TempDir()
+			}
+			err := pebble.ReadNative(context.Background(), rs.Native, kc.Range.Start, kc.Range.End, tmp, func(kg int, sec []byte) {
+				groups[kg] = append(groups[kg], sec...)
+			})
+			if err != nil {
+				return nil, err
+			}
+		}
+		if err := b.SetRestore(groups); err != nil {
+			return nil, err
+		}
+		return b, nil
+	case StatePebble:
+		if ctx.StateDir == "" {
+			return nil, errors.New("weir: the pebble state backend needs a local state directory")
+		}
+		b, err := pebble.New(kc, ctx.Time.Now, pebble.Options{Dir: ctx.StateDir, Logger: ctx.Logger})
+		if err != nil {
+			return nil, err
+		}
+		if rs == nil {
+			return b, nil
+		}
+		if err := b.SetNative(context.Background(), rs.Native); err != nil {
+			_ = b.Close()
+			return nil, err
+		}
+		if err := b.SetRestore(rs.Keyed); err != nil {
+			_ = b.Close()
+			return nil, err
+		}
+		return b, nil
+	}
+	return nil, fmt.Errorf("weir: unknown state backend %q (want %q or %q)", ctx.StateBackend, StateHeap, StatePebble)
 }
 
 // KeyedRuntimeContext is given to the Open of keyed functions: it hands out

@@ -10,7 +10,7 @@ import (
 
 	"github.com/weirstream/weir/internal/runtime"
 	"github.com/weirstream/weir/internal/statebackend"
-	"github.com/weirstream/weir/internal/statebackend/heap"
+	"github.com/weirstream/weir/internal/statebackend/states"
 	"github.com/weirstream/weir/state"
 	"github.com/weirstream/weir/window"
 )
@@ -164,7 +164,7 @@ type WindowClearer[K comparable, OUT any, W window.Window] interface {
 
 // WindowStore hands out keyed state scoped to the current window.
 type WindowStore[K comparable, W window.Window] struct {
-	b        *heap.Backend[K]
+	b        statebackend.Backend[K]
 	cur      W
 	states   map[string]any
 	clearers []func(W)
@@ -199,7 +199,7 @@ func windowStateLookup[S any, K comparable, W window.Window](s *WindowStore[K, W
 // window.
 func WindowValue[V any, K comparable, W window.Window](s *WindowStore[K, W], name string) state.Value[V] {
 	return windowStateLookup(s, name, func() (*windowValue[K, W, V], func(W)) {
-		v := &windowValue[K, W, V]{v: heap.NewValue[K, W, V](s.b, noTTL), s: s}
+		v := &windowValue[K, W, V]{v: states.NewValue[K, W, V](s.b, noTTL), s: s}
 		return v, func(w W) { v.v.SetNamespace(w); v.v.Clear() }
 	})
 }
@@ -208,13 +208,13 @@ func WindowValue[V any, K comparable, W window.Window](s *WindowStore[K, W], nam
 // window.
 func WindowList[V any, K comparable, W window.Window](s *WindowStore[K, W], name string) state.List[V] {
 	return windowStateLookup(s, name, func() (*windowList[K, W, V], func(W)) {
-		l := &windowList[K, W, V]{l: heap.NewList[K, W, V](s.b, noTTL), s: s}
+		l := &windowList[K, W, V]{l: states.NewList[K, W, V](s.b, noTTL), s: s}
 		return l, func(w W) { l.l.SetNamespace(w); l.l.Clear() }
 	})
 }
 
 type windowValue[K comparable, W window.Window, V any] struct {
-	v *heap.Value[K, W, V]
+	v statebackend.Value[W, V]
 	s *WindowStore[K, W]
 }
 
@@ -223,7 +223,7 @@ func (w *windowValue[K, W, V]) Update(v V)       { w.v.SetNamespace(w.s.cur); w.
 func (w *windowValue[K, W, V]) Clear()           { w.v.SetNamespace(w.s.cur); w.v.Clear() }
 
 type windowList[K comparable, W window.Window, V any] struct {
-	l *heap.List[K, W, V]
+	l statebackend.List[W, V]
 	s *WindowStore[K, W]
 }
 
@@ -372,7 +372,7 @@ func reduceContents[K comparable, T any, W window.Window, O any](op *windowOp[K,
 		})
 	}
 	return &incContents[K, T, W, T]{
-		v: heap.NewValue[K, W, T](op.backend, noTTL),
+		v: states.NewValue[K, W, T](op.backend, noTTL),
 		addFn: func(acc T, have bool, v T) (T, error) {
 			if !have {
 				return v, nil
@@ -407,7 +407,7 @@ func aggregateContents[K comparable, T any, W window.Window, ACC, A, O any](op *
 		})
 	}
 	return &incContents[K, T, W, ACC]{
-		v: heap.NewValue[K, W, ACC](op.backend, noTTL),
+		v: states.NewValue[K, W, ACC](op.backend, noTTL),
 		addFn: func(acc ACC, have bool, v T) (ACC, error) {
 			if !have {
 				acc = agg.CreateAccumulator()
@@ -435,7 +435,7 @@ type windowContents[T any, W window.Window] interface {
 }
 
 type incContents[K comparable, T any, W window.Window, ACC any] struct {
-	v       *heap.Value[K, W, ACC]
+	v       statebackend.Value[W, ACC]
 	addFn   func(acc ACC, have bool, v T) (ACC, error)
 	mergeFn func(a, b ACC) (ACC, error)
 	emitFn  func(w W, acc ACC) error
@@ -443,7 +443,18 @@ type incContents[K comparable, T any, W window.Window, ACC any] struct {
 
 func (c *incContents[K, T, W, ACC]) setNamespace(w W) { c.v.SetNamespace(w) }
 
-func (c *incContents[K, T, W, ACC]) windowSpaces() windowSpaces[K, W] { return c.v }
+// windowSpaces returns the contents' namespaces and keys, when the backend
+// lists them cheaply (the heap).
+func (c *incContents[K, T, W, ACC]) windowSpaces() (windowSpaces[K, W], bool) {
+	ws, ok := c.v.(windowSpaces[K, W])
+	return ws, ok
+}
+
+// keyLister lists the (key, window) pairs with contents.
+func (c *incContents[K, T, W, ACC]) keyLister() (statebackend.KeyLister[K, W], bool) {
+	kl, ok := c.v.(statebackend.KeyLister[K, W])
+	return kl, ok
+}
 
 func (c *incContents[K, T, W, ACC]) add(v T, _ int64) (bool, error) {
 	acc, ok := c.v.Value()
@@ -503,7 +514,7 @@ func (c *incContents[K, T, W, ACC]) merge(target W, sources []W) error {
 }
 
 type listContents[K comparable, T any, W window.Window] struct {
-	l       *heap.List[K, W, window.Element[T]]
+	l       statebackend.List[W, window.Element[T]]
 	evictor window.Evictor[T, W]
 	ectx    window.EvictorContext
 	emit    func(w W, elems []window.Element[T]) error
@@ -511,7 +522,7 @@ type listContents[K comparable, T any, W window.Window] struct {
 
 func (op *windowOp[K, T, W, O]) listContents(emit func(w W, elems []window.Element[T]) error) windowContents[T, W] {
 	return &listContents[K, T, W]{
-		l:       heap.NewList[K, W, window.Element[T]](op.backend, noTTL),
+		l:       states.NewList[K, W, window.Element[T]](op.backend, noTTL),
 		evictor: op.evictor,
 		ectx:    op,
 		emit:    emit,
@@ -606,7 +617,7 @@ type windowOp[K comparable, T any, W window.Window, O any] struct {
 	make      func(op *windowOp[K, T, W, O]) (windowContents[T, W], error)
 	buf       []W
 	tctx      triggerCtx[K, T, W, O]
-	mergeSets *heap.Value[K, struct{}, []mergePair[W]]
+	mergeSets statebackend.Value[struct{}, []mergePair[W]]
 	pairs     []mergePair[W] // the current key's merging window set
 	mergeBuf  []W
 	results   []mergeResult[W]
@@ -700,7 +711,7 @@ func (op *windowOp[K, T, W, O]) open() error {
 	op.winStore = &WindowStore[K, W]{b: op.backend, states: map[string]any{}, noMerge: op.merging != nil}
 	op.wctx = WindowContext[K, O, W]{out: op.out, wm: op.timers.CurrentWatermark, pts: op.ctx.Time, global: op.store, ws: op.winStore}
 	if op.merging != nil {
-		op.mergeSets = heap.NewValue[K, struct{}, []mergePair[W]](op.backend, noTTL)
+		op.mergeSets = states.NewValue[K, struct{}, []mergePair[W]](op.backend, noTTL)
 		op.collectMerge = op.collectMergeFn
 	}
 	c, err := op.make(op)
@@ -709,10 +720,38 @@ func (op *windowOp[K, T, W, O]) open() error {
 	}
 	op.contents = c
 	op.fastEvent = op.fastEvent && c.incremental()
-	if ic, ok := c.(interface{ windowSpaces() windowSpaces[K, W] }); ok && op.fastEvent && op.eventTime && op.lateness == 0 {
-		op.implicit, op.spaces = true, ic.windowSpaces()
+	if ic, ok := c.(interface {
+		windowSpaces() (windowSpaces[K, W], bool)
+	}); ok && op.fastEvent && op.eventTime && op.lateness == 0 {
+		op.spaces, op.implicit = ic.windowSpaces()
 	}
 	return nil
+}
+
+// AfterOpen restores the operator's state. With the inline event-time
+// trigger, windows fired straight from state (on the heap) keep no timers,
+// so a restore into explicit timers (Pebble) registers each restored
+// window's end timer.
+func (op *windowOp[K, T, W, O]) AfterOpen() error {
+	if err := op.keyed.AfterOpen(); err != nil {
+		return err
+	}
+	if op.ctx.Restore == nil || !op.fastEvent || !op.eventTime || op.implicit {
+		return nil
+	}
+	ic, ok := op.contents.(interface {
+		keyLister() (statebackend.KeyLister[K, W], bool)
+	})
+	if !ok {
+		return nil
+	}
+	kl, ok := ic.keyLister()
+	if !ok {
+		return nil
+	}
+	return kl.ForEachKey(func(k K, w W) {
+		op.timers.RegisterEventTime(runtime.Timer[K, W]{TS: w.MaxTimestamp(), Key: k, NS: w, KeyGroup: op.kc.GroupOf(k)})
+	})
 }
 
 func (op *windowOp[K, T, W, O]) Close() error {
@@ -1141,7 +1180,7 @@ func (c *triggerCtx[K, T, W, O]) Int64State(name string) window.Int64State {
 			return s
 		}
 	}
-	s := &int64State[K, T, W, O]{name: name, v: heap.NewValue[K, W, int64](c.op.backend, noTTL), c: c}
+	s := &int64State[K, T, W, O]{name: name, v: states.NewValue[K, W, int64](c.op.backend, noTTL), c: c}
 	c.states = append(c.states, s)
 	return s
 }
@@ -1172,7 +1211,7 @@ func (c *triggerCtx[K, T, W, O]) MergeInt64State(name string, merge func(a, b in
 
 type int64State[K comparable, T any, W window.Window, O any] struct {
 	name string
-	v    *heap.Value[K, W, int64]
+	v    statebackend.Value[W, int64]
 	c    *triggerCtx[K, T, W, O]
 }
 

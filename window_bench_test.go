@@ -143,7 +143,7 @@ func TestWindowStateAndTimersPerWindow(t *testing.T) {
 		if lateness > 0 {
 			wantTimers = 40
 		}
-		if n := contents.v.Len(); n != 20 {
+		if n := contents.v.(interface{ Len() int }).Len(); n != 20 {
 			t.Fatalf("lateness %v: %d accumulators, want 20 (10 keys x 2 windows)", lateness, n)
 		}
 		if n := op.timers.NumEventTimers(); n != wantTimers {
@@ -159,13 +159,13 @@ func TestWindowStateAndTimersPerWindow(t *testing.T) {
 		if lateness > 0 {
 			wantLeft = 20 // the fired window is kept for late records
 		}
-		if n := contents.v.Len(); n != wantLeft {
+		if n := contents.v.(interface{ Len() int }).Len(); n != wantLeft {
 			t.Fatalf("lateness %v: %d accumulators after the first window fired, want %d", lateness, n, wantLeft)
 		}
 		if err := op.ProcessWatermark(1999 + lateness.Milliseconds()); err != nil {
 			t.Fatal(err)
 		}
-		if n := contents.v.Len(); n != 0 || op.timers.NumEventTimers() != 0 {
+		if n := contents.v.(interface{ Len() int }).Len(); n != 0 || op.timers.NumEventTimers() != 0 {
 			t.Fatalf("lateness %v: %d accumulators and %d timers after cleanup, want none", lateness, n, op.timers.NumEventTimers())
 		}
 		if out.n != 20 {

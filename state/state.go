@@ -19,7 +19,7 @@ import (
 	"time"
 
 	"github.com/weirstream/weir/internal/statebackend"
-	"github.com/weirstream/weir/internal/statebackend/heap"
+	"github.com/weirstream/weir/internal/statebackend/states"
 )
 
 // Value holds one value per key.
@@ -71,7 +71,7 @@ type Aggregating[IN, OUT any] interface {
 
 // AggregateFunction is an incremental aggregation, as in Flink: values are
 // added to an accumulator; accumulators of merged windows are merged.
-type AggregateFunction[IN, ACC, OUT any] = heap.Aggregator[IN, ACC, OUT]
+type AggregateFunction[IN, ACC, OUT any] = statebackend.Aggregator[IN, ACC, OUT]
 
 // UpdateType says which accesses refresh a value's time to live.
 type UpdateType = statebackend.TTLUpdate
@@ -129,13 +129,13 @@ type Descriptor struct {
 
 // Store hands out the keyed states of one operator subtask.
 type Store[K comparable] struct {
-	b      *heap.Backend[K]
+	b      statebackend.Backend[K]
 	states map[string]any
 	err    error
 }
 
-// NewStore returns a store over the heap backend. Used by operators.
-func NewStore[K comparable](b *heap.Backend[K]) *Store[K] {
+// NewStore returns a store over a backend. Used by operators.
+func NewStore[K comparable](b statebackend.Backend[K]) *Store[K] {
 	return &Store[K]{b: b, states: map[string]any{}}
 }
 
@@ -162,51 +162,97 @@ func lookup[K comparable, S any](s *Store[K], name string, make func() S) S {
 
 // GetValue returns the value state named by d.
 func GetValue[K comparable, T any](s *Store[K], d Descriptor) Value[T] {
-	return lookup(s, d.Name, func() *heap.Value[K, struct{}, T] {
-		v := heap.NewValue[K, struct{}, T](s.b, d.TTL.internal())
+	return lookup(s, d.Name, func() valueOf[T] {
+		v := states.NewValue[K, struct{}, T](s.b, d.TTL.internal())
 		v.SetName(d.Name)
-		return v
+		return valueOf[T]{v}
 	})
 }
 
+// valueOf and the other wrappers give each state kind a distinct type per
+// element type, so that one name requested as two kinds is detected.
+type valueOf[T any] struct {
+	s statebackend.Value[struct{}, T]
+}
+
+func (v valueOf[T]) Value() (T, bool) { return v.s.Value() }
+func (v valueOf[T]) Update(x T)       { v.s.Update(x) }
+func (v valueOf[T]) Clear()           { v.s.Clear() }
+
 // GetList returns the list state named by d.
 func GetList[K comparable, T any](s *Store[K], d Descriptor) List[T] {
-	return lookup(s, d.Name, func() *heap.List[K, struct{}, T] {
-		l := heap.NewList[K, struct{}, T](s.b, d.TTL.internal())
+	return lookup(s, d.Name, func() listOf[T] {
+		l := states.NewList[K, struct{}, T](s.b, d.TTL.internal())
 		l.SetName(d.Name)
-		return l
+		return listOf[T]{l}
 	})
+}
+
+type listOf[T any] struct {
+	statebackend.List[struct{}, T]
 }
 
 // GetMap returns the map state named by d.
 func GetMap[K, UK comparable, UV any](s *Store[K], d Descriptor) Map[UK, UV] {
-	return lookup(s, d.Name, func() mapAdapter[K, UK, UV] {
-		m := heap.NewMap[K, struct{}, UK, UV](s.b, d.TTL.internal())
+	return lookup(s, d.Name, func() mapAdapter[UK, UV] {
+		m := states.NewMap[K, struct{}, UK, UV](s.b, d.TTL.internal())
 		m.SetName(d.Name)
-		return mapAdapter[K, UK, UV]{m}
+		return mapAdapter[UK, UV]{m}
 	})
 }
 
-type mapAdapter[K, UK comparable, UV any] struct {
-	*heap.Map[K, struct{}, UK, UV]
+type mapAdapter[UK comparable, UV any] struct {
+	statebackend.Map[struct{}, UK, UV]
 }
 
-func (m mapAdapter[K, UK, UV]) All() iter.Seq2[UK, UV] { return iter.Seq2[UK, UV](m.Map.All()) }
+func (m mapAdapter[UK, UV]) All() iter.Seq2[UK, UV] { return iter.Seq2[UK, UV](m.Map.All()) }
 
 // GetReducing returns the reducing state named by d.
 func GetReducing[K comparable, T any](s *Store[K], d Descriptor, reduce func(a, b T) (T, error)) Reducing[T] {
-	return lookup(s, d.Name, func() *heap.Reducing[K, struct{}, T] {
-		r := heap.NewReducing[K, struct{}, T](s.b, d.TTL.internal(), reduce)
+	return lookup(s, d.Name, func() reducingOf[T] {
+		r := states.NewReducing[K, struct{}, T](s.b, d.TTL.internal(), reduce)
 		r.SetName(d.Name)
-		return r
+		return reducingOf[T]{r}
 	})
+}
+
+type reducingOf[T any] struct {
+	statebackend.Reducing[struct{}, T]
 }
 
 // GetAggregating returns the aggregating state named by d.
 func GetAggregating[K comparable, IN, ACC, OUT any](s *Store[K], d Descriptor, agg AggregateFunction[IN, ACC, OUT]) Aggregating[IN, OUT] {
-	return lookup(s, d.Name, func() *heap.Aggregating[K, struct{}, IN, ACC, OUT] {
-		a := heap.NewAggregating[K, struct{}, IN, ACC, OUT](s.b, d.TTL.internal(), agg)
+	return lookup(s, d.Name, func() aggregatingOf[IN, ACC, OUT] {
+		a := states.NewAggregating[K, struct{}, IN, ACC, OUT](s.b, d.TTL.internal(), agg)
 		a.SetName(d.Name)
-		return a
+		return aggregatingOf[IN, ACC, OUT]{a}
 	})
 }
+
+type aggregatingOf[IN, ACC, OUT any] struct {
+	statebackend.Aggregating[struct{}, IN, ACC, OUT]
+}
+
+// KeysOf lists the keys with an entry in a state handed out by a Store
+// (for Flink's applyToKeyedState). It fails for other values.
+func KeysOf[K comparable](st any, fn func(k K)) error {
+	kl, ok := unwrap(st).(statebackend.KeyLister[K, struct{}])
+	if !ok {
+		return fmt.Errorf("weir: %T is not a keyed state of this key type", st)
+	}
+	return kl.ForEachKey(func(k K, _ struct{}) { fn(k) })
+}
+
+// unwrap returns the backend state inside a handle.
+func unwrap(st any) any {
+	if u, ok := st.(interface{ backendState() any }); ok {
+		return u.backendState()
+	}
+	return st
+}
+
+func (v valueOf[T]) backendState() any                  { return v.s }
+func (l listOf[T]) backendState() any                   { return l.List }
+func (m mapAdapter[UK, UV]) backendState() any          { return m.Map }
+func (r reducingOf[T]) backendState() any               { return r.Reducing }
+func (a aggregatingOf[IN, ACC, OUT]) backendState() any { return a.Aggregating }

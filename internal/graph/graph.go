@@ -13,6 +13,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -121,6 +123,13 @@ type Options struct {
 	Restore *Restore
 	// Savepoints delivers savepoint requests (with Checkpoint set).
 	Savepoints <-chan SavepointRequest
+	// StateBackend names the keyed state backend ("heap" or "pebble");
+	// StateDir is the local directory under which each run of the job
+	// makes its operators' working directories.
+	StateBackend string
+	StateDir     string
+	// runDir is this build's directory under StateDir.
+	runDir string
 }
 
 // TaskInfo names a running subtask.
@@ -263,6 +272,15 @@ func (g *Graph) plan(o *Options) *Plan {
 type Job struct {
 	tasks []*runtime.Task
 	infos []*TaskInfo
+	// stateDir is removed when the job ends.
+	stateDir string
+}
+
+// removeState deletes the job's local state directory.
+func (j *Job) removeState() {
+	if j.stateDir != "" {
+		_ = os.RemoveAll(j.stateDir)
+	}
 }
 
 // Build creates the tasks of the graph. Writers stop blocking when ctx is
@@ -274,6 +292,16 @@ func (g *Graph) Build(ctx context.Context, o Options) (*Job, error) {
 	}
 	if err := o.Restore.check(g, &o); err != nil {
 		return nil, err
+	}
+	if o.StateDir != "" {
+		if err := os.MkdirAll(o.StateDir, 0o755); err != nil {
+			return nil, fmt.Errorf("weir: state directory: %w", err)
+		}
+		dir, err := os.MkdirTemp(o.StateDir, "run-")
+		if err != nil {
+			return nil, fmt.Errorf("weir: state directory: %w", err)
+		}
+		o.runDir = dir
 	}
 	plan := g.plan(&o)
 	// Gates and channels: gate per consumer subtask, channel per
@@ -304,11 +332,12 @@ func (g *Graph) Build(ctx context.Context, o Options) (*Job, error) {
 			chans[e] = per
 		}
 	}
-	j := &Job{}
+	j := &Job{stateDir: o.runDir}
 	for _, v := range plan.vertices {
 		for i := 0; i < v.par; i++ {
 			t, info, err := g.buildTask(ctx, plan, v, i, chans, &o)
 			if err != nil {
+				j.removeState()
 				return nil, err
 			}
 			if o.Checkpoint != nil {
@@ -332,6 +361,7 @@ func (g *Graph) Run(ctx context.Context, o Options) error {
 	if err != nil {
 		return err
 	}
+	defer j.removeState()
 	var (
 		wg       sync.WaitGroup
 		mu       sync.Mutex
@@ -452,6 +482,7 @@ func (j *Job) Close() error {
 			first = err
 		}
 	}
+	j.removeState()
 	return first
 }
 
@@ -514,6 +545,10 @@ func (g *Graph) buildTask(ctx context.Context, plan *Plan, v *vertex, sub int, c
 			Logger:         o.Logger.With("operator", n.Name, "subtask", sub),
 			Metrics:        &runtime.OperatorMetrics{CurrentWatermark: runtime.MinWatermark},
 			Checkpointing:  o.Checkpoint != nil,
+			StateBackend:   o.StateBackend,
+		}
+		if o.runDir != "" {
+			octx.StateDir = filepath.Join(o.runDir, fmt.Sprintf("op%d-%d", n.ID, sub))
 		}
 		rs, err := o.Restore.restoreFor(n, octx.KeyGroups)
 		if err != nil {

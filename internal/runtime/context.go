@@ -28,6 +28,12 @@ type OperatorContext struct {
 	Restore *RestoreState
 	// Checkpointing is true when the job takes checkpoints.
 	Checkpointing bool
+	// StateBackend names the keyed state backend: "heap" (or "") or
+	// "pebble".
+	StateBackend string
+	// StateDir is a local working directory of this operator subtask's
+	// own (for the Pebble backend), removed when the job ends.
+	StateDir string
 }
 
 // OperatorMetrics are counters an operator updates; the task publishes them.

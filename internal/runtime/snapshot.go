@@ -1,6 +1,10 @@
 package runtime
 
-import "sort"
+import (
+	"sort"
+
+	"github.com/weirstream/weir/internal/statebackend"
+)
 
 // Snapshotter is implemented by operators with state. SnapshotState runs on
 // the task's goroutine when the checkpoint's barrier was aligned; whatever
@@ -27,6 +31,7 @@ type CheckpointListener interface {
 // and operator state as a list of items (redistributed on rescaling: every
 // new subtask sees the items of every old one, as Flink's union list state).
 type StateWriter struct {
+	native   *statebackend.NativeSnapshot
 	keyed    map[int][]byte
 	items    [][]byte
 	deferred []func(*StateWriter) error
@@ -62,6 +67,9 @@ func (w *StateWriter) KeyedBuffer(kg int) []byte { return w.keyed[kg] }
 // SetKeyed replaces the snapshot of key group kg.
 func (w *StateWriter) SetKeyed(kg int, b []byte) { w.keyed[kg] = b }
 
+// SetNative attaches keyed state in a backend's native format.
+func (w *StateWriter) SetNative(n *statebackend.NativeSnapshot) { w.native = n }
+
 // AddItem adds an operator-state item.
 func (w *StateWriter) AddItem(b []byte) { w.items = append(w.items, append([]byte(nil), b...)) }
 
@@ -71,6 +79,9 @@ type OperatorSnapshot struct {
 	// order.
 	Keyed []KeyGroupState
 	Items [][]byte
+	// Native, if not nil, is keyed state in a backend's native format
+	// (next to the canonical Keyed blocks, which then hold timers).
+	Native *statebackend.NativeSnapshot
 }
 
 // KeyGroupState is the snapshot of one key group.
@@ -81,7 +92,7 @@ type KeyGroupState struct {
 
 // Done returns the snapshot.
 func (w *StateWriter) Done() OperatorSnapshot {
-	s := OperatorSnapshot{Items: w.items}
+	s := OperatorSnapshot{Items: w.items, Native: w.native}
 	for kg, b := range w.keyed {
 		if len(b) > 0 {
 			s.Keyed = append(s.Keyed, KeyGroupState{kg, b})
@@ -99,6 +110,9 @@ type RestoreState struct {
 	// Keyed maps a key group (absolute) to its snapshot bytes.
 	Keyed map[int][]byte
 	Items [][]byte
+	// Native holds the native snapshots (of old subtasks) whose key groups
+	// overlap the new range.
+	Native []statebackend.NativeRestore
 }
 
 // TaskSnapshot is what a task reports for a checkpoint: the snapshots of its

@@ -151,7 +151,7 @@ func (t *Task) Open() error {
 		m := t.Chain[i]
 		if err := m.Op.Open(m.Ctx); err != nil {
 			for j := len(t.Chain) - 1; j > i; j-- {
-				_ = t.Chain[j].Op.Close()
+				_ = closeOp(t.Chain[j].Op)
 			}
 			return t.wrap(err)
 		}
@@ -182,11 +182,28 @@ func (t *Task) Close() error {
 	t.async.Wait()
 	var err error
 	for i := len(t.Chain) - 1; i >= 0; i-- {
-		if cerr := t.Chain[i].Op.Close(); cerr != nil && err == nil {
+		if cerr := closeOp(t.Chain[i].Op); cerr != nil && err == nil {
 			err = t.wrap(cerr)
 		}
 	}
 	t.report(true)
+	return err
+}
+
+// StateCloser is implemented by operators holding state resources (a
+// Pebble database) that must be released after Close.
+type StateCloser interface {
+	CloseState() error
+}
+
+// closeOp closes an operator, then its state.
+func closeOp(op Lifecycle) error {
+	err := op.Close()
+	if sc, ok := op.(StateCloser); ok {
+		if cerr := sc.CloseState(); err == nil {
+			err = cerr
+		}
+	}
 	return err
 }
 

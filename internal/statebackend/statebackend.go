@@ -6,7 +6,9 @@
 package statebackend
 
 import (
+	"context"
 	"fmt"
+	"os"
 
 	"github.com/weirstream/weir/internal/keygroup"
 )
@@ -79,4 +81,190 @@ type TTL struct {
 	// for expiry (Flink's incremental cleanup); 0 leaves cleanup to reads
 	// and snapshots.
 	CleanupPerAccess int
+}
+
+// Snapshottable is a state (or a timer service) whose content is written to
+// canonical snapshots key group by key group (docs/format/checkpoint.md).
+type Snapshottable interface {
+	// StateName is the name under which the state is stored.
+	StateName() string
+	// StateKind and StateSchema describe the encoding, to refuse a restore
+	// into a state of another kind or layout.
+	StateKind() byte
+	StateSchema() string
+	// Freeze captures the state for a snapshot, on the task's goroutine,
+	// and returns the function that writes the capture: called later,
+	// possibly on another goroutine, for every key group index idx
+	// (relative to the backend's range) in ascending order, it appends that
+	// group's entries to dst.
+	Freeze() (func(dst []byte, idx int) ([]byte, error), error)
+	// RestoreGroup adds the entries in src to key group idx.
+	RestoreGroup(idx int, src []byte) error
+}
+
+// Section kinds of canonical snapshots.
+const (
+	KindValue byte = 1
+	KindList  byte = 2
+	KindMap   byte = 3
+	// KindTimers marks a section written by a timer service.
+	KindTimers byte = 4
+)
+
+// Backend is a keyed state backend instance: the states of one operator
+// subtask. The states themselves are created with the constructors of
+// package backend, which know every implementation.
+type Backend[K comparable] interface {
+	// KeyContext returns the current key that every state reads.
+	KeyContext() *KeyContext[K]
+	// Register adds a snapshottable that is not one of the backend's own
+	// states (a timer service); it is stored in canonical form.
+	Register(s Snapshottable)
+	// SetRestore hands the backend the canonical key groups to restore,
+	// before the operator registers its states; Seal applies them.
+	SetRestore(groups map[int][]byte) error
+	// Seal restores every registered state once the operator registered
+	// them all.
+	Seal() error
+	// Snapshot captures every state on the task's goroutine (the
+	// synchronous part) and returns what the rest of the snapshot needs.
+	Snapshot() (Snapshot, error)
+	// Close releases the backend's resources (files, memory).
+	Close() error
+}
+
+// Snapshot is a captured backend snapshot.
+type Snapshot struct {
+	// Write writes the canonical sections (state kept in canonical form:
+	// every state of the heap backend; timers and state restored but not
+	// registered of others) to put. It may run on another goroutine and
+	// must be called exactly once.
+	Write func(put func(kg int, section []byte)) error
+	// Native, if not nil, holds the rest of the state in the backend's
+	// native format.
+	Native *NativeSnapshot
+}
+
+// NativeSnapshot is state in a backend's own file format (Pebble's SSTs), as
+// files in a local directory that nothing changes any more.
+type NativeSnapshot struct {
+	// Kind names the backend ("pebble").
+	Kind string
+	// Start and End are the key groups the files hold, End exclusive.
+	Start, End int
+	// Dir is the local directory holding Files. Whoever persists the
+	// snapshot removes it afterwards (Release).
+	Dir   string
+	Files []NativeFile
+	// Canonical writes the same state in canonical form (for savepoints,
+	// which must be readable by every backend).
+	Canonical func(put func(kg int, section []byte)) error
+}
+
+// Release removes the snapshot's local files.
+func (n *NativeSnapshot) Release() error { return os.RemoveAll(n.Dir) }
+
+// NativeFile is one file of a native snapshot.
+type NativeFile struct {
+	// Name is the file's name in Dir.
+	Name string
+	// Shared, if not empty, is the name under which the file may be shared
+	// by several checkpoints (it never changes once written): storage keeps
+	// one copy per name.
+	Shared string
+}
+
+// NativeRestore is a native snapshot a backend restores from: the files of
+// one old subtask.
+type NativeRestore struct {
+	Kind       string
+	Start, End int
+	Files      []NativeRestoreFile
+}
+
+// NativeRestoreFile is a file of a native snapshot being restored.
+type NativeRestoreFile struct {
+	Name string
+	// Shared is the shared object name the file was stored under ("" for a
+	// private file); a backend restoring the files reuses it so that the
+	// next checkpoint does not store them again.
+	Shared string
+	// Fetch materialises the file at dst (verifying its checksum).
+	Fetch func(ctx context.Context, dst string) error
+}
+
+// Overlaps reports whether the snapshot holds key groups in [start, end).
+func (n NativeRestore) Overlaps(start, end int) bool { return n.Start < end && start < n.End }
+
+// Aggregator is an incremental aggregate function (Flink's
+// AggregateFunction).
+type Aggregator[IN, ACC, OUT any] interface {
+	CreateAccumulator() ACC
+	Add(acc ACC, in IN) (ACC, error)
+	Result(acc ACC) (OUT, error)
+	Merge(a, b ACC) (ACC, error)
+}
+
+// Value is a value state over namespaces N (struct{} when there are
+// none), scoped to the current key and namespace.
+type Value[N, V any] interface {
+	SetName(name string)
+	SetNamespace(n N)
+	Value() (V, bool)
+	Update(v V)
+	Clear()
+}
+
+// List is a list state.
+type List[N, V any] interface {
+	SetName(name string)
+	SetNamespace(n N)
+	// Get returns a copy of the list the caller may keep.
+	Get() []V
+	Add(v V)
+	AddAll(vs []V)
+	Update(vs []V)
+	Clear()
+}
+
+// Map is a map state.
+type Map[N any, UK comparable, UV any] interface {
+	SetName(name string)
+	SetNamespace(n N)
+	Get(uk UK) (UV, bool)
+	Put(uk UK, uv UV)
+	Remove(uk UK)
+	Contains(uk UK) bool
+	IsEmpty() bool
+	// All iterates the live entries of the current key in no particular
+	// order; the body must not change the state.
+	All() func(yield func(UK, UV) bool)
+	Clear()
+}
+
+// Reducing is a reducing state.
+type Reducing[N, V any] interface {
+	SetName(name string)
+	SetNamespace(n N)
+	Get() (V, bool)
+	Add(v V) error
+	Clear()
+}
+
+// Aggregating is an aggregating state.
+type Aggregating[N, IN, ACC, OUT any] interface {
+	SetName(name string)
+	SetNamespace(n N)
+	Get() (OUT, bool, error)
+	Add(in IN) error
+	Accumulator() (ACC, bool)
+	SetAccumulator(acc ACC)
+	Clear()
+}
+
+// KeyLister is implemented by states that can list their keys.
+type KeyLister[K, N any] interface {
+	// ForEachKey calls fn for every (key, namespace) with an entry. fn must
+	// not change the state.
+	ForEachKey(fn func(k K, n N)) error
 }

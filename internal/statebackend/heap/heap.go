@@ -279,7 +279,7 @@ func (s *base[K, N, E]) KeysIn(n N, dst []K) []K {
 }
 
 // ForEachKey calls fn for every (key, namespace) in the state.
-func (s *base[K, N, E]) ForEachKey(fn func(k K, n N)) {
+func (s *base[K, N, E]) ForEachKey(fn func(k K, n N)) error {
 	var zero N
 	for _, g := range s.groups {
 		for k := range g {
@@ -291,6 +291,7 @@ func (s *base[K, N, E]) ForEachKey(fn func(k K, n N)) {
 			fn(k, n)
 		}
 	}
+	return nil
 }
 
 // Value is a single value per key and namespace.
@@ -641,12 +642,7 @@ func (s *Reducing[K, N, V]) Clear() { s.v.Clear() }
 func (s *Reducing[K, N, V]) Len() int { return s.v.Len() }
 
 // Aggregator is an incremental aggregate function (Flink's AggregateFunction).
-type Aggregator[IN, ACC, OUT any] interface {
-	CreateAccumulator() ACC
-	Add(acc ACC, in IN) (ACC, error)
-	Result(acc ACC) (OUT, error)
-	Merge(a, b ACC) (ACC, error)
-}
+type Aggregator[IN, ACC, OUT any] = statebackend.Aggregator[IN, ACC, OUT]
 
 // Aggregating keeps an accumulator per key and namespace.
 type Aggregating[K, N comparable, IN, ACC, OUT any] struct {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/weirstream/weir/codec"
+	"github.com/weirstream/weir/internal/statebackend"
 )
 
 // Snapshot format of one key group (see docs/format/checkpoint.md): a
@@ -22,31 +23,16 @@ import (
 
 // Section kinds.
 const (
-	kindValue byte = 1
-	kindList  byte = 2
-	kindMap   byte = 3
+	kindValue = statebackend.KindValue
+	kindList  = statebackend.KindList
+	kindMap   = statebackend.KindMap
 	// KindTimers marks a section written by a timer service.
-	KindTimers byte = 4
+	KindTimers = statebackend.KindTimers
 )
 
 // Snapshottable is a state (or a timer service) whose content is written to
 // snapshots key group by key group.
-type Snapshottable interface {
-	// StateName is the name under which the state is stored.
-	StateName() string
-	// StateKind and StateSchema describe the encoding, to refuse a restore
-	// into a state of another kind or layout.
-	StateKind() byte
-	StateSchema() string
-	// Freeze captures the state for a snapshot, on the task's goroutine,
-	// and returns the function that writes the capture: called later,
-	// possibly on another goroutine, for every key group index idx
-	// (relative to the backend's range) in ascending order, it appends that
-	// group's entries to dst.
-	Freeze() (func(dst []byte, idx int) ([]byte, error), error)
-	// RestoreGroup adds the entries in src to key group idx.
-	RestoreGroup(idx int, src []byte) error
-}
+type Snapshottable = statebackend.Snapshottable
 
 type restored struct {
 	kind   byte
@@ -188,9 +174,19 @@ func (b *Backend[K]) SnapshotAsync() (func(put func(kg int, section []byte)) err
 	}, nil
 }
 
-// Snapshot writes every state's content at once (SnapshotAsync, run
+// Snapshot captures every state (SnapshotAsync) for the
+// statebackend.Backend interface.
+func (b *Backend[K]) Snapshot() (statebackend.Snapshot, error) {
+	write, err := b.SnapshotAsync()
+	return statebackend.Snapshot{Write: write}, err
+}
+
+// Close releases nothing: the heap's memory goes with the backend.
+func (b *Backend[K]) Close() error { return nil }
+
+// WriteSnapshot writes every state's content at once (SnapshotAsync, run
 // inline).
-func (b *Backend[K]) Snapshot(put func(kg int, section []byte)) error {
+func (b *Backend[K]) WriteSnapshot(put func(kg int, section []byte)) error {
 	write, err := b.SnapshotAsync()
 	if err != nil {
 		return err
@@ -199,39 +195,11 @@ func (b *Backend[K]) Snapshot(put func(kg int, section []byte)) error {
 }
 
 func appendSection(dst []byte, name string, kind byte, schema string, body []byte) []byte {
-	dst = binary.AppendUvarint(dst, uint64(len(name)))
-	dst = append(dst, name...)
-	dst = append(dst, kind)
-	dst = binary.AppendUvarint(dst, uint64(len(schema)))
-	dst = append(dst, schema...)
-	dst = binary.AppendUvarint(dst, uint64(len(body)))
-	return append(dst, body...)
-}
-
-func readBytes(src []byte) ([]byte, []byte, error) {
-	n, k := binary.Uvarint(src)
-	if k <= 0 || uint64(len(src)-k) < n {
-		return nil, nil, fmt.Errorf("%w: section", codec.ErrCorrupt)
-	}
-	return src[k : k+int(n)], src[k+int(n):], nil
+	return statebackend.AppendSection(dst, name, kind, schema, body)
 }
 
 func readSection(src []byte) (name string, kind byte, schema string, body, rest []byte, err error) {
-	nb, src, err := readBytes(src)
-	if err != nil {
-		return
-	}
-	if len(src) < 1 {
-		err = fmt.Errorf("%w: section kind", codec.ErrCorrupt)
-		return
-	}
-	kind, src = src[0], src[1:]
-	sb, src, err := readBytes(src)
-	if err != nil {
-		return
-	}
-	body, rest, err = readBytes(src)
-	return string(nb), kind, string(sb), body, rest, err
+	return statebackend.ReadSection(src)
 }
 
 // mutable reports whether values of type t can be changed in place by the

@@ -25,7 +25,7 @@ func BenchmarkSnapshot1MKeys(b *testing.B) {
 		for j := range bufs {
 			bufs[j] = bufs[j][:0]
 		}
-		if err := be.Snapshot(func(kg int, sec []byte) { bufs[kg] = append(bufs[kg], sec...) }); err != nil {
+		if err := be.WriteSnapshot(func(kg int, sec []byte) { bufs[kg] = append(bufs[kg], sec...) }); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -95,7 +95,7 @@ func TestSnapshotRestoreRescale(t *testing.T) {
 		t.Fatal(err)
 	}
 	groups := map[int][]byte{}
-	if err := src.b.Snapshot(func(kg int, sec []byte) { groups[kg] = append(groups[kg], sec...) }); err != nil {
+	if err := src.b.WriteSnapshot(func(kg int, sec []byte) { groups[kg] = append(groups[kg], sec...) }); err != nil {
 		t.Fatal(err)
 	}
 	want := src.dump(keys)
@@ -114,7 +114,7 @@ func TestSnapshotRestoreRescale(t *testing.T) {
 			t.Fatal(err)
 		}
 		got = append(got, dst.dump(keys)...)
-		if err := dst.b.Snapshot(func(kg int, sec []byte) { again[kg] = append(again[kg], sec...) }); err != nil {
+		if err := dst.b.WriteSnapshot(func(kg int, sec []byte) { again[kg] = append(again[kg], sec...) }); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -151,7 +151,7 @@ func TestRestoreRefusesOtherLayout(t *testing.T) {
 	_ = src.b.kc.Set("k")
 	src.val.Update(1)
 	groups := map[int][]byte{}
-	if err := src.b.Snapshot(func(kg int, sec []byte) { groups[kg] = append(groups[kg], sec...) }); err != nil {
+	if err := src.b.WriteSnapshot(func(kg int, sec []byte) { groups[kg] = append(groups[kg], sec...) }); err != nil {
 		t.Fatal(err)
 	}
 	kc := statebackend.NewKeyContext(keygroup.Hasher[string](), 128, full)
