@@ -148,11 +148,11 @@ func (s *base[K, N]) ForEachKey(fn func(k K, n N)) error {
 		last = append(last[:0], nk...)
 		ns, a, err := s.nc.Decode(nk)
 		if err != nil {
-			return err
+			return fmt.Errorf("weir: pebble: state %q: namespace: %w", s.name, err)
 		}
 		key, _, err := s.b.kcodec.Decode(nk[a:])
 		if err != nil {
-			return err
+			return fmt.Errorf("weir: pebble: state %q: key: %w", s.name, err)
 		}
 		fn(key, ns)
 	}
