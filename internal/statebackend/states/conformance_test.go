@@ -799,7 +799,7 @@ func TestRoundTrip(t *testing.T) {
 }
 
 func testRoundTrip[K comparable](t *testing.T, p path, gen keyGen[K]) {
-	keys := keysOf(gen, 150)
+	keys := keysOf(gen, 60)
 	srcClock := &clock{now: 10}
 	src := newFixture(newEnv[K](t, p.from, full, srcClock), false, nil, nil)
 	src.fill(keys, 0)
@@ -855,7 +855,7 @@ func testRescale[K comparable](t *testing.T, from, to string, gen keyGen[K]) {
 }
 
 func testRescaleForm[K comparable](t *testing.T, from, to, form string, gen keyGen[K]) {
-	keys := keysOf(gen, 300)
+	keys := keysOf(gen, 120)
 	src := newFixture(newEnv[K](t, from, full, nil), false, nil, nil)
 	src.fill(keys, 0)
 	want := src.dump(keys)
@@ -906,9 +906,10 @@ func testRescaleForm[K comparable](t *testing.T, from, to, form string, gen keyG
 	}
 }
 
-// TestSnapshotIsolation writes after a snapshot was captured (and before
-// its asynchronous part ran): the snapshot still holds the state at the
-// capture. For Pebble, the backend is closed before the snapshot is read.
+// TestSnapshotIsolation writes after a snapshot was captured, while its
+// asynchronous part runs on another goroutine: the snapshot holds the state
+// at the capture. A second snapshot is read only after the backend was
+// closed (Pebble's snapshot directory outlives the database).
 func TestSnapshotIsolation(t *testing.T) {
 	forKinds(t, func(t *testing.T, kind string) {
 		keys := keysOf(stringKeys, 100)
@@ -916,6 +917,16 @@ func TestSnapshotIsolation(t *testing.T) {
 		src.fill(keys, 0)
 		want := src.dump(keys)
 		snap := src.e.capture()
+		type result struct {
+			st  stored
+			err error
+		}
+		done := make(chan result, 1)
+		storage := t.TempDir()
+		go func() {
+			st, err := finishTo(storage, snap)
+			done <- result{st, err}
+		}()
 		src.fill(keys, 1000) // overwrite and add
 		for i, k := range keys {
 			src.e.set(k)
@@ -927,23 +938,60 @@ func TestSnapshotIsolation(t *testing.T) {
 			src.wmap.SetNamespace(windows[0])
 			src.wmap.Put(-1, "new")
 		}
-		if diff := cmp.Diff(want, src.dump(keys)); diff == "" {
+		res := <-done
+		if res.err != nil {
+			t.Fatal(res.err)
+		}
+		want2 := src.dump(keys)
+		if diff := cmp.Diff(want, want2); diff == "" {
 			t.Fatal("the writes after the snapshot changed nothing")
 		}
+		snap2 := src.e.capture()
 		if err := src.e.b.Close(); err != nil {
 			t.Fatal(err)
 		}
-		st := finish(t, snap)
-		for _, to := range kinds {
-			for _, form := range []string{"checkpoint", "savepoint"} {
-				img := st.form(form)
-				dst := newFixture(newEnv[string](t, to, full, nil), false, nil, &img)
-				if diff := cmp.Diff(want, dst.dump(keys)); diff != "" {
-					t.Fatalf("%s restored into %s: not the state at the capture (-want +got):\n%s", form, to, diff)
+		st2 := finish(t, snap2)
+		for _, c := range []struct {
+			st   stored
+			want []string
+		}{{res.st, want}, {st2, want2}} {
+			for _, to := range kinds {
+				for _, form := range []string{"checkpoint", "savepoint"} {
+					img := c.st.form(form)
+					dst := newFixture(newEnv[string](t, to, full, nil), false, nil, &img)
+					if diff := cmp.Diff(c.want, dst.dump(keys)); diff != "" {
+						t.Fatalf("%s restored into %s: not the state at the capture (-want +got):\n%s", form, to, diff)
+					}
 				}
 			}
 		}
 	})
+}
+
+// TestEmpty snapshots backends without entries, and without states.
+func TestEmpty(t *testing.T) {
+	for _, p := range paths {
+		t.Run(p.String(), func(t *testing.T) {
+			keys := keysOf(stringKeys, 10)
+			src := newFixture(newEnv[string](t, p.from, full, nil), false, nil, nil)
+			want := src.dump(keys)
+			img := src.e.snapshot().form(p.form)
+			dst := newFixture(newEnv[string](t, p.to, full, nil), false, nil, &img)
+			if diff := cmp.Diff(want, dst.dump(keys)); diff != "" {
+				t.Fatalf("restored empty state (-want +got):\n%s", diff)
+			}
+			none := newEnv[string](t, p.from, full, nil)
+			none.seal()
+			img = none.snapshot().form(p.form)
+			if len(img.groups) != 0 {
+				t.Fatalf("a backend without states wrote %d key groups", len(img.groups))
+			}
+			dst = newFixture(newEnv[string](t, p.to, full, nil), false, nil, &img)
+			if diff := cmp.Diff(want, dst.dump(keys)); diff != "" {
+				t.Fatalf("restored from a backend without states (-want +got):\n%s", diff)
+			}
+		})
+	}
 }
 
 // TestOrphanedState restores into a job that does not register some

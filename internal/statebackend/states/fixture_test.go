@@ -70,15 +70,15 @@ func keysOf[K comparable](gen keyGen[K], n int) []K {
 type fixture[K comparable] struct {
 	e      *env[K]
 	timers *fakeTimers
-	count statebackend.Value[struct{}, int64]
-	label statebackend.Value[win, string]
-	ev    statebackend.List[struct{}, string]
-	recs  statebackend.List[win, rec]
-	attrs statebackend.Map[struct{}, string, rec]
-	wmap  statebackend.Map[win, int64, string]
-	sum   statebackend.Reducing[win, int64]
-	avg   statebackend.Aggregating[struct{}, int64, avgAcc, float64]
-	ttl   statebackend.Value[struct{}, string]
+	count  statebackend.Value[struct{}, int64]
+	label  statebackend.Value[win, string]
+	ev     statebackend.List[struct{}, string]
+	recs   statebackend.List[win, rec]
+	attrs  statebackend.Map[struct{}, string, rec]
+	wmap   statebackend.Map[win, int64, string]
+	sum    statebackend.Reducing[win, int64]
+	avg    statebackend.Aggregating[struct{}, int64, avgAcc, float64]
+	ttl    statebackend.Value[struct{}, string]
 }
 
 // fixtureTTL is the TTL of the fixture's "ttl" state.
@@ -162,7 +162,7 @@ func (f *fixture[K]) fill(keys []K, salt int) {
 		}
 		if i%10 == 0 { // elements around and past 127 bytes
 			f.ev.Add(strings.Repeat("x", 100+i%200))
-			f.ev.AddAll([]string{strings.Repeat("y", 127+i%3), strings.Repeat("z", 20000)})
+			f.ev.AddAll([]string{strings.Repeat("y", 127+i%3), strings.Repeat("z", 3000)})
 		}
 		f.timers.add(f.e.kc.KeyGroup, fmt.Sprintf("%v@%d", k, x))
 		f.recs.SetNamespace(windows[i%2])

@@ -169,9 +169,18 @@ func (e *env[K]) capture() statebackend.Snapshot {
 // local snapshot directory.
 func finish(t *testing.T, s statebackend.Snapshot) stored {
 	t.Helper()
+	st, err := finishTo(t.TempDir(), s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+// finishTo is finish with storage in dir; it may run on another goroutine.
+func finishTo(storage string, s statebackend.Snapshot) (stored, error) {
 	groups := map[int][]byte{}
 	if err := s.Write(func(kg int, sec []byte) { groups[kg] = append(groups[kg], sec...) }); err != nil {
-		t.Fatalf("Snapshot.Write: %v", err)
+		return stored{}, fmt.Errorf("Snapshot.Write: %w", err)
 	}
 	sp := map[int][]byte{}
 	for kg, b := range groups {
@@ -180,17 +189,16 @@ func finish(t *testing.T, s statebackend.Snapshot) stored {
 	out := stored{checkpoint: image{groups: groups}, savepoint: image{groups: sp}}
 	n := s.Native
 	if n == nil {
-		return out
+		return out, nil
 	}
 	if err := n.Canonical(func(kg int, sec []byte) { sp[kg] = append(sp[kg], sec...) }); err != nil {
-		t.Fatalf("NativeSnapshot.Canonical: %v", err)
+		return stored{}, fmt.Errorf("NativeSnapshot.Canonical: %w", err)
 	}
-	storage := t.TempDir()
 	h := statebackend.NativeRestore{Kind: n.Kind, Start: n.Start, End: n.End}
 	for _, f := range n.Files {
 		keep := filepath.Join(storage, f.Name)
 		if err := copyFile(filepath.Join(n.Dir, f.Name), keep); err != nil {
-			t.Fatal(err)
+			return stored{}, err
 		}
 		h.Files = append(h.Files, statebackend.NativeRestoreFile{
 			Name:   f.Name,
@@ -199,10 +207,10 @@ func finish(t *testing.T, s statebackend.Snapshot) stored {
 		})
 	}
 	if err := n.Release(); err != nil {
-		t.Fatalf("Release: %v", err)
+		return stored{}, fmt.Errorf("Release: %w", err)
 	}
 	out.checkpoint.native = []statebackend.NativeRestore{h}
-	return out
+	return out, nil
 }
 
 // snapshot captures and finishes a snapshot at once.
@@ -245,14 +253,4 @@ var paths = []path{
 	{"pebble", "heap", "checkpoint"},
 	{"pebble", "heap", "savepoint"},
 	{"pebble", "pebble", "savepoint"},
-}
-
-// mustPanic runs fn and returns what it panicked with, failing the test if
-// it returned normally.
-func mustPanic(t *testing.T, fn func()) (v any) {
-	t.Helper()
-	defer func() { v = recover() }()
-	fn()
-	t.Fatal("did not panic")
-	return nil
 }
