@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -88,6 +90,9 @@ type CheckpointOptions struct {
 	// AtLeastOnce tracks barriers without aligning them: lower latency,
 	// but records may be processed twice after a restore.
 	AtLeastOnce bool
+	// S3 configures access to S3-compatible object storage, used when Dir
+	// (or a restore path) is an s3://bucket/prefix URL.
+	S3 S3Options
 }
 
 func (o *Options) fill() {
@@ -298,7 +303,7 @@ func (c *JobClient) savepoint(ctx context.Context, dir string, stop bool) (strin
 // restore, as the options say.
 func (e *Environment) checkpointOptions(o *graph.Options) error {
 	c := e.opts.Checkpoints
-	store := &checkpoint.Storage{Dir: c.Dir, Logger: e.opts.Logger}
+	store := &checkpoint.Storage{Dir: c.Dir, Logger: e.opts.Logger, S3: c.S3.internal()}
 	if c.Interval > 0 {
 		if c.Dir == "" {
 			return errors.New("weir: checkpointing needs Checkpoints.Dir")
@@ -313,6 +318,7 @@ func (e *Environment) checkpointOptions(o *graph.Options) error {
 		meta  *checkpoint.Metadata
 		files map[string][]byte
 		err   error
+		from  = store
 	)
 	switch e.opts.Restore {
 	case "":
@@ -327,14 +333,28 @@ func (e *Environment) checkpointOptions(o *graph.Options) error {
 			return nil
 		}
 	default:
-		meta, files, err = checkpoint.ReadPath(e.opts.Restore)
+		// A checkpoint's shared files are in the shared/ beside it.
+		from = &checkpoint.Storage{Dir: parentLocation(e.opts.Restore), Logger: e.opts.Logger, S3: c.S3.internal()}
+		meta, files, err = from.ReadLocation(context.Background(), e.opts.Restore)
 	}
 	if err != nil {
 		return fmt.Errorf("weir: restore: %w", err)
 	}
 	e.opts.Logger.Info("weir: restoring", "checkpoint", meta.ID, "taken", meta.Timestamp)
-	o.Restore = &graph.Restore{Meta: meta, Files: files, AllowNonRestoredState: e.opts.AllowNonRestoredState}
+	o.Restore = &graph.Restore{Meta: meta, Files: files, Store: from, AllowNonRestoredState: e.opts.AllowNonRestoredState}
 	return nil
+}
+
+// parentLocation returns the directory (or s3:// prefix) holding loc.
+func parentLocation(loc string) string {
+	if strings.Contains(loc, "://") {
+		loc = strings.TrimSuffix(loc, "/")
+		if i := strings.LastIndexByte(loc, '/'); i > strings.Index(loc, "://")+2 {
+			return loc[:i]
+		}
+		return loc
+	}
+	return filepath.Dir(filepath.Clean(loc))
 }
 
 // runWithRestarts runs the job and, after a failure the restart strategy
@@ -371,7 +391,7 @@ func (e *Environment) runWithRestarts(ctx context.Context, o graph.Options) erro
 			case lerr == nil && (initial == nil || meta.ID > initial.Meta.ID):
 				// A checkpoint of this job, newer than what it started from
 				// (an older one may be left from an earlier run).
-				o.Restore = &graph.Restore{Meta: meta, Files: files, AllowNonRestoredState: e.opts.AllowNonRestoredState}
+				o.Restore = &graph.Restore{Meta: meta, Files: files, Store: o.Checkpoint.Storage, AllowNonRestoredState: e.opts.AllowNonRestoredState}
 				e.opts.Logger.Info("weir: restoring after failure", "checkpoint", meta.ID)
 			case lerr == nil:
 			case errors.Is(lerr, checkpoint.ErrNoCheckpoint):
@@ -391,3 +411,28 @@ const (
 	// than memory, incremental checkpoints.
 	StatePebble = "pebble"
 )
+
+// S3Options configure S3-compatible checkpoint storage. The zero value uses
+// AWS with the SDK's default region and credential chain.
+type S3Options struct {
+	// Client, if set, is used as is (the other fields are ignored).
+	Client *s3.Client
+	// Endpoint is the base URL of an S3-compatible service (MinIO, Ceph),
+	// e.g. "http://localhost:9000"; "" means AWS.
+	Endpoint string
+	// Region is the signing region ("" = the SDK's default; us-east-1 with
+	// an Endpoint).
+	Region string
+	// UsePathStyle addresses buckets as endpoint/bucket/key, as MinIO-like
+	// services usually need.
+	UsePathStyle bool
+	// AccessKeyID, SecretAccessKey and SessionToken are static
+	// credentials; without AccessKeyID the default credential chain is
+	// used.
+	AccessKeyID, SecretAccessKey, SessionToken string
+}
+
+func (o S3Options) internal() checkpoint.S3Options {
+	return checkpoint.S3Options{Client: o.Client, Endpoint: o.Endpoint, Region: o.Region, UsePathStyle: o.UsePathStyle,
+		AccessKeyID: o.AccessKeyID, SecretAccessKey: o.SecretAccessKey, SessionToken: o.SessionToken}
+}

@@ -8,11 +8,14 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/weirstream/weir/internal/checkpoint"
 	"github.com/weirstream/weir/internal/keygroup"
 	"github.com/weirstream/weir/internal/runtime"
+	"github.com/weirstream/weir/internal/statebackend"
 )
 
 // CheckpointOptions turn checkpointing on.
@@ -28,6 +31,9 @@ type CheckpointOptions struct {
 type Restore struct {
 	Meta  *checkpoint.Metadata
 	Files map[string][]byte
+	// Store holds the shared files of native snapshots the checkpoint
+	// references (the storage it was read from).
+	Store *checkpoint.Storage
 	// AllowNonRestoredState lets the job start although the checkpoint has
 	// state of an operator uid the job lacks.
 	AllowNonRestoredState bool
@@ -55,6 +61,13 @@ func (rs *Restore) restoreFor(n *Node, r keygroup.Range) (*runtime.RestoreState,
 		}
 		st := &runtime.RestoreState{CheckpointID: rs.Meta.ID, Keyed: map[int][]byte{}}
 		for _, s := range op.Subtasks {
+			if s.Native != nil && s.Native.KeyGroupStart < r.End && r.Start < s.Native.KeyGroupEnd {
+				nr, err := rs.native(s.Native)
+				if err != nil {
+					return nil, err
+				}
+				st.Native = append(st.Native, nr)
+			}
 			for _, b := range s.KeyGroups {
 				if !r.Contains(b.KeyGroup) {
 					continue
@@ -76,6 +89,44 @@ func (rs *Restore) restoreFor(n *Node, r keygroup.Range) (*runtime.RestoreState,
 		return st, nil
 	}
 	return nil, nil
+}
+
+// native describes a native snapshot for a backend to restore: private
+// files come from the checkpoint's data files, shared ones from its
+// storage.
+func (rs *Restore) native(nm *checkpoint.NativeMeta) (statebackend.NativeRestore, error) {
+	nr := statebackend.NativeRestore{Kind: nm.Kind, Start: nm.KeyGroupStart, End: nm.KeyGroupEnd}
+	for _, ref := range nm.Files {
+		f := statebackend.NativeRestoreFile{Name: ref.Name, Shared: ref.Shared}
+		if ref.Shared != "" {
+			if rs.Store == nil {
+				return nr, fmt.Errorf("%w: checkpoint %d references shared file %s but has no storage", checkpoint.ErrCorrupt, rs.Meta.ID, ref.Shared)
+			}
+			store, ref := rs.Store, ref
+			f.Fetch = func(ctx context.Context, dst string) error { return store.FetchShared(ctx, ref, dst) }
+		} else {
+			data, ok := rs.Files[ref.File]
+			if !ok {
+				return nr, fmt.Errorf("%w: checkpoint %d lacks file %s", checkpoint.ErrCorrupt, rs.Meta.ID, ref.File)
+			}
+			f.Fetch = func(_ context.Context, dst string) error { return writeFile(dst, data) }
+		}
+		nr.Files = append(nr.Files, f)
+	}
+	return nr, nil
+}
+
+// writeFile writes data to a new file at path.
+func writeFile(path string, data []byte) error {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
 
 // checkRestore fails if the checkpoint has state for an operator the job
@@ -191,7 +242,9 @@ func (d *driver) handle(ctx context.Context, r runtime.Report) {
 	switch r.Kind {
 	case runtime.ReportAck:
 		if !d.coord.IsPending(r.ID) {
-			return // a late acknowledgement of an aborted checkpoint
+			// A late acknowledgement of an aborted checkpoint.
+			releaseNative(r.State)
+			return
 		}
 		if d.acks[r.ID] == nil {
 			d.acks[r.ID] = map[int]runtime.TaskSnapshot{}
@@ -240,7 +293,7 @@ func (d *driver) savepoint(ctx context.Context, req SavepointRequest) {
 		d.stopping = true
 	}
 	d.savepoints[id] = &savepoint{req: req, notified: map[int]bool{},
-		path: filepath.Join(req.Dir, fmt.Sprintf("savepoint-%d-%s", id, time.Now().UTC().Format("20060102T150405.000")))}
+		path: joinLocation(req.Dir, fmt.Sprintf("savepoint-%d-%s", id, time.Now().UTC().Format("20060102T150405.000")))}
 	d.do(ctx, acts)
 }
 
@@ -296,8 +349,8 @@ func (d *driver) do(ctx context.Context, acts []checkpoint.Action) {
 			if sp != nil {
 				dir = sp.path
 			}
-			err := d.write(a.ID, a.Time, dir, sp != nil)
-			delete(d.acks, a.ID)
+			err := d.write(ctx, a.ID, a.Time, dir, sp != nil)
+			d.release(a.ID)
 			if err != nil {
 				d.log.Error("weir: writing checkpoint failed", "checkpoint", a.ID, "err", err)
 			}
@@ -323,14 +376,14 @@ func (d *driver) do(ctx context.Context, acts []checkpoint.Action) {
 				}
 			}
 		case checkpoint.Abort:
-			delete(d.acks, a.ID)
+			d.release(a.ID)
 			if sp := d.savepoints[a.ID]; sp != nil {
 				delete(d.savepoints, a.ID)
 				if sp.req.Stop {
 					d.stopping = false
 				}
 				sp.req.Reply <- SavepointResult{Err: fmt.Errorf("weir: savepoint %d aborted: %s", a.ID, a.Reason)}
-				_ = os.RemoveAll(sp.path)
+				_ = d.store.RemoveLocation(ctx, sp.path)
 				continue
 			}
 			d.log.Warn("weir: checkpoint aborted", "checkpoint", a.ID, "reason", a.Reason)
@@ -338,19 +391,58 @@ func (d *driver) do(ctx context.Context, acts []checkpoint.Action) {
 				d.mail(ctx, t, runtime.Mail{Kind: runtime.MailAbort, ID: a.ID})
 			}
 			_ = d.store.Discard(a.ID)
+			d.sweep(ctx)
 		case checkpoint.Discard:
 			if err := d.store.Discard(a.ID); err != nil {
 				d.log.Warn("weir: discarding checkpoint", "checkpoint", a.ID, "err", err)
 			}
+			d.sweep(ctx)
 		case checkpoint.FailJob:
 			d.cancel(errors.New("weir: " + a.Reason))
 		}
 	}
 }
 
+// sweep deletes shared files no retained checkpoint references. It runs on
+// the driver's goroutine, which also writes checkpoints: never while one
+// is being uploaded.
+func (d *driver) sweep(ctx context.Context) {
+	if err := d.store.SweepShared(ctx); err != nil {
+		d.log.Warn("weir: deleting unreferenced shared checkpoint files", "err", err)
+	}
+}
+
+// release forgets the acknowledgements of checkpoint id and deletes the
+// local files of their native snapshots (final snapshots stay: every later
+// checkpoint includes them).
+func (d *driver) release(id int64) {
+	for _, snap := range d.acks[id] {
+		releaseNative(snap)
+	}
+	delete(d.acks, id)
+}
+
+func releaseNative(snap runtime.TaskSnapshot) {
+	for _, os := range snap.Ops {
+		if os.Native != nil {
+			_ = os.Native.Release()
+		}
+	}
+}
+
+// joinLocation appends a name to a directory path or an s3:// location.
+func joinLocation(dir, name string) string {
+	if strings.Contains(dir, "://") {
+		return strings.TrimSuffix(dir, "/") + "/" + name
+	}
+	return filepath.Join(dir, name)
+}
+
 // write stores checkpoint id: one data file per task with every operator's
-// blocks, then the metadata.
-func (d *driver) write(id int64, ts time.Time, dir string, savepoint bool) error {
+// blocks, the files of native snapshots (shared ones once for all
+// checkpoints; savepoints get the canonical form instead), then the
+// metadata.
+func (d *driver) write(ctx context.Context, id int64, ts time.Time, dir string, savepoint bool) error {
 	m := &checkpoint.Metadata{ID: id, Timestamp: ts.UTC(), Savepoint: savepoint, MaxParallelism: d.maxPar, Files: map[string]uint32{}}
 	ops := map[string]*checkpoint.OperatorMeta{}
 	var order []string
@@ -377,7 +469,22 @@ func (d *driver) write(id int64, ts time.Time, dir string, savepoint bool) error
 				continue
 			}
 			sm := checkpoint.SubtaskMeta{Subtask: info.Subtask, File: file}
-			for _, kg := range os.Keyed {
+			keyed := os.Keyed
+			if os.Native != nil {
+				if savepoint {
+					var err error
+					if keyed, err = withCanonical(keyed, os.Native); err != nil {
+						return fmt.Errorf("task %s: savepoint of native state: %w", t.Name, err)
+					}
+				} else {
+					nm, err := d.writeNative(ctx, dir, fmt.Sprintf("task-%d-op%d-", ti, ci), os.Native, m)
+					if err != nil {
+						return fmt.Errorf("task %s: %w", t.Name, err)
+					}
+					sm.Native = nm
+				}
+			}
+			for _, kg := range keyed {
 				sm.KeyGroups = append(sm.KeyGroups, checkpoint.BlockMeta{KeyGroup: kg.KeyGroup, Offset: int64(buf.Len()), Length: int64(len(kg.Data))})
 				buf.Write(kg.Data)
 			}
@@ -387,7 +494,7 @@ func (d *driver) write(id int64, ts time.Time, dir string, savepoint bool) error
 			}
 			om.Subtasks = append(om.Subtasks, sm)
 		}
-		sum, err := checkpoint.WriteFileIn(dir, file, buf.Bytes())
+		sum, err := d.store.WriteFileLocation(ctx, dir, file, buf.Bytes())
 		if err != nil {
 			return err
 		}
@@ -398,5 +505,53 @@ func (d *driver) write(id int64, ts time.Time, dir string, savepoint bool) error
 			m.Operators = append(m.Operators, *ops[uid])
 		}
 	}
-	return checkpoint.WriteMetadataIn(dir, m)
+	return d.store.WriteMetadataLocation(ctx, dir, m)
+}
+
+// writeNative stores the files of a native snapshot: immutable ones as
+// shared objects (stored once, referenced by every checkpoint that needs
+// them), the others as data files of this checkpoint named prefix+name.
+func (d *driver) writeNative(ctx context.Context, dir, prefix string, n *statebackend.NativeSnapshot, m *checkpoint.Metadata) (*checkpoint.NativeMeta, error) {
+	nm := &checkpoint.NativeMeta{Kind: n.Kind, KeyGroupStart: n.Start, KeyGroupEnd: n.End}
+	for _, f := range n.Files {
+		path := filepath.Join(n.Dir, f.Name)
+		if f.Shared != "" {
+			crc, size, err := d.store.PutShared(ctx, f.Shared, path)
+			if err != nil {
+				return nil, err
+			}
+			nm.Files = append(nm.Files, checkpoint.FileRef{Name: f.Name, Shared: f.Shared, CRC: crc, Size: size})
+			continue
+		}
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return nil, fmt.Errorf("native snapshot: %w", err)
+		}
+		name := prefix + f.Name
+		sum, err := d.store.WriteFileLocation(ctx, dir, name, data)
+		if err != nil {
+			return nil, err
+		}
+		m.Files[name] = sum
+		nm.Files = append(nm.Files, checkpoint.FileRef{Name: f.Name, File: name, CRC: sum, Size: int64(len(data))})
+	}
+	return nm, nil
+}
+
+// withCanonical returns the key-group blocks of keyed joined with the
+// canonical form of a native snapshot.
+func withCanonical(keyed []runtime.KeyGroupState, n *statebackend.NativeSnapshot) ([]runtime.KeyGroupState, error) {
+	blocks := map[int][]byte{}
+	for _, kg := range keyed {
+		blocks[kg.KeyGroup] = append(blocks[kg.KeyGroup], kg.Data...)
+	}
+	if err := n.Canonical(func(kg int, sec []byte) { blocks[kg] = append(blocks[kg], sec...) }); err != nil {
+		return nil, err
+	}
+	out := make([]runtime.KeyGroupState, 0, len(blocks))
+	for kg, b := range blocks {
+		out = append(out, runtime.KeyGroupState{KeyGroup: kg, Data: b})
+	}
+	slices.SortFunc(out, func(a, b runtime.KeyGroupState) int { return a.KeyGroup - b.KeyGroup })
+	return out, nil
 }

@@ -382,6 +382,19 @@ func (g *Graph) Run(ctx context.Context, o Options) error {
 		if err := o.Checkpoint.Storage.RemovePartial(); err != nil {
 			return err
 		}
+		if err := o.Checkpoint.Storage.SweepShared(ctx); err != nil {
+			return err
+		}
+		if rs := o.Restore; rs != nil && rs.Store != nil && rs.Store.Dir == o.Checkpoint.Storage.Dir {
+			// Files of the restored checkpoint are stored already.
+			for _, op := range rs.Meta.Operators {
+				for _, st := range op.Subtasks {
+					if st.Native != nil {
+						o.Checkpoint.Storage.NoteShared(st.Native.Files)
+					}
+				}
+			}
+		}
 		done, err := o.Checkpoint.Storage.Completed()
 		if err != nil {
 			return err
