@@ -193,6 +193,7 @@ func (b *Backend[K]) SetNative(ctx context.Context, hs []statebackend.NativeRest
 		b.seq2++
 		dir := filepath.Join(b.opts.Dir, fmt.Sprintf("restore-%d", b.seq2))
 		if err := fetchAll(ctx, h, dir); err != nil {
+			_ = os.RemoveAll(dir)
 			return err
 		}
 		b.native = append(b.native, fetched{h: h, dir: dir})
@@ -839,6 +840,7 @@ func ReadNative(ctx context.Context, hs []statebackend.NativeRestore, start, end
 		}
 		dir := filepath.Join(tmp, fmt.Sprintf("native-%d", i))
 		if err := fetchAll(ctx, h, dir); err != nil {
+			_ = os.RemoveAll(dir)
 			return err
 		}
 		err := Canonical(dir, max(start, h.Start), min(end, h.End), put)

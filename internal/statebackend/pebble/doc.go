@@ -19,7 +19,9 @@
 // contiguous: a snapshot of a key-group range is a handful of key ranges.
 // State ids are assigned by name in a registry kept in the database itself
 // (keys starting 0xFFFF), so a database restored from its own files knows
-// its states.
+// its states. Seal assigns the ids of the states registered before it; a
+// state registered later gets its id (and its restored canonical state) on
+// first use.
 //
 // The length of nk makes entries readable without the states' codecs: a
 // database converts to the canonical snapshot format of

@@ -712,3 +712,38 @@ func TestRegistryNames(t *testing.T) {
 		}
 	}
 }
+
+// TestFailedFetchLeavesNoFiles: a native restore whose fetch fails
+// returns the error and leaves no partial files behind.
+func TestFailedFetchLeavesNoFiles(t *testing.T) {
+	boom := errors.New("storage down")
+	h := statebackend.NativeRestore{Kind: Kind, Start: 0, End: 128, Files: []statebackend.NativeRestoreFile{
+		{Name: "000001.sst", Fetch: func(_ context.Context, dst string) error { return os.WriteFile(dst, []byte("partial"), 0o644) }},
+		{Name: "MANIFEST-000001", Fetch: func(context.Context, string) error { return boom }},
+	}}
+	dir := t.TempDir()
+	kc := statebackend.NewKeyContext(keygroup.Hasher[string](), 128, full)
+	b, err := New(kc, func() int64 { return 0 }, Options{Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.SetNative(context.Background(), []statebackend.NativeRestore{h}); !errors.Is(err, boom) {
+		t.Fatalf("SetNative = %v; want the fetch error", err)
+	}
+	if err := b.Close(); err != nil {
+		t.Fatal(err)
+	}
+	tmp := t.TempDir()
+	if err := ReadNative(context.Background(), []statebackend.NativeRestore{h}, 0, 128, tmp, func(int, []byte) {}); !errors.Is(err, boom) {
+		t.Fatalf("ReadNative = %v; want the fetch error", err)
+	}
+	for _, d := range []string{dir, tmp} {
+		ents, err := os.ReadDir(d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(ents) != 0 {
+			t.Fatalf("%s holds %d entries after a failed fetch (first %s)", d, len(ents), ents[0].Name())
+		}
+	}
+}
