@@ -747,3 +747,78 @@ func TestFailedFetchLeavesNoFiles(t *testing.T) {
 		}
 	}
 }
+
+// TestLargeRestore restores more state than one write batch holds (4 MiB)
+// and than the memtable holds, natively at another parallelism (copyFrom)
+// and from canonical sections (Seal's import).
+func TestLargeRestore(t *testing.T) {
+	const n, size = 1200, 10 << 10
+	val := func(i int) string { return strings.Repeat(string(rune('a'+i%26)), size-i%7) }
+	src := newBackend[int64](t, full, nil)
+	sv := NewValue[int64, struct{}, string](src, statebackend.TTL{})
+	sv.SetName("v")
+	sl := NewList[int64, struct{}, string](src, statebackend.TTL{})
+	sl.SetName("l")
+	seal(t, src)
+	for i := 0; i < n; i++ {
+		set(t, src, int64(i))
+		sv.Update(val(i))
+		if i%10 == 0 {
+			sl.AddAll([]string{val(i), val(i + 1)})
+		}
+	}
+	snap, err := src.Snapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	groups := map[int][]byte{}
+	put := func(kg int, sec []byte) { groups[kg] = append(groups[kg], sec...) }
+	if err := snap.Write(put); err != nil {
+		t.Fatal(err)
+	}
+	if err := snap.Native.Canonical(put); err != nil {
+		t.Fatal(err)
+	}
+	h := nativeOf(t, snap.Native)
+	check := func(what string, b *Backend[int64], v *Value[int64, struct{}, string], l *List[int64, struct{}, string]) {
+		t.Helper()
+		for i := 0; i < n; i++ {
+			if !b.kc.Range.Contains(b.kc.GroupOf(int64(i))) {
+				continue
+			}
+			set(t, b, int64(i))
+			if got, ok := v.Value(); !ok || got != val(i) {
+				t.Fatalf("%s: key %d: value of %d bytes, %v", what, i, len(got), ok)
+			}
+			want := 0
+			if i%10 == 0 {
+				want = 2
+			}
+			if got := l.Get(); len(got) != want || (want > 0 && got[1] != val(i+1)) {
+				t.Fatalf("%s: key %d: list of %d elements", what, i, len(got))
+			}
+		}
+	}
+	for sub := 0; sub < 2; sub++ {
+		b := newBackend[int64](t, keygroup.RangeFor(128, 2, sub), nil)
+		l := NewList[int64, struct{}, string](b, statebackend.TTL{})
+		l.SetName("l")
+		v := NewValue[int64, struct{}, string](b, statebackend.TTL{})
+		v.SetName("v")
+		if err := b.SetNative(context.Background(), []statebackend.NativeRestore{h}); err != nil {
+			t.Fatal(err)
+		}
+		seal(t, b)
+		check(fmt.Sprintf("native, subtask %d of 2", sub), b, v, l)
+	}
+	b := newBackend[int64](t, full, nil)
+	l := NewList[int64, struct{}, string](b, statebackend.TTL{})
+	l.SetName("l")
+	v2 := NewValue[int64, struct{}, string](b, statebackend.TTL{})
+	v2.SetName("v")
+	if err := b.SetRestore(groups); err != nil {
+		t.Fatal(err)
+	}
+	seal(t, b)
+	check("canonical", b, v2, l)
+}
