@@ -160,12 +160,14 @@ type variant struct {
 	p         int
 	chaining  bool
 	unbounded bool
+	state     string
 }
 
 // sameAnswerJob runs the pipeline and returns its output lines, sorted.
 func sameAnswerJob(t *testing.T, v variant, splits [][]ev, expect int) []string {
 	t.Helper()
-	env := weir.NewEnvironment(weir.Options{Parallelism: v.p, DisableChaining: !v.chaining, AutoWatermarkInterval: -1})
+	env := weir.NewEnvironment(weir.Options{Parallelism: v.p, DisableChaining: !v.chaining, AutoWatermarkInterval: -1,
+		StateBackend: v.state, StateDir: t.TempDir()})
 	src := weir.FromSource[ev](env, splitSource{splits: splits, unbounded: v.unbounded},
 		weir.ForBoundedOutOfOrderness[ev](5*time.Second), "events")
 	doubled := weir.Map(src, func(e ev) ev { e.Value *= 2; return e }).Filter(func(e ev) bool { return e.Value%5 != 0 })
@@ -221,7 +223,8 @@ func sameAnswerJob(t *testing.T, v variant, splits [][]ev, expect int) []string 
 // TestSameAnswer runs one event-time pipeline (map, filter, key by,
 // tumbling, sliding and session windows, timers, union) over random input
 // and requires identical output across parallelism 1, 2 and 4, chaining on
-// and off, and bounded and unbounded execution.
+// and off, bounded and unbounded execution, and the heap and Pebble state
+// backends.
 func TestSameAnswer(t *testing.T) {
 	splits := randomEvents(42, 4000, 4)
 	base := sameAnswerJob(t, variant{p: 1, chaining: true}, splits, 0)
@@ -245,6 +248,9 @@ func TestSameAnswer(t *testing.T) {
 		{p: 4, chaining: false},
 		{p: 1, chaining: true, unbounded: true},
 		{p: 4, chaining: true, unbounded: true},
+		{p: 1, chaining: true, state: weir.StatePebble},
+		{p: 2, chaining: false, state: weir.StatePebble},
+		{p: 4, chaining: true, unbounded: true, state: weir.StatePebble},
 	} {
 		got := sameAnswerJob(t, v, splits, len(base))
 		if diff := cmp.Diff(base, got); diff != "" {

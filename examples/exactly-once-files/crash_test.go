@@ -59,9 +59,17 @@ func TestCrashRestore(t *testing.T) {
 			t.Logf("log of the runs:\n%s", b)
 		}
 	}()
+	// Runs alternate between the state backends (a period prime to that
+	// of the parallelism), so restores go Pebble → Pebble (native files,
+	// rescaled), Pebble → heap and heap → Pebble.
+	backends := []string{"pebble", "heap", "pebble", "pebble", "heap"}
+	runs := 0
 	args := func(p int) []string {
+		b := backends[runs%len(backends)]
+		runs++
 		return []string{"-input", in, "-output", out, "-checkpoint-dir", chk, "-checkpoint-interval", "50ms",
-			"-restore", "latest", "-rate", "6000", "-parallelism", strconv.Itoa(p), "-v"}
+			"-restore", "latest", "-rate", "6000", "-parallelism", strconv.Itoa(p), "-v",
+			"-state-backend", b, "-state-dir", filepath.Join(dir, "state")}
 	}
 	seed := uint64(time.Now().UnixNano())
 	t.Logf("seed %d", seed)

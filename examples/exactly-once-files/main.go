@@ -48,6 +48,7 @@ type Output struct {
 
 type config struct {
 	input, output, checkpointDir, restore string
+	stateBackend, stateDir                string
 	interval                              time.Duration
 	parallelism                           int
 	rate                                  float64
@@ -72,6 +73,8 @@ func run(args []string, stderr io.Writer) error {
 	fs.DurationVar(&c.interval, "checkpoint-interval", time.Second, "time between checkpoints")
 	fs.IntVar(&c.parallelism, "parallelism", 2, "number of subtasks per operator")
 	fs.StringVar(&c.restore, "restore", "", `checkpoint to start from: "latest", a checkpoint directory, or "" for a fresh start`)
+	fs.StringVar(&c.stateBackend, "state-backend", weir.StateHeap, `where keyed state lives: "heap" (memory) or "pebble" (local disk)`)
+	fs.StringVar(&c.stateDir, "state-dir", "", "local working directory of the pebble backend (default: under the system's temporary directory)")
 	fs.Float64Var(&c.rate, "rate", 0, "input lines read per second (0: as fast as possible)")
 	fs.IntVar(&c.generate, "generate", 0, "write an input directory with this many records per file to -input, and exit")
 	fs.IntVar(&c.files, "files", 20, "with -generate: number of input files")
@@ -98,10 +101,12 @@ func run(args []string, stderr io.Writer) error {
 // job builds and runs the pipeline.
 func job(ctx context.Context, c config, logger *slog.Logger) error {
 	env := weir.NewEnvironment(weir.Options{
-		Parallelism: c.parallelism,
-		Logger:      logger,
-		Checkpoints: weir.CheckpointOptions{Interval: c.interval, Dir: c.checkpointDir, Retained: 2},
-		Restore:     c.restore,
+		Parallelism:  c.parallelism,
+		Logger:       logger,
+		Checkpoints:  weir.CheckpointOptions{Interval: c.interval, Dir: c.checkpointDir, Retained: 2},
+		Restore:      c.restore,
+		StateBackend: c.stateBackend,
+		StateDir:     c.stateDir,
 	})
 	in := weir.FromSource[Input](env, file.JSONSource[Input](c.input, file.SourceOptions{LinesPerSecond: c.rate}),
 		weir.NoWatermarks[Input](), "input").UID("input")

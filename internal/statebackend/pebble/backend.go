@@ -838,12 +838,16 @@ func ReadNative(ctx context.Context, hs []statebackend.NativeRestore, start, end
 		if !h.Overlaps(start, end) {
 			continue
 		}
-		dir := filepath.Join(tmp, fmt.Sprintf("native-%d", i))
+		// A directory of its own: subtasks restore concurrently.
+		dir, err := os.MkdirTemp(tmp, fmt.Sprintf("native-%d-", i))
+		if err != nil {
+			return fmt.Errorf("weir: pebble: %w", err)
+		}
 		if err := fetchAll(ctx, h, dir); err != nil {
 			_ = os.RemoveAll(dir)
 			return err
 		}
-		err := Canonical(dir, max(start, h.Start), min(end, h.End), put)
+		err = Canonical(dir, max(start, h.Start), min(end, h.End), put)
 		if rerr := os.RemoveAll(dir); err == nil && rerr != nil {
 			err = fmt.Errorf("weir: pebble: %w", rerr)
 		}
