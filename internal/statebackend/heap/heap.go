@@ -641,6 +641,9 @@ func (s *Reducing[K, N, V]) Clear() { s.v.Clear() }
 // Len returns the number of entries.
 func (s *Reducing[K, N, V]) Len() int { return s.v.Len() }
 
+// ForEachKey calls fn for every (key, namespace) with a value.
+func (s *Reducing[K, N, V]) ForEachKey(fn func(k K, n N)) error { return s.v.ForEachKey(fn) }
+
 // Aggregator is an incremental aggregate function (Flink's AggregateFunction).
 type Aggregator[IN, ACC, OUT any] = statebackend.Aggregator[IN, ACC, OUT]
 
@@ -697,3 +700,8 @@ func (s *Aggregating[K, N, IN, ACC, OUT]) Clear() { s.v.Clear() }
 
 // Len returns the number of entries.
 func (s *Aggregating[K, N, IN, ACC, OUT]) Len() int { return s.v.Len() }
+
+// ForEachKey calls fn for every (key, namespace) with an accumulator.
+func (s *Aggregating[K, N, IN, ACC, OUT]) ForEachKey(fn func(k K, n N)) error {
+	return s.v.ForEachKey(fn)
+}
