@@ -11,40 +11,31 @@
 //
 //	exactly-once-files -generate 2000 -input in
 //	exactly-once-files -input in -output out -checkpoint-dir chk -restore latest
+//
+// The pipeline is in package sums; `weir run sums` runs the same job with
+// savepoints and S3 checkpoint storage.
 package main
 
 import (
-	"bufio"
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"syscall"
 	"time"
 
 	"github.com/weirstream/weir"
-	"github.com/weirstream/weir/connector/file"
-	"github.com/weirstream/weir/state"
+	"github.com/weirstream/weir/examples/exactly-once-files/sums"
 )
 
 // Input is an input record.
-type Input struct {
-	Key   string `json:"key"`
-	Seq   int64  `json:"seq"`
-	Value int64  `json:"value"`
-}
+type Input = sums.Input
 
 // Output is the running sum of a key after the record seq.
-type Output struct {
-	Key string `json:"key"`
-	Seq int64  `json:"seq"`
-	Sum int64  `json:"sum"`
-}
+type Output = sums.Output
 
 type config struct {
 	input, output, checkpointDir, restore string
@@ -98,7 +89,7 @@ func run(args []string, stderr io.Writer) error {
 	return job(ctx, c, logger)
 }
 
-// job builds and runs the pipeline.
+// job builds the pipeline of package sums and runs it.
 func job(ctx context.Context, c config, logger *slog.Logger) error {
 	env := weir.NewEnvironment(weir.Options{
 		Parallelism:  c.parallelism,
@@ -108,63 +99,9 @@ func job(ctx context.Context, c config, logger *slog.Logger) error {
 		StateBackend: c.stateBackend,
 		StateDir:     c.stateDir,
 	})
-	in := weir.FromSource[Input](env, file.JSONSource[Input](c.input, file.SourceOptions{LinesPerSecond: c.rate}),
-		weir.NoWatermarks[Input](), "input").UID("input")
-	sums := weir.ProcessKeyed[string, Input, Output](weir.KeyBy(in, func(r Input) string { return r.Key }), &runningSum{}).
-		Name("running sum").UID("sums")
-	sums.SinkTo(file.ExactlyOnceJSONSink[Output](c.output, file.ExactlyOnceOptions{})).Name("output").UID("output")
+	sums.Build(env, sums.Config{Input: c.input, Output: c.output, Rate: c.rate})
 	return env.Execute(ctx)
 }
 
-// runningSum adds up the values of a key.
-type runningSum struct {
-	sum state.Value[int64]
-}
-
-func (r *runningSum) Open(ctx *weir.KeyedRuntimeContext[string]) error {
-	r.sum = state.GetValue[string, int64](ctx.State(), state.Descriptor{Name: "sum"})
-	return nil
-}
-
-func (r *runningSum) ProcessElement(ctx *weir.KeyedContext[string, Output], in Input) error {
-	s, _ := r.sum.Value()
-	s += in.Value
-	r.sum.Update(s)
-	ctx.Collect(Output{Key: in.Key, Seq: in.Seq, Sum: s})
-	return nil
-}
-
-// generate writes files input files of n records each. The records of a
-// key are all in one file, in the order of their sequence numbers, so the
-// running sums of a key are defined whatever the parallelism.
-func generate(dir string, files, keys, n int) error {
-	if files < 1 || keys < 1 {
-		return errors.New("generate: -files and -keys must be at least 1")
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fmt.Errorf("generate: %w", err)
-	}
-	for f := range files {
-		name := filepath.Join(dir, fmt.Sprintf("input-%03d.jsonl", f))
-		out, err := os.Create(name)
-		if err != nil {
-			return fmt.Errorf("generate: %w", err)
-		}
-		w := bufio.NewWriter(out)
-		seq := make([]int64, keys)
-		for i := range n {
-			k := (i*7 + i/keys) % keys
-			v := int64((f*7919+i*104729)%1000) - 300
-			fmt.Fprintf(w, "{\"key\":\"f%03d-k%d\",\"seq\":%d,\"value\":%d}\n", f, k, seq[k], v)
-			seq[k]++
-		}
-		if err := w.Flush(); err != nil {
-			out.Close()
-			return fmt.Errorf("generate: %w", err)
-		}
-		if err := out.Close(); err != nil {
-			return fmt.Errorf("generate: %w", err)
-		}
-	}
-	return nil
-}
+// generate writes the input files (sums.Generate).
+func generate(dir string, files, keys, n int) error { return sums.Generate(dir, files, keys, n) }
