@@ -69,13 +69,16 @@ func TestQueriesEqualBatchReference(t *testing.T) {
 		rate        float64
 		parallelism int
 		base        int64
+		state       string
 	}{
 		// 120 s of event time: many windows.
-		{"slow-p1", 12000, 100, 1, DefaultBaseTime},
+		{"slow-p1", 12000, 100, 1, DefaultBaseTime, ""},
 		// The same at parallelism 3, across midnight (two days for q15-q17).
-		{"slow-p3", 12000, 100, 3, DefaultBaseTime - 60000},
+		{"slow-p3", 12000, 100, 3, DefaultBaseTime - 60000, ""},
 		// 15 s at 2,000 events/s across 08:00 (q14's otherTime and dayTime).
-		{"fast-p2", 30000, 2000, 2, DefaultBaseTime + 8*3600000 - 5000},
+		{"fast-p2", 30000, 2000, 2, DefaultBaseTime + 8*3600000 - 5000, ""},
+		// Keyed state in Pebble.
+		{"pebble-p2", 12000, 100, 2, DefaultBaseTime, weir.StatePebble},
 	}
 	for _, c := range configs {
 		cfg := DefaultConfig(c.events, 7)
@@ -94,7 +97,7 @@ func TestQueriesEqualBatchReference(t *testing.T) {
 					t.Fatalf("the reference has no rows: the test would prove nothing")
 				}
 				t.Logf("%d reference rows", len(want))
-				got := runQuery(t, q, cfg, c.parallelism)
+				got := runQueryOpts(t, q, cfg, weir.Options{Parallelism: c.parallelism, StateBackend: c.state, StateDir: t.TempDir()})
 				if d := diffRows(got, want); d != "" {
 					t.Error(d)
 				}

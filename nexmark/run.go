@@ -2,6 +2,7 @@ package nexmark
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"fmt"
 	"os"
@@ -52,9 +53,11 @@ func WriteRows(path string, rows [][]byte) error {
 // BenchResult is the cost of one query over generated events, generator
 // included.
 type BenchResult struct {
-	Query       string  `json:"query"`
-	Events      int64   `json:"events"`
-	Parallelism int     `json:"parallelism"`
+	Query       string `json:"query"`
+	Events      int64  `json:"events"`
+	Parallelism int    `json:"parallelism"`
+	// State is the keyed state backend.
+	State       string  `json:"state"`
 	WallSeconds float64 `json:"wall_s"`
 	CPUSeconds  float64 `json:"cpu_s"`
 	// EventsPerSecond is events per second of wall time.
@@ -129,7 +132,7 @@ func Bench(ctx context.Context, q Query, cfg Config, opts weir.Options, progress
 		return BenchResult{}, fmt.Errorf("nexmark: %s: %w", q.Name, err)
 	}
 	r := BenchResult{
-		Query: q.Name, Events: cfg.Events, Parallelism: max(opts.Parallelism, 1),
+		Query: q.Name, Events: cfg.Events, Parallelism: max(opts.Parallelism, 1), State: cmp.Or(opts.StateBackend, weir.StateHeap),
 		WallSeconds: m.Wall.Seconds(), CPUSeconds: m.CPU.Seconds(),
 		EventsPerCoreSecond: m.PerCoreSecond(), Rows: res.Rows(), PeakRSSBytes: peakRSS(),
 	}

@@ -25,14 +25,16 @@ func withBenchNexmark(bench *cobra.Command) *cobra.Command {
 
 func newBenchNexmarkCmd() *cobra.Command {
 	var (
-		query       string
-		events      int64
-		parallelism int
-		rate        float64
-		seed        uint64
-		ckpt        time.Duration
-		ckptDir     string
-		asJSON      bool
+		query        string
+		events       int64
+		parallelism  int
+		rate         float64
+		seed         uint64
+		ckpt         time.Duration
+		ckptDir      string
+		stateBackend string
+		stateDir     string
+		asJSON       bool
 	)
 	cmd := &cobra.Command{
 		Use:   "nexmark --query qN|all --events N --parallelism P",
@@ -82,7 +84,12 @@ Queries: ` + queryNames(),
 			}
 			cfg := nexmark.DefaultConfig(events, seed)
 			cfg.Rate = rate
-			opts := weir.Options{Parallelism: parallelism}
+			switch stateBackend {
+			case weir.StateHeap, weir.StatePebble:
+			default:
+				return fmt.Errorf("bench nexmark: --state %q: want heap or pebble", stateBackend)
+			}
+			opts := weir.Options{Parallelism: parallelism, StateBackend: stateBackend, StateDir: stateDir}
 			if ckpt > 0 {
 				dir := ckptDir
 				if dir == "" {
@@ -126,8 +133,8 @@ Queries: ` + queryNames(),
 				}
 				return nil
 			}
-			fmt.Fprintf(out, "# weir %s, %s %s/%s, GOMAXPROCS=%d; parallelism=%d, events=%d, rate=%.0f/s, checkpoints=%v\n",
-				version(), runtime.Version(), runtime.GOOS, runtime.GOARCH, runtime.GOMAXPROCS(0), parallelism, events, rate, ckpt)
+			fmt.Fprintf(out, "# weir %s, %s %s/%s, GOMAXPROCS=%d; parallelism=%d, events=%d, rate=%.0f/s, checkpoints=%v, state=%s\n",
+				version(), runtime.Version(), runtime.GOOS, runtime.GOARCH, runtime.GOMAXPROCS(0), parallelism, events, rate, ckpt, stateBackend)
 			tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
 			fmt.Fprintln(out, "# latency: from the row's newest input; w: from the input closing the window (its timestamp - 4 s passes the window's end)")
 			fmt.Fprintln(tw, "query\tevents\twall s\tcpu s\tevents/s\tevents/s/core\trows\tp50 ms\tp99 ms\tpeak RSS MB\t")
@@ -158,6 +165,8 @@ Queries: ` + queryNames(),
 	fl.DurationVar(&ckpt, "checkpoint-interval", 0, "checkpoint interval (0: no checkpoints)")
 	fl.StringVar(&ckptDir, "checkpoint-dir", "", "checkpoint directory (default: a temporary directory)")
 	fl.BoolVar(&asJSON, "json", false, "print one JSON object per query")
+	fl.StringVar(&stateBackend, "state", weir.StateHeap, "keyed state backend: heap or pebble")
+	fl.StringVar(&stateDir, "state-dir", "", "local directory of the pebble backend (default: under the system's temporary directory)")
 	return cmd
 }
 

@@ -14,6 +14,7 @@ import (
 	"sort"
 
 	"github.com/cockroachdb/pebble/v2"
+	"github.com/cockroachdb/pebble/v2/bloom"
 
 	"github.com/weirstream/weir/codec"
 	"github.com/weirstream/weir/internal/statebackend"
@@ -28,10 +29,11 @@ type Options struct {
 	// its database removed by Close; snapshot directories made inside it
 	// are removed by whoever persists them (NativeSnapshot.Release).
 	Dir string
-	// MemTableSize is the size of Pebble's memtable (default 16 MiB); it
+	// MemTableSize is the size of Pebble's memtable; it
 	// bounds what the synchronous part of a snapshot flushes.
+	// Default 64 MiB.
 	MemTableSize uint64
-	// CacheSize is Pebble's block cache (default 32 MiB).
+	// CacheSize is Pebble's block cache (default 64 MiB).
 	CacheSize int64
 	// Logger receives Pebble's warnings; nil discards them.
 	Logger *slog.Logger
@@ -129,10 +131,10 @@ func New[K comparable](kc *statebackend.KeyContext[K], now func() int64, o Optio
 		return nil, errors.New("weir: pebble backend needs a working directory")
 	}
 	if o.MemTableSize == 0 {
-		o.MemTableSize = 16 << 20
+		o.MemTableSize = 64 << 20
 	}
 	if o.CacheSize == 0 {
-		o.CacheSize = 32 << 20
+		o.CacheSize = 64 << 20
 	}
 	if err := os.MkdirAll(o.Dir, 0o755); err != nil {
 		return nil, fmt.Errorf("weir: pebble backend: %w", err)
@@ -240,6 +242,16 @@ func (b *Backend[K]) pebbleOptions(readOnly bool) *pebble.Options {
 		Logger:       quietLogger{b.opts.Logger},
 		ReadOnly:     readOnly,
 	}
+	// Bloom filters on every level: most reads of stream state look up
+	// keys that are absent (a new key, a new window), which without
+	// filters reads a block of every overlapping file.
+	for i := range o.Levels {
+		o.Levels[i].FilterPolicy = bloom.FilterPolicy(10)
+	}
+	// State is read back soon after it is written: no compression in the
+	// upper levels (decompressing blocks of recently flushed files is
+	// most of a read's cost otherwise), fast compression below.
+	o.ApplyCompressionSettings(func() pebble.DBCompressionSettings { return pebble.DBCompressionFastest })
 	return o
 }
 
