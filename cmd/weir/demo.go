@@ -43,29 +43,45 @@ Stops after --events payments or on Ctrl-C. Needs no setup.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runDemo(cmd, f) },
 	}
+	f.addGeneratorFlags(cmd)
+	fl := cmd.Flags()
+	fl.IntVar(&f.parallelism, "parallelism", 2, "subtasks per operator")
+	fl.StringVar(&f.metricsAddr, "metrics-addr", "", "serve Prometheus metrics on this address, e.g. 127.0.0.1:9249 (empty: off)")
+	return cmd
+}
+
+// addGeneratorFlags registers the payment generator's flags on cmd (weir
+// demo and weir run demo).
+func (f *demoFlags) addGeneratorFlags(cmd *cobra.Command) {
 	fl := cmd.Flags()
 	fl.Int64Var(&f.events, "events", 0, "stop after this many payments (0: run until Ctrl-C)")
 	fl.Float64Var(&f.rate, "rate", 10_000, "payments per second (0: as fast as possible)")
-	fl.IntVar(&f.parallelism, "parallelism", 2, "subtasks per operator")
 	fl.Int64Var(&f.seed, "seed", 1, "seed of the generated payments")
 	fl.IntVar(&f.accounts, "accounts", 10_000, "number of accounts")
-	fl.StringVar(&f.metricsAddr, "metrics-addr", "", "serve Prometheus metrics on this address, e.g. 127.0.0.1:9249 (empty: off)")
-	return cmd
+}
+
+// generator checks the generator's flags and returns its configuration.
+func (f demoFlags) generator() (fraud.GeneratorConfig, error) {
+	if f.rate < 0 || f.events < 0 || f.accounts < 1 {
+		return fraud.GeneratorConfig{}, errors.New("--rate and --events must not be negative, --accounts must be positive")
+	}
+	gen := fraud.GeneratorConfig{Seed: f.seed, Accounts: f.accounts, Events: f.events, Rate: f.rate}
+	if f.rate > 0 {
+		// Event time follows the wall clock.
+		gen.Start = time.Now().UnixMilli()
+	}
+	return gen, nil
 }
 
 func runDemo(cmd *cobra.Command, f demoFlags) error {
 	if f.parallelism < 1 {
 		return fmt.Errorf("demo: --parallelism must be at least 1, not %d", f.parallelism)
 	}
-	if f.rate < 0 || f.events < 0 || f.accounts < 1 {
-		return errors.New("demo: --rate and --events must not be negative, --accounts must be positive")
+	gen, err := f.generator()
+	if err != nil {
+		return fmt.Errorf("demo: %w", err)
 	}
 	ctx := cmd.Context()
-	gen := fraud.GeneratorConfig{Seed: f.seed, Accounts: f.accounts, Events: f.events, Rate: f.rate}
-	if f.rate > 0 {
-		// Event time follows the wall clock.
-		gen.Start = time.Now().UnixMilli()
-	}
 	opts := fraud.RunOptions{
 		Env:    weir.Options{Parallelism: f.parallelism},
 		Alerts: cmd.OutOrStdout(),

@@ -1,7 +1,9 @@
 // Command weir is Weir's command-line tool: run the fraud detection demo,
-// run the throughput benchmarks, print the version.
+// run a built-in job with checkpoints, restore and savepoints, run the
+// throughput benchmarks, print the version.
 //
 //	weir demo [--events N] [--rate R] [--parallelism P] [--seed S] [--metrics-addr 127.0.0.1:9249]
+//	weir run sums|demo|nexmark [--checkpoint-dir DIR] [--restore latest|PATH] [--savepoint-dir DIR] [job flags]
 //	weir bench [a|b|c|d|all] [--records N] [--parallelism P] [--no-chaining]
 //	weir version
 package main
@@ -33,6 +35,6 @@ func newRootCmd() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newDemoCmd(), withBenchNexmark(newBenchCmd()), newVersionCmd(), newNexmarkCmd(), newDevCmd())
+	root.AddCommand(newDemoCmd(), withBenchNexmark(newBenchCmd()), newVersionCmd(), newNexmarkCmd(), newDevCmd(), newRunCmd(notifySignals))
 	return root
 }

@@ -1,0 +1,335 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/weirstream/weir"
+)
+
+// runFlags are the flags every job of `weir run` takes.
+type runFlags struct {
+	parallelism, maxParallelism int
+	checkpointDir               string
+	checkpointInterval          time.Duration
+	retained                    int
+	s3Endpoint, s3Region        string
+	s3PathStyle                 bool
+	restore                     string
+	allowNonRestoredState       bool
+	stateBackend, stateDir      string
+	savepointDir                string
+	verbose                     bool
+}
+
+// signalFunc starts delivering the signals `weir run` handles (SIGUSR1,
+// SIGINT, SIGTERM) and returns their channel and a function that stops
+// the delivery. Tests pass one that returns a channel of their own.
+type signalFunc func() (<-chan os.Signal, func())
+
+// notifySignals delivers the process's signals.
+func notifySignals() (<-chan os.Signal, func()) {
+	ch := make(chan os.Signal, 4)
+	signal.Notify(ch, syscall.SIGUSR1, os.Interrupt, syscall.SIGTERM)
+	return ch, func() { signal.Stop(ch) }
+}
+
+// newRunCmd returns `weir run`, whose subcommands are the built-in jobs.
+func newRunCmd(signals signalFunc) *cobra.Command {
+	f := &runFlags{}
+	cmd := &cobra.Command{
+		Use:   "run <job> [flags]",
+		Short: "Run a built-in job with checkpoints, restore and savepoints",
+		Long: `Runs a built-in job (sums, demo, nexmark) with the engine's fault tolerance.
+
+With --checkpoint-dir (a directory or s3://bucket/prefix) the job takes a
+checkpoint every --checkpoint-interval. After a crash, run the same command
+with --restore latest: the job resumes from the newest completed checkpoint
+in --checkpoint-dir (and starts fresh if there is none). --restore PATH
+starts from one checkpoint or savepoint, at any --parallelism and either
+--state-backend.
+
+Savepoints: with --savepoint-dir, SIGUSR1 (kill -USR1 PID) takes a savepoint
+and prints its path on stderr, and SIGINT/SIGTERM (Ctrl-C) stops the job
+with a savepoint, prints its path and exits with status 0; a second signal
+cancels at once. Without --savepoint-dir, SIGINT/SIGTERM cancel the job.`,
+		Args: cobra.ArbitraryArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return errors.New("run: name a job: sums, demo or nexmark (weir run --help)")
+			}
+			return fmt.Errorf("run: unknown job %q (have: sums, demo, nexmark)", args[0])
+		},
+	}
+	pf := cmd.PersistentFlags()
+	pf.IntVar(&f.parallelism, "parallelism", 2, "subtasks per operator")
+	pf.IntVar(&f.maxParallelism, "max-parallelism", 0, "number of key groups, the bound of any parallelism; keep it fixed across restores (0: 128)")
+	pf.StringVar(&f.checkpointDir, "checkpoint-dir", "", "directory or s3://bucket/prefix of the checkpoints (empty: no checkpoints)")
+	pf.DurationVar(&f.checkpointInterval, "checkpoint-interval", time.Second, "time between checkpoints (with --checkpoint-dir)")
+	pf.IntVar(&f.retained, "retained", 2, "completed checkpoints kept")
+	pf.StringVar(&f.s3Endpoint, "s3-endpoint", "", "base URL of an S3-compatible service for s3:// paths, e.g. http://localhost:9000 (empty: AWS)")
+	pf.StringVar(&f.s3Region, "s3-region", "", "S3 signing region (empty: the SDK's default; us-east-1 with --s3-endpoint)")
+	pf.BoolVar(&f.s3PathStyle, "s3-path-style", false, "address buckets as endpoint/bucket/key (MinIO and the like)")
+	pf.StringVar(&f.restore, "restore", "", `where to start: "latest" (the newest checkpoint in --checkpoint-dir), a checkpoint or savepoint path, or empty for a fresh start`)
+	pf.BoolVar(&f.allowNonRestoredState, "allow-non-restored-state", false, "restore even if the checkpoint holds state of an operator the job lacks")
+	pf.StringVar(&f.stateBackend, "state-backend", weir.StateHeap, `where keyed state lives: "heap" (memory) or "pebble" (local disk)`)
+	pf.StringVar(&f.stateDir, "state-dir", "", "local working directory of the pebble backend (default: under the system's temporary directory)")
+	pf.StringVar(&f.savepointDir, "savepoint-dir", "", "directory or s3://bucket/prefix of savepoints taken on SIGUSR1 and on stop (needs --checkpoint-dir)")
+	pf.BoolVarP(&f.verbose, "verbose", "v", false, "log the job's progress (checkpoints, restores) to stderr")
+	cmd.AddCommand(newRunSumsCmd(f, signals), newRunDemoCmd(f, signals), newRunNexmarkCmd(f, signals))
+	return cmd
+}
+
+// options checks the flags and returns the engine's options.
+func (f *runFlags) options(logger *slog.Logger) (weir.Options, error) {
+	switch {
+	case f.parallelism < 1:
+		return weir.Options{}, fmt.Errorf("--parallelism must be at least 1, not %d", f.parallelism)
+	case f.maxParallelism < 0 || f.maxParallelism > 0 && f.maxParallelism < f.parallelism:
+		return weir.Options{}, fmt.Errorf("--max-parallelism %d must be 0 or at least --parallelism %d", f.maxParallelism, f.parallelism)
+	case f.retained < 1:
+		return weir.Options{}, fmt.Errorf("--retained must be at least 1, not %d", f.retained)
+	case f.stateBackend != weir.StateHeap && f.stateBackend != weir.StatePebble:
+		return weir.Options{}, fmt.Errorf("--state-backend must be %q or %q, not %q", weir.StateHeap, weir.StatePebble, f.stateBackend)
+	case f.checkpointDir != "" && f.checkpointInterval <= 0:
+		return weir.Options{}, fmt.Errorf("--checkpoint-interval must be positive, not %v", f.checkpointInterval)
+	case f.restore == "latest" && f.checkpointDir == "":
+		return weir.Options{}, errors.New("--restore latest needs --checkpoint-dir (where to look for the checkpoints)")
+	case f.savepointDir != "" && f.checkpointDir == "":
+		return weir.Options{}, errors.New("--savepoint-dir needs checkpointing: set --checkpoint-dir (savepoints use the checkpoints' barriers)")
+	}
+	o := weir.Options{
+		Parallelism:           f.parallelism,
+		MaxParallelism:        f.maxParallelism,
+		Logger:                logger,
+		Restore:               f.restore,
+		AllowNonRestoredState: f.allowNonRestoredState,
+		StateBackend:          f.stateBackend,
+		StateDir:              f.stateDir,
+	}
+	o.Checkpoints.S3 = weir.S3Options{Endpoint: f.s3Endpoint, Region: f.s3Region, UsePathStyle: f.s3PathStyle}
+	if f.checkpointDir != "" {
+		o.Checkpoints.Dir = f.checkpointDir
+		o.Checkpoints.Interval = f.checkpointInterval
+		o.Checkpoints.Retained = f.retained
+	}
+	return o, nil
+}
+
+// runJob is a built-in job of `weir run`.
+type runJob struct {
+	// name prefixes errors.
+	name string
+	// build adds the job to env.
+	build func(env *weir.Environment) error
+	// done, if set, is called after the job ended, with the error run
+	// returns, to print a summary.
+	done func(err error)
+}
+
+// executeJob builds the job, runs it and serves savepoints and stops
+// (controller) until it ends.
+func executeJob(cmd *cobra.Command, f *runFlags, signals signalFunc, job runJob) error {
+	stderr := newLockedWriter(cmd.ErrOrStderr())
+	logger := slog.New(slog.DiscardHandler)
+	if f.verbose {
+		logger = slog.New(slog.NewTextHandler(stderr, nil))
+	}
+	opts, err := f.options(logger)
+	if err != nil {
+		return fmt.Errorf("run %s: %w", job.name, err)
+	}
+	env := weir.NewEnvironment(opts)
+	if err := job.build(env); err != nil {
+		return fmt.Errorf("run %s: %w", job.name, err)
+	}
+	sigs, stopSignals := signals()
+	defer stopSignals()
+	ctx := cmd.Context()
+	// The job outlives ctx: when ctx ends the controller stops the job,
+	// with a savepoint if asked to.
+	client, err := env.Start(context.WithoutCancel(ctx))
+	if err != nil {
+		return fmt.Errorf("run %s: %w", job.name, err)
+	}
+	c := &controller{client: client, savepointDir: f.savepointDir, checkpointDir: f.checkpointDir, out: stderr}
+	err = c.serve(ctx, sigs)
+	if job.done != nil {
+		job.done(err)
+	}
+	if err != nil {
+		return fmt.Errorf("run %s: %w", job.name, err)
+	}
+	return nil
+}
+
+// controller serves a running job's savepoints and stop: SIGUSR1 takes a
+// savepoint, SIGINT, SIGTERM or the end of the command's context stop the
+// job (with a savepoint when savepointDir is set). It is used by one
+// goroutine, in serve; the savepoints it triggers run on goroutines serve
+// waits for.
+type controller struct {
+	client        *weir.JobClient
+	savepointDir  string
+	checkpointDir string
+	out           io.Writer // safe for concurrent writes
+}
+
+// stopResult is the outcome of a stop-with-savepoint.
+type stopResult struct {
+	path string
+	err  error
+}
+
+// serve waits for the job to end while acting on the signals and on the
+// end of ctx; it returns nil if the job finished, was stopped with a
+// savepoint or was canceled on request, and the job's or the savepoint's
+// error otherwise.
+func (c *controller) serve(ctx context.Context, signals <-chan os.Signal) error {
+	// hard ends the savepoint calls when the job is canceled outright.
+	hard, cancelHard := context.WithCancel(context.WithoutCancel(ctx))
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	defer cancelHard()
+
+	var (
+		ctxDone     = ctx.Done()
+		stopped     chan stopResult // the stop-with-savepoint's result, once asked
+		stopping    bool
+		canceled    bool
+		stopSignals int
+		stopErr     error
+	)
+	stop := func() {
+		stopping = true
+		if c.savepointDir == "" {
+			fmt.Fprintf(c.out, "weir run: canceling the job (no --savepoint-dir)%s\n", c.resumeHint())
+			canceled = true
+			c.client.Cancel()
+			return
+		}
+		fmt.Fprintf(c.out, "weir run: stopping with a savepoint into %s (signal again to cancel at once)\n", c.savepointDir)
+		stopped = make(chan stopResult, 1)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			path, err := c.client.StopWithSavepoint(hard, c.savepointDir)
+			stopped <- stopResult{path, err}
+		}()
+	}
+	for {
+		select {
+		case <-c.client.Done():
+			err := c.client.Wait()
+			if stopped != nil {
+				// The savepoint's answer comes before the job ends, or
+				// the call gives up when it sees the end.
+				r := <-stopped
+				if r.err == nil {
+					fmt.Fprintf(c.out, "weir run: stopped with savepoint %s\n", r.path)
+				} else if stopErr == nil {
+					stopErr = fmt.Errorf("stop with savepoint: %w", r.err)
+				}
+			}
+			switch {
+			case canceled && errors.Is(err, context.Canceled):
+				err = nil
+			case err == nil && stopErr != nil:
+				err = stopErr
+			}
+			return err
+		case <-ctxDone:
+			ctxDone = nil
+			if !stopping {
+				stop()
+			}
+		case s := <-signals:
+			switch {
+			case s == syscall.SIGUSR1:
+				c.triggerSavepoint(hard, &wg)
+			case !stopping:
+				stopSignals++
+				stop()
+			default:
+				stopSignals++
+				if stopSignals > 1 && !canceled {
+					fmt.Fprintf(c.out, "weir run: canceling the job without waiting for the savepoint%s\n", c.resumeHint())
+					canceled = true
+					cancelHard()
+					c.client.Cancel()
+				}
+			}
+		case r := <-stopped:
+			stopped = nil
+			if r.err != nil {
+				// The job goes on after a failed savepoint: cancel it, and
+				// report why.
+				stopErr = fmt.Errorf("stop with savepoint: %w", r.err)
+				fmt.Fprintf(c.out, "weir run: %v; canceling the job%s\n", stopErr, c.resumeHint())
+				canceled = true
+				c.client.Cancel()
+				continue
+			}
+			fmt.Fprintf(c.out, "weir run: stopped with savepoint %s\n", r.path)
+		}
+	}
+}
+
+// triggerSavepoint takes a savepoint on a goroutine of wg and prints its
+// path, or why none was taken.
+func (c *controller) triggerSavepoint(ctx context.Context, wg *sync.WaitGroup) {
+	if c.savepointDir == "" {
+		fmt.Fprintln(c.out, "weir run: SIGUSR1: no savepoint taken: set --savepoint-dir (and --checkpoint-dir) to take savepoints")
+		return
+	}
+	fmt.Fprintf(c.out, "weir run: taking a savepoint into %s\n", c.savepointDir)
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		path, err := c.client.TriggerSavepoint(ctx, c.savepointDir)
+		if err != nil {
+			fmt.Fprintf(c.out, "weir run: savepoint failed: %v\n", err)
+			return
+		}
+		fmt.Fprintf(c.out, "weir run: savepoint %s\n", path)
+	}()
+}
+
+// resumeHint says how to resume a canceled job.
+func (c *controller) resumeHint() string {
+	if c.checkpointDir == "" {
+		return ""
+	}
+	return fmt.Sprintf("; resume from the latest checkpoint in %s with --restore latest", c.checkpointDir)
+}
+
+// lockedWriter serializes writes to w (the logger's and the controller's
+// lines on stderr).
+type lockedWriter struct {
+	mu struct {
+		sync.Mutex
+		w io.Writer
+	}
+}
+
+func newLockedWriter(w io.Writer) *lockedWriter {
+	l := &lockedWriter{}
+	l.mu.w = w
+	return l
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.mu.w.Write(p)
+}
