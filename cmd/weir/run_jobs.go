@@ -58,17 +58,14 @@ func newRunDemoCmd(f *runFlags, signals signalFunc) *cobra.Command {
 	var d demoFlags
 	cmd := &cobra.Command{
 		Use:   "demo [flags]",
-		Short: "The fraud detection demo of weir demo (no checkpoints yet)",
+		Short: "The fraud detection demo of weir demo, with checkpoints and savepoints",
 		Long: `Runs the pipeline of 'weir demo': alerts on stdout, a summary on stderr at
-the end. Not yet with checkpoints: the payment generator does not store its
-position, so the engine refuses to checkpoint it (--checkpoint-dir,
---restore and --savepoint-dir are refused); Ctrl-C cancels.`,
+the end. With --checkpoint-dir the generator's position and the detectors'
+state are checkpointed and --restore resumes them (at any parallelism);
+alerts go to stdout, which is not transactional, so alerts emitted after the
+restored checkpoint and before a crash are printed again.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if f.checkpointDir != "" || f.restore != "" || f.savepointDir != "" {
-				return errors.New("run demo: --checkpoint-dir, --restore and --savepoint-dir are not available for the demo yet: " +
-					"its payment generator (fraud.Generator) does not store its position in checkpoints")
-			}
 			gen, err := d.generator()
 			if err != nil {
 				return fmt.Errorf("run demo: %w", err)

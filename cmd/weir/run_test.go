@@ -273,8 +273,8 @@ func TestRunNexmarkSavepoint(t *testing.T) {
 	}
 }
 
-// TestRunDemo: the demo's pipeline runs to its end; checkpoint flags are
-// refused (its generator cannot store its position).
+// TestRunDemo: the demo's pipeline runs to its end with checkpoints; a
+// restore from its final checkpoint generates nothing more.
 func TestRunDemo(t *testing.T) {
 	out, errOut, err := run(t, "run", "demo", "--events", "20000", "--rate", "0", "--parallelism", "1")
 	if err != nil {
@@ -283,9 +283,22 @@ func TestRunDemo(t *testing.T) {
 	if !strings.Contains(errOut, "done: 20000 payments") || !strings.Contains(out, "ALERT ") {
 		t.Fatalf("no alerts or summary:\nstdout %.300s\nstderr %s", out, errOut)
 	}
-	_, _, err = run(t, "run", "demo", "--events", "20000", "--checkpoint-dir", t.TempDir())
-	if err == nil || !strings.Contains(err.Error(), "--checkpoint-dir") {
-		t.Fatalf("demo with --checkpoint-dir: error %v, want one naming the flag", err)
+	chk := t.TempDir()
+	_, errOut, err = run(t, "run", "demo", "--events", "20000", "--rate", "0", "--parallelism", "2",
+		"--checkpoint-dir", chk, "--checkpoint-interval", "20ms", "--state-backend", "pebble", "--state-dir", t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(errOut, "done: 20000 payments") {
+		t.Fatalf("checkpointed demo: no summary of 20000 payments:\n%s", errOut)
+	}
+	_, errOut, err = run(t, "run", "demo", "--events", "20000", "--rate", "0", "--parallelism", "3",
+		"--checkpoint-dir", chk, "--restore", "latest")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(errOut, "done: 0 payments") {
+		t.Fatalf("restored from the final checkpoint: want no new payments:\n%s", errOut)
 	}
 }
 

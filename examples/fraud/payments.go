@@ -1,9 +1,12 @@
 package fraud
 
 import (
+	"cmp"
 	"context"
+	"encoding/binary"
 	"fmt"
 	"math"
+	"slices"
 	"sync/atomic"
 	"time"
 
@@ -180,12 +183,37 @@ func (g *Generator) Watermarks() weir.WatermarkStrategy[Payment] {
 		WithTimestamps(func(p Payment) int64 { return p.TS })
 }
 
-// CreateReader returns the reader of one source subtask.
+// CreateReader returns the reader of one source subtask. Payments are
+// numbered; the generator's work is a set of arithmetic sequences of
+// numbers (one per subtask on a fresh start: subtask s of p emits s, s+p,
+// s+2p, ...). A reader stores where each of its sequences stands in
+// checkpoints; after a restore the sequences of every old reader are dealt
+// out to the new ones, so a job restores exactly at any parallelism (a
+// reader left without a sequence ends at once).
 func (g *Generator) CreateReader(ctx weir.SourceContext) (weir.SourceReader[Payment], error) {
 	if ctx.Parallelism <= 0 || ctx.Subtask < 0 || ctx.Subtask >= ctx.Parallelism {
 		return nil, fmt.Errorf("fraud: bad subtask %d of %d", ctx.Subtask, ctx.Parallelism)
 	}
-	r := &reader{g: g, next: int64(ctx.Subtask), step: int64(ctx.Parallelism), time: ctx.Time}
+	r := &reader{g: g, time: ctx.Time}
+	if ctx.Restored == nil {
+		r.seqs = []sequence{{next: int64(ctx.Subtask), step: int64(ctx.Parallelism)}}
+	} else {
+		var all []sequence
+		for _, it := range ctx.Restored {
+			next, n := binary.Varint(it)
+			step, m := binary.Varint(it[max(n, 0):])
+			if n <= 0 || m <= 0 || step <= 0 || next < 0 {
+				return nil, fmt.Errorf("fraud: corrupt generator position %x", it)
+			}
+			all = append(all, sequence{next: next, step: step})
+		}
+		slices.SortFunc(all, func(a, b sequence) int { return cmp.Compare(a.next, b.next) })
+		for i, sq := range all {
+			if i%ctx.Parallelism == ctx.Subtask {
+				r.seqs = append(r.seqs, sq)
+			}
+		}
+	}
 	if g.cfg.Rate > 0 {
 		r.rate = g.cfg.Rate / float64(ctx.Parallelism)
 		r.started = ctx.Time.Now()
@@ -196,19 +224,37 @@ func (g *Generator) CreateReader(ctx weir.SourceContext) (weir.SourceReader[Paym
 // pollBatch bounds the records one Poll emits.
 const pollBatch = 1024
 
+// sequence is the numbers next, next+step, ... still to emit.
+type sequence struct{ next, step int64 }
+
 type reader struct {
-	g          *Generator
-	next, step int64
-	time       weir.ProcessingTimeService
-	rate       float64 // per subtask, per second; 0 = unlimited
-	started    int64
-	emitted    int64
-	waiting    bool
+	g       *Generator
+	seqs    []sequence
+	time    weir.ProcessingTimeService
+	rate    float64 // per subtask, per second; 0 = unlimited
+	started int64
+	emitted int64
+	waiting bool
+}
+
+// pick returns the index of the sequence with the lowest next number not
+// past the limit (payments are in time order by number), or -1.
+func (r *reader) pick(limit int64) int {
+	best := -1
+	for i, sq := range r.seqs {
+		if limit > 0 && sq.next >= limit {
+			continue
+		}
+		if best < 0 || sq.next < r.seqs[best].next {
+			best = i
+		}
+	}
+	return best
 }
 
 func (r *reader) Poll(_ context.Context, out *weir.SourceOutput[Payment]) (weir.PollStatus, error) {
 	limit := r.g.cfg.Events
-	if limit > 0 && r.next >= limit {
+	if r.pick(limit) < 0 {
 		return weir.EndOfInput, nil
 	}
 	n := int64(pollBatch)
@@ -225,19 +271,42 @@ func (r *reader) Poll(_ context.Context, out *weir.SourceOutput[Payment]) (weir.
 		n = min(n, due)
 	}
 	k := int64(0)
-	for ; k < n && (limit <= 0 || r.next < limit); k++ {
-		p := r.g.Payment(r.next)
-		out.CollectWithTimestamp(p, p.TS)
-		r.next += r.step
+	if len(r.seqs) == 1 {
+		sq := &r.seqs[0]
+		for ; k < n && (limit <= 0 || sq.next < limit); k++ {
+			p := r.g.Payment(sq.next)
+			out.CollectWithTimestamp(p, p.TS)
+			sq.next += sq.step
+		}
+	} else {
+		for ; k < n; k++ {
+			i := r.pick(limit)
+			if i < 0 {
+				break
+			}
+			p := r.g.Payment(r.seqs[i].next)
+			out.CollectWithTimestamp(p, p.TS)
+			r.seqs[i].next += r.seqs[i].step
+		}
 	}
 	r.emitted += k
 	if r.g.emitted != nil {
 		r.g.emitted.Add(k)
 	}
-	if limit > 0 && r.next >= limit {
+	if r.pick(limit) < 0 {
 		return weir.EndOfInput, nil
 	}
 	return weir.MoreAvailable, nil
+}
+
+// SnapshotState stores every sequence of the reader: varint next, varint
+// step.
+func (r *reader) SnapshotState(int64) ([][]byte, error) {
+	items := make([][]byte, 0, len(r.seqs))
+	for _, sq := range r.seqs {
+		items = append(items, binary.AppendVarint(binary.AppendVarint(nil, sq.next), sq.step))
+	}
+	return items, nil
 }
 
 func (r *reader) Close() error { return nil }
