@@ -272,14 +272,20 @@ func (g *Graph) plan(o *Options) *Plan {
 type Job struct {
 	tasks []*runtime.Task
 	infos []*TaskInfo
-	// stateDir is removed when the job ends.
+	// stateDir is removed when the job ends; unlock releases its lock.
 	stateDir string
+	unlock   func()
 }
 
 // removeState deletes the job's local state directory.
 func (j *Job) removeState() {
 	if j.stateDir != "" {
 		_ = os.RemoveAll(j.stateDir)
+		j.stateDir = ""
+	}
+	if j.unlock != nil {
+		j.unlock()
+		j.unlock = nil
 	}
 }
 
@@ -293,15 +299,13 @@ func (g *Graph) Build(ctx context.Context, o Options) (*Job, error) {
 	if err := o.Restore.check(g, &o); err != nil {
 		return nil, err
 	}
+	var unlock func()
 	if o.StateDir != "" {
-		if err := os.MkdirAll(o.StateDir, 0o755); err != nil {
-			return nil, fmt.Errorf("weir: state directory: %w", err)
-		}
-		dir, err := os.MkdirTemp(o.StateDir, "run-")
+		dir, u, err := makeRunDir(o.StateDir, o.Logger)
 		if err != nil {
-			return nil, fmt.Errorf("weir: state directory: %w", err)
+			return nil, err
 		}
-		o.runDir = dir
+		o.runDir, unlock = dir, u
 	}
 	plan := g.plan(&o)
 	// Gates and channels: gate per consumer subtask, channel per
@@ -332,7 +336,7 @@ func (g *Graph) Build(ctx context.Context, o Options) (*Job, error) {
 			chans[e] = per
 		}
 	}
-	j := &Job{stateDir: o.runDir}
+	j := &Job{stateDir: o.runDir, unlock: unlock}
 	for _, v := range plan.vertices {
 		for i := 0; i < v.par; i++ {
 			t, info, err := g.buildTask(ctx, plan, v, i, chans, &o)
