@@ -52,6 +52,12 @@ type joinHarness struct {
 // captured main and late-data outputs.
 func newJoinHarness(t *testing.T, j IntervalJoined[string, string, string]) *joinHarness {
 	t.Helper()
+	return newJoinHarnessOn(t, j, StateHeap)
+}
+
+// newJoinHarnessOn is newJoinHarness with keyed state on the given backend.
+func newJoinHarnessOn(t *testing.T, j IntervalJoined[string, string, string], backend string) *joinHarness {
+	t.Helper()
 	h := &joinHarness{out: &capture[string]{}, lateL: &capture[string]{}, lateR: &capture[string]{}}
 	outs := newOutputs[string](graph.Outputs{
 		Main: runtime.Output[string](h.out),
@@ -71,14 +77,20 @@ func newJoinHarness(t *testing.T, j IntervalJoined[string, string, string]) *joi
 	h.op = op
 	h.ctx = &runtime.OperatorContext{
 		Name: "IntervalJoin", Parallelism: 1, MaxParallelism: 128,
-		KeyGroups: keygroup.RangeFor(128, 1, 0),
-		Time:      runtime.NewTimerQueue(clockFunc(func() int64 { return 0 })),
-		Logger:    slog.New(slog.DiscardHandler),
-		Metrics:   &runtime.OperatorMetrics{CurrentWatermark: runtime.MinWatermark},
+		KeyGroups:    keygroup.RangeFor(128, 1, 0),
+		Time:         runtime.NewTimerQueue(clockFunc(func() int64 { return 0 })),
+		Logger:       slog.New(slog.DiscardHandler),
+		Metrics:      &runtime.OperatorMetrics{CurrentWatermark: runtime.MinWatermark},
+		StateBackend: backend,
+		StateDir:     t.TempDir(),
 	}
 	if err := op.Open(h.ctx); err != nil {
 		t.Fatal(err)
 	}
+	if err := op.AfterOpen(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = op.CloseState() })
 	return h
 }
 
@@ -199,74 +211,76 @@ dropped 0
 `,
 	}}
 	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			h := newJoinHarness(t, tc.join)
-			for n, line := range strings.Split(strings.TrimSpace(tc.script), "\n") {
-				cmd, want, _ := strings.Cut(line, "=>")
-				f := strings.Fields(cmd)
-				wantF := strings.Fields(want)
-				fail := func(format string, args ...any) {
-					t.Helper()
-					t.Fatalf("line %d %q: %s", n+1, line, fmt.Sprintf(format, args...))
-				}
-				num := func(s string) int64 {
-					if s == "max" {
-						return MaxWatermark
+		for _, backend := range []string{StateHeap, StatePebble} {
+			t.Run(tc.name+"/"+backend, func(t *testing.T) {
+				h := newJoinHarnessOn(t, tc.join, backend)
+				for n, line := range strings.Split(strings.TrimSpace(tc.script), "\n") {
+					cmd, want, _ := strings.Cut(line, "=>")
+					f := strings.Fields(cmd)
+					wantF := strings.Fields(want)
+					fail := func(format string, args ...any) {
+						t.Helper()
+						t.Fatalf("line %d %q: %s", n+1, line, fmt.Sprintf(format, args...))
 					}
-					v, err := strconv.ParseInt(s, 10, 64)
-					if err != nil {
-						fail("bad number: %v", err)
-					}
-					return v
-				}
-				switch f[0] {
-				case "L", "R":
-					var err error
-					if f[0] == "L" {
-						err = h.op.ProcessElement1(f[1], num(f[2]))
-					} else {
-						err = h.op.ProcessElement2(f[1], num(f[2]))
-					}
-					if err != nil {
-						fail("%v", err)
-					}
-					slices.Sort(wantF)
-					if got := h.out.take(); !slices.Equal(got, wantF) {
-						fail("emitted %v, want %v", got, wantF)
-					}
-				case "W":
-					if err := h.op.ProcessWatermark(num(f[1])); err != nil {
-						fail("%v", err)
-					}
-					if got := h.out.take(); len(got) != 0 {
-						fail("watermark emitted %v", got)
-					}
-					if len(wantF) == 3 && wantF[0] == "buffered" {
-						l, r := h.op.bufferedLen()
-						if l != int(num(wantF[1])) || r != int(num(wantF[2])) {
-							fail("buffered %d left, %d right timestamps; want %s %s", l, r, wantF[1], wantF[2])
+					num := func(s string) int64 {
+						if s == "max" {
+							return MaxWatermark
 						}
+						v, err := strconv.ParseInt(s, 10, 64)
+						if err != nil {
+							fail("bad number: %v", err)
+						}
+						return v
 					}
-					if last := h.out.wms; len(last) == 0 || last[len(last)-1] != num(f[1]) {
-						fail("watermark not forwarded: %v", last)
+					switch f[0] {
+					case "L", "R":
+						var err error
+						if f[0] == "L" {
+							err = h.op.ProcessElement1(f[1], num(f[2]))
+						} else {
+							err = h.op.ProcessElement2(f[1], num(f[2]))
+						}
+						if err != nil {
+							fail("%v", err)
+						}
+						slices.Sort(wantF)
+						if got := h.out.take(); !slices.Equal(got, wantF) {
+							fail("emitted %v, want %v", got, wantF)
+						}
+					case "W":
+						if err := h.op.ProcessWatermark(num(f[1])); err != nil {
+							fail("%v", err)
+						}
+						if got := h.out.take(); len(got) != 0 {
+							fail("watermark emitted %v", got)
+						}
+						if len(wantF) == 3 && wantF[0] == "buffered" {
+							l, r := h.op.bufferedLen()
+							if l != int(num(wantF[1])) || r != int(num(wantF[2])) {
+								fail("buffered %d left, %d right timestamps; want %s %s", l, r, wantF[1], wantF[2])
+							}
+						}
+						if last := h.out.wms; len(last) == 0 || last[len(last)-1] != num(f[1]) {
+							fail("watermark not forwarded: %v", last)
+						}
+					case "dropped":
+						if got := h.ctx.Metrics.LateRecordsDropped; got != num(f[1]) {
+							fail("dropped %d", got)
+						}
+					case "late-left", "late-right":
+						c := h.lateL
+						if f[0] == "late-right" {
+							c = h.lateR
+						}
+						if got := c.take(); !slices.Equal(got, f[1:]) {
+							fail("late %v", got)
+						}
+					default:
+						fail("unknown command")
 					}
-				case "dropped":
-					if got := h.ctx.Metrics.LateRecordsDropped; got != num(f[1]) {
-						fail("dropped %d", got)
-					}
-				case "late-left", "late-right":
-					c := h.lateL
-					if f[0] == "late-right" {
-						c = h.lateR
-					}
-					if got := c.take(); !slices.Equal(got, f[1:]) {
-						fail("late %v", got)
-					}
-				default:
-					fail("unknown command")
 				}
-			}
-		})
+			})
+		}
 	}
 }
 
