@@ -29,6 +29,19 @@
 // savepoints of this backend are written and how the heap backend restores
 // them.
 //
+// # Entry cache
+//
+// Value and map states keep up to Options.EntryCache recently used entries
+// decoded in a Go map in front of Pebble (cache.go), writes included: a
+// stream touches the same window counts and distinct sets over and over,
+// and a Pebble point lookup (a descent of the memtable skiplist, a bloom
+// filter and block reads per level) costs microseconds. Buffered writes go
+// to Pebble in one batch when the cache is full (it is then emptied), before
+// anything iterates the database (ForEachKey, map iteration and clearing,
+// TTL cleanup) and in the synchronous part of every snapshot, so snapshots
+// and iterations see every write. Lists are not cached: adding to a list is
+// a blind merge already.
+//
 // # Snapshots
 //
 // The synchronous part of a snapshot flushes the memtable (the write-ahead

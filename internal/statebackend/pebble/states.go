@@ -26,6 +26,9 @@ type base[K comparable, N any] struct {
 	// sidOK: the state has its id (from Seal, or on first use if it was
 	// registered after Seal).
 	sidOK bool
+	// dropCached forgets a key changed in Pebble directly (nil without
+	// an entry cache).
+	dropCached func(key []byte)
 }
 
 func newBase[K comparable, N any](b *Backend[K], ttl statebackend.TTL) base[K, N] {
@@ -128,6 +131,9 @@ func (s *base[K, N]) Clear() { s.del(s.key()) }
 // ForEachKey calls fn for every (key, namespace) with an entry.
 func (s *base[K, N]) ForEachKey(fn func(k K, n N)) error {
 	db := s.ready()
+	if err := s.b.flushCaches(); err != nil {
+		return err
+	}
 	r := s.b.kc.Range
 	it, err := db.NewIter(&pebble.IterOptions{LowerBound: prefix(s.sid, r.Start), UpperBound: prefix(s.sid, r.End)})
 	if err != nil {
@@ -177,6 +183,9 @@ type cleanupCursor struct{ next []byte }
 // cleanup examines up to n entries after the cursor and deletes those whose
 // every element expired; expired reports that for one value.
 func (s *base[K, N]) cleanup(c *cleanupCursor, n int, expired func(v []byte, now int64) bool) {
+	if err := s.b.flushCaches(); err != nil {
+		s.fail("cleanup", err)
+	}
 	r := s.b.kc.Range
 	lo, hi := prefix(s.sid, r.Start), prefix(s.sid, r.End)
 	if c.next == nil || string(c.next) < string(lo) {
@@ -210,6 +219,9 @@ func (s *base[K, N]) cleanup(c *cleanupCursor, n int, expired func(v []byte, now
 	}
 	for _, k := range dead {
 		s.del(k)
+		if s.dropCached != nil {
+			s.dropCached(k)
+		}
 	}
 }
 
@@ -219,6 +231,7 @@ type Value[K comparable, N, V any] struct {
 	vc     codec.Codec[V]
 	vbuf   []byte
 	cursor cleanupCursor
+	cache  *entryCache[V]
 }
 
 // NewValue registers a value state.
@@ -229,10 +242,66 @@ func NewValue[K comparable, N, V any](b *Backend[K], ttl statebackend.TTL) *Valu
 	} else {
 		s.vc = vc
 	}
+	if s.cache = newEntryCache(b.opts.EntryCache, s.vc); s.cache != nil {
+		b.caches = append(b.caches, s.cache)
+		s.dropCached = s.cache.drop
+	}
 	s.SetNamespace(*new(N))
 	b.register(s)
 	return s
 }
+
+// load reads the entry under key: from the cache, else from Pebble
+// (caching what it found).
+func (s *Value[K, N, V]) load(key []byte) (v V, exp int64, ok bool) {
+	if s.cache != nil {
+		if e := s.cache.lookup(key); e != nil {
+			return e.v, e.exp, e.present
+		}
+	}
+	ok = s.get(key, func(raw []byte) error {
+		x, n := binary.Varint(raw)
+		if n <= 0 {
+			return fmt.Errorf("%w: expiry", codec.ErrCorrupt)
+		}
+		exp = x
+		var err error
+		v, _, err = s.vc.Decode(raw[n:])
+		return err
+	})
+	if s.cache != nil {
+		if err := s.cache.note(s.b.db, key, v, exp, ok); err != nil {
+			s.fail("cache", err)
+		}
+	}
+	return v, exp, ok
+}
+
+// store writes v under key (through the cache).
+func (s *Value[K, N, V]) store(key []byte, v V, exp int64) {
+	if s.cache != nil {
+		if err := s.cache.write(s.b.db, key, v, exp, true); err != nil {
+			s.fail("cache", err)
+		}
+		return
+	}
+	s.put(key, v, exp)
+}
+
+// remove deletes the entry under key (through the cache).
+func (s *Value[K, N, V]) remove(key []byte) {
+	if s.cache != nil {
+		var zero V
+		if err := s.cache.write(s.b.db, key, zero, 0, false); err != nil {
+			s.fail("cache", err)
+		}
+		return
+	}
+	s.del(key)
+}
+
+// Clear removes the current key's value in the current namespace.
+func (s *Value[K, N, V]) Clear() { s.remove(s.key()) }
 
 // StateKind returns the section kind.
 func (s *Value[K, N, V]) StateKind() byte { return statebackend.KindValue }
@@ -245,26 +314,16 @@ func (s *Value[K, N, V]) StateSchema() string {
 // Value returns the current value, and false if there is none (or it
 // expired).
 func (s *Value[K, N, V]) Value() (V, bool) {
-	var v V
-	var exp int64
 	key := s.key()
-	ok := s.get(key, func(raw []byte) error {
-		x, n := binary.Varint(raw)
-		if n <= 0 {
-			return fmt.Errorf("%w: expiry", codec.ErrCorrupt)
-		}
-		exp = x
-		var err error
-		v, _, err = s.vc.Decode(raw[n:])
-		return err
-	})
+	v, exp, ok := s.load(key)
 	if !ok {
-		return v, false
+		var zero V
+		return zero, false
 	}
 	if exp != 0 {
 		now := s.b.now()
 		if exp <= now {
-			s.del(key)
+			s.remove(key)
 			if s.ttl.Visibility == statebackend.NeverReturnExpired {
 				var zero V
 				return zero, false
@@ -272,7 +331,7 @@ func (s *Value[K, N, V]) Value() (V, bool) {
 			return v, true
 		}
 		if s.ttl.Update == statebackend.OnReadAndWrite {
-			s.put(key, v, s.expiry(now))
+			s.store(key, v, s.expiry(now))
 		}
 		s.maybeCleanup()
 	}
@@ -290,7 +349,7 @@ func (s *Value[K, N, V]) Update(v V) {
 	if s.ttl.TTLMillis > 0 {
 		exp = s.expiry(s.b.now())
 	}
-	s.put(s.key(), v, exp)
+	s.store(s.key(), v, exp)
 	s.maybeCleanup()
 }
 
@@ -593,6 +652,7 @@ type Map[K comparable, N any, UK comparable, UV any] struct {
 	vbuf   []byte
 	ukbuf  []byte
 	cursor cleanupCursor
+	cache  *entryCache[UV]
 }
 
 // NewMap registers a map state.
@@ -605,9 +665,62 @@ func NewMap[K comparable, N any, UK comparable, UV any](b *Backend[K], ttl state
 	if s.ukc, err = codec.For[UK](); err != nil && s.err == nil {
 		s.err = fmt.Errorf("map key type: %w", err)
 	}
+	if s.cache = newEntryCache(b.opts.EntryCache, s.vc); s.cache != nil {
+		b.caches = append(b.caches, s.cache)
+		s.dropCached = s.cache.drop
+	}
 	s.SetNamespace(*new(N))
 	b.register(s)
 	return s
+}
+
+// load reads the entry under key: from the cache, else from Pebble.
+func (s *Map[K, N, UK, UV]) load(key []byte) (v UV, exp int64, ok bool) {
+	if s.cache != nil {
+		if e := s.cache.lookup(key); e != nil {
+			return e.v, e.exp, e.present
+		}
+	}
+	ok = s.get(key, func(raw []byte) error {
+		x, n := binary.Varint(raw)
+		if n <= 0 {
+			return fmt.Errorf("%w: expiry", codec.ErrCorrupt)
+		}
+		exp = x
+		var err error
+		v, _, err = s.vc.Decode(raw[n:])
+		return err
+	})
+	if s.cache != nil {
+		if err := s.cache.note(s.b.db, key, v, exp, ok); err != nil {
+			s.fail("cache", err)
+		}
+	}
+	return v, exp, ok
+}
+
+// store writes uv under key (through the cache).
+func (s *Map[K, N, UK, UV]) store(key []byte, uv UV, exp int64) {
+	if s.cache != nil {
+		if err := s.cache.write(s.b.db, key, uv, exp, true); err != nil {
+			s.fail("cache", err)
+		}
+		return
+	}
+	s.vbuf = s.vc.Append(binary.AppendVarint(s.vbuf[:0], exp), uv)
+	s.set(key, s.vbuf)
+}
+
+// remove deletes the entry under key (through the cache).
+func (s *Map[K, N, UK, UV]) remove(key []byte) {
+	if s.cache != nil {
+		var zero UV
+		if err := s.cache.write(s.b.db, key, zero, 0, false); err != nil {
+			s.fail("cache", err)
+		}
+		return
+	}
+	s.del(key)
 }
 
 // StateKind returns the section kind.
@@ -629,25 +742,15 @@ func (s *Map[K, N, UK, UV]) ukey(uk UK) []byte {
 // Get returns the value under uk.
 func (s *Map[K, N, UK, UV]) Get(uk UK) (UV, bool) {
 	key := s.ukey(uk)
-	var v UV
-	var exp int64
-	ok := s.get(key, func(raw []byte) error {
-		x, n := binary.Varint(raw)
-		if n <= 0 {
-			return fmt.Errorf("%w: expiry", codec.ErrCorrupt)
-		}
-		exp = x
-		var err error
-		v, _, err = s.vc.Decode(raw[n:])
-		return err
-	})
+	v, exp, ok := s.load(key)
 	if !ok {
-		return v, false
+		var zero UV
+		return zero, false
 	}
 	if exp != 0 {
 		now := s.b.now()
 		if exp <= now {
-			s.del(key)
+			s.remove(key)
 			if s.ttl.Visibility == statebackend.NeverReturnExpired {
 				var zero UV
 				return zero, false
@@ -655,8 +758,7 @@ func (s *Map[K, N, UK, UV]) Get(uk UK) (UV, bool) {
 			return v, true
 		}
 		if s.ttl.Update == statebackend.OnReadAndWrite {
-			s.vbuf = s.vc.Append(binary.AppendVarint(s.vbuf[:0], s.expiry(now)), v)
-			s.set(key, s.vbuf)
+			s.store(key, v, s.expiry(now))
 		}
 		s.maybeCleanup()
 	}
@@ -675,16 +777,23 @@ func (s *Map[K, N, UK, UV]) Put(uk UK, uv UV) {
 	if s.ttl.TTLMillis > 0 {
 		exp = s.expiry(s.b.now())
 	}
-	s.vbuf = s.vc.Append(binary.AppendVarint(s.vbuf[:0], exp), uv)
-	s.set(s.ukey(uk), s.vbuf)
+	s.store(s.ukey(uk), uv, exp)
 	s.maybeCleanup()
 }
 
 // Remove deletes uk.
-func (s *Map[K, N, UK, UV]) Remove(uk UK) { s.del(s.ukey(uk)) }
+func (s *Map[K, N, UK, UV]) Remove(uk UK) { s.remove(s.ukey(uk)) }
 
 // Clear removes every entry of the current key.
 func (s *Map[K, N, UK, UV]) Clear() {
+	if s.cache != nil {
+		// The range deletion below must not be undone by cached writes,
+		// nor hidden by cached reads: apply and forget the cache.
+		s.ready()
+		if err := s.cache.reset(s.b.db); err != nil {
+			s.fail("cache", err)
+		}
+	}
 	lo := s.key()
 	hi := prefixEnd(lo)
 	if err := s.b.db.DeleteRange(lo, hi, pebble.NoSync); err != nil {
@@ -716,6 +825,9 @@ func (s *Map[K, N, UK, UV]) IsEmpty() bool {
 func (s *Map[K, N, UK, UV]) All() func(yield func(UK, UV) bool) {
 	return func(yield func(UK, UV) bool) {
 		lo := append([]byte(nil), s.key()...)
+		if err := s.b.flushCaches(); err != nil {
+			s.fail("iterate", err)
+		}
 		it, err := s.b.db.NewIter(&pebble.IterOptions{LowerBound: lo, UpperBound: prefixEnd(lo)})
 		if err != nil {
 			s.fail("iterate", err)
@@ -764,6 +876,9 @@ func (s *Map[K, N, UK, UV]) All() func(yield func(UK, UV) bool) {
 		}
 		for _, k := range expired {
 			s.del(k)
+			if s.dropCached != nil {
+				s.dropCached(k)
+			}
 		}
 		for _, e := range items {
 			if !yield(e.uk, e.v) {

@@ -893,7 +893,7 @@ func testRescaleForm[K comparable](t *testing.T, from, to, form string, gen keyG
 		// Alternate backends on the way back, so each restores the other's
 		// snapshots.
 		if kind == "heap" {
-			kind = "pebble"
+			kind = kinds[1+par%(len(kinds)-1)]
 		} else {
 			kind = "heap"
 		}

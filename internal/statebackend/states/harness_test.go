@@ -19,8 +19,10 @@ import (
 
 const maxPar = 128
 
-// kinds are the backends every conformance test runs over.
-var kinds = []string{"heap", "pebble"}
+// kinds are the backends every conformance test runs over: the heap, and
+// Pebble with its default entry cache, with a cache of 3 entries (writes
+// applied on almost every access) and with none.
+var kinds = []string{"heap", "pebble", "pebble-cache3", "pebble-nocache"}
 
 // full is the key-group range of a subtask at parallelism 1.
 var full = keygroup.Range{Start: 0, End: maxPar}
@@ -51,8 +53,9 @@ func newEnv[K comparable](t *testing.T, kind string, r keygroup.Range, c *clock)
 	switch kind {
 	case "heap":
 		b = heap.New(kc, c.fn())
-	case "pebble":
-		pb, err := pebble.New(kc, c.fn(), pebble.Options{Dir: t.TempDir(), MemTableSize: 1 << 20, CacheSize: 1 << 20})
+	case "pebble", "pebble-cache3", "pebble-nocache":
+		entries := map[string]int{"pebble": 0, "pebble-cache3": 3, "pebble-nocache": -1}[kind]
+		pb, err := pebble.New(kc, c.fn(), pebble.Options{Dir: t.TempDir(), MemTableSize: 1 << 20, CacheSize: 1 << 20, EntryCache: entries})
 		if err != nil {
 			t.Fatal(err)
 		}
