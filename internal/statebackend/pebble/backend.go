@@ -402,9 +402,21 @@ func (b *Backend[K]) openDB() error {
 		return fmt.Errorf("weir: pebble: %w", err)
 	}
 	r := b.kc.Range
-	rest := b.native
-	if len(b.native) == 1 && b.native[0].h.Start == r.Start && b.native[0].h.End == r.End {
-		f := b.native[0]
+	// The snapshot overlapping most of this range becomes the database
+	// itself (its files opened in place: no copy), the key groups it holds
+	// but this subtask does not own deleted with range deletions (Flink's
+	// approach to rescaling RocksDB); the others' owned ranges are copied
+	// in.
+	base := -1
+	for i, f := range b.native {
+		if base < 0 || overlap(f.h, r.Start, r.End) > overlap(b.native[base].h, r.Start, r.End) {
+			base = i
+		}
+	}
+	var rest []fetched
+	var trim bool
+	if base >= 0 {
+		f := b.native[base]
 		if err := os.Rename(f.dir, b.dbDir); err != nil {
 			return fmt.Errorf("weir: pebble: %w", err)
 		}
@@ -413,7 +425,8 @@ func (b *Backend[K]) openDB() error {
 				b.shared[file.Name] = file.Shared
 			}
 		}
-		rest = nil
+		trim = f.h.Start < r.Start || f.h.End > r.End
+		rest = append(append(rest, b.native[:base]...), b.native[base+1:]...)
 	}
 	db, err := pebble.Open(b.dbDir, b.pebbleOptions(false))
 	if err != nil {
@@ -422,6 +435,23 @@ func (b *Backend[K]) openDB() error {
 	b.db = db
 	if b.reg, err = readRegistry(db); err != nil {
 		return err
+	}
+	if trim {
+		batch := db.NewBatch()
+		for _, e := range b.reg {
+			if r.Start > 0 {
+				if err := batch.DeleteRange(prefix(e.sid, 0), prefix(e.sid, r.Start), nil); err != nil {
+					return fmt.Errorf("weir: pebble: %w", err)
+				}
+			}
+			next := []byte{byte((e.sid + 1) >> 8), byte(e.sid + 1)} // sorts after every key of e.sid
+			if err := batch.DeleteRange(prefix(e.sid, r.End), next, nil); err != nil {
+				return fmt.Errorf("weir: pebble: %w", err)
+			}
+		}
+		if err := batch.Commit(pebble.NoSync); err != nil {
+			return fmt.Errorf("weir: pebble: %w", err)
+		}
 	}
 	for _, f := range rest {
 		if err := b.copyFrom(f); err != nil {
@@ -433,6 +463,11 @@ func (b *Backend[K]) openDB() error {
 	}
 	b.native = nil
 	return nil
+}
+
+// overlap returns how many key groups of [start, end) h holds.
+func overlap(h statebackend.NativeRestore, start, end int) int {
+	return max(0, min(end, h.End)-max(start, h.Start))
 }
 
 // copyFrom copies the key groups this backend owns from a restored
