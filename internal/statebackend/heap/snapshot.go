@@ -3,9 +3,7 @@ package heap
 import (
 	"encoding/binary"
 	"fmt"
-	"reflect"
 	"sort"
-	"time"
 
 	"github.com/weirstream/weir/codec"
 	"github.com/weirstream/weir/internal/statebackend"
@@ -202,31 +200,7 @@ func readSection(src []byte) (name string, kind byte, schema string, body, rest 
 	return statebackend.ReadSection(src)
 }
 
-// mutable reports whether values of type t can be changed in place by the
-// operator after they were stored (they hold pointers, slices or maps): such
-// state is encoded when the snapshot is captured, not later, because the
-// copy-on-write of maps cannot see changes inside values. Strings and
-// time.Time are immutable.
-func mutable(t reflect.Type) bool {
-	if t == reflect.TypeOf(time.Time{}) {
-		return false
-	}
-	switch t.Kind() {
-	case reflect.Pointer, reflect.Slice, reflect.Map, reflect.Chan, reflect.Func, reflect.Interface, reflect.UnsafePointer:
-		return true
-	case reflect.Array:
-		return mutable(t.Elem())
-	case reflect.Struct:
-		for i := 0; i < t.NumField(); i++ {
-			if mutable(t.Field(i).Type) {
-				return true
-			}
-		}
-	}
-	return false
-}
-
-func mutableOf[V any]() bool { return mutable(reflect.TypeOf((*V)(nil)).Elem()) }
+func mutableOf[V any]() bool { return statebackend.Mutable[V]() }
 
 // eager runs a snapshot writer over every key group now and returns a
 // writer handing out the result.

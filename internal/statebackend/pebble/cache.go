@@ -7,6 +7,7 @@ import (
 	"github.com/cockroachdb/pebble/v2"
 
 	"github.com/weirstream/weir/codec"
+	"github.com/weirstream/weir/internal/statebackend"
 )
 
 // entryCache holds the recently read and written entries of one value or
@@ -18,9 +19,9 @@ import (
 // any iteration over the database, and at every snapshot before the
 // memtable is flushed, so snapshots and iterations see every write.
 //
-// As with the heap backend, a value read from the state is the cached
-// value itself: a caller that changes it in place (a slice) changes the
-// state.
+// Only values that cannot be changed in place are cached (numbers,
+// strings, structs and arrays of them): values holding slices, maps or
+// pointers go to Pebble encoded, as without the cache.
 type entryCache[V any] struct {
 	m     map[string]*centry[V]
 	dirty []*centry[V]
@@ -40,8 +41,13 @@ type centry[V any] struct {
 	dirty   bool
 }
 
+// newEntryCache returns a cache of limit entries, or nil (no cache) when
+// limit is not positive or values of V can be changed in place: a cached
+// value is held by reference, so a caller reusing a buffer it stored would
+// change the state behind the cache's back, whereas Pebble encodes what it
+// is given at once (as Flink's RocksDB backend serialises on write).
 func newEntryCache[V any](limit int, vc codec.Codec[V]) *entryCache[V] {
-	if limit <= 0 || vc == nil {
+	if limit <= 0 || vc == nil || statebackend.Mutable[V]() {
 		return nil
 	}
 	return &entryCache[V]{m: make(map[string]*centry[V]), limit: limit, vc: vc}
