@@ -166,6 +166,10 @@ func New[K comparable](kc *statebackend.KeyContext[K], now func() int64, o Optio
 	if o.CacheSize == 0 {
 		o.CacheSize = 64 << 20
 	}
+	if kc.MaxParallelism > 1<<16 {
+		// Keys hold the key group in 16 bits.
+		return nil, fmt.Errorf("weir: pebble backend: max parallelism %d exceeds %d", kc.MaxParallelism, 1<<16)
+	}
 	if err := os.MkdirAll(o.Dir, 0o755); err != nil {
 		return nil, fmt.Errorf("weir: pebble backend: %w", err)
 	}
@@ -536,11 +540,12 @@ func sortedNames(reg map[string]regEntry) []string {
 	return names
 }
 
-// prefix returns the key prefix of state sid in key group kg.
+// prefix returns the key prefix of state sid in key group kg. kg may be
+// 1<<16 (the exclusive end of the last group at max parallelism 65536):
+// the prefix is then that of the next state id, not of group 0.
 func prefix(sid uint16, kg int) []byte {
 	var p [4]byte
-	binary.BigEndian.PutUint16(p[:], sid)
-	binary.BigEndian.PutUint16(p[2:], uint16(kg))
+	binary.BigEndian.PutUint32(p[:], uint32(sid)<<16+uint32(kg))
 	return p[:]
 }
 
