@@ -731,12 +731,14 @@ func (op *windowOp[K, T, W, O]) open() error {
 // AfterOpen restores the operator's state. With the inline event-time
 // trigger, windows fired straight from state (on the heap) keep no timers,
 // so a restore into explicit timers (Pebble) registers each restored
-// window's end timer.
+// window's end timer. Only without allowed lateness: the heap fires from
+// state only then, and with lateness a window kept after it fired (its end
+// timer consumed before the checkpoint) would fire again.
 func (op *windowOp[K, T, W, O]) AfterOpen() error {
 	if err := op.keyed.AfterOpen(); err != nil {
 		return err
 	}
-	if op.ctx.Restore == nil || !op.fastEvent || !op.eventTime || op.implicit {
+	if op.ctx.Restore == nil || !op.fastEvent || !op.eventTime || op.implicit || op.lateness != 0 {
 		return nil
 	}
 	ic, ok := op.contents.(interface {
