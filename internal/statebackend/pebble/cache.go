@@ -19,15 +19,20 @@ import (
 // any iteration over the database, and at every snapshot before the
 // memtable is flushed, so snapshots and iterations see every write.
 //
-// Only values that cannot be changed in place are cached (numbers,
-// strings, structs and arrays of them): values holding slices, maps or
-// pointers go to Pebble encoded, as without the cache.
+// Values that cannot be changed in place (numbers, strings, structs and
+// arrays of them) are cached decoded; values holding slices, maps or
+// pointers are cached encoded, decoded at each read, so that neither a
+// caller reusing a buffer it stored nor one changing a value it read
+// changes the state.
 type entryCache[V any] struct {
 	m     map[string]*centry[V]
 	dirty []*centry[V]
 	limit int
 	vc    codec.Codec[V]
 	buf   []byte
+	// encoded: values are kept encoded (raw), because V can be changed in
+	// place by whoever stored or read it.
+	encoded bool
 }
 
 // centry is one cached entry: a value with its expiry, or the knowledge
@@ -36,25 +41,51 @@ type entryCache[V any] struct {
 type centry[V any] struct {
 	key     string
 	v       V
+	raw     []byte // the value's encoding, for an encoded cache
 	exp     int64
 	present bool
 	dirty   bool
 }
 
 // newEntryCache returns a cache of limit entries, or nil (no cache) when
-// limit is not positive or values of V can be changed in place: a cached
-// value is held by reference, so a caller reusing a buffer it stored would
-// change the state behind the cache's back, whereas Pebble encodes what it
-// is given at once (as Flink's RocksDB backend serialises on write).
+// limit is not positive. Values that can be changed in place (slices,
+// maps, pointers) are kept encoded: a caller reusing a buffer it stored, or
+// changing a value it read, must not change the state, since Pebble
+// encodes what it is given at once (as Flink's RocksDB backend serialises
+// on write).
 func newEntryCache[V any](limit int, vc codec.Codec[V]) *entryCache[V] {
-	if limit <= 0 || vc == nil || statebackend.Mutable[V]() {
+	if limit <= 0 || vc == nil {
 		return nil
 	}
-	return &entryCache[V]{m: make(map[string]*centry[V]), limit: limit, vc: vc}
+	return &entryCache[V]{m: make(map[string]*centry[V]), limit: limit, vc: vc, encoded: statebackend.Mutable[V]()}
 }
 
-// lookup returns the cached entry of key (nil if none).
-func (c *entryCache[V]) lookup(key []byte) *centry[V] { return c.m[string(key)] }
+// lookup returns the cached entry of key: hit reports whether the cache
+// knows the key, present whether it has a value.
+func (c *entryCache[V]) lookup(key []byte) (v V, exp int64, present, hit bool, err error) {
+	e := c.m[string(key)]
+	if e == nil {
+		return v, 0, false, false, nil
+	}
+	if !e.present || !c.encoded {
+		return e.v, e.exp, e.present, true, nil
+	}
+	v, _, err = c.vc.Decode(e.raw)
+	return v, e.exp, true, true, err
+}
+
+// set stores v in e (encoded when the cache is).
+func (c *entryCache[V]) set(e *centry[V], v V, exp int64, present bool) {
+	e.exp, e.present = exp, present
+	if !c.encoded {
+		e.v = v
+		return
+	}
+	e.raw = e.raw[:0]
+	if present {
+		e.raw = c.vc.Append(e.raw, v)
+	}
+}
 
 // note caches what a read found in Pebble.
 func (c *entryCache[V]) note(db *pebble.DB, key []byte, v V, exp int64, present bool) error {
@@ -63,7 +94,8 @@ func (c *entryCache[V]) note(db *pebble.DB, key []byte, v V, exp int64, present 
 			return err
 		}
 	}
-	e := &centry[V]{key: string(key), v: v, exp: exp, present: present}
+	e := &centry[V]{key: string(key)}
+	c.set(e, v, exp, present)
 	c.m[e.key] = e
 	return nil
 }
@@ -84,7 +116,7 @@ func (c *entryCache[V]) write(db *pebble.DB, key []byte, v V, exp int64, present
 		e.dirty = true
 		c.dirty = append(c.dirty, e)
 	}
-	e.v, e.exp, e.present = v, exp, present
+	c.set(e, v, exp, present)
 	return nil
 }
 
@@ -102,7 +134,12 @@ func (c *entryCache[V]) flush(db *pebble.DB) error {
 		key := unsafe.Slice(unsafe.StringData(e.key), len(e.key)) // the batch copies it
 		var err error
 		if e.present {
-			c.buf = c.vc.Append(binary.AppendVarint(c.buf[:0], e.exp), e.v)
+			c.buf = binary.AppendVarint(c.buf[:0], e.exp)
+			if c.encoded {
+				c.buf = append(c.buf, e.raw...)
+			} else {
+				c.buf = c.vc.Append(c.buf, e.v)
+			}
 			err = b.Set(key, c.buf, nil)
 		} else {
 			err = b.Delete(key, nil)

@@ -255,8 +255,12 @@ func NewValue[K comparable, N, V any](b *Backend[K], ttl statebackend.TTL) *Valu
 // (caching what it found).
 func (s *Value[K, N, V]) load(key []byte) (v V, exp int64, ok bool) {
 	if s.cache != nil {
-		if e := s.cache.lookup(key); e != nil {
-			return e.v, e.exp, e.present
+		v, exp, ok, hit, err := s.cache.lookup(key)
+		if err != nil {
+			s.fail("decode", err)
+		}
+		if hit {
+			return v, exp, ok
 		}
 	}
 	ok = s.get(key, func(raw []byte) error {
@@ -677,8 +681,12 @@ func NewMap[K comparable, N any, UK comparable, UV any](b *Backend[K], ttl state
 // load reads the entry under key: from the cache, else from Pebble.
 func (s *Map[K, N, UK, UV]) load(key []byte) (v UV, exp int64, ok bool) {
 	if s.cache != nil {
-		if e := s.cache.lookup(key); e != nil {
-			return e.v, e.exp, e.present
+		v, exp, ok, hit, err := s.cache.lookup(key)
+		if err != nil {
+			s.fail("decode", err)
+		}
+		if hit {
+			return v, exp, ok
 		}
 	}
 	ok = s.get(key, func(raw []byte) error {
