@@ -150,11 +150,11 @@ func (e *Environment) graphOptions() graph.Options {
 		ReportInterval:  e.opts.MetricsInterval,
 		StateBackend:    e.opts.StateBackend,
 	}
-	if e.opts.StateBackend == StatePebble {
-		o.StateDir = e.opts.StateDir
-		if o.StateDir == "" {
-			o.StateDir = filepath.Join(os.TempDir(), "weir-state")
-		}
+	// Every run gets a local state directory: Pebble's databases, or
+	// native snapshots a heap job converts when it restores them.
+	o.StateDir = e.opts.StateDir
+	if o.StateDir == "" {
+		o.StateDir = filepath.Join(os.TempDir(), "weir-state")
 	}
 	if e.opts.Clock != nil {
 		o.Clock = clockFunc(e.opts.Clock)

@@ -80,6 +80,9 @@ func openBackend[K comparable](ctx *runtime.OperatorContext, kc *statebackend.Ke
 			if tmp == "" {
 				tmp = os.TempDir()
 			}
+			if err := os.MkdirAll(tmp, 0o755); err != nil {
+				return nil, fmt.Errorf("weir: state directory: %w", err)
+			}
 			err := pebble.ReadNative(context.Background(), rs.Native, kc.Range.Start, kc.Range.End, tmp, func(kg int, sec []byte) {
 				groups[kg] = append(groups[kg], sec...)
 			})

@@ -132,6 +132,10 @@ type Options struct {
 	runDir string
 }
 
+// MaxMaxParallelism is the largest max parallelism (number of key groups),
+// as in Flink.
+const MaxMaxParallelism = 32768
+
 // TaskInfo names a running subtask.
 type TaskInfo struct {
 	Vertex  string
@@ -182,6 +186,9 @@ func (g *Graph) Validate(o Options) error {
 	o.fill()
 	if len(g.Nodes) == 0 {
 		return errors.New("weir: the job has no operators")
+	}
+	if o.MaxParallelism > MaxMaxParallelism {
+		return fmt.Errorf("weir: max parallelism %d is above the limit of %d key groups", o.MaxParallelism, MaxMaxParallelism)
 	}
 	uids := map[string]string{}
 	for _, n := range g.Nodes {

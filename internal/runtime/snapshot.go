@@ -70,6 +70,15 @@ func (w *StateWriter) SetKeyed(kg int, b []byte) { w.keyed[kg] = b }
 // SetNative attaches keyed state in a backend's native format.
 func (w *StateWriter) SetNative(n *statebackend.NativeSnapshot) { w.native = n }
 
+// releaseNative deletes the local files of the native snapshot, for a
+// snapshot that will not be written.
+func (w *StateWriter) releaseNative() {
+	if w.native != nil {
+		_ = w.native.Release()
+		w.native = nil
+	}
+}
+
 // AddItem adds an operator-state item.
 func (w *StateWriter) AddItem(b []byte) { w.items = append(w.items, append([]byte(nil), b...)) }
 

@@ -150,6 +150,11 @@ func (t *Task) Open() error {
 	for i := len(t.Chain) - 1; i >= 0; i-- {
 		m := t.Chain[i]
 		if err := m.Op.Open(m.Ctx); err != nil {
+			// The failing operator may have opened state (a database)
+			// before it failed.
+			if sc, ok := m.Op.(StateCloser); ok {
+				_ = sc.CloseState()
+			}
 			for j := len(t.Chain) - 1; j > i; j-- {
 				_ = closeOp(t.Chain[j].Op)
 			}
@@ -549,7 +554,9 @@ func (t *Task) capture(id int64) (map[int]*StateWriter, error) {
 			// must always be written, or it keeps state copy-on-write).
 			for _, w := range ws {
 				_ = w.runDeferred()
+				w.releaseNative()
 			}
+			w.releaseNative()
 			return nil, fmt.Errorf("operator %q: snapshot for checkpoint %d: %w", m.Ctx.Name, id, err)
 		}
 		ws[i] = w
@@ -568,6 +575,13 @@ func (t *Task) complete(id int64, ws map[int]*StateWriter) (TaskSnapshot, error)
 			first = fmt.Errorf("operator %q: snapshot for checkpoint %d: %w", t.Chain[i].Ctx.Name, id, err)
 		}
 		snap.Ops[i] = w.Done()
+	}
+	if first != nil {
+		// A declined checkpoint is never written: nobody else will
+		// delete the native snapshots' local files.
+		for _, w := range ws {
+			w.releaseNative()
+		}
 	}
 	return snap, first
 }

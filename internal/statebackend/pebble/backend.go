@@ -709,10 +709,12 @@ func (b *Backend[K]) Snapshot() (statebackend.Snapshot, error) {
 	dir := filepath.Join(b.opts.Dir, fmt.Sprintf("snap-%d", b.seq))
 	_ = os.RemoveAll(dir)
 	if err := db.Checkpoint(dir); err != nil {
+		_ = os.RemoveAll(dir)
 		return statebackend.Snapshot{}, fmt.Errorf("weir: pebble: checkpoint: %w", err)
 	}
 	ents, err := os.ReadDir(dir)
 	if err != nil {
+		_ = os.RemoveAll(dir)
 		return statebackend.Snapshot{}, fmt.Errorf("weir: pebble: %w", err)
 	}
 	n := &statebackend.NativeSnapshot{Kind: Kind, Start: b.kc.Range.Start, End: b.kc.Range.End, Dir: dir}
