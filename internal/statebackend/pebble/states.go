@@ -228,10 +228,8 @@ func (s *base[K, N]) cleanup(c *cleanupCursor, n int, expired func(v []byte, now
 // Value is a single value per key and namespace.
 type Value[K comparable, N, V any] struct {
 	base[K, N]
-	vc     codec.Codec[V]
-	vbuf   []byte
+	entries[K, N, V]
 	cursor cleanupCursor
-	cache  *entryCache[V]
 }
 
 // NewValue registers a value state.
@@ -242,70 +240,14 @@ func NewValue[K comparable, N, V any](b *Backend[K], ttl statebackend.TTL) *Valu
 	} else {
 		s.vc = vc
 	}
-	if s.cache = newEntryCache(b.opts.EntryCache, s.vc); s.cache != nil {
-		b.caches = append(b.caches, s.cache)
-		s.dropCached = s.cache.drop
-	}
+	s.initCache(&s.base)
 	s.SetNamespace(*new(N))
 	b.register(s)
 	return s
 }
 
-// load reads the entry under key: from the cache, else from Pebble
-// (caching what it found).
-func (s *Value[K, N, V]) load(key []byte) (v V, exp int64, ok bool) {
-	if s.cache != nil {
-		v, exp, ok, hit, err := s.cache.lookup(key)
-		if err != nil {
-			s.fail("decode", err)
-		}
-		if hit {
-			return v, exp, ok
-		}
-	}
-	ok = s.get(key, func(raw []byte) error {
-		x, n := binary.Varint(raw)
-		if n <= 0 {
-			return fmt.Errorf("%w: expiry", codec.ErrCorrupt)
-		}
-		exp = x
-		var err error
-		v, _, err = s.vc.Decode(raw[n:])
-		return err
-	})
-	if s.cache != nil {
-		if err := s.cache.note(s.b.db, key, v, exp, ok); err != nil {
-			s.fail("cache", err)
-		}
-	}
-	return v, exp, ok
-}
-
-// store writes v under key (through the cache).
-func (s *Value[K, N, V]) store(key []byte, v V, exp int64) {
-	if s.cache != nil {
-		if err := s.cache.write(s.b.db, key, v, exp, true); err != nil {
-			s.fail("cache", err)
-		}
-		return
-	}
-	s.put(key, v, exp)
-}
-
-// remove deletes the entry under key (through the cache).
-func (s *Value[K, N, V]) remove(key []byte) {
-	if s.cache != nil {
-		var zero V
-		if err := s.cache.write(s.b.db, key, zero, 0, false); err != nil {
-			s.fail("cache", err)
-		}
-		return
-	}
-	s.del(key)
-}
-
 // Clear removes the current key's value in the current namespace.
-func (s *Value[K, N, V]) Clear() { s.remove(s.key()) }
+func (s *Value[K, N, V]) Clear() { s.remove(&s.base, s.key()) }
 
 // StateKind returns the section kind.
 func (s *Value[K, N, V]) StateKind() byte { return statebackend.KindValue }
@@ -319,7 +261,7 @@ func (s *Value[K, N, V]) StateSchema() string {
 // expired).
 func (s *Value[K, N, V]) Value() (V, bool) {
 	key := s.key()
-	v, exp, ok := s.load(key)
+	v, exp, ok := s.load(&s.base, key)
 	if !ok {
 		var zero V
 		return zero, false
@@ -327,7 +269,7 @@ func (s *Value[K, N, V]) Value() (V, bool) {
 	if exp != 0 {
 		now := s.b.now()
 		if exp <= now {
-			s.remove(key)
+			s.remove(&s.base, key)
 			if s.ttl.Visibility == statebackend.NeverReturnExpired {
 				var zero V
 				return zero, false
@@ -335,16 +277,11 @@ func (s *Value[K, N, V]) Value() (V, bool) {
 			return v, true
 		}
 		if s.ttl.Update == statebackend.OnReadAndWrite {
-			s.store(key, v, s.expiry(now))
+			s.store(&s.base, key, v, s.expiry(now))
 		}
 		s.maybeCleanup()
 	}
 	return v, true
-}
-
-func (s *Value[K, N, V]) put(key []byte, v V, exp int64) {
-	s.vbuf = s.vc.Append(binary.AppendVarint(s.vbuf[:0], exp), v)
-	s.set(key, s.vbuf)
 }
 
 // Update sets the current value.
@@ -353,7 +290,7 @@ func (s *Value[K, N, V]) Update(v V) {
 	if s.ttl.TTLMillis > 0 {
 		exp = s.expiry(s.b.now())
 	}
-	s.store(s.key(), v, exp)
+	s.store(&s.base, s.key(), v, exp)
 	s.maybeCleanup()
 }
 
@@ -651,12 +588,10 @@ func (s *List[K, N, V]) importGroup(w *pebble.Batch, kg int, body []byte) error 
 // TTL each entry expires on its own.
 type Map[K comparable, N any, UK comparable, UV any] struct {
 	base[K, N]
+	entries[K, N, UV]
 	ukc    codec.Codec[UK]
-	vc     codec.Codec[UV]
-	vbuf   []byte
 	ukbuf  []byte
 	cursor cleanupCursor
-	cache  *entryCache[UV]
 }
 
 // NewMap registers a map state.
@@ -669,66 +604,10 @@ func NewMap[K comparable, N any, UK comparable, UV any](b *Backend[K], ttl state
 	if s.ukc, err = codec.For[UK](); err != nil && s.err == nil {
 		s.err = fmt.Errorf("map key type: %w", err)
 	}
-	if s.cache = newEntryCache(b.opts.EntryCache, s.vc); s.cache != nil {
-		b.caches = append(b.caches, s.cache)
-		s.dropCached = s.cache.drop
-	}
+	s.initCache(&s.base)
 	s.SetNamespace(*new(N))
 	b.register(s)
 	return s
-}
-
-// load reads the entry under key: from the cache, else from Pebble.
-func (s *Map[K, N, UK, UV]) load(key []byte) (v UV, exp int64, ok bool) {
-	if s.cache != nil {
-		v, exp, ok, hit, err := s.cache.lookup(key)
-		if err != nil {
-			s.fail("decode", err)
-		}
-		if hit {
-			return v, exp, ok
-		}
-	}
-	ok = s.get(key, func(raw []byte) error {
-		x, n := binary.Varint(raw)
-		if n <= 0 {
-			return fmt.Errorf("%w: expiry", codec.ErrCorrupt)
-		}
-		exp = x
-		var err error
-		v, _, err = s.vc.Decode(raw[n:])
-		return err
-	})
-	if s.cache != nil {
-		if err := s.cache.note(s.b.db, key, v, exp, ok); err != nil {
-			s.fail("cache", err)
-		}
-	}
-	return v, exp, ok
-}
-
-// store writes uv under key (through the cache).
-func (s *Map[K, N, UK, UV]) store(key []byte, uv UV, exp int64) {
-	if s.cache != nil {
-		if err := s.cache.write(s.b.db, key, uv, exp, true); err != nil {
-			s.fail("cache", err)
-		}
-		return
-	}
-	s.vbuf = s.vc.Append(binary.AppendVarint(s.vbuf[:0], exp), uv)
-	s.set(key, s.vbuf)
-}
-
-// remove deletes the entry under key (through the cache).
-func (s *Map[K, N, UK, UV]) remove(key []byte) {
-	if s.cache != nil {
-		var zero UV
-		if err := s.cache.write(s.b.db, key, zero, 0, false); err != nil {
-			s.fail("cache", err)
-		}
-		return
-	}
-	s.del(key)
 }
 
 // StateKind returns the section kind.
@@ -750,7 +629,7 @@ func (s *Map[K, N, UK, UV]) ukey(uk UK) []byte {
 // Get returns the value under uk.
 func (s *Map[K, N, UK, UV]) Get(uk UK) (UV, bool) {
 	key := s.ukey(uk)
-	v, exp, ok := s.load(key)
+	v, exp, ok := s.load(&s.base, key)
 	if !ok {
 		var zero UV
 		return zero, false
@@ -758,7 +637,7 @@ func (s *Map[K, N, UK, UV]) Get(uk UK) (UV, bool) {
 	if exp != 0 {
 		now := s.b.now()
 		if exp <= now {
-			s.remove(key)
+			s.remove(&s.base, key)
 			if s.ttl.Visibility == statebackend.NeverReturnExpired {
 				var zero UV
 				return zero, false
@@ -766,7 +645,7 @@ func (s *Map[K, N, UK, UV]) Get(uk UK) (UV, bool) {
 			return v, true
 		}
 		if s.ttl.Update == statebackend.OnReadAndWrite {
-			s.store(key, v, s.expiry(now))
+			s.store(&s.base, key, v, s.expiry(now))
 		}
 		s.maybeCleanup()
 	}
@@ -785,12 +664,12 @@ func (s *Map[K, N, UK, UV]) Put(uk UK, uv UV) {
 	if s.ttl.TTLMillis > 0 {
 		exp = s.expiry(s.b.now())
 	}
-	s.store(s.ukey(uk), uv, exp)
+	s.store(&s.base, s.ukey(uk), uv, exp)
 	s.maybeCleanup()
 }
 
 // Remove deletes uk.
-func (s *Map[K, N, UK, UV]) Remove(uk UK) { s.remove(s.ukey(uk)) }
+func (s *Map[K, N, UK, UV]) Remove(uk UK) { s.remove(&s.base, s.ukey(uk)) }
 
 // Clear removes every entry of the current key.
 func (s *Map[K, N, UK, UV]) Clear() {
@@ -1038,4 +917,75 @@ func (s *Aggregating[K, N, IN, ACC, OUT]) Clear() { s.v.Clear() }
 // ForEachKey calls fn for every (key, namespace) with an accumulator.
 func (s *Aggregating[K, N, IN, ACC, OUT]) ForEachKey(fn func(k K, n N)) error {
 	return s.v.ForEachKey(fn)
+}
+
+// entries reads and writes the entries of a value or map state (varint
+// expiry, then the value) under their Pebble keys, through the state's
+// entry cache when it has one.
+type entries[K comparable, N, V any] struct {
+	vc    codec.Codec[V]
+	cache *entryCache[V]
+	vbuf  []byte
+}
+
+// initCache gives the state an entry cache, if the backend keeps them.
+func (e *entries[K, N, V]) initCache(s *base[K, N]) {
+	if e.cache = newEntryCache(s.b.opts.EntryCache, e.vc); e.cache != nil {
+		s.b.caches = append(s.b.caches, e.cache)
+		s.dropCached = e.cache.drop
+	}
+}
+
+// load reads the entry under key: from the cache, else from Pebble
+// (caching what it found).
+func (e *entries[K, N, V]) load(s *base[K, N], key []byte) (v V, exp int64, ok bool) {
+	if e.cache != nil {
+		v, exp, ok, hit, err := e.cache.lookup(key)
+		if err != nil {
+			s.fail("decode", err)
+		}
+		if hit {
+			return v, exp, ok
+		}
+	}
+	ok = s.get(key, func(raw []byte) error {
+		x, n := binary.Varint(raw)
+		if n <= 0 {
+			return fmt.Errorf("%w: expiry", codec.ErrCorrupt)
+		}
+		exp = x
+		var err error
+		v, _, err = e.vc.Decode(raw[n:])
+		return err
+	})
+	if e.cache != nil {
+		if err := e.cache.note(s.b.db, key, v, exp, ok); err != nil {
+			s.fail("cache", err)
+		}
+	}
+	return v, exp, ok
+}
+
+// store writes v under key.
+func (e *entries[K, N, V]) store(s *base[K, N], key []byte, v V, exp int64) {
+	if e.cache != nil {
+		if err := e.cache.write(s.b.db, key, v, exp, true); err != nil {
+			s.fail("cache", err)
+		}
+		return
+	}
+	e.vbuf = e.vc.Append(binary.AppendVarint(e.vbuf[:0], exp), v)
+	s.set(key, e.vbuf)
+}
+
+// remove deletes the entry under key.
+func (e *entries[K, N, V]) remove(s *base[K, N], key []byte) {
+	if e.cache != nil {
+		var zero V
+		if err := e.cache.write(s.b.db, key, zero, 0, false); err != nil {
+			s.fail("cache", err)
+		}
+		return
+	}
+	s.del(key)
 }
