@@ -13,9 +13,9 @@ import (
 
 // Local state directories: each run of a job makes run-* under
 // Options.StateDir and holds an exclusive lock on its .lock file while it
-// runs. A process killed with SIGKILL cannot remove its directory; the next
-// run removes every run-* whose lock nobody holds (a directory without a
-// lock file is left alone for a minute: its owner may be creating it).
+// runs (taken before the directory gets its run-* name). A process killed
+// with SIGKILL cannot remove its directory; the next run removes every
+// run-* whose lock nobody holds.
 
 const stateLockFile = ".lock"
 
@@ -25,18 +25,29 @@ func makeRunDir(root string, log *slog.Logger) (dir string, unlock func(), err e
 	if err := os.MkdirAll(root, 0o755); err != nil {
 		return "", nil, fmt.Errorf("weir: state directory: %w", err)
 	}
-	dir, err = os.MkdirTemp(root, "run-")
+	// The directory is locked before it is named run-*: another run
+	// looking for dead runs must never see it unlocked.
+	tmp, err := os.MkdirTemp(root, newRunPrefix)
 	if err != nil {
 		return "", nil, fmt.Errorf("weir: state directory: %w", err)
 	}
-	unlock, err = lockDir(dir)
+	unlock, err = lockDir(tmp)
 	if err != nil {
-		_ = os.RemoveAll(dir)
+		_ = os.RemoveAll(tmp)
+		return "", nil, fmt.Errorf("weir: state directory: %w", err)
+	}
+	dir = filepath.Join(root, "run-"+strings.TrimPrefix(filepath.Base(tmp), newRunPrefix))
+	if err := os.Rename(tmp, dir); err != nil {
+		unlock()
+		_ = os.RemoveAll(tmp)
 		return "", nil, fmt.Errorf("weir: state directory: %w", err)
 	}
 	removeDeadRuns(root, dir, log)
 	return dir, unlock, nil
 }
+
+// newRunPrefix names a run directory being created (not yet locked).
+const newRunPrefix = ".new-run-"
 
 // removeDeadRuns deletes run-* directories of root (but keep) that no live
 // process holds.
@@ -47,10 +58,14 @@ func removeDeadRuns(root, keep string, log *slog.Logger) {
 	}
 	for _, e := range ents {
 		dir := filepath.Join(root, e.Name())
-		if !e.IsDir() || !strings.HasPrefix(e.Name(), "run-") || dir == keep {
+		creating := strings.HasPrefix(e.Name(), newRunPrefix)
+		if !e.IsDir() || !(creating || strings.HasPrefix(e.Name(), "run-")) || dir == keep {
 			continue
 		}
-		if _, err := os.Stat(filepath.Join(dir, stateLockFile)); errors.Is(err, fs.ErrNotExist) {
+		// A directory being created is left alone for a minute (its owner
+		// may not have locked it yet); so is a run-* without a lock file.
+		_, err := os.Stat(filepath.Join(dir, stateLockFile))
+		if creating || errors.Is(err, fs.ErrNotExist) {
 			if info, err := e.Info(); err != nil || time.Since(info.ModTime()) < time.Minute {
 				continue
 			}

@@ -60,3 +60,37 @@ func TestRunDirRemovesDeadRuns(t *testing.T) {
 		t.Fatal("two runs got one directory")
 	}
 }
+
+// TestRunDirsConcurrent: runs starting at the same time (jobs of one
+// process, or several processes) never take each other for dead.
+func TestRunDirsConcurrent(t *testing.T) {
+	root := t.TempDir()
+	const n = 16
+	type result struct {
+		dir    string
+		unlock func()
+		err    error
+	}
+	results := make(chan result, n)
+	for range n {
+		go func() {
+			dir, unlock, err := makeRunDir(root, slog.New(slog.DiscardHandler))
+			results <- result{dir, unlock, err}
+		}()
+	}
+	var got []result
+	for range n {
+		got = append(got, <-results)
+	}
+	for _, r := range got {
+		if r.err != nil {
+			t.Fatal(r.err)
+		}
+		defer r.unlock()
+	}
+	for _, r := range got {
+		if _, err := os.Stat(r.dir); err != nil {
+			t.Errorf("a live run's directory is gone: %v", err)
+		}
+	}
+}
