@@ -825,98 +825,19 @@ func (s *Map[K, N, UK, UV]) importGroup(w *pebble.Batch, kg int, body []byte) er
 
 // Reducing keeps one value per key and namespace, folding every added value
 // into it with a reduce function.
-type Reducing[K comparable, N, V any] struct {
-	v      *Value[K, N, V]
-	reduce func(a, b V) (V, error)
-}
+type Reducing[K comparable, N, V any] = statebackend.ReducingValue[K, N, V]
 
 // NewReducing registers a reducing state.
 func NewReducing[K comparable, N, V any](b *Backend[K], ttl statebackend.TTL, reduce func(a, b V) (V, error)) *Reducing[K, N, V] {
-	return &Reducing[K, N, V]{v: NewValue[K, N, V](b, ttl), reduce: reduce}
+	return &Reducing[K, N, V]{Value: NewValue[K, N, V](b, ttl), Reduce: reduce}
 }
-
-// SetNamespace selects the namespace.
-func (s *Reducing[K, N, V]) SetNamespace(n N) { s.v.SetNamespace(n) }
-
-// SetName gives the state a stable name for snapshots.
-func (s *Reducing[K, N, V]) SetName(name string) { s.v.SetName(name) }
-
-// Get returns the reduced value.
-func (s *Reducing[K, N, V]) Get() (V, bool) { return s.v.Value() }
-
-// Add folds v into the state.
-func (s *Reducing[K, N, V]) Add(v V) error {
-	cur, ok := s.v.Value()
-	if ok {
-		var err error
-		if v, err = s.reduce(cur, v); err != nil {
-			return err
-		}
-	}
-	s.v.Update(v)
-	return nil
-}
-
-// Clear removes the value.
-func (s *Reducing[K, N, V]) Clear() { s.v.Clear() }
-
-// ForEachKey calls fn for every (key, namespace) with a value.
-func (s *Reducing[K, N, V]) ForEachKey(fn func(k K, n N)) error { return s.v.ForEachKey(fn) }
 
 // Aggregating keeps an accumulator per key and namespace.
-type Aggregating[K comparable, N, IN, ACC, OUT any] struct {
-	v   *Value[K, N, ACC]
-	agg statebackend.Aggregator[IN, ACC, OUT]
-}
+type Aggregating[K comparable, N, IN, ACC, OUT any] = statebackend.AggregatingValue[K, N, IN, ACC, OUT]
 
 // NewAggregating registers an aggregating state.
 func NewAggregating[K comparable, N, IN, ACC, OUT any](b *Backend[K], ttl statebackend.TTL, agg statebackend.Aggregator[IN, ACC, OUT]) *Aggregating[K, N, IN, ACC, OUT] {
-	return &Aggregating[K, N, IN, ACC, OUT]{v: NewValue[K, N, ACC](b, ttl), agg: agg}
-}
-
-// SetNamespace selects the namespace.
-func (s *Aggregating[K, N, IN, ACC, OUT]) SetNamespace(n N) { s.v.SetNamespace(n) }
-
-// SetName gives the state a stable name for snapshots.
-func (s *Aggregating[K, N, IN, ACC, OUT]) SetName(name string) { s.v.SetName(name) }
-
-// Get returns the aggregate's result.
-func (s *Aggregating[K, N, IN, ACC, OUT]) Get() (OUT, bool, error) {
-	acc, ok := s.v.Value()
-	if !ok {
-		var zero OUT
-		return zero, false, nil
-	}
-	out, err := s.agg.Result(acc)
-	return out, true, err
-}
-
-// Accumulator returns the raw accumulator.
-func (s *Aggregating[K, N, IN, ACC, OUT]) Accumulator() (ACC, bool) { return s.v.Value() }
-
-// SetAccumulator replaces the accumulator (used when windows merge).
-func (s *Aggregating[K, N, IN, ACC, OUT]) SetAccumulator(acc ACC) { s.v.Update(acc) }
-
-// Add folds in into the accumulator.
-func (s *Aggregating[K, N, IN, ACC, OUT]) Add(in IN) error {
-	acc, ok := s.v.Value()
-	if !ok {
-		acc = s.agg.CreateAccumulator()
-	}
-	acc, err := s.agg.Add(acc, in)
-	if err != nil {
-		return err
-	}
-	s.v.Update(acc)
-	return nil
-}
-
-// Clear removes the accumulator.
-func (s *Aggregating[K, N, IN, ACC, OUT]) Clear() { s.v.Clear() }
-
-// ForEachKey calls fn for every (key, namespace) with an accumulator.
-func (s *Aggregating[K, N, IN, ACC, OUT]) ForEachKey(fn func(k K, n N)) error {
-	return s.v.ForEachKey(fn)
+	return &Aggregating[K, N, IN, ACC, OUT]{Value: NewValue[K, N, ACC](b, ttl), Agg: agg}
 }
 
 // entries reads and writes the entries of a value or map state (varint
