@@ -32,30 +32,11 @@ func savepointJobOn(backend string, p int, dir, restore string, n int, c *commit
 func TestStopWithSavepointAndRescale(t *testing.T) {
 	const n = 4000
 	c := newCommitted[sumOut]()
-	spDir := t.TempDir()
 	job, err := savepointJob(2, t.TempDir(), "", n, c)
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Wait until some output was committed, then stop.
-	deadline := time.Now().Add(20 * time.Second)
-	for len(c.all()) == 0 {
-		if time.Now().After(deadline) {
-			t.Fatal("no commit within 20s")
-		}
-		select {
-		case <-job.Done():
-			t.Fatalf("job ended before the savepoint: %v", job.Wait())
-		case <-time.After(5 * time.Millisecond):
-		}
-	}
-	path, err := job.StopWithSavepoint(context.Background(), spDir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := job.Wait(); err != nil {
-		t.Fatalf("stopped job: %v", err)
-	}
+	path := stopAfterCommits(t, job, c, 0, t.TempDir())
 	before := len(c.all())
 	if before == 0 || before >= n {
 		t.Fatalf("%d records committed at the savepoint; want some but not all of %d", before, n)
@@ -68,20 +49,7 @@ func TestStopWithSavepointAndRescale(t *testing.T) {
 	if err := job.Wait(); err != nil {
 		t.Fatal(err)
 	}
-	seen := map[int]sumOut{}
-	for _, o := range c.all() {
-		if _, dup := seen[o.Seq]; dup {
-			t.Fatalf("record %d committed twice", o.Seq)
-		}
-		seen[o.Seq] = o
-	}
-	want := map[int]int{}
-	for i := 0; i < n; i++ {
-		want[i%7] += i
-		if o, ok := seen[i]; !ok || o.Sum != want[i%7] {
-			t.Fatalf("record %d: got %+v (present %v), want sum %d", i, o, ok, want[i%7])
-		}
-	}
+	checkSums(t, c, n)
 }
 
 func TestSavepointNeedsCheckpointing(t *testing.T) {

@@ -229,7 +229,6 @@ func (s *base[K, N]) cleanup(c *cleanupCursor, n int, expired func(v []byte, now
 type Value[K comparable, N, V any] struct {
 	base[K, N]
 	entries[K, N, V]
-	cursor cleanupCursor
 }
 
 // NewValue registers a value state.
@@ -259,30 +258,7 @@ func (s *Value[K, N, V]) StateSchema() string {
 
 // Value returns the current value, and false if there is none (or it
 // expired).
-func (s *Value[K, N, V]) Value() (V, bool) {
-	key := s.key()
-	v, exp, ok := s.load(&s.base, key)
-	if !ok {
-		var zero V
-		return zero, false
-	}
-	if exp != 0 {
-		now := s.b.now()
-		if exp <= now {
-			s.remove(&s.base, key)
-			if s.ttl.Visibility == statebackend.NeverReturnExpired {
-				var zero V
-				return zero, false
-			}
-			return v, true
-		}
-		if s.ttl.Update == statebackend.OnReadAndWrite {
-			s.store(&s.base, key, v, s.expiry(now))
-		}
-		s.maybeCleanup()
-	}
-	return v, true
-}
+func (s *Value[K, N, V]) Value() (V, bool) { return s.read(&s.base, s.key()) }
 
 // Update sets the current value.
 func (s *Value[K, N, V]) Update(v V) {
@@ -291,16 +267,7 @@ func (s *Value[K, N, V]) Update(v V) {
 		exp = s.expiry(s.b.now())
 	}
 	s.store(&s.base, s.key(), v, exp)
-	s.maybeCleanup()
-}
-
-func (s *Value[K, N, V]) maybeCleanup() {
-	if s.cleanupDue() {
-		s.cleanup(&s.cursor, 64*s.ttl.CleanupPerAccess, func(v []byte, now int64) bool {
-			exp, n := binary.Varint(v)
-			return n > 0 && exp != 0 && exp <= now
-		})
-	}
+	s.maybeCleanup(&s.base)
 }
 
 // importGroup writes a canonical value section body: per entry the
@@ -589,9 +556,8 @@ func (s *List[K, N, V]) importGroup(w *pebble.Batch, kg int, body []byte) error 
 type Map[K comparable, N any, UK comparable, UV any] struct {
 	base[K, N]
 	entries[K, N, UV]
-	ukc    codec.Codec[UK]
-	ukbuf  []byte
-	cursor cleanupCursor
+	ukc   codec.Codec[UK]
+	ukbuf []byte
 }
 
 // NewMap registers a map state.
@@ -627,30 +593,7 @@ func (s *Map[K, N, UK, UV]) ukey(uk UK) []byte {
 }
 
 // Get returns the value under uk.
-func (s *Map[K, N, UK, UV]) Get(uk UK) (UV, bool) {
-	key := s.ukey(uk)
-	v, exp, ok := s.load(&s.base, key)
-	if !ok {
-		var zero UV
-		return zero, false
-	}
-	if exp != 0 {
-		now := s.b.now()
-		if exp <= now {
-			s.remove(&s.base, key)
-			if s.ttl.Visibility == statebackend.NeverReturnExpired {
-				var zero UV
-				return zero, false
-			}
-			return v, true
-		}
-		if s.ttl.Update == statebackend.OnReadAndWrite {
-			s.store(&s.base, key, v, s.expiry(now))
-		}
-		s.maybeCleanup()
-	}
-	return v, true
-}
+func (s *Map[K, N, UK, UV]) Get(uk UK) (UV, bool) { return s.read(&s.base, s.ukey(uk)) }
 
 // Contains reports whether uk has a live value.
 func (s *Map[K, N, UK, UV]) Contains(uk UK) bool {
@@ -665,7 +608,7 @@ func (s *Map[K, N, UK, UV]) Put(uk UK, uv UV) {
 		exp = s.expiry(s.b.now())
 	}
 	s.store(&s.base, s.ukey(uk), uv, exp)
-	s.maybeCleanup()
+	s.maybeCleanup(&s.base)
 }
 
 // Remove deletes uk.
@@ -775,15 +718,6 @@ func (s *Map[K, N, UK, UV]) All() func(yield func(UK, UV) bool) {
 	}
 }
 
-func (s *Map[K, N, UK, UV]) maybeCleanup() {
-	if s.cleanupDue() {
-		s.cleanup(&s.cursor, 64*s.ttl.CleanupPerAccess, func(v []byte, now int64) bool {
-			exp, n := binary.Varint(v)
-			return n > 0 && exp != 0 && exp <= now
-		})
-	}
-}
-
 // importGroup writes a canonical map section body: per entry the
 // namespace, key, count, then (user key, expiry, value) per entry.
 func (s *Map[K, N, UK, UV]) importGroup(w *pebble.Batch, kg int, body []byte) error {
@@ -844,9 +778,48 @@ func NewAggregating[K comparable, N, IN, ACC, OUT any](b *Backend[K], ttl stateb
 // expiry, then the value) under their Pebble keys, through the state's
 // entry cache when it has one.
 type entries[K comparable, N, V any] struct {
-	vc    codec.Codec[V]
-	cache *entryCache[V]
-	vbuf  []byte
+	vc     codec.Codec[V]
+	cache  *entryCache[V]
+	vbuf   []byte
+	cursor cleanupCursor
+}
+
+// read returns the live value under key, applying the state's TTL: an
+// expired entry is removed (and returned only with
+// ReturnExpiredIfNotCleanedUp), a live one refreshed with OnReadAndWrite.
+func (e *entries[K, N, V]) read(s *base[K, N], key []byte) (V, bool) {
+	v, exp, ok := e.load(s, key)
+	if !ok {
+		var zero V
+		return zero, false
+	}
+	if exp != 0 {
+		now := s.b.now()
+		if exp <= now {
+			e.remove(s, key)
+			if s.ttl.Visibility == statebackend.NeverReturnExpired {
+				var zero V
+				return zero, false
+			}
+			return v, true
+		}
+		if s.ttl.Update == statebackend.OnReadAndWrite {
+			e.store(s, key, v, s.expiry(now))
+		}
+		e.maybeCleanup(s)
+	}
+	return v, true
+}
+
+// maybeCleanup runs the incremental TTL cleanup when it is due: entries
+// whose expiry passed are deleted.
+func (e *entries[K, N, V]) maybeCleanup(s *base[K, N]) {
+	if s.cleanupDue() {
+		s.cleanup(&e.cursor, 64*s.ttl.CleanupPerAccess, func(v []byte, now int64) bool {
+			exp, n := binary.Varint(v)
+			return n > 0 && exp != 0 && exp <= now
+		})
+	}
 }
 
 // initCache gives the state an entry cache, if the backend keeps them.
