@@ -390,6 +390,23 @@ func (g *Graph) Run(ctx context.Context, o Options) error {
 		if o.Restore != nil {
 			last = o.Restore.Meta.ID
 		}
+		// Never reuse an id the storage has seen: checkpoints, savepoints,
+		// unfinished ones.
+		maxID, err := o.Checkpoint.Storage.MaxID(ctx)
+		if err != nil {
+			return err
+		}
+		last = max(last, maxID)
+		if rs := o.Restore; rs != nil && rs.Register {
+			last++
+			if err := o.Checkpoint.Storage.WritePointer(ctx, last, rs.Location); err != nil {
+				return fmt.Errorf("weir: registering the restored checkpoint %s: %w", rs.Location, err)
+			}
+			if err := o.Checkpoint.Storage.NoteCompleted(ctx, last, rs.Meta.Timestamp, true); err != nil {
+				return fmt.Errorf("weir: registering the restored checkpoint %s: %w", rs.Location, err)
+			}
+			o.Logger.Info("weir: restored checkpoint registered as the latest", "checkpoint", last, "location", rs.Location)
+		}
 		if err := o.Checkpoint.Storage.RemovePartial(); err != nil {
 			return err
 		}
@@ -409,9 +426,6 @@ func (g *Graph) Run(ctx context.Context, o Options) error {
 		done, err := o.Checkpoint.Storage.Completed()
 		if err != nil {
 			return err
-		}
-		if len(done) > 0 && done[0] > last {
-			last = done[0] // never reuse the ID of a checkpoint on disk
 		}
 		slices.Reverse(done)
 		coord := checkpoint.NewCoordinator(o.Checkpoint.Config, tids, last, time.Now())
