@@ -24,6 +24,34 @@ import (
 // ErrOptions is matched (errors.Is) by the errors of invalid options.
 var ErrOptions = errors.New("kafka: invalid options")
 
+// ErrAuthentication is matched (errors.Is) by the error that fails a job
+// whose client the brokers refuse to authenticate or authorize (wrong
+// SASL credentials or mechanism, a missing ACL). Retrying cannot help, so
+// the source fails rather than retry; the error wraps Kafka's own
+// (kerr.SaslAuthenticationFailed, ...).
+var ErrAuthentication = errors.New("kafka: authentication or authorization failed")
+
+// IsAuthError reports whether err is one Kafka returns for a client that
+// failed to authenticate or is not authorized: retrying does not help.
+func IsAuthError(err error) bool {
+	for _, e := range []error{kerr.SaslAuthenticationFailed, kerr.UnsupportedSaslMechanism, kerr.IllegalSaslState,
+		kerr.TopicAuthorizationFailed, kerr.GroupAuthorizationFailed, kerr.ClusterAuthorizationFailed,
+		kerr.TransactionalIDAuthorizationFailed} {
+		if errors.Is(err, e) {
+			return true
+		}
+	}
+	return errors.Is(err, ErrAuthentication)
+}
+
+// authError wraps err, an IsAuthError, with ErrAuthentication.
+func authError(what string, err error) error {
+	if errors.Is(err, ErrAuthentication) {
+		return err
+	}
+	return fmt.Errorf("%w: %s: %w", ErrAuthentication, what, err)
+}
+
 // DefaultDiscoveryInterval is how often a source looks for new partitions
 // and topics by default.
 const DefaultDiscoveryInterval = 30 * time.Second
@@ -498,6 +526,10 @@ func (r *reader[T]) fetchLoop(ctx context.Context) {
 				if ctx.Err() != nil {
 					return
 				}
+				if IsAuthError(err) {
+					r.send(ctx, fetchEvent{err: authError("partition discovery", err)})
+					return
+				}
 				r.logger.Warn("kafka: partition discovery failed", "subtask", r.subtask, "err", err)
 				if first {
 					// Retry soon: the source has no partitions yet.
@@ -530,7 +562,10 @@ func (r *reader[T]) fetchLoop(ctx context.Context) {
 				ferr = fmt.Errorf("kafka: fetching topic %s partition %d: %w", t, p, err)
 			}
 		})
-		if ferr != nil && !kgo.IsRetryableBrokerErr(ferr) {
+		if ferr != nil && IsAuthError(ferr) {
+			ferr = authError("fetching", ferr)
+		}
+		if ferr != nil && (IsAuthError(ferr) || !kgo.IsRetryableBrokerErr(ferr)) {
 			r.send(ctx, fetchEvent{err: ferr})
 			return
 		}
