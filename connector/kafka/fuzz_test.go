@@ -1,6 +1,7 @@
 package kafka
 
 import (
+	"encoding/json"
 	"slices"
 	"testing"
 )
@@ -44,3 +45,5 @@ func FuzzDecodePosition(f *testing.F) {
 		}
 	})
 }
+
+func jsonValid(b []byte) bool { return json.Valid(b) }

@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -386,9 +387,9 @@ func (r *reader[T]) Poll(_ context.Context, out *weir.SourceOutput[T]) (weir.Pol
 		if err != nil {
 			d := weir.DeadLetter{
 				Source: fmt.Sprintf("topic %s partition %d offset %d", rec.Topic, rec.Partition, rec.Offset),
-				Reason: err.Error(),
 				Raw:    rec.Value,
 			}
+			d.Field, d.Reason = rejection(err)
 			if err := weir.RejectFromSource(out, r.opts.ErrorPolicy, d); err != nil {
 				return weir.NothingAvailable, fmt.Errorf("kafka: %w", err)
 			}
@@ -401,6 +402,20 @@ func (r *reader[T]) Poll(_ context.Context, out *weir.SourceOutput[T]) (weir.Pol
 	}
 	r.scheduleWake()
 	return weir.NothingAvailable, nil
+}
+
+// rejection returns the field and the reason of a deserializer's error
+// for a dead letter: a DecodeError's own, else the error's text without
+// this package's prefix (the dead letter's source already says where).
+func rejection(err error) (field, reason string) {
+	var de *DecodeError
+	if errors.As(err, &de) {
+		if de.Field == "" {
+			return "", de.Error()
+		}
+		return de.Field, de.Format + ": " + de.Reason
+	}
+	return "", strings.TrimPrefix(err.Error(), "kafka: ")
 }
 
 // scheduleWake makes the subtask poll again soon while no records arrive,
