@@ -642,8 +642,12 @@ func (w *txnWriter[T]) PreCommit(int64) ([][]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("kafka: producer id: %w", err)
 	}
+	txnID := TransactionalID(w.opts.TransactionalIDPrefix, w.subtask, w.seq)
+	if err := w.checkOngoing(txnID, id, epoch); err != nil {
+		return nil, err
+	}
 	c := committable{subtask: w.subtask, parallelism: w.parallelism, seq: w.seq, producerID: id, epoch: epoch,
-		txnID: TransactionalID(w.opts.TransactionalIDPrefix, w.subtask, w.seq), parts: w.takeParts()}
+		txnID: txnID, parts: w.takeParts()}
 	// The client is done: closing it leaves the transaction open for
 	// Commit (franz-go does not end transactions on Close).
 	w.cl.Close()
@@ -651,6 +655,44 @@ func (w *txnWriter[T]) PreCommit(int64) ([][]byte, error) {
 	w.pending[int(w.seq%TransactionSlots)] = w.seq
 	w.seq++
 	return [][]byte{c.encode()}, nil
+}
+
+// checkOngoing makes sure that the broker still has the transaction open
+// before it is staged: a transaction the broker aborted while its records
+// were written (its timeout ran out, or a broker that does not keep
+// transactions across a crash restarted; the client goes on producing
+// without noticing) would otherwise be staged and found lost only at the
+// commit. Brokers without DescribeTransactions (before Kafka 3.0), or
+// that do not let the client describe its transactional id, are trusted.
+func (w *txnWriter[T]) checkOngoing(txnID string, id int64, epoch int16) error {
+	var d kadm.DescribedTransaction
+	err := retry(func() error {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		described, err := kadm.NewClient(w.ctl).DescribeTransactions(ctx, txnID)
+		if err != nil {
+			return err
+		}
+		var ok bool
+		if d, ok = described[txnID]; !ok {
+			return fmt.Errorf("no description of transactional id %s", txnID)
+		}
+		return d.Err
+	})
+	switch {
+	case err == nil:
+	case strings.Contains(err.Error(), "broker is too old"), errors.Is(err, kerr.UnsupportedVersion),
+		errors.Is(err, kerr.TransactionalIDAuthorizationFailed), errors.Is(err, kerr.ClusterAuthorizationFailed):
+		return nil
+	default:
+		return fmt.Errorf("kafka: describing transaction %s: %w", txnID, err)
+	}
+	if d.State != "Ongoing" || d.ProducerID != id || d.ProducerEpoch != epoch {
+		return fmt.Errorf("kafka: transaction %s (producer %d epoch %d) is no longer open at the checkpoint barrier: the broker has it %s under producer %d epoch %d; "+
+			"it aborted the transaction (its timeout of %v ran out, or the broker restarted without keeping open transactions), so the checkpoint fails and its input is read again",
+			txnID, id, epoch, d.State, d.ProducerID, d.ProducerEpoch, w.opts.TransactionTimeout)
+	}
+	return nil
 }
 
 // Commit commits staged transactions. Before the writer started (after a

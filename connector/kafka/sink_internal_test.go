@@ -312,3 +312,22 @@ func TestLostTransaction(t *testing.T) {
 		t.Fatalf("read_committed consumer got %v, want [b]", got)
 	}
 }
+
+// TestAbortedBeforeBarrier: a transaction the broker aborts while its
+// writer still writes (its timeout ran out, or the broker restarted
+// without keeping it) is not staged: the barrier fails, so the
+// checkpoint's input is read again rather than its output lost.
+func TestAbortedBeforeBarrier(t *testing.T) {
+	seeds := cluster(t)
+	createTopic(t, seeds, "early", 1)
+	w, _ := newTxnWriterWith(t, seeds, "early", 0, 1, func(o *SinkOptions[string]) {
+		o.TransactionTimeout = 100 * time.Millisecond
+	})
+	defer w.Close()
+	must(t, w.Write("a", 1))
+	must(t, w.Flush(false))
+	waitStable(t, seeds, "early")
+	if items, err := w.PreCommit(1); err == nil || !strings.Contains(err.Error(), "no longer open") {
+		t.Fatalf("staged %d items of an aborted transaction (%v)", len(items), err)
+	}
+}
