@@ -116,10 +116,12 @@ type SinkOptions[T any] struct {
 // Stream.SinkTo.
 type Sink[T any] struct {
 	opts SinkOptions[T]
-	// lost counts the transactions lost by all the sink's writers.
-	lost prometheus.Counter
-	// register registers lost with opts.Registry once.
-	nLost    atomic.Int64
+	// lost and nLost count the transactions lost by all the sink's
+	// writers: lost is the metric (shared with other sinks registered in
+	// the same registry), nLost this sink's own count.
+	lost  prometheus.Counter
+	nLost atomic.Int64
+	// register registers lost with opts.Registry once (regErr: failed).
 	register sync.Once
 	regErr   error
 }
