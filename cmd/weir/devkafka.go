@@ -50,6 +50,15 @@ With --data-dir the cluster's topics, records, offsets and transactions are
 written to that directory and reloaded at the next start; without it,
 everything is lost when the command stops. Stops on Ctrl-C or SIGTERM.
 
+After a stop with Ctrl-C or SIGTERM, open transactions stay open and can
+still be committed. After a crash (kill -9, a machine crash) the broker
+aborts the transactions that were open, writing their ABORT markers before
+it listens (Kafka would keep them open): read_committed consumers never see
+their records, and everything committed before the crash stays committed.
+Without --sync, records and commits of the last moments before a machine
+crash may be lost (the OS had not written them yet); a process crash loses
+nothing that was acknowledged.
+
   weir dev kafka --topics input:4,output:4 --data-dir /tmp/weir-kafka`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runDevKafka(cmd, f) },
@@ -60,7 +69,7 @@ everything is lost when the command stops. Stops on Ctrl-C or SIGTERM.
 	fl.IntVar(&f.brokers, "brokers", 1, "number of brokers")
 	fl.StringVar(&f.dataDir, "data-dir", "", "persist the cluster to this directory and reload it from there (empty: in memory only)")
 	fl.StringSliceVar(&f.topics, "topics", nil, "topics to create, as name or name:partitions (default 1 partition), comma-separated")
-	fl.BoolVar(&f.sync, "sync", false, "with --data-dir: fsync every write (slower, survives a machine crash)")
+	fl.BoolVar(&f.sync, "sync", false, "with --data-dir: fsync every produced batch and every producer, transaction and group change before answering, so that what was acknowledged survives a machine crash (slower); transactions open at a crash are aborted either way")
 	return cmd
 }
 
@@ -131,16 +140,26 @@ func runDevKafka(cmd *cobra.Command, f devKafkaFlags) error {
 	if err != nil {
 		return err
 	}
+	out := cmd.OutOrStdout()
+	var aborted []openTxn
+	if f.dataDir != "" {
+		if aborted, err = recoverOpenTransactions(cmd.Context(), f); err != nil {
+			return err
+		}
+	}
 	c, err := kfake.NewCluster(opts...)
 	if err != nil {
 		return fmt.Errorf("dev kafka: %w", err)
 	}
 	defer c.Close()
-	out := cmd.OutOrStdout()
 	fmt.Fprintf(out, "weir dev kafka: %d broker(s) listening on %s (development and tests only, not production)\n",
 		f.brokers, strings.Join(c.ListenAddrs(), ","))
 	if f.dataDir != "" {
 		fmt.Fprintf(out, "weir dev kafka: persisting to %s\n", f.dataDir)
+	}
+	for _, o := range aborted {
+		fmt.Fprintf(out, "weir dev kafka: aborted a transaction left open by a crash: producer %d in %s-%d from offset %d\n",
+			o.producerID, o.topic, o.partition, o.firstOffset)
 	}
 	<-cmd.Context().Done()
 	fmt.Fprintln(out, "weir dev kafka: stopping")
