@@ -147,7 +147,9 @@ type damage struct {
 	noneUsable bool
 }
 
-func chkPath(chk string, id int64) string { return filepath.Join(chk, "chk-"+strconv.FormatInt(id, 10)) }
+func chkPath(chk string, id int64) string {
+	return filepath.Join(chk, "chk-"+strconv.FormatInt(id, 10))
+}
 
 func mutate(t *testing.T, path string, f func([]byte) []byte) {
 	t.Helper()
