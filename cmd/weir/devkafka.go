@@ -55,9 +55,10 @@ still be committed. After a crash (kill -9, a machine crash) the broker
 aborts the transactions that were open, writing their ABORT markers before
 it listens (Kafka would keep them open): read_committed consumers never see
 their records, and everything committed before the crash stays committed.
-Without --sync, records and commits of the last moments before a machine
-crash may be lost (the OS had not written them yet); a process crash loses
-nothing that was acknowledged.
+A process crash loses nothing that was acknowledged. Without --sync, a
+machine crash may lose records and commits of its last moments (the OS had
+not written them yet); with --sync only the entry of a segment file created
+just before it (kfake does not sync directories).
 
   weir dev kafka --topics input:4,output:4 --data-dir /tmp/weir-kafka`,
 		Args: cobra.NoArgs,
@@ -69,7 +70,7 @@ nothing that was acknowledged.
 	fl.IntVar(&f.brokers, "brokers", 1, "number of brokers")
 	fl.StringVar(&f.dataDir, "data-dir", "", "persist the cluster to this directory and reload it from there (empty: in memory only)")
 	fl.StringSliceVar(&f.topics, "topics", nil, "topics to create, as name or name:partitions (default 1 partition), comma-separated")
-	fl.BoolVar(&f.sync, "sync", false, "with --data-dir: fsync every produced batch and every producer, transaction and group change before answering, so that what was acknowledged survives a machine crash (slower); transactions open at a crash are aborted either way")
+	fl.BoolVar(&f.sync, "sync", false, "with --data-dir: fsync every produced batch (segment and index) and every producer, transaction and group log entry before answering (slower), so that acknowledged writes survive a machine crash (the directory entries of new segment files are not synced); transactions open at a crash are aborted either way")
 	return cmd
 }
 
