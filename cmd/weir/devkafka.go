@@ -3,7 +3,10 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"net"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 
@@ -55,9 +58,10 @@ still be committed. After a crash (kill -9, a machine crash) the broker
 aborts the transactions that were open, writing their ABORT markers before
 it listens (Kafka would keep them open): read_committed consumers never see
 their records, and everything committed before the crash stays committed.
-Without --sync, records and commits of the last moments before a machine
-crash may be lost (the OS had not written them yet); a process crash loses
-nothing that was acknowledged.
+A process crash loses nothing that was acknowledged. Without --sync, a
+machine crash may lose records and commits of its last moments (the OS had
+not written them yet); with --sync only the entry of a segment file created
+just before it (kfake does not sync directories).
 
   weir dev kafka --topics input:4,output:4 --data-dir /tmp/weir-kafka`,
 		Args: cobra.NoArgs,
@@ -69,9 +73,14 @@ nothing that was acknowledged.
 	fl.IntVar(&f.brokers, "brokers", 1, "number of brokers")
 	fl.StringVar(&f.dataDir, "data-dir", "", "persist the cluster to this directory and reload it from there (empty: in memory only)")
 	fl.StringSliceVar(&f.topics, "topics", nil, "topics to create, as name or name:partitions (default 1 partition), comma-separated")
-	fl.BoolVar(&f.sync, "sync", false, "with --data-dir: fsync every produced batch and every producer, transaction and group change before answering, so that what was acknowledged survives a machine crash (slower); transactions open at a crash are aborted either way")
+	fl.BoolVar(&f.sync, "sync", false, "with --data-dir: fsync every produced batch (segment and index) and every producer, transaction and group log entry before answering (slower), so that acknowledged writes survive a machine crash (the directory entries of new segment files are not synced); transactions open at a crash are aborted either way")
 	return cmd
 }
+
+// cleanStopFile, in a data directory, says that the last run of weir dev
+// kafka on it stopped cleanly: its open transactions were saved, and no
+// recovery is needed at the next start.
+const cleanStopFile = "weir-clean-stop"
 
 // parseTopics parses name[:partitions] specifications.
 func parseTopics(specs []string) (map[string]int32, error) {
@@ -143,15 +152,30 @@ func runDevKafka(cmd *cobra.Command, f devKafkaFlags) error {
 	out := cmd.OutOrStdout()
 	var aborted []openTxn
 	if f.dataDir != "" {
-		if aborted, err = recoverOpenTransactions(cmd.Context(), f); err != nil {
-			return err
+		// A data directory the last run did not stop cleanly (or that
+		// another program wrote) may hold transactions left open.
+		clean := filepath.Join(f.dataDir, cleanStopFile)
+		switch err := os.Remove(clean); {
+		case errors.Is(err, fs.ErrNotExist):
+			if aborted, err = recoverOpenTransactions(cmd.Context(), f); err != nil {
+				return err
+			}
+		case err != nil:
+			return fmt.Errorf("dev kafka: %w", err)
 		}
 	}
 	c, err := kfake.NewCluster(opts...)
 	if err != nil {
 		return fmt.Errorf("dev kafka: %w", err)
 	}
-	defer c.Close()
+	defer func() {
+		c.Close()
+		if f.dataDir != "" {
+			if err := os.WriteFile(filepath.Join(f.dataDir, cleanStopFile), nil, 0o644); err != nil {
+				fmt.Fprintf(out, "weir dev kafka: %v\n", err)
+			}
+		}
+	}()
 	fmt.Fprintf(out, "weir dev kafka: %d broker(s) listening on %s (development and tests only, not production)\n",
 		f.brokers, strings.Join(c.ListenAddrs(), ","))
 	if f.dataDir != "" {

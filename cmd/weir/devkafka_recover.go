@@ -27,7 +27,8 @@ import (
 // later full reload would even count the aborted records as part of the
 // next committed transaction of P.
 //
-// recoverOpenTransactions repairs this before the broker listens: it loads
+// recoverOpenTransactions repairs this before the broker listens, unless
+// the last run stopped cleanly (it leaves the file cleanStopFile): it loads
 // the data directory in a private cluster on loopback ports, reads every
 // partition uncommitted with its control records, and writes an ABORT
 // marker (WriteTxnMarkers) for each producer whose last transaction in a

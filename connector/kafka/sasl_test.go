@@ -119,3 +119,28 @@ func TestSASLWrongCredentials(t *testing.T) {
 		t.Fatalf("sink with a wrong password: %v, want an authentication error", err)
 	}
 }
+
+// TestACLDenied fails a source whose user may not read its topic with an
+// authorization error, rather than waiting for the topic to appear.
+func TestACLDenied(t *testing.T) {
+	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.EnableSASL(), kfake.EnableACLs(),
+		kfake.Superuser("PLAIN", "weir", "secret"), kfake.User("PLAIN", "reader", "pw"), kfake.SeedTopics(1, "in"))
+	must(t, err)
+	defer c.Close()
+	env := weir.NewEnvironment(weir.Options{})
+	weir.FromSource[string](env, NewSource(SourceOptions[string]{
+		Brokers: c.ListenAddrs(), Topics: []string{"in"}, Deserializer: StringSerde{},
+		ClientOptions: []kgo.Opt{kgo.SASL(plain.Auth{User: "reader", Pass: "pw"}.AsMechanism())},
+	}), weir.NoWatermarks[string](), "kafka").SinkTo(weir.SinkFunc[string](func(string, int64) error { return nil }))
+	job, err := env.Start(context.Background())
+	must(t, err)
+	select {
+	case <-job.Done():
+	case <-time.After(30 * time.Second):
+		job.Cancel()
+		t.Fatal("source without read access still running after 30s")
+	}
+	if err := job.Wait(); !errors.Is(err, ErrAuthentication) || !IsAuthError(err) {
+		t.Fatalf("source without read access: %v, want an authorization error", err)
+	}
+}

@@ -627,6 +627,9 @@ func (r *reader[T]) discover(ctx context.Context, adm *kadm.Client, first bool) 
 	}
 	var fresh []topicPartition
 	for name, td := range topics {
+		if IsAuthError(td.Err) {
+			return nil, authError("topic "+name, td.Err)
+		}
 		if td.Err != nil {
 			continue // not created yet: found by a later discovery
 		}
