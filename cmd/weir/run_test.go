@@ -321,6 +321,9 @@ func TestRunFlagErrors(t *testing.T) {
 		{[]string{"run", "sums", "--input", in, "--output", in, "--checkpoint-dir", in, "--checkpoint-interval", "0s"}, "--checkpoint-interval"},
 		{[]string{"run", "nexmark", "--query", "q99"}, `unknown query "q99"`},
 		{[]string{"run", "demo", "--accounts", "0"}, "--accounts"},
+		{[]string{"run", "demo", "--rate", "NaN", "--events", "10"}, "--rate"},
+		{[]string{"run", "nexmark", "--query", "q0", "--rate", "Inf", "--events", "10"}, "--rate"},
+		{[]string{"run", "sums", "--input", in, "--output", t.TempDir(), "--rate", "NaN"}, "--rate"},
 	} {
 		_, _, err := run(t, tc.args...)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
