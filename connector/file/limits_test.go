@@ -136,7 +136,7 @@ func TestDefaultMaxRecordBytes(t *testing.T) {
 type required struct {
 	Key   string  `json:"key"`
 	Seq   int64   `json:"seq"`
-	Note  *string `json:"note"`           // required, may be null
+	Note  *string `json:"note"`            // required, may be null
 	Extra string  `json:"extra,omitempty"` // optional
 	Skip  int     `json:"-"`
 	embedded
