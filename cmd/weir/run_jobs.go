@@ -37,6 +37,9 @@ Ends when every input file was read. Write an input directory with
 			if c.Input == "" || c.Output == "" {
 				return errors.New("run sums: --input and --output must be set")
 			}
+			if err := c.Validate(); err != nil {
+				return fmt.Errorf("run sums: --output: %w", err)
+			}
 			if err := checkRate(c.Rate); err != nil {
 				return fmt.Errorf("run sums: %w", err)
 			}
