@@ -495,13 +495,17 @@ func (r *reader[T]) readLine(ctx context.Context, room int) ([]byte, error) {
 }
 
 // skipLong skips the rest of an over-long line whose first bytes are in
-// r.long and returns the *tooLongError that reports it.
+// r.long and returns the *tooLongError that reports it. Under the fail
+// policy it skips nothing: the job fails at once, reading no further.
 func (r *reader[T]) skipLong(ctx context.Context) error {
 	r.line++
 	r.off += int64(len(r.long))
 	tl := &tooLongError{line: r.line, limit: r.maxRec, head: bytes.Clone(r.long[:min(len(r.long), deadLetterHead)])}
 	if cap(r.long) > 4*bufferSize {
 		r.long = nil // do not keep a large buffer
+	}
+	if _, ok := r.policy.DeadLetters(); !ok {
+		return tl
 	}
 	err := bufio.ErrBufferFull
 	for err == bufio.ErrBufferFull {
