@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"reflect"
 	"strings"
+	"unicode/utf8"
 )
 
 var errNull = errors.New("null is not a record")
@@ -222,7 +223,8 @@ func objectKeys(b []byte, fn func(key []byte, null bool)) error {
 			return errors.New("unterminated string")
 		}
 		key := b[i+1 : end-1]
-		if bytes.IndexByte(key, '\\') >= 0 {
+		if bytes.IndexByte(key, '\\') >= 0 || !utf8.Valid(key) {
+			// Unescape, and replace invalid UTF-8 as encoding/json does.
 			var s string
 			if err := json.Unmarshal(b[i:end], &s); err != nil {
 				return err
