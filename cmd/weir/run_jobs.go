@@ -37,8 +37,11 @@ Ends when every input file was read. Write an input directory with
 			if c.Input == "" || c.Output == "" {
 				return errors.New("run sums: --input and --output must be set")
 			}
-			if c.Rate < 0 {
-				return fmt.Errorf("run sums: --rate must not be negative, not %v", c.Rate)
+			if err := c.Validate(); err != nil {
+				return fmt.Errorf("run sums: --output: %w", err)
+			}
+			if err := checkRate(c.Rate); err != nil {
+				return fmt.Errorf("run sums: %w", err)
 			}
 			return executeJob(cmd, f, signals, runJob{name: "sums", build: func(env *weir.Environment) error {
 				sums.Build(env, c)
@@ -117,8 +120,11 @@ Queries: ` + queryNames(),
 			if !ok {
 				return fmt.Errorf("run nexmark: unknown query %q for --query (have: %s)", query, queryNames())
 			}
-			if events < 0 || rate < 0 {
-				return errors.New("run nexmark: --events and --rate must not be negative")
+			if events < 0 {
+				return errors.New("run nexmark: --events must not be negative")
+			}
+			if err := checkRate(rate); err != nil {
+				return fmt.Errorf("run nexmark: %w", err)
 			}
 			cfg := nexmark.DefaultConfig(events, seed)
 			if err := cfg.Validate(); err != nil {
