@@ -38,7 +38,7 @@ Ends when every input file was read. Write an input directory with
 				return errors.New("run sums: --input and --output must be set")
 			}
 			if err := c.Validate(); err != nil {
-				return fmt.Errorf("run sums: --output: %w", err)
+				return fmt.Errorf("run sums: %w", err)
 			}
 			if err := checkRate(c.Rate); err != nil {
 				return fmt.Errorf("run sums: %w", err)
@@ -53,6 +53,7 @@ Ends when every input file was read. Write an input directory with
 	fl.StringVar(&c.Input, "input", "", "directory of JSON-lines input files")
 	fl.StringVar(&c.Output, "output", "", "directory of the output part files")
 	fl.Float64Var(&c.Rate, "rate", 0, "input lines read per second (0: as fast as possible)")
+	fl.StringVar(&c.DeadLetters, "dead-letters", "", "directory for input lines that do not decode (JSON-lines dead letters naming file, line and field, committed exactly once like the output); empty: such a line fails the job")
 	return cmd
 }
 
