@@ -154,6 +154,9 @@ type KeyedContext[K comparable, O any] struct {
 	timers *runtime.TimerService[K, struct{}]
 	pts    runtime.ProcessingTimeService
 	domain TimeDomain
+	// noTimers, when set, is the error a timer registration fails with:
+	// the function has no OnTimer to receive it.
+	noTimers error
 }
 
 // Key returns the current key.
@@ -175,6 +178,10 @@ func (c *KeyedContext[K, O]) CurrentProcessingTime() int64 { return c.pts.Now() 
 // RegisterEventTimeTimer asks for OnTimer once the watermark reaches ts.
 // One timer per key and time: registering it again does nothing.
 func (c *KeyedContext[K, O]) RegisterEventTimeTimer(ts int64) {
+	if c.noTimers != nil {
+		c.fail(c.noTimers)
+		return
+	}
 	c.timers.RegisterEventTime(runtime.Timer[K, struct{}]{TS: ts, Key: c.kc.Key, KeyGroup: c.kc.KeyGroup})
 }
 
@@ -185,6 +192,10 @@ func (c *KeyedContext[K, O]) DeleteEventTimeTimer(ts int64) {
 
 // RegisterProcessingTimeTimer asks for OnTimer at processing time ts.
 func (c *KeyedContext[K, O]) RegisterProcessingTimeTimer(ts int64) {
+	if c.noTimers != nil {
+		c.fail(c.noTimers)
+		return
+	}
 	c.timers.RegisterProcessingTime(runtime.Timer[K, struct{}]{TS: ts, Key: c.kc.Key, KeyGroup: c.kc.KeyGroup})
 }
 
@@ -222,6 +233,8 @@ type KeyedProcessFunction[K comparable, I, O any] interface {
 }
 
 // TimerHandler is implemented by keyed process functions that use timers.
+// A function without it that registers a timer fails the job at that
+// registration, naming the operator.
 type TimerHandler[K comparable, O any] interface {
 	OnTimer(ctx *KeyedContext[K, O], ts int64) error
 }
@@ -235,6 +248,12 @@ func (f KeyedProcessFunc[K, I, O]) ProcessElement(ctx *KeyedContext[K, O], in I)
 }
 
 var errNoOnTimer = errors.New("a timer fired but the function does not implement OnTimer")
+
+// errTimerWithoutOnTimer fails the first timer registration of a function
+// without OnTimer: whether a function registers timers is known only when
+// it does, and this is the earliest point, long before the timer would fire
+// (hours later, or at the end of the input) and fail with errNoOnTimer.
+var errTimerWithoutOnTimer = errors.New("the function registers a timer but does not implement OnTimer, so the timer could never be handled")
 
 type keyedProcessOp[K comparable, I, O any] struct {
 	forwardOp[O]
@@ -258,6 +277,9 @@ func (p *keyedProcessOp[K, I, O]) Open(ctx *runtime.OperatorContext) error {
 		func(t runtime.Timer[K, struct{}]) error { return p.fire(t, EventTime, t.TS) },
 		func(t runtime.Timer[K, struct{}]) error { return p.fire(t, ProcessingTime, runtime.NoTimestamp) })
 	p.kctx = KeyedContext[K, O]{kc: p.kc, out: p.out, timers: p.timers, pts: ctx.Time}
+	if p.onTime == nil {
+		p.kctx.noTimers = opError(ctx, errTimerWithoutOnTimer)
+	}
 	if o, ok := p.fn.(KeyedOpener[K]); ok {
 		rc := &KeyedRuntimeContext[K]{RuntimeContext: RuntimeContext{op: ctx}, store: p.store}
 		if err := o.Open(rc); err != nil {
