@@ -67,6 +67,12 @@ func openBackend[K comparable](ctx *runtime.OperatorContext, kc *statebackend.Ke
 	switch ctx.StateBackend {
 	case "", StateHeap:
 		b := heap.New(kc, ctx.Time.Now)
+		if ctx.Checkpointing {
+			// Fail at start, not at the first checkpoint, on state the
+			// codecs cannot encode (Pebble encodes always and checks in
+			// Seal too).
+			b.RequireCodecs()
+		}
 		if rs == nil {
 			return b, nil
 		}

@@ -1,10 +1,14 @@
 package weir_test
 
 import (
+	"context"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/weirstream/weir"
+	"github.com/weirstream/weir/state"
 	"github.com/weirstream/weir/weirtest"
 )
 
@@ -48,3 +52,56 @@ func (laterTimer) ProcessElement1(ctx *weir.KeyedContext[int, int], _ int) error
 	return nil
 }
 func (laterTimer) ProcessElement2(*weir.KeyedContext[int, int], int) error { return nil }
+
+// chanState keeps a state whose value type no codec can encode.
+type chanState struct {
+	st state.Value[chan int]
+}
+
+func (f *chanState) Open(ctx *weir.KeyedRuntimeContext[int]) error {
+	f.st = state.GetValue[int, chan int](ctx.State(), state.Descriptor{Name: "pipes"})
+	return nil
+}
+
+func (f *chanState) ProcessElement(ctx *weir.KeyedContext[int, int], v int) error {
+	f.st.Update(make(chan int))
+	ctx.Collect(v)
+	return nil
+}
+
+// With checkpointing on, a state whose type cannot be encoded fails the job
+// when it starts, naming the operator and the state, on either backend (the
+// heap backend failed only at the first checkpoint). Without checkpointing
+// the heap never encodes and the job runs.
+func TestUnencodableStateFailsAtStart(t *testing.T) {
+	for _, backend := range []string{weir.StateHeap, weir.StatePebble} {
+		t.Run(backend, func(t *testing.T) {
+			opts := weir.Options{StateBackend: backend, StateDir: t.TempDir(),
+				Checkpoints: weir.CheckpointOptions{Interval: time.Hour, Dir: t.TempDir()}}
+			env := weir.NewEnvironment(opts)
+			// A source that stays open after its records: no final
+			// checkpoint; the sink stops the job once they went through.
+			src := weir.FromSource[int](env, quietSource{1, 2}, weir.NoWatermarks[int](), "quiet")
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			var seen atomic.Int64
+			weir.ProcessKeyed[int, int, int](weir.KeyBy(src, func(n int) int { return n }), &chanState{}).Name("pipes").
+				SinkTo(weir.SinkFunc[int](func(int, int64) error {
+					if seen.Add(1) == 2 {
+						cancel()
+					}
+					return nil
+				}))
+			err := env.Execute(ctx)
+			if err == nil || !strings.Contains(err.Error(), `operator "pipes"`) || !strings.Contains(err.Error(), `state "pipes"`) || !strings.Contains(err.Error(), "chan") {
+				t.Fatalf("Execute = %v, want an error naming the operator, the state and its type", err)
+			}
+		})
+	}
+	env := weir.NewEnvironment(weir.Options{})
+	src := weir.FromSlice(env, []int{1, 2})
+	out := weir.Collect(weir.ProcessKeyed[int, int, int](weir.KeyBy(src, func(n int) int { return n }), &chanState{}))
+	if err := env.Execute(context.Background()); err != nil || len(out.Values()) != 2 {
+		t.Fatalf("without checkpoints: Execute = %v, %v records, want nil, 2", err, len(out.Values()))
+	}
+}
