@@ -105,3 +105,47 @@ func TestUnencodableStateFailsAtStart(t *testing.T) {
 		t.Fatalf("without checkpoints: Execute = %v, %v records, want nil, 2", err, len(out.Values()))
 	}
 }
+
+// Operator settings called on a side output used to change the operator
+// that emits it (its SetParallelism set the parallelism of the main
+// stream's operator). They now leave the operator alone and fail the job,
+// naming the method, the side output and the operator.
+func TestSideOutputSettingsFailJob(t *testing.T) {
+	odd := weir.NewOutputTag[int]("odd")
+	for _, tc := range []struct {
+		method string
+		call   func(weir.Stream[int]) weir.Stream[int]
+	}{
+		{"SetParallelism", func(s weir.Stream[int]) weir.Stream[int] { return s.SetParallelism(2) }},
+		{"Name", func(s weir.Stream[int]) weir.Stream[int] { return s.Name("odds") }},
+		{"UID", func(s weir.Stream[int]) weir.Stream[int] { return s.UID("odds") }},
+		{"DisableChaining", func(s weir.Stream[int]) weir.Stream[int] { return s.DisableChaining() }},
+	} {
+		t.Run(tc.method, func(t *testing.T) {
+			build := func(call func(weir.Stream[int]) weir.Stream[int]) *weir.Environment {
+				env := weir.NewEnvironment(weir.Options{})
+				src := weir.FromSlice(env, []int{1, 2, 3})
+				split := weir.Process(src, weir.ProcessFunc[int, int](func(ctx *weir.Context[int], n int) error {
+					if n%2 == 1 {
+						weir.Output(ctx, odd, n)
+						return nil
+					}
+					ctx.Collect(n)
+					return nil
+				})).Name("split")
+				weir.Collect(split)
+				weir.Collect(call(weir.SideOutput(split, odd)))
+				return env
+			}
+			env := build(tc.call)
+			want := build(func(s weir.Stream[int]) weir.Stream[int] { return s }).Explain()
+			if got := env.Explain(); got != want {
+				t.Errorf("the side output's %s changed the plan:\n%s\nwant:\n%s", tc.method, got, want)
+			}
+			err := env.Execute(context.Background())
+			if err == nil || !strings.Contains(err.Error(), tc.method+` on side output "odd" of operator "split"`) {
+				t.Fatalf("Execute = %v, want the %s error", err, tc.method)
+			}
+		})
+	}
+}

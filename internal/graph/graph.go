@@ -87,7 +87,14 @@ type Edge struct {
 // Graph is a logical dataflow.
 type Graph struct {
 	Nodes []*Node
+	// errs are mistakes made while the API built the graph; Validate
+	// reports the first.
+	errs []error
 }
+
+// Fail records a mistake in building the graph, for Validate to report:
+// the API's builder methods return no errors.
+func (g *Graph) Fail(err error) { g.errs = append(g.errs, err) }
 
 // AddNode appends n and assigns its ID.
 func (g *Graph) AddNode(n *Node) *Node {
@@ -184,6 +191,9 @@ func (g *Graph) chained(e *Edge, o *Options) bool {
 // Validate checks the graph before it runs.
 func (g *Graph) Validate(o Options) error {
 	o.fill()
+	if len(g.errs) > 0 {
+		return g.errs[0]
+	}
 	if len(g.Nodes) == 0 {
 		return errors.New("weir: the job has no operators")
 	}
