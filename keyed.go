@@ -370,7 +370,7 @@ func (r *reduceFn[K, T]) ProcessElement(ctx *KeyedContext[K, T], in T) error {
 // Reduce folds each key's records with reduce and emits the running result
 // after every record (Flink's rolling KeyedStream.reduce).
 func Reduce[K comparable, T any](ks KeyedStream[K, T], reduce func(a, b T) (T, error)) Stream[T] {
-	return ProcessKeyed[K, T, T](ks, &reduceFn[K, T]{reduce: reduce}).Name("Reduce")
+	return ProcessKeyed[K, T, T](ks, &reduceFn[K, T]{reduce: reduce}).DefaultName("Reduce")
 }
 
 type aggregateFn[K comparable, IN, ACC, OUT any] struct {
@@ -404,5 +404,5 @@ func (a *aggregateFn[K, IN, ACC, OUT]) ProcessElement(ctx *KeyedContext[K, OUT],
 // Aggregate folds each key's records into an accumulator and emits the
 // current result after every record.
 func Aggregate[K comparable, IN, ACC, OUT any](ks KeyedStream[K, IN], agg state.AggregateFunction[IN, ACC, OUT]) Stream[OUT] {
-	return ProcessKeyed[K, IN, OUT](ks, &aggregateFn[K, IN, ACC, OUT]{agg: agg}).Name("Aggregate")
+	return ProcessKeyed[K, IN, OUT](ks, &aggregateFn[K, IN, ACC, OUT]{agg: agg}).DefaultName("Aggregate")
 }

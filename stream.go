@@ -28,6 +28,18 @@ func (s Stream[T]) Env() *Environment { return s.env }
 // Name sets the operator's name, shown in plans, errors and metrics.
 func (s Stream[T]) Name(name string) Stream[T] {
 	if s.configurable("Name") {
+		s.node.SetName(name)
+	}
+	return s
+}
+
+// DefaultName names the operator unless Name named it: the name a library
+// built on Weir (such as package cep) gives the operators it creates.
+// Operators that share a default name are numbered in plans, errors and
+// metrics ("CEP", "CEP-2"); a name set with Name is shown as given. State
+// ids do not include the number, so numbering keeps savepoints compatible.
+func (s Stream[T]) DefaultName(name string) Stream[T] {
+	if s.configurable("DefaultName") && s.node.DefaultName {
 		s.node.Name = name
 	}
 	return s
@@ -189,7 +201,7 @@ func (discard[T]) ProcessWatermarkStatus(bool) error { return nil }
 
 // newNode adds an operator node whose main output has type O.
 func newNode[O any](env *Environment, name string, inputs int, build func(ctx *runtime.OperatorContext, outs graph.Outputs) (graph.Instance, error)) *graph.Node {
-	n := &graph.Node{Name: name, NumInputs: inputs, New: build}
+	n := &graph.Node{Name: name, DefaultName: true, NumInputs: inputs, New: build}
 	n.NewDiscard = func() any { return runtime.Output[O](discard[O]{}) }
 	return env.g.AddNode(n)
 }

@@ -83,7 +83,7 @@ func FlatSelect[K comparable, T, O any](ps PatternStream[K, T], fn func(key K, m
 func build[K comparable, T, O any](ps PatternStream[K, T], sel func(*weir.KeyedContext[K, O], K, map[string][]T, int64) error) weir.Stream[O] {
 	f := &cepFunc[K, T, O]{sel: sel, procTime: ps.procTime, timeouts: ps.timeouts, late: ps.late}
 	f.nfa, f.err = compile(ps.p)
-	return weir.ProcessKeyed[K, T, O](ps.ks, f).Name("CEP")
+	return weir.ProcessKeyed[K, T, O](ps.ks, f).DefaultName("CEP")
 }
 
 // cepFunc is the CEP operator, a weir KeyedProcessFunction: keyed state

@@ -48,8 +48,12 @@ type Instance struct {
 
 // Node is one operator of the logical dataflow.
 type Node struct {
-	ID          int
+	ID int
+	// Name is shown in plans, errors, logs and metrics. While DefaultName
+	// is set it is the API's default, which Validate and Explain number
+	// when operators share it ("CEP", "CEP-2"); SetName replaces it.
 	Name        string
+	DefaultName bool
 	UID         string
 	Parallelism int
 	// MaxInputs is the number of logical inputs (0 for sources, 1 or 2).
@@ -63,6 +67,58 @@ type Node struct {
 	// NewDiscard returns a runtime.Output of the node's main output type that
 	// drops everything (used when nothing consumes the main output).
 	NewDiscard func() any
+	// baseName is the default name before numbering: operatorID uses it, so
+	// that numbering changes no state id.
+	baseName string
+}
+
+// SetName gives the node a name of the user's choice (never numbered).
+func (n *Node) SetName(name string) {
+	n.Name, n.DefaultName, n.baseName = name, false, ""
+}
+
+// stateName is the name part of the node's state id: the name it was given,
+// without the number added to a shared default name.
+func (n *Node) stateName() string {
+	if n.DefaultName && n.baseName != "" {
+		return n.baseName
+	}
+	return n.Name
+}
+
+// numberDefaults gives nodes with a default name distinct names: the first
+// node keeps its default, later ones sharing it are numbered from 2
+// ("CEP", "CEP-2"), skipping names that other nodes have. It can run again
+// after names changed.
+func (g *Graph) numberDefaults() {
+	taken := map[string]bool{}
+	for _, n := range g.Nodes {
+		if !n.DefaultName {
+			taken[n.Name] = true
+		}
+	}
+	next := map[string]int{}
+	for _, n := range g.Nodes {
+		if !n.DefaultName {
+			continue
+		}
+		base := n.stateName()
+		name := base
+		if next[base] > 0 || taken[name] {
+			i := max(next[base], 1)
+			for {
+				i++
+				if name = fmt.Sprintf("%s-%d", base, i); !taken[name] {
+					break
+				}
+			}
+			next[base] = i
+		} else {
+			next[base] = 1
+		}
+		n.Name, n.baseName = name, base
+		taken[name] = true
+	}
 }
 
 // Edge connects the output (or side output Tag) of From to logical input
@@ -194,6 +250,7 @@ func (g *Graph) Validate(o Options) error {
 	if len(g.errs) > 0 {
 		return g.errs[0]
 	}
+	g.numberDefaults()
 	if len(g.Nodes) == 0 {
 		return errors.New("weir: the job has no operators")
 	}
@@ -237,6 +294,7 @@ type Plan struct {
 // parallelism and input partitioning.
 func (g *Graph) Explain(o Options) string {
 	o.fill()
+	g.numberDefaults()
 	p := g.plan(&o)
 	var b strings.Builder
 	for _, v := range p.vertices {
