@@ -191,6 +191,10 @@ type Options struct {
 	// makes its operators' working directories.
 	StateBackend string
 	StateDir     string
+	// PrivateStateDir marks StateDir as the default root under the shared
+	// temporary directory (DefaultStateDir): Build creates it 0700, or
+	// refuses it when it is not the current user's alone.
+	PrivateStateDir bool
 	// runDir is this build's directory under StateDir.
 	runDir string
 }
@@ -375,6 +379,11 @@ func (g *Graph) Build(ctx context.Context, o Options) (*Job, error) {
 		return nil, err
 	}
 	var unlock func()
+	if o.StateDir != "" && o.PrivateStateDir {
+		if err := ensurePrivateDir(o.StateDir); err != nil {
+			return nil, err
+		}
+	}
 	if o.StateDir != "" {
 		dir, u, err := makeRunDir(o.StateDir, o.Logger)
 		if err != nil {
