@@ -149,3 +149,30 @@ func TestSideOutputSettingsFailJob(t *testing.T) {
 		})
 	}
 }
+
+// forward emits every record of the non-broadcast input.
+type forward struct{}
+
+func (forward) ProcessElement(ctx *weir.BroadcastReadOnlyContext[int], v int) error {
+	ctx.Collect(v)
+	return nil
+}
+func (forward) ProcessBroadcastElement(*weir.BroadcastContext[int], int) error { return nil }
+
+// Broadcast state too: with checkpointing on, a map whose value type cannot
+// be encoded fails the job when it starts (it failed at the first
+// checkpoint).
+func TestUnencodableBroadcastStateFailsAtStart(t *testing.T) {
+	env := weir.NewEnvironment(weir.Options{Checkpoints: weir.CheckpointOptions{Interval: time.Hour, Dir: t.TempDir()}})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	rules := weir.Broadcast(weir.FromSource[int](env, quietSource{1}, weir.NoWatermarks[int](), "rules"),
+		weir.NewMapStateDescriptor[string, func()]("handlers"))
+	in := weir.FromSource[int](env, quietSource{1}, weir.NoWatermarks[int](), "in")
+	weir.ProcessBroadcast[int, int, int](weir.ConnectBroadcastNonKeyed(in, rules), forward{}).
+		SinkTo(weir.SinkFunc[int](func(int, int64) error { cancel(); return nil }))
+	err := env.Execute(ctx)
+	if err == nil || !strings.Contains(err.Error(), `operator "BroadcastProcess"`) || !strings.Contains(err.Error(), `broadcast state "handlers" cannot be checkpointed`) {
+		t.Fatalf("Execute = %v, want the broadcast state's codec error naming the operator", err)
+	}
+}
