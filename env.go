@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"log/slog"
-	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -82,7 +81,9 @@ type Options struct {
 	// either.
 	StateBackend string
 	// StateDir is the local working directory of the Pebble backend
-	// (default: a new directory under the system's temporary directory).
+	// (default: weir-state-<uid> under the system's temporary directory,
+	// private to the user: mode 0700, refused if another user owns it or
+	// it is open to others).
 	// Each run makes its own subdirectory there and removes it when it
 	// ends.
 	StateDir string
@@ -171,7 +172,7 @@ func (e *Environment) graphOptions() graph.Options {
 	// native snapshots a heap job converts when it restores them.
 	o.StateDir = e.opts.StateDir
 	if o.StateDir == "" {
-		o.StateDir = filepath.Join(os.TempDir(), "weir-state")
+		o.StateDir, o.PrivateStateDir = graph.DefaultStateDir(), true
 	}
 	if e.opts.Clock != nil {
 		o.Clock = clockFunc(e.opts.Clock)

@@ -49,12 +49,13 @@ type Restore struct {
 }
 
 // operatorID is the id under which an operator's state is stored: its uid,
-// or its name and position in the graph when it has none.
+// or its name and position in the graph when it has none. A default name
+// counts without the number that tells operators sharing it apart.
 func operatorID(n *Node) string {
 	if n.UID != "" {
 		return n.UID
 	}
-	return fmt.Sprintf("%s#%d", n.Name, n.ID)
+	return fmt.Sprintf("%s#%d", n.stateName(), n.ID)
 }
 
 // restoreFor returns the state of operator n's subtask sub (owning key

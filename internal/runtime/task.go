@@ -169,7 +169,7 @@ func (t *Task) Open() error {
 		if a, ok := m.Op.(interface{ AfterOpen() error }); ok {
 			if err := a.AfterOpen(); err != nil {
 				_ = t.Close()
-				return t.wrap(fmt.Errorf("operator %q: restoring state: %w", m.Ctx.Name, err))
+				return t.wrap(fmt.Errorf("operator %q: state: %w", m.Ctx.Name, err))
 			}
 		}
 	}
