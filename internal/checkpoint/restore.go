@@ -179,11 +179,18 @@ func parseChkName(name string) (int64, bool) {
 
 // WritePointer makes chk-<id> of the root stand for the checkpoint or
 // savepoint at loc (a directory or an s3:// URL): Completed lists it,
-// Read and Find read loc, Discard deletes only the pointer.
+// Read and Find read loc, Discard deletes only the pointer. A relative
+// directory is recorded as an absolute one: the next run may start in
+// another working directory.
 func (s *Storage) WritePointer(ctx context.Context, id int64, loc string) error {
 	st, err := s.store(ctx)
 	if err != nil {
 		return err
+	}
+	if !isS3(loc) {
+		if loc, err = filepath.Abs(loc); err != nil {
+			return fmt.Errorf("checkpoint: pointer to %s: %w", loc, err)
+		}
 	}
 	return st.Commit(ctx, joinName(chkName(id), pointerFile), appendChecksum([]byte(loc+"\n")))
 }

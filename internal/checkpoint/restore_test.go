@@ -183,3 +183,28 @@ func TestStorageOwns(t *testing.T) {
 		t.Error("Owns on s3 locations")
 	}
 }
+
+// A pointer written with a relative location (a relative --savepoint-dir,
+// or --restore of a relative path) still names the savepoint when the
+// next run starts in another working directory.
+func TestStoragePointerRelative(t *testing.T) {
+	base := t.TempDir()
+	s := &Storage{Dir: filepath.Join(base, "chk")}
+	completed(t, s, 1, "one")
+	t.Chdir(base)
+	savepointAt(t, s, filepath.Join("sp", "savepoint-2"), 2, "two")
+	if err := s.WritePointer(t.Context(), 2, filepath.Join("sp", "savepoint-2")); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.NoteCompleted(t.Context(), 2, time.Unix(2, 0), true); err != nil {
+		t.Fatal(err)
+	}
+	t.Chdir(t.TempDir())
+	r, err := reopen(s).Find(t.Context(), false)
+	if err != nil {
+		t.Fatalf("Find from another working directory: %v", err)
+	}
+	if r.Meta.ID != 2 || payloadOf(t, r) != "two" {
+		t.Fatalf("Find = checkpoint %d (%q), want the savepoint", r.Meta.ID, payloadOf(t, r))
+	}
+}
