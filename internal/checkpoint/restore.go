@@ -198,7 +198,11 @@ func (s *Storage) WritePointer(ctx context.Context, id int64, loc string) error 
 // readPointer returns the location chk-<id>/_savepoint names; an error
 // wrapping fs.ErrNotExist when chk-<id> is no pointer.
 func readPointer(ctx context.Context, st blobStore, id int64) (string, error) {
-	name := joinName(chkName(id), pointerFile)
+	return readPointerFile(ctx, st, joinName(chkName(id), pointerFile))
+}
+
+// readPointerFile reads the pointer name of st, as readPointer.
+func readPointerFile(ctx context.Context, st blobStore, name string) (string, error) {
 	b, err := readObject(ctx, st, name)
 	if errors.Is(err, fs.ErrNotExist) {
 		return "", err
@@ -215,6 +219,21 @@ func readPointer(ctx context.Context, st blobStore, id int64) (string, error) {
 		return "", fmt.Errorf("%w: %s names no location", ErrCorrupt, st.Location(name))
 	}
 	return loc, nil
+}
+
+// ResolveLocation returns the location the checkpoint directory loc
+// stands for: what it points to when it is a pointer (a chk-<id> holding
+// _savepoint, which a refused restore may name), else loc itself.
+func (s *Storage) ResolveLocation(ctx context.Context, loc string) (string, error) {
+	st, err := s.storeAt(ctx, loc)
+	if err != nil {
+		return "", err
+	}
+	target, err := readPointerFile(ctx, st, pointerFile)
+	if errors.Is(err, fs.ErrNotExist) {
+		return loc, nil
+	}
+	return target, err
 }
 
 // Owns reports whether loc is one of the root's own chk-<id> directories

@@ -208,3 +208,37 @@ func TestStoragePointerRelative(t *testing.T) {
 		t.Fatalf("Find = checkpoint %d (%q), want the savepoint", r.Meta.ID, payloadOf(t, r))
 	}
 }
+
+// The refusal lists a stop-with-savepoint as chk-<id> of the root and
+// suggests restoring by path: that path must read the savepoint it
+// points to, with its shared objects beside the savepoint.
+func TestStorageResolvePointerLocation(t *testing.T) {
+	forEachStore(t, func(t *testing.T, s *Storage, _ *bytes.Buffer) {
+		ctx := t.Context()
+		completed(t, s, 1, "one")
+		sp := s.Dir + "-savepoints/savepoint-2"
+		savepointAt(t, s, sp, 2, "two")
+		if err := s.WritePointer(ctx, 2, sp); err != nil {
+			t.Fatal(err)
+		}
+		loc, err := s.ResolveLocation(ctx, s.ChkDir(2))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want, _ := filepath.Abs(sp); loc != sp && loc != want {
+			t.Fatalf("ResolveLocation(chk-2) = %s, want %s", loc, sp)
+		}
+		from := &Storage{Dir: parentLocation(loc), S3: s.S3}
+		m, _, err := from.ReadLocation(ctx, loc)
+		if err != nil || m.ID != 2 || !m.Savepoint {
+			t.Fatalf("ReadLocation(%s) = %v, %v", loc, m, err)
+		}
+		// Not a pointer: the location itself.
+		if loc, err := s.ResolveLocation(ctx, s.ChkDir(1)); err != nil || loc != s.ChkDir(1) {
+			t.Fatalf("ResolveLocation(chk-1) = %s, %v", loc, err)
+		}
+		if loc, err := s.ResolveLocation(ctx, sp); err != nil || loc != sp {
+			t.Fatalf("ResolveLocation(savepoint) = %s, %v", loc, err)
+		}
+	})
+}
