@@ -267,6 +267,9 @@ func (s *Storage) Owns(loc string) bool {
 
 // Restored is a checkpoint read back to restore a job from.
 type Restored struct {
+	// ID is the completed entry of the root: chk-<ID>, a checkpoint or a
+	// pointer (then Meta.ID is the savepoint's own id).
+	ID    int64
 	Meta  *Metadata
 	Files map[string][]byte
 	// Location is where it was read: a chk-<id> of the root, or what a
@@ -433,7 +436,7 @@ func (s *Storage) Find(ctx context.Context, allowFallback bool) (*Restored, erro
 	case len(unusable) == 0:
 		return found, nil
 	}
-	fe := &FallbackError{Dir: st.Location(""), Unusable: unusable, Usable: found.Meta.ID, UsableTime: found.Meta.Timestamp}
+	fe := &FallbackError{Dir: st.Location(""), Unusable: unusable, Usable: found.ID, UsableTime: found.Meta.Timestamp}
 	if !allowFallback {
 		return nil, fe
 	}
@@ -441,7 +444,7 @@ func (s *Storage) Find(ctx context.Context, allowFallback bool) (*Restored, erro
 	for _, u := range unusable {
 		s.log().Error("weir: skipping a completed checkpoint that cannot be read", "checkpoint", u.ID, "err", u.String())
 	}
-	s.log().Error("weir: restoring an older checkpoint, as allowed: "+fe.repeats(), "checkpoint", found.Meta.ID, "skipped", len(unusable))
+	s.log().Error("weir: restoring an older checkpoint, as allowed: "+fe.repeats(), "checkpoint", found.ID, "location", found.Location, "skipped", len(unusable))
 	return found, nil
 }
 
@@ -457,7 +460,7 @@ func (s *Storage) readEntry(ctx context.Context, st blobStore, id int64) (*Resto
 		if err != nil {
 			return nil, m, err
 		}
-		return &Restored{Meta: m, Files: files, Location: st.Location(chkName(id)), Shared: s}, m, nil
+		return &Restored{ID: id, Meta: m, Files: files, Location: st.Location(chkName(id)), Shared: s}, m, nil
 	case err != nil:
 		return nil, nil, err
 	}
@@ -474,7 +477,7 @@ func (s *Storage) readEntry(ctx context.Context, st blobStore, id int64) (*Resto
 	if err != nil {
 		return nil, m, fmt.Errorf("the savepoint it points to, %s: %w", loc, err)
 	}
-	return &Restored{Meta: m, Files: files, Location: loc, Shared: shared}, m, nil
+	return &Restored{ID: id, Meta: m, Files: files, Location: loc, Shared: shared}, m, nil
 }
 
 // verifyShared reads every shared object m references and checks its

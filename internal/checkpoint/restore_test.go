@@ -242,3 +242,39 @@ func TestStorageResolvePointerLocation(t *testing.T) {
 		}
 	})
 }
+
+// A refused fallback to a pointer names the pointer's chk-<id> of the
+// root, not the id inside the savepoint's metadata (a savepoint of
+// another root has its own numbering: that chk-<id> may not exist, or be
+// another checkpoint).
+func TestStorageFallbackToPointerNamesEntry(t *testing.T) {
+	forEachStore(t, func(t *testing.T, s *Storage, logs *bytes.Buffer) {
+		ctx := t.Context()
+		completed(t, s, 1, "one")
+		sp := s.Dir + "-savepoints/savepoint-3"
+		savepointAt(t, s, sp, 3, "three")
+		if err := s.WritePointer(ctx, 7, sp); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.NoteCompleted(ctx, 7, time.Unix(7, 0), true); err != nil {
+			t.Fatal(err)
+		}
+		completed(t, s, 8, "eight")
+		rewrite(t, s, "chk-8/_metadata", flipFirst)
+		_, err := s.Find(ctx, false)
+		var fe *FallbackError
+		if !errors.As(err, &fe) {
+			t.Fatalf("Find = %v; want a refusal", err)
+		}
+		if fe.Usable != 7 || strings.Contains(err.Error(), "checkpoint 3") {
+			t.Fatalf("refusal names checkpoint %d as the usable one, want 7 (the pointer chk-7):\n%v", fe.Usable, err)
+		}
+		r, err := s.Find(ctx, true)
+		if err != nil || payloadOf(t, r) != "three" {
+			t.Fatalf("Find with fallback = %v, %v", r, err)
+		}
+		if strings.Contains(logs.String(), "checkpoint=3") {
+			t.Fatalf("fallback log names checkpoint 3, not the pointer chk-7:\n%s", logs.String())
+		}
+	})
+}
