@@ -400,13 +400,10 @@ func (e *Environment) runWithRestarts(ctx context.Context, o graph.Options) erro
 	if strategy == nil {
 		strategy = NoRestart{}
 	}
+	// A restart falls back to initial only when the storage holds no
+	// checkpoint: then the first attempt failed before it registered its
+	// savepoint, and the restart must register it (Restore.Register).
 	initial := o.Restore
-	if initial != nil && initial.Register {
-		// The first run registers it; restarts find it as the latest.
-		again := *initial
-		again.Register = false
-		initial = &again
-	}
 	limit := e.opts.RepeatedFailureLimit
 	if limit == 0 {
 		limit = 5
