@@ -355,16 +355,23 @@ func (e *Environment) checkpointOptions(o *graph.Options) error {
 		}
 		o.Restore = e.restoreOf(r)
 	default:
+		// A chk-<id> that is a pointer (a stop-with-savepoint, a restored
+		// savepoint) stands for the location it names.
+		var loc string
+		loc, err = store.ResolveLocation(context.Background(), e.opts.Restore)
+		if err != nil {
+			return fmt.Errorf("weir: restore: %w", err)
+		}
 		// A checkpoint's shared files are in the shared/ beside it.
-		from = &checkpoint.Storage{Dir: parentLocation(e.opts.Restore), Logger: e.opts.Logger, S3: c.S3.internal()}
-		meta, files, err = from.ReadLocation(context.Background(), e.opts.Restore)
+		from = &checkpoint.Storage{Dir: parentLocation(loc), Logger: e.opts.Logger, S3: c.S3.internal()}
+		meta, files, err = from.ReadLocation(context.Background(), loc)
 		if err != nil {
 			return fmt.Errorf("weir: restore: %w", err)
 		}
 		// Sinks commit what it staged: a later "restore latest" must find
 		// it, not an older checkpoint of Checkpoints.Dir.
 		o.Restore = &graph.Restore{Meta: meta, Files: files, Store: from, AllowNonRestoredState: e.opts.AllowNonRestoredState,
-			Location: e.opts.Restore, Register: c.Interval > 0 && !store.Owns(e.opts.Restore)}
+			Location: loc, Register: c.Interval > 0 && !store.Owns(e.opts.Restore)}
 	}
 	e.opts.Logger.Info("weir: restoring", "checkpoint", o.Restore.Meta.ID, "taken", o.Restore.Meta.Timestamp, "from", o.Restore.Location)
 	return nil
@@ -394,13 +401,10 @@ func (e *Environment) runWithRestarts(ctx context.Context, o graph.Options) erro
 	if strategy == nil {
 		strategy = NoRestart{}
 	}
+	// A restart falls back to initial only when the storage holds no
+	// checkpoint: then the first attempt failed before it registered its
+	// savepoint, and the restart must register it (Restore.Register).
 	initial := o.Restore
-	if initial != nil && initial.Register {
-		// The first run registers it; restarts find it as the latest.
-		again := *initial
-		again.Register = false
-		initial = &again
-	}
 	limit := e.opts.RepeatedFailureLimit
 	if limit == 0 {
 		limit = 5

@@ -3,6 +3,9 @@ package weir_test
 import (
 	"context"
 	"errors"
+	"os"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -138,4 +141,93 @@ func TestRepeatedFailureEndsRestarts(t *testing.T) {
 			t.Fatalf("without checkpoints the job ran %d times from the start, want 3", runs.Load())
 		}
 	}
+}
+
+// restartOnce restarts once, calling before first; then no more.
+type restartOnce struct {
+	before func()
+	done   bool
+}
+
+func (r *restartOnce) Restart(time.Time) (bool, time.Duration) {
+	if r.done {
+		return false, 0
+	}
+	r.done = true
+	r.before()
+	return true, 0
+}
+
+// A job started from a savepoint whose first attempt fails before it could
+// register the savepoint in its checkpoint directory (here: writing the
+// pointer fails) still registers it when the restart restores the
+// savepoint: its sinks commit what the savepoint staged, and a kill before
+// the first checkpoint must leave "restore latest" the savepoint, not a
+// fresh start that commits everything again.
+func TestRestartFromSavepointRegistersIt(t *testing.T) {
+	const n = 4000
+	c := newCommitted[sumOut]()
+	job, err := savepointJob(2, t.TempDir(), "", n, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := stopAfterCommits(t, job, c, 0, t.TempDir())
+	id, err := strconv.ParseInt(strings.Split(filepath.Base(path), "-")[1], 10, 64)
+	if err != nil {
+		t.Fatalf("savepoint id of %s: %v", path, err)
+	}
+	// The pointer's chk-<id> is a file: the first attempt fails to write it.
+	chk := t.TempDir()
+	block := filepath.Join(chk, "chk-"+strconv.FormatInt(id+1, 10))
+	if err := os.WriteFile(block, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var restarted atomic.Bool
+	var after atomic.Int32
+	env := weir.NewEnvironment(weir.Options{
+		Parallelism: 2,
+		Checkpoints: weir.CheckpointOptions{Interval: time.Hour, Dir: chk},
+		Restore:     path,
+		Restart: &restartOnce{before: func() {
+			os.Remove(block)
+			restarted.Store(true)
+		}},
+	})
+	src := weir.FromSource[int](env, slowCounter{n: n, perPoll: 5}, weir.NoWatermarks[int](), "counter").SetParallelism(1).UID("counter")
+	seen := weir.TryMap(src, func(v int) (int, error) {
+		if restarted.Load() {
+			after.Add(1)
+		}
+		return v, nil
+	}).SetParallelism(1)
+	weir.ProcessKeyed[int, int, sumOut](weir.KeyBy(seen, func(v int) int { return v % 7 }), &runningSum{}).UID("sums").
+		SinkTo(txSink[sumOut]{c}).UID("sink")
+	job, err = env.Start(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for after.Load() == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the restarted job processed nothing within 20s")
+		}
+		select {
+		case <-job.Done():
+			t.Fatalf("job ended: %v", job.Wait())
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+	// Killed before its first checkpoint.
+	job.Cancel()
+	if err := job.Wait(); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Wait = %v", err)
+	}
+	job, err = savepointJob(2, chk, "latest", n, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := job.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	checkSums(t, c, n)
 }

@@ -405,3 +405,20 @@ func TestRunSumsDeadLetters(t *testing.T) {
 		}
 	}
 }
+
+// TestRunRestorePointerByPath: a refused restore lists a stop-with-
+// savepoint as chk-<id> of the checkpoint directory and suggests restoring
+// by path; --restore of that chk-<id> restores the savepoint it points to.
+func TestRunRestorePointerByPath(t *testing.T) {
+	dir := t.TempDir()
+	in, out, chk, sp := sumsInput(t, dir), filepath.Join(dir, "out"), filepath.Join(dir, "chk"), filepath.Join(dir, "sp")
+	common := []string{"sums", "--input", in, "--output", out, "--checkpoint-dir", chk, "--checkpoint-interval", "30ms", "--savepoint-dir", sp}
+	_, spID := stopWithSavepoint(t, append(common, "--rate", "3000")...)
+	p := startRun(t, append(common, "--restore", chkPath(chk, spID), "-v")...)
+	if err := p.wait(t); err != nil {
+		t.Fatalf("restore of the pointer chk-%d: %v\n%s", spID, err, p.stderr.String())
+	}
+	if err := sums.Check(in, out); err != nil {
+		t.Fatalf("after stop-with-savepoint and a restore of its pointer: %v", err)
+	}
+}

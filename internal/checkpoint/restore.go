@@ -179,11 +179,18 @@ func parseChkName(name string) (int64, bool) {
 
 // WritePointer makes chk-<id> of the root stand for the checkpoint or
 // savepoint at loc (a directory or an s3:// URL): Completed lists it,
-// Read and Find read loc, Discard deletes only the pointer.
+// Read and Find read loc, Discard deletes only the pointer. A relative
+// directory is recorded as an absolute one: the next run may start in
+// another working directory.
 func (s *Storage) WritePointer(ctx context.Context, id int64, loc string) error {
 	st, err := s.store(ctx)
 	if err != nil {
 		return err
+	}
+	if !isS3(loc) {
+		if loc, err = filepath.Abs(loc); err != nil {
+			return fmt.Errorf("checkpoint: pointer to %s: %w", loc, err)
+		}
 	}
 	return st.Commit(ctx, joinName(chkName(id), pointerFile), appendChecksum([]byte(loc+"\n")))
 }
@@ -191,7 +198,11 @@ func (s *Storage) WritePointer(ctx context.Context, id int64, loc string) error 
 // readPointer returns the location chk-<id>/_savepoint names; an error
 // wrapping fs.ErrNotExist when chk-<id> is no pointer.
 func readPointer(ctx context.Context, st blobStore, id int64) (string, error) {
-	name := joinName(chkName(id), pointerFile)
+	return readPointerFile(ctx, st, joinName(chkName(id), pointerFile))
+}
+
+// readPointerFile reads the pointer name of st, as readPointer.
+func readPointerFile(ctx context.Context, st blobStore, name string) (string, error) {
 	b, err := readObject(ctx, st, name)
 	if errors.Is(err, fs.ErrNotExist) {
 		return "", err
@@ -208,6 +219,21 @@ func readPointer(ctx context.Context, st blobStore, id int64) (string, error) {
 		return "", fmt.Errorf("%w: %s names no location", ErrCorrupt, st.Location(name))
 	}
 	return loc, nil
+}
+
+// ResolveLocation returns the location the checkpoint directory loc
+// stands for: what it points to when it is a pointer (a chk-<id> holding
+// _savepoint, which a refused restore may name), else loc itself.
+func (s *Storage) ResolveLocation(ctx context.Context, loc string) (string, error) {
+	st, err := s.storeAt(ctx, loc)
+	if err != nil {
+		return "", err
+	}
+	target, err := readPointerFile(ctx, st, pointerFile)
+	if errors.Is(err, fs.ErrNotExist) {
+		return loc, nil
+	}
+	return target, err
 }
 
 // Owns reports whether loc is one of the root's own chk-<id> directories
@@ -241,6 +267,9 @@ func (s *Storage) Owns(loc string) bool {
 
 // Restored is a checkpoint read back to restore a job from.
 type Restored struct {
+	// ID is the completed entry of the root: chk-<ID>, a checkpoint or a
+	// pointer (then Meta.ID is the savepoint's own id).
+	ID    int64
 	Meta  *Metadata
 	Files map[string][]byte
 	// Location is where it was read: a chk-<id> of the root, or what a
@@ -407,7 +436,7 @@ func (s *Storage) Find(ctx context.Context, allowFallback bool) (*Restored, erro
 	case len(unusable) == 0:
 		return found, nil
 	}
-	fe := &FallbackError{Dir: st.Location(""), Unusable: unusable, Usable: found.Meta.ID, UsableTime: found.Meta.Timestamp}
+	fe := &FallbackError{Dir: st.Location(""), Unusable: unusable, Usable: found.ID, UsableTime: found.Meta.Timestamp}
 	if !allowFallback {
 		return nil, fe
 	}
@@ -415,7 +444,7 @@ func (s *Storage) Find(ctx context.Context, allowFallback bool) (*Restored, erro
 	for _, u := range unusable {
 		s.log().Error("weir: skipping a completed checkpoint that cannot be read", "checkpoint", u.ID, "err", u.String())
 	}
-	s.log().Error("weir: restoring an older checkpoint, as allowed: "+fe.repeats(), "checkpoint", found.Meta.ID, "skipped", len(unusable))
+	s.log().Error("weir: restoring an older checkpoint, as allowed: "+fe.repeats(), "checkpoint", found.ID, "location", found.Location, "skipped", len(unusable))
 	return found, nil
 }
 
@@ -431,7 +460,7 @@ func (s *Storage) readEntry(ctx context.Context, st blobStore, id int64) (*Resto
 		if err != nil {
 			return nil, m, err
 		}
-		return &Restored{Meta: m, Files: files, Location: st.Location(chkName(id)), Shared: s}, m, nil
+		return &Restored{ID: id, Meta: m, Files: files, Location: st.Location(chkName(id)), Shared: s}, m, nil
 	case err != nil:
 		return nil, nil, err
 	}
@@ -448,7 +477,7 @@ func (s *Storage) readEntry(ctx context.Context, st blobStore, id int64) (*Resto
 	if err != nil {
 		return nil, m, fmt.Errorf("the savepoint it points to, %s: %w", loc, err)
 	}
-	return &Restored{Meta: m, Files: files, Location: loc, Shared: shared}, m, nil
+	return &Restored{ID: id, Meta: m, Files: files, Location: loc, Shared: shared}, m, nil
 }
 
 // verifyShared reads every shared object m references and checks its

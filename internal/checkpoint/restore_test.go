@@ -183,3 +183,98 @@ func TestStorageOwns(t *testing.T) {
 		t.Error("Owns on s3 locations")
 	}
 }
+
+// A pointer written with a relative location (a relative --savepoint-dir,
+// or --restore of a relative path) still names the savepoint when the
+// next run starts in another working directory.
+func TestStoragePointerRelative(t *testing.T) {
+	base := t.TempDir()
+	s := &Storage{Dir: filepath.Join(base, "chk")}
+	completed(t, s, 1, "one")
+	t.Chdir(base)
+	savepointAt(t, s, filepath.Join("sp", "savepoint-2"), 2, "two")
+	if err := s.WritePointer(t.Context(), 2, filepath.Join("sp", "savepoint-2")); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.NoteCompleted(t.Context(), 2, time.Unix(2, 0), true); err != nil {
+		t.Fatal(err)
+	}
+	t.Chdir(t.TempDir())
+	r, err := reopen(s).Find(t.Context(), false)
+	if err != nil {
+		t.Fatalf("Find from another working directory: %v", err)
+	}
+	if r.Meta.ID != 2 || payloadOf(t, r) != "two" {
+		t.Fatalf("Find = checkpoint %d (%q), want the savepoint", r.Meta.ID, payloadOf(t, r))
+	}
+}
+
+// The refusal lists a stop-with-savepoint as chk-<id> of the root and
+// suggests restoring by path: that path must read the savepoint it
+// points to, with its shared objects beside the savepoint.
+func TestStorageResolvePointerLocation(t *testing.T) {
+	forEachStore(t, func(t *testing.T, s *Storage, _ *bytes.Buffer) {
+		ctx := t.Context()
+		completed(t, s, 1, "one")
+		sp := s.Dir + "-savepoints/savepoint-2"
+		savepointAt(t, s, sp, 2, "two")
+		if err := s.WritePointer(ctx, 2, sp); err != nil {
+			t.Fatal(err)
+		}
+		loc, err := s.ResolveLocation(ctx, s.ChkDir(2))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want, _ := filepath.Abs(sp); loc != sp && loc != want {
+			t.Fatalf("ResolveLocation(chk-2) = %s, want %s", loc, sp)
+		}
+		from := &Storage{Dir: parentLocation(loc), S3: s.S3}
+		m, _, err := from.ReadLocation(ctx, loc)
+		if err != nil || m.ID != 2 || !m.Savepoint {
+			t.Fatalf("ReadLocation(%s) = %v, %v", loc, m, err)
+		}
+		// Not a pointer: the location itself.
+		if loc, err := s.ResolveLocation(ctx, s.ChkDir(1)); err != nil || loc != s.ChkDir(1) {
+			t.Fatalf("ResolveLocation(chk-1) = %s, %v", loc, err)
+		}
+		if loc, err := s.ResolveLocation(ctx, sp); err != nil || loc != sp {
+			t.Fatalf("ResolveLocation(savepoint) = %s, %v", loc, err)
+		}
+	})
+}
+
+// A refused fallback to a pointer names the pointer's chk-<id> of the
+// root, not the id inside the savepoint's metadata (a savepoint of
+// another root has its own numbering: that chk-<id> may not exist, or be
+// another checkpoint).
+func TestStorageFallbackToPointerNamesEntry(t *testing.T) {
+	forEachStore(t, func(t *testing.T, s *Storage, logs *bytes.Buffer) {
+		ctx := t.Context()
+		completed(t, s, 1, "one")
+		sp := s.Dir + "-savepoints/savepoint-3"
+		savepointAt(t, s, sp, 3, "three")
+		if err := s.WritePointer(ctx, 7, sp); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.NoteCompleted(ctx, 7, time.Unix(7, 0), true); err != nil {
+			t.Fatal(err)
+		}
+		completed(t, s, 8, "eight")
+		rewrite(t, s, "chk-8/_metadata", flipFirst)
+		_, err := s.Find(ctx, false)
+		var fe *FallbackError
+		if !errors.As(err, &fe) {
+			t.Fatalf("Find = %v; want a refusal", err)
+		}
+		if fe.Usable != 7 || strings.Contains(err.Error(), "checkpoint 3") {
+			t.Fatalf("refusal names checkpoint %d as the usable one, want 7 (the pointer chk-7):\n%v", fe.Usable, err)
+		}
+		r, err := s.Find(ctx, true)
+		if err != nil || payloadOf(t, r) != "three" {
+			t.Fatalf("Find with fallback = %v, %v", r, err)
+		}
+		if strings.Contains(logs.String(), "checkpoint=3") {
+			t.Fatalf("fallback log names checkpoint 3, not the pointer chk-7:\n%s", logs.String())
+		}
+	})
+}
