@@ -186,6 +186,12 @@ func (e *Environment) Explain() string {
 	return e.g.Explain(e.graphOptions())
 }
 
+// ErrCheckpointFallback is wrapped by the error of a restore refused
+// because newer completed checkpoints cannot be read (restoring an older one
+// would repeat output sinks committed); the error names the damaged files.
+// See Options.AllowCheckpointFallback.
+var ErrCheckpointFallback = checkpoint.ErrFallback
+
 // ErrAlreadyExecuted is returned by a second call of Execute.
 var ErrAlreadyExecuted = errors.New("weir: environment already executed")
 

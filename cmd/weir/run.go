@@ -113,6 +113,8 @@ func (f *runFlags) options(logger *slog.Logger) (weir.Options, error) {
 		return weir.Options{}, fmt.Errorf("--state-backend must be %q or %q, not %q", weir.StateHeap, weir.StatePebble, f.stateBackend)
 	case f.checkpointDir != "" && f.checkpointInterval <= 0:
 		return weir.Options{}, fmt.Errorf("--checkpoint-interval must be positive, not %v", f.checkpointInterval)
+	case f.allowCheckpointFallback && f.restore != "latest":
+		return weir.Options{}, errors.New("--allow-checkpoint-fallback applies to --restore latest only (a --restore PATH restores that checkpoint as it is)")
 	case f.restore == "latest" && f.checkpointDir == "":
 		return weir.Options{}, errors.New("--restore latest needs --checkpoint-dir (where to look for the checkpoints)")
 	case f.savepointDir != "" && f.checkpointDir == "":

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"errors"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -11,6 +12,7 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/weirstream/weir"
 	"github.com/weirstream/weir/examples/exactly-once-files/sums"
 	"github.com/weirstream/weir/internal/checkpoint"
 )
@@ -303,8 +305,8 @@ func TestRunDamagedCheckpoints(t *testing.T) {
 			cmd := append(common, "--restore", "latest", "--checkpoint-interval", "30ms")
 			p = startRun(t, cmd...)
 			err = p.wait(t)
-			if err == nil {
-				t.Fatalf("restore latest over a damaged checkpoint succeeded; stderr:\n%s", p.stderr.String())
+			if !errors.Is(err, weir.ErrCheckpointFallback) {
+				t.Fatalf("restore latest over a damaged checkpoint: %v; want weir.ErrCheckpointFallback; stderr:\n%s", err, p.stderr.String())
 			}
 			for _, w := range want {
 				if !strings.Contains(err.Error(), w) {

@@ -319,6 +319,7 @@ func TestRunFlagErrors(t *testing.T) {
 		{[]string{"run", "sums", "--input", in, "--output", out, "--parallelism", "0"}, "--parallelism"},
 		{[]string{"run", "sums", "--input", in, "--output", out, "--parallelism", "4", "--max-parallelism", "2"}, "--max-parallelism"},
 		{[]string{"run", "sums", "--input", in, "--output", out, "--checkpoint-dir", in, "--checkpoint-interval", "0s"}, "--checkpoint-interval"},
+		{[]string{"run", "sums", "--input", in, "--output", out, "--allow-checkpoint-fallback"}, "--allow-checkpoint-fallback applies to --restore latest"},
 		{[]string{"run", "nexmark", "--query", "q99"}, `unknown query "q99"`},
 		{[]string{"run", "demo", "--accounts", "0"}, "--accounts"},
 		{[]string{"run", "sums", "--input", in, "--output", in}, "is the input directory"},

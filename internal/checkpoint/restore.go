@@ -362,6 +362,16 @@ func (e *FallbackError) repeats() string {
 
 func (e *FallbackError) Is(target error) bool { return target == ErrFallback || target == ErrCorrupt }
 
+// Unwrap returns the error of each unusable checkpoint (errors.As finds a
+// *SharedError among them).
+func (e *FallbackError) Unwrap() []error {
+	errs := make([]error, len(e.Unusable))
+	for i, u := range e.Unusable {
+		errs[i] = u.Err
+	}
+	return errs
+}
+
 // Find loads the checkpoint to restore "latest" from: the newest completed
 // entry of the root (a checkpoint, or a pointer to a savepoint) whose files
 // and shared objects are all whole, verified by checksum. It returns an

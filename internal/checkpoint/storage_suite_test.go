@@ -490,6 +490,10 @@ func TestStorageMissingSharedSkipped(t *testing.T) {
 			t.Fatal(err)
 		}
 		mustNoneUsable(t, s, "shared/a.sst", "referenced by checkpoints 3, 2, 1")
+		var se *SharedError
+		if _, err := s.Find(ctx, true); !errors.As(err, &se) || se.Object != "a.sst" {
+			t.Fatalf("Find = %v; want it to unwrap to the SharedError of a.sst", err)
+		}
 	})
 }
 

@@ -299,6 +299,11 @@ func (d *driver) savepoint(ctx context.Context, req SavepointRequest) {
 		return
 	}
 	id := acts[0].ID
+	// The savepoint lives outside the storage: record its id now, so that
+	// no later checkpoint reuses it whatever happens before it completes.
+	if err := d.store.NoteCompleted(ctx, id, time.Now(), false); err != nil {
+		d.log.Warn("weir: recording the savepoint's id", "savepoint", id, "err", err)
+	}
 	if req.Stop {
 		d.stopping = true
 	}
@@ -396,8 +401,10 @@ func (d *driver) do(ctx context.Context, acts []checkpoint.Action) {
 					d.stopping = false
 				}
 				sp.req.Reply <- SavepointResult{Err: fmt.Errorf("weir: savepoint %d aborted: %s", a.ID, a.Reason)}
+				// Its pointer (if written) first: a pointer left to a removed
+				// savepoint would make "restore latest" refuse.
+				_ = d.store.Discard(a.ID)
 				_ = d.store.RemoveLocation(ctx, sp.path)
-				_ = d.store.Discard(a.ID) // its pointer, if written
 				continue
 			}
 			d.log.Warn("weir: checkpoint aborted", "checkpoint", a.ID, "reason", a.Reason)
