@@ -241,9 +241,10 @@ func TestLostTransaction(t *testing.T) {
 	createTopic(t, seeds, "lost", 1)
 
 	// A writer stages a transaction and dies; the broker aborts it after
-	// its 100ms timeout.
+	// its timeout (long enough for the write and the barrier's check on a
+	// loaded machine under the race detector).
 	dead, _ := newTxnWriterWith(t, seeds, "lost", 0, 1, func(o *SinkOptions[string]) {
-		o.TransactionTimeout = 100 * time.Millisecond
+		o.TransactionTimeout = 2 * time.Second
 	})
 	must(t, dead.Write("a", 1))
 	staged, err := dead.PreCommit(1)
