@@ -10,7 +10,6 @@ import (
 	"io/fs"
 	"log/slog"
 	"os"
-	"path"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -142,8 +141,11 @@ func parentLocation(loc string) string {
 	if err != nil {
 		return loc
 	}
-	prefix = path.Dir(prefix)
-	if prefix == "." || prefix == "/" {
+	// Keys are not paths: cut at the last slash, keeping the rest as it
+	// is (path.Dir would turn a//b into a/b, another prefix).
+	if i := strings.LastIndexByte(prefix, '/'); i >= 0 {
+		prefix = prefix[:i]
+	} else {
 		prefix = ""
 	}
 	return s3Scheme + joinName(bucket, prefix)
@@ -151,6 +153,21 @@ func parentLocation(loc string) string {
 
 // chkName is the directory of checkpoint id relative to the root.
 func chkName(id int64) string { return fmt.Sprintf("chk-%d", id) }
+
+// parseChkName returns the id of the checkpoint directory name, which must
+// be exactly chkName(id) for an id above 0: "chk-07" or "chk-+7" is not
+// checkpoint 7 (reading checkpoint 7 would look in chk-7).
+func parseChkName(name string) (int64, bool) {
+	n, ok := strings.CutPrefix(name, "chk-")
+	if !ok {
+		return 0, false
+	}
+	id, err := strconv.ParseInt(n, 10, 64)
+	if err != nil || id <= 0 || chkName(id) != name {
+		return 0, false
+	}
+	return id, true
+}
 
 // ChkDir is the location of checkpoint id: a directory, or an s3:// URL
 // when Dir is one. The *Location methods take it.
@@ -460,15 +477,11 @@ func (s *Storage) CompletedContext(ctx context.Context) ([]int64, error) {
 	}
 	var ids []int64
 	for _, d := range dirs {
-		n, ok := strings.CutPrefix(d, "chk-")
+		id, ok := parseChkName(d)
 		if !ok {
 			continue
 		}
-		id, err := strconv.ParseInt(n, 10, 64)
-		if err != nil {
-			continue
-		}
-		_, err = st.Stat(ctx, joinName(d, metaFile))
+		_, err := st.Stat(ctx, joinName(d, metaFile))
 		switch {
 		case err == nil:
 			ids = append(ids, id)
