@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 )
@@ -70,6 +71,10 @@ func (s JSONSerde[T]) Deserialize(r *kgo.Record) (T, error) {
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&v); err != nil {
 		return v, fmt.Errorf("kafka: json: %w", err)
+	}
+	// As json.Unmarshal does: one value, nothing after it.
+	if _, err := dec.Token(); err != io.EOF {
+		return v, fmt.Errorf("kafka: json: data after the top-level value")
 	}
 	return v, nil
 }
