@@ -19,6 +19,7 @@ import (
 
 	"github.com/weirstream/weir"
 	"github.com/weirstream/weir/codec"
+	"github.com/weirstream/weir/internal/graph"
 )
 
 // Guarantee is a sink's delivery guarantee.
@@ -264,7 +265,11 @@ func decodeCommittable(b []byte) (committable, error) {
 	}
 	c.subtask, c.parallelism, c.seq, c.producerID, c.epoch = int(vals[0]), int(vals[1]), vals[2], vals[3], int16(vals[4])
 	c.txnID = string(b)
-	if c.parallelism <= 0 || c.txnID == "" {
+	// A parallelism above the limit of key groups, a subtask outside it or
+	// an epoch that is not an int16 is not what a sink wrote (and a huge
+	// parallelism would make the restore abort that many subtasks' ids).
+	if vals[1] <= 0 || vals[1] > graph.MaxMaxParallelism || vals[0] < 0 || vals[0] >= vals[1] ||
+		int64(c.epoch) != vals[4] || c.txnID == "" {
 		return c, fmt.Errorf("kafka: %w: committable", codec.ErrCorrupt)
 	}
 	return c, nil
