@@ -40,7 +40,7 @@ type buffer[T any] struct {
 	// here, or decoded from a checkpoint and checked.
 	checked bool      `weir:"-"`
 	spare   []partial `weir:"-"`
-	done  []partial `weir:"-"`
+	done    []partial `weir:"-"`
 	// first backing arrays of the slices above: a new buffer is one
 	// allocation for the common small case.
 	evArr   [3]evEntry[T] `weir:"-"`
