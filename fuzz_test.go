@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"math"
 	"slices"
 	"testing"
 
@@ -12,6 +13,7 @@ import (
 	"github.com/weirstream/weir/internal/keygroup"
 	"github.com/weirstream/weir/internal/runtime"
 	"github.com/weirstream/weir/internal/statebackend"
+	"github.com/weirstream/weir/window"
 )
 
 // noTime is a processing-time service that never fires.
@@ -176,6 +178,65 @@ func FuzzBroadcastState(f *testing.F) {
 		m3 := &broadcastMap[string, []int]{m: map[string][]int{}}
 		if err := m3.decode(append(b[:len(b):len(b)], 0)); err == nil {
 			t.Fatalf("%x with a byte more decoded", b)
+		}
+	})
+}
+
+// FuzzMergePairs decodes arbitrary bytes as a key's merging window set
+// (session windows, as restored from a checkpoint): no panic; what decodes
+// encodes to what decodes to the same pairs; and merging its windows with
+// a new one gives groups of at least two windows, each a run of touching
+// windows merged into the window covering it, no window in two groups.
+func FuzzMergePairs(f *testing.F) {
+	c, err := codec.For[[]mergePair[window.TimeWindow]]()
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(c.Append(nil, []mergePair[window.TimeWindow]{{Win: window.TimeWindow{Start: 0, End: 10}, State: window.TimeWindow{Start: 0, End: 5}}}), int64(8), int64(20))
+	f.Add(c.Append(nil, []mergePair[window.TimeWindow]{{Win: window.TimeWindow{Start: math.MaxInt64 - 1, End: math.MaxInt64}}, {Win: window.TimeWindow{Start: math.MinInt64, End: 0}}}), int64(0), int64(0))
+	f.Add([]byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x0f}, int64(0), int64(1))
+	f.Fuzz(func(t *testing.T, b []byte, start, end int64) {
+		pairs, _, err := c.Decode(b)
+		if err != nil {
+			if !errors.Is(err, codec.ErrCorrupt) {
+				t.Fatalf("error does not wrap ErrCorrupt: %v", err)
+			}
+			return
+		}
+		again, _, err := c.Decode(c.Append(nil, pairs))
+		if err != nil || !slices.Equal(again, pairs) {
+			t.Fatalf("%v round-trips to %v (%v)", pairs, again, err)
+		}
+		var wins []window.TimeWindow
+		for _, p := range pairs {
+			wins = append(wins, p.Win)
+		}
+		wins = append(wins, window.TimeWindow{Start: start, End: end})
+		in := slices.Clone(wins)
+		var groups [][]window.TimeWindow
+		window.MergeTimeWindows(wins, func(result window.TimeWindow, merged []window.TimeWindow) {
+			if len(merged) < 2 {
+				t.Fatalf("a group of %d windows", len(merged))
+			}
+			cover := merged[0]
+			for _, w := range merged[1:] {
+				if !cover.Intersects(w) {
+					t.Fatalf("group %v is not one run of touching windows", merged)
+				}
+				cover = cover.Cover(w)
+			}
+			if cover != result {
+				t.Fatalf("group %v merged into %v, covered by %v", merged, result, cover)
+			}
+			groups = append(groups, slices.Clone(merged))
+		})
+		// Every input window is in at most one group.
+		n := 0
+		for _, g := range groups {
+			n += len(g)
+		}
+		if n > len(in) {
+			t.Fatalf("%d windows in groups, %d windows", n, len(in))
 		}
 	})
 }
