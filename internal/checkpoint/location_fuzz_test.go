@@ -1,8 +1,17 @@
 package checkpoint
 
 import (
+	"bytes"
+	"errors"
+	"hash/crc32"
+	"math"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 )
 
 // FuzzChkName checks the parser of checkpoint directory names: a name is
@@ -62,6 +71,75 @@ func FuzzParseS3(f *testing.F) {
 		parent := parentLocation(chk)
 		if b, p, err := parseS3(parent); err != nil || b != bucket || p != prefix {
 			t.Fatalf("%q: parent of %q is %q = (%q, %q, %v), want (%q, %q)", loc, chk, parent, b, p, err, bucket, prefix)
+		}
+	})
+}
+
+// FuzzMetadataBody feeds arbitrary JSON to the metadata decoder with a
+// correct checksum line (which random bytes would almost never have), so
+// that validation is what decides: no panic; an error wraps ErrCorrupt;
+// and accepted metadata encodes to metadata that decodes to the same.
+func FuzzMetadataBody(f *testing.F) {
+	for _, m := range []*Metadata{
+		{ID: 7, MaxParallelism: 128, Files: map[string]uint32{"a": 1},
+			Operators: []OperatorMeta{{UID: "x", Subtasks: []SubtaskMeta{{File: "a", KeyGroups: []BlockMeta{{KeyGroup: 3, Offset: 1, Length: 2}}}}}}},
+		{ID: 8, MaxParallelism: 128, Files: map[string]uint32{"a": 1},
+			Operators: []OperatorMeta{{UID: "x", Subtasks: []SubtaskMeta{{File: "a", Native: &NativeMeta{Kind: "pebble", KeyGroupEnd: 64, Files: []FileRef{
+				{Name: "000004.sst", Shared: "op/000004.sst", CRC: 9, Size: 100},
+				{Name: "MANIFEST-000001", File: "a", CRC: 1, Size: 30}}}}}}}},
+	} {
+		b, err := EncodeMetadata(m)
+		if err != nil {
+			f.Fatal(err)
+		}
+		body, _, _ := cutLastLine(b)
+		f.Add(bytes.TrimSuffix(body, []byte{'\n'}))
+	}
+	f.Add([]byte(`{"version":1,"files":{"../a":1}}`))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		b := append(slices.Clone(body), '\n')
+		b = strconv.AppendUint(b, uint64(crc32.Checksum(b, castagnoli)), 10)
+		b = append(b, '\n')
+		m, err := DecodeMetadata(b)
+		if err != nil {
+			if !errors.Is(err, ErrCorrupt) {
+				t.Fatalf("error does not wrap ErrCorrupt: %v", err)
+			}
+			return
+		}
+		enc, err := EncodeMetadata(m)
+		if err != nil {
+			t.Fatalf("%s decoded, does not encode: %v", body, err)
+		}
+		m2, err := DecodeMetadata(enc)
+		if err != nil {
+			t.Fatalf("%s decoded, re-encoded as %s, which does not decode: %v", body, enc, err)
+		}
+		if diff := cmp.Diff(m, m2, cmpopts.EquateEmpty()); diff != "" {
+			t.Fatalf("%s round trip (-first +second):\n%s", body, diff)
+		}
+	})
+}
+
+// FuzzBlock checks that a block the metadata names (offset and length,
+// any int64s) is either the bytes it names in its file or ErrCorrupt.
+func FuzzBlock(f *testing.F) {
+	f.Add([]byte("abcdef"), int64(1), int64(3))
+	f.Add([]byte("abcdef"), int64(1), int64(math.MaxInt64))
+	f.Add([]byte{}, int64(-1), int64(1))
+	f.Fuzz(func(t *testing.T, data []byte, off, n int64) {
+		got, err := Block(map[string][]byte{"f": data}, "f", BlockMeta{Offset: off, Length: n})
+		if err != nil {
+			if !errors.Is(err, ErrCorrupt) {
+				t.Fatalf("error does not wrap ErrCorrupt: %v", err)
+			}
+			if off >= 0 && n >= 0 && off <= int64(len(data)) && n <= int64(len(data))-off {
+				t.Fatalf("block [%d:+%d] of %d bytes refused", off, n, len(data))
+			}
+			return
+		}
+		if int64(len(got)) != n || !bytes.Equal(got, data[off:off+n]) {
+			t.Fatalf("block [%d:+%d] of %d bytes: %q", off, n, len(data), got)
 		}
 	})
 }

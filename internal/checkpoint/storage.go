@@ -584,7 +584,7 @@ func (s *Storage) RemoveLocation(ctx context.Context, loc string) error {
 // Block returns the bytes of b in files.
 func Block(files map[string][]byte, file string, b BlockMeta) ([]byte, error) {
 	data, ok := files[file]
-	if !ok || b.Offset < 0 || b.Length < 0 || b.Offset+b.Length > int64(len(data)) {
+	if !ok || b.Offset < 0 || b.Length < 0 || b.Offset > int64(len(data)) || b.Length > int64(len(data))-b.Offset {
 		return nil, fmt.Errorf("%w: block %s[%d:+%d] out of range", ErrCorrupt, file, b.Offset, b.Length)
 	}
 	return data[b.Offset : b.Offset+b.Length], nil
