@@ -1,6 +1,7 @@
 package file
 
 import (
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -80,6 +81,28 @@ func FuzzDecodeFileCommittable(f *testing.F) {
 		}
 		if _, err := decodeCommittable(append(b[:len(b):len(b)], 0)); err == nil {
 			t.Fatalf("%x with a byte more decoded", b)
+		}
+	})
+}
+
+// FuzzPartName checks the parsers of the exactly-once sink's file names,
+// which decide what the sink removes as its leftovers: a name parses only
+// if it is the name the sink gives that subtask and part number.
+func FuzzPartName(f *testing.F) {
+	for _, s := range []string{"part-0-1.jsonl", ".part-2-7.csv.inprogress.ab12", "part-+1-02.jsonl", ".part-01-1.x.inprogress.y", "part--0-1.x", "part-1-2", "part-9223372036854775807-0.x"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, name string) {
+		if s, n, ok := partName(name); ok {
+			_, ext, _ := strings.Cut(strings.TrimPrefix(name, "part-"), ".")
+			if want := "part-" + strconv.FormatInt(s, 10) + "-" + strconv.FormatInt(n, 10) + "." + ext; want != name || s < 0 || n < 0 {
+				t.Fatalf("%q parsed as subtask %d part %d, named %q", name, s, n, want)
+			}
+		}
+		if s, n, ok := inProgressName(name); ok {
+			if _, _, ok := partName(name[1:]); !ok || !strings.HasPrefix(name, ".part-"+strconv.FormatInt(s, 10)+"-"+strconv.FormatInt(n, 10)+".") {
+				t.Fatalf("%q parsed as in-progress subtask %d part %d", name, s, n)
+			}
 		}
 	})
 }

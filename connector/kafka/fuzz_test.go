@@ -86,3 +86,32 @@ func FuzzDecodePosition(f *testing.F) {
 		}
 	})
 }
+
+// FuzzSubtaskOf checks the parser of transactional ids, which decides the
+// open transactions a restore aborts: an id parses only if it is the id
+// TransactionalID gives that subtask (and a slot), and every such id
+// parses.
+func FuzzSubtaskOf(f *testing.F) {
+	f.Add("weir-sink", "weir-sink-3-5", 3, int64(5))
+	f.Add("p", "p-+3-1", 0, int64(0))
+	f.Add("p", "p-03-1", 7, int64(-1))
+	f.Add("p", "p-3-9", 1, int64(9))
+	f.Add("a-b", "a-b-1-1", 0, int64(1))
+	f.Fuzz(func(t *testing.T, prefix, id string, sub int, seq int64) {
+		if sub >= 0 && seq >= 0 {
+			if s, ok := subtaskOf(prefix, TransactionalID(prefix, sub, seq)); !ok || s != sub {
+				t.Fatalf("%q: subtask %d, %v", TransactionalID(prefix, sub, seq), s, ok)
+			}
+		}
+		s, ok := subtaskOf(prefix, id)
+		if !ok {
+			return
+		}
+		for slot := range int64(TransactionSlots) {
+			if TransactionalID(prefix, s, slot) == id {
+				return
+			}
+		}
+		t.Fatalf("%q (prefix %q) parsed as subtask %d, which has no such id", id, prefix, s)
+	})
+}

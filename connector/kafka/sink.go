@@ -358,7 +358,10 @@ func subtaskOf(prefix, txnID string) (int, bool) {
 		return 0, false
 	}
 	s, err := strconv.Atoi(sub)
-	if _, err2 := strconv.Atoi(slot); err != nil || err2 != nil || s < 0 {
+	n, err2 := strconv.Atoi(slot)
+	// Only ids TransactionalID writes: not "+1", "01" or slot 9, which
+	// belong to no subtask's transactions (and must not be aborted).
+	if err != nil || err2 != nil || s < 0 || n < 0 || n >= TransactionSlots || TransactionalID(prefix, s, int64(n)) != txnID {
 		return 0, false
 	}
 	return s, true
