@@ -25,7 +25,7 @@ lint:
 	$(GO) vet $(PKGS)
 
 # Every fuzz target of the module (every `func Fuzz` of a tracked
-# *_test.go), each for FUZZTIME (default 10s: about 40 targets, some
+# *_test.go), each for FUZZTIME (default 10s: some 40 targets, under ten
 # minutes in all). FUZZFLAGS adds flags, e.g. FUZZFLAGS='-parallel 1'.
 # Inputs that failed are kept in the package's testdata/fuzz/<target>/
 # and run as regression tests by `go test`.
