@@ -113,7 +113,10 @@ type broadcastStates struct {
 	op string // the operator's name, for errors
 }
 
-func newBroadcastStates(op string, descs []BroadcastStateDescriptor) (*broadcastStates, error) {
+// newBroadcastStates creates the declared maps. With checkpointing, a map
+// whose key or value type the codecs cannot encode fails the operator's
+// Open, when the job starts, instead of its first checkpoint.
+func newBroadcastStates(op string, descs []BroadcastStateDescriptor, checkpointing bool) (*broadcastStates, error) {
 	b := &broadcastStates{m: make(map[string]any, len(descs)), op: op}
 	for _, d := range descs {
 		if d == nil || d.Name() == "" {
@@ -122,7 +125,13 @@ func newBroadcastStates(op string, descs []BroadcastStateDescriptor) (*broadcast
 		if _, dup := b.m[d.Name()]; dup {
 			return nil, fmt.Errorf("broadcast state %q declared twice", d.Name())
 		}
-		b.m[d.Name()] = d.newState()
+		st := d.newState()
+		if c, ok := st.(interface{ codecErr() error }); ok && checkpointing {
+			if err := c.codecErr(); err != nil {
+				return nil, fmt.Errorf("broadcast state %q cannot be checkpointed: %w", d.Name(), err)
+			}
+		}
+		b.m[d.Name()] = st
 	}
 	return b, nil
 }
@@ -297,7 +306,7 @@ type keyedBroadcastOp[K comparable, T, R, O any] struct {
 
 func (p *keyedBroadcastOp[K, T, R, O]) Open(ctx *runtime.OperatorContext) error {
 	p.fn = perSubtask(p.fn)
-	bs, err := newBroadcastStates(ctx.Name, p.descs)
+	bs, err := newBroadcastStates(ctx.Name, p.descs, ctx.Checkpointing)
 	if err != nil {
 		return opError(ctx, err)
 	}
@@ -415,7 +424,7 @@ type broadcastOp[T, R, O any] struct {
 func (p *broadcastOp[T, R, O]) Open(ctx *runtime.OperatorContext) error {
 	p.ctx = ctx
 	p.fn = perSubtask(p.fn)
-	bs, err := newBroadcastStates(ctx.Name, p.descs)
+	bs, err := newBroadcastStates(ctx.Name, p.descs, ctx.Checkpointing)
 	if err != nil {
 		return opError(ctx, err)
 	}
@@ -479,6 +488,17 @@ func ProcessBroadcast[T, R, O any](c BroadcastConnectedStreams[T, R], fn Broadca
 // only subtask 0 stores them, one operator-state item per map (name, then
 // the entries); after a restore, at any parallelism, every subtask reads
 // that copy.
+
+// codecErr reports why the map's types cannot be encoded, if they cannot.
+func (b *broadcastMap[MK, MV]) codecErr() error {
+	if _, err := codec.For[MK](); err != nil {
+		return fmt.Errorf("key type: %w", err)
+	}
+	if _, err := codec.For[MV](); err != nil {
+		return fmt.Errorf("value type: %w", err)
+	}
+	return nil
+}
 
 func (b *broadcastMap[MK, MV]) encode(dst []byte) ([]byte, error) {
 	kc, err := codec.For[MK]()

@@ -268,6 +268,9 @@ func (b *keyedTwoInput[K, O]) open(ctx *runtime.OperatorContext, kctx *KeyedCont
 		func(t runtime.Timer[K, struct{}]) error { return b.fire(t, EventTime, t.TS) },
 		func(t runtime.Timer[K, struct{}]) error { return b.fire(t, ProcessingTime, runtime.NoTimestamp) })
 	*kctx = KeyedContext[K, O]{kc: b.kc, out: b.out, timers: b.timers, pts: ctx.Time}
+	if b.onTimer == nil {
+		kctx.noTimers = opError(ctx, errTimerWithoutOnTimer)
+	}
 	b.kctx = kctx
 	if o, ok := fn.(KeyedOpener[K]); ok {
 		rc := &KeyedRuntimeContext[K]{RuntimeContext: RuntimeContext{op: ctx}, store: b.store}

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"log/slog"
-	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -49,10 +48,20 @@ type Options struct {
 	// Checkpoints configures checkpointing; it is off while Interval is 0.
 	Checkpoints CheckpointOptions
 	// Restore names the checkpoint the job starts from: "" starts fresh,
-	// "latest" takes the newest usable checkpoint in Checkpoints.Dir (and
-	// starts fresh if there is none), anything else is the directory of a
-	// checkpoint or savepoint.
+	// "latest" takes the newest completed checkpoint in Checkpoints.Dir
+	// (or the savepoint a stop-with-savepoint or a restore left there; a
+	// fresh start only if the directory holds none), anything else is the
+	// directory of a checkpoint or savepoint. A newest checkpoint that
+	// cannot be read fails the start (see AllowCheckpointFallback).
 	Restore string
+	// AllowCheckpointFallback lets "latest" (and restarts) restore an
+	// older checkpoint when newer completed ones cannot be read (damaged
+	// or missing files). Output that sinks committed for the skipped
+	// checkpoints is then produced again: the restore logs at ERROR level
+	// which checkpoints were skipped and how much input they covered.
+	// Without it such a restore fails with an error naming the damaged
+	// files.
+	AllowCheckpointFallback bool
 	// AllowNonRestoredState lets a job start from a checkpoint holding
 	// state of an operator uid the job no longer has.
 	AllowNonRestoredState bool
@@ -60,12 +69,21 @@ type Options struct {
 	// latest completed checkpoint (or from the start without checkpoints).
 	// Nil means NoRestart.
 	Restart RestartStrategy
+	// RepeatedFailureLimit ends the job when it failed this many times in
+	// a row with the same error from the same restored position (no
+	// checkpoint completed in between), whatever Restart allows: a
+	// deterministic failure, such as a record the job cannot process,
+	// would otherwise restart it forever. 0 means 5; negative means no
+	// limit.
+	RepeatedFailureLimit int
 	// StateBackend is where keyed state lives: StateHeap (the default) or
 	// StatePebble. A checkpoint or savepoint of either restores into
 	// either.
 	StateBackend string
 	// StateDir is the local working directory of the Pebble backend
-	// (default: a new directory under the system's temporary directory).
+	// (default: weir-state-<uid> under the system's temporary directory,
+	// private to the user: mode 0700, refused if another user owns it or
+	// it is open to others).
 	// Each run makes its own subdirectory there and removes it when it
 	// ends.
 	StateDir string
@@ -154,7 +172,7 @@ func (e *Environment) graphOptions() graph.Options {
 	// native snapshots a heap job converts when it restores them.
 	o.StateDir = e.opts.StateDir
 	if o.StateDir == "" {
-		o.StateDir = filepath.Join(os.TempDir(), "weir-state")
+		o.StateDir, o.PrivateStateDir = graph.DefaultStateDir(), true
 	}
 	if e.opts.Clock != nil {
 		o.Clock = clockFunc(e.opts.Clock)
@@ -327,22 +345,34 @@ func (e *Environment) checkpointOptions(o *graph.Options) error {
 		if c.Dir == "" {
 			return errors.New("weir: restore latest needs Checkpoints.Dir")
 		}
-		meta, files, err = store.Latest()
+		r, err := store.Find(context.Background(), e.opts.AllowCheckpointFallback)
 		if errors.Is(err, checkpoint.ErrNoCheckpoint) {
 			e.opts.Logger.Info("weir: no checkpoint to restore, starting fresh", "dir", c.Dir)
 			return nil
 		}
+		if err != nil {
+			return fmt.Errorf("weir: restore: %w", err)
+		}
+		o.Restore = e.restoreOf(r)
 	default:
 		// A checkpoint's shared files are in the shared/ beside it.
 		from = &checkpoint.Storage{Dir: parentLocation(e.opts.Restore), Logger: e.opts.Logger, S3: c.S3.internal()}
 		meta, files, err = from.ReadLocation(context.Background(), e.opts.Restore)
+		if err != nil {
+			return fmt.Errorf("weir: restore: %w", err)
+		}
+		// Sinks commit what it staged: a later "restore latest" must find
+		// it, not an older checkpoint of Checkpoints.Dir.
+		o.Restore = &graph.Restore{Meta: meta, Files: files, Store: from, AllowNonRestoredState: e.opts.AllowNonRestoredState,
+			Location: e.opts.Restore, Register: c.Interval > 0 && !store.Owns(e.opts.Restore)}
 	}
-	if err != nil {
-		return fmt.Errorf("weir: restore: %w", err)
-	}
-	e.opts.Logger.Info("weir: restoring", "checkpoint", meta.ID, "taken", meta.Timestamp)
-	o.Restore = &graph.Restore{Meta: meta, Files: files, Store: from, AllowNonRestoredState: e.opts.AllowNonRestoredState}
+	e.opts.Logger.Info("weir: restoring", "checkpoint", o.Restore.Meta.ID, "taken", o.Restore.Meta.Timestamp, "from", o.Restore.Location)
 	return nil
+}
+
+// restoreOf is the restore of a checkpoint Find chose.
+func (e *Environment) restoreOf(r *checkpoint.Restored) *graph.Restore {
+	return &graph.Restore{Meta: r.Meta, Files: r.Files, Store: r.Shared, AllowNonRestoredState: e.opts.AllowNonRestoredState, Location: r.Location}
 }
 
 // parentLocation returns the directory (or s3:// prefix) holding loc.
@@ -365,10 +395,24 @@ func (e *Environment) runWithRestarts(ctx context.Context, o graph.Options) erro
 		strategy = NoRestart{}
 	}
 	initial := o.Restore
+	if initial != nil && initial.Register {
+		// The first run registers it; restarts find it as the latest.
+		again := *initial
+		again.Register = false
+		initial = &again
+	}
+	limit := e.opts.RepeatedFailureLimit
+	if limit == 0 {
+		limit = 5
+	}
+	var repeats repeatedFailure
 	for attempt := 1; ; attempt++ {
 		err := e.g.Run(ctx, o)
 		if err == nil || ctx.Err() != nil {
 			return err
+		}
+		if n := repeats.note(o.Restore, err); limit > 0 && n >= limit {
+			return fmt.Errorf("weir: the job failed %d times in a row with the same error after restoring the same position, so it is not restarted again (a record it cannot process? route bad records to a dead-letter output): %w", n, err)
 		}
 		ok, delay := strategy.Restart(time.Now())
 		if !ok {
@@ -386,20 +430,42 @@ func (e *Environment) runWithRestarts(ctx context.Context, o graph.Options) erro
 		// (its savepoint, or nothing).
 		o.Restore = initial
 		if o.Checkpoint != nil {
-			meta, files, lerr := o.Checkpoint.Storage.Latest()
+			// The latest checkpoint: this run's, or what it started from
+			// (registered in the storage at the first start).
+			r, lerr := o.Checkpoint.Storage.Find(ctx, e.opts.AllowCheckpointFallback)
 			switch {
-			case lerr == nil && (initial == nil || meta.ID > initial.Meta.ID):
-				// A checkpoint of this job, newer than what it started from
-				// (an older one may be left from an earlier run).
-				o.Restore = &graph.Restore{Meta: meta, Files: files, Store: o.Checkpoint.Storage, AllowNonRestoredState: e.opts.AllowNonRestoredState}
-				e.opts.Logger.Info("weir: restoring after failure", "checkpoint", meta.ID)
 			case lerr == nil:
+				o.Restore = e.restoreOf(r)
+				e.opts.Logger.Info("weir: restoring after failure", "checkpoint", r.Meta.ID, "from", r.Location)
 			case errors.Is(lerr, checkpoint.ErrNoCheckpoint):
 			default:
-				return fmt.Errorf("weir: restart after %w: %v", err, lerr)
+				return fmt.Errorf("weir: restart after %w: %w", err, lerr)
 			}
 		}
 	}
+}
+
+// repeatedFailure counts consecutive failures with the same error after
+// restoring the same checkpoint.
+type repeatedFailure struct {
+	from  string // the restored checkpoint: location and id
+	err   string
+	count int
+}
+
+// note records a failure of a run that restored rs (nil: a fresh start)
+// and returns how many times in a row it failed so.
+func (r *repeatedFailure) note(rs *graph.Restore, err error) int {
+	from := "fresh"
+	if rs != nil {
+		from = fmt.Sprintf("%s#%d", rs.Location, rs.Meta.ID)
+	}
+	if from == r.from && err.Error() == r.err {
+		r.count++
+	} else {
+		*r = repeatedFailure{from: from, err: err.Error(), count: 1}
+	}
+	return r.count
 }
 
 // State backends (Options.StateBackend).

@@ -67,6 +67,12 @@ func openBackend[K comparable](ctx *runtime.OperatorContext, kc *statebackend.Ke
 	switch ctx.StateBackend {
 	case "", StateHeap:
 		b := heap.New(kc, ctx.Time.Now)
+		if ctx.Checkpointing {
+			// Fail at start, not at the first checkpoint, on state the
+			// codecs cannot encode (Pebble encodes always and checks in
+			// Seal too).
+			b.RequireCodecs()
+		}
 		if rs == nil {
 			return b, nil
 		}
@@ -154,6 +160,9 @@ type KeyedContext[K comparable, O any] struct {
 	timers *runtime.TimerService[K, struct{}]
 	pts    runtime.ProcessingTimeService
 	domain TimeDomain
+	// noTimers, when set, is the error a timer registration fails with:
+	// the function has no OnTimer to receive it.
+	noTimers error
 }
 
 // Key returns the current key.
@@ -175,6 +184,10 @@ func (c *KeyedContext[K, O]) CurrentProcessingTime() int64 { return c.pts.Now() 
 // RegisterEventTimeTimer asks for OnTimer once the watermark reaches ts.
 // One timer per key and time: registering it again does nothing.
 func (c *KeyedContext[K, O]) RegisterEventTimeTimer(ts int64) {
+	if c.noTimers != nil {
+		c.fail(c.noTimers)
+		return
+	}
 	c.timers.RegisterEventTime(runtime.Timer[K, struct{}]{TS: ts, Key: c.kc.Key, KeyGroup: c.kc.KeyGroup})
 }
 
@@ -185,6 +198,10 @@ func (c *KeyedContext[K, O]) DeleteEventTimeTimer(ts int64) {
 
 // RegisterProcessingTimeTimer asks for OnTimer at processing time ts.
 func (c *KeyedContext[K, O]) RegisterProcessingTimeTimer(ts int64) {
+	if c.noTimers != nil {
+		c.fail(c.noTimers)
+		return
+	}
 	c.timers.RegisterProcessingTime(runtime.Timer[K, struct{}]{TS: ts, Key: c.kc.Key, KeyGroup: c.kc.KeyGroup})
 }
 
@@ -222,6 +239,8 @@ type KeyedProcessFunction[K comparable, I, O any] interface {
 }
 
 // TimerHandler is implemented by keyed process functions that use timers.
+// A function without it that registers a timer fails the job at that
+// registration, naming the operator.
 type TimerHandler[K comparable, O any] interface {
 	OnTimer(ctx *KeyedContext[K, O], ts int64) error
 }
@@ -235,6 +254,12 @@ func (f KeyedProcessFunc[K, I, O]) ProcessElement(ctx *KeyedContext[K, O], in I)
 }
 
 var errNoOnTimer = errors.New("a timer fired but the function does not implement OnTimer")
+
+// errTimerWithoutOnTimer fails the first timer registration of a function
+// without OnTimer: whether a function registers timers is known only when
+// it does, and this is the earliest point, long before the timer would fire
+// (hours later, or at the end of the input) and fail with errNoOnTimer.
+var errTimerWithoutOnTimer = errors.New("the function registers a timer but does not implement OnTimer, so the timer could never be handled")
 
 type keyedProcessOp[K comparable, I, O any] struct {
 	forwardOp[O]
@@ -258,6 +283,9 @@ func (p *keyedProcessOp[K, I, O]) Open(ctx *runtime.OperatorContext) error {
 		func(t runtime.Timer[K, struct{}]) error { return p.fire(t, EventTime, t.TS) },
 		func(t runtime.Timer[K, struct{}]) error { return p.fire(t, ProcessingTime, runtime.NoTimestamp) })
 	p.kctx = KeyedContext[K, O]{kc: p.kc, out: p.out, timers: p.timers, pts: ctx.Time}
+	if p.onTime == nil {
+		p.kctx.noTimers = opError(ctx, errTimerWithoutOnTimer)
+	}
 	if o, ok := p.fn.(KeyedOpener[K]); ok {
 		rc := &KeyedRuntimeContext[K]{RuntimeContext: RuntimeContext{op: ctx}, store: p.store}
 		if err := o.Open(rc); err != nil {
@@ -342,7 +370,7 @@ func (r *reduceFn[K, T]) ProcessElement(ctx *KeyedContext[K, T], in T) error {
 // Reduce folds each key's records with reduce and emits the running result
 // after every record (Flink's rolling KeyedStream.reduce).
 func Reduce[K comparable, T any](ks KeyedStream[K, T], reduce func(a, b T) (T, error)) Stream[T] {
-	return ProcessKeyed[K, T, T](ks, &reduceFn[K, T]{reduce: reduce}).Name("Reduce")
+	return ProcessKeyed[K, T, T](ks, &reduceFn[K, T]{reduce: reduce}).DefaultName("Reduce")
 }
 
 type aggregateFn[K comparable, IN, ACC, OUT any] struct {
@@ -376,5 +404,5 @@ func (a *aggregateFn[K, IN, ACC, OUT]) ProcessElement(ctx *KeyedContext[K, OUT],
 // Aggregate folds each key's records into an accumulator and emits the
 // current result after every record.
 func Aggregate[K comparable, IN, ACC, OUT any](ks KeyedStream[K, IN], agg state.AggregateFunction[IN, ACC, OUT]) Stream[OUT] {
-	return ProcessKeyed[K, IN, OUT](ks, &aggregateFn[K, IN, ACC, OUT]{agg: agg}).Name("Aggregate")
+	return ProcessKeyed[K, IN, OUT](ks, &aggregateFn[K, IN, ACC, OUT]{agg: agg}).DefaultName("Aggregate")
 }

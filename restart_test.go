@@ -3,6 +3,7 @@ package weir_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -102,5 +103,39 @@ func TestNoRestartByDefault(t *testing.T) {
 	}).SinkTo(weir.SinkFunc[int](func(int, int64) error { return nil }))
 	if err := env.Execute(context.Background()); !errors.Is(err, errInjected) || calls != 1 {
 		t.Fatalf("Execute = %v after %d calls", err, calls)
+	}
+}
+
+// A record the job cannot process fails it at the same position after
+// every restore: the job ends with that error after RepeatedFailureLimit
+// such failures in a row, although the restart strategy would go on.
+func TestRepeatedFailureEndsRestarts(t *testing.T) {
+	for _, checkpoints := range []bool{true, false} {
+		var runs atomic.Int32
+		opts := weir.Options{
+			Restart:              &weir.FixedDelayRestart{Attempts: 1000, Delay: time.Millisecond},
+			RepeatedFailureLimit: 3,
+		}
+		if checkpoints {
+			opts.Checkpoints = weir.CheckpointOptions{Interval: 5 * time.Millisecond, Dir: t.TempDir()}
+		}
+		env := weir.NewEnvironment(opts)
+		src := weir.FromSource[int](env, slowCounter{n: 2000, perPoll: 20}, weir.NoWatermarks[int](), "counter").UID("counter")
+		weir.TryMap(src, func(v int) (int, error) {
+			if v == 0 {
+				runs.Add(1)
+			}
+			if v == 1200 {
+				return 0, errInjected
+			}
+			return v, nil
+		}).SinkTo(txSink[int]{newCommitted[int]()}).UID("sink")
+		err := env.Execute(context.Background())
+		if !errors.Is(err, errInjected) || !strings.Contains(err.Error(), "failed 3 times in a row") {
+			t.Fatalf("checkpoints %v: Execute = %v; want the injected error after 3 identical failures", checkpoints, err)
+		}
+		if !checkpoints && runs.Load() != 3 {
+			t.Fatalf("without checkpoints the job ran %d times from the start, want 3", runs.Load())
+		}
 	}
 }

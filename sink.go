@@ -42,7 +42,7 @@ type DataSink struct {
 }
 
 // Name sets the sink operator's name.
-func (d DataSink) Name(name string) DataSink { d.node.Name = name; return d }
+func (d DataSink) Name(name string) DataSink { d.node.SetName(name); return d }
 
 // UID sets the sink operator's stable id.
 func (d DataSink) UID(uid string) DataSink { d.node.UID = uid; return d }
@@ -243,11 +243,12 @@ func (c *Collected[T]) Timestamped() []TimestampedValue[T] {
 // results: read them after Execute returns.
 func Collect[T any](s Stream[T]) *Collected[T] {
 	c := &Collected[T]{}
-	s.SinkTo(SinkFunc[T](func(v T, ts int64) error {
+	d := s.SinkTo(SinkFunc[T](func(v T, ts int64) error {
 		c.mu.Lock()
 		c.values = append(c.values, TimestampedValue[T]{Value: v, TS: ts})
 		c.mu.Unlock()
 		return nil
-	})).Name("Collect")
+	}))
+	d.node.Name = "Collect" // a default name: numbered if shared
 	return c
 }

@@ -10,7 +10,8 @@ import (
 
 // Stream is a stream of records of type T: the main output of an operator,
 // or one of its side outputs. Methods that configure the operator (Name,
-// UID, SetParallelism, ...) apply to the operator that produces the stream.
+// UID, SetParallelism, DisableChaining) apply to the operator that produces
+// the stream; on a side output they fail the job (see SideOutput).
 type Stream[T any] struct {
 	env  *Environment
 	node *graph.Node
@@ -26,28 +27,64 @@ func (s Stream[T]) Env() *Environment { return s.env }
 
 // Name sets the operator's name, shown in plans, errors and metrics.
 func (s Stream[T]) Name(name string) Stream[T] {
-	s.node.Name = name
+	if s.configurable("Name") {
+		s.node.SetName(name)
+	}
+	return s
+}
+
+// DefaultName names the operator unless Name named it: the name a library
+// built on Weir (such as package cep) gives the operators it creates.
+// Operators that share a default name are numbered in plans, errors and
+// metrics ("CEP", "CEP-2"); a name set with Name is shown as given. State
+// ids do not include the number, so numbering keeps savepoints compatible.
+func (s Stream[T]) DefaultName(name string) Stream[T] {
+	if s.configurable("DefaultName") && s.node.DefaultName {
+		s.node.Name = name
+	}
 	return s
 }
 
 // UID sets the operator's stable identifier, which names its state in
 // savepoints; it must be unique in the job.
 func (s Stream[T]) UID(uid string) Stream[T] {
-	s.node.UID = uid
+	if s.configurable("UID") {
+		s.node.UID = uid
+	}
 	return s
 }
 
 // SetParallelism sets the operator's number of subtasks.
 func (s Stream[T]) SetParallelism(p int) Stream[T] {
-	s.node.Parallelism = p
+	if s.configurable("SetParallelism") {
+		s.node.Parallelism = p
+	}
 	return s
 }
 
 // DisableChaining keeps the operator out of its input's chain, in its own
 // subtasks.
 func (s Stream[T]) DisableChaining() Stream[T] {
-	s.node.NoChain = true
+	if s.configurable("DisableChaining") {
+		s.node.NoChain = true
+	}
 	return s
+}
+
+// configurable reports whether the operator settings may be changed
+// through s. A side output is not an operator of its own: it is emitted by
+// its operator's subtasks. Changing the operator through it silently
+// reconfigured the main output's operator (a side output's SetParallelism
+// changed the parallelism of the operator feeding the main output), so it
+// fails the job instead, at Execute, as Flink offers no such methods on a
+// side output's DataStream.
+func (s Stream[T]) configurable(method string) bool {
+	if s.tag == "" {
+		return true
+	}
+	s.env.g.Fail(fmt.Errorf("weir: %s on side output %q of operator %q: a side output runs in the subtasks of the operator that emits it and has no settings of its own; "+
+		"configure that operator on its main stream, or give the side output an operator of its own (e.g. a Map) and configure that", method, s.tag, s.node.Name))
+	return false
 }
 
 // Rebalance sends records round-robin to the next operator's subtasks.
@@ -164,7 +201,7 @@ func (discard[T]) ProcessWatermarkStatus(bool) error { return nil }
 
 // newNode adds an operator node whose main output has type O.
 func newNode[O any](env *Environment, name string, inputs int, build func(ctx *runtime.OperatorContext, outs graph.Outputs) (graph.Instance, error)) *graph.Node {
-	n := &graph.Node{Name: name, NumInputs: inputs, New: build}
+	n := &graph.Node{Name: name, DefaultName: true, NumInputs: inputs, New: build}
 	n.NewDiscard = func() any { return runtime.Output[O](discard[O]{}) }
 	return env.g.AddNode(n)
 }
@@ -182,7 +219,10 @@ func NewOutputTag[T any](id string) OutputTag[T] { return OutputTag[T]{id: id} }
 func (t OutputTag[T]) ID() string { return t.id }
 
 // SideOutput returns the records that the operator producing s emitted to
-// tag.
+// tag. The side output is part of that operator: it has no name, uid,
+// parallelism or chaining of its own, and calling Name, UID, SetParallelism
+// or DisableChaining on it fails the job. Its partitioning (Rebalance,
+// Broadcast, KeyBy) is chosen per stream as usual.
 func SideOutput[T, X any](s Stream[T], tag OutputTag[X]) Stream[X] {
 	if tag.id == "" {
 		panic("weir: SideOutput with a zero OutputTag")

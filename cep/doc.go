@@ -79,9 +79,14 @@
 // timestamps), once the watermark passes it; event-time timers wake the key
 // for its queued events and for its next timeout, so an idle key's state is
 // released when its partial matches time out. Records at or behind the
-// watermark are late: dropped, or sent to SideOutputLateData. With
+// watermark are late: dropped, or sent to SideOutputLateData. A record
+// without a timestamp fails the job, naming the operator, as windows and
+// interval joins do (the source needs a timestamp assigner). With
 // InProcessingTime records are matched on arrival and Within is measured
 // on the processing-time clock.
+//
+// Pattern operators are named "CEP" unless named with Name; several in one
+// job are numbered ("CEP", "CEP-2") in plans, errors and metrics.
 //
 // # Output
 //

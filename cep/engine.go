@@ -2,6 +2,7 @@ package cep
 
 import (
 	"fmt"
+	"math"
 	"slices"
 )
 
@@ -191,8 +192,19 @@ func (m *matcher[T]) reachesFinal(s int32, v T, depth int) (bool, error) {
 	return false, nil
 }
 
-// advance drops the partial matches that time t times out (t - start >=
-// within), reporting each to timeout.
+// deadline returns the time a partial match started at start times out:
+// start + within, saturated at MaxInt64 so that a timestamp near the end
+// of time cannot wrap around into the past (where a timer for it would
+// fire at once, forever).
+func deadline(start, within int64) int64 {
+	if start > math.MaxInt64-within {
+		return math.MaxInt64
+	}
+	return start + within
+}
+
+// advance drops the partial matches that time t times out (t >= start +
+// within, saturated), reporting each to timeout.
 func (m *matcher[T]) advance(b *buffer[T], t int64) error {
 	w := m.n.within
 	if w <= 0 || len(b.PMs) == 0 {
@@ -201,20 +213,21 @@ func (m *matcher[T]) advance(b *buffer[T], t int64) error {
 	keep := b.PMs[:0]
 	dropped := false
 	var matched []partial
-	at := int64(0)
+	at := int64(math.MinInt64)
 	for _, pm := range b.PMs {
-		if t-pm.Start < w {
+		d := deadline(pm.Start, w)
+		if t < d {
 			keep = append(keep, pm)
 			continue
 		}
 		dropped = true
 		if m.n.states[pm.State].matchOnTimeout {
 			matched = append(matched, pm)
-			at = max(at, pm.Start+w)
+			at = max(at, d)
 			continue
 		}
 		if m.timeout != nil {
-			if err := m.timeout(b, pm, pm.Start+w); err != nil {
+			if err := m.timeout(b, pm, d); err != nil {
 				return err
 			}
 		}
@@ -239,7 +252,7 @@ func (m *matcher[T]) nextTimeout(b *buffer[T]) (int64, bool) {
 	for _, pm := range b.PMs[1:] {
 		t = min(t, pm.Start)
 	}
-	return t + m.n.within, true
+	return deadline(t, m.n.within), true
 }
 
 // complete emits completed matches as the skip strategy allows. With

@@ -125,3 +125,35 @@ func TestConditionErrorFailsJob(t *testing.T) {
 		t.Fatalf("runtime error = %v, want it to name the expression", runtimeErr)
 	}
 }
+
+// An event-time pattern fails the job, naming the operator, on a record
+// without a timestamp (it used to drop it silently), also when late data
+// goes to a side output: such a record is not late, the job lacks a
+// timestamp assigner. In processing time it is matched.
+func TestNoTimestampFailsEventTimePattern(t *testing.T) {
+	for _, late := range []bool{false, true} {
+		h := weirtest.New(weir.Options{Parallelism: 1})
+		in := weirtest.NewInput[ev](h)
+		ps := cep.Pattern(weir.KeyBy(in.Stream(), func(e ev) string { return e.Key }), cep.Begin[ev]("a").Where(is("a")))
+		if late {
+			ps = ps.SideOutputLateData(weir.NewOutputTag[ev]("late"))
+		}
+		weirtest.Capture(h, cep.Select(ps, func(string, map[string][]ev) (int, error) { return 0, nil }).Name("match"))
+		h.Start(t)
+		err := in.Push(ev{Name: "a"}, weir.NoTimestamp)
+		if err == nil || !strings.Contains(err.Error(), `operator "match"`) || !strings.Contains(err.Error(), "no event timestamp") {
+			t.Fatalf("late output %v: got %v, want the operator's no-timestamp error", late, err)
+		}
+	}
+	h := weirtest.New(weir.Options{Parallelism: 1})
+	in := weirtest.NewInput[ev](h)
+	ps := cep.Pattern(weir.KeyBy(in.Stream(), func(e ev) string { return e.Key }), cep.Begin[ev]("a").Where(is("a"))).InProcessingTime()
+	out := weirtest.Capture(h, cep.Select(ps, func(_ string, m map[string][]ev) (string, error) { return m["a"][0].Name, nil }))
+	h.Start(t)
+	if err := in.Push(ev{Name: "a"}, weir.NoTimestamp); err != nil {
+		t.Fatal(err)
+	}
+	if got := out.Values(); len(got) != 1 {
+		t.Fatalf("processing time: got %v, want one match", got)
+	}
+}

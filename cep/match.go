@@ -96,5 +96,5 @@ func SelectMatch[K comparable, T, O any](ps PatternStream[K, T], fn func(key K, 
 		return nil
 	}
 	f.nfa, f.err = compile(ps.p)
-	return weir.ProcessKeyed[K, T, O](ps.ks, f).Name("CEP")
+	return weir.ProcessKeyed[K, T, O](ps.ks, f).DefaultName("CEP")
 }

@@ -1,6 +1,7 @@
 package cep
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/weirstream/weir"
@@ -49,7 +50,9 @@ func (ps PatternStream[K, T]) SideOutputTimeouts(tag weir.OutputTag[TimedOut[K, 
 }
 
 // SideOutputLateData sends event-time records that arrive at or behind the
-// watermark (or without a timestamp) to tag instead of dropping them.
+// watermark to tag instead of dropping them. (A record without a timestamp
+// is not late but a job without timestamps: it fails the job, see
+// errNoTimestamp.)
 func (ps PatternStream[K, T]) SideOutputLateData(tag weir.OutputTag[T]) PatternStream[K, T] {
 	ps.late = &tag
 	return ps
@@ -80,7 +83,7 @@ func FlatSelect[K comparable, T, O any](ps PatternStream[K, T], fn func(key K, m
 func build[K comparable, T, O any](ps PatternStream[K, T], sel func(*weir.KeyedContext[K, O], K, map[string][]T, int64) error) weir.Stream[O] {
 	f := &cepFunc[K, T, O]{sel: sel, procTime: ps.procTime, timeouts: ps.timeouts, late: ps.late}
 	f.nfa, f.err = compile(ps.p)
-	return weir.ProcessKeyed[K, T, O](ps.ks, f).Name("CEP")
+	return weir.ProcessKeyed[K, T, O](ps.ks, f).DefaultName("CEP")
 }
 
 // cepFunc is the CEP operator, a weir KeyedProcessFunction: keyed state
@@ -207,6 +210,11 @@ func (f *cepFunc[K, T, O]) save(c *weir.KeyedContext[K, O], b *buffer[T], stored
 	}
 }
 
+// errNoTimestamp fails an event-time pattern on a record without a
+// timestamp, as windows and interval joins do: such a record can never be
+// ordered or matched, and dropping it would lose data silently.
+var errNoTimestamp = errors.New("cep: record has no event timestamp; patterns match in event time unless InProcessingTime is set, so the sources need a timestamp assigner")
+
 // ProcessElement matches a record (processing time) or queues it until the
 // watermark passes it (event time).
 func (f *cepFunc[K, T, O]) ProcessElement(c *weir.KeyedContext[K, O], v T) error {
@@ -226,7 +234,10 @@ func (f *cepFunc[K, T, O]) ProcessElement(c *weir.KeyedContext[K, O], v T) error
 		return nil
 	}
 	ts := c.Timestamp()
-	if ts == weir.NoTimestamp || ts <= c.CurrentWatermark() {
+	if ts == weir.NoTimestamp {
+		return errNoTimestamp
+	}
+	if ts <= c.CurrentWatermark() {
 		if f.late != nil {
 			weir.Output(c, *f.late, v)
 		}

@@ -133,3 +133,22 @@ func TestTimeoutWithoutFurtherEvents(t *testing.T) {
 		t.Fatalf("timeouts = %+v, want one at 110 with a1 and b1", got)
 	}
 }
+
+// Two patterns in one job get distinct default names, so plans, errors and
+// metrics tell them apart; a name given with Name is kept.
+func TestPatternsGetDistinctDefaultNames(t *testing.T) {
+	env := weir.NewEnvironment(weir.Options{})
+	ks := weir.KeyBy(weir.FromSlice(env, []ev{{Key: "k", Name: "a"}}), func(e ev) string { return e.Key })
+	sel := func(string, map[string][]ev) (int, error) { return 0, nil }
+	p := cep.Begin[ev]("a").Where(is("a"))
+	for range 2 {
+		weir.Collect(cep.Select(cep.Pattern(ks, p).InProcessingTime(), sel).DisableChaining())
+	}
+	weir.Collect(cep.Select(cep.Pattern(ks, p).InProcessingTime(), sel).Name("mine").DisableChaining())
+	plan := env.Explain()
+	for _, want := range []string{"\nCEP -> Collect ", "\nCEP-2 -> Collect-2 ", "\nmine -> Collect-3 "} {
+		if !strings.Contains("\n"+plan, want) {
+			t.Errorf("plan lacks %q:\n%s", want, plan)
+		}
+	}
+}

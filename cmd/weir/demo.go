@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"net"
 	"net/http"
 	"time"
@@ -65,12 +66,24 @@ func (f demoFlags) generator() (fraud.GeneratorConfig, error) {
 	if f.rate < 0 || f.events < 0 || f.accounts < 1 {
 		return fraud.GeneratorConfig{}, errors.New("--rate and --events must not be negative, --accounts must be positive")
 	}
+	if err := checkRate(f.rate); err != nil {
+		return fraud.GeneratorConfig{}, err
+	}
 	gen := fraud.GeneratorConfig{Seed: f.seed, Accounts: f.accounts, Events: f.events, Rate: f.rate}
 	if f.rate > 0 {
 		// Event time follows the wall clock.
 		gen.Start = time.Now().UnixMilli()
 	}
 	return gen, nil
+}
+
+// checkRate refuses a --rate that is negative, NaN or infinite (NaN gave
+// the demo's payments timestamps at the end of time; Inf never paced).
+func checkRate(rate float64) error {
+	if rate < 0 || math.IsNaN(rate) || math.IsInf(rate, 0) {
+		return fmt.Errorf("--rate must be a finite number, not negative: %v", rate)
+	}
+	return nil
 }
 
 func runDemo(cmd *cobra.Command, f demoFlags) error {

@@ -3,8 +3,11 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"math"
 	"net"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 
@@ -51,6 +54,16 @@ With --data-dir the cluster's topics, records, offsets and transactions are
 written to that directory and reloaded at the next start; without it,
 everything is lost when the command stops. Stops on Ctrl-C or SIGTERM.
 
+After a stop with Ctrl-C or SIGTERM, open transactions stay open and can
+still be committed. After a crash (kill -9, a machine crash) the broker
+aborts the transactions that were open, writing their ABORT markers before
+it listens (Kafka would keep them open): read_committed consumers never see
+their records, and everything committed before the crash stays committed.
+A process crash loses nothing that was acknowledged. Without --sync, a
+machine crash may lose records and commits of its last moments (the OS had
+not written them yet); with --sync only the entry of a segment file created
+just before it (kfake does not sync directories).
+
   weir dev kafka --topics input:4,output:4 --data-dir /tmp/weir-kafka`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runDevKafka(cmd, f) },
@@ -61,9 +74,14 @@ everything is lost when the command stops. Stops on Ctrl-C or SIGTERM.
 	fl.IntVar(&f.brokers, "brokers", 1, "number of brokers")
 	fl.StringVar(&f.dataDir, "data-dir", "", "persist the cluster to this directory and reload it from there (empty: in memory only)")
 	fl.StringSliceVar(&f.topics, "topics", nil, "topics to create, as name or name:partitions (default 1 partition), comma-separated")
-	fl.BoolVar(&f.sync, "sync", false, "with --data-dir: fsync every write (slower, survives a machine crash)")
+	fl.BoolVar(&f.sync, "sync", false, "with --data-dir: fsync every produced batch (segment and index) and every producer, transaction and group log entry before answering (slower), so that acknowledged writes survive a machine crash (the directory entries of new segment files are not synced); transactions open at a crash are aborted either way")
 	return cmd
 }
+
+// cleanStopFile, in a data directory, says that the last run of weir dev
+// kafka on it stopped cleanly: its open transactions were saved, and no
+// recovery is needed at the next start.
+const cleanStopFile = "weir-clean-stop"
 
 // parseTopics parses name[:partitions] specifications.
 func parseTopics(specs []string) (map[string]int32, error) {
@@ -152,16 +170,41 @@ func runDevKafka(cmd *cobra.Command, f devKafkaFlags) error {
 	if err != nil {
 		return err
 	}
+	out := cmd.OutOrStdout()
+	var aborted []openTxn
+	if f.dataDir != "" {
+		// A data directory the last run did not stop cleanly (or that
+		// another program wrote) may hold transactions left open.
+		clean := filepath.Join(f.dataDir, cleanStopFile)
+		switch err := os.Remove(clean); {
+		case errors.Is(err, fs.ErrNotExist):
+			if aborted, err = recoverOpenTransactions(cmd.Context(), f); err != nil {
+				return err
+			}
+		case err != nil:
+			return fmt.Errorf("dev kafka: %w", err)
+		}
+	}
 	c, err := kfake.NewCluster(opts...)
 	if err != nil {
 		return fmt.Errorf("dev kafka: %w", err)
 	}
-	defer c.Close()
-	out := cmd.OutOrStdout()
+	defer func() {
+		c.Close()
+		if f.dataDir != "" {
+			if err := os.WriteFile(filepath.Join(f.dataDir, cleanStopFile), nil, 0o644); err != nil {
+				fmt.Fprintf(out, "weir dev kafka: %v\n", err)
+			}
+		}
+	}()
 	fmt.Fprintf(out, "weir dev kafka: %d broker(s) listening on %s (development and tests only, not production)\n",
 		f.brokers, strings.Join(c.ListenAddrs(), ","))
 	if f.dataDir != "" {
 		fmt.Fprintf(out, "weir dev kafka: persisting to %s\n", f.dataDir)
+	}
+	for _, o := range aborted {
+		fmt.Fprintf(out, "weir dev kafka: aborted a transaction left open by a crash: producer %d in %s-%d from offset %d\n",
+			o.producerID, o.topic, o.partition, o.firstOffset)
 	}
 	<-cmd.Context().Done()
 	fmt.Fprintln(out, "weir dev kafka: stopping")

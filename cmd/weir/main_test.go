@@ -86,6 +86,9 @@ func TestDemoFlagErrors(t *testing.T) {
 	for _, args := range [][]string{
 		{"demo", "--parallelism", "0"},
 		{"demo", "--rate", "-1"},
+		{"demo", "--rate", "NaN", "--events", "10"},
+		{"demo", "--rate", "Inf", "--events", "10"},
+		{"demo", "--rate", "-Inf", "--events", "10"},
 		{"demo", "extra"},
 		{"demo", "--metrics-addr", "not-an-address"},
 	} {

@@ -27,6 +27,7 @@ type runFlags struct {
 	s3PathStyle                 bool
 	restore                     string
 	allowNonRestoredState       bool
+	allowCheckpointFallback     bool
 	stateBackend, stateDir      string
 	savepointDir                string
 	verbose                     bool
@@ -55,9 +56,17 @@ func newRunCmd(signals signalFunc) *cobra.Command {
 With --checkpoint-dir (a directory or s3://bucket/prefix) the job takes a
 checkpoint every --checkpoint-interval. After a crash, run the same command
 with --restore latest: the job resumes from the newest completed checkpoint
-in --checkpoint-dir (and starts fresh if there is none). --restore PATH
-starts from one checkpoint or savepoint, at any --parallelism and either
---state-backend.
+in --checkpoint-dir, or from the savepoint a stop-with-savepoint or a
+--restore PATH left there (and starts fresh only if the directory holds
+none). --restore PATH starts from one checkpoint or savepoint, at any
+--parallelism and either --state-backend.
+
+Exactly-once: whatever sinks committed is never produced again by a
+restore. If the newest completed checkpoint cannot be read (a damaged or
+missing file), --restore latest fails and names the damaged files rather
+than go back to an older checkpoint and repeat output; with
+--allow-checkpoint-fallback it goes back and says at ERROR level how much
+may repeat. Warnings and errors always go to stderr; -v adds progress.
 
 Savepoints: with --savepoint-dir, SIGUSR1 (kill -USR1 PID) takes a savepoint
 and prints its path on stderr, and SIGINT/SIGTERM (Ctrl-C) stops the job
@@ -81,6 +90,7 @@ cancels at once. Without --savepoint-dir, SIGINT/SIGTERM cancel the job.`,
 	pf.StringVar(&f.s3Region, "s3-region", "", "S3 signing region (empty: the SDK's default; us-east-1 with --s3-endpoint)")
 	pf.BoolVar(&f.s3PathStyle, "s3-path-style", false, "address buckets as endpoint/bucket/key (MinIO and the like)")
 	pf.StringVar(&f.restore, "restore", "", `where to start: "latest" (the newest checkpoint in --checkpoint-dir), a checkpoint or savepoint path, or empty for a fresh start`)
+	pf.BoolVar(&f.allowCheckpointFallback, "allow-checkpoint-fallback", false, "with --restore latest, restore an older checkpoint when newer completed ones cannot be read; output committed for those is produced again (without it such a restore fails and names the damaged files)")
 	pf.BoolVar(&f.allowNonRestoredState, "allow-non-restored-state", false, "restore even if the checkpoint holds state of an operator the job lacks")
 	pf.StringVar(&f.stateBackend, "state-backend", weir.StateHeap, `where keyed state lives: "heap" (memory) or "pebble" (local disk)`)
 	pf.StringVar(&f.stateDir, "state-dir", "", "local working directory of the pebble backend (default: under the system's temporary directory)")
@@ -109,13 +119,14 @@ func (f *runFlags) options(logger *slog.Logger) (weir.Options, error) {
 		return weir.Options{}, errors.New("--savepoint-dir needs checkpointing: set --checkpoint-dir (savepoints use the checkpoints' barriers)")
 	}
 	o := weir.Options{
-		Parallelism:           f.parallelism,
-		MaxParallelism:        f.maxParallelism,
-		Logger:                logger,
-		Restore:               f.restore,
-		AllowNonRestoredState: f.allowNonRestoredState,
-		StateBackend:          f.stateBackend,
-		StateDir:              f.stateDir,
+		Parallelism:             f.parallelism,
+		MaxParallelism:          f.maxParallelism,
+		Logger:                  logger,
+		Restore:                 f.restore,
+		AllowNonRestoredState:   f.allowNonRestoredState,
+		AllowCheckpointFallback: f.allowCheckpointFallback,
+		StateBackend:            f.stateBackend,
+		StateDir:                f.stateDir,
 	}
 	o.Checkpoints.S3 = weir.S3Options{Endpoint: f.s3Endpoint, Region: f.s3Region, UsePathStyle: f.s3PathStyle}
 	if f.checkpointDir != "" {
@@ -141,10 +152,13 @@ type runJob struct {
 // (controller) until it ends.
 func executeJob(cmd *cobra.Command, f *runFlags, signals signalFunc, job runJob) error {
 	stderr := newLockedWriter(cmd.ErrOrStderr())
-	logger := slog.New(slog.DiscardHandler)
+	// Warnings and errors (a checkpoint skipped, a restore falling back, a
+	// restart) always reach stderr; -v adds the job's progress.
+	level := slog.LevelWarn
 	if f.verbose {
-		logger = slog.New(slog.NewTextHandler(stderr, nil))
+		level = slog.LevelInfo
 	}
+	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 	opts, err := f.options(logger)
 	if err != nil {
 		return fmt.Errorf("run %s: %w", job.name, err)

@@ -37,8 +37,11 @@ Ends when every input file was read. Write an input directory with
 			if c.Input == "" || c.Output == "" {
 				return errors.New("run sums: --input and --output must be set")
 			}
-			if c.Rate < 0 {
-				return fmt.Errorf("run sums: --rate must not be negative, not %v", c.Rate)
+			if err := c.Validate(); err != nil {
+				return fmt.Errorf("run sums: %w", err)
+			}
+			if err := checkRate(c.Rate); err != nil {
+				return fmt.Errorf("run sums: %w", err)
 			}
 			return executeJob(cmd, f, signals, runJob{name: "sums", build: func(env *weir.Environment) error {
 				sums.Build(env, c)
@@ -50,6 +53,7 @@ Ends when every input file was read. Write an input directory with
 	fl.StringVar(&c.Input, "input", "", "directory of JSON-lines input files")
 	fl.StringVar(&c.Output, "output", "", "directory of the output part files")
 	fl.Float64Var(&c.Rate, "rate", 0, "input lines read per second (0: as fast as possible)")
+	fl.StringVar(&c.DeadLetters, "dead-letters", "", "directory for input lines that do not decode (JSON-lines dead letters naming file, line and field, committed exactly once like the output); empty: such a line fails the job")
 	return cmd
 }
 
@@ -117,8 +121,11 @@ Queries: ` + queryNames(),
 			if !ok {
 				return fmt.Errorf("run nexmark: unknown query %q for --query (have: %s)", query, queryNames())
 			}
-			if events < 0 || rate < 0 {
-				return errors.New("run nexmark: --events and --rate must not be negative")
+			if events < 0 {
+				return errors.New("run nexmark: --events must not be negative")
+			}
+			if err := checkRate(rate); err != nil {
+				return fmt.Errorf("run nexmark: %w", err)
 			}
 			cfg := nexmark.DefaultConfig(events, seed)
 			if err := cfg.Validate(); err != nil {

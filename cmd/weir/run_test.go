@@ -305,7 +305,7 @@ func TestRunDemo(t *testing.T) {
 // TestRunFlagErrors: bad flags are refused before the job starts, naming
 // the flag.
 func TestRunFlagErrors(t *testing.T) {
-	in := t.TempDir()
+	in, out := t.TempDir(), t.TempDir()
 	for _, tc := range []struct {
 		args []string
 		want string
@@ -313,14 +313,20 @@ func TestRunFlagErrors(t *testing.T) {
 		{[]string{"run"}, "name a job"},
 		{[]string{"run", "nope"}, `unknown job "nope"`},
 		{[]string{"run", "sums", "--input", in}, "--output"},
-		{[]string{"run", "sums", "--input", in, "--output", in, "--savepoint-dir", in}, "--savepoint-dir needs checkpointing: set --checkpoint-dir"},
-		{[]string{"run", "sums", "--input", in, "--output", in, "--restore", "latest"}, "--restore latest needs --checkpoint-dir"},
-		{[]string{"run", "sums", "--input", in, "--output", in, "--state-backend", "rocks"}, "--state-backend"},
-		{[]string{"run", "sums", "--input", in, "--output", in, "--parallelism", "0"}, "--parallelism"},
-		{[]string{"run", "sums", "--input", in, "--output", in, "--parallelism", "4", "--max-parallelism", "2"}, "--max-parallelism"},
-		{[]string{"run", "sums", "--input", in, "--output", in, "--checkpoint-dir", in, "--checkpoint-interval", "0s"}, "--checkpoint-interval"},
+		{[]string{"run", "sums", "--input", in, "--output", out, "--savepoint-dir", in}, "--savepoint-dir needs checkpointing: set --checkpoint-dir"},
+		{[]string{"run", "sums", "--input", in, "--output", out, "--restore", "latest"}, "--restore latest needs --checkpoint-dir"},
+		{[]string{"run", "sums", "--input", in, "--output", out, "--state-backend", "rocks"}, "--state-backend"},
+		{[]string{"run", "sums", "--input", in, "--output", out, "--parallelism", "0"}, "--parallelism"},
+		{[]string{"run", "sums", "--input", in, "--output", out, "--parallelism", "4", "--max-parallelism", "2"}, "--max-parallelism"},
+		{[]string{"run", "sums", "--input", in, "--output", out, "--checkpoint-dir", in, "--checkpoint-interval", "0s"}, "--checkpoint-interval"},
 		{[]string{"run", "nexmark", "--query", "q99"}, `unknown query "q99"`},
 		{[]string{"run", "demo", "--accounts", "0"}, "--accounts"},
+		{[]string{"run", "sums", "--input", in, "--output", in}, "is the input directory"},
+		{[]string{"run", "sums", "--input", in, "--output", filepath.Join(in, "out")}, "is inside the input directory"},
+		{[]string{"run", "sums", "--input", in + "/", "--output", filepath.Join(in, "..", filepath.Base(in), "a", "b")}, "is inside the input directory"},
+		{[]string{"run", "demo", "--rate", "NaN", "--events", "10"}, "--rate"},
+		{[]string{"run", "nexmark", "--query", "q0", "--rate", "Inf", "--events", "10"}, "--rate"},
+		{[]string{"run", "sums", "--input", in, "--output", t.TempDir(), "--rate", "NaN"}, "--rate"},
 	} {
 		_, _, err := run(t, tc.args...)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {

@@ -197,8 +197,11 @@ func (r *reader[T]) Poll(_ context.Context, out *weir.SourceOutput[T]) (weir.Pol
 	}
 	sq := &r.seqs[i]
 	// n: how many records this poll emits.
+	// left: the numbers next, next+step, ... below end (next < end, so
+	// end-next does not overflow; end-next+step-1 would when end is
+	// MaxInt64, the unbounded case).
 	n := r.batch
-	if left := (r.end - sq.next + r.step - 1) / r.step; left < n {
+	if left := (r.end-sq.next-1)/r.step + 1; left < n {
 		n = left
 	}
 	if r.limit != nil {

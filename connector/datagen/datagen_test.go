@@ -236,3 +236,41 @@ func TestRealClockNotOverThrottled(t *testing.T) {
 		t.Fatalf("%d records, want 200", len(got.Values()))
 	}
 }
+
+// An unbounded source at parallelism p: every subtask generates. The count
+// of numbers left, (end-next+step-1)/step, overflowed when end was
+// MaxInt64, so subtasks 0..p-2 emitted nothing (and event-time windows
+// downstream never fired, their watermark held back by the idle subtask).
+func TestUnboundedEverySubtask(t *testing.T) {
+	for _, p := range []int{2, 3} {
+		ctx, cancel := context.WithCancel(context.Background())
+		env := weir.NewEnvironment(weir.Options{Parallelism: p})
+		started := make(chan int, p)
+		src := datagen.NewFactory(func(subtask int, _ *rand.Rand) func(int64) int64 {
+			var once sync.Once
+			return func(seq int64) int64 {
+				once.Do(func() { started <- subtask })
+				return seq
+			}
+		}, datagen.Options{BatchSize: 64})
+		weir.FromSource[int64](env, src, weir.NoWatermarks[int64](), "gen").SinkTo(weir.SinkFunc[int64](func(int64, int64) error { return nil }))
+		done := make(chan error, 1)
+		go func() { done <- env.Execute(ctx) }()
+		seen := map[int]bool{}
+		deadline := time.After(20 * time.Second) // a bound for the failing case only
+	wait:
+		for len(seen) < p {
+			select {
+			case sub := <-started:
+				seen[sub] = true
+			case <-deadline:
+				t.Errorf("p=%d: after 20 s only subtasks %v generated", p, seen)
+				break wait
+			}
+		}
+		cancel()
+		if err := <-done; !errors.Is(err, context.Canceled) {
+			t.Fatalf("p=%d: Execute = %v, want context.Canceled", p, err)
+		}
+	}
+}

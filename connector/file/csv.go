@@ -336,6 +336,7 @@ type csvDecoder[T any] struct {
 	buf     []byte
 	strict  bool
 	haveHdr bool
+	unknown []string // header columns that match no field
 }
 
 // header reads the header line.
@@ -347,6 +348,8 @@ func (d *csvDecoder[T]) header(line []byte) (string, error) {
 	}
 	d.cols = d.cols[:0]
 	d.names = d.names[:0]
+	d.unknown = d.unknown[:0]
+	mapped := 0
 	seen := map[string]bool{}
 	for _, f := range fields {
 		name := string(f)
@@ -366,11 +369,29 @@ func (d *csvDecoder[T]) header(line []byte) (string, error) {
 		if idx < 0 && d.strict {
 			return name, fmt.Errorf("header: unknown column %q", name)
 		}
+		if idx < 0 {
+			d.unknown = append(d.unknown, name)
+		} else {
+			mapped++
+		}
 		d.cols = append(d.cols, idx)
+	}
+	if !d.schema.isMap && mapped == 0 {
+		// Every record would be the zero value: the file is not of this
+		// type (or its header is missing).
+		want := make([]string, len(d.schema.fields))
+		for i, f := range d.schema.fields {
+			want[i] = f.name
+		}
+		return "", fmt.Errorf("header: no column matches a field of %v (columns %q, fields %q)", d.schema.typ, d.names, want)
 	}
 	d.haveHdr = true
 	return "", nil
 }
+
+// unknownColumns returns the columns of the last header that match no
+// field (ignored, unless DisallowUnknownFields).
+func (d *csvDecoder[T]) unknownColumns() []string { return d.unknown }
 
 // decode decodes one record into v (which must be the zero value), and on
 // failure returns the name of the column at fault, if any.

@@ -10,7 +10,12 @@
 // file i goes to subtask i mod parallelism, and each file has its own
 // watermark (weir.SourceOutput.Split), released when the file ends. A
 // reader handles at most SourceOptions.LinesPerPoll lines per Poll, reading
-// through a buffered reader; lines may be of any length. A subtask reads its
+// through a buffered reader. A record (a line, or a CSV record whose quoted
+// field spans lines) may be up to SourceOptions.MaxRecordBytes long
+// (DefaultMaxRecordBytes, 4 MiB, by default); a longer one is a bad record
+// whose bytes are skipped without being held, and reading a long line
+// stops when the job is cancelled (an input like /dev/zero has no line
+// end). A subtask reads its
 // files one after another and records carry no timestamp of their own: give
 // the weir.WatermarkStrategy a Timestamp function. As in Flink, a watermark
 // never goes back, so for event time order the files by time (their sorted
@@ -18,7 +23,13 @@
 // older than the watermark reached in an earlier one are late.
 //
 // JSON lines: one value per line (not null), decoded with encoding/json into T
-// (optionally rejecting unknown fields); blank lines are skipped.
+// (optionally rejecting unknown fields); blank lines are skipped. Whitespace
+// is JSON's (space, tab, CR, LF): a line with anything else around or after
+// its value is a bad record. A field missing from an object keeps its zero
+// value, unless SourceOptions.FailOnMissingField (Flink's
+// fail-on-missing-field) makes the line a bad record naming the field;
+// fields tagged omitempty or omitzero stay optional, and null is accepted
+// only for fields that can be nil (pointers, interfaces, maps, slices).
 //
 // CSV: the first line of every file is a header. T is a struct whose
 // exported fields are columns, named by a `csv:"name"` tag or the field
@@ -29,9 +40,10 @@
 // 3339), and pointers to these. An empty cell leaves the zero value (nil
 // for a pointer). Fields follow RFC 4180 as encoding/csv reads them:
 // quoted fields may hold separators, doubled quotes and line breaks.
-// Columns without a matching field are ignored unless
-// SourceOptions.DisallowUnknownFields is set; fields without a column keep
-// their zero value. Blank lines and a UTF-8 byte order mark at the start
+// Columns without a matching field are ignored, with a warning in the
+// job's log, unless SourceOptions.DisallowUnknownFields is set; fields
+// without a column keep their zero value. A header that matches no field
+// of a struct T fails the job (every record would be the zero value). Blank lines and a UTF-8 byte order mark at the start
 // of a file are skipped.
 //
 // # Bad input

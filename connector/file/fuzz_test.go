@@ -129,9 +129,11 @@ func equalFuzzRec(a, b fuzzRec) bool {
 	return a.ID == b.ID && a.Name == b.Name && sameX && sameOK && a.At.Equal(b.At) && a.U == b.U && a.D == b.D
 }
 
-// FuzzJSONDecode feeds arbitrary lines to the JSON decoder in both modes:
-// no panic, the strict mode accepts no more than the lax one, and an error
-// names a field only if it is a type or unknown-field error.
+// FuzzJSONDecode feeds arbitrary lines to the JSON decoder in its modes
+// (lax, strict, FailOnMissingField): no panic, the strict modes accept no
+// more than the lax one and decode what they accept alike, and an error
+// names a field only if it is a type, unknown-field or missing-field error.
+// The key scanner of FailOnMissingField sees the keys encoding/json sees.
 func FuzzJSONDecode(f *testing.F) {
 	f.Add(`{"id":1,"name":"a"}`)
 	f.Add(`{"id":"x"}`)
@@ -139,27 +141,60 @@ func FuzzJSONDecode(f *testing.F) {
 	f.Add(`{"zzz":1}`)
 	f.Add(`null`)
 	f.Add(`{"at":"not a time"}`)
+	f.Add("{}\v")
+	f.Add(`{"id":1} GARBAGE`)
+	f.Add(`{"id":1,"name":"a","x":1,"ok":null,"at":"2026-01-01T00:00:00Z","u":1,"D":null}`)
+	f.Add(`{"i\u0064":1,"NAME":"a","x":[1,{"y":"}"}],"ok":true}`)
+	required, err := requiredJSONFields[fuzzRec]()
+	if err != nil {
+		f.Fatal(err)
+	}
 	f.Fuzz(func(t *testing.T, line string) {
-		var lax, strict fuzzRec
+		var lax, strict, req fuzzRec
 		lf, lerr := (&jsonDecoder[fuzzRec]{}).decode([]byte(line), &lax)
 		sf, serr := (&jsonDecoder[fuzzRec]{strict: true}).decode([]byte(line), &strict)
+		rf, rerr := (&jsonDecoder[fuzzRec]{required: required}).decode([]byte(line), &req)
 		if lerr != nil && serr == nil {
 			t.Fatalf("strict accepted %q, lax rejected it: %v", line, lerr)
+		}
+		if lerr != nil && rerr == nil {
+			t.Fatalf("FailOnMissingField accepted %q, lax rejected it: %v", line, lerr)
 		}
 		for _, c := range []struct {
 			field string
 			err   error
-		}{{lf, lerr}, {sf, serr}} {
+		}{{lf, lerr}, {sf, serr}, {rf, rerr}} {
 			if c.field == "" {
 				continue
 			}
 			var te *json.UnmarshalTypeError
-			if !errors.As(c.err, &te) && !strings.Contains(c.err.Error(), "unknown field") {
+			if !errors.As(c.err, &te) && !strings.Contains(c.err.Error(), "unknown field") &&
+				!strings.Contains(c.err.Error(), "missing field") && !strings.Contains(c.err.Error(), "is null") {
 				t.Fatalf("field %q named for error %v", c.field, c.err)
 			}
 		}
 		if lerr == nil && serr == nil && !equalFuzzRec(lax, strict) {
 			t.Fatalf("modes decoded %q differently: %+v vs %+v", line, lax, strict)
+		}
+		if lerr == nil && rerr == nil && !equalFuzzRec(lax, req) {
+			t.Fatalf("modes decoded %q differently: %+v vs %+v", line, lax, req)
+		}
+		var m map[string]json.RawMessage
+		if json.Unmarshal([]byte(line), &m) != nil || m == nil {
+			return
+		}
+		got := map[string]bool{}
+		if err := objectKeys([]byte(line), func(k []byte, null bool) { got[string(k)] = null }); err != nil {
+			t.Fatalf("objectKeys(%q): %v", line, err)
+		}
+		if len(got) != len(m) {
+			t.Fatalf("objectKeys(%q) found %v, encoding/json %d keys", line, got, len(m))
+		}
+		for k, raw := range m {
+			null, ok := got[k]
+			if !ok || null != (string(raw) == "null") {
+				t.Fatalf("objectKeys(%q): key %q null=%v found=%v, raw %s", line, k, null, ok, raw)
+			}
 		}
 	})
 }

@@ -5,15 +5,19 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 	"strings"
+	"unicode/utf8"
 )
 
 var errNull = errors.New("null is not a record")
 
 // jsonDecoder decodes one JSON value per line.
 type jsonDecoder[T any] struct {
-	strict bool
-	r      bytes.Reader
+	strict   bool
+	required []jsonField // with FailOnMissingField
+	seen     []byte      // per required field: fieldMissing, fieldNull, fieldSet
+	r        bytes.Reader
 }
 
 // header is not used by JSON lines.
@@ -22,12 +26,15 @@ func (d *jsonDecoder[T]) header([]byte) (string, error) { return "", nil }
 // decode decodes one line into v (the zero value) and on failure returns
 // the field at fault, if known.
 func (d *jsonDecoder[T]) decode(line []byte, v *T) (string, error) {
-	if bytes.Equal(bytes.TrimSpace(line), []byte("null")) {
+	if bytes.Equal(trimJSONSpace(line), []byte("null")) {
 		// encoding/json would leave the zero value: a record nobody wrote.
 		return "", errNull
 	}
 	if !d.strict {
-		return jsonFault(json.Unmarshal(line, v))
+		if err := json.Unmarshal(line, v); err != nil {
+			return jsonFault(err)
+		}
+		return d.checkRequired(line)
 	}
 	d.r.Reset(line)
 	dec := json.NewDecoder(&d.r)
@@ -35,10 +42,10 @@ func (d *jsonDecoder[T]) decode(line []byte, v *T) (string, error) {
 	if err := dec.Decode(v); err != nil {
 		return jsonFault(err)
 	}
-	if rest := bytes.TrimSpace(line[dec.InputOffset():]); len(rest) > 0 {
+	if rest := trimJSONSpace(line[dec.InputOffset():]); len(rest) > 0 {
 		return "", fmt.Errorf("invalid character %q after top-level value", rest[0])
 	}
-	return "", nil
+	return d.checkRequired(line)
 }
 
 // jsonFault extracts the field named by a decoding error.
@@ -58,4 +65,229 @@ func jsonFault(err error) (string, error) {
 		return strings.Trim(name, `"`), err
 	}
 	return "", err
+}
+
+// jsonField is a field of T that FailOnMissingField requires.
+type jsonField struct {
+	name     string // its JSON key
+	nullable bool   // its Go type can hold null (pointer, interface, map, slice)
+}
+
+// requiredJSONFields returns the fields of T (a struct, or a pointer to
+// one) that encoding/json fills from an object: every exported field under
+// its JSON name, embedded structs' fields promoted, except those tagged "-",
+// omitempty or omitzero.
+func requiredJSONFields[T any]() ([]jsonField, error) {
+	t := reflect.TypeFor[T]()
+	if t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t.Kind() != reflect.Struct {
+		return nil, fmt.Errorf("the record type %v is not a struct", reflect.TypeFor[T]())
+	}
+	var out []jsonField
+	var walk func(t reflect.Type, depth int)
+	walk = func(t reflect.Type, depth int) {
+		for i := 0; i < t.NumField(); i++ {
+			f := t.Field(i)
+			tag := f.Tag.Get("json")
+			if tag == "-" {
+				continue
+			}
+			name, opts, _ := strings.Cut(tag, ",")
+			ft := f.Type
+			if f.Anonymous && name == "" {
+				if ft.Kind() == reflect.Pointer {
+					ft = ft.Elem()
+				}
+				if ft.Kind() == reflect.Struct {
+					if depth < 8 {
+						walk(ft, depth+1)
+					}
+					continue
+				}
+			}
+			if !f.IsExported() {
+				continue
+			}
+			if hasOpt(opts, "omitempty") || hasOpt(opts, "omitzero") {
+				continue
+			}
+			if name == "" {
+				name = f.Name
+			}
+			switch f.Type.Kind() {
+			case reflect.Pointer, reflect.Interface, reflect.Map, reflect.Slice:
+				out = append(out, jsonField{name: name, nullable: true})
+			default:
+				out = append(out, jsonField{name: name})
+			}
+		}
+	}
+	walk(t, 0)
+	return out, nil
+}
+
+func hasOpt(opts, opt string) bool {
+	for opts != "" {
+		var o string
+		o, opts, _ = strings.Cut(opts, ",")
+		if o == opt {
+			return true
+		}
+	}
+	return false
+}
+
+const (
+	fieldMissing = iota
+	fieldNull
+	fieldSet
+)
+
+// checkRequired reports the first required field that line (one JSON
+// object, already decoded without error) lacks or sets to null although
+// its type cannot be nil.
+func (d *jsonDecoder[T]) checkRequired(line []byte) (string, error) {
+	if len(d.required) == 0 {
+		return "", nil
+	}
+	if cap(d.seen) < len(d.required) {
+		d.seen = make([]byte, len(d.required))
+	}
+	seen := d.seen[:len(d.required)]
+	clear(seen)
+	err := objectKeys(line, func(key []byte, null bool) {
+		i := d.match(key)
+		if i < 0 {
+			return
+		}
+		if null {
+			seen[i] = fieldNull
+		} else {
+			seen[i] = fieldSet
+		}
+	})
+	if err != nil {
+		return "", err
+	}
+	for i, f := range d.required {
+		switch {
+		case seen[i] == fieldMissing:
+			return f.name, fmt.Errorf("missing field %q", f.name)
+		case seen[i] == fieldNull && !f.nullable:
+			return f.name, fmt.Errorf("field %q is null", f.name)
+		}
+	}
+	return "", nil
+}
+
+// match returns the index of the required field key names, as
+// encoding/json matches keys: exactly, or else without regard to case.
+func (d *jsonDecoder[T]) match(key []byte) int {
+	for i := range d.required {
+		if d.required[i].name == string(key) {
+			return i
+		}
+	}
+	for i := range d.required {
+		if strings.EqualFold(d.required[i].name, string(key)) {
+			return i
+		}
+	}
+	return -1
+}
+
+// objectKeys calls fn with every key of the top-level JSON object in b
+// (valid JSON: encoding/json decoded it) and whether its value is null.
+func objectKeys(b []byte, fn func(key []byte, null bool)) error {
+	b = trimJSONSpace(b)
+	if len(b) == 0 || b[0] != '{' {
+		return errors.New("not a JSON object")
+	}
+	i := 1
+	for {
+		i = skipJSONSpace(b, i)
+		if i >= len(b) || b[i] == '}' {
+			return nil
+		}
+		if b[i] == ',' {
+			i++
+			continue
+		}
+		if b[i] != '"' {
+			return fmt.Errorf("unexpected %q in object at byte %d", b[i], i)
+		}
+		end := stringEnd(b, i)
+		if end < 0 {
+			return errors.New("unterminated string")
+		}
+		key := b[i+1 : end-1]
+		if bytes.IndexByte(key, '\\') >= 0 || !utf8.Valid(key) {
+			// Unescape, and replace invalid UTF-8 as encoding/json does.
+			var s string
+			if err := json.Unmarshal(b[i:end], &s); err != nil {
+				return err
+			}
+			key = []byte(s)
+		}
+		i = skipJSONSpace(b, end)
+		if i >= len(b) || b[i] != ':' {
+			return errors.New("missing colon after object key")
+		}
+		i = skipJSONSpace(b, i+1)
+		null := bytes.HasPrefix(b[i:], []byte("null"))
+		i = valueEnd(b, i)
+		fn(key, null)
+	}
+}
+
+func skipJSONSpace(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\r' || b[i] == '\n') {
+		i++
+	}
+	return i
+}
+
+// stringEnd returns the index after the closing quote of the string that
+// starts at b[i], or -1.
+func stringEnd(b []byte, i int) int {
+	for j := i + 1; j < len(b); j++ {
+		switch b[j] {
+		case '\\':
+			j++
+		case '"':
+			return j + 1
+		}
+	}
+	return -1
+}
+
+// valueEnd returns the index after the JSON value that starts at b[i]:
+// the next ',' or '}' outside strings, arrays and objects.
+func valueEnd(b []byte, i int) int {
+	depth := 0
+	for i < len(b) {
+		switch b[i] {
+		case '"':
+			if e := stringEnd(b, i); e > 0 {
+				i = e
+				continue
+			}
+			return len(b)
+		case '{', '[':
+			depth++
+		case '}', ']':
+			if depth == 0 {
+				return i
+			}
+			depth--
+		case ',':
+			if depth == 0 {
+				return i
+			}
+		}
+		i++
+	}
+	return i
 }

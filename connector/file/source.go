@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"log/slog"
 	"math"
 	"os"
 	"path/filepath"
@@ -19,6 +20,10 @@ import (
 // DefaultLinesPerPoll is the number of lines a reader handles per Poll by
 // default.
 const DefaultLinesPerPoll = 1024
+
+// DefaultMaxRecordBytes is the default bound on the size of one record
+// (SourceOptions.MaxRecordBytes).
+const DefaultMaxRecordBytes = 4 << 20
 
 // SourceOptions configure a file source. The zero value fails the job on
 // the first malformed line and ignores unknown JSON fields and CSV columns.
@@ -40,6 +45,18 @@ type SourceOptions struct {
 	// (each gets an equal share); 0 or less means as fast as possible. For
 	// demos and tests that need a job to run for a while.
 	LinesPerSecond float64
+	// MaxRecordBytes bounds the size of one record: a line, or a CSV
+	// record whose quoted field spans lines (default
+	// DefaultMaxRecordBytes; 0 or less means the default). A longer record
+	// is a bad record of its file and line, handled by OnError; its bytes
+	// are skipped, not held in memory.
+	MaxRecordBytes int
+	// FailOnMissingField makes a JSON object that lacks a field of T (a
+	// struct) a bad record naming the field, as Flink's JSON format option
+	// fail-on-missing-field does; so is a null value for a field whose Go
+	// type cannot be nil. Fields tagged omitempty or omitzero, or "-", are
+	// optional. Without it a missing field keeps its zero value.
+	FailOnMissingField bool
 }
 
 // lineDecoder decodes the lines of one file.
@@ -140,7 +157,15 @@ func (s *Source[T]) CreateReader(ctx weir.SourceContext) (weir.SourceReader[T], 
 		n = DefaultLinesPerPoll
 	}
 	comma, _ := checkComma(s.opts.Comma) // checked by decoderFactory
-	r := &reader[T]{files: mine, newDec: newDec, perPoll: n, policy: s.opts.OnError, format: s.format, comma: comma}
+	maxRec := s.opts.MaxRecordBytes
+	if maxRec <= 0 {
+		maxRec = DefaultMaxRecordBytes
+	}
+	log := ctx.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	r := &reader[T]{files: mine, newDec: newDec, perPoll: n, policy: s.opts.OnError, format: s.format, comma: comma, maxRec: maxRec, log: log}
 	if s.opts.LinesPerSecond > 0 {
 		if ctx.Time == nil {
 			return nil, fmt.Errorf("%w: LinesPerSecond needs the job's processing-time service", ErrOptions)
@@ -177,7 +202,14 @@ func (s *Source[T]) decoderFactory() (func() lineDecoder[T], error) {
 		return func() lineDecoder[T] { return &csvDecoder[T]{schema: schema, comma: comma, strict: strict} }, nil
 	default:
 		strict := s.opts.DisallowUnknownFields
-		return func() lineDecoder[T] { return &jsonDecoder[T]{strict: strict} }, nil
+		var req []jsonField
+		if s.opts.FailOnMissingField {
+			var err error
+			if req, err = requiredJSONFields[T](); err != nil {
+				return nil, fmt.Errorf("%w: FailOnMissingField: %w", ErrOptions, err)
+			}
+		}
+		return func() lineDecoder[T] { return &jsonDecoder[T]{strict: strict, required: req} }, nil
 	}
 }
 
@@ -234,6 +266,8 @@ type reader[T any] struct {
 	time    weir.ProcessingTimeService
 	policy  weir.ErrorPolicy
 	format  format
+	maxRec  int // bytes in a record at most
+	log     *slog.Logger
 
 	// The open file.
 	name    string
@@ -251,7 +285,7 @@ type reader[T any] struct {
 	buf     []byte
 }
 
-func (r *reader[T]) Poll(_ context.Context, out *weir.SourceOutput[T]) (weir.PollStatus, error) {
+func (r *reader[T]) Poll(ctx context.Context, out *weir.SourceOutput[T]) (weir.PollStatus, error) {
 	perPoll := r.perPoll
 	if r.limit != nil {
 		now := r.time.Now()
@@ -277,9 +311,22 @@ func (r *reader[T]) Poll(_ context.Context, out *weir.SourceOutput[T]) (weir.Pol
 				return weir.EndOfInput, err
 			}
 		}
-		line, first, err := r.readRecord()
+		line, first, err := r.readRecord(ctx)
 		if err == io.EOF {
 			if err := r.closeFile(out); err != nil {
+				return weir.EndOfInput, err
+			}
+			continue
+		}
+		var tl *tooLongError
+		if errors.As(err, &tl) {
+			n++
+			d := weir.DeadLetter{Source: r.where(tl.line), Reason: tl.Error(), Raw: tl.head}
+			if !r.hdrDone && r.format == formatCSV {
+				// The header: the file is unreadable.
+				return weir.EndOfInput, &weir.BadRecordError{DeadLetter: d}
+			}
+			if err := weir.RejectFromSource(out, r.policy, d); err != nil {
 				return weir.EndOfInput, err
 			}
 			continue
@@ -295,6 +342,9 @@ func (r *reader[T]) Poll(_ context.Context, out *weir.SourceOutput[T]) (weir.Pol
 				// A bad header makes the whole file unreadable: this
 				// always fails the job.
 				return weir.EndOfInput, &weir.BadRecordError{DeadLetter: d}
+			}
+			if u, ok := r.dec.(interface{ unknownColumns() []string }); ok && len(u.unknownColumns()) > 0 {
+				r.log.Warn("file: CSV header columns match no field and are ignored", "file", r.name, "columns", u.unknownColumns())
 			}
 			continue
 		}
@@ -325,7 +375,7 @@ func (r *reader[T]) open(out *weir.SourceOutput[T]) error {
 	}
 	r.name, r.f, r.line, r.off, r.hdrDone = name, f, 0, 0, false
 	if r.br == nil {
-		r.br = bufio.NewReaderSize(f, 64<<10)
+		r.br = bufio.NewReaderSize(f, bufferSize)
 	} else {
 		r.br.Reset(f)
 	}
@@ -352,7 +402,7 @@ func (r *reader[T]) resume(pos filePos) error {
 		return fmt.Errorf("file: restoring %s: it has %d bytes, the checkpoint read up to byte %d (the file changed)", r.name, st.Size(), pos.off)
 	}
 	if pos.header && r.format == formatCSV {
-		line, first, err := r.readRecord()
+		line, first, err := r.readRecord(context.Background())
 		if err != nil {
 			if err == io.EOF {
 				err = io.ErrUnexpectedEOF
@@ -386,17 +436,41 @@ func (r *reader[T]) closeFile(out *weir.SourceOutput[T]) error {
 	return nil
 }
 
+// tooLongError is a record over the size limit: a bad record, whose bytes
+// were skipped up to the end of its line.
+type tooLongError struct {
+	line  int64  // its first line
+	limit int    // the limit
+	head  []byte // its first bytes, for the dead letter
+}
+
+func (e *tooLongError) Error() string {
+	return fmt.Sprintf("record longer than the limit of %d bytes (SourceOptions.MaxRecordBytes)", e.limit)
+}
+
+// deadLetterHead is how much of an over-long record a dead letter keeps.
+const deadLetterHead = 1 << 10
+
 // readLine returns the next line without its terminator ("\n" or "\r\n"),
-// or io.EOF. The slice is valid until the next call.
-func (r *reader[T]) readLine() ([]byte, error) {
+// or io.EOF. The slice is valid until the next call. A line of more than
+// room bytes is a *tooLongError: it is skipped to its end without being
+// held in memory, checking ctx on the way (a file like /dev/zero has no
+// end).
+func (r *reader[T]) readLine(ctx context.Context, room int) ([]byte, error) {
 	b, err := r.br.ReadSlice('\n')
 	if err == bufio.ErrBufferFull {
 		r.long = append(r.long[:0], b...)
-		for err == bufio.ErrBufferFull {
+		for err == bufio.ErrBufferFull && len(r.long) <= room+2 { // +2: room for "\r\n"
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
 			b, err = r.br.ReadSlice('\n')
 			r.long = append(r.long, b...)
 		}
 		b = r.long
+		if err == bufio.ErrBufferFull {
+			return nil, r.skipLong(ctx)
+		}
 	}
 	r.off += int64(len(b))
 	if err == io.EOF {
@@ -414,21 +488,52 @@ func (r *reader[T]) readLine() ([]byte, error) {
 	}
 	b = bytes.TrimSuffix(b, []byte{'\n'})
 	b = bytes.TrimSuffix(b, []byte{'\r'})
+	if len(b) > room {
+		return nil, &tooLongError{line: r.line, limit: r.maxRec, head: bytes.Clone(b[:min(len(b), deadLetterHead)])}
+	}
 	return b, nil
+}
+
+// skipLong skips the rest of an over-long line whose first bytes are in
+// r.long and returns the *tooLongError that reports it. Under the fail
+// policy it skips nothing: the job fails at once, reading no further.
+func (r *reader[T]) skipLong(ctx context.Context) error {
+	r.line++
+	r.off += int64(len(r.long))
+	tl := &tooLongError{line: r.line, limit: r.maxRec, head: bytes.Clone(r.long[:min(len(r.long), deadLetterHead)])}
+	if cap(r.long) > 4*bufferSize {
+		r.long = nil // do not keep a large buffer
+	}
+	if _, ok := r.policy.DeadLetters(); !ok {
+		return tl
+	}
+	err := bufio.ErrBufferFull
+	for err == bufio.ErrBufferFull {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		var b []byte
+		b, err = r.br.ReadSlice('\n')
+		r.off += int64(len(b))
+	}
+	if err != nil && err != io.EOF {
+		return fmt.Errorf("file: reading %s: %w", r.name, err)
+	}
+	return tl
 }
 
 // readRecord returns the next non-blank record and the number of its first
 // line. A CSV record whose quoted field spans lines is returned whole, its
-// lines joined by '\n'.
-func (r *reader[T]) readRecord() ([]byte, int64, error) {
+// lines joined by '\n'. A record over the size limit is a *tooLongError.
+func (r *reader[T]) readRecord(ctx context.Context) ([]byte, int64, error) {
 	for {
-		b, err := r.readLine()
+		b, err := r.readLine(ctx, r.maxRec)
 		if err != nil {
 			return nil, 0, err
 		}
 		first := r.line
 		if r.format == formatJSON {
-			if len(bytes.TrimSpace(b)) == 0 {
+			if len(trimJSONSpace(b)) == 0 {
 				continue
 			}
 			return b, first, nil
@@ -442,9 +547,18 @@ func (r *reader[T]) readRecord() ([]byte, int64, error) {
 		// A quoted field continues on the next lines.
 		rec := append(r.rec[:0], b...)
 		for r.csvOpen(rec) {
-			nb, err := r.readLine()
+			nb, err := r.readLine(ctx, r.maxRec-len(rec)-1)
 			if err == io.EOF {
 				break // the decoder reports the open quote
+			}
+			var tl *tooLongError
+			if errors.As(err, &tl) {
+				// The record is over the limit: report it from its
+				// first line; reading goes on after the line that
+				// crossed the limit.
+				tl.line, tl.head = first, bytes.Clone(rec[:min(len(rec), deadLetterHead)])
+				r.rec = rec[:0]
+				return nil, 0, tl
 			}
 			if err != nil {
 				return nil, 0, err
@@ -477,6 +591,23 @@ func (r *reader[T]) Close() error {
 }
 
 func noop(int64) error { return nil }
+
+// bufferSize is the size of a reader's read buffer.
+const bufferSize = 64 << 10
+
+// trimJSONSpace trims JSON's whitespace (space, tab, CR, LF) from both ends
+// of b: bytes.TrimSpace also trims \v, \f and Unicode spaces, which JSON
+// does not allow.
+func trimJSONSpace(b []byte) []byte {
+	isSpace := func(c byte) bool { return c == ' ' || c == '\t' || c == '\r' || c == '\n' }
+	for len(b) > 0 && isSpace(b[0]) {
+		b = b[1:]
+	}
+	for len(b) > 0 && isSpace(b[len(b)-1]) {
+		b = b[:len(b)-1]
+	}
+	return b
+}
 
 // limiter paces one reader at perMs lines per millisecond of processing
 // time: by time now it allows floor((now-start)*perMs)+1 lines since the

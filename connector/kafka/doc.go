@@ -29,11 +29,26 @@
 // RecordDeserializer (key, value, headers, timestamp, position); the same
 // types serialise for the sink. Records the Deserializer rejects go to the
 // ErrorPolicy: the job fails, or a weir.DeadLetter with "topic t partition
-// p offset o" and the reason goes to the dead-letter side output.
+// p offset o", the field at fault (from a DecodeError) and the reason goes
+// to the dead-letter side output.
+//
+// JSONSerde is strict: a record value must be exactly one JSON value with
+// only JSON whitespace around it (`{"key":"a"} GARBAGE` and two values in
+// one record are bad records), and a null or empty value is a bad record
+// unless the type is a pointer or an interface. DisallowUnknownFields
+// rejects keys the type lacks; FailOnMissingField (Flink's
+// json.fail-on-missing-field) rejects documents that lack a field of the
+// type, or of a struct it holds, naming the field ("inner.id"); fields
+// tagged omitempty, omitzero or "-" are not required, and a key present
+// with the value null counts as present. Reasons read "json: ..." once:
+// the dead letter's source and field say the rest.
 //
 // TLS and SASL (PLAIN, SCRAM) are set through SourceOptions.ClientOptions
 // and SinkOptions.ClientOptions with franz-go's options (kgo.DialTLSConfig,
-// kgo.SASL with pkg/sasl/plain or pkg/sasl/scram).
+// kgo.SASL with pkg/sasl/plain or pkg/sasl/scram). A broker that refuses
+// the credentials (SASL_AUTHENTICATION_FAILED) or an ACL that denies the
+// client fails the job with an error matching ErrAuthentication (see
+// IsAuthError), where other broker errors are retried.
 //
 // Concurrency: each reader owns one franz-go client and one goroutine that
 // discovers partitions and polls fetches, handing them over a channel; Poll
@@ -60,9 +75,24 @@
 // process that died is committed by the next one (Flink resumes it the same
 // way, through reflection on the Java producer). A transaction already
 // committed is accepted again (same epoch on brokers without KIP-890,
-// retry detection with it); a transaction whose epoch moved on was
-// committed before, since a transactional id is reused only after its
-// transaction committed. Once the restored transactions are committed, the
+// retry detection with it). A transaction the broker refuses to commit
+// (its epoch moved on: INVALID_TXN_STATE, PRODUCER_FENCED,
+// INVALID_PRODUCER_EPOCH, INVALID_PRODUCER_ID_MAPPING) was either committed
+// before (its id was re-initialised since) or aborted by the broker. The
+// committable records the first offset the transaction wrote in each
+// partition, and the sink reads from there (uncommitted, with control
+// records) to the first end marker of the transaction's producer id: a
+// COMMIT marker means it committed earlier and all is well; an ABORT
+// marker means its records are lost, and so does a transaction whose
+// marker cannot be found (the log was truncated by retention, or a
+// committable of an older version names no partitions), since it cannot
+// be told from an aborted one. A lost transaction fails the job with an
+// error matching ErrTransactionLost that names the transaction, where its
+// records were and why (the transaction timeout against the downtime), and
+// the weir_kafka_sink_lost_transactions_total counter (SinkOptions.Registry)
+// counts it; SinkOptions.LostTransactions = LogLostTransaction logs it at
+// ERROR level and lets the job go on without those records. Once the
+// restored transactions are committed, the
 // writer re-initialises all its transactional ids (InitProducerID), which
 // fences zombie producers of earlier runs and aborts what they left open;
 // restored at a lower parallelism, a subtask also does this for the ids of
@@ -70,14 +100,27 @@
 //
 // What this guarantees: read_committed consumers see every record of the
 // job exactly once, provided that (1) the transactional id prefix is unique
-// to the job (two jobs sharing it fence each other); (2) a failed job is
-// restored before TransactionTimeout expires — the broker aborts a
-// transaction open for longer, and the records of a checkpoint that
-// completed but whose transaction was aborted are lost (the commit logs a
-// warning, as Flink's does); the broker's transaction.max.timeout.ms must
-// allow the timeout; (3) at most TransactionSlots checkpoints of a subtask
-// wait for their commit at once — otherwise the job fails rather than reuse
-// an id. Read_uncommitted consumers see aborted records.
+// to the job (two jobs sharing it fence each other); (2) the transaction
+// timeout rule holds: TransactionTimeout exceeds the checkpoint interval
+// plus the longest time a failed job takes to be restored (the downtime),
+// and the broker's transaction.max.timeout.ms (15 minutes by default)
+// allows it. A transaction is open from its first record until the commit
+// after its checkpoint completed; the broker aborts one open for longer
+// than the timeout, and if that happens while the job is down, the records
+// of a completed checkpoint are lost. Flink logs this and goes on; here
+// the restored job fails with ErrTransactionLost unless LostTransactions
+// says to log it. (3) At most TransactionSlots checkpoints of a subtask
+// wait for their commit at once — otherwise the job fails rather than
+// reuse an id. Read_uncommitted consumers see aborted records.
+//
+// The committable of a transaction (in the checkpoint's sink items, see
+// docs/format/checkpoint.md) is version 2: byte 2, uvarint subtask,
+// uvarint parallelism, varint transaction number, varint producer id,
+// varint epoch, uvarint length + transactional id, uvarint count, then
+// per partition uvarint length + topic, varint partition, varint first
+// offset. Version 1 (byte 1, the same numbers, then the transactional id to
+// the end) is still read; its transactions cannot be checked for a commit
+// marker.
 //
 // A job started fresh (not restored) re-initialises its ids too, aborting
 // transactions a previous run left open, but cannot commit them: restore

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -206,6 +207,80 @@ func TestCommitAfterRestore(t *testing.T) {
 	for i := 1; i < len(got); i++ {
 		if got[i] == got[i-1] {
 			t.Fatalf("record %s twice", got[i])
+		}
+	}
+}
+
+// TestLostTransactionFailsJob fails a job between a checkpoint's
+// completion and its commit and restores it only after the broker aborted
+// the checkpoint's transaction (its timeout ran out during the downtime):
+// the restored job fails with ErrTransactionLost; with LogLostTransaction
+// it runs on, without those records, and counts the loss.
+func TestLostTransactionFailsJob(t *testing.T) {
+	seeds := cluster(t)
+	createTopic(t, seeds, "in", 1)
+	createTopic(t, seeds, "out", 1)
+	var recs []*kgo.Record
+	for i := range 50 {
+		recs = append(recs, &kgo.Record{Topic: "in", Value: []byte(fmt.Sprint(i))})
+	}
+	produce(t, seeds, recs...)
+	dir := t.TempDir()
+	run := func(failCommits bool, policy LostTransactionPolicy) (*weir.JobClient, *Sink[string]) {
+		env := weir.NewEnvironment(weir.Options{
+			Checkpoints: weir.CheckpointOptions{Interval: 20 * time.Millisecond, Dir: dir},
+			Restore:     "latest",
+		})
+		src := weir.FromSource[string](env, NewSource(SourceOptions[string]{
+			Brokers: seeds, Topics: []string{"in"}, Deserializer: StringSerde{},
+		}), weir.NoWatermarks[string](), "in").UID("in")
+		s := NewSink(SinkOptions[string]{Brokers: seeds, Topic: "out", Serializer: StringSerde{},
+			Guarantee: ExactlyOnce, TransactionalIDPrefix: "lostjob", TransactionTimeout: time.Second,
+			LostTransactions: policy})
+		var sink weir.Sink[string] = s
+		if failCommits {
+			sink = failingCommits[string]{sink}
+		}
+		src.SinkTo(sink).UID("out")
+		c, err := env.Start(context.Background())
+		must(t, err)
+		return c, s
+	}
+	wait := func(c *weir.JobClient) error {
+		select {
+		case <-c.Done():
+		case <-time.After(60 * time.Second):
+			c.Cancel()
+			t.Fatal("job still running after 60s")
+		}
+		return c.Wait()
+	}
+	c, _ := run(true, FailOnLostTransaction)
+	if err := wait(c); !errors.Is(err, errInjected) {
+		t.Fatalf("job with failing commits: %v", err)
+	}
+	// The job is down longer than the transaction timeout.
+	waitStable(t, seeds, "out")
+
+	c, s := run(false, FailOnLostTransaction)
+	err := wait(c)
+	if !errors.Is(err, ErrTransactionLost) || !strings.Contains(err.Error(), "transaction timeout") {
+		t.Fatalf("restored job: %v, want ErrTransactionLost", err)
+	}
+	if n := s.LostTransactions(); n != 1 {
+		t.Fatalf("%d lost transactions counted, want 1", n)
+	}
+
+	c, s = run(false, LogLostTransaction)
+	defer stop(t, c)
+	for deadline := time.Now().Add(30 * time.Second); s.LostTransactions() == 0; {
+		if time.Now().After(deadline) {
+			t.Fatal("no lost transaction counted after 30s")
+		}
+		select {
+		case <-c.Done():
+			t.Fatalf("job under LogLostTransaction stopped: %v", c.Wait())
+		case <-time.After(10 * time.Millisecond):
 		}
 	}
 }

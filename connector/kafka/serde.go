@@ -3,8 +3,11 @@ package kafka
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"reflect"
+	"strings"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 )
@@ -52,38 +55,201 @@ func (StringSerde) Deserialize(r *kgo.Record) (string, error) { return string(r.
 // Serialize returns v's bytes.
 func (StringSerde) Serialize(v string) ([]byte, error) { return []byte(v), nil }
 
+// DecodeError is the error of a record a Deserializer rejects: its
+// format, the field at fault if known, and why. The source puts the field
+// and the reason into the record's weir.DeadLetter.
+type DecodeError struct {
+	// Format is the serde's format: "json".
+	Format string
+	// Field is the path of the field at fault ("user.id"), or "".
+	Field string
+	// Reason says what is wrong, without the format or field.
+	Reason string
+	// Err is the decoder's error, if any.
+	Err error
+}
+
+// Error reads "format: field "f": reason".
+func (e *DecodeError) Error() string {
+	if e.Field == "" {
+		return e.Format + ": " + e.Reason
+	}
+	return fmt.Sprintf("%s: field %q: %s", e.Format, e.Field, e.Reason)
+}
+
+// Unwrap returns the decoder's error.
+func (e *DecodeError) Unwrap() error { return e.Err }
+
 // JSONSerde reads and writes record values as JSON documents of type T.
+// A record value must hold exactly one JSON value, with nothing but JSON
+// whitespace (space, tab, line feed, carriage return) around it; a value
+// that is null (or empty) is a bad record unless T is a pointer or an
+// interface type. Bad records go to the source's ErrorPolicy with a
+// DecodeError.
 type JSONSerde[T any] struct {
 	// DisallowUnknownFields rejects documents with fields T lacks.
 	DisallowUnknownFields bool
+	// FailOnMissingField rejects documents that lack a field of T (and of
+	// the structs T's fields hold), naming the field, as Flink's JSON
+	// format does with json.fail-on-missing-field. A field is present if
+	// its key is, even with the value null. Fields tagged json:"-" are
+	// not required, nor are fields tagged omitempty or omitzero, which
+	// may be left out.
+	FailOnMissingField bool
 }
 
 // Deserialize decodes the record's value into a T.
 func (s JSONSerde[T]) Deserialize(r *kgo.Record) (T, error) {
 	var v T
-	if !s.DisallowUnknownFields {
-		if err := json.Unmarshal(r.Value, &v); err != nil {
-			return v, fmt.Errorf("kafka: json: %w", err)
-		}
-		return v, nil
+	data := r.Value
+	body := bytes.Trim(data, jsonSpace)
+	if len(body) == 0 {
+		return v, &DecodeError{Format: "json", Reason: "empty record value"}
 	}
-	dec := json.NewDecoder(bytes.NewReader(r.Value))
-	dec.DisallowUnknownFields()
+	if bytes.Equal(body, []byte("null")) && !nullable(reflect.TypeFor[T]()) {
+		return v, &DecodeError{Format: "json", Reason: "the value is null"}
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	if s.DisallowUnknownFields {
+		dec.DisallowUnknownFields()
+	}
 	if err := dec.Decode(&v); err != nil {
-		return v, fmt.Errorf("kafka: json: %w", err)
+		return v, jsonError(err)
 	}
-	// As json.Unmarshal does: one value, nothing after it.
-	if _, err := dec.Token(); err != io.EOF {
-		return v, fmt.Errorf("kafka: json: data after the top-level value")
+	// Exactly one value: only whitespace may follow.
+	if rest := bytes.Trim(data[dec.InputOffset():], jsonSpace); len(rest) > 0 {
+		return v, &DecodeError{Format: "json", Reason: fmt.Sprintf("%d bytes after the value, starting %q", len(rest), clip(rest, 16))}
+	}
+	if s.FailOnMissingField {
+		if field := missingField(reflect.TypeFor[T](), body, ""); field != "" {
+			return v, &DecodeError{Format: "json", Field: field, Reason: "missing"}
+		}
 	}
 	return v, nil
+}
+
+// jsonSpace is the whitespace JSON allows around values (RFC 8259).
+const jsonSpace = " \t\n\r"
+
+func clip(b []byte, n int) []byte {
+	if len(b) > n {
+		return b[:n]
+	}
+	return b
+}
+
+// nullable reports whether a JSON null is a value of t.
+func nullable(t reflect.Type) bool {
+	return t.Kind() == reflect.Pointer || t.Kind() == reflect.Interface
+}
+
+// jsonError turns an encoding/json error into a DecodeError without the
+// package's "json: " prefix, with the field of a type mismatch.
+func jsonError(err error) *DecodeError {
+	var ute *json.UnmarshalTypeError
+	if errors.As(err, &ute) {
+		return &DecodeError{Format: "json", Field: ute.Field, Err: err,
+			Reason: fmt.Sprintf("cannot decode a JSON %s into %s (byte %d)", ute.Value, ute.Type, ute.Offset)}
+	}
+	var se *json.SyntaxError
+	if errors.As(err, &se) {
+		return &DecodeError{Format: "json", Err: err, Reason: fmt.Sprintf("%s (byte %d)", strings.TrimPrefix(se.Error(), "json: "), se.Offset)}
+	}
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		return &DecodeError{Format: "json", Err: err, Reason: "unexpected end of the value"}
+	}
+	return &DecodeError{Format: "json", Err: err, Reason: strings.TrimPrefix(err.Error(), "json: ")}
+}
+
+// missingField returns the path of the first field of t (a struct, or a
+// pointer to one) that the JSON object raw lacks, looking into the
+// objects of struct-typed fields too; "" if none is missing. Keys match
+// field names as encoding/json matches them: exactly, else ignoring case.
+func missingField(t reflect.Type, raw []byte, path string) string {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t.Kind() != reflect.Struct {
+		return ""
+	}
+	var obj map[string]json.RawMessage
+	if json.Unmarshal(raw, &obj) != nil || obj == nil {
+		return "" // null, or not an object: the decoder judged it
+	}
+	for _, f := range jsonFields(t) {
+		val, ok := obj[f.name]
+		if !ok {
+			for k, v := range obj {
+				if strings.EqualFold(k, f.name) {
+					val, ok = v, true
+					break
+				}
+			}
+		}
+		p := f.name
+		if path != "" {
+			p = path + "." + f.name
+		}
+		if !ok {
+			if f.optional {
+				continue
+			}
+			return p
+		}
+		if m := missingField(f.typ, val, p); m != "" {
+			return m
+		}
+	}
+	return ""
+}
+
+type jsonField struct {
+	name     string
+	typ      reflect.Type
+	optional bool
+}
+
+// jsonFields lists the fields encoding/json decodes into struct t,
+// with the fields of embedded structs without a name tag promoted.
+func jsonFields(t reflect.Type) []jsonField {
+	var out []jsonField
+	for i := range t.NumField() {
+		f := t.Field(i)
+		tag := f.Tag.Get("json")
+		if tag == "-" {
+			continue
+		}
+		name, opts, _ := strings.Cut(tag, ",")
+		ft := f.Type
+		if f.Anonymous && name == "" {
+			for ft.Kind() == reflect.Pointer {
+				ft = ft.Elem()
+			}
+			if ft.Kind() == reflect.Struct {
+				out = append(out, jsonFields(ft)...)
+				continue
+			}
+		}
+		if !f.IsExported() {
+			continue
+		}
+		if name == "" {
+			name = f.Name
+		}
+		optional := false
+		for _, o := range strings.Split(opts, ",") {
+			optional = optional || o == "omitempty" || o == "omitzero"
+		}
+		out = append(out, jsonField{name: name, typ: f.Type, optional: optional})
+	}
+	return out
 }
 
 // Serialize encodes v as JSON.
 func (JSONSerde[T]) Serialize(v T) ([]byte, error) {
 	b, err := json.Marshal(v)
 	if err != nil {
-		return nil, fmt.Errorf("kafka: json: %w", err)
+		return nil, fmt.Errorf("kafka: %w", err) // encoding/json's errors start "json: "
 	}
 	return b, nil
 }

@@ -1,17 +1,20 @@
 package kafka
 
 import (
+	"cmp"
 	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -48,6 +51,26 @@ const DefaultTransactionTimeout = 10 * time.Minute
 // checkpoints of a subtask may await their commit at once.
 const TransactionSlots = 8
 
+// LostTransactionPolicy says what an exactly-once sink does when a
+// transaction of a completed checkpoint cannot be committed because the
+// broker aborted it (see SinkOptions.LostTransactions).
+type LostTransactionPolicy uint8
+
+const (
+	// FailOnLostTransaction fails the job with an error matching
+	// ErrTransactionLost (the default).
+	FailOnLostTransaction LostTransactionPolicy = iota
+	// LogLostTransaction logs the lost transaction at ERROR level, counts
+	// it and lets the job continue without its records.
+	LogLostTransaction
+)
+
+// ErrTransactionLost is matched (errors.Is) by the error of a restored
+// transaction whose records are lost: the broker aborted it (its
+// transaction timeout ran out while the job was down), or it cannot be
+// told whether it committed.
+var ErrTransactionLost = errors.New("kafka: transaction of a completed checkpoint lost")
+
 // SinkOptions configure a Sink.
 type SinkOptions[T any] struct {
 	// Brokers are the seed brokers (host:port), required.
@@ -73,6 +96,16 @@ type SinkOptions[T any] struct {
 	TransactionalIDPrefix string
 	// TransactionTimeout (ExactlyOnce; default DefaultTransactionTimeout).
 	TransactionTimeout time.Duration
+	// LostTransactions says what a restored transaction that the broker
+	// aborted (its records are lost) does: FailOnLostTransaction (the
+	// default) fails the job with an ErrTransactionLost; LogLostTransaction
+	// logs it at ERROR level and carries on. Either way the
+	// weir_kafka_sink_lost_transactions_total counter counts it.
+	LostTransactions LostTransactionPolicy
+	// Registry, if set, receives the sink's metrics
+	// (weir_kafka_sink_lost_transactions_total). Sinks of one job may share
+	// it: the counter is registered once and shared.
+	Registry prometheus.Registerer
 	// Logger receives warnings (nil discards them).
 	Logger *slog.Logger
 	// ClientOptions are passed to the franz-go clients (TLS, SASL,
@@ -84,11 +117,56 @@ type SinkOptions[T any] struct {
 // Stream.SinkTo.
 type Sink[T any] struct {
 	opts SinkOptions[T]
+	// lost and nLost count the transactions lost by all the sink's
+	// writers: lost is the metric (shared with other sinks registered in
+	// the same registry), nLost this sink's own count.
+	lost  prometheus.Counter
+	nLost atomic.Int64
+	// register registers lost with opts.Registry once (regErr: failed).
+	register sync.Once
+	regErr   error
 }
 
 // NewSink returns a sink with opts; options are checked when the job
 // starts.
-func NewSink[T any](opts SinkOptions[T]) *Sink[T] { return &Sink[T]{opts: opts} }
+func NewSink[T any](opts SinkOptions[T]) *Sink[T] {
+	return &Sink[T]{opts: opts, lost: prometheus.NewCounter(prometheus.CounterOpts{
+		Namespace: "weir", Subsystem: "kafka_sink", Name: "lost_transactions_total",
+		Help: "Transactions of completed checkpoints that could not be committed (aborted by the broker, or of unknown outcome): their records are lost.",
+	})}
+}
+
+// LostTransactions returns the number of transactions of completed
+// checkpoints this sink found lost (aborted by the broker, or of unknown
+// outcome) since it was created.
+func (s *Sink[T]) LostTransactions() int64 { return s.nLost.Load() }
+
+// countLost counts a lost transaction.
+func (s *Sink[T]) countLost() {
+	s.nLost.Add(1)
+	s.lost.Inc()
+}
+
+// registerMetrics registers the sink's counter with opts.Registry, or
+// shares the one registered before under the same name.
+func (s *Sink[T]) registerMetrics() error {
+	s.register.Do(func() {
+		if s.opts.Registry == nil {
+			return
+		}
+		err := s.opts.Registry.Register(s.lost)
+		var are prometheus.AlreadyRegisteredError
+		if errors.As(err, &are) {
+			if c, ok := are.ExistingCollector.(prometheus.Counter); ok {
+				s.lost, err = c, nil
+			}
+		}
+		if err != nil {
+			s.regErr = fmt.Errorf("kafka: registering sink metrics: %w", err)
+		}
+	})
+	return s.regErr
+}
 
 // CreateWriter returns the writer of one subtask: a two-phase-commit
 // writer for ExactlyOnce. It does no I/O.
@@ -105,6 +183,11 @@ func (s *Sink[T]) CreateWriter(ctx weir.SinkContext) (weir.SinkWriter[T], error)
 		return nil, fmt.Errorf("%w: exactly-once needs a transactional id prefix", ErrOptions)
 	case o.Guarantee > ExactlyOnce:
 		return nil, fmt.Errorf("%w: guarantee %d", ErrOptions, o.Guarantee)
+	case o.LostTransactions > LogLostTransaction:
+		return nil, fmt.Errorf("%w: lost-transaction policy %d", ErrOptions, o.LostTransactions)
+	}
+	if err := s.registerMetrics(); err != nil {
+		return nil, err
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
@@ -131,8 +214,9 @@ func (s *Sink[T]) CreateWriter(ctx weir.SinkContext) (weir.SinkWriter[T], error)
 		return nil, fmt.Errorf("kafka: sink client: %w", err)
 	}
 	w := &txnWriter[T]{base: base, ctl: ctl, subtask: ctx.Subtask,
-		parallelism: ctx.Parallelism, restoredSeq: -1, pending: map[int]int64{}}
-	w.opts, w.promise = o, w.onDone
+		parallelism: ctx.Parallelism, restoredSeq: -1, pending: map[int]int64{}, countLost: s.countLost}
+	w.opts, w.promise = o, w.onProduced
+	w.firsts.m = map[topicPartition]int64{}
 	return w, nil
 }
 
@@ -223,54 +307,123 @@ func (w *alWriter[T]) Close() error {
 }
 
 // committable names a prepared transaction: enough to commit it from any
-// process, by the producer id and epoch that wrote it.
+// process, by the producer id and epoch that wrote it, and to find its
+// records (and its end marker) again: the first offset it wrote in each
+// partition.
 type committable struct {
 	subtask, parallelism int
 	seq                  int64
 	producerID           int64
 	epoch                int16
 	txnID                string
+	parts                []txnPart // none in committables of version 1
 }
 
+// txnPart is the first offset a transaction wrote in a partition.
+type txnPart struct {
+	topic       string
+	partition   int32
+	firstOffset int64
+}
+
+// encode writes version 2: byte 2, uvarint subtask, uvarint parallelism,
+// varint seq, varint producer id, varint epoch, uvarint len + transactional
+// id, uvarint count of partitions, then per partition uvarint len + topic,
+// varint partition, varint first offset. Version 1 (still decoded) ended
+// after the epoch with the transactional id and had no partitions.
 func (c committable) encode() []byte {
-	b := []byte{1}
+	b := []byte{2}
 	b = binary.AppendUvarint(b, uint64(c.subtask))
 	b = binary.AppendUvarint(b, uint64(c.parallelism))
 	b = binary.AppendVarint(b, c.seq)
 	b = binary.AppendVarint(b, c.producerID)
 	b = binary.AppendVarint(b, int64(c.epoch))
-	return append(b, c.txnID...)
+	b = binary.AppendUvarint(b, uint64(len(c.txnID)))
+	b = append(b, c.txnID...)
+	b = binary.AppendUvarint(b, uint64(len(c.parts)))
+	for _, p := range c.parts {
+		b = binary.AppendUvarint(b, uint64(len(p.topic)))
+		b = append(b, p.topic...)
+		b = binary.AppendVarint(b, int64(p.partition))
+		b = binary.AppendVarint(b, p.firstOffset)
+	}
+	return b
 }
 
 func decodeCommittable(b []byte) (committable, error) {
 	var c committable
-	if len(b) == 0 || b[0] != 1 {
+	corrupt := fmt.Errorf("kafka: %w: committable", codec.ErrCorrupt)
+	if len(b) == 0 || (b[0] != 1 && b[0] != 2) {
 		return c, fmt.Errorf("kafka: %w: committable version", codec.ErrCorrupt)
 	}
+	version := b[0]
 	b = b[1:]
-	var vals [5]int64
-	for i := range vals {
-		var n int
-		if i < 2 {
-			var u uint64
-			u, n = binary.Uvarint(b)
-			vals[i] = int64(u)
-		} else {
-			vals[i], n = binary.Varint(b)
-		}
+	uvarint := func() (uint64, bool) {
+		u, n := binary.Uvarint(b)
 		if n <= 0 {
-			return c, fmt.Errorf("kafka: %w: committable", codec.ErrCorrupt)
+			return 0, false
 		}
 		b = b[n:]
+		return u, true
 	}
-	c.subtask, c.parallelism, c.seq, c.producerID, c.epoch = int(vals[0]), int(vals[1]), vals[2], vals[3], int16(vals[4])
-	c.txnID = string(b)
-	// A parallelism above the limit of key groups, a subtask outside it or
-	// an epoch that is not an int16 is not what a sink wrote (and a huge
-	// parallelism would make the restore abort that many subtasks' ids).
-	if vals[1] <= 0 || vals[1] > graph.MaxMaxParallelism || vals[0] < 0 || vals[0] >= vals[1] ||
-		int64(c.epoch) != vals[4] || c.txnID == "" {
-		return c, fmt.Errorf("kafka: %w: committable", codec.ErrCorrupt)
+	varint := func() (int64, bool) {
+		v, n := binary.Varint(b)
+		if n <= 0 {
+			return 0, false
+		}
+		b = b[n:]
+		return v, true
+	}
+	str := func() (string, bool) {
+		l, ok := uvarint()
+		if !ok || l > uint64(len(b)) {
+			return "", false
+		}
+		s := string(b[:l])
+		b = b[l:]
+		return s, true
+	}
+	sub, ok1 := uvarint()
+	par, ok2 := uvarint()
+	seq, ok3 := varint()
+	pid, ok4 := varint()
+	epoch, ok5 := varint()
+	if !ok1 || !ok2 || !ok3 || !ok4 || !ok5 || sub > 1<<31 || par > 1<<31 || epoch != int64(int16(epoch)) {
+		return c, corrupt
+	}
+	c.subtask, c.parallelism, c.seq, c.producerID, c.epoch = int(sub), int(par), seq, pid, int16(epoch)
+	if version == 1 {
+		c.txnID = string(b)
+	} else {
+		var ok bool
+		if c.txnID, ok = str(); !ok {
+			return c, corrupt
+		}
+		n, ok := uvarint()
+		if !ok || n > uint64(len(b)) {
+			return c, corrupt
+		}
+		for range n {
+			var p txnPart
+			var ok1, ok2, ok3 bool
+			p.topic, ok1 = str()
+			part, ok2 := varint()
+			p.firstOffset, ok3 = varint()
+			if !ok1 || !ok2 || !ok3 || part != int64(int32(part)) {
+				return c, corrupt
+			}
+			p.partition = int32(part)
+			c.parts = append(c.parts, p)
+		}
+		if len(b) != 0 {
+			return c, corrupt
+		}
+	}
+	// A parallelism above the limit of key groups or a subtask outside it
+	// is not what a sink wrote (and a huge parallelism would make the
+	// restore abort that many subtasks' ids).
+	if c.parallelism <= 0 || c.parallelism > graph.MaxMaxParallelism || c.subtask >= c.parallelism || c.txnID == "" {
+		return c, corrupt
 	}
 	return c, nil
 }
@@ -304,6 +457,45 @@ type txnWriter[T any] struct {
 	// pending maps slots to the transaction numbers staged in them and
 	// not yet committed.
 	pending map[int]int64
+	// countLost counts a lost transaction in the sink's metric.
+	countLost func()
+	// firsts holds the first offset the current transaction wrote in each
+	// partition, set by the produce promises.
+	firsts struct {
+		sync.Mutex
+		m map[topicPartition]int64
+	}
+}
+
+// onProduced records the first offset of each partition the transaction
+// writes, and keeps the first error.
+func (w *txnWriter[T]) onProduced(r *kgo.Record, err error) {
+	if err != nil {
+		w.onDone(r, err)
+		return
+	}
+	tp := topicPartition{r.Topic, r.Partition}
+	w.firsts.Lock()
+	if o, ok := w.firsts.m[tp]; !ok || r.Offset < o {
+		w.firsts.m[tp] = r.Offset
+	}
+	w.firsts.Unlock()
+}
+
+// takeParts returns the partitions the transaction wrote, sorted, and
+// forgets them.
+func (w *txnWriter[T]) takeParts() []txnPart {
+	w.firsts.Lock()
+	defer w.firsts.Unlock()
+	parts := make([]txnPart, 0, len(w.firsts.m))
+	for tp, o := range w.firsts.m {
+		parts = append(parts, txnPart{topic: tp.topic, partition: tp.partition, firstOffset: o})
+	}
+	clear(w.firsts.m)
+	slices.SortFunc(parts, func(a, b txnPart) int {
+		return cmp.Or(cmp.Compare(a.topic, b.topic), cmp.Compare(a.partition, b.partition))
+	})
+	return parts
 }
 
 // start aborts what earlier runs left open: every transactional id of
@@ -422,6 +614,7 @@ func (w *txnWriter[T]) begin() error {
 		return fmt.Errorf("kafka: begin transaction %s: %w", txnID, err)
 	}
 	w.cl, w.inTxn, w.n = cl, true, 0
+	w.takeParts()
 	return nil
 }
 
@@ -458,8 +651,12 @@ func (w *txnWriter[T]) PreCommit(int64) ([][]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("kafka: producer id: %w", err)
 	}
+	txnID := TransactionalID(w.opts.TransactionalIDPrefix, w.subtask, w.seq)
+	if err := w.checkOngoing(txnID, id, epoch); err != nil {
+		return nil, err
+	}
 	c := committable{subtask: w.subtask, parallelism: w.parallelism, seq: w.seq, producerID: id, epoch: epoch,
-		txnID: TransactionalID(w.opts.TransactionalIDPrefix, w.subtask, w.seq)}
+		txnID: txnID, parts: w.takeParts()}
 	// The client is done: closing it leaves the transaction open for
 	// Commit (franz-go does not end transactions on Close).
 	w.cl.Close()
@@ -467,6 +664,44 @@ func (w *txnWriter[T]) PreCommit(int64) ([][]byte, error) {
 	w.pending[int(w.seq%TransactionSlots)] = w.seq
 	w.seq++
 	return [][]byte{c.encode()}, nil
+}
+
+// checkOngoing makes sure that the broker still has the transaction open
+// before it is staged: a transaction the broker aborted while its records
+// were written (its timeout ran out, or a broker that does not keep
+// transactions across a crash restarted; the client goes on producing
+// without noticing) would otherwise be staged and found lost only at the
+// commit. Brokers without DescribeTransactions (before Kafka 3.0), or
+// that do not let the client describe its transactional id, are trusted.
+func (w *txnWriter[T]) checkOngoing(txnID string, id int64, epoch int16) error {
+	var d kadm.DescribedTransaction
+	err := retry(func() error {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		described, err := kadm.NewClient(w.ctl).DescribeTransactions(ctx, txnID)
+		if err != nil {
+			return err
+		}
+		var ok bool
+		if d, ok = described[txnID]; !ok {
+			return fmt.Errorf("no description of transactional id %s", txnID)
+		}
+		return d.Err
+	})
+	switch {
+	case err == nil:
+	case strings.Contains(err.Error(), "broker is too old"), errors.Is(err, kerr.UnsupportedVersion),
+		errors.Is(err, kerr.TransactionalIDAuthorizationFailed), errors.Is(err, kerr.ClusterAuthorizationFailed):
+		return nil
+	default:
+		return fmt.Errorf("kafka: describing transaction %s: %w", txnID, err)
+	}
+	if d.State != "Ongoing" || d.ProducerID != id || d.ProducerEpoch != epoch {
+		return fmt.Errorf("kafka: transaction %s (producer %d epoch %d) is no longer open at the checkpoint barrier: the broker has it %s under producer %d epoch %d; "+
+			"it aborted the transaction (its timeout of %v ran out, or the broker restarted without keeping open transactions), so the checkpoint fails and its input is read again",
+			txnID, id, epoch, d.State, d.ProducerID, d.ProducerEpoch, w.opts.TransactionTimeout)
+	}
+	return nil
 }
 
 // Commit commits staged transactions. Before the writer started (after a
@@ -500,9 +735,10 @@ func (w *txnWriter[T]) Commit(items [][]byte) error {
 }
 
 // commit ends the transaction c with a commit. A transaction already
-// committed is fine; one the broker no longer has open under c's epoch was
+// committed is fine. One the broker no longer has open under c's epoch was
 // either committed before (its id was reused since) or aborted by the
-// broker's transaction timeout, which the log reports.
+// broker, typically by its transaction timeout while the job was down:
+// lost tells them apart by the end marker in the transaction's partitions.
 func (w *txnWriter[T]) commit(c committable) error {
 	req := kmsg.NewPtrEndTxnRequest()
 	req.TransactionalID = c.txnID
@@ -520,12 +756,143 @@ func (w *txnWriter[T]) commit(c committable) error {
 		return nil
 	case errors.Is(err, kerr.ProducerFenced), errors.Is(err, kerr.InvalidProducerEpoch),
 		errors.Is(err, kerr.InvalidTxnState), errors.Is(err, kerr.InvalidProducerIDMapping):
-		w.opts.Logger.Warn("kafka: transaction no longer open: committed earlier, or aborted by its timeout",
-			"transactional_id", c.txnID, "producer_id", c.producerID, "epoch", c.epoch, "err", err)
-		return nil
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		out, where, oerr := txnOutcome(ctx, w.base, c)
+		cancel()
+		if out == outcomeCommitted {
+			w.opts.Logger.Debug("kafka: transaction committed earlier", "transactional_id", c.txnID,
+				"producer_id", c.producerID, "epoch", c.epoch, "marker", where)
+			return nil
+		}
+		return w.lost(c, out, where, err, oerr)
 	default:
 		return fmt.Errorf("kafka: committing transaction %s (producer %d epoch %d): %w", c.txnID, c.producerID, c.epoch, err)
 	}
+}
+
+// lost reports a transaction of a completed checkpoint that cannot be
+// committed: an error matching ErrTransactionLost, or under
+// LogLostTransaction an ERROR log and nil. Either way it is counted.
+func (w *txnWriter[T]) lost(c committable, out outcome, where string, endErr, outcomeErr error) error {
+	w.countLost()
+	var why string
+	switch out {
+	case outcomeAborted:
+		why = fmt.Sprintf("the broker aborted it (abort marker at %s), so the records it held are lost. "+
+			"A broker aborts a transaction left open longer than its transaction timeout (%v here): "+
+			"the job was down, or its checkpoint took, longer than that. "+
+			"The transaction timeout must exceed the checkpoint interval plus the longest time a failed job needs to restore "+
+			"(raise SinkOptions.TransactionTimeout, and the broker's transaction.max.timeout.ms if needed)",
+			where, w.opts.TransactionTimeout)
+	default:
+		reason := "its committable names no partitions (written by an older version)"
+		if outcomeErr != nil {
+			reason = outcomeErr.Error()
+		}
+		why = fmt.Sprintf("the broker no longer has it open and whether it committed cannot be told (%s). "+
+			"It was committed earlier, or aborted by the broker because it stayed open longer than its transaction timeout (%v here), "+
+			"in which case its records are lost", reason, w.opts.TransactionTimeout)
+	}
+	first := "no partitions recorded"
+	if len(c.parts) > 0 {
+		p := c.parts[0]
+		first = fmt.Sprintf("%d partitions, first records at topic %s partition %d offset %d", len(c.parts), p.topic, p.partition, p.firstOffset)
+	}
+	if w.opts.LostTransactions == LogLostTransaction {
+		w.opts.Logger.Error("kafka: transaction of a completed checkpoint lost", "transactional_id", c.txnID,
+			"producer_id", c.producerID, "epoch", c.epoch, "subtask", c.subtask, "transaction", c.seq,
+			"written", first, "reason", why, "end_txn", endErr)
+		return nil
+	}
+	return fmt.Errorf("%w: transaction %s (producer %d epoch %d, transaction %d of subtask %d; %s): EndTxn(commit) answered %v: %s",
+		ErrTransactionLost, c.txnID, c.producerID, c.epoch, c.seq, c.subtask, first, endErr, why)
+}
+
+// outcome is how a transaction that is no longer open ended.
+type outcome uint8
+
+const (
+	outcomeUnknown outcome = iota
+	outcomeCommitted
+	outcomeAborted
+)
+
+// txnOutcome tells whether the transaction c committed or aborted by the
+// first control record of its producer id at or after the first offset it
+// wrote in each of its partitions (read uncommitted, with control
+// records): the end marker of that very transaction, since a producer id
+// writes the marker of one transaction before it writes anything else to
+// the partition. It also returns where the marker is. A partition whose
+// log no longer reaches the first offset (retention) or holds no marker
+// up to its end does not tell; the next one is tried.
+func txnOutcome(ctx context.Context, base []kgo.Opt, c committable) (outcome, string, error) {
+	var errs []error
+	for _, p := range c.parts {
+		out, off, err := partitionOutcome(ctx, base, c.producerID, p)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("topic %s partition %d: %w", p.topic, p.partition, err))
+			continue
+		}
+		return out, fmt.Sprintf("topic %s partition %d offset %d", p.topic, p.partition, off), nil
+	}
+	if len(errs) == 0 {
+		return outcomeUnknown, "", nil
+	}
+	return outcomeUnknown, "", errors.Join(errs...)
+}
+
+// partitionOutcome reads p from its first offset to its end for the first
+// control record of producer pid.
+func partitionOutcome(ctx context.Context, base []kgo.Opt, pid int64, p txnPart) (outcome, int64, error) {
+	opts := append(append([]kgo.Opt(nil), base...),
+		kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{p.topic: {p.partition: kgo.NewOffset().At(p.firstOffset)}}),
+		kgo.KeepControlRecords(), kgo.FetchIsolationLevel(kgo.ReadUncommitted()))
+	cl, err := kgo.NewClient(opts...)
+	if err != nil {
+		return outcomeUnknown, 0, err
+	}
+	defer cl.Close()
+	adm := kadm.NewClient(cl)
+	ends, err := adm.ListEndOffsets(ctx, p.topic)
+	if err == nil {
+		err = ends.Error()
+	}
+	if err != nil {
+		return outcomeUnknown, 0, fmt.Errorf("end offset: %w", err)
+	}
+	end, _ := ends.Lookup(p.topic, p.partition)
+	starts, err := adm.ListStartOffsets(ctx, p.topic)
+	if err == nil {
+		err = starts.Error()
+	}
+	if err != nil {
+		return outcomeUnknown, 0, fmt.Errorf("start offset: %w", err)
+	}
+	if start, _ := starts.Lookup(p.topic, p.partition); start.Offset > p.firstOffset {
+		return outcomeUnknown, 0, fmt.Errorf("the log starts at offset %d, after the transaction's first record at %d (retention)", start.Offset, p.firstOffset)
+	}
+	for next := p.firstOffset; next < end.Offset; {
+		fs := cl.PollFetches(ctx)
+		if err := ctx.Err(); err != nil {
+			return outcomeUnknown, 0, fmt.Errorf("no end marker read up to offset %d of %d: %w", next, end.Offset, err)
+		}
+		if err := fs.Err(); err != nil {
+			return outcomeUnknown, 0, err
+		}
+		for _, r := range fs.Records() {
+			next = r.Offset + 1
+			if !r.Attrs.IsControl() || r.ProducerID != pid || len(r.Key) < 4 {
+				continue
+			}
+			// A control record's key is version int16, type int16
+			// (0 abort, 1 commit).
+			if binary.BigEndian.Uint16(r.Key[2:4]) == 1 {
+				return outcomeCommitted, r.Offset, nil
+			}
+			return outcomeAborted, r.Offset, nil
+		}
+	}
+	return outcomeUnknown, 0, fmt.Errorf("no end marker of producer %d between offsets %d and %d: the transaction may still be open", pid, p.firstOffset, end.Offset)
 }
 
 // Close aborts the open transaction, if any, and closes the clients.

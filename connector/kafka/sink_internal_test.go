@@ -1,8 +1,17 @@
 package kafka
 
 import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"log/slog"
+	"runtime"
 	"slices"
+	"strings"
 	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
@@ -11,14 +20,26 @@ import (
 
 func newTxnWriter(t *testing.T, seeds []string, topic string, subtask, parallelism int) *txnWriter[string] {
 	t.Helper()
-	s := NewSink(SinkOptions[string]{Brokers: seeds, Topic: topic, Serializer: StringSerde{},
+	w, _ := newTxnWriterWith(t, seeds, topic, subtask, parallelism, nil)
+	return w
+}
+
+// newTxnWriterWith returns an exactly-once writer whose records go to
+// partition 0 of topic, with the options set changes, and its sink.
+func newTxnWriterWith(t *testing.T, seeds []string, topic string, subtask, parallelism int, set func(*SinkOptions[string])) (*txnWriter[string], *Sink[string]) {
+	t.Helper()
+	o := SinkOptions[string]{Brokers: seeds, Topic: topic, Serializer: StringSerde{},
 		Guarantee: ExactlyOnce, TransactionalIDPrefix: "test",
-		Partition: func(string) int32 { return 0 }})
+		Partition: func(string) int32 { return 0 }}
+	if set != nil {
+		set(&o)
+	}
+	s := NewSink(o)
 	w, err := s.CreateWriter(weir.SinkContext{Subtask: subtask, Parallelism: parallelism})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return w.(*txnWriter[string])
+	return w.(*txnWriter[string]), s
 }
 
 func values(recs []*kgo.Record) []string {
@@ -120,13 +141,23 @@ func TestTransactionSlots(t *testing.T) {
 }
 
 func TestCommittableRoundTrip(t *testing.T) {
-	c := committable{subtask: 3, parallelism: 4, seq: 17, producerID: 1 << 40, epoch: 7, txnID: "p-3-1"}
+	c := committable{subtask: 3, parallelism: 4, seq: 17, producerID: 1 << 40, epoch: 7, txnID: "p-3-1",
+		parts: []txnPart{{"out", 2, 40}, {"out", 3, 0}}}
 	got, err := decodeCommittable(c.encode())
 	must(t, err)
-	if got != c {
+	if !sameCommittable(got, c) {
 		t.Fatalf("decoded %+v, want %+v", got, c)
 	}
-	for _, bad := range [][]byte{nil, {2}, {1, 0x80}, c.encode()[:6]} {
+	// Version 1 (no partitions) still decodes.
+	v1 := append([]byte{1, 3, 4, 34}, binary.AppendVarint(nil, 1<<40)...)
+	v1 = append(append(v1, 14), "p-3-1"...)
+	got, err = decodeCommittable(v1)
+	must(t, err)
+	if c.parts = nil; !sameCommittable(got, c) {
+		t.Fatalf("decoded version 1 %+v, want %+v", got, c)
+	}
+	enc := c.encode()
+	for _, bad := range [][]byte{nil, {2}, {3}, {1, 0x80}, enc[:6], append(enc, 0)} {
 		if _, err := decodeCommittable(bad); err == nil {
 			t.Fatalf("decoded corrupt committable %v", bad)
 		}
@@ -167,5 +198,136 @@ func TestScaleDownAbortsOrphans(t *testing.T) {
 		if _, ok := subtaskOf("a-b", bad); ok {
 			t.Fatalf("subtaskOf(%q) parsed", bad)
 		}
+	}
+}
+
+// waitStable waits until topic's last stable offsets reach its high
+// watermarks: no transaction holds records open any more.
+func waitStable(t *testing.T, seeds []string, topic string) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for offsets(t, seeds, topic, true) < offsets(t, seeds, topic, false) {
+		if time.Now().After(deadline) {
+			t.Fatalf("transactions of %s still open after 30s", topic)
+		}
+		runtime.Gosched()
+	}
+}
+
+// lostMetric returns the value of weir_kafka_sink_lost_transactions_total
+// in reg.
+func lostMetric(t *testing.T, reg *prometheus.Registry) float64 {
+	t.Helper()
+	fams, err := reg.Gather()
+	must(t, err)
+	for _, f := range fams {
+		if f.GetName() == "weir_kafka_sink_lost_transactions_total" && len(f.GetMetric()) == 1 {
+			return f.GetMetric()[0].GetCounter().GetValue()
+		}
+	}
+	t.Fatal("no metric weir_kafka_sink_lost_transactions_total")
+	return 0
+}
+
+// TestLostTransaction restores a transaction the broker aborted because
+// its transaction timeout ran out while the job was down: by default the
+// commit fails with ErrTransactionLost saying why; LogLostTransaction logs
+// it at ERROR level instead; both count it. A transaction committed
+// before and whose id was re-initialised since (so EndTxn is refused too)
+// is told apart by its commit marker and accepted; one whose outcome
+// cannot be read (a committable without partitions) fails as lost.
+func TestLostTransaction(t *testing.T) {
+	seeds := cluster(t)
+	createTopic(t, seeds, "lost", 1)
+
+	// A writer stages a transaction and dies; the broker aborts it after
+	// its 100ms timeout.
+	dead, _ := newTxnWriterWith(t, seeds, "lost", 0, 1, func(o *SinkOptions[string]) {
+		o.TransactionTimeout = 100 * time.Millisecond
+	})
+	must(t, dead.Write("a", 1))
+	staged, err := dead.PreCommit(1)
+	must(t, err)
+	dead.ctl.Close()
+	waitStable(t, seeds, "lost")
+
+	reg := prometheus.NewRegistry()
+	w, sink := newTxnWriterWith(t, seeds, "lost", 0, 1, func(o *SinkOptions[string]) { o.Registry = reg })
+	err = w.Commit(staged)
+	if !errors.Is(err, ErrTransactionLost) {
+		t.Fatalf("commit of an aborted transaction: %v, want ErrTransactionLost", err)
+	}
+	for _, want := range []string{"aborted it (abort marker at topic lost partition 0", "transaction timeout", "TransactionTimeout", "records it held are lost"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not say %q", err, want)
+		}
+	}
+	if n := sink.LostTransactions(); n != 1 {
+		t.Fatalf("sink counted %d lost transactions, want 1", n)
+	}
+	if got := lostMetric(t, reg); got != 1 {
+		t.Fatalf("metric weir_kafka_sink_lost_transactions_total = %v, want 1", got)
+	}
+	must(t, w.Close())
+
+	var logs bytes.Buffer
+	lw, lsink := newTxnWriterWith(t, seeds, "lost", 0, 1, func(o *SinkOptions[string]) {
+		o.LostTransactions = LogLostTransaction
+		o.Logger = slog.New(slog.NewTextHandler(&logs, nil))
+	})
+	must(t, lw.Commit(staged))
+	if !strings.Contains(logs.String(), "level=ERROR") || !strings.Contains(logs.String(), "lost") {
+		t.Fatalf("LogLostTransaction logged %q, want an ERROR naming the lost transaction", logs.String())
+	}
+	if n := lsink.LostTransactions(); n != 1 {
+		t.Fatalf("LogLostTransaction counted %d, want 1", n)
+	}
+
+	// Committed, then the id is re-initialised (a later run starts): the
+	// repeated commit is refused by the broker but the marker says it
+	// committed.
+	must(t, lw.Write("b", 2))
+	staged2, err := lw.PreCommit(2)
+	must(t, err)
+	must(t, lw.Commit(staged2))
+	must(t, lw.Close())
+	again, asink := newTxnWriterWith(t, seeds, "lost", 0, 1, nil)
+	defer again.Close()
+	must(t, again.start())
+	if err := again.Commit(staged2); err != nil {
+		t.Fatalf("commit of a transaction committed earlier: %v", err)
+	}
+	if n := asink.LostTransactions(); n != 0 {
+		t.Fatalf("a committed transaction counted as lost (%d)", n)
+	}
+
+	// Without partitions (a version 1 committable) it cannot be told.
+	c, err := decodeCommittable(staged[0])
+	must(t, err)
+	c.parts = nil
+	if err := again.Commit([][]byte{c.encode()}); !errors.Is(err, ErrTransactionLost) || !strings.Contains(err.Error(), "cannot be told") {
+		t.Fatalf("commit of a transaction of unknown outcome: %v", err)
+	}
+	if got := values(consume(t, seeds, "lost", 1, true)); !slices.Equal(got, []string{"b"}) {
+		t.Fatalf("read_committed consumer got %v, want [b]", got)
+	}
+}
+
+// TestAbortedBeforeBarrier: a transaction the broker aborts while its
+// writer still writes (its timeout ran out, or the broker restarted
+// without keeping it) is not staged: the barrier fails, so the
+// checkpoint's input is read again rather than its output lost.
+func TestAbortedBeforeBarrier(t *testing.T) {
+	seeds := cluster(t)
+	createTopic(t, seeds, "early", 1)
+	w, _ := newTxnWriterWith(t, seeds, "early", 0, 1, func(o *SinkOptions[string]) {
+		o.TransactionTimeout = 100 * time.Millisecond
+	})
+	defer w.Close()
+	must(t, w.Write("a", 1))
+	must(t, w.Flush(false))
+	waitStable(t, seeds, "early")
+	if items, err := w.PreCommit(1); err == nil || !strings.Contains(err.Error(), "no longer open") {
+		t.Fatalf("staged %d items of an aborted transaction (%v)", len(items), err)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -24,6 +25,34 @@ import (
 
 // ErrOptions is matched (errors.Is) by the errors of invalid options.
 var ErrOptions = errors.New("kafka: invalid options")
+
+// ErrAuthentication is matched (errors.Is) by the error that fails a job
+// whose client the brokers refuse to authenticate or authorize (wrong
+// SASL credentials or mechanism, a missing ACL). Retrying cannot help, so
+// the source fails rather than retry; the error wraps Kafka's own
+// (kerr.SaslAuthenticationFailed, ...).
+var ErrAuthentication = errors.New("kafka: authentication or authorization failed")
+
+// IsAuthError reports whether err is one Kafka returns for a client that
+// failed to authenticate or is not authorized: retrying does not help.
+func IsAuthError(err error) bool {
+	for _, e := range []error{kerr.SaslAuthenticationFailed, kerr.UnsupportedSaslMechanism, kerr.IllegalSaslState,
+		kerr.TopicAuthorizationFailed, kerr.GroupAuthorizationFailed, kerr.ClusterAuthorizationFailed,
+		kerr.TransactionalIDAuthorizationFailed} {
+		if errors.Is(err, e) {
+			return true
+		}
+	}
+	return errors.Is(err, ErrAuthentication)
+}
+
+// authError wraps err, an IsAuthError, with ErrAuthentication.
+func authError(what string, err error) error {
+	if errors.Is(err, ErrAuthentication) {
+		return err
+	}
+	return fmt.Errorf("%w: %s: %w", ErrAuthentication, what, err)
+}
 
 // DefaultDiscoveryInterval is how often a source looks for new partitions
 // and topics by default.
@@ -359,9 +388,9 @@ func (r *reader[T]) Poll(_ context.Context, out *weir.SourceOutput[T]) (weir.Pol
 		if err != nil {
 			d := weir.DeadLetter{
 				Source: fmt.Sprintf("topic %s partition %d offset %d", rec.Topic, rec.Partition, rec.Offset),
-				Reason: err.Error(),
 				Raw:    rec.Value,
 			}
+			d.Field, d.Reason = rejection(err)
 			if err := weir.RejectFromSource(out, r.opts.ErrorPolicy, d); err != nil {
 				return weir.NothingAvailable, fmt.Errorf("kafka: %w", err)
 			}
@@ -374,6 +403,20 @@ func (r *reader[T]) Poll(_ context.Context, out *weir.SourceOutput[T]) (weir.Pol
 	}
 	r.scheduleWake()
 	return weir.NothingAvailable, nil
+}
+
+// rejection returns the field and the reason of a deserializer's error
+// for a dead letter: a DecodeError's own, else the error's text without
+// this package's prefix (the dead letter's source already says where).
+func rejection(err error) (field, reason string) {
+	var de *DecodeError
+	if errors.As(err, &de) {
+		if de.Field == "" {
+			return "", de.Error()
+		}
+		return de.Field, de.Format + ": " + de.Reason
+	}
+	return "", strings.TrimPrefix(err.Error(), "kafka: ")
 }
 
 // scheduleWake makes the subtask poll again soon while no records arrive,
@@ -499,6 +542,10 @@ func (r *reader[T]) fetchLoop(ctx context.Context) {
 				if ctx.Err() != nil {
 					return
 				}
+				if IsAuthError(err) {
+					r.send(ctx, fetchEvent{err: authError("partition discovery", err)})
+					return
+				}
 				r.logger.Warn("kafka: partition discovery failed", "subtask", r.subtask, "err", err)
 				if first {
 					// Retry soon: the source has no partitions yet.
@@ -531,7 +578,10 @@ func (r *reader[T]) fetchLoop(ctx context.Context) {
 				ferr = fmt.Errorf("kafka: fetching topic %s partition %d: %w", t, p, err)
 			}
 		})
-		if ferr != nil && !kgo.IsRetryableBrokerErr(ferr) {
+		if ferr != nil && IsAuthError(ferr) {
+			ferr = authError("fetching", ferr)
+		}
+		if ferr != nil && (IsAuthError(ferr) || !kgo.IsRetryableBrokerErr(ferr)) {
 			r.send(ctx, fetchEvent{err: ferr})
 			return
 		}
@@ -578,6 +628,9 @@ func (r *reader[T]) discover(ctx context.Context, adm *kadm.Client, first bool) 
 	}
 	var fresh []topicPartition
 	for name, td := range topics {
+		if IsAuthError(td.Err) {
+			return nil, authError("topic "+name, td.Err)
+		}
 		if td.Err != nil {
 			continue // not created yet: found by a later discovery
 		}

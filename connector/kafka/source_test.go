@@ -280,7 +280,10 @@ func TestDeadLetters(t *testing.T) {
 	produce(t, seeds,
 		&kgo.Record{Topic: "json", Value: []byte(`{"N":1}`)},
 		&kgo.Record{Topic: "json", Value: []byte(`{"N":`)},
-		&kgo.Record{Topic: "json", Value: []byte(`{"N":3}`)})
+		&kgo.Record{Topic: "json", Value: []byte(`{"N":3}`)},
+		&kgo.Record{Topic: "json", Value: []byte(`{"N":4} GARBAGE`)},
+		&kgo.Record{Topic: "json", Value: []byte(`{"N":"five"}`)},
+		&kgo.Record{Topic: "json", Value: []byte(`null`)})
 
 	tag := weir.NewOutputTag[weir.DeadLetter]("dead")
 	env := weir.NewEnvironment(weir.Options{})
@@ -289,7 +292,7 @@ func TestDeadLetters(t *testing.T) {
 	}), weir.NoWatermarks[doc](), "kafka")
 	good := newGather[doc](2)
 	src.SinkTo(weir.SinkFunc[doc](func(v doc, _ int64) error { good.add(v); return nil }))
-	dead := newGather[weir.DeadLetter](1)
+	dead := newGather[weir.DeadLetter](4)
 	weir.SideOutput(src, tag).SinkTo(weir.SinkFunc[weir.DeadLetter](func(v weir.DeadLetter, _ int64) error { dead.add(v); return nil }))
 	job, err := env.Start(context.Background())
 	must(t, err)
@@ -300,8 +303,20 @@ func TestDeadLetters(t *testing.T) {
 		t.Fatalf("good records %v", g)
 	}
 	d := dead.values()[0]
-	if d.Source != "topic json partition 0 offset 1" || string(d.Raw) != `{"N":` || !strings.Contains(d.Reason, "json") {
+	if d.Source != "topic json partition 0 offset 1" || string(d.Raw) != `{"N":` || d.Reason != "json: unexpected end of the value" {
 		t.Fatalf("dead letter %+v", d)
+	}
+	// Trailing garbage, a type mismatch (with its field) and null are bad
+	// records too; reasons do not repeat prefixes.
+	want := []weir.DeadLetter{
+		{Source: "topic json partition 0 offset 3", Reason: `json: 7 bytes after the value, starting "GARBAGE"`},
+		{Source: "topic json partition 0 offset 4", Field: "N", Reason: "json: cannot decode a JSON string into int (byte 11)"},
+		{Source: "topic json partition 0 offset 5", Reason: "json: the value is null"},
+	}
+	for i, w := range want {
+		if g := dead.values()[i+1]; g.Source != w.Source || g.Field != w.Field || g.Reason != w.Reason {
+			t.Errorf("dead letter %d: %q field %q reason %q, want %q field %q reason %q", i+1, g.Source, g.Field, g.Reason, w.Source, w.Field, w.Reason)
+		}
 	}
 
 	// Under the default policy the bad record fails the job.

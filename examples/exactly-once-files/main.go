@@ -80,6 +80,9 @@ func run(args []string, stderr io.Writer) error {
 	if c.generate > 0 {
 		return generate(c.input, c.files, c.keys, c.generate)
 	}
+	if err := (sums.Config{Input: c.input, Output: c.output}).Validate(); err != nil {
+		return err
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	logger := slog.New(slog.DiscardHandler)

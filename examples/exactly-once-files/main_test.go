@@ -28,7 +28,9 @@ func TestGenerateDeterministic(t *testing.T) {
 }
 
 func TestBadFlags(t *testing.T) {
-	for _, args := range [][]string{{"-nope"}, {"extra"}, {"-generate", "5", "-files", "0", "-input", t.TempDir()}} {
+	in := t.TempDir()
+	for _, args := range [][]string{{"-nope"}, {"extra"}, {"-generate", "5", "-files", "0", "-input", t.TempDir()},
+		{"-input", in, "-output", filepath.Join(in, "out"), "-checkpoint-dir", t.TempDir()}} {
 		var stderr bytes.Buffer
 		if err := run(args, &stderr); err == nil {
 			t.Errorf("%v: no error", args)

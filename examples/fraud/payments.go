@@ -106,6 +106,21 @@ type Generator struct {
 	emitted *atomic.Int64
 }
 
+// Validate reports a configuration the generator cannot run: a rate that
+// is negative, NaN or infinite (NaN turned every timestamp into the
+// minimum int64; an infinite rate never paced).
+func (c GeneratorConfig) Validate() error {
+	for _, r := range []struct {
+		name string
+		v    float64
+	}{{"Rate", c.Rate}, {"EventRate", c.EventRate}, {"FailureRate", c.FailureRate}, {"FraudFraction", c.FraudFraction}} {
+		if r.v < 0 || math.IsNaN(r.v) || math.IsInf(r.v, 0) {
+			return fmt.Errorf("fraud: generator %s %v: want a finite number, not negative", r.name, r.v)
+		}
+	}
+	return nil
+}
+
 // NewGenerator returns a generator with cfg's defaults filled in. emitted,
 // if not nil, counts the payments emitted so far (for status reports).
 func NewGenerator(cfg GeneratorConfig, emitted *atomic.Int64) *Generator {
@@ -160,7 +175,10 @@ func (g *Generator) Payment(i int64) Payment {
 	if unit(h4) < spikeRate {
 		amount = base * (15 + int64(h4%36))
 	}
-	ts := g.cfg.Start + int64(math.Floor(float64(i)*1000/g.cfg.EventRate))
+	// The event-time offset saturates (a tiny EventRate would overflow
+	// the conversion to int64).
+	off := math.Floor(float64(i) * 1000 / g.cfg.EventRate)
+	ts := g.cfg.Start + int64(min(off, math.MaxInt64/4))
 	ts -= int64(h2 % uint64(g.delay+1))
 	p := Payment{ID: uint64(i), Account: acct, Amount: amount, Failed: unit(h2>>1) < failRate, TS: ts}
 	// Transfers draw on a fifth hash, so the fields above do not depend on
@@ -193,6 +211,9 @@ func (g *Generator) Watermarks() weir.WatermarkStrategy[Payment] {
 func (g *Generator) CreateReader(ctx weir.SourceContext) (weir.SourceReader[Payment], error) {
 	if ctx.Parallelism <= 0 || ctx.Subtask < 0 || ctx.Subtask >= ctx.Parallelism {
 		return nil, fmt.Errorf("fraud: bad subtask %d of %d", ctx.Subtask, ctx.Parallelism)
+	}
+	if err := g.cfg.Validate(); err != nil {
+		return nil, err
 	}
 	r := &reader{g: g, time: ctx.Time}
 	if ctx.Restored == nil {

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"math"
 	"os"
 	"path/filepath"
 	"sync/atomic"
@@ -95,5 +96,26 @@ func TestGeneratorRestoresAtAnyParallelism(t *testing.T) {
 	}
 	if len(seen) != n {
 		t.Fatalf("%d distinct payments, want %d", len(seen), n)
+	}
+}
+
+// A rate that is NaN or infinite is refused when the source starts (NaN
+// gave every payment the timestamp MinInt64, an extreme CEP looped on).
+func TestGeneratorRejectsBadRates(t *testing.T) {
+	for _, cfg := range []GeneratorConfig{
+		{Rate: math.NaN(), Events: 10},
+		{Rate: math.Inf(1), Events: 10},
+		{EventRate: math.NaN(), Events: 10},
+		{EventRate: math.Inf(1), Events: 10},
+	} {
+		if err := cfg.Validate(); err == nil {
+			t.Errorf("%+v: Validate passed", cfg)
+		}
+		env := weir.NewEnvironment(weir.Options{Parallelism: 1})
+		g := NewGenerator(cfg, nil)
+		weir.Collect(weir.FromSource[Payment](env, g, g.Watermarks(), "payments"))
+		if err := env.Execute(context.Background()); err == nil {
+			t.Errorf("%+v: the job ran", cfg)
+		}
 	}
 }

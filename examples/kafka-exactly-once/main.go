@@ -9,6 +9,14 @@
 // latest: a read_committed consumer of the output topic sees every input
 // record exactly once, with the running sums of an uninterrupted run.
 //
+// Input records must be one JSON object with all three fields (the source
+// uses the JSON serde's FailOnMissingField). By default a bad record fails
+// the job (which restarts and fails again at the same record, unless
+// -no-restart); with -dead-letters file:DIR or -dead-letters topic:NAME it goes,
+// with its position and the reason, to JSON files in DIR (written exactly
+// once, with the checkpoints) or to the topic NAME (in transactions, like
+// the output), and the job goes on.
+//
 //	weir dev kafka --topics input:4,output:4 --data-dir kafka-data
 //	kafka-exactly-once -generate 10000
 //	kafka-exactly-once -checkpoint-dir chk -restore latest
@@ -32,6 +40,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/weirstream/weir"
+	"github.com/weirstream/weir/connector/file"
 	"github.com/weirstream/weir/connector/kafka"
 	"github.com/weirstream/weir/state"
 )
@@ -42,6 +51,10 @@ type Input struct {
 	Seq   int64  `json:"seq"`
 	Value int64  `json:"value"`
 }
+
+// inputSerde decodes input records: one JSON object with every field of
+// Input.
+var inputSerde = kafka.JSONSerde[Input]{FailOnMissingField: true}
 
 // Output is the running sum of a key after the record seq.
 type Output struct {
@@ -55,7 +68,8 @@ type config struct {
 	interval, timeout                                      time.Duration
 	parallelism, generate, keys                            int
 	rate                                                   float64
-	atLeastOnce, verify, verbose                           bool
+	atLeastOnce, verify, verbose, noRestart                bool
+	deadLetters                                            string
 }
 
 func main() {
@@ -84,11 +98,16 @@ func run(args []string, stdout, stderr io.Writer) error {
 	fs.BoolVar(&c.verify, "verify", false, "check that the committed output holds every input record exactly once with correct sums, and exit")
 	fs.DurationVar(&c.timeout, "timeout", 30*time.Second, "with -verify: how long to wait for the output to catch up")
 	fs.BoolVar(&c.verbose, "v", false, "log the job's progress (checkpoints, restores) to stderr")
+	fs.BoolVar(&c.noRestart, "no-restart", false, "exit with the first failure instead of restarting from the latest checkpoint (a bad input record fails the job again at every restart)")
+	fs.StringVar(&c.deadLetters, "dead-letters", "", `where bad input records go: "file:DIR" (JSON lines files in DIR), "topic:NAME" (a Kafka topic), or "" to fail the job`)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	if _, _, err := deadLetterTarget(c.deadLetters); err != nil {
+		return err
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -116,18 +135,42 @@ func run(args []string, stdout, stderr io.Writer) error {
 
 // job builds and runs the pipeline until ctx ends.
 func job(ctx context.Context, c config, brokers []string, logger *slog.Logger) error {
+	var restart weir.RestartStrategy = weir.NoRestart{}
+	if !c.noRestart {
+		// A broker that goes away (restart, network) fails the job; it
+		// restarts in the process from its latest checkpoint.
+		restart = &weir.ExponentialDelayRestart{Initial: 200 * time.Millisecond, Max: 5 * time.Second, Jitter: 0.1}
+	}
 	env := weir.NewEnvironment(weir.Options{
 		Parallelism: c.parallelism,
 		Logger:      logger,
 		Checkpoints: weir.CheckpointOptions{Interval: c.interval, Dir: c.checkpointDir, Retained: 2},
 		Restore:     c.restore,
-		// A broker that goes away (restart, network) fails the job; it
-		// restarts in the process from its latest checkpoint.
-		Restart: &weir.ExponentialDelayRestart{Initial: 200 * time.Millisecond, Max: 5 * time.Second, Jitter: 0.1},
+		Restart:     restart,
 	})
-	in := weir.FromSource[Input](env, kafka.NewSource(kafka.SourceOptions[Input]{
-		Brokers: brokers, Topics: []string{c.input}, Deserializer: kafka.JSONSerde[Input]{},
-	}), weir.NoWatermarks[Input](), "input").UID("input")
+	// Every field of Input is required: a record without one is bad.
+	srcOpts := kafka.SourceOptions[Input]{
+		Brokers: brokers, Topics: []string{c.input}, Deserializer: inputSerde,
+	}
+	dead := weir.NewOutputTag[weir.DeadLetter]("dead-letters")
+	kind, where, err := deadLetterTarget(c.deadLetters)
+	if err != nil {
+		return err
+	}
+	if kind != "" {
+		srcOpts.ErrorPolicy = weir.DeadLetterTo(dead)
+	}
+	in := weir.FromSource[Input](env, kafka.NewSource(srcOpts), weir.NoWatermarks[Input](), "input").UID("input")
+	switch kind {
+	case "file":
+		weir.SideOutput(in, dead).SinkTo(file.ExactlyOnceJSONSink[weir.DeadLetter](where, file.ExactlyOnceOptions{})).
+			Name("dead letters").UID("dead-letters")
+	case "topic":
+		weir.SideOutput(in, dead).SinkTo(kafka.NewSink(kafka.SinkOptions[weir.DeadLetter]{
+			Brokers: brokers, Topic: where, Serializer: kafka.JSONSerde[weir.DeadLetter]{},
+			Guarantee: kafka.ExactlyOnce, TransactionalIDPrefix: c.prefix + "-dead-letters", Logger: logger,
+		})).Name("dead letters").UID("dead-letters")
+	}
 	sums := weir.ProcessKeyed[string, Input, Output](weir.KeyBy(in, func(r Input) string { return r.Key }), &runningSum{}).
 		Name("running sum").UID("sums")
 	guarantee := kafka.ExactlyOnce
@@ -140,6 +183,18 @@ func job(ctx context.Context, c config, brokers []string, logger *slog.Logger) e
 		Guarantee: guarantee, TransactionalIDPrefix: c.prefix, Logger: logger,
 	})).Name("output").UID("output")
 	return env.Execute(ctx)
+}
+
+// deadLetterTarget parses -dead-letters: "file:DIR", "topic:NAME" or "".
+func deadLetterTarget(s string) (kind, where string, err error) {
+	if s == "" {
+		return "", "", nil
+	}
+	kind, where, _ = strings.Cut(s, ":")
+	if (kind != "file" && kind != "topic") || where == "" {
+		return "", "", fmt.Errorf("-dead-letters %q: want file:DIR or topic:NAME", s)
+	}
+	return kind, where, nil
 }
 
 // runningSum adds up the values of a key.
@@ -264,10 +319,13 @@ func verify(ctx context.Context, brokers []string, inTopic, outTopic string, tim
 	}
 	want := map[[2]string]int64{}
 	byKey := map[string][]Input{}
+	bad := 0
 	for _, r := range in {
-		var v Input
-		if err := json.Unmarshal(r.Value, &v); err != nil {
-			return "", fmt.Errorf("input offset %d: %w", r.Offset, err)
+		// Records the job's source rejects are not part of the input.
+		v, err := inputSerde.Deserialize(r)
+		if err != nil {
+			bad++
+			continue
 		}
 		byKey[v.Key] = append(byKey[v.Key], v)
 	}
@@ -307,8 +365,8 @@ func verify(ctx context.Context, brokers []string, inTopic, outTopic string, tim
 			missing++
 		}
 	}
-	res := fmt.Sprintf("input %d records; output %d records: %d missing, %d duplicates, %d wrong sums, %d unknown",
-		len(want), len(out), missing, dups, wrong, extra)
+	res := fmt.Sprintf("input %d records; output %d records: %d missing, %d duplicates, %d wrong sums, %d unknown; %d bad input records",
+		len(want), len(out), missing, dups, wrong, extra, bad)
 	if missing+dups+wrong+extra > 0 {
 		return res, errors.New("output is not exactly the running sums of the input")
 	}

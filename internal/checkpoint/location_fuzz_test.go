@@ -16,16 +16,16 @@ import (
 
 // FuzzChkName checks the parser of checkpoint directory names: a name is
 // checkpoint id only if chkName(id) spells it, so that listing and reading
-// a checkpoint agree on its directory; every id above 0 round-trips.
+// a checkpoint agree on its directory; every id from 0 round-trips.
 func FuzzChkName(f *testing.F) {
 	for _, s := range []string{"chk-1", "chk-07", "chk-+7", "chk--3", "chk-0", "chk-9223372036854775807", "chk-9223372036854775808", "chk-", "chk-1 ", "shared", "chk-1/x"} {
 		f.Add(s, int64(len(s)))
 	}
 	f.Fuzz(func(t *testing.T, name string, id int64) {
-		if got, ok := parseChkName(name); ok && (got <= 0 || chkName(got) != name) {
+		if got, ok := parseChkName(name); ok && (got < 0 || chkName(got) != name) {
 			t.Fatalf("%q parsed as checkpoint %d, whose directory is %q", name, got, chkName(got))
 		}
-		if id > 0 {
+		if id >= 0 {
 			if got, ok := parseChkName(chkName(id)); !ok || got != id {
 				t.Fatalf("checkpoint %d: %q parsed as %d, %v", id, chkName(id), got, ok)
 			}

@@ -12,7 +12,6 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -154,21 +153,6 @@ func parentLocation(loc string) string {
 // chkName is the directory of checkpoint id relative to the root.
 func chkName(id int64) string { return fmt.Sprintf("chk-%d", id) }
 
-// parseChkName returns the id of the checkpoint directory name, which must
-// be exactly chkName(id) for an id above 0: "chk-07" or "chk-+7" is not
-// checkpoint 7 (reading checkpoint 7 would look in chk-7).
-func parseChkName(name string) (int64, bool) {
-	n, ok := strings.CutPrefix(name, "chk-")
-	if !ok {
-		return 0, false
-	}
-	id, err := strconv.ParseInt(n, 10, 64)
-	if err != nil || id <= 0 || chkName(id) != name {
-		return 0, false
-	}
-	return id, true
-}
-
 // ChkDir is the location of checkpoint id: a directory, or an s3:// URL
 // when Dir is one. The *Location methods take it.
 func (s *Storage) ChkDir(id int64) string {
@@ -279,9 +263,7 @@ func EncodeMetadata(m *Metadata) ([]byte, error) {
 		return nil, fmt.Errorf("checkpoint: %w", err)
 	}
 	// The metadata carries its own checksum on the last line.
-	b = append(b, '\n')
-	b = strconv.AppendUint(b, uint64(crc32.Checksum(b, castagnoli)), 10)
-	return append(b, '\n'), nil
+	return appendChecksum(append(b, '\n')), nil
 }
 
 func writeMeta(ctx context.Context, st blobStore, dir string, m *Metadata) error {
@@ -312,16 +294,9 @@ var ErrNoCheckpoint = errors.New("checkpoint: no completed checkpoint")
 
 // DecodeMetadata parses and verifies a metadata file.
 func DecodeMetadata(b []byte) (*Metadata, error) {
-	body, sum, ok := cutLastLine(b)
-	if !ok {
-		return nil, fmt.Errorf("%w: metadata has no checksum line", ErrCorrupt)
-	}
-	want, err := strconv.ParseUint(sum, 10, 32)
+	body, err := cutChecksum(b, "metadata")
 	if err != nil {
-		return nil, fmt.Errorf("%w: metadata checksum %q", ErrCorrupt, sum)
-	}
-	if got := crc32.Checksum(body, castagnoli); uint64(got) != want {
-		return nil, fmt.Errorf("%w: metadata checksum mismatch", ErrCorrupt)
+		return nil, err
 	}
 	var m Metadata
 	if err := json.Unmarshal(body, &m); err != nil {
@@ -392,12 +367,17 @@ func (s *Storage) Read(id int64) (*Metadata, map[string][]byte, error) {
 }
 
 // ReadContext loads checkpoint id, as Read.
+// A chk-<id> that is a pointer (WritePointer) reads what it points to.
 func (s *Storage) ReadContext(ctx context.Context, id int64) (*Metadata, map[string][]byte, error) {
 	st, err := s.store(ctx)
 	if err != nil {
 		return nil, nil, err
 	}
-	return readCheckpoint(ctx, st, chkName(id), st, s.sharedBad)
+	r, _, err := s.readEntry(ctx, st, id)
+	if err != nil {
+		return nil, nil, err
+	}
+	return r.Meta, r.Files, nil
 }
 
 // ReadLocation loads the checkpoint or savepoint at loc (a directory or an
@@ -437,27 +417,38 @@ func asCorrupt(err error) error {
 // readCheckpoint reads the checkpoint in dir of st; root holds its shared/,
 // and bad (may be nil) says which shared objects are known to be corrupt.
 func readCheckpoint(ctx context.Context, st blobStore, dir string, root blobStore, bad func(string) bool) (*Metadata, map[string][]byte, error) {
-	b, err := readObject(ctx, st, joinName(dir, metaFile))
+	m, files, err := readCheckpointMeta(ctx, st, dir, root, bad)
+	if err != nil {
+		return nil, nil, err
+	}
+	return m, files, nil
+}
+
+// readCheckpointMeta is readCheckpoint that also returns the metadata when
+// it decoded but something else failed. Errors name the damaged file.
+func readCheckpointMeta(ctx context.Context, st blobStore, dir string, root blobStore, bad func(string) bool) (*Metadata, map[string][]byte, error) {
+	metaName := joinName(dir, metaFile)
+	b, err := readObject(ctx, st, metaName)
 	if err != nil {
 		return nil, nil, asCorrupt(err)
 	}
 	m, err := DecodeMetadata(b)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, fmt.Errorf("%s: %w", st.Location(metaName), err)
 	}
 	files := map[string][]byte{}
 	for name, sum := range m.Files {
 		data, err := readObject(ctx, st, joinName(dir, name))
 		if err != nil {
-			return nil, nil, asCorrupt(err)
+			return m, nil, asCorrupt(err)
 		}
 		if got := crc32.Checksum(data, castagnoli); got != sum {
-			return nil, nil, fmt.Errorf("%w: file %s checksum %08x, metadata says %08x", ErrCorrupt, name, got, sum)
+			return m, nil, fmt.Errorf("%w: file %s checksum %08x, metadata says %08x", ErrCorrupt, st.Location(joinName(dir, name)), got, sum)
 		}
 		files[name] = data
 	}
 	if err := checkShared(ctx, root, m, bad); err != nil {
-		return nil, nil, err
+		return m, nil, err
 	}
 	return m, files, nil
 }
@@ -481,20 +472,35 @@ func (s *Storage) CompletedContext(ctx context.Context) ([]int64, error) {
 		if !ok {
 			continue
 		}
-		_, err := st.Stat(ctx, joinName(d, metaFile))
-		switch {
-		case err == nil:
-			ids = append(ids, id)
-		case !errors.Is(err, fs.ErrNotExist):
+		done, err := isComplete(ctx, st, d)
+		if err != nil {
 			return nil, err
+		}
+		if done {
+			ids = append(ids, id)
 		}
 	}
 	sort.Slice(ids, func(i, j int) bool { return ids[i] > ids[j] })
 	return ids, nil
 }
 
-// Latest loads the newest checkpoint that is whole and uncorrupted; it logs
-// why it skips any newer one.
+// isComplete reports whether checkpoint directory d has its metadata, or
+// is a pointer (WritePointer).
+func isComplete(ctx context.Context, st blobStore, d string) (bool, error) {
+	for _, name := range []string{metaFile, pointerFile} {
+		_, err := st.Stat(ctx, joinName(d, name))
+		switch {
+		case err == nil:
+			return true, nil
+		case !errors.Is(err, fs.ErrNotExist):
+			return false, err
+		}
+	}
+	return false, nil
+}
+
+// Latest loads the newest completed checkpoint, which must be whole: it is
+// Find without a fallback.
 func (s *Storage) Latest() (*Metadata, map[string][]byte, error) {
 	return s.LatestContext(context.Background())
 }
@@ -503,21 +509,11 @@ func (s *Storage) Latest() (*Metadata, map[string][]byte, error) {
 // that does not make a checkpoint unusable (object storage that cannot be
 // reached) is returned rather than skipped over.
 func (s *Storage) LatestContext(ctx context.Context) (*Metadata, map[string][]byte, error) {
-	ids, err := s.CompletedContext(ctx)
+	r, err := s.Find(ctx, false)
 	if err != nil {
 		return nil, nil, err
 	}
-	for _, id := range ids {
-		m, files, err := s.ReadContext(ctx, id)
-		if err == nil {
-			return m, files, nil
-		}
-		if !errors.Is(err, ErrCorrupt) {
-			return nil, nil, err
-		}
-		s.log().Warn("weir: skipping unusable checkpoint, trying the previous one", "checkpoint", id, "err", err)
-	}
-	return nil, nil, fmt.Errorf("%w in %s", ErrNoCheckpoint, s.Dir)
+	return r.Meta, r.Files, nil
 }
 
 // RemovePartial deletes checkpoint directories without metadata: what a
@@ -540,12 +536,12 @@ func (s *Storage) RemovePartialContext(ctx context.Context) error {
 		if !strings.HasPrefix(d, "chk-") {
 			continue
 		}
-		_, err := st.Stat(ctx, joinName(d, metaFile))
-		if err == nil {
-			continue
-		}
-		if !errors.Is(err, fs.ErrNotExist) {
+		done, err := isComplete(ctx, st, d)
+		if err != nil {
 			return err
+		}
+		if done {
+			continue
 		}
 		s.log().Info("weir: removing unfinished checkpoint", "dir", st.Location(d))
 		if err := st.DeleteDir(ctx, d); err != nil {

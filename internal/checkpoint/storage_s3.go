@@ -85,11 +85,16 @@ const s3Scheme = "s3://"
 func isS3(loc string) bool { return strings.HasPrefix(loc, s3Scheme) }
 
 // parseS3 splits s3://bucket/prefix into bucket and prefix (no leading
-// or trailing slash).
+// or trailing slash). A URL with credentials (s3://key:secret@bucket) is
+// refused, and its errors never repeat the credentials.
 func parseS3(loc string) (bucket, prefix string, err error) {
 	rest, ok := strings.CutPrefix(loc, s3Scheme)
 	if !ok {
-		return "", "", fmt.Errorf("checkpoint: %q is not an s3:// URL", loc)
+		return "", "", fmt.Errorf("checkpoint: %q is not an s3:// URL", RedactLocation(loc))
+	}
+	if hasUserinfo(rest) {
+		return "", "", fmt.Errorf("checkpoint: %s: credentials in an s3:// URL are not supported "+
+			"(they would show in logs, errors and checkpoint metadata); set them in the S3 options", RedactLocation(loc))
 	}
 	bucket, prefix, _ = strings.Cut(rest, "/")
 	prefix = strings.Trim(prefix, "/")
@@ -97,6 +102,32 @@ func parseS3(loc string) (bucket, prefix string, err error) {
 		return "", "", fmt.Errorf("checkpoint: %q names no bucket", loc)
 	}
 	return bucket, prefix, nil
+}
+
+// hasUserinfo reports whether rest, an s3:// URL without its scheme,
+// starts with user information: its first segment, the bucket, holds an
+// '@' or ':', which bucket names never do. (A secret may hold '/', so the
+// segment can end inside the secret.)
+func hasUserinfo(rest string) bool {
+	bucket, _, _ := strings.Cut(rest, "/")
+	return strings.ContainsAny(bucket, "@:")
+}
+
+// RedactLocation returns loc fit for errors and logs: the user information
+// of an s3:// URL (s3://key:secret@bucket/prefix) becomes "REDACTED".
+// Everything up to the last '@' counts as user information, since a secret
+// may hold '/' or '@'; a URL with user information but no '@' is redacted
+// whole. Other locations are returned unchanged.
+func RedactLocation(loc string) string {
+	rest, ok := strings.CutPrefix(loc, s3Scheme)
+	if !ok || !hasUserinfo(rest) {
+		return loc
+	}
+	i := strings.LastIndexByte(rest, '@')
+	if i < 0 {
+		return s3Scheme + "REDACTED"
+	}
+	return s3Scheme + "REDACTED@" + rest[i+1:]
 }
 
 // s3Store keeps objects under a key prefix of a bucket. A PUT is atomic,

@@ -305,13 +305,14 @@ func checkShared(ctx context.Context, root blobStore, m *Metadata, bad func(stri
 	}
 	for _, r := range refs {
 		size, ok := sizes[r.Shared]
+		loc := root.Location(joinName(sharedDir, r.Shared))
 		switch {
 		case !ok:
-			return fmt.Errorf("%w: shared object %s (%s) is missing", ErrCorrupt, root.Location(joinName(sharedDir, r.Shared)), r.Name)
+			return &SharedError{Object: r.Shared, Location: loc, Err: fmt.Errorf("%w: missing (local file %s)", ErrCorrupt, r.Name)}
 		case size != r.Size:
-			return fmt.Errorf("%w: shared object %s has %d bytes, metadata says %d", ErrCorrupt, root.Location(joinName(sharedDir, r.Shared)), size, r.Size)
+			return &SharedError{Object: r.Shared, Location: loc, Err: fmt.Errorf("%w: %d bytes, metadata says %d", ErrCorrupt, size, r.Size)}
 		case bad != nil && bad(r.Shared):
-			return fmt.Errorf("%w: shared object %s failed its checksum", ErrCorrupt, root.Location(joinName(sharedDir, r.Shared)))
+			return &SharedError{Object: r.Shared, Location: loc, Err: fmt.Errorf("%w: it failed its checksum", ErrCorrupt)}
 		}
 	}
 	return nil

@@ -137,6 +137,43 @@ func mustLatest(t *testing.T, s *Storage, want int64) (*Metadata, map[string][]b
 	return m, files
 }
 
+// mustFallback checks that restoring the latest checkpoint is refused, with
+// an error wrapping ErrFallback that says each of want, and that allowing
+// the fallback restores checkpoint id.
+func mustFallback(t *testing.T, s *Storage, id int64, want ...string) *Restored {
+	t.Helper()
+	_, err := s.Find(t.Context(), false)
+	var fe *FallbackError
+	if !errors.As(err, &fe) || !errors.Is(err, ErrFallback) || errors.Is(err, ErrNoCheckpoint) || fe.Usable != id {
+		t.Fatalf("Find without fallback = %v; want a refusal naming checkpoint %d as the usable one", err, id)
+	}
+	for _, w := range append(want, "allow-checkpoint-fallback") {
+		if !strings.Contains(err.Error(), w) {
+			t.Fatalf("refusal does not say %q:\n%v", w, err)
+		}
+	}
+	r, err := s.Find(t.Context(), true)
+	if err != nil || r.Meta.ID != id || len(r.Skipped) == 0 {
+		t.Fatalf("Find with fallback = %+v, %v; want checkpoint %d", r, err, id)
+	}
+	return r
+}
+
+// mustNoneUsable checks that restoring the latest checkpoint fails even
+// with a fallback allowed (never a fresh start), saying each of want.
+func mustNoneUsable(t *testing.T, s *Storage, want ...string) {
+	t.Helper()
+	_, err := s.Find(t.Context(), true)
+	if !errors.Is(err, ErrFallback) || errors.Is(err, ErrNoCheckpoint) {
+		t.Fatalf("Find with nothing usable = %v; want an error, not a fresh start", err)
+	}
+	for _, w := range append(want, "no checkpoint in") {
+		if !strings.Contains(err.Error(), w) {
+			t.Fatalf("error does not say %q:\n%v", w, err)
+		}
+	}
+}
+
 func wantLogs(t *testing.T, logs *bytes.Buffer, want ...string) {
 	t.Helper()
 	for _, w := range want {
@@ -195,14 +232,13 @@ func TestStorageLatestFallsBackOverCorruption(t *testing.T) {
 		if _, _, err := s.ReadContext(t.Context(), 3); !errors.Is(err, ErrCorrupt) {
 			t.Fatalf("Read corrupt checkpoint: %v", err)
 		}
-		mustLatest(t, s, 1)
-		wantLogs(t, logs, "checkpoint=3", "checksum", "checkpoint=2")
+		mustFallback(t, s, 1, "chk-3", "task-0.bin", "checksum", "chk-2/_metadata")
+		wantLogs(t, logs, "level=ERROR", "checkpoint=3", "checksum", "checkpoint=2", "may be produced again")
 
-		// With every checkpoint unusable, there is none.
+		// With every checkpoint unusable, there is none: an error, not a
+		// fresh start.
 		rewrite(t, s, "chk-1/task-0.bin", flipFirst)
-		if _, _, err := s.LatestContext(t.Context()); !errors.Is(err, ErrNoCheckpoint) {
-			t.Fatalf("Latest with none usable: %v", err)
-		}
+		mustNoneUsable(t, s, "chk-1", "chk-2", "chk-3")
 	})
 }
 
@@ -363,8 +399,7 @@ func TestStorageFetchShared(t *testing.T) {
 		if _, err := os.Stat(out2); !errors.Is(err, fs.ErrNotExist) {
 			t.Fatalf("corrupt fetch left its file: %v", err)
 		}
-		mustLatest(t, s, 2)
-		wantLogs(t, logs, "checkpoint=3", "failed its checksum")
+		mustFallback(t, s, 2, "000007.sst", "failed its checksum", "referenced by checkpoints 3, 1")
 		// Storing the file again (the next checkpoint) repairs it.
 		if _, _, err := s.PutShared(ctx, "000007.sst", f); err != nil {
 			t.Fatal(err)
@@ -404,7 +439,7 @@ func TestStorageSweepShared(t *testing.T) {
 			t.Fatalf("after sweep: %v, want %v", got, want)
 		}
 		wantLogs(t, logs, "count=2", "checkpoint=3")
-		mustLatest(t, s, 2)
+		mustFallback(t, s, 2, "chk-3/_metadata")
 		// The Storage forgot what it deleted: putting it again stores it.
 		ref("x/a.sst")
 		if got := names(t, s, "shared/x"); !slices.Equal(got, []string{"shared/x/a.sst", "shared/x/b.sst"}) {
@@ -443,22 +478,18 @@ func TestStorageMissingSharedSkipped(t *testing.T) {
 		mustLatest(t, s, 3)
 		// b's object shrinks, then vanishes: 3 is skipped.
 		rewrite(t, s, "shared/b.sst", func(b []byte) []byte { return b[:1] })
-		mustLatest(t, s, 2)
-		wantLogs(t, logs, "checkpoint=3", "has 1 bytes, metadata says 4")
+		mustFallback(t, s, 2, "chk-3", "shared/b.sst", "1 bytes, metadata says 4", "referenced by checkpoints 3]")
 		if err := blobs(t, s).Delete(ctx, "shared/b.sst"); err != nil {
 			t.Fatal(err)
 		}
 		logs.Reset()
-		mustLatest(t, s, 2)
-		wantLogs(t, logs, "checkpoint=3", "shared/b.sst (b.sst) is missing")
+		mustFallback(t, s, 2, "chk-3", "shared/b.sst", "missing (local file b.sst)")
+		wantLogs(t, logs, "checkpoint=3", "shared/b.sst")
 		// Without a, none is usable.
 		if err := blobs(t, s).Delete(ctx, "shared/a.sst"); err != nil {
 			t.Fatal(err)
 		}
-		if _, _, err := s.LatestContext(ctx); !errors.Is(err, ErrNoCheckpoint) {
-			t.Fatalf("Latest without shared objects: %v", err)
-		}
-		wantLogs(t, logs, "checkpoint=2", "checkpoint=1", "shared/a.sst (a.sst) is missing")
+		mustNoneUsable(t, s, "shared/a.sst", "referenced by checkpoints 3, 2, 1")
 	})
 }
 

@@ -54,9 +54,12 @@ func TestLatestFallsBackOverCorruption(t *testing.T) {
 	md, _ := os.ReadFile(mp)
 	os.WriteFile(mp, md[:len(md)/2], 0o644)
 
-	m, _, err = s.Latest()
-	if err != nil || m.ID != 1 {
-		t.Fatalf("Latest after corruption = %v, %v; want checkpoint 1", m, err)
+	if _, _, err = s.Latest(); !errors.Is(err, ErrFallback) {
+		t.Fatalf("Latest after corruption = %v; want a refusal to go back past checkpoints 3 and 2", err)
+	}
+	r, err := s.Find(t.Context(), true)
+	if err != nil || r.Meta.ID != 1 {
+		t.Fatalf("Find with fallback after corruption = %v, %v; want checkpoint 1", r, err)
 	}
 	for _, want := range []string{"checkpoint=3", "checksum", "checkpoint=2"} {
 		if !strings.Contains(logs.String(), want) {

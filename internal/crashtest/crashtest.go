@@ -88,7 +88,7 @@ func Start(t testing.TB, bin, logPath string, args ...string) *Child {
 
 // Signal sends sig and waits for the child; it reports whether the child
 // had exited on its own before (with its error). A clean exit after
-// SIGTERM counts as stopped, not as exited on its own.
+// SIGTERM or SIGINT counts as stopped, not as exited on its own.
 func (c *Child) Signal(sig syscall.Signal) (exited bool, err error) {
 	defer c.log.Close()
 	select {
@@ -104,7 +104,7 @@ func (c *Child) Signal(sig syscall.Signal) (exited bool, err error) {
 			return false, nil
 		}
 	}
-	if err == nil && sig == syscall.SIGTERM {
+	if err == nil && (sig == syscall.SIGTERM || sig == syscall.SIGINT) {
 		return false, nil // stopped cleanly
 	}
 	// It exited by itself between the check and the signal.

@@ -37,15 +37,25 @@ type Restore struct {
 	// AllowNonRestoredState lets the job start although the checkpoint has
 	// state of an operator uid the job lacks.
 	AllowNonRestoredState bool
+	// Location is where the checkpoint was read (for the pointer below).
+	Location string
+	// Register makes the run, before any task starts, write a pointer to
+	// Location into its checkpoint storage (Storage.WritePointer) and
+	// record it as the latest completed checkpoint: sinks commit what the
+	// checkpoint staged when they restore it, so a later "restore latest"
+	// must not go back past it. Set it for a checkpoint or savepoint that
+	// is not one of the storage's own.
+	Register bool
 }
 
 // operatorID is the id under which an operator's state is stored: its uid,
-// or its name and position in the graph when it has none.
+// or its name and position in the graph when it has none. A default name
+// counts without the number that tells operators sharing it apart.
 func operatorID(n *Node) string {
 	if n.UID != "" {
 		return n.UID
 	}
-	return fmt.Sprintf("%s#%d", n.Name, n.ID)
+	return fmt.Sprintf("%s#%d", n.stateName(), n.ID)
 }
 
 // restoreFor returns the state of operator n's subtask sub (owning key
@@ -350,6 +360,9 @@ func (d *driver) do(ctx context.Context, acts []checkpoint.Action) {
 				dir = sp.path
 			}
 			err := d.write(ctx, a.ID, a.Time, dir, sp != nil)
+			if err == nil {
+				err = d.noteCompleted(ctx, a.ID, a.Time, sp)
+			}
 			d.release(a.ID)
 			if err != nil {
 				d.log.Error("weir: writing checkpoint failed", "checkpoint", a.ID, "err", err)
@@ -384,6 +397,7 @@ func (d *driver) do(ctx context.Context, acts []checkpoint.Action) {
 				}
 				sp.req.Reply <- SavepointResult{Err: fmt.Errorf("weir: savepoint %d aborted: %s", a.ID, a.Reason)}
 				_ = d.store.RemoveLocation(ctx, sp.path)
+				_ = d.store.Discard(a.ID) // its pointer, if written
 				continue
 			}
 			d.log.Warn("weir: checkpoint aborted", "checkpoint", a.ID, "reason", a.Reason)
@@ -401,6 +415,21 @@ func (d *driver) do(ctx context.Context, acts []checkpoint.Action) {
 			d.cancel(errors.New("weir: " + a.Reason))
 		}
 	}
+}
+
+// noteCompleted records checkpoint id as completed in the storage, before
+// any sink is told to commit for it: a stop-with-savepoint (whose sinks
+// commit) gets a pointer in the checkpoint storage first, so that "restore
+// latest" finds it; a plain savepoint commits nothing and only raises the
+// highest id used.
+func (d *driver) noteCompleted(ctx context.Context, id int64, ts time.Time, sp *savepoint) error {
+	commits := sp == nil || sp.req.Stop
+	if sp != nil && sp.req.Stop {
+		if err := d.store.WritePointer(ctx, id, sp.path); err != nil {
+			return err
+		}
+	}
+	return d.store.NoteCompleted(ctx, id, ts, commits)
 }
 
 // sweep deletes shared files no retained checkpoint references. It runs on

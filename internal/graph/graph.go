@@ -48,8 +48,12 @@ type Instance struct {
 
 // Node is one operator of the logical dataflow.
 type Node struct {
-	ID          int
+	ID int
+	// Name is shown in plans, errors, logs and metrics. While DefaultName
+	// is set it is the API's default, which Validate and Explain number
+	// when operators share it ("CEP", "CEP-2"); SetName replaces it.
 	Name        string
+	DefaultName bool
 	UID         string
 	Parallelism int
 	// MaxInputs is the number of logical inputs (0 for sources, 1 or 2).
@@ -63,6 +67,58 @@ type Node struct {
 	// NewDiscard returns a runtime.Output of the node's main output type that
 	// drops everything (used when nothing consumes the main output).
 	NewDiscard func() any
+	// baseName is the default name before numbering: operatorID uses it, so
+	// that numbering changes no state id.
+	baseName string
+}
+
+// SetName gives the node a name of the user's choice (never numbered).
+func (n *Node) SetName(name string) {
+	n.Name, n.DefaultName, n.baseName = name, false, ""
+}
+
+// stateName is the name part of the node's state id: the name it was given,
+// without the number added to a shared default name.
+func (n *Node) stateName() string {
+	if n.DefaultName && n.baseName != "" {
+		return n.baseName
+	}
+	return n.Name
+}
+
+// numberDefaults gives nodes with a default name distinct names: the first
+// node keeps its default, later ones sharing it are numbered from 2
+// ("CEP", "CEP-2"), skipping names that other nodes have. It can run again
+// after names changed.
+func (g *Graph) numberDefaults() {
+	taken := map[string]bool{}
+	for _, n := range g.Nodes {
+		if !n.DefaultName {
+			taken[n.Name] = true
+		}
+	}
+	next := map[string]int{}
+	for _, n := range g.Nodes {
+		if !n.DefaultName {
+			continue
+		}
+		base := n.stateName()
+		name := base
+		if next[base] > 0 || taken[name] {
+			i := max(next[base], 1)
+			for {
+				i++
+				if name = fmt.Sprintf("%s-%d", base, i); !taken[name] {
+					break
+				}
+			}
+			next[base] = i
+		} else {
+			next[base] = 1
+		}
+		n.Name, n.baseName = name, base
+		taken[name] = true
+	}
 }
 
 // Edge connects the output (or side output Tag) of From to logical input
@@ -87,7 +143,14 @@ type Edge struct {
 // Graph is a logical dataflow.
 type Graph struct {
 	Nodes []*Node
+	// errs are mistakes made while the API built the graph; Validate
+	// reports the first.
+	errs []error
 }
+
+// Fail records a mistake in building the graph, for Validate to report:
+// the API's builder methods return no errors.
+func (g *Graph) Fail(err error) { g.errs = append(g.errs, err) }
 
 // AddNode appends n and assigns its ID.
 func (g *Graph) AddNode(n *Node) *Node {
@@ -128,6 +191,10 @@ type Options struct {
 	// makes its operators' working directories.
 	StateBackend string
 	StateDir     string
+	// PrivateStateDir marks StateDir as the default root under the shared
+	// temporary directory (DefaultStateDir): Build creates it 0700, or
+	// refuses it when it is not the current user's alone.
+	PrivateStateDir bool
 	// runDir is this build's directory under StateDir.
 	runDir string
 }
@@ -184,6 +251,10 @@ func (g *Graph) chained(e *Edge, o *Options) bool {
 // Validate checks the graph before it runs.
 func (g *Graph) Validate(o Options) error {
 	o.fill()
+	if len(g.errs) > 0 {
+		return g.errs[0]
+	}
+	g.numberDefaults()
 	if len(g.Nodes) == 0 {
 		return errors.New("weir: the job has no operators")
 	}
@@ -227,6 +298,7 @@ type Plan struct {
 // parallelism and input partitioning.
 func (g *Graph) Explain(o Options) string {
 	o.fill()
+	g.numberDefaults()
 	p := g.plan(&o)
 	var b strings.Builder
 	for _, v := range p.vertices {
@@ -307,6 +379,11 @@ func (g *Graph) Build(ctx context.Context, o Options) (*Job, error) {
 		return nil, err
 	}
 	var unlock func()
+	if o.StateDir != "" && o.PrivateStateDir {
+		if err := ensurePrivateDir(o.StateDir); err != nil {
+			return nil, err
+		}
+	}
 	if o.StateDir != "" {
 		dir, u, err := makeRunDir(o.StateDir, o.Logger)
 		if err != nil {
@@ -390,6 +467,23 @@ func (g *Graph) Run(ctx context.Context, o Options) error {
 		if o.Restore != nil {
 			last = o.Restore.Meta.ID
 		}
+		// Never reuse an id the storage has seen: checkpoints, savepoints,
+		// unfinished ones.
+		maxID, err := o.Checkpoint.Storage.MaxID(ctx)
+		if err != nil {
+			return err
+		}
+		last = max(last, maxID)
+		if rs := o.Restore; rs != nil && rs.Register {
+			last++
+			if err := o.Checkpoint.Storage.WritePointer(ctx, last, rs.Location); err != nil {
+				return fmt.Errorf("weir: registering the restored checkpoint %s: %w", rs.Location, err)
+			}
+			if err := o.Checkpoint.Storage.NoteCompleted(ctx, last, rs.Meta.Timestamp, true); err != nil {
+				return fmt.Errorf("weir: registering the restored checkpoint %s: %w", rs.Location, err)
+			}
+			o.Logger.Info("weir: restored checkpoint registered as the latest", "checkpoint", last, "location", rs.Location)
+		}
 		if err := o.Checkpoint.Storage.RemovePartial(); err != nil {
 			return err
 		}
@@ -409,9 +503,6 @@ func (g *Graph) Run(ctx context.Context, o Options) error {
 		done, err := o.Checkpoint.Storage.Completed()
 		if err != nil {
 			return err
-		}
-		if len(done) > 0 && done[0] > last {
-			last = done[0] // never reuse the ID of a checkpoint on disk
 		}
 		slices.Reverse(done)
 		coord := checkpoint.NewCoordinator(o.Checkpoint.Config, tids, last, time.Now())

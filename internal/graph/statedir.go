@@ -19,6 +19,36 @@ import (
 
 const stateLockFile = ".lock"
 
+// DefaultStateDir is the state root of jobs that name none: a directory of
+// the current user's own under the system's temporary directory,
+// weir-state-<uid>. (One name shared by all users let one user read,
+// replace or remove another's state.) Build makes it private with
+// Options.PrivateStateDir.
+func DefaultStateDir() string {
+	return filepath.Join(os.TempDir(), "weir-state-"+userTag())
+}
+
+// ensurePrivateDir creates dir with mode 0700, or checks that the existing
+// dir is a real directory (not a symlink), owned by the current user, that
+// no other user may read, write or enter. It does not repair a directory
+// that fails: someone else may have put files in it.
+func ensurePrivateDir(dir string) error {
+	if err := os.Mkdir(dir, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
+		return fmt.Errorf("weir: state directory: %w", err)
+	}
+	info, err := os.Lstat(dir)
+	if err != nil {
+		return fmt.Errorf("weir: state directory: %w", err)
+	}
+	if !info.IsDir() {
+		return fmt.Errorf("weir: state directory %s is not a directory (%s); remove it, or set Options.StateDir", dir, info.Mode().Type())
+	}
+	if err := checkPrivate(info); err != nil {
+		return fmt.Errorf("weir: state directory %s %w; remove it, or set Options.StateDir", dir, err)
+	}
+	return nil
+}
+
 // makeRunDir creates and locks this run's state directory under root, and
 // removes the directories of dead runs.
 func makeRunDir(root string, log *slog.Logger) (dir string, unlock func(), err error) {

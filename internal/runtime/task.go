@@ -115,6 +115,9 @@ var ErrStopped = errors.New("weir: task stopped")
 // Run executes the subtask until its input ends, it fails, or ctx is done.
 func (t *Task) Run(ctx context.Context) (err error) {
 	t.stop = ctx.Done()
+	if t.Timers != nil {
+		t.Timers.SetDone(ctx.Done())
+	}
 	// A panic in an operator (user code) fails the job like an error, as
 	// an exception fails a Flink task; the process lives on.
 	defer func() {
@@ -166,7 +169,7 @@ func (t *Task) Open() error {
 		if a, ok := m.Op.(interface{ AfterOpen() error }); ok {
 			if err := a.AfterOpen(); err != nil {
 				_ = t.Close()
-				return t.wrap(fmt.Errorf("operator %q: restoring state: %w", m.Ctx.Name, err))
+				return t.wrap(fmt.Errorf("operator %q: state: %w", m.Ctx.Name, err))
 			}
 		}
 	}
@@ -224,6 +227,7 @@ func (t *Task) Step(ctx context.Context) (progress bool, err error) {
 	if t.done {
 		return false, nil
 	}
+	t.Timers.SetDone(ctx.Done())
 	defer func() {
 		if r := recover(); r != nil {
 			progress, err = true, t.wrap(&PanicError{Value: r, Stack: debug.Stack()})

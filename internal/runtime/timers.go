@@ -292,10 +292,16 @@ func (s *TimerService[K, N]) NumEventTimers() int { return s.event.n }
 func (s *TimerService[K, N]) NumProcessingTimers() int { return s.proc.n }
 
 // AdvanceWatermark fires every event-time timer at or before wm, in time
-// order, including timers the callbacks register at or before wm.
+// order, including timers the callbacks register at or before wm. It stops
+// with ErrCanceled when the task is cancelled (see TimerQueue.SetDone).
 func (s *TimerService[K, N]) AdvanceWatermark(wm int64) error {
 	s.watermark = wm
-	for {
+	for n := 1; ; n++ {
+		if n%cancelCheckEvery == 0 {
+			if err := canceled(s.pts); err != nil {
+				return err
+			}
+		}
 		t, ok := s.event.popDue(wm)
 		if !ok {
 			return nil
@@ -310,7 +316,12 @@ func (s *TimerService[K, N]) fireProc(now int64) error {
 	if s.scheduled <= now {
 		s.scheduled = MaxWatermark
 	}
-	for {
+	for n := 1; ; n++ {
+		if n%cancelCheckEvery == 0 {
+			if err := canceled(s.pts); err != nil {
+				return err
+			}
+		}
 		t, ok := s.proc.popDue(now)
 		if !ok {
 			break

@@ -1,6 +1,7 @@
 package runtime
 
 import (
+	"errors"
 	"math/rand/v2"
 	"slices"
 	"testing"
@@ -105,5 +106,52 @@ func BenchmarkTimerRegisterFire(b *testing.B) {
 		if err := s.AdvanceWatermark(int64(i)); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// A callback that registers a due timer for every timer it fires keeps a
+// timer loop going for ever (CEP did, on a Within deadline that wrapped
+// around); once the task is cancelled the loop stops with ErrCanceled.
+func TestTimerLoopsStopWhenCanceled(t *testing.T) {
+	for _, domain := range []string{"event", "processing"} {
+		t.Run(domain, func(t *testing.T) {
+			clock := &manualTime{now: 10}
+			clock.q = NewTimerQueue(clock)
+			done := make(chan struct{})
+			clock.q.SetDone(done)
+			var s *TimerService[int, struct{}]
+			fired := 0
+			again := func(tm Timer[int, struct{}]) error {
+				fired++
+				if fired == 1000 {
+					close(done)
+				}
+				if fired > 1_000_000 {
+					return errors.New("not stopped by the cancellation")
+				}
+				next := Timer[int, struct{}]{TS: tm.TS, Key: tm.Key + 1}
+				if domain == "event" {
+					s.RegisterEventTime(next)
+				} else {
+					s.RegisterProcessingTime(next)
+				}
+				return nil
+			}
+			s = NewTimerService[int, struct{}](clock.q, again, again)
+			var err error
+			if domain == "event" {
+				s.RegisterEventTime(Timer[int, struct{}]{TS: 5})
+				err = s.AdvanceWatermark(10)
+			} else {
+				s.RegisterProcessingTime(Timer[int, struct{}]{TS: 5})
+				err = clock.q.FireDue(10)
+			}
+			if !errors.Is(err, ErrCanceled) {
+				t.Fatalf("timer loop returned %v after %d timers, want ErrCanceled", err, fired)
+			}
+			if fired > 1000+cancelCheckEvery {
+				t.Fatalf("%d timers fired after the cancellation", fired-1000)
+			}
+		})
 	}
 }

@@ -60,6 +60,35 @@ type TimerQueue struct {
 	clock Clock
 	h     scheduledHeap
 	seq   uint64
+	done  <-chan struct{} // the task's context's Done; nil: never
+}
+
+// SetDone gives the queue the Done channel of the task's context: once it
+// is closed, Canceled reports ErrCanceled and timer loops stop (a callback
+// that keeps registering due timers cannot hold a cancelled task).
+func (q *TimerQueue) SetDone(done <-chan struct{}) { q.done = done }
+
+// Canceled returns ErrCanceled once the task's context is done, else nil.
+func (q *TimerQueue) Canceled() error {
+	select {
+	case <-q.done:
+		return ErrCanceled
+	default:
+		return nil
+	}
+}
+
+// cancelCheckEvery is how many timers a loop fires between checks of
+// cancellation.
+const cancelCheckEvery = 256
+
+// canceled reports ErrCanceled when pts is a TimerQueue whose task was
+// cancelled.
+func canceled(pts ProcessingTimeService) error {
+	if c, ok := pts.(interface{ Canceled() error }); ok {
+		return c.Canceled()
+	}
+	return nil
 }
 
 // NewTimerQueue returns a queue reading time from clock.
@@ -85,7 +114,12 @@ func (q *TimerQueue) Next() (int64, bool) {
 // FireDue runs every callback scheduled at or before now, including ones
 // that the callbacks themselves schedule for times up to now.
 func (q *TimerQueue) FireDue(now int64) error {
-	for len(q.h) > 0 && q.h[0].at <= now {
+	for n := 1; len(q.h) > 0 && q.h[0].at <= now; n++ {
+		if n%cancelCheckEvery == 0 {
+			if err := q.Canceled(); err != nil {
+				return err
+			}
+		}
 		s := heap.Pop(&q.h).(scheduled)
 		if err := s.fn(now); err != nil {
 			return err

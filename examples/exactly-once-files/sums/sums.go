@@ -16,9 +16,11 @@ package sums
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/weirstream/weir"
 	"github.com/weirstream/weir/connector/file"
@@ -48,15 +50,99 @@ type Config struct {
 	// Rate limits the input lines read per second across all subtasks
 	// (0: as fast as possible).
 	Rate float64
+	// DeadLetters, if set, is a directory where input lines that do not
+	// decode (bad JSON, a missing field, an over-long line) go as
+	// weir.DeadLetter JSON lines, written exactly once like the output;
+	// "" fails the job on the first such line.
+	DeadLetters string
+}
+
+// Validate reports a configuration the job cannot run: an input or output
+// directory not set, or an output directory that is the input directory
+// or inside it (the source reads every file under its directory, so the
+// next run would read this run's output as input). Paths are compared
+// absolute, with symbolic links resolved.
+func (c Config) Validate() error {
+	if c.Input == "" || c.Output == "" {
+		return errors.New("sums: the input and output directories must be set")
+	}
+	in, err := resolvePath(c.Input)
+	if err != nil {
+		return fmt.Errorf("sums: input %s: %w", c.Input, err)
+	}
+	out, err := resolvePath(c.Output)
+	if err != nil {
+		return fmt.Errorf("sums: output %s: %w", c.Output, err)
+	}
+	if err := outsideInput(in, out, "output", c.Output, c.Input); err != nil {
+		return err
+	}
+	if c.DeadLetters != "" {
+		dl, err := resolvePath(c.DeadLetters)
+		if err != nil {
+			return fmt.Errorf("sums: dead letters %s: %w", c.DeadLetters, err)
+		}
+		if err := outsideInput(in, dl, "dead-letter", c.DeadLetters, c.Input); err != nil {
+			return err
+		}
+		if dl == out {
+			return fmt.Errorf("sums: the dead-letter directory %s is the output directory", c.DeadLetters)
+		}
+	}
+	return nil
+}
+
+// outsideInput fails if the resolved directory dir (what, named as given)
+// is the resolved input directory in or inside it.
+func outsideInput(in, dir, what, given, input string) error {
+	if rel, err := filepath.Rel(in, dir); err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+		if rel == "." {
+			return fmt.Errorf("sums: the %s directory %s is the input directory: a later run would read its own output", what, given)
+		}
+		return fmt.Errorf("sums: the %s directory %s is inside the input directory %s: a later run would read its own output", what, given, input)
+	}
+	return nil
+}
+
+// resolvePath returns p absolute, with the symbolic links of its longest
+// existing prefix resolved (the rest need not exist yet).
+func resolvePath(p string) (string, error) {
+	abs, err := filepath.Abs(p)
+	if err != nil {
+		return "", err
+	}
+	dir, rest := abs, ""
+	for {
+		if r, err := filepath.EvalSymlinks(dir); err == nil {
+			return filepath.Join(r, rest), nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return abs, nil
+		}
+		rest = filepath.Join(filepath.Base(dir), rest)
+		dir = parent
+	}
 }
 
 // Build adds the job to env: the file source (uid input), the running sum
 // keyed by Input.Key (uid sums) and the exactly-once JSON sink (uid
 // output). Run it with env.Execute or env.Start; without checkpointing the
-// sink commits its files only when the input ends.
+// sink commits its files only when the input ends. Every field of Input is
+// required: a line that lacks one is a bad record, which fails the job or,
+// with c.DeadLetters, goes there (uid dead-letters). Check c with Validate
+// first.
 func Build(env *weir.Environment, c Config) {
-	in := weir.FromSource[Input](env, file.JSONSource[Input](c.Input, file.SourceOptions{LinesPerSecond: c.Rate}),
-		weir.NoWatermarks[Input](), "input").UID("input")
+	opts := file.SourceOptions{LinesPerSecond: c.Rate, FailOnMissingField: true}
+	dead := weir.NewOutputTag[weir.DeadLetter]("dead-letters")
+	if c.DeadLetters != "" {
+		opts.OnError = weir.DeadLetterTo(dead)
+	}
+	in := weir.FromSource[Input](env, file.JSONSource[Input](c.Input, opts), weir.NoWatermarks[Input](), "input").UID("input")
+	if c.DeadLetters != "" {
+		weir.SideOutput(in, dead).SinkTo(file.ExactlyOnceJSONSink[weir.DeadLetter](c.DeadLetters, file.ExactlyOnceOptions{})).
+			Name("dead letters").UID("dead-letters")
+	}
 	sums := weir.ProcessKeyed[string, Input, Output](weir.KeyBy(in, func(r Input) string { return r.Key }), &runningSum{}).
 		Name("running sum").UID("sums")
 	sums.SinkTo(file.ExactlyOnceJSONSink[Output](c.Output, file.ExactlyOnceOptions{})).Name("output").UID("output")

@@ -2,6 +2,7 @@ package sums
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -102,5 +103,57 @@ func writeFile(t *testing.T, path, s string) {
 	t.Helper()
 	if err := os.WriteFile(path, []byte(s), 0o644); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// An output directory at or under the input directory is refused: the
+// source reads every file under its directory, so the next run read this
+// run's output as input.
+func TestValidateOutputOutsideInput(t *testing.T) {
+	dir := t.TempDir()
+	in := filepath.Join(dir, "in")
+	if err := os.MkdirAll(in, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(dir, "link")
+	if err := os.Symlink(in, link); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		in, out, want string
+	}{
+		{in, filepath.Join(dir, "out"), ""},
+		{in, filepath.Join(dir, "in2"), ""}, // a sibling sharing the prefix
+		{filepath.Join(in, "sub"), in, ""},  // input inside output: not read
+		{in, in, "is the input directory"},
+		{in, in + string(filepath.Separator), "is the input directory"},
+		{in, filepath.Join(in, "out"), "is inside the input directory"},
+		{in, filepath.Join(in, "a", "..", "b", "c"), "is inside the input directory"},
+		{in, filepath.Join(link, "out"), "is inside the input directory"},
+		{link, filepath.Join(in, "out"), "is inside the input directory"},
+		{"", "x", "must be set"},
+		{"x", "", "must be set"},
+	} {
+		err := Config{Input: tc.in, Output: tc.out}.Validate()
+		if tc.want == "" && err != nil || tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)) {
+			t.Errorf("input %s output %s: Validate = %v, want %q", tc.in, tc.out, err, tc.want)
+		}
+	}
+}
+
+// Every field of an input record is required: a line without seq fails
+// the job naming the file, line and field instead of counting seq 0.
+func TestMissingFieldFails(t *testing.T) {
+	dir := t.TempDir()
+	in := filepath.Join(dir, "in")
+	if err := os.MkdirAll(in, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, filepath.Join(in, "a.jsonl"), `{"key":"a","seq":0,"value":1}`+"\n"+`{"key":"a","value":2}`+"\n")
+	env := weir.NewEnvironment(weir.Options{Parallelism: 1})
+	Build(env, Config{Input: in, Output: filepath.Join(dir, "out")})
+	err := env.Execute(context.Background())
+	if !errors.Is(err, weir.ErrBadRecord) || !strings.Contains(err.Error(), "a.jsonl line 2") || !strings.Contains(err.Error(), `missing field "seq"`) {
+		t.Fatalf("Execute = %v, want a bad record at a.jsonl line 2, field seq", err)
 	}
 }

@@ -39,6 +39,9 @@ type Backend[K comparable] struct {
 	kerr    error
 	pending map[string]*restored
 	orphans map[string]*restored
+	// requireCodecs: Seal checks that every state can be encoded (the job
+	// takes snapshots).
+	requireCodecs bool
 	// epoch counts snapshots; a map created (or cloned) at an epoch below
 	// the current one is seen by a snapshot, and while one is being
 	// written (inflight > 0) it must be cloned before it is changed.

@@ -85,6 +85,15 @@ func (b *Backend[K]) SetRestore(groups map[int][]byte) error {
 	return nil
 }
 
+// RequireCodecs makes Seal fail for a state whose key, namespace or value
+// type the codecs cannot encode. A job that takes checkpoints calls it, so
+// that such a state fails the job when it starts rather than at its first
+// checkpoint; without checkpoints the heap never encodes and needs no codec.
+func (b *Backend[K]) RequireCodecs() { b.requireCodecs = true }
+
+// codecChecker is implemented by the heap's own states.
+type codecChecker interface{ codecErr() error }
+
 // Seal restores every registered state from the data given to SetRestore,
 // once the operator registered its states. Restored state that no
 // registered state claims is kept and written to later snapshots.
@@ -95,6 +104,11 @@ func (b *Backend[K]) Seal() error {
 			return fmt.Errorf("heap: two states are named %q", s.StateName())
 		}
 		names[s.StateName()] = true
+		if c, ok := s.(codecChecker); ok && b.requireCodecs {
+			if err := c.codecErr(); err != nil {
+				return fmt.Errorf("heap: state %q cannot be checkpointed: %w", s.StateName(), err)
+			}
+		}
 		r, ok := b.pending[s.StateName()]
 		if !ok {
 			continue
@@ -274,6 +288,8 @@ func (s *Value[K, N, V]) StateKind() byte { return kindValue }
 // StateSchema returns the encoding layout.
 func (s *Value[K, N, V]) StateSchema() string { return s.codecs().schema() }
 
+func (s *Value[K, N, V]) codecErr() error { return s.codecs().err }
+
 func (s *Value[K, N, V]) codecs() *stateCodecs[K, N, V] {
 	if s.c == nil {
 		s.c = newCodecs[K, N, V](s.b)
@@ -373,6 +389,8 @@ func (s *List[K, N, V]) StateKind() byte { return kindList }
 // StateSchema returns the encoding layout.
 func (s *List[K, N, V]) StateSchema() string { return s.codecs().schema() }
 
+func (s *List[K, N, V]) codecErr() error { return s.codecs().err }
+
 func (s *List[K, N, V]) codecs() *stateCodecs[K, N, V] {
 	if s.c == nil {
 		s.c = newCodecs[K, N, V](s.b)
@@ -428,6 +446,8 @@ func (s *Map[K, N, UK, UV]) StateKind() byte { return kindMap }
 func (s *Map[K, N, UK, UV]) StateSchema() string {
 	return s.codecs().schema() + "|" + codec.Schema[UK]()
 }
+
+func (s *Map[K, N, UK, UV]) codecErr() error { return s.codecs().err }
 
 func (s *Map[K, N, UK, UV]) codecs() *stateCodecs[K, N, UV] {
 	if s.c == nil {
