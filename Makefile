@@ -25,8 +25,8 @@ lint:
 	$(GO) vet $(PKGS)
 
 # Every fuzz target of the module (every `func Fuzz` of a tracked
-# *_test.go), each for FUZZTIME (default 10s: some 40 targets, under ten
-# minutes in all). FUZZFLAGS adds flags, e.g. FUZZFLAGS='-parallel 1'.
+# *_test.go), each for FUZZTIME (default 10s: 38 targets, ten minutes or
+# so in all). FUZZFLAGS adds flags, e.g. FUZZFLAGS='-parallel 1'.
 # Inputs that failed are kept in the package's testdata/fuzz/<target>/
 # and run as regression tests by `go test`.
 FUZZTIME ?= 10s
