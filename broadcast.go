@@ -542,6 +542,9 @@ func (b *broadcastMap[MK, MV]) decode(src []byte) error {
 		src = src[a+c:]
 		b.m[key] = val
 	}
+	if len(src) != 0 {
+		return fmt.Errorf("%w: %d bytes after broadcast state", codec.ErrCorrupt, len(src))
+	}
 	return nil
 }
 

@@ -111,6 +111,9 @@ func (t *timerState[K, N]) RestoreGroup(idx int, src []byte) error {
 	}
 	kg := t.k.kc.Range.Start + idx
 	for len(src) > 0 {
+		if src[0] > 1 {
+			return fmt.Errorf("%w: timer domain %d", codec.ErrCorrupt, src[0])
+		}
 		processing := src[0] == 1
 		ts, n := binary.Varint(src[1:])
 		if n <= 0 {
@@ -127,6 +130,11 @@ func (t *timerState[K, N]) RestoreGroup(idx int, src []byte) error {
 			return err
 		}
 		src = src[n:]
+		// Freeze files a timer under its key's group: one stored under
+		// another would move, or leave the subtask's range and be lost.
+		if g := t.k.kc.GroupOf(key); g != kg {
+			return fmt.Errorf("%w: a timer of key group %d in key group %d", codec.ErrCorrupt, g, kg)
+		}
 		tm := runtime.Timer[K, N]{TS: ts, Key: key, NS: ns, KeyGroup: kg}
 		if processing {
 			t.ts.RegisterProcessingTime(tm)

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"log/slog"
+	"math"
 
 	"github.com/weirstream/weir/internal/graph"
 	"github.com/weirstream/weir/internal/runtime"
@@ -382,7 +383,7 @@ func restorePosition(items [][]byte, subtask, parallelism int) (int, error) {
 		s, a := binary.Uvarint(it)
 		p, b := binary.Uvarint(it[max(a, 0):])
 		n, c := binary.Uvarint(it[max(a+b, 0):])
-		if a <= 0 || b <= 0 || c <= 0 {
+		if a <= 0 || b <= 0 || c <= 0 || a+b+c != len(it) || s > math.MaxInt32 || p > math.MaxInt32 || n > math.MaxInt {
 			return 0, fmt.Errorf("collection source: corrupt position")
 		}
 		if int(p) != parallelism {

@@ -1,6 +1,11 @@
 package cep
 
-import "math"
+import (
+	"fmt"
+	"math"
+
+	"github.com/weirstream/weir/codec"
+)
 
 // noTimer marks a buffer with no wake-up timer registered.
 const noTimer = math.MinInt64
@@ -31,8 +36,11 @@ type buffer[T any] struct {
 	QTimer  int64 // queue timer registered and not yet fired, or noTimer
 	ToTimer int64 // timeout timer registered and not yet fired, or noTimer
 
-	spare []partial `weir:"-"`
-	done  []partial `weir:"-"`
+	// checked is set once the buffer is known to be consistent: made
+	// here, or decoded from a checkpoint and checked.
+	checked bool      `weir:"-"`
+	spare   []partial `weir:"-"`
+	done    []partial `weir:"-"`
 	// first backing arrays of the slices above: a new buffer is one
 	// allocation for the common small case.
 	evArr   [3]evEntry[T] `weir:"-"`
@@ -71,7 +79,7 @@ type queued[T any] struct {
 }
 
 func newBuffer[T any]() *buffer[T] {
-	b := &buffer[T]{QTimer: noTimer, ToTimer: noTimer}
+	b := &buffer[T]{QTimer: noTimer, ToTimer: noTimer, checked: true}
 	b.Events, b.Nodes = b.evArr[:0], b.nodeArr[:0]
 	b.PMs, b.spare = b.pmArr[0][:0], b.pmArr[1][:0]
 	b.Queue = b.qArr[:0]
@@ -188,4 +196,91 @@ func (b *buffer[T]) ids(n int32, name int) (first, last, nFirst, nLast int64) {
 		}
 	}
 	return
+}
+
+// check verifies a buffer decoded from a checkpoint before the matcher
+// uses it, for an NFA of states states and names step names: every index
+// points into its slice, free lists name distinct free slots, node chains
+// end (no cycle), and reference counts are what the partial matches and
+// nodes hold (a wrong count would free a slot in use and could link a
+// chain into a cycle later). The matcher would otherwise panic or loop.
+func (b *buffer[T]) check(states, names int) error {
+	bad := func(format string, args ...any) error {
+		return fmt.Errorf("cep: %w: matching state: "+format, append([]any{codec.ErrCorrupt}, args...)...)
+	}
+	if b == nil {
+		return bad("none")
+	}
+	nn, ne := int32(len(b.Nodes)), int32(len(b.Events))
+	freeN := make([]bool, nn)
+	for _, i := range b.FreeN {
+		if i < 0 || i >= nn || freeN[i] {
+			return bad("free node %d", i)
+		}
+		freeN[i] = true
+	}
+	freeEv := make([]bool, ne)
+	for _, i := range b.FreeEv {
+		if i < 0 || i >= ne || freeEv[i] {
+			return bad("free event %d", i)
+		}
+		freeEv[i] = true
+	}
+	nodeRefs := make([]int32, nn)
+	evRefs := make([]int32, ne)
+	for i, nd := range b.Nodes {
+		if freeN[i] {
+			continue
+		}
+		if nd.Ev < 0 || nd.Ev >= ne || freeEv[nd.Ev] || nd.Prev < -1 || nd.Prev >= nn || (nd.Prev >= 0 && freeN[nd.Prev]) ||
+			nd.Name < 0 || int(nd.Name) >= names {
+			return bad("node %d", i)
+		}
+		evRefs[nd.Ev]++
+		if nd.Prev >= 0 {
+			nodeRefs[nd.Prev]++
+		}
+	}
+	for _, pms := range [][]partial{b.PMs, b.Pending} {
+		for _, pm := range pms {
+			if pm.State < 0 || int(pm.State) >= states || pm.Last < -1 || pm.Last >= nn || (pm.Last >= 0 && freeN[pm.Last]) {
+				return bad("partial match in state %d at node %d", pm.State, pm.Last)
+			}
+			if pm.Last >= 0 {
+				nodeRefs[pm.Last]++
+			}
+		}
+	}
+	for i, nd := range b.Nodes {
+		if !freeN[i] && nd.Refs != nodeRefs[i] {
+			return bad("node %d has %d references, %d recorded", i, nodeRefs[i], nd.Refs)
+		}
+	}
+	for i, ev := range b.Events {
+		if !freeEv[i] && ev.Refs != evRefs[i] {
+			return bad("event %d has %d references, %d recorded", i, evRefs[i], ev.Refs)
+		}
+	}
+	// Chains: follow each from a live node; a walk longer than the number
+	// of nodes is a cycle. Colors make it linear: 1 on the current walk,
+	// 2 known to end.
+	color := make([]byte, nn)
+	for i := range b.Nodes {
+		if freeN[i] {
+			continue
+		}
+		j := int32(i)
+		for j >= 0 && color[j] == 0 {
+			color[j] = 1
+			j = b.Nodes[j].Prev
+		}
+		if j >= 0 && color[j] == 1 {
+			return bad("node %d is in a cycle", j)
+		}
+		for j := int32(i); j >= 0 && color[j] == 1; j = b.Nodes[j].Prev {
+			color[j] = 2
+		}
+	}
+	b.checked = true
+	return nil
 }

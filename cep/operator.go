@@ -146,16 +146,28 @@ func (f *cepFunc[K, T, O]) timeout(b *buffer[T], pm partial, at int64) error {
 	return nil
 }
 
-func (f *cepFunc[K, T, O]) load() (*buffer[T], bool) {
-	if b, ok := f.st.Value(); ok {
-		return b, true
+func (f *cepFunc[K, T, O]) load() (*buffer[T], bool, error) {
+	if b, ok, err := f.stored(); ok || err != nil {
+		return b, ok, err
 	}
 	if n := len(f.pool); n > 0 {
 		b := f.pool[n-1]
 		f.pool = f.pool[:n-1]
-		return b, false
+		return b, false, nil
 	}
-	return newBuffer[T](), false
+	return newBuffer[T](), false, nil
+}
+
+// stored returns the key's buffer in state, checked (once) when it was
+// decoded from a checkpoint.
+func (f *cepFunc[K, T, O]) stored() (*buffer[T], bool, error) {
+	b, ok := f.st.Value()
+	if ok && (b == nil || !b.checked) {
+		if err := b.check(len(f.nfa.states), len(f.nfa.names)); err != nil {
+			return nil, false, err
+		}
+	}
+	return b, ok, nil
 }
 
 // save keeps the key's buffer in state, or clears the state and recycles
@@ -211,7 +223,10 @@ func (f *cepFunc[K, T, O]) ProcessElement(c *weir.KeyedContext[K, O], v T) error
 		if f.m.inert(v) {
 			return nil
 		}
-		b, stored := f.load()
+		b, stored, err := f.load()
+		if err != nil {
+			return err
+		}
 		if err := f.m.process(b, v, c.CurrentProcessingTime()); err != nil {
 			return err
 		}
@@ -231,7 +246,10 @@ func (f *cepFunc[K, T, O]) ProcessElement(c *weir.KeyedContext[K, O], v T) error
 	if f.m.inert(v) {
 		return nil // it would leave every partial match as it is
 	}
-	b, stored := f.load()
+	b, stored, err := f.load()
+	if err != nil {
+		return err
+	}
 	b.enqueue(v, ts)
 	f.save(c, b, stored)
 	return nil
@@ -241,9 +259,9 @@ func (f *cepFunc[K, T, O]) ProcessElement(c *weir.KeyedContext[K, O], v T) error
 // timestamp order, and times out partial matches.
 func (f *cepFunc[K, T, O]) OnTimer(c *weir.KeyedContext[K, O], t int64) error {
 	f.cur = c
-	b, stored := f.st.Value()
-	if !stored {
-		return nil
+	b, stored, err := f.stored()
+	if err != nil || !stored {
+		return err
 	}
 	if b.QTimer != noTimer && b.QTimer <= t {
 		b.QTimer = noTimer

@@ -239,7 +239,10 @@ func compile(t reflect.Type, seen map[reflect.Type]bool) (encoder, decoder, erro
 				if n == 0 {
 					return k, nil
 				}
-				if t.Elem().Size() > 0 && n-1 > uint64(len(src)) {
+				// Elements of a zero-size type take no bytes, so their
+				// count is bounded only by int32 (2^60 would not fit an
+				// int, or take forever to decode one by one).
+				if n-1 > uint64(len(src)) && (t.Elem().Size() > 0 || n-1 > math.MaxInt32) {
 					return 0, corrupt("slice length")
 				}
 				s := reflect.MakeSlice(t, int(n-1), int(n-1))
@@ -248,6 +251,9 @@ func compile(t reflect.Type, seen map[reflect.Type]bool) (encoder, decoder, erro
 					m, err := ed(src[off:], s.Index(i))
 					if err != nil {
 						return 0, err
+					}
+					if m == 0 && t.Elem().Size() == 0 {
+						break // the others read the same nothing: zero values
 					}
 					off += m
 				}

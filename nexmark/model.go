@@ -39,8 +39,12 @@ const timeLayout = "2006-01-02T15:04:05.000Z07:00"
 // String formats t as RFC 3339 in UTC with milliseconds.
 func (t Time) String() string { return time.UnixMilli(int64(t)).UTC().Format(timeLayout) }
 
-// MarshalJSON encodes t as an RFC 3339 string.
+// MarshalJSON encodes t as an RFC 3339 string; RFC 3339 has years 0 to
+// 9999 only.
 func (t Time) MarshalJSON() ([]byte, error) {
+	if y := time.UnixMilli(int64(t)).UTC().Year(); y < 0 || y > 9999 {
+		return nil, fmt.Errorf("nexmark: time %d ms is in year %d, outside RFC 3339", int64(t), y)
+	}
 	b := make([]byte, 0, 26)
 	b = append(b, '"')
 	b = time.UnixMilli(int64(t)).UTC().AppendFormat(b, timeLayout)

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"math"
 	"net"
 	"os"
 	"path/filepath"
@@ -90,16 +91,36 @@ func parseTopics(specs []string) (map[string]int32, error) {
 		n := 1
 		if found {
 			var err error
-			if n, err = strconv.Atoi(parts); err != nil || n < 1 {
+			if n, err = strconv.Atoi(parts); err != nil || n < 1 || n > math.MaxInt32 {
 				return nil, fmt.Errorf("dev kafka: topic %q: partitions must be a positive number", s)
 			}
 		}
 		if name == "" {
 			return nil, fmt.Errorf("dev kafka: topic %q has no name", s)
 		}
+		if !validTopic(name) {
+			return nil, fmt.Errorf("dev kafka: topic %q: a name has at most 249 of a-z, A-Z, 0-9, '.', '_', '-' and is not . or ..", s)
+		}
+		if m, ok := out[name]; ok && m != int32(n) {
+			return nil, fmt.Errorf("dev kafka: topic %q given with %d and %d partitions", name, m, n)
+		}
 		out[name] = int32(n)
 	}
 	return out, nil
+}
+
+// validTopic reports whether name is a legal Kafka topic name.
+func validTopic(name string) bool {
+	if name == "" || len(name) > 249 || name == "." || name == ".." {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '.' || c == '_' || c == '-') {
+			return false
+		}
+	}
+	return true
 }
 
 // devKafkaOpts turns the flags into kfake options.

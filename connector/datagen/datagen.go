@@ -295,6 +295,12 @@ func restoreSequences(items [][]byte, subtask, parallelism int) ([]sequence, int
 		if a <= 0 || c <= 0 || d <= 0 || a+c+d != len(b) || st == 0 || st > math.MaxInt32 || id >= st || next > math.MaxInt64 {
 			return nil, 0, errors.New("corrupt position")
 		}
+		// Sequence id produces id, id+stride, ...; past the end of
+		// numbers its next is MaxInt64. Another next would produce
+		// numbers of another sequence.
+		if next%st != id && next != math.MaxInt64 {
+			return nil, 0, fmt.Errorf("corrupt position: sequence %d of stride %d at %d", id, st, next)
+		}
 		if step != 0 && int64(st) != step {
 			return nil, 0, fmt.Errorf("positions with strides %d and %d", step, st)
 		}

@@ -108,6 +108,10 @@ func appendCSVField[S ~string | ~[]byte](dst []byte, f S, comma byte) []byte {
 	if len(f) > 0 && (f[0] == ' ' || f[0] == '\t') {
 		need = true
 	}
+	// A byte order mark starting a file is dropped on reading.
+	if len(f) >= 3 && f[0] == 0xEF && f[1] == 0xBB && f[2] == 0xBF {
+		need = true
+	}
 	if !need {
 		return append(dst, f...)
 	}
@@ -467,6 +471,10 @@ func (e *csvEncoder[T]) encode(v T) ([]byte, error) {
 					b = append(b, e.comma)
 				}
 				b = appendCSVField(b, k, e.comma)
+			}
+			if len(b) == 0 {
+				// One empty key: an empty line would be skipped on reading.
+				b = append(b, '"', '"')
 			}
 			b = append(b, '\n')
 		}

@@ -228,7 +228,9 @@ func partName(name string) (subtask, n int64, ok bool) {
 	}
 	s, err1 := strconv.ParseInt(a, 10, 64)
 	p, err2 := strconv.ParseInt(b, 10, 64)
-	if err1 != nil || err2 != nil || s < 0 || p < 0 {
+	// Only names the sink writes: not part-+1-02, which is not its file
+	// (and must not be removed as a leftover).
+	if err1 != nil || err2 != nil || s < 0 || p < 0 || strconv.FormatInt(s, 10) != a || strconv.FormatInt(p, 10) != b {
 		return 0, 0, false
 	}
 	return s, p, true

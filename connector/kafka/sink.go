@@ -22,6 +22,7 @@ import (
 
 	"github.com/weirstream/weir"
 	"github.com/weirstream/weir/codec"
+	"github.com/weirstream/weir/internal/graph"
 )
 
 // Guarantee is a sink's delivery guarantee.
@@ -418,7 +419,10 @@ func decodeCommittable(b []byte) (committable, error) {
 			return c, corrupt
 		}
 	}
-	if c.parallelism <= 0 || c.txnID == "" {
+	// A parallelism above the limit of key groups or a subtask outside it
+	// is not what a sink wrote (and a huge parallelism would make the
+	// restore abort that many subtasks' ids).
+	if c.parallelism <= 0 || c.parallelism > graph.MaxMaxParallelism || c.subtask >= c.parallelism || c.txnID == "" {
 		return c, corrupt
 	}
 	return c, nil
@@ -546,7 +550,10 @@ func subtaskOf(prefix, txnID string) (int, bool) {
 		return 0, false
 	}
 	s, err := strconv.Atoi(sub)
-	if _, err2 := strconv.Atoi(slot); err != nil || err2 != nil || s < 0 {
+	n, err2 := strconv.Atoi(slot)
+	// Only ids TransactionalID writes: not "+1", "01" or slot 9, which
+	// belong to no subtask's transactions (and must not be aborted).
+	if err != nil || err2 != nil || s < 0 || n < 0 || n >= TransactionSlots || TransactionalID(prefix, s, int64(n)) != txnID {
 		return 0, false
 	}
 	return s, true

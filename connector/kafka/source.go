@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"log/slog"
+	"math"
 	"regexp"
 	"slices"
 	"strconv"
@@ -207,7 +208,7 @@ func decodePosition(b []byte) (position, error) {
 	p.tp.partition = int32(part)
 	p.start.kind = startKind(b[n])
 	ts, m := binary.Varint(b[n+1:])
-	if m <= 0 || p.start.kind > startExact {
+	if m <= 0 || p.start.kind > startExact || part < 0 || part > math.MaxInt32 || n+1+m != len(b) {
 		return position{}, fmt.Errorf("kafka: %w: partition position offset", codec.ErrCorrupt)
 	}
 	p.start.ts = ts

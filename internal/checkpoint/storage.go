@@ -10,10 +10,8 @@ import (
 	"io/fs"
 	"log/slog"
 	"os"
-	"path"
 	"path/filepath"
 	"sort"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -142,8 +140,11 @@ func parentLocation(loc string) string {
 	if err != nil {
 		return loc
 	}
-	prefix = path.Dir(prefix)
-	if prefix == "." || prefix == "/" {
+	// Keys are not paths: cut at the last slash, keeping the rest as it
+	// is (path.Dir would turn a//b into a/b, another prefix).
+	if i := strings.LastIndexByte(prefix, '/'); i >= 0 {
+		prefix = prefix[:i]
+	} else {
 		prefix = ""
 	}
 	return s3Scheme + joinName(bucket, prefix)
@@ -467,12 +468,8 @@ func (s *Storage) CompletedContext(ctx context.Context) ([]int64, error) {
 	}
 	var ids []int64
 	for _, d := range dirs {
-		n, ok := strings.CutPrefix(d, "chk-")
+		id, ok := parseChkName(d)
 		if !ok {
-			continue
-		}
-		id, err := strconv.ParseInt(n, 10, 64)
-		if err != nil {
 			continue
 		}
 		done, err := isComplete(ctx, st, d)
@@ -583,7 +580,7 @@ func (s *Storage) RemoveLocation(ctx context.Context, loc string) error {
 // Block returns the bytes of b in files.
 func Block(files map[string][]byte, file string, b BlockMeta) ([]byte, error) {
 	data, ok := files[file]
-	if !ok || b.Offset < 0 || b.Length < 0 || b.Offset+b.Length > int64(len(data)) {
+	if !ok || b.Offset < 0 || b.Length < 0 || b.Offset > int64(len(data)) || b.Length > int64(len(data))-b.Offset {
 		return nil, fmt.Errorf("%w: block %s[%d:+%d] out of range", ErrCorrupt, file, b.Offset, b.Length)
 	}
 	return data[b.Offset : b.Offset+b.Length], nil

@@ -319,7 +319,7 @@ func freezeEntries[K, N comparable, E any](s *base[K, N, E], nc codec.Codec[N], 
 }
 
 // restoreEntries reads the entries of key group idx: per entry the
-// namespace and key, then body decodes the rest into the entry's map and
+// namespace and key (which must belong to the key group), then body decodes the rest into the entry's map and
 // returns how many bytes it used.
 func restoreEntries[K, N comparable, E any](s *base[K, N, E], nc codec.Codec[N], kcod codec.Codec[K], idx int, src []byte, body func(src []byte, m map[K]E, k K) (int, error)) error {
 	for len(src) > 0 {
@@ -330,6 +330,11 @@ func restoreEntries[K, N comparable, E any](s *base[K, N, E], nc codec.Codec[N],
 		k, b, err := kcod.Decode(src[a:])
 		if err != nil {
 			return err
+		}
+		// A key stored under another key group would be invisible to its
+		// lookups (and a namespaced one moved by the next snapshot).
+		if kc := s.b.kc; kc.GroupOf(k) != kc.Range.Start+idx {
+			return fmt.Errorf("%w: a key of key group %d in key group %d", codec.ErrCorrupt, kc.GroupOf(k), kc.Range.Start+idx)
 		}
 		src = src[a+b:]
 		used, err := body(src, s.mapFor(n, idx), k)

@@ -552,6 +552,7 @@ func prefix(sid uint16, kg int) []byte {
 // readRegistry loads the name → (id, kind, schema) registry of db.
 func readRegistry(db *pebble.DB) (map[string]regEntry, error) {
 	reg := map[string]regEntry{}
+	sids := map[uint16]bool{}
 	// Every key from 0xFFFF on is a registry entry (state ids end at
 	// maxSID), whatever bytes the name holds.
 	it, err := db.NewIter(&pebble.IterOptions{LowerBound: []byte{0xFF, 0xFF}})
@@ -565,12 +566,38 @@ func readRegistry(db *pebble.DB) (map[string]regEntry, error) {
 		if err != nil {
 			return nil, fmt.Errorf("weir: pebble: %w", err)
 		}
-		if len(v) < 3 {
-			return nil, fmt.Errorf("weir: pebble: registry entry %q: %w", name, codec.ErrCorrupt)
+		e, err := decodeRegEntry(v)
+		if err != nil {
+			return nil, fmt.Errorf("weir: pebble: registry entry %q: %w", name, err)
 		}
-		reg[name] = regEntry{sid: binary.BigEndian.Uint16(v), kind: v[2], schema: string(v[3:])}
+		if sids[e.sid] {
+			return nil, fmt.Errorf("weir: pebble: registry entry %q: %w: state id %d used twice", name, codec.ErrCorrupt, e.sid)
+		}
+		sids[e.sid] = true
+		reg[name] = e
 	}
 	return reg, nil
+}
+
+// appendRegEntry appends the registry value of e: state id (big-endian
+// uint16), kind, schema.
+func appendRegEntry(dst []byte, e regEntry) []byte {
+	dst = binary.BigEndian.AppendUint16(dst, e.sid)
+	dst = append(dst, e.kind)
+	return append(dst, e.schema...)
+}
+
+// decodeRegEntry decodes a registry value. The state id must be below
+// regSID: the registry's own prefix.
+func decodeRegEntry(v []byte) (regEntry, error) {
+	if len(v) < 3 {
+		return regEntry{}, fmt.Errorf("%w: short", codec.ErrCorrupt)
+	}
+	e := regEntry{sid: binary.BigEndian.Uint16(v), kind: v[2], schema: string(v[3:])}
+	if e.sid > maxSID {
+		return regEntry{}, fmt.Errorf("%w: state id %d is the registry's", codec.ErrCorrupt, e.sid)
+	}
+	return e, nil
 }
 
 // sidFor returns the id of the state name, registering it if new; it
@@ -596,9 +623,7 @@ func (b *Backend[K]) sidFor(name string, kind byte, schema string) (uint16, erro
 	if sid > maxSID {
 		return 0, errors.New("weir: pebble: too many states")
 	}
-	v := binary.BigEndian.AppendUint16(nil, sid)
-	v = append(v, kind)
-	v = append(v, schema...)
+	v := appendRegEntry(nil, regEntry{sid: sid, kind: kind, schema: schema})
 	if err := b.db.Set(append([]byte{0xFF, 0xFF}, name...), v, pebble.NoSync); err != nil {
 		return 0, fmt.Errorf("weir: pebble: %w", err)
 	}

@@ -275,7 +275,7 @@ func (s *Value[K, N, V]) Update(v V) {
 func (s *Value[K, N, V]) importGroup(w *pebble.Batch, kg int, body []byte) error {
 	var key []byte
 	for len(body) > 0 {
-		nkLen, err := s.nkLen(body)
+		nkLen, err := s.nkLen(body, kg)
 		if err != nil {
 			return err
 		}
@@ -297,15 +297,19 @@ func (s *Value[K, N, V]) importGroup(w *pebble.Batch, kg int, body []byte) error
 }
 
 // nkLen returns the length of the namespace and key encodings at the start
-// of src.
-func (s *base[K, N]) nkLen(src []byte) (int, error) {
+// of src, an entry of key group kg: the key must belong to it (stored
+// under another group it would be invisible to lookups).
+func (s *base[K, N]) nkLen(src []byte, kg int) (int, error) {
 	_, a, err := s.nc.Decode(src)
 	if err != nil {
 		return 0, err
 	}
-	_, b, err := s.b.kcodec.Decode(src[a:])
+	k, b, err := s.b.kcodec.Decode(src[a:])
 	if err != nil {
 		return 0, err
+	}
+	if g := s.b.kc.GroupOf(k); g != kg {
+		return 0, fmt.Errorf("%w: a key of key group %d in key group %d", codec.ErrCorrupt, g, kg)
 	}
 	return a + b, nil
 }
@@ -519,7 +523,7 @@ func (s *List[K, N, V]) maybeCleanup() {
 func (s *List[K, N, V]) importGroup(w *pebble.Batch, kg int, body []byte) error {
 	var key, val []byte
 	for len(body) > 0 {
-		nkLen, err := s.nkLen(body)
+		nkLen, err := s.nkLen(body, kg)
 		if err != nil {
 			return err
 		}
@@ -723,7 +727,7 @@ func (s *Map[K, N, UK, UV]) All() func(yield func(UK, UV) bool) {
 func (s *Map[K, N, UK, UV]) importGroup(w *pebble.Batch, kg int, body []byte) error {
 	var key []byte
 	for len(body) > 0 {
-		nkLen, err := s.nkLen(body)
+		nkLen, err := s.nkLen(body, kg)
 		if err != nil {
 			return err
 		}
