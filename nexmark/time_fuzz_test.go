@@ -13,7 +13,7 @@ func FuzzTimeJSON(f *testing.F) {
 	f.Add(`"2024-01-01T00:00:00.000Z"`, int64(1704067200000))
 	f.Add(`"2024-01-01T00:00:00.123456789+02:00"`, int64(-1))
 	f.Add(`"0000-01-01T00:00:00Z"`, int64(253402300800000)) // year 10000
-	f.Add(`null`, int64(-62167219200001))                    // year -1
+	f.Add(`null`, int64(-62167219200001))                   // year -1
 	f.Add(`"9999-12-31T23:59:59.999999999-23:59"`, int64(0))
 	f.Fuzz(func(t *testing.T, s string, ms int64) {
 		if b, err := Time(ms).MarshalJSON(); err == nil {
