@@ -22,7 +22,14 @@ import (
 // slowCounter emits 0..n-1, a few records per poll with a pause between
 // polls, so that checkpoints fall in the middle of the stream. It stores its
 // position in checkpoints.
-type slowCounter struct{ n, perPoll int }
+type slowCounter struct {
+	n, perPoll int
+	// holdAt, with gate, makes the reader wait before number holdAt until
+	// gate returns true (see failAfterCommit), so that a run fails there
+	// whatever the machine's speed instead of reaching the end first.
+	holdAt int
+	gate   func() bool
+}
 
 func (c slowCounter) CreateReader(ctx weir.SourceContext) (weir.SourceReader[int], error) {
 	r := &slowReader{c: c, time: ctx.Time}
@@ -37,8 +44,9 @@ func (c slowCounter) CreateReader(ctx weir.SourceContext) (weir.SourceReader[int
 }
 
 type slowReader struct {
-	c    slowCounter
-	next int
+	c       slowCounter
+	next    int
+	emitted int // numbers emitted by this run
 	time weir.ProcessingTimeService
 	wait bool
 }
@@ -50,8 +58,12 @@ func (r *slowReader) Poll(_ context.Context, out *weir.SourceOutput[int]) (weir.
 		return weir.NothingAvailable, nil
 	}
 	for i := 0; i < r.c.perPoll && r.next < r.c.n; i++ {
+		if r.c.gate != nil && r.next == r.c.holdAt && r.emitted > 0 && !r.c.gate() {
+			break // hold until the gate opens (a checkpoint of this run committed)
+		}
 		out.Collect(r.next)
 		r.next++
+		r.emitted++
 	}
 	if r.next == r.c.n {
 		return weir.EndOfInput, nil
@@ -163,13 +175,27 @@ func (c *committed[T]) count() int {
 // checkpoint's output: the next run must then restore (whatever the
 // machine's speed), never start over. failAt < 0 never fails.
 func failAfterCommit(failAt int, count func() int) func(int) (int, error) {
-	start := count()
+	committed := commitGate(count)
 	return func(v int) (int, error) {
-		if failAt >= 0 && v >= failAt && count() > start {
+		if failAt >= 0 && v >= failAt && committed() {
 			return 0, errInjected
 		}
 		return v, nil
 	}
+}
+
+// commitGate returns a function that reports whether this run committed a
+// checkpoint's output (count grew since the call).
+func commitGate(count func() int) func() bool {
+	start := count()
+	return func() bool { return count() > start }
+}
+
+// failingCounter is a slowCounter of n numbers, perPoll a poll, that
+// holds before failAt until this run committed a checkpoint (so that
+// failAfterCommit fails there rather than the input ending first).
+func failingCounter(n, perPoll, failAt int, count func() int) slowCounter {
+	return slowCounter{n: n, perPoll: perPoll, holdAt: failAt, gate: commitGate(count)}
 }
 
 // exactlyOnceJob runs the pipeline once; it fails with errInjected at record
@@ -180,7 +206,7 @@ func exactlyOnceJob(dir string, p, n, failAt int, c *committed[sumOut]) error {
 		Checkpoints: weir.CheckpointOptions{Interval: 5 * time.Millisecond, Dir: dir, Retained: 2},
 		Restore:     "latest",
 	})
-	src := weir.FromSource[int](env, slowCounter{n: n, perPoll: 20}, weir.NoWatermarks[int](), "counter").SetParallelism(1).UID("counter")
+	src := weir.FromSource[int](env, failingCounter(n, 20, failAt, c.count), weir.NoWatermarks[int](), "counter").SetParallelism(1).UID("counter")
 	checked := weir.TryMap(src, failAfterCommit(failAt, c.count)).SetParallelism(1) // chained to the source: keeps per-key order
 	sums := weir.ProcessKeyed[int, int, sumOut](weir.KeyBy(checked, func(v int) int { return v % 7 }), &runningSum{}).UID("sums")
 	sums.SinkTo(txSink[sumOut]{c}).UID("sink")
@@ -254,7 +280,7 @@ func TestWindowsExactlyOnceAfterFailures(t *testing.T) {
 				Checkpoints: weir.CheckpointOptions{Interval: 5 * time.Millisecond, Dir: dir},
 				Restore:     "latest",
 			})
-			src := weir.FromSource[int](env, slowCounter{n: n, perPoll: 20},
+			src := weir.FromSource[int](env, failingCounter(n, 20, failAt, c.count),
 				weir.ForMonotonousTimestamps[int]().WithTimestamps(func(v int) int64 { return int64(v) * 10 }), "counter").
 				SetParallelism(1).UID("counter")
 			checked := weir.TryMap(src, failAfterCommit(failAt, c.count)).SetParallelism(1)

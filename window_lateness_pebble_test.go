@@ -24,7 +24,7 @@ func latenessJob(dir, stateDir, backend string, n, failAt int, c *committed[stri
 		Checkpoints: weir.CheckpointOptions{Interval: 5 * time.Millisecond, Dir: dir},
 		Restore:     "latest",
 	})
-	src := weir.FromSource[int](env, slowCounter{n: n, perPoll: 20},
+	src := weir.FromSource[int](env, failingCounter(n, 20, failAt, c.count),
 		weir.ForMonotonousTimestamps[int]().WithTimestamps(func(v int) int64 { return int64(v) * 10 }), "counter").
 		SetParallelism(1).UID("counter")
 	checked := weir.TryMap(src, failAfterCommit(failAt, c.count)).SetParallelism(1)
