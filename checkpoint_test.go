@@ -47,8 +47,8 @@ type slowReader struct {
 	c       slowCounter
 	next    int
 	emitted int // numbers emitted by this run
-	time weir.ProcessingTimeService
-	wait bool
+	time    weir.ProcessingTimeService
+	wait    bool
 }
 
 func (r *slowReader) Poll(_ context.Context, out *weir.SourceOutput[int]) (weir.PollStatus, error) {
