@@ -70,7 +70,7 @@ func TestRunStopWithSavepointThenLatest(t *testing.T) {
 	dir := t.TempDir()
 	in, out, chk, sp := sumsInput(t, dir), filepath.Join(dir, "out"), filepath.Join(dir, "chk"), filepath.Join(dir, "sp")
 	common := []string{"sums", "--input", in, "--output", out, "--checkpoint-dir", chk, "--checkpoint-interval", "30ms", "--savepoint-dir", sp}
-	_, spID := stopWithSavepoint(t, append(common, "--rate", "3000")...)
+	_, spID := stopWithSavepoint(t, append(common, "--rate", "2000")...)
 	if ids := chkIDs(t, chk); len(ids) == 0 || ids[len(ids)-1] != spID {
 		t.Fatalf("checkpoint directory holds %v after the stop with savepoint %d; want a pointer chk-%d", ids, spID, spID)
 	}
@@ -103,7 +103,7 @@ func TestRunRestoredSavepointThenLatest(t *testing.T) {
 	dir := t.TempDir()
 	in, out := sumsInput(t, dir), filepath.Join(dir, "out")
 	path, spID := stopWithSavepoint(t, "sums", "--input", in, "--output", out, "--checkpoint-dir", filepath.Join(dir, "chk1"),
-		"--checkpoint-interval", "30ms", "--savepoint-dir", filepath.Join(dir, "sp"), "--rate", "3000")
+		"--checkpoint-interval", "30ms", "--savepoint-dir", filepath.Join(dir, "sp"), "--rate", "2000")
 	before := committedLines(t, out)
 
 	// No checkpoint in an hour: canceled before its first one, as a kill.
@@ -415,7 +415,7 @@ func TestRunRestorePointerByPath(t *testing.T) {
 	dir := t.TempDir()
 	in, out, chk, sp := sumsInput(t, dir), filepath.Join(dir, "out"), filepath.Join(dir, "chk"), filepath.Join(dir, "sp")
 	common := []string{"sums", "--input", in, "--output", out, "--checkpoint-dir", chk, "--checkpoint-interval", "30ms", "--savepoint-dir", sp}
-	_, spID := stopWithSavepoint(t, append(common, "--rate", "3000")...)
+	_, spID := stopWithSavepoint(t, append(common, "--rate", "2000")...)
 	p := startRun(t, append(common, "--restore", chkPath(chk, spID), "-v")...)
 	if err := p.wait(t); err != nil {
 		t.Fatalf("restore of the pointer chk-%d: %v\n%s", spID, err, p.stderr.String())

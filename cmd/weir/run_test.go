@@ -130,7 +130,7 @@ func TestRunSavepointRescale(t *testing.T) {
 	in, out, chk, sp := sumsInput(t, dir), filepath.Join(dir, "out"), filepath.Join(dir, "chk"), filepath.Join(dir, "sp")
 	common := []string{"sums", "--input", in, "--output", out, "--checkpoint-dir", chk, "--checkpoint-interval", "30ms"}
 
-	p := startRun(t, append(common, "--savepoint-dir", sp, "--parallelism", "2", "--rate", "3000")...)
+	p := startRun(t, append(common, "--savepoint-dir", sp, "--parallelism", "2", "--rate", "1500")...)
 	waitFor(t, p, "committed output", func() bool { return committedLines(t, out) > 0 })
 	p.sigs <- syscall.SIGUSR1
 	triggered := regexp.MustCompile(`weir run: savepoint (\S+)\n`)
@@ -220,7 +220,7 @@ func TestRunS3(t *testing.T) {
 	in, out := sumsInput(t, dir), filepath.Join(dir, "out")
 	common := []string{"sums", "--input", in, "--output", out, "--checkpoint-dir", "s3://weir/chk", "--checkpoint-interval", "30ms",
 		"--s3-endpoint", srv.URL, "--s3-path-style", "--s3-region", "us-east-1"}
-	p := startRun(t, append(common, "--savepoint-dir", "s3://weir/sp", "--rate", "3000")...)
+	p := startRun(t, append(common, "--savepoint-dir", "s3://weir/sp", "--rate", "2000")...)
 	waitFor(t, p, "committed output", func() bool { return committedLines(t, out) > 0 })
 	p.cancel()
 	if err := p.wait(t); err != nil {
