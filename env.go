@@ -470,12 +470,24 @@ func (r *repeatedFailure) note(rs *graph.Restore, err error) int {
 	if rs != nil {
 		from = fmt.Sprintf("%s#%d", rs.Location, rs.Meta.ID)
 	}
-	if from == r.from && err.Error() == r.err {
+	sig := failureSignature(err)
+	if from == r.from && sig == r.err {
 		r.count++
 	} else {
-		*r = repeatedFailure{from: from, err: err.Error(), count: 1}
+		*r = repeatedFailure{from: from, err: sig, count: 1}
 	}
 	return r.count
+}
+
+// failureSignature is what makes two failures the same: the error's text,
+// but for a panic only its value (the stack names goroutines and argument
+// addresses that differ from run to run).
+func failureSignature(err error) string {
+	var p *runtime.PanicError
+	if errors.As(err, &p) {
+		return fmt.Sprintf("panic: %v", p.Value)
+	}
+	return err.Error()
 }
 
 // State backends (Options.StateBackend).

@@ -3,6 +3,7 @@ package weir_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -113,7 +114,10 @@ func TestNoRestartByDefault(t *testing.T) {
 // every restore: the job ends with that error after RepeatedFailureLimit
 // such failures in a row, although the restart strategy would go on.
 func TestRepeatedFailureEndsRestarts(t *testing.T) {
-	for _, checkpoints := range []bool{true, false} {
+	for _, c := range []struct {
+		checkpoints, panics bool
+	}{{true, false}, {false, false}, {true, true}} {
+		checkpoints := c.checkpoints
 		var runs atomic.Int32
 		opts := weir.Options{
 			Restart:              &weir.FixedDelayRestart{Attempts: 1000, Delay: time.Millisecond},
@@ -129,11 +133,20 @@ func TestRepeatedFailureEndsRestarts(t *testing.T) {
 				runs.Add(1)
 			}
 			if v == 1200 {
+				if c.panics {
+					panic(fmt.Sprintf("cannot process %d", v)) // a stack trace that differs per run
+				}
 				return 0, errInjected
 			}
 			return v, nil
 		}).SinkTo(txSink[int]{newCommitted[int]()}).UID("sink")
 		err := env.Execute(context.Background())
+		if c.panics {
+			if err == nil || !strings.Contains(err.Error(), "failed 3 times in a row") || !strings.Contains(err.Error(), "cannot process 1200") {
+				t.Fatalf("panicking: Execute = %v; want the panic after 3 identical failures", err)
+			}
+			continue
+		}
 		if !errors.Is(err, errInjected) || !strings.Contains(err.Error(), "failed 3 times in a row") {
 			t.Fatalf("checkpoints %v: Execute = %v; want the injected error after 3 identical failures", checkpoints, err)
 		}
