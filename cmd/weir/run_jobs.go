@@ -40,6 +40,11 @@ Ends when every input file was read. Write an input directory with
 			if err := c.Validate(); err != nil {
 				return fmt.Errorf("run sums: %w", err)
 			}
+			for _, d := range []struct{ flag, dir string }{{"checkpoint", f.checkpointDir}, {"savepoint", f.savepointDir}, {"state", f.stateDir}} {
+				if err := c.CheckOutsideInput(d.flag, d.dir); err != nil {
+					return fmt.Errorf("run sums: --%s-dir: %w", d.flag, err)
+				}
+			}
 			if err := checkRate(c.Rate); err != nil {
 				return fmt.Errorf("run sums: %w", err)
 			}

@@ -305,7 +305,7 @@ func TestRunDemo(t *testing.T) {
 // TestRunFlagErrors: bad flags are refused before the job starts, naming
 // the flag.
 func TestRunFlagErrors(t *testing.T) {
-	in, out := t.TempDir(), t.TempDir()
+	in, out, other := t.TempDir(), t.TempDir(), t.TempDir()
 	for _, tc := range []struct {
 		args []string
 		want string
@@ -313,13 +313,15 @@ func TestRunFlagErrors(t *testing.T) {
 		{[]string{"run"}, "name a job"},
 		{[]string{"run", "nope"}, `unknown job "nope"`},
 		{[]string{"run", "sums", "--input", in}, "--output"},
-		{[]string{"run", "sums", "--input", in, "--output", out, "--savepoint-dir", in}, "--savepoint-dir needs checkpointing: set --checkpoint-dir"},
+		{[]string{"run", "sums", "--input", in, "--output", out, "--savepoint-dir", other}, "--savepoint-dir needs checkpointing: set --checkpoint-dir"},
 		{[]string{"run", "sums", "--input", in, "--output", out, "--restore", "latest"}, "--restore latest needs --checkpoint-dir"},
 		{[]string{"run", "sums", "--input", in, "--output", out, "--state-backend", "rocks"}, "--state-backend"},
 		{[]string{"run", "sums", "--input", in, "--output", out, "--parallelism", "0"}, "--parallelism"},
 		{[]string{"run", "sums", "--input", in, "--output", out, "--parallelism", "4", "--max-parallelism", "2"}, "--max-parallelism"},
-		{[]string{"run", "sums", "--input", in, "--output", out, "--checkpoint-dir", in, "--checkpoint-interval", "0s"}, "--checkpoint-interval"},
+		{[]string{"run", "sums", "--input", in, "--output", out, "--checkpoint-dir", other, "--checkpoint-interval", "0s"}, "--checkpoint-interval"},
 		{[]string{"run", "sums", "--input", in, "--output", out, "--allow-checkpoint-fallback"}, "--allow-checkpoint-fallback applies to --restore latest"},
+		{[]string{"run", "sums", "--input", in, "--output", out, "--checkpoint-dir", filepath.Join(in, "chk")}, "--checkpoint-dir: sums: the checkpoint directory"},
+		{[]string{"run", "sums", "--input", in, "--output", out, "--state-dir", in}, "--state-dir: sums: the state directory"},
 		{[]string{"run", "nexmark", "--query", "q99"}, `unknown query "q99"`},
 		{[]string{"run", "demo", "--accounts", "0"}, "--accounts"},
 		{[]string{"run", "sums", "--input", in, "--output", in}, "is the input directory"},

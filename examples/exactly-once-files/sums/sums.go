@@ -92,6 +92,25 @@ func (c Config) Validate() error {
 	return nil
 }
 
+// CheckOutsideInput fails if the local directory dir (named what, e.g.
+// "checkpoint") is the input directory or inside it: the source reads every
+// file under the input directory, so it would read the job's own files as
+// input. An s3:// location or "" is never inside.
+func (c Config) CheckOutsideInput(what, dir string) error {
+	if dir == "" || strings.Contains(dir, "://") {
+		return nil
+	}
+	in, err := resolvePath(c.Input)
+	if err != nil {
+		return fmt.Errorf("sums: input %s: %w", c.Input, err)
+	}
+	d, err := resolvePath(dir)
+	if err != nil {
+		return fmt.Errorf("sums: %s directory %s: %w", what, dir, err)
+	}
+	return outsideInput(in, d, what, dir, c.Input)
+}
+
 // outsideInput fails if the resolved directory dir (what, named as given)
 // is the resolved input directory in or inside it.
 func outsideInput(in, dir, what, given, input string) error {
