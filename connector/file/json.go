@@ -8,6 +8,8 @@ import (
 	"reflect"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/weirstream/weir/internal/jsonfield"
 )
 
 var errNull = errors.New("null is not a record")
@@ -86,57 +88,12 @@ func requiredJSONFields[T any]() ([]jsonField, error) {
 		return nil, fmt.Errorf("the record type %v is not a struct", reflect.TypeFor[T]())
 	}
 	var out []jsonField
-	var walk func(t reflect.Type, depth int)
-	walk = func(t reflect.Type, depth int) {
-		for i := 0; i < t.NumField(); i++ {
-			f := t.Field(i)
-			tag := f.Tag.Get("json")
-			if tag == "-" {
-				continue
-			}
-			name, opts, _ := strings.Cut(tag, ",")
-			ft := f.Type
-			if f.Anonymous && name == "" {
-				if ft.Kind() == reflect.Pointer {
-					ft = ft.Elem()
-				}
-				if ft.Kind() == reflect.Struct {
-					if depth < 8 {
-						walk(ft, depth+1)
-					}
-					continue
-				}
-			}
-			if !f.IsExported() {
-				continue
-			}
-			if hasOpt(opts, "omitempty") || hasOpt(opts, "omitzero") {
-				continue
-			}
-			if name == "" {
-				name = f.Name
-			}
-			switch f.Type.Kind() {
-			case reflect.Pointer, reflect.Interface, reflect.Map, reflect.Slice:
-				out = append(out, jsonField{name: name, nullable: true})
-			default:
-				out = append(out, jsonField{name: name})
-			}
+	for _, f := range jsonfield.Of(t) {
+		if !f.Optional {
+			out = append(out, jsonField{name: f.Name, nullable: f.Nullable()})
 		}
 	}
-	walk(t, 0)
 	return out, nil
-}
-
-func hasOpt(opts, opt string) bool {
-	for opts != "" {
-		var o string
-		o, opts, _ = strings.Cut(opts, ",")
-		if o == opt {
-			return true
-		}
-	}
-	return false
 }
 
 const (

@@ -10,6 +10,8 @@ import (
 	"strings"
 
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/weirstream/weir/internal/jsonfield"
 )
 
 // Deserializer turns a Kafka record into a value of the source's type. An
@@ -176,73 +178,31 @@ func missingField(t reflect.Type, raw []byte, path string) string {
 	if json.Unmarshal(raw, &obj) != nil || obj == nil {
 		return "" // null, or not an object: the decoder judged it
 	}
-	for _, f := range jsonFields(t) {
-		val, ok := obj[f.name]
+	for _, f := range jsonfield.Of(t) {
+		val, ok := obj[f.Name]
 		if !ok {
 			for k, v := range obj {
-				if strings.EqualFold(k, f.name) {
+				if strings.EqualFold(k, f.Name) {
 					val, ok = v, true
 					break
 				}
 			}
 		}
-		p := f.name
+		p := f.Name
 		if path != "" {
-			p = path + "." + f.name
+			p = path + "." + f.Name
 		}
 		if !ok {
-			if f.optional {
+			if f.Optional {
 				continue
 			}
 			return p
 		}
-		if m := missingField(f.typ, val, p); m != "" {
+		if m := missingField(f.Type, val, p); m != "" {
 			return m
 		}
 	}
 	return ""
-}
-
-type jsonField struct {
-	name     string
-	typ      reflect.Type
-	optional bool
-}
-
-// jsonFields lists the fields encoding/json decodes into struct t,
-// with the fields of embedded structs without a name tag promoted.
-func jsonFields(t reflect.Type) []jsonField {
-	var out []jsonField
-	for i := range t.NumField() {
-		f := t.Field(i)
-		tag := f.Tag.Get("json")
-		if tag == "-" {
-			continue
-		}
-		name, opts, _ := strings.Cut(tag, ",")
-		ft := f.Type
-		if f.Anonymous && name == "" {
-			for ft.Kind() == reflect.Pointer {
-				ft = ft.Elem()
-			}
-			if ft.Kind() == reflect.Struct {
-				out = append(out, jsonFields(ft)...)
-				continue
-			}
-		}
-		if !f.IsExported() {
-			continue
-		}
-		if name == "" {
-			name = f.Name
-		}
-		optional := false
-		for _, o := range strings.Split(opts, ",") {
-			optional = optional || o == "omitempty" || o == "omitzero"
-		}
-		out = append(out, jsonField{name: name, typ: f.Type, optional: optional})
-	}
-	return out
 }
 
 // Serialize encodes v as JSON.
