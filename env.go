@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"log/slog"
 	"path/filepath"
 	"strings"
@@ -12,7 +11,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/weirstream/weir/internal/checkpoint"
+	"github.com/weirstream/weir/checkpoint"
+	icheckpoint "github.com/weirstream/weir/internal/checkpoint"
 	"github.com/weirstream/weir/internal/graph"
 	"github.com/weirstream/weir/internal/keygroup"
 	"github.com/weirstream/weir/internal/runtime"
@@ -93,7 +93,9 @@ type Options struct {
 type CheckpointOptions struct {
 	// Interval between checkpoints; 0 turns checkpointing off.
 	Interval time.Duration
-	// Dir is the directory checkpoints are written to (required).
+	// Dir is the directory checkpoints are written to (required): a local
+	// (or mounted) directory, or a URL such as s3://bucket/prefix served by
+	// a Remote.
 	Dir string
 	// Timeout aborts a checkpoint not complete by then (default 10 min).
 	Timeout time.Duration
@@ -108,9 +110,12 @@ type CheckpointOptions struct {
 	// AtLeastOnce tracks barriers without aligning them: lower latency,
 	// but records may be processed twice after a restore.
 	AtLeastOnce bool
-	// S3 configures access to S3-compatible object storage, used when Dir
-	// (or a restore path) is an s3://bucket/prefix URL.
-	S3 S3Options
+	// Remote serves the checkpoint, savepoint and restore locations that
+	// are URLs, one storage per scheme: s3.New(...) of package
+	// github.com/weirstream/weir/checkpoint/s3 for s3://bucket/prefix.
+	// Without one for a location's scheme, the job fails to start with an
+	// error naming the package to import. Local directories need none.
+	Remote []checkpoint.Remote
 }
 
 func (o *Options) fill() {
@@ -190,7 +195,7 @@ func (e *Environment) Explain() string {
 // because newer completed checkpoints cannot be read (restoring an older one
 // would repeat output sinks committed); the error names the damaged files.
 // See Options.AllowCheckpointFallback.
-var ErrCheckpointFallback = checkpoint.ErrFallback
+var ErrCheckpointFallback = icheckpoint.ErrFallback
 
 // ErrAlreadyExecuted is returned by a second call of Execute.
 var ErrAlreadyExecuted = errors.New("weir: environment already executed")
@@ -327,19 +332,19 @@ func (c *JobClient) savepoint(ctx context.Context, dir string, stop bool) (strin
 // restore, as the options say.
 func (e *Environment) checkpointOptions(o *graph.Options) error {
 	c := e.opts.Checkpoints
-	store := &checkpoint.Storage{Dir: c.Dir, Logger: e.opts.Logger, S3: c.S3.internal()}
+	store := &icheckpoint.Storage{Dir: c.Dir, Logger: e.opts.Logger, Remote: c.Remote}
 	if c.Interval > 0 {
 		if c.Dir == "" {
 			return errors.New("weir: checkpointing needs Checkpoints.Dir")
 		}
 		o.Checkpoint = &graph.CheckpointOptions{
-			Config: checkpoint.Config{Interval: c.Interval, Timeout: c.Timeout, MinPause: c.MinPause,
+			Config: icheckpoint.Config{Interval: c.Interval, Timeout: c.Timeout, MinPause: c.MinPause,
 				TolerableFailures: c.TolerableFailures, Retained: c.Retained},
 			Storage: store, AtLeastOnce: c.AtLeastOnce,
 		}
 	}
 	var (
-		meta  *checkpoint.Metadata
+		meta  *icheckpoint.Metadata
 		files map[string][]byte
 		err   error
 		from  = store
@@ -352,7 +357,7 @@ func (e *Environment) checkpointOptions(o *graph.Options) error {
 			return errors.New("weir: restore latest needs Checkpoints.Dir")
 		}
 		r, err := store.Find(context.Background(), e.opts.AllowCheckpointFallback)
-		if errors.Is(err, checkpoint.ErrNoCheckpoint) {
+		if errors.Is(err, icheckpoint.ErrNoCheckpoint) {
 			e.opts.Logger.Info("weir: no checkpoint to restore, starting fresh", "dir", c.Dir)
 			return nil
 		}
@@ -369,7 +374,7 @@ func (e *Environment) checkpointOptions(o *graph.Options) error {
 			return fmt.Errorf("weir: restore: %w", err)
 		}
 		// A checkpoint's shared files are in the shared/ beside it.
-		from = &checkpoint.Storage{Dir: parentLocation(loc), Logger: e.opts.Logger, S3: c.S3.internal()}
+		from = &icheckpoint.Storage{Dir: parentLocation(loc), Logger: e.opts.Logger, Remote: c.Remote}
 		meta, files, err = from.ReadLocation(context.Background(), loc)
 		if err != nil {
 			return fmt.Errorf("weir: restore: %w", err)
@@ -384,7 +389,7 @@ func (e *Environment) checkpointOptions(o *graph.Options) error {
 }
 
 // restoreOf is the restore of a checkpoint Find chose.
-func (e *Environment) restoreOf(r *checkpoint.Restored) *graph.Restore {
+func (e *Environment) restoreOf(r *icheckpoint.Restored) *graph.Restore {
 	return &graph.Restore{Meta: r.Meta, Files: r.Files, Store: r.Shared, AllowNonRestoredState: e.opts.AllowNonRestoredState, Location: r.Location}
 }
 
@@ -447,7 +452,7 @@ func (e *Environment) runWithRestarts(ctx context.Context, o graph.Options) erro
 			case lerr == nil:
 				o.Restore = e.restoreOf(r)
 				e.opts.Logger.Info("weir: restoring after failure", "checkpoint", r.Meta.ID, "from", r.Location)
-			case errors.Is(lerr, checkpoint.ErrNoCheckpoint):
+			case errors.Is(lerr, icheckpoint.ErrNoCheckpoint):
 			default:
 				return fmt.Errorf("weir: restart after %w: %w", err, lerr)
 			}
@@ -499,28 +504,3 @@ const (
 	// than memory, incremental checkpoints.
 	StatePebble = "pebble"
 )
-
-// S3Options configure S3-compatible checkpoint storage. The zero value uses
-// AWS with the SDK's default region and credential chain.
-type S3Options struct {
-	// Client, if set, is used as is (the other fields are ignored).
-	Client *s3.Client
-	// Endpoint is the base URL of an S3-compatible service (MinIO, Ceph),
-	// e.g. "http://localhost:9000"; "" means AWS.
-	Endpoint string
-	// Region is the signing region ("" = the SDK's default; us-east-1 with
-	// an Endpoint).
-	Region string
-	// UsePathStyle addresses buckets as endpoint/bucket/key, as MinIO-like
-	// services usually need.
-	UsePathStyle bool
-	// AccessKeyID, SecretAccessKey and SessionToken are static
-	// credentials; without AccessKeyID the default credential chain is
-	// used.
-	AccessKeyID, SecretAccessKey, SessionToken string
-}
-
-func (o S3Options) internal() checkpoint.S3Options {
-	return checkpoint.S3Options{Client: o.Client, Endpoint: o.Endpoint, Region: o.Region, UsePathStyle: o.UsePathStyle,
-		AccessKeyID: o.AccessKeyID, SecretAccessKey: o.SecretAccessKey, SessionToken: o.SessionToken}
-}

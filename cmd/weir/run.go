@@ -15,6 +15,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/weirstream/weir"
+	"github.com/weirstream/weir/checkpoint"
+	"github.com/weirstream/weir/checkpoint/s3"
 )
 
 // runFlags are the flags every job of `weir run` takes.
@@ -130,7 +132,8 @@ func (f *runFlags) options(logger *slog.Logger) (weir.Options, error) {
 		StateBackend:            f.stateBackend,
 		StateDir:                f.stateDir,
 	}
-	o.Checkpoints.S3 = weir.S3Options{Endpoint: f.s3Endpoint, Region: f.s3Region, UsePathStyle: f.s3PathStyle}
+	// The CLI serves s3:// paths always: it links the S3 storage.
+	o.Checkpoints.Remote = []checkpoint.Remote{s3.New(s3.Options{Endpoint: f.s3Endpoint, Region: f.s3Region, UsePathStyle: f.s3PathStyle})}
 	if f.checkpointDir != "" {
 		o.Checkpoints.Dir = f.checkpointDir
 		o.Checkpoints.Interval = f.checkpointInterval

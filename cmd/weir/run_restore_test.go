@@ -294,7 +294,7 @@ func TestRunDamagedCheckpoints(t *testing.T) {
 			if err := p.wait(t); err != nil {
 				t.Fatalf("cancel: %v\n%s", err, p.stderr.String())
 			}
-			ids, err := (&checkpoint.Storage{Dir: chk}).Completed()
+			ids, err := (&checkpoint.Storage{Dir: chk}).Completed(t.Context())
 			if err != nil || len(ids) < retained {
 				t.Fatalf("completed checkpoints %v, %v; want %d", ids, err, retained)
 			}

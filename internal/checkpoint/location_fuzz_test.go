@@ -33,31 +33,31 @@ func FuzzChkName(f *testing.F) {
 	})
 }
 
-// FuzzParseS3 checks the parser of s3:// locations: an accepted location
-// has a bucket without slashes and a prefix without leading or trailing
-// slashes; the location of the same bucket and prefix parses back to them;
-// and the parent of a checkpoint's location (where its shared/ is looked
-// for) is the location it was made in.
-func FuzzParseS3(f *testing.F) {
-	for _, s := range []string{"s3://b/p", "s3://b", "s3://b/", "s3:///p", "s3://b//a//b/", "s3://b/a/./c", "s3://b/..", "/local/dir", "s3:/b"} {
+// FuzzParseLocation checks the parser of location URLs: an accepted
+// location has a bucket without slashes and a prefix without leading or
+// trailing slashes; the location of the same bucket and prefix parses back
+// to them; and the parent of a checkpoint's location (where its shared/ is
+// looked for) is the location it was made in.
+func FuzzParseLocation(f *testing.F) {
+	for _, s := range []string{"s3://b/p", "s3://b", "s3://b/", "s3:///p", "s3://b//a//b/", "s3://b/a/./c", "s3://b/..", "/local/dir", "s3:/b", "gs://b/p", "a/b://c"} {
 		f.Add(s, int64(3))
 	}
 	f.Fuzz(func(t *testing.T, loc string, id int64) {
-		bucket, prefix, err := parseS3(loc)
+		scheme, bucket, prefix, err := parseLocation(loc)
 		if err != nil {
 			if !strings.HasPrefix(err.Error(), "checkpoint: ") {
 				t.Fatalf("error %q lacks the prefix", err)
 			}
-			if isS3(loc) && !strings.HasPrefix(loc, s3Scheme) {
-				t.Fatalf("%q is s3 and is not", loc)
-			}
 			return
+		}
+		if !isURL(loc) || !strings.HasPrefix(loc, scheme+schemeSep) {
+			t.Fatalf("%q parsed as a URL of scheme %q", loc, scheme)
 		}
 		if bucket == "" || strings.Contains(bucket, "/") || strings.HasPrefix(prefix, "/") || strings.HasSuffix(prefix, "/") {
 			t.Fatalf("%q parsed as bucket %q prefix %q", loc, bucket, prefix)
 		}
-		root := s3Scheme + joinName(bucket, prefix)
-		if b, p, err := parseS3(root); err != nil || b != bucket || p != prefix {
+		root := scheme + schemeSep + joinName(bucket, prefix)
+		if sc, b, p, err := parseLocation(root); err != nil || sc != scheme || b != bucket || p != prefix {
 			t.Fatalf("%q -> (%q, %q) -> %q -> (%q, %q, %v)", loc, bucket, prefix, root, b, p, err)
 		}
 		if id <= 0 {
@@ -65,11 +65,11 @@ func FuzzParseS3(f *testing.F) {
 		}
 		s := &Storage{Dir: loc}
 		chk := s.ChkDir(id)
-		if b, p, err := parseS3(chk); err != nil || b != bucket || p != joinName(prefix, chkName(id)) {
+		if _, b, p, err := parseLocation(chk); err != nil || b != bucket || p != joinName(prefix, chkName(id)) {
 			t.Fatalf("%q: checkpoint %d at %q parses as (%q, %q, %v)", loc, id, chk, b, p, err)
 		}
 		parent := parentLocation(chk)
-		if b, p, err := parseS3(parent); err != nil || b != bucket || p != prefix {
+		if _, b, p, err := parseLocation(parent); err != nil || b != bucket || p != prefix {
 			t.Fatalf("%q: parent of %q is %q = (%q, %q, %v), want (%q, %q)", loc, chk, parent, b, p, err, bucket, prefix)
 		}
 	})

@@ -13,6 +13,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	blob "github.com/weirstream/weir/checkpoint"
 )
 
 // This file chooses the checkpoint a job restores when asked for the
@@ -79,7 +81,7 @@ func cutChecksum(b []byte, what string) ([]byte, error) {
 }
 
 // readRecord reads st's _latest; a root without one has the zero record.
-func readRecord(ctx context.Context, st blobStore) (record, error) {
+func readRecord(ctx context.Context, st blob.BlobStore) (record, error) {
 	b, err := readObject(ctx, st, recordFile)
 	if errors.Is(err, fs.ErrNotExist) {
 		return record{}, nil
@@ -153,7 +155,7 @@ func (s *Storage) MaxID(ctx context.Context) (int64, error) {
 }
 
 // chkDirs returns the ids of every chk-<id> directory of st.
-func chkDirs(ctx context.Context, st blobStore) ([]int64, error) {
+func chkDirs(ctx context.Context, st blob.BlobStore) ([]int64, error) {
 	dirs, err := st.Dirs(ctx, "")
 	if err != nil {
 		return nil, err
@@ -178,7 +180,7 @@ func parseChkName(name string) (int64, bool) {
 }
 
 // WritePointer makes chk-<id> of the root stand for the checkpoint or
-// savepoint at loc (a directory or an s3:// URL): Completed lists it,
+// savepoint at loc (a directory or a URL): Completed lists it,
 // Read and Find read loc, Discard deletes only the pointer. A relative
 // directory is recorded as an absolute one: the next run may start in
 // another working directory.
@@ -187,7 +189,7 @@ func (s *Storage) WritePointer(ctx context.Context, id int64, loc string) error 
 	if err != nil {
 		return err
 	}
-	if !isS3(loc) {
+	if !isURL(loc) {
 		if loc, err = filepath.Abs(loc); err != nil {
 			return fmt.Errorf("checkpoint: pointer to %s: %w", loc, err)
 		}
@@ -197,12 +199,12 @@ func (s *Storage) WritePointer(ctx context.Context, id int64, loc string) error 
 
 // readPointer returns the location chk-<id>/_savepoint names; an error
 // wrapping fs.ErrNotExist when chk-<id> is no pointer.
-func readPointer(ctx context.Context, st blobStore, id int64) (string, error) {
+func readPointer(ctx context.Context, st blob.BlobStore, id int64) (string, error) {
 	return readPointerFile(ctx, st, joinName(chkName(id), pointerFile))
 }
 
 // readPointerFile reads the pointer name of st, as readPointer.
-func readPointerFile(ctx context.Context, st blobStore, name string) (string, error) {
+func readPointerFile(ctx context.Context, st blob.BlobStore, name string) (string, error) {
 	b, err := readObject(ctx, st, name)
 	if errors.Is(err, fs.ErrNotExist) {
 		return "", err
@@ -242,11 +244,11 @@ func (s *Storage) Owns(loc string) bool {
 	if s.Dir == "" {
 		return false
 	}
-	if isS3(loc) != isS3(s.Dir) {
+	if isURL(loc) != isURL(s.Dir) {
 		return false
 	}
 	var dir, base string
-	if isS3(loc) {
+	if isURL(loc) {
 		l := strings.TrimRight(loc, "/")
 		i := strings.LastIndexByte(l, '/')
 		dir, base = l[:i], l[i+1:]
@@ -401,7 +403,7 @@ func (s *Storage) Find(ctx context.Context, allowFallback bool) (*Restored, erro
 		unusable = append(unusable, Unusable{Location: st.Location(recordFile),
 			Err: fmt.Errorf("the record of the newest completed checkpoint cannot be read, so it is unknown whether a newer checkpoint completed: %w", err)})
 	}
-	ids, err := s.CompletedContext(ctx)
+	ids, err := s.Completed(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -461,7 +463,7 @@ func (s *Storage) Find(ctx context.Context, allowFallback bool) (*Restored, erro
 // readEntry reads completed entry id of the root: its checkpoint, or what
 // its pointer names. It also returns the metadata when that decoded,
 // whatever else failed.
-func (s *Storage) readEntry(ctx context.Context, st blobStore, id int64) (*Restored, *Metadata, error) {
+func (s *Storage) readEntry(ctx context.Context, st blob.BlobStore, id int64) (*Restored, *Metadata, error) {
 	loc, err := readPointer(ctx, st, id)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
@@ -474,7 +476,7 @@ func (s *Storage) readEntry(ctx context.Context, st blobStore, id int64) (*Resto
 	case err != nil:
 		return nil, nil, err
 	}
-	shared := &Storage{Dir: parentLocation(loc), Logger: s.Logger, S3: s.S3}
+	shared := &Storage{Dir: parentLocation(loc), Logger: s.Logger, Remote: s.Remote}
 	at, err := shared.storeAt(ctx, loc)
 	if err != nil {
 		return nil, nil, err
@@ -539,7 +541,7 @@ func (e *SharedError) Unwrap() error { return e.Err }
 
 // referencedBy fills in, for unusable checkpoints failing on a shared
 // object, which completed checkpoints reference that object.
-func (s *Storage) referencedBy(ctx context.Context, st blobStore, ids []int64, metas map[int64]*Metadata, unusable []Unusable) {
+func (s *Storage) referencedBy(ctx context.Context, st blob.BlobStore, ids []int64, metas map[int64]*Metadata, unusable []Unusable) {
 	for i := range unusable {
 		var se *SharedError
 		if !errors.As(unusable[i].Err, &se) {

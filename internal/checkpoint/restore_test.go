@@ -1,4 +1,4 @@
-package checkpoint
+package checkpoint_test
 
 import (
 	"bytes"
@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	. "github.com/weirstream/weir/internal/checkpoint"
 )
 
 // completed writes checkpoint id as the driver does: metadata, then the
@@ -64,10 +66,10 @@ func TestStoragePointer(t *testing.T) {
 		if err := s.NoteCompleted(ctx, 3, time.Unix(3, 0), true); err != nil {
 			t.Fatal(err)
 		}
-		if err := s.RemovePartialContext(ctx); err != nil {
+		if err := s.RemovePartial(ctx); err != nil {
 			t.Fatal(err)
 		}
-		if ids, err := s.CompletedContext(ctx); err != nil || !slices.Equal(ids, []int64{3, 2, 1}) {
+		if ids, err := s.Completed(ctx); err != nil || !slices.Equal(ids, []int64{3, 2, 1}) {
 			t.Fatalf("completed = %v, %v", ids, err)
 		}
 		r, err := s.Find(ctx, false)
@@ -77,17 +79,17 @@ func TestStoragePointer(t *testing.T) {
 		if r.Meta.ID != 3 || r.Location != sp || payloadOf(t, r) != "three" || !r.Meta.Savepoint {
 			t.Fatalf("Find = %+v (%q), want the savepoint at %s", r, payloadOf(t, r), sp)
 		}
-		if r.Shared.Dir != parentLocation(sp) {
+		if r.Shared.Dir != ParentLocation(sp) {
 			t.Fatalf("shared objects looked for in %s, want beside the savepoint", r.Shared.Dir)
 		}
-		if m, _, err := s.ReadContext(ctx, 3); err != nil || m.ID != 3 {
+		if m, _, err := s.Read(ctx, 3); err != nil || m.ID != 3 {
 			t.Fatalf("Read(3) = %v, %v", m, err)
 		}
 		if n, err := s.MaxID(ctx); err != nil || n != 3 {
 			t.Fatalf("MaxID = %d, %v", n, err)
 		}
 		// Retention removes the pointer only.
-		if err := s.DiscardContext(ctx, 3); err != nil {
+		if err := s.Discard(ctx, 3); err != nil {
 			t.Fatal(err)
 		}
 		if _, _, err := s.ReadLocation(ctx, sp); err != nil {
@@ -123,7 +125,7 @@ func TestStorageRecord(t *testing.T) {
 		mustLatest(t, s, 2)
 		// A partial checkpoint (crash before its metadata) is no reason to
 		// refuse, and its id counts.
-		if _, err := s.WriteFileContext(ctx, 9, "task-0.bin", []byte("half")); err != nil {
+		if _, err := s.WriteFile(ctx, 9, "task-0.bin", []byte("half")); err != nil {
 			t.Fatal(err)
 		}
 		mustLatest(t, s, 2)
@@ -131,20 +133,20 @@ func TestStorageRecord(t *testing.T) {
 			t.Fatalf("MaxID = %d; want 9 (a partial checkpoint's id)", n)
 		}
 		// Checkpoint 2 emptied: known complete, so refused.
-		if err := s.DiscardContext(ctx, 2); err != nil {
+		if err := s.Discard(ctx, 2); err != nil {
 			t.Fatal(err)
 		}
 		mustFallback(t, s, 1, "checkpoint 2", "_metadata is missing", "taken 1970-01-01T00:00:02Z")
 		wantLogs(t, logs, "level=ERROR", "checkpoint=2")
 		// Every checkpoint gone, but the record remembers: no fresh start.
-		if err := s.DiscardContext(ctx, 1); err != nil {
+		if err := s.Discard(ctx, 1); err != nil {
 			t.Fatal(err)
 		}
 		mustNoneUsable(t, s, "checkpoint 2", "_metadata is missing")
 		// A damaged record: whether a newer checkpoint completed is
 		// unknown.
 		completed(t, s, 3, "three")
-		rewrite(t, s, recordFile, flipFirst)
+		rewrite(t, s, RecordFile, flipFirst)
 		r := mustFallback(t, s, 3, "_latest", "unknown whether a newer checkpoint completed")
 		if payloadOf(t, r) != "three" {
 			t.Fatalf("restored %q", payloadOf(t, r))
@@ -228,7 +230,7 @@ func TestStorageResolvePointerLocation(t *testing.T) {
 		if want, _ := filepath.Abs(sp); loc != sp && loc != want {
 			t.Fatalf("ResolveLocation(chk-2) = %s, want %s", loc, sp)
 		}
-		from := &Storage{Dir: parentLocation(loc), S3: s.S3}
+		from := &Storage{Dir: ParentLocation(loc), Remote: s.Remote}
 		m, _, err := from.ReadLocation(ctx, loc)
 		if err != nil || m.ID != 2 || !m.Savepoint {
 			t.Fatalf("ReadLocation(%s) = %v, %v", loc, m, err)

@@ -16,7 +16,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/service/s3"
+	blob "github.com/weirstream/weir/checkpoint"
 )
 
 // FormatVersion is the version of the checkpoint layout in
@@ -72,28 +72,28 @@ var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 //   - a directory path: files in a local (or mounted) filesystem; data
 //     files are written and fsynced, _metadata is written to a temporary
 //     file, fsynced, renamed into place and the directory fsynced;
-//   - s3://bucket/prefix: objects in S3-compatible object storage, with
-//     the same names as keys below prefix, configured by S3. A PUT is
-//     atomic, so _metadata is simply put last.
+//   - a URL, scheme://bucket/prefix: objects in the blob store the
+//     Remote for the scheme opens (s3:// with package checkpoint/s3), with
+//     the same names as keys below prefix. A PUT is atomic, so _metadata
+//     is simply put last.
 //
 // Either way a checkpoint is complete when its _metadata exists.
 //
 // A Storage is made with a struct literal and must not be copied after
 // first use. Its methods are safe for concurrent use, except as SweepShared
-// says. The methods without a context use context.Background().
+// says.
 type Storage struct {
-	// Dir is the root: a directory, or an s3://bucket/prefix URL.
+	// Dir is the root: a directory, or a URL such as s3://bucket/prefix.
 	Dir string
 	// Logger receives why checkpoints are skipped or removed (nil:
 	// discard).
 	Logger *slog.Logger
-	// S3 configures the client for s3:// locations (Dir, and the locations
-	// given to the *Location methods).
-	S3 S3Options
+	// Remote opens the locations that are URLs (Dir, and the locations
+	// given to the *Location methods), one Remote per scheme.
+	Remote []blob.Remote
 
 	mu struct {
 		sync.Mutex
-		client *s3.Client              // made on first use of an s3:// location
 		shared map[string]sharedObject // shared objects known to exist (see PutShared)
 	}
 }
@@ -105,38 +105,25 @@ func (s *Storage) log() *slog.Logger {
 	return s.Logger
 }
 
-// storeAt returns the blob store rooted at loc: a directory, or an s3://
-// URL served by the Storage's S3 client.
-func (s *Storage) storeAt(ctx context.Context, loc string) (blobStore, error) {
-	if !isS3(loc) {
+// storeAt returns the blob store rooted at loc: a directory, or a URL
+// served by the Remote for its scheme.
+func (s *Storage) storeAt(ctx context.Context, loc string) (blob.BlobStore, error) {
+	if !isURL(loc) {
 		return localStore{root: loc}, nil
 	}
-	bucket, prefix, err := parseS3(loc)
-	if err != nil {
-		return nil, err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.mu.client == nil {
-		c, err := s.S3.newClient(ctx)
-		if err != nil {
-			return nil, err
-		}
-		s.mu.client = c
-	}
-	return s3Store{client: s.mu.client, bucket: bucket, prefix: prefix}, nil
+	return s.openRemote(ctx, loc)
 }
 
 // store returns the blob store rooted at Dir.
-func (s *Storage) store(ctx context.Context) (blobStore, error) { return s.storeAt(ctx, s.Dir) }
+func (s *Storage) store(ctx context.Context) (blob.BlobStore, error) { return s.storeAt(ctx, s.Dir) }
 
 // parentLocation is the location loc is in: the root whose shared/ holds
 // the shared objects of the checkpoint at loc.
 func parentLocation(loc string) string {
-	if !isS3(loc) {
+	if !isURL(loc) {
 		return filepath.Dir(loc)
 	}
-	bucket, prefix, err := parseS3(loc)
+	scheme, bucket, prefix, err := parseLocation(loc)
 	if err != nil {
 		return loc
 	}
@@ -147,29 +134,23 @@ func parentLocation(loc string) string {
 	} else {
 		prefix = ""
 	}
-	return s3Scheme + joinName(bucket, prefix)
+	return scheme + schemeSep + joinName(bucket, prefix)
 }
 
 // chkName is the directory of checkpoint id relative to the root.
 func chkName(id int64) string { return fmt.Sprintf("chk-%d", id) }
 
-// ChkDir is the location of checkpoint id: a directory, or an s3:// URL
-// when Dir is one. The *Location methods take it.
+// ChkDir is the location of checkpoint id: a directory, or a URL when Dir
+// is one. The *Location methods take it.
 func (s *Storage) ChkDir(id int64) string {
-	if isS3(s.Dir) {
+	if isURL(s.Dir) {
 		return strings.TrimRight(s.Dir, "/") + "/" + chkName(id)
 	}
 	return filepath.Join(s.Dir, chkName(id))
 }
 
 // WriteFile writes a data file of checkpoint id and returns its checksum.
-func (s *Storage) WriteFile(id int64, name string, data []byte) (uint32, error) {
-	return s.WriteFileContext(context.Background(), id, name, data)
-}
-
-// WriteFileContext writes a data file of checkpoint id and returns its
-// checksum.
-func (s *Storage) WriteFileContext(ctx context.Context, id int64, name string, data []byte) (uint32, error) {
+func (s *Storage) WriteFile(ctx context.Context, id int64, name string, data []byte) (uint32, error) {
 	st, err := s.store(ctx)
 	if err != nil {
 		return 0, err
@@ -178,7 +159,7 @@ func (s *Storage) WriteFileContext(ctx context.Context, id int64, name string, d
 }
 
 // WriteFileLocation writes a data file into the checkpoint or savepoint at
-// loc (a directory or an s3:// URL) and returns its checksum.
+// loc (a directory or a URL) and returns its checksum.
 func (s *Storage) WriteFileLocation(ctx context.Context, loc, name string, data []byte) (uint32, error) {
 	st, err := s.storeAt(ctx, loc)
 	if err != nil {
@@ -194,7 +175,7 @@ func WriteFileIn(dir, name string, data []byte) (uint32, error) {
 	return putData(context.Background(), localStore{root: dir}, name, data)
 }
 
-func putData(ctx context.Context, st blobStore, name string, data []byte) (uint32, error) {
+func putData(ctx context.Context, st blob.BlobStore, name string, data []byte) (uint32, error) {
 	if !validName(name) {
 		return 0, fmt.Errorf("checkpoint: invalid file name %q", name)
 	}
@@ -222,12 +203,7 @@ const metaFile = "_metadata"
 // WriteMetadata completes checkpoint m.ID: the metadata goes to a temporary
 // file, is synced, renamed into place, and the directory synced, so a crash
 // leaves either no metadata or a whole one (in S3, one atomic PUT).
-func (s *Storage) WriteMetadata(m *Metadata) error {
-	return s.WriteMetadataContext(context.Background(), m)
-}
-
-// WriteMetadataContext completes checkpoint m.ID, as WriteMetadata.
-func (s *Storage) WriteMetadataContext(ctx context.Context, m *Metadata) error {
+func (s *Storage) WriteMetadata(ctx context.Context, m *Metadata) error {
 	st, err := s.store(ctx)
 	if err != nil {
 		return err
@@ -240,7 +216,7 @@ func (s *Storage) WriteMetadataContext(ctx context.Context, m *Metadata) error {
 }
 
 // WriteMetadataLocation completes the checkpoint or savepoint at loc (a
-// directory or an s3:// URL).
+// directory or a URL).
 func (s *Storage) WriteMetadataLocation(ctx context.Context, loc string, m *Metadata) error {
 	st, err := s.storeAt(ctx, loc)
 	if err != nil {
@@ -250,7 +226,7 @@ func (s *Storage) WriteMetadataLocation(ctx context.Context, loc string, m *Meta
 }
 
 // WriteMetadataIn completes the checkpoint or savepoint in the local
-// directory dir. Storage.WriteMetadataLocation also takes s3:// locations.
+// directory dir. Storage.WriteMetadataLocation also takes URLs.
 func WriteMetadataIn(dir string, m *Metadata) error {
 	return writeMeta(context.Background(), localStore{root: dir}, "", m)
 }
@@ -266,7 +242,7 @@ func EncodeMetadata(m *Metadata) ([]byte, error) {
 	return appendChecksum(append(b, '\n')), nil
 }
 
-func writeMeta(ctx context.Context, st blobStore, dir string, m *Metadata) error {
+func writeMeta(ctx context.Context, st blob.BlobStore, dir string, m *Metadata) error {
 	b, err := EncodeMetadata(m)
 	if err != nil {
 		return err
@@ -361,14 +337,9 @@ func cutLastLine(b []byte) (body []byte, last string, ok bool) {
 // Read loads checkpoint id and verifies every file's checksum; it returns
 // the metadata and the contents of the checkpoint's data files. It also
 // verifies that every shared object the checkpoint references exists with
-// its recorded size (FetchShared verifies their checksums).
-func (s *Storage) Read(id int64) (*Metadata, map[string][]byte, error) {
-	return s.ReadContext(context.Background(), id)
-}
-
-// ReadContext loads checkpoint id, as Read.
-// A chk-<id> that is a pointer (WritePointer) reads what it points to.
-func (s *Storage) ReadContext(ctx context.Context, id int64) (*Metadata, map[string][]byte, error) {
+// its recorded size (FetchShared verifies their checksums). A chk-<id>
+// that is a pointer (WritePointer) reads what it points to.
+func (s *Storage) Read(ctx context.Context, id int64) (*Metadata, map[string][]byte, error) {
 	st, err := s.store(ctx)
 	if err != nil {
 		return nil, nil, err
@@ -380,8 +351,8 @@ func (s *Storage) ReadContext(ctx context.Context, id int64) (*Metadata, map[str
 	return r.Meta, r.Files, nil
 }
 
-// ReadLocation loads the checkpoint or savepoint at loc (a directory or an
-// s3:// URL), as Read. Its shared objects are looked for in the shared/
+// ReadLocation loads the checkpoint or savepoint at loc (a directory or a
+// URL), as Read. Its shared objects are looked for in the shared/
 // beside loc: a chk-<id> of a root is read with the root's shared/.
 func (s *Storage) ReadLocation(ctx context.Context, loc string) (*Metadata, map[string][]byte, error) {
 	st, err := s.storeAt(ctx, loc)
@@ -416,7 +387,7 @@ func asCorrupt(err error) error {
 
 // readCheckpoint reads the checkpoint in dir of st; root holds its shared/,
 // and bad (may be nil) says which shared objects are known to be corrupt.
-func readCheckpoint(ctx context.Context, st blobStore, dir string, root blobStore, bad func(string) bool) (*Metadata, map[string][]byte, error) {
+func readCheckpoint(ctx context.Context, st blob.BlobStore, dir string, root blob.BlobStore, bad func(string) bool) (*Metadata, map[string][]byte, error) {
 	m, files, err := readCheckpointMeta(ctx, st, dir, root, bad)
 	if err != nil {
 		return nil, nil, err
@@ -426,7 +397,7 @@ func readCheckpoint(ctx context.Context, st blobStore, dir string, root blobStor
 
 // readCheckpointMeta is readCheckpoint that also returns the metadata when
 // it decoded but something else failed. Errors name the damaged file.
-func readCheckpointMeta(ctx context.Context, st blobStore, dir string, root blobStore, bad func(string) bool) (*Metadata, map[string][]byte, error) {
+func readCheckpointMeta(ctx context.Context, st blob.BlobStore, dir string, root blob.BlobStore, bad func(string) bool) (*Metadata, map[string][]byte, error) {
 	metaName := joinName(dir, metaFile)
 	b, err := readObject(ctx, st, metaName)
 	if err != nil {
@@ -453,11 +424,9 @@ func readCheckpointMeta(ctx context.Context, st blobStore, dir string, root blob
 	return m, files, nil
 }
 
-// Completed lists the IDs of checkpoints that have metadata, newest first.
-func (s *Storage) Completed() ([]int64, error) { return s.CompletedContext(context.Background()) }
-
-// CompletedContext lists the IDs of completed checkpoints, as Completed.
-func (s *Storage) CompletedContext(ctx context.Context) ([]int64, error) {
+// Completed lists the IDs of checkpoints that have metadata (or are
+// pointers), newest first.
+func (s *Storage) Completed(ctx context.Context) ([]int64, error) {
 	st, err := s.store(ctx)
 	if err != nil {
 		return nil, err
@@ -486,7 +455,7 @@ func (s *Storage) CompletedContext(ctx context.Context) ([]int64, error) {
 
 // isComplete reports whether checkpoint directory d has its metadata, or
 // is a pointer (WritePointer).
-func isComplete(ctx context.Context, st blobStore, d string) (bool, error) {
+func isComplete(ctx context.Context, st blob.BlobStore, d string) (bool, error) {
 	for _, name := range []string{metaFile, pointerFile} {
 		_, err := st.Stat(ctx, joinName(d, name))
 		switch {
@@ -500,15 +469,10 @@ func isComplete(ctx context.Context, st blobStore, d string) (bool, error) {
 }
 
 // Latest loads the newest completed checkpoint, which must be whole: it is
-// Find without a fallback.
-func (s *Storage) Latest() (*Metadata, map[string][]byte, error) {
-	return s.LatestContext(context.Background())
-}
-
-// LatestContext loads the newest usable checkpoint, as Latest. An error
-// that does not make a checkpoint unusable (object storage that cannot be
-// reached) is returned rather than skipped over.
-func (s *Storage) LatestContext(ctx context.Context) (*Metadata, map[string][]byte, error) {
+// Find without a fallback. An error that does not make a checkpoint
+// unusable (object storage that cannot be reached) is returned rather than
+// skipped over.
+func (s *Storage) Latest(ctx context.Context) (*Metadata, map[string][]byte, error) {
 	r, err := s.Find(ctx, false)
 	if err != nil {
 		return nil, nil, err
@@ -520,10 +484,7 @@ func (s *Storage) LatestContext(ctx context.Context) (*Metadata, map[string][]by
 // run that stopped in the middle of a checkpoint left behind. Call it only
 // when no job writes to the directory. Shared objects uploaded for them
 // stay until SweepShared.
-func (s *Storage) RemovePartial() error { return s.RemovePartialContext(context.Background()) }
-
-// RemovePartialContext deletes incomplete checkpoints, as RemovePartial.
-func (s *Storage) RemovePartialContext(ctx context.Context) error {
+func (s *Storage) RemovePartial(ctx context.Context) error {
 	st, err := s.store(ctx)
 	if err != nil {
 		return err
@@ -553,10 +514,7 @@ func (s *Storage) RemovePartialContext(ctx context.Context) error {
 
 // Discard deletes checkpoint id. It leaves shared/ alone: SweepShared
 // deletes the objects no retained checkpoint references any more.
-func (s *Storage) Discard(id int64) error { return s.DiscardContext(context.Background(), id) }
-
-// DiscardContext deletes checkpoint id, as Discard.
-func (s *Storage) DiscardContext(ctx context.Context, id int64) error {
+func (s *Storage) Discard(ctx context.Context, id int64) error {
 	st, err := s.store(ctx)
 	if err != nil {
 		return err
@@ -568,7 +526,7 @@ func (s *Storage) DiscardContext(ctx context.Context, id int64) error {
 }
 
 // RemoveLocation deletes the checkpoint or savepoint at loc (a directory
-// or an s3:// URL), such as an aborted savepoint.
+// or a URL), such as an aborted savepoint.
 func (s *Storage) RemoveLocation(ctx context.Context, loc string) error {
 	st, err := s.storeAt(ctx, loc)
 	if err != nil {

@@ -10,60 +10,15 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+
+	blob "github.com/weirstream/weir/checkpoint"
 )
 
-// blobStore is the object store a Storage keeps checkpoints in: a namespace
-// of objects named by slash-separated paths ("chk-12/task-0.bin",
-// "shared/op-3-000012.sst") relative to a root. Directories are implied by
-// the names, as on S3. Implementations: localStore (a directory) and
-// s3Store (a bucket and key prefix).
-//
-// Missing objects are errors wrapping fs.ErrNotExist. Methods are safe for
-// concurrent use on different names.
-type blobStore interface {
-	// Put stores size bytes from r as object name, durably once it
-	// returns. A crash during Put may leave a partial object behind (local
-	// directory): objects are only reachable through a later Commit.
-	Put(ctx context.Context, name string, r io.ReadSeeker, size int64) error
-	// Commit stores data as object name atomically, and makes the objects
-	// Put before it into the same directory durable: after a crash the
-	// object is either whole or absent.
-	Commit(ctx context.Context, name string, data []byte) error
-	// PutFile stores the local file at path as object name, atomically,
-	// replacing any object of that name. The file must never change
-	// afterwards: the local store may hard-link it.
-	PutFile(ctx context.Context, name, path string) error
-	// Get opens object name and returns its size.
-	Get(ctx context.Context, name string) (io.ReadCloser, int64, error)
-	// GetFile materialises object name as the local file path (which must
-	// not exist). The local store may hard-link it: treat path as
-	// read-only.
-	GetFile(ctx context.Context, name, path string) error
-	// Stat returns the size of object name.
-	Stat(ctx context.Context, name string) (int64, error)
-	// List returns every object below dir, at any depth, with names
-	// relative to the root, sorted. A missing dir holds nothing.
-	List(ctx context.Context, dir string) ([]blobInfo, error)
-	// Dirs returns the names of dir's immediate subdirectories ("" is the
-	// root), sorted.
-	Dirs(ctx context.Context, dir string) ([]string, error)
-	// Delete removes object name; a missing object is not an error.
-	Delete(ctx context.Context, name string) error
-	// DeleteDir removes every object below dir.
-	DeleteDir(ctx context.Context, dir string) error
-	// Location is where name is, for messages and ChkDir: a file path or
-	// an s3:// URL.
-	Location(name string) string
-}
-
-// blobInfo is an object in a listing.
-type blobInfo struct {
-	Name string
-	Size int64
-}
+// A Storage keeps checkpoints in a blob.BlobStore: localStore (a
+// directory) here, or a store a blob.Remote opens for a URL.
 
 // readObject reads the whole of object name.
-func readObject(ctx context.Context, b blobStore, name string) ([]byte, error) {
+func readObject(ctx context.Context, b blob.BlobStore, name string) ([]byte, error) {
 	r, size, err := b.Get(ctx, name)
 	if err != nil {
 		return nil, err
@@ -232,8 +187,8 @@ func (l localStore) Stat(_ context.Context, name string) (int64, error) {
 	return fi.Size(), nil
 }
 
-func (l localStore) List(_ context.Context, dir string) ([]blobInfo, error) {
-	var out []blobInfo
+func (l localStore) List(_ context.Context, dir string) ([]blob.BlobInfo, error) {
+	var out []blob.BlobInfo
 	root := l.path(dir)
 	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
@@ -253,7 +208,7 @@ func (l localStore) List(_ context.Context, dir string) ([]blobInfo, error) {
 		if err != nil {
 			return err
 		}
-		out = append(out, blobInfo{Name: filepath.ToSlash(rel), Size: info.Size()})
+		out = append(out, blob.BlobInfo{Name: filepath.ToSlash(rel), Size: info.Size()})
 		return nil
 	})
 	if err != nil {

@@ -8,6 +8,8 @@ import (
 	"io"
 	"io/fs"
 	"os"
+
+	blob "github.com/weirstream/weir/checkpoint"
 )
 
 // sharedDir is the directory of shared objects below a root.
@@ -223,7 +225,7 @@ func (s *Storage) SweepShared(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	ids, err := s.CompletedContext(ctx)
+	ids, err := s.Completed(ctx)
 	if err != nil {
 		return err
 	}
@@ -290,7 +292,7 @@ func sharedRefs(m *Metadata) []FileRef {
 // checkShared verifies that every shared object m references is in root's
 // shared/ with its recorded size, and is not known to be corrupt (bad may
 // be nil).
-func checkShared(ctx context.Context, root blobStore, m *Metadata, bad func(string) bool) error {
+func checkShared(ctx context.Context, root blob.BlobStore, m *Metadata, bad func(string) bool) error {
 	refs := sharedRefs(m)
 	if len(refs) == 0 {
 		return nil

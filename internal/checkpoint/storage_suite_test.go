@@ -1,4 +1,4 @@
-package checkpoint
+package checkpoint_test
 
 import (
 	"bytes"
@@ -18,9 +18,13 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
+	awss3 "github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/johannesboyne/gofakes3"
 	"github.com/johannesboyne/gofakes3/backend/s3mem"
+
+	blob "github.com/weirstream/weir/checkpoint"
+	"github.com/weirstream/weir/checkpoint/s3"
+	. "github.com/weirstream/weir/internal/checkpoint"
 )
 
 // The storage conformance suite: every test runs over every blob store.
@@ -48,9 +52,9 @@ var storeKinds = []struct {
 		return &Storage{Dir: filepath.Join(t.TempDir(), "chk"), Logger: logger}
 	}},
 	{"s3", func(t *testing.T, logger *slog.Logger) *Storage {
-		return &Storage{Dir: "s3://" + testBucket + "/jobs/one", Logger: logger, S3: S3Options{
+		return &Storage{Dir: "s3://" + testBucket + "/jobs/one", Logger: logger, Remote: []blob.Remote{s3.New(s3.Options{
 			Endpoint: fakeS3(t), UsePathStyle: true, Region: "us-east-1",
-			AccessKeyID: "key", SecretAccessKey: "secret"}}
+			AccessKeyID: "key", SecretAccessKey: "secret"})}}
 	}},
 }
 
@@ -67,11 +71,11 @@ func forEachStore(t *testing.T, test func(t *testing.T, s *Storage, logs *bytes.
 
 // reopen is a new Storage over s's root, without s's memory of shared
 // objects: what the next run sees.
-func reopen(s *Storage) *Storage { return &Storage{Dir: s.Dir, Logger: s.Logger, S3: s.S3} }
+func reopen(s *Storage) *Storage { return &Storage{Dir: s.Dir, Logger: s.Logger, Remote: s.Remote} }
 
-func blobs(t *testing.T, s *Storage) blobStore {
+func blobs(t *testing.T, s *Storage) blob.BlobStore {
 	t.Helper()
-	st, err := s.store(t.Context())
+	st, err := s.Store(t.Context())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -83,7 +87,7 @@ func blobs(t *testing.T, s *Storage) blobStore {
 func rewrite(t *testing.T, s *Storage, name string, f func([]byte) []byte) {
 	t.Helper()
 	st := blobs(t, s)
-	b, err := readObject(t.Context(), st, name)
+	b, err := ReadObject(t.Context(), st, name)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -112,7 +116,7 @@ func names(t *testing.T, s *Storage, dir string) []string {
 func checkpointWith(t *testing.T, s *Storage, id int64, payload string, native []FileRef) {
 	t.Helper()
 	ctx := t.Context()
-	sum, err := s.WriteFileContext(ctx, id, "task-0.bin", []byte(payload))
+	sum, err := s.WriteFile(ctx, id, "task-0.bin", []byte(payload))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -123,14 +127,14 @@ func checkpointWith(t *testing.T, s *Storage, id int64, payload string, native [
 	m := &Metadata{ID: id, Timestamp: time.Unix(id, 0).UTC(), MaxParallelism: 128,
 		Operators: []OperatorMeta{{UID: "op", Name: "Op", Parallelism: 1, Subtasks: []SubtaskMeta{sub}}},
 		Files:     map[string]uint32{"task-0.bin": sum}}
-	if err := s.WriteMetadataContext(ctx, m); err != nil {
+	if err := s.WriteMetadata(ctx, m); err != nil {
 		t.Fatal(err)
 	}
 }
 
 func mustLatest(t *testing.T, s *Storage, want int64) (*Metadata, map[string][]byte) {
 	t.Helper()
-	m, files, err := s.LatestContext(t.Context())
+	m, files, err := s.Latest(t.Context())
 	if err != nil || m.ID != want {
 		t.Fatalf("Latest = %v, %v; want checkpoint %d", m, err, want)
 	}
@@ -186,14 +190,14 @@ func wantLogs(t *testing.T, logs *bytes.Buffer, want ...string) {
 func TestStorageWriteRead(t *testing.T) {
 	forEachStore(t, func(t *testing.T, s *Storage, _ *bytes.Buffer) {
 		ctx := t.Context()
-		if _, _, err := s.LatestContext(ctx); !errors.Is(err, ErrNoCheckpoint) {
+		if _, _, err := s.Latest(ctx); !errors.Is(err, ErrNoCheckpoint) {
 			t.Fatalf("empty root: %v", err)
 		}
 		checkpointWith(t, s, 1, "one", nil)
-		if _, err := s.WriteFileContext(ctx, 1, "task-1.bin", nil); err != nil { // empty files work too
+		if _, err := s.WriteFile(ctx, 1, "task-1.bin", nil); err != nil { // empty files work too
 			t.Fatal(err)
 		}
-		m, files, err := s.ReadContext(ctx, 1)
+		m, files, err := s.Read(ctx, 1)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -204,10 +208,10 @@ func TestStorageWriteRead(t *testing.T) {
 			t.Fatalf("block = %q, %v", b, err)
 		}
 		// The old, context-free methods see the same.
-		if m, _, err := s.Read(1); err != nil || m.ID != 1 {
+		if m, _, err := s.Read(t.Context(), 1); err != nil || m.ID != 1 {
 			t.Fatalf("Read = %v, %v", m, err)
 		}
-		if _, err := s.WriteFile(1, "../escape", []byte("x")); err == nil {
+		if _, err := s.WriteFile(t.Context(), 1, "../escape", []byte("x")); err == nil {
 			t.Fatal("a file name leaving the checkpoint was accepted")
 		}
 		if got := names(t, s, ""); !slices.Equal(got, []string{"chk-1/_metadata", "chk-1/task-0.bin", "chk-1/task-1.bin"}) {
@@ -229,7 +233,7 @@ func TestStorageLatestFallsBackOverCorruption(t *testing.T) {
 		// 2's metadata is cut short.
 		rewrite(t, s, "chk-3/task-0.bin", flipFirst)
 		rewrite(t, s, "chk-2/_metadata", func(b []byte) []byte { return b[:len(b)/2] })
-		if _, _, err := s.ReadContext(t.Context(), 3); !errors.Is(err, ErrCorrupt) {
+		if _, _, err := s.Read(t.Context(), 3); !errors.Is(err, ErrCorrupt) {
 			t.Fatalf("Read corrupt checkpoint: %v", err)
 		}
 		mustFallback(t, s, 1, "chk-3", "task-0.bin", "checksum", "chk-2/_metadata")
@@ -246,14 +250,14 @@ func TestStorageRemovePartial(t *testing.T) {
 	forEachStore(t, func(t *testing.T, s *Storage, logs *bytes.Buffer) {
 		ctx := t.Context()
 		checkpointWith(t, s, 1, "one", nil)
-		if _, err := s.WriteFileContext(ctx, 2, "task-0.bin", []byte("half")); err != nil {
+		if _, err := s.WriteFile(ctx, 2, "task-0.bin", []byte("half")); err != nil {
 			t.Fatal(err)
 		}
-		if ids, err := s.CompletedContext(ctx); err != nil || !slices.Equal(ids, []int64{1}) {
+		if ids, err := s.Completed(ctx); err != nil || !slices.Equal(ids, []int64{1}) {
 			t.Fatalf("completed = %v, %v", ids, err)
 		}
 		mustLatest(t, s, 1)
-		if err := s.RemovePartialContext(ctx); err != nil {
+		if err := s.RemovePartial(ctx); err != nil {
 			t.Fatal(err)
 		}
 		if got := names(t, s, ""); !slices.Equal(got, []string{"chk-1/_metadata", "chk-1/task-0.bin"}) {
@@ -275,7 +279,7 @@ func TestStorageCompletedOrder(t *testing.T) {
 		if err := blobs(t, s).Commit(t.Context(), "chk-x/_metadata", []byte("x")); err != nil {
 			t.Fatal(err)
 		}
-		ids, err := s.Completed()
+		ids, err := s.Completed(t.Context())
 		if err != nil || !slices.Equal(ids, []int64{10, 3, 2, 1}) {
 			t.Fatalf("completed = %v, %v; want newest first", ids, err)
 		}
@@ -295,13 +299,13 @@ func TestStorageDiscard(t *testing.T) {
 		ref := []FileRef{{Name: "000001.sst", Shared: "op/000001.sst", CRC: crc, Size: size}}
 		checkpointWith(t, s, 1, "one", ref)
 		checkpointWith(t, s, 2, "two", ref)
-		if err := s.DiscardContext(ctx, 2); err != nil {
+		if err := s.Discard(ctx, 2); err != nil {
 			t.Fatal(err)
 		}
-		if err := s.Discard(7); err != nil { // absent: nothing to do
+		if err := s.Discard(t.Context(), 7); err != nil { // absent: nothing to do
 			t.Fatal(err)
 		}
-		if ids, _ := s.Completed(); !slices.Equal(ids, []int64{1}) {
+		if ids, _ := s.Completed(t.Context()); !slices.Equal(ids, []int64{1}) {
 			t.Fatalf("completed = %v", ids)
 		}
 		want := []string{"chk-1/_metadata", "chk-1/task-0.bin", "shared/op/000001.sst"}
@@ -330,7 +334,7 @@ func TestStorageSharedPutOnce(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if wantCRC, wantSize, _ := fileCRC(f); crc != wantCRC || size != wantSize || size != 7 {
+		if wantCRC, wantSize, _ := FileCRC(f); crc != wantCRC || size != wantSize || size != 7 {
 			t.Fatalf("PutShared = %08x, %d; want %08x, %d", crc, size, wantCRC, wantSize)
 		}
 		// Change the stored object behind the Storage's back (same size):
@@ -341,7 +345,7 @@ func TestStorageSharedPutOnce(t *testing.T) {
 			if c, n, err := s.PutShared(ctx, "a/000012.sst", f); err != nil || c != crc || n != size {
 				t.Fatalf("second PutShared = %08x, %d, %v", c, n, err)
 			}
-			b, _ := readObject(ctx, blobs(t, s), "shared/a/000012.sst")
+			b, _ := ReadObject(ctx, blobs(t, s), "shared/a/000012.sst")
 			if string(b) == "the sst" {
 				t.Fatal("stored the object a second time")
 			}
@@ -426,7 +430,7 @@ func TestStorageSweepShared(t *testing.T) {
 		ref("unreferenced.sst")
 		checkpointWith(t, s, 1, "one", []FileRef{a, b})
 		checkpointWith(t, s, 2, "two", []FileRef{b, c})
-		if err := s.Discard(1); err != nil {
+		if err := s.Discard(t.Context(), 1); err != nil {
 			t.Fatal(err)
 		}
 		// An unusable checkpoint keeps nothing alive.
@@ -447,7 +451,7 @@ func TestStorageSweepShared(t *testing.T) {
 		}
 		// Nothing completed: everything goes.
 		for _, id := range []int64{2, 3} {
-			if err := s.Discard(id); err != nil {
+			if err := s.Discard(t.Context(), id); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -500,23 +504,23 @@ func TestStorageMissingSharedSkipped(t *testing.T) {
 func TestStoragePrivateNativeFiles(t *testing.T) {
 	forEachStore(t, func(t *testing.T, s *Storage, _ *bytes.Buffer) {
 		ctx := t.Context()
-		sum, err := s.WriteFileContext(ctx, 4, "native-0-MANIFEST-000001", []byte("manifest"))
+		sum, err := s.WriteFile(ctx, 4, "native-0-MANIFEST-000001", []byte("manifest"))
 		if err != nil {
 			t.Fatal(err)
 		}
 		checkpointWith(t, s, 4, "four", nil)
 		// Rewrite the metadata with a private native file.
-		m, _, err := s.ReadContext(ctx, 4)
+		m, _, err := s.Read(ctx, 4)
 		if err != nil {
 			t.Fatal(err)
 		}
 		m.Files["native-0-MANIFEST-000001"] = sum
 		m.Operators[0].Subtasks[0].Native = &NativeMeta{Kind: "pebble", KeyGroupEnd: 128, Files: []FileRef{
 			{Name: "MANIFEST-000001", File: "native-0-MANIFEST-000001", CRC: sum, Size: 8}}}
-		if err := s.WriteMetadataContext(ctx, m); err != nil {
+		if err := s.WriteMetadata(ctx, m); err != nil {
 			t.Fatal(err)
 		}
-		m, files, err := s.ReadContext(ctx, 4)
+		m, files, err := s.Read(ctx, 4)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -525,10 +529,10 @@ func TestStoragePrivateNativeFiles(t *testing.T) {
 		}
 		// A private file whose CRC disagrees with the checkpoint's.
 		m.Operators[0].Subtasks[0].Native.Files[0].CRC++
-		if err := s.WriteMetadataContext(ctx, m); err != nil {
+		if err := s.WriteMetadata(ctx, m); err != nil {
 			t.Fatal(err)
 		}
-		if _, _, err := s.ReadContext(ctx, 4); !errors.Is(err, ErrCorrupt) {
+		if _, _, err := s.Read(ctx, 4); !errors.Is(err, ErrCorrupt) {
 			t.Fatalf("private file with a wrong CRC: %v", err)
 		}
 	})
@@ -550,7 +554,7 @@ func TestStorageLocations(t *testing.T) {
 		}
 		// A savepoint somewhere else.
 		sp := filepath.Join(filepath.Dir(s.Dir), "savepoints", "sp-1")
-		if isS3(s.Dir) {
+		if IsURL(s.Dir) {
 			sp = "s3://" + testBucket + "/savepoints/sp-1"
 		}
 		sum, err := s.WriteFileLocation(ctx, sp, "task-0.bin", []byte("saved"))
@@ -572,7 +576,7 @@ func TestStorageLocations(t *testing.T) {
 			t.Fatalf("ReadLocation after RemoveLocation: %v", err)
 		}
 		// The savepoint was not among the checkpoints.
-		if ids, _ := s.Completed(); !slices.Equal(ids, []int64{5}) {
+		if ids, _ := s.Completed(t.Context()); !slices.Equal(ids, []int64{5}) {
 			t.Fatalf("completed = %v", ids)
 		}
 	})
@@ -580,13 +584,13 @@ func TestStorageLocations(t *testing.T) {
 
 // An injected client is used as is.
 func TestStorageS3InjectedClient(t *testing.T) {
-	c := s3.New(s3.Options{
+	c := awss3.New(awss3.Options{
 		Region: "us-east-1", BaseEndpoint: aws.String(fakeS3(t)), UsePathStyle: true,
 		Credentials:                credentials.NewStaticCredentialsProvider("k", "s", ""),
 		RequestChecksumCalculation: aws.RequestChecksumCalculationWhenRequired,
 		ResponseChecksumValidation: aws.ResponseChecksumValidationWhenRequired,
 	})
-	s := &Storage{Dir: "s3://" + testBucket, S3: S3Options{Client: c, Endpoint: "http://unused.invalid"}}
+	s := &Storage{Dir: "s3://" + testBucket, Remote: []blob.Remote{s3.New(s3.Options{Client: c, Endpoint: "http://unused.invalid"})}}
 	checkpointWith(t, s, 1, "one", nil)
 	mustLatest(t, s, 1)
 	if got := s.ChkDir(1); got != "s3://"+testBucket+"/chk-1" {
@@ -601,35 +605,15 @@ func TestStorageS3InjectedClient(t *testing.T) {
 // restore an older checkpoint.
 func TestStorageS3Unreachable(t *testing.T) {
 	url := fakeS3(t)
-	s := &Storage{Dir: "s3://" + testBucket + "/p", S3: S3Options{Endpoint: url, UsePathStyle: true, AccessKeyID: "k", SecretAccessKey: "s"}}
+	s := &Storage{Dir: "s3://" + testBucket + "/p", Remote: []blob.Remote{s3.New(s3.Options{Endpoint: url, UsePathStyle: true, AccessKeyID: "k", SecretAccessKey: "s"})}}
 	checkpointWith(t, s, 1, "one", nil)
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
-	if _, _, err := s.LatestContext(ctx); err == nil || errors.Is(err, ErrCorrupt) || errors.Is(err, ErrNoCheckpoint) {
+	if _, _, err := s.Latest(ctx); err == nil || errors.Is(err, ErrCorrupt) || errors.Is(err, ErrNoCheckpoint) {
 		t.Fatalf("Latest with a cancelled context: %v", err)
 	}
-	if _, _, err := s.ReadContext(ctx, 1); err == nil || errors.Is(err, ErrCorrupt) {
+	if _, _, err := s.Read(ctx, 1); err == nil || errors.Is(err, ErrCorrupt) {
 		t.Fatalf("Read with a cancelled context: %v", err)
-	}
-}
-
-func TestParseS3(t *testing.T) {
-	for _, c := range []struct{ loc, bucket, prefix, parent string }{
-		{"s3://b", "b", "", "s3://b"},
-		{"s3://b/", "b", "", "s3://b"},
-		{"s3://b/p/q/", "b", "p/q", "s3://b/p"},
-		{"s3://b/chk-1", "b", "chk-1", "s3://b"},
-	} {
-		bucket, prefix, err := parseS3(c.loc)
-		if err != nil || bucket != c.bucket || prefix != c.prefix {
-			t.Errorf("parseS3(%q) = %q, %q, %v", c.loc, bucket, prefix, err)
-		}
-		if p := parentLocation(c.loc); p != c.parent {
-			t.Errorf("parentLocation(%q) = %q, want %q", c.loc, p, c.parent)
-		}
-	}
-	if _, _, err := parseS3("s3:///p"); err == nil {
-		t.Error("no bucket accepted")
 	}
 }
 

@@ -1,4 +1,4 @@
-package checkpoint
+package checkpoint_test
 
 import (
 	"bytes"
@@ -10,11 +10,13 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	. "github.com/weirstream/weir/internal/checkpoint"
 )
 
 func writeCheckpoint(t *testing.T, s *Storage, id int64, payload string) {
 	t.Helper()
-	sum, err := s.WriteFile(id, "task-0.bin", []byte(payload))
+	sum, err := s.WriteFile(t.Context(), id, "task-0.bin", []byte(payload))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -22,7 +24,7 @@ func writeCheckpoint(t *testing.T, s *Storage, id int64, payload string) {
 		Operators: []OperatorMeta{{UID: "op", Name: "Op", Parallelism: 1, Subtasks: []SubtaskMeta{{
 			Subtask: 0, File: "task-0.bin", Items: []BlockMeta{{Offset: 0, Length: int64(len(payload))}}}}}},
 		Files: map[string]uint32{"task-0.bin": sum}}
-	if err := s.WriteMetadata(m); err != nil {
+	if err := s.WriteMetadata(t.Context(), m); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -30,13 +32,13 @@ func writeCheckpoint(t *testing.T, s *Storage, id int64, payload string) {
 func TestLatestFallsBackOverCorruption(t *testing.T) {
 	var logs bytes.Buffer
 	s := &Storage{Dir: t.TempDir(), Logger: slog.New(slog.NewTextHandler(&logs, nil))}
-	if _, _, err := s.Latest(); !errors.Is(err, ErrNoCheckpoint) {
+	if _, _, err := s.Latest(t.Context()); !errors.Is(err, ErrNoCheckpoint) {
 		t.Fatalf("empty dir: %v", err)
 	}
 	writeCheckpoint(t, s, 1, "one")
 	writeCheckpoint(t, s, 2, "two")
 	writeCheckpoint(t, s, 3, "three")
-	m, files, err := s.Latest()
+	m, files, err := s.Latest(t.Context())
 	if err != nil || m.ID != 3 {
 		t.Fatalf("Latest = %v, %v", m, err)
 	}
@@ -50,11 +52,11 @@ func TestLatestFallsBackOverCorruption(t *testing.T) {
 	data[0] ^= 0xff
 	os.WriteFile(p, data, 0o644)
 	// Truncate checkpoint 2's metadata.
-	mp := filepath.Join(s.ChkDir(2), metaFile)
+	mp := filepath.Join(s.ChkDir(2), MetaFile)
 	md, _ := os.ReadFile(mp)
 	os.WriteFile(mp, md[:len(md)/2], 0o644)
 
-	if _, _, err = s.Latest(); !errors.Is(err, ErrFallback) {
+	if _, _, err = s.Latest(t.Context()); !errors.Is(err, ErrFallback) {
 		t.Fatalf("Latest after corruption = %v; want a refusal to go back past checkpoints 3 and 2", err)
 	}
 	r, err := s.Find(t.Context(), true)
@@ -71,16 +73,16 @@ func TestLatestFallsBackOverCorruption(t *testing.T) {
 func TestRemovePartial(t *testing.T) {
 	s := &Storage{Dir: t.TempDir()}
 	writeCheckpoint(t, s, 1, "one")
-	if _, err := s.WriteFile(2, "task-0.bin", []byte("half")); err != nil {
+	if _, err := s.WriteFile(t.Context(), 2, "task-0.bin", []byte("half")); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.RemovePartial(); err != nil {
+	if err := s.RemovePartial(t.Context()); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := os.Stat(s.ChkDir(2)); !os.IsNotExist(err) {
 		t.Fatalf("partial checkpoint 2 still there: %v", err)
 	}
-	ids, _ := s.Completed()
+	ids, _ := s.Completed(t.Context())
 	if len(ids) != 1 || ids[0] != 1 {
 		t.Fatalf("completed = %v", ids)
 	}
@@ -102,19 +104,19 @@ func FuzzDecodeMetadata(f *testing.F) {
 	s := &Storage{Dir: f.TempDir()}
 	m := &Metadata{ID: 7, MaxParallelism: 128, Files: map[string]uint32{"a": 1},
 		Operators: []OperatorMeta{{UID: "x", Subtasks: []SubtaskMeta{{File: "a", KeyGroups: []BlockMeta{{KeyGroup: 3, Offset: 1, Length: 2}}}}}}}
-	if err := s.WriteMetadata(m); err != nil {
+	if err := s.WriteMetadata(f.Context(), m); err != nil {
 		f.Fatal(err)
 	}
-	good, _ := os.ReadFile(filepath.Join(s.ChkDir(7), metaFile))
+	good, _ := os.ReadFile(filepath.Join(s.ChkDir(7), MetaFile))
 	f.Add(good)
 	m.ID = 8
 	m.Operators[0].Subtasks[0].Native = &NativeMeta{Kind: "pebble", KeyGroupStart: 0, KeyGroupEnd: 64, Files: []FileRef{
 		{Name: "000004.sst", Shared: "op/000004.sst", CRC: 9, Size: 100},
 		{Name: "MANIFEST-000001", File: "a", CRC: 1, Size: 30}}}
-	if err := s.WriteMetadata(m); err != nil {
+	if err := s.WriteMetadata(f.Context(), m); err != nil {
 		f.Fatal(err)
 	}
-	native, _ := os.ReadFile(filepath.Join(s.ChkDir(8), metaFile))
+	native, _ := os.ReadFile(filepath.Join(s.ChkDir(8), MetaFile))
 	if _, err := DecodeMetadata(native); err != nil {
 		f.Fatal(err)
 	}
@@ -195,7 +197,7 @@ func TestCopyFile(t *testing.T) {
 	dir := t.TempDir()
 	src := writeLocal(t, dir, "src", "data")
 	dst := writeLocal(t, dir, "dst", "old content")
-	if err := copyFile(src, dst, true); err != nil {
+	if err := CopyFile(src, dst, true); err != nil {
 		t.Fatal(err)
 	}
 	if b, _ := os.ReadFile(dst); string(b) != "data" {
@@ -204,7 +206,7 @@ func TestCopyFile(t *testing.T) {
 	if ents, _ := os.ReadDir(dir); len(ents) != 2 {
 		t.Fatalf("copy left temporary files: %v", ents)
 	}
-	if err := copyFile(filepath.Join(dir, "missing"), dst, false); !errors.Is(err, fs.ErrNotExist) {
+	if err := CopyFile(filepath.Join(dir, "missing"), dst, false); !errors.Is(err, fs.ErrNotExist) {
 		t.Fatalf("copy of a missing file: %v", err)
 	}
 }

@@ -403,7 +403,7 @@ func (d *driver) do(ctx context.Context, acts []checkpoint.Action) {
 				sp.req.Reply <- SavepointResult{Err: fmt.Errorf("weir: savepoint %d aborted: %s", a.ID, a.Reason)}
 				// Its pointer (if written) first: a pointer left to a removed
 				// savepoint would make "restore latest" refuse.
-				_ = d.store.Discard(a.ID)
+				_ = d.store.Discard(context.WithoutCancel(ctx), a.ID)
 				_ = d.store.RemoveLocation(ctx, sp.path)
 				continue
 			}
@@ -411,10 +411,10 @@ func (d *driver) do(ctx context.Context, acts []checkpoint.Action) {
 			for _, t := range d.job.tasks {
 				d.mail(ctx, t, runtime.Mail{Kind: runtime.MailAbort, ID: a.ID})
 			}
-			_ = d.store.Discard(a.ID)
+			_ = d.store.Discard(context.WithoutCancel(ctx), a.ID)
 			d.sweep(ctx)
 		case checkpoint.Discard:
-			if err := d.store.Discard(a.ID); err != nil {
+			if err := d.store.Discard(context.WithoutCancel(ctx), a.ID); err != nil {
 				d.log.Warn("weir: discarding checkpoint", "checkpoint", a.ID, "err", err)
 			}
 			d.sweep(ctx)

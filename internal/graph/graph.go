@@ -484,7 +484,7 @@ func (g *Graph) Run(ctx context.Context, o Options) error {
 			}
 			o.Logger.Info("weir: restored checkpoint registered as the latest", "checkpoint", last, "location", rs.Location)
 		}
-		if err := o.Checkpoint.Storage.RemovePartial(); err != nil {
+		if err := o.Checkpoint.Storage.RemovePartial(ctx); err != nil {
 			return err
 		}
 		if err := o.Checkpoint.Storage.SweepShared(ctx); err != nil {
@@ -500,7 +500,7 @@ func (g *Graph) Run(ctx context.Context, o Options) error {
 				}
 			}
 		}
-		done, err := o.Checkpoint.Storage.Completed()
+		done, err := o.Checkpoint.Storage.Completed(ctx)
 		if err != nil {
 			return err
 		}

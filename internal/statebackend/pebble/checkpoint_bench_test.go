@@ -194,7 +194,7 @@ func (s *storage) store(ctx context.Context, id int64, snap statebackend.Snapsho
 			return out, err
 		}
 		name := "task-0-op0-" + f.Name
-		sum, err := s.st.WriteFileContext(ctx, id, name, b)
+		sum, err := s.st.WriteFile(ctx, id, name, b)
 		if err != nil {
 			return out, err
 		}
@@ -205,14 +205,14 @@ func (s *storage) store(ctx context.Context, id int64, snap statebackend.Snapsho
 		out.bytes += int64(len(b))
 		out.newBytes += int64(len(b))
 	}
-	sum, err := s.st.WriteFileContext(ctx, id, "task-0", data)
+	sum, err := s.st.WriteFile(ctx, id, "task-0", data)
 	if err != nil {
 		return out, err
 	}
 	m.Files["task-0"] = sum
 	m.Operators = []checkpoint.OperatorMeta{{UID: "sum", Name: "running sum", Parallelism: 1,
 		Subtasks: []checkpoint.SubtaskMeta{{Subtask: 0, File: "task-0", Native: nm}}}}
-	if err := s.st.WriteMetadataContext(ctx, m); err != nil {
+	if err := s.st.WriteMetadata(ctx, m); err != nil {
 		return out, err
 	}
 	return out, nil
@@ -387,7 +387,7 @@ func BenchmarkIncrementalCheckpoint1GB(b *testing.B) {
 		b.ReportMetric(ms(copyAsync)/k, "async-copy-ms")
 	}
 	// The last checkpoint reads back, and an updated key has its value.
-	if _, _, err := (&checkpoint.Storage{Dir: link.st.Dir}).ReadContext(ctx, id-1); err != nil {
+	if _, _, err := (&checkpoint.Storage{Dir: link.st.Dir}).Read(ctx, id-1); err != nil {
 		b.Fatal(err)
 	}
 	for k := range s.ver {
@@ -435,7 +435,7 @@ func BenchmarkRecovery100MB(b *testing.B) {
 	// restarted process does.
 	latest := func() (*checkpoint.Storage, []statebackend.NativeRestore) {
 		st := &checkpoint.Storage{Dir: chk.st.Dir}
-		m, files, err := st.LatestContext(ctx)
+		m, files, err := st.Latest(ctx)
 		if err != nil {
 			b.Fatal(err)
 		}
