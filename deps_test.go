@@ -19,17 +19,9 @@ func TestCoreDependencies(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs the go tool")
 	}
-	gotool, err := exec.LookPath("go")
-	if err != nil {
-		t.Skip("the go tool is not on PATH, so the core's dependencies cannot be listed")
-	}
-	out, err := exec.CommandContext(t.Context(), gotool, "list", "-deps", "github.com/weirstream/weir").CombinedOutput()
-	if err != nil {
-		t.Fatalf("go list -deps: %v\n%s", err, out)
-	}
 	forbidden := []string{"github.com/aws/"} // Pebble joins once statebackend/pebble is opt-in
 	var bad []string
-	for _, pkg := range strings.Fields(string(out)) {
+	for _, pkg := range goListDeps(t, "github.com/weirstream/weir") {
 		for _, f := range forbidden {
 			if strings.HasPrefix(pkg, f) {
 				bad = append(bad, pkg)
@@ -40,6 +32,34 @@ func TestCoreDependencies(t *testing.T) {
 		t.Errorf("the core depends on %d AWS or Pebble packages; keep them behind the opt-in packages (checkpoint/s3, statebackend/pebble):\n%s",
 			len(bad), strings.Join(bad, "\n"))
 	}
+}
+
+// The CLI runs the demo jobs of internal/demo; it imports nothing under
+// examples/ (programs for users to read, which may change freely).
+func TestCLIImportsNoExamples(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the go tool")
+	}
+	for _, pkg := range goListDeps(t, "github.com/weirstream/weir/cmd/weir") {
+		if strings.HasPrefix(pkg, "github.com/weirstream/weir/examples/") {
+			t.Errorf("cmd/weir depends on %s", pkg)
+		}
+	}
+}
+
+// goListDeps returns the packages pkg depends on, itself included; it
+// skips the test when the go tool is missing.
+func goListDeps(t *testing.T, pkg string) []string {
+	t.Helper()
+	gotool, err := exec.LookPath("go")
+	if err != nil {
+		t.Skip("the go tool is not on PATH, so dependencies cannot be listed")
+	}
+	out, err := exec.CommandContext(t.Context(), gotool, "list", "-deps", pkg).CombinedOutput()
+	if err != nil {
+		t.Fatalf("go list -deps %s: %v\n%s", pkg, err, out)
+	}
+	return strings.Fields(string(out))
 }
 
 // A job given an s3:// location without the S3 storage fails, saying which

@@ -28,7 +28,7 @@ import (
 	"time"
 
 	"github.com/weirstream/weir"
-	"github.com/weirstream/weir/examples/exactly-once-files/sums"
+	"github.com/weirstream/weir/internal/demo/sums"
 )
 
 // Input is an input record.

@@ -1,4 +1,4 @@
-// Package sums is the running-sum job of the exactly-once-files example,
+// Package sums is the running-sum job of examples/exactly-once-files,
 // importable so that the example's command and `weir run sums` build the
 // same dataflow: JSON-lines records {"key","seq","value"} from an input
 // directory, a running sum per key in keyed state, and {"key","seq","sum"}
