@@ -19,7 +19,7 @@ func TestCoreDependencies(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs the go tool")
 	}
-	forbidden := []string{"github.com/aws/"} // Pebble joins once statebackend/pebble is opt-in
+	forbidden := []string{"github.com/aws/", "github.com/cockroachdb/pebble"}
 	var bad []string
 	for _, pkg := range goListDeps(t, "github.com/weirstream/weir") {
 		for _, f := range forbidden {
@@ -74,5 +74,17 @@ func TestS3WithoutRemote(t *testing.T) {
 			!strings.Contains(err.Error(), "Options.Checkpoints.Remote") || errors.Is(err, context.Canceled) {
 			t.Errorf("restore %q: Execute with an s3:// checkpoint directory and no S3 storage = %v", restore, err)
 		}
+	}
+}
+
+// The Pebble backend without its engine fails to start, saying which
+// package provides it.
+func TestPebbleWithoutEngine(t *testing.T) {
+	env := weir.NewEnvironment(weir.Options{StateBackend: weir.StatePebble, StateDir: t.TempDir()})
+	weir.Collect(weir.Reduce(weir.KeyBy(weir.FromSlice(env, []int{1, 2, 3}), func(n int) int { return n % 2 }),
+		func(a, b int) (int, error) { return a + b, nil }))
+	err := env.Execute(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "github.com/weirstream/weir/statebackend/pebble") || !strings.Contains(err.Error(), "Options.Pebble") {
+		t.Fatalf("Execute on pebble without Options.Pebble = %v", err)
 	}
 }

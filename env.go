@@ -16,6 +16,7 @@ import (
 	"github.com/weirstream/weir/internal/graph"
 	"github.com/weirstream/weir/internal/keygroup"
 	"github.com/weirstream/weir/internal/runtime"
+	"github.com/weirstream/weir/internal/statebackend/kv"
 )
 
 // Options configure an Environment. The zero value runs with parallelism 1.
@@ -77,9 +78,16 @@ type Options struct {
 	// limit.
 	RepeatedFailureLimit int
 	// StateBackend is where keyed state lives: StateHeap (the default) or
-	// StatePebble. A checkpoint or savepoint of either restores into
-	// either.
+	// StatePebble (which needs Pebble). A checkpoint or savepoint of
+	// either restores into either.
 	StateBackend string
+	// Pebble is the Pebble engine: pebble.New() of package
+	// github.com/weirstream/weir/statebackend/pebble, which links Pebble
+	// (the core does not). StatePebble needs it, and so does a heap job
+	// restoring a checkpoint a Pebble job took (its keyed state is in
+	// Pebble's files; savepoints are canonical and need nothing). Without
+	// it such a job fails with an error naming the package.
+	Pebble PebbleEngine
 	// StateDir is the local working directory of the Pebble backend
 	// (default: weir-state-<uid> under the system's temporary directory,
 	// private to the user: mode 0700, refused if another user owns it or
@@ -172,6 +180,7 @@ func (e *Environment) graphOptions() graph.Options {
 		Logger:          e.opts.Logger,
 		ReportInterval:  e.opts.MetricsInterval,
 		StateBackend:    e.opts.StateBackend,
+		StateEngine:     e.opts.Pebble,
 	}
 	// Every run gets a local state directory: Pebble's databases, or
 	// native snapshots a heap job converts when it restores them.
@@ -229,7 +238,11 @@ func (e *Environment) Start(ctx context.Context) (*JobClient, error) {
 	}
 	e.executed = true
 	switch e.opts.StateBackend {
-	case "", StateHeap, StatePebble:
+	case "", StateHeap:
+	case StatePebble:
+		if e.opts.Pebble == nil {
+			return nil, errNoPebble("the pebble state backend")
+		}
 	default:
 		return nil, fmt.Errorf("weir: unknown state backend %q (want %q or %q)", e.opts.StateBackend, StateHeap, StatePebble)
 	}
@@ -501,6 +514,16 @@ const (
 	// by memory. The default.
 	StateHeap = "heap"
 	// StatePebble keeps keyed state on local disk in Pebble: state larger
-	// than memory, incremental checkpoints.
+	// than memory, incremental checkpoints. It needs Options.Pebble.
 	StatePebble = "pebble"
 )
+
+// PebbleEngine is the Pebble storage engine of Options.Pebble: make it
+// with New of package github.com/weirstream/weir/statebackend/pebble. Its
+// methods are Weir's own business.
+type PebbleEngine = kv.Engine
+
+// errNoPebble is the error of what needs Options.Pebble without it.
+func errNoPebble(what string) error {
+	return fmt.Errorf("weir: %s needs Options.Pebble: import github.com/weirstream/weir/statebackend/pebble and set Options.Pebble = pebble.New()", what)
+}

@@ -14,6 +14,7 @@ import (
 	"github.com/weirstream/weir/internal/graph"
 	"github.com/weirstream/weir/internal/keygroup"
 	"github.com/weirstream/weir/internal/runtime"
+	"github.com/weirstream/weir/statebackend/pebble"
 )
 
 // capture is an output that records what it receives.
@@ -82,6 +83,7 @@ func newJoinHarnessOn(t *testing.T, j IntervalJoined[string, string, string], ba
 		Logger:       slog.New(slog.DiscardHandler),
 		Metrics:      &runtime.OperatorMetrics{CurrentWatermark: runtime.MinWatermark},
 		StateBackend: backend,
+		StateEngine:  pebble.New(),
 		StateDir:     t.TempDir(),
 	}
 	if err := op.Open(h.ctx); err != nil {

@@ -89,7 +89,10 @@ func openBackend[K comparable](ctx *runtime.OperatorContext, kc *statebackend.Ke
 			if err := os.MkdirAll(tmp, 0o755); err != nil {
 				return nil, fmt.Errorf("weir: state directory: %w", err)
 			}
-			err := pebble.ReadNative(context.Background(), rs.Native, kc.Range.Start, kc.Range.End, tmp, func(kg int, sec []byte) {
+			if ctx.StateEngine == nil {
+				return nil, errNoPebble("restoring the native state of a Pebble checkpoint into the heap backend")
+			}
+			err := pebble.ReadNative(context.Background(), ctx.StateEngine, rs.Native, kc.Range.Start, kc.Range.End, tmp, func(kg int, sec []byte) {
 				groups[kg] = append(groups[kg], sec...)
 			})
 			if err != nil {
@@ -104,7 +107,10 @@ func openBackend[K comparable](ctx *runtime.OperatorContext, kc *statebackend.Ke
 		if ctx.StateDir == "" {
 			return nil, errors.New("weir: the pebble state backend needs a local state directory")
 		}
-		b, err := pebble.New(kc, ctx.Time.Now, pebble.Options{Dir: ctx.StateDir, Logger: ctx.Logger})
+		if ctx.StateEngine == nil {
+			return nil, errNoPebble("the pebble state backend")
+		}
+		b, err := pebble.New(kc, ctx.Time.Now, pebble.Options{Dir: ctx.StateDir, Logger: ctx.Logger, Engine: ctx.StateEngine})
 		if err != nil {
 			return nil, err
 		}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/weirstream/weir"
 	"github.com/weirstream/weir/state"
+	"github.com/weirstream/weir/statebackend/pebble"
 	"github.com/weirstream/weir/window"
 )
 
@@ -167,7 +168,7 @@ type variant struct {
 func sameAnswerJob(t *testing.T, v variant, splits [][]ev, expect int) []string {
 	t.Helper()
 	env := weir.NewEnvironment(weir.Options{Parallelism: v.p, DisableChaining: !v.chaining, AutoWatermarkInterval: -1,
-		StateBackend: v.state, StateDir: t.TempDir()})
+		StateBackend: v.state, Pebble: pebble.New(), StateDir: t.TempDir()})
 	src := weir.FromSource[ev](env, splitSource{splits: splits, unbounded: v.unbounded},
 		weir.ForBoundedOutOfOrderness[ev](5*time.Second), "events")
 	doubled := weir.Map(src, func(e ev) ev { e.Value *= 2; return e }).Filter(func(e ev) bool { return e.Value%5 != 0 })

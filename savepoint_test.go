@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/weirstream/weir"
+	"github.com/weirstream/weir/statebackend/pebble"
 )
 
 func savepointJob(p int, dir, restore string, n int, c *committed[sumOut]) (*weir.JobClient, error) {
@@ -19,6 +20,7 @@ func savepointJobOn(backend string, p int, dir, restore string, n int, c *commit
 		Checkpoints:  weir.CheckpointOptions{Interval: 20 * time.Millisecond, Dir: dir},
 		Restore:      restore,
 		StateBackend: backend,
+		Pebble:       pebble.New(),
 	})
 	src := weir.FromSource[int](env, slowCounter{n: n, perPoll: 5}, weir.NoWatermarks[int](), "counter").SetParallelism(1).UID("counter")
 	sums := weir.ProcessKeyed[int, int, sumOut](weir.KeyBy(src, func(v int) int { return v % 7 }), &runningSum{}).UID("sums")

@@ -9,6 +9,7 @@ import (
 
 	"github.com/weirstream/weir"
 	"github.com/weirstream/weir/state"
+	"github.com/weirstream/weir/statebackend/pebble"
 	"github.com/weirstream/weir/weirtest"
 )
 
@@ -76,7 +77,7 @@ func (f *chanState) ProcessElement(ctx *weir.KeyedContext[int, int], v int) erro
 func TestUnencodableStateFailsAtStart(t *testing.T) {
 	for _, backend := range []string{weir.StateHeap, weir.StatePebble} {
 		t.Run(backend, func(t *testing.T) {
-			opts := weir.Options{StateBackend: backend, StateDir: t.TempDir(),
+			opts := weir.Options{StateBackend: backend, Pebble: pebble.New(), StateDir: t.TempDir(),
 				Checkpoints: weir.CheckpointOptions{Interval: time.Hour, Dir: t.TempDir()}}
 			env := weir.NewEnvironment(opts)
 			// A source that stays open after its records: no final

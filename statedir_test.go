@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/weirstream/weir"
+	"github.com/weirstream/weir/statebackend/pebble"
 )
 
 // Without Options.StateDir a job keeps its local state in a directory of
@@ -20,7 +21,7 @@ func TestDefaultStateDirIsPrivate(t *testing.T) {
 	tmp := t.TempDir()
 	t.Setenv("TMPDIR", tmp)
 	run := func() error {
-		env := weir.NewEnvironment(weir.Options{StateBackend: weir.StatePebble})
+		env := weir.NewEnvironment(weir.Options{StateBackend: weir.StatePebble, Pebble: pebble.New()})
 		weir.Collect(weir.Reduce(weir.KeyBy(weir.FromSlice(env, []int{1, 2, 3}), func(n int) int { return n % 2 }),
 			func(a, b int) (int, error) { return a + b, nil }))
 		return env.Execute(context.Background())

@@ -11,6 +11,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/weirstream/weir"
+	"github.com/weirstream/weir/statebackend/pebble"
 	"github.com/weirstream/weir/window"
 )
 
@@ -20,7 +21,7 @@ import (
 func latenessJob(dir, stateDir, backend string, n, failAt int, c *committed[string]) error {
 	env := weir.NewEnvironment(weir.Options{
 		Parallelism: 2, AutoWatermarkInterval: -1,
-		StateBackend: backend, StateDir: stateDir,
+		StateBackend: backend, Pebble: pebble.New(), StateDir: stateDir,
 		Checkpoints: weir.CheckpointOptions{Interval: 5 * time.Millisecond, Dir: dir},
 		Restore:     "latest",
 	})

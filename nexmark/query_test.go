@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/weirstream/weir"
+	"github.com/weirstream/weir/statebackend/pebble"
 )
 
 // runQuery runs q over the generator at the given parallelism and returns
@@ -97,7 +98,7 @@ func TestQueriesEqualBatchReference(t *testing.T) {
 					t.Fatalf("the reference has no rows: the test would prove nothing")
 				}
 				t.Logf("%d reference rows", len(want))
-				got := runQueryOpts(t, q, cfg, weir.Options{Parallelism: c.parallelism, StateBackend: c.state, StateDir: t.TempDir()})
+				got := runQueryOpts(t, q, cfg, weir.Options{Parallelism: c.parallelism, StateBackend: c.state, Pebble: pebble.New(), StateDir: t.TempDir()})
 				if d := diffRows(got, want); d != "" {
 					t.Error(d)
 				}

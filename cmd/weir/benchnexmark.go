@@ -15,6 +15,7 @@ import (
 
 	"github.com/weirstream/weir"
 	"github.com/weirstream/weir/nexmark"
+	"github.com/weirstream/weir/statebackend/pebble"
 )
 
 // withBenchNexmark adds `nexmark` under the bench command.
@@ -89,7 +90,7 @@ Queries: ` + queryNames(),
 			default:
 				return fmt.Errorf("bench nexmark: --state %q: want heap or pebble", stateBackend)
 			}
-			opts := weir.Options{Parallelism: parallelism, StateBackend: stateBackend, StateDir: stateDir}
+			opts := weir.Options{Parallelism: parallelism, StateBackend: stateBackend, Pebble: pebble.New(), StateDir: stateDir}
 			if ckpt > 0 {
 				dir := ckptDir
 				if dir == "" {

@@ -17,6 +17,7 @@ import (
 	"github.com/weirstream/weir"
 	"github.com/weirstream/weir/checkpoint"
 	"github.com/weirstream/weir/checkpoint/s3"
+	"github.com/weirstream/weir/statebackend/pebble"
 )
 
 // runFlags are the flags every job of `weir run` takes.
@@ -130,6 +131,7 @@ func (f *runFlags) options(logger *slog.Logger) (weir.Options, error) {
 		AllowNonRestoredState:   f.allowNonRestoredState,
 		AllowCheckpointFallback: f.allowCheckpointFallback,
 		StateBackend:            f.stateBackend,
+		Pebble:                  pebble.New(), // the CLI links Pebble
 		StateDir:                f.stateDir,
 	}
 	// The CLI serves s3:// paths always: it links the S3 storage.

@@ -29,6 +29,7 @@ import (
 
 	"github.com/weirstream/weir"
 	"github.com/weirstream/weir/internal/demo/sums"
+	"github.com/weirstream/weir/statebackend/pebble"
 )
 
 // Input is an input record.
@@ -100,6 +101,7 @@ func job(ctx context.Context, c config, logger *slog.Logger) error {
 		Checkpoints:  weir.CheckpointOptions{Interval: c.interval, Dir: c.checkpointDir, Retained: 2},
 		Restore:      c.restore,
 		StateBackend: c.stateBackend,
+		Pebble:       pebble.New(),
 		StateDir:     c.stateDir,
 	})
 	sums.Build(env, sums.Config{Input: c.input, Output: c.output, Rate: c.rate})

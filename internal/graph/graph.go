@@ -23,6 +23,7 @@ import (
 	"github.com/weirstream/weir/internal/checkpoint"
 	"github.com/weirstream/weir/internal/keygroup"
 	"github.com/weirstream/weir/internal/runtime"
+	"github.com/weirstream/weir/internal/statebackend/kv"
 )
 
 // Outputs are the typed outputs handed to an operator factory: Main is a
@@ -191,6 +192,8 @@ type Options struct {
 	// makes its operators' working directories.
 	StateBackend string
 	StateDir     string
+	// StateEngine opens Pebble databases (nil: none linked).
+	StateEngine kv.Engine
 	// PrivateStateDir marks StateDir as the default root under the shared
 	// temporary directory (DefaultStateDir): Build creates it 0700, or
 	// refuses it when it is not the current user's alone.
@@ -661,6 +664,7 @@ func (g *Graph) buildTask(ctx context.Context, plan *Plan, v *vertex, sub int, c
 			Metrics:        &runtime.OperatorMetrics{CurrentWatermark: runtime.MinWatermark},
 			Checkpointing:  o.Checkpoint != nil,
 			StateBackend:   o.StateBackend,
+			StateEngine:    o.StateEngine,
 		}
 		if o.runDir != "" {
 			octx.StateDir = filepath.Join(o.runDir, fmt.Sprintf("op%d-%d", n.ID, sub))

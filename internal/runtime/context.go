@@ -4,6 +4,7 @@ import (
 	"log/slog"
 
 	"github.com/weirstream/weir/internal/keygroup"
+	"github.com/weirstream/weir/internal/statebackend/kv"
 )
 
 // OperatorContext is what an operator learns about where it runs.
@@ -31,6 +32,9 @@ type OperatorContext struct {
 	// StateBackend names the keyed state backend: "heap" (or "") or
 	// "pebble".
 	StateBackend string
+	// StateEngine opens the Pebble backend's databases, and the native
+	// snapshots a heap backend converts; nil when the job has none.
+	StateEngine kv.Engine
 	// StateDir is a local working directory of this operator subtask's
 	// own (for the Pebble backend), removed when the job ends.
 	StateDir string

@@ -13,11 +13,9 @@ import (
 	"path/filepath"
 	"sort"
 
-	"github.com/cockroachdb/pebble/v2"
-	"github.com/cockroachdb/pebble/v2/bloom"
-
 	"github.com/weirstream/weir/codec"
 	"github.com/weirstream/weir/internal/statebackend"
+	"github.com/weirstream/weir/internal/statebackend/kv"
 )
 
 // Kind is the name of this backend's native snapshot format.
@@ -43,6 +41,9 @@ type Options struct {
 	EntryCache int
 	// Logger receives Pebble's warnings; nil discards them.
 	Logger *slog.Logger
+	// Engine opens the databases (required): package statebackend/pebble's
+	// Engine. This package links no storage engine.
+	Engine kv.Engine
 }
 
 // Error is a failure of Pebble under a state access; accessors panic with
@@ -61,7 +62,7 @@ func (e *Error) Unwrap() error { return e.Err }
 
 // flusher applies a cache's buffered writes to the database.
 type flusher interface {
-	flush(db *pebble.DB) error
+	flush(db kv.DB) error
 }
 
 // flushCaches applies every state's buffered writes to the database.
@@ -100,7 +101,7 @@ type pstate interface {
 	hasSID() bool
 	// importGroup writes the entries of a canonical section body of key
 	// group kg.
-	importGroup(w *pebble.Batch, kg int, body []byte) error
+	importGroup(w kv.Batch, kg int, body []byte) error
 }
 
 // restored is canonical state of one name waiting for Seal.
@@ -115,7 +116,7 @@ type Backend[K comparable] struct {
 	kc   *statebackend.KeyContext[K]
 	now  func() int64
 	opts Options
-	db   *pebble.DB
+	db   kv.DB
 	// dbDir is where the database lives (opts.Dir/db).
 	dbDir  string
 	kcodec codec.Codec[K]
@@ -156,6 +157,9 @@ type fetched struct {
 func New[K comparable](kc *statebackend.KeyContext[K], now func() int64, o Options) (*Backend[K], error) {
 	if o.Dir == "" {
 		return nil, errors.New("weir: pebble backend needs a working directory")
+	}
+	if o.Engine == nil {
+		return nil, errors.New("weir: pebble backend needs an engine (package statebackend/pebble)")
 	}
 	if o.MemTableSize == 0 {
 		o.MemTableSize = 64 << 20
@@ -255,42 +259,10 @@ func fetchAll(ctx context.Context, h statebackend.NativeRestore, dir string) err
 	return nil
 }
 
-type quietLogger struct{ l *slog.Logger }
-
-func (q quietLogger) Infof(string, ...any) {}
-func (q quietLogger) Errorf(format string, args ...any) {
-	if q.l != nil {
-		q.l.Warn("pebble: " + fmt.Sprintf(format, args...))
-	}
-}
-func (q quietLogger) Fatalf(format string, args ...any) {
-	panic(fmt.Sprintf("pebble: "+format, args...))
-}
-
-func (b *Backend[K]) pebbleOptions(readOnly bool) *pebble.Options {
-	o := &pebble.Options{
-		DisableWAL:   true,
-		MemTableSize: b.opts.MemTableSize,
-		CacheSize:    b.opts.CacheSize,
-		Merger:       pebble.DefaultMerger,
-		Logger:       quietLogger{b.opts.Logger},
-		ReadOnly:     readOnly,
-	}
-	// Bloom filters on every level: most reads of stream state look up
-	// keys that are absent (a new key, a new window), which without
-	// filters reads a block of every overlapping file.
-	for i := range o.Levels {
-		o.Levels[i].FilterPolicy = bloom.FilterPolicy(10)
-	}
-	// State is read back soon after it is written: no compression in the
-	// upper levels (decompressing blocks of recently flushed files is
-	// most of a read's cost otherwise), fast compression below.
-	o.ApplyCompressionSettings(func() pebble.DBCompressionSettings { return pebble.DBCompressionFastest })
-	return o
-}
-
-func openReadOnly(dir string) (*pebble.DB, error) {
-	db, err := pebble.Open(dir, &pebble.Options{ReadOnly: true, DisableWAL: true, Merger: pebble.DefaultMerger, Logger: quietLogger{}, ErrorIfNotExists: true})
+// openScan opens the database of a native snapshot in dir to read it
+// through once.
+func openScan(e kv.Engine, dir string) (kv.DB, error) {
+	db, err := e.Open(dir, kv.OpenOptions{Scan: true})
 	if err != nil {
 		return nil, fmt.Errorf("weir: pebble: open %s: %w", dir, err)
 	}
@@ -345,14 +317,14 @@ func (b *Backend[K]) Seal() error {
 				return fmt.Errorf("weir: pebble: state %q key group %d: %w", s.StateName(), kg, err)
 			}
 			if batch.Len() > 4<<20 {
-				if err := batch.Commit(pebble.NoSync); err != nil {
+				if err := batch.Commit(); err != nil {
 					return fmt.Errorf("weir: pebble: %w", err)
 				}
 				batch = b.db.NewBatch()
 			}
 		}
 	}
-	if err := batch.Commit(pebble.NoSync); err != nil {
+	if err := batch.Commit(); err != nil {
 		return fmt.Errorf("weir: pebble: %w", err)
 	}
 	for _, s := range b.others {
@@ -432,7 +404,7 @@ func (b *Backend[K]) openDB() error {
 		trim = f.h.Start < r.Start || f.h.End > r.End
 		rest = append(append(rest, b.native[:base]...), b.native[base+1:]...)
 	}
-	db, err := pebble.Open(b.dbDir, b.pebbleOptions(false))
+	db, err := b.opts.Engine.Open(b.dbDir, kv.OpenOptions{MemTableSize: b.opts.MemTableSize, CacheSize: b.opts.CacheSize, Logger: b.opts.Logger})
 	if err != nil {
 		return fmt.Errorf("weir: pebble: open %s: %w", b.dbDir, err)
 	}
@@ -444,16 +416,16 @@ func (b *Backend[K]) openDB() error {
 		batch := db.NewBatch()
 		for _, e := range b.reg {
 			if r.Start > 0 {
-				if err := batch.DeleteRange(prefix(e.sid, 0), prefix(e.sid, r.Start), nil); err != nil {
+				if err := batch.DeleteRange(prefix(e.sid, 0), prefix(e.sid, r.Start)); err != nil {
 					return fmt.Errorf("weir: pebble: %w", err)
 				}
 			}
 			next := []byte{byte((e.sid + 1) >> 8), byte(e.sid + 1)} // sorts after every key of e.sid
-			if err := batch.DeleteRange(prefix(e.sid, r.End), next, nil); err != nil {
+			if err := batch.DeleteRange(prefix(e.sid, r.End), next); err != nil {
 				return fmt.Errorf("weir: pebble: %w", err)
 			}
 		}
-		if err := batch.Commit(pebble.NoSync); err != nil {
+		if err := batch.Commit(); err != nil {
 			return fmt.Errorf("weir: pebble: %w", err)
 		}
 	}
@@ -477,7 +449,7 @@ func overlap(h statebackend.NativeRestore, start, end int) int {
 // copyFrom copies the key groups this backend owns from a restored
 // database, mapping its state ids to this database's by name.
 func (b *Backend[K]) copyFrom(f fetched) error {
-	src, err := openReadOnly(f.dir)
+	src, err := openScan(b.opts.Engine, f.dir)
 	if err != nil {
 		return err
 	}
@@ -498,7 +470,7 @@ func (b *Backend[K]) copyFrom(f fetched) error {
 		if err != nil {
 			return err
 		}
-		it, err := src.NewIter(&pebble.IterOptions{LowerBound: prefix(e.sid, start), UpperBound: prefix(e.sid, end)})
+		it, err := src.NewIter(prefix(e.sid, start), prefix(e.sid, end))
 		if err != nil {
 			return fmt.Errorf("weir: pebble: %w", err)
 		}
@@ -509,12 +481,12 @@ func (b *Backend[K]) copyFrom(f fetched) error {
 				it.Close()
 				return fmt.Errorf("weir: pebble: %w", err)
 			}
-			if err := batch.Set(key, v, nil); err != nil {
+			if err := batch.Set(key, v); err != nil {
 				it.Close()
 				return fmt.Errorf("weir: pebble: %w", err)
 			}
 			if batch.Len() > 4<<20 {
-				if err := batch.Commit(pebble.NoSync); err != nil {
+				if err := batch.Commit(); err != nil {
 					it.Close()
 					return fmt.Errorf("weir: pebble: %w", err)
 				}
@@ -525,7 +497,7 @@ func (b *Backend[K]) copyFrom(f fetched) error {
 			return fmt.Errorf("weir: pebble: %w", err)
 		}
 	}
-	if err := batch.Commit(pebble.NoSync); err != nil {
+	if err := batch.Commit(); err != nil {
 		return fmt.Errorf("weir: pebble: %w", err)
 	}
 	return nil
@@ -550,12 +522,12 @@ func prefix(sid uint16, kg int) []byte {
 }
 
 // readRegistry loads the name → (id, kind, schema) registry of db.
-func readRegistry(db *pebble.DB) (map[string]regEntry, error) {
+func readRegistry(db kv.DB) (map[string]regEntry, error) {
 	reg := map[string]regEntry{}
 	sids := map[uint16]bool{}
 	// Every key from 0xFFFF on is a registry entry (state ids end at
 	// maxSID), whatever bytes the name holds.
-	it, err := db.NewIter(&pebble.IterOptions{LowerBound: []byte{0xFF, 0xFF}})
+	it, err := db.NewIter([]byte{0xFF, 0xFF}, nil)
 	if err != nil {
 		return nil, fmt.Errorf("weir: pebble: %w", err)
 	}
@@ -624,7 +596,7 @@ func (b *Backend[K]) sidFor(name string, kind byte, schema string) (uint16, erro
 		return 0, errors.New("weir: pebble: too many states")
 	}
 	v := appendRegEntry(nil, regEntry{sid: sid, kind: kind, schema: schema})
-	if err := b.db.Set(append([]byte{0xFF, 0xFF}, name...), v, pebble.NoSync); err != nil {
+	if err := b.db.Set(append([]byte{0xFF, 0xFF}, name...), v); err != nil {
 		return 0, fmt.Errorf("weir: pebble: %w", err)
 	}
 	b.reg[name] = regEntry{sid: sid, kind: kind, schema: schema}
@@ -642,7 +614,7 @@ func (b *Backend[K]) keyEnc() []byte {
 
 // live returns the open database, opening a fresh one if the operator uses
 // state before Seal.
-func (b *Backend[K]) live() *pebble.DB {
+func (b *Backend[K]) live() kv.DB {
 	if b.db == nil {
 		if b.closed {
 			panic(&Error{Op: "access", Err: errors.New("weir: pebble: backend is closed")})
@@ -702,7 +674,7 @@ func (b *Backend[K]) registerLate() {
 				fail(fmt.Errorf("weir: pebble: key group %d: %w", kg, err))
 			}
 		}
-		if err := batch.Commit(pebble.NoSync); err != nil {
+		if err := batch.Commit(); err != nil {
 			fail(err)
 		}
 		orphans := make(map[string]*restored, len(b.orphans))
@@ -754,7 +726,7 @@ func (b *Backend[K]) Snapshot() (statebackend.Snapshot, error) {
 		n.Files = append(n.Files, f)
 	}
 	start, end := n.Start, n.End
-	n.Canonical = func(put func(kg int, section []byte)) error { return Canonical(dir, start, end, put) }
+	n.Canonical = func(put func(kg int, section []byte)) error { return Canonical(b.opts.Engine, dir, start, end, put) }
 	return statebackend.Snapshot{Write: write, Native: n}, nil
 }
 
@@ -840,8 +812,8 @@ func (b *Backend[K]) Close() error {
 // database in dir (a snapshot directory, opened read-only) to canonical
 // sections, key group by key group. It needs no codec: entries are copied
 // as bytes.
-func Canonical(dir string, start, end int, put func(kg int, section []byte)) error {
-	db, err := openReadOnly(dir)
+func Canonical(e kv.Engine, dir string, start, end int, put func(kg int, section []byte)) error {
+	db, err := openScan(e, dir)
 	if err != nil {
 		return err
 	}
@@ -849,13 +821,13 @@ func Canonical(dir string, start, end int, put func(kg int, section []byte)) err
 	return canonical(db, start, end, put)
 }
 
-func canonical(db *pebble.DB, start, end int, put func(kg int, section []byte)) error {
+func canonical(db kv.DB, start, end int, put func(kg int, section []byte)) error {
 	reg, err := readRegistry(db)
 	if err != nil {
 		return err
 	}
 	names := sortedNames(reg)
-	it, err := db.NewIter(nil)
+	it, err := db.NewIter(nil, nil)
 	if err != nil {
 		return fmt.Errorf("weir: pebble: %w", err)
 	}
@@ -941,8 +913,8 @@ func unframe(v []byte) ([]byte, int, error) {
 
 // ReadNative converts native snapshots to canonical key groups of [start,
 // end): how a heap backend restores state written by this one. Files are
-// fetched into tmp (removed afterwards).
-func ReadNative(ctx context.Context, hs []statebackend.NativeRestore, start, end int, tmp string, put func(kg int, section []byte)) error {
+// fetched into tmp (removed afterwards) and opened with e.
+func ReadNative(ctx context.Context, e kv.Engine, hs []statebackend.NativeRestore, start, end int, tmp string, put func(kg int, section []byte)) error {
 	for i, h := range hs {
 		if h.Kind != Kind {
 			return fmt.Errorf("weir: cannot restore native state of backend %q", h.Kind)
@@ -959,7 +931,7 @@ func ReadNative(ctx context.Context, hs []statebackend.NativeRestore, start, end
 			_ = os.RemoveAll(dir)
 			return err
 		}
-		err = Canonical(dir, max(start, h.Start), min(end, h.End), put)
+		err = Canonical(e, dir, max(start, h.Start), min(end, h.End), put)
 		if rerr := os.RemoveAll(dir); err == nil && rerr != nil {
 			err = fmt.Errorf("weir: pebble: %w", rerr)
 		}

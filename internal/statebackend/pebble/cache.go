@@ -4,7 +4,7 @@ import (
 	"encoding/binary"
 	"unsafe"
 
-	"github.com/cockroachdb/pebble/v2"
+	"github.com/weirstream/weir/internal/statebackend/kv"
 
 	"github.com/weirstream/weir/codec"
 	"github.com/weirstream/weir/internal/statebackend"
@@ -88,7 +88,7 @@ func (c *entryCache[V]) set(e *centry[V], v V, exp int64, present bool) {
 }
 
 // note caches what a read found in Pebble.
-func (c *entryCache[V]) note(db *pebble.DB, key []byte, v V, exp int64, present bool) error {
+func (c *entryCache[V]) note(db kv.DB, key []byte, v V, exp int64, present bool) error {
 	if len(c.m) >= c.limit {
 		if err := c.reset(db); err != nil {
 			return err
@@ -101,7 +101,7 @@ func (c *entryCache[V]) note(db *pebble.DB, key []byte, v V, exp int64, present 
 }
 
 // write records a change of key: a value, or its removal (present false).
-func (c *entryCache[V]) write(db *pebble.DB, key []byte, v V, exp int64, present bool) error {
+func (c *entryCache[V]) write(db kv.DB, key []byte, v V, exp int64, present bool) error {
 	e := c.m[string(key)]
 	if e == nil {
 		if len(c.m) >= c.limit {
@@ -122,7 +122,7 @@ func (c *entryCache[V]) write(db *pebble.DB, key []byte, v V, exp int64, present
 
 // flush applies the buffered writes to db in one batch; the entries stay
 // cached, clean.
-func (c *entryCache[V]) flush(db *pebble.DB) error {
+func (c *entryCache[V]) flush(db kv.DB) error {
 	if len(c.dirty) == 0 {
 		return nil
 	}
@@ -140,9 +140,9 @@ func (c *entryCache[V]) flush(db *pebble.DB) error {
 			} else {
 				c.buf = c.vc.Append(c.buf, e.v)
 			}
-			err = b.Set(key, c.buf, nil)
+			err = b.Set(key, c.buf)
 		} else {
-			err = b.Delete(key, nil)
+			err = b.Delete(key)
 		}
 		if err != nil {
 			_ = b.Close()
@@ -152,11 +152,11 @@ func (c *entryCache[V]) flush(db *pebble.DB) error {
 	}
 	clear(c.dirty)
 	c.dirty = c.dirty[:0]
-	return b.Commit(pebble.NoSync)
+	return b.Commit()
 }
 
 // reset flushes and forgets every entry.
-func (c *entryCache[V]) reset(db *pebble.DB) error {
+func (c *entryCache[V]) reset(db kv.DB) error {
 	if err := c.flush(db); err != nil {
 		return err
 	}

@@ -40,6 +40,7 @@ import (
 	"github.com/weirstream/weir/internal/statebackend/heap"
 	"github.com/weirstream/weir/internal/statebackend/pebble"
 	"github.com/weirstream/weir/internal/statebackend/states"
+	engine "github.com/weirstream/weir/statebackend/pebble"
 )
 
 const (
@@ -77,7 +78,7 @@ func valueOf(buf *[valueSize + 8]byte, i int64, ver uint64) []byte {
 func newPebble[K comparable](b *testing.B, dir string, r keygroup.Range) (*statebackend.KeyContext[K], *pebble.Backend[K]) {
 	b.Helper()
 	kc := statebackend.NewKeyContext(keygroup.Hasher[K](), maxPar, r)
-	be, err := pebble.New(kc, func() int64 { return 0 }, pebble.Options{Dir: dir})
+	be, err := pebble.New(kc, func() int64 { return 0 }, pebble.Options{Engine: engine.New(), Dir: dir})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -573,7 +574,7 @@ func BenchmarkRecovery100MB(b *testing.B) {
 				b.Fatal(err)
 			}
 			groups := map[int][]byte{}
-			err := pebble.ReadNative(ctx, nrs, full.Start, full.End, work, func(kg int, sec []byte) {
+			err := pebble.ReadNative(ctx, engine.New(), nrs, full.Start, full.End, work, func(kg int, sec []byte) {
 				groups[kg] = append(groups[kg], sec...)
 			})
 			if err != nil {
@@ -769,7 +770,7 @@ func BenchmarkRunningSum(b *testing.B) {
 			case "heap":
 				be = heap.New(kc, func() int64 { return 0 })
 			case "pebble":
-				pb, err := pebble.New(kc, func() int64 { return 0 }, pebble.Options{Dir: b.TempDir()})
+				pb, err := pebble.New(kc, func() int64 { return 0 }, pebble.Options{Engine: engine.New(), Dir: b.TempDir()})
 				if err != nil {
 					b.Fatal(err)
 				}

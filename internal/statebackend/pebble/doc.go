@@ -3,6 +3,11 @@
 // directory, so state can be far larger than memory (Flink's RocksDB state
 // backend).
 //
+// This package holds the backend's logic over the ordered key-value store
+// of package kv and links no storage engine: Options.Engine opens the
+// databases, Pebble's from the opt-in package statebackend/pebble. The
+// core engine (package weir) imports this package, never Pebble.
+//
 // # Layout
 //
 // A state entry is one Pebble key:

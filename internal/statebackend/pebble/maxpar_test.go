@@ -5,6 +5,7 @@ import (
 
 	"github.com/weirstream/weir/internal/keygroup"
 	"github.com/weirstream/weir/internal/statebackend"
+	engine "github.com/weirstream/weir/statebackend/pebble"
 )
 
 // TestMaxParallelism65536 checks the largest max parallelism whose key
@@ -13,7 +14,7 @@ import (
 // rescaling copies and savepoints (Canonical) see no state at all. A larger
 // max parallelism is refused.
 func TestMaxParallelism65536(t *testing.T) {
-	opts := Options{Dir: t.TempDir(), MemTableSize: 1 << 20, CacheSize: 1 << 20}
+	opts := Options{Engine: engine.New(), Dir: t.TempDir(), MemTableSize: 1 << 20, CacheSize: 1 << 20}
 	kc := statebackend.NewKeyContext(keygroup.Hasher[int](), 1<<16, keygroup.Range{Start: 0, End: 1 << 16})
 	b, err := New(kc, func() int64 { return 0 }, opts)
 	if err != nil {
@@ -52,7 +53,7 @@ func TestMaxParallelism65536(t *testing.T) {
 	}
 
 	kc = statebackend.NewKeyContext(keygroup.Hasher[int](), 1<<16+1, keygroup.Range{Start: 0, End: 1<<16 + 1})
-	if b2, err := New(kc, func() int64 { return 0 }, Options{Dir: t.TempDir()}); err == nil {
+	if b2, err := New(kc, func() int64 { return 0 }, Options{Engine: engine.New(), Dir: t.TempDir()}); err == nil {
 		b2.Close()
 		t.Error("New accepted max parallelism 65537, whose key groups do not fit 16 bits")
 	}

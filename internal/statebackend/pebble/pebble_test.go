@@ -19,11 +19,10 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/cockroachdb/pebble/v2"
-
 	"github.com/weirstream/weir/codec"
 	"github.com/weirstream/weir/internal/keygroup"
 	"github.com/weirstream/weir/internal/statebackend"
+	engine "github.com/weirstream/weir/statebackend/pebble"
 )
 
 var full = keygroup.Range{Start: 0, End: 128}
@@ -34,7 +33,7 @@ func newBackend[K comparable](t *testing.T, r keygroup.Range, now func() int64) 
 	if now == nil {
 		now = func() int64 { return 0 }
 	}
-	b, err := New(kc, now, Options{Dir: t.TempDir(), MemTableSize: 1 << 20, CacheSize: 1 << 20})
+	b, err := New(kc, now, Options{Engine: engine.New(), Dir: t.TempDir(), MemTableSize: 1 << 20, CacheSize: 1 << 20})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -339,7 +338,7 @@ func TestListMergeAcrossFlushes(t *testing.T) {
 		}
 	}
 	check("memtable and SSTs")
-	if err := b.db.Compact(context.Background(), []byte{0}, []byte{0xFF, 0xFF}, true); err != nil {
+	if err := engine.DB(b.db).Compact(context.Background(), []byte{0}, []byte{0xFF, 0xFF}, true); err != nil {
 		t.Fatal(err)
 	}
 	check("after compaction")
@@ -364,7 +363,7 @@ func TestAccessorErrorsPanic(t *testing.T) {
 	set(t, b, "k")
 	raw := func(key []byte, val []byte) {
 		t.Helper()
-		if err := b.db.Set(append([]byte(nil), key...), val, pebble.NoSync); err != nil {
+		if err := b.db.Set(append([]byte(nil), key...), val); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -616,7 +615,7 @@ func TestNativeSnapshotOtherKind(t *testing.T) {
 	if err == nil {
 		t.Fatal("SetNative accepted a native snapshot of another backend")
 	}
-	err = ReadNative(context.Background(), []statebackend.NativeRestore{{Kind: "rocksdb", Start: 0, End: 128}}, 0, 128, t.TempDir(), func(int, []byte) {})
+	err = ReadNative(context.Background(), engine.New(), []statebackend.NativeRestore{{Kind: "rocksdb", Start: 0, End: 128}}, 0, 128, t.TempDir(), func(int, []byte) {})
 	if err == nil {
 		t.Fatal("ReadNative accepted a native snapshot of another backend")
 	}
@@ -723,7 +722,7 @@ func TestFailedFetchLeavesNoFiles(t *testing.T) {
 	}}
 	dir := t.TempDir()
 	kc := statebackend.NewKeyContext(keygroup.Hasher[string](), 128, full)
-	b, err := New(kc, func() int64 { return 0 }, Options{Dir: dir})
+	b, err := New(kc, func() int64 { return 0 }, Options{Engine: engine.New(), Dir: dir})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -734,7 +733,7 @@ func TestFailedFetchLeavesNoFiles(t *testing.T) {
 		t.Fatal(err)
 	}
 	tmp := t.TempDir()
-	if err := ReadNative(context.Background(), []statebackend.NativeRestore{h}, 0, 128, tmp, func(int, []byte) {}); !errors.Is(err, boom) {
+	if err := ReadNative(context.Background(), engine.New(), []statebackend.NativeRestore{h}, 0, 128, tmp, func(int, []byte) {}); !errors.Is(err, boom) {
 		t.Fatalf("ReadNative = %v; want the fetch error", err)
 	}
 	for _, d := range []string{dir, tmp} {

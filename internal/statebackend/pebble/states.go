@@ -5,10 +5,9 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/cockroachdb/pebble/v2"
-
 	"github.com/weirstream/weir/codec"
 	"github.com/weirstream/weir/internal/statebackend"
+	"github.com/weirstream/weir/internal/statebackend/kv"
 )
 
 // base holds what all state kinds share: the name, id, codecs, TTL and the
@@ -55,7 +54,7 @@ func (s *base[K, N]) hasSID() bool      { return s.sidOK }
 // ready opens the database if needed and makes sure the state has its id:
 // a state registered after Seal gets one on first use (else it would
 // share id 0 with another state).
-func (s *base[K, N]) ready() *pebble.DB {
+func (s *base[K, N]) ready() kv.DB {
 	db := s.b.live()
 	if !s.sidOK {
 		s.b.registerLate()
@@ -92,7 +91,7 @@ func (s *base[K, N]) key() []byte {
 // released; it reports whether the key exists.
 func (s *base[K, N]) get(key []byte, fn func(v []byte) error) bool {
 	v, closer, err := s.b.db.Get(key)
-	if errors.Is(err, pebble.ErrNotFound) {
+	if errors.Is(err, kv.ErrNotFound) {
 		return false
 	}
 	if err != nil {
@@ -107,13 +106,13 @@ func (s *base[K, N]) get(key []byte, fn func(v []byte) error) bool {
 }
 
 func (s *base[K, N]) set(key, v []byte) {
-	if err := s.b.db.Set(key, v, pebble.NoSync); err != nil {
+	if err := s.b.db.Set(key, v); err != nil {
 		s.fail("set", err)
 	}
 }
 
 func (s *base[K, N]) del(key []byte) {
-	if err := s.b.db.Delete(key, pebble.NoSync); err != nil {
+	if err := s.b.db.Delete(key); err != nil {
 		s.fail("delete", err)
 	}
 }
@@ -135,7 +134,7 @@ func (s *base[K, N]) ForEachKey(fn func(k K, n N)) error {
 		return err
 	}
 	r := s.b.kc.Range
-	it, err := db.NewIter(&pebble.IterOptions{LowerBound: prefix(s.sid, r.Start), UpperBound: prefix(s.sid, r.End)})
+	it, err := db.NewIter(prefix(s.sid, r.Start), prefix(s.sid, r.End))
 	if err != nil {
 		return fmt.Errorf("weir: pebble: %w", err)
 	}
@@ -191,7 +190,7 @@ func (s *base[K, N]) cleanup(c *cleanupCursor, n int, expired func(v []byte, now
 	if c.next == nil || string(c.next) < string(lo) {
 		c.next = lo
 	}
-	it, err := s.b.db.NewIter(&pebble.IterOptions{LowerBound: lo, UpperBound: hi})
+	it, err := s.b.db.NewIter(lo, hi)
 	if err != nil {
 		s.fail("cleanup", err)
 	}
@@ -272,7 +271,7 @@ func (s *Value[K, N, V]) Update(v V) {
 
 // importGroup writes a canonical value section body: per entry the
 // namespace, key, expiry, value.
-func (s *Value[K, N, V]) importGroup(w *pebble.Batch, kg int, body []byte) error {
+func (s *Value[K, N, V]) importGroup(w kv.Batch, kg int, body []byte) error {
 	var key []byte
 	for len(body) > 0 {
 		nkLen, err := s.nkLen(body, kg)
@@ -288,7 +287,7 @@ func (s *Value[K, N, V]) importGroup(w *pebble.Batch, kg int, body []byte) error
 			return err
 		}
 		key = entryKey(key[:0], s.sid, kg, body[:nkLen])
-		if err := w.Set(key, body[nkLen:nkLen+a+b], nil); err != nil {
+		if err := w.Set(key, body[nkLen:nkLen+a+b]); err != nil {
 			return err
 		}
 		body = body[nkLen+a+b:]
@@ -457,7 +456,7 @@ func (s *List[K, N, V]) Add(v V) {
 		exp = s.expiry(s.b.now())
 	}
 	s.vbuf = s.appendFrame(s.vbuf[:0], v, exp)
-	if err := s.b.db.Merge(s.key(), s.vbuf, pebble.NoSync); err != nil {
+	if err := s.b.db.Merge(s.key(), s.vbuf); err != nil {
 		s.fail("merge", err)
 	}
 	s.maybeCleanup()
@@ -476,7 +475,7 @@ func (s *List[K, N, V]) AddAll(vs []V) {
 	for _, v := range vs {
 		s.vbuf = s.appendFrame(s.vbuf, v, exp)
 	}
-	if err := s.b.db.Merge(s.key(), s.vbuf, pebble.NoSync); err != nil {
+	if err := s.b.db.Merge(s.key(), s.vbuf); err != nil {
 		s.fail("merge", err)
 	}
 }
@@ -520,7 +519,7 @@ func (s *List[K, N, V]) maybeCleanup() {
 
 // importGroup writes a canonical list section body: per entry the
 // namespace, key, count, then (expiry, value) per element.
-func (s *List[K, N, V]) importGroup(w *pebble.Batch, kg int, body []byte) error {
+func (s *List[K, N, V]) importGroup(w kv.Batch, kg int, body []byte) error {
 	var key, val []byte
 	for len(body) > 0 {
 		nkLen, err := s.nkLen(body, kg)
@@ -547,7 +546,7 @@ func (s *List[K, N, V]) importGroup(w *pebble.Batch, kg int, body []byte) error 
 			val = append(val, src[:a+b]...)
 			src = src[a+b:]
 		}
-		if err := w.Merge(key, val, nil); err != nil {
+		if err := w.Merge(key, val); err != nil {
 			return err
 		}
 		body = src
@@ -630,7 +629,7 @@ func (s *Map[K, N, UK, UV]) Clear() {
 	}
 	lo := s.key()
 	hi := prefixEnd(lo)
-	if err := s.b.db.DeleteRange(lo, hi, pebble.NoSync); err != nil {
+	if err := s.b.db.DeleteRange(lo, hi); err != nil {
 		s.fail("delete range", err)
 	}
 }
@@ -662,7 +661,7 @@ func (s *Map[K, N, UK, UV]) All() func(yield func(UK, UV) bool) {
 		if err := s.b.flushCaches(); err != nil {
 			s.fail("iterate", err)
 		}
-		it, err := s.b.db.NewIter(&pebble.IterOptions{LowerBound: lo, UpperBound: prefixEnd(lo)})
+		it, err := s.b.db.NewIter(lo, prefixEnd(lo))
 		if err != nil {
 			s.fail("iterate", err)
 		}
@@ -724,7 +723,7 @@ func (s *Map[K, N, UK, UV]) All() func(yield func(UK, UV) bool) {
 
 // importGroup writes a canonical map section body: per entry the
 // namespace, key, count, then (user key, expiry, value) per entry.
-func (s *Map[K, N, UK, UV]) importGroup(w *pebble.Batch, kg int, body []byte) error {
+func (s *Map[K, N, UK, UV]) importGroup(w kv.Batch, kg int, body []byte) error {
 	var key []byte
 	for len(body) > 0 {
 		nkLen, err := s.nkLen(body, kg)
@@ -751,7 +750,7 @@ func (s *Map[K, N, UK, UV]) importGroup(w *pebble.Batch, kg int, body []byte) er
 				return err
 			}
 			key = append(entryKey(key[:0], s.sid, kg, nk), src[:u]...)
-			if err := w.Set(key, src[u:u+a+b], nil); err != nil {
+			if err := w.Set(key, src[u:u+a+b]); err != nil {
 				return err
 			}
 			src = src[u+a+b:]

@@ -12,6 +12,7 @@ import (
 	"github.com/weirstream/weir/internal/statebackend"
 	"github.com/weirstream/weir/internal/statebackend/heap"
 	"github.com/weirstream/weir/internal/statebackend/pebble"
+	engine "github.com/weirstream/weir/statebackend/pebble"
 )
 
 // The harness: a backend of either kind over a key-group range, snapshots
@@ -55,7 +56,7 @@ func newEnv[K comparable](t *testing.T, kind string, r keygroup.Range, c *clock)
 		b = heap.New(kc, c.fn())
 	case "pebble", "pebble-cache3", "pebble-nocache":
 		entries := map[string]int{"pebble": 0, "pebble-cache3": 3, "pebble-nocache": -1}[kind]
-		pb, err := pebble.New(kc, c.fn(), pebble.Options{Dir: t.TempDir(), MemTableSize: 1 << 20, CacheSize: 1 << 20, EntryCache: entries})
+		pb, err := pebble.New(kc, c.fn(), pebble.Options{Engine: engine.New(), Dir: t.TempDir(), MemTableSize: 1 << 20, CacheSize: 1 << 20, EntryCache: entries})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -125,7 +126,7 @@ func (e *env[K]) restore(img image) {
 			}
 		} else {
 			r := e.kc.Range
-			err := pebble.ReadNative(context.Background(), img.native, r.Start, r.End, e.t.TempDir(), func(kg int, sec []byte) {
+			err := pebble.ReadNative(context.Background(), engine.New(), img.native, r.Start, r.End, e.t.TempDir(), func(kg int, sec []byte) {
 				groups[kg] = append(groups[kg], sec...)
 			})
 			if err != nil {

@@ -1,0 +1,150 @@
+// Package pebble is the opt-in Pebble state backend: keyed state on local
+// disk in Pebble (state larger than memory, incremental checkpoints that
+// store each SST once). Select it with
+//
+//	opts.StateBackend = weir.StatePebble
+//	opts.Pebble = pebble.New()
+//
+// The core engine links no Pebble code; a program links it only by
+// importing this package. A heap job restoring a checkpoint a Pebble job
+// took needs Options.Pebble too (that state is in Pebble's files);
+// savepoints are in the canonical format and need nothing.
+//
+// An Engine holds no state; it is safe for concurrent use.
+package pebble
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+
+	"github.com/cockroachdb/pebble/v2"
+	"github.com/cockroachdb/pebble/v2/bloom"
+
+	"github.com/weirstream/weir/internal/statebackend/kv"
+)
+
+// Name is the backend's name (weir.StatePebble) and the kind of its native
+// snapshots.
+const Name = "pebble"
+
+// Engine opens the Pebble databases of the Pebble state backend. Make it
+// with New.
+type Engine struct{}
+
+// New returns the Pebble engine, for weir.Options.Pebble.
+func New() *Engine { return &Engine{} }
+
+// Name returns "pebble".
+func (*Engine) Name() string { return Name }
+
+// Open opens the database in dir. It is an implementation detail of the
+// state backend.
+func (*Engine) Open(dir string, o kv.OpenOptions) (kv.DB, error) {
+	var po *pebble.Options
+	if o.Scan {
+		po = &pebble.Options{ReadOnly: true, DisableWAL: true, Merger: pebble.DefaultMerger, Logger: quietLogger{o.Logger}, ErrorIfNotExists: true}
+	} else {
+		po = tuned(o)
+	}
+	db, err := pebble.Open(dir, po)
+	if err != nil {
+		return nil, err
+	}
+	return database{db}, nil
+}
+
+// tuned are the options of a backend's working database.
+func tuned(o kv.OpenOptions) *pebble.Options {
+	po := &pebble.Options{
+		DisableWAL:   true,
+		MemTableSize: o.MemTableSize,
+		CacheSize:    o.CacheSize,
+		Merger:       pebble.DefaultMerger,
+		Logger:       quietLogger{o.Logger},
+	}
+	// Bloom filters on every level: most reads of stream state look up
+	// keys that are absent (a new key, a new window), which without
+	// filters reads a block of every overlapping file.
+	for i := range po.Levels {
+		po.Levels[i].FilterPolicy = bloom.FilterPolicy(10)
+	}
+	// State is read back soon after it is written: no compression in the
+	// upper levels (decompressing blocks of recently flushed files is
+	// most of a read's cost otherwise), fast compression below.
+	po.ApplyCompressionSettings(func() pebble.DBCompressionSettings { return pebble.DBCompressionFastest })
+	return po
+}
+
+// quietLogger drops Pebble's info messages and passes its errors on as
+// warnings.
+type quietLogger struct{ l *slog.Logger }
+
+func (q quietLogger) Infof(string, ...any) {}
+func (q quietLogger) Errorf(format string, args ...any) {
+	if q.l != nil {
+		q.l.Warn("pebble: " + fmt.Sprintf(format, args...))
+	}
+}
+func (q quietLogger) Fatalf(format string, args ...any) {
+	panic(fmt.Sprintf("pebble: "+format, args...))
+}
+
+// database is a Pebble database; writes need no sync (see package kv).
+type database struct{ db *pebble.DB }
+
+func (d database) Get(key []byte) ([]byte, io.Closer, error) {
+	v, c, err := d.db.Get(key)
+	if errors.Is(err, pebble.ErrNotFound) {
+		return nil, nil, kv.ErrNotFound
+	}
+	return v, c, err
+}
+
+func (d database) Set(key, value []byte) error   { return d.db.Set(key, value, pebble.NoSync) }
+func (d database) Delete(key []byte) error       { return d.db.Delete(key, pebble.NoSync) }
+func (d database) Merge(key, value []byte) error { return d.db.Merge(key, value, pebble.NoSync) }
+func (d database) DeleteRange(start, end []byte) error {
+	return d.db.DeleteRange(start, end, pebble.NoSync)
+}
+
+func (d database) NewIter(lower, upper []byte) (kv.Iterator, error) {
+	var o *pebble.IterOptions
+	if lower != nil || upper != nil {
+		o = &pebble.IterOptions{LowerBound: lower, UpperBound: upper}
+	}
+	it, err := d.db.NewIter(o)
+	if err != nil {
+		return nil, err
+	}
+	return it, nil
+}
+
+func (d database) NewBatch() kv.Batch          { return batch{d.db.NewBatch()} }
+func (d database) Flush() error                { return d.db.Flush() }
+func (d database) Checkpoint(dir string) error { return d.db.Checkpoint(dir) }
+func (d database) Close() error                { return d.db.Close() }
+
+// DB returns the Pebble database under db, for tests that reach past the
+// backend (compactions, metrics); nil if db is not one.
+func DB(db kv.DB) *pebble.DB {
+	if d, ok := db.(database); ok {
+		return d.db
+	}
+	return nil
+}
+
+type batch struct{ b *pebble.Batch }
+
+func (b batch) Set(key, value []byte) error   { return b.b.Set(key, value, nil) }
+func (b batch) Merge(key, value []byte) error { return b.b.Merge(key, value, nil) }
+func (b batch) Delete(key []byte) error       { return b.b.Delete(key, nil) }
+func (b batch) DeleteRange(start, end []byte) error {
+	return b.b.DeleteRange(start, end, nil)
+}
+func (b batch) Len() int      { return b.b.Len() }
+func (b batch) Commit() error { return b.b.Commit(pebble.NoSync) }
+func (b batch) Close() error  { return b.b.Close() }
+
+var _ kv.Engine = (*Engine)(nil)
