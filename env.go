@@ -181,6 +181,26 @@ func (e *Environment) graphOptions() graph.Options {
 	return o
 }
 
+// JobPlan is the physical plan of a job: its vertices (chains of operators
+// that one task per subtask runs together), each with its ID, name,
+// parallelism, operators (name and uid) and inputs (producing vertex,
+// partitioning FORWARD, HASH, REBALANCE or BROADCAST, side-output tag).
+// Subtasks are addressed as (vertex ID, subtask index). It marshals to
+// JSON as a REST API serves it.
+type JobPlan = graph.PhysicalPlan
+
+// PlanVertex, PlanOperator and PlanInput are the parts of a JobPlan.
+type (
+	PlanVertex   = graph.PlanVertex
+	PlanOperator = graph.PlanOperator
+	PlanInput    = graph.PlanInput
+)
+
+// Plan returns the job's physical plan, as Explain prints it.
+func (e *Environment) Plan() JobPlan {
+	return e.g.Physical(e.graphOptions())
+}
+
 // Explain returns the execution plan: the chains of operators run together,
 // their parallelism and how their inputs are partitioned.
 func (e *Environment) Explain() string {
