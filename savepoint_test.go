@@ -17,6 +17,10 @@ func savepointJob(p int, dir, restore string, n int, c *committed[sumOut]) (*wei
 }
 
 func savepointJobOn(backend string, p int, dir, restore string, n int, c *committed[sumOut]) (*weir.JobClient, error) {
+	return savepointEnv(backend, p, dir, restore, n, c).Start(context.Background())
+}
+
+func savepointEnv(backend string, p int, dir, restore string, n int, c *committed[sumOut]) *weir.Environment {
 	env := weir.NewEnvironment(weir.Options{
 		Parallelism:  p,
 		Checkpoints:  weir.CheckpointOptions{Interval: 20 * time.Millisecond, Dir: dir},
@@ -26,7 +30,7 @@ func savepointJobOn(backend string, p int, dir, restore string, n int, c *commit
 	src := weir.FromSource[int](env, slowCounter{n: n, perPoll: 5}, weir.NoWatermarks[int](), "counter").SetParallelism(1).UID("counter")
 	sums := weir.ProcessKeyed[int, int, sumOut](weir.KeyBy(src, func(v int) int { return v % 7 }), &runningSum{}).UID("sums")
 	sums.SinkTo(txSink[sumOut]{c}).UID("sink")
-	return env.Start(context.Background())
+	return env
 }
 
 // TestStopWithSavepointAndRescale stops a job with a savepoint in the middle
@@ -164,7 +168,7 @@ func TestPartsByVertexSubtaskAcrossRescale(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	checkParts(t, m, map[string]int{"counter": 1, "sums": 2, "sink": 2})
+	checkParts(t, m, savepointEnv(weir.StateHeap, 2, t.TempDir(), "", n, c).Plan(), map[string]int{"counter": 1, "sums": 2, "sink": 2})
 
 	dir := t.TempDir()
 	if job, err = savepointJob(3, dir, path, n, c); err != nil {
@@ -180,15 +184,21 @@ func TestPartsByVertexSubtaskAcrossRescale(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	checkParts(t, m, map[string]int{"counter": 1, "sums": 3, "sink": 3})
+	checkParts(t, m, savepointEnv(weir.StateHeap, 3, t.TempDir(), "", n, c).Plan(), map[string]int{"counter": 1, "sums": 3, "sink": 3})
 }
 
-// checkParts checks that operator uid has par[uid] subtasks in m, named by
-// one vertex and subtasks 0..par-1, each in its own part file whose keyed
-// blocks are key groups the subtask owns.
-func checkParts(t *testing.T, m *checkpoint.Metadata, par map[string]int) {
+// checkParts checks that operator uid has par[uid] subtasks in m, each
+// named by the id of the plan's vertex that runs the operator and by its
+// subtask index, in its own part file whose keyed blocks are key groups
+// the subtask owns.
+func checkParts(t *testing.T, m *checkpoint.Metadata, plan weir.JobPlan, par map[string]int) {
 	t.Helper()
-	vertices := map[string]int{}
+	vertexOf := map[string]int{}
+	for _, v := range plan.Vertices {
+		for _, op := range v.Operators {
+			vertexOf[op.UID] = v.ID
+		}
+	}
 	for _, op := range m.Operators {
 		p, ok := par[op.UID]
 		if !ok {
@@ -198,7 +208,10 @@ func checkParts(t *testing.T, m *checkpoint.Metadata, par map[string]int) {
 		if op.Parallelism != p || len(op.Subtasks) != p {
 			t.Fatalf("checkpoint %d: operator %s has parallelism %d and %d subtasks, want %d", m.ID, op.UID, op.Parallelism, len(op.Subtasks), p)
 		}
-		v := op.Subtasks[0].Vertex
+		v, ok := vertexOf[op.UID]
+		if !ok {
+			t.Fatalf("operator %s is in no vertex of the plan %+v", op.UID, plan)
+		}
 		for s, st := range op.Subtasks {
 			file := fmt.Sprintf("task-%d-%d.bin", v, s)
 			if st.Vertex != v || st.Subtask != s || st.File != file {
@@ -215,12 +228,11 @@ func checkParts(t *testing.T, m *checkpoint.Metadata, par map[string]int) {
 				}
 			}
 		}
-		vertices[op.UID] = v
 	}
 	if len(par) > 0 {
 		t.Fatalf("checkpoint %d has no state for %v", m.ID, par)
 	}
-	if vertices["counter"] == vertices["sums"] {
-		t.Fatalf("checkpoint %d: the counter (parallelism 1) and sums share vertex %d", m.ID, vertices["sums"])
+	if vertexOf["counter"] == vertexOf["sums"] {
+		t.Fatalf("the plan runs the counter (parallelism 1) and sums in one vertex %d", vertexOf["sums"])
 	}
 }
