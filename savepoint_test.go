@@ -3,10 +3,13 @@ package weir_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
 	"github.com/weirstream/weir"
+	"github.com/weirstream/weir/internal/checkpoint"
+	"github.com/weirstream/weir/internal/keygroup"
 	"github.com/weirstream/weir/statebackend/pebble"
 )
 
@@ -15,6 +18,10 @@ func savepointJob(p int, dir, restore string, n int, c *committed[sumOut]) (*wei
 }
 
 func savepointJobOn(backend string, p int, dir, restore string, n int, c *committed[sumOut]) (*weir.JobClient, error) {
+	return savepointEnv(backend, p, dir, restore, n, c).Start(context.Background())
+}
+
+func savepointEnv(backend string, p int, dir, restore string, n int, c *committed[sumOut]) *weir.Environment {
 	env := weir.NewEnvironment(weir.Options{
 		Parallelism:  p,
 		Checkpoints:  weir.CheckpointOptions{Interval: 20 * time.Millisecond, Dir: dir},
@@ -25,7 +32,7 @@ func savepointJobOn(backend string, p int, dir, restore string, n int, c *commit
 	src := weir.FromSource[int](env, slowCounter{n: n, perPoll: 5}, weir.NoWatermarks[int](), "counter").SetParallelism(1).UID("counter")
 	sums := weir.ProcessKeyed[int, int, sumOut](weir.KeyBy(src, func(v int) int { return v % 7 }), &runningSum{}).UID("sums")
 	sums.SinkTo(txSink[sumOut]{c}).UID("sink")
-	return env.Start(context.Background())
+	return env
 }
 
 // TestStopWithSavepointAndRescale stops a job with a savepoint in the middle
@@ -143,5 +150,91 @@ func checkSums(t *testing.T, c *committed[sumOut], n int) {
 		if o, ok := seen[i]; !ok || o.Sum != want[i%7] {
 			t.Fatalf("record %d: got %+v (present %v), want sum %d", i, o, ok, want[i%7])
 		}
+	}
+}
+
+// TestPartsByVertexSubtaskAcrossRescale checks how checkpoints name
+// subtasks: every part is the file task-<vertex>-<subtask>.bin, written by
+// that subtask and listed under its (vertex, subtask) in the metadata, and
+// a job restored at another parallelism writes one part per new subtask,
+// holding only the key groups that subtask owns.
+func TestPartsByVertexSubtaskAcrossRescale(t *testing.T) {
+	const n = 4000
+	c := newCommitted[sumOut]()
+	job, err := savepointJob(2, t.TempDir(), "", n, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := stopAfterCommits(t, job, c, 0, t.TempDir())
+	m, _, err := checkpoint.ReadPath(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkParts(t, m, savepointEnv(weir.StateHeap, 2, t.TempDir(), "", n, c).Plan(), map[string]int{"counter": 1, "sums": 2, "sink": 2})
+
+	dir := t.TempDir()
+	if job, err = savepointJob(3, dir, path, n, c); err != nil {
+		t.Fatal(err)
+	}
+	if err := job.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	checkSums(t, c, n)
+	// The final checkpoint, taken after every task finished: each wrote
+	// its final state as its own part.
+	m, _, err = (&checkpoint.Storage{Dir: dir}).Latest(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkParts(t, m, savepointEnv(weir.StateHeap, 3, t.TempDir(), "", n, c).Plan(), map[string]int{"counter": 1, "sums": 3, "sink": 3})
+}
+
+// checkParts checks that operator uid has par[uid] subtasks in m, each
+// named by the id of the plan's vertex that runs the operator and by its
+// subtask index, in its own part file whose keyed blocks are key groups
+// the subtask owns.
+func checkParts(t *testing.T, m *checkpoint.Metadata, plan weir.JobPlan, par map[string]int) {
+	t.Helper()
+	vertexOf := map[string]int{}
+	for _, v := range plan.Vertices {
+		for _, op := range v.Operators {
+			vertexOf[op.UID] = v.ID
+		}
+	}
+	for _, op := range m.Operators {
+		p, ok := par[op.UID]
+		if !ok {
+			continue
+		}
+		delete(par, op.UID)
+		if op.Parallelism != p || len(op.Subtasks) != p {
+			t.Fatalf("checkpoint %d: operator %s has parallelism %d and %d subtasks, want %d", m.ID, op.UID, op.Parallelism, len(op.Subtasks), p)
+		}
+		v, ok := vertexOf[op.UID]
+		if !ok {
+			t.Fatalf("operator %s is in no vertex of the plan %+v", op.UID, plan)
+		}
+		for s, st := range op.Subtasks {
+			file := fmt.Sprintf("task-%d-%d.bin", v, s)
+			if st.Vertex != v || st.Subtask != s || st.File != file {
+				t.Fatalf("checkpoint %d: operator %s subtask %d is (vertex %d, subtask %d) in %s, want (%d, %d) in %s",
+					m.ID, op.UID, s, st.Vertex, st.Subtask, st.File, v, s, file)
+			}
+			if _, ok := m.Files[file]; !ok {
+				t.Fatalf("checkpoint %d: %s is not among its files %v", m.ID, file, m.Files)
+			}
+			r := keygroup.RangeFor(m.MaxParallelism, p, s)
+			for _, b := range st.KeyGroups {
+				if !r.Contains(b.KeyGroup) {
+					t.Fatalf("checkpoint %d: operator %s subtask %d of %d holds key group %d, outside its %v", m.ID, op.UID, s, p, b.KeyGroup, r)
+				}
+			}
+		}
+	}
+	if len(par) > 0 {
+		t.Fatalf("checkpoint %d has no state for %v", m.ID, par)
+	}
+	if vertexOf["counter"] == vertexOf["sums"] {
+		t.Fatalf("the plan runs the counter (parallelism 1) and sums in one vertex %d", vertexOf["sums"])
 	}
 }

@@ -206,12 +206,12 @@ var damages = []damage{
 		return []string{p}
 	}},
 	{name: "flipped byte in a task file", apply: func(t *testing.T, chk string, ids []int64) []string {
-		p := filepath.Join(chkPath(chk, ids[len(ids)-1]), "task-0.bin")
+		p := filepath.Join(chkPath(chk, ids[len(ids)-1]), "task-0-0.bin")
 		mutate(t, p, flip)
 		return []string{p, "checksum"}
 	}},
 	{name: "deleted task file", apply: func(t *testing.T, chk string, ids []int64) []string {
-		p := filepath.Join(chkPath(chk, ids[len(ids)-1]), "task-1.bin")
+		p := filepath.Join(chkPath(chk, ids[len(ids)-1]), "task-0-1.bin")
 		if err := os.Remove(p); err != nil {
 			t.Fatal(err)
 		}

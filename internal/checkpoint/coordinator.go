@@ -1,18 +1,28 @@
 // Package checkpoint decides when checkpoints start, complete, expire and
-// are retained (the Coordinator, a pure state machine), and stores them
+// are retained (the Coordinator, a pure state machine), performs its
+// decisions (the Driver), defines what a checkpoint holds (the parts tasks
+// write, part.go; the metadata listing them, metadata.go) and stores it
 // (Storage).
 //
 // The coordinator takes events (time passed, a task acknowledged, a task
 // declined, metadata was written) and returns actions (trigger barrier n at
 // the sources, write the metadata of n, notify tasks that n completed, abort
 // n, delete n). It does no I/O and starts no goroutines, so tests drive it
-// step by step; a driver in the runtime performs the actions.
+// step by step; the Driver performs the actions on one goroutine.
+//
+// Each task writes its own part of a checkpoint, from its own snapshot
+// goroutine and concurrently with the other tasks (Parts.WritePart), and
+// acknowledges it with a PartHandle; the driver writes only the metadata
+// that lists the handles. Subtasks are named by (vertex, subtask)
+// throughout: in file names, metadata and acknowledgements.
 package checkpoint
 
 import (
 	"fmt"
 	"sort"
 	"time"
+
+	"github.com/weirstream/weir/internal/runtime"
 )
 
 // Config are the checkpointing settings of a job.
@@ -45,13 +55,9 @@ func (c *Config) fill() {
 	}
 }
 
-// TaskID names a subtask: its vertex and index.
-type TaskID struct {
-	Vertex  int
-	Subtask int
-}
-
-func (t TaskID) String() string { return fmt.Sprintf("%d/%d", t.Vertex, t.Subtask) }
+// TaskID names a subtask: its vertex and its index among the vertex's
+// subtasks (the runtime's name for it).
+type TaskID = runtime.TaskID
 
 // ActionKind says what an Action asks the driver to do.
 type ActionKind uint8

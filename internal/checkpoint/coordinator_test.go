@@ -78,11 +78,11 @@ func run(t *testing.T, d *datadriven.TestData) string {
 	case "tick":
 		acts = coord.Tick(now)
 	case "ack":
-		acts = coord.Ack(now, int64(num("id")), TaskID{0, num("task")})
+		acts = coord.Ack(now, int64(num("id")), TaskID{Vertex: 0, Subtask: num("task")})
 	case "decline":
-		acts = coord.Decline(now, int64(num("id")), TaskID{0, num("task")}, "test")
+		acts = coord.Decline(now, int64(num("id")), TaskID{Vertex: 0, Subtask: num("task")}, "test")
 	case "finish":
-		acts = coord.TaskFinished(now, TaskID{0, num("task")})
+		acts = coord.TaskFinished(now, TaskID{Vertex: 0, Subtask: num("task")})
 	case "written":
 		var err error
 		if e := arg("err"); e != "" {

@@ -3,7 +3,6 @@ package checkpoint
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"hash/crc32"
@@ -14,53 +13,9 @@ import (
 	"sort"
 	"strings"
 	"sync"
-	"time"
 
 	blob "github.com/weirstream/weir/checkpoint"
 )
-
-// FormatVersion is the version of the checkpoint layout in
-// docs/format/checkpoint.md.
-const FormatVersion = 1
-
-// Metadata describes one completed checkpoint: where each operator
-// subtask's state is, and a checksum of every file.
-type Metadata struct {
-	Version        int               `json:"version"`
-	ID             int64             `json:"id"`
-	Timestamp      time.Time         `json:"timestamp"`
-	Savepoint      bool              `json:"savepoint,omitempty"`
-	MaxParallelism int               `json:"max_parallelism"`
-	Operators      []OperatorMeta    `json:"operators"`
-	Files          map[string]uint32 `json:"files"` // file name -> CRC-32C
-}
-
-// OperatorMeta locates the state of one operator's subtasks.
-type OperatorMeta struct {
-	UID         string        `json:"uid"`
-	Name        string        `json:"name"`
-	Parallelism int           `json:"parallelism"`
-	Subtasks    []SubtaskMeta `json:"subtasks"`
-}
-
-// SubtaskMeta locates one operator subtask's state: blocks of a data file,
-// and keyed state in a backend's native format.
-type SubtaskMeta struct {
-	Subtask   int         `json:"subtask"`
-	File      string      `json:"file"`
-	KeyGroups []BlockMeta `json:"key_groups,omitempty"`
-	Items     []BlockMeta `json:"items,omitempty"`
-	// Native is the subtask's keyed state as a native snapshot (an
-	// incremental Pebble checkpoint), when its backend writes one.
-	Native *NativeMeta `json:"native,omitempty"`
-}
-
-// BlockMeta is a byte range of a file; KeyGroup is set for keyed blocks.
-type BlockMeta struct {
-	KeyGroup int   `json:"kg,omitempty"`
-	Offset   int64 `json:"off"`
-	Length   int64 `json:"len"`
-}
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
@@ -231,17 +186,6 @@ func WriteMetadataIn(dir string, m *Metadata) error {
 	return writeMeta(context.Background(), localStore{root: dir}, "", m)
 }
 
-// EncodeMetadata returns m as stored in _metadata, setting m.Version.
-func EncodeMetadata(m *Metadata) ([]byte, error) {
-	m.Version = FormatVersion
-	b, err := json.MarshalIndent(m, "", " ")
-	if err != nil {
-		return nil, fmt.Errorf("checkpoint: %w", err)
-	}
-	// The metadata carries its own checksum on the last line.
-	return appendChecksum(append(b, '\n')), nil
-}
-
 func writeMeta(ctx context.Context, st blob.BlobStore, dir string, m *Metadata) error {
 	b, err := EncodeMetadata(m)
 	if err != nil {
@@ -267,63 +211,6 @@ var ErrCorrupt = errors.New("checkpoint: corrupt")
 
 // ErrNoCheckpoint is returned when a directory holds no usable checkpoint.
 var ErrNoCheckpoint = errors.New("checkpoint: no completed checkpoint")
-
-// DecodeMetadata parses and verifies a metadata file.
-func DecodeMetadata(b []byte) (*Metadata, error) {
-	body, err := cutChecksum(b, "metadata")
-	if err != nil {
-		return nil, err
-	}
-	var m Metadata
-	if err := json.Unmarshal(body, &m); err != nil {
-		return nil, fmt.Errorf("%w: metadata: %v", ErrCorrupt, err)
-	}
-	if m.Version != FormatVersion {
-		return nil, fmt.Errorf("%w: metadata version %d, this Weir reads %d", ErrCorrupt, m.Version, FormatVersion)
-	}
-	if err := m.validate(); err != nil {
-		return nil, err
-	}
-	return &m, nil
-}
-
-// validate checks what readers rely on: file and object names stay inside
-// the checkpoint, and native state is well formed.
-func (m *Metadata) validate() error {
-	for name := range m.Files {
-		if !validName(name) {
-			return fmt.Errorf("%w: metadata names file %q", ErrCorrupt, name)
-		}
-	}
-	for _, op := range m.Operators {
-		for _, st := range op.Subtasks {
-			n := st.Native
-			if n == nil {
-				continue
-			}
-			if n.Kind == "" || n.KeyGroupStart < 0 || n.KeyGroupEnd < n.KeyGroupStart {
-				return fmt.Errorf("%w: operator %s subtask %d: native state %q key groups [%d,%d)",
-					ErrCorrupt, op.UID, st.Subtask, n.Kind, n.KeyGroupStart, n.KeyGroupEnd)
-			}
-			for _, f := range n.Files {
-				if !validName(f.Name) || strings.Contains(f.Name, "/") || f.Size < 0 {
-					return fmt.Errorf("%w: operator %s subtask %d: native file %q", ErrCorrupt, op.UID, st.Subtask, f.Name)
-				}
-				if f.Shared != "" {
-					if !validName(f.Shared) {
-						return fmt.Errorf("%w: operator %s subtask %d: shared object %q", ErrCorrupt, op.UID, st.Subtask, f.Shared)
-					}
-					continue
-				}
-				if sum, ok := m.Files[f.File]; !ok || sum != f.CRC {
-					return fmt.Errorf("%w: operator %s subtask %d: native file %s: data file %q is not in the checkpoint with CRC %08x",
-						ErrCorrupt, op.UID, st.Subtask, f.Name, f.File, f.CRC)
-				}
-			}
-		}
-	}
-	return nil
-}
 
 func cutLastLine(b []byte) (body []byte, last string, ok bool) {
 	s := strings.TrimSuffix(string(b), "\n")
@@ -533,13 +420,4 @@ func (s *Storage) RemoveLocation(ctx context.Context, loc string) error {
 		return err
 	}
 	return st.DeleteDir(ctx, "")
-}
-
-// Block returns the bytes of b in files.
-func Block(files map[string][]byte, file string, b BlockMeta) ([]byte, error) {
-	data, ok := files[file]
-	if !ok || b.Offset < 0 || b.Length < 0 || b.Offset > int64(len(data)) || b.Length > int64(len(data))-b.Offset {
-		return nil, fmt.Errorf("%w: block %s[%d:+%d] out of range", ErrCorrupt, file, b.Offset, b.Length)
-	}
-	return data[b.Offset : b.Offset+b.Length], nil
 }

@@ -15,33 +15,6 @@ import (
 // sharedDir is the directory of shared objects below a root.
 const sharedDir = "shared"
 
-// FileRef is a file of a native (incremental) state snapshot.
-type FileRef struct {
-	// Name is the file's name in the backend's local directory (e.g.
-	// "000012.sst", "MANIFEST-000001").
-	Name string `json:"name"`
-	// Shared is the object name under <root>/shared/ when the file is
-	// shared between checkpoints; "" when it is a private file of this
-	// checkpoint, stored in the checkpoint as the data file named File.
-	Shared string `json:"shared,omitempty"`
-	// File is, for private files, the data file in the checkpoint (listed
-	// in Metadata.Files with its CRC, which equals CRC).
-	File string `json:"file,omitempty"`
-	// CRC is the file's CRC-32C (Castagnoli).
-	CRC uint32 `json:"crc"`
-	// Size is the file's length in bytes.
-	Size int64 `json:"size"`
-}
-
-// NativeMeta locates a subtask's keyed state stored in a backend's native
-// format.
-type NativeMeta struct {
-	Kind          string    `json:"kind"` // "pebble"
-	KeyGroupStart int       `json:"kg_start"`
-	KeyGroupEnd   int       `json:"kg_end"` // exclusive
-	Files         []FileRef `json:"files"`
-}
-
 // sharedObject is what a Storage knows of a shared object.
 type sharedObject struct {
 	crc  uint32

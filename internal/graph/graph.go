@@ -15,7 +15,6 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -444,7 +443,7 @@ func (g *Graph) Build(ctx context.Context, o Options) (*Job, error) {
 	if err := g.Validate(o); err != nil {
 		return nil, err
 	}
-	if err := o.Restore.check(g, &o); err != nil {
+	if err := checkRestore(o.Restore, g, &o); err != nil {
 		return nil, err
 	}
 	var unlock func()
@@ -490,7 +489,7 @@ func (g *Graph) Build(ctx context.Context, o Options) (*Job, error) {
 		}
 	}
 	j := &Job{stateDir: o.runDir, unlock: unlock}
-	for _, v := range plan.vertices {
+	for vi, v := range plan.vertices {
 		for i := 0; i < v.par; i++ {
 			t, info, err := g.buildTask(ctx, plan, v, i, chans, &o)
 			if err != nil {
@@ -498,7 +497,7 @@ func (g *Graph) Build(ctx context.Context, o Options) (*Job, error) {
 				return nil, err
 			}
 			if o.Checkpoint != nil {
-				t.Checkpoint = &runtime.Checkpointing{Index: len(j.tasks), Mailbox: make(chan runtime.Mail, 64), ExactlyOnce: !o.Checkpoint.AtLeastOnce}
+				t.Checkpoint = &runtime.Checkpointing{Task: taskID(vi, i), Mailbox: make(chan runtime.Mail, 64), ExactlyOnce: !o.Checkpoint.AtLeastOnce}
 			}
 			j.tasks = append(j.tasks, t)
 			j.infos = append(j.infos, info)
@@ -527,59 +526,17 @@ func (g *Graph) Run(ctx context.Context, o Options) error {
 	var driverDone chan struct{}
 	if o.Checkpoint != nil {
 		reports := make(chan runtime.Report, 64)
-		var tids []checkpoint.TaskID
-		for i, t := range j.tasks {
+		d, err := checkpoint.NewDriver(ctx, checkpoint.DriverOptions{Config: o.Checkpoint.Config,
+			Storage: o.Checkpoint.Storage, Tasks: j.driverTasks(), Restore: o.Restore,
+			MaxParallelism: o.MaxParallelism, Reports: reports, Savepoints: o.Savepoints,
+			Fail: cancelCause, Logger: o.Logger})
+		if err != nil {
+			return err
+		}
+		for _, t := range j.tasks {
 			t.Checkpoint.Reports = reports
-			tids = append(tids, checkpoint.TaskID{Subtask: i})
+			t.Checkpoint.Store = d.Parts()
 		}
-		var last int64
-		if o.Restore != nil {
-			last = o.Restore.Meta.ID
-		}
-		// Never reuse an id the storage has seen: checkpoints, savepoints,
-		// unfinished ones.
-		maxID, err := o.Checkpoint.Storage.MaxID(ctx)
-		if err != nil {
-			return err
-		}
-		last = max(last, maxID)
-		if rs := o.Restore; rs != nil && rs.Register {
-			last++
-			if err := o.Checkpoint.Storage.WritePointer(ctx, last, rs.Location); err != nil {
-				return fmt.Errorf("weir: registering the restored checkpoint %s: %w", rs.Location, err)
-			}
-			if err := o.Checkpoint.Storage.NoteCompleted(ctx, last, rs.Meta.Timestamp, true); err != nil {
-				return fmt.Errorf("weir: registering the restored checkpoint %s: %w", rs.Location, err)
-			}
-			o.Logger.Info("weir: restored checkpoint registered as the latest", "checkpoint", last, "location", rs.Location)
-		}
-		if err := o.Checkpoint.Storage.RemovePartial(ctx); err != nil {
-			return err
-		}
-		if err := o.Checkpoint.Storage.SweepShared(ctx); err != nil {
-			return err
-		}
-		if rs := o.Restore; rs != nil && rs.Store != nil && rs.Store.Dir == o.Checkpoint.Storage.Dir {
-			// Files of the restored checkpoint are stored already.
-			for _, op := range rs.Meta.Operators {
-				for _, st := range op.Subtasks {
-					if st.Native != nil {
-						o.Checkpoint.Storage.NoteShared(st.Native.Files)
-					}
-				}
-			}
-		}
-		done, err := o.Checkpoint.Storage.Completed(ctx)
-		if err != nil {
-			return err
-		}
-		slices.Reverse(done)
-		coord := checkpoint.NewCoordinator(o.Checkpoint.Config, tids, last, time.Now())
-		coord.Retain(done)
-		d := &driver{job: j, coord: coord,
-			store: o.Checkpoint.Storage, log: o.Logger, maxPar: o.MaxParallelism, reports: reports,
-			acks: map[int64]map[int]runtime.TaskSnapshot{}, final: map[int]runtime.TaskSnapshot{}, cancel: cancelCause,
-			requests: o.Savepoints, savepoints: map[int64]*savepoint{}, backlog: map[int][]runtime.Mail{}}
 		tick := o.Checkpoint.Interval / 10
 		if tick <= 0 || tick > 100*time.Millisecond {
 			tick = 100 * time.Millisecond
@@ -592,7 +549,7 @@ func (g *Graph) Run(ctx context.Context, o Options) error {
 		driverDone = make(chan struct{})
 		go func() {
 			defer close(driverDone)
-			d.run(dctx, tick)
+			d.Run(dctx, tick)
 		}()
 		defer func() { dcancel(); <-driverDone }()
 	}
@@ -735,7 +692,7 @@ func (g *Graph) buildTask(ctx context.Context, plan *Plan, v *vertex, sub int, c
 		if o.runDir != "" {
 			octx.StateDir = filepath.Join(o.runDir, fmt.Sprintf("op%d-%d", n.ID, sub))
 		}
-		rs, err := o.Restore.restoreFor(n, octx.KeyGroups)
+		rs, err := o.Restore.State(operatorID(n), octx.KeyGroups)
 		if err != nil {
 			return fmt.Errorf("weir: operator %q: restore: %w", n.Name, err)
 		}

@@ -1,6 +1,8 @@
 package runtime
 
 import (
+	"context"
+	"fmt"
 	"sort"
 
 	"github.com/weirstream/weir/internal/statebackend"
@@ -124,10 +126,41 @@ type RestoreState struct {
 	Native []statebackend.NativeRestore
 }
 
-// TaskSnapshot is what a task reports for a checkpoint: the snapshots of its
+// TaskSnapshot is what a task stores for a checkpoint: the snapshots of its
 // stateful operators, by position in the chain.
 type TaskSnapshot struct {
 	Ops map[int]OperatorSnapshot
+}
+
+// TaskID names a subtask in the checkpoint path: its vertex (the index of
+// its chain of operators in the physical plan) and its index among that
+// vertex's subtasks.
+type TaskID struct {
+	Vertex  int
+	Subtask int
+}
+
+func (t TaskID) String() string { return fmt.Sprintf("%d/%d", t.Vertex, t.Subtask) }
+
+// SnapshotStore stores a task's part of a checkpoint (package checkpoint
+// implements it). The task calls it from its own snapshot goroutine, so
+// the subtasks of a job write their parts concurrently; it must be safe
+// for concurrent use.
+type SnapshotStore interface {
+	// WritePart stores snap as task's part of checkpoint id and returns
+	// the handle the acknowledgement carries. Unless final is set, it
+	// releases the local files of the snapshot's native state once they are
+	// stored (or not: on error too). A final snapshot (of a finished task)
+	// is written into every later checkpoint, and keeps them.
+	WritePart(ctx context.Context, id int64, task TaskID, snap TaskSnapshot, final bool) (SnapshotHandle, error)
+}
+
+// SnapshotHandle describes a stored part to the checkpoint driver: where
+// it is, its size and checksums, and where each operator's state is in it.
+// The runtime only passes it on.
+type SnapshotHandle interface {
+	// StoredBytes is the size of what the part stored.
+	StoredBytes() int64
 }
 
 // MailKind says what a Mail asks of a task.
@@ -145,6 +178,9 @@ const (
 	// MailStop tells a task that the job ended and it may exit; a running
 	// task stops where it is (after a stop-with-savepoint).
 	MailStop
+	// MailWriteFinal asks a finished task to write its final state as its
+	// part of checkpoint ID (it sees no more barriers) and acknowledge it.
+	MailWriteFinal
 )
 
 // Mail is a message from the checkpoint driver to a task.
@@ -161,11 +197,14 @@ type ReportKind uint8
 
 // Report kinds.
 const (
-	// ReportAck: the task took checkpoint ID; State holds it.
+	// ReportAck: the task stored its part of checkpoint ID; Handle
+	// describes it.
 	ReportAck ReportKind = iota + 1
 	// ReportDecline: the task could not take checkpoint ID.
 	ReportDecline
-	// ReportFinished: the task ended its input; State is its final state.
+	// ReportFinished: the task ended its input and took its final
+	// snapshot, which it writes into every later checkpoint when asked
+	// (MailWriteFinal).
 	ReportFinished
 	// ReportNotified: the task handled MailComplete for ID.
 	ReportNotified
@@ -174,17 +213,19 @@ const (
 // Report is a message from a task to the checkpoint driver.
 type Report struct {
 	Kind   ReportKind
-	Task   int // index of the task in the job
+	Task   TaskID
 	ID     int64
-	State  TaskSnapshot
+	Handle SnapshotHandle
 	Reason string
 }
 
 // Checkpointing connects a task to the checkpoint driver. Nil on a task
 // means checkpoints are off.
 type Checkpointing struct {
-	// Index is the task's index in the job, used in reports.
-	Index int
+	// Task names the subtask in reports and in the parts it stores.
+	Task TaskID
+	// Store stores the task's snapshot parts.
+	Store SnapshotStore
 	// Mailbox receives the driver's mail.
 	Mailbox chan Mail
 	// Reports is where the task sends acknowledgements; the driver drains it

@@ -85,7 +85,9 @@ type Task struct {
 	aligner *Aligner
 	stop    <-chan struct{}
 	// async counts snapshots still being written off the task's goroutine.
-	async      sync.WaitGroup
+	async sync.WaitGroup
+	// final is the snapshot the task took when it finished its input.
+	final      *TaskSnapshot
 	lastReport int64
 	idleNanos  int64
 }
@@ -266,7 +268,7 @@ func (t *Task) Step(ctx context.Context) (progress bool, err error) {
 			return progress, t.flush()
 		}
 		progress = true
-		if err := t.handle(idx, e); err != nil {
+		if err := t.handle(ctx, idx, e); err != nil {
 			return true, err
 		}
 		if t.done {
@@ -336,7 +338,7 @@ func (t *Task) runSource(ctx context.Context) error {
 		case <-done:
 			return ctx.Err()
 		case m := <-mail:
-			if err := t.handleMail(m); err != nil {
+			if err := t.handleMail(ctx, m); err != nil {
 				return err
 			}
 			continue
@@ -368,7 +370,7 @@ func (t *Task) runSource(ctx context.Context) error {
 			case <-t.Source.Available():
 			case <-tc:
 			case m := <-mail:
-				if err := t.handleMail(m); err != nil {
+				if err := t.handleMail(ctx, m); err != nil {
 					return err
 				}
 			case <-done:
@@ -392,7 +394,7 @@ func (t *Task) runGate(ctx context.Context) error {
 		if mail != nil {
 			select {
 			case m := <-mail:
-				if err := t.handleMail(m); err != nil {
+				if err := t.handleMail(ctx, m); err != nil {
 					return err
 				}
 			default:
@@ -415,13 +417,13 @@ func (t *Task) runGate(ctx context.Context) error {
 				return ctx.Err()
 			}
 			if m.Kind != 0 {
-				if err := t.handleMail(m); err != nil {
+				if err := t.handleMail(ctx, m); err != nil {
 					return err
 				}
 			}
 			continue
 		}
-		if err := t.handle(idx, e); err != nil {
+		if err := t.handle(ctx, idx, e); err != nil {
 			return err
 		}
 		if t.done {
@@ -431,7 +433,7 @@ func (t *Task) runGate(ctx context.Context) error {
 }
 
 // handle processes one envelope from channel idx of the gate.
-func (t *Task) handle(idx int, e Envelope) error {
+func (t *Task) handle(ctx context.Context, idx int, e Envelope) error {
 	g := t.Gate
 	c := g.chans[idx]
 	switch e.Kind {
@@ -449,7 +451,7 @@ func (t *Task) handle(idx int, e Envelope) error {
 		if t.aligner == nil {
 			return nil // checkpoints off here (stepwise runs)
 		}
-		return t.aligned(t.aligner.OnBarrier(idx, e.Val))
+		return t.aligned(ctx, t.aligner.OnBarrier(idx, e.Val))
 	case KindEndOfInput:
 		c.finished = true
 		c.idle = false
@@ -459,7 +461,7 @@ func (t *Task) handle(idx int, e Envelope) error {
 			return err
 		}
 		if t.aligner != nil && g.live > 0 {
-			if err := t.aligned(t.aligner.OnEndOfInput(idx)); err != nil {
+			if err := t.aligned(ctx, t.aligner.OnEndOfInput(idx)); err != nil {
 				return err
 			}
 		}
@@ -523,12 +525,12 @@ func (t *Task) mailbox() chan Mail {
 	return t.Checkpoint.Mailbox
 }
 
-func (t *Task) aligned(r AlignResult) error {
+func (t *Task) aligned(ctx context.Context, r AlignResult) error {
 	if r.Aborted != 0 {
 		t.send(Report{Kind: ReportDecline, ID: r.Aborted, Reason: "overtaken by a newer checkpoint during alignment"})
 	}
 	if r.Snapshot != 0 {
-		return t.checkpoint(r.Snapshot)
+		return t.checkpoint(ctx, r.Snapshot)
 	}
 	return nil
 }
@@ -536,11 +538,22 @@ func (t *Task) aligned(r AlignResult) error {
 // send reports to the driver; it gives up when the job is canceled (the
 // driver stops draining then).
 func (t *Task) send(r Report) {
-	r.Task = t.Checkpoint.Index
+	r.Task = t.Checkpoint.Task
 	select {
 	case t.Checkpoint.Reports <- r:
 	case <-t.stop:
 	}
+}
+
+// store writes snap as the task's part of checkpoint id and acknowledges
+// it with the part's handle, or declines the checkpoint.
+func (t *Task) store(ctx context.Context, id int64, snap TaskSnapshot, final bool) {
+	h, err := t.Checkpoint.Store.WritePart(ctx, id, t.Checkpoint.Task, snap, final)
+	if err != nil {
+		t.send(Report{Kind: ReportDecline, ID: id, Reason: err.Error()})
+		return
+	}
+	t.send(Report{Kind: ReportAck, ID: id, Handle: h})
 }
 
 // capture takes the synchronous part of every stateful operator's
@@ -601,9 +614,10 @@ func (t *Task) snapshot(id int64) (TaskSnapshot, error) {
 
 // checkpoint takes checkpoint id: the synchronous capture, the barrier
 // downstream, then (on a goroutine the task waits for when it closes) the
-// rest of the snapshot and the acknowledgement. A snapshot error declines
+// rest of the snapshot, the writing of the task's part to checkpoint
+// storage and the acknowledgement. A snapshot error declines
 // the checkpoint; the coordinator decides whether the job survives it.
-func (t *Task) checkpoint(id int64) error {
+func (t *Task) checkpoint(ctx context.Context, id int64) error {
 	ws, err := t.capture(id)
 	if err != nil {
 		t.send(Report{Kind: ReportDecline, ID: id, Reason: err.Error()})
@@ -630,19 +644,23 @@ func (t *Task) checkpoint(id int64) error {
 			t.send(Report{Kind: ReportDecline, ID: id, Reason: err.Error()})
 			return
 		}
-		t.send(Report{Kind: ReportAck, ID: id, State: snap})
+		t.store(ctx, id, snap, false)
 	}()
 	return nil
 }
 
-func (t *Task) handleMail(m Mail) error {
+func (t *Task) handleMail(ctx context.Context, m Mail) error {
 	switch m.Kind {
 	case MailTrigger:
 		if t.Source != nil && !t.done {
-			return t.checkpoint(m.ID)
+			return t.checkpoint(ctx, m.ID)
 		}
 	case MailStop:
 		return ErrStopped
+	case MailWriteFinal:
+		if t.final != nil {
+			t.store(ctx, m.ID, *t.final, true)
+		}
 	case MailComplete, MailAbort:
 		for _, c := range t.Chain {
 			l, ok := c.Op.(CheckpointListener)
@@ -681,14 +699,17 @@ func (t *Task) afterFinish(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	t.send(Report{Kind: ReportFinished, State: snap})
+	// The final state belongs to every later checkpoint: the task writes
+	// it into each when the driver asks (MailWriteFinal).
+	t.final = &snap
+	t.send(Report{Kind: ReportFinished})
 	for {
 		select {
 		case m := <-t.Checkpoint.Mailbox:
 			if m.Kind == MailStop {
 				return nil
 			}
-			if err := t.handleMail(m); err != nil {
+			if err := t.handleMail(ctx, m); err != nil {
 				return err
 			}
 		case <-ctx.Done():
