@@ -137,7 +137,7 @@ func TestUnboundedUntilCanceled(t *testing.T) {
 	var mu sync.Mutex
 	var seen []int64
 	src := datagen.New(func(seq int64) int64 { return seq }, datagen.Options{BatchSize: 100})
-	weir.FromSource[int64](env, src, weir.NoWatermarks[int64](), "gen").SinkTo(weir.SinkFunc[int64](func(v int64, _ int64) error {
+	weir.FromSource[int64](env, src, weir.NoWatermarks[int64](), "gen").SinkTo(weir.SinkFunc[int64](func(_ context.Context, v int64, _ int64) error {
 		mu.Lock()
 		defer mu.Unlock()
 		seen = append(seen, v)
@@ -253,7 +253,7 @@ func TestUnboundedEverySubtask(t *testing.T) {
 				return seq
 			}
 		}, datagen.Options{BatchSize: 64})
-		weir.FromSource[int64](env, src, weir.NoWatermarks[int64](), "gen").SinkTo(weir.SinkFunc[int64](func(int64, int64) error { return nil }))
+		weir.FromSource[int64](env, src, weir.NoWatermarks[int64](), "gen").SinkTo(weir.SinkFunc[int64](func(context.Context, int64, int64) error { return nil }))
 		done := make(chan error, 1)
 		go func() { done <- env.Execute(ctx) }()
 		seen := map[int]bool{}

@@ -3,6 +3,7 @@ package file
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"crypto/rand"
 	"encoding/binary"
 	"encoding/hex"
@@ -385,7 +386,7 @@ func (w *eoWriter[T]) roll() error {
 	return nil
 }
 
-func (w *eoWriter[T]) Write(v T, _ int64) error {
+func (w *eoWriter[T]) Write(_ context.Context, v T, _ int64) error {
 	if !w.started {
 		if err := w.start(); err != nil {
 			return err
@@ -466,8 +467,8 @@ func (c *countWriter) Write(p []byte) (int, error) {
 
 // Flush writes buffered records to the in-progress file; they stay
 // invisible until committed. Bulk formats keep theirs until the part file
-// rolls.
-func (w *eoWriter[T]) Flush(bool) error {
+// rolls. Local file writes are not interruptible; ctx is not consulted.
+func (w *eoWriter[T]) Flush(context.Context, bool) error {
 	if w.f == nil {
 		return nil
 	}
@@ -479,7 +480,10 @@ func (w *eoWriter[T]) Flush(bool) error {
 
 // PreCommit rolls the in-progress file and stages every part file closed
 // since the last checkpoint.
-func (w *eoWriter[T]) PreCommit(int64) ([][]byte, error) {
+func (w *eoWriter[T]) PreCommit(ctx context.Context, _ int64) ([][]byte, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("file: pre-commit: %w", err)
+	}
 	if !w.started {
 		if err := w.start(); err != nil {
 			return nil, err
@@ -498,12 +502,16 @@ func (w *eoWriter[T]) PreCommit(int64) ([][]byte, error) {
 
 // Commit renames staged part files to their final names. A part file whose
 // final name exists and whose staged file does not was committed already
-// (before a failure, or by another subtask after a restore).
-func (w *eoWriter[T]) Commit(items [][]byte) error {
+// (before a failure, or by another subtask after a restore). It stops
+// between part files once ctx is done; the restore commits the rest.
+func (w *eoWriter[T]) Commit(ctx context.Context, items [][]byte) error {
 	if len(items) == 0 {
 		return nil
 	}
 	for _, it := range items {
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("file: commit: %w", err)
+		}
 		c, err := decodeCommittable(it)
 		if err != nil {
 			return err

@@ -151,7 +151,7 @@ func (s failingCommits[T]) CreateWriter(ctx weir.SinkContext) (weir.SinkWriter[T
 
 type failCommitWriter[T any] struct{ weir.TwoPhaseCommitWriter[T] }
 
-func (failCommitWriter[T]) Commit([][]byte) error { return errInjected }
+func (failCommitWriter[T]) Commit(context.Context, [][]byte) error { return errInjected }
 
 // TestCommitAfterRestore fails a job between a checkpoint's completion
 // and its commit; the restored job commits the transaction the failed one

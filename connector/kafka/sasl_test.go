@@ -49,7 +49,7 @@ func TestSASL(t *testing.T) {
 			g := newGather[string](3)
 			weir.FromSource[string](env, NewSource(SourceOptions[string]{
 				Brokers: seeds, Topics: []string{"in"}, Deserializer: StringSerde{}, ClientOptions: auth,
-			}), weir.NoWatermarks[string](), "kafka").SinkTo(weir.SinkFunc[string](func(v string, _ int64) error { g.add(v); return nil }))
+			}), weir.NoWatermarks[string](), "kafka").SinkTo(weir.SinkFunc[string](func(_ context.Context, v string, _ int64) error { g.add(v); return nil }))
 			job, err := env.Start(context.Background())
 			must(t, err)
 			g.wait(t, job)
@@ -96,7 +96,7 @@ func TestSASLWrongCredentials(t *testing.T) {
 	env := weir.NewEnvironment(weir.Options{})
 	weir.FromSource[string](env, NewSource(SourceOptions[string]{
 		Brokers: seeds, Topics: []string{"in"}, Deserializer: StringSerde{}, ClientOptions: wrong,
-	}), weir.NoWatermarks[string](), "kafka").SinkTo(weir.SinkFunc[string](func(string, int64) error { return nil }))
+	}), weir.NoWatermarks[string](), "kafka").SinkTo(weir.SinkFunc[string](func(context.Context, string, int64) error { return nil }))
 	job, err := env.Start(context.Background())
 	must(t, err)
 	select {
@@ -131,7 +131,7 @@ func TestACLDenied(t *testing.T) {
 	weir.FromSource[string](env, NewSource(SourceOptions[string]{
 		Brokers: c.ListenAddrs(), Topics: []string{"in"}, Deserializer: StringSerde{},
 		ClientOptions: []kgo.Opt{kgo.SASL(plain.Auth{User: "reader", Pass: "pw"}.AsMechanism())},
-	}), weir.NoWatermarks[string](), "kafka").SinkTo(weir.SinkFunc[string](func(string, int64) error { return nil }))
+	}), weir.NoWatermarks[string](), "kafka").SinkTo(weir.SinkFunc[string](func(context.Context, string, int64) error { return nil }))
 	job, err := env.Start(context.Background())
 	must(t, err)
 	select {

@@ -108,7 +108,7 @@ func TestPartitionAssignment(t *testing.T) {
 	// Chained to the source: the subtask is the reading one.
 	withSubtask := weir.Process(src, &subtaskTagger{})
 	g := newGather[tagged](9 + 2 + 2)
-	withSubtask.SinkTo(weir.SinkFunc[tagged](func(v tagged, _ int64) error { g.add(v); return nil })).SetParallelism(1)
+	withSubtask.SinkTo(weir.SinkFunc[tagged](func(_ context.Context, v tagged, _ int64) error { g.add(v); return nil })).SetParallelism(1)
 	nine := g.mark(9)
 	job, err := env.Start(context.Background())
 	must(t, err)
@@ -180,14 +180,14 @@ type wmSink struct {
 }
 
 func (s *wmSink) CreateWriter(weir.SinkContext) (weir.SinkWriter[string], error) { return s, nil }
-func (s *wmSink) Write(string, int64) error {
+func (s *wmSink) Write(context.Context, string, int64) error {
 	s.mu.Lock()
 	s.recs++
 	s.mu.Unlock()
 	s.poke()
 	return nil
 }
-func (s *wmSink) WriteWatermark(wm int64) error {
+func (s *wmSink) WriteWatermark(_ context.Context, wm int64) error {
 	s.mu.Lock()
 	s.wms = append(s.wms, wm)
 	s.mu.Unlock()
@@ -200,8 +200,8 @@ func (s *wmSink) poke() {
 	default:
 	}
 }
-func (s *wmSink) Flush(bool) error { return nil }
-func (s *wmSink) Close() error     { return nil }
+func (s *wmSink) Flush(context.Context, bool) error { return nil }
+func (s *wmSink) Close() error                      { return nil }
 
 func (s *wmSink) last() (int64, int) {
 	s.mu.Lock()
@@ -291,9 +291,9 @@ func TestDeadLetters(t *testing.T) {
 		Brokers: seeds, Topics: []string{"json"}, Deserializer: JSONSerde[doc]{}, ErrorPolicy: weir.DeadLetterTo(tag),
 	}), weir.NoWatermarks[doc](), "kafka")
 	good := newGather[doc](2)
-	src.SinkTo(weir.SinkFunc[doc](func(v doc, _ int64) error { good.add(v); return nil }))
+	src.SinkTo(weir.SinkFunc[doc](func(_ context.Context, v doc, _ int64) error { good.add(v); return nil }))
 	dead := newGather[weir.DeadLetter](4)
-	weir.SideOutput(src, tag).SinkTo(weir.SinkFunc[weir.DeadLetter](func(v weir.DeadLetter, _ int64) error { dead.add(v); return nil }))
+	weir.SideOutput(src, tag).SinkTo(weir.SinkFunc[weir.DeadLetter](func(_ context.Context, v weir.DeadLetter, _ int64) error { dead.add(v); return nil }))
 	job, err := env.Start(context.Background())
 	must(t, err)
 	good.wait(t, job)
@@ -323,7 +323,7 @@ func TestDeadLetters(t *testing.T) {
 	env = weir.NewEnvironment(weir.Options{})
 	weir.FromSource[doc](env, NewSource(SourceOptions[doc]{
 		Brokers: seeds, Topics: []string{"json"}, Deserializer: JSONSerde[doc]{},
-	}), weir.NoWatermarks[doc](), "kafka").SinkTo(weir.SinkFunc[doc](func(doc, int64) error { return nil }))
+	}), weir.NoWatermarks[doc](), "kafka").SinkTo(weir.SinkFunc[doc](func(context.Context, doc, int64) error { return nil }))
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if err := env.Execute(ctx); !errors.Is(err, weir.ErrBadRecord) || !strings.Contains(err.Error(), "offset 1") {
@@ -365,7 +365,7 @@ func TestStartOffsets(t *testing.T) {
 				Brokers: seeds, Topics: []string{"start"}, Deserializer: StringSerde{}, Start: tc.start,
 			}), weir.NoWatermarks[string](), "kafka")
 			g := newGather[string](len(tc.want))
-			src.SinkTo(weir.SinkFunc[string](func(v string, _ int64) error { g.add(v); return nil }))
+			src.SinkTo(weir.SinkFunc[string](func(_ context.Context, v string, _ int64) error { g.add(v); return nil }))
 			job, err := env.Start(ctx)
 			must(t, err)
 			g.wait(t, job)
@@ -456,7 +456,7 @@ func TestCommitGroup(t *testing.T) {
 	})
 	weir.FromSource[string](env, NewSource(SourceOptions[string]{
 		Brokers: seeds, Topics: []string{"mon"}, Deserializer: StringSerde{}, CommitGroup: "monitor",
-	}), weir.NoWatermarks[string](), "kafka").SinkTo(weir.SinkFunc[string](func(string, int64) error { return nil }))
+	}), weir.NoWatermarks[string](), "kafka").SinkTo(weir.SinkFunc[string](func(context.Context, string, int64) error { return nil }))
 	job, err := env.Start(context.Background())
 	must(t, err)
 	defer stop(t, job)
@@ -495,7 +495,7 @@ func TestStartLatest(t *testing.T) {
 	g := newGather[string](1)
 	weir.FromSource[string](env, NewSource(SourceOptions[string]{
 		Brokers: seeds, Topics: []string{"late"}, Deserializer: StringSerde{}, Start: Latest(),
-	}), weir.NoWatermarks[string](), "kafka").SinkTo(weir.SinkFunc[string](func(v string, _ int64) error { g.add(v); return nil }))
+	}), weir.NoWatermarks[string](), "kafka").SinkTo(weir.SinkFunc[string](func(_ context.Context, v string, _ int64) error { g.add(v); return nil }))
 	job, err := env.Start(context.Background())
 	must(t, err)
 	defer stop(t, job)

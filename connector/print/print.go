@@ -13,6 +13,7 @@
 package print
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"strconv"
@@ -72,7 +73,9 @@ type writer[T any] struct {
 	buf    []byte
 }
 
-func (w *writer[T]) Write(v T, _ int64) error {
+// Write prints v. A write to a blocked pipe cannot be interrupted, so ctx
+// is not consulted.
+func (w *writer[T]) Write(_ context.Context, v T, _ int64) error {
 	b := append(w.buf[:0], w.prefix...)
 	if w.s.format != nil {
 		b = append(b, w.s.format(v)...)
@@ -90,5 +93,5 @@ func (w *writer[T]) Write(v T, _ int64) error {
 	return nil
 }
 
-func (w *writer[T]) Flush(bool) error { return nil }
-func (w *writer[T]) Close() error     { return nil }
+func (w *writer[T]) Flush(context.Context, bool) error { return nil }
+func (w *writer[T]) Close() error                      { return nil }

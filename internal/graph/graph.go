@@ -369,7 +369,9 @@ func (j *Job) removeState() {
 }
 
 // Build creates the tasks of the graph. Writers stop blocking when ctx is
-// done, so ctx must be the context the job runs under.
+// done, and operators pass it to their blocking calls
+// (runtime.OperatorContext.Context), so ctx must be the context the job
+// runs under, cancelled when the job is cancelled or fails.
 func (g *Graph) Build(ctx context.Context, o Options) (*Job, error) {
 	o.fill()
 	if err := g.Validate(o); err != nil {
@@ -653,7 +655,8 @@ func (g *Graph) buildTask(ctx context.Context, plan *Plan, v *vertex, sub int, c
 		}
 		par := g.parallelism(n, o)
 		octx := &runtime.OperatorContext{
-			Name: n.Name, UID: n.UID, Subtask: sub, Parallelism: par,
+			Context: ctx,
+			Name:    n.Name, UID: n.UID, Subtask: sub, Parallelism: par,
 			MaxParallelism: o.MaxParallelism,
 			KeyGroups:      keygroup.RangeFor(o.MaxParallelism, par, sub),
 			Time:           t.Timers,
