@@ -108,7 +108,7 @@ func (s *ExactlyOnceSink[T]) ext() string {
 // committed.
 func (s *ExactlyOnceSink[T]) CreateWriter(ctx weir.SinkContext) (weir.SinkWriter[T], error) {
 	if s.opts.MaxPartSize < 0 || s.opts.RolloverInterval < 0 {
-		return nil, fmt.Errorf("%w: negative MaxPartSize or RolloverInterval", ErrOptions)
+		return nil, optionError("MaxPartSize/RolloverInterval", "must not be negative", nil)
 	}
 	w := &eoWriter[T]{dir: s.dir, ext: s.ext(), subtask: ctx.Subtask, parallelism: ctx.Parallelism,
 		maxSize: s.opts.MaxPartSize, interval: s.opts.RolloverInterval, refs: map[string]bool{}, bulk: s.bulk}
@@ -116,7 +116,7 @@ func (s *ExactlyOnceSink[T]) CreateWriter(ctx weir.SinkContext) (weir.SinkWriter
 		w.maxSize = DefaultMaxPartSize
 	}
 	if ext := w.ext; ext == "" || strings.ContainsAny(ext, `/\`) || strings.HasPrefix(ext, ".") {
-		return nil, fmt.Errorf("%w: part file extension %q", ErrOptions, ext)
+		return nil, optionError("part file extension", fmt.Sprintf("%q is not a file name extension", ext), nil)
 	}
 	switch {
 	case s.bulk != nil:
@@ -127,7 +127,7 @@ func (s *ExactlyOnceSink[T]) CreateWriter(ctx weir.SinkContext) (weir.SinkWriter
 		}
 		schema, err := newCSVSchema[T]()
 		if err != nil {
-			return nil, fmt.Errorf("%w: %w", ErrOptions, err)
+			return nil, optionError("record type", "", err)
 		}
 		w.csv = &csvEncoder[T]{schema: schema, comma: comma}
 	default:
@@ -188,7 +188,7 @@ func (c committable) encode() []byte {
 }
 
 func decodeCommittable(b []byte) (committable, error) {
-	bad := errors.New("file: corrupt committable")
+	bad := weir.MarkError(errors.New("file: corrupt committable"), weir.ErrCorruption)
 	if len(b) == 0 || b[0] != committableVersion {
 		return committable{}, bad
 	}

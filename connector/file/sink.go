@@ -63,7 +63,7 @@ func (s *Sink[T]) CreateWriter(ctx weir.SinkContext) (weir.SinkWriter[T], error)
 		}
 		schema, err := newCSVSchema[T]()
 		if err != nil {
-			return nil, fmt.Errorf("%w: %w", ErrOptions, err)
+			return nil, optionError("record type", "", err)
 		}
 		w.csv = &csvEncoder[T]{schema: schema, comma: comma}
 	default:

@@ -264,7 +264,7 @@ func TestLostTransactionFailsJob(t *testing.T) {
 
 	c, s := run(false, FailOnLostTransaction)
 	err := wait(c)
-	if !errors.Is(err, ErrTransactionLost) || !strings.Contains(err.Error(), "transaction timeout") {
+	if !errors.Is(err, ErrTransactionLost) || !weir.IsDataLoss(err) || !strings.Contains(err.Error(), "transaction timeout") {
 		t.Fatalf("restored job: %v, want ErrTransactionLost", err)
 	}
 	if n := s.LostTransactions(); n != 1 {

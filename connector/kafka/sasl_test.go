@@ -106,7 +106,7 @@ func TestSASLWrongCredentials(t *testing.T) {
 		t.Fatal("source with a wrong password still running after 30s")
 	}
 	err = job.Wait()
-	if !errors.Is(err, ErrAuthentication) || !errors.Is(err, kerr.SaslAuthenticationFailed) {
+	if !errors.Is(err, ErrAuthentication) || !weir.IsAuthentication(err) || !errors.Is(err, kerr.SaslAuthenticationFailed) {
 		t.Fatalf("source with a wrong password: %v, want an authentication error", err)
 	}
 

@@ -68,8 +68,8 @@ const (
 // ErrTransactionLost is matched (errors.Is) by the error of a restored
 // transaction whose records are lost: the broker aborted it (its
 // transaction timeout ran out while the job was down), or it cannot be
-// told whether it committed.
-var ErrTransactionLost = errors.New("kafka: transaction of a completed checkpoint lost")
+// told whether it committed. It matches weir.ErrDataLoss.
+var ErrTransactionLost = weir.MarkError(errors.New("kafka: transaction of a completed checkpoint lost"), weir.ErrDataLoss)
 
 // SinkOptions configure a Sink.
 type SinkOptions[T any] struct {
@@ -174,17 +174,17 @@ func (s *Sink[T]) CreateWriter(ctx weir.SinkContext) (weir.SinkWriter[T], error)
 	o := s.opts
 	switch {
 	case len(o.Brokers) == 0:
-		return nil, fmt.Errorf("%w: no brokers", ErrOptions)
+		return nil, optionError("Brokers", "must not be empty")
 	case o.Topic == "" && o.TopicSelector == nil:
-		return nil, fmt.Errorf("%w: no topic", ErrOptions)
+		return nil, optionError("Topic", "must be set (or TopicSelector)")
 	case o.Serializer == nil:
-		return nil, fmt.Errorf("%w: no serializer", ErrOptions)
+		return nil, optionError("Serializer", "must be set")
 	case o.Guarantee == ExactlyOnce && o.TransactionalIDPrefix == "":
-		return nil, fmt.Errorf("%w: exactly-once needs a transactional id prefix", ErrOptions)
+		return nil, optionError("TransactionalIDPrefix", "must be set for ExactlyOnce")
 	case o.Guarantee > ExactlyOnce:
-		return nil, fmt.Errorf("%w: guarantee %d", ErrOptions, o.Guarantee)
+		return nil, optionError("Guarantee", fmt.Sprintf("unknown guarantee %d", o.Guarantee))
 	case o.LostTransactions > LogLostTransaction:
-		return nil, fmt.Errorf("%w: lost-transaction policy %d", ErrOptions, o.LostTransactions)
+		return nil, optionError("LostTransactions", fmt.Sprintf("unknown policy %d", o.LostTransactions))
 	}
 	if err := s.registerMetrics(); err != nil {
 		return nil, err
@@ -240,7 +240,7 @@ func (p *producer[T]) onDone(r *kgo.Record, err error) {
 	}
 	p.mu.Lock()
 	if p.mu.err == nil {
-		p.mu.err = fmt.Errorf("kafka: producing to topic %s: %w", r.Topic, err)
+		p.mu.err = transient(fmt.Errorf("kafka: producing to topic %s: %w", r.Topic, err))
 	}
 	p.mu.Unlock()
 	p.failed.Store(true)
@@ -290,7 +290,7 @@ func (p *producer[T]) flush(ctx context.Context) error {
 		return nil
 	}
 	if err := p.cl.Flush(ctx); err != nil {
-		return fmt.Errorf("kafka: flush: %w", err)
+		return transient(fmt.Errorf("kafka: flush: %w", err))
 	}
 	return p.err()
 }
@@ -578,9 +578,19 @@ func (w *txnWriter[T]) abort(ctx context.Context, txnID string) error {
 		return err
 	})
 	if err != nil {
-		return fmt.Errorf("kafka: aborting leftover transactions of %s: %w", txnID, err)
+		return transient(fmt.Errorf("kafka: aborting leftover transactions of %s: %w", txnID, err))
 	}
 	return nil
+}
+
+// transient marks err retriable (weir.ErrRetriable) when Kafka calls its
+// cause so — a broker unavailable or not the leader, not enough replicas,
+// a coordinator loading — or a record timed out. Cancellation is not.
+func transient(err error) error {
+	if err != nil && (kerr.IsRetriable(err) || errors.Is(err, kgo.ErrRecordTimeout)) && !errors.Is(err, context.Canceled) {
+		return weir.MarkError(err, weir.ErrRetriable)
+	}
+	return err
 }
 
 // retry runs fn until it returns an error Kafka does not call retriable
@@ -782,7 +792,7 @@ func (w *txnWriter[T]) commit(ctx context.Context, c committable) error {
 		}
 		return w.lost(c, out, where, err, oerr)
 	default:
-		return fmt.Errorf("kafka: committing transaction %s (producer %d epoch %d): %w", c.txnID, c.producerID, c.epoch, err)
+		return transient(fmt.Errorf("kafka: committing transaction %s (producer %d epoch %d): %w", c.txnID, c.producerID, c.epoch, err))
 	}
 }
 

@@ -125,7 +125,7 @@ func TestTransactionSlots(t *testing.T) {
 	var staged [][]byte
 	for i := range TransactionSlots {
 		must(t, w.Write(t.Context(), "x", int64(i)))
-		items, err := w.PreCommit(t.Context(), int64(i + 1))
+		items, err := w.PreCommit(t.Context(), int64(i+1))
 		must(t, err)
 		staged = append(staged, items...)
 	}

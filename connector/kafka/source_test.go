@@ -379,37 +379,46 @@ func TestStartOffsets(t *testing.T) {
 
 func TestOptionErrors(t *testing.T) {
 	ok := SourceOptions[string]{Brokers: []string{"x:1"}, Topics: []string{"t"}, Deserializer: StringSerde{}}
+	// check wants an error matching ErrOptions and weir.ErrInvalidOption,
+	// worded "kafka: option <name>: ...".
+	check := func(what, option string, err error) {
+		t.Helper()
+		var oe *weir.InvalidOptionError
+		if !errors.Is(err, ErrOptions) || !weir.IsInvalidOption(err) || !errors.As(err, &oe) || oe.Option != option ||
+			!strings.HasPrefix(err.Error(), "kafka: option "+option+": ") {
+			t.Errorf("%s: %v, want an invalid option error on %s", what, err, option)
+		}
+	}
 	for _, tc := range []struct {
-		name string
-		edit func(*SourceOptions[string])
+		name, option string
+		edit         func(*SourceOptions[string])
 	}{
-		{"no brokers", func(o *SourceOptions[string]) { o.Brokers = nil }},
-		{"no topics", func(o *SourceOptions[string]) { o.Topics = nil }},
-		{"no deserializer", func(o *SourceOptions[string]) { o.Deserializer = nil }},
-		{"no group", func(o *SourceOptions[string]) { o.Start = CommittedOffsets("") }},
+		{"no brokers", "Brokers", func(o *SourceOptions[string]) { o.Brokers = nil }},
+		{"no topics", "Topics", func(o *SourceOptions[string]) { o.Topics = nil }},
+		{"no deserializer", "Deserializer", func(o *SourceOptions[string]) { o.Deserializer = nil }},
+		{"no group", "Start", func(o *SourceOptions[string]) { o.Start = CommittedOffsets("") }},
 	} {
 		o := ok
 		tc.edit(&o)
-		if _, err := NewSource(o).CreateReader(weir.SourceContext{Parallelism: 1}); !errors.Is(err, ErrOptions) {
-			t.Errorf("source %s: %v", tc.name, err)
-		}
+		_, err := NewSource(o).CreateReader(weir.SourceContext{Parallelism: 1})
+		check("source "+tc.name, tc.option, err)
 	}
 	sok := SinkOptions[string]{Brokers: []string{"x:1"}, Topic: "t", Serializer: StringSerde{}}
 	for _, tc := range []struct {
-		name string
-		edit func(*SinkOptions[string])
+		name, option string
+		edit         func(*SinkOptions[string])
 	}{
-		{"no brokers", func(o *SinkOptions[string]) { o.Brokers = nil }},
-		{"no topic", func(o *SinkOptions[string]) { o.Topic = "" }},
-		{"no serializer", func(o *SinkOptions[string]) { o.Serializer = nil }},
-		{"no prefix", func(o *SinkOptions[string]) { o.Guarantee = ExactlyOnce }},
-		{"bad guarantee", func(o *SinkOptions[string]) { o.Guarantee = 7 }},
+		{"no brokers", "Brokers", func(o *SinkOptions[string]) { o.Brokers = nil }},
+		{"no topic", "Topic", func(o *SinkOptions[string]) { o.Topic = "" }},
+		{"no serializer", "Serializer", func(o *SinkOptions[string]) { o.Serializer = nil }},
+		{"no prefix", "TransactionalIDPrefix", func(o *SinkOptions[string]) { o.Guarantee = ExactlyOnce }},
+		{"bad guarantee", "Guarantee", func(o *SinkOptions[string]) { o.Guarantee = 7 }},
+		{"bad policy", "LostTransactions", func(o *SinkOptions[string]) { o.LostTransactions = 9 }},
 	} {
 		o := sok
 		tc.edit(&o)
-		if _, err := NewSink(o).CreateWriter(weir.SinkContext{Parallelism: 1}); !errors.Is(err, ErrOptions) {
-			t.Errorf("sink %s: %v", tc.name, err)
-		}
+		_, err := NewSink(o).CreateWriter(weir.SinkContext{Parallelism: 1})
+		check("sink "+tc.name, tc.option, err)
 	}
 }
 

@@ -49,10 +49,11 @@ func (s *Sink[T]) WithIdentifier(id string) *Sink[T] {
 	return s
 }
 
-// CreateWriter returns the writer of one subtask.
+// CreateWriter returns the writer of one subtask. A sink made with a nil
+// writer fails with a weir.InvalidOptionError (weir.IsInvalidOption).
 func (s *Sink[T]) CreateWriter(ctx weir.SinkContext) (weir.SinkWriter[T], error) {
 	if s.w == nil {
-		return nil, fmt.Errorf("print: nil writer")
+		return nil, &weir.InvalidOptionError{Prefix: "print", Option: "writer", Reason: "must not be nil"}
 	}
 	prefix := s.id
 	if ctx.Parallelism > 1 {

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/weirstream/weir/internal/errkind"
 )
 
 // FormatVersion is the version of the checkpoint layout in
@@ -286,8 +287,9 @@ func syncDir(dir string) error {
 	return nil
 }
 
-// ErrCorrupt marks a checkpoint that cannot be used.
-var ErrCorrupt = errors.New("checkpoint: corrupt")
+// ErrCorrupt marks a checkpoint that cannot be used; it matches
+// errkind.Corruption (weir.IsCorruption).
+var ErrCorrupt = errkind.Mark(errors.New("checkpoint: corrupt"), errkind.Corruption)
 
 // ErrNoCheckpoint is returned when a directory holds no usable checkpoint.
 var ErrNoCheckpoint = errors.New("checkpoint: no completed checkpoint")

@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/weirstream/weir/internal/checkpoint"
+	"github.com/weirstream/weir/internal/errkind"
 	"github.com/weirstream/weir/internal/keygroup"
 	"github.com/weirstream/weir/internal/runtime"
 )
@@ -259,7 +260,7 @@ func (g *Graph) Validate(o Options) error {
 		return errors.New("weir: the job has no operators")
 	}
 	if o.MaxParallelism > MaxMaxParallelism {
-		return fmt.Errorf("weir: max parallelism %d is above the limit of %d key groups", o.MaxParallelism, MaxMaxParallelism)
+		return &errkind.OptionError{Prefix: "weir", Option: "MaxParallelism", Reason: fmt.Sprintf("%d is above the limit of %d key groups", o.MaxParallelism, MaxMaxParallelism)}
 	}
 	uids := map[string]string{}
 	for _, n := range g.Nodes {
