@@ -5,6 +5,7 @@ import (
 	"errors"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -217,8 +218,8 @@ func TestInvalidOptions(t *testing.T) {
 	nan /= nan
 	weir.Collect(weir.FromSource[int](env, datagen.New(func(int64) int { return 0 }, datagen.Options{Count: 1, RecordsPerSecond: nan}), weir.NoWatermarks[int](), "gen"))
 	err := env.Execute(context.Background())
-	if !errors.Is(err, datagen.ErrInvalidOptions) {
-		t.Fatalf("Execute = %v, want ErrInvalidOptions", err)
+	if !errors.Is(err, datagen.ErrInvalidOptions) || !weir.IsInvalidOption(err) || !strings.Contains(err.Error(), "datagen: option RecordsPerSecond: ") {
+		t.Fatalf("Execute = %v, want ErrInvalidOptions on RecordsPerSecond", err)
 	}
 }
 

@@ -107,8 +107,11 @@ func (s *ExactlyOnceSink[T]) ext() string {
 // checkpoint, once the staged output of the checkpoint restored from was
 // committed.
 func (s *ExactlyOnceSink[T]) CreateWriter(ctx weir.SinkContext) (weir.SinkWriter[T], error) {
-	if s.opts.MaxPartSize < 0 || s.opts.RolloverInterval < 0 {
-		return nil, optionError("MaxPartSize/RolloverInterval", "must not be negative", nil)
+	if s.opts.MaxPartSize < 0 {
+		return nil, optionError("MaxPartSize", "must not be negative", nil)
+	}
+	if s.opts.RolloverInterval < 0 {
+		return nil, optionError("RolloverInterval", "must not be negative", nil)
 	}
 	w := &eoWriter[T]{dir: s.dir, ext: s.ext(), subtask: ctx.Subtask, parallelism: ctx.Parallelism,
 		maxSize: s.opts.MaxPartSize, interval: s.opts.RolloverInterval, refs: map[string]bool{}, bulk: s.bulk}

@@ -204,10 +204,13 @@ func TestExactlyOnceRolling(t *testing.T) {
 }
 
 func TestExactlyOnceOptions(t *testing.T) {
-	for _, o := range []file.ExactlyOnceOptions{{MaxPartSize: -1}, {RolloverInterval: -1}, {Comma: '"'}} {
-		_, err := file.ExactlyOnceCSVSink[kout](t.TempDir(), o).CreateWriter(weir.SinkContext{Parallelism: 1})
-		if !errors.Is(err, file.ErrOptions) && !(o.Comma != 0 && err != nil) {
-			t.Errorf("%+v: err %v", o, err)
+	for _, tc := range []struct {
+		o      file.ExactlyOnceOptions
+		option string
+	}{{file.ExactlyOnceOptions{MaxPartSize: -1}, "MaxPartSize"}, {file.ExactlyOnceOptions{RolloverInterval: -1}, "RolloverInterval"}, {file.ExactlyOnceOptions{Comma: '"'}, "Comma"}} {
+		_, err := file.ExactlyOnceCSVSink[kout](t.TempDir(), tc.o).CreateWriter(weir.SinkContext{Parallelism: 1})
+		if !errors.Is(err, file.ErrOptions) || !weir.IsInvalidOption(err) || !strings.HasPrefix(fmt.Sprint(err), "file: option "+tc.option+": ") {
+			t.Errorf("%+v: err %v, want an invalid option error on %s", tc.o, err, tc.option)
 		}
 	}
 }
