@@ -42,7 +42,9 @@ func IsCorruption(err error) bool { return errors.Is(err, ErrCorruption) }
 
 // IsRetriable reports whether err is transient: marked ErrRetriable, or a
 // timeout (a net.Error whose Timeout is true, os.ErrDeadlineExceeded).
-// Cancellation (context.Canceled) is not retriable.
+// Cancellation (context.Canceled) is not retriable; a context deadline is a
+// timeout (context.DeadlineExceeded is a net.Error), so a caller that set
+// the deadline of Execute itself checks ctx.Err() first.
 func IsRetriable(err error) bool {
 	if errors.Is(err, ErrRetriable) || errors.Is(err, os.ErrDeadlineExceeded) {
 		return true
