@@ -121,17 +121,20 @@ type txn[T any] struct {
 	Recs []T
 }
 
-func (w *txWriter[T]) Write(v T, _ int64) error { w.buf = append(w.buf, v); return nil }
-func (w *txWriter[T]) Flush(bool) error         { return nil }
-func (w *txWriter[T]) Close() error             { return nil }
+func (w *txWriter[T]) Write(_ context.Context, v T, _ int64) error {
+	w.buf = append(w.buf, v)
+	return nil
+}
+func (w *txWriter[T]) Flush(context.Context, bool) error { return nil }
+func (w *txWriter[T]) Close() error                      { return nil }
 
-func (w *txWriter[T]) PreCommit(id int64) ([][]byte, error) {
+func (w *txWriter[T]) PreCommit(_ context.Context, id int64) ([][]byte, error) {
 	b, err := json.Marshal(txn[T]{fmt.Sprintf("%d-%d-%d", w.run, w.subtask, id), w.buf})
 	w.buf = nil
 	return [][]byte{b}, err
 }
 
-func (w *txWriter[T]) Commit(items [][]byte) error {
+func (w *txWriter[T]) Commit(ctx context.Context, items [][]byte) error {
 	for _, it := range items {
 		var t txn[T]
 		if err := json.Unmarshal(it, &t); err != nil {

@@ -1,6 +1,7 @@
 package weir
 
 import (
+	"context"
 	"encoding/binary"
 	"fmt"
 
@@ -184,13 +185,18 @@ func (s *sourceOp[T]) SnapshotState(id int64, w *runtime.StateWriter) error {
 // an error. After a restore every subtask of the sink receives the staged
 // committables of every old subtask (whatever the new parallelism), so
 // Commit may also run for the same committable on several subtasks at once.
+//
+// ctx is the task's context, as for SinkWriter.Write: PreCommit and Commit
+// must return once it is done (the job was cancelled or failed); a commit
+// interrupted that way is retried after the restore, like any other.
 type TwoPhaseCommitWriter[T any] interface {
 	SinkWriter[T]
 	// PreCommit flushes what was written since the last checkpoint and
-	// stages it; the committables describe what to make visible.
-	PreCommit(checkpointID int64) ([][]byte, error)
-	// Commit makes staged committables visible.
-	Commit(committables [][]byte) error
+	// stages it; the committables describe what to make visible (Flink's
+	// SinkWriter.prepareCommit).
+	PreCommit(ctx context.Context, checkpointID int64) ([][]byte, error)
+	// Commit makes staged committables visible (Flink's Committer.commit).
+	Commit(ctx context.Context, committables [][]byte) error
 }
 
 // pendingCommit is a checkpoint's committables awaiting completion.

@@ -34,7 +34,7 @@ func TestOperatorErrorCancelsJob(t *testing.T) {
 			}
 			return i, nil
 		}).Name("explode")
-		out.SinkTo(weir.SinkFunc[int](func(int, int64) error { return nil }))
+		out.SinkTo(weir.SinkFunc[int](func(context.Context, int, int64) error { return nil }))
 		err := env.Execute(context.Background())
 		if !errors.Is(err, boom) {
 			t.Fatalf("p=%d: Execute = %v, want boom", p, err)
@@ -51,7 +51,7 @@ func TestCancelStopsUnboundedJob(t *testing.T) {
 	src := weir.FromSource[int](env, counter{}, weir.NoWatermarks[int](), "counter")
 	ctx, cancel := context.WithCancel(context.Background())
 	var seen atomic.Int64
-	weir.KeyBy(src, func(i int) int { return i }).Stream().SinkTo(weir.SinkFunc[int](func(int, int64) error {
+	weir.KeyBy(src, func(i int) int { return i }).Stream().SinkTo(weir.SinkFunc[int](func(context.Context, int, int64) error {
 		if seen.Add(1) == 50_000 {
 			cancel()
 		}
@@ -71,7 +71,7 @@ func TestBackpressureBoundsInFlight(t *testing.T) {
 	env := weir.NewEnvironment(opts)
 	var produced, consumed, maxAhead atomic.Int64
 	src := weir.FromSource[int](env, &boundedCounter{n: n, produced: &produced}, weir.NoWatermarks[int](), "counter")
-	weir.KeyBy(src, func(i int) int { return i }).Stream().SinkTo(weir.SinkFunc[int](func(int, int64) error {
+	weir.KeyBy(src, func(i int) int { return i }).Stream().SinkTo(weir.SinkFunc[int](func(context.Context, int, int64) error {
 		c := consumed.Add(1)
 		if ahead := produced.Load() - c; ahead > maxAhead.Load() {
 			maxAhead.Store(ahead)
@@ -149,7 +149,7 @@ func TestPanicFailsJob(t *testing.T) {
 			m["boom"] = i // nil map write: a runtime panic
 		}
 		return i
-	}).Name("fragile").SinkTo(weir.SinkFunc[int](func(int, int64) error { return nil }))
+	}).Name("fragile").SinkTo(weir.SinkFunc[int](func(context.Context, int, int64) error { return nil }))
 	err := env.Execute(context.Background())
 	var p *runtime.PanicError
 	if !errors.As(err, &p) {
@@ -202,7 +202,7 @@ func TestQuietSourceWatermarkAdvances(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	var got atomic.Int64
-	counts.SinkTo(weir.SinkFunc[int](func(int, int64) error {
+	counts.SinkTo(weir.SinkFunc[int](func(context.Context, int, int64) error {
 		// Windows [0,1s), [1s,2s), [2s,3s) can fire: the watermark is
 		// 3099 once the records were seen.
 		if got.Add(1) == 3 {

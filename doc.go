@@ -26,4 +26,15 @@
 // subtask and call each other directly. Other connections are bounded,
 // batched exchanges; a full exchange blocks its producer (backpressure).
 // Timestamps are milliseconds since the Unix epoch.
+//
+// Sinks: a SinkWriter's blocking calls (Write, Flush, and a
+// TwoPhaseCommitWriter's PreCommit and Commit) take the task's context
+// first; it is done when the job is cancelled or fails, so a sink waiting
+// on an external system never holds the job up.
+//
+// Errors carry their package's prefix and wrap their causes. The kinds a
+// caller can act on are sentinels with helpers (errors.go): IsCorruption,
+// IsRetriable, IsInvalidOption, IsDataLoss, IsAuthentication, IsBadRecord,
+// IsCheckpointFallback. Option errors of the engine and of the connectors
+// are InvalidOptionErrors worded "<pkg>: option <Name>: <reason>".
 package weir

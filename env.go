@@ -261,7 +261,7 @@ func (e *Environment) Start(ctx context.Context) (*JobClient, error) {
 			return nil, errNoPebble("the pebble state backend")
 		}
 	default:
-		return nil, fmt.Errorf("weir: unknown state backend %q (want %q or %q)", e.opts.StateBackend, StateHeap, StatePebble)
+		return nil, &InvalidOptionError{Prefix: "weir", Option: "StateBackend", Reason: fmt.Sprintf("unknown state backend %q (want %q or %q)", e.opts.StateBackend, StateHeap, StatePebble)}
 	}
 	o := e.graphOptions()
 	var m *jobMetrics
@@ -361,7 +361,7 @@ func (e *Environment) checkpointOptions(o *graph.Options) error {
 	store := &icheckpoint.Storage{Dir: c.Dir, Logger: e.opts.Logger, Remote: c.Remote}
 	if c.Interval > 0 {
 		if c.Dir == "" {
-			return errors.New("weir: checkpointing needs Checkpoints.Dir")
+			return &InvalidOptionError{Prefix: "weir", Option: "Checkpoints.Dir", Reason: "must be set for checkpointing (Checkpoints.Interval)"}
 		}
 		o.Checkpoint = &graph.CheckpointOptions{
 			Config: icheckpoint.Config{Interval: c.Interval, Timeout: c.Timeout, MinPause: c.MinPause,
@@ -380,7 +380,7 @@ func (e *Environment) checkpointOptions(o *graph.Options) error {
 		return nil
 	case "latest":
 		if c.Dir == "" {
-			return errors.New("weir: restore latest needs Checkpoints.Dir")
+			return &InvalidOptionError{Prefix: "weir", Option: "Checkpoints.Dir", Reason: "must be set to restore latest"}
 		}
 		r, err := store.Find(context.Background(), e.opts.AllowCheckpointFallback)
 		if errors.Is(err, icheckpoint.ErrNoCheckpoint) {

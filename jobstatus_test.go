@@ -23,7 +23,7 @@ func TestJobStatus(t *testing.T) {
 				return 0, boom
 			}
 			return v, nil
-		}).SinkTo(weir.SinkFunc[int](func(int, int64) error { return nil }))
+		}).SinkTo(weir.SinkFunc[int](func(context.Context, int, int64) error { return nil }))
 		job, err := env.Start(context.Background())
 		if err != nil {
 			t.Fatal(err)
@@ -38,7 +38,7 @@ func TestJobStatus(t *testing.T) {
 	})
 	t.Run("finished", func(t *testing.T) {
 		env := weir.NewEnvironment(weir.Options{})
-		weir.FromSlice(env, []int{1, 2, 3}).SinkTo(weir.SinkFunc[int](func(int, int64) error { return nil }))
+		weir.FromSlice(env, []int{1, 2, 3}).SinkTo(weir.SinkFunc[int](func(context.Context, int, int64) error { return nil }))
 		job, err := env.Start(context.Background())
 		if err != nil {
 			t.Fatal(err)
@@ -55,7 +55,7 @@ func TestJobStatus(t *testing.T) {
 		seen := make(chan struct{})
 		first := true
 		weir.FromSource[int](env, counter{}, weir.NoWatermarks[int](), "counter").
-			SinkTo(weir.SinkFunc[int](func(int, int64) error {
+			SinkTo(weir.SinkFunc[int](func(context.Context, int, int64) error {
 				if first {
 					first = false
 					close(seen)

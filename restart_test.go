@@ -104,7 +104,7 @@ func TestNoRestartByDefault(t *testing.T) {
 	weir.TryMap(src, func(v int) (int, error) {
 		calls++
 		return 0, errInjected
-	}).SinkTo(weir.SinkFunc[int](func(int, int64) error { return nil }))
+	}).SinkTo(weir.SinkFunc[int](func(context.Context, int, int64) error { return nil }))
 	if err := env.Execute(context.Background()); !errors.Is(err, errInjected) || calls != 1 {
 		t.Fatalf("Execute = %v after %d calls", err, calls)
 	}

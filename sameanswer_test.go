@@ -198,7 +198,7 @@ func sameAnswerJob(t *testing.T, v variant, splits [][]ev, expect int) []string 
 	)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	all.SinkTo(weir.SinkFunc[string](func(s string, _ int64) error {
+	all.SinkTo(weir.SinkFunc[string](func(_ context.Context, s string, _ int64) error {
 		mu.Lock()
 		lines = append(lines, s)
 		mu.Unlock()

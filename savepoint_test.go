@@ -64,7 +64,7 @@ func TestStopWithSavepointAndRescale(t *testing.T) {
 func TestSavepointNeedsCheckpointing(t *testing.T) {
 	env := weir.NewEnvironment(weir.Options{})
 	src := weir.FromSource[int](env, counter{}, weir.NoWatermarks[int](), "counter")
-	src.SinkTo(weir.SinkFunc[int](func(int, int64) error { return nil }))
+	src.SinkTo(weir.SinkFunc[int](func(context.Context, int, int64) error { return nil }))
 	job, err := env.Start(context.Background())
 	if err != nil {
 		t.Fatal(err)

@@ -1,6 +1,7 @@
 package weir
 
 import (
+	"context"
 	"fmt"
 	"sync"
 
@@ -20,20 +21,32 @@ type SinkContext struct {
 	OperatorName string
 }
 
-// SinkWriter writes one subtask's records.
+// SinkWriter writes one subtask's records (Flink's SinkWriter). Its methods
+// are called from the subtask's goroutine only.
+//
+// The ctx passed to Write, Flush (and a TwoPhaseCommitWriter's PreCommit
+// and Commit) is the task's context: it is done when the job is cancelled
+// or fails. A call that blocks (a full producer buffer, a flush waiting
+// for acknowledgements, a commit retrying) must return once ctx is done,
+// with an error wrapping ctx.Err(), so that cancelling a job never waits
+// on an external system. Writers must not keep ctx beyond the call.
 type SinkWriter[T any] interface {
 	// Write handles one record with its event timestamp.
-	Write(v T, ts int64) error
+	Write(ctx context.Context, v T, ts int64) error
 	// Flush makes written records durable or visible; endOfInput is true
 	// for the final flush of a bounded job.
-	Flush(endOfInput bool) error
+	Flush(ctx context.Context, endOfInput bool) error
+	// Close releases the writer's resources; it is called once, on
+	// success and on failure (also after cancellation), and must not
+	// block for long.
 	Close() error
 }
 
 // WatermarkWriter is implemented by sink writers that want the watermarks
-// of their input (Flink's SinkWriter.writeWatermark).
+// of their input (Flink's SinkWriter.writeWatermark). ctx is the task's
+// context, as for Write.
 type WatermarkWriter interface {
-	WriteWatermark(wm int64) error
+	WriteWatermark(ctx context.Context, wm int64) error
 }
 
 // DataSink is the operator that writes a stream to a sink.
@@ -53,6 +66,10 @@ func (d DataSink) SetParallelism(p int) DataSink { d.node.Parallelism = p; retur
 // DisableChaining runs the sink in its own subtasks.
 func (d DataSink) DisableChaining() DataSink { d.node.NoChain = true; return d }
 
+// sinkOp drives a SinkWriter. Every call to the writer gets the task's
+// context from s.ctx.Context (see runtime.OperatorContext.Context): the
+// operator interfaces take no context on the per-record path, so the sink
+// operator reads the one its task owns rather than keeping a copy.
 type sinkOp[T any] struct {
 	baseOp
 	sink   Sink[T]
@@ -86,7 +103,7 @@ func (s *sinkOp[T]) Open(ctx *runtime.OperatorContext) error {
 			if err != nil {
 				return opError(ctx, fmt.Errorf("restoring staged commits: %w", err))
 			}
-			if err := s.tpc.Commit(p.items); err != nil {
+			if err := s.tpc.Commit(s.taskContext(), p.items); err != nil {
 				return opError(ctx, fmt.Errorf("committing staged output of checkpoint %d after restore: %w", p.id, err))
 			}
 		}
@@ -94,12 +111,21 @@ func (s *sinkOp[T]) Open(ctx *runtime.OperatorContext) error {
 	return nil
 }
 
+// taskContext is the context of the task running the sink: done when the
+// job is cancelled or fails.
+func (s *sinkOp[T]) taskContext() context.Context {
+	if c := s.ctx.Context; c != nil {
+		return c
+	}
+	return context.Background()
+}
+
 // SnapshotState flushes the writer; a two-phase-commit writer stages its
 // output, and every staged commit not yet committed goes into the
 // checkpoint.
 func (s *sinkOp[T]) SnapshotState(id int64, w *runtime.StateWriter) error {
 	if s.tpc == nil {
-		if err := s.writer.Flush(false); err != nil {
+		if err := s.writer.Flush(s.taskContext(), false); err != nil {
 			return opError(s.ctx, err)
 		}
 		return nil
@@ -112,7 +138,7 @@ func (s *sinkOp[T]) SnapshotState(id int64, w *runtime.StateWriter) error {
 	} else {
 		s.lastID = id
 	}
-	items, err := s.tpc.PreCommit(id)
+	items, err := s.tpc.PreCommit(s.taskContext(), id)
 	if err != nil {
 		return opError(s.ctx, err)
 	}
@@ -137,7 +163,7 @@ func (s *sinkOp[T]) NotifyCheckpointComplete(id int64) error {
 			kept = append(kept, p)
 			continue
 		}
-		if err := s.tpc.Commit(p.items); err != nil {
+		if err := s.tpc.Commit(s.taskContext(), p.items); err != nil {
 			return opError(s.ctx, fmt.Errorf("commit of checkpoint %d: %w", p.id, err))
 		}
 	}
@@ -150,7 +176,7 @@ func (s *sinkOp[T]) NotifyCheckpointComplete(id int64) error {
 func (s *sinkOp[T]) NotifyCheckpointAborted(int64) error { return nil }
 
 func (s *sinkOp[T]) ProcessElement(v T, ts int64) error {
-	if err := s.writer.Write(v, ts); err != nil {
+	if err := s.writer.Write(s.taskContext(), v, ts); err != nil {
 		return opError(s.ctx, err)
 	}
 	return nil
@@ -159,7 +185,7 @@ func (s *sinkOp[T]) ProcessElement(v T, ts int64) error {
 func (s *sinkOp[T]) ProcessWatermark(wm int64) error {
 	s.ctx.Metrics.CurrentWatermark = wm
 	if s.wmw != nil {
-		if err := s.wmw.WriteWatermark(wm); err != nil {
+		if err := s.wmw.WriteWatermark(s.taskContext(), wm); err != nil {
 			return opError(s.ctx, err)
 		}
 	}
@@ -169,16 +195,16 @@ func (s *sinkOp[T]) ProcessWatermark(wm int64) error {
 func (s *sinkOp[T]) ProcessWatermarkStatus(bool) error { return nil }
 
 func (s *sinkOp[T]) Finish() error {
-	if err := s.writer.Flush(true); err != nil {
+	if err := s.writer.Flush(s.taskContext(), true); err != nil {
 		return opError(s.ctx, err)
 	}
 	if s.tpc != nil && !s.ctx.Checkpointing {
 		// Without checkpoints the end of input is the commit point.
-		items, err := s.tpc.PreCommit(0)
+		items, err := s.tpc.PreCommit(s.taskContext(), 0)
 		if err != nil {
 			return opError(s.ctx, err)
 		}
-		if err := s.tpc.Commit(items); err != nil {
+		if err := s.tpc.Commit(s.taskContext(), items); err != nil {
 			return opError(s.ctx, err)
 		}
 	}
@@ -203,17 +229,18 @@ func (s Stream[T]) SinkTo(sink Sink[T]) DataSink {
 }
 
 // SinkFunc is a sink that calls fn for every record, from each subtask's
-// goroutine; fn must be safe for concurrent use when parallelism > 1.
-type SinkFunc[T any] func(v T, ts int64) error
+// goroutine; fn must be safe for concurrent use when parallelism > 1. ctx
+// is the task's context (see SinkWriter): fn must return when it is done.
+type SinkFunc[T any] func(ctx context.Context, v T, ts int64) error
 
 // CreateWriter returns a writer calling f.
 func (f SinkFunc[T]) CreateWriter(SinkContext) (SinkWriter[T], error) { return funcWriter[T](f), nil }
 
-type funcWriter[T any] func(v T, ts int64) error
+type funcWriter[T any] func(ctx context.Context, v T, ts int64) error
 
-func (f funcWriter[T]) Write(v T, ts int64) error { return f(v, ts) }
-func (f funcWriter[T]) Flush(bool) error          { return nil }
-func (f funcWriter[T]) Close() error              { return nil }
+func (f funcWriter[T]) Write(ctx context.Context, v T, ts int64) error { return f(ctx, v, ts) }
+func (f funcWriter[T]) Flush(context.Context, bool) error              { return nil }
+func (f funcWriter[T]) Close() error                                   { return nil }
 
 // Collected holds the records a Collect sink received.
 type Collected[T any] struct {
@@ -243,7 +270,7 @@ func (c *Collected[T]) Timestamped() []TimestampedValue[T] {
 // results: read them after Execute returns.
 func Collect[T any](s Stream[T]) *Collected[T] {
 	c := &Collected[T]{}
-	d := s.SinkTo(SinkFunc[T](func(v T, ts int64) error {
+	d := s.SinkTo(SinkFunc[T](func(_ context.Context, v T, ts int64) error {
 		c.mu.Lock()
 		c.values = append(c.values, TimestampedValue[T]{Value: v, TS: ts})
 		c.mu.Unlock()

@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"math"
 
+	"errors"
+	"github.com/weirstream/weir/internal/errkind"
 	"github.com/weirstream/weir/internal/graph"
 	"github.com/weirstream/weir/internal/runtime"
 )
@@ -384,7 +386,7 @@ func restorePosition(items [][]byte, subtask, parallelism int) (int, error) {
 		p, b := binary.Uvarint(it[max(a, 0):])
 		n, c := binary.Uvarint(it[max(a+b, 0):])
 		if a <= 0 || b <= 0 || c <= 0 || a+b+c != len(it) || s > math.MaxInt32 || p > math.MaxInt32 || n > math.MaxInt {
-			return 0, fmt.Errorf("collection source: corrupt position")
+			return 0, errkind.Mark(errors.New("collection source: corrupt position"), errkind.Corruption)
 		}
 		if int(p) != parallelism {
 			return 0, fmt.Errorf("collection source: stored at parallelism %d, restored at %d", p, parallelism)

@@ -87,7 +87,7 @@ func TestUnencodableStateFailsAtStart(t *testing.T) {
 			defer cancel()
 			var seen atomic.Int64
 			weir.ProcessKeyed[int, int, int](weir.KeyBy(src, func(n int) int { return n }), &chanState{}).Name("pipes").
-				SinkTo(weir.SinkFunc[int](func(int, int64) error {
+				SinkTo(weir.SinkFunc[int](func(context.Context, int, int64) error {
 					if seen.Add(1) == 2 {
 						cancel()
 					}
@@ -171,7 +171,7 @@ func TestUnencodableBroadcastStateFailsAtStart(t *testing.T) {
 		weir.NewMapStateDescriptor[string, func()]("handlers"))
 	in := weir.FromSource[int](env, quietSource{1}, weir.NoWatermarks[int](), "in")
 	weir.ProcessBroadcast[int, int, int](weir.ConnectBroadcastNonKeyed(in, rules), forward{}).
-		SinkTo(weir.SinkFunc[int](func(int, int64) error { cancel(); return nil }))
+		SinkTo(weir.SinkFunc[int](func(context.Context, int, int64) error { cancel(); return nil }))
 	err := env.Execute(ctx)
 	if err == nil || !strings.Contains(err.Error(), `operator "BroadcastProcess"`) || !strings.Contains(err.Error(), `broadcast state "handlers" cannot be checkpointed`) {
 		t.Fatalf("Execute = %v, want the broadcast state's codec error naming the operator", err)

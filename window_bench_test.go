@@ -75,7 +75,7 @@ func BenchmarkTumblingWindowCount(b *testing.B) {
 		var agg state.AggregateFunction[benchEvent, int64, int64] = countAgg{}
 		counts := WindowAggregate(Window(ks,
 			window.TumblingEventTime[benchEvent](time.Second)), agg)
-		counts.SinkTo(SinkFunc[int64](func(int64, int64) error { return nil }))
+		counts.SinkTo(SinkFunc[int64](func(context.Context, int64, int64) error { return nil }))
 		b.ReportAllocs()
 		b.ResetTimer()
 		if err := env.Execute(context.Background()); err != nil {

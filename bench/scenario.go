@@ -115,13 +115,13 @@ type sumWriter[T any] struct {
 	c    Checksum
 }
 
-func (w *sumWriter[T]) Write(v T, _ int64) error {
+func (w *sumWriter[T]) Write(_ context.Context, v T, _ int64) error {
 	w.c.Records++
 	w.c.Sum += w.sink.value(v)
 	return nil
 }
 
-func (w *sumWriter[T]) Flush(endOfInput bool) error {
+func (w *sumWriter[T]) Flush(_ context.Context, endOfInput bool) error {
 	if !endOfInput {
 		return nil
 	}

@@ -54,8 +54,8 @@ func (r *benchReader) Close() error { return nil }
 type countSink struct{ n *int64 }
 
 func (s countSink) CreateWriter(weir.SinkContext) (weir.SinkWriter[int32], error) { return s, nil }
-func (s countSink) Write(int32, int64) error                                      { *s.n++; return nil }
-func (s countSink) Flush(bool) error                                              { return nil }
+func (s countSink) Write(context.Context, int32, int64) error                     { *s.n++; return nil }
+func (s countSink) Flush(context.Context, bool) error                             { return nil }
 func (s countSink) Close() error                                                  { return nil }
 
 func benchCEP(b *testing.B, procTime, view bool) {

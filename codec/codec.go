@@ -19,6 +19,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"github.com/weirstream/weir/internal/errkind"
 	"math"
 	"reflect"
 	"sort"
@@ -36,8 +37,9 @@ type Codec[T any] interface {
 	Decode(src []byte) (T, int, error)
 }
 
-// ErrCorrupt is wrapped by every decoding error.
-var ErrCorrupt = errors.New("codec: corrupt or truncated data")
+// ErrCorrupt is wrapped by every decoding error. It matches
+// weir.ErrCorruption (weir.IsCorruption).
+var ErrCorrupt = errkind.Mark(errors.New("codec: corrupt or truncated data"), errkind.Corruption)
 
 // For returns the default codec for T, or an error naming the part of T
 // that cannot be encoded.

@@ -1,6 +1,7 @@
 package nexmark
 
 import (
+	"context"
 	"math"
 	"math/bits"
 	"sync"
@@ -286,8 +287,8 @@ type latencyWriter[R any] struct {
 	skip int64 // rows to skip before the next measured one
 }
 
-func (w *latencyWriter[R]) Write(v R, ts int64) error {
-	if err := w.rows(v, ts); err != nil {
+func (w *latencyWriter[R]) Write(ctx context.Context, v R, ts int64) error {
+	if err := w.rows(ctx, v, ts); err != nil {
 		return err
 	}
 	if w.skip > 0 {
@@ -301,7 +302,7 @@ func (w *latencyWriter[R]) Write(v R, ts int64) error {
 	return nil
 }
 
-func (w *latencyWriter[R]) Flush(bool) error { return nil }
+func (w *latencyWriter[R]) Flush(context.Context, bool) error { return nil }
 
 // Close merges the subtask's histogram into the query's.
 func (w *latencyWriter[R]) Close() error {

@@ -2,6 +2,7 @@ package nexmark
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -92,12 +93,12 @@ func define[R any](name, title string, mode Mode, build func(weir.Stream[Event])
 		res := &Result{}
 		var mu sync.Mutex
 		var rows []R
-		sink := func(v R, _ int64) error {
+		sink := func(_ context.Context, v R, _ int64) error {
 			res.rows.Add(1)
 			return nil
 		}
 		if keep {
-			sink = func(v R, _ int64) error {
+			sink = func(_ context.Context, v R, _ int64) error {
 				res.rows.Add(1)
 				mu.Lock()
 				rows = append(rows, v)

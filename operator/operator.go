@@ -71,8 +71,9 @@ type TwoInput[In1, In2 any] = runtime.TwoInput[In1, In2]
 
 // Context is what an operator learns in Open about where it runs: name and
 // uid, subtask and parallelism, its key-group range, the processing-time
-// service, logger, metrics, and the state to restore (nil on a fresh
-// start).
+// service, logger, metrics, the state to restore (nil on a fresh start),
+// and the task's context.Context (Context.Context), done when the job is
+// cancelled or fails, for the blocking calls an operator makes.
 type Context = runtime.OperatorContext
 
 // Metrics are counters an operator updates; the task publishes them.

@@ -255,19 +255,19 @@ func (c captureSink[T]) CreateWriter(weir.SinkContext) (weir.SinkWriter[T], erro
 
 type captureWriter[T any] struct{ o *Output[T] }
 
-func (c captureWriter[T]) Write(v T, ts int64) error {
+func (c captureWriter[T]) Write(_ context.Context, v T, ts int64) error {
 	c.o.mu.Lock()
 	c.o.records = append(c.o.records, Record[T]{v, ts})
 	c.o.mu.Unlock()
 	return nil
 }
 
-func (c captureWriter[T]) WriteWatermark(wm int64) error {
+func (c captureWriter[T]) WriteWatermark(_ context.Context, wm int64) error {
 	c.o.mu.Lock()
 	c.o.watermarks = append(c.o.watermarks, wm)
 	c.o.mu.Unlock()
 	return nil
 }
 
-func (c captureWriter[T]) Flush(bool) error { return nil }
-func (c captureWriter[T]) Close() error     { return nil }
+func (c captureWriter[T]) Flush(context.Context, bool) error { return nil }
+func (c captureWriter[T]) Close() error                      { return nil }

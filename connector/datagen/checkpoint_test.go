@@ -44,18 +44,18 @@ type txWriter struct {
 }
 
 // Write checks the record's timestamp: the generator's is seq*10.
-func (w *txWriter) Write(v int64, ts int64) error {
+func (w *txWriter) Write(_ context.Context, v int64, ts int64) error {
 	if ts != v*10 {
 		return fmt.Errorf("record %d has timestamp %d, want %d", v, ts, v*10)
 	}
 	w.buf = append(w.buf, v)
 	return nil
 }
-func (w *txWriter) Flush(bool) error { return nil }
-func (w *txWriter) Close() error     { return nil }
+func (w *txWriter) Flush(context.Context, bool) error { return nil }
+func (w *txWriter) Close() error                      { return nil }
 
 // PreCommit encodes the transaction: its name, then the records.
-func (w *txWriter) PreCommit(id int64) ([][]byte, error) {
+func (w *txWriter) PreCommit(_ context.Context, id int64) ([][]byte, error) {
 	b := fmt.Appendf(nil, "%s-%d\n", w.name, id)
 	for _, v := range w.buf {
 		b = binary.AppendVarint(b, v)
@@ -64,7 +64,7 @@ func (w *txWriter) PreCommit(id int64) ([][]byte, error) {
 	return [][]byte{b}, nil
 }
 
-func (w *txWriter) Commit(items [][]byte) error {
+func (w *txWriter) Commit(ctx context.Context, items [][]byte) error {
 	w.s.mu.Lock()
 	defer w.s.mu.Unlock()
 	for _, it := range items {

@@ -110,20 +110,27 @@ func Mix(seed uint64, seq int64) uint64 {
 	return z ^ (z >> 31)
 }
 
-// ErrInvalidOptions is matched by the error of a source with bad options.
-var ErrInvalidOptions = errors.New("datagen: invalid options")
+// ErrInvalidOptions is matched by the error of a source with bad options:
+// a weir.InvalidOptionError worded "datagen: option RecordsPerSecond:
+// ...". It matches weir.ErrInvalidOption.
+var ErrInvalidOptions = weir.MarkError(errors.New("datagen: invalid options"), weir.ErrInvalidOption)
+
+// optionError is the error of an invalid option.
+func optionError(option, reason string) error {
+	return &weir.InvalidOptionError{Prefix: "datagen", Option: option, Reason: reason, Kind: ErrInvalidOptions}
+}
 
 // CreateReader returns the reader of one subtask.
 func (s *Source[T]) CreateReader(ctx weir.SourceContext) (weir.SourceReader[T], error) {
 	o := s.opts
 	if math.IsNaN(o.RecordsPerSecond) || math.IsInf(o.RecordsPerSecond, 0) {
-		return nil, fmt.Errorf("%w: RecordsPerSecond %v", ErrInvalidOptions, o.RecordsPerSecond)
+		return nil, optionError("RecordsPerSecond", fmt.Sprintf("%v is not a rate", o.RecordsPerSecond))
 	}
 	if s.factory == nil {
-		return nil, fmt.Errorf("%w: no record function", ErrInvalidOptions)
+		return nil, optionError("record function", "must be set")
 	}
 	if ctx.Parallelism < 1 || ctx.Subtask < 0 || ctx.Subtask >= ctx.Parallelism {
-		return nil, fmt.Errorf("%w: subtask %d of %d", ErrInvalidOptions, ctx.Subtask, ctx.Parallelism)
+		return nil, optionError("SourceContext", fmt.Sprintf("subtask %d of %d", ctx.Subtask, ctx.Parallelism))
 	}
 	batch := o.BatchSize
 	if batch <= 0 {
@@ -153,7 +160,7 @@ func (s *Source[T]) CreateReader(ctx weir.SourceContext) (weir.SourceReader[T], 
 	}
 	r.fn = s.factory(ctx.Subtask, Rand(o.Seed, ctx.Subtask))
 	if r.fn == nil {
-		return nil, fmt.Errorf("%w: factory returned no function for subtask %d", ErrInvalidOptions, ctx.Subtask)
+		return nil, optionError("record function", fmt.Sprintf("the factory returned none for subtask %d", ctx.Subtask))
 	}
 	return r, nil
 }
@@ -286,20 +293,20 @@ func restoreSequences(items [][]byte, subtask, parallelism int) ([]sequence, int
 	)
 	for _, it := range items {
 		if len(it) == 0 || it[0] != seqVersion {
-			return nil, 0, errors.New("corrupt position: unknown version")
+			return nil, 0, weir.MarkError(errors.New("corrupt position: unknown version"), weir.ErrCorruption)
 		}
 		b := it[1:]
 		id, a := binary.Uvarint(b)
 		st, c := binary.Uvarint(b[max(a, 0):])
 		next, d := binary.Uvarint(b[max(a+c, 0):])
 		if a <= 0 || c <= 0 || d <= 0 || a+c+d != len(b) || st == 0 || st > math.MaxInt32 || id >= st || next > math.MaxInt64 {
-			return nil, 0, errors.New("corrupt position")
+			return nil, 0, weir.MarkError(errors.New("corrupt position"), weir.ErrCorruption)
 		}
 		// Sequence id produces id, id+stride, ...; past the end of
 		// numbers its next is MaxInt64. Another next would produce
 		// numbers of another sequence.
 		if next%st != id && next != math.MaxInt64 {
-			return nil, 0, fmt.Errorf("corrupt position: sequence %d of stride %d at %d", id, st, next)
+			return nil, 0, weir.MarkError(fmt.Errorf("corrupt position: sequence %d of stride %d at %d", id, st, next), weir.ErrCorruption)
 		}
 		if step != 0 && int64(st) != step {
 			return nil, 0, fmt.Errorf("positions with strides %d and %d", step, st)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -137,7 +138,7 @@ func TestUnboundedUntilCanceled(t *testing.T) {
 	var mu sync.Mutex
 	var seen []int64
 	src := datagen.New(func(seq int64) int64 { return seq }, datagen.Options{BatchSize: 100})
-	weir.FromSource[int64](env, src, weir.NoWatermarks[int64](), "gen").SinkTo(weir.SinkFunc[int64](func(v int64, _ int64) error {
+	weir.FromSource[int64](env, src, weir.NoWatermarks[int64](), "gen").SinkTo(weir.SinkFunc[int64](func(_ context.Context, v int64, _ int64) error {
 		mu.Lock()
 		defer mu.Unlock()
 		seen = append(seen, v)
@@ -217,8 +218,8 @@ func TestInvalidOptions(t *testing.T) {
 	nan /= nan
 	weir.Collect(weir.FromSource[int](env, datagen.New(func(int64) int { return 0 }, datagen.Options{Count: 1, RecordsPerSecond: nan}), weir.NoWatermarks[int](), "gen"))
 	err := env.Execute(context.Background())
-	if !errors.Is(err, datagen.ErrInvalidOptions) {
-		t.Fatalf("Execute = %v, want ErrInvalidOptions", err)
+	if !errors.Is(err, datagen.ErrInvalidOptions) || !weir.IsInvalidOption(err) || !strings.Contains(err.Error(), "datagen: option RecordsPerSecond: ") {
+		t.Fatalf("Execute = %v, want ErrInvalidOptions on RecordsPerSecond", err)
 	}
 }
 
@@ -253,7 +254,7 @@ func TestUnboundedEverySubtask(t *testing.T) {
 				return seq
 			}
 		}, datagen.Options{BatchSize: 64})
-		weir.FromSource[int64](env, src, weir.NoWatermarks[int64](), "gen").SinkTo(weir.SinkFunc[int64](func(int64, int64) error { return nil }))
+		weir.FromSource[int64](env, src, weir.NoWatermarks[int64](), "gen").SinkTo(weir.SinkFunc[int64](func(context.Context, int64, int64) error { return nil }))
 		done := make(chan error, 1)
 		go func() { done <- env.Execute(ctx) }()
 		seen := map[int]bool{}

@@ -3,6 +3,7 @@ package file
 import (
 	"encoding/binary"
 	"fmt"
+	"github.com/weirstream/weir"
 )
 
 // filePos is the checkpointed position of one file of a source: the byte
@@ -50,7 +51,7 @@ func decodePositions(items [][]byte) (map[string]filePos, error) {
 			return nil, err
 		}
 		if q, dup := out[rel]; dup && q != p {
-			return nil, fmt.Errorf("file: corrupt checkpoint: two positions for %s", rel)
+			return nil, weir.MarkError(fmt.Errorf("file: corrupt checkpoint: two positions for %s", rel), weir.ErrCorruption)
 		}
 		out[rel] = p
 	}
@@ -59,7 +60,7 @@ func decodePositions(items [][]byte) (map[string]filePos, error) {
 
 func decodePos(b []byte) (string, filePos, error) {
 	bad := func(what string) (string, filePos, error) {
-		return "", filePos{}, fmt.Errorf("file: corrupt checkpointed position: %s", what)
+		return "", filePos{}, weir.MarkError(fmt.Errorf("file: corrupt checkpointed position: %s", what), weir.ErrCorruption)
 	}
 	if len(b) == 0 || b[0] != posVersion {
 		return bad("unknown version")

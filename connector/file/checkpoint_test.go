@@ -264,16 +264,16 @@ type failingWriter struct {
 	ended bool
 }
 
-func (w *failingWriter) Flush(end bool) error {
+func (w *failingWriter) Flush(ctx context.Context, end bool) error {
 	w.ended = w.ended || end
-	return w.TwoPhaseCommitWriter.Flush(end)
+	return w.TwoPhaseCommitWriter.Flush(ctx, end)
 }
 
-func (w *failingWriter) Commit(items [][]byte) error {
+func (w *failingWriter) Commit(ctx context.Context, items [][]byte) error {
 	if w.ended {
 		return errFail
 	}
-	return w.TwoPhaseCommitWriter.Commit(items)
+	return w.TwoPhaseCommitWriter.Commit(ctx, items)
 }
 
 // TestFinalCheckpointCommittedAfterRestore: a job whose only checkpoint is

@@ -3,6 +3,7 @@ package file
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"crypto/rand"
 	"encoding/binary"
 	"encoding/hex"
@@ -106,8 +107,11 @@ func (s *ExactlyOnceSink[T]) ext() string {
 // checkpoint, once the staged output of the checkpoint restored from was
 // committed.
 func (s *ExactlyOnceSink[T]) CreateWriter(ctx weir.SinkContext) (weir.SinkWriter[T], error) {
-	if s.opts.MaxPartSize < 0 || s.opts.RolloverInterval < 0 {
-		return nil, fmt.Errorf("%w: negative MaxPartSize or RolloverInterval", ErrOptions)
+	if s.opts.MaxPartSize < 0 {
+		return nil, optionError("MaxPartSize", "must not be negative", nil)
+	}
+	if s.opts.RolloverInterval < 0 {
+		return nil, optionError("RolloverInterval", "must not be negative", nil)
 	}
 	w := &eoWriter[T]{dir: s.dir, ext: s.ext(), subtask: ctx.Subtask, parallelism: ctx.Parallelism,
 		maxSize: s.opts.MaxPartSize, interval: s.opts.RolloverInterval, refs: map[string]bool{}, bulk: s.bulk}
@@ -115,7 +119,7 @@ func (s *ExactlyOnceSink[T]) CreateWriter(ctx weir.SinkContext) (weir.SinkWriter
 		w.maxSize = DefaultMaxPartSize
 	}
 	if ext := w.ext; ext == "" || strings.ContainsAny(ext, `/\`) || strings.HasPrefix(ext, ".") {
-		return nil, fmt.Errorf("%w: part file extension %q", ErrOptions, ext)
+		return nil, optionError("part file extension", fmt.Sprintf("%q is not a file name extension", ext), nil)
 	}
 	switch {
 	case s.bulk != nil:
@@ -126,7 +130,7 @@ func (s *ExactlyOnceSink[T]) CreateWriter(ctx weir.SinkContext) (weir.SinkWriter
 		}
 		schema, err := newCSVSchema[T]()
 		if err != nil {
-			return nil, fmt.Errorf("%w: %w", ErrOptions, err)
+			return nil, optionError("record type", "", err)
 		}
 		w.csv = &csvEncoder[T]{schema: schema, comma: comma}
 	default:
@@ -187,7 +191,7 @@ func (c committable) encode() []byte {
 }
 
 func decodeCommittable(b []byte) (committable, error) {
-	bad := errors.New("file: corrupt committable")
+	bad := weir.MarkError(errors.New("file: corrupt committable"), weir.ErrCorruption)
 	if len(b) == 0 || b[0] != committableVersion {
 		return committable{}, bad
 	}
@@ -385,7 +389,7 @@ func (w *eoWriter[T]) roll() error {
 	return nil
 }
 
-func (w *eoWriter[T]) Write(v T, _ int64) error {
+func (w *eoWriter[T]) Write(_ context.Context, v T, _ int64) error {
 	if !w.started {
 		if err := w.start(); err != nil {
 			return err
@@ -466,8 +470,8 @@ func (c *countWriter) Write(p []byte) (int, error) {
 
 // Flush writes buffered records to the in-progress file; they stay
 // invisible until committed. Bulk formats keep theirs until the part file
-// rolls.
-func (w *eoWriter[T]) Flush(bool) error {
+// rolls. Local file writes are not interruptible; ctx is not consulted.
+func (w *eoWriter[T]) Flush(context.Context, bool) error {
 	if w.f == nil {
 		return nil
 	}
@@ -479,7 +483,10 @@ func (w *eoWriter[T]) Flush(bool) error {
 
 // PreCommit rolls the in-progress file and stages every part file closed
 // since the last checkpoint.
-func (w *eoWriter[T]) PreCommit(int64) ([][]byte, error) {
+func (w *eoWriter[T]) PreCommit(ctx context.Context, _ int64) ([][]byte, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("file: pre-commit: %w", err)
+	}
 	if !w.started {
 		if err := w.start(); err != nil {
 			return nil, err
@@ -498,12 +505,16 @@ func (w *eoWriter[T]) PreCommit(int64) ([][]byte, error) {
 
 // Commit renames staged part files to their final names. A part file whose
 // final name exists and whose staged file does not was committed already
-// (before a failure, or by another subtask after a restore).
-func (w *eoWriter[T]) Commit(items [][]byte) error {
+// (before a failure, or by another subtask after a restore). It stops
+// between part files once ctx is done; the restore commits the rest.
+func (w *eoWriter[T]) Commit(ctx context.Context, items [][]byte) error {
 	if len(items) == 0 {
 		return nil
 	}
 	for _, it := range items {
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("file: commit: %w", err)
+		}
 		c, err := decodeCommittable(it)
 		if err != nil {
 			return err

@@ -50,7 +50,7 @@ func names(t *testing.T, dir string) []string {
 func write(t *testing.T, w tpc, from, to int) {
 	t.Helper()
 	for i := from; i < to; i++ {
-		if err := w.Write(kout{Key: "k", Seq: int64(i), Sum: int64(i)}, 0); err != nil {
+		if err := w.Write(t.Context(), kout{Key: "k", Seq: int64(i), Sum: int64(i)}, 0); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -63,25 +63,25 @@ func TestExactlyOnceLifecycle(t *testing.T) {
 	s := file.ExactlyOnceJSONSink[kout](dir, file.ExactlyOnceOptions{})
 	w := newTPC(t, s, 0, 1)
 	write(t, w, 0, 3)
-	if err := w.Flush(false); err != nil {
+	if err := w.Flush(t.Context(), false); err != nil {
 		t.Fatal(err)
 	}
 	if got, want := names(t, dir), []string{".part-0-0.jsonl.inprogress"}; !slices.Equal(got, want) {
 		t.Fatalf("after writing: %v, want %v", got, want)
 	}
-	c1, err := w.PreCommit(1)
+	c1, err := w.PreCommit(t.Context(), 1)
 	if err != nil || len(c1) != 1 {
 		t.Fatalf("PreCommit: %d committables, %v", len(c1), err)
 	}
 	write(t, w, 3, 5)
-	c2, err := w.PreCommit(2)
+	c2, err := w.PreCommit(t.Context(), 2)
 	if err != nil || len(c2) != 1 {
 		t.Fatalf("PreCommit: %d committables, %v", len(c2), err)
 	}
-	if c3, err := w.PreCommit(3); err != nil || len(c3) != 0 {
+	if c3, err := w.PreCommit(t.Context(), 3); err != nil || len(c3) != 0 {
 		t.Fatalf("PreCommit without records: %d committables, %v", len(c3), err)
 	}
-	if err := w.Commit(c1); err != nil {
+	if err := w.Commit(t.Context(), c1); err != nil {
 		t.Fatal(err)
 	}
 	// The job fails with records of a third file in progress; checkpoint 2
@@ -104,11 +104,11 @@ func TestExactlyOnceLifecycle(t *testing.T) {
 	// again: idempotent), then clean up.
 	w0, w1 := newTPC(t, s, 0, 2), newTPC(t, s, 1, 2)
 	for _, w := range []tpc{w0, w1} {
-		if err := w.Commit(append(c1, c2...)); err != nil {
+		if err := w.Commit(t.Context(), append(c1, c2...)); err != nil {
 			t.Fatalf("commit after restore: %v", err)
 		}
 	}
-	if _, err := w1.PreCommit(4); err != nil {
+	if _, err := w1.PreCommit(t.Context(), 4); err != nil {
 		t.Fatal(err)
 	}
 	if got, want := names(t, dir), []string{".part-0-7.jsonl.inprogress", ".part-4-2.jsonl.inprogress", "other.txt", "part-0-0.jsonl", "part-0-1.jsonl"}; !slices.Equal(got, want) {
@@ -118,11 +118,11 @@ func TestExactlyOnceLifecycle(t *testing.T) {
 	if got, want := names(t, dir), []string{".part-0-8.jsonl.inprogress", "other.txt", "part-0-0.jsonl", "part-0-1.jsonl"}; !slices.Equal(got, want) {
 		t.Fatalf("after subtask 0 started: %v, want %v", got, want)
 	}
-	c5, err := w0.PreCommit(5)
+	c5, err := w0.PreCommit(t.Context(), 5)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := w0.Commit(c5); err != nil {
+	if err := w0.Commit(t.Context(), c5); err != nil {
 		t.Fatal(err)
 	}
 	var seqs []int64
@@ -139,10 +139,10 @@ func TestExactlyOnceLifecycle(t *testing.T) {
 	if err := os.Remove(filepath.Join(dir, "part-0-8.jsonl")); err != nil {
 		t.Fatal(err)
 	}
-	if err := w0.Commit(c5); err == nil {
+	if err := w0.Commit(t.Context(), c5); err == nil {
 		t.Fatal("commit of a lost part file succeeded")
 	}
-	if err := w0.Commit([][]byte{[]byte("\x01\x03../\x01x")}); err == nil {
+	if err := w0.Commit(t.Context(), [][]byte{[]byte("\x01\x03../\x01x")}); err == nil {
 		t.Fatal("commit of a committable naming another directory succeeded")
 	}
 }
@@ -182,14 +182,14 @@ func TestExactlyOnceRolling(t *testing.T) {
 			dir := t.TempDir()
 			w := newTPC(t, file.ExactlyOnceCSVSink[kout](dir, tc.opts), 2, 3)
 			write(t, w, 0, 13)
-			c, err := w.PreCommit(1)
+			c, err := w.PreCommit(t.Context(), 1)
 			if err != nil {
 				t.Fatal(err)
 			}
 			if len(c) != tc.wantParts {
 				t.Fatalf("%d committables, want %d", len(c), tc.wantParts)
 			}
-			if err := w.Commit(c); err != nil {
+			if err := w.Commit(t.Context(), c); err != nil {
 				t.Fatal(err)
 			}
 			got := committedOutput(t, dir, true, true)
@@ -204,10 +204,13 @@ func TestExactlyOnceRolling(t *testing.T) {
 }
 
 func TestExactlyOnceOptions(t *testing.T) {
-	for _, o := range []file.ExactlyOnceOptions{{MaxPartSize: -1}, {RolloverInterval: -1}, {Comma: '"'}} {
-		_, err := file.ExactlyOnceCSVSink[kout](t.TempDir(), o).CreateWriter(weir.SinkContext{Parallelism: 1})
-		if !errors.Is(err, file.ErrOptions) && !(o.Comma != 0 && err != nil) {
-			t.Errorf("%+v: err %v", o, err)
+	for _, tc := range []struct {
+		o      file.ExactlyOnceOptions
+		option string
+	}{{file.ExactlyOnceOptions{MaxPartSize: -1}, "MaxPartSize"}, {file.ExactlyOnceOptions{RolloverInterval: -1}, "RolloverInterval"}, {file.ExactlyOnceOptions{Comma: '"'}, "Comma"}} {
+		_, err := file.ExactlyOnceCSVSink[kout](t.TempDir(), tc.o).CreateWriter(weir.SinkContext{Parallelism: 1})
+		if !errors.Is(err, file.ErrOptions) || !weir.IsInvalidOption(err) || !strings.HasPrefix(fmt.Sprint(err), "file: option "+tc.option+": ") {
+			t.Errorf("%+v: err %v, want an invalid option error on %s", tc.o, err, tc.option)
 		}
 	}
 }

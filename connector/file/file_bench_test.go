@@ -30,7 +30,7 @@ func benchRead(b *testing.B, csv bool) {
 	}
 	env = weir.NewEnvironment(weir.Options{})
 	n := 0
-	weir.FromSource(env, src2, weir.NoWatermarks[event](), "read").SinkTo(weir.SinkFunc[event](func(event, int64) error { n++; return nil }))
+	weir.FromSource(env, src2, weir.NoWatermarks[event](), "read").SinkTo(weir.SinkFunc[event](func(context.Context, event, int64) error { n++; return nil }))
 	b.ResetTimer()
 	if err := env.Execute(context.Background()); err != nil {
 		b.Fatal(err)

@@ -3,6 +3,7 @@ package file
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -62,7 +63,7 @@ func (s *Sink[T]) CreateWriter(ctx weir.SinkContext) (weir.SinkWriter[T], error)
 		}
 		schema, err := newCSVSchema[T]()
 		if err != nil {
-			return nil, fmt.Errorf("%w: %w", ErrOptions, err)
+			return nil, optionError("record type", "", err)
 		}
 		w.csv = &csvEncoder[T]{schema: schema, comma: comma}
 	default:
@@ -99,7 +100,7 @@ type writer[T any] struct {
 	count int64
 }
 
-func (w *writer[T]) Write(v T, _ int64) error {
+func (w *writer[T]) Write(_ context.Context, v T, _ int64) error {
 	w.count++
 	var line []byte
 	if w.csv != nil {
@@ -122,12 +123,15 @@ func (w *writer[T]) Write(v T, _ int64) error {
 }
 
 // Flush writes buffered records to the file; at the end of input it also
-// syncs the file to stable storage.
-func (w *writer[T]) Flush(endOfInput bool) error {
+// syncs the file to stable storage, unless ctx is done by then.
+func (w *writer[T]) Flush(ctx context.Context, endOfInput bool) error {
 	if err := w.bw.Flush(); err != nil {
 		return fmt.Errorf("file: writing %s: %w", w.name, err)
 	}
 	if endOfInput {
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("file: syncing %s: %w", w.name, err)
+		}
 		if err := w.f.Sync(); err != nil {
 			return fmt.Errorf("file: syncing %s: %w", w.name, err)
 		}

@@ -98,15 +98,23 @@ func CSVSource[T any](path string, opts SourceOptions) *Source[T] {
 }
 
 // ErrOptions is matched by the error of a source or sink created with
-// invalid options or an unsupported record type.
-var ErrOptions = errors.New("file: invalid options")
+// invalid options or an unsupported record type: a
+// weir.InvalidOptionError worded "file: option Comma: ...". It matches
+// weir.ErrInvalidOption.
+var ErrOptions = weir.MarkError(errors.New("file: invalid options"), weir.ErrInvalidOption)
+
+// optionError is the error of an invalid option; err, if not nil, is its
+// cause.
+func optionError(option, reason string, err error) error {
+	return &weir.InvalidOptionError{Prefix: "file", Option: option, Reason: reason, Kind: ErrOptions, Err: err}
+}
 
 func checkComma(c rune) (byte, error) {
 	if c == 0 {
 		return ',', nil
 	}
 	if c >= 0x80 || c == '"' || c == '\r' || c == '\n' {
-		return 0, fmt.Errorf("%w: CSV separator %q", ErrOptions, c)
+		return 0, optionError("Comma", fmt.Sprintf("%q cannot separate CSV fields", c), nil)
 	}
 	return byte(c), nil
 }
@@ -168,7 +176,7 @@ func (s *Source[T]) CreateReader(ctx weir.SourceContext) (weir.SourceReader[T], 
 	r := &reader[T]{files: mine, newDec: newDec, perPoll: n, policy: s.opts.OnError, format: s.format, comma: comma, maxRec: maxRec, log: log}
 	if s.opts.LinesPerSecond > 0 {
 		if ctx.Time == nil {
-			return nil, fmt.Errorf("%w: LinesPerSecond needs the job's processing-time service", ErrOptions)
+			return nil, optionError("LinesPerSecond", "needs the job's processing-time service", nil)
 		}
 		r.limit = &limiter{perMs: s.opts.LinesPerSecond / 1000 / float64(p)}
 		r.time = ctx.Time
@@ -196,7 +204,7 @@ func (s *Source[T]) decoderFactory() (func() lineDecoder[T], error) {
 		}
 		schema, err := newCSVSchema[T]()
 		if err != nil {
-			return nil, fmt.Errorf("%w: %w", ErrOptions, err)
+			return nil, optionError("record type", "", err)
 		}
 		strict := s.opts.DisallowUnknownFields
 		return func() lineDecoder[T] { return &csvDecoder[T]{schema: schema, comma: comma, strict: strict} }, nil
@@ -206,7 +214,7 @@ func (s *Source[T]) decoderFactory() (func() lineDecoder[T], error) {
 		if s.opts.FailOnMissingField {
 			var err error
 			if req, err = requiredJSONFields[T](); err != nil {
-				return nil, fmt.Errorf("%w: FailOnMissingField: %w", ErrOptions, err)
+				return nil, optionError("FailOnMissingField", "", err)
 			}
 		}
 		return func() lineDecoder[T] { return &jsonDecoder[T]{strict: strict, required: req} }, nil

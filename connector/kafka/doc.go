@@ -59,6 +59,11 @@
 //
 // A Sink writes with one of two guarantees. AtLeastOnce produces
 // asynchronously and flushes on every checkpoint and at the end of input.
+// Every blocking step — a produce waiting for buffer space, a flush
+// waiting for acknowledgements, the requests of a pre-commit or commit and
+// their retries — uses the context the job passes to the writer, so
+// cancelling the job (or its failure elsewhere) interrupts a sink waiting
+// on a broker that does not answer.
 //
 // ExactlyOnce writes each checkpoint's records in a Kafka transaction. A
 // subtask s numbers its transactions and runs transaction n with the

@@ -151,7 +151,7 @@ func (s failingCommits[T]) CreateWriter(ctx weir.SinkContext) (weir.SinkWriter[T
 
 type failCommitWriter[T any] struct{ weir.TwoPhaseCommitWriter[T] }
 
-func (failCommitWriter[T]) Commit([][]byte) error { return errInjected }
+func (failCommitWriter[T]) Commit(context.Context, [][]byte) error { return errInjected }
 
 // TestCommitAfterRestore fails a job between a checkpoint's completion
 // and its commit; the restored job commits the transaction the failed one
@@ -264,7 +264,7 @@ func TestLostTransactionFailsJob(t *testing.T) {
 
 	c, s := run(false, FailOnLostTransaction)
 	err := wait(c)
-	if !errors.Is(err, ErrTransactionLost) || !strings.Contains(err.Error(), "transaction timeout") {
+	if !errors.Is(err, ErrTransactionLost) || !weir.IsDataLoss(err) || !strings.Contains(err.Error(), "transaction timeout") {
 		t.Fatalf("restored job: %v, want ErrTransactionLost", err)
 	}
 	if n := s.LostTransactions(); n != 1 {

@@ -49,7 +49,7 @@ func TestSASL(t *testing.T) {
 			g := newGather[string](3)
 			weir.FromSource[string](env, NewSource(SourceOptions[string]{
 				Brokers: seeds, Topics: []string{"in"}, Deserializer: StringSerde{}, ClientOptions: auth,
-			}), weir.NoWatermarks[string](), "kafka").SinkTo(weir.SinkFunc[string](func(v string, _ int64) error { g.add(v); return nil }))
+			}), weir.NoWatermarks[string](), "kafka").SinkTo(weir.SinkFunc[string](func(_ context.Context, v string, _ int64) error { g.add(v); return nil }))
 			job, err := env.Start(context.Background())
 			must(t, err)
 			g.wait(t, job)
@@ -96,7 +96,7 @@ func TestSASLWrongCredentials(t *testing.T) {
 	env := weir.NewEnvironment(weir.Options{})
 	weir.FromSource[string](env, NewSource(SourceOptions[string]{
 		Brokers: seeds, Topics: []string{"in"}, Deserializer: StringSerde{}, ClientOptions: wrong,
-	}), weir.NoWatermarks[string](), "kafka").SinkTo(weir.SinkFunc[string](func(string, int64) error { return nil }))
+	}), weir.NoWatermarks[string](), "kafka").SinkTo(weir.SinkFunc[string](func(context.Context, string, int64) error { return nil }))
 	job, err := env.Start(context.Background())
 	must(t, err)
 	select {
@@ -106,7 +106,7 @@ func TestSASLWrongCredentials(t *testing.T) {
 		t.Fatal("source with a wrong password still running after 30s")
 	}
 	err = job.Wait()
-	if !errors.Is(err, ErrAuthentication) || !errors.Is(err, kerr.SaslAuthenticationFailed) {
+	if !errors.Is(err, ErrAuthentication) || !weir.IsAuthentication(err) || !errors.Is(err, kerr.SaslAuthenticationFailed) {
 		t.Fatalf("source with a wrong password: %v, want an authentication error", err)
 	}
 
@@ -131,7 +131,7 @@ func TestACLDenied(t *testing.T) {
 	weir.FromSource[string](env, NewSource(SourceOptions[string]{
 		Brokers: c.ListenAddrs(), Topics: []string{"in"}, Deserializer: StringSerde{},
 		ClientOptions: []kgo.Opt{kgo.SASL(plain.Auth{User: "reader", Pass: "pw"}.AsMechanism())},
-	}), weir.NoWatermarks[string](), "kafka").SinkTo(weir.SinkFunc[string](func(string, int64) error { return nil }))
+	}), weir.NoWatermarks[string](), "kafka").SinkTo(weir.SinkFunc[string](func(context.Context, string, int64) error { return nil }))
 	job, err := env.Start(context.Background())
 	must(t, err)
 	select {

@@ -68,8 +68,8 @@ const (
 // ErrTransactionLost is matched (errors.Is) by the error of a restored
 // transaction whose records are lost: the broker aborted it (its
 // transaction timeout ran out while the job was down), or it cannot be
-// told whether it committed.
-var ErrTransactionLost = errors.New("kafka: transaction of a completed checkpoint lost")
+// told whether it committed. It matches weir.ErrDataLoss.
+var ErrTransactionLost = weir.MarkError(errors.New("kafka: transaction of a completed checkpoint lost"), weir.ErrDataLoss)
 
 // SinkOptions configure a Sink.
 type SinkOptions[T any] struct {
@@ -174,17 +174,17 @@ func (s *Sink[T]) CreateWriter(ctx weir.SinkContext) (weir.SinkWriter[T], error)
 	o := s.opts
 	switch {
 	case len(o.Brokers) == 0:
-		return nil, fmt.Errorf("%w: no brokers", ErrOptions)
+		return nil, optionError("Brokers", "must not be empty")
 	case o.Topic == "" && o.TopicSelector == nil:
-		return nil, fmt.Errorf("%w: no topic", ErrOptions)
+		return nil, optionError("Topic", "must be set (or TopicSelector)")
 	case o.Serializer == nil:
-		return nil, fmt.Errorf("%w: no serializer", ErrOptions)
+		return nil, optionError("Serializer", "must be set")
 	case o.Guarantee == ExactlyOnce && o.TransactionalIDPrefix == "":
-		return nil, fmt.Errorf("%w: exactly-once needs a transactional id prefix", ErrOptions)
+		return nil, optionError("TransactionalIDPrefix", "must be set for ExactlyOnce")
 	case o.Guarantee > ExactlyOnce:
-		return nil, fmt.Errorf("%w: guarantee %d", ErrOptions, o.Guarantee)
+		return nil, optionError("Guarantee", fmt.Sprintf("unknown guarantee %d", o.Guarantee))
 	case o.LostTransactions > LogLostTransaction:
-		return nil, fmt.Errorf("%w: lost-transaction policy %d", ErrOptions, o.LostTransactions)
+		return nil, optionError("LostTransactions", fmt.Sprintf("unknown policy %d", o.LostTransactions))
 	}
 	if err := s.registerMetrics(); err != nil {
 		return nil, err
@@ -240,13 +240,16 @@ func (p *producer[T]) onDone(r *kgo.Record, err error) {
 	}
 	p.mu.Lock()
 	if p.mu.err == nil {
-		p.mu.err = fmt.Errorf("kafka: producing to topic %s: %w", r.Topic, err)
+		p.mu.err = transient(fmt.Errorf("kafka: producing to topic %s: %w", r.Topic, err))
 	}
 	p.mu.Unlock()
 	p.failed.Store(true)
 }
 
-func (p *producer[T]) produce(v T, ts int64) error {
+// produce serializes v and produces it. Produce blocks while the client's
+// buffer is full; ctx interrupts that wait, and a record still buffered
+// when ctx is done fails with ctx's error.
+func (p *producer[T]) produce(ctx context.Context, v T, ts int64) error {
 	val, err := p.opts.Serializer.Serialize(v)
 	if err != nil {
 		return fmt.Errorf("kafka: serializing: %w", err)
@@ -268,7 +271,7 @@ func (p *producer[T]) produce(v T, ts int64) error {
 		r.Timestamp = time.UnixMilli(ts)
 	}
 	p.n++
-	p.cl.Produce(context.Background(), r, p.promise)
+	p.cl.Produce(ctx, r, p.promise)
 	if p.failed.Load() {
 		return p.err()
 	}
@@ -281,13 +284,13 @@ func (p *producer[T]) err() error {
 	return p.mu.err
 }
 
-// flush waits until every produced record is acknowledged.
-func (p *producer[T]) flush() error {
+// flush waits until every produced record is acknowledged, or ctx is done.
+func (p *producer[T]) flush(ctx context.Context) error {
 	if p.cl == nil {
 		return nil
 	}
-	if err := p.cl.Flush(context.Background()); err != nil {
-		return fmt.Errorf("kafka: flush: %w", err)
+	if err := p.cl.Flush(ctx); err != nil {
+		return transient(fmt.Errorf("kafka: flush: %w", err))
 	}
 	return p.err()
 }
@@ -298,8 +301,11 @@ type alWriter[T any] struct {
 	producer[T]
 }
 
-func (w *alWriter[T]) Write(v T, ts int64) error { return w.produce(v, ts) }
-func (w *alWriter[T]) Flush(bool) error          { return w.flush() }
+func (w *alWriter[T]) Write(ctx context.Context, v T, ts int64) error {
+	return w.produce(ctx, v, ts)
+}
+
+func (w *alWriter[T]) Flush(ctx context.Context, _ bool) error { return w.flush(ctx) }
 
 func (w *alWriter[T]) Close() error {
 	w.cl.Close()
@@ -503,21 +509,21 @@ func (w *txnWriter[T]) takeParts() []txnPart {
 // to it) is re-initialised, which fences zombie producers and aborts their
 // open transactions. It runs after the restored checkpoint's transactions
 // were committed.
-func (w *txnWriter[T]) start() error {
+func (w *txnWriter[T]) start(ctx context.Context) error {
 	w.started = true
 	w.seq = w.restoredSeq + 1
 	for slot := range TransactionSlots {
-		if err := w.abort(TransactionalID(w.opts.TransactionalIDPrefix, w.subtask, int64(slot))); err != nil {
+		if err := w.abort(ctx, TransactionalID(w.opts.TransactionalIDPrefix, w.subtask, int64(slot))); err != nil {
 			return err
 		}
 	}
 	// Ids of subtasks a lower parallelism removed: the open transactions
 	// the broker lists (Kafka 3.0+), else those of the subtasks the
 	// restored committables name.
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	lctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	orphans := map[string]bool{}
-	listed, err := kadm.NewClient(w.ctl).ListTransactions(ctx, nil, []string{"Ongoing"})
+	listed, err := kadm.NewClient(w.ctl).ListTransactions(lctx, nil, []string{"Ongoing"})
 	if err != nil {
 		w.opts.Logger.Warn("kafka: cannot list open transactions; aborting those of the restored subtasks only", "err", err)
 		for s := w.subtask + w.parallelism; s < w.oldParallelism; s += w.parallelism {
@@ -532,7 +538,7 @@ func (w *txnWriter[T]) start() error {
 		}
 	}
 	for id := range orphans {
-		if err := w.abort(id); err != nil {
+		if err := w.abort(ctx, id); err != nil {
 			return err
 		}
 	}
@@ -559,43 +565,58 @@ func subtaskOf(prefix, txnID string) (int, bool) {
 	return s, true
 }
 
-func (w *txnWriter[T]) abort(txnID string) error {
+func (w *txnWriter[T]) abort(ctx context.Context, txnID string) error {
 	req := kmsg.NewPtrInitProducerIDRequest()
 	req.TransactionalID = &txnID
 	req.TransactionTimeoutMillis = int32(w.opts.TransactionTimeout.Milliseconds())
 	req.ProducerID, req.ProducerEpoch = -1, -1
-	err := retry(func() error {
-		resp, err := req.RequestWith(context.Background(), w.ctl)
+	err := retry(ctx, func() error {
+		resp, err := req.RequestWith(ctx, w.ctl)
 		if err == nil {
 			err = kerr.ErrorForCode(resp.ErrorCode)
 		}
 		return err
 	})
 	if err != nil {
-		return fmt.Errorf("kafka: aborting leftover transactions of %s: %w", txnID, err)
+		return transient(fmt.Errorf("kafka: aborting leftover transactions of %s: %w", txnID, err))
 	}
 	return nil
 }
 
+// transient marks err retriable (weir.ErrRetriable) when Kafka calls its
+// cause so — a broker unavailable or not the leader, not enough replicas,
+// a coordinator loading — or a record timed out. Cancellation is not.
+func transient(err error) error {
+	if err != nil && (kerr.IsRetriable(err) || errors.Is(err, kgo.ErrRecordTimeout)) && !errors.Is(err, context.Canceled) {
+		return weir.MarkError(err, weir.ErrRetriable)
+	}
+	return err
+}
+
 // retry runs fn until it returns an error Kafka does not call retriable
 // (such as CONCURRENT_TRANSACTIONS while a coordinator completes an
-// earlier transaction), for at most about 30 seconds.
-func retry(fn func() error) error {
+// earlier transaction), for at most about 30 seconds, or until ctx is done.
+func retry(ctx context.Context, fn func() error) error {
 	var err error
 	for attempt := 0; attempt < 100; attempt++ {
 		if err = fn(); err == nil || !kerr.IsRetriable(err) {
 			return err
 		}
 		t := time.NewTimer(300 * time.Millisecond)
-		<-t.C
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return fmt.Errorf("%w (after %w)", ctx.Err(), err)
+		}
 	}
 	return err
 }
 
 // begin opens the transaction number w.seq with a new client.
-func (w *txnWriter[T]) begin() error {
+func (w *txnWriter[T]) begin(ctx context.Context) error {
 	if !w.started {
-		if err := w.start(); err != nil {
+		if err := w.start(ctx); err != nil {
 			return err
 		}
 	}
@@ -618,41 +639,41 @@ func (w *txnWriter[T]) begin() error {
 	return nil
 }
 
-func (w *txnWriter[T]) Write(v T, ts int64) error {
+func (w *txnWriter[T]) Write(ctx context.Context, v T, ts int64) error {
 	if !w.inTxn {
-		if err := w.begin(); err != nil {
+		if err := w.begin(ctx); err != nil {
 			return err
 		}
 	}
-	return w.produce(v, ts)
+	return w.produce(ctx, v, ts)
 }
 
 // Flush sends buffered records; they stay invisible to read_committed
 // consumers until their transaction commits.
-func (w *txnWriter[T]) Flush(bool) error { return w.flush() }
+func (w *txnWriter[T]) Flush(ctx context.Context, _ bool) error { return w.flush(ctx) }
 
 // PreCommit flushes the current transaction and stages it. An empty
 // transaction stays open for the next checkpoint and stages nothing.
-func (w *txnWriter[T]) PreCommit(int64) ([][]byte, error) {
+func (w *txnWriter[T]) PreCommit(ctx context.Context, _ int64) ([][]byte, error) {
 	if !w.started {
-		if err := w.start(); err != nil {
+		if err := w.start(ctx); err != nil {
 			return nil, err
 		}
 	}
 	if !w.inTxn || w.n == 0 {
 		return nil, nil
 	}
-	if err := w.flush(); err != nil {
+	if err := w.flush(ctx); err != nil {
 		return nil, err
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	id, epoch, err := w.cl.ProducerID(ctx)
+	pctx, cancel := context.WithTimeout(ctx, time.Minute)
+	id, epoch, err := w.cl.ProducerID(pctx)
 	cancel()
 	if err != nil {
 		return nil, fmt.Errorf("kafka: producer id: %w", err)
 	}
 	txnID := TransactionalID(w.opts.TransactionalIDPrefix, w.subtask, w.seq)
-	if err := w.checkOngoing(txnID, id, epoch); err != nil {
+	if err := w.checkOngoing(ctx, txnID, id, epoch); err != nil {
 		return nil, err
 	}
 	c := committable{subtask: w.subtask, parallelism: w.parallelism, seq: w.seq, producerID: id, epoch: epoch,
@@ -673,12 +694,12 @@ func (w *txnWriter[T]) PreCommit(int64) ([][]byte, error) {
 // without noticing) would otherwise be staged and found lost only at the
 // commit. Brokers without DescribeTransactions (before Kafka 3.0), or
 // that do not let the client describe its transactional id, are trusted.
-func (w *txnWriter[T]) checkOngoing(txnID string, id int64, epoch int16) error {
+func (w *txnWriter[T]) checkOngoing(ctx context.Context, txnID string, id int64, epoch int16) error {
 	var d kadm.DescribedTransaction
-	err := retry(func() error {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	err := retry(ctx, func() error {
+		dctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 		defer cancel()
-		described, err := kadm.NewClient(w.ctl).DescribeTransactions(ctx, txnID)
+		described, err := kadm.NewClient(w.ctl).DescribeTransactions(dctx, txnID)
 		if err != nil {
 			return err
 		}
@@ -707,7 +728,7 @@ func (w *txnWriter[T]) checkOngoing(txnID string, id int64, epoch int16) error {
 // Commit commits staged transactions. Before the writer started (after a
 // restore) it commits the committables of the subtasks that map to this
 // one and remembers where their numbering ended.
-func (w *txnWriter[T]) Commit(items [][]byte) error {
+func (w *txnWriter[T]) Commit(ctx context.Context, items [][]byte) error {
 	for _, it := range items {
 		c, err := decodeCommittable(it)
 		if err != nil {
@@ -722,7 +743,7 @@ func (w *txnWriter[T]) Commit(items [][]byte) error {
 				w.restoredSeq = max(w.restoredSeq, c.seq)
 			}
 		}
-		if err := w.commit(c); err != nil {
+		if err := w.commit(ctx, c); err != nil {
 			return err
 		}
 		if c.subtask == w.subtask {
@@ -739,13 +760,13 @@ func (w *txnWriter[T]) Commit(items [][]byte) error {
 // either committed before (its id was reused since) or aborted by the
 // broker, typically by its transaction timeout while the job was down:
 // lost tells them apart by the end marker in the transaction's partitions.
-func (w *txnWriter[T]) commit(c committable) error {
+func (w *txnWriter[T]) commit(ctx context.Context, c committable) error {
 	req := kmsg.NewPtrEndTxnRequest()
 	req.TransactionalID = c.txnID
 	req.ProducerID, req.ProducerEpoch = c.producerID, c.epoch
 	req.Commit = true
-	err := retry(func() error {
-		resp, err := req.RequestWith(context.Background(), w.ctl)
+	err := retry(ctx, func() error {
+		resp, err := req.RequestWith(ctx, w.ctl)
 		if err == nil {
 			err = kerr.ErrorForCode(resp.ErrorCode)
 		}
@@ -756,9 +777,14 @@ func (w *txnWriter[T]) commit(c committable) error {
 		return nil
 	case errors.Is(err, kerr.ProducerFenced), errors.Is(err, kerr.InvalidProducerEpoch),
 		errors.Is(err, kerr.InvalidTxnState), errors.Is(err, kerr.InvalidProducerIDMapping):
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		out, where, oerr := txnOutcome(ctx, w.base, c)
+		octx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		out, where, oerr := txnOutcome(octx, w.base, c)
 		cancel()
+		if cerr := ctx.Err(); cerr != nil && out == outcomeUnknown {
+			// Cancelled while looking: the transaction is not known lost;
+			// the restore commits it again.
+			return fmt.Errorf("kafka: committing transaction %s (producer %d epoch %d): %w", c.txnID, c.producerID, c.epoch, cerr)
+		}
 		if out == outcomeCommitted {
 			w.opts.Logger.Debug("kafka: transaction committed earlier", "transactional_id", c.txnID,
 				"producer_id", c.producerID, "epoch", c.epoch, "marker", where)
@@ -766,7 +792,7 @@ func (w *txnWriter[T]) commit(c committable) error {
 		}
 		return w.lost(c, out, where, err, oerr)
 	default:
-		return fmt.Errorf("kafka: committing transaction %s (producer %d epoch %d): %w", c.txnID, c.producerID, c.epoch, err)
+		return transient(fmt.Errorf("kafka: committing transaction %s (producer %d epoch %d): %w", c.txnID, c.producerID, c.epoch, err))
 	}
 }
 

@@ -68,16 +68,16 @@ func TestTransactionLifecycle(t *testing.T) {
 	createTopic(t, seeds, "out", 1)
 
 	w1 := newTxnWriter(t, seeds, "out", 0, 1)
-	must(t, w1.Write("a1", 1))
-	must(t, w1.Write("a2", 2))
-	staged, err := w1.PreCommit(1)
+	must(t, w1.Write(t.Context(), "a1", 1))
+	must(t, w1.Write(t.Context(), "a2", 2))
+	staged, err := w1.PreCommit(t.Context(), 1)
 	must(t, err)
 	if len(staged) != 1 {
 		t.Fatalf("staged %d committables, want 1", len(staged))
 	}
 	// Records after the barrier go to the next transaction.
-	must(t, w1.Write("b1", 3))
-	must(t, w1.Flush(false))
+	must(t, w1.Write(t.Context(), "b1", 3))
+	must(t, w1.Flush(t.Context(), false))
 	if got := offsets(t, seeds, "out", true); got != 0 {
 		t.Fatalf("last stable offset %d before any commit, want 0", got)
 	}
@@ -88,18 +88,18 @@ func TestTransactionLifecycle(t *testing.T) {
 	// w1's process dies here (no Close). A new writer restores: it commits
 	// the staged transaction, then its first record aborts the leftovers.
 	w2 := newTxnWriter(t, seeds, "out", 0, 1)
-	must(t, w2.Commit(staged))
-	must(t, w2.Write("c1", 4))
-	staged2, err := w2.PreCommit(2)
+	must(t, w2.Commit(t.Context(), staged))
+	must(t, w2.Write(t.Context(), "c1", 4))
+	staged2, err := w2.PreCommit(t.Context(), 2)
 	must(t, err)
-	must(t, w2.Commit(staged2))
+	must(t, w2.Commit(t.Context(), staged2))
 	// Committing again (a second restore of the same checkpoint) is fine.
-	must(t, w2.Commit(staged))
-	must(t, w2.Commit(staged2))
+	must(t, w2.Commit(t.Context(), staged))
+	must(t, w2.Commit(t.Context(), staged2))
 
 	// The zombie cannot commit what it wrote after the barrier.
-	must(t, w1.Write("b2", 5))
-	if _, err := w1.PreCommit(2); err == nil {
+	must(t, w1.Write(t.Context(), "b2", 5))
+	if _, err := w1.PreCommit(t.Context(), 2); err == nil {
 		t.Fatal("fenced writer staged a transaction")
 	}
 	_ = w1.Close() // fenced: its abort fails
@@ -124,17 +124,17 @@ func TestTransactionSlots(t *testing.T) {
 	defer w.Close()
 	var staged [][]byte
 	for i := range TransactionSlots {
-		must(t, w.Write("x", int64(i)))
-		items, err := w.PreCommit(int64(i + 1))
+		must(t, w.Write(t.Context(), "x", int64(i)))
+		items, err := w.PreCommit(t.Context(), int64(i+1))
 		must(t, err)
 		staged = append(staged, items...)
 	}
-	if err := w.Write("y", 99); err == nil {
+	if err := w.Write(t.Context(), "y", 99); err == nil {
 		t.Fatalf("%d transactions awaiting commit, and a new one began", TransactionSlots)
 	}
-	must(t, w.Commit(staged[:1]))
-	must(t, w.Write("y", 99))
-	must(t, w.Commit(staged[1:]))
+	must(t, w.Commit(t.Context(), staged[:1]))
+	must(t, w.Write(t.Context(), "y", 99))
+	must(t, w.Commit(t.Context(), staged[1:]))
 	if got := len(consume(t, seeds, "slots", TransactionSlots, true)); got != TransactionSlots {
 		t.Fatalf("%d records committed, want %d", got, TransactionSlots)
 	}
@@ -177,17 +177,17 @@ func TestScaleDownAbortsOrphans(t *testing.T) {
 	seeds := cluster(t)
 	createTopic(t, seeds, "orphans", 1)
 	old := newTxnWriter(t, seeds, "orphans", 2, 3)
-	must(t, old.Write("orphan", 1))
-	must(t, old.Flush(false))
+	must(t, old.Write(t.Context(), "orphan", 1))
+	must(t, old.Flush(t.Context(), false))
 	old.cl.Close() // dies with its transaction open
 	old.ctl.Close()
 
 	w := newTxnWriter(t, seeds, "orphans", 0, 2)
 	defer w.Close()
-	must(t, w.Write("new", 2))
-	items, err := w.PreCommit(1)
+	must(t, w.Write(t.Context(), "new", 2))
+	items, err := w.PreCommit(t.Context(), 1)
 	must(t, err)
-	must(t, w.Commit(items))
+	must(t, w.Commit(t.Context(), items))
 	if got := values(consume(t, seeds, "orphans", 1, true)); !slices.Equal(got, []string{"new"}) {
 		t.Fatalf("read_committed consumer got %v", got)
 	}
@@ -246,15 +246,15 @@ func TestLostTransaction(t *testing.T) {
 	dead, _ := newTxnWriterWith(t, seeds, "lost", 0, 1, func(o *SinkOptions[string]) {
 		o.TransactionTimeout = 2 * time.Second
 	})
-	must(t, dead.Write("a", 1))
-	staged, err := dead.PreCommit(1)
+	must(t, dead.Write(t.Context(), "a", 1))
+	staged, err := dead.PreCommit(t.Context(), 1)
 	must(t, err)
 	dead.ctl.Close()
 	waitStable(t, seeds, "lost")
 
 	reg := prometheus.NewRegistry()
 	w, sink := newTxnWriterWith(t, seeds, "lost", 0, 1, func(o *SinkOptions[string]) { o.Registry = reg })
-	err = w.Commit(staged)
+	err = w.Commit(t.Context(), staged)
 	if !errors.Is(err, ErrTransactionLost) {
 		t.Fatalf("commit of an aborted transaction: %v, want ErrTransactionLost", err)
 	}
@@ -276,7 +276,7 @@ func TestLostTransaction(t *testing.T) {
 		o.LostTransactions = LogLostTransaction
 		o.Logger = slog.New(slog.NewTextHandler(&logs, nil))
 	})
-	must(t, lw.Commit(staged))
+	must(t, lw.Commit(t.Context(), staged))
 	if !strings.Contains(logs.String(), "level=ERROR") || !strings.Contains(logs.String(), "lost") {
 		t.Fatalf("LogLostTransaction logged %q, want an ERROR naming the lost transaction", logs.String())
 	}
@@ -287,15 +287,15 @@ func TestLostTransaction(t *testing.T) {
 	// Committed, then the id is re-initialised (a later run starts): the
 	// repeated commit is refused by the broker but the marker says it
 	// committed.
-	must(t, lw.Write("b", 2))
-	staged2, err := lw.PreCommit(2)
+	must(t, lw.Write(t.Context(), "b", 2))
+	staged2, err := lw.PreCommit(t.Context(), 2)
 	must(t, err)
-	must(t, lw.Commit(staged2))
+	must(t, lw.Commit(t.Context(), staged2))
 	must(t, lw.Close())
 	again, asink := newTxnWriterWith(t, seeds, "lost", 0, 1, nil)
 	defer again.Close()
-	must(t, again.start())
-	if err := again.Commit(staged2); err != nil {
+	must(t, again.start(t.Context()))
+	if err := again.Commit(t.Context(), staged2); err != nil {
 		t.Fatalf("commit of a transaction committed earlier: %v", err)
 	}
 	if n := asink.LostTransactions(); n != 0 {
@@ -306,7 +306,7 @@ func TestLostTransaction(t *testing.T) {
 	c, err := decodeCommittable(staged[0])
 	must(t, err)
 	c.parts = nil
-	if err := again.Commit([][]byte{c.encode()}); !errors.Is(err, ErrTransactionLost) || !strings.Contains(err.Error(), "cannot be told") {
+	if err := again.Commit(t.Context(), [][]byte{c.encode()}); !errors.Is(err, ErrTransactionLost) || !strings.Contains(err.Error(), "cannot be told") {
 		t.Fatalf("commit of a transaction of unknown outcome: %v", err)
 	}
 	if got := values(consume(t, seeds, "lost", 1, true)); !slices.Equal(got, []string{"b"}) {
@@ -325,10 +325,10 @@ func TestAbortedBeforeBarrier(t *testing.T) {
 		o.TransactionTimeout = 100 * time.Millisecond
 	})
 	defer w.Close()
-	must(t, w.Write("a", 1))
-	must(t, w.Flush(false))
+	must(t, w.Write(t.Context(), "a", 1))
+	must(t, w.Flush(t.Context(), false))
 	waitStable(t, seeds, "early")
-	if items, err := w.PreCommit(1); err == nil || !strings.Contains(err.Error(), "no longer open") {
+	if items, err := w.PreCommit(t.Context(), 1); err == nil || !strings.Contains(err.Error(), "no longer open") {
 		t.Fatalf("staged %d items of an aborted transaction (%v)", len(items), err)
 	}
 }

@@ -23,15 +23,22 @@ import (
 	"github.com/weirstream/weir/codec"
 )
 
-// ErrOptions is matched (errors.Is) by the errors of invalid options.
-var ErrOptions = errors.New("kafka: invalid options")
+// ErrOptions is matched (errors.Is) by the errors of invalid options,
+// which are weir.InvalidOptionErrors worded "kafka: option Topic: must not
+// be empty". It matches weir.ErrInvalidOption.
+var ErrOptions = weir.MarkError(errors.New("kafka: invalid options"), weir.ErrInvalidOption)
+
+// optionError is the error of an invalid option.
+func optionError(option, reason string) error {
+	return &weir.InvalidOptionError{Prefix: "kafka", Option: option, Reason: reason, Kind: ErrOptions}
+}
 
 // ErrAuthentication is matched (errors.Is) by the error that fails a job
 // whose client the brokers refuse to authenticate or authorize (wrong
 // SASL credentials or mechanism, a missing ACL). Retrying cannot help, so
 // the source fails rather than retry; the error wraps Kafka's own
-// (kerr.SaslAuthenticationFailed, ...).
-var ErrAuthentication = errors.New("kafka: authentication or authorization failed")
+// (kerr.SaslAuthenticationFailed, ...). It matches weir.ErrAuthentication.
+var ErrAuthentication = weir.MarkError(errors.New("kafka: authentication or authorization failed"), weir.ErrAuthentication)
 
 // IsAuthError reports whether err is one Kafka returns for a client that
 // failed to authenticate or is not authorized: retrying does not help.
@@ -219,13 +226,13 @@ func (s *Source[T]) check() error {
 	o := &s.opts
 	switch {
 	case len(o.Brokers) == 0:
-		return fmt.Errorf("%w: no brokers", ErrOptions)
+		return optionError("Brokers", "must not be empty")
 	case len(o.Topics) == 0 && o.TopicRegexp == nil:
-		return fmt.Errorf("%w: no topics", ErrOptions)
+		return optionError("Topics", "must not be empty (or set TopicRegexp)")
 	case o.Deserializer == nil:
-		return fmt.Errorf("%w: no deserializer", ErrOptions)
+		return optionError("Deserializer", "must be set")
 	case o.Start.kind == startCommitted && o.Start.group == "":
-		return fmt.Errorf("%w: committed offsets need a group", ErrOptions)
+		return optionError("Start", "committed offsets need a group")
 	}
 	return nil
 }

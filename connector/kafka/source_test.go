@@ -108,7 +108,7 @@ func TestPartitionAssignment(t *testing.T) {
 	// Chained to the source: the subtask is the reading one.
 	withSubtask := weir.Process(src, &subtaskTagger{})
 	g := newGather[tagged](9 + 2 + 2)
-	withSubtask.SinkTo(weir.SinkFunc[tagged](func(v tagged, _ int64) error { g.add(v); return nil })).SetParallelism(1)
+	withSubtask.SinkTo(weir.SinkFunc[tagged](func(_ context.Context, v tagged, _ int64) error { g.add(v); return nil })).SetParallelism(1)
 	nine := g.mark(9)
 	job, err := env.Start(context.Background())
 	must(t, err)
@@ -180,14 +180,14 @@ type wmSink struct {
 }
 
 func (s *wmSink) CreateWriter(weir.SinkContext) (weir.SinkWriter[string], error) { return s, nil }
-func (s *wmSink) Write(string, int64) error {
+func (s *wmSink) Write(context.Context, string, int64) error {
 	s.mu.Lock()
 	s.recs++
 	s.mu.Unlock()
 	s.poke()
 	return nil
 }
-func (s *wmSink) WriteWatermark(wm int64) error {
+func (s *wmSink) WriteWatermark(_ context.Context, wm int64) error {
 	s.mu.Lock()
 	s.wms = append(s.wms, wm)
 	s.mu.Unlock()
@@ -200,8 +200,8 @@ func (s *wmSink) poke() {
 	default:
 	}
 }
-func (s *wmSink) Flush(bool) error { return nil }
-func (s *wmSink) Close() error     { return nil }
+func (s *wmSink) Flush(context.Context, bool) error { return nil }
+func (s *wmSink) Close() error                      { return nil }
 
 func (s *wmSink) last() (int64, int) {
 	s.mu.Lock()
@@ -291,9 +291,9 @@ func TestDeadLetters(t *testing.T) {
 		Brokers: seeds, Topics: []string{"json"}, Deserializer: JSONSerde[doc]{}, ErrorPolicy: weir.DeadLetterTo(tag),
 	}), weir.NoWatermarks[doc](), "kafka")
 	good := newGather[doc](2)
-	src.SinkTo(weir.SinkFunc[doc](func(v doc, _ int64) error { good.add(v); return nil }))
+	src.SinkTo(weir.SinkFunc[doc](func(_ context.Context, v doc, _ int64) error { good.add(v); return nil }))
 	dead := newGather[weir.DeadLetter](4)
-	weir.SideOutput(src, tag).SinkTo(weir.SinkFunc[weir.DeadLetter](func(v weir.DeadLetter, _ int64) error { dead.add(v); return nil }))
+	weir.SideOutput(src, tag).SinkTo(weir.SinkFunc[weir.DeadLetter](func(_ context.Context, v weir.DeadLetter, _ int64) error { dead.add(v); return nil }))
 	job, err := env.Start(context.Background())
 	must(t, err)
 	good.wait(t, job)
@@ -323,7 +323,7 @@ func TestDeadLetters(t *testing.T) {
 	env = weir.NewEnvironment(weir.Options{})
 	weir.FromSource[doc](env, NewSource(SourceOptions[doc]{
 		Brokers: seeds, Topics: []string{"json"}, Deserializer: JSONSerde[doc]{},
-	}), weir.NoWatermarks[doc](), "kafka").SinkTo(weir.SinkFunc[doc](func(doc, int64) error { return nil }))
+	}), weir.NoWatermarks[doc](), "kafka").SinkTo(weir.SinkFunc[doc](func(context.Context, doc, int64) error { return nil }))
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if err := env.Execute(ctx); !errors.Is(err, weir.ErrBadRecord) || !strings.Contains(err.Error(), "offset 1") {
@@ -365,7 +365,7 @@ func TestStartOffsets(t *testing.T) {
 				Brokers: seeds, Topics: []string{"start"}, Deserializer: StringSerde{}, Start: tc.start,
 			}), weir.NoWatermarks[string](), "kafka")
 			g := newGather[string](len(tc.want))
-			src.SinkTo(weir.SinkFunc[string](func(v string, _ int64) error { g.add(v); return nil }))
+			src.SinkTo(weir.SinkFunc[string](func(_ context.Context, v string, _ int64) error { g.add(v); return nil }))
 			job, err := env.Start(ctx)
 			must(t, err)
 			g.wait(t, job)
@@ -379,37 +379,46 @@ func TestStartOffsets(t *testing.T) {
 
 func TestOptionErrors(t *testing.T) {
 	ok := SourceOptions[string]{Brokers: []string{"x:1"}, Topics: []string{"t"}, Deserializer: StringSerde{}}
+	// check wants an error matching ErrOptions and weir.ErrInvalidOption,
+	// worded "kafka: option <name>: ...".
+	check := func(what, option string, err error) {
+		t.Helper()
+		var oe *weir.InvalidOptionError
+		if !errors.Is(err, ErrOptions) || !weir.IsInvalidOption(err) || !errors.As(err, &oe) || oe.Option != option ||
+			!strings.HasPrefix(err.Error(), "kafka: option "+option+": ") {
+			t.Errorf("%s: %v, want an invalid option error on %s", what, err, option)
+		}
+	}
 	for _, tc := range []struct {
-		name string
-		edit func(*SourceOptions[string])
+		name, option string
+		edit         func(*SourceOptions[string])
 	}{
-		{"no brokers", func(o *SourceOptions[string]) { o.Brokers = nil }},
-		{"no topics", func(o *SourceOptions[string]) { o.Topics = nil }},
-		{"no deserializer", func(o *SourceOptions[string]) { o.Deserializer = nil }},
-		{"no group", func(o *SourceOptions[string]) { o.Start = CommittedOffsets("") }},
+		{"no brokers", "Brokers", func(o *SourceOptions[string]) { o.Brokers = nil }},
+		{"no topics", "Topics", func(o *SourceOptions[string]) { o.Topics = nil }},
+		{"no deserializer", "Deserializer", func(o *SourceOptions[string]) { o.Deserializer = nil }},
+		{"no group", "Start", func(o *SourceOptions[string]) { o.Start = CommittedOffsets("") }},
 	} {
 		o := ok
 		tc.edit(&o)
-		if _, err := NewSource(o).CreateReader(weir.SourceContext{Parallelism: 1}); !errors.Is(err, ErrOptions) {
-			t.Errorf("source %s: %v", tc.name, err)
-		}
+		_, err := NewSource(o).CreateReader(weir.SourceContext{Parallelism: 1})
+		check("source "+tc.name, tc.option, err)
 	}
 	sok := SinkOptions[string]{Brokers: []string{"x:1"}, Topic: "t", Serializer: StringSerde{}}
 	for _, tc := range []struct {
-		name string
-		edit func(*SinkOptions[string])
+		name, option string
+		edit         func(*SinkOptions[string])
 	}{
-		{"no brokers", func(o *SinkOptions[string]) { o.Brokers = nil }},
-		{"no topic", func(o *SinkOptions[string]) { o.Topic = "" }},
-		{"no serializer", func(o *SinkOptions[string]) { o.Serializer = nil }},
-		{"no prefix", func(o *SinkOptions[string]) { o.Guarantee = ExactlyOnce }},
-		{"bad guarantee", func(o *SinkOptions[string]) { o.Guarantee = 7 }},
+		{"no brokers", "Brokers", func(o *SinkOptions[string]) { o.Brokers = nil }},
+		{"no topic", "Topic", func(o *SinkOptions[string]) { o.Topic = "" }},
+		{"no serializer", "Serializer", func(o *SinkOptions[string]) { o.Serializer = nil }},
+		{"no prefix", "TransactionalIDPrefix", func(o *SinkOptions[string]) { o.Guarantee = ExactlyOnce }},
+		{"bad guarantee", "Guarantee", func(o *SinkOptions[string]) { o.Guarantee = 7 }},
+		{"bad policy", "LostTransactions", func(o *SinkOptions[string]) { o.LostTransactions = 9 }},
 	} {
 		o := sok
 		tc.edit(&o)
-		if _, err := NewSink(o).CreateWriter(weir.SinkContext{Parallelism: 1}); !errors.Is(err, ErrOptions) {
-			t.Errorf("sink %s: %v", tc.name, err)
-		}
+		_, err := NewSink(o).CreateWriter(weir.SinkContext{Parallelism: 1})
+		check("sink "+tc.name, tc.option, err)
 	}
 }
 
@@ -456,7 +465,7 @@ func TestCommitGroup(t *testing.T) {
 	})
 	weir.FromSource[string](env, NewSource(SourceOptions[string]{
 		Brokers: seeds, Topics: []string{"mon"}, Deserializer: StringSerde{}, CommitGroup: "monitor",
-	}), weir.NoWatermarks[string](), "kafka").SinkTo(weir.SinkFunc[string](func(string, int64) error { return nil }))
+	}), weir.NoWatermarks[string](), "kafka").SinkTo(weir.SinkFunc[string](func(context.Context, string, int64) error { return nil }))
 	job, err := env.Start(context.Background())
 	must(t, err)
 	defer stop(t, job)
@@ -495,7 +504,7 @@ func TestStartLatest(t *testing.T) {
 	g := newGather[string](1)
 	weir.FromSource[string](env, NewSource(SourceOptions[string]{
 		Brokers: seeds, Topics: []string{"late"}, Deserializer: StringSerde{}, Start: Latest(),
-	}), weir.NoWatermarks[string](), "kafka").SinkTo(weir.SinkFunc[string](func(v string, _ int64) error { g.add(v); return nil }))
+	}), weir.NoWatermarks[string](), "kafka").SinkTo(weir.SinkFunc[string](func(_ context.Context, v string, _ int64) error { g.add(v); return nil }))
 	job, err := env.Start(context.Background())
 	must(t, err)
 	defer stop(t, job)

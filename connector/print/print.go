@@ -13,6 +13,7 @@
 package print
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"strconv"
@@ -48,10 +49,11 @@ func (s *Sink[T]) WithIdentifier(id string) *Sink[T] {
 	return s
 }
 
-// CreateWriter returns the writer of one subtask.
+// CreateWriter returns the writer of one subtask. A sink made with a nil
+// writer fails with a weir.InvalidOptionError (weir.IsInvalidOption).
 func (s *Sink[T]) CreateWriter(ctx weir.SinkContext) (weir.SinkWriter[T], error) {
 	if s.w == nil {
-		return nil, fmt.Errorf("print: nil writer")
+		return nil, &weir.InvalidOptionError{Prefix: "print", Option: "writer", Reason: "must not be nil"}
 	}
 	prefix := s.id
 	if ctx.Parallelism > 1 {
@@ -72,7 +74,9 @@ type writer[T any] struct {
 	buf    []byte
 }
 
-func (w *writer[T]) Write(v T, _ int64) error {
+// Write prints v. A write to a blocked pipe cannot be interrupted, so ctx
+// is not consulted.
+func (w *writer[T]) Write(_ context.Context, v T, _ int64) error {
 	b := append(w.buf[:0], w.prefix...)
 	if w.s.format != nil {
 		b = append(b, w.s.format(v)...)
@@ -90,5 +94,5 @@ func (w *writer[T]) Write(v T, _ int64) error {
 	return nil
 }
 
-func (w *writer[T]) Flush(bool) error { return nil }
-func (w *writer[T]) Close() error     { return nil }
+func (w *writer[T]) Flush(context.Context, bool) error { return nil }
+func (w *writer[T]) Close() error                      { return nil }

@@ -71,3 +71,11 @@ func TestPrintWriteError(t *testing.T) {
 		t.Fatalf("Execute = %v, want the writer's error", err)
 	}
 }
+
+func TestNilWriter(t *testing.T) {
+	_, err := print.New[int](nil).CreateWriter(weir.SinkContext{Parallelism: 1})
+	var oe *weir.InvalidOptionError
+	if !weir.IsInvalidOption(err) || !errors.As(err, &oe) || err.Error() != "print: option writer: must not be nil" {
+		t.Fatalf("CreateWriter = %v, want an invalid option error", err)
+	}
+}

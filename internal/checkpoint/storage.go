@@ -15,6 +15,7 @@ import (
 	"sync"
 
 	blob "github.com/weirstream/weir/checkpoint"
+	"github.com/weirstream/weir/internal/errkind"
 )
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
@@ -206,8 +207,9 @@ func syncDir(dir string) error {
 	return nil
 }
 
-// ErrCorrupt marks a checkpoint that cannot be used.
-var ErrCorrupt = errors.New("checkpoint: corrupt")
+// ErrCorrupt marks a checkpoint that cannot be used; it matches
+// errkind.Corruption (weir.IsCorruption).
+var ErrCorrupt = errkind.Mark(errors.New("checkpoint: corrupt"), errkind.Corruption)
 
 // ErrNoCheckpoint is returned when a directory holds no usable checkpoint.
 var ErrNoCheckpoint = errors.New("checkpoint: no completed checkpoint")

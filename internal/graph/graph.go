@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/weirstream/weir/internal/checkpoint"
+	"github.com/weirstream/weir/internal/errkind"
 	"github.com/weirstream/weir/internal/keygroup"
 	"github.com/weirstream/weir/internal/runtime"
 	"github.com/weirstream/weir/internal/statebackend/kv"
@@ -261,7 +262,7 @@ func (g *Graph) Validate(o Options) error {
 		return errors.New("weir: the job has no operators")
 	}
 	if o.MaxParallelism > MaxMaxParallelism {
-		return fmt.Errorf("weir: max parallelism %d is above the limit of %d key groups", o.MaxParallelism, MaxMaxParallelism)
+		return &errkind.OptionError{Prefix: "weir", Option: "MaxParallelism", Reason: fmt.Sprintf("%d is above the limit of %d key groups", o.MaxParallelism, MaxMaxParallelism)}
 	}
 	uids := map[string]string{}
 	for _, n := range g.Nodes {
@@ -437,7 +438,9 @@ func (j *Job) removeState() {
 }
 
 // Build creates the tasks of the graph. Writers stop blocking when ctx is
-// done, so ctx must be the context the job runs under.
+// done, and operators pass it to their blocking calls
+// (runtime.OperatorContext.Context), so ctx must be the context the job
+// runs under, cancelled when the job is cancelled or fails.
 func (g *Graph) Build(ctx context.Context, o Options) (*Job, error) {
 	o.fill()
 	if err := g.Validate(o); err != nil {
@@ -679,7 +682,8 @@ func (g *Graph) buildTask(ctx context.Context, plan *Plan, v *vertex, sub int, c
 		}
 		par := g.parallelism(n, o)
 		octx := &runtime.OperatorContext{
-			Name: n.Name, UID: n.UID, Subtask: sub, Parallelism: par,
+			Context: ctx,
+			Name:    n.Name, UID: n.UID, Subtask: sub, Parallelism: par,
 			MaxParallelism: o.MaxParallelism,
 			KeyGroups:      keygroup.RangeFor(o.MaxParallelism, par, sub),
 			Time:           t.Timers,

@@ -1,6 +1,7 @@
 package runtime
 
 import (
+	"context"
 	"log/slog"
 
 	"github.com/weirstream/weir/internal/keygroup"
@@ -9,6 +10,16 @@ import (
 
 // OperatorContext is what an operator learns about where it runs.
 type OperatorContext struct {
+	// Context is the task's context: it is done when the job is cancelled
+	// or fails. Operators pass it to the blocking calls they make on the
+	// task's goroutine (a sink writer's Write, Flush, PreCommit and
+	// Commit), so that cancellation interrupts them. It is the one context
+	// held in a struct: the operator interfaces take none on the
+	// per-record path (Flink's neither), and the task that owns the
+	// operator sets it once when the job is built; operators never keep a
+	// copy of it. Nil (in tests building operators by hand) means
+	// context.Background.
+	Context context.Context
 	// Name and UID identify the operator; UID is stable across job versions.
 	Name, UID string
 	// Subtask is this subtask's index, Parallelism the number of subtasks.

@@ -124,7 +124,7 @@ func TestBadRecordType(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := w.Write(make(chan int), 0); err == nil {
+	if err := w.Write(t.Context(), make(chan int), 0); err == nil {
 		t.Fatal("writing a channel as Parquet succeeded")
 	}
 	if ents, _ := os.ReadDir(dir); len(ents) != 0 {

@@ -1,6 +1,7 @@
 package fraud
 
 import (
+	"context"
 	"sync/atomic"
 
 	"github.com/weirstream/weir"
@@ -73,7 +74,7 @@ func Patterns(payments weir.Stream[Payment], r Rules, timedOut *atomic.Int64) we
 		}).Name("cep-mule-transfers").UID("cep-mule-transfers")
 
 	timeouts := weir.Union(weir.SideOutput(bursts, failedTimeouts), weir.SideOutput(mules, muleTimeouts))
-	timeouts.SinkTo(weir.SinkFunc[cep.TimedOut[uint32, Payment]](func(cep.TimedOut[uint32, Payment], int64) error {
+	timeouts.SinkTo(weir.SinkFunc[cep.TimedOut[uint32, Payment]](func(context.Context, cep.TimedOut[uint32, Payment], int64) error {
 		if timedOut != nil {
 			timedOut.Add(1)
 		}
