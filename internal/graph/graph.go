@@ -457,60 +457,10 @@ func (g *Graph) Run(ctx context.Context, o Options) error {
 	)
 	var driverDone chan struct{}
 	if o.Checkpoint != nil {
-		reports := make(chan runtime.Report, 64)
-		var tids []checkpoint.TaskID
-		for i, t := range j.tasks {
-			t.Checkpoint.Reports = reports
-			tids = append(tids, checkpoint.TaskID{Subtask: i})
-		}
-		var last int64
-		if o.Restore != nil {
-			last = o.Restore.Meta.ID
-		}
-		// Never reuse an id the storage has seen: checkpoints, savepoints,
-		// unfinished ones.
-		maxID, err := o.Checkpoint.Storage.MaxID(ctx)
+		d, err := j.newDriver(ctx, &o, 64, cancelCause)
 		if err != nil {
 			return err
 		}
-		last = max(last, maxID)
-		if rs := o.Restore; rs != nil && rs.Register {
-			last++
-			if err := o.Checkpoint.Storage.WritePointer(ctx, last, rs.Location); err != nil {
-				return fmt.Errorf("weir: registering the restored checkpoint %s: %w", rs.Location, err)
-			}
-			if err := o.Checkpoint.Storage.NoteCompleted(ctx, last, rs.Meta.Timestamp, true); err != nil {
-				return fmt.Errorf("weir: registering the restored checkpoint %s: %w", rs.Location, err)
-			}
-			o.Logger.Info("weir: restored checkpoint registered as the latest", "checkpoint", last, "location", rs.Location)
-		}
-		if err := o.Checkpoint.Storage.RemovePartial(); err != nil {
-			return err
-		}
-		if err := o.Checkpoint.Storage.SweepShared(ctx); err != nil {
-			return err
-		}
-		if rs := o.Restore; rs != nil && rs.Store != nil && rs.Store.Dir == o.Checkpoint.Storage.Dir {
-			// Files of the restored checkpoint are stored already.
-			for _, op := range rs.Meta.Operators {
-				for _, st := range op.Subtasks {
-					if st.Native != nil {
-						o.Checkpoint.Storage.NoteShared(st.Native.Files)
-					}
-				}
-			}
-		}
-		done, err := o.Checkpoint.Storage.Completed()
-		if err != nil {
-			return err
-		}
-		slices.Reverse(done)
-		coord := checkpoint.NewCoordinator(o.Checkpoint.Config, tids, last, time.Now())
-		coord.Retain(done)
-		d := &driver{job: j, coord: coord,
-			store: o.Checkpoint.Storage, log: o.Logger, maxPar: o.MaxParallelism, reports: reports,
-			acks: map[int64]map[int]runtime.TaskSnapshot{}, final: map[int]runtime.TaskSnapshot{}, cancel: cancelCause,
-			requests: o.Savepoints, savepoints: map[int64]*savepoint{}, backlog: map[int][]runtime.Mail{}}
 		tick := o.Checkpoint.Interval / 10
 		if tick <= 0 || tick > 100*time.Millisecond {
 			tick = 100 * time.Millisecond
@@ -552,41 +502,66 @@ func (g *Graph) Run(ctx context.Context, o Options) error {
 	return firstErr
 }
 
-// Open opens every task, for stepwise execution.
-func (j *Job) Open() error {
+// newDriver creates the checkpoint driver of j (o.Checkpoint set): it
+// connects the tasks' reports, continues the checkpoint ids after every id
+// the storage has seen, registers the restored checkpoint when asked, and
+// clears what an earlier run left unfinished. reportsCap is the capacity of
+// the reports channel; cancel ends the job.
+func (j *Job) newDriver(ctx context.Context, o *Options, reportsCap int, cancelCause context.CancelCauseFunc) (*driver, error) {
+	reports := make(chan runtime.Report, reportsCap)
+	var tids []checkpoint.TaskID
 	for i, t := range j.tasks {
-		if err := t.Open(); err != nil {
-			for _, o := range j.tasks[:i] {
-				_ = o.Close()
+		t.Checkpoint.Reports = reports
+		tids = append(tids, checkpoint.TaskID{Subtask: i})
+	}
+	var last int64
+	if o.Restore != nil {
+		last = o.Restore.Meta.ID
+	}
+	// Never reuse an id the storage has seen: checkpoints, savepoints,
+	// unfinished ones.
+	maxID, err := o.Checkpoint.Storage.MaxID(ctx)
+	if err != nil {
+		return nil, err
+	}
+	last = max(last, maxID)
+	if rs := o.Restore; rs != nil && rs.Register {
+		last++
+		if err := o.Checkpoint.Storage.WritePointer(ctx, last, rs.Location); err != nil {
+			return nil, fmt.Errorf("weir: registering the restored checkpoint %s: %w", rs.Location, err)
+		}
+		if err := o.Checkpoint.Storage.NoteCompleted(ctx, last, rs.Meta.Timestamp, true); err != nil {
+			return nil, fmt.Errorf("weir: registering the restored checkpoint %s: %w", rs.Location, err)
+		}
+		o.Logger.Info("weir: restored checkpoint registered as the latest", "checkpoint", last, "location", rs.Location)
+	}
+	if err := o.Checkpoint.Storage.RemovePartial(); err != nil {
+		return nil, err
+	}
+	if err := o.Checkpoint.Storage.SweepShared(ctx); err != nil {
+		return nil, err
+	}
+	if rs := o.Restore; rs != nil && rs.Store != nil && rs.Store.Dir == o.Checkpoint.Storage.Dir {
+		// Files of the restored checkpoint are stored already.
+		for _, op := range rs.Meta.Operators {
+			for _, st := range op.Subtasks {
+				if st.Native != nil {
+					o.Checkpoint.Storage.NoteShared(st.Native.Files)
+				}
 			}
-			return err
 		}
 	}
-	return nil
-}
-
-// Step gives every task one step, in topological order; it reports whether
-// any task made progress.
-func (j *Job) Step(ctx context.Context) (bool, error) {
-	any := false
-	for _, t := range j.tasks {
-		p, err := t.Step(ctx)
-		if err != nil {
-			return true, err
-		}
-		any = any || p
+	done, err := o.Checkpoint.Storage.Completed()
+	if err != nil {
+		return nil, err
 	}
-	return any, nil
-}
-
-// Done reports whether every task finished.
-func (j *Job) Done() bool {
-	for _, t := range j.tasks {
-		if !t.Done() {
-			return false
-		}
-	}
-	return true
+	slices.Reverse(done)
+	coord := checkpoint.NewCoordinator(o.Checkpoint.Config, tids, last, time.Now())
+	coord.Retain(done)
+	return &driver{job: j, coord: coord,
+		store: o.Checkpoint.Storage, log: o.Logger, maxPar: o.MaxParallelism, reports: reports,
+		acks: map[int64]map[int]runtime.TaskSnapshot{}, final: map[int]runtime.TaskSnapshot{}, cancel: cancelCause,
+		requests: o.Savepoints, savepoints: map[int64]*savepoint{}, backlog: map[int][]runtime.Mail{}}, nil
 }
 
 // Close closes every task and returns the first error.

@@ -1,0 +1,227 @@
+package graph
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+)
+
+// Stepwise is a job run on the caller's goroutine, for deterministic tests:
+// every task runs the same task loop as in Run (runtime.Task.Step repeats
+// its iterations until the task would block), and with checkpoints on, the
+// same checkpoint driver handles the tasks' reports between rounds. Nothing
+// happens by itself: checkpoints and savepoints are taken only when asked
+// (Checkpoint, Savepoint), never by the interval, and no timeout expires
+// them. A Stepwise is not safe for concurrent use.
+type Stepwise struct {
+	job *Job
+	// d is the checkpoint driver; nil when checkpoints are off.
+	d *driver
+	// cause is why the driver ended the job (a failure, or
+	// ErrStoppedWithSavepoint).
+	cause  error
+	closed bool
+}
+
+// errNoCheckpointing is returned by Checkpoint and Savepoint of a job
+// built without checkpoints.
+var errNoCheckpointing = errors.New("weir: checkpointing is off")
+
+// stepReportsCap is the capacity of a stepwise job's reports channel per
+// task: reports are read only between rounds, and a task must never block
+// sending one (the caller's goroutine would wait for itself).
+const stepReportsCap = 64
+
+// BuildStepwise builds the graph and opens every task for stepwise
+// execution. Channels must be large enough never to block (o's
+// ChannelCapacity). ctx must be the context the job is stepped under.
+func (g *Graph) BuildStepwise(ctx context.Context, o Options) (*Stepwise, error) {
+	o.fill()
+	j, err := g.Build(ctx, o)
+	if err != nil {
+		return nil, err
+	}
+	s := &Stepwise{job: j}
+	if o.Checkpoint != nil {
+		// Build filled in runDir on its copy of o; the driver only needs
+		// the storage, the restore and the limits.
+		d, err := j.newDriver(ctx, &o, stepReportsCap*(len(j.tasks)+1), func(cause error) {
+			if s.cause == nil {
+				s.cause = cause
+			}
+		})
+		if err != nil {
+			j.removeState()
+			return nil, err
+		}
+		s.d = d
+	}
+	if err := j.open(); err != nil {
+		j.removeState()
+		return nil, err
+	}
+	return s, nil
+}
+
+// open opens every task.
+func (j *Job) open() error {
+	for i, t := range j.tasks {
+		if err := t.Open(); err != nil {
+			for _, o := range j.tasks[:i] {
+				_ = o.Close()
+			}
+			return err
+		}
+	}
+	return nil
+}
+
+// Step gives every task one step, in topological order, then lets the
+// checkpoint driver handle what the tasks reported (after the snapshots
+// they started completed) and deliver its mail. It reports whether
+// anything happened.
+func (s *Stepwise) Step(ctx context.Context) (bool, error) {
+	if s.closed {
+		return false, errors.New("weir: stepwise job closed")
+	}
+	progress := false
+	for _, t := range s.job.tasks {
+		p, err := t.Step(ctx)
+		if err != nil {
+			return true, err
+		}
+		progress = progress || p
+	}
+	if s.d == nil {
+		return progress, nil
+	}
+	for _, t := range s.job.tasks {
+		t.WaitSnapshots()
+	}
+	for {
+		select {
+		case r := <-s.d.reports:
+			progress = true
+			s.d.handle(ctx, r)
+			continue
+		default:
+		}
+		break
+	}
+	if len(s.d.backlog) > 0 {
+		progress = true
+		s.d.flushBacklog()
+	}
+	if s.cause != nil {
+		return true, s.cause
+	}
+	return progress, nil
+}
+
+// RunUntilQuiet steps until no task and no checkpoint message makes
+// progress. An error (a task's, or the driver's that failed the job)
+// ends the job.
+func (s *Stepwise) RunUntilQuiet(ctx context.Context) error {
+	for {
+		progress, err := s.Step(ctx)
+		if err != nil {
+			return err
+		}
+		if !progress {
+			return nil
+		}
+	}
+}
+
+// Checkpoint takes a checkpoint through the barrier path: the coordinator
+// triggers it, the sources emit barriers that every task aligns, the tasks
+// snapshot and acknowledge, the driver writes it and tells every task it
+// completed (sinks commit). It runs the job until quiet and returns the
+// checkpoint's id and location, or an error if it did not complete then.
+func (s *Stepwise) Checkpoint(ctx context.Context) (int64, string, error) {
+	if s.d == nil {
+		return 0, "", errNoCheckpointing
+	}
+	if err := s.RunUntilQuiet(ctx); err != nil {
+		return 0, "", err
+	}
+	acts, err := s.d.coord.TriggerNow(time.Now(), false)
+	if err != nil {
+		return 0, "", fmt.Errorf("weir: checkpoint: %w", err)
+	}
+	id := acts[0].ID
+	s.d.do(ctx, acts)
+	if err := s.RunUntilQuiet(ctx); err != nil {
+		return 0, "", err
+	}
+	if s.d.coord.IsPending(id) {
+		return 0, "", fmt.Errorf("weir: checkpoint %d did not complete although the job is quiet: a barrier did not reach every task", id)
+	}
+	if !slices.Contains(s.d.coord.Completed(), id) {
+		return 0, "", fmt.Errorf("weir: checkpoint %d was aborted (the job's log says why)", id)
+	}
+	return id, s.d.store.ChkDir(id), nil
+}
+
+// Savepoint takes a savepoint in a new directory under dir, through the
+// driver as a SavepointRequest does, and returns its path. With stop, the
+// job ends once every task handled its completion (sinks committed); the
+// Stepwise is closed then.
+func (s *Stepwise) Savepoint(ctx context.Context, dir string, stop bool) (string, error) {
+	if s.d == nil {
+		return "", errNoCheckpointing
+	}
+	if err := s.RunUntilQuiet(ctx); err != nil {
+		return "", err
+	}
+	reply := make(chan SavepointResult, 1)
+	s.d.savepoint(ctx, SavepointRequest{Dir: dir, Stop: stop, Reply: reply})
+	err := s.RunUntilQuiet(ctx)
+	if stop && errors.Is(err, ErrStoppedWithSavepoint) {
+		err = s.Close()
+	}
+	var res SavepointResult
+	select {
+	case res = <-reply:
+	default:
+		if err == nil {
+			err = errors.New("weir: savepoint did not complete although the job is quiet (a checkpoint still pending?)")
+		}
+		return "", err
+	}
+	if res.Err != nil {
+		return "", res.Err
+	}
+	return res.Path, err
+}
+
+// Stopped reports whether a stop-with-savepoint ended the job.
+func (s *Stepwise) Stopped() bool { return errors.Is(s.cause, ErrStoppedWithSavepoint) }
+
+// Done reports whether every task finished its input.
+func (s *Stepwise) Done() bool {
+	for _, t := range s.job.tasks {
+		if !t.Done() {
+			return false
+		}
+	}
+	return true
+}
+
+// Close closes every task and returns the first error. It may be called
+// more than once.
+func (s *Stepwise) Close() error {
+	if s.closed {
+		return nil
+	}
+	s.closed = true
+	if s.d != nil {
+		// Snapshots of checkpoints that will never be written.
+		for id := range s.d.acks {
+			s.d.release(id)
+		}
+	}
+	return s.job.Close()
+}
