@@ -180,11 +180,7 @@ func (r *restartOnce) Restart(time.Time) (bool, time.Duration) {
 func TestRestartFromSavepointRegistersIt(t *testing.T) {
 	const n = 4000
 	c := newCommitted[sumOut]()
-	job, err := savepointJob(2, t.TempDir(), "", n, c)
-	if err != nil {
-		t.Fatal(err)
-	}
-	path := stopAfterCommits(t, job, c, 0, t.TempDir())
+	path := stopAfterCommits(t, savepointStepper(t, weir.StateHeap, 2, t.TempDir(), "", n, c), c, 0, t.TempDir())
 	id, err := strconv.ParseInt(strings.Split(filepath.Base(path), "-")[1], 10, 64)
 	if err != nil {
 		t.Fatalf("savepoint id of %s: %v", path, err)
@@ -215,7 +211,7 @@ func TestRestartFromSavepointRegistersIt(t *testing.T) {
 	}).SetParallelism(1)
 	weir.ProcessKeyed[int, int, sumOut](weir.KeyBy(seen, func(v int) int { return v % 7 }), &runningSum{}).UID("sums").
 		SinkTo(txSink[sumOut]{c}).UID("sink")
-	job, err = env.Start(context.Background())
+	job, err := env.Start(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}

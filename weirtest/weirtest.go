@@ -198,11 +198,14 @@ type Input[T any] struct {
 	stream weir.Stream[T]
 	queue  []item[T]
 	ended  bool
+	// avail tells the reader that items were pushed (the source task
+	// polls again only then, as it would for a real source).
+	avail chan struct{}
 }
 
 // NewInput adds an input of type T to the job.
 func NewInput[T any](h *Harness) *Input[T] {
-	in := &Input[T]{h: h}
+	in := &Input[T]{h: h, avail: make(chan struct{}, 1)}
 	in.stream = weir.FromSource[T](h.env, pushSource[T]{in}, weir.NoWatermarks[T](), "TestInput").SetParallelism(1)
 	return in
 }
@@ -215,6 +218,10 @@ func (in *Input[T]) push(it item[T]) error {
 		return fmt.Errorf("weirtest: input already ended")
 	}
 	in.queue = append(in.queue, it)
+	select {
+	case in.avail <- struct{}{}:
+	default: // already signalled
+	}
 	return in.h.run()
 }
 
@@ -246,6 +253,9 @@ func (p pushSource[T]) CreateReader(weir.SourceContext) (weir.SourceReader[T], e
 }
 
 type pushReader[T any] struct{ in *Input[T] }
+
+// Available is signalled by every push.
+func (r *pushReader[T]) Available() <-chan struct{} { return r.in.avail }
 
 func (r *pushReader[T]) Poll(_ context.Context, out *weir.SourceOutput[T]) (weir.PollStatus, error) {
 	q := r.in.queue

@@ -147,6 +147,9 @@ func (s *Stepwise) Checkpoint(ctx context.Context) (int64, string, error) {
 	if err := s.RunUntilQuiet(ctx); err != nil {
 		return 0, "", err
 	}
+	if s.ended() {
+		return 0, "", errJobEnded
+	}
 	acts, err := s.d.coord.TriggerNow(time.Now(), false)
 	if err != nil {
 		return 0, "", fmt.Errorf("weir: checkpoint: %w", err)
@@ -176,6 +179,9 @@ func (s *Stepwise) Savepoint(ctx context.Context, dir string, stop bool) (string
 	if err := s.RunUntilQuiet(ctx); err != nil {
 		return "", err
 	}
+	if s.ended() {
+		return "", errJobEnded
+	}
 	reply := make(chan SavepointResult, 1)
 	s.d.savepoint(ctx, SavepointRequest{Dir: dir, Stop: stop, Reply: reply})
 	err := s.RunUntilQuiet(ctx)
@@ -196,6 +202,13 @@ func (s *Stepwise) Savepoint(ctx context.Context, dir string, stop bool) (string
 	}
 	return res.Path, err
 }
+
+// errJobEnded is returned by Checkpoint and Savepoint after the job ended.
+var errJobEnded = errors.New("weir: the job already ended (every task finished and the final checkpoint completed)")
+
+// ended reports whether the job ended: every task finished its input and
+// the final checkpoint completed.
+func (s *Stepwise) ended() bool { return s.Done() && s.d.coord.FinalDone() }
 
 // Stopped reports whether a stop-with-savepoint ended the job.
 func (s *Stepwise) Stopped() bool { return errors.Is(s.cause, ErrStoppedWithSavepoint) }

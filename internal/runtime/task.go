@@ -84,6 +84,8 @@ type Task struct {
 	done   bool
 	// stopped: the driver told the finished task that the job ended.
 	stopped bool
+	// parked: the last Step ended where Run would wait (see ready).
+	parked  bool
 	aligner *Aligner
 	stop    <-chan struct{}
 	// async counts snapshots still being written off the task's goroutine.
@@ -390,12 +392,19 @@ func (t *Task) Step(ctx context.Context) (progress bool, err error) {
 			progress, err = true, t.wrap(&PanicError{Value: r, Stack: debug.Stack()})
 		}
 	}()
+	if t.parked && !t.ready() {
+		return false, nil
+	}
+	t.parked = false
 	for {
 		idle, err := t.iterate(ctx)
 		if err != nil {
 			return true, t.wrap(err)
 		}
 		if idle || t.ended() {
+			// Where Run would wait, Step parks the task: it iterates again
+			// only when what would wake Run's wait is there.
+			t.parked = idle
 			break
 		}
 		progress = true
@@ -407,6 +416,29 @@ func (t *Task) Step(ctx context.Context) (progress bool, err error) {
 		return true, t.wrap(err)
 	}
 	return progress, nil
+}
+
+// ready is the non-blocking form of wait: it reports whether a parked task
+// may make progress. A source task waits for its reader's availability
+// signal, a due timer or mail, exactly as wait blocks for them (a reader
+// that returned NothingAvailable is not polled again before); a task on a
+// gate may always look at its channels again.
+func (t *Task) ready() bool {
+	if t.Source == nil || t.done {
+		return true
+	}
+	if next, ok := t.Timers.Next(); ok && t.Timers.Now() >= next {
+		return true
+	}
+	if mail := t.mailbox(); mail != nil && len(mail) > 0 {
+		return true
+	}
+	select {
+	case <-t.Source.Available():
+		return true
+	default:
+		return false
+	}
 }
 
 // WaitSnapshots waits until the snapshots this task started have been
