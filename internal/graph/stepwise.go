@@ -100,24 +100,35 @@ func (s *Stepwise) Step(ctx context.Context) (bool, error) {
 	for _, t := range s.job.tasks {
 		t.WaitSnapshots()
 	}
+drain:
 	for {
 		select {
 		case r := <-s.d.reports:
 			progress = true
 			s.d.handle(ctx, r)
-			continue
 		default:
+			break drain
 		}
-		break
 	}
-	if len(s.d.backlog) > 0 {
-		progress = true
+	if before := backlogLen(s.d); before > 0 {
 		s.d.flushBacklog()
+		// Mail that a task's mailbox took is progress; mail for a task
+		// that no longer reads it is not.
+		progress = progress || backlogLen(s.d) < before
 	}
 	if s.cause != nil {
 		return true, s.cause
 	}
 	return progress, nil
+}
+
+// backlogLen counts the mail d could not deliver yet.
+func backlogLen(d *driver) int {
+	n := 0
+	for _, q := range d.backlog {
+		n += len(q)
+	}
+	return n
 }
 
 // RunUntilQuiet steps until no task and no checkpoint message makes
