@@ -158,7 +158,7 @@ func (t *Task) loop(ctx context.Context) error {
 			default:
 			}
 		}
-		idle, err := t.iterate(ctx)
+		idle, _, err := t.iterate(ctx)
 		if err != nil {
 			return err
 		}
@@ -185,14 +185,13 @@ func (t *Task) ended() bool { return t.done && (t.Checkpoint == nil || t.stopped
 // barrier, an end of input). It never blocks. It reports idle when there
 // was nothing to do; the caller then flushes and waits (loop) or returns
 // (Step).
-func (t *Task) iterate(ctx context.Context) (idle bool, err error) {
-	gotMail := false
+func (t *Task) iterate(ctx context.Context) (idle, mailed bool, err error) {
 	if mail := t.mailbox(); mail != nil {
 		select {
 		case m := <-mail:
-			gotMail = true
+			mailed = true
 			if err := t.handleMail(m); err != nil {
-				return false, err
+				return false, true, err
 			}
 		default:
 		}
@@ -200,33 +199,30 @@ func (t *Task) iterate(ctx context.Context) (idle bool, err error) {
 	if t.done {
 		// A finished task only passes on checkpoint notifications (so that
 		// sinks commit what they staged for the final checkpoint).
-		return !gotMail, nil
+		return true, mailed, nil
 	}
 	if err := t.fireTimers(); err != nil {
-		return false, err
+		return false, mailed, err
 	}
 	if t.Source != nil {
 		st, err := t.Source.PollNext(ctx)
 		if err != nil {
-			return false, err
+			return false, mailed, err
 		}
 		t.report(false)
 		switch st {
 		case EndOfInput:
-			return false, t.end()
+			return false, mailed, t.end()
 		case NothingAvailable:
-			return !gotMail, nil
+			return true, mailed, nil
 		}
-		return false, nil
+		return false, mailed, nil
 	}
 	idx, e, ok := t.Gate.poll()
 	if !ok {
-		return !gotMail, nil
+		return true, mailed, nil
 	}
-	if err := t.handle(idx, e); err != nil {
-		return false, err
-	}
-	return false, nil
+	return false, mailed, t.handle(idx, e)
 }
 
 // end runs when the task's input ended (the source's end, or the last end
@@ -397,17 +393,17 @@ func (t *Task) Step(ctx context.Context) (progress bool, err error) {
 	}
 	t.parked = false
 	for {
-		idle, err := t.iterate(ctx)
+		idle, mailed, err := t.iterate(ctx)
 		if err != nil {
 			return true, t.wrap(err)
 		}
+		progress = progress || mailed || !idle
 		if idle || t.ended() {
 			// Where Run would wait, Step parks the task: it iterates again
 			// only when what would wake Run's wait is there.
 			t.parked = idle
 			break
 		}
-		progress = true
 	}
 	if t.done {
 		return progress, nil
