@@ -14,6 +14,7 @@ import (
 
 	"github.com/weirstream/weir/internal/checkpoint"
 	"github.com/weirstream/weir/internal/graph"
+	"github.com/weirstream/weir/internal/job"
 	"github.com/weirstream/weir/internal/keygroup"
 	"github.com/weirstream/weir/internal/runtime"
 )
@@ -180,6 +181,26 @@ func (e *Environment) graphOptions() graph.Options {
 	return o
 }
 
+// JobPlan is the physical plan of a job: its vertices (chains of operators
+// that one task per subtask runs together), each with its ID, name,
+// parallelism, operators (name and uid) and inputs (producing vertex,
+// partitioning FORWARD, HASH, REBALANCE or BROADCAST, side-output tag).
+// Subtasks are addressed as (vertex ID, subtask index). It marshals to
+// JSON as a REST API serves it.
+type JobPlan = graph.PhysicalPlan
+
+// PlanVertex, PlanOperator and PlanInput are the parts of a JobPlan.
+type (
+	PlanVertex   = graph.PlanVertex
+	PlanOperator = graph.PlanOperator
+	PlanInput    = graph.PlanInput
+)
+
+// Plan returns the job's physical plan, as Explain prints it.
+func (e *Environment) Plan() JobPlan {
+	return e.g.Physical(e.graphOptions())
+}
+
 // Explain returns the execution plan: the chains of operators run together,
 // their parallelism and how their inputs are partitioned.
 func (e *Environment) Explain() string {
@@ -209,11 +230,7 @@ func (e *Environment) Execute(ctx context.Context) error {
 
 // JobClient controls a job started with Start.
 type JobClient struct {
-	done       chan struct{}
-	err        error
-	cancel     context.CancelFunc
-	savepoints chan graph.SavepointRequest
-	logger     *slog.Logger
+	j *job.Job
 }
 
 // Start runs the job in the background and returns a client to wait for
@@ -244,83 +261,79 @@ func (e *Environment) Start(ctx context.Context) (*JobClient, error) {
 		}
 		return nil, err
 	}
-	ctx, cancel := context.WithCancel(ctx)
-	c := &JobClient{done: make(chan struct{}), cancel: cancel, logger: e.opts.Logger}
-	if o.Checkpoint != nil {
-		c.savepoints = make(chan graph.SavepointRequest)
-		o.Savepoints = c.savepoints
+	cfg := job.Config{
+		Graph:                   &e.g,
+		Options:                 o,
+		RepeatedFailureLimit:    e.opts.RepeatedFailureLimit,
+		AllowCheckpointFallback: e.opts.AllowCheckpointFallback,
+		AllowNonRestoredState:   e.opts.AllowNonRestoredState,
+		Logger:                  e.opts.Logger,
+		Restart:                 e.opts.Restart,
+	}
+	if m != nil {
+		cfg.OnEnd = m.unregister
 	}
 	e.opts.Logger.Info("weir: job starting", "operators", len(e.g.Nodes), "parallelism", e.opts.Parallelism)
-	go func() {
-		defer close(c.done)
-		defer cancel()
-		if m != nil {
-			defer m.unregister()
-		}
-		c.err = e.runWithRestarts(ctx, o)
-		if c.err != nil {
-			e.opts.Logger.Error("weir: job ended", "err", c.err)
-		} else {
-			e.opts.Logger.Info("weir: job finished")
-		}
-	}()
-	return c, nil
+	return &JobClient{j: job.Start(ctx, cfg)}, nil
 }
 
 // Wait blocks until the job ends and returns what Execute would.
-func (c *JobClient) Wait() error {
-	<-c.done
-	return c.err
-}
+func (c *JobClient) Wait() error { return c.j.Wait() }
 
 // Done is closed when the job ended.
-func (c *JobClient) Done() <-chan struct{} { return c.done }
+func (c *JobClient) Done() <-chan struct{} { return c.j.Done() }
 
 // Cancel stops the job without a savepoint; Wait then returns
 // context.Canceled.
-func (c *JobClient) Cancel() { c.cancel() }
+func (c *JobClient) Cancel() { c.j.Cancel() }
+
+// JobState is where a job is in its life, as Flink's JobStatus names it.
+type JobState string
+
+// Job states.
+const (
+	JobRunning    JobState = "RUNNING"    // an attempt is running
+	JobRestarting JobState = "RESTARTING" // an attempt failed; the next one waits for its delay
+	JobFinished   JobState = "FINISHED"   // every record processed, or stopped with a savepoint
+	JobFailed     JobState = "FAILED"     // ended with an error it is not restarted after
+	JobCanceled   JobState = "CANCELED"   // canceled (Cancel, or the context of Start)
+)
+
+// JobStatus is a job's state and its failures so far.
+type JobStatus struct {
+	State JobState
+	// Attempts counts the runs started: 1 for a job that never restarted.
+	Attempts int
+	// LastFailure is the error of the last failed run, nil if none.
+	LastFailure error
+	// Started is when the job started; Ended when it ended (zero while
+	// it runs).
+	Started, Ended time.Time
+}
+
+// Status returns the job's current status. It may be called from any
+// goroutine, at any time.
+func (c *JobClient) Status() JobStatus {
+	s := c.j.Status()
+	return JobStatus{State: JobState(s.State.String()), Attempts: s.Attempt, LastFailure: s.LastFailure, Started: s.Started, Ended: s.Ended}
+}
 
 // ErrNoCheckpointing is returned by savepoint calls on a job without
 // checkpointing (savepoints use the same barriers).
-var ErrNoCheckpointing = errors.New("weir: savepoints need checkpointing (Options.Checkpoints.Interval)")
+var ErrNoCheckpointing = job.ErrNoCheckpointing
 
 // TriggerSavepoint takes a savepoint into a new subdirectory of dir and
 // returns its path; restore it with Options.Restore. Sinks commit the
 // output up to the savepoint, as for a checkpoint.
 func (c *JobClient) TriggerSavepoint(ctx context.Context, dir string) (string, error) {
-	return c.savepoint(ctx, dir, false)
+	return c.j.Savepoint(ctx, dir, false)
 }
 
 // StopWithSavepoint takes a savepoint and stops the job once it completed
 // and every sink committed up to it; Wait then returns nil. Restoring the
 // savepoint continues exactly where the job stopped.
 func (c *JobClient) StopWithSavepoint(ctx context.Context, dir string) (string, error) {
-	return c.savepoint(ctx, dir, true)
-}
-
-func (c *JobClient) savepoint(ctx context.Context, dir string, stop bool) (string, error) {
-	if c.savepoints == nil {
-		return "", ErrNoCheckpointing
-	}
-	req := graph.SavepointRequest{Dir: dir, Stop: stop, Reply: make(chan graph.SavepointResult, 1)}
-	select {
-	case c.savepoints <- req:
-	case <-c.done:
-		return "", fmt.Errorf("weir: savepoint: the job already ended: %v", c.err)
-	case <-ctx.Done():
-		return "", ctx.Err()
-	}
-	select {
-	case r := <-req.Reply:
-		if r.Err == nil {
-			c.logger.Info("weir: savepoint complete", "path", r.Path, "stop", stop)
-		}
-		return r.Path, r.Err
-	case <-c.done:
-		return "", fmt.Errorf("weir: savepoint: the job ended first: %v", c.err)
-	case <-ctx.Done():
-		return "", ctx.Err()
-	}
+	return c.j.Savepoint(ctx, dir, true)
 }
 
 // checkpointOptions turns on checkpointing and loads the checkpoint to
@@ -359,7 +372,7 @@ func (e *Environment) checkpointOptions(o *graph.Options) error {
 		if err != nil {
 			return fmt.Errorf("weir: restore: %w", err)
 		}
-		o.Restore = e.restoreOf(r)
+		o.Restore = job.RestoreOf(r, e.opts.AllowNonRestoredState)
 	default:
 		// A chk-<id> that is a pointer (a stop-with-savepoint, a restored
 		// savepoint) stands for the location it names.
@@ -383,11 +396,6 @@ func (e *Environment) checkpointOptions(o *graph.Options) error {
 	return nil
 }
 
-// restoreOf is the restore of a checkpoint Find chose.
-func (e *Environment) restoreOf(r *checkpoint.Restored) *graph.Restore {
-	return &graph.Restore{Meta: r.Meta, Files: r.Files, Store: r.Shared, AllowNonRestoredState: e.opts.AllowNonRestoredState, Location: r.Location}
-}
-
 // parentLocation returns the directory (or s3:// prefix) holding loc.
 func parentLocation(loc string) string {
 	if strings.Contains(loc, "://") {
@@ -398,96 +406,6 @@ func parentLocation(loc string) string {
 		return loc
 	}
 	return filepath.Dir(filepath.Clean(loc))
-}
-
-// runWithRestarts runs the job and, after a failure the restart strategy
-// accepts, runs it again from the latest completed checkpoint.
-func (e *Environment) runWithRestarts(ctx context.Context, o graph.Options) error {
-	strategy := e.opts.Restart
-	if strategy == nil {
-		strategy = NoRestart{}
-	}
-	// A restart falls back to initial only when the storage holds no
-	// checkpoint: then the first attempt failed before it registered its
-	// savepoint, and the restart must register it (Restore.Register).
-	initial := o.Restore
-	limit := e.opts.RepeatedFailureLimit
-	if limit == 0 {
-		limit = 5
-	}
-	var repeats repeatedFailure
-	for attempt := 1; ; attempt++ {
-		err := e.g.Run(ctx, o)
-		if err == nil || ctx.Err() != nil {
-			return err
-		}
-		if n := repeats.note(o.Restore, err); limit > 0 && n >= limit {
-			return fmt.Errorf("weir: the job failed %d times in a row with the same error after restoring the same position, so it is not restarted again (a record it cannot process? route bad records to a dead-letter output): %w", n, err)
-		}
-		ok, delay := strategy.Restart(time.Now())
-		if !ok {
-			return err
-		}
-		e.opts.Logger.Warn("weir: job failed, restarting", "attempt", attempt, "delay", delay, "err", err)
-		t := time.NewTimer(delay)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return err
-		case <-t.C:
-		}
-		// From the latest checkpoint, or else from where the job started
-		// (its savepoint, or nothing).
-		o.Restore = initial
-		if o.Checkpoint != nil {
-			// The latest checkpoint: this run's, or what it started from
-			// (registered in the storage at the first start).
-			r, lerr := o.Checkpoint.Storage.Find(ctx, e.opts.AllowCheckpointFallback)
-			switch {
-			case lerr == nil:
-				o.Restore = e.restoreOf(r)
-				e.opts.Logger.Info("weir: restoring after failure", "checkpoint", r.Meta.ID, "from", r.Location)
-			case errors.Is(lerr, checkpoint.ErrNoCheckpoint):
-			default:
-				return fmt.Errorf("weir: restart after %w: %w", err, lerr)
-			}
-		}
-	}
-}
-
-// repeatedFailure counts consecutive failures with the same error after
-// restoring the same checkpoint.
-type repeatedFailure struct {
-	from  string // the restored checkpoint: location and id
-	err   string
-	count int
-}
-
-// note records a failure of a run that restored rs (nil: a fresh start)
-// and returns how many times in a row it failed so.
-func (r *repeatedFailure) note(rs *graph.Restore, err error) int {
-	from := "fresh"
-	if rs != nil {
-		from = fmt.Sprintf("%s#%d", rs.Location, rs.Meta.ID)
-	}
-	sig := failureSignature(err)
-	if from == r.from && sig == r.err {
-		r.count++
-	} else {
-		*r = repeatedFailure{from: from, err: sig, count: 1}
-	}
-	return r.count
-}
-
-// failureSignature is what makes two failures the same: the error's text,
-// but for a panic only its value (the stack names goroutines and argument
-// addresses that differ from run to run).
-func failureSignature(err error) string {
-	var p *runtime.PanicError
-	if errors.As(err, &p) {
-		return fmt.Sprintf("panic: %v", p.Value)
-	}
-	return err.Error()
 }
 
 // State backends (Options.StateBackend).

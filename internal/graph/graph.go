@@ -294,23 +294,89 @@ type Plan struct {
 	byNode   map[*Node]*vertex
 }
 
-// Explain returns a textual plan: one line per vertex with its chain,
-// parallelism and input partitioning.
-func (g *Graph) Explain(o Options) string {
+// PhysicalPlan is how a graph runs: its vertices (chains of operators run
+// together by one task per subtask) and the exchanges between them. It is
+// what EXPLAIN prints, and what a UI or a cluster coordinator reads.
+type PhysicalPlan struct {
+	Vertices []PlanVertex `json:"vertices"`
+}
+
+// PlanVertex is one vertex of a PhysicalPlan. Its subtasks are addressed as
+// (ID, subtask index), 0 <= subtask < Parallelism.
+type PlanVertex struct {
+	// ID is the vertex's index in the plan.
+	ID int `json:"id"`
+	// Name joins the names of its operators with " -> ".
+	Name        string `json:"name"`
+	Parallelism int    `json:"parallelism"`
+	// Operators are the chained operators, head first.
+	Operators []PlanOperator `json:"operators"`
+	// Inputs are the exchanges feeding the head operator.
+	Inputs []PlanInput `json:"inputs,omitempty"`
+}
+
+// PlanOperator is one operator of a vertex.
+type PlanOperator struct {
+	Name string `json:"name"`
+	// UID is the operator's stable id, "" if the job set none.
+	UID string `json:"uid,omitempty"`
+}
+
+// PlanInput is an exchange into a vertex.
+type PlanInput struct {
+	// From is the producing vertex's ID; Operator the producing operator
+	// (the vertex's last one, or one whose side output this is).
+	From     int    `json:"from"`
+	Operator string `json:"operator"`
+	// Partitioning is how records are routed: FORWARD, HASH, REBALANCE or
+	// BROADCAST (a forward edge between different parallelisms is shown as
+	// the rebalance the writer does).
+	Partitioning string `json:"partitioning"`
+	// SideOutput is the side-output tag read, "" for the main output.
+	SideOutput string `json:"sideOutput,omitempty"`
+	// Input is the logical input of the head operator (0, or 1 for the
+	// second input of a two-input operator).
+	Input int `json:"input"`
+}
+
+// Physical returns the graph's physical plan under o.
+func (g *Graph) Physical(o Options) PhysicalPlan {
 	o.fill()
 	g.numberDefaults()
 	p := g.plan(&o)
-	var b strings.Builder
-	for _, v := range p.vertices {
-		fmt.Fprintf(&b, "%s [parallelism %d]", v.name, v.par)
+	ids := make(map[*vertex]int, len(p.vertices))
+	for i, v := range p.vertices {
+		ids[v] = i
+	}
+	var pp PhysicalPlan
+	for i, v := range p.vertices {
+		pv := PlanVertex{ID: i, Name: v.name, Parallelism: v.par}
+		for _, n := range v.nodes {
+			pv.Operators = append(pv.Operators, PlanOperator{Name: n.Name, UID: n.UID})
+		}
 		for _, e := range v.inEdges {
 			part := e.Partitioning
 			if part == runtime.Forward && g.parallelism(e.From, &o) != v.par {
 				part = runtime.Rebalance // as the writer will do
 			}
-			fmt.Fprintf(&b, " <- %s from %q", part, e.From.Name)
-			if e.Tag != "" {
-				fmt.Fprintf(&b, " side output %q", e.Tag)
+			pv.Inputs = append(pv.Inputs, PlanInput{From: ids[p.byNode[e.From]], Operator: e.From.Name,
+				Partitioning: part.String(), SideOutput: e.Tag, Input: e.Input})
+		}
+		pp.Vertices = append(pp.Vertices, pv)
+	}
+	return pp
+}
+
+// Explain returns a textual plan: one line per vertex with its chain,
+// parallelism and input partitioning.
+func (g *Graph) Explain(o Options) string {
+	var b strings.Builder
+	for _, v := range g.Physical(o).Vertices {
+		fmt.Fprintf(&b, "%s [parallelism %d]", v.Name, v.Parallelism)
+		for _, in := range v.Inputs {
+			fmt.Fprintf(&b, " <- %s from %q", in.Partitioning, in.Operator)
+			if in.SideOutput != "" {
+				fmt.Fprintf(&b, " side output %q", in.SideOutput)
 			}
 		}
 		b.WriteByte('\n')
