@@ -9,20 +9,12 @@ import (
 	"github.com/weirstream/weir"
 )
 
-func savepointJob(p int, dir, restore string, n int, c *committed[sumOut]) (*weir.JobClient, error) {
-	return savepointJobOn(weir.StateHeap, p, dir, restore, n, c)
-}
-
-func savepointJobOn(backend string, p int, dir, restore string, n int, c *committed[sumOut]) (*weir.JobClient, error) {
-	return savepointEnv(backend, p, dir, restore, n, c).Start(context.Background())
-}
-
-// savepointInterval is the checkpoint interval of savepointJob: of the
-// wall clock under Execute, of processing time on a Stepper (see
-// stopAfterCommits).
+// savepointInterval is the checkpoint interval of the savepoint tests' job,
+// in processing time: stopAfterCommits checkpoints the stepped job that
+// often (as Execute would on the wall clock).
 const savepointInterval = 20 * time.Millisecond
 
-// savepointEnv builds the job of savepointJob: running sums of 0..n-1 by
+// savepointEnv builds the savepoint tests' job: running sums of 0..n-1 by
 // v % 7 into a two-phase-commit sink.
 func savepointEnv(backend string, p int, dir, restore string, n int, c *committed[sumOut]) *weir.Environment {
 	env := weir.NewEnvironment(weir.Options{
@@ -37,8 +29,8 @@ func savepointEnv(backend string, p int, dir, restore string, n int, c *committe
 	return env
 }
 
-// savepointStepper is savepointJobOn on a Stepper: the job runs on the
-// test's goroutine, with processing time (which paces slowCounter: perPoll
+// savepointStepper runs savepointEnv's job on a Stepper: on the test's
+// goroutine, with processing time (which paces slowCounter: perPoll
 // numbers a millisecond) moved by the test.
 func savepointStepper(t *testing.T, backend string, p int, dir, restore string, n int, c *committed[sumOut]) *weir.Stepper {
 	t.Helper()
