@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -180,11 +181,7 @@ func (r *restartOnce) Restart(time.Time) (bool, time.Duration) {
 func TestRestartFromSavepointRegistersIt(t *testing.T) {
 	const n = 4000
 	c := newCommitted[sumOut]()
-	job, err := savepointJob(2, t.TempDir(), "", n, c)
-	if err != nil {
-		t.Fatal(err)
-	}
-	path := stopAfterCommits(t, job, c, 0, t.TempDir())
+	path := stopAfterCommits(t, savepointStepper(t, weir.StateHeap, 2, t.TempDir(), "", n, c), c, 0, t.TempDir())
 	id, err := strconv.ParseInt(strings.Split(filepath.Base(path), "-")[1], 10, 64)
 	if err != nil {
 		t.Fatalf("savepoint id of %s: %v", path, err)
@@ -196,7 +193,9 @@ func TestRestartFromSavepointRegistersIt(t *testing.T) {
 		t.Fatal(err)
 	}
 	var restarted atomic.Bool
-	var after atomic.Int32
+	// processed is closed at the first record the restarted job processes.
+	processed := make(chan struct{})
+	var once sync.Once
 	env := weir.NewEnvironment(weir.Options{
 		Parallelism: 2,
 		Checkpoints: weir.CheckpointOptions{Interval: time.Hour, Dir: chk},
@@ -209,38 +208,29 @@ func TestRestartFromSavepointRegistersIt(t *testing.T) {
 	src := weir.FromSource[int](env, slowCounter{n: n, perPoll: 5}, weir.NoWatermarks[int](), "counter").SetParallelism(1).UID("counter")
 	seen := weir.TryMap(src, func(v int) (int, error) {
 		if restarted.Load() {
-			after.Add(1)
+			once.Do(func() { close(processed) })
 		}
 		return v, nil
 	}).SetParallelism(1)
 	weir.ProcessKeyed[int, int, sumOut](weir.KeyBy(seen, func(v int) int { return v % 7 }), &runningSum{}).UID("sums").
 		SinkTo(txSink[sumOut]{c}).UID("sink")
-	job, err = env.Start(context.Background())
+	job, err := env.Start(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(20 * time.Second)
-	for after.Load() == 0 {
-		if time.Now().After(deadline) {
-			t.Fatal("the restarted job processed nothing within 20s")
-		}
-		select {
-		case <-job.Done():
-			t.Fatalf("job ended: %v", job.Wait())
-		case <-time.After(5 * time.Millisecond):
-		}
+	select {
+	case <-processed:
+	case <-job.Done():
+		t.Fatalf("job ended: %v", job.Wait())
+	case <-time.After(20 * time.Second): // a bound for the failing case only
+		t.Fatal("the restarted job processed nothing within 20s")
 	}
 	// Killed before its first checkpoint.
 	job.Cancel()
 	if err := job.Wait(); !errors.Is(err, context.Canceled) {
 		t.Fatalf("Wait = %v", err)
 	}
-	job, err = savepointJob(2, chk, "latest", n, c)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := job.Wait(); err != nil {
-		t.Fatal(err)
-	}
+	// "latest" finds the savepoint the restart registered.
+	runToEnd(t, savepointStepper(t, weir.StateHeap, 2, chk, "latest", n, c))
 	checkSums(t, c, n)
 }

@@ -13,18 +13,21 @@ import (
 	"github.com/weirstream/weir/statebackend/pebble"
 )
 
-func savepointJob(p int, dir, restore string, n int, c *committed[sumOut]) (*weir.JobClient, error) {
-	return savepointJobOn(weir.StateHeap, p, dir, restore, n, c)
-}
+// savepointInterval is the checkpoint interval of the savepoint tests' job,
+// in processing time: stopAfterCommits checkpoints the stepped job that
+// often (as Execute would on the wall clock).
+const savepointInterval = 20 * time.Millisecond
 
 func savepointJobOn(backend string, p int, dir, restore string, n int, c *committed[sumOut]) (*weir.JobClient, error) {
 	return savepointEnv(backend, p, dir, restore, n, c).Start(context.Background())
 }
 
+// savepointEnv builds the savepoint tests' job: running sums of 0..n-1 by
+// v % 7 into a two-phase-commit sink.
 func savepointEnv(backend string, p int, dir, restore string, n int, c *committed[sumOut]) *weir.Environment {
 	env := weir.NewEnvironment(weir.Options{
 		Parallelism:  p,
-		Checkpoints:  weir.CheckpointOptions{Interval: 20 * time.Millisecond, Dir: dir},
+		Checkpoints:  weir.CheckpointOptions{Interval: savepointInterval, Dir: dir},
 		Restore:      restore,
 		StateBackend: backend,
 		Pebble:       pebble.New(),
@@ -35,29 +38,48 @@ func savepointEnv(backend string, p int, dir, restore string, n int, c *committe
 	return env
 }
 
+// savepointStepper runs savepointEnv's job on a Stepper: on the test's
+// goroutine, with processing time (which paces slowCounter: perPoll
+// numbers a millisecond) moved by the test.
+func savepointStepper(t *testing.T, backend string, p int, dir, restore string, n int, c *committed[sumOut]) *weir.Stepper {
+	t.Helper()
+	st, err := savepointEnv(backend, p, dir, restore, n, c).Stepwise(context.Background(), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = st.Close() })
+	return st
+}
+
+// runToEnd moves processing time a millisecond at a time until the job
+// finished (its final checkpoint committed the last records).
+func runToEnd(t *testing.T, st *weir.Stepper) {
+	t.Helper()
+	for !st.Finished() {
+		if err := st.SetProcessingTime(st.ProcessingTime() + 1); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // TestStopWithSavepointAndRescale stops a job with a savepoint in the middle
 // of its input, restores the savepoint at another parallelism, and checks
 // that the committed output is exactly once with uninterrupted sums.
 func TestStopWithSavepointAndRescale(t *testing.T) {
 	const n = 4000
 	c := newCommitted[sumOut]()
-	job, err := savepointJob(2, t.TempDir(), "", n, c)
-	if err != nil {
-		t.Fatal(err)
-	}
-	path := stopAfterCommits(t, job, c, 0, t.TempDir())
+	st := savepointStepper(t, weir.StateHeap, 2, t.TempDir(), "", n, c)
+	path := stopAfterCommits(t, st, c, 0, t.TempDir())
 	before := len(c.all())
 	if before == 0 || before >= n {
 		t.Fatalf("%d records committed at the savepoint; want some but not all of %d", before, n)
 	}
 	// Restore at parallelism 3 into a fresh checkpoint directory.
-	job, err = savepointJob(3, t.TempDir(), path, n, c)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := job.Wait(); err != nil {
-		t.Fatal(err)
-	}
+	st = savepointStepper(t, weir.StateHeap, 3, t.TempDir(), path, n, c)
+	runToEnd(t, st)
 	checkSums(t, c, n)
 }
 
@@ -78,26 +100,32 @@ func TestSavepointNeedsCheckpointing(t *testing.T) {
 	}
 }
 
-// stopAfterCommits waits until more than have records are committed, then
-// stops the job with a savepoint in dir and returns its path.
-func stopAfterCommits(t *testing.T, job *weir.JobClient, c *committed[sumOut], have int, dir string) string {
+// stopAfterCommits runs the stepped job, a millisecond of processing time
+// at a time with a checkpoint every savepointInterval of it (as Execute
+// takes them on the wall clock), until more than have records are
+// committed; then it stops the job with a savepoint in dir and returns its
+// path.
+func stopAfterCommits(t *testing.T, st *weir.Stepper, c *committed[sumOut], have int, dir string) string {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
 	for len(c.all()) <= have {
-		if time.Now().After(deadline) {
-			t.Fatal("no new commit within 20s")
+		if st.Finished() {
+			t.Fatal("job ended before the savepoint")
 		}
-		select {
-		case <-job.Done():
-			t.Fatalf("job ended before the savepoint: %v", job.Wait())
-		case <-time.After(5 * time.Millisecond):
+		now := st.ProcessingTime() + 1
+		if err := st.SetProcessingTime(now); err != nil {
+			t.Fatal(err)
+		}
+		if now%savepointInterval.Milliseconds() == 0 {
+			if _, _, err := st.Checkpoint(); err != nil {
+				t.Fatal(err)
+			}
 		}
 	}
-	path, err := job.StopWithSavepoint(context.Background(), dir)
+	path, err := st.StopWithSavepoint(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := job.Wait(); err != nil {
+	if err := st.Close(); err != nil {
 		t.Fatalf("stopped job: %v", err)
 	}
 	return path
@@ -109,27 +137,16 @@ func stopAfterCommits(t *testing.T, job *weir.JobClient, c *committed[sumOut], h
 func TestSavepointAcrossBackends(t *testing.T) {
 	const n = 6000
 	c := newCommitted[sumOut]()
-	job, err := savepointJobOn(weir.StateHeap, 2, t.TempDir(), "", n, c)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sp1 := stopAfterCommits(t, job, c, 0, t.TempDir())
+	st := savepointStepper(t, weir.StateHeap, 2, t.TempDir(), "", n, c)
+	sp1 := stopAfterCommits(t, st, c, 0, t.TempDir())
 	first := len(c.all())
-	job, err = savepointJobOn(weir.StatePebble, 3, t.TempDir(), sp1, n, c)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sp2 := stopAfterCommits(t, job, c, first, t.TempDir())
+	st = savepointStepper(t, weir.StatePebble, 3, t.TempDir(), sp1, n, c)
+	sp2 := stopAfterCommits(t, st, c, first, t.TempDir())
 	if got := len(c.all()); got >= n {
 		t.Fatalf("the Pebble run committed everything (%d) before its savepoint; the test needs a middle", got)
 	}
-	job, err = savepointJobOn(weir.StateHeap, 1, t.TempDir(), sp2, n, c)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := job.Wait(); err != nil {
-		t.Fatal(err)
-	}
+	st = savepointStepper(t, weir.StateHeap, 1, t.TempDir(), sp2, n, c)
+	runToEnd(t, st)
 	checkSums(t, c, n)
 }
 
@@ -161,11 +178,7 @@ func checkSums(t *testing.T, c *committed[sumOut], n int) {
 func TestPartsByVertexSubtaskAcrossRescale(t *testing.T) {
 	const n = 4000
 	c := newCommitted[sumOut]()
-	job, err := savepointJob(2, t.TempDir(), "", n, c)
-	if err != nil {
-		t.Fatal(err)
-	}
-	path := stopAfterCommits(t, job, c, 0, t.TempDir())
+	path := stopAfterCommits(t, savepointStepper(t, weir.StateHeap, 2, t.TempDir(), "", n, c), c, 0, t.TempDir())
 	m, _, err := checkpoint.ReadPath(path)
 	if err != nil {
 		t.Fatal(err)
@@ -173,7 +186,10 @@ func TestPartsByVertexSubtaskAcrossRescale(t *testing.T) {
 	checkParts(t, m, savepointEnv(weir.StateHeap, 2, t.TempDir(), "", n, c).Plan(), map[string]int{"counter": 1, "sums": 2, "sink": 2})
 
 	dir := t.TempDir()
-	if job, err = savepointJob(3, dir, path, n, c); err != nil {
+	// Run for real: the final parts are written by tasks that finished,
+	// concurrently.
+	job, err := savepointJobOn(weir.StateHeap, 3, dir, path, n, c)
+	if err != nil {
 		t.Fatal(err)
 	}
 	if err := job.Wait(); err != nil {

@@ -10,13 +10,24 @@ import (
 
 // Stepper runs a job deterministically on the caller's goroutine: every
 // call does all the work that is possible at that moment and returns, and
-// processing time moves only when the caller sets it. It is the engine of
-// the weirtest harness; jobs that read from real systems should use Execute.
+// processing time moves only when the caller sets it. Each task runs the
+// same task loop as under Execute (records, watermarks, barriers, timers
+// and checkpoint mail take one code path), one non-blocking iteration at a
+// time. It is the engine of the weirtest harness; jobs that read from real
+// systems should use Execute.
+//
+// With checkpointing on (Options.Checkpoints with an Interval and a Dir,
+// as for Execute), Checkpoint, TriggerSavepoint and StopWithSavepoint take
+// checkpoints and savepoints through the real barrier path; they are taken
+// only when asked, never by the interval. Options.Restore starts the job
+// from a checkpoint or savepoint, as for Execute.
 type Stepper struct {
-	job  *graph.Job
-	ctx  context.Context
-	now  int64
-	done bool
+	job *graph.Stepwise
+	ctx context.Context
+	now int64
+	// checkpoints tells whether checkpointing is on.
+	checkpoints bool
+	done        bool
 }
 
 // stepChannelCapacity keeps the single goroutine from ever blocking on a
@@ -31,22 +42,29 @@ func (e *Environment) Stepwise(ctx context.Context, start int64) (*Stepper, erro
 		return nil, ErrAlreadyExecuted
 	}
 	e.executed = true
+	switch e.opts.StateBackend {
+	case "", StateHeap, StatePebble:
+	default:
+		return nil, fmt.Errorf("weir: unknown state backend %q (want %q or %q)", e.opts.StateBackend, StateHeap, StatePebble)
+	}
 	s := &Stepper{ctx: ctx, now: start}
 	o := e.graphOptions()
 	o.Clock = clockFunc(func() int64 { return s.now })
 	o.ChannelCapacity = stepChannelCapacity
-	j, err := e.g.Build(ctx, o)
-	if err != nil {
+	if err := e.checkpointOptions(&o); err != nil {
 		return nil, err
 	}
-	if err := j.Open(); err != nil {
+	s.checkpoints = o.Checkpoint != nil
+	j, err := e.g.BuildStepwise(ctx, o)
+	if err != nil {
 		return nil, err
 	}
 	s.job = j
 	return s, s.Run()
 }
 
-// ErrStepperClosed is returned after Close or a failure.
+// ErrStepperClosed is returned after Close, a failure or a
+// stop-with-savepoint.
 var ErrStepperClosed = errors.New("weir: stepper closed")
 
 // Run steps every task until none can make progress.
@@ -54,17 +72,16 @@ func (s *Stepper) Run() error {
 	if s.done {
 		return ErrStepperClosed
 	}
-	for {
-		progress, err := s.job.Step(s.ctx)
-		if err != nil {
-			s.done = true
-			_ = s.job.Close()
-			return err
-		}
-		if !progress {
-			return nil
-		}
+	return s.fail(s.job.RunUntilQuiet(s.ctx))
+}
+
+// fail ends the job after err (if any).
+func (s *Stepper) fail(err error) error {
+	if err != nil {
+		s.done = true
+		_ = s.job.Close()
 	}
+	return err
 }
 
 // ProcessingTime returns the current processing time.
@@ -78,6 +95,53 @@ func (s *Stepper) SetProcessingTime(ms int64) error {
 	}
 	s.now = ms
 	return s.Run()
+}
+
+// Checkpoint runs the job until quiet, then takes a checkpoint through the
+// barrier path (the coordinator triggers it, the sources emit barriers,
+// every task aligns them and snapshots its operators, the checkpoint is
+// written to Options.Checkpoints.Dir and every task is told it completed,
+// so that sinks commit) and returns its id and directory, which
+// Options.Restore accepts. It fails if the checkpoint did not complete.
+func (s *Stepper) Checkpoint() (id int64, path string, err error) {
+	if s.done {
+		return 0, "", ErrStepperClosed
+	}
+	if !s.checkpoints {
+		return 0, "", ErrNoCheckpointing
+	}
+	id, path, err = s.job.Checkpoint(s.ctx)
+	return id, path, s.fail(err)
+}
+
+// TriggerSavepoint takes a savepoint into a new subdirectory of dir, as
+// JobClient.TriggerSavepoint does, and returns its path.
+func (s *Stepper) TriggerSavepoint(dir string) (string, error) {
+	return s.savepoint(dir, false)
+}
+
+// StopWithSavepoint takes a savepoint into a new subdirectory of dir and
+// stops the job once every sink committed up to it, as
+// JobClient.StopWithSavepoint does; the stepper is closed then.
+func (s *Stepper) StopWithSavepoint(dir string) (string, error) {
+	return s.savepoint(dir, true)
+}
+
+func (s *Stepper) savepoint(dir string, stop bool) (string, error) {
+	if s.done {
+		return "", ErrStepperClosed
+	}
+	if !s.checkpoints {
+		return "", ErrNoCheckpointing
+	}
+	path, err := s.job.Savepoint(s.ctx, dir, stop)
+	if err != nil {
+		return "", s.fail(err)
+	}
+	if s.job.Stopped() {
+		s.done = true
+	}
+	return path, nil
 }
 
 // Finished reports whether every task has ended (all sources ended and

@@ -226,13 +226,25 @@ func (e *emissions) emitted(ts int64) (int64, bool) {
 	return 0, false
 }
 
-// resolution returns the mean wall time the generator took per slot.
+// resolution returns the mean wall time the generator took per slot: the
+// span between the earliest and the latest first emission of a slot over
+// the slots. (Subtasks record their slots concurrently, so the first
+// emission of the top slot may be read a few nanoseconds before slot 0's.)
 func (e *emissions) resolution() time.Duration {
 	top := e.maxSlot.Load()
 	if top < 1 {
 		return 0
 	}
-	return time.Duration((e.slots[top].Load() - e.slots[0].Load()) / top)
+	lo, hi := int64(math.MaxInt64), int64(0)
+	for s := range top + 1 {
+		if v := e.slots[s].Load(); v != 0 {
+			lo, hi = min(lo, v), max(hi, v)
+		}
+	}
+	if hi <= lo {
+		return 0
+	}
+	return time.Duration((hi - lo) / top)
 }
 
 // perEventSample: of a per-event query's rows, every perEventSample-th

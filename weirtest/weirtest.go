@@ -14,10 +14,40 @@
 // Every call runs the job until no operator can make progress, so after it
 // returns every consequence of the call is visible in the outputs. Any
 // parallelism and any topology work; inputs run with parallelism 1.
+//
+// The job runs on weir.Stepper: every task runs the engine's own task loop
+// (records, watermarks, barriers, timers and checkpoint messages take the
+// path they take under Execute), one non-blocking iteration at a time, on
+// the test's goroutine. Processing time is a fake clock that moves only
+// with SetProcessingTime.
+//
+// # Snapshot and restore
+//
+// With checkpointing on (Options.Checkpoints with an Interval and a Dir;
+// the interval itself is not used: a harness checkpoints only when asked),
+// Snapshot takes a checkpoint through the real barrier path, as Flink's
+// operator test harness snapshots (OneInputStreamOperatorTestHarness
+// snapshot / initializeState): the coordinator triggers it, the inputs
+// emit barriers, every task aligns them and snapshots its operators, the
+// checkpoint is written and every task is told it completed (two-phase
+// commit sinks commit). Restore starts a new harness from it, at the same
+// or another parallelism and state backend:
+//
+//	snap, _ := h.Snapshot()
+//	h2 := weirtest.Restore(weir.Options{Parallelism: 3, Checkpoints: ...}, snap)
+//	in2 := weirtest.NewInput[Payment](h2) // the same pipeline, built again
+//	out2 := weirtest.Capture(h2, myPipeline(in2.Stream()))
+//	h2.Start(t)
+//
+// Operators are matched by uid, or by name and position, as for any
+// restore: build the same pipeline in the same order. Nothing waits on the
+// wall clock; a snapshot that cannot complete (a barrier that does not
+// reach every task) is an error, not a hang.
 package weirtest
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"testing"
@@ -30,6 +60,8 @@ type Harness struct {
 	env     *weir.Environment
 	stepper *weir.Stepper
 	err     error
+	// start is the processing time the job starts at.
+	start int64
 }
 
 // New returns a harness whose environment has opts. Processing time starts
@@ -38,6 +70,54 @@ func New(opts weir.Options) *Harness {
 	return &Harness{env: weir.NewEnvironment(opts)}
 }
 
+// Restore returns a harness whose job starts from snapshot s (taken by
+// Snapshot of another harness) with opts: another parallelism, state
+// backend or checkpoint directory may be given; opts.Restore is replaced
+// by s. Processing time starts where it was when s was taken. Build the
+// same pipeline on it, then Start it.
+func Restore(opts weir.Options, s Snapshot) *Harness {
+	opts.Restore = s.Path
+	return &Harness{env: weir.NewEnvironment(opts), start: s.ProcessingTime}
+}
+
+// Snapshot is a completed checkpoint of a harness's job.
+type Snapshot struct {
+	// ID is the checkpoint's id.
+	ID int64
+	// Path is the checkpoint's directory (Options.Restore accepts it).
+	Path string
+	// ProcessingTime is the harness's processing time when it was taken.
+	ProcessingTime int64
+}
+
+// Snapshot runs the job until quiet, then takes a checkpoint through the
+// barrier path and returns it once it completed: every task acknowledged
+// it, it is written, and every operator was told it completed (sinks
+// committed). The job goes on. It needs checkpointing on (see the package
+// documentation); a checkpoint that cannot complete is an error. Snapshots
+// are checkpoints: a later one discards those beyond
+// Options.Checkpoints.Retained (default 1).
+func (h *Harness) Snapshot() (Snapshot, error) {
+	if h.stepper == nil {
+		return Snapshot{}, fmt.Errorf("weirtest: harness not started")
+	}
+	if h.err != nil {
+		return Snapshot{}, h.err
+	}
+	id, path, err := h.stepper.Checkpoint()
+	if err != nil {
+		if !errors.Is(err, weir.ErrNoCheckpointing) {
+			h.err = err
+		}
+		return Snapshot{}, fmt.Errorf("weirtest: snapshot: %w", err)
+	}
+	return Snapshot{ID: id, Path: path, ProcessingTime: h.stepper.ProcessingTime()}, nil
+}
+
+// Stepper returns the stepper running the job (nil before Start), for what
+// the harness does not wrap: savepoints, for one.
+func (h *Harness) Stepper() *weir.Stepper { return h.stepper }
+
 // Env returns the environment on which to build the pipeline under test.
 func (h *Harness) Env() *weir.Environment { return h.env }
 
@@ -45,7 +125,7 @@ func (h *Harness) Env() *weir.Environment { return h.env }
 // fails the test on error and closes the job when the test ends.
 func (h *Harness) Start(t testing.TB) {
 	t.Helper()
-	st, err := h.env.Stepwise(context.Background(), 0)
+	st, err := h.env.Stepwise(context.Background(), h.start)
 	if err != nil {
 		t.Fatalf("weirtest: start: %v", err)
 	}
@@ -55,7 +135,7 @@ func (h *Harness) Start(t testing.TB) {
 
 // StartErr is Start for callers that want the error.
 func (h *Harness) StartErr() error {
-	st, err := h.env.Stepwise(context.Background(), 0)
+	st, err := h.env.Stepwise(context.Background(), h.start)
 	if err != nil {
 		return err
 	}
@@ -118,11 +198,14 @@ type Input[T any] struct {
 	stream weir.Stream[T]
 	queue  []item[T]
 	ended  bool
+	// avail tells the reader that items were pushed (the source task
+	// polls again only then, as it would for a real source).
+	avail chan struct{}
 }
 
 // NewInput adds an input of type T to the job.
 func NewInput[T any](h *Harness) *Input[T] {
-	in := &Input[T]{h: h}
+	in := &Input[T]{h: h, avail: make(chan struct{}, 1)}
 	in.stream = weir.FromSource[T](h.env, pushSource[T]{in}, weir.NoWatermarks[T](), "TestInput").SetParallelism(1)
 	return in
 }
@@ -135,6 +218,10 @@ func (in *Input[T]) push(it item[T]) error {
 		return fmt.Errorf("weirtest: input already ended")
 	}
 	in.queue = append(in.queue, it)
+	select {
+	case in.avail <- struct{}{}:
+	default: // already signalled
+	}
 	return in.h.run()
 }
 
@@ -167,6 +254,9 @@ func (p pushSource[T]) CreateReader(weir.SourceContext) (weir.SourceReader[T], e
 
 type pushReader[T any] struct{ in *Input[T] }
 
+// Available is signalled by every push.
+func (r *pushReader[T]) Available() <-chan struct{} { return r.in.avail }
+
 func (r *pushReader[T]) Poll(_ context.Context, out *weir.SourceOutput[T]) (weir.PollStatus, error) {
 	q := r.in.queue
 	for i, it := range q {
@@ -184,6 +274,16 @@ func (r *pushReader[T]) Poll(_ context.Context, out *weir.SourceOutput[T]) (weir
 	}
 	r.in.queue = q[:0]
 	return weir.NothingAvailable, nil
+}
+
+// SnapshotState stores nothing: a snapshot is taken when the job is quiet,
+// so every pushed item was read, and after a restore the test pushes what
+// comes next.
+func (r *pushReader[T]) SnapshotState(int64) ([][]byte, error) {
+	if len(r.in.queue) > 0 {
+		return nil, fmt.Errorf("weirtest: snapshot with %d pushed items not yet read", len(r.in.queue))
+	}
+	return nil, nil
 }
 
 func (r *pushReader[T]) Close() error { return nil }

@@ -528,17 +528,9 @@ func (g *Graph) Run(ctx context.Context, o Options) error {
 	)
 	var driverDone chan struct{}
 	if o.Checkpoint != nil {
-		reports := make(chan runtime.Report, 64)
-		d, err := checkpoint.NewDriver(ctx, checkpoint.DriverOptions{Config: o.Checkpoint.Config,
-			Storage: o.Checkpoint.Storage, Tasks: j.driverTasks(), Restore: o.Restore,
-			MaxParallelism: o.MaxParallelism, Reports: reports, Savepoints: o.Savepoints,
-			Fail: cancelCause, Logger: o.Logger})
+		d, err := j.newDriver(ctx, &o, 64, cancelCause)
 		if err != nil {
 			return err
-		}
-		for _, t := range j.tasks {
-			t.Checkpoint.Reports = reports
-			t.Checkpoint.Store = d.Parts()
 		}
 		tick := o.Checkpoint.Interval / 10
 		if tick <= 0 || tick > 100*time.Millisecond {
@@ -581,41 +573,23 @@ func (g *Graph) Run(ctx context.Context, o Options) error {
 	return firstErr
 }
 
-// Open opens every task, for stepwise execution.
-func (j *Job) Open() error {
-	for i, t := range j.tasks {
-		if err := t.Open(); err != nil {
-			for _, o := range j.tasks[:i] {
-				_ = o.Close()
-			}
-			return err
-		}
+// newDriver creates the checkpoint driver of j (o.Checkpoint set) and
+// connects the tasks to it: their reports, and the store of their parts.
+// reportsCap is the capacity of the reports channel; fail ends the job.
+func (j *Job) newDriver(ctx context.Context, o *Options, reportsCap int, fail context.CancelCauseFunc) (*checkpoint.Driver, error) {
+	reports := make(chan runtime.Report, reportsCap)
+	d, err := checkpoint.NewDriver(ctx, checkpoint.DriverOptions{Config: o.Checkpoint.Config,
+		Storage: o.Checkpoint.Storage, Tasks: j.driverTasks(), Restore: o.Restore,
+		MaxParallelism: o.MaxParallelism, Reports: reports, Savepoints: o.Savepoints,
+		Fail: fail, Logger: o.Logger})
+	if err != nil {
+		return nil, err
 	}
-	return nil
-}
-
-// Step gives every task one step, in topological order; it reports whether
-// any task made progress.
-func (j *Job) Step(ctx context.Context) (bool, error) {
-	any := false
 	for _, t := range j.tasks {
-		p, err := t.Step(ctx)
-		if err != nil {
-			return true, err
-		}
-		any = any || p
+		t.Checkpoint.Reports = reports
+		t.Checkpoint.Store = d.Parts()
 	}
-	return any, nil
-}
-
-// Done reports whether every task finished.
-func (j *Job) Done() bool {
-	for _, t := range j.tasks {
-		if !t.Done() {
-			return false
-		}
-	}
-	return true
+	return d, nil
 }
 
 // Close closes every task and returns the first error.

@@ -78,10 +78,14 @@ type Task struct {
 	Report         func(*TaskMetrics)
 	ReportInterval time.Duration
 
-	lastWM  int64
-	idle    bool
-	opened  bool
-	done    bool
+	lastWM int64
+	idle   bool
+	opened bool
+	done   bool
+	// stopped: the driver told the finished task that the job ended.
+	stopped bool
+	// parked: the last Step ended where Run would wait (see ready).
+	parked  bool
 	aligner *Aligner
 	stop    <-chan struct{}
 	// async counts snapshots still being written off the task's goroutine.
@@ -115,6 +119,10 @@ func (p *PanicError) Error() string { return fmt.Sprintf("panic: %v\n%s", p.Valu
 var ErrStopped = errors.New("weir: task stopped")
 
 // Run executes the subtask until its input ends, it fails, or ctx is done.
+// It repeats one iteration of the task loop (iterate) and, when an
+// iteration found nothing to do, flushes and blocks until input, a timer,
+// mail or cancellation wakes it. Step runs the same iterations without
+// blocking.
 func (t *Task) Run(ctx context.Context) (err error) {
 	t.stop = ctx.Done()
 	if t.Timers != nil {
@@ -135,13 +143,161 @@ func (t *Task) Run(ctx context.Context) (err error) {
 			err = cerr
 		}
 	}()
-	if t.Source != nil {
-		err = t.runSource(ctx)
-	} else {
-		err = t.runGate(ctx)
-	}
-	if err != nil {
+	if err := t.loop(ctx); err != nil {
 		return t.wrap(err)
+	}
+	return nil
+}
+
+// loop runs iterations until the task ends, blocking when idle.
+func (t *Task) loop(ctx context.Context) error {
+	done := ctx.Done()
+	for {
+		if t.Source != nil && !t.done {
+			select {
+			case <-done:
+				return ctx.Err()
+			default:
+			}
+		}
+		idle, _, err := t.iterate(ctx)
+		if err != nil {
+			return err
+		}
+		if t.ended() {
+			return nil
+		}
+		if !idle {
+			continue
+		}
+		if err := t.wait(ctx); err != nil {
+			return err
+		}
+	}
+}
+
+// ended reports whether the task loop is over: the input finished and,
+// with checkpoints on, the driver told the task to stop.
+func (t *Task) ended() bool { return t.done && (t.Checkpoint == nil || t.stopped) }
+
+// iterate is one iteration of the task loop, shared by Run and Step: it
+// handles at most one mail from the checkpoint driver, fires due
+// processing-time timers, and then handles one unit of input (a source
+// poll, or one envelope of the gate: a batch of records, a watermark, a
+// barrier, an end of input). It never blocks. It reports idle when there
+// was nothing to do; the caller then flushes and waits (loop) or returns
+// (Step).
+func (t *Task) iterate(ctx context.Context) (idle, mailed bool, err error) {
+	if mail := t.mailbox(); mail != nil {
+		select {
+		case m := <-mail:
+			mailed = true
+			if err := t.handleMail(ctx, m); err != nil {
+				return false, true, err
+			}
+		default:
+		}
+	}
+	if t.done {
+		// A finished task only passes on checkpoint notifications (so that
+		// sinks commit what they staged for the final checkpoint).
+		return true, mailed, nil
+	}
+	if err := t.fireTimers(); err != nil {
+		return false, mailed, err
+	}
+	if t.Source != nil {
+		st, err := t.Source.PollNext(ctx)
+		if err != nil {
+			return false, mailed, err
+		}
+		t.report(false)
+		switch st {
+		case EndOfInput:
+			return false, mailed, t.end()
+		case NothingAvailable:
+			return true, mailed, nil
+		}
+		return false, mailed, nil
+	}
+	idx, e, ok := t.Gate.poll()
+	if !ok {
+		return true, mailed, nil
+	}
+	return false, mailed, t.handle(ctx, idx, e)
+}
+
+// end runs when the task's input ended (the source's end, or the last end
+// of input on the gate): it finishes the chain and, with checkpoints on,
+// reports the task's final state to the driver. Acknowledgements of
+// checkpoints taken before the end must reach the driver before the final
+// state, which stands in only for checkpoints whose barrier this task
+// never saw. The finished task then only handles mail until the driver
+// stops it.
+func (t *Task) end() error {
+	t.done = true
+	if err := t.finish(); err != nil {
+		return err
+	}
+	if t.Checkpoint == nil {
+		return nil
+	}
+	t.async.Wait()
+	snap, err := t.snapshot(0)
+	if err != nil {
+		return err
+	}
+	// The final state belongs to every later checkpoint: the task writes
+	// it into each when the driver asks (MailWriteFinal).
+	t.final = &snap
+	t.send(Report{Kind: ReportFinished})
+	return nil
+}
+
+// wait flushes the outputs and blocks until something may be done: input,
+// a due timer, mail, or the end of ctx (which ends the task with ctx's
+// error).
+func (t *Task) wait(ctx context.Context) error {
+	done := ctx.Done()
+	mail := t.mailbox()
+	if t.done {
+		// Finished: only mail (notifications, stop) is awaited.
+		select {
+		case m := <-mail:
+			return t.handleMail(ctx, m)
+		case <-done:
+			return ctx.Err()
+		}
+	}
+	if err := t.flush(); err != nil {
+		return err
+	}
+	if t.Gate != nil {
+		t.report(false)
+	}
+	tc, tm := t.waitTimer()
+	start := nanotime()
+	var m Mail
+	alive := true
+	if t.Source != nil {
+		select {
+		case <-t.Source.Available():
+		case <-tc:
+		case m = <-mail:
+		case <-done:
+		}
+	} else {
+		m, alive = t.Gate.wait(done, tc, mail)
+	}
+	t.Metrics.IdleNanos += nanotime() - start
+	if tm != nil {
+		tm.Stop()
+	}
+	if !alive {
+		return ctx.Err()
+	}
+	if m.Kind != 0 {
+		return t.handleMail(ctx, m)
 	}
 	return nil
 }
@@ -220,62 +376,75 @@ func closeOp(op Lifecycle) error {
 // Done reports whether the task has finished its input.
 func (t *Task) Done() bool { return t.done }
 
-// Step does the work that is possible now without blocking: it fires due
-// timers, then polls the source or handles every envelope waiting on the
-// gate, and flushes the outputs. It reports whether anything happened. Step
-// lets a test drive a job deterministically on one goroutine; channels must
-// then be large enough never to block.
+// Step runs iterations of the task loop (the same iterate as Run) until
+// one finds nothing to do, then flushes the outputs; it never blocks. It
+// reports whether anything happened. Step lets a test drive a job
+// deterministically on one goroutine: channels must then be large enough
+// never to block, and snapshots that complete off the task's goroutine
+// are awaited with WaitSnapshots before the driver reads the reports.
 func (t *Task) Step(ctx context.Context) (progress bool, err error) {
-	if t.done {
+	if t.ended() {
 		return false, nil
 	}
+	t.stop = ctx.Done()
 	t.Timers.SetDone(ctx.Done())
 	defer func() {
 		if r := recover(); r != nil {
 			progress, err = true, t.wrap(&PanicError{Value: r, Stack: debug.Stack()})
 		}
 	}()
-	defer func() {
-		if err != nil {
-			err = t.wrap(err)
-		}
-	}()
-	if next, ok := t.Timers.Next(); ok && t.Timers.Now() >= next {
-		progress = true
-		if err := t.Timers.FireDue(t.Timers.Now()); err != nil {
-			return true, err
-		}
+	if t.parked && !t.ready() {
+		return false, nil
 	}
-	if t.Source != nil {
-		for {
-			st, err := t.Source.PollNext(ctx)
-			if err != nil {
-				return true, err
-			}
-			switch st {
-			case EndOfInput:
-				t.done = true
-				return true, t.finish()
-			case NothingAvailable:
-				return progress, t.flush()
-			}
-			progress = true
-		}
-	}
+	t.parked = false
 	for {
-		idx, e, ok := t.Gate.poll()
-		if !ok {
-			return progress, t.flush()
+		idle, mailed, err := t.iterate(ctx)
+		if err != nil {
+			return true, t.wrap(err)
 		}
-		progress = true
-		if err := t.handle(ctx, idx, e); err != nil {
-			return true, err
+		progress = progress || mailed || !idle
+		if idle || t.ended() {
+			// Where Run would wait, Step parks the task: it iterates again
+			// only when what would wake Run's wait is there.
+			t.parked = idle
+			break
 		}
-		if t.done {
-			return true, nil
-		}
+	}
+	if t.done {
+		return progress, nil
+	}
+	if err := t.flush(); err != nil {
+		return true, t.wrap(err)
+	}
+	return progress, nil
+}
+
+// ready is the non-blocking form of wait: it reports whether a parked task
+// may make progress. A source task waits for its reader's availability
+// signal, a due timer or mail, exactly as wait blocks for them (a reader
+// that returned NothingAvailable is not polled again before); a task on a
+// gate may always look at its channels again.
+func (t *Task) ready() bool {
+	if t.Source == nil || t.done {
+		return true
+	}
+	if next, ok := t.Timers.Next(); ok && t.Timers.Now() >= next {
+		return true
+	}
+	if mail := t.mailbox(); mail != nil && len(mail) > 0 {
+		return true
+	}
+	select {
+	case <-t.Source.Available():
+		return true
+	default:
+		return false
 	}
 }
+
+// WaitSnapshots waits until the snapshots this task started have been
+// completed and reported (they finish off the task's goroutine).
+func (t *Task) WaitSnapshots() { t.async.Wait() }
 
 func (t *Task) wrap(err error) error {
 	if errors.Is(err, ErrCanceled) || errors.Is(err, context.Canceled) || errors.Is(err, ErrStopped) {
@@ -330,108 +499,6 @@ func (t *Task) finish() error {
 	return nil
 }
 
-func (t *Task) runSource(ctx context.Context) error {
-	done := ctx.Done()
-	mail := t.mailbox()
-	for {
-		select {
-		case <-done:
-			return ctx.Err()
-		case m := <-mail:
-			if err := t.handleMail(ctx, m); err != nil {
-				return err
-			}
-			continue
-		default:
-		}
-		if err := t.fireTimers(); err != nil {
-			return err
-		}
-		st, err := t.Source.PollNext(ctx)
-		if err != nil {
-			return err
-		}
-		t.report(false)
-		switch st {
-		case MoreAvailable:
-		case EndOfInput:
-			t.done = true
-			if err := t.finish(); err != nil {
-				return err
-			}
-			return t.afterFinish(ctx)
-		case NothingAvailable:
-			if err := t.flush(); err != nil {
-				return err
-			}
-			tc, tm := t.waitTimer()
-			start := nanotime()
-			select {
-			case <-t.Source.Available():
-			case <-tc:
-			case m := <-mail:
-				if err := t.handleMail(ctx, m); err != nil {
-					return err
-				}
-			case <-done:
-			}
-			t.Metrics.IdleNanos += nanotime() - start
-			if tm != nil {
-				tm.Stop()
-			}
-		}
-	}
-}
-
-func (t *Task) runGate(ctx context.Context) error {
-	done := ctx.Done()
-	g := t.Gate
-	mail := t.mailbox()
-	for {
-		if err := t.fireTimers(); err != nil {
-			return err
-		}
-		if mail != nil {
-			select {
-			case m := <-mail:
-				if err := t.handleMail(ctx, m); err != nil {
-					return err
-				}
-			default:
-			}
-		}
-		idx, e, ok := g.poll()
-		if !ok {
-			if err := t.flush(); err != nil {
-				return err
-			}
-			t.report(false)
-			tc, tm := t.waitTimer()
-			start := nanotime()
-			m, alive := g.wait(done, tc, mail)
-			t.Metrics.IdleNanos += nanotime() - start
-			if tm != nil {
-				tm.Stop()
-			}
-			if !alive {
-				return ctx.Err()
-			}
-			if m.Kind != 0 {
-				if err := t.handleMail(ctx, m); err != nil {
-					return err
-				}
-			}
-			continue
-		}
-		if err := t.handle(ctx, idx, e); err != nil {
-			return err
-		}
-		if t.done {
-			return t.afterFinish(ctx)
-		}
-	}
-}
-
 // handle processes one envelope from channel idx of the gate.
 func (t *Task) handle(ctx context.Context, idx int, e Envelope) error {
 	g := t.Gate
@@ -449,7 +516,7 @@ func (t *Task) handle(ctx context.Context, idx int, e Envelope) error {
 		return t.advance()
 	case KindBarrier:
 		if t.aligner == nil {
-			return nil // checkpoints off here (stepwise runs)
+			return nil // checkpoints off
 		}
 		return t.aligned(ctx, t.aligner.OnBarrier(idx, e.Val))
 	case KindEndOfInput:
@@ -466,8 +533,7 @@ func (t *Task) handle(ctx context.Context, idx int, e Envelope) error {
 			}
 		}
 		if g.live == 0 {
-			t.done = true
-			return t.finish()
+			return t.end()
 		}
 	}
 	return nil
@@ -656,6 +722,10 @@ func (t *Task) handleMail(ctx context.Context, m Mail) error {
 			return t.checkpoint(ctx, m.ID)
 		}
 	case MailStop:
+		if t.done {
+			t.stopped = true // the job ended: the task may exit
+			return nil
+		}
 		return ErrStopped
 	case MailWriteFinal:
 		if t.final != nil {
@@ -682,38 +752,4 @@ func (t *Task) handleMail(ctx context.Context, m Mail) error {
 		}
 	}
 	return nil
-}
-
-// afterFinish reports the final state of a finished task and, until the
-// job ends, passes on checkpoint notifications (so that sinks commit what
-// they staged for the final checkpoint).
-func (t *Task) afterFinish(ctx context.Context) error {
-	if t.Checkpoint == nil {
-		return nil
-	}
-	// Acknowledgements of checkpoints taken before the end must reach the
-	// driver before the final state, which stands in only for checkpoints
-	// whose barrier this task never saw.
-	t.async.Wait()
-	snap, err := t.snapshot(0)
-	if err != nil {
-		return err
-	}
-	// The final state belongs to every later checkpoint: the task writes
-	// it into each when the driver asks (MailWriteFinal).
-	t.final = &snap
-	t.send(Report{Kind: ReportFinished})
-	for {
-		select {
-		case m := <-t.Checkpoint.Mailbox:
-			if m.Kind == MailStop {
-				return nil
-			}
-			if err := t.handleMail(ctx, m); err != nil {
-				return err
-			}
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-	}
 }
