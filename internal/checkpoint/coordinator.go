@@ -276,14 +276,15 @@ func (c *Coordinator) TaskFinished(now time.Time, task TaskID) []Action {
 // triggerFinal starts the final checkpoint once every task finished, unless
 // one is pending or done. A pending one holding every task's final state
 // becomes the final checkpoint; one a task acknowledged before it finished
-// cannot (its final state is missing), and the final checkpoint is
-// triggered on a tick after it is no longer pending.
+// cannot (its final state is missing), nor can a savepoint (sinks commit
+// nothing for it), and the final checkpoint is triggered on a tick after
+// it is no longer pending.
 func (c *Coordinator) triggerFinal(now time.Time) []Action {
 	if c.finalID != 0 {
 		return nil
 	}
 	if ids := c.Pending(); len(ids) > 0 {
-		if p := c.pending[ids[len(ids)-1]]; !p.early {
+		if p := c.pending[ids[len(ids)-1]]; !p.early && !p.savepoint {
 			c.finalID = p.id
 			p.final = true
 		}

@@ -99,3 +99,65 @@ func TestDriverFinalCheckpointHoldsFinalStates(t *testing.T) {
 		t.Fatalf("the job ended after checkpoint %d, which b acknowledged before it finished", completed[len(completed)-1])
 	}
 }
+
+// TestDriverSavepointAtEndIsNotFinal: a savepoint pending when the last
+// task finishes holds every final state but commits nothing; the job must
+// still end with a final checkpoint (sinks commit, tasks are told to stop)
+// rather than wait forever.
+func TestDriverSavepointAtEndIsNotFinal(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	store := &Storage{Dir: t.TempDir()}
+	ops := []OperatorInfo{{UID: "sink", Name: "Sink", Parallelism: 1}}
+	reports := make(chan runtime.Report, 8)
+	requests := make(chan SavepointRequest, 1)
+	a := runtime.TaskID{Vertex: 1, Subtask: 0}
+	box := make(chan runtime.Mail, 16)
+	d, err := NewDriver(ctx, DriverOptions{Config: Config{Interval: time.Hour}, Storage: store,
+		Tasks:          []DriverTask{{ID: a, Name: "sink (1/1)", Mailbox: box, Source: true, Operators: ops}},
+		MaxParallelism: 4, Reports: reports, Savepoints: requests, Fail: func(err error) { t.Errorf("job failed: %v", err) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		d.Run(ctx, time.Millisecond)
+	}()
+	defer cancel()
+
+	reply := make(chan SavepointResult, 1)
+	requests <- SavepointRequest{Dir: t.TempDir(), Reply: reply}
+	sp := nextMail(t, box, runtime.MailTrigger).ID
+	reports <- runtime.Report{Kind: runtime.ReportFinished, Task: a}
+	var completed []int64
+	timeout := time.After(20 * time.Second)
+	for stopped := false; !stopped; {
+		select {
+		case m := <-box:
+			switch m.Kind {
+			case runtime.MailWriteFinal:
+				h, err := d.Parts().WritePart(ctx, m.ID, a, runtime.TaskSnapshot{}, true)
+				if err != nil {
+					t.Fatal(err)
+				}
+				reports <- runtime.Report{Kind: runtime.ReportAck, Task: a, ID: m.ID, Handle: h}
+			case runtime.MailComplete:
+				completed = append(completed, m.ID)
+			case runtime.MailStop:
+				stopped = true
+			}
+		case r := <-reply:
+			if r.Err != nil {
+				t.Fatalf("savepoint %d: %v", sp, r.Err)
+			}
+		case <-timeout:
+			t.Fatalf("the task was never told to stop after savepoint %d; completed %v", sp, completed)
+		}
+	}
+	if len(completed) != 1 || completed[0] <= sp {
+		t.Fatalf("completed %v before the stop, want one checkpoint after savepoint %d", completed, sp)
+	}
+}
