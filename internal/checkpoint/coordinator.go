@@ -106,6 +106,10 @@ type pending struct {
 	final     bool
 	writing   bool
 	savepoint bool
+	// early: a task acknowledged it with a part taken before it finished
+	// its input, so the checkpoint lacks that task's final state (what its
+	// sink staged last); it cannot be the final checkpoint.
+	early bool
 }
 
 // Coordinator is the checkpoint state machine of one job run.
@@ -228,6 +232,9 @@ func (c *Coordinator) Ack(now time.Time, id int64, task TaskID) []Action {
 		return nil // late or duplicate acknowledgement of an aborted checkpoint
 	}
 	delete(p.waiting, task)
+	if !c.finished[task] {
+		p.early = true
+	}
 	if len(p.waiting) == 0 && !p.writing {
 		p.writing = true
 		return []Action{{Kind: WriteMetadata, ID: id, Time: now}}
@@ -267,14 +274,20 @@ func (c *Coordinator) TaskFinished(now time.Time, task TaskID) []Action {
 }
 
 // triggerFinal starts the final checkpoint once every task finished, unless
-// one is pending (it then completes with every final state) or done.
+// one is pending or done. A pending one holding every task's final state
+// becomes the final checkpoint; one a task acknowledged before it finished
+// cannot (its final state is missing), nor can a savepoint (sinks commit
+// nothing for it), and the final checkpoint is triggered on a tick after
+// it is no longer pending.
 func (c *Coordinator) triggerFinal(now time.Time) []Action {
 	if c.finalID != 0 {
 		return nil
 	}
 	if ids := c.Pending(); len(ids) > 0 {
-		c.finalID = ids[len(ids)-1]
-		c.pending[c.finalID].final = true
+		if p := c.pending[ids[len(ids)-1]]; !p.early && !p.savepoint {
+			c.finalID = p.id
+			p.final = true
+		}
 		return nil
 	}
 	a := c.trigger(now, false)
