@@ -476,6 +476,12 @@ func (c *incContents[K, T, W, ACC]) fire(w W) error {
 
 func (c *incContents[K, T, W, ACC]) clear() { c.v.Clear() }
 
+// has tells whether the selected window has contents.
+func (c *incContents[K, T, W, ACC]) has() bool {
+	_, ok := c.v.Value()
+	return ok
+}
+
 func (c *incContents[K, T, W, ACC]) incremental() bool { return true }
 
 func (c *incContents[K, T, W, ACC]) merge(target W, sources []W) error {
@@ -602,11 +608,17 @@ type windowOp[K comparable, T any, W window.Window, O any] struct {
 	// not merge, so the operator applies the trigger inline and registers
 	// a window's timers only when its contents are created.
 	fastEvent bool
-	// implicit: with the inline event-time trigger, event time, no allowed
-	// lateness and incremental contents, a window's only timer is at its
-	// end for every key in it; the operator keeps no timers then and fires
-	// the windows whose end the watermark passed straight from the
-	// contents' namespaces (which are also what a restore brings back).
+	// implicit is the heap fast path of one timer model. With the inline
+	// event-time trigger, event time, no allowed lateness and incremental
+	// contents, a (key, window) has exactly one timer, at the window's
+	// end, from its first record until it fires, and it has contents for
+	// exactly that time. On the heap the contents' namespaces are then an
+	// index of those timers by window: the operator registers none, fires
+	// the windows whose end the watermark passed straight from the index
+	// (in the order of their end, as the timer service would), and lists
+	// them to the timer service as implicit timers, so snapshots hold the
+	// same timers as on any other backend (and restore into registered
+	// timers there, or back into the index here).
 	implicit  bool
 	spaces    windowSpaces[K, W]
 	spaceBuf  []W
@@ -725,20 +737,62 @@ func (op *windowOp[K, T, W, O]) open() error {
 	}); ok && op.fastEvent && op.eventTime && op.lateness == 0 {
 		op.spaces, op.implicit = ic.windowSpaces()
 	}
+	if op.implicit {
+		op.timers.SetImplicitEventTimers(op.implicitTimers)
+	}
 	return nil
 }
 
-// AfterOpen restores the operator's state. With the inline event-time
-// trigger, windows fired straight from state (on the heap) keep no timers,
-// so a restore into explicit timers (Pebble) registers each restored
-// window's end timer. Only without allowed lateness: the heap fires from
-// state only then, and with lateness a window kept after it fired (its end
-// timer consumed before the checkpoint) would fire again.
+// implicitTimers lists the end-of-window timers the implicit index holds:
+// one per (key, window) with contents.
+func (op *windowOp[K, T, W, O]) implicitTimers(fn func(runtime.Timer[K, W])) {
+	var keys []K
+	for _, w := range op.spaces.Namespaces(nil) {
+		keys = op.spaces.KeysIn(w, keys[:0])
+		for _, k := range keys {
+			fn(runtime.Timer[K, W]{TS: w.MaxTimestamp(), Key: k, NS: w, KeyGroup: op.kc.GroupOf(k)})
+		}
+	}
+}
+
+// AfterOpen restores the operator's state: contents and timers, in the
+// keyed timer service, whatever backend wrote them.
+//
+// The implicit index (the heap fast path) takes the restored end-of-window
+// timers of windows with contents out of the service: the contents stand
+// for them. A restored timer without contents stays registered and fires
+// as any timer would.
+//
+// A snapshot written before implicit timers were listed to snapshots (on
+// the heap, without allowed lateness) holds no window timers at all: the
+// windows with contents then get their end timers back, as the timer
+// model says they have one (a (key, window) with contents has a pending
+// end timer in that configuration). With allowed lateness a fired window
+// keeps its contents but not its end timer, so nothing is re-registered
+// there (that produced duplicate firings).
 func (op *windowOp[K, T, W, O]) AfterOpen() error {
 	if err := op.keyed.AfterOpen(); err != nil {
 		return err
 	}
-	if op.ctx.Restore == nil || !op.fastEvent || !op.eventTime || op.implicit || op.lateness != 0 {
+	if op.ctx.Restore == nil || !op.fastEvent || !op.eventTime || op.lateness != 0 {
+		return nil
+	}
+	if op.implicit {
+		ic, ok := op.contents.(interface{ has() bool })
+		if !ok {
+			return nil
+		}
+		op.timers.DeleteEventTimersIf(func(t runtime.Timer[K, W]) bool {
+			if t.TS != t.NS.MaxTimestamp() {
+				return false
+			}
+			op.kc.SetKnown(t.Key, t.KeyGroup)
+			op.contents.setNamespace(t.NS)
+			return ic.has()
+		})
+		return nil
+	}
+	if op.timers.NumEventTimers() != 0 {
 		return nil
 	}
 	ic, ok := op.contents.(interface {

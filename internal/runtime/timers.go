@@ -249,6 +249,9 @@ type TimerService[K, N comparable] struct {
 	watermark   int64
 	onEvent     func(Timer[K, N]) error
 	onProc      func(Timer[K, N]) error
+	// implicit lists event-time timers the owner keeps outside the
+	// service (see SetImplicitEventTimers); nil when there are none.
+	implicit func(fn func(Timer[K, N]))
 }
 
 // NewTimerService returns a timer service. onEvent runs for due event-time
@@ -337,12 +340,45 @@ func (s *TimerService[K, N]) fireProc(now int64) error {
 	return nil
 }
 
+// SetImplicitEventTimers declares event-time timers that the service's
+// owner keeps itself, in an index equivalent to registered timers (a
+// window operator's windows by end on the heap), and fires itself when the
+// watermark passes them. each must list every such timer once, and none
+// that is also registered in the service. ForEachTimer and
+// ForEachEventTimer include them, so a snapshot holds the same timers as
+// if they had been registered, and restores into a service that registers
+// them.
+func (s *TimerService[K, N]) SetImplicitEventTimers(each func(fn func(Timer[K, N]))) {
+	s.implicit = each
+}
+
 // ForEachTimer calls fn for every live timer, event-time ones with
-// processing false; the order is unspecified.
+// processing false, implicit ones included; the order is unspecified.
 func (s *TimerService[K, N]) ForEachTimer(fn func(processing bool, ts int64, key K, ns N)) {
-	s.event.each(func(t Timer[K, N]) { fn(false, t.TS, t.Key, t.NS) })
+	s.ForEachEventTimer(func(t Timer[K, N]) { fn(false, t.TS, t.Key, t.NS) })
 	s.proc.each(func(t Timer[K, N]) { fn(true, t.TS, t.Key, t.NS) })
 }
 
-// ForEachEventTimer calls fn for every live event-time timer.
-func (s *TimerService[K, N]) ForEachEventTimer(fn func(Timer[K, N])) { s.event.each(fn) }
+// ForEachEventTimer calls fn for every live event-time timer, implicit
+// ones included.
+func (s *TimerService[K, N]) ForEachEventTimer(fn func(Timer[K, N])) {
+	s.event.each(fn)
+	if s.implicit != nil {
+		s.implicit(fn)
+	}
+}
+
+// DeleteEventTimersIf deletes the registered event-time timers for which
+// drop returns true (an owner taking restored timers into its implicit
+// index).
+func (s *TimerService[K, N]) DeleteEventTimersIf(drop func(Timer[K, N]) bool) {
+	var del []Timer[K, N]
+	s.event.each(func(t Timer[K, N]) {
+		if drop(t) {
+			del = append(del, t)
+		}
+	})
+	for _, t := range del {
+		s.event.remove(t)
+	}
+}
