@@ -738,20 +738,34 @@ func (op *windowOp[K, T, W, O]) open() error {
 		op.spaces, op.implicit = ic.windowSpaces()
 	}
 	if op.implicit {
-		op.timers.SetImplicitEventTimers(op.implicitTimers)
+		op.timers.SetImplicitEventTimers(implicitTimers[K, W]{op.spaces, op.kc})
 	}
 	return nil
 }
 
-// implicitTimers lists the end-of-window timers the implicit index holds:
-// one per (key, window) with contents.
-func (op *windowOp[K, T, W, O]) implicitTimers(fn func(runtime.Timer[K, W])) {
+// implicitTimers is the implicit index as runtime.ImplicitTimers: one
+// end-of-window timer per (key, window) with contents.
+type implicitTimers[K comparable, W window.Window] struct {
+	spaces windowSpaces[K, W]
+	kc     *statebackend.KeyContext[K]
+}
+
+func (x implicitTimers[K, W]) Each(fn func(runtime.Timer[K, W])) {
 	var keys []K
-	for _, w := range op.spaces.Namespaces(nil) {
-		keys = op.spaces.KeysIn(w, keys[:0])
+	for _, w := range x.spaces.Namespaces(nil) {
+		keys = x.spaces.KeysIn(w, keys[:0])
 		for _, k := range keys {
-			fn(runtime.Timer[K, W]{TS: w.MaxTimestamp(), Key: k, NS: w, KeyGroup: op.kc.GroupOf(k)})
+			fn(runtime.Timer[K, W]{TS: w.MaxTimestamp(), Key: k, NS: w, KeyGroup: x.kc.GroupOf(k)})
 		}
+	}
+}
+
+func (x implicitTimers[K, W]) Freeze() func(idx int, fn func(runtime.Timer[K, W])) {
+	keys, start := x.spaces.FreezeKeys(), x.kc.Range.Start
+	return func(idx int, fn func(runtime.Timer[K, W])) {
+		keys(idx, func(k K, w W) {
+			fn(runtime.Timer[K, W]{TS: w.MaxTimestamp(), Key: k, NS: w, KeyGroup: start + idx})
+		})
 	}
 }
 
@@ -1166,6 +1180,9 @@ func (op *windowOp[K, T, W, O]) ProcessWatermark(wm int64) error {
 type windowSpaces[K comparable, W window.Window] interface {
 	Namespaces(dst []W) []W
 	KeysIn(w W, dst []K) []K
+	// FreezeKeys captures the (key, window) pairs for a snapshot (see
+	// heap's base.FreezeKeys).
+	FreezeKeys() func(idx int, fn func(k K, w W))
 }
 
 // fireImplicit fires, in order of their end, the windows the watermark
