@@ -149,6 +149,14 @@ func TestWindowStateAndTimersPerWindow(t *testing.T) {
 		if n := op.timers.NumEventTimers(); n != wantTimers {
 			t.Fatalf("lateness %v: %d timers, want %d", lateness, n, wantTimers)
 		}
+		// Implicit or not, the operator has the timers of Flink's model:
+		// without lateness one per key and window (at its end, which is
+		// also its cleanup time), with it two.
+		all := 0
+		op.timers.ForEachTimer(func(bool, int64, int64, window.TimeWindow) { all++ })
+		if wantAll := 20 + wantTimers/2; all != wantAll {
+			t.Fatalf("lateness %v: %d timers in the model, want %d", lateness, all, wantAll)
+		}
 		if err := op.ProcessWatermark(999); err != nil {
 			t.Fatal(err)
 		}

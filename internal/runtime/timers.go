@@ -343,7 +343,10 @@ func (s *TimerService[K, N]) fireProc(now int64) error {
 // ImplicitTimers is an index of event-time timers that a timer service's
 // owner keeps itself, equivalent to registered timers (a window operator's
 // windows by end on the heap), and fires itself when the watermark passes
-// them. It must hold no timer that is also registered in the service.
+// them. A timer it holds should not also be registered in the service (if
+// it is, the registered one fires first and the owner must find nothing
+// left to fire; a snapshot then lists it twice, which a restore
+// deduplicates).
 type ImplicitTimers[K, N comparable] interface {
 	// Each calls fn for every timer the index holds.
 	Each(fn func(Timer[K, N]))
