@@ -1,6 +1,7 @@
 package weir
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
@@ -46,8 +47,8 @@ type timerCase struct {
 	trigger window.Trigger[benchEvent, window.TimeWindow]
 	evictor window.Evictor[benchEvent, window.TimeWindow]
 	// stateAfterSeal: the trigger keeps state (Int64State), which the
-	// operator creates on first use, after the backend restored: it is not
-	// restored (a bug older than this test, reported with it).
+	// operator creates on first use, after the backend restored: the heap
+	// does not restore it (a bug older than this test, reported with it).
 	stateAfterSeal bool
 }
 
@@ -243,9 +244,6 @@ func TestWindowSnapshotRestoreAcrossBackends(t *testing.T) {
 	backends := []string{StateHeap, StatePebble}
 	for _, c := range timerCases() {
 		t.Run(c.name, func(t *testing.T) {
-			if c.stateAfterSeal {
-				t.Skip("known bug: trigger state (Int64State) is registered on first use, after the backend restored, so a restore loses it (counts restart, continuous triggers fire again)")
-			}
 			steps := timerInput(11, 800)
 			ref, refOut := openTimerOp(t, c, StateHeap, nil)
 			var want []string
@@ -255,45 +253,60 @@ func TestWindowSnapshotRestoreAcrossBackends(t *testing.T) {
 				want = append(want, stepOutput(refOut, n))
 			}
 			r := rand.New(rand.NewPCG(3, 3))
+			skipped := false
 			for _, from := range backends {
 				for _, to := range backends {
-					at := r.IntN(len(steps))
-					op, out := openTimerOp(t, c, from, nil)
-					wm := runtime.MinWatermark
-					for i, s := range steps {
-						if i == at {
-							before := timerSet(op)
-							rs := canonicalSnapshot(t, op)
-							op, out = openTimerOp(t, c, to, rs)
-							if diff := cmp.Diff(before, timerSet(op)); diff != "" {
-								t.Fatalf("%s -> %s at step %d: restored timers differ (-before +after):\n%s", from, to, at, diff)
+					for range 3 {
+						if err := restoreRun(t, c, steps, want, from, to, r); err != nil {
+							if errors.Is(err, errSkipHeap) {
+								skipped = true
+								break
 							}
-							// The watermark is not part of a snapshot (as in
-							// Flink): the input brings it back first here, and
-							// nothing fires again.
-							if wm != runtime.MinWatermark {
-								runTimerStep(t, op, timerStep{benchEvent{TS: wm}, true})
-								if len(out.lines) != 0 {
-									t.Fatalf("%s -> %s at step %d: the restored watermark fired %q", from, to, at, out.lines)
-								}
-							}
+							t.Fatal(err)
 						}
-						if s.wm {
-							wm = s.TS
-						}
-						n := len(out.lines)
-						runTimerStep(t, op, s)
-						if got := stepOutput(out, n); got != want[i] {
-							t.Fatalf("%s -> %s, snapshot at step %d: step %d %+v:\n got: %s\nwant: %s", from, to, at, i, s, got, want[i])
-						}
-					}
-					if err := op.CloseState(); err != nil {
-						t.Fatal(err)
 					}
 				}
 			}
+			if skipped {
+				t.Skip("restores into the heap not run, known bug: the heap restores only states registered before Seal, and trigger state (Int64State) is registered on first use, so a restore loses it (counts restart, continuous triggers fire again); Pebble claims late states by name")
+			}
 		})
 	}
+}
+
+var errSkipHeap = errors.New("skip: restore into the heap")
+
+// restoreRun runs steps on backend from, snapshots right before a random
+// watermark step, restores into backend to and runs the rest, checking the
+// restored timers and each step's output against want.
+func restoreRun(t *testing.T, c timerCase, steps []timerStep, want []string, from, to string, r *rand.Rand) error {
+	t.Helper()
+	// Snapshot right before a watermark: the watermark is not part of a
+	// snapshot (as in Flink), the input brings it back after a restore.
+	at := r.IntN(len(steps))
+	for !steps[at].wm {
+		at++
+	}
+	if c.stateAfterSeal && to == StateHeap {
+		return errSkipHeap
+	}
+	op, out := openTimerOp(t, c, from, nil)
+	for i, s := range steps {
+		if i == at {
+			before := timerSet(op)
+			rs := canonicalSnapshot(t, op)
+			op, out = openTimerOp(t, c, to, rs)
+			if diff := cmp.Diff(before, timerSet(op)); diff != "" {
+				t.Fatalf("%s -> %s at step %d: restored timers differ (-before +after):\n%s", from, to, at, diff)
+			}
+		}
+		n := len(out.lines)
+		runTimerStep(t, op, s)
+		if got := stepOutput(out, n); got != want[i] {
+			t.Fatalf("%s -> %s, snapshot at step %d: step %d %+v:\n got: %s\nwant: %s", from, to, at, i, s, got, want[i])
+		}
+	}
+	return op.CloseState()
 }
 
 // TestWindowRestoreSnapshotWithoutTimers: a snapshot the heap wrote before
