@@ -732,6 +732,14 @@ func (op *windowOp[K, T, W, O]) open() error {
 	}
 	op.contents = c
 	op.fastEvent = op.fastEvent && c.incremental()
+	if !op.fastEvent {
+		// The trigger's state, created here (not on the trigger's first
+		// use) so that a restore, which happens once Open returned, finds
+		// it registered: one map per key and window, from the trigger's
+		// state name to its value.
+		op.tctx.vals = states.NewMap[K, W, string, int64](op.backend, noTTL)
+		op.tctx.vals.SetName(triggerStateName)
+	}
 	if ic, ok := c.(interface {
 		windowSpaces() (windowSpaces[K, W], bool)
 	}); ok && op.fastEvent && op.eventTime && op.lateness == 0 {
@@ -1222,12 +1230,17 @@ func cmpInt64(a, b int64) int {
 	return 0
 }
 
+// triggerStateName names the state holding the triggers' Int64States.
+const triggerStateName = "weir.window.trigger"
+
 // triggerCtx is the window.TriggerContext of the current key and window.
 type triggerCtx[K comparable, T any, W window.Window, O any] struct {
 	op      *windowOp[K, T, W, O]
 	w       W
 	sources []W // the windows being merged, during OnMerge
 	states  []*int64State[K, T, W, O]
+	// vals holds every Int64State of the trigger, by name.
+	vals statebackend.Map[W, string, int64]
 }
 
 func (c *triggerCtx[K, T, W, O]) CurrentWatermark() int64 { return c.op.timers.CurrentWatermark() }
@@ -1253,19 +1266,18 @@ func (c *triggerCtx[K, T, W, O]) Int64State(name string) window.Int64State {
 			return s
 		}
 	}
-	s := &int64State[K, T, W, O]{name: name, v: states.NewValue[K, W, int64](c.op.backend, noTTL), c: c}
+	s := &int64State[K, T, W, O]{name: name, c: c}
 	c.states = append(c.states, s)
 	return s
 }
 
 func (c *triggerCtx[K, T, W, O]) MergeInt64State(name string, merge func(a, b int64) int64) {
-	s := c.Int64State(name).(*int64State[K, T, W, O])
 	var acc int64
 	have := false
 	for _, src := range c.sources {
-		s.v.SetNamespace(src)
-		if x, ok := s.v.Value(); ok {
-			s.v.Clear()
+		c.vals.SetNamespace(src)
+		if x, ok := c.vals.Get(name); ok {
+			c.vals.Remove(name)
 			if have {
 				acc = merge(acc, x)
 			} else {
@@ -1273,21 +1285,33 @@ func (c *triggerCtx[K, T, W, O]) MergeInt64State(name string, merge func(a, b in
 			}
 		}
 	}
-	s.v.SetNamespace(c.w)
-	if x, ok := s.v.Value(); ok && have {
+	c.vals.SetNamespace(c.w)
+	if x, ok := c.vals.Get(name); ok && have {
 		acc = merge(x, acc)
 	}
 	if have {
-		s.v.Update(acc)
+		c.vals.Put(name, acc)
 	}
 }
 
+// int64State is a trigger's Int64State: the entry name of the current key
+// and window's trigger state.
 type int64State[K comparable, T any, W window.Window, O any] struct {
 	name string
-	v    statebackend.Value[W, int64]
 	c    *triggerCtx[K, T, W, O]
 }
 
-func (s *int64State[K, T, W, O]) Get() (int64, bool) { s.v.SetNamespace(s.c.w); return s.v.Value() }
-func (s *int64State[K, T, W, O]) Set(v int64)        { s.v.SetNamespace(s.c.w); s.v.Update(v) }
-func (s *int64State[K, T, W, O]) Clear()             { s.v.SetNamespace(s.c.w); s.v.Clear() }
+func (s *int64State[K, T, W, O]) Get() (int64, bool) {
+	s.c.vals.SetNamespace(s.c.w)
+	return s.c.vals.Get(s.name)
+}
+
+func (s *int64State[K, T, W, O]) Set(v int64) {
+	s.c.vals.SetNamespace(s.c.w)
+	s.c.vals.Put(s.name, v)
+}
+
+func (s *int64State[K, T, W, O]) Clear() {
+	s.c.vals.SetNamespace(s.c.w)
+	s.c.vals.Remove(s.name)
+}

@@ -1,7 +1,6 @@
 package weir
 
 import (
-	"errors"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
@@ -46,10 +45,6 @@ type timerCase struct {
 	// trigger and evictor replace the defaults when set.
 	trigger window.Trigger[benchEvent, window.TimeWindow]
 	evictor window.Evictor[benchEvent, window.TimeWindow]
-	// stateAfterSeal: the trigger keeps state (Int64State), which the
-	// operator creates on first use, after the backend restored: the heap
-	// does not restore it (a bug older than this test, reported with it).
-	stateAfterSeal bool
 }
 
 func timerCases() []timerCase {
@@ -66,12 +61,12 @@ func timerCases() []timerCase {
 		{name: "session-lateness", assigner: session, lateness: 50 * time.Millisecond},
 		{name: "session-list", assigner: session, list: true},
 		{name: "tumbling-count-trigger", assigner: tumbling, lateness: 40 * time.Millisecond,
-			trigger: window.Count[benchEvent, window.TimeWindow](3), stateAfterSeal: true},
+			trigger: window.Count[benchEvent, window.TimeWindow](3)},
 		{name: "sliding-purging-count-evictor", assigner: sliding, list: true,
 			trigger: window.Purging[benchEvent, window.TimeWindow](window.Count[benchEvent, window.TimeWindow](4)),
-			evictor: window.CountEvict[benchEvent, window.TimeWindow](2), stateAfterSeal: true},
+			evictor: window.CountEvict[benchEvent, window.TimeWindow](2)},
 		{name: "session-continuous", assigner: session, lateness: 20 * time.Millisecond,
-			trigger: window.ContinuousEventTime[benchEvent, window.TimeWindow](15 * time.Millisecond), stateAfterSeal: true},
+			trigger: window.ContinuousEventTime[benchEvent, window.TimeWindow](15 * time.Millisecond)},
 	}
 }
 
@@ -253,42 +248,27 @@ func TestWindowSnapshotRestoreAcrossBackends(t *testing.T) {
 				want = append(want, stepOutput(refOut, n))
 			}
 			r := rand.New(rand.NewPCG(3, 3))
-			skipped := false
 			for _, from := range backends {
 				for _, to := range backends {
 					for range 3 {
-						if err := restoreRun(t, c, steps, want, from, to, r); err != nil {
-							if errors.Is(err, errSkipHeap) {
-								skipped = true
-								break
-							}
-							t.Fatal(err)
-						}
+						restoreRun(t, c, steps, want, from, to, r)
 					}
 				}
-			}
-			if skipped {
-				t.Skip("restores into the heap not run, known bug: the heap restores only states registered before Seal, and trigger state (Int64State) is registered on first use, so a restore loses it (counts restart, continuous triggers fire again); Pebble claims late states by name")
 			}
 		})
 	}
 }
 
-var errSkipHeap = errors.New("skip: restore into the heap")
-
 // restoreRun runs steps on backend from, snapshots right before a random
 // watermark step, restores into backend to and runs the rest, checking the
 // restored timers and each step's output against want.
-func restoreRun(t *testing.T, c timerCase, steps []timerStep, want []string, from, to string, r *rand.Rand) error {
+func restoreRun(t *testing.T, c timerCase, steps []timerStep, want []string, from, to string, r *rand.Rand) {
 	t.Helper()
 	// Snapshot right before a watermark: the watermark is not part of a
 	// snapshot (as in Flink), the input brings it back after a restore.
 	at := r.IntN(len(steps))
 	for !steps[at].wm {
 		at++
-	}
-	if c.stateAfterSeal && to == StateHeap {
-		return errSkipHeap
 	}
 	op, out := openTimerOp(t, c, from, nil)
 	for i, s := range steps {
@@ -306,7 +286,9 @@ func restoreRun(t *testing.T, c timerCase, steps []timerStep, want []string, fro
 			t.Fatalf("%s -> %s, snapshot at step %d: step %d %+v:\n got: %s\nwant: %s", from, to, at, i, s, got, want[i])
 		}
 	}
-	return op.CloseState()
+	if err := op.CloseState(); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // TestWindowRestoreSnapshotWithoutTimers: a snapshot the heap wrote before
