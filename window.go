@@ -735,9 +735,8 @@ func (op *windowOp[K, T, W, O]) open() error {
 	if !op.fastEvent {
 		// The trigger's state, created here (not on the trigger's first
 		// use) so that a restore, which happens once Open returned, finds
-		// it registered: one map per key and window, from the trigger's
-		// state name to its value.
-		op.tctx.vals = states.NewMap[K, W, string, int64](op.backend, noTTL)
+		// it registered: one value per key, window and state name.
+		op.tctx.vals = states.NewValue[K, triggerNS[W], int64](op.backend, noTTL)
 		op.tctx.vals.SetName(triggerStateName)
 	}
 	if ic, ok := c.(interface {
@@ -1239,8 +1238,16 @@ type triggerCtx[K comparable, T any, W window.Window, O any] struct {
 	w       W
 	sources []W // the windows being merged, during OnMerge
 	states  []*int64State[K, T, W, O]
-	// vals holds every Int64State of the trigger, by name.
-	vals statebackend.Map[W, string, int64]
+	// vals holds every Int64State of the trigger, in namespaces (window,
+	// state name).
+	vals statebackend.Value[triggerNS[W], int64]
+}
+
+// triggerNS is the namespace of a trigger's Int64State: the window and
+// the state's name (fields exported: this is checkpointed keyed state).
+type triggerNS[W window.Window] struct {
+	Win  W
+	Name string
 }
 
 func (c *triggerCtx[K, T, W, O]) CurrentWatermark() int64 { return c.op.timers.CurrentWatermark() }
@@ -1275,9 +1282,9 @@ func (c *triggerCtx[K, T, W, O]) MergeInt64State(name string, merge func(a, b in
 	var acc int64
 	have := false
 	for _, src := range c.sources {
-		c.vals.SetNamespace(src)
-		if x, ok := c.vals.Get(name); ok {
-			c.vals.Remove(name)
+		c.vals.SetNamespace(triggerNS[W]{src, name})
+		if x, ok := c.vals.Value(); ok {
+			c.vals.Clear()
 			if have {
 				acc = merge(acc, x)
 			} else {
@@ -1285,33 +1292,33 @@ func (c *triggerCtx[K, T, W, O]) MergeInt64State(name string, merge func(a, b in
 			}
 		}
 	}
-	c.vals.SetNamespace(c.w)
-	if x, ok := c.vals.Get(name); ok && have {
+	c.vals.SetNamespace(triggerNS[W]{c.w, name})
+	if x, ok := c.vals.Value(); ok && have {
 		acc = merge(x, acc)
 	}
 	if have {
-		c.vals.Put(name, acc)
+		c.vals.Update(acc)
 	}
 }
 
-// int64State is a trigger's Int64State: the entry name of the current key
-// and window's trigger state.
+// int64State is a trigger's Int64State: the value of the current key in
+// namespace (current window, name).
 type int64State[K comparable, T any, W window.Window, O any] struct {
 	name string
 	c    *triggerCtx[K, T, W, O]
 }
 
 func (s *int64State[K, T, W, O]) Get() (int64, bool) {
-	s.c.vals.SetNamespace(s.c.w)
-	return s.c.vals.Get(s.name)
+	s.c.vals.SetNamespace(triggerNS[W]{s.c.w, s.name})
+	return s.c.vals.Value()
 }
 
 func (s *int64State[K, T, W, O]) Set(v int64) {
-	s.c.vals.SetNamespace(s.c.w)
-	s.c.vals.Put(s.name, v)
+	s.c.vals.SetNamespace(triggerNS[W]{s.c.w, s.name})
+	s.c.vals.Update(v)
 }
 
 func (s *int64State[K, T, W, O]) Clear() {
-	s.c.vals.SetNamespace(s.c.w)
-	s.c.vals.Remove(s.name)
+	s.c.vals.SetNamespace(triggerNS[W]{s.c.w, s.name})
+	s.c.vals.Clear()
 }
