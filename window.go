@@ -1241,6 +1241,21 @@ type triggerCtx[K comparable, T any, W window.Window, O any] struct {
 	// vals holds every Int64State of the trigger, in namespaces (window,
 	// state name).
 	vals statebackend.Value[triggerNS[W], int64]
+	// ns is vals' namespace when nsSet (SetNamespace hashes it: skipped
+	// when it does not change, as on count windows).
+	ns    triggerNS[W]
+	nsSet bool
+}
+
+// use makes vals refer to the current window's state called name.
+func (c *triggerCtx[K, T, W, O]) use(name string) { c.useIn(c.w, name) }
+
+// useIn makes vals refer to window w's state called name.
+func (c *triggerCtx[K, T, W, O]) useIn(w W, name string) {
+	if ns := (triggerNS[W]{w, name}); !c.nsSet || ns != c.ns {
+		c.vals.SetNamespace(ns)
+		c.ns, c.nsSet = ns, true
+	}
 }
 
 // triggerNS is the namespace of a trigger's Int64State: the window and
@@ -1282,7 +1297,7 @@ func (c *triggerCtx[K, T, W, O]) MergeInt64State(name string, merge func(a, b in
 	var acc int64
 	have := false
 	for _, src := range c.sources {
-		c.vals.SetNamespace(triggerNS[W]{src, name})
+		c.useIn(src, name)
 		if x, ok := c.vals.Value(); ok {
 			c.vals.Clear()
 			if have {
@@ -1292,7 +1307,7 @@ func (c *triggerCtx[K, T, W, O]) MergeInt64State(name string, merge func(a, b in
 			}
 		}
 	}
-	c.vals.SetNamespace(triggerNS[W]{c.w, name})
+	c.use(name)
 	if x, ok := c.vals.Value(); ok && have {
 		acc = merge(x, acc)
 	}
@@ -1309,16 +1324,16 @@ type int64State[K comparable, T any, W window.Window, O any] struct {
 }
 
 func (s *int64State[K, T, W, O]) Get() (int64, bool) {
-	s.c.vals.SetNamespace(triggerNS[W]{s.c.w, s.name})
+	s.c.use(s.name)
 	return s.c.vals.Value()
 }
 
 func (s *int64State[K, T, W, O]) Set(v int64) {
-	s.c.vals.SetNamespace(triggerNS[W]{s.c.w, s.name})
+	s.c.use(s.name)
 	s.c.vals.Update(v)
 }
 
 func (s *int64State[K, T, W, O]) Clear() {
-	s.c.vals.SetNamespace(triggerNS[W]{s.c.w, s.name})
+	s.c.use(s.name)
 	s.c.vals.Clear()
 }
