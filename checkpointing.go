@@ -91,19 +91,36 @@ func (t *timerState[K, N]) Freeze() (func(dst []byte, idx int) ([]byte, error), 
 	}
 	groups := map[int][]byte{}
 	start := t.k.kc.Range.Start
-	t.ts.ForEachTimer(func(processing bool, ts int64, key K, ns N) {
+	t.ts.ForEachRegisteredTimer(func(processing bool, ts int64, key K, ns N) {
 		i := t.k.kc.GroupOf(key) - start
-		b := groups[i]
-		if processing {
-			b = append(b, 1)
-		} else {
-			b = append(b, 0)
-		}
-		b = binary.AppendVarint(b, ts)
-		b = t.nc.Append(b, ns)
-		groups[i] = t.kc.Append(b, key)
+		groups[i] = t.append(groups[i], processing, ts, key, ns)
 	})
-	return func(dst []byte, idx int) ([]byte, error) { return append(dst, groups[idx]...), nil }, nil
+	// Implicit timers (an operator's own index, as many as its state) are
+	// captured copy-on-write with the state and encoded with it, off the
+	// task's goroutine.
+	var implicit func(idx int, fn func(runtime.Timer[K, N]))
+	if it := t.ts.Implicit(); it != nil {
+		implicit = it.Freeze()
+	}
+	return func(dst []byte, idx int) ([]byte, error) {
+		dst = append(dst, groups[idx]...)
+		if implicit != nil {
+			implicit(idx, func(tm runtime.Timer[K, N]) { dst = t.append(dst, false, tm.TS, tm.Key, tm.NS) })
+		}
+		return dst, nil
+	}, nil
+}
+
+// append encodes a timer: domain byte, time, namespace, key.
+func (t *timerState[K, N]) append(b []byte, processing bool, ts int64, key K, ns N) []byte {
+	if processing {
+		b = append(b, 1)
+	} else {
+		b = append(b, 0)
+	}
+	b = binary.AppendVarint(b, ts)
+	b = t.nc.Append(b, ns)
+	return t.kc.Append(b, key)
 }
 
 func (t *timerState[K, N]) RestoreGroup(idx int, src []byte) error {

@@ -476,6 +476,12 @@ func (c *incContents[K, T, W, ACC]) fire(w W) error {
 
 func (c *incContents[K, T, W, ACC]) clear() { c.v.Clear() }
 
+// has tells whether the selected window has contents.
+func (c *incContents[K, T, W, ACC]) has() bool {
+	_, ok := c.v.Value()
+	return ok
+}
+
 func (c *incContents[K, T, W, ACC]) incremental() bool { return true }
 
 func (c *incContents[K, T, W, ACC]) merge(target W, sources []W) error {
@@ -602,11 +608,17 @@ type windowOp[K comparable, T any, W window.Window, O any] struct {
 	// not merge, so the operator applies the trigger inline and registers
 	// a window's timers only when its contents are created.
 	fastEvent bool
-	// implicit: with the inline event-time trigger, event time, no allowed
-	// lateness and incremental contents, a window's only timer is at its
-	// end for every key in it; the operator keeps no timers then and fires
-	// the windows whose end the watermark passed straight from the
-	// contents' namespaces (which are also what a restore brings back).
+	// implicit is the heap fast path of one timer model. With the inline
+	// event-time trigger, event time, no allowed lateness and incremental
+	// contents, a (key, window) has exactly one timer, at the window's
+	// end, from its first record until it fires, and it has contents for
+	// exactly that time. On the heap the contents' namespaces are then an
+	// index of those timers by window: the operator registers none, fires
+	// the windows whose end the watermark passed straight from the index
+	// (in the order of their end, as the timer service would), and lists
+	// them to the timer service as implicit timers, so snapshots hold the
+	// same timers as on any other backend (and restore into registered
+	// timers there, or back into the index here).
 	implicit  bool
 	spaces    windowSpaces[K, W]
 	spaceBuf  []W
@@ -720,25 +732,88 @@ func (op *windowOp[K, T, W, O]) open() error {
 	}
 	op.contents = c
 	op.fastEvent = op.fastEvent && c.incremental()
+	if !op.fastEvent {
+		// The trigger's state, created here (not on the trigger's first
+		// use) so that a restore, which happens once Open returned, finds
+		// it registered: one value per key, window and state name.
+		op.tctx.vals = states.NewValue[K, triggerNS[W], int64](op.backend, noTTL)
+		op.tctx.vals.SetName(triggerStateName)
+	}
 	if ic, ok := c.(interface {
 		windowSpaces() (windowSpaces[K, W], bool)
 	}); ok && op.fastEvent && op.eventTime && op.lateness == 0 {
 		op.spaces, op.implicit = ic.windowSpaces()
 	}
+	if op.implicit {
+		op.timers.SetImplicitEventTimers(implicitTimers[K, W]{op.spaces, op.kc})
+	}
 	return nil
 }
 
-// AfterOpen restores the operator's state. With the inline event-time
-// trigger, windows fired straight from state (on the heap) keep no timers,
-// so a restore into explicit timers (Pebble) registers each restored
-// window's end timer. Only without allowed lateness: the heap fires from
-// state only then, and with lateness a window kept after it fired (its end
-// timer consumed before the checkpoint) would fire again.
+// implicitTimers is the implicit index as runtime.ImplicitTimers: one
+// end-of-window timer per (key, window) with contents.
+type implicitTimers[K comparable, W window.Window] struct {
+	spaces windowSpaces[K, W]
+	kc     *statebackend.KeyContext[K]
+}
+
+func (x implicitTimers[K, W]) Each(fn func(runtime.Timer[K, W])) {
+	var keys []K
+	for _, w := range x.spaces.Namespaces(nil) {
+		keys = x.spaces.KeysIn(w, keys[:0])
+		for _, k := range keys {
+			fn(runtime.Timer[K, W]{TS: w.MaxTimestamp(), Key: k, NS: w, KeyGroup: x.kc.GroupOf(k)})
+		}
+	}
+}
+
+func (x implicitTimers[K, W]) Freeze() func(idx int, fn func(runtime.Timer[K, W])) {
+	keys, start := x.spaces.FreezeKeys(), x.kc.Range.Start
+	return func(idx int, fn func(runtime.Timer[K, W])) {
+		keys(idx, func(k K, w W) {
+			fn(runtime.Timer[K, W]{TS: w.MaxTimestamp(), Key: k, NS: w, KeyGroup: start + idx})
+		})
+	}
+}
+
+// AfterOpen restores the operator's state: contents and timers, in the
+// keyed timer service, whatever backend wrote them.
+//
+// The implicit index (the heap fast path) takes the restored end-of-window
+// timers of windows with contents out of the service: the contents stand
+// for them. A restored timer without contents stays registered and fires
+// as any timer would.
+//
+// A snapshot written before implicit timers were listed to snapshots (on
+// the heap, without allowed lateness) holds no window timers at all: the
+// windows with contents then get their end timers back, as the timer
+// model says they have one (a (key, window) with contents has a pending
+// end timer in that configuration). With allowed lateness a fired window
+// keeps its contents but not its end timer, so nothing is re-registered
+// there (that produced duplicate firings).
 func (op *windowOp[K, T, W, O]) AfterOpen() error {
 	if err := op.keyed.AfterOpen(); err != nil {
 		return err
 	}
-	if op.ctx.Restore == nil || !op.fastEvent || !op.eventTime || op.implicit || op.lateness != 0 {
+	if op.ctx.Restore == nil || !op.fastEvent || !op.eventTime || op.lateness != 0 {
+		return nil
+	}
+	if op.implicit {
+		ic, ok := op.contents.(interface{ has() bool })
+		if !ok {
+			return nil
+		}
+		op.timers.DeleteEventTimersIf(func(t runtime.Timer[K, W]) bool {
+			if t.TS != t.NS.MaxTimestamp() {
+				return false
+			}
+			op.kc.SetKnown(t.Key, t.KeyGroup)
+			op.contents.setNamespace(t.NS)
+			return ic.has()
+		})
+		return nil
+	}
+	if op.timers.NumEventTimers() != 0 {
 		return nil
 	}
 	ic, ok := op.contents.(interface {
@@ -1112,6 +1187,9 @@ func (op *windowOp[K, T, W, O]) ProcessWatermark(wm int64) error {
 type windowSpaces[K comparable, W window.Window] interface {
 	Namespaces(dst []W) []W
 	KeysIn(w W, dst []K) []K
+	// FreezeKeys captures the (key, window) pairs for a snapshot (see
+	// heap's base.FreezeKeys).
+	FreezeKeys() func(idx int, fn func(k K, w W))
 }
 
 // fireImplicit fires, in order of their end, the windows the watermark
@@ -1151,12 +1229,40 @@ func cmpInt64(a, b int64) int {
 	return 0
 }
 
+// triggerStateName names the state holding the triggers' Int64States.
+const triggerStateName = "weir.window.trigger"
+
 // triggerCtx is the window.TriggerContext of the current key and window.
 type triggerCtx[K comparable, T any, W window.Window, O any] struct {
 	op      *windowOp[K, T, W, O]
 	w       W
 	sources []W // the windows being merged, during OnMerge
 	states  []*int64State[K, T, W, O]
+	// vals holds every Int64State of the trigger, in namespaces (window,
+	// state name).
+	vals statebackend.Value[triggerNS[W], int64]
+	// ns is vals' namespace when nsSet (SetNamespace hashes it: skipped
+	// when it does not change, as on count windows).
+	ns    triggerNS[W]
+	nsSet bool
+}
+
+// use makes vals refer to the current window's state called name.
+func (c *triggerCtx[K, T, W, O]) use(name string) { c.useIn(c.w, name) }
+
+// useIn makes vals refer to window w's state called name.
+func (c *triggerCtx[K, T, W, O]) useIn(w W, name string) {
+	if ns := (triggerNS[W]{w, name}); !c.nsSet || ns != c.ns {
+		c.vals.SetNamespace(ns)
+		c.ns, c.nsSet = ns, true
+	}
+}
+
+// triggerNS is the namespace of a trigger's Int64State: the window and
+// the state's name (fields exported: this is checkpointed keyed state).
+type triggerNS[W window.Window] struct {
+	Win  W
+	Name string
 }
 
 func (c *triggerCtx[K, T, W, O]) CurrentWatermark() int64 { return c.op.timers.CurrentWatermark() }
@@ -1182,19 +1288,18 @@ func (c *triggerCtx[K, T, W, O]) Int64State(name string) window.Int64State {
 			return s
 		}
 	}
-	s := &int64State[K, T, W, O]{name: name, v: states.NewValue[K, W, int64](c.op.backend, noTTL), c: c}
+	s := &int64State[K, T, W, O]{name: name, c: c}
 	c.states = append(c.states, s)
 	return s
 }
 
 func (c *triggerCtx[K, T, W, O]) MergeInt64State(name string, merge func(a, b int64) int64) {
-	s := c.Int64State(name).(*int64State[K, T, W, O])
 	var acc int64
 	have := false
 	for _, src := range c.sources {
-		s.v.SetNamespace(src)
-		if x, ok := s.v.Value(); ok {
-			s.v.Clear()
+		c.useIn(src, name)
+		if x, ok := c.vals.Value(); ok {
+			c.vals.Clear()
 			if have {
 				acc = merge(acc, x)
 			} else {
@@ -1202,21 +1307,33 @@ func (c *triggerCtx[K, T, W, O]) MergeInt64State(name string, merge func(a, b in
 			}
 		}
 	}
-	s.v.SetNamespace(c.w)
-	if x, ok := s.v.Value(); ok && have {
+	c.use(name)
+	if x, ok := c.vals.Value(); ok && have {
 		acc = merge(x, acc)
 	}
 	if have {
-		s.v.Update(acc)
+		c.vals.Update(acc)
 	}
 }
 
+// int64State is a trigger's Int64State: the value of the current key in
+// namespace (current window, name).
 type int64State[K comparable, T any, W window.Window, O any] struct {
 	name string
-	v    statebackend.Value[W, int64]
 	c    *triggerCtx[K, T, W, O]
 }
 
-func (s *int64State[K, T, W, O]) Get() (int64, bool) { s.v.SetNamespace(s.c.w); return s.v.Value() }
-func (s *int64State[K, T, W, O]) Set(v int64)        { s.v.SetNamespace(s.c.w); s.v.Update(v) }
-func (s *int64State[K, T, W, O]) Clear()             { s.v.SetNamespace(s.c.w); s.v.Clear() }
+func (s *int64State[K, T, W, O]) Get() (int64, bool) {
+	s.c.use(s.name)
+	return s.c.vals.Value()
+}
+
+func (s *int64State[K, T, W, O]) Set(v int64) {
+	s.c.use(s.name)
+	s.c.vals.Update(v)
+}
+
+func (s *int64State[K, T, W, O]) Clear() {
+	s.c.use(s.name)
+	s.c.vals.Clear()
+}

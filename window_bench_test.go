@@ -149,6 +149,14 @@ func TestWindowStateAndTimersPerWindow(t *testing.T) {
 		if n := op.timers.NumEventTimers(); n != wantTimers {
 			t.Fatalf("lateness %v: %d timers, want %d", lateness, n, wantTimers)
 		}
+		// Implicit or not, the operator has the timers of Flink's model:
+		// without lateness one per key and window (at its end, which is
+		// also its cleanup time), with it two.
+		all := 0
+		op.timers.ForEachTimer(func(bool, int64, int64, window.TimeWindow) { all++ })
+		if wantAll := 20 + wantTimers/2; all != wantAll {
+			t.Fatalf("lateness %v: %d timers in the model, want %d", lateness, all, wantAll)
+		}
 		if err := op.ProcessWatermark(999); err != nil {
 			t.Fatal(err)
 		}
@@ -195,3 +203,45 @@ func (r *benchReader) Poll(_ context.Context, out *SourceOutput[benchEvent]) (Po
 }
 
 func (r *benchReader) Close() error { return nil }
+
+// BenchmarkWindowSnapshotCapture measures the part of a checkpoint that
+// runs on the task's goroutine (the capture) for 1s tumbling windows over
+// 100k keys on the heap, two windows open: "timers" lists the heap's
+// implicit end timers to the snapshot (one timer model: the snapshot holds
+// what Pebble's would), "no-timers" leaves them out (as before).
+func BenchmarkWindowSnapshotCapture(b *testing.B) {
+	for _, listed := range []bool{true, false} {
+		name := "timers"
+		if !listed {
+			name = "no-timers"
+		}
+		b.Run(name, func(b *testing.B) {
+			op, _, err := newCountWindowOp(0)
+			if err != nil {
+				b.Fatal(err)
+			}
+			for i := range 2 * benchKeys {
+				ts := int64(i / benchKeys * 1000)
+				if err := op.ProcessElement(benchEvent{Key: int64(i % benchKeys)}, ts); err != nil {
+					b.Fatal(err)
+				}
+			}
+			if !listed {
+				op.timers.SetImplicitEventTimers(nil)
+			}
+			b.ReportAllocs()
+			b.ResetTimer()
+			for range b.N {
+				snap, err := op.backend.Snapshot()
+				if err != nil {
+					b.Fatal(err)
+				}
+				b.StopTimer()
+				if err := snap.Write(func(int, []byte) {}); err != nil {
+					b.Fatal(err)
+				}
+				b.StartTimer()
+			}
+		})
+	}
+}

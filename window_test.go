@@ -382,17 +382,26 @@ func TestWindowScripts(t *testing.T) {
 		if pars == nil {
 			pars = []string{"1", "4"}
 		}
-		for _, fn := range fns {
-			for _, p := range pars {
-				name := fmt.Sprintf("%s/%s/p%s", strings.TrimSuffix(filepath.Base(path), ".txt"), fn, p)
-				t.Run(name, func(t *testing.T) { runScript(t, path, s, fn, int(atoi(t, p))) })
+		for _, backend := range []string{weir.StateHeap, weir.StatePebble} {
+			for _, fn := range fns {
+				for _, p := range pars {
+					name := fmt.Sprintf("%s/%s/%s/p%s", strings.TrimSuffix(filepath.Base(path), ".txt"), backend, fn, p)
+					t.Run(name, func(t *testing.T) { runScript(t, path, s, backend, fn, int(atoi(t, p))) })
+				}
 			}
 		}
 	}
 }
 
-func runScript(t *testing.T, path string, s script, fn string, par int) {
-	h := weirtest.New(weir.Options{Parallelism: par})
+// runScript runs a window script on a state backend: every script runs on
+// the heap (with its fast path for event-time windows) and on Pebble (with
+// every timer registered), and must give the same output on both.
+func runScript(t *testing.T, path string, s script, backend, fn string, par int) {
+	opts := weir.Options{Parallelism: par, StateBackend: backend}
+	if backend == weir.StatePebble {
+		opts.StateDir = t.TempDir()
+	}
+	h := weirtest.New(opts)
 	in := weirtest.NewInput[rec](h)
 	ks := weir.KeyBy(in.Stream(), func(r rec) string { return r.Key })
 	var lateness time.Duration

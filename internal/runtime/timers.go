@@ -249,6 +249,9 @@ type TimerService[K, N comparable] struct {
 	watermark   int64
 	onEvent     func(Timer[K, N]) error
 	onProc      func(Timer[K, N]) error
+	// implicit holds event-time timers the owner keeps outside the
+	// service (see SetImplicitEventTimers); nil when there are none.
+	implicit ImplicitTimers[K, N]
 }
 
 // NewTimerService returns a timer service. onEvent runs for due event-time
@@ -337,12 +340,60 @@ func (s *TimerService[K, N]) fireProc(now int64) error {
 	return nil
 }
 
+// ImplicitTimers is an index of event-time timers that a timer service's
+// owner keeps itself, equivalent to registered timers (a window operator's
+// windows by end on the heap), and fires itself when the watermark passes
+// them. A timer it holds should not also be registered in the service (if
+// it is, the registered one fires first and the owner must find nothing
+// left to fire; a snapshot then lists it twice, which a restore
+// deduplicates).
+type ImplicitTimers[K, N comparable] interface {
+	// Each calls fn for every timer the index holds.
+	Each(fn func(Timer[K, N]))
+	// Freeze captures the index for a snapshot; it is called while the
+	// keyed backend takes one (copy-on-write, as the backend's state). The
+	// function it returns lists the timers of key group idx (relative to
+	// the subtask's range), for ascending idx, possibly on another
+	// goroutine.
+	Freeze() func(idx int, fn func(Timer[K, N]))
+}
+
+// SetImplicitEventTimers declares the owner's implicit event-time timers.
+// ForEachTimer includes them, and snapshots hold them as timers (so a
+// snapshot holds the same timers as if they had been registered, and
+// restores into a service that registers them).
+func (s *TimerService[K, N]) SetImplicitEventTimers(x ImplicitTimers[K, N]) { s.implicit = x }
+
+// Implicit returns the implicit event-time timers, or nil.
+func (s *TimerService[K, N]) Implicit() ImplicitTimers[K, N] { return s.implicit }
+
 // ForEachTimer calls fn for every live timer, event-time ones with
-// processing false; the order is unspecified.
+// processing false, implicit ones included; the order is unspecified.
 func (s *TimerService[K, N]) ForEachTimer(fn func(processing bool, ts int64, key K, ns N)) {
+	s.ForEachRegisteredTimer(fn)
+	if s.implicit != nil {
+		s.implicit.Each(func(t Timer[K, N]) { fn(false, t.TS, t.Key, t.NS) })
+	}
+}
+
+// ForEachRegisteredTimer calls fn for every live timer registered in the
+// service (implicit ones excluded); the order is unspecified.
+func (s *TimerService[K, N]) ForEachRegisteredTimer(fn func(processing bool, ts int64, key K, ns N)) {
 	s.event.each(func(t Timer[K, N]) { fn(false, t.TS, t.Key, t.NS) })
 	s.proc.each(func(t Timer[K, N]) { fn(true, t.TS, t.Key, t.NS) })
 }
 
-// ForEachEventTimer calls fn for every live event-time timer.
-func (s *TimerService[K, N]) ForEachEventTimer(fn func(Timer[K, N])) { s.event.each(fn) }
+// DeleteEventTimersIf deletes the registered event-time timers for which
+// drop returns true (an owner taking restored timers into its implicit
+// index).
+func (s *TimerService[K, N]) DeleteEventTimersIf(drop func(Timer[K, N]) bool) {
+	var del []Timer[K, N]
+	s.event.each(func(t Timer[K, N]) {
+		if drop(t) {
+			del = append(del, t)
+		}
+	})
+	for _, t := range del {
+		s.event.remove(t)
+	}
+}

@@ -281,6 +281,20 @@ func (s *base[K, N, E]) KeysIn(n N, dst []K) []K {
 	return dst
 }
 
+// FreezeKeys captures the (key, namespace) pairs with an entry, copied on
+// write as a snapshot's capture is: call it only while the backend takes a
+// snapshot (from a registered state's Freeze). The function it returns
+// lists the pairs of key group idx (relative to the range), for ascending
+// idx, and may run on the snapshot's goroutine until the snapshot is
+// written.
+func (s *base[K, N, E]) FreezeKeys() func(idx int, fn func(k K, n N)) {
+	v := s.freeze()
+	var index map[int][]nsKey[K, N]
+	return func(idx int, fn func(k K, n N)) {
+		v.forGroup(s.b.kc, idx, &index, func(n N, k K, _ E) { fn(k, n) })
+	}
+}
+
 // ForEachKey calls fn for every (key, namespace) in the state.
 func (s *base[K, N, E]) ForEachKey(fn func(k K, n N)) error {
 	var zero N
