@@ -18,6 +18,7 @@ import (
 
 	"github.com/weirstream/weir"
 	"github.com/weirstream/weir/state"
+	"github.com/weirstream/weir/statebackend/pebble"
 	"github.com/weirstream/weir/weirtest"
 	"github.com/weirstream/weir/window"
 )
@@ -399,7 +400,7 @@ func TestWindowScripts(t *testing.T) {
 func runScript(t *testing.T, path string, s script, backend, fn string, par int) {
 	opts := weir.Options{Parallelism: par, StateBackend: backend}
 	if backend == weir.StatePebble {
-		opts.StateDir = t.TempDir()
+		opts.StateDir, opts.Pebble = t.TempDir(), pebble.New()
 	}
 	h := weirtest.New(opts)
 	in := weirtest.NewInput[rec](h)

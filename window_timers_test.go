@@ -14,6 +14,7 @@ import (
 	"github.com/weirstream/weir/internal/keygroup"
 	"github.com/weirstream/weir/internal/runtime"
 	"github.com/weirstream/weir/state"
+	"github.com/weirstream/weir/statebackend/pebble"
 	"github.com/weirstream/weir/window"
 )
 
@@ -108,7 +109,7 @@ func openTimerOp(t *testing.T, c timerCase, backend string, rs *runtime.RestoreS
 		StateBackend: backend,
 	}
 	if backend == StatePebble {
-		octx.StateDir = t.TempDir()
+		octx.StateDir, octx.StateEngine = t.TempDir(), pebble.New()
 	}
 	if err := op.Open(octx); err != nil {
 		t.Fatal(err)
