@@ -2,7 +2,6 @@ package weir
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"time"
 
@@ -42,10 +41,6 @@ func (d DeadLetter) String() string {
 	}
 	return b.String()
 }
-
-// ErrBadRecord is matched (errors.Is) by the error that fails a job when a
-// connector under the default ErrorPolicy meets a record it cannot process.
-var ErrBadRecord = errors.New("bad record")
 
 // BadRecordError is the error of a rejected record under the fail policy.
 // Use errors.As to read the DeadLetter it carries.

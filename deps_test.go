@@ -34,7 +34,7 @@ func TestCoreDependencies(t *testing.T) {
 	}
 }
 
-// The CLI runs the demo jobs of internal/demo; it imports nothing under
+// The CLI runs the demo jobs of demo; it imports nothing under
 // examples/ (programs for users to read, which may change freely).
 func TestCLIImportsNoExamples(t *testing.T) {
 	if testing.Short() {

@@ -221,15 +221,6 @@ func (e *Environment) Explain() string {
 	return e.g.Explain(e.graphOptions())
 }
 
-// ErrCheckpointFallback is wrapped by the error of a restore refused
-// because newer completed checkpoints cannot be read (restoring an older one
-// would repeat output sinks committed); the error names the damaged files.
-// See Options.AllowCheckpointFallback.
-var ErrCheckpointFallback = icheckpoint.ErrFallback
-
-// ErrAlreadyExecuted is returned by a second call of Execute.
-var ErrAlreadyExecuted = errors.New("weir: environment already executed")
-
 // Execute runs the job. It returns nil when every source ended and all
 // records were processed (or the job was stopped with a savepoint), the
 // first operator error (naming the operator and subtask), or the context's
@@ -335,10 +326,6 @@ func (c *JobClient) Status() JobStatus {
 	s := c.j.Status()
 	return JobStatus{State: JobState(s.State.String()), Attempts: s.Attempt, LastFailure: s.LastFailure, Started: s.Started, Ended: s.Ended}
 }
-
-// ErrNoCheckpointing is returned by savepoint calls on a job without
-// checkpointing (savepoints use the same barriers).
-var ErrNoCheckpointing = job.ErrNoCheckpointing
 
 // TriggerSavepoint takes a savepoint into a new subdirectory of dir and
 // returns its path; restore it with Options.Restore. Sinks commit the

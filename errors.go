@@ -5,7 +5,9 @@ import (
 	"net"
 	"os"
 
+	"github.com/weirstream/weir/internal/checkpoint"
 	"github.com/weirstream/weir/internal/errkind"
+	"github.com/weirstream/weir/internal/job"
 )
 
 // This file holds the kinds of error a caller of Execute (or a connector)
@@ -89,3 +91,20 @@ func MarkError(err, kind error) error { return errkind.Mark(err, kind) }
 // writes it ("Topic", "Checkpoints.Dir"), Reason what is wrong ("must not
 // be empty"); Kind and Err are optional.
 type InvalidOptionError = errkind.OptionError
+
+// ErrCheckpointFallback is wrapped by the error of a restore refused
+// because newer completed checkpoints cannot be read (restoring an older one
+// would repeat output sinks committed); the error names the damaged files.
+// See Options.AllowCheckpointFallback.
+var ErrCheckpointFallback = checkpoint.ErrFallback
+
+// ErrAlreadyExecuted is returned by a second call of Execute.
+var ErrAlreadyExecuted = errors.New("weir: environment already executed")
+
+// ErrNoCheckpointing is returned by savepoint calls on a job without
+// checkpointing (savepoints use the same barriers).
+var ErrNoCheckpointing = job.ErrNoCheckpointing
+
+// ErrBadRecord is matched (errors.Is) by the error that fails a job when a
+// connector under the default ErrorPolicy meets a record it cannot process.
+var ErrBadRecord = errors.New("bad record")

@@ -2,10 +2,12 @@ package weir
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"os"
 
+	"github.com/weirstream/weir/codec"
 	"github.com/weirstream/weir/internal/keygroup"
 	"github.com/weirstream/weir/internal/runtime"
 	"github.com/weirstream/weir/internal/statebackend"
@@ -411,4 +413,155 @@ func (a *aggregateFn[K, IN, ACC, OUT]) ProcessElement(ctx *KeyedContext[K, OUT],
 // current result after every record.
 func Aggregate[K comparable, IN, ACC, OUT any](ks KeyedStream[K, IN], agg state.AggregateFunction[IN, ACC, OUT]) Stream[OUT] {
 	return ProcessKeyed[K, IN, OUT](ks, &aggregateFn[K, IN, ACC, OUT]{agg: agg}).DefaultName("Aggregate")
+}
+
+// SnapshotState captures the operator's keyed state and timers; they are
+// written after the barrier went on, off the task's goroutine (the maps the
+// capture sees are copied on write meanwhile).
+func (k *keyed[K]) SnapshotState(_ int64, w *runtime.StateWriter) error {
+	snap, err := k.backend.Snapshot()
+	if err != nil {
+		return err
+	}
+	if snap.Native != nil {
+		w.SetNative(snap.Native)
+	}
+	w.Defer(func(w *runtime.StateWriter) error {
+		return snap.Write(func(kg int, sec []byte) { w.AppendKeyed(kg, sec) })
+	})
+	return nil
+}
+
+// CloseState releases the backend (a Pebble database) after the operator
+// closed.
+func (k *keyed[K]) CloseState() error {
+	if k.backend == nil {
+		return nil
+	}
+	return k.backend.Close()
+}
+
+// AfterOpen restores the keyed state registered during Open from the
+// checkpoint the job started from. Every operator embedding keyed gets it;
+// the task calls it once every operator of the chain opened.
+func (k *keyed[K]) AfterOpen() error { return k.backend.Seal() }
+
+// keyedTimers creates a timer service whose timers are part of the
+// operator's snapshots under name.
+func keyedTimers[K, N comparable](k *keyed[K], ctx *runtime.OperatorContext, name string, onEvent, onProc func(runtime.Timer[K, N]) error) *runtime.TimerService[K, N] {
+	ts := runtime.NewTimerService[K, N](ctx.Time, onEvent, onProc)
+	k.backend.Register(&timerState[K, N]{name: name, k: k, ts: ts})
+	return ts
+}
+
+// timerState stores a timer service's timers: per timer a domain byte, the
+// time, the namespace and the key.
+type timerState[K, N comparable] struct {
+	name string
+	k    *keyed[K]
+	ts   *runtime.TimerService[K, N]
+	kc   codec.Codec[K]
+	nc   codec.Codec[N]
+	err  error
+}
+
+func (t *timerState[K, N]) codecs() error {
+	if t.kc == nil && t.err == nil {
+		if t.kc, t.err = codec.For[K](); t.err != nil {
+			t.err = fmt.Errorf("timers: key type: %w", t.err)
+			return t.err
+		}
+		if t.nc, t.err = codec.For[N](); t.err != nil {
+			t.err = fmt.Errorf("timers: namespace type: %w", t.err)
+		}
+	}
+	return t.err
+}
+
+func (t *timerState[K, N]) StateName() string { return "timers:" + t.name }
+
+func (t *timerState[K, N]) StateKind() byte { return heap.KindTimers }
+
+func (t *timerState[K, N]) StateSchema() string {
+	return codec.Schema[K]() + "|" + codec.Schema[N]()
+}
+
+// Freeze encodes every timer at once, grouped by key group (timers are
+// few next to state, and the service changes as soon as the task goes on).
+func (t *timerState[K, N]) Freeze() (func(dst []byte, idx int) ([]byte, error), error) {
+	if err := t.codecs(); err != nil {
+		return nil, err
+	}
+	groups := map[int][]byte{}
+	start := t.k.kc.Range.Start
+	t.ts.ForEachRegisteredTimer(func(processing bool, ts int64, key K, ns N) {
+		i := t.k.kc.GroupOf(key) - start
+		groups[i] = t.append(groups[i], processing, ts, key, ns)
+	})
+	// Implicit timers (an operator's own index, as many as its state) are
+	// captured copy-on-write with the state and encoded with it, off the
+	// task's goroutine.
+	var implicit func(idx int, fn func(runtime.Timer[K, N]))
+	if it := t.ts.Implicit(); it != nil {
+		implicit = it.Freeze()
+	}
+	return func(dst []byte, idx int) ([]byte, error) {
+		dst = append(dst, groups[idx]...)
+		if implicit != nil {
+			implicit(idx, func(tm runtime.Timer[K, N]) { dst = t.append(dst, false, tm.TS, tm.Key, tm.NS) })
+		}
+		return dst, nil
+	}, nil
+}
+
+// append encodes a timer: domain byte, time, namespace, key.
+func (t *timerState[K, N]) append(b []byte, processing bool, ts int64, key K, ns N) []byte {
+	if processing {
+		b = append(b, 1)
+	} else {
+		b = append(b, 0)
+	}
+	b = binary.AppendVarint(b, ts)
+	b = t.nc.Append(b, ns)
+	return t.kc.Append(b, key)
+}
+
+func (t *timerState[K, N]) RestoreGroup(idx int, src []byte) error {
+	if err := t.codecs(); err != nil {
+		return err
+	}
+	kg := t.k.kc.Range.Start + idx
+	for len(src) > 0 {
+		if src[0] > 1 {
+			return fmt.Errorf("%w: timer domain %d", codec.ErrCorrupt, src[0])
+		}
+		processing := src[0] == 1
+		ts, n := binary.Varint(src[1:])
+		if n <= 0 {
+			return fmt.Errorf("%w: timer time", codec.ErrCorrupt)
+		}
+		src = src[1+n:]
+		ns, n, err := t.nc.Decode(src)
+		if err != nil {
+			return err
+		}
+		src = src[n:]
+		key, n, err := t.kc.Decode(src)
+		if err != nil {
+			return err
+		}
+		src = src[n:]
+		// Freeze files a timer under its key's group: one stored under
+		// another would move, or leave the subtask's range and be lost.
+		if g := t.k.kc.GroupOf(key); g != kg {
+			return fmt.Errorf("%w: a timer of key group %d in key group %d", codec.ErrCorrupt, g, kg)
+		}
+		tm := runtime.Timer[K, N]{TS: ts, Key: key, NS: ns, KeyGroup: kg}
+		if processing {
+			t.ts.RegisterProcessingTime(tm)
+		} else {
+			t.ts.RegisterEventTime(tm)
+		}
+	}
+	return nil
 }

@@ -308,3 +308,7 @@ func perSubtask[F any](fn F) F {
 	}
 	return out
 }
+
+// ProcessingTimeService is the processing-time clock and callback scheduler
+// of a subtask; callbacks run on the subtask's goroutine.
+type ProcessingTimeService = runtime.ProcessingTimeService

@@ -2,9 +2,11 @@ package weir
 
 import (
 	"context"
+	"encoding/binary"
 	"fmt"
 	"sync"
 
+	"github.com/weirstream/weir/codec"
 	"github.com/weirstream/weir/internal/graph"
 	"github.com/weirstream/weir/internal/runtime"
 )
@@ -278,4 +280,63 @@ func Collect[T any](s Stream[T]) *Collected[T] {
 	}))
 	d.node.Name = "Collect" // a default name: numbered if shared
 	return c
+}
+
+// TwoPhaseCommitWriter is a SinkWriter that makes its output visible only
+// when a checkpoint completes, for end-to-end exactly-once (Flink's
+// TwoPhaseCommittingSink). The sink operator calls PreCommit when the
+// checkpoint's barrier reaches it, stores the returned committables in the
+// checkpoint, and calls Commit with them once the checkpoint completed —
+// or, after a failure, once the job restored that checkpoint. Commit must
+// therefore be idempotent: committing something already committed is not
+// an error. After a restore every subtask of the sink receives the staged
+// committables of every old subtask (whatever the new parallelism), so
+// Commit may also run for the same committable on several subtasks at once.
+//
+// ctx is the task's context, as for SinkWriter.Write: PreCommit and Commit
+// must return once it is done (the job was cancelled or failed); a commit
+// interrupted that way is retried after the restore, like any other.
+type TwoPhaseCommitWriter[T any] interface {
+	SinkWriter[T]
+	// PreCommit flushes what was written since the last checkpoint and
+	// stages it; the committables describe what to make visible (Flink's
+	// SinkWriter.prepareCommit).
+	PreCommit(ctx context.Context, checkpointID int64) ([][]byte, error)
+	// Commit makes staged committables visible (Flink's Committer.commit).
+	Commit(ctx context.Context, committables [][]byte) error
+}
+
+// pendingCommit is a checkpoint's committables awaiting completion.
+type pendingCommit struct {
+	id    int64
+	items [][]byte
+}
+
+// encodePending stores a pending commit as an operator-state item:
+// id, then each committable with its length.
+func encodePending(p pendingCommit) []byte {
+	b := binary.AppendVarint(nil, p.id)
+	for _, it := range p.items {
+		b = binary.AppendUvarint(b, uint64(len(it)))
+		b = append(b, it...)
+	}
+	return b
+}
+
+func decodePending(b []byte) (pendingCommit, error) {
+	id, n := binary.Varint(b)
+	if n <= 0 {
+		return pendingCommit{}, fmt.Errorf("%w: pending commit id", codec.ErrCorrupt)
+	}
+	p := pendingCommit{id: id}
+	b = b[n:]
+	for len(b) > 0 {
+		l, n := binary.Uvarint(b)
+		if n <= 0 || uint64(len(b)-n) < l {
+			return pendingCommit{}, fmt.Errorf("%w: committable", codec.ErrCorrupt)
+		}
+		p.items = append(p.items, b[n:n+int(l)])
+		b = b[n+int(l):]
+	}
+	return p, nil
 }

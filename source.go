@@ -8,6 +8,7 @@ import (
 	"math"
 
 	"errors"
+
 	"github.com/weirstream/weir/internal/errkind"
 	"github.com/weirstream/weir/internal/graph"
 	"github.com/weirstream/weir/internal/runtime"
@@ -27,10 +28,6 @@ const (
 	// EndOfInput: the reader is exhausted.
 	EndOfInput = runtime.EndOfInput
 )
-
-// ProcessingTimeService is the processing-time clock and callback scheduler
-// of a subtask; callbacks run on the subtask's goroutine.
-type ProcessingTimeService = runtime.ProcessingTimeService
 
 // Source creates the readers of a source: one per subtask. A source is
 // bounded if its readers eventually return EndOfInput.
@@ -496,3 +493,32 @@ func (s *sourceOp[T]) NotifyCheckpointComplete(id int64) error {
 // NotifyCheckpointAborted is a no-op: readers keep no per-checkpoint state
 // the core knows of.
 func (s *sourceOp[T]) NotifyCheckpointAborted(int64) error { return nil }
+
+// CheckpointedReader is implemented by source readers whose position must
+// survive a failure. The items it returns are stored with the checkpoint;
+// after a restore every reader of the source gets the items of every
+// reader of the previous run (SourceContext.Restored) and keeps those of
+// the splits it owns now, so a source can be restored at another
+// parallelism.
+type CheckpointedReader interface {
+	SnapshotState(checkpointID int64) ([][]byte, error)
+}
+
+// SnapshotState stores the reader's position.
+func (s *sourceOp[T]) SnapshotState(id int64, w *runtime.StateWriter) error {
+	r, ok := s.reader.(CheckpointedReader)
+	if !ok {
+		if s.ctx.Checkpointing {
+			return fmt.Errorf("source reader %T cannot store its position (it does not implement weir.CheckpointedReader), so the job cannot be restored exactly", s.reader)
+		}
+		return nil
+	}
+	items, err := r.SnapshotState(id)
+	if err != nil {
+		return err
+	}
+	for _, it := range items {
+		w.AddItem(it)
+	}
+	return nil
+}

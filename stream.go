@@ -83,7 +83,7 @@ func (s Stream[T]) configurable(method string) bool {
 		return true
 	}
 	s.env.g.Fail(fmt.Errorf("weir: %s on side output %q of operator %q: a side output runs in the subtasks of the operator that emits it and has no settings of its own; "+
-		"configure that operator on its main stream, or give the side output an operator of its own (e.g. a Map) and configure that", method, s.tag, s.node.Name))
+		"configure that operator on its main stream, or give the side output an operator of its own (a map function, say) and configure that", method, s.tag, s.node.Name))
 	return false
 }
 

@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/weirstream/weir/demo/sums"
 	"github.com/weirstream/weir/internal/crashtest"
-	"github.com/weirstream/weir/internal/demo/sums"
 )
 
 // TestRunCrashWithSavepoints is the exactly-once acceptance test of `weir

@@ -15,7 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/weirstream/weir"
-	"github.com/weirstream/weir/internal/demo/fraud"
+	"github.com/weirstream/weir/demo/fraud"
 )
 
 type demoFlags struct {

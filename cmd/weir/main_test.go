@@ -12,7 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/weirstream/weir"
-	"github.com/weirstream/weir/internal/demo/fraud"
+	"github.com/weirstream/weir/demo/fraud"
 )
 
 func run(t *testing.T, args ...string) (stdout, stderr string, err error) {

@@ -12,13 +12,13 @@ import (
 	"github.com/weirstream/weir"
 	"github.com/weirstream/weir/connector/datagen"
 	"github.com/weirstream/weir/connector/print"
-	"github.com/weirstream/weir/internal/demo/fraud"
-	"github.com/weirstream/weir/internal/demo/sums"
+	"github.com/weirstream/weir/demo/fraud"
+	"github.com/weirstream/weir/demo/sums"
 	"github.com/weirstream/weir/nexmark"
 )
 
 // newRunSumsCmd returns `weir run sums`: the exactly-once running-sum job
-// of examples/exactly-once-files (package internal/demo/sums).
+// of examples/exactly-once-files (package demo/sums).
 func newRunSumsCmd(f *runFlags, signals signalFunc) *cobra.Command {
 	var c sums.Config
 	cmd := &cobra.Command{

@@ -13,8 +13,8 @@ import (
 	"testing"
 
 	"github.com/weirstream/weir"
+	"github.com/weirstream/weir/demo/sums"
 	"github.com/weirstream/weir/internal/checkpoint"
-	"github.com/weirstream/weir/internal/demo/sums"
 )
 
 // chkIDs lists the chk-<id> directories of dir.

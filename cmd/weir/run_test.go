@@ -17,7 +17,7 @@ import (
 	"github.com/johannesboyne/gofakes3"
 	"github.com/johannesboyne/gofakes3/backend/s3mem"
 
-	"github.com/weirstream/weir/internal/demo/sums"
+	"github.com/weirstream/weir/demo/sums"
 )
 
 // syncBuffer is a buffer the command writes while the test reads it.

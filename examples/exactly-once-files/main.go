@@ -28,7 +28,7 @@ import (
 	"time"
 
 	"github.com/weirstream/weir"
-	"github.com/weirstream/weir/internal/demo/sums"
+	"github.com/weirstream/weir/demo/sums"
 	"github.com/weirstream/weir/statebackend/pebble"
 )
 

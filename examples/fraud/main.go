@@ -6,7 +6,7 @@
 //
 // The generator and the pipeline (keyed state with a time to live,
 // event-time timers, CEP patterns and a tumbling window) are in
-// internal/demo/fraud: pipeline.go builds the dataflow, detect.go and
+// demo/fraud: pipeline.go builds the dataflow, detect.go and
 // cep.go hold the rules.
 package main
 
@@ -18,7 +18,7 @@ import (
 	"os/signal"
 
 	"github.com/weirstream/weir"
-	"github.com/weirstream/weir/internal/demo/fraud"
+	"github.com/weirstream/weir/demo/fraud"
 )
 
 func main() {

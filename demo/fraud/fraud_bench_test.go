@@ -9,7 +9,7 @@ import (
 
 // BenchmarkPipeline runs the whole demo pipeline; one op is one payment.
 //
-//	go test -run '^$' -bench Pipeline -benchtime 500000x ./internal/demo/fraud
+//	go test -run '^$' -bench Pipeline -benchtime 500000x ./demo/fraud
 func BenchmarkPipeline(b *testing.B) {
 	b.ReportAllocs()
 	cfg := Config{Generator: GeneratorConfig{Seed: 1, Events: int64(b.N)}}
