@@ -18,21 +18,24 @@ import (
 // endlessLine returns a FIFO fed zeros without a newline, like /dev/zero,
 // and a channel closed once 8*limit bytes went in. Feeding stops at
 // 64*limit bytes (a reader that buffers the line whole would grow without
-// bound) and when the test ends.
+// bound) and when the test ends. The feeder opens the FIFO read-write and
+// non-blocking, so it never waits for a reader to open it, and it writes
+// with a deadline, so it sees the test's end even while the pipe is full
+// and nobody reads (a blocking writer could wait forever there).
 func endlessLine(t *testing.T, limit int) (string, <-chan struct{}) {
 	path := filepath.Join(t.TempDir(), "zero")
 	if err := syscall.Mkfifo(path, 0o600); err != nil {
 		t.Skipf("mkfifo: %v", err)
+	}
+	w, err := os.OpenFile(path, os.O_RDWR|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		t.Skipf("open FIFO read-write: %v", err)
 	}
 	fed := make(chan struct{})
 	stop := make(chan struct{})
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		w, err := os.OpenFile(path, os.O_WRONLY, 0)
-		if err != nil {
-			return
-		}
 		defer w.Close()
 		zeros := make([]byte, 64<<10)
 		for written := 0; written <= 64*limit; {
@@ -41,21 +44,23 @@ func endlessLine(t *testing.T, limit int) (string, <-chan struct{}) {
 				return
 			default:
 			}
-			if _, err := w.Write(zeros); err != nil {
-				return // the reader closed the FIFO
+			if err := w.SetWriteDeadline(time.Now().Add(50 * time.Millisecond)); err != nil {
+				return
 			}
-			if written += len(zeros); written == 8*limit {
+			n, err := w.Write(zeros)
+			before := written
+			written += n
+			if before < 8*limit && written >= 8*limit {
 				close(fed)
+			}
+			if err != nil && !errors.Is(err, os.ErrDeadlineExceeded) {
+				return
 			}
 		}
 		<-stop
 	}()
 	t.Cleanup(func() {
 		close(stop)
-		// Unblock a writer still waiting for a reader to open the FIFO.
-		if r, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0); err == nil {
-			defer r.Close()
-		}
 		<-done
 	})
 	return path, fed
