@@ -39,6 +39,9 @@ type Backend[K comparable] struct {
 	kerr    error
 	pending map[string]*restored
 	orphans map[string]*restored
+	// sealed: Seal ran; a state named later claims its restored state
+	// from orphans (claimLate).
+	sealed bool
 	// requireCodecs: Seal checks that every state can be encoded (the job
 	// takes snapshots).
 	requireCodecs bool

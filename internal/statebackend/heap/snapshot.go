@@ -128,7 +128,51 @@ func (b *Backend[K]) Seal() error {
 	}
 	b.orphans = b.pending
 	b.pending = nil
+	b.sealed = true
 	return nil
+}
+
+// claimLate restores the state named name, registered after Seal, from the
+// restored state of that name that no state claimed at Seal (Pebble does
+// the same on a late state's first use). States have no error path: a
+// conflict panics with an error, which fails the task as any panic does.
+func (b *Backend[K]) claimLate(name string) {
+	if !b.sealed {
+		return
+	}
+	var s Snapshottable
+	for _, x := range b.states {
+		if x.StateName() != name {
+			continue
+		}
+		if s != nil {
+			panic(fmt.Errorf("heap: two states are named %q", name))
+		}
+		s = x
+	}
+	r, ok := b.orphans[name]
+	if !ok || s == nil {
+		return
+	}
+	if r.kind != s.StateKind() {
+		panic(fmt.Errorf("heap: state %q was stored as kind %d, now registered as kind %d", name, r.kind, s.StateKind()))
+	}
+	if r.schema != s.StateSchema() {
+		panic(fmt.Errorf("heap: state %q was stored with layout %s, now registered with layout %s", name, r.schema, s.StateSchema()))
+	}
+	for kg, body := range r.groups {
+		if err := s.RestoreGroup(kg-b.kc.Range.Start, body); err != nil {
+			panic(fmt.Errorf("heap: state %q key group %d: %w", name, kg, err))
+		}
+	}
+	// Replaced, not changed: a snapshot being written reads the old map.
+	orphans := make(map[string]*restored, len(b.orphans))
+	for n, o := range b.orphans {
+		if n != name {
+			orphans[n] = o
+		}
+	}
+	b.orphans = orphans
 }
 
 // SnapshotAsync captures every state for a snapshot and returns the
@@ -279,8 +323,13 @@ func decodeUvarint(src []byte) (uint64, int, error) {
 // StateName returns the state's name.
 func (s *base[K, N, E]) StateName() string { return s.name }
 
-// SetName gives the state a stable name for snapshots.
-func (s *base[K, N, E]) SetName(name string) { s.name = name }
+// SetName gives the state a stable name for snapshots. A state named after
+// Seal (created on first use, as the window operator's per-window states
+// are) takes the restored state of that name then.
+func (s *base[K, N, E]) SetName(name string) {
+	s.name = name
+	s.b.claimLate(name)
+}
 
 // StateKind returns the section kind.
 func (s *Value[K, N, V]) StateKind() byte { return kindValue }

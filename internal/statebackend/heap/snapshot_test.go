@@ -243,3 +243,74 @@ func TestCopyOnWriteSnapshot(t *testing.T) {
 		t.Fatalf("value after snapshot = %d", v)
 	}
 }
+
+// A state created after Seal (on first use, as a window's per-window
+// state) gets its restored state when it is named, and no longer stays an
+// orphan; a later snapshot holds it once.
+func TestLateStateClaimsRestoredState(t *testing.T) {
+	full := keygroup.Range{Start: 0, End: 128}
+	src := newStates(full, false)
+	keys := []string{"a", "b", "c", "d"}
+	for i, k := range keys {
+		_ = src.b.kc.Set(k)
+		src.val.Update(i + 1)
+		src.lst.SetNamespace(window{0, 10})
+		src.lst.Add(k + "1")
+	}
+	snap := snapshotOf(t, src)
+
+	kc := statebackend.NewKeyContext(keygroup.Hasher[string](), 128, full)
+	b := New(kc, func() int64 { return 0 })
+	if err := b.SetRestore(snap); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Seal(); err != nil { // nothing registered yet
+		t.Fatal(err)
+	}
+	val := NewValue[string, struct{}, int](b, statebackend.TTL{})
+	val.SetName("val")
+	lst := NewList[string, window, string](b, statebackend.TTL{TTLMillis: 1000})
+	lst.SetName("list")
+	for i, k := range keys {
+		_ = kc.Set(k)
+		if v, ok := val.Value(); !ok || v != i+1 {
+			t.Fatalf("%s: val = %d/%v, want %d", k, v, ok, i+1)
+		}
+		lst.SetNamespace(window{0, 10})
+		if l := lst.Get(); !slices.Equal(l, []string{k + "1"}) {
+			t.Fatalf("%s: list = %v", k, l)
+		}
+	}
+	if _, ok := b.orphans["val"]; ok {
+		t.Fatal("the claimed state is still an orphan")
+	}
+	// The next snapshot holds "val" once: restoring it Seal-time works.
+	again := map[int][]byte{}
+	if err := b.WriteSnapshot(func(kg int, sec []byte) { again[kg] = append(again[kg], sec...) }); err != nil {
+		t.Fatal(err)
+	}
+	dst := newStates(full, false)
+	if err := dst.b.SetRestore(again); err != nil {
+		t.Fatal(err)
+	}
+	if err := dst.b.Seal(); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(src.dump(keys), dst.dump(keys)); diff != "" {
+		t.Fatalf("after a late claim and a snapshot (-want +got):\n%s", diff)
+	}
+	// A late state of another layout fails loudly.
+	b2 := New(statebackend.NewKeyContext(keygroup.Hasher[string](), 128, full), func() int64 { return 0 })
+	if err := b2.SetRestore(snap); err != nil {
+		t.Fatal(err)
+	}
+	if err := b2.Seal(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		if r := recover(); r == nil || !strings.Contains(fmt.Sprint(r), `state "val" was stored with layout`) {
+			t.Fatalf("recover = %v, want a layout error", r)
+		}
+	}()
+	NewValue[string, struct{}, string](b2, statebackend.TTL{}).SetName("val")
+}
