@@ -83,10 +83,14 @@ type sinkOp[T any] struct {
 	pending []pendingCommit
 	// lastID is the last checkpoint whose barrier the sink saw.
 	lastID int64
+	// tctx is the task's context (taskContext), kept from Open for the
+	// per-record Write.
+	tctx context.Context
 }
 
 func (s *sinkOp[T]) Open(ctx *runtime.OperatorContext) error {
 	s.ctx = ctx
+	s.tctx = s.taskContext()
 	w, err := s.sink.CreateWriter(SinkContext{Subtask: ctx.Subtask, Parallelism: ctx.Parallelism, OperatorName: ctx.Name})
 	if err != nil {
 		return opError(ctx, err)
@@ -178,7 +182,7 @@ func (s *sinkOp[T]) NotifyCheckpointComplete(id int64) error {
 func (s *sinkOp[T]) NotifyCheckpointAborted(int64) error { return nil }
 
 func (s *sinkOp[T]) ProcessElement(v T, ts int64) error {
-	if err := s.writer.Write(s.taskContext(), v, ts); err != nil {
+	if err := s.writer.Write(s.tctx, v, ts); err != nil {
 		return opError(s.ctx, err)
 	}
 	return nil
