@@ -2,7 +2,6 @@ package checkpoint
 
 import (
 	"context"
-	"sync"
 	"testing"
 	"time"
 
@@ -28,19 +27,8 @@ func TestDriverFinalCheckpointHoldsFinalStates(t *testing.T) {
 		{ID: a, Name: "sink (1/2)", Mailbox: boxes[a], Source: true, Operators: ops},
 		{ID: b, Name: "sink (2/2)", Mailbox: boxes[b], Source: true, Operators: ops},
 	}
-	d, err := NewDriver(ctx, DriverOptions{Config: Config{Interval: time.Millisecond}, Storage: store, Tasks: tasks,
-		MaxParallelism: 4, Reports: reports, Fail: func(err error) { t.Errorf("job failed: %v", err) }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var wg sync.WaitGroup
-	defer wg.Wait()
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		d.Run(ctx, time.Millisecond)
-	}()
-	defer cancel()
+	d, _ := runDriver(t, ctx, DriverOptions{Config: Config{Interval: time.Millisecond}, Storage: store, Tasks: tasks,
+		MaxParallelism: 4, Reports: reports})
 
 	snap := func(item string) runtime.TaskSnapshot {
 		return runtime.TaskSnapshot{Ops: map[int]runtime.OperatorSnapshot{0: {Items: [][]byte{[]byte(item)}}}}
@@ -113,20 +101,9 @@ func TestDriverSavepointAtEndIsNotFinal(t *testing.T) {
 	requests := make(chan SavepointRequest, 1)
 	a := runtime.TaskID{Vertex: 1, Subtask: 0}
 	box := make(chan runtime.Mail, 16)
-	d, err := NewDriver(ctx, DriverOptions{Config: Config{Interval: time.Hour}, Storage: store,
+	d, _ := runDriver(t, ctx, DriverOptions{Config: Config{Interval: time.Hour}, Storage: store,
 		Tasks:          []DriverTask{{ID: a, Name: "sink (1/1)", Mailbox: box, Source: true, Operators: ops}},
-		MaxParallelism: 4, Reports: reports, Savepoints: requests, Fail: func(err error) { t.Errorf("job failed: %v", err) }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var wg sync.WaitGroup
-	defer wg.Wait()
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		d.Run(ctx, time.Millisecond)
-	}()
-	defer cancel()
+		MaxParallelism: 4, Reports: reports, Savepoints: requests})
 
 	reply := make(chan SavepointResult, 1)
 	requests <- SavepointRequest{Dir: t.TempDir(), Reply: reply}
@@ -160,4 +137,23 @@ func TestDriverSavepointAtEndIsNotFinal(t *testing.T) {
 	if len(completed) != 1 || completed[0] <= sp {
 		t.Fatalf("completed %v before the stop, want one checkpoint after savepoint %d", completed, sp)
 	}
+}
+
+// runDriver makes a driver of o whose job failures fail the test, and runs
+// it until ctx is done; the test waits for it before it ends. done is
+// closed when the driver returned.
+func runDriver(t *testing.T, ctx context.Context, o DriverOptions) (d *Driver, done <-chan struct{}) {
+	t.Helper()
+	o.Fail = func(err error) { t.Errorf("job failed: %v", err) }
+	d, err := NewDriver(ctx, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ended := make(chan struct{})
+	go func() {
+		defer close(ended)
+		d.Run(ctx, time.Millisecond)
+	}()
+	t.Cleanup(func() { <-ended })
+	return d, ended
 }

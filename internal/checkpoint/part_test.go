@@ -51,19 +51,8 @@ func TestDriverListsTaskParts(t *testing.T) {
 		boxes[id] = make(chan runtime.Mail, 16)
 		tasks = append(tasks, DriverTask{ID: id, Name: fmt.Sprintf("sums (%d/2)", sub+1), Mailbox: boxes[id], Source: true, Operators: ops})
 	}
-	d, err := NewDriver(ctx, DriverOptions{Config: Config{Interval: time.Millisecond}, Storage: store, Tasks: tasks,
-		MaxParallelism: maxPar, Reports: reports, Fail: func(err error) { t.Errorf("job failed: %v", err) }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var wg sync.WaitGroup
-	defer wg.Wait()
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		d.Run(ctx, time.Millisecond)
-	}()
-	defer cancel()
+	d, driverDone := runDriver(t, ctx, DriverOptions{Config: Config{Interval: time.Millisecond}, Storage: store, Tasks: tasks,
+		MaxParallelism: maxPar, Reports: reports})
 
 	var id int64
 	var tw sync.WaitGroup
@@ -98,7 +87,7 @@ func TestDriverListsTaskParts(t *testing.T) {
 		}
 	}
 	cancel()
-	wg.Wait()
+	<-driverDone
 
 	m, files, err := store.Read(context.Background(), id)
 	if err != nil {
