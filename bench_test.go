@@ -54,6 +54,7 @@ func BenchmarkThroughputMapFilterUnchained(b *testing.B) {
 }
 
 func BenchmarkThroughputTumblingCount(b *testing.B) { benchScenario(b, "b", weir.Options{}) }
+func BenchmarkThroughputDenseTumbling(b *testing.B) { benchScenario(b, "e", weir.Options{}) }
 
 func BenchmarkThroughputSessionCount(b *testing.B) { benchScenario(b, "c", weir.Options{}) }
 

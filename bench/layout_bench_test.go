@@ -108,7 +108,7 @@ type windowKey struct {
 	k uint64
 }
 
-// Scenario b's access pattern: 100k keys, 1M records per 1-second window,
+// Scenario e's (formerly b's) access pattern: 100k keys, 1M records per 1-second window,
 // records in event-time order, each window dropped one window after it
 // ends (the watermark lags), read then written per record as a value state
 // is.
