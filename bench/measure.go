@@ -1,8 +1,12 @@
 package bench
 
 import (
+	"bytes"
 	"fmt"
+	"os"
 	"runtime"
+	"runtime/debug"
+	"strconv"
 	"syscall"
 	"time"
 )
@@ -17,6 +21,15 @@ type Measurement struct {
 	Wall time.Duration
 	// Mallocs is the number of heap allocations during the run.
 	Mallocs uint64
+	// PeakRSS is the growth of the process's resident set during the run:
+	// its peak (VmHWM, reset before the run) minus its size at the start,
+	// after a GC that returned free memory to the OS. It is what the run
+	// itself needed; the binary, the runtime and earlier runs' retained
+	// memory are the start. -1 where the platform cannot tell (not Linux).
+	PeakRSS int64
+	// StartRSS is the resident set at the start of the run (the fixed
+	// cost PeakRSS is counted from); -1 where unknown.
+	StartRSS int64
 }
 
 // PerCoreSecond returns records per second of CPU time.
@@ -49,6 +62,8 @@ func cpuTime() (time.Duration, error) {
 // earlier runs' garbage is not charged to fn.
 func Measure(records int64, fn func() error) (Measurement, error) {
 	runtime.GC()
+	debug.FreeOSMemory()
+	start := resetPeakRSS()
 	var before, after runtime.MemStats
 	runtime.ReadMemStats(&before)
 	cpu0, err := cpuTime()
@@ -65,5 +80,46 @@ func Measure(records int64, fn func() error) (Measurement, error) {
 		return Measurement{}, err
 	}
 	runtime.ReadMemStats(&after)
-	return Measurement{Records: records, CPU: cpu1 - cpu0, Wall: wall, Mallocs: after.Mallocs - before.Mallocs}, nil
+	m := Measurement{Records: records, CPU: cpu1 - cpu0, Wall: wall, Mallocs: after.Mallocs - before.Mallocs,
+		PeakRSS: -1, StartRSS: start}
+	if peak := procStatus("VmHWM:"); peak >= 0 && start >= 0 {
+		m.PeakRSS = max(peak-start, 0)
+	}
+	return m, nil
+}
+
+// resetPeakRSS resets the kernel's peak-RSS mark of this process (Linux:
+// writing 5 to /proc/self/clear_refs) and returns the current resident set
+// in bytes, or -1 if either is not possible.
+func resetPeakRSS() int64 {
+	if err := os.WriteFile("/proc/self/clear_refs", []byte("5"), 0); err != nil {
+		return -1
+	}
+	return procStatus("VmRSS:")
+}
+
+// procStatus returns a size field ("VmHWM:") of /proc/self/status in
+// bytes, or -1.
+func procStatus(field string) int64 {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return -1
+	}
+	i := bytes.Index(b, []byte(field))
+	if i < 0 {
+		return -1
+	}
+	rest := b[i+len(field):]
+	if j := bytes.IndexByte(rest, '\n'); j >= 0 {
+		rest = rest[:j]
+	}
+	f := bytes.Fields(rest) // "1234", "kB"
+	if len(f) != 2 || string(f[1]) != "kB" {
+		return -1
+	}
+	kb, err := strconv.ParseInt(string(f[0]), 10, 64)
+	if err != nil {
+		return -1
+	}
+	return kb << 10
 }

@@ -118,16 +118,17 @@ func writeHeader(w io.Writer, f benchFlags) {
 	}
 	fmt.Fprintf(w, "# parallelism=%d chaining=%v batch-size=%s; throughput is records per second of process CPU time (user+sys)\n",
 		f.parallelism, !f.noChaining, batch)
+	fmt.Fprintln(w, "# +RSS: peak resident set during the run minus the resident set at its start (after a GC returned free memory): the run's own memory")
 }
 
 func writeTable(w io.Writer, rs []bench.Result) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "scenario\trecords\tengine rec/s/core\tloop rec/s/core\tratio\tengine allocs/rec\tloop allocs/rec\tengine cpu\tengine wall\t")
+	fmt.Fprintln(tw, "scenario\trecords\tengine rec/s/core\tloop rec/s/core\tratio\tengine allocs/rec\tloop allocs/rec\tengine cpu\tengine wall\tengine +RSS MiB\tloop +RSS MiB\t")
 	for _, r := range rs {
-		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%.3f\t%.3f\t%.3f\t%s\t%s\t\n", r.Scenario.Name, r.Engine.Records,
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%.3f\t%.3f\t%.3f\t%s\t%s\t%s\t%s\t\n", r.Scenario.Name, r.Engine.Records,
 			human(r.Engine.PerCoreSecond()), human(r.Loop.PerCoreSecond()), r.Ratio(),
 			r.Engine.AllocsPerRecord(), r.Loop.AllocsPerRecord(),
-			r.Engine.CPU.Round(1e6), r.Engine.Wall.Round(1e6))
+			r.Engine.CPU.Round(1e6), r.Engine.Wall.Round(1e6), mib(r.Engine.PeakRSS), mib(r.Loop.PeakRSS))
 	}
 	if err := tw.Flush(); err != nil {
 		return fmt.Errorf("bench: %w", err)
@@ -143,6 +144,14 @@ func writeTable(w io.Writer, rs []bench.Result) error {
 		}
 	}
 	return nil
+}
+
+// mib formats a byte count in MiB ("-" if unknown).
+func mib(b int64) string {
+	if b < 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.1f", float64(b)/(1<<20))
 }
 
 // human formats a rate as 12.3M.
