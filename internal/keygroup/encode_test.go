@@ -207,6 +207,21 @@ func TestCompiledHashMatchesReference(t *testing.T) {
 	})
 }
 
+// The unrolled hash of integer keys is xxhash of their 8 bytes.
+func TestHash8IsXXHash(t *testing.T) {
+	for _, v := range []uint64{0, 1, 12345, math.MaxUint64, 1 << 63} {
+		if hash8(v) != referenceHash8(v) {
+			t.Fatalf("hash8(%d) = %#x, want %#x", v, hash8(v), referenceHash8(v))
+		}
+	}
+	rapid.Check(t, func(t *rapid.T) {
+		v := rapid.Uint64().Draw(t, "v")
+		if hash8(v) != referenceHash8(v) {
+			t.Fatalf("hash8(%d) = %#x, want %#x", v, hash8(v), referenceHash8(v))
+		}
+	})
+}
+
 // A bool stored with a byte other than 0 or 1 (only unsafe code makes one)
 // hashes as the reference reads it.
 func TestCompiledHashOddBool(t *testing.T) {
@@ -251,6 +266,22 @@ func BenchmarkHashStruct(b *testing.B) {
 			for i := 0; i < b.N; i++ {
 				k.A = int64(i)
 				sink += c.h(k)
+			}
+			_ = sink
+		})
+	}
+}
+
+func BenchmarkHashUint64(b *testing.B) {
+	for _, c := range []struct {
+		name string
+		h    HashFunc[uint64]
+	}{{"unrolled", Hasher[uint64]()}, {"xxhash", referenceHasher[uint64]()}} {
+		b.Run(c.name, func(b *testing.B) {
+			b.ReportAllocs()
+			var sink uint64
+			for i := 0; i < b.N; i++ {
+				sink += c.h(uint64(i))
 			}
 			_ = sink
 		})

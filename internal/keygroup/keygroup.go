@@ -9,9 +9,9 @@
 package keygroup
 
 import (
-	"encoding/binary"
 	"fmt"
 	"math"
+	"math/bits"
 	"reflect"
 	"unsafe"
 
@@ -86,10 +86,29 @@ func CheckKeyType[K any]() error {
 	return checkHashable(reflect.TypeOf((*K)(nil)).Elem())
 }
 
+// xxhash64 primes.
+const (
+	prime1 uint64 = 11400714785074694791
+	prime2 uint64 = 14029467366897019727
+	prime3 uint64 = 1609587929392839161
+	prime4 uint64 = 9650029242287828579
+	prime5 uint64 = 2870177450012600261
+)
+
+// hash8 is xxhash.Sum64 of the 8 little-endian bytes of v (seed 0),
+// unrolled for that one length: the keyed hot path hashes integer keys
+// twice per record (to route it, and in the keyed context).
 func hash8(v uint64) uint64 {
-	var b [8]byte
-	binary.LittleEndian.PutUint64(b[:], v)
-	return xxhash.Sum64(b[:])
+	h := prime5 + 8
+	k := bits.RotateLeft64(v*prime2, 31) * prime1
+	h ^= k
+	h = bits.RotateLeft64(h, 27)*prime1 + prime4
+	h ^= h >> 33
+	h *= prime2
+	h ^= h >> 29
+	h *= prime3
+	h ^= h >> 32
+	return h
 }
 
 func checkHashable(t reflect.Type) error {

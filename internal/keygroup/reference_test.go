@@ -18,17 +18,17 @@ func referenceHasher[K any]() HashFunc[K] {
 	case reflect.String:
 		return func(k K) uint64 { return xxhash.Sum64String(*(*string)(unsafe.Pointer(&k))) }
 	case reflect.Int, reflect.Int64, reflect.Uint64, reflect.Uint, reflect.Uintptr:
-		return func(k K) uint64 { return hash8(*(*uint64)(unsafe.Pointer(&k))) }
+		return func(k K) uint64 { return referenceHash8(*(*uint64)(unsafe.Pointer(&k))) }
 	case reflect.Int32, reflect.Uint32:
-		return func(k K) uint64 { return hash8(uint64(*(*uint32)(unsafe.Pointer(&k)))) }
+		return func(k K) uint64 { return referenceHash8(uint64(*(*uint32)(unsafe.Pointer(&k)))) }
 	case reflect.Int16, reflect.Uint16:
-		return func(k K) uint64 { return hash8(uint64(*(*uint16)(unsafe.Pointer(&k)))) }
+		return func(k K) uint64 { return referenceHash8(uint64(*(*uint16)(unsafe.Pointer(&k)))) }
 	case reflect.Int8, reflect.Uint8, reflect.Bool:
-		return func(k K) uint64 { return hash8(uint64(*(*uint8)(unsafe.Pointer(&k)))) }
+		return func(k K) uint64 { return referenceHash8(uint64(*(*uint8)(unsafe.Pointer(&k)))) }
 	case reflect.Float64:
-		return func(k K) uint64 { return hash8(math.Float64bits(*(*float64)(unsafe.Pointer(&k)))) }
+		return func(k K) uint64 { return referenceHash8(math.Float64bits(*(*float64)(unsafe.Pointer(&k)))) }
 	case reflect.Float32:
-		return func(k K) uint64 { return hash8(uint64(math.Float32bits(*(*float32)(unsafe.Pointer(&k))))) }
+		return func(k K) uint64 { return referenceHash8(uint64(math.Float32bits(*(*float32)(unsafe.Pointer(&k))))) }
 	}
 	if err := checkHashable(t); err != nil {
 		panic(err)
@@ -70,3 +70,10 @@ func referenceAppend(b []byte, v reflect.Value) []byte {
 }
 
 func unsafePointer[T any](p *T) unsafe.Pointer { return unsafe.Pointer(p) }
+
+// referenceHash8 is hash8 as it was: xxhash of the 8 little-endian bytes.
+func referenceHash8(v uint64) uint64 {
+	var b [8]byte
+	binary.LittleEndian.PutUint64(b[:], v)
+	return xxhash.Sum64(b[:])
+}
