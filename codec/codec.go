@@ -59,6 +59,9 @@ func For[T any]() (Codec[T], error) {
 	if err != nil {
 		return nil, fmt.Errorf("codec: type %v: %w", t, err)
 	}
+	if prog, ok := compileFlat(t, 0, "", nil); ok {
+		return &flatCodec[T]{prog: prog}, nil
+	}
 	return &reflectCodec[T]{enc: enc, dec: dec}, nil
 }
 

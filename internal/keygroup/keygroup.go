@@ -9,9 +9,9 @@
 package keygroup
 
 import (
-	"encoding/binary"
 	"fmt"
 	"math"
+	"math/bits"
 	"reflect"
 	"unsafe"
 
@@ -52,9 +52,10 @@ func Of(hash uint64, maxParallelism int) int {
 // HashFunc hashes a key stably across processes.
 type HashFunc[K any] func(K) uint64
 
-// Hasher returns a stable, allocation-free hash function for the common key
-// types (strings, integers, floats, bools, byte arrays) and a reflection-based
-// one for structs and arrays built from them.
+// Hasher returns a stable, allocation-free hash function for the key types
+// CheckKeyType accepts: strings, integers, floats and bools, and structs and
+// arrays built from them (hashed by a program compiled once per type, see
+// compileKey). It panics on other types.
 func Hasher[K any]() HashFunc[K] {
 	t := reflect.TypeOf((*K)(nil)).Elem()
 	switch t.Kind() {
@@ -76,10 +77,8 @@ func Hasher[K any]() HashFunc[K] {
 	if err := checkHashable(t); err != nil {
 		panic(fmt.Sprintf("weir: key type %v cannot be hashed stably: %v", t, err))
 	}
-	return func(k K) uint64 {
-		buf := appendValue(make([]byte, 0, 64), reflect.ValueOf(&k).Elem())
-		return xxhash.Sum64(buf)
-	}
+	prog := compileKey(t, 0, nil)
+	return func(k K) uint64 { return hashCompound(unsafe.Pointer(&k), prog) }
 }
 
 // CheckKeyType reports whether K can be used as a key with the default hasher.
@@ -87,10 +86,29 @@ func CheckKeyType[K any]() error {
 	return checkHashable(reflect.TypeOf((*K)(nil)).Elem())
 }
 
+// xxhash64 primes.
+const (
+	prime1 uint64 = 11400714785074694791
+	prime2 uint64 = 14029467366897019727
+	prime3 uint64 = 1609587929392839161
+	prime4 uint64 = 9650029242287828579
+	prime5 uint64 = 2870177450012600261
+)
+
+// hash8 is xxhash.Sum64 of the 8 little-endian bytes of v (seed 0),
+// unrolled for that one length: the keyed hot path hashes integer keys
+// twice per record (to route it, and in the keyed context).
 func hash8(v uint64) uint64 {
-	var b [8]byte
-	binary.LittleEndian.PutUint64(b[:], v)
-	return xxhash.Sum64(b[:])
+	h := prime5 + 8
+	k := bits.RotateLeft64(v*prime2, 31) * prime1
+	h ^= k
+	h = bits.RotateLeft64(h, 27)*prime1 + prime4
+	h ^= h >> 33
+	h *= prime2
+	h ^= h >> 29
+	h *= prime3
+	h ^= h >> 32
+	return h
 }
 
 func checkHashable(t reflect.Type) error {
@@ -110,34 +128,4 @@ func checkHashable(t reflect.Type) error {
 		return nil
 	}
 	return fmt.Errorf("kind %v has no stable encoding (use strings, numbers, or structs/arrays of them)", t.Kind())
-}
-
-func appendValue(b []byte, v reflect.Value) []byte {
-	switch v.Kind() {
-	case reflect.String:
-		b = binary.AppendUvarint(b, uint64(v.Len()))
-		return append(b, v.String()...)
-	case reflect.Bool:
-		if v.Bool() {
-			return append(b, 1)
-		}
-		return append(b, 0)
-	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
-		return binary.LittleEndian.AppendUint64(b, uint64(v.Int()))
-	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
-		return binary.LittleEndian.AppendUint64(b, v.Uint())
-	case reflect.Float32, reflect.Float64:
-		return binary.LittleEndian.AppendUint64(b, math.Float64bits(v.Float()))
-	case reflect.Array:
-		for i := 0; i < v.Len(); i++ {
-			b = appendValue(b, v.Index(i))
-		}
-		return b
-	case reflect.Struct:
-		for i := 0; i < v.NumField(); i++ {
-			b = appendValue(b, v.Field(i))
-		}
-		return b
-	}
-	return b
 }
