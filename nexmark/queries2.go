@@ -181,10 +181,20 @@ type Q18Row struct {
 // BidderAuction is q18's key.
 type BidderAuction struct{ Bidder, Auction int64 }
 
+// lastOrder is what q18 keeps of the last bid of a pair: the columns that
+// order bids (the row itself goes out when the bid comes in). Kept by
+// value, it lets the bid go: the state holds one string pointer per pair
+// instead of a bid with three (less heap to grow and for the GC to scan).
+type lastOrder struct {
+	DateTime Time
+	Price    int64
+	Extra    string
+}
+
 // later reports whether a replaces b as the last bid in q18: a later
 // time; ties, which the reference leaves to arrival order, go to the
 // higher price, then the greater extra.
-func later(a, b *Bid) bool {
+func later(a *Bid, b lastOrder) bool {
 	switch {
 	case a.DateTime != b.DateTime:
 		return a.DateTime > b.DateTime
@@ -203,10 +213,10 @@ func q18() Query {
 	}, lastPerKey(func(r Q18Row) BidderAuction { return BidderAuction{r.Bidder, r.Auction} }), refQ18)
 }
 
-type q18Last struct{ last state.Value[*Bid] }
+type q18Last struct{ last state.Value[lastOrder] }
 
 func (q *q18Last) Open(ctx *weir.KeyedRuntimeContext[BidderAuction]) error {
-	q.last = state.GetValue[BidderAuction, *Bid](ctx.State(), state.Descriptor{Name: "last"})
+	q.last = state.GetValue[BidderAuction, lastOrder](ctx.State(), state.Descriptor{Name: "last"})
 	return nil
 }
 
@@ -214,7 +224,7 @@ func (q *q18Last) ProcessElement(ctx *weir.KeyedContext[BidderAuction, Q18Row], 
 	if cur, ok := q.last.Value(); ok && !later(b, cur) {
 		return nil
 	}
-	q.last.Update(b)
+	q.last.Update(lastOrder{b.DateTime, b.Price, b.Extra})
 	ctx.Collect(Q18Row{b.Auction, b.Bidder, b.Price, b.Channel, b.URL, b.DateTime, b.Extra})
 	return nil
 }

@@ -1,7 +1,7 @@
 package nexmark
 
 import (
-	"slices"
+	"fmt"
 	"strings"
 	"time"
 
@@ -21,8 +21,81 @@ func priceRank(p int64) int {
 	return 3
 }
 
-func day(ts Time) string    { return time.UnixMilli(int64(ts)).UTC().Format("2006-01-02") }
-func minute(ts Time) string { return time.UnixMilli(int64(ts)).UTC().Format("15:04") }
+const msPerDay = 24 * 3600 * 1000
+
+// dayNumber is the UTC day of ts, in days since 1970-01-01.
+func dayNumber(ts Time) int64 {
+	d := int64(ts) / msPerDay
+	if int64(ts)%msPerDay < 0 {
+		d--
+	}
+	return d
+}
+
+// dayNames caches the name of the last day a subtask formatted: q15-q17
+// key by the day's number (a cheap key to hash and compare, made without
+// allocating) and name it in the rows they emit.
+type dayNames struct {
+	n  int64
+	s  string
+	ok bool
+}
+
+func (c *dayNames) name(n int64) string {
+	if !c.ok || c.n != n {
+		c.n, c.s, c.ok = n, day(Time(n*msPerDay)), true
+	}
+	return c.s
+}
+
+// day is DATE_FORMAT(ts, 'yyyy-MM-dd') in UTC. It formats the civil date
+// itself (the time package's general formatter was a tenth of q16's time)
+// and leaves years outside 0 to 9999 to the time package.
+func day(ts Time) string {
+	days := dayNumber(ts)
+	// Civil date from days since 1970-01-01 (H. Hinnant's algorithm).
+	z := days + 719468
+	era := z / 146097
+	if z < 0 && z%146097 != 0 {
+		era--
+	}
+	doe := z - era*146097
+	yoe := (doe - doe/1460 + doe/36524 - doe/146096) / 365
+	y := yoe + era*400
+	doy := doe - (365*yoe + yoe/4 - yoe/100)
+	mp := (5*doy + 2) / 153
+	d := doy - (153*mp+2)/5 + 1
+	m := mp + 3
+	if m > 12 {
+		m -= 12
+	}
+	if m <= 2 {
+		y++
+	}
+	if y < 0 || y > 9999 {
+		return time.UnixMilli(int64(ts)).UTC().Format("2006-01-02")
+	}
+	b := [10]byte{byte('0' + y/1000), byte('0' + y/100%10), byte('0' + y/10%10), byte('0' + y%10), '-',
+		byte('0' + m/10), byte('0' + m%10), '-', byte('0' + d/10), byte('0' + d%10)}
+	return string(b[:])
+}
+
+// minuteNames holds "HH:mm" for every minute of a day; never changed.
+var minuteNames = func() (n [24 * 60]string) {
+	for i := range n {
+		n[i] = fmt.Sprintf("%02d:%02d", i/60, i%60)
+	}
+	return n
+}()
+
+// minute is DATE_FORMAT(ts, 'HH:mm') in UTC, without allocating.
+func minute(ts Time) string {
+	ms := int64(ts) % msPerDay
+	if ms < 0 {
+		ms += msPerDay
+	}
+	return minuteNames[ms/60000]
+}
 
 // Counts3 counts in total and per price rank.
 type Counts3 struct{ Total, Rank1, Rank2, Rank3 int64 }
@@ -68,22 +141,36 @@ func q15Row(d string, s DistinctStats) Q15Row {
 		s.Auctions.Total, s.Auctions.Rank1, s.Auctions.Rank2, s.Auctions.Rank3}
 }
 
-// distinctStats keeps, per key, the counts of q15/q16 and, per bidder and
-// auction, a bit mask of the price ranks seen (bit 0: seen at all).
+// distinctStats keeps, per key, the counts of q15/q16 and, per id, the
+// price ranks it was seen at as a bidder (bits 0-3: bit 0 seen at all,
+// bit r rank r) and as an auction (bits 4-7, the same shifted by 4).
+// Bidder and auction ids share one map state (the two masks of an id are
+// independent halves of its byte): a record looks the key up in one map
+// and probes one inner map instead of two of each, and the cache misses of
+// those lookups, for the many small keys of the cold channels, were most
+// of q16's time.
 type distinctStats[K comparable] struct {
-	acc      state.Value[DistinctStats]
-	bidders  state.Map[int64, uint8]
-	auctions state.Map[int64, uint8]
+	acc state.Value[DistinctStats]
+	ids state.Map[int64, uint8]
 }
+
+// Where distinctStats keeps an id's bidder and auction rank masks.
+const (
+	bidderShift  = 0
+	auctionShift = 4
+)
 
 func (d *distinctStats[K]) open(ctx *weir.KeyedRuntimeContext[K]) {
 	d.acc = state.GetValue[K, DistinctStats](ctx.State(), state.Descriptor{Name: "stats"})
-	d.bidders = state.GetMap[K, int64, uint8](ctx.State(), state.Descriptor{Name: "bidders"})
-	d.auctions = state.GetMap[K, int64, uint8](ctx.State(), state.Descriptor{Name: "auctions"})
+	d.ids = state.GetMap[K, int64, uint8](ctx.State(), state.Descriptor{Name: "ids"})
 }
 
-func distinctAdd(m state.Map[int64, uint8], c *Counts3, id int64, rank int) {
-	seen, _ := m.Get(id)
+// distinctAdd records that id was seen at rank, its mask in the bits from
+// shift of its byte in m, and counts it in c if new (in total or at that
+// rank).
+func distinctAdd(m state.Map[int64, uint8], c *Counts3, id int64, rank int, shift uint) {
+	all, _ := m.Get(id)
+	seen := all >> shift & 0xf
 	bit := uint8(1) << rank
 	if seen&1 == 0 {
 		c.Total++
@@ -99,7 +186,7 @@ func distinctAdd(m state.Map[int64, uint8], c *Counts3, id int64, rank int) {
 		}
 	}
 	if next := seen | 1 | bit; next != seen {
-		m.Put(id, next)
+		m.Put(id, all|next<<shift)
 	}
 }
 
@@ -107,8 +194,8 @@ func (d *distinctStats[K]) add(b *Bid) DistinctStats {
 	s, _ := d.acc.Value()
 	r := priceRank(b.Price)
 	s.Bids.add(r)
-	distinctAdd(d.bidders, &s.Bidders, b.Bidder, r)
-	distinctAdd(d.auctions, &s.Auctions, b.Auction, r)
+	distinctAdd(d.ids, &s.Bidders, b.Bidder, r, bidderShift)
+	distinctAdd(d.ids, &s.Auctions, b.Auction, r, auctionShift)
 	if m := minute(b.DateTime); m > s.Minute {
 		s.Minute = m
 	}
@@ -116,12 +203,15 @@ func (d *distinctStats[K]) add(b *Bid) DistinctStats {
 	return s
 }
 
-type q15Agg struct{ distinctStats[string] }
+type q15Agg struct {
+	distinctStats[int64]
+	days dayNames
+}
 
-func (q *q15Agg) Open(ctx *weir.KeyedRuntimeContext[string]) error { q.open(ctx); return nil }
+func (q *q15Agg) Open(ctx *weir.KeyedRuntimeContext[int64]) error { q.open(ctx); return nil }
 
-func (q *q15Agg) ProcessElement(ctx *weir.KeyedContext[string, Q15Row], b *Bid) error {
-	ctx.Collect(q15Row(ctx.Key(), q.add(b)))
+func (q *q15Agg) ProcessElement(ctx *weir.KeyedContext[int64, Q15Row], b *Bid) error {
+	ctx.Collect(q15Row(q.days.name(ctx.Key()), q.add(b)))
 	return nil
 }
 
@@ -130,7 +220,7 @@ func (q *q15Agg) ProcessElement(ctx *weir.KeyedContext[string, Q15Row], b *Bid) 
 // aggregation that updates; one row per day in the final table.
 func q15() Query {
 	return define("q15", "Bidding Statistics Report", Update, func(s weir.Stream[Event]) weir.Stream[Q15Row] {
-		return weir.ProcessKeyed(weir.KeyBy(bids(s), func(b *Bid) string { return day(b.DateTime) }), &q15Agg{}).Name("q15")
+		return weir.ProcessKeyed(weir.KeyBy(bids(s), func(b *Bid) int64 { return dayNumber(b.DateTime) }), &q15Agg{}).Name("q15")
 	}, lastPerKey(func(r Q15Row) string { return r.Day }), refQ15)
 }
 
@@ -142,18 +232,28 @@ type Q16Row struct {
 	Q15Row
 }
 
-// ChannelDay is q16's key.
+// ChannelDay is q16's upsert key (the key of its final table).
 type ChannelDay struct{ Channel, Day string }
 
-type q16Agg struct{ distinctStats[ChannelDay] }
+// channelDayKey is q16's key inside the operator: the day by number.
+type channelDayKey struct {
+	Channel string
+	Day     int64
+}
 
-func (q *q16Agg) Open(ctx *weir.KeyedRuntimeContext[ChannelDay]) error { q.open(ctx); return nil }
+type q16Agg struct {
+	distinctStats[channelDayKey]
+	days dayNames
+}
 
-func (q *q16Agg) ProcessElement(ctx *weir.KeyedContext[ChannelDay, Q16Row], b *Bid) error {
+func (q *q16Agg) Open(ctx *weir.KeyedRuntimeContext[channelDayKey]) error { q.open(ctx); return nil }
+
+func (q *q16Agg) ProcessElement(ctx *weir.KeyedContext[channelDayKey, Q16Row], b *Bid) error {
 	s := q.add(b)
 	k := ctx.Key()
-	r := q15Row(k.Day, s)
-	ctx.Collect(Q16Row{Channel: k.Channel, Day: k.Day, Minute: s.Minute, Q15Row: r})
+	d := q.days.name(k.Day)
+	r := q15Row(d, s)
+	ctx.Collect(Q16Row{Channel: k.Channel, Day: d, Minute: s.Minute, Q15Row: r})
 	return nil
 }
 
@@ -161,7 +261,7 @@ func (q *q16Agg) ProcessElement(ctx *weir.KeyedContext[ChannelDay, Q16Row], b *B
 // latest minute (max of HH:mm). Updates.
 func q16() Query {
 	return define("q16", "Channel Statistics Report", Update, func(s weir.Stream[Event]) weir.Stream[Q16Row] {
-		return weir.ProcessKeyed(weir.KeyBy(bids(s), func(b *Bid) ChannelDay { return ChannelDay{b.Channel, day(b.DateTime)} }), &q16Agg{}).Name("q16")
+		return weir.ProcessKeyed(weir.KeyBy(bids(s), func(b *Bid) channelDayKey { return channelDayKey{b.Channel, dayNumber(b.DateTime)} }), &q16Agg{}).Name("q16")
 	}, lastPerKey(func(r Q16Row) ChannelDay { return ChannelDay{r.Channel, r.Day} }), refQ16)
 }
 
@@ -179,7 +279,7 @@ type Q17Row struct {
 	SumPrice  int64  `json:"sum_price"`
 }
 
-// AuctionDay is q17's key.
+// AuctionDay is q17's upsert key (the key of its final table).
 type AuctionDay struct {
 	Auction int64
 	Day     string
@@ -191,14 +291,20 @@ type PriceStats struct {
 	Min, Max, Sum int64
 }
 
-type q17Agg struct{ acc state.Value[PriceStats] }
+// auctionDayKey is q17's key inside the operator: the day by number.
+type auctionDayKey struct{ Auction, Day int64 }
 
-func (q *q17Agg) Open(ctx *weir.KeyedRuntimeContext[AuctionDay]) error {
-	q.acc = state.GetValue[AuctionDay, PriceStats](ctx.State(), state.Descriptor{Name: "stats"})
+type q17Agg struct {
+	acc  state.Value[PriceStats]
+	days dayNames
+}
+
+func (q *q17Agg) Open(ctx *weir.KeyedRuntimeContext[auctionDayKey]) error {
+	q.acc = state.GetValue[auctionDayKey, PriceStats](ctx.State(), state.Descriptor{Name: "stats"})
 	return nil
 }
 
-func (q *q17Agg) ProcessElement(ctx *weir.KeyedContext[AuctionDay, Q17Row], b *Bid) error {
+func (q *q17Agg) ProcessElement(ctx *weir.KeyedContext[auctionDayKey, Q17Row], b *Bid) error {
 	s, ok := q.acc.Value()
 	if !ok || b.Price < s.Min {
 		s.Min = b.Price
@@ -210,7 +316,7 @@ func (q *q17Agg) ProcessElement(ctx *weir.KeyedContext[AuctionDay, Q17Row], b *B
 	s.Bids.add(priceRank(b.Price))
 	q.acc.Update(s)
 	k := ctx.Key()
-	ctx.Collect(Q17Row{k.Auction, k.Day, s.Bids.Total, s.Bids.Rank1, s.Bids.Rank2, s.Bids.Rank3, s.Min, s.Max, s.Sum / s.Bids.Total, s.Sum})
+	ctx.Collect(Q17Row{k.Auction, q.days.name(k.Day), s.Bids.Total, s.Bids.Rank1, s.Bids.Rank2, s.Bids.Rank3, s.Min, s.Max, s.Sum / s.Bids.Total, s.Sum})
 	return nil
 }
 
@@ -218,7 +324,7 @@ func (q *q17Agg) ProcessElement(ctx *weir.KeyedContext[AuctionDay, Q17Row], b *B
 // rank, min, max, average (BIGINT: truncated) and sum of prices. Updates.
 func q17() Query {
 	return define("q17", "Auction Statistics Report", Update, func(s weir.Stream[Event]) weir.Stream[Q17Row] {
-		return weir.ProcessKeyed(weir.KeyBy(bids(s), func(b *Bid) AuctionDay { return AuctionDay{b.Auction, day(b.DateTime)} }), &q17Agg{}).Name("q17")
+		return weir.ProcessKeyed(weir.KeyBy(bids(s), func(b *Bid) auctionDayKey { return auctionDayKey{b.Auction, dayNumber(b.DateTime)} }), &q17Agg{}).Name("q17")
 	}, lastPerKey(func(r Q17Row) AuctionDay { return AuctionDay{r.Auction, r.Day} }), refQ17)
 }
 
@@ -248,17 +354,28 @@ const q19TopN = 10
 // AuctionRank is q19's upsert key.
 type AuctionRank struct{ Auction, Rank int64 }
 
-type q19Top struct{ top state.List[*Bid] }
+// q19Ranks is the top-10 buffer of an auction, best first; the ranks
+// held are a prefix (the first nil ends it). A fixed array in a value
+// state, not a list state: a record reads and rewrites it in place without
+// the two slices a list's Get and Update allocate (which, with the bids
+// they point to, the GC scanned again and again).
+type q19Ranks [q19TopN]*Bid
+
+type q19Top struct{ top state.Value[q19Ranks] }
 
 func (q *q19Top) Open(ctx *weir.KeyedRuntimeContext[int64]) error {
-	q.top = state.GetList[int64, *Bid](ctx.State(), state.Descriptor{Name: "top"})
+	q.top = state.GetValue[int64, q19Ranks](ctx.State(), state.Descriptor{Name: "top"})
 	return nil
 }
 
 func (q *q19Top) ProcessElement(ctx *weir.KeyedContext[int64, Q19Row], b *Bid) error {
-	top := q.top.Get()
-	pos := len(top)
-	for i, t := range top {
+	top, _ := q.top.Value()
+	n := 0
+	for n < len(top) && top[n] != nil {
+		n++
+	}
+	pos := n
+	for i, t := range top[:n] {
 		if higher(b, t) {
 			pos = i
 			break
@@ -267,13 +384,16 @@ func (q *q19Top) ProcessElement(ctx *weir.KeyedContext[int64, Q19Row], b *Bid) e
 	if pos >= q19TopN {
 		return nil
 	}
-	top = slices.Insert(top, pos, b)
-	if len(top) > q19TopN {
-		top = top[:q19TopN]
+	// Shift the ranks from pos down by one (the last falls out) and put b
+	// at pos.
+	copy(top[pos+1:], top[pos:])
+	top[pos] = b
+	if n < q19TopN {
+		n++
 	}
 	q.top.Update(top)
 	// Every rank from pos on now holds another bid.
-	for i := pos; i < len(top); i++ {
+	for i := pos; i < n; i++ {
 		t := top[i]
 		ctx.Collect(Q19Row{Q18Row{t.Auction, t.Bidder, t.Price, t.Channel, t.URL, t.DateTime, t.Extra}, int64(i + 1)})
 	}

@@ -519,7 +519,7 @@ func (s *Map[K, N, UK, UV]) Freeze() (func(dst []byte, idx int) ([]byte, error),
 		return nil, c.err
 	}
 	ukc := s.uk
-	return freezeEntries(&s.base, c.n, c.k, mutableOf[UV]() || mutableOf[UK](), func(dst []byte, in *inner[UK, UV]) []byte {
+	return freezeEntries(&s.base, c.n, c.k, mutableOf[UV]() || mutableOf[UK](), func(dst []byte, in inner[UK, UV]) []byte {
 		dst = binary.AppendUvarint(dst, uint64(len(in.m)))
 		for uk, e := range in.m {
 			dst = c.v.Append(binary.AppendVarint(ukc.Append(dst, uk), e.exp), e.v)
@@ -534,14 +534,14 @@ func (s *Map[K, N, UK, UV]) RestoreGroup(idx int, src []byte) error {
 	if c.err != nil {
 		return c.err
 	}
-	return restoreEntries(&s.base, c.n, c.k, idx, src, func(src []byte, m map[K]*inner[UK, UV], k K) (int, error) {
+	return restoreEntries(&s.base, c.n, c.k, idx, src, func(src []byte, m map[K]inner[UK, UV], k K) (int, error) {
 		cnt, used, err := decodeUvarint(src)
 		if err != nil || cnt > uint64(len(src)) {
 			return 0, fmt.Errorf("%w: map length", codec.ErrCorrupt)
 		}
 		in := m[k]
-		if in == nil {
-			in = &inner[UK, UV]{m: make(map[UK]entry[UV], cnt), epoch: s.b.epoch}
+		if in.m == nil {
+			in = inner[UK, UV]{m: make(map[UK]entry[UV], cnt), epoch: s.b.epoch}
 			m[k] = in
 		}
 		for i := uint64(0); i < cnt; i++ {

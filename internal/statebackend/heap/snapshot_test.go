@@ -314,3 +314,86 @@ func TestLateStateClaimsRestoredState(t *testing.T) {
 	}()
 	NewValue[string, struct{}, string](b2, statebackend.TTL{}).SetName("val")
 }
+
+// A map state of immutable values is captured lazily (copy on write of the
+// outer map and of each key's inner map, held by value): changes while the
+// snapshot is written, including new keys, emptied keys and new user keys
+// of existing keys, do not reach it, and reach the live state.
+func TestCopyOnWriteMapState(t *testing.T) {
+	full := keygroup.Range{Start: 0, End: 128}
+	newMap := func() (*Backend[string], *Map[string, struct{}, int64, uint8]) {
+		b := New(statebackend.NewKeyContext(keygroup.Hasher[string](), 128, full), func() int64 { return 0 })
+		m := NewMap[string, struct{}, int64, uint8](b, statebackend.TTL{})
+		m.SetName("ids")
+		return b, m
+	}
+	dump := func(b *Backend[string], m *Map[string, struct{}, int64, uint8], keys []string) []string {
+		var out []string
+		for _, k := range keys {
+			_ = b.kc.Set(k)
+			var es []string
+			for uk, v := range m.All() {
+				es = append(es, fmt.Sprintf("%d:%d", uk, v))
+			}
+			slices.Sort(es)
+			out = append(out, fmt.Sprintf("%s empty=%v %v", k, m.IsEmpty(), es))
+		}
+		return out
+	}
+	b, m := newMap()
+	var keys []string
+	for i := range 200 {
+		k := fmt.Sprintf("key-%d", i)
+		keys = append(keys, k)
+		_ = b.kc.Set(k)
+		for j := range int64(i % 12) {
+			m.Put(j, uint8(i))
+		}
+	}
+	want := dump(b, m, keys)
+	write, err := b.SnapshotAsync()
+	if err != nil {
+		t.Fatal(err)
+	}
+	groups := map[int][]byte{}
+	done := make(chan error)
+	go func() {
+		done <- write(func(kg int, sec []byte) { groups[kg] = append(groups[kg], sec...) })
+	}()
+	for i, k := range append(keys, "late-1", "late-2") {
+		_ = b.kc.Set(k)
+		switch i % 3 {
+		case 0:
+			m.Put(int64(100+i), 1)
+			m.Put(0, 99)
+		case 1:
+			for j := range int64(12) {
+				m.Remove(j)
+			}
+		default:
+			m.Clear()
+			m.Put(7, 7)
+		}
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	after := dump(b, m, keys)
+	restoredB, restored := newMap()
+	if err := restoredB.SetRestore(groups); err != nil {
+		t.Fatal(err)
+	}
+	if err := restoredB.Seal(); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(want, dump(restoredB, restored, keys)); diff != "" {
+		t.Fatalf("snapshot does not hold the state at capture (-want +got):\n%s", diff)
+	}
+	if slices.Equal(want, after) {
+		t.Fatal("the changes did not reach the live state")
+	}
+	_ = b.kc.Set("key-1")
+	if !m.IsEmpty() {
+		t.Fatalf("key-1 emptied during the snapshot still has entries: %v", dump(b, m, []string{"key-1"}))
+	}
+}
