@@ -67,9 +67,10 @@ type BenchResult struct {
 	EventsPerCoreSecond float64 `json:"events_per_core_s"`
 	// Rows is the number of rows the query emitted, updates included.
 	Rows int64 `json:"rows"`
-	// PeakRSSBytes is the process's peak resident set size so far
-	// (getrusage maxrss): with several queries in one process, the
-	// largest of them and the ones before.
+	// PeakRSSBytes is the process's peak resident set size during this
+	// query's run: on Linux the kernel's peak mark is reset before each
+	// query (so earlier queries of the same process do not count); where
+	// it cannot be reset, the process's peak so far (getrusage maxrss).
 	PeakRSSBytes int64 `json:"peak_rss_bytes"`
 
 	// LatencyFrom says what row latencies are measured from (the query's
@@ -135,6 +136,9 @@ func Bench(ctx context.Context, q Query, cfg Config, opts weir.Options, progress
 		Query: q.Name, Events: cfg.Events, Parallelism: max(opts.Parallelism, 1), State: cmp.Or(opts.StateBackend, weir.StateHeap),
 		WallSeconds: m.Wall.Seconds(), CPUSeconds: m.CPU.Seconds(),
 		EventsPerCoreSecond: m.PerCoreSecond(), Rows: res.Rows(), PeakRSSBytes: peakRSS(),
+	}
+	if m.PeakRSS >= 0 && m.StartRSS >= 0 {
+		r.PeakRSSBytes = m.StartRSS + m.PeakRSS
 	}
 	if m.Wall > 0 {
 		r.EventsPerSecond = float64(cfg.Events) / m.Wall.Seconds()

@@ -44,8 +44,8 @@ func newBenchNexmarkCmd() *cobra.Command {
 --rate events per second, as the reference's TPS) and prints events, wall
 and CPU seconds, events per second, events per second per CPU core (process
 user+system time, generator included, as the nexmark project counts cores),
-output rows (updates included), row latency p50/p99 and peak RSS (getrusage
-maxrss, the process's peak so far).
+output rows (updates included), row latency p50/p99 and peak RSS (the
+query's own: the kernel's peak mark is reset before each query on Linux).
 
 Latency is measured from the generator's emission of the input that let a
 row out to the sink's receipt of the row, into a log-bucketed histogram
