@@ -81,3 +81,47 @@ func TestBatchCountOnError(t *testing.T) {
 		t.Fatalf("TryMap: got %d, %v, sink saw %d records", n, err, len(sink.seen))
 	}
 }
+
+// TestBatchFlatMapCountOnError checks a FlatMap's batch path when the
+// output fails, in a run handed down mid-input and at the end, and when
+// the function fails: the count names the input record, and the records
+// emitted before the failure went down.
+func TestBatchFlatMapCountOnError(t *testing.T) {
+	ctx := &runtime.OperatorContext{Name: "op", Metrics: &runtime.OperatorMetrics{}}
+	recs := make([]runtime.Rec[int], 100)
+	for i := range recs {
+		recs[i] = runtime.Rec[int]{V: i, TS: int64(i)}
+	}
+	emit := func(v int, out Collector[int]) error {
+		n := 3
+		if v == 50 {
+			n = 400 // a full run in the middle of one input record
+		}
+		for k := range n {
+			out.Collect(v*1000 + k)
+		}
+		if v == 90 {
+			return errors.New("ninety")
+		}
+		return nil
+	}
+	for _, c := range []struct {
+		bad, want int
+		fnErr     bool
+	}{{bad: 10*1000 + 2, want: 11}, {bad: 50*1000 + 300, want: 51}, {bad: 70*1000 + 1, want: 71}, {bad: -1, want: 91, fnErr: true}} {
+		sink := &failAt{bad: c.bad}
+		op := &flatMapOp[int, int]{forwardOp: forwardOp[int]{out: &outputs[int]{main: sink}}, fn: emit}
+		op.ctx = ctx
+		n, err := op.ProcessBatch(recs)
+		if n != c.want || err == nil || errors.Is(err, errFailAt) == c.fnErr {
+			t.Fatalf("failing at %d: got %d, %v; want %d", c.bad, n, err, c.want)
+		}
+		last := c.bad
+		if c.fnErr {
+			last = 90*1000 + 2
+		}
+		if got := sink.seen[len(sink.seen)-1]; got != last {
+			t.Fatalf("failing at %d: last record handed down %d, want %d", c.bad, got, last)
+		}
+	}
+}

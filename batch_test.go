@@ -103,7 +103,7 @@ func (r *mixedReader) Poll(_ context.Context, out *weir.SourceOutput[int]) (weir
 
 func (r *mixedReader) Close() error { return nil }
 
-// mixedChainLog runs source → map → filter → recorder → map → filter →
+// mixedChainLog runs source → map → flatMap → filter → recorder → map → filter →
 // recorder, with a recorder on the source's side output, and returns the
 // recorders' log. perRecordHead puts a per-record operator right after the
 // source: the source then hands records down one by one, and so does every
@@ -121,7 +121,19 @@ func mixedChainLog(t *testing.T, perRecordHead bool, opts weir.Options) []string
 			return &recorder[int]{name: "head", log: &eventLog{}, out: out}
 		})
 	}
-	m := weir.Map(s, func(v int) int { return v * 3 }).Filter(func(v int) bool { return v%4 != 0 })
+	m := weir.Map(s, func(v int) int { return v * 3 })
+	// 0, 1 or 2 records per input; 700 for some, to fill several runs.
+	m = weir.FlatMap(m, func(v int, out weir.Collector[int]) error {
+		k := v % 3
+		if v%1000 == 3 {
+			k = 700
+		}
+		for i := range k {
+			out.Collect(v*1000 + i)
+		}
+		return nil
+	})
+	m = m.Filter(func(v int) bool { return v%4 != 0 })
 	m = record(m, "mid", log)
 	m = weir.Map(m, func(v int) int { return v + 1 }).Filter(func(v int) bool { return v%5 != 0 })
 	record(m, "end", log).SinkTo(discardSink[int]{})

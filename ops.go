@@ -246,6 +246,81 @@ type flatMapOp[I, O any] struct {
 	forwardOp[O]
 	fn func(I, Collector[O]) error
 	c  collector[O]
+	bc runCollector[O]
+}
+
+// runCollector collects what a FlatMap function emits on the batch path
+// into a reused run, handed down when full and at the end of the input
+// run.
+type runCollector[O any] struct {
+	run recBuf[O]
+	out []runtime.Rec[O]
+	// src holds, for each record of out, the index of the input record
+	// it came from; cur is the input record being processed.
+	src []int32
+	cur int32
+	ts  int64
+	// err is the first error downstream, failed the input record whose
+	// output failed.
+	err    error
+	failed int32
+	next   runtime.BatchOutput[O]
+}
+
+// flatMapRun is the most records a FlatMap collects before it hands them
+// down.
+const flatMapRun = 256
+
+func (c *runCollector[O]) Collect(v O) {
+	if c.err != nil {
+		return
+	}
+	c.out = append(c.out, runtime.Rec[O]{V: v, TS: c.ts})
+	c.src = append(c.src, c.cur)
+	if len(c.out) == flatMapRun {
+		c.flush()
+	}
+}
+
+// flush hands the collected records down.
+func (c *runCollector[O]) flush() {
+	if len(c.out) == 0 {
+		return
+	}
+	if c.err == nil {
+		if n, err := c.next.ProcessBatch(c.out); err != nil {
+			c.err, c.failed = err, c.src[min(max(n, 1), len(c.src))-1]
+		}
+	}
+	c.run.give(c.out)
+	c.out, c.src = c.run.take(flatMapRun), c.src[:0]
+}
+
+// ProcessBatch calls fn for every record of recs, collecting what it
+// emits into runs. Records emitted before an error go down before it is
+// returned, as on the per-record path.
+func (f *flatMapOp[I, O]) ProcessBatch(recs []runtime.Rec[I]) (int, error) {
+	c := &f.bc
+	c.next = f.out.mainBatch()
+	c.out, c.src, c.err = c.run.take(flatMapRun), c.src[:0], nil
+	for i := range recs {
+		c.cur, c.ts = int32(i), recs[i].TS
+		if err := f.fn(recs[i].V, c); err != nil {
+			c.flush()
+			if c.err != nil {
+				return int(c.failed) + 1, c.err
+			}
+			return i + 1, opError(f.ctx, err)
+		}
+		if c.err != nil {
+			return int(c.failed) + 1, c.err
+		}
+	}
+	c.flush()
+	if c.err != nil {
+		return int(c.failed) + 1, c.err
+	}
+	return len(recs), nil
 }
 
 func (f *flatMapOp[I, O]) ProcessElement(v I, ts int64) error {
