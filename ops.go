@@ -25,6 +25,54 @@ func (c *collector[T]) Collect(v T) {
 	}
 }
 
+// recBuf is an operator's reused run of output records (the batch path).
+type recBuf[T any] struct {
+	recs []runtime.Rec[T]
+	// scrub is set when T holds pointers: a run is cleared once handed
+	// down, so that it keeps no records alive.
+	scrub, known bool
+}
+
+// take returns the empty run, with room for n records.
+func (b *recBuf[T]) take(n int) []runtime.Rec[T] {
+	if cap(b.recs) < n {
+		b.recs = make([]runtime.Rec[T], 0, n)
+	}
+	return b.recs[:0]
+}
+
+// give takes back the run returned by take, after it was handed down.
+func (b *recBuf[T]) give(run []runtime.Rec[T]) {
+	if !b.known {
+		b.scrub, b.known = holdsPointers(reflect.TypeFor[T]()), true
+	}
+	if b.scrub {
+		clear(run)
+	}
+	b.recs = run[:0]
+}
+
+// holdsPointers reports whether values of t hold pointers the garbage
+// collector follows.
+func holdsPointers(t reflect.Type) bool {
+	switch t.Kind() {
+	case reflect.Bool, reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr,
+		reflect.Float32, reflect.Float64, reflect.Complex64, reflect.Complex128:
+		return false
+	case reflect.Array:
+		return t.Len() > 0 && holdsPointers(t.Elem())
+	case reflect.Struct:
+		for i := range t.NumField() {
+			if holdsPointers(t.Field(i).Type) {
+				return true
+			}
+		}
+		return false
+	}
+	return true
+}
+
 // baseOp implements the lifecycle of stateless operators.
 type baseOp struct {
 	ctx *runtime.OperatorContext
@@ -59,11 +107,24 @@ func oneInput[I, O any](s Stream[I], name string, make func(out *outputs[O]) run
 
 type mapOp[I, O any] struct {
 	forwardOp[O]
-	fn func(I) O
+	fn  func(I) O
+	buf recBuf[O]
 }
 
 func (m *mapOp[I, O]) ProcessElement(v I, ts int64) error {
 	return m.out.main.ProcessElement(m.fn(v), ts)
+}
+
+// ProcessBatch maps recs into the operator's reused run and hands that
+// down in one call.
+func (m *mapOp[I, O]) ProcessBatch(recs []runtime.Rec[I]) (int, error) {
+	buf := m.buf.take(len(recs))
+	for i := range recs {
+		buf = append(buf, runtime.Rec[O]{V: m.fn(recs[i].V), TS: recs[i].TS})
+	}
+	n, err := m.out.mainBatch().ProcessBatch(buf)
+	m.buf.give(buf)
+	return n, err
 }
 
 // Map applies fn to every record.
@@ -75,7 +136,8 @@ func Map[I, O any](s Stream[I], fn func(I) O) Stream[O] {
 
 type tryMapOp[I, O any] struct {
 	forwardOp[O]
-	fn func(I) (O, error)
+	fn  func(I) (O, error)
+	buf recBuf[O]
 }
 
 func (m *tryMapOp[I, O]) ProcessElement(v I, ts int64) error {
@@ -84,6 +146,30 @@ func (m *tryMapOp[I, O]) ProcessElement(v I, ts int64) error {
 		return opError(m.ctx, err)
 	}
 	return m.out.main.ProcessElement(o, ts)
+}
+
+// ProcessBatch maps recs into the operator's reused run and hands that
+// down. If fn fails on a record, the records before it go down first (as
+// they would have one by one) and the error names the operator.
+func (m *tryMapOp[I, O]) ProcessBatch(recs []runtime.Rec[I]) (int, error) {
+	buf := m.buf.take(len(recs))
+	for i := range recs {
+		o, err := m.fn(recs[i].V)
+		if err != nil {
+			if len(buf) > 0 {
+				n, derr := m.out.mainBatch().ProcessBatch(buf)
+				m.buf.give(buf)
+				if derr != nil {
+					return n, derr
+				}
+			}
+			return i + 1, opError(m.ctx, err)
+		}
+		buf = append(buf, runtime.Rec[O]{V: o, TS: recs[i].TS})
+	}
+	n, err := m.out.mainBatch().ProcessBatch(buf)
+	m.buf.give(buf)
+	return n, err
 }
 
 // TryMap applies fn to every record; an error fails the job, naming the
@@ -97,7 +183,11 @@ func TryMap[I, O any](s Stream[I], fn func(I) (O, error)) Stream[O] {
 
 type filterOp[T any] struct {
 	forwardOp[T]
-	fn func(T) bool
+	fn   func(T) bool
+	kept recBuf[T]
+	// idx holds, for each record of kept, its index in the input run: an
+	// error downstream is reported as the input records handled.
+	idx []int32
 }
 
 func (f *filterOp[T]) ProcessElement(v T, ts int64) error {
@@ -105,6 +195,44 @@ func (f *filterOp[T]) ProcessElement(v T, ts int64) error {
 		return f.out.main.ProcessElement(v, ts)
 	}
 	return nil
+}
+
+// ProcessBatch copies the records fn keeps into the operator's reused run
+// and hands that down in one call. The copy is branch-free: every record
+// is written at the run's end, which advances only past those fn keeps,
+// so an unpredictable predicate costs no mispredicted branches.
+func (f *filterOp[T]) ProcessBatch(recs []runtime.Rec[T]) (int, error) {
+	kept := f.kept.take(len(recs))[:len(recs)]
+	if cap(f.idx) < len(recs) {
+		f.idx = make([]int32, len(recs))
+	}
+	idx := f.idx[:len(recs)]
+	n := 0
+	for i := range recs {
+		ok := f.fn(recs[i].V)
+		kept[n] = recs[i]
+		idx[n] = int32(i)
+		n += b2i(ok)
+	}
+	if n == 0 {
+		f.kept.give(kept)
+		return len(recs), nil
+	}
+	done, err := f.out.mainBatch().ProcessBatch(kept[:n])
+	f.kept.give(kept)
+	if err != nil {
+		return int(idx[min(max(done, 1), n)-1]) + 1, err
+	}
+	return len(recs), nil
+}
+
+// b2i is 1 for true and 0 for false, without a branch.
+func b2i(b bool) int {
+	var i int
+	if b {
+		i = 1
+	}
+	return i
 }
 
 // Filter keeps the records for which fn returns true.
@@ -118,6 +246,81 @@ type flatMapOp[I, O any] struct {
 	forwardOp[O]
 	fn func(I, Collector[O]) error
 	c  collector[O]
+	bc runCollector[O]
+}
+
+// runCollector collects what a FlatMap function emits on the batch path
+// into a reused run, handed down when full and at the end of the input
+// run.
+type runCollector[O any] struct {
+	run recBuf[O]
+	out []runtime.Rec[O]
+	// src holds, for each record of out, the index of the input record
+	// it came from; cur is the input record being processed.
+	src []int32
+	cur int32
+	ts  int64
+	// err is the first error downstream, failed the input record whose
+	// output failed.
+	err    error
+	failed int32
+	next   runtime.BatchOutput[O]
+}
+
+// flatMapRun is the most records a FlatMap collects before it hands them
+// down.
+const flatMapRun = 256
+
+func (c *runCollector[O]) Collect(v O) {
+	if c.err != nil {
+		return
+	}
+	c.out = append(c.out, runtime.Rec[O]{V: v, TS: c.ts})
+	c.src = append(c.src, c.cur)
+	if len(c.out) == flatMapRun {
+		c.flush()
+	}
+}
+
+// flush hands the collected records down.
+func (c *runCollector[O]) flush() {
+	if len(c.out) == 0 {
+		return
+	}
+	if c.err == nil {
+		if n, err := c.next.ProcessBatch(c.out); err != nil {
+			c.err, c.failed = err, c.src[min(max(n, 1), len(c.src))-1]
+		}
+	}
+	c.run.give(c.out)
+	c.out, c.src = c.run.take(flatMapRun), c.src[:0]
+}
+
+// ProcessBatch calls fn for every record of recs, collecting what it
+// emits into runs. Records emitted before an error go down before it is
+// returned, as on the per-record path.
+func (f *flatMapOp[I, O]) ProcessBatch(recs []runtime.Rec[I]) (int, error) {
+	c := &f.bc
+	c.next = f.out.mainBatch()
+	c.out, c.src, c.err = c.run.take(flatMapRun), c.src[:0], nil
+	for i := range recs {
+		c.cur, c.ts = int32(i), recs[i].TS
+		if err := f.fn(recs[i].V, c); err != nil {
+			c.flush()
+			if c.err != nil {
+				return int(c.failed) + 1, c.err
+			}
+			return i + 1, opError(f.ctx, err)
+		}
+		if c.err != nil {
+			return int(c.failed) + 1, c.err
+		}
+	}
+	c.flush()
+	if c.err != nil {
+		return int(c.failed) + 1, c.err
+	}
+	return len(recs), nil
 }
 
 func (f *flatMapOp[I, O]) ProcessElement(v I, ts int64) error {
@@ -160,6 +363,11 @@ type unionOp[T any] struct {
 
 func (u *unionOp[T]) ProcessElement(v T, ts int64) error {
 	return u.out.main.ProcessElement(v, ts)
+}
+
+// ProcessBatch hands recs down unchanged.
+func (u *unionOp[T]) ProcessBatch(recs []runtime.Rec[T]) (int, error) {
+	return u.out.mainBatch().ProcessBatch(recs)
 }
 
 // Context is given to a ProcessFunction for each record.

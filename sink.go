@@ -188,6 +188,17 @@ func (s *sinkOp[T]) ProcessElement(v T, ts int64) error {
 	return nil
 }
 
+// ProcessBatch writes recs in order.
+func (s *sinkOp[T]) ProcessBatch(recs []runtime.Rec[T]) (int, error) {
+	w, ctx := s.writer, s.tctx
+	for i := range recs {
+		if err := w.Write(ctx, recs[i].V, recs[i].TS); err != nil {
+			return i + 1, opError(s.ctx, err)
+		}
+	}
+	return len(recs), nil
+}
+
 func (s *sinkOp[T]) ProcessWatermark(wm int64) error {
 	s.ctx.Metrics.CurrentWatermark = wm
 	if s.wmw != nil {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"reflect"
 
 	"errors"
 
@@ -81,7 +82,6 @@ type SplitOutput[T any] struct {
 	lastCount int64
 	lastMove  int64 // processing time the split last produced records
 	idle      bool
-	used      bool
 }
 
 // Collect emits v with the timestamp the strategy assigns (or none).
@@ -105,6 +105,7 @@ func (o *SourceOutput[T]) Split(id string) *SplitOutput[T] {
 // its own watermarks. A watermark not above the last one is ignored.
 func (o *SourceOutput[T]) EmitWatermark(wm int64) {
 	op := o.op
+	op.flush()
 	if op.err != nil || wm <= op.lastWM {
 		return
 	}
@@ -117,10 +118,11 @@ func (o *SourceOutput[T]) EmitWatermark(wm int64) {
 // emits again, so it does not hold back their watermark.
 func (o *SourceOutput[T]) MarkIdle() {
 	op := o.op
+	op.flush()
 	if op.err != nil || op.idle {
 		return
 	}
-	op.idle = true
+	op.setIdle(true)
 	op.err = op.out.ProcessWatermarkStatus(true)
 }
 
@@ -135,6 +137,8 @@ func EmitSide[T, X any](out *SourceOutput[T], tag OutputTag[X], v X, ts int64) b
 	if o == nil {
 		return false
 	}
+	// The main output's pending records go first, as they came first.
+	op.flush()
 	if op.err != nil {
 		return true
 	}
@@ -157,12 +161,28 @@ func (s *SplitOutput[T]) Collect(v T) { s.CollectWithTimestamp(v, runtime.NoTime
 // CollectWithTimestamp emits v; the strategy's assigner, if any, overrides ts.
 func (s *SplitOutput[T]) CollectWithTimestamp(v T, ts int64) {
 	op := s.op
+	// The fast path, small enough to be inlined into a reader's loop: a
+	// batching source without timestamp assigner or watermark generator
+	// only appends the record to its pending run.
+	// After an error, records appended here are dropped by flush.
+	if n := len(op.pending); n < op.fastLen {
+		s.count++
+		op.pending = op.pending[:n+1]
+		r := &op.pending[n]
+		r.V, r.TS = v, ts
+		return
+	}
+	s.collect(v, ts)
+}
+
+// collect is CollectWithTimestamp's general path.
+func (s *SplitOutput[T]) collect(v T, ts int64) {
+	op := s.op
 	if op.err != nil {
 		return
 	}
-	s.used = true
 	if op.idle {
-		op.idle = false
+		op.setIdle(false)
 		if op.err = op.out.ProcessWatermarkStatus(false); op.err != nil {
 			return
 		}
@@ -174,8 +194,27 @@ func (s *SplitOutput[T]) CollectWithTimestamp(v T, ts int64) {
 		s.gen.OnEvent(v, ts)
 	}
 	s.count++
-	op.err = op.out.main.ProcessElement(v, ts)
+	if op.run == nil {
+		op.err = op.out.main.ProcessElement(v, ts)
+		return
+	}
+	// Fields are stored one by one: a composite literal is built on the
+	// stack and copied, and that copy's wide loads of the narrow stores
+	// just made stall the pipeline (store forwarding fails).
+	n := len(op.pending)
+	op.pending = op.pending[:n+1]
+	r := &op.pending[n]
+	r.V = v
+	r.TS = ts
+	if n+1 == cap(op.pending) {
+		op.flush()
+	}
 }
+
+// sourceRunSize is the most records a source collects before it hands
+// them down its chain in one call: small enough that a run and the runs
+// of the operators after it stay in the first-level cache.
+const sourceRunSize = 256
 
 type sourceOp[T any] struct {
 	baseOp
@@ -192,6 +231,60 @@ type sourceOp[T any] struct {
 	idle     bool
 	avail    <-chan struct{}
 	ended    bool
+	// run is the main output's batch path, nil if it has none: records
+	// are then handed down one by one. With a batch path they are
+	// collected in pending (at most runSize) and handed down in one call
+	// when it is full, and before anything that must follow them: a
+	// watermark, a status change, a side-output record, the end of the
+	// poll (so before timers, checkpoint barriers and the end of input).
+	run     runtime.BatchOutput[T]
+	pending []runtime.Rec[T]
+	// plain: run is set and there is no timestamp assigner or watermark
+	// generator. fastLen is then, while the source is not idle, one less
+	// than pending's capacity (0 otherwise): CollectWithTimestamp's fast
+	// path appends while pending is shorter.
+	plain   bool
+	fastLen int
+	runSize int
+	scrub   bool // T holds pointers: clear pending after each run
+}
+
+// setIdle records whether the source's output is idle.
+func (s *sourceOp[T]) setIdle(idle bool) {
+	s.idle = idle
+	s.fastLen = 0
+	if s.plain && !idle {
+		s.fastLen = cap(s.pending) - 1
+	}
+}
+
+// flush hands the pending records down the chain.
+func (s *sourceOp[T]) flush() {
+	if len(s.pending) == 0 {
+		return
+	}
+	if s.err == nil {
+		_, s.err = s.run.ProcessBatch(s.pending)
+	}
+	if s.scrub {
+		clear(s.pending)
+	}
+	s.pending = s.pending[:0]
+}
+
+// flushingTime is the processing-time service of a batching source's
+// reader: what a reader's callback emits is handed down when it returns.
+type flushingTime[T any] struct {
+	runtime.ProcessingTimeService
+	op *sourceOp[T]
+}
+
+func (f flushingTime[T]) Schedule(at int64, fn func(now int64) error) {
+	f.ProcessingTimeService.Schedule(at, func(now int64) error {
+		err := fn(now)
+		f.op.flush()
+		return err
+	})
 }
 
 func (s *sourceOp[T]) newSplit() *SplitOutput[T] {
@@ -209,6 +302,14 @@ func (s *sourceOp[T]) Open(ctx *runtime.OperatorContext) error {
 	s.output = SourceOutput[T]{splits: map[string]*SplitOutput[T]{}, op: s}
 	s.output.main = *s.newSplit()
 	sc := SourceContext{Subtask: ctx.Subtask, Parallelism: ctx.Parallelism, Logger: ctx.Logger, Time: ctx.Time}
+	if runtime.HasBatchPath(s.out.main) && s.runSize > 1 {
+		s.run = runtime.BatchOf(s.out.main)
+		s.pending = make([]runtime.Rec[T], 0, s.runSize)
+		s.scrub = holdsPointers(reflect.TypeFor[T]())
+		sc.Time = flushingTime[T]{ProcessingTimeService: ctx.Time, op: s}
+		s.plain = s.assign == nil && s.strategy.Generator == nil
+		s.setIdle(false)
+	}
 	if ctx.Restore != nil {
 		sc.Restored, sc.RestoredFrom = ctx.Restore.Items, ctx.Restore.CheckpointID
 		if sc.Restored == nil {
@@ -256,6 +357,7 @@ func (s *sourceOp[T]) Available() <-chan struct{} { return s.avail }
 
 func (s *sourceOp[T]) PollNext(ctx context.Context) (runtime.PollStatus, error) {
 	st, err := s.reader.Poll(ctx, &s.output)
+	s.flush()
 	if err != nil {
 		return st, opError(s.ctx, err)
 	}
@@ -282,6 +384,9 @@ func (s *sourceOp[T]) PollNext(ctx context.Context) (runtime.PollStatus, error) 
 // emitWatermark combines the splits' watermarks: the minimum over splits
 // that are not idle. If every split is idle the output becomes idle.
 func (s *sourceOp[T]) emitWatermark(now int64) error {
+	if s.flush(); s.err != nil {
+		return s.err
+	}
 	wm := runtime.MaxWatermark
 	active := 0
 	visit := func(sp *SplitOutput[T]) {
@@ -302,7 +407,7 @@ func (s *sourceOp[T]) emitWatermark(now int64) error {
 			wm = w
 		}
 	}
-	if s.output.main.used || len(s.output.splits) == 0 {
+	if s.output.main.count > 0 || len(s.output.splits) == 0 {
 		visit(&s.output.main)
 	}
 	for _, sp := range s.output.splits {
@@ -310,13 +415,13 @@ func (s *sourceOp[T]) emitWatermark(now int64) error {
 	}
 	if active == 0 {
 		if !s.idle && s.strategy.IdleTimeout > 0 {
-			s.idle = true
+			s.setIdle(true)
 			return s.out.ProcessWatermarkStatus(true)
 		}
 		return nil
 	}
 	if s.idle {
-		s.idle = false
+		s.setIdle(false)
 		if err := s.out.ProcessWatermarkStatus(false); err != nil {
 			return err
 		}
@@ -341,7 +446,7 @@ func FromSource[T any](env *Environment, src Source[T], strategy WatermarkStrate
 		interval = 0
 	}
 	n := newNode[T](env, "Source: "+name, 0, func(ctx *runtime.OperatorContext, outs graph.Outputs) (graph.Instance, error) {
-		op := &sourceOp[T]{src: src, strategy: strategy, interval: interval, out: newOutputs[T](outs)}
+		op := &sourceOp[T]{src: src, strategy: strategy, interval: interval, out: newOutputs[T](outs), runSize: sourceRunSize}
 		return graph.Instance{Op: op, Source: op}, nil
 	})
 	return Stream[T]{env: env, node: n}
@@ -506,6 +611,11 @@ type CheckpointedReader interface {
 
 // SnapshotState stores the reader's position.
 func (s *sourceOp[T]) SnapshotState(id int64, w *runtime.StateWriter) error {
+	// The reader's position is past every record it emitted: those still
+	// pending (none between polls) go down before the barrier.
+	if s.flush(); s.err != nil {
+		return s.err
+	}
 	r, ok := s.reader.(CheckpointedReader)
 	if !ok {
 		if s.ctx.Checkpointing {

@@ -129,6 +129,18 @@ func connect[T any](s Stream[T], to *graph.Node, idx int) {
 	}
 	e.NewDeliver = func(target any) runtime.Deliver {
 		out := target.(runtime.Output[T])
+		if bo, ok := out.(runtime.BatchOutput[T]); ok {
+			// A head operator with a batch path takes the whole batch.
+			return func(data any) (int, error) {
+				b := data.(*runtime.Batch[T])
+				n, err := bo.ProcessBatch(b.Recs)
+				if err != nil {
+					return n, err
+				}
+				pool.Put(b)
+				return n, nil
+			}
+		}
 		return func(data any) (int, error) {
 			b := data.(*runtime.Batch[T])
 			for i := range b.Recs {
@@ -143,9 +155,10 @@ func connect[T any](s Stream[T], to *graph.Node, idx int) {
 		}
 	}
 	e.NewFanout = func(outs []any) any {
-		f := make(fanout[T], len(outs))
+		f := &fanout[T]{outs: make([]runtime.Output[T], len(outs)), batch: make([]runtime.BatchOutput[T], len(outs))}
 		for i, o := range outs {
-			f[i] = o.(runtime.Output[T])
+			f.outs[i] = o.(runtime.Output[T])
+			f.batch[i] = runtime.BatchOf(f.outs[i])
 		}
 		return runtime.Output[T](f)
 	}
@@ -163,10 +176,13 @@ func hashRoute[K comparable, T any](key func(T) K) func(maxPar, n int) func(T) i
 }
 
 // fanout sends every record to several outputs.
-type fanout[T any] []runtime.Output[T]
+type fanout[T any] struct {
+	outs  []runtime.Output[T]
+	batch []runtime.BatchOutput[T] // outs' batch paths (runtime.BatchOf)
+}
 
-func (f fanout[T]) ProcessElement(v T, ts int64) error {
-	for _, o := range f {
+func (f *fanout[T]) ProcessElement(v T, ts int64) error {
+	for _, o := range f.outs {
 		if err := o.ProcessElement(v, ts); err != nil {
 			return err
 		}
@@ -174,8 +190,18 @@ func (f fanout[T]) ProcessElement(v T, ts int64) error {
 	return nil
 }
 
-func (f fanout[T]) ProcessWatermark(wm int64) error {
-	for _, o := range f {
+// ProcessBatch hands recs to every output in turn.
+func (f *fanout[T]) ProcessBatch(recs []runtime.Rec[T]) (int, error) {
+	for _, o := range f.batch {
+		if n, err := o.ProcessBatch(recs); err != nil {
+			return n, err
+		}
+	}
+	return len(recs), nil
+}
+
+func (f *fanout[T]) ProcessWatermark(wm int64) error {
+	for _, o := range f.outs {
 		if err := o.ProcessWatermark(wm); err != nil {
 			return err
 		}
@@ -183,8 +209,8 @@ func (f fanout[T]) ProcessWatermark(wm int64) error {
 	return nil
 }
 
-func (f fanout[T]) ProcessWatermarkStatus(idle bool) error {
-	for _, o := range f {
+func (f *fanout[T]) ProcessWatermarkStatus(idle bool) error {
+	for _, o := range f.outs {
 		if err := o.ProcessWatermarkStatus(idle); err != nil {
 			return err
 		}
@@ -195,7 +221,10 @@ func (f fanout[T]) ProcessWatermarkStatus(idle bool) error {
 // discard drops everything.
 type discard[T any] struct{}
 
-func (discard[T]) ProcessElement(T, int64) error     { return nil }
+func (discard[T]) ProcessElement(T, int64) error { return nil }
+func (discard[T]) ProcessBatch(recs []runtime.Rec[T]) (int, error) {
+	return len(recs), nil
+}
 func (discard[T]) ProcessWatermark(int64) error      { return nil }
 func (discard[T]) ProcessWatermarkStatus(bool) error { return nil }
 
@@ -235,6 +264,16 @@ type outputs[O any] struct {
 	main runtime.Output[O]
 	side map[string]any
 	ctrl []runtime.WatermarkHandler
+	// batch is main's batch path (runtime.BatchOf), set on first use.
+	batch runtime.BatchOutput[O]
+}
+
+// mainBatch returns the batch path of the main output.
+func (o *outputs[O]) mainBatch() runtime.BatchOutput[O] {
+	if o.batch == nil {
+		o.batch = runtime.BatchOf(o.main)
+	}
+	return o.batch
 }
 
 func newOutputs[O any](g graph.Outputs) *outputs[O] {

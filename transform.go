@@ -51,6 +51,11 @@ type transformOutput[O any] struct{ o *outputs[O] }
 func (t transformOutput[O]) ProcessElement(v O, ts int64) error {
 	return t.o.main.ProcessElement(v, ts)
 }
+
+// ProcessBatch hands a run of records to the main output's batch path.
+func (t transformOutput[O]) ProcessBatch(recs []operator.Rec[O]) (int, error) {
+	return t.o.mainBatch().ProcessBatch(recs)
+}
 func (t transformOutput[O]) ProcessWatermark(wm int64) error { return t.o.ProcessWatermark(wm) }
 func (t transformOutput[O]) ProcessWatermarkStatus(idle bool) error {
 	return t.o.ProcessWatermarkStatus(idle)

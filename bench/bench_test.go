@@ -35,3 +35,20 @@ func TestLookup(t *testing.T) {
 		t.Fatal("unknown scenario found")
 	}
 }
+
+// TestDivisor checks the reader's division without hardware divisions
+// against the hardware's.
+func TestDivisor(t *testing.T) {
+	ns := []uint64{0, 1, 2, 3, 999, 1000, 1001, 1<<20 - 1, 1 << 20, 1<<63 - 1, 1 << 63, 1<<64 - 1}
+	for i := uint64(0); i < 2000; i++ {
+		ns = append(ns, splitmix64(i), i)
+	}
+	for _, d := range []uint64{1, 2, 3, 7, 10, 1000, 10_000, 100_000, 1 << 20, 1<<20 + 1, 1<<32 - 1, 1 << 40, 1<<63 + 5, 1<<64 - 1} {
+		v := newDivisor(d)
+		for _, n := range ns {
+			if q, r := v.div(n), v.mod(n); q != n/d || r != n%d {
+				t.Fatalf("%d / %d: got %d rem %d, want %d rem %d", n, d, q, r, n/d, n%d)
+			}
+		}
+	}
+}

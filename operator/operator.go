@@ -69,6 +69,25 @@ type OneInput[In any] = runtime.OneInput[In]
 // (the minimum, idle inputs left out) before calling ProcessWatermark.
 type TwoInput[In1, In2 any] = runtime.TwoInput[In1, In2]
 
+// Rec is one record of a run: a value V and its event timestamp TS
+// (NoTimestamp if none).
+type Rec[T any] = runtime.Rec[T]
+
+// BatchOutput is an Output that also takes a run of records in one call,
+// ProcessBatch(recs) (n int, err error): the batch path of a chain. A
+// source hands the records of a poll down its chain in runs, and an
+// exchange hands each batch it receives to the head of a chain, whenever
+// the next operator implements BatchOutput; the built-in stateless
+// operators (Map, Filter, Union), sinks and record writers do. An operator
+// given to weir.Transform may implement it too, to save one call per
+// record; the Output it writes to implements it as well. ProcessBatch
+// must have exactly the effect of ProcessElement for each record in turn;
+// recs is read-only for the callee and valid only during the call. It
+// returns len(recs), or on error the number of records handled, the
+// failing one included. Watermarks, status changes, barriers and the end
+// of input never overtake a run: they arrive between runs.
+type BatchOutput[T any] = runtime.BatchOutput[T]
+
 // Context is what an operator learns in Open about where it runs: name and
 // uid, subtask and parallelism, its key-group range, the processing-time
 // service, logger, metrics, the state to restore (nil on a fresh start),

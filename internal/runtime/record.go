@@ -85,3 +85,21 @@ type Envelope struct {
 	Data any   // *Batch[T] for KindData
 	Val  int64 // the watermark, or 1/0 for idle/active status
 }
+
+// BatchOutput is an Output that also takes a run of records in one call:
+// the batch path of a chain. Stateless operators (map, filter), sinks,
+// fan-outs and record writers implement it; a source hands the records of
+// one poll down the chain in such runs, and an exchange hands each batch
+// it receives to a head operator that implements it. An operator that
+// does not implement it gets the same records one ProcessElement call at
+// a time (see BatchOf).
+type BatchOutput[T any] interface {
+	Output[T]
+	// ProcessBatch handles recs in order, with the same effect as calling
+	// ProcessElement for each record: the same records, timestamps and
+	// errors reach the operator's outputs in the same order. recs is
+	// read-only for the callee and valid only during the call. It returns
+	// the number of records handled: len(recs) on success, and on error
+	// the number up to and including the record that failed.
+	ProcessBatch(recs []Rec[T]) (int, error)
+}
