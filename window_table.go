@@ -18,8 +18,8 @@ import (
 // accumulator, and a window fires for all its keys when the watermark
 // passes its end. The table keeps, per live window, an open-addressing
 // table keyed by the key, with the key's hash (computed once per record)
-// and the accumulator inline; firing a window walks its slots in order and
-// recycles them for a later window.
+// and the accumulator inline; firing a window walks its entries in order and
+// recycles the table for a later window.
 //
 // Between snapshots the accumulators live only in the table. A snapshot
 // writes them into the heap value state the general path uses (the same
@@ -56,80 +56,132 @@ type windowTable[K comparable, T any, W window.Window] interface {
 
 // tableEntry is one (key, window) of a window's table.
 type tableEntry[K comparable, ACC any] struct {
-	h    uint64
-	used bool
-	k    K
-	acc  ACC
+	h   uint64
+	k   K
+	acc ACC
 }
 
-// winTable holds one window's contents.
+// winTable holds one window's contents: the entries, dense in the order
+// the keys came, and an open-addressing index on the key hash (linear
+// probing; a slot holds the entry's position+1 in its low 32 bits and the
+// hash's high 32 bits above, so a probe reads an entry only when they
+// match). The index is small enough to stay in cache; firing walks the
+// entries in order.
 type winTable[K comparable, W window.Window, ACC any] struct {
-	w     W
-	end   int64 // w.MaxTimestamp()
-	n     int
-	shift uint8 // slot index = (h * fib) >> shift
-	slots []tableEntry[K, ACC]
+	w       W
+	end     int64 // w.MaxTimestamp()
+	shift   uint8 // home slot = (h * fibMul) >> shift
+	index   []uint64
+	entries []tableEntry[K, ACC]
 }
 
-const fibMul = 0x9E3779B97F4A7C15
+const (
+	fibMul  = 0x9E3779B97F4A7C15
+	tagMask = 0xFFFFFFFF00000000
+	// maxTableEntries bounds a window table (positions fit 32 bits).
+	maxTableEntries = 1<<32 - 2
+)
 
+// init gives the table an empty index of 1<<capLog2 slots.
 func (t *winTable[K, W, ACC]) init(capLog2 int) {
-	t.slots = make([]tableEntry[K, ACC], 1<<capLog2)
+	if len(t.index) == 1<<capLog2 {
+		clear(t.index)
+	} else {
+		t.index = make([]uint64, 1<<capLog2)
+	}
 	t.shift = uint8(64 - capLog2)
-	t.n = 0
 }
 
-// slot returns the slot holding k, or the empty slot where it goes.
-func (t *winTable[K, W, ACC]) slot(k K, h uint64) *tableEntry[K, ACC] {
-	return &t.slots[t.index(k, h)]
-}
-
-// index returns the index of the slot holding k, or of the empty slot
-// where it goes.
-func (t *winTable[K, W, ACC]) index(k K, h uint64) uint64 {
-	mask := uint64(len(t.slots) - 1)
+// lookup returns the index slot of k: the one holding it, or the empty
+// slot where it goes.
+func (t *winTable[K, W, ACC]) lookup(k K, h uint64) (slot uint64, found bool) {
+	mask := uint64(len(t.index) - 1)
+	tag := h & tagMask
 	i := (h * fibMul) >> t.shift
 	for {
-		e := &t.slots[i]
-		if !e.used || (e.h == h && e.k == k) {
-			return i
+		x := t.index[i]
+		if x == 0 {
+			return i, false
+		}
+		if x&tagMask == tag {
+			if e := &t.entries[uint32(x)-1]; e.h == h && e.k == k {
+				return i, true
+			}
 		}
 		i = (i + 1) & mask
 	}
 }
 
-// grow doubles the table when it is three quarters full.
-func (t *winTable[K, W, ACC]) grow() {
-	old := t.slots
-	t.init(bits.Len(uint(len(old))))
-	for i := range old {
-		if e := &old[i]; e.used {
-			*t.slot(e.k, e.h) = *e
-			t.n++
+// entry returns k's entry, added (zero accumulator) if absent; fresh
+// tells whether it was.
+func (t *winTable[K, W, ACC]) entry(k K, h uint64) (e *tableEntry[K, ACC], fresh bool, err error) {
+	slot, found := t.lookup(k, h)
+	if found {
+		return &t.entries[uint32(t.index[slot])-1], false, nil
+	}
+	n := len(t.entries)
+	if 4*(n+1) > 3*len(t.index) {
+		if n >= maxTableEntries {
+			return nil, false, errors.New("weir: too many keys in one window of a subtask")
 		}
+		t.grow()
+		slot, _ = t.lookup(k, h)
+	}
+	t.entries = append(t.entries, tableEntry[K, ACC]{h: h, k: k})
+	t.index[slot] = uint64(n+1) | h&tagMask
+	return &t.entries[n], true, nil
+}
+
+// grow doubles the index when it is three quarters full.
+func (t *winTable[K, W, ACC]) grow() {
+	t.init(bits.Len(uint(len(t.index))))
+	mask := uint64(len(t.index) - 1)
+	for n := range t.entries {
+		h := t.entries[n].h
+		i := (h * fibMul) >> t.shift
+		for t.index[i] != 0 {
+			i = (i + 1) & mask
+		}
+		t.index[i] = uint64(n+1) | h&tagMask
 	}
 }
 
-// remove deletes the entry in slot i (backward-shift deletion keeps the
-// linear probe sequences intact).
-func (t *winTable[K, W, ACC]) remove(i uint64) {
-	mask := uint64(len(t.slots) - 1)
+// remove deletes k's entry, if any: backward-shift deletion in the index
+// (which keeps the probe sequences intact), and the last entry moves into
+// the hole.
+func (t *winTable[K, W, ACC]) remove(k K, h uint64) {
+	i, found := t.lookup(k, h)
+	if !found {
+		return
+	}
+	pos := uint32(t.index[i]) - 1
+	mask := uint64(len(t.index) - 1)
 	j := i
 	for {
 		j = (j + 1) & mask
-		f := &t.slots[j]
-		if !f.used {
+		x := t.index[j]
+		if x == 0 {
 			break
 		}
-		home := (f.h * fibMul) >> t.shift
-		// f may move to i if its home is not in (i, j] cyclically.
-		if (j > i && (home <= i || home > j)) || (j < i && (home <= i && home > j)) {
-			t.slots[i] = *f
+		home := (t.entries[uint32(x)-1].h * fibMul) >> t.shift
+		// The slot at j may move to i unless its home lies in (i, j]
+		// cyclically.
+		if (j > i && (home <= i || home > j)) || (j < i && home <= i && home > j) {
+			t.index[i] = x
 			i = j
 		}
 	}
-	t.slots[i] = tableEntry[K, ACC]{}
-	t.n--
+	t.index[i] = 0
+	last := uint32(len(t.entries) - 1)
+	if pos != last {
+		moved := t.entries[last]
+		s, _ := t.lookup(moved.k, moved.h)
+		t.entries[pos] = moved
+		t.index[s] = uint64(pos+1) | moved.h&tagMask
+	}
+	var zero tableEntry[K, ACC]
+	t.entries[last] = zero
+	t.entries = t.entries[:last]
 }
 
 // tableContents is the window table over the accumulators of an
@@ -140,6 +192,11 @@ type tableContents[K comparable, T any, W window.Window, ACC any] struct {
 	wins []*winTable[K, W, ACC]
 	free []*winTable[K, W, ACC]
 	last *winTable[K, W, ACC]
+	// opened is the window table opened last (nil once released): its
+	// size is the next table's size hint.
+	opened *winTable[K, W, ACC]
+	// peak is the most window tables live at once.
+	peak int
 	// ns and cur: the namespace selected through windowContents (cur nil
 	// while the window has no contents).
 	ns  W
@@ -149,7 +206,11 @@ type tableContents[K comparable, T any, W window.Window, ACC any] struct {
 }
 
 // maxFreeTables bounds the recycled window tables kept for later windows.
-const maxFreeTables = 4
+// Up to as many as were live at once are kept: the watermark comes
+// periodically, so windows fire in bursts and as many open again before
+// the next one (recycled, their memory is not allocated and faulted in
+// again, and the memory held stays the peak the stream needed anyway).
+const maxFreeTables = 1024
 
 func (c *tableContents[K, T, W, ACC]) lookup(w W) *winTable[K, W, ACC] {
 	if c.last != nil && c.last.w == w {
@@ -169,15 +230,29 @@ func (c *tableContents[K, T, W, ACC]) open(w W) *winTable[K, W, ACC] {
 	if t := c.lookup(w); t != nil {
 		return t
 	}
+	// Size the table for as many keys as the window opened last holds
+	// (windows of one stream hold similar numbers of keys; the watermark
+	// lags, so many windows may be live and the free list empty).
+	capLog2, hint := 6, 0
+	if c.opened != nil {
+		hint = len(c.opened.entries)
+		capLog2 = max(capLog2, bits.Len(uint(hint*4/3)))
+	}
 	var t *winTable[K, W, ACC]
 	if n := len(c.free); n > 0 {
 		t, c.free = c.free[n-1], c.free[:n-1]
+		t.init(max(capLog2, 64-int(t.shift)))
 	} else {
 		t = &winTable[K, W, ACC]{}
-		t.init(6)
+		t.init(capLog2)
 	}
-	t.w, t.end, t.n = w, w.MaxTimestamp(), 0
+	if cap(t.entries) < hint {
+		t.entries = make([]tableEntry[K, ACC], 0, hint+hint/8)
+	}
+	c.opened = t
+	t.w, t.end = w, w.MaxTimestamp()
 	c.wins = append(c.wins, t)
+	c.peak = max(c.peak, len(c.wins))
 	c.last = t
 	if w == c.ns {
 		c.cur = t
@@ -193,31 +268,36 @@ func (c *tableContents[K, T, W, ACC]) release(t *winTable[K, W, ACC]) {
 	if c.last == t {
 		c.last = nil
 	}
+	if c.opened == t {
+		c.opened = nil
+	}
 	if c.cur == t {
 		c.cur = nil
 	}
-	if t.n != 0 {
-		clear(t.slots)
-		t.n = 0
-	}
-	if len(c.free) < maxFreeTables {
+	// The index is cleared when the table is used again (it is then
+	// streamed into the cache just before the window's random accesses).
+	clear(t.entries)
+	t.entries = t.entries[:0]
+	if len(c.free) < min(c.peak, maxFreeTables) {
 		c.free = append(c.free, t)
 	}
 }
 
 func (c *tableContents[K, T, W, ACC]) addHashed(w W, h uint64, v T) error {
 	t := c.open(w)
-	if 4*(t.n+1) > 3*len(t.slots) {
-		t.grow()
-	}
-	e := t.slot(c.kc.Key, h)
-	acc, err := c.inc.addFn(e.acc, e.used, v)
+	e, fresh, err := t.entry(c.kc.Key, h)
 	if err != nil {
 		return err
 	}
-	if !e.used {
-		e.used, e.h, e.k = true, h, c.kc.Key
-		t.n++
+	acc, err := c.inc.addFn(e.acc, !fresh, v)
+	if err != nil {
+		if fresh {
+			t.remove(c.kc.Key, h)
+			if len(t.entries) == 0 {
+				c.release(t)
+			}
+		}
+		return err
 	}
 	e.acc = acc
 	return nil
@@ -239,11 +319,8 @@ func (c *tableContents[K, T, W, ACC]) fireAll(w W, after func(w W) error) error 
 		return nil
 	}
 	maxPar := c.kc.MaxParallelism
-	for i := range t.slots {
-		e := &t.slots[i]
-		if !e.used {
-			continue
-		}
+	for i := range t.entries {
+		e := &t.entries[i]
 		c.kc.SetKnown(e.k, keygroup.Of(e.h, maxPar))
 		if err := c.inc.emitFn(w, e.acc); err != nil {
 			return err
@@ -261,10 +338,9 @@ func (c *tableContents[K, T, W, ACC]) fireAll(w W, after func(w W) error) error 
 func (c *tableContents[K, T, W, ACC]) each(fn func(k K, kg int, w W)) {
 	maxPar := c.kc.MaxParallelism
 	for _, t := range c.wins {
-		for i := range t.slots {
-			if e := &t.slots[i]; e.used {
-				fn(e.k, keygroup.Of(e.h, maxPar), t.w)
-			}
+		for i := range t.entries {
+			e := &t.entries[i]
+			fn(e.k, keygroup.Of(e.h, maxPar), t.w)
 		}
 	}
 }
@@ -278,11 +354,10 @@ func (c *tableContents[K, T, W, ACC]) flush() {
 	maxPar := kc.MaxParallelism
 	for _, t := range c.wins {
 		c.inc.v.SetNamespace(t.w)
-		for i := range t.slots {
-			if e := &t.slots[i]; e.used {
-				kc.SetKnown(e.k, keygroup.Of(e.h, maxPar))
-				c.inc.v.Update(e.acc)
-			}
+		for i := range t.entries {
+			e := &t.entries[i]
+			kc.SetKnown(e.k, keygroup.Of(e.h, maxPar))
+			c.inc.v.Update(e.acc)
 		}
 	}
 	kc.SetKnown(saved, savedGroup)
@@ -317,14 +392,9 @@ func (c *tableContents[K, T, W, ACC]) absorb() error {
 			if !ok {
 				continue
 			}
-			t := c.open(w)
-			if 4*(t.n+1) > 3*len(t.slots) {
-				t.grow()
-			}
-			e := t.slot(k, h)
-			if !e.used {
-				e.used, e.h, e.k = true, h, k
-				t.n++
+			e, _, err := c.open(w).entry(k, h)
+			if err != nil {
+				return err
 			}
 			e.acc = acc
 		}
@@ -343,11 +413,11 @@ func (c *tableContents[K, T, W, ACC]) entry() *tableEntry[K, ACC] {
 	if c.cur == nil {
 		return nil
 	}
-	e := c.cur.slot(c.kc.Key, c.kc.Hash(c.kc.Key))
-	if !e.used {
+	slot, found := c.cur.lookup(c.kc.Key, c.kc.Hash(c.kc.Key))
+	if !found {
 		return nil
 	}
-	return e
+	return &c.cur.entries[uint32(c.cur.index[slot])-1]
 }
 
 func (c *tableContents[K, T, W, ACC]) add(v T, _ int64) (bool, error) {
@@ -365,11 +435,11 @@ func (c *tableContents[K, T, W, ACC]) fire(w W) error {
 }
 
 func (c *tableContents[K, T, W, ACC]) clear() {
-	if c.entry() == nil {
+	if c.cur == nil {
 		return
 	}
-	c.cur.remove(c.cur.index(c.kc.Key, c.kc.Hash(c.kc.Key)))
-	if c.cur.n == 0 {
+	c.cur.remove(c.kc.Key, c.kc.Hash(c.kc.Key))
+	if len(c.cur.entries) == 0 {
 		c.release(c.cur)
 	}
 }
