@@ -248,6 +248,8 @@ func (c *tableContents[K, T, W, ACC]) open(w W) *winTable[K, W, ACC] {
 	}
 	if cap(t.entries) < hint {
 		t.entries = make([]tableEntry[K, ACC], 0, hint+hint/8)
+	} else {
+		clear(t.entries[:min(cap(t.entries), hint+hint/8)])
 	}
 	c.opened = t
 	t.w, t.end = w, w.MaxTimestamp()
@@ -274,12 +276,14 @@ func (c *tableContents[K, T, W, ACC]) release(t *winTable[K, W, ACC]) {
 	if c.cur == t {
 		c.cur = nil
 	}
-	// The index is cleared when the table is used again (it is then
-	// streamed into the cache just before the window's random accesses).
-	clear(t.entries)
-	t.entries = t.entries[:0]
+	// The index and the entries are cleared when the table is used again:
+	// they are then streamed into the cache just before the window's
+	// accesses (a table not kept is cleared now, for the collector).
 	if len(c.free) < min(c.peak, maxFreeTables) {
+		t.entries = t.entries[:0]
 		c.free = append(c.free, t)
+	} else {
+		clear(t.entries)
 	}
 }
 
