@@ -190,6 +190,9 @@ type tableContents[K comparable, T any, W window.Window, ACC any] struct {
 	inc  *incContents[K, T, W, ACC]
 	kc   *statebackend.KeyContext[K]
 	wins []*winTable[K, W, ACC]
+	// byWin finds a live window's table when it is not the last used
+	// (sliding windows, out-of-order input, many live windows).
+	byWin map[W]*winTable[K, W, ACC]
 	free []*winTable[K, W, ACC]
 	last *winTable[K, W, ACC]
 	// opened is the window table opened last (nil once released): its
@@ -216,14 +219,26 @@ func (c *tableContents[K, T, W, ACC]) lookup(w W) *winTable[K, W, ACC] {
 	if c.last != nil && c.last.w == w {
 		return c.last
 	}
-	for _, t := range c.wins {
-		if t.w == w {
-			c.last = t
-			return t
+	if len(c.wins) <= maxScannedWindows {
+		for _, t := range c.wins {
+			if t.w == w {
+				c.last = t
+				return t
+			}
 		}
+		return nil
+	}
+	if t := c.byWin[w]; t != nil {
+		c.last = t
+		return t
 	}
 	return nil
 }
+
+// maxScannedWindows: up to this many live windows, a window's table is
+// found by comparing windows (cheaper than hashing one), beyond it in
+// byWin.
+const maxScannedWindows = 16
 
 // open returns window w's table, created (or recycled) if absent.
 func (c *tableContents[K, T, W, ACC]) open(w W) *winTable[K, W, ACC] {
@@ -254,6 +269,10 @@ func (c *tableContents[K, T, W, ACC]) open(w W) *winTable[K, W, ACC] {
 	c.opened = t
 	t.w, t.end = w, w.MaxTimestamp()
 	c.wins = append(c.wins, t)
+	if c.byWin == nil {
+		c.byWin = map[W]*winTable[K, W, ACC]{}
+	}
+	c.byWin[w] = t
 	c.peak = max(c.peak, len(c.wins))
 	c.last = t
 	if w == c.ns {
@@ -267,6 +286,7 @@ func (c *tableContents[K, T, W, ACC]) release(t *winTable[K, W, ACC]) {
 	if i := slices.Index(c.wins, t); i >= 0 {
 		c.wins = slices.Delete(c.wins, i, i+1)
 	}
+	delete(c.byWin, t.w)
 	if c.last == t {
 		c.last = nil
 	}
