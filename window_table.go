@@ -193,8 +193,8 @@ type tableContents[K comparable, T any, W window.Window, ACC any] struct {
 	// byWin finds a live window's table when it is not the last used
 	// (sliding windows, out-of-order input, many live windows).
 	byWin map[W]*winTable[K, W, ACC]
-	free []*winTable[K, W, ACC]
-	last *winTable[K, W, ACC]
+	free  []*winTable[K, W, ACC]
+	last  *winTable[K, W, ACC]
 	// opened is the window table opened last (nil once released): its
 	// size is the next table's size hint.
 	opened *winTable[K, W, ACC]
