@@ -619,7 +619,10 @@ type windowOp[K comparable, T any, W window.Window, O any] struct {
 	// them to the timer service as implicit timers, so snapshots hold the
 	// same timers as on any other backend (and restore into registered
 	// timers there, or back into the index here).
-	implicit  bool
+	implicit bool
+	// table is the implicit model's contents kept in a window table (see
+	// window_table.go); nil on the general path. It is contents as well.
+	table     windowTable[K, T, W]
 	spaces    windowSpaces[K, W]
 	spaceBuf  []W
 	keyBuf    []K
@@ -744,7 +747,13 @@ func (op *windowOp[K, T, W, O]) open() error {
 	}); ok && op.fastEvent && op.eventTime && op.lateness == 0 {
 		op.spaces, op.implicit = ic.windowSpaces()
 	}
-	if op.implicit {
+	if tc, ok := c.(interface {
+		table(kc *statebackend.KeyContext[K]) windowTable[K, T, W]
+	}); ok && op.implicit {
+		op.table = tc.table(op.kc)
+		op.contents = op.table
+		op.timers.SetImplicitEventTimers(tableTimers[K, T, W]{op.table, implicitTimers[K, W]{op.spaces, op.kc}})
+	} else if op.implicit {
 		op.timers.SetImplicitEventTimers(implicitTimers[K, W]{op.spaces, op.kc})
 	}
 	return nil
@@ -797,6 +806,11 @@ func (op *windowOp[K, T, W, O]) AfterOpen() error {
 	}
 	if op.ctx.Restore == nil || !op.fastEvent || !op.eventTime || op.lateness != 0 {
 		return nil
+	}
+	if op.table != nil {
+		if err := op.table.absorb(); err != nil {
+			return err
+		}
 	}
 	if op.implicit {
 		ic, ok := op.contents.(interface{ has() bool })
@@ -896,7 +910,86 @@ func (op *windowOp[K, T, W, O]) ProcessElement(v T, ts int64) error {
 	return nil
 }
 
+// SnapshotState captures the keyed state and timers. The window table
+// writes its contents into the heap state during the capture (see
+// tableTimers.Freeze) and drops them from it afterwards (the capture keeps
+// them).
+func (op *windowOp[K, T, W, O]) SnapshotState(id int64, w *runtime.StateWriter) error {
+	if op.table == nil {
+		return op.keyed.SnapshotState(id, w)
+	}
+	err := op.keyed.SnapshotState(id, w)
+	op.table.dropState()
+	return err
+}
+
+// processTable is processElement on the window table: the key is hashed
+// once, for its key group and its slot.
+func (op *windowOp[K, T, W, O]) processTable(v T, ts int64) error {
+	ws, err := op.assigner.AssignWindows(v, ts, op, op.buf)
+	op.buf = ws
+	if err != nil {
+		return err
+	}
+	k := op.key(v)
+	h := op.kc.Hash(k)
+	if err := op.kc.SetHashed(k, h); err != nil {
+		return err
+	}
+	wm := op.timers.CurrentWatermark()
+	skipped := true
+	for _, w := range ws {
+		if w.MaxTimestamp() <= wm {
+			continue // late: the implicit model has no allowed lateness
+		}
+		skipped = false
+		if err := op.table.addHashed(w, h, v); err != nil {
+			return err
+		}
+	}
+	if skipped && ts <= wm {
+		if op.late != nil {
+			return op.late.ProcessElement(v, ts)
+		}
+		atomic.AddInt64(&op.ctx.Metrics.LateRecordsDropped, 1)
+	}
+	return nil
+}
+
+// fireTable fires, in order of their end, the windows of the table that
+// the watermark passed, for every key with contents in them, and drops
+// them.
+func (op *windowOp[K, T, W, O]) fireTable(wm int64) error {
+	ws := op.table.due(wm, op.spaceBuf[:0])
+	op.spaceBuf = ws
+	for _, w := range ws {
+		var after func(W) error
+		if op.clearFn != nil || len(op.winStore.clearers) != 0 {
+			after = op.clearWindowState
+		}
+		if err := op.table.fireAll(w, after); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// clearWindowState is clearAllState for a window of the table, whose
+// contents go with the whole window.
+func (op *windowOp[K, T, W, O]) clearWindowState(w W) error {
+	if op.clearFn != nil {
+		if err := op.clearFn(w); err != nil {
+			return err
+		}
+	}
+	op.winStore.clearWindow(w)
+	return nil
+}
+
 func (op *windowOp[K, T, W, O]) processElement(v T, ts int64) error {
+	if op.table != nil {
+		return op.processTable(v, ts)
+	}
 	ws, err := op.assigner.AssignWindows(v, ts, op, op.buf)
 	op.buf = ws
 	if err != nil {
@@ -1175,7 +1268,12 @@ func (op *windowOp[K, T, W, O]) ProcessWatermark(wm int64) error {
 	if err := op.timers.AdvanceWatermark(wm); err != nil {
 		return err
 	}
-	if op.implicit {
+	switch {
+	case op.table != nil:
+		if err := op.fireTable(wm); err != nil {
+			return opError(op.ctx, err)
+		}
+	case op.implicit:
 		if err := op.fireImplicit(wm); err != nil {
 			return err
 		}

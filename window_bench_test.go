@@ -129,7 +129,6 @@ func TestWindowStateAndTimersPerWindow(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		contents := op.contents.(*incContents[int64, benchEvent, window.TimeWindow, int64])
 		for i := range 1000 {
 			ts := int64(i) * 2 // windows [0,1000) and [1000,2000)
 			if err := op.ProcessElement(benchEvent{Key: int64(i % 10)}, ts); err != nil {
@@ -143,7 +142,7 @@ func TestWindowStateAndTimersPerWindow(t *testing.T) {
 		if lateness > 0 {
 			wantTimers = 40
 		}
-		if n := contents.v.(interface{ Len() int }).Len(); n != 20 {
+		if n := accumulators(op); n != 20 {
 			t.Fatalf("lateness %v: %d accumulators, want 20 (10 keys x 2 windows)", lateness, n)
 		}
 		if n := op.timers.NumEventTimers(); n != wantTimers {
@@ -167,19 +166,33 @@ func TestWindowStateAndTimersPerWindow(t *testing.T) {
 		if lateness > 0 {
 			wantLeft = 20 // the fired window is kept for late records
 		}
-		if n := contents.v.(interface{ Len() int }).Len(); n != wantLeft {
+		if n := accumulators(op); n != wantLeft {
 			t.Fatalf("lateness %v: %d accumulators after the first window fired, want %d", lateness, n, wantLeft)
 		}
 		if err := op.ProcessWatermark(1999 + lateness.Milliseconds()); err != nil {
 			t.Fatal(err)
 		}
-		if n := contents.v.(interface{ Len() int }).Len(); n != 0 || op.timers.NumEventTimers() != 0 {
+		if n := accumulators(op); n != 0 || op.timers.NumEventTimers() != 0 {
 			t.Fatalf("lateness %v: %d accumulators and %d timers after cleanup, want none", lateness, n, op.timers.NumEventTimers())
 		}
 		if out.n != 20 {
 			t.Fatalf("lateness %v: %d results, want 20", lateness, out.n)
 		}
 	}
+}
+
+// accumulators counts the window operator's (key, window) accumulators,
+// in its window table or its heap state.
+func accumulators(op *windowOp[int64, benchEvent, window.TimeWindow, int64]) int {
+	if op.table != nil {
+		n := 0
+		op.table.each(func(int64, int, window.TimeWindow) { n++ })
+		return n
+	}
+	if c, ok := op.contents.(*incContents[int64, benchEvent, window.TimeWindow, int64]); ok {
+		return c.v.(interface{ Len() int }).Len()
+	}
+	return -1
 }
 
 type benchSource int

@@ -42,6 +42,20 @@ func (kc *KeyContext[K]) Set(k K) error {
 	return nil
 }
 
+// Hash returns the stable hash of k (the one key groups are computed from).
+func (kc *KeyContext[K]) Hash(k K) uint64 { return kc.hash(k) }
+
+// SetHashed makes k, whose hash h was computed with Hash, the current key,
+// with the same check as Set.
+func (kc *KeyContext[K]) SetHashed(k K, h uint64) error {
+	kg := keygroup.Of(h, kc.MaxParallelism)
+	if !kc.Range.Contains(kg) {
+		return fmt.Errorf("key %v is in key group %d, outside this subtask's range [%d,%d): the key selector must return the same key for the same record every time", k, kg, kc.Range.Start, kc.Range.End)
+	}
+	kc.Key, kc.KeyGroup, kc.Index = k, kg, kg-kc.Range.Start
+	return nil
+}
+
 // SetKnown makes k the current key when its group is already known (timers).
 func (kc *KeyContext[K]) SetKnown(k K, kg int) {
 	kc.Key, kc.KeyGroup, kc.Index = k, kg, kg-kc.Range.Start
