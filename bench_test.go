@@ -21,6 +21,7 @@ func benchScenario(b *testing.B, name string, opts weir.Options) {
 		b.Skipf("scenario %s not available", name)
 	}
 	n := int64(b.N)
+	opts = bench.WithDefaults(opts)
 	b.StopTimer()
 	var want bench.Checksum
 	loop, err := bench.Measure(n, func() error { want = s.Loop(n); return nil })

@@ -7,6 +7,7 @@ import (
 	"runtime"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -20,6 +21,7 @@ type benchFlags struct {
 	parallelism int
 	noChaining  bool
 	batchSize   int
+	wmInterval  time.Duration
 }
 
 func newBenchCmd() *cobra.Command {
@@ -49,6 +51,8 @@ Scenarios:
 	fl.IntVar(&f.parallelism, "parallelism", 1, "engine parallelism")
 	fl.BoolVar(&f.noChaining, "no-chaining", false, "run every operator in its own subtasks")
 	fl.IntVar(&f.batchSize, "batch-size", 0, "records per exchange batch (0: the engine's default)")
+	fl.DurationVar(&f.wmInterval, "watermark-interval", bench.WatermarkInterval,
+		"sources' periodic watermark interval (Flink's and the engine's default is 200ms; see docs/benchmarks.md)")
 	return cmd
 }
 
@@ -79,7 +83,11 @@ func runBench(cmd *cobra.Command, f benchFlags, args []string) error {
 		}
 		run = append(run, s)
 	}
-	opts := weir.Options{Parallelism: f.parallelism, DisableChaining: f.noChaining, BatchSize: f.batchSize}
+	if f.wmInterval <= 0 {
+		return fmt.Errorf("bench: --watermark-interval must be positive")
+	}
+	opts := weir.Options{Parallelism: f.parallelism, DisableChaining: f.noChaining, BatchSize: f.batchSize,
+		AutoWatermarkInterval: f.wmInterval}
 	out := cmd.OutOrStdout()
 	writeHeader(out, f)
 	var results []bench.Result
@@ -116,8 +124,8 @@ func writeHeader(w io.Writer, f benchFlags) {
 	if f.batchSize > 0 {
 		batch = fmt.Sprint(f.batchSize)
 	}
-	fmt.Fprintf(w, "# parallelism=%d chaining=%v batch-size=%s; throughput is records per second of process CPU time (user+sys)\n",
-		f.parallelism, !f.noChaining, batch)
+	fmt.Fprintf(w, "# parallelism=%d chaining=%v batch-size=%s watermark-interval=%s; throughput is records per second of process CPU time (user+sys)\n",
+		f.parallelism, !f.noChaining, batch, f.wmInterval)
 	fmt.Fprintln(w, "# +RSS: peak resident set during the run minus the resident set at its start (after a GC returned free memory): the run's own memory")
 }
 
