@@ -44,7 +44,8 @@ func TestBatchCountOnError(t *testing.T) {
 	for i := range recs {
 		recs[i] = runtime.Rec[int]{V: i, TS: int64(i)}
 	}
-	for _, perRecordTail := range []bool{false, true} {
+	for _, c := range []struct{ perRecordTail, fused bool }{{false, true}, {true, true}, {false, false}, {true, false}} {
+		perRecordTail := c.perRecordTail
 		sink := &failAt{bad: 3 * 41}
 		var tail runtime.Output[int] = sink
 		if perRecordTail {
@@ -54,7 +55,11 @@ func TestBatchCountOnError(t *testing.T) {
 		filter.ctx = ctx
 		mapper := &mapOp[int, int]{forwardOp: forwardOp[int]{out: &outputs[int]{main: filter}}, fn: func(v int) int { return 3 * v }}
 		mapper.ctx = ctx
+		mapper.probed = !c.fused // unfused: the map's own run, then the filter
 		n, err := mapper.ProcessBatch(recs)
+		if (mapper.next != nil) != c.fused {
+			t.Fatalf("fused %v: map's next filter %v", c.fused, mapper.next)
+		}
 		if !errors.Is(err, errFailAt) || n != 42 {
 			t.Fatalf("per-record tail %v: got %d, %v; want 42 records handled (0..41) and the error", perRecordTail, n, err)
 		}
@@ -125,3 +130,47 @@ func TestBatchFlatMapCountOnError(t *testing.T) {
 		}
 	}
 }
+
+// TestMapFilterFusedSameAnswer checks that a Map whose only output is a
+// Filter (mapped and filtered in one pass) hands down the same records
+// and timestamps, in the same runs, as the Map's run handed to the Filter.
+func TestMapFilterFusedSameAnswer(t *testing.T) {
+	ctx := &runtime.OperatorContext{Name: "op", Metrics: &runtime.OperatorMetrics{}}
+	run := func(fused bool) []runtime.Rec[int] {
+		var got []runtime.Rec[int]
+		sink := batchFunc(func(recs []runtime.Rec[int]) { got = append(got, recs...) })
+		filter := &filterOp[int]{forwardOp: forwardOp[int]{out: &outputs[int]{main: sink}}, fn: func(v int) bool { return v%3 != 0 }}
+		filter.ctx = ctx
+		mapper := &mapOp[int, int]{forwardOp: forwardOp[int]{out: &outputs[int]{main: filter}}, fn: func(v int) int { return v*7 + v>>3 }}
+		mapper.ctx = ctx
+		mapper.probed = !fused
+		for size := range 300 {
+			recs := make([]runtime.Rec[int], size)
+			for i := range recs {
+				recs[i] = runtime.Rec[int]{V: size*1000 + i, TS: int64(size - i)}
+			}
+			if n, err := mapper.ProcessBatch(recs); err != nil || n != size {
+				t.Fatalf("fused %v: run of %d: %d, %v", fused, size, n, err)
+			}
+		}
+		if (mapper.next != nil) != fused {
+			t.Fatalf("fused %v: map's next filter %v", fused, mapper.next)
+		}
+		return got
+	}
+	want, got := run(false), run(true)
+	if len(want) == 0 || !slices.Equal(got, want) {
+		t.Fatalf("fused map/filter handed down %d records, unfused %d (or they differ)", len(got), len(want))
+	}
+}
+
+// batchFunc is an output whose batch path calls fn.
+type batchFunc func([]runtime.Rec[int])
+
+func (f batchFunc) ProcessElement(v int, ts int64) error {
+	f([]runtime.Rec[int]{{V: v, TS: ts}})
+	return nil
+}
+func (f batchFunc) ProcessBatch(recs []runtime.Rec[int]) (int, error) { f(recs); return len(recs), nil }
+func (batchFunc) ProcessWatermark(int64) error                        { return nil }
+func (batchFunc) ProcessWatermarkStatus(bool) error                   { return nil }

@@ -109,6 +109,12 @@ type mapOp[I, O any] struct {
 	forwardOp[O]
 	fn  func(I) O
 	buf recBuf[O]
+	// next is the Filter the map's records go to, if that is its only
+	// output in the chain (found on the first run; probed records that
+	// the lookup was done): the two then map and filter a run in one
+	// pass, without the map's own run.
+	next   *filterOp[O]
+	probed bool
 }
 
 func (m *mapOp[I, O]) ProcessElement(v I, ts int64) error {
@@ -118,6 +124,13 @@ func (m *mapOp[I, O]) ProcessElement(v I, ts int64) error {
 // ProcessBatch maps recs into the operator's reused run and hands that
 // down in one call.
 func (m *mapOp[I, O]) ProcessBatch(recs []runtime.Rec[I]) (int, error) {
+	if !m.probed {
+		m.next, _ = m.out.main.(*filterOp[O])
+		m.probed = true
+	}
+	if m.next != nil {
+		return filterMapped(m.next, recs, m.fn)
+	}
 	buf := m.buf.take(len(recs))
 	for i := range recs {
 		buf = append(buf, runtime.Rec[O]{V: m.fn(recs[i].V), TS: recs[i].TS})
@@ -214,16 +227,45 @@ func (f *filterOp[T]) ProcessBatch(recs []runtime.Rec[T]) (int, error) {
 		idx[n] = int32(i)
 		n += b2i(ok)
 	}
+	return f.handDown(kept, n, len(recs))
+}
+
+// filterMapped is f.ProcessBatch of the run of mapFn(rec.V) for recs: a
+// Map whose only output is the Filter f maps and filters in one pass.
+// Map is one record out per record in, so the counts on error are the
+// same.
+func filterMapped[I, T any](f *filterOp[T], recs []runtime.Rec[I], mapFn func(I) T) (int, error) {
+	kept := f.kept.take(len(recs))[:len(recs)]
+	if cap(f.idx) < len(recs) {
+		f.idx = make([]int32, len(recs))
+	}
+	idx := f.idx[:len(recs)]
+	n := 0
+	for i := range recs {
+		v := mapFn(recs[i].V)
+		ok := f.fn(v)
+		r := &kept[n]
+		r.V, r.TS = v, recs[i].TS
+		idx[n] = int32(i)
+		n += b2i(ok)
+	}
+	return f.handDown(kept, n, len(recs))
+}
+
+// handDown hands down the first n records of kept, the records kept of an
+// input run of in records (f.idx holds their input indexes), and gives
+// kept back.
+func (f *filterOp[T]) handDown(kept []runtime.Rec[T], n, in int) (int, error) {
 	if n == 0 {
 		f.kept.give(kept)
-		return len(recs), nil
+		return in, nil
 	}
 	done, err := f.out.mainBatch().ProcessBatch(kept[:n])
 	f.kept.give(kept)
 	if err != nil {
-		return int(idx[min(max(done, 1), n)-1]) + 1, err
+		return int(f.idx[min(max(done, 1), n)-1]) + 1, err
 	}
-	return len(recs), nil
+	return in, nil
 }
 
 // b2i is 1 for true and 0 for false, without a branch.

@@ -44,6 +44,32 @@ type SinkWriter[T any] interface {
 	Close() error
 }
 
+// Rec is one record of a run handed to a BatchWriter: a value V and its
+// event timestamp TS (NoTimestamp if none). It is the type of
+// operator.Rec.
+type Rec[T any] = runtime.Rec[T]
+
+// BatchWriter is an optional interface of a SinkWriter: a writer that
+// implements it is given the records that reach the sink together in one
+// WriteBatch call (a run of up to a few hundred records: the records a
+// source's poll or an exchange's batch brings through a chain of
+// stateless operators) instead of one Write call each, which saves a call
+// per record. Any SinkWriter may implement it; the sink operator uses it
+// whenever its input comes in runs, and Write for single records.
+//
+// WriteBatch must have exactly the effect of calling Write for each record
+// of recs in order: the engine calls Flush, PreCommit and WriteWatermark
+// only between runs, never inside one, so a checkpoint or a watermark
+// sees either all of a run or none of it, as with Write. recs is
+// read-only and valid only during the call: keep copies, not the slice.
+// ctx is the task's context, as for Write. On error WriteBatch returns
+// the number of records of recs it handled, the failing one included
+// (len(recs) if it cannot tell), and the job fails as after a failed
+// Write.
+type BatchWriter[T any] interface {
+	WriteBatch(ctx context.Context, recs []Rec[T]) (int, error)
+}
+
 // WatermarkWriter is implemented by sink writers that want the watermarks
 // of their input (Flink's SinkWriter.writeWatermark). ctx is the task's
 // context, as for Write.
@@ -78,6 +104,8 @@ type sinkOp[T any] struct {
 	writer SinkWriter[T]
 	wmw    WatermarkWriter
 	tpc    TwoPhaseCommitWriter[T]
+	// bw is the writer's batch path, nil if it has none.
+	bw BatchWriter[T]
 	// pending are committables staged for checkpoints not yet complete,
 	// oldest first.
 	pending []pendingCommit
@@ -98,6 +126,7 @@ func (s *sinkOp[T]) Open(ctx *runtime.OperatorContext) error {
 	s.writer = w
 	s.wmw, _ = w.(WatermarkWriter)
 	s.tpc, _ = w.(TwoPhaseCommitWriter[T])
+	s.bw, _ = w.(BatchWriter[T])
 	if ctx.Restore != nil {
 		s.lastID = ctx.Restore.CheckpointID // ids continue after it
 	}
@@ -188,8 +217,16 @@ func (s *sinkOp[T]) ProcessElement(v T, ts int64) error {
 	return nil
 }
 
-// ProcessBatch writes recs in order.
+// ProcessBatch writes recs in order: in one WriteBatch call if the writer
+// is a BatchWriter.
 func (s *sinkOp[T]) ProcessBatch(recs []runtime.Rec[T]) (int, error) {
+	if s.bw != nil {
+		n, err := s.bw.WriteBatch(s.tctx, recs)
+		if err != nil {
+			return min(max(n, 1), len(recs)), opError(s.ctx, err)
+		}
+		return len(recs), nil
+	}
 	w, ctx := s.writer, s.tctx
 	for i := range recs {
 		if err := w.Write(ctx, recs[i].V, recs[i].TS); err != nil {

@@ -145,6 +145,18 @@ func (w *sumWriter[T]) Write(_ context.Context, v T, _ int64) error {
 	return nil
 }
 
+// WriteBatch is the sum's batch path (weir.BatchWriter): one call per run
+// of records instead of one Write each.
+func (w *sumWriter[T]) WriteBatch(_ context.Context, recs []weir.Rec[T]) (int, error) {
+	value, c := w.sink.value, w.c
+	for i := range recs {
+		c.Sum += value(recs[i].V)
+	}
+	c.Records += int64(len(recs))
+	w.c = c
+	return len(recs), nil
+}
+
 func (w *sumWriter[T]) Flush(_ context.Context, endOfInput bool) error {
 	if !endOfInput {
 		return nil
