@@ -63,6 +63,28 @@ func TestCancelStopsUnboundedJob(t *testing.T) {
 	}
 }
 
+// Canceled while its sources are blocked on full exchanges (they answer
+// the exchange's own cancellation error, the sinks context.Canceled: which
+// task ends first is a race), the job still reports context.Canceled, so
+// that a caller (weir run) can tell a cancel from a failure.
+func TestCancelUnderBackpressureReportsCanceled(t *testing.T) {
+	for i := range 30 {
+		env := weir.NewEnvironment(weir.Options{Parallelism: 2, BatchSize: 1, ChannelCapacity: 1})
+		src := weir.FromSource[int](env, counter{}, weir.NoWatermarks[int](), "counter")
+		ctx, cancel := context.WithCancel(context.Background())
+		var seen atomic.Int64
+		weir.KeyBy(src, func(i int) int { return i }).Stream().SinkTo(weir.SinkFunc[int](func(context.Context, int, int64) error {
+			if seen.Add(1) == 2_000 {
+				cancel()
+			}
+			return nil
+		}))
+		if err := env.Execute(ctx); !errors.Is(err, context.Canceled) {
+			t.Fatalf("run %d: Execute = %v, want context.Canceled", i, err)
+		}
+	}
+}
+
 // Backpressure: a sink that consumes slowly never lets the source run more
 // than the exchange capacity ahead; nothing is dropped.
 func TestBackpressureBoundsInFlight(t *testing.T) {

@@ -510,7 +510,8 @@ func (g *Graph) Build(ctx context.Context, o Options) (*Job, error) {
 }
 
 // Run executes the graph until every task finished, one failed, or ctx is
-// done. It returns the first task error (not the cancellations it caused).
+// done. It returns the first task error (not the cancellations it caused);
+// canceled by ctx, it returns context.Canceled (or ctx's cause).
 func (g *Graph) Run(ctx context.Context, o Options) error {
 	o.fill()
 	ctx, cancelCause := context.WithCancelCause(ctx)
@@ -567,8 +568,13 @@ func (g *Graph) Run(ctx context.Context, o Options) error {
 	if errors.Is(cause, ErrStoppedWithSavepoint) && (firstErr == nil || isCancel(firstErr)) {
 		return nil
 	}
-	if firstErr != nil && isCancel(firstErr) && cause != nil && !errors.Is(cause, context.Canceled) {
-		return cause // the checkpoint driver failed the job
+	if firstErr != nil && isCancel(firstErr) && cause != nil {
+		// Every task ended because the job was canceled: its answer is
+		// the cause, the checkpoint driver's failure or context.Canceled.
+		// Which task noticed first (a blocked exchange answers
+		// runtime.ErrCanceled, a task loop context.Canceled) is a race and
+		// must not decide what the caller sees.
+		return cause
 	}
 	return firstErr
 }
