@@ -215,11 +215,7 @@ func (f *filterOp[T]) ProcessElement(v T, ts int64) error {
 // is written at the run's end, which advances only past those fn keeps,
 // so an unpredictable predicate costs no mispredicted branches.
 func (f *filterOp[T]) ProcessBatch(recs []runtime.Rec[T]) (int, error) {
-	kept := f.kept.take(len(recs))[:len(recs)]
-	if cap(f.idx) < len(recs) {
-		f.idx = make([]int32, len(recs))
-	}
-	idx := f.idx[:len(recs)]
+	kept, idx := f.runs(len(recs))
 	n := 0
 	for i := range recs {
 		ok := f.fn(recs[i].V)
@@ -230,16 +226,21 @@ func (f *filterOp[T]) ProcessBatch(recs []runtime.Rec[T]) (int, error) {
 	return f.handDown(kept, n, len(recs))
 }
 
+// runs returns the operator's reused run of kept records and the list of
+// their input indexes, each n long.
+func (f *filterOp[T]) runs(n int) ([]runtime.Rec[T], []int32) {
+	if cap(f.idx) < n {
+		f.idx = make([]int32, n)
+	}
+	return f.kept.take(n)[:n], f.idx[:n]
+}
+
 // filterMapped is f.ProcessBatch of the run of mapFn(rec.V) for recs: a
 // Map whose only output is the Filter f maps and filters in one pass.
 // Map is one record out per record in, so the counts on error are the
 // same.
 func filterMapped[I, T any](f *filterOp[T], recs []runtime.Rec[I], mapFn func(I) T) (int, error) {
-	kept := f.kept.take(len(recs))[:len(recs)]
-	if cap(f.idx) < len(recs) {
-		f.idx = make([]int32, len(recs))
-	}
-	idx := f.idx[:len(recs)]
+	kept, idx := f.runs(len(recs))
 	n := 0
 	for i := range recs {
 		v := mapFn(recs[i].V)
