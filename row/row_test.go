@@ -75,17 +75,17 @@ func TestTypeString(t *testing.T) {
 	ts := TimestampType(3)
 	ts.TimeAttr = Rowtime
 	cases := map[string]Type{
-		"BIGINT NOT NULL":                       BigInt().NotNull(),
-		"STRING":                                String(),
-		"VARCHAR(10)":                           VarChar(10),
-		"BYTES":                                 BytesType(),
-		"DECIMAL(10, 2)":                        DecimalType(10, 2),
-		"TIMESTAMP(3) *ROWTIME*":                ts,
-		"TIMESTAMP_LTZ(3)":                      TimestampLTZType(3),
-		"ARRAY<INT NOT NULL>":                   ArrayType(IntType().NotNull()),
-		"MAP<STRING, BIGINT>":                   MapType(String(), BigInt()),
+		"BIGINT NOT NULL":                      BigInt().NotNull(),
+		"STRING":                               String(),
+		"VARCHAR(10)":                          VarChar(10),
+		"BYTES":                                BytesType(),
+		"DECIMAL(10, 2)":                       DecimalType(10, 2),
+		"TIMESTAMP(3) *ROWTIME*":               ts,
+		"TIMESTAMP_LTZ(3)":                     TimestampLTZType(3),
+		"ARRAY<INT NOT NULL>":                  ArrayType(IntType().NotNull()),
+		"MAP<STRING, BIGINT>":                  MapType(String(), BigInt()),
 		"ROW<`a` INT, `b``c` STRING> NOT NULL": RowType(Col("a", IntType()), Col("b`c", String())).NotNull(),
-		"INTERVAL DAY(2) TO SECOND(3)":          IntervalDayTime(),
+		"INTERVAL DAY(2) TO SECOND(3)":         IntervalDayTime(),
 	}
 	for want, typ := range cases {
 		if got := typ.String(); got != want {

@@ -108,7 +108,9 @@ func FloatType() Type { return Type{Root: TypeFloat, Nullable: true} }
 func Double() Type { return Type{Root: TypeDouble, Nullable: true} }
 
 // DecimalType is DECIMAL(p, s).
-func DecimalType(p, s int) Type { return Type{Root: TypeDecimal, Nullable: true, Precision: p, Scale: s} }
+func DecimalType(p, s int) Type {
+	return Type{Root: TypeDecimal, Nullable: true, Precision: p, Scale: s}
+}
 
 // Char is CHAR(n).
 func Char(n int) Type { return Type{Root: TypeChar, Nullable: true, Precision: n} }
