@@ -1,0 +1,244 @@
+package sql
+
+import (
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+)
+
+// OptionKind says how an option's value is read.
+type OptionKind int
+
+// Option value kinds.
+const (
+	KindString OptionKind = iota
+	KindInt
+	KindBool
+	KindDuration
+	KindEnum
+)
+
+// OptionDef describes one session option (SET 'key' = 'value').
+type OptionDef struct {
+	Key     string
+	Kind    OptionKind
+	Default string
+	Enum    []string // allowed values of a KindEnum option (case-insensitive)
+	Doc     string
+}
+
+// Options are the session options Weir's SQL layer reads, with Flink's
+// keys and defaults. Options outside this list are accepted by SET only
+// under prefixes Flink passes through (pipeline., execution., table.,
+// state., parallelism.), and are reported by SET; but a key of the list with
+// a value of the wrong shape is an error naming the key.
+var optionDefs = []OptionDef{
+	{Key: "execution.runtime-mode", Kind: KindEnum, Default: "streaming", Enum: []string{"streaming", "batch"},
+		Doc: "streaming: unbounded changelog results; batch: bounded sources only, final results"},
+	{Key: "parallelism.default", Kind: KindInt, Default: "1", Doc: "parallelism of the job's operators"},
+	{Key: "pipeline.name", Kind: KindString, Default: "", Doc: "the job's name"},
+	{Key: "execution.checkpointing.interval", Kind: KindDuration, Default: "0", Doc: "checkpoint interval; 0 disables periodic checkpoints"},
+	{Key: "table.exec.state.ttl", Kind: KindDuration, Default: "0", Doc: "idle state retention of unbounded stateful operators; 0 keeps state forever"},
+	{Key: "table.local-time-zone", Kind: KindString, Default: "UTC", Doc: "session time zone for TIMESTAMP_LTZ and temporal functions"},
+	{Key: "table.exec.source.idle-timeout", Kind: KindDuration, Default: "0", Doc: "a source split without data for this long is idle for watermarks; 0 disables"},
+	{Key: "table.exec.mini-batch.enabled", Kind: KindBool, Default: "false", Doc: "buffer input of group aggregations"},
+	{Key: "table.exec.mini-batch.allow-latency", Kind: KindDuration, Default: "0", Doc: "mini-batch flush interval"},
+	{Key: "table.exec.mini-batch.size", Kind: KindInt, Default: "-1", Doc: "mini-batch maximum rows"},
+	{Key: "table.optimizer.agg-phase-strategy", Kind: KindEnum, Default: "AUTO", Enum: []string{"AUTO", "ONE_PHASE", "TWO_PHASE"}, Doc: "local/global aggregation"},
+	{Key: "table.exec.sink.upsert-materialize", Kind: KindEnum, Default: "AUTO", Enum: []string{"AUTO", "FORCE", "NONE"}, Doc: "materialise updates before upsert sinks"},
+	{Key: "table.exec.sink.not-null-enforcer", Kind: KindEnum, Default: "ERROR", Enum: []string{"ERROR", "DROP"}, Doc: "what a NULL in a NOT NULL sink column does"},
+	{Key: "sql-client.execution.result-mode", Kind: KindEnum, Default: "table", Enum: []string{"table", "changelog", "tableau"}, Doc: "how the SQL client shows query results"},
+	{Key: "sql-client.execution.max-table-result.rows", Kind: KindInt, Default: "1000000", Doc: "rows kept by the table result mode"},
+	{Key: "sql-client.display.max-column-width", Kind: KindInt, Default: "30", Doc: "column width of the tableau result mode"},
+	{Key: "state.backend.type", Kind: KindEnum, Default: "hashmap", Enum: []string{"hashmap", "pebble", "rocksdb"}, Doc: "keyed state backend (rocksdb means Pebble here)"},
+	{Key: "execution.checkpointing.dir", Kind: KindString, Default: "", Doc: "checkpoint directory"},
+}
+
+var passThroughPrefixes = []string{"pipeline.", "execution.", "table.", "state.", "parallelism.", "sql-client.", "restart-strategy."}
+
+// Config is a session's option values. The zero value is not usable; use
+// NewConfig.
+type Config struct {
+	set  map[string]string
+	defs map[string]OptionDef
+}
+
+// NewConfig returns a configuration holding every option's default.
+func NewConfig() *Config {
+	c := &Config{set: map[string]string{}, defs: map[string]OptionDef{}}
+	for _, d := range optionDefs {
+		c.defs[d.Key] = d
+	}
+	return c
+}
+
+// Set sets an option (SET 'key' = 'value'), checking known keys' values.
+func (c *Config) Set(key, value string) error {
+	d, known := c.defs[key]
+	if !known {
+		ok := false
+		for _, p := range passThroughPrefixes {
+			ok = ok || strings.HasPrefix(key, p)
+		}
+		if !ok {
+			return fmt.Errorf("sql: unknown option %q", key)
+		}
+		c.set[key] = value
+		return nil
+	}
+	if err := checkValue(d, value); err != nil {
+		return err
+	}
+	c.set[key] = value
+	return nil
+}
+
+func checkValue(d OptionDef, v string) error {
+	switch d.Kind {
+	case KindInt:
+		if _, err := strconv.Atoi(strings.TrimSpace(v)); err != nil {
+			return fmt.Errorf("sql: option %q: %q is not an integer", d.Key, v)
+		}
+	case KindBool:
+		if _, err := strconv.ParseBool(strings.TrimSpace(v)); err != nil {
+			return fmt.Errorf("sql: option %q: %q is not true or false", d.Key, v)
+		}
+	case KindDuration:
+		if _, err := ParseDuration(v); err != nil {
+			return fmt.Errorf("sql: option %q: %w", d.Key, err)
+		}
+	case KindEnum:
+		for _, e := range d.Enum {
+			if strings.EqualFold(e, strings.TrimSpace(v)) {
+				return nil
+			}
+		}
+		return fmt.Errorf("sql: option %q: %q is not one of %s", d.Key, v, strings.Join(d.Enum, ", "))
+	}
+	return nil
+}
+
+// Reset restores one option to its default (RESET 'key'), or every option
+// when key is empty (RESET).
+func (c *Config) Reset(key string) {
+	if key == "" {
+		clear(c.set)
+		return
+	}
+	delete(c.set, key)
+}
+
+// Get returns an option's value, or its default.
+func (c *Config) Get(key string) string {
+	if v, ok := c.set[key]; ok {
+		return v
+	}
+	return c.defs[key].Default
+}
+
+// Int returns an integer option.
+func (c *Config) Int(key string) int {
+	n, _ := strconv.Atoi(strings.TrimSpace(c.Get(key)))
+	return n
+}
+
+// Bool returns a boolean option.
+func (c *Config) Bool(key string) bool {
+	b, _ := strconv.ParseBool(strings.TrimSpace(c.Get(key)))
+	return b
+}
+
+// Duration returns a duration option.
+func (c *Config) Duration(key string) time.Duration {
+	d, _ := ParseDuration(c.Get(key))
+	return d
+}
+
+// Enum returns an enum option in its canonical spelling.
+func (c *Config) Enum(key string) string {
+	v := strings.TrimSpace(c.Get(key))
+	for _, e := range c.defs[key].Enum {
+		if strings.EqualFold(e, v) {
+			return e
+		}
+	}
+	return v
+}
+
+// Entries returns every option that was set, and every known option, with
+// their values, sorted by key (what SET; prints).
+func (c *Config) Entries() [][2]string {
+	m := map[string]string{}
+	for k, d := range c.defs {
+		m[k] = d.Default
+	}
+	for k, v := range c.set {
+		m[k] = v
+	}
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	out := make([][2]string, len(keys))
+	for i, k := range keys {
+		out[i] = [2]string{k, m[k]}
+	}
+	return out
+}
+
+// Clone returns an independent copy.
+func (c *Config) Clone() *Config {
+	n := NewConfig()
+	for k, v := range c.set {
+		n.set[k] = v
+	}
+	return n
+}
+
+// ParseDuration reads a duration as Flink's TimeUtils does: a number and an
+// optional unit (d, day(s); h, hour(s); min, m, minute(s); s, sec(s),
+// second(s); ms, milli(s), millisecond(s); us, µs, micro(s),
+// microsecond(s); ns, nano(s), nanosecond(s)), with optional space
+// between; no unit means milliseconds.
+func ParseDuration(s string) (time.Duration, error) {
+	t := strings.TrimSpace(s)
+	i := 0
+	for i < len(t) && t[i] >= '0' && t[i] <= '9' {
+		i++
+	}
+	if i == 0 {
+		return 0, fmt.Errorf("sql: %q is not a duration (expected a number and a unit, e.g. '10 s' or '1 min')", s)
+	}
+	n, err := strconv.ParseInt(t[:i], 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("sql: %q is not a duration: %w", s, err)
+	}
+	unit := strings.ToLower(strings.TrimLeftFunc(t[i:], unicode.IsSpace))
+	var m time.Duration
+	switch unit {
+	case "", "ms", "milli", "millis", "millisecond", "milliseconds":
+		m = time.Millisecond
+	case "d", "day", "days":
+		m = 24 * time.Hour
+	case "h", "hour", "hours":
+		m = time.Hour
+	case "min", "m", "minute", "minutes":
+		m = time.Minute
+	case "s", "sec", "secs", "second", "seconds":
+		m = time.Second
+	case "us", "µs", "micro", "micros", "microsecond", "microseconds":
+		m = time.Microsecond
+	case "ns", "nano", "nanos", "nanosecond", "nanoseconds":
+		m = time.Nanosecond
+	default:
+		return 0, fmt.Errorf("sql: %q is not a duration: unknown unit %q", s, unit)
+	}
+	if n > int64(1<<63-1)/int64(m) {
+		return 0, fmt.Errorf("sql: %q is not a duration: too large", s)
+	}
+	return time.Duration(n) * m, nil
+}
