@@ -35,6 +35,6 @@ func newRootCmd() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newDemoCmd(), withBenchNexmark(newBenchCmd()), newVersionCmd(), newNexmarkCmd(), newDevCmd(), newRunCmd(notifySignals))
+	root.AddCommand(newDemoCmd(), withBenchNexmark(newBenchCmd()), newVersionCmd(), newNexmarkCmd(), newDevCmd(), newRunCmd(notifySignals), newSQLCmd(notifySignals))
 	return root
 }

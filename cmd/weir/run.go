@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/weirstream/weir"
 	"github.com/weirstream/weir/checkpoint"
@@ -83,7 +84,13 @@ cancels at once. Without --savepoint-dir, SIGINT/SIGTERM cancel the job.`,
 			return fmt.Errorf("run: unknown job %q (have: sums, demo, nexmark)", args[0])
 		},
 	}
-	pf := cmd.PersistentFlags()
+	f.register(cmd.PersistentFlags())
+	cmd.AddCommand(newRunSumsCmd(f, signals), newRunDemoCmd(f, signals), newRunNexmarkCmd(f, signals))
+	return cmd
+}
+
+// register adds the flags to a command's flag set.
+func (f *runFlags) register(pf *pflag.FlagSet) {
 	pf.IntVar(&f.parallelism, "parallelism", 2, "subtasks per operator")
 	pf.IntVar(&f.maxParallelism, "max-parallelism", 0, "number of key groups, the bound of any parallelism; keep it fixed across restores (0: 128)")
 	pf.StringVar(&f.checkpointDir, "checkpoint-dir", "", "directory or s3://bucket/prefix of the checkpoints (empty: no checkpoints)")
@@ -99,8 +106,6 @@ cancels at once. Without --savepoint-dir, SIGINT/SIGTERM cancel the job.`,
 	pf.StringVar(&f.stateDir, "state-dir", "", "local working directory of the pebble backend (default: under the system's temporary directory)")
 	pf.StringVar(&f.savepointDir, "savepoint-dir", "", "directory or s3://bucket/prefix of savepoints taken on SIGUSR1 and on stop (needs --checkpoint-dir)")
 	pf.BoolVarP(&f.verbose, "verbose", "v", false, "log the job's progress (checkpoints, restores) to stderr")
-	cmd.AddCommand(newRunSumsCmd(f, signals), newRunDemoCmd(f, signals), newRunNexmarkCmd(f, signals))
-	return cmd
 }
 
 // options checks the flags and returns the engine's options.

@@ -1,0 +1,369 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+
+	"github.com/spf13/cobra"
+
+	"github.com/weirstream/weir"
+	"github.com/weirstream/weir/row"
+	"github.com/weirstream/weir/sql"
+	"github.com/weirstream/weir/sql/ast"
+	"github.com/weirstream/weir/sql/parser"
+	"github.com/weirstream/weir/sql/result"
+)
+
+// sqlFlags are the flags of `weir sql` beside those of `weir run`.
+type sqlFlags struct {
+	file, init, output string
+}
+
+func newSQLCmd(signals signalFunc) *cobra.Command {
+	f := &runFlags{}
+	sf := &sqlFlags{}
+	cmd := &cobra.Command{
+		Use:   "sql [-f job.sql] [flags]",
+		Short: "Run Flink SQL: an interactive client, or a job file with -f",
+		Long: `Runs Flink SQL statements on Weir, as Flink's SQL client does.
+
+Without -f it reads statements from stdin, each ended by ';' (a statement
+may span lines; BEGIN STATEMENT SET; ... END; groups INSERTs into one job).
+With -f it runs the file's statements in order: CREATE TABLE/VIEW, SET and
+friends change the session, and each INSERT INTO, statement set or SELECT
+runs as a job until it ends (bounded sources) or is stopped.
+
+Query results are printed as set by 'sql-client.execution.result-mode':
+tableau (a table growing as rows arrive, with each row's change kind),
+changelog (+I[...] lines) or table (the materialised result, printed when
+the query ends); --output json prints one JSON object per row instead.
+A job takes the checkpoint, restore and savepoint flags of 'weir run';
+Ctrl-C stops a running job (with a savepoint when --savepoint-dir is set).`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if sf.output != "" && sf.output != "json" && sf.output != "text" {
+				return fmt.Errorf("sql: --output must be text or json, not %q", sf.output)
+			}
+			c := &sqlClient{cmd: cmd, flags: f, sf: sf, signals: signals, sess: sql.NewSession(sql.SessionOptions{}), out: cmd.OutOrStdout()}
+			if sf.init != "" {
+				b, err := os.ReadFile(sf.init)
+				if err != nil {
+					return fmt.Errorf("sql: %w", err)
+				}
+				if err := c.runScript(string(b)); err != nil {
+					return err
+				}
+			}
+			if sf.file != "" {
+				b, err := os.ReadFile(sf.file)
+				if err != nil {
+					return fmt.Errorf("sql: %w", err)
+				}
+				return c.runScript(string(b))
+			}
+			return c.repl(cmd.InOrStdin())
+		},
+	}
+	f.register(cmd.Flags())
+	cmd.Flags().StringVarP(&sf.file, "file", "f", "", "run the statements of this file and exit")
+	cmd.Flags().StringVarP(&sf.init, "init", "i", "", "run this file's statements first (DDL, SET)")
+	cmd.Flags().StringVar(&sf.output, "output", "text", "how query rows are printed: text (the result mode) or json (one object per row)")
+	return cmd
+}
+
+// sqlClient runs statements of one session.
+type sqlClient struct {
+	cmd     *cobra.Command
+	flags   *runFlags
+	sf      *sqlFlags
+	signals signalFunc
+	sess    *sql.Session
+	out     io.Writer
+}
+
+// runScript parses a script and runs its statements in order.
+func (c *sqlClient) runScript(script string) error {
+	stmts, err := parser.Parse(script)
+	if err != nil {
+		return err
+	}
+	for _, st := range stmts {
+		if err := c.run(st); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// run executes one statement and prints its outcome.
+func (c *sqlClient) run(st ast.Statement) error {
+	res, job, err := c.sess.Execute(st)
+	if err != nil {
+		return err
+	}
+	if res != nil {
+		return c.printResult(res)
+	}
+	return c.runJob(job)
+}
+
+func (c *sqlClient) printResult(res *sql.Result) error {
+	switch {
+	case res.Text != "":
+		_, err := fmt.Fprintln(c.out, strings.TrimRight(res.Text, "\n"))
+		return err
+	case len(res.Schema.Columns) > 0:
+		return result.PrintTableau(c.out, res.Schema, res.Rows)
+	case res.Message != "":
+		_, err := fmt.Fprintln(c.out, res.Message)
+		return err
+	}
+	return nil
+}
+
+// runJob runs an INSERT, statement set or query with the run flags.
+func (c *sqlClient) runJob(job *sql.Job) error {
+	f := *c.flags
+	if !c.cmd.Flags().Changed("parallelism") {
+		f.parallelism = max(c.sess.Config().Int("parallelism.default"), 1)
+	}
+	if !c.cmd.Flags().Changed("checkpoint-interval") {
+		if iv := c.sess.Config().Duration("execution.checkpointing.interval"); iv > 0 {
+			f.checkpointInterval = iv
+		}
+	}
+	var collect func(row.Row) error
+	var done func(error)
+	if job.IsQuery() {
+		p, err := c.newPrinter(job)
+		if err != nil {
+			return err
+		}
+		collect, done = p.row, p.done
+	} else {
+		fmt.Fprintln(c.cmd.ErrOrStderr(), "[INFO] Submitting SQL update statement to the cluster...")
+	}
+	return executeJob(c.cmd, &f, c.signals, runJob{
+		name:  "sql",
+		build: func(env *weir.Environment) error { return job.Build(env, collect) },
+		done:  done,
+	})
+}
+
+// printer prints a query's rows in the session's result mode.
+type printer struct {
+	mu      sync.Mutex
+	out     io.Writer
+	mode    string
+	schema  row.Schema
+	tableau *result.Tableau
+	table   *result.Table
+	started bool
+	err     error
+}
+
+func (c *sqlClient) newPrinter(job *sql.Job) (*printer, error) {
+	mode := c.sess.Config().Enum("sql-client.execution.result-mode")
+	if c.sf.output == "json" {
+		mode = "json"
+	}
+	p := &printer{out: c.out, mode: mode, schema: job.Schema()}
+	switch mode {
+	case "tableau":
+		p.tableau = result.NewStreamingTableau(c.out, p.schema)
+	case "table":
+		p.table = result.NewTable(p.schema.Types(), nil)
+	}
+	return p, nil
+}
+
+func (p *printer) row(r row.Row) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	switch p.mode {
+	case "tableau":
+		if !p.started {
+			p.started = true
+			if err := p.tableau.Header(); err != nil {
+				return err
+			}
+		}
+		return p.tableau.Row(r)
+	case "changelog":
+		_, err := fmt.Fprintln(p.out, row.FormatRow(r, p.schema.Types()))
+		return err
+	case "json":
+		obj := make(map[string]any, len(r.Fields)+1)
+		obj["op"] = r.Kind.String()
+		for i, c := range p.schema.Columns {
+			if r.Fields[i].IsNull() {
+				obj[c.Name] = nil
+			} else {
+				obj[c.Name] = row.Format(r.Fields[i], c.Type)
+			}
+		}
+		b, err := json.Marshal(obj)
+		if err != nil {
+			return err
+		}
+		_, err = fmt.Fprintln(p.out, string(b))
+		return err
+	}
+	return p.table.Apply(r)
+}
+
+func (p *printer) done(error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	switch p.mode {
+	case "tableau":
+		if !p.started {
+			fmt.Fprintln(p.out, "Empty set")
+			return
+		}
+		p.tableau.Footer()
+	case "table":
+		result.PrintTableau(p.out, p.schema, p.table.Rows())
+	}
+}
+
+// repl reads statements from in until EOF or QUIT.
+func (c *sqlClient) repl(in io.Reader) error {
+	sc := bufio.NewScanner(in)
+	sc.Buffer(make([]byte, 1<<16), 1<<24)
+	hist := historyFile()
+	var buf strings.Builder
+	prompt := func() {
+		if buf.Len() == 0 {
+			fmt.Fprint(c.cmd.ErrOrStderr(), "Weir SQL> ")
+		} else {
+			fmt.Fprint(c.cmd.ErrOrStderr(), "> ")
+		}
+	}
+	prompt()
+	for sc.Scan() {
+		line := sc.Text()
+		if buf.Len() == 0 {
+			switch strings.ToUpper(strings.TrimSuffix(strings.TrimSpace(line), ";")) {
+			case "QUIT", "EXIT":
+				return nil
+			case "HELP":
+				fmt.Fprintln(c.out, replHelp)
+				prompt()
+				continue
+			case "":
+				prompt()
+				continue
+			}
+		}
+		buf.WriteString(line)
+		buf.WriteByte('\n')
+		text := buf.String()
+		if !statementComplete(text) {
+			prompt()
+			continue
+		}
+		buf.Reset()
+		appendHistory(hist, text)
+		if err := c.runScript(text); err != nil {
+			fmt.Fprintf(c.cmd.ErrOrStderr(), "[ERROR] Could not execute SQL statement. Reason:\n%v\n", err)
+		}
+		prompt()
+	}
+	if err := sc.Err(); err != nil {
+		return fmt.Errorf("sql: reading statements: %w", err)
+	}
+	if strings.TrimSpace(buf.String()) != "" {
+		return errors.New("sql: the input ended inside a statement (missing ';')")
+	}
+	return nil
+}
+
+const replHelp = `Statements end with ';' and may span lines. Examples:
+  CREATE TABLE t (a INT, ts TIMESTAMP(3), WATERMARK FOR ts AS ts - INTERVAL '1' SECOND) WITH ('connector' = 'datagen', 'number-of-rows' = '10');
+  SET 'sql-client.execution.result-mode' = 'tableau';
+  SELECT a, COUNT(*) FROM t GROUP BY a;
+  SHOW TABLES;  DESCRIBE t;  EXPLAIN SELECT ...;  RESET;
+QUIT or EXIT leaves; Ctrl-C stops a running query.`
+
+// statementComplete reports whether text ends with a ';' outside strings,
+// quoted identifiers and comments, and outside an open statement set.
+func statementComplete(text string) bool {
+	inStr, inIdent, lineComment, blockComment := false, false, false, false
+	last := byte(0)
+	for i := 0; i < len(text); i++ {
+		ch := text[i]
+		switch {
+		case lineComment:
+			if ch == '\n' {
+				lineComment = false
+			}
+			continue
+		case blockComment:
+			if ch == '*' && i+1 < len(text) && text[i+1] == '/' {
+				blockComment = false
+				i++
+			}
+			continue
+		case inStr:
+			if ch == '\'' {
+				inStr = false
+			}
+		case inIdent:
+			if ch == '`' {
+				inIdent = false
+			}
+		case ch == '\'':
+			inStr = true
+		case ch == '`':
+			inIdent = true
+		case ch == '-' && i+1 < len(text) && text[i+1] == '-':
+			lineComment = true
+			continue
+		case ch == '/' && i+1 < len(text) && text[i+1] == '*':
+			blockComment = true
+			i++
+			continue
+		}
+		if ch != ' ' && ch != '\t' && ch != '\n' && ch != '\r' {
+			last = ch
+		}
+	}
+	if inStr || inIdent || blockComment || last != ';' {
+		return false
+	}
+	up := strings.ToUpper(text)
+	if strings.Contains(up, "STATEMENT SET") {
+		t := strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(up), ";"))
+		return strings.HasSuffix(t, "END")
+	}
+	return true
+}
+
+func historyFile() string {
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return ""
+	}
+	return filepath.Join(home, ".weir_sql_history")
+}
+
+// appendHistory keeps the statements typed, as the SQL client's history.
+func appendHistory(path, stmt string) {
+	if path == "" {
+		return
+	}
+	fh, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o600)
+	if err != nil {
+		return
+	}
+	defer fh.Close()
+	fmt.Fprint(fh, strings.TrimSpace(stmt)+"\n")
+}

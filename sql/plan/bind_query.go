@@ -1,0 +1,748 @@
+package plan
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/weirstream/weir/row"
+	"github.com/weirstream/weir/sql/ast"
+	"github.com/weirstream/weir/sql/expr"
+)
+
+// AggTypeFunc derives an aggregate call's result type from the function
+// name, DISTINCT and argument types.
+type AggTypeFunc func(fn string, distinct bool, args []row.Type) (row.Type, error)
+
+// Binder turns queries into logical plans over a catalog.
+type Binder struct {
+	cat *Catalog
+	// AggType types aggregate calls (the runtime's aggregate functions
+	// decide which calls exist).
+	AggType AggTypeFunc
+	ctes    []map[string]*ast.CTE
+	depth   int
+}
+
+// NewBinder returns a binder over cat.
+func NewBinder(cat *Catalog, aggType AggTypeFunc) *Binder {
+	return &Binder{cat: cat, AggType: aggType}
+}
+
+func errAt(n ast.Node, format string, args ...any) error {
+	return fmt.Errorf("sql: %s: %s", pos(n.Position()), fmt.Sprintf(format, args...))
+}
+
+// Query binds a query.
+func (b *Binder) Query(q ast.QueryExpr) (Rel, error) {
+	b.depth++
+	defer func() { b.depth-- }()
+	if b.depth > 64 {
+		return nil, errAt(q, "views or subqueries nested too deeply (a view referring to itself?)")
+	}
+	switch n := q.(type) {
+	case *ast.Query:
+		if len(n.With) > 0 {
+			m := map[string]*ast.CTE{}
+			for _, c := range n.With {
+				m[c.Name.Name] = c
+			}
+			b.ctes = append(b.ctes, m)
+			defer func() { b.ctes = b.ctes[:len(b.ctes)-1] }()
+		}
+		if len(n.OrderBy) > 0 || n.Limit != nil || n.Offset != nil {
+			return nil, errAt(n, "ORDER BY and LIMIT are not supported yet in streaming queries (Top-N via ROW_NUMBER is planned)")
+		}
+		return b.Query(n.Body)
+	case *ast.Select:
+		return b.bindSelect(n)
+	case *ast.SetOp:
+		return b.bindSetOp(n)
+	case *ast.Values:
+		return b.bindValues(n)
+	}
+	return nil, errAt(q, "query %T is not supported", q)
+}
+
+func (b *Binder) lookupCTE(name string) *ast.CTE {
+	for i := len(b.ctes) - 1; i >= 0; i-- {
+		if c, ok := b.ctes[i][name]; ok {
+			return c
+		}
+	}
+	return nil
+}
+
+// renamed returns r with new column names (a Calc projecting every column).
+func renamed(r Rel, names []string) Rel {
+	cols := r.Columns()
+	out := make([]Column, len(cols))
+	projs := make([]expr.Expr, len(cols))
+	for i, c := range cols {
+		out[i] = Column{Name: names[i], Type: c.Type}
+		projs[i] = expr.Ref(i, c.Type)
+	}
+	return &Calc{In: r, Projects: projs, Cols: out}
+}
+
+func (b *Binder) applyAlias(r Rel, alias *ast.Alias, defaultQual string) (Rel, *scope, error) {
+	qual := defaultQual
+	if alias != nil {
+		qual = alias.Name.Name
+		if len(alias.Columns) > 0 {
+			if len(alias.Columns) != len(r.Columns()) {
+				return nil, nil, errAt(alias, "alias %s names %d columns, the table has %d", qual, len(alias.Columns), len(r.Columns()))
+			}
+			names := make([]string, len(alias.Columns))
+			for i, c := range alias.Columns {
+				names[i] = c.Name
+			}
+			r = renamed(r, names)
+		}
+	}
+	return r, scopeOf(r, qual), nil
+}
+
+func (b *Binder) bindFrom(ref ast.TableRef) (Rel, *scope, error) {
+	switch n := ref.(type) {
+	case *ast.TableName:
+		if n.SystemTime != nil {
+			return nil, nil, errAt(n, "FOR SYSTEM_TIME AS OF (temporal and lookup joins) is not supported yet")
+		}
+		r, qual, err := b.namedTable(n.Name)
+		if err != nil {
+			return nil, nil, err
+		}
+		return b.applyAlias(r, n.Alias, qual)
+	case *ast.DerivedTable:
+		if n.Lateral {
+			return nil, nil, errAt(n, "LATERAL subqueries are not supported yet")
+		}
+		r, err := b.Query(n.Query)
+		if err != nil {
+			return nil, nil, err
+		}
+		return b.applyAlias(r, n.Alias, "")
+	case *ast.TableFunc:
+		r, err := b.bindWindowTVF(n)
+		if err != nil {
+			return nil, nil, err
+		}
+		return b.applyAlias(r, n.Alias, "")
+	case *ast.Join:
+		return nil, nil, errAt(n, "joins are not supported yet")
+	}
+	return nil, nil, errAt(ref, "%s is not supported in FROM yet", ref)
+}
+
+// namedTable binds a table, view or CTE name; qual is the name to qualify
+// its columns with.
+func (b *Binder) namedTable(name *ast.Name) (Rel, string, error) {
+	if len(name.Parts) == 1 {
+		if c := b.lookupCTE(name.Parts[0].Name); c != nil {
+			r, err := b.Query(c.Query)
+			if err != nil {
+				return nil, "", err
+			}
+			if len(c.Columns) > 0 {
+				if len(c.Columns) != len(r.Columns()) {
+					return nil, "", errAt(c, "WITH %s names %d columns, its query has %d", c.Name.Name, len(c.Columns), len(r.Columns()))
+				}
+				names := make([]string, len(c.Columns))
+				for i, col := range c.Columns {
+					names[i] = col.Name
+				}
+				r = renamed(r, names)
+			}
+			return r, c.Name.Name, nil
+		}
+	}
+	obj, err := objectName(name)
+	if err != nil {
+		return nil, "", err
+	}
+	if t, ok := b.cat.Table(obj); ok {
+		return &Scan{Table: t}, obj, nil
+	}
+	if v, ok := b.cat.View(obj); ok {
+		r, err := b.Query(v.Query)
+		if err != nil {
+			return nil, "", fmt.Errorf("sql: view %s: %w", obj, err)
+		}
+		if len(v.Columns) > 0 {
+			r = renamed(r, v.Columns)
+		}
+		return r, obj, nil
+	}
+	return nil, "", errAt(name, "Object '%s' not found", name)
+}
+
+// selectItem is one output column of a select list before binding.
+type selectItem struct {
+	e    ast.Expr
+	name string
+}
+
+func (b *Binder) expandItems(s *ast.Select, sc *scope) ([]selectItem, error) {
+	var items []selectItem
+	for i, it := range s.Items {
+		if st, ok := it.Expr.(*ast.Star); ok {
+			qual := ""
+			if len(st.Qualifier) > 0 {
+				qual = st.Qualifier[len(st.Qualifier)-1].Name
+			}
+			cols := sc.star(qual)
+			if len(cols) == 0 {
+				return nil, errAt(st, "Unknown identifier '%s'", qual)
+			}
+			for _, c := range cols {
+				parts := []*ast.Ident{{Pos: st.Pos, Name: c.Name}}
+				if c.Qual != "" {
+					parts = append([]*ast.Ident{{Pos: st.Pos, Name: c.Qual}}, parts...)
+				}
+				items = append(items, selectItem{e: &ast.ColumnRef{Pos: st.Pos, Parts: parts}, name: c.Name})
+			}
+			continue
+		}
+		name := ""
+		switch {
+		case it.Alias != nil:
+			name = it.Alias.Name
+		default:
+			switch x := it.Expr.(type) {
+			case *ast.ColumnRef:
+				name = x.Parts[len(x.Parts)-1].Name
+			case *ast.FieldAccess:
+				name = x.Field.Name
+			}
+		}
+		if name == "" {
+			name = "EXPR$" + strconv.Itoa(i)
+		}
+		items = append(items, selectItem{e: it.Expr, name: name})
+	}
+	return uniqueNames(items), nil
+}
+
+// uniqueNames renames duplicate output names as Flink does (a, a0, a1...).
+func uniqueNames(items []selectItem) []selectItem {
+	seen := map[string]bool{}
+	for i := range items {
+		n := items[i].name
+		if seen[n] {
+			for k := 0; ; k++ {
+				c := n + strconv.Itoa(k)
+				if !seen[c] {
+					n = c
+					break
+				}
+			}
+		}
+		seen[n] = true
+		items[i].name = n
+	}
+	return items
+}
+
+func stripTimeAttr(e expr.Expr) row.Type {
+	t := e.Type()
+	if _, ok := e.(*expr.InputRef); !ok {
+		t.TimeAttr = row.NoTimeAttr
+	}
+	return t
+}
+
+func checkBoolean(n ast.Node, e expr.Expr, clause string) error {
+	if e.Type().Root != row.TypeBoolean && e.Type().Root != row.TypeNull {
+		return errAt(n, "%s must be a boolean condition, not %s", clause, e.Type())
+	}
+	return nil
+}
+
+func (b *Binder) bindSelect(s *ast.Select) (Rel, error) {
+	var from Rel
+	var sc *scope
+	if s.From == nil {
+		from, sc = &Values{Rows: [][]expr.Expr{{}}}, &scope{}
+	} else {
+		var err error
+		if from, sc, err = b.bindFrom(s.From); err != nil {
+			return nil, err
+		}
+	}
+	eb := &exprBinder{sc: sc}
+	var where expr.Expr
+	if s.Where != nil {
+		if containsAgg(s.Where) {
+			return nil, errAt(s.Where, "aggregate functions are not allowed in WHERE")
+		}
+		var err error
+		if where, err = eb.bind(s.Where); err != nil {
+			return nil, err
+		}
+		if err := checkBoolean(s.Where, where, "WHERE"); err != nil {
+			return nil, err
+		}
+	}
+	items, err := b.expandItems(s, sc)
+	if err != nil {
+		return nil, err
+	}
+	agg := len(s.GroupBy) > 0 || s.Having != nil
+	for _, it := range items {
+		agg = agg || containsAgg(it.e)
+	}
+	var out Rel
+	if agg {
+		out, err = b.bindAggregate(s, from, sc, where, items)
+	} else {
+		projs := make([]expr.Expr, len(items))
+		cols := make([]Column, len(items))
+		for i, it := range items {
+			if projs[i], err = eb.bind(it.e); err != nil {
+				return nil, err
+			}
+			cols[i] = Column{Name: it.name, Type: stripTimeAttr(projs[i])}
+		}
+		out = &Calc{In: from, Projects: projs, Cond: where, Cols: cols}
+	}
+	if err != nil {
+		return nil, err
+	}
+	if s.Distinct {
+		out = distinct(out)
+	}
+	return out, nil
+}
+
+// distinct groups by every column (SELECT DISTINCT).
+func distinct(r Rel) Rel {
+	cols := r.Columns()
+	keys := make([]int, len(cols))
+	out := make([]Column, len(cols))
+	for i, c := range cols {
+		keys[i] = i
+		c.Type.TimeAttr = row.NoTimeAttr
+		out[i] = c
+	}
+	return &Aggregate{In: r, Keys: keys, Cols: out}
+}
+
+// aggSpec is an aggregate call found in a select list or HAVING.
+type aggSpec struct {
+	call     *ast.Call
+	fn       string
+	args     []expr.Expr
+	filter   expr.Expr
+	distinct bool
+}
+
+func (b *Binder) bindAggregate(s *ast.Select, from Rel, sc *scope, where expr.Expr, items []selectItem) (Rel, error) {
+	eb := &exprBinder{sc: sc}
+	// Group keys, bound over the FROM scope.
+	var keys []expr.Expr
+	keyIdx := map[string]int{}
+	for _, g := range s.GroupBy {
+		if _, ok := g.(*ast.GroupingSets); ok {
+			return nil, errAt(g, "GROUPING SETS, ROLLUP and CUBE are not supported yet")
+		}
+		if containsAgg(g) {
+			return nil, errAt(g, "aggregate functions are not allowed in GROUP BY")
+		}
+		k, err := eb.bind(g)
+		if err != nil {
+			return nil, err
+		}
+		if _, dup := keyIdx[k.String()]; !dup {
+			keyIdx[k.String()] = len(keys)
+			keys = append(keys, k)
+		}
+	}
+	// Aggregate calls of the select list and HAVING.
+	var specs []*aggSpec
+	specIdx := map[string]int{}
+	var collectErr error
+	collect := func(n ast.Node) bool {
+		if collectErr != nil {
+			return false
+		}
+		e, ok := n.(ast.Expr)
+		if !ok {
+			return true
+		}
+		switch n.(type) {
+		case *ast.SubqueryExpr, *ast.ExistsExpr:
+			return false
+		}
+		c, ok := isAggCall(e)
+		if !ok {
+			return true
+		}
+		if _, seen := specIdx[c.String()]; seen {
+			return false
+		}
+		sp := &aggSpec{call: c, fn: strings.ToUpper(c.Name.Parts[0].Name), distinct: c.Distinct}
+		for _, a := range c.Args {
+			if _, star := a.(*ast.Star); star {
+				if sp.fn != "COUNT" || len(c.Args) != 1 {
+					collectErr = errAt(a, "'*' is only allowed in COUNT(*)")
+					return false
+				}
+				continue
+			}
+			if containsAgg(a) {
+				collectErr = errAt(a, "aggregate function calls cannot be nested")
+				return false
+			}
+			x, err := eb.bind(a)
+			if err != nil {
+				collectErr = err
+				return false
+			}
+			sp.args = append(sp.args, x)
+		}
+		if c.Filter != nil {
+			f, err := eb.bind(c.Filter)
+			if err != nil {
+				collectErr = err
+				return false
+			}
+			if err := checkBoolean(c.Filter, f, "FILTER"); err != nil {
+				collectErr = err
+				return false
+			}
+			sp.filter = f
+		}
+		specIdx[c.String()] = len(specs)
+		specs = append(specs, sp)
+		return false
+	}
+	for _, it := range items {
+		ast.Inspect(it.e, collect)
+	}
+	if s.Having != nil {
+		ast.Inspect(s.Having, collect)
+	}
+	if collectErr != nil {
+		return nil, collectErr
+	}
+
+	// A window aggregation: GROUP BY window_start, window_end over a
+	// window TVF.
+	if tvf, ok := from.(*WindowTVF); ok {
+		n := len(tvf.In.Columns())
+		ws, we := keyIdx[fmt.Sprintf("$%d", n)], keyIdx[fmt.Sprintf("$%d", n+1)]
+		_, hasWS := keyIdx[fmt.Sprintf("$%d", n)]
+		_, hasWE := keyIdx[fmt.Sprintf("$%d", n+1)]
+		if hasWS && hasWE {
+			_, _ = ws, we
+			return b.bindWindowAggregate(s, tvf, where, keys, specs, items)
+		}
+	}
+
+	// Pre-projection: keys, then aggregate arguments and filters.
+	pre := &preCalc{in: from}
+	for _, k := range keys {
+		pre.add(k)
+	}
+	calls, err := b.aggCalls(specs, pre)
+	if err != nil {
+		return nil, err
+	}
+	preRel := pre.rel(where)
+	aggCols := make([]Column, 0, len(keys)+len(calls))
+	keyCols := make([]int, len(keys))
+	for i := range keys {
+		keyCols[i] = i
+		c := preRel.Columns()[i]
+		c.Type.TimeAttr = row.NoTimeAttr
+		aggCols = append(aggCols, c)
+	}
+	for _, c := range calls {
+		aggCols = append(aggCols, Column{Name: c.Name, Type: c.Type})
+	}
+	aggRel := &Aggregate{In: preRel, Keys: keyCols, Aggs: calls, Cols: aggCols}
+	rw := &aggRewrite{in: eb, keyCol: map[string]int{}, aggCol: map[string]int{}, outType: Types(aggRel)}
+	for k, i := range keyIdx {
+		rw.keyCol[k] = i
+	}
+	for k, i := range specIdx {
+		rw.aggCol[k] = len(keys) + i
+	}
+	return b.postAggregate(s, aggRel, rw, items)
+}
+
+// preCalc builds the projection in front of an aggregation.
+type preCalc struct {
+	in    Rel
+	projs []expr.Expr
+	idx   map[string]int
+}
+
+func (p *preCalc) add(e expr.Expr) int {
+	if p.idx == nil {
+		p.idx = map[string]int{}
+	}
+	if i, ok := p.idx[e.String()]; ok {
+		return i
+	}
+	p.idx[e.String()] = len(p.projs)
+	p.projs = append(p.projs, e)
+	return len(p.projs) - 1
+}
+
+func (p *preCalc) rel(where expr.Expr) *Calc {
+	cols := make([]Column, len(p.projs))
+	in := p.in.Columns()
+	for i, e := range p.projs {
+		name := "$f" + strconv.Itoa(i)
+		if r, ok := e.(*expr.InputRef); ok {
+			name = in[r.Index].Name
+		}
+		cols[i] = Column{Name: name, Type: e.Type()}
+	}
+	return &Calc{In: p.in, Projects: p.projs, Cond: where, Cols: cols}
+}
+
+func (b *Binder) aggCalls(specs []*aggSpec, pre *preCalc) ([]AggCall, error) {
+	calls := make([]AggCall, len(specs))
+	for i, sp := range specs {
+		c := AggCall{Func: sp.fn, Distinct: sp.distinct, Filter: -1, Name: "EXPR$" + strconv.Itoa(i)}
+		var types []row.Type
+		for _, a := range sp.args {
+			c.Args = append(c.Args, pre.add(a))
+			t := a.Type()
+			t.TimeAttr = row.NoTimeAttr
+			types = append(types, t)
+		}
+		if sp.filter != nil {
+			c.Filter = pre.add(sp.filter)
+		}
+		t, err := b.AggType(sp.fn, sp.distinct, types)
+		if err != nil {
+			return nil, errAt(sp.call, "%v", err)
+		}
+		c.Type = t
+		calls[i] = c
+	}
+	return calls, nil
+}
+
+// postAggregate binds the select list and HAVING over an aggregation's
+// output.
+func (b *Binder) postAggregate(s *ast.Select, agg Rel, rw *aggRewrite, items []selectItem) (Rel, error) {
+	post := &exprBinder{agg: rw}
+	projs := make([]expr.Expr, len(items))
+	cols := make([]Column, len(items))
+	for i, it := range items {
+		e, err := post.bind(it.e)
+		if err != nil {
+			return nil, err
+		}
+		projs[i] = e
+		cols[i] = Column{Name: it.name, Type: stripTimeAttr(e)}
+		if r, ok := e.(*expr.InputRef); ok {
+			cols[i].Type = agg.Columns()[r.Index].Type
+		}
+	}
+	var having expr.Expr
+	if s.Having != nil {
+		var err error
+		if having, err = post.bind(s.Having); err != nil {
+			return nil, err
+		}
+		if err := checkBoolean(s.Having, having, "HAVING"); err != nil {
+			return nil, err
+		}
+	}
+	return &Calc{In: agg, Projects: projs, Cond: having, Cols: cols}, nil
+}
+
+func (b *Binder) bindWindowAggregate(s *ast.Select, tvf *WindowTVF, where expr.Expr, keys []expr.Expr, specs []*aggSpec, items []selectItem) (Rel, error) {
+	n := len(tvf.In.Columns())
+	usesWindowCols := func(e expr.Expr) bool {
+		found := false
+		walkExpr(e, func(x expr.Expr) {
+			if r, ok := x.(*expr.InputRef); ok && r.Index >= n {
+				found = true
+			}
+		})
+		return found
+	}
+	if where != nil && usesWindowCols(where) {
+		return nil, errAt(s.Where, "a WHERE condition on window_start, window_end or window_time of a window aggregation is not supported")
+	}
+	pre := &preCalc{in: tvf.In}
+	timeCol := pre.add(expr.Ref(tvf.Window.TimeCol, tvf.In.Columns()[tvf.Window.TimeCol].Type))
+	_ = timeCol
+	var plainKeys []int
+	windowKey := map[int]int{} // key position → n, n+1 or n+2
+	for i, k := range keys {
+		if r, ok := k.(*expr.InputRef); ok && r.Index >= n {
+			windowKey[i] = r.Index - n
+			continue
+		}
+		if usesWindowCols(k) {
+			return nil, errAt(s, "group key %s uses window columns; group by window_start and window_end themselves", k)
+		}
+		plainKeys = append(plainKeys, i)
+	}
+	win := tvf.Window
+	var keyCols []int
+	for _, i := range plainKeys {
+		keyCols = append(keyCols, pre.add(keys[i]))
+	}
+	for _, sp := range specs {
+		for _, a := range sp.args {
+			if usesWindowCols(a) {
+				return nil, errAt(sp.call, "aggregate arguments cannot use window columns")
+			}
+		}
+	}
+	calls, err := b.aggCalls(specs, pre)
+	if err != nil {
+		return nil, err
+	}
+	preRel := pre.rel(where)
+	win.TimeCol = pre.idx[expr.Ref(tvf.Window.TimeCol, tvf.In.Columns()[tvf.Window.TimeCol].Type).String()]
+	var cols []Column
+	for _, k := range keyCols {
+		c := preRel.Columns()[k]
+		c.Type.TimeAttr = row.NoTimeAttr
+		cols = append(cols, c)
+	}
+	for _, c := range calls {
+		cols = append(cols, Column{Name: c.Name, Type: c.Type})
+	}
+	cols = append(cols, tvf.Cols[n], tvf.Cols[n+1], tvf.Cols[n+2])
+	wa := &WindowAggregate{In: preRel, Window: win, Keys: keyCols, Aggs: calls, Cols: cols}
+	eb := &exprBinder{sc: scopeOf(tvf, "")}
+	rw := &aggRewrite{in: eb, keyCol: map[string]int{}, aggCol: map[string]int{}, outType: Types(wa)}
+	for j, i := range plainKeys {
+		rw.keyCol[keys[i].String()] = j
+	}
+	base := len(keyCols) + len(calls)
+	for i, w := range windowKey {
+		rw.keyCol[keys[i].String()] = base + w
+	}
+	for j, sp := range specs {
+		rw.aggCol[sp.call.String()] = len(keyCols) + j
+	}
+	return b.postAggregate(s, wa, rw, items)
+}
+
+func (b *Binder) bindSetOp(n *ast.SetOp) (Rel, error) {
+	if n.Kind != ast.Union {
+		return nil, errAt(n, "%s is not supported yet", n.Kind)
+	}
+	l, err := b.Query(n.Left)
+	if err != nil {
+		return nil, err
+	}
+	r, err := b.Query(n.Right)
+	if err != nil {
+		return nil, err
+	}
+	lc, rc := l.Columns(), r.Columns()
+	if len(lc) != len(rc) {
+		return nil, errAt(n, "UNION inputs have %d and %d columns", len(lc), len(rc))
+	}
+	cols := make([]Column, len(lc))
+	for i := range lc {
+		t, ok := expr.LeastRestrictive(lc[i].Type, rc[i].Type)
+		if !ok {
+			return nil, errAt(n, "UNION column %d: types %s and %s have no common type", i+1, lc[i].Type, rc[i].Type)
+		}
+		t.TimeAttr = row.NoTimeAttr
+		if lc[i].Type.TimeAttr == rc[i].Type.TimeAttr {
+			t.TimeAttr = lc[i].Type.TimeAttr
+		}
+		cols[i] = Column{Name: lc[i].Name, Type: t}
+	}
+	l, err = castTo(l, cols)
+	if err != nil {
+		return nil, errAt(n, "%v", err)
+	}
+	r, err = castTo(r, cols)
+	if err != nil {
+		return nil, errAt(n, "%v", err)
+	}
+	var u Rel = &Union{Ins: []Rel{l, r}, Cols: cols}
+	if !n.All {
+		u = distinct(u)
+	}
+	return u, nil
+}
+
+// castTo projects r onto the given columns (names and types), casting
+// where a type differs.
+func castTo(r Rel, cols []Column) (Rel, error) {
+	in := r.Columns()
+	same := true
+	projs := make([]expr.Expr, len(cols))
+	for i, c := range cols {
+		var e expr.Expr = expr.Ref(i, in[i].Type)
+		if !in[i].Type.WithNullable(true).Equal(c.Type.WithNullable(true)) || in[i].Type.Nullable && !c.Type.Nullable {
+			x, err := expr.NewCast(e, c.Type)
+			if err != nil {
+				return nil, err
+			}
+			e = x
+			same = false
+		}
+		if in[i].Name != c.Name {
+			same = false
+		}
+		projs[i] = e
+	}
+	if same {
+		return r, nil
+	}
+	return &Calc{In: r, Projects: projs, Cols: cols}, nil
+}
+
+func (b *Binder) bindValues(n *ast.Values) (Rel, error) {
+	eb := &exprBinder{sc: &scope{}}
+	var rows [][]expr.Expr
+	for _, r := range n.Rows {
+		var out []expr.Expr
+		for _, e := range r {
+			x, err := eb.bind(e)
+			if err != nil {
+				return nil, err
+			}
+			if x, err = expr.Fold(x); err != nil {
+				return nil, errAt(e, "%v", err)
+			}
+			out = append(out, x)
+		}
+		if len(rows) > 0 && len(out) != len(rows[0]) {
+			return nil, errAt(n, "VALUES rows have %d and %d columns", len(rows[0]), len(out))
+		}
+		rows = append(rows, out)
+	}
+	cols := make([]Column, len(rows[0]))
+	for i := range cols {
+		types := make([]row.Type, len(rows))
+		for j := range rows {
+			types[j] = rows[j][i].Type()
+		}
+		t, ok := expr.LeastRestrictive(types...)
+		if !ok {
+			return nil, errAt(n, "VALUES column %d has no common type", i+1)
+		}
+		cols[i] = Column{Name: "EXPR$" + strconv.Itoa(i), Type: t}
+		for j := range rows {
+			if !rows[j][i].Type().Equal(t) {
+				c, err := expr.NewCast(rows[j][i], t)
+				if err != nil {
+					return nil, errAt(n, "%v", err)
+				}
+				if rows[j][i], err = expr.Fold(c); err != nil {
+					return nil, errAt(n, "%v", err)
+				}
+			}
+		}
+	}
+	return &Values{Rows: rows, Cols: cols}, nil
+}

@@ -1,0 +1,441 @@
+package sql
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/weirstream/weir"
+	"github.com/weirstream/weir/row"
+	"github.com/weirstream/weir/sql/ast"
+	"github.com/weirstream/weir/sql/connector"
+	"github.com/weirstream/weir/sql/exec"
+	"github.com/weirstream/weir/sql/parser"
+	"github.com/weirstream/weir/sql/plan"
+)
+
+// SessionOptions configure a Session.
+type SessionOptions struct {
+	// Connectors are the table connectors CREATE TABLE may name; nil
+	// means connector.Default().
+	Connectors *connector.Registry
+	// Logger receives the session's logs; nil discards them.
+	Logger *slog.Logger
+}
+
+// Session is a SQL session as Flink's TableEnvironment: a catalog of
+// tables and views, the options set with SET, and statements turned into
+// jobs. A Session is not safe for concurrent use.
+type Session struct {
+	cfg *Config
+	cat *plan.Catalog
+	reg *connector.Registry
+	log *slog.Logger
+}
+
+// NewSession returns an empty session.
+func NewSession(opts SessionOptions) *Session {
+	reg := opts.Connectors
+	if reg == nil {
+		reg = connector.Default()
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Session{cfg: NewConfig(), cat: plan.NewCatalog(), reg: reg, log: log}
+}
+
+// Config returns the session's options.
+func (s *Session) Config() *Config { return s.cfg }
+
+// Catalog returns the session's catalog.
+func (s *Session) Catalog() *plan.Catalog { return s.cat }
+
+// Result is the outcome of a statement that runs no job: a message, a
+// table of rows (SHOW, DESCRIBE, SET), or text (EXPLAIN).
+type Result struct {
+	Message string
+	Schema  row.Schema
+	Rows    []row.Row
+	Text    string
+}
+
+func (s *Session) binder() *plan.Binder {
+	return plan.NewBinder(s.cat, func(fn string, distinct bool, args []row.Type) (row.Type, error) {
+		f, err := exec.ParseFunc(fn, len(args))
+		if err != nil {
+			return row.Type{}, err
+		}
+		return exec.ResultType(f, distinct, args)
+	})
+}
+
+// Execute runs one statement. Statements that change the session (DDL,
+// SET) or only read it (SHOW, DESCRIBE, EXPLAIN) return a Result; INSERT,
+// statement sets and queries return a Job to run.
+func (s *Session) Execute(stmt ast.Statement) (*Result, *Job, error) {
+	b := s.binder()
+	switch n := stmt.(type) {
+	case *ast.CreateTable:
+		t, err := b.CreateTable(n)
+		if err != nil {
+			return nil, nil, err
+		}
+		if err := s.checkConnector(t); err != nil {
+			return nil, nil, err
+		}
+		if err := s.cat.AddTable(t, n.IfNotExists); err != nil {
+			return nil, nil, err
+		}
+		return ok(), nil, nil
+	case *ast.CreateView:
+		v, err := b.CreateView(n)
+		if err != nil {
+			return nil, nil, err
+		}
+		if err := s.cat.AddView(v, n.IfNotExists); err != nil {
+			return nil, nil, err
+		}
+		return ok(), nil, nil
+	case *ast.Drop:
+		name := n.Name.Last().Name
+		switch n.Object {
+		case "TABLE":
+			return okOr(s.cat.Drop(name, false, n.IfExists))
+		case "VIEW":
+			return okOr(s.cat.Drop(name, true, n.IfExists))
+		}
+		return nil, nil, fmt.Errorf("sql: DROP %s is not supported", n.Object)
+	case *ast.Set:
+		if n.Key == nil {
+			return s.showConfig(), nil, nil
+		}
+		if err := s.cfg.Set(*n.Key, n.Value); err != nil {
+			return nil, nil, err
+		}
+		return &Result{Message: "[INFO] Execute statement succeeded."}, nil, nil
+	case *ast.Reset:
+		key := ""
+		if n.Key != nil {
+			key = *n.Key
+		}
+		s.cfg.Reset(key)
+		return &Result{Message: "[INFO] Execute statement succeeded."}, nil, nil
+	case *ast.Show:
+		return s.show(n)
+	case *ast.Describe:
+		return s.describe(n)
+	case *ast.Explain:
+		j, err := s.plan(n.Stmt)
+		if err != nil {
+			return nil, nil, err
+		}
+		return &Result{Text: j.Explain()}, nil, nil
+	case *ast.Insert, *ast.StatementSet, *ast.QueryStmt, ast.QueryExpr:
+		j, err := s.plan(stmt)
+		if err != nil {
+			return nil, nil, err
+		}
+		return nil, j, nil
+	}
+	return nil, nil, fmt.Errorf("sql: %T statements are not supported yet", stmt)
+}
+
+func ok() *Result { return &Result{Message: "[INFO] Execute statement succeeded."} }
+
+func okOr(err error) (*Result, *Job, error) {
+	if err != nil {
+		return nil, nil, err
+	}
+	return ok(), nil, nil
+}
+
+// checkConnector validates a new table's connector options now, as Flink
+// does at CREATE TABLE time only for the 'connector' key; the full check
+// runs when a job uses the table. Weir checks early: the options are
+// validated against the source factory, or the sink factory when the
+// connector has no source.
+func (s *Session) checkConnector(t *plan.Table) error {
+	id, okID := t.Options["connector"]
+	if !okID {
+		return fmt.Errorf("sql: table %s: Table options do not contain an option key 'connector' for discovering a connector", t.Name)
+	}
+	if _, found := s.reg.Lookup(id); !found {
+		return fmt.Errorf("sql: table %s: Could not find any factory for identifier '%s'. Available factory identifiers are: %s", t.Name, id, strings.Join(s.reg.Identifiers(), ", "))
+	}
+	return nil
+}
+
+// plan binds an INSERT, statement set or query into a Job.
+func (s *Session) plan(stmt ast.Statement) (*Job, error) {
+	b := s.binder()
+	j := &Job{sess: s, cfg: s.cfg.Clone()}
+	switch n := stmt.(type) {
+	case *ast.Insert:
+		sk, err := b.Insert(n)
+		if err != nil {
+			return nil, err
+		}
+		j.sinks = []*plan.Sink{sk}
+	case *ast.StatementSet:
+		for _, ins := range n.Inserts {
+			sk, err := b.Insert(ins)
+			if err != nil {
+				return nil, err
+			}
+			j.sinks = append(j.sinks, sk)
+		}
+	case *ast.QueryStmt:
+		r, err := b.Query(n.Query)
+		if err != nil {
+			return nil, err
+		}
+		j.query = r
+	case ast.QueryExpr:
+		r, err := b.Query(n)
+		if err != nil {
+			return nil, err
+		}
+		j.query = r
+	default:
+		return nil, fmt.Errorf("sql: EXPLAIN of %T is not supported", stmt)
+	}
+	return j, nil
+}
+
+func (s *Session) showConfig() *Result {
+	res := &Result{Schema: row.NewSchema(row.Col("key", row.String().NotNull()), row.Col("value", row.String().NotNull()))}
+	for _, kv := range s.cfg.Entries() {
+		res.Rows = append(res.Rows, row.Of(row.Str(kv[0]), row.Str(kv[1])))
+	}
+	return res
+}
+
+func nameList(col string, names []string) *Result {
+	res := &Result{Schema: row.NewSchema(row.Col(col, row.String().NotNull()))}
+	for _, n := range names {
+		res.Rows = append(res.Rows, row.Of(row.Str(n)))
+	}
+	return res
+}
+
+func (s *Session) show(n *ast.Show) (*Result, *Job, error) {
+	switch n.Object {
+	case "TABLES":
+		return nameList("table name", s.cat.TableNames(true)), nil, nil
+	case "VIEWS":
+		return nameList("view name", s.cat.ViewNames()), nil, nil
+	case "CATALOGS":
+		return nameList("catalog name", []string{plan.DefaultCatalog}), nil, nil
+	case "DATABASES":
+		return nameList("database name", []string{plan.DefaultDatabase}), nil, nil
+	case "CURRENT CATALOG":
+		return nameList("current catalog name", []string{plan.DefaultCatalog}), nil, nil
+	case "CURRENT DATABASE":
+		return nameList("current database name", []string{plan.DefaultDatabase}), nil, nil
+	case "CONNECTORS":
+		return nameList("connector", s.reg.Identifiers()), nil, nil
+	case "CREATE TABLE", "CREATE VIEW":
+		name := n.Name.Last().Name
+		if t, found := s.cat.Table(name); found && n.Object == "CREATE TABLE" {
+			return &Result{Text: t.DDL.String()}, nil, nil
+		}
+		if v, found := s.cat.View(name); found && n.Object == "CREATE VIEW" {
+			return &Result{Text: v.DDL.String()}, nil, nil
+		}
+		return nil, nil, fmt.Errorf("sql: %s %s does not exist", strings.TrimPrefix(n.Object, "CREATE "), name)
+	}
+	return nil, nil, fmt.Errorf("sql: SHOW %s is not supported", n.Object)
+}
+
+// describe prints a table's or view's columns as Flink's DESCRIBE: name,
+// type, null, key, extras (computed expression, metadata), watermark.
+func (s *Session) describe(n *ast.Describe) (*Result, *Job, error) {
+	name := n.Name.Last().Name
+	schema := row.NewSchema(
+		row.Col("name", row.String().NotNull()), row.Col("type", row.String().NotNull()),
+		row.Col("null", row.Boolean().NotNull()), row.Col("key", row.String()),
+		row.Col("extras", row.String()), row.Col("watermark", row.String()))
+	res := &Result{Schema: schema}
+	if t, found := s.cat.Table(name); found {
+		pk := map[int]bool{}
+		for _, k := range t.PrimaryKey {
+			pk[k] = true
+		}
+		for i, c := range t.Columns {
+			ty := c.Type
+			ty.Nullable = true
+			key, extras, wm := row.Null(), row.Null(), row.Null()
+			if pk[i] {
+				key = row.Str(fmt.Sprintf("PRI(%s)", pkNames(t)))
+			}
+			switch t.Kinds[i] {
+			case plan.Computed:
+				if t.Computed[i] == nil {
+					extras = row.Str("AS PROCTIME()")
+				} else {
+					extras = row.Str("AS " + computedText(t, i))
+				}
+			case plan.Metadata:
+				e := "METADATA FROM '" + t.MetadataKeys[i] + "'"
+				if t.Virtual[i] {
+					e += " VIRTUAL"
+				}
+				extras = row.Str(e)
+			}
+			if i == t.Rowtime {
+				wm = row.Str(t.DDL.Watermarks[0].Expr.String())
+			}
+			typ := strings.TrimSuffix(ty.String(), " NOT NULL")
+			res.Rows = append(res.Rows, row.Of(row.Str(c.Name), row.Str(typ), row.Bool(c.Type.Nullable), key, extras, wm))
+		}
+		return res, nil, nil
+	}
+	if _, found := s.cat.View(name); found {
+		r, err := s.binder().Query(mustView(s.cat, name).Query)
+		if err != nil {
+			return nil, nil, err
+		}
+		for _, c := range r.Columns() {
+			typ := strings.TrimSuffix(c.Type.WithNullable(true).String(), " NOT NULL")
+			res.Rows = append(res.Rows, row.Of(row.Str(c.Name), row.Str(typ), row.Bool(c.Type.Nullable), row.Null(), row.Null(), row.Null()))
+		}
+		return res, nil, nil
+	}
+	return nil, nil, fmt.Errorf("sql: Tables or views with the identifier '%s.%s.%s' doesn't exist", plan.DefaultCatalog, plan.DefaultDatabase, name)
+}
+
+func mustView(c *plan.Catalog, name string) *plan.View {
+	v, _ := c.View(name)
+	return v
+}
+
+func pkNames(t *plan.Table) string {
+	var n []string
+	for _, k := range t.PrimaryKey {
+		n = append(n, t.Columns[k].Name)
+	}
+	return strings.Join(n, ", ")
+}
+
+func computedText(t *plan.Table, i int) string {
+	for _, c := range t.DDL.Columns {
+		if c.Name.Name == t.Columns[i].Name && c.Expr != nil {
+			return c.Expr.String()
+		}
+	}
+	return t.Computed[i].String()
+}
+
+// Job is a planned INSERT, statement set or query, ready to be added to a
+// weir.Environment.
+type Job struct {
+	sess  *Session
+	cfg   *Config
+	sinks []*plan.Sink
+	query plan.Rel
+}
+
+// IsQuery reports whether the job is a SELECT whose rows go back to the
+// caller.
+func (j *Job) IsQuery() bool { return j.query != nil }
+
+// Schema is a query's result schema.
+func (j *Job) Schema() row.Schema {
+	if j.query == nil {
+		return row.Schema{}
+	}
+	return plan.Schema(j.query)
+}
+
+// Updating reports whether a query's result is an updating changelog.
+func (j *Job) Updating() bool { return j.query != nil && j.query.Mode() == plan.Updating }
+
+// Explain prints the job's plan with changelog modes.
+func (j *Job) Explain() string {
+	var b strings.Builder
+	b.WriteString("== Optimized Physical Plan ==\n")
+	if j.query != nil {
+		b.WriteString(plan.Explain(j.query))
+	}
+	for _, s := range j.sinks {
+		b.WriteString(plan.Explain(s))
+	}
+	return b.String()
+}
+
+// Options returns the environment options the session's configuration
+// asks for (parallelism, checkpoint interval, state backend); the caller
+// adds directories and restore settings.
+func (j *Job) Options() weir.Options {
+	o := weir.Options{Parallelism: j.cfg.Int("parallelism.default")}
+	if iv := j.cfg.Duration("execution.checkpointing.interval"); iv > 0 {
+		o.Checkpoints.Interval = iv
+		o.Checkpoints.Dir = j.cfg.Get("execution.checkpointing.dir")
+	}
+	switch j.cfg.Enum("state.backend.type") {
+	case "pebble", "rocksdb":
+		o.StateBackend = weir.StatePebble
+	}
+	return o
+}
+
+// Build adds the job's operators to env. A query's rows (with their
+// kinds) are handed to collect, which is called from the sink's goroutine
+// (parallelism 1, in order).
+func (j *Job) Build(env *weir.Environment, collect func(row.Row) error) error {
+	loc, err := time.LoadLocation(j.cfg.Get("table.local-time-zone"))
+	if err != nil {
+		return fmt.Errorf("sql: table.local-time-zone: %w", err)
+	}
+	t := &translator{env: env, cfg: j.cfg, reg: j.sess.reg, loc: loc, uids: map[string]int{}}
+	for _, s := range j.sinks {
+		if _, err := t.sink(s); err != nil {
+			return err
+		}
+	}
+	if j.query != nil {
+		if collect == nil {
+			return fmt.Errorf("sql: a query needs a collector for its rows")
+		}
+		st, err := t.stream(j.query)
+		if err != nil {
+			return err
+		}
+		st.SinkTo(weir.SinkFunc[row.Row](func(_ context.Context, r row.Row, _ int64) error {
+			return collect(r)
+		})).Name("Collect").SetParallelism(1)
+	}
+	return nil
+}
+
+// ExecuteScript runs a script of statements: DDL and SET apply in order;
+// each INSERT, statement set or query becomes a job, returned in order
+// (Flink's SQL client runs them one after another; sql -f does too).
+func (s *Session) ExecuteScript(script string) ([]*Result, []*Job, error) {
+	stmts, err := parser.Parse(script)
+	if err != nil {
+		return nil, nil, err
+	}
+	var results []*Result
+	var jobs []*Job
+	for _, st := range stmts {
+		res, job, err := s.Execute(st)
+		if err != nil {
+			return results, jobs, err
+		}
+		if res != nil {
+			results = append(results, res)
+		}
+		if job != nil {
+			jobs = append(jobs, job)
+		}
+	}
+	return results, jobs, nil
+}
+
+var _ = sort.Strings
