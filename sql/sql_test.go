@@ -1,0 +1,184 @@
+package sql_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/cockroachdb/datadriven"
+
+	"github.com/weirstream/weir"
+	"github.com/weirstream/weir/row"
+	"github.com/weirstream/weir/sql"
+	"github.com/weirstream/weir/sql/parser"
+	"github.com/weirstream/weir/sql/result"
+	"github.com/weirstream/weir/statebackend/pebble"
+)
+
+// TestScripts runs the script tests of testdata/: each file is one
+// session.
+//
+//	file name=NAME       writes the block's input to $DIR/NAME
+//	exec [parallelism=N] [backend=heap|pebble] [table]
+//	                     runs the statements; results of DDL/SET/SHOW are
+//	                     printed, a query's changelog is printed in arrival
+//	                     order (parallelism 1) or, with table, as its
+//	                     final sorted table; errors print as "error: ..."
+//	explain              prints the plan of one statement
+//	read name=NAME       prints the sorted lines of the files under $DIR/NAME
+func TestScripts(t *testing.T) {
+	datadriven.Walk(t, "testdata", func(t *testing.T, path string) {
+		dir := t.TempDir()
+		sess := sql.NewSession(sql.SessionOptions{})
+		datadriven.RunTest(t, path, func(t *testing.T, d *datadriven.TestData) string {
+			input := strings.ReplaceAll(d.Input, "$DIR", dir)
+			switch d.Cmd {
+			case "file":
+				var name string
+				d.ScanArgs(t, "name", &name)
+				if err := os.WriteFile(filepath.Join(dir, name), []byte(input+"\n"), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				return ""
+			case "read":
+				var name string
+				d.ScanArgs(t, "name", &name)
+				return readLines(t, filepath.Join(dir, name))
+			case "explain":
+				stmts, err := parser.Parse(input)
+				if err != nil {
+					return "error: " + err.Error() + "\n"
+				}
+				res, _, err := sess.Execute(stmts[0])
+				if err != nil {
+					return "error: " + err.Error() + "\n"
+				}
+				return res.Text
+			case "exec":
+				par, backend := 1, weir.StateHeap
+				table := d.HasArg("table")
+				if d.HasArg("parallelism") {
+					d.ScanArgs(t, "parallelism", &par)
+				}
+				if d.HasArg("backend") {
+					d.ScanArgs(t, "backend", &backend)
+				}
+				return execScript(t, sess, input, par, backend, table)
+			}
+			t.Fatalf("unknown command %s", d.Cmd)
+			return ""
+		})
+	})
+}
+
+func readLines(t *testing.T, path string) string {
+	var lines []string
+	err := filepath.WalkDir(path, func(p string, e os.DirEntry, err error) error {
+		if err != nil || e.IsDir() || strings.HasPrefix(e.Name(), ".") {
+			return err
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		for _, l := range strings.Split(strings.TrimRight(string(b), "\n"), "\n") {
+			if l != "" {
+				lines = append(lines, l)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return "error: " + err.Error() + "\n"
+	}
+	sort.Strings(lines)
+	return strings.Join(lines, "\n") + "\n"
+}
+
+func execScript(t *testing.T, sess *sql.Session, script string, par int, backend string, table bool) string {
+	stmts, err := parser.Parse(script)
+	if err != nil {
+		return "error: " + err.Error() + "\n"
+	}
+	var b strings.Builder
+	for _, st := range stmts {
+		res, job, err := sess.Execute(st)
+		if err != nil {
+			fmt.Fprintf(&b, "error: %v\n", err)
+			continue
+		}
+		if res != nil {
+			switch {
+			case res.Text != "":
+				b.WriteString(res.Text)
+			case len(res.Schema.Columns) > 0:
+				result.PrintTableau(&b, res.Schema, res.Rows)
+			default:
+				b.WriteString("ok\n")
+			}
+			continue
+		}
+		out, err := runJob(t, job, par, backend, table)
+		if err != nil {
+			fmt.Fprintf(&b, "error: %v\n", err)
+			continue
+		}
+		b.WriteString(out)
+	}
+	return b.String()
+}
+
+func runJob(t *testing.T, job *sql.Job, par int, backend string, table bool) (string, error) {
+	opts := job.Options()
+	opts.Parallelism = par
+	opts.StateBackend = backend
+	opts.AutoWatermarkInterval = time.Millisecond
+	if backend == weir.StatePebble {
+		opts.Pebble = pebble.New()
+		opts.StateDir = t.TempDir()
+	}
+	env := weir.NewEnvironment(opts)
+	var mu sync.Mutex
+	var rows []row.Row
+	err := job.Build(env, func(r row.Row) error {
+		mu.Lock()
+		defer mu.Unlock()
+		rows = append(rows, r.Clone())
+		return nil
+	})
+	if err != nil {
+		return "", err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := env.Execute(ctx); err != nil {
+		return "", err
+	}
+	if !job.IsQuery() {
+		return "ok\n", nil
+	}
+	types := job.Schema().Types()
+	var b strings.Builder
+	if table {
+		tab := result.NewTable(types, nil)
+		for _, r := range rows {
+			if err := tab.Apply(r); err != nil {
+				return "", err
+			}
+		}
+		for _, l := range tab.Sorted() {
+			b.WriteString(l + "\n")
+		}
+		return b.String(), nil
+	}
+	for _, r := range rows {
+		b.WriteString(row.FormatRow(r, types) + "\n")
+	}
+	return b.String(), nil
+}
