@@ -417,7 +417,10 @@ func (eb *exprBinder) bindCall(c *ast.Call) (expr.Expr, error) {
 	if c.Over != nil || c.OverName != nil {
 		return nil, eb.errorf(c, "OVER windows are not supported yet")
 	}
-	name := c.Name.String()
+	if len(c.Name.Parts) != 1 {
+		return nil, eb.errorf(c, "function %s: catalog functions are not supported", c.Name)
+	}
+	name := c.Name.Parts[0].Name
 	if _, ok := isAggCall(c); ok {
 		return nil, eb.errorf(c, "aggregate %s is not allowed here", c)
 	}

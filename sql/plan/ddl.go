@@ -113,7 +113,7 @@ func (b *Binder) CreateTable(ct *ast.CreateTable) (*Table, error) {
 			}
 		case ast.ComputedColumn:
 			kind = Computed
-			if call, ok := c.Expr.(*ast.Call); ok && strings.EqualFold(call.Name.String(), "PROCTIME") && len(call.Args) == 0 {
+			if call, ok := c.Expr.(*ast.Call); ok && len(call.Name.Parts) == 1 && strings.EqualFold(call.Name.Parts[0].Name, "PROCTIME") && len(call.Args) == 0 {
 				ty = row.TimestampLTZType(3).NotNull()
 				ty.TimeAttr = row.Proctime
 				comp = nil
@@ -324,7 +324,7 @@ func (b *Binder) bindWindowTVF(tf *ast.TableFunc) (Rel, error) {
 	if tf.Lateral {
 		return nil, errAt(tf, "LATERAL TABLE(...) table functions are not supported yet")
 	}
-	fn := strings.ToUpper(tf.Call.Name.String())
+	fn := strings.ToUpper(tf.Call.Name.Last().Name)
 	var params []string
 	var kind WindowKind
 	switch fn {
