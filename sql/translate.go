@@ -246,11 +246,6 @@ func (t *translator) windowAggregate(n *plan.WindowAggregate) (weir.Stream[row.R
 	}
 	w, tc := execWindow(n.Window, n.In.Columns())
 	keys := n.Keys
-	if n.Window.Kind == plan.Session {
-		if len(keys) != len(n.Window.PartitionKeys) {
-			return in, fmt.Errorf("sql: a SESSION window aggregation must group by exactly the window's PARTITION BY columns")
-		}
-	}
 	return exec.WindowAggregate(in, exec.WindowAggSpec{
 		InputTypes: plan.Types(n.In),
 		TimeCol:    tc,

@@ -59,6 +59,9 @@ type exprBinder struct {
 type aggRewrite struct {
 	in      *exprBinder
 	keyCol  map[string]int // bound key expression String() → output column
+	// aux maps the suffix of a legacy group window's auxiliary function
+	// (TUMBLE_START → START, ...) to an output column; nil without one.
+	aux map[string]int
 	aggCol  map[string]int // aggregate call AST String() → output column
 	outType []row.Type
 }
@@ -69,6 +72,16 @@ func (eb *exprBinder) errorf(n ast.Node, format string, args ...any) error {
 
 func (eb *exprBinder) bind(e ast.Expr) (expr.Expr, error) {
 	if eb.agg != nil {
+		if c, ok := e.(*ast.Call); ok && eb.agg.aux != nil && len(c.Name.Parts) == 1 {
+			fn := strings.ToUpper(c.Name.Parts[0].Name)
+			for _, w := range []string{"TUMBLE_", "HOP_", "SESSION_"} {
+				if suffix, ok := strings.CutPrefix(fn, w); ok {
+					if i, ok := eb.agg.aux[suffix]; ok {
+						return expr.Ref(i, eb.agg.outType[i]), nil
+					}
+				}
+			}
+		}
 		if c, ok := isAggCall(e); ok {
 			i, ok := eb.agg.aggCol[c.String()]
 			if !ok {

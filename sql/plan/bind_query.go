@@ -342,7 +342,18 @@ func (b *Binder) bindAggregate(s *ast.Select, from Rel, sc *scope, where expr.Ex
 	// Group keys, bound over the FROM scope.
 	var keys []expr.Expr
 	keyIdx := map[string]int{}
+	var group *WindowTVF // a legacy group window: GROUP BY TUMBLE(ts, size), ...
 	for _, g := range s.GroupBy {
+		if w, ok, err := b.groupWindow(g, from, eb); ok || err != nil {
+			if err != nil {
+				return nil, err
+			}
+			if group != nil {
+				return nil, errAt(g, "only one group window is allowed in GROUP BY")
+			}
+			group = w
+			continue
+		}
 		if _, ok := g.(*ast.GroupingSets); ok {
 			return nil, errAt(g, "GROUPING SETS, ROLLUP and CUBE are not supported yet")
 		}
@@ -427,6 +438,11 @@ func (b *Binder) bindAggregate(s *ast.Select, from Rel, sc *scope, where expr.Ex
 		return nil, collectErr
 	}
 
+	if group != nil {
+		n := len(from.Columns())
+		keys = append(keys, expr.Ref(n, group.Cols[n].Type), expr.Ref(n+1, group.Cols[n+1].Type))
+		return b.bindWindowAggregate(s, group, sc, where, keys, specs, items, true)
+	}
 	// A window aggregation: GROUP BY window_start, window_end over a
 	// window TVF.
 	if tvf, ok := from.(*WindowTVF); ok {
@@ -436,7 +452,7 @@ func (b *Binder) bindAggregate(s *ast.Select, from Rel, sc *scope, where expr.Ex
 		_, hasWE := keyIdx[fmt.Sprintf("$%d", n+1)]
 		if hasWS && hasWE {
 			_, _ = ws, we
-			return b.bindWindowAggregate(s, tvf, where, keys, specs, items)
+			return b.bindWindowAggregate(s, tvf, sc, where, keys, specs, items, false)
 		}
 	}
 
@@ -470,6 +486,79 @@ func (b *Binder) bindAggregate(s *ast.Select, from Rel, sc *scope, where expr.Ex
 		rw.aggCol[k] = len(keys) + i
 	}
 	return b.postAggregate(s, aggRel, rw, items)
+}
+
+// groupWindow recognises a legacy group window function of GROUP BY:
+// TUMBLE(time_attr, size), HOP(time_attr, slide, size) and
+// SESSION(time_attr, gap), and returns it as a window TVF over from.
+func (b *Binder) groupWindow(g ast.Expr, from Rel, eb *exprBinder) (*WindowTVF, bool, error) {
+	c, ok := g.(*ast.Call)
+	if !ok || len(c.Name.Parts) != 1 || c.Over != nil {
+		return nil, false, nil
+	}
+	fn := strings.ToUpper(c.Name.Parts[0].Name)
+	var kind WindowKind
+	switch fn {
+	case "TUMBLE":
+		kind = Tumble
+	case "HOP":
+		kind = Hop
+	case "SESSION":
+		kind = Session
+	default:
+		return nil, false, nil
+	}
+	want := map[WindowKind]int{Tumble: 2, Hop: 3, Session: 2}[kind]
+	if len(c.Args) != want && !(kind == Tumble && len(c.Args) == 3) {
+		return nil, true, errAt(c, "%s group window takes %d arguments", fn, want)
+	}
+	te, err := eb.bind(c.Args[0])
+	if err != nil {
+		return nil, true, err
+	}
+	ref, ok := te.(*expr.InputRef)
+	if !ok || ref.T.TimeAttr == row.NoTimeAttr {
+		return nil, true, errAt(c.Args[0], "Window can only be defined on a time attribute column, but is type of %s", te.Type())
+	}
+	var ivs []int64
+	for _, a := range c.Args[1:] {
+		e, err := (&exprBinder{sc: &scope{}}).bind(a)
+		if err != nil {
+			return nil, true, err
+		}
+		if e, err = expr.Fold(e); err != nil {
+			return nil, true, errAt(a, "%v", err)
+		}
+		l, ok := e.(*expr.Literal)
+		if !ok || l.T.Root != row.TypeIntervalDayTime || l.Value.IsNull() || l.Value.Int() <= 0 {
+			return nil, true, errAt(a, "%s needs positive constant INTERVAL ... DAY TO SECOND arguments, not %s", fn, e)
+		}
+		ivs = append(ivs, l.Value.Int())
+	}
+	w := Window{Kind: kind, TimeCol: ref.Index}
+	switch kind {
+	case Tumble:
+		w.Size = ivs[0]
+		if len(ivs) > 1 {
+			w.Offset = ivs[1]
+		}
+	case Hop:
+		w.Slide, w.Size = ivs[0], ivs[1]
+		if w.Size%w.Slide != 0 {
+			return nil, true, errAt(c, "HOP window requires size must be an integral multiple of slide, but got size %d ms and slide %d ms", w.Size, w.Slide)
+		}
+	case Session:
+		w.Gap = ivs[0]
+	}
+	cols := from.Columns()
+	wt := row.TimestampType(3).NotNull()
+	if cols[ref.Index].Type.Root == row.TypeTimestampLTZ || ref.T.TimeAttr == row.Proctime {
+		wt = row.TimestampLTZType(3).NotNull()
+	}
+	wtime := wt
+	wtime.TimeAttr = ref.T.TimeAttr
+	out := append(append([]Column(nil), cols...), Column{Name: "window_start", Type: wt}, Column{Name: "window_end", Type: wt}, Column{Name: "window_time", Type: wtime})
+	return &WindowTVF{In: from, Window: w, Cols: out}, true, nil
 }
 
 // preCalc builds the projection in front of an aggregation.
@@ -558,7 +647,9 @@ func (b *Binder) postAggregate(s *ast.Select, agg Rel, rw *aggRewrite, items []s
 	return &Calc{In: agg, Projects: projs, Cond: having, Cols: cols}, nil
 }
 
-func (b *Binder) bindWindowAggregate(s *ast.Select, tvf *WindowTVF, where expr.Expr, keys []expr.Expr, specs []*aggSpec, items []selectItem) (Rel, error) {
+// bindWindowAggregate plans a window aggregation over a window TVF (legacy:
+// a group window of GROUP BY, whose SESSION windows are per group key).
+func (b *Binder) bindWindowAggregate(s *ast.Select, tvf *WindowTVF, sc *scope, where expr.Expr, keys []expr.Expr, specs []*aggSpec, items []selectItem, legacy bool) (Rel, error) {
 	n := len(tvf.In.Columns())
 	usesWindowCols := func(e expr.Expr) bool {
 		found := false
@@ -592,6 +683,13 @@ func (b *Binder) bindWindowAggregate(s *ast.Select, tvf *WindowTVF, where expr.E
 	for _, i := range plainKeys {
 		keyCols = append(keyCols, pre.add(keys[i]))
 	}
+	if win.Kind == Session {
+		if legacy {
+			win.PartitionKeys = keyCols
+		} else if len(keyCols) != len(win.PartitionKeys) {
+			return nil, errAt(s, "a SESSION window aggregation must group by window_start, window_end and exactly the PARTITION BY columns of the SESSION window")
+		}
+	}
 	for _, sp := range specs {
 		for _, a := range sp.args {
 			if usesWindowCols(a) {
@@ -616,7 +714,7 @@ func (b *Binder) bindWindowAggregate(s *ast.Select, tvf *WindowTVF, where expr.E
 	}
 	cols = append(cols, tvf.Cols[n], tvf.Cols[n+1], tvf.Cols[n+2])
 	wa := &WindowAggregate{In: preRel, Window: win, Keys: keyCols, Aggs: calls, Cols: cols}
-	eb := &exprBinder{sc: scopeOf(tvf, "")}
+	eb := &exprBinder{sc: sc}
 	rw := &aggRewrite{in: eb, keyCol: map[string]int{}, aggCol: map[string]int{}, outType: Types(wa)}
 	for j, i := range plainKeys {
 		rw.keyCol[keys[i].String()] = j
@@ -628,6 +726,7 @@ func (b *Binder) bindWindowAggregate(s *ast.Select, tvf *WindowTVF, where expr.E
 	for j, sp := range specs {
 		rw.aggCol[sp.call.String()] = len(keyCols) + j
 	}
+	rw.aux = map[string]int{"START": base, "END": base + 1, "ROWTIME": base + 2, "PROCTIME": base + 2}
 	return b.postAggregate(s, wa, rw, items)
 }
 
