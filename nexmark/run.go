@@ -72,6 +72,9 @@ type BenchResult struct {
 	// query (so earlier queries of the same process do not count); where
 	// it cannot be reset, the process's peak so far (getrusage maxrss).
 	PeakRSSBytes int64 `json:"peak_rss_bytes"`
+	// SQLRatio is, for a query's SQL run (Query qN-sql), its events per
+	// second per core over the DataStream version's in the same run.
+	SQLRatio float64 `json:"sql_ratio,omitempty"`
 
 	// LatencyFrom says what row latencies are measured from (the query's
 	// Emission: event or watermark); empty when none was measured

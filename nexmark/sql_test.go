@@ -26,7 +26,7 @@ import (
 // form of the reference results.
 func sqlFinal(t *testing.T, name string, events int64, par int) [][]byte {
 	t.Helper()
-	script, err := nexmark.SQLScript(name, events, 7)
+	script, err := nexmark.SQLScript(name, events, 7, 10000)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -34,10 +34,11 @@ func SQLQueries() []string {
 }
 
 // SQLScript returns the Flink SQL job of a query: the event table (over
-// the 'nexmark' connector, events events from seed; 0 events: unbounded),
+// the 'nexmark' connector, events events from seed at rate events per
+// second of event time; 0 events: unbounded),
 // the person, auction and bid views, the query's sink table and its
 // INSERT INTO. It runs with `weir sql -f`.
-func SQLScript(query string, events int64, seed uint64) (string, error) {
+func SQLScript(query string, events int64, seed uint64, rate float64) (string, error) {
 	ddl, err := sqlFiles.ReadFile("sql/ddl.sql")
 	if err != nil {
 		return "", err
@@ -46,6 +47,10 @@ func SQLScript(query string, events int64, seed uint64) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("nexmark: no SQL for query %q (have %s)", query, strings.Join(SQLQueries(), ", "))
 	}
-	s := strings.NewReplacer("${EVENTS}", strconv.FormatInt(events, 10), "${SEED}", strconv.FormatUint(seed, 10)).Replace(string(ddl))
+	if rate <= 0 || rate != float64(int64(rate)) {
+		return "", fmt.Errorf("nexmark: the SQL table's rate must be a positive whole number of events per second, not %v", rate)
+	}
+	s := strings.NewReplacer("${EVENTS}", strconv.FormatInt(events, 10), "${SEED}", strconv.FormatUint(seed, 10),
+		"${RATE}", strconv.FormatInt(int64(rate), 10)).Replace(string(ddl))
 	return s + "\n" + string(q), nil
 }

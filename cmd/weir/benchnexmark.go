@@ -36,6 +36,7 @@ func newBenchNexmarkCmd() *cobra.Command {
 		stateBackend string
 		stateDir     string
 		asJSON       bool
+		withSQL      bool
 	)
 	cmd := &cobra.Command{
 		Use:   "nexmark --query qN|all --events N --parallelism P",
@@ -124,6 +125,16 @@ Queries: ` + queryNames(),
 					return err
 				}
 				results = append(results, r)
+				if withSQL && hasSQL(q.Name) {
+					sr, err := benchSQL(cmd.Context(), q.Name, cfg, opts)
+					if err != nil {
+						return err
+					}
+					if r.EventsPerCoreSecond > 0 {
+						sr.SQLRatio = sr.EventsPerCoreSecond / r.EventsPerCoreSecond
+					}
+					results = append(results, sr)
+				}
 			}
 			if asJSON {
 				enc := json.NewEncoder(out)
@@ -138,7 +149,10 @@ Queries: ` + queryNames(),
 				version(), runtime.Version(), runtime.GOOS, runtime.GOARCH, runtime.GOMAXPROCS(0), parallelism, events, rate, ckpt, stateBackend)
 			tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
 			fmt.Fprintln(out, "# latency: from the row's newest input; w: from the input closing the window (its timestamp - 4 s passes the window's end)")
-			fmt.Fprintln(tw, "query\tevents\twall s\tcpu s\tevents/s\tevents/s/core\trows\tp50 ms\tp99 ms\tpeak RSS MB\t")
+			if withSQL {
+				fmt.Fprintln(out, "# qN-sql: the query's Flink SQL job (nexmark/sql/qN.sql) on the same events; sql/ds: its events/s/core over the DataStream version's")
+			}
+			fmt.Fprintln(tw, "query\tevents\twall s\tcpu s\tevents/s\tevents/s/core\trows\tp50 ms\tp99 ms\tpeak RSS MB\tsql/ds\t")
 			for _, r := range results {
 				p50, p99 := "-", "-"
 				if r.LatencyRows > 0 {
@@ -148,8 +162,15 @@ Queries: ` + queryNames(),
 					}
 					p50, p99 = fmt.Sprintf("%.2f%s", r.LatencyP50Ms, w), fmt.Sprintf("%.2f%s", r.LatencyP99Ms, w)
 				}
-				fmt.Fprintf(tw, "%s\t%d\t%.2f\t%.2f\t%.0f\t%.0f\t%d\t%s\t%s\t%.0f\t\n", r.Query, r.Events, r.WallSeconds, r.CPUSeconds,
-					r.EventsPerSecond, r.EventsPerCoreSecond, r.Rows, p50, p99, float64(r.PeakRSSBytes)/(1<<20))
+				rows, ratio := fmt.Sprint(r.Rows), "-"
+				if r.Rows < 0 {
+					rows = "-"
+				}
+				if r.SQLRatio > 0 {
+					ratio = fmt.Sprintf("%.2f", r.SQLRatio)
+				}
+				fmt.Fprintf(tw, "%s\t%d\t%.2f\t%.2f\t%.0f\t%.0f\t%s\t%s\t%s\t%.0f\t%s\t\n", r.Query, r.Events, r.WallSeconds, r.CPUSeconds,
+					r.EventsPerSecond, r.EventsPerCoreSecond, rows, p50, p99, float64(r.PeakRSSBytes)/(1<<20), ratio)
 			}
 			if err := tw.Flush(); err != nil {
 				return fmt.Errorf("bench nexmark: %w", err)
@@ -166,6 +187,7 @@ Queries: ` + queryNames(),
 	fl.DurationVar(&ckpt, "checkpoint-interval", 0, "checkpoint interval (0: no checkpoints)")
 	fl.StringVar(&ckptDir, "checkpoint-dir", "", "checkpoint directory (default: a temporary directory)")
 	fl.BoolVar(&asJSON, "json", false, "print one JSON object per query")
+	fl.BoolVar(&withSQL, "sql", false, "also run each query's Flink SQL version (where written) on the same events, and print the ratio of events/s/core")
 	fl.StringVar(&stateBackend, "state", weir.StateHeap, "keyed state backend: heap or pebble")
 	fl.StringVar(&stateDir, "state-dir", "", "local directory of the pebble backend (default: under the system's temporary directory)")
 	return cmd

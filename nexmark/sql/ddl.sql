@@ -1,7 +1,7 @@
 -- The Nexmark benchmark's event table and views, as the nexmark project's
 -- Flink queries declare them (github.com/nexmark/nexmark, Apache-2.0),
--- written for Weir's 'nexmark' connector. ${EVENTS} and ${SEED} are
--- replaced by the runner.
+-- written for Weir's 'nexmark' connector. ${EVENTS}, ${SEED} and ${RATE}
+-- (events per second of event time) are replaced by the runner.
 CREATE TABLE datagen (
     event_type INT,
     person ROW<
@@ -22,8 +22,8 @@ CREATE TABLE datagen (
     WATERMARK FOR `dateTime` AS `dateTime` - INTERVAL '4' SECOND
 ) WITH (
     'connector' = 'nexmark',
-    'first-event.rate' = '10000',
-    'next-event.rate' = '10000',
+    'first-event.rate' = '${RATE}',
+    'next-event.rate' = '${RATE}',
     'events.num' = '${EVENTS}',
     'seed' = '${SEED}'
 );

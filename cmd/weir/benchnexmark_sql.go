@@ -1,0 +1,66 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"slices"
+
+	"github.com/weirstream/weir"
+	"github.com/weirstream/weir/bench"
+	"github.com/weirstream/weir/nexmark"
+	"github.com/weirstream/weir/sql"
+	"github.com/weirstream/weir/sql/connector"
+	"github.com/weirstream/weir/sql/parser"
+)
+
+// hasSQL reports whether a query is written in SQL (nexmark/sql).
+func hasSQL(name string) bool { return slices.Contains(nexmark.SQLQueries(), name) }
+
+// benchSQL runs a query's Flink SQL job (nexmark/sql/qN.sql, its sink a
+// blackhole) over the same generated events as the DataStream version and
+// measures it the same way (generator included, CPU time of the process).
+func benchSQL(ctx context.Context, name string, cfg nexmark.Config, opts weir.Options) (nexmark.BenchResult, error) {
+	script, err := nexmark.SQLScript(name, cfg.Events, cfg.Seed, cfg.Rate)
+	if err != nil {
+		return nexmark.BenchResult{}, err
+	}
+	reg := connector.Default()
+	reg.Register(nexmark.TableFactory{})
+	sess := sql.NewSession(sql.SessionOptions{Connectors: reg})
+	stmts, err := parser.Parse(script)
+	if err != nil {
+		return nexmark.BenchResult{}, fmt.Errorf("nexmark %s (sql): %w", name, err)
+	}
+	env := weir.NewEnvironment(opts)
+	jobs := 0
+	for _, st := range stmts {
+		_, job, err := sess.Execute(st)
+		if err != nil {
+			return nexmark.BenchResult{}, fmt.Errorf("nexmark %s (sql): %w", name, err)
+		}
+		if job != nil {
+			if err := job.Build(env, nil); err != nil {
+				return nexmark.BenchResult{}, fmt.Errorf("nexmark %s (sql): %w", name, err)
+			}
+			jobs++
+		}
+	}
+	if jobs != 1 {
+		return nexmark.BenchResult{}, fmt.Errorf("nexmark %s (sql): the script has %d jobs, want 1", name, jobs)
+	}
+	m, err := bench.Measure(cfg.Events, func() error { return env.Execute(ctx) })
+	if err != nil {
+		return nexmark.BenchResult{}, fmt.Errorf("nexmark %s (sql): %w", name, err)
+	}
+	r := nexmark.BenchResult{
+		Query: name + "-sql", Events: cfg.Events, Parallelism: max(opts.Parallelism, 1), State: opts.StateBackend,
+		WallSeconds: m.Wall.Seconds(), CPUSeconds: m.CPU.Seconds(), EventsPerCoreSecond: m.PerCoreSecond(), Rows: -1,
+	}
+	if m.PeakRSS >= 0 && m.StartRSS >= 0 {
+		r.PeakRSSBytes = m.StartRSS + m.PeakRSS
+	}
+	if m.Wall > 0 {
+		r.EventsPerSecond = float64(cfg.Events) / m.Wall.Seconds()
+	}
+	return r, nil
+}
