@@ -350,7 +350,12 @@ func (n *Call) format(p *printer) {
 }
 
 func (n *NamedArg) format(p *printer) {
-	p.ident(n.Name)
+	// Any word may name an argument: it is followed by =>.
+	if lexesAsIdent(n.Name.Name) {
+		p.w(n.Name.Name)
+	} else {
+		p.ident(n.Name)
+	}
 	p.w(" => ")
 	n.Value.format(p)
 }
@@ -358,9 +363,15 @@ func (n *NamedArg) format(p *printer) {
 func (n *TableArg) format(p *printer) {
 	p.w("TABLE ")
 	n.Name.format(p)
-	if len(n.PartitionBy) > 0 {
+	switch len(n.PartitionBy) {
+	case 0:
+	case 1:
 		p.w(" PARTITION BY ")
+		n.PartitionBy[0].format(p)
+	default:
+		p.w(" PARTITION BY (")
 		p.exprs(n.PartitionBy)
+		p.w(")")
 	}
 }
 

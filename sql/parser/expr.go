@@ -335,8 +335,9 @@ func (p *parser) call(name *ast.Name) *ast.Call {
 // arg parses a function argument: [name =>] (TABLE t [PARTITION BY ..] | DESCRIPTOR(..) | expr).
 func (p *parser) arg() ast.Expr {
 	pos := p.pos()
-	if p.isIdent() && p.isOpAt(1, "=>") {
-		n := &ast.NamedArg{Pos: pos, Name: p.ident()}
+	if (p.peek().kind == tIdent || p.peek().kind == tQIdent) && p.isOpAt(1, "=>") {
+		t := p.next()
+		n := &ast.NamedArg{Pos: pos, Name: &ast.Ident{Pos: t.pos, Name: t.text}}
 		p.i++
 		n.Value = p.argValue()
 		return n
