@@ -351,7 +351,7 @@ func (p *parser) argValue() ast.Expr {
 	case p.isKw("TABLE") && !p.isOpAt(1, "("):
 		p.i++
 		t := &ast.TableArg{Pos: pos, Name: p.name()}
-		if p.acceptKws("PARTITION", "BY") {
+		if p.acceptKwBy("PARTITION") {
 			if p.acceptOp("(") {
 				t.PartitionBy = p.exprList()
 				p.expectOp(")")
@@ -387,6 +387,9 @@ func (p *parser) paren() ast.Expr {
 func (p *parser) caseExpr() ast.Expr {
 	c := &ast.CaseExpr{Pos: p.pos()}
 	p.expectKw("CASE")
+	if p.isKw("END") {
+		p.expected("WHEN")
+	}
 	if !p.isKw("WHEN") {
 		c.Operand = p.expr()
 	}

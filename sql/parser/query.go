@@ -26,7 +26,7 @@ func (p *parser) query() ast.QueryExpr {
 		}
 	}
 	q.Body = p.setExpr(0)
-	if p.acceptKws("ORDER", "BY") {
+	if p.acceptKwBy("ORDER") {
 		q.OrderBy = p.orderItems()
 	}
 	if p.acceptKw("LIMIT") {
@@ -130,7 +130,7 @@ func (p *parser) selectBody() *ast.Select {
 	if p.acceptKw("WHERE") {
 		s.Where = p.expr()
 	}
-	if p.acceptKws("GROUP", "BY") {
+	if p.acceptKwBy("GROUP") {
 		for {
 			s.GroupBy = append(s.GroupBy, p.groupItem())
 			if !p.acceptOp(",") {
@@ -302,10 +302,10 @@ func (p *parser) windowSpec() *ast.WindowSpec {
 	if p.isIdent() && !p.isKw("ROWS", "RANGE") {
 		w.Base = p.ident()
 	}
-	if p.acceptKws("PARTITION", "BY") {
+	if p.acceptKwBy("PARTITION") {
 		w.PartitionBy = p.exprList()
 	}
-	if p.acceptKws("ORDER", "BY") {
+	if p.acceptKwBy("ORDER") {
 		w.OrderBy = p.orderItems()
 	}
 	if p.isKw("ROWS", "RANGE") {
@@ -484,10 +484,10 @@ func (p *parser) matchRecognize(input ast.TableRef) *ast.MatchRecognize {
 	m := &ast.MatchRecognize{Pos: p.pos(), Input: input}
 	p.expectKw("MATCH_RECOGNIZE")
 	p.expectOp("(")
-	if p.acceptKws("PARTITION", "BY") {
+	if p.acceptKwBy("PARTITION") {
 		m.PartitionBy = p.exprList()
 	}
-	if p.acceptKws("ORDER", "BY") {
+	if p.acceptKwBy("ORDER") {
 		m.OrderBy = p.orderItems()
 	}
 	if p.acceptKw("MEASURES") {
@@ -617,4 +617,13 @@ func (p *parser) patternQuant() ast.PatternTerm {
 	}
 	q.Reluctant = p.acceptOp("?")
 	return q
+}
+
+// acceptKwBy accepts kw BY; once kw is seen, BY is required.
+func (p *parser) acceptKwBy(kw string) bool {
+	if !p.acceptKw(kw) {
+		return false
+	}
+	p.expectKw("BY")
+	return true
 }
