@@ -129,6 +129,61 @@ func (p *printer) operand(e Expr, min int) {
 
 func (p *printer) str(s string) { p.w(QuoteString(s)) }
 
+// forceQuote writes name back-quoted even where QuoteIdent would not need to.
+func (p *printer) forceQuote(name string) {
+	p.w("`" + strings.ReplaceAll(name, "`", "``") + "`")
+}
+
+// keywordSyntaxFuncs are the function names the parser reads with keyword syntax inside the
+// parentheses (CAST(x AS t), TRIM(BOTH ..), ...). A plain call to a function of that name
+// must be written back-quoted, except the plain forms the parser accepts itself.
+var keywordSyntaxFuncs = map[string]bool{"CAST": true, "TRY_CAST": true, "EXTRACT": true,
+	"POSITION": true, "TRIM": true, "OVERLAY": true, "SUBSTRING": true, "FLOOR": true,
+	"CEIL": true, "CEILING": true, "TIMESTAMPADD": true, "TIMESTAMPDIFF": true,
+	"DESCRIPTOR": true}
+
+// needsQuotedName reports whether a single-part call name must be back-quoted so that it
+// re-parses as a plain call.
+func (n *Call) needsQuotedName() bool {
+	u := strings.ToUpper(n.Name.Parts[0].Name)
+	if !keywordSyntaxFuncs[u] {
+		return false
+	}
+	plain := !n.Distinct && !n.All && n.Filter == nil && n.Over == nil && n.OverName == nil &&
+		len(n.Args) > 0
+	switch u {
+	case "SUBSTRING", "FLOOR", "CEIL", "CEILING":
+		// SUBSTRING(s, i, n) and FLOOR(x) are plain calls unless an argument is a named or
+		// table argument, which the keyword forms do not accept.
+		if !plain {
+			return true
+		}
+		for _, a := range n.Args {
+			switch a.(type) {
+			case *NamedArg, *TableArg, *Descriptor, *TimeUnitArg:
+				return true
+			}
+		}
+		return false
+	case "TIMESTAMPADD", "TIMESTAMPDIFF":
+		if len(n.Args) == 0 {
+			return false
+		}
+		_, unit := n.Args[0].(*TimeUnitArg)
+		return !unit || n.Distinct || n.All
+	}
+	return true
+}
+
+// builtinTypeNames are the type names the parser reads as built-in types; a user-defined type
+// of the same name must be back-quoted.
+var builtinTypeNames = map[string]bool{"CHAR": true, "CHARACTER": true, "VARCHAR": true,
+	"STRING": true, "BOOLEAN": true, "BINARY": true, "VARBINARY": true, "BYTES": true,
+	"DECIMAL": true, "DEC": true, "NUMERIC": true, "TINYINT": true, "SMALLINT": true,
+	"INT": true, "INTEGER": true, "BIGINT": true, "FLOAT": true, "REAL": true, "DOUBLE": true,
+	"DATE": true, "TIME": true, "TIMESTAMP": true, "TIMESTAMP_LTZ": true, "NULL": true,
+	"ARRAY": true, "MULTISET": true, "MAP": true, "ROW": true, "INTERVAL": true}
+
 func (p *printer) int(n int) { p.w(strconv.Itoa(n)) }
 
 // ---- expressions ----
@@ -324,7 +379,11 @@ func (n *Call) format(p *printer) {
 			if i > 0 {
 				p.w(".")
 			}
-			p.w(quoteFuncName(part.Name))
+			if len(n.Name.Parts) == 1 && n.needsQuotedName() {
+				p.forceQuote(part.Name)
+			} else {
+				p.w(quoteFuncName(part.Name))
+			}
 		}
 	}
 	p.w("(")
@@ -508,7 +567,16 @@ func (n *GroupingSets) format(p *printer) {
 func (n *DataType) format(p *printer) {
 	switch {
 	case n.UserName != nil:
-		n.UserName.format(p)
+		for i, part := range n.UserName.Parts {
+			if i > 0 {
+				p.w(".")
+			}
+			if i == 0 && builtinTypeNames[strings.ToUpper(part.Name)] {
+				p.forceQuote(part.Name)
+			} else {
+				p.ident(part)
+			}
+		}
 	case n.Name == "ARRAY" || n.Name == "MULTISET":
 		p.w(n.Name + "<")
 		n.Elem[0].format(p)
@@ -519,6 +587,8 @@ func (n *DataType) format(p *printer) {
 		p.w(", ")
 		n.Elem[1].format(p)
 		p.w(">")
+	case n.Name == "ROW" && len(n.Fields) == 0:
+		p.w("ROW()")
 	case n.Name == "ROW":
 		p.w("ROW<")
 		for i, f := range n.Fields {
@@ -591,21 +661,21 @@ func (n *Query) format(p *printer) {
 	if n.Fetch {
 		if n.Offset != nil {
 			p.w(" OFFSET ")
-			n.Offset.format(p)
+			p.operand(n.Offset, PrecCmp+1)
 			p.w(" ROWS")
 		}
 		p.w(" FETCH FIRST ")
-		n.Limit.format(p)
+		p.operand(n.Limit, PrecCmp+1)
 		p.w(" ROWS ONLY")
 		return
 	}
 	if n.Limit != nil {
 		p.w(" LIMIT ")
-		n.Limit.format(p)
+		p.operand(n.Limit, PrecCmp+1)
 	}
 	if n.Offset != nil {
 		p.w(" OFFSET ")
-		n.Offset.format(p)
+		p.operand(n.Offset, PrecCmp+1)
 	}
 }
 
@@ -781,7 +851,14 @@ func (n *Frame) format(p *printer) {
 
 func (n *FrameBound) format(p *printer) {
 	if n.Offset != nil {
-		p.operand(n.Offset, PrecAnd+1)
+		// A column named like the bound keywords must stay quoted.
+		if c, ok := n.Offset.(*ColumnRef); ok && len(c.Parts) == 1 &&
+			(strings.EqualFold(c.Parts[0].Name, "UNBOUNDED") ||
+				strings.EqualFold(c.Parts[0].Name, "CURRENT")) {
+			p.forceQuote(c.Parts[0].Name)
+		} else {
+			p.operand(n.Offset, PrecAnd+1)
+		}
 		p.w(" ")
 	}
 	p.w(string(n.Kind))
@@ -808,7 +885,7 @@ func (n *TableName) format(p *printer) {
 	n.Name.format(p)
 	if n.SystemTime != nil {
 		p.w(" FOR SYSTEM_TIME AS OF ")
-		n.SystemTime.format(p)
+		p.operand(n.SystemTime, PrecCmp+1)
 	}
 	p.alias(n.Alias)
 }
@@ -920,7 +997,7 @@ func (n *MatchRecognize) format(p *printer) {
 	p.w(")")
 	if n.Within != nil {
 		p.w(" WITHIN ")
-		n.Within.format(p)
+		p.operand(n.Within, PrecPrimary)
 	}
 	p.w(" DEFINE ")
 	for i, d := range n.Defines {
@@ -1022,7 +1099,7 @@ func (n *Option) format(p *printer) {
 	}
 	p.w(" = ")
 	if n.ValueLit != nil {
-		n.ValueLit.format(p)
+		p.operand(n.ValueLit, PrecCmp+1)
 	} else {
 		p.str(n.Value)
 	}
@@ -1109,7 +1186,7 @@ var columnWords = map[string]bool{"WATERMARK": true, "PERIOD": true}
 
 func (n *ColumnDef) format(p *printer) {
 	if columnWords[strings.ToUpper(n.Name.Name)] {
-		p.w("`" + n.Name.Name + "`")
+		p.forceQuote(n.Name.Name)
 	} else {
 		p.ident(n.Name)
 	}
@@ -1289,7 +1366,15 @@ func (n *Describe) format(p *printer) {
 	if n.Extended {
 		p.w("EXTENDED ")
 	}
-	n.Name.format(p)
+	if first := n.Name.Parts[0].Name; strings.EqualFold(first, "EXTENDED") {
+		p.forceQuote(first)
+		for _, part := range n.Name.Parts[1:] {
+			p.w(".")
+			p.ident(part)
+		}
+	} else {
+		n.Name.format(p)
+	}
 }
 
 func (n *Explain) format(p *printer) {

@@ -255,7 +255,7 @@ func (p *parser) primary() ast.Expr {
 		return e
 	case call && ast.IsReservedFunc(u):
 		p.i++
-		return p.call(&ast.Name{Pos: pos, Parts: []*ast.Ident{{Pos: pos, Name: t.text}}})
+		return p.call(&ast.Name{Pos: pos, Parts: []*ast.Ident{{Pos: pos, Name: t.text}}}, false)
 	case ast.IsReserved(u):
 		p.expected("expression")
 	}
@@ -265,6 +265,7 @@ func (p *parser) primary() ast.Expr {
 // nameExpr parses a column reference, t.* or a function call.
 func (p *parser) nameExpr() ast.Expr {
 	pos := p.pos()
+	unquoted := p.peek().kind == tIdent
 	parts := []*ast.Ident{p.ident()}
 	for p.isOp(".") {
 		switch {
@@ -279,19 +280,20 @@ func (p *parser) nameExpr() ast.Expr {
 		break
 	}
 	if p.isOp("(") {
-		return p.call(&ast.Name{Pos: pos, Parts: parts})
+		return p.call(&ast.Name{Pos: pos, Parts: parts}, unquoted && len(parts) == 1)
 	}
 	return &ast.ColumnRef{Pos: pos, Parts: parts}
 }
 
-// call parses (args) [FILTER (WHERE ..)] [OVER ..] after a function name.
-func (p *parser) call(name *ast.Name) *ast.Call {
+// call parses (args) [FILTER (WHERE ..)] [OVER ..] after a function name. keyword reports an
+// unquoted single-part name, for which TIMESTAMPADD and TIMESTAMPDIFF take a unit first.
+func (p *parser) call(name *ast.Name, keyword bool) *ast.Call {
 	c := &ast.Call{Pos: name.Pos, Name: name}
 	p.expectOp("(")
 	u := strings.ToUpper(name.Last().Name)
 	switch {
 	case p.isOp(")"):
-	case len(name.Parts) == 1 && (u == "TIMESTAMPADD" || u == "TIMESTAMPDIFF"):
+	case keyword && (u == "TIMESTAMPADD" || u == "TIMESTAMPDIFF"):
 		c.Args = []ast.Expr{&ast.TimeUnitArg{Pos: p.pos(), Unit: p.timeUnit()}}
 		for p.acceptOp(",") {
 			c.Args = append(c.Args, p.expr())

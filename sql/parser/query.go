@@ -399,9 +399,13 @@ func (p *parser) tableRef() ast.TableRef {
 		t = p.matchRecognize(t)
 	}
 	implicit := p.isIdent()
+	aliasTok := p.peek()
 	if a := p.tableAlias(); a != nil {
 		if implicit && len(a.Columns) == 0 {
 			p.checkMisspelt(tableFollowers)
+		}
+		if hasAlias(t) {
+			p.failAt(aliasTok, "table reference already has an alias")
 		}
 		switch t := t.(type) {
 		case *ast.TableName:
@@ -531,7 +535,7 @@ func (p *parser) matchRecognize(input ast.TableRef) *ast.MatchRecognize {
 	m.Pattern = p.patternAlt()
 	p.expectOp(")")
 	if p.acceptKw("WITHIN") {
-		m.Within = p.primary()
+		m.Within = p.postfix(p.primary())
 	}
 	p.expectKw("DEFINE")
 	for {
@@ -626,4 +630,21 @@ func (p *parser) acceptKwBy(kw string) bool {
 	}
 	p.expectKw("BY")
 	return true
+}
+
+// hasAlias reports whether t (from a parenthesised FROM item) already carries an alias.
+func hasAlias(t ast.TableRef) bool {
+	switch t := t.(type) {
+	case *ast.TableName:
+		return t.Alias != nil
+	case *ast.DerivedTable:
+		return t.Alias != nil
+	case *ast.TableFunc:
+		return t.Alias != nil
+	case *ast.Unnest:
+		return t.Alias != nil
+	case *ast.MatchRecognize:
+		return t.Alias != nil
+	}
+	return false
 }
