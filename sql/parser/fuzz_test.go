@@ -6,12 +6,14 @@ import (
 	"testing"
 
 	"github.com/cockroachdb/datadriven"
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/weirstream/weir/sql/ast"
 )
 
 // FuzzParse checks that the parser never panics and that, whenever a script parses, its
-// canonical text parses again and prints identically (print → parse → print is a fixpoint).
+// canonical text parses again to an equal tree (positions ignored) that prints identically
+// (print → parse → print is a fixpoint).
 // The seed corpus is every input of the datadriven scripts in testdata/ plus testdata/fuzz.
 func FuzzParse(f *testing.F) {
 	files, _ := filepath.Glob("testdata/*")
@@ -39,6 +41,9 @@ func FuzzParse(f *testing.F) {
 		}
 		if text2 := ast.FormatScript(again); text2 != text {
 			t.Fatalf("not a fixpoint\ninput: %q\nfirst:  %s\nsecond: %s", sql, text, text2)
+		}
+		if diff := cmp.Diff(stmts, again, ignorePos); diff != "" {
+			t.Fatalf("re-parsed tree differs\ninput: %q\ncanonical: %s\n%s", sql, text, diff)
 		}
 		// Expressions and types go through their own entry points too.
 		if e, err := ParseExpr(sql); err == nil {

@@ -433,7 +433,7 @@ func (p *parser) insert() *ast.Insert {
 
 // startsQueryAt reports whether the token k ahead starts a query (after any '(').
 func (p *parser) startsQueryAt(k int) bool {
-	for p.isOpAt(k, "(") {
+	for p.isOpAt(k, "(") && k < maxDepth {
 		k++
 	}
 	t := p.peekAt(k)
