@@ -16,7 +16,7 @@ func TestQuoteIdent(t *testing.T) {
 		{"MyCol_1$", "MyCol_1$"},
 		{"naïve", "naïve"},
 		{"select", "`select`"},
-		{"Value", "`Value`"},      // Flink reserved, accepted unquoted by this parser
+		{"Value", "`Value`"}, // Flink reserved, accepted unquoted by this parser
 		{"timestamp", "`timestamp`"},
 		{"key", "key"},
 		{"1a", "`1a`"},
