@@ -692,7 +692,9 @@ func (n *CTE) format(p *printer) {
 }
 
 func (n *Select) format(p *printer) {
-	p.w("SELECT ")
+	p.w("SELECT")
+	p.hints(n.Hints)
+	p.w(" ")
 	if n.Distinct {
 		p.w("DISTINCT ")
 	} else if n.All {
@@ -864,6 +866,33 @@ func (n *FrameBound) format(p *printer) {
 	p.w(string(n.Kind))
 }
 
+// hints writes " /*+ h1, h2 */" (with the leading space) when there are hints.
+func (p *printer) hints(hs []*Hint) {
+	if len(hs) == 0 {
+		return
+	}
+	p.w(" /*+ ")
+	for i, h := range hs {
+		if i > 0 {
+			p.w(", ")
+		}
+		h.format(p)
+	}
+	p.w(" */")
+}
+
+func (n *Hint) format(p *printer) {
+	p.ident(n.Name)
+	switch {
+	case len(n.Options) > 0:
+		p.options(n.Options)
+	case len(n.Args) > 0:
+		p.w("(")
+		p.exprs(n.Args)
+		p.w(")")
+	}
+}
+
 func (p *printer) alias(a *Alias) {
 	if a != nil {
 		p.w(" ")
@@ -883,6 +912,7 @@ func (n *Alias) format(p *printer) {
 
 func (n *TableName) format(p *printer) {
 	n.Name.format(p)
+	p.hints(n.Hints)
 	if n.SystemTime != nil {
 		p.w(" FOR SYSTEM_TIME AS OF ")
 		p.operand(n.SystemTime, PrecCmp+1)
@@ -1112,6 +1142,7 @@ func (n *Insert) format(p *printer) {
 		p.w("INSERT INTO ")
 	}
 	n.Table.format(p)
+	p.hints(n.Hints)
 	if len(n.Partition) > 0 {
 		p.w(" PARTITION ")
 		p.options(n.Partition)

@@ -26,6 +26,8 @@ type CTE struct {
 // [WINDOW ..].
 type Select struct {
 	Pos
+	// Hints are the query hints /*+ ... */ written right after SELECT.
+	Hints    []*Hint
 	Distinct bool
 	// All is an explicit ALL quantifier.
 	All     bool
@@ -137,9 +139,21 @@ type Alias struct {
 // FOR SYSTEM_TIME AS OF expr (temporal/lookup join) and alias.
 type TableName struct {
 	Pos
-	Name       *Name
+	Name *Name
+	// Hints are the table hints /*+ OPTIONS(..) */ written after the name.
+	Hints      []*Hint
 	SystemTime Expr
 	Alias      *Alias
+}
+
+// Hint is one hint of a /*+ ... */ comment: a name with either key-value options
+// (OPTIONS('k' = 'v'), LOOKUP('table' = 'Customers', ..)) or a list of plain arguments
+// (BROADCAST(t1, t2)): identifiers as [*ColumnRef], literals as [*Literal].
+type Hint struct {
+	Pos
+	Name    *Ident
+	Options []*Option
+	Args    []Expr
 }
 
 // DerivedTable is a subquery in FROM: [LATERAL] (query) [AS alias].

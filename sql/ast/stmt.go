@@ -11,6 +11,8 @@ type Insert struct {
 	Pos
 	Overwrite bool
 	Table     *Name
+	// Hints are the sink table hints /*+ OPTIONS(..) */ written after the table name.
+	Hints     []*Hint
 	Partition []*Option
 	Columns   []*Ident
 	Query     QueryExpr

@@ -253,3 +253,6 @@ func (n *When) String() string { return Format(n) }
 
 // String returns the canonical SQL text of the node.
 func (n *WindowSpec) String() string { return Format(n) }
+
+// String returns the canonical SQL text of the node.
+func (n *Hint) String() string { return Format(n) }

@@ -87,6 +87,12 @@ func addOrder(c *children, items []*OrderItem) {
 	}
 }
 
+func addHints(c *children, hs []*Hint) {
+	for _, h := range hs {
+		c.add(h)
+	}
+}
+
 func addOptions(c *children, opts []*Option) {
 	for _, o := range opts {
 		c.add(o)
@@ -191,6 +197,7 @@ func Children(n Node) []Node {
 		addIdents(&c, n.Columns)
 		c.add(n.Query)
 	case *Select:
+		addHints(&c, n.Hints)
 		for _, it := range n.Items {
 			c.add(it)
 		}
@@ -225,7 +232,13 @@ func Children(n Node) []Node {
 		c.add(n.Name)
 		addIdents(&c, n.Columns)
 	case *TableName:
-		c.add(n.Name, n.SystemTime, n.Alias)
+		c.add(n.Name)
+		addHints(&c, n.Hints)
+		c.add(n.SystemTime, n.Alias)
+	case *Hint:
+		c.add(n.Name)
+		addOptions(&c, n.Options)
+		addExprs(&c, n.Args)
 	case *DerivedTable:
 		c.add(n.Query, n.Alias)
 	case *TableFunc:
@@ -272,6 +285,7 @@ func Children(n Node) []Node {
 		c.add(n.ValueLit)
 	case *Insert:
 		c.add(n.Table)
+		addHints(&c, n.Hints)
 		addOptions(&c, n.Partition)
 		addIdents(&c, n.Columns)
 		c.add(n.Query)

@@ -3,8 +3,10 @@
 // The lexer and the recursive-descent parser are hand-written; expressions are parsed by
 // precedence climbing with the levels of [ast.PrecOr] .. [ast.PrecPrimary]. Keywords are
 // case-insensitive, identifiers keep their case; `back-quoted` identifiers may contain any
-// character (a back quote is written twice). Comments are -- to end of line and /* ... */;
-// Flink's /*+ ... */ table hints are read as comments and dropped.
+// character (a back quote is written twice). Comments are -- to end of line and /* ... */.
+// Hint comments /*+ ... */ are parsed where Flink reads them, after a table name (table hints
+// such as OPTIONS) and right after SELECT (query hints such as BROADCAST or LOOKUP); elsewhere
+// they are ignored like comments.
 //
 // Entry points: [Parse] for a script of ';'-separated statements, [ParseOne] for a single
 // statement, [ParseExpr] for an expression and [ParseType] for a data type. Every failure is

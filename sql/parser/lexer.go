@@ -37,14 +37,24 @@ type token struct {
 	pos   ast.Pos
 	// end is the byte offset just past the token.
 	end int
+	// hints are the /*+ ... */ comments directly before the token.
+	hints []hintComment
+}
+
+// hintComment is a /*+ ... */ comment; its body is lexed when the parser reads it.
+type hintComment struct {
+	// pos is the position of the body (just after "/*+"), end its end offset (before "*/").
+	pos ast.Pos
+	end int
 }
 
 type lexer struct {
-	src  string
-	off  int
-	line int
-	col  int
-	toks []token
+	src   string
+	off   int
+	line  int
+	col   int
+	toks  []token
+	hints []hintComment // hints seen since the last token
 }
 
 // operators, longest first within each leading character.
@@ -53,13 +63,18 @@ var operators = []string{"<>", "<=", ">=", "!=", "||", "=>", "(", ")", "[", "]",
 
 // lex splits src into tokens, ending with a tEOF token.
 func lex(src string) ([]token, error) {
-	l := &lexer{src: src, line: 1, col: 1}
+	return lexFrom(src, ast.Pos{Line: 1, Column: 1})
+}
+
+// lexFrom lexes src[start.Offset:], numbering positions from start.
+func lexFrom(src string, start ast.Pos) ([]token, error) {
+	l := &lexer{src: src, off: start.Offset, line: start.Line, col: start.Column}
 	for {
 		if err := l.skipSpace(); err != nil {
 			return nil, err
 		}
 		if l.off >= len(src) {
-			l.toks = append(l.toks, token{kind: tEOF, pos: l.pos(), end: l.off})
+			l.toks = append(l.toks, token{kind: tEOF, pos: l.pos(), end: l.off, hints: l.hints})
 			return l.toks, nil
 		}
 		if err := l.token(); err != nil {
@@ -113,6 +128,13 @@ func (l *lexer) skipSpace() error {
 			if end < 0 {
 				return l.errAt(start, "unterminated comment")
 			}
+			if end > 0 && l.peekByte(2) == '+' {
+				bodyEnd := l.off + 2 + end
+				l.advance(3)
+				l.hints = append(l.hints, hintComment{pos: l.pos(), end: bodyEnd})
+				l.advance(bodyEnd + 2 - l.off)
+				continue
+			}
 			l.advance(end + 4)
 		default:
 			return nil
@@ -122,7 +144,8 @@ func (l *lexer) skipSpace() error {
 }
 
 func (l *lexer) emit(kind tokKind, text string, start ast.Pos) {
-	t := token{kind: kind, text: text, pos: start, end: l.off}
+	t := token{kind: kind, text: text, pos: start, end: l.off, hints: l.hints}
+	l.hints = nil
 	if kind == tIdent {
 		t.upper = strings.ToUpper(text)
 	}

@@ -406,6 +406,7 @@ func (p *parser) insert() *ast.Insert {
 		p.expected("INTO or OVERWRITE")
 	}
 	ins.Table = p.name()
+	ins.Hints = p.hints()
 	if p.acceptKw("PARTITION") {
 		p.expectOp("(")
 		for {

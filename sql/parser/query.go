@@ -113,6 +113,7 @@ func (p *parser) setPrimary() ast.QueryExpr {
 func (p *parser) selectBody() *ast.Select {
 	s := &ast.Select{Pos: p.pos()}
 	p.expectKw("SELECT")
+	s.Hints = p.hints()
 	if p.acceptKw("DISTINCT") {
 		s.Distinct = true
 	} else {
@@ -476,6 +477,7 @@ func (p *parser) tablePrimary() ast.TableRef {
 		p.expected("table name")
 	}
 	t := &ast.TableName{Pos: pos, Name: p.name()}
+	t.Hints = p.hints()
 	if p.acceptKws("FOR", "SYSTEM_TIME", "AS", "OF") {
 		t.SystemTime = p.exprPrec(ast.PrecCmp)
 	}
@@ -647,4 +649,61 @@ func hasAlias(t ast.TableRef) bool {
 		return t.Alias != nil
 	}
 	return false
+}
+
+// hints parses the /*+ ... */ comments written just before the current token.
+func (p *parser) hints() []*ast.Hint {
+	var out []*ast.Hint
+	for _, h := range p.peek().hints {
+		toks, err := lexFrom(p.src[:h.end], h.pos)
+		if err != nil {
+			panic(bailout{err.(*Error)})
+		}
+		sub := &parser{src: p.src, toks: toks, depth: p.depth}
+		for {
+			out = append(out, sub.hint())
+			if !sub.acceptOp(",") {
+				break
+			}
+		}
+		if sub.peek().kind != tEOF {
+			sub.expected("',' or end of hint")
+		}
+	}
+	return out
+}
+
+func (p *parser) hint() *ast.Hint {
+	h := &ast.Hint{Pos: p.pos(), Name: p.ident()}
+	if !p.acceptOp("(") {
+		return h
+	}
+	if p.peek().kind == tString && p.isOpAt(1, "=") {
+		for {
+			o := &ast.Option{Pos: p.pos(), Key: p.stringLit()}
+			p.expectOp("=")
+			o.Value = p.stringLit()
+			h.Options = append(h.Options, o)
+			if !p.acceptOp(",") {
+				break
+			}
+		}
+	} else {
+		for !p.isOp(")") {
+			t := p.peek()
+			switch t.kind {
+			case tIdent, tQIdent:
+				h.Args = append(h.Args, &ast.ColumnRef{Pos: t.pos, Parts: p.name().Parts})
+			case tString, tInt:
+				h.Args = append(h.Args, p.primary())
+			default:
+				p.expected("hint argument")
+			}
+			if !p.acceptOp(",") {
+				break
+			}
+		}
+	}
+	p.expectOp(")")
+	return h
 }
