@@ -32,8 +32,9 @@ type Literal struct {
 	Value string
 }
 
-// TypedLiteral is a datetime literal: DATE '2020-01-01', TIME '12:00:00',
-// TIMESTAMP '2020-01-01 00:00:00', TIMESTAMP_LTZ '...'. Type is the upper-cased keyword.
+// TypedLiteral is a datetime literal: DATE '2020-01-01', TIME '12:00:00' or
+// TIMESTAMP '2020-01-01 00:00:00'. Type is the upper-cased keyword. (Flink has no
+// TIMESTAMP_LTZ literal; TO_TIMESTAMP_LTZ(..) is a function call.)
 type TypedLiteral struct {
 	Pos
 	Type  string

@@ -1390,6 +1390,21 @@ func (n *Show) format(p *printer) {
 		p.w(" ")
 		n.Name.format(p)
 	}
+	if n.From != nil {
+		p.w(" FROM ")
+		n.From.format(p)
+	}
+	if n.Like != nil {
+		if n.NotLike {
+			p.w(" NOT")
+		}
+		if n.ILike {
+			p.w(" ILIKE ")
+		} else {
+			p.w(" LIKE ")
+		}
+		p.str(*n.Like)
+	}
 }
 
 func (n *Describe) format(p *printer) {

@@ -174,7 +174,8 @@ type Reset struct {
 }
 
 // Show is SHOW CATALOGS|DATABASES|TABLES|VIEWS|FUNCTIONS|MODULES|JARS|CURRENT CATALOG|
-// CURRENT DATABASE, or SHOW CREATE TABLE|VIEW name.
+// CURRENT DATABASE, SHOW COLUMNS FROM t, or SHOW CREATE TABLE|VIEW name, with the optional
+// FROM|IN container and [NOT] LIKE|ILIKE filter of the listing forms.
 type Show struct {
 	Pos
 	// Object is the upper-cased object kind ("TABLES", "CURRENT CATALOG", "CREATE TABLE", ...).
@@ -183,6 +184,13 @@ type Show struct {
 	User bool
 	// Name is the object of SHOW CREATE TABLE|VIEW, else nil.
 	Name *Name
+	// From is the catalog, database or table of SHOW TABLES|VIEWS|FUNCTIONS|DATABASES|COLUMNS
+	// FROM|IN name, or nil.
+	From *Name
+	// Like is the pattern of [NOT] LIKE|ILIKE 'pattern', or nil.
+	Like    *string
+	NotLike bool
+	ILike   bool
 }
 
 // Describe is DESCRIBE|DESC [EXTENDED] name.

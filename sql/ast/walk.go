@@ -328,7 +328,7 @@ func Children(n Node) []Node {
 	case *Drop:
 		c.add(n.Name)
 	case *Show:
-		c.add(n.Name)
+		c.add(n.Name, n.From)
 	case *Describe:
 		c.add(n.Name)
 	case *Explain:

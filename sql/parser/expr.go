@@ -204,8 +204,7 @@ func (p *parser) primary() ast.Expr {
 	case u == "UNKNOWN":
 		p.i++
 		return &ast.Literal{Pos: pos, Kind: ast.UnknownLit}
-	case (u == "DATE" || u == "TIME" || u == "TIMESTAMP" || u == "TIMESTAMP_LTZ") &&
-		next.kind == tString:
+	case (u == "DATE" || u == "TIME" || u == "TIMESTAMP") && next.kind == tString:
 		p.i += 2
 		return &ast.TypedLiteral{Pos: pos, Type: u, Value: next.text}
 	case u == "INTERVAL":

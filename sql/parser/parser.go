@@ -646,11 +646,19 @@ func (p *parser) drop() *ast.Drop {
 func (p *parser) show() *ast.Show {
 	s := &ast.Show{Pos: p.pos()}
 	p.expectKw("SHOW")
+	listing := false
 	switch {
 	case p.isKw("CATALOGS", "DATABASES", "TABLES", "VIEWS", "FUNCTIONS", "MODULES", "JARS"):
 		s.Object = p.next().upper
+		listing = s.Object != "MODULES" && s.Object != "JARS"
+	case p.acceptKw("COLUMNS"):
+		s.Object, listing = "COLUMNS", true
+		if !p.acceptKw("FROM") && !p.acceptKw("IN") {
+			p.expected("FROM or IN")
+		}
+		s.From = p.name()
 	case p.acceptKws("USER", "FUNCTIONS"):
-		s.User, s.Object = true, "FUNCTIONS"
+		s.User, s.Object, listing = true, "FUNCTIONS", true
 	case p.acceptKws("FULL", "MODULES"):
 		s.Object = "FULL MODULES"
 	case p.acceptKws("CURRENT", "CATALOG"):
@@ -662,8 +670,26 @@ func (p *parser) show() *ast.Show {
 	case p.acceptKws("CREATE", "VIEW"):
 		s.Object, s.Name = "CREATE VIEW", p.name()
 	default:
-		p.expected("CATALOGS, DATABASES, TABLES, VIEWS, FUNCTIONS, MODULES, JARS, CURRENT or CREATE")
+		p.expected("CATALOGS, DATABASES, TABLES, VIEWS, FUNCTIONS, COLUMNS, MODULES, JARS, CURRENT or CREATE")
 	}
+	if !listing {
+		return s
+	}
+	if s.From == nil && s.Object != "CATALOGS" && (p.acceptKw("FROM") || p.acceptKw("IN")) {
+		s.From = p.name()
+	}
+	s.NotLike = p.acceptKw("NOT")
+	switch {
+	case p.acceptKw("LIKE"):
+	case p.acceptKw("ILIKE"):
+		s.ILike = true
+	default:
+		if s.NotLike {
+			p.expected("LIKE or ILIKE")
+		}
+		return s
+	}
+	s.Like = p.stringPtr()
 	return s
 }
 
