@@ -366,6 +366,51 @@ type GroupingSets struct {
 	Items []Expr
 }
 
+// JSONFunc is one of the SQL/JSON functions whose arguments use keyword clauses:
+// JSON_EXISTS, JSON_VALUE, JSON_QUERY (Args: value and path), JSON_ARRAY, JSON_ARRAYAGG (Args:
+// the items), JSON_OBJECT, JSON_OBJECTAGG (KeyValues). Plain JSON functions (JSON_STRING,
+// JSON(..)) are [Call]s.
+type JSONFunc struct {
+	Pos
+	// Name is the upper-cased function name.
+	Name      string
+	Args      []Expr
+	KeyValues []*JSONKeyValue
+	// Returning is the RETURNING type of JSON_VALUE and JSON_QUERY, or nil.
+	Returning *DataType
+	// Wrapper is the JSON_QUERY wrapper behaviour: "WITHOUT ARRAY", "WITH CONDITIONAL ARRAY",
+	// "WITH UNCONDITIONAL ARRAY" or "" when not written.
+	Wrapper string
+	// OnEmpty and OnError are the ON EMPTY and ON ERROR behaviours, or nil.
+	OnEmpty, OnError *JSONBehavior
+	// OnNull is "NULL" or "ABSENT" for the NULL|ABSENT ON NULL clause, "" when not written.
+	OnNull string
+}
+
+// JSONKeyValue is [KEY] key VALUE value in JSON_OBJECT and JSON_OBJECTAGG.
+type JSONKeyValue struct {
+	Pos
+	Key, Value Expr
+}
+
+// JSONBehavior is an ON EMPTY or ON ERROR behaviour: Kind is NULL, ERROR, TRUE, FALSE,
+// UNKNOWN, EMPTY ARRAY, EMPTY OBJECT or DEFAULT (with Default set).
+type JSONBehavior struct {
+	Pos
+	Kind    string
+	Default Expr
+}
+
+// IsJSONExpr is x IS [NOT] JSON [VALUE|SCALAR|ARRAY|OBJECT]; Kind is "" when not written.
+type IsJSONExpr struct {
+	Pos
+	Expr Expr
+	Not  bool
+	Kind string
+}
+
+func (*JSONFunc) exprNode()        {}
+func (*IsJSONExpr) exprNode()      {}
 func (*Literal) exprNode()         {}
 func (*TypedLiteral) exprNode()    {}
 func (*IntervalLiteral) exprNode() {}

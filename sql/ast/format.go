@@ -48,7 +48,7 @@ func ExprPrecedence(e Expr) int {
 			return PrecNot
 		}
 		return PrecUnary
-	case *IsExpr:
+	case *IsExpr, *IsJSONExpr:
 		return PrecIs
 	case *IsDistinctFrom:
 		return PrecCmp
@@ -140,7 +140,8 @@ func (p *printer) forceQuote(name string) {
 var keywordSyntaxFuncs = map[string]bool{"CAST": true, "TRY_CAST": true, "EXTRACT": true,
 	"POSITION": true, "TRIM": true, "OVERLAY": true, "SUBSTRING": true, "FLOOR": true,
 	"CEIL": true, "CEILING": true, "TIMESTAMPADD": true, "TIMESTAMPDIFF": true,
-	"DESCRIPTOR": true}
+	"DESCRIPTOR": true, "JSON_EXISTS": true, "JSON_VALUE": true, "JSON_QUERY": true,
+	"JSON_OBJECT": true, "JSON_OBJECTAGG": true, "JSON_ARRAY": true, "JSON_ARRAYAGG": true}
 
 // needsQuotedName reports whether a single-part call name must be back-quoted so that it
 // re-parses as a plain call.
@@ -437,6 +438,73 @@ func (n *TableArg) format(p *printer) {
 func (n *Descriptor) format(p *printer) { p.w("DESCRIPTOR("); p.idents(n.Columns); p.w(")") }
 
 func (n *TimeUnitArg) format(p *printer) { p.w(string(n.Unit)) }
+
+func (n *JSONFunc) format(p *printer) {
+	p.w(n.Name + "(")
+	p.exprs(n.Args)
+	for i, kv := range n.KeyValues {
+		if i > 0 {
+			p.w(", ")
+		}
+		kv.format(p)
+	}
+	sep := " "
+	if len(n.Args) == 0 && len(n.KeyValues) == 0 {
+		sep = ""
+	}
+	if n.Returning != nil {
+		p.w(sep + "RETURNING ")
+		n.Returning.format(p)
+		sep = " "
+	}
+	if n.Wrapper != "" {
+		p.w(sep + n.Wrapper + " WRAPPER")
+		sep = " "
+	}
+	if n.OnEmpty != nil {
+		p.w(sep)
+		n.OnEmpty.format(p)
+		p.w(" ON EMPTY")
+		sep = " "
+	}
+	if n.OnError != nil {
+		p.w(sep)
+		n.OnError.format(p)
+		p.w(" ON ERROR")
+		sep = " "
+	}
+	if n.OnNull != "" {
+		p.w(sep + n.OnNull + " ON NULL")
+	}
+	p.w(")")
+}
+
+func (n *JSONKeyValue) format(p *printer) {
+	p.w("KEY ")
+	n.Key.format(p)
+	p.w(" VALUE ")
+	n.Value.format(p)
+}
+
+func (n *JSONBehavior) format(p *printer) {
+	p.w(n.Kind)
+	if n.Default != nil {
+		p.w(" ")
+		n.Default.format(p)
+	}
+}
+
+func (n *IsJSONExpr) format(p *printer) {
+	p.operand(n.Expr, PrecIs)
+	p.w(" IS ")
+	if n.Not {
+		p.w("NOT ")
+	}
+	p.w("JSON")
+	if n.Kind != "" {
+		p.w(" " + n.Kind)
+	}
+}
 
 func (n *ExtractExpr) format(p *printer) {
 	p.w("EXTRACT(" + string(n.Unit) + " FROM ")

@@ -256,3 +256,15 @@ func (n *WindowSpec) String() string { return Format(n) }
 
 // String returns the canonical SQL text of the node.
 func (n *Hint) String() string { return Format(n) }
+
+// String returns the canonical SQL text of the node.
+func (n *JSONFunc) String() string { return Format(n) }
+
+// String returns the canonical SQL text of the node.
+func (n *JSONKeyValue) String() string { return Format(n) }
+
+// String returns the canonical SQL text of the node.
+func (n *JSONBehavior) String() string { return Format(n) }
+
+// String returns the canonical SQL text of the node.
+func (n *IsJSONExpr) String() string { return Format(n) }

@@ -65,6 +65,8 @@ func isNilNode(n Node) bool {
 		return n == nil
 	case *Call:
 		return n == nil
+	case *JSONBehavior:
+		return n == nil
 	}
 	return false
 }
@@ -151,6 +153,18 @@ func Children(n Node) []Node {
 		addExprs(&c, n.PartitionBy)
 	case *Descriptor:
 		addIdents(&c, n.Columns)
+	case *JSONFunc:
+		addExprs(&c, n.Args)
+		for _, kv := range n.KeyValues {
+			c.add(kv)
+		}
+		c.add(n.Returning, n.OnEmpty, n.OnError)
+	case *JSONKeyValue:
+		c.add(n.Key, n.Value)
+	case *JSONBehavior:
+		c.add(n.Default)
+	case *IsJSONExpr:
+		c.add(n.Expr)
 	case *ExtractExpr:
 		c.add(n.Expr)
 	case *FloorCeilExpr:

@@ -1,6 +1,7 @@
 package parser
 
 import (
+	"sort"
 	"strings"
 
 	"github.com/weirstream/weir/sql/ast"
@@ -49,6 +50,14 @@ func (p *parser) exprPrec(min int) ast.Expr {
 			}
 			p.i++
 			not := p.acceptKw("NOT")
+			if p.acceptKw("JSON") {
+				j := &ast.IsJSONExpr{Pos: pos, Expr: left, Not: not}
+				if p.isKw("VALUE", "SCALAR", "ARRAY", "OBJECT") {
+					j.Kind = p.next().upper
+				}
+				left = j
+				continue
+			}
 			if distinct {
 				p.expectKw("DISTINCT", "FROM")
 				left = &ast.IsDistinctFrom{Pos: pos, Left: left, Not: not,
@@ -66,7 +75,7 @@ func (p *parser) exprPrec(min int) ast.Expr {
 			case p.acceptKw("UNKNOWN"):
 				is.Test = ast.IsUnknown
 			default:
-				p.expected("NULL, TRUE, FALSE, UNKNOWN or DISTINCT FROM")
+				p.expected("NULL, TRUE, FALSE, UNKNOWN, JSON or DISTINCT FROM")
 			}
 			left = is
 			continue
@@ -555,9 +564,16 @@ func init() {
 			}
 			return e
 		},
-		"FLOOR":   floorCeil,
-		"CEIL":    floorCeil,
-		"CEILING": floorCeil,
+		"FLOOR":          floorCeil,
+		"CEIL":           floorCeil,
+		"CEILING":        floorCeil,
+		"JSON_EXISTS":    jsonFunc,
+		"JSON_VALUE":     jsonFunc,
+		"JSON_QUERY":     jsonFunc,
+		"JSON_OBJECT":    jsonFunc,
+		"JSON_OBJECTAGG": jsonFunc,
+		"JSON_ARRAY":     jsonFunc,
+		"JSON_ARRAYAGG":  jsonFunc,
 	}
 }
 
@@ -585,4 +601,115 @@ func (p *parser) restOfCall(pos ast.Pos, name token, first ast.Expr) ast.Expr {
 		c.Args = append(c.Args, p.expr())
 	}
 	return c
+}
+
+// jsonBehaviors are the ON EMPTY / ON ERROR behaviours each JSON function accepts.
+var jsonBehaviors = map[string]map[string]bool{
+	"JSON_EXISTS": {"TRUE": true, "FALSE": true, "UNKNOWN": true, "ERROR": true},
+	"JSON_VALUE":  {"NULL": true, "ERROR": true, "DEFAULT": true},
+	"JSON_QUERY":  {"NULL": true, "ERROR": true, "EMPTY ARRAY": true, "EMPTY OBJECT": true},
+}
+
+// jsonFunc parses the arguments of the SQL/JSON functions (see ast.JSONFunc).
+func jsonFunc(p *parser, pos ast.Pos, name token) ast.Expr {
+	f := &ast.JSONFunc{Pos: pos, Name: name.upper}
+	onNull := func() bool {
+		if (p.isKw("NULL") || p.isKw("ABSENT")) && p.isKwAt(1, "ON") && p.isKwAt(2, "NULL") {
+			f.OnNull = p.next().upper
+			p.i += 2
+			return true
+		}
+		return false
+	}
+	switch f.Name {
+	case "JSON_EXISTS", "JSON_VALUE", "JSON_QUERY":
+		f.Args = []ast.Expr{p.expr()}
+		p.expectOp(",")
+		f.Args = append(f.Args, p.expr())
+		if f.Name != "JSON_EXISTS" && p.acceptKw("RETURNING") {
+			f.Returning = p.dataType()
+		}
+		if f.Name == "JSON_QUERY" {
+			switch {
+			case p.acceptKw("WITHOUT"):
+				f.Wrapper = "WITHOUT ARRAY"
+			case p.acceptKws("WITH", "CONDITIONAL"):
+				f.Wrapper = "WITH CONDITIONAL ARRAY"
+			case p.acceptKws("WITH", "UNCONDITIONAL"), p.acceptKw("WITH"):
+				f.Wrapper = "WITH UNCONDITIONAL ARRAY"
+			}
+			if f.Wrapper != "" {
+				p.acceptKw("ARRAY")
+				p.expectKw("WRAPPER")
+			}
+		}
+		allowed := jsonBehaviors[f.Name]
+		for !p.isOp(")") {
+			start := p.peek()
+			b := &ast.JSONBehavior{Pos: start.pos}
+			switch {
+			case p.acceptKws("EMPTY", "ARRAY"):
+				b.Kind = "EMPTY ARRAY"
+			case p.acceptKws("EMPTY", "OBJECT"):
+				b.Kind = "EMPTY OBJECT"
+			case p.isKw("NULL", "ERROR", "TRUE", "FALSE", "UNKNOWN", "DEFAULT"):
+				b.Kind = p.next().upper
+			}
+			if !allowed[b.Kind] {
+				p.failAt(start, "expected "+strings.Join(sortedKeys(allowed), ", ")+
+					" (ON EMPTY|ERROR) or ')', found "+p.describe(start))
+			}
+			if b.Kind == "DEFAULT" {
+				b.Default = p.expr()
+			}
+			p.expectKw("ON")
+			switch {
+			case f.Name != "JSON_EXISTS" && f.OnEmpty == nil && f.OnError == nil && p.acceptKw("EMPTY"):
+				f.OnEmpty = b
+			case f.OnError == nil && p.acceptKw("ERROR"):
+				f.OnError = b
+			case f.OnError != nil && f.Name != "JSON_EXISTS" && p.isKw("EMPTY"):
+				p.fail("ON EMPTY must come before ON ERROR")
+			default:
+				p.expected("EMPTY or ERROR")
+			}
+		}
+	case "JSON_OBJECT", "JSON_OBJECTAGG":
+		for !p.isOp(")") && !onNull() {
+			kv := &ast.JSONKeyValue{Pos: p.pos()}
+			p.acceptKw("KEY")
+			kv.Key = p.expr()
+			p.expectKw("VALUE")
+			kv.Value = p.expr()
+			f.KeyValues = append(f.KeyValues, kv)
+			if !p.acceptOp(",") {
+				onNull()
+				break
+			}
+		}
+		if f.Name == "JSON_OBJECTAGG" && len(f.KeyValues) != 1 {
+			p.fail("JSON_OBJECTAGG takes exactly one key and value")
+		}
+	default: // JSON_ARRAY, JSON_ARRAYAGG
+		for !p.isOp(")") && !onNull() {
+			f.Args = append(f.Args, p.expr())
+			if !p.acceptOp(",") {
+				onNull()
+				break
+			}
+		}
+		if f.Name == "JSON_ARRAYAGG" && len(f.Args) != 1 {
+			p.fail("JSON_ARRAYAGG takes exactly one argument")
+		}
+	}
+	return f
+}
+
+func sortedKeys(m map[string]bool) []string {
+	var ks []string
+	for k := range m {
+		ks = append(ks, k)
+	}
+	sort.Strings(ks)
+	return ks
 }
