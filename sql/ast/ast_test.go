@@ -118,9 +118,10 @@ INSERT INTO s PARTITION (p = 1) (a) SELECT CAST(a AS INT), CASE a WHEN 1 THEN 2 
   EXISTS (SELECT 1), (SELECT 1), COUNT(*) FILTER (WHERE a > 1) OVER (w PARTITION BY a ORDER BY b ROWS BETWEEN 1 PRECEDING AND CURRENT ROW),
   SUM(a) OVER w, EXTRACT(DAY FROM ts), FLOOR(ts TO DAY), POSITION('a' IN s), TRIM(BOTH 'x' FROM s),
   SUBSTRING(s FROM 1 FOR 2), OVERLAY(s PLACING 'x' FROM 1 FOR 2), ARRAY[1], MAP[1, 2], ROW(1), (1, 2),
-  a[1], (a).f, TIMESTAMPADD(DAY, 1, ts), -a, DATE '2020-01-01', INTERVAL '1' DAY, t.*
+  a[1], (a).f, TIMESTAMPADD(DAY, 1, ts), -a, DATE '2020-01-01', INTERVAL '1' DAY, t.*,
+  JSON_VALUE(d, '$' RETURNING INT DEFAULT 1 ON EMPTY), JSON_OBJECT(KEY 'a' VALUE 1), d IS JSON
   FROM TABLE(TUMBLE(DATA => TABLE x PARTITION BY k, TIMECOL => DESCRIPTOR(ts), SIZE => INTERVAL '1' HOUR)) AS tw (a)
-  JOIN (SELECT 1) AS d ON TRUE, LATERAL TABLE(f(1)), UNNEST(ARRAY[1]) AS u (v), y FOR SYSTEM_TIME AS OF p
+  JOIN (SELECT 1) AS d ON TRUE, LATERAL TABLE(f(1)), UNNEST(ARRAY[1]) AS u (v), y /*+ OPTIONS('a' = 'b') */ FOR SYSTEM_TIME AS OF p
   MATCH_RECOGNIZE (PARTITION BY a ORDER BY b MEASURES A.x AS x ONE ROW PER MATCH AFTER MATCH SKIP TO FIRST A
     PATTERN ((A | B)+? C{1,2}) WITHIN INTERVAL '1' HOUR DEFINE A AS TRUE)
   WHERE TRUE GROUP BY GROUPING SETS ((a), ()) HAVING TRUE WINDOW w AS (ORDER BY ts)
@@ -165,7 +166,8 @@ EXPLAIN EXECUTE STATEMENT SET BEGIN INSERT INTO a SELECT 1; END;`)
 		"*ast.CreateView", "*ast.CreateFunction", "*ast.CreateCatalog", "*ast.CreateDatabase",
 		"*ast.Drop", "*ast.Set", "*ast.Reset", "*ast.Show", "*ast.Describe", "*ast.Use",
 		"*ast.Explain", "*ast.StatementSet", "*ast.SelectItem", "*ast.Join", "*ast.Name",
-		"*ast.Ident", "*ast.Literal", "*ast.BinaryExpr", "*ast.Call"} {
+		"*ast.Ident", "*ast.Literal", "*ast.BinaryExpr", "*ast.Call", "*ast.JSONFunc",
+		"*ast.JSONKeyValue", "*ast.JSONBehavior", "*ast.IsJSONExpr", "*ast.Hint"} {
 		if !kinds[want] {
 			t.Errorf("Walk never reached a %s", want)
 		}
