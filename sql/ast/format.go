@@ -668,8 +668,18 @@ func (n *DataType) format(p *printer) {
 		p.w(">")
 	case n.Name == "INTERVAL":
 		p.w("INTERVAL " + string(n.IntervalFrom))
+		switch {
+		case n.IntervalTo == "" && n.IntervalFracPrecision > 0:
+			p.w("(" + strconv.Itoa(n.IntervalPrecision) + ", " +
+				strconv.Itoa(n.IntervalFracPrecision) + ")")
+		case n.IntervalPrecision > 0:
+			p.w("(" + strconv.Itoa(n.IntervalPrecision) + ")")
+		}
 		if n.IntervalTo != "" {
 			p.w(" TO " + string(n.IntervalTo))
+			if n.IntervalFracPrecision > 0 {
+				p.w("(" + strconv.Itoa(n.IntervalFracPrecision) + ")")
+			}
 		}
 	default:
 		p.w(n.Name)

@@ -18,10 +18,12 @@ type DataType struct {
 	Fields []*RowField
 	// WithLocalTimeZone is TIMESTAMP(p) WITH LOCAL TIME ZONE (and TIME ... likewise).
 	WithLocalTimeZone bool
-	// IntervalFrom and IntervalTo are the units of INTERVAL types (IntervalTo may be empty);
-	// Params then holds the leading precision and/or fractional precision as written.
+	// IntervalFrom and IntervalTo are the units of INTERVAL types (IntervalTo may be empty).
 	IntervalFrom, IntervalTo TimeUnit
-	NotNull                  bool
+	// IntervalPrecision is the leading field precision (DAY(2)), IntervalFracPrecision the
+	// fractional second precision (SECOND(3)); 0 when not written.
+	IntervalPrecision, IntervalFracPrecision int
+	NotNull                                  bool
 }
 
 // RowField is a field name type ['description'] of a ROW type.

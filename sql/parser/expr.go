@@ -469,6 +469,15 @@ func (p *parser) interval() ast.Expr {
 		p.acceptOp("+")
 	}
 	iv.Value = p.stringLit()
+	q := p.intervalQualifier()
+	iv.Unit, iv.To, iv.Precision, iv.FracPrecision = q.Unit, q.To, q.Precision, q.FracPrecision
+	return iv
+}
+
+// intervalQualifier parses unit[(p[, f])] [TO unit[(f)]] into the unit and precision fields
+// of an IntervalLiteral.
+func (p *parser) intervalQualifier() *ast.IntervalLiteral {
+	iv := &ast.IntervalLiteral{}
 	iv.Unit = p.intervalUnit()
 	if p.acceptOp("(") {
 		iv.Precision = p.intLit()

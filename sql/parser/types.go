@@ -83,11 +83,9 @@ func (p *parser) baseType() *ast.DataType {
 		return d
 	case "INTERVAL":
 		p.i++
-		d := &ast.DataType{Pos: pos, Name: u, IntervalFrom: p.intervalUnit()}
-		if p.acceptKw("TO") {
-			d.IntervalTo = p.intervalUnit()
-		}
-		return d
+		q := p.intervalQualifier()
+		return &ast.DataType{Pos: pos, Name: u, IntervalFrom: q.Unit, IntervalTo: q.To,
+			IntervalPrecision: q.Precision, IntervalFracPrecision: q.FracPrecision}
 	}
 	nparams, ok := simpleTypes[u]
 	if !ok {
