@@ -453,11 +453,24 @@ func (p *parser) tablePrimary() ast.TableRef {
 		f.Call = c
 		p.expectOp(")")
 		return f
-	case p.isOp("(") && (lateral || p.startsQueryAt(1)):
+	case p.isOp("(") && lateral:
 		p.i++
 		d := &ast.DerivedTable{Pos: pos, Lateral: lateral, Query: p.query()}
 		p.expectOp(")")
 		return d
+	case p.isOp("(") && p.startsQueryAt(1):
+		// Usually a subquery; but ((SELECT ..) AS a JOIN b ON ..) is a parenthesised join
+		// starting with one, so on failure parse it as a join instead.
+		start := p.i
+		if d, err := p.tryDerived(pos); err == nil {
+			return d
+		} else if !p.isOp("(") || !p.startsQueryAt(1) || !p.isOpAt(1, "(") {
+			panic(bailout{err})
+		}
+		p.i = start + 1
+		t := p.from()
+		p.expectOp(")")
+		return t
 	case lateral:
 		p.expected("TABLE or '('")
 	case p.isKw("UNNEST"):
@@ -706,4 +719,23 @@ func (p *parser) hint() *ast.Hint {
 	}
 	p.expectOp(")")
 	return h
+}
+
+// tryDerived parses ( query ) as a derived table, returning the syntax error instead of
+// failing; on error the caller rewinds.
+func (p *parser) tryDerived(pos ast.Pos) (d *ast.DerivedTable, err *Error) {
+	start, depth := p.i, p.depth
+	defer func() {
+		if r := recover(); r != nil {
+			b, ok := r.(bailout)
+			if !ok {
+				panic(r)
+			}
+			p.i, p.depth, err = start, depth, b.err
+		}
+	}()
+	p.expectOp("(")
+	d = &ast.DerivedTable{Pos: pos, Query: p.query()}
+	p.expectOp(")")
+	return d, nil
 }
