@@ -184,8 +184,12 @@ var (
 // is followed by something that cannot follow it (a word, number or string), the alias was
 // most likely a misspelt keyword such as FORM; report it as such.
 func (p *parser) checkMisspelt(keywords []string) {
-	switch p.peek().kind {
-	case tIdent, tQIdent, tInt, tDecimal, tApprox, tString, tBinary:
+	switch next := p.peek(); next.kind {
+	case tIdent:
+		if ast.IsReserved(next.upper) {
+			return // a clause keyword may follow an alias
+		}
+	case tQIdent, tInt, tDecimal, tApprox, tString, tBinary:
 	default:
 		return
 	}
