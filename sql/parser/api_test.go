@@ -135,3 +135,19 @@ func TestNexmarkReference(t *testing.T) {
 	}
 	t.Logf("parsed %d files", n)
 }
+
+func TestResultsOnError(t *testing.T) {
+	stmts, err := Parse("SELECT 1; SELECT 2; SELECT FROM")
+	if err == nil || len(stmts) != 2 {
+		t.Errorf("Parse: got %d statements, %v; want the 2 before the error", len(stmts), err)
+	}
+	if s, err := ParseOne("SELECT 1 2"); s != nil || err == nil {
+		t.Errorf("ParseOne: got %v, %v", s, err)
+	}
+	if e, err := ParseExpr("1 +"); e != nil || err == nil {
+		t.Errorf("ParseExpr: got %v, %v", e, err)
+	}
+	if ty, err := ParseType("INT INT"); ty != nil || err == nil {
+		t.Errorf("ParseType: got %v, %v", ty, err)
+	}
+}

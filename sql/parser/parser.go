@@ -24,63 +24,94 @@ type bailout struct{ err *Error }
 
 // Parse parses a script of statements separated by ';'. Empty statements are skipped. The
 // SQL client form BEGIN STATEMENT SET; INSERT ...; END spans several ';' and yields one
-// [ast.StatementSet].
-func Parse(sql string) (stmts []ast.Statement, err error) {
+// [ast.StatementSet]. On a syntax error it returns the statements before the failing one
+// together with the [*Error].
+func Parse(sql string) ([]ast.Statement, error) {
 	p, err := newParser(sql)
 	if err != nil {
 		return nil, err
 	}
-	defer p.recover(&err)
-	for {
-		for p.acceptOp(";") {
+	var stmts []ast.Statement
+	err = p.run(func() {
+		for {
+			for p.acceptOp(";") {
+			}
+			if p.peek().kind == tEOF {
+				return
+			}
+			stmts = append(stmts, p.statement())
+			if p.peek().kind != tEOF && !p.isOp(";") {
+				p.endOfStatement("';'")
+			}
 		}
-		if p.peek().kind == tEOF {
-			return stmts, nil
-		}
-		stmts = append(stmts, p.statement())
-		if p.peek().kind != tEOF && !p.isOp(";") {
-			p.endOfStatement("';'")
-		}
-	}
+	})
+	return stmts, err
 }
 
 // ParseOne parses exactly one statement, optionally followed by ';'.
-func ParseOne(sql string) (stmt ast.Statement, err error) {
+func ParseOne(sql string) (ast.Statement, error) {
 	p, err := newParser(sql)
 	if err != nil {
 		return nil, err
 	}
-	defer p.recover(&err)
-	stmt = p.statement()
-	p.acceptOp(";")
-	if p.peek().kind != tEOF {
-		p.endOfStatement("end of input")
+	var stmt ast.Statement
+	if err := p.run(func() {
+		stmt = p.statement()
+		p.acceptOp(";")
+		if p.peek().kind != tEOF {
+			p.endOfStatement("end of input")
+		}
+	}); err != nil {
+		return nil, err
 	}
 	return stmt, nil
 }
 
 // ParseExpr parses one scalar expression.
-func ParseExpr(sql string) (e ast.Expr, err error) {
+func ParseExpr(sql string) (ast.Expr, error) {
 	p, err := newParser(sql)
 	if err != nil {
 		return nil, err
 	}
-	defer p.recover(&err)
-	e = p.expr()
-	p.expectEOF()
+	var e ast.Expr
+	if err := p.run(func() {
+		e = p.expr()
+		p.expectEOF()
+	}); err != nil {
+		return nil, err
+	}
 	return e, nil
 }
 
 // ParseType parses one data type, such as DECIMAL(10, 2) NOT NULL or ROW<a INT, b STRING>.
-func ParseType(sql string) (t *ast.DataType, err error) {
+func ParseType(sql string) (*ast.DataType, error) {
 	p, err := newParser(sql)
 	if err != nil {
 		return nil, err
 	}
-	defer p.recover(&err)
-	t = p.dataType()
-	p.expectEOF()
+	var t *ast.DataType
+	if err := p.run(func() {
+		t = p.dataType()
+		p.expectEOF()
+	}); err != nil {
+		return nil, err
+	}
 	return t, nil
+}
+
+// run calls f, turning a syntax error raised inside it into the returned error.
+func (p *parser) run(f func()) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			b, ok := r.(bailout)
+			if !ok {
+				panic(r)
+			}
+			err = b.err
+		}
+	}()
+	f()
+	return nil
 }
 
 func newParser(sql string) (*parser, error) {
@@ -89,16 +120,6 @@ func newParser(sql string) (*parser, error) {
 		return nil, err
 	}
 	return &parser{src: sql, toks: toks}, nil
-}
-
-func (p *parser) recover(err *error) {
-	if r := recover(); r != nil {
-		b, ok := r.(bailout)
-		if !ok {
-			panic(r)
-		}
-		*err = b.err
-	}
 }
 
 // ---- token helpers ----
