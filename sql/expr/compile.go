@@ -79,7 +79,10 @@ func Compile(e Expr) (Evaluator, error) {
 		v := n.Value
 		return func(*EvalContext, []row.Value) (row.Value, error) { return v, nil }, nil
 	case *Symbol:
-		return func(*EvalContext, []row.Value) (row.Value, error) { return row.Value{}, nil }, nil
+		// A symbol evaluates to its name, so that strict argument checks
+		// do not take it for NULL.
+		v := row.Str(n.Name)
+		return func(*EvalContext, []row.Value) (row.Value, error) { return v, nil }, nil
 	case *Cast:
 		arg, err := Compile(n.Arg)
 		if err != nil {

@@ -3,6 +3,7 @@ package expr
 import (
 	"math"
 	"math/big"
+	"strconv"
 
 	"github.com/weirstream/weir/row"
 )
@@ -103,7 +104,9 @@ func buildRound(trunc bool) func(s *site) (Evaluator, error) {
 	}
 }
 
-func formatG(f float64) string { return big.NewFloat(f).Text('g', 17) }
+// formatG prints f with the shortest digits that read back as f, the
+// digits of Java's Double.toString that BigDecimal.valueOf rounds.
+func formatG(f float64) string { return strconv.FormatFloat(f, 'g', -1, 64) }
 
 func mathFuncs() []*Func {
 	return []*Func{

@@ -114,7 +114,7 @@ func isFunc(name, doc string, f func(v row.Value) bool, boolArg bool) *Func {
 	if boolArg {
 		p = pBool
 	}
-	return &Func{Name: name, Doc: doc,
+	return fixNotNull(&Func{Name: name, Doc: doc,
 		resolve: fixed(func([]row.Type) row.Type { return tBoolean.NotNull() }, 1, p),
 		build: func(s *site) (Evaluator, error) {
 			a0 := s.args[0]
@@ -125,7 +125,7 @@ func isFunc(name, doc string, f func(v row.Value) bool, boolArg bool) *Func {
 				}
 				return row.Bool(f(v)), nil
 			}, nil
-		}}
+		}})
 }
 
 func fixNotNull(f *Func) *Func {

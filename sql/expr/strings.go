@@ -301,7 +301,10 @@ func stringFuncs() []*Func {
 				}), nil
 			}},
 		{Name: "REGEXP", Doc: "REGEXP(s, regex): TRUE if some substring of s matches regex; NULL for NULL or an invalid regex.",
-			resolve: fixed(ret(tBoolean), 2, pString, pString),
+			resolve: func(f *Func, args []Expr) ([]Expr, row.Type, error) {
+				out, t, err := fixed(ret(tBoolean), 2, pString, pString)(f, args)
+				return out, t.WithNullable(true), err
+			},
 			build: func(s *site) (Evaluator, error) {
 				rc := newRegexCache(s, 1)
 				return strict2(s, func(_ *EvalContext, a, b row.Value) (row.Value, error) {
