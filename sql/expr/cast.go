@@ -185,7 +185,9 @@ func castFunc(from, to row.Type) castFn {
 		case from.Root == row.TypeDate:
 			return identity
 		case from.Root == row.TypeTimestamp:
-			return func(_ *EvalContext, v row.Value) (row.Value, error) { return row.Int(floorDiv(v.Millis(), msPerDay)), nil }
+			return func(_ *EvalContext, v row.Value) (row.Value, error) {
+				return row.Int(floorDiv(v.Millis(), msPerDay)), nil
+			}
 		case from.Root == row.TypeTimestampLTZ:
 			return func(ctx *EvalContext, v row.Value) (row.Value, error) {
 				return row.Int(floorDiv(instantToWall(v.Millis(), ctx.loc()), msPerDay)), nil
@@ -449,7 +451,9 @@ func castToString(from, to row.Type) castFn {
 		}
 		return func(_ *EvalContext, v row.Value) (row.Value, error) { return row.Str(fit(v.Str())), nil }
 	case from.IsBinary():
-		f = func(_ *EvalContext, v row.Value) (row.Value, error) { return row.Str(hex.EncodeToString([]byte(v.Str()))), nil }
+		f = func(_ *EvalContext, v row.Value) (row.Value, error) {
+			return row.Str(hex.EncodeToString([]byte(v.Str()))), nil
+		}
 	case from.Root == row.TypeTime:
 		// Flink drops the fractional seconds of TIME (FLINK-17224).
 		f = func(_ *EvalContext, v row.Value) (row.Value, error) { return row.Str(row.FormatTime(v.Int(), 0)), nil }
@@ -459,7 +463,9 @@ func castToString(from, to row.Type) castFn {
 			return row.Str(row.FormatTimestamp(v, p, time.UTC)), nil
 		}
 	default:
-		f = func(ctx *EvalContext, v row.Value) (row.Value, error) { return row.Str(row.FormatIn(v, from, ctx.loc())), nil }
+		f = func(ctx *EvalContext, v row.Value) (row.Value, error) {
+			return row.Str(row.FormatIn(v, from, ctx.loc())), nil
+		}
 	}
 	if fit == nil {
 		return f

@@ -300,4 +300,3 @@ func parseTimestampText(s string) (ms int64, nanoOfMilli int32, ok bool) {
 	}
 	return days*msPerDay + nanos/1e6, int32(nanos % 1e6), true
 }
-

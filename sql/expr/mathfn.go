@@ -135,7 +135,9 @@ func mathFuncs() []*Func {
 		{Name: "POWER", Doc: "POWER(x, y) (POW): x raised to y as DOUBLE.",
 			resolve: fixed(ret(tDouble), 2, pDouble, pDouble),
 			build: func(s *site) (Evaluator, error) {
-				return strict2(s, func(_ *EvalContext, a, b row.Value) (row.Value, error) { return row.Float(math.Pow(a.Float(), b.Float())), nil }), nil
+				return strict2(s, func(_ *EvalContext, a, b row.Value) (row.Value, error) {
+					return row.Float(math.Pow(a.Float(), b.Float())), nil
+				}), nil
 			}},
 		double1("SQRT", "SQRT(x): square root (NaN for negative x).", math.Sqrt),
 		double1("EXP", "EXP(x): e^x.", math.Exp),
@@ -160,7 +162,9 @@ func mathFuncs() []*Func {
 		double1("RADIANS", "RADIANS(x): degrees to radians.", func(x float64) float64 { return x / 180 * math.Pi }),
 		{Name: "ATAN2", Doc: "ATAN2(y, x).", resolve: fixed(ret(tDouble), 2, pDouble, pDouble),
 			build: func(s *site) (Evaluator, error) {
-				return strict2(s, func(_ *EvalContext, a, b row.Value) (row.Value, error) { return row.Float(math.Atan2(a.Float(), b.Float())), nil }), nil
+				return strict2(s, func(_ *EvalContext, a, b row.Value) (row.Value, error) {
+					return row.Float(math.Atan2(a.Float(), b.Float())), nil
+				}), nil
 			}},
 		{Name: "SIGN", Doc: "SIGN(n): -1, 0 or 1 in n's type.",
 			resolve: fixed(retArg0, 1, pNumber),

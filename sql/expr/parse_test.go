@@ -254,7 +254,7 @@ func (p *testParser) expr() (Expr, error) {
 			return nil, err
 		}
 		k := p.i
-		for k < len(p.s) && p.s[k] != ',' && p.s[k] != ')' {
+		for k < len(p.s) && p.s[k] != ',' && p.s[k] != ')' && !strings.HasPrefix(p.s[k:], " AS ") {
 			k++
 		}
 		q := p.s[p.i:k]
@@ -272,6 +272,12 @@ func parseTestType(s string) (row.Type, error) {
 	notNull := false
 	if strings.HasSuffix(s, " NOT NULL") {
 		notNull, s = true, strings.TrimSuffix(s, " NOT NULL")
+	}
+	switch s {
+	case "INTERVAL DAY(2) TO SECOND(3)":
+		return row.IntervalDayTime().WithNullable(!notNull), nil
+	case "INTERVAL YEAR(2) TO MONTH":
+		return row.IntervalYearMonth().WithNullable(!notNull), nil
 	}
 	name, argText, hasArgs := strings.Cut(s, "(")
 	var nums []int
@@ -367,25 +373,25 @@ func testInput(t testing.TB) ([]row.Type, []row.Value) {
 		t row.Type
 		v row.Value
 	}{
-		{row.IntType(), row.Int(42)},                    // $0
-		{row.BigInt(), row.Int(10000000000)},            // $1
-		{row.Double(), row.Float(2.5)},                  // $2
-		{row.String(), row.Str("Hello World")},          // $3
-		{row.IntType(), row.Null()},                     // $4
-		{row.String(), row.Null()},                      // $5
-		{row.TimestampType(3), ts.Value},                // $6
-		{row.DecimalType(10, 2), dec},                   // $7
-		{row.Boolean(), row.Bool(true)},                 // $8
-		{row.Boolean(), row.Null()},                     // $9
-		{row.DateType(), date.Value},                    // $10
-		{row.TimestampLTZType(3), ts.Value},             // $11: 2021-09-24 12:34:56.123Z
-		{row.ArrayType(row.IntType()), row.Array([]row.Value{row.Int(1), row.Int(2), row.Int(3)})}, // $12
+		{row.IntType(), row.Int(42)},           // $0
+		{row.BigInt(), row.Int(10000000000)},   // $1
+		{row.Double(), row.Float(2.5)},         // $2
+		{row.String(), row.Str("Hello World")}, // $3
+		{row.IntType(), row.Null()},            // $4
+		{row.String(), row.Null()},             // $5
+		{row.TimestampType(3), ts.Value},       // $6
+		{row.DecimalType(10, 2), dec},          // $7
+		{row.Boolean(), row.Bool(true)},        // $8
+		{row.Boolean(), row.Null()},            // $9
+		{row.DateType(), date.Value},           // $10
+		{row.TimestampLTZType(3), ts.Value},    // $11: 2021-09-24 12:34:56.123Z
+		{row.ArrayType(row.IntType()), row.Array([]row.Value{row.Int(1), row.Int(2), row.Int(3)})},                                        // $12
 		{row.MapType(row.String(), row.IntType()), row.Map([]row.Value{row.Str("a"), row.Str("b")}, []row.Value{row.Int(1), row.Int(2)})}, // $13
-		{row.BytesType(), row.Bytes([]byte{0, 1})},      // $14
-		{row.Double(), row.Null()},                      // $15
-		{row.BigInt(), row.Null()},                      // $16
+		{row.BytesType(), row.Bytes([]byte{0, 1})}, // $14
+		{row.Double(), row.Null()},                 // $15
+		{row.BigInt(), row.Null()},                 // $16
 		{row.String(), row.Str(`{"a":{"b":[10,"x",true,null,{"c":1.50}]},"s":"str"}`)}, // $17
-		{row.TimestampType(9), row.Timestamp(ts.Value.Millis(), 456789)},              // $18
+		{row.TimestampType(9), row.Timestamp(ts.Value.Millis(), 456789)},               // $18
 		{row.String(), row.Str("2021-09-24 12:34:56")},                                 // $19
 	}
 	types := make([]row.Type, len(cols))
