@@ -147,7 +147,7 @@ func Eval(ctx *EvalContext, e Expr, in []row.Value) (row.Value, error) {
 func IsDeterministic(e Expr) bool {
 	ok := true
 	walk(e, func(x Expr) {
-		if c, is := x.(*Call); is && c.Func.Volatile {
+		if c, is := x.(*Call); is && c.Volatile() {
 			ok = false
 		}
 	})
@@ -209,7 +209,7 @@ func fold(e Expr, loc *time.Location) (Expr, error) {
 			}
 		}
 		c := &Call{Func: n.Func, Args: args, T: n.T}
-		if !allLit || n.Func.Volatile || (n.Func.zone && loc == nil) {
+		if !allLit || c.Volatile() || (n.Func.zone && loc == nil) {
 			return c, nil
 		}
 		return evalConst(c, loc), nil

@@ -20,6 +20,9 @@ type Func struct {
 	// Volatile marks functions whose value is not a function of their
 	// arguments (RAND, CURRENT_TIMESTAMP, UUID): never constant-folded.
 	Volatile bool
+	// volatileNoArgs marks a function volatile only when called without
+	// arguments (UNIX_TIMESTAMP()).
+	volatileNoArgs bool
 	// zone marks functions whose value depends on the session time zone.
 	zone bool
 	// infix prints argument types "<A> op <B>" in error messages.
@@ -28,6 +31,12 @@ type Func struct {
 	resolve func(f *Func, args []Expr) ([]Expr, row.Type, error)
 	// build compiles a resolved call.
 	build func(s *site) (Evaluator, error)
+}
+
+// Volatile reports whether the call's value may differ between calls on
+// the same input (see Func.Volatile).
+func (c *Call) Volatile() bool {
+	return c.Func.Volatile || (c.Func.volatileNoArgs && len(c.Args) == 0)
 }
 
 // site is what a Func's build sees of a call.

@@ -626,7 +626,7 @@ func timeFuncs() []*Func {
 					return row.Timestamp(int64(ms), int32((f-ms)*1e6)), nil
 				}), nil
 			}},
-		{Name: "UNIX_TIMESTAMP", zone: true, Doc: "UNIX_TIMESTAMP(): the current epoch seconds (volatile, see EvalContext.Now). UNIX_TIMESTAMP(s[, fmt]): s (default format 'yyyy-MM-dd HH:mm:ss') read in the session zone as epoch seconds; NULL if it does not parse.",
+		{Name: "UNIX_TIMESTAMP", zone: true, volatileNoArgs: true, Doc: "UNIX_TIMESTAMP(): the current epoch seconds (volatile, see EvalContext.Now). UNIX_TIMESTAMP(s[, fmt]): s (default format 'yyyy-MM-dd HH:mm:ss') read in the session zone as epoch seconds; NULL if it does not parse.",
 			resolve: func(f *Func, args []Expr) ([]Expr, row.Type, error) {
 				if len(args) == 0 {
 					return args, tBigInt.NotNull(), nil
