@@ -56,6 +56,11 @@ func TestComparisonAndLogic(t *testing.T) {
 		{"=(CAST('NaN' AS DOUBLE), CAST('NaN' AS DOUBLE))", "FALSE", ""},
 		{"=($3, 1)", "ERROR Cannot apply '=' to arguments of type '<STRING> = <INT>'", ""},
 		{"<($12, $12)", "ERROR Cannot apply '<'", ""},
+		{"=($10, '2021-09-24')", "TRUE", "BOOLEAN"}, // a string compared with a DATE is read as one
+		{"<($6, '2021-09-24 13:00:00')", "TRUE", ""},
+		{"IN($10, '2021-09-23', '2021-09-24')", "TRUE", ""},
+		{"=(TIME '00:00:00', '00:00:00')", "TRUE", ""},
+		{"=($10, 'garbage')", "ERROR not a date", ""},
 		{"IS NULL($4)", "TRUE", "BOOLEAN NOT NULL"},
 		{"IS NULL($0)", "FALSE", ""},
 		{"IS NOT NULL($5)", "FALSE", ""},
@@ -205,6 +210,8 @@ func TestArithmetic(t *testing.T) {
 		{"BETWEEN(RAND(), 0, 1)", "TRUE", ""},
 		{"BETWEEN(RAND_INTEGER(10), 0, 9)", "TRUE", ""},
 		{"RAND_INTEGER(NULL)", "NULL", ""},
+		{"CHAR_LENGTH(UUID())", "36", "INT NOT NULL"},
+		{"SUBSTRING(UUID(), 15, 1)", "4", ""},
 	}, nil)
 }
 

@@ -1,6 +1,8 @@
 package expr
 
 import (
+	"encoding/binary"
+	"encoding/hex"
 	"math"
 	"math/big"
 	"strconv"
@@ -204,6 +206,21 @@ func mathFuncs() []*Func {
 			resolve: resolveRound, build: buildRound(true)},
 		floorCeilFunc("FLOOR", math.Floor),
 		floorCeilFunc("CEIL", math.Ceil),
+		{Name: "UUID", Volatile: true, Doc: "UUID(): a random (version 4) UUID as a 36-character STRING.",
+			resolve: fixed(retStr, 0),
+			build: func(*site) (Evaluator, error) {
+				return func(ctx *EvalContext, _ []row.Value) (row.Value, error) {
+					var b [16]byte
+					r := ctx.rand()
+					for i := 0; i < 16; i += 8 {
+						binary.LittleEndian.PutUint64(b[i:], r.Uint64())
+					}
+					b[6] = b[6]&0x0f | 0x40
+					b[8] = b[8]&0x3f | 0x80
+					h := hex.EncodeToString(b[:])
+					return row.Str(h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]), nil
+				}, nil
+			}},
 		{Name: "PI", Doc: "PI(): π as DOUBLE.", resolve: fixed(ret(tDouble), 0),
 			build: func(*site) (Evaluator, error) {
 				return func(*EvalContext, []row.Value) (row.Value, error) { return row.Float(math.Pi), nil }, nil

@@ -33,8 +33,35 @@ func orderable(t row.Type) bool {
 	return true
 }
 
+// stringsToDatetime casts string operands to the DATE, TIME or TIMESTAMP
+// type of another operand: Flink compares DATE '2001-01-01' =
+// '2001-01-01' by reading the string as a date (while a number and a
+// string do not compare, FLINK-24914).
+func stringsToDatetime(args []Expr) []Expr {
+	var dt *row.Type
+	for _, a := range args {
+		t := a.Type()
+		switch t.Root {
+		case row.TypeDate, row.TypeTime, row.TypeTimestamp:
+			dt = &t
+		}
+	}
+	if dt == nil {
+		return args
+	}
+	out := make([]Expr, len(args))
+	for i, a := range args {
+		out[i] = a
+		if a.Type().IsString() {
+			out[i] = coerce(a, *dt)
+		}
+	}
+	return out
+}
+
 // resolveCommon brings all args to their least restrictive common type.
 func resolveCommon(f *Func, args []Expr, ordered bool) ([]Expr, row.Type, error) {
+	args = stringsToDatetime(args)
 	ts := types(args)
 	ct, ok := LeastRestrictive(ts...)
 	if !ok || (ordered && !orderable(ct)) {
