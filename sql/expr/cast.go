@@ -29,11 +29,35 @@ func newCast(e Expr, t row.Type, try bool) (Expr, error) {
 			from.WithNullable(true), t.WithNullable(true))
 	}
 	t.TimeAttr = row.NoTimeAttr
-	t.Nullable = from.Nullable || try || (t.Root == row.TypeDecimal && from.Root != row.TypeNull)
+	t.Nullable = from.Nullable || try || castMayYieldNull(from, t)
 	if l, ok := e.(*Literal); ok && l.Value.IsNull() {
 		return &Literal{T: t.WithNullable(true)}, nil
 	}
 	return &Cast{Arg: e, T: t, Try: try}, nil
+}
+
+// castMayYieldNull reports whether a cast can give NULL for a non-NULL
+// input: a DECIMAL target too narrow for every source value (Flink yields
+// NULL on DECIMAL overflow), element casts inside constructed types.
+func castMayYieldNull(from, to row.Type) bool {
+	switch to.Root {
+	case row.TypeDecimal:
+		intDigits := to.Precision - to.Scale
+		switch {
+		case from.Root == row.TypeBoolean:
+			return intDigits < 1
+		case from.IsInteger():
+			return integerDecimalPrecision(from.Root) > intDigits
+		case from.Root == row.TypeDecimal:
+			fi := from.Precision - from.Scale
+			if to.Scale >= from.Scale {
+				return fi > intDigits
+			}
+			return fi >= intDigits // rounding may carry into a new digit
+		}
+		return true
+	}
+	return false
 }
 
 // CanCast reports whether Flink's explicit cast matrix allows CAST from

@@ -63,6 +63,10 @@ func TestCastMatrix(t *testing.T) {
 		{"CAST(1.005 AS DECIMAL(3, 2))", "1.01", ""}, // HALF_UP
 		{"CAST(-1.005 AS DECIMAL(3, 2))", "-1.01", ""},
 		{"CAST(123.45 AS DECIMAL(3, 1))", "NULL", "DECIMAL(3, 1)"}, // overflow is NULL
+		{"CAST(9.99 AS DECIMAL(2, 1))", "NULL", "DECIMAL(2, 1)"},   // rounding overflows
+		{"CAST(1.25 AS DECIMAL(4, 1))", "1.3", "DECIMAL(4, 1) NOT NULL"},
+		{"CAST(42 AS DECIMAL(12, 2))", "42.00", "DECIMAL(12, 2) NOT NULL"},
+		{"CAST(42 AS DECIMAL(11, 2))", "42.00", "DECIMAL(11, 2)"}, // INT may not fit
 		{"CAST(12345678901234567890123 AS DECIMAL(38, 2))", "12345678901234567890123.00", ""},
 		// to integers: narrowing wraps (FLINK-24420), strings are checked
 		{"CAST('1.234' AS TINYINT)", "1", "TINYINT NOT NULL"},

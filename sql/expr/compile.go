@@ -209,7 +209,11 @@ func fold(e Expr, loc *time.Location) (Expr, error) {
 			}
 		}
 		c := &Call{Func: n.Func, Args: args, T: n.T}
-		if !allLit || c.Volatile() || (n.Func.zone && loc == nil) {
+		zone := n.Func.zone
+		for _, a := range args {
+			zone = zone || a.Type().Root == row.TypeTimestampLTZ
+		}
+		if !allLit || c.Volatile() || (zone && loc == nil) {
 			return c, nil
 		}
 		return evalConst(c, loc), nil

@@ -26,6 +26,8 @@ func TestFold(t *testing.T) {
 		{"CASE(=($0, 2), 'a', 'b')", "CASE(=($0, 2), 'a', 'b')"},
 		{"COALESCE(NULL, 3)", "3"},
 		{"EXTRACT(YEAR, DATE '2020-05-01')", "2020:BIGINT"},
+		// An LTZ argument makes EXTRACT depend on the session zone.
+		{"EXTRACT(HOUR, TO_TIMESTAMP_LTZ(0, 3))", "EXTRACT(HOUR, TIMESTAMP_LTZ '1970-01-01 00:00:00.000')"},
 	}
 	for _, tc := range tests {
 		e, err := parseTestExpr(tc.src, types)

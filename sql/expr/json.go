@@ -217,7 +217,7 @@ func jsonFuncs() []*Func {
 					return row.Bool(ok), nil
 				}), nil
 			}},
-		{Name: "IS JSON", Doc: "s IS JSON: TRUE if s is a valid JSON text (VALUE); FALSE for NULL... NULL input gives FALSE as in Flink.",
+		{Name: "IS JSON", Doc: "s IS JSON: TRUE if s is a valid JSON text (IS JSON VALUE); FALSE for invalid text and for NULL; never NULL.",
 			resolve: func(f *Func, args []Expr) ([]Expr, row.Type, error) {
 				out, _, err := fixed(ret(tBoolean), 1, pString)(f, args)
 				return out, tBoolean.NotNull(), err

@@ -390,9 +390,9 @@ func testInput(t testing.TB) ([]row.Type, []row.Value) {
 		{row.BytesType(), row.Bytes([]byte{0, 1})}, // $14
 		{row.Double(), row.Null()},                 // $15
 		{row.BigInt(), row.Null()},                 // $16
-		{row.String(), row.Str(`{"a":{"b":[10,"x",true,null,{"c":1.50}]},"s":"str"}`)}, // $17
-		{row.TimestampType(9), row.Timestamp(ts.Value.Millis(), 456789)},               // $18
-		{row.String(), row.Str("2021-09-24 12:34:56")},                                 // $19
+		{row.String(), row.Str(`{"a":{"b":[10,"x",true,null,{"c":1.5}]},"s":"str"}`)}, // $17
+		{row.TimestampType(9), row.Timestamp(ts.Value.Millis(), 456789)},              // $18
+		{row.String(), row.Str("2021-09-24 12:34:56")},                                // $19
 	}
 	types := make([]row.Type, len(cols))
 	vals := make([]row.Value, len(cols))

@@ -350,7 +350,7 @@ func stringFuncs() []*Func {
 					if re == nil {
 						return row.Value{}, nil
 					}
-					return row.Str(re.ReplaceAllString(a[0].Str(), a[2].Str())), nil
+					return row.Str(re.ReplaceAllString(a[0].Str(), javaReplacement(a[2].Str()))), nil
 				}), nil
 			}},
 		{Name: "SPLIT_INDEX", Doc: "SPLIT_INDEX(s, sep, i): the i-th (0-based) piece of s split at the (literal) separator; NULL if i is negative or past the last piece.",
@@ -516,6 +516,41 @@ func stringFuncs() []*Func {
 				}), nil
 			}},
 	}
+}
+
+// javaReplacement rewrites a Java regex replacement ($1 groups, \$ and
+// \\ escapes) into Go's syntax (${1}, $$).
+func javaReplacement(r string) string {
+	if !strings.ContainsAny(r, "$\\") {
+		return r
+	}
+	var b strings.Builder
+	for i := 0; i < len(r); i++ {
+		c := r[i]
+		switch {
+		case c == '\\' && i+1 < len(r):
+			i++
+			if r[i] == '$' {
+				b.WriteString("$$")
+			} else {
+				b.WriteByte(r[i])
+			}
+		case c == '$':
+			j := i + 1
+			for j < len(r) && r[j] >= '0' && r[j] <= '9' {
+				j++
+			}
+			if j == i+1 {
+				b.WriteString("$$")
+				continue
+			}
+			b.WriteString("${" + r[i+1:j] + "}")
+			i = j - 1
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return b.String()
 }
 
 func buildConcat(s *site) (Evaluator, error) {
