@@ -259,7 +259,7 @@ func stringFuncs() []*Func {
 					return row.Int(int64(indexRunes(a.Str(), b.Str(), 1))), nil
 				}), nil
 			}},
-		{Name: "SUBSTRING", Doc: "SUBSTRING(s FROM start [FOR len]) and SUBSTR: characters from 1-based start (a negative start counts from the end, 0 acts as 1); NULL for a negative len.",
+		{Name: "SUBSTRING", Doc: "SUBSTRING(s FROM start [FOR len]) and SUBSTR: characters from 1-based start (a negative start counts from the end, '' when before the start; 0 acts as 1); NULL for a negative len.",
 			resolve: fixed(retStr, 2, pString, pInt, pInt),
 			build: func(s *site) (Evaluator, error) {
 				return strictN(s, func(_ *EvalContext, a []row.Value) (row.Value, error) {
@@ -281,7 +281,10 @@ func stringFuncs() []*Func {
 							return row.Str(""), nil
 						}
 					case pos < 0:
-						start = max(n+pos, 0)
+						start = n + pos
+						if start < 0 {
+							return row.Str(""), nil
+						}
 					}
 					end := n
 					if n-start >= length {
@@ -300,17 +303,14 @@ func stringFuncs() []*Func {
 					return row.Str(strings.ReplaceAll(a[0].Str(), a[1].Str(), a[2].Str())), nil
 				}), nil
 			}},
-		{Name: "REGEXP", Doc: "REGEXP(s, regex): TRUE if some substring of s matches regex; NULL for NULL or an invalid regex.",
-			resolve: func(f *Func, args []Expr) ([]Expr, row.Type, error) {
-				out, t, err := fixed(ret(tBoolean), 2, pString, pString)(f, args)
-				return out, t.WithNullable(true), err
-			},
+		{Name: "REGEXP", Doc: "REGEXP(s, regex): TRUE if some substring of s matches regex; FALSE for an empty or invalid regex; NULL if an argument is NULL.",
+			resolve: fixed(ret(tBoolean), 2, pString, pString),
 			build: func(s *site) (Evaluator, error) {
 				rc := newRegexCache(s, 1)
 				return strict2(s, func(_ *EvalContext, a, b row.Value) (row.Value, error) {
 					re := rc.get(b.Str())
-					if re == nil {
-						return row.Value{}, nil
+					if re == nil || b.Str() == "" {
+						return row.Bool(false), nil
 					}
 					return row.Bool(re.MatchString(a.Str())), nil
 				}), nil
@@ -338,7 +338,7 @@ func stringFuncs() []*Func {
 					return row.Str(a[0].Str()[m[2*g]:m[2*g+1]]), nil
 				}), nil
 			}},
-		{Name: "REGEXP_REPLACE", Doc: "REGEXP_REPLACE(s, regex, replacement): every match replaced; $1 in replacement is a group; NULL for an invalid regex.",
+		{Name: "REGEXP_REPLACE", Doc: "REGEXP_REPLACE(s, regex, replacement): every match replaced by the literal replacement (Flink quotes it: $1 is not a group reference); NULL for an invalid regex.",
 			resolve: func(f *Func, args []Expr) ([]Expr, row.Type, error) {
 				out, t, err := fixed(retStr, 3, pString, pString, pString)(f, args)
 				return out, t.WithNullable(true), err
@@ -350,7 +350,7 @@ func stringFuncs() []*Func {
 					if re == nil {
 						return row.Value{}, nil
 					}
-					return row.Str(re.ReplaceAllString(a[0].Str(), javaReplacement(a[2].Str()))), nil
+					return row.Str(re.ReplaceAllLiteralString(a[0].Str(), a[2].Str())), nil
 				}), nil
 			}},
 		{Name: "SPLIT_INDEX", Doc: "SPLIT_INDEX(s, sep, i): the i-th (0-based) piece of s split at the (literal) separator; NULL if i is negative or past the last piece.",
@@ -401,15 +401,15 @@ func stringFuncs() []*Func {
 					return row.Int(int64(r)), nil
 				}), nil
 			}},
-		{Name: "CHR", Doc: "CHR(n): the character of code n modulo 256; NULL for a negative n.",
+		{Name: "CHR", Doc: "CHR(n): the character of code n modulo 256 (n & 0xFF); '' for a negative n.",
 			resolve: fixed(retStr, 1, pBigInt),
 			build: func(s *site) (Evaluator, error) {
 				return strict1(s, func(_ *EvalContext, a row.Value) (row.Value, error) {
 					n := a.Int()
 					if n < 0 {
-						return row.Value{}, nil
+						return row.Str(""), nil
 					}
-					return row.Str(string(rune(n % 256))), nil
+					return row.Str(string(rune(n & 0xFF))), nil
 				}), nil
 			}},
 		hashFunc("MD5", md5.New),
@@ -518,41 +518,6 @@ func stringFuncs() []*Func {
 	}
 }
 
-// javaReplacement rewrites a Java regex replacement ($1 groups, \$ and
-// \\ escapes) into Go's syntax (${1}, $$).
-func javaReplacement(r string) string {
-	if !strings.ContainsAny(r, "$\\") {
-		return r
-	}
-	var b strings.Builder
-	for i := 0; i < len(r); i++ {
-		c := r[i]
-		switch {
-		case c == '\\' && i+1 < len(r):
-			i++
-			if r[i] == '$' {
-				b.WriteString("$$")
-			} else {
-				b.WriteByte(r[i])
-			}
-		case c == '$':
-			j := i + 1
-			for j < len(r) && r[j] >= '0' && r[j] <= '9' {
-				j++
-			}
-			if j == i+1 {
-				b.WriteString("$$")
-				continue
-			}
-			b.WriteString("${" + r[i+1:j] + "}")
-			i = j - 1
-		default:
-			b.WriteByte(c)
-		}
-	}
-	return b.String()
-}
-
 func buildConcat(s *site) (Evaluator, error) {
 	return strictN(s, func(_ *EvalContext, a []row.Value) (row.Value, error) {
 		if len(a) == 2 {
@@ -591,7 +556,7 @@ func trimFunc(name, mode string) *Func {
 }
 
 func padFunc(name string, left bool) *Func {
-	return &Func{Name: name, Doc: name + "(s, len, pad): s padded on the " + map[bool]string{true: "left", false: "right"}[left] + " with pad to len characters, or truncated to len; NULL if len is negative or pad is empty and padding is needed.",
+	return &Func{Name: name, Doc: name + "(s, len, pad): s padded on the " + map[bool]string{true: "left", false: "right"}[left] + " with pad to len characters, or truncated to len; NULL if len is negative or pad is empty.",
 		resolve: func(f *Func, args []Expr) ([]Expr, row.Type, error) {
 			out, t, err := fixed(retStr, 3, pString, pInt, pString)(f, args)
 			return out, t.WithNullable(true), err
@@ -599,14 +564,11 @@ func padFunc(name string, left bool) *Func {
 		build: func(s *site) (Evaluator, error) {
 			return strictN(s, func(_ *EvalContext, a []row.Value) (row.Value, error) {
 				str, n, pad := []rune(a[0].Str()), int(a[1].Int()), []rune(a[2].Str())
-				if n < 0 {
+				if n < 0 || len(pad) == 0 {
 					return row.Value{}, nil
 				}
 				if n <= len(str) {
 					return row.Str(string(str[:n])), nil
-				}
-				if len(pad) == 0 {
-					return row.Value{}, nil
 				}
 				fill := make([]rune, 0, n-len(str))
 				for len(fill) < n-len(str) {
