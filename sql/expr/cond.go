@@ -22,6 +22,14 @@ func NewCase(whens, thens []Expr, elseExpr Expr) (Expr, error) {
 	if elseExpr == nil {
 		elseExpr = NullLit()
 	}
+	for _, e := range append(append([]Expr{}, whens...), append(thens, elseExpr)...) {
+		if e == nil {
+			return nil, fmt.Errorf("expr: CASE with a nil operand")
+		}
+		if _, ok := e.(*Symbol); ok {
+			return nil, fmt.Errorf("expr: CASE operand %s is a keyword, not a value", e)
+		}
+	}
 	rs := append(append([]Expr{}, thens...), elseExpr)
 	ts := types(rs)
 	t, ok := LeastRestrictive(ts...)

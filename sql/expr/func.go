@@ -25,6 +25,8 @@ type Func struct {
 	volatileNoArgs bool
 	// zone marks functions whose value depends on the session time zone.
 	zone bool
+	// symbols marks functions that take Symbol arguments.
+	symbols bool
 	// infix prints argument types "<A> op <B>" in error messages.
 	infix bool
 	// resolve checks and coerces the arguments and derives the result type.
@@ -140,6 +142,9 @@ func (f *Func) Call(args ...Expr) (Expr, error) {
 	for i, a := range args {
 		if a == nil {
 			return nil, fmt.Errorf("expr: %s: argument %d is nil", f.Name, i)
+		}
+		if _, ok := a.(*Symbol); ok && !f.symbols {
+			return nil, cannotApply(f, args)
 		}
 	}
 	args2, t, err := f.resolve(f, args)

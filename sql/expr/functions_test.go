@@ -351,6 +351,8 @@ func TestConditionalAndCollections(t *testing.T) {
 		{"CASE(TRUE, 1, 2.5)", "1.0", "DECIMAL(11, 1) NOT NULL"},
 		{"CASE(FALSE, /(1, 0), 0)", "0", ""}, // lazily evaluated branches
 		{"CASE($0, 1, 2)", "ERROR not BOOLEAN", ""},
+		{"CASE($8, YEAR, 0)", "ERROR is a keyword", ""},
+		{"+(YEAR, 1)", "ERROR Cannot apply '+' to arguments of type 'YEAR + <INT>'", ""},
 		{"COALESCE(NULL, $4, 7)", "7", "INT NOT NULL"},
 		{"COALESCE($4, $16)", "NULL", "BIGINT"},
 		{"COALESCE($0, /(1, 0))", "42", ""},

@@ -298,7 +298,7 @@ func seeded(s *site, want int) func(*EvalContext, []row.Value) (randSource, erro
 // temporal FLOOR/CEIL(x TO unit) (see timeFloorCeil).
 func floorCeilFunc(name string, f func(float64) float64) *Func {
 	up := name == "CEIL"
-	return &Func{Name: name, Doc: name + "(n): rounded " + map[bool]string{true: "up", false: "down"}[up] + " to an integer value (DECIMAL(p, s) gives DECIMAL(p-s+1, 0); integers unchanged). " + name + "(t TO unit): a DATE/TIMESTAMP rounded to YEAR, QUARTER, MONTH, WEEK (to Sunday), DAY, HOUR, MINUTE, SECOND or MILLISECOND.",
+	return &Func{Name: name, symbols: true, Doc: name + "(n): rounded " + map[bool]string{true: "up", false: "down"}[up] + " to an integer value (DECIMAL(p, s) gives DECIMAL(p-s+1, 0); integers unchanged). " + name + "(t TO unit): a DATE/TIMESTAMP rounded to YEAR, QUARTER, MONTH, WEEK (to Sunday), DAY, HOUR, MINUTE, SECOND or MILLISECOND.",
 		resolve: func(fn *Func, args []Expr) ([]Expr, row.Type, error) {
 			if len(args) == 2 {
 				return fixed(retArg0, 2, pTime, pSym)(fn, args)

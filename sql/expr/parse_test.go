@@ -90,6 +90,9 @@ func (p *testParser) args() ([]Expr, error) {
 		return nil, err
 	}
 	var out []Expr
+	if p.i >= len(p.s) {
+		return nil, fmt.Errorf("unterminated argument list")
+	}
 	if p.peek(")") {
 		p.i++
 		return out, nil
@@ -200,6 +203,9 @@ func (p *testParser) expr() (Expr, error) {
 					}
 					depth--
 				}
+			}
+			if k >= len(p.s) {
+				return nil, fmt.Errorf("unterminated CAST")
 			}
 			t, err := parseTestType(strings.TrimSpace(p.s[p.i:k]))
 			if err != nil {

@@ -21,6 +21,10 @@ import (
 // String functions. Lengths and positions count characters (code points),
 // positions are 1-based, as Flink's StringData.
 
+// maxResultChars bounds the strings REPEAT, LPAD and RPAD build, so that
+// a bad argument fails the record instead of exhausting memory.
+const maxResultChars = 1 << 28
+
 func str1(name, doc string, f func(s string) string) *Func {
 	return &Func{Name: name, Doc: doc, resolve: fixed(retStr, 1, pString),
 		build: func(s *site) (Evaluator, error) {
@@ -204,7 +208,7 @@ func stringFuncs() []*Func {
 			}
 			return b.String()
 		}),
-		{Name: "TRIM", Doc: "TRIM([BOTH|LEADING|TRAILING] [chars] FROM s): called as TRIM(symbol, chars, s); chars defaults to ' ' — each character of chars is removed from the chosen end(s).",
+		{Name: "TRIM", symbols: true, Doc: "TRIM([BOTH|LEADING|TRAILING] [chars] FROM s): called as TRIM(symbol, chars, s); chars defaults to ' ' — each character of chars is removed from the chosen end(s).",
 			resolve: func(f *Func, args []Expr) ([]Expr, row.Type, error) {
 				switch len(args) {
 				case 1:
@@ -382,8 +386,8 @@ func stringFuncs() []*Func {
 					if n <= 0 {
 						return row.Str(""), nil
 					}
-					if int64(len(a.Str()))*n > 1<<28 {
-						return row.Value{}, s.errorf("result too long")
+					if int64(len(a.Str()))*n > maxResultChars {
+						return row.Value{}, s.errorf("result longer than %d bytes", maxResultChars)
 					}
 					return row.Str(strings.Repeat(a.Str(), int(n))), nil
 				}), nil
@@ -569,6 +573,9 @@ func padFunc(name string, left bool) *Func {
 				}
 				if n <= len(str) {
 					return row.Str(string(str[:n])), nil
+				}
+				if n > maxResultChars {
+					return row.Value{}, s.errorf("result longer than %d characters", maxResultChars)
 				}
 				fill := make([]rune, 0, n-len(str))
 				for len(fill) < n-len(str) {

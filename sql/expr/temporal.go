@@ -295,7 +295,7 @@ func buildExtractInterval(s *site, unit string, t row.Type) (Evaluator, error) {
 
 // extractFunc is YEAR(x), MONTH(x), ...: EXTRACT of one unit.
 func extractFunc(name, unit string) *Func {
-	return &Func{Name: name, Doc: name + "(datetime): EXTRACT(" + unit + " FROM datetime) as BIGINT.",
+	return &Func{Name: name, symbols: true, Doc: name + "(datetime): EXTRACT(" + unit + " FROM datetime) as BIGINT.",
 		resolve: func(f *Func, args []Expr) ([]Expr, row.Type, error) {
 			if len(args) != 1 {
 				return nil, row.Type{}, cannotApply(f, args)
@@ -458,13 +458,13 @@ func nowFunc(name, doc string, t row.Type, f func(ctx *EvalContext) row.Value) *
 func timeFuncs() []*Func {
 	pFmt := pString
 	return []*Func{
-		{Name: "EXTRACT", Doc: "EXTRACT(unit FROM x), called as EXTRACT(Sym(unit), x): a field of a DATE, TIME, TIMESTAMP, TIMESTAMP_LTZ (in the session zone) or interval as BIGINT. Units: MILLENNIUM, CENTURY, DECADE, YEAR, ISOYEAR, QUARTER, MONTH, WEEK (ISO), DAY, DOY, DOW (Sunday=1), ISODOW (Monday=1), HOUR, MINUTE, SECOND, MILLISECOND, MICROSECOND, NANOSECOND (of the second), EPOCH.",
+		{Name: "EXTRACT", symbols: true, Doc: "EXTRACT(unit FROM x), called as EXTRACT(Sym(unit), x): a field of a DATE, TIME, TIMESTAMP, TIMESTAMP_LTZ (in the session zone) or interval as BIGINT. Units: MILLENNIUM, CENTURY, DECADE, YEAR, ISOYEAR, QUARTER, MONTH, WEEK (ISO), DAY, DOY, DOW (Sunday=1), ISODOW (Monday=1), HOUR, MINUTE, SECOND, MILLISECOND, MICROSECOND, NANOSECOND (of the second), EPOCH.",
 			resolve: resolveExtract, build: buildExtract},
 		extractFunc("YEAR", "YEAR"), extractFunc("QUARTER", "QUARTER"), extractFunc("MONTH", "MONTH"),
 		extractFunc("WEEK", "WEEK"), extractFunc("DAYOFYEAR", "DOY"), extractFunc("DAYOFMONTH", "DAY"),
 		extractFunc("DAYOFWEEK", "DOW"), extractFunc("HOUR", "HOUR"), extractFunc("MINUTE", "MINUTE"),
 		extractFunc("SECOND", "SECOND"),
-		{Name: "TIMESTAMPADD", Doc: "TIMESTAMPADD(unit, n, t): t plus n units (YEAR, QUARTER, MONTH, WEEK, DAY, HOUR, MINUTE, SECOND, MILLISECOND...), same type as t (a DATE plus a unit below DAY becomes TIMESTAMP(3)).",
+		{Name: "TIMESTAMPADD", symbols: true, Doc: "TIMESTAMPADD(unit, n, t): t plus n units (YEAR, QUARTER, MONTH, WEEK, DAY, HOUR, MINUTE, SECOND, MILLISECOND...), same type as t (a DATE plus a unit below DAY becomes TIMESTAMP(3)).",
 			resolve: func(f *Func, args []Expr) ([]Expr, row.Type, error) {
 				out, t, err := fixed(retArg0, 3, pSym, pBigInt, pTime)(f, args)
 				if err != nil {
@@ -489,7 +489,7 @@ func timeFuncs() []*Func {
 					return fromWall(ctx, w, t), nil
 				}), nil
 			}},
-		{Name: "TIMESTAMPDIFF", Doc: "TIMESTAMPDIFF(unit, t1, t2): the number of whole units from t1 to t2 as INT (months, quarters and years count full calendar months).",
+		{Name: "TIMESTAMPDIFF", symbols: true, Doc: "TIMESTAMPDIFF(unit, t1, t2): the number of whole units from t1 to t2 as INT (months, quarters and years count full calendar months).",
 			resolve: func(f *Func, args []Expr) ([]Expr, row.Type, error) {
 				out, err := checkArgs(f, args, 3, pSym, pTime, pTime)
 				if err != nil {
