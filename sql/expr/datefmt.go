@@ -206,8 +206,19 @@ func (tk dtToken) numeric() bool {
 
 // Parse reads s with the pattern. Fields absent from the pattern default
 // to 1970-01-01 00:00:00; the result is in loc unless the text carries an
-// offset (Z/X). The whole string must be consumed.
+// offset (Z/X). The whole string must be consumed (as java.time's
+// DateTimeFormatter requires).
 func (p *DateTimePattern) Parse(s string, loc *time.Location) (time.Time, error) {
+	return p.parse(s, loc, false)
+}
+
+// ParsePrefix is Parse that ignores text after the pattern, as Java's
+// SimpleDateFormat.parse does (UNIX_TIMESTAMP).
+func (p *DateTimePattern) ParsePrefix(s string, loc *time.Location) (time.Time, error) {
+	return p.parse(s, loc, true)
+}
+
+func (p *DateTimePattern) parse(s string, loc *time.Location, prefix bool) (time.Time, error) {
 	year, month, day, hour, minute, sec, nano := 1970, 1, 1, 0, 0, 0, 0
 	pm, hasAmPm, hour12 := false, false, false
 	var zone *time.Location
@@ -351,7 +362,7 @@ func (p *DateTimePattern) Parse(s string, loc *time.Location) (time.Time, error)
 			i = j
 		}
 	}
-	if i != len(s) {
+	if i != len(s) && !prefix {
 		return bad()
 	}
 	if hasAmPm && hour12 && pm {

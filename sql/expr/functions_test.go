@@ -477,9 +477,11 @@ func TestTemporalFunctions(t *testing.T) {
 		{"TO_TIMESTAMP_LTZ(1632486896, 0)", "2021-09-24 12:34:56.000", ""},
 		{"TO_TIMESTAMP_LTZ($16, 3)", "NULL", ""},
 		{"TO_TIMESTAMP_LTZ(1, 2)", "ERROR precision must be", ""},
-		{"UNIX_TIMESTAMP('2021-09-24 12:34:56')", "1632486896", "BIGINT"},
+		{"UNIX_TIMESTAMP('2021-09-24 12:34:56')", "1632486896", "BIGINT NOT NULL"},
+		{"UNIX_TIMESTAMP('2020-09-11 13:14:29.153')", "1599830069", ""}, // trailing text ignored (FLINK-19200)
 		{"UNIX_TIMESTAMP('2021/09/24', 'yyyy/MM/dd')", "1632441600", ""},
-		{"UNIX_TIMESTAMP('bad')", "NULL", ""},
+		{"UNIX_TIMESTAMP('bad')", "-9223372036854775808", ""},
+		{"UNIX_TIMESTAMP($5)", "NULL", "BIGINT"},
 		{"UNIX_TIMESTAMP()", "1709249400", "BIGINT NOT NULL"},
 		{"FROM_UNIXTIME(1632486896)", "2021-09-24 12:34:56", "STRING NOT NULL"},
 		{"FROM_UNIXTIME(0, 'yyyy')", "1970", ""},
@@ -495,6 +497,21 @@ func TestTemporalFunctions(t *testing.T) {
 		{"CURRENT_TIME()", "23:30:00", "TIME(0) NOT NULL"},
 		{"IS NOT NULL(CURRENT_ROW_TIMESTAMP())", "TRUE", ""},
 	}, nil)
+}
+
+// Flink's documented UNIX_TIMESTAMP examples with table.local-time-zone
+// Europe/Berlin.
+func TestUnixTimestampBerlin(t *testing.T) {
+	berlin, err := time.LoadLocation("Europe/Berlin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	runEvalTests(t, []evalTest{
+		{"UNIX_TIMESTAMP('1970-01-01 08:00:01.001', 'yyyy-MM-dd HH:mm:ss.SSS')", "25201", ""},
+		{"UNIX_TIMESTAMP('1970-01-01 08:00:01.001 +0800', 'yyyy-MM-dd HH:mm:ss.SSS X')", "1", ""},
+		{"UNIX_TIMESTAMP('1970-01-01 08:00:01.001 +0800', 'yyyy-MM-dd HH:mm:ss.SSS')", "25201", ""},
+		{"UNIX_TIMESTAMP('1970-01-01 08:00:01.001', 'yyyy-MM-dd HH:mm:ss.SSS X')", "-9223372036854775808", ""},
+	}, berlin)
 }
 
 // The session time zone: TIMESTAMP_LTZ shows and converts in it.

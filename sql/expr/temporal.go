@@ -626,13 +626,12 @@ func timeFuncs() []*Func {
 					return row.Timestamp(int64(ms), int32((f-ms)*1e6)), nil
 				}), nil
 			}},
-		{Name: "UNIX_TIMESTAMP", zone: true, volatileNoArgs: true, Doc: "UNIX_TIMESTAMP(): the current epoch seconds (volatile, see EvalContext.Now). UNIX_TIMESTAMP(s[, fmt]): s (default format 'yyyy-MM-dd HH:mm:ss') read in the session zone as epoch seconds; NULL if it does not parse.",
+		{Name: "UNIX_TIMESTAMP", zone: true, volatileNoArgs: true, Doc: "UNIX_TIMESTAMP(): the current epoch seconds (volatile, see EvalContext.Now). UNIX_TIMESTAMP(s[, fmt]): s (default format 'yyyy-MM-dd HH:mm:ss') read in the session zone, or in the offset the text carries (X, Z), as epoch seconds; text after the pattern is ignored (SimpleDateFormat); Long.MIN_VALUE (-9223372036854775808) if it does not parse, as Flink documents.",
 			resolve: func(f *Func, args []Expr) ([]Expr, row.Type, error) {
 				if len(args) == 0 {
 					return args, tBigInt.NotNull(), nil
 				}
-				out, t, err := fixed(ret(tBigInt), 1, pString, pFmt)(f, args)
-				return out, t.WithNullable(true), err
+				return fixed(ret(tBigInt), 1, pString, pFmt)(f, args)
 			},
 			build: func(s *site) (Evaluator, error) {
 				if len(s.args) == 0 {
@@ -649,11 +648,11 @@ func timeFuncs() []*Func {
 					}
 					pat, err := p.get(s, 1, a[1])
 					if err != nil {
-						return row.Value{}, nil
+						return row.Value{}, s.wrap(err)
 					}
-					t, err := pat.Parse(a[0].Str(), ctx.loc())
+					t, err := pat.ParsePrefix(a[0].Str(), ctx.loc())
 					if err != nil {
-						return row.Value{}, nil
+						return row.Int(math.MinInt64), nil
 					}
 					return row.Int(t.Unix()), nil
 				}), nil
