@@ -75,6 +75,9 @@
 //
 // # Evaluation
 //
+// CompilePredicate (WHERE: passes only on TRUE) and CompileProjection (a
+// SELECT list into a reusable output slice) wrap Compile for operators.
+//
 // Compile turns a tree into an Evaluator, func(ctx, row) (Value, error):
 // each node becomes one closure specialised at compile time for its
 // operand types (an INT + INT closure reads Value.Int and wraps to 32
