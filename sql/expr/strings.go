@@ -422,6 +422,50 @@ func stringFuncs() []*Func {
 		hashFunc("SHA256", sha256.New),
 		hashFunc("SHA384", sha512.New384),
 		hashFunc("SHA512", sha512.New),
+		{Name: "SHA2", Doc: "SHA2(s, bits): the SHA-2 digest (bits 224, 256, 384 or 512) as hex; NULL for other bit lengths.",
+			resolve: func(f *Func, args []Expr) ([]Expr, row.Type, error) {
+				out, t, err := fixed(retStr, 2, pBinStr, pInt)(f, args)
+				return out, t.WithNullable(true), err
+			},
+			build: func(s *site) (Evaluator, error) {
+				return strict2(s, func(_ *EvalContext, a, b row.Value) (row.Value, error) {
+					var d hash.Hash
+					switch b.Int() {
+					case 224:
+						d = sha256.New224()
+					case 256:
+						d = sha256.New()
+					case 384:
+						d = sha512.New384()
+					case 512:
+						d = sha512.New()
+					default:
+						return row.Value{}, nil
+					}
+					d.Write([]byte(a.Str()))
+					return row.Str(hex.EncodeToString(d.Sum(nil))), nil
+				}), nil
+			}},
+		{Name: "OVERLAY", Doc: "OVERLAY(s PLACING r FROM start [FOR len]), called as OVERLAY(s, r, start[, len]): s with len characters (default the length of r) from 1-based start replaced by r; s unchanged when start is out of range.",
+			resolve: fixed(retStr, 3, pString, pString, pInt, pInt),
+			build: func(s *site) (Evaluator, error) {
+				return strictN(s, func(_ *EvalContext, a []row.Value) (row.Value, error) {
+					str, r := []rune(a[0].Str()), a[1].Str()
+					start := int(a[2].Int())
+					n := charLen(r)
+					if len(a) == 4 {
+						n = int(a[3].Int())
+					}
+					if start <= 0 || start > len(str) {
+						return a[0], nil
+					}
+					out := string(str[:start-1]) + r
+					if start+n <= len(str) && n > 0 {
+						out += string(str[start-1+n:])
+					}
+					return row.Str(out), nil
+				}), nil
+			}},
 		{Name: "TO_BASE64", Doc: "TO_BASE64(s): base64 of the UTF-8 bytes (or of BYTES).",
 			resolve: fixed(retStr, 1, pBinStr),
 			build: func(s *site) (Evaluator, error) {
