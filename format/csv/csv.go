@@ -20,6 +20,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/weirstream/weir/format/internal/text"
 	"github.com/weirstream/weir/row"
@@ -122,6 +123,7 @@ type Decoder struct {
 
 type field struct {
 	s      string
+	raw    string // the unquoted field's text before unescaping
 	quoted bool
 }
 
@@ -147,6 +149,7 @@ func (d *Decoder) split(line string) ([]field, error) {
 	for {
 		b.Reset()
 		quoted := false
+		rawText := ""
 		// One field.
 		if !o.DisableQuoteCharacter && strings.HasPrefix(line[i:], string(o.QuoteCharacter)) {
 			quoted = true
@@ -185,6 +188,7 @@ func (d *Decoder) split(line string) ([]field, error) {
 				}
 			}
 		} else {
+			start := i
 			for i < len(line) {
 				r, n := decodeRune(line[i:])
 				if r == o.FieldDelimiter {
@@ -199,8 +203,9 @@ func (d *Decoder) split(line string) ([]field, error) {
 				b.WriteRune(r)
 				i += n
 			}
+			rawText = line[start:i]
 		}
-		out = append(out, field{s: b.String(), quoted: quoted})
+		out = append(out, field{s: b.String(), raw: rawText, quoted: quoted})
 		if i >= len(line) {
 			break
 		}
@@ -215,13 +220,7 @@ func (d *Decoder) split(line string) ([]field, error) {
 	return out, nil
 }
 
-func decodeRune(s string) (rune, int) {
-	for i, r := range s {
-		_ = i
-		return r, len(string(r))
-	}
-	return 0, 0
-}
+func decodeRune(s string) (rune, int) { return utf8.DecodeRuneInString(s) }
 
 // Decode decodes one record (a line without its line break). ok is false
 // for a comment line under AllowComments and for an empty line. Errors are
@@ -241,6 +240,9 @@ func (d *Decoder) Decode(b []byte) (r row.Row, ok bool, err error) {
 	}
 	out := make([]row.Value, len(cols))
 	for i, c := range cols {
+		if d.opts.HasNullLiteral && !fs[i].quoted && fs[i].raw == d.opts.NullLiteral {
+			continue // NULL
+		}
 		v, err := d.value(fs[i].s, fs[i].quoted, c.Type, c.Name)
 		if err != nil {
 			if d.opts.IgnoreParseErrors {
@@ -257,7 +259,10 @@ func (d *Decoder) value(s string, quoted bool, t row.Type, path string) (row.Val
 	if d.opts.HasNullLiteral && s == d.opts.NullLiteral && !quoted {
 		return row.Value{}, nil
 	}
-	if s == "" && !t.IsString() {
+	if s == "" && t.Root == row.TypeArray && d.opts.HasNullLiteral {
+		return row.Array(nil), nil // NULL has its literal: this is []
+	}
+	if s == "" && !quoted && !t.IsString() && !(t.Root == row.TypeRow && d.opts.HasNullLiteral) {
 		return row.Value{}, nil
 	}
 	fail := func(reason string) (row.Value, error) {
@@ -380,7 +385,7 @@ func (e *Encoder) Append(dst []byte, r row.Row) ([]byte, error) {
 		if err != nil {
 			return dst, err
 		}
-		dst = e.appendField(dst, s, c.Type.IsString())
+		dst = e.appendField(dst, s, c.Type.IsString() || c.Type.IsBinary())
 	}
 	return dst, nil
 }

@@ -25,6 +25,9 @@ type Config struct {
 	StringFilter func(string) bool
 	// NonNullStrings draws no NULL strings (CSV cannot tell them from "").
 	NonNullStrings bool
+	// NonEmptyBytes draws no empty binary values (an empty CSV array
+	// element is NULL).
+	NonEmptyBytes bool
 }
 
 var scalars = []row.Root{row.TypeBoolean, row.TypeTinyInt, row.TypeSmallInt, row.TypeInt, row.TypeBigInt,
@@ -116,7 +119,11 @@ func Value(t *rapid.T, c Config, typ row.Type) row.Value {
 		s := rapid.String().Filter(func(s string) bool { return c.StringFilter == nil || c.StringFilter(s) }).Draw(t, "s")
 		return row.Str(s)
 	case row.TypeVarBinary:
-		return row.Bytes(rapid.SliceOf(rapid.Byte()).Draw(t, "bytes"))
+		min := 0
+		if c.NonEmptyBytes {
+			min = 1
+		}
+		return row.Bytes(rapid.SliceOfN(rapid.Byte(), min, -1).Draw(t, "bytes"))
 	case row.TypeDate:
 		return row.Int(rapid.Int64Range(-719162, 2932896).Draw(t, "days"))
 	case row.TypeTime:
