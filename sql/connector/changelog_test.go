@@ -1,0 +1,119 @@
+package connector_test
+
+import (
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/weirstream/weir"
+	"github.com/weirstream/weir/row"
+	"github.com/weirstream/weir/sql/connector"
+	"github.com/weirstream/weir/weirtest"
+)
+
+// TestPrintChangelog: print accepts every kind and shows it as Flink's
+// RowKind short string.
+func TestPrintChangelog(t *testing.T) {
+	var buf syncBuffer
+	reg := connector.Default()
+	reg.Register(connector.Print{Stdout: &buf})
+	k, err := reg.CreateSink(table(t, "out", "k STRING\nc BIGINT\n'connector' = 'print'\n'print-identifier' = 'agg'"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m, err := k.ChangelogMode(connector.All); err != nil || m != connector.All {
+		t.Fatalf("mode %s, %v", m, err)
+	}
+	h := weirtest.New(weir.Options{})
+	in := weirtest.NewInput[row.Row](h)
+	if _, err := k.Consume(connector.BuildContext{Env: h.Env(), Prefix: "out"}, in.Stream()); err != nil {
+		t.Fatal(err)
+	}
+	h.Start(t)
+	for _, r := range []row.Row{
+		row.Of(row.Str("a"), row.Int(1)),
+		row.Of(row.Str("a"), row.Int(1)).WithKind(row.UpdateBefore),
+		row.Of(row.Str("a"), row.Int(2)).WithKind(row.UpdateAfter),
+		row.Of(row.Str("a"), row.Int(2)).WithKind(row.Delete),
+	} {
+		if err := in.Push(r, weir.NoTimestamp); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := []string{"agg> +I[a, 1]", "agg> -U[a, 1]", "agg> +U[a, 2]", "agg> -D[a, 2]"}
+	if got := buf.lines(); !slices.Equal(got, want) {
+		t.Errorf("got %q, want %q", got, want)
+	}
+}
+
+// TestProjectionPushDown: datagen and filesystem produce only the
+// projected columns, in the projection's order, with the same values.
+func TestProjectionPushDown(t *testing.T) {
+	dir := t.TempDir()
+	in := filepath.Join(dir, "in.csv")
+	if err := os.WriteFile(in, []byte("1,a,true\n2,b,false\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		spec string
+		want []string
+	}{
+		{"id BIGINT\nname STRING\nok BOOLEAN\n'connector' = 'filesystem'\n'path' = '" + in + "'\n'format' = 'csv'", []string{"+I[TRUE, 1]", "+I[FALSE, 2]"}},
+		{"id BIGINT\nname STRING\nok BOOLEAN\n'connector' = 'datagen'\n'fields.id.kind' = 'sequence'\n'fields.id.start' = '1'\n'fields.id.end' = '2'\n'fields.ok.null-rate' = '1'", []string{"+I[NULL, 1]", "+I[NULL, 2]"}},
+	} {
+		var buf syncBuffer
+		reg := connector.Default()
+		reg.Register(connector.Print{Stdout: &buf})
+		s, err := reg.CreateSource(table(t, "src", tc.spec))
+		if err != nil {
+			t.Fatal(err)
+		}
+		pd, ok := s.(connector.ProjectionPushDown)
+		if !ok {
+			t.Fatalf("%T does not take projections", s)
+		}
+		if err := pd.ApplyProjection([]int{2, 0}); err != nil {
+			t.Fatal(err)
+		}
+		env := weir.NewEnvironment(weir.Options{})
+		st, err := s.Produce(connector.BuildContext{Env: env, Prefix: "src"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		k, err := reg.CreateSink(table(t, "out", "ok BOOLEAN\nid BIGINT\n'connector' = 'print'"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := k.Consume(connector.BuildContext{Env: env, Prefix: "out"}, st); err != nil {
+			t.Fatal(err)
+		}
+		if err := env.Execute(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		if got := buf.lines(); !slices.Equal(got, tc.want) {
+			t.Errorf("%s: got %q, want %q", strings.SplitN(tc.spec, "'connector'", 2)[1][:15], got, tc.want)
+		}
+	}
+}
+
+// TestFilesystemRaw reads lines as a single STRING column.
+func TestFilesystemRaw(t *testing.T) {
+	dir := t.TempDir()
+	in := filepath.Join(dir, "in.txt")
+	if err := os.WriteFile(in, []byte("hello, world\n\nbye\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var buf syncBuffer
+	reg := connector.Default()
+	reg.Register(connector.Print{Stdout: &buf})
+	env := weir.NewEnvironment(weir.Options{})
+	if err := runJob(t, reg, env, table(t, "src", "line STRING\n'connector' = 'filesystem'\n'path' = '"+in+"'\n'format' = 'raw'"),
+		table(t, "out", "line STRING\n'connector' = 'print'"), connector.BuildContext{}); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := buf.lines(), []string{"+I[hello, world]", "+I[bye]"}; !slices.Equal(got, want) {
+		t.Errorf("got %q, want %q", got, want)
+	}
+}
