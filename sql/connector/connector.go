@@ -188,9 +188,10 @@ func NewRegistry(fs ...Factory) *Registry {
 }
 
 // Default returns a registry of the built-in connectors: datagen, print
-// (to os.Stdout / os.Stderr), blackhole, filesystem and kafka.
+// (to os.Stdout / os.Stderr), blackhole, filesystem, kafka and
+// upsert-kafka.
 func Default() *Registry {
-	return NewRegistry(Datagen{}, Print{}, Blackhole{}, Filesystem{}, Kafka{})
+	return NewRegistry(Datagen{}, Print{}, Blackhole{}, Filesystem{}, Kafka{}, UpsertKafka{})
 }
 
 // Register adds f, replacing a factory of the same identifier.

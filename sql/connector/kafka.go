@@ -67,6 +67,94 @@ var kafkaMetadata = map[string]row.Type{
 	"headers":        row.MapType(row.String(), row.BytesType()).NotNull(),
 }
 
+// UpsertKafka is Flink's 'upsert-kafka' connector: a Kafka topic read and
+// written as a changelog keyed by the table's PRIMARY KEY. The source
+// reads from the earliest offset and produces +I for every value and -D
+// for every tombstone (a null value), with the key columns filled from the
+// message key (Flink's ChangelogNormalize, which turns these into +I/+U/-D
+// with retractions, is the planner's); the sink writes +I and +U rows as
+// values and -D rows as tombstones, keyed by the primary key, and drops
+// -U rows.
+//
+// Options: topic, properties.bootstrap.servers (and the properties.*
+// Kafka takes), key.format, value.format and their options,
+// key.fields-prefix, value.fields-include, sink.parallelism,
+// sink.delivery-guarantee, sink.transactional-id-prefix. Not supported:
+// sink.buffer-flush.* (the sink does not reduce rows per key).
+type UpsertKafka struct{}
+
+// Identifier is "upsert-kafka".
+func (UpsertKafka) Identifier() string { return "upsert-kafka" }
+
+// RequiredOptions are Flink's.
+func (UpsertKafka) RequiredOptions() []string {
+	return []string{"topic", "properties.bootstrap.servers", "key.format", "value.format"}
+}
+
+// OptionalOptions lists the connector's own options.
+func (UpsertKafka) OptionalOptions() []string {
+	return []string{"properties.*", "key.fields-prefix", "value.fields-include", "sink.parallelism",
+		"sink.delivery-guarantee", "sink.transactional-id-prefix", "scan.topic-partition-discovery.interval"}
+}
+
+func (f UpsertKafka) create(ctx Context, sink bool) (*kafkaTable, error) {
+	opt := f.OptionalOptions()
+	for _, k := range []string{"key", "value"} {
+		if id, ok := ctx.Options[k+".format"]; ok {
+			if err := lookupFormat(ctx.Table, k+".format", id, sink); err != nil {
+				return nil, err
+			}
+			opt = append(opt, formatKeys(k+".", id)...)
+		}
+	}
+	if err := validate(ctx, f.Identifier(), f.RequiredOptions(), opt); err != nil {
+		return nil, err
+	}
+	if len(ctx.PrimaryKey) == 0 {
+		return nil, fmt.Errorf("connector: table %s: 'upsert-kafka' tables require to define a PRIMARY KEY constraint. The PRIMARY KEY specifies which columns should be read from or write to the Kafka message key. The PRIMARY KEY also defines records in the 'upsert-kafka' table should update or delete on which keys.", ctx.Table)
+	}
+	// Reuse the kafka connector's reading of the shared options: the
+	// primary key is the key, the source starts at the earliest offset.
+	names := make([]string, len(ctx.PrimaryKey))
+	for i, c := range ctx.PrimaryKey {
+		if c < 0 || c >= ctx.Schema.Len() {
+			return nil, fmt.Errorf("connector: table %s: primary key column %d out of range", ctx.Table, c)
+		}
+		names[i] = ctx.Schema.Columns[c].Name
+	}
+	k := ctx
+	k.Options = make(map[string]string, len(ctx.Options)+2)
+	for key, v := range ctx.Options {
+		k.Options[key] = v
+	}
+	k.Options["key.fields"] = strings.Join(names, ";")
+	k.Options["scan.startup.mode"] = "earliest-offset"
+	t, err := Kafka{}.create(k, sink)
+	if err != nil {
+		return nil, err
+	}
+	t.upsert = true
+	return t, nil
+}
+
+// CreateSource validates the options.
+func (f UpsertKafka) CreateSource(ctx Context) (Source, error) {
+	t, err := f.create(ctx, false)
+	if err != nil {
+		return nil, err
+	}
+	return &kafkaSource{t}, nil
+}
+
+// CreateSink validates the options.
+func (f UpsertKafka) CreateSink(ctx Context) (Sink, error) {
+	t, err := f.create(ctx, true)
+	if err != nil {
+		return nil, err
+	}
+	return &kafkaSink{t}, nil
+}
+
 type kafkaTable struct {
 	table    string
 	schema   row.Schema
@@ -86,6 +174,9 @@ type kafkaTable struct {
 	txPrefix string
 	txTime   time.Duration
 	par      int
+	// upsert: the 'upsert-kafka' connector (keys are the primary key,
+	// tombstones are deletes).
+	upsert bool
 }
 
 func (f Kafka) create(ctx Context, sink bool) (*kafkaTable, error) {
@@ -306,8 +397,13 @@ func (f Kafka) CreateSink(ctx Context) (Sink, error) {
 	return &kafkaSink{t}, nil
 }
 
-func (s *kafkaSource) ChangelogMode() ChangelogMode { return InsertOnly }
-func (s *kafkaSource) Bounded() bool                { return false }
+func (s *kafkaSource) ChangelogMode() ChangelogMode {
+	if s.upsert {
+		return Upsert
+	}
+	return InsertOnly
+}
+func (s *kafkaSource) Bounded() bool { return false }
 
 // ReadableMetadata lists Kafka's metadata keys.
 func (s *kafkaSource) ReadableMetadata() map[string]row.Type { return kafkaMetadata }
@@ -334,7 +430,7 @@ func (s *kafkaSource) Produce(b BuildContext) (weir.Stream[row.Row], error) {
 		keyDecs.New = func() any { d, _ := t.key.newDecoder(); return d }
 	}
 	n := t.schema.Len()
-	decode := func(c *codec, pool *sync.Pool, b []byte, cols []int, out []row.Value) (bool, error) {
+	decode := func(pool *sync.Pool, b []byte, cols []int, out []row.Value) (bool, error) {
 		d := pool.Get().(rowDecoder)
 		defer pool.Put(d)
 		r, ok, err := d.Decode(b)
@@ -348,29 +444,37 @@ func (s *kafkaSource) Produce(b BuildContext) (weir.Stream[row.Row], error) {
 	}
 	des := kafka.DeserializerFunc[row.Row](func(rec *kgo.Record) (row.Row, error) {
 		out := make([]row.Value, n+len(t.meta))
+		if rec.Value == nil && !t.upsert {
+			// A tombstone: no row in an insert-only table (Flink skips it).
+			return row.Row{Kind: skipKind}, nil
+		}
 		if t.key != nil {
-			if _, err := decode(t.key, &keyDecs, rec.Key, t.keyCols, out); err != nil {
+			if _, err := decode(&keyDecs, rec.Key, t.keyCols, out); err != nil {
 				if t.key.ignoreParseErrors && !dl {
 					return row.Row{Kind: skipKind}, nil
 				}
 				return row.Row{}, kafkaDecodeError(err)
 			}
 		}
-		ok, err := decode(t.value, &valDecs, rec.Value, t.valCols, out)
-		if err != nil {
-			if t.value.ignoreParseErrors && !dl {
-				return row.Row{Kind: skipKind}, nil
+		kind := row.Insert
+		if rec.Value == nil {
+			kind = row.Delete // upsert-kafka: a tombstone deletes its key
+		} else {
+			ok, err := decode(&valDecs, rec.Value, t.valCols, out)
+			if err != nil {
+				if t.value.ignoreParseErrors && !dl {
+					return row.Row{Kind: skipKind}, nil
+				}
+				return row.Row{}, kafkaDecodeError(err)
 			}
-			return row.Row{}, kafkaDecodeError(err)
-		}
-		if !ok && rec.Value == nil {
-			// A tombstone: no row in an insert-only table (Flink skips it).
-			return row.Row{Kind: skipKind}, nil
+			if !ok {
+				return row.Row{Kind: skipKind}, nil // a JSON null value: no row
+			}
 		}
 		for i, m := range t.meta {
 			out[n+i] = kafkaMetaValue(rec, m.Key)
 		}
-		return row.Row{Fields: out}, nil
+		return row.Row{Kind: kind, Fields: out}, nil
 	})
 	src := kafka.NewSource(kafka.SourceOptions[row.Row]{
 		Brokers: t.brokers, Topics: t.topics, TopicRegexp: t.pattern, Start: t.start,
@@ -419,16 +523,23 @@ func kafkaMetaValue(rec *kgo.Record, key string) row.Value {
 }
 
 func (s *kafkaSink) ChangelogMode(q ChangelogMode) (ChangelogMode, error) {
+	if s.upsert {
+		return Upsert, nil // the planner drops -U rows before the sink
+	}
 	return insertOnlySink(s.table, "kafka", q)
 }
 
 func (s *kafkaSink) Consume(b BuildContext, in weir.Stream[row.Row]) (weir.DataSink, error) {
 	t := s.kafkaTable
-	encode := func(c *codec, cols []int, r row.Row) ([]byte, error) {
-		e, err := c.newEncoder()
-		if err != nil {
-			return nil, err
-		}
+	// Encoders are stateless but cost a type check to build: pool them.
+	valEncs := sync.Pool{New: func() any { e, _ := t.value.newEncoder(); return e }}
+	var keyEncs sync.Pool
+	if t.key != nil {
+		keyEncs.New = func() any { e, _ := t.key.newEncoder(); return e }
+	}
+	encode := func(pool *sync.Pool, cols []int, r row.Row) ([]byte, error) {
+		e := pool.Get().(rowEncoder)
+		defer pool.Put(e)
 		sub := make([]row.Value, len(cols))
 		for i, col := range cols {
 			sub[i] = r.Fields[col]
@@ -439,23 +550,31 @@ func (s *kafkaSink) Consume(b BuildContext, in weir.Stream[row.Row]) (weir.DataS
 		Brokers: t.brokers, Topic: t.topics[0], Guarantee: t.guar,
 		TransactionalIDPrefix: t.txPrefix, TransactionTimeout: t.txTime, ClientOptions: t.client,
 		Serializer: kafka.SerializerFunc[row.Row](func(r row.Row) ([]byte, error) {
-			if r.Kind != row.Insert {
-				return nil, fmt.Errorf("connector: kafka sink: a %s row reached an insert-only sink", r.Kind)
-			}
 			if len(r.Fields) != t.schema.Len() {
 				return nil, fmt.Errorf("connector: kafka sink: the row has %d fields, the table %d columns", len(r.Fields), t.schema.Len())
 			}
-			return encode(t.value, t.valCols, r)
+			switch {
+			case t.upsert && r.Kind == row.Delete:
+				return nil, nil // a tombstone
+			case !t.upsert && r.Kind != row.Insert:
+				return nil, fmt.Errorf("connector: kafka sink: a %s row reached an insert-only sink", r.Kind)
+			}
+			return encode(&valEncs, t.valCols, r)
 		}),
 	}
 	if t.key != nil {
 		opts.Key = func(r row.Row) []byte {
-			b, err := encode(t.key, t.keyCols, r)
+			b, err := encode(&keyEncs, t.keyCols, r)
 			if err != nil {
 				return nil // the value's encoding reports a bad row first
 			}
 			return b
 		}
+	}
+	if t.upsert {
+		// -U rows carry nothing an upsert topic needs: the +U after
+		// them overwrites the key.
+		in = in.Filter(func(r row.Row) bool { return r.Kind != row.UpdateBefore }).Name(b.uid("drop-update-before")).UID(b.uid("drop-update-before"))
 	}
 	d := in.SinkTo(kafka.NewSink(opts)).UID(b.uid("sink")).Name(b.uid("kafka"))
 	if t.par > 0 {

@@ -14,7 +14,9 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/weirstream/weir"
+	"github.com/weirstream/weir/row"
 	"github.com/weirstream/weir/sql/connector"
+	"github.com/weirstream/weir/weirtest"
 )
 
 func kafkaCluster(t *testing.T, topics ...string) string {
@@ -196,3 +198,92 @@ name STRING
 }
 
 func itoa(i int) string { return strconv.Itoa(i) }
+
+// TestUpsertKafka writes a changelog through the upsert-kafka sink (+I/+U
+// as values, -D as a tombstone, -U dropped), checks the topic, and reads
+// it back through the upsert-kafka source (+I per value, -D per tombstone
+// with the key filled in).
+func TestUpsertKafka(t *testing.T) {
+	seeds := kafkaCluster(t, "counts")
+	spec := "k STRING\nc BIGINT\n'connector' = 'upsert-kafka'\n'topic' = 'counts'\n'properties.bootstrap.servers' = '" + seeds + "'\n'key.format' = 'raw'\n'value.format' = 'json'\n"
+	ctx := table(t, "counts", spec)
+	ctx.PrimaryKey = []int{0}
+	reg := connector.Default()
+	k, err := reg.CreateSink(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := weirtest.New(weir.Options{})
+	in := weirtest.NewInput[row.Row](h)
+	if _, err := k.Consume(connector.BuildContext{Env: h.Env(), Prefix: "counts"}, in.Stream()); err != nil {
+		t.Fatal(err)
+	}
+	h.Start(t)
+	for _, r := range []row.Row{
+		row.Of(row.Str("a"), row.Int(1)),
+		row.Of(row.Str("a"), row.Int(1)).WithKind(row.UpdateBefore),
+		row.Of(row.Str("a"), row.Int(2)).WithKind(row.UpdateAfter),
+		row.Of(row.Str("b"), row.Int(5)),
+		row.Of(row.Str("b"), row.Int(5)).WithKind(row.Delete),
+	} {
+		if err := in.Push(r, weir.NoTimestamp); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := in.End(); err != nil {
+		t.Fatal(err)
+	}
+	cl, err := kgo.NewClient(kgo.SeedBrokers(strings.Split(seeds, ",")...), kgo.ConsumeTopics("counts"),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	c, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var topic []string
+	for len(topic) < 4 && c.Err() == nil {
+		cl.PollFetches(c).EachRecord(func(r *kgo.Record) {
+			v := "null"
+			if r.Value != nil {
+				v = string(r.Value)
+			}
+			topic = append(topic, string(r.Key)+"="+v)
+		})
+	}
+	if want := []string{`a={"k":"a","c":1}`, `a={"k":"a","c":2}`, `b={"k":"b","c":5}`, `b=null`}; !slices.Equal(topic, want) {
+		t.Fatalf("topic holds %q, want %q", topic, want)
+	}
+	buf := &signalBuffer{n: 4, done: make(chan struct{})}
+	reg.Register(connector.Print{Stdout: buf})
+	src, err := reg.CreateSource(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := weir.NewEnvironment(weir.Options{})
+	st, err := src.Produce(connector.BuildContext{Env: env, Prefix: "counts"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := reg.CreateSink(table(t, "out", "k STRING\nc BIGINT\n'connector' = 'print'"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Consume(connector.BuildContext{Env: env, Prefix: "out"}, st); err != nil {
+		t.Fatal(err)
+	}
+	job, err := env.Start(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-buf.done:
+	case <-c.Done():
+		t.Fatalf("timed out; printed %q", buf.lines())
+	}
+	job.Cancel()
+	_ = job.Wait()
+	if got, want := buf.lines(), []string{"+I[a, 1]", "+I[a, 2]", "+I[b, 5]", "-D[b, NULL]"}; !slices.Equal(got, want) {
+		t.Errorf("read back %q, want %q", got, want)
+	}
+}

@@ -11,18 +11,19 @@ import (
 
 // TestOptions checks option validation: "source T" and "sink T" create a
 // table's source or sink from the registry and print its changelog mode
-// and boundedness, or the error. Expected messages follow Flink's
+// and boundedness, or the error; pk=<column> declares a primary key. Expected messages follow Flink's
 // FactoryUtil (FactoryUtilTest) where Flink has one.
 func TestOptions(t *testing.T) {
 	reg := connector.Default()
 	datadriven.RunTest(t, "testdata/options", func(t *testing.T, d *datadriven.TestData) string {
-		name := "T"
-		if len(d.CmdArgs) > 0 {
-			name = d.CmdArgs[0].Key
-		}
-		ctx, err := parseTable(name, d.Input)
+		ctx, err := parseTable("T", d.Input)
 		if err != nil {
 			d.Fatalf(t, "%v", err)
+		}
+		if d.HasArg("pk") {
+			var pk string
+			d.ScanArgs(t, "pk", &pk)
+			ctx.PrimaryKey = append(ctx.PrimaryKey, ctx.Schema.Index(pk))
 		}
 		switch d.Cmd {
 		case "source":
