@@ -7,7 +7,9 @@
 // TIMESTAMP "yyyy-MM-dd HH:mm:ss[.fraction]", TIMESTAMP_LTZ the same with
 // a trailing 'Z'; ARRAY and ROW values are their elements joined by
 // Options.ArrayElementDelimiter (one level; MAP is not supported, as in
-// Flink). NULL is written as Options.NullLiteral (empty by default); when
+// Flink). Elements are not quoted: a string element holding the element
+// delimiter, or an empty element of a non-string type, does not read back
+// as written. NULL is written as Options.NullLiteral (empty by default); when
 // reading, a field equal to NullLiteral is NULL, and so is an empty field
 // of a non-string column.
 //

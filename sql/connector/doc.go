@@ -5,8 +5,8 @@
 // A Factory is one connector, named by its identifier (the 'connector'
 // option), with Flink's option keys. The planner builds a Registry
 // (Default lists the built-in connectors: datagen, print, blackhole,
-// filesystem, kafka, upsert-kafka) and asks it for a table's Source or Sink with a
-// Context: the table's name, its physical schema (row.Schema), the
+// filesystem, kafka, upsert-kafka) and asks it for a table's Source or
+// Sink with a Context: the table's name, its physical schema (row.Schema), the
 // metadata columns it reads, its primary key and its options. Options are
 // checked as Flink checks them: a missing required option, an option no
 // one takes ("Unsupported options found for 'datagen'. ... Supported

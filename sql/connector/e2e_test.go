@@ -332,6 +332,26 @@ func TestFilesystemBadRecords(t *testing.T) {
 	if want := []string{`in.json line 2 id {"id": "x", "n": 3}`, `in.json line 3  {broken`}; !slices.Equal(dead, want) {
 		t.Errorf("dead letters %q, want %q", dead, want)
 	}
+	// Both: fields that do not convert are NULL (the row is kept), lines
+	// that do not parse go to the dead letters rather than vanish.
+	dead = nil
+	got, err = run("'json.ignore-parse-errors' = 'true'\n", connector.BuildContext{OnError: weir.DeadLetterTo(tag)}, func(st weir.Stream[row.Row]) {
+		weir.SideOutput(st, tag).SinkTo(weir.SinkFunc[weir.DeadLetter](func(_ context.Context, d weir.DeadLetter, _ int64) error {
+			mu.Lock()
+			defer mu.Unlock()
+			dead = append(dead, filepath.Base(d.Source)+" "+d.Field+" "+string(d.Raw))
+			return nil
+		}))
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"+I[1, 2]", "+I[NULL, 3]", "+I[4, 5]"}; !slices.Equal(got, want) {
+		t.Errorf("ignore-parse-errors with dead letters: rows %v, want %v", got, want)
+	}
+	if want := []string{`in.json line 3  {broken`}; !slices.Equal(dead, want) {
+		t.Errorf("ignore-parse-errors with dead letters: %q, want %q", dead, want)
+	}
 }
 
 // TestFilesystemSinkExactlyOnce writes through the filesystem sink, takes

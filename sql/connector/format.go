@@ -6,7 +6,6 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/weirstream/weir"
 	"github.com/weirstream/weir/format/csv"
 	"github.com/weirstream/weir/format/json"
 	"github.com/weirstream/weir/format/raw"
@@ -164,15 +163,4 @@ func rejection(err error) (field, reason string) {
 		field = fp.FieldPath()
 	}
 	return field, err.Error()
-}
-
-// reject handles a record that does not decode: skipped under the
-// format's ignore-parse-errors unless a dead-letter output is configured
-// (then it goes there), otherwise under the build's error policy (the job
-// fails by default).
-func reject[T any](out *weir.SourceOutput[T], c *codec, policy weir.ErrorPolicy, d weir.DeadLetter) error {
-	if _, dl := policy.DeadLetters(); c.ignoreParseErrors && !dl {
-		return nil
-	}
-	return weir.RejectFromSource(out, policy, d)
 }
