@@ -1,6 +1,7 @@
 package connector_test
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"slices"
@@ -183,5 +184,109 @@ func TestDatagenRestore(t *testing.T) {
 	got := append(before, format(out2.Values())...)
 	if !slices.Equal(got, want) {
 		t.Errorf("with a restore after %d rows:\n%q\nwant\n%q", len(before), got, want)
+	}
+}
+
+// TestDatagenTypes generates every common type with defaults and checks
+// each value against its type: integers in range, decimals within their
+// precision, strings and collections of the configured length.
+func TestDatagenTypes(t *testing.T) {
+	spec := `
+b BOOLEAN
+ti TINYINT
+si SMALLINT
+i INT
+bi BIGINT
+f FLOAT
+d DOUBLE
+dec DECIMAL(6, 2)
+c CHAR(4)
+vc VARCHAR(7)
+s STRING
+by BYTES
+dt DATE
+tm TIME
+ts TIMESTAMP(3)
+ltz TIMESTAMP_LTZ(3)
+arr ARRAY<INT>
+m MAP<STRING,INT>
+'connector' = 'datagen'
+'number-of-rows' = '200'
+'rows-per-second' = '1000000'
+'fields.s.length' = '10'
+'fields.s.var-len' = 'true'
+'fields.arr.length' = '2'
+'fields.dt.max-past' = '10 d'
+`
+	ctx := table(t, "gen", spec)
+	s, err := connector.Default().CreateSource(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := weir.NewEnvironment(weir.Options{})
+	st, err := s.Produce(connector.BuildContext{Env: env, Prefix: "gen"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rows []row.Row
+	st.SinkTo(weir.SinkFunc[row.Row](func(_ context.Context, r row.Row, _ int64) error { rows = append(rows, r); return nil }))
+	if err := env.Execute(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != 200 {
+		t.Fatalf("%d rows", len(rows))
+	}
+	types := ctx.Schema.Types()
+	seen := map[string]bool{}
+	for _, r := range rows {
+		for i, v := range r.Fields {
+			col, typ := ctx.Schema.Columns[i].Name, types[i]
+			if v.IsNull() {
+				t.Fatalf("%s is NULL without a null-rate", col)
+			}
+			text := row.Format(v, typ)
+			seen[col+"="+text] = true
+			bad := false
+			switch col {
+			case "ti":
+				bad = v.Int() < -128 || v.Int() > 127
+			case "si":
+				bad = v.Int() < -32768 || v.Int() > 32767
+			case "i":
+				bad = v.Int() < -1<<31 || v.Int() >= 1<<31
+			case "dec":
+				_, ok := row.DecimalFromUnscaled(row.DecimalUnscaled(v, typ), typ)
+				bad = !ok
+			case "c":
+				bad = len(v.Str()) != 4
+			case "vc":
+				bad = len(v.Str()) != 7
+			case "s":
+				bad = len(v.Str()) < 1 || len(v.Str()) > 10
+			case "by":
+				bad = len(v.Str()) != 100
+			case "tm":
+				bad = v.Int() < 0 || v.Int() >= 86400e9
+			case "arr":
+				bad = len(v.Elems()) != 2
+			case "m":
+				bad = len(v.MapOf().Keys) > 3
+			}
+			if bad {
+				t.Fatalf("%s: %s is not a valid value of %s here", col, text, typ)
+			}
+		}
+	}
+	// Random columns vary.
+	for _, col := range []string{"b", "i", "bi", "d", "dec", "s", "dt"} {
+		n := 0
+		for k := range seen {
+			if strings.HasPrefix(k, col+"=") {
+				n++
+			}
+		}
+		if n < 2 {
+			t.Errorf("column %s took %d distinct values in 200 rows", col, n)
+		}
 	}
 }
