@@ -46,6 +46,11 @@
 // of a struct T fails the job (every record would be the zero value). Blank lines and a UTF-8 byte order mark at the start
 // of a file are skipped.
 //
+// LineSource reads any line format: a LineDecoder the caller provides
+// turns each non-blank line into a record (or declines it, for comment
+// lines); splits, checkpoints and bad lines are handled as for JSON lines.
+// The SQL layer's formats (sql/connector) read files through it.
+//
 // # Bad input
 //
 // A line that does not decode is never dropped silently. Under the default

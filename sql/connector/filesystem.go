@@ -1,0 +1,194 @@
+package connector
+
+import (
+	"fmt"
+	"io"
+
+	"github.com/weirstream/weir"
+	"github.com/weirstream/weir/connector/file"
+	"github.com/weirstream/weir/row"
+)
+
+// Filesystem is Flink's 'filesystem' connector over connector/file: the
+// source reads the file at 'path', or every file under it (names starting
+// with '.' or '_' skipped), one record per line in 'format' (json, csv or
+// raw), bounded, with file positions in checkpoints; the sink writes
+// insert-only rows exactly once through file.ExactlyOnceBulkSink: part
+// files under 'path' become visible when a checkpoint completes (or at the
+// end of a bounded job). Options: path, format, the format's options,
+// sink.rolling-policy.file-size, sink.rolling-policy.rollover-interval.
+// Not supported: partitioned tables, source.monitor-interval (continuous
+// reading), the parquet format.
+type Filesystem struct{}
+
+// Identifier is "filesystem".
+func (Filesystem) Identifier() string { return "filesystem" }
+
+// RequiredOptions are path and format.
+func (Filesystem) RequiredOptions() []string { return []string{"path", "format"} }
+
+// OptionalOptions lists the connector's own options (the format's are
+// added for the chosen format).
+func (Filesystem) OptionalOptions() []string {
+	return []string{"sink.rolling-policy.file-size", "sink.rolling-policy.rollover-interval"}
+}
+
+type fsTable struct {
+	table    string
+	path     string
+	codec    *codec
+	schema   row.Schema
+	proj     []int
+	partSize int64
+	rollover int64
+}
+
+func (f Filesystem) create(ctx Context, sink bool) (*fsTable, error) {
+	id := ctx.Options["format"]
+	if err := lookupFormat(ctx.Table, "format", id, sink); err != nil && ctx.Options["format"] != "" {
+		return nil, err
+	}
+	opt := append(f.OptionalOptions(), formatKeys("", id)...)
+	if err := validate(ctx, f.Identifier(), f.RequiredOptions(), opt); err != nil {
+		return nil, err
+	}
+	o := newOptions(ctx)
+	t := &fsTable{table: ctx.Table, path: o.str("path", ""), schema: ctx.Schema,
+		partSize: o.memorySize("sink.rolling-policy.file-size", file.DefaultMaxPartSize),
+		rollover: int64(o.duration("sink.rolling-policy.rollover-interval", 0))}
+	if o.err != nil {
+		return nil, o.err
+	}
+	if t.path == "" {
+		return nil, fmt.Errorf("connector: table %s: Invalid value for option 'path': must not be empty", ctx.Table)
+	}
+	c, err := newCodec(o, "", id, ctx.Schema)
+	if err != nil {
+		return nil, err
+	}
+	t.codec = c
+	return t, nil
+}
+
+// CreateSource validates the options.
+func (f Filesystem) CreateSource(ctx Context) (Source, error) {
+	t, err := f.create(ctx, false)
+	if err != nil {
+		return nil, err
+	}
+	return &fsSource{t}, nil
+}
+
+// CreateSink validates the options.
+func (f Filesystem) CreateSink(ctx Context) (Sink, error) {
+	t, err := f.create(ctx, true)
+	if err != nil {
+		return nil, err
+	}
+	return &fsSink{t}, nil
+}
+
+type fsSource struct{ *fsTable }
+
+type fsSink struct{ *fsTable }
+
+func (t *fsSource) ChangelogMode() ChangelogMode { return InsertOnly }
+func (t *fsSource) Bounded() bool                { return true }
+
+// ApplyProjection makes the source produce the given columns.
+func (t *fsSource) ApplyProjection(fields []int) error {
+	for _, f := range fields {
+		if f < 0 || f >= t.schema.Len() {
+			return fmt.Errorf("connector: table %s: projected column %d out of range", t.table, f)
+		}
+	}
+	t.proj = append([]int(nil), fields...)
+	return nil
+}
+
+// lineDecoder adapts a format to file.LineDecoder.
+type lineDecoder struct {
+	dec  rowDecoder
+	skip bool // ignore-parse-errors without a dead-letter output
+	proj []int
+}
+
+func (d *lineDecoder) Decode(line []byte) (row.Row, bool, string, error) {
+	r, ok, err := d.dec.Decode(line)
+	if err != nil {
+		if d.skip {
+			return row.Row{}, false, "", nil
+		}
+		field, _ := rejection(err)
+		return row.Row{}, false, field, err
+	}
+	if ok && d.proj != nil {
+		r = project(r, d.proj)
+	}
+	return r, ok, "", nil
+}
+
+func project(r row.Row, cols []int) row.Row {
+	out := make([]row.Value, len(cols))
+	for i, c := range cols {
+		out[i] = r.Fields[c]
+	}
+	return row.Row{Kind: r.Kind, Fields: out}
+}
+
+func (t *fsSource) Produce(b BuildContext) (weir.Stream[row.Row], error) {
+	c, proj := t.codec, t.proj
+	_, dl := b.OnError.DeadLetters()
+	skip := c.ignoreParseErrors && !dl
+	newDec := func() file.LineDecoder[row.Row] {
+		dec, _ := c.newDecoder() // checked by newCodec
+		return &lineDecoder{dec: dec, skip: skip, proj: proj}
+	}
+	src := file.LineSource[row.Row](t.path, newDec, file.SourceOptions{OnError: b.OnError})
+	return weir.FromSource(b.Env, src, b.Watermarks, t.table).UID(b.uid("source")), nil
+}
+
+func (t *fsSink) ChangelogMode(q ChangelogMode) (ChangelogMode, error) {
+	return insertOnlySink(t.table, "filesystem", q)
+}
+
+// lineFormat writes one encoded row per line, as a file.BulkFormat.
+type lineFormat struct{ c *codec }
+
+func (f lineFormat) Extension() string { return f.c.id }
+
+func (f lineFormat) NewWriter(w io.Writer) (file.BulkWriter[row.Row], error) {
+	enc, err := f.c.newEncoder()
+	if err != nil {
+		return nil, err
+	}
+	return &lineWriter{w: w, enc: enc}, nil
+}
+
+type lineWriter struct {
+	w   io.Writer
+	enc rowEncoder
+	buf []byte
+}
+
+func (l *lineWriter) Write(r row.Row) error {
+	if r.Kind != row.Insert {
+		return fmt.Errorf("connector: filesystem sink: a %s row reached an insert-only sink", r.Kind)
+	}
+	b, err := l.enc.Append(l.buf[:0], r)
+	if err != nil {
+		return err
+	}
+	b = append(b, '\n')
+	l.buf = b
+	_, err = l.w.Write(b)
+	return err
+}
+
+func (l *lineWriter) Finish() error { return nil }
+
+func (t *fsSink) Consume(b BuildContext, in weir.Stream[row.Row]) (weir.DataSink, error) {
+	sink := file.ExactlyOnceBulkSink[row.Row](t.path, lineFormat{c: t.codec},
+		file.ExactlyOnceOptions{MaxPartSize: t.partSize, RolloverInterval: durationOf(t.rollover)})
+	return in.SinkTo(sink).UID(b.uid("sink")).Name(b.uid("filesystem")), nil
+}
