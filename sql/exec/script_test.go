@@ -77,6 +77,7 @@ func (s *script) run(t *testing.T, d *datadriven.TestData) string {
 	switch d.Cmd {
 	case "group-agg", "window-agg", "window-assign":
 		s.kind = d.Cmd
+		s.counters = nil
 		s.lines = map[string][]string{}
 		for _, l := range strings.Split(d.Input, "\n") {
 			k, v, ok := strings.Cut(l, ":")
