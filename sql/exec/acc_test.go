@@ -258,3 +258,33 @@ func FuzzAccumulatorDecode(f *testing.F) {
 		s.appendValues(nil)
 	})
 }
+
+// TestScalarKeyMatchesAppendKey checks the fast key encoding against
+// row.AppendKey, whose format decodeKey reads.
+func TestScalarKeyMatchesAppendKey(t *testing.T) {
+	types := []row.Type{row.Boolean(), row.IntType(), row.Double(), row.String(), row.TimestampType(9),
+		row.TimestampLTZType(3), row.DecimalType(10, 2), row.DateType(), row.BytesType()}
+	d, _ := row.ParseDecimal("-12.34", types[6])
+	rows := []row.Row{
+		row.Of(row.Bool(true), row.Int(-5), row.Float(-0.0), row.Str("héllo"), row.Timestamp(-1, 999),
+			row.Timestamp(1700000000000, 0), d, row.Int(19000), row.Bytes([]byte{0, 1})),
+		row.Of(make([]row.Value, len(types))...),
+	}
+	keys := []int{8, 0, 1, 2, 3, 4, 5, 6, 7}
+	kt := keyTypes(types, keys)
+	for _, r := range rows {
+		want := string(row.AppendKey(nil, r, keys, kt))
+		if got := keySelector(types, keys)(r); got != want {
+			t.Fatalf("key %q, want %q", got, want)
+		}
+		vals, err := decodeKey(nil, want, kt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, k := range keys {
+			if row.Compare(vals[i], r.Fields[k], kt[i]) != 0 || vals[i].IsNull() != r.Fields[k].IsNull() {
+				t.Fatalf("decoded key field %d = %v, want %v", i, row.Format(vals[i], kt[i]), row.Format(r.Fields[k], kt[i]))
+			}
+		}
+	}
+}

@@ -1,7 +1,9 @@
 package exec
 
 import (
+	"encoding/binary"
 	"fmt"
+	"math"
 	"sync/atomic"
 	"time"
 
@@ -91,13 +93,55 @@ func (s GroupAggSpec) compile() (*aggSet, error) {
 	return newAggSet(s.Aggs, s.InputTypes, !s.InsertOnly)
 }
 
-// keySelector returns the function that encodes a row's group key.
+// keySelector returns the function that encodes a row's group key, as
+// row.AppendKey does (decodeKey reads it back).
 func keySelector(in []row.Type, keys []int) func(row.Row) string {
 	kt := keyTypes(in, keys)
+	scalar := true
+	for _, t := range kt {
+		switch t.Root {
+		case row.TypeDecimal:
+			scalar = scalar && t.IsCompactDecimal()
+		case row.TypeArray, row.TypeMap, row.TypeRow:
+			scalar = false
+		}
+	}
+	if !scalar {
+		return func(r row.Row) string { return string(row.AppendKey(nil, r, keys, kt)) }
+	}
 	return func(r row.Row) string {
 		var buf [64]byte
-		return string(row.AppendKey(buf[:0], r, keys, kt))
+		return string(appendScalarKey(buf[:0], r, keys, kt))
 	}
+}
+
+// appendScalarKey is row.AppendKey for keys of scalar types (not wide
+// DECIMAL, ARRAY, MAP or ROW), written so that a stack buffer passed as
+// dst stays on the stack.
+func appendScalarKey(dst []byte, r row.Row, keys []int, types []row.Type) []byte {
+	for j, i := range keys {
+		v := r.Fields[i]
+		if v.IsNull() {
+			dst = append(dst, 0)
+			continue
+		}
+		dst = append(dst, 1)
+		switch types[j].Root {
+		case row.TypeBoolean:
+			dst = append(dst, byte(v.Int()&1))
+		case row.TypeFloat, row.TypeDouble:
+			dst = binary.LittleEndian.AppendUint64(dst, math.Float64bits(v.Float()))
+		case row.TypeChar, row.TypeVarChar, row.TypeBinary, row.TypeVarBinary:
+			dst = binary.AppendUvarint(dst, uint64(len(v.Str())))
+			dst = append(dst, v.Str()...)
+		case row.TypeTimestamp, row.TypeTimestampLTZ:
+			dst = binary.AppendVarint(dst, v.Millis())
+			dst = binary.AppendUvarint(dst, uint64(v.NanoOfMilli()))
+		default:
+			dst = binary.AppendVarint(dst, v.Int())
+		}
+	}
+	return dst
 }
 
 // GroupAggregate aggregates in by the group keys, as Flink's
