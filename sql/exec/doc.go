@@ -8,7 +8,10 @@
 // GroupAggregate is GROUP BY over a changelog (Flink's GroupAggFunction).
 // WindowAggregate is the aggregation over a window table function, GROUP
 // BY window_start, window_end, keys (Flink's window aggregate).
-// WindowAssign is a window table function without aggregation. Each takes
+// WindowAssign is a window table function without aggregation.
+// Deduplicate is ROW_NUMBER() OVER (PARTITION BY ... ORDER BY time) with
+// rn = 1 (keep first or last row, on processing or event time); TopN the
+// append-only Top-N (rn <= N, with or without the row number). Each takes
 // a spec of column indexes into the input row and returns an error, never
 // panics, when the spec does not fit the input types. Spec.OutputTypes
 // gives the planner the output schema.
@@ -18,6 +21,8 @@
 //	GroupAggregate   group keys (in GroupKeys order), aggregate results (in Aggs order)
 //	WindowAggregate  group keys, aggregate results, window_start, window_end, window_time
 //	WindowAssign     the input columns, window_start, window_end, window_time
+//	Deduplicate      the input columns
+//	TopN             the input columns [, the row number BIGINT NOT NULL if OutputRank]
 //
 // window_start and window_end are TIMESTAMP(3) NOT NULL when the time
 // attribute is a TIMESTAMP(3) column, TIMESTAMP_LTZ(3) NOT NULL when it is
@@ -92,6 +97,14 @@
 // Watermarks are not checkpointed (in Flink neither): after a restore,
 // rows before the first watermark are not recognised as late.
 //
+// Deduplicate and TopN take append-only input. Keep-first on processing
+// time emits +I once per key; keep-last (and keep-first on event time when
+// an earlier row arrives) emits +I, then -U(old)/+U(new). TopN emits +I for
+// a row entering the top N and -D for the row it pushes out, or, with the
+// row number, -U/+U for every rank whose row changed and +I for a rank
+// filled for the first time. Rows tying on the sort keys rank in arrival
+// order; a row tying with the N-th does not enter.
+//
 // # State
 //
 // All state is keyed state from package state, so it works on the heap and
@@ -103,6 +116,8 @@
 //	WindowAggregate  map state "window-aggs": window end -> encoded accumulators (TUMBLE,
 //	                 HOP, CUMULATE); session start -> session end + accumulators (SESSION);
 //	                 one timer per key and window, at window_end - 1
+//	Deduplicate      value state "dedup": the kept row (row.Codec)
+//	TopN             value state "topn": the partition's top rows in order (row.Codec)
 //
 // Accumulators are encoded in a compact binary form (varints, values as
 // row.AppendValue encodes them) and decoded for each row of the key;

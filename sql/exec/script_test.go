@@ -75,7 +75,7 @@ func options(t *testing.T, d *datadriven.TestData) weir.Options {
 
 func (s *script) run(t *testing.T, d *datadriven.TestData) string {
 	switch d.Cmd {
-	case "group-agg", "window-agg", "window-assign":
+	case "group-agg", "window-agg", "window-assign", "dedup", "topn":
 		s.kind = d.Cmd
 		s.counters = nil
 		s.lines = map[string][]string{}
@@ -206,6 +206,47 @@ func (s *script) build(h *weirtest.Harness) error {
 			return err
 		}
 		if out, err = GroupAggregate(s.in.Stream(), spec); err != nil {
+			return err
+		}
+	case "dedup":
+		spec := DedupSpec{InputTypes: s.inTypes, Keys: keys, KeepLast: s.one("keep") == "last", TimeCol: ProcTime,
+			GenerateUpdateBefore: s.one("update-before") == "true", UID: "dedup"}
+		if tc := s.one("time"); tc != "proctime" {
+			if spec.TimeCol, err = strconv.Atoi(strings.TrimPrefix(tc, "$")); err != nil {
+				return err
+			}
+		}
+		s.outTypes = s.inTypes
+		if out, err = Deduplicate(s.in.Stream(), spec); err != nil {
+			return err
+		}
+	case "topn":
+		spec := TopNSpec{InputTypes: s.inTypes, PartitionKeys: keys, OutputRank: s.one("rank") == "true",
+			GenerateUpdateBefore: s.one("update-before") == "true", UID: "topn"}
+		if spec.N, err = strconv.Atoi(s.one("n")); err != nil {
+			return err
+		}
+		for _, sk := range s.lines["sort"] {
+			f := strings.Fields(sk)
+			col, err := strconv.Atoi(strings.TrimPrefix(f[0], "$"))
+			if err != nil {
+				return err
+			}
+			k := SortKey{Col: col}
+			for _, w := range f[1:] {
+				switch w {
+				case "DESC":
+					k.Desc = true
+				case "NULLS_FIRST":
+					k.NullsFirst = true
+				}
+			}
+			spec.SortKeys = append(spec.SortKeys, k)
+		}
+		if s.outTypes, err = spec.OutputTypes(); err != nil {
+			return err
+		}
+		if out, err = TopN(s.in.Stream(), spec); err != nil {
 			return err
 		}
 	case "window-agg", "window-assign":
