@@ -272,7 +272,7 @@ func (s *script) build(h *weirtest.Harness) error {
 			break
 		}
 		spec := WindowAggSpec{InputTypes: s.inTypes, TimeCol: timeCol, Window: w, GroupKeys: keys, Aggs: aggs,
-			UID: "wagg", Counters: s.counters}
+			UID: "wagg", Counters: s.counters, UpdatingInput: s.one("updating") == "true"}
 		if s.outTypes, err = spec.OutputTypes(); err != nil {
 			return err
 		}

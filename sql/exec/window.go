@@ -192,10 +192,14 @@ type WindowAggSpec struct {
 	// GroupKeys are the grouping columns besides the window (for
 	// SESSION, its PARTITION BY columns), in output order.
 	GroupKeys []int
-	// Aggs are the aggregate calls, in output order. The input must be
-	// append-only (+I rows); SESSION windows need mergeable functions
-	// (not FIRST_VALUE or LAST_VALUE), as in Flink.
+	// Aggs are the aggregate calls, in output order. SESSION windows need
+	// mergeable functions (not FIRST_VALUE or LAST_VALUE), as in Flink.
 	Aggs []AggCall
+	// UpdatingInput accepts a changelog input: -U and -D rows retract
+	// from the windows of their time (MIN, MAX, FIRST_VALUE and
+	// LAST_VALUE then keep multisets). Without it the input must be
+	// append-only (+I rows).
+	UpdatingInput bool
 	// UID and Name identify the operator (default name "WindowAggregate").
 	UID, Name string
 	// Counters, if set, receives the operator's counters.
@@ -224,7 +228,7 @@ func (s WindowAggSpec) compile() (*aggSet, error) {
 			}
 		}
 	}
-	return newAggSet(s.Aggs, s.InputTypes, false)
+	return newAggSet(s.Aggs, s.InputTypes, s.UpdatingInput)
 }
 
 // windowColumnTypes returns the types of window_start, window_end and
@@ -297,7 +301,7 @@ func (f *windowAggFn) Open(ctx *weir.KeyedRuntimeContext[string]) error {
 		return err
 	}
 	f.set = set
-	f.other = set.clone(f.spec.InputTypes, false)
+	f.other = set.clone(f.spec.InputTypes, f.spec.UpdatingInput)
 	f.keyTypes = keyTypes(f.spec.InputTypes, f.spec.GroupKeys)
 	f.windows = state.GetMap[string, int64, string](ctx.State(), state.Descriptor{Name: "window-aggs"})
 	f.metrics = &ctx.Metrics().LateRecordsDropped
@@ -312,8 +316,9 @@ func (f *windowAggFn) late() {
 }
 
 func (f *windowAggFn) ProcessElement(ctx *weir.KeyedContext[string, row.Row], in row.Row) error {
-	if !in.Kind.IsAccumulate() {
-		return fmt.Errorf("sql/exec: WindowAggregate takes an append-only input, got a %v row", in.Kind)
+	retract := in.Kind.IsRetract()
+	if retract && !f.spec.UpdatingInput {
+		return fmt.Errorf("sql/exec: WindowAggregate without UpdatingInput takes an append-only input, got a %v row", in.Kind)
 	}
 	var t int64
 	proc := f.spec.TimeCol == ProcTime
@@ -327,7 +332,7 @@ func (f *windowAggFn) ProcessElement(ctx *weir.KeyedContext[string, row.Row], in
 		t = v.Millis()
 	}
 	if f.spec.Window.Kind == SessionWindow {
-		return f.addToSession(ctx, in, t, proc)
+		return f.addToSession(ctx, in, t, proc, retract)
 	}
 	if !proc && f.spec.Window.sliceEnd(t)-1 <= ctx.CurrentWatermark() {
 		f.late()
@@ -351,7 +356,7 @@ func (f *windowAggFn) ProcessElement(ctx *weir.KeyedContext[string, row.Row], in
 				ctx.RegisterEventTimeTimer(end - 1)
 			}
 		}
-		f.set.apply(in, false)
+		f.set.apply(in, retract)
 		f.windows.Put(end, f.set.encode())
 	})
 	return err
@@ -359,10 +364,10 @@ func (f *windowAggFn) ProcessElement(ctx *weir.KeyedContext[string, row.Row], in
 
 // addToSession adds a row to the key's sessions: the row's session
 // [t, t+gap) merged with every session it overlaps.
-func (f *windowAggFn) addToSession(ctx *weir.KeyedContext[string, row.Row], in row.Row, t int64, proc bool) error {
+func (f *windowAggFn) addToSession(ctx *weir.KeyedContext[string, row.Row], in row.Row, t int64, proc, retract bool) error {
 	start, end := t, t+f.spec.Window.Gap.Milliseconds()
 	f.set.reset()
-	f.set.apply(in, false)
+	f.set.apply(in, retract)
 	type sess struct {
 		start, end int64
 		enc        string
@@ -426,7 +431,7 @@ func (f *windowAggFn) addToSession(ctx *weir.KeyedContext[string, row.Row], in r
 // set2 merges an encoded session's accumulators into f.other, using a
 // scratch set.
 func (f *windowAggFn) set2(enc string) error {
-	tmp := f.other.clone(f.spec.InputTypes, false)
+	tmp := f.other.clone(f.spec.InputTypes, f.spec.UpdatingInput)
 	if _, err := tmp.decodeBytes([]byte(enc)); err != nil {
 		return err
 	}
@@ -479,8 +484,12 @@ func (f *windowAggFn) OnTimer(ctx *weir.KeyedContext[string, row.Row], ts int64)
 }
 
 // emit sends the result of the window [start, end) of the current key,
-// whose accumulators are in f.set.
+// whose accumulators are in f.set; a window whose rows were all retracted
+// emits nothing.
 func (f *windowAggFn) emit(ctx *weir.KeyedContext[string, row.Row], start, end int64) error {
+	if f.set.rows == 0 {
+		return nil
+	}
 	fields := make([]row.Value, 0, len(f.keyTypes)+len(f.set.calls)+3)
 	fields, err := decodeKey(fields, ctx.Key(), f.keyTypes)
 	if err != nil {
