@@ -83,9 +83,11 @@
 // ignored and counted in Counters.IgnoredRetractions. A global aggregate
 // (no keys) runs as one key, so on one subtask.
 //
-// WindowAggregate takes an append-only input and emits one +I row per key
-// and window once the watermark reaches window_end - 1 (or, on processing
-// time, the clock does); there are no early or late firings. An
+// WindowAggregate emits one +I row per key and window once the watermark
+// reaches window_end - 1 (or, on processing time, the clock does); there
+// are no early or late firings. Its input is append-only, or, with
+// UpdatingInput, a changelog whose -U and -D rows retract from the windows
+// of their time (a window whose rows were all retracted emits nothing). An
 // event-time row is late, and is dropped and counted (the operator's
 // late_records_dropped_total metric and Counters.LateRecordsDropped),
 // when the first window it falls into has fired: window_end - 1 <= the
