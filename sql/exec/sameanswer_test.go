@@ -325,3 +325,95 @@ func TestWindowAggSameAnswer(t *testing.T) {
 		}
 	}
 }
+
+// TestSessionWindowSameAnswer runs random out-of-order rows through a
+// SESSION window aggregate under every configuration (session state and
+// timers, merged and deleted, cross checkpoints, backends and rescaling)
+// and compares with a direct simulation: sessions per key as a list,
+// merged when they overlap or touch, fired when the watermark reaches
+// their end - 1, a row late when its merged session would already have
+// fired.
+func TestSessionWindowSameAnswer(t *testing.T) {
+	in := []row.Type{row.TimestampType(3), row.String(), row.BigInt()}
+	const base, gap = int64(1_700_000_000_000), int64(300)
+	spec := WindowAggSpec{InputTypes: in, TimeCol: 0, Window: Session(time.Duration(gap) * time.Millisecond),
+		GroupKeys: []int{1}, UID: "sessions",
+		Aggs: []AggCall{{Func: CountStar, Filter: NoFilter}, {Func: Sum, Args: []int{2}, Filter: NoFilter},
+			{Func: Max, Args: []int{2}, Filter: NoFilter}}}
+	outTypes, err := spec.OutputTypes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	type session struct{ start, end, n, sum, max int64 }
+	open := map[string][]session{}
+	var want []string
+	emit := func(k string, s session) {
+		want = append(want, fmt.Sprintf("+I[%s, %d, %d, %d, %s, %s, %s]", k, s.n, s.sum, s.max,
+			row.Format(row.Timestamp(s.start, 0), outTypes[4]), row.Format(row.Timestamp(s.end, 0), outTypes[5]),
+			row.Format(row.Timestamp(s.end-1, 0), outTypes[6])))
+	}
+	fire := func(wm int64) {
+		for k, ss := range open {
+			kept := ss[:0]
+			for _, s := range ss {
+				if s.end-1 <= wm {
+					emit(k, s)
+				} else {
+					kept = append(kept, s)
+				}
+			}
+			open[k] = kept
+		}
+	}
+	rng := rand.New(rand.NewPCG(17, 19))
+	var steps []step
+	maxTS, wm := base, int64(0)
+	late := 0
+	for i := range 700 {
+		ts := base + int64(i)*40 - int64(rng.IntN(2500))
+		k, v := fmt.Sprintf("k%d", rng.IntN(23)), int64(rng.IntN(50))
+		steps = append(steps, step{r: row.Of(row.Timestamp(ts, 0), row.Str(k), row.Int(v)), ts: ts})
+		// Simulate.
+		m := session{start: ts, end: ts + gap, n: 1, sum: v, max: v}
+		var rest []session
+		for _, s := range open[k] {
+			if s.start <= m.end && m.start <= s.end {
+				m = session{min(m.start, s.start), max(m.end, s.end), m.n + s.n, m.sum + s.sum, max(m.max, s.max)}
+			} else {
+				rest = append(rest, s)
+			}
+		}
+		if wm != 0 && m.end-1 <= wm {
+			late++
+		} else {
+			open[k] = append(rest, m)
+		}
+		maxTS = max(maxTS, ts)
+		if i%20 == 19 {
+			wm = maxTS - 1000
+			steps = append(steps, step{wm: wm})
+			fire(wm)
+		}
+	}
+	fire(1 << 62)
+	slices.Sort(want)
+	if late == 0 || late > 700/4 {
+		t.Fatalf("%d of 700 rows late; the input should exercise lateness a little", late)
+	}
+	t.Logf("%d rows late, %d sessions", late, len(want))
+	for _, c := range sameAnswerConfigs {
+		t.Run(c.String(), func(t *testing.T) {
+			log := runSteps(t, c, steps, func(s weir.Stream[row.Row]) (weir.Stream[row.Row], error) {
+				return WindowAggregate(s, spec)
+			})
+			var got []string
+			for _, r := range log {
+				got = append(got, row.FormatRow(r, outTypes))
+			}
+			slices.Sort(got)
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Fatalf("session results (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
