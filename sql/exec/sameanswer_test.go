@@ -263,37 +263,62 @@ func TestWindowAggSameAnswer(t *testing.T) {
 			steps = append(steps, step{wm: wm})
 		}
 	}
-	for _, w := range []Window{Tumble(time.Second), Hop(500*time.Millisecond, 2*time.Second)} {
+	for _, w := range []Window{Tumble(time.Second), Hop(500*time.Millisecond, 2*time.Second),
+		Cumulate(250*time.Millisecond, time.Second)} {
 		spec := WindowAggSpec{InputTypes: in, TimeCol: 0, Window: w, GroupKeys: []int{1}, UID: "wagg",
 			Aggs: []AggCall{{Func: CountStar, Filter: NoFilter}, {Func: Sum, Args: []int{2}, Filter: NoFilter}}}
 		outTypes, err := spec.OutputTypes()
 		if err != nil {
 			t.Fatal(err)
 		}
-		size, slide := w.Size.Milliseconds(), w.Size.Milliseconds()
-		if w.Kind == HopWindow {
-			slide = w.Slide.Milliseconds()
+		// windowsOf lists, by brute force over aligned boundaries, the
+		// windows [start, end) that contain ts.
+		windowsOf := func(ts int64) [][2]int64 {
+			var out [][2]int64
+			size := w.Size.Milliseconds()
+			switch w.Kind {
+			case TumbleWindow, HopWindow:
+				slide := size
+				if w.Kind == HopWindow {
+					slide = w.Slide.Milliseconds()
+				}
+				for s := ts - size - slide; s <= ts; s++ {
+					if s%slide == 0 && s <= ts && ts < s+size {
+						out = append(out, [2]int64{s, s + size})
+					}
+				}
+			case CumulateWindow:
+				step, base := w.Step.Milliseconds(), ts-ts%size
+				for e := base + step; e <= base+size; e += step {
+					if ts < e {
+						out = append(out, [2]int64{base, e})
+					}
+				}
+			}
+			return out
 		}
 		// Batch answer: a row is late when the first window it belongs
 		// to ended at or before the watermark it met.
 		type acc struct{ n, sum int64 }
-		res := map[[2]string]*acc{}
+		res := map[[3]any]*acc{}
 		late := 0
 		for i, e := range evs {
-			firstEnd := (e.ts/slide)*slide + slide
+			ws := windowsOf(e.ts)
+			firstEnd := ws[0][1]
+			for _, x := range ws {
+				firstEnd = min(firstEnd, x[1])
+			}
 			if firstEnd-1 <= arrivedWM[i] {
 				late++
 				continue
 			}
-			for s := (e.ts/slide)*slide - size; s <= e.ts; s += slide {
-				if s <= e.ts && e.ts < s+size {
-					k := [2]string{e.key, fmt.Sprint(s)}
-					if res[k] == nil {
-						res[k] = &acc{}
-					}
-					res[k].n++
-					res[k].sum += e.v
+			for _, x := range ws {
+				k := [3]any{e.key, x[0], x[1]}
+				if res[k] == nil {
+					res[k] = &acc{}
 				}
+				res[k].n++
+				res[k].sum += e.v
 			}
 		}
 		if late == 0 || late > len(evs)/4 {
@@ -301,11 +326,10 @@ func TestWindowAggSameAnswer(t *testing.T) {
 		}
 		var want []string
 		for k, a := range res {
-			var s int64
-			fmt.Sscan(k[1], &s)
+			s, e := k[1].(int64), k[2].(int64)
 			want = append(want, fmt.Sprintf("+I[%s, %d, %d, %s, %s, %s]", k[0], a.n, a.sum,
-				row.Format(row.Timestamp(s, 0), outTypes[3]), row.Format(row.Timestamp(s+size, 0), outTypes[4]),
-				row.Format(row.Timestamp(s+size-1, 0), outTypes[5])))
+				row.Format(row.Timestamp(s, 0), outTypes[3]), row.Format(row.Timestamp(e, 0), outTypes[4]),
+				row.Format(row.Timestamp(e-1, 0), outTypes[5])))
 		}
 		slices.Sort(want)
 		for _, c := range sameAnswerConfigs {
