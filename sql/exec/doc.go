@@ -88,12 +88,13 @@
 // are no early or late firings. Its input is append-only, or, with
 // UpdatingInput, a changelog whose -U and -D rows retract from the windows
 // of their time (a window whose rows were all retracted emits nothing). An
-// event-time row is late, and is dropped and counted (the operator's
-// late_records_dropped_total metric and Counters.LateRecordsDropped),
-// when the first window it falls into has fired: window_end - 1 <= the
-// current watermark, where for HOP and CUMULATE that first window ends at
-// the row's slice end (as Flink's slicing assigner decides). A SESSION row
-// is late when its session, after merging, has ended by the watermark.
+// event-time row goes to those of its windows that have not fired yet
+// (window_end - 1 > the current watermark); when all have fired (for HOP
+// and CUMULATE: the last window containing it, as Flink's slicing window
+// processor decides) it is late: dropped and counted (the operator's
+// late_records_dropped_total metric and Counters.LateRecordsDropped). A
+// SESSION row is late when its session, after merging, has ended by the
+// watermark.
 // Sessions that overlap or touch merge. HOP needs a size that is a multiple
 // of the slide, CUMULATE a max size that is a multiple of the step.
 // Watermarks are not checkpointed (in Flink neither): after a restore,

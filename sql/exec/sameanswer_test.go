@@ -297,22 +297,25 @@ func TestWindowAggSameAnswer(t *testing.T) {
 			}
 			return out
 		}
-		// Batch answer: a row is late when the first window it belongs
-		// to ended at or before the watermark it met.
+		// Batch answer: the watermark each row met decides which of its
+		// windows it still reaches.
 		type acc struct{ n, sum int64 }
 		res := map[[3]any]*acc{}
 		late := 0
 		for i, e := range evs {
-			ws := windowsOf(e.ts)
-			firstEnd := ws[0][1]
-			for _, x := range ws {
-				firstEnd = min(firstEnd, x[1])
+			// The row goes to its windows that have not fired; it is
+			// late when none is left.
+			var open [][2]int64
+			for _, x := range windowsOf(e.ts) {
+				if x[1]-1 > arrivedWM[i] {
+					open = append(open, x)
+				}
 			}
-			if firstEnd-1 <= arrivedWM[i] {
+			if len(open) == 0 {
 				late++
 				continue
 			}
-			for _, x := range ws {
+			for _, x := range open {
 				k := [3]any{e.key, x[0], x[1]}
 				if res[k] == nil {
 					res[k] = &acc{}

@@ -145,25 +145,6 @@ func AssignWindows(w Window, t int64, fn func(start, end int64)) {
 	}
 }
 
-// sliceEnd returns the end of the slice t falls into (Flink's
-// SliceAssigner): the first window end after t. A row whose slice end
-// the watermark has passed is late.
-func (w Window) sliceEnd(t int64) int64 {
-	o := w.Offset.Milliseconds()
-	var p int64
-	switch w.Kind {
-	case TumbleWindow:
-		p = w.Size.Milliseconds()
-	case HopWindow:
-		p = w.Slide.Milliseconds() // size is a multiple of slide
-	case CumulateWindow:
-		p = w.Step.Milliseconds()
-	default:
-		return t + w.Gap.Milliseconds()
-	}
-	return t - mod(t-o, p) + p
-}
-
 // windowStart returns the start of the window (not SESSION) that ends at
 // end.
 func (w Window) windowStart(end int64) int64 {
@@ -334,15 +315,18 @@ func (f *windowAggFn) ProcessElement(ctx *weir.KeyedContext[string, row.Row], in
 	if f.spec.Window.Kind == SessionWindow {
 		return f.addToSession(ctx, in, t, proc, retract)
 	}
-	if !proc && f.spec.Window.sliceEnd(t)-1 <= ctx.CurrentWatermark() {
-		f.late()
-		return nil
-	}
+	// A row goes to every window of its time that has not fired yet; it
+	// is late, dropped and counted, only when all of them have (Flink's
+	// slicing window processor adds a row whose slice fired to the
+	// windows still open).
+	wm := ctx.CurrentWatermark()
 	var err error
+	added := false
 	AssignWindows(f.spec.Window, t, func(_, end int64) {
-		if err != nil {
+		if err != nil || (!proc && end-1 <= wm) {
 			return
 		}
+		added = true
 		enc, ok := f.windows.Get(end)
 		if ok {
 			if err = f.set.decode(enc); err != nil {
@@ -359,6 +343,9 @@ func (f *windowAggFn) ProcessElement(ctx *weir.KeyedContext[string, row.Row], in
 		f.set.apply(in, retract)
 		f.windows.Put(end, f.set.encode())
 	})
+	if !added {
+		f.late()
+	}
 	return err
 }
 
