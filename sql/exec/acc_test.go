@@ -179,6 +179,22 @@ func TestMerge(t *testing.T) {
 	}
 }
 
+// TestCallString checks the constructors and the printed form.
+func TestCallString(t *testing.T) {
+	for _, c := range []struct {
+		call AggCall
+		want string
+	}{
+		{Call(CountStar), "COUNT(*)"},
+		{Call(Sum, 1).WithDistinct().WithFilter(3), "SUM(DISTINCT $1) FILTER $3"},
+		{Call(ListAgg, 2, 4), "LISTAGG($2, $4)"},
+	} {
+		if got := c.call.String(); got != c.want {
+			t.Errorf("got %s, want %s", got, c.want)
+		}
+	}
+}
+
 // TestResultType checks the result types against Flink's.
 func TestResultType(t *testing.T) {
 	cases := []struct {

@@ -22,6 +22,17 @@ type AggCall struct {
 	Filter   int
 }
 
+// Call returns a call of f over the given argument columns, without
+// DISTINCT or FILTER (Filter is NoFilter: the zero AggCall filters on
+// column 0, so build calls with Call or set Filter).
+func Call(f Func, args ...int) AggCall { return AggCall{Func: f, Args: args, Filter: NoFilter} }
+
+// WithDistinct returns c with DISTINCT.
+func (c AggCall) WithDistinct() AggCall { c.Distinct = true; return c }
+
+// WithFilter returns c with FILTER (WHERE the BOOLEAN column col).
+func (c AggCall) WithFilter(col int) AggCall { c.Filter = col; return c }
+
 // String prints the call as SQL over column numbers: "SUM(DISTINCT $1)
 // FILTER $3".
 func (c AggCall) String() string {
