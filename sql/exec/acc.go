@@ -652,15 +652,28 @@ func (a *listAggAcc) decode(src []byte) (int, error) {
 	return off, nil
 }
 
+// distinctView keeps the counts of a DISTINCT call's argument tuples
+// outside the accumulator: in keyed map state (Flink's distinct MapView),
+// so that a row costs one lookup instead of a decode of the whole set.
+type distinctView interface {
+	get(key string) (int64, bool)
+	put(key string, n int64)
+	remove(key string)
+}
+
 // distinctAcc wraps the accumulator of a DISTINCT call: a multiset of the
-// argument tuples with their counts (Flink's distinct MapView); the inner
-// accumulator sees a tuple when its count goes from 0 to 1 and its
-// retraction when it goes back to 0.
+// argument tuples with their counts; the inner accumulator sees a tuple
+// when its count goes from 0 to 1 and its retraction when it goes back to
+// 0. The multiset is in view under prefix (then the encoding holds only
+// the inner accumulator), or, without a view, in entries, encoded with the
+// accumulator (SESSION windows, which merge accumulators).
 type distinctAcc struct {
 	types   []row.Type
 	inner   accumulator
 	entries map[string]*distinctEntry
 	key     []byte
+	view    distinctView
+	prefix  []byte
 }
 
 type distinctEntry struct {
@@ -669,7 +682,7 @@ type distinctEntry struct {
 }
 
 func (a *distinctAcc) keyOf(args []row.Value) []byte {
-	a.key = a.key[:0]
+	a.key = append(a.key[:0], a.prefix...)
 	for i, v := range args {
 		a.key = appendNullable(a.key, v, a.types[i])
 	}
@@ -678,6 +691,14 @@ func (a *distinctAcc) keyOf(args []row.Value) []byte {
 
 func (a *distinctAcc) accumulate(args []row.Value) {
 	k := a.keyOf(args)
+	if a.view != nil {
+		n, _ := a.view.get(string(k))
+		a.view.put(string(k), n+1)
+		if n+1 == 1 {
+			a.inner.accumulate(args)
+		}
+		return
+	}
 	e := a.entries[string(k)]
 	if e == nil {
 		e = &distinctEntry{vals: append([]row.Value(nil), args...)}
@@ -691,9 +712,22 @@ func (a *distinctAcc) accumulate(args []row.Value) {
 
 func (a *distinctAcc) retract(args []row.Value) {
 	k := a.keyOf(args)
+	if a.view != nil {
+		n, ok := a.view.get(string(k))
+		if !ok {
+			return // never accumulated: nothing to take back
+		}
+		if n <= 1 {
+			a.view.remove(string(k))
+			a.inner.retract(args)
+			return
+		}
+		a.view.put(string(k), n-1)
+		return
+	}
 	e := a.entries[string(k)]
 	if e == nil {
-		return // never accumulated: nothing to take back
+		return
 	}
 	e.n--
 	if e.n <= 0 {
@@ -702,6 +736,8 @@ func (a *distinctAcc) retract(args []row.Value) {
 	}
 }
 
+// merge merges in-accumulator multisets (the view is never used where
+// accumulators merge).
 func (a *distinctAcc) merge(o accumulator) {
 	for k, e := range o.(*distinctAcc).entries {
 		if x := a.entries[k]; x != nil {
@@ -724,6 +760,9 @@ func (a *distinctAcc) reset() {
 }
 
 func (a *distinctAcc) appendTo(dst []byte) []byte {
+	if a.view != nil {
+		return a.inner.appendTo(dst)
+	}
 	dst = binary.AppendUvarint(dst, uint64(len(a.entries)))
 	for k, e := range a.entries {
 		dst = binary.AppendUvarint(dst, uint64(len(k)))
@@ -735,6 +774,9 @@ func (a *distinctAcc) appendTo(dst []byte) []byte {
 
 func (a *distinctAcc) decode(src []byte) (int, error) {
 	a.reset()
+	if a.view != nil {
+		return a.inner.decode(src)
+	}
 	off := 0
 	n, err := readUvarint(src, &off, "distinct size")
 	if err != nil {

@@ -85,31 +85,55 @@ func TestAccumulators(t *testing.T) {
 			[]op{"+1|FALSE", "+1|TRUE", "+1|TRUE", "-1|TRUE"}, []string{"0", "1", "1", "1"}},
 	}
 	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			if !strings.Contains(c.name, "filter") { // the filter cases use column 1
-				c.call.Filter = NoFilter
+		for _, view := range []bool{false, true} {
+			if view && !c.call.Distinct {
+				continue
 			}
-			set, err := newAggSet([]AggCall{c.call}, c.in, !c.insertOnly)
-			if err != nil {
-				t.Fatal(err)
+			name := c.name
+			if view {
+				name += " (map state view)"
 			}
-			res := set.calls[0].res
-			for i, o := range c.ops {
-				r := parseOp(t, o, c.in)
-				set.apply(r, r.Kind.IsRetract())
-				// Round trip through the encoding.
-				enc := set.encode()
-				if err := set.decode(enc); err != nil {
-					t.Fatalf("step %d: decode: %v", i, err)
-				}
-				if again := set.encode(); again != enc && !hasMap(c.call) {
-					t.Fatalf("step %d: encoding changed by a round trip", i)
-				}
-				if got := row.Format(set.appendValues(nil)[0], res); got != c.want[i] {
-					t.Fatalf("after %v: got %s, want %s", c.ops[:i+1], got, c.want[i])
-				}
-			}
-		})
+			t.Run(name, func(t *testing.T) { testAccumulator(t, c.call, c.in, c.insertOnly, view, c.ops, c.want) })
+		}
+	}
+}
+
+// memView is a distinctView over a Go map (the operators use map state).
+type memView map[string]int64
+
+func (m memView) get(k string) (int64, bool) { n, ok := m[k]; return n, ok }
+func (m memView) put(k string, n int64)      { m[k] = n }
+func (m memView) remove(k string)            { delete(m, k) }
+
+// testAccumulator applies ops to a set of the one call and checks its
+// value after each; view keeps DISTINCT multisets in a map view.
+func testAccumulator(t *testing.T, call AggCall, in []row.Type, insertOnly, view bool, ops []op, want []string) {
+	if !strings.Contains(t.Name(), "filter") { // the filter cases use column 1
+		call.Filter = NoFilter
+	}
+	set, err := newAggSet([]AggCall{call}, in, !insertOnly)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if view {
+		set.useDistinctView(memView{})
+		set.setNamespace([]byte("ns"))
+	}
+	res := set.calls[0].res
+	for i, o := range ops {
+		r := parseOp(t, o, in)
+		set.apply(r, r.Kind.IsRetract())
+		// Round trip through the encoding.
+		enc := set.encode()
+		if err := set.decode(enc); err != nil {
+			t.Fatalf("step %d: decode: %v", i, err)
+		}
+		if again := set.encode(); again != enc && !hasMap(call) {
+			t.Fatalf("step %d: encoding changed by a round trip", i)
+		}
+		if got := row.Format(set.appendValues(nil)[0], res); got != want[i] {
+			t.Fatalf("after %v: got %s, want %s", ops[:i+1], got, want[i])
+		}
 	}
 }
 

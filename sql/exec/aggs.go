@@ -261,6 +261,37 @@ func (s *aggSet) decodeBytes(b []byte) (int, error) {
 	return off, nil
 }
 
+// useDistinctView makes every DISTINCT call keep its multiset in v; the
+// keys of call i start with ns then the byte i (set ns with
+// setNamespace before each row).
+func (s *aggSet) useDistinctView(v distinctView) {
+	for _, k := range s.calls {
+		if d, ok := k.acc.(*distinctAcc); ok {
+			d.view = v
+		}
+	}
+}
+
+// hasDistinct reports whether a call is DISTINCT.
+func (s *aggSet) hasDistinct() bool {
+	for _, k := range s.calls {
+		if _, ok := k.acc.(*distinctAcc); ok {
+			return true
+		}
+	}
+	return false
+}
+
+// setNamespace sets the prefix of the distinct view's keys: ns (a
+// window's end, or nothing) and the call's index.
+func (s *aggSet) setNamespace(ns []byte) {
+	for i, k := range s.calls {
+		if d, ok := k.acc.(*distinctAcc); ok {
+			d.prefix = binary.AppendUvarint(append(d.prefix[:0], ns...), uint64(i))
+		}
+	}
+}
+
 // clone returns an empty set of the same calls with accumulators of its
 // own (for merging session windows).
 func (s *aggSet) clone(in []row.Type, retracting bool) *aggSet {

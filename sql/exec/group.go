@@ -172,11 +172,12 @@ func stateTTL(d time.Duration) state.TTL {
 // groupAggFn is the keyed function of GroupAggregate. Per key it keeps one
 // value: the encoded accumulators and row count (aggSet).
 type groupAggFn struct {
-	spec GroupAggSpec
-	set  *aggSet
-	acc  state.Value[string]
-	prev []row.Value
-	next []row.Value
+	spec     GroupAggSpec
+	set      *aggSet
+	acc      state.Value[string]
+	distinct state.Map[string, int64] // nil without DISTINCT calls
+	prev     []row.Value
+	next     []row.Value
 }
 
 func (f *groupAggFn) Open(ctx *weir.KeyedRuntimeContext[string]) error {
@@ -186,8 +187,20 @@ func (f *groupAggFn) Open(ctx *weir.KeyedRuntimeContext[string]) error {
 	}
 	f.set = set
 	f.acc = state.GetValue[string, string](ctx.State(), state.Descriptor{Name: "group-aggs", TTL: stateTTL(f.spec.StateTTL)})
+	if set.hasDistinct() {
+		f.distinct = state.GetMap[string, string, int64](ctx.State(), state.Descriptor{Name: "group-distinct", TTL: stateTTL(f.spec.StateTTL)})
+		set.useDistinctView(mapView{f.distinct})
+		set.setNamespace(nil)
+	}
 	return nil
 }
+
+// mapView keeps DISTINCT multisets in keyed map state.
+type mapView struct{ m state.Map[string, int64] }
+
+func (v mapView) get(k string) (int64, bool) { return v.m.Get(k) }
+func (v mapView) put(k string, n int64)      { v.m.Put(k, n) }
+func (v mapView) remove(k string)            { v.m.Remove(k) }
 
 func (f *groupAggFn) ProcessElement(ctx *weir.KeyedContext[string, row.Row], in row.Row) error {
 	retract := in.Kind.IsRetract()
@@ -201,6 +214,11 @@ func (f *groupAggFn) ProcessElement(ctx *weir.KeyedContext[string, row.Row], in 
 			return nil
 		}
 		f.set.reset()
+		if f.distinct != nil {
+			// Entries left over by a TTL that expired the accumulators
+			// first belong to no group any more.
+			f.distinct.Clear()
+		}
 	} else if err := f.set.decode(enc); err != nil {
 		return err
 	}
@@ -227,6 +245,9 @@ func (f *groupAggFn) ProcessElement(ctx *weir.KeyedContext[string, row.Row], in 
 		ctx.Collect(f.output(row.Delete, in, f.prev))
 	}
 	f.acc.Clear()
+	if f.distinct != nil {
+		f.distinct.Clear()
+	}
 	return nil
 }
 

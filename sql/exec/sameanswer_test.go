@@ -266,7 +266,7 @@ func TestWindowAggSameAnswer(t *testing.T) {
 	for _, w := range []Window{Tumble(time.Second), Hop(500*time.Millisecond, 2*time.Second),
 		Cumulate(250*time.Millisecond, time.Second)} {
 		spec := WindowAggSpec{InputTypes: in, TimeCol: 0, Window: w, GroupKeys: []int{1}, UID: "wagg",
-			Aggs: []AggCall{{Func: CountStar, Filter: NoFilter}, {Func: Sum, Args: []int{2}, Filter: NoFilter}}}
+			Aggs: []AggCall{Call(CountStar), Call(Sum, 2), Call(Count, 2).WithDistinct()}}
 		outTypes, err := spec.OutputTypes()
 		if err != nil {
 			t.Fatal(err)
@@ -299,7 +299,10 @@ func TestWindowAggSameAnswer(t *testing.T) {
 		}
 		// Batch answer: the watermark each row met decides which of its
 		// windows it still reaches.
-		type acc struct{ n, sum int64 }
+		type acc struct {
+			n, sum   int64
+			distinct map[int64]bool
+		}
 		res := map[[3]any]*acc{}
 		late := 0
 		for i, e := range evs {
@@ -318,10 +321,11 @@ func TestWindowAggSameAnswer(t *testing.T) {
 			for _, x := range open {
 				k := [3]any{e.key, x[0], x[1]}
 				if res[k] == nil {
-					res[k] = &acc{}
+					res[k] = &acc{distinct: map[int64]bool{}}
 				}
 				res[k].n++
 				res[k].sum += e.v
+				res[k].distinct[e.v] = true
 			}
 		}
 		if late == 0 || late > len(evs)/4 {
@@ -330,9 +334,9 @@ func TestWindowAggSameAnswer(t *testing.T) {
 		var want []string
 		for k, a := range res {
 			s, e := k[1].(int64), k[2].(int64)
-			want = append(want, fmt.Sprintf("+I[%s, %d, %d, %s, %s, %s]", k[0], a.n, a.sum,
-				row.Format(row.Timestamp(s, 0), outTypes[3]), row.Format(row.Timestamp(e, 0), outTypes[4]),
-				row.Format(row.Timestamp(e-1, 0), outTypes[5])))
+			want = append(want, fmt.Sprintf("+I[%s, %d, %d, %d, %s, %s, %s]", k[0], a.n, a.sum, len(a.distinct),
+				row.Format(row.Timestamp(s, 0), outTypes[4]), row.Format(row.Timestamp(e, 0), outTypes[5]),
+				row.Format(row.Timestamp(e-1, 0), outTypes[6])))
 		}
 		slices.Sort(want)
 		for _, c := range sameAnswerConfigs {

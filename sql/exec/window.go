@@ -3,6 +3,7 @@ package exec
 import (
 	"encoding/binary"
 	"fmt"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -271,6 +272,8 @@ type windowAggFn struct {
 	set      *aggSet
 	other    *aggSet
 	windows  state.Map[int64, string]
+	distinct state.Map[string, int64] // DISTINCT multisets (not SESSION), or nil
+	ns       []byte
 	metrics  *int64
 	keyTypes []row.Type
 	buf      []byte
@@ -285,6 +288,11 @@ func (f *windowAggFn) Open(ctx *weir.KeyedRuntimeContext[string]) error {
 	f.other = set.clone(f.spec.InputTypes, f.spec.UpdatingInput)
 	f.keyTypes = keyTypes(f.spec.InputTypes, f.spec.GroupKeys)
 	f.windows = state.GetMap[string, int64, string](ctx.State(), state.Descriptor{Name: "window-aggs"})
+	if set.hasDistinct() && f.spec.Window.Kind != SessionWindow {
+		// Sessions merge accumulators, so theirs keep the multisets inside.
+		f.distinct = state.GetMap[string, string, int64](ctx.State(), state.Descriptor{Name: "window-distinct"})
+		set.useDistinctView(mapView{f.distinct})
+	}
 	f.metrics = &ctx.Metrics().LateRecordsDropped
 	return nil
 }
@@ -327,6 +335,7 @@ func (f *windowAggFn) ProcessElement(ctx *weir.KeyedContext[string, row.Row], in
 			return
 		}
 		added = true
+		f.namespace(end)
 		enc, ok := f.windows.Get(end)
 		if ok {
 			if err = f.set.decode(enc); err != nil {
@@ -460,6 +469,7 @@ func (f *windowAggFn) OnTimer(ctx *weir.KeyedContext[string, row.Row], ts int64)
 	if !ok {
 		return nil
 	}
+	f.namespace(end)
 	if err := f.set.decode(enc); err != nil {
 		return err
 	}
@@ -467,7 +477,26 @@ func (f *windowAggFn) OnTimer(ctx *weir.KeyedContext[string, row.Row], ts int64)
 		return err
 	}
 	f.windows.Remove(end)
+	if f.distinct != nil {
+		var done []string
+		for k := range f.distinct.All() {
+			if strings.HasPrefix(k, string(f.ns)) {
+				done = append(done, k)
+			}
+		}
+		for _, k := range done {
+			f.distinct.Remove(k)
+		}
+	}
 	return nil
+}
+
+// namespace points the DISTINCT multisets at the window ending at end.
+func (f *windowAggFn) namespace(end int64) {
+	if f.distinct != nil {
+		f.ns = binary.AppendVarint(f.ns[:0], end)
+		f.set.setNamespace(f.ns)
+	}
 }
 
 // emit sends the result of the window [start, end) of the current key,
