@@ -115,18 +115,22 @@
 // the operators' timers are engine timers and are checkpointed too. The
 // key of every operator is the group key encoded as by row.AppendKey.
 //
-//	GroupAggregate   value state "group-aggs": the row count and every accumulator, encoded
+//	GroupAggregate   value state "group-aggs": the row count and every accumulator, encoded;
+//	                 map state "group-distinct": DISTINCT tuple -> count (call index + tuple)
 //	WindowAggregate  map state "window-aggs": window end -> encoded accumulators (TUMBLE,
 //	                 HOP, CUMULATE); session start -> session end + accumulators (SESSION);
-//	                 one timer per key and window, at window_end - 1
+//	                 map state "window-distinct": DISTINCT tuple -> count (window end + call
+//	                 index + tuple; not SESSION); one timer per key and window, at window_end - 1
 //	Deduplicate      value state "dedup": the kept row (row.Codec)
 //	TopN             value state "topn": the partition's top rows in order (row.Codec)
 //
 // Accumulators are encoded in a compact binary form (varints, values as
-// row.AppendValue encodes them) and decoded for each row of the key;
-// multisets (DISTINCT, retracting MIN/MAX, FIRST/LAST_VALUE, LISTAGG) live
-// inside that encoding, so their cost per row grows with the number of
-// distinct values of a group (Flink keeps them in MapState).
+// row.AppendValue encodes them) and decoded for each row of the key.
+// DISTINCT multisets are in map state (Flink's MapView), one lookup per
+// row, except for SESSION windows, whose accumulators merge and so carry
+// them inside. The multisets of retracting MIN/MAX, FIRST/LAST_VALUE and
+// LISTAGG live inside the encoding, so their cost per row grows with the
+// number of distinct values of a group (Flink keeps them in MapState).
 // GroupAggSpec.StateTTL is Flink's table.exec.state.ttl: a key's state
 // expires when it was not written for that long (processing time, updated
 // on create and write, expired state never returned). Window state needs
