@@ -5,6 +5,7 @@ import (
 
 	"github.com/weirstream/weir/internal/graph"
 	"github.com/weirstream/weir/internal/runtime"
+	"github.com/weirstream/weir/operator"
 )
 
 // Collector receives the records a function emits.
@@ -483,6 +484,11 @@ type RuntimeContext struct {
 
 // OperatorName returns the operator's name.
 func (r *RuntimeContext) OperatorName() string { return r.op.Name }
+
+// Metrics returns the operator's counters (LateRecordsDropped, ...),
+// which the task publishes as Prometheus metrics. Update them with
+// sync/atomic: the task's metrics reporter reads them concurrently.
+func (r *RuntimeContext) Metrics() *operator.Metrics { return r.op.Metrics }
 
 // Subtask returns this subtask's index (from 0).
 func (r *RuntimeContext) Subtask() int { return r.op.Subtask }

@@ -1,0 +1,274 @@
+package exec
+
+import (
+	"encoding/binary"
+	"fmt"
+	"math"
+	"sync/atomic"
+	"time"
+
+	"github.com/weirstream/weir"
+	"github.com/weirstream/weir/row"
+	"github.com/weirstream/weir/state"
+)
+
+// Counters are optional counters the operators of this package update
+// (atomically) besides the engine's metrics; one Counters may be shared
+// by every subtask of an operator.
+type Counters struct {
+	// IgnoredRetractions counts retractions (-U, -D) of a group that had
+	// no state (never seen, or expired by the state TTL), which
+	// GroupAggregate ignores as Flink's GroupAggFunction does.
+	IgnoredRetractions atomic.Int64
+	// LateRecordsDropped counts rows WindowAggregate dropped because
+	// their window had already fired (also counted in the operator's
+	// late_records_dropped_total metric).
+	LateRecordsDropped atomic.Int64
+}
+
+// GroupAggSpec describes a GROUP BY aggregation (Flink's
+// StreamExecGroupAggregate).
+type GroupAggSpec struct {
+	// InputTypes are the types of the input columns.
+	InputTypes []row.Type
+	// GroupKeys are the input columns of the GROUP BY, in output order;
+	// empty for a global aggregate (all rows in one group, on one
+	// subtask).
+	GroupKeys []int
+	// Aggs are the aggregate calls, in output order.
+	Aggs []AggCall
+	// InsertOnly tells that the input holds only +I rows, so that MIN,
+	// MAX, FIRST_VALUE and LAST_VALUE keep one value instead of a
+	// multiset (Flink chooses the WithRetract functions when the input
+	// is an update stream). Retractions given anyway are then not
+	// reflected by those functions.
+	InsertOnly bool
+	// GenerateUpdateBefore makes an update emit -U(old) before +U(new)
+	// (retract output); without it only +U is emitted (upsert output,
+	// for sinks keyed on the group keys).
+	GenerateUpdateBefore bool
+	// StateTTL is Flink's table.exec.state.ttl: a group whose state was
+	// not written for this long is forgotten (0 = never). With a TTL,
+	// an update that leaves the result unchanged is still emitted, as
+	// in Flink, so that downstream state is refreshed too.
+	StateTTL time.Duration
+	// UID is the operator's stable id (names its state in savepoints);
+	// Name its display name (default "GroupAggregate").
+	UID, Name string
+	// Counters, if set, receives the operator's counters.
+	Counters *Counters
+}
+
+// OutputTypes returns the types of the output columns: the group keys
+// then the aggregate results.
+func (s GroupAggSpec) OutputTypes() ([]row.Type, error) {
+	set, err := s.compile()
+	if err != nil {
+		return nil, err
+	}
+	return append(keyTypes(s.InputTypes, s.GroupKeys), set.resultTypes()...), nil
+}
+
+func keyTypes(in []row.Type, keys []int) []row.Type {
+	t := make([]row.Type, len(keys))
+	for i, k := range keys {
+		t[i] = in[k]
+	}
+	return t
+}
+
+func checkKeys(in []row.Type, keys []int, what string) error {
+	for _, k := range keys {
+		if k < 0 || k >= len(in) {
+			return fmt.Errorf("sql/exec: %s column %d out of range (%d input columns)", what, k, len(in))
+		}
+	}
+	return nil
+}
+
+func (s GroupAggSpec) compile() (*aggSet, error) {
+	if err := checkKeys(s.InputTypes, s.GroupKeys, "group key"); err != nil {
+		return nil, err
+	}
+	return newAggSet(s.Aggs, s.InputTypes, !s.InsertOnly)
+}
+
+// keySelector returns the function that encodes a row's group key, as
+// row.AppendKey does (decodeKey reads it back).
+func keySelector(in []row.Type, keys []int) func(row.Row) string {
+	kt := keyTypes(in, keys)
+	scalar := true
+	for _, t := range kt {
+		switch t.Root {
+		case row.TypeDecimal:
+			scalar = scalar && t.IsCompactDecimal()
+		case row.TypeArray, row.TypeMap, row.TypeRow:
+			scalar = false
+		}
+	}
+	if !scalar {
+		return func(r row.Row) string { return string(row.AppendKey(nil, r, keys, kt)) }
+	}
+	return func(r row.Row) string {
+		var buf [64]byte
+		return string(appendScalarKey(buf[:0], r, keys, kt))
+	}
+}
+
+// appendScalarKey is row.AppendKey for keys of scalar types (not wide
+// DECIMAL, ARRAY, MAP or ROW), written so that a stack buffer passed as
+// dst stays on the stack.
+func appendScalarKey(dst []byte, r row.Row, keys []int, types []row.Type) []byte {
+	for j, i := range keys {
+		v := r.Fields[i]
+		if v.IsNull() {
+			dst = append(dst, 0)
+			continue
+		}
+		dst = append(dst, 1)
+		switch types[j].Root {
+		case row.TypeBoolean:
+			dst = append(dst, byte(v.Int()&1))
+		case row.TypeFloat, row.TypeDouble:
+			dst = binary.LittleEndian.AppendUint64(dst, math.Float64bits(v.Float()))
+		case row.TypeChar, row.TypeVarChar, row.TypeBinary, row.TypeVarBinary:
+			dst = binary.AppendUvarint(dst, uint64(len(v.Str())))
+			dst = append(dst, v.Str()...)
+		case row.TypeTimestamp, row.TypeTimestampLTZ:
+			dst = binary.AppendVarint(dst, v.Millis())
+			dst = binary.AppendUvarint(dst, uint64(v.NanoOfMilli()))
+		default:
+			dst = binary.AppendVarint(dst, v.Int())
+		}
+	}
+	return dst
+}
+
+// GroupAggregate aggregates in by the group keys, as Flink's
+// GroupAggFunction: +I and +U rows are accumulated, -U and -D retracted;
+// the output is the changelog of the result table (see the package
+// documentation). It fails on a spec that does not fit the input.
+func GroupAggregate(in weir.Stream[row.Row], spec GroupAggSpec) (weir.Stream[row.Row], error) {
+	if _, err := spec.compile(); err != nil {
+		return weir.Stream[row.Row]{}, err
+	}
+	ks := weir.KeyBy(in, keySelector(spec.InputTypes, spec.GroupKeys))
+	out := weir.ProcessKeyed[string, row.Row, row.Row](ks, &groupAggFn{spec: spec}).DefaultName("GroupAggregate")
+	if spec.Name != "" {
+		out = out.Name(spec.Name)
+	}
+	if spec.UID != "" {
+		out = out.UID(spec.UID)
+	}
+	return out, nil
+}
+
+// stateTTL is the TTL configuration of table.exec.state.ttl: refreshed
+// on create and write, expired values never returned.
+func stateTTL(d time.Duration) state.TTL {
+	return state.TTL{TTL: d, Update: state.OnCreateAndWrite, Visibility: state.NeverReturnExpired}
+}
+
+// groupAggFn is the keyed function of GroupAggregate. Per key it keeps one
+// value: the encoded accumulators and row count (aggSet).
+type groupAggFn struct {
+	spec     GroupAggSpec
+	set      *aggSet
+	acc      state.Value[string]
+	distinct state.Map[string, int64] // nil without DISTINCT calls
+	prev     []row.Value
+	next     []row.Value
+}
+
+func (f *groupAggFn) Open(ctx *weir.KeyedRuntimeContext[string]) error {
+	set, err := f.spec.compile()
+	if err != nil {
+		return err
+	}
+	f.set = set
+	f.acc = state.GetValue[string, string](ctx.State(), state.Descriptor{Name: "group-aggs", TTL: stateTTL(f.spec.StateTTL)})
+	if set.hasDistinct() {
+		f.distinct = state.GetMap[string, string, int64](ctx.State(), state.Descriptor{Name: "group-distinct", TTL: stateTTL(f.spec.StateTTL)})
+		set.useDistinctView(mapView{f.distinct})
+		set.setNamespace(nil)
+	}
+	return nil
+}
+
+// mapView keeps DISTINCT multisets in keyed map state.
+type mapView struct{ m state.Map[string, int64] }
+
+func (v mapView) get(k string) (int64, bool) { return v.m.Get(k) }
+func (v mapView) put(k string, n int64)      { v.m.Put(k, n) }
+func (v mapView) remove(k string)            { v.m.Remove(k) }
+
+func (f *groupAggFn) ProcessElement(ctx *weir.KeyedContext[string, row.Row], in row.Row) error {
+	retract := in.Kind.IsRetract()
+	enc, ok := f.acc.Value()
+	first := !ok
+	if first {
+		if retract {
+			if f.spec.Counters != nil {
+				f.spec.Counters.IgnoredRetractions.Add(1)
+			}
+			return nil
+		}
+		f.set.reset()
+		if f.distinct != nil {
+			// Entries left over by a TTL that expired the accumulators
+			// first belong to no group any more.
+			f.distinct.Clear()
+		}
+	} else if err := f.set.decode(enc); err != nil {
+		return err
+	}
+	f.prev = f.set.appendValues(f.prev[:0])
+	f.set.apply(in, retract)
+	f.next = f.set.appendValues(f.next[:0])
+	if f.set.rows != 0 {
+		f.acc.Update(f.set.encode())
+		if first {
+			ctx.Collect(f.output(row.Insert, in, f.next))
+			return nil
+		}
+		if f.spec.StateTTL <= 0 && equalValues(f.prev, f.next, f.set) {
+			return nil
+		}
+		if f.spec.GenerateUpdateBefore {
+			ctx.Collect(f.output(row.UpdateBefore, in, f.prev))
+		}
+		ctx.Collect(f.output(row.UpdateAfter, in, f.next))
+		return nil
+	}
+	// The group is empty: its row is deleted and its state dropped.
+	if !first {
+		ctx.Collect(f.output(row.Delete, in, f.prev))
+	}
+	f.acc.Clear()
+	if f.distinct != nil {
+		f.distinct.Clear()
+	}
+	return nil
+}
+
+// output builds a result row: the group keys (taken from the input row)
+// then the aggregate values.
+func (f *groupAggFn) output(k row.Kind, in row.Row, aggs []row.Value) row.Row {
+	fields := make([]row.Value, 0, len(f.spec.GroupKeys)+len(aggs))
+	for _, i := range f.spec.GroupKeys {
+		fields = append(fields, in.Fields[i])
+	}
+	return row.Row{Kind: k, Fields: append(fields, aggs...)}
+}
+
+func equalValues(a, b []row.Value, set *aggSet) bool {
+	for i, k := range set.calls {
+		if a[i].IsNull() != b[i].IsNull() {
+			return false
+		}
+		if !a[i].IsNull() && !row.Equal(a[i], b[i], k.res) {
+			return false
+		}
+	}
+	return true
+}

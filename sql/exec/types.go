@@ -1,0 +1,173 @@
+package exec
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/weirstream/weir/row"
+)
+
+// Func is an aggregate function.
+type Func uint8
+
+// The aggregate functions. Their result types follow Flink (see
+// ResultType).
+const (
+	// CountStar is COUNT(*) (and COUNT(1)): the number of rows.
+	CountStar Func = iota + 1
+	// Count is COUNT(x [, y...]): the rows whose arguments are all non-NULL.
+	Count
+	// Sum is SUM(x): NULL when no non-NULL input.
+	Sum
+	// Sum0 is Calcite's $SUM0: SUM that is 0 instead of NULL.
+	Sum0
+	// Avg is AVG(x).
+	Avg
+	// Min is MIN(x).
+	Min
+	// Max is MAX(x).
+	Max
+	// FirstValue is FIRST_VALUE(x): the first non-NULL value.
+	FirstValue
+	// LastValue is LAST_VALUE(x): the last non-NULL value.
+	LastValue
+	// ListAgg is LISTAGG(x [, sep]): the non-NULL values joined by sep
+	// (default ",").
+	ListAgg
+)
+
+var funcNames = map[Func]string{
+	CountStar: "COUNT(*)", Count: "COUNT", Sum: "SUM", Sum0: "$SUM0", Avg: "AVG",
+	Min: "MIN", Max: "MAX", FirstValue: "FIRST_VALUE", LastValue: "LAST_VALUE", ListAgg: "LISTAGG",
+}
+
+// String returns the SQL name of f.
+func (f Func) String() string {
+	if n, ok := funcNames[f]; ok {
+		return n
+	}
+	return fmt.Sprintf("Func(%d)", uint8(f))
+}
+
+// ParseFunc returns the function of a SQL aggregate name (case
+// insensitive): COUNT, SUM, $SUM0 (or SUM0), AVG, MIN, MAX, FIRST_VALUE,
+// LAST_VALUE, LISTAGG. COUNT with no arguments is CountStar; the caller
+// turns COUNT(*) into a call without arguments.
+func ParseFunc(name string, nargs int) (Func, error) {
+	switch strings.ToUpper(name) {
+	case "COUNT":
+		if nargs == 0 {
+			return CountStar, nil
+		}
+		return Count, nil
+	case "SUM":
+		return Sum, nil
+	case "$SUM0", "SUM0":
+		return Sum0, nil
+	case "AVG":
+		return Avg, nil
+	case "MIN":
+		return Min, nil
+	case "MAX":
+		return Max, nil
+	case "FIRST_VALUE":
+		return FirstValue, nil
+	case "LAST_VALUE":
+		return LastValue, nil
+	case "LISTAGG":
+		return ListAgg, nil
+	}
+	return 0, fmt.Errorf("sql/exec: unknown aggregate function %s", name)
+}
+
+// ResultType returns the type of an aggregate's result for arguments of
+// the given types, or an error worded as Flink's validator words it.
+//
+//	COUNT(*), COUNT(x...)       BIGINT NOT NULL
+//	SUM(TINYINT..BIGINT)        the argument's type (Flink's Byte/Short/Int/LongSumAggFunction), nullable
+//	SUM(FLOAT), SUM(DOUBLE)     the argument's type, nullable
+//	SUM(DECIMAL(p, s))          DECIMAL(38, s)
+//	$SUM0(x)                    as SUM, NOT NULL
+//	AVG(integer, FLOAT, DOUBLE) the argument's type (integer AVG divides as integers)
+//	AVG(DECIMAL(p, s))          DECIMAL(38, max(s, 6))
+//	MIN, MAX, FIRST_VALUE,
+//	LAST_VALUE                  the argument's type, nullable
+//	LISTAGG(x [, sep])          STRING (x and sep character strings)
+//
+// DISTINCT does not change the type.
+func ResultType(f Func, distinct bool, args []row.Type) (row.Type, error) {
+	_ = distinct
+	want := func(n int) error {
+		if len(args) != n {
+			return fmt.Errorf("sql/exec: invalid number of arguments to function '%s'. Was expecting %d arguments", f, n)
+		}
+		return nil
+	}
+	sig := func() error {
+		parts := make([]string, len(args))
+		for i, a := range args {
+			parts[i] = a.WithNullable(true).String()
+		}
+		return fmt.Errorf("sql/exec: cannot apply '%s' to arguments of type '%s(<%s>)'", f, f, strings.Join(parts, ">, <"))
+	}
+	switch f {
+	case CountStar:
+		return row.BigInt().NotNull(), want(0)
+	case Count:
+		if len(args) == 0 {
+			return row.Type{}, fmt.Errorf("sql/exec: COUNT needs at least one argument (COUNT(*) is CountStar)")
+		}
+		return row.BigInt().NotNull(), nil
+	case Sum, Sum0:
+		if err := want(1); err != nil {
+			return row.Type{}, err
+		}
+		a := args[0]
+		var t row.Type
+		switch {
+		case a.IsInteger() || a.Root == row.TypeFloat || a.Root == row.TypeDouble:
+			t = row.Type{Root: a.Root}
+		case a.Root == row.TypeDecimal:
+			t = row.DecimalType(row.MaxDecimalPrecision, a.Scale)
+		default:
+			return row.Type{}, sig()
+		}
+		return t.WithNullable(f == Sum), nil
+	case Avg:
+		if err := want(1); err != nil {
+			return row.Type{}, err
+		}
+		a := args[0]
+		switch {
+		case a.IsInteger() || a.Root == row.TypeFloat || a.Root == row.TypeDouble:
+			return row.Type{Root: a.Root, Nullable: true}, nil
+		case a.Root == row.TypeDecimal:
+			return row.DecimalType(row.MaxDecimalPrecision, max(a.Scale, 6)), nil
+		}
+		return row.Type{}, sig()
+	case Min, Max, FirstValue, LastValue:
+		if err := want(1); err != nil {
+			return row.Type{}, err
+		}
+		a := args[0]
+		switch a.Root {
+		case row.TypeArray, row.TypeMap, row.TypeRow, row.TypeNull:
+			if f == Min || f == Max {
+				return row.Type{}, sig()
+			}
+		}
+		a.TimeAttr = row.NoTimeAttr
+		return a.WithNullable(true), nil
+	case ListAgg:
+		if len(args) < 1 || len(args) > 2 {
+			return row.Type{}, fmt.Errorf("sql/exec: invalid number of arguments to function 'LISTAGG'. Was expecting 1 or 2 arguments")
+		}
+		for _, a := range args {
+			if !a.IsString() {
+				return row.Type{}, sig()
+			}
+		}
+		return row.String(), nil
+	}
+	return row.Type{}, fmt.Errorf("sql/exec: unknown aggregate function %v", f)
+}

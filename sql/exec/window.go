@@ -1,0 +1,604 @@
+package exec
+
+import (
+	"encoding/binary"
+	"fmt"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/weirstream/weir"
+	"github.com/weirstream/weir/row"
+	"github.com/weirstream/weir/state"
+)
+
+// WindowKind is the window table function.
+type WindowKind uint8
+
+// The window table functions.
+const (
+	// TumbleWindow is TUMBLE(size [, offset]).
+	TumbleWindow WindowKind = iota + 1
+	// HopWindow is HOP(slide, size [, offset]).
+	HopWindow
+	// CumulateWindow is CUMULATE(step, max size [, offset]).
+	CumulateWindow
+	// SessionWindow is SESSION(gap), partitioned by the group keys.
+	SessionWindow
+)
+
+// Window is a window table function's windowing. Build it with Tumble,
+// Hop, Cumulate or Session.
+type Window struct {
+	Kind WindowKind
+	// Size is TUMBLE's and HOP's size and CUMULATE's max size.
+	Size time.Duration
+	// Slide is HOP's slide; Step is CUMULATE's step; Gap is SESSION's gap.
+	Slide, Step, Gap time.Duration
+	// Offset shifts the window boundaries of TUMBLE, HOP and CUMULATE
+	// (from the epoch).
+	Offset time.Duration
+}
+
+// Tumble is TUMBLE(size).
+func Tumble(size time.Duration) Window { return Window{Kind: TumbleWindow, Size: size} }
+
+// Hop is HOP(slide, size).
+func Hop(slide, size time.Duration) Window { return Window{Kind: HopWindow, Size: size, Slide: slide} }
+
+// Cumulate is CUMULATE(step, maxSize).
+func Cumulate(step, maxSize time.Duration) Window {
+	return Window{Kind: CumulateWindow, Size: maxSize, Step: step}
+}
+
+// Session is SESSION(gap).
+func Session(gap time.Duration) Window { return Window{Kind: SessionWindow, Gap: gap} }
+
+// WithOffset returns w with an offset (TUMBLE, HOP, CUMULATE).
+func (w Window) WithOffset(o time.Duration) Window { w.Offset = o; return w }
+
+// String prints the window as its table function.
+func (w Window) String() string {
+	off := ""
+	if w.Offset != 0 {
+		off = ", " + w.Offset.String()
+	}
+	switch w.Kind {
+	case TumbleWindow:
+		return fmt.Sprintf("TUMBLE(%v%s)", w.Size, off)
+	case HopWindow:
+		return fmt.Sprintf("HOP(%v, %v%s)", w.Slide, w.Size, off)
+	case CumulateWindow:
+		return fmt.Sprintf("CUMULATE(%v, %v%s)", w.Step, w.Size, off)
+	case SessionWindow:
+		return fmt.Sprintf("SESSION(%v)", w.Gap)
+	}
+	return fmt.Sprintf("Window(%d)", w.Kind)
+}
+
+// check validates w as Flink's planner does.
+func (w Window) check() error {
+	ms := func(d time.Duration) int64 { return d.Milliseconds() }
+	switch w.Kind {
+	case TumbleWindow:
+		if ms(w.Size) <= 0 {
+			return fmt.Errorf("sql/exec: TUMBLE size must be positive (milliseconds), got %v", w.Size)
+		}
+	case HopWindow:
+		if ms(w.Size) <= 0 || ms(w.Slide) <= 0 {
+			return fmt.Errorf("sql/exec: HOP size and slide must be positive, got %v", w)
+		}
+		if ms(w.Size)%ms(w.Slide) != 0 {
+			return fmt.Errorf("sql/exec: HOP table function based aggregate requires size must be an integral multiple of slide, but got size %d ms and slide %d ms", ms(w.Size), ms(w.Slide))
+		}
+	case CumulateWindow:
+		if ms(w.Size) <= 0 || ms(w.Step) <= 0 {
+			return fmt.Errorf("sql/exec: CUMULATE step and max size must be positive, got %v", w)
+		}
+		if ms(w.Size)%ms(w.Step) != 0 {
+			return fmt.Errorf("sql/exec: CUMULATE table function based aggregate requires maxSize must be an integral multiple of step, but got maxSize %d ms and step %d ms", ms(w.Size), ms(w.Step))
+		}
+	case SessionWindow:
+		if ms(w.Gap) <= 0 {
+			return fmt.Errorf("sql/exec: SESSION gap must be positive, got %v", w.Gap)
+		}
+	default:
+		return fmt.Errorf("sql/exec: unknown window kind %d", w.Kind)
+	}
+	return nil
+}
+
+// mod is the non-negative remainder.
+func mod(a, b int64) int64 {
+	m := a % b
+	if m < 0 {
+		m += b
+	}
+	return m
+}
+
+// AssignWindows calls fn with the [start, end) of every window of w
+// (TUMBLE, HOP or CUMULATE) that contains the time t (milliseconds),
+// in order of their end. A SESSION window depends on other rows: it
+// calls fn with [t, t+gap), the row's own session before merging.
+func AssignWindows(w Window, t int64, fn func(start, end int64)) {
+	o := w.Offset.Milliseconds()
+	switch w.Kind {
+	case TumbleWindow:
+		s := w.Size.Milliseconds()
+		start := t - mod(t-o, s)
+		fn(start, start+s)
+	case HopWindow:
+		size, slide := w.Size.Milliseconds(), w.Slide.Milliseconds()
+		last := t - mod(t-o, slide)
+		first := last - size + slide
+		for start := first; start <= last; start += slide {
+			fn(start, start+size)
+		}
+	case CumulateWindow:
+		size, step := w.Size.Milliseconds(), w.Step.Milliseconds()
+		base := t - mod(t-o, size)
+		for end := t - mod(t-o, step) + step; end <= base+size; end += step {
+			fn(base, end)
+		}
+	case SessionWindow:
+		fn(t, t+w.Gap.Milliseconds())
+	}
+}
+
+// windowStart returns the start of the window (not SESSION) that ends at
+// end.
+func (w Window) windowStart(end int64) int64 {
+	switch w.Kind {
+	case CumulateWindow:
+		s := w.Size.Milliseconds()
+		return (end - 1) - mod(end-1-w.Offset.Milliseconds(), s)
+	}
+	return end - w.Size.Milliseconds()
+}
+
+// ProcTime is the time column of a window on processing time.
+const ProcTime = -1
+
+// WindowAggSpec describes a window table function aggregation (Flink's
+// StreamExecWindowAggregate): GROUP BY window_start, window_end, keys.
+type WindowAggSpec struct {
+	// InputTypes are the types of the input columns.
+	InputTypes []row.Type
+	// TimeCol is the column of the event-time attribute (TIMESTAMP(3) or
+	// TIMESTAMP_LTZ(3): its milliseconds are the event time), or
+	// ProcTime for windows on processing time.
+	TimeCol int
+	// Window is the windowing.
+	Window Window
+	// GroupKeys are the grouping columns besides the window (for
+	// SESSION, its PARTITION BY columns), in output order.
+	GroupKeys []int
+	// Aggs are the aggregate calls, in output order. SESSION windows need
+	// mergeable functions (not FIRST_VALUE or LAST_VALUE), as in Flink.
+	Aggs []AggCall
+	// UpdatingInput accepts a changelog input: -U and -D rows retract
+	// from the windows of their time (MIN, MAX, FIRST_VALUE and
+	// LAST_VALUE then keep multisets). Without it the input must be
+	// append-only (+I rows).
+	UpdatingInput bool
+	// UID and Name identify the operator (default name "WindowAggregate").
+	UID, Name string
+	// Counters, if set, receives the operator's counters.
+	Counters *Counters
+}
+
+func (s WindowAggSpec) compile() (*aggSet, error) {
+	if err := s.Window.check(); err != nil {
+		return nil, err
+	}
+	if err := checkKeys(s.InputTypes, s.GroupKeys, "group key"); err != nil {
+		return nil, err
+	}
+	if s.TimeCol != ProcTime {
+		if s.TimeCol < 0 || s.TimeCol >= len(s.InputTypes) {
+			return nil, fmt.Errorf("sql/exec: time column %d out of range (%d input columns)", s.TimeCol, len(s.InputTypes))
+		}
+		if !s.InputTypes[s.TimeCol].IsTimestamp() {
+			return nil, fmt.Errorf("sql/exec: the time attribute column %d is %v, not TIMESTAMP(3) or TIMESTAMP_LTZ(3)", s.TimeCol, s.InputTypes[s.TimeCol])
+		}
+	}
+	if s.Window.Kind == SessionWindow {
+		for _, c := range s.Aggs {
+			if !mergeable(c.Func) {
+				return nil, fmt.Errorf("sql/exec: %v does not implement merge, which SESSION windows need", c.Func)
+			}
+		}
+	}
+	return newAggSet(s.Aggs, s.InputTypes, s.UpdatingInput)
+}
+
+// windowColumnTypes returns the types of window_start, window_end and
+// window_time for a time column type (nil for processing time).
+func windowColumnTypes(in []row.Type, timeCol int) (start, end, wtime row.Type) {
+	if timeCol == ProcTime {
+		t := row.TimestampLTZType(3).NotNull()
+		wt := t
+		wt.TimeAttr = row.Proctime
+		return t, t, wt
+	}
+	t := row.Type{Root: in[timeCol].Root, Precision: 3}
+	wt := t
+	wt.TimeAttr = row.Rowtime
+	return t, t, wt
+}
+
+// OutputTypes returns the output column types: the group keys, the
+// aggregate results, then window_start, window_end (TIMESTAMP(3) NOT
+// NULL, or TIMESTAMP_LTZ(3) for an LTZ or processing-time column) and
+// window_time (the same type, a rowtime attribute; a proctime one for
+// processing-time windows).
+func (s WindowAggSpec) OutputTypes() ([]row.Type, error) {
+	set, err := s.compile()
+	if err != nil {
+		return nil, err
+	}
+	ws, we, wt := windowColumnTypes(s.InputTypes, s.TimeCol)
+	out := append(keyTypes(s.InputTypes, s.GroupKeys), set.resultTypes()...)
+	return append(out, ws, we, wt), nil
+}
+
+// WindowAggregate aggregates an append-only stream per window and group
+// (Flink's window TVF aggregation): one +I row per group and window, once
+// the watermark (or, on processing time, the clock) passes the window's
+// end; rows of windows already fired are dropped and counted. It fails on
+// a spec that does not fit the input.
+func WindowAggregate(in weir.Stream[row.Row], spec WindowAggSpec) (weir.Stream[row.Row], error) {
+	if _, err := spec.compile(); err != nil {
+		return weir.Stream[row.Row]{}, err
+	}
+	ks := weir.KeyBy(in, keySelector(spec.InputTypes, spec.GroupKeys))
+	out := weir.ProcessKeyed[string, row.Row, row.Row](ks, &windowAggFn{spec: spec}).DefaultName("WindowAggregate")
+	if spec.Name != "" {
+		out = out.Name(spec.Name)
+	}
+	if spec.UID != "" {
+		out = out.UID(spec.UID)
+	}
+	return out, nil
+}
+
+// windowAggFn is the keyed function of WindowAggregate. Per key it keeps
+// a map from window end (TUMBLE, HOP, CUMULATE) or session start
+// (SESSION) to the window's encoded accumulators (for sessions, preceded
+// by the session's end), and one timer per window at its end - 1.
+type windowAggFn struct {
+	spec     WindowAggSpec
+	set      *aggSet
+	other    *aggSet
+	windows  state.Map[int64, string]
+	distinct state.Map[string, int64] // DISTINCT multisets (not SESSION), or nil
+	ns       []byte
+	metrics  *int64
+	keyTypes []row.Type
+	buf      []byte
+}
+
+func (f *windowAggFn) Open(ctx *weir.KeyedRuntimeContext[string]) error {
+	set, err := f.spec.compile()
+	if err != nil {
+		return err
+	}
+	f.set = set
+	f.other = set.clone(f.spec.InputTypes, f.spec.UpdatingInput)
+	f.keyTypes = keyTypes(f.spec.InputTypes, f.spec.GroupKeys)
+	f.windows = state.GetMap[string, int64, string](ctx.State(), state.Descriptor{Name: "window-aggs"})
+	if set.hasDistinct() && f.spec.Window.Kind != SessionWindow {
+		// Sessions merge accumulators, so theirs keep the multisets inside.
+		f.distinct = state.GetMap[string, string, int64](ctx.State(), state.Descriptor{Name: "window-distinct"})
+		set.useDistinctView(mapView{f.distinct})
+	}
+	f.metrics = &ctx.Metrics().LateRecordsDropped
+	return nil
+}
+
+func (f *windowAggFn) late() {
+	atomic.AddInt64(f.metrics, 1)
+	if f.spec.Counters != nil {
+		f.spec.Counters.LateRecordsDropped.Add(1)
+	}
+}
+
+func (f *windowAggFn) ProcessElement(ctx *weir.KeyedContext[string, row.Row], in row.Row) error {
+	retract := in.Kind.IsRetract()
+	if retract && !f.spec.UpdatingInput {
+		return fmt.Errorf("sql/exec: WindowAggregate without UpdatingInput takes an append-only input, got a %v row", in.Kind)
+	}
+	var t int64
+	proc := f.spec.TimeCol == ProcTime
+	if proc {
+		t = ctx.CurrentProcessingTime()
+	} else {
+		v := in.Fields[f.spec.TimeCol]
+		if v.IsNull() {
+			return fmt.Errorf("sql/exec: the rowtime column %d is NULL; the time attribute of a window must not be NULL", f.spec.TimeCol)
+		}
+		t = v.Millis()
+	}
+	if f.spec.Window.Kind == SessionWindow {
+		return f.addToSession(ctx, in, t, proc, retract)
+	}
+	// A row goes to every window of its time that has not fired yet; it
+	// is late, dropped and counted, only when all of them have (Flink's
+	// slicing window processor adds a row whose slice fired to the
+	// windows still open).
+	wm := ctx.CurrentWatermark()
+	var err error
+	added := false
+	AssignWindows(f.spec.Window, t, func(_, end int64) {
+		if err != nil || (!proc && end-1 <= wm) {
+			return
+		}
+		added = true
+		f.namespace(end)
+		enc, ok := f.windows.Get(end)
+		if ok {
+			if err = f.set.decode(enc); err != nil {
+				return
+			}
+		} else {
+			f.set.reset()
+			if proc {
+				ctx.RegisterProcessingTimeTimer(end - 1)
+			} else {
+				ctx.RegisterEventTimeTimer(end - 1)
+			}
+		}
+		f.set.apply(in, retract)
+		f.windows.Put(end, f.set.encode())
+	})
+	if !added {
+		f.late()
+	}
+	return err
+}
+
+// addToSession adds a row to the key's sessions: the row's session
+// [t, t+gap) merged with every session it overlaps.
+func (f *windowAggFn) addToSession(ctx *weir.KeyedContext[string, row.Row], in row.Row, t int64, proc, retract bool) error {
+	start, end := t, t+f.spec.Window.Gap.Milliseconds()
+	f.set.reset()
+	f.set.apply(in, retract)
+	type sess struct {
+		start, end int64
+		enc        string
+	}
+	var merged []sess
+	for s, v := range f.windows.All() {
+		e, n := binary.Varint([]byte(v))
+		if n <= 0 {
+			return corrupt("session end")
+		}
+		// Sessions that overlap or touch merge (Flink's
+		// TimeWindow.intersects: start <= other.end && end >= other.start).
+		if s <= end && start <= e {
+			merged = append(merged, sess{s, e, v[n:]})
+		}
+	}
+	// Merge in order of start, the earlier rows first.
+	for i := 1; i < len(merged); i++ {
+		for j := i; j > 0 && merged[j].start < merged[j-1].start; j-- {
+			merged[j], merged[j-1] = merged[j-1], merged[j]
+		}
+	}
+	newStart, newEnd := start, end
+	for _, m := range merged {
+		newStart, newEnd = min(newStart, m.start), max(newEnd, m.end)
+	}
+	if !proc && newEnd-1 <= ctx.CurrentWatermark() {
+		f.late()
+		return nil
+	}
+	acc := f.other
+	acc.reset()
+	rowMerged := false
+	for _, m := range merged {
+		if !rowMerged && t < m.start {
+			acc.merge(f.set)
+			rowMerged = true
+		}
+		if err := f.set2(m.enc); err != nil {
+			return err
+		}
+		f.windows.Remove(m.start)
+		if m.end != newEnd {
+			f.deleteTimer(ctx, m.end-1, proc)
+		}
+	}
+	if !rowMerged {
+		acc.merge(f.set)
+	}
+	f.buf = binary.AppendVarint(f.buf[:0], newEnd)
+	f.buf = acc.appendTo(f.buf)
+	f.windows.Put(newStart, string(f.buf))
+	if proc {
+		ctx.RegisterProcessingTimeTimer(newEnd - 1)
+	} else {
+		ctx.RegisterEventTimeTimer(newEnd - 1)
+	}
+	return nil
+}
+
+// set2 merges an encoded session's accumulators into f.other, using a
+// scratch set.
+func (f *windowAggFn) set2(enc string) error {
+	tmp := f.other.clone(f.spec.InputTypes, f.spec.UpdatingInput)
+	if _, err := tmp.decodeBytes([]byte(enc)); err != nil {
+		return err
+	}
+	f.other.merge(tmp)
+	return nil
+}
+
+func (f *windowAggFn) deleteTimer(ctx *weir.KeyedContext[string, row.Row], ts int64, proc bool) {
+	if proc {
+		ctx.DeleteProcessingTimeTimer(ts)
+	} else {
+		ctx.DeleteEventTimeTimer(ts)
+	}
+}
+
+func (f *windowAggFn) OnTimer(ctx *weir.KeyedContext[string, row.Row], ts int64) error {
+	if f.spec.Window.Kind == SessionWindow {
+		for s, v := range f.windows.All() {
+			e, n := binary.Varint([]byte(v))
+			if n <= 0 {
+				return corrupt("session end")
+			}
+			if e-1 != ts {
+				continue
+			}
+			if _, err := f.set.decodeBytes([]byte(v[n:])); err != nil {
+				return err
+			}
+			if err := f.emit(ctx, s, e); err != nil {
+				return err
+			}
+			f.windows.Remove(s)
+			return nil
+		}
+		return nil
+	}
+	end := ts + 1
+	enc, ok := f.windows.Get(end)
+	if !ok {
+		return nil
+	}
+	f.namespace(end)
+	if err := f.set.decode(enc); err != nil {
+		return err
+	}
+	if err := f.emit(ctx, f.spec.Window.windowStart(end), end); err != nil {
+		return err
+	}
+	f.windows.Remove(end)
+	if f.distinct != nil {
+		var done []string
+		for k := range f.distinct.All() {
+			if strings.HasPrefix(k, string(f.ns)) {
+				done = append(done, k)
+			}
+		}
+		for _, k := range done {
+			f.distinct.Remove(k)
+		}
+	}
+	return nil
+}
+
+// namespace points the DISTINCT multisets at the window ending at end.
+func (f *windowAggFn) namespace(end int64) {
+	if f.distinct != nil {
+		f.ns = binary.AppendVarint(f.ns[:0], end)
+		f.set.setNamespace(f.ns)
+	}
+}
+
+// emit sends the result of the window [start, end) of the current key,
+// whose accumulators are in f.set; a window whose rows were all retracted
+// emits nothing.
+func (f *windowAggFn) emit(ctx *weir.KeyedContext[string, row.Row], start, end int64) error {
+	if f.set.rows == 0 {
+		return nil
+	}
+	fields := make([]row.Value, 0, len(f.keyTypes)+len(f.set.calls)+3)
+	fields, err := decodeKey(fields, ctx.Key(), f.keyTypes)
+	if err != nil {
+		return err
+	}
+	fields = f.set.appendValues(fields)
+	fields = append(fields, row.Timestamp(start, 0), row.Timestamp(end, 0), row.Timestamp(end-1, 0))
+	if f.spec.TimeCol == ProcTime {
+		ctx.Collect(row.Row{Kind: row.Insert, Fields: fields})
+	} else {
+		ctx.CollectWithTimestamp(row.Row{Kind: row.Insert, Fields: fields}, end-1)
+	}
+	return nil
+}
+
+// decodeKey appends the values of a group key encoded by row.AppendKey.
+func decodeKey(dst []row.Value, key string, types []row.Type) ([]row.Value, error) {
+	b := []byte(key)
+	off := 0
+	for _, t := range types {
+		v, err := readNullable(b, &off, t)
+		if err != nil {
+			return nil, err
+		}
+		dst = append(dst, v)
+	}
+	return dst, nil
+}
+
+// WindowAssignSpec describes a window table function without
+// aggregation: SELECT * FROM TABLE(TUMBLE(...)) and the like (not
+// SESSION, which Weir runs only under an aggregation).
+type WindowAssignSpec struct {
+	// InputTypes are the types of the input columns.
+	InputTypes []row.Type
+	// TimeCol is the event-time column, or ProcTime.
+	TimeCol int
+	// Window is the windowing (TUMBLE, HOP or CUMULATE).
+	Window Window
+	// Name is the operator's display name (default "WindowTableFunction").
+	Name string
+}
+
+// OutputTypes returns the input types followed by window_start,
+// window_end and window_time.
+func (s WindowAssignSpec) OutputTypes() ([]row.Type, error) {
+	if err := s.check(); err != nil {
+		return nil, err
+	}
+	ws, we, wt := windowColumnTypes(s.InputTypes, s.TimeCol)
+	return append(append([]row.Type(nil), s.InputTypes...), ws, we, wt), nil
+}
+
+func (s WindowAssignSpec) check() error {
+	if s.Window.Kind == SessionWindow {
+		return fmt.Errorf("sql/exec: a SESSION window table function needs an aggregation over it")
+	}
+	_, err := WindowAggSpec{InputTypes: s.InputTypes, TimeCol: s.TimeCol, Window: s.Window}.compile()
+	return err
+}
+
+// WindowAssign appends window_start, window_end and window_time to every
+// row, once per window the row falls into (HOP and CUMULATE give several
+// rows per input row). It keeps no state and drops no late rows.
+func WindowAssign(in weir.Stream[row.Row], spec WindowAssignSpec) (weir.Stream[row.Row], error) {
+	if err := spec.check(); err != nil {
+		return weir.Stream[row.Row]{}, err
+	}
+	out := weir.Process[row.Row, row.Row](in, &windowAssignFn{spec: spec}).DefaultName("WindowTableFunction")
+	if spec.Name != "" {
+		out = out.Name(spec.Name)
+	}
+	return out, nil
+}
+
+type windowAssignFn struct{ spec WindowAssignSpec }
+
+func (f *windowAssignFn) ProcessElement(ctx *weir.Context[row.Row], in row.Row) error {
+	var t int64
+	if f.spec.TimeCol == ProcTime {
+		t = ctx.CurrentProcessingTime()
+	} else {
+		v := in.Fields[f.spec.TimeCol]
+		if v.IsNull() {
+			return fmt.Errorf("sql/exec: the rowtime column %d is NULL; the time attribute of a window must not be NULL", f.spec.TimeCol)
+		}
+		t = v.Millis()
+	}
+	AssignWindows(f.spec.Window, t, func(start, end int64) {
+		fields := make([]row.Value, len(in.Fields), len(in.Fields)+3)
+		copy(fields, in.Fields)
+		fields = append(fields, row.Timestamp(start, 0), row.Timestamp(end, 0), row.Timestamp(end-1, 0))
+		ctx.Collect(row.Row{Kind: in.Kind, Fields: fields})
+	})
+	return nil
+}
