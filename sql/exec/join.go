@@ -1,0 +1,365 @@
+package exec
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/weirstream/weir"
+	"github.com/weirstream/weir/row"
+	"github.com/weirstream/weir/state"
+)
+
+// JoinType is the kind of a SQL join.
+type JoinType uint8
+
+// Join types.
+const (
+	// InnerJoin emits only matching pairs.
+	InnerJoin JoinType = iota
+	// LeftJoin (LEFT OUTER JOIN) also emits left rows without a match,
+	// padded with NULLs on the right.
+	LeftJoin
+	// RightJoin (RIGHT OUTER JOIN) also emits right rows without a match.
+	RightJoin
+	// FullJoin (FULL OUTER JOIN) emits unmatched rows of both sides.
+	FullJoin
+)
+
+// String returns the SQL name of the join type.
+func (t JoinType) String() string {
+	switch t {
+	case InnerJoin:
+		return "INNER"
+	case LeftJoin:
+		return "LEFT"
+	case RightJoin:
+		return "RIGHT"
+	case FullJoin:
+		return "FULL"
+	}
+	return fmt.Sprintf("JoinType(%d)", uint8(t))
+}
+
+func (t JoinType) leftOuter() bool  { return t == LeftJoin || t == FullJoin }
+func (t JoinType) rightOuter() bool { return t == RightJoin || t == FullJoin }
+
+// JoinCondition is a compiled non-equi residual join condition: it reports
+// whether a left row and a right row (their fields) join. A NULL (unknown)
+// result must be reported as false, as SQL's WHERE/ON does.
+type JoinCondition func(left, right []row.Value) (bool, error)
+
+// JoinSpec configures RegularJoin.
+type JoinSpec struct {
+	// Type is the join type.
+	Type JoinType
+	// LeftTypes and RightTypes are the field types of the inputs.
+	LeftTypes, RightTypes []row.Type
+	// LeftKeys and RightKeys are the equi-join key columns, pairwise
+	// (LeftKeys[i] = RightKeys[i]); at least one pair. A row with a NULL
+	// in a key column never matches (SQL's =).
+	LeftKeys, RightKeys []int
+	// Condition is the optional residual condition (nil = none).
+	Condition JoinCondition
+	// StateTTL is table.exec.state.ttl: how long (processing time) a row
+	// is kept in join state after it was last written; 0 keeps it forever.
+	StateTTL time.Duration
+}
+
+func (s *JoinSpec) check() error {
+	if s.Type > FullJoin {
+		return fmt.Errorf("sql/exec: join: unknown join type %d", s.Type)
+	}
+	if len(s.LeftKeys) == 0 || len(s.LeftKeys) != len(s.RightKeys) {
+		return fmt.Errorf("sql/exec: join: need equal, non-empty lists of left and right key columns (have %d and %d)", len(s.LeftKeys), len(s.RightKeys))
+	}
+	for i := range s.LeftKeys {
+		l, r := s.LeftKeys[i], s.RightKeys[i]
+		if l < 0 || l >= len(s.LeftTypes) || r < 0 || r >= len(s.RightTypes) {
+			return fmt.Errorf("sql/exec: join: key pair %d (%d, %d) out of range of %d left and %d right columns", i, l, r, len(s.LeftTypes), len(s.RightTypes))
+		}
+		if err := checkKeyTypes(s.LeftTypes[l], s.RightTypes[r]); err != nil {
+			return fmt.Errorf("sql/exec: join: key pair %d: %w", i, err)
+		}
+	}
+	if s.StateTTL < 0 {
+		return errors.New("sql/exec: join: negative state TTL")
+	}
+	return nil
+}
+
+// checkKeyTypes requires the two sides of an equi-key to encode equal
+// values to equal bytes: the same root type (the planner casts otherwise).
+func checkKeyTypes(l, r row.Type) error {
+	if !l.WithNullable(true).Equal(r.WithNullable(true)) {
+		if l.Root == r.Root && (l.IsString() || l.IsBinary() || l.IsTimestamp()) {
+			return nil
+		}
+		return fmt.Errorf("key types %s and %s differ (cast one side first)", l, r)
+	}
+	return nil
+}
+
+func keyTypes(types []row.Type, idx []int) []row.Type {
+	out := make([]row.Type, len(idx))
+	for i, c := range idx {
+		out[i] = types[c]
+	}
+	return out
+}
+
+// joinKeySelector returns the KeyBy function of one side: the encoded key
+// columns. Rows with a NULL key all land on one key; they never match
+// because the operator checks for NULLs before it looks at the other side.
+func joinKeySelector(idx []int, types []row.Type) func(row.Row) string {
+	kt := keyTypes(types, idx)
+	return func(r row.Row) string {
+		var buf [64]byte
+		return string(row.AppendKey(buf[:0], r, idx, kt))
+	}
+}
+
+func hasNullKey(r row.Row, idx []int) bool {
+	for _, i := range idx {
+		if r.Fields[i].IsNull() {
+			return true
+		}
+	}
+	return false
+}
+
+// joinCounts is what join state keeps for each distinct row of one side:
+// how many times it is present, and (outer sides only) with how many rows
+// of the other side it is associated.
+type joinCounts struct {
+	N     int64
+	Assoc int64
+}
+
+// RegularJoin joins two changelog streams on equal keys (Flink's
+// StreamingJoinOperator): every row of both sides is kept in keyed state
+// with its multiplicity, and each input row is joined with the other side's
+// rows of the same key that satisfy the residual condition.
+//
+// Output rows are the left columns followed by the right columns. An inner
+// join emits the pairs with the input row's kind (+I/+U for an accumulating
+// row, -U/-D for a retraction). Once an outer side takes part, pairs are
+// +I or -D, and a row of an outer side without a match is emitted padded
+// with NULLs (+I); when its first match arrives the padded row is retracted
+// (-D) before the pair is emitted, and when its last match is retracted the
+// padded row is emitted again (+I). The inputs may be append-only or
+// updating; a retraction of a row not in state still retracts the pairs it
+// would have formed, as Flink does.
+func RegularJoin(left, right weir.Stream[row.Row], spec JoinSpec) (weir.Stream[row.Row], error) {
+	if err := spec.check(); err != nil {
+		return weir.Stream[row.Row]{}, err
+	}
+	fn := &regularJoinFn{spec: spec}
+	fn.lcodec = row.NewCodec(spec.LeftTypes)
+	fn.rcodec = row.NewCodec(spec.RightTypes)
+	ks := weir.ConnectKeyed(
+		weir.KeyBy(left, joinKeySelector(spec.LeftKeys, spec.LeftTypes)),
+		weir.KeyBy(right, joinKeySelector(spec.RightKeys, spec.RightTypes)))
+	return weir.CoProcessKeyed[string, row.Row, row.Row, row.Row](ks, fn).DefaultName("Join(" + spec.Type.String() + ")"), nil
+}
+
+type regularJoinFn struct {
+	spec           JoinSpec
+	lcodec, rcodec *row.Codec
+	lstate, rstate state.Map[string, joinCounts]
+	// scratch, per subtask (nil in the shared template)
+	buf   []byte
+	assoc []joinMatch
+}
+
+// joinMatch is one distinct row of the other side that satisfies the
+// condition, with its state entry.
+type joinMatch struct {
+	enc string
+	r   row.Row
+	c   joinCounts
+}
+
+func ttlOf(d time.Duration) state.TTL {
+	if d <= 0 {
+		return state.TTL{}
+	}
+	return state.TTL{TTL: d, Update: state.OnCreateAndWrite, Visibility: state.NeverReturnExpired}
+}
+
+func (f *regularJoinFn) Open(ctx *weir.KeyedRuntimeContext[string]) error {
+	ttl := ttlOf(f.spec.StateTTL)
+	f.lstate = state.GetMap[string, string, joinCounts](ctx.State(), state.Descriptor{Name: "join-left", TTL: ttl})
+	f.rstate = state.GetMap[string, string, joinCounts](ctx.State(), state.Descriptor{Name: "join-right", TTL: ttl})
+	return nil
+}
+
+func (f *regularJoinFn) ProcessElement1(ctx *weir.KeyedContext[string, row.Row], in row.Row) error {
+	return f.process(ctx, in, true)
+}
+
+func (f *regularJoinFn) ProcessElement2(ctx *weir.KeyedContext[string, row.Row], in row.Row) error {
+	return f.process(ctx, in, false)
+}
+
+// process is StreamingJoinOperator's processElement for one input row.
+func (f *regularJoinFn) process(ctx *weir.KeyedContext[string, row.Row], in row.Row, isLeft bool) error {
+	s := &f.spec
+	inTypes, inCodec, inState, otherState, otherCodec := s.LeftTypes, f.lcodec, f.lstate, f.rstate, f.rcodec
+	inKeys := s.LeftKeys
+	inOuter, otherOuter := s.Type.leftOuter(), s.Type.rightOuter()
+	if !isLeft {
+		inTypes, inCodec, inState, otherState, otherCodec = s.RightTypes, f.rcodec, f.rstate, f.lstate, f.lcodec
+		inKeys = s.RightKeys
+		inOuter, otherOuter = otherOuter, inOuter
+	}
+	if len(in.Fields) != len(inTypes) {
+		return fmt.Errorf("sql/exec: join: input row has %d fields, want %d", len(in.Fields), len(inTypes))
+	}
+	// The row as kept in state: its fields with kind +I.
+	f.buf = inCodec.Append(f.buf[:0], in.WithKind(row.Insert))
+	enc := string(f.buf)
+
+	// The other side's rows that match (a NULL key matches nothing).
+	f.assoc = f.assoc[:0]
+	if !hasNullKey(in, inKeys) {
+		for oenc, c := range otherState.All() {
+			o, _, err := otherCodec.Decode([]byte(oenc))
+			if err != nil {
+				return fmt.Errorf("sql/exec: join: state: %w", err)
+			}
+			ok := true
+			if s.Condition != nil {
+				var err error
+				if isLeft {
+					ok, err = s.Condition(in.Fields, o.Fields)
+				} else {
+					ok, err = s.Condition(o.Fields, in.Fields)
+				}
+				if err != nil {
+					return fmt.Errorf("sql/exec: join condition: %w", err)
+				}
+			}
+			if ok {
+				f.assoc = append(f.assoc, joinMatch{enc: oenc, r: o, c: c})
+			}
+		}
+		sortMatches(f.assoc)
+	}
+	bothInner := !inOuter && !otherOuter
+	emit := func(o row.Row, k row.Kind) {
+		if isLeft {
+			ctx.Collect(joinRows(k, in.Fields, o.Fields))
+		} else {
+			ctx.Collect(joinRows(k, o.Fields, in.Fields))
+		}
+	}
+	nullOther := func() []row.Value {
+		if isLeft {
+			return make([]row.Value, len(s.RightTypes))
+		}
+		return make([]row.Value, len(s.LeftTypes))
+	}
+	emitPadded := func(o row.Row, k row.Kind) { // other side's row with NULLs for the input side
+		if isLeft {
+			ctx.Collect(joinRows(k, make([]row.Value, len(s.LeftTypes)), o.Fields))
+		} else {
+			ctx.Collect(joinRows(k, o.Fields, make([]row.Value, len(s.RightTypes))))
+		}
+	}
+	// n counts the matches with multiplicity.
+	var n int64
+	for _, m := range f.assoc {
+		n += m.c.N
+	}
+
+	if in.Kind.IsAccumulate() {
+		if inOuter && len(f.assoc) == 0 {
+			if isLeft {
+				ctx.Collect(joinRows(row.Insert, in.Fields, nullOther()))
+			} else {
+				ctx.Collect(joinRows(row.Insert, nullOther(), in.Fields))
+			}
+		}
+		kind := row.Insert
+		if bothInner {
+			kind = in.Kind
+		}
+		for _, m := range f.assoc {
+			if otherOuter {
+				if m.c.Assoc == 0 {
+					for range m.c.N {
+						emitPadded(m.r, row.Delete)
+					}
+				}
+				m.c.Assoc++
+				otherState.Put(m.enc, m.c)
+			}
+			for range m.c.N {
+				emit(m.r, kind)
+			}
+		}
+		c, _ := inState.Get(enc)
+		c.N++
+		if inOuter {
+			c.Assoc = n
+		}
+		inState.Put(enc, c)
+		return nil
+	}
+
+	// A retraction.
+	if inOuter && len(f.assoc) == 0 {
+		if isLeft {
+			ctx.Collect(joinRows(row.Delete, in.Fields, nullOther()))
+		} else {
+			ctx.Collect(joinRows(row.Delete, nullOther(), in.Fields))
+		}
+	}
+	kind := row.Delete
+	if bothInner {
+		kind = in.Kind
+	}
+	for _, m := range f.assoc {
+		for range m.c.N {
+			emit(m.r, kind)
+		}
+		if otherOuter {
+			if m.c.Assoc == 1 {
+				for range m.c.N {
+					emitPadded(m.r, row.Insert)
+				}
+			}
+			if m.c.Assoc > 0 {
+				m.c.Assoc--
+			}
+			otherState.Put(m.enc, m.c)
+		}
+	}
+	if c, ok := inState.Get(enc); ok {
+		c.N--
+		if c.N <= 0 {
+			inState.Remove(enc)
+		} else {
+			inState.Put(enc, c)
+		}
+	}
+	return nil
+}
+
+// sortMatches orders matches by their encoding, so that the output does
+// not depend on the state backend's iteration order.
+func sortMatches(ms []joinMatch) {
+	for i := 1; i < len(ms); i++ {
+		for j := i; j > 0 && ms[j].enc < ms[j-1].enc; j-- {
+			ms[j], ms[j-1] = ms[j-1], ms[j]
+		}
+	}
+}
+
+func joinRows(k row.Kind, l, r []row.Value) row.Row {
+	f := make([]row.Value, 0, len(l)+len(r))
+	f = append(f, l...)
+	f = append(f, r...)
+	return row.Row{Kind: k, Fields: f}
+}
