@@ -285,8 +285,10 @@ func (f *regularJoinFn) process(ctx *weir.KeyedContext[string, row.Row], in row.
 		if bothInner {
 			kind = in.Kind
 		}
-		for _, m := range f.assoc {
-			if otherOuter {
+		// First the other side's padded rows that now have a match are
+		// retracted, then the pairs are emitted.
+		if otherOuter {
+			for _, m := range f.assoc {
 				if m.c.Assoc == 0 {
 					for range m.c.N {
 						emitPadded(m.r, row.Delete)
@@ -295,6 +297,8 @@ func (f *regularJoinFn) process(ctx *weir.KeyedContext[string, row.Row], in row.
 				m.c.Assoc++
 				otherState.Put(m.enc, m.c)
 			}
+		}
+		for _, m := range f.assoc {
 			for range m.c.N {
 				emit(m.r, kind)
 			}
@@ -320,11 +324,15 @@ func (f *regularJoinFn) process(ctx *weir.KeyedContext[string, row.Row], in row.
 	if bothInner {
 		kind = in.Kind
 	}
+	// First the pairs are retracted, then the other side's rows that lost
+	// their last match are emitted padded.
 	for _, m := range f.assoc {
 		for range m.c.N {
 			emit(m.r, kind)
 		}
-		if otherOuter {
+	}
+	if otherOuter {
+		for _, m := range f.assoc {
 			if m.c.Assoc == 1 {
 				for range m.c.N {
 					emitPadded(m.r, row.Insert)

@@ -1,0 +1,380 @@
+package exec
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cockroachdb/datadriven"
+
+	"github.com/weirstream/weir"
+	"github.com/weirstream/weir/row"
+	"github.com/weirstream/weir/statebackend/pebble"
+	"github.com/weirstream/weir/weirtest"
+)
+
+// The script tests drive one operator through a weirtest harness. A script
+// starts with the operator:
+//
+//	join type=left left=(BIGINT,STRING) right=(BIGINT,STRING) lkeys=0 rkeys=0 [cond=(<,1,1)] [ttl=10s]
+//	ijoin type=inner left=(...) right=(...) lkeys=0 rkeys=0 ltime=1 rtime=1 lower=10s upper=20s [proctime]
+//	rank types=(...) partition=(0) order=(2) [desc] [nullslast] end=N [start=N] [rownum] [updating] [noub] [ttl=..]
+//	dedup types=(...) keys=(0) [last] [rowtime=COL] [ub] [insert]
+//
+// then sends rows (one per line, "+I[1, a]", NULL as "null", TS as
+// "2020-01-01 10:00:00" or epoch millis) with "left", "right" or "in",
+// moves time with "watermark N" (all inputs) and "proctime N", and
+// "restore p=N backend=heap|pebble" checkpoints the job and goes on in a
+// job restored from the checkpoint. Each command's expected output is the
+// changelog the operator emitted.
+func TestJoinScripts(t *testing.T) {
+	datadriven.Walk(t, "testdata", func(t *testing.T, path string) {
+		base := path[strings.LastIndex(path, "/")+1:]
+		if !strings.HasPrefix(base, "join_") && !strings.HasPrefix(base, "rank_") {
+			t.Skip("not a join or rank script")
+		}
+		s := &opScript{t: t}
+		datadriven.RunTest(t, path, s.run)
+	})
+}
+
+type opScript struct {
+	t       *testing.T
+	build   func(ins []weir.Stream[row.Row]) (weir.Stream[row.Row], error)
+	inTypes [][]row.Type
+	out     []row.Type
+	h       *weirtest.Harness
+	ins     []*weirtest.Input[row.Row]
+	cap     *weirtest.Output[row.Row]
+}
+
+func parseType(s string) (row.Type, error) {
+	switch strings.ToUpper(strings.TrimSpace(s)) {
+	case "BIGINT":
+		return row.BigInt(), nil
+	case "INT":
+		return row.IntType(), nil
+	case "STRING":
+		return row.String(), nil
+	case "TS":
+		return row.TimestampType(3), nil
+	}
+	return row.Type{}, fmt.Errorf("unknown type %q", s)
+}
+
+func argTypes(d *datadriven.TestData, key string) ([]row.Type, error) {
+	for _, a := range d.CmdArgs {
+		if a.Key != key {
+			continue
+		}
+		var ts []row.Type
+		for _, v := range a.Vals {
+			t, err := parseType(v)
+			if err != nil {
+				return nil, err
+			}
+			ts = append(ts, t)
+		}
+		return ts, nil
+	}
+	return nil, fmt.Errorf("missing %s=", key)
+}
+
+func argInts(d *datadriven.TestData, key string) []int {
+	for _, a := range d.CmdArgs {
+		if a.Key == key {
+			var out []int
+			for _, v := range a.Vals {
+				n, err := strconv.Atoi(strings.TrimSpace(v))
+				if err != nil {
+					d.Fatalf(nil, "%s: %v", key, err)
+				}
+				out = append(out, n)
+			}
+			return out
+		}
+	}
+	return nil
+}
+
+func argInt(d *datadriven.TestData, key string, def int64) int64 {
+	if v := argInts(d, key); len(v) > 0 {
+		return int64(v[0])
+	}
+	return def
+}
+
+func argDur(d *datadriven.TestData, key string) time.Duration {
+	for _, a := range d.CmdArgs {
+		if a.Key == key {
+			v, err := time.ParseDuration(a.Vals[0])
+			if err != nil {
+				d.Fatalf(nil, "%s: %v", key, err)
+			}
+			return v
+		}
+	}
+	return 0
+}
+
+func argStr(d *datadriven.TestData, key, def string) string {
+	for _, a := range d.CmdArgs {
+		if a.Key == key && len(a.Vals) > 0 {
+			return a.Vals[0]
+		}
+	}
+	return def
+}
+
+func parseJoinType(s string) (JoinType, error) {
+	switch s {
+	case "inner":
+		return InnerJoin, nil
+	case "left":
+		return LeftJoin, nil
+	case "right":
+		return RightJoin, nil
+	case "full":
+		return FullJoin, nil
+	}
+	return 0, fmt.Errorf("unknown join type %q", s)
+}
+
+// condArg parses cond=(op,lcol,rcol): left[lcol] op right[rcol] on
+// integers; NULL is false.
+func condArg(d *datadriven.TestData) JoinCondition {
+	for _, a := range d.CmdArgs {
+		if a.Key != "cond" {
+			continue
+		}
+		op := a.Vals[0]
+		l, _ := strconv.Atoi(a.Vals[1])
+		r, _ := strconv.Atoi(a.Vals[2])
+		return func(lf, rf []row.Value) (bool, error) {
+			if lf[l].IsNull() || rf[r].IsNull() {
+				return false, nil
+			}
+			x, y := lf[l].Int(), rf[r].Int()
+			switch op {
+			case "<":
+				return x < y, nil
+			case ">":
+				return x > y, nil
+			case "<>":
+				return x != y, nil
+			}
+			return false, fmt.Errorf("unknown op %q", op)
+		}
+	}
+	return nil
+}
+
+func (s *opScript) run(t *testing.T, d *datadriven.TestData) string {
+	switch d.Cmd {
+	case "join", "ijoin":
+		lt, err := argTypes(d, "left")
+		if err != nil {
+			return err.Error()
+		}
+		rt, err := argTypes(d, "right")
+		if err != nil {
+			return err.Error()
+		}
+		jt, err := parseJoinType(argStr(d, "type", "inner"))
+		if err != nil {
+			return err.Error()
+		}
+		s.inTypes = [][]row.Type{lt, rt}
+		s.out = append(append([]row.Type{}, lt...), rt...)
+		if d.Cmd == "join" {
+			spec := JoinSpec{Type: jt, LeftTypes: lt, RightTypes: rt, LeftKeys: argInts(d, "lkeys"), RightKeys: argInts(d, "rkeys"),
+				Condition: condArg(d), StateTTL: argDur(d, "ttl")}
+			s.build = func(ins []weir.Stream[row.Row]) (weir.Stream[row.Row], error) { return RegularJoin(ins[0], ins[1], spec) }
+		} else {
+			spec := IntervalJoinSpec{Type: jt, LeftTypes: lt, RightTypes: rt, LeftKeys: argInts(d, "lkeys"), RightKeys: argInts(d, "rkeys"),
+				LeftTime: int(argInt(d, "ltime", 0)), RightTime: int(argInt(d, "rtime", 0)),
+				LowerBound: argDur(d, "lower"), UpperBound: argDur(d, "upper"), ProcTime: d.HasArg("proctime"), Condition: condArg(d)}
+			s.build = func(ins []weir.Stream[row.Row]) (weir.Stream[row.Row], error) { return IntervalJoin(ins[0], ins[1], spec) }
+		}
+		return s.start(1, weir.StateHeap, "")
+	case "rank":
+		ts, err := argTypes(d, "types")
+		if err != nil {
+			return err.Error()
+		}
+		spec := RankSpec{Types: ts, PartitionKeys: argInts(d, "partition"), RankStart: argInt(d, "start", 1), RankEnd: argInt(d, "end", 1),
+			OutputRankNumber: d.HasArg("rownum"), Updating: d.HasArg("updating"), GenerateUpdateBefore: !d.HasArg("noub"), StateTTL: argDur(d, "ttl")}
+		for _, c := range argInts(d, "order") {
+			spec.OrderBy = append(spec.OrderBy, OrderKey{Col: c, Desc: d.HasArg("desc"), NullsLast: d.HasArg("nullslast")})
+		}
+		s.inTypes = [][]row.Type{ts}
+		s.out = ts
+		if spec.OutputRankNumber {
+			s.out = append(append([]row.Type{}, ts...), row.BigInt())
+		}
+		s.build = func(ins []weir.Stream[row.Row]) (weir.Stream[row.Row], error) { return Rank(ins[0], spec) }
+		return s.start(1, weir.StateHeap, "")
+	case "dedup":
+		ts, err := argTypes(d, "types")
+		if err != nil {
+			return err.Error()
+		}
+		spec := DedupSpec{Types: ts, Keys: argInts(d, "keys"), KeepLast: d.HasArg("last"), RowTime: d.HasArg("rowtime"),
+			TimeCol: int(argInt(d, "rowtime", 0)), GenerateUpdateBefore: d.HasArg("ub"), GenerateInsert: d.HasArg("insert")}
+		s.inTypes = [][]row.Type{ts}
+		s.out = ts
+		s.build = func(ins []weir.Stream[row.Row]) (weir.Stream[row.Row], error) { return Deduplicate(ins[0], spec) }
+		return s.start(1, weir.StateHeap, "")
+	case "left", "right", "in":
+		i := 0
+		if d.Cmd == "right" {
+			i = 1
+		}
+		if s.h == nil || i >= len(s.ins) {
+			d.Fatalf(t, "no such input")
+		}
+		for _, line := range strings.Split(strings.TrimSpace(d.Input), "\n") {
+			if line = strings.TrimSpace(line); line == "" {
+				continue
+			}
+			r, ts, err := parseRow(line, s.inTypes[i])
+			if err != nil {
+				d.Fatalf(t, "%s: %v", line, err)
+			}
+			if err := s.ins[i].Push(r, ts); err != nil {
+				return "error: " + err.Error()
+			}
+		}
+		return s.take()
+	case "watermark":
+		wm, err := strconv.ParseInt(d.CmdArgs[0].Key, 10, 64)
+		if err != nil {
+			d.Fatalf(t, "watermark: %v", err)
+		}
+		for _, in := range s.ins {
+			if err := in.Watermark(wm); err != nil {
+				return "error: " + err.Error()
+			}
+		}
+		return s.take()
+	case "proctime":
+		pt, err := strconv.ParseInt(d.CmdArgs[0].Key, 10, 64)
+		if err != nil {
+			d.Fatalf(t, "proctime: %v", err)
+		}
+		if err := s.h.SetProcessingTime(pt); err != nil {
+			return "error: " + err.Error()
+		}
+		return s.take()
+	case "restore":
+		snap, err := s.h.Snapshot()
+		if err != nil {
+			return "error: " + err.Error()
+		}
+		return s.start(int(argInt(d, "p", 1)), argStr(d, "backend", weir.StateHeap), snap.Path)
+	}
+	d.Fatalf(t, "unknown command %s", d.Cmd)
+	return ""
+}
+
+// start builds the operator on a new harness, restored from path if set.
+func (s *opScript) start(p int, backend, path string) string {
+	opts := weir.Options{Parallelism: p, StateBackend: backend, Pebble: pebble.New(), StateDir: s.t.TempDir(),
+		Checkpoints: weir.CheckpointOptions{Interval: time.Hour, Dir: s.t.TempDir()}}
+	var h *weirtest.Harness
+	if path == "" {
+		h = weirtest.New(opts)
+	} else {
+		pt := int64(0)
+		if s.h != nil {
+			pt = s.h.ProcessingTime()
+		}
+		h = weirtest.Restore(opts, weirtest.Snapshot{Path: path, ProcessingTime: pt})
+	}
+	ins := make([]*weirtest.Input[row.Row], len(s.inTypes))
+	streams := make([]weir.Stream[row.Row], len(s.inTypes))
+	for i := range ins {
+		ins[i] = weirtest.NewInput[row.Row](h)
+		streams[i] = ins[i].Stream()
+	}
+	out, err := s.build(streams)
+	if err != nil {
+		return "error: " + err.Error()
+	}
+	s.h, s.ins, s.cap = h, ins, weirtest.Capture(h, out.UID("op"))
+	if err := h.StartErr(); err != nil {
+		return "error: " + err.Error()
+	}
+	s.t.Cleanup(func() {
+		if st := h.Stepper(); st != nil {
+			_ = st.Close()
+		}
+	})
+	return "ok"
+}
+
+func (s *opScript) take() string {
+	if err := s.h.Err(); err != nil {
+		return "error: " + err.Error()
+	}
+	var b strings.Builder
+	for _, r := range s.cap.Take() {
+		b.WriteString(row.FormatRow(r, s.out))
+		b.WriteByte('\n')
+	}
+	if b.Len() == 0 {
+		return "(none)"
+	}
+	return b.String()
+}
+
+// parseRow parses "+I[1, a, null]" with the given field types; the record
+// timestamp is that of the first TS column, or 0.
+func parseRow(s string, types []row.Type) (row.Row, int64, error) {
+	if len(s) < 4 || s[2] != '[' || s[len(s)-1] != ']' {
+		return row.Row{}, 0, fmt.Errorf("want KIND[fields]")
+	}
+	k, err := row.ParseKind(s[:2])
+	if err != nil {
+		return row.Row{}, 0, err
+	}
+	parts := strings.Split(s[3:len(s)-1], ",")
+	if len(parts) != len(types) {
+		return row.Row{}, 0, fmt.Errorf("%d fields, want %d", len(parts), len(types))
+	}
+	r := row.Row{Kind: k, Fields: make([]row.Value, len(types))}
+	var ts int64
+	tsSet := false
+	for i, p := range parts {
+		p = strings.TrimSpace(p)
+		if p == "null" {
+			continue
+		}
+		switch {
+		case types[i].IsString():
+			r.Fields[i] = row.Str(p)
+		case types[i].IsTimestamp():
+			ms, err := strconv.ParseInt(p, 10, 64)
+			if err != nil {
+				tm, perr := time.Parse("2006-01-02 15:04:05.999", p)
+				if perr != nil {
+					return row.Row{}, 0, perr
+				}
+				ms = tm.UnixMilli()
+			}
+			r.Fields[i] = row.Timestamp(ms, 0)
+			if !tsSet {
+				ts, tsSet = ms, true
+			}
+		default:
+			n, err := strconv.ParseInt(p, 10, 64)
+			if err != nil {
+				return row.Row{}, 0, err
+			}
+			r.Fields[i] = row.Int(n)
+		}
+	}
+	return r, ts, nil
+}
