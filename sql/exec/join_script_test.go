@@ -244,7 +244,7 @@ func (s *opScript) run(t *testing.T, d *datadriven.TestData) string {
 				d.Fatalf(t, "%s: %v", line, err)
 			}
 			if err := s.ins[i].Push(r, ts); err != nil {
-				return "error: " + err.Error()
+				break
 			}
 		}
 		return s.take()
@@ -317,7 +317,13 @@ func (s *opScript) start(p int, backend, path string) string {
 
 func (s *opScript) take() string {
 	if err := s.h.Err(); err != nil {
-		return "error: " + err.Error()
+		// The engine's prefix names the task and subtask; keep the
+		// operator's own message.
+		msg := err.Error()
+		if i := strings.Index(msg, "sql/exec:"); i >= 0 {
+			msg = msg[i:]
+		}
+		return "error: " + msg
 	}
 	var b strings.Builder
 	for _, r := range s.cap.Take() {

@@ -266,7 +266,7 @@ func (f *rankFn) ProcessElement(ctx *weir.KeyedContext[string, row.Row], in row.
 	case kind.IsAccumulate():
 		return f.accumulate(idx, pos, found, key, in)
 	}
-	return f.retract(idx, pos, found, in)
+	return f.retract(idx, pos, found, in, kind)
 }
 
 // insert adds in (sort key key) to the partition at pos and returns the
@@ -437,12 +437,12 @@ func (f *rankFn) accumulate(idx []rankIndexEntry, pos int, found bool, key []row
 }
 
 // retract is RetractableTopNFunction.processElement for -U/-D.
-func (f *rankFn) retract(idx []rankIndexEntry, pos int, found bool, in row.Row) error {
+func (f *rankFn) retract(idx []rankIndexEntry, pos int, found bool, in row.Row, kind row.Kind) error {
 	if !found {
 		if f.spec.StateTTL > 0 {
 			return nil
 		}
-		return fmt.Errorf("sql/exec: rank: retraction of a row not in state: %s", row.FormatRow(in, f.spec.Types))
+		return fmt.Errorf("sql/exec: rank: retraction of a row not in state: %s", row.FormatRow(in.WithKind(kind), f.spec.Types))
 	}
 	inEnc := string(f.codec.Append(nil, in))
 	removed := false
@@ -560,7 +560,7 @@ func (f *rankFn) retract(idx []rankIndexEntry, pos int, found bool, in row.Row) 
 			idx = slices.Delete(idx, pos, pos+1)
 		}
 	} else if f.spec.StateTTL == 0 {
-		return fmt.Errorf("sql/exec: rank: retraction of a row not in state: %s", row.FormatRow(in, f.spec.Types))
+		return fmt.Errorf("sql/exec: rank: retraction of a row not in state: %s", row.FormatRow(in.WithKind(kind), f.spec.Types))
 	}
 	if len(idx) == 0 {
 		f.index.Clear()
