@@ -191,12 +191,16 @@ func (s *opScript) run(t *testing.T, d *datadriven.TestData) string {
 		if d.Cmd == "join" {
 			spec := JoinSpec{Type: jt, LeftTypes: lt, RightTypes: rt, LeftKeys: argInts(d, "lkeys"), RightKeys: argInts(d, "rkeys"),
 				Condition: condArg(d), StateTTL: argDur(d, "ttl")}
-			s.build = func(ins []weir.Stream[row.Row]) (weir.Stream[row.Row], error) { return RegularJoin(ins[0], ins[1], spec) }
+			s.build = func(ins []weir.Stream[row.Row]) (weir.Stream[row.Row], error) {
+				return RegularJoin(ins[0], ins[1], spec)
+			}
 		} else {
 			spec := IntervalJoinSpec{Type: jt, LeftTypes: lt, RightTypes: rt, LeftKeys: argInts(d, "lkeys"), RightKeys: argInts(d, "rkeys"),
 				LeftTime: int(argInt(d, "ltime", 0)), RightTime: int(argInt(d, "rtime", 0)),
 				LowerBound: argDur(d, "lower"), UpperBound: argDur(d, "upper"), ProcTime: d.HasArg("proctime"), Condition: condArg(d)}
-			s.build = func(ins []weir.Stream[row.Row]) (weir.Stream[row.Row], error) { return IntervalJoin(ins[0], ins[1], spec) }
+			s.build = func(ins []weir.Stream[row.Row]) (weir.Stream[row.Row], error) {
+				return IntervalJoin(ins[0], ins[1], spec)
+			}
 		}
 		return s.start(1, weir.StateHeap, "")
 	case "rank":
