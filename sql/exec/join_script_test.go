@@ -220,6 +220,34 @@ func (s *opScript) run(t *testing.T, d *datadriven.TestData) string {
 		}
 		s.build = func(ins []weir.Stream[row.Row]) (weir.Stream[row.Row], error) { return Rank(ins[0], spec) }
 		return s.start(1, weir.StateHeap, "")
+	case "wrank":
+		ts, err := argTypes(d, "types")
+		if err != nil {
+			return err.Error()
+		}
+		spec := WindowRankSpec{Types: ts, PartitionKeys: argInts(d, "partition"), WindowStart: int(argInt(d, "wstart", 0)), WindowEnd: int(argInt(d, "wend", 1)),
+			RankStart: argInt(d, "start", 1), RankEnd: argInt(d, "end", 1), OutputRankNumber: d.HasArg("rownum")}
+		for _, c := range argInts(d, "order") {
+			spec.OrderBy = append(spec.OrderBy, OrderKey{Col: c, Desc: d.HasArg("desc"), NullsLast: d.HasArg("nullslast")})
+		}
+		s.inTypes = [][]row.Type{ts}
+		s.out = ts
+		if spec.OutputRankNumber {
+			s.out = append(append([]row.Type{}, ts...), row.BigInt())
+		}
+		s.build = func(ins []weir.Stream[row.Row]) (weir.Stream[row.Row], error) { return WindowRank(ins[0], spec) }
+		return s.start(1, weir.StateHeap, "")
+	case "wdedup":
+		ts, err := argTypes(d, "types")
+		if err != nil {
+			return err.Error()
+		}
+		spec := WindowDedupSpec{Types: ts, Keys: argInts(d, "keys"), WindowStart: int(argInt(d, "wstart", 0)), WindowEnd: int(argInt(d, "wend", 1)),
+			TimeCol: int(argInt(d, "time", 0)), KeepLast: d.HasArg("last")}
+		s.inTypes = [][]row.Type{ts}
+		s.out = ts
+		s.build = func(ins []weir.Stream[row.Row]) (weir.Stream[row.Row], error) { return WindowDeduplicate(ins[0], spec) }
+		return s.start(1, weir.StateHeap, "")
 	case "dedup":
 		ts, err := argTypes(d, "types")
 		if err != nil {
@@ -255,7 +283,11 @@ func (s *opScript) run(t *testing.T, d *datadriven.TestData) string {
 	case "watermark":
 		wm, err := strconv.ParseInt(d.CmdArgs[0].Key, 10, 64)
 		if err != nil {
-			d.Fatalf(t, "watermark: %v", err)
+			tm, terr := time.Parse("2006-01-02T15:04:05.999", d.CmdArgs[0].Key)
+			if terr != nil {
+				d.Fatalf(t, "watermark: %v", err)
+			}
+			wm = tm.UnixMilli()
 		}
 		for _, in := range s.ins {
 			if err := in.Watermark(wm); err != nil {
@@ -370,7 +402,9 @@ func parseRow(s string, types []row.Type) (row.Row, int64, error) {
 			if err != nil {
 				tm, perr := time.Parse("2006-01-02 15:04:05.999", p)
 				if perr != nil {
-					return row.Row{}, 0, perr
+					if tm, perr = time.Parse("2006-01-02 15:04", p); perr != nil {
+						return row.Row{}, 0, perr
+					}
 				}
 				ms = tm.UnixMilli()
 			}
