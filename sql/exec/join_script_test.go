@@ -2,6 +2,7 @@ package exec
 
 import (
 	"fmt"
+	"sort"
 	"strconv"
 	"strings"
 	"testing"
@@ -22,13 +23,17 @@ import (
 //	ijoin type=inner left=(...) right=(...) lkeys=0 rkeys=0 ltime=1 rtime=1 lower=10s upper=20s [proctime]
 //	rank types=(...) partition=(0) order=(2) [desc] [nullslast] end=N [start=N] [rownum] [updating] [noub] [ttl=..]
 //	dedup types=(...) keys=(0) [last] [rowtime=COL] [ub] [insert]
+//	wrank types=(...) wstart=COL wend=COL [partition=(..)] order=(..) [desc] [nullslast] end=N [start=N] [rownum]
+//	wdedup types=(...) wstart=COL wend=COL time=COL [keys=(..)] [last]
+//	wjoin type=full left=(...) right=(...) lkeys=(..) rkeys=(..) lwstart=C lwend=C rwstart=C rwend=C
 //
 // then sends rows (one per line, "+I[1, a]", NULL as "null", TS as
 // "2020-01-01 10:00:00" or epoch millis) with "left", "right" or "in",
 // moves time with "watermark N" (all inputs) and "proctime N", and
 // "restore p=N backend=heap|pebble" checkpoints the job and goes on in a
 // job restored from the checkpoint. Each command's expected output is the
-// changelog the operator emitted.
+// changelog the operator emitted; with the argument "sorted" its lines are
+// sorted (for rows of several keys, whose relative order is unspecified).
 func TestJoinScripts(t *testing.T) {
 	datadriven.Walk(t, "testdata", func(t *testing.T, path string) {
 		base := path[strings.LastIndex(path, "/")+1:]
@@ -172,8 +177,20 @@ func condArg(d *datadriven.TestData) JoinCondition {
 }
 
 func (s *opScript) run(t *testing.T, d *datadriven.TestData) string {
+	out := s.run1(t, d)
+	if d.HasArg("sorted") {
+		// Rows of different keys, possibly from different subtasks: their
+		// relative order is not specified.
+		lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
+		sort.Strings(lines)
+		out = strings.Join(lines, "\n") + "\n"
+	}
+	return out
+}
+
+func (s *opScript) run1(t *testing.T, d *datadriven.TestData) string {
 	switch d.Cmd {
-	case "join", "ijoin":
+	case "join", "ijoin", "wjoin":
 		lt, err := argTypes(d, "left")
 		if err != nil {
 			return err.Error()
@@ -194,6 +211,11 @@ func (s *opScript) run(t *testing.T, d *datadriven.TestData) string {
 			s.build = func(ins []weir.Stream[row.Row]) (weir.Stream[row.Row], error) {
 				return RegularJoin(ins[0], ins[1], spec)
 			}
+		} else if d.Cmd == "wjoin" {
+			spec := WindowJoinSpec{Type: jt, LeftTypes: lt, RightTypes: rt, LeftKeys: argInts(d, "lkeys"), RightKeys: argInts(d, "rkeys"),
+				LeftWindowStart: int(argInt(d, "lwstart", 0)), LeftWindowEnd: int(argInt(d, "lwend", 1)),
+				RightWindowStart: int(argInt(d, "rwstart", 0)), RightWindowEnd: int(argInt(d, "rwend", 1)), Condition: condArg(d)}
+			s.build = func(ins []weir.Stream[row.Row]) (weir.Stream[row.Row], error) { return WindowJoin(ins[0], ins[1], spec) }
 		} else {
 			spec := IntervalJoinSpec{Type: jt, LeftTypes: lt, RightTypes: rt, LeftKeys: argInts(d, "lkeys"), RightKeys: argInts(d, "rkeys"),
 				LeftTime: int(argInt(d, "ltime", 0)), RightTime: int(argInt(d, "rtime", 0)),
