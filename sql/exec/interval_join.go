@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/weirstream/weir"
+	"github.com/weirstream/weir/operator"
 	"github.com/weirstream/weir/row"
 	"github.com/weirstream/weir/state"
 )
@@ -91,9 +92,11 @@ type intervalRow struct {
 // it joins the rows still in state, and an outer row that joined none is
 // emitted padded at once.
 //
-// The output is append-only: left columns, then right columns. Unlike
-// Flink, the output watermark is not held back by the interval, so a
-// padded row may be emitted behind the watermark.
+// The output is append-only: left columns, then right columns. As in
+// Flink, an event-time join holds its output watermark back by the larger
+// of the interval's two sides, so that the rows it emits (whose time
+// attributes lie up to that far behind the input watermark) are not late
+// downstream.
 func IntervalJoin(left, right weir.Stream[row.Row], spec IntervalJoinSpec) (weir.Stream[row.Row], error) {
 	if err := spec.check(); err != nil {
 		return weir.Stream[row.Row]{}, err
@@ -111,7 +114,40 @@ func IntervalJoin(left, right weir.Stream[row.Row], spec IntervalJoinSpec) (weir
 		weir.KeyBy(left, joinKeySelector(spec.LeftKeys, spec.LeftTypes)),
 		weir.KeyBy(right, joinKeySelector(spec.RightKeys, spec.RightTypes)))
 	name := "IntervalJoin(" + spec.Type.String() + ")"
-	return weir.CoProcessKeyed[string, row.Row, row.Row, row.Row](ks, fn).DefaultName(name), nil
+	out := weir.CoProcessKeyed[string, row.Row, row.Row, row.Row](ks, fn).DefaultName(name)
+	if spec.ProcTime {
+		return out, nil
+	}
+	delay := max(fn.leftRelative, fn.rightRelative, 0)
+	return weir.Transform(out, "WatermarkDelay", func(o operator.Output[row.Row]) operator.OneInput[row.Row] {
+		return &watermarkDelay{out: o, delay: delay}
+	}), nil
+}
+
+// watermarkDelay forwards records and holds watermarks back by delay ms
+// (Flink's KeyedCoProcessOperatorWithWatermarkDelay).
+type watermarkDelay struct {
+	out   operator.Output[row.Row]
+	delay int64
+}
+
+func (*watermarkDelay) Open(*operator.Context) error { return nil }
+func (*watermarkDelay) Finish() error                { return nil }
+func (*watermarkDelay) Close() error                 { return nil }
+
+func (w *watermarkDelay) ProcessElement(r row.Row, ts int64) error {
+	return w.out.ProcessElement(r, ts)
+}
+
+func (w *watermarkDelay) ProcessWatermark(wm int64) error {
+	if wm != operator.MaxWatermark && wm > operator.MinWatermark+w.delay {
+		wm -= w.delay
+	}
+	return w.out.ProcessWatermark(wm)
+}
+
+func (w *watermarkDelay) ProcessWatermarkStatus(idle bool) error {
+	return w.out.ProcessWatermarkStatus(idle)
 }
 
 type intervalJoinFn struct {

@@ -322,3 +322,35 @@ func TestDedupSameAnswer(t *testing.T) {
 		}, steps, c.p1, c.b1, c.p2, c.b2)
 	})
 }
+
+// TestIntervalJoinWatermarkDelay: the event-time interval join holds its
+// output watermark back by the larger side of the interval (Flink's
+// KeyedCoProcessOperatorWithWatermarkDelay); the processing-time one does
+// not touch watermarks.
+func TestIntervalJoinWatermarkDelay(t *testing.T) {
+	types := []row.Type{row.BigInt(), row.TimestampType(3)}
+	for _, proc := range []bool{false, true} {
+		h := weirtest.New(weir.Options{})
+		l, r := weirtest.NewInput[row.Row](h), weirtest.NewInput[row.Row](h)
+		out, err := IntervalJoin(l.Stream(), r.Stream(), IntervalJoinSpec{Type: InnerJoin, LeftTypes: types, RightTypes: types,
+			LeftTime: 1, RightTime: 1, LowerBound: 10 * time.Second, UpperBound: 5 * time.Second, ProcTime: proc})
+		if err != nil {
+			t.Fatal(err)
+		}
+		o := weirtest.Capture(h, out)
+		h.Start(t)
+		for _, in := range []*weirtest.Input[row.Row]{l, r} {
+			if err := in.Watermark(100_000); err != nil {
+				t.Fatal(err)
+			}
+		}
+		wms := o.Watermarks()
+		want := int64(90_000)
+		if proc {
+			want = 100_000
+		}
+		if len(wms) == 0 || wms[len(wms)-1] != want {
+			t.Errorf("proctime=%v: output watermarks %v, want the last %d", proc, wms, want)
+		}
+	}
+}

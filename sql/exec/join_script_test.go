@@ -215,7 +215,9 @@ func (s *opScript) run1(t *testing.T, d *datadriven.TestData) string {
 			spec := WindowJoinSpec{Type: jt, LeftTypes: lt, RightTypes: rt, LeftKeys: argInts(d, "lkeys"), RightKeys: argInts(d, "rkeys"),
 				LeftWindowStart: int(argInt(d, "lwstart", 0)), LeftWindowEnd: int(argInt(d, "lwend", 1)),
 				RightWindowStart: int(argInt(d, "rwstart", 0)), RightWindowEnd: int(argInt(d, "rwend", 1)), Condition: condArg(d)}
-			s.build = func(ins []weir.Stream[row.Row]) (weir.Stream[row.Row], error) { return WindowJoin(ins[0], ins[1], spec) }
+			s.build = func(ins []weir.Stream[row.Row]) (weir.Stream[row.Row], error) {
+				return WindowJoin(ins[0], ins[1], spec)
+			}
 		} else {
 			spec := IntervalJoinSpec{Type: jt, LeftTypes: lt, RightTypes: rt, LeftKeys: argInts(d, "lkeys"), RightKeys: argInts(d, "rkeys"),
 				LeftTime: int(argInt(d, "ltime", 0)), RightTime: int(argInt(d, "rtime", 0)),
