@@ -143,13 +143,20 @@ type joinCounts struct {
 //
 // Output rows are the left columns followed by the right columns. An inner
 // join emits the pairs with the input row's kind (+I/+U for an accumulating
-// row, -U/-D for a retraction). Once an outer side takes part, pairs are
-// +I or -D, and a row of an outer side without a match is emitted padded
-// with NULLs (+I); when its first match arrives the padded row is retracted
-// (-D) before the pair is emitted, and when its last match is retracted the
-// padded row is emitted again (+I). The inputs may be append-only or
-// updating; a retraction of a row not in state still retracts the pairs it
-// would have formed, as Flink does.
+// row, -U/-D for a retraction). With an outer side, accumulated pairs are
+// +I, and pairs retracted by a row of an outer side -D (a retraction from
+// the inner side keeps its kind, as in Flink). A row of an outer side
+// without a match is emitted padded with NULLs (+I); when its first match
+// arrives the padded row is retracted (-D) just before the pair is emitted,
+// and when its last match is retracted the padded row is emitted again
+// (+I) just after. The inputs may be append-only or updating; a retraction
+// of a row not in state still retracts the pairs it would have formed, as
+// Flink does.
+//
+// Unlike Flink (whose association count ignores a duplicate's arrival but
+// not its retraction), each outer row counts its matches with
+// multiplicity, so duplicates on either side give the same table as a
+// batch join.
 func RegularJoin(left, right weir.Stream[row.Row], spec JoinSpec) (weir.Stream[row.Row], error) {
 	if err := spec.check(); err != nil {
 		return weir.Stream[row.Row]{}, err
@@ -246,7 +253,6 @@ func (f *regularJoinFn) process(ctx *weir.KeyedContext[string, row.Row], in row.
 		}
 		sortMatches(f.assoc)
 	}
-	bothInner := !inOuter && !otherOuter
 	emit := func(o row.Row, k row.Kind) {
 		if isLeft {
 			ctx.Collect(joinRows(k, in.Fields, o.Fields))
@@ -281,26 +287,23 @@ func (f *regularJoinFn) process(ctx *weir.KeyedContext[string, row.Row], in row.
 				ctx.Collect(joinRows(row.Insert, nullOther(), in.Fields))
 			}
 		}
+		// Pairs keep the input's kind only when neither side is outer.
 		kind := row.Insert
-		if bothInner {
+		if !inOuter && !otherOuter {
 			kind = in.Kind
-		}
-		// First the other side's padded rows that now have a match are
-		// retracted, then the pairs are emitted.
-		if otherOuter {
-			for _, m := range f.assoc {
-				if m.c.Assoc == 0 {
-					for range m.c.N {
-						emitPadded(m.r, row.Delete)
-					}
-				}
-				m.c.Assoc++
-				otherState.Put(m.enc, m.c)
-			}
 		}
 		for _, m := range f.assoc {
 			for range m.c.N {
+				// An outer row of the other side that had no match loses
+				// its padded row before its first pair.
+				if otherOuter && m.c.Assoc == 0 {
+					emitPadded(m.r, row.Delete)
+				}
 				emit(m.r, kind)
+			}
+			if otherOuter {
+				m.c.Assoc++
+				otherState.Put(m.enc, m.c)
 			}
 		}
 		c, _ := inState.Get(enc)
@@ -320,24 +323,21 @@ func (f *regularJoinFn) process(ctx *weir.KeyedContext[string, row.Row], in row.
 			ctx.Collect(joinRows(row.Delete, nullOther(), in.Fields))
 		}
 	}
-	kind := row.Delete
-	if bothInner {
-		kind = in.Kind
+	// Retracted pairs keep the input's kind unless the input side is outer.
+	kind := in.Kind
+	if inOuter {
+		kind = row.Delete
 	}
-	// First the pairs are retracted, then the other side's rows that lost
-	// their last match are emitted padded.
 	for _, m := range f.assoc {
 		for range m.c.N {
 			emit(m.r, kind)
-		}
-	}
-	if otherOuter {
-		for _, m := range f.assoc {
-			if m.c.Assoc == 1 {
-				for range m.c.N {
-					emitPadded(m.r, row.Insert)
-				}
+			// An outer row of the other side that loses its last match is
+			// emitted padded again.
+			if otherOuter && m.c.Assoc == 1 {
+				emitPadded(m.r, row.Insert)
 			}
+		}
+		if otherOuter {
 			if m.c.Assoc > 0 {
 				m.c.Assoc--
 			}
