@@ -326,6 +326,11 @@ func (f *rankFn) appendOnly(idx []rankIndexEntry, pos int, found bool, key []row
 			f.data.Put(last.Key, encs[:len(encs)-1])
 			last.N--
 		}
+		if lastEnc == string(f.codec.Append(nil, in)) {
+			// The row pushed out is (equal to) the new one: no change.
+			f.index.Update(idx)
+			return nil
+		}
 		evicted, _, err := f.codec.Decode([]byte(lastEnc))
 		if err != nil {
 			return fmt.Errorf("sql/exec: rank: state: %w", err)
