@@ -59,11 +59,17 @@ type JoinSpec struct {
 	// (LeftKeys[i] = RightKeys[i]); at least one pair. A row with a NULL
 	// in a key column never matches (SQL's =).
 	LeftKeys, RightKeys []int
+	// NullSafe, if set, has one flag per key pair: true makes that pair
+	// match NULL with NULL (IS NOT DISTINCT FROM) instead of never.
+	NullSafe []bool
 	// Condition is the optional residual condition (nil = none).
 	Condition JoinCondition
 	// StateTTL is table.exec.state.ttl: how long (processing time) a row
 	// is kept in join state after it was last written; 0 keeps it forever.
 	StateTTL time.Duration
+	// LeftStateTTL and RightStateTTL, when positive, override StateTTL
+	// for one side (Flink's STATE_TTL hint).
+	LeftStateTTL, RightStateTTL time.Duration
 }
 
 func (s *JoinSpec) check() error {
@@ -82,7 +88,10 @@ func (s *JoinSpec) check() error {
 			return fmt.Errorf("sql/exec: join: key pair %d: %w", i, err)
 		}
 	}
-	if s.StateTTL < 0 {
+	if s.NullSafe != nil && len(s.NullSafe) != len(s.LeftKeys) {
+		return fmt.Errorf("sql/exec: join: %d null-safe flags for %d key pairs", len(s.NullSafe), len(s.LeftKeys))
+	}
+	if s.StateTTL < 0 || s.LeftStateTTL < 0 || s.RightStateTTL < 0 {
 		return errors.New("sql/exec: join: negative state TTL")
 	}
 	return nil
@@ -119,9 +128,13 @@ func joinKeySelector(idx []int, types []row.Type) func(row.Row) string {
 	}
 }
 
-func hasNullKey(r row.Row, idx []int) bool {
-	for _, i := range idx {
-		if r.Fields[i].IsNull() {
+func hasNullKey(r row.Row, idx []int) bool { return hasRejectedNull(r, idx, nil) }
+
+// hasRejectedNull reports whether r has a NULL in a key column whose pair
+// is not null-safe.
+func hasRejectedNull(r row.Row, idx []int, nullSafe []bool) bool {
+	for j, i := range idx {
+		if r.Fields[i].IsNull() && (nullSafe == nil || !nullSafe[j]) {
 			return true
 		}
 	}
@@ -195,9 +208,15 @@ func ttlOf(d time.Duration) state.TTL {
 }
 
 func (f *regularJoinFn) Open(ctx *weir.KeyedRuntimeContext[string]) error {
-	ttl := ttlOf(f.spec.StateTTL)
-	f.lstate = state.GetMap[string, string, joinCounts](ctx.State(), state.Descriptor{Name: "join-left", TTL: ttl})
-	f.rstate = state.GetMap[string, string, joinCounts](ctx.State(), state.Descriptor{Name: "join-right", TTL: ttl})
+	lttl, rttl := f.spec.StateTTL, f.spec.StateTTL
+	if f.spec.LeftStateTTL > 0 {
+		lttl = f.spec.LeftStateTTL
+	}
+	if f.spec.RightStateTTL > 0 {
+		rttl = f.spec.RightStateTTL
+	}
+	f.lstate = state.GetMap[string, string, joinCounts](ctx.State(), state.Descriptor{Name: "join-left", TTL: ttlOf(lttl)})
+	f.rstate = state.GetMap[string, string, joinCounts](ctx.State(), state.Descriptor{Name: "join-right", TTL: ttlOf(rttl)})
 	return nil
 }
 
@@ -229,7 +248,7 @@ func (f *regularJoinFn) process(ctx *weir.KeyedContext[string, row.Row], in row.
 
 	// The other side's rows that match (a NULL key matches nothing).
 	f.assoc = f.assoc[:0]
-	if !hasNullKey(in, inKeys) {
+	if !hasRejectedNull(in, inKeys, s.NullSafe) {
 		for oenc, c := range otherState.All() {
 			o, _, err := otherCodec.Decode([]byte(oenc))
 			if err != nil {

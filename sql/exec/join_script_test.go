@@ -19,7 +19,7 @@ import (
 // The script tests drive one operator through a weirtest harness. A script
 // starts with the operator:
 //
-//	join type=left left=(BIGINT,STRING) right=(BIGINT,STRING) lkeys=0 rkeys=0 [cond=(<,1,1)] [ttl=10s]
+//	join type=left left=(BIGINT,STRING) right=(BIGINT,STRING) lkeys=0 rkeys=0 [cond=(<,1,1)] [ttl=10s] [lttl=..] [rttl=..] [nullsafe]
 //	ijoin type=inner left=(...) right=(...) lkeys=0 rkeys=0 ltime=1 rtime=1 lower=10s upper=20s [proctime]
 //	rank types=(...) partition=(0) order=(2) [desc] [nullslast] end=N [start=N] [rownum] [updating] [noub] [ttl=..]
 //	dedup types=(...) keys=(0) [last] [rowtime=COL] [ub] [insert]
@@ -207,7 +207,13 @@ func (s *opScript) run1(t *testing.T, d *datadriven.TestData) string {
 		s.out = append(append([]row.Type{}, lt...), rt...)
 		if d.Cmd == "join" {
 			spec := JoinSpec{Type: jt, LeftTypes: lt, RightTypes: rt, LeftKeys: argInts(d, "lkeys"), RightKeys: argInts(d, "rkeys"),
-				Condition: condArg(d), StateTTL: argDur(d, "ttl")}
+				Condition: condArg(d), StateTTL: argDur(d, "ttl"), LeftStateTTL: argDur(d, "lttl"), RightStateTTL: argDur(d, "rttl")}
+			if d.HasArg("nullsafe") {
+				spec.NullSafe = make([]bool, len(spec.LeftKeys))
+				for i := range spec.NullSafe {
+					spec.NullSafe[i] = true
+				}
+			}
 			s.build = func(ins []weir.Stream[row.Row]) (weir.Stream[row.Row], error) {
 				return RegularJoin(ins[0], ins[1], spec)
 			}
