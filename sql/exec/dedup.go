@@ -35,6 +35,10 @@ type DedupSpec struct {
 	// unless table.exec.deduplicate.insert-update-after-sensitive-enabled
 	// is turned off.
 	GenerateInsert bool
+	// Updating says the input is a changelog (only for keep-last on
+	// processing time, Flink's processLastRowOnChangelog): +I/+U replace
+	// the kept row as above, -U/-D delete it (-D of the kept row).
+	Updating bool
 	// StateTTL is table.exec.state.ttl (0 = keep forever).
 	StateTTL time.Duration
 }
@@ -50,6 +54,9 @@ func (s *DedupSpec) check() error {
 	}
 	if s.StateTTL < 0 {
 		return errors.New("sql/exec: deduplicate: negative state TTL")
+	}
+	if s.Updating && (!s.KeepLast || s.RowTime) {
+		return errors.New("sql/exec: deduplicate: an updating input needs keep-last on processing time")
 	}
 	return nil
 }
@@ -68,6 +75,8 @@ func (s *DedupSpec) check() error {
 //     (first row), emitted as above; other rows are dropped.
 //
 // Without GenerateUpdateBefore and GenerateInsert every emitted row is +U.
+// With Updating, keep-last on processing time also accepts a changelog
+// (see DedupSpec.Updating).
 func Deduplicate(in weir.Stream[row.Row], spec DedupSpec) (weir.Stream[row.Row], error) {
 	if err := spec.check(); err != nil {
 		return weir.Stream[row.Row]{}, err
@@ -97,6 +106,9 @@ func (f *dedupFn) Open(ctx *weir.KeyedRuntimeContext[string]) error {
 
 func (f *dedupFn) ProcessElement(ctx *weir.KeyedContext[string, row.Row], in row.Row) error {
 	s := &f.spec
+	if s.Updating {
+		return f.changelog(ctx, in)
+	}
 	if in.Kind != row.Insert {
 		return fmt.Errorf("sql/exec: deduplicate: input must be append-only, got a %s row", in.Kind)
 	}
@@ -148,5 +160,41 @@ func (f *dedupFn) ProcessElement(ctx *weir.KeyedContext[string, row.Row], in row
 		}
 		ctx.Collect(in.WithKind(row.UpdateAfter))
 	}
+	return nil
+}
+
+// changelog is keep-last deduplication of an updating input.
+func (f *dedupFn) changelog(ctx *weir.KeyedContext[string, row.Row], in row.Row) error {
+	if len(in.Fields) != len(f.spec.Types) {
+		return fmt.Errorf("sql/exec: deduplicate: input row has %d fields, want %d", len(in.Fields), len(f.spec.Types))
+	}
+	prevEnc, hasPrev := f.last.Value()
+	var prev row.Row
+	if hasPrev {
+		var err error
+		if prev, _, err = f.codec.Decode([]byte(prevEnc)); err != nil {
+			return fmt.Errorf("sql/exec: deduplicate: state: %w", err)
+		}
+	}
+	if in.Kind.IsAccumulate() {
+		if !hasPrev {
+			ctx.Collect(in.WithKind(row.Insert))
+		} else {
+			if f.spec.GenerateUpdateBefore {
+				ctx.Collect(prev.WithKind(row.UpdateBefore))
+			}
+			ctx.Collect(in.WithKind(row.UpdateAfter))
+		}
+		f.last.Update(string(f.codec.Append(nil, in.WithKind(row.Insert))))
+		return nil
+	}
+	// -U or -D: the kept row is gone (even after -U no +U may follow).
+	// The kept row has the full content; the retraction may not.
+	if !hasPrev {
+		ctx.Collect(in.WithKind(row.Delete))
+		return nil
+	}
+	ctx.Collect(prev.WithKind(row.Delete))
+	f.last.Clear()
 	return nil
 }

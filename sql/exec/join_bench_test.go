@@ -101,3 +101,33 @@ func BenchmarkDeduplicate(b *testing.B) {
 	benchOp(b, 1, func(s []weir.Stream[row.Row]) (weir.Stream[row.Row], error) { return Deduplicate(s[0], spec) },
 		func(i int) (int, row.Row, int64) { return 0, row.Of(row.Int(int64(i)), row.Str(fmt.Sprint(i%1000))), 0 }, false)
 }
+
+// windowRow is a row of a 10-second tumbling window (window_start,
+// window_end, key, value) for the window benchmarks.
+func windowRow(i int) (row.Row, int64) {
+	ts := int64(i) * 10
+	start := ts - ts%10_000
+	return row.Of(row.Timestamp(start, 0), row.Timestamp(start+10_000, 0), row.Int(int64(i%100)), row.Int(int64(i*7919%1000))), ts
+}
+
+var windowTypes = []row.Type{row.TimestampType(3), row.TimestampType(3), row.BigInt(), row.BigInt()}
+
+func BenchmarkWindowRank(b *testing.B) {
+	spec := WindowRankSpec{Types: windowTypes, PartitionKeys: []int{2}, WindowStart: 0, WindowEnd: 1,
+		OrderBy: []OrderKey{{Col: 3, Desc: true, NullsLast: true}}, RankStart: 1, RankEnd: 3, OutputRankNumber: true}
+	benchOp(b, 1, func(s []weir.Stream[row.Row]) (weir.Stream[row.Row], error) { return WindowRank(s[0], spec) },
+		func(i int) (int, row.Row, int64) { r, ts := windowRow(i); return 0, r, ts }, true)
+}
+
+func BenchmarkWindowDeduplicate(b *testing.B) {
+	spec := WindowDedupSpec{Types: windowTypes, Keys: []int{2}, WindowStart: 0, WindowEnd: 1, TimeCol: 0, KeepLast: true}
+	benchOp(b, 1, func(s []weir.Stream[row.Row]) (weir.Stream[row.Row], error) { return WindowDeduplicate(s[0], spec) },
+		func(i int) (int, row.Row, int64) { r, ts := windowRow(i); return 0, r, ts }, true)
+}
+
+func BenchmarkWindowJoin(b *testing.B) {
+	spec := WindowJoinSpec{Type: FullJoin, LeftTypes: windowTypes, RightTypes: windowTypes, LeftKeys: []int{2}, RightKeys: []int{2},
+		LeftWindowStart: 0, LeftWindowEnd: 1, RightWindowStart: 0, RightWindowEnd: 1}
+	benchOp(b, 2, func(s []weir.Stream[row.Row]) (weir.Stream[row.Row], error) { return WindowJoin(s[0], s[1], spec) },
+		func(i int) (int, row.Row, int64) { r, ts := windowRow(i); return i % 2, r, ts }, true)
+}

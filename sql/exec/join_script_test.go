@@ -22,7 +22,7 @@ import (
 //	join type=left left=(BIGINT,STRING) right=(BIGINT,STRING) lkeys=0 rkeys=0 [cond=(<,1,1)] [ttl=10s] [lttl=..] [rttl=..] [nullsafe]
 //	ijoin type=inner left=(...) right=(...) lkeys=0 rkeys=0 ltime=1 rtime=1 lower=10s upper=20s [proctime]
 //	rank types=(...) partition=(0) order=(2) [desc] [nullslast] end=N [start=N] [rownum] [updating] [noub] [ttl=..]
-//	dedup types=(...) keys=(0) [last] [rowtime=COL] [ub] [insert]
+//	dedup types=(...) keys=(0) [last] [rowtime=COL] [ub] [insert] [updating]
 //	wrank types=(...) wstart=COL wend=COL [partition=(..)] order=(..) [desc] [nullslast] end=N [start=N] [rownum]
 //	wdedup types=(...) wstart=COL wend=COL time=COL [keys=(..)] [last]
 //	wjoin type=full left=(...) right=(...) lkeys=(..) rkeys=(..) lwstart=C lwend=C rwstart=C rwend=C
@@ -284,7 +284,8 @@ func (s *opScript) run1(t *testing.T, d *datadriven.TestData) string {
 			return err.Error()
 		}
 		spec := DedupSpec{Types: ts, Keys: argInts(d, "keys"), KeepLast: d.HasArg("last"), RowTime: d.HasArg("rowtime"),
-			TimeCol: int(argInt(d, "rowtime", 0)), GenerateUpdateBefore: d.HasArg("ub"), GenerateInsert: d.HasArg("insert")}
+			TimeCol: int(argInt(d, "rowtime", 0)), GenerateUpdateBefore: d.HasArg("ub"), GenerateInsert: d.HasArg("insert"),
+			Updating: d.HasArg("updating")}
 		s.inTypes = [][]row.Type{ts}
 		s.out = ts
 		s.build = func(ins []weir.Stream[row.Row]) (weir.Stream[row.Row], error) { return Deduplicate(ins[0], spec) }
