@@ -123,6 +123,11 @@ func keyTypes(types []row.Type, idx []int) []row.Type {
 func joinKeySelector(idx []int, types []row.Type) func(row.Row) string {
 	kt := keyTypes(types, idx)
 	return func(r row.Row) string {
+		if len(r.Fields) != len(types) {
+			// A malformed row: the operator rejects it with an error; it
+			// must not panic here.
+			return ""
+		}
 		var buf [64]byte
 		return string(row.AppendKey(buf[:0], r, idx, kt))
 	}

@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"sort"
+	"strings"
 	"testing"
 	"time"
 
@@ -351,6 +352,134 @@ func TestIntervalJoinWatermarkDelay(t *testing.T) {
 		}
 		if len(wms) == 0 || wms[len(wms)-1] != want {
 			t.Errorf("proctime=%v: output watermarks %v, want the last %d", proc, wms, want)
+		}
+	}
+}
+
+// TestWindowOpsSameAnswer: window join (FULL) and window Top-N over rows
+// of 1-second tumbling windows that are never late end with the batch
+// answers.
+func TestWindowOpsSameAnswer(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 10))
+	types := []row.Type{row.TimestampType(3), row.TimestampType(3), row.BigInt(), row.BigInt()}
+	var steps []feedStep
+	var sides [2][]row.Row
+	ts := int64(0)
+	for i := range 400 {
+		ts += int64(rng.IntN(40))
+		start := ts - ts%1000
+		r := row.Of(row.Timestamp(start, 0), row.Timestamp(start+1000, 0), row.Int(int64(rng.IntN(4))), row.Int(int64(i)))
+		side := rng.IntN(2)
+		sides[side] = append(sides[side], r)
+		steps = append(steps, feedStep{input: side, r: &r, ts: ts})
+		if i%25 == 24 {
+			steps = append(steps, feedStep{ts: ts - 1})
+		}
+	}
+	steps = append(steps, feedStep{ts: ts + 10_000})
+	sameWindowKey := func(l, r row.Row) bool {
+		return l.Fields[0].Millis() == r.Fields[0].Millis() && l.Fields[2].Int() == r.Fields[2].Int()
+	}
+	var want []row.Row
+	rMatched := make([]bool, len(sides[1]))
+	for _, l := range sides[0] {
+		matched := false
+		for j, r := range sides[1] {
+			if sameWindowKey(l, r) {
+				want = append(want, joinRows(row.Insert, l.Fields, r.Fields))
+				matched, rMatched[j] = true, true
+			}
+		}
+		if !matched {
+			want = append(want, joinRows(row.Insert, l.Fields, make([]row.Value, 4)))
+		}
+	}
+	for j, r := range sides[1] {
+		if !rMatched[j] {
+			want = append(want, joinRows(row.Insert, make([]row.Value, 4), r.Fields))
+		}
+	}
+	outTypes := append(slices.Clone(types), types...)
+	jspec := WindowJoinSpec{Type: FullJoin, LeftTypes: types, RightTypes: types, LeftKeys: []int{2}, RightKeys: []int{2},
+		LeftWindowStart: 0, LeftWindowEnd: 1, RightWindowStart: 0, RightWindowEnd: 1}
+	checkSameAnswer(t, formatAll(want, outTypes), func(c sameAnswerConfig) *result.Table {
+		return sameAnswerRun(t, 2, outTypes, func(s []weir.Stream[row.Row]) (weir.Stream[row.Row], error) {
+			return WindowJoin(s[0], s[1], jspec)
+		}, steps, c.p1, c.b1, c.p2, c.b2)
+	})
+
+	// Window Top-2 of the left rows per window and key by value DESC.
+	groups := map[[2]int64][]row.Row{}
+	var lsteps []feedStep
+	for _, s := range steps {
+		if s.r == nil || s.input == 0 {
+			lsteps = append(lsteps, feedStep{r: s.r, ts: s.ts})
+		}
+		if s.r != nil && s.input == 0 {
+			k := [2]int64{s.r.Fields[0].Millis(), s.r.Fields[2].Int()}
+			groups[k] = append(groups[k], *s.r)
+		}
+	}
+	rankTypes := append(slices.Clone(types), row.BigInt())
+	want = want[:0]
+	for _, rs := range groups {
+		sort.Slice(rs, func(i, j int) bool { return rs[i].Fields[3].Int() > rs[j].Fields[3].Int() })
+		for i := 0; i < len(rs) && i < 2; i++ {
+			want = append(want, row.Of(append(slices.Clone(rs[i].Fields), row.Int(int64(i+1)))...))
+		}
+	}
+	rspec := WindowRankSpec{Types: types, PartitionKeys: []int{2}, WindowStart: 0, WindowEnd: 1,
+		OrderBy: []OrderKey{{Col: 3, Desc: true, NullsLast: true}}, RankStart: 1, RankEnd: 2, OutputRankNumber: true}
+	checkSameAnswer(t, formatAll(want, rankTypes), func(c sameAnswerConfig) *result.Table {
+		return sameAnswerRun(t, 1, rankTypes, func(s []weir.Stream[row.Row]) (weir.Stream[row.Row], error) {
+			return WindowRank(s[0], rspec)
+		}, lsteps, c.p1, c.b1, c.p2, c.b2)
+	})
+}
+
+// TestMalformedRows: a row of the wrong width fails the job with an error
+// naming the operator's package, never a panic.
+func TestMalformedRows(t *testing.T) {
+	two := []row.Type{row.BigInt(), row.TimestampType(3)}
+	w := windowTypes
+	ops := map[string]func([]weir.Stream[row.Row]) (weir.Stream[row.Row], error){
+		"join": func(s []weir.Stream[row.Row]) (weir.Stream[row.Row], error) {
+			return RegularJoin(s[0], s[1], JoinSpec{LeftTypes: two, RightTypes: two, LeftKeys: []int{0}, RightKeys: []int{0}})
+		},
+		"interval": func(s []weir.Stream[row.Row]) (weir.Stream[row.Row], error) {
+			return IntervalJoin(s[0], s[1], IntervalJoinSpec{LeftTypes: two, RightTypes: two, LeftKeys: []int{0}, RightKeys: []int{0}, LeftTime: 1, RightTime: 1})
+		},
+		"rank": func(s []weir.Stream[row.Row]) (weir.Stream[row.Row], error) {
+			return Rank(s[0], RankSpec{Types: two, PartitionKeys: []int{0}, OrderBy: []OrderKey{{Col: 1}}, RankStart: 1, RankEnd: 3})
+		},
+		"dedup": func(s []weir.Stream[row.Row]) (weir.Stream[row.Row], error) {
+			return Deduplicate(s[0], DedupSpec{Types: two, Keys: []int{0}})
+		},
+		"wrank": func(s []weir.Stream[row.Row]) (weir.Stream[row.Row], error) {
+			return WindowRank(s[0], WindowRankSpec{Types: w, WindowStart: 0, WindowEnd: 1, OrderBy: []OrderKey{{Col: 3}}, RankStart: 1, RankEnd: 3})
+		},
+		"wdedup": func(s []weir.Stream[row.Row]) (weir.Stream[row.Row], error) {
+			return WindowDeduplicate(s[0], WindowDedupSpec{Types: w, WindowStart: 0, WindowEnd: 1, TimeCol: 0})
+		},
+		"wjoin": func(s []weir.Stream[row.Row]) (weir.Stream[row.Row], error) {
+			return WindowJoin(s[0], s[1], WindowJoinSpec{LeftTypes: w, RightTypes: w, LeftWindowEnd: 1, RightWindowEnd: 1})
+		},
+	}
+	for name, build := range ops {
+		h := weirtest.New(weir.Options{})
+		ins := []*weirtest.Input[row.Row]{weirtest.NewInput[row.Row](h), weirtest.NewInput[row.Row](h)}
+		out, err := build([]weir.Stream[row.Row]{ins[0].Stream(), ins[1].Stream()})
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		weirtest.Capture(h, out)
+		h.Start(t)
+		err = ins[0].Push(row.Of(row.Int(1)), 0)
+		if err == nil {
+			err = h.Err()
+		}
+		if err == nil || !strings.Contains(err.Error(), "sql/exec:") {
+			t.Errorf("%s: a one-field row gave %v, want an sql/exec error", name, err)
 		}
 	}
 }
