@@ -47,7 +47,7 @@ type IntervalJoinSpec struct {
 
 func (s *IntervalJoinSpec) check() error {
 	if s.Type > FullJoin {
-		return fmt.Errorf("sql/exec: interval join: unknown join type %d", s.Type)
+		return fmt.Errorf("sql/exec: interval join: join type %s is not supported (INNER, LEFT, RIGHT or FULL)", s.Type)
 	}
 	if len(s.LeftKeys) != len(s.RightKeys) {
 		return fmt.Errorf("sql/exec: interval join: %d left and %d right key columns", len(s.LeftKeys), len(s.RightKeys))

@@ -24,6 +24,12 @@ const (
 	RightJoin
 	// FullJoin (FULL OUTER JOIN) emits unmatched rows of both sides.
 	FullJoin
+	// SemiJoin (l WHERE EXISTS / IN (SELECT ... r)) emits the left rows
+	// that have a match, left columns only. RegularJoin only.
+	SemiJoin
+	// AntiJoin (NOT EXISTS / NOT IN) emits the left rows without a match,
+	// left columns only. RegularJoin only.
+	AntiJoin
 )
 
 // String returns the SQL name of the join type.
@@ -37,6 +43,10 @@ func (t JoinType) String() string {
 		return "RIGHT"
 	case FullJoin:
 		return "FULL"
+	case SemiJoin:
+		return "SEMI"
+	case AntiJoin:
+		return "ANTI"
 	}
 	return fmt.Sprintf("JoinType(%d)", uint8(t))
 }
@@ -73,7 +83,7 @@ type JoinSpec struct {
 }
 
 func (s *JoinSpec) check() error {
-	if s.Type > FullJoin {
+	if s.Type > AntiJoin {
 		return fmt.Errorf("sql/exec: join: unknown join type %d", s.Type)
 	}
 	if len(s.LeftKeys) == 0 || len(s.LeftKeys) != len(s.RightKeys) {
@@ -159,7 +169,8 @@ type joinCounts struct {
 // with its multiplicity, and each input row is joined with the other side's
 // rows of the same key that satisfy the residual condition.
 //
-// Output rows are the left columns followed by the right columns. An inner
+// Output rows are the left columns followed by the right columns (the left
+// columns only for SEMI and ANTI joins, see semiAnti). An inner
 // join emits the pairs with the input row's kind (+I/+U for an accumulating
 // row, -U/-D for a retraction). With an outer side, accumulated pairs are
 // +I, and pairs retracted by a row of an outer side -D (a retraction from
@@ -226,22 +237,144 @@ func (f *regularJoinFn) Open(ctx *weir.KeyedRuntimeContext[string]) error {
 }
 
 func (f *regularJoinFn) ProcessElement1(ctx *weir.KeyedContext[string, row.Row], in row.Row) error {
+	if f.spec.Type >= SemiJoin {
+		return f.semiAnti(ctx, in, true)
+	}
 	return f.process(ctx, in, true)
 }
 
 func (f *regularJoinFn) ProcessElement2(ctx *weir.KeyedContext[string, row.Row], in row.Row) error {
+	if f.spec.Type >= SemiJoin {
+		return f.semiAnti(ctx, in, false)
+	}
 	return f.process(ctx, in, false)
+}
+
+// matches fills f.assoc with the other side's rows that join in (a row of
+// the left side if isLeft).
+func (f *regularJoinFn) matches(in row.Row, isLeft bool) error {
+	s := &f.spec
+	inKeys, otherState, otherCodec := s.LeftKeys, f.rstate, f.rcodec
+	if !isLeft {
+		inKeys, otherState, otherCodec = s.RightKeys, f.lstate, f.lcodec
+	}
+	f.assoc = f.assoc[:0]
+	if hasRejectedNull(in, inKeys, s.NullSafe) {
+		return nil
+	}
+	for oenc, c := range otherState.All() {
+		o, _, err := otherCodec.Decode([]byte(oenc))
+		if err != nil {
+			return fmt.Errorf("sql/exec: join: state: %w", err)
+		}
+		ok := true
+		if s.Condition != nil {
+			var err error
+			if isLeft {
+				ok, err = s.Condition(in.Fields, o.Fields)
+			} else {
+				ok, err = s.Condition(o.Fields, in.Fields)
+			}
+			if err != nil {
+				return fmt.Errorf("sql/exec: join condition: %w", err)
+			}
+		}
+		if ok {
+			f.assoc = append(f.assoc, joinMatch{enc: oenc, r: o, c: c})
+		}
+	}
+	sortMatches(f.assoc)
+	return nil
+}
+
+// semiAnti is Flink's StreamingSemiAntiJoinOperator. A left row is
+// emitted with its own kind when it has a match (semi) or none (anti); a
+// right row that gives a left row its first match emits that left row +I
+// (semi) or -D (anti), and one that takes its last match away emits -D
+// (semi) or +I (anti).
+func (f *regularJoinFn) semiAnti(ctx *weir.KeyedContext[string, row.Row], in row.Row, isLeft bool) error {
+	s := &f.spec
+	anti := s.Type == AntiJoin
+	types, c, st := s.LeftTypes, f.lcodec, f.lstate
+	if !isLeft {
+		types, c, st = s.RightTypes, f.rcodec, f.rstate
+	}
+	if len(in.Fields) != len(types) {
+		return fmt.Errorf("sql/exec: join: input row has %d fields, want %d", len(in.Fields), len(types))
+	}
+	f.buf = c.Append(f.buf[:0], in.WithKind(row.Insert))
+	enc := string(f.buf)
+	if err := f.matches(in, isLeft); err != nil {
+		return err
+	}
+	var n int64
+	for _, m := range f.assoc {
+		n += m.c.N
+	}
+	if isLeft {
+		if (n > 0) != anti {
+			ctx.Collect(in)
+		}
+		cur, _ := st.Get(enc)
+		if in.Kind.IsAccumulate() {
+			cur.N++
+			cur.Assoc = n
+			st.Put(enc, cur)
+		} else if cur.N > 1 {
+			cur.N--
+			st.Put(enc, cur)
+		} else {
+			st.Remove(enc)
+		}
+		return nil
+	}
+	cur, _ := st.Get(enc)
+	acc := in.Kind.IsAccumulate()
+	if acc {
+		cur.N++
+		st.Put(enc, cur)
+	} else if cur.N > 1 {
+		cur.N--
+		st.Put(enc, cur)
+	} else {
+		st.Remove(enc)
+	}
+	for _, m := range f.assoc {
+		switch {
+		case acc && m.c.Assoc == 0:
+			k := row.Insert
+			if anti {
+				k = row.Delete
+			}
+			for range m.c.N {
+				ctx.Collect(m.r.WithKind(k))
+			}
+		case !acc && m.c.Assoc == 1:
+			k := row.Delete
+			if anti {
+				k = row.Insert
+			}
+			for range m.c.N {
+				ctx.Collect(m.r.WithKind(k))
+			}
+		}
+		if acc {
+			m.c.Assoc++
+		} else if m.c.Assoc > 0 {
+			m.c.Assoc--
+		}
+		f.lstate.Put(m.enc, m.c)
+	}
+	return nil
 }
 
 // process is StreamingJoinOperator's processElement for one input row.
 func (f *regularJoinFn) process(ctx *weir.KeyedContext[string, row.Row], in row.Row, isLeft bool) error {
 	s := &f.spec
-	inTypes, inCodec, inState, otherState, otherCodec := s.LeftTypes, f.lcodec, f.lstate, f.rstate, f.rcodec
-	inKeys := s.LeftKeys
+	inTypes, inCodec, inState, otherState := s.LeftTypes, f.lcodec, f.lstate, f.rstate
 	inOuter, otherOuter := s.Type.leftOuter(), s.Type.rightOuter()
 	if !isLeft {
-		inTypes, inCodec, inState, otherState, otherCodec = s.RightTypes, f.rcodec, f.rstate, f.lstate, f.lcodec
-		inKeys = s.RightKeys
+		inTypes, inCodec, inState, otherState = s.RightTypes, f.rcodec, f.rstate, f.lstate
 		inOuter, otherOuter = otherOuter, inOuter
 	}
 	if len(in.Fields) != len(inTypes) {
@@ -252,30 +385,8 @@ func (f *regularJoinFn) process(ctx *weir.KeyedContext[string, row.Row], in row.
 	enc := string(f.buf)
 
 	// The other side's rows that match (a NULL key matches nothing).
-	f.assoc = f.assoc[:0]
-	if !hasRejectedNull(in, inKeys, s.NullSafe) {
-		for oenc, c := range otherState.All() {
-			o, _, err := otherCodec.Decode([]byte(oenc))
-			if err != nil {
-				return fmt.Errorf("sql/exec: join: state: %w", err)
-			}
-			ok := true
-			if s.Condition != nil {
-				var err error
-				if isLeft {
-					ok, err = s.Condition(in.Fields, o.Fields)
-				} else {
-					ok, err = s.Condition(o.Fields, in.Fields)
-				}
-				if err != nil {
-					return fmt.Errorf("sql/exec: join condition: %w", err)
-				}
-			}
-			if ok {
-				f.assoc = append(f.assoc, joinMatch{enc: oenc, r: o, c: c})
-			}
-		}
-		sortMatches(f.assoc)
+	if err := f.matches(in, isLeft); err != nil {
+		return err
 	}
 	emit := func(o row.Row, k row.Kind) {
 		if isLeft {

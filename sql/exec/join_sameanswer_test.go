@@ -195,6 +195,34 @@ func TestRegularJoinSameAnswer(t *testing.T) {
 			return RegularJoin(s[0], s[1], spec)
 		}, steps, c.p1, c.b1, c.p2, c.b2)
 	})
+
+	// SEMI and ANTI over the same changelogs.
+	var semi, anti []row.Row
+	for _, l := range lfinal {
+		has := false
+		for _, r := range rfinal {
+			if !l.Fields[0].IsNull() && !r.Fields[0].IsNull() && l.Fields[0].Int() == r.Fields[0].Int() && l.Fields[1].Int() <= r.Fields[1].Int()+5 {
+				has = true
+			}
+		}
+		if has {
+			semi = append(semi, l)
+		} else {
+			anti = append(anti, l)
+		}
+	}
+	for _, tc := range []struct {
+		jt   JoinType
+		want []row.Row
+	}{{SemiJoin, semi}, {AntiJoin, anti}} {
+		spec := spec
+		spec.Type = tc.jt
+		checkSameAnswer(t, formatAll(tc.want, types), func(c sameAnswerConfig) *result.Table {
+			return sameAnswerRun(t, 2, types, func(s []weir.Stream[row.Row]) (weir.Stream[row.Row], error) {
+				return RegularJoin(s[0], s[1], spec)
+			}, steps, c.p1, c.b1, c.p2, c.b2)
+		})
+	}
 }
 
 // TestRankSameAnswer: a retractable Top-3 with row numbers ends with the

@@ -143,6 +143,10 @@ func parseJoinType(s string) (JoinType, error) {
 		return RightJoin, nil
 	case "full":
 		return FullJoin, nil
+	case "semi":
+		return SemiJoin, nil
+	case "anti":
+		return AntiJoin, nil
 	}
 	return 0, fmt.Errorf("unknown join type %q", s)
 }
@@ -205,6 +209,9 @@ func (s *opScript) run1(t *testing.T, d *datadriven.TestData) string {
 		}
 		s.inTypes = [][]row.Type{lt, rt}
 		s.out = append(append([]row.Type{}, lt...), rt...)
+		if jt >= SemiJoin {
+			s.out = lt
+		}
 		if d.Cmd == "join" {
 			spec := JoinSpec{Type: jt, LeftTypes: lt, RightTypes: rt, LeftKeys: argInts(d, "lkeys"), RightKeys: argInts(d, "rkeys"),
 				Condition: condArg(d), StateTTL: argDur(d, "ttl"), LeftStateTTL: argDur(d, "lttl"), RightStateTTL: argDur(d, "rttl")}

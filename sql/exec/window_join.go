@@ -37,7 +37,7 @@ type WindowJoinSpec struct {
 // Input and output are append-only.
 func WindowJoin(left, right weir.Stream[row.Row], spec WindowJoinSpec) (weir.Stream[row.Row], error) {
 	if spec.Type > FullJoin {
-		return weir.Stream[row.Row]{}, fmt.Errorf("sql/exec: window join: unknown join type %d", spec.Type)
+		return weir.Stream[row.Row]{}, fmt.Errorf("sql/exec: window join: join type %s is not supported (INNER, LEFT, RIGHT or FULL)", spec.Type)
 	}
 	if len(spec.LeftKeys) != len(spec.RightKeys) {
 		return weir.Stream[row.Row]{}, fmt.Errorf("sql/exec: window join: %d left and %d right key columns", len(spec.LeftKeys), len(spec.RightKeys))
