@@ -98,7 +98,7 @@ type dedupFn struct {
 }
 
 func (f *dedupFn) Open(ctx *weir.KeyedRuntimeContext[string]) error {
-	ttl := ttlOf(f.spec.StateTTL)
+	ttl := joinStateTTL(f.spec.StateTTL)
 	f.seen = state.GetValue[string, bool](ctx.State(), state.Descriptor{Name: "dedup-seen", TTL: ttl})
 	f.last = state.GetValue[string, string](ctx.State(), state.Descriptor{Name: "dedup-row", TTL: ttl})
 	return nil

@@ -119,7 +119,7 @@ func checkKeyTypes(l, r row.Type) error {
 	return nil
 }
 
-func keyTypes(types []row.Type, idx []int) []row.Type {
+func joinKeyTypes(types []row.Type, idx []int) []row.Type {
 	out := make([]row.Type, len(idx))
 	for i, c := range idx {
 		out[i] = types[c]
@@ -131,7 +131,7 @@ func keyTypes(types []row.Type, idx []int) []row.Type {
 // columns. Rows with a NULL key all land on one key; they never match
 // because the operator checks for NULLs before it looks at the other side.
 func joinKeySelector(idx []int, types []row.Type) func(row.Row) string {
-	kt := keyTypes(types, idx)
+	kt := joinKeyTypes(types, idx)
 	return func(r row.Row) string {
 		if len(r.Fields) != len(types) {
 			// A malformed row: the operator rejects it with an error; it
@@ -216,7 +216,7 @@ type joinMatch struct {
 	c   joinCounts
 }
 
-func ttlOf(d time.Duration) state.TTL {
+func joinStateTTL(d time.Duration) state.TTL {
 	if d <= 0 {
 		return state.TTL{}
 	}
@@ -231,8 +231,8 @@ func (f *regularJoinFn) Open(ctx *weir.KeyedRuntimeContext[string]) error {
 	if f.spec.RightStateTTL > 0 {
 		rttl = f.spec.RightStateTTL
 	}
-	f.lstate = state.GetMap[string, string, joinCounts](ctx.State(), state.Descriptor{Name: "join-left", TTL: ttlOf(lttl)})
-	f.rstate = state.GetMap[string, string, joinCounts](ctx.State(), state.Descriptor{Name: "join-right", TTL: ttlOf(rttl)})
+	f.lstate = state.GetMap[string, string, joinCounts](ctx.State(), state.Descriptor{Name: "join-left", TTL: joinStateTTL(lttl)})
+	f.rstate = state.GetMap[string, string, joinCounts](ctx.State(), state.Descriptor{Name: "join-right", TTL: joinStateTTL(rttl)})
 	return nil
 }
 

@@ -14,7 +14,7 @@ import (
 // pushes b.N rows made by next (input index, row, timestamp); a watermark
 // follows every 100 rows when wm is set. The harness's per-push scheduling
 // is part of the measured cost.
-func benchOp(b *testing.B, nIn int, build func([]weir.Stream[row.Row]) (weir.Stream[row.Row], error),
+func benchJoinOp(b *testing.B, nIn int, build func([]weir.Stream[row.Row]) (weir.Stream[row.Row], error),
 	next func(i int) (int, row.Row, int64), wm bool) {
 	b.Helper()
 	h := weirtest.New(weir.Options{Parallelism: 1})
@@ -50,11 +50,11 @@ func benchOp(b *testing.B, nIn int, build func([]weir.Stream[row.Row]) (weir.Str
 	}
 }
 
-var benchTypes = []row.Type{row.BigInt(), row.String()}
+var benchJoinTypes = []row.Type{row.BigInt(), row.String()}
 
 func BenchmarkRegularJoin(b *testing.B) {
-	spec := JoinSpec{Type: LeftJoin, LeftTypes: benchTypes, RightTypes: benchTypes, LeftKeys: []int{0}, RightKeys: []int{0}}
-	benchOp(b, 2, func(s []weir.Stream[row.Row]) (weir.Stream[row.Row], error) { return RegularJoin(s[0], s[1], spec) },
+	spec := JoinSpec{Type: LeftJoin, LeftTypes: benchJoinTypes, RightTypes: benchJoinTypes, LeftKeys: []int{0}, RightKeys: []int{0}}
+	benchJoinOp(b, 2, func(s []weir.Stream[row.Row]) (weir.Stream[row.Row], error) { return RegularJoin(s[0], s[1], spec) },
 		func(i int) (int, row.Row, int64) {
 			// 1000 keys, a few rows per key and side.
 			return i % 2, row.Of(row.Int(int64(i/2%1000)), row.Str(fmt.Sprint(i%7))), 0
@@ -65,7 +65,7 @@ func BenchmarkIntervalJoin(b *testing.B) {
 	types := []row.Type{row.BigInt(), row.TimestampType(3)}
 	spec := IntervalJoinSpec{Type: InnerJoin, LeftTypes: types, RightTypes: types, LeftKeys: []int{0}, RightKeys: []int{0},
 		LeftTime: 1, RightTime: 1, LowerBound: time.Second, UpperBound: time.Second}
-	benchOp(b, 2, func(s []weir.Stream[row.Row]) (weir.Stream[row.Row], error) { return IntervalJoin(s[0], s[1], spec) },
+	benchJoinOp(b, 2, func(s []weir.Stream[row.Row]) (weir.Stream[row.Row], error) { return IntervalJoin(s[0], s[1], spec) },
 		func(i int) (int, row.Row, int64) {
 			ts := int64(i) * 10
 			return i % 2, row.Of(row.Int(int64(i%100)), row.Timestamp(ts, 0)), ts
@@ -73,18 +73,18 @@ func BenchmarkIntervalJoin(b *testing.B) {
 }
 
 func BenchmarkRankAppendOnly(b *testing.B) {
-	spec := RankSpec{Types: benchTypes, PartitionKeys: []int{1}, OrderBy: []OrderKey{{Col: 0, Desc: true, NullsLast: true}},
+	spec := RankSpec{Types: benchJoinTypes, PartitionKeys: []int{1}, OrderBy: []OrderKey{{Col: 0, Desc: true, NullsLast: true}},
 		RankStart: 1, RankEnd: 10, OutputRankNumber: true, GenerateUpdateBefore: true}
-	benchOp(b, 1, func(s []weir.Stream[row.Row]) (weir.Stream[row.Row], error) { return Rank(s[0], spec) },
+	benchJoinOp(b, 1, func(s []weir.Stream[row.Row]) (weir.Stream[row.Row], error) { return Rank(s[0], spec) },
 		func(i int) (int, row.Row, int64) {
 			return 0, row.Of(row.Int(int64(i*7919%100003)), row.Str(fmt.Sprint(i%50))), 0
 		}, false)
 }
 
 func BenchmarkRankRetractable(b *testing.B) {
-	spec := RankSpec{Types: benchTypes, PartitionKeys: []int{1}, OrderBy: []OrderKey{{Col: 0}},
+	spec := RankSpec{Types: benchJoinTypes, PartitionKeys: []int{1}, OrderBy: []OrderKey{{Col: 0}},
 		RankStart: 1, RankEnd: 10, Updating: true, GenerateUpdateBefore: true}
-	benchOp(b, 1, func(s []weir.Stream[row.Row]) (weir.Stream[row.Row], error) { return Rank(s[0], spec) },
+	benchJoinOp(b, 1, func(s []weir.Stream[row.Row]) (weir.Stream[row.Row], error) { return Rank(s[0], spec) },
 		func(i int) (int, row.Row, int64) {
 			// Insert a row, and retract it 64 rows later.
 			j := i / 2
@@ -97,37 +97,37 @@ func BenchmarkRankRetractable(b *testing.B) {
 }
 
 func BenchmarkDeduplicate(b *testing.B) {
-	spec := DedupSpec{Types: benchTypes, Keys: []int{1}, KeepLast: true, GenerateUpdateBefore: true, GenerateInsert: true}
-	benchOp(b, 1, func(s []weir.Stream[row.Row]) (weir.Stream[row.Row], error) { return Deduplicate(s[0], spec) },
+	spec := DedupSpec{Types: benchJoinTypes, Keys: []int{1}, KeepLast: true, GenerateUpdateBefore: true, GenerateInsert: true}
+	benchJoinOp(b, 1, func(s []weir.Stream[row.Row]) (weir.Stream[row.Row], error) { return Deduplicate(s[0], spec) },
 		func(i int) (int, row.Row, int64) { return 0, row.Of(row.Int(int64(i)), row.Str(fmt.Sprint(i%1000))), 0 }, false)
 }
 
 // windowRow is a row of a 10-second tumbling window (window_start,
 // window_end, key, value) for the window benchmarks.
-func windowRow(i int) (row.Row, int64) {
+func benchWindowRow(i int) (row.Row, int64) {
 	ts := int64(i) * 10
 	start := ts - ts%10_000
 	return row.Of(row.Timestamp(start, 0), row.Timestamp(start+10_000, 0), row.Int(int64(i%100)), row.Int(int64(i*7919%1000))), ts
 }
 
-var windowTypes = []row.Type{row.TimestampType(3), row.TimestampType(3), row.BigInt(), row.BigInt()}
+var benchWindowTypes = []row.Type{row.TimestampType(3), row.TimestampType(3), row.BigInt(), row.BigInt()}
 
 func BenchmarkWindowRank(b *testing.B) {
-	spec := WindowRankSpec{Types: windowTypes, PartitionKeys: []int{2}, WindowStart: 0, WindowEnd: 1,
+	spec := WindowRankSpec{Types: benchWindowTypes, PartitionKeys: []int{2}, WindowStart: 0, WindowEnd: 1,
 		OrderBy: []OrderKey{{Col: 3, Desc: true, NullsLast: true}}, RankStart: 1, RankEnd: 3, OutputRankNumber: true}
-	benchOp(b, 1, func(s []weir.Stream[row.Row]) (weir.Stream[row.Row], error) { return WindowRank(s[0], spec) },
-		func(i int) (int, row.Row, int64) { r, ts := windowRow(i); return 0, r, ts }, true)
+	benchJoinOp(b, 1, func(s []weir.Stream[row.Row]) (weir.Stream[row.Row], error) { return WindowRank(s[0], spec) },
+		func(i int) (int, row.Row, int64) { r, ts := benchWindowRow(i); return 0, r, ts }, true)
 }
 
 func BenchmarkWindowDeduplicate(b *testing.B) {
-	spec := WindowDedupSpec{Types: windowTypes, Keys: []int{2}, WindowStart: 0, WindowEnd: 1, TimeCol: 0, KeepLast: true}
-	benchOp(b, 1, func(s []weir.Stream[row.Row]) (weir.Stream[row.Row], error) { return WindowDeduplicate(s[0], spec) },
-		func(i int) (int, row.Row, int64) { r, ts := windowRow(i); return 0, r, ts }, true)
+	spec := WindowDedupSpec{Types: benchWindowTypes, Keys: []int{2}, WindowStart: 0, WindowEnd: 1, TimeCol: 0, KeepLast: true}
+	benchJoinOp(b, 1, func(s []weir.Stream[row.Row]) (weir.Stream[row.Row], error) { return WindowDeduplicate(s[0], spec) },
+		func(i int) (int, row.Row, int64) { r, ts := benchWindowRow(i); return 0, r, ts }, true)
 }
 
 func BenchmarkWindowJoin(b *testing.B) {
-	spec := WindowJoinSpec{Type: FullJoin, LeftTypes: windowTypes, RightTypes: windowTypes, LeftKeys: []int{2}, RightKeys: []int{2},
+	spec := WindowJoinSpec{Type: FullJoin, LeftTypes: benchWindowTypes, RightTypes: benchWindowTypes, LeftKeys: []int{2}, RightKeys: []int{2},
 		LeftWindowStart: 0, LeftWindowEnd: 1, RightWindowStart: 0, RightWindowEnd: 1}
-	benchOp(b, 2, func(s []weir.Stream[row.Row]) (weir.Stream[row.Row], error) { return WindowJoin(s[0], s[1], spec) },
-		func(i int) (int, row.Row, int64) { r, ts := windowRow(i); return i % 2, r, ts }, true)
+	benchJoinOp(b, 2, func(s []weir.Stream[row.Row]) (weir.Stream[row.Row], error) { return WindowJoin(s[0], s[1], spec) },
+		func(i int) (int, row.Row, int64) { r, ts := benchWindowRow(i); return i % 2, r, ts }, true)
 }

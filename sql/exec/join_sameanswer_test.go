@@ -23,14 +23,14 @@ import (
 // parallelism p1 and backend b1, checkpoints after half of the steps,
 // restores into a job at p2 and backend b2, feeds the rest, and returns
 // the materialised output.
-type feedStep struct {
+type joinFeedStep struct {
 	input int
 	r     *row.Row
 	ts    int64
 }
 
-func sameAnswerRun(t *testing.T, nIn int, outTypes []row.Type, build func([]weir.Stream[row.Row]) (weir.Stream[row.Row], error),
-	steps []feedStep, p1 int, b1 string, p2 int, b2 string) *result.Table {
+func joinSameAnswerRun(t *testing.T, nIn int, outTypes []row.Type, build func([]weir.Stream[row.Row]) (weir.Stream[row.Row], error),
+	steps []joinFeedStep, p1 int, b1 string, p2 int, b2 string) *result.Table {
 	t.Helper()
 	chk := t.TempDir()
 	opts := func(p int, b string) weir.Options {
@@ -53,7 +53,7 @@ func sameAnswerRun(t *testing.T, nIn int, outTypes []row.Type, build func([]weir
 		h.Start(t)
 		return ins, o
 	}
-	feed := func(ins []*weirtest.Input[row.Row], o *weirtest.Output[row.Row], steps []feedStep) {
+	feed := func(ins []*weirtest.Input[row.Row], o *weirtest.Output[row.Row], steps []joinFeedStep) {
 		for _, s := range steps {
 			var err error
 			if s.r == nil {
@@ -89,23 +89,23 @@ func sameAnswerRun(t *testing.T, nIn int, outTypes []row.Type, build func([]weir
 	return table
 }
 
-type sameAnswerConfig struct {
+type joinSameAnswerConfig struct {
 	p1 int
 	b1 string
 	p2 int
 	b2 string
 }
 
-var sameAnswerConfigs = []sameAnswerConfig{
+var joinSameAnswerConfigs = []joinSameAnswerConfig{
 	{1, weir.StateHeap, 1, weir.StateHeap},
 	{4, weir.StatePebble, 4, weir.StatePebble},
 	{1, weir.StateHeap, 4, weir.StatePebble},
 	{4, weir.StatePebble, 1, weir.StateHeap},
 }
 
-func checkSameAnswer(t *testing.T, want []string, run func(c sameAnswerConfig) *result.Table) {
+func checkJoinSameAnswer(t *testing.T, want []string, run func(c joinSameAnswerConfig) *result.Table) {
 	t.Helper()
-	for _, c := range sameAnswerConfigs {
+	for _, c := range joinSameAnswerConfigs {
 		got := run(c).Sorted()
 		if diff := cmp.Diff(want, got); diff != "" {
 			t.Fatalf("p=%d %s -> p=%d %s: final table differs from the batch answer (-want +got):\n%s", c.p1, c.b1, c.p2, c.b2, diff)
@@ -115,7 +115,7 @@ func checkSameAnswer(t *testing.T, want []string, run func(c sameAnswerConfig) *
 
 // randomChangelog returns inserts and retractions of rows made by mk, with
 // the final multiset of rows.
-func randomChangelog(rng *rand.Rand, n int, mk func() row.Row) (log []row.Row, final []row.Row) {
+func randomJoinChangelog(rng *rand.Rand, n int, mk func() row.Row) (log []row.Row, final []row.Row) {
 	var live []row.Row
 	for range n {
 		if len(live) > 0 && rng.IntN(4) == 0 {
@@ -131,7 +131,7 @@ func randomChangelog(rng *rand.Rand, n int, mk func() row.Row) (log []row.Row, f
 	return log, live
 }
 
-func formatAll(rows []row.Row, types []row.Type) []string {
+func formatSortedRows(rows []row.Row, types []row.Type) []string {
 	out := make([]string, len(rows))
 	for i, r := range rows {
 		out[i] = row.FormatRow(r, types)
@@ -156,16 +156,16 @@ func TestRegularJoinSameAnswer(t *testing.T) {
 		}
 		return row.Of(k, row.Int(int64(rng.IntN(20))))
 	}
-	llog, lfinal := randomChangelog(rng, 300, mk)
-	rlog, rfinal := randomChangelog(rng, 300, mk)
+	llog, lfinal := randomJoinChangelog(rng, 300, mk)
+	rlog, rfinal := randomJoinChangelog(rng, 300, mk)
 	cond := func(l, r []row.Value) (bool, error) { return l[1].Int() <= r[1].Int()+5, nil }
-	var steps []feedStep
+	var steps []joinFeedStep
 	for i := 0; i < len(llog) || i < len(rlog); i++ {
 		if i < len(llog) {
-			steps = append(steps, feedStep{input: 0, r: &llog[i]})
+			steps = append(steps, joinFeedStep{input: 0, r: &llog[i]})
 		}
 		if i < len(rlog) {
-			steps = append(steps, feedStep{input: 1, r: &rlog[i]})
+			steps = append(steps, joinFeedStep{input: 1, r: &rlog[i]})
 		}
 	}
 	// The batch answer.
@@ -190,8 +190,8 @@ func TestRegularJoinSameAnswer(t *testing.T) {
 		}
 	}
 	spec := JoinSpec{Type: FullJoin, LeftTypes: types, RightTypes: types, LeftKeys: []int{0}, RightKeys: []int{0}, Condition: cond}
-	checkSameAnswer(t, formatAll(want, outTypes), func(c sameAnswerConfig) *result.Table {
-		return sameAnswerRun(t, 2, outTypes, func(s []weir.Stream[row.Row]) (weir.Stream[row.Row], error) {
+	checkJoinSameAnswer(t, formatSortedRows(want, outTypes), func(c joinSameAnswerConfig) *result.Table {
+		return joinSameAnswerRun(t, 2, outTypes, func(s []weir.Stream[row.Row]) (weir.Stream[row.Row], error) {
 			return RegularJoin(s[0], s[1], spec)
 		}, steps, c.p1, c.b1, c.p2, c.b2)
 	})
@@ -217,8 +217,8 @@ func TestRegularJoinSameAnswer(t *testing.T) {
 	}{{SemiJoin, semi}, {AntiJoin, anti}} {
 		spec := spec
 		spec.Type = tc.jt
-		checkSameAnswer(t, formatAll(tc.want, types), func(c sameAnswerConfig) *result.Table {
-			return sameAnswerRun(t, 2, types, func(s []weir.Stream[row.Row]) (weir.Stream[row.Row], error) {
+		checkJoinSameAnswer(t, formatSortedRows(tc.want, types), func(c joinSameAnswerConfig) *result.Table {
+			return joinSameAnswerRun(t, 2, types, func(s []weir.Stream[row.Row]) (weir.Stream[row.Row], error) {
 				return RegularJoin(s[0], s[1], spec)
 			}, steps, c.p1, c.b1, c.p2, c.b2)
 		})
@@ -238,10 +238,10 @@ func TestRankSameAnswer(t *testing.T) {
 		next++
 		return row.Of(row.Str(fmt.Sprintf("c%d", rng.IntN(4))), row.Int(int64(v)))
 	}
-	log, final := randomChangelog(rng, 400, mk)
-	var steps []feedStep
+	log, final := randomJoinChangelog(rng, 400, mk)
+	var steps []joinFeedStep
 	for i := range log {
-		steps = append(steps, feedStep{r: &log[i]})
+		steps = append(steps, joinFeedStep{r: &log[i]})
 	}
 	byCat := map[string][]row.Row{}
 	for _, r := range final {
@@ -257,17 +257,17 @@ func TestRankSameAnswer(t *testing.T) {
 	}
 	spec := RankSpec{Types: types, PartitionKeys: []int{0}, OrderBy: []OrderKey{{Col: 1, Desc: true, NullsLast: true}},
 		RankStart: 1, RankEnd: 3, OutputRankNumber: true, Updating: true, GenerateUpdateBefore: true}
-	checkSameAnswer(t, formatAll(want, outTypes), func(c sameAnswerConfig) *result.Table {
-		return sameAnswerRun(t, 1, outTypes, func(s []weir.Stream[row.Row]) (weir.Stream[row.Row], error) {
+	checkJoinSameAnswer(t, formatSortedRows(want, outTypes), func(c joinSameAnswerConfig) *result.Table {
+		return joinSameAnswerRun(t, 1, outTypes, func(s []weir.Stream[row.Row]) (weir.Stream[row.Row], error) {
 			return Rank(s[0], spec)
 		}, steps, c.p1, c.b1, c.p2, c.b2)
 	})
 	// The append-only variant over the inserts only.
-	var ins []feedStep
+	var ins []joinFeedStep
 	byCat = map[string][]row.Row{}
 	for i := range log {
 		if log[i].Kind == row.Insert {
-			ins = append(ins, feedStep{r: &log[i]})
+			ins = append(ins, joinFeedStep{r: &log[i]})
 			byCat[log[i].Fields[0].Str()] = append(byCat[log[i].Fields[0].Str()], log[i])
 		}
 	}
@@ -279,8 +279,8 @@ func TestRankSameAnswer(t *testing.T) {
 		}
 	}
 	spec.Updating = false
-	checkSameAnswer(t, formatAll(want, outTypes), func(c sameAnswerConfig) *result.Table {
-		return sameAnswerRun(t, 1, outTypes, func(s []weir.Stream[row.Row]) (weir.Stream[row.Row], error) {
+	checkJoinSameAnswer(t, formatSortedRows(want, outTypes), func(c joinSameAnswerConfig) *result.Table {
+		return joinSameAnswerRun(t, 1, outTypes, func(s []weir.Stream[row.Row]) (weir.Stream[row.Row], error) {
 			return Rank(s[0], spec)
 		}, ins, c.p1, c.b1, c.p2, c.b2)
 	})
@@ -291,7 +291,7 @@ func TestRankSameAnswer(t *testing.T) {
 func TestIntervalJoinSameAnswer(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 6))
 	types := []row.Type{row.BigInt(), row.TimestampType(3)}
-	var steps []feedStep
+	var steps []joinFeedStep
 	var lefts, rights []row.Row
 	ts := int64(100_000)
 	for i := range 400 {
@@ -303,9 +303,9 @@ func TestIntervalJoinSameAnswer(t *testing.T) {
 		} else {
 			rights = append(rights, r)
 		}
-		steps = append(steps, feedStep{input: side, r: &r, ts: ts})
+		steps = append(steps, joinFeedStep{input: side, r: &r, ts: ts})
 		if i%20 == 19 {
-			steps = append(steps, feedStep{ts: ts - 1})
+			steps = append(steps, joinFeedStep{ts: ts - 1})
 		}
 	}
 	lower, upper := 2*time.Second, time.Second
@@ -321,8 +321,8 @@ func TestIntervalJoinSameAnswer(t *testing.T) {
 	outTypes := append(slices.Clone(types), types...)
 	spec := IntervalJoinSpec{Type: InnerJoin, LeftTypes: types, RightTypes: types, LeftKeys: []int{0}, RightKeys: []int{0},
 		LeftTime: 1, RightTime: 1, LowerBound: lower, UpperBound: upper}
-	checkSameAnswer(t, formatAll(want, outTypes), func(c sameAnswerConfig) *result.Table {
-		return sameAnswerRun(t, 2, outTypes, func(s []weir.Stream[row.Row]) (weir.Stream[row.Row], error) {
+	checkJoinSameAnswer(t, formatSortedRows(want, outTypes), func(c joinSameAnswerConfig) *result.Table {
+		return joinSameAnswerRun(t, 2, outTypes, func(s []weir.Stream[row.Row]) (weir.Stream[row.Row], error) {
 			return IntervalJoin(s[0], s[1], spec)
 		}, steps, c.p1, c.b1, c.p2, c.b2)
 	})
@@ -334,19 +334,19 @@ func TestDedupSameAnswer(t *testing.T) {
 	rng := rand.New(rand.NewPCG(7, 8))
 	types := []row.Type{row.String(), row.BigInt()}
 	last := map[string]row.Row{}
-	var steps []feedStep
+	var steps []joinFeedStep
 	for i := range 300 {
 		r := row.Of(row.Str(fmt.Sprintf("k%d", rng.IntN(10))), row.Int(int64(i)))
 		last[r.Fields[0].Str()] = r
-		steps = append(steps, feedStep{r: &r})
+		steps = append(steps, joinFeedStep{r: &r})
 	}
 	var want []row.Row
 	for _, r := range last {
 		want = append(want, r)
 	}
 	spec := DedupSpec{Types: types, Keys: []int{0}, KeepLast: true, GenerateUpdateBefore: true, GenerateInsert: true}
-	checkSameAnswer(t, formatAll(want, types), func(c sameAnswerConfig) *result.Table {
-		return sameAnswerRun(t, 1, types, func(s []weir.Stream[row.Row]) (weir.Stream[row.Row], error) {
+	checkJoinSameAnswer(t, formatSortedRows(want, types), func(c joinSameAnswerConfig) *result.Table {
+		return joinSameAnswerRun(t, 1, types, func(s []weir.Stream[row.Row]) (weir.Stream[row.Row], error) {
 			return Deduplicate(s[0], spec)
 		}, steps, c.p1, c.b1, c.p2, c.b2)
 	})
@@ -390,7 +390,7 @@ func TestIntervalJoinWatermarkDelay(t *testing.T) {
 func TestWindowOpsSameAnswer(t *testing.T) {
 	rng := rand.New(rand.NewPCG(9, 10))
 	types := []row.Type{row.TimestampType(3), row.TimestampType(3), row.BigInt(), row.BigInt()}
-	var steps []feedStep
+	var steps []joinFeedStep
 	var sides [2][]row.Row
 	ts := int64(0)
 	for i := range 400 {
@@ -399,12 +399,12 @@ func TestWindowOpsSameAnswer(t *testing.T) {
 		r := row.Of(row.Timestamp(start, 0), row.Timestamp(start+1000, 0), row.Int(int64(rng.IntN(4))), row.Int(int64(i)))
 		side := rng.IntN(2)
 		sides[side] = append(sides[side], r)
-		steps = append(steps, feedStep{input: side, r: &r, ts: ts})
+		steps = append(steps, joinFeedStep{input: side, r: &r, ts: ts})
 		if i%25 == 24 {
-			steps = append(steps, feedStep{ts: ts - 1})
+			steps = append(steps, joinFeedStep{ts: ts - 1})
 		}
 	}
-	steps = append(steps, feedStep{ts: ts + 10_000})
+	steps = append(steps, joinFeedStep{ts: ts + 10_000})
 	sameWindowKey := func(l, r row.Row) bool {
 		return l.Fields[0].Millis() == r.Fields[0].Millis() && l.Fields[2].Int() == r.Fields[2].Int()
 	}
@@ -430,18 +430,18 @@ func TestWindowOpsSameAnswer(t *testing.T) {
 	outTypes := append(slices.Clone(types), types...)
 	jspec := WindowJoinSpec{Type: FullJoin, LeftTypes: types, RightTypes: types, LeftKeys: []int{2}, RightKeys: []int{2},
 		LeftWindowStart: 0, LeftWindowEnd: 1, RightWindowStart: 0, RightWindowEnd: 1}
-	checkSameAnswer(t, formatAll(want, outTypes), func(c sameAnswerConfig) *result.Table {
-		return sameAnswerRun(t, 2, outTypes, func(s []weir.Stream[row.Row]) (weir.Stream[row.Row], error) {
+	checkJoinSameAnswer(t, formatSortedRows(want, outTypes), func(c joinSameAnswerConfig) *result.Table {
+		return joinSameAnswerRun(t, 2, outTypes, func(s []weir.Stream[row.Row]) (weir.Stream[row.Row], error) {
 			return WindowJoin(s[0], s[1], jspec)
 		}, steps, c.p1, c.b1, c.p2, c.b2)
 	})
 
 	// Window Top-2 of the left rows per window and key by value DESC.
 	groups := map[[2]int64][]row.Row{}
-	var lsteps []feedStep
+	var lsteps []joinFeedStep
 	for _, s := range steps {
 		if s.r == nil || s.input == 0 {
-			lsteps = append(lsteps, feedStep{r: s.r, ts: s.ts})
+			lsteps = append(lsteps, joinFeedStep{r: s.r, ts: s.ts})
 		}
 		if s.r != nil && s.input == 0 {
 			k := [2]int64{s.r.Fields[0].Millis(), s.r.Fields[2].Int()}
@@ -458,8 +458,8 @@ func TestWindowOpsSameAnswer(t *testing.T) {
 	}
 	rspec := WindowRankSpec{Types: types, PartitionKeys: []int{2}, WindowStart: 0, WindowEnd: 1,
 		OrderBy: []OrderKey{{Col: 3, Desc: true, NullsLast: true}}, RankStart: 1, RankEnd: 2, OutputRankNumber: true}
-	checkSameAnswer(t, formatAll(want, rankTypes), func(c sameAnswerConfig) *result.Table {
-		return sameAnswerRun(t, 1, rankTypes, func(s []weir.Stream[row.Row]) (weir.Stream[row.Row], error) {
+	checkJoinSameAnswer(t, formatSortedRows(want, rankTypes), func(c joinSameAnswerConfig) *result.Table {
+		return joinSameAnswerRun(t, 1, rankTypes, func(s []weir.Stream[row.Row]) (weir.Stream[row.Row], error) {
 			return WindowRank(s[0], rspec)
 		}, lsteps, c.p1, c.b1, c.p2, c.b2)
 	})
@@ -469,7 +469,7 @@ func TestWindowOpsSameAnswer(t *testing.T) {
 // naming the operator's package, never a panic.
 func TestMalformedRows(t *testing.T) {
 	two := []row.Type{row.BigInt(), row.TimestampType(3)}
-	w := windowTypes
+	w := benchWindowTypes
 	ops := map[string]func([]weir.Stream[row.Row]) (weir.Stream[row.Row], error){
 		"join": func(s []weir.Stream[row.Row]) (weir.Stream[row.Row], error) {
 			return RegularJoin(s[0], s[1], JoinSpec{LeftTypes: two, RightTypes: two, LeftKeys: []int{0}, RightKeys: []int{0}})

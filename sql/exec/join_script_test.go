@@ -55,7 +55,7 @@ type opScript struct {
 	cap     *weirtest.Output[row.Row]
 }
 
-func parseType(s string) (row.Type, error) {
+func scriptType(s string) (row.Type, error) {
 	switch strings.ToUpper(strings.TrimSpace(s)) {
 	case "BIGINT":
 		return row.BigInt(), nil
@@ -69,14 +69,14 @@ func parseType(s string) (row.Type, error) {
 	return row.Type{}, fmt.Errorf("unknown type %q", s)
 }
 
-func argTypes(d *datadriven.TestData, key string) ([]row.Type, error) {
+func scriptArgTypes(d *datadriven.TestData, key string) ([]row.Type, error) {
 	for _, a := range d.CmdArgs {
 		if a.Key != key {
 			continue
 		}
 		var ts []row.Type
 		for _, v := range a.Vals {
-			t, err := parseType(v)
+			t, err := scriptType(v)
 			if err != nil {
 				return nil, err
 			}
@@ -87,7 +87,7 @@ func argTypes(d *datadriven.TestData, key string) ([]row.Type, error) {
 	return nil, fmt.Errorf("missing %s=", key)
 }
 
-func argInts(d *datadriven.TestData, key string) []int {
+func scriptArgInts(d *datadriven.TestData, key string) []int {
 	for _, a := range d.CmdArgs {
 		if a.Key == key {
 			var out []int
@@ -104,14 +104,14 @@ func argInts(d *datadriven.TestData, key string) []int {
 	return nil
 }
 
-func argInt(d *datadriven.TestData, key string, def int64) int64 {
-	if v := argInts(d, key); len(v) > 0 {
+func scriptArgInt(d *datadriven.TestData, key string, def int64) int64 {
+	if v := scriptArgInts(d, key); len(v) > 0 {
 		return int64(v[0])
 	}
 	return def
 }
 
-func argDur(d *datadriven.TestData, key string) time.Duration {
+func scriptArgDur(d *datadriven.TestData, key string) time.Duration {
 	for _, a := range d.CmdArgs {
 		if a.Key == key {
 			v, err := time.ParseDuration(a.Vals[0])
@@ -124,7 +124,7 @@ func argDur(d *datadriven.TestData, key string) time.Duration {
 	return 0
 }
 
-func argStr(d *datadriven.TestData, key, def string) string {
+func scriptArgStr(d *datadriven.TestData, key, def string) string {
 	for _, a := range d.CmdArgs {
 		if a.Key == key && len(a.Vals) > 0 {
 			return a.Vals[0]
@@ -133,7 +133,7 @@ func argStr(d *datadriven.TestData, key, def string) string {
 	return def
 }
 
-func parseJoinType(s string) (JoinType, error) {
+func scriptJoinType(s string) (JoinType, error) {
 	switch s {
 	case "inner":
 		return InnerJoin, nil
@@ -153,7 +153,7 @@ func parseJoinType(s string) (JoinType, error) {
 
 // condArg parses cond=(op,lcol,rcol): left[lcol] op right[rcol] on
 // integers; NULL is false.
-func condArg(d *datadriven.TestData) JoinCondition {
+func scriptCond(d *datadriven.TestData) JoinCondition {
 	for _, a := range d.CmdArgs {
 		if a.Key != "cond" {
 			continue
@@ -195,15 +195,15 @@ func (s *opScript) run(t *testing.T, d *datadriven.TestData) string {
 func (s *opScript) run1(t *testing.T, d *datadriven.TestData) string {
 	switch d.Cmd {
 	case "join", "ijoin", "wjoin":
-		lt, err := argTypes(d, "left")
+		lt, err := scriptArgTypes(d, "left")
 		if err != nil {
 			return err.Error()
 		}
-		rt, err := argTypes(d, "right")
+		rt, err := scriptArgTypes(d, "right")
 		if err != nil {
 			return err.Error()
 		}
-		jt, err := parseJoinType(argStr(d, "type", "inner"))
+		jt, err := scriptJoinType(scriptArgStr(d, "type", "inner"))
 		if err != nil {
 			return err.Error()
 		}
@@ -213,8 +213,8 @@ func (s *opScript) run1(t *testing.T, d *datadriven.TestData) string {
 			s.out = lt
 		}
 		if d.Cmd == "join" {
-			spec := JoinSpec{Type: jt, LeftTypes: lt, RightTypes: rt, LeftKeys: argInts(d, "lkeys"), RightKeys: argInts(d, "rkeys"),
-				Condition: condArg(d), StateTTL: argDur(d, "ttl"), LeftStateTTL: argDur(d, "lttl"), RightStateTTL: argDur(d, "rttl")}
+			spec := JoinSpec{Type: jt, LeftTypes: lt, RightTypes: rt, LeftKeys: scriptArgInts(d, "lkeys"), RightKeys: scriptArgInts(d, "rkeys"),
+				Condition: scriptCond(d), StateTTL: scriptArgDur(d, "ttl"), LeftStateTTL: scriptArgDur(d, "lttl"), RightStateTTL: scriptArgDur(d, "rttl")}
 			if d.HasArg("nullsafe") {
 				spec.NullSafe = make([]bool, len(spec.LeftKeys))
 				for i := range spec.NullSafe {
@@ -225,29 +225,29 @@ func (s *opScript) run1(t *testing.T, d *datadriven.TestData) string {
 				return RegularJoin(ins[0], ins[1], spec)
 			}
 		} else if d.Cmd == "wjoin" {
-			spec := WindowJoinSpec{Type: jt, LeftTypes: lt, RightTypes: rt, LeftKeys: argInts(d, "lkeys"), RightKeys: argInts(d, "rkeys"),
-				LeftWindowStart: int(argInt(d, "lwstart", 0)), LeftWindowEnd: int(argInt(d, "lwend", 1)),
-				RightWindowStart: int(argInt(d, "rwstart", 0)), RightWindowEnd: int(argInt(d, "rwend", 1)), Condition: condArg(d)}
+			spec := WindowJoinSpec{Type: jt, LeftTypes: lt, RightTypes: rt, LeftKeys: scriptArgInts(d, "lkeys"), RightKeys: scriptArgInts(d, "rkeys"),
+				LeftWindowStart: int(scriptArgInt(d, "lwstart", 0)), LeftWindowEnd: int(scriptArgInt(d, "lwend", 1)),
+				RightWindowStart: int(scriptArgInt(d, "rwstart", 0)), RightWindowEnd: int(scriptArgInt(d, "rwend", 1)), Condition: scriptCond(d)}
 			s.build = func(ins []weir.Stream[row.Row]) (weir.Stream[row.Row], error) {
 				return WindowJoin(ins[0], ins[1], spec)
 			}
 		} else {
-			spec := IntervalJoinSpec{Type: jt, LeftTypes: lt, RightTypes: rt, LeftKeys: argInts(d, "lkeys"), RightKeys: argInts(d, "rkeys"),
-				LeftTime: int(argInt(d, "ltime", 0)), RightTime: int(argInt(d, "rtime", 0)),
-				LowerBound: argDur(d, "lower"), UpperBound: argDur(d, "upper"), ProcTime: d.HasArg("proctime"), Condition: condArg(d)}
+			spec := IntervalJoinSpec{Type: jt, LeftTypes: lt, RightTypes: rt, LeftKeys: scriptArgInts(d, "lkeys"), RightKeys: scriptArgInts(d, "rkeys"),
+				LeftTime: int(scriptArgInt(d, "ltime", 0)), RightTime: int(scriptArgInt(d, "rtime", 0)),
+				LowerBound: scriptArgDur(d, "lower"), UpperBound: scriptArgDur(d, "upper"), ProcTime: d.HasArg("proctime"), Condition: scriptCond(d)}
 			s.build = func(ins []weir.Stream[row.Row]) (weir.Stream[row.Row], error) {
 				return IntervalJoin(ins[0], ins[1], spec)
 			}
 		}
 		return s.start(1, weir.StateHeap, "")
 	case "rank":
-		ts, err := argTypes(d, "types")
+		ts, err := scriptArgTypes(d, "types")
 		if err != nil {
 			return err.Error()
 		}
-		spec := RankSpec{Types: ts, PartitionKeys: argInts(d, "partition"), RankStart: argInt(d, "start", 1), RankEnd: argInt(d, "end", 1),
-			OutputRankNumber: d.HasArg("rownum"), Updating: d.HasArg("updating"), GenerateUpdateBefore: !d.HasArg("noub"), StateTTL: argDur(d, "ttl")}
-		for _, c := range argInts(d, "order") {
+		spec := RankSpec{Types: ts, PartitionKeys: scriptArgInts(d, "partition"), RankStart: scriptArgInt(d, "start", 1), RankEnd: scriptArgInt(d, "end", 1),
+			OutputRankNumber: d.HasArg("rownum"), Updating: d.HasArg("updating"), GenerateUpdateBefore: !d.HasArg("noub"), StateTTL: scriptArgDur(d, "ttl")}
+		for _, c := range scriptArgInts(d, "order") {
 			spec.OrderBy = append(spec.OrderBy, OrderKey{Col: c, Desc: d.HasArg("desc"), NullsLast: d.HasArg("nullslast")})
 		}
 		s.inTypes = [][]row.Type{ts}
@@ -258,13 +258,13 @@ func (s *opScript) run1(t *testing.T, d *datadriven.TestData) string {
 		s.build = func(ins []weir.Stream[row.Row]) (weir.Stream[row.Row], error) { return Rank(ins[0], spec) }
 		return s.start(1, weir.StateHeap, "")
 	case "wrank":
-		ts, err := argTypes(d, "types")
+		ts, err := scriptArgTypes(d, "types")
 		if err != nil {
 			return err.Error()
 		}
-		spec := WindowRankSpec{Types: ts, PartitionKeys: argInts(d, "partition"), WindowStart: int(argInt(d, "wstart", 0)), WindowEnd: int(argInt(d, "wend", 1)),
-			RankStart: argInt(d, "start", 1), RankEnd: argInt(d, "end", 1), OutputRankNumber: d.HasArg("rownum")}
-		for _, c := range argInts(d, "order") {
+		spec := WindowRankSpec{Types: ts, PartitionKeys: scriptArgInts(d, "partition"), WindowStart: int(scriptArgInt(d, "wstart", 0)), WindowEnd: int(scriptArgInt(d, "wend", 1)),
+			RankStart: scriptArgInt(d, "start", 1), RankEnd: scriptArgInt(d, "end", 1), OutputRankNumber: d.HasArg("rownum")}
+		for _, c := range scriptArgInts(d, "order") {
 			spec.OrderBy = append(spec.OrderBy, OrderKey{Col: c, Desc: d.HasArg("desc"), NullsLast: d.HasArg("nullslast")})
 		}
 		s.inTypes = [][]row.Type{ts}
@@ -275,23 +275,23 @@ func (s *opScript) run1(t *testing.T, d *datadriven.TestData) string {
 		s.build = func(ins []weir.Stream[row.Row]) (weir.Stream[row.Row], error) { return WindowRank(ins[0], spec) }
 		return s.start(1, weir.StateHeap, "")
 	case "wdedup":
-		ts, err := argTypes(d, "types")
+		ts, err := scriptArgTypes(d, "types")
 		if err != nil {
 			return err.Error()
 		}
-		spec := WindowDedupSpec{Types: ts, Keys: argInts(d, "keys"), WindowStart: int(argInt(d, "wstart", 0)), WindowEnd: int(argInt(d, "wend", 1)),
-			TimeCol: int(argInt(d, "time", 0)), KeepLast: d.HasArg("last")}
+		spec := WindowDedupSpec{Types: ts, Keys: scriptArgInts(d, "keys"), WindowStart: int(scriptArgInt(d, "wstart", 0)), WindowEnd: int(scriptArgInt(d, "wend", 1)),
+			TimeCol: int(scriptArgInt(d, "time", 0)), KeepLast: d.HasArg("last")}
 		s.inTypes = [][]row.Type{ts}
 		s.out = ts
 		s.build = func(ins []weir.Stream[row.Row]) (weir.Stream[row.Row], error) { return WindowDeduplicate(ins[0], spec) }
 		return s.start(1, weir.StateHeap, "")
 	case "dedup":
-		ts, err := argTypes(d, "types")
+		ts, err := scriptArgTypes(d, "types")
 		if err != nil {
 			return err.Error()
 		}
-		spec := DedupSpec{Types: ts, Keys: argInts(d, "keys"), KeepLast: d.HasArg("last"), RowTime: d.HasArg("rowtime"),
-			TimeCol: int(argInt(d, "rowtime", 0)), GenerateUpdateBefore: d.HasArg("ub"), GenerateInsert: d.HasArg("insert"),
+		spec := DedupSpec{Types: ts, Keys: scriptArgInts(d, "keys"), KeepLast: d.HasArg("last"), RowTime: d.HasArg("rowtime"),
+			TimeCol: int(scriptArgInt(d, "rowtime", 0)), GenerateUpdateBefore: d.HasArg("ub"), GenerateInsert: d.HasArg("insert"),
 			Updating: d.HasArg("updating")}
 		s.inTypes = [][]row.Type{ts}
 		s.out = ts
@@ -309,7 +309,7 @@ func (s *opScript) run1(t *testing.T, d *datadriven.TestData) string {
 			if line = strings.TrimSpace(line); line == "" {
 				continue
 			}
-			r, ts, err := parseRow(line, s.inTypes[i])
+			r, ts, err := scriptRow(line, s.inTypes[i])
 			if err != nil {
 				d.Fatalf(t, "%s: %v", line, err)
 			}
@@ -347,7 +347,7 @@ func (s *opScript) run1(t *testing.T, d *datadriven.TestData) string {
 		if err != nil {
 			return "error: " + err.Error()
 		}
-		return s.start(int(argInt(d, "p", 1)), argStr(d, "backend", weir.StateHeap), snap.Path)
+		return s.start(int(scriptArgInt(d, "p", 1)), scriptArgStr(d, "backend", weir.StateHeap), snap.Path)
 	}
 	d.Fatalf(t, "unknown command %s", d.Cmd)
 	return ""
@@ -412,7 +412,7 @@ func (s *opScript) take() string {
 
 // parseRow parses "+I[1, a, null]" with the given field types; the record
 // timestamp is that of the first TS column, or 0.
-func parseRow(s string, types []row.Type) (row.Row, int64, error) {
+func scriptRow(s string, types []row.Type) (row.Row, int64, error) {
 	if len(s) < 4 || s[2] != '[' || s[len(s)-1] != ']' {
 		return row.Row{}, 0, fmt.Errorf("want KIND[fields]")
 	}

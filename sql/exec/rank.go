@@ -108,12 +108,12 @@ type rankIndexEntry struct {
 }
 
 type rankFn struct {
-	spec     RankSpec
-	codec    *row.Codec
-	keyTypes []row.Type
-	keyCodec *row.Codec
-	index    state.Value[[]rankIndexEntry]
-	data     state.Map[string, []string]
+	spec         RankSpec
+	codec        *row.Codec
+	joinKeyTypes []row.Type
+	keyCodec     *row.Codec
+	index        state.Value[[]rankIndexEntry]
+	data         state.Map[string, []string]
 
 	// per call
 	ctx *weir.KeyedContext[string, row.Row]
@@ -124,11 +124,11 @@ func newRankFn(spec RankSpec) *rankFn {
 	for i, o := range spec.OrderBy {
 		kt[i] = spec.Types[o.Col]
 	}
-	return &rankFn{spec: spec, codec: row.NewCodec(spec.Types), keyTypes: kt, keyCodec: row.NewCodec(kt)}
+	return &rankFn{spec: spec, codec: row.NewCodec(spec.Types), joinKeyTypes: kt, keyCodec: row.NewCodec(kt)}
 }
 
 func (f *rankFn) Open(ctx *weir.KeyedRuntimeContext[string]) error {
-	ttl := ttlOf(f.spec.StateTTL)
+	ttl := joinStateTTL(f.spec.StateTTL)
 	f.index = state.GetValue[string, []rankIndexEntry](ctx.State(), state.Descriptor{Name: "rank-index", TTL: ttl})
 	f.data = state.GetMap[string, string, []string](ctx.State(), state.Descriptor{Name: "rank-data", TTL: ttl})
 	return nil
@@ -156,7 +156,7 @@ func (f *rankFn) compareKeys(a, b []row.Value) int {
 			}
 			return 1
 		}
-		c := row.Compare(a[i], b[i], f.keyTypes[i])
+		c := row.Compare(a[i], b[i], f.joinKeyTypes[i])
 		if o.Desc {
 			c = -c
 		}
@@ -285,7 +285,7 @@ func (f *rankFn) insert(idx []rankIndexEntry, pos int, found bool, key []row.Val
 	return idx
 }
 
-func total(idx []rankIndexEntry) int64 {
+func rankTotal(idx []rankIndexEntry) int64 {
 	var n int64
 	for _, e := range idx {
 		n += e.N
@@ -302,7 +302,7 @@ func (f *rankFn) appendOnly(idx []rankIndexEntry, pos int, found bool, key []row
 		if err != nil {
 			return err
 		}
-		if f.compareKeys(key, worst) >= 0 && total(idx) >= f.spec.RankEnd {
+		if f.compareKeys(key, worst) >= 0 && rankTotal(idx) >= f.spec.RankEnd {
 			return nil
 		}
 	}
@@ -315,7 +315,7 @@ func (f *rankFn) appendOnly(idx []rankIndexEntry, pos int, found bool, key []row
 		f.index.Update(idx)
 		return nil
 	}
-	if total(idx) > f.spec.RankEnd {
+	if rankTotal(idx) > f.spec.RankEnd {
 		last := &idx[len(idx)-1]
 		encs, _ := f.data.Get(last.Key)
 		lastEnc := encs[len(encs)-1]

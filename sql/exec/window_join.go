@@ -51,10 +51,10 @@ func WindowJoin(left, right weir.Stream[row.Row], spec WindowJoinSpec) (weir.Str
 			return weir.Stream[row.Row]{}, fmt.Errorf("sql/exec: window join: key pair %d: %w", i, err)
 		}
 	}
-	if err := checkWindowCols(spec.LeftTypes, spec.LeftWindowStart, spec.LeftWindowEnd); err != nil {
+	if err := checkWindowColumns(spec.LeftTypes, spec.LeftWindowStart, spec.LeftWindowEnd); err != nil {
 		return weir.Stream[row.Row]{}, fmt.Errorf("sql/exec: window join: left %w", err)
 	}
-	if err := checkWindowCols(spec.RightTypes, spec.RightWindowStart, spec.RightWindowEnd); err != nil {
+	if err := checkWindowColumns(spec.RightTypes, spec.RightWindowStart, spec.RightWindowEnd); err != nil {
 		return weir.Stream[row.Row]{}, fmt.Errorf("sql/exec: window join: right %w", err)
 	}
 	// Both sides key by the join keys and the window; the window columns
@@ -96,7 +96,7 @@ func (f *windowJoinFn) add(ctx *wjCtx, in row.Row, types []row.Type, end int, c 
 	if len(in.Fields) != len(types) {
 		return fmt.Errorf("sql/exec: window join: input row has %d fields, want %d", len(in.Fields), len(types))
 	}
-	fire, late, err := windowFire(ctx, in, end)
+	fire, late, err := windowFireTime(ctx, in, end)
 	if err != nil {
 		return fmt.Errorf("sql/exec: window join: %w", err)
 	}
@@ -108,7 +108,7 @@ func (f *windowJoinFn) add(ctx *wjCtx, in row.Row, types []row.Type, end int, c 
 	return nil
 }
 
-func decodeAll(encs []string, c *row.Codec) ([]row.Row, error) {
+func windowJoinDecode(encs []string, c *row.Codec) ([]row.Row, error) {
 	out := make([]row.Row, len(encs))
 	for i, e := range encs {
 		r, _, err := c.Decode([]byte(e))
@@ -122,11 +122,11 @@ func decodeAll(encs []string, c *row.Codec) ([]row.Row, error) {
 
 func (f *windowJoinFn) OnTimer(ctx *wjCtx, _ int64) error {
 	s := &f.spec
-	ls, err := decodeAll(f.lrows.Get(), f.lcodec)
+	ls, err := windowJoinDecode(f.lrows.Get(), f.lcodec)
 	if err != nil {
 		return err
 	}
-	rs, err := decodeAll(f.rrows.Get(), f.rcodec)
+	rs, err := windowJoinDecode(f.rrows.Get(), f.rcodec)
 	if err != nil {
 		return err
 	}

@@ -30,7 +30,7 @@ type WindowRankSpec struct {
 	OutputRankNumber bool
 }
 
-func checkWindowCols(types []row.Type, start, end int) error {
+func checkWindowColumns(types []row.Type, start, end int) error {
 	if start < 0 || start >= len(types) || !types[start].IsTimestamp() {
 		return fmt.Errorf("window_start column %d is not a timestamp column", start)
 	}
@@ -45,7 +45,7 @@ func (s *WindowRankSpec) check() error {
 	if err := rs.check(); err != nil {
 		return fmt.Errorf("sql/exec: window %s", strings.TrimPrefix(err.Error(), "sql/exec: "))
 	}
-	if err := checkWindowCols(s.Types, s.WindowStart, s.WindowEnd); err != nil {
+	if err := checkWindowColumns(s.Types, s.WindowStart, s.WindowEnd); err != nil {
 		return fmt.Errorf("sql/exec: window rank: %w", err)
 	}
 	return nil
@@ -86,7 +86,7 @@ func (f *windowRankFn) Open(ctx *weir.KeyedRuntimeContext[string]) error {
 
 // windowFire returns the time the row's window fires (end - 1) and
 // whether the window has already fired.
-func windowFire(ctx *weir.KeyedContext[string, row.Row], r row.Row, end int) (int64, bool, error) {
+func windowFireTime(ctx *weir.KeyedContext[string, row.Row], r row.Row, end int) (int64, bool, error) {
 	e := r.Fields[end]
 	if e.IsNull() {
 		return 0, false, errors.New("NULL window_end")
@@ -102,7 +102,7 @@ func (f *windowRankFn) ProcessElement(ctx *weir.KeyedContext[string, row.Row], i
 	if len(in.Fields) != len(f.spec.Types) {
 		return fmt.Errorf("sql/exec: window rank: input row has %d fields, want %d", len(in.Fields), len(f.spec.Types))
 	}
-	fire, late, err := windowFire(ctx, in, f.spec.WindowEnd)
+	fire, late, err := windowFireTime(ctx, in, f.spec.WindowEnd)
 	if err != nil {
 		return fmt.Errorf("sql/exec: window rank: %w", err)
 	}
@@ -176,7 +176,7 @@ type WindowDedupSpec struct {
 // times), and emits it as +I when the watermark reaches the window's
 // end - 1 ms. Late rows are dropped. Input and output are append-only.
 func WindowDeduplicate(in weir.Stream[row.Row], spec WindowDedupSpec) (weir.Stream[row.Row], error) {
-	if err := checkWindowCols(spec.Types, spec.WindowStart, spec.WindowEnd); err != nil {
+	if err := checkWindowColumns(spec.Types, spec.WindowStart, spec.WindowEnd); err != nil {
 		return weir.Stream[row.Row]{}, fmt.Errorf("sql/exec: window deduplicate: %w", err)
 	}
 	for _, c := range spec.Keys {
@@ -210,7 +210,7 @@ func (f *windowDedupFn) ProcessElement(ctx *weir.KeyedContext[string, row.Row], 
 	if len(in.Fields) != len(f.spec.Types) {
 		return fmt.Errorf("sql/exec: window deduplicate: input row has %d fields, want %d", len(in.Fields), len(f.spec.Types))
 	}
-	fire, late, err := windowFire(ctx, in, f.spec.WindowEnd)
+	fire, late, err := windowFireTime(ctx, in, f.spec.WindowEnd)
 	if err != nil {
 		return fmt.Errorf("sql/exec: window deduplicate: %w", err)
 	}
