@@ -57,7 +57,7 @@ func (s *IntervalJoinSpec) check() error {
 		if l < 0 || l >= len(s.LeftTypes) || r < 0 || r >= len(s.RightTypes) {
 			return fmt.Errorf("sql/exec: interval join: key pair %d (%d, %d) out of range", i, l, r)
 		}
-		if err := checkKeyTypes(s.LeftTypes[l], s.RightTypes[r]); err != nil {
+		if err := checkJoinKeyTypes(s.LeftTypes[l], s.RightTypes[r]); err != nil {
 			return fmt.Errorf("sql/exec: interval join: key pair %d: %w", i, err)
 		}
 	}

@@ -94,7 +94,7 @@ func (s *JoinSpec) check() error {
 		if l < 0 || l >= len(s.LeftTypes) || r < 0 || r >= len(s.RightTypes) {
 			return fmt.Errorf("sql/exec: join: key pair %d (%d, %d) out of range of %d left and %d right columns", i, l, r, len(s.LeftTypes), len(s.RightTypes))
 		}
-		if err := checkKeyTypes(s.LeftTypes[l], s.RightTypes[r]); err != nil {
+		if err := checkJoinKeyTypes(s.LeftTypes[l], s.RightTypes[r]); err != nil {
 			return fmt.Errorf("sql/exec: join: key pair %d: %w", i, err)
 		}
 	}
@@ -109,7 +109,7 @@ func (s *JoinSpec) check() error {
 
 // checkKeyTypes requires the two sides of an equi-key to encode equal
 // values to equal bytes: the same root type (the planner casts otherwise).
-func checkKeyTypes(l, r row.Type) error {
+func checkJoinKeyTypes(l, r row.Type) error {
 	if !l.WithNullable(true).Equal(r.WithNullable(true)) {
 		if l.Root == r.Root && (l.IsString() || l.IsBinary() || l.IsTimestamp()) {
 			return nil

@@ -47,7 +47,7 @@ func WindowJoin(left, right weir.Stream[row.Row], spec WindowJoinSpec) (weir.Str
 		if l < 0 || l >= len(spec.LeftTypes) || r < 0 || r >= len(spec.RightTypes) {
 			return weir.Stream[row.Row]{}, fmt.Errorf("sql/exec: window join: key pair %d (%d, %d) out of range", i, l, r)
 		}
-		if err := checkKeyTypes(spec.LeftTypes[l], spec.RightTypes[r]); err != nil {
+		if err := checkJoinKeyTypes(spec.LeftTypes[l], spec.RightTypes[r]); err != nil {
 			return weir.Stream[row.Row]{}, fmt.Errorf("sql/exec: window join: key pair %d: %w", i, err)
 		}
 	}
