@@ -1,254 +1,164 @@
 package exec
 
 import (
-	"encoding/binary"
+	"errors"
 	"fmt"
+	"slices"
 	"time"
-	"unsafe"
 
 	"github.com/weirstream/weir"
 	"github.com/weirstream/weir/row"
 	"github.com/weirstream/weir/state"
 )
 
-// DedupSpec describes a deduplication: ROW_NUMBER() OVER (PARTITION BY
-// keys ORDER BY time [DESC]) followed by WHERE rn = 1 (Flink's
-// StreamExecDeduplicate). The input must be append-only.
-type DedupSpec struct {
-	// InputTypes are the types of the input columns; the output has the
-	// same columns.
-	InputTypes []row.Type
-	// Keys are the PARTITION BY columns.
-	Keys []int
-	// KeepLast keeps the last row per key (ORDER BY time DESC); otherwise
-	// the first (ORDER BY time ASC).
-	KeepLast bool
-	// TimeCol is the ORDER BY column: a rowtime attribute, or ProcTime for
-	// the processing-time order (arrival order).
-	TimeCol int
-	// GenerateUpdateBefore makes a replaced row emit -U before the +U of
-	// its successor.
-	GenerateUpdateBefore bool
-	// StateTTL is table.exec.state.ttl (0 = never expire).
-	StateTTL time.Duration
-	// UID and Name identify the operator (default name "Deduplicate").
-	UID, Name string
+// OrderKey is one ORDER BY item of a ranking: a column, its direction and
+// where NULLs go. Flink's default is NULLS FIRST for ASC and NULLS LAST
+// for DESC; the planner fills NullsLast accordingly.
+type OrderKey struct {
+	Col       int
+	Desc      bool
+	NullsLast bool
 }
 
-func (s DedupSpec) check() error {
-	if err := checkKeys(s.InputTypes, s.Keys, "partition key"); err != nil {
-		return err
-	}
-	if s.TimeCol != ProcTime {
-		if s.TimeCol < 0 || s.TimeCol >= len(s.InputTypes) || !s.InputTypes[s.TimeCol].IsTimestamp() {
-			return fmt.Errorf("sql/exec: deduplication orders by a time attribute; column %d is not TIMESTAMP(3) or TIMESTAMP_LTZ(3)", s.TimeCol)
-		}
-	}
-	return nil
-}
-
-// Deduplicate keeps the first or last row per key, as Flink's
-// (Proc|Row)TimeDeduplicateFunction:
-//
-//   - first row on processing time: the first row of a key is emitted as
-//     +I, later ones are dropped (an append-only result);
-//   - last row on processing time: each row replaces the previous one:
-//     +I for a key's first row, then -U(previous) (with
-//     GenerateUpdateBefore) and +U(new);
-//   - on event time, a row replaces the kept one when its rowtime is
-//     smaller (first row) or not smaller (last row) than the kept row's,
-//     emitting +I or -U/+U likewise; other rows are dropped.
-func Deduplicate(in weir.Stream[row.Row], spec DedupSpec) (weir.Stream[row.Row], error) {
-	if err := spec.check(); err != nil {
-		return weir.Stream[row.Row]{}, err
-	}
-	ks := weir.KeyBy(in, keySelector(spec.InputTypes, spec.Keys))
-	out := weir.ProcessKeyed[string, row.Row, row.Row](ks, &dedupFn{spec: spec}).DefaultName("Deduplicate")
-	if spec.Name != "" {
-		out = out.Name(spec.Name)
-	}
-	if spec.UID != "" {
-		out = out.UID(spec.UID)
-	}
-	return out, nil
-}
-
-// dedupFn keeps per key the kept row, encoded with row.Codec (for first
-// row on processing time only its presence matters: an empty row).
-type dedupFn struct {
-	spec  DedupSpec
-	codec *row.Codec
-	kept  state.Value[string]
-	buf   []byte
-}
-
-func (f *dedupFn) Open(ctx *weir.KeyedRuntimeContext[string]) error {
-	f.codec = row.NewCodec(f.spec.InputTypes)
-	f.kept = state.GetValue[string, string](ctx.State(), state.Descriptor{Name: "dedup", TTL: stateTTL(f.spec.StateTTL)})
-	return nil
-}
-
-func (f *dedupFn) ProcessElement(ctx *weir.KeyedContext[string, row.Row], in row.Row) error {
-	if in.Kind != row.Insert {
-		return fmt.Errorf("sql/exec: Deduplicate takes an append-only input, got a %v row", in.Kind)
-	}
-	enc, has := f.kept.Value()
-	if !f.spec.KeepLast && f.spec.TimeCol == ProcTime {
-		if has {
-			return nil
-		}
-		f.kept.Update("")
-		ctx.Collect(in.WithKind(row.Insert))
-		return nil
-	}
-	var prev row.Row
-	if has {
-		var err error
-		if prev, _, err = f.codec.Decode(unsafe.Slice(unsafe.StringData(enc), len(enc))); err != nil {
-			return err
-		}
-		if f.spec.TimeCol != ProcTime {
-			pt, ct := prev.Fields[f.spec.TimeCol], in.Fields[f.spec.TimeCol]
-			if ct.IsNull() || pt.IsNull() {
-				return fmt.Errorf("sql/exec: the rowtime column %d is NULL", f.spec.TimeCol)
-			}
-			c := row.Compare(ct, pt, f.spec.InputTypes[f.spec.TimeCol])
-			if f.spec.KeepLast && c < 0 || !f.spec.KeepLast && c >= 0 {
-				return nil // not a better row
-			}
-		}
-	}
-	f.buf = f.codec.Append(f.buf[:0], in.WithKind(row.Insert))
-	f.kept.Update(string(f.buf))
-	if !has {
-		ctx.Collect(in.WithKind(row.Insert))
-		return nil
-	}
-	if f.spec.GenerateUpdateBefore {
-		ctx.Collect(prev.WithKind(row.UpdateBefore))
-	}
-	ctx.Collect(in.WithKind(row.UpdateAfter))
-	return nil
-}
-
-// SortKey is one ORDER BY column of a Top-N.
-type SortKey struct {
-	Col  int
-	Desc bool
-	// NullsFirst puts NULLs first (Flink's default: NULLS FIRST for ASC,
-	// NULLS LAST for DESC; the planner sets it).
-	NullsFirst bool
-}
-
-// TopNSpec describes an append-only Top-N: ROW_NUMBER() OVER (PARTITION BY
-// keys ORDER BY sort keys) with WHERE rn <= N (Flink's
-// AppendOnlyTopNFunction). The input must be append-only.
-type TopNSpec struct {
-	// InputTypes are the types of the input columns.
-	InputTypes []row.Type
-	// PartitionKeys are the PARTITION BY columns (empty: one partition).
+// RankSpec configures Rank: ROW_NUMBER() OVER (PARTITION BY
+// PartitionKeys ORDER BY OrderBy) with RankStart <= rn <= RankEnd.
+type RankSpec struct {
+	// Types are the input's field types.
+	Types []row.Type
+	// PartitionKeys are the PARTITION BY columns (may be empty: one
+	// partition).
 	PartitionKeys []int
-	// SortKeys are the ORDER BY columns.
-	SortKeys []SortKey
-	// N is the number of rows kept per partition (rn <= N).
-	N int
-	// OutputRank appends the row number (BIGINT NOT NULL) to the output
-	// rows; without it the output has the input columns.
-	OutputRank bool
-	// GenerateUpdateBefore makes a change of a ranked row emit -U before
-	// +U (with OutputRank).
+	// OrderBy are the sort keys; at least one.
+	OrderBy []OrderKey
+	// RankStart and RankEnd are the kept row numbers, 1-based and
+	// inclusive (WHERE rn <= N is 1..N).
+	RankStart, RankEnd int64
+	// OutputRankNumber appends the row number (BIGINT) as the last column.
+	OutputRankNumber bool
+	// Updating says the input is a changelog with retractions; Rank then
+	// keeps every row (Flink's RetractableTopNFunction) instead of only
+	// the top RankEnd (AppendOnlyTopNFunction).
+	Updating bool
+	// GenerateUpdateBefore emits -U before each +U (the planner turns it
+	// off when the consumer does not need update-before messages).
 	GenerateUpdateBefore bool
-	// StateTTL is table.exec.state.ttl (0 = never expire).
+	// StateTTL is table.exec.state.ttl (0 = keep forever). With a TTL, a
+	// retraction of a row no longer in state is ignored; without, it
+	// fails the job (Flink's lenient and strict handling).
 	StateTTL time.Duration
-	// UID and Name identify the operator (default name "TopN").
-	UID, Name string
 }
 
-// OutputTypes returns the output column types.
-func (s TopNSpec) OutputTypes() ([]row.Type, error) {
-	if err := s.check(); err != nil {
-		return nil, err
+func (s *RankSpec) check() error {
+	if len(s.OrderBy) == 0 {
+		return errors.New("sql/exec: rank: no ORDER BY keys")
 	}
-	out := append([]row.Type(nil), s.InputTypes...)
-	if s.OutputRank {
-		out = append(out, row.BigInt().NotNull())
-	}
-	return out, nil
-}
-
-func (s TopNSpec) check() error {
-	if err := checkKeys(s.InputTypes, s.PartitionKeys, "partition key"); err != nil {
-		return err
-	}
-	if len(s.SortKeys) == 0 {
-		return fmt.Errorf("sql/exec: a Top-N needs ORDER BY columns")
-	}
-	for _, k := range s.SortKeys {
-		if k.Col < 0 || k.Col >= len(s.InputTypes) {
-			return fmt.Errorf("sql/exec: sort column %d out of range (%d input columns)", k.Col, len(s.InputTypes))
+	for _, c := range s.PartitionKeys {
+		if c < 0 || c >= len(s.Types) {
+			return fmt.Errorf("sql/exec: rank: partition column %d out of range of %d columns", c, len(s.Types))
 		}
 	}
-	if s.N <= 0 {
-		return fmt.Errorf("sql/exec: a Top-N needs a positive N, got %d", s.N)
+	for _, o := range s.OrderBy {
+		if o.Col < 0 || o.Col >= len(s.Types) {
+			return fmt.Errorf("sql/exec: rank: order column %d out of range of %d columns", o.Col, len(s.Types))
+		}
+	}
+	if s.RankStart < 1 || s.RankEnd < s.RankStart {
+		return fmt.Errorf("sql/exec: rank: bad rank range %d..%d", s.RankStart, s.RankEnd)
+	}
+	if s.StateTTL < 0 {
+		return errors.New("sql/exec: rank: negative state TTL")
 	}
 	return nil
 }
 
-// TopN keeps the first N rows per partition in sort order. Rows that tie
-// on the sort keys rank in arrival order. Without OutputRank, a row
-// entering the top N is emitted as +I and the row it pushes out as -D;
-// with OutputRank every rank whose row changed is updated: -U (with
-// GenerateUpdateBefore) and +U of the row now at that rank, +I for a rank
-// filled for the first time.
-func TopN(in weir.Stream[row.Row], spec TopNSpec) (weir.Stream[row.Row], error) {
+// Rank keeps, per partition, the rows whose ROW_NUMBER() is in
+// RankStart..RankEnd, as Flink's streaming Top-N does. Rows with equal sort
+// keys are numbered in arrival order (an earlier row ranks first).
+//
+// Append-only input (AppendOnlyTopNFunction): a row entering the top N is
+// emitted +I; a row pushed out is emitted -D before it. With the row
+// number column, a row entering moves the rows behind it: each rank whose
+// row changes is updated in place (-U of the old row at that rank, +U of
+// the new one), the first rank that did not exist before gets +I, and the
+// row pushed beyond RankEnd is not retracted (its rank was taken over). Rows
+// beyond RankEnd are not kept.
+//
+// Updating input (RetractableTopNFunction): all rows are kept; accumulating
+// rows are handled as above, and a retraction of a row in the top N
+// removes it (-D, or with row numbers -U/+U for each rank that moves up and
+// -D of the last rank) and brings in the next row beyond RankEnd (+I).
+func Rank(in weir.Stream[row.Row], spec RankSpec) (weir.Stream[row.Row], error) {
 	if err := spec.check(); err != nil {
 		return weir.Stream[row.Row]{}, err
 	}
-	ks := weir.KeyBy(in, keySelector(spec.InputTypes, spec.PartitionKeys))
-	out := weir.ProcessKeyed[string, row.Row, row.Row](ks, &topNFn{spec: spec}).DefaultName("TopN")
-	if spec.Name != "" {
-		out = out.Name(spec.Name)
+	fn := newRankFn(spec)
+	name := "AppendOnlyTopN"
+	if spec.Updating {
+		name = "RetractableTopN"
 	}
-	if spec.UID != "" {
-		out = out.UID(spec.UID)
-	}
-	return out, nil
+	ks := weir.KeyBy(in, joinKeySelector(spec.PartitionKeys, spec.Types))
+	return weir.ProcessKeyed[string, row.Row, row.Row](ks, fn).DefaultName(name), nil
 }
 
-// topNFn keeps per partition the sorted top rows, encoded: a count, then
-// the rows with row.Codec.
-type topNFn struct {
-	spec  TopNSpec
-	codec *row.Codec
-	rows  state.Value[string]
-	buf   []byte
+// rankIndexEntry is one distinct sort key of a partition: its encoding and
+// how many rows have it. A partition's entries are kept sorted.
+type rankIndexEntry struct {
+	Key string
+	N   int64
 }
 
-func (f *topNFn) Open(ctx *weir.KeyedRuntimeContext[string]) error {
-	f.codec = row.NewCodec(f.spec.InputTypes)
-	f.rows = state.GetValue[string, string](ctx.State(), state.Descriptor{Name: "topn", TTL: stateTTL(f.spec.StateTTL)})
+type rankFn struct {
+	spec         RankSpec
+	codec        *row.Codec
+	joinKeyTypes []row.Type
+	keyCodec     *row.Codec
+	index        state.Value[[]rankIndexEntry]
+	data         state.Map[string, []string]
+
+	// per call
+	ctx *weir.KeyedContext[string, row.Row]
+}
+
+func newRankFn(spec RankSpec) *rankFn {
+	kt := make([]row.Type, len(spec.OrderBy))
+	for i, o := range spec.OrderBy {
+		kt[i] = spec.Types[o.Col]
+	}
+	return &rankFn{spec: spec, codec: row.NewCodec(spec.Types), joinKeyTypes: kt, keyCodec: row.NewCodec(kt)}
+}
+
+func (f *rankFn) Open(ctx *weir.KeyedRuntimeContext[string]) error {
+	ttl := joinStateTTL(f.spec.StateTTL)
+	f.index = state.GetValue[string, []rankIndexEntry](ctx.State(), state.Descriptor{Name: "rank-index", TTL: ttl})
+	f.data = state.GetMap[string, string, []string](ctx.State(), state.Descriptor{Name: "rank-data", TTL: ttl})
 	return nil
 }
 
-// compare orders rows by the sort keys.
-func (f *topNFn) compare(a, b row.Row) int {
-	for _, k := range f.spec.SortKeys {
-		x, y := a.Fields[k.Col], b.Fields[k.Col]
-		var c int
+// sortKey extracts the sort key of r.
+func (f *rankFn) sortKey(r row.Row) []row.Value {
+	k := make([]row.Value, len(f.spec.OrderBy))
+	for i, o := range f.spec.OrderBy {
+		k[i] = r.Fields[o.Col]
+	}
+	return k
+}
+
+// compareKeys orders two sort keys by the ORDER BY items.
+func (f *rankFn) compareKeys(a, b []row.Value) int {
+	for i, o := range f.spec.OrderBy {
+		an, bn := a[i].IsNull(), b[i].IsNull()
 		switch {
-		case x.IsNull() && y.IsNull():
-			c = 0
-		case x.IsNull() || y.IsNull():
-			// NULL placement does not flip with DESC.
-			if x.IsNull() == k.NullsFirst {
+		case an && bn:
+			continue
+		case an || bn:
+			if an == !o.NullsLast {
 				return -1
 			}
 			return 1
-		default:
-			c = row.Compare(x, y, f.spec.InputTypes[k.Col])
-			if k.Desc {
-				c = -c
-			}
+		}
+		c := row.Compare(a[i], b[i], f.joinKeyTypes[i])
+		if o.Desc {
+			c = -c
 		}
 		if c != 0 {
 			return c
@@ -257,83 +167,410 @@ func (f *topNFn) compare(a, b row.Row) int {
 	return 0
 }
 
-func (f *topNFn) load() ([]row.Row, error) {
-	enc, ok := f.rows.Value()
-	if !ok {
-		return nil, nil
+func (f *rankFn) decodeKey(enc string) ([]row.Value, error) {
+	r, _, err := f.keyCodec.Decode([]byte(enc))
+	if err != nil {
+		return nil, fmt.Errorf("sql/exec: rank: state: %w", err)
 	}
-	b := unsafe.Slice(unsafe.StringData(enc), len(enc))
-	n, k := binary.Uvarint(b)
-	if k <= 0 || n > uint64(len(b)) {
-		return nil, corrupt("top-n size")
-	}
-	b = b[k:]
-	rows := make([]row.Row, 0, n+1)
-	for range n {
-		r, m, err := f.codec.Decode(b)
-		if err != nil {
-			return nil, err
-		}
-		rows = append(rows, r)
-		b = b[m:]
-	}
-	return rows, nil
+	return r.Fields, nil
 }
 
-func (f *topNFn) ProcessElement(ctx *weir.KeyedContext[string, row.Row], in row.Row) error {
-	if in.Kind != row.Insert {
-		return fmt.Errorf("sql/exec: the append-only TopN takes an append-only input, got a %v row", in.Kind)
+// find returns the position of key in idx and whether it is there (else
+// the position it would be inserted at), decoding only the probed keys.
+func (f *rankFn) find(idx []rankIndexEntry, key []row.Value) (int, bool, error) {
+	var derr error
+	i, found := slices.BinarySearchFunc(idx, key, func(e rankIndexEntry, k []row.Value) int {
+		v, err := f.decodeKey(e.Key)
+		if err != nil {
+			derr = err
+			return 0
+		}
+		return f.compareKeys(v, k)
+	})
+	return i, found, derr
+}
+
+func (f *rankFn) rows(key string) ([]row.Row, error) {
+	encs, _ := f.data.Get(key)
+	out := make([]row.Row, len(encs))
+	for i, e := range encs {
+		r, _, err := f.codec.Decode([]byte(e))
+		if err != nil {
+			return nil, fmt.Errorf("sql/exec: rank: state: %w", err)
+		}
+		out[i] = r
 	}
-	rows, err := f.load()
+	return out, nil
+}
+
+func (f *rankFn) inRange(rank int64) bool { return rank >= f.spec.RankStart && rank <= f.spec.RankEnd }
+func (f *rankFn) inEnd(rank int64) bool   { return rank <= f.spec.RankEnd }
+
+func (f *rankFn) emit(r row.Row, k row.Kind, rank int64) {
+	fields := r.Fields
+	if f.spec.OutputRankNumber {
+		fields = make([]row.Value, len(r.Fields)+1)
+		copy(fields, r.Fields)
+		fields[len(r.Fields)] = row.Int(rank)
+	}
+	f.ctx.Collect(row.Row{Kind: k, Fields: fields})
+}
+
+// The collect helpers of Flink's AbstractTopNFunction: with a rank, only
+// ranks in the range are emitted.
+func (f *rankFn) collectInsert(r row.Row, rank int64) {
+	if f.inRange(rank) {
+		f.emit(r, row.Insert, rank)
+	}
+}
+
+func (f *rankFn) collectDelete(r row.Row, rank int64) {
+	if f.inRange(rank) {
+		f.emit(r, row.Delete, rank)
+	}
+}
+
+func (f *rankFn) collectUpdateBefore(r row.Row, rank int64) {
+	if f.spec.GenerateUpdateBefore && f.inRange(rank) {
+		f.emit(r, row.UpdateBefore, rank)
+	}
+}
+
+func (f *rankFn) collectUpdateAfter(r row.Row, rank int64) {
+	if f.inRange(rank) {
+		f.emit(r, row.UpdateAfter, rank)
+	}
+}
+
+func (f *rankFn) withRowNumber() bool { return f.spec.OutputRankNumber || f.spec.RankStart > 1 }
+
+func (f *rankFn) ProcessElement(ctx *weir.KeyedContext[string, row.Row], in row.Row) error {
+	if len(in.Fields) != len(f.spec.Types) {
+		return fmt.Errorf("sql/exec: rank: input row has %d fields, want %d", len(in.Fields), len(f.spec.Types))
+	}
+	f.ctx = ctx
+	defer func() { f.ctx = nil }()
+	idx, _ := f.index.Value()
+	key := f.sortKey(in)
+	pos, found, err := f.find(idx, key)
 	if err != nil {
 		return err
 	}
-	n := f.spec.N
-	if len(rows) >= n && f.compare(in, rows[len(rows)-1]) >= 0 {
-		return nil // not in the top N
+	kind := in.Kind
+	in = in.WithKind(row.Insert)
+	switch {
+	case !f.spec.Updating && !kind.IsAccumulate():
+		return fmt.Errorf("sql/exec: rank: a %s row on an append-only Top-N input", kind)
+	case !f.spec.Updating:
+		return f.appendOnly(idx, pos, found, key, in)
+	case kind.IsAccumulate():
+		return f.accumulate(idx, pos, found, key, in)
 	}
-	pos := len(rows)
-	for pos > 0 && f.compare(in, rows[pos-1]) < 0 {
-		pos--
-	}
-	old := rows
-	rows = make([]row.Row, 0, len(old)+1)
-	rows = append(rows, old[:pos]...)
-	rows = append(rows, in.Clone().WithKind(row.Insert))
-	rows = append(rows, old[pos:]...)
-	var evicted *row.Row
-	if len(rows) > n {
-		evicted = &rows[n]
-		rows = rows[:n]
-	}
-	f.buf = binary.AppendUvarint(f.buf[:0], uint64(len(rows)))
-	for _, r := range rows {
-		f.buf = f.codec.Append(f.buf, r)
-	}
-	f.rows.Update(string(f.buf))
+	return f.retract(idx, pos, found, in, kind)
+}
 
-	if !f.spec.OutputRank {
-		ctx.Collect(rows[pos])
-		if evicted != nil {
-			ctx.Collect(evicted.WithKind(row.Delete))
+// insert adds in (sort key key) to the partition at pos and returns the
+// updated index.
+func (f *rankFn) insert(idx []rankIndexEntry, pos int, found bool, key []row.Value, in row.Row) []rankIndexEntry {
+	enc := string(f.codec.Append(nil, in))
+	if found {
+		idx[pos].N++
+		rows, _ := f.data.Get(idx[pos].Key)
+		f.data.Put(idx[pos].Key, append(rows, enc))
+		return idx
+	}
+	k := string(f.keyCodec.Append(nil, row.Row{Fields: key}))
+	idx = slices.Insert(idx, pos, rankIndexEntry{Key: k, N: 1})
+	f.data.Put(k, []string{enc})
+	return idx
+}
+
+func rankTotal(idx []rankIndexEntry) int64 {
+	var n int64
+	for _, e := range idx {
+		n += e.N
+	}
+	return n
+}
+
+// appendOnly is AppendOnlyTopNFunction.processElement.
+func (f *rankFn) appendOnly(idx []rankIndexEntry, pos int, found bool, key []row.Value, in row.Row) error {
+	// Is the sort key within the buffer's range? A key equal to the worst
+	// one only gets in while the buffer is not full (earlier rows win).
+	if len(idx) > 0 {
+		worst, err := f.decodeKey(idx[len(idx)-1].Key)
+		if err != nil {
+			return err
 		}
+		if f.compareKeys(key, worst) >= 0 && rankTotal(idx) >= f.spec.RankEnd {
+			return nil
+		}
+	}
+	idx = f.insert(idx, pos, found, key, in)
+	if f.withRowNumber() {
+		idx, err := f.emitWithRowNumber(idx, pos, in, true)
+		if err != nil {
+			return err
+		}
+		f.index.Update(idx)
 		return nil
 	}
-	for i := pos; i < len(rows); i++ {
-		if i < len(old) {
-			if f.spec.GenerateUpdateBefore {
-				ctx.Collect(withRank(old[i], row.UpdateBefore, i+1))
-			}
-			ctx.Collect(withRank(rows[i], row.UpdateAfter, i+1))
+	if rankTotal(idx) > f.spec.RankEnd {
+		last := &idx[len(idx)-1]
+		encs, _ := f.data.Get(last.Key)
+		lastEnc := encs[len(encs)-1]
+		if len(encs) <= 1 {
+			f.data.Remove(last.Key)
+			idx = idx[:len(idx)-1]
 		} else {
-			ctx.Collect(withRank(rows[i], row.Insert, i+1))
+			f.data.Put(last.Key, encs[:len(encs)-1])
+			last.N--
 		}
+		if lastEnc == string(f.codec.Append(nil, in)) {
+			// The row pushed out is (equal to) the new one: no change.
+			f.index.Update(idx)
+			return nil
+		}
+		evicted, _, err := f.codec.Decode([]byte(lastEnc))
+		if err != nil {
+			return fmt.Errorf("sql/exec: rank: state: %w", err)
+		}
+		f.ctx.Collect(f.plain(evicted, row.Delete))
+		f.ctx.Collect(f.plain(in, row.Insert))
+	} else {
+		f.ctx.Collect(f.plain(in, row.Insert))
 	}
+	f.index.Update(idx)
 	return nil
 }
 
-func withRank(r row.Row, k row.Kind, rank int) row.Row {
-	f := make([]row.Value, len(r.Fields), len(r.Fields)+1)
-	copy(f, r.Fields)
-	return row.Row{Kind: k, Fields: append(f, row.Int(int64(rank)))}
+func (f *rankFn) plain(r row.Row, k row.Kind) row.Row { return r.WithKind(k) }
+
+// emitWithRowNumber emits the changes an accumulated row at sort key
+// position pos causes to the row numbers (the walk of Flink's
+// processElementWithRowNumber / emitRecordsWithRowNumber). The index
+// already counts the row. With prune (append-only), sort keys the walk
+// did not reach are beyond RankEnd and are dropped from state.
+func (f *rankFn) emitWithRowNumber(idx []rankIndexEntry, pos int, in row.Row, prune bool) ([]rankIndexEntry, error) {
+	var rank int64
+	var cur row.Row
+	foundKey := false
+	i := 0
+	for ; i < len(idx) && f.inEnd(rank); i++ {
+		e := idx[i]
+		switch {
+		case !foundKey && i == pos:
+			rank += e.N
+			cur = in
+			foundKey = true
+		case foundKey:
+			rows, err := f.rows(e.Key)
+			if err != nil {
+				return nil, err
+			}
+			for j := 0; j < len(rows) && f.inEnd(rank); j++ {
+				prev := rows[j]
+				f.collectUpdateBefore(prev, rank)
+				f.collectUpdateAfter(cur, rank)
+				cur = prev
+				rank++
+			}
+		default:
+			rank += e.N
+		}
+	}
+	if f.inEnd(rank) {
+		f.collectInsert(cur, rank)
+	}
+	if prune {
+		for _, e := range idx[i:] {
+			f.data.Remove(e.Key)
+		}
+		idx = idx[:i]
+	}
+	return idx, nil
+}
+
+// accumulate is RetractableTopNFunction.processElement for +I/+U.
+func (f *rankFn) accumulate(idx []rankIndexEntry, pos int, found bool, key []row.Value, in row.Row) error {
+	idx = f.insert(idx, pos, found, key, in)
+	if f.withRowNumber() {
+		idx, err := f.emitWithRowNumber(idx, pos, in, false)
+		if err != nil {
+			return err
+		}
+		f.index.Update(idx)
+		return nil
+	}
+	// emitRecordsWithoutRowNumber
+	var rank int64
+	foundKey := false
+	var toDelete *row.Row
+	collect := false
+	for i := 0; i < len(idx) && f.inEnd(rank); i++ {
+		e := idx[i]
+		switch {
+		case !foundKey && i == pos:
+			rank += e.N
+			collect = f.inRange(rank)
+			foundKey = true
+		case foundKey:
+			last := rank + e.N
+			if f.inEnd(last) {
+				rank = last
+				continue
+			}
+			rows, err := f.rows(e.Key)
+			if err != nil {
+				return err
+			}
+			d := rows[f.spec.RankEnd-rank]
+			toDelete = &d
+			i = len(idx) // break
+		default:
+			rank += e.N
+		}
+	}
+	if toDelete != nil {
+		f.ctx.Collect(f.plain(*toDelete, row.Delete))
+	}
+	if collect {
+		f.ctx.Collect(f.plain(in, row.Insert))
+	}
+	f.index.Update(idx)
+	return nil
+}
+
+// retract is RetractableTopNFunction.processElement for -U/-D.
+func (f *rankFn) retract(idx []rankIndexEntry, pos int, found bool, in row.Row, kind row.Kind) error {
+	if !found {
+		if f.spec.StateTTL > 0 {
+			return nil
+		}
+		return fmt.Errorf("sql/exec: rank: retraction of a row not in state: %s", row.FormatRow(in.WithKind(kind), f.spec.Types))
+	}
+	inEnc := string(f.codec.Append(nil, in))
+	removed := false
+	// removeOwn drops the retracted row from its sort key's list.
+	removeOwn := func() {
+		encs, _ := f.data.Get(idx[pos].Key)
+		if j := slices.Index(encs, inEnc); j >= 0 {
+			encs = slices.Delete(encs, j, j+1)
+			removed = true
+		}
+		if len(encs) == 0 {
+			f.data.Remove(idx[pos].Key)
+		} else {
+			f.data.Put(idx[pos].Key, encs)
+		}
+	}
+	if f.withRowNumber() {
+		var rank int64
+		var prev row.Row
+		foundRow := false
+		for i := 0; i < len(idx) && f.inEnd(rank); i++ {
+			e := idx[i]
+			switch {
+			case !foundRow && i == pos:
+				rows, err := f.rows(e.Key)
+				if err != nil {
+					return err
+				}
+				encs, _ := f.data.Get(e.Key)
+				for j := 0; j < len(rows) && f.inEnd(rank); j++ {
+					switch {
+					case !foundRow && encs[j] == inEnc:
+						prev = rows[j]
+						foundRow = true
+					case foundRow:
+						f.collectUpdateBefore(prev, rank)
+						f.collectUpdateAfter(rows[j], rank)
+						prev = rows[j]
+					}
+					rank++
+				}
+				if foundRow {
+					removeOwn()
+				}
+			case foundRow:
+				rows, err := f.rows(e.Key)
+				if err != nil {
+					return err
+				}
+				for j := 0; j < len(rows) && f.inEnd(rank); j++ {
+					f.collectUpdateBefore(prev, rank)
+					f.collectUpdateAfter(rows[j], rank)
+					prev = rows[j]
+					rank++
+				}
+			default:
+				rank += e.N
+			}
+		}
+		if f.inEnd(rank) && foundRow {
+			f.collectDelete(prev, rank)
+		}
+	} else {
+		next := int64(1)
+		foundRow := false
+		for i := 0; i < len(idx) && f.inEnd(next); i++ {
+			e := idx[i]
+			switch {
+			case !foundRow && i == pos:
+				rows, err := f.rows(e.Key)
+				if err != nil {
+					return err
+				}
+				encs, _ := f.data.Get(e.Key)
+				for j := 0; j < len(rows) && f.inEnd(next); j++ {
+					switch {
+					case !foundRow && encs[j] == inEnc:
+						if f.inRange(next) {
+							f.ctx.Collect(f.plain(rows[j], row.Delete))
+						}
+						next--
+						foundRow = true
+					case foundRow && next == f.spec.RankEnd:
+						// This row moves up into the top N.
+						f.ctx.Collect(f.plain(rows[j], row.Insert))
+					}
+					next++
+				}
+				if foundRow {
+					removeOwn()
+				}
+			case foundRow:
+				last := next + e.N - 1
+				if last < f.spec.RankEnd {
+					next = last + 1
+					continue
+				}
+				rows, err := f.rows(e.Key)
+				if err != nil {
+					return err
+				}
+				f.ctx.Collect(f.plain(rows[f.spec.RankEnd-next], row.Insert))
+				i = len(idx) // break
+			default:
+				next += e.N
+			}
+		}
+	}
+	if !removed {
+		removeOwn()
+	}
+	if removed {
+		idx[pos].N--
+		if idx[pos].N <= 0 {
+			idx = slices.Delete(idx, pos, pos+1)
+		}
+	} else if f.spec.StateTTL == 0 {
+		return fmt.Errorf("sql/exec: rank: retraction of a row not in state: %s", row.FormatRow(in.WithKind(kind), f.spec.Types))
+	}
+	if len(idx) == 0 {
+		f.index.Clear()
+		return nil
+	}
+	f.index.Update(idx)
+	return nil
 }

@@ -41,6 +41,9 @@ import (
 //	                        snapshot, then continue on a restored job
 func TestScripts(t *testing.T) {
 	datadriven.Walk(t, "testdata", func(t *testing.T, path string) {
+		if strings.HasSuffix(path, ".txt") {
+			t.Skip("a join or rank script (TestJoinScripts)")
+		}
 		s := &script{t: t}
 		datadriven.RunTest(t, path, s.run)
 	})
@@ -209,9 +212,10 @@ func (s *script) build(h *weirtest.Harness) error {
 			return err
 		}
 	case "dedup":
-		spec := DedupSpec{InputTypes: s.inTypes, Keys: keys, KeepLast: s.one("keep") == "last", TimeCol: ProcTime,
-			GenerateUpdateBefore: s.one("update-before") == "true", UID: "dedup"}
+		spec := DedupSpec{Types: s.inTypes, Keys: keys, KeepLast: s.one("keep") == "last",
+			GenerateUpdateBefore: s.one("update-before") == "true", GenerateInsert: true}
 		if tc := s.one("time"); tc != "proctime" {
+			spec.RowTime = true
 			if spec.TimeCol, err = strconv.Atoi(strings.TrimPrefix(tc, "$")); err != nil {
 				return err
 			}
