@@ -148,7 +148,7 @@ func (c *sqlClient) runJob(job *sql.Job) error {
 		}
 		collect, done = p.row, p.done
 	} else {
-		fmt.Fprintln(c.cmd.ErrOrStderr(), "[INFO] Submitting SQL update statement to the cluster...")
+		fmt.Fprintln(c.cmd.ErrOrStderr(), "[INFO] Running the INSERT job (Ctrl-C stops it)...")
 	}
 	return executeJob(c.cmd, &f, c.signals, runJob{
 		name:  "sql",
