@@ -180,11 +180,17 @@ func (s *Session) plan(stmt ast.Statement) (*Job, error) {
 		if err != nil {
 			return nil, err
 		}
+		if err := s.checkSink(sk); err != nil {
+			return nil, err
+		}
 		j.sinks = []*plan.Sink{sk}
 	case *ast.StatementSet:
 		for _, ins := range n.Inserts {
 			sk, err := b.Insert(ins)
 			if err != nil {
+				return nil, err
+			}
+			if err := s.checkSink(sk); err != nil {
 				return nil, err
 			}
 			j.sinks = append(j.sinks, sk)
@@ -205,6 +211,45 @@ func (s *Session) plan(stmt ast.Statement) (*Job, error) {
 		return nil, fmt.Errorf("sql: EXPLAIN of %T is not supported", stmt)
 	}
 	return j, nil
+}
+
+// checkSink creates an INSERT's sink (validating its options) and checks
+// at planning time that it takes the query's changelog, as Flink's planner
+// does; the error names the node that produces the updates.
+func (s *Session) checkSink(sk *plan.Sink) error {
+	t := &translator{reg: s.reg}
+	sink, err := s.reg.CreateSink(t.connectorContext(sk.Table))
+	if err != nil {
+		return err
+	}
+	mode := connector.InsertOnly
+	if sk.In.Mode() == plan.Updating {
+		mode = connector.All
+	}
+	if _, err := sink.ChangelogMode(mode); err != nil {
+		if mode != connector.InsertOnly {
+			if origin := updateOrigin(sk.In); origin != nil {
+				return fmt.Errorf("sql: Table sink '%s' doesn't support consuming update and delete changes which is produced by node %s: %w",
+					strings.Join(sk.Table.Path(), "."), describeNode(origin), err)
+			}
+		}
+		return fmt.Errorf("sql: INSERT INTO %s: %w", sk.Table.Name, err)
+	}
+	return nil
+}
+
+// updateOrigin returns the lowest node that turns insert-only input into
+// updates (an aggregation, an outer join...), or nil.
+func updateOrigin(r plan.Rel) plan.Rel {
+	if r.Mode() != plan.Updating {
+		return nil
+	}
+	for _, in := range r.Inputs() {
+		if o := updateOrigin(in); o != nil {
+			return o
+		}
+	}
+	return r
 }
 
 func (s *Session) showConfig() *Result {
