@@ -217,13 +217,13 @@ func (s *Session) plan(stmt ast.Statement) (*Job, error) {
 // at planning time that it takes the query's changelog, as Flink's planner
 // does; the error names the node that produces the updates.
 func (s *Session) checkSink(sk *plan.Sink) error {
-	t := &translator{reg: s.reg}
+	t := &translator{reg: s.reg, cfg: s.cfg}
 	sink, err := s.reg.CreateSink(t.connectorContext(sk.Table))
 	if err != nil {
 		return err
 	}
 	mode := connector.InsertOnly
-	if sk.In.Mode() == plan.Updating {
+	if sk.In.Mode() == plan.Updating && !t.batch() {
 		mode = connector.All
 	}
 	if _, err := sink.ChangelogMode(mode); err != nil {
@@ -397,8 +397,15 @@ func (j *Job) Schema() row.Schema {
 	return plan.Schema(j.query)
 }
 
-// Updating reports whether a query's result is an updating changelog.
-func (j *Job) Updating() bool { return j.query != nil && j.query.Mode() == plan.Updating }
+// Updating reports whether a query's result is an updating changelog (in
+// the batch mode a query's result is its final table: never updating).
+func (j *Job) Updating() bool {
+	return j.query != nil && j.query.Mode() == plan.Updating && !j.Batch()
+}
+
+// Batch reports whether the job runs in the batch execution mode
+// (execution.runtime-mode = batch): bounded sources only, final results.
+func (j *Job) Batch() bool { return j.cfg.Enum("execution.runtime-mode") == "batch" }
 
 // Explain prints the job's plan with changelog modes.
 func (j *Job) Explain() string {
@@ -447,7 +454,7 @@ func (j *Job) Build(env *weir.Environment, collect func(row.Row) error) error {
 		if collect == nil {
 			return fmt.Errorf("sql: a query needs a collector for its rows")
 		}
-		st, err := t.stream(j.query)
+		st, err := t.root(j.query)
 		if err != nil {
 			return err
 		}

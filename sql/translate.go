@@ -266,6 +266,9 @@ func (t *translator) scan(s *plan.Scan) (weir.Stream[row.Row], error) {
 	if err != nil {
 		return weir.Stream[row.Row]{}, err
 	}
+	if t.batch() && !src.Bounded() {
+		return weir.Stream[row.Row]{}, fmt.Errorf("sql: Querying an unbounded table '%s' in batch mode is not allowed. The table source is unbounded.", strings.Join(tab.Path(), "."))
+	}
 	srcCols := tab.SourceColumns() // table column of each source row position
 	pos := make([]int, len(tab.Columns))
 	for i := range pos {
@@ -465,9 +468,23 @@ func (g *sqlWatermarks) OnEvent(r row.Row, _ int64) {
 
 func (g *sqlWatermarks) Watermark() int64 { return g.max }
 
+// batch reports whether the job runs in the batch execution mode.
+func (t *translator) batch() bool { return t.cfg.Enum("execution.runtime-mode") == "batch" }
+
+// root returns the rows of a query's or INSERT's root: in the batch mode
+// an updating result becomes its final table (exec.Final), emitted as +I
+// rows when the bounded input ends.
+func (t *translator) root(r plan.Rel) (weir.Stream[row.Row], error) {
+	st, err := t.stream(r)
+	if err != nil || !t.batch() || r.Mode() == plan.InsertOnly {
+		return st, err
+	}
+	return exec.Final(st, exec.FinalSpec{Types: plan.Types(r), UID: t.uid("Final", describeNode(r))})
+}
+
 // sink adds a table sink for a plan's root.
 func (t *translator) sink(s *plan.Sink) (weir.DataSink, error) {
-	in, err := t.stream(s.In)
+	in, err := t.root(s.In)
 	if err != nil {
 		return weir.DataSink{}, err
 	}
@@ -479,7 +496,7 @@ func (t *translator) sink(s *plan.Sink) (weir.DataSink, error) {
 		return weir.DataSink{}, err
 	}
 	mode := connector.InsertOnly
-	if s.In.Mode() == plan.Updating {
+	if s.In.Mode() == plan.Updating && !t.batch() {
 		mode = connector.All
 	}
 	if _, err := sk.ChangelogMode(mode); err != nil {

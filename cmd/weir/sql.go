@@ -174,6 +174,11 @@ func (c *sqlClient) newPrinter(job *sql.Job) (*printer, error) {
 	if c.sf.output == "json" {
 		mode = "json"
 	}
+	if job.Batch() && mode != "json" {
+		// Flink's client shows a batch result as a table without the op
+		// column, when the query ends.
+		mode = "table"
+	}
 	p := &printer{out: c.out, mode: mode, schema: job.Schema()}
 	switch mode {
 	case "tableau":
