@@ -152,7 +152,11 @@ Queries: ` + queryNames(),
 			if withSQL {
 				fmt.Fprintln(out, "# qN-sql: the query's Flink SQL job (nexmark/sql/qN.sql) on the same events; sql/ds: its events/s/core over the DataStream version's")
 			}
-			fmt.Fprintln(tw, "query\tevents\twall s\tcpu s\tevents/s\tevents/s/core\trows\tp50 ms\tp99 ms\tpeak RSS MB\tsql/ds\t")
+			header := "query\tevents\twall s\tcpu s\tevents/s\tevents/s/core\trows\tp50 ms\tp99 ms\tpeak RSS MB\t"
+			if withSQL {
+				header += "sql/ds\t"
+			}
+			fmt.Fprintln(tw, header)
 			for _, r := range results {
 				p50, p99 := "-", "-"
 				if r.LatencyRows > 0 {
@@ -169,8 +173,12 @@ Queries: ` + queryNames(),
 				if r.SQLRatio > 0 {
 					ratio = fmt.Sprintf("%.2f", r.SQLRatio)
 				}
-				fmt.Fprintf(tw, "%s\t%d\t%.2f\t%.2f\t%.0f\t%.0f\t%s\t%s\t%s\t%.0f\t%s\t\n", r.Query, r.Events, r.WallSeconds, r.CPUSeconds,
-					r.EventsPerSecond, r.EventsPerCoreSecond, rows, p50, p99, float64(r.PeakRSSBytes)/(1<<20), ratio)
+				line := fmt.Sprintf("%s\t%d\t%.2f\t%.2f\t%.0f\t%.0f\t%s\t%s\t%s\t%.0f\t", r.Query, r.Events, r.WallSeconds, r.CPUSeconds,
+					r.EventsPerSecond, r.EventsPerCoreSecond, rows, p50, p99, float64(r.PeakRSSBytes)/(1<<20))
+				if withSQL {
+					line += ratio + "\t"
+				}
+				fmt.Fprintln(tw, line)
 			}
 			if err := tw.Flush(); err != nil {
 				return fmt.Errorf("bench nexmark: %w", err)

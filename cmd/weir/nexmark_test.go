@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -113,6 +114,28 @@ func TestBenchNexmarkTable(t *testing.T) {
 	}
 	if f := strings.Fields(lines[4]); len(f) != 10 || f[0] != "q12" || f[7] != "-" || f[8] != "-" {
 		t.Errorf("q12 row %q: want no latency", lines[4])
+	}
+}
+
+// TestBenchNexmarkSQL: --sql adds each query's SQL run, with its ratio to
+// the DataStream version.
+func TestBenchNexmarkSQL(t *testing.T) {
+	out, _, err := run(t, "bench", "nexmark", "--query", "q0,q12", "--events", "10000", "--sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	var sqlRow []string
+	for _, l := range lines {
+		if f := strings.Fields(l); len(f) > 0 && f[0] == "q0-sql" {
+			sqlRow = f
+		}
+	}
+	if len(sqlRow) != 11 || sqlRow[1] != "10000" {
+		t.Fatalf("no q0-sql row with 11 columns in %q", out)
+	}
+	if r, err := strconv.ParseFloat(sqlRow[10], 64); err != nil || r <= 0 {
+		t.Errorf("q0-sql ratio %q: want a positive number", sqlRow[10])
 	}
 }
 
