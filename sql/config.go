@@ -108,7 +108,7 @@ func checkValue(d OptionDef, v string) error {
 		}
 	case KindDuration:
 		if _, err := ParseDuration(v); err != nil {
-			return fmt.Errorf("sql: option %q: %w", d.Key, err)
+			return fmt.Errorf("option %q: %w", d.Key, err)
 		}
 	case KindEnum:
 		for _, e := range d.Enum {

@@ -61,7 +61,7 @@
 // (INT + BIGINT is BIGINT; overflow wraps as Java's); any FLOAT/DOUBLE
 // operand makes the result approximate; DECIMAL arithmetic derives
 // precision and scale as LogicalTypeMerging (+: max integer digits +
-// max scale + 1; *: p1+p2, s1+s2; /: scale max(6, s1+p2+1); capped at 38
+// max scale + 1; *: p1+p2+1, s1+s2; /: scale max(6, s1+p2+1); capped at 38
 // keeping the integer digits and at least min(s, 6) fraction digits); INT
 // / INT is an integer division. Comparison operands, IN lists, CASE and
 // COALESCE results go to LeastRestrictive's common type (ragged CHARs

@@ -129,7 +129,7 @@ func TestArithmetic(t *testing.T) {
 		{"+(NULL, 1)", "NULL", "INT"},
 		{"+(1.5, 1)", "2.5", "DECIMAL(12, 1) NOT NULL"},    // DECIMAL(2,1)+DECIMAL(10,0)
 		{"+($7, 0.005)", "12.345", "DECIMAL(12, 3)"},       // DECIMAL(10,2)+DECIMAL(3,3)
-		{"*($7, 2)", "24.68", "DECIMAL(20, 2)"},            // (10,2)*(10,0)
+		{"*($7, 2)", "24.68", "DECIMAL(21, 2)"},            // (10,2)*(10,0): p1+p2+1
 		{"/($7, 4)", "3.0850000000000", "DECIMAL(21, 13)"}, // scale max(6, 2+10+1)=13, integer digits 10-2+0
 		{"/(7, 2)", "3", "INT NOT NULL"},                   // INT / INT is integer division
 		{"/(-7, 2)", "-3", "INT NOT NULL"},

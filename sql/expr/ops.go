@@ -390,7 +390,7 @@ func decimalResult(op arithKind, a, b row.Type) row.Type {
 		s := max(s1, s2)
 		return adjustDecimal(max(p1-s1, p2-s2)+s+1, s)
 	case opMul:
-		return adjustDecimal(p1+p2, s1+s2)
+		return adjustDecimal(p1+p2+1, s1+s2)
 	case opDiv:
 		intDig := p1 - s1 + s2
 		s := max(6, s1+p2+1)
@@ -657,7 +657,7 @@ func arithFuncs() []*Func {
 	return []*Func{
 		mk("+", opAdd, "n1 + n2: integers of the wider type (overflow wraps as in Java), DOUBLE/FLOAT if either is approximate, DECIMAL(max(p1-s1,p2-s2)+max(s1,s2)+1, max(s1,s2)) capped at 38; datetime + INTERVAL; INTERVAL + INTERVAL."),
 		mk("-", opSub, "n1 - n2, and unary -n; datetime - INTERVAL; INTERVAL - INTERVAL."),
-		mk("*", opMul, "n1 * n2: DECIMAL(p1+p2, s1+s2) for decimals; INTERVAL * number."),
+		mk("*", opMul, "n1 * n2: DECIMAL(p1+p2+1, s1+s2) for decimals; INTERVAL * number."),
 		mk("/", opDiv, "n1 / n2: INT / INT is an integer division (truncating) in Flink; an integer or DECIMAL division by zero is an error, a DOUBLE one gives Infinity or NaN as Java. DECIMAL result scale max(6, s1+p2+1)."),
 		mk("MOD", opMod, "MOD(n1, n2) and n1 % n2: remainder with the sign of n1 (Java %); integer results take n2's type; division by zero is an error."),
 	}

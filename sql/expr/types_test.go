@@ -35,8 +35,12 @@ func TestTypeInference(t *testing.T) {
 		{"+", []string{"DECIMAL(10, 2)", "BIGINT"}, "DECIMAL(22, 2)"},
 		{"+", []string{"DECIMAL(10, 2)", "DOUBLE"}, "DOUBLE"},
 		{"-", []string{"DECIMAL(5, 1)", "DECIMAL(5, 1)"}, "DECIMAL(6, 1)"},
-		{"*", []string{"DECIMAL(10, 2)", "DECIMAL(5, 4)"}, "DECIMAL(15, 6)"},
-		{"*", []string{"DECIMAL(20, 10)", "DECIMAL(20, 10)"}, "DECIMAL(38, 18)"}, // 40 digits: keep 20 integer digits
+		{"*", []string{"DECIMAL(10, 2)", "DECIMAL(5, 4)"}, "DECIMAL(16, 6)"},     // Flink: p1+p2+1
+		{"*", []string{"DECIMAL(20, 10)", "DECIMAL(20, 10)"}, "DECIMAL(38, 17)"}, // 41 digits: keep 21 integer digits
+		{"*", []string{"DECIMAL(30, 10)", "DECIMAL(30, 10)"}, "DECIMAL(38, 6)"},  // LogicalTypeMergingTest
+		{"*", []string{"DECIMAL(30, 20)", "DECIMAL(30, 20)"}, "DECIMAL(38, 17)"}, // LogicalTypeMergingTest
+		{"/", []string{"DECIMAL(32, 8)", "DECIMAL(38, 8)"}, "DECIMAL(38, 6)"},    // LogicalTypeMergingTest
+		{"/", []string{"DECIMAL(30, 20)", "DECIMAL(30, 20)"}, "DECIMAL(38, 8)"},  // LogicalTypeMergingTest
 		{"/", []string{"INT", "INT"}, "INT"},
 		{"/", []string{"BIGINT", "INT"}, "BIGINT"},
 		{"/", []string{"DECIMAL(10, 2)", "DECIMAL(5, 4)"}, "DECIMAL(20, 8)"}, // 10-2+4 integer digits, scale max(6, 2+5+1)
