@@ -156,6 +156,9 @@ func TestSQLSameAnswer(t *testing.T) {
 			sort.Slice(ref, func(i, j int) bool { return bytes.Compare(ref[i], ref[j]) < 0 })
 			for _, par := range []int{1, 4} {
 				got := sqlFinal(t, name, events, par)
+				if name == "q18" {
+					got = q18Ties(t, got, ref, evs)
+				}
 				if len(got) != len(ref) {
 					t.Errorf("parallelism %d: %d rows, DataStream %d", par, len(got), len(ref))
 				}
@@ -176,3 +179,65 @@ func TestSQLSameAnswer(t *testing.T) {
 type nopWriter struct{}
 
 func (nopWriter) Write(p []byte) (int, error) { return len(p), nil }
+
+// q18Ties accounts for ties in q18 (the last bid of each bidder and
+// auction by dateTime): Flink's event-time deduplication keeps the last
+// row to arrive among bids of equal dateTime (RowTimeDeduplicateFunction
+// replaces on rowtime >= kept rowtime), which depends on arrival order,
+// while the DataStream version breaks ties by price and extra to be
+// deterministic. Where the two disagree, the SQL row is replaced by the
+// reference's if both are bids of that pair at the same, latest dateTime
+// (a tie in the input); any other difference stays and fails the test.
+func q18Ties(t *testing.T, got, ref [][]byte, evs []nexmark.Event) [][]byte {
+	t.Helper()
+	type pair struct{ auction, bidder string }
+	decode := func(b []byte) map[string]any {
+		var m map[string]any
+		d := json.NewDecoder(bytes.NewReader(b))
+		d.UseNumber()
+		if err := d.Decode(&m); err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	keyOf := func(m map[string]any) pair { return pair{fmt.Sprint(m["auction"]), fmt.Sprint(m["bidder"])} }
+	refBy := map[pair][]byte{}
+	for _, r := range ref {
+		refBy[keyOf(decode(r))] = r
+	}
+	// Bids per pair and dateTime, as (price, extra) strings.
+	type at struct {
+		p    pair
+		time string
+	}
+	bidsAt := map[at][]string{}
+	for _, e := range evs {
+		if b := e.Bid; b != nil {
+			k := at{pair{fmt.Sprint(b.Auction), fmt.Sprint(b.Bidder)}, time.UnixMilli(int64(b.DateTime)).UTC().Format("2006-01-02T15:04:05.000Z07:00")}
+			bidsAt[k] = append(bidsAt[k], fmt.Sprint(b.Price)+"/"+b.Extra)
+		}
+	}
+	out := make([][]byte, len(got))
+	for i, g := range got {
+		out[i] = g
+		gm := decode(g)
+		r, ok := refBy[keyOf(gm)]
+		if !ok || bytes.Equal(r, g) {
+			continue
+		}
+		rm := decode(r)
+		if gm["dateTime"] != rm["dateTime"] {
+			continue
+		}
+		tied := bidsAt[at{keyOf(gm), fmt.Sprint(gm["dateTime"])}]
+		found := false
+		for _, b := range tied {
+			found = found || b == fmt.Sprint(gm["price"])+"/"+fmt.Sprint(gm["extra"])
+		}
+		if len(tied) >= 2 && found {
+			out[i] = r
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return bytes.Compare(out[i], out[j]) < 0 })
+	return out
+}
