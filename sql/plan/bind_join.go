@@ -41,6 +41,9 @@ func (b *Binder) fromTree(ref ast.TableRef) (*fromNode, error) {
 	sc := &scope{cols: append([]scopeCol(nil), l.sc.cols...)}
 	for _, c := range r.sc.cols {
 		c.Index += l.width
+		for _, u := range j.Using {
+			c.merged = c.merged || c.Name == u.Name
+		}
 		sc.cols = append(sc.cols, c)
 	}
 	return &fromNode{join: j, l: l, r: r, sc: sc, width: l.width + r.width}, nil

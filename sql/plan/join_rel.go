@@ -130,6 +130,6 @@ func (j *WindowJoin) Mode() Mode { return InsertOnly }
 func (j *WindowJoin) describe() (string, []string) {
 	attrs := j.joinAttrs()
 	lc, rc := j.Left.Columns(), j.Right.Columns()
-	w := fmt.Sprintf("leftWindow=[start=[%s], end=[%s]], rightWindow=[start=[%s], end=[%s]]", lc[j.LeftStart].Name, lc[j.LeftEnd].Name, rc[j.RightStart].Name, rc[j.RightEnd].Name)
+	w := "leftWindow=[" + windowOn(j.Window, lc[j.LeftStart].Name, lc[j.LeftEnd].Name) + "], rightWindow=[" + windowOn(j.Window, rc[j.RightStart].Name, rc[j.RightEnd].Name) + "]"
 	return "WindowJoin", append([]string{w}, attrs...)
 }

@@ -109,10 +109,10 @@ func (r *Rank) describe() (string, []string) {
 	case Dedup:
 		return "Deduplicate", []string{"keep=[" + keep + "]", "key=[" + cols(r.PartitionKeys) + "]", "order=[" + timeKind + "]"}
 	case WindowTopN:
-		return "WindowRank", []string{"window=[" + r.Window.describe(in) + "]", "rankType=[ROW_NUMBER]", rng,
+		return "WindowRank", []string{"window=[" + windowOn(r.Window, in[r.WindowStart].Name, in[r.WindowEnd].Name) + "]", "rankType=[ROW_NUMBER]", rng,
 			"partitionBy=[" + cols(r.PartitionKeys) + "]", "orderBy=[" + strings.Join(order, ", ") + "]", sel}
 	case WindowDedup:
-		return "WindowDeduplicate", []string{"window=[" + r.Window.describe(in) + "]", "keep=[" + keep + "]",
+		return "WindowDeduplicate", []string{"window=[" + windowOn(r.Window, in[r.WindowStart].Name, in[r.WindowEnd].Name) + "]", "keep=[" + keep + "]",
 			"partitionKeys=[" + cols(r.PartitionKeys) + "]", "orderKey=[" + in[r.OrderBy[0].Col].Name + "]", "order=[" + timeKind + "]"}
 	}
 	strategy := "AppendFastStrategy"
@@ -446,4 +446,21 @@ func (r *Rank) CheckBounded() error {
 		return fmt.Errorf("sql: OVER aggregations are not supported yet: ROW_NUMBER() is supported only in a subquery whose row number an enclosing WHERE bounds (rn <= N, rn = 1, rn < N, rn BETWEEN a AND b: Flink's Top-N and deduplication)")
 	}
 	return nil
+}
+
+// windowOn describes the window of a window TVF's output, identified by
+// its window_start and window_end columns, as Flink's EXPLAIN does.
+func windowOn(w Window, start, end string) string {
+	cols := fmt.Sprintf("win_start=[%s], win_end=[%s]", start, end)
+	switch w.Kind {
+	case Hop:
+		return fmt.Sprintf("HOP(%s, size=[%s], slide=[%s])", cols, ms(w.Size), ms(w.Slide))
+	case Cumulate:
+		return fmt.Sprintf("CUMULATE(%s, max_size=[%s], step=[%s])", cols, ms(w.Size), ms(w.Step))
+	}
+	s := fmt.Sprintf("TUMBLE(%s, size=[%s]", cols, ms(w.Size))
+	if w.Offset != 0 {
+		s += fmt.Sprintf(", offset=[%s]", ms(w.Offset))
+	}
+	return s + ")"
 }
