@@ -151,7 +151,7 @@ func filtered(r Rel, conds []expr.Expr) (Rel, error) {
 	for i, col := range cols {
 		projs[i] = expr.Ref(i, col.Type)
 	}
-	return &Calc{In: r, Projects: projs, Cond: c, Cols: append([]Column(nil), cols...)}, nil
+	return fuseRank(&Calc{In: r, Projects: projs, Cond: c, Cols: append([]Column(nil), cols...)})
 }
 
 // planFrom builds the join tree of a FROM clause; conds (over the

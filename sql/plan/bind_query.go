@@ -321,6 +321,13 @@ func (b *Binder) bindSelect(s *ast.Select) (Rel, error) {
 	case agg && hasOver(items):
 		return nil, errAt(s, "OVER aggregations are not supported yet (ROW_NUMBER() together with GROUP BY: rank in an enclosing query)")
 	case agg:
+		if where != nil && openRank(from) {
+			// A Top-N under an aggregation: the WHERE bounds the rank.
+			if from, err = filtered(from, conjuncts(where)); err != nil {
+				return nil, errAt(s, "%v", strings.TrimPrefix(err.Error(), "sql: "))
+			}
+			where = nil
+		}
 		out, err = b.bindAggregate(s, from, sc, where, items)
 	case hasOver(items):
 		out, err = b.bindRowNumber(from, sc, where, items)

@@ -464,3 +464,18 @@ func windowOn(w Window, start, end string) string {
 	}
 	return s + ")"
 }
+
+// openRank reports whether r is (through Calcs) a Rank no filter bounds
+// yet.
+func openRank(r Rel) bool {
+	for {
+		switch n := r.(type) {
+		case *Calc:
+			r = n.In
+		case *Rank:
+			return n.End < 0
+		default:
+			return false
+		}
+	}
+}
