@@ -142,6 +142,14 @@ func TestSQLSameAnswer(t *testing.T) {
 	}
 	for _, name := range nexmark.SQLQueries() {
 		t.Run(name, func(t *testing.T) {
+			if name == "q12" {
+				// Processing-time windows: the results depend on the wall
+				// clock, so the query only has to run.
+				for _, par := range []int{1, 4} {
+					sqlFinal(t, name, events, par)
+				}
+				return
+			}
 			q, ok := nexmark.Lookup(name)
 			if !ok {
 				t.Fatalf("no DataStream query %s", name)

@@ -440,9 +440,6 @@ func (eb *exprBinder) bindCall(c *ast.Call) (expr.Expr, error) {
 	if c.Filter != nil || c.Distinct {
 		return nil, eb.errorf(c, "DISTINCT and FILTER apply to aggregate functions only, not %s", name)
 	}
-	if strings.EqualFold(name, "PROCTIME") {
-		return nil, eb.errorf(c, "PROCTIME() is only allowed as a computed column of CREATE TABLE")
-	}
 	args, err := eb.bindAll(c.Args...)
 	if err != nil {
 		return nil, err

@@ -339,6 +339,9 @@ func (b *Binder) bindSelect(s *ast.Select) (Rel, error) {
 				return nil, err
 			}
 			cols[i] = Column{Name: it.name, Type: stripTimeAttr(projs[i])}
+			if isProctime(projs[i]) {
+				cols[i].Type.TimeAttr = row.Proctime
+			}
 		}
 		if out, err = fuseRank(&Calc{In: from, Projects: projs, Cond: where, Cols: cols}); err != nil {
 			return nil, errAt(s, "%v", strings.TrimPrefix(err.Error(), "sql: "))
@@ -882,4 +885,11 @@ func (b *Binder) bindValues(n *ast.Values) (Rel, error) {
 		}
 	}
 	return &Values{Rows: rows, Cols: cols}, nil
+}
+
+// isProctime recognises PROCTIME(): as a select item it declares a
+// processing-time attribute (Flink's PROCTIME() in a view).
+func isProctime(e expr.Expr) bool {
+	c, ok := e.(*expr.Call)
+	return ok && c.Func.Name == "PROCTIME" && len(c.Args) == 0
 }
