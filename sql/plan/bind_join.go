@@ -536,6 +536,16 @@ func makeJoin(at ast.Node, kind JoinType, l, r Rel, conds []expr.Expr) (Rel, err
 		}
 		cols = append(cols, c)
 	}
+	// Duplicate names get a numeric suffix, as in Flink's plans.
+	seen := map[string]bool{}
+	for i := range cols {
+		n := cols[i].Name
+		for k := 0; seen[n]; k++ {
+			n = cols[i].Name + strconv.Itoa(k)
+		}
+		seen[n] = true
+		cols[i].Name = n
+	}
 	jc := joinCommon{Left: ll, Right: rr, Type: kind, LeftKeys: lkeys, RightKeys: rkeys, Residual: residual, Cols: cols}
 	var out Rel
 	switch {

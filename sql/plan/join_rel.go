@@ -45,14 +45,13 @@ type joinCommon struct {
 }
 
 func (j *joinCommon) joinAttrs() []string {
-	in := append(append([]Column(nil), j.Left.Columns()...), j.Right.Columns()...)
 	lw := len(j.Left.Columns())
 	var conds []string
 	for i := range j.LeftKeys {
-		conds = append(conds, fmt.Sprintf("=(%s, %s)", in[j.LeftKeys[i]].Name, in[lw+j.RightKeys[i]].Name))
+		conds = append(conds, fmt.Sprintf("=(%s, %s)", j.Cols[j.LeftKeys[i]].Name, j.Cols[lw+j.RightKeys[i]].Name))
 	}
-	if j.Residual != nil {
-		conds = append(conds, withNames(j.Residual, in))
+	for _, c := range conjuncts(j.Residual) {
+		conds = append(conds, withNames(c, j.Cols))
 	}
 	where := "true"
 	switch len(conds) {
@@ -62,7 +61,7 @@ func (j *joinCommon) joinAttrs() []string {
 	default:
 		where = "AND(" + strings.Join(conds, ", ") + ")"
 	}
-	return []string{"joinType=[" + j.Type.String() + "]", "where=[" + where + "]", "select=[" + names(in) + "]"}
+	return []string{"joinType=[" + j.Type.String() + "]", "where=[" + where + "]", "select=[" + names(j.Cols) + "]"}
 }
 
 // Columns implements Rel.
