@@ -203,23 +203,25 @@ func (b *Binder) planFrom(n *fromNode, conds []expr.Expr) (Rel, error) {
 	var lconds, rconds, jconds, above []expr.Expr
 	place := func(c expr.Expr, fromWhere bool) {
 		lo, hi, has := refSpan(c)
-		leftOnly, rightOnly := has && hi < lw, has && lo >= lw
+		det := expr.IsDeterministic(c)
+		leftOnly, rightOnly := has && hi < lw && det, has && lo >= lw && det
 		switch {
-		case kind == InnerJoin && leftOnly && expr.IsDeterministic(c):
+		case kind == InnerJoin && leftOnly:
 			lconds = append(lconds, c)
-		case kind == InnerJoin && rightOnly && expr.IsDeterministic(c):
+		case kind == InnerJoin && rightOnly:
 			rconds = append(rconds, shift(c, -lw))
-		case kind == InnerJoin || !fromWhere && has:
-			switch {
-			case !fromWhere && kind == LeftJoin && rightOnly:
-				rconds = append(rconds, shift(c, -lw))
-			case !fromWhere && kind == RightJoin && leftOnly:
-				lconds = append(lconds, c)
-			default:
-				jconds = append(jconds, c)
-			}
-		default:
+		case kind == InnerJoin:
+			jconds = append(jconds, c)
+		case fromWhere:
+			// WHERE filters an outer join's output.
 			above = append(above, c)
+		case kind == LeftJoin && rightOnly:
+			// ON restricts which right rows match: filter them first.
+			rconds = append(rconds, shift(c, -lw))
+		case kind == RightJoin && leftOnly:
+			lconds = append(lconds, c)
+		default:
+			jconds = append(jconds, c)
 		}
 	}
 	for _, c := range on {
