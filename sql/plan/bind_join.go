@@ -270,6 +270,8 @@ func windowProps(r Rel) (start, end int, w Window, ok bool) {
 	case *WindowAggregate:
 		k := len(n.Keys) + len(n.Aggs)
 		return k, k + 1, n.Window, true
+	case *WindowJoin:
+		return n.LeftStart, n.LeftEnd, n.Window, true
 	case *Calc:
 		s, e, w, ok := windowProps(n.In)
 		if !ok {
