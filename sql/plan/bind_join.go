@@ -402,20 +402,29 @@ func intervalBounds(conds []expr.Expr, lw int) (lt, rt int, attr row.TimeAttr, l
 func makeJoin(at ast.Node, kind JoinType, l, r Rel, conds []expr.Expr) (Rel, error) {
 	lc, rc := l.Columns(), r.Columns()
 	lw := len(lc)
-	var pairs []keyPair
-	var rest []expr.Expr
+	var pairs, nullSafe []keyPair
+	var rest, nullSafeConds []expr.Expr
 	for _, c := range conds {
-		if call, ok := c.(*expr.Call); ok && call.Func.Name == "=" && len(call.Args) == 2 {
+		if call, ok := c.(*expr.Call); ok && (call.Func.Name == "=" || call.Func.Name == "IS NOT DISTINCT FROM") && len(call.Args) == 2 {
 			a, bb := call.Args[0], call.Args[1]
 			alo, ahi, ahas := refSpan(a)
 			blo, bhi, bhas := refSpan(bb)
 			if ahas && bhas && expr.IsDeterministic(c) {
+				var p *keyPair
 				if ahi < lw && blo >= lw {
-					pairs = append(pairs, keyPair{a, shift(bb, -lw)})
-					continue
+					p = &keyPair{a, shift(bb, -lw)}
+				} else if bhi < lw && alo >= lw {
+					p = &keyPair{bb, shift(a, -lw)}
 				}
-				if bhi < lw && alo >= lw {
-					pairs = append(pairs, keyPair{bb, shift(a, -lw)})
+				switch {
+				case p != nil && call.Func.Name == "=":
+					pairs = append(pairs, *p)
+					continue
+				case p != nil:
+					// IS NOT DISTINCT FROM: a key matching NULL with NULL
+					// (regular joins only).
+					nullSafe = append(nullSafe, *p)
+					nullSafeConds = append(nullSafeConds, c)
 					continue
 				}
 			}
@@ -460,6 +469,16 @@ func makeJoin(at ast.Node, kind JoinType, l, r Rel, conds []expr.Expr) (Rel, err
 		if isInterval {
 			rest = rest2
 		}
+	}
+	var nullSafeFlags []bool
+	if isWindow || isInterval {
+		rest = append(rest, nullSafeConds...)
+	} else if len(nullSafe) > 0 {
+		nullSafeFlags = make([]bool, len(pairs), len(pairs)+len(nullSafe))
+		for range nullSafe {
+			nullSafeFlags = append(nullSafeFlags, true)
+		}
+		pairs = append(pairs, nullSafe...)
 	}
 	if len(pairs) == 0 && !isWindow && !isInterval {
 		// Flink runs such a join on one subtask; so does Weir, with a
@@ -550,7 +569,7 @@ func makeJoin(at ast.Node, kind JoinType, l, r Rel, conds []expr.Expr) (Rel, err
 		seen[n] = true
 		cols[i].Name = n
 	}
-	jc := joinCommon{Left: ll, Right: rr, Type: kind, LeftKeys: lkeys, RightKeys: rkeys, Residual: residual, Cols: cols}
+	jc := joinCommon{Left: ll, Right: rr, Type: kind, LeftKeys: lkeys, RightKeys: rkeys, NullSafe: nullSafeFlags, Residual: residual, Cols: cols}
 	var out Rel
 	switch {
 	case isWindow:

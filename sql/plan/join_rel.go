@@ -38,6 +38,9 @@ type joinCommon struct {
 	Left, Right         Rel
 	Type                JoinType
 	LeftKeys, RightKeys []int
+	// NullSafe, when set, flags the key pairs that match NULL with NULL
+	// (IS NOT DISTINCT FROM); regular joins only.
+	NullSafe []bool
 	// Residual is the non-equi part of the condition, over the
 	// concatenated left+right row, or nil.
 	Residual expr.Expr
@@ -48,7 +51,11 @@ func (j *joinCommon) joinAttrs() []string {
 	lw := len(j.Left.Columns())
 	var conds []string
 	for i := range j.LeftKeys {
-		conds = append(conds, fmt.Sprintf("=(%s, %s)", j.Cols[j.LeftKeys[i]].Name, j.Cols[lw+j.RightKeys[i]].Name))
+		op := "="
+		if j.NullSafe != nil && j.NullSafe[i] {
+			op = "IS NOT DISTINCT FROM"
+		}
+		conds = append(conds, fmt.Sprintf("%s(%s, %s)", op, j.Cols[j.LeftKeys[i]].Name, j.Cols[lw+j.RightKeys[i]].Name))
 	}
 	for _, c := range conjuncts(j.Residual) {
 		conds = append(conds, withNames(c, j.Cols))
