@@ -57,11 +57,11 @@ type exprBinder struct {
 // aggRewrite maps aggregate calls and group key expressions of the input
 // scope to output columns of an aggregation.
 type aggRewrite struct {
-	in      *exprBinder
-	keyCol  map[string]int // bound key expression String() → output column
+	in     *exprBinder
+	keyCol map[string]int // bound key expression String() → output column
 	// aux maps the suffix of a legacy group window's auxiliary function
 	// (TUMBLE_START → START, ...) to an output column; nil without one.
-	aux map[string]int
+	aux     map[string]int
 	aggCol  map[string]int // aggregate call AST String() → output column
 	outType []row.Type
 }
