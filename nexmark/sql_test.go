@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"sort"
 	"strings"
 	"sync"
@@ -139,13 +140,19 @@ func canonical(t *testing.T, b []byte) []byte {
 // version on the same events and compares the final tables: SQL at
 // parallelism 1 on the heap backend and at parallelism 4 on Pebble.
 func TestSQLSameAnswer(t *testing.T) {
-	const events = 8000
+	const events = 10000
 	evs, err := nexmark.Generate(nexmark.DefaultConfig(events, 7))
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, name := range nexmark.SQLQueries() {
 		t.Run(name, func(t *testing.T) {
+			if name == "q12" {
+				// Processing-time windows: the results depend on the wall
+				// clock, so the query only has to run.
+				sqlFinal(t, name, events, 1, weir.StateHeap)
+				return
+			}
 			q, ok := nexmark.Lookup(name)
 			if !ok {
 				t.Fatalf("no DataStream query %s", name)
@@ -162,13 +169,20 @@ func TestSQLSameAnswer(t *testing.T) {
 				par     int
 				backend string
 			}{{1, weir.StateHeap}, {4, weir.StatePebble}} {
-				got := sqlFinal(t, name, events, run.par, run.backend)
+				par := run.par
+				got := sqlFinal(t, name, events, par, run.backend)
+				switch name {
+				case "q18":
+					got = q18Ties(t, got, ref, evs)
+				case "q19":
+					got = q19Ties(t, got, ref, evs)
+				}
 				if len(got) != len(ref) {
-					t.Errorf("parallelism %d, %s: %d rows, DataStream %d", run.par, run.backend, len(got), len(ref))
+					t.Errorf("parallelism %d, %s: %d rows, DataStream %d", par, run.backend, len(got), len(ref))
 				}
 				for i := 0; i < len(got) && i < len(ref); i++ {
 					if !bytes.Equal(got[i], ref[i]) {
-						t.Fatalf("parallelism %d, %s: row %d differs:\nSQL:        %s\nDataStream: %s", run.par, run.backend, i, got[i], ref[i])
+						t.Fatalf("parallelism %d: row %d differs:\nSQL:        %s\nDataStream: %s", par, i, got[i], ref[i])
 					}
 				}
 			}
@@ -177,4 +191,159 @@ func TestSQLSameAnswer(t *testing.T) {
 			}
 		})
 	}
+}
+
+// q18Ties accounts for ties in q18 (the last bid of each bidder and
+// auction by dateTime): Flink's event-time deduplication keeps the last
+// row to arrive among bids of equal dateTime (RowTimeDeduplicateFunction
+// replaces on rowtime >= kept rowtime), which depends on arrival order,
+// while the DataStream version breaks ties by price and extra to be
+// deterministic. Where the two disagree, the SQL row is replaced by the
+// reference's if both are bids of that pair at the same, latest dateTime
+// (a tie in the input); any other difference stays and fails the test.
+func q18Ties(t *testing.T, got, ref [][]byte, evs []nexmark.Event) [][]byte {
+	t.Helper()
+	type pair struct{ auction, bidder string }
+	decode := func(b []byte) map[string]any {
+		var m map[string]any
+		d := json.NewDecoder(bytes.NewReader(b))
+		d.UseNumber()
+		if err := d.Decode(&m); err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	keyOf := func(m map[string]any) pair { return pair{fmt.Sprint(m["auction"]), fmt.Sprint(m["bidder"])} }
+	refBy := map[pair][]byte{}
+	for _, r := range ref {
+		refBy[keyOf(decode(r))] = r
+	}
+	// Bids per pair and dateTime, as (price, extra) strings.
+	type at struct {
+		p    pair
+		time string
+	}
+	bidsAt := map[at][]string{}
+	for _, e := range evs {
+		if b := e.Bid; b != nil {
+			k := at{pair{fmt.Sprint(b.Auction), fmt.Sprint(b.Bidder)}, time.UnixMilli(int64(b.DateTime)).UTC().Format("2006-01-02T15:04:05.000Z07:00")}
+			bidsAt[k] = append(bidsAt[k], fmt.Sprint(b.Price)+"/"+b.Extra)
+		}
+	}
+	out := make([][]byte, len(got))
+	for i, g := range got {
+		out[i] = g
+		gm := decode(g)
+		r, ok := refBy[keyOf(gm)]
+		if !ok || bytes.Equal(r, g) {
+			continue
+		}
+		rm := decode(r)
+		if gm["dateTime"] != rm["dateTime"] {
+			continue
+		}
+		tied := bidsAt[at{keyOf(gm), fmt.Sprint(gm["dateTime"])}]
+		found := false
+		for _, b := range tied {
+			found = found || b == fmt.Sprint(gm["price"])+"/"+fmt.Sprint(gm["extra"])
+		}
+		if len(tied) >= 2 && found {
+			out[i] = r
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return bytes.Compare(out[i], out[j]) < 0 })
+	return out
+}
+
+// q19Ties accounts for ties in q19 (the top 10 bids of each auction by
+// price): Flink's Top-N ranks rows of equal price in arrival order, which
+// at parallelism > 1 depends on how the source subtasks interleave, while
+// the DataStream version breaks ties by time, bidder and extra. An
+// auction's SQL rows are replaced by the reference's when, price by price,
+// they hold the same rank numbers, and the same bids — or, for a price
+// straddling rank 10, bids of that auction at that price.
+func q19Ties(t *testing.T, got, ref [][]byte, evs []nexmark.Event) [][]byte {
+	t.Helper()
+	decode := func(b []byte) map[string]any {
+		var m map[string]any
+		d := json.NewDecoder(bytes.NewReader(b))
+		d.UseNumber()
+		if err := d.Decode(&m); err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	type group struct {
+		ranks []string
+		bids  []string
+		rows  [][]byte
+	}
+	type key struct{ auction, price string }
+	collect := func(rows [][]byte) (map[string]map[string]*group, map[string][][]byte) {
+		out := map[string]map[string]*group{}
+		byAuction := map[string][][]byte{}
+		for _, r := range rows {
+			m := decode(r)
+			a, p := fmt.Sprint(m["auction"]), fmt.Sprint(m["price"])
+			if out[a] == nil {
+				out[a] = map[string]*group{}
+			}
+			g := out[a][p]
+			if g == nil {
+				g = &group{}
+				out[a][p] = g
+			}
+			g.ranks = append(g.ranks, fmt.Sprint(m["rank_number"]))
+			g.bids = append(g.bids, fmt.Sprint(m["bidder"], "/", m["dateTime"], "/", m["extra"]))
+			g.rows = append(g.rows, r)
+			byAuction[a] = append(byAuction[a], r)
+		}
+		return out, byAuction
+	}
+	gotG, gotRows := collect(got)
+	refG, refRows := collect(ref)
+	inputBids := map[key]map[string]bool{}
+	for _, e := range evs {
+		if b := e.Bid; b != nil {
+			k := key{fmt.Sprint(b.Auction), fmt.Sprint(b.Price)}
+			if inputBids[k] == nil {
+				inputBids[k] = map[string]bool{}
+			}
+			ts := time.UnixMilli(int64(b.DateTime)).UTC().Format("2006-01-02T15:04:05.000Z07:00")
+			inputBids[k][fmt.Sprint(b.Bidder, "/", ts, "/", b.Extra)] = true
+		}
+	}
+	sorted := func(xs []string) string {
+		ys := append([]string(nil), xs...)
+		sort.Strings(ys)
+		return strings.Join(ys, "|")
+	}
+	var out [][]byte
+	for a, rows := range gotRows {
+		ok := len(gotG[a]) == len(refG[a])
+		for p, g := range gotG[a] {
+			r := refG[a][p]
+			if !ok || r == nil || sorted(g.ranks) != sorted(r.ranks) {
+				ok = false
+				break
+			}
+			if sorted(g.bids) == sorted(r.bids) {
+				continue
+			}
+			all := inputBids[key{a, p}]
+			if len(all) <= len(g.bids) {
+				ok = false // no tie straddles rank 10: the bids must be equal
+				break
+			}
+			for _, b := range g.bids {
+				ok = ok && all[b]
+			}
+		}
+		if ok {
+			rows = refRows[a]
+		}
+		out = append(out, rows...)
+	}
+	sort.Slice(out, func(i, j int) bool { return bytes.Compare(out[i], out[j]) < 0 })
+	return out
 }

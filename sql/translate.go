@@ -107,6 +107,14 @@ func (t *translator) stream(r plan.Rel) (weir.Stream[row.Row], error) {
 			return in, fmt.Errorf("sql: SESSION windows are supported in window aggregations only (GROUP BY window_start, window_end)")
 		}
 		return exec.WindowAssign(in, exec.WindowAssignSpec{InputTypes: plan.Types(n.In), TimeCol: tc, Window: w})
+	case *plan.Join:
+		return t.join(n)
+	case *plan.IntervalJoin:
+		return t.intervalJoin(n)
+	case *plan.WindowJoin:
+		return t.windowJoin(n)
+	case *plan.Rank:
+		return t.rank(n)
 	case *plan.Union:
 		var ins []weir.Stream[row.Row]
 		for _, x := range n.Ins {

@@ -723,6 +723,8 @@ func timeFuncs() []*Func {
 				w := instantToWall(ctx.now().UnixMilli(), ctx.loc())
 				return row.Int((w - floorDiv(w, msPerDay)*msPerDay) / 1000 * 1e9)
 			}),
+		nowFunc("PROCTIME", "PROCTIME(): the processing time (the wall clock) at each evaluation as TIMESTAMP_LTZ(3); the planner makes a select item or computed column of it a processing-time attribute.", row.TimestampLTZType(3),
+			func(*EvalContext) row.Value { return row.Timestamp(time.Now().UnixMilli(), 0) }),
 		nowFunc("CURRENT_ROW_TIMESTAMP", "CURRENT_ROW_TIMESTAMP(): the wall clock at each evaluation as TIMESTAMP_LTZ(3), in batch and streaming mode alike.", row.TimestampLTZType(3),
 			func(*EvalContext) row.Value { return row.Timestamp(time.Now().UnixMilli(), 0) }),
 	}

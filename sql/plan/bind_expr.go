@@ -428,7 +428,7 @@ func (eb *exprBinder) call(n ast.Node, name string, args ...expr.Expr) (expr.Exp
 
 func (eb *exprBinder) bindCall(c *ast.Call) (expr.Expr, error) {
 	if c.Over != nil || c.OverName != nil {
-		return nil, eb.errorf(c, "OVER windows are not supported yet")
+		return nil, eb.errorf(c, "OVER aggregations are not supported yet (only ROW_NUMBER() OVER (...) as a select item, filtered by its row number in an enclosing query)")
 	}
 	if len(c.Name.Parts) != 1 {
 		return nil, eb.errorf(c, "function %s: catalog functions are not supported", c.Name)
@@ -439,9 +439,6 @@ func (eb *exprBinder) bindCall(c *ast.Call) (expr.Expr, error) {
 	}
 	if c.Filter != nil || c.Distinct {
 		return nil, eb.errorf(c, "DISTINCT and FILTER apply to aggregate functions only, not %s", name)
-	}
-	if strings.EqualFold(name, "PROCTIME") {
-		return nil, eb.errorf(c, "PROCTIME() is only allowed as a computed column of CREATE TABLE")
 	}
 	args, err := eb.bindAll(c.Args...)
 	if err != nil {

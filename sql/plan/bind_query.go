@@ -130,7 +130,15 @@ func (b *Binder) bindFrom(ref ast.TableRef) (Rel, *scope, error) {
 		}
 		return b.applyAlias(r, n.Alias, "")
 	case *ast.Join:
-		return nil, nil, errAt(n, "joins are not supported yet")
+		t, err := b.fromTree(n)
+		if err != nil {
+			return nil, nil, err
+		}
+		r, err := b.planFrom(t, nil)
+		if err != nil {
+			return nil, nil, err
+		}
+		return r, t.sc, nil
 	}
 	return nil, nil, errAt(ref, "%s is not supported in FROM yet", ref)
 }
@@ -262,7 +270,14 @@ func checkBoolean(n ast.Node, e expr.Expr, clause string) error {
 func (b *Binder) bindSelect(s *ast.Select) (Rel, error) {
 	var from Rel
 	var sc *scope
-	if s.From == nil {
+	var tree *fromNode
+	if j, ok := s.From.(*ast.Join); ok {
+		var err error
+		if tree, err = b.fromTree(j); err != nil {
+			return nil, err
+		}
+		sc = tree.sc
+	} else if s.From == nil {
 		from, sc = &Values{Rows: [][]expr.Expr{{}}}, &scope{}
 	} else {
 		var err error
@@ -284,6 +299,15 @@ func (b *Binder) bindSelect(s *ast.Select) (Rel, error) {
 			return nil, err
 		}
 	}
+	if tree != nil {
+		// WHERE conditions of a join go into the join (equi-keys, time
+		// bounds) and its inputs where they can.
+		var err error
+		if from, err = b.planFrom(tree, conjuncts(where)); err != nil {
+			return nil, err
+		}
+		where = nil
+	}
 	items, err := b.expandItems(s, sc)
 	if err != nil {
 		return nil, err
@@ -293,9 +317,21 @@ func (b *Binder) bindSelect(s *ast.Select) (Rel, error) {
 		agg = agg || containsAgg(it.e)
 	}
 	var out Rel
-	if agg {
+	switch {
+	case agg && hasOver(items):
+		return nil, errAt(s, "OVER aggregations are not supported yet (ROW_NUMBER() together with GROUP BY: rank in an enclosing query)")
+	case agg:
+		if where != nil && openRank(from) {
+			// A Top-N under an aggregation: the WHERE bounds the rank.
+			if from, err = filtered(from, conjuncts(where)); err != nil {
+				return nil, errAt(s, "%v", strings.TrimPrefix(err.Error(), "sql: "))
+			}
+			where = nil
+		}
 		out, err = b.bindAggregate(s, from, sc, where, items)
-	} else {
+	case hasOver(items):
+		out, err = b.bindRowNumber(from, sc, where, items)
+	default:
 		projs := make([]expr.Expr, len(items))
 		cols := make([]Column, len(items))
 		for i, it := range items {
@@ -303,8 +339,13 @@ func (b *Binder) bindSelect(s *ast.Select) (Rel, error) {
 				return nil, err
 			}
 			cols[i] = Column{Name: it.name, Type: stripTimeAttr(projs[i])}
+			if isProctime(projs[i]) {
+				cols[i].Type.TimeAttr = row.Proctime
+			}
 		}
-		out = &Calc{In: from, Projects: projs, Cond: where, Cols: cols}
+		if out, err = fuseRank(&Calc{In: from, Projects: projs, Cond: where, Cols: cols}); err != nil {
+			return nil, errAt(s, "%v", strings.TrimPrefix(err.Error(), "sql: "))
+		}
 	}
 	if err != nil {
 		return nil, err
@@ -844,4 +885,11 @@ func (b *Binder) bindValues(n *ast.Values) (Rel, error) {
 		}
 	}
 	return &Values{Rows: rows, Cols: cols}, nil
+}
+
+// isProctime recognises PROCTIME(): as a select item it declares a
+// processing-time attribute (Flink's PROCTIME() in a view).
+func isProctime(e expr.Expr) bool {
+	c, ok := e.(*expr.Call)
+	return ok && c.Func.Name == "PROCTIME" && len(c.Args) == 0
 }

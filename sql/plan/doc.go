@@ -12,9 +12,29 @@
 //	WindowTVF        TUMBLE/HOP/CUMULATE/SESSION appending window columns
 //	WindowAggregate  GROUP BY window_start, window_end over a window TVF
 //	Union            UNION ALL
+//	Join             regular join (inner/left/right/full) on equi-keys plus a
+//	                 residual condition; rowtimes become plain timestamps
+//	IntervalJoin     a join bounding one input's time attribute by the
+//	                 other's (BETWEEN r.ts - a AND r.ts + b and friends)
+//	WindowJoin       a join of two window TVF / window aggregation outputs
+//	                 on window_start and window_end
+//	Rank             ROW_NUMBER() OVER (PARTITION BY .. ORDER BY ..) bounded
+//	                 by an enclosing WHERE: Top-N, deduplication, window
+//	                 Top-N or window deduplication (Strategy)
 //	Sink             INSERT INTO a catalog table
+//
+// Joins in FROM (JOIN ... ON/USING, comma joins with their condition in
+// WHERE) extract equi-keys from the condition's conjuncts (computing cast
+// key columns when the two sides' types differ) and push one-sided WHERE
+// conjuncts into an inner join's inputs; a join without an equi-key runs
+// on one key (one subtask), as in Flink. A ROW_NUMBER() select item binds
+// to an unbounded Rank under a Calc; the enclosing query's filter on the
+// row number bounds it (fuseRank), drops the row number column when
+// nothing selects it and picks the strategy. A Rank no filter bounds is an
+// OVER aggregation, refused when the plan is translated.
 //
 // Every Rel has an output schema and a changelog mode (insert-only or
 // updating with -U/+U), derived bottom-up as Flink's planner does;
-// Explain prints the tree with both. A Rel tree is immutable once built.
+// Explain prints the tree with both. A Rel tree is immutable once the
+// binder returns it (fuseRank edits the nodes it just built).
 package plan

@@ -16,6 +16,9 @@ type scopeCol struct {
 	Name  string
 	Index int
 	Type  row.Type
+	// merged marks the right-hand column of a JOIN ... USING pair: it is
+	// reachable qualified only, and SELECT * lists the pair once.
+	merged bool
 }
 
 // scope is the set of columns an expression can name: the columns of the
@@ -57,7 +60,7 @@ func (s *scope) resolve(ref *ast.ColumnRef) (expr.Expr, error) {
 	var hit *scopeCol
 	for i := range s.cols {
 		c := &s.cols[i]
-		if c.Name == parts[0] {
+		if c.Name == parts[0] && !c.merged {
 			if hit != nil && hit.Index != c.Index {
 				return nil, fmt.Errorf("sql: %s: Column '%s' is ambiguous", pos(ref.Pos), parts[0])
 			}
@@ -97,7 +100,7 @@ func fieldPath(e expr.Expr, fields []string, ref *ast.ColumnRef) (expr.Expr, err
 func (s *scope) star(qual string) []scopeCol {
 	var out []scopeCol
 	for _, c := range s.cols {
-		if qual == "" || c.Qual == qual {
+		if qual == "" && !c.merged || qual != "" && c.Qual == qual {
 			out = append(out, c)
 		}
 	}

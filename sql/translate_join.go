@@ -1,0 +1,197 @@
+package sql
+
+import (
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/weirstream/weir"
+	"github.com/weirstream/weir/row"
+	"github.com/weirstream/weir/sql/exec"
+	"github.com/weirstream/weir/sql/expr"
+	"github.com/weirstream/weir/sql/plan"
+)
+
+// joinCondition compiles a residual join condition over the concatenated
+// left and right row. Compiled evaluators are not goroutine-safe, so each
+// call takes one (with its row buffer) from a pool: every subtask of the
+// join ends up with its own.
+func (t *translator) joinCondition(cond expr.Expr) (exec.JoinCondition, error) {
+	if cond == nil {
+		return nil, nil
+	}
+	if _, err := expr.Compile(cond); err != nil {
+		return nil, fmt.Errorf("sql: join condition %s: %w", cond, err)
+	}
+	type evalState struct {
+		eval expr.Evaluator
+		ctx  expr.EvalContext
+		buf  []row.Value
+	}
+	loc := t.loc
+	pool := &sync.Pool{New: func() any {
+		e, _ := expr.Compile(cond) // compiled once above: cannot fail
+		return &evalState{eval: e, ctx: expr.EvalContext{Location: loc}}
+	}}
+	return func(l, r []row.Value) (bool, error) {
+		s := pool.Get().(*evalState)
+		defer pool.Put(s)
+		s.buf = append(append(s.buf[:0], l...), r...)
+		v, err := s.eval(&s.ctx, s.buf)
+		if err != nil {
+			return false, fmt.Errorf("sql: join condition %s: %w", cond, err)
+		}
+		return !v.IsNull() && v.Bool(), nil
+	}, nil
+}
+
+func joinType(k plan.JoinType) exec.JoinType {
+	switch k {
+	case plan.LeftJoin:
+		return exec.LeftJoin
+	case plan.RightJoin:
+		return exec.RightJoin
+	case plan.FullJoin:
+		return exec.FullJoin
+	}
+	return exec.InnerJoin
+}
+
+func (t *translator) joinInputs(l, r plan.Rel) (weir.Stream[row.Row], weir.Stream[row.Row], error) {
+	ls, err := t.stream(l)
+	if err != nil {
+		return ls, ls, err
+	}
+	rs, err := t.stream(r)
+	return ls, rs, err
+}
+
+func (t *translator) join(n *plan.Join) (weir.Stream[row.Row], error) {
+	l, r, err := t.joinInputs(n.Left, n.Right)
+	if err != nil {
+		return l, err
+	}
+	cond, err := t.joinCondition(n.Residual)
+	if err != nil {
+		return l, err
+	}
+	return exec.RegularJoin(l, r, exec.JoinSpec{
+		Type:       joinType(n.Type),
+		LeftTypes:  plan.Types(n.Left),
+		RightTypes: plan.Types(n.Right),
+		LeftKeys:   n.LeftKeys,
+		RightKeys:  n.RightKeys,
+		NullSafe:   n.NullSafe,
+		Condition:  cond,
+		StateTTL:   t.cfg.Duration("table.exec.state.ttl"),
+	})
+}
+
+func (t *translator) intervalJoin(n *plan.IntervalJoin) (weir.Stream[row.Row], error) {
+	l, r, err := t.joinInputs(n.Left, n.Right)
+	if err != nil {
+		return l, err
+	}
+	cond, err := t.joinCondition(n.Residual)
+	if err != nil {
+		return l, err
+	}
+	return exec.IntervalJoin(l, r, exec.IntervalJoinSpec{
+		Type:       joinType(n.Type),
+		LeftTypes:  plan.Types(n.Left),
+		RightTypes: plan.Types(n.Right),
+		LeftKeys:   n.LeftKeys,
+		RightKeys:  n.RightKeys,
+		LeftTime:   n.LeftTime,
+		RightTime:  n.RightTime,
+		LowerBound: time.Duration(n.Lower) * time.Millisecond,
+		UpperBound: time.Duration(n.Upper) * time.Millisecond,
+		ProcTime:   n.ProcTime,
+		Condition:  cond,
+	})
+}
+
+func (t *translator) windowJoin(n *plan.WindowJoin) (weir.Stream[row.Row], error) {
+	l, r, err := t.joinInputs(n.Left, n.Right)
+	if err != nil {
+		return l, err
+	}
+	cond, err := t.joinCondition(n.Residual)
+	if err != nil {
+		return l, err
+	}
+	return exec.WindowJoin(l, r, exec.WindowJoinSpec{
+		Type:             joinType(n.Type),
+		LeftTypes:        plan.Types(n.Left),
+		RightTypes:       plan.Types(n.Right),
+		LeftKeys:         n.LeftKeys,
+		RightKeys:        n.RightKeys,
+		LeftWindowStart:  n.LeftStart,
+		LeftWindowEnd:    n.LeftEnd,
+		RightWindowStart: n.RightStart,
+		RightWindowEnd:   n.RightEnd,
+		Condition:        cond,
+	})
+}
+
+func (t *translator) rank(n *plan.Rank) (weir.Stream[row.Row], error) {
+	if err := n.CheckBounded(); err != nil {
+		return weir.Stream[row.Row]{}, err
+	}
+	in, err := t.stream(n.In)
+	if err != nil {
+		return in, err
+	}
+	types := plan.Types(n.In)
+	order := make([]exec.OrderKey, len(n.OrderBy))
+	for i, k := range n.OrderBy {
+		order[i] = exec.OrderKey{Col: k.Col, Desc: k.Desc, NullsLast: k.NullsLast}
+	}
+	ttl := t.cfg.Duration("table.exec.state.ttl")
+	switch n.Strategy {
+	case plan.Dedup:
+		tc := n.OrderBy[0].Col
+		return exec.Deduplicate(in, exec.DedupSpec{
+			Types:                types,
+			Keys:                 n.PartitionKeys,
+			KeepLast:             n.KeepLast(),
+			RowTime:              types[tc].TimeAttr == row.Rowtime,
+			TimeCol:              tc,
+			GenerateUpdateBefore: true,
+			GenerateInsert:       true,
+			Updating:             n.In.Mode() == plan.Updating,
+			StateTTL:             ttl,
+		})
+	case plan.WindowDedup:
+		return exec.WindowDeduplicate(in, exec.WindowDedupSpec{
+			Types:       types,
+			Keys:        n.PartitionKeys,
+			WindowStart: n.WindowStart,
+			WindowEnd:   n.WindowEnd,
+			TimeCol:     n.OrderBy[0].Col,
+			KeepLast:    n.KeepLast(),
+		})
+	case plan.WindowTopN:
+		return exec.WindowRank(in, exec.WindowRankSpec{
+			Types:            types,
+			PartitionKeys:    n.PartitionKeys,
+			WindowStart:      n.WindowStart,
+			WindowEnd:        n.WindowEnd,
+			OrderBy:          order,
+			RankStart:        n.Start,
+			RankEnd:          n.End,
+			OutputRankNumber: n.RowNumber,
+		})
+	}
+	return exec.Rank(in, exec.RankSpec{
+		Types:                types,
+		PartitionKeys:        n.PartitionKeys,
+		OrderBy:              order,
+		RankStart:            n.Start,
+		RankEnd:              n.End,
+		OutputRankNumber:     n.RowNumber,
+		Updating:             n.In.Mode() == plan.Updating,
+		GenerateUpdateBefore: true,
+		StateTTL:             ttl,
+	})
+}
