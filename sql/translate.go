@@ -70,11 +70,11 @@ func (t *translator) stream(r plan.Rel) (weir.Stream[row.Row], error) {
 				return st, err
 			}
 			// No Calc above to check the rowtime: check it alone.
-			fn := &calcFn{loc: t.loc, rowtime: check}
+			var projs []expr.Expr
 			for i, c := range n.Columns() {
-				fn.projs = append(fn.projs, expr.Ref(i, c.Type))
+				projs = append(projs, expr.Ref(i, c.Type))
 			}
-			return weir.Process[row.Row, row.Row](st, fn).Name("Calc"), nil
+			return t.calcChecked(st, projs, nil, check, "Calc")
 		}
 		return t.scan(n)
 	case *plan.Values:
@@ -152,122 +152,6 @@ func describeNode(r plan.Rel) string {
 		s = s[:i]
 	}
 	return s
-}
-
-// calcSlab is the number of output rows whose fields a Calc allocates at
-// once: rows are carved from a slab that is never reused (downstream
-// operators may keep the rows they receive), which makes one allocation
-// per calcSlab rows; a row kept alone keeps its slab alive.
-const calcSlab = 64
-
-// calcFn evaluates a Calc per subtask (compiled evaluators are not shared
-// between goroutines).
-type calcFn struct {
-	projs []expr.Expr
-	cond  expr.Expr
-	loc   *time.Location
-	// rowtime, if set, fails the job on a row the source gave no
-	// timestamp: its rowtime was NULL.
-	rowtime *rowtimeCheck
-
-	evals []expr.Evaluator
-	// conds are the conjuncts of cond, evaluated in order: a row whose
-	// conjunct is not TRUE is dropped without evaluating the next ones.
-	conds []expr.Expr
-	preds []expr.Evaluator
-	ctx   expr.EvalContext
-	slab  []row.Value
-}
-
-// rowtimeCheck names the table and rowtime column of a source scan whose
-// rowtime is nullable, and the types of its rows, for the error.
-type rowtimeCheck struct {
-	table, column string
-	types         []row.Type
-}
-
-func (c *rowtimeCheck) err(r row.Row) error {
-	return fmt.Errorf("sql: table %s: the rowtime column %s of row %s is NULL; a rowtime must not be NULL (Flink: RowTime field should not be null)", c.table, c.column, row.FormatRow(r, c.types))
-}
-
-// conjuncts splits a condition at its top-level ANDs.
-func conjuncts(e expr.Expr, out []expr.Expr) []expr.Expr {
-	if c, ok := e.(*expr.Call); ok && c.Func.Name == "AND" {
-		for _, a := range c.Args {
-			out = conjuncts(a, out)
-		}
-		return out
-	}
-	return append(out, e)
-}
-
-func (f *calcFn) Open(*weir.RuntimeContext) error {
-	f.evals = make([]expr.Evaluator, len(f.projs))
-	for i, p := range f.projs {
-		e, err := expr.Compile(p)
-		if err != nil {
-			return err
-		}
-		f.evals[i] = e
-	}
-	if f.cond != nil {
-		f.conds = conjuncts(f.cond, nil)
-		f.preds = make([]expr.Evaluator, len(f.conds))
-		for i, c := range f.conds {
-			e, err := expr.Compile(c)
-			if err != nil {
-				return err
-			}
-			f.preds[i] = e
-		}
-	}
-	f.ctx = expr.EvalContext{Location: f.loc}
-	return nil
-}
-
-func (f *calcFn) ProcessElement(ctx *weir.Context[row.Row], in row.Row) error {
-	if f.rowtime != nil && ctx.Timestamp() == weir.NoTimestamp {
-		return f.rowtime.err(in)
-	}
-	for i, p := range f.preds {
-		v, err := p(&f.ctx, in.Fields)
-		if err != nil {
-			return fmt.Errorf("sql: WHERE %s on row %s: %w", f.conds[i], in.Kind, err)
-		}
-		if v.IsNull() || !v.Bool() {
-			return nil
-		}
-	}
-	n := len(f.evals)
-	if len(f.slab) < n {
-		f.slab = make([]row.Value, n*calcSlab)
-	}
-	out := row.Row{Kind: in.Kind, Fields: f.slab[:n:n]}
-	f.slab = f.slab[n:]
-	for i, e := range f.evals {
-		v, err := e(&f.ctx, in.Fields)
-		if err != nil {
-			return fmt.Errorf("sql: %s: %w", f.projs[i], err)
-		}
-		out.Fields[i] = v
-	}
-	ctx.Collect(out)
-	return nil
-}
-
-func (t *translator) calc(in weir.Stream[row.Row], projs []expr.Expr, cond expr.Expr, name, desc string) (weir.Stream[row.Row], error) {
-	return t.calcChecked(in, projs, cond, nil, name)
-}
-
-// calcChecked is calc with a rowtime check (nil: none).
-func (t *translator) calcChecked(in weir.Stream[row.Row], projs []expr.Expr, cond expr.Expr, check *rowtimeCheck, name string) (weir.Stream[row.Row], error) {
-	for _, p := range projs {
-		if _, err := expr.Compile(p); err != nil {
-			return in, fmt.Errorf("sql: %s: %w", p, err)
-		}
-	}
-	fn := &calcFn{projs: projs, cond: cond, loc: t.loc, rowtime: check}
-	return weir.Process[row.Row, row.Row](in, fn).Name(name), nil
 }
 
 func (t *translator) values(v *plan.Values) (weir.Stream[row.Row], error) {
