@@ -3,6 +3,7 @@ package plan
 import (
 	"reflect"
 
+	"github.com/weirstream/weir/row"
 	"github.com/weirstream/weir/sql/expr"
 )
 
@@ -23,6 +24,11 @@ import (
 //     non-deterministic lower expression, nor when it refers more than
 //     once to a lower expression that is more than a column or field
 //     reference or a literal (that would evaluate it several times);
+//   - in the projections of a Calc whose condition has a conjunct
+//     column = literal, a comparison of that column with a literal is
+//     decided, and the CASE branches so decided are dropped (Calcite's
+//     simplification under the filter's predicates: the Nexmark views'
+//     CASE over event_type becomes the one branch of the view's type);
 //   - a Calc that keeps every row and column under the same names is
 //     dropped.
 //
@@ -48,10 +54,10 @@ func Optimize(r Rel) Rel {
 	case *Scan:
 		return expandScan(n)
 	case *Calc:
-		c := foldCalc(n)
+		c := simplifyCalc(foldCalc(n))
 		if lower, ok := c.In.(*Calc); ok {
 			if m, ok := mergeCalcs(c, lower); ok {
-				c = m
+				c = simplifyCalc(m)
 			}
 		}
 		if c.IsIdentity() && sameNames(c.Cols, c.In.Columns()) {
@@ -264,4 +270,112 @@ func sameNames(a, b []Column) bool {
 		}
 	}
 	return true
+}
+
+// simplifyCalc decides, in a Calc's projections, the comparisons
+// column = literal that its condition decides (see Optimize).
+func simplifyCalc(c *Calc) *Calc {
+	if c.Cond == nil {
+		return c
+	}
+	known := map[int]*expr.Literal{}
+	var conj func(e expr.Expr)
+	conj = func(e expr.Expr) {
+		call, ok := e.(*expr.Call)
+		if !ok {
+			return
+		}
+		if call.Func.Name == "AND" {
+			for _, a := range call.Args {
+				conj(a)
+			}
+			return
+		}
+		if i, l, ok := refEqualsLiteral(call); ok {
+			known[i] = l
+		}
+	}
+	conj(c.Cond)
+	if len(known) == 0 {
+		return c
+	}
+	out := *c
+	out.Projects = make([]expr.Expr, len(c.Projects))
+	for i, p := range c.Projects {
+		out.Projects[i] = decide(p, known)
+	}
+	return &out
+}
+
+// refEqualsLiteral matches =($i, literal) or =(literal, $i) over a
+// column and a non-NULL literal of the same integer or string type root.
+func refEqualsLiteral(c *expr.Call) (int, *expr.Literal, bool) {
+	if c.Func.Name != "=" || len(c.Args) != 2 {
+		return 0, nil, false
+	}
+	r, ok := c.Args[0].(*expr.InputRef)
+	l, ok2 := c.Args[1].(*expr.Literal)
+	if !ok || !ok2 {
+		r, ok = c.Args[1].(*expr.InputRef)
+		l, ok2 = c.Args[0].(*expr.Literal)
+	}
+	if !ok || !ok2 || l.Value.IsNull() || l.T.Root != r.T.Root {
+		return 0, nil, false
+	}
+	switch l.T.Root {
+	case row.TypeTinyInt, row.TypeSmallInt, row.TypeInt, row.TypeBigInt, row.TypeChar, row.TypeVarChar:
+		return r.Index, l, true
+	}
+	return 0, nil, false
+}
+
+// decide rewrites the comparisons and CASE branches of e that known
+// (column = literal facts) decides.
+func decide(e expr.Expr, known map[int]*expr.Literal) expr.Expr {
+	switch n := e.(type) {
+	case *expr.Call:
+		if i, l, ok := refEqualsLiteral(n); ok {
+			if k, found := known[i]; found && k.T.Root == l.T.Root {
+				return expr.Lit(row.Bool(row.Equal(k.Value, l.Value, l.T)), n.T)
+			}
+			return n
+		}
+		args := make([]expr.Expr, len(n.Args))
+		for i, a := range n.Args {
+			args[i] = decide(a, known)
+		}
+		return &expr.Call{Func: n.Func, Args: args, T: n.T}
+	case *expr.Cast:
+		return &expr.Cast{Arg: decide(n.Arg, known), T: n.T, Try: n.Try, Implicit: n.Implicit}
+	case *expr.FieldAccess:
+		return &expr.FieldAccess{Arg: decide(n.Arg, known), Index: n.Index, T: n.T}
+	case *expr.Case:
+		c := &expr.Case{T: n.T}
+		for i := range n.Whens {
+			w, t := decide(n.Whens[i], known), decide(n.Thens[i], known)
+			if l, ok := w.(*expr.Literal); ok {
+				if l.Value.IsNull() || !l.Value.Bool() {
+					continue // never taken
+				}
+				if len(c.Whens) == 0 && sameType(t.Type(), n.T) {
+					return t // always taken
+				}
+			}
+			c.Whens = append(c.Whens, w)
+			c.Thens = append(c.Thens, t)
+		}
+		c.Else = decide(n.Else, known)
+		if len(c.Whens) == 0 && sameType(c.Else.Type(), n.T) {
+			return c.Else
+		}
+		return c
+	}
+	return e
+}
+
+// sameType reports whether two types are equal but for nullability and
+// time attributes.
+func sameType(a, b row.Type) bool {
+	a.TimeAttr, b.TimeAttr = row.Type{}.TimeAttr, row.Type{}.TimeAttr
+	return a.WithNullable(true).Equal(b.WithNullable(true))
 }
