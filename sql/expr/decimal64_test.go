@@ -54,3 +54,30 @@ func TestDecimalArith64(t *testing.T) {
 		}
 	}
 }
+
+// TestCastToWideDecimal checks the casts that skip big.Rat (an integer,
+// or a DECIMAL of the same scale, to a wider DECIMAL) against the value
+// and representation big.Rat gives.
+func TestCastToWideDecimal(t *testing.T) {
+	for _, tc := range []struct {
+		v    row.Value
+		from row.Type
+		to   row.Type
+		rat  *big.Rat
+	}{
+		{row.Int(math.MaxInt64), row.BigInt(), row.DecimalType(19, 0), new(big.Rat).SetInt64(math.MaxInt64)},
+		{row.Int(-42), row.BigInt(), row.DecimalType(20, 1), big.NewRat(-42, 1)},
+		{row.Int(908), row.DecimalType(4, 3), row.DecimalType(23, 3), big.NewRat(908, 1000)},
+		{row.Int(-7), row.DecimalType(4, 3), row.DecimalType(5, 3), big.NewRat(-7, 1000)},
+		{row.BigDecimal(big.NewInt(123456)), row.DecimalType(20, 2), row.DecimalType(30, 2), big.NewRat(123456, 100)},
+	} {
+		got, err := Eval(nil, &Cast{Arg: Lit(tc.v, tc.from), T: tc.to}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, _ := row.DecimalFromRat(tc.rat, tc.to)
+		if !row.Equal(got, want, tc.to) || (got.BigInt() == nil) != (want.BigInt() == nil) {
+			t.Errorf("CAST(%v AS %s): got %s, want %s", tc.v, tc.to, row.DecimalString(got, tc.to), row.DecimalString(want, tc.to))
+		}
+	}
+}
