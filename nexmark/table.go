@@ -165,7 +165,8 @@ func (s *tableSource) Produce(b connector.BuildContext) (weir.Stream[row.Row], e
 		if err != nil {
 			return nil
 		}
-		return func(n int64) row.Row { return EventRow(g.Event(n)) }
+		var a eventArena
+		return func(n int64) row.Row { return a.row(g.Event(n)) }
 	}, datagen.Options{Count: cfg.Events, Seed: cfg.Seed, Timestamp: cfg.Timestamp})
 	name := "nexmark"
 	if b.Prefix != "" {
@@ -176,22 +177,60 @@ func (s *tableSource) Produce(b connector.BuildContext) (weir.Stream[row.Row], e
 
 // EventRow converts an event to a row of the nexmark table's schema.
 func EventRow(e Event) row.Row {
-	f := make([]row.Value, 4)
-	f[0] = row.Int(int64(e.Type))
+	var a eventArena
+	return a.row(e)
+}
+
+// eventArenaValues is the number of values an eventArena allocates at
+// once (room for 128 rows of a bid).
+const eventArenaValues = 128 * (4 + 7)
+
+// eventArena carves the values of event rows from slabs it never reuses
+// (the job may keep the rows): one allocation per slab instead of two per
+// row. The nested ROW value still allocates its boxed slice.
+type eventArena struct{ slab []row.Value }
+
+func (a *eventArena) take(n int) []row.Value {
+	if len(a.slab) < n {
+		a.slab = make([]row.Value, max(n, eventArenaValues))
+	}
+	v := a.slab[:n:n]
+	a.slab = a.slab[n:]
+	return v
+}
+
+func (a *eventArena) row(e Event) row.Row {
 	switch {
 	case e.Person != nil:
-		p := e.Person
-		f[1] = row.Nested([]row.Value{row.Int(p.ID), row.Str(p.Name), row.Str(p.EmailAddress), row.Str(p.CreditCard),
-			row.Str(p.City), row.Str(p.State), row.Timestamp(int64(p.DateTime), 0), row.Str(p.Extra)})
+		v := a.take(4 + 8)
+		f, p := v[:4:4], e.Person
+		f[0] = row.Int(int64(e.Type))
+		n := v[4:]
+		n[0], n[1], n[2], n[3] = row.Int(p.ID), row.Str(p.Name), row.Str(p.EmailAddress), row.Str(p.CreditCard)
+		n[4], n[5], n[6], n[7] = row.Str(p.City), row.Str(p.State), row.Timestamp(int64(p.DateTime), 0), row.Str(p.Extra)
+		f[1] = row.Nested(n)
+		return row.Row{Fields: f}
 	case e.Auction != nil:
-		a := e.Auction
-		f[2] = row.Nested([]row.Value{row.Int(a.ID), row.Str(a.ItemName), row.Str(a.Description), row.Int(a.InitialBid),
-			row.Int(a.Reserve), row.Timestamp(int64(a.DateTime), 0), row.Timestamp(int64(a.Expires), 0),
-			row.Int(a.Seller), row.Int(a.Category), row.Str(a.Extra)})
+		v := a.take(4 + 10)
+		f, x := v[:4:4], e.Auction
+		f[0] = row.Int(int64(e.Type))
+		n := v[4:]
+		n[0], n[1], n[2], n[3], n[4] = row.Int(x.ID), row.Str(x.ItemName), row.Str(x.Description), row.Int(x.InitialBid), row.Int(x.Reserve)
+		n[5], n[6] = row.Timestamp(int64(x.DateTime), 0), row.Timestamp(int64(x.Expires), 0)
+		n[7], n[8], n[9] = row.Int(x.Seller), row.Int(x.Category), row.Str(x.Extra)
+		f[2] = row.Nested(n)
+		return row.Row{Fields: f}
 	case e.Bid != nil:
-		x := e.Bid
-		f[3] = row.Nested([]row.Value{row.Int(x.Auction), row.Int(x.Bidder), row.Int(x.Price), row.Str(x.Channel),
-			row.Str(x.URL), row.Timestamp(int64(x.DateTime), 0), row.Str(x.Extra)})
+		v := a.take(4 + 7)
+		f, x := v[:4:4], e.Bid
+		f[0] = row.Int(int64(e.Type))
+		n := v[4:]
+		n[0], n[1], n[2], n[3] = row.Int(x.Auction), row.Int(x.Bidder), row.Int(x.Price), row.Str(x.Channel)
+		n[4], n[5], n[6] = row.Str(x.URL), row.Timestamp(int64(x.DateTime), 0), row.Str(x.Extra)
+		f[3] = row.Nested(n)
+		return row.Row{Fields: f}
 	}
+	f := a.take(4)
+	f[0] = row.Int(int64(e.Type))
 	return row.Row{Fields: f}
 }

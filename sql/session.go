@@ -210,6 +210,7 @@ func (s *Session) plan(stmt ast.Statement) (*Job, error) {
 	default:
 		return nil, fmt.Errorf("sql: EXPLAIN of %T is not supported", stmt)
 	}
+	j.optimize()
 	return j, nil
 }
 
@@ -250,6 +251,18 @@ func updateOrigin(r plan.Rel) plan.Rel {
 		}
 	}
 	return r
+}
+
+// optimize applies the planner's rules (plan.Optimize) to the job's plans.
+func (j *Job) optimize() {
+	for i, sk := range j.sinks {
+		if o, ok := plan.Optimize(sk).(*plan.Sink); ok {
+			j.sinks[i] = o
+		}
+	}
+	if j.query != nil {
+		j.query = plan.Optimize(j.query)
+	}
 }
 
 func (s *Session) showConfig() *Result {

@@ -64,10 +64,35 @@ func aggCalls(cs []plan.AggCall) ([]exec.AggCall, error) {
 func (t *translator) stream(r plan.Rel) (weir.Stream[row.Row], error) {
 	switch n := r.(type) {
 	case *plan.Scan:
+		if n.Source {
+			st, check, err := t.sourceScan(n)
+			if err != nil || check == nil {
+				return st, err
+			}
+			// No Calc above to check the rowtime: check it alone.
+			var projs []expr.Expr
+			for i, c := range n.Columns() {
+				projs = append(projs, expr.Ref(i, c.Type))
+			}
+			return t.calcChecked(st, projs, nil, check, "Calc")
+		}
 		return t.scan(n)
 	case *plan.Values:
 		return t.values(n)
 	case *plan.Calc:
+		if s, ok := n.In.(*plan.Scan); ok && s.Source {
+			// The Calc over a source scan checks the rowtime (see
+			// sourceScan) before its condition, as Flink's watermark
+			// assigner does right after the scan.
+			in, check, err := t.sourceScan(s)
+			if err != nil {
+				return in, err
+			}
+			if check == nil && n.IsIdentity() {
+				return in, nil
+			}
+			return t.calcChecked(in, n.Projects, n.Cond, check, "Calc")
+		}
 		in, err := t.stream(n.In)
 		if err != nil {
 			return in, err
@@ -137,71 +162,6 @@ func describeNode(r plan.Rel) string {
 	return s
 }
 
-// calcFn evaluates a Calc per subtask (compiled evaluators are not shared
-// between goroutines).
-type calcFn struct {
-	projs []expr.Expr
-	cond  expr.Expr
-	loc   *time.Location
-
-	evals []expr.Evaluator
-	pred  expr.Evaluator
-	ctx   expr.EvalContext
-	now   func() time.Time
-}
-
-func (f *calcFn) Open(*weir.RuntimeContext) error {
-	f.evals = make([]expr.Evaluator, len(f.projs))
-	for i, p := range f.projs {
-		e, err := expr.Compile(p)
-		if err != nil {
-			return err
-		}
-		f.evals[i] = e
-	}
-	if f.cond != nil {
-		e, err := expr.Compile(f.cond)
-		if err != nil {
-			return err
-		}
-		f.pred = e
-	}
-	f.ctx = expr.EvalContext{Location: f.loc}
-	return nil
-}
-
-func (f *calcFn) ProcessElement(ctx *weir.Context[row.Row], in row.Row) error {
-	if f.pred != nil {
-		v, err := f.pred(&f.ctx, in.Fields)
-		if err != nil {
-			return fmt.Errorf("sql: WHERE %s on row %s: %w", f.cond, in.Kind, err)
-		}
-		if v.IsNull() || !v.Bool() {
-			return nil
-		}
-	}
-	out := row.Row{Kind: in.Kind, Fields: make([]row.Value, len(f.evals))}
-	for i, e := range f.evals {
-		v, err := e(&f.ctx, in.Fields)
-		if err != nil {
-			return fmt.Errorf("sql: %s: %w", f.projs[i], err)
-		}
-		out.Fields[i] = v
-	}
-	ctx.Collect(out)
-	return nil
-}
-
-func (t *translator) calc(in weir.Stream[row.Row], projs []expr.Expr, cond expr.Expr, name, desc string) (weir.Stream[row.Row], error) {
-	for _, p := range projs {
-		if _, err := expr.Compile(p); err != nil {
-			return in, fmt.Errorf("sql: %s: %w", p, err)
-		}
-	}
-	fn := &calcFn{projs: projs, cond: cond, loc: t.loc}
-	return weir.Process[row.Row, row.Row](in, fn).Name(name), nil
-}
-
 func (t *translator) values(v *plan.Values) (weir.Stream[row.Row], error) {
 	rows := make([]row.Row, len(v.Rows))
 	for i, r := range v.Rows {
@@ -265,17 +225,62 @@ func (t *translator) windowAggregate(n *plan.WindowAggregate) (weir.Stream[row.R
 	})
 }
 
-// scan builds a table's source, its watermarks, and the Calc that adds
-// computed columns in declaration order.
-func (t *translator) scan(s *plan.Scan) (weir.Stream[row.Row], error) {
+// sourceScan builds a table's source with its watermarks: rows as the
+// connector produces them (Table.SourceColumns). If the rowtime is
+// nullable it returns the check that the first Calc over the rows must
+// make (a row with a NULL rowtime gets no timestamp).
+func (t *translator) sourceScan(s *plan.Scan) (weir.Stream[row.Row], *rowtimeCheck, error) {
 	tab := s.Table
 	ctx := t.connectorContext(tab)
 	src, err := t.reg.CreateSource(ctx)
 	if err != nil {
-		return weir.Stream[row.Row]{}, err
+		return weir.Stream[row.Row]{}, nil, err
 	}
 	if t.batch() && !src.Bounded() {
-		return weir.Stream[row.Row]{}, fmt.Errorf("sql: Querying an unbounded table '%s' in batch mode is not allowed. The table source is unbounded.", strings.Join(tab.Path(), "."))
+		return weir.Stream[row.Row]{}, nil, fmt.Errorf("sql: Querying an unbounded table '%s' in batch mode is not allowed. The table source is unbounded.", strings.Join(tab.Path(), "."))
+	}
+	bc := connector.BuildContext{Env: t.env, Prefix: t.uid("Source", tab.Name), OnError: t.onError}
+	var check *rowtimeCheck
+	if tab.Rowtime >= 0 {
+		bc.Watermarks, err = t.watermarks(tab)
+		if err != nil {
+			return weir.Stream[row.Row]{}, nil, err
+		}
+		if idle := t.cfg.Duration("table.exec.source.idle-timeout"); idle > 0 {
+			bc.Watermarks = bc.Watermarks.WithIdleness(idle)
+		}
+		if tab.Columns[tab.Rowtime].Type.Nullable {
+			check = &rowtimeCheck{table: tab.Name, column: tab.Columns[tab.Rowtime].Name,
+				types: plan.Types(&plan.Scan{Table: tab, Source: true})}
+		}
+	}
+	out, err := src.Produce(bc)
+	return out, check, err
+}
+
+// sourceExprs returns, per table column, the expression that computes it
+// over the source row (nil for a PROCTIME column).
+func sourceExprs(tab *plan.Table) []expr.Expr {
+	out := make([]expr.Expr, len(tab.Columns))
+	for p, c := range tab.SourceColumns() {
+		out[c] = expr.Ref(p, tab.Columns[c].Type)
+	}
+	for i, c := range tab.Computed {
+		if c != nil && out[i] == nil {
+			out[i] = c
+		}
+	}
+	return out
+}
+
+// scan builds a table's source, its watermarks, and the Calc that adds
+// computed columns in declaration order (a table the planner did not
+// expand: one with a PROCTIME column, or none computed).
+func (t *translator) scan(s *plan.Scan) (weir.Stream[row.Row], error) {
+	tab := s.Table
+	out, _, err := t.sourceScan(s)
+	if err != nil {
+		return out, err
 	}
 	srcCols := tab.SourceColumns() // table column of each source row position
 	pos := make([]int, len(tab.Columns))
@@ -285,27 +290,9 @@ func (t *translator) scan(s *plan.Scan) (weir.Stream[row.Row], error) {
 	for p, c := range srcCols {
 		pos[c] = p
 	}
-	bc := connector.BuildContext{Env: t.env, Prefix: t.uid("Source", tab.Name), OnError: t.onError}
-	if tab.Rowtime >= 0 {
-		bc.Watermarks, err = t.watermarks(tab, pos)
-		if err != nil {
-			return weir.Stream[row.Row]{}, err
-		}
-		if idle := t.cfg.Duration("table.exec.source.idle-timeout"); idle > 0 {
-			bc.Watermarks = bc.Watermarks.WithIdleness(idle)
-		}
-	}
-	out, err := src.Produce(bc)
-	if err != nil {
-		return out, err
-	}
 	// Reorder into declaration order and add computed columns.
 	identity := len(srcCols) == len(tab.Columns)
 	projs := make([]expr.Expr, len(tab.Columns))
-	srcTypes := make([]row.Type, len(srcCols))
-	for p, c := range srcCols {
-		srcTypes[p] = tab.Columns[c].Type
-	}
 	var proctime []int
 	for i, c := range tab.Columns {
 		switch {
@@ -320,15 +307,10 @@ func (t *translator) scan(s *plan.Scan) (weir.Stream[row.Row], error) {
 			identity = false
 		}
 	}
-	var cond expr.Expr
-	if tab.Rowtime >= 0 && tab.Columns[tab.Rowtime].Type.Nullable {
-		// Flink fails on a NULL rowtime; IS NOT NULL here would drop the row
-		// silently, so the check lives in the Calc (see rowtimeCheck).
-	}
-	if identity && cond == nil {
+	if identity {
 		return t.checkRowtime(out, tab)
 	}
-	st, err := t.calc(out, projs, cond, "Calc", tab.Name+" columns")
+	st, err := t.calc(out, projs, nil, "Calc", tab.Name+" columns")
 	if err != nil {
 		return st, err
 	}
@@ -380,92 +362,99 @@ func (t *translator) connectorContext(tab *plan.Table) connector.Context {
 // watermarks builds the strategy of a table's WATERMARK FOR: the rowtime is
 // the rowtime column's milliseconds, and the watermark the highest value
 // of the watermark expression seen so far (Flink's WatermarkAssigner).
-// Expressions are evaluated over the source row with computed columns
-// filled in; rowtime and watermark expressions must be deterministic, so
-// one compiled evaluator serves every subtask.
-func (t *translator) watermarks(tab *plan.Table, pos []int) (weir.WatermarkStrategy[row.Row], error) {
+// Both are evaluated over the source row, with the computed columns they
+// read inlined; they must be deterministic, so one compiled evaluator and
+// one read-only context serve every subtask. A watermark of the form
+// rowtime - INTERVAL is computed from the record's timestamp.
+func (t *translator) watermarks(tab *plan.Table) (weir.WatermarkStrategy[row.Row], error) {
 	var strat weir.WatermarkStrategy[row.Row]
-	full, err := t.fullRow(tab, pos)
-	if err != nil {
-		return strat, err
-	}
-	wmEval, err := expr.Compile(tab.Watermark)
-	if err != nil {
-		return strat, err
-	}
 	if !expr.IsDeterministic(tab.Watermark) {
 		return strat, fmt.Errorf("sql: table %s: the watermark expression %s must be deterministic", tab.Name, tab.Watermark)
 	}
-	rt := tab.Rowtime
-	loc := t.loc
+	cols := sourceExprs(tab)
+	for i, c := range cols {
+		if c == nil || !expr.IsDeterministic(c) {
+			// Only columns the watermark needs matter; PROCTIME or a
+			// non-deterministic one is NULL here.
+			cols[i] = expr.Lit(row.Null(), tab.Columns[i].Type)
+		}
+	}
+	rtExpr := cols[tab.Rowtime]
+	rtEval, err := expr.Compile(rtExpr)
+	if err != nil {
+		return strat, err
+	}
+	ectx := &expr.EvalContext{Location: t.loc}
 	strat.Timestamp = func(r row.Row) int64 {
-		var scratch [16]row.Value
-		f, err := full(r, scratch[:0])
-		if err != nil || f[rt].IsNull() {
+		v, err := rtEval(ectx, r.Fields)
+		if err != nil || v.IsNull() {
 			return weir.NoTimestamp // the Calc after the source fails the job
 		}
-		return f[rt].Millis()
+		return v.Millis()
 	}
+	if d, ok := delayOf(tab.Watermark, tab.Rowtime); ok {
+		strat.Generator = func() weir.WatermarkGenerator[row.Row] {
+			return &delayWatermarks{delay: d, max: weir.MinWatermark}
+		}
+		return strat, nil
+	}
+	wmEval, err := expr.Compile(expr.Substitute(tab.Watermark, cols))
+	if err != nil {
+		return strat, err
+	}
+	loc := t.loc
 	strat.Generator = func() weir.WatermarkGenerator[row.Row] {
-		return &sqlWatermarks{full: full, wm: wmEval, ctx: expr.EvalContext{Location: loc}, max: weir.MinWatermark}
+		return &sqlWatermarks{wm: wmEval, ctx: expr.EvalContext{Location: loc}, max: weir.MinWatermark}
 	}
 	return strat, nil
 }
 
-// fullRow returns a function that expands a source row into the table's
-// columns (computed ones evaluated; PROCTIME left NULL).
-func (t *translator) fullRow(tab *plan.Table, pos []int) (func(r row.Row, buf []row.Value) ([]row.Value, error), error) {
-	evals := make([]expr.Evaluator, len(tab.Columns))
-	for i, c := range tab.Computed {
-		if c == nil {
-			continue
-		}
-		if !expr.IsDeterministic(c) {
-			// Only columns the watermark needs matter; a non-deterministic
-			// one is left NULL here.
-			continue
-		}
-		e, err := expr.Compile(c)
-		if err != nil {
-			return nil, err
-		}
-		evals[i] = e
+// delayOf reports whether a watermark expression is the rowtime column
+// rt minus a day-time interval literal, and returns the interval in ms.
+func delayOf(wm expr.Expr, rt int) (int64, bool) {
+	if r, ok := wm.(*expr.InputRef); ok && r.Index == rt {
+		return 0, true
 	}
-	loc := t.loc
-	return func(r row.Row, buf []row.Value) ([]row.Value, error) {
-		ctx := expr.EvalContext{Location: loc}
-		for i := range tab.Columns {
-			var v row.Value
-			switch {
-			case pos[i] >= 0:
-				v = r.Fields[pos[i]]
-			case evals[i] != nil:
-				var err error
-				if v, err = evals[i](&ctx, r.Fields); err != nil {
-					return nil, err
-				}
-			}
-			buf = append(buf, v)
-		}
-		return buf, nil
-	}, nil
+	c, ok := wm.(*expr.Call)
+	if !ok || c.Func.Name != "-" || len(c.Args) != 2 {
+		return 0, false
+	}
+	r, ok := c.Args[0].(*expr.InputRef)
+	if !ok || r.Index != rt {
+		return 0, false
+	}
+	l, ok := c.Args[1].(*expr.Literal)
+	if !ok || l.T.Root != row.TypeIntervalDayTime || l.Value.IsNull() {
+		return 0, false
+	}
+	return l.Value.Int(), true
 }
 
+// delayWatermarks is the watermark rowtime - delay: the highest record
+// timestamp seen minus delay.
+type delayWatermarks struct {
+	delay, max int64
+}
+
+func (g *delayWatermarks) OnEvent(_ row.Row, ts int64) {
+	if ts == weir.NoTimestamp {
+		return
+	}
+	if w := ts - g.delay; w > g.max {
+		g.max = w
+	}
+}
+
+func (g *delayWatermarks) Watermark() int64 { return g.max }
+
 type sqlWatermarks struct {
-	full    func(row.Row, []row.Value) ([]row.Value, error)
-	wm      expr.Evaluator
-	ctx     expr.EvalContext
-	max     int64
-	scratch []row.Value
+	wm  expr.Evaluator
+	ctx expr.EvalContext
+	max int64
 }
 
 func (g *sqlWatermarks) OnEvent(r row.Row, _ int64) {
-	f, err := g.full(r, g.scratch[:0])
-	if err != nil {
-		return
-	}
-	g.scratch = f
-	v, err := g.wm(&g.ctx, f)
+	v, err := g.wm(&g.ctx, r.Fields)
 	if err != nil || v.IsNull() {
 		return
 	}

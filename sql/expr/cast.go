@@ -619,7 +619,7 @@ func castToDecimal(from, to row.Type) castFn {
 	switch {
 	case from.IsInteger() || from.Root == row.TypeBoolean:
 		return func(_ *EvalContext, v row.Value) (row.Value, error) {
-			if to.IsCompactDecimal() && to.Scale < 19 {
+			if to.Scale < 19 {
 				// Fast path without big numbers when it fits.
 				x := v.Int()
 				m := int64(1)
@@ -627,6 +627,10 @@ func castToDecimal(from, to row.Type) castFn {
 					m *= 10
 				}
 				if x < math.MaxInt64/m && x > math.MinInt64/m {
+					if !to.IsCompactDecimal() {
+						// A wide DECIMAL has room for any int64.
+						return row.BigDecimal(big.NewInt(x * m)), nil
+					}
 					if r, ok := row.DecimalFromInt64Unscaled(x*m, to); ok {
 						return r, nil
 					}
@@ -649,6 +653,13 @@ func castToDecimal(from, to row.Type) castFn {
 			return fit(r)
 		}
 	case from.Root == row.TypeDecimal:
+		if from.Scale == to.Scale && to.Precision >= from.Precision {
+			// Every value fits: only the representation may change.
+			if from.IsCompactDecimal() && !to.IsCompactDecimal() {
+				return func(_ *EvalContext, v row.Value) (row.Value, error) { return row.BigDecimal(big.NewInt(v.Int())), nil }
+			}
+			return func(_ *EvalContext, v row.Value) (row.Value, error) { return v, nil }
+		}
 		return func(_ *EvalContext, v row.Value) (row.Value, error) { return fit(row.DecimalRat(v, from)) }
 	case from.IsString():
 		return func(_ *EvalContext, v row.Value) (row.Value, error) {

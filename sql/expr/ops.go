@@ -620,6 +620,9 @@ func buildNegate(s *site) Evaluator {
 func decimalArith(s *site, op arithKind) Evaluator {
 	ta, tb, rt := s.argTypes[0], s.argTypes[1], s.ret
 	return strict2(s, func(_ *EvalContext, a, b row.Value) (row.Value, error) {
+		if v, ok := decimalArith64(op, a, ta, b, tb, rt); ok {
+			return v, nil
+		}
 		x, y := row.DecimalRat(a, ta), row.DecimalRat(b, tb)
 		var r *big.Rat
 		switch op {

@@ -79,10 +79,24 @@ func names(cols []Column) string {
 // metadata and computed columns in declaration order.
 type Scan struct {
 	Table *Table
+	// Source marks a scan of the rows as the connector produces them: the
+	// physical columns, then the metadata columns (Table.SourceColumns);
+	// a Calc above adds the computed columns (see Optimize).
+	Source bool
 }
 
 // Columns implements Rel.
-func (s *Scan) Columns() []Column { return s.Table.Columns }
+func (s *Scan) Columns() []Column {
+	if !s.Source {
+		return s.Table.Columns
+	}
+	src := s.Table.SourceColumns()
+	cols := make([]Column, len(src))
+	for i, c := range src {
+		cols[i] = s.Table.Columns[c]
+	}
+	return cols
+}
 
 // Inputs implements Rel.
 func (s *Scan) Inputs() []Rel { return nil }
@@ -92,7 +106,7 @@ func (s *Scan) Mode() Mode { return s.Table.SourceMode }
 
 func (s *Scan) describe() (string, []string) {
 	return "TableSourceScan", []string{"table=[[" + strings.Join(s.Table.Path(), ", ") + "]]",
-		"fields=[" + names(s.Table.Columns) + "]"}
+		"fields=[" + names(s.Columns()) + "]"}
 }
 
 // Values is a constant table.

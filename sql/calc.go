@@ -1,0 +1,228 @@
+package sql
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/weirstream/weir"
+	"github.com/weirstream/weir/operator"
+	"github.com/weirstream/weir/row"
+	"github.com/weirstream/weir/sql/expr"
+)
+
+// calcSlab is the number of output rows whose fields a Calc allocates at
+// once: rows are carved from a slab that is never reused (downstream
+// operators may keep the rows they receive), which makes one allocation
+// per calcSlab rows; a row kept alone keeps its slab alive.
+const calcSlab = 64
+
+// calcSpec is what a Calc computes: a condition (nil: keep every row),
+// then the projections of each kept row.
+type calcSpec struct {
+	projs []expr.Expr
+	cond  expr.Expr
+	loc   *time.Location
+	// rowtime, if set, fails the job on a row the source gave no
+	// timestamp: its rowtime was NULL.
+	rowtime *rowtimeCheck
+}
+
+// rowtimeCheck names the table and rowtime column of a source scan whose
+// rowtime is nullable, and the types of its rows, for the error.
+type rowtimeCheck struct {
+	table, column string
+	types         []row.Type
+}
+
+func (c *rowtimeCheck) err(r row.Row) error {
+	return fmt.Errorf("sql: table %s: the rowtime column %s of row %s is NULL; a rowtime must not be NULL (Flink: RowTime field should not be null)", c.table, c.column, row.FormatRow(r, c.types))
+}
+
+// conjuncts splits a condition at its top-level ANDs.
+func conjuncts(e expr.Expr, out []expr.Expr) []expr.Expr {
+	if c, ok := e.(*expr.Call); ok && c.Func.Name == "AND" {
+		for _, a := range c.Args {
+			out = conjuncts(a, out)
+		}
+		return out
+	}
+	return append(out, e)
+}
+
+// calcOp runs a Calc in one subtask, on the per-record and the batch path
+// (operator.BatchOutput): a run of input rows becomes one run of output
+// rows handed down in one call. Compiled evaluators are private to the
+// subtask.
+type calcOp struct {
+	spec  *calcSpec
+	name  string
+	out   operator.Output[row.Row]
+	batch operator.BatchOutput[row.Row]
+	ctx   *operator.Context
+
+	evals []expr.Evaluator
+	// conds are the conjuncts of the condition, evaluated in order: a
+	// row whose conjunct is not TRUE is dropped without evaluating the
+	// next ones (so a merged Calc fails on no row its lower Calc drops).
+	conds []expr.Expr
+	preds []expr.Evaluator
+	ectx  expr.EvalContext
+	slab  []row.Value
+	// run is the reused run of output records; idx holds the input index
+	// of each.
+	run []operator.Rec[row.Row]
+	idx []int32
+}
+
+func newCalcOp(spec *calcSpec, name string, out operator.Output[row.Row]) *calcOp {
+	op := &calcOp{spec: spec, name: name, out: out}
+	op.batch, _ = out.(operator.BatchOutput[row.Row])
+	return op
+}
+
+func (c *calcOp) Open(ctx *operator.Context) error {
+	c.ctx = ctx
+	c.evals = make([]expr.Evaluator, len(c.spec.projs))
+	for i, p := range c.spec.projs {
+		e, err := expr.Compile(p)
+		if err != nil {
+			return c.fail(err)
+		}
+		c.evals[i] = e
+	}
+	if c.spec.cond != nil {
+		c.conds = conjuncts(c.spec.cond, nil)
+		c.preds = make([]expr.Evaluator, len(c.conds))
+		for i, x := range c.conds {
+			e, err := expr.Compile(x)
+			if err != nil {
+				return c.fail(err)
+			}
+			c.preds[i] = e
+		}
+	}
+	c.ectx = expr.EvalContext{Location: c.spec.loc}
+	return nil
+}
+
+func (c *calcOp) Finish() error { return nil }
+func (c *calcOp) Close() error  { return nil }
+
+func (c *calcOp) fail(err error) error { return fmt.Errorf("operator %q: %w", c.name, err) }
+
+// apply computes the output row of in, or reports that in is dropped.
+func (c *calcOp) apply(in row.Row, ts int64) (row.Row, bool, error) {
+	if c.spec.rowtime != nil && ts == weir.NoTimestamp {
+		return row.Row{}, false, c.spec.rowtime.err(in)
+	}
+	for i, p := range c.preds {
+		v, err := p(&c.ectx, in.Fields)
+		if err != nil {
+			return row.Row{}, false, fmt.Errorf("sql: WHERE %s on row %s: %w", c.conds[i], in.Kind, err)
+		}
+		if v.IsNull() || !v.Bool() {
+			return row.Row{}, false, nil
+		}
+	}
+	n := len(c.evals)
+	if len(c.slab) < n {
+		c.slab = make([]row.Value, n*calcSlab)
+	}
+	out := row.Row{Kind: in.Kind, Fields: c.slab[:n:n]}
+	c.slab = c.slab[n:]
+	for i, e := range c.evals {
+		v, err := e(&c.ectx, in.Fields)
+		if err != nil {
+			return row.Row{}, false, fmt.Errorf("sql: %s: %w", c.spec.projs[i], err)
+		}
+		out.Fields[i] = v
+	}
+	return out, true, nil
+}
+
+func (c *calcOp) ProcessElement(in row.Row, ts int64) error {
+	out, ok, err := c.apply(in, ts)
+	if err != nil {
+		return c.fail(err)
+	}
+	if !ok {
+		return nil
+	}
+	return c.out.ProcessElement(out, ts)
+}
+
+// ProcessBatch computes the output rows of recs into the reused run and
+// hands that down in one call. If a row fails, the rows before it go down
+// first, as they would have one by one.
+func (c *calcOp) ProcessBatch(recs []operator.Rec[row.Row]) (int, error) {
+	if c.batch == nil {
+		for i := range recs {
+			if err := c.ProcessElement(recs[i].V, recs[i].TS); err != nil {
+				return i + 1, err
+			}
+		}
+		return len(recs), nil
+	}
+	run, idx := c.run[:0], c.idx[:0]
+	for i := range recs {
+		out, ok, err := c.apply(recs[i].V, recs[i].TS)
+		if err != nil {
+			if n, derr := c.handDown(run, idx); derr != nil {
+				return n, derr
+			}
+			return i + 1, c.fail(err)
+		}
+		if ok {
+			run = append(run, operator.Rec[row.Row]{V: out, TS: recs[i].TS})
+			idx = append(idx, int32(i))
+		}
+	}
+	if n, err := c.handDown(run, idx); err != nil {
+		return n, err
+	}
+	return len(recs), nil
+}
+
+// handDown hands run down and keeps it for reuse; on error it returns the
+// number of input records handled, the failing one's included.
+func (c *calcOp) handDown(run []operator.Rec[row.Row], idx []int32) (int, error) {
+	var (
+		done int
+		err  error
+	)
+	if len(run) > 0 {
+		done, err = c.batch.ProcessBatch(run)
+	}
+	if err != nil {
+		done = int(idx[min(max(done, 1), len(idx))-1]) + 1
+	}
+	clear(run) // keep no rows alive
+	c.run, c.idx = run[:0], idx[:0]
+	return done, err
+}
+
+func (c *calcOp) ProcessWatermark(wm int64) error {
+	c.ctx.Metrics.CurrentWatermark = wm
+	return c.out.ProcessWatermark(wm)
+}
+
+func (c *calcOp) ProcessWatermarkStatus(idle bool) error {
+	return c.out.ProcessWatermarkStatus(idle)
+}
+
+func (t *translator) calc(in weir.Stream[row.Row], projs []expr.Expr, cond expr.Expr, name, _ string) (weir.Stream[row.Row], error) {
+	return t.calcChecked(in, projs, cond, nil, name)
+}
+
+// calcChecked is calc with a rowtime check (nil: none).
+func (t *translator) calcChecked(in weir.Stream[row.Row], projs []expr.Expr, cond expr.Expr, check *rowtimeCheck, name string) (weir.Stream[row.Row], error) {
+	for _, p := range projs {
+		if _, err := expr.Compile(p); err != nil {
+			return in, fmt.Errorf("sql: %s: %w", p, err)
+		}
+	}
+	spec := &calcSpec{projs: projs, cond: cond, loc: t.loc, rowtime: check}
+	return weir.Transform(in, name, func(out operator.Output[row.Row]) operator.OneInput[row.Row] {
+		return newCalcOp(spec, name, out)
+	}), nil
+}
