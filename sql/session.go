@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"sort"
 	"strings"
 	"time"
 
@@ -333,11 +332,7 @@ func (s *Session) describe(n *ast.Describe) (*Result, *Job, error) {
 			}
 			switch t.Kinds[i] {
 			case plan.Computed:
-				if t.Computed[i] == nil {
-					extras = row.Str("AS PROCTIME()")
-				} else {
-					extras = row.Str("AS " + computedText(t, i))
-				}
+				extras = row.Str("AS " + computedText(t, i))
 			case plan.Metadata:
 				e := "METADATA FROM '" + t.MetadataKeys[i] + "'"
 				if t.Virtual[i] {
@@ -502,5 +497,3 @@ func (s *Session) ExecuteScript(script string) ([]*Result, []*Job, error) {
 	}
 	return results, jobs, nil
 }
-
-var _ = sort.Strings

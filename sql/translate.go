@@ -259,7 +259,7 @@ func (t *translator) sourceScan(s *plan.Scan) (weir.Stream[row.Row], *rowtimeChe
 }
 
 // sourceExprs returns, per table column, the expression that computes it
-// over the source row (nil for a PROCTIME column).
+// over the source row.
 func sourceExprs(tab *plan.Table) []expr.Expr {
 	out := make([]expr.Expr, len(tab.Columns))
 	for p, c := range tab.SourceColumns() {
@@ -273,57 +273,28 @@ func sourceExprs(tab *plan.Table) []expr.Expr {
 	return out
 }
 
-// scan builds a table's source, its watermarks, and the Calc that adds
-// computed columns in declaration order (a table the planner did not
-// expand: one with a PROCTIME column, or none computed).
+// scan builds a table's source and its watermarks. The planner expands a
+// table with computed columns into a Calc over its source scan
+// (plan.Optimize); a scan that reaches here unexpanded gets the Calc that
+// adds them in declaration order.
 func (t *translator) scan(s *plan.Scan) (weir.Stream[row.Row], error) {
 	tab := s.Table
 	out, _, err := t.sourceScan(s)
 	if err != nil {
 		return out, err
 	}
-	srcCols := tab.SourceColumns() // table column of each source row position
-	pos := make([]int, len(tab.Columns))
-	for i := range pos {
-		pos[i] = -1
+	projs := sourceExprs(tab)
+	identity := len(tab.SourceColumns()) == len(tab.Columns)
+	for i, p := range projs {
+		r, ok := p.(*expr.InputRef)
+		identity = identity && ok && r.Index == i
 	}
-	for p, c := range srcCols {
-		pos[c] = p
-	}
-	// Reorder into declaration order and add computed columns.
-	identity := len(srcCols) == len(tab.Columns)
-	projs := make([]expr.Expr, len(tab.Columns))
-	var proctime []int
-	for i, c := range tab.Columns {
-		switch {
-		case pos[i] >= 0:
-			projs[i] = expr.Ref(pos[i], c.Type)
-			identity = identity && pos[i] == i
-		case tab.Computed[i] != nil:
-			projs[i] = tab.Computed[i]
-		default: // PROCTIME()
-			proctime = append(proctime, i)
-			projs[i] = expr.Lit(row.Null(), c.Type)
-			identity = false
+	if !identity {
+		if out, err = t.calc(out, projs, nil, "Calc", tab.Name+" columns"); err != nil {
+			return out, err
 		}
 	}
-	if identity {
-		return t.checkRowtime(out, tab)
-	}
-	st, err := t.calc(out, projs, nil, "Calc", tab.Name+" columns")
-	if err != nil {
-		return st, err
-	}
-	if len(proctime) > 0 {
-		st = weir.Map(st, func(r row.Row) row.Row {
-			now := time.Now().UnixMilli()
-			for _, i := range proctime {
-				r.Fields[i] = row.Timestamp(now, 0)
-			}
-			return r
-		}).Name("Proctime")
-	}
-	return t.checkRowtime(st, tab)
+	return t.checkRowtime(out, tab)
 }
 
 // checkRowtime fails the job on a row whose rowtime is NULL, as Flink does
@@ -374,8 +345,8 @@ func (t *translator) watermarks(tab *plan.Table) (weir.WatermarkStrategy[row.Row
 	cols := sourceExprs(tab)
 	for i, c := range cols {
 		if c == nil || !expr.IsDeterministic(c) {
-			// Only columns the watermark needs matter; PROCTIME or a
-			// non-deterministic one is NULL here.
+			// Only columns the watermark needs matter; a
+			// non-deterministic one (PROCTIME()) is NULL here.
 			cols[i] = expr.Lit(row.Null(), tab.Columns[i].Type)
 		}
 	}

@@ -488,11 +488,9 @@ func (b *Binder) bindAggregate(s *ast.Select, from Rel, sc *scope, where expr.Ex
 	// window TVF.
 	if tvf, ok := from.(*WindowTVF); ok {
 		n := len(tvf.In.Columns())
-		ws, we := keyIdx[fmt.Sprintf("$%d", n)], keyIdx[fmt.Sprintf("$%d", n+1)]
 		_, hasWS := keyIdx[fmt.Sprintf("$%d", n)]
 		_, hasWE := keyIdx[fmt.Sprintf("$%d", n+1)]
 		if hasWS && hasWE {
-			_, _ = ws, we
 			return b.bindWindowAggregate(s, tvf, sc, where, keys, specs, items, false)
 		}
 	}
@@ -706,7 +704,6 @@ func (b *Binder) bindWindowAggregate(s *ast.Select, tvf *WindowTVF, sc *scope, w
 	}
 	pre := &preCalc{in: tvf.In}
 	timeCol := pre.add(expr.Ref(tvf.Window.TimeCol, tvf.In.Columns()[tvf.Window.TimeCol].Type))
-	_ = timeCol
 	var plainKeys []int
 	windowKey := map[int]int{} // key position → n, n+1 or n+2
 	for i, k := range keys {
@@ -743,7 +740,7 @@ func (b *Binder) bindWindowAggregate(s *ast.Select, tvf *WindowTVF, sc *scope, w
 		return nil, err
 	}
 	preRel := pre.rel(where)
-	win.TimeCol = pre.idx[expr.Ref(tvf.Window.TimeCol, tvf.In.Columns()[tvf.Window.TimeCol].Type).String()]
+	win.TimeCol = timeCol
 	var cols []Column
 	for _, k := range keyCols {
 		c := preRel.Columns()[k]

@@ -1,7 +1,6 @@
 package plan
 
 import (
-	"fmt"
 	"strings"
 
 	"github.com/weirstream/weir/row"
@@ -113,12 +112,6 @@ func (b *Binder) CreateTable(ct *ast.CreateTable) (*Table, error) {
 			}
 		case ast.ComputedColumn:
 			kind = Computed
-			if call, ok := c.Expr.(*ast.Call); ok && len(call.Name.Parts) == 1 && strings.EqualFold(call.Name.Parts[0].Name, "PROCTIME") && len(call.Args) == 0 {
-				ty = row.TimestampLTZType(3).NotNull()
-				ty.TimeAttr = row.Proctime
-				comp = nil
-				break
-			}
 			if containsAgg(c.Expr) {
 				return nil, errAt(c, "aggregates are not allowed in computed column %s", c.Name.Name)
 			}
@@ -128,6 +121,9 @@ func (b *Binder) CreateTable(ct *ast.CreateTable) (*Table, error) {
 			}
 			comp = e
 			ty = stripTimeAttr(e)
+			if isProctime(e) {
+				ty.TimeAttr = row.Proctime // PROCTIME() declares a processing-time attribute
+			}
 		}
 		t.Columns = append(t.Columns, Column{Name: c.Name.Name, Type: ty})
 		t.Kinds = append(t.Kinds, kind)
@@ -462,5 +458,3 @@ func contains(s []string, x string) bool {
 	}
 	return false
 }
-
-var _ = fmt.Sprintf

@@ -12,7 +12,7 @@ import (
 // returns the new plan; the output columns of every node Optimize keeps,
 // and of the root, do not change. Rules, applied bottom-up:
 //
-//   - a Scan of a table with computed columns (and no PROCTIME column)
+//   - a Scan of a table with computed columns
 //     becomes a Calc that computes them over a source Scan (Scan.Source),
 //     so that the Calcs above can merge into it;
 //   - constant subexpressions are folded (expr.Fold), and a condition
@@ -168,10 +168,8 @@ func expandScan(s *Scan) Rel {
 		case pos[i] >= 0:
 			projs[i] = expr.Ref(pos[i], c.Type)
 			identity = identity && pos[i] == i
-		case tab.Computed[i] != nil:
-			projs[i] = tab.Computed[i]
 		default:
-			return s // PROCTIME(): the translator sets it after the source
+			projs[i] = tab.Computed[i]
 		}
 	}
 	if identity {
