@@ -2,19 +2,26 @@
 GO ?= go
 PKGS := ./...
 
-.PHONY: test quick bench lint fuzz build
+.PHONY: test quick bench lint fuzz build services
+
+# The servers the connector tests talk to (PostgreSQL, MariaDB, Redis,
+# Mosquitto, NATS, RabbitMQ on 127.0.0.1): started, installed with apt-get
+# where missing, and configured (PostgreSQL's wal_level=logical, MariaDB's
+# binary log) by scripts/test-services.sh.
+services:
+	@./scripts/test-services.sh
 
 build:
 	$(GO) build -o bin/weir ./cmd/weir
 
 # The full test suite: vet, then every test under the race detector
 # (unit, script, same-answer, crash tests with child processes).
-test:
+test: services
 	$(GO) vet $(PKGS)
 	$(GO) test -count=1 -race -timeout 20m $(PKGS)
 
 # The suite without the race detector (faster, for quick iterations).
-quick:
+quick: services
 	$(GO) test -count=1 -timeout 15m $(PKGS)
 
 bench:
