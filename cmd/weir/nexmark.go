@@ -85,6 +85,9 @@ sorted; for queries that update, the table after all updates.
 Queries: ` + queryNames(),
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if query == "" {
+				return fmt.Errorf("nexmark run: --query is required (one of: %s)", queryNames())
+			}
 			q, ok := nexmark.Lookup(query)
 			if !ok {
 				return fmt.Errorf("nexmark run: unknown query %q (have: %s)", query, queryNames())

@@ -54,6 +54,9 @@ func TestNexmarkGenerateRun(t *testing.T) {
 	if _, _, err := run(t, "nexmark", "run", "--query", "q99", "--input", data, "--output", filepath.Join(dir, "x")); err == nil {
 		t.Error("unknown query: no error")
 	}
+	if _, _, err := run(t, "nexmark", "run", "--input", data, "--output", filepath.Join(dir, "x")); err == nil || !strings.Contains(err.Error(), "--query is required") {
+		t.Errorf("no --query: error %v, want one saying --query is required", err)
+	}
 }
 
 func TestBenchNexmark(t *testing.T) {
