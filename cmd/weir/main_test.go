@@ -3,9 +3,12 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -63,6 +66,42 @@ func TestDemoBounded(t *testing.T) {
 	}
 	if m := regexp.MustCompile(`(\d+) alerts`).FindStringSubmatch(errOut); m == nil {
 		t.Fatalf("summary without alert count: %s", errOut)
+	}
+}
+
+// TestDemoREADMEFlags runs the demo with the flags README.md gives it (as
+// fast as possible: --rate only paces the generator and moves its start
+// time) and checks that every rule fires and that the summary counts each
+// rule's alerts as printed.
+func TestDemoREADMEFlags(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`go run \./cmd/weir (demo[^#\n]*?)\s*#`).FindSubmatch(readme)
+	if m == nil {
+		t.Fatal("README.md has no `go run ./cmd/weir demo ...` command")
+	}
+	args := append(strings.Fields(string(m[1])), "--rate", "0")
+	out, errOut, err := run(t, args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	printed := map[string]int{}
+	for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
+		// "ALERT rule ...", after a "2> " subtask prefix at parallelism > 1.
+		f := strings.Fields(l)
+		if i := slices.Index(f, "ALERT"); i >= 0 && i+1 < len(f) {
+			printed[f[i+1]]++
+		}
+	}
+	for r := fraud.FailedBurst; r <= fraud.MuleTransfers; r++ {
+		if printed[r.String()] == 0 {
+			t.Errorf("README's demo command (%s) raised no %s alert", strings.Join(args, " "), r)
+		}
+		if want := fmt.Sprintf("%s %d", r, printed[r.String()]); !strings.Contains(errOut, want) {
+			t.Errorf("summary does not count %q:\n%s", want, errOut)
+		}
 	}
 }
 

@@ -67,10 +67,14 @@ const (
 )
 
 // Honest accounts rarely transfer, always to one of a few regular payees;
-// fraudulent ones transfer often, to any account.
+// fraudulent ones transfer often, to any account, and a fifth of their
+// transfers cash out: 2,500 to 10,000 units, above the mule rule's large
+// transfer, so that spreading transfers followed by a cash-out (the
+// mule-transfers pattern) shows up in short runs too.
 const (
 	honestTransferRate = 0.05
 	fraudTransferRate  = 0.3
+	fraudCashOutRate   = 0.2
 	honestPayees       = 3
 )
 
@@ -186,7 +190,11 @@ func (g *Generator) Payment(i int64) Payment {
 	h5 := splitmix64(h4)
 	if fraudulent {
 		if unit(h5) < fraudTransferRate {
-			p.Transfer, p.To = true, uint32(splitmix64(h5)%uint64(g.cfg.Accounts))
+			h6 := splitmix64(h5)
+			p.Transfer, p.To = true, uint32(h6%uint64(g.cfg.Accounts))
+			if h7 := splitmix64(h6); unit(h7) < fraudCashOutRate {
+				p.Amount = 250_000 + int64(h7%750_001)
+			}
 		}
 	} else if unit(h5) < honestTransferRate {
 		p.Transfer, p.To = true, uint32(g.accountHash(acct, 0x70+h5%honestPayees)%uint64(g.cfg.Accounts))

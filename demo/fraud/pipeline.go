@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -26,6 +27,8 @@ type Stats struct {
 	Payments atomic.Int64
 	// Alerts counts the alerts written.
 	Alerts atomic.Int64
+	// ByRule counts the alerts written per rule, indexed by Rule.
+	ByRule [MuleTransfers + 1]atomic.Int64
 	// Watermark is the detector's latest watermark (ms since the epoch).
 	Watermark atomic.Int64
 	// TimedOut counts the CEP partial matches dropped by their pattern's
@@ -108,6 +111,8 @@ type RunOptions struct {
 // Summary describes a finished run.
 type Summary struct {
 	Payments, Alerts int64
+	// ByRule counts the alerts per rule, indexed by Rule (index 0 unused).
+	ByRule [MuleTransfers + 1]int64
 	// TimedOut counts the CEP partial matches that timed out.
 	TimedOut  int64
 	Elapsed   time.Duration
@@ -120,8 +125,15 @@ func (s Summary) String() string {
 	if s.Elapsed > 0 {
 		rate = float64(s.Payments) / s.Elapsed.Seconds()
 	}
-	return fmt.Sprintf("done: %d payments, %d alerts, %d timed-out partial matches in %s (%.0f payments/s), watermark %s",
-		s.Payments, s.Alerts, s.TimedOut, s.Elapsed.Round(time.Millisecond), rate, formatWatermark(s.Watermark))
+	var rules strings.Builder
+	for r := FailedBurst; r <= MuleTransfers; r++ {
+		if r > FailedBurst {
+			rules.WriteString(", ")
+		}
+		fmt.Fprintf(&rules, "%s %d", r, s.ByRule[r])
+	}
+	return fmt.Sprintf("done: %d payments, %d alerts (%s), %d timed-out partial matches in %s (%.0f payments/s), watermark %s",
+		s.Payments, s.Alerts, rules.String(), s.TimedOut, s.Elapsed.Round(time.Millisecond), rate, formatWatermark(s.Watermark))
 }
 
 func formatWatermark(wm int64) string {
@@ -145,7 +157,13 @@ func Run(ctx context.Context, cfg Config, opts RunOptions) (Summary, error) {
 	if out == nil {
 		out = io.Discard
 	}
-	counted := weir.Map(alerts, func(a Alert) Alert { stats.Alerts.Add(1); return a }).Name("count-alerts")
+	counted := weir.Map(alerts, func(a Alert) Alert {
+		stats.Alerts.Add(1)
+		if a.Rule <= MuleTransfers {
+			stats.ByRule[a.Rule].Add(1)
+		}
+		return a
+	}).Name("count-alerts")
 	counted.SinkTo(print.New[Alert](out).WithFormat(Alert.String)).Name("alerts").UID("alerts")
 
 	start := time.Now()
@@ -166,6 +184,9 @@ func Run(ctx context.Context, cfg Config, opts RunOptions) (Summary, error) {
 	close(stop)
 	wg.Wait()
 	sum := Summary{Payments: stats.Payments.Load(), Alerts: stats.Alerts.Load(), TimedOut: stats.TimedOut.Load(), Elapsed: time.Since(start), Watermark: stats.Watermark.Load()}
+	for r := range sum.ByRule {
+		sum.ByRule[r] = stats.ByRule[r].Load()
+	}
 	if err != nil && ctx.Err() != nil {
 		err = nil // stopped on request
 	}
