@@ -1,0 +1,424 @@
+package postgres
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/weirstream/weir"
+	"github.com/weirstream/weir/codec"
+)
+
+// txnWriter is the ExactlyOnce writer. The records between two
+// checkpoint barriers go into one transaction on the data connection;
+// PreCommit writes a marker row into the commit table and prepares the
+// transaction (PREPARE TRANSACTION gid), which makes it durable on the
+// server and independent of the connection; Commit commits it (COMMIT
+// PREPARED gid) on a second connection, once the checkpoint completed or
+// after a restore. Before it writes anything, a writer rolls back every
+// prepared transaction of its subtasks that the restored checkpoint did not
+// commit.
+type txnWriter[T any] struct {
+	*writer[T]
+	// ctl is the connection for COMMIT/ROLLBACK PREPARED and listing.
+	ctl *pgx.Conn
+	// nonce makes this writer's transaction ids unique.
+	nonce string
+	// started is set once leftovers were rolled back.
+	started bool
+	// inTx is set while a transaction is open on the data connection.
+	inTx bool
+	// failed is set once the open transaction was lost: the writer fails
+	// every call until the job restores.
+	failed error
+}
+
+// newNonce returns 8 random hex digits.
+func newNonce() string {
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// TransactionID is the gid an exactly-once sink's subtask gives the
+// transaction of checkpoint ckpt: prefix-subtask-ckpt-nonce, the nonce
+// being 8 hex digits drawn by each writer.
+func TransactionID(prefix string, subtask int, ckpt int64, nonce string) string {
+	return prefix + "-" + strconv.Itoa(subtask) + "-" + strconv.FormatInt(ckpt, 10) + "-" + nonce
+}
+
+// parseTransactionID returns the subtask of a gid TransactionID made with
+// prefix; ok is false for any other gid.
+func parseTransactionID(prefix, gid string) (subtask int, ok bool) {
+	rest, ok := strings.CutPrefix(gid, prefix+"-")
+	if !ok {
+		return 0, false
+	}
+	parts := strings.Split(rest, "-")
+	if len(parts) != 3 || len(parts[2]) != 8 {
+		return 0, false
+	}
+	s, err := strconv.Atoi(parts[0])
+	c, err2 := strconv.ParseInt(parts[1], 10, 64)
+	if _, err3 := hex.DecodeString(parts[2]); err != nil || err2 != nil || err3 != nil || s < 0 ||
+		TransactionID(prefix, s, c, parts[2]) != gid {
+		return 0, false
+	}
+	return s, true
+}
+
+// committable is what a checkpoint stores for a prepared transaction.
+type committable struct {
+	gid                  string
+	subtask, parallelism int
+	checkpoint           int64
+}
+
+const committableVersion = 1
+
+func (c committable) encode() []byte {
+	b := []byte{committableVersion}
+	b = binary.AppendUvarint(b, uint64(c.subtask))
+	b = binary.AppendUvarint(b, uint64(c.parallelism))
+	b = binary.AppendVarint(b, c.checkpoint)
+	b = binary.AppendUvarint(b, uint64(len(c.gid)))
+	return append(b, c.gid...)
+}
+
+func decodeCommittable(b []byte) (committable, error) {
+	var c committable
+	corrupt := fmt.Errorf("postgres: %w: committable %q", codec.ErrCorrupt, b)
+	if len(b) == 0 || b[0] != committableVersion {
+		return c, corrupt
+	}
+	b = b[1:]
+	var vals [4]uint64
+	for i := range vals {
+		var n int
+		if i == 2 {
+			v, m := binary.Varint(b)
+			vals[i], n = uint64(v), m
+		} else {
+			vals[i], n = binary.Uvarint(b)
+		}
+		if n <= 0 {
+			return c, corrupt
+		}
+		b = b[n:]
+	}
+	if vals[3] != uint64(len(b)) || vals[0] >= vals[1] || vals[1] > 1<<15 {
+		return c, corrupt
+	}
+	c.subtask, c.parallelism, c.checkpoint, c.gid = int(vals[0]), int(vals[1]), int64(vals[2]), string(b)
+	return c, nil
+}
+
+// quoteLiteral quotes s as an SQL string literal (PREPARE TRANSACTION and
+// COMMIT PREPARED take no parameters).
+func quoteLiteral(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
+
+// check fails every call once the open transaction was lost.
+func (w *txnWriter[T]) check() error { return w.failed }
+
+// fail records that the open transaction is lost with err.
+func (w *txnWriter[T]) fail(err error) error {
+	if w.failed == nil {
+		w.failed = weir.MarkError(fmt.Errorf("postgres: the open transaction of subtask %d on %s is lost (the server rolls it back); the job must restore its last checkpoint: %w",
+			w.subtask, w.nameForMsg, err), weir.ErrRetriable)
+		w.inTx = false
+		w.closeConn()
+	}
+	return w.failed
+}
+
+// Write buffers v and writes the buffer into the open transaction once it
+// is full.
+func (w *txnWriter[T]) Write(ctx context.Context, v T, _ int64) error {
+	if err := w.check(); err != nil {
+		return err
+	}
+	if err := w.add(v); err != nil {
+		return err
+	}
+	if w.full() {
+		return w.flush(ctx)
+	}
+	return nil
+}
+
+// WriteBatch buffers recs, writing the buffer whenever it is full.
+func (w *txnWriter[T]) WriteBatch(ctx context.Context, recs []weir.Rec[T]) (int, error) {
+	if err := w.check(); err != nil {
+		return 0, err
+	}
+	for i := range recs {
+		if err := w.add(recs[i].V); err != nil {
+			return i + 1, err
+		}
+		if len(w.recs) >= w.opts.BatchSize {
+			if err := w.flush(ctx); err != nil {
+				return len(recs), err
+			}
+		}
+	}
+	if w.full() {
+		return len(recs), w.flush(ctx)
+	}
+	return len(recs), nil
+}
+
+// Flush writes the buffer into the open transaction (it commits nothing:
+// the commit waits for the checkpoint).
+func (w *txnWriter[T]) Flush(ctx context.Context, _ bool) error {
+	if err := w.check(); err != nil {
+		return err
+	}
+	return w.flush(ctx)
+}
+
+// flush writes the buffer into the transaction, beginning one if needed.
+func (w *txnWriter[T]) flush(ctx context.Context) error {
+	if len(w.recs) == 0 {
+		return nil
+	}
+	if err := w.begin(ctx); err != nil {
+		return err
+	}
+	err := w.writeBuffer(ctx)
+	if err != nil {
+		if weir.IsBadRecord(err) {
+			return err // the job fails; the restore rolls the transaction back
+		}
+		return w.fail(err)
+	}
+	w.reset()
+	return nil
+}
+
+// begin opens a transaction on the data connection if none is open.
+func (w *txnWriter[T]) begin(ctx context.Context) error {
+	if w.inTx {
+		return nil
+	}
+	if err := w.start(ctx); err != nil {
+		return err
+	}
+	if err := w.connect(ctx); err != nil {
+		return err
+	}
+	if _, err := w.conn.Exec(ctx, "BEGIN"); err != nil {
+		return w.fail(err)
+	}
+	w.inTx = true
+	return nil
+}
+
+// PreCommit writes the buffer, marks the transaction in the commit table
+// and prepares it; the committable names it. A checkpoint that wrote
+// nothing stages nothing.
+func (w *txnWriter[T]) PreCommit(ctx context.Context, checkpointID int64) ([][]byte, error) {
+	if err := w.check(); err != nil {
+		return nil, err
+	}
+	if err := w.start(ctx); err != nil {
+		return nil, err
+	}
+	if err := w.flush(ctx); err != nil {
+		return nil, err
+	}
+	if !w.inTx {
+		return nil, nil
+	}
+	c := committable{gid: TransactionID(w.opts.TransactionPrefix, w.subtask, checkpointID, w.nonce),
+		subtask: w.subtask, parallelism: w.parallelism, checkpoint: checkpointID}
+	// Markers older than 1000 checkpoints of this subtask cannot be named
+	// by a checkpoint a job restores any more.
+	ct := w.commitTable()
+	var b pgx.Batch
+	b.Queue("DELETE FROM "+ct+" WHERE prefix = $1 AND subtask = $2 AND checkpoint < $3", w.opts.TransactionPrefix, w.subtask, checkpointID-1000)
+	b.Queue("INSERT INTO "+ct+" (gid, prefix, subtask, checkpoint) VALUES ($1, $2, $3, $4)", c.gid, w.opts.TransactionPrefix, w.subtask, checkpointID)
+	if err := w.conn.SendBatch(ctx, &b).Close(); err != nil {
+		return nil, w.fail(err)
+	}
+	if _, err := w.conn.Exec(ctx, "PREPARE TRANSACTION "+quoteLiteral(c.gid)); err != nil {
+		var pe *pgconn.PgError
+		if errors.As(err, &pe) && pe.Code == "55000" {
+			err = fmt.Errorf("%w (the exactly-once sink needs max_prepared_transactions > 0 on the server)", err)
+		}
+		return nil, w.fail(err)
+	}
+	w.inTx = false
+	return [][]byte{c.encode()}, nil
+}
+
+func (w *txnWriter[T]) commitTable() string {
+	return pgx.Identifier(strings.Split(w.opts.CommitTable, ".")).Sanitize()
+}
+
+// control opens the control connection (and creates the commit table).
+func (w *txnWriter[T]) control(ctx context.Context) error {
+	if w.ctl != nil && !w.ctl.IsClosed() {
+		return nil
+	}
+	c, err := dial(ctx, w.cfg, w.opts.RetryTimeout)
+	if err != nil {
+		return err
+	}
+	if err := createTable(ctx, c, "CREATE TABLE IF NOT EXISTS "+w.commitTable()+
+		" (gid text PRIMARY KEY, prefix text NOT NULL, subtask int NOT NULL, checkpoint bigint NOT NULL, prepared_at timestamptz NOT NULL DEFAULT now())"); err != nil {
+		_ = c.Close(ctx)
+		return err
+	}
+	w.ctl = c
+	return nil
+}
+
+// onControl runs fn on the control connection, reconnecting with backoff
+// after a lost connection, for up to RetryTimeout.
+func (w *txnWriter[T]) onControl(ctx context.Context, what string, fn func(c *pgx.Conn) error) error {
+	deadline := time.Now().Add(w.opts.RetryTimeout)
+	delay := 100 * time.Millisecond
+	for {
+		err := w.control(ctx)
+		if err == nil {
+			if err = fn(w.ctl); err == nil {
+				return nil
+			}
+		}
+		lost := ctx.Err() == nil && (w.ctl == nil || w.ctl.IsClosed() || pgconn.SafeToRetry(err) || weir.IsRetriable(err))
+		if !lost || time.Now().Add(delay).After(deadline) {
+			if ctx.Err() != nil {
+				return fmt.Errorf("postgres: %s: %w", what, ctx.Err())
+			}
+			return fmt.Errorf("postgres: %s: %w", what, err)
+		}
+		w.opts.Logger.Warn("postgres: retrying on a new connection", "what", what, "err", err, "delay", delay)
+		if w.ctl != nil {
+			_ = w.ctl.Close(ctx)
+			w.ctl = nil
+		}
+		w.m.reconnects.Inc()
+		t := time.NewTimer(delay)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return fmt.Errorf("postgres: %s: %w", what, ctx.Err())
+		case <-t.C:
+		}
+		delay = min(2*delay, 5*time.Second)
+	}
+}
+
+// start rolls back, once, what earlier runs left prepared for this
+// subtask (and for subtasks of a larger earlier parallelism that map to
+// it: s mod parallelism == subtask). It runs before the writer's first
+// transaction, so after the restored checkpoint's transactions were
+// committed (the engine commits them when it opens the sink): whatever of
+// these subtasks is still prepared belongs to a checkpoint that did not
+// complete, and its records are replayed from the restored positions.
+func (w *txnWriter[T]) start(ctx context.Context) error {
+	if w.started {
+		return nil
+	}
+	var gids []string
+	err := w.onControl(ctx, "listing prepared transactions", func(c *pgx.Conn) error {
+		gids = gids[:0]
+		rows, err := c.Query(ctx, "SELECT gid FROM pg_prepared_xacts WHERE database = current_database() AND starts_with(gid, $1)", w.opts.TransactionPrefix+"-")
+		if err != nil {
+			return err
+		}
+		gids, err = pgx.CollectRows(rows, pgx.RowTo[string])
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	for _, gid := range gids {
+		s, ok := parseTransactionID(w.opts.TransactionPrefix, gid)
+		if !ok || s%w.parallelism != w.subtask {
+			continue
+		}
+		err := w.onControl(ctx, "rolling back prepared transaction "+gid, func(c *pgx.Conn) error {
+			_, err := c.Exec(ctx, "ROLLBACK PREPARED "+quoteLiteral(gid))
+			var pe *pgconn.PgError
+			if errors.As(err, &pe) && pe.Code == "42704" {
+				return nil // gone meanwhile
+			}
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		w.opts.Logger.Info("postgres: rolled back a prepared transaction of a checkpoint that did not complete", "gid", gid)
+	}
+	w.started = true
+	return nil
+}
+
+// Commit commits the prepared transactions items name; it is idempotent.
+// Before the writer started (the restore) it commits only the committables
+// of subtasks that map to its own (s mod parallelism == subtask): every
+// subtask is given all of them.
+func (w *txnWriter[T]) Commit(ctx context.Context, items [][]byte) error {
+	for _, it := range items {
+		c, err := decodeCommittable(it)
+		if err != nil {
+			return err
+		}
+		if c.subtask%w.parallelism != w.subtask {
+			continue
+		}
+		if err := w.commit(ctx, c); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// commit commits one prepared transaction. If it is no longer prepared,
+// its marker in the commit table says whether it committed (fine) or not
+// (its records are lost: ErrTransactionLost).
+func (w *txnWriter[T]) commit(ctx context.Context, c committable) error {
+	return w.onControl(ctx, "committing prepared transaction "+c.gid, func(conn *pgx.Conn) error {
+		_, err := conn.Exec(ctx, "COMMIT PREPARED "+quoteLiteral(c.gid))
+		var pe *pgconn.PgError
+		if err == nil {
+			w.m.commits.Inc()
+			return nil
+		}
+		if !errors.As(err, &pe) || pe.Code != "42704" {
+			return err
+		}
+		var n int
+		if err := conn.QueryRow(ctx, "SELECT count(*) FROM "+w.commitTable()+" WHERE gid = $1", c.gid).Scan(&n); err != nil {
+			return err
+		}
+		if n == 0 {
+			return fmt.Errorf("%w: %s of subtask %d, checkpoint %d, is neither prepared nor committed (rolled back by someone else?)",
+				ErrTransactionLost, c.gid, c.subtask, c.checkpoint)
+		}
+		return nil // committed before
+	})
+}
+
+// Close closes the connections. A transaction still open (not prepared)
+// is rolled back by the server; prepared ones stay for the restore.
+func (w *txnWriter[T]) Close() error {
+	w.closeConn()
+	if w.ctl != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		_ = w.ctl.Close(ctx)
+		cancel()
+		w.ctl = nil
+	}
+	return nil
+}
