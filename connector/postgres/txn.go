@@ -40,6 +40,13 @@ type txnWriter[T any] struct {
 	// failed is set once the open transaction was lost: the writer fails
 	// every call until the job restores.
 	failed error
+	// awaiting holds the transactions this writer prepared that are not
+	// committed yet. While there are any, an upsert writer buffers its
+	// records instead of writing them: a row the prepared transaction
+	// changed stays locked until COMMIT PREPARED, which comes from the
+	// same goroutine (NotifyCheckpointComplete), so writing the same key
+	// again would wait forever.
+	awaiting map[string]bool
 }
 
 // newNonce returns 8 random hex digits.
@@ -146,6 +153,9 @@ func (w *txnWriter[T]) Write(ctx context.Context, v T, _ int64) error {
 	if err := w.check(); err != nil {
 		return err
 	}
+	if err := w.start(ctx); err != nil {
+		return err
+	}
 	if err := w.add(v); err != nil {
 		return err
 	}
@@ -158,6 +168,9 @@ func (w *txnWriter[T]) Write(ctx context.Context, v T, _ int64) error {
 // WriteBatch buffers recs, writing the buffer whenever it is full.
 func (w *txnWriter[T]) WriteBatch(ctx context.Context, recs []weir.Rec[T]) (int, error) {
 	if err := w.check(); err != nil {
+		return 0, err
+	}
+	if err := w.start(ctx); err != nil {
 		return 0, err
 	}
 	for i := range recs {
@@ -185,8 +198,17 @@ func (w *txnWriter[T]) Flush(ctx context.Context, _ bool) error {
 	return w.flush(ctx)
 }
 
-// flush writes the buffer into the transaction, beginning one if needed.
+// flush writes the buffer into the transaction, beginning one if needed;
+// an upsert writer keeps buffering while a transaction it prepared awaits
+// its commit (see awaiting).
 func (w *txnWriter[T]) flush(ctx context.Context) error {
+	if len(w.recs) == 0 || (len(w.keyIdx) > 0 && len(w.awaiting) > 0) {
+		return nil
+	}
+	return w.flushNow(ctx)
+}
+
+func (w *txnWriter[T]) flushNow(ctx context.Context) error {
 	if len(w.recs) == 0 {
 		return nil
 	}
@@ -197,6 +219,11 @@ func (w *txnWriter[T]) flush(ctx context.Context) error {
 	if err != nil {
 		if weir.IsBadRecord(err) {
 			return err // the job fails; the restore rolls the transaction back
+		}
+		var pe *pgconn.PgError
+		if errors.As(err, &pe) && pe.Code == "55P03" {
+			err = fmt.Errorf("a record changes a row that the prepared transaction of an earlier checkpoint still locks "+
+				"(the barrier of the next checkpoint came before that checkpoint completed): %w", err)
 		}
 		return w.fail(err)
 	}
@@ -212,11 +239,20 @@ func (w *txnWriter[T]) begin(ctx context.Context) error {
 	if err := w.start(ctx); err != nil {
 		return err
 	}
-	if err := w.connect(ctx); err != nil {
-		return err
-	}
-	if _, err := w.conn.Exec(ctx, "BEGIN"); err != nil {
-		return w.fail(err)
+	// No transaction is open: a connection found dead here loses nothing
+	// and is replaced.
+	for attempt := 0; ; attempt++ {
+		if err := w.connect(ctx); err != nil {
+			return err
+		}
+		_, err := w.conn.Exec(ctx, "BEGIN")
+		if err == nil {
+			break
+		}
+		if attempt > 0 || !w.connLost(ctx, err) || ctx.Err() != nil {
+			return w.fail(err)
+		}
+		w.closeConn()
 	}
 	w.inTx = true
 	return nil
@@ -232,7 +268,18 @@ func (w *txnWriter[T]) PreCommit(ctx context.Context, checkpointID int64) ([][]b
 	if err := w.start(ctx); err != nil {
 		return nil, err
 	}
-	if err := w.flush(ctx); err != nil {
+	if len(w.keyIdx) > 0 && len(w.awaiting) > 0 && len(w.recs) > 0 && !w.inTx {
+		// An earlier checkpoint's transaction is still prepared (its
+		// completion has not reached the sink yet, or it was aborted):
+		// write this one's records without waiting on its locks.
+		if err := w.begin(ctx); err != nil {
+			return nil, err
+		}
+		if _, err := w.conn.Exec(ctx, "SET LOCAL lock_timeout = '2s'"); err != nil {
+			return nil, w.fail(err)
+		}
+	}
+	if err := w.flushNow(ctx); err != nil {
 		return nil, err
 	}
 	if !w.inTx {
@@ -257,6 +304,10 @@ func (w *txnWriter[T]) PreCommit(ctx context.Context, checkpointID int64) ([][]b
 		return nil, w.fail(err)
 	}
 	w.inTx = false
+	if w.awaiting == nil {
+		w.awaiting = map[string]bool{}
+	}
+	w.awaiting[c.gid] = true
 	return [][]byte{c.encode()}, nil
 }
 
@@ -380,6 +431,11 @@ func (w *txnWriter[T]) Commit(ctx context.Context, items [][]byte) error {
 		if err := w.commit(ctx, c); err != nil {
 			return err
 		}
+		delete(w.awaiting, c.gid)
+	}
+	// Records buffered while the commit was awaited.
+	if len(w.recs) >= w.opts.BatchSize {
+		return w.flush(ctx)
 	}
 	return nil
 }
