@@ -10,6 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/weirstream/weir"
+	"github.com/weirstream/weir/codec"
 	"github.com/weirstream/weir/row"
 )
 
@@ -123,6 +124,10 @@ type SinkOptions[T any] struct {
 	// text, raw bytea, time timestamptz). Empty (default): such a record
 	// fails the job with a weir.BadRecordError naming it.
 	DeadLetterTable string
+	// Codec encodes records for the checkpoint in the one case where an
+	// ExactlyOnce upsert sink stages records there instead of in a prepared
+	// transaction (see the package documentation); default codec.For[T].
+	Codec codec.Codec[T]
 	// Describe formats a record for dead letters and errors (default
 	// fmt's %+v of the value).
 	Describe func(v T) string

@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/weirstream/weir"
+	"github.com/weirstream/weir/codec"
 	"github.com/weirstream/weir/row"
 )
 
@@ -109,7 +110,11 @@ func (s *Sink[T]) CreateWriter(ctx weir.SinkContext) (weir.SinkWriter[T], error)
 	w.m.reconnects, w.m.commits = s.metrics.reconnects.WithLabelValues(t), s.metrics.commits.WithLabelValues(t)
 	w.m.flush = s.metrics.flush.WithLabelValues(t)
 	if o.Guarantee == ExactlyOnce {
-		return &txnWriter[T]{writer: w, nonce: newNonce()}, nil
+		tw := &txnWriter[T]{writer: w, nonce: newNonce(), codec: o.Codec}
+		if tw.codec == nil {
+			tw.codec, _ = codec.For[T]() // nil: no staging in checkpoints
+		}
+		return tw, nil
 	}
 	return &batchWriter[T]{writer: w}, nil
 }
@@ -125,11 +130,7 @@ type writer[T any] struct {
 	// setUp is set once the dead-letter and commit tables exist.
 	setUp bool
 
-	// The buffer: vals holds len(Columns) values per record.
-	vals    []any
-	recs    []T
-	kinds   []row.Kind
-	firstAt time.Time
+	buffer[T]
 
 	table                       string // quoted, for SQL
 	nameForMsg                  string // as the user wrote it
@@ -142,6 +143,15 @@ type writer[T any] struct {
 		rows, deadLetters, reconnects, commits prometheus.Counter
 		flush                                  prometheus.Observer
 	}
+}
+
+// buffer holds records not yet written: vals holds len(Columns) values
+// per record.
+type buffer[T any] struct {
+	vals    []any
+	recs    []T
+	kinds   []row.Kind
+	firstAt time.Time
 }
 
 // prepareSQL builds the statements from the options.

@@ -37,6 +37,8 @@ type txnWriter[T any] struct {
 	started bool
 	// inTx is set while a transaction is open on the data connection.
 	inTx bool
+	// codec encodes records staged in checkpoints (nil: T has none).
+	codec codec.Codec[T]
 	// failed is set once the open transaction was lost: the writer fails
 	// every call until the job restores.
 	failed error
@@ -83,30 +85,49 @@ func parseTransactionID(prefix, gid string) (subtask int, ok bool) {
 	return s, true
 }
 
-// committable is what a checkpoint stores for a prepared transaction.
+// committable is what a checkpoint stores for a prepared transaction, or
+// (deferred) for records staged in the checkpoint itself, encoded with the
+// sink's codec, that Commit writes in a transaction of its own.
 type committable struct {
 	gid                  string
 	subtask, parallelism int
 	checkpoint           int64
+	deferred             bool
+	records              [][]byte
 }
 
-const committableVersion = 1
+const (
+	committablePrepared = 1
+	committableDeferred = 2
+)
 
 func (c committable) encode() []byte {
-	b := []byte{committableVersion}
+	b := []byte{committablePrepared}
+	if c.deferred {
+		b[0] = committableDeferred
+	}
 	b = binary.AppendUvarint(b, uint64(c.subtask))
 	b = binary.AppendUvarint(b, uint64(c.parallelism))
 	b = binary.AppendVarint(b, c.checkpoint)
 	b = binary.AppendUvarint(b, uint64(len(c.gid)))
-	return append(b, c.gid...)
+	b = append(b, c.gid...)
+	if c.deferred {
+		b = binary.AppendUvarint(b, uint64(len(c.records)))
+		for _, r := range c.records {
+			b = binary.AppendUvarint(b, uint64(len(r)))
+			b = append(b, r...)
+		}
+	}
+	return b
 }
 
 func decodeCommittable(b []byte) (committable, error) {
 	var c committable
 	corrupt := fmt.Errorf("postgres: %w: committable %q", codec.ErrCorrupt, b)
-	if len(b) == 0 || b[0] != committableVersion {
+	if len(b) == 0 || (b[0] != committablePrepared && b[0] != committableDeferred) {
 		return c, corrupt
 	}
+	c.deferred = b[0] == committableDeferred
 	b = b[1:]
 	var vals [4]uint64
 	for i := range vals {
@@ -122,10 +143,30 @@ func decodeCommittable(b []byte) (committable, error) {
 		}
 		b = b[n:]
 	}
-	if vals[3] != uint64(len(b)) || vals[0] >= vals[1] || vals[1] > 1<<15 {
+	if vals[3] > uint64(len(b)) || vals[0] >= vals[1] || vals[1] > 1<<15 || (!c.deferred && vals[3] != uint64(len(b))) {
 		return c, corrupt
 	}
-	c.subtask, c.parallelism, c.checkpoint, c.gid = int(vals[0]), int(vals[1]), int64(vals[2]), string(b)
+	c.subtask, c.parallelism, c.checkpoint, c.gid = int(vals[0]), int(vals[1]), int64(vals[2]), string(b[:vals[3]])
+	b = b[vals[3]:]
+	if !c.deferred {
+		return c, nil
+	}
+	n, m := binary.Uvarint(b)
+	if m <= 0 || n > uint64(len(b)) {
+		return c, corrupt
+	}
+	b = b[m:]
+	for range n {
+		l, m := binary.Uvarint(b)
+		if m <= 0 || l > uint64(len(b)-m) {
+			return c, corrupt
+		}
+		c.records = append(c.records, b[m:m+int(l)])
+		b = b[m+int(l):]
+	}
+	if len(b) != 0 {
+		return c, corrupt
+	}
 	return c, nil
 }
 
@@ -268,10 +309,24 @@ func (w *txnWriter[T]) PreCommit(ctx context.Context, checkpointID int64) ([][]b
 	if err := w.start(ctx); err != nil {
 		return nil, err
 	}
+	if len(w.keyIdx) > 0 && len(w.awaiting) > 0 && len(w.recs) > 0 && !w.inTx && w.codec != nil {
+		// An earlier checkpoint's transaction awaits its commit (the
+		// completion has not reached the sink yet, or that checkpoint was
+		// aborted): writing these records now could wait forever on the
+		// rows it locks, so they are staged in the checkpoint and Commit
+		// writes them, after the earlier ones.
+		c := committable{gid: TransactionID(w.opts.TransactionPrefix, w.subtask, checkpointID, w.nonce),
+			subtask: w.subtask, parallelism: w.parallelism, checkpoint: checkpointID, deferred: true}
+		for _, r := range w.recs {
+			c.records = append(c.records, w.codec.Append(nil, r))
+		}
+		w.reset()
+		w.awaiting[c.gid] = true
+		return [][]byte{c.encode()}, nil
+	}
 	if len(w.keyIdx) > 0 && len(w.awaiting) > 0 && len(w.recs) > 0 && !w.inTx {
-		// An earlier checkpoint's transaction is still prepared (its
-		// completion has not reached the sink yet, or it was aborted):
-		// write this one's records without waiting on its locks.
+		// No codec for T: write this checkpoint's records without waiting
+		// on the locks of the earlier one, failing if they conflict.
 		if err := w.begin(ctx); err != nil {
 			return nil, err
 		}
@@ -428,7 +483,12 @@ func (w *txnWriter[T]) Commit(ctx context.Context, items [][]byte) error {
 		if c.subtask%w.parallelism != w.subtask {
 			continue
 		}
-		if err := w.commit(ctx, c); err != nil {
+		if c.deferred {
+			err = w.applyDeferred(ctx, c)
+		} else {
+			err = w.commit(ctx, c)
+		}
+		if err != nil {
 			return err
 		}
 		delete(w.awaiting, c.gid)
@@ -464,6 +524,93 @@ func (w *txnWriter[T]) commit(ctx context.Context, c committable) error {
 		}
 		return nil // committed before
 	})
+}
+
+// applyDeferred writes the records a checkpoint staged, with a marker in
+// the commit table, in one transaction on the data connection (which has
+// none open: nothing is written while commits are awaited). A marker
+// already there means they were written before. A lost connection is
+// retried for up to RetryTimeout.
+func (w *txnWriter[T]) applyDeferred(ctx context.Context, c committable) error {
+	if w.inTx {
+		return fmt.Errorf("postgres: internal error: staged records of checkpoint %d to write while a transaction is open", c.checkpoint)
+	}
+	if w.codec == nil {
+		return fmt.Errorf("postgres: records of checkpoint %d were staged in the checkpoint, but the sink has no Codec to read them", c.checkpoint)
+	}
+	if err := w.control(ctx); err != nil { // creates the commit table
+		return err
+	}
+	saved := w.buffer
+	defer func() { w.buffer = saved }()
+	deadline := time.Now().Add(w.opts.RetryTimeout)
+	delay := 100 * time.Millisecond
+	for {
+		w.buffer = buffer[T]{}
+		err := w.tryApplyDeferred(ctx, c)
+		if err == nil || ctx.Err() != nil || !weir.IsRetriable(err) || time.Now().Add(delay).After(deadline) {
+			return err
+		}
+		w.opts.Logger.Warn("postgres: writing staged records failed, retrying on a new connection", "err", err, "delay", delay)
+		w.closeConn()
+		t := time.NewTimer(delay)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return fmt.Errorf("postgres: writing staged records: %w", ctx.Err())
+		case <-t.C:
+		}
+		delay = min(2*delay, 5*time.Second)
+	}
+}
+
+func (w *txnWriter[T]) tryApplyDeferred(ctx context.Context, c committable) error {
+	for _, b := range c.records {
+		v, n, err := w.codec.Decode(b)
+		if err == nil && n != len(b) {
+			err = fmt.Errorf("%w: %d bytes left", codec.ErrCorrupt, len(b)-n)
+		}
+		if err != nil {
+			return fmt.Errorf("postgres: staged record of checkpoint %d: %w", c.checkpoint, err)
+		}
+		if err := w.add(v); err != nil {
+			return err
+		}
+	}
+	if err := w.connect(ctx); err != nil {
+		return err
+	}
+	if _, err := w.conn.Exec(ctx, "BEGIN"); err != nil {
+		return w.wrap(err)
+	}
+	rollback := func() {
+		if !w.conn.IsClosed() {
+			_, _ = w.conn.Exec(ctx, "ROLLBACK")
+		}
+	}
+	var n int
+	if err := w.conn.QueryRow(ctx, "SELECT count(*) FROM "+w.commitTable()+" WHERE gid = $1", c.gid).Scan(&n); err != nil {
+		rollback()
+		return w.wrap(err)
+	}
+	if n > 0 {
+		rollback()
+		return nil // written before
+	}
+	if err := w.writeBuffer(ctx); err != nil {
+		rollback()
+		return err
+	}
+	if _, err := w.conn.Exec(ctx, "INSERT INTO "+w.commitTable()+" (gid, prefix, subtask, checkpoint) VALUES ($1, $2, $3, $4)",
+		c.gid, w.opts.TransactionPrefix, c.subtask, c.checkpoint); err != nil {
+		rollback()
+		return w.wrap(err)
+	}
+	if _, err := w.conn.Exec(ctx, "COMMIT"); err != nil {
+		return w.wrap(err)
+	}
+	w.m.commits.Inc()
+	return nil
 }
 
 // Close closes the connections. A transaction still open (not prepared)
