@@ -78,7 +78,9 @@ func TestCrashExactlyOnce(t *testing.T) {
 			ch.Pause(time.Duration(rng.IntN(150)) * time.Millisecond) // while starting
 		} else {
 			ch.WaitUntil(t, "new checkpoint", 30*time.Second, func() bool { return crashtest.LatestCheckpoint(t, chk) > before })
-			ch.Pause(time.Duration(rng.IntN(60)) * time.Millisecond)
+			// Right after the checkpoint (its commit under way) or up to
+			// 0.3 s later (the next transactions open or being prepared).
+			ch.Pause(time.Duration(rng.IntN(300)) * time.Millisecond)
 		}
 		exited, err := ch.Kill()
 		switch {

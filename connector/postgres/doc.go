@@ -54,7 +54,12 @@
 //     checkpoint did not name — the engine has committed those already
 //     when it opens the writer — so a checkpoint that never completed
 //     holds no locks and is never committed; its records are replayed
-//     from the restored source positions.
+//     from the restored source positions. It also ends (pg_terminate_backend)
+//     sessions that earlier runs of those subtasks left on the server —
+//     their application_name is "weir-sink <hash of the prefix> <subtask>"
+//     — whose open transaction could otherwise hold row locks until the
+//     server notices the client is gone (this needs superuser or
+//     pg_signal_backend; without it, a warning).
 //
 // Why this design and not a commit table alone (rows and a marker written
 // in one ordinary transaction when the checkpoint completes, the rows

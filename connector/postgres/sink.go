@@ -100,7 +100,11 @@ func (s *Sink[T]) CreateWriter(ctx weir.SinkContext) (weir.SinkWriter[T], error)
 	if err != nil {
 		return nil, optionError("ConnString", err.Error())
 	}
-	if _, ok := cfg.RuntimeParams["application_name"]; !ok {
+	if o.Guarantee == ExactlyOnce {
+		// Names the sessions of this sink's subtask, so that a restarted
+		// writer can end those an earlier run left behind (see start).
+		cfg.RuntimeParams["application_name"] = sessionName(o.TransactionPrefix, ctx.Subtask)
+	} else if _, ok := cfg.RuntimeParams["application_name"]; !ok {
 		cfg.RuntimeParams["application_name"] = "weir postgres sink " + o.Table + " " + strconv.Itoa(ctx.Subtask)
 	}
 	w := &writer[T]{opts: o, cfg: cfg, subtask: ctx.Subtask, parallelism: max(ctx.Parallelism, 1)}

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/weirstream/weir"
 	"github.com/weirstream/weir/internal/testnet"
 	"github.com/weirstream/weir/row"
@@ -527,5 +529,48 @@ func TestExactlyOnceStaged(t *testing.T) {
 	}
 	if n := preparedOf(t, c, o.TransactionPrefix); n != 0 {
 		t.Fatalf("%d prepared transactions left", n)
+	}
+}
+
+// TestExactlyOnceEndsStaleSessions: a session an earlier run of the
+// subtask left behind (its network failed silently), holding a
+// transaction with row locks, is ended when the writer starts, so the
+// writer does not wait on it.
+func TestExactlyOnceEndsStaleSessions(t *testing.T) {
+	c := db(t)
+	table := createTestTable(t, c, "stale", "k text PRIMARY KEY, v bigint NOT NULL")
+	prefix := uniqueName(t, "stale")
+	ctx := context.Background()
+	cfg, err := pgx.ParseConfig(testConnString)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.RuntimeParams["application_name"] = sessionName(prefix, 0)
+	zombie, err := pgx.ConnectConfig(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer zombie.Close(ctx)
+	exec(t, zombie, "BEGIN")
+	exec(t, zombie, "INSERT INTO "+table+" VALUES ('a', 0)")
+	w := newWriter(t, SinkOptions[kv]{ConnString: testConnString, Table: table, Columns: []string{"k", "v"}, Key: []string{"k"},
+		Values: kvValues, Guarantee: ExactlyOnce, TransactionPrefix: prefix, BatchSize: 1}, 0, 1).(weir.TwoPhaseCommitWriter[kv])
+	wctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	if err := w.Write(wctx, kv{"a", 1, ""}, 0); err != nil {
+		t.Fatal(err)
+	}
+	items, err := w.PreCommit(wctx, 1)
+	if err == nil {
+		err = w.Commit(wctx, items)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := keyVals(t, c, table); fmt.Sprint(got) != "map[a:1]" {
+		t.Fatalf("table %v", got)
+	}
+	if _, err := zombie.Exec(ctx, "SELECT 1"); err == nil {
+		t.Fatal("the stale session is still alive")
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"strconv"
 	"strings"
 	"time"
@@ -83,6 +84,15 @@ func parseTransactionID(prefix, gid string) (subtask int, ok bool) {
 		return 0, false
 	}
 	return s, true
+}
+
+// sessionName is the application_name of the sessions of an exactly-once
+// sink's subtask: "weir-sink <hash of the prefix> <subtask>" (a hash, as
+// application_name is cut at 63 bytes).
+func sessionName(prefix string, subtask int) string {
+	h := fnv.New64a()
+	h.Write([]byte(prefix))
+	return "weir-sink " + strconv.FormatUint(h.Sum64(), 16) + " " + strconv.Itoa(subtask)
 }
 
 // committable is what a checkpoint stores for a prepared transaction, or
@@ -444,6 +454,48 @@ func (w *txnWriter[T]) start(ctx context.Context) error {
 		}
 		gids, err = pgx.CollectRows(rows, pgx.RowTo[string])
 		return err
+	})
+	if err != nil {
+		return err
+	}
+	// Sessions of earlier runs of these subtasks that the server has not
+	// noticed are gone (a network that failed silently) may still hold a
+	// transaction open, and its row locks: end them.
+	own := []uint32{w.ctl.PgConn().PID()}
+	if w.conn != nil {
+		own = append(own, w.conn.PgConn().PID())
+	}
+	base := strings.TrimSuffix(sessionName(w.opts.TransactionPrefix, 0), "0")
+	err = w.onControl(ctx, "ending sessions of earlier runs", func(c *pgx.Conn) error {
+		rows, err := c.Query(ctx, "SELECT pid, application_name FROM pg_stat_activity WHERE starts_with(application_name, $1) AND NOT (pid = ANY($2))", base, own)
+		if err != nil {
+			return err
+		}
+		type session struct {
+			PID  uint32
+			Name string
+		}
+		sessions, err := pgx.CollectRows(rows, pgx.RowToStructByPos[session])
+		if err != nil {
+			return err
+		}
+		for _, ss := range sessions {
+			sub, err := strconv.Atoi(strings.TrimPrefix(ss.Name, base))
+			if err != nil || sub%w.parallelism != w.subtask {
+				continue
+			}
+			_, err = c.Exec(ctx, "SELECT pg_terminate_backend($1, 5000)", ss.PID)
+			var pe *pgconn.PgError
+			if errors.As(err, &pe) && pe.Code == "42501" {
+				w.opts.Logger.Warn("postgres: not allowed to end a session of an earlier run (needs pg_signal_backend)", "pid", ss.PID, "err", err)
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			w.opts.Logger.Warn("postgres: ended a session an earlier run of the sink left open", "pid", ss.PID, "application_name", ss.Name)
+		}
+		return nil
 	})
 	if err != nil {
 		return err
