@@ -67,10 +67,8 @@ func TestJob(t *testing.T) {
 			for i := range 2000 {
 				in = append(in, kv{K: fmt.Sprint("k", i%7), V: int64(i)})
 			}
-			// Exactly-once upserts fail the job (which restores its last
-			// checkpoint) when a checkpoint's barrier, such as the final
-			// one, comes before the previous checkpoint's commit and
-			// changes a key it locks: restarts are allowed.
+			// A retriable failure restores the last checkpoint, as in
+			// production.
 			env := weir.NewEnvironment(weir.Options{Parallelism: 2,
 				Checkpoints: weir.CheckpointOptions{Interval: 20 * time.Millisecond, Dir: t.TempDir()},
 				Restore:     "latest", Restart: &weir.FixedDelayRestart{Attempts: 5, Delay: 10 * time.Millisecond}})
@@ -573,4 +571,32 @@ func TestExactlyOnceEndsStaleSessions(t *testing.T) {
 	if _, err := zombie.Exec(ctx, "SELECT 1"); err == nil {
 		t.Fatal("the stale session is still alive")
 	}
+}
+
+// TestCommitMarkersPruned: a commit deletes the markers of its subtask
+// 1000 checkpoints older.
+func TestCommitMarkersPruned(t *testing.T) {
+	c := db(t)
+	table := createTestTable(t, c, "prune", "k text NOT NULL, v bigint NOT NULL")
+	prefix := uniqueName(t, "prune")
+	w := newWriter(t, SinkOptions[kv]{ConnString: testConnString, Table: table, Columns: []string{"k", "v"}, Values: kvValues,
+		Guarantee: ExactlyOnce, TransactionPrefix: prefix}, 0, 1).(weir.TwoPhaseCommitWriter[kv])
+	ctx := context.Background()
+	for _, id := range []int64{1, 500, 1200} {
+		write(t, w, kv{"a", id, ""})
+		items, err := w.PreCommit(ctx, id)
+		if err == nil {
+			err = w.Commit(ctx, items)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := queryInt(t, c, "SELECT count(*) FROM "+DefaultCommitTable+" WHERE prefix = $1 AND checkpoint >= 500", prefix); got != 2 {
+		t.Fatalf("%d markers of checkpoints 500 and 1200, want 2", got)
+	}
+	if got := queryInt(t, c, "SELECT count(*) FROM "+DefaultCommitTable+" WHERE prefix = $1 AND checkpoint < 500", prefix); got != 0 {
+		t.Fatalf("%d markers of checkpoint 1 left, want 0", got)
+	}
+	exec(t, c, "DELETE FROM "+DefaultCommitTable+" WHERE prefix = $1", prefix)
 }

@@ -352,13 +352,8 @@ func (w *txnWriter[T]) PreCommit(ctx context.Context, checkpointID int64) ([][]b
 	}
 	c := committable{gid: TransactionID(w.opts.TransactionPrefix, w.subtask, checkpointID, w.nonce),
 		subtask: w.subtask, parallelism: w.parallelism, checkpoint: checkpointID}
-	// Markers older than 1000 checkpoints of this subtask cannot be named
-	// by a checkpoint a job restores any more.
-	ct := w.commitTable()
-	var b pgx.Batch
-	b.Queue("DELETE FROM "+ct+" WHERE prefix = $1 AND subtask = $2 AND checkpoint < $3", w.opts.TransactionPrefix, w.subtask, checkpointID-1000)
-	b.Queue("INSERT INTO "+ct+" (gid, prefix, subtask, checkpoint) VALUES ($1, $2, $3, $4)", c.gid, w.opts.TransactionPrefix, w.subtask, checkpointID)
-	if err := w.conn.SendBatch(ctx, &b).Close(); err != nil {
+	if _, err := w.conn.Exec(ctx, "INSERT INTO "+w.commitTable()+" (gid, prefix, subtask, checkpoint) VALUES ($1, $2, $3, $4)",
+		c.gid, w.opts.TransactionPrefix, w.subtask, checkpointID); err != nil {
 		return nil, w.fail(err)
 	}
 	if _, err := w.conn.Exec(ctx, "PREPARE TRANSACTION "+quoteLiteral(c.gid)); err != nil {
@@ -561,7 +556,13 @@ func (w *txnWriter[T]) commit(ctx context.Context, c committable) error {
 		var pe *pgconn.PgError
 		if err == nil {
 			w.m.commits.Inc()
-			return nil
+			// Markers 1000 checkpoints older than this one cannot be
+			// named by a checkpoint a job restores any more. (Pruned
+			// here, outside the prepared transactions, whose locks on
+			// them would make the next prepared transaction wait.)
+			_, err = conn.Exec(ctx, "DELETE FROM "+w.commitTable()+" WHERE prefix = $1 AND subtask = $2 AND checkpoint < $3",
+				w.opts.TransactionPrefix, c.subtask, c.checkpoint-1000)
+			return err
 		}
 		if !errors.As(err, &pe) || pe.Code != "42704" {
 			return err
