@@ -36,6 +36,11 @@ func db(t testing.TB) *pgx.Conn {
 
 // uniqueName returns a table name unique to the test.
 func uniqueName(t testing.TB, what string) string {
+	return fmt.Sprintf("%s_%s_%06x", what, testID(t), rand.IntN(1<<24))
+}
+
+// testID is the test's name as it appears in uniqueName.
+func testID(t testing.TB) string {
 	s := strings.Map(func(r rune) rune {
 		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' {
 			return r
@@ -48,7 +53,7 @@ func uniqueName(t testing.TB, what string) string {
 	if len(s) > 30 {
 		s = s[:30]
 	}
-	return fmt.Sprintf("%s_%s_%06x", what, s, rand.IntN(1<<24))
+	return s
 }
 
 // createTable creates a table (columns given as SQL) with a unique name
@@ -61,9 +66,23 @@ func createTestTable(t testing.TB, c *pgx.Conn, what, columns string) string {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		cc, err := pgx.Connect(ctx, testConnString)
+		if err != nil {
+			t.Errorf("dropping %s: %v", name, err)
+			return
+		}
+		defer cc.Close(ctx)
+		// Transactions a failed test left prepared would keep the table
+		// locked: roll back those of this test (their prefixes, made by
+		// uniqueName, hold its name).
+		rows, err := cc.Query(ctx, "SELECT gid FROM pg_prepared_xacts WHERE strpos(gid, $1) > 0", "_"+testID(t)+"_")
 		if err == nil {
-			_, _ = cc.Exec(ctx, "DROP TABLE IF EXISTS "+name)
-			cc.Close(ctx)
+			gids, _ := pgx.CollectRows(rows, pgx.RowTo[string])
+			for _, g := range gids {
+				_, _ = cc.Exec(ctx, "ROLLBACK PREPARED "+quoteLiteral(g))
+			}
+		}
+		if _, err := cc.Exec(ctx, "DROP TABLE IF EXISTS "+name); err != nil {
+			t.Errorf("dropping %s: %v", name, err)
 		}
 	})
 	return name
