@@ -17,10 +17,10 @@
 // records arrive).
 //
 // Measured on the test machine (BenchmarkSink, see docs/connectors.md),
-// appends with COPY run at about 0.9× a plain pgx COPY of the same rows;
-// upserts through the pipelined batch at about 0.3×. A COPY into a
-// temporary table followed by INSERT ... SELECT ... ON CONFLICT is about
-// 1.7× faster for upserts (BenchmarkUpsertCopyMerge), but the sink does
+// appends with COPY run at 0.7–1.1× a plain pgx COPY of the same rows;
+// upserts through the pipelined batch at 0.2–0.4×. A COPY into a
+// temporary table followed by INSERT ... SELECT ... ON CONFLICT is 1.7–3.7×
+// faster for upserts (BenchmarkUpsertCopyMerge), but the sink does
 // not use it: PostgreSQL cannot PREPARE a transaction that touched a
 // temporary table, and it needs each batch reduced to one row per key.
 //
