@@ -6,8 +6,9 @@
 # is named in a clear message, and the tests that need it then fail with the
 # same name (WEIR_REQUIRE_SERVICES=1 makes the script fail instead).
 #
-# PostgreSQL: wal_level=logical (CDC needs it; changing it restarts the
-# cluster). MariaDB: binary log on, row format (binlog CDC needs it).
+# PostgreSQL: wal_level=logical (CDC needs it) and max_prepared_transactions=64
+# (the exactly-once postgres sink needs it); changing them restarts the
+# cluster. MariaDB: binary log on, row format (binlog CDC needs it).
 set -uo pipefail
 
 missing=()
@@ -52,9 +53,14 @@ postgres() {
 	if [ "$("${psql[@]}" -c "select count(*) from pg_database where datname='test'")" = 0 ]; then
 		"${psql[@]}" -c 'create database test' >/dev/null
 	fi
-	if [ "$("${psql[@]}" -c 'show wal_level')" != logical ]; then
-		note "PostgreSQL: setting wal_level=logical and restarting the cluster"
+	# wal_level=logical for CDC; max_prepared_transactions>0 for the
+	# exactly-once sink's two-phase commit (PREPARE TRANSACTION). Both need
+	# a restart of the cluster, done once.
+	if [ "$("${psql[@]}" -c 'show wal_level')" != logical ] ||
+		[ "$("${psql[@]}" -c 'show max_prepared_transactions')" = 0 ]; then
+		note "PostgreSQL: setting wal_level=logical, max_prepared_transactions=64 and restarting the cluster"
 		"${psql[@]}" -c 'alter system set wal_level = logical' >/dev/null
+		"${psql[@]}" -c 'alter system set max_prepared_transactions = 64' >/dev/null
 		if have pg_ctlcluster && [ -d /etc/postgresql ]; then
 			pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -1)" main restart >/dev/null 2>&1
 		fi
@@ -66,6 +72,9 @@ postgres() {
 		done
 		if [ "$("${psql[@]}" -c 'show wal_level' 2>/dev/null)" != logical ]; then
 			missing+=("PostgreSQL with wal_level=logical (could not restart the cluster)")
+		fi
+		if [ "$("${psql[@]}" -c 'show max_prepared_transactions' 2>/dev/null)" = 0 ]; then
+			missing+=("PostgreSQL with max_prepared_transactions>0 (could not restart the cluster)")
 		fi
 	fi
 }

@@ -1,0 +1,187 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/weirstream/weir"
+	"github.com/weirstream/weir/internal/testnet"
+)
+
+type product struct {
+	ID    int64
+	Name  string
+	Price int64
+}
+
+func scanProduct(r pgx.Row) (product, error) {
+	var p product
+	err := r.Scan(&p.ID, &p.Name, &p.Price)
+	return p, err
+}
+
+// fakeClock is a settable clock for cache expiry.
+type fakeClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *fakeClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
+func (c *fakeClock) Add(d time.Duration) {
+	c.mu.Lock()
+	c.now = c.now.Add(d)
+	c.mu.Unlock()
+}
+
+// asyncFunction is the shape of weir.AsyncFunction (being added to weir):
+// a Lookup must satisfy it.
+type asyncFunction[IN, OUT any] interface {
+	AsyncInvoke(ctx context.Context, in IN) ([]OUT, error)
+}
+
+var _ asyncFunction[int64, product] = (*Lookup[int64, product])(nil)
+
+// TestLookupCache checks hits and misses, expiry after the TTL, LRU
+// eviction at CacheMaxRows, missing keys cached or not, and the metrics.
+func TestLookupCache(t *testing.T) {
+	c := db(t)
+	table := createTestTable(t, c, "products", "id bigint PRIMARY KEY, name text NOT NULL, price bigint NOT NULL")
+	for i := range 5 {
+		exec(t, c, "INSERT INTO "+table+" VALUES ($1, $2, $3)", i, fmt.Sprint("p", i), 10*i)
+	}
+	ctx := context.Background()
+	for _, missing := range []bool{false, true} {
+		t.Run(fmt.Sprint("cache-missing-keys=", missing), func(t *testing.T) {
+			clock := &fakeClock{now: time.Unix(1000, 0)}
+			reg := prometheus.NewRegistry()
+			l, err := NewLookup(LookupOptions[int64, product]{ConnString: testConnString,
+				Query: "SELECT id, name, price FROM " + table + " WHERE id = $1", Scan: scanProduct,
+				CacheMaxRows: 3, CacheTTL: time.Minute, CacheMissingKeys: missing, Now: clock.Now, Registry: reg, Name: "products"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer l.Close()
+			get := func(k int64) []product {
+				t.Helper()
+				got, err := l.AsyncInvoke(ctx, k)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return got
+			}
+			stats := func(wantHits, wantMisses int64, wantSize int) {
+				t.Helper()
+				h, m, n := l.CacheStats()
+				if h != wantHits || m != wantMisses || n != wantSize {
+					t.Fatalf("hits %d misses %d size %d, want %d %d %d", h, m, n, wantHits, wantMisses, wantSize)
+				}
+			}
+			if got := get(1); len(got) != 1 || got[0] != (product{1, "p1", 10}) {
+				t.Fatalf("get 1 = %v", got)
+			}
+			stats(0, 1, 1)
+			// A change in the table is not seen while the entry lives.
+			exec(t, c, "UPDATE "+table+" SET price = 11 WHERE id = 1")
+			t.Cleanup(func() { exec(t, db(t), "UPDATE "+table+" SET price = 10 WHERE id = 1") })
+			if got := get(1); got[0].Price != 10 {
+				t.Fatalf("cached get 1 = %v", got)
+			}
+			stats(1, 1, 1)
+			// ... and is after the TTL.
+			clock.Add(time.Minute)
+			if got := get(1); got[0].Price != 11 {
+				t.Fatalf("get 1 after the TTL = %v", got)
+			}
+			stats(1, 2, 1)
+			// A missing key.
+			if got := get(99); len(got) != 0 {
+				t.Fatalf("get 99 = %v", got)
+			}
+			get(99)
+			if missing {
+				stats(2, 3, 2)
+			} else {
+				stats(1, 4, 1)
+			}
+			// LRU: after 2, 3, 4 the cache holds those three.
+			get(2)
+			get(3)
+			get(4)
+			h0, m0, n := l.CacheStats()
+			if n != 3 {
+				t.Fatalf("cache holds %d keys, want 3", n)
+			}
+			get(2) // hit: 2 is the most recently used, 3 the least
+			get(1) // miss: evicts 3
+			get(4) // hit
+			get(3) // miss
+			if h, m, _ := l.CacheStats(); h != h0+2 || m != m0+2 {
+				t.Fatalf("hits %d→%d, misses %d→%d; want two more of each", h0, h, m0, m)
+			}
+			h, m, _ := l.CacheStats()
+			if got := testutil.ToFloat64(l.m.hits); got != float64(h) {
+				t.Fatalf("hits metric %v, want %d", got, h)
+			}
+			if got := testutil.ToFloat64(l.m.misses); got != float64(m) {
+				t.Fatalf("misses metric %v, want %d", got, m)
+			}
+			if n, err := testutil.GatherAndCount(reg, "weir_postgres_lookup_load_seconds"); err != nil || n != 1 {
+				t.Fatalf("load latency histogram: %d series, %v", n, err)
+			}
+		})
+	}
+}
+
+// TestLookupOutage: a lookup during a cut fails after its retries with a
+// retriable error; one that starts during the cut succeeds once the
+// server is back within the retries.
+func TestLookupOutage(t *testing.T) {
+	c := db(t)
+	table := createTestTable(t, c, "products", "id bigint PRIMARY KEY, name text NOT NULL, price bigint NOT NULL")
+	exec(t, c, "INSERT INTO "+table+" VALUES (1, 'a', 5)")
+	proxy := testnet.NewProxy(t, "127.0.0.1:5432")
+	retrying := make(chan struct{}, 1)
+	l, err := NewLookup(LookupOptions[int64, product]{ConnString: connStringVia(proxy.Addr()),
+		Query: "SELECT id, name, price FROM " + table + " WHERE id = $1", Scan: scanProduct, MaxRetries: 3,
+		Logger: slog.New(signalHandler{"retrying", retrying})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	ctx := context.Background()
+	if _, err := l.Get(ctx, 1); err != nil {
+		t.Fatal(err)
+	}
+	proxy.Cut()
+	done := make(chan error, 1)
+	go func() {
+		got, err := l.Get(ctx, 1)
+		if err == nil && (len(got) != 1 || got[0].Price != 5) {
+			err = fmt.Errorf("got %v", got)
+		}
+		done <- err
+	}()
+	waitSignal(t, retrying, "lookup retry", 10*time.Second)
+	proxy.Restore()
+	if err := <-done; err != nil {
+		t.Fatalf("lookup across the outage: %v", err)
+	}
+	proxy.Cut()
+	l.opts.MaxRetries = 1
+	if _, err := l.Get(ctx, 1); err == nil || !weir.IsRetriable(err) {
+		t.Fatalf("lookup during the cut: %v, want a retriable error", err)
+	}
+	// A bad query is not retried.
+	if _, err := NewLookup(LookupOptions[int64, product]{ConnString: testConnString, Scan: scanProduct}); !errors.Is(err, ErrOptions) {
+		t.Fatalf("lookup without a query: %v", err)
+	}
+}
