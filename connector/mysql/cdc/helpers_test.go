@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -167,3 +168,5 @@ func reached(file string, pos uint32) func(state) bool {
 		return fileSeq(st.File) > fileSeq(file) || (st.File == file && st.Pos >= pos) || (fileSeq(st.File) == fileSeq(file) && st.Pos >= pos)
 	}
 }
+
+type syncGroup struct{ sync.WaitGroup }

@@ -3,10 +3,13 @@ package cdc
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"sync"
 	"testing"
+
+	"github.com/go-sql-driver/mysql"
 )
 
 // model replays changes per key and checks each against what came before:
@@ -86,7 +89,8 @@ func writer(t testing.TB, db *sql.DB, table string, seed uint64, maxID int64, st
 	go func() {
 		defer wg.Done()
 		rng := rand.New(rand.NewPCG(seed, 2))
-		next := maxID + 1
+		// Writers insert keys of their own range.
+		next := maxID + 1 + int64(seed)*1_000_000_000
 		for {
 			select {
 			case <-stop:
@@ -99,7 +103,10 @@ func writer(t testing.TB, db *sql.DB, table string, seed uint64, maxID int64, st
 				return
 			}
 			for range 1 + rng.IntN(5) {
-				id := rng.Int64N(next)
+				id := rng.Int64N(maxID + 1)
+				if rng.IntN(2) == 0 && next > maxID+1+int64(seed)*1_000_000_000 {
+					id = maxID + 1 + int64(seed)*1_000_000_000 + rng.Int64N(next-maxID-1-int64(seed)*1_000_000_000)
+				}
 				var q string
 				switch p := rng.IntN(10); {
 				case p < 3:
@@ -114,17 +121,31 @@ func writer(t testing.TB, db *sql.DB, table string, seed uint64, maxID int64, st
 					next++
 				}
 				if _, err := tx.Exec(q); err != nil {
-					t.Error(err)
 					tx.Rollback()
+					if retriable(err) {
+						tx = nil
+						break
+					}
+					t.Error(err)
 					return
 				}
 			}
-			if err := tx.Commit(); err != nil {
+			if tx == nil {
+				continue
+			}
+			if err := tx.Commit(); err != nil && !retriable(err) {
 				t.Error(err)
 				return
 			}
 		}
 	}()
+}
+
+// retriable reports a deadlock or a lock wait timeout between writers, or
+// a key another writer's move took.
+func retriable(err error) bool {
+	var me *mysql.MySQLError
+	return errors.As(err, &me) && (me.Number == 1213 || me.Number == 1205 || me.Number == 1062)
 }
 
 func fill(t testing.TB, db *sql.DB, table string, n int) {
@@ -150,8 +171,10 @@ func TestSnapshotRacingChanges(t *testing.T) {
 	fill(t, db, table, 3000)
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
-	writer(t, db, table, 1, 2999, stop, &wg)
-	d := startDirect(t, Options{Addr: addr, Tables: []string{table}, ChunkSize: 97}, nil)
+	for w := range uint64(3) {
+		writer(t, db, table, w, 2999, stop, &wg)
+	}
+	d := startDirect(t, Options{Addr: addr, Tables: []string{table}, ChunkSize: 37}, nil)
 	m := newModel(t)
 	// Through the snapshot with the writer running, then a while more.
 	reads, during := 0, 0
