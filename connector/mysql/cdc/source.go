@@ -135,6 +135,9 @@ func (r *reader) Poll(_ context.Context, out *weir.SourceOutput[Change]) (weir.P
 			r.m.lag.Set(time.Since(lastTime).Seconds())
 		}
 		n += len(it.entries)
+		if it.st.Table == len(it.st.Tables) && !r.st.Fresh && r.st.Table < len(r.st.Tables) {
+			r.opts.Logger.Info("mysql cdc: snapshot complete, reading the binlog", "file", it.st.File, "pos", it.st.Pos, "gtid", it.st.GTID)
+		}
 		r.st = it.st
 	}
 	if len(r.items) > 0 {
