@@ -39,23 +39,25 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	if reg == nil {
 		return m, nil
 	}
-	register := func(c prometheus.Collector, set func(prometheus.Collector)) error {
+	register := func(c prometheus.Collector, set func(prometheus.Collector) bool) error {
 		err := reg.Register(c)
 		var are prometheus.AlreadyRegisteredError
 		if errors.As(err, &are) {
-			set(are.ExistingCollector)
-			return nil
+			if set(are.ExistingCollector) {
+				return nil
+			}
+			return fmt.Errorf("another collector of another type is registered under its name")
 		}
 		return err
 	}
 	for _, e := range []struct {
 		c   prometheus.Collector
-		set func(prometheus.Collector)
+		set func(prometheus.Collector) bool
 	}{
-		{m.events, func(c prometheus.Collector) { m.events = c.(*prometheus.CounterVec) }},
-		{m.lag, func(c prometheus.Collector) { m.lag = c.(prometheus.Gauge) }},
-		{m.reconnects, func(c prometheus.Collector) { m.reconnects = c.(prometheus.Counter) }},
-		{m.deadLetters, func(c prometheus.Collector) { m.deadLetters = c.(prometheus.Counter) }},
+		{m.events, func(c prometheus.Collector) (ok bool) { m.events, ok = c.(*prometheus.CounterVec); return ok }},
+		{m.lag, func(c prometheus.Collector) (ok bool) { m.lag, ok = c.(prometheus.Gauge); return ok }},
+		{m.reconnects, func(c prometheus.Collector) (ok bool) { m.reconnects, ok = c.(prometheus.Counter); return ok }},
+		{m.deadLetters, func(c prometheus.Collector) (ok bool) { m.deadLetters, ok = c.(prometheus.Counter); return ok }},
 	} {
 		if err := register(e.c, e.set); err != nil {
 			return nil, fmt.Errorf("mysql cdc: registering metrics: %w", err)

@@ -7,6 +7,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/weirstream/weir"
 )
 
@@ -90,10 +92,29 @@ type reader struct {
 	opts   Options
 	st     state // position after the last item emitted
 	m      *metrics
+	ops    [4]prometheus.Counter // events by op: r, c, u, d
 	items  chan item
 	avail  chan struct{}
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
+}
+
+// count counts an emitted change in the events metric; the per-operation
+// counters are looked up once.
+func (r *reader) count(op Op) {
+	i := 0
+	switch op {
+	case OpCreate:
+		i = 1
+	case OpUpdate:
+		i = 2
+	case OpDelete:
+		i = 3
+	}
+	if r.ops[i] == nil {
+		r.ops[i] = r.m.events.WithLabelValues(op.String())
+	}
+	r.ops[i].Inc()
 }
 
 // Available signals that the goroutine handed over items.
@@ -126,7 +147,7 @@ func (r *reader) Poll(_ context.Context, out *weir.SourceOutput[Change]) (weir.P
 				continue
 			}
 			out.CollectWithTimestamp(e.c, e.c.Time.UnixMilli())
-			r.m.events.WithLabelValues(e.c.Op.String()).Inc()
+			r.count(e.c.Op)
 			if e.c.Op != OpRead {
 				lastTime = e.c.Time
 			}
