@@ -68,7 +68,8 @@ type Options struct {
 	// Addr is the server's host:port (default DefaultAddr).
 	Addr string
 	// User and Password log in (default user root, no password). The user
-	// needs SELECT, RELOAD, REPLICATION SLAVE and REPLICATION CLIENT.
+	// needs SELECT, REPLICATION SLAVE and BINLOG MONITOR (MariaDB) or
+	// REPLICATION CLIENT (MySQL).
 	User, Password string
 	// Tables are the tables to capture, as "database.table" (required).
 	// Each must have a primary key.
