@@ -49,14 +49,19 @@ func benchBinlog(b *testing.B, n int) (table string, from, to gomysql.Position) 
 
 // countSink counts changes and cancels the job after want.
 type countSink struct {
-	n      *atomic.Int64
-	want   int64
-	cancel context.CancelFunc
+	n           *atomic.Int64
+	want        int64
+	cancel      context.CancelFunc
+	first, last *time.Time
 }
 
 func (s countSink) CreateWriter(weir.SinkContext) (weir.SinkWriter[Change], error) { return s, nil }
 func (s countSink) Write(_ context.Context, c Change, _ int64) error {
-	if s.n.Add(1) == s.want {
+	switch s.n.Add(1) {
+	case 1:
+		*s.first = time.Now()
+	case s.want:
+		*s.last = time.Now()
 		s.cancel()
 	}
 	return nil
@@ -110,19 +115,28 @@ func BenchmarkBinlog(b *testing.B) {
 	b.Run("source", func(b *testing.B) {
 		b.ReportAllocs()
 		start, cpu0 := time.Now(), cpuTime()
+		var startup, stream, stop time.Duration
 		for i := 0; i < b.N; i++ {
+			t0 := time.Now()
+			var first, last time.Time
 			env := weir.NewEnvironment(weir.Options{Parallelism: 1})
 			var count atomic.Int64
 			ctx, cancel := context.WithCancel(context.Background())
 			src := NewSource(Options{Addr: addr, Tables: []string{table}, Startup: SpecificOffset, StartFile: from.Name, StartPos: from.Pos})
-			weir.FromSource[Change](env, src, weir.NoWatermarks[Change](), "mysql").SinkTo(countSink{n: &count, want: n, cancel: cancel})
+			weir.FromSource[Change](env, src, weir.NoWatermarks[Change](), "mysql").SinkTo(countSink{n: &count, want: n, cancel: cancel, first: &first, last: &last})
 			err := env.Execute(ctx)
 			cancel()
+			startup += first.Sub(t0)
+			stream += last.Sub(first)
+			stop += time.Since(last)
 			if count.Load() < n {
 				b.Fatalf("%d of %d changes: %v", count.Load(), n, err)
 			}
 		}
 		report(b, start, cpu0)
+		b.ReportMetric(startup.Seconds()*1e3/float64(b.N), "ms-to-first")
+		b.ReportMetric(stream.Seconds()*1e3/float64(b.N), "ms-streaming")
+		b.ReportMetric(stop.Seconds()*1e3/float64(b.N), "ms-to-stop")
 	})
 	_ = to
 }

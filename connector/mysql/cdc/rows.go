@@ -37,7 +37,7 @@ func (g *streamer) rows(ctx context.Context, h *replication.EventHeader, e *repl
 		}
 	}
 	at := time.Unix(int64(h.Timestamp), 0).UTC()
-	var entries []entry
+	entries := make([]entry, 0, n)
 	for i := 0; i < n; i++ {
 		idx := g.rowIdx
 		g.rowIdx++
@@ -93,20 +93,22 @@ func (g *streamer) rows(ctx context.Context, h *replication.EventHeader, e *repl
 	return nil
 }
 
-// convert converts a binlog row; on failure it returns the column at fault.
+// convert converts a binlog row; on failure it returns the column at
+// fault. The converted values replace the decoded ones in the row's slice,
+// which go-mysql allocated for this event alone (so a dead letter's raw
+// values are converted up to the column at fault).
 func (g *streamer) convert(t *Table, raw []any) ([]any, string, error) {
 	if len(raw) != len(t.Columns) {
 		return nil, "", fmt.Errorf("row of %d values, table has %d columns", len(raw), len(t.Columns))
 	}
-	vals := make([]any, len(raw))
 	for i := range raw {
 		v, err := t.Columns[i].fromBinlog(raw[i])
 		if err != nil {
 			return nil, t.Columns[i].Name, err
 		}
-		vals[i] = v
+		raw[i] = v
 	}
-	return vals, "", nil
+	return raw, "", nil
 }
 
 // captured reports whether a row with these values is covered by the

@@ -223,6 +223,9 @@ func (c *Column) fromBinlog(v any) (any, error) {
 	}
 	switch c.kind {
 	case kSigned, kUnsigned, kYear, kBit:
+		if _, ok := v.(int64); ok && c.kind == kSigned {
+			return v, nil // already the value: no new interface
+		}
 		var i int64
 		switch x := v.(type) {
 		case int8:
@@ -256,13 +259,13 @@ func (c *Column) fromBinlog(v any) (any, error) {
 			return float64(f), nil
 		}
 	case kDouble:
-		if f, ok := v.(float64); ok {
-			return f, nil
+		if _, ok := v.(float64); ok {
+			return v, nil
 		}
 	case kDecimal, kText, kTime:
 		switch x := v.(type) {
 		case string:
-			return x, nil
+			return v, nil
 		case []byte:
 			return string(x), nil
 		}
@@ -280,6 +283,9 @@ func (c *Column) fromBinlog(v any) (any, error) {
 	case kDatetime, kTimestamp:
 		switch x := v.(type) {
 		case time.Time:
+			if x.Location() == time.UTC {
+				return v, nil
+			}
 			return x.UTC(), nil
 		case string:
 			return parseTime(datetimeLayout, x)
