@@ -208,6 +208,12 @@ func TestOutage(t *testing.T) {
 		m.apply(c)
 	}
 	m.check(db, table)
+	if lag := metricValue(t, reg, "weir_mysql_cdc_lag_seconds"); lag < 0 || lag > 60 {
+		t.Fatalf("lag %v s", lag)
+	}
+	if ev := metricValue(t, reg, "weir_mysql_cdc_events_total"); ev != float64(m.n) {
+		t.Fatalf("events metric %v, %d changes", ev, m.n)
+	}
 	t.Logf("%d changes, %v reconnects", m.n, metricValue(t, reg, "weir_mysql_cdc_reconnects_total"))
 }
 

@@ -216,8 +216,13 @@ func (g *streamer) masterStatus(ctx context.Context) (file string, pos uint32, g
 		return "", 0, "", fmt.Errorf("mysql cdc: binlog position %q: %w", vals[1], err)
 	}
 	rows.Close()
-	if g.mariadb {
+	switch {
+	case g.mariadb:
 		gtid, err = g.gtidAt(ctx, g.db, file, uint32(p))
+	case len(vals) >= 5:
+		// MySQL: Executed_Gtid_Set, of the same instant (empty without
+		// gtid_mode ON).
+		gtid = strings.ReplaceAll(string(vals[4]), "\n", "")
 	}
 	return file, uint32(p), gtid, err
 }

@@ -4,10 +4,12 @@ import (
 	"errors"
 	"reflect"
 	"testing"
+	"time"
 
 	gomysql "github.com/go-mysql-org/go-mysql/mysql"
 
 	"github.com/weirstream/weir"
+	"github.com/weirstream/weir/row"
 )
 
 func TestParseElems(t *testing.T) {
@@ -110,5 +112,33 @@ func TestOptions(t *testing.T) {
 func TestKeyLE(t *testing.T) {
 	if !keyLE(int64(-3), int64(-3)) || keyLE(int64(4), int64(3)) || !keyLE(uint64(1), uint64(1<<63)) || keyLE(uint64(1<<63+1), uint64(1<<63)) {
 		t.Fatal("keyLE")
+	}
+}
+
+func TestDebezium(t *testing.T) {
+	tbl := &Table{Database: "shop", Name: "orders", Columns: []Column{{Name: "id"}, {Name: "qty"}}, Key: []int{0}}
+	c := Change{Op: OpUpdate, Table: tbl, Before: []any{int64(1), int64(2)}, After: []any{int64(1), int64(3)},
+		Time: time.UnixMilli(1700000000000), Position: Position{File: "bin.000001", Pos: 400, GTID: "0-1-9", Row: 2}}
+	got := c.Debezium()
+	want := map[string]any{
+		"before": map[string]any{"id": int64(1), "qty": int64(2)},
+		"after":  map[string]any{"id": int64(1), "qty": int64(3)},
+		"op":     "u",
+		"ts_ms":  int64(1700000000000),
+		"source": map[string]any{"connector": "mysql", "db": "shop", "table": "orders", "file": "bin.000001",
+			"pos": uint32(400), "row": 2, "gtid": "0-1-9", "snapshot": "false", "ts_ms": int64(1700000000000)},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("Debezium() =\n%#v\nwant\n%#v", got, want)
+	}
+	if k := c.Key(); !reflect.DeepEqual(k, []any{int64(1)}) {
+		t.Fatalf("Key() = %v", k)
+	}
+	d := Change{Op: OpDelete, Table: tbl, Before: []any{int64(5), nil}}
+	if k := d.Key(); !reflect.DeepEqual(k, []any{int64(5)}) || d.Debezium()["after"].(map[string]any) != nil {
+		t.Fatalf("delete: key %v, envelope %v", k, d.Debezium())
+	}
+	if !reflect.DeepEqual(OpUpdate.RowKinds(), []row.Kind{row.UpdateBefore, row.UpdateAfter}) || !reflect.DeepEqual(OpRead.RowKinds(), []row.Kind{row.Insert}) {
+		t.Fatal("row kinds")
 	}
 }
