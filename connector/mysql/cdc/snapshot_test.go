@@ -162,29 +162,33 @@ func fill(t testing.TB, db *sql.DB, table string, n int) {
 	}
 }
 
-// TestSnapshotRacingChanges snapshots a table in chunks while a writer
-// changes it, then follows the binlog: every change arrives once, in
-// order per key, and the replayed result equals the table.
+// TestSnapshotRacingChanges snapshots two tables in chunks while writers
+// change both, then follows the binlog: every change arrives once, in
+// order per key, and the replayed result equals each table.
 func TestSnapshotRacingChanges(t *testing.T) {
 	db := testDB(t)
-	table := newTable(t, db, kvCols)
-	fill(t, db, table, 3000)
+	tables := []string{newTable(t, db, kvCols), newTable(t, db, kvCols)}
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
-	for w := range uint64(3) {
-		writer(t, db, table, w, 2999, stop, &wg)
+	models := map[string]*model{}
+	for i, table := range tables {
+		fill(t, db, table, 1500)
+		for w := range uint64(2) {
+			writer(t, db, table, uint64(2*i)+w, 1499, stop, &wg)
+		}
+		models[table] = newModel(t)
 	}
-	d := startDirect(t, Options{Addr: addr, Tables: []string{table}, ChunkSize: 37}, nil)
-	m := newModel(t)
-	// Through the snapshot with the writer running, then a while more.
+	d := startDirect(t, Options{Addr: addr, Tables: tables, ChunkSize: 37}, nil)
+	apply := func(c Change) { models[c.Table.ID()].apply(c) }
+	// Through the snapshot with the writers running, then a while more.
 	reads, during := 0, 0
-	d.until(func(st state) bool { return st.Table == 1 }, func(c Change) {
+	d.until(func(st state) bool { return st.Table == 2 }, func(c Change) {
 		if c.Op == OpRead {
 			reads++
 		} else {
 			during++
 		}
-		m.apply(c)
+		apply(c)
 	})
 	if during == 0 {
 		t.Fatal("no change emitted during the snapshot: the test did not race")
@@ -192,7 +196,51 @@ func TestSnapshotRacingChanges(t *testing.T) {
 	close(stop)
 	wg.Wait()
 	file, pos := masterPos(t, db)
-	d.until(reached(file, pos), m.apply)
-	m.check(db, table)
-	t.Logf("%d changes: %d snapshot rows, %d binlog changes during the snapshot", m.n, reads, during)
+	d.until(reached(file, pos), apply)
+	n := 0
+	for table, m := range models {
+		m.check(db, table)
+		n += m.n
+	}
+	t.Logf("%d changes: %d snapshot rows, %d binlog changes during the snapshot", n, reads, during)
+}
+
+// TestSnapshotStringKey: a table whose key is not an integer is read in one
+// chunk, then followed.
+func TestSnapshotStringKey(t *testing.T) {
+	db := testDB(t)
+	table := newTable(t, db, "k VARCHAR(20) PRIMARY KEY, v INT NOT NULL")
+	q := "INSERT INTO " + table + " VALUES "
+	for i := range 300 {
+		if i > 0 {
+			q += ","
+		}
+		q += fmt.Sprintf("('key-%03d', %d)", i, i)
+	}
+	mustExec(t, db, q)
+	d := startDirect(t, Options{Addr: addr, Tables: []string{table}, ChunkSize: 10}, nil)
+	rows := map[string]int64{}
+	apply := func(c Change) {
+		switch c.Op {
+		case OpRead, OpCreate, OpUpdate:
+			if c.Op == OpUpdate {
+				delete(rows, c.Before[0].(string))
+			}
+			rows[c.After[0].(string)] = c.After[1].(int64)
+		case OpDelete:
+			delete(rows, c.Before[0].(string))
+		}
+	}
+	d.until(func(st state) bool { return st.Table == 1 }, apply)
+	if len(rows) != 300 {
+		t.Fatalf("%d rows in the snapshot", len(rows))
+	}
+	mustExec(t, db, "UPDATE "+table+" SET v = v + 1000 WHERE k < 'key-100'")
+	mustExec(t, db, "UPDATE "+table+" SET k = 'zzz' WHERE k = 'key-299'")
+	mustExec(t, db, "DELETE FROM "+table+" WHERE k = 'key-150'")
+	file, pos := masterPos(t, db)
+	d.until(reached(file, pos), apply)
+	if len(rows) != 299 || rows["key-000"] != 1000 || rows["zzz"] != 299 || rows["key-200"] != 200 {
+		t.Fatalf("rows after the changes: %d, key-000 %d, zzz %d", len(rows), rows["key-000"], rows["zzz"])
+	}
 }
