@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"math/rand/v2"
 	"sync"
 
 	"github.com/go-sql-driver/mysql"
@@ -45,22 +46,22 @@ func Example() {
 	conn, _ := mysql.NewConnector(cfg)
 	db := sql.OpenDB(conn)
 	defer db.Close()
+	table := fmt.Sprintf("test.cdc_example_%d", rand.IntN(1e9)) // unique: tests may run at once
 	for _, q := range []string{
-		"DROP TABLE IF EXISTS test.cdc_example",
-		"CREATE TABLE test.cdc_example (id INT PRIMARY KEY, name VARCHAR(20), price DECIMAL(8,2))",
-		"INSERT INTO test.cdc_example VALUES (1, 'apple', 0.50), (2, 'pear', 0.75)",
+		"CREATE TABLE " + table + " (id INT PRIMARY KEY, name VARCHAR(20), price DECIMAL(8,2))",
+		"INSERT INTO " + table + " VALUES (1, 'apple', 0.50), (2, 'pear', 0.75)",
 	} {
 		if _, err := db.Exec(q); err != nil {
 			fmt.Println(err)
 			return
 		}
 	}
-	defer db.Exec("DROP TABLE test.cdc_example")
+	defer db.Exec("DROP TABLE " + table)
 
 	env := weir.NewEnvironment(weir.Options{Parallelism: 1})
 	changes := weir.FromSource[cdc.Change](env, cdc.NewSource(cdc.Options{
 		Addr:   "127.0.0.1:3306",
-		Tables: []string{"test.cdc_example"},
+		Tables: []string{table},
 	}), weir.NoWatermarks[cdc.Change](), "mysql")
 	ctx, cancel := context.WithCancel(context.Background())
 	n := 4
@@ -70,8 +71,8 @@ func Example() {
 	go func() { done <- env.Execute(ctx) }()
 	// Changes made after the snapshot come from the binlog.
 	<-snapshot
-	db.Exec("UPDATE test.cdc_example SET price = 0.60 WHERE id = 1")
-	db.Exec("DELETE FROM test.cdc_example WHERE id = 2")
+	db.Exec("UPDATE " + table + " SET price = 0.60 WHERE id = 1")
+	db.Exec("DELETE FROM " + table + " WHERE id = 2")
 	<-done
 	// Output:
 	// r [+I] [] [1 apple 0.50]
