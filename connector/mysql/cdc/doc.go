@@ -83,7 +83,8 @@
 // (Options.MinBackoff to MaxBackoff) from the last position handed over;
 // heartbeats (HeartbeatPeriod) and ReadTimeout detect a silent one. Errors
 // retrying cannot fix (a missing table, a table without primary key, a
-// column count change, MySQL with Initial) fail the job. A row the source
+// column count change, a binlog position the server no longer has, MySQL
+// with Initial) fail the job. A row the source
 // cannot convert (a zero date, an enum index outside the column's values)
 // fails the job naming its position, or with weir.DeadLetterTo goes to the
 // dead-letter side output with its position, column and raw values.

@@ -223,3 +223,16 @@ func must(t testing.TB, err error) {
 		t.Fatal(err)
 	}
 }
+
+// TestMissingBinlog: a start position the server no longer has (purged
+// binlog) fails the job at once instead of retrying forever.
+func TestMissingBinlog(t *testing.T) {
+	db := testDB(t)
+	table := newTable(t, db, kvCols)
+	p := newPipeline(t, weirtest.New(weir.Options{Parallelism: 1}), Options{Addr: addr, Tables: []string{table},
+		Startup: SpecificOffset, StartFile: "mariadb-bin.999999", StartPos: 4}, false)
+	err := p.runUntil(t, "failure", func() bool { return false })
+	if err == nil || !strings.Contains(err.Error(), "cannot send the binlog") {
+		t.Fatalf("job error %v", err)
+	}
+}

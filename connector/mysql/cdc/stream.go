@@ -294,7 +294,7 @@ func (g *streamer) session(ctx context.Context) error {
 	for {
 		ev, err := bs.GetEvent(ctx)
 		if err != nil {
-			return fmt.Errorf("mysql cdc: reading the binlog: %w", err)
+			return binlogError(err, g.cur)
 		}
 		if err := g.handle(ctx, ev); err != nil {
 			return err
@@ -427,7 +427,7 @@ func (g *streamer) snapshotChunk(ctx context.Context, bs *replication.BinlogStre
 	for g.inTx || comparePos(g.nextFile, g.nextPos, target) < 0 {
 		ev, err := bs.GetEvent(ctx)
 		if err != nil {
-			return fmt.Errorf("mysql cdc: reading the binlog: %w", err)
+			return binlogError(err, g.cur)
 		}
 		if err := g.handle(ctx, ev); err != nil {
 			return err
@@ -447,6 +447,18 @@ func (g *streamer) snapshotChunk(ctx context.Context, bs *replication.BinlogStre
 		return ctx.Err()
 	}
 	return nil
+}
+
+// binlogError wraps an error of the binlog stream; the server's refusal to
+// send the binlog from the position (error 1236: purged, or a file or GTID
+// it does not have) is permanent: retrying cannot bring the binlog back.
+func binlogError(err error, from state) error {
+	var me *gomysql.MyError
+	if errors.As(err, &me) && me.Code == 1236 || strings.Contains(err.Error(), "ERROR 1236") {
+		return permanent("mysql cdc: the server cannot send the binlog from %s:%d (gtid %q): %w; the position was purged or never existed: restart the job without its checkpoint (new snapshot)",
+			from.File, from.Pos, from.GTID, err)
+	}
+	return fmt.Errorf("mysql cdc: reading the binlog: %w", err)
 }
 
 // rawRow joins a row's text values for a dead letter.
