@@ -53,22 +53,32 @@ func (m *model) apply(c Change) {
 	}
 }
 
-// check compares the model with the table.
-func (m *model) check(db *sql.DB, table string) {
-	m.t.Helper()
+// tableRows reads a table of kvCols.
+func tableRows(t testing.TB, db *sql.DB, table string) map[int64][2]int64 {
+	t.Helper()
 	rows, err := db.Query("SELECT id, v, u FROM " + table)
 	if err != nil {
-		m.t.Fatal(err)
+		t.Fatal(err)
 	}
 	defer rows.Close()
 	want := map[int64][2]int64{}
 	for rows.Next() {
 		var id, v, u int64
 		if err := rows.Scan(&id, &v, &u); err != nil {
-			m.t.Fatal(err)
+			t.Fatal(err)
 		}
 		want[id] = [2]int64{v, u}
 	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return want
+}
+
+// check compares the model with the table.
+func (m *model) check(db *sql.DB, table string) {
+	m.t.Helper()
+	want := tableRows(m.t, db, table)
 	if len(want) != len(m.rows) {
 		m.t.Fatalf("model has %d rows, table %d", len(m.rows), len(want))
 	}
