@@ -62,6 +62,8 @@ func (s *Source) CreateReader(ctx weir.SourceContext) (weir.SourceReader[Change]
 		if err := st.checkTables(opts.Tables); err != nil {
 			return nil, err
 		}
+		opts.Logger.Info("mysql cdc: resuming", "checkpoint", ctx.RestoredFrom, "file", st.File, "pos", st.Pos,
+			"gtid", st.GTID, "skip", st.Skip, "snapshot_done", st.Table == len(st.Tables))
 	}
 	m, err := newMetrics(opts.Registry)
 	if err != nil {
