@@ -1,0 +1,225 @@
+package cdc
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"maps"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/weirstream/weir/internal/crashtest"
+)
+
+// crashOut is a line of the crash job's output (crashjob.Out).
+type crashOut struct {
+	Op     string  `json:"op"`
+	Before []int64 `json:"before"`
+	After  []int64 `json:"after"`
+	Pos    string  `json:"pos"`
+}
+
+// countLines counts the lines of the committed part files.
+func countLines(t *testing.T, dir string) int {
+	t.Helper()
+	ents, err := os.ReadDir(dir)
+	if errors.Is(err, os.ErrNotExist) {
+		return 0
+	}
+	must(t, err)
+	n := 0
+	for _, e := range ents {
+		if !strings.HasPrefix(e.Name(), "part-") {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join(dir, e.Name()))
+		if errors.Is(err, os.ErrNotExist) {
+			continue
+		}
+		must(t, err)
+		n += bytes.Count(b, []byte{'\n'})
+	}
+	return n
+}
+
+// readCrashOutput returns the committed changes in commit order: part
+// files by their number, lines in order.
+func readCrashOutput(t *testing.T, dir string) []crashOut {
+	t.Helper()
+	ents, err := os.ReadDir(dir)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	type part struct {
+		n    int
+		name string
+	}
+	var parts []part
+	for _, e := range ents {
+		rest, ok := strings.CutPrefix(e.Name(), "part-0-")
+		if !ok {
+			continue
+		}
+		n, err := strconv.Atoi(strings.TrimSuffix(rest, ".jsonl"))
+		if err != nil {
+			t.Fatalf("part file %s", e.Name())
+		}
+		parts = append(parts, part{n, e.Name()})
+	}
+	slices.SortFunc(parts, func(a, b part) int { return a.n - b.n })
+	var out []crashOut
+	for _, p := range parts {
+		f, err := os.Open(filepath.Join(dir, p.name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		sc := bufio.NewScanner(f)
+		for sc.Scan() {
+			var o crashOut
+			if err := json.Unmarshal(sc.Bytes(), &o); err != nil {
+				t.Fatalf("%s: %v", p.name, err)
+			}
+			out = append(out, o)
+		}
+		f.Close()
+	}
+	return out
+}
+
+func anys(v []int64) []any {
+	if v == nil {
+		return nil
+	}
+	a := make([]any, len(v))
+	for i, x := range v {
+		a[i] = x
+	}
+	return a
+}
+
+// TestCrashExactlyOnce SIGKILLs a job (source → exactly-once file sink)
+// at random instants, during the snapshot, around its hand-over to the
+// binlog and while streaming, with writers changing the table all along;
+// each run restores the latest checkpoint. The committed output replays,
+// change by change, to the table's final state, each update and delete
+// finding the row its Before says: every change exactly once, in order
+// per key.
+func TestCrashExactlyOnce(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the crash job many times")
+	}
+	db := testDB(t)
+	table := newTable(t, db, kvCols)
+	const rows = 1500
+	fill(t, db, table, rows)
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "crashjob")
+	crashtest.Build(t, bin, "./internal/crashjob")
+	out, chk, logPath := filepath.Join(dir, "out"), filepath.Join(dir, "chk"), filepath.Join(dir, "runs.log")
+	defer func() {
+		if t.Failed() {
+			b, _ := os.ReadFile(logPath)
+			t.Logf("log of the runs:\n%s", b)
+		}
+	}()
+	args := []string{"-addr", addr, "-table", table, "-output", out, "-checkpoint-dir", chk, "-restore", "latest", "-chunk", "30"}
+	stop := make(chan struct{})
+	var wg syncGroup
+	for w := range uint64(2) {
+		writer(t, db, table, 20+w, rows-1, stop, &wg.WaitGroup)
+	}
+	defer func() {
+		select {
+		case <-stop:
+		default:
+			close(stop)
+		}
+		wg.Wait()
+	}()
+	// The runs log when the snapshot is complete.
+	snapshotDone := func() bool {
+		b, err := os.ReadFile(logPath)
+		must(t, err)
+		return strings.Contains(string(b), "snapshot complete")
+	}
+	seed := uint64(time.Now().UnixNano())
+	t.Logf("seed %d", seed)
+	rng := rand.New(rand.NewPCG(seed, 3))
+	kills, during, after := 0, 0, 0
+	for run := 0; run < 60 && (kills < 12 || during < 3 || after < 4); run++ {
+		before := countLines(t, out)
+		c := crashtest.Start(t, bin, logPath, args...)
+		if run%4 == 3 {
+			c.Pause(time.Duration(rng.IntN(60)) * time.Millisecond) // while starting
+		} else {
+			// Once a checkpoint committed new output: the next
+			// chunks, changes and checkpoints are under way.
+			c.WaitUntil(t, "new output", 30*time.Second, func() bool { return countLines(t, out) > before })
+			if run > 0 { // the first run dies at its first commit: inside the snapshot
+				c.Pause(time.Duration(rng.IntN(80)) * time.Millisecond)
+			}
+		}
+		exited, err := c.Kill()
+		if exited {
+			t.Fatalf("run %d exited by itself: %v", run, err)
+		}
+		kills++
+		if testing.Verbose() {
+			o := readCrashOutput(t, out)
+			nr := 0
+			for _, x := range o {
+				if x.Op == "r" {
+					nr++
+				}
+			}
+			t.Logf("run %d: %d committed, %d reads, checkpoint %d, snapshot done %v", run, len(o), nr, crashtest.LatestCheckpoint(t, chk), snapshotDone())
+		}
+		if snapshotDone() {
+			after++
+		} else {
+			during++
+		}
+	}
+	t.Logf("%d kills: %d before the snapshot completed, %d after", kills, during, after)
+	if during == 0 || after == 0 {
+		t.Fatalf("kills did not straddle the hand-over (%d during, %d after)", during, after)
+	}
+	close(stop)
+	wg.Wait()
+	mustExec(t, db, "INSERT INTO "+table+" VALUES (-1, 0, 0)")
+	c := crashtest.Start(t, bin, logPath, args...)
+	// Done once the committed output replays to the final table (the
+	// last changes may come before the last snapshot chunk's rows).
+	want := tableRows(t, db, table)
+	replay := func() *model {
+		m := newModel(t)
+		for _, o := range readCrashOutput(t, out) {
+			m.apply(Change{Op: Op(o.Op[0]), Before: anys(o.Before), After: anys(o.After), Position: Position{File: o.Pos}})
+		}
+		return m
+	}
+	for deadline := time.Now().Add(60 * time.Second); !maps.Equal(replay().rows, want); {
+		if time.Now().After(deadline) {
+			c.Signal(syscall.SIGQUIT) // its goroutines go to the log
+			t.Fatal("the committed output did not reach the table's final state within 60s")
+		}
+		c.Pause(10 * time.Millisecond)
+	}
+	if exited, err := c.Signal(syscall.SIGTERM); exited {
+		t.Fatalf("final run exited by itself: %v", err)
+	}
+	m := replay()
+	m.check(db, table)
+	t.Logf("%d changes committed exactly once", m.n)
+}

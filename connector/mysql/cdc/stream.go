@@ -1,0 +1,619 @@
+package cdc
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"strconv"
+	"strings"
+	"time"
+
+	gomysql "github.com/go-mysql-org/go-mysql/mysql"
+	"github.com/go-mysql-org/go-mysql/replication"
+	"github.com/go-sql-driver/mysql"
+
+	"github.com/weirstream/weir"
+)
+
+// streamer is the reading goroutine: it connects, reads the snapshot
+// chunks, follows the binlog and hands items to the reader. All its
+// fields are owned by that goroutine.
+type streamer struct {
+	opts  Options
+	cur   state // position after the last item handed over
+	m     *metrics
+	log   *slog.Logger
+	items chan<- item
+	avail chan struct{}
+
+	db      *sql.DB
+	mariadb bool
+	tables  []*Table         // as Options.Tables
+	byName  map[string]int   // "db.table" → index in tables
+	byID    map[uint64]*tmap // binlog table id → table
+	sent    bool             // an item was handed over in this session
+
+	// Binlog position while reading (see handle).
+	nextFile     string
+	nextPos      uint32
+	gset         gomysql.GTIDSet // nil if GTIDs are not tracked
+	gsetStr      string
+	inTx         bool
+	txFile       string
+	txPos        uint32
+	txGTID       string
+	txStandalone bool
+	rowIdx       int
+	skip         int
+	mariaGTID    gomysql.MariadbGTID
+}
+
+// tmap is a binlog table id's table: nil entries are tables not captured.
+type tmap struct {
+	t   *Table
+	idx int
+}
+
+// run connects and reads until ctx ends, reconnecting with exponential
+// backoff after errors; errors retrying cannot fix go to the reader.
+func (g *streamer) run(ctx context.Context) {
+	defer func() {
+		if g.db != nil {
+			g.db.Close()
+		}
+	}()
+	backoff := g.opts.MinBackoff
+	for {
+		g.sent = false
+		err := g.session(ctx)
+		if ctx.Err() != nil {
+			return
+		}
+		if errors.Is(err, errPermanent) {
+			g.send(ctx, item{err: err})
+			return
+		}
+		if g.sent {
+			backoff = g.opts.MinBackoff
+		}
+		g.m.reconnects.Inc()
+		g.log.Warn("mysql cdc: connection failed, reconnecting", "addr", g.opts.Addr, "backoff", backoff, "err", err)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, g.opts.MaxBackoff)
+	}
+}
+
+// send hands it to the reader (blocking while the buffer is full: that
+// is the backpressure) and records its position as the goroutine's own.
+func (g *streamer) send(ctx context.Context, it item) bool {
+	select {
+	case g.items <- it:
+	case <-ctx.Done():
+		return false
+	}
+	select {
+	case g.avail <- struct{}{}:
+	default:
+	}
+	if it.err == nil {
+		g.cur = it.st
+		g.sent = true
+	}
+	return true
+}
+
+// setup opens the database handle, reads the schemas and resolves a
+// fresh start's position. It is done once; a failure is retried.
+func (g *streamer) setup(ctx context.Context) error {
+	if g.db == nil {
+		cfg := mysql.NewConfig()
+		cfg.User, cfg.Passwd, cfg.Net, cfg.Addr = g.opts.User, g.opts.Password, "tcp", g.opts.Addr
+		cfg.InterpolateParams = true
+		cfg.Params = map[string]string{"time_zone": "'+00:00'"}
+		cfg.Timeout = 5 * time.Second
+		cfg.ReadTimeout = g.opts.ReadTimeout
+		cfg.WriteTimeout = g.opts.ReadTimeout
+		conn, err := mysql.NewConnector(cfg)
+		if err != nil {
+			return permanent("mysql cdc: %w", err)
+		}
+		g.db = sql.OpenDB(conn)
+		g.db.SetMaxIdleConns(2)
+		g.db.SetConnMaxIdleTime(time.Minute)
+	}
+	if g.tables == nil {
+		var version string
+		if err := g.db.QueryRowContext(ctx, "SELECT VERSION()").Scan(&version); err != nil {
+			return fmt.Errorf("mysql cdc: connecting to %s: %w", g.opts.Addr, err)
+		}
+		g.mariadb = strings.Contains(strings.ToLower(version), "mariadb")
+		var tables []*Table
+		byName := map[string]int{}
+		for i, id := range g.opts.Tables {
+			db, name, _ := strings.Cut(id, ".")
+			t, err := loadTable(ctx, g.db, db, name)
+			if err != nil {
+				return err
+			}
+			tables = append(tables, t)
+			byName[id] = i
+		}
+		g.tables, g.byName = tables, byName
+	}
+	if !g.cur.Fresh {
+		return nil
+	}
+	st := state{Tables: g.opts.Tables, Table: len(g.tables)}
+	switch g.opts.Startup {
+	case Initial:
+		if !g.mariadb {
+			return permanent("mysql cdc: the Initial startup mode needs MariaDB (its binlog_snapshot_position makes each snapshot chunk consistent with a binlog position); use Latest or SpecificOffset with MySQL")
+		}
+		st.Table = 0
+		fallthrough
+	case Latest:
+		file, pos, gtid, err := g.masterStatus(ctx)
+		if err != nil {
+			return err
+		}
+		st.File, st.Pos, st.GTID = file, pos, gtid
+	case SpecificOffset:
+		st.File, st.Pos, st.GTID = g.opts.StartFile, g.opts.StartPos, g.opts.StartGTID
+		if st.GTID != "" && st.File == "" {
+			if _, err := gomysql.ParseGTIDSet(g.flavor(), st.GTID); err != nil {
+				return permanent("mysql cdc: option StartGTID: %w", err)
+			}
+		}
+	}
+	// Hand the resolved position over before anything else, so that a
+	// checkpoint taken now restarts from it.
+	if !g.send(ctx, item{st: st}) {
+		return ctx.Err()
+	}
+	return nil
+}
+
+func (g *streamer) flavor() string {
+	if g.mariadb {
+		return gomysql.MariaDBFlavor
+	}
+	return gomysql.MySQLFlavor
+}
+
+// masterStatus returns the server's current binlog position and, on
+// MariaDB, the GTID position of that point.
+func (g *streamer) masterStatus(ctx context.Context) (file string, pos uint32, gtid string, err error) {
+	rows, err := g.db.QueryContext(ctx, "SHOW MASTER STATUS")
+	if err != nil {
+		return "", 0, "", fmt.Errorf("mysql cdc: reading the binlog position: %w", err)
+	}
+	defer rows.Close()
+	cols, _ := rows.Columns()
+	if !rows.Next() {
+		if err := rows.Err(); err != nil {
+			return "", 0, "", fmt.Errorf("mysql cdc: reading the binlog position: %w", err)
+		}
+		return "", 0, "", permanent("mysql cdc: the server at %s has no binary log (enable log_bin with binlog_format ROW)", g.opts.Addr)
+	}
+	vals := make([]sql.RawBytes, len(cols))
+	ptrs := make([]any, len(cols))
+	for i := range vals {
+		ptrs[i] = &vals[i]
+	}
+	if err := rows.Scan(ptrs...); err != nil {
+		return "", 0, "", fmt.Errorf("mysql cdc: reading the binlog position: %w", err)
+	}
+	file = string(vals[0])
+	p, err := strconv.ParseUint(string(vals[1]), 10, 32)
+	if err != nil {
+		return "", 0, "", fmt.Errorf("mysql cdc: binlog position %q: %w", vals[1], err)
+	}
+	rows.Close()
+	switch {
+	case g.mariadb:
+		gtid, err = g.gtidAt(ctx, g.db, file, uint32(p))
+	case len(vals) >= 5:
+		// MySQL: Executed_Gtid_Set, of the same instant (empty without
+		// gtid_mode ON).
+		gtid = strings.ReplaceAll(string(vals[4]), "\n", "")
+	}
+	return file, uint32(p), gtid, err
+}
+
+// gtidAt returns MariaDB's GTID position at a binlog position ("" if the
+// server does not know it).
+func (g *streamer) gtidAt(ctx context.Context, q interface {
+	QueryRowContext(context.Context, string, ...any) *sql.Row
+}, file string, pos uint32) (string, error) {
+	var gtid sql.NullString
+	if err := q.QueryRowContext(ctx, "SELECT BINLOG_GTID_POS(?, ?)", file, pos).Scan(&gtid); err != nil {
+		return "", fmt.Errorf("mysql cdc: reading the GTID position of %s:%d: %w", file, pos, err)
+	}
+	return gtid.String, nil
+}
+
+// session reads from g.cur until an error.
+func (g *streamer) session(ctx context.Context) error {
+	if err := g.setup(ctx); err != nil {
+		return err
+	}
+	host, port, err := net.SplitHostPort(g.opts.Addr)
+	if err != nil {
+		return permanent("mysql cdc: option Addr %q: %w", g.opts.Addr, err)
+	}
+	pn, err := strconv.ParseUint(port, 10, 16)
+	if err != nil {
+		return permanent("mysql cdc: option Addr %q: bad port", g.opts.Addr)
+	}
+	syncer := replication.NewBinlogSyncer(replication.BinlogSyncerConfig{
+		ServerID:         g.opts.ServerID,
+		Flavor:           g.flavor(),
+		Host:             host,
+		Port:             uint16(pn),
+		User:             g.opts.User,
+		Password:         g.opts.Password,
+		ParseTime:        true,
+		HeartbeatPeriod:  g.opts.HeartbeatPeriod,
+		ReadTimeout:      g.opts.ReadTimeout,
+		DisableRetrySync: true,
+		Logger:           discard(),
+	})
+	defer syncer.Close()
+
+	// Start where the position says: by GTID where known.
+	g.nextFile, g.nextPos, g.skip, g.inTx = g.cur.File, g.cur.Pos, g.cur.Skip, false
+	g.gset, g.gsetStr = nil, g.cur.GTID
+	g.byID = map[uint64]*tmap{}
+	if g.cur.GTID != "" {
+		if g.gset, err = gomysql.ParseGTIDSet(g.flavor(), g.cur.GTID); err != nil {
+			return permanent("mysql cdc: GTID position %q: %w", g.cur.GTID, err)
+		}
+	}
+	var bs *replication.BinlogStreamer
+	if g.gset != nil && (!g.opts.ResumeByPosition || g.nextFile == "") {
+		bs, err = syncer.StartSyncGTID(g.gset.Clone())
+	} else {
+		bs, err = syncer.StartSync(gomysql.Position{Name: g.nextFile, Pos: g.nextPos})
+	}
+	if err != nil {
+		return fmt.Errorf("mysql cdc: starting the binlog stream at %s:%d (gtid %q): %w", g.nextFile, g.nextPos, g.cur.GTID, err)
+	}
+
+	for g.cur.Table < len(g.tables) {
+		if err := g.snapshotChunk(ctx, bs); err != nil {
+			return err
+		}
+	}
+	for {
+		ev, err := bs.GetEvent(ctx)
+		if err != nil {
+			return binlogError(err, g.cur)
+		}
+		if err := g.handle(ctx, ev); err != nil {
+			return err
+		}
+	}
+}
+
+// snapshotChunk reads the next chunk of the table being snapshotted in a
+// transaction whose snapshot MariaDB ties to a binlog position S, reads
+// the binlog up to S (emitting the changes of rows already snapshotted),
+// then emits the chunk, whose rows are the table's state at S.
+func (g *streamer) snapshotChunk(ctx context.Context, bs *replication.BinlogStreamer) error {
+	t := g.tables[g.cur.Table]
+	conn, err := g.db.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("mysql cdc: snapshot connection: %w", err)
+	}
+	defer conn.Close()
+	for _, q := range []string{"SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ", "START TRANSACTION WITH CONSISTENT SNAPSHOT"} {
+		if _, err := conn.ExecContext(ctx, q); err != nil {
+			return fmt.Errorf("mysql cdc: snapshot of %s: %s: %w", t.ID(), q, err)
+		}
+	}
+	defer conn.ExecContext(context.WithoutCancel(ctx), "ROLLBACK")
+	var sFile string
+	var sPos uint32
+	rows, err := conn.QueryContext(ctx, "SHOW SESSION STATUS WHERE Variable_name IN ('binlog_snapshot_file', 'binlog_snapshot_position')")
+	if err != nil {
+		return fmt.Errorf("mysql cdc: snapshot of %s: binlog_snapshot_position: %w", t.ID(), err)
+	}
+	for rows.Next() {
+		var k, v string
+		if err := rows.Scan(&k, &v); err != nil {
+			rows.Close()
+			return fmt.Errorf("mysql cdc: snapshot of %s: %w", t.ID(), err)
+		}
+		switch strings.ToLower(k) {
+		case "binlog_snapshot_file":
+			sFile = v
+		case "binlog_snapshot_position":
+			p, _ := strconv.ParseUint(v, 10, 32)
+			sPos = uint32(p)
+		}
+	}
+	rows.Close()
+	if sFile == "" {
+		return permanent("mysql cdc: the server reports no binlog_snapshot_file: the snapshot needs MariaDB with log_bin on")
+	}
+
+	// The chunk: rows above Bound in key order, or the whole table.
+	var q strings.Builder
+	q.WriteString("SELECT ")
+	for i, c := range t.Columns {
+		if i > 0 {
+			q.WriteString(", ")
+		}
+		q.WriteString(quoteIdent(c.Name))
+	}
+	fmt.Fprintf(&q, " FROM %s.%s", quoteIdent(t.Database), quoteIdent(t.Name))
+	limit := 0
+	if t.chunked() {
+		key := quoteIdent(t.Columns[t.Key[0]].Name)
+		switch b := g.cur.Bound.(type) {
+		case int64:
+			fmt.Fprintf(&q, " WHERE %s > %d", key, b)
+		case uint64:
+			fmt.Fprintf(&q, " WHERE %s > %d", key, b)
+		}
+		limit = g.opts.ChunkSize
+		fmt.Fprintf(&q, " ORDER BY %s LIMIT %d", key, limit)
+	}
+	now := time.Now()
+	pos := Position{File: sFile, Pos: sPos, Snapshot: true}
+	rows, err = conn.QueryContext(ctx, q.String())
+	if err != nil {
+		return fmt.Errorf("mysql cdc: snapshot of %s: %w", t.ID(), err)
+	}
+	defer rows.Close()
+	raw := make([]sql.RawBytes, len(t.Columns))
+	ptrs := make([]any, len(t.Columns))
+	for i := range raw {
+		ptrs[i] = &raw[i]
+	}
+	var entries []entry
+	var last any
+	n := 0
+	for rows.Next() {
+		if err := rows.Scan(ptrs...); err != nil {
+			return fmt.Errorf("mysql cdc: snapshot of %s: %w", t.ID(), err)
+		}
+		n++
+		vals := make([]any, len(t.Columns))
+		var bad error
+		var badCol string
+		for i := range t.Columns {
+			v, err := t.Columns[i].fromText(raw[i])
+			if err != nil && bad == nil {
+				bad, badCol = err, t.Columns[i].Name
+			}
+			vals[i] = v
+		}
+		if t.chunked() {
+			kc := &t.Columns[t.Key[0]]
+			k, err := kc.fromText(raw[t.Key[0]])
+			if err != nil {
+				return permanent("mysql cdc: snapshot of %s: key %q: %w", t.ID(), raw[t.Key[0]], err)
+			}
+			last = k
+		}
+		if bad != nil {
+			entries = append(entries, entry{dead: &weir.DeadLetter{
+				Source: fmt.Sprintf("mysql %s snapshot row %d (binlog %s:%d)", t.ID(), n, sFile, sPos),
+				Field:  badCol, Reason: bad.Error(), Raw: rawRow(raw),
+			}})
+			continue
+		}
+		entries = append(entries, entry{c: Change{Op: OpRead, Table: t, After: vals, Time: now, Position: pos}})
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("mysql cdc: snapshot of %s: %w", t.ID(), err)
+	}
+	rows.Close()
+	if _, err := conn.ExecContext(ctx, "COMMIT"); err != nil {
+		return fmt.Errorf("mysql cdc: snapshot of %s: COMMIT: %w", t.ID(), err)
+	}
+
+	// Read the binlog up to S: changes of rows snapshotted before are
+	// emitted, the others are in this chunk or a later one.
+	target := gomysql.Position{Name: sFile, Pos: sPos}
+	for g.inTx || comparePos(g.nextFile, g.nextPos, target) < 0 {
+		ev, err := bs.GetEvent(ctx)
+		if err != nil {
+			return binlogError(err, g.cur)
+		}
+		if err := g.handle(ctx, ev); err != nil {
+			return err
+		}
+	}
+	if comparePos(g.nextFile, g.nextPos, target) > 0 {
+		return fmt.Errorf("mysql cdc: binlog read past the snapshot position %s:%d to %s:%d; retrying", sFile, sPos, g.nextFile, g.nextPos)
+	}
+
+	st := g.position()
+	if limit > 0 && n == limit {
+		st.Bound = last
+	} else {
+		st.Table, st.Bound = g.cur.Table+1, nil
+	}
+	if !g.send(ctx, item{entries: entries, st: st}) {
+		return ctx.Err()
+	}
+	return nil
+}
+
+// binlogError wraps an error of the binlog stream; the server's refusal to
+// send the binlog from the position (error 1236: purged, or a file or GTID
+// it does not have) is permanent: retrying cannot bring the binlog back.
+func binlogError(err error, from state) error {
+	var me *gomysql.MyError
+	if errors.As(err, &me) && me.Code == 1236 || strings.Contains(err.Error(), "ERROR 1236") {
+		return permanent("mysql cdc: the server cannot send the binlog from %s:%d (gtid %q): %w; the position was purged or never existed: restart the job without its checkpoint (new snapshot)",
+			from.File, from.Pos, from.GTID, err)
+	}
+	return fmt.Errorf("mysql cdc: reading the binlog: %w", err)
+}
+
+// rawRow joins a row's text values for a dead letter.
+func rawRow(raw []sql.RawBytes) []byte {
+	var b []byte
+	for i, v := range raw {
+		if i > 0 {
+			b = append(b, '\t')
+		}
+		if v == nil {
+			b = append(b, `\N`...)
+		} else {
+			b = append(b, v...)
+		}
+	}
+	return b
+}
+
+func quoteIdent(s string) string { return "`" + strings.ReplaceAll(s, "`", "``") + "`" }
+
+// comparePos orders binlog positions: by the file's sequence number, then
+// the offset.
+func comparePos(file string, pos uint32, p gomysql.Position) int {
+	if file != p.Name {
+		a, b := fileSeq(file), fileSeq(p.Name)
+		if a != b {
+			if a < b {
+				return -1
+			}
+			return 1
+		}
+	}
+	switch {
+	case pos < p.Pos:
+		return -1
+	case pos > p.Pos:
+		return 1
+	}
+	return 0
+}
+
+func fileSeq(name string) uint64 {
+	i := strings.LastIndexByte(name, '.')
+	n, _ := strconv.ParseUint(name[i+1:], 10, 64)
+	return n
+}
+
+// position is the state at the current point of the binlog: inside a
+// transaction its start and the rows of it handed over (or skipped).
+func (g *streamer) position() state {
+	st := state{Tables: g.cur.Tables, Table: g.cur.Table, Bound: g.cur.Bound, GTID: g.gsetStr}
+	if g.inTx {
+		st.File, st.Pos, st.Skip = g.txFile, g.txPos, g.rowIdx
+	} else {
+		st.File, st.Pos = g.nextFile, g.nextPos
+	}
+	return st
+}
+
+// handle processes one binlog event.
+func (g *streamer) handle(ctx context.Context, ev *replication.BinlogEvent) error {
+	h := ev.Header
+	if h.EventType == replication.HEARTBEAT_EVENT || h.EventType == replication.HEARTBEAT_LOG_EVENT_V2 {
+		return nil
+	}
+	artificial := h.Flags&replication.LOG_EVENT_ARTIFICIAL_F != 0 || h.LogPos == 0
+	start := h.LogPos - h.EventSize
+	commit := false
+	switch e := ev.Event.(type) {
+	case *replication.RotateEvent:
+		name := string(e.NextLogName)
+		if !artificial || name != g.nextFile {
+			g.nextFile, g.nextPos = name, uint32(e.Position)
+		}
+		return nil
+	case *replication.MariadbGTIDEvent:
+		// The GTID event opens the transaction (MariaDB sends no
+		// BEGIN); its GTID joins the set when the transaction ends.
+		g.begin(start)
+		g.txGTID, g.mariaGTID = e.GTID.String(), e.GTID
+		g.txStandalone = e.IsStandalone()
+		g.advance(h, artificial)
+		return nil
+	case *replication.GTIDEvent:
+		g.begin(start)
+		if next, err := e.GTIDNext(); err == nil {
+			g.txGTID = next.String()
+		}
+		g.txStandalone = true // a DDL follows without BEGIN; BEGIN clears it
+		g.advance(h, artificial)
+		return nil
+	case *replication.QueryEvent:
+		q := strings.TrimSpace(string(e.Query))
+		switch {
+		case strings.EqualFold(q, "BEGIN"):
+			if !g.inTx {
+				g.begin(start)
+			}
+			g.txStandalone = false
+		case strings.EqualFold(q, "COMMIT"):
+			commit = true
+		default:
+			commit = !g.inTx || g.txStandalone
+		}
+	case *replication.XIDEvent:
+		commit = true
+	case *replication.TableMapEvent:
+		id := string(e.Schema) + "." + string(e.Table)
+		if i, ok := g.byName[id]; ok {
+			g.byID[e.TableID] = &tmap{t: g.tables[i], idx: i}
+		} else {
+			delete(g.byID, e.TableID)
+		}
+	case *replication.RowsEvent:
+		if err := g.rows(ctx, h, e); err != nil {
+			return err
+		}
+	}
+	g.advance(h, artificial)
+	if commit {
+		g.end()
+		if !g.send(ctx, item{st: g.position()}) {
+			return ctx.Err()
+		}
+	}
+	return nil
+}
+
+// advance moves the next position past the event (never backwards: a
+// stream started mid-file begins with the file's format description).
+func (g *streamer) advance(h *replication.EventHeader, artificial bool) {
+	if !artificial && h.LogPos > g.nextPos {
+		g.nextPos = h.LogPos
+	}
+}
+
+func (g *streamer) begin(start uint32) {
+	g.inTx, g.txFile, g.txPos, g.rowIdx, g.txGTID = true, g.nextFile, start, 0, ""
+}
+
+// end closes the transaction: its GTID joins the set, the rows to skip
+// (after a restore inside it) are behind.
+func (g *streamer) end() {
+	if g.gset != nil {
+		switch {
+		case g.mariadb && g.txGTID != "":
+			gt := g.mariaGTID
+			if err := g.gset.(*gomysql.MariadbGTIDSet).AddSet(&gt); err == nil {
+				g.gsetStr = g.gset.String()
+			}
+		case !g.mariadb && g.txGTID != "":
+			if err := g.gset.Update(g.txGTID); err == nil {
+				g.gsetStr = g.gset.String()
+			}
+		}
+	}
+	g.inTx, g.skip, g.rowIdx, g.txGTID = false, 0, 0, ""
+}
