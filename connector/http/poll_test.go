@@ -23,8 +23,8 @@ import (
 // feed is a REST endpoint serving events 1..limit, at most 5 per
 // response, after the id in the "after" query parameter.
 type feed struct {
-	limit atomic.Int64
-	mu    sync.Mutex
+	limit  atomic.Int64
+	mu     sync.Mutex
 	afters []string
 }
 
@@ -168,4 +168,3 @@ func TestPoll404FailsTheJob(t *testing.T) {
 		t.Fatalf("job ended with %v, want a 404 error naming the URL", err)
 	}
 }
-
