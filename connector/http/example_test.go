@@ -30,6 +30,7 @@ func ExampleIngestSource() {
 	weir.FromSource(env, src, weir.NoWatermarks[order](), "orders").
 		SinkTo(weir.SinkFunc[order](func(_ context.Context, o order, _ int64) error { got <- o; return nil }))
 	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
 	done := make(chan error, 1)
 	go func() { done <- env.Execute(ctx) }()
 	for src.Addr(0) == "" {
@@ -43,7 +44,7 @@ func ExampleIngestSource() {
 		resp, err := nethttp.Post(url, "application/x-ndjson", strings.NewReader(body))
 		if err != nil {
 			fmt.Println(err)
-			return
+			break
 		}
 		answer, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
