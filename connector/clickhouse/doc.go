@@ -55,6 +55,7 @@
 //
 // # Concurrency
 //
-// A writer is used by its subtask's goroutine only and starts no
-// goroutines. Metrics go to Options.Registry (nil: none).
+// A writer is used by its subtask's goroutine; with FlushInterval it
+// starts one goroutine, which sends under the writer's lock and is
+// stopped and waited for in Close. Metrics go to Options.Registry (nil: none).
 package clickhouse

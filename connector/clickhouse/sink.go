@@ -64,6 +64,12 @@ type Options[T any] struct {
 	// default) so that each INSERT is one block: all its rows or none.
 	BatchSize  int
 	BatchBytes int
+	// FlushInterval, if positive, also sends a batch whose first row has
+	// waited that long, from a goroutine of the writer (default 0: batches
+	// wait for the size bounds, a checkpoint or the end of input). Batches
+	// cut by time are not repeated identically after a restore, so block
+	// deduplication and tokens no longer catch their repeats.
+	FlushInterval time.Duration
 	// Gzip compresses the request bodies (Content-Encoding: gzip).
 	Gzip bool
 	// Settings are added to every INSERT's query string (ClickHouse
@@ -205,10 +211,39 @@ func (s *Sink[T]) CreateWriter(ctx weir.SinkContext) (weir.SinkWriter[T], error)
 		}
 		w.dead = dl
 	}
+	if o.FlushInterval > 0 {
+		bg, cancel := context.WithCancel(context.Background())
+		w.cancel = cancel
+		w.wg.Add(1)
+		go func() {
+			defer w.wg.Done()
+			w.flusher(bg)
+		}()
+	}
 	return w, nil
 }
 
-// writer batches one subtask's rows; the subtask's goroutine uses it.
+// flusher sends batches older than FlushInterval until ctx ends.
+func (w *writer[T]) flusher(ctx context.Context) {
+	t := time.NewTicker(max(w.opts.FlushInterval/4, time.Millisecond))
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		w.mu.Lock()
+		if w.bgErr == nil && len(w.ends) > 0 && time.Since(w.first) >= w.opts.FlushInterval {
+			w.bgErr = w.send(ctx)
+		}
+		w.mu.Unlock()
+	}
+}
+
+// writer batches one subtask's rows. The subtask's goroutine uses it and,
+// with FlushInterval, its flusher goroutine: mu guards the batch and
+// every request.
 type writer[T any] struct {
 	opts    Options[T]
 	sink    *Sink[T]
@@ -216,7 +251,13 @@ type writer[T any] struct {
 	base    url.URL
 	query   url.Values
 	table   string
-	dead    weir.SinkWriter[weir.DeadLetter]
+	cancel  context.CancelFunc // stops the flusher
+	wg      sync.WaitGroup
+
+	mu    sync.Mutex
+	bgErr error     // the flusher's failure, returned by the next call
+	first time.Time // when the batch's first row came
+	dead  weir.SinkWriter[weir.DeadLetter]
 
 	body  bytes.Buffer // the batch's rows, one JSON object a line
 	ends  []int        // end of each row in body (after its '\n')
@@ -229,6 +270,11 @@ type writer[T any] struct {
 
 // Write adds v to the batch, sending it when full.
 func (w *writer[T]) Write(ctx context.Context, v T, ts int64) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.bgErr != nil {
+		return w.bgErr
+	}
 	b, err := w.opts.Serializer.Serialize(v)
 	if err != nil {
 		d := weir.DeadLetter{Source: fmt.Sprintf("clickhouse table %s subtask %d", w.table, w.subtask), Reason: "serializing: " + err.Error(), Time: time.Now()}
@@ -243,6 +289,9 @@ func (w *writer[T]) Write(ctx context.Context, v T, ts int64) error {
 			return err
 		}
 	}
+	if len(w.ends) == 0 && w.opts.FlushInterval > 0 {
+		w.first = time.Now()
+	}
 	w.body.Write(b)
 	w.body.WriteByte('\n')
 	w.ends = append(w.ends, w.body.Len())
@@ -256,6 +305,15 @@ func (w *writer[T]) Write(ctx context.Context, v T, ts int64) error {
 // Flush sends the batch (at the end of input; on checkpoints PreCommit
 // does).
 func (w *writer[T]) Flush(ctx context.Context, _ bool) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.flushLocked(ctx)
+}
+
+func (w *writer[T]) flushLocked(ctx context.Context) error {
+	if w.bgErr != nil {
+		return w.bgErr
+	}
 	if err := w.send(ctx); err != nil {
 		return err
 	}
@@ -269,7 +327,9 @@ func (w *writer[T]) Flush(ctx context.Context, _ bool) error {
 // keys of the next batches at id; the committable (id) tells a writer
 // restored from this checkpoint where its keys start.
 func (w *writer[T]) PreCommit(ctx context.Context, id int64) ([][]byte, error) {
-	if err := w.Flush(ctx, false); err != nil {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if err := w.flushLocked(ctx); err != nil {
 		return nil, err
 	}
 	w.epoch, w.index = id, 0
@@ -279,6 +339,8 @@ func (w *writer[T]) PreCommit(ctx context.Context, id int64) ([][]byte, error) {
 // Commit makes nothing visible (rows are inserted before the checkpoint
 // completes); after a restore it sets the key epoch.
 func (w *writer[T]) Commit(_ context.Context, items [][]byte) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
 	for _, it := range items {
 		id, n := binary.Varint(it)
 		if n <= 0 {
@@ -291,8 +353,12 @@ func (w *writer[T]) Commit(_ context.Context, items [][]byte) error {
 	return nil
 }
 
-// Close closes the dead-letter writer.
+// Close stops the flusher and closes the dead-letter writer.
 func (w *writer[T]) Close() error {
+	if w.cancel != nil {
+		w.cancel()
+		w.wg.Wait()
+	}
 	if w.dead != nil {
 		return w.dead.Close()
 	}

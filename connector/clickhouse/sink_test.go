@@ -225,3 +225,37 @@ func TestConfigErrorsFail(t *testing.T) {
 	}
 	checkRows(t, tbl, 3)
 }
+
+// With FlushInterval a batch that does not fill is inserted while the job
+// runs, without a checkpoint.
+func TestFlushInterval(t *testing.T) {
+	tbl := table(t)
+	src := weirhttp.NewIngestSource(weirhttp.IngestOptions[row]{Addr: "127.0.0.1:0", Deserializer: kafka.JSONSerde[row]{}})
+	env := weir.NewEnvironment(weir.Options{})
+	weir.FromSource(env, src, weir.NoWatermarks[row](), "in").SinkTo(clickhouse.NewSink(clickhouse.Options[row]{
+		Table: tbl, Serializer: kafka.JSONSerde[row]{}, FlushInterval: 50 * time.Millisecond}))
+	jc, err := env.Start(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { jc.Cancel(); _ = jc.Wait() }()
+	deadline := time.Now().Add(10 * time.Second)
+	for src.Addr(0) == "" {
+		if time.Now().After(deadline) {
+			t.Fatal("no ingest listener")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	resp, err := http.Post("http://"+src.Addr(0)+"/", "application/x-ndjson", strings.NewReader("{\"id\":1,\"name\":\"r1\"}\n{\"id\":2,\"name\":\"r2\"}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	for query(t, "SELECT count() FROM default."+tbl) != "2" {
+		if time.Now().After(deadline) {
+			t.Fatal("the rows were not inserted by the flusher")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	checkRows(t, tbl, 2)
+}

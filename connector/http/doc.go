@@ -84,8 +84,10 @@
 //
 // WebhookSink POSTs batches of records (a JSON array, or JSON lines) to
 // URL: a batch is sent when it holds BatchSize records or BatchBytes
-// bytes, on every checkpoint barrier, and at the end of input; the sink
-// waits for the answer, so a slow receiver backpressures the job.
+// bytes, on every checkpoint barrier, at the end of input, and, with
+// FlushInterval, when its first record has waited that long (sent by a
+// goroutine of the writer, under the writer's lock); the sink waits for
+// the answer, so a slow receiver backpressures the job.
 // Network errors, 408, 429 and 5xx are retried with exponential backoff
 // (a longer Retry-After is honoured), up to MaxAttempts (default: until
 // the job is cancelled). Other 4xx answers fail the job with a
@@ -101,7 +103,8 @@
 // it was restored from through the two-phase-commit hooks (PreCommit
 // stages the checkpoint id; Commit, called again after a restore, reads
 // it back), so a restored job numbers its batches as the failed run did.
-// Batches are cut by count and bytes only, so when the input is replayed
+// Batches are cut by count and bytes (not by FlushInterval, whose batches
+// depend on timing and lose this property), so when the input is replayed
 // in the same order (a Kafka partition, a file) a repeated batch carries
 // the same records under the same key, and a receiver that ignores keys it
 // has seen gets each record exactly once. Batches that follow a restore at
@@ -110,7 +113,8 @@
 // # Concurrency
 //
 // Readers and writers follow weir's contracts: Poll, Write, Flush and the
-// checkpoint hooks run on the subtask's goroutine. The ingest source's
+// checkpoint hooks run on the subtask's goroutine (a webhook writer with
+// FlushInterval also sends from its own goroutine, under a lock). The ingest source's
 // HTTP handlers, the polling goroutine and the WebSocket reading goroutine
 // are owned by their reader, hand records over through a bounded buffer,
 // signal weir.Availability, and are stopped and waited for in Close.

@@ -57,6 +57,12 @@ type WebhookOptions[T any] struct {
 	// input.
 	BatchSize  int
 	BatchBytes int
+	// FlushInterval, if positive, also sends a batch whose first record
+	// has waited that long, from a goroutine of the writer (default 0:
+	// batches wait for the size bounds, a checkpoint or the end of input).
+	// Batches cut by time are not repeated identically after a restore,
+	// so their keys no longer identify the same records.
+	FlushInterval time.Duration
 	// IdempotencyHeader names the header carrying each batch's key
 	// (default DefaultIdempotencyHeader; "-" sends none). The key is
 	// KeyPrefix-subtask-checkpoint-n: the batch's subtask, the checkpoint
@@ -160,17 +166,50 @@ func (s *WebhookSink[T]) CreateWriter(ctx weir.SinkContext) (weir.SinkWriter[T],
 		w.dead = dl
 	}
 	w.startBatch()
+	if o.FlushInterval > 0 {
+		bg, cancel := context.WithCancel(context.Background())
+		w.cancel = cancel
+		w.wg.Add(1)
+		go func() {
+			defer w.wg.Done()
+			w.flusher(bg)
+		}()
+	}
 	return w, nil
 }
 
+// flusher sends batches older than FlushInterval until ctx ends.
+func (w *webhookWriter[T]) flusher(ctx context.Context) {
+	t := time.NewTicker(max(w.opts.FlushInterval/4, time.Millisecond))
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		w.mu.Lock()
+		if w.bgErr == nil && len(w.ends) > 0 && time.Since(w.first) >= w.opts.FlushInterval {
+			w.bgErr = w.send(ctx)
+		}
+		w.mu.Unlock()
+	}
+}
+
 // webhookWriter batches one subtask's records. It is used by the
-// subtask's goroutine only.
+// subtask's goroutine and, with FlushInterval, by its flusher goroutine:
+// mu guards the batch and every request.
 type webhookWriter[T any] struct {
 	opts    WebhookOptions[T]
 	sink    *WebhookSink[T]
 	subtask int
-	dead    weir.SinkWriter[weir.DeadLetter]
+	cancel  context.CancelFunc // stops the flusher
+	wg      sync.WaitGroup
 
+	mu    sync.Mutex
+	bgErr error     // the flusher's failure, returned by the next call
+	first time.Time // when the batch's first record came
+	dead  weir.SinkWriter[weir.DeadLetter]
 	body  bytes.Buffer
 	ends  []int   // end offset of each record in body
 	ts    []int64 // each record's timestamp
@@ -189,6 +228,11 @@ func (w *webhookWriter[T]) startBatch() {
 
 // Write adds v to the batch, sending it when full.
 func (w *webhookWriter[T]) Write(ctx context.Context, v T, ts int64) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.bgErr != nil {
+		return w.bgErr
+	}
 	b, err := w.opts.Serializer.Serialize(v)
 	if err != nil {
 		d := weir.DeadLetter{Source: fmt.Sprintf("webhook %s subtask %d", w.opts.URL, w.subtask), Reason: "serializing: " + err.Error(), Time: time.Now()}
@@ -208,6 +252,9 @@ func (w *webhookWriter[T]) Write(ctx context.Context, v T, ts int64) error {
 			w.body.WriteByte(',')
 		}
 	}
+	if len(w.ends) == 0 && w.opts.FlushInterval > 0 {
+		w.first = time.Now()
+	}
 	w.body.Write(b)
 	if w.opts.Format == JSONLines {
 		w.body.WriteByte('\n')
@@ -223,6 +270,15 @@ func (w *webhookWriter[T]) Write(ctx context.Context, v T, ts int64) error {
 // Flush sends the batch (on a checkpoint without PreCommit, and at the
 // end of input).
 func (w *webhookWriter[T]) Flush(ctx context.Context, _ bool) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.flushLocked(ctx)
+}
+
+func (w *webhookWriter[T]) flushLocked(ctx context.Context) error {
+	if w.bgErr != nil {
+		return w.bgErr
+	}
 	if err := w.send(ctx); err != nil {
 		return err
 	}
@@ -237,7 +293,9 @@ func (w *webhookWriter[T]) Flush(ctx context.Context, _ bool) error {
 // restored from this checkpoint learns it (Commit) and numbers its batches
 // as the first run did.
 func (w *webhookWriter[T]) PreCommit(ctx context.Context, id int64) ([][]byte, error) {
-	if err := w.Flush(ctx, false); err != nil {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if err := w.flushLocked(ctx); err != nil {
 		return nil, err
 	}
 	w.epoch, w.index = id, 0
@@ -248,6 +306,8 @@ func (w *webhookWriter[T]) PreCommit(ctx context.Context, id int64) ([][]byte, e
 // checkpoint completes); after a restore it sets the key epoch to the
 // restored checkpoint.
 func (w *webhookWriter[T]) Commit(_ context.Context, items [][]byte) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
 	for _, it := range items {
 		id, n := binary.Varint(it)
 		if n <= 0 {
@@ -260,8 +320,12 @@ func (w *webhookWriter[T]) Commit(_ context.Context, items [][]byte) error {
 	return nil
 }
 
-// Close closes the dead-letter writer.
+// Close stops the flusher and closes the dead-letter writer.
 func (w *webhookWriter[T]) Close() error {
+	if w.cancel != nil {
+		w.cancel()
+		w.wg.Wait()
+	}
 	if w.dead != nil {
 		return w.dead.Close()
 	}

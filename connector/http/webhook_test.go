@@ -255,3 +255,22 @@ func TestWebhookRejectedBatch(t *testing.T) {
 		t.Fatalf("dead letters %+v", d)
 	}
 }
+
+// With FlushInterval a batch that does not fill is sent while the job
+// runs, without a checkpoint.
+func TestWebhookFlushInterval(t *testing.T) {
+	rc := newReceiver()
+	srv := httptest.NewServer(rc)
+	defer srv.Close()
+	src := weirhttp.NewIngestSource(weirhttp.IngestOptions[event]{Addr: "127.0.0.1:0", Deserializer: kafka.JSONSerde[event]{}})
+	env := weir.NewEnvironment(weir.Options{})
+	weir.FromSource(env, src, weir.NoWatermarks[event](), "in").SinkTo(weirhttp.NewWebhookSink(weirhttp.WebhookOptions[event]{
+		URL: srv.URL, Serializer: kafka.JSONSerde[event]{}, BatchSize: 1000, FlushInterval: 50 * time.Millisecond})).Name("hook")
+	start(t, env)
+	waitFor(t, "the ingest listener", 10*time.Second, func() bool { return src.Addr(0) != "" })
+	if code, _, _ := post(t, "http://"+src.Addr(0)+"/", "{\"id\":1}\n{\"id\":2}\n{\"id\":3}\n"); code != 200 {
+		t.Fatalf("POST: %d", code)
+	}
+	waitFor(t, "the batch sent by the flusher", 10*time.Second, func() bool { return len(rc.ids()) == 3 })
+	checkIDs(t, rc.ids(), 3)
+}
