@@ -8,7 +8,8 @@
 //
 // A Sink's writer collects rows (encoded with a kafka.Serializer, usually
 // kafka.JSONSerde[T]{}) and sends a batch when it holds BatchSize rows or
-// BatchBytes bytes, on every checkpoint barrier and at the end of input,
+// BatchBytes bytes, on every checkpoint barrier, at the end of input and,
+// with FlushInterval, when its first row has waited that long;
 // optionally gzip-compressed. The writer waits for the answer, so a slow
 // server backpressures the job, and a checkpoint completes only after its
 // rows were inserted. The guarantee is at-least-once: after a failure the
@@ -22,7 +23,7 @@
 //   - Replicated*MergeTree tables deduplicate an inserted block whose data
 //     hash equals one of the last replicated_deduplication_window blocks
 //     (insert_deduplicate=1, the default), in 18.16 too. The sink cuts
-//     batches by count and bytes only, so a batch repeated after a retry
+//     batches by count and bytes (unless FlushInterval is set), so a batch repeated after a retry
 //     or a restore whose input replays in the same order is the same
 //     block and is dropped. Plain MergeTree tables do this only from the
 //     versions that have non_replicated_deduplication_window (not 18.16).
