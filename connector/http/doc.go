@@ -114,9 +114,10 @@
 //
 // Readers and writers follow weir's contracts: Poll, Write, Flush and the
 // checkpoint hooks run on the subtask's goroutine (a webhook writer with
-// FlushInterval also sends from its own goroutine, under a lock). The ingest source's
-// HTTP handlers, the polling goroutine and the WebSocket reading goroutine
-// are owned by their reader, hand records over through a bounded buffer,
-// signal weir.Availability, and are stopped and waited for in Close.
+// FlushInterval also sends from its own goroutine, under a lock). The
+// ingest source's HTTP handlers, the polling goroutine and the WebSocket
+// reading goroutine are owned by their reader, hand records over through
+// a bounded buffer, signal weir.Availability, and are stopped and waited
+// for in Close.
 // Metrics go to the Registry given in the options (nil: none).
 package http
