@@ -251,3 +251,39 @@ func TestIngestParallelismPortPerSubtask(t *testing.T) {
 		t.Fatal("the listener still answers after the job ended")
 	}
 }
+
+// A job that fails and restarts in the same process listens again on the
+// same port: the failed run's listener is closed first.
+func TestIngestRestartRebindsPort(t *testing.T) {
+	probe, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := probe.Addr().String()
+	probe.Close()
+	src := weirhttp.NewIngestSource(weirhttp.IngestOptions[event]{Addr: addr, Deserializer: kafka.JSONSerde[event]{}})
+	env := weir.NewEnvironment(weir.Options{Restart: &weir.FixedDelayRestart{Attempts: 1, Delay: 10 * time.Millisecond}})
+	got := &collector[event]{}
+	weir.FromSource(env, src, weir.NoWatermarks[event](), "ingest").SinkTo(weir.SinkFunc[event](func(ctx context.Context, e event, ts int64) error {
+		if e.ID == 666 {
+			return fmt.Errorf("injected failure")
+		}
+		return got.sink()(ctx, e, ts)
+	}))
+	jc := start(t, env)
+	waitFor(t, "the ingest listener", 10*time.Second, func() bool { return src.Addr(0) != "" })
+	if code, _, _ := post(t, "http://"+addr+"/", `{"id":666}`); code != 200 {
+		t.Fatalf("POST: %d", code)
+	}
+	waitFor(t, "the restart", 10*time.Second, func() bool { return jc.Status().Attempts == 2 })
+	// The new listener may take a moment: retry refused connections.
+	waitFor(t, "a POST taken after the restart", 10*time.Second, func() bool {
+		resp, err := nethttp.Post("http://"+addr+"/", "application/json", strings.NewReader(`{"id":7}`))
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == 200
+	})
+	waitFor(t, "the record after the restart", 10*time.Second, func() bool { return got.len() == 1 })
+}
