@@ -287,3 +287,41 @@ func TestIngestRestartRebindsPort(t *testing.T) {
 	})
 	waitFor(t, "the record after the restart", 10*time.Second, func() bool { return got.len() == 1 })
 }
+
+// Shutting down answers requests still waiting for a checkpoint 503, with
+// a reason, rather than leave them hanging.
+func TestIngestShutdownAnswersWaitingRequests(t *testing.T) {
+	src := weirhttp.NewIngestSource(weirhttp.IngestOptions[event]{Addr: "127.0.0.1:0", Deserializer: kafka.JSONSerde[event]{},
+		Ack: weirhttp.AckOnCheckpoint, AckTimeout: time.Minute})
+	env := weir.NewEnvironment(weir.Options{})
+	got := &collector[event]{}
+	weir.FromSource(env, src, weir.NoWatermarks[event](), "ingest").SinkTo(got.sink())
+	jc := start(t, env)
+	waitFor(t, "the ingest listener", 10*time.Second, func() bool { return src.Addr(0) != "" })
+	type answer struct {
+		code int
+		r    reply
+	}
+	done := make(chan answer, 1)
+	go func() {
+		resp, err := nethttp.Post("http://"+src.Addr(0)+"/", "application/json", strings.NewReader(`{"id":1}`))
+		if err != nil {
+			done <- answer{code: -1}
+			return
+		}
+		defer resp.Body.Close()
+		var r reply
+		_ = json.NewDecoder(resp.Body).Decode(&r)
+		done <- answer{resp.StatusCode, r}
+	}()
+	waitFor(t, "the record", 10*time.Second, func() bool { return got.len() == 1 })
+	jc.Cancel()
+	select {
+	case a := <-done:
+		if a.code != nethttp.StatusServiceUnavailable || !strings.Contains(a.r.Error, "shut down") {
+			t.Fatalf("answer %d %+v, want 503", a.code, a.r)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the waiting request got no answer at shutdown")
+	}
+}
