@@ -81,3 +81,40 @@ func ExampleWebhookSink() {
 	// orders-hook-0-0-0 [{"id":"a","amount":1},{"id":"b","amount":2}]
 	// orders-hook-0-0-1 [{"id":"c","amount":3}]
 }
+
+// Poll a REST endpoint for the records after a cursor, which the source
+// keeps in its checkpoints.
+func ExamplePollSource() {
+	srv := httptest.NewServer(nethttp.HandlerFunc(func(w nethttp.ResponseWriter, r *nethttp.Request) {
+		switch r.URL.Query().Get("after") {
+		case "":
+			fmt.Fprint(w, `[{"id":"a","amount":1},{"id":"b","amount":2}]`)
+		case "b":
+			fmt.Fprint(w, `[{"id":"c","amount":3}]`)
+		default:
+			fmt.Fprint(w, `[]`)
+		}
+	}))
+	defer srv.Close()
+	src := weirhttp.NewPollSource(weirhttp.PollOptions[order]{
+		URL: srv.URL + "/orders", Interval: time.Second, Deserializer: kafka.JSONSerde[order]{},
+		CursorParam: "after", Cursor: func(o order) string { return o.ID },
+	})
+	env := weir.NewEnvironment(weir.Options{})
+	got := make(chan order, 10)
+	weir.FromSource(env, src, weir.NoWatermarks[order](), "orders").
+		SinkTo(weir.SinkFunc[order](func(_ context.Context, o order, _ int64) error { got <- o; return nil }))
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- env.Execute(ctx) }()
+	for range 3 {
+		fmt.Println(<-got)
+	}
+	cancel()
+	<-done
+	// Output:
+	// {a 1}
+	// {b 2}
+	// {c 3}
+}
