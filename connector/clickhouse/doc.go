@@ -23,17 +23,24 @@
 //   - Replicated*MergeTree tables deduplicate an inserted block whose data
 //     hash equals one of the last replicated_deduplication_window blocks
 //     (insert_deduplicate=1, the default), in 18.16 too. The sink cuts
-//     batches by count and bytes (unless FlushInterval is set), so a batch repeated after a retry
-//     or a restore whose input replays in the same order is the same
-//     block and is dropped. Plain MergeTree tables do this only from the
-//     versions that have non_replicated_deduplication_window (not 18.16).
+//     batches by count and bytes (unless FlushInterval is set), so a batch
+//     repeated after a retry, or after a restore whose input replays in
+//     the same order, is the same block and is dropped. Plain MergeTree
+//     tables do this only from the versions that have
+//     non_replicated_deduplication_window (not 18.16).
 //   - Newer servers (22.x and later) take an insert_deduplication_token:
-//     with Options.DeduplicationToken each INSERT carries its batch key,
-//     KeyPrefix-subtask-checkpoint-n, numbered from the last checkpoint as
-//     connector/http's webhook keys are (a restored writer learns its
-//     checkpoint through the two-phase-commit hooks), so a repeated batch
-//     has the same token. ClickHouse 18.16 refuses the setting ("Unknown
+//     with Options.DeduplicationToken each INSERT carries its batch key
+//     from weirhttp.BatchKeys, KeyPrefix-subtask-epoch-offset+count, which
+//     names the same rows whenever a restored writer sends them again (it
+//     learns its checkpoint's epoch through the two-phase-commit hooks)
+//     and never other rows. ClickHouse 18.16 refuses the setting ("Unknown
 //     setting insert_deduplication_token", code 115): the job fails.
+//
+// Either way a repeat is dropped only when it is the same rows: the batch
+// that the failed run cut short on a barrier whose checkpoint did not
+// complete, and the batches after it, are inserted again as other blocks
+// under other keys, so those repeats stay (at-least-once, never a lost
+// row).
 //
 // # Errors
 //

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -82,7 +81,8 @@ type Options[T any] struct {
 	// that carries it (the job fails, naming it).
 	DeduplicationToken bool
 	// KeyPrefix starts every batch key (default: the sink operator's name).
-	// A key is KeyPrefix-subtask-checkpoint-n, as in connector/http.
+	// Keys come from weirhttp.BatchKeys: KeyPrefix-subtask-epoch-offset+count,
+	// the epoch naming the last checkpoint before the batch.
 	KeyPrefix string
 	// Backoff spaces the retries of network errors, 5xx answers without a
 	// ClickHouse error and ClickHouse errors that pass (too many parts,
@@ -203,7 +203,8 @@ func (s *Sink[T]) CreateWriter(ctx weir.SinkContext) (weir.SinkWriter[T], error)
 	}
 	table := quoteIdent(o.Database) + "." + quoteIdent(o.Table)
 	q.Set("query", "INSERT INTO "+table+" FORMAT JSONEachRow")
-	w := &writer[T]{opts: o, sink: s, subtask: ctx.Subtask, base: *u, query: q, table: o.Database + "." + o.Table}
+	w := &writer[T]{opts: o, sink: s, subtask: ctx.Subtask, base: *u, query: q, table: o.Database + "." + o.Table,
+		keys: weirhttp.NewBatchKeys(o.KeyPrefix, ctx.Subtask)}
 	if o.DeadLetters != nil {
 		dl, err := o.DeadLetters.CreateWriter(ctx)
 		if err != nil {
@@ -259,13 +260,12 @@ type writer[T any] struct {
 	first time.Time // when the batch's first row came
 	dead  weir.SinkWriter[weir.DeadLetter]
 
-	body  bytes.Buffer // the batch's rows, one JSON object a line
-	ends  []int        // end of each row in body (after its '\n')
-	ts    []int64      // each row's timestamp
-	zbuf  bytes.Buffer // compressed body
-	zw    *gzip.Writer // reused compressor
-	epoch int64        // the checkpoint the current rows follow
-	index int          // batches sent since epoch
+	body bytes.Buffer // the batch's rows, one JSON object a line
+	ends []int        // end of each row in body (after its '\n')
+	ts   []int64      // each row's timestamp
+	zbuf bytes.Buffer // compressed body
+	zw   *gzip.Writer // reused compressor
+	keys *weirhttp.BatchKeys
 }
 
 // Write adds v to the batch, sending it when full.
@@ -324,16 +324,15 @@ func (w *writer[T]) flushLocked(ctx context.Context) error {
 }
 
 // PreCommit sends the batch on checkpoint id's barrier and starts the
-// keys of the next batches at id; the committable (id) tells a writer
-// restored from this checkpoint where its keys start.
+// key epoch of the next batches; the committable tells a writer restored
+// from this checkpoint where its keys start (weirhttp.BatchKeys).
 func (w *writer[T]) PreCommit(ctx context.Context, id int64) ([][]byte, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if err := w.flushLocked(ctx); err != nil {
 		return nil, err
 	}
-	w.epoch, w.index = id, 0
-	return [][]byte{binary.AppendVarint(nil, id)}, nil
+	return [][]byte{w.keys.PreCommit(id)}, nil
 }
 
 // Commit makes nothing visible (rows are inserted before the checkpoint
@@ -341,14 +340,8 @@ func (w *writer[T]) PreCommit(ctx context.Context, id int64) ([][]byte, error) {
 func (w *writer[T]) Commit(_ context.Context, items [][]byte) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	for _, it := range items {
-		id, n := binary.Varint(it)
-		if n <= 0 {
-			return errors.New("clickhouse: corrupt committable")
-		}
-		if id > w.epoch {
-			w.epoch, w.index = id, 0
-		}
+	if err := w.keys.Commit(items); err != nil {
+		return fmt.Errorf("clickhouse: %w", err)
 	}
 	return nil
 }
@@ -370,8 +363,7 @@ func (w *writer[T]) send(ctx context.Context) error {
 	if len(w.ends) == 0 {
 		return nil
 	}
-	key := w.opts.KeyPrefix + "-" + strconv.Itoa(w.subtask) + "-" + strconv.FormatInt(w.epoch, 10) + "-" + strconv.Itoa(w.index)
-	w.index++
+	key := w.keys.Next(len(w.ends))
 	rows := make([]int, len(w.ends))
 	for i := range rows {
 		rows[i] = i
@@ -423,7 +415,8 @@ func (w *writer[T]) insertRows(ctx context.Context, key string, rows []int) erro
 				re.Row = 1
 			} else {
 				for _, i := range rows {
-					if err := w.insertRows(ctx, key, []int{i}); err != nil {
+					// Each row its own token: they are different inserts.
+					if err := w.insertRows(ctx, key+"/"+strconv.Itoa(i+1), []int{i}); err != nil {
 						return err
 					}
 				}

@@ -97,18 +97,24 @@
 // taken, and after a failure the records since the last checkpoint are
 // sent again.
 //
-// Every batch carries an Idempotency-Key header, KeyPrefix-subtask-
-// checkpoint-n: the subtask, the last checkpoint before the batch, and the
-// batch's number since that checkpoint. The writer learns the checkpoint
-// it was restored from through the two-phase-commit hooks (PreCommit
-// stages the checkpoint id; Commit, called again after a restore, reads
-// it back), so a restored job numbers its batches as the failed run did.
-// Batches are cut by count and bytes (not by FlushInterval, whose batches
-// depend on timing and lose this property), so when the input is replayed
-// in the same order (a Kafka partition, a file) a repeated batch carries
-// the same records under the same key, and a receiver that ignores keys it
-// has seen gets each record exactly once. Batches that follow a restore at
-// another parallelism get other keys.
+// Every batch carries an Idempotency-Key header from BatchKeys,
+// KeyPrefix-subtask-epoch-offset+count: the epoch names the last
+// checkpoint before the batch ("0" before the first, "7.9f3a01c2" after
+// checkpoint 7 taken by a run whose random part is 9f3a01c2), offset
+// counts the records sent since, and count is the batch's size. The
+// writer learns the epoch of the checkpoint it was restored from through
+// the two-phase-commit hooks (PreCommit stages the label; Commit, called
+// again after a restore, reads it back), so a restored job whose input
+// replays in the same order (a Kafka partition, a file) sends the same
+// records under the same keys, and a receiver that drops keys it has seen
+// drops those repeats. A key never names other records: a batch the failed
+// run cut short on a barrier whose checkpoint did not complete, and the
+// batches after it, come again under other keys (offset+count differ, and
+// the random part keeps apart two runs that each take a checkpoint with
+// the same id at different places), so such repeats are not caught, and
+// neither are those of time-cut batches (FlushInterval) or of a restore
+// at another parallelism. The guarantee is therefore at-least-once, with
+// most repeats removable by the receiver; never a lost record.
 //
 // # Concurrency
 //

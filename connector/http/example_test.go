@@ -78,8 +78,8 @@ func ExampleWebhookSink() {
 		fmt.Println(err)
 	}
 	// Output:
-	// orders-hook-0-0-0 [{"id":"a","amount":1},{"id":"b","amount":2}]
-	// orders-hook-0-0-1 [{"id":"c","amount":3}]
+	// orders-hook-0-0-0+2 [{"id":"a","amount":1},{"id":"b","amount":2}]
+	// orders-hook-0-0-2+1 [{"id":"c","amount":3}]
 }
 
 // Poll a REST endpoint for the records after a cursor, which the source

@@ -3,13 +3,11 @@ package http
 import (
 	"bytes"
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	nethttp "net/http"
-	"strconv"
 	"sync"
 	"time"
 
@@ -64,11 +62,12 @@ type WebhookOptions[T any] struct {
 	// so their keys no longer identify the same records.
 	FlushInterval time.Duration
 	// IdempotencyHeader names the header carrying each batch's key
-	// (default DefaultIdempotencyHeader; "-" sends none). The key is
-	// KeyPrefix-subtask-checkpoint-n: the batch's subtask, the checkpoint
-	// it follows (0 before the first) and its number since then. A batch
-	// sent again after a restore from that checkpoint, cut from the same
-	// records in the same order, has the same key.
+	// (default DefaultIdempotencyHeader; "-" sends none). Keys come from
+	// BatchKeys: KeyPrefix-subtask-epoch-offset+count, where the epoch
+	// names the last checkpoint before the batch ("0" before the first),
+	// offset counts the records sent since and count is the batch's size.
+	// A batch of the same records sent again after a restore has the same
+	// key; a batch of other records never does.
 	IdempotencyHeader string
 	// KeyPrefix starts every key (default: the sink operator's name).
 	KeyPrefix string
@@ -157,7 +156,7 @@ func (s *WebhookSink[T]) CreateWriter(ctx weir.SinkContext) (weir.SinkWriter[T],
 	if s.metricsErr != nil {
 		return nil, s.metricsErr
 	}
-	w := &webhookWriter[T]{opts: o, sink: s, subtask: ctx.Subtask}
+	w := &webhookWriter[T]{opts: o, sink: s, subtask: ctx.Subtask, keys: NewBatchKeys(o.KeyPrefix, ctx.Subtask)}
 	if o.DeadLetters != nil {
 		dl, err := o.DeadLetters.CreateWriter(ctx)
 		if err != nil {
@@ -213,8 +212,7 @@ type webhookWriter[T any] struct {
 	body  bytes.Buffer
 	ends  []int   // end offset of each record in body
 	ts    []int64 // each record's timestamp
-	epoch int64   // the checkpoint the current records follow
-	index int     // batches sent since epoch
+	keys  *BatchKeys
 }
 
 func (w *webhookWriter[T]) startBatch() {
@@ -298,8 +296,7 @@ func (w *webhookWriter[T]) PreCommit(ctx context.Context, id int64) ([][]byte, e
 	if err := w.flushLocked(ctx); err != nil {
 		return nil, err
 	}
-	w.epoch, w.index = id, 0
-	return [][]byte{binary.AppendVarint(nil, id)}, nil
+	return [][]byte{w.keys.PreCommit(id)}, nil
 }
 
 // Commit has nothing to make visible (batches are sent before the
@@ -308,16 +305,7 @@ func (w *webhookWriter[T]) PreCommit(ctx context.Context, id int64) ([][]byte, e
 func (w *webhookWriter[T]) Commit(_ context.Context, items [][]byte) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	for _, it := range items {
-		id, n := binary.Varint(it)
-		if n <= 0 {
-			return errors.New("http: webhook: corrupt committable")
-		}
-		if id > w.epoch {
-			w.epoch, w.index = id, 0
-		}
-	}
-	return nil
+	return w.keys.Commit(items)
 }
 
 // Close stops the flusher and closes the dead-letter writer.
@@ -332,10 +320,6 @@ func (w *webhookWriter[T]) Close() error {
 	return nil
 }
 
-// Key returns the idempotency key of the next batch.
-func (w *webhookWriter[T]) key() string {
-	return w.opts.KeyPrefix + "-" + strconv.Itoa(w.subtask) + "-" + strconv.FormatInt(w.epoch, 10) + "-" + strconv.Itoa(w.index)
-}
 
 // send posts the batch, retrying, and starts the next.
 func (w *webhookWriter[T]) send(ctx context.Context) error {
@@ -345,8 +329,7 @@ func (w *webhookWriter[T]) send(ctx context.Context) error {
 	if w.opts.Format == JSONArray {
 		w.body.WriteByte(']')
 	}
-	key := w.key()
-	w.index++
+	key := w.keys.Next(len(w.ends))
 	err := w.post(ctx, key)
 	var rej *RejectedError
 	if errors.As(err, &rej) && w.dead != nil {

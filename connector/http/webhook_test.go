@@ -121,7 +121,7 @@ func TestWebhookBatchesAndKeys(t *testing.T) {
 			t.Fatal(err)
 		}
 		checkIDs(t, rc.ids(), 7)
-		if want := []string{"hook-0-0-0", "hook-0-0-1", "hook-0-0-2"}; fmt.Sprint(rc.order) != fmt.Sprint(want) {
+		if want := []string{"hook-0-0-0+3", "hook-0-0-3+3", "hook-0-0-6+1"}; fmt.Sprint(rc.order) != fmt.Sprint(want) {
 			t.Fatalf("format %d: keys %v, want %v", f, rc.order, want)
 		}
 	}
@@ -132,11 +132,11 @@ func TestWebhookRetriesWithSameKey(t *testing.T) {
 	rc := newReceiver()
 	rc.fail = func(key string, attempt int) int {
 		switch {
-		case key == "hook-0-0-0" && attempt == 1:
+		case key == "hook-0-0-0+4" && attempt == 1:
 			return nethttp.StatusServiceUnavailable
-		case key == "hook-0-0-1" && attempt <= 2:
+		case key == "hook-0-0-4+4" && attempt <= 2:
 			return nethttp.StatusInternalServerError
-		case key == "hook-0-0-2" && attempt == 1:
+		case key == "hook-0-0-8+2" && attempt == 1:
 			return nethttp.StatusTooManyRequests
 		}
 		return 0
@@ -150,7 +150,7 @@ func TestWebhookRetriesWithSameKey(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkIDs(t, rc.ids(), 10)
-	if rc.attempts["hook-0-0-1"] != 3 || rc.attempts["hook-0-0-2"] != 2 {
+	if rc.attempts["hook-0-0-4+4"] != 3 || rc.attempts["hook-0-0-8+2"] != 2 {
 		t.Fatalf("attempts %v", rc.attempts)
 	}
 	if n := testutil.ToFloat64(collectorOf(t, reg, "weir_http_webhook_batches_total", "retried")); n != 4 {
@@ -225,7 +225,7 @@ func TestWebhookOutage(t *testing.T) {
 func TestWebhookRejectedBatch(t *testing.T) {
 	rc := newReceiver()
 	rc.fail = func(key string, _ int) int {
-		if key == "hook-0-0-1" {
+		if key == "hook-0-0-2+2" {
 			return nethttp.StatusUnprocessableEntity
 		}
 		return 0
@@ -233,7 +233,7 @@ func TestWebhookRejectedBatch(t *testing.T) {
 	srv := httptest.NewServer(rc)
 	defer srv.Close()
 	err := runWebhook(t, weirhttp.WebhookOptions[event]{URL: srv.URL, Serializer: kafka.JSONSerde[event]{}, BatchSize: 2}, 6)
-	if err == nil || !strings.Contains(err.Error(), "batch hook-0-0-1 (2 records) refused: HTTP 422") {
+	if err == nil || !strings.Contains(err.Error(), "batch hook-0-0-2+2 (2 records) refused: HTTP 422") {
 		t.Fatalf("job ended with %v, want the refused batch named", err)
 	}
 
@@ -250,7 +250,7 @@ func TestWebhookRejectedBatch(t *testing.T) {
 		t.Fatalf("receiver took %s", got)
 	}
 	d := dead.values()
-	if len(d) != 2 || !strings.HasSuffix(d[0].Source, "batch hook-0-0-1 record 1") || string(d[0].Raw) != `{"id":3,"name":"e3"}` ||
+	if len(d) != 2 || !strings.HasSuffix(d[0].Source, "batch hook-0-0-2+2 record 1") || string(d[0].Raw) != `{"id":3,"name":"e3"}` ||
 		string(d[1].Raw) != `{"id":4,"name":"e4"}` || !strings.Contains(d[0].Reason, "HTTP 422") {
 		t.Fatalf("dead letters %+v", d)
 	}
