@@ -320,7 +320,6 @@ func (w *webhookWriter[T]) Close() error {
 	return nil
 }
 
-
 // send posts the batch, retrying, and starts the next.
 func (w *webhookWriter[T]) send(ctx context.Context) error {
 	if len(w.ends) == 0 {
