@@ -90,9 +90,11 @@ type WebhookOptions[T any] struct {
 	Logger *slog.Logger
 }
 
-// WebhookSink POSTs batches of records to a URL: at-least-once, and
-// exactly-once for a receiver that drops batches whose Idempotency-Key it
-// has seen. Add it with Stream.SinkTo; create it with NewWebhookSink.
+// WebhookSink POSTs batches of records to a URL, at-least-once. Each
+// batch's Idempotency-Key names its records, so a receiver that drops keys
+// it has seen removes most repeats after a restore, and never a record it
+// did not get (see the package doc). Add it with Stream.SinkTo; create it
+// with NewWebhookSink.
 type WebhookSink[T any] struct {
 	opts        WebhookOptions[T]
 	metricsOnce sync.Once
