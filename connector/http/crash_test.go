@@ -5,8 +5,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	nethttp "net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -16,6 +18,7 @@ import (
 	"time"
 
 	"github.com/weirstream/weir"
+	"github.com/weirstream/weir/connector/datagen"
 	"github.com/weirstream/weir/connector/file"
 	weirhttp "github.com/weirstream/weir/connector/http"
 	"github.com/weirstream/weir/connector/kafka"
@@ -172,4 +175,109 @@ func committed(t *testing.T, dir string) map[int]int {
 		f.Close()
 	}
 	return seen
+}
+
+// webhookChildEnv, when set ("url dir"), makes TestWebhookCrashChild run
+// the child job of TestWebhookKeysSurviveKills.
+const webhookChildEnv = "WEIR_HTTP_WEBHOOK_CHILD"
+
+// TestWebhookCrashChild is the child process of
+// TestWebhookKeysSurviveKills: 3000 generated records (1500/s) into the
+// webhook sink in batches of 7, with 40ms checkpoints, restoring the
+// latest.
+func TestWebhookCrashChild(t *testing.T) {
+	cfg := os.Getenv(webhookChildEnv)
+	if cfg == "" {
+		t.Skip("the child process of TestWebhookKeysSurviveKills")
+	}
+	url, dir, _ := strings.Cut(cfg, " ")
+	env := weir.NewEnvironment(weir.Options{
+		Checkpoints: weir.CheckpointOptions{Interval: 40 * time.Millisecond, Dir: dir, Retained: 2},
+		Restore:     "latest",
+	})
+	weir.FromSource(env, datagen.New(func(seq int64) event { return event{ID: int(seq)} }, datagen.Options{Count: 3000, RecordsPerSecond: 1500}),
+		weir.NoWatermarks[event](), "gen").UID("gen").
+		SinkTo(weirhttp.NewWebhookSink(weirhttp.WebhookOptions[event]{URL: url, Serializer: kafka.JSONSerde[event]{}, BatchSize: 7})).UID("hook").Name("hook")
+	if err := env.Execute(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// The webhook job is SIGKILLed three times and restored from its latest
+// checkpoint; a receiver that keeps the first body of every
+// Idempotency-Key must end with every record (a key never came back with
+// other records, which it would have dropped), and the repeats it dropped
+// show the keys at work.
+func TestWebhookKeysSurviveKills(t *testing.T) {
+	if testing.Short() {
+		t.Skip("crash test")
+	}
+	bin, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	bodies := map[string]string{}
+	var conflicts []string
+	dropped := 0
+	taken := map[int]int{}
+	srv := httptest.NewServer(nethttp.HandlerFunc(func(w nethttp.ResponseWriter, r *nethttp.Request) {
+		b, _ := io.ReadAll(r.Body)
+		key := r.Header.Get("Idempotency-Key")
+		mu.Lock()
+		defer mu.Unlock()
+		if old, ok := bodies[key]; ok {
+			if old != string(b) {
+				conflicts = append(conflicts, key)
+			}
+			dropped++
+			return
+		}
+		bodies[key] = string(b)
+		var evs []event
+		_ = json.Unmarshal(b, &evs)
+		for _, e := range evs {
+			taken[e.ID]++
+		}
+	}))
+	defer srv.Close()
+	dir := t.TempDir()
+	logPath := filepath.Join(dir, "child.log")
+	t.Setenv(webhookChildEnv, srv.URL+" "+filepath.Join(dir, "chk"))
+	defer func() {
+		if t.Failed() {
+			b, _ := os.ReadFile(logPath)
+			t.Logf("child log:\n%s", b)
+		}
+	}()
+	distinct := func() int {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(taken)
+	}
+	for kill := range 3 {
+		child := crashtest.Start(t, bin, logPath, "-test.run=^TestWebhookCrashChild$", "-test.count=1")
+		from := distinct()
+		child.WaitUntil(t, "records at the receiver", 30*time.Second, func() bool { return distinct() >= from+400 })
+		if exited, err := child.Kill(); exited {
+			t.Fatalf("child exited by itself before kill %d: %v", kill+1, err)
+		}
+	}
+	child := crashtest.Start(t, bin, logPath, "-test.run=^TestWebhookCrashChild$", "-test.count=1")
+	if exited, err := child.WaitFor(60 * time.Second); !exited || err != nil {
+		t.Fatalf("the last run did not finish (exited %v): %v", exited, err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(conflicts) > 0 {
+		t.Fatalf("keys came back with other records: %v", conflicts)
+	}
+	repeats := 0
+	for id := range 3000 {
+		if taken[id] == 0 {
+			t.Fatalf("record %d never reached the receiver", id)
+		}
+		repeats += taken[id] - 1
+	}
+	t.Logf("3000 records over 3 kills: %d repeated batches dropped by key, %d records repeated under new keys", dropped, repeats)
 }
