@@ -9,6 +9,7 @@
 # PostgreSQL: wal_level=logical (CDC needs it) and max_prepared_transactions=64
 # (the exactly-once postgres sink needs it); changing them restarts the
 # cluster. MariaDB: binary log on, row format (binlog CDC needs it).
+# ClickHouse: Debian's clickhouse-server (18.16), HTTP interface on 8123.
 set -uo pipefail
 
 missing=()
@@ -150,12 +151,25 @@ rabbitmq() {
 	wait_port 5672 90 || missing+=("RabbitMQ on 127.0.0.1:5672")
 }
 
+# --- ClickHouse HTTP 8123 --------------------------------------------------
+clickhouse() {
+	port_up 8123 && return
+	[ -x /usr/sbin/clickhouse-server ] || apt_install clickhouse-server
+	mkdir -p /var/lib/clickhouse /var/log/clickhouse-server
+	chown clickhouse:clickhouse /var/lib/clickhouse /var/log/clickhouse-server 2>/dev/null
+	# The package's config listens on 127.0.0.1 and ::1, port 8123 (HTTP).
+	start-stop-daemon --start --oknodo --chuid clickhouse:clickhouse --background \
+		--exec /usr/sbin/clickhouse-server -- --config=/etc/clickhouse-server/config.xml >/dev/null 2>&1
+	wait_port 8123 60 || missing+=("ClickHouse (HTTP interface) on 127.0.0.1:8123")
+}
+
 postgres
 mariadb_up
 redis
 mosquitto_up
 nats
 rabbitmq
+clickhouse
 
 if ((${#missing[@]})); then
 	for m in "${missing[@]}"; do note "NOT AVAILABLE: $m (the tests that need it will fail and say so)"; done
