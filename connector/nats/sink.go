@@ -120,6 +120,7 @@ type sinkMetrics struct {
 func NewSink[T any](opts SinkOptions[T]) *Sink[T] {
 	s := &Sink[T]{opts: opts}
 	s.optErr = s.opts.fill()
+	s.registerMetrics() // its error is CreateWriter's
 	return s
 }
 

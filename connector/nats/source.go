@@ -144,6 +144,7 @@ type sourceMetrics struct {
 func NewSource[T any](opts SourceOptions[T]) *Source[T] {
 	s := &Source[T]{opts: opts}
 	s.optErr = s.opts.fill()
+	s.registerMetrics() // its error is CreateReader's
 	return s
 }
 

@@ -152,7 +152,8 @@ func TestOutage(t *testing.T) {
 		}
 		return int(st.CachedInfo().State.Msgs)
 	}
-	waitFor(t, "output before the cut", 20*time.Second, func() bool { return count() > 100 })
+	// Every reader and writer connected (two each), output flowing.
+	waitFor(t, "output before the cut", 20*time.Second, func() bool { return proxy.Accepted() >= 4 && count() > 100 })
 	before := proxy.Accepted()
 	proxy.Cut()
 	publish(t, url, in+".x", ints(n, 2*n)...)
