@@ -435,10 +435,13 @@ func (r *reader[T]) Poll(ctx context.Context, out *weir.SourceOutput[T]) (weir.P
 			r.cur.dels = nil
 			continue
 		}
+		// Decide under the registry's lock, emit outside it: emitting
+		// runs the operators chained after the source, which may block.
+		emit := r.cur.dels[:0]
 		r.reg.mu.Lock()
 		for i := range r.cur.dels {
-			d := &r.cur.dels[i]
-			id := r.idOf(d)
+			d := r.cur.dels[i]
+			id := r.idOf(&d)
 			p := pend{gen: r.cur.gen, tag: d.DeliveryTag, seq: r.seq, id: id}
 			r.seq++
 			if id != "" {
@@ -453,12 +456,14 @@ func (r *reader[T]) Poll(ctx context.Context, out *weir.SourceOutput[T]) (weir.P
 				r.epochID = append(r.epochID, id)
 			}
 			r.pend = append(r.pend, p)
-			if err := r.emit(out, d); err != nil {
-				r.reg.mu.Unlock()
+			emit = append(emit, d)
+		}
+		r.reg.mu.Unlock()
+		for i := range emit {
+			if err := r.emit(out, &emit[i]); err != nil {
 				return weir.NothingAvailable, err
 			}
 		}
-		r.reg.mu.Unlock()
 		clear(r.cur.dels)
 		r.cur.dels = nil
 	}
@@ -517,21 +522,6 @@ func (r *reader[T]) NotifyCheckpointComplete(id int64) error {
 	var upTo uint64
 	n := 0
 	exp := time.Now().Add(r.opts.DedupRetention)
-	r.reg.mu.Lock()
-	defer r.reg.mu.Unlock()
-	for _, st := range r.staged {
-		if st.id > id {
-			break
-		}
-		upTo = st.upTo
-		for _, q := range st.ids {
-			if e := r.reg.m[q]; e != nil {
-				e.completed, e.expires = true, exp
-			}
-		}
-		n++
-	}
-	r.staged = r.staged[n:]
 	r.mu.Lock()
 	ch, gen := r.amqp, r.gen.Load()
 	r.mu.Unlock()
@@ -546,15 +536,36 @@ func (r *reader[T]) NotifyCheckpointComplete(id int64) error {
 	}
 	clear(r.pend[len(live):])
 	r.pend = live
-	ackable := func(p pend) bool {
+
+	// Under the registry's lock: mark the ids completed and decide which
+	// deliveries may be acked. The acks go out after it.
+	ok := make([]bool, len(r.pend))
+	r.reg.mu.Lock()
+	for _, st := range r.staged {
+		if st.id > id {
+			break
+		}
+		upTo = st.upTo
+		for _, q := range st.ids {
+			if e := r.reg.m[q]; e != nil {
+				e.completed, e.expires = true, exp
+			}
+		}
+		n++
+	}
+	for i, p := range r.pend {
 		if p.foreign {
 			e := r.reg.m[p.id]
-			return e == nil || e.completed
+			ok[i] = e == nil || e.completed
+		} else {
+			ok[i] = p.seq < upTo
 		}
-		return p.seq < upTo
 	}
+	r.reg.mu.Unlock()
+	r.staged = r.staged[n:]
+
 	i := 0
-	for i < len(r.pend) && ackable(r.pend[i]) {
+	for i < len(r.pend) && ok[i] {
 		i++
 	}
 	acked := 0
@@ -564,8 +575,9 @@ func (r *reader[T]) NotifyCheckpointComplete(id int64) error {
 		acked += i
 	}
 	kept := r.pend[:0]
-	for _, p := range r.pend[i:] {
-		if err == nil && ackable(p) {
+	for j := i; j < len(r.pend); j++ {
+		p := r.pend[j]
+		if err == nil && ok[j] {
 			err = ch.Ack(p.tag, false)
 			acked++
 			continue
