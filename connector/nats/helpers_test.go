@@ -41,7 +41,7 @@ func jsClient(t testing.TB, url string) (*natsgo.Conn, jetstream.JetStream) {
 		t.Fatalf("connecting to NATS at %s: %v (run scripts/test-services.sh)", url, err)
 	}
 	t.Cleanup(nc.Close)
-	js, err := jetstream.New(nc)
+	js, err := jetstream.New(nc, jetstream.WithPublishAsyncMaxPending(8192))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -80,6 +80,9 @@ func publish(t testing.TB, url, subject string, payloads ...[]byte) {
 	for _, p := range payloads {
 		if _, err := js.PublishAsync(subject, p); err != nil {
 			t.Fatalf("publish: %v", err)
+		}
+		if js.PublishAsyncPending() >= 4096 {
+			<-js.PublishAsyncComplete()
 		}
 	}
 	select {
