@@ -237,7 +237,7 @@ func (s *Source[T]) CreateReader(sc weir.SourceContext) (weir.SourceReader[T], e
 	r := &reader[T]{
 		src: s, opts: &s.opts, m: &s.metrics, log: log, nc: nc, cons: cons, reg: reg,
 		subtask: sc.Subtask, par: sc.Parallelism,
-		ch: make(chan []jetstream.Msg, o.Buffer), avail: make(chan struct{}, 1),
+		ch: make(chan []fetched, o.Buffer), avail: make(chan struct{}, 1),
 	}
 	reg.mu.Lock()
 	for _, q := range restored {
@@ -294,6 +294,14 @@ func (s *Source[T]) consumer(ctx context.Context, nc *natsgo.Conn) (jetstream.Co
 	return cons, nil
 }
 
+// fetched is a message handed to the task with its metadata, parsed
+// once by the fetch goroutine (err if it has none).
+type fetched struct {
+	msg jetstream.Msg
+	md  *jetstream.MsgMetadata
+	err error
+}
+
 // staged are the sequences emitted before checkpoint id's barrier, acked
 // once it completes.
 type staged struct {
@@ -315,13 +323,13 @@ type reader[T any] struct {
 	subtask int
 	par     int
 
-	ch     chan []jetstream.Msg
+	ch     chan []fetched
 	avail  chan struct{}
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 	closed bool
 
-	cur []jetstream.Msg // batch being emitted
+	cur []fetched // batch being emitted
 	// emitted holds what this subtask emitted, or was given by the
 	// restored checkpoint (owned), that the consumer's ack floor has not
 	// passed: it goes into every checkpoint.
@@ -351,17 +359,17 @@ func (r *reader[T]) Poll(ctx context.Context, out *weir.SourceOutput[T]) (weir.P
 			if err := r.emit(out, r.cur[0]); err != nil {
 				return weir.NothingAvailable, err
 			}
-			r.cur[0] = nil
+			r.cur[0] = fetched{}
 			r.cur = r.cur[1:]
 		}
 	}
 	return weir.MoreAvailable, nil
 }
 
-func (r *reader[T]) emit(out *weir.SourceOutput[T], jm jetstream.Msg) error {
-	md, err := jm.Metadata()
-	if err != nil {
-		return fmt.Errorf("nats: message without JetStream metadata: %w", err)
+func (r *reader[T]) emit(out *weir.SourceOutput[T], f fetched) error {
+	jm, md := f.msg, f.md
+	if f.err != nil {
+		return fmt.Errorf("nats: message without JetStream metadata: %w", f.err)
 	}
 	m := &r.msg
 	*m = Message{Subject: jm.Subject(), Data: jm.Data(), Header: jm.Headers(), Stream: md.Stream,
@@ -482,11 +490,12 @@ func (r *reader[T]) fetchLoop(ctx context.Context) {
 		} else {
 			fails = 0
 		}
-		if msgs = r.dedup(msgs); len(msgs) == 0 {
+		kept := r.dedup(msgs)
+		if len(kept) == 0 {
 			continue
 		}
 		select {
-		case r.ch <- msgs:
+		case r.ch <- kept:
 		case <-ctx.Done():
 			return
 		}
@@ -502,16 +511,16 @@ func (r *reader[T]) fetchLoop(ctx context.Context) {
 // (that checkpoint completed); a redelivery of one fetched in this run is
 // dropped and its entry keeps the latest delivery, which the subtask that
 // emitted it acks when its checkpoint completes.
-func (r *reader[T]) dedup(msgs []jetstream.Msg) []jetstream.Msg {
+func (r *reader[T]) dedup(msgs []jetstream.Msg) []fetched {
 	now := time.Now()
 	floor := r.reg.floor.Load()
-	kept := msgs[:0]
+	kept := make([]fetched, 0, len(msgs))
 	r.reg.mu.Lock()
 	defer r.reg.mu.Unlock()
 	for _, m := range msgs {
 		md, err := m.Metadata()
 		if err != nil {
-			kept = append(kept, m) // emit fails the job, naming the error
+			kept = append(kept, fetched{msg: m, err: err}) // emit fails the job, naming the error
 			continue
 		}
 		q := md.Sequence.Stream
@@ -523,7 +532,7 @@ func (r *reader[T]) dedup(msgs []jetstream.Msg) []jetstream.Msg {
 			continue
 		case !ok:
 			r.reg.m[q] = &entry{msg: m, at: now}
-			kept = append(kept, m)
+			kept = append(kept, fetched{msg: m, md: md})
 			continue
 		}
 		r.m.duplicates.Inc()
