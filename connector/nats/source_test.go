@@ -154,8 +154,11 @@ func TestOutage(t *testing.T) {
 		}
 		return int(st.CachedInfo().State.Msgs)
 	}
-	// Every reader and writer connected (two each), output flowing.
-	waitFor(t, "output before the cut", 20*time.Second, func() bool { return proxy.Accepted() >= 4 && count() > 100 })
+	// A checkpoint completed (so every reader and writer is open: acks
+	// follow completed checkpoints), output flowing.
+	waitFor(t, "output before the cut", 20*time.Second, func() bool {
+		return testutil.ToFloat64(src.metrics.acks) > 0 && count() > 100
+	})
 	before := proxy.Accepted()
 	proxy.Cut()
 	publish(t, url, in+".x", ints(n, 2*n)...)
