@@ -359,8 +359,22 @@ func (c *capture) exportSnapshot(ctx context.Context, slot string, temporary boo
 	if err != nil {
 		return nil, 0, "", err
 	}
+	// Creating a slot waits for the transactions running now to end; say
+	// why if that takes long (an abandoned prepared transaction blocks it).
+	slow := make(chan struct{})
+	warned := make(chan struct{})
+	go func() {
+		defer close(warned)
+		select {
+		case <-slow:
+		case <-time.After(10 * time.Second):
+			c.log.Warn("cdc: creating the replication slot waits for transactions in progress to end (see pg_stat_activity and pg_prepared_xacts)", "slot", slot)
+		}
+	}()
 	res, err := pglogrepl.CreateReplicationSlot(ctx, rc, slot, "pgoutput",
 		pglogrepl.CreateReplicationSlotOptions{Temporary: temporary, SnapshotAction: "EXPORT_SNAPSHOT", Mode: pglogrepl.LogicalReplication})
+	close(slow)
+	<-warned
 	if err != nil {
 		rc.Close(context.Background())
 		return nil, 0, "", err
@@ -863,7 +877,15 @@ func (c *capture) change(ctx context.Context, tx *txState, relID uint32, op Op, 
 			return bad(field, raw, err)
 		}
 		ch.Before, beforeKey = vals, key
-		ch.BeforeKeyOnly = oldType == 'K'
+		if oldType == 'K' {
+			// The old key: the other columns are sent as NULLs.
+			ch.BeforeKeyOnly = true
+			for i, col := range r.table.Columns {
+				if !col.Key {
+					vals[i] = Unavailable{}
+				}
+			}
+		}
 	}
 	if newTup != nil {
 		vals, key, field, raw, err := decodeTuple(r, newTup)

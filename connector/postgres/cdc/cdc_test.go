@@ -15,7 +15,7 @@ import (
 )
 
 func baseOpts(name string) cdc.Options {
-	return cdc.Options{Logger: testLogger(),Conn: pgURL, Tables: []string{name}, Slot: name, Publication: name,
+	return cdc.Options{Logger: testLogger(), Conn: pgURL, Tables: []string{name}, Slot: name, Publication: name,
 		SnapshotFetchSize: 100, StatusInterval: 200 * time.Millisecond, MinBackoff: 20 * time.Millisecond, MaxBackoff: 200 * time.Millisecond}
 }
 
