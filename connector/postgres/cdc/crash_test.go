@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -43,7 +44,7 @@ func crashChild(table, dir string) error {
 	opts.Logger = testLogger()
 	pipeline(env, opts, filepath.Join(dir, "out"), func(o Out) (Out, error) {
 		if o.Op == "r" {
-			time.Sleep(100 * time.Microsecond) // a slow consumer: kills land in the snapshot too
+			time.Sleep(200 * time.Microsecond) // a slow consumer: kills land in the snapshot too
 		}
 		return o, nil
 	})
@@ -67,8 +68,8 @@ func TestCrashExactlyOnce(t *testing.T) {
 	}
 	c := connect(t)
 	name := names(t, c)
-	w := newWorkload(name, 4000, 5)
-	w.createTable(t, c, true, 4000)
+	w := newWorkload(name, 3000, 5)
+	w.createTable(t, c, true, 3000)
 	dir := t.TempDir()
 	logPath := filepath.Join(dir, "runs.log")
 	defer func() {
@@ -84,9 +85,21 @@ func TestCrashExactlyOnce(t *testing.T) {
 	writer := w.run(ctx, t, 2*time.Millisecond)
 	rng := mrand.New(mrand.NewPCG(uint64(time.Now().UnixNano()), 1))
 	const kills = 12
+	out := filepath.Join(dir, "out")
 	for i := range kills {
+		// Each run is killed at a random instant after it completed a
+		// checkpoint of its own, so that the job progresses from run to
+		// run: through the snapshot, over the hand-over, into the stream.
+		last := committedParts(t, out)
 		child := crashtest.Start(t, os.Args[0], logPath, "-test.run=^$")
-		child.Pause(time.Duration(150+rng.IntN(500)) * time.Millisecond)
+		child.WaitUntil(t, "a checkpoint with output", 60*time.Second, func() bool { return committedParts(t, out) > last })
+		// Short lives first (kills in the snapshot), then longer ones
+		// (kills at the hand-over and in the stream).
+		life := 150
+		if i >= kills/3 {
+			life = 1000
+		}
+		child.Pause(time.Duration(rng.IntN(life)) * time.Millisecond)
 		if exited, err := child.Kill(); exited {
 			t.Fatalf("run %d exited by itself: %v", i, err)
 		}
@@ -97,7 +110,6 @@ func TestCrashExactlyOnce(t *testing.T) {
 	if err := <-writer; err != nil {
 		t.Fatal(err)
 	}
-	out := filepath.Join(dir, "out")
 	waitFor(t, "every change in the committed output", 60*time.Second, func() error { return w.check(readParts(t, out)) })
 	if exited, err := final.Signal(syscall.SIGTERM); exited {
 		t.Fatalf("the final run exited by itself: %v", err)
@@ -109,5 +121,33 @@ func TestCrashExactlyOnce(t *testing.T) {
 			lsns[o.LSN]++
 		}
 	}
+	if os.Getenv("CDC_DEBUG") != "" {
+		b, _ := os.ReadFile(logPath)
+		os.WriteFile("/tmp/pgcdc-crash.log", b, 0o644)
+	}
+	streamed := 0
+	for _, o := range outs {
+		if o.Op != "r" {
+			streamed++
+		}
+	}
+	if len(lsns) < 2 || streamed < 300 {
+		t.Fatalf("snapshot reads per snapshot LSN %v, %d streamed changes: the kills did not land in the snapshot and the stream", lsns, streamed)
+	}
 	t.Logf("%d kills; %d changes committed; snapshot reads per snapshot LSN %v; %d workload transactions", kills, len(outs), lsns, w.n)
+}
+
+// committedParts counts the committed part files in dir.
+func committedParts(t testing.TB, dir string) int {
+	ents, err := os.ReadDir(dir)
+	if err != nil && !os.IsNotExist(err) {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, e := range ents {
+		if strings.HasPrefix(e.Name(), "part-") {
+			n++
+		}
+	}
+	return n
 }
