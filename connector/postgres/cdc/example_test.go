@@ -52,10 +52,11 @@ func Example() {
 		fmt.Println(err)
 		return
 	}
-	fmt.Println(<-lines) // the snapshot is read before the stream starts
-	db.Exec(ctx, `INSERT INTO cdc_example VALUES (2, 'inserted')`)
-	db.Exec(ctx, `UPDATE cdc_example SET name = 'updated' WHERE id = 1`)
-	for range 2 {
+	for i := range 3 {
+		if i == 1 { // the snapshot is read before the stream starts
+			db.Exec(ctx, `INSERT INTO cdc_example VALUES (2, 'inserted')`)
+			db.Exec(ctx, `UPDATE cdc_example SET name = 'updated' WHERE id = 1`)
+		}
 		select {
 		case l := <-lines:
 			fmt.Println(l)

@@ -47,6 +47,25 @@ func connect(t testing.TB) *pgx.Conn {
 	return c
 }
 
+// noStalePrepared fails the test if the server holds prepared transactions
+// older than a minute: creating a replication slot waits for every
+// transaction in progress, prepared ones included, so an abandoned one
+// makes every test here hang.
+func noStalePrepared(t testing.TB, c *pgx.Conn) {
+	t.Helper()
+	rows, err := c.Query(context.Background(), `SELECT gid FROM pg_prepared_xacts WHERE prepared < now() - interval '1 minute'`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gids, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(gids) > 0 {
+		t.Fatalf("PostgreSQL at %s holds abandoned prepared transactions %v: they block the creation of replication slots (ROLLBACK PREPARED them)", pgAddr, gids)
+	}
+}
+
 func exec(t testing.TB, c *pgx.Conn, sql string, args ...any) {
 	t.Helper()
 	if _, err := c.Exec(context.Background(), sql, args...); err != nil {
@@ -71,6 +90,7 @@ func names(t testing.TB, c *pgx.Conn) string {
 		base = base[:30]
 	}
 	name := "cdc_" + base + "_" + hex.EncodeToString(b)
+	noStalePrepared(t, c)
 	t.Cleanup(func() { dropAll(t, name) })
 	return name
 }
