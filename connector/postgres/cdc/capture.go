@@ -294,6 +294,16 @@ func (c *capture) setup(ctx context.Context) error {
 			return err
 		}
 	}
+	for _, t := range tables {
+		var in bool
+		if err := conn.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_publication_tables WHERE pubname = $1 AND schemaname = $2 AND tablename = $3)`,
+			c.opts.Publication, t.Schema, t.Name).Scan(&in); err != nil {
+			return err
+		}
+		if !in {
+			return fatalf("cdc: publication %s does not publish table %s", c.opts.Publication, t)
+		}
+	}
 	c.tables = tables
 	return nil
 }
@@ -318,17 +328,16 @@ func (c *capture) dropSlot(ctx context.Context) error {
 			return err
 		}
 		if pid != nil {
+			// The session of a killed run ends as soon as the server
+			// notices its connection closed; another job's session does
+			// not, and is not ended: the source waits (and logs).
 			if time.Now().Before(deadline) {
 				if err := waitCtx(ctx, 50*time.Millisecond); err != nil {
 					return err
 				}
 				continue
 			}
-			c.log.Warn("cdc: ending the session that holds the slot", "slot", c.opts.Slot, "pid", *pid)
-			if _, err := conn.Exec(ctx, `SELECT pg_terminate_backend($1)`, *pid); err != nil {
-				return err
-			}
-			continue
+			return fmt.Errorf("cdc: replication slot %s is in use by server process %d", c.opts.Slot, *pid)
 		}
 		_, err = conn.Exec(ctx, `SELECT pg_drop_replication_slot($1)`, c.opts.Slot)
 		var pe *pgconn.PgError

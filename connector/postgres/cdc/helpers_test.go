@@ -124,6 +124,7 @@ func dropAll(t testing.TB, name string) {
 	c.Exec(ctx, `DROP PUBLICATION IF EXISTS `+name)
 	c.Exec(ctx, `DROP TABLE IF EXISTS `+name)
 	c.Exec(ctx, `DROP TABLE IF EXISTS `+name+`_b`)
+	c.Exec(ctx, `DROP TABLE IF EXISTS `+name+`_hb`)
 }
 
 // op is one committed change of the workload to a key: its letter (c, u,

@@ -166,8 +166,11 @@ func TestConfirmAfterCheckpoint(t *testing.T) {
 	name := names(t, c)
 	w := newWorkload(name, 10, 4)
 	w.createTable(t, c, false, 10)
+	exec(t, c, `CREATE TABLE `+name+`_hb (at timestamptz)`)
+	opts := baseOpts(name)
+	opts.HeartbeatQuery = `INSERT INTO ` + name + `_hb VALUES (now())`
 	dir := t.TempDir()
-	job := startJob(t, dir, func(env *weir.Environment) { pipeline(env, baseOpts(name), filepath.Join(dir, "out"), nil) })
+	job := startJob(t, dir, func(env *weir.Environment) { pipeline(env, opts, filepath.Join(dir, "out"), nil) })
 	defer stopJob(t, job)
 	waitFor(t, "the slot", 20*time.Second, func() error {
 		if slotConfirmedLSN(t, name) == 0 {
@@ -194,6 +197,13 @@ func TestConfirmAfterCheckpoint(t *testing.T) {
 		}
 		return nil
 	})
+	waitFor(t, "heartbeats", 20*time.Second, func() error {
+		var n int
+		if err := c.QueryRow(context.Background(), `SELECT count(*) FROM `+name+`_hb`).Scan(&n); err != nil || n < 2 {
+			return fmt.Errorf("%d heartbeats (%v)", n, err)
+		}
+		return nil
+	})
 	// WAL of tables not captured: keepalives carry the server's position,
 	// so the idle slot advances past it too and does not hold the WAL.
 	exec(t, c, `CREATE TABLE `+name+`_b (x int)`)
@@ -211,4 +221,29 @@ func TestConfirmAfterCheckpoint(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// TestFailsForGood: errors that retrying cannot fix fail the job at once
+// with a message naming the cause.
+func TestFailsForGood(t *testing.T) {
+	c := connect(t)
+	name := names(t, c)
+	exec(t, c, `CREATE TABLE `+name+` (x int)`) // no primary key
+	for _, tc := range []struct {
+		table, want string
+	}{
+		{name + "_missing", "does not exist"},
+		{name, "has no primary key"},
+	} {
+		opts := baseOpts(name)
+		opts.Tables = []string{tc.table}
+		env := weir.NewEnvironment(weir.Options{Parallelism: 1})
+		weir.Collect(weir.FromSource[cdc.Change](env, cdc.NewSource(opts), weir.NoWatermarks[cdc.Change](), "cdc").SetParallelism(1))
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		err := env.Execute(ctx)
+		cancel()
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("table %s: %v, want an error saying %q", tc.table, err, tc.want)
+		}
+	}
 }
