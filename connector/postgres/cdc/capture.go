@@ -821,8 +821,8 @@ func (c *capture) relation(m *pglogrepl.RelationMessage) *relation {
 	return nil // not captured
 }
 
-// decodeTuple decodes a tuple of relation r; key is its key's text form.
-func decodeTuple(r *relation, td *pglogrepl.TupleData) (vals []any, key []string, field string, raw []byte, err error) {
+// decodeTuple decodes a tuple of relation r.
+func decodeTuple(r *relation, td *pglogrepl.TupleData) (vals []any, field string, raw []byte, err error) {
 	t := r.table
 	vals = make([]any, len(t.Columns))
 	for i := range vals {
@@ -841,14 +841,24 @@ func decodeTuple(r *relation, td *pglogrepl.TupleData) (vals []any, key []string
 		case pglogrepl.TupleDataTypeText:
 			v, err := decodeText(t.Columns[ci].OID, col.Data)
 			if err != nil {
-				return nil, nil, t.Columns[ci].Name, col.Data, err
+				return nil, t.Columns[ci].Name, col.Data, err
 			}
 			vals[ci] = v
 		default:
-			return nil, nil, t.Columns[ci].Name, col.Data, fmt.Errorf("cdc: tuple column in format %q", col.DataType)
+			return nil, t.Columns[ci].Name, col.Data, fmt.Errorf("cdc: tuple column in format %q", col.DataType)
 		}
 	}
-	key = make([]string, len(t.Key))
+	return vals, "", nil, nil
+}
+
+// tupleKey returns the text form of the key of a tuple of relation r (nil
+// for no tuple).
+func tupleKey(r *relation, td *pglogrepl.TupleData) []string {
+	if td == nil {
+		return nil
+	}
+	t := r.table
+	key := make([]string, len(t.Key))
 	for i, ki := range t.Key {
 		for j, ci := range r.cols {
 			if ci == ki && j < len(td.Columns) {
@@ -856,7 +866,7 @@ func decodeTuple(r *relation, td *pglogrepl.TupleData) (vals []any, key []string
 			}
 		}
 	}
-	return vals, key, "", nil, nil
+	return key
 }
 
 // change handles an insert, update or delete.
@@ -874,18 +884,17 @@ func (c *capture) change(ctx context.Context, tx *txState, relID uint32, op Op, 
 		return nil // a table of the publication not captured
 	}
 	ch := Change{Op: op, Table: r.table, LSN: tx.commit, Index: idx, XID: tx.xid, CommitTime: tx.time}
-	var beforeKey, afterKey []string
 	bad := func(field string, raw []byte, err error) error {
 		c.pos.PartCommit, c.pos.PartN = tx.commit, idx+1
 		return c.emit(ctx, event{kind: evBad, lsn: tx.commit, idx: idx, dl: weir.DeadLetter{
 			Source: fmt.Sprintf("table %s lsn %s change %d", r.table, tx.commit, idx), Field: field, Reason: err.Error(), Raw: raw}})
 	}
 	if oldTup != nil {
-		vals, key, field, raw, err := decodeTuple(r, oldTup)
+		vals, field, raw, err := decodeTuple(r, oldTup)
 		if err != nil {
 			return bad(field, raw, err)
 		}
-		ch.Before, beforeKey = vals, key
+		ch.Before = vals
 		if oldType == 'K' {
 			// The old key: the other columns are sent as NULLs.
 			ch.BeforeKeyOnly = true
@@ -897,7 +906,7 @@ func (c *capture) change(ctx context.Context, tx *txState, relID uint32, op Op, 
 		}
 	}
 	if newTup != nil {
-		vals, key, field, raw, err := decodeTuple(r, newTup)
+		vals, field, raw, err := decodeTuple(r, newTup)
 		if err != nil {
 			return bad(field, raw, err)
 		}
@@ -907,13 +916,14 @@ func (c *capture) change(ctx context.Context, tx *txState, relID uint32, op Op, 
 				vals[i] = ch.Before[i]
 			}
 		}
-		ch.After, afterKey = vals, key
+		ch.After = vals
 	}
 	if op == OpDelete && ch.Before == nil {
 		return fatalf("cdc: delete without old key in table %s (REPLICA IDENTITY NOTHING?)", r.table)
 	}
 	if len(c.pos.Bounds) > 0 {
 		// Drop what a later snapshot already read (see boundary).
+		beforeKey, afterKey := tupleKey(r, oldTup), tupleKey(r, newTup)
 		k := beforeKey
 		if k == nil {
 			k = afterKey
