@@ -434,7 +434,7 @@ func (c *capture) snapshot(ctx context.Context) error {
 		if snap == "" {
 			err := c.retry(ctx, "exporting a snapshot", func(ctx context.Context) error {
 				var err error
-				rc, at, snap, err = c.exportSnapshot(ctx, c.opts.Slot+"_snap_"+strconv.FormatInt(time.Now().UnixNano()%1e12, 36), true)
+				rc, at, snap, err = c.exportSnapshot(ctx, tempSlotName(c.opts.Slot), true)
 				return err
 			})
 			if err != nil {
@@ -502,6 +502,13 @@ func (c *capture) readTables(ctx context.Context, snap string, at pglogrepl.LSN)
 	}
 	_, err = conn.Exec(ctx, "COMMIT")
 	return err
+}
+
+// tempSlotName names a temporary slot for a snapshot, within PostgreSQL's
+// 63 bytes.
+func tempSlotName(slot string) string {
+	suffix := "_snap_" + strconv.FormatInt(time.Now().UnixNano()%1e12, 36)
+	return slot[:min(len(slot), 63-len(suffix))] + suffix
 }
 
 func quoteLiteral(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }

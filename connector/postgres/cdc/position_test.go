@@ -77,3 +77,10 @@ func FuzzDecodeText(f *testing.F) {
 		}
 	})
 }
+
+func TestTempSlotName(t *testing.T) {
+	long := "s0123456789012345678901234567890123456789012345678901234567890"
+	if n := tempSlotName(long); len(n) > 63 {
+		t.Fatalf("%q: %d bytes", n, len(n))
+	}
+}
