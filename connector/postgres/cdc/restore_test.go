@@ -1,9 +1,11 @@
 package cdc_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"sync/atomic"
 	"testing"
@@ -167,4 +169,88 @@ func TestOutage(t *testing.T) {
 	if len(lsns) < 2 {
 		t.Fatalf("snapshot reads at LSNs %v: the snapshot was not resumed from a new one after the outage", lsns)
 	}
+}
+
+// TestRestoreInsideTransactions streams transactions of 500 changes each
+// to a slow consumer, so that checkpoints fall inside transactions, and
+// fails the job after the first poll (at most 2048 changes, inside the
+// fifth transaction): the restored job skips the changes
+// of the half-emitted transaction that the checkpoint covers and emits the
+// rest, once.
+func TestRestoreInsideTransactions(t *testing.T) {
+	c := connect(t)
+	name := names(t, c)
+	w := newWorkload(name, 2000, 6)
+	w.createTable(t, c, false, 2000)
+	dir := t.TempDir()
+	out := filepath.Join(dir, "out")
+	var streamed atomic.Int64
+	var hold atomic.Bool
+	hold.Store(true)
+	run := func(failAt int64) *weir.JobClient {
+		streamed.Store(0)
+		return startJob(t, dir, func(env *weir.Environment) {
+			opts := baseOpts(name)
+			opts.SkipSnapshot = true
+			pipeline(env, opts, out, func(o Out) (Out, error) {
+				for hold.Load() {
+					time.Sleep(time.Millisecond) // until the transactions are all in the WAL
+				}
+				time.Sleep(100 * time.Microsecond) // a slow consumer
+				if streamed.Add(1) == failAt {
+					return o, errInjected
+				}
+				return o, nil
+			})
+		})
+	}
+	job := run(3250)
+	waitFor(t, "the slot", 20*time.Second, func() error {
+		if slotConfirmedLSN(t, name) == 0 {
+			return errors.New("no slot")
+		}
+		return nil
+	})
+	for i := range int64(8) {
+		if err := w.bulkStep(context.Background(), c, i%4*500, 500); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The reader now finds the changes waiting and emits at most 2048 per
+	// poll: the checkpoint after the first poll is inside a transaction.
+	hold.Store(false)
+	waitFailed(t, job, "failure inside a transaction")
+	if !checkpointInsideTx(t, filepath.Join(dir, "chk")) {
+		// Checkpoints fall between polls, which usually end inside a
+		// transaction here, but not always.
+		t.Log("the checkpoint restored is not inside a transaction this time")
+	}
+	final := run(-1)
+	for i := range int64(4) {
+		if err := w.bulkStep(context.Background(), c, i*500, 500); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, "every change", 60*time.Second, func() error {
+		if err := jobFailed(final); err != nil {
+			t.Fatal(err)
+		}
+		return w.checkFrom(readParts(t, out), 1)
+	})
+	stopJob(t, final)
+}
+
+// checkpointInsideTx reports whether the latest checkpoint in dir holds a
+// source position inside a transaction.
+func checkpointInsideTx(t *testing.T, dir string) bool {
+	id := crashtest.LatestCheckpoint(t, dir)
+	found := false
+	filepath.WalkDir(filepath.Join(dir, fmt.Sprintf("chk-%d", id)), func(p string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			b, _ := os.ReadFile(p)
+			found = found || bytes.Contains(b, []byte(`"part_n":`))
+		}
+		return nil
+	})
+	return found
 }
