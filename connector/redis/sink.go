@@ -105,7 +105,7 @@ type SinkOptions[T any] struct {
 	// the job with a *weir.BadRecordError naming it.
 	DeadLetters weir.SinkWriter[weir.DeadLetter]
 	// Registry, if set, receives the sink's metrics
-	// (weir_redis_sink_commands_total, _batches_total, _retries_total,
+	// (weir_redis_sink_records_total, _batches_total, _retries_total,
 	// _dead_letters_total), shared by the sinks of one registry.
 	Registry prometheus.Registerer
 	// Logger receives retries (nil discards them).
@@ -145,7 +145,7 @@ func NewSink[T any](opts SinkOptions[T]) (*Sink[T], error) {
 		p          *prometheus.Counter
 		name, help string
 	}{
-		{&s.m.commands, "commands_total", "Commands the Redis sink wrote."},
+		{&s.m.commands, "records_total", "Records the Redis sink wrote (a record is one command, or HSET and PEXPIRE)."},
 		{&s.m.batches, "batches_total", "Pipelines the Redis sink sent."},
 		{&s.m.retries, "retries_total", "Pipelines the Redis sink sent again after a connection error."},
 		{&s.m.deadLetters, "dead_letters_total", "Records the Redis sink could not write and sent to its dead letters."},
