@@ -153,6 +153,14 @@ func (w *writer[T]) Write(ctx context.Context, v T, _ int64) error {
 		}
 		return nil
 	}
+	if w.connect != nil {
+		// paho never completes a publish made while it first connects:
+		// wait for the connection once.
+		if err := wait(ctx, w.connect); err != nil {
+			return fmt.Errorf("mqtt: sink: connecting to %s: %w", w.s.opts.Broker, err)
+		}
+		w.connect = nil
+	}
 	if len(w.pending) >= w.s.opts.MaxInFlight {
 		if err := w.settle(ctx, len(w.pending)/2); err != nil {
 			return err
@@ -200,12 +208,25 @@ func (w *writer[T]) settle(ctx context.Context, n int) error {
 			} else if time.Since(start) > w.s.opts.MaxRetryTime {
 				return fmt.Errorf("mqtt: sink: publishing to %s failed for %v: %w", p.topic, w.s.opts.MaxRetryTime, err)
 			}
-			w.s.retries.Inc()
 			w.s.opts.Logger.Warn("mqtt sink: publishing again", "topic", p.topic, "err", err)
 			if err := b.wait(ctx); err != nil {
 				return fmt.Errorf("mqtt: sink: %w", err)
 			}
-			p.token = w.client.Publish(p.topic, w.s.qos, w.s.opts.Retained, p.payload)
+			// Publish again, in order, every publish not acknowledged.
+			for j := i; j < n; j++ {
+				q := &w.pending[j]
+				if j > i {
+					select {
+					case <-q.token.Done():
+						if q.token.Error() == nil {
+							continue
+						}
+					default:
+					}
+				}
+				w.s.retries.Inc()
+				q.token = w.client.Publish(q.topic, w.s.qos, w.s.opts.Retained, q.payload)
+			}
 		}
 	}
 	w.s.published.Add(float64(n))
