@@ -16,7 +16,7 @@ import (
 
 // session creates the persistent session of client id with its QoS 1
 // subscription, so that messages published from now on are kept for it.
-func session(t *testing.T, id, filter string) {
+func session(t testing.TB, id, filter string) {
 	c := connect(t, id, false)
 	tok := c.Subscribe(filter, 1, nil)
 	if !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
@@ -123,7 +123,7 @@ func TestSourceOutage(t *testing.T) {
 	job, err := env.Start(context.Background())
 	must(t, err)
 	defer func() { job.Cancel(); _ = job.Wait() }()
-	const n = 200
+	const n = 120
 	for i := 0; i < n; i += 40 {
 		publish(t, pub, topic+"x", vals(i, i+40)...)
 		accepted := proxy.Accepted()
