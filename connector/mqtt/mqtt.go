@@ -17,8 +17,10 @@ type Connection struct {
 	// ws://... (required).
 	Broker string
 	// ClientID prefixes the client ids: subtask s connects as
-	// ClientID-s (required, and unique to the job: a source's persistent
-	// sessions are found again by these ids after a restart).
+	// ClientID-s (required). It must be unique to the source or sink (a
+	// broker disconnects a client when another connects with its id) and
+	// stable across restarts: a source's persistent sessions are found
+	// again by these ids.
 	ClientID string
 	// Username and Password authenticate, if set.
 	Username, Password string
