@@ -43,9 +43,10 @@ type SinkOptions[T any] struct {
 	MaxRetryTime time.Duration
 	// DeadLetters, if set, receives records that cannot be published
 	// because of the record (Serialize fails, or the topic is empty or
-	// holds a wildcard); it is flushed with the sink. If nil such a
-	// record fails the job with a *weir.BadRecordError.
-	DeadLetters weir.SinkWriter[weir.DeadLetter]
+	// holds a wildcard): each subtask writes them with a writer of its
+	// own, flushed and closed with the sink's. If nil such a record fails
+	// the job with a *weir.BadRecordError.
+	DeadLetters weir.Sink[weir.DeadLetter]
 	// Registry, if set, receives weir_mqtt_sink_published_total,
 	// _retries_total and _dead_letters_total.
 	Registry prometheus.Registerer
@@ -109,7 +110,15 @@ func (s *Sink[T]) CreateWriter(ctx weir.SinkContext) (weir.SinkWriter[T], error)
 	if s.opts.Configure != nil {
 		s.opts.Configure(o)
 	}
-	w := &writer[T]{s: s, subtask: ctx.Subtask, client: paho.NewClient(o)}
+	w := &writer[T]{s: s, subtask: ctx.Subtask}
+	if s.opts.DeadLetters != nil {
+		d, err := s.opts.DeadLetters.CreateWriter(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("mqtt: sink: dead-letter writer: %w", err)
+		}
+		w.dead = d
+	}
+	w.client = paho.NewClient(o)
 	w.connect = w.client.Connect()
 	return w, nil
 }
@@ -127,6 +136,7 @@ type writer[T any] struct {
 	subtask int
 	client  paho.Client
 	connect paho.Token
+	dead    weir.SinkWriter[weir.DeadLetter] // nil without DeadLetters
 	pending []inflight
 }
 
@@ -144,11 +154,11 @@ func (w *writer[T]) Write(ctx context.Context, v T, _ int64) error {
 	if err != nil {
 		d := weir.DeadLetter{Source: fmt.Sprintf("mqtt sink subtask %d topic %s", w.subtask, topic), Reason: err.Error(),
 			Raw: payload, Time: time.Now()}
-		if w.s.opts.DeadLetters == nil {
+		if w.dead == nil {
 			return fmt.Errorf("mqtt: sink: %w", &weir.BadRecordError{DeadLetter: d})
 		}
 		w.s.deadLetters.Inc()
-		if err := w.s.opts.DeadLetters.Write(ctx, d, 0); err != nil {
+		if err := w.dead.Write(ctx, d, 0); err != nil {
 			return fmt.Errorf("mqtt: sink: writing dead letter: %w", err)
 		}
 		return nil
@@ -176,8 +186,8 @@ func (w *writer[T]) Flush(ctx context.Context, _ bool) error {
 	if err := w.settle(ctx, len(w.pending)); err != nil {
 		return err
 	}
-	if w.s.opts.DeadLetters != nil {
-		if err := w.s.opts.DeadLetters.Flush(ctx, false); err != nil {
+	if w.dead != nil {
+		if err := w.dead.Flush(ctx, false); err != nil {
 			return fmt.Errorf("mqtt: sink: flushing dead letters: %w", err)
 		}
 	}
@@ -235,8 +245,11 @@ func (w *writer[T]) settle(ctx context.Context, n int) error {
 	return nil
 }
 
-// Close disconnects.
+// Close disconnects and closes the dead-letter writer.
 func (w *writer[T]) Close() error {
 	w.client.Disconnect(250)
+	if w.dead != nil {
+		return w.dead.Close()
+	}
 	return nil
 }

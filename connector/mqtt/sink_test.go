@@ -87,6 +87,11 @@ func (d *deadLetters) Write(_ context.Context, v weir.DeadLetter, _ int64) error
 func (d *deadLetters) Flush(context.Context, bool) error { return nil }
 func (d *deadLetters) Close() error                      { return nil }
 
+// CreateWriter makes deadLetters a weir.Sink (of parallelism 1 here).
+func (d *deadLetters) CreateWriter(weir.SinkContext) (weir.SinkWriter[weir.DeadLetter], error) {
+	return d, nil
+}
+
 // TestSinkBadRecords: a record that does not serialize and one whose
 // topic holds a wildcard go to the dead letters; without them the job
 // fails naming the topic.

@@ -17,8 +17,8 @@
 // A command Redis refuses because of the command itself (WRONGTYPE, a bad
 // argument), or a record Map rejects, is a bad record: it fails the job
 // with a *weir.BadRecordError naming the command and key, or, with
-// SinkOptions.DeadLetters, goes to that writer, which is flushed with the
-// sink. A connection error, or a transient server state (LOADING,
+// SinkOptions.DeadLetters (a weir.Sink[weir.DeadLetter]), goes to a writer
+// of that sink owned by the subtask and flushed with it. A connection error, or a transient server state (LOADING,
 // READONLY, TRYAGAIN, ...), sends the batch again with exponential backoff
 // (50ms to 5s) from the first failed command, so that writes to one key
 // stay in order, for up to MaxRetryTime before the job fails.

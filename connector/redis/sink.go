@@ -100,10 +100,11 @@ type SinkOptions[T any] struct {
 	MaxRetryTime time.Duration
 	// DeadLetters, if set, receives the records that cannot be written
 	// because of the record itself (Map fails, or Redis refuses the
-	// command, for example WRONGTYPE); it is flushed with the sink, so
-	// dead letters have the sink's guarantee. If nil such a record fails
+	// command, for example WRONGTYPE): each subtask writes them with a
+	// writer of its own, flushed and closed with the sink's, so dead
+	// letters have the sink's guarantee. If nil such a record fails
 	// the job with a *weir.BadRecordError naming it.
-	DeadLetters weir.SinkWriter[weir.DeadLetter]
+	DeadLetters weir.Sink[weir.DeadLetter]
 	// Registry, if set, receives the sink's metrics
 	// (weir_redis_sink_records_total, _batches_total, _retries_total,
 	// _dead_letters_total), shared by the sinks of one registry.
@@ -159,9 +160,17 @@ func NewSink[T any](opts SinkOptions[T]) (*Sink[T], error) {
 
 // CreateWriter returns the writer of one subtask. It does no I/O.
 func (s *Sink[T]) CreateWriter(ctx weir.SinkContext) (weir.SinkWriter[T], error) {
+	w := &writer[T]{s: s, subtask: ctx.Subtask, pending: make([]Command, 0, s.opts.BatchSize)}
+	if s.opts.DeadLetters != nil {
+		d, err := s.opts.DeadLetters.CreateWriter(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("redis: sink: dead-letter writer: %w", err)
+		}
+		w.dead = d
+	}
 	o := s.opts.Redis
-	return &writer[T]{s: s, subtask: ctx.Subtask, client: goredis.NewClient(&o),
-		pending: make([]Command, 0, s.opts.BatchSize)}, nil
+	w.client = goredis.NewClient(&o)
+	return w, nil
 }
 
 // writer is one subtask's writer; it is used by that subtask's goroutine
@@ -170,6 +179,7 @@ type writer[T any] struct {
 	s       *Sink[T]
 	subtask int
 	client  *goredis.Client
+	dead    weir.SinkWriter[weir.DeadLetter] // nil without DeadLetters
 	pending []Command
 	cmds    []goredis.Cmder
 	owner   []int // owner[i]: index in pending of cmds[i]
@@ -214,26 +224,32 @@ func (w *writer[T]) Flush(ctx context.Context, _ bool) error {
 	if err := w.send(ctx); err != nil {
 		return err
 	}
-	if w.s.opts.DeadLetters != nil {
-		if err := w.s.opts.DeadLetters.Flush(ctx, false); err != nil {
+	if w.dead != nil {
+		if err := w.dead.Flush(ctx, false); err != nil {
 			return fmt.Errorf("redis: sink: flushing dead letters: %w", err)
 		}
 	}
 	return nil
 }
 
-// Close closes the client.
-func (w *writer[T]) Close() error { return w.client.Close() }
+// Close closes the client and the dead-letter writer.
+func (w *writer[T]) Close() error {
+	err := w.client.Close()
+	if w.dead != nil {
+		err = errors.Join(err, w.dead.Close())
+	}
+	return err
+}
 
 // reject sends a bad record to the dead letters, or returns the error
 // that fails the job.
 func (w *writer[T]) reject(ctx context.Context, d weir.DeadLetter) error {
 	d.Time = time.Now()
-	if w.s.opts.DeadLetters == nil {
+	if w.dead == nil {
 		return fmt.Errorf("redis: sink: %w", &weir.BadRecordError{DeadLetter: d})
 	}
 	w.s.m.deadLetters.Inc()
-	if err := w.s.opts.DeadLetters.Write(ctx, d, 0); err != nil {
+	if err := w.dead.Write(ctx, d, 0); err != nil {
 		return fmt.Errorf("redis: sink: writing dead letter: %w", err)
 	}
 	return nil

@@ -103,6 +103,11 @@ func (d *deadLetters) Write(_ context.Context, v weir.DeadLetter, _ int64) error
 func (d *deadLetters) Flush(context.Context, bool) error { d.flushes++; return nil }
 func (d *deadLetters) Close() error                      { return nil }
 
+// CreateWriter makes deadLetters a weir.Sink (of parallelism 1 here).
+func (d *deadLetters) CreateWriter(weir.SinkContext) (weir.SinkWriter[weir.DeadLetter], error) {
+	return d, nil
+}
+
 // TestSinkBadRecords: a record Map rejects and a command Redis refuses
 // (HSET on a string: WRONGTYPE) go to the dead letters, and the records
 // around them are written; without dead letters the job fails naming the
