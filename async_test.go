@@ -623,3 +623,64 @@ func TestAsyncExactlyOnceAcrossRestarts(t *testing.T) {
 		})
 	}
 }
+
+// A record whose call is still in flight at a checkpoint is requested
+// again after a restore from it: record 5's call never completes in the
+// first run; the run fails (at record 1000, held back until a checkpoint
+// taken after record 5 committed results of later records); the source
+// resumes past 5, so only the re-issue from the operator's state can
+// produce its result, which must be committed exactly once.
+func TestAsyncReissuesInFlightAfterRestore(t *testing.T) {
+	const n = 1200
+	com := newCommitted[int]()
+	var firstRun atomic.Bool
+	firstRun.Store(true)
+	var calls5 atomic.Int64
+	laterCommitted := func() bool {
+		for _, v := range com.all() {
+			if v > 20 {
+				return true
+			}
+		}
+		return false
+	}
+	fn := weir.AsyncFunc[int, int](func(ctx context.Context, v int) ([]int, error) {
+		if v == 5 {
+			calls5.Add(1)
+			if firstRun.Load() {
+				<-ctx.Done()
+				return nil, ctx.Err()
+			}
+		}
+		if v == 1000 && firstRun.Swap(false) {
+			return nil, errInjected
+		}
+		return []int{2 * v, 2*v + 1}, nil
+	})
+	env := weir.NewEnvironment(weir.Options{
+		Parallelism: 1,
+		Checkpoints: weir.CheckpointOptions{Interval: 5 * time.Millisecond, Dir: t.TempDir()},
+		Restart:     &weir.FixedDelayRestart{Attempts: 2, Delay: time.Millisecond},
+	})
+	src := weir.FromSource[int](env, slowCounter{n: n, perPoll: 10, holdAt: 1000, gate: laterCommitted}, weir.NoWatermarks[int](), "counter").UID("counter")
+	weir.UnorderedWait(src, weir.AsyncFunction[int, int](fn), weir.AsyncOptions{Capacity: 10}).UID("async").
+		SinkTo(txSink[int]{com}).UID("sink")
+	if err := env.Execute(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if firstRun.Load() {
+		t.Fatal("the first run did not fail")
+	}
+	if c := calls5.Load(); c != 2 {
+		t.Fatalf("record 5 was requested %d times, want 2 (first run, re-issue after the restore)", c)
+	}
+	seen := make([]int, 2*n)
+	for _, v := range com.all() {
+		seen[v]++
+	}
+	for v, k := range seen {
+		if k != 1 {
+			t.Fatalf("result %d committed %d times", v, k)
+		}
+	}
+}
