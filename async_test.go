@@ -684,3 +684,76 @@ func TestAsyncReissuesInFlightAfterRestore(t *testing.T) {
 		}
 	}
 }
+
+// Restored at another parallelism, the records in flight of every old
+// subtask are requested again by one of the new subtasks: records 5 and 6
+// (on the two subtasks of the first run) never complete there; the run
+// fails after later results were committed; the job restarts from the
+// latest checkpoint at parallelism 1 and then 3, and every result is
+// committed exactly once.
+func TestAsyncReissuesAfterRescale(t *testing.T) {
+	const n = 1200
+	for _, p2 := range []int{1, 3} {
+		dir := t.TempDir()
+		com := newCommitted[int]()
+		var stuck, blocking atomic.Bool
+		blocking.Store(true)
+		laterCommitted := func() bool {
+			for _, v := range com.all() {
+				if v > 40 {
+					return true
+				}
+			}
+			return false
+		}
+		var calls [2]atomic.Int64
+		fn := weir.AsyncFunc[int, int](func(ctx context.Context, v int) ([]int, error) {
+			if v == 5 || v == 6 {
+				calls[v-5].Add(1)
+				if blocking.Load() {
+					stuck.Store(true)
+					<-ctx.Done()
+					return nil, ctx.Err()
+				}
+			}
+			if v == 1000 && blocking.Load() {
+				return nil, errInjected
+			}
+			return []int{2 * v, 2*v + 1}, nil
+		})
+		run := func(p int) error {
+			env := weir.NewEnvironment(weir.Options{
+				Parallelism: p,
+				Checkpoints: weir.CheckpointOptions{Interval: 5 * time.Millisecond, Dir: dir},
+				Restore:     "latest",
+			})
+			src := weir.FromSource[int](env, slowCounter{n: n, perPoll: 10, holdAt: 1000, gate: laterCommitted}, weir.NoWatermarks[int](), "counter").SetParallelism(1).UID("counter")
+			// Unordered: later results pass the stuck ones (in ordered mode
+			// nothing would be committed past them).
+			weir.UnorderedWait(src.Rebalance(), weir.AsyncFunction[int, int](fn), weir.AsyncOptions{Capacity: 10}).UID("async").
+				SinkTo(txSink[int]{com}).UID("sink")
+			return env.Execute(context.Background())
+		}
+		if err := run(2); !errors.Is(err, errInjected) {
+			t.Fatalf("first run: %v", err)
+		}
+		blocking.Store(false)
+		if err := run(p2); err != nil {
+			t.Fatalf("restored at parallelism %d: %v", p2, err)
+		}
+		for i := range calls {
+			if c := calls[i].Load(); c != 2 {
+				t.Fatalf("p=%d: record %d requested %d times, want 2", p2, 5+i, c)
+			}
+		}
+		seen := make([]int, 2*n)
+		for _, v := range com.all() {
+			seen[v]++
+		}
+		for v, k := range seen {
+			if k != 1 {
+				t.Fatalf("p=%d: result %d committed %d times", p2, v, k)
+			}
+		}
+	}
+}
