@@ -27,6 +27,17 @@
 // batched exchanges; a full exchange blocks its producer (backpressure).
 // Timestamps are milliseconds since the Unix epoch.
 //
+// Async I/O: OrderedWait and UnorderedWait call an AsyncFunction (a
+// lookup in a database or service) for every record with up to
+// AsyncOptions.Capacity requests in flight per subtask, as Flink's
+// AsyncDataStream. The requests run on goroutines of the operator; their
+// results are emitted on the subtask's goroutine (through the task's
+// mailbox), in input order or as they complete but never across a
+// watermark. A full operator backpressures its input. Records in flight at
+// a checkpoint are stored in it and requested again after a restore, so
+// with an exactly-once sink each result is in the output once. Timeouts
+// and retries follow Flink's; docs/async-io.md has the details.
+//
 // Sinks: a SinkWriter's blocking calls (Write, Flush, and a
 // TwoPhaseCommitWriter's PreCommit and Commit) take the task's context
 // first; it is done when the job is cancelled or fails, so a sink waiting

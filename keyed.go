@@ -39,6 +39,14 @@ func KeyBy[K comparable, T any](s Stream[T], key func(T) K) KeyedStream[K, T] {
 // key partitioning).
 func (k KeyedStream[K, T]) Stream() Stream[T] { return k.s.Forward() }
 
+// ByKey returns the keyed stream's records as a plain stream that is
+// still partitioned by key into the next operator: every record of a key
+// goes to the same subtask, in order. It feeds an operator that is not
+// keyed itself but should see each key in one place, such as OrderedWait
+// or UnorderedWait after KeyBy (Flink's AsyncDataStream on a KeyedStream);
+// that operator's output is not keyed.
+func (k KeyedStream[K, T]) ByKey() Stream[T] { return k.s }
+
 // KeySelector returns the key function.
 func (k KeyedStream[K, T]) KeySelector() func(T) K { return k.key }
 

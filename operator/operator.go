@@ -95,6 +95,15 @@ type BatchOutput[T any] = runtime.BatchOutput[T]
 // cancelled or fails, for the blocking calls an operator makes.
 type Context = runtime.OperatorContext
 
+// MailboxExecutor (Context.Mailbox) lets an operator hand work done on its
+// own goroutines back to the task's goroutine: Post(fn) from any goroutine
+// queues fn to run between records; Yield(ctx), called inside one of the
+// operator's calls, runs pending actions of this operator and those after
+// it in the chain, blocking until one is posted. It is how the async I/O
+// operator emits completed requests and waits for capacity, as Flink's
+// AsyncWaitOperator does with its MailboxExecutor.
+type MailboxExecutor = runtime.MailboxExecutor
+
 // Metrics are counters an operator updates; the task publishes them.
 type Metrics = runtime.OperatorMetrics
 

@@ -698,6 +698,13 @@ func (g *Graph) buildTask(ctx context.Context, plan *Plan, v *vertex, sub int, c
 	}
 	// Chain order must be topological from the head: rebuild it by walking.
 	t.Chain = orderChain(v, insts, t.Chain)
+	// Every operator may post to the task's mailbox; its priority is its
+	// chain position, so that a yielding operator runs only the actions of
+	// operators downstream of it (runtime.Mailbox).
+	t.Mailbox = runtime.NewMailbox()
+	for i, m := range t.Chain {
+		m.Ctx.Mailbox = t.Mailbox.Executor(i)
+	}
 	head := insts[v.head]
 	if head.Source != nil {
 		t.Source = head.Source

@@ -34,6 +34,10 @@ type OperatorContext struct {
 	Logger *slog.Logger
 	// Metrics receives operator-level counters; never nil.
 	Metrics *OperatorMetrics
+	// Mailbox runs actions that the operator posts from its own
+	// goroutines on the task's goroutine (see Mailbox); nil when the
+	// operator was built by hand outside a task.
+	Mailbox *MailboxExecutor
 	// Restore holds the state to restore, when the job starts from a
 	// checkpoint or savepoint that has state for this operator; nil
 	// otherwise.

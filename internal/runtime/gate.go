@@ -65,10 +65,13 @@ func (g *Gate) poll() (int, Envelope, bool) {
 }
 
 // wait blocks until some channel may have data, the deadline passes (if
-// timer is not nil) or done is closed. It reports false when done closed.
-func (g *Gate) wait(done <-chan struct{}, timer <-chan time.Time, mail <-chan Mail) (Mail, bool) {
+// timer is not nil), mail or an operator's posted action (posted, if not
+// nil) is there, or done is closed. It reports false when done closed.
+func (g *Gate) wait(done <-chan struct{}, timer <-chan time.Time, mail <-chan Mail, posted <-chan struct{}) (Mail, bool) {
 	select {
 	case <-g.notify:
+		return Mail{}, true
+	case <-posted:
 		return Mail{}, true
 	case <-timer:
 		return Mail{}, true

@@ -68,6 +68,9 @@ type Task struct {
 	Writers []Writer
 	// Timers is the task's processing-time service.
 	Timers *TimerQueue
+	// Mailbox takes actions that operators post from other goroutines
+	// (see Mailbox); nil if no operator of the chain uses one.
+	Mailbox *Mailbox
 	// Metrics is updated by the task and published through Report.
 	Metrics TaskMetrics
 	// Checkpoint connects the task to the checkpoint driver; nil when
@@ -203,6 +206,14 @@ func (t *Task) iterate(ctx context.Context) (idle, mailed bool, err error) {
 		// sinks commit what they staged for the final checkpoint).
 		return true, mailed, nil
 	}
+	// Actions operators posted (completed asynchronous work) run first:
+	// they free the capacity the input may be waiting for.
+	ran := 0
+	if t.Mailbox != nil {
+		if ran, err = t.Mailbox.RunPending(0); err != nil {
+			return false, mailed, err
+		}
+	}
 	if err := t.fireTimers(); err != nil {
 		return false, mailed, err
 	}
@@ -216,13 +227,13 @@ func (t *Task) iterate(ctx context.Context) (idle, mailed bool, err error) {
 		case EndOfInput:
 			return false, mailed, t.end()
 		case NothingAvailable:
-			return true, mailed, nil
+			return ran == 0, mailed, nil
 		}
 		return false, mailed, nil
 	}
 	idx, e, ok := t.Gate.poll()
 	if !ok {
-		return true, mailed, nil
+		return ran == 0, mailed, nil
 	}
 	return false, mailed, t.handle(ctx, idx, e)
 }
@@ -276,6 +287,10 @@ func (t *Task) wait(ctx context.Context) error {
 		t.report(false)
 	}
 	tc, tm := t.waitTimer()
+	var posted <-chan struct{}
+	if t.Mailbox != nil {
+		posted = t.Mailbox.Ready()
+	}
 	start := nanotime()
 	var m Mail
 	alive := true
@@ -284,10 +299,11 @@ func (t *Task) wait(ctx context.Context) error {
 		case <-t.Source.Available():
 		case <-tc:
 		case m = <-mail:
+		case <-posted:
 		case <-done:
 		}
 	} else {
-		m, alive = t.Gate.wait(done, tc, mail)
+		m, alive = t.Gate.wait(done, tc, mail, posted)
 	}
 	t.Metrics.IdleNanos += nanotime() - start
 	if tm != nil {
@@ -432,6 +448,9 @@ func (t *Task) ready() bool {
 		return true
 	}
 	if mail := t.mailbox(); mail != nil && len(mail) > 0 {
+		return true
+	}
+	if t.Mailbox != nil && t.Mailbox.Pending() {
 		return true
 	}
 	select {
