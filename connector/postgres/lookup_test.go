@@ -42,13 +42,67 @@ func (c *fakeClock) Add(d time.Duration) {
 	c.mu.Unlock()
 }
 
-// asyncFunction is the shape of weir.AsyncFunction (being added to weir):
-// a Lookup must satisfy it.
-type asyncFunction[IN, OUT any] interface {
-	AsyncInvoke(ctx context.Context, in IN) ([]OUT, error)
-}
+var _ weir.AsyncFunction[int64, product] = (*Lookup[int64, product])(nil)
 
-var _ asyncFunction[int64, product] = (*Lookup[int64, product])(nil)
+// TestLookupInOrderedWait enriches a stream of orders with product rows in
+// a job, through weir.OrderedWait: the lookup's Get inside an AsyncFunc, many
+// queries in flight, results in input order.
+func TestLookupInOrderedWait(t *testing.T) {
+	c := db(t)
+	table := createTestTable(t, c, "products", "id bigint PRIMARY KEY, name text NOT NULL, price bigint NOT NULL")
+	for i := range 20 {
+		exec(t, c, "INSERT INTO "+table+" VALUES ($1, $2, $3)", i, fmt.Sprint("p", i), 10*i)
+	}
+	l, err := NewLookup(LookupOptions[int64, product]{
+		ConnString:   testConnString,
+		Query:        "SELECT id, name, price FROM " + table + " WHERE id = $1",
+		Scan:         scanProduct,
+		CacheMaxRows: 100,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	type order struct{ ID, Product int64 }
+	var orders []order
+	for i := range 200 {
+		orders = append(orders, order{int64(i), int64(i*7) % 25}) // products 20..24 do not exist
+	}
+	env := weir.NewEnvironment(weir.Options{Parallelism: 2})
+	enriched := weir.OrderedWait(weir.FromSlice(env, orders),
+		weir.AsyncFunc[order, string](func(ctx context.Context, o order) ([]string, error) {
+			rows, err := l.Get(ctx, o.Product)
+			if err != nil || len(rows) == 0 {
+				return []string{fmt.Sprintf("order %d: product %d unknown", o.ID, o.Product)}, err
+			}
+			return []string{fmt.Sprintf("order %d: %s at %d", o.ID, rows[0].Name, rows[0].Price)}, nil
+		}), weir.AsyncOptions{Capacity: 16, Timeout: time.Minute}).SetParallelism(2)
+	out := weir.Collect(enriched)
+	if err := env.Execute(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	got := out.Values()
+	if len(got) != len(orders) {
+		t.Fatalf("%d results for %d orders", len(got), len(orders))
+	}
+	want := map[string]bool{}
+	for _, o := range orders {
+		if o.Product < 20 {
+			want[fmt.Sprintf("order %d: p%d at %d", o.ID, o.Product, 10*o.Product)] = true
+		} else {
+			want[fmt.Sprintf("order %d: product %d unknown", o.ID, o.Product)] = true
+		}
+	}
+	for _, g := range got {
+		if !want[g] {
+			t.Errorf("unexpected result %q", g)
+		}
+		delete(want, g)
+	}
+	if len(want) != 0 {
+		t.Errorf("%d orders without their result", len(want))
+	}
+}
 
 // TestLookupCache checks hits and misses, expiry after the TTL, LRU
 // eviction at CacheMaxRows, missing keys cached or not, and the metrics.

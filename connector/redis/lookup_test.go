@@ -2,7 +2,9 @@ package redis
 
 import (
 	"context"
+	"fmt"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -10,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	goredis "github.com/redis/go-redis/v9"
 
+	"github.com/weirstream/weir"
 	"github.com/weirstream/weir/internal/testnet"
 )
 
@@ -84,6 +87,62 @@ func TestLookupCache(t *testing.T) {
 	}
 	if out, err := l.AsyncInvoke(ctx, order{ID: "o2", User: "nobody"}); err != nil || len(out) != 0 {
 		t.Fatalf("AsyncInvoke of a missing key = %v, %v", out, err)
+	}
+}
+
+// TestLookupInUnorderedWait enriches orders in a job with the lookup as the
+// weir.AsyncFunction of weir.UnorderedWait: every order with a known user
+// once, with the user's name; orders of unknown users dropped by Join.
+func TestLookupInUnorderedWait(t *testing.T) {
+	c := client(t)
+	p := prefix(t, c)
+	ctx := context.Background()
+	for i := range 10 {
+		must(t, c.Set(ctx, fmt.Sprintf("%su%d", p, i), fmt.Sprint("name", i), 0).Err())
+	}
+	l, err := NewLookup(LookupOptions[order, string, enriched]{
+		Redis:  goredis.Options{Addr: redisAddr},
+		Decode: func(b []byte) (string, error) { return string(b), nil },
+		Key:    func(o order) string { return p + o.User },
+		Join: func(o order, name string, found bool) []enriched {
+			if !found {
+				return nil
+			}
+			return []enriched{{o, name}}
+		},
+		CacheMaxEntries: 100,
+	})
+	must(t, err)
+	defer l.Close()
+	var _ weir.AsyncFunction[order, enriched] = l
+	var orders []order
+	for i := range 300 {
+		orders = append(orders, order{ID: fmt.Sprint(i), User: fmt.Sprintf("u%d", i%12)}) // u10, u11 unknown
+	}
+	env := weir.NewEnvironment(weir.Options{})
+	out := weir.Collect(weir.UnorderedWait(weir.FromSlice(env, orders), l, weir.AsyncOptions{Capacity: 32}))
+	must(t, env.Execute(ctx))
+	seen := map[string]bool{}
+	for _, e := range out.Values() {
+		if seen[e.Order.ID] {
+			t.Fatalf("order %s twice", e.Order.ID)
+		}
+		seen[e.Order.ID] = true
+		if want := "name" + strings.TrimPrefix(e.Order.User, "u"); e.Name != want {
+			t.Fatalf("order %s of %s enriched with %q, want %q", e.Order.ID, e.Order.User, e.Name, want)
+		}
+	}
+	want := 0
+	for _, o := range orders {
+		if o.User != "u10" && o.User != "u11" {
+			want++
+			if !seen[o.ID] {
+				t.Fatalf("order %s of %s missing", o.ID, o.User)
+			}
+		}
+	}
+	if len(seen) != want {
+		t.Fatalf("%d results, want %d", len(seen), want)
 	}
 }
 
