@@ -109,7 +109,7 @@ func RejectFromSource[T any](out *SourceOutput[T], p ErrorPolicy, d DeadLetter) 
 // sources: an error under the fail policy, otherwise d is emitted to the
 // operator's dead-letter side output with the current record's timestamp.
 // Return the error from ProcessElement.
-func Reject(ctx sideOutputter, p ErrorPolicy, d DeadLetter) error {
+func Reject(ctx SideOutputContext, p ErrorPolicy, d DeadLetter) error {
 	d.Raw = bytes.Clone(d.Raw)
 	if d.Time.IsZero() {
 		d.Time = time.Now()

@@ -317,15 +317,18 @@ func (o *outputs[O]) sideOutput(id string) any {
 	return nil
 }
 
-// sideOutputter is implemented by the contexts that allow Output.
-type sideOutputter interface {
+// SideOutputContext is implemented by the contexts of user functions that
+// may emit to side outputs with Output and Reject: *Context,
+// *KeyedContext, *WindowContext, the join, co-process and broadcast
+// contexts. Its methods are unexported; only Weir's contexts implement it.
+type SideOutputContext interface {
 	sideOutput(id string) (any, int64)
 	fail(err error)
 }
 
 // Output emits v to the side output tag, with the current record's
 // timestamp. Nothing happens if no stream reads that side output.
-func Output[X any](ctx sideOutputter, tag OutputTag[X], v X) {
+func Output[X any](ctx SideOutputContext, tag OutputTag[X], v X) {
 	o, ts := ctx.sideOutput(tag.id)
 	if o == nil {
 		return

@@ -71,7 +71,19 @@ type Aggregating[IN, OUT any] interface {
 
 // AggregateFunction is an incremental aggregation, as in Flink: values are
 // added to an accumulator; accumulators of merged windows are merged.
-type AggregateFunction[IN, ACC, OUT any] = statebackend.Aggregator[IN, ACC, OUT]
+// Accumulators are values: Add and Merge return the new accumulator
+// (they may also change and return the one they were given).
+type AggregateFunction[IN, ACC, OUT any] interface {
+	// CreateAccumulator returns a new, empty accumulator.
+	CreateAccumulator() ACC
+	// Add adds in to acc and returns the accumulator.
+	Add(acc ACC, in IN) (ACC, error)
+	// Result returns the aggregate of acc.
+	Result(acc ACC) (OUT, error)
+	// Merge returns the accumulator of both a and b (merging windows,
+	// such as sessions, merge their accumulators).
+	Merge(a, b ACC) (ACC, error)
+}
 
 // UpdateType says which accesses refresh a value's time to live.
 type UpdateType = statebackend.TTLUpdate
