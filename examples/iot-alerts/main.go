@@ -396,16 +396,22 @@ func runDemo(ctx context.Context, cfg config, out io.Writer) (err error) {
 
 	readings, order := generate(cfg.Seed, time.Now().UTC().Truncate(time.Minute).Add(-10*time.Minute), cfg.OutOfOrder)
 	wantRows, wantAlerts := expected(readings, cfg.Threshold)
-	late, maxBehind := outOfOrder(order)
+	late, crossing, maxBehind := outOfOrder(order)
 	fmt.Fprintf(out, "run %s: topic %s, table default.%s, webhook %s\n", run, cfg.Topic, cfg.Table, cfg.Webhook)
-	fmt.Fprintf(out, "publishing %d readings of %d sensors over %d minutes; %d out of order (up to %.1fs behind the newest)\n",
-		len(order), len(sensorsOf(readings)), countMinutes(readings), late, maxBehind.Seconds())
+	fmt.Fprintf(out, "publishing %d readings of %d sensors over %d minutes; %d out of order (up to %.1fs behind the newest), %d of them after a reading of the next minute\n",
+		len(order), len(sensorsOf(readings)), countMinutes(readings), late, maxBehind.Seconds(), crossing)
 
 	env := weir.NewEnvironment(weir.Options{
 		// MQTT messages are acknowledged after the checkpoint that covers
 		// them, and Mosquitto has at most 20 unacknowledged messages out to
 		// a client: frequent checkpoints keep the demo quick.
 		Checkpoints: weir.CheckpointOptions{Interval: 100 * time.Millisecond, Dir: cfg.CheckpointDir},
+		// A watermark after every poll rather than every 200ms: the
+		// watermark then follows the readings closely, so that a reading
+		// held back would be dropped as late if the bound did not cover
+		// it (the check would catch that), instead of slipping through
+		// between two periodic watermarks.
+		AutoWatermarkInterval: -1,
 	})
 	if err := build(env, cfg); err != nil {
 		return err
@@ -600,37 +606,53 @@ func generate(seed uint64, base time.Time, bound time.Duration) (readings, order
 	}
 	order = slices.Clone(readings)
 	slices.SortStableFunc(order, func(a, b reading) int { return int(a.TS - b.TS) })
-	// Hold back about one reading in twenty by 3 to 8 places, and keep
-	// the move only if no reading is then more than bound behind the
-	// newest published before it.
-	for i := 0; i < len(order)-8; i++ {
-		if rng.IntN(20) != 0 {
-			continue
+	// Hold back readings behind later ones, keeping a move only if no
+	// reading is then more than bound behind the newest published before
+	// it (so none is late for the watermark): at every minute boundary the
+	// last reading of the ending minute goes after the first readings of
+	// the next one, so its window must wait for it; and about one reading
+	// in twenty moves 3 to 8 places.
+	hold := func(i, k int) {
+		if i < 0 || i+k >= len(order) {
+			return
 		}
 		moved := slices.Clone(order)
 		r := moved[i]
-		k := 3 + rng.IntN(6)
 		moved = slices.Delete(moved, i, i+1)
 		moved = slices.Insert(moved, i+k, r)
-		if _, behind := outOfOrder(moved); behind <= bound {
+		if _, _, behind := outOfOrder(moved); behind <= bound {
 			order = moved
+		}
+	}
+	for m := 1; m < minutes; m++ {
+		b := base.Add(time.Duration(m) * time.Minute).UnixMilli()
+		first := slices.IndexFunc(order, func(r reading) bool { return r.TS >= b })
+		hold(first-1, 2+rng.IntN(3))
+	}
+	for i := 0; i < len(order)-8; i++ {
+		if rng.IntN(20) == 0 {
+			hold(i, 3+rng.IntN(6))
 		}
 	}
 	return readings, order
 }
 
-// outOfOrder counts the readings published behind a newer one and the
-// largest distance behind.
-func outOfOrder(order []reading) (n int, most time.Duration) {
+// outOfOrder counts the readings published behind a newer one, those of
+// them published after a reading of a later minute (their window must not
+// have fired yet), and the largest distance behind.
+func outOfOrder(order []reading) (n, crossing int, most time.Duration) {
 	newest := int64(math.MinInt64)
 	for _, r := range order {
 		if r.TS < newest {
 			n++
+			if r.TS/60000 < newest/60000 {
+				crossing++
+			}
 			most = max(most, time.Duration(newest-r.TS)*time.Millisecond)
 		}
 		newest = max(newest, r.TS)
 	}
-	return n, most
+	return n, crossing, most
 }
 
 // expected computes the windows and alerts from the readings directly:
