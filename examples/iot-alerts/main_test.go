@@ -31,7 +31,7 @@ func TestDemo(t *testing.T) {
 	}
 	err := runDemo(ctx, cfg, w)
 	if err != nil {
-		t.Fatalf("%v\n(Mosquitto on 127.0.0.1:1883 and ClickHouse on 127.0.0.1:8123 must run: scripts/test-services.sh starts them)\ndemo output:\n%s", err, out.String())
+		t.Fatalf("seed %d: %v\n(Mosquitto on 127.0.0.1:1883 and ClickHouse on 127.0.0.1:8123 must run: scripts/test-services.sh starts them)\ndemo output:\n%s", cfg.Seed, err, out.String())
 	}
 	if !strings.Contains(out.String(), "ALERT") {
 		t.Errorf("the demo raised no alert (seed %d):\n%s", cfg.Seed, out.String())
