@@ -1,0 +1,120 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"io"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+const pgURL = "postgres://postgres@127.0.0.1:5432/test"
+
+// testTable returns a table name unique to the test and run, dropped when
+// the test ends.
+func testTable(t *testing.T) string {
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	name := "orders_dashboard_" + strings.ToLower(strings.NewReplacer("/", "_", "-", "_").Replace(t.Name())) + "_" + hex.EncodeToString(b[:])
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if db, err := pgx.Connect(ctx, pgURL); err == nil {
+			_, _ = db.Exec(ctx, "DROP TABLE IF EXISTS "+pgx.Identifier{name}.Sanitize())
+			db.Close(ctx)
+		}
+	})
+	return name
+}
+
+func connect(t *testing.T) *pgx.Conn {
+	db, err := pgx.Connect(context.Background(), pgURL)
+	if err != nil {
+		t.Fatalf("PostgreSQL on 127.0.0.1:5432 (user postgres, db test) is needed: run scripts/test-services.sh: %v", err)
+	}
+	t.Cleanup(func() { db.Close(context.Background()) })
+	return db
+}
+
+// TestDemo runs the README's command in-process: the demo itself fails
+// unless the table reaches the totals computed from the produced orders,
+// after a failure injected in the middle, without a row going backwards.
+func TestDemo(t *testing.T) {
+	db := connect(t)
+	table := testTable(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	var out strings.Builder
+	if err := run([]string{"-demo", "-table", table, "-orders", "2000"}, &out); err != nil {
+		t.Fatalf("%v\noutput:\n%s(PostgreSQL with max_prepared_transactions > 0 must run on 127.0.0.1:5432: scripts/test-services.sh starts it)", err, out.String())
+	}
+	for _, want := range []string{"injected failure at order 1500", "restarted from checkpoint", "OK: table " + table + " equals the totals of the 2000 produced orders"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, out.String())
+		}
+	}
+	// Independently of the demo's own check: the table's sums are the
+	// orders'.
+	var orders, revenue int64
+	if err := db.QueryRow(ctx, "SELECT sum(orders)::bigint, sum(revenue_cents)::bigint FROM "+pgx.Identifier{table}.Sanitize()).Scan(&orders, &revenue); err != nil {
+		t.Fatal(err)
+	}
+	var wantRevenue int64
+	for i := 1; i <= 2000; i++ {
+		wantRevenue += order(i).Cents
+	}
+	if orders != 2000 || revenue != wantRevenue {
+		t.Errorf("table sums: %d orders, %d cents; want 2000, %d", orders, revenue, wantRevenue)
+	}
+	// The run left no prepared transaction behind.
+	var prepared int
+	if err := db.QueryRow(ctx, "SELECT count(*) FROM pg_prepared_xacts WHERE starts_with(gid, $1)", "orders-dashboard-"+table+"-").Scan(&prepared); err != nil {
+		t.Fatal(err)
+	}
+	if prepared != 0 {
+		t.Errorf("%d prepared transactions left", prepared)
+	}
+}
+
+// TestWatcherRejects checks the demo's checks: a row that goes backwards
+// fails the read, and a table that differs from the orders' totals is
+// reported with the difference.
+func TestWatcherRejects(t *testing.T) {
+	db := connect(t)
+	table := testTable(t)
+	ctx := context.Background()
+	if err := setup(ctx, db, config{table: table, prefix: "orders-dashboard-" + table}); err != nil {
+		t.Fatal(err)
+	}
+	ins := "INSERT INTO " + pgx.Identifier{table}.Sanitize() + " VALUES ('tea', $1, $2, now()) ON CONFLICT (product) DO UPDATE SET orders = $1, revenue_cents = $2"
+	if _, err := db.Exec(ctx, ins, 3, 900); err != nil {
+		t.Fatal(err)
+	}
+	w := &watcher{db: db, table: table, seen: map[string]Total{}}
+	got, err := w.read(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]Total{"tea": {Product: "tea", Orders: 3, RevenueCents: 1000}}
+	if d := diff(got, want); !strings.Contains(d, "tea: table") {
+		t.Errorf("diff of a wrong table: %q", d)
+	}
+	if _, err := db.Exec(ctx, ins, 2, 600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.read(ctx); err == nil || !strings.Contains(err.Error(), "went backwards") {
+		t.Errorf("a row that went backwards was accepted: %v", err)
+	}
+}
+
+func TestFlags(t *testing.T) {
+	for _, args := range [][]string{{"extra"}, {"-nope"}, {"-demo", "-orders", "1"}} {
+		if err := run(args, io.Discard); err == nil {
+			t.Errorf("run %q succeeded", args)
+		}
+	}
+}
