@@ -43,6 +43,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 
@@ -84,13 +85,16 @@ type config struct {
 }
 
 func main() {
-	if err := run(os.Args[1:], os.Stdout); err != nil {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "orders-dashboard:", err)
 		os.Exit(1)
 	}
 }
 
-func run(args []string, stdout io.Writer) error {
+// run runs the command with args until it is done or ctx ends.
+func run(ctx context.Context, args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("orders-dashboard", flag.ContinueOnError)
 	brokers := fs.String("brokers", "127.0.0.1:9092", "comma-separated Kafka seed brokers (ignored by -demo, which runs Kafka in the process)")
 	topic := fs.String("topic", "orders", "topic of the orders")
@@ -112,8 +116,6 @@ func run(args []string, stdout io.Writer) error {
 			*table = "orders_dashboard_demo"
 		}
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
 	c := config{
 		brokers: strings.Split(*brokers, ","), topic: *topic, pgURL: *pgURL, table: *table,
 		// One job per table: its prepared transactions are named after it.
@@ -336,8 +338,9 @@ func runDemo(ctx context.Context, c config, n int, stdout io.Writer) error {
 	return nil
 }
 
-// setup rolls back prepared transactions an earlier run on the table left
-// (a killed demo) and drops and creates the table.
+// setup rolls back the prepared transactions an earlier run on the table
+// left (a killed demo), deletes its commit markers, and drops and creates
+// the table.
 func setup(ctx context.Context, db *pgx.Conn, c config) error {
 	rows, err := db.Query(ctx, "SELECT gid FROM pg_prepared_xacts WHERE database = current_database() AND starts_with(gid, $1)", c.prefix+"-")
 	if err != nil {
@@ -350,6 +353,13 @@ func setup(ctx context.Context, db *pgx.Conn, c config) error {
 	for _, gid := range gids {
 		if _, err := db.Exec(ctx, "ROLLBACK PREPARED '"+strings.ReplaceAll(gid, "'", "''")+"'"); err != nil {
 			return fmt.Errorf("rolling back %s, left by an earlier run: %w", gid, err)
+		}
+	}
+	// The commit markers of earlier runs on the table are of no further use.
+	if _, err := db.Exec(ctx, "DELETE FROM "+postgres.DefaultCommitTable+" WHERE starts_with(prefix, $1)", c.prefix+"-"); err != nil {
+		var pgErr *pgconn.PgError
+		if !errors.As(err, &pgErr) || pgErr.Code != "42P01" { // undefined_table: no sink ran yet
+			return fmt.Errorf("deleting the commit markers of earlier runs: %w", err)
 		}
 	}
 	for _, q := range []string{

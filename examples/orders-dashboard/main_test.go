@@ -4,12 +4,16 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
 	"io"
+	"maps"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kgo"
 )
 
 const pgURL = "postgres://postgres@127.0.0.1:5432/test"
@@ -49,7 +53,7 @@ func TestDemo(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	var out strings.Builder
-	if err := run([]string{"-demo", "-table", table, "-orders", "2000"}, &out); err != nil {
+	if err := run(ctx, []string{"-demo", "-table", table, "-orders", "2000"}, &out); err != nil {
 		t.Fatalf("%v\noutput:\n%s(PostgreSQL with max_prepared_transactions > 0 must run on 127.0.0.1:5432: scripts/test-services.sh starts it)", err, out.String())
 	}
 	for _, want := range []string{"injected failure at order 1500", "restarted from checkpoint", "OK: table " + table + " equals the totals of the 2000 produced orders"} {
@@ -113,8 +117,73 @@ func TestWatcherRejects(t *testing.T) {
 
 func TestFlags(t *testing.T) {
 	for _, args := range [][]string{{"extra"}, {"-nope"}, {"-demo", "-orders", "1"}} {
-		if err := run(args, io.Discard); err == nil {
+		if err := run(context.Background(), args, io.Discard); err == nil {
 			t.Errorf("run %q succeeded", args)
+		}
+	}
+}
+
+// TestJob runs the command without -demo against a Kafka cluster of the
+// test: it reads orders until stopped, then, restarted with -restore
+// latest, goes on with new ones; the table ends with the totals of all.
+func TestJob(t *testing.T) {
+	db := connect(t)
+	table := testTable(t)
+	if _, err := db.Exec(context.Background(), "DROP TABLE IF EXISTS "+pgx.Identifier{table}.Sanitize()); err != nil {
+		t.Fatal(err)
+	}
+	cluster, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(2, "orders"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cluster.Close()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(cluster.ListenAddrs()...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	args := []string{"-brokers", strings.Join(cluster.ListenAddrs(), ","), "-table", table,
+		"-checkpoint-dir", t.TempDir(), "-restore", "latest"}
+	w := &watcher{db: db, table: table, seen: map[string]Total{}}
+	from := 1
+	for _, upTo := range []int{400, 900} {
+		if err := produce(context.Background(), cl, "orders", from, upTo); err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- run(ctx, args, io.Discard) }()
+		err := waitTable(w, expected(upTo), done)
+		cancel()
+		if rerr := <-done; rerr != nil {
+			t.Fatalf("run: %v", rerr)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		from = upTo + 1
+	}
+}
+
+// waitTable reads the table until it holds want, for up to 30 s, or the
+// command ends.
+func waitTable(w *watcher, want map[string]Total, done <-chan error) error {
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		got, err := w.read(context.Background())
+		if err != nil && !strings.Contains(err.Error(), "does not exist") {
+			return err
+		}
+		if maps.Equal(got, want) {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("table did not reach the totals in 30 s:\n%s", diff(got, want))
+		}
+		select {
+		case err := <-done:
+			return fmt.Errorf("run ended early: %v", err)
+		case <-time.After(50 * time.Millisecond):
 		}
 	}
 }
