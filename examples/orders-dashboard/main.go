@@ -17,8 +17,15 @@
 // update ever lowered a row of the dashboard (a trigger counts such
 // updates in a column regressions: an at-least-once sink would commit
 // them when it rewrites rows with the older totals of a restored
-// checkpoint). It exits non-zero
-// with the difference otherwise. The table stays for a look afterwards.
+// checkpoint). It exits non-zero with the difference otherwise. The table
+// stays for a look afterwards.
+//
+// The failure comes once the sink has written most of the orders before it
+// (into the open transaction); with -at-least-once, for contrast, the sink
+// commits those rows as it writes them, the restarted job rewrites them
+// with the restored, older totals, and the demo fails on the rows that
+// went backwards (almost always: it depends on where the last checkpoint
+// before the failure falls).
 //
 //	go run ./examples/orders-dashboard -demo
 //
@@ -47,6 +54,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 
@@ -85,6 +93,12 @@ type config struct {
 	parallelism int
 	failAt      int64 // with -demo: the order whose first processing fails the job
 	logger      *slog.Logger
+	// With -demo: the batch sizes of the exchanges and of the sink, the
+	// sink's metrics registry and guarantee.
+	exchangeBatch int
+	batchSize     int
+	registry      *prometheus.Registry
+	atLeastOnce   bool
 }
 
 func main() {
@@ -107,6 +121,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	restore := fs.String("restore", "", `"latest" resumes from the newest checkpoint (not with -demo)`)
 	demo := fs.Bool("demo", false, "produce orders to an in-process Kafka, run the job with a failure in the middle, check the table, stop")
 	n := fs.Int("orders", 3000, "with -demo: number of orders produced")
+	atLeastOnce := fs.Bool("at-least-once", false, "run the sink at least once (for contrast: the demo then usually fails, seeing rows go backwards after the failure)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -130,6 +145,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		if *n < 2 {
 			return errors.New("-orders must be at least 2")
 		}
+		c.atLeastOnce = *atLeastOnce
 		return runDemo(ctx, c, *n, stdout)
 	}
 	db, err := pgx.Connect(ctx, c.pgURL)
@@ -161,6 +177,7 @@ func createTable(table string, ifNotExists bool) string {
 func newEnv(c config) *weir.Environment {
 	return weir.NewEnvironment(weir.Options{
 		Parallelism: c.parallelism,
+		BatchSize:   c.exchangeBatch,
 		Logger:      c.logger,
 		Checkpoints: weir.CheckpointOptions{Interval: c.interval, Dir: c.ckDir},
 		Restore:     c.restore,
@@ -181,6 +198,17 @@ func build(env *weir.Environment, c config, injected *atomic.Bool) {
 	if injected != nil {
 		orders = weir.TryMap(orders, func(o Order) (Order, error) {
 			if o.ID == c.failAt && injected.CompareAndSwap(false, true) {
+				// The failure comes once the sink has written the
+				// orders before this one but those still in
+				// partial batches (of the exchanges between the
+				// subtasks, of the sink), or after 2 s: as late as
+				// it can, with output of the failing attempt on the
+				// server.
+				pending := c.parallelism*c.parallelism*c.exchangeBatch + c.parallelism*c.batchSize
+				deadline := time.Now().Add(2 * time.Second)
+				for rowsWritten(c.registry) < float64(c.failAt-1-int64(pending)) && time.Now().Before(deadline) {
+					time.Sleep(10 * time.Millisecond)
+				}
 				return o, fmt.Errorf("orders-dashboard: injected failure at order %d", o.ID)
 			}
 			return o, nil
@@ -193,6 +221,14 @@ func build(env *weir.Environment, c config, injected *atomic.Bool) {
 		func(a, b Total) (Total, error) {
 			return Total{a.Product, a.Orders + b.Orders, a.RevenueCents + b.RevenueCents, max(a.UpdatedMs, b.UpdatedMs)}, nil
 		}).Name("totals per product").UID("totals")
+	guarantee := postgres.ExactlyOnce
+	if c.atLeastOnce {
+		guarantee = postgres.AtLeastOnce
+	}
+	var reg prometheus.Registerer // not a typed nil
+	if c.registry != nil {
+		reg = c.registry
+	}
 	totals.SinkTo(postgres.NewSink(postgres.SinkOptions[Total]{
 		ConnString: c.pgURL,
 		Table:      c.table,
@@ -201,9 +237,11 @@ func build(env *weir.Environment, c config, injected *atomic.Bool) {
 			return append(dst, t.Product, t.Orders, t.RevenueCents, time.UnixMilli(t.UpdatedMs).UTC())
 		},
 		Key:               []string{"product"},
-		Guarantee:         postgres.ExactlyOnce,
+		Guarantee:         guarantee,
 		TransactionPrefix: c.prefix,
+		BatchSize:         c.batchSize,
 		Logger:            c.logger,
+		Registry:          reg,
 	})).Name("dashboard").UID("dashboard")
 }
 
@@ -291,6 +329,7 @@ func runDemo(ctx context.Context, c config, n int, stdout io.Writer) error {
 	c.ckDir, c.restore, c.interval = ckDir, "", 200*time.Millisecond
 	half := n / 2
 	c.failAt = int64(half + (n-half)/2)
+	c.exchangeBatch, c.batchSize, c.registry = 64, 100, prometheus.NewRegistry()
 
 	rec := &restoreRecorder{next: c.logger.Handler(), checkpoint: new(atomic.Int64), mute: new(atomic.Bool)}
 	c.logger = slog.New(rec)
@@ -387,6 +426,22 @@ func setup(ctx context.Context, db *pgx.Conn, c config) error {
 		}
 	}
 	return nil
+}
+
+// rowsWritten returns the number of rows the sink wrote (in
+// transactions, committed or not), from its metrics in reg.
+func rowsWritten(reg *prometheus.Registry) float64 {
+	mfs, _ := reg.Gather()
+	for _, mf := range mfs {
+		if mf.GetName() == "weir_postgres_sink_rows_total" {
+			n := 0.0
+			for _, m := range mf.GetMetric() {
+				n += m.GetCounter().GetValue()
+			}
+			return n
+		}
+	}
+	return 0
 }
 
 // regressionsFunc is the name of the demo table's trigger function.
