@@ -30,6 +30,7 @@ func testTable(t *testing.T) string {
 		if db, err := pgx.Connect(ctx, pgURL); err == nil {
 			_, _ = db.Exec(ctx, "DROP TABLE IF EXISTS "+pgx.Identifier{name}.Sanitize())
 			_, _ = db.Exec(ctx, "DROP FUNCTION IF EXISTS "+regressionsFunc(name))
+			_, _ = db.Exec(ctx, "DELETE FROM weir_commits WHERE starts_with(prefix, $1)", "orders-dashboard-"+name)
 			db.Close(ctx)
 		}
 	})
