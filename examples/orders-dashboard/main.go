@@ -93,12 +93,12 @@ type config struct {
 	parallelism int
 	failAt      int64 // with -demo: the order whose first processing fails the job
 	logger      *slog.Logger
-	// With -demo: the batch sizes of the exchanges and of the sink, the
-	// sink's metrics registry and guarantee.
+	atLeastOnce bool // the sink's guarantee: AtLeastOnce instead of ExactlyOnce
+	// With -demo: the batch sizes of the exchanges and of the sink, and
+	// the sink's metrics registry.
 	exchangeBatch int
 	batchSize     int
 	registry      *prometheus.Registry
-	atLeastOnce   bool
 }
 
 func main() {
@@ -121,7 +121,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	restore := fs.String("restore", "", `"latest" resumes from the newest checkpoint (not with -demo)`)
 	demo := fs.Bool("demo", false, "produce orders to an in-process Kafka, run the job with a failure in the middle, check the table, stop")
 	n := fs.Int("orders", 3000, "with -demo: number of orders produced")
-	atLeastOnce := fs.Bool("at-least-once", false, "run the sink at least once (for contrast: the demo then usually fails, seeing rows go backwards after the failure)")
+	atLeastOnce := fs.Bool("at-least-once", false, "run the sink at least once (with -demo, for contrast: the demo then fails, seeing rows go backwards after the failure)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -141,11 +141,11 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		ckDir:  *ckDir, restore: *restore, interval: time.Second, parallelism: 2,
 		logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
 	}
+	c.atLeastOnce = *atLeastOnce
 	if *demo {
 		if *n < 2 {
 			return errors.New("-orders must be at least 2")
 		}
-		c.atLeastOnce = *atLeastOnce
 		return runDemo(ctx, c, *n, stdout)
 	}
 	db, err := pgx.Connect(ctx, c.pgURL)
