@@ -37,7 +37,11 @@ type Options struct {
 	// before its producer blocks (default 8).
 	ChannelCapacity int
 	// AutoWatermarkInterval is how often, in processing time, sources emit
-	// watermarks (default 200ms; negative: after every poll).
+	// watermarks (default 200ms; negative: after every poll). Which records
+	// are late depends on it: a fast source (a file) may emit many records
+	// between two watermarks. A negative interval with a source that emits
+	// one record per poll (file.SourceOptions.LinesPerPoll = 1) makes
+	// lateness independent of read speed.
 	AutoWatermarkInterval time.Duration
 	// Logger receives the job's logs; nil discards them.
 	Logger *slog.Logger

@@ -22,6 +22,17 @@
 // names) or allow enough out-of-orderness: records of a later file that are
 // older than the watermark reached in an earlier one are late.
 //
+// Which records are late depends on when watermarks are emitted: by
+// default every 200 ms of processing time (weir.Options.AutoWatermarkInterval),
+// and a file is read far faster than that, so a small file may be read
+// whole before its first watermark and a record minutes late is then not
+// late at all. For lateness that does not depend on read speed (tests,
+// reprocessing a file with the results of the live job), read one line per
+// poll and emit a watermark after every poll: SourceOptions{LinesPerPoll: 1}
+// with weir.Options{AutoWatermarkInterval: -1}. Each record is then judged
+// against the watermark of the lines before it, as if they had arrived one
+// by one; it costs throughput.
+//
 // JSON lines: one value per line (not null), decoded with encoding/json into T
 // (optionally rejecting unknown fields); blank lines are skipped. Whitespace
 // is JSON's (space, tab, CR, LF): a line with anything else around or after
