@@ -190,3 +190,34 @@ func ExampleConnectBroadcast() {
 		fmt.Println(l)
 	}
 }
+
+// The single result of an incremental aggregate with the window and key,
+// with no explicit type parameters: WindowAggregateResult infers them from
+// the function literal.
+func ExampleWindowAggregateResult() {
+	env := weir.NewEnvironment(weir.Options{})
+	readings := weir.FromTimestamped(env, []weir.TimestampedValue[sensorReading]{
+		{Value: sensorReading{"t1", 20}, TS: 1000},
+		{Value: sensorReading{"t1", 22}, TS: 2000},
+		{Value: sensorReading{"t2", 30}, TS: 3000},
+	}, weir.ForMonotonousTimestamps[sensorReading]())
+	ws := weir.Window(weir.KeyBy(readings, func(r sensorReading) string { return r.Sensor }),
+		window.TumblingEventTime[sensorReading](time.Minute))
+	sums := weir.WindowAggregateResult(ws, sum{}, func(ctx *weir.WindowContext[string, string, window.TimeWindow], sensor string, total int64) error {
+		ctx.Collect(fmt.Sprintf("%s %v: %d", sensor, ctx.Window(), total))
+		return nil
+	})
+	out := weir.Collect(sums)
+	if err := env.Execute(context.Background()); err != nil {
+		fmt.Println(err)
+		return
+	}
+	got := out.Values()
+	slices.Sort(got)
+	for _, l := range got {
+		fmt.Println(l)
+	}
+	// Output:
+	// t1 [0,60000): 42
+	// t2 [0,60000): 30
+}

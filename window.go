@@ -307,6 +307,30 @@ func WindowAggregateProcess[K comparable, T any, W window.Window, ACC, A, O any]
 	})
 }
 
+// WindowAggregateResult is WindowAggregateProcess for a function of the
+// single aggregate: fn gets the window's context, the key and the result
+// of agg for the window (Flink's aggregate(aggFunction, windowFunction)).
+// Its type parameters are inferred from its arguments:
+//
+//	weir.WindowAggregateResult(ws, avg{}, func(ctx *weir.WindowContext[string, Alert, window.TimeWindow], sensor string, mean float64) error {
+//		ctx.Collect(Alert{Sensor: sensor, Window: ctx.Window(), Mean: mean})
+//		return nil
+//	})
+func WindowAggregateResult[K comparable, T any, W window.Window, ACC, A, O any](ws WindowedStream[K, T, W], agg state.AggregateFunction[T, ACC, A], fn func(ctx *WindowContext[K, O, W], key K, result A) error) Stream[O] {
+	return WindowAggregateProcess(ws, agg, ProcessWindowFunc[K, A, O, W](func(ctx *WindowContext[K, O, W], key K, results []A) error {
+		return fn(ctx, key, results[0])
+	}))
+}
+
+// WindowReduceResult is WindowReduceProcess for a function of the single
+// reduced value: fn gets the window's context, the key and the window's
+// reduced value. Its type parameters are inferred from its arguments.
+func WindowReduceResult[K comparable, T any, W window.Window, O any](ws WindowedStream[K, T, W], reduce func(a, b T) (T, error), fn func(ctx *WindowContext[K, O, W], key K, result T) error) Stream[O] {
+	return WindowReduceProcess(ws, reduce, ProcessWindowFunc[K, T, O, W](func(ctx *WindowContext[K, O, W], key K, results []T) error {
+		return fn(ctx, key, results[0])
+	}))
+}
+
 // openProcess prepares the subtask's copy of a process window function and
 // returns how to call it for a window.
 func openProcess[K comparable, T any, W window.Window, IN, O any](op *windowOp[K, T, W, O], fn ProcessWindowFunction[K, IN, O, W]) (func(w W, elems []IN) error, error) {
