@@ -13,6 +13,7 @@ import (
 	"math"
 	"math/bits"
 	"reflect"
+	"time"
 	"unsafe"
 
 	"github.com/cespare/xxhash/v2"
@@ -112,6 +113,12 @@ func hash8(v uint64) uint64 {
 }
 
 func checkHashable(t reflect.Type) error {
+	if t == reflect.TypeOf(time.Time{}) {
+		// Two time.Times of the same instant differ in their location
+		// pointer and monotonic reading, so neither == nor their bytes
+		// identify the instant.
+		return fmt.Errorf("time.Time is not a valid key field (equal instants can differ in location and monotonic reading); use its UnixMilli() or a formatted string")
+	}
 	switch t.Kind() {
 	case reflect.String, reflect.Bool, reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
 		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr,

@@ -2,7 +2,9 @@ package keygroup
 
 import (
 	"encoding/binary"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/cespare/xxhash/v2"
 
@@ -72,5 +74,12 @@ func TestHashesAreStable(t *testing.T) {
 	}
 	if err := CheckKeyType[compound](); err != nil {
 		t.Fatal(err)
+	}
+	type withTime struct {
+		User string
+		Day  time.Time
+	}
+	if err := CheckKeyType[withTime](); err == nil || !strings.Contains(err.Error(), "field Day: time.Time is not a valid key field") || !strings.Contains(err.Error(), "UnixMilli") {
+		t.Fatalf("time.Time in a key: %v, want an error naming the field and saying to use UnixMilli", err)
 	}
 }
