@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/weirstream/weir/codec"
@@ -313,6 +314,7 @@ type asyncOp[IN, OUT any] struct {
 
 func (a *asyncOp[IN, OUT]) Open(ctx *runtime.OperatorContext) error {
 	a.ctx = ctx
+	ctx.Metrics.Async = true
 	if ctx.Mailbox == nil {
 		return fmt.Errorf("weir: operator %q: the async operator needs a task mailbox (it runs only inside a job)", ctx.Name)
 	}
@@ -379,6 +381,7 @@ func (a *asyncOp[IN, OUT]) add(v IN, ts int64) error {
 		s.live = append(s.live, e)
 	}
 	a.inflight++
+	atomic.StoreInt64(&a.ctx.Metrics.AsyncInFlight, int64(a.inflight))
 	a.busy++
 	if a.busy > a.started {
 		a.started++
@@ -603,6 +606,12 @@ func (a *asyncOp[IN, OUT]) drainCompleted() error {
 // done; in unordered mode a record of the head segment is emitted at once.
 func (a *asyncOp[IN, OUT]) completed(e *asyncEntry[IN, OUT]) error {
 	a.busy--
+	if e.attempts > 1 {
+		atomic.AddInt64(&a.ctx.Metrics.AsyncRetries, int64(e.attempts-1))
+	}
+	if e.timedOut {
+		atomic.AddInt64(&a.ctx.Metrics.AsyncTimeouts, 1)
+	}
 	if e.timedOut {
 		if a.onTimeout == nil {
 			return fmt.Errorf("weir: operator %q: async request for record %s timed out after %v (%d attempts)", a.ctx.Name, showRecord(e.in), a.opts.Timeout, e.attempts)
@@ -639,6 +648,7 @@ func (a *asyncOp[IN, OUT]) emitRecord(e *asyncEntry[IN, OUT]) error {
 		s.live = s.live[:last]
 	}
 	a.inflight--
+	atomic.StoreInt64(&a.ctx.Metrics.AsyncInFlight, int64(a.inflight))
 	for _, o := range e.out {
 		if err := a.out.main.ProcessElement(o, e.ts); err != nil {
 			a.release(e)

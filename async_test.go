@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/weirstream/weir"
 )
 
@@ -755,5 +757,53 @@ func TestAsyncReissuesAfterRescale(t *testing.T) {
 				t.Fatalf("p=%d: result %d committed %d times", p2, v, k)
 			}
 		}
+	}
+}
+
+// The operator's metrics: retries (calls after a record's first), timeouts
+// and records in flight, published per operator with Options.Registry.
+func TestAsyncMetrics(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	// keepRegistry keeps the metrics after the job (which unregisters them).
+	env := weir.NewEnvironment(weir.Options{Registry: keepRegistry{reg}, MetricsInterval: time.Millisecond})
+	var in []int
+	for i := 0; i < 50; i++ {
+		in = append(in, i)
+	}
+	f := &flakyLookup{calls: map[int]int{}, failures: 2} // every record: 2 failed calls, then an answer
+	out := weir.Collect(weir.OrderedWait[int, int](weir.FromSlice(env, in), f,
+		weir.AsyncOptions{Retry: weir.FixedDelayRetry(3, 0)}).Name("lookup"))
+	if err := env.Execute(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if len(out.Values()) != 50 {
+		t.Fatalf("%d results", len(out.Values()))
+	}
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]float64{}
+	for _, mf := range mfs {
+		for _, m := range mf.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "operator" && strings.Contains(l.GetValue(), "lookup") {
+					if c := m.GetCounter(); c != nil {
+						got[mf.GetName()] += c.GetValue()
+					} else if g := m.GetGauge(); g != nil {
+						got[mf.GetName()] += g.GetValue()
+					}
+				}
+			}
+		}
+	}
+	if got["weir_operator_async_retries_total"] != 100 {
+		t.Errorf("retries %v, want 100 (2 per record); metrics %v", got["weir_operator_async_retries_total"], got)
+	}
+	if v, ok := got["weir_operator_async_timeouts_total"]; !ok || v != 0 {
+		t.Errorf("timeouts %v (published: %v), want 0", v, ok)
+	}
+	if v, ok := got["weir_operator_async_in_flight"]; !ok || v != 0 {
+		t.Errorf("in flight at the end %v (published: %v), want 0", v, ok)
 	}
 }

@@ -19,15 +19,17 @@ import (
 type Job struct {
 	reg prometheus.Registerer
 
-	recordsIn, recordsOut     *prometheus.CounterVec
-	busy, idle, backpressured *prometheus.GaugeVec
-	watermark, queueFill      *prometheus.GaugeVec
-	lateDropped               *prometheus.CounterVec
-	opWatermark               *prometheus.GaugeVec
-	collectors                []prometheus.Collector
-	mu                        sync.Mutex
-	tasks                     map[taskKey]*taskState
-	ops                       []*opState
+	recordsIn, recordsOut       *prometheus.CounterVec
+	busy, idle, backpressured   *prometheus.GaugeVec
+	watermark, queueFill        *prometheus.GaugeVec
+	lateDropped                 *prometheus.CounterVec
+	opWatermark                 *prometheus.GaugeVec
+	asyncInFlight               *prometheus.GaugeVec
+	asyncRetries, asyncTimeouts *prometheus.CounterVec
+	collectors                  []prometheus.Collector
+	mu                          sync.Mutex
+	tasks                       map[taskKey]*taskState
+	ops                         []*opState
 }
 
 type taskKey struct {
@@ -41,9 +43,10 @@ type taskState struct {
 }
 
 type opState struct {
-	vertex, name, subtask string
-	m                     *runtime.OperatorMetrics
-	lastLate              int64
+	vertex, name, subtask     string
+	m                         *runtime.OperatorMetrics
+	lastLate                  int64
+	lastRetries, lastTimeouts int64
 }
 
 // NewJob registers the job's metrics with reg.
@@ -60,7 +63,10 @@ func NewJob(reg prometheus.Registerer) (*Job, error) {
 	j.queueFill = prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: "weir", Subsystem: "task", Name: "input_queue_fill_ratio", Help: "Mean fill of the subtask's input channels, 0 to 1."}, task)
 	j.lateDropped = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "weir", Subsystem: "operator", Name: "late_records_dropped_total", Help: "Records dropped for arriving behind the watermark."}, op)
 	j.opWatermark = prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: "weir", Subsystem: "operator", Name: "current_watermark_ms", Help: "The operator's current input watermark."}, op)
-	j.collectors = []prometheus.Collector{j.recordsIn, j.recordsOut, j.busy, j.idle, j.backpressured, j.watermark, j.queueFill, j.lateDropped, j.opWatermark}
+	j.asyncInFlight = prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: "weir", Subsystem: "operator", Name: "async_in_flight", Help: "Records an async I/O operator requested and has not emitted yet."}, op)
+	j.asyncRetries = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "weir", Subsystem: "operator", Name: "async_retries_total", Help: "Calls of an async I/O function after a record's first (retries)."}, op)
+	j.asyncTimeouts = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "weir", Subsystem: "operator", Name: "async_timeouts_total", Help: "Records whose async I/O request timed out."}, op)
+	j.collectors = []prometheus.Collector{j.recordsIn, j.recordsOut, j.busy, j.idle, j.backpressured, j.watermark, j.queueFill, j.lateDropped, j.opWatermark, j.asyncInFlight, j.asyncRetries, j.asyncTimeouts}
 	for i, c := range j.collectors {
 		if err := reg.Register(c); err != nil {
 			for _, r := range j.collectors[:i] {
@@ -126,6 +132,13 @@ func (j *Job) Report(vertex string, subtask int, m *runtime.TaskMetrics, nowNano
 		o.lastLate = late
 		if wm := atomic.LoadInt64(&o.m.CurrentWatermark); wm != runtime.MinWatermark {
 			j.opWatermark.WithLabelValues(vertex, o.name, sub).Set(float64(wm))
+		}
+		if o.m.Async {
+			j.asyncInFlight.WithLabelValues(vertex, o.name, sub).Set(float64(atomic.LoadInt64(&o.m.AsyncInFlight)))
+			r, t := atomic.LoadInt64(&o.m.AsyncRetries), atomic.LoadInt64(&o.m.AsyncTimeouts)
+			j.asyncRetries.WithLabelValues(vertex, o.name, sub).Add(float64(r - o.lastRetries))
+			j.asyncTimeouts.WithLabelValues(vertex, o.name, sub).Add(float64(t - o.lastTimeouts))
+			o.lastRetries, o.lastTimeouts = r, t
 		}
 	}
 }

@@ -62,4 +62,10 @@ type OperatorMetrics struct {
 	LateRecordsDropped int64
 	// CurrentWatermark is the last watermark the operator received.
 	CurrentWatermark int64
+	// Async is set by async I/O operators, whose AsyncInFlight (records
+	// requested and not yet emitted), AsyncRetries (calls after a
+	// record's first) and AsyncTimeouts (records whose request timed out)
+	// are then published.
+	Async                                      bool
+	AsyncInFlight, AsyncRetries, AsyncTimeouts int64
 }
