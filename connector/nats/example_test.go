@@ -42,7 +42,7 @@ func Example() {
 	env := weir.NewEnvironment(weir.Options{Parallelism: 2,
 		Checkpoints: weir.CheckpointOptions{Interval: 100 * time.Millisecond, Dir: dir}})
 	words := weir.FromSource(env, nats.NewSource(nats.SourceOptions[string]{
-		Stream: name, Consumer: "doubler", Deserializer: nats.StringSerde{},
+		Stream: name, Consumer: "doubler", FilterSubjects: []string{name + ".in"}, Deserializer: nats.StringSerde{},
 	}), weir.NoWatermarks[string](), "words")
 	upper := weir.Map(words, func(s string) string { return s + s })
 	upper.SinkTo(nats.NewSink(nats.SinkOptions[string]{
@@ -55,7 +55,9 @@ func Example() {
 		fmt.Println(err)
 		return
 	}
-	// Poll until the three results are there (or ten seconds passed).
+	// Poll until the three results are there (or ten seconds passed). The
+	// source reads only the .in subject: the results go to .out in the
+	// same stream and must not be read back.
 	for end := time.Now().Add(10 * time.Second); len(seen.Values()) < 3 && time.Now().Before(end); {
 		time.Sleep(10 * time.Millisecond)
 	}
