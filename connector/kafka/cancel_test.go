@@ -73,7 +73,10 @@ func TestCancelInterruptsBlockedSink(t *testing.T) {
 			}
 			close(release)
 			c.Close()
-			goleak.VerifyNone(t, leaks)
+			// kfake's own cluster goroutine may still be finishing a held
+			// control request after Close on a loaded machine; the check is
+			// for the job's and the sink's goroutines.
+			goleak.VerifyNone(t, leaks, goleak.IgnoreAnyFunction("github.com/twmb/franz-go/pkg/kfake.(*Cluster).run"))
 		})
 	}
 }
