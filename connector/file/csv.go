@@ -328,15 +328,18 @@ func unwrapNum(err error, t reflect.Type) error {
 // csvDecoder decodes the records of one CSV file: its header fixes the
 // column order.
 type csvDecoder[T any] struct {
-	schema  *csvSchema
-	comma   byte
-	cols    []int    // column -> index in schema.fields, -1 if ignored
-	names   []string // column names from the header
-	fields  [][]byte
-	buf     []byte
-	strict  bool
-	haveHdr bool
-	unknown []string // header columns that match no field
+	schema *csvSchema
+	comma  byte
+	cols   []int    // column -> index in schema.fields, -1 if ignored
+	names  []string // column names from the header
+	fields [][]byte
+	buf    []byte
+	strict bool
+	// required rejects empty cells of fields that are neither strings nor
+	// pointers (SourceOptions.FailOnMissingField).
+	required bool
+	haveHdr  bool
+	unknown  []string // header columns that match no field
 }
 
 // header reads the header line.
@@ -415,10 +418,18 @@ func (d *csvDecoder[T]) decode(rec []byte, v *T) (string, error) {
 	rv := reflect.ValueOf(v).Elem()
 	for i, f := range fields {
 		idx := d.cols[i]
-		if idx < 0 || len(f) == 0 {
-			continue // unmapped column, or empty: the zero value
+		if idx < 0 {
+			continue // unmapped column
 		}
 		sf := &d.schema.fields[idx]
+		if len(f) == 0 {
+			if d.required {
+				if k := rv.Field(sf.index).Kind(); k != reflect.String && k != reflect.Pointer {
+					return d.names[i], errors.New("empty cell for a required field (FailOnMissingField)")
+				}
+			}
+			continue // empty: the zero value
+		}
 		if err := sf.conv.parse(rv.Field(sf.index), f); err != nil {
 			return d.names[i], err
 		}

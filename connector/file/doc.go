@@ -49,7 +49,8 @@
 // string, bool, integers, floats, time.Duration, any type implementing
 // encoding.TextUnmarshaler/TextMarshaler (time.Time reads and writes RFC
 // 3339), and pointers to these. An empty cell leaves the zero value (nil
-// for a pointer). Fields follow RFC 4180 as encoding/csv reads them:
+// for a pointer), unless SourceOptions.FailOnMissingField makes it a bad
+// record naming its column (for fields other than strings and pointers). Fields follow RFC 4180 as encoding/csv reads them:
 // quoted fields may hold separators, doubled quotes and line breaks.
 // Columns without a matching field are ignored, with a warning in the
 // job's log, unless SourceOptions.DisallowUnknownFields is set; fields

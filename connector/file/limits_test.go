@@ -270,3 +270,39 @@ func TestCSVHeaderColumns(t *testing.T) {
 		t.Fatalf("map: %v, %d records", err, len(m.Values()))
 	}
 }
+
+type csvRequired struct {
+	Key  string   `csv:"key"`
+	Seq  int64    `csv:"seq"`
+	Note *float64 `csv:"note"`
+}
+
+// With FailOnMissingField an empty CSV cell is a bad record naming its
+// column, except for strings and pointers; without it the cell is the zero
+// value.
+func TestCSVFailOnMissingField(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "in.csv")
+	writeFile(t, path, "key,seq,note\na,1,2.5\n,2,\nc,,1\n")
+	for _, strict := range []bool{true, false} {
+		dlq := weir.NewOutputTag[weir.DeadLetter]("dlq")
+		env := weir.NewEnvironment(weir.Options{})
+		s := weir.FromSource(env, file.CSVSource[csvRequired](path, file.SourceOptions{FailOnMissingField: strict, OnError: weir.DeadLetterTo(dlq)}), weir.NoWatermarks[csvRequired](), "files")
+		got := weir.Collect(s)
+		dead := weir.Collect(weir.SideOutput(s, dlq))
+		if err := env.Execute(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		var bad []string
+		for _, d := range dead.Values() {
+			bad = append(bad, fmt.Sprintf("%s|%s", strings.TrimPrefix(d.Source, "file "+path+" "), d.Field))
+		}
+		wantGood, wantBad := 3, []string(nil)
+		if strict {
+			wantGood, wantBad = 2, []string{"line 4|seq"}
+		}
+		if len(got.Values()) != wantGood || !slices.Equal(bad, wantBad) {
+			t.Errorf("FailOnMissingField %v: %d good records %v, dead letters %v; want %d and %v",
+				strict, len(got.Values()), got.Values(), bad, wantGood, wantBad)
+		}
+	}
+}

@@ -55,7 +55,9 @@ type SourceOptions struct {
 	// struct) a bad record naming the field, as Flink's JSON format option
 	// fail-on-missing-field does; so is a null value for a field whose Go
 	// type cannot be nil. Fields tagged omitempty or omitzero, or "-", are
-	// optional. Without it a missing field keeps its zero value.
+	// optional. Without it a missing field keeps its zero value. For CSV,
+	// it makes an empty cell a bad record naming its column, unless the
+	// field is a string or a pointer (nil).
 	FailOnMissingField bool
 }
 
@@ -252,8 +254,10 @@ func (s *Source[T]) decoderFactory() (func() lineDecoder[T], error) {
 		if err != nil {
 			return nil, optionError("record type", "", err)
 		}
-		strict := s.opts.DisallowUnknownFields
-		return func() lineDecoder[T] { return &csvDecoder[T]{schema: schema, comma: comma, strict: strict} }, nil
+		strict, required := s.opts.DisallowUnknownFields, s.opts.FailOnMissingField
+		return func() lineDecoder[T] {
+			return &csvDecoder[T]{schema: schema, comma: comma, strict: strict, required: required}
+		}, nil
 	default:
 		strict := s.opts.DisallowUnknownFields
 		var req []jsonField
