@@ -28,4 +28,7 @@ func (m *jobMetrics) report(t *graph.TaskInfo, tm *runtime.TaskMetrics) {
 
 func (m *jobMetrics) operator(t *graph.TaskInfo, ctx *runtime.OperatorContext) {
 	m.j.Operator(t.Vertex, t.Subtask, ctx.Name, ctx.Metrics)
+	ctx.UserMetrics = func(kind int, name string, keys, values []string, buckets []float64) (any, error) {
+		return m.j.User(metrics.UserKind(kind), name, keys, values, buckets, t.Vertex, ctx.Name, t.Subtask)
+	}
 }

@@ -30,6 +30,7 @@ type Job struct {
 	mu                          sync.Mutex
 	tasks                       map[taskKey]*taskState
 	ops                         []*opState
+	user                        map[string]*userVec // by name, guarded by mu
 }
 
 type taskKey struct {
@@ -80,6 +81,8 @@ func NewJob(reg prometheus.Registerer) (*Job, error) {
 
 // Unregister removes the job's metrics from the registry.
 func (j *Job) Unregister() {
+	j.mu.Lock()
+	defer j.mu.Unlock()
 	for _, c := range j.collectors {
 		j.reg.Unregister(c)
 	}

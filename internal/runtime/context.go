@@ -34,6 +34,11 @@ type OperatorContext struct {
 	Logger *slog.Logger
 	// Metrics receives operator-level counters; never nil.
 	Metrics *OperatorMetrics
+	// UserMetrics, set when the job publishes metrics, returns the
+	// operator instance's user-defined metric of a kind (0 counter, 1
+	// gauge, 2 histogram) and name, with extra labels keys=values: a
+	// prometheus Counter, Gauge or Observer. Nil otherwise.
+	UserMetrics func(kind int, name string, keys, values []string, buckets []float64) (any, error)
 	// Mailbox runs actions that the operator posts from its own
 	// goroutines on the task's goroutine (see Mailbox); nil when the
 	// operator was built by hand outside a task.
