@@ -267,6 +267,7 @@ func (e *Environment) Start(ctx context.Context) (*JobClient, error) {
 		}
 		o.Report = m.report
 		o.OpMetrics = m.operator
+		o.OnCheckpoint = m.checkpoint
 	}
 	if err := e.checkpointOptions(&o); err != nil {
 		if m != nil {
@@ -285,6 +286,7 @@ func (e *Environment) Start(ctx context.Context) (*JobClient, error) {
 	}
 	if m != nil {
 		cfg.OnEnd = m.unregister
+		cfg.OnRestart = m.j.Restart
 	}
 	e.opts.Logger.Info("weir: job starting", "operators", len(e.g.Nodes), "parallelism", e.opts.Parallelism)
 	return &JobClient{j: job.Start(ctx, cfg)}, nil

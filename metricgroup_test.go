@@ -2,13 +2,17 @@ package weir_test
 
 import (
 	"context"
+	"errors"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 
 	"github.com/weirstream/weir"
+	"github.com/weirstream/weir/connector/datagen"
 )
 
 // measured counts its records by parity (a labelled counter in a
@@ -142,5 +146,50 @@ func TestUserMetricErrors(t *testing.T) {
 	out := weir.Collect(weir.ProcessKeyed[int, int, int](weir.KeyBy(weir.FromSlice(env, []int{1, 2, 3}), func(v int) int { return v }), &measured{}))
 	if err := env.Execute(context.Background()); err != nil || len(out.Values()) != 3 {
 		t.Fatalf("without a registry: %v, %d records", err, len(out.Values()))
+	}
+}
+
+// A job that checkpoints and fails once publishes its checkpoint counts,
+// the last checkpoint's duration and size, and its restart.
+func TestJobCheckpointMetrics(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	env := weir.NewEnvironment(weir.Options{Registry: keepRegistry{reg},
+		Checkpoints: weir.CheckpointOptions{Interval: 20 * time.Millisecond, Dir: t.TempDir()},
+		Restart:     &weir.ExponentialDelayRestart{Initial: time.Millisecond, Max: time.Millisecond}})
+	var failed atomic.Bool
+	src := weir.FromSource(env, datagen.New(func(seq int64) int64 { return seq }, datagen.Options{Count: 400, RecordsPerSecond: 1000}),
+		weir.NoWatermarks[int64](), "gen")
+	checked := weir.TryMap(src, func(v int64) (int64, error) {
+		if v == 300 && !failed.Swap(true) {
+			return 0, errors.New("injected")
+		}
+		return v, nil
+	})
+	sums := weir.ProcessKeyed[int64, int64, int64](weir.KeyBy(checked, func(v int64) int64 { return v % 3 }),
+		weir.KeyedProcessFunc[int64, int64, int64](func(ctx *weir.KeyedContext[int64, int64], v int64) error {
+			ctx.Collect(v)
+			return nil
+		}))
+	weir.Collect(sums)
+	if err := env.Execute(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	mfs := metricFamilies(t, reg)
+	if n := mfs["weir_job_restarts_total"].GetMetric()[0].GetCounter().GetValue(); n != 1 {
+		t.Errorf("restarts %v, want 1", n)
+	}
+	byLabels := map[string]float64{}
+	for _, m := range mfs["weir_job_checkpoints_total"].GetMetric() {
+		l := labelsOf(m)
+		byLabels[l["kind"]+" "+l["status"]] = m.GetCounter().GetValue()
+	}
+	if byLabels["checkpoint completed"] < 2 {
+		t.Errorf("checkpoints %v: want at least 2 completed", byLabels)
+	}
+	if d := mfs["weir_job_last_checkpoint_duration_seconds"].GetMetric()[0].GetGauge().GetValue(); d <= 0 || d > 10 {
+		t.Errorf("last checkpoint duration %v s", d)
+	}
+	if s := mfs["weir_job_last_checkpoint_size_bytes"].GetMetric()[0].GetGauge().GetValue(); s <= 0 {
+		t.Errorf("last checkpoint size %v bytes, want > 0", s)
 	}
 }

@@ -5,6 +5,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/weirstream/weir/internal/checkpoint"
 	"github.com/weirstream/weir/internal/graph"
 	"github.com/weirstream/weir/internal/metrics"
 	"github.com/weirstream/weir/internal/runtime"
@@ -21,6 +22,10 @@ func newJobMetrics(reg prometheus.Registerer) (*jobMetrics, error) {
 }
 
 func (m *jobMetrics) unregister() { m.j.Unregister() }
+
+func (m *jobMetrics) checkpoint(e checkpoint.Event) {
+	m.j.Checkpoint(e.Savepoint, e.Completed, e.Duration.Seconds(), e.Size)
+}
 
 func (m *jobMetrics) report(t *graph.TaskInfo, tm *runtime.TaskMetrics) {
 	m.j.Report(t.Vertex, t.Subtask, tm, time.Now().UnixNano())

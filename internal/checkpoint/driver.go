@@ -66,6 +66,23 @@ type DriverOptions struct {
 	Fail context.CancelCauseFunc
 	// Logger (nil: discard).
 	Logger *slog.Logger
+	// OnEvent, if set, is told of every checkpoint and savepoint that
+	// completed or was aborted, on the driver's goroutine (for metrics:
+	// it must not block).
+	OnEvent func(Event)
+}
+
+// Event is a checkpoint or savepoint that ended.
+type Event struct {
+	ID        int64
+	Savepoint bool
+	// Completed is false for an aborted or failed one (Reason says why).
+	Completed bool
+	Reason    string
+	// Duration runs from the trigger to completion (or abort); Size is the
+	// bytes the tasks' parts stored (0 for an aborted one).
+	Duration time.Duration
+	Size     int64
 }
 
 type savepoint struct {
@@ -103,6 +120,11 @@ type Driver struct {
 	// requests receives savepoint requests; savepoints tracks them by id.
 	requests   <-chan SavepointRequest
 	savepoints map[int64]*savepoint
+	// onEvent receives ended checkpoints; triggered and sizes hold the
+	// trigger time and stored bytes of those in flight.
+	onEvent   func(Event)
+	triggered map[int64]time.Time
+	sizes     map[int64]int64
 	waiting    []SavepointRequest
 	stopping   bool
 	// backlog holds mail a task's mailbox could not take yet, by task.
@@ -168,7 +190,8 @@ func NewDriver(ctx context.Context, o DriverOptions) (*Driver, error) {
 	d := &Driver{store: store, log: log, maxPar: o.MaxParallelism, tasks: o.Tasks, reports: o.Reports,
 		byID: map[runtime.TaskID]*DriverTask{}, acks: map[int64]map[runtime.TaskID]*PartHandle{},
 		finished: map[runtime.TaskID]bool{}, parked: map[int64]Action{}, askedFinal: map[int64]map[runtime.TaskID]bool{}, fail: o.Fail,
-		requests: o.Savepoints, savepoints: map[int64]*savepoint{}, backlog: map[runtime.TaskID][]runtime.Mail{}}
+		requests: o.Savepoints, savepoints: map[int64]*savepoint{}, backlog: map[runtime.TaskID][]runtime.Mail{},
+		onEvent: o.OnEvent, triggered: map[int64]time.Time{}, sizes: map[int64]int64{}}
 	for i := range o.Tasks {
 		t := &o.Tasks[i]
 		ids[i] = t.ID
@@ -348,10 +371,27 @@ func (d *Driver) open(id int64) {
 	d.parts.begin(id, loc, sp != nil)
 }
 
+// event reports the end of checkpoint id to OnEvent.
+func (d *Driver) event(id int64, savepoint, completed bool, reason string) {
+	start, ok := d.triggered[id]
+	size := d.sizes[id]
+	delete(d.triggered, id)
+	delete(d.sizes, id)
+	if d.onEvent == nil {
+		return
+	}
+	var dur time.Duration
+	if ok {
+		dur = time.Since(start)
+	}
+	d.onEvent(Event{ID: id, Savepoint: savepoint, Completed: completed, Reason: reason, Duration: dur, Size: size})
+}
+
 func (d *Driver) do(ctx context.Context, acts []Action) {
 	for _, a := range acts {
 		switch a.Kind {
 		case Trigger:
+			d.triggered[a.ID] = time.Now()
 			d.open(a.ID)
 			for i := range d.tasks {
 				if t := &d.tasks[i]; t.Source {
@@ -364,6 +404,7 @@ func (d *Driver) do(ctx context.Context, acts []Action) {
 		case NotifyComplete:
 			sp := d.savepoints[a.ID]
 			d.log.Info("weir: checkpoint complete", "checkpoint", a.ID, "savepoint", sp != nil)
+			d.event(a.ID, sp != nil, true, "")
 			if sp != nil && !sp.req.Stop {
 				// A savepoint that does not stop the job commits no side
 				// effects (as in Flink): a restart restores checkpoints,
@@ -383,6 +424,7 @@ func (d *Driver) do(ctx context.Context, acts []Action) {
 			}
 		case Abort:
 			d.forget(a.ID)
+			d.event(a.ID, d.savepoints[a.ID] != nil, false, a.Reason)
 			if sp := d.savepoints[a.ID]; sp != nil {
 				delete(d.savepoints, a.ID)
 				if sp.req.Stop {
@@ -446,6 +488,11 @@ func (d *Driver) writeMetadata(ctx context.Context, a Action) {
 	if sp != nil {
 		dir = sp.path
 	}
+	var size int64
+	for _, h := range d.acks[a.ID] {
+		size += h.Size
+	}
+	d.sizes[a.ID] = size
 	err := d.store.WriteMetadataLocation(ctx, dir, d.metadata(a, sp != nil))
 	if err == nil {
 		err = d.noteCompleted(ctx, a.ID, a.Time, sp)

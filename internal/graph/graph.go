@@ -181,6 +181,9 @@ type Options struct {
 	// OpMetrics, if set, is called once per operator instance, to publish
 	// its counters when the task reports.
 	OpMetrics func(task *TaskInfo, ctx *runtime.OperatorContext)
+	// OnCheckpoint, if set, is told of every checkpoint and savepoint that
+	// ended (completed or aborted), on the checkpoint driver's goroutine.
+	OnCheckpoint func(checkpoint.Event)
 	// Checkpoint, if set, turns checkpointing on.
 	Checkpoint *CheckpointOptions
 	// Restore, if set, is the checkpoint the job starts from.
@@ -587,7 +590,7 @@ func (j *Job) newDriver(ctx context.Context, o *Options, reportsCap int, fail co
 	d, err := checkpoint.NewDriver(ctx, checkpoint.DriverOptions{Config: o.Checkpoint.Config,
 		Storage: o.Checkpoint.Storage, Tasks: j.driverTasks(), Restore: o.Restore,
 		MaxParallelism: o.MaxParallelism, Reports: reports, Savepoints: o.Savepoints,
-		Fail: fail, Logger: o.Logger})
+		Fail: fail, Logger: o.Logger, OnEvent: o.OnCheckpoint})
 	if err != nil {
 		return nil, err
 	}

@@ -51,6 +51,9 @@ type Config struct {
 	// OnEnd, if set, runs on the job's goroutine after the last attempt,
 	// before Done closes (to unregister metrics, say).
 	OnEnd func()
+	// OnRestart, if set, runs on the job's goroutine each time a failed
+	// attempt is restarted.
+	OnRestart func()
 }
 
 // DefaultRepeatedFailureLimit is the RepeatedFailureLimit of a zero Config.
@@ -265,6 +268,9 @@ func (j *Job) run(ctx context.Context, cfg Config) error {
 		}
 		j.setState(Restarting, err)
 		cfg.Logger.Warn("weir: job failed, restarting", "attempt", attempt, "delay", delay, "err", err)
+		if cfg.OnRestart != nil {
+			cfg.OnRestart()
+		}
 		t := time.NewTimer(delay)
 		select {
 		case <-ctx.Done():

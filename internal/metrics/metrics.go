@@ -26,6 +26,9 @@ type Job struct {
 	opWatermark                 *prometheus.GaugeVec
 	asyncInFlight               *prometheus.GaugeVec
 	asyncRetries, asyncTimeouts *prometheus.CounterVec
+	checkpoints                 *prometheus.CounterVec
+	lastDuration, lastSize      prometheus.Gauge
+	restarts                    prometheus.Counter
 	collectors                  []prometheus.Collector
 	mu                          sync.Mutex
 	tasks                       map[taskKey]*taskState
@@ -67,7 +70,17 @@ func NewJob(reg prometheus.Registerer) (*Job, error) {
 	j.asyncInFlight = prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: "weir", Subsystem: "operator", Name: "async_in_flight", Help: "Records an async I/O operator requested and has not emitted yet."}, op)
 	j.asyncRetries = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "weir", Subsystem: "operator", Name: "async_retries_total", Help: "Calls of an async I/O function after a record's first (retries)."}, op)
 	j.asyncTimeouts = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "weir", Subsystem: "operator", Name: "async_timeouts_total", Help: "Records whose async I/O request timed out."}, op)
-	j.collectors = []prometheus.Collector{j.recordsIn, j.recordsOut, j.busy, j.idle, j.backpressured, j.watermark, j.queueFill, j.lateDropped, j.opWatermark, j.asyncInFlight, j.asyncRetries, j.asyncTimeouts}
+	j.checkpoints = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "weir", Subsystem: "job", Name: "checkpoints_total", Help: "Checkpoints and savepoints that ended, by kind (checkpoint, savepoint) and status (completed, failed)."}, []string{"kind", "status"})
+	j.lastDuration = prometheus.NewGauge(prometheus.GaugeOpts{Namespace: "weir", Subsystem: "job", Name: "last_checkpoint_duration_seconds", Help: "Time from trigger to completion of the last completed checkpoint."})
+	j.lastSize = prometheus.NewGauge(prometheus.GaugeOpts{Namespace: "weir", Subsystem: "job", Name: "last_checkpoint_size_bytes", Help: "Bytes the tasks stored for the last completed checkpoint."})
+	j.restarts = prometheus.NewCounter(prometheus.CounterOpts{Namespace: "weir", Subsystem: "job", Name: "restarts_total", Help: "Restarts of the job after a failure."})
+	for _, kind := range []string{"checkpoint", "savepoint"} {
+		for _, status := range []string{"completed", "failed"} {
+			j.checkpoints.WithLabelValues(kind, status) // export zeros
+		}
+	}
+	j.collectors = []prometheus.Collector{j.recordsIn, j.recordsOut, j.busy, j.idle, j.backpressured, j.watermark, j.queueFill, j.lateDropped, j.opWatermark, j.asyncInFlight, j.asyncRetries, j.asyncTimeouts,
+		j.checkpoints, j.lastDuration, j.lastSize, j.restarts}
 	for i, c := range j.collectors {
 		if err := reg.Register(c); err != nil {
 			for _, r := range j.collectors[:i] {
@@ -93,7 +106,14 @@ func (j *Job) Unregister() {
 func (j *Job) Operator(vertex string, subtask int, name string, m *runtime.OperatorMetrics) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	j.ops = append(j.ops, &opState{vertex: vertex, name: name, subtask: strconv.Itoa(subtask), m: m})
+	o := &opState{vertex: vertex, name: name, subtask: strconv.Itoa(subtask), m: m}
+	for i, p := range j.ops {
+		if p.vertex == o.vertex && p.name == o.name && p.subtask == o.subtask {
+			j.ops[i] = o // the operator of a restarted attempt: its counters start from zero
+			return
+		}
+	}
+	j.ops = append(j.ops, o)
 }
 
 // Report publishes a task's cumulative counters; nowNanos is the time of the
@@ -103,8 +123,11 @@ func (j *Job) Report(vertex string, subtask int, m *runtime.TaskMetrics, nowNano
 	defer j.mu.Unlock()
 	k := taskKey{vertex, subtask}
 	st := j.tasks[k]
-	if st == nil {
+	if st == nil || st.last.Started != m.Started {
+		// A new task, or the task of a restarted attempt, whose counters
+		// start from zero again.
 		st = &taskState{lastTime: m.Started}
+		st.last.Started = m.Started
 		j.tasks[k] = st
 	}
 	sub := strconv.Itoa(subtask)
@@ -145,3 +168,24 @@ func (j *Job) Report(vertex string, subtask int, m *runtime.TaskMetrics, nowNano
 		}
 	}
 }
+
+// Checkpoint publishes a checkpoint or savepoint that ended.
+func (j *Job) Checkpoint(savepoint, completed bool, durationSeconds float64, size int64) {
+	kind, status := "checkpoint", "failed"
+	if savepoint {
+		kind = "savepoint"
+	}
+	if completed {
+		status = "completed"
+		if !savepoint {
+			if durationSeconds > 0 { // 0: not triggered (the final checkpoint of a bounded job)
+				j.lastDuration.Set(durationSeconds)
+			}
+			j.lastSize.Set(float64(size))
+		}
+	}
+	j.checkpoints.WithLabelValues(kind, status).Inc()
+}
+
+// Restart counts a restart of the job.
+func (j *Job) Restart() { j.restarts.Inc() }
