@@ -125,8 +125,8 @@ type Driver struct {
 	onEvent   func(Event)
 	triggered map[int64]time.Time
 	sizes     map[int64]int64
-	waiting    []SavepointRequest
-	stopping   bool
+	waiting   []SavepointRequest
+	stopping  bool
 	// backlog holds mail a task's mailbox could not take yet, by task.
 	backlog map[runtime.TaskID][]runtime.Mail
 	// sweepDue: a sweep of shared objects waits for parts being written.
