@@ -42,6 +42,11 @@ func (t *translator) uid(kind, desc string) string {
 }
 
 func aggFunc(c plan.AggCall) (exec.AggCall, error) {
+	if c.UDF != nil {
+		u := exec.UserCall(c.Func, c.UDF, c.Args...)
+		u.Distinct, u.Filter = c.Distinct, c.Filter
+		return u, nil
+	}
 	f, err := exec.ParseFunc(c.Func, len(c.Args))
 	if err != nil {
 		return exec.AggCall{}, err

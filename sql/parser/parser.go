@@ -491,8 +491,8 @@ func (p *parser) create() ast.Statement {
 		p.expectKw("AS")
 		f.Class = p.stringLit()
 		if p.acceptKw("LANGUAGE") {
-			if !p.isKw("JAVA", "SCALA", "PYTHON") {
-				p.expected("JAVA, SCALA or PYTHON")
+			if !p.isKw("GO", "JAVA", "SCALA", "PYTHON") {
+				p.expected("GO, JAVA, SCALA or PYTHON")
 			}
 			f.Language = p.next().upper
 		}

@@ -173,8 +173,8 @@ func (b *Binder) planFrom(n *fromNode, conds []expr.Expr) (Rel, error) {
 	}
 	var on []expr.Expr
 	if j.On != nil {
-		eb := &exprBinder{sc: n.sc}
-		if containsAgg(j.On) {
+		eb := &exprBinder{sc: n.sc, fns: b.Funcs}
+		if containsAgg(j.On, b.Funcs) {
 			return nil, errAt(j.On, "aggregate functions are not allowed in ON")
 		}
 		e, err := eb.bind(j.On)
