@@ -36,6 +36,7 @@ func TestScripts(t *testing.T) {
 	datadriven.Walk(t, "testdata", func(t *testing.T, path string) {
 		dir := t.TempDir()
 		sess := sql.NewSession(sql.SessionOptions{})
+		registerTestFunctions(t, sess)
 		datadriven.RunTest(t, path, func(t *testing.T, d *datadriven.TestData) string {
 			input := strings.ReplaceAll(d.Input, "$DIR", dir)
 			switch d.Cmd {

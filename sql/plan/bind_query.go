@@ -125,7 +125,12 @@ func (b *Binder) bindFrom(ref ast.TableRef) (Rel, *scope, error) {
 			return nil, nil, err
 		}
 		return b.applyAlias(r, n.Alias, "")
+	case *ast.Unnest:
+		return b.bindGeneratorAlone(n)
 	case *ast.TableFunc:
+		if !isWindowTVF(n) {
+			return b.bindGeneratorAlone(n)
+		}
 		r, err := b.bindWindowTVF(n)
 		if err != nil {
 			return nil, nil, err
