@@ -48,8 +48,20 @@ func NewAggregate[A any](f Aggregate[A], c codec.Codec[A]) (AggregateFunction, e
 	g := &goAggregate[A]{f: f, c: c}
 	g.r, _ = f.(Retractor[A])
 	g.m, _ = f.(Merger[A])
+	if sig, ok := f.(Signature); ok {
+		return &goAggregateSig[A]{goAggregate: g, sig: sig}, nil
+	}
 	return g, nil
 }
+
+// goAggregateSig is a goAggregate whose function declares its parameter
+// types.
+type goAggregateSig[A any] struct {
+	*goAggregate[A]
+	sig Signature
+}
+
+func (g *goAggregateSig[A]) ParamTypes() []row.Type { return g.sig.ParamTypes() }
 
 type goAggregate[A any] struct {
 	f Aggregate[A]
@@ -68,10 +80,6 @@ func (g *goAggregate[A]) NewAccumulator() Accumulator {
 
 func (g *goAggregate[A]) CanRetract() bool { return g.r != nil }
 func (g *goAggregate[A]) CanMerge() bool   { return g.m != nil }
-
-// Inner returns the Aggregate the function was made of (for
-// introspection: signatures and strictness).
-func (g *goAggregate[A]) Inner() any { return g.f }
 
 type goAcc[A any] struct {
 	g   *goAggregate[A]
