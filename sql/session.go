@@ -143,11 +143,7 @@ func (s *Session) Execute(stmt ast.Statement) (*Result, *Job, error) {
 	case *ast.Describe:
 		return s.describe(n)
 	case *ast.Explain:
-		j, err := s.plan(n.Stmt)
-		if err != nil {
-			return nil, nil, err
-		}
-		return &Result{Text: j.Explain()}, nil, nil
+		return s.explain(n)
 	case *ast.Insert, *ast.StatementSet, *ast.QueryStmt, ast.QueryExpr:
 		j, err := s.plan(stmt)
 		if err != nil {

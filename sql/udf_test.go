@@ -8,6 +8,7 @@ import (
 
 	"github.com/weirstream/weir/row"
 	"github.com/weirstream/weir/sql"
+	"github.com/weirstream/weir/sql/ast"
 	"github.com/weirstream/weir/sql/udf"
 )
 
@@ -192,4 +193,30 @@ func (a *countAcc) Decode(src []byte) (int, error) {
 	}
 	a.n = int64(src[0])
 	return 1, nil
+}
+
+// changelogModeOnly turns a plain EXPLAIN into EXPLAIN CHANGELOG_MODE
+// (the script tests' explain command).
+func changelogModeOnly(st ast.Statement) ast.Statement {
+	if e, ok := st.(*ast.Explain); ok && len(e.Details) == 0 {
+		c := *e
+		c.Details = []string{"CHANGELOG_MODE"}
+		return &c
+	}
+	return st
+}
+
+// physicalSection cuts the "== Optimized Physical Plan ==" section out of
+// an EXPLAIN's output.
+func physicalSection(text string) string {
+	const head = "== Optimized Physical Plan ==\n"
+	i := strings.Index(text, head)
+	if i < 0 {
+		return text
+	}
+	rest := text[i:]
+	if j := strings.Index(rest, "\n\n=="); j >= 0 {
+		rest = rest[:j+1]
+	}
+	return rest
 }

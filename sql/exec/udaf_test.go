@@ -20,7 +20,7 @@ type wavgAcc struct {
 }
 
 func (wavg) ResultType([]row.Type) (row.Type, error) { return row.String(), nil }
-func (wavg) CreateAccumulator() wavgAcc               { return wavgAcc{} }
+func (wavg) CreateAccumulator() wavgAcc              { return wavgAcc{} }
 
 func (wavg) Accumulate(a *wavgAcc, args []row.Value) error {
 	a.Sum += args[0].Int() * args[1].Int()
