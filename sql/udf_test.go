@@ -220,3 +220,29 @@ func physicalSection(text string) string {
 	}
 	return rest
 }
+
+// TestRegisterFunctionErrors checks the Go registration API's refusals.
+func TestRegisterFunctionErrors(t *testing.T) {
+	s := sql.NewSession(sql.SessionOptions{})
+	f, err := udf.Func1(func(x int64) (int64, error) { return x, nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		err  error
+		want string
+	}{
+		{s.CreateTemporaryFunction("upper", f), "is a built-in function"},
+		{s.CreateTemporarySystemFunction("f", 42), "int is not a udf.ScalarFunction"},
+		{s.RegisterFunction("", f), "empty identifier"},
+		{s.CreateTemporaryFunction("same", f), ""},
+		{s.CreateTemporaryFunction("SAME", f), "already exists"},
+		{s.CreateTemporarySystemFunction("upper", f), ""}, // a system function may shadow a built-in
+		{s.RegisterFunction("id", f), ""},
+		{s.RegisterFunction("id", f), "already registered"},
+	} {
+		if tc.want == "" && tc.err != nil || tc.want != "" && (tc.err == nil || !strings.Contains(tc.err.Error(), tc.want)) {
+			t.Errorf("got %v, want an error containing %q", tc.err, tc.want)
+		}
+	}
+}
