@@ -24,7 +24,7 @@ type maxLenAcc struct {
 }
 
 func (maxLen) ResultType([]row.Type) (row.Type, error) { return row.BigInt(), nil }
-func (maxLen) CreateAccumulator() maxLenAcc           { return maxLenAcc{Counts: map[int64]int64{}} }
+func (maxLen) CreateAccumulator() maxLenAcc            { return maxLenAcc{Counts: map[int64]int64{}} }
 
 func (maxLen) Accumulate(acc *maxLenAcc, args []row.Value) error {
 	if !args[0].IsNull() {
