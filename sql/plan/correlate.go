@@ -30,9 +30,14 @@ type Generator struct {
 func (g *Generator) IsUnnest() bool { return g.Table == nil }
 
 func (g *Generator) invocation(in []Column) string {
+	// Flink names the correlated row $cor0: $cor0.tags.
+	cor := make([]Column, len(in))
+	for i, c := range in {
+		cor[i] = Column{Name: "$cor0." + c.Name, Type: c.Type}
+	}
 	args := make([]string, len(g.Args))
 	for i, a := range g.Args {
-		args[i] = withNames(a, in)
+		args[i] = withNames(a, cor)
 	}
 	name := g.Name
 	if g.IsUnnest() {
@@ -69,8 +74,12 @@ func (c *Correlate) describe() (string, []string) {
 	if c.Left {
 		jt = "LEFT"
 	}
+	sel := make([]string, len(c.Cols))
+	for i, col := range c.Cols {
+		sel[i] = col.Name
+	}
 	return "Correlate", []string{"invocation=[" + inv + "]", "correlate=[table(" + inv + ")]",
-		"select=[" + names(c.Cols) + "]", "joinType=[" + jt + "]"}
+		"select=[" + strings.Join(sel, ",") + "]", "rowType=[" + rowType(c.Cols) + "]", "joinType=[" + jt + "]"}
 }
 
 // isWindowTVF reports whether a table function call is a window table
