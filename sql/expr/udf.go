@@ -41,9 +41,10 @@ func NewUserFunc(name string, f udf.ScalarFunction) *Func {
 	}
 	uf.build = func(s *site) (Evaluator, error) {
 		evs, ts := s.args, s.argTypes
+		// The argument slice is reused: udf.ScalarFunction.Eval may not
+		// keep it (an Evaluator is used by one goroutine).
+		args := make([]row.Value, len(evs))
 		return func(ctx *EvalContext, in []row.Value) (row.Value, error) {
-			// A fresh argument slice per call: the function may keep it.
-			args := make([]row.Value, len(evs))
 			for i, ev := range evs {
 				v, err := ev(ctx, in)
 				if err != nil {
@@ -54,16 +55,24 @@ func NewUserFunc(name string, f udf.ScalarFunction) *Func {
 				}
 				args[i] = v
 			}
-			var out row.Value
-			err := udf.Guard(name, args, ts, func() error {
-				var err error
-				out, err = f.Eval(args)
-				return err
-			})
-			return out, err
+			return callUser(name, f, args, ts)
 		}, nil
 	}
 	return uf
+}
+
+// callUser calls f, turning its error or panic into a *udf.Error.
+func callUser(name string, f udf.ScalarFunction, args []row.Value, ts []row.Type) (out row.Value, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			out, err = row.Value{}, udf.Recovered(name, args, ts, p)
+		}
+	}()
+	out, err = f.Eval(args)
+	if err != nil {
+		return row.Value{}, udf.Failed(name, args, ts, err)
+	}
+	return out, nil
 }
 
 // CoerceArgs checks the arguments of a call of the user-defined function

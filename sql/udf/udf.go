@@ -50,7 +50,8 @@ type ScalarFunction interface {
 	// ResultType derives the result type from the argument types, or
 	// rejects the call with an error naming the argument at fault.
 	ResultType(args []row.Type) (row.Type, error)
-	// Eval computes the result of one call.
+	// Eval computes the result of one call. args is only valid during
+	// the call (Weir reuses it); copy what must outlive it.
 	Eval(args []row.Value) (row.Value, error)
 }
 
@@ -167,17 +168,28 @@ func (e *Error) Unwrap() error { return e.Err }
 func Guard(name string, args []row.Value, types []row.Type, f func() error) (err error) {
 	defer func() {
 		if p := recover(); p != nil {
-			perr, ok := p.(error)
-			if !ok {
-				perr = fmt.Errorf("%v", p)
-			}
-			err = &Error{Function: name, Args: FormatArgs(args, types), Panic: true, Err: perr}
+			err = Recovered(name, args, types, p)
 		}
 	}()
 	if ferr := f(); ferr != nil {
-		return &Error{Function: name, Args: FormatArgs(args, types), Err: ferr}
+		return Failed(name, args, types, ferr)
 	}
 	return nil
+}
+
+// Failed is the *Error of a function name that returned err on args.
+func Failed(name string, args []row.Value, types []row.Type, err error) *Error {
+	return &Error{Function: name, Args: FormatArgs(args, types), Err: err}
+}
+
+// Recovered is the *Error of a function name that panicked with p on
+// args.
+func Recovered(name string, args []row.Value, types []row.Type, p any) *Error {
+	perr, ok := p.(error)
+	if !ok {
+		perr = fmt.Errorf("%v", p)
+	}
+	return &Error{Function: name, Args: FormatArgs(args, types), Panic: true, Err: perr}
 }
 
 // FormatArgs formats argument values as SQL literals: 1, 'abc', NULL.

@@ -38,14 +38,39 @@ func TestTypedFunctions(t *testing.T) {
 	if err != nil || !v.IsNull() {
 		t.Errorf("a nil pointer result must be NULL, got %v, %v", v, err)
 	}
-	for _, bad := range []any{
-		func(a int) (int64, error) { return 0, nil },      // int: no SQL type
-		func(a int64) int64 { return 0 },                  // no error result
-		func(a []string) (int64, error) { return 0, nil }, // []string
-	} {
-		if _, err := typed(bad); err == nil {
-			t.Errorf("%T: accepted", bad)
+	if _, err := Func1(func(a int) (int64, error) { return 0, nil }); err == nil {
+		t.Error("int (no SQL type) accepted")
+	}
+	if _, err := Func1(func(a []string) (int64, error) { return 0, nil }); err == nil {
+		t.Error("[]string accepted")
+	}
+	type myInt int64
+	named, err := Func2(func(a myInt, b *bool) (float64, error) {
+		if b != nil && *b {
+			return float64(a) / 2, nil
 		}
+		return float64(a), nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		b    row.Value
+		want float64
+	}{{row.Bool(true), 1.5}, {row.Bool(false), 3}, {row.Null(), 3}} {
+		if v, err := named.Eval([]row.Value{row.Int(3), tc.b}); err != nil || v.Float() != tc.want {
+			t.Errorf("named types: Eval(3, %v) = %v, %v; want %v", tc.b, v.Float(), err, tc.want)
+		}
+	}
+	if v, _ := named.Eval([]row.Value{row.Null(), row.Bool(true)}); !v.IsNull() {
+		t.Error("a NULL for a non-pointer parameter must give NULL")
+	}
+	bytesFn, err := Func1(func(b []byte) ([]byte, error) { return append(b, '!'), nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v, err := bytesFn.Eval([]row.Value{row.Bytes([]byte("ab"))}); err != nil || v.Str() != "ab!" {
+		t.Errorf("bytes: %q, %v", v.Str(), err)
 	}
 }
 
