@@ -432,6 +432,9 @@ func (eb *exprBinder) bindCall(c *ast.Call) (expr.Expr, error) {
 		return nil, eb.errorf(c, "OVER aggregations are not supported yet (only ROW_NUMBER() OVER (...) as a select item, filtered by its row number in an enclosing query)")
 	}
 	if len(c.Name.Parts) != 1 {
+		if out, ok, err := eb.bindQualifiedCall(c); ok {
+			return out, err
+		}
 		return nil, eb.errorf(c, "function %s: catalog functions are not supported", c.Name)
 	}
 	name := c.Name.Parts[0].Name

@@ -198,3 +198,17 @@ func (b *Binder) userAgg(sp *aggSpec, c *AggCall) error {
 	}
 	return nil
 }
+
+// bindQualifiedCall binds a call of a catalog function by its qualified
+// name (default_catalog.default_database.f), or reports (false) that c
+// names none.
+func (eb *exprBinder) bindQualifiedCall(c *ast.Call) (expr.Expr, bool, error) {
+	name, err := objectName(c.Name)
+	if err != nil {
+		return nil, false, nil
+	}
+	if f, ok := eb.fns.Lookup(name); !ok || f.System {
+		return nil, false, nil
+	}
+	return eb.bindUserCall(c, name)
+}
