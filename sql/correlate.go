@@ -166,3 +166,17 @@ func (c *correlateOp) ProcessWatermark(wm int64) error {
 func (c *correlateOp) ProcessWatermarkStatus(idle bool) error {
 	return c.out.ProcessWatermarkStatus(idle)
 }
+
+// calcNamed runs a plan.Calc whose errors name the input row (its column
+// types known from the plan).
+func (t *translator) calcNamed(in weir.Stream[row.Row], n *plan.Calc, check *rowtimeCheck) (weir.Stream[row.Row], error) {
+	for _, p := range n.Projects {
+		if _, err := expr.Compile(p); err != nil {
+			return in, fmt.Errorf("sql: %s: %w", p, err)
+		}
+	}
+	spec := &calcSpec{projs: n.Projects, cond: n.Cond, loc: t.loc, rowtime: check, inTypes: plan.Types(n.In)}
+	return weir.Transform(in, "Calc", func(out operator.Output[row.Row]) operator.OneInput[row.Row] {
+		return newCalcOp(spec, "Calc", out)
+	}), nil
+}

@@ -96,7 +96,7 @@ func (t *translator) stream(r plan.Rel) (weir.Stream[row.Row], error) {
 			if check == nil && n.IsIdentity() {
 				return in, nil
 			}
-			return t.calcChecked(in, n.Projects, n.Cond, check, "Calc")
+			return t.calcNamed(in, n, check)
 		}
 		in, err := t.stream(n.In)
 		if err != nil {
@@ -105,7 +105,7 @@ func (t *translator) stream(r plan.Rel) (weir.Stream[row.Row], error) {
 		if n.IsIdentity() {
 			return in, nil
 		}
-		return t.calc(in, n.Projects, n.Cond, "Calc", plan.Explain(n))
+		return t.calcNamed(in, n, nil)
 	case *plan.Aggregate:
 		in, err := t.stream(n.In)
 		if err != nil {
