@@ -41,7 +41,7 @@ func TestSQLPlans(t *testing.T) {
 		var plan string
 		for _, st := range stmts {
 			if ins, ok := st.(*ast.Insert); ok {
-				st = &ast.Explain{Stmt: ins}
+				st = &ast.Explain{Stmt: ins, Details: []string{"CHANGELOG_MODE"}}
 			}
 			res, _, err := sess.Execute(st)
 			if err != nil {

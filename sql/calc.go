@@ -25,6 +25,18 @@ type calcSpec struct {
 	// rowtime, if set, fails the job on a row the source gave no
 	// timestamp: its rowtime was NULL.
 	rowtime *rowtimeCheck
+	// inTypes, if set, are the input's column types: errors then name
+	// the row (see calcNamed).
+	inTypes []row.Type
+}
+
+// onRow describes the input row for an error: " on row +I[..]", or its
+// kind alone when the input types are unknown.
+func (s *calcSpec) onRow(in row.Row) string {
+	if s.inTypes != nil && len(s.inTypes) == len(in.Fields) {
+		return " on row " + row.FormatRow(in, s.inTypes)
+	}
+	return " on row " + in.Kind.String()
 }
 
 // rowtimeCheck names the table and rowtime column of a source scan whose
@@ -118,7 +130,7 @@ func (c *calcOp) apply(in row.Row, ts int64) (row.Row, bool, error) {
 	for i, p := range c.preds {
 		v, err := p(&c.ectx, in.Fields)
 		if err != nil {
-			return row.Row{}, false, fmt.Errorf("sql: WHERE %s on row %s: %w", c.conds[i], in.Kind, err)
+			return row.Row{}, false, fmt.Errorf("sql: WHERE %s%s: %w", c.conds[i], c.spec.onRow(in), err)
 		}
 		if v.IsNull() || !v.Bool() {
 			return row.Row{}, false, nil
@@ -133,7 +145,7 @@ func (c *calcOp) apply(in row.Row, ts int64) (row.Row, bool, error) {
 	for i, e := range c.evals {
 		v, err := e(&c.ectx, in.Fields)
 		if err != nil {
-			return row.Row{}, false, fmt.Errorf("sql: %s: %w", c.spec.projs[i], err)
+			return row.Row{}, false, fmt.Errorf("sql: %s%s: %w", c.spec.projs[i], c.spec.onRow(in), err)
 		}
 		out.Fields[i] = v
 	}

@@ -11,6 +11,9 @@
 //	                      window aggregation with changelogs, ...)
 //	sql/result            a changelog materialised, and printed as the
 //	                      SQL client prints it
+//	sql/udf               user-defined scalar, table and aggregate
+//	                      functions written in Go (Session.RegisterFunction,
+//	                      CreateTemporarySystemFunction)
 //
 // Rows cross the boundary as row.Row (package row): a RowKind (+I, -U,
 // +U, -D) and typed values.

@@ -33,6 +33,8 @@ type Session struct {
 	cat *plan.Catalog
 	reg *connector.Registry
 	log *slog.Logger
+	// funcs are the user-defined functions (functions.go).
+	funcs sessionFuncs
 }
 
 // NewSession returns an empty session.
@@ -64,13 +66,18 @@ type Result struct {
 }
 
 func (s *Session) binder() *plan.Binder {
-	return plan.NewBinder(s.cat, func(fn string, distinct bool, args []row.Type) (row.Type, error) {
+	b := plan.NewBinder(s.cat, func(fn string, distinct bool, args []row.Type) (row.Type, error) {
+		if t, user, err := s.userAggType(fn, args); user {
+			return t, err
+		}
 		f, err := exec.ParseFunc(fn, len(args))
 		if err != nil {
 			return row.Type{}, err
 		}
 		return exec.ResultType(f, distinct, args)
 	})
+	b.Funcs = &s.funcs.names
+	return b
 }
 
 // Execute runs one statement. Statements that change the session (DDL,
@@ -107,6 +114,8 @@ func (s *Session) Execute(stmt ast.Statement) (*Result, *Job, error) {
 			return okOr(s.cat.Drop(name, false, n.IfExists))
 		case "VIEW":
 			return okOr(s.cat.Drop(name, true, n.IfExists))
+		case "FUNCTION":
+			return s.dropFunction(n)
 		}
 		return nil, nil, fmt.Errorf("sql: DROP %s is not supported", n.Object)
 	case *ast.Set:
@@ -124,16 +133,17 @@ func (s *Session) Execute(stmt ast.Statement) (*Result, *Job, error) {
 		}
 		s.cfg.Reset(key)
 		return &Result{Message: "[INFO] Execute statement succeeded."}, nil, nil
+	case *ast.CreateFunction:
+		return s.createFunctionStmt(n)
 	case *ast.Show:
+		if n.Object == "FUNCTIONS" {
+			return s.showFunctions(n)
+		}
 		return s.show(n)
 	case *ast.Describe:
 		return s.describe(n)
 	case *ast.Explain:
-		j, err := s.plan(n.Stmt)
-		if err != nil {
-			return nil, nil, err
-		}
-		return &Result{Text: j.Explain()}, nil, nil
+		return s.explain(n)
 	case *ast.Insert, *ast.StatementSet, *ast.QueryStmt, ast.QueryExpr:
 		j, err := s.plan(stmt)
 		if err != nil {

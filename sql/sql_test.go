@@ -30,12 +30,16 @@ import (
 //	                     printed, a query's changelog is printed in arrival
 //	                     order (parallelism 1) or, with table, as its
 //	                     final sorted table; errors print as "error: ..."
-//	explain              prints the plan of one statement
+//	explain              prints the optimized physical plan of one EXPLAIN
+//	                     statement, with changelog modes (the section of
+//	                     EXPLAIN CHANGELOG_MODE)
+//	explain-full         prints the whole output of one EXPLAIN statement
 //	read name=NAME       prints the sorted lines of the files under $DIR/NAME
 func TestScripts(t *testing.T) {
 	datadriven.Walk(t, "testdata", func(t *testing.T, path string) {
 		dir := t.TempDir()
 		sess := sql.NewSession(sql.SessionOptions{})
+		registerTestFunctions(t, sess)
 		datadriven.RunTest(t, path, func(t *testing.T, d *datadriven.TestData) string {
 			input := strings.ReplaceAll(d.Input, "$DIR", dir)
 			switch d.Cmd {
@@ -50,14 +54,20 @@ func TestScripts(t *testing.T) {
 				var name string
 				d.ScanArgs(t, "name", &name)
 				return readLines(t, filepath.Join(dir, name))
-			case "explain":
+			case "explain", "explain-full":
 				stmts, err := parser.Parse(input)
 				if err != nil {
 					return "error: " + err.Error() + "\n"
 				}
+				if d.Cmd == "explain" {
+					stmts[0] = changelogModeOnly(stmts[0])
+				}
 				res, _, err := sess.Execute(stmts[0])
 				if err != nil {
 					return "error: " + err.Error() + "\n"
+				}
+				if d.Cmd == "explain" {
+					return physicalSection(res.Text)
 				}
 				return res.Text
 			case "exec":

@@ -42,6 +42,11 @@ func (t *translator) uid(kind, desc string) string {
 }
 
 func aggFunc(c plan.AggCall) (exec.AggCall, error) {
+	if c.UDF != nil {
+		u := exec.UserCall(c.Func, c.UDF, c.Args...)
+		u.Distinct, u.Filter = c.Distinct, c.Filter
+		return u, nil
+	}
 	f, err := exec.ParseFunc(c.Func, len(c.Args))
 	if err != nil {
 		return exec.AggCall{}, err
@@ -91,7 +96,7 @@ func (t *translator) stream(r plan.Rel) (weir.Stream[row.Row], error) {
 			if check == nil && n.IsIdentity() {
 				return in, nil
 			}
-			return t.calcChecked(in, n.Projects, n.Cond, check, "Calc")
+			return t.calcNamed(in, n, check)
 		}
 		in, err := t.stream(n.In)
 		if err != nil {
@@ -100,7 +105,7 @@ func (t *translator) stream(r plan.Rel) (weir.Stream[row.Row], error) {
 		if n.IsIdentity() {
 			return in, nil
 		}
-		return t.calc(in, n.Projects, n.Cond, "Calc", plan.Explain(n))
+		return t.calcNamed(in, n, nil)
 	case *plan.Aggregate:
 		in, err := t.stream(n.In)
 		if err != nil {
@@ -140,6 +145,8 @@ func (t *translator) stream(r plan.Rel) (weir.Stream[row.Row], error) {
 		return t.windowJoin(n)
 	case *plan.Rank:
 		return t.rank(n)
+	case *plan.Correlate:
+		return t.correlate(n)
 	case *plan.Union:
 		var ins []weir.Stream[row.Row]
 		for _, x := range n.Ins {

@@ -121,7 +121,7 @@ type CreateView struct {
 }
 
 // CreateFunction is CREATE [TEMPORARY [SYSTEM]] FUNCTION [IF NOT EXISTS] name AS 'class'
-// [LANGUAGE JAVA|SCALA|PYTHON].
+// [LANGUAGE GO|JAVA|SCALA|PYTHON].
 type CreateFunction struct {
 	Pos
 	Temporary   bool

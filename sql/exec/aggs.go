@@ -6,6 +6,7 @@ import (
 	"unsafe"
 
 	"github.com/weirstream/weir/row"
+	"github.com/weirstream/weir/sql/udf"
 )
 
 // NoFilter is the AggCall.Filter of a call without a FILTER clause.
@@ -20,6 +21,10 @@ type AggCall struct {
 	Args     []int
 	Distinct bool
 	Filter   int
+	// UDF and UDFName are the function and SQL name of a UserDefined
+	// call (see UserCall).
+	UDF     udf.AggregateFunction
+	UDFName string
 }
 
 // Call returns a call of f over the given argument columns, without
@@ -37,7 +42,9 @@ func (c AggCall) WithFilter(col int) AggCall { c.Filter = col; return c }
 // FILTER $3".
 func (c AggCall) String() string {
 	s := c.Func.String()
-	if c.Func == CountStar {
+	if c.Func == UserDefined {
+		s = c.UDFName + "("
+	} else if c.Func == CountStar {
 		s = "COUNT(*"
 	} else {
 		s += "("
@@ -92,12 +99,23 @@ func newCall(c AggCall, in []row.Type, retracting bool) (*call, error) {
 			return nil, fmt.Errorf("sql/exec: %v: filter column %d is %v, not BOOLEAN", c, c.Filter, in[c.Filter])
 		}
 	}
-	res, err := ResultType(c.Func, c.Distinct, argTypes)
+	var userAcc accumulator
+	var res row.Type
+	var err error
+	if c.Func == UserDefined {
+		userAcc, res, err = newUserAcc(c, argTypes, retracting)
+	} else {
+		res, err = ResultType(c.Func, c.Distinct, argTypes)
+	}
 	if err != nil {
 		return nil, err
 	}
 	k := &call{AggCall: c, argTypes: argTypes, res: res, args: make([]row.Value, len(c.Args))}
 	switch c.Func {
+	case UserDefined:
+		// A user-defined function sees every row, NULL arguments included
+		// (Flink passes NULLs to eval).
+		k.acc = userAcc
 	case CountStar:
 		k.acc = &countAcc{}
 	case Count:
@@ -125,7 +143,7 @@ func newCall(c AggCall, in []row.Type, retracting bool) (*call, error) {
 	default:
 		return nil, fmt.Errorf("sql/exec: unknown aggregate function %v", c.Func)
 	}
-	if c.Func != CountStar && c.Func != Count {
+	if c.Func != CountStar && c.Func != Count && c.Func != UserDefined {
 		k.skipNulls = []int{0}
 	}
 	if c.Distinct && c.Func != CountStar {

@@ -225,6 +225,9 @@ func (f *groupAggFn) ProcessElement(ctx *weir.KeyedContext[string, row.Row], in 
 	f.prev = f.set.appendValues(f.prev[:0])
 	f.set.apply(in, retract)
 	f.next = f.set.appendValues(f.next[:0])
+	if err := f.set.failed(); err != nil {
+		return fmt.Errorf("sql: GroupAggregate on row %s: %w", row.FormatRow(in, f.spec.InputTypes), err)
+	}
 	if f.set.rows != 0 {
 		f.acc.Update(f.set.encode())
 		if first {

@@ -183,6 +183,10 @@ func parseAgg(s string) (AggCall, error) {
 			c.Args = append(c.Args, n)
 		}
 	}
+	if u := testUDAF(name); u != nil {
+		c.Func, c.UDF, c.UDFName = UserDefined, u, name
+		return c, nil
+	}
 	f, err := ParseFunc(name, len(c.Args))
 	if err != nil {
 		return c, err

@@ -205,8 +205,12 @@ func (s WindowAggSpec) compile() (*aggSet, error) {
 	}
 	if s.Window.Kind == SessionWindow {
 		for _, c := range s.Aggs {
-			if !mergeable(c.Func) {
-				return nil, fmt.Errorf("sql/exec: %v does not implement merge, which SESSION windows need", c.Func)
+			if !mergeable(c.Func) || (c.UDF != nil && !c.UDF.CanMerge()) {
+				name := c.Func.String()
+				if c.UDF != nil {
+					name = c.UDFName
+				}
+				return nil, fmt.Errorf("sql/exec: %s does not implement merge, which SESSION windows need", name)
 			}
 		}
 	}
@@ -350,6 +354,10 @@ func (f *windowAggFn) ProcessElement(ctx *weir.KeyedContext[string, row.Row], in
 			}
 		}
 		f.set.apply(in, retract)
+		if err = f.set.failed(); err != nil {
+			err = fmt.Errorf("sql: WindowAggregate on row %s: %w", row.FormatRow(in, f.spec.InputTypes), err)
+			return
+		}
 		f.windows.Put(end, f.set.encode())
 	})
 	if !added {
@@ -412,6 +420,12 @@ func (f *windowAggFn) addToSession(ctx *weir.KeyedContext[string, row.Row], in r
 	}
 	if !rowMerged {
 		acc.merge(f.set)
+	}
+	if err := f.set.failed(); err != nil {
+		return err
+	}
+	if err := acc.failed(); err != nil {
+		return err
 	}
 	f.buf = binary.AppendVarint(f.buf[:0], newEnd)
 	f.buf = acc.appendTo(f.buf)
@@ -512,6 +526,9 @@ func (f *windowAggFn) emit(ctx *weir.KeyedContext[string, row.Row], start, end i
 		return err
 	}
 	fields = f.set.appendValues(fields)
+	if err := f.set.failed(); err != nil {
+		return err
+	}
 	fields = append(fields, row.Timestamp(start, 0), row.Timestamp(end, 0), row.Timestamp(end-1, 0))
 	if f.spec.TimeCol == ProcTime {
 		ctx.Collect(row.Row{Kind: row.Insert, Fields: fields})

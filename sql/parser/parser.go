@@ -491,8 +491,8 @@ func (p *parser) create() ast.Statement {
 		p.expectKw("AS")
 		f.Class = p.stringLit()
 		if p.acceptKw("LANGUAGE") {
-			if !p.isKw("JAVA", "SCALA", "PYTHON") {
-				p.expected("JAVA, SCALA or PYTHON")
+			if !p.isKw("GO", "JAVA", "SCALA", "PYTHON") {
+				p.expected("GO, JAVA, SCALA or PYTHON")
 			}
 			f.Language = p.next().upper
 		}
@@ -733,8 +733,16 @@ func (p *parser) explain() *ast.Explain {
 			}
 		}
 	}
+	if p.isKw("STATEMENT") {
+		// EXPLAIN STATEMENT SET BEGIN .. END: the same as EXPLAIN EXECUTE
+		// STATEMENT SET (Flink's FLIP-528).
+		pos := p.pos()
+		p.expectKw("STATEMENT", "SET", "BEGIN")
+		e.Stmt = p.statementSet(pos, true)
+		return e
+	}
 	if !p.isKw("SELECT", "WITH", "VALUES", "INSERT", "EXECUTE") && !p.isOp("(") {
-		p.expected("query, INSERT or EXECUTE STATEMENT SET")
+		p.expected("query, INSERT, STATEMENT SET or EXECUTE STATEMENT SET")
 	}
 	e.Stmt = p.statement()
 	return e

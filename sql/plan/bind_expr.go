@@ -19,20 +19,20 @@ var aggFuncs = map[string]bool{
 
 // isAggCall reports whether c is an aggregate function call (not a window
 // function with OVER).
-func isAggCall(e ast.Expr) (*ast.Call, bool) {
+func isAggCall(e ast.Expr, fns *Functions) (*ast.Call, bool) {
 	c, ok := e.(*ast.Call)
 	if !ok || c.Over != nil || c.OverName != nil || len(c.Name.Parts) != 1 {
 		return nil, false
 	}
-	return c, aggFuncs[strings.ToUpper(c.Name.Parts[0].Name)]
+	return c, aggFuncs[strings.ToUpper(c.Name.Parts[0].Name)] || fns.isUserAgg(c)
 }
 
 // containsAgg reports whether an aggregate call occurs in e.
-func containsAgg(e ast.Node) bool {
+func containsAgg(e ast.Node, fns *Functions) bool {
 	found := false
 	ast.Inspect(e, func(n ast.Node) bool {
 		if x, ok := n.(ast.Expr); ok {
-			if _, ok := isAggCall(x); ok {
+			if _, ok := isAggCall(x, fns); ok {
 				found = true
 			}
 		}
@@ -52,6 +52,7 @@ func containsAgg(e ast.Node) bool {
 type exprBinder struct {
 	sc  *scope
 	agg *aggRewrite
+	fns *Functions // user-defined functions
 }
 
 // aggRewrite maps aggregate calls and group key expressions of the input
@@ -82,14 +83,14 @@ func (eb *exprBinder) bind(e ast.Expr) (expr.Expr, error) {
 				}
 			}
 		}
-		if c, ok := isAggCall(e); ok {
+		if c, ok := isAggCall(e, eb.fns); ok {
 			i, ok := eb.agg.aggCol[c.String()]
 			if !ok {
 				return nil, eb.errorf(e, "aggregate %s was not planned", c)
 			}
 			return expr.Ref(i, eb.agg.outType[i]), nil
 		}
-		if !containsAgg(e) {
+		if !containsAgg(e, eb.fns) {
 			if bound, err := eb.agg.in.bind(e); err == nil {
 				if i, ok := eb.agg.keyCol[bound.String()]; ok {
 					return expr.Ref(i, eb.agg.outType[i]), nil
@@ -431,14 +432,20 @@ func (eb *exprBinder) bindCall(c *ast.Call) (expr.Expr, error) {
 		return nil, eb.errorf(c, "OVER aggregations are not supported yet (only ROW_NUMBER() OVER (...) as a select item, filtered by its row number in an enclosing query)")
 	}
 	if len(c.Name.Parts) != 1 {
+		if out, ok, err := eb.bindQualifiedCall(c); ok {
+			return out, err
+		}
 		return nil, eb.errorf(c, "function %s: catalog functions are not supported", c.Name)
 	}
 	name := c.Name.Parts[0].Name
-	if _, ok := isAggCall(c); ok {
+	if _, ok := isAggCall(c, eb.fns); ok {
 		return nil, eb.errorf(c, "aggregate %s is not allowed here", c)
 	}
 	if c.Filter != nil || c.Distinct {
 		return nil, eb.errorf(c, "DISTINCT and FILTER apply to aggregate functions only, not %s", name)
+	}
+	if out, ok, err := eb.bindUserCall(c, name); ok {
+		return out, err
 	}
 	args, err := eb.bindAll(c.Args...)
 	if err != nil {

@@ -16,6 +16,7 @@ type fromNode struct {
 	join  *ast.Join
 	l, r  *fromNode
 	width int
+	gen   *Generator // a table function or UNNEST correlated to the left side
 }
 
 func (b *Binder) fromTree(ref ast.TableRef) (*fromNode, error) {
@@ -34,7 +35,7 @@ func (b *Binder) fromTree(ref ast.TableRef) (*fromNode, error) {
 	if err != nil {
 		return nil, err
 	}
-	r, err := b.fromTree(j.Right)
+	r, err := b.fromRight(j.Right, l)
 	if err != nil {
 		return nil, err
 	}
@@ -161,6 +162,9 @@ func (b *Binder) planFrom(n *fromNode, conds []expr.Expr) (Rel, error) {
 	if n.join == nil {
 		return filtered(n.rel, conds)
 	}
+	if n.r.gen != nil {
+		return b.planCorrelate(n, conds)
+	}
 	j := n.join
 	kind := InnerJoin
 	switch j.Kind {
@@ -173,8 +177,8 @@ func (b *Binder) planFrom(n *fromNode, conds []expr.Expr) (Rel, error) {
 	}
 	var on []expr.Expr
 	if j.On != nil {
-		eb := &exprBinder{sc: n.sc}
-		if containsAgg(j.On) {
+		eb := &exprBinder{sc: n.sc, fns: b.Funcs}
+		if containsAgg(j.On, b.Funcs) {
 			return nil, errAt(j.On, "aggregate functions are not allowed in ON")
 		}
 		e, err := eb.bind(j.On)

@@ -17,6 +17,8 @@ type AggTypeFunc func(fn string, distinct bool, args []row.Type) (row.Type, erro
 // Binder turns queries into logical plans over a catalog.
 type Binder struct {
 	cat *Catalog
+	// Funcs are the session's user-defined functions (nil: none).
+	Funcs *Functions
 	// AggType types aggregate calls (the runtime's aggregate functions
 	// decide which calls exist).
 	AggType AggTypeFunc
@@ -123,7 +125,12 @@ func (b *Binder) bindFrom(ref ast.TableRef) (Rel, *scope, error) {
 			return nil, nil, err
 		}
 		return b.applyAlias(r, n.Alias, "")
+	case *ast.Unnest:
+		return b.bindGeneratorAlone(n)
 	case *ast.TableFunc:
+		if !isWindowTVF(n) {
+			return b.bindGeneratorAlone(n)
+		}
 		r, err := b.bindWindowTVF(n)
 		if err != nil {
 			return nil, nil, err
@@ -285,10 +292,10 @@ func (b *Binder) bindSelect(s *ast.Select) (Rel, error) {
 			return nil, err
 		}
 	}
-	eb := &exprBinder{sc: sc}
+	eb := &exprBinder{sc: sc, fns: b.Funcs}
 	var where expr.Expr
 	if s.Where != nil {
-		if containsAgg(s.Where) {
+		if containsAgg(s.Where, b.Funcs) {
 			return nil, errAt(s.Where, "aggregate functions are not allowed in WHERE")
 		}
 		var err error
@@ -314,7 +321,7 @@ func (b *Binder) bindSelect(s *ast.Select) (Rel, error) {
 	}
 	agg := len(s.GroupBy) > 0 || s.Having != nil
 	for _, it := range items {
-		agg = agg || containsAgg(it.e)
+		agg = agg || containsAgg(it.e, b.Funcs)
 	}
 	var out Rel
 	switch {
@@ -379,7 +386,7 @@ type aggSpec struct {
 }
 
 func (b *Binder) bindAggregate(s *ast.Select, from Rel, sc *scope, where expr.Expr, items []selectItem) (Rel, error) {
-	eb := &exprBinder{sc: sc}
+	eb := &exprBinder{sc: sc, fns: b.Funcs}
 	// Group keys, bound over the FROM scope.
 	var keys []expr.Expr
 	keyIdx := map[string]int{}
@@ -398,7 +405,7 @@ func (b *Binder) bindAggregate(s *ast.Select, from Rel, sc *scope, where expr.Ex
 		if _, ok := g.(*ast.GroupingSets); ok {
 			return nil, errAt(g, "GROUPING SETS, ROLLUP and CUBE are not supported yet")
 		}
-		if containsAgg(g) {
+		if containsAgg(g, b.Funcs) {
 			return nil, errAt(g, "aggregate functions are not allowed in GROUP BY")
 		}
 		k, err := eb.bind(g)
@@ -426,7 +433,7 @@ func (b *Binder) bindAggregate(s *ast.Select, from Rel, sc *scope, where expr.Ex
 		case *ast.SubqueryExpr, *ast.ExistsExpr:
 			return false
 		}
-		c, ok := isAggCall(e)
+		c, ok := isAggCall(e, b.Funcs)
 		if !ok {
 			return true
 		}
@@ -442,7 +449,7 @@ func (b *Binder) bindAggregate(s *ast.Select, from Rel, sc *scope, where expr.Ex
 				}
 				continue
 			}
-			if containsAgg(a) {
+			if containsAgg(a, b.Funcs) {
 				collectErr = errAt(a, "aggregate function calls cannot be nested")
 				return false
 			}
@@ -636,6 +643,9 @@ func (b *Binder) aggCalls(specs []*aggSpec, pre *preCalc) ([]AggCall, error) {
 	calls := make([]AggCall, len(specs))
 	for i, sp := range specs {
 		c := AggCall{Func: sp.fn, Distinct: sp.distinct, Filter: -1, Name: "EXPR$" + strconv.Itoa(i)}
+		if err := b.userAgg(sp, &c); err != nil {
+			return nil, err
+		}
 		var types []row.Type
 		for _, a := range sp.args {
 			c.Args = append(c.Args, pre.add(a))
@@ -659,7 +669,7 @@ func (b *Binder) aggCalls(specs []*aggSpec, pre *preCalc) ([]AggCall, error) {
 // postAggregate binds the select list and HAVING over an aggregation's
 // output.
 func (b *Binder) postAggregate(s *ast.Select, agg Rel, rw *aggRewrite, items []selectItem) (Rel, error) {
-	post := &exprBinder{agg: rw}
+	post := &exprBinder{agg: rw, fns: b.Funcs}
 	projs := make([]expr.Expr, len(items))
 	cols := make([]Column, len(items))
 	for i, it := range items {
@@ -752,7 +762,7 @@ func (b *Binder) bindWindowAggregate(s *ast.Select, tvf *WindowTVF, sc *scope, w
 	}
 	cols = append(cols, tvf.Cols[n], tvf.Cols[n+1], tvf.Cols[n+2])
 	wa := &WindowAggregate{In: preRel, Window: win, Keys: keyCols, Aggs: calls, Cols: cols}
-	eb := &exprBinder{sc: sc}
+	eb := &exprBinder{sc: sc, fns: b.Funcs}
 	rw := &aggRewrite{in: eb, keyCol: map[string]int{}, aggCol: map[string]int{}, outType: Types(wa)}
 	for j, i := range plainKeys {
 		rw.keyCol[keys[i].String()] = j
@@ -839,7 +849,7 @@ func castTo(r Rel, cols []Column) (Rel, error) {
 }
 
 func (b *Binder) bindValues(n *ast.Values) (Rel, error) {
-	eb := &exprBinder{sc: &scope{}}
+	eb := &exprBinder{sc: &scope{}, fns: b.Funcs}
 	var rows [][]expr.Expr
 	for _, r := range n.Rows {
 		var out []expr.Expr

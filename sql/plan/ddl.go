@@ -112,7 +112,7 @@ func (b *Binder) CreateTable(ct *ast.CreateTable) (*Table, error) {
 			}
 		case ast.ComputedColumn:
 			kind = Computed
-			if containsAgg(c.Expr) {
+			if containsAgg(c.Expr, nil) {
 				return nil, errAt(c, "aggregates are not allowed in computed column %s", c.Name.Name)
 			}
 			e, err := eb.bind(c.Expr)

@@ -21,7 +21,15 @@
 //	Rank             ROW_NUMBER() OVER (PARTITION BY .. ORDER BY ..) bounded
 //	                 by an enclosing WHERE: Top-N, deduplication, window
 //	                 Top-N or window deduplication (Strategy)
+//	Correlate        each row joined with the rows of a table function or
+//	                 UNNEST called on it (LATERAL TABLE, CROSS JOIN UNNEST)
 //	Sink             INSERT INTO a catalog table
+//
+// User-defined functions (Functions, on the Binder) resolve as Flink's:
+// temporary system functions before the built-ins, catalog functions
+// after them; a user aggregate becomes an AggCall with its UDF set.
+// ExplainAST, ExplainPhysical, ExplainExecution and ExplainJSON print the
+// sections of Flink's EXPLAIN (explain.go).
 //
 // Joins in FROM (JOIN ... ON/USING, comma joins with their condition in
 // WHERE) extract equi-keys from the condition's conjuncts (computing cast

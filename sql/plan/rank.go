@@ -140,7 +140,7 @@ func (b *Binder) bindRowNumber(from Rel, sc *scope, where expr.Expr, items []sel
 	if err != nil {
 		return nil, err
 	}
-	eb := &exprBinder{sc: sc}
+	eb := &exprBinder{sc: sc, fns: b.Funcs}
 	var rank *Rank
 	var spec string
 	for _, it := range items {

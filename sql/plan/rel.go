@@ -8,6 +8,7 @@ import (
 
 	"github.com/weirstream/weir/row"
 	"github.com/weirstream/weir/sql/expr"
+	"github.com/weirstream/weir/sql/udf"
 )
 
 // Mode is a changelog mode: which row kinds a Rel's output may carry.
@@ -216,6 +217,9 @@ type AggCall struct {
 	Type row.Type
 	// Name is the output column name.
 	Name string
+	// UDF is the function of a user-defined aggregate (Func is then its
+	// upper-case name), else nil.
+	UDF udf.AggregateFunction
 }
 
 func (a AggCall) describe(in []Column) string {

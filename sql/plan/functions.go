@@ -1,0 +1,214 @@
+package plan
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/weirstream/weir/sql/ast"
+	"github.com/weirstream/weir/sql/expr"
+	"github.com/weirstream/weir/sql/udf"
+)
+
+// FunctionKind is the kind of a user-defined function.
+type FunctionKind int
+
+// Kinds of user-defined functions.
+const (
+	ScalarFunction FunctionKind = iota
+	TableFunction
+	AggregateFunction
+)
+
+// String names the kind as SHOW FUNCTIONS' users know it.
+func (k FunctionKind) String() string {
+	switch k {
+	case TableFunction:
+		return "TABLE"
+	case AggregateFunction:
+		return "AGGREGATE"
+	}
+	return "SCALAR"
+}
+
+// Function is a user-defined function of a session: a name bound to a
+// function implemented in Go (CREATE FUNCTION name AS 'identifier', or
+// registered in code).
+type Function struct {
+	// Name is the SQL name as created (lookups ignore case, as Flink's).
+	Name string
+	// Identifier is the Go registration the function was created from
+	// (the class name of Flink's CREATE FUNCTION), "" when registered in
+	// code under its name.
+	Identifier string
+	// System marks a temporary system function: it is resolved before
+	// the built-in functions (and may shadow one). Catalog functions
+	// resolve after them.
+	System    bool
+	Temporary bool
+	Kind      FunctionKind
+	// Scalar is the function of a ScalarFunction.
+	Scalar *expr.Func
+	// Table is the function of a TableFunction.
+	Table udf.TableFunction
+	// Agg is the function of an AggregateFunction.
+	Agg udf.AggregateFunction
+}
+
+// Functions are a session's user-defined functions. The zero value and
+// nil hold none. Not safe for concurrent use.
+type Functions struct {
+	m map[string]*Function
+}
+
+func funcKey(name string) string { return strings.ToUpper(name) }
+
+// Add adds f; an existing function of the name is an error unless
+// ifNotExists (then nothing changes).
+func (fs *Functions) Add(f *Function, ifNotExists bool) error {
+	if fs.m == nil {
+		fs.m = map[string]*Function{}
+	}
+	k := funcKey(f.Name)
+	if _, ok := fs.m[k]; ok {
+		if ifNotExists {
+			return nil
+		}
+		return fmt.Errorf("sql: Could not register %sfunction '%s': a function of that name already exists", systemWord(f.System), f.Name)
+	}
+	if !f.System {
+		if _, builtin := expr.Builtins().Lookup(f.Name); builtin || aggFuncs[k] {
+			// Flink allows it, but the built-in would always win: say so.
+			return fmt.Errorf("sql: function '%s' is a built-in function; a catalog function of that name could never be called (use CREATE TEMPORARY SYSTEM FUNCTION to shadow it)", f.Name)
+		}
+	}
+	fs.m[k] = f
+	return nil
+}
+
+func systemWord(system bool) string {
+	if system {
+		return "temporary system "
+	}
+	return ""
+}
+
+// Drop removes a function; a missing one is an error unless ifExists.
+func (fs *Functions) Drop(name string, ifExists bool) error {
+	k := funcKey(name)
+	if _, ok := fs.m[k]; !ok {
+		if ifExists {
+			return nil
+		}
+		return fmt.Errorf("sql: Function '%s' does not exist", name)
+	}
+	delete(fs.m, k)
+	return nil
+}
+
+// Lookup finds a function by name, case-insensitively.
+func (fs *Functions) Lookup(name string) (*Function, bool) {
+	if fs == nil {
+		return nil, false
+	}
+	f, ok := fs.m[funcKey(name)]
+	return f, ok
+}
+
+// Names returns the functions' names as created, sorted.
+func (fs *Functions) Names() []string {
+	var n []string
+	if fs != nil {
+		for _, f := range fs.m {
+			n = append(n, f.Name)
+		}
+	}
+	sort.Strings(n)
+	return n
+}
+
+// resolve finds the user-defined function a call of name refers to, in
+// Flink's order: temporary system functions, then built-ins (nil), then
+// catalog functions.
+func (fs *Functions) resolve(name string) *Function {
+	f, ok := fs.Lookup(name)
+	if !ok {
+		return nil
+	}
+	if f.System {
+		return f
+	}
+	if _, builtin := expr.Builtins().Lookup(name); builtin || aggFuncs[funcKey(name)] {
+		return nil
+	}
+	return f
+}
+
+// isUserAgg reports whether c calls a user-defined aggregate function.
+func (fs *Functions) isUserAgg(c *ast.Call) bool {
+	if fs == nil || c.Over != nil || c.OverName != nil || len(c.Name.Parts) != 1 {
+		return false
+	}
+	f := fs.resolve(c.Name.Parts[0].Name)
+	return f != nil && f.Kind == AggregateFunction
+}
+
+// bindUserCall binds a call of a user-defined scalar function, or reports
+// (false) that name is not one. A table or aggregate function called as a
+// scalar is an error saying where it may be used.
+func (eb *exprBinder) bindUserCall(c *ast.Call, name string) (expr.Expr, bool, error) {
+	f := eb.fns.resolve(name)
+	if f == nil {
+		return nil, false, nil
+	}
+	switch f.Kind {
+	case TableFunction:
+		return nil, true, eb.errorf(c, "%s is a table function: call it in FROM, as LATERAL TABLE(%s(..))", f.Name, f.Name)
+	case AggregateFunction:
+		return nil, true, eb.errorf(c, "aggregate %s is not allowed here", c)
+	}
+	if c.Filter != nil || c.Distinct {
+		return nil, true, eb.errorf(c, "DISTINCT and FILTER apply to aggregate functions only, not %s", name)
+	}
+	args, err := eb.bindAll(c.Args...)
+	if err != nil {
+		return nil, true, err
+	}
+	out, err := f.Scalar.Call(args...)
+	if err != nil {
+		return nil, true, eb.errorf(c, "%v", err)
+	}
+	return out, true, nil
+}
+
+// userAgg sets c.UDF when sp calls a user-defined aggregate, casting the
+// arguments to its declared parameter types (udf.Signature).
+func (b *Binder) userAgg(sp *aggSpec, c *AggCall) error {
+	f := b.Funcs.resolve(sp.fn)
+	if f == nil || f.Kind != AggregateFunction {
+		return nil
+	}
+	c.UDF = f.Agg
+	if sig, ok := f.Agg.(udf.Signature); ok {
+		args, err := expr.CoerceArgs(f.Name, sig.ParamTypes(), sp.args)
+		if err != nil {
+			return errAt(sp.call, "%v", err)
+		}
+		sp.args = args
+	}
+	return nil
+}
+
+// bindQualifiedCall binds a call of a catalog function by its qualified
+// name (default_catalog.default_database.f), or reports (false) that c
+// names none.
+func (eb *exprBinder) bindQualifiedCall(c *ast.Call) (expr.Expr, bool, error) {
+	name, err := objectName(c.Name)
+	if err != nil {
+		return nil, false, nil
+	}
+	if f, ok := eb.fns.Lookup(name); !ok || f.System {
+		return nil, false, nil
+	}
+	return eb.bindUserCall(c, name)
+}

@@ -1,0 +1,95 @@
+package udf
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/weirstream/weir/row"
+)
+
+func TestTypedFunctions(t *testing.T) {
+	concat, err := Func2(func(a string, b *int64) (*string, error) {
+		if b == nil {
+			return nil, nil
+		}
+		s := a + strings.Repeat("!", int(*b))
+		return &s, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sig := concat.(Signature).ParamTypes()
+	if len(sig) != 2 || !sig[0].Equal(row.String().NotNull()) || !sig[1].Equal(row.BigInt()) {
+		t.Errorf("parameter types %v", sig)
+	}
+	if !concat.(NullStrict).ReturnsNullOnNullInput() {
+		t.Error("a non-pointer parameter must make the function strict")
+	}
+	rt, _ := concat.ResultType([]row.Type{row.String().NotNull(), row.BigInt().NotNull()})
+	if !rt.Nullable || rt.Root != row.TypeVarChar {
+		t.Errorf("result type %v, want a nullable STRING (pointer result)", rt)
+	}
+	v, err := concat.Eval([]row.Value{row.Str("hi"), row.Int(2)})
+	if err != nil || v.Str() != "hi!!" {
+		t.Errorf("Eval = %q, %v", v.Str(), err)
+	}
+	v, err = concat.Eval([]row.Value{row.Str("hi"), row.Null()})
+	if err != nil || !v.IsNull() {
+		t.Errorf("a nil pointer result must be NULL, got %v, %v", v, err)
+	}
+	if _, err := Func1(func(a int) (int64, error) { return 0, nil }); err == nil {
+		t.Error("int (no SQL type) accepted")
+	}
+	if _, err := Func1(func(a []string) (int64, error) { return 0, nil }); err == nil {
+		t.Error("[]string accepted")
+	}
+	type myInt int64
+	named, err := Func2(func(a myInt, b *bool) (float64, error) {
+		if b != nil && *b {
+			return float64(a) / 2, nil
+		}
+		return float64(a), nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		b    row.Value
+		want float64
+	}{{row.Bool(true), 1.5}, {row.Bool(false), 3}, {row.Null(), 3}} {
+		if v, err := named.Eval([]row.Value{row.Int(3), tc.b}); err != nil || v.Float() != tc.want {
+			t.Errorf("named types: Eval(3, %v) = %v, %v; want %v", tc.b, v.Float(), err, tc.want)
+		}
+	}
+	if v, _ := named.Eval([]row.Value{row.Null(), row.Bool(true)}); !v.IsNull() {
+		t.Error("a NULL for a non-pointer parameter must give NULL")
+	}
+	bytesFn, err := Func1(func(b []byte) ([]byte, error) { return append(b, '!'), nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v, err := bytesFn.Eval([]row.Value{row.Bytes([]byte("ab"))}); err != nil || v.Str() != "ab!" {
+		t.Errorf("bytes: %q, %v", v.Str(), err)
+	}
+}
+
+func TestGuard(t *testing.T) {
+	types := []row.Type{row.String(), row.IntType()}
+	args := []row.Value{row.Str("it's"), row.Null()}
+	err := Guard("f", args, types, func() error { panic("boom") })
+	var ue *Error
+	if !errors.As(err, &ue) || !ue.Panic || ue.Function != "f" {
+		t.Fatalf("Guard of a panic: %v", err)
+	}
+	if want := "udf: function f panicked on arguments ('it''s', NULL): boom"; err.Error() != want {
+		t.Errorf("error %q, want %q", err, want)
+	}
+	cause := errors.New("bad")
+	if err := Guard("g", nil, nil, func() error { return cause }); !errors.Is(err, cause) {
+		t.Errorf("Guard must wrap the function's error: %v", err)
+	}
+	if err := Guard("h", nil, nil, func() error { return nil }); err != nil {
+		t.Errorf("Guard of a success: %v", err)
+	}
+}
