@@ -52,6 +52,9 @@ func containsAgg(e ast.Node) bool {
 type exprBinder struct {
 	sc  *scope
 	agg *aggRewrite
+	// over maps OVER calls (AST String()) to the OverAggregate's columns
+	// (bindOver); nil elsewhere.
+	over map[string]expr.Expr
 }
 
 // aggRewrite maps aggregate calls and group key expressions of the input
@@ -71,6 +74,11 @@ func (eb *exprBinder) errorf(n ast.Node, format string, args ...any) error {
 }
 
 func (eb *exprBinder) bind(e ast.Expr) (expr.Expr, error) {
+	if c, ok := overCall(e); ok && eb.over != nil {
+		if x, ok := eb.over[c.String()]; ok {
+			return x, nil
+		}
+	}
 	if eb.agg != nil {
 		if c, ok := e.(*ast.Call); ok && eb.agg.aux != nil && len(c.Name.Parts) == 1 {
 			fn := strings.ToUpper(c.Name.Parts[0].Name)

@@ -329,6 +329,8 @@ func (b *Binder) bindSelect(s *ast.Select) (Rel, error) {
 			where = nil
 		}
 		out, err = b.bindAggregate(s, from, sc, where, items)
+	case hasOverAggregate(items):
+		out, err = b.bindOver(s, from, sc, where, items)
 	case hasOver(items):
 		out, err = b.bindRowNumber(from, sc, where, items)
 	default:
