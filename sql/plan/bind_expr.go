@@ -436,7 +436,7 @@ func (eb *exprBinder) call(n ast.Node, name string, args ...expr.Expr) (expr.Exp
 
 func (eb *exprBinder) bindCall(c *ast.Call) (expr.Expr, error) {
 	if c.Over != nil || c.OverName != nil {
-		return nil, eb.errorf(c, "OVER aggregations are not supported yet (only ROW_NUMBER() OVER (...) as a select item, filtered by its row number in an enclosing query)")
+		return nil, eb.errorf(c, "%s OVER is allowed only in the select list", c.Name)
 	}
 	if len(c.Name.Parts) != 1 {
 		return nil, eb.errorf(c, "function %s: catalog functions are not supported", c.Name)

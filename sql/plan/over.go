@@ -78,12 +78,12 @@ func overCall(e ast.Node) (*ast.Call, bool) {
 }
 
 // hasOverAggregate reports whether a select list needs an OVER
-// aggregation: an OVER call other than a ROW_NUMBER() select item (which
-// binds to a Rank).
+// aggregation: an OVER call other than a ranking select item
+// (ROW_NUMBER() binds to a Rank; bindRowNumber refuses the others).
 func hasOverAggregate(items []selectItem) bool {
 	found := false
 	for _, it := range items {
-		if c, ok := overCall(it.e); ok && isRowNumber(c) {
+		if c, ok := overCall(it.e); ok && isRanking(c) {
 			continue
 		}
 		ast.Inspect(it.e, func(n ast.Node) bool {
@@ -100,8 +100,15 @@ func hasOverAggregate(items []selectItem) bool {
 	return found
 }
 
-func isRowNumber(c *ast.Call) bool {
-	return len(c.Name.Parts) == 1 && strings.EqualFold(c.Name.Parts[0].Name, "ROW_NUMBER")
+func isRanking(c *ast.Call) bool {
+	if len(c.Name.Parts) != 1 {
+		return false
+	}
+	switch strings.ToUpper(c.Name.Parts[0].Name) {
+	case "ROW_NUMBER", "RANK", "DENSE_RANK":
+		return true
+	}
+	return false
 }
 
 // overFrame is a resolved, validated window of an OVER call.

@@ -149,7 +149,7 @@ func (b *Binder) bindRowNumber(from Rel, sc *scope, where expr.Expr, items []sel
 			continue
 		}
 		if len(c.Name.Parts) != 1 || !strings.EqualFold(c.Name.Parts[0].Name, "ROW_NUMBER") || len(c.Args) != 0 || c.Over == nil {
-			return nil, errAt(c, "OVER aggregations are not supported yet (only ROW_NUMBER() OVER (PARTITION BY .. ORDER BY ..) filtered by its row number, Flink's Top-N and deduplication)")
+			return nil, errAt(c, "%s OVER is not supported yet (ROW_NUMBER() OVER (PARTITION BY .. ORDER BY ..) filtered by its row number is: Flink's Top-N and deduplication)", c.Name)
 		}
 		if rank != nil {
 			if c.Over.String() != spec {
@@ -439,11 +439,11 @@ func classifyRank(r *Rank) error {
 	return nil
 }
 
-// CheckBounded refuses a Rank whose row number no filter bounds: an OVER
-// aggregation, which Weir does not run yet.
+// CheckBounded refuses a Rank whose row number no filter bounds (Flink
+// runs it as an OVER aggregation numbering the rows; Weir does not yet).
 func (r *Rank) CheckBounded() error {
 	if r.End < 0 {
-		return fmt.Errorf("sql: OVER aggregations are not supported yet: ROW_NUMBER() is supported only in a subquery whose row number an enclosing WHERE bounds (rn <= N, rn = 1, rn < N, rn BETWEEN a AND b: Flink's Top-N and deduplication)")
+		return fmt.Errorf("sql: ROW_NUMBER() without a bound on its number is not supported yet: ROW_NUMBER() is supported only in a subquery whose row number an enclosing WHERE bounds (rn <= N, rn = 1, rn < N, rn BETWEEN a AND b: Flink's Top-N and deduplication)")
 	}
 	return nil
 }
