@@ -287,15 +287,17 @@ func (b *Binder) bindSelect(s *ast.Select) (Rel, error) {
 	}
 	eb := &exprBinder{sc: sc}
 	var where expr.Expr
-	if s.Where != nil {
-		if containsAgg(s.Where) {
-			return nil, errAt(s.Where, "aggregate functions are not allowed in WHERE")
+	// x [NOT] IN (subquery) conjuncts become semi/anti joins (semiJoin).
+	whereAST, subs := splitSubqueryConds(s.Where)
+	if whereAST != nil {
+		if containsAgg(whereAST) {
+			return nil, errAt(whereAST, "aggregate functions are not allowed in WHERE")
 		}
 		var err error
-		if where, err = eb.bind(s.Where); err != nil {
+		if where, err = eb.bind(whereAST); err != nil {
 			return nil, err
 		}
-		if err := checkBoolean(s.Where, where, "WHERE"); err != nil {
+		if err := checkBoolean(whereAST, where, "WHERE"); err != nil {
 			return nil, err
 		}
 	}
@@ -307,6 +309,16 @@ func (b *Binder) bindSelect(s *ast.Select) (Rel, error) {
 			return nil, err
 		}
 		where = nil
+	}
+	if len(subs) > 0 {
+		for _, in := range subs {
+			var err error
+			if from, err = b.semiJoin(from, sc, in); err != nil {
+				return nil, err
+			}
+		}
+		sc = sc.withoutTimeAttrs()
+		eb = &exprBinder{sc: sc}
 	}
 	items, err := b.expandItems(s, sc)
 	if err != nil {
