@@ -21,6 +21,8 @@
 //	Rank             ROW_NUMBER() OVER (PARTITION BY .. ORDER BY ..) bounded
 //	                 by an enclosing WHERE: Top-N, deduplication, window
 //	                 Top-N or window deduplication (Strategy)
+//	SemiJoin         WHERE x [NOT] IN (SELECT y ..) / [NOT] EXISTS (.. WHERE
+//	                 inner = outer ..): a semi (anti) join, left columns only
 //	OverAggregate    agg(...) OVER (PARTITION BY .. ORDER BY time_attr frame)
 //	                 appending one column per call to every row
 //	Sink             INSERT INTO a catalog table
