@@ -54,3 +54,30 @@ func (s *script) over(aggs []AggCall, keys []int) (weir.Stream[row.Row], error) 
 	}
 	return OverAggregate(s.in.Stream(), spec)
 }
+
+// sort builds the TemporalSort of a "sort" script: time: $n | proctime,
+// then: $col [DESC] lines for the secondary keys.
+func (s *script) sort() (weir.Stream[row.Row], error) {
+	spec := TemporalSortSpec{Types: s.inTypes, TimeCol: ProcTime, UID: "sort", Counters: s.counters}
+	if tc := s.one("time"); tc != "proctime" {
+		c, err := strconv.Atoi(strings.TrimPrefix(tc, "$"))
+		if err != nil {
+			return weir.Stream[row.Row]{}, err
+		}
+		spec.TimeCol, s.timeCol = c, c
+	}
+	for _, l := range s.lines["then"] {
+		f := strings.Fields(l)
+		c, err := strconv.Atoi(strings.TrimPrefix(f[0], "$"))
+		if err != nil {
+			return weir.Stream[row.Row]{}, err
+		}
+		k := OrderKey{Col: c}
+		if len(f) > 1 && f[1] == "DESC" {
+			k.Desc, k.NullsLast = true, true
+		}
+		spec.Then = append(spec.Then, k)
+	}
+	s.outTypes = s.inTypes
+	return TemporalSort(s.in.Stream(), spec)
+}

@@ -78,7 +78,7 @@ func options(t *testing.T, d *datadriven.TestData) weir.Options {
 
 func (s *script) run(t *testing.T, d *datadriven.TestData) string {
 	switch d.Cmd {
-	case "group-agg", "window-agg", "window-assign", "dedup", "topn", "over":
+	case "group-agg", "window-agg", "window-assign", "dedup", "topn", "over", "sort":
 		s.kind = d.Cmd
 		s.counters = nil
 		s.lines = map[string][]string{}
@@ -255,6 +255,10 @@ func (s *script) build(h *weirtest.Harness) error {
 		}
 	case "over":
 		if out, err = s.over(aggs, keys); err != nil {
+			return err
+		}
+	case "sort":
+		if out, err = s.sort(); err != nil {
 			return err
 		}
 	case "window-agg", "window-assign":

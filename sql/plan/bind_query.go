@@ -51,7 +51,7 @@ func (b *Binder) Query(q ast.QueryExpr) (Rel, error) {
 			defer func() { b.ctes = b.ctes[:len(b.ctes)-1] }()
 		}
 		if len(n.OrderBy) > 0 || n.Limit != nil || n.Offset != nil {
-			return nil, errAt(n, "ORDER BY and LIMIT are not supported yet in streaming queries (Top-N via ROW_NUMBER is planned)")
+			return b.bindOrderLimit(n)
 		}
 		return b.Query(n.Body)
 	case *ast.Select:
