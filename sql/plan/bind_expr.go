@@ -217,7 +217,7 @@ func (eb *exprBinder) bind(e ast.Expr) (expr.Expr, error) {
 		return out, nil
 	case *ast.InExpr:
 		if n.Query != nil {
-			return nil, eb.errorf(n, "IN (subquery) is not supported yet")
+			return nil, eb.errorf(n, "IN (subquery) is supported only as a conjunct of WHERE (a semi or anti join)")
 		}
 		x, err := eb.bind(n.Expr)
 		if err != nil {
