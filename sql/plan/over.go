@@ -426,3 +426,24 @@ func (b *Binder) bindOver(s *ast.Select, from Rel, sc *scope, where expr.Expr, i
 	}
 	return &Calc{In: over, Projects: projs, Cols: cols}, nil
 }
+
+// NumbersRows reports whether r is ROW_NUMBER() OVER (PARTITION BY ..
+// ORDER BY time_attr ASC) that no filter bounds, over an append-only
+// input: Flink runs it as an OVER aggregation numbering each partition's
+// rows in time order (ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW),
+// append-only.
+func (r *Rank) NumbersRows() bool {
+	if r.End >= 0 || !r.RowNumber || len(r.OrderBy) != 1 || r.OrderBy[0].Desc || r.In.Mode() != InsertOnly {
+		return false
+	}
+	return r.In.Columns()[r.OrderBy[0].Col].Type.TimeAttr != row.NoTimeAttr
+}
+
+// describeOver describes a row-numbering Rank as the OverAggregate it
+// runs as.
+func (r *Rank) describeOver() (string, []string) {
+	o := &OverAggregate{In: r.In, PartitionKeys: r.PartitionKeys, OrderCol: r.OrderBy[0].Col, Rows: true, Unbounded: true}
+	name, attrs := o.describe()
+	attrs[len(attrs)-1] = strings.TrimSuffix(attrs[len(attrs)-1], "]") + ", ROW_NUMBER(*) AS w0$o0]"
+	return name, attrs
+}

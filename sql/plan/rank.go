@@ -61,6 +61,9 @@ func (r *Rank) Inputs() []Rel { return []Rel{r.In} }
 
 // Mode implements Rel.
 func (r *Rank) Mode() Mode {
+	if r.NumbersRows() {
+		return InsertOnly
+	}
 	switch r.Strategy {
 	case WindowTopN, WindowDedup:
 		return InsertOnly
@@ -76,6 +79,9 @@ func (r *Rank) Mode() Mode {
 func (r *Rank) KeepLast() bool { return r.OrderBy[0].Desc }
 
 func (r *Rank) describe() (string, []string) {
+	if r.NumbersRows() {
+		return r.describeOver()
+	}
 	in := r.In.Columns()
 	cols := func(idx []int) string {
 		n := make([]string, len(idx))
@@ -439,10 +445,10 @@ func classifyRank(r *Rank) error {
 	return nil
 }
 
-// CheckBounded refuses a Rank whose row number no filter bounds (Flink
-// runs it as an OVER aggregation numbering the rows; Weir does not yet).
+// CheckBounded refuses a Rank whose row number no filter bounds, unless it
+// numbers rows in time order (NumbersRows: an OVER aggregation).
 func (r *Rank) CheckBounded() error {
-	if r.End < 0 {
+	if r.End < 0 && !r.NumbersRows() {
 		return fmt.Errorf("sql: ROW_NUMBER() without a bound on its number is not supported yet: ROW_NUMBER() is supported only in a subquery whose row number an enclosing WHERE bounds (rn <= N, rn = 1, rn < N, rn BETWEEN a AND b: Flink's Top-N and deduplication)")
 	}
 	return nil
