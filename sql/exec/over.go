@@ -359,6 +359,15 @@ func (f *overFn) emit(ctx *weir.KeyedContext[string, row.Row], in row.Row, ts in
 
 func (f *overFn) values() { f.vals = f.set.appendValues(f.vals[:0]) }
 
+// oldestTime returns the smallest time of over-rows (which is not empty).
+func (f *overFn) oldestTime() int64 {
+	oldest := int64(1<<63 - 1)
+	for t := range f.rows.All() {
+		oldest = min(oldest, t)
+	}
+	return oldest
+}
+
 // sortedTimes returns the times of over-rows in ascending order.
 func (f *overFn) sortedTimes() []int64 {
 	f.times = f.times[:0]
@@ -479,7 +488,7 @@ func (f *overFn) rowsTimer(ctx *weir.KeyedContext[string, row.Row], ts int64) er
 		for _, r := range inputs {
 			if count >= f.offset {
 				if retractList == nil {
-					retractTs = f.sortedTimes()[0]
+					retractTs = f.oldestTime()
 					enc, _ := f.rows.Get(retractTs)
 					if retractList, err = f.decodeRows(enc); err != nil {
 						return err
@@ -539,10 +548,15 @@ func (f *overFn) slideRange(ctx *weir.KeyedContext[string, row.Row], t int64, en
 	if err := f.loadAcc(); err != nil {
 		return err
 	}
-	for _, k := range f.sortedTimes() {
-		if t-k <= f.offset {
-			break
+	// The rows that left the frame, in any order: retraction is
+	// order-independent (Flink iterates its map state too).
+	f.times = f.times[:0]
+	for k := range f.rows.All() {
+		if t-k > f.offset {
+			f.times = append(f.times, k)
 		}
+	}
+	for _, k := range f.times {
 		old, _ := f.rows.Get(k)
 		rs, err := f.decodeRows(old)
 		if err != nil {
