@@ -147,6 +147,12 @@ func (t *translator) stream(r plan.Rel) (weir.Stream[row.Row], error) {
 		return t.rank(n)
 	case *plan.Correlate:
 		return t.correlate(n)
+	case *plan.OverAggregate:
+		return t.overAggregate(n)
+	case *plan.SemiJoin:
+		return t.semiJoin(n)
+	case *plan.TemporalSort:
+		return t.temporalSort(n)
 	case *plan.Union:
 		var ins []weir.Stream[row.Row]
 		for _, x := range n.Ins {

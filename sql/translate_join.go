@@ -138,6 +138,9 @@ func (t *translator) rank(n *plan.Rank) (weir.Stream[row.Row], error) {
 	if err := n.CheckBounded(); err != nil {
 		return weir.Stream[row.Row]{}, err
 	}
+	if n.NumbersRows() {
+		return t.rowNumbers(n)
+	}
 	in, err := t.stream(n.In)
 	if err != nil {
 		return in, err

@@ -11,7 +11,10 @@
 // WindowAssign is a window table function without aggregation.
 // Deduplicate is ROW_NUMBER() OVER (PARTITION BY ... ORDER BY time) with
 // rn = 1 (keep first or last row, on processing or event time); TopN the
-// append-only Top-N (rn <= N, with or without the row number). Each takes
+// append-only Top-N (rn <= N, with or without the row number).
+// OverAggregate is agg(...) OVER (PARTITION BY .. ORDER BY time ROWS|RANGE
+// .. PRECEDING AND CURRENT ROW), Flink's over-aggregate functions (see its
+// documentation for when rows go out, lateness and cleanup). Each takes
 // a spec of column indexes into the input row and returns an error, never
 // panics, when the spec does not fit the input types. Spec.OutputTypes
 // gives the planner the output schema.
@@ -23,6 +26,7 @@
 //	WindowAssign     the input columns, window_start, window_end, window_time
 //	Deduplicate      the input columns
 //	TopN             the input columns [, the row number BIGINT NOT NULL if OutputRank]
+//	OverAggregate    the input columns, aggregate results (in Aggs order)
 //
 // window_start and window_end are TIMESTAMP(3) NOT NULL when the time
 // attribute is a TIMESTAMP(3) column, TIMESTAMP_LTZ(3) NOT NULL when it is
@@ -128,6 +132,10 @@
 //	                 index + tuple; not SESSION); one timer per key and window, at window_end - 1
 //	Deduplicate      value state "dedup": the kept row (row.Codec)
 //	TopN             value state "topn": the partition's top rows in order (row.Codec)
+//	OverAggregate    value state "over-acc" (accumulators), map state "over-rows": time ->
+//	                 rows (row.Codec, back to back) waiting for the watermark or still
+//	                 in a bounded frame, "over-distinct", and small value states
+//	                 "over-last", "over-count", "over-smallest", "over-cleanup"
 //
 // Accumulators are encoded in a compact binary form (varints, values as
 // row.AppendValue encodes them) and decoded for each row of the key.

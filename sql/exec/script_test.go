@@ -18,7 +18,7 @@ import (
 
 // TestScripts runs the scripts in testdata. Commands:
 //
-//	group-agg | window-agg | window-assign [parallelism=N] [backend=heap|pebble]
+//	group-agg | window-agg | window-assign | over [parallelism=N] [backend=heap|pebble]
 //	  in: <types>           input column types
 //	  keys: $0, $1          group keys
 //	  agg: SUM($1) ...      one per aggregate call
@@ -78,7 +78,7 @@ func options(t *testing.T, d *datadriven.TestData) weir.Options {
 
 func (s *script) run(t *testing.T, d *datadriven.TestData) string {
 	switch d.Cmd {
-	case "group-agg", "window-agg", "window-assign", "dedup", "topn":
+	case "group-agg", "window-agg", "window-assign", "dedup", "topn", "over", "sort":
 		s.kind = d.Cmd
 		s.counters = nil
 		s.lines = map[string][]string{}
@@ -251,6 +251,14 @@ func (s *script) build(h *weirtest.Harness) error {
 			return err
 		}
 		if out, err = TopN(s.in.Stream(), spec); err != nil {
+			return err
+		}
+	case "over":
+		if out, err = s.over(aggs, keys); err != nil {
+			return err
+		}
+	case "sort":
+		if out, err = s.sort(); err != nil {
 			return err
 		}
 	case "window-agg", "window-assign":

@@ -53,6 +53,9 @@ type exprBinder struct {
 	sc  *scope
 	agg *aggRewrite
 	fns *Functions // user-defined functions
+	// over maps OVER calls (AST String()) to the OverAggregate's columns
+	// (bindOver); nil elsewhere.
+	over map[string]expr.Expr
 }
 
 // aggRewrite maps aggregate calls and group key expressions of the input
@@ -72,6 +75,11 @@ func (eb *exprBinder) errorf(n ast.Node, format string, args ...any) error {
 }
 
 func (eb *exprBinder) bind(e ast.Expr) (expr.Expr, error) {
+	if c, ok := overCall(e); ok && eb.over != nil {
+		if x, ok := eb.over[c.String()]; ok {
+			return x, nil
+		}
+	}
 	if eb.agg != nil {
 		if c, ok := e.(*ast.Call); ok && eb.agg.aux != nil && len(c.Name.Parts) == 1 {
 			fn := strings.ToUpper(c.Name.Parts[0].Name)
@@ -210,7 +218,7 @@ func (eb *exprBinder) bind(e ast.Expr) (expr.Expr, error) {
 		return out, nil
 	case *ast.InExpr:
 		if n.Query != nil {
-			return nil, eb.errorf(n, "IN (subquery) is not supported yet")
+			return nil, eb.errorf(n, "IN (subquery) is supported only as a conjunct of WHERE (a semi or anti join)")
 		}
 		x, err := eb.bind(n.Expr)
 		if err != nil {
@@ -429,7 +437,7 @@ func (eb *exprBinder) call(n ast.Node, name string, args ...expr.Expr) (expr.Exp
 
 func (eb *exprBinder) bindCall(c *ast.Call) (expr.Expr, error) {
 	if c.Over != nil || c.OverName != nil {
-		return nil, eb.errorf(c, "OVER aggregations are not supported yet (only ROW_NUMBER() OVER (...) as a select item, filtered by its row number in an enclosing query)")
+		return nil, eb.errorf(c, "%s OVER is allowed only in the select list", c.Name)
 	}
 	if len(c.Name.Parts) != 1 {
 		if out, ok, err := eb.bindQualifiedCall(c); ok {

@@ -53,7 +53,7 @@ func (b *Binder) Query(q ast.QueryExpr) (Rel, error) {
 			defer func() { b.ctes = b.ctes[:len(b.ctes)-1] }()
 		}
 		if len(n.OrderBy) > 0 || n.Limit != nil || n.Offset != nil {
-			return nil, errAt(n, "ORDER BY and LIMIT are not supported yet in streaming queries (Top-N via ROW_NUMBER is planned)")
+			return b.bindOrderLimit(n)
 		}
 		return b.Query(n.Body)
 	case *ast.Select:
@@ -294,15 +294,17 @@ func (b *Binder) bindSelect(s *ast.Select) (Rel, error) {
 	}
 	eb := &exprBinder{sc: sc, fns: b.Funcs}
 	var where expr.Expr
-	if s.Where != nil {
-		if containsAgg(s.Where, b.Funcs) {
-			return nil, errAt(s.Where, "aggregate functions are not allowed in WHERE")
+	// x [NOT] IN (subquery) conjuncts become semi/anti joins (semiJoin).
+	whereAST, subs := splitSubqueryConds(s.Where)
+	if whereAST != nil {
+		if containsAgg(whereAST, b.Funcs) {
+			return nil, errAt(whereAST, "aggregate functions are not allowed in WHERE")
 		}
 		var err error
-		if where, err = eb.bind(s.Where); err != nil {
+		if where, err = eb.bind(whereAST); err != nil {
 			return nil, err
 		}
-		if err := checkBoolean(s.Where, where, "WHERE"); err != nil {
+		if err := checkBoolean(whereAST, where, "WHERE"); err != nil {
 			return nil, err
 		}
 	}
@@ -314,6 +316,16 @@ func (b *Binder) bindSelect(s *ast.Select) (Rel, error) {
 			return nil, err
 		}
 		where = nil
+	}
+	if len(subs) > 0 {
+		for _, in := range subs {
+			var err error
+			if from, err = b.semiJoin(from, sc, in); err != nil {
+				return nil, err
+			}
+		}
+		sc = sc.withoutTimeAttrs()
+		eb = &exprBinder{sc: sc, fns: b.Funcs}
 	}
 	items, err := b.expandItems(s, sc)
 	if err != nil {
@@ -336,6 +348,8 @@ func (b *Binder) bindSelect(s *ast.Select) (Rel, error) {
 			where = nil
 		}
 		out, err = b.bindAggregate(s, from, sc, where, items)
+	case hasOverAggregate(items):
+		out, err = b.bindOver(s, from, sc, where, items)
 	case hasOver(items):
 		out, err = b.bindRowNumber(from, sc, where, items)
 	default:

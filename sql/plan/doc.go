@@ -23,6 +23,10 @@
 //	                 Top-N or window deduplication (Strategy)
 //	Correlate        each row joined with the rows of a table function or
 //	                 UNNEST called on it (LATERAL TABLE, CROSS JOIN UNNEST)
+//	SemiJoin         WHERE x [NOT] IN (SELECT y ..) / [NOT] EXISTS (.. WHERE
+//	                 inner = outer ..): a semi (anti) join, left columns only
+//	OverAggregate    agg(...) OVER (PARTITION BY .. ORDER BY time_attr frame)
+//	                 appending one column per call to every row
 //	Sink             INSERT INTO a catalog table
 //
 // User-defined functions (Functions, on the Binder) resolve as Flink's:
@@ -38,8 +42,10 @@
 // on one key (one subtask), as in Flink. A ROW_NUMBER() select item binds
 // to an unbounded Rank under a Calc; the enclosing query's filter on the
 // row number bounds it (fuseRank), drops the row number column when
-// nothing selects it and picks the strategy. A Rank no filter bounds is an
-// OVER aggregation, refused when the plan is translated.
+// nothing selects it and picks the strategy. A Rank no filter bounds is
+// refused when the plan is translated. Other OVER calls of a select list
+// (aggregate functions, also inside expressions) bind to one
+// OverAggregate (bindOver): all must share one window, as in Flink.
 //
 // Every Rel has an output schema and a changelog mode (insert-only or
 // updating with -U/+U), derived bottom-up as Flink's planner does;

@@ -61,6 +61,9 @@ func (r *Rank) Inputs() []Rel { return []Rel{r.In} }
 
 // Mode implements Rel.
 func (r *Rank) Mode() Mode {
+	if r.NumbersRows() {
+		return InsertOnly
+	}
 	switch r.Strategy {
 	case WindowTopN, WindowDedup:
 		return InsertOnly
@@ -76,6 +79,9 @@ func (r *Rank) Mode() Mode {
 func (r *Rank) KeepLast() bool { return r.OrderBy[0].Desc }
 
 func (r *Rank) describe() (string, []string) {
+	if r.NumbersRows() {
+		return r.describeOver()
+	}
 	in := r.In.Columns()
 	cols := func(idx []int) string {
 		n := make([]string, len(idx))
@@ -149,7 +155,7 @@ func (b *Binder) bindRowNumber(from Rel, sc *scope, where expr.Expr, items []sel
 			continue
 		}
 		if len(c.Name.Parts) != 1 || !strings.EqualFold(c.Name.Parts[0].Name, "ROW_NUMBER") || len(c.Args) != 0 || c.Over == nil {
-			return nil, errAt(c, "OVER aggregations are not supported yet (only ROW_NUMBER() OVER (PARTITION BY .. ORDER BY ..) filtered by its row number, Flink's Top-N and deduplication)")
+			return nil, errAt(c, "%s OVER is not supported yet (ROW_NUMBER() OVER (PARTITION BY .. ORDER BY ..) filtered by its row number is: Flink's Top-N and deduplication)", c.Name)
 		}
 		if rank != nil {
 			if c.Over.String() != spec {
@@ -439,11 +445,11 @@ func classifyRank(r *Rank) error {
 	return nil
 }
 
-// CheckBounded refuses a Rank whose row number no filter bounds: an OVER
-// aggregation, which Weir does not run yet.
+// CheckBounded refuses a Rank whose row number no filter bounds, unless it
+// numbers rows in time order (NumbersRows: an OVER aggregation).
 func (r *Rank) CheckBounded() error {
-	if r.End < 0 {
-		return fmt.Errorf("sql: OVER aggregations are not supported yet: ROW_NUMBER() is supported only in a subquery whose row number an enclosing WHERE bounds (rn <= N, rn = 1, rn < N, rn BETWEEN a AND b: Flink's Top-N and deduplication)")
+	if r.End < 0 && !r.NumbersRows() {
+		return fmt.Errorf("sql: ROW_NUMBER() without a bound on its number is not supported yet: ROW_NUMBER() is supported only in a subquery whose row number an enclosing WHERE bounds (rn <= N, rn = 1, rn < N, rn BETWEEN a AND b: Flink's Top-N and deduplication)")
 	}
 	return nil
 }

@@ -1,0 +1,196 @@
+package plan
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/weirstream/weir/row"
+	"github.com/weirstream/weir/sql/ast"
+	"github.com/weirstream/weir/sql/expr"
+)
+
+// bindOrderLimit plans a query's ORDER BY and LIMIT/OFFSET as Flink's
+// streaming planner does: ORDER BY ... LIMIT n [OFFSET m] is a Top-N over
+// the whole result (Flink's SortLimit, run as a Rank without partition:
+// updating, on one subtask); ORDER BY a time attribute ASC without LIMIT
+// is a temporal sort (TemporalSort). Other orders without LIMIT, and
+// LIMIT without ORDER BY, are refused.
+func (b *Binder) bindOrderLimit(q *ast.Query) (Rel, error) {
+	if len(q.OrderBy) == 0 {
+		return nil, errAt(q, "LIMIT without ORDER BY is not supported yet in streaming queries")
+	}
+	body, err := b.Query(q.Body)
+	if err != nil {
+		return nil, err
+	}
+	// ORDER BY may name columns of FROM that the select list leaves out
+	// (as in Calcite): select them too, sort, then project them away.
+	width := len(body.Columns())
+	if sel, ok := q.Body.(*ast.Select); ok && !sel.Distinct {
+		sc := scopeOf(body, "")
+		var extra []*ast.SelectItem
+		for i, o := range q.OrderBy {
+			if _, ok := o.Expr.(*ast.Literal); ok {
+				continue
+			}
+			if _, err := (&exprBinder{sc: sc}).bind(o.Expr); err != nil {
+				extra = append(extra, &ast.SelectItem{Pos: o.Pos, Expr: o.Expr, Alias: &ast.Ident{Pos: o.Pos, Name: fmt.Sprintf("$order%d", i)}})
+			}
+		}
+		if len(extra) > 0 {
+			wide := *sel
+			wide.Items = append(append([]*ast.SelectItem(nil), sel.Items...), extra...)
+			if body, err = b.Query(&wide); err != nil {
+				return nil, err
+			}
+			q2 := *q
+			q2.OrderBy = append([]*ast.OrderItem(nil), q.OrderBy...)
+			for i, o := range q2.OrderBy {
+				for _, e := range extra {
+					if e.Expr == o.Expr {
+						c := *o
+						c.Expr = &ast.ColumnRef{Pos: o.Pos, Parts: []*ast.Ident{e.Alias}}
+						q2.OrderBy[i] = &c
+					}
+				}
+			}
+			q = &q2
+		}
+	}
+	out, err := b.sortLimit(q, body)
+	if err != nil || len(out.Columns()) == width {
+		return out, err
+	}
+	cols := out.Columns()[:width]
+	projs := make([]expr.Expr, width)
+	for i, c := range cols {
+		projs[i] = expr.Ref(i, c.Type)
+	}
+	return &Calc{In: out, Projects: projs, Cols: cols}, nil
+}
+
+// sortLimit plans ORDER BY (over body's columns) and LIMIT/OFFSET.
+func (b *Binder) sortLimit(q *ast.Query, body Rel) (Rel, error) {
+	sc := scopeOf(body, "")
+	eb := &exprBinder{sc: sc}
+	cols := body.Columns()
+	var keys []SortKey
+	for _, o := range q.OrderBy {
+		var ref *expr.InputRef
+		if l, ok := o.Expr.(*ast.Literal); ok {
+			// ORDER BY 2: the second output column.
+			x, err := eb.bind(l)
+			if err != nil {
+				return nil, err
+			}
+			if k, ok := x.(*expr.Literal); ok && k.T.IsInteger() && !k.Value.IsNull() {
+				if i := k.Value.Int(); i >= 1 && int(i) <= len(cols) {
+					ref = expr.Ref(int(i-1), cols[i-1].Type)
+				}
+			}
+			if ref == nil {
+				return nil, errAt(o, "ORDER BY position %s is not in the select list (1..%d)", l, len(cols))
+			}
+		} else {
+			x, err := eb.bind(o.Expr)
+			if err != nil {
+				return nil, err
+			}
+			r, ok := x.(*expr.InputRef)
+			if !ok {
+				return nil, errAt(o, "ORDER BY must name output columns (select %s and order by its name)", o.Expr)
+			}
+			ref = r
+		}
+		k := SortKey{Col: ref.Index, Desc: o.Desc, NullsLast: o.Desc}
+		switch o.Nulls {
+		case "FIRST":
+			k.NullsLast = false
+		case "LAST":
+			k.NullsLast = true
+		}
+		keys = append(keys, k)
+	}
+	var offset, limit int64 = 0, -1
+	for _, v := range []struct {
+		e   ast.Expr
+		dst *int64
+	}{{q.Limit, &limit}, {q.Offset, &offset}} {
+		if v.e == nil {
+			continue
+		}
+		x, err := (&exprBinder{sc: &scope{}}).bind(v.e)
+		if err == nil {
+			x, err = expr.Fold(x)
+		}
+		if err != nil {
+			return nil, errAt(v.e, "%v", err)
+		}
+		l, ok := x.(*expr.Literal)
+		if !ok || !l.T.IsInteger() || l.Value.IsNull() || l.Value.Int() < 0 {
+			return nil, errAt(v.e, "LIMIT and OFFSET take a non-negative integer constant, not %s", x)
+		}
+		*v.dst = l.Value.Int()
+	}
+	if limit < 0 {
+		if q.Offset != nil {
+			return nil, errAt(q, "OFFSET without LIMIT is not supported yet in streaming queries")
+		}
+		return temporalSort(q, body, keys)
+	}
+	if limit == 0 {
+		return nil, errAt(q.Limit, "LIMIT 0 keeps no rows")
+	}
+	r := &Rank{In: body, OrderBy: keys, Start: offset + 1, End: offset + limit, Strategy: TopN}
+	r.Cols = append([]Column(nil), cols...)
+	for i := range r.Cols {
+		r.Cols[i].Type.TimeAttr = row.NoTimeAttr
+	}
+	return r, nil
+}
+
+// TemporalSort is ORDER BY time_attr ASC [, keys] on a stream (Flink's
+// TemporalSort): rows go out in time order once the watermark passes them
+// (rows of one time ordered by the other keys), on one subtask; on
+// processing time the rows of one millisecond are ordered by the other
+// keys. The input must be append-only.
+type TemporalSort struct {
+	In   Rel
+	Keys []SortKey
+}
+
+// Columns implements Rel.
+func (s *TemporalSort) Columns() []Column { return s.In.Columns() }
+
+// Inputs implements Rel.
+func (s *TemporalSort) Inputs() []Rel { return []Rel{s.In} }
+
+// Mode implements Rel.
+func (s *TemporalSort) Mode() Mode { return InsertOnly }
+
+func (s *TemporalSort) describe() (string, []string) {
+	in := s.In.Columns()
+	var order []string
+	for _, k := range s.Keys {
+		d := " ASC"
+		if k.Desc {
+			d = " DESC"
+		}
+		order = append(order, in[k.Col].Name+d)
+	}
+	return "TemporalSort", []string{"orderBy=[" + strings.Join(order, ", ") + "]"}
+}
+
+// temporalSort checks that an ORDER BY without LIMIT starts with a time
+// attribute ascending, as Flink requires, over an append-only input.
+func temporalSort(q *ast.Query, in Rel, keys []SortKey) (Rel, error) {
+	cols := in.Columns()
+	k := keys[0]
+	if cols[k.Col].Type.TimeAttr == row.NoTimeAttr || k.Desc {
+		return nil, errAt(q.OrderBy[0], "Sort on a non-time-attribute field is not supported. (ORDER BY in a streaming query must start with a time attribute ascending, or have a LIMIT)")
+	}
+	if in.Mode() != InsertOnly {
+		return nil, errAt(q, "TemporalSort doesn't support consuming update and delete changes")
+	}
+	return &TemporalSort{In: in, Keys: keys}, nil
+}

@@ -1,0 +1,29 @@
+package sql
+
+import (
+	"github.com/weirstream/weir"
+	"github.com/weirstream/weir/row"
+	"github.com/weirstream/weir/sql/exec"
+	"github.com/weirstream/weir/sql/plan"
+)
+
+// semiJoin runs x [NOT] IN (subquery) as Flink's streaming semi or anti
+// join (exec.RegularJoin with SemiJoin or AntiJoin).
+func (t *translator) semiJoin(n *plan.SemiJoin) (weir.Stream[row.Row], error) {
+	l, r, err := t.joinInputs(n.Left, n.Right)
+	if err != nil {
+		return l, err
+	}
+	typ := exec.SemiJoin
+	if n.Anti {
+		typ = exec.AntiJoin
+	}
+	return exec.RegularJoin(l, r, exec.JoinSpec{
+		Type:       typ,
+		LeftTypes:  plan.Types(n.Left),
+		RightTypes: plan.Types(n.Right),
+		LeftKeys:   n.LeftKeys,
+		RightKeys:  n.RightKeys,
+		StateTTL:   t.cfg.Duration("table.exec.state.ttl"),
+	})
+}
