@@ -16,10 +16,16 @@ type fromNode struct {
 	join  *ast.Join
 	l, r  *fromNode
 	width int
+	// snapshot is the leaf's table reference when it has FOR SYSTEM_TIME
+	// AS OF (see planTemporal).
+	snapshot *ast.TableName
 }
 
 func (b *Binder) fromTree(ref ast.TableRef) (*fromNode, error) {
 	j, ok := ref.(*ast.Join)
+	if tn, isName := ref.(*ast.TableName); isName && tn.SystemTime != nil {
+		return b.snapshotLeaf(tn)
+	}
 	if !ok {
 		rel, sc, err := b.bindFrom(ref)
 		if err != nil {
@@ -160,6 +166,9 @@ func filtered(r Rel, conds []expr.Expr) (Rel, error) {
 func (b *Binder) planFrom(n *fromNode, conds []expr.Expr) (Rel, error) {
 	if n.join == nil {
 		return filtered(n.rel, conds)
+	}
+	if n.l.snapshot != nil || n.r.snapshot != nil {
+		return b.planTemporal(n, conds)
 	}
 	j := n.join
 	kind := InnerJoin
