@@ -196,7 +196,7 @@ func makeTemporalJoin(at ast.Node, kind JoinType, l, r Rel, leftTime int, conds 
 		return nil, errAt(at, "Event-Time Temporal Table Join requires both primary key and row time attribute in versioned table, but no row time attribute can be found.")
 	}
 	if lc[leftTime].Type.Root != rc[rightTime].Type.Root {
-		return nil, errAt(at, "Event-Time Temporal Table Join requires same rowtime type in left table and versioned table, but the rowtime types are %s *ROWTIME* and %s *ROWTIME*.",
+		return nil, errAt(at, "Event-Time Temporal Table Join requires same rowtime type in left table and versioned table, but the rowtime types are %s and %s.",
 			lc[leftTime].Type.WithNullable(true), rc[rightTime].Type.WithNullable(true))
 	}
 
@@ -205,6 +205,7 @@ func makeTemporalJoin(at ast.Node, kind JoinType, l, r Rel, leftTime int, conds 
 	var lkeys, rkeys []int
 	var lx []expr.Expr
 	var rest []expr.Expr
+	var lnames []string // the left side of each pair, for messages
 	for _, c := range conds {
 		call, ok := c.(*expr.Call)
 		if !ok || call.Func.Name != "=" || len(call.Args) != 2 || !expr.IsDeterministic(c) {
@@ -242,6 +243,7 @@ func makeTemporalJoin(at ast.Node, kind JoinType, l, r Rel, leftTime int, conds 
 			}
 			le = x
 		}
+		lnames = append(lnames, withNames(a, lc))
 		if lr, ok := le.(*expr.InputRef); ok {
 			lkeys = append(lkeys, lr.Index)
 		} else {
@@ -289,7 +291,7 @@ func makeTemporalJoin(at ast.Node, kind JoinType, l, r Rel, leftTime int, conds 
 				pkNames = append(pkNames, cols[lw2+c].Name)
 			}
 			for i := range lkeys {
-				eqs = append(eqs, ll.Columns()[lkeys[i]].Name+"="+rc[rkeys[i]].Name)
+				eqs = append(eqs, lnames[i]+"="+rc[rkeys[i]].Name)
 			}
 			return nil, errAt(at, "Temporal table's primary key [%s] must be included in the equivalence condition of temporal join, but current temporal join condition is [%s].",
 				strings.Join(pkNames, ","), strings.Join(eqs, ","))
