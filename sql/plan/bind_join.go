@@ -16,15 +16,14 @@ type fromNode struct {
 	join  *ast.Join
 	l, r  *fromNode
 	width int
-	// snapshot is the leaf's table reference when it has FOR SYSTEM_TIME
-	// AS OF (see planTemporal).
-	snapshot *ast.TableName
+	// sysTime is a leaf's table FOR SYSTEM_TIME AS OF (lookup.go).
+	sysTime *ast.TableName
 }
 
 func (b *Binder) fromTree(ref ast.TableRef) (*fromNode, error) {
 	j, ok := ref.(*ast.Join)
 	if tn, isName := ref.(*ast.TableName); isName && tn.SystemTime != nil {
-		return b.snapshotLeaf(tn)
+		return b.systemTimeLeaf(tn)
 	}
 	if !ok {
 		rel, sc, err := b.bindFrom(ref)
@@ -164,11 +163,11 @@ func filtered(r Rel, conds []expr.Expr) (Rel, error) {
 // subtree's columns) are WHERE conjuncts to apply on its output: they are
 // pushed into inner joins and their inputs where they can be.
 func (b *Binder) planFrom(n *fromNode, conds []expr.Expr) (Rel, error) {
+	if n.sysTime != nil || (n.join != nil && (n.l.sysTime != nil || n.r.sysTime != nil)) {
+		return b.planSystemTimeJoin(n, conds)
+	}
 	if n.join == nil {
 		return filtered(n.rel, conds)
-	}
-	if n.l.snapshot != nil || n.r.snapshot != nil {
-		return b.planTemporal(n, conds)
 	}
 	j := n.join
 	kind := InnerJoin

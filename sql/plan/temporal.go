@@ -55,19 +55,6 @@ func (j *TemporalJoin) describe() (string, []string) {
 	return "TemporalJoin", []string{"joinType=[" + j.Type.String() + "]", "where=[AND(" + strings.Join(conds, ", ") + ")]", "select=[" + names(j.Cols) + "]"}
 }
 
-// snapshotLeaf binds a table reference with FOR SYSTEM_TIME AS OF as a
-// leaf of a join tree; planTemporal plans the join it is the right side
-// of.
-func (b *Binder) snapshotLeaf(tn *ast.TableName) (*fromNode, error) {
-	cp := *tn
-	cp.SystemTime = nil
-	rel, sc, err := b.bindFrom(&cp)
-	if err != nil {
-		return nil, err
-	}
-	return &fromNode{rel: rel, sc: sc, width: len(rel.Columns()), snapshot: tn}, nil
-}
-
 // planTemporal plans a join whose right side is a table FOR SYSTEM_TIME
 // AS OF a left time attribute, as Flink's rules do: an event-time
 // temporal join (TemporalJoin) of a versioned table. A processing-time
@@ -79,7 +66,7 @@ func (b *Binder) snapshotLeaf(tn *ast.TableName) (*fromNode, error) {
 // a filter above a LEFT join.
 func (b *Binder) planTemporal(n *fromNode, conds []expr.Expr) (Rel, error) {
 	j := n.join
-	if n.l.snapshot != nil || n.r.snapshot == nil {
+	if n.l.sysTime != nil || n.r.sysTime == nil {
 		return nil, errAt(j, "FOR SYSTEM_TIME AS OF is supported on the right side of a join only (a temporal join of the left table's time attribute)")
 	}
 	kind := InnerJoin
@@ -91,7 +78,7 @@ func (b *Binder) planTemporal(n *fromNode, conds []expr.Expr) (Rel, error) {
 	case ast.FullJoin:
 		return nil, errAt(j, "Temporal table join currently only support INNER JOIN and LEFT JOIN, but was FULL JOIN.")
 	}
-	period := n.r.snapshot.SystemTime
+	period := n.r.sysTime.SystemTime
 	pe, err := (&exprBinder{sc: n.sc}).bind(period)
 	if err != nil {
 		return nil, err
