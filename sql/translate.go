@@ -143,6 +143,8 @@ func (t *translator) stream(r plan.Rel) (weir.Stream[row.Row], error) {
 		return t.intervalJoin(n)
 	case *plan.WindowJoin:
 		return t.windowJoin(n)
+	case *plan.TemporalJoin:
+		return t.temporalJoin(n)
 	case *plan.Rank:
 		return t.rank(n)
 	case *plan.Correlate:

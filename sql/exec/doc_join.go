@@ -29,6 +29,14 @@ package exec
 // once). The event-time variant holds its output watermark back by the
 // larger side of the interval.
 //
+// TemporalJoin (TemporalRowTimeJoinOperator) joins each left row, once the
+// watermark of both inputs reaches its time, with the version of the right
+// (versioned) table's row valid at that time: the latest right row at or
+// before it, none if that is a -D row. Left rows wait in map state by
+// arrival number, versions in map state by rowtime; one event-time timer
+// per key; versions older than the latest one at or before the watermark
+// are dropped.
+//
 // Rank is ROW_NUMBER() Top-N. Append-only input (AppendOnlyTopNFunction)
 // keeps only the best RankEnd rows per partition; updating input
 // (RetractableTopNFunction) keeps all rows. Both keep a sorted index of the

@@ -18,6 +18,8 @@
 //	                 other's (BETWEEN r.ts - a AND r.ts + b and friends)
 //	WindowJoin       a join of two window TVF / window aggregation outputs
 //	                 on window_start and window_end
+//	TemporalJoin     an event-time temporal join (FOR SYSTEM_TIME AS OF
+//	                 left.rowtime) of a versioned table (temporal.go)
 //	Rank             ROW_NUMBER() OVER (PARTITION BY .. ORDER BY ..) bounded
 //	                 by an enclosing WHERE: Top-N, deduplication, window
 //	                 Top-N or window deduplication (Strategy)
