@@ -140,6 +140,8 @@ func (t *translator) stream(r plan.Rel) (weir.Stream[row.Row], error) {
 		return t.windowJoin(n)
 	case *plan.Rank:
 		return t.rank(n)
+	case *plan.MatchRecognize:
+		return t.matchRecognize(n)
 	case *plan.Union:
 		var ins []weir.Stream[row.Row]
 		for _, x := range n.Ins {

@@ -52,6 +52,9 @@ func containsAgg(e ast.Node) bool {
 type exprBinder struct {
 	sc  *scope
 	agg *aggRewrite
+	// hook, if set, binds the expressions it recognises (ok) before the
+	// usual rules: MATCH_RECOGNIZE's pattern navigation (match.go).
+	hook func(ast.Expr) (x expr.Expr, ok bool, err error)
 }
 
 // aggRewrite maps aggregate calls and group key expressions of the input
@@ -71,6 +74,11 @@ func (eb *exprBinder) errorf(n ast.Node, format string, args ...any) error {
 }
 
 func (eb *exprBinder) bind(e ast.Expr) (expr.Expr, error) {
+	if eb.hook != nil {
+		if x, ok, err := eb.hook(e); ok || err != nil {
+			return x, err
+		}
+	}
 	if eb.agg != nil {
 		if c, ok := e.(*ast.Call); ok && eb.agg.aux != nil && len(c.Name.Parts) == 1 {
 			fn := strings.ToUpper(c.Name.Parts[0].Name)
