@@ -190,9 +190,6 @@ func (f *cepFunc[K, T, O]) save(c *weir.KeyedContext[K, O], b *buffer[T], stored
 		f.pool = append(f.pool, b)
 		return
 	}
-	if !stored {
-		f.st.Update(b)
-	}
 	// Two wake-ups at most are registered per key: one for the earliest
 	// queued event (event time), one for the earliest timeout; neither
 	// when the other's timer fires no later (OnTimer handles both, then
@@ -212,6 +209,11 @@ func (f *cepFunc[K, T, O]) save(c *weir.KeyedContext[K, O], b *buffer[T], stored
 			c.RegisterEventTimeTimer(w)
 		}
 	}
+	// Written back every time, not only when new: a backend that encodes
+	// values (Pebble) keeps a copy, so changes made to the buffer read
+	// from it would otherwise be lost; on the heap this stores the same
+	// pointer again.
+	f.st.Update(b)
 }
 
 // errNoTimestamp fails an event-time pattern on a record without a
