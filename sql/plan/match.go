@@ -2,6 +2,7 @@ package plan
 
 import (
 	"fmt"
+	"regexp"
 	"strconv"
 	"strings"
 
@@ -197,7 +198,7 @@ func (m *MatchRecognize) describe() (string, []string) {
 		"orderBy=[" + in[m.TimeCol].Name + " ASC]"}
 	var ms []string
 	for i, e := range m.Measures {
-		ms = append(ms, substNavs(e.String(), m.Navs)+" AS "+m.Cols[len(m.PartitionKeys)+i].Name)
+		ms = append(ms, substNavs(e.String(), m.Navs, in)+" AS "+m.Cols[len(m.PartitionKeys)+i].Name)
 	}
 	attrs = append(attrs, "measures=["+strings.Join(ms, ", ")+"]", "rowsPerMatch=[ONE ROW PER MATCH]")
 	skip := m.Skip.String()
@@ -211,19 +212,31 @@ func (m *MatchRecognize) describe() (string, []string) {
 	var defs []string
 	for _, v := range m.Vars {
 		if v.Define != nil {
-			defs = append(defs, v.Name+" AS "+substNavs(v.Define.String(), m.Navs))
+			defs = append(defs, v.Name+" AS "+substNavs(v.Define.String(), m.Navs, in))
 		}
 	}
 	attrs = append(attrs, "define=["+strings.Join(defs, ", ")+"]")
 	return "Match", attrs
 }
 
-// substNavs prints slot references $i as the navigation they stand for.
-func substNavs(s string, navs []MatchNav) string {
-	for i := len(navs) - 1; i >= 0; i-- {
-		s = strings.ReplaceAll(s, "$"+strconv.Itoa(i), navs[i].String())
-	}
-	return s
+var slotRef = regexp.MustCompile(`\$(\d+)`)
+
+// substNavs prints slot references $i as the navigation they stand for,
+// with input columns by name.
+func substNavs(s string, navs []MatchNav, in []Column) string {
+	return slotRef.ReplaceAllStringFunc(s, func(ref string) string {
+		i, err := strconv.Atoi(ref[1:])
+		if err != nil || i >= len(navs) {
+			return ref
+		}
+		return slotRef.ReplaceAllStringFunc(navs[i].String(), func(ref string) string {
+			j, err := strconv.Atoi(ref[1:])
+			if err != nil || j >= len(in) {
+				return ref
+			}
+			return in[j].Name
+		})
+	})
 }
 
 // matchBinder binds the DEFINE and MEASURES expressions of one
@@ -446,7 +459,7 @@ func (b *Binder) bindMatch(n *ast.MatchRecognize) (Rel, error) {
 		return nil, err
 	}
 	if in.Mode() != InsertOnly {
-		return nil, errAt(n, "Match Recognize doesn't support consuming update changes which is produced by node %s", describeName(in))
+		return nil, errAt(n, "Match Recognize doesn't support consuming update changes which is produced by node %s", describeName(updateProducer(in)))
 	}
 	cols := in.Columns()
 	m := &MatchRecognize{In: in}
@@ -590,6 +603,17 @@ func (b *Binder) bindMatch(n *ast.MatchRecognize) (Rel, error) {
 	m.Navs = mb.navs
 	m.Cols = out
 	return m, nil
+}
+
+// updateProducer returns the node below r (or r) that turns insert-only
+// inputs into updates.
+func updateProducer(r Rel) Rel {
+	for _, in := range r.Inputs() {
+		if in.Mode() != InsertOnly {
+			return updateProducer(in)
+		}
+	}
+	return r
 }
 
 func describeName(r Rel) string {
