@@ -209,16 +209,16 @@ func MatchRecognize(in weir.Stream[row.Row], spec MatchSpec) (weir.Stream[row.Ro
 		name = "Match"
 	}
 	codec := row.NewCodec(spec.InputTypes)
-	rows := weir.Map(in, func(r row.Row) matchRow {
-		return matchRow{Enc: codec.Append(nil, r), r: r}
-	}).Name(name + "Rows")
-	var ks weir.KeyedStream[string, matchRow]
-	if len(spec.PartitionKeys) == 0 {
-		ks = weir.KeyBy(rows, func(matchRow) string { return "" })
-	} else {
-		sel := joinKeySelector(spec.PartitionKeys, spec.InputTypes)
-		ks = weir.KeyBy(rows, func(r matchRow) string { return sel(r.r) })
+	key := func(row.Row) string { return "" }
+	if len(spec.PartitionKeys) > 0 {
+		key = joinKeySelector(spec.PartitionKeys, spec.InputTypes)
 	}
+	// The key is computed once here: KeyBy calls its function for the
+	// exchange and again for the operator's key context.
+	rows := weir.Map(in, func(r row.Row) matchRow {
+		return matchRow{Enc: codec.Append(make([]byte, 0, 16*len(r.Fields)), r), r: r, key: key(r)}
+	}).Name(name + "Rows")
+	ks := weir.KeyBy(rows, func(r matchRow) string { return r.key })
 	ps := cep.Pattern(ks, seq)
 	if spec.TimeCol == ProcTime {
 		ps = ps.InProcessingTime()
@@ -281,6 +281,7 @@ func newMatchProgram(spec *MatchSpec) (*matchProgram, error) {
 type matchRow struct {
 	Enc []byte
 	r   row.Row `weir:"-"`
+	key string  `weir:"-"`
 }
 
 // row returns the row of mr.
