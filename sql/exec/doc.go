@@ -14,7 +14,11 @@
 // append-only Top-N (rn <= N, with or without the row number). Each takes
 // a spec of column indexes into the input row and returns an error, never
 // panics, when the spec does not fit the input types. Spec.OutputTypes
-// gives the planner the output schema.
+// gives the planner the output schema. MatchRecognize is MATCH_RECOGNIZE
+// ... ONE ROW PER MATCH on the CEP engine (package cep): a Map step
+// encodes each row for snapshots, then a CEP pattern per partition key
+// whose conditions and select function evaluate DEFINE and MEASURES over
+// navigation slots (match.go).
 //
 // # Output columns
 //
@@ -23,6 +27,7 @@
 //	WindowAssign     the input columns, window_start, window_end, window_time
 //	Deduplicate      the input columns
 //	TopN             the input columns [, the row number BIGINT NOT NULL if OutputRank]
+//	MatchRecognize   the partition columns, then the measures
 //
 // window_start and window_end are TIMESTAMP(3) NOT NULL when the time
 // attribute is a TIMESTAMP(3) column, TIMESTAMP_LTZ(3) NOT NULL when it is
@@ -123,6 +128,8 @@
 //	                 index + tuple; not SESSION); one timer per key and window, at window_end - 1
 //	Deduplicate      value state "dedup": the kept row (row.Codec)
 //	TopN             value state "topn": the partition's top rows in order (row.Codec)
+//	MatchRecognize   value state "cep-nfa" of package cep: the key's shared buffer,
+//	                 rows as row.Codec encodings; the CEP engine's timers
 //
 // Accumulators are encoded in a compact binary form (varints, values as
 // row.AppendValue encodes them) and decoded for each row of the key.

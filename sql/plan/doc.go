@@ -21,6 +21,9 @@
 //	Rank             ROW_NUMBER() OVER (PARTITION BY .. ORDER BY ..) bounded
 //	                 by an enclosing WHERE: Top-N, deduplication, window
 //	                 Top-N or window deduplication (Strategy)
+//	MatchRecognize   MATCH_RECOGNIZE ... ONE ROW PER MATCH over an append-only
+//	                 input: DEFINE and MEASURES bound over navigation slots
+//	                 (match.go)
 //	Sink             INSERT INTO a catalog table
 //
 // Joins in FROM (JOIN ... ON/USING, comma joins with their condition in
