@@ -308,11 +308,29 @@ type matchState struct {
 	// the rows of the (partial) match in order and their variables
 	rows []row.Row
 	vars []int
+	// collect is st.add as a func value made once (EachEvent's callback
+	// must not allocate per call); err is its error.
+	collect func(step string, mr matchRow) bool
+	err     error
+	p       *matchProgram
+}
+
+// add appends a partial match's event (newest first) to st.rows.
+func (st *matchState) add(step string, mr matchRow) bool {
+	r, err := st.p.row(mr)
+	if err != nil {
+		st.err = err
+		return false
+	}
+	st.rows = append(st.rows, r)
+	st.vars = append(st.vars, st.p.varIdx[step])
+	return true
 }
 
 func (p *matchProgram) newState() (*matchState, error) {
 	s := p.spec
-	st := &matchState{ctx: expr.EvalContext{Location: s.Location}, slots: make([]row.Value, len(s.Navs))}
+	st := &matchState{ctx: expr.EvalContext{Location: s.Location}, slots: make([]row.Value, len(s.Navs)), p: p}
+	st.collect = st.add
 	st.navArgs = make([]expr.Evaluator, len(s.Navs))
 	st.navAccs = make([]*call, len(s.Navs))
 	for i, n := range s.Navs {
@@ -473,19 +491,10 @@ func (c *defineCond) Filter(ev matchRow, ctx *cep.Context[matchRow]) (bool, erro
 	p := c.p
 	st := p.get()
 	defer p.put(st)
-	var derr error
-	ctx.EachEvent(func(step string, mr matchRow) bool {
-		r, err := p.row(mr)
-		if err != nil {
-			derr = err
-			return false
-		}
-		st.rows = append(st.rows, r)
-		st.vars = append(st.vars, p.varIdx[step])
-		return true
-	})
-	if derr != nil {
-		return false, derr
+	st.err = nil
+	ctx.EachEvent(st.collect)
+	if st.err != nil {
+		return false, st.err
 	}
 	cur, err := p.row(ev)
 	if err != nil {
