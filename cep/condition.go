@@ -56,6 +56,21 @@ func (c *Context[T]) Each(name string, fn func(T) bool) {
 	}
 }
 
+// EachEvent calls fn for every event the partial match accepted so far,
+// newest first, with the name of the step that accepted it, until fn
+// returns false. It does not allocate.
+func (c *Context[T]) EachEvent(fn func(step string, ev T) bool) {
+	if c.b == nil {
+		return
+	}
+	for n := c.last; n >= 0; n = c.b.Nodes[n].Prev {
+		nd := &c.b.Nodes[n]
+		if !fn(c.c.names[nd.Name], c.b.Events[nd.Ev].V) {
+			return
+		}
+	}
+}
+
 type condOp uint8
 
 const (

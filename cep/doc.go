@@ -79,7 +79,9 @@
 // timestamps), once the watermark passes it; event-time timers wake the key
 // for its queued events and for its next timeout, so an idle key's state is
 // released when its partial matches time out. Records at or behind the
-// watermark are late: dropped, or sent to SideOutputLateData. A record
+// watermark are late: dropped (and counted in the operator's
+// late_records_dropped_total metric, as Flink's numLateRecordsDropped), or
+// sent to SideOutputLateData. A record
 // without a timestamp fails the job, naming the operator, as windows and
 // interval joins do (the source needs a timestamp assigner). With
 // InProcessingTime records are matched on arrival and Within is measured

@@ -11,7 +11,21 @@ type Match[T any] struct {
 	all   []T
 	idx   []int16
 	tmp   []T
+	ts    int64
+	proc  int64
 }
+
+// Step returns the name of the step that accepted Events()[i].
+func (m *Match[T]) Step(i int) string { return m.names[m.idx[i]] }
+
+// Timestamp returns the timestamp the match's record gets: the time of
+// the event whose processing emitted the match (usually its last event;
+// later when the skip strategy held the match back).
+func (m *Match[T]) Timestamp() int64 { return m.ts }
+
+// ProcessingTime returns the processing time at which the match was
+// emitted.
+func (m *Match[T]) ProcessingTime() int64 { return m.proc }
 
 // fill loads the match ending at node n of b.
 func (m *Match[T]) fill(b *buffer[T], names []string, n int32) {

@@ -3,6 +3,7 @@ package cep
 import (
 	"errors"
 	"fmt"
+	"sync/atomic"
 
 	"github.com/weirstream/weir"
 	"github.com/weirstream/weir/state"
@@ -103,11 +104,12 @@ type cepFunc[K comparable, T, O any] struct {
 	timeouts *weir.OutputTag[TimedOut[K, T]]
 	late     *weir.OutputTag[T]
 
-	st   state.Value[*buffer[T]]
-	m    *matcher[T]
-	cur  *weir.KeyedContext[K, O]
-	pool []*buffer[T]
-	view Match[T]
+	st          state.Value[*buffer[T]]
+	lateDropped *int64
+	m           *matcher[T]
+	cur         *weir.KeyedContext[K, O]
+	pool        []*buffer[T]
+	view        Match[T]
 }
 
 // Open compiles nothing (the pattern was compiled when the job was built)
@@ -117,6 +119,7 @@ func (f *cepFunc[K, T, O]) Open(rc *weir.KeyedRuntimeContext[K]) error {
 		return f.err
 	}
 	f.st = state.GetValue[K, *buffer[T]](rc.State(), state.Descriptor{Name: "cep-nfa"})
+	f.lateDropped = &rc.Metrics().LateRecordsDropped
 	f.pool = nil
 	f.m = newMatcher(f.nfa)
 	f.m.emit = f.emit
@@ -130,6 +133,7 @@ func (f *cepFunc[K, T, O]) emit(b *buffer[T], pm partial, ts int64) error {
 	var err error
 	if f.selView != nil {
 		f.view.fill(b, f.nfa.names, pm.Last)
+		f.view.ts, f.view.proc = ts, f.cur.CurrentProcessingTime()
 		err = f.selView(f.cur, f.cur.Key(), &f.view, ts)
 		f.view.clear()
 	} else {
@@ -186,9 +190,6 @@ func (f *cepFunc[K, T, O]) save(c *weir.KeyedContext[K, O], b *buffer[T], stored
 		f.pool = append(f.pool, b)
 		return
 	}
-	if !stored {
-		f.st.Update(b)
-	}
 	// Two wake-ups at most are registered per key: one for the earliest
 	// queued event (event time), one for the earliest timeout; neither
 	// when the other's timer fires no later (OnTimer handles both, then
@@ -208,6 +209,11 @@ func (f *cepFunc[K, T, O]) save(c *weir.KeyedContext[K, O], b *buffer[T], stored
 			c.RegisterEventTimeTimer(w)
 		}
 	}
+	// Written back every time, not only when new: a backend that encodes
+	// values (Pebble) keeps a copy, so changes made to the buffer read
+	// from it would otherwise be lost; on the heap this stores the same
+	// pointer again.
+	f.st.Update(b)
 }
 
 // errNoTimestamp fails an event-time pattern on a record without a
@@ -240,6 +246,9 @@ func (f *cepFunc[K, T, O]) ProcessElement(c *weir.KeyedContext[K, O], v T) error
 	if ts <= c.CurrentWatermark() {
 		if f.late != nil {
 			weir.Output(c, *f.late, v)
+		} else {
+			// Counted as Flink's CepOperator counts numLateRecordsDropped.
+			atomic.AddInt64(f.lateDropped, 1)
 		}
 		return nil
 	}

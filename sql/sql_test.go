@@ -37,6 +37,9 @@ import (
 //	read name=NAME       prints the sorted lines of the files under $DIR/NAME
 func TestScripts(t *testing.T) {
 	datadriven.Walk(t, "testdata", func(t *testing.T, path string) {
+		if strings.Contains(path, "match_steps") {
+			t.Skip("a stepped MATCH_RECOGNIZE script (TestMatchSteps)")
+		}
 		dir := t.TempDir()
 		sess := sql.NewSession(sql.SessionOptions{})
 		registerTestFunctions(t, sess)

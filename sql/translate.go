@@ -155,6 +155,8 @@ func (t *translator) stream(r plan.Rel) (weir.Stream[row.Row], error) {
 		return t.semiJoin(n)
 	case *plan.TemporalSort:
 		return t.temporalSort(n)
+	case *plan.MatchRecognize:
+		return t.matchRecognize(n)
 	case *plan.Union:
 		var ins []weir.Stream[row.Row]
 		for _, x := range n.Ins {

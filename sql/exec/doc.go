@@ -17,7 +17,11 @@
 // documentation for when rows go out, lateness and cleanup). Each takes
 // a spec of column indexes into the input row and returns an error, never
 // panics, when the spec does not fit the input types. Spec.OutputTypes
-// gives the planner the output schema.
+// gives the planner the output schema. MatchRecognize is MATCH_RECOGNIZE
+// ... ONE ROW PER MATCH on the CEP engine (package cep): a Map step
+// encodes each row for snapshots, then a CEP pattern per partition key
+// whose conditions and select function evaluate DEFINE and MEASURES over
+// navigation slots (match.go).
 //
 // # Output columns
 //
@@ -27,6 +31,7 @@
 //	Deduplicate      the input columns
 //	TopN             the input columns [, the row number BIGINT NOT NULL if OutputRank]
 //	OverAggregate    the input columns, aggregate results (in Aggs order)
+//	MatchRecognize   the partition columns, then the measures
 //
 // window_start and window_end are TIMESTAMP(3) NOT NULL when the time
 // attribute is a TIMESTAMP(3) column, TIMESTAMP_LTZ(3) NOT NULL when it is
@@ -136,6 +141,8 @@
 //	                 rows (row.Codec, back to back) waiting for the watermark or still
 //	                 in a bounded frame, "over-distinct", and small value states
 //	                 "over-last", "over-count", "over-smallest", "over-cleanup"
+//	MatchRecognize   value state "cep-nfa" of package cep: the key's shared buffer,
+//	                 rows as row.Codec encodings; the CEP engine's timers
 //
 // Accumulators are encoded in a compact binary form (varints, values as
 // row.AppendValue encodes them) and decoded for each row of the key.

@@ -56,6 +56,9 @@ type exprBinder struct {
 	// over maps OVER calls (AST String()) to the OverAggregate's columns
 	// (bindOver); nil elsewhere.
 	over map[string]expr.Expr
+	// hook, if set, binds the expressions it recognises (ok) before the
+	// usual rules: MATCH_RECOGNIZE's pattern navigation (match.go).
+	hook func(ast.Expr) (x expr.Expr, ok bool, err error)
 }
 
 // aggRewrite maps aggregate calls and group key expressions of the input
@@ -78,6 +81,11 @@ func (eb *exprBinder) bind(e ast.Expr) (expr.Expr, error) {
 	if c, ok := overCall(e); ok && eb.over != nil {
 		if x, ok := eb.over[c.String()]; ok {
 			return x, nil
+		}
+	}
+	if eb.hook != nil {
+		if x, ok, err := eb.hook(e); ok || err != nil {
+			return x, err
 		}
 	}
 	if eb.agg != nil {

@@ -136,6 +136,12 @@ func (b *Binder) bindFrom(ref ast.TableRef) (Rel, *scope, error) {
 			return nil, nil, err
 		}
 		return b.applyAlias(r, n.Alias, "")
+	case *ast.MatchRecognize:
+		r, err := b.bindMatch(n)
+		if err != nil {
+			return nil, nil, err
+		}
+		return b.applyAlias(r, n.Alias, "")
 	case *ast.Join:
 		t, err := b.fromTree(n)
 		if err != nil {

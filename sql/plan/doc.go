@@ -29,6 +29,9 @@
 //	                 inner = outer ..): a semi (anti) join, left columns only
 //	OverAggregate    agg(...) OVER (PARTITION BY .. ORDER BY time_attr frame)
 //	                 appending one column per call to every row
+//	MatchRecognize   MATCH_RECOGNIZE ... ONE ROW PER MATCH over an append-only
+//	                 input: DEFINE and MEASURES bound over navigation slots
+//	                 (match.go)
 //	Sink             INSERT INTO a catalog table
 //
 // User-defined functions (Functions, on the Binder) resolve as Flink's:
