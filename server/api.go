@@ -501,8 +501,8 @@ func (s *Server) getCheckpoints(w http.ResponseWriter, r *http.Request) {
 		nRestored = 1
 	}
 	writeJSON(w, http.StatusOK, map[string]any{
-		"counts": map[string]int{"restored": nRestored, "total": completed + failed, "in_progress": 0, "completed": completed, "failed": failed},
-		"latest": map[string]any{"completed": latestCompleted, "savepoint": latestSavepoint, "failed": latestFailed, "restored": rest},
+		"counts":  map[string]int{"restored": nRestored, "total": completed + failed, "in_progress": 0, "completed": completed, "failed": failed},
+		"latest":  map[string]any{"completed": latestCompleted, "savepoint": latestSavepoint, "failed": latestFailed, "restored": rest},
 		"history": history,
 	})
 }
