@@ -390,22 +390,28 @@ func jobSavepointCmd(f *jobFlags) *cobra.Command {
 }
 
 func jobStopCmd(f *jobFlags) *cobra.Command {
-	var dir string
+	var (
+		dir       string
+		savepoint bool
+	)
 	cmd := &cobra.Command{
-		Use:   "stop ID [--savepoint [DIR]]",
+		Use:   "stop ID [--savepoint] [--savepoint-dir DIR]",
 		Short: "Stop a job with a savepoint (as Flink's stop)",
 		Long: `Stops the job with a savepoint: sinks commit everything up to it and the job
-ends FINISHED; its path is printed. --savepoint DIR picks the directory
-(under one of the server's savepoint roots); without it, or with a bare
---savepoint, the server's default directory is used. To end a job without
-a savepoint use 'weir job cancel'.`,
+ends FINISHED; the savepoint's path is printed. --savepoint-dir picks the
+directory (under one of the server's savepoint roots; default: the
+server's). A stop always takes a savepoint (--savepoint is the default and
+may be given for clarity); to end a job without one use 'weir job cancel'.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, pos []string) error {
+			if !savepoint {
+				return errors.New("job stop: a stop always takes a savepoint; to end a job without one use 'weir job cancel'")
+			}
 			return operationCmd(cmd, f, pos[0], "/stop", "/savepoints", map[string]any{"targetDirectory": dir}, "Savepoint completed. Path: %s\n")
 		},
 	}
-	cmd.Flags().StringVar(&dir, "savepoint", "", "savepoint directory (default: the server's)")
-	cmd.Flags().Lookup("savepoint").NoOptDefVal = ""
+	cmd.Flags().BoolVar(&savepoint, "savepoint", true, "stop with a savepoint (always; see 'weir job cancel')")
+	cmd.Flags().StringVar(&dir, "savepoint-dir", "", "savepoint directory, under one of the server's savepoint roots (default: the server's)")
 	return cmd
 }
 
