@@ -133,7 +133,7 @@ func (j *hostedJob) startLocked(b builder) error {
 		Registry:        reg,
 		MetricsInterval: j.s.opts.MetricsInterval,
 		Restore:         "latest",
-		Restart:         &weir.ExponentialDelayRestart{Initial: time.Second, Max: 30 * time.Second, Multiplier: 2, Jitter: 0.1},
+		Restart:         j.s.opts.Restart(),
 		StateBackend:    b.opts.StateBackend,
 		Pebble:          j.s.opts.Pebble,
 		StateDir:        filepath.Join(j.dir, "state"),

@@ -65,6 +65,11 @@ type Options struct {
 	MetricsInterval time.Duration
 	// SavepointTimeout bounds a savepoint or stop (default 5 min).
 	SavepointTimeout time.Duration
+	// Restart returns the restart strategy of a new job run (nil: Flink's
+	// default with checkpointing, exponential delay from 1 s to 30 s).
+	// The engine's repeated-failure limit ends a job that keeps failing
+	// the same way.
+	Restart func() weir.RestartStrategy
 	// GoJobs are the Go jobs POST /jobs can run by name.
 	GoJobs map[string]GoJob
 	// Pebble is the Pebble engine jobs with the pebble state backend use
@@ -113,6 +118,11 @@ func (o *Options) fill() error {
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Restart == nil {
+		o.Restart = func() weir.RestartStrategy {
+			return &weir.ExponentialDelayRestart{Initial: time.Second, Max: 30 * time.Second, Multiplier: 2, Jitter: 0.1}
+		}
 	}
 	if o.Addr != "" && !IsLoopback(o.Addr) && (o.Token == "" || !o.TLS) {
 		return fmt.Errorf("server: refusing to listen on the non-loopback address %s without both a token and TLS (set --token or WEIR_TOKEN, and --tls-cert/--tls-key)", o.Addr)
