@@ -4,7 +4,7 @@
 // A Server keeps a durable registry of its jobs in a directory: one
 // record per job (DIR/jobs/<id>/job.json, written atomically: temporary
 // file, fsync, rename, fsync of the directory; format in
-// docs/server-registry.md), beside that job's checkpoints and local state.
+// docs/format/server-registry.md), beside that job's checkpoints and local state.
 // Every job runs with checkpointing and restores "latest", so a server
 // restarted after a crash (even SIGKILL) resumes each running job from
 // its latest completed checkpoint with the engine's exactly-once rules; a

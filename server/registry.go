@@ -11,7 +11,7 @@ import (
 )
 
 // registryVersion is the version of the job record format
-// (docs/server-registry.md).
+// (docs/format/server-registry.md).
 const registryVersion = 1
 
 // Job kinds of a Record.
