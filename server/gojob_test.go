@@ -88,3 +88,24 @@ func TestFailedJob(t *testing.T) {
 		t.Errorf("overview: %v", ov)
 	}
 }
+
+// TestResumeFailureKeepsRecord: a job that cannot resume is shown FAILED
+// with the reason, and its record still asks for it (the next server
+// tries again).
+func TestResumeFailureKeepsRecord(t *testing.T) {
+	dir := t.TempDir()
+	g := registry{dir: dir}
+	rec := &Record{ID: "0123456789abcdef0123456789abcdef", Name: "gone", Kind: kindGo, GoJob: "removed", Parallelism: 1, State: stateRunning}
+	if err := g.write(rec); err != nil {
+		t.Fatal(err)
+	}
+	ts := newTestServer(t, Options{Dir: dir, GoJobs: testGoJobs()})
+	_, job := ts.do("GET", "/jobs/"+rec.ID, nil)
+	if job["state"] != stateFailed || !strings.Contains(job["failure"].(string), `resume: unknown Go job "removed"`) {
+		t.Errorf("job: %v", job)
+	}
+	recs, err := g.load()
+	if err != nil || len(recs) != 1 || recs[0].State != stateRunning {
+		t.Errorf("record after a failed resume: %v %+v", err, recs)
+	}
+}

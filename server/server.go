@@ -182,8 +182,9 @@ func New(opts Options) (*Server, error) {
 // Start loads the registry and resumes every job whose record says it
 // runs (after a crash: from its latest completed checkpoint) or was
 // suspended by a shutdown (from that stop's savepoint). A job that fails
-// to resume is recorded as FAILED with the reason; Start returns an error
-// only when the registry cannot be read.
+// to resume is shown as FAILED with the reason, and its record is left as
+// it was so that the next server tries again; Start returns an error only
+// when the registry cannot be read.
 func (s *Server) Start(ctx context.Context) error {
 	recs, err := s.reg.load()
 	if err != nil {
@@ -207,13 +208,16 @@ func (s *Server) Start(ctx context.Context) error {
 			err = j.startLocked(b)
 		}
 		if err != nil {
+			// Shown as FAILED; the record keeps asking for the job, so
+			// the next server tries again (the cause may be passing: a
+			// disk, a mount).
 			j.mu.rec.State, j.mu.rec.Failure = stateFailed, "resume: "+err.Error()
 			s.log.Error("server: resuming job", "job", rec.ID, "err", err)
 		} else {
 			s.log.Info("server: job resumed", "job", rec.ID, "name", rec.Name)
-		}
-		if werr := s.reg.write(&j.mu.rec); werr != nil {
-			s.log.Error("server: recording job", "job", rec.ID, "err", werr)
+			if werr := s.reg.write(&j.mu.rec); werr != nil {
+				s.log.Error("server: recording job", "job", rec.ID, "err", werr)
+			}
 		}
 		j.mu.Unlock()
 	}
