@@ -25,6 +25,13 @@ func TestCLI(t *testing.T) {
 			t.Logf("server log:\n%s", b)
 		}
 	}()
+	// Exposed without a token and TLS: refused before listening.
+	cmd := exec.Command(weirBin, "server", "--dir", filepath.Join(dir, "exposed"), "--addr", "0.0.0.0:0")
+	cmd.Env = append(os.Environ(), "WEIR_TOKEN=")
+	if out, err := cmd.CombinedOutput(); err == nil || !strings.Contains(string(out), "non-loopback") {
+		t.Errorf("server on 0.0.0.0 without token and TLS: %v\n%s", err, out)
+	}
+
 	t.Setenv("WEIR_TOKEN", "tok-123")
 	p := startServer(t, logPath, filepath.Join(dir, "srv"))
 	defer p.Signal(syscall.SIGTERM)

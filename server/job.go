@@ -147,11 +147,13 @@ func (j *hostedJob) startLocked(b builder) error {
 	if err := b.build(env); err != nil {
 		return err
 	}
+	// The plan first: the running job's goroutine owns the graph.
+	plan := env.Plan()
 	client, err := env.Start(context.Background())
 	if err != nil {
 		return err
 	}
-	a := &attempt{client: client, reg: reg, plan: env.Plan()}
+	a := &attempt{client: client, reg: reg, plan: plan}
 	j.mu.run = a
 	j.mu.plan = a.plan
 	j.mu.metrics = reg
