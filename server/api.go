@@ -354,11 +354,8 @@ func (s *Server) getJob(w http.ResponseWriter, r *http.Request) {
 		if wm := m["currentInputWatermark"]; len(wm) > 0 {
 			metrics["current-input-watermark"] = int64(aggregateOf("", wm).Min)
 		}
-		status := sum.State
-		if !running {
-			status = sum.State
-		}
-		vertices = append(vertices, vertexJSON{ID: strconv.Itoa(v.ID), Name: v.Name, Parallelism: v.Parallelism, Status: status, Metrics: metrics})
+		// Weir runs a job's vertices together: a vertex is in the job's state.
+		vertices = append(vertices, vertexJSON{ID: strconv.Itoa(v.ID), Name: v.Name, Parallelism: v.Parallelism, Status: sum.State, Metrics: metrics})
 	}
 	writeJSON(w, http.StatusOK, map[string]any{
 		"jid": sum.ID, "name": sum.Name, "state": sum.State, "isStoppable": running, "job-type": "STREAMING",
