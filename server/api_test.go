@@ -442,6 +442,11 @@ func TestLifecycle(t *testing.T) {
 			t.Errorf("job %s after restart: %s, want %s", jid, got, want)
 		}
 	}
+	// The finished job still shows its vertices, at its last parallelism.
+	_, job = ts2.do("GET", "/jobs/"+id, nil)
+	if vs, _ := job["vertices"].([]any); len(vs) == 0 || vs[0].(map[string]any)["parallelism"].(float64) != 3 {
+		t.Errorf("finished job after restart: %v", job)
+	}
 	// Graceful shutdown: SUSPENDED with a savepoint in the record.
 	if err := ts2.s.Shutdown(context.Background()); err != nil {
 		t.Fatal(err)
@@ -522,4 +527,53 @@ func TestRegistryAtomicAndStrict(t *testing.T) {
 	if _, err := g.load(); err == nil || !strings.Contains(err.Error(), "version 9") {
 		t.Errorf("load of a future version: %v", err)
 	}
+}
+
+// TestVertexMetrics reads records and watermarks of a two-vertex job
+// (source → hash exchange → window aggregate).
+func TestVertexMetrics(t *testing.T) {
+	ts := newTestServer(t, Options{})
+	id := ts.submit(`
+CREATE TABLE src (id BIGINT, ts AS TO_TIMESTAMP_LTZ(id * 100, 3), WATERMARK FOR ts AS ts)
+  WITH ('connector' = 'datagen', 'rows-per-second' = '500', 'fields.id.kind' = 'sequence', 'fields.id.start' = '1', 'fields.id.end' = '100000000');
+CREATE TABLE dst (k BIGINT, c BIGINT) WITH ('connector' = 'blackhole');
+INSERT INTO dst SELECT MOD(id, 3), COUNT(*) FROM TABLE(TUMBLE(TABLE src, DESCRIPTOR(ts), INTERVAL '1' SECOND)) GROUP BY MOD(id, 3), window_start, window_end;
+`, 2)
+	var vs []any
+	waitFor(t, "records into the window vertex and its watermark", func() bool {
+		_, job := ts.do("GET", "/jobs/"+id, nil)
+		vs, _ = job["vertices"].([]any)
+		if len(vs) != 2 {
+			return false
+		}
+		m := vs[1].(map[string]any)["metrics"].(map[string]any)
+		wm, _ := m["current-input-watermark"].(float64)
+		return m["read-records"].(float64) > 0 && wm > 0
+	})
+	if out := vs[0].(map[string]any)["metrics"].(map[string]any)["write-records"].(float64); out <= 0 {
+		t.Errorf("source vertex wrote %v records", out)
+	}
+	req, _ := http.NewRequest("GET", ts.url+"/jobs/"+id+"/vertices/1/watermarks", nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wms []map[string]string
+	json.NewDecoder(resp.Body).Decode(&wms)
+	resp.Body.Close()
+	if len(wms) != 2 || wms[0]["id"] != "0.currentInputWatermark" || wms[1]["id"] != "1.currentInputWatermark" {
+		t.Errorf("watermarks: %v", wms)
+	}
+	resp, err = http.Get(ts.url + "/jobs/" + id + "/vertices/1/subtasks/metrics?get=numRecordsIn")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var aggs []aggregate
+	json.NewDecoder(resp.Body).Decode(&aggs)
+	resp.Body.Close()
+	if len(aggs) != 1 || aggs[0].ID != "numRecordsIn" || aggs[0].Sum <= 0 || aggs[0].Min > aggs[0].Max {
+		t.Errorf("subtask metrics: %+v", aggs)
+	}
+	code, body := ts.do("GET", "/jobs/"+id+"/vertices/1/subtasks/metrics?get=nope", nil)
+	wantError(t, "unknown metric", code, body, http.StatusBadRequest, `unknown metric "nope"`)
 }

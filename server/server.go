@@ -199,6 +199,14 @@ func (s *Server) Start(ctx context.Context) error {
 		s.mu.jobs[rec.ID] = j
 		s.mu.Unlock()
 		if !rec.resumable() {
+			// Its plan, for GET /jobs/{jobid} (without metrics: it ran
+			// in an earlier server).
+			if b, err := s.prepare(rec); err == nil {
+				env := weir.NewEnvironment(weir.Options{Parallelism: rec.Parallelism})
+				if b.build(env) == nil {
+					j.mu.plan = env.Plan()
+				}
+			}
 			continue
 		}
 		j.mu.Lock()
