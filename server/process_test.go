@@ -214,7 +214,7 @@ func checkExactlyOnce(t *testing.T, name string, got, want []string) {
 func TestServerCrash(t *testing.T) {
 	needBinary(t)
 	const rate, keys = 4000, 7
-	rows := []int64{24000, 16000}
+	rows := []int64{30000, 20000}
 	dir := t.TempDir()
 	srvDir := filepath.Join(dir, "srv")
 	logPath := filepath.Join(dir, "server.log")
@@ -250,8 +250,23 @@ func TestServerCrash(t *testing.T) {
 	}
 	chkDir := func(id string) string { return filepath.Join(srvDir, "jobs", id, "checkpoints") }
 
-	kills, terms := 0, 0
-	for run := 0; kills+terms < 5; run++ {
+	// finished reports whether the server says job i finished.
+	finished := func(p *serverProc, i int) bool {
+		var res struct {
+			Jobs []struct{ ID, Status string } `json:"jobs"`
+		}
+		if !getJSON(p.url+"/jobs", &res) {
+			return false
+		}
+		for _, j := range res.Jobs {
+			if j.ID == ids[i] {
+				return j.Status == stateFinished
+			}
+		}
+		return false
+	}
+	kills, terms, ended := 0, 0, false
+	for run := 0; kills+terms < 5 && !ended; run++ {
 		if run > 0 {
 			p = startServer(t, logPath, srvDir)
 		}
@@ -263,8 +278,14 @@ func TestServerCrash(t *testing.T) {
 		case run%3 != 1:
 			before := []int64{crashtest.LatestCheckpoint(t, chkDir(ids[0])), crashtest.LatestCheckpoint(t, chkDir(ids[1]))}
 			p.WaitUntil(t, "new checkpoints of both jobs", 60*time.Second, func() bool {
-				return crashtest.LatestCheckpoint(t, chkDir(ids[0])) > before[0] && crashtest.LatestCheckpoint(t, chkDir(ids[1])) > before[1]
+				for i := range ids {
+					if crashtest.LatestCheckpoint(t, chkDir(ids[i])) <= before[i] && !finished(p, i) {
+						return false
+					}
+				}
+				return true
 			})
+			ended = finished(p, 0) && finished(p, 1)
 			p.Pause(time.Duration(rng.IntN(80)) * time.Millisecond)
 		default:
 			// While the server resumes the jobs.
@@ -288,6 +309,9 @@ func TestServerCrash(t *testing.T) {
 		} else {
 			kills++
 		}
+	}
+	if kills < 3 || terms < 1 {
+		t.Fatalf("only %d SIGKILLs and %d SIGTERMs before the jobs ended: the input is too small for this machine", kills, terms)
 	}
 	// The last server runs both jobs to their end.
 	p = startServer(t, logPath, srvDir)
