@@ -265,6 +265,16 @@ func TestServerCrash(t *testing.T) {
 		}
 		return false
 	}
+	// restored reports whether the server says job i was restored from a
+	// checkpoint or savepoint.
+	restored := func(p *serverProc, i int) bool {
+		var res struct {
+			Latest struct {
+				Restored map[string]any `json:"restored"`
+			} `json:"latest"`
+		}
+		return getJSON(p.url+"/jobs/"+ids[i]+"/checkpoints", &res) && res.Latest.Restored != nil
+	}
 	kills, terms, ended := 0, 0, false
 	for run := 0; kills+terms < 5 && !ended; run++ {
 		if run > 0 {
@@ -286,6 +296,12 @@ func TestServerCrash(t *testing.T) {
 				return true
 			})
 			ended = finished(p, 0) && finished(p, 1)
+			for i := range ids {
+				// Every run after the first had checkpoints to resume from.
+				if run > 0 && !finished(p, i) && !restored(p, i) {
+					t.Errorf("run %d: job %d runs without having restored a checkpoint", run, i)
+				}
+			}
 			p.Pause(time.Duration(rng.IntN(80)) * time.Millisecond)
 		default:
 			// While the server resumes the jobs.
@@ -314,6 +330,14 @@ func TestServerCrash(t *testing.T) {
 		t.Fatalf("only %d SIGKILLs and %d SIGTERMs before the jobs ended: the input is too small for this machine", kills, terms)
 	}
 	// The last server runs both jobs to their end.
+	recs, err := registry{dir: srvDir}.load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	doneBefore := map[string]bool{}
+	for _, r := range recs {
+		doneBefore[r.ID] = r.State == stateFinished
+	}
 	p = startServer(t, logPath, srvDir)
 	p.WaitUntil(t, "both jobs FINISHED", 90*time.Second, func() bool {
 		var res struct {
@@ -334,6 +358,11 @@ func TestServerCrash(t *testing.T) {
 		}
 		return true
 	})
+	for i := range ids {
+		if !doneBefore[ids[i]] && !restored(p, i) {
+			t.Errorf("final run: job %d ran without having restored a checkpoint", i)
+		}
+	}
 	var job struct {
 		Vertices []struct {
 			Metrics map[string]float64 `json:"metrics"`
