@@ -267,14 +267,20 @@ func TestServerCrash(t *testing.T) {
 	}
 	// restored reports whether the server says job i was restored from a
 	// checkpoint or savepoint.
-	restored := func(p *serverProc, i int) bool {
+	restoredFrom := func(p *serverProc, i int) string {
 		var res struct {
 			Latest struct {
-				Restored map[string]any `json:"restored"`
+				Restored *struct {
+					Path string `json:"external_path"`
+				} `json:"restored"`
 			} `json:"latest"`
 		}
-		return getJSON(p.url+"/jobs/"+ids[i]+"/checkpoints", &res) && res.Latest.Restored != nil
+		if !getJSON(p.url+"/jobs/"+ids[i]+"/checkpoints", &res) || res.Latest.Restored == nil {
+			return ""
+		}
+		return res.Latest.Restored.Path
 	}
+	restored := func(p *serverProc, i int) bool { return restoredFrom(p, i) != "" }
 	kills, terms, ended := 0, 0, false
 	for run := 0; kills+terms < 5 && !ended; run++ {
 		if run > 0 {
@@ -300,6 +306,10 @@ func TestServerCrash(t *testing.T) {
 				// Every run after the first had checkpoints to resume from.
 				if run > 0 && !finished(p, i) && !restored(p, i) {
 					t.Errorf("run %d: job %d runs without having restored a checkpoint", run, i)
+				}
+				// After the SIGTERM: from the stop's savepoint.
+				if from := restoredFrom(p, i); run == 3 && !finished(p, i) && !strings.Contains(from, string(filepath.Separator)+"savepoints"+string(filepath.Separator)) {
+					t.Errorf("run 3: job %d restored %q, want the savepoint of the SIGTERM's stop", i, from)
 				}
 			}
 			p.Pause(time.Duration(rng.IntN(80)) * time.Millisecond)
