@@ -119,6 +119,23 @@ func wantError(t *testing.T, what string, code int, body map[string]any, wantCod
 	}
 }
 
+// doList GETs a JSON array.
+func (ts *testServer) doList(method, path string) (int, []map[string]any) {
+	ts.t.Helper()
+	req, err := http.NewRequest(method, ts.url+path, nil)
+	if err != nil {
+		ts.t.Fatal(err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		ts.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out []map[string]any
+	_ = json.NewDecoder(resp.Body).Decode(&out) // an error answer is an object: out stays empty
+	return resp.StatusCode, out
+}
+
 func (ts *testServer) submit(sql string, par int) string {
 	ts.t.Helper()
 	code, body := ts.do("POST", "/jobs", map[string]any{"sql": sql, "parallelism": par})
@@ -531,11 +548,17 @@ func TestRegistryAtomicAndStrict(t *testing.T) {
 
 // TestVertexMetrics reads records and watermarks of a two-vertex job
 // (source → hash exchange → window aggregate).
+//
+// The rowtime is a physical column: a computed one (ts AS
+// TO_TIMESTAMP_LTZ(...)) at parallelism 2 trips the race detector in the
+// SQL translator, whose watermark timestamp evaluator (one for all
+// subtasks) has a scratch buffer (sql/expr strictN); reported, not fixed
+// here.
 func TestVertexMetrics(t *testing.T) {
 	ts := newTestServer(t, Options{})
 	id := ts.submit(`
-CREATE TABLE src (id BIGINT, ts AS TO_TIMESTAMP_LTZ(id * 100, 3), WATERMARK FOR ts AS ts)
-  WITH ('connector' = 'datagen', 'rows-per-second' = '500', 'fields.id.kind' = 'sequence', 'fields.id.start' = '1', 'fields.id.end' = '100000000');
+CREATE TABLE src (id BIGINT, ts TIMESTAMP_LTZ(3), WATERMARK FOR ts AS ts - INTERVAL '1' SECOND)
+  WITH ('connector' = 'datagen', 'rows-per-second' = '500', 'fields.ts.max-past' = '10 s');
 CREATE TABLE dst (k BIGINT, c BIGINT) WITH ('connector' = 'blackhole');
 INSERT INTO dst SELECT MOD(id, 3), COUNT(*) FROM TABLE(TUMBLE(TABLE src, DESCRIPTOR(ts), INTERVAL '1' SECOND)) GROUP BY MOD(id, 3), window_start, window_end;
 `, 2)
@@ -548,7 +571,8 @@ INSERT INTO dst SELECT MOD(id, 3), COUNT(*) FROM TABLE(TUMBLE(TABLE src, DESCRIP
 		}
 		m := vs[1].(map[string]any)["metrics"].(map[string]any)
 		wm, _ := m["current-input-watermark"].(float64)
-		return m["read-records"].(float64) > 0 && wm > 0
+		code, wms := ts.doList("GET", "/jobs/"+id+"/vertices/1/watermarks")
+		return m["read-records"].(float64) > 0 && wm > 0 && code == http.StatusOK && len(wms) == 2
 	})
 	if out := vs[0].(map[string]any)["metrics"].(map[string]any)["write-records"].(float64); out <= 0 {
 		t.Errorf("source vertex wrote %v records", out)
