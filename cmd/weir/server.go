@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"strconv"
+	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -164,10 +165,19 @@ func runServer(cmd *cobra.Command, f *serverFlags, signals signalFunc) error {
 	fmt.Fprintf(stderr, "weir server: listening on %s://%s (jobs in %s)\n", scheme, ln.Addr(), f.dir)
 
 	var serveErr error
-	select {
-	case serveErr = <-served:
-	case <-sigs:
-	case <-cmd.Context().Done():
+wait:
+	for {
+		select {
+		case serveErr = <-served:
+			break wait
+		case sig := <-sigs:
+			if sig == syscall.SIGUSR1 {
+				continue // savepoints are per job: POST /jobs/{jobid}/savepoints
+			}
+			break wait
+		case <-cmd.Context().Done():
+			break wait
+		}
 	}
 	fmt.Fprintln(stderr, "weir server: stopping every job with a savepoint (signal again to cancel them at once)")
 	shCtx, cancel := context.WithTimeout(context.Background(), f.shutdownTimeout)
