@@ -189,10 +189,17 @@ wait:
 	watched := make(chan struct{})
 	go func() {
 		defer close(watched)
-		select {
-		case <-sigs:
-			cancel()
-		case <-shCtx.Done():
+		for {
+			select {
+			case sig := <-sigs:
+				if sig == syscall.SIGUSR1 {
+					continue
+				}
+				cancel()
+				return
+			case <-shCtx.Done():
+				return
+			}
 		}
 	}()
 	err = srv.Shutdown(shCtx)
