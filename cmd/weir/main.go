@@ -4,6 +4,8 @@
 //
 //	weir demo [--events N] [--rate R] [--parallelism P] [--seed S] [--metrics-addr 127.0.0.1:9249]
 //	weir run sums|demo|nexmark [--checkpoint-dir DIR] [--restore latest|PATH] [--savepoint-dir DIR] [job flags]
+//	weir server --dir DIR [--addr 127.0.0.1:8081] [--token T]
+//	weir job list|submit|status|savepoint|stop|cancel|rescale [--server URL]
 //	weir bench [a|b|c|d|all] [--records N] [--parallelism P] [--no-chaining]
 //	weir version
 package main
@@ -35,6 +37,7 @@ func newRootCmd() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newDemoCmd(), withBenchNexmark(newBenchCmd()), newVersionCmd(), newNexmarkCmd(), newDevCmd(), newRunCmd(notifySignals), newSQLCmd(notifySignals))
+	root.AddCommand(newDemoCmd(), withBenchNexmark(newBenchCmd()), newVersionCmd(), newNexmarkCmd(), newDevCmd(), newRunCmd(notifySignals), newSQLCmd(notifySignals),
+		newServerCmd(notifySignals), newJobCmd())
 	return root
 }
