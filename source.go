@@ -298,6 +298,9 @@ func (s *sourceOp[T]) newSplit() *SplitOutput[T] {
 func (s *sourceOp[T]) Open(ctx *runtime.OperatorContext) error {
 	s.ctx = ctx
 	s.assign = s.strategy.Timestamp
+	if s.strategy.NewTimestamp != nil {
+		s.assign = s.strategy.NewTimestamp()
+	}
 	s.lastWM = runtime.MinWatermark
 	s.output = SourceOutput[T]{splits: map[string]*SplitOutput[T]{}, op: s}
 	s.output.main = *s.newSplit()

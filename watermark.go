@@ -30,8 +30,13 @@ type WatermarkGenerator[T any] interface {
 // watermarks until the end of a bounded input.
 type WatermarkStrategy[T any] struct {
 	// Timestamp extracts a record's event time in milliseconds; nil keeps
-	// the timestamp the source attached.
+	// the timestamp the source attached. Every subtask of the source calls
+	// it, concurrently: it must be safe for that (see NewTimestamp).
 	Timestamp func(T) int64
+	// NewTimestamp, if set, creates each subtask's own timestamp assigner
+	// and takes the place of Timestamp (Flink's TimestampAssignerSupplier),
+	// for assigners that keep state or scratch space.
+	NewTimestamp func() func(T) int64
 	// Generator creates one generator per split; nil means no watermarks.
 	Generator func() WatermarkGenerator[T]
 	// IdleTimeout marks a split idle after it produced nothing for this

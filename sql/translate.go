@@ -368,17 +368,25 @@ func (t *translator) watermarks(tab *plan.Table) (weir.WatermarkStrategy[row.Row
 		}
 	}
 	rtExpr := cols[tab.Rowtime]
-	rtEval, err := expr.Compile(rtExpr)
-	if err != nil {
+	if _, err := expr.Compile(rtExpr); err != nil {
 		return strat, err
 	}
-	ectx := &expr.EvalContext{Location: t.loc}
-	strat.Timestamp = func(r row.Row) int64 {
-		v, err := rtEval(ectx, r.Fields)
-		if err != nil || v.IsNull() {
-			return weir.NoTimestamp // the Calc after the source fails the job
+	loc := t.loc
+	// A compiled expression keeps scratch space: each subtask compiles its
+	// own.
+	strat.NewTimestamp = func() func(row.Row) int64 {
+		rtEval, err := expr.Compile(rtExpr)
+		if err != nil {
+			panic(err) // compiled above without error
 		}
-		return v.Millis()
+		ectx := &expr.EvalContext{Location: loc}
+		return func(r row.Row) int64 {
+			v, err := rtEval(ectx, r.Fields)
+			if err != nil || v.IsNull() {
+				return weir.NoTimestamp // the Calc after the source fails the job
+			}
+			return v.Millis()
+		}
 	}
 	if d, ok := delayOf(tab.Watermark, tab.Rowtime); ok {
 		strat.Generator = func() weir.WatermarkGenerator[row.Row] {
@@ -386,12 +394,15 @@ func (t *translator) watermarks(tab *plan.Table) (weir.WatermarkStrategy[row.Row
 		}
 		return strat, nil
 	}
-	wmEval, err := expr.Compile(expr.Substitute(tab.Watermark, cols))
-	if err != nil {
+	wmExpr := expr.Substitute(tab.Watermark, cols)
+	if _, err := expr.Compile(wmExpr); err != nil {
 		return strat, err
 	}
-	loc := t.loc
 	strat.Generator = func() weir.WatermarkGenerator[row.Row] {
+		wmEval, err := expr.Compile(wmExpr)
+		if err != nil {
+			panic(err) // compiled above without error
+		}
 		return &sqlWatermarks{wm: wmEval, ctx: expr.EvalContext{Location: loc}, max: weir.MinWatermark}
 	}
 	return strat, nil
