@@ -138,6 +138,8 @@ func (t *translator) stream(r plan.Rel) (weir.Stream[row.Row], error) {
 		return t.intervalJoin(n)
 	case *plan.WindowJoin:
 		return t.windowJoin(n)
+	case *plan.LookupJoin:
+		return t.lookupJoin(n)
 	case *plan.Rank:
 		return t.rank(n)
 	case *plan.Union:

@@ -107,7 +107,7 @@ func (b *Binder) bindFrom(ref ast.TableRef) (Rel, *scope, error) {
 	switch n := ref.(type) {
 	case *ast.TableName:
 		if n.SystemTime != nil {
-			return nil, nil, errAt(n, "FOR SYSTEM_TIME AS OF (temporal and lookup joins) is not supported yet")
+			return nil, nil, errAt(n, "FOR SYSTEM_TIME AS OF is supported on the right side of a join only (a lookup join)")
 		}
 		r, qual, err := b.namedTable(n.Name)
 		if err != nil {
