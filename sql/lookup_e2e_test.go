@@ -197,9 +197,9 @@ SELECT s.seq, d.v FROM S AS s LEFT JOIN D FOR SYSTEM_TIME AS OF s.pt AS d ON s.i
 
 // TestJDBCUpsertSinkSameAnswer: an updating aggregation (orders moving
 // between customers: counts go up, down and to nothing, which deletes the
-// row) written by the jdbc sink at parallelism 2, with at-least-once and
-// with exactly-once delivery, leaves the table equal to the counts
-// computed directly from the input.
+// row) written by the jdbc sink at parallelism 2 — PostgreSQL with
+// at-least-once and exactly-once delivery, MariaDB at least once — leaves
+// the table equal to the counts computed directly from the input.
 func TestJDBCUpsertSinkSameAnswer(t *testing.T) {
 	pg := pgConn(t)
 	rng := rand.New(rand.NewPCG(7, uint64(time.Now().UnixNano())))
@@ -218,24 +218,75 @@ func TestJDBCUpsertSinkSameAnswer(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "orders.csv"), []byte(strings.Join(lines, "\n")+"\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	for _, guarantee := range []string{"at-least-once", "exactly-once"} {
-		t.Run(guarantee, func(t *testing.T) {
+	my := myConn(t)
+	for _, variant := range []string{"at-least-once", "exactly-once", "mariadb"} {
+		t.Run(variant, func(t *testing.T) {
 			name := fmt.Sprintf("counts_%06x_lk", rand.IntN(1<<24))
-			pgExec(t, pg, "CREATE TABLE "+name+" (customer_id INT PRIMARY KEY, orders BIGINT NOT NULL)",
-				"INSERT INTO "+name+" VALUES (9999, 1)") // not in the input: stays
-			t.Cleanup(func() { _, _ = pg.Exec(context.Background(), "DROP TABLE IF EXISTS "+name) })
+			url, guarantee := testPGJDBC, variant
+			exec := func(q string) {
+				if _, err := pg.Exec(context.Background(), q); err != nil {
+					t.Fatalf("%s: %v", q, err)
+				}
+			}
+			query := func(q string) (map[int]int, error) {
+				rows, err := pg.Query(context.Background(), q)
+				if err != nil {
+					return nil, err
+				}
+				defer rows.Close()
+				got := map[int]int{}
+				for rows.Next() {
+					var c int
+					var n int64
+					if err := rows.Scan(&c, &n); err != nil {
+						return nil, err
+					}
+					got[c] = int(n)
+				}
+				return got, rows.Err()
+			}
+			if variant == "mariadb" {
+				url, guarantee = testMyJDBC, "at-least-once"
+				exec = func(q string) {
+					if _, err := my.Exec(q); err != nil {
+						t.Fatalf("%s: %v", q, err)
+					}
+				}
+				query = func(q string) (map[int]int, error) {
+					rows, err := my.Query(q)
+					if err != nil {
+						return nil, err
+					}
+					defer rows.Close()
+					got := map[int]int{}
+					for rows.Next() {
+						var c, n int
+						if err := rows.Scan(&c, &n); err != nil {
+							return nil, err
+						}
+						got[c] = n
+					}
+					return got, rows.Err()
+				}
+			}
+			exec("CREATE TABLE " + name + " (customer_id INT PRIMARY KEY, orders BIGINT NOT NULL)")
+			t.Cleanup(func() { exec("DROP TABLE IF EXISTS " + name) })
+			exec("INSERT INTO " + name + " VALUES (9999, 1)") // not in the input: stays
 			sess := sql.NewSession(sql.SessionOptions{})
 			script := `
 SET 'execution.checkpointing.interval' = '200 ms';
 CREATE TABLE Orders (order_id INT, customer_id INT) WITH ('connector' = 'filesystem', 'path' = '` + dir + `/orders.csv', 'format' = 'csv');
 CREATE TABLE Counts (customer_id INT, orders BIGINT, PRIMARY KEY (customer_id) NOT ENFORCED) WITH (
-  'connector' = 'jdbc', 'url' = '` + testPGJDBC + `', 'table-name' = '` + name + `',
+  'connector' = 'jdbc', 'url' = '` + url + `', 'username' = 'root', 'table-name' = '` + name + `',
   'sink.buffer-flush.max-rows' = '50', 'sink.delivery-guarantee' = '` + guarantee + `',
   'sink.transactional-id-prefix' = '` + name + `');
 INSERT INTO Counts
 SELECT customer_id, COUNT(*) FROM (
   SELECT order_id, LAST_VALUE(customer_id) AS customer_id FROM Orders GROUP BY order_id
 ) GROUP BY customer_id;`
+			if variant != "mariadb" {
+				script = strings.Replace(script, "'username' = 'root', ", "", 1)
+			}
 			stmts, err := parser.Parse(script)
 			if err != nil {
 				t.Fatal(err)
@@ -262,20 +313,10 @@ SELECT customer_id, COUNT(*) FROM (
 			if err := env.Execute(ctx); err != nil {
 				t.Fatal(err)
 			}
-			rows, err := pg.Query(ctx, "SELECT customer_id, orders FROM "+name)
+			got, err := query("SELECT customer_id, orders FROM " + name)
 			if err != nil {
 				t.Fatal(err)
 			}
-			got := map[int]int{}
-			for rows.Next() {
-				var c int
-				var n int64
-				if err := rows.Scan(&c, &n); err != nil {
-					t.Fatal(err)
-				}
-				got[c] = int(n)
-			}
-			rows.Close()
 			want := maps(want)
 			want[9999] = 1
 			if d := diffCounts(got, want); d != "" {

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/go-sql-driver/mysql"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
 
@@ -24,22 +25,26 @@ import (
 // jdbc:postgresql://host[:port]/db[?params]), over connector/postgres and
 // pgx: a bounded scan source, a lookup source for lookup joins and a sink
 // that upserts by the PRIMARY KEY (INSERT ... ON CONFLICT, -D deletes) or
-// appends (COPY) without one.
+// appends (COPY) without one. MySQL and MariaDB URLs (jdbc:mysql://,
+// jdbc:mariadb://host[:port]/db, no parameters) get lookups and an
+// at-least-once sink (INSERT ... ON DUPLICATE KEY UPDATE, DELETE) over
+// go-sql-driver/mysql (jdbc_mysql.go); their scan and exactly-once
+// delivery are refused.
 //
-// Options: url and table-name (required), username, password, driver
-// (only org.postgresql.Driver), connection.max-retry-timeout, scan.fetch-
-// size, scan.auto-commit, lookup.cache (NONE | PARTIAL),
-// lookup.partial-cache.max-rows, .expire-after-write, .expire-after-access,
-// .cache-missing-key (and the legacy lookup.cache.max-rows, .ttl,
-// .caching-missing-key), lookup.max-retries, sink.buffer-flush.max-rows,
+// Options: url and table-name (required), username, password, driver,
+// connection.max-retry-timeout, scan.fetch-size, scan.auto-commit,
+// lookup.cache (NONE | PARTIAL), lookup.partial-cache.max-rows,
+// .expire-after-write, .expire-after-access, .cache-missing-key (and the
+// legacy lookup.cache.max-rows, .ttl, .caching-missing-key),
+// lookup.max-retries, sink.buffer-flush.max-rows,
 // sink.buffer-flush.interval, sink.max-retries, sink.parallelism; Weir's
 // own sink.delivery-guarantee (at-least-once, the default, exactly-once
 // through PostgreSQL's prepared transactions, or none) and
 // sink.transactional-id-prefix.
 //
-// Not supported, refused with an error: MySQL, MariaDB and other
-// databases' URLs, partitioned scans (scan.partition.*), the FULL lookup
-// cache, column types ARRAY, MAP, ROW, MULTISET and intervals.
+// Not supported, refused with an error: other databases' URLs,
+// partitioned scans (scan.partition.*), the FULL lookup cache, column
+// types ARRAY, MAP, ROW, MULTISET and intervals.
 type JDBC struct{}
 
 // Identifier is "jdbc".
@@ -58,9 +63,10 @@ func (JDBC) OptionalOptions() []string {
 }
 
 type jdbcTable struct {
-	table     string // the Flink table's name, for messages
-	connStr   string
-	dbTable   string // table-name
+	table     string        // the Flink table's name, for messages
+	connStr   string        // PostgreSQL
+	mysql     *mysql.Config // MySQL/MariaDB (connStr empty)
+	dbTable   string        // table-name
 	schema    row.Schema
 	pk        []int
 	cache     LookupCacheOptions
@@ -78,11 +84,8 @@ type jdbcTable struct {
 // jdbcConnString turns a PostgreSQL JDBC URL into a pgx connection string
 // with the user and password options.
 func jdbcConnString(table, u, user, password string) (string, error) {
-	switch {
-	case strings.HasPrefix(u, "jdbc:mysql:"), strings.HasPrefix(u, "jdbc:mariadb:"):
-		return "", fmt.Errorf("connector: table %s: option 'url' = %q: MySQL and MariaDB are not supported by Weir's 'jdbc' connector yet (PostgreSQL only: jdbc:postgresql://host:port/db)", table, u)
-	case !strings.HasPrefix(u, "jdbc:postgresql://"):
-		return "", fmt.Errorf("connector: table %s: option 'url' = %q: Weir's 'jdbc' connector supports PostgreSQL URLs only (jdbc:postgresql://host[:port]/db[?params])", table, u)
+	if !strings.HasPrefix(u, "jdbc:postgresql://") {
+		return "", fmt.Errorf("connector: table %s: option 'url' = %q: Weir's 'jdbc' connector supports PostgreSQL (jdbc:postgresql://host[:port]/db[?params]) and MySQL/MariaDB (jdbc:mysql://host[:port]/db, jdbc:mariadb://...) URLs only", table, u)
 	}
 	pu, err := url.Parse("postgres://" + strings.TrimPrefix(u, "jdbc:postgresql://"))
 	if err != nil {
@@ -109,11 +112,23 @@ func (f JDBC) create(ctx Context) (*jdbcTable, error) {
 		return nil, fmt.Errorf("connector: table %s: Either all or none of the following options should be provided:\nusername\npassword", ctx.Table)
 	}
 	var err error
-	if t.connStr, err = jdbcConnString(ctx.Table, o.str("url", ""), user, pw); err != nil {
-		return nil, err
-	}
-	if d := o.str("driver", "org.postgresql.Driver"); d != "org.postgresql.Driver" {
-		o.fail("driver", d, "Weir talks to PostgreSQL with pgx: only org.postgresql.Driver names it")
+	u := o.str("url", "")
+	if strings.HasPrefix(u, "jdbc:mysql:") || strings.HasPrefix(u, "jdbc:mariadb:") {
+		if t.mysql, err = mysqlConfig(ctx.Table, u, user, pw); err != nil {
+			return nil, err
+		}
+		switch d := o.str("driver", "com.mysql.cj.jdbc.Driver"); d {
+		case "com.mysql.cj.jdbc.Driver", "com.mysql.jdbc.Driver", "org.mariadb.jdbc.Driver":
+		default:
+			o.fail("driver", d, "Weir talks to MySQL/MariaDB with go-sql-driver/mysql: com.mysql.cj.jdbc.Driver, com.mysql.jdbc.Driver or org.mariadb.jdbc.Driver name it")
+		}
+	} else {
+		if t.connStr, err = jdbcConnString(ctx.Table, u, user, pw); err != nil {
+			return nil, err
+		}
+		if d := o.str("driver", "org.postgresql.Driver"); d != "org.postgresql.Driver" {
+			o.fail("driver", d, "Weir talks to PostgreSQL with pgx: only org.postgresql.Driver names it")
+		}
 	}
 	for _, k := range []string{"scan.partition.column", "scan.partition.num", "scan.partition.lower-bound", "scan.partition.upper-bound"} {
 		if o.has(k) && o.err == nil {
@@ -140,6 +155,9 @@ func (f JDBC) create(ctx Context) (*jdbcTable, error) {
 	t.par = int(o.int64("sink.parallelism", 0, 1))
 	if o.err != nil {
 		return nil, o.err
+	}
+	if t.mysql != nil && t.guar == postgres.ExactlyOnce {
+		return nil, fmt.Errorf("connector: table %s: 'sink.delivery-guarantee' = 'exactly-once' is supported for PostgreSQL only; the MySQL/MariaDB sink is at-least-once", ctx.Table)
 	}
 	if t.dbTable == "" {
 		return nil, fmt.Errorf("connector: table %s: option 'table-name' must not be empty", ctx.Table)
@@ -208,6 +226,9 @@ func (s *jdbcSource) Bounded() bool                { return true }
 // primary key (or every column) so that a restore can skip the rows it
 // emitted before.
 func (s *jdbcSource) Produce(b BuildContext) (weir.Stream[row.Row], error) {
+	if s.mysql != nil {
+		return weir.Stream[row.Row]{}, fmt.Errorf("connector: table %s: scanning a MySQL/MariaDB table is not supported by Weir's 'jdbc' connector yet (lookups and the sink are)", s.table)
+	}
 	order := s.pk
 	if len(order) == 0 {
 		order = make([]int, s.schema.Len())
@@ -479,6 +500,9 @@ func (s *jdbcSource) LookupFunction(keys []int) (LookupFunction, error) {
 		types[i] = c.Type
 		where = append(where, fmt.Sprintf("%s = $%d", pgx.Identifier{c.Name}.Sanitize(), i+1))
 	}
+	if s.mysql != nil {
+		return s.mysqlLookupFunction(keys, types), nil
+	}
 	q := "SELECT " + s.selectList() + " FROM " + s.quotedTable() + " WHERE " + strings.Join(where, " AND ")
 	return Cached(&jdbcLookup{t: s.jdbcTable, query: q, types: types}, types, s.cache), nil
 }
@@ -614,7 +638,11 @@ func (s *jdbcSink) Consume(b BuildContext, in weir.Stream[row.Row]) (weir.DataSi
 			in = weir.KeyBy(in, func(r row.Row) string { return string(row.AppendKey(nil, r, pk, types)) }).ByKey()
 		}
 	}
-	d := in.SinkTo(postgres.NewSink(opts)).UID(b.uid("sink")).Name(b.uid("jdbc"))
+	var sink weir.Sink[row.Row] = postgres.NewSink(opts)
+	if s.mysql != nil {
+		sink = &mysqlSink{t: s.jdbcTable, types: types}
+	}
+	d := in.SinkTo(sink).UID(b.uid("sink")).Name(b.uid("jdbc"))
 	if s.par > 0 {
 		d = d.SetParallelism(s.par)
 	}
