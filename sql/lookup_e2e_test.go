@@ -64,6 +64,9 @@ func (r *feedReader) Poll(ctx context.Context, out *weir.SourceOutput[row.Row]) 
 
 func (r *feedReader) Close() error { return nil }
 
+// SnapshotState stores nothing: what the test sent is gone.
+func (r *feedReader) SnapshotState(int64) ([][]byte, error) { return nil, nil }
+
 // pgExec runs statements on the test database.
 func pgExec(t *testing.T, pg *pgx.Conn, stmts ...string) {
 	t.Helper()
@@ -76,8 +79,9 @@ func pgExec(t *testing.T, pg *pgx.Conn, stmts ...string) {
 
 // startJob plans one statement (after the DDL before it) and runs it in
 // the background; rows of a query go to the returned channel. It returns
-// the function that waits for the job's end.
-func startJob(t *testing.T, sess *sql.Session, script string, par int) (<-chan row.Row, func() error) {
+// the function that waits for the job's end, and a channel closed when it
+// ended.
+func startJob(t *testing.T, sess *sql.Session, script string, par int) (<-chan row.Row, func() error, <-chan struct{}) {
 	t.Helper()
 	stmts, err := parser.Parse(script)
 	if err != nil {
@@ -95,6 +99,9 @@ func startJob(t *testing.T, sess *sql.Session, script string, par int) (<-chan r
 	}
 	opts := job.Options()
 	opts.Parallelism = par
+	if opts.Checkpoints.Interval > 0 {
+		opts.Checkpoints.Dir = t.TempDir()
+	}
 	env := weir.NewEnvironment(opts)
 	rows := make(chan row.Row, 1024)
 	if err := job.Build(env, func(r row.Row) error { rows <- r.Clone(); return nil }); err != nil {
@@ -102,7 +109,8 @@ func startJob(t *testing.T, sess *sql.Session, script string, par int) (<-chan r
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	done := make(chan error, 1)
-	go func() { done <- env.Execute(ctx) }()
+	ended := make(chan struct{})
+	go func() { done <- env.Execute(ctx); close(ended) }()
 	var once sync.Once
 	var res error
 	wait := func() error {
@@ -110,7 +118,7 @@ func startJob(t *testing.T, sess *sql.Session, script string, par int) (<-chan r
 		return res
 	}
 	t.Cleanup(func() { cancel(); _ = wait() })
-	return rows, wait
+	return rows, wait, ended
 }
 
 // TestLookupCacheTTLSeesChanges: a lookup join enriching a stream from a
@@ -134,7 +142,9 @@ func TestLookupCacheTTLSeesChanges(t *testing.T) {
 			if cached {
 				cache = fmt.Sprintf(", 'lookup.cache' = 'PARTIAL', 'lookup.partial-cache.max-rows' = '100', 'lookup.partial-cache.expire-after-write' = '%d ms'", ttl.Milliseconds())
 			}
-			rows, wait := startJob(t, sess, `
+			// Checkpoints store the rows in flight (AsyncInputCodec).
+			rows, wait, ended := startJob(t, sess, `
+SET 'execution.checkpointing.interval' = '30 ms';
 CREATE TABLE S (seq INT, id INT, pt AS PROCTIME()) WITH ('connector' = 'feed');
 CREATE TABLE D (id INT, v STRING, PRIMARY KEY (id) NOT ENFORCED) WITH (
   'connector' = 'jdbc', 'url' = '`+testPGJDBC+`', 'table-name' = '`+name+`'`+cache+`);
@@ -149,6 +159,8 @@ SELECT s.seq, d.v FROM S AS s LEFT JOIN D FOR SYSTEM_TIME AS OF s.pt AS d ON s.i
 						t.Fatalf("row %v answers seq %d", r, seq)
 					}
 					return r.Fields[1].Str()
+				case <-ended:
+					t.Fatalf("the job ended before answering seq %d: %v", seq, wait())
 				case <-time.After(time.Minute):
 					t.Fatalf("no answer for seq %d", seq)
 				}
