@@ -513,6 +513,7 @@ type jdbcLookup struct {
 	t     *jdbcTable
 	query string
 	types []row.Type
+	codec *row.Codec // encodes keys for postgres.Lookup
 	l     *postgres.Lookup[string, row.Row]
 }
 
@@ -522,6 +523,7 @@ func (j *jdbcLookup) Open(context.Context) error {
 		retries = -1 // postgres.Lookup: -1 is none, 0 the default
 	}
 	kc := row.NewCodec(j.types)
+	j.codec = kc
 	l, err := postgres.NewLookup(postgres.LookupOptions[string, row.Row]{
 		ConnString: j.t.connStr,
 		Query:      j.query,
@@ -561,7 +563,7 @@ func (j *jdbcLookup) Lookup(ctx context.Context, key []row.Value) ([]row.Row, er
 	if hasNull(key) {
 		return nil, nil
 	}
-	k := row.NewCodec(j.types).Append(nil, row.Row{Fields: key})
+	k := j.codec.Append(nil, row.Row{Fields: key})
 	rows, err := j.l.Get(ctx, string(k))
 	if err != nil {
 		return nil, fmt.Errorf("connector: jdbc table %s: %w", j.t.table, err)
