@@ -268,6 +268,9 @@ func checkBoolean(n ast.Node, e expr.Expr, clause string) error {
 }
 
 func (b *Binder) bindSelect(s *ast.Select) (Rel, error) {
+	if err := refuseLookupHints(s.Hints); err != nil {
+		return nil, err
+	}
 	var from Rel
 	var sc *scope
 	var tree *fromNode

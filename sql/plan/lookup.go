@@ -60,6 +60,9 @@ func (j *LookupJoin) describe() (string, []string) {
 // right side of a lookup (or temporal) join; the AS OF expression is
 // bound by planSystemTimeJoin, in the left side's scope.
 func (b *Binder) systemTimeLeaf(n *ast.TableName) (*fromNode, error) {
+	if len(n.Hints) > 0 {
+		return nil, errAt(n.Hints[0], "table hints (/*+ %s(...) */) on a lookup table are not supported yet", n.Hints[0].Name.Name)
+	}
 	r, qual, err := b.namedTable(n.Name)
 	if err != nil {
 		return nil, err
@@ -257,4 +260,16 @@ func (n *fromNode) rel0Cols() []Column {
 		cols[i] = Column{Name: c.Name, Type: c.Type}
 	}
 	return cols
+}
+
+// refuseLookupHints refuses Flink's LOOKUP query hint (async, output-mode,
+// capacity, timeout and retry settings per lookup table), which Weir does
+// not implement yet: the session's table.exec.async-lookup.* options apply.
+func refuseLookupHints(hints []*ast.Hint) error {
+	for _, h := range hints {
+		if strings.EqualFold(h.Name.Name, "LOOKUP") {
+			return errAt(h, "the LOOKUP hint is not supported yet (set table.exec.async-lookup.buffer-capacity, .timeout and .output-mode instead)")
+		}
+	}
+	return nil
 }
