@@ -108,8 +108,8 @@ func (f JDBC) create(ctx Context) (*jdbcTable, error) {
 	o := newOptions(ctx)
 	t := &jdbcTable{table: ctx.Table, dbTable: o.str("table-name", ""), schema: ctx.Schema, pk: ctx.PrimaryKey}
 	user, pw := o.str("username", ""), o.str("password", "")
-	if (user == "") != (pw == "") && o.has("password") {
-		return nil, fmt.Errorf("connector: table %s: Either all or none of the following options should be provided:\nusername\npassword", ctx.Table)
+	if user == "" && pw != "" {
+		return nil, fmt.Errorf("connector: table %s: option 'password' needs 'username'", ctx.Table)
 	}
 	var err error
 	u := o.str("url", "")
