@@ -300,8 +300,10 @@ func (w *mysqlWriter) Write(ctx context.Context, r row.Row, _ int64) error {
 	return nil
 }
 
-func (w *mysqlWriter) Flush(ctx context.Context, _ bool) error {
-	if w.s.t.guar == postgres.None {
+// Flush writes the buffer: on every checkpoint (at-least-once) and at the
+// end of the input; under 'none' only at the end.
+func (w *mysqlWriter) Flush(ctx context.Context, endOfInput bool) error {
+	if w.s.t.guar == postgres.None && !endOfInput {
 		return nil
 	}
 	return w.flush(ctx)
