@@ -23,6 +23,14 @@ import (
 // request timed out (AsyncOptions.Timeout) and when the job is cancelled or
 // fails. An error (after the retries of AsyncOptions.Retry) fails the job.
 //
+// A function that implements Opener is opened by every subtask before its
+// first call, and one that implements Closer is closed after the
+// subtask's requests ended (Flink's RichAsyncFunction open and close):
+// that is where a function opens and releases its connections. Such a
+// function given as a pointer to a struct is copied (shallowly) for every
+// subtask first, as the functions of Process are, so fields set in Open
+// are the subtask's own; other functions are shared by the subtasks.
+//
 // A function that also implements AsyncTimeoutHandler answers the records
 // whose request timed out itself.
 type AsyncFunction[IN, OUT any] interface {
@@ -310,6 +318,8 @@ type asyncOp[IN, OUT any] struct {
 	// the first call (or the posted reissue) does.
 	restored []asyncEntry[IN, OUT]
 	reissued bool
+	// opened: the function's Open succeeded, so Close closes it.
+	opened bool
 }
 
 func (a *asyncOp[IN, OUT]) Open(ctx *runtime.OperatorContext) error {
@@ -318,6 +328,18 @@ func (a *asyncOp[IN, OUT]) Open(ctx *runtime.OperatorContext) error {
 	if ctx.Mailbox == nil {
 		return fmt.Errorf("weir: operator %q: the async operator needs a task mailbox (it runs only inside a job)", ctx.Name)
 	}
+	if _, ok := a.fn.(Opener); ok {
+		a.fn = perSubtask(a.fn)
+		if h, ok := a.fn.(AsyncTimeoutHandler[IN, OUT]); ok {
+			a.onTimeout = h.AsyncTimeout
+		}
+	}
+	if o, ok := a.fn.(Opener); ok {
+		if err := o.Open(&RuntimeContext{op: ctx}); err != nil {
+			return opError(ctx, err)
+		}
+	}
+	a.opened = true
 	if c, ok := a.fn.(AsyncInputCodec[IN]); ok {
 		a.codec = c.InputCodec()
 	} else {
@@ -742,6 +764,9 @@ func (a *asyncOp[IN, OUT]) Close() error {
 	if a.cancel != nil {
 		a.cancel()
 		a.workers.Wait()
+	}
+	if c, ok := a.fn.(Closer); ok && a.opened {
+		return c.Close()
 	}
 	return nil
 }

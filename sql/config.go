@@ -55,6 +55,9 @@ var optionDefs = []OptionDef{
 	{Key: "sql-client.display.max-column-width", Kind: KindInt, Default: "30", Doc: "column width of the tableau result mode"},
 	{Key: "state.backend.type", Kind: KindEnum, Default: "hashmap", Enum: []string{"hashmap", "pebble", "rocksdb"}, Doc: "keyed state backend (rocksdb means Pebble here)"},
 	{Key: "execution.checkpointing.dir", Kind: KindString, Default: "", Doc: "checkpoint directory"},
+	{Key: "table.exec.async-lookup.buffer-capacity", Kind: KindInt, Default: "100", Doc: "lookup join: rows in flight per subtask"},
+	{Key: "table.exec.async-lookup.timeout", Kind: KindDuration, Default: "3 min", Doc: "lookup join: time a row's lookup may take (its retries included) before the job fails"},
+	{Key: "table.exec.async-lookup.output-mode", Kind: KindEnum, Default: "ORDERED", Enum: []string{"ORDERED", "ALLOW_UNORDERED"}, Doc: "lookup join: emit rows in input order, or as lookups complete (append-only input only)"},
 }
 
 var passThroughPrefixes = []string{"pipeline.", "execution.", "table.", "state.", "parallelism.", "sql-client.", "restart-strategy."}

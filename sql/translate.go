@@ -145,6 +145,8 @@ func (t *translator) stream(r plan.Rel) (weir.Stream[row.Row], error) {
 		return t.windowJoin(n)
 	case *plan.TemporalJoin:
 		return t.temporalJoin(n)
+	case *plan.LookupJoin:
+		return t.lookupJoin(n)
 	case *plan.Rank:
 		return t.rank(n)
 	case *plan.Correlate:

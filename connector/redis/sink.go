@@ -61,6 +61,9 @@ type Command struct {
 	Value []byte
 	// Fields are the fields of HSET and XADD.
 	Fields []Field
+	// DelFields are hash fields HSET removes (HDEL, sent before the HSET):
+	// an upsert of a row whose NULL columns must not keep older values.
+	DelFields []string
 	// TTL, if positive, expires the key of SET or HSET.
 	TTL time.Duration
 	// ID is XADD's explicit entry id ("" lets Redis assign one). Redis
@@ -265,11 +268,16 @@ func (w *writer[T]) queue(ctx context.Context, pipe goredis.Pipeliner, i int, c 
 	case OpSet:
 		add(pipe.Set(ctx, c.Key, c.Value, max(c.TTL, 0)))
 	case OpHSet:
+		if len(c.DelFields) > 0 {
+			add(pipe.HDel(ctx, c.Key, c.DelFields...))
+		}
 		args := make([]any, 0, 2*len(c.Fields))
 		for _, f := range c.Fields {
 			args = append(args, f.Name, f.Value)
 		}
-		add(pipe.HSet(ctx, c.Key, args...))
+		if len(args) > 0 {
+			add(pipe.HSet(ctx, c.Key, args...))
+		}
 		if c.TTL > 0 {
 			add(pipe.PExpire(ctx, c.Key, c.TTL))
 		}

@@ -5,7 +5,7 @@
 // A Factory is one connector, named by its identifier (the 'connector'
 // option), with Flink's option keys. The planner builds a Registry
 // (Default lists the built-in connectors: datagen, print, blackhole,
-// filesystem, kafka, upsert-kafka) and asks it for a table's Source or
+// filesystem, kafka, upsert-kafka, jdbc, redis) and asks it for a table's Source or
 // Sink with a Context: the table's name, its physical schema (row.Schema), the
 // metadata columns it reads, its primary key and its options. Options are
 // checked as Flink checks them: a missing required option, an option no
@@ -22,6 +22,13 @@
 // whether it is bounded, and may implement ProjectionPushDown and
 // MetadataReader; a Sink says which ChangelogMode it takes for the
 // query's, then consumes a weir.Stream[row.Row].
+//
+// A Source that implements LookupSource can be the table of a lookup join:
+// LookupFunction returns the lookup by the join's equality keys, with the
+// table's lookup.cache options applied (Cached: Flink's partial cache, one
+// per subtask); each subtask of the join opens its own and calls it from
+// its async I/O goroutines. jdbc (PostgreSQL, MySQL/MariaDB) and redis are
+// lookup sources.
 //
 // Connectors wrap Weir's DataStream connectors (connector/datagen,
 // connector/print, connector/file, connector/kafka) and keep their

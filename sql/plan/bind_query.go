@@ -109,7 +109,7 @@ func (b *Binder) bindFrom(ref ast.TableRef) (Rel, *scope, error) {
 	switch n := ref.(type) {
 	case *ast.TableName:
 		if n.SystemTime != nil {
-			return nil, nil, errAt(n, "FOR SYSTEM_TIME AS OF (temporal and lookup joins) is not supported yet")
+			return nil, nil, errAt(n, "FOR SYSTEM_TIME AS OF is supported on the right side of a join only (a lookup join)")
 		}
 		r, qual, err := b.namedTable(n.Name)
 		if err != nil {
@@ -281,6 +281,9 @@ func checkBoolean(n ast.Node, e expr.Expr, clause string) error {
 }
 
 func (b *Binder) bindSelect(s *ast.Select) (Rel, error) {
+	if err := refuseLookupHints(s.Hints); err != nil {
+		return nil, err
+	}
 	var from Rel
 	var sc *scope
 	var tree *fromNode

@@ -1,0 +1,652 @@
+package connector
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math"
+	"math/big"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/go-sql-driver/mysql"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
+
+	"github.com/weirstream/weir"
+	"github.com/weirstream/weir/connector/postgres"
+	"github.com/weirstream/weir/row"
+	"github.com/weirstream/weir/sql/expr"
+)
+
+// JDBC is Flink's 'jdbc' connector for PostgreSQL (URLs
+// jdbc:postgresql://host[:port]/db[?params]), over connector/postgres and
+// pgx: a bounded scan source, a lookup source for lookup joins and a sink
+// that upserts by the PRIMARY KEY (INSERT ... ON CONFLICT, -D deletes) or
+// appends (COPY) without one. MySQL and MariaDB URLs (jdbc:mysql://,
+// jdbc:mariadb://host[:port]/db, no parameters) get lookups and an
+// at-least-once sink (INSERT ... ON DUPLICATE KEY UPDATE, DELETE) over
+// go-sql-driver/mysql (jdbc_mysql.go); their scan and exactly-once
+// delivery are refused.
+//
+// Options: url and table-name (required), username, password, driver,
+// connection.max-retry-timeout, scan.fetch-size, scan.auto-commit,
+// lookup.cache (NONE | PARTIAL), lookup.partial-cache.max-rows,
+// .expire-after-write, .expire-after-access, .cache-missing-key (and the
+// legacy lookup.cache.max-rows, .ttl, .caching-missing-key),
+// lookup.max-retries, sink.buffer-flush.max-rows,
+// sink.buffer-flush.interval, sink.max-retries, sink.parallelism; Weir's
+// own sink.delivery-guarantee (at-least-once, the default, exactly-once
+// through PostgreSQL's prepared transactions, or none) and
+// sink.transactional-id-prefix.
+//
+// Not supported, refused with an error: other databases' URLs,
+// partitioned scans (scan.partition.*), the FULL lookup cache, column
+// types ARRAY, MAP, ROW, MULTISET and intervals.
+type JDBC struct{}
+
+// Identifier is "jdbc".
+func (JDBC) Identifier() string { return "jdbc" }
+
+// RequiredOptions are url and table-name.
+func (JDBC) RequiredOptions() []string { return []string{"url", "table-name"} }
+
+// OptionalOptions lists the connector's other options.
+func (JDBC) OptionalOptions() []string {
+	return append([]string{"username", "password", "driver", "connection.max-retry-timeout",
+		"scan.fetch-size", "scan.auto-commit", "scan.partition.column", "scan.partition.num",
+		"scan.partition.lower-bound", "scan.partition.upper-bound", "lookup.max-retries",
+		"sink.buffer-flush.max-rows", "sink.buffer-flush.interval", "sink.max-retries", "sink.parallelism",
+		"sink.delivery-guarantee", "sink.transactional-id-prefix"}, lookupCacheKeys...)
+}
+
+type jdbcTable struct {
+	table     string        // the Flink table's name, for messages
+	connStr   string        // PostgreSQL
+	mysql     *mysql.Config // MySQL/MariaDB (connStr empty)
+	dbTable   string        // table-name
+	schema    row.Schema
+	pk        []int
+	cache     LookupCacheOptions
+	retries   int
+	fetchSize int64
+	// Sink options.
+	batch     int
+	interval  time.Duration
+	retryTime time.Duration
+	guar      postgres.Guarantee
+	txPrefix  string
+	par       int
+}
+
+// jdbcConnString turns a PostgreSQL JDBC URL into a pgx connection string
+// with the user and password options.
+func jdbcConnString(table, u, user, password string) (string, error) {
+	if !strings.HasPrefix(u, "jdbc:postgresql://") {
+		return "", fmt.Errorf("connector: table %s: option 'url' = %q: Weir's 'jdbc' connector supports PostgreSQL (jdbc:postgresql://host[:port]/db[?params]) and MySQL/MariaDB (jdbc:mysql://host[:port]/db, jdbc:mariadb://...) URLs only", table, u)
+	}
+	pu, err := url.Parse("postgres://" + strings.TrimPrefix(u, "jdbc:postgresql://"))
+	if err != nil {
+		return "", fmt.Errorf("connector: table %s: option 'url': %w", table, err)
+	}
+	if user != "" {
+		if password != "" {
+			pu.User = url.UserPassword(user, password)
+		} else {
+			pu.User = url.User(user)
+		}
+	}
+	return pu.String(), nil
+}
+
+func (f JDBC) create(ctx Context) (*jdbcTable, error) {
+	if err := validate(ctx, f.Identifier(), f.RequiredOptions(), f.OptionalOptions()); err != nil {
+		return nil, err
+	}
+	o := newOptions(ctx)
+	t := &jdbcTable{table: ctx.Table, dbTable: o.str("table-name", ""), schema: ctx.Schema, pk: ctx.PrimaryKey}
+	user, pw := o.str("username", ""), o.str("password", "")
+	if user == "" && pw != "" {
+		return nil, fmt.Errorf("connector: table %s: option 'password' needs 'username'", ctx.Table)
+	}
+	var err error
+	u := o.str("url", "")
+	if strings.HasPrefix(u, "jdbc:mysql:") || strings.HasPrefix(u, "jdbc:mariadb:") {
+		if t.mysql, err = mysqlConfig(ctx.Table, u, user, pw); err != nil {
+			return nil, err
+		}
+		switch d := o.str("driver", "com.mysql.cj.jdbc.Driver"); d {
+		case "com.mysql.cj.jdbc.Driver", "com.mysql.jdbc.Driver", "org.mariadb.jdbc.Driver":
+		default:
+			o.fail("driver", d, "Weir talks to MySQL/MariaDB with go-sql-driver/mysql: com.mysql.cj.jdbc.Driver, com.mysql.jdbc.Driver or org.mariadb.jdbc.Driver name it")
+		}
+	} else {
+		if t.connStr, err = jdbcConnString(ctx.Table, u, user, pw); err != nil {
+			return nil, err
+		}
+		if d := o.str("driver", "org.postgresql.Driver"); d != "org.postgresql.Driver" {
+			o.fail("driver", d, "Weir talks to PostgreSQL with pgx: only org.postgresql.Driver names it")
+		}
+	}
+	for _, k := range []string{"scan.partition.column", "scan.partition.num", "scan.partition.lower-bound", "scan.partition.upper-bound"} {
+		if o.has(k) && o.err == nil {
+			o.err = fmt.Errorf("connector: table %s: option '%s': partitioned scans are not supported by Weir's 'jdbc' connector yet (the scan runs as one query)", ctx.Table, k)
+		}
+	}
+	t.fetchSize = o.int64("scan.fetch-size", 0, 0)
+	o.bool("scan.auto-commit", true) // pgx streams results whatever its value
+	t.cache = lookupCache(o)
+	t.retries = int(o.int64("lookup.max-retries", 3, 0))
+	t.batch = int(o.int64("sink.buffer-flush.max-rows", 100, 0))
+	t.interval = o.duration("sink.buffer-flush.interval", time.Second)
+	t.retryTime = o.duration("connection.max-retry-timeout", time.Minute)
+	if o.int64("sink.max-retries", 3, 0) == 0 {
+		t.retryTime = time.Nanosecond // fail at the first lost connection
+	}
+	switch o.enum("sink.delivery-guarantee", "at-least-once", "at-least-once", "exactly-once", "none") {
+	case "exactly-once":
+		t.guar = postgres.ExactlyOnce
+	case "none":
+		t.guar = postgres.None
+	}
+	t.txPrefix = o.str("sink.transactional-id-prefix", "")
+	t.par = int(o.int64("sink.parallelism", 0, 1))
+	if o.err != nil {
+		return nil, o.err
+	}
+	if t.mysql != nil && t.guar == postgres.ExactlyOnce {
+		return nil, fmt.Errorf("connector: table %s: 'sink.delivery-guarantee' = 'exactly-once' is supported for PostgreSQL only; the MySQL/MariaDB sink is at-least-once", ctx.Table)
+	}
+	if t.dbTable == "" {
+		return nil, fmt.Errorf("connector: table %s: option 'table-name' must not be empty", ctx.Table)
+	}
+	for _, c := range ctx.Schema.Columns {
+		if !jdbcSupports(c.Type) {
+			return nil, fmt.Errorf("connector: table %s: column %s: type %s is not supported by Weir's 'jdbc' connector yet", ctx.Table, c.Name, c.Type)
+		}
+	}
+	return t, nil
+}
+
+// jdbcSupports reports whether a column type maps to PostgreSQL.
+func jdbcSupports(t row.Type) bool {
+	switch t.Root {
+	case row.TypeBoolean, row.TypeTinyInt, row.TypeSmallInt, row.TypeInt, row.TypeBigInt, row.TypeFloat, row.TypeDouble,
+		row.TypeDecimal, row.TypeChar, row.TypeVarChar, row.TypeBinary, row.TypeVarBinary, row.TypeDate, row.TypeTime,
+		row.TypeTimestamp, row.TypeTimestampLTZ:
+		return true
+	}
+	return false
+}
+
+// CreateSource validates the options.
+func (f JDBC) CreateSource(ctx Context) (Source, error) {
+	t, err := f.create(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &jdbcSource{t}, nil
+}
+
+// CreateSink validates the options.
+func (f JDBC) CreateSink(ctx Context) (Sink, error) {
+	t, err := f.create(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &jdbcSink{t}, nil
+}
+
+// quotedTable quotes each part of table-name ("public.orders").
+func (t *jdbcTable) quotedTable() string {
+	parts := strings.Split(t.dbTable, ".")
+	for i, p := range parts {
+		parts[i] = pgx.Identifier{p}.Sanitize()
+	}
+	return strings.Join(parts, ".")
+}
+
+func (t *jdbcTable) selectList() string {
+	cols := make([]string, t.schema.Len())
+	for i, c := range t.schema.Columns {
+		cols[i] = pgx.Identifier{c.Name}.Sanitize()
+	}
+	return strings.Join(cols, ", ")
+}
+
+// jdbcSource is the bounded scan and the lookup source.
+type jdbcSource struct{ *jdbcTable }
+
+func (s *jdbcSource) ChangelogMode() ChangelogMode { return InsertOnly }
+func (s *jdbcSource) Bounded() bool                { return true }
+
+// Produce reads the table with one query on one subtask, ordered by the
+// primary key (or every column) so that a restore can skip the rows it
+// emitted before.
+func (s *jdbcSource) Produce(b BuildContext) (weir.Stream[row.Row], error) {
+	if s.mysql != nil {
+		return weir.Stream[row.Row]{}, fmt.Errorf("connector: table %s: scanning a MySQL/MariaDB table is not supported by Weir's 'jdbc' connector yet (lookups and the sink are)", s.table)
+	}
+	order := s.pk
+	if len(order) == 0 {
+		order = make([]int, s.schema.Len())
+		for i := range order {
+			order[i] = i
+		}
+	}
+	var ob []string
+	for _, i := range order {
+		ob = append(ob, pgx.Identifier{s.schema.Columns[i].Name}.Sanitize())
+	}
+	q := "SELECT " + s.selectList() + " FROM " + s.quotedTable() + " ORDER BY " + strings.Join(ob, ", ")
+	src := &jdbcScan{t: s.jdbcTable, query: q}
+	return weir.FromSource[row.Row](b.Env, src, b.Watermarks, b.uid("jdbc")).UID(b.uid("source")).SetParallelism(1), nil
+}
+
+type jdbcScan struct {
+	t     *jdbcTable
+	query string
+}
+
+func (s *jdbcScan) CreateReader(ctx weir.SourceContext) (weir.SourceReader[row.Row], error) {
+	r := &jdbcScanReader{s: s}
+	for _, it := range ctx.Restored {
+		n, k := binary.Uvarint(it)
+		if k <= 0 || k != len(it) {
+			return nil, fmt.Errorf("connector: jdbc source %s: corrupt position in the checkpoint", s.t.table)
+		}
+		r.skip = int64(n)
+	}
+	return r, nil
+}
+
+type jdbcScanReader struct {
+	s       *jdbcScan
+	conn    *pgx.Conn
+	rows    pgx.Rows
+	emitted int64 // rows emitted, the position
+	skip    int64 // rows to skip after a restore
+	done    bool
+}
+
+func (r *jdbcScanReader) SnapshotState(int64) ([][]byte, error) {
+	return [][]byte{binary.AppendUvarint(nil, uint64(r.emitted))}, nil
+}
+
+func (r *jdbcScanReader) Poll(ctx context.Context, out *weir.SourceOutput[row.Row]) (weir.PollStatus, error) {
+	if r.done {
+		return weir.EndOfInput, nil
+	}
+	t := r.s.t
+	if r.conn == nil {
+		conn, err := pgx.Connect(ctx, t.connStr)
+		if err != nil {
+			return 0, fmt.Errorf("connector: jdbc source %s: %w", t.table, err)
+		}
+		r.conn = conn
+		if r.rows, err = conn.Query(ctx, r.s.query); err != nil {
+			return 0, fmt.Errorf("connector: jdbc source %s: %w", t.table, err)
+		}
+		r.emitted = r.skip
+	}
+	for n := 0; n < 1024; n++ {
+		if !r.rows.Next() {
+			if err := r.rows.Err(); err != nil {
+				return 0, fmt.Errorf("connector: jdbc source %s: %w", t.table, err)
+			}
+			r.done = true
+			r.rows.Close()
+			return weir.EndOfInput, nil
+		}
+		if r.skip > 0 {
+			r.skip--
+			continue
+		}
+		vals, err := r.rows.Values()
+		if err != nil {
+			return 0, fmt.Errorf("connector: jdbc source %s: %w", t.table, err)
+		}
+		rw, err := t.fromPG(vals)
+		if err != nil {
+			return 0, err
+		}
+		out.Collect(rw)
+		r.emitted++
+	}
+	return weir.MoreAvailable, nil
+}
+
+func (r *jdbcScanReader) Close() error {
+	if r.rows != nil {
+		r.rows.Close()
+	}
+	if r.conn != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		return r.conn.Close(ctx)
+	}
+	return nil
+}
+
+// fromPG converts a result row (pgx's decoded values) to a row of the
+// table's schema.
+func (t *jdbcTable) fromPG(vals []any) (row.Row, error) {
+	out := row.Row{Fields: make([]row.Value, len(vals))}
+	for i, v := range vals {
+		c := t.schema.Columns[i]
+		x, err := fromPGValue(v, c.Type)
+		if err != nil {
+			return out, fmt.Errorf("connector: jdbc table %s: column %s: value %v (%T): %w", t.table, c.Name, v, v, err)
+		}
+		out.Fields[i] = x
+	}
+	return out, nil
+}
+
+var errPGType = errors.New("does not convert to the column's type")
+
+// fromPGValue converts one value pgx decoded into a value of type t.
+func fromPGValue(v any, t row.Type) (row.Value, error) {
+	if v == nil {
+		return row.Null(), nil
+	}
+	switch t.Root {
+	case row.TypeBoolean:
+		if b, ok := v.(bool); ok {
+			return row.Bool(b), nil
+		}
+	case row.TypeTinyInt, row.TypeSmallInt, row.TypeInt, row.TypeBigInt:
+		var n int64
+		switch x := v.(type) {
+		case int16:
+			n = int64(x)
+		case int32:
+			n = int64(x)
+		case int64:
+			n = x
+		default:
+			return castText(v, t)
+		}
+		lim := map[row.Root]int64{row.TypeTinyInt: math.MaxInt8, row.TypeSmallInt: math.MaxInt16, row.TypeInt: math.MaxInt32, row.TypeBigInt: math.MaxInt64}[t.Root]
+		if n > lim || n < -lim-1 {
+			return row.Null(), fmt.Errorf("%w: out of range", errPGType)
+		}
+		return row.Int(n), nil
+	case row.TypeFloat, row.TypeDouble:
+		switch x := v.(type) {
+		case float32:
+			return row.Float(float64(x)), nil
+		case float64:
+			return row.Float(x), nil
+		}
+	case row.TypeDecimal:
+		if n, ok := v.(pgtype.Numeric); ok && n.Valid && !n.NaN && n.InfinityModifier == pgtype.Finite {
+			r := new(big.Rat).SetInt(n.Int)
+			e := new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(abs(n.Exp))), nil)
+			if n.Exp >= 0 {
+				r.Mul(r, new(big.Rat).SetInt(e))
+			} else {
+				r.Quo(r, new(big.Rat).SetInt(e))
+			}
+			d, ok := row.DecimalFromRat(r, t)
+			if !ok {
+				return row.Null(), fmt.Errorf("%w: out of the precision of %s", errPGType, t)
+			}
+			return d, nil
+		}
+	case row.TypeChar, row.TypeVarChar:
+		if s, ok := v.(string); ok {
+			return row.Str(s), nil
+		}
+		return row.Str(fmt.Sprint(v)), nil
+	case row.TypeBinary, row.TypeVarBinary:
+		if b, ok := v.([]byte); ok {
+			return row.Bytes(b), nil
+		}
+	case row.TypeDate:
+		if tm, ok := v.(time.Time); ok {
+			y, m, d := tm.Date()
+			return row.Int(time.Date(y, m, d, 0, 0, 0, 0, time.UTC).Unix() / 86400), nil
+		}
+	case row.TypeTime:
+		if tm, ok := v.(pgtype.Time); ok && tm.Valid {
+			return row.Int(tm.Microseconds * 1000), nil
+		}
+	case row.TypeTimestamp:
+		if tm, ok := v.(time.Time); ok {
+			// The wall clock, as TIMESTAMP has no zone.
+			w := time.Date(tm.Year(), tm.Month(), tm.Day(), tm.Hour(), tm.Minute(), tm.Second(), tm.Nanosecond(), time.UTC)
+			return row.TimestampNanos(w.UnixNano()), nil
+		}
+	case row.TypeTimestampLTZ:
+		if tm, ok := v.(time.Time); ok {
+			return row.TimestampNanos(tm.UnixNano()), nil
+		}
+	}
+	return castText(v, t)
+}
+
+func abs(n int32) int32 {
+	if n < 0 {
+		return -n
+	}
+	return n
+}
+
+// castText converts a value of another PostgreSQL type through its text,
+// as CAST(text AS t).
+func castText(v any, t row.Type) (row.Value, error) {
+	s, ok := v.(string)
+	if !ok {
+		return row.Null(), errPGType
+	}
+	return parseText(s, t)
+}
+
+// parseText is CAST(s AS t) with Flink's rules.
+func parseText(s string, t row.Type) (row.Value, error) {
+	c, err := expr.NewCast(expr.Lit(row.Str(s), row.String().NotNull()), t)
+	if err != nil {
+		return row.Null(), err
+	}
+	return expr.Eval(&expr.EvalContext{Location: time.UTC}, c, nil)
+}
+
+// toPGValue converts a value of type t into what pgx encodes for the
+// column (nil for NULL).
+func toPGValue(v row.Value, t row.Type) any {
+	if v.IsNull() {
+		return nil
+	}
+	switch t.Root {
+	case row.TypeBoolean:
+		return v.Bool()
+	case row.TypeTinyInt, row.TypeSmallInt, row.TypeInt, row.TypeBigInt:
+		return v.Int()
+	case row.TypeFloat, row.TypeDouble:
+		return v.Float()
+	case row.TypeDecimal:
+		return pgtype.Numeric{Int: row.DecimalUnscaled(v, t), Exp: int32(-t.Scale), Valid: true}
+	case row.TypeChar, row.TypeVarChar:
+		return v.Str()
+	case row.TypeBinary, row.TypeVarBinary:
+		return []byte(v.Str())
+	case row.TypeDate:
+		return pgtype.Date{Time: time.Unix(v.Int()*86400, 0).UTC(), Valid: true}
+	case row.TypeTime:
+		return pgtype.Time{Microseconds: v.Int() / 1000, Valid: true}
+	case row.TypeTimestamp, row.TypeTimestampLTZ:
+		ns := v.Millis()*1e6 + int64(v.NanoOfMilli())
+		return time.Unix(0, ns).UTC()
+	}
+	return row.Format(v, t)
+}
+
+// LookupFunction returns the lookup of rows by the columns keys: SELECT
+// the physical columns WHERE each key column = $i, every matching row.
+func (s *jdbcSource) LookupFunction(keys []int) (LookupFunction, error) {
+	if len(keys) == 0 {
+		return nil, fmt.Errorf("connector: jdbc table %s: a lookup needs at least one key column", s.table)
+	}
+	var where []string
+	types := make([]row.Type, len(keys))
+	for i, k := range keys {
+		if k < 0 || k >= s.schema.Len() {
+			return nil, fmt.Errorf("connector: jdbc table %s: lookup key column %d out of range", s.table, k)
+		}
+		c := s.schema.Columns[k]
+		types[i] = c.Type
+		where = append(where, fmt.Sprintf("%s = $%d", pgx.Identifier{c.Name}.Sanitize(), i+1))
+	}
+	if s.mysql != nil {
+		return s.mysqlLookupFunction(keys, types), nil
+	}
+	q := "SELECT " + s.selectList() + " FROM " + s.quotedTable() + " WHERE " + strings.Join(where, " AND ")
+	return Cached(&jdbcLookup{t: s.jdbcTable, query: q, types: types}, types, s.cache), nil
+}
+
+// jdbcLookup queries PostgreSQL through postgres.Lookup (a pool, retries
+// of lost connections, lookup.max-retries); the cache is Cached's.
+type jdbcLookup struct {
+	t     *jdbcTable
+	query string
+	types []row.Type
+	codec *row.Codec // encodes keys for postgres.Lookup
+	l     *postgres.Lookup[string, row.Row]
+}
+
+func (j *jdbcLookup) Open(context.Context) error {
+	retries := j.t.retries
+	if retries == 0 {
+		retries = -1 // postgres.Lookup: -1 is none, 0 the default
+	}
+	kc := row.NewCodec(j.types)
+	j.codec = kc
+	l, err := postgres.NewLookup(postgres.LookupOptions[string, row.Row]{
+		ConnString: j.t.connStr,
+		Query:      j.query,
+		Args: func(k string) []any {
+			r, _, err := kc.Decode([]byte(k))
+			if err != nil {
+				return nil // cannot happen: Lookup encoded it
+			}
+			args := make([]any, len(r.Fields))
+			for i, v := range r.Fields {
+				args[i] = toPGValue(v, j.types[i])
+			}
+			return args
+		},
+		Scan: func(pr pgx.Row) (row.Row, error) {
+			rows, ok := pr.(pgx.Rows)
+			if !ok {
+				return row.Row{}, fmt.Errorf("connector: jdbc lookup %s: unexpected row %T", j.t.table, pr)
+			}
+			vals, err := rows.Values()
+			if err != nil {
+				return row.Row{}, err
+			}
+			return j.t.fromPG(vals)
+		},
+		MaxRetries: retries,
+		Name:       "jdbc " + j.t.table,
+	})
+	if err != nil {
+		return fmt.Errorf("connector: jdbc table %s: %w", j.t.table, err)
+	}
+	j.l = l
+	return nil
+}
+
+func (j *jdbcLookup) Lookup(ctx context.Context, key []row.Value) ([]row.Row, error) {
+	if hasNull(key) {
+		return nil, nil
+	}
+	k := j.codec.Append(nil, row.Row{Fields: key})
+	rows, err := j.l.Get(ctx, string(k))
+	if err != nil {
+		return nil, fmt.Errorf("connector: jdbc table %s: %w", j.t.table, err)
+	}
+	return rows, nil
+}
+
+func (j *jdbcLookup) Close() error {
+	if j.l != nil {
+		j.l.Close()
+	}
+	return nil
+}
+
+// jdbcSink writes rows with postgres.Sink.
+type jdbcSink struct{ *jdbcTable }
+
+// ChangelogMode: with a primary key the sink upserts (and deletes); without
+// one it takes inserts only, as Flink's JDBC sink.
+func (s *jdbcSink) ChangelogMode(q ChangelogMode) (ChangelogMode, error) {
+	if len(s.pk) == 0 {
+		return insertOnlySink(s.table, "jdbc", q)
+	}
+	if q.IsInsertOnly() {
+		return InsertOnly, nil
+	}
+	return Upsert, nil
+}
+
+func (s *jdbcSink) Consume(b BuildContext, in weir.Stream[row.Row]) (weir.DataSink, error) {
+	cols := make([]string, s.schema.Len())
+	types := make([]row.Type, s.schema.Len())
+	for i, c := range s.schema.Columns {
+		cols[i], types[i] = c.Name, c.Type
+	}
+	opts := postgres.SinkOptions[row.Row]{
+		ConnString: s.connStr,
+		Table:      s.dbTable,
+		Columns:    cols,
+		Values: func(dst []any, r row.Row) []any {
+			for i, v := range r.Fields {
+				dst = append(dst, toPGValue(v, types[i]))
+			}
+			return dst
+		},
+		Guarantee:     s.guar,
+		BatchSize:     max(s.batch, 1),
+		FlushInterval: s.interval,
+		RetryTimeout:  s.retryTime,
+		Describe:      func(r row.Row) string { return r.Kind.String() + row.FormatRow(r, types) },
+		Codec:         row.NewCodec(types),
+	}
+	if opts.FlushInterval == 0 {
+		opts.FlushInterval = -1
+	}
+	if s.guar == postgres.ExactlyOnce {
+		opts.TransactionPrefix = s.txPrefix
+		if opts.TransactionPrefix == "" {
+			opts.TransactionPrefix = "weir-" + b.uid("jdbc")
+		}
+	}
+	par := s.par
+	if par == 0 {
+		par = b.Env.Parallelism()
+	}
+	if len(s.pk) > 0 {
+		for _, k := range s.pk {
+			opts.Key = append(opts.Key, cols[k])
+		}
+		opts.Kind = func(r row.Row) row.Kind { return r.Kind }
+		if par > 1 {
+			// The changes of a key go to one writer, in order.
+			pk := s.pk
+			in = weir.KeyBy(in, func(r row.Row) string { return string(row.AppendKey(nil, r, pk, types)) }).ByKey()
+		}
+	}
+	var sink weir.Sink[row.Row] = postgres.NewSink(opts)
+	if s.mysql != nil {
+		sink = &mysqlSink{t: s.jdbcTable, types: types}
+	}
+	d := in.SinkTo(sink).UID(b.uid("sink")).Name(b.uid("jdbc"))
+	if s.par > 0 {
+		d = d.SetParallelism(s.par)
+	}
+	return d, nil
+}
