@@ -188,10 +188,11 @@ func NewRegistry(fs ...Factory) *Registry {
 }
 
 // Default returns a registry of the built-in connectors: datagen, print
-// (to os.Stdout / os.Stderr), blackhole, filesystem, kafka and
-// upsert-kafka.
+// (to os.Stdout / os.Stderr), blackhole, filesystem, kafka, upsert-kafka,
+// postgres-cdc and mysql-cdc.
 func Default() *Registry {
-	return NewRegistry(Datagen{}, Print{}, Blackhole{}, Filesystem{}, Kafka{}, UpsertKafka{})
+	return NewRegistry(Datagen{}, Print{}, Blackhole{}, Filesystem{}, Kafka{}, UpsertKafka{},
+		PostgresCDC{}, MySQLCDC{})
 }
 
 // Register adds f, replacing a factory of the same identifier.

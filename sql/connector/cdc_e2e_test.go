@@ -1,0 +1,324 @@
+package connector_test
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	mrand "math/rand/v2"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/go-sql-driver/mysql"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/weirstream/weir"
+	"github.com/weirstream/weir/row"
+	weirsql "github.com/weirstream/weir/sql"
+	"github.com/weirstream/weir/sql/result"
+)
+
+// uniqueName returns a lower-case name unique to this run.
+func uniqueName(prefix string) string {
+	b := make([]byte, 4)
+	rand.Read(b)
+	return prefix + "_" + hex.EncodeToString(b)
+}
+
+// liveResult materialises a query's changelog (retract semantics) and
+// reports when it equals want, which the test sets once the database is
+// final.
+type liveResult struct {
+	mu     sync.Mutex
+	tab    *result.Table
+	want   []string
+	done   chan struct{}
+	closed bool
+	log    []string
+}
+
+func (l *liveResult) apply(r row.Row, types []row.Type) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.log = append(l.log, row.FormatRow(r, types))
+	if err := l.tab.Apply(r); err != nil {
+		return err
+	}
+	l.checkLocked()
+	return nil
+}
+
+func (l *liveResult) checkLocked() {
+	if l.want != nil && !l.closed && slices.Equal(l.tab.Sorted(), l.want) {
+		close(l.done)
+		l.closed = true
+	}
+}
+
+func (l *liveResult) expect(want []string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	sort.Strings(want)
+	l.want = want
+	l.checkLocked()
+}
+
+// runLive plans script's last statement (a query), runs it and, while it
+// runs, calls work; then it waits until the materialised result equals
+// final() (asked once work returned), and stops the job. It returns the
+// changelog the job emitted.
+func runLive(t *testing.T, script string, work func(), final func() []string) []string {
+	t.Helper()
+	sess := weirsql.NewSession(weirsql.SessionOptions{})
+	_, jobs, err := sess.ExecuteScript(script)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(jobs) != 1 {
+		t.Fatalf("want one job, got %d", len(jobs))
+	}
+	job := jobs[0]
+	types := job.Schema().Types()
+	live := &liveResult{tab: result.NewTable(types, nil), done: make(chan struct{})}
+	opts := job.Options()
+	opts.Checkpoints.Interval = 50 * time.Millisecond
+	opts.Checkpoints.Dir = t.TempDir()
+	env := weir.NewEnvironment(opts)
+	if err := job.Build(env, func(r row.Row) error { return live.apply(r, types) }); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	errc := make(chan error, 1)
+	go func() { errc <- env.Execute(ctx) }()
+	work()
+	live.expect(final())
+	select {
+	case <-live.done:
+	case err := <-errc:
+		t.Fatalf("the job ended before its result matched the database: %v", err)
+	case <-time.After(90 * time.Second):
+		live.mu.Lock()
+		got := live.tab.Sorted()
+		live.mu.Unlock()
+		cancel()
+		<-errc
+		t.Fatalf("the materialised result did not reach the database's:\ngot  %v\nwant %v", got, live.want)
+	}
+	cancel()
+	if err := <-errc; err != nil && !errors.Is(err, context.Canceled) {
+		t.Fatalf("job: %v", err)
+	}
+	live.mu.Lock()
+	defer live.mu.Unlock()
+	return live.log
+}
+
+// checkChangelog checks that an aggregation's changelog is well formed:
+// every -U is followed by its +U, and no group is retracted before it was
+// inserted (result.Table.Apply already fails on the latter).
+func checkChangelog(t *testing.T, log []string) {
+	t.Helper()
+	for i, l := range log {
+		if strings.HasPrefix(l, "-U") && (i+1 == len(log) || !strings.HasPrefix(log[i+1], "+U")) {
+			t.Fatalf("changelog line %d: %s not followed by +U", i, l)
+		}
+	}
+}
+
+const pgTestURL = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
+
+func pgConn(t *testing.T) *pgx.Conn {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, err := pgx.Connect(ctx, pgTestURL)
+	if err != nil {
+		t.Fatalf("PostgreSQL at 127.0.0.1:5432 (user postgres, db test) unreachable: %v; run scripts/test-services.sh", err)
+	}
+	t.Cleanup(func() { c.Close(context.Background()) })
+	return c
+}
+
+func pgExec(t *testing.T, c *pgx.Conn, q string, args ...any) {
+	t.Helper()
+	if _, err := c.Exec(context.Background(), q, args...); err != nil {
+		t.Fatalf("%s: %v", q, err)
+	}
+}
+
+// pgDropSlot drops a replication slot, ending the session that still
+// holds it.
+func pgDropSlot(slot string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	c, err := pgx.Connect(ctx, pgTestURL)
+	if err != nil {
+		return
+	}
+	defer c.Close(ctx)
+	for ctx.Err() == nil {
+		_, _ = c.Exec(ctx, `SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots WHERE slot_name = $1 AND active_pid IS NOT NULL`, slot)
+		_, err := c.Exec(ctx, `SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = $1`, slot)
+		if err == nil {
+			return
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(100 * time.Millisecond): // the terminated session lets go of the slot
+		}
+	}
+}
+
+// workload runs n random inserts, updates (of k and v) and deletes on
+// ids 1..50 through exec, which runs one statement.
+func workload(seed uint64, n int, exec func(q string, args ...any)) {
+	rng := mrand.New(mrand.NewPCG(seed, 7))
+	keys := []string{"a", "b", "c", "d", "e"}
+	for range n {
+		id := rng.IntN(50) + 1
+		switch rng.IntN(4) {
+		case 0, 1:
+			exec("INSERT INTO %s (id, k, v) VALUES ($1, $2, $3) ON CONFLICT (id) DO UPDATE SET k = EXCLUDED.k, v = EXCLUDED.v", id, keys[rng.IntN(len(keys))], rng.IntN(100))
+		case 2:
+			exec("UPDATE %s SET v = v + $2, k = $3 WHERE id = $1", id, rng.IntN(10), keys[rng.IntN(len(keys))])
+		case 3:
+			exec("DELETE FROM %s WHERE id = $1", id)
+		}
+	}
+}
+
+// TestPostgresCDCAggregate reads a PostgreSQL table with postgres-cdc
+// while inserts, updates and deletes race the snapshot and the stream, and
+// aggregates it with GROUP BY: the materialised result must reach the
+// same aggregation run on the database at the end.
+func TestPostgresCDCAggregate(t *testing.T) {
+	c := pgConn(t)
+	name := uniqueName("sqlcdc")
+	pgExec(t, c, fmt.Sprintf("CREATE TABLE %s (id INT PRIMARY KEY, k TEXT NOT NULL, v INT NOT NULL)", name))
+	pgExec(t, c, fmt.Sprintf("ALTER TABLE %s REPLICA IDENTITY FULL", name))
+	t.Cleanup(func() {
+		pgDropSlot(name)
+		c.Exec(context.Background(), "DROP PUBLICATION IF EXISTS "+name+"_pub")
+		c.Exec(context.Background(), "DROP TABLE IF EXISTS "+name)
+	})
+	exec := func(q string, args ...any) {
+		pgExec(t, c, fmt.Sprintf(q, name), args...)
+	}
+	workload(1, 100, exec) // rows for the snapshot
+	script := fmt.Sprintf(`
+CREATE TABLE src (
+  id INT, k STRING, v INT,
+  PRIMARY KEY (id) NOT ENFORCED
+) WITH (
+  'connector' = 'postgres-cdc', 'hostname' = '127.0.0.1', 'port' = '5432',
+  'username' = 'postgres', 'database-name' = 'test', 'schema-name' = 'public',
+  'table-name' = '%s', 'slot.name' = '%s', 'decoding.plugin.name' = 'pgoutput'
+);
+SELECT k, COUNT(*) AS n, SUM(v) AS s FROM src GROUP BY k;`, name, name)
+	log := runLive(t, script, func() { workload(2, 300, exec) }, func() []string {
+		rows, err := c.Query(context.Background(), fmt.Sprintf("SELECT k, COUNT(*), SUM(v) FROM %s GROUP BY k", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var want []string
+		for rows.Next() {
+			var k string
+			var n, s int64
+			if err := rows.Scan(&k, &n, &s); err != nil {
+				t.Fatal(err)
+			}
+			want = append(want, fmt.Sprintf("+I[%s, %d, %d]", k, n, s))
+		}
+		if err := rows.Err(); err != nil {
+			t.Fatal(err)
+		}
+		return want
+	})
+	checkChangelog(t, log)
+	if !slices.ContainsFunc(log, func(l string) bool { return strings.HasPrefix(l, "-U") }) {
+		t.Fatalf("no -U in the changelog: updates were not read as updates\n%s", strings.Join(log, "\n"))
+	}
+}
+
+func mariaDB(t *testing.T) *sql.DB {
+	t.Helper()
+	cfg := mysql.NewConfig()
+	cfg.User, cfg.Net, cfg.Addr, cfg.DBName = "root", "tcp", "127.0.0.1:3306", "test"
+	cfg.InterpolateParams = true
+	conn, err := mysql.NewConnector(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db := sql.OpenDB(conn)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := db.PingContext(ctx); err != nil {
+		t.Fatalf("MariaDB at 127.0.0.1:3306 unreachable (%v): run scripts/test-services.sh", err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+// TestMySQLCDCAggregate is TestPostgresCDCAggregate on MariaDB with
+// mysql-cdc.
+func TestMySQLCDCAggregate(t *testing.T) {
+	db := mariaDB(t)
+	name := uniqueName("sqlcdc")
+	if _, err := db.Exec(fmt.Sprintf("CREATE TABLE test.%s (id INT PRIMARY KEY, k VARCHAR(10) NOT NULL, v INT NOT NULL) ENGINE=InnoDB", name)); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Exec("DROP TABLE IF EXISTS test." + name) })
+	exec := func(q string, args ...any) {
+		q = strings.NewReplacer("$1", "?", "$2", "?", "$3", "?",
+			"ON CONFLICT (id) DO UPDATE SET k = EXCLUDED.k, v = EXCLUDED.v", "ON DUPLICATE KEY UPDATE k = VALUES(k), v = VALUES(v)").Replace(q)
+		if strings.HasPrefix(q, "UPDATE") {
+			// UPDATE ... SET v = v + ?, k = ? WHERE id = ?: the id last.
+			args = []any{args[1], args[2], args[0]}
+		}
+		if _, err := db.Exec(fmt.Sprintf(q, "test."+name), args...); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	workload(3, 100, exec)
+	script := fmt.Sprintf(`
+CREATE TABLE src (
+  id INT, k STRING, v INT,
+  PRIMARY KEY (id) NOT ENFORCED
+) WITH (
+  'connector' = 'mysql-cdc', 'hostname' = '127.0.0.1', 'port' = '3306',
+  'username' = 'root', 'database-name' = 'test', 'table-name' = '%s',
+  'scan.incremental.snapshot.chunk.size' = '16'
+);
+SELECT k, COUNT(*) AS n, SUM(v) AS s FROM src GROUP BY k;`, name)
+	log := runLive(t, script, func() { workload(4, 300, exec) }, func() []string {
+		rows, err := db.Query(fmt.Sprintf("SELECT k, COUNT(*), SUM(v) FROM test.%s GROUP BY k", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		var want []string
+		for rows.Next() {
+			var k string
+			var n, s int64
+			if err := rows.Scan(&k, &n, &s); err != nil {
+				t.Fatal(err)
+			}
+			want = append(want, fmt.Sprintf("+I[%s, %d, %d]", k, n, s))
+		}
+		if err := rows.Err(); err != nil {
+			t.Fatal(err)
+		}
+		return want
+	})
+	checkChangelog(t, log)
+	if !slices.ContainsFunc(log, func(l string) bool { return strings.HasPrefix(l, "-U") }) {
+		t.Fatalf("no -U in the changelog\n%s", strings.Join(log, "\n"))
+	}
+}
