@@ -38,9 +38,9 @@ func (s *Session) setSourceMode(t *plan.Table) {
 // checkUpdatingInputs refuses, at planning time, operators that take only
 // insert-only input when a changelog reaches them, as Flink's planner
 // does ("... doesn't support consuming update and delete changes which is
-// produced by node ..."): window table functions and window aggregates,
-// and ROW_NUMBER rankings (Top-N and deduplication, which Weir runs over
-// insert-only input only).
+// produced by node ..."): window table functions and window aggregates.
+// (Rankings take updates: exec.Rank retracts; joins and group
+// aggregates too.)
 func checkUpdatingInputs(r plan.Rel) error {
 	for _, in := range r.Inputs() {
 		if err := checkUpdatingInputs(in); err != nil {
@@ -53,8 +53,6 @@ func checkUpdatingInputs(r plan.Rel) error {
 		name = "WindowTableFunction"
 	case *plan.WindowAggregate:
 		name = "WindowAggregate"
-	case *plan.Rank:
-		name = "Rank"
 	default:
 		return nil
 	}
