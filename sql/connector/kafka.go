@@ -110,6 +110,9 @@ func (f UpsertKafka) create(ctx Context, sink bool) (*kafkaTable, error) {
 	if err := validate(ctx, f.Identifier(), f.RequiredOptions(), opt); err != nil {
 		return nil, err
 	}
+	if id := ctx.Options["value.format"]; changelogOptions[id] != nil {
+		return nil, fmt.Errorf("connector: table %s: 'upsert-kafka' connector doesn't support '%s' as value format, because '%s' is not in insert-only mode.", ctx.Table, id, id)
+	}
 	if len(ctx.PrimaryKey) == 0 {
 		return nil, fmt.Errorf("connector: table %s: 'upsert-kafka' tables require to define a PRIMARY KEY constraint. The PRIMARY KEY specifies which columns should be read from or write to the Kafka message key. The PRIMARY KEY also defines records in the 'upsert-kafka' table should update or delete on which keys.", ctx.Table)
 	}
@@ -131,9 +134,6 @@ func (f UpsertKafka) create(ctx Context, sink bool) (*kafkaTable, error) {
 	k.Options["scan.startup.mode"] = "earliest-offset"
 	t, err := Kafka{}.create(k, sink)
 	if err != nil {
-		return nil, err
-	}
-	if err := insertOnlyFormat(ctx.Table, "'upsert-kafka' (an upsert stream already)", t.value); err != nil {
 		return nil, err
 	}
 	t.upsert = true
