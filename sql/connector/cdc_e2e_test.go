@@ -41,17 +41,51 @@ type liveResult struct {
 	done   chan struct{}
 	closed bool
 	log    []string
+	// rows, if above 0, ends the wait once the changelog has that many
+	// rows instead (without materialising it).
+	rows   int
+	notify chan struct{}
 }
 
 func (l *liveResult) apply(r row.Row, types []row.Type) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.log = append(l.log, row.FormatRow(r, types))
+	select {
+	case l.notify <- struct{}{}:
+	default:
+	}
+	if l.rows > 0 {
+		if len(l.log) >= l.rows && !l.closed {
+			close(l.done)
+			l.closed = true
+		}
+		return nil
+	}
 	if err := l.tab.Apply(r); err != nil {
 		return err
 	}
 	l.checkLocked()
 	return nil
+}
+
+// waitRows blocks until the changelog has n rows.
+func (l *liveResult) waitRows(t *testing.T, n int) {
+	t.Helper()
+	timeout := time.After(60 * time.Second)
+	for {
+		l.mu.Lock()
+		have := len(l.log)
+		l.mu.Unlock()
+		if have >= n {
+			return
+		}
+		select {
+		case <-l.notify:
+		case <-timeout:
+			t.Fatalf("the job emitted %d rows in 60 s, want %d", have, n)
+		}
+	}
 }
 
 func (l *liveResult) checkLocked() {
@@ -75,6 +109,13 @@ func (l *liveResult) expect(want []string) {
 // changelog the job emitted.
 func runLive(t *testing.T, script string, work func(), final func() []string) []string {
 	t.Helper()
+	return runLiveN(t, script, 0, func(*liveResult) { work() }, final)
+}
+
+// runLiveN is runLive; with rows > 0 it waits for that many changelog
+// rows instead of a materialised result. work may wait for rows.
+func runLiveN(t *testing.T, script string, rows int, work func(*liveResult), final func() []string) []string {
+	t.Helper()
 	sess := weirsql.NewSession(weirsql.SessionOptions{})
 	_, jobs, err := sess.ExecuteScript(script)
 	if err != nil {
@@ -85,7 +126,7 @@ func runLive(t *testing.T, script string, work func(), final func() []string) []
 	}
 	job := jobs[0]
 	types := job.Schema().Types()
-	live := &liveResult{tab: result.NewTable(types, nil), done: make(chan struct{})}
+	live := &liveResult{tab: result.NewTable(types, nil), done: make(chan struct{}), rows: rows, notify: make(chan struct{}, 1)}
 	opts := job.Options()
 	opts.Checkpoints.Interval = 50 * time.Millisecond
 	opts.Checkpoints.Dir = t.TempDir()
@@ -97,7 +138,7 @@ func runLive(t *testing.T, script string, work func(), final func() []string) []
 	defer cancel()
 	errc := make(chan error, 1)
 	go func() { errc <- env.Execute(ctx) }()
-	work()
+	work(live)
 	live.expect(final())
 	select {
 	case <-live.done:
@@ -105,11 +146,11 @@ func runLive(t *testing.T, script string, work func(), final func() []string) []
 		t.Fatalf("the job ended before its result matched the database: %v", err)
 	case <-time.After(90 * time.Second):
 		live.mu.Lock()
-		got := live.tab.Sorted()
+		got, log := live.tab.Sorted(), live.log
 		live.mu.Unlock()
 		cancel()
 		<-errc
-		t.Fatalf("the materialised result did not reach the database's:\ngot  %v\nwant %v", got, live.want)
+		t.Fatalf("the materialised result did not reach the database's:\ngot  %v\nwant %v\nchangelog:\n%s", got, live.want, strings.Join(log, "\n"))
 	}
 	cancel()
 	if err := <-errc; err != nil && !errors.Is(err, context.Canceled) {
@@ -320,5 +361,77 @@ SELECT k, COUNT(*) AS n, SUM(v) AS s FROM src GROUP BY k;`, name)
 	checkChangelog(t, log)
 	if !slices.ContainsFunc(log, func(l string) bool { return strings.HasPrefix(l, "-U") }) {
 		t.Fatalf("no -U in the changelog\n%s", strings.Join(log, "\n"))
+	}
+}
+
+// TestPostgresCDCTypesAndMetadata reads columns of many types and the
+// metadata columns, then checks that a declared type the values do not
+// fit fails the job naming the table and column.
+func TestPostgresCDCTypesAndMetadata(t *testing.T) {
+	c := pgConn(t)
+	name := uniqueName("sqlcdct")
+	pgExec(t, c, fmt.Sprintf(`CREATE TABLE %s (id INT PRIMARY KEY, b BOOLEAN, s SMALLINT, big BIGINT, f DOUBLE PRECISION,
+		d NUMERIC(10,3), txt TEXT, bin BYTEA, dt DATE, tm TIME, ts TIMESTAMP, tz TIMESTAMPTZ, j JSONB)`, name))
+	pgExec(t, c, fmt.Sprintf("ALTER TABLE %s REPLICA IDENTITY FULL", name))
+	t.Cleanup(func() {
+		pgDropSlot(name)
+		pgDropSlot(name + "_b")
+		c.Exec(context.Background(), "DROP PUBLICATION IF EXISTS "+name+"_pub")
+		c.Exec(context.Background(), "DROP PUBLICATION IF EXISTS "+name+"_b_pub")
+		c.Exec(context.Background(), "DROP TABLE IF EXISTS "+name)
+	})
+	pgExec(t, c, fmt.Sprintf(`INSERT INTO %s VALUES (1, true, 7, 9000000000, 1.5, 12.345, 'héllo', '\xdead', '2024-02-29',
+		'13:14:15.25', '2024-02-29 10:11:12.123456', '2024-02-29 10:11:12.5+02', '{"a": 1}')`, name))
+	script := fmt.Sprintf(`
+CREATE TABLE src (
+  id INT, b BOOLEAN, s SMALLINT, big BIGINT, f DOUBLE, d DECIMAL(10, 3), txt STRING, bin BYTES,
+  dt DATE, tm TIME(3), ts TIMESTAMP(6), tz TIMESTAMP_LTZ(3), j STRING,
+  tn STRING METADATA FROM 'table_name' VIRTUAL, sn STRING METADATA FROM 'schema_name' VIRTUAL,
+  dn STRING METADATA FROM 'database_name' VIRTUAL, op TIMESTAMP_LTZ(3) METADATA FROM 'op_ts' VIRTUAL,
+  PRIMARY KEY (id) NOT ENFORCED
+) WITH (
+  'connector' = 'postgres-cdc', 'hostname' = '127.0.0.1', 'username' = 'postgres', 'database-name' = 'test',
+  'schema-name' = 'public', 'table-name' = '%s', 'slot.name' = '%s'
+);
+SELECT id, b, s, big, f, d, txt, bin, dt, tm, ts, tz, j, tn, sn, dn, op > TO_TIMESTAMP_LTZ(946684800000, 3) FROM src;`, name, name)
+	// The -U row carries the update's op_ts, not the snapshot row's
+	// (as Flink CDC): the changelog is compared, not materialised.
+	log := runLiveN(t, script, 3, func(l *liveResult) {
+		l.waitRows(t, 1) // the snapshot's row
+		pgExec(t, c, fmt.Sprintf("UPDATE %s SET txt = 'x', bin = NULL WHERE id = 1", name))
+	}, func() []string {
+		return []string{"+I[1, TRUE, 7, 9000000000, 1.5, 12.345, x, NULL, 2024-02-29, 13:14:15.250, 2024-02-29 10:11:12.123456, 2024-02-29 08:11:12.500, {\"a\": 1}, " + name + ", public, test, TRUE]"}
+	})
+	want := []string{
+		// Snapshot rows have op_ts 0 (Flink CDC).
+		"+I[1, TRUE, 7, 9000000000, 1.5, 12.345, héllo, x'dead', 2024-02-29, 13:14:15.250, 2024-02-29 10:11:12.123456, 2024-02-29 08:11:12.500, {\"a\": 1}, " + name + ", public, test, FALSE]",
+		"-U[1, TRUE, 7, 9000000000, 1.5, 12.345, héllo, x'dead', 2024-02-29, 13:14:15.250, 2024-02-29 10:11:12.123456, 2024-02-29 08:11:12.500, {\"a\": 1}, " + name + ", public, test, TRUE]",
+		"+U[1, TRUE, 7, 9000000000, 1.5, 12.345, x, NULL, 2024-02-29, 13:14:15.250, 2024-02-29 10:11:12.123456, 2024-02-29 08:11:12.500, {\"a\": 1}, " + name + ", public, test, TRUE]",
+	}
+	if strings.Join(log, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("changelog:\n%s\nwant:\n%s", strings.Join(log, "\n"), strings.Join(want, "\n"))
+	}
+
+	// big declared INT: 9000000000 does not fit; the job fails naming
+	// the table and the column.
+	sess := weirsql.NewSession(weirsql.SessionOptions{})
+	_, jobs, err := sess.ExecuteScript(fmt.Sprintf(`
+CREATE TABLE src (id INT, big INT, PRIMARY KEY (id) NOT ENFORCED) WITH (
+  'connector' = 'postgres-cdc', 'hostname' = '127.0.0.1', 'username' = 'postgres', 'database-name' = 'test',
+  'schema-name' = 'public', 'table-name' = '%s', 'slot.name' = '%s_b');
+SELECT * FROM src;`, name, name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := weir.NewEnvironment(jobs[0].Options())
+	if err := jobs[0].Build(env, func(row.Row) error { return nil }); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	err = env.Execute(ctx)
+	if err == nil || !strings.Contains(err.Error(), "postgres-cdc table src (public."+name+")") ||
+		!strings.Contains(err.Error(), `field "big"`) || !strings.Contains(err.Error(), "9000000000 overflows INT") {
+		t.Fatalf("error %v, want one naming the table, column big and the overflow", err)
 	}
 }
