@@ -11,8 +11,10 @@ import (
 	"testing"
 	"time"
 
+	paho "github.com/eclipse/paho.mqtt.golang"
 	natsgo "github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/rabbitmq/amqp091-go"
 
 	"github.com/weirstream/weir"
 	weirsql "github.com/weirstream/weir/sql"
@@ -119,4 +121,70 @@ WITH ('connector' = 'clickhouse', 'table-name' = '%s', 'sink.batch-size' = '7');
 	if err == nil || !strings.Contains(err.Error(), "doesn't support consuming update and delete changes which is produced by node GroupAggregate") {
 		t.Fatalf("an updating query into clickhouse: error %v", err)
 	}
+}
+
+// TestRabbitMQRoundTrip writes rows to a queue with the rabbitmq sink
+// (which declares it) and reads them back with the rabbitmq source.
+func TestRabbitMQRoundTrip(t *testing.T) {
+	serverUp(t, "RabbitMQ", "127.0.0.1:5672")
+	name := uniqueName("sqlrmq")
+	t.Cleanup(func() {
+		conn, err := amqp091.Dial("amqp://guest:guest@127.0.0.1:5672/")
+		if err != nil {
+			return
+		}
+		defer conn.Close()
+		if ch, err := conn.Channel(); err == nil {
+			ch.QueueDelete(name, false, false, false)
+		}
+	})
+	sink := fmt.Sprintf(`CREATE TABLE out (id BIGINT, name STRING, price DECIMAL(10, 2))
+WITH ('connector' = 'rabbitmq', 'queue' = '%s', 'format' = 'csv');
+`, name)
+	runInsert(t, genScript+sink+"INSERT INTO out SELECT id, name, price FROM gen;")
+	table := fmt.Sprintf(`CREATE TABLE q (id BIGINT, name STRING, price DECIMAL(10, 2), mid STRING METADATA FROM 'message-id' VIRTUAL)
+WITH ('connector' = 'rabbitmq', 'queue' = '%s', 'format' = 'csv');
+`, name)
+	runLive(t, table+"SELECT id, name, price, mid IS NOT NULL FROM q;", func() {}, func() []string {
+		var out []string
+		for _, r := range genRows() {
+			out = append(out, strings.TrimSuffix(r, "]")+", TRUE]")
+		}
+		return out
+	})
+}
+
+// TestMQTTRoundTrip publishes rows with the mqtt sink and reads them back
+// with the mqtt source, whose persistent session the test opens first so
+// that the broker queues the messages published before the job reads.
+func TestMQTTRoundTrip(t *testing.T) {
+	serverUp(t, "Mosquitto", "127.0.0.1:1883")
+	name := uniqueName("sqlmqtt")
+	topic := "weir/test/" + name
+	// The source's subtask 0 connects as <client-id>-0 with a persistent
+	// session: create it and its subscription now.
+	opts := paho.NewClientOptions().AddBroker("tcp://127.0.0.1:1883").SetClientID(name + "-0").SetCleanSession(false)
+	cl := paho.NewClient(opts)
+	if tok := cl.Connect(); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+		t.Fatalf("connecting to Mosquitto: %v", tok.Error())
+	}
+	if tok := cl.Subscribe(topic, 1, nil); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+		t.Fatalf("subscribing: %v", tok.Error())
+	}
+	cl.Disconnect(100)
+	t.Cleanup(func() {
+		// End the persistent session.
+		c := paho.NewClient(paho.NewClientOptions().AddBroker("tcp://127.0.0.1:1883").SetClientID(name + "-0").SetCleanSession(true))
+		if tok := c.Connect(); tok.WaitTimeout(10*time.Second) && tok.Error() == nil {
+			c.Disconnect(100)
+		}
+	})
+	sink := fmt.Sprintf(`CREATE TABLE out (id BIGINT, name STRING, price DECIMAL(10, 2))
+WITH ('connector' = 'mqtt', 'topic' = '%s', 'client-id' = '%s-w', 'format' = 'json');
+`, topic, name)
+	runInsert(t, genScript+sink+"INSERT INTO out SELECT id, name, price FROM gen;")
+	src := fmt.Sprintf(`CREATE TABLE q (id BIGINT, name STRING, price DECIMAL(10, 2), tp STRING METADATA FROM 'topic' VIRTUAL)
+WITH ('connector' = 'mqtt', 'topic' = '%s', 'client-id' = '%s', 'format' = 'json');
+`, topic, name)
+	runLive(t, src+"SELECT id, name, price FROM q WHERE tp = '"+topic+"';", func() {}, genRows)
 }
