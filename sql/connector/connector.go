@@ -189,10 +189,10 @@ func NewRegistry(fs ...Factory) *Registry {
 
 // Default returns a registry of the built-in connectors: datagen, print
 // (to os.Stdout / os.Stderr), blackhole, filesystem, kafka, upsert-kafka,
-// postgres-cdc, mysql-cdc, nats, mqtt, rabbitmq and clickhouse.
+// postgres-cdc, mysql-cdc, nats, mqtt, rabbitmq, http and clickhouse.
 func Default() *Registry {
 	return NewRegistry(Datagen{}, Print{}, Blackhole{}, Filesystem{}, Kafka{}, UpsertKafka{},
-		PostgresCDC{}, MySQLCDC{}, NATS{}, MQTT{}, RabbitMQ{}, ClickHouse{})
+		PostgresCDC{}, MySQLCDC{}, NATS{}, MQTT{}, RabbitMQ{}, HTTP{}, ClickHouse{})
 }
 
 // Register adds f, replacing a factory of the same identifier.
