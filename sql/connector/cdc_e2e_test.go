@@ -435,3 +435,57 @@ SELECT * FROM src;`, name, name))
 		t.Fatalf("error %v, want one naming the table, column big and the overflow", err)
 	}
 }
+
+// TestMySQLCDCTypesAndMetadata reads MariaDB columns of many types into
+// declared Flink types, with server-time-zone applied to a TIMESTAMP
+// column declared TIMESTAMP, and the metadata columns.
+func TestMySQLCDCTypesAndMetadata(t *testing.T) {
+	db := mariaDB(t)
+	name := uniqueName("sqlcdct")
+	if _, err := db.Exec(fmt.Sprintf(`CREATE TABLE test.%s (id INT PRIMARY KEY, b TINYINT(1), u INT UNSIGNED, d DECIMAL(10,3),
+		s VARCHAR(20), bl BLOB, dt DATE, tm TIME(3), dtt DATETIME(3), ts1 TIMESTAMP(3) NULL, ts2 TIMESTAMP(3) NULL, e ENUM('x','y')) ENGINE=InnoDB`, name)); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Exec("DROP TABLE IF EXISTS test." + name) })
+	ins := fmt.Sprintf(`INSERT INTO test.%s VALUES (1, 1, 4000000000, 12.345, 'héllo', x'dead', '2024-02-29', '13:14:15.250',
+		'2024-02-29 10:11:12.123', FROM_UNIXTIME(1709201472.5), FROM_UNIXTIME(1709201472.5), 'y')`, name)
+	conn, err := db.Conn(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(context.Background(), "SET time_zone = '+00:00'"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.ExecContext(context.Background(), ins); err != nil {
+		t.Fatal(err)
+	}
+	script := fmt.Sprintf(`
+CREATE TABLE src (
+  id INT, b BOOLEAN, u BIGINT, d DECIMAL(10, 3), s STRING, bl BYTES, dt DATE, tm TIME(3), dtt TIMESTAMP(3),
+  ts1 TIMESTAMP_LTZ(3), ts2 TIMESTAMP(3), e STRING,
+  tn STRING METADATA FROM 'table_name' VIRTUAL, dn STRING METADATA FROM 'database_name' VIRTUAL,
+  rk STRING METADATA FROM 'row_kind' VIRTUAL,
+  PRIMARY KEY (id) NOT ENFORCED
+) WITH (
+  'connector' = 'mysql-cdc', 'hostname' = '127.0.0.1', 'username' = 'root', 'database-name' = 'test',
+  'table-name' = '%s', 'server-time-zone' = 'Europe/Berlin'
+);
+SELECT * FROM src;`, name)
+	// 1709201472.5 is 2024-02-29 10:11:12.5 UTC, 11:11:12.5 in Berlin.
+	row1 := "1, TRUE, 4000000000, 12.345, %s, x'dead', 2024-02-29, 13:14:15.250, 2024-02-29 10:11:12.123, 2024-02-29 10:11:12.500, 2024-02-29 11:11:12.500, y, " + name + ", test, %s"
+	log := runLiveN(t, script, 3, func(l *liveResult) {
+		l.waitRows(t, 1)
+		if _, err := conn.ExecContext(context.Background(), fmt.Sprintf("UPDATE test.%s SET s = 'x' WHERE id = 1", name)); err != nil {
+			t.Error(err)
+		}
+	}, func() []string { return nil })
+	want := []string{
+		"+I[" + fmt.Sprintf(row1, "héllo", "+I") + "]",
+		"-U[" + fmt.Sprintf(row1, "héllo", "-U") + "]",
+		"+U[" + fmt.Sprintf(row1, "x", "+U") + "]",
+	}
+	if strings.Join(log, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("changelog:\n%s\nwant:\n%s", strings.Join(log, "\n"), strings.Join(want, "\n"))
+	}
+}
