@@ -227,11 +227,17 @@ type cdcColumn struct {
 // cdcImage converts a captured row image into the declared columns
 // (fields) and appends the metadata values; table names the captured
 // table in errors.
-func cdcImage(table string, cols []cdcColumn, img []any, nMeta int) (row.Row, string, error) {
+//
+// keyOnly images (the deletes of an upsert stream) hold NULL outside the
+// key, whatever the declared nullability.
+func cdcImage(table string, cols []cdcColumn, img []any, nMeta int, keyOnly bool) (row.Row, string, error) {
 	out := make([]row.Value, len(cols), len(cols)+nMeta)
 	for i, c := range cols {
 		if c.src >= len(img) {
 			return row.Row{}, c.name, fmt.Errorf("the change of %s has %d values, column %s is number %d", table, len(img), c.name, c.src+1)
+		}
+		if keyOnly && img[c.src] == nil {
+			continue
 		}
 		v, err := cdcConvert(img[c.src], c.typ, c.wall)
 		if err != nil {

@@ -239,11 +239,20 @@ func workload(seed uint64, n int, exec func(q string, args ...any)) {
 // while inserts, updates and deletes race the snapshot and the stream, and
 // aggregates it with GROUP BY: the materialised result must reach the
 // same aggregation run on the database at the end.
-func TestPostgresCDCAggregate(t *testing.T) {
+func TestPostgresCDCAggregate(t *testing.T) { testPostgresCDCAggregate(t, true, "all") }
+
+// TestPostgresCDCUpsertAggregate is TestPostgresCDCAggregate on a table
+// with the default replica identity (updates and deletes carry no old
+// row) read with changelog-mode 'upsert', normalized in the source.
+func TestPostgresCDCUpsertAggregate(t *testing.T) { testPostgresCDCAggregate(t, false, "upsert") }
+
+func testPostgresCDCAggregate(t *testing.T, full bool, mode string) {
 	c := pgConn(t)
 	name := uniqueName("sqlcdc")
 	pgExec(t, c, fmt.Sprintf("CREATE TABLE %s (id INT PRIMARY KEY, k TEXT NOT NULL, v INT NOT NULL)", name))
-	pgExec(t, c, fmt.Sprintf("ALTER TABLE %s REPLICA IDENTITY FULL", name))
+	if full {
+		pgExec(t, c, fmt.Sprintf("ALTER TABLE %s REPLICA IDENTITY FULL", name))
+	}
 	t.Cleanup(func() {
 		pgDropSlot(name)
 		c.Exec(context.Background(), "DROP PUBLICATION IF EXISTS "+name+"_pub")
@@ -260,9 +269,10 @@ CREATE TABLE src (
 ) WITH (
   'connector' = 'postgres-cdc', 'hostname' = '127.0.0.1', 'port' = '5432',
   'username' = 'postgres', 'database-name' = 'test', 'schema-name' = 'public',
-  'table-name' = '%s', 'slot.name' = '%s', 'decoding.plugin.name' = 'pgoutput'
+  'table-name' = '%s', 'slot.name' = '%s', 'decoding.plugin.name' = 'pgoutput',
+  'changelog-mode' = '%s'
 );
-SELECT k, COUNT(*) AS n, SUM(v) AS s FROM src GROUP BY k;`, name, name)
+SELECT k, COUNT(*) AS n, SUM(v) AS s FROM src GROUP BY k;`, name, name, mode)
 	log := runLive(t, script, func() { workload(2, 300, exec) }, func() []string {
 		rows, err := c.Query(context.Background(), fmt.Sprintf("SELECT k, COUNT(*), SUM(v) FROM %s GROUP BY k", name))
 		if err != nil {
@@ -487,5 +497,48 @@ SELECT * FROM src;`, name)
 	}
 	if strings.Join(log, "\n") != strings.Join(want, "\n") {
 		t.Fatalf("changelog:\n%s\nwant:\n%s", strings.Join(log, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// TestPostgresCDCNeedsFullIdentity checks that changelog-mode 'all' on a
+// table whose updates carry no old row fails the job saying what to do.
+func TestPostgresCDCNeedsFullIdentity(t *testing.T) {
+	c := pgConn(t)
+	name := uniqueName("sqlcdcid")
+	pgExec(t, c, fmt.Sprintf("CREATE TABLE %s (id INT PRIMARY KEY, v INT)", name))
+	t.Cleanup(func() {
+		pgDropSlot(name)
+		c.Exec(context.Background(), "DROP PUBLICATION IF EXISTS "+name+"_pub")
+		c.Exec(context.Background(), "DROP TABLE IF EXISTS "+name)
+	})
+	pgExec(t, c, fmt.Sprintf("INSERT INTO %s VALUES (1, 1)", name))
+	sess := weirsql.NewSession(weirsql.SessionOptions{})
+	_, jobs, err := sess.ExecuteScript(fmt.Sprintf(`
+CREATE TABLE src (id INT, v INT, PRIMARY KEY (id) NOT ENFORCED) WITH (
+  'connector' = 'postgres-cdc', 'hostname' = '127.0.0.1', 'username' = 'postgres', 'database-name' = 'test',
+  'schema-name' = 'public', 'table-name' = '%s', 'slot.name' = '%s');
+SELECT * FROM src;`, name, name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := weir.NewEnvironment(jobs[0].Options())
+	first := make(chan struct{})
+	var once sync.Once
+	if err := jobs[0].Build(env, func(row.Row) error { once.Do(func() { close(first) }); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	errc := make(chan error, 1)
+	go func() { errc <- env.Execute(ctx) }()
+	select {
+	case <-first:
+	case err := <-errc:
+		t.Fatalf("job ended before the snapshot row: %v", err)
+	}
+	pgExec(t, c, fmt.Sprintf("UPDATE %s SET v = 2 WHERE id = 1", name))
+	err = <-errc
+	if err == nil || !strings.Contains(err.Error(), "REPLICA IDENTITY FULL") || !strings.Contains(err.Error(), "changelog-mode") {
+		t.Fatalf("error %v, want one asking for REPLICA IDENTITY FULL", err)
 	}
 }

@@ -234,7 +234,7 @@ func (p *myRows) rows(dst []row.Row, c *mycdc.Change) ([]row.Row, error) {
 		opTime = time.Time{}
 	}
 	image := func(img []any, k row.Kind) ([]row.Row, error) {
-		r, field, err := cdcImage(c.Table.ID(), cols, img, len(s.meta))
+		r, field, err := cdcImage(c.Table.ID(), cols, img, len(s.meta), false)
 		if err != nil {
 			d := weir.DeadLetter{Source: where, Field: field, Reason: err.Error(), Raw: fmt.Appendf(nil, "%v", img)}
 			return dst, &weir.BadRecordError{DeadLetter: d}

@@ -21,19 +21,22 @@ import (
 // database-name, schema-name, table-name, slot.name (all required but port
 // and password), decoding.plugin.name (pgoutput only, also the default;
 // Flink CDC's default decoderbufs is refused), scan.startup.mode (initial
-// or latest-offset), changelog-mode (all), scan.snapshot.fetch.size,
+// or latest-offset), changelog-mode (all or upsert), scan.snapshot.fetch.size,
 // scan.incremental.snapshot.enabled (the snapshot is always resumable by
 // key; the value is accepted either way), debezium.publication.name (the
 // publication to create or use; default "<slot.name>_pub", where Debezium
 // uses "dbz_publication"). Readable metadata: table_name, schema_name,
 // database_name, op_ts (0 for snapshot rows), row_kind.
 //
-// The table must have REPLICA IDENTITY FULL: PostgreSQL logs only the key
-// of the old row otherwise, and an update or delete without its old row
-// fails the job naming the table (changelog-mode 'upsert', which Flink CDC
-// offers for that case, needs the planner's ChangelogNormalize and is
-// refused). schema-name and table-name are names, not regular expressions:
-// one table per source.
+// With changelog-mode 'all' (the default) the table must have REPLICA
+// IDENTITY FULL: PostgreSQL logs only the key of the old row otherwise,
+// and an update or delete without its old row fails the job naming the
+// table. changelog-mode 'upsert' reads such tables as Flink CDC does, as
+// an upsert stream; the ChangelogNormalize that Flink's planner adds after
+// it runs here inside the source (normalize.go: the last row per primary
+// key in keyed state), so the table is still a retracting changelog.
+// schema-name and table-name are names, not regular expressions: one
+// table per source.
 type PostgresCDC struct{}
 
 // Identifier is "postgres-cdc".
@@ -58,6 +61,10 @@ type postgresCDCSource struct {
 	database string
 	cols     []cdcColumn
 	meta     []MetadataColumn
+	// upsert: changelog-mode 'upsert' (normalize.go).
+	upsert bool
+	key    []int
+	types  []row.Type
 }
 
 // CreateSource validates the options.
@@ -75,7 +82,7 @@ func (f PostgresCDC) CreateSource(ctx Context) (Source, error) {
 	}
 	o.enum("decoding.plugin.name", "pgoutput", "pgoutput")
 	mode := o.enum("scan.startup.mode", "initial", "initial", "latest-offset", "committed-offset", "snapshot")
-	o.enum("changelog-mode", "all", "all", "upsert")
+	upsert := o.enum("changelog-mode", "all", "all", "upsert") == "upsert"
 	fetch := o.int64("scan.snapshot.fetch.size", pgcdc.DefaultSnapshotFetchSize, 1)
 	o.bool("scan.incremental.snapshot.enabled", true)
 	slot := o.str("slot.name", "")
@@ -98,9 +105,6 @@ func (f PostgresCDC) CreateSource(ctx Context) (Source, error) {
 	case "committed-offset", "snapshot":
 		return nil, fmt.Errorf("connector: table %s: Invalid value for option 'scan.startup.mode': %q is not supported by Weir's postgres-cdc; expected one of: initial, latest-offset", ctx.Table, mode)
 	}
-	if ctx.Options["changelog-mode"] == "upsert" {
-		return nil, fmt.Errorf("connector: table %s: Invalid value for option 'changelog-mode': \"upsert\" is not supported by Weir (it needs the planner's ChangelogNormalize); use REPLICA IDENTITY FULL and changelog-mode 'all'", ctx.Table)
-	}
 	u := url.URL{Scheme: "postgres", Host: ctx.Options["hostname"] + ":" + strconv.FormatInt(port, 10), Path: "/" + ctx.Options["database-name"]}
 	if pw, ok := ctx.Options["password"]; ok {
 		u.User = url.UserPassword(ctx.Options["username"], pw)
@@ -111,6 +115,9 @@ func (f PostgresCDC) CreateSource(ctx Context) (Source, error) {
 		table:    ctx.Table,
 		database: ctx.Options["database-name"],
 		meta:     ctx.Metadata,
+		upsert:   upsert,
+		key:      ctx.PrimaryKey,
+		types:    ctx.Schema.Types(),
 		opts: pgcdc.Options{
 			Conn:              u.String(),
 			Tables:            []string{ctx.Options["schema-name"] + "." + ctx.Options["table-name"]},
@@ -157,7 +164,11 @@ func (s *postgresCDCSource) Produce(b BuildContext) (weir.Stream[row.Row], error
 	}
 	st := weir.FromSource(b.Env, pgcdc.NewSource(opts), changeWatermarks(b.Watermarks, last), s.table).
 		UID(b.uid("source")).SetParallelism(1)
-	return weir.Process(st, conv).Name(b.uid("changelog")).UID(b.uid("changelog")).SetParallelism(1), nil
+	rows := weir.Process(st, conv).Name(b.uid("changelog")).UID(b.uid("changelog")).SetParallelism(1)
+	if s.upsert {
+		return normalize(b, rows, s.types, s.key, len(s.meta)), nil
+	}
+	return rows, nil
 }
 
 // pgRows turns changes into changelog rows of the declared columns.
@@ -219,10 +230,10 @@ func (p *pgRows) rows(dst []row.Row, c *pgcdc.Change) ([]row.Row, error) {
 	image := func(img []any, k row.Kind) ([]row.Row, error) {
 		for _, v := range img {
 			if _, ok := v.(pgcdc.Unavailable); ok {
-				return dst, fmt.Errorf("connector: %s: the change does not carry the old row's values: the '%s' table needs REPLICA IDENTITY FULL (ALTER TABLE %s REPLICA IDENTITY FULL)", where, c.Table, c.Table)
+				return dst, fmt.Errorf("connector: %s: the change does not carry the old row's values: the '%s' table needs REPLICA IDENTITY FULL (ALTER TABLE %s REPLICA IDENTITY FULL), or the table option 'changelog-mode' = 'upsert'", where, c.Table, c.Table)
 			}
 		}
-		r, field, err := cdcImage(c.Table.String(), cols, img, len(s.meta))
+		r, field, err := cdcImage(c.Table.String(), cols, img, len(s.meta), s.upsert && k == row.Delete)
 		if err != nil {
 			d := weir.DeadLetter{Source: where, Field: field, Reason: err.Error(), Raw: pgcdc.AppendDebezium(nil, c)}
 			return dst, &weir.BadRecordError{DeadLetter: d}
@@ -239,12 +250,29 @@ func (p *pgRows) rows(dst []row.Row, c *pgcdc.Change) ([]row.Row, error) {
 		return append(dst, r), nil
 	}
 	var err error
+	if s.upsert {
+		// An upsert stream: the normalization after the source emits the
+		// old rows from its state.
+		switch c.Op {
+		case pgcdc.OpUpdate:
+			if c.Before != nil && c.BeforeKeyOnly {
+				// The key changed: delete the old key, insert the new.
+				if dst, err = image(keyImage(c.Table, cols, s.key, c.Before), row.Delete); err != nil {
+					return dst, err
+				}
+				return image(c.After, row.Insert)
+			}
+			return image(c.After, row.UpdateAfter)
+		case pgcdc.OpDelete:
+			return image(keyImage(c.Table, cols, s.key, c.Before), row.Delete)
+		}
+	}
 	switch c.Op {
 	case pgcdc.OpRead, pgcdc.OpInsert:
 		return image(c.After, row.Insert)
 	case pgcdc.OpUpdate:
 		if c.Before == nil || c.BeforeKeyOnly {
-			return dst, fmt.Errorf("connector: %s: an update without the old row: the '%s' table needs REPLICA IDENTITY FULL (ALTER TABLE %s REPLICA IDENTITY FULL) for changelog-mode 'all'", where, c.Table, c.Table)
+			return dst, fmt.Errorf("connector: %s: an update without the old row: the '%s' table needs REPLICA IDENTITY FULL (ALTER TABLE %s REPLICA IDENTITY FULL) for changelog-mode 'all', or the table option 'changelog-mode' = 'upsert'", where, c.Table, c.Table)
 		}
 		if dst, err = image(c.Before, row.UpdateBefore); err != nil {
 			return dst, err
@@ -254,6 +282,19 @@ func (p *pgRows) rows(dst []row.Row, c *pgcdc.Change) ([]row.Row, error) {
 		return image(c.Before, row.Delete)
 	}
 	return dst, fmt.Errorf("connector: %s: unknown operation %s", where, c.Op)
+}
+
+// keyImage returns a row image with the captured key columns of img and
+// NULL elsewhere: a delete as the upsert normalization takes it (it emits
+// the full row it kept).
+func keyImage(t *pgcdc.Table, cols []cdcColumn, key []int, img []any) []any {
+	out := make([]any, len(img))
+	for _, k := range key {
+		if k < len(cols) && cols[k].src < len(img) {
+			out[cols[k].src] = img[cols[k].src]
+		}
+	}
+	return out
 }
 
 func pgColumnNames(t *pgcdc.Table) string {
