@@ -3,6 +3,7 @@ package connector_test
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -10,6 +11,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/weirstream/weir"
+	"github.com/weirstream/weir/row"
 	weirsql "github.com/weirstream/weir/sql"
 )
 
@@ -51,12 +53,16 @@ var debeziumMessages = []string{
 // follow the events.
 func TestDebeziumJSONKafkaSource(t *testing.T) {
 	seeds := kafkaCluster(t, "products")
-	produce(t, seeds, "products", debeziumMessages...)
+	// An event that does not parse, between the documented ones, is
+	// skipped under ignore-parse-errors (a field that does not convert
+	// would become NULL, as in Flink).
+	msgs := append(slices.Clone(debeziumMessages[:2]), `{"before":null,"after":{"id":1`)
+	produce(t, seeds, "products", append(msgs, debeziumMessages[2:]...)...)
 	script := fmt.Sprintf(`
 CREATE TABLE products (id BIGINT, name STRING, description STRING, weight DECIMAL(10, 2))
 WITH ('connector' = 'kafka', 'topic' = 'products', 'properties.bootstrap.servers' = '%s',
       'scan.startup.mode' = 'earliest-offset', 'format' = 'debezium-json',
-      'debezium-json.schema-include' = 'false');
+      'debezium-json.schema-include' = 'false', 'debezium-json.ignore-parse-errors' = 'true');
 SELECT name, COUNT(*) AS n, SUM(weight) AS w FROM products GROUP BY name;`, seeds)
 	log := runLive(t, script, func() {}, func() []string {
 		return []string{"+I[scooter, 1, 5.15]", "+I[car battery, 1, 8.10]"}
@@ -141,6 +147,32 @@ SELECT * FROM counts;`, seeds), func() {}, func() []string {
 	})
 	if len(log) <= 3 {
 		t.Fatalf("the changelog read back has no updates: %v", log)
+	}
+}
+
+// TestDebeziumJSONBadEventFails checks that without ignore-parse-errors
+// a bad event fails the job naming the topic, partition, offset and field.
+func TestDebeziumJSONBadEventFails(t *testing.T) {
+	seeds := kafkaCluster(t, "products")
+	produce(t, seeds, "products", debeziumMessages[0], `{"before":null,"after":{"id":1,"weight":"heavy"},"op":"c"}`)
+	sess := weirsql.NewSession(weirsql.SessionOptions{})
+	_, jobs, err := sess.ExecuteScript(fmt.Sprintf(`
+CREATE TABLE products (id BIGINT, name STRING, description STRING, weight DECIMAL(10, 2))
+WITH ('connector' = 'kafka', 'topic' = 'products', 'properties.bootstrap.servers' = '%s',
+      'scan.startup.mode' = 'earliest-offset', 'format' = 'debezium-json');
+SELECT * FROM products;`, seeds))
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := weir.NewEnvironment(jobs[0].Options())
+	if err := jobs[0].Build(env, func(row.Row) error { return nil }); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	err = env.Execute(ctx)
+	if err == nil || !strings.Contains(err.Error(), "offset 1") || !strings.Contains(err.Error(), "after.weight") {
+		t.Fatalf("error %v, want one naming offset 1 and field after.weight", err)
 	}
 }
 
