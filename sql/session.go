@@ -176,6 +176,7 @@ func (s *Session) checkConnector(t *plan.Table) error {
 	if _, found := s.reg.Lookup(id); !found {
 		return fmt.Errorf("sql: table %s: Could not find any factory for identifier '%s'. Available factory identifiers are: %s", t.Name, id, strings.Join(s.reg.Identifiers(), ", "))
 	}
+	s.setSourceMode(t)
 	return nil
 }
 
@@ -218,6 +219,9 @@ func (s *Session) plan(stmt ast.Statement) (*Job, error) {
 		j.query = r
 	default:
 		return nil, fmt.Errorf("sql: EXPLAIN of %T is not supported", stmt)
+	}
+	if err := j.checkUpdatingInputs(); err != nil {
+		return nil, err
 	}
 	j.optimize()
 	return j, nil

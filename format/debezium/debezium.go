@@ -181,3 +181,6 @@ func (e *Encoder) Append(dst []byte, r row.Row) ([]byte, error) {
 	}
 	return dst, nil
 }
+
+// FieldPath returns the field at fault ("" if none).
+func (e *Error) FieldPath() string { return e.Field }

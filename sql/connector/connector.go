@@ -188,10 +188,12 @@ func NewRegistry(fs ...Factory) *Registry {
 }
 
 // Default returns a registry of the built-in connectors: datagen, print
-// (to os.Stdout / os.Stderr), blackhole, filesystem, kafka,
-// upsert-kafka, jdbc and redis.
+// (to os.Stdout / os.Stderr), blackhole, filesystem, kafka, upsert-kafka,
+// jdbc, redis, postgres-cdc, mysql-cdc, nats, mqtt, rabbitmq, http and
+// clickhouse.
 func Default() *Registry {
-	return NewRegistry(Datagen{}, Print{}, Blackhole{}, Filesystem{}, Kafka{}, UpsertKafka{}, JDBC{}, Redis{})
+	return NewRegistry(Datagen{}, Print{}, Blackhole{}, Filesystem{}, Kafka{}, UpsertKafka{}, JDBC{}, Redis{},
+		PostgresCDC{}, MySQLCDC{}, NATS{}, MQTT{}, RabbitMQ{}, HTTP{}, ClickHouse{})
 }
 
 // Register adds f, replacing a factory of the same identifier.

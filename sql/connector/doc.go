@@ -5,7 +5,8 @@
 // A Factory is one connector, named by its identifier (the 'connector'
 // option), with Flink's option keys. The planner builds a Registry
 // (Default lists the built-in connectors: datagen, print, blackhole,
-// filesystem, kafka, upsert-kafka, jdbc, redis) and asks it for a table's Source or
+// filesystem, kafka, upsert-kafka, jdbc, redis, postgres-cdc, mysql-cdc, nats, mqtt,
+// rabbitmq, http, clickhouse) and asks it for a table's Source or
 // Sink with a Context: the table's name, its physical schema (row.Schema), the
 // metadata columns it reads, its primary key and its options. Options are
 // checked as Flink checks them: a missing required option, an option no
@@ -31,10 +32,16 @@
 // lookup sources.
 //
 // Connectors wrap Weir's DataStream connectors (connector/datagen,
-// connector/print, connector/file, connector/kafka) and keep their
-// guarantees: checkpointed source positions, exactly-once file and Kafka
-// sinks. Formats (json, csv, raw; packages format/json, format/csv,
-// format/raw) turn rows into bytes and back; a record that does not decode
+// connector/print, connector/file, connector/kafka, connector/postgres/cdc,
+// connector/mysql/cdc, connector/nats, connector/mqtt, connector/rabbitmq,
+// connector/http, connector/clickhouse) and keep their guarantees:
+// checkpointed source positions, exactly-once file and Kafka sinks. The
+// CDC connectors (postgres_cdc.go, mysql_cdc.go, cdc.go) turn captured
+// changes into +I/-U/+U/-D rows of the declared column types. Formats
+// (json, csv, raw; packages format/json, format/csv, format/raw) turn rows
+// into bytes and back; the changelog formats debezium-json and canal-json
+// (format/debezium, format/canal; changelog_format.go) decode a message
+// into any number of changelog rows; a record that does not decode
 // fails the job naming its place (file and line, or topic, partition and
 // offset) and field, unless the format's ignore-parse-errors skips it as in
 // Flink. With BuildContext.OnError set to weir.DeadLetterTo, such records

@@ -66,6 +66,9 @@ func (f Filesystem) create(ctx Context, sink bool) (*fsTable, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := insertOnlyFormat(ctx.Table, "the filesystem connector", c); err != nil {
+		return nil, err
+	}
 	t.codec = c
 	return t, nil
 }

@@ -20,6 +20,9 @@ var formatOptions = map[string][]string{
 	"csv": {"field-delimiter", "quote-character", "disable-quote-character", "allow-comments",
 		"ignore-parse-errors", "array-element-delimiter", "escape-character", "null-literal"},
 	"raw": {"charset"},
+	// changelog formats: changelog_format.go
+	"debezium-json": changelogOptions["debezium-json"],
+	"canal-json":    changelogOptions["canal-json"],
 }
 
 // formatIDs lists the formats, sorted.
@@ -63,6 +66,11 @@ type codec struct {
 	ignoreParseErrors bool
 	newDecoder        func() (rowDecoder, error)
 	newEncoder        func() (rowEncoder, error)
+	// newChangelog is set by changelog formats (changelog_format.go):
+	// a message decodes into any number of rows of any kind.
+	newChangelog func() (changelogDecoder, error)
+	// encodesChangelog: the encoder writes every row kind.
+	encodesChangelog bool
 }
 
 // lookupFormat checks that a format exists.
@@ -147,6 +155,8 @@ func newCodec(o *options, prefix, id string, s row.Schema) (*codec, error) {
 		}
 		c.newDecoder = func() (rowDecoder, error) { return rawCodec{}, nil }
 		c.newEncoder = func() (rowEncoder, error) { return rawCodec{}, nil }
+	case "debezium-json", "canal-json":
+		return newChangelogCodec(o, prefix, id, s)
 	default:
 		return nil, lookupFormat(o.table, prefix+"format", id, false)
 	}

@@ -110,6 +110,9 @@ func (f UpsertKafka) create(ctx Context, sink bool) (*kafkaTable, error) {
 	if err := validate(ctx, f.Identifier(), f.RequiredOptions(), opt); err != nil {
 		return nil, err
 	}
+	if id := ctx.Options["value.format"]; changelogOptions[id] != nil {
+		return nil, fmt.Errorf("connector: table %s: 'upsert-kafka' connector doesn't support '%s' as value format, because '%s' is not in insert-only mode.", ctx.Table, id, id)
+	}
 	if len(ctx.PrimaryKey) == 0 {
 		return nil, fmt.Errorf("connector: table %s: 'upsert-kafka' tables require to define a PRIMARY KEY constraint. The PRIMARY KEY specifies which columns should be read from or write to the Kafka message key. The PRIMARY KEY also defines records in the 'upsert-kafka' table should update or delete on which keys.", ctx.Table)
 	}
@@ -336,6 +339,9 @@ func (f Kafka) create(ctx Context, sink bool) (*kafkaTable, error) {
 		if err != nil {
 			return nil, err
 		}
+		if err := insertOnlyFormat(ctx.Table, "'key.format'", c); err != nil {
+			return nil, err
+		}
 		t.key = c
 	}
 	c, err := newCodec(o, vprefix, ctx.Options[valueKey], subSchema(ctx.Schema, t.valCols, ""))
@@ -343,6 +349,9 @@ func (f Kafka) create(ctx Context, sink bool) (*kafkaTable, error) {
 		return nil, err
 	}
 	t.value = c
+	if c.newChangelog != nil && t.key != nil {
+		return nil, fmt.Errorf("connector: table %s: the '%s' value format cannot be combined with 'key.format' in Weir", ctx.Table, c.id)
+	}
 	return t, nil
 }
 
@@ -398,6 +407,9 @@ func (f Kafka) CreateSink(ctx Context) (Sink, error) {
 }
 
 func (s *kafkaSource) ChangelogMode() ChangelogMode {
+	if s.value.newChangelog != nil {
+		return All // debezium-json, canal-json
+	}
 	if s.upsert {
 		return Upsert
 	}
@@ -423,6 +435,9 @@ func (e *decodeError) Unwrap() error { return e.err }
 
 func (s *kafkaSource) Produce(b BuildContext) (weir.Stream[row.Row], error) {
 	t := s.kafkaTable
+	if t.value.newChangelog != nil {
+		return s.produceChangelog(b) // changelog_format.go
+	}
 	_, dl := b.OnError.DeadLetters()
 	valDecs := sync.Pool{New: func() any { d, _ := t.value.newDecoder(); return d }}
 	var keyDecs sync.Pool
@@ -526,6 +541,9 @@ func (s *kafkaSink) ChangelogMode(q ChangelogMode) (ChangelogMode, error) {
 	if s.upsert {
 		return Upsert, nil // the planner drops -U rows before the sink
 	}
+	if s.value.encodesChangelog {
+		return acceptAll(q) // debezium-json
+	}
 	return insertOnlySink(s.table, "kafka", q)
 }
 
@@ -544,7 +562,7 @@ func (s *kafkaSink) Consume(b BuildContext, in weir.Stream[row.Row]) (weir.DataS
 		for i, col := range cols {
 			sub[i] = r.Fields[col]
 		}
-		return e.Append(nil, row.Row{Fields: sub})
+		return e.Append(nil, row.Row{Kind: r.Kind, Fields: sub})
 	}
 	opts := kafka.SinkOptions[row.Row]{
 		Brokers: t.brokers, Topic: t.topics[0], Guarantee: t.guar,
@@ -556,7 +574,7 @@ func (s *kafkaSink) Consume(b BuildContext, in weir.Stream[row.Row]) (weir.DataS
 			switch {
 			case t.upsert && r.Kind == row.Delete:
 				return nil, nil // a tombstone
-			case !t.upsert && r.Kind != row.Insert:
+			case !t.upsert && r.Kind != row.Insert && !t.value.encodesChangelog:
 				return nil, fmt.Errorf("connector: kafka sink: a %s row reached an insert-only sink", r.Kind)
 			}
 			return encode(&valEncs, t.valCols, r)

@@ -2,6 +2,7 @@ package connector_test
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/cockroachdb/datadriven"
@@ -14,8 +15,16 @@ import (
 // and boundedness, or the error; pk=<column> declares a primary key. Expected messages follow Flink's
 // FactoryUtil (FactoryUtilTest) where Flink has one.
 func TestOptions(t *testing.T) {
+	datadriven.Walk(t, "testdata", func(t *testing.T, path string) {
+		if strings.HasSuffix(path, "options") {
+			runOptions(t, path)
+		}
+	})
+}
+
+func runOptions(t *testing.T, path string) {
 	reg := connector.Default()
-	datadriven.RunTest(t, "testdata/options", func(t *testing.T, d *datadriven.TestData) string {
+	datadriven.RunTest(t, path, func(t *testing.T, d *datadriven.TestData) string {
 		ctx, err := parseTable("T", d.Input)
 		if err != nil {
 			d.Fatalf(t, "%v", err)

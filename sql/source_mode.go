@@ -1,0 +1,83 @@
+package sql
+
+import (
+	"fmt"
+
+	"github.com/weirstream/weir/sql/connector"
+	"github.com/weirstream/weir/sql/plan"
+)
+
+// setSourceMode records the changelog mode of a new table's source
+// (plan.Table.SourceMode), so that the planner treats a changelog source
+// (postgres-cdc, mysql-cdc, kafka with debezium-json or canal-json) as
+// updating: aggregations over it retract, and insert-only sinks refuse
+// queries over it, naming the scan. A table whose options its source
+// factory refuses stays insert-only here: it can only be a sink, or the
+// job using it as a source fails with the factory's error. Upsert sources
+// (+I/+U/-D without -U, upsert-kafka) stay insert-only too: reading them
+// as a retracting changelog needs Flink's ChangelogNormalize, which the
+// planner does not have.
+func (s *Session) setSourceMode(t *plan.Table) {
+	f, ok := s.reg.Lookup(t.Options["connector"])
+	if !ok {
+		return
+	}
+	if _, ok := f.(connector.SourceFactory); !ok {
+		return
+	}
+	tr := &translator{reg: s.reg, cfg: s.cfg}
+	src, err := s.reg.CreateSource(tr.connectorContext(t))
+	if err != nil {
+		return
+	}
+	if src.ChangelogMode() == connector.All {
+		t.SourceMode = plan.Updating
+	}
+}
+
+// checkUpdatingInputs refuses, at planning time, operators that take only
+// insert-only input when a changelog reaches them, as Flink's planner
+// does ("... doesn't support consuming update and delete changes which is
+// produced by node ..."): window table functions and window aggregates.
+// (Rankings take updates: exec.Rank retracts; joins and group
+// aggregates too.)
+func checkUpdatingInputs(r plan.Rel) error {
+	for _, in := range r.Inputs() {
+		if err := checkUpdatingInputs(in); err != nil {
+			return err
+		}
+	}
+	var name string
+	switch r.(type) {
+	case *plan.WindowTVF:
+		name = "WindowTableFunction"
+	case *plan.WindowAggregate:
+		name = "WindowAggregate"
+	default:
+		return nil
+	}
+	for _, in := range r.Inputs() {
+		if in.Mode() != plan.Updating {
+			continue
+		}
+		origin := updateOrigin(in)
+		if origin == nil {
+			origin = in
+		}
+		return fmt.Errorf("sql: %s doesn't support consuming update and delete changes which is produced by node %s", name, describeNode(origin))
+	}
+	return nil
+}
+
+// checkUpdatingInputs runs the check of that name checkUpdatingInputs over a job's plans.
+func (j *Job) checkUpdatingInputs() error {
+	for _, sk := range j.sinks {
+		if err := checkUpdatingInputs(sk); err != nil {
+			return err
+		}
+	}
+	if j.query != nil {
+		return checkUpdatingInputs(j.query)
+	}
+	return nil
+}
