@@ -176,11 +176,11 @@ func TestLookupScripts(t *testing.T) {
 				if err != nil {
 					return "error: " + err.Error() + "\n"
 				}
-				res, _, err := sess.Execute(stmts[0])
+				res, _, err := sess.Execute(changelogModeOnly(stmts[0]))
 				if err != nil {
 					return strings.ReplaceAll("error: "+err.Error()+"\n", sfx, "$SFX")
 				}
-				return strings.ReplaceAll(res.Text, sfx, "$SFX")
+				return strings.ReplaceAll(physicalSection(res.Text), sfx, "$SFX")
 			case "exec":
 				par := 1
 				if d.HasArg("parallelism") {

@@ -122,7 +122,7 @@ func (b *Binder) planSystemTimeJoin(n *fromNode, conds []expr.Expr) (Rel, error)
 	}
 	scan, ok := n.r.rel.(*Scan)
 	if !ok {
-		return nil, errAt(st, "a lookup join reads a table with a lookup connector; %s is a view or a query", st.Name)
+		return nil, errAt(st, "Processing-time temporal join is not supported yet. A lookup join reads a table with a lookup connector; %s is a view or a query", st.Name)
 	}
 	tab := scan.Table
 	for i, k := range tab.Kinds {
