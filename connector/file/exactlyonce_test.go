@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/weirstream/weir"
 	"github.com/weirstream/weir/connector/file"
@@ -236,5 +237,29 @@ func TestExactlyOnceWithoutCheckpoints(t *testing.T) {
 	}
 	if len(got) != len(in) {
 		t.Fatalf("%d committed, want %d", len(got), len(in))
+	}
+}
+
+// A fresh start (no restore) into a directory that holds another run's
+// committed part files keeps them: part numbers continue above them.
+func TestExactlyOnceFreshStartKeepsCommittedParts(t *testing.T) {
+	dir := t.TempDir()
+	run := func(from int) {
+		env := weir.NewEnvironment(weir.Options{Parallelism: 2,
+			Checkpoints: weir.CheckpointOptions{Interval: 10 * time.Millisecond, Dir: t.TempDir()}})
+		var in []kout
+		for i := from; i < from+100; i++ {
+			in = append(in, kout{Key: "k", Seq: int64(i), Sum: int64(i)})
+		}
+		weir.FromSlice(env, in).SetParallelism(2).SinkTo(file.ExactlyOnceJSONSink[kout](dir, file.ExactlyOnceOptions{MaxPartSize: 300}))
+		if err := env.Execute(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	run(0)
+	run(100)
+	got := committedOutput(t, dir, false, true)
+	if len(got) != 200 {
+		t.Fatalf("%d records committed after two fresh runs, want 200 (a run overwrote the other's part files)", len(got))
 	}
 }
