@@ -22,6 +22,7 @@ type route struct {
 var routes = []route{
 	{"GET", "/overview", (*Server).getOverview},
 	{"GET", "/openapi.json", (*Server).getOpenAPI},
+	{"GET", "/metrics", (*Server).getMetrics},
 	{"GET", "/jobs", (*Server).getJobs},
 	{"POST", "/jobs", (*Server).postJobs},
 	{"GET", "/jobs/overview", (*Server).getJobsOverview},

@@ -600,4 +600,24 @@ INSERT INTO dst SELECT MOD(id, 3), COUNT(*) FROM TABLE(TUMBLE(TABLE src, DESCRIP
 	}
 	code, body := ts.do("GET", "/jobs/"+id+"/vertices/1/subtasks/metrics?get=nope", nil)
 	wantError(t, "unknown metric", code, body, http.StatusBadRequest, `unknown metric "nope"`)
+
+	// GET /metrics: the job's Prometheus metrics with its id and name.
+	resp, err = http.Get(ts.url + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	text, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !strings.Contains(resp.Header.Get("Content-Type"), "text/plain") {
+		t.Fatalf("GET /metrics: %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+	for _, want := range []string{
+		`weir_task_records_in_total{job_id="` + id + `",job_name=`,
+		`weir_job_checkpoints_total{job_id="` + id + `"`,
+		"# TYPE weir_task_busy_ms_per_second gauge",
+	} {
+		if !strings.Contains(string(text), want) {
+			t.Errorf("GET /metrics lacks %q:\n%.2000s", want, text)
+		}
+	}
 }
