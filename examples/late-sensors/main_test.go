@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"math"
+	"sync"
 	"testing"
 	"time"
 
@@ -102,7 +103,9 @@ func TestLateSensors(t *testing.T) {
 		}),
 	}
 	for _, p := range []int{1, 3} {
-		var out bytes.Buffer
+		// Two print sinks write to out from their subtasks: a bytes.Buffer
+		// needs a lock (os.Stdout does not).
+		var out lockedBuffer
 		avgs, late, err := Run(context.Background(), Config{Parallelism: p}, readings, &out)
 		if err != nil {
 			t.Fatal(err)
@@ -113,8 +116,19 @@ func TestLateSensors(t *testing.T) {
 		if d := cmp.Diff(wantLate, late, opts...); d != "" {
 			t.Errorf("parallelism %d: too-late readings differ (-want +got):\n%s", p, d)
 		}
-		if n := bytes.Count(out.Bytes(), []byte("\n")); n != len(wantAvgs)+len(wantLate) {
+		if n := bytes.Count(out.b.Bytes(), []byte("\n")); n != len(wantAvgs)+len(wantLate) {
 			t.Errorf("parallelism %d: printed %d lines, want %d", p, n, len(wantAvgs)+len(wantLate))
 		}
 	}
+}
+
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
 }
