@@ -138,23 +138,9 @@ func TestCrashExactlyOnce(t *testing.T) {
 	rng := rand.New(rand.NewPCG(seed, 2))
 	pars := []int{1, 3, 2}
 	const wantKills = 12
-	kills, early := 0, 0
 	start := time.Now()
-	for run := 0; kills < wantKills; run++ {
-		before := crashtest.LatestCheckpoint(t, chk)
-		c := crashtest.Start(t, bin, logPath, args(pars[run%len(pars)])...)
-		if run%4 == 3 {
-			c.Pause(time.Duration(rng.IntN(300)) * time.Millisecond) // while starting and restoring
-			early++
-		} else {
-			c.WaitUntil(t, "new checkpoint", 30*time.Second, func() bool { return crashtest.LatestCheckpoint(t, chk) > before })
-			c.Pause(time.Duration(rng.IntN(80)) * time.Millisecond)
-		}
-		if exited, err := c.Kill(); exited {
-			t.Fatalf("run %d exited by itself: %v", run, err)
-		}
-		kills++
-	}
+	early := crashtest.KillRuns(t, bin, logPath, chk, wantKills, rng, func(run int) []string { return args(pars[run%len(pars)]) })
+	kills := wantKills
 	gen.Wait()
 	t.Logf("%d kills (%d while starting) in %v", kills, early, time.Since(start).Round(time.Millisecond))
 	final := crashtest.Start(t, bin, logPath, args(2)...)

@@ -124,23 +124,9 @@ func TestCrashExactlyOnce(t *testing.T) {
 	rng := rand.New(rand.NewPCG(seed, 3))
 	pars := []int{1, 3, 2}
 	const wantKills = 12
-	kills, early := 0, 0
 	start := time.Now()
-	for run := 0; kills < wantKills; run++ {
-		before := crashtest.LatestCheckpoint(t, chk)
-		child := crashtest.Start(t, bin, logPath, args(pars[run%len(pars)])...)
-		if run%4 == 3 {
-			child.Pause(time.Duration(rng.IntN(300)) * time.Millisecond) // while starting and restoring
-			early++
-		} else {
-			child.WaitUntil(t, "new checkpoint", 30*time.Second, func() bool { return crashtest.LatestCheckpoint(t, chk) > before })
-			child.Pause(time.Duration(rng.IntN(80)) * time.Millisecond)
-		}
-		if exited, err := child.Kill(); exited {
-			t.Fatalf("run %d exited by itself: %v", run, err)
-		}
-		kills++
-	}
+	early := crashtest.KillRuns(t, bin, logPath, chk, wantKills, rng, func(run int) []string { return args(pars[run%len(pars)]) })
+	kills := wantKills
 	gen.Wait()
 	t.Logf("%d kills (%d while starting) in %v", kills, early, time.Since(start).Round(time.Millisecond))
 	final := crashtest.Start(t, bin, logPath, args(2)...)

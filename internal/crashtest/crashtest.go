@@ -9,6 +9,7 @@ package crashtest
 import (
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -153,4 +154,28 @@ func (c *Child) WaitFor(d time.Duration) (exited bool, err error) {
 		c.Kill()
 		return false, nil
 	}
+}
+
+// KillRuns starts bin kills times, each run with args(run), and SIGKILLs
+// every run at a random instant drawn from rng: every fourth run while it
+// starts and restores (within 300 ms), the others within 80 ms after a
+// checkpoint of their own completed in chkDir. A run that exits by itself
+// fails the test. It returns how many kills were made while starting.
+func KillRuns(t testing.TB, bin, logPath, chkDir string, kills int, rng *rand.Rand, args func(run int) []string) (early int) {
+	t.Helper()
+	for run := range kills {
+		before := LatestCheckpoint(t, chkDir)
+		c := Start(t, bin, logPath, args(run)...)
+		if run%4 == 3 {
+			c.Pause(time.Duration(rng.IntN(300)) * time.Millisecond) // while starting and restoring
+			early++
+		} else {
+			c.WaitUntil(t, "new checkpoint", 30*time.Second, func() bool { return LatestCheckpoint(t, chkDir) > before })
+			c.Pause(time.Duration(rng.IntN(80)) * time.Millisecond)
+		}
+		if exited, err := c.Kill(); exited {
+			t.Fatalf("run %d exited by itself: %v", run, err)
+		}
+	}
+	return early
 }
