@@ -4,7 +4,6 @@ import (
 	"net/http"
 	"sort"
 
-	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 )
@@ -60,5 +59,3 @@ func (s *Server) getMetrics(w http.ResponseWriter, r *http.Request) {
 }
 
 func ptr(s string) *string { return &s }
-
-var _ prometheus.Gatherer = (*prometheus.Registry)(nil)
