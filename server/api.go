@@ -30,6 +30,8 @@ var routes = []route{
 	{"PATCH", "/jobs/{jobid}", (*Server).cancelJob},
 	{"DELETE", "/jobs/{jobid}", (*Server).cancelJob},
 	{"GET", "/jobs/{jobid}/plan", (*Server).getPlan},
+	{"GET", "/jobs/{jobid}/vertices/{vertexid}", (*Server).getVertex},
+	{"GET", "/jobs/{jobid}/vertices/{vertexid}/backpressure", (*Server).getBackPressure},
 	{"GET", "/jobs/{jobid}/vertices/{vertexid}/subtasks/metrics", (*Server).getSubtaskMetrics},
 	{"GET", "/jobs/{jobid}/vertices/{vertexid}/watermarks", (*Server).getWatermarks},
 	{"GET", "/jobs/{jobid}/checkpoints", (*Server).getCheckpoints},

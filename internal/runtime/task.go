@@ -235,7 +235,14 @@ func (t *Task) iterate(ctx context.Context) (idle, mailed bool, err error) {
 	if !ok {
 		return ran == 0, mailed, nil
 	}
-	return false, mailed, t.handle(ctx, idx, e)
+	if err := t.handle(ctx, idx, e); err != nil {
+		return false, mailed, err
+	}
+	// A task whose input never runs dry (the bottleneck of a back
+	// pressured job) does not reach wait's report: report here too, at
+	// most once per interval (a clock read per envelope otherwise).
+	t.report(false)
+	return false, mailed, nil
 }
 
 // end runs when the task's input ended (the source's end, or the last end
