@@ -334,6 +334,10 @@ func TestSQLGatewayInsertSubmitsJob(t *testing.T) {
 	}
 	id := f.JobID
 	waitFor(t, "the job running", func() bool { return ts.state(id) == "RUNNING" })
+	_, list := ts.do("GET", "/jobs", nil)
+	if l, _ := list["jobs"].([]any); len(l) != 1 || l[0].(map[string]any)["id"] != id {
+		t.Errorf("GET /jobs: %v, want the job %s", list, id)
+	}
 	_, ov := ts.do("GET", "/jobs/"+id, nil)
 	if ov["parallelism"] != float64(2) || ov["name"] != "insert-into_default_catalog.default_database.dst" {
 		t.Errorf("job: parallelism %v name %v", ov["parallelism"], ov["name"])
