@@ -153,6 +153,7 @@ try {
 } catch (e) {
   code = 1;
   console.error("FAIL:", e.message);
+  for (const m of pageErrors) console.error("error in the page:", m);
   await page.screenshot({ path: join(shots, "failure.png") }).catch(() => {});
   console.error("screenshot of the failure:", join(shots, "failure.png"));
 } finally {

@@ -34,7 +34,7 @@ function clip(s, n) {
 }
 
 function layoutPlan(plan) {
-  const g = new Graph();
+  const g = new Graph({ multigraph: true });
   g.setGraph({ rankdir: "LR", nodesep: 28, ranksep: 70, marginx: 10, marginy: 10 });
   g.setDefaultEdgeLabel(() => ({}));
   for (const v of plan.vertices) g.setNode(String(v.id), { width: W, height: H });

@@ -334,7 +334,8 @@ const cpOpts = {
   legend: { show: true },
   scales: { x: { time: false }, ms: {}, bytes: {} },
   axes: [
-    { label: "checkpoint id" },
+    // Ids are integers: no ticks between them.
+    { label: "checkpoint id", incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000] },
     { scale: "ms", label: "duration (ms)" },
     { scale: "bytes", side: 1, label: "state size", values: (u, vals) => vals.map((v) => fmtBytes(v)), grid: { show: false }, size: 70 },
   ],

@@ -2,7 +2,7 @@
 // metrics, watermarks, checkpoints, exceptions, savepoint/stop/cancel) and
 // a SQL editor over the SQL Gateway. Routes are in the URL's hash
 // (#/jobs/<id>), so every path stays free for the REST API.
-import { render } from "preact";
+import { Component, render } from "preact";
 import { useEffect, useState } from "preact/hooks";
 import { get, getToken, onUnauthorized, setToken } from "./api.js";
 import { JobList } from "./jobs.jsx";
@@ -69,6 +69,25 @@ function TokenPrompt({ reason, onClose }) {
   );
 }
 
+// Guard shows a page's rendering error instead of a frozen page.
+class Guard extends Component {
+  componentDidCatch(error) {
+    console.error(error);
+    this.setState({ error });
+  }
+  render() {
+    if (this.state.error) {
+      return (
+        <section>
+          <p class="error">This page failed to render: {String(this.state.error.message || this.state.error)}</p>
+          <button onClick={() => this.setState({ error: null })}>Retry</button>
+        </section>
+      );
+    }
+    return this.props.children;
+  }
+}
+
 function Overview() {
   const [ov, setOv] = useState(null);
   usePoll(
@@ -127,7 +146,9 @@ function App() {
           {getToken() ? "Token set" : "Token"}
         </button>
       </header>
-      <main>{page}</main>
+      <main>
+        <Guard key={route.join("/")}>{page}</Guard>
+      </main>
       {auth !== null && (
         <TokenPrompt
           reason={auth}

@@ -30,33 +30,42 @@ GROUP BY user_id;
 `,
   },
   {
-    name: "Clicks per user and 5-second window (job, INSERT INTO)",
-    sql: `-- Generated clicks: a sequence number drives the event time
--- (5 ms apart: 1000 rows per second of event time at 1000 rows/s).
+    name: "Busiest user per 5-second window (job, INSERT INTO)",
+    // The ids are epoch milliseconds from the moment the example is
+    // loaded, so the event time (and the watermarks) follow the clock.
+    sql: () => {
+      const start = Date.now();
+      return `-- Generated clicks, 1000 per second. The sequence id is an epoch
+-- millisecond (starting when this example was loaded), so the event
+-- time and the watermarks follow the wall clock.
 CREATE TABLE clicks (
   id BIGINT,
   user_id AS CAST(MOD(id, 7) AS INT),
-  ts AS TO_TIMESTAMP_LTZ(id * 5, 3),
+  ts AS TO_TIMESTAMP_LTZ(id, 3),
   WATERMARK FOR ts AS ts - INTERVAL '1' SECOND
 ) WITH (
   'connector' = 'datagen',
   'rows-per-second' = '1000',
   'fields.id.kind' = 'sequence',
-  'fields.id.start' = '1',
-  'fields.id.end' = '100000000'
+  'fields.id.start' = '${start}',
+  'fields.id.end' = '${start + 1e10}'
 );
 
-CREATE TABLE clicks_per_window (
-  user_id INT,
+CREATE TABLE busiest (
   window_end TIMESTAMP(3),
-  clicks BIGINT
+  top_clicks BIGINT
 ) WITH ('connector' = 'blackhole');
 
-INSERT INTO clicks_per_window
-SELECT user_id, window_end, COUNT(*)
-FROM TABLE(TUMBLE(TABLE clicks, DESCRIPTOR(ts), INTERVAL '5' SECOND))
-GROUP BY user_id, window_start, window_end;
-`,
+-- Clicks per user and 5-second window, then the highest count of each
+-- window (an updating aggregate over the windows' results).
+INSERT INTO busiest
+SELECT window_end, MAX(clicks) FROM (
+  SELECT user_id, window_end, COUNT(*) AS clicks
+  FROM TABLE(TUMBLE(TABLE clicks, DESCRIPTOR(ts), INTERVAL '5' SECOND))
+  GROUP BY user_id, window_start, window_end
+) GROUP BY window_end;
+`;
+    },
   },
 ];
 
@@ -69,7 +78,13 @@ function isInsert(stmt) {
 }
 
 export function SqlEditor() {
-  const [text, setText] = useState(() => sessionStorage.getItem("weir.sqlText") || EXAMPLES[0].sql);
+  const [text, setText] = useState(() => {
+    try {
+      return sessionStorage.getItem("weir.sqlText") || EXAMPLES[0].sql;
+    } catch {
+      return EXAMPLES[0].sql;
+    }
+  });
   const [log, setLog] = useState([]);
   const [result, setResult] = useState(null); // {columns, mat, done, changes}
   const [busy, setBusy] = useState(false);
@@ -209,7 +224,7 @@ export function SqlEditor() {
           <select
             onChange={(e) => {
               const ex = EXAMPLES[Number(e.target.value)];
-              if (ex) setText(ex.sql);
+              if (ex) setText(typeof ex.sql === "function" ? ex.sql() : ex.sql);
               e.target.value = "";
             }}
           >
