@@ -41,6 +41,19 @@ var routes = []route{
 	{"POST", "/jobs/{jobid}/stop", (*Server).postStop},
 	{"POST", "/jobs/{jobid}/rescaling", (*Server).postRescale},
 	{"GET", "/jobs/{jobid}/rescaling/{triggerid}", (*Server).getOperation},
+	// The SQL Gateway API (gateway_api.go), also under /v2.
+	{"GET", "/api_versions", (*Server).getAPIVersions},
+	{"GET", "/info", (*Server).getInfo},
+	{"POST", "/sessions", (*Server).postSession},
+	{"GET", "/sessions/{sessionHandle}", (*Server).getSession},
+	{"DELETE", "/sessions/{sessionHandle}", (*Server).deleteSession},
+	{"POST", "/sessions/{sessionHandle}/heartbeat", (*Server).postHeartbeat},
+	{"POST", "/sessions/{sessionHandle}/configure-session", (*Server).postConfigureSession},
+	{"POST", "/sessions/{sessionHandle}/statements", (*Server).postStatement},
+	{"GET", "/sessions/{sessionHandle}/operations/{operationHandle}/status", (*Server).getOperationStatus},
+	{"POST", "/sessions/{sessionHandle}/operations/{operationHandle}/cancel", (*Server).cancelOperation},
+	{"DELETE", "/sessions/{sessionHandle}/operations/{operationHandle}/close", (*Server).closeOperation},
+	{"GET", "/sessions/{sessionHandle}/operations/{operationHandle}/result/{token}", (*Server).getResult},
 }
 
 // Handler returns the REST API: rate limit, then authorization, then the
@@ -52,6 +65,9 @@ func (s *Server) Handler() http.Handler {
 	for _, rt := range routes {
 		h := rt.handle
 		mux.HandleFunc(rt.method+" "+rt.path, func(w http.ResponseWriter, r *http.Request) { h(s, w, r) })
+		if gatewayPath(rt.path) {
+			mux.HandleFunc(rt.method+" /v2"+rt.path, func(w http.ResponseWriter, r *http.Request) { h(s, w, r) })
+		}
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if s.limiter != nil {

@@ -75,6 +75,9 @@ type Options struct {
 	// Pebble is the Pebble engine jobs with the pebble state backend use
 	// (nil: such jobs fail to start, naming the package).
 	Pebble weir.PebbleEngine
+	// SQL configures the SQL Gateway API (sessions and statements;
+	// gateway.go).
+	SQL SQLGatewayOptions
 	// Version is reported by GET /overview.
 	Version string
 	// Logger receives the server's and the jobs' logs (nil: discard).
@@ -124,6 +127,7 @@ func (o *Options) fill() error {
 			return &weir.ExponentialDelayRestart{Initial: time.Second, Max: 30 * time.Second, Multiplier: 2, Jitter: 0.1}
 		}
 	}
+	o.SQL.fill()
 	if o.Addr != "" && !IsLoopback(o.Addr) && (o.Token == "" || !o.TLS) {
 		return fmt.Errorf("server: refusing to listen on the non-loopback address %s without both a token and TLS (set --token or WEIR_TOKEN, and --tls-cert/--tls-key)", o.Addr)
 	}
@@ -153,6 +157,8 @@ type Server struct {
 	log     *slog.Logger
 	reg     registry
 	limiter *rateLimiter
+	// gw serves the SQL Gateway API's sessions and operations.
+	gw *gateway
 	// wg owns every goroutine of the server: job watchers, operations.
 	wg sync.WaitGroup
 	// closing is set by Shutdown and Close: no new jobs, no new runs.
@@ -176,6 +182,7 @@ func New(opts Options) (*Server, error) {
 		s.limiter = newRateLimiter(opts.RateLimit, 2*opts.RateLimit, time.Now)
 	}
 	s.mu.jobs = map[string]*hostedJob{}
+	s.gw = newGateway(s)
 	return s, nil
 }
 
@@ -328,6 +335,7 @@ func (s *Server) goJobNames() string {
 // running and resume from their latest checkpoint.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.closing.Store(true)
+	s.gw.close()
 	var errs []error
 	for _, j := range s.jobs() {
 		if _, err := j.stopWithSavepoint(s.defaultSavepointDir(j.id), intentShutdown, 0); err != nil && !errors.Is(err, errConflict) {
@@ -353,6 +361,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 // stay recorded as running and resume from their latest checkpoint.
 func (s *Server) Close() {
 	s.closing.Store(true)
+	s.gw.close()
 	s.cancelAll()
 	s.wg.Wait()
 }
