@@ -135,7 +135,9 @@ export function SqlEditor() {
       if (run.cancelled) return;
       const r = await get(uri);
       if (run.cancelled) return;
-      if (r.jobID && !run.jobShown) {
+      // An INSERT runs as a job of the server (linked); a query's job is
+      // the gateway's own preview, not in the job list.
+      if (r.jobID && !r.isQueryResult && !run.jobShown) {
         run.jobShown = true;
         say("job", "Job submitted", { job: r.jobID });
       }
