@@ -11,6 +11,10 @@ import { JobGraph } from "./graph.jsx";
 import { fmtBytes, fmtCount, fmtDuration, fmtRate, fmtTime, NO_WATERMARK, stateClass, usePoll } from "./util.js";
 
 const POLL_MS = 2000;
+// The server rate-limits each client (20 requests/s by default): a poll
+// of a large job (two calls per vertex) waits longer, so the UI stays
+// under REQ_PER_S.
+const REQ_PER_S = 6;
 const HISTORY = 90; // points per sparkline (3 minutes at 2 s)
 const ENDED = new Set(["FINISHED", "CANCELED", "FAILED", "SUSPENDED"]);
 
@@ -85,7 +89,9 @@ export function JobDetail({ id, tab }) {
         }
       }
       const live = !ENDED.has(j.state);
+      let calls = 3;
       if (tab === "overview" && live) {
+        calls += 2 * (j.vertices || []).length;
         const vs = j.vertices || [];
         const metrics = await Promise.all(
           vs.map((v) => get(`/jobs/${id}/vertices/${v.id}/subtasks/metrics?get=busyTimeMsPerSecond,backPressuredTimeMsPerSecond,idleTimeMsPerSecond`).catch(() => null))
@@ -113,6 +119,7 @@ export function JobDetail({ id, tab }) {
         const x = await get(`/jobs/${id}/exceptions`).catch(() => null);
         if (x && run.live) setExc(x);
       }
+      return Math.max(POLL_MS, (calls * 1000) / REQ_PER_S);
     },
     POLL_MS,
     [id, tab]

@@ -2,7 +2,8 @@ import { useEffect, useRef, useState } from "preact/hooks";
 
 // usePoll calls fn now and then every ms milliseconds (waiting for the
 // previous call to end) until the component unmounts or deps change.
-// fn gets an object whose `live` turns false when the poll is stopped.
+// fn gets an object whose `live` turns false when the poll is stopped; if
+// it returns a number, the next call waits that long instead.
 export function usePoll(fn, ms, deps) {
   const ref = useRef(fn);
   ref.current = fn;
@@ -10,12 +11,14 @@ export function usePoll(fn, ms, deps) {
     const run = { live: true };
     let timer = null;
     const tick = async () => {
+      let wait = ms;
       try {
-        await ref.current(run);
+        const d = await ref.current(run);
+        if (typeof d === "number" && d > 0) wait = d;
       } catch (e) {
         console.warn(e);
       }
-      if (run.live) timer = setTimeout(tick, ms);
+      if (run.live) timer = setTimeout(tick, wait);
     };
     tick();
     return () => {
