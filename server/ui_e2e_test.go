@@ -21,8 +21,9 @@ import (
 // query in the SQL editor through the SQL Gateway and sees its live
 // result, submits an INSERT INTO job, sees the job graph and a throughput
 // that moves, triggers a savepoint, looks at the checkpoints, and stops
-// the job with a savepoint. The server keeps its default rate limit, so
-// the UI's polling must stay within it.
+// the job with a savepoint. The server has a token, entered in the prompt
+// the UI opens on its first 401, and keeps its default rate limit, so the
+// UI's polling must stay within it.
 //
 // It needs /usr/bin/chromium (or $CHROMIUM), node, and web/node_modules
 // (npm ci); scripts/test-browser.sh installs them and `make test` runs it
@@ -61,9 +62,11 @@ func TestUIBrowser(t *testing.T) {
 	logPath := filepath.Join(dir, "server.log")
 	addr := freeAddr(t)
 	// Default rate limit; checkpoints every second (a history to show),
-	// metrics twice a second.
+	// metrics twice a second; a token, which the UI asks for at its first
+	// mutating call.
+	const token = "ui-e2e-token"
 	c := crashtest.Start(t, weirBin, logPath, "server", "--dir", filepath.Join(dir, "srv"), "--addr", addr,
-		"--checkpoint-interval", "1s", "--metrics-interval", "500ms")
+		"--token", token, "--checkpoint-interval", "1s", "--metrics-interval", "500ms")
 	url := "http://" + addr
 	t.Cleanup(func() {
 		if _, err := c.Kill(); err != nil {
@@ -86,7 +89,7 @@ func TestUIBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 	args = append(args, shots)
-	if !hasGateway(t, url) {
+	if !hasGateway(t, url, token) {
 		t.Log("the server has no SQL Gateway (POST /sessions is 404): the SQL editor's Run step is skipped")
 		args = append(args, "--no-gateway")
 	}
@@ -95,7 +98,7 @@ func TestUIBrowser(t *testing.T) {
 	defer cancel()
 	cmd := exec.CommandContext(ctx, node, args...)
 	cmd.Dir = web
-	cmd.Env = append(os.Environ(), "CHROMIUM="+chromium)
+	cmd.Env = append(os.Environ(), "CHROMIUM="+chromium, "WEIR_E2E_TOKEN="+token)
 	out, err := cmd.CombinedOutput()
 	t.Logf("web/e2e/ui.mjs:\n%s", out)
 	if err != nil {
@@ -122,9 +125,15 @@ func TestUIBrowser(t *testing.T) {
 
 // hasGateway reports whether the server at url answers POST /sessions
 // (the SQL Gateway); the session it opens is closed again.
-func hasGateway(t *testing.T, url string) bool {
+func hasGateway(t *testing.T, url, token string) bool {
 	t.Helper()
-	resp, err := http.Post(url+"/sessions", "application/json", strings.NewReader("{}"))
+	req, err := http.NewRequest(http.MethodPost, url+"/sessions", strings.NewReader("{}"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -139,10 +148,11 @@ func hasGateway(t *testing.T, url string) bool {
 	if resp.StatusCode != http.StatusOK || json.NewDecoder(bytes.NewReader(b)).Decode(&s) != nil || s.SessionHandle == "" {
 		t.Fatalf("POST /sessions: %d %s", resp.StatusCode, b)
 	}
-	req, err := http.NewRequest(http.MethodDelete, url+"/sessions/"+s.SessionHandle, nil)
+	req, err = http.NewRequest(http.MethodDelete, url+"/sessions/"+s.SessionHandle, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
+	req.Header.Set("Authorization", "Bearer "+token)
 	if dr, err := http.DefaultClient.Do(req); err == nil {
 		dr.Body.Close()
 	}

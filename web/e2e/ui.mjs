@@ -8,7 +8,9 @@
 // through the SQL Gateway and sees its live result (skipped with
 // --no-gateway), submits an INSERT INTO job from the editor, sees the job
 // graph with a throughput that moves, triggers a savepoint and sees it
-// complete, and stops the job with a savepoint. It writes one screenshot
+// complete, and stops the job with a savepoint. With WEIR_E2E_TOKEN set
+// (the server's --token), it first enters the token in the prompt a 401
+// opens. It writes one screenshot
 // per page into SCREENSHOT_DIR and exits non-zero on the first failure.
 import { chromium } from "playwright-core";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -21,6 +23,8 @@ if (!url || !shots) {
   process.exit(2);
 }
 const gateway = flag !== "--no-gateway";
+// WEIR_E2E_TOKEN: the server's token, entered when the UI asks for it.
+const token = process.env.WEIR_E2E_TOKEN || "";
 const started = Date.now();
 const step = (msg) => console.log(`[${((Date.now() - started) / 1000).toFixed(1)}s] ${msg}`);
 
@@ -71,6 +75,17 @@ try {
   step("open the SQL editor");
   await page.goto(url + "/#/sql");
   await page.waitForSelector("textarea.editor");
+
+  if (token) {
+    // The server has a token: the first mutating call gets 401, and the
+    // prompt takes the token; the page then starts over with it.
+    step("a call without the token gets 401: enter it in the prompt");
+    await page.getByRole("button", { name: gateway ? "Run" : "Submit job" }).click();
+    await page.locator(".modal input[type=password]").fill(token);
+    await page.getByRole("button", { name: "Save" }).click();
+    await page.locator(".modal").waitFor({ state: "detached" });
+    await page.getByRole("button", { name: "Token set" }).waitFor();
+  }
 
   if (gateway) {
     step("run the example query through the SQL Gateway");

@@ -111,14 +111,11 @@ export function JobDetail({ id, tab }) {
         setLoad(l);
         setWms(w);
       }
-      if (tab === "checkpoints" || !cps) {
-        const c = await get(`/jobs/${id}/checkpoints`).catch(() => null);
-        if (c && run.live) setCps(c);
-      }
-      if (tab === "exceptions" || !exc) {
-        const x = await get(`/jobs/${id}/exceptions`).catch(() => null);
-        if (x && run.live) setExc(x);
-      }
+      // Every poll: the tabs show the counts.
+      const [c, x] = await Promise.all([get(`/jobs/${id}/checkpoints`).catch(() => null), get(`/jobs/${id}/exceptions`).catch(() => null)]);
+      if (!run.live) return;
+      if (c) setCps(c);
+      if (x) setExc(x);
       return Math.max(POLL_MS, (calls * 1000) / REQ_PER_S);
     },
     POLL_MS,
