@@ -328,7 +328,8 @@ func (s *Server) goJobNames() string {
 	return strings.Join(names, ", ")
 }
 
-// Shutdown stops every running job with a savepoint into its default
+// Shutdown closes the SQL sessions (canceling their preview jobs) and
+// stops every running job with a savepoint into its default
 // savepoint directory, recording each as SUSPENDED so that the next
 // server resumes it from that savepoint, and waits for them. When ctx
 // ends first, the remaining jobs are canceled: they stay recorded as
@@ -357,7 +358,8 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// Close cancels every job without a savepoint and waits for them: they
+// Close closes the SQL sessions and cancels every job without a
+// savepoint and waits for them: they
 // stay recorded as running and resume from their latest checkpoint.
 func (s *Server) Close() {
 	s.closing.Store(true)

@@ -32,6 +32,7 @@ type serverFlags struct {
 	shutdownTimeout       time.Duration
 	verbose               bool
 	allowInsecureLoopback bool
+	sql                   server.SQLGatewayOptions
 }
 
 // newServerCmd returns `weir server`.
@@ -83,6 +84,10 @@ TLS (--tls-cert, --tls-key).`,
 	fl.DurationVar(&f.metricsInterval, "metrics-interval", time.Second, "how often jobs publish the metrics the API shows")
 	fl.DurationVar(&f.shutdownTimeout, "shutdown-timeout", time.Minute, "how long SIGTERM waits for the stop-with-savepoint of every job before canceling the rest")
 	fl.BoolVarP(&f.verbose, "verbose", "v", false, "log the jobs' progress (checkpoints, restores) to stderr")
+	fl.DurationVar(&f.sql.SessionIdleTimeout, "sql-session-idle-timeout", 10*time.Minute, "SQL Gateway: close a session unused for this long, canceling its queries")
+	fl.IntVar(&f.sql.MaxSessions, "sql-max-sessions", 100, "SQL Gateway: most open sessions (more: 503)")
+	fl.IntVar(&f.sql.MaxQueries, "sql-max-queries", 10, "SQL Gateway: most SELECT preview jobs running at once (more: 503)")
+	fl.IntVar(&f.sql.ResultBuffer, "sql-result-buffer", 10000, "SQL Gateway: rows a SELECT buffers for its client before its job waits")
 	return cmd
 }
 
@@ -134,6 +139,7 @@ func runServer(cmd *cobra.Command, f *serverFlags, signals signalFunc) error {
 		Dir: f.dir, Addr: f.addr, Token: f.token, TLS: f.tlsCert != "", SavepointRoots: f.savepointRoots,
 		MaxBodyBytes: f.maxBody, RateLimit: f.rateLimit, CheckpointInterval: f.checkpointInterval,
 		MetricsInterval: f.metricsInterval, GoJobs: goJobs(), Pebble: pebble.New(), Version: version(), Logger: logger,
+		SQL: f.sql,
 	})
 	if err != nil {
 		return err
