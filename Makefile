@@ -2,7 +2,7 @@
 GO ?= go
 PKGS := ./...
 
-.PHONY: test quick bench lint fuzz build services
+.PHONY: test quick bench lint fuzz build services browser
 
 # The servers the connector tests talk to (PostgreSQL, MariaDB, Redis,
 # Mosquitto, NATS, RabbitMQ on 127.0.0.1): started, installed with apt-get
@@ -10,6 +10,11 @@ PKGS := ./...
 # binary log) by scripts/test-services.sh.
 services:
 	@./scripts/test-services.sh
+
+# What the web UI's browser test needs (Chromium, Node, web/node_modules):
+# installed where missing by scripts/test-browser.sh.
+browser:
+	@./scripts/test-browser.sh
 
 build:
 	$(GO) build -o bin/weir ./cmd/weir
@@ -19,9 +24,9 @@ build:
 # go vet takes build flags: with -race it type-checks against the same
 # race-instrumented compilation that go test -race then reuses from the
 # build cache, instead of compiling every package a second time.
-test: services
+test: services browser
 	$(GO) vet -race $(PKGS)
-	$(GO) test -count=1 -race -timeout 20m $(PKGS)
+	WEIR_REQUIRE_BROWSER=1 $(GO) test -count=1 -race -timeout 20m $(PKGS)
 
 # The suite without the race detector (faster, for quick iterations).
 quick: services

@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/weirstream/weir/server/ui"
 )
 
 // route is one endpoint of the REST API; routes lists them all, and the
@@ -58,7 +60,9 @@ var routes = []route{
 
 // Handler returns the REST API: rate limit, then authorization, then the
 // body size limit, then the route. Errors are Flink's {"errors": [...]}.
+// The web UI's static files ("/", "/assets/…"; package ui) need no token.
 func (s *Server) Handler() http.Handler {
+	static := ui.Handler()
 	mux := http.NewServeMux()
 	for _, rt := range routes {
 		h := rt.handle
@@ -74,6 +78,10 @@ func (s *Server) Handler() http.Handler {
 				writeError(w, http.StatusTooManyRequests, "too many requests from this client; retry later")
 				return
 			}
+		}
+		if ui.Serves(r) {
+			static.ServeHTTP(w, r)
+			return
 		}
 		if code, err := s.authorize(r); err != nil {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="weir"`)
