@@ -571,4 +571,3 @@ func (e *Encoder) scalar(v row.Value, s *scalar, msgVal protoreflect.Value) (pro
 	}
 	return protoreflect.Value{}, &Error{Field: s.path, Reason: "unsupported kind " + s.fd.Kind().String()}
 }
-
