@@ -211,7 +211,7 @@ func newDecoder(md protoreflect.MessageDescriptor, s row.Schema, o Options, allo
 // (the format has no null record).
 func (d *Decoder) Decode(b []byte) (row.Row, bool, error) {
 	m := dynamicpb.NewMessage(d.msg.md)
-	if err := proto.Unmarshal(b, m); err != nil {
+	if err := unmarshal(b, m); err != nil {
 		return row.Row{}, false, locate(d.msg.md, b, "", err)
 	}
 	fields, err := d.message(m, d.msg)
@@ -352,6 +352,19 @@ func intValue(n int64, s *scalar) (row.Value, error) {
 	return row.Int(n), nil
 }
 
+// unmarshal is proto.Unmarshal, turning a panic into an error:
+// google.golang.org/protobuf (v1.36.8 to v1.36.12) panics on a map entry
+// whose key repeats with the wrong wire type when it decodes a dynamic
+// message (FuzzProtobufDecode found it; testdata/fuzz keeps the input).
+func unmarshal(b []byte, m proto.Message) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("malformed message (%v)", p)
+		}
+	}()
+	return proto.Unmarshal(b, m)
+}
+
 // Explain turns the error of a message b of type md that does not
 // unmarshal into an *Error naming the field at fault, found by walking
 // the wire format with md.
@@ -391,6 +404,9 @@ func walk(md protoreflect.MessageDescriptor, b []byte, path string, depth int) (
 		m := protowire.ConsumeFieldValue(num, typ, b[n:])
 		if m < 0 {
 			return name, "bad value: " + protowire.ParseError(m).Error()
+		}
+		if fd != nil && md.IsMapEntry() && typ != wireType(fd) {
+			return name, fmt.Sprintf("a map entry's %s has wire type %d", fd.Name(), typ)
 		}
 		if fd != nil && typ == protowire.BytesType {
 			v, _ := protowire.ConsumeBytes(b[n:])
@@ -570,4 +586,19 @@ func (e *Encoder) scalar(v row.Value, s *scalar, msgVal protoreflect.Value) (pro
 		return msgVal, nil
 	}
 	return protoreflect.Value{}, &Error{Field: s.path, Reason: "unsupported kind " + s.fd.Kind().String()}
+}
+
+// wireType is the wire type of a non-repeated field of fd's kind.
+func wireType(fd protoreflect.FieldDescriptor) protowire.Type {
+	switch fd.Kind() {
+	case protoreflect.StringKind, protoreflect.BytesKind, protoreflect.MessageKind:
+		return protowire.BytesType
+	case protoreflect.GroupKind:
+		return protowire.StartGroupType
+	case protoreflect.FloatKind, protoreflect.Fixed32Kind, protoreflect.Sfixed32Kind:
+		return protowire.Fixed32Type
+	case protoreflect.DoubleKind, protoreflect.Fixed64Kind, protoreflect.Sfixed64Kind:
+		return protowire.Fixed64Type
+	}
+	return protowire.VarintType
 }

@@ -373,6 +373,7 @@ func TestBadRecords(t *testing.T) {
 		{"bad utf-8", []byte{14<<3 | 2, 2, 0xff, 0xfe}, "s"},
 		{"bad utf-8 nested", []byte{0x8a, 0x01, 3, 0x0a, 1, 0xff}, "inner.a"},
 		{"bad tag", []byte{0}, ""},
+		{"map key with a wrong wire type", []byte{0xaa, 0x01, 4, 0x08, 0x01, 0x0a, 0x00}, "byid.key"},
 		{"truncated length", []byte{15<<3 | 2, 9, 1}, "by"},
 		{"uint64 too big", []byte{5 << 3, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01}, "u64"},
 	} {
