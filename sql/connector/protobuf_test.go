@@ -2,11 +2,12 @@ package connector_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -14,7 +15,9 @@ import (
 	"github.com/twmb/franz-go/pkg/sr"
 	"github.com/twmb/franz-go/pkg/sr/srfake"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protodesc"
 	"google.golang.org/protobuf/reflect/protoreflect"
+	"google.golang.org/protobuf/types/descriptorpb"
 	"google.golang.org/protobuf/types/dynamicpb"
 
 	"github.com/weirstream/weir"
@@ -150,7 +153,7 @@ func gotOrder(t *testing.T, cl *sr.Client, b []byte) string {
 // 'protobuf-confluent', registering the table's schema under
 // <topic>-value.
 func TestKafkaProtobufConfluent(t *testing.T) {
-	seeds := kafkaCluster(t, "pb-in", "pb-out")
+	seeds := kafkaCluster(t, "pb-in", "pb-out", "pb-bad-0", "pb-bad-1", "pb-bad-2")
 	reg := srfake.New()
 	t.Cleanup(reg.Close)
 	cl, err := sr.NewClient(sr.URLs(reg.URL()))
@@ -178,19 +181,13 @@ func TestKafkaProtobufConfluent(t *testing.T) {
 		t.Fatal(err)
 	}
 	var recs []*kgo.Record
-	for i, o := range orders {
+	for _, o := range orders {
 		id := v1.ID
 		src := pbWriterV1
 		if o.v2 {
 			id, src = v2.ID, pbWriterV2
 		}
 		recs = append(recs, &kgo.Record{Value: o.record(t, src, id)})
-		if i == 1 { // bad records between good ones, at offsets 2, 3, 4
-			recs = append(recs,
-				&kgo.Record{Value: []byte("not protobuf")},
-				&kgo.Record{Value: orders[0].record(t, pbWriterV1, 4242)},
-				&kgo.Record{Value: append(orders[0].record(t, pbWriterV1, v1.ID), 2<<3|2, 9, 'x')})
-		}
 	}
 	if err := pcl.ProduceSync(ctx, recs...).FirstErr(); err != nil {
 		t.Fatal(err)
@@ -214,9 +211,6 @@ func TestKafkaProtobufConfluent(t *testing.T) {
 'protobuf-confluent.url' = '`+reg.URL()+`'
 'protobuf-confluent.message-name' = 'Order'
 `)
-	tag := weir.NewOutputTag[weir.DeadLetter]("bad")
-	var mu sync.Mutex
-	var dead []string
 	creg := connector.Default()
 	s, err := creg.CreateSource(src)
 	if err != nil {
@@ -227,17 +221,11 @@ func TestKafkaProtobufConfluent(t *testing.T) {
 		t.Fatal(err)
 	}
 	env := weir.NewEnvironment(weir.Options{})
-	b := connector.BuildContext{Env: env, Prefix: "pb_in", OnError: weir.DeadLetterTo(tag)}
+	b := connector.BuildContext{Env: env, Prefix: "pb_in"}
 	st, err := s.Produce(b)
 	if err != nil {
 		t.Fatal(err)
 	}
-	weir.SideOutput(st, tag).SinkTo(weir.SinkFunc[weir.DeadLetter](func(_ context.Context, d weir.DeadLetter, _ int64) error {
-		mu.Lock()
-		defer mu.Unlock()
-		dead = append(dead, d.Source+" | "+d.Field+" | "+d.Reason)
-		return nil
-	}))
 	b.Prefix = "pb_out"
 	if _, err := k.Consume(b, st); err != nil {
 		t.Fatal(err)
@@ -247,6 +235,16 @@ func TestKafkaProtobufConfluent(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer func() { job.Cancel(); _ = job.Wait() }()
+	// Stop polling if the job ends early (its error is the cause).
+	pollCtx, stop := context.WithCancel(ctx)
+	defer stop()
+	go func() {
+		select {
+		case <-job.Done():
+			stop()
+		case <-pollCtx.Done():
+		}
+	}()
 
 	ccl, err := kgo.NewClient(kgo.SeedBrokers(strings.Split(seeds, ",")...), kgo.ConsumeTopics("pb-out"),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
@@ -255,8 +253,13 @@ func TestKafkaProtobufConfluent(t *testing.T) {
 	}
 	defer ccl.Close()
 	var got []string
-	for len(got) < len(orders) && ctx.Err() == nil {
-		ccl.PollFetches(ctx).EachRecord(func(r *kgo.Record) { got = append(got, gotOrder(t, cl, r.Value)) })
+	for len(got) < len(orders) && pollCtx.Err() == nil {
+		ccl.PollFetches(pollCtx).EachRecord(func(r *kgo.Record) { got = append(got, gotOrder(t, cl, r.Value)) })
+	}
+	select {
+	case <-job.Done():
+		t.Fatalf("the job ended: %v", job.Wait())
+	default:
 	}
 	var want []string
 	for _, o := range orders {
@@ -275,33 +278,102 @@ func TestKafkaProtobufConfluent(t *testing.T) {
 	if ss.Schema.Schema != wantSchema {
 		t.Errorf("registered\n%s\nwant\n%s", ss.Schema.Schema, wantSchema)
 	}
-	// Dead letters arrive beside the rows: wait for them.
-	for ctx.Err() == nil {
-		mu.Lock()
-		n := len(dead)
-		mu.Unlock()
-		if n >= 3 {
-			break
+	job.Cancel()
+	_ = job.Wait()
+
+	// Bad records fail the job (the default error policy) with the
+	// record's place and the field at fault; under DeadLetterTo they
+	// would be dead letters with the same fields.
+	for i, c := range []struct {
+		value         []byte
+		field, reason string
+	}{
+		{[]byte("not protobuf"), "", "header"},
+		{orders[0].record(t, pbWriterV1, 4242), "", "unknown schema id 4242"},
+		{append(orders[0].record(t, pbWriterV1, v1.ID), 2<<3|2, 9, 'x'), "item", "schema " + fmt.Sprint(v1.ID)},
+	} {
+		topic := fmt.Sprintf("pb-bad-%d", i)
+		pcl, err := kgo.NewClient(kgo.SeedBrokers(strings.Split(seeds, ",")...), kgo.DefaultProduceTopic(topic))
+		if err != nil {
+			t.Fatal(err)
 		}
-		select {
-		case <-ctx.Done():
-		case <-time.After(10 * time.Millisecond):
+		err = pcl.ProduceSync(ctx, &kgo.Record{Value: orders[1].record(t, pbWriterV2, v2.ID)}, &kgo.Record{Value: c.value}).FirstErr()
+		pcl.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		src := table(t, "bad", cols+`
+'connector' = 'kafka'
+'topic' = '`+topic+`'
+'properties.bootstrap.servers' = '`+seeds+`'
+'scan.startup.mode' = 'earliest-offset'
+'format' = 'protobuf-confluent'
+'protobuf-confluent.url' = '`+reg.URL()+`'
+`)
+		var out syncBuffer
+		preg := connector.Default()
+		preg.Register(connector.Print{Stdout: &out})
+		err = runJob(t, preg, weir.NewEnvironment(weir.Options{}), src, table(t, "out", cols+"'connector' = 'print'"), connector.BuildContext{})
+		var bad *weir.BadRecordError
+		if !errors.As(err, &bad) {
+			t.Errorf("%s: job ended with %v, want a bad record", topic, err)
+			continue
+		}
+		d := bad.DeadLetter
+		if d.Source != "topic "+topic+" partition 0 offset 1" || d.Field != c.field || !strings.Contains(d.Reason, c.reason) {
+			t.Errorf("%s: dead letter %q field %q reason %q; want offset 1, field %q, %q", topic, d.Source, d.Field, d.Reason, c.field, c.reason)
+		}
+		if got := out.lines(); len(got) != 1 || !strings.HasPrefix(got[0], "+I[2, cake, 3,") {
+			t.Errorf("%s: rows before the bad record: %q", topic, got)
 		}
 	}
-	mu.Lock()
-	defer mu.Unlock()
-	wantDead := []string{
-		"topic pb-in partition 0 offset 2 |  | header",
-		"topic pb-in partition 0 offset 3 |  | unknown schema id 4242",
-		"topic pb-in partition 0 offset 4 | item | schema " + fmt.Sprint(v1.ID),
+}
+
+// TestProtobufFormatOptions checks where the 'protobuf' format takes its
+// message from, and what it refuses at planning.
+func TestProtobufFormatOptions(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "common.proto"), "syntax = \"proto3\";\npackage common;\nmessage Money { int64 cents = 1; }\n")
+	shop := filepath.Join(dir, "shop.proto")
+	writeFile(t, shop, "syntax = \"proto3\";\npackage shop;\nimport \"common.proto\";\nmessage Order { int64 id = 1; common.Money price = 2; }\nmessage Other { int32 x = 1; }\n")
+	fd, err := protobuf.CompileFile(context.Background(), shop)
+	if err != nil {
+		t.Fatal(err)
 	}
-	if len(dead) != len(wantDead) {
-		t.Fatalf("dead letters %q, want %d", dead, len(wantDead))
+	set := &descriptorpb.FileDescriptorSet{File: []*descriptorpb.FileDescriptorProto{
+		protodesc.ToFileDescriptorProto(fd.Imports().Get(0).FileDescriptor), protodesc.ToFileDescriptorProto(fd)}}
+	b, err := proto.Marshal(set)
+	if err != nil {
+		t.Fatal(err)
 	}
-	for i, w := range wantDead {
-		parts := strings.SplitN(w, " | ", 3)
-		if !strings.HasPrefix(dead[i], parts[0]+" | "+parts[1]+" | ") || !strings.Contains(dead[i], parts[2]) {
-			t.Errorf("dead letter %d: %q, want %q", i, dead[i], w)
+	desc := filepath.Join(dir, "shop.desc")
+	writeFile(t, desc, string(b))
+
+	base := "'connector' = 'kafka'\n'topic' = 't'\n'properties.bootstrap.servers' = 'localhost:1'\n'scan.startup.mode' = 'earliest-offset'\n'format' = 'protobuf'\n"
+	for _, c := range []struct {
+		name, cols, opts, err string
+	}{
+		{"from the columns", "id BIGINT\ntags ARRAY<STRING>\n", "", ""},
+		{"inline", "id BIGINT\n", "'protobuf.schema' = 'syntax = \"proto3\"; message M { int64 id = 1; string s = 2; }'\n", ""},
+		{"proto file", "id BIGINT\n", "'protobuf.descriptor-file' = '" + shop + "'\n'protobuf.message-name' = 'Order'\n", ""},
+		{"descriptor set", "id BIGINT\n", "'protobuf.descriptor-file' = '" + desc + "'\n'protobuf.message-name' = 'shop.Order'\n", ""},
+		{"several messages", "id BIGINT\n", "'protobuf.descriptor-file' = '" + shop + "'\n", "2 top-level messages"},
+		{"no such field", "qty INT\n", "'protobuf.descriptor-file' = '" + shop + "'\n'protobuf.message-name' = 'shop.Order'\n", "field qty"},
+		{"wrong type", "id STRING\n", "'protobuf.descriptor-file' = '" + desc + "'\n'protobuf.message-name' = 'shop.Order'\n", "int64 does not map to"},
+		{"both", "id BIGINT\n", "'protobuf.schema' = 'x'\n'protobuf.descriptor-file' = '" + shop + "'\n", "mutually exclusive"},
+		{"no protobuf type", "d DECIMAL(10, 2)\n", "", "no protobuf type"},
+		{"unknown option", "id BIGINT\n", "'protobuf.message-class-name' = 'x'\n", "protobuf.message-class-name"},
+	} {
+		_, err := connector.Default().CreateSource(table(t, "pb", c.cols+base+c.opts))
+		switch {
+		case c.err == "" && err != nil:
+			t.Errorf("%s: %v", c.name, err)
+		case c.err != "" && (err == nil || !strings.Contains(err.Error(), c.err)):
+			t.Errorf("%s: error %v, want %q", c.name, err, c.err)
 		}
+	}
+	_, err = connector.Default().CreateSource(table(t, "fs", "id BIGINT\n'connector' = 'filesystem'\n'path' = '"+dir+"'\n'format' = 'protobuf'\n"))
+	if err == nil || !strings.Contains(err.Error(), "binary") {
+		t.Errorf("filesystem with protobuf: %v", err)
 	}
 }
