@@ -148,6 +148,9 @@ func (c *Confluent) Decode(b []byte) (row.Row, bool, error) {
 }
 
 func indexKey(index []int) string {
+	if len(index) == 1 && index[0] == 0 {
+		return "0." // the common case, without allocating
+	}
 	b := make([]byte, 0, len(index)*2)
 	for _, i := range index {
 		b = fmt.Appendf(b, "%d.", i)

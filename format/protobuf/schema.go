@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"strings"
 
 	"github.com/bufbuild/protocompile"
@@ -26,6 +27,21 @@ func Compile(ctx context.Context, files map[string]string, main string) (protore
 		}),
 	}
 	fs, err := c.Compile(ctx, main)
+	if err != nil {
+		return nil, fmt.Errorf("protobuf: %w", err)
+	}
+	return fs[0], nil
+}
+
+// CompileFile compiles the .proto file at path, resolving its imports
+// relative to the file's directory (and the standard ones).
+func CompileFile(ctx context.Context, path string) (protoreflect.FileDescriptor, error) {
+	c := protocompile.Compiler{
+		Resolver: protocompile.WithStandardImports(&protocompile.SourceResolver{
+			ImportPaths: []string{filepath.Dir(path)},
+		}),
+	}
+	fs, err := c.Compile(ctx, filepath.Base(path))
 	if err != nil {
 		return nil, fmt.Errorf("protobuf: %w", err)
 	}
