@@ -66,6 +66,9 @@ func (f Filesystem) create(ctx Context, sink bool) (*fsTable, error) {
 	if err != nil {
 		return nil, err
 	}
+	if c.binary {
+		return nil, fmt.Errorf("connector: table %s: the filesystem connector writes lines: format '%s' is binary", ctx.Table, id)
+	}
 	if err := insertOnlyFormat(ctx.Table, "the filesystem connector", c); err != nil {
 		return nil, err
 	}

@@ -20,6 +20,9 @@ var formatOptions = map[string][]string{
 	"csv": {"field-delimiter", "quote-character", "disable-quote-character", "allow-comments",
 		"ignore-parse-errors", "array-element-delimiter", "escape-character", "null-literal"},
 	"raw": {"charset"},
+	// protobuf_format.go
+	"protobuf":           protobufOptions,
+	"protobuf-confluent": protobufConfluentOptions,
 	// changelog formats: changelog_format.go
 	"debezium-json": changelogOptions["debezium-json"],
 	"canal-json":    changelogOptions["canal-json"],
@@ -71,6 +74,8 @@ type codec struct {
 	newChangelog func() (changelogDecoder, error)
 	// encodesChangelog: the encoder writes every row kind.
 	encodesChangelog bool
+	// binary: records are not text lines (protobuf).
+	binary bool
 }
 
 // lookupFormat checks that a format exists.
@@ -157,6 +162,8 @@ func newCodec(o *options, prefix, id string, s row.Schema) (*codec, error) {
 		c.newEncoder = func() (rowEncoder, error) { return rawCodec{}, nil }
 	case "debezium-json", "canal-json":
 		return newChangelogCodec(o, prefix, id, s)
+	case "protobuf", "protobuf-confluent":
+		return newProtobufCodec(o, prefix, id, s)
 	default:
 		return nil, lookupFormat(o.table, prefix+"format", id, false)
 	}
