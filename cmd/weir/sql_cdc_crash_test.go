@@ -132,12 +132,18 @@ func TestSQLCDCTemporalJoinCrash(t *testing.T) {
 	// watermark moves on while the other rows stay unchanged.
 	exec(fmt.Sprintf("INSERT INTO %s VALUES ('HEARTBEAT', 0)", rates))
 
-	cluster, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(1, "orders_"+sfx))
+	// One partition of orders per subtask at the largest parallelism: a
+	// source subtask without a partition emits no watermark, and the join
+	// would emit nothing in such a run (nor could a kill land in its
+	// output).
+	const partitions = 3
+	cluster, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(partitions, "orders_"+sfx))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer cluster.Close()
-	prod, err := kgo.NewClient(kgo.SeedBrokers(cluster.ListenAddrs()...), kgo.DefaultProduceTopic("orders_"+sfx))
+	prod, err := kgo.NewClient(kgo.SeedBrokers(cluster.ListenAddrs()...), kgo.DefaultProduceTopic("orders_"+sfx),
+		kgo.RecordPartitioner(kgo.ManualPartitioner()))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -266,7 +272,7 @@ func TestSQLCDCTemporalJoinCrash(t *testing.T) {
 				id++
 				o := cdcOrder{OrderID: id, Currency: currencies[wrng.IntN(len(currencies))], Amount: 1 + wrng.Int64N(100), TS: stamp}
 				b, _ := json.Marshal(o)
-				if err := prod.ProduceSync(ctx, &kgo.Record{Value: b}).FirstErr(); err != nil {
+				if err := prod.ProduceSync(ctx, &kgo.Record{Value: b, Partition: int32(id % partitions)}).FirstErr(); err != nil {
 					genErr = err
 					return
 				}
@@ -372,8 +378,10 @@ func TestSQLCDCTemporalJoinCrash(t *testing.T) {
 		if time.Since(last) > 500*time.Millisecond {
 			exec(fmt.Sprintf("UPDATE %s SET rate = rate + 1 WHERE currency = 'HEARTBEAT'", rates))
 			b, _ := json.Marshal(cdcOrder{OrderID: -1, Currency: "NONE", Amount: 1, TS: now()})
-			if err := prod.ProduceSync(ctx, &kgo.Record{Value: b}).FirstErr(); err != nil {
-				t.Fatal(err)
+			for p := range int32(partitions) {
+				if err := prod.ProduceSync(ctx, &kgo.Record{Value: b, Partition: p}).FirstErr(); err != nil {
+					t.Fatal(err)
+				}
 			}
 			last = time.Now()
 		}
