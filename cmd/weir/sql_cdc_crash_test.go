@@ -78,6 +78,10 @@ type cdcOrder struct {
 // The final table must equal the totals computed here from the changes
 // and orders the test made: no order lost or counted twice, each joined
 // with the rate that was current at its time.
+//
+// It needs PostgreSQL with wal_level=logical and max_prepared_transactions
+// above 0 (scripts/test-services.sh) at 127.0.0.1:5432, or at the address
+// in WEIR_TEST_PG_ADDR.
 func TestSQLCDCTemporalJoinCrash(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the weir binary many times against PostgreSQL")
@@ -94,6 +98,13 @@ func TestSQLCDCTemporalJoinCrash(t *testing.T) {
 		t.Fatalf("PostgreSQL on %s unreachable (run scripts/test-services.sh): %v", pgAddr, err)
 	}
 	defer db.Close(ctx)
+	var walLevel, prepared string
+	if err := db.QueryRow(ctx, "SELECT current_setting('wal_level'), current_setting('max_prepared_transactions')").Scan(&walLevel, &prepared); err != nil {
+		t.Fatal(err)
+	}
+	if walLevel != "logical" || prepared == "0" {
+		t.Fatalf("PostgreSQL on %s has wal_level=%s and max_prepared_transactions=%s: postgres-cdc needs logical, the exactly-once jdbc sink above 0 (run scripts/test-services.sh)", pgAddr, walLevel, prepared)
+	}
 	sfx := fmt.Sprintf("%08x", rand.Uint32())
 	rates, totals := "weir_rates_"+sfx, "weir_totals_"+sfx
 	exec := func(q string, args ...any) {
