@@ -69,6 +69,7 @@ type Child struct {
 }
 
 // Start runs bin with args, appending its output to the file logPath.
+// The child is SIGKILLed when the test ends, if it still runs.
 func Start(t testing.TB, bin, logPath string, args ...string) *Child {
 	t.Helper()
 	log, err := os.OpenFile(logPath, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
@@ -84,6 +85,10 @@ func Start(t testing.TB, bin, logPath string, args ...string) *Child {
 	}
 	c := &Child{cmd: cmd, done: make(chan error, 1), log: log}
 	go func() { c.done <- cmd.Wait() }()
+	// A test that fails (t.Fatal) while the child runs leaves no orphan
+	// holding its resources (a replication slot, a port); killing a child
+	// that already ended does nothing.
+	t.Cleanup(func() { _ = cmd.Process.Kill() })
 	return c
 }
 

@@ -270,20 +270,29 @@ func cdcMetaValue(key, table, database string, opTime time.Time, kind row.Kind) 
 
 // changeWatermarks adapts the planner's strategy over rows to a source of
 // changes C: a change's timestamp is that of its last row (the row after
-// an update, the deleted row of a delete), and the generator sees that
+// an update, the deleted row of a delete) as the strategy's assigner
+// (Timestamp or NewTimestamp) computes it, and the generator sees that
 // row. last converts a change to that row (false: it does not convert;
 // the conversion step reports the error).
 func changeWatermarks[C any](w weir.WatermarkStrategy[row.Row], last func(C) (row.Row, bool)) weir.WatermarkStrategy[C] {
 	out := weir.WatermarkStrategy[C]{IdleTimeout: w.IdleTimeout}
-	if w.Timestamp != nil {
-		ts := w.Timestamp
-		out.Timestamp = func(c C) int64 {
+	over := func(ts func(row.Row) int64) func(C) int64 {
+		return func(c C) int64 {
 			r, ok := last(c)
 			if !ok {
 				return weir.NoTimestamp
 			}
 			return ts(r)
 		}
+	}
+	switch {
+	case w.NewTimestamp != nil:
+		// The planner's per-subtask assigner (the rowtime expression
+		// keeps scratch space): each subtask of the source gets its own.
+		newTS := w.NewTimestamp
+		out.NewTimestamp = func() func(C) int64 { return over(newTS()) }
+	case w.Timestamp != nil:
+		out.Timestamp = over(w.Timestamp)
 	}
 	if w.Generator != nil {
 		gen := w.Generator
