@@ -22,6 +22,7 @@ type benchFlags struct {
 	noChaining  bool
 	batchSize   int
 	wmInterval  time.Duration
+	cpuProfile  string
 }
 
 func newBenchCmd() *cobra.Command {
@@ -53,6 +54,7 @@ Scenarios:
 	fl.IntVar(&f.batchSize, "batch-size", 0, "records per exchange batch (0: the engine's default)")
 	fl.DurationVar(&f.wmInterval, "watermark-interval", bench.WatermarkInterval,
 		"sources' periodic watermark interval (Flink's and the engine's default is 200ms; see docs/benchmarks.md)")
+	fl.StringVar(&f.cpuProfile, "cpuprofile", "", "write a CPU profile of the match mode's SQL runs to this file")
 	return cmd
 }
 
@@ -120,7 +122,7 @@ func runBench(cmd *cobra.Command, f benchFlags, args []string) error {
 		if n == 0 {
 			n = matchDefaultRecords
 		}
-		r, err := runMatchBench(cmd.Context(), n, opts)
+		r, err := runMatchBench(cmd.Context(), n, opts, f.cpuProfile)
 		if err != nil {
 			return err
 		}
