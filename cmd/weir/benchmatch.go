@@ -80,6 +80,13 @@ func runMatchBench(ctx context.Context, n int64, opts weir.Options, cpuProfile s
 	if res.cep, err = bench.Measure(n, func() error { gotCEP, err = matchCEP(ctx, in, opts); return err }); err != nil {
 		return res, fmt.Errorf("bench: match (cep): %w", err)
 	}
+	rows := make([]weir.TimestampedValue[row.Row], len(in))
+	for i := range in {
+		rows[i] = weir.TimestampedValue[row.Row]{Value: paymentRow(in[i].Value), TS: in[i].TS}
+	}
+	fromRows := func(env *weir.Environment) weir.Stream[row.Row] {
+		return weir.FromTimestamped(env, rows, weir.ForBoundedOutOfOrderness[row.Row](matchMaxDelay))
+	}
 	if cpuProfile != "" {
 		f, err := os.Create(cpuProfile)
 		if err != nil {
@@ -90,13 +97,6 @@ func runMatchBench(ctx context.Context, n int64, opts weir.Options, cpuProfile s
 			return res, fmt.Errorf("bench: %w", err)
 		}
 		defer pprof.StopCPUProfile()
-	}
-	rows := make([]weir.TimestampedValue[row.Row], len(in))
-	for i := range in {
-		rows[i] = weir.TimestampedValue[row.Row]{Value: paymentRow(in[i].Value), TS: in[i].TS}
-	}
-	fromRows := func(env *weir.Environment) weir.Stream[row.Row] {
-		return weir.FromTimestamped(env, rows, weir.ForBoundedOutOfOrderness[row.Row](matchMaxDelay))
 	}
 	if res.sql, err = bench.Measure(n, func() error { gotSQL, err = matchSQL(ctx, fromRows, opts); return err }); err != nil {
 		return res, fmt.Errorf("bench: match (sql): %w", err)
