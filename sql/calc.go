@@ -79,7 +79,10 @@ type calcOp struct {
 	conds []expr.Expr
 	preds []expr.Evaluator
 	ectx  expr.EvalContext
-	slab  []row.Value
+	// identity: the projections are the input columns in order, so a
+	// kept row goes down as it came (a filter: WHERE without SELECT list).
+	identity bool
+	slab     []row.Value
 	// run is the reused run of output records; idx holds the input index
 	// of each.
 	run []operator.Rec[row.Row]
@@ -114,6 +117,11 @@ func (c *calcOp) Open(ctx *operator.Context) error {
 		}
 	}
 	c.ectx = expr.EvalContext{Location: c.spec.loc}
+	c.identity = true
+	for i, p := range c.spec.projs {
+		r, ok := p.(*expr.InputRef)
+		c.identity = c.identity && ok && r.Index == i
+	}
 	return nil
 }
 
@@ -137,6 +145,9 @@ func (c *calcOp) apply(in row.Row, ts int64) (row.Row, bool, error) {
 		}
 	}
 	n := len(c.evals)
+	if c.identity && len(in.Fields) == n {
+		return in, true, nil
+	}
 	if len(c.slab) < n {
 		c.slab = make([]row.Value, n*calcSlab)
 	}

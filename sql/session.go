@@ -467,6 +467,10 @@ func (j *Job) Build(env *weir.Environment, collect func(row.Row) error) error {
 		return fmt.Errorf("sql: table.local-time-zone: %w", err)
 	}
 	t := &translator{env: env, cfg: j.cfg, reg: j.sess.reg, loc: loc, uids: map[string]int{}}
+	return j.build(t, collect)
+}
+
+func (j *Job) build(t *translator, collect func(row.Row) error) error {
 	for _, s := range j.sinks {
 		if _, err := t.sink(s); err != nil {
 			return err

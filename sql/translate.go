@@ -24,6 +24,8 @@ type translator struct {
 	uids map[string]int
 	// OnError is the dead-letter policy handed to sources.
 	onError weir.ErrorPolicy
+	// inputs are streams that stand for tables' sources (Job.BuildOn).
+	inputs map[string]weir.Stream[row.Row]
 }
 
 // uid derives a stable operator uid from what the operator computes (its
@@ -250,6 +252,9 @@ func (t *translator) windowAggregate(n *plan.WindowAggregate) (weir.Stream[row.R
 // make (a row with a NULL rowtime gets no timestamp).
 func (t *translator) sourceScan(s *plan.Scan) (weir.Stream[row.Row], *rowtimeCheck, error) {
 	tab := s.Table
+	if in, ok := t.inputs[tab.Name]; ok {
+		return in, nil, nil
+	}
 	ctx := t.connectorContext(tab)
 	src, err := t.reg.CreateSource(ctx)
 	if err != nil {

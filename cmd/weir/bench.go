@@ -22,11 +22,12 @@ type benchFlags struct {
 	noChaining  bool
 	batchSize   int
 	wmInterval  time.Duration
+	cpuProfile  string
 }
 
 func newBenchCmd() *cobra.Command {
 	var f benchFlags
-	names := []string{"all"}
+	names := []string{"all", matchScenario}
 	for _, s := range bench.Scenarios() {
 		names = append(names, s.Name)
 	}
@@ -39,7 +40,7 @@ result, and prints records per second of CPU time (user+system, from
 getrusage), allocations per record and the ratio engine/loop.
 
 Scenarios:
-` + scenarioList(),
+` + scenarioList() + "  " + matchScenario + "  " + matchTitle + " (not in all)\n",
 		ValidArgs: names,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runBench(cmd, f, args)
@@ -53,6 +54,7 @@ Scenarios:
 	fl.IntVar(&f.batchSize, "batch-size", 0, "records per exchange batch (0: the engine's default)")
 	fl.DurationVar(&f.wmInterval, "watermark-interval", bench.WatermarkInterval,
 		"sources' periodic watermark interval (Flink's and the engine's default is 200ms; see docs/benchmarks.md)")
+	fl.StringVar(&f.cpuProfile, "cpuprofile", "", "write a CPU profile of the match mode's SQL runs to this file")
 	return cmd
 }
 
@@ -72,7 +74,12 @@ func runBench(cmd *cobra.Command, f benchFlags, args []string) error {
 		args = []string{"all"}
 	}
 	var run []bench.Scenario
+	matchRuns := 0
 	for _, a := range args {
+		if a == matchScenario {
+			matchRuns++
+			continue
+		}
 		if a == "all" {
 			run = bench.Scenarios()
 			break
@@ -104,7 +111,27 @@ func runBench(cmd *cobra.Command, f benchFlags, args []string) error {
 			results = append(results, r)
 		}
 	}
-	return writeTable(out, results)
+	if len(run) > 0 {
+		if err := writeTable(out, results); err != nil {
+			return err
+		}
+	}
+	var mrs []matchResult
+	for range matchRuns * f.count {
+		n := f.records
+		if n == 0 {
+			n = matchDefaultRecords
+		}
+		r, err := runMatchBench(cmd.Context(), n, opts, f.cpuProfile)
+		if err != nil {
+			return err
+		}
+		mrs = append(mrs, r)
+	}
+	if len(mrs) > 0 {
+		return writeMatchTable(out, mrs)
+	}
+	return nil
 }
 
 func scenarioNames() string {

@@ -209,6 +209,19 @@ func MatchRecognize(in weir.Stream[row.Row], spec MatchSpec) (weir.Stream[row.Ro
 		name = "Match"
 	}
 	codec := row.NewCodec(spec.InputTypes)
+	if len(spec.PartitionKeys) == 1 && intKeyType(spec.InputTypes[spec.PartitionKeys[0]]) {
+		// One integer partition column: keyed by its value, no encoding.
+		k := spec.PartitionKeys[0]
+		rows := weir.Map(in, func(r row.Row) matchRow {
+			mr := matchRow{Enc: codec.Append(make([]byte, 0, 16*len(r.Fields)), r), r: r}
+			if k < len(r.Fields) {
+				v := r.Fields[k]
+				mr.ikey = intKey{V: v.Int(), Null: v.IsNull()}
+			}
+			return mr
+		}).Name(name + "Rows")
+		return matchOn(weir.KeyBy(rows, func(r matchRow) intKey { return r.ikey }), seq, p, &spec, name), nil
+	}
 	key := func(row.Row) string { return "" }
 	if len(spec.PartitionKeys) > 0 {
 		key = joinKeySelector(spec.PartitionKeys, spec.InputTypes)
@@ -218,16 +231,39 @@ func MatchRecognize(in weir.Stream[row.Row], spec MatchSpec) (weir.Stream[row.Ro
 	rows := weir.Map(in, func(r row.Row) matchRow {
 		return matchRow{Enc: codec.Append(make([]byte, 0, 16*len(r.Fields)), r), r: r, key: key(r)}
 	}).Name(name + "Rows")
-	ks := weir.KeyBy(rows, func(r matchRow) string { return r.key })
+	return matchOn(weir.KeyBy(rows, func(r matchRow) string { return r.key }), seq, p, &spec, name), nil
+}
+
+// intKey is the partition key of a MATCH_RECOGNIZE partitioned by one
+// integer column: its value, or NULL (one partition, as Flink groups NULL
+// keys).
+type intKey struct {
+	V    int64
+	Null bool
+}
+
+// intKeyType reports whether a partition column of type t can be keyed by
+// its integer value: equal values are equal keys.
+func intKeyType(t row.Type) bool {
+	switch t.Root {
+	case row.TypeTinyInt, row.TypeSmallInt, row.TypeInt, row.TypeBigInt:
+		return true
+	}
+	return false
+}
+
+// matchOn runs the pattern on the keyed rows and computes the measures of
+// each match.
+func matchOn[K comparable](ks weir.KeyedStream[K, matchRow], seq *cep.Seq[matchRow], p *matchProgram, spec *MatchSpec, name string) weir.Stream[row.Row] {
 	ps := cep.Pattern(ks, seq)
 	if spec.TimeCol == ProcTime {
 		ps = ps.InProcessingTime()
 	}
-	out := cep.SelectMatch(ps, p.measure).Name(name)
+	out := cep.SelectMatch(ps, func(_ K, m *cep.Match[matchRow]) (row.Row, error) { return p.measure(m) }).Name(name)
 	if spec.UID != "" {
 		out = out.UID(spec.UID)
 	}
-	return out, nil
+	return out
 }
 
 // matchProgram is the compiled, immutable part of a MATCH_RECOGNIZE,
@@ -238,6 +274,9 @@ type matchProgram struct {
 	codec  *row.Codec
 	varIdx map[string]int
 	navVar []int // per slot: variable index, -1 for all rows
+	// parts are each variable's DEFINE condition split at its top-level
+	// ANDs (see defineCond.Filter).
+	parts  [][]definePart
 	states sync.Pool
 	err    error
 }
@@ -258,6 +297,24 @@ func newMatchProgram(spec *MatchSpec) (*matchProgram, error) {
 			p.navVar[i] = v
 		}
 	}
+	p.parts = make([][]definePart, len(spec.Vars))
+	for i, v := range spec.Vars {
+		if v.Define == nil {
+			continue
+		}
+		for _, c := range matchConjuncts(v.Define, nil) {
+			part := definePart{cond: c}
+			seen := map[int]bool{}
+			expr.Refs(c, func(n int) {
+				if !seen[n] {
+					seen[n] = true
+					part.navs = append(part.navs, n)
+					part.history = part.history || p.needsHistory(n, i)
+				}
+			})
+			p.parts[i] = append(p.parts[i], part)
+		}
+	}
 	// Compile once to report errors now; states compile their own copies.
 	st, err := p.newState()
 	if err != nil {
@@ -274,14 +331,51 @@ func newMatchProgram(spec *MatchSpec) (*matchProgram, error) {
 	return p, nil
 }
 
+// definePart is one conjunct of a DEFINE condition: the slots it reads,
+// and whether one of them needs the partial match's earlier rows.
+type definePart struct {
+	cond    expr.Expr
+	navs    []int
+	history bool
+}
+
+// matchConjuncts splits a condition at its top-level ANDs.
+func matchConjuncts(e expr.Expr, out []expr.Expr) []expr.Expr {
+	if c, ok := e.(*expr.Call); ok && c.Func.Name == "AND" {
+		for _, a := range c.Args {
+			out = matchConjuncts(a, out)
+		}
+		return out
+	}
+	return append(out, e)
+}
+
+// needsHistory reports whether slot n, read by the DEFINE condition of
+// variable v, needs more than the row under test: only the last row of v
+// or of all rows (the row under test itself), PREV(x, 0) and the match
+// times do not.
+func (p *matchProgram) needsHistory(n, v int) bool {
+	nav := &p.spec.Navs[n]
+	switch nav.Kind {
+	case NavLast:
+		return nav.Offset != 0 || (p.navVar[n] >= 0 && p.navVar[n] != v)
+	case NavPrev:
+		return nav.Offset != 0
+	case NavRowtime, NavProctime:
+		return false
+	}
+	return true
+}
+
 // matchRow is an input row as the CEP engine keeps it in keyed state:
 // the row, and its encoding (row.Codec), which is what snapshots store
 // (the default state codec cannot see into row values). A row restored
 // from a snapshot has only its encoding and is decoded on use.
 type matchRow struct {
-	Enc []byte
-	r   row.Row `weir:"-"`
-	key string  `weir:"-"`
+	Enc  []byte
+	r    row.Row `weir:"-"`
+	key  string  `weir:"-"`
+	ikey intKey  `weir:"-"`
 }
 
 // row returns the row of mr.
@@ -301,7 +395,7 @@ type matchState struct {
 	ctx      expr.EvalContext
 	navArgs  []expr.Evaluator
 	navAccs  []*call
-	defines  []expr.Evaluator
+	defines  [][]expr.Evaluator // per variable, per part
 	measures []expr.Evaluator
 	slots    []row.Value
 	one      [1]row.Value
@@ -358,16 +452,15 @@ func (p *matchProgram) newState() (*matchState, error) {
 			st.navAccs[i] = k
 		}
 	}
-	st.defines = make([]expr.Evaluator, len(s.Vars))
-	for i, v := range s.Vars {
-		if v.Define == nil {
-			continue
+	st.defines = make([][]expr.Evaluator, len(s.Vars))
+	for i, parts := range p.parts {
+		for _, part := range parts {
+			ev, err := expr.Compile(part.cond)
+			if err != nil {
+				return nil, fmt.Errorf("sql/exec: MATCH_RECOGNIZE: DEFINE %s: %w", s.Vars[i].Name, err)
+			}
+			st.defines[i] = append(st.defines[i], ev)
 		}
-		ev, err := expr.Compile(v.Define)
-		if err != nil {
-			return nil, fmt.Errorf("sql/exec: MATCH_RECOGNIZE: DEFINE %s: %w", v.Name, err)
-		}
-		st.defines[i] = ev
 	}
 	st.measures = make([]expr.Evaluator, len(s.Measures))
 	for i, m := range s.Measures {
@@ -486,40 +579,55 @@ type defineCond struct {
 	v int
 }
 
-// Filter implements cep.Condition.
+// Filter implements cep.Condition. The condition's conjuncts are
+// evaluated in order and the first that is not TRUE decides (as Flink's
+// generated code short-circuits AND); the partial match's rows are
+// collected only once a conjunct reads more than the row under test.
 func (c *defineCond) Filter(ev matchRow, ctx *cep.Context[matchRow]) (bool, error) {
 	p := c.p
-	st := p.get()
-	defer p.put(st)
-	st.err = nil
-	ctx.EachEvent(st.collect)
-	if st.err != nil {
-		return false, st.err
-	}
 	cur, err := p.row(ev)
 	if err != nil {
 		return false, err
 	}
-	for i, j := 0, len(st.rows)-1; i < j; i, j = i+1, j-1 {
-		st.rows[i], st.rows[j] = st.rows[j], st.rows[i]
-		st.vars[i], st.vars[j] = st.vars[j], st.vars[i]
-	}
+	st := p.get()
+	defer p.put(st)
 	st.rows = append(st.rows, cur)
 	st.vars = append(st.vars, c.v)
+	collected := false
 	v := &p.spec.Vars[c.v]
-	if err := p.fill(st, v.Navs, ctx.Timestamp(), 0); err != nil {
-		return false, fmt.Errorf("DEFINE %s: %w", v.Name, err)
+	for k, part := range p.parts[c.v] {
+		if part.history && !collected {
+			collected = true
+			st.rows, st.vars = st.rows[:0], st.vars[:0]
+			st.err = nil
+			ctx.EachEvent(st.collect)
+			if st.err != nil {
+				return false, st.err
+			}
+			for i, j := 0, len(st.rows)-1; i < j; i, j = i+1, j-1 {
+				st.rows[i], st.rows[j] = st.rows[j], st.rows[i]
+				st.vars[i], st.vars[j] = st.vars[j], st.vars[i]
+			}
+			st.rows = append(st.rows, cur)
+			st.vars = append(st.vars, c.v)
+		}
+		if err := p.fill(st, part.navs, ctx.Timestamp(), 0); err != nil {
+			return false, fmt.Errorf("DEFINE %s: %w", v.Name, err)
+		}
+		out, err := st.defines[c.v][k](&st.ctx, st.slots)
+		if err != nil {
+			return false, fmt.Errorf("sql/exec: MATCH_RECOGNIZE: DEFINE %s: %w", v.Name, err)
+		}
+		if out.IsNull() || !out.Bool() {
+			return false, nil
+		}
 	}
-	out, err := st.defines[c.v](&st.ctx, st.slots)
-	if err != nil {
-		return false, fmt.Errorf("sql/exec: MATCH_RECOGNIZE: DEFINE %s: %w", v.Name, err)
-	}
-	return !out.IsNull() && out.Bool(), nil
+	return true, nil
 }
 
 // measure computes a match's output row: the partition columns (from its
 // first row), then the measures.
-func (p *matchProgram) measure(_ string, m *cep.Match[matchRow]) (row.Row, error) {
+func (p *matchProgram) measure(m *cep.Match[matchRow]) (row.Row, error) {
 	st := p.get()
 	defer p.put(st)
 	for i, mr := range m.Events() {
