@@ -32,7 +32,8 @@ import (
 //	exec rows=N [parallelism=P] [table]
 //	                    runs the statements as TestScripts' exec does; a
 //	                    query (an unbounded Kafka scan) runs until it has
-//	                    emitted N rows and is then cancelled; its changelog
+//	                    emitted N rows and is then cancelled (without rows,
+//	                    a bounded query runs to its end); its changelog
 //	                    is printed in arrival order, or with table its
 //	                    final sorted table. A script makes the last record
 //	                    it produces a sentinel whose row is the N-th: a
@@ -216,7 +217,7 @@ func runUntilRows(t *testing.T, ctx context.Context, job *sql.Job, n, par int, t
 	_ = jc.Wait()
 	mu.Lock()
 	defer mu.Unlock()
-	if len(rows) > n {
+	if n > 0 && len(rows) > n {
 		rows = rows[:n]
 	}
 	types := job.Schema().Types()

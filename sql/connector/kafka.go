@@ -503,6 +503,7 @@ func (s *kafkaSource) Produce(b BuildContext) (weir.Stream[row.Row], error) {
 		CommitGroup: t.group, ClientOptions: t.client,
 	})
 	st := weir.FromSource(b.Env, src, b.Watermarks, t.table).UID(b.uid("source"))
+	readRejects(b, st)
 	rows := st.Filter(func(r row.Row) bool { return r.Kind != skipKind }).Name(b.uid("drop-skipped")).UID(b.uid("drop-skipped"))
 	if t.upsert {
 		// Flink's ChangelogNormalize, keyed by the primary key: +I for a
