@@ -10,8 +10,16 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/weirstream/weir"
+	"github.com/weirstream/weir/row"
 	"github.com/weirstream/weir/sql"
 )
 
@@ -125,6 +133,93 @@ func lineNumbers(m map[int]string) func(func(int) bool) {
 			if !yield(k) {
 				return
 			}
+		}
+	}
+}
+
+// TestDeadLetterPathKafka: Kafka values that do not decode go to the
+// dead-letter directory naming topic, partition and offset (committed
+// with the job's checkpoints); the job reads on to the last, good record.
+func TestDeadLetterPathKafka(t *testing.T) {
+	c, err := kfake.NewCluster(kfake.NumBrokers(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(c.ListenAddrs()...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if _, err := kadm.NewClient(cl).CreateTopic(ctx, 1, 1, nil, "in"); err != nil {
+		t.Fatal(err)
+	}
+	values := []string{`{"k":"a","n":1}`, `{"k":"b","n":"two"}`, `not json`, `{"k":"c","n":3}`}
+	for _, v := range values {
+		if err := cl.ProduceSync(ctx, &kgo.Record{Topic: "in", Value: []byte(v)}).FirstErr(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	dir := t.TempDir()
+	sess := sql.NewSession(sql.SessionOptions{})
+	_, jobs, err := sess.ExecuteScript(fmt.Sprintf(`
+SET 'execution.checkpointing.interval' = '20 ms';
+SET 'execution.checkpointing.dir' = '%[3]s';
+CREATE TABLE K (k STRING, n INT) WITH ('connector' = 'kafka', 'topic' = 'in', 'properties.bootstrap.servers' = '%[1]s',
+  'scan.startup.mode' = 'earliest-offset', 'format' = 'json', 'dead-letter.path' = '%[2]s');
+SELECT k, n FROM K;`, strings.Join(c.ListenAddrs(), ","), dir, t.TempDir()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	job := jobs[0]
+	env := weir.NewEnvironment(job.Options())
+	var mu sync.Mutex
+	var rows []string
+	if err := job.Build(env, func(r row.Row) error {
+		mu.Lock()
+		defer mu.Unlock()
+		rows = append(rows, row.FormatRow(r, job.Schema().Types()))
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	jc, err := env.Start(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { jc.Cancel(); _ = jc.Wait() }()
+	// Wait for both rows and both dead letters to be committed (a
+	// checkpoint after they were read), polling with the test's deadline.
+	var dl []deadLetter
+	for ctx.Err() == nil {
+		mu.Lock()
+		n := len(rows)
+		mu.Unlock()
+		if dl = readDeadLetters(t, dir); len(dl) >= 2 && n >= 2 {
+			break
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	mu.Lock()
+	got := append([]string(nil), rows...)
+	mu.Unlock()
+	if want := []string{"+I[a, 1]", "+I[c, 3]"}; !slices.Equal(got, want) {
+		t.Errorf("rows %q, want %q", got, want)
+	}
+	if len(dl) != 2 {
+		t.Fatalf("dead letters %+v, want 2", dl)
+	}
+	for i, want := range []struct {
+		src, field string
+		raw        string
+	}{{"topic in partition 0 offset 1", "n", values[1]}, {"topic in partition 0 offset 2", "", values[2]}} {
+		if dl[i].Source != want.src || dl[i].Field != want.field || string(dl[i].Raw) != want.raw {
+			t.Errorf("dead letter %d: %+v, want source %q field %q raw %q", i, dl[i], want.src, want.field, want.raw)
 		}
 	}
 }
