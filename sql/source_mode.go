@@ -13,10 +13,10 @@ import (
 // updating: aggregations over it retract, and insert-only sinks refuse
 // queries over it, naming the scan. A table whose options its source
 // factory refuses stays insert-only here: it can only be a sink, or the
-// job using it as a source fails with the factory's error. Upsert sources
-// (+I/+U/-D without -U, upsert-kafka) stay insert-only too: reading them
-// as a retracting changelog needs Flink's ChangelogNormalize, which the
-// planner does not have.
+// job using it as a source fails with the factory's error. Upsert
+// sources (upsert-kafka, postgres-cdc with changelog-mode 'upsert')
+// normalize their rows into a retracting changelog themselves (Flink's
+// ChangelogNormalize, in sql/connector) and report All.
 func (s *Session) setSourceMode(t *plan.Table) {
 	f, ok := s.reg.Lookup(t.Options["connector"])
 	if !ok {

@@ -278,7 +278,11 @@ func (t *translator) sourceScan(s *plan.Scan) (weir.Stream[row.Row], *rowtimeChe
 				types: plan.Types(&plan.Scan{Table: tab, Source: true})}
 		}
 	}
+	deadLetters := t.routeDeadLetters(tab, &bc) // deadletter.go
 	out, err := src.Produce(bc)
+	if err == nil {
+		err = deadLetters()
+	}
 	return out, check, err
 }
 
@@ -338,7 +342,7 @@ func (t *translator) checkRowtime(s weir.Stream[row.Row], tab *plan.Table) (weir
 }
 
 func (t *translator) connectorContext(tab *plan.Table) connector.Context {
-	ctx := connector.Context{Table: tab.Name, Schema: tab.PhysicalSchema(), Options: tab.Options}
+	ctx := connector.Context{Table: tab.Name, Schema: tab.PhysicalSchema(), Options: connectorOptions(tab.Options)}
 	phys := map[int]int{}
 	for i, k := range tab.Kinds {
 		switch k {

@@ -7,10 +7,16 @@ import (
 	"github.com/weirstream/weir/sql/plan"
 )
 
-// semiJoin runs x [NOT] IN (subquery) as Flink's streaming semi or anti
-// join (exec.RegularJoin with SemiJoin or AntiJoin).
+// semiJoin runs x [NOT] IN (subquery) and [NOT] EXISTS as Flink's
+// streaming semi or anti join (exec.RegularJoin with SemiJoin or
+// AntiJoin), with the residual condition of a decorrelated or null-aware
+// subquery.
 func (t *translator) semiJoin(n *plan.SemiJoin) (weir.Stream[row.Row], error) {
 	l, r, err := t.joinInputs(n.Left, n.Right)
+	if err != nil {
+		return l, err
+	}
+	cond, err := t.joinCondition(n.Residual)
 	if err != nil {
 		return l, err
 	}
@@ -24,6 +30,7 @@ func (t *translator) semiJoin(n *plan.SemiJoin) (weir.Stream[row.Row], error) {
 		RightTypes: plan.Types(n.Right),
 		LeftKeys:   n.LeftKeys,
 		RightKeys:  n.RightKeys,
+		Condition:  cond,
 		StateTTL:   t.cfg.Duration("table.exec.state.ttl"),
 	})
 }

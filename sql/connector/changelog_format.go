@@ -155,6 +155,7 @@ func (s *kafkaSource) produceChangelog(b BuildContext) (weir.Stream[row.Row], er
 		CommitGroup: t.group, ClientOptions: t.client,
 	})
 	st := weir.FromSource(b.Env, src, changeWatermarks(b.Watermarks, last), t.table).UID(b.uid("source"))
+	readRejects(b, st)
 	return weir.FlatMap(st, func(c kafkaChanges, out weir.Collector[row.Row]) error {
 		for _, r := range c.rows {
 			out.Collect(r)

@@ -96,6 +96,19 @@ type BuildContext struct {
 	// ignore-parse-errors option they are skipped as Flink does, and still
 	// sent to the dead-letter output when one is configured.
 	OnError weir.ErrorPolicy
+	// DeadLetters, when set together with an OnError of
+	// weir.DeadLetterTo, receives the dead-letter side output of each
+	// operator of the source that rejects records (the planner writes
+	// them to the table's 'dead-letter.path'); see readRejects.
+	DeadLetters func(weir.Stream[weir.DeadLetter])
+}
+
+// readRejects hands the dead-letter side output of st's operator, which
+// rejects records under b.OnError, to b.DeadLetters.
+func readRejects[T any](b BuildContext, st weir.Stream[T]) {
+	if tag, ok := b.OnError.DeadLetters(); ok && b.DeadLetters != nil {
+		b.DeadLetters(weir.SideOutput(st, tag))
+	}
 }
 
 func (b BuildContext) uid(role string) string {

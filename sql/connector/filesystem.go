@@ -151,7 +151,9 @@ func (t *fsSource) Produce(b BuildContext) (weir.Stream[row.Row], error) {
 		return &lineDecoder{dec: dec, skip: skip, proj: proj}
 	}
 	src := file.LineSource[row.Row](t.path, newDec, file.SourceOptions{OnError: b.OnError})
-	return weir.FromSource(b.Env, src, b.Watermarks, t.table).UID(b.uid("source")), nil
+	st := weir.FromSource(b.Env, src, b.Watermarks, t.table).UID(b.uid("source"))
+	readRejects(b, st)
+	return st, nil
 }
 
 func (t *fsSink) ChangelogMode(q ChangelogMode) (ChangelogMode, error) {

@@ -69,10 +69,13 @@ var kafkaMetadata = map[string]row.Type{
 
 // UpsertKafka is Flink's 'upsert-kafka' connector: a Kafka topic read and
 // written as a changelog keyed by the table's PRIMARY KEY. The source
-// reads from the earliest offset and produces +I for every value and -D
-// for every tombstone (a null value), with the key columns filled from the
-// message key (Flink's ChangelogNormalize, which turns these into +I/+U/-D
-// with retractions, is the planner's); the sink writes +I and +U rows as
+// reads from the earliest offset: every value is an upsert and every
+// tombstone (a null value) a delete of its key, with the key columns
+// filled from the message key; Flink's ChangelogNormalize (normalize.go),
+// keyed by the primary key, turns these into a retracting changelog: +I
+// for a new key, -U(old)/+U(new) for a change, -D(old row) for a
+// tombstone of a present key, nothing for a tombstone of an absent key or
+// a value equal to the key's current row. The sink writes +I and +U rows as
 // values and -D rows as tombstones, keyed by the primary key, and drops
 // -U rows.
 //
@@ -411,7 +414,10 @@ func (s *kafkaSource) ChangelogMode() ChangelogMode {
 		return All // debezium-json, canal-json
 	}
 	if s.upsert {
-		return Upsert
+		// The upsert stream (+I per value, -D per tombstone) is
+		// normalized in Produce, as Flink's planner does with a
+		// ChangelogNormalize after an upsert source.
+		return All
 	}
 	return InsertOnly
 }
@@ -497,7 +503,16 @@ func (s *kafkaSource) Produce(b BuildContext) (weir.Stream[row.Row], error) {
 		CommitGroup: t.group, ClientOptions: t.client,
 	})
 	st := weir.FromSource(b.Env, src, b.Watermarks, t.table).UID(b.uid("source"))
-	return st.Filter(func(r row.Row) bool { return r.Kind != skipKind }).Name(b.uid("drop-skipped")).UID(b.uid("drop-skipped")), nil
+	readRejects(b, st)
+	rows := st.Filter(func(r row.Row) bool { return r.Kind != skipKind }).Name(b.uid("drop-skipped")).UID(b.uid("drop-skipped"))
+	if t.upsert {
+		// Flink's ChangelogNormalize, keyed by the primary key: +I for a
+		// new key, -U/+U for a change, -D (the full old row) for a
+		// tombstone of a present key; tombstones of absent keys and
+		// values equal to the key's current row are dropped.
+		return normalize(b, rows, t.schema.Types(), t.keyCols, len(t.meta)), nil
+	}
+	return rows, nil
 }
 
 func kafkaDecodeError(err error) error {

@@ -79,7 +79,7 @@ type call struct {
 
 // mergeable reports whether the function can merge accumulators (needed
 // by SESSION windows); FIRST_VALUE and LAST_VALUE cannot, as in Flink.
-func mergeable(f Func) bool { return f != FirstValue && f != LastValue }
+func mergeable(f Func) bool { return f != FirstValue && f != LastValue && f != Lag }
 
 // newCall checks c against the input types and builds its accumulator;
 // retracting chooses the retraction-capable accumulators.
@@ -140,10 +140,13 @@ func newCall(c AggCall, in []row.Type, retracting bool) (*call, error) {
 		k.acc = &firstLastAcc{t: argTypes[0], last: c.Func == LastValue, retracting: retracting}
 	case ListAgg:
 		k.acc = &listAggAcc{}
+	case Lag:
+		// NULL values of x count; the offset and default are constants.
+		k.acc = &lagAcc{t: argTypes[0].WithNullable(true)}
 	default:
 		return nil, fmt.Errorf("sql/exec: unknown aggregate function %v", c.Func)
 	}
-	if c.Func != CountStar && c.Func != Count && c.Func != UserDefined {
+	if c.Func != CountStar && c.Func != Count && c.Func != UserDefined && c.Func != Lag {
 		k.skipNulls = []int{0}
 	}
 	if c.Distinct && c.Func != CountStar {

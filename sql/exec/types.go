@@ -34,6 +34,10 @@ const (
 	// ListAgg is LISTAGG(x [, sep]): the non-NULL values joined by sep
 	// (default ",").
 	ListAgg
+	// Lag is LAG(x [, offset [, default]]) in an OVER window: x of the
+	// row offset (default 1) rows before, or default (NULL) when there is
+	// none; NULL values of x count (lag.go).
+	Lag
 )
 
 var funcNames = map[Func]string{
@@ -76,6 +80,8 @@ func ParseFunc(name string, nargs int) (Func, error) {
 		return LastValue, nil
 	case "LISTAGG":
 		return ListAgg, nil
+	case "LAG":
+		return Lag, nil
 	}
 	return 0, fmt.Errorf("sql/exec: unknown aggregate function %s", name)
 }
@@ -93,6 +99,8 @@ func ParseFunc(name string, nargs int) (Func, error) {
 //	MIN, MAX, FIRST_VALUE,
 //	LAST_VALUE                  the argument's type, nullable
 //	LISTAGG(x [, sep])          STRING (x and sep character strings)
+//	LAG(x [, offset [, def]])   x's type, nullable (offset an integer, def
+//	                            of x's type: the planner casts it)
 //
 // DISTINCT does not change the type.
 func ResultType(f Func, distinct bool, args []row.Type) (row.Type, error) {
@@ -168,6 +176,16 @@ func ResultType(f Func, distinct bool, args []row.Type) (row.Type, error) {
 			}
 		}
 		return row.String(), nil
+	case Lag:
+		if len(args) < 1 || len(args) > 3 {
+			return row.Type{}, fmt.Errorf("sql/exec: invalid number of arguments to function 'LAG'. Was expecting 1 to 3 arguments")
+		}
+		if len(args) > 1 && !args[1].IsInteger() {
+			return row.Type{}, sig()
+		}
+		a := args[0]
+		a.TimeAttr = row.NoTimeAttr
+		return a.WithNullable(true), nil
 	}
 	return row.Type{}, fmt.Errorf("sql/exec: unknown aggregate function %v", f)
 }

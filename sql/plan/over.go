@@ -299,8 +299,11 @@ func (b *Binder) bindOver(s *ast.Select, from Rel, sc *scope, where expr.Expr, i
 			bindErr = errAt(c, "function %s: catalog functions are not supported", c.Name)
 		case fn == "ROW_NUMBER" || fn == "RANK" || fn == "DENSE_RANK":
 			bindErr = errAt(c, "%s() OVER is supported only as Flink's Top-N or deduplication (filtered by an enclosing WHERE on its number), not together with OVER aggregations", fn)
-		case fn == "LAG" || fn == "LEAD":
-			bindErr = errAt(c, "%s OVER is not supported yet", fn)
+		case fn == "LEAD":
+			// Flink's streaming OVER windows end at the current row.
+			bindErr = errAt(c, "LEAD Function is not supported in stream mode.")
+		case fn == "LAG":
+			bindErr = checkLag(c, s.Windows)
 		case !aggFuncs[fn]:
 			bindErr = errAt(c, "%s is not an aggregate function, so it cannot take OVER", c.Name)
 		}
@@ -342,6 +345,11 @@ func (b *Binder) bindOver(s *ast.Select, from Rel, sc *scope, where expr.Expr, i
 				return false
 			}
 			sp.args = append(sp.args, x)
+		}
+		if fn == "LAG" {
+			if sp.args, bindErr = lagArgs(c, sp.args); bindErr != nil {
+				return false
+			}
 		}
 		if c.Filter != nil {
 			x, err := eb.bind(c.Filter)

@@ -19,7 +19,10 @@ type SemiJoin struct {
 	Left, Right         Rel
 	Anti                bool
 	LeftKeys, RightKeys []int
-	Cols                []Column
+	// Residual is the rest of the join condition (nil: none), over the
+	// left columns followed by the right ones.
+	Residual expr.Expr
+	Cols     []Column
 }
 
 // Columns implements Rel.
@@ -46,6 +49,9 @@ func (j *SemiJoin) describe() (string, []string) {
 	var conds []string
 	for i := range j.LeftKeys {
 		conds = append(conds, fmt.Sprintf("=(%s, %s)", l[j.LeftKeys[i]].Name, r[j.RightKeys[i]].Name))
+	}
+	for _, c := range conjuncts(j.Residual) {
+		conds = append(conds, withNames(c, append(append([]Column(nil), l...), r...)))
 	}
 	where := strings.Join(conds, ", ")
 	if len(conds) > 1 {
@@ -104,6 +110,14 @@ func splitSubqueryConds(e ast.Expr) (rest ast.Expr, subs []subqueryCond) {
 }
 
 // semiJoin plans one subquery conjunct over from.
+//
+// x IN (subquery) is a semi join on x = y (and on the correlation keys of
+// a correlated subquery). x NOT IN (subquery) is an anti join: on x = y
+// when both are NOT NULL; otherwise null-aware, as Flink plans it: the
+// condition x = y OR x IS NULL OR y IS NULL, so that a left row goes when
+// the subquery holds its value or a NULL, or when x is NULL and the
+// subquery is not empty (SQL's three-valued NOT IN is then UNKNOWN or
+// FALSE, and WHERE drops the row), and stays when the subquery is empty.
 func (b *Binder) semiJoin(from Rel, sc *scope, c subqueryCond) (Rel, error) {
 	if c.exists != nil {
 		return b.existsJoin(from, sc, c.exists, c.not)
@@ -113,38 +127,111 @@ func (b *Binder) semiJoin(from Rel, sc *scope, c subqueryCond) (Rel, error) {
 	if err != nil {
 		return nil, err
 	}
-	right, err := b.Query(in.Query)
-	if err != nil {
-		return nil, fmt.Errorf("%w (IN subqueries that refer to the outer query are not supported yet)", err)
+	var d *decorrelated
+	right, qerr := b.Query(in.Query)
+	if qerr == nil {
+		rc := right.Columns()
+		if len(rc) != 1 {
+			return nil, errAt(in, "the subquery of IN must select one column, not %d", len(rc))
+		}
+		d = &decorrelated{right: right}
+		d.y = expr.Ref(0, rc[0].Type)
+	} else {
+		// A subquery that refers to the outer query: decorrelate it.
+		sel, ok := in.Query.(*ast.Select)
+		if !ok {
+			return nil, qerr
+		}
+		if len(sel.Items) != 1 {
+			return nil, errAt(in, "the subquery of IN must select one column, not %d", len(sel.Items))
+		}
+		if d, err = b.decorrelate(in, sel, from, sc, "IN"); err != nil {
+			return nil, err
+		}
+		if _, star := sel.Items[0].Expr.(*ast.Star); star {
+			if len(d.right.Columns()) != 1 {
+				return nil, errAt(in, "the subquery of IN must select one column, not %d", len(d.right.Columns()))
+			}
+			d.y = expr.Ref(0, d.right.Columns()[0].Type)
+		} else if d.y, err = (&exprBinder{sc: d.rsc, fns: b.Funcs}).bind(sel.Items[0].Expr); err != nil {
+			return nil, fmt.Errorf("%w (the select list of a correlated IN subquery may not refer to the outer query)", err)
+		}
 	}
-	rc := right.Columns()
-	if len(rc) != 1 {
-		return nil, errAt(in, "the subquery of IN must select one column, not %d", len(rc))
-	}
-	y := expr.Ref(0, rc[0].Type)
+	y := d.y
 	if in.Not && (x.Type().Nullable || y.Type().Nullable) {
-		return nil, errAt(in, "NOT IN (subquery) is supported only when both %s and the subquery's column are NOT NULL (Flink's null-aware anti join is not supported yet)", in.Expr)
+		// Null-aware anti join: x = y OR x IS NULL OR y IS NULL over the
+		// joined row (left columns, then the subquery's).
+		lw := len(from.Columns())
+		yr := mapRefs(y, func(i int) int { return i + lw })
+		eq, err := expr.NewCall("=", x, yr)
+		if err != nil {
+			return nil, errAt(in, "%v", err)
+		}
+		xn, err := expr.NewCall("IS NULL", x)
+		if err != nil {
+			return nil, errAt(in, "%v", err)
+		}
+		yn, err := expr.NewCall("IS NULL", yr)
+		if err != nil {
+			return nil, errAt(in, "%v", err)
+		}
+		cond, err := expr.NewCall("OR", eq, xn, yn)
+		if err != nil {
+			return nil, errAt(in, "%v", err)
+		}
+		return buildSemi(in, from, d.right, d.outer, d.inner, append(d.residual, cond), true)
 	}
-	return buildSemi(in, from, right, []expr.Expr{x}, []expr.Expr{y}, in.Not)
+	return buildSemi(in, from, d.right, append([]expr.Expr{x}, d.outer...), append([]expr.Expr{y}, d.inner...), d.residual, in.Not)
 }
 
-// existsJoin plans [NOT] EXISTS (SELECT ... FROM t WHERE ...) whose WHERE
-// correlates with the outer query by equalities inner = outer (Flink
-// decorrelates them into the join keys); its other conjuncts filter t.
-func (b *Binder) existsJoin(from Rel, sc *scope, ex *ast.ExistsExpr, not bool) (Rel, error) {
-	sel, ok := ex.Query.(*ast.Select)
-	if !ok || sel.From == nil || len(sel.GroupBy) > 0 || sel.Having != nil {
-		return nil, errAt(ex, "EXISTS is supported over SELECT ... FROM ... WHERE ... only (no GROUP BY, HAVING or set operations yet)")
+// decorrelated is a subquery's FROM with its WHERE split as Flink's
+// decorrelation does: the conjuncts over the subquery's own columns
+// filter it (right); equalities inner = outer become join keys (outer[i]
+// over the outer query's columns, inner[i] over right's); the other
+// conjuncts that refer to the outer query form the residual join
+// condition, over the outer columns followed by right's.
+type decorrelated struct {
+	right        Rel
+	rsc          *scope
+	outer, inner []expr.Expr
+	residual     []expr.Expr
+	// y is the IN subquery's selected value, over right's columns.
+	y expr.Expr
+}
+
+// decorrelate binds a subquery SELECT ... FROM t WHERE ... of [NOT] IN or
+// [NOT] EXISTS that may refer to the outer query (from, sc) in its WHERE.
+func (b *Binder) decorrelate(at ast.Node, sel *ast.Select, from Rel, sc *scope, what string) (*decorrelated, error) {
+	if sel.From == nil || len(sel.GroupBy) > 0 || sel.Having != nil {
+		return nil, errAt(at, "%s is supported over SELECT ... FROM ... WHERE ... only (no GROUP BY, HAVING or set operations yet)", what)
 	}
 	if _, ok := sel.From.(*ast.Join); ok {
-		return nil, errAt(ex, "EXISTS over a join is not supported yet")
+		return nil, errAt(at, "%s over a join is not supported yet", what)
 	}
 	right, rsc, err := b.bindFrom(sel.From)
 	if err != nil {
 		return nil, err
 	}
+	d := &decorrelated{rsc: rsc}
+	// The joined row's scope: the subquery's columns (after the outer
+	// ones) shadow outer columns of the same name, as in SQL.
+	lw := len(from.Columns())
+	both := &scope{}
+	for _, c := range rsc.cols {
+		c.Index += lw
+		both.cols = append(both.cols, c)
+	}
+	for _, c := range sc.cols {
+		for _, ic := range rsc.cols {
+			if ic.Name == c.Name {
+				c.merged = true // reachable qualified only
+			}
+		}
+		both.cols = append(both.cols, c)
+	}
 	rb, ob := &exprBinder{sc: rsc, fns: b.Funcs}, &exprBinder{sc: sc, fns: b.Funcs}
-	var filters, outer, inner []expr.Expr
+	jb := &exprBinder{sc: both, fns: b.Funcs}
+	var filters []expr.Expr
 	var conj func(e ast.Expr) error
 	conj = func(e ast.Expr) error {
 		if n, ok := e.(*ast.BinaryExpr); ok && n.Op == ast.OpAnd {
@@ -160,38 +247,65 @@ func (b *Binder) existsJoin(from Rel, sc *scope, ex *ast.ExistsExpr, not bool) (
 		if n, ok := e.(*ast.BinaryExpr); ok && n.Op == ast.OpEq {
 			if i, err := rb.bind(n.Left); err == nil {
 				if o, err := ob.bind(n.Right); err == nil {
-					inner, outer = append(inner, i), append(outer, o)
+					d.inner, d.outer = append(d.inner, i), append(d.outer, o)
 					return nil
 				}
 			}
 			if i, err := rb.bind(n.Right); err == nil {
 				if o, err := ob.bind(n.Left); err == nil {
-					inner, outer = append(inner, i), append(outer, o)
+					d.inner, d.outer = append(d.inner, i), append(d.outer, o)
 					return nil
 				}
 			}
 		}
-		_, err := rb.bind(e)
-		return fmt.Errorf("%w (in EXISTS, the outer query may be referred to only by inner = outer conjuncts)", err)
+		x, err := jb.bind(e)
+		if err != nil {
+			return err
+		}
+		if err := checkBoolean(e, x, "WHERE"); err != nil {
+			return err
+		}
+		d.residual = append(d.residual, x)
+		return nil
 	}
 	if sel.Where != nil {
 		if err := conj(sel.Where); err != nil {
 			return nil, err
 		}
 	}
-	if len(outer) == 0 {
-		return nil, errAt(ex, "EXISTS without a correlation (inner = outer in its WHERE) is not supported yet")
-	}
-	if right, err = filtered(right, filters); err != nil {
+	if d.right, err = filtered(right, filters); err != nil {
 		return nil, err
 	}
-	return buildSemi(ex, from, right, outer, inner, not)
+	return d, nil
+}
+
+// existsJoin plans [NOT] EXISTS (SELECT ... FROM t WHERE ...): a semi
+// (anti) join on the WHERE's equalities inner = outer, with its other
+// conjuncts that refer to the outer query as the join condition and those
+// over t alone filtering t (Flink's decorrelation). Without a correlation
+// key the join runs on one subtask, as Flink's does.
+func (b *Binder) existsJoin(from Rel, sc *scope, ex *ast.ExistsExpr, not bool) (Rel, error) {
+	sel, ok := ex.Query.(*ast.Select)
+	if !ok {
+		return nil, errAt(ex, "EXISTS is supported over SELECT ... FROM ... WHERE ... only (no GROUP BY, HAVING or set operations yet)")
+	}
+	d, err := b.decorrelate(ex, sel, from, sc, "EXISTS")
+	if err != nil {
+		return nil, err
+	}
+	return buildSemi(ex, from, d.right, d.outer, d.inner, d.residual, not)
 }
 
 // buildSemi joins from (left) and right on left[i] = right[i] (casting
-// to common types in computed key columns), keeping from's columns.
-func buildSemi(at ast.Node, from, right Rel, lexprs, rexprs []expr.Expr, anti bool) (Rel, error) {
+// to common types in computed key columns) and the residual conditions
+// (over from's columns then right's), keeping from's columns. Without key
+// pairs it joins on a constant: one subtask, as Flink's.
+func buildSemi(at ast.Node, from, right Rel, lexprs, rexprs, residual []expr.Expr, anti bool) (Rel, error) {
 	lw, rw := len(from.Columns()), len(right.Columns())
+	if len(lexprs) == 0 {
+		one := expr.Lit(row.Int(0), row.IntType().NotNull())
+		lexprs, rexprs = []expr.Expr{one}, []expr.Expr{one}
+	}
 	var lkeys, rkeys []int
 	var lx, rx []expr.Expr
 	for i := range lexprs {
@@ -227,7 +341,19 @@ func buildSemi(at ast.Node, from, right Rel, lexprs, rexprs []expr.Expr, anti bo
 		lkeys, rkeys = append(lkeys, l), append(rkeys, r)
 	}
 	left := withExtra(from, lx)
-	j := &SemiJoin{Left: left, Right: withExtra(right, rx), Anti: anti, LeftKeys: lkeys, RightKeys: rkeys}
+	cond, err := andAll(residual)
+	if err != nil {
+		return nil, errAt(at, "%v", err)
+	}
+	if cond != nil && len(lx) > 0 {
+		cond = mapRefs(cond, func(i int) int {
+			if i >= lw {
+				return i + len(lx)
+			}
+			return i
+		})
+	}
+	j := &SemiJoin{Left: left, Right: withExtra(right, rx), Anti: anti, LeftKeys: lkeys, RightKeys: rkeys, Residual: cond}
 	for _, c := range left.Columns() {
 		c.Type.TimeAttr = row.NoTimeAttr
 		j.Cols = append(j.Cols, c)
