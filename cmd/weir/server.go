@@ -31,6 +31,7 @@ type serverFlags struct {
 	metricsInterval       time.Duration
 	shutdownTimeout       time.Duration
 	verbose               bool
+	telemetry             telemetryFlags
 	allowInsecureLoopback bool
 }
 
@@ -83,6 +84,7 @@ TLS (--tls-cert, --tls-key).`,
 	fl.DurationVar(&f.metricsInterval, "metrics-interval", time.Second, "how often jobs publish the metrics the API shows")
 	fl.DurationVar(&f.shutdownTimeout, "shutdown-timeout", time.Minute, "how long SIGTERM waits for the stop-with-savepoint of every job before canceling the rest")
 	fl.BoolVarP(&f.verbose, "verbose", "v", false, "log the jobs' progress (checkpoints, restores) to stderr")
+	f.telemetry.register(fl, false)
 	return cmd
 }
 
@@ -129,8 +131,16 @@ func runServer(cmd *cobra.Command, f *serverFlags, signals signalFunc) error {
 	if f.verbose {
 		level = slog.LevelInfo
 	}
-	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
-	srv, err := server.New(server.Options{
+	logger, err := f.telemetry.logger(stderr, level)
+	if err != nil {
+		return fmt.Errorf("server: %w", err)
+	}
+	tp, shutdown, err := f.telemetry.tracerProvider(cmd.Context())
+	if err != nil {
+		return fmt.Errorf("server: %w", err)
+	}
+	defer shutdownTracing(shutdown, logger)
+	srv, err := server.New(server.Options{TracerProvider: tp,
 		Dir: f.dir, Addr: f.addr, Token: f.token, TLS: f.tlsCert != "", SavepointRoots: f.savepointRoots,
 		MaxBodyBytes: f.maxBody, RateLimit: f.rateLimit, CheckpointInterval: f.checkpointInterval,
 		MetricsInterval: f.metricsInterval, GoJobs: goJobs(), Pebble: pebble.New(), Version: version(), Logger: logger,
