@@ -139,7 +139,7 @@ func TestCheckpointTracesOTLP(t *testing.T) {
 	recv := &otlpReceiver{}
 	srv := httptest.NewServer(recv)
 	defer srv.Close()
-	exp, err := otlptracehttp.New(context.Background(), otlptracehttp.WithEndpointURL(srv.URL))
+	exp, err := otlptracehttp.New(context.Background(), otlptracehttp.WithEndpointURL(srv.URL+"/v1/traces"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -309,6 +309,7 @@ func TestLatencyMarkers(t *testing.T) {
 			return v
 		})
 		slow.SinkTo(txSink[int]{newCommitted[int]()}).Name("out")
+		source := env.Plan().Vertices[0].Operators[0].Name
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
 		c, err := env.Start(ctx)
@@ -330,7 +331,7 @@ func TestLatencyMarkers(t *testing.T) {
 					for _, l := range m.GetLabel() {
 						labels[l.GetName()] = l.GetValue()
 					}
-					if labels["source"] != "numbers" || labels["sink"] != "out" {
+					if labels["source"] != source || labels["sink"] != "out" {
 						t.Fatalf("latency labels %v", labels)
 					}
 					count, meanMs = m.GetHistogram().GetSampleCount(), m.GetHistogram().GetSampleSum()/float64(m.GetHistogram().GetSampleCount())
@@ -368,6 +369,7 @@ func TestJSONLogAttributes(t *testing.T) {
 	log := slog.New(slog.NewJSONHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	env := weir.NewEnvironment(weir.Options{Logger: log, JobName: "logs", JobID: "feedfeedfeedfeedfeedfeedfeedfeed", Parallelism: 2})
 	weir.FromSource[int](env, loggingCounter{slowCounter{n: 10, perPoll: 5}}, weir.NoWatermarks[int](), "logged").SinkTo(txSink[int]{newCommitted[int]()})
+	vertex := env.Plan().Vertices[0]
 	if err := env.Execute(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -384,7 +386,7 @@ func TestJSONLogAttributes(t *testing.T) {
 			t.Errorf("line without the job: %v", rec)
 		}
 		if rec["msg"] == "reader opened" {
-			if v, _ := rec["vertex"].(string); v == "" || rec["operator"] != "logged" {
+			if rec["vertex"] != vertex.Name || rec["operator"] != vertex.Operators[0].Name {
 				t.Errorf("operator line: %v", rec)
 			}
 			sub, _ := rec["subtask"].(float64)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/url"
 	"os"
 	"strings"
 	"time"
@@ -59,6 +60,11 @@ func (f *telemetryFlags) tracerProvider(ctx context.Context) (trace.TracerProvid
 		u := f.otlpEndpoint
 		if !strings.Contains(u, "://") {
 			u = "http://" + u
+		}
+		// A base URL, as OTEL_EXPORTER_OTLP_ENDPOINT: the traces path
+		// follows.
+		if pu, err := url.Parse(u); err == nil && strings.Trim(pu.Path, "/") == "" {
+			u = strings.TrimSuffix(u, "/") + "/v1/traces"
 		}
 		opts = append(opts, otlptracehttp.WithEndpointURL(u))
 	case os.Getenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") != "" || os.Getenv("OTEL_EXPORTER_OTLP_ENDPOINT") != "":
