@@ -325,7 +325,7 @@ func (e *Environment) Start(ctx context.Context) (*JobClient, error) {
 		Logger:                  o.Logger,
 		Restart:                 e.opts.Restart,
 		OnEnd: func(err error) {
-			tr.end(err, err != nil && ctx.Err() != nil && errors.Is(err, ctx.Err()))
+			tr.end(err, errors.Is(err, context.Canceled))
 			if m != nil {
 				m.unregister()
 			}
