@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/weirstream/weir/checkpoint"
 	icheckpoint "github.com/weirstream/weir/internal/checkpoint"
@@ -93,6 +94,25 @@ type Options struct {
 	// Pebble's files; savepoints are canonical and need nothing). Without
 	// it such a job fails with an error naming the package.
 	Pebble PebbleEngine
+	// JobName names the job in logs (attribute job) and traces (job.name);
+	// JobID identifies it (attribute job_id, job.id; default: 32 random
+	// hex digits).
+	JobName, JobID string
+	// OnCheckpoint, if set, is told of every checkpoint and savepoint
+	// that ended (completed, failed or aborted), with its statistics. It
+	// runs on the checkpoint coordinator's goroutine and must not block.
+	OnCheckpoint func(CheckpointEvent)
+	// TracerProvider, if set, receives the job's OpenTelemetry spans: the
+	// job's life, savepoints, one trace per checkpoint, and sampled
+	// record latency (see docs/observability.md). Nil: no tracing. No
+	// global provider is ever used.
+	TracerProvider trace.TracerProvider
+	// LatencyTrackingInterval, if positive, makes every source subtask
+	// emit a latency marker this often; markers travel with the records
+	// and each sink records the time since the marker left its source in
+	// the histogram weir_latency_ms{source,sink} of Registry (and as a
+	// span with TracerProvider). Off by default, as in Flink.
+	LatencyTrackingInterval time.Duration
 	// StateDir is the local working directory of the Pebble backend
 	// (default: weir-state-<uid> under the system's temporary directory,
 	// private to the user: mode 0700, refused if another user owns it or
@@ -150,6 +170,9 @@ func (o *Options) fill() {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
+	if o.JobID == "" {
+		o.JobID = newJobID()
+	}
 	if o.MetricsInterval <= 0 {
 		o.MetricsInterval = time.Second
 	}
@@ -182,7 +205,7 @@ func (e *Environment) graphOptions() graph.Options {
 		Chaining:        !e.opts.DisableChaining,
 		BatchSize:       e.opts.BatchSize,
 		ChannelCapacity: e.opts.ChannelCapacity,
-		Logger:          e.opts.Logger,
+		Logger:          e.jobLogger(),
 		ReportInterval:  e.opts.MetricsInterval,
 		StateBackend:    e.opts.StateBackend,
 		StateEngine:     e.opts.Pebble,
@@ -239,7 +262,8 @@ func (e *Environment) Execute(ctx context.Context) error {
 
 // JobClient controls a job started with Start.
 type JobClient struct {
-	j *job.Job
+	j  *job.Job
+	tr *jobTracer
 }
 
 // Start runs the job in the background and returns a client to wait for
@@ -267,7 +291,6 @@ func (e *Environment) Start(ctx context.Context) (*JobClient, error) {
 		}
 		o.Report = m.report
 		o.OpMetrics = m.operator
-		o.OnCheckpoint = m.checkpoint
 	}
 	if err := e.checkpointOptions(&o); err != nil {
 		if m != nil {
@@ -275,21 +298,47 @@ func (e *Environment) Start(ctx context.Context) (*JobClient, error) {
 		}
 		return nil, err
 	}
+	tr := newJobTracer(ctx, e.opts.TracerProvider, e.opts.JobName, e.opts.JobID)
+	if m != nil || tr != nil || e.opts.OnCheckpoint != nil {
+		user := e.opts.OnCheckpoint
+		o.OnCheckpoint = func(ev icheckpoint.Event) {
+			if m != nil {
+				m.checkpoint(ev)
+			}
+			if tr == nil && user == nil {
+				return
+			}
+			ce := checkpointEvent(ev)
+			tr.checkpoint(ce)
+			if user != nil {
+				user(ce)
+			}
+		}
+	}
+	e.latencyOptions(&o, m, tr)
 	cfg := job.Config{
 		Graph:                   &e.g,
 		Options:                 o,
 		RepeatedFailureLimit:    e.opts.RepeatedFailureLimit,
 		AllowCheckpointFallback: e.opts.AllowCheckpointFallback,
 		AllowNonRestoredState:   e.opts.AllowNonRestoredState,
-		Logger:                  e.opts.Logger,
+		Logger:                  o.Logger,
 		Restart:                 e.opts.Restart,
+		OnEnd: func(err error) {
+			tr.end(err, errors.Is(err, context.Canceled))
+			if m != nil {
+				m.unregister()
+			}
+		},
+		OnRestart: func(attempt int, err error) {
+			tr.restart(attempt, err)
+			if m != nil {
+				m.j.Restart()
+			}
+		},
 	}
-	if m != nil {
-		cfg.OnEnd = m.unregister
-		cfg.OnRestart = m.j.Restart
-	}
-	e.opts.Logger.Info("weir: job starting", "operators", len(e.g.Nodes), "parallelism", e.opts.Parallelism)
-	return &JobClient{j: job.Start(ctx, cfg)}, nil
+	o.Logger.Info("weir: job starting", "operators", len(e.g.Nodes), "parallelism", e.opts.Parallelism)
+	return &JobClient{j: job.Start(ctx, cfg), tr: tr}, nil
 }
 
 // Wait blocks until the job ends and returns what Execute would.
@@ -337,21 +386,27 @@ func (c *JobClient) Status() JobStatus {
 // returns its path; restore it with Options.Restore. Sinks commit the
 // output up to the savepoint, as for a checkpoint.
 func (c *JobClient) TriggerSavepoint(ctx context.Context, dir string) (string, error) {
-	return c.j.Savepoint(ctx, dir, false)
+	end := c.tr.savepoint(ctx, dir, false)
+	path, err := c.j.Savepoint(ctx, dir, false)
+	end(path, err)
+	return path, err
 }
 
 // StopWithSavepoint takes a savepoint and stops the job once it completed
 // and every sink committed up to it; Wait then returns nil. Restoring the
 // savepoint continues exactly where the job stopped.
 func (c *JobClient) StopWithSavepoint(ctx context.Context, dir string) (string, error) {
-	return c.j.Savepoint(ctx, dir, true)
+	end := c.tr.savepoint(ctx, dir, true)
+	path, err := c.j.Savepoint(ctx, dir, true)
+	end(path, err)
+	return path, err
 }
 
 // checkpointOptions turns on checkpointing and loads the checkpoint to
 // restore, as the options say.
 func (e *Environment) checkpointOptions(o *graph.Options) error {
 	c := e.opts.Checkpoints
-	store := &icheckpoint.Storage{Dir: c.Dir, Logger: e.opts.Logger, Remote: c.Remote}
+	store := &icheckpoint.Storage{Dir: c.Dir, Logger: o.Logger, Remote: c.Remote}
 	if c.Interval > 0 {
 		if c.Dir == "" {
 			return &InvalidOptionError{Prefix: "weir", Option: "Checkpoints.Dir", Reason: "must be set for checkpointing (Checkpoints.Interval)"}
@@ -377,7 +432,7 @@ func (e *Environment) checkpointOptions(o *graph.Options) error {
 		}
 		r, err := store.Find(context.Background(), e.opts.AllowCheckpointFallback)
 		if errors.Is(err, icheckpoint.ErrNoCheckpoint) {
-			e.opts.Logger.Info("weir: no checkpoint to restore, starting fresh", "dir", c.Dir)
+			o.Logger.Info("weir: no checkpoint to restore, starting fresh", "dir", c.Dir)
 			return nil
 		}
 		if err != nil {
@@ -393,7 +448,7 @@ func (e *Environment) checkpointOptions(o *graph.Options) error {
 			return fmt.Errorf("weir: restore: %w", err)
 		}
 		// A checkpoint's shared files are in the shared/ beside it.
-		from = &icheckpoint.Storage{Dir: parentLocation(loc), Logger: e.opts.Logger, Remote: c.Remote}
+		from = &icheckpoint.Storage{Dir: parentLocation(loc), Logger: o.Logger, Remote: c.Remote}
 		meta, files, err = from.ReadLocation(context.Background(), loc)
 		if err != nil {
 			return fmt.Errorf("weir: restore: %w", err)
@@ -403,7 +458,7 @@ func (e *Environment) checkpointOptions(o *graph.Options) error {
 		o.Restore = &graph.Restore{Meta: meta, Files: files, Store: from, AllowNonRestoredState: e.opts.AllowNonRestoredState,
 			Location: loc, Register: c.Interval > 0 && !store.Owns(e.opts.Restore)}
 	}
-	e.opts.Logger.Info("weir: restoring", "checkpoint", o.Restore.Meta.ID, "taken", o.Restore.Meta.Timestamp, "from", o.Restore.Location)
+	o.Logger.Info("weir: restoring", "checkpoint", o.Restore.Meta.ID, "taken", o.Restore.Meta.Timestamp, "from", o.Restore.Location)
 	return nil
 }
 
@@ -437,4 +492,12 @@ type PebbleEngine = kv.Engine
 // errNoPebble is the error of what needs Options.Pebble without it.
 func errNoPebble(what string) error {
 	return fmt.Errorf("weir: %s needs Options.Pebble: import github.com/weirstream/weir/statebackend/pebble and set Options.Pebble = pebble.New()", what)
+}
+
+// jobLogger is the job's logger: Options.Logger with the job's name and id.
+func (e *Environment) jobLogger() *slog.Logger {
+	if e.opts.JobName != "" {
+		return e.opts.Logger.With("job", e.opts.JobName, "job_id", e.opts.JobID)
+	}
+	return e.opts.Logger.With("job_id", e.opts.JobID)
 }

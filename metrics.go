@@ -37,3 +37,21 @@ func (m *jobMetrics) operator(t *graph.TaskInfo, ctx *runtime.OperatorContext) {
 		return m.j.User(metrics.UserKind(kind), name, keys, values, buckets, t.Vertex, ctx.Name, t.Subtask)
 	}
 }
+
+// latencyOptions turns latency markers on, as Options.LatencyTrackingInterval
+// says, recording them in m's histogram and as spans of tr.
+func (e *Environment) latencyOptions(o *graph.Options, m *jobMetrics, tr *jobTracer) {
+	if e.opts.LatencyTrackingInterval <= 0 || (m == nil && tr == nil) {
+		return
+	}
+	o.LatencyInterval = e.opts.LatencyTrackingInterval
+	o.OnLatency = func(t *graph.TaskInfo, sinks []string, mk *runtime.LatencyMarker, now int64) {
+		ms := float64(now-mk.Emitted) / 1e6
+		for _, sink := range sinks {
+			if m != nil {
+				m.j.Latency(mk.Source, sink, ms)
+			}
+			tr.latency(mk.Source, sink, t.Subtask, time.Unix(0, mk.Emitted), time.Unix(0, now))
+		}
+	}
+}

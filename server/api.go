@@ -467,12 +467,21 @@ func (s *Server) getWatermarks(w http.ResponseWriter, r *http.Request) {
 }
 
 func checkpointJSON(e checkpointEntry) map[string]any {
+	kind := "CHECKPOINT"
+	if e.Savepoint {
+		kind = "SAVEPOINT"
+	}
 	c := map[string]any{
-		"id": e.ID, "status": e.Status, "is_savepoint": e.Savepoint,
+		"id": e.ID, "status": e.Status, "is_savepoint": e.Savepoint, "checkpoint_type": kind,
 		"trigger_timestamp": millis(e.Triggered), "latest_ack_timestamp": millis(e.Ended),
-		"state_size": e.Size, "checkpointed_size": e.Size, "external_path": e.Path,
-		// The engine does not measure barrier alignment per checkpoint.
-		"alignment_buffered": nil,
+		"state_size": e.Size, "checkpointed_size": e.Checkpointed, "external_path": e.Path,
+		// Alignment blocks the channels that delivered their barrier
+		// (backpressure) instead of buffering them: nothing is buffered,
+		// processed or persisted during alignment.
+		"alignment_buffered": 0, "processed_data": 0, "persisted_data": 0,
+		"alignment_duration":        e.Alignment.Milliseconds(),
+		"num_subtasks":              e.Subtasks,
+		"num_acknowledged_subtasks": e.Acked,
 	}
 	if e.Status == "COMPLETED" {
 		c["@class"] = "completed"
@@ -486,7 +495,53 @@ func checkpointJSON(e checkpointEntry) map[string]any {
 	} else {
 		c["end_to_end_duration"] = nil
 	}
+	tasks := map[string]any{}
+	for _, v := range e.Vertices {
+		t := map[string]any{"id": e.ID, "status": e.Status, "latest_ack_timestamp": millis(v.LatestAck),
+			"state_size": v.Size, "checkpointed_size": v.Checkpointed, "alignment_buffered": 0,
+			"alignment_duration": v.Alignment.Milliseconds(), "num_acknowledged_subtasks": v.Acked}
+		if !e.Triggered.IsZero() && !v.LatestAck.IsZero() {
+			t["end_to_end_duration"] = v.LatestAck.Sub(e.Triggered).Milliseconds()
+		}
+		tasks[v.Name] = t
+	}
+	c["tasks"] = tasks
 	return c
+}
+
+// checkpointSummary is Flink's summary of completed checkpoints: min,
+// max and average of each statistic.
+func checkpointSummary(entries []checkpointEntry) map[string]any {
+	stat := func(get func(e checkpointEntry) (int64, bool)) map[string]any {
+		var n, sum, lo, hi int64
+		for _, e := range entries {
+			v, ok := get(e)
+			if e.Status != "COMPLETED" || !ok {
+				continue
+			}
+			if n == 0 || v < lo {
+				lo = v
+			}
+			if n == 0 || v > hi {
+				hi = v
+			}
+			n++
+			sum += v
+		}
+		if n == 0 {
+			return map[string]any{"min": 0, "max": 0, "avg": 0}
+		}
+		return map[string]any{"min": lo, "max": hi, "avg": sum / n}
+	}
+	return map[string]any{
+		"state_size":         stat(func(e checkpointEntry) (int64, bool) { return e.Size, true }),
+		"checkpointed_size":  stat(func(e checkpointEntry) (int64, bool) { return e.Checkpointed, true }),
+		"alignment_buffered": stat(func(checkpointEntry) (int64, bool) { return 0, true }),
+		"alignment_duration": stat(func(e checkpointEntry) (int64, bool) { return e.Alignment.Milliseconds(), true }),
+		"end_to_end_duration": stat(func(e checkpointEntry) (int64, bool) {
+			return e.Ended.Sub(e.Triggered).Milliseconds(), !e.Triggered.IsZero()
+		}),
+	}
 }
 
 func (s *Server) getCheckpoints(w http.ResponseWriter, r *http.Request) {
@@ -527,6 +582,7 @@ func (s *Server) getCheckpoints(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{
 		"counts":  map[string]int{"restored": nRestored, "total": completed + failed, "in_progress": 0, "completed": completed, "failed": failed},
 		"latest":  map[string]any{"completed": latestCompleted, "savepoint": latestSavepoint, "failed": latestFailed, "restored": rest},
+		"summary": checkpointSummary(entries),
 		"history": history,
 	})
 }

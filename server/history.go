@@ -19,11 +19,28 @@ type checkpointEntry struct {
 	ID        int64
 	Status    string // COMPLETED or FAILED
 	Savepoint bool
-	Triggered time.Time // zero if not known (a failed checkpoint)
+	Triggered time.Time // zero if not known (the final checkpoint of a bounded job)
 	Ended     time.Time
 	Size      int64
-	Path      string
-	Failure   string
+	// Checkpointed is what the checkpoint wrote (Size less reused files).
+	Checkpointed int64
+	Path         string
+	Failure      string
+	// Alignment is the longest barrier alignment of a subtask; Subtasks
+	// and Acked count the job's subtasks and those that acknowledged.
+	Alignment       time.Duration
+	Subtasks, Acked int
+	// Vertices holds per-vertex statistics, in the plan's order.
+	Vertices []vertexCheckpoint
+}
+
+// vertexCheckpoint is one vertex's share of a checkpoint.
+type vertexCheckpoint struct {
+	Name               string
+	Acked              int
+	Size, Checkpointed int64
+	Alignment          time.Duration // the longest of its subtasks
+	LatestAck          time.Time
 }
 
 // exceptionEntry is one failure of a job.
@@ -32,9 +49,10 @@ type exceptionEntry struct {
 	Message string
 }
 
-// history records a job's checkpoints, restores and failures as the
-// engine reports them in its log records (see observer). It is shared by
-// the engine's goroutines, which log, and the REST handlers, which read.
+// history records a job's checkpoints as the engine's checkpoint hook
+// reports them (checkpoint), and its restores and failures from its log
+// records (see observer). It is shared by the engine's goroutines and the
+// REST handlers, which read.
 type history struct {
 	chkDir string
 	mu     struct {
@@ -66,6 +84,44 @@ func (h *history) noteException(t time.Time, msg string) {
 	}
 }
 
+// checkpoint records a checkpoint or savepoint that ended
+// (weir.Options.OnCheckpoint: the coordinator's goroutine, which must not
+// block; the metadata is written by then).
+func (h *history) checkpoint(ev weir.CheckpointEvent) {
+	e := checkpointEntry{ID: ev.ID, Status: "COMPLETED", Savepoint: ev.Savepoint, Triggered: ev.Triggered, Ended: ev.Ended,
+		Size: ev.Size, Checkpointed: ev.Checkpointed, Alignment: ev.Alignment, Subtasks: ev.NumSubtasks, Acked: len(ev.Subtasks)}
+	if !ev.Completed {
+		e.Status, e.Failure = "FAILED", ev.Failure
+	} else if !ev.Savepoint {
+		e.Path = filepath.Join(h.chkDir, "chk-"+itoa(e.ID))
+	}
+	index := map[string]int{}
+	for _, s := range ev.Subtasks {
+		i, ok := index[s.Vertex]
+		if !ok {
+			i = len(e.Vertices)
+			index[s.Vertex] = i
+			e.Vertices = append(e.Vertices, vertexCheckpoint{Name: s.Vertex})
+		}
+		v := &e.Vertices[i]
+		v.Acked++
+		v.Size += s.Size
+		v.Checkpointed += s.Checkpointed
+		v.Alignment = max(v.Alignment, s.Alignment())
+		if s.Acknowledged.After(v.LatestAck) {
+			v.LatestAck = s.Acknowledged
+		}
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if ev.Completed {
+		h.mu.completed++
+	} else {
+		h.mu.failed++
+	}
+	h.addLocked(e)
+}
+
 // observe updates the history from one engine log record.
 func (h *history) observe(r slog.Record) {
 	attrs := map[string]slog.Value{}
@@ -86,23 +142,6 @@ func (h *history) observe(r slog.Record) {
 		return ""
 	}
 	switch r.Message {
-	case "weir: checkpoint complete":
-		e := checkpointEntry{ID: id("checkpoint"), Status: "COMPLETED", Ended: r.Time}
-		if v, ok := attrs["savepoint"]; ok && v.Kind() == slog.KindBool {
-			e.Savepoint = v.Bool()
-		}
-		if !e.Savepoint {
-			// The driver logs this on its goroutine right after the
-			// metadata was written: the directory is there to read.
-			e.Path = filepath.Join(h.chkDir, "chk-"+itoa(e.ID))
-			if info, err := weir.ReadCheckpointInfo(e.Path); err == nil {
-				e.Triggered, e.Size = info.Timestamp, info.Size
-			}
-		}
-		h.mu.Lock()
-		h.mu.completed++
-		h.addLocked(e)
-		h.mu.Unlock()
 	case "weir: savepoint complete":
 		path := str("path")
 		info, err := weir.ReadCheckpointInfo(path)
@@ -111,21 +150,9 @@ func (h *history) observe(r slog.Record) {
 			e := &h.mu.entries[i]
 			if e.Savepoint && e.Path == "" && (err != nil || e.ID == info.ID) {
 				e.Path = path
-				if err == nil {
-					e.Triggered, e.Size = info.Timestamp, info.Size
-				}
 				break
 			}
 		}
-		h.mu.Unlock()
-	case "weir: checkpoint aborted", "weir: writing checkpoint failed":
-		reason := str("reason")
-		if reason == "" {
-			reason = str("err")
-		}
-		h.mu.Lock()
-		h.mu.failed++
-		h.addLocked(checkpointEntry{ID: id("checkpoint"), Status: "FAILED", Ended: r.Time, Failure: reason})
 		h.mu.Unlock()
 	case "weir: restoring", "weir: restoring after failure":
 		e := &checkpointEntry{ID: id("checkpoint"), Ended: r.Time, Path: str("from")}

@@ -122,7 +122,7 @@ func (s *Server) prepare(rec *Record) (builder, error) {
 func (j *hostedJob) startLocked(b builder) error {
 	rec := &j.mu.rec
 	reg := prometheus.NewRegistry()
-	logger := slog.New(observer{h: j.hist, next: j.s.log.With("job", j.id).Handler()})
+	logger := slog.New(observer{h: j.hist, next: j.s.log.Handler()})
 	interval := j.s.opts.CheckpointInterval
 	if b.opts.Checkpoints.Interval > 0 {
 		interval = b.opts.Checkpoints.Interval
@@ -130,6 +130,10 @@ func (j *hostedJob) startLocked(b builder) error {
 	o := weir.Options{
 		Parallelism:     rec.Parallelism,
 		Logger:          logger,
+		JobName:         j.id,
+		JobID:           j.id,
+		OnCheckpoint:    j.hist.checkpoint,
+		TracerProvider:  j.s.opts.TracerProvider,
 		Registry:        reg,
 		MetricsInterval: j.s.opts.MetricsInterval,
 		Restore:         "latest",

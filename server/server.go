@@ -17,6 +17,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/weirstream/weir"
 )
 
@@ -82,6 +84,9 @@ type Options struct {
 	Version string
 	// Logger receives the server's and the jobs' logs (nil: discard).
 	Logger *slog.Logger
+	// TracerProvider, if set, receives the jobs' OpenTelemetry spans
+	// (weir.Options.TracerProvider).
+	TracerProvider trace.TracerProvider
 }
 
 func (o *Options) fill() error {

@@ -35,6 +35,7 @@ type runFlags struct {
 	stateBackend, stateDir      string
 	savepointDir                string
 	verbose                     bool
+	telemetry                   telemetryFlags
 }
 
 // signalFunc starts delivering the signals `weir run` handles (SIGUSR1,
@@ -106,6 +107,7 @@ func (f *runFlags) register(pf *pflag.FlagSet) {
 	pf.StringVar(&f.stateDir, "state-dir", "", "local working directory of the pebble backend (default: under the system's temporary directory)")
 	pf.StringVar(&f.savepointDir, "savepoint-dir", "", "directory or s3://bucket/prefix of savepoints taken on SIGUSR1 and on stop (needs --checkpoint-dir)")
 	pf.BoolVarP(&f.verbose, "verbose", "v", false, "log the job's progress (checkpoints, restores) to stderr")
+	f.telemetry.register(pf, true)
 }
 
 // options checks the flags and returns the engine's options.
@@ -138,6 +140,7 @@ func (f *runFlags) options(logger *slog.Logger) (weir.Options, error) {
 		StateBackend:            f.stateBackend,
 		Pebble:                  pebble.New(), // the CLI links Pebble
 		StateDir:                f.stateDir,
+		LatencyTrackingInterval: f.telemetry.latency,
 	}
 	// The CLI serves s3:// paths always: it links the S3 storage.
 	o.Checkpoints.Remote = []checkpoint.Remote{s3.New(s3.Options{Endpoint: f.s3Endpoint, Region: f.s3Region, UsePathStyle: f.s3PathStyle})}
@@ -170,11 +173,21 @@ func executeJob(cmd *cobra.Command, f *runFlags, signals signalFunc, job runJob)
 	if f.verbose {
 		level = slog.LevelInfo
 	}
-	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	logger, err := f.telemetry.logger(stderr, level)
+	if err != nil {
+		return fmt.Errorf("run %s: %w", job.name, err)
+	}
 	opts, err := f.options(logger)
 	if err != nil {
 		return fmt.Errorf("run %s: %w", job.name, err)
 	}
+	opts.JobName = job.name
+	tp, shutdown, err := f.telemetry.tracerProvider(cmd.Context())
+	if err != nil {
+		return fmt.Errorf("run %s: %w", job.name, err)
+	}
+	defer shutdownTracing(shutdown, logger)
+	opts.TracerProvider = tp
 	env := weir.NewEnvironment(opts)
 	if err := job.build(env); err != nil {
 		return fmt.Errorf("run %s: %w", job.name, err)

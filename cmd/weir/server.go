@@ -31,6 +31,7 @@ type serverFlags struct {
 	metricsInterval       time.Duration
 	shutdownTimeout       time.Duration
 	verbose               bool
+	telemetry             telemetryFlags
 	allowInsecureLoopback bool
 	sql                   server.SQLGatewayOptions
 }
@@ -88,6 +89,7 @@ TLS (--tls-cert, --tls-key).`,
 	fl.IntVar(&f.sql.MaxSessions, "sql-max-sessions", 100, "SQL Gateway: most open sessions (more: 503)")
 	fl.IntVar(&f.sql.MaxQueries, "sql-max-queries", 10, "SQL Gateway: most SELECT preview jobs running at once (more: 503)")
 	fl.IntVar(&f.sql.ResultBuffer, "sql-result-buffer", 10000, "SQL Gateway: rows a SELECT buffers for its client before its job waits")
+	f.telemetry.register(fl, false)
 	return cmd
 }
 
@@ -134,8 +136,16 @@ func runServer(cmd *cobra.Command, f *serverFlags, signals signalFunc) error {
 	if f.verbose {
 		level = slog.LevelInfo
 	}
-	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
-	srv, err := server.New(server.Options{
+	logger, err := f.telemetry.logger(stderr, level)
+	if err != nil {
+		return fmt.Errorf("server: %w", err)
+	}
+	tp, shutdown, err := f.telemetry.tracerProvider(cmd.Context())
+	if err != nil {
+		return fmt.Errorf("server: %w", err)
+	}
+	defer shutdownTracing(shutdown, logger)
+	srv, err := server.New(server.Options{TracerProvider: tp,
 		Dir: f.dir, Addr: f.addr, Token: f.token, TLS: f.tlsCert != "", SavepointRoots: f.savepointRoots,
 		MaxBodyBytes: f.maxBody, RateLimit: f.rateLimit, CheckpointInterval: f.checkpointInterval,
 		MetricsInterval: f.metricsInterval, GoJobs: goJobs(), Pebble: pebble.New(), Version: version(), Logger: logger,

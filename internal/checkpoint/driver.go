@@ -44,6 +44,9 @@ type DriverTask struct {
 	Source bool
 	// Operators are the operators of its chain, by position.
 	Operators []OperatorInfo
+	// Vertex and Subtask name the subtask in checkpoint statistics.
+	Vertex  string
+	Subtask int
 }
 
 // DriverOptions configure a Driver.
@@ -83,6 +86,39 @@ type Event struct {
 	// bytes the tasks' parts stored (0 for an aborted one).
 	Duration time.Duration
 	Size     int64
+	// Triggered is when the driver triggered it (zero for the final
+	// checkpoint of a bounded job, which no trigger started); Ended when it
+	// completed or was aborted.
+	Triggered, Ended time.Time
+	// Checkpointed is the bytes the tasks wrote for it (Size plus shared
+	// files uploaded for it, less files reused from earlier checkpoints).
+	Checkpointed int64
+	// Tasks is the number of subtasks; Subtasks holds the statistics of
+	// those that acknowledged it, in the order of the plan.
+	Tasks    int
+	Subtasks []SubtaskStats
+}
+
+// SubtaskStats is one subtask's part of a checkpoint.
+type SubtaskStats struct {
+	Vertex  string
+	Subtask int
+	// Timing says when its phases happened (zero: a finished task's final
+	// state, written when the driver asked for it).
+	Timing runtime.CheckpointTiming
+	// Size is the length of its part; Checkpointed what it wrote.
+	Size, Checkpointed int64
+	// Acked is when the driver received its acknowledgement.
+	Acked time.Time
+}
+
+// Alignment returns the longest alignment of the checkpoint's subtasks.
+func (e *Event) Alignment() time.Duration {
+	var m int64
+	for _, s := range e.Subtasks {
+		m = max(m, s.Timing.AlignEnd-s.Timing.AlignStart)
+	}
+	return time.Duration(m)
 }
 
 type savepoint struct {
@@ -125,8 +161,10 @@ type Driver struct {
 	onEvent   func(Event)
 	triggered map[int64]time.Time
 	sizes     map[int64]int64
-	waiting   []SavepointRequest
-	stopping  bool
+	// stats[id] holds the statistics of the tasks that acknowledged id.
+	stats    map[int64][]SubtaskStats
+	waiting  []SavepointRequest
+	stopping bool
 	// backlog holds mail a task's mailbox could not take yet, by task.
 	backlog map[runtime.TaskID][]runtime.Mail
 	// sweepDue: a sweep of shared objects waits for parts being written.
@@ -191,7 +229,7 @@ func NewDriver(ctx context.Context, o DriverOptions) (*Driver, error) {
 		byID: map[runtime.TaskID]*DriverTask{}, acks: map[int64]map[runtime.TaskID]*PartHandle{},
 		finished: map[runtime.TaskID]bool{}, parked: map[int64]Action{}, askedFinal: map[int64]map[runtime.TaskID]bool{}, fail: o.Fail,
 		requests: o.Savepoints, savepoints: map[int64]*savepoint{}, backlog: map[runtime.TaskID][]runtime.Mail{},
-		onEvent: o.OnEvent, triggered: map[int64]time.Time{}, sizes: map[int64]int64{}}
+		onEvent: o.OnEvent, triggered: map[int64]time.Time{}, sizes: map[int64]int64{}, stats: map[int64][]SubtaskStats{}}
 	for i := range o.Tasks {
 		t := &o.Tasks[i]
 		ids[i] = t.ID
@@ -261,6 +299,13 @@ func (d *Driver) handle(ctx context.Context, r runtime.Report) {
 			d.acks[r.ID] = map[runtime.TaskID]*PartHandle{}
 		}
 		d.acks[r.ID][r.Task] = h
+		if d.onEvent != nil {
+			st := SubtaskStats{Timing: r.Timing, Size: h.Size, Checkpointed: h.StoredBytes(), Acked: now}
+			if t := d.byID[r.Task]; t != nil {
+				st.Vertex, st.Subtask = t.Vertex, t.Subtask
+			}
+			d.stats[r.ID] = append(d.stats[r.ID], st)
+		}
 		if a, ok := d.parked[r.ID]; ok {
 			d.writeMetadata(ctx, a)
 			return
@@ -375,16 +420,26 @@ func (d *Driver) open(id int64) {
 func (d *Driver) event(id int64, savepoint, completed bool, reason string) {
 	start, ok := d.triggered[id]
 	size := d.sizes[id]
+	stats := d.stats[id]
 	delete(d.triggered, id)
 	delete(d.sizes, id)
+	delete(d.stats, id)
 	if d.onEvent == nil {
 		return
 	}
+	end := time.Now()
 	var dur time.Duration
 	if ok {
-		dur = time.Since(start)
+		dur = end.Sub(start)
 	}
-	d.onEvent(Event{ID: id, Savepoint: savepoint, Completed: completed, Reason: reason, Duration: dur, Size: size})
+	e := Event{ID: id, Savepoint: savepoint, Completed: completed, Reason: reason, Duration: dur, Size: size,
+		Triggered: start, Ended: end, Tasks: len(d.tasks), Subtasks: stats}
+	if completed {
+		for _, s := range stats {
+			e.Checkpointed += s.Checkpointed
+		}
+	}
+	d.onEvent(e)
 }
 
 func (d *Driver) do(ctx context.Context, acts []Action) {

@@ -74,7 +74,7 @@ func (j *Job) driverTasks() []checkpoint.DriverTask {
 			ops[ci] = checkpoint.OperatorInfo{UID: operatorID(n), Name: n.Name, Parallelism: info.par}
 		}
 		out[i] = checkpoint.DriverTask{ID: t.Checkpoint.Task, Name: t.Name, Mailbox: t.Checkpoint.Mailbox,
-			Source: t.Source != nil, Operators: ops}
+			Source: t.Source != nil, Operators: ops, Vertex: info.Vertex, Subtask: info.Subtask}
 	}
 	return out
 }

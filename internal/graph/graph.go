@@ -184,6 +184,12 @@ type Options struct {
 	// OnCheckpoint, if set, is told of every checkpoint and savepoint that
 	// ended (completed or aborted), on the checkpoint driver's goroutine.
 	OnCheckpoint func(checkpoint.Event)
+	// LatencyInterval, if positive, makes source tasks emit latency
+	// markers this often; OnLatency (required then) records each marker
+	// that reaches a task whose chain holds sinks (operators without
+	// outputs), on that task's goroutine: sinks are their names.
+	LatencyInterval time.Duration
+	OnLatency       func(task *TaskInfo, sinks []string, m *runtime.LatencyMarker, now int64)
 	// Checkpoint, if set, turns checkpointing on.
 	Checkpoint *CheckpointOptions
 	// Restore, if set, is the checkpoint the job starts from.
@@ -628,6 +634,9 @@ func (g *Graph) buildTask(ctx context.Context, plan *Plan, v *vertex, sub int, c
 		t.Report = func(m *runtime.TaskMetrics) { o.Report(info, m) }
 	}
 	done := ctx.Done()
+	// The subtask's loggers carry its vertex and index (the job's logger
+	// carries the job).
+	taskLog := o.Logger.With("vertex", v.name, "subtask", sub)
 	insts := map[*Node]Instance{}
 	var build func(n *Node) error
 	build = func(n *Node) error {
@@ -670,7 +679,7 @@ func (g *Graph) buildTask(ctx context.Context, plan *Plan, v *vertex, sub int, c
 			MaxParallelism: o.MaxParallelism,
 			KeyGroups:      keygroup.RangeFor(o.MaxParallelism, par, sub),
 			Time:           t.Timers,
-			Logger:         o.Logger.With("operator", n.Name, "subtask", sub),
+			Logger:         taskLog.With("operator", n.Name),
 			Metrics:        &runtime.OperatorMetrics{CurrentWatermark: runtime.MinWatermark},
 			Checkpointing:  o.Checkpoint != nil,
 			StateBackend:   o.StateBackend,
@@ -709,6 +718,20 @@ func (g *Graph) buildTask(ctx context.Context, plan *Plan, v *vertex, sub int, c
 		m.Ctx.Mailbox = t.Mailbox.Executor(i)
 	}
 	head := insts[v.head]
+	if o.LatencyInterval > 0 && o.OnLatency != nil {
+		var sinks []string
+		for _, n := range v.nodes {
+			if len(n.Outputs) == 0 && n.NumInputs > 0 {
+				sinks = append(sinks, n.Name)
+			}
+		}
+		if len(sinks) > 0 {
+			t.OnLatency = func(m *runtime.LatencyMarker, now int64) { o.OnLatency(info, sinks, m, now) }
+		}
+		if head.Source != nil {
+			t.LatencyInterval, t.LatencySource = o.LatencyInterval, v.head.Name
+		}
+	}
 	if head.Source != nil {
 		t.Source = head.Source
 	} else {

@@ -49,11 +49,12 @@ type Config struct {
 	// Logger is never nil.
 	Logger *slog.Logger
 	// OnEnd, if set, runs on the job's goroutine after the last attempt,
-	// before Done closes (to unregister metrics, say).
-	OnEnd func()
+	// before Done closes (to unregister metrics, say), with the job's
+	// error (nil: finished).
+	OnEnd func(err error)
 	// OnRestart, if set, runs on the job's goroutine each time a failed
-	// attempt is restarted.
-	OnRestart func()
+	// attempt is restarted, with the attempt that failed and its error.
+	OnRestart func(attempt int, err error)
 }
 
 // DefaultRepeatedFailureLimit is the RepeatedFailureLimit of a zero Config.
@@ -134,10 +135,11 @@ func Start(ctx context.Context, cfg Config) *Job {
 	go func() {
 		defer close(j.done)
 		defer cancel()
+		var err error
 		if cfg.OnEnd != nil {
-			defer cfg.OnEnd()
+			defer func() { cfg.OnEnd(err) }()
 		}
-		err := j.run(ctx, cfg)
+		err = j.run(ctx, cfg)
 		j.end(ctx, err)
 		if err != nil {
 			cfg.Logger.Error("weir: job ended", "err", err)
@@ -269,7 +271,7 @@ func (j *Job) run(ctx context.Context, cfg Config) error {
 		j.setState(Restarting, err)
 		cfg.Logger.Warn("weir: job failed, restarting", "attempt", attempt, "delay", delay, "err", err)
 		if cfg.OnRestart != nil {
-			cfg.OnRestart()
+			cfg.OnRestart(attempt, err)
 		}
 		t := time.NewTimer(delay)
 		select {

@@ -29,6 +29,7 @@ type Job struct {
 	checkpoints                 *prometheus.CounterVec
 	lastDuration, lastSize      prometheus.Gauge
 	restarts                    prometheus.Counter
+	latency                     *prometheus.HistogramVec
 	collectors                  []prometheus.Collector
 	mu                          sync.Mutex
 	tasks                       map[taskKey]*taskState
@@ -74,13 +75,16 @@ func NewJob(reg prometheus.Registerer) (*Job, error) {
 	j.lastDuration = prometheus.NewGauge(prometheus.GaugeOpts{Namespace: "weir", Subsystem: "job", Name: "last_checkpoint_duration_seconds", Help: "Time from trigger to completion of the last completed checkpoint."})
 	j.lastSize = prometheus.NewGauge(prometheus.GaugeOpts{Namespace: "weir", Subsystem: "job", Name: "last_checkpoint_size_bytes", Help: "Bytes the tasks stored for the last completed checkpoint."})
 	j.restarts = prometheus.NewCounter(prometheus.CounterOpts{Namespace: "weir", Subsystem: "job", Name: "restarts_total", Help: "Restarts of the job after a failure."})
+	j.latency = prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: "weir", Name: "latency_ms",
+		Help:    "Time latency markers took from a source to a sink, in milliseconds (with latency tracking on).",
+		Buckets: prometheus.ExponentialBuckets(1, 2, 17)}, []string{"source", "sink"})
 	for _, kind := range []string{"checkpoint", "savepoint"} {
 		for _, status := range []string{"completed", "failed"} {
 			j.checkpoints.WithLabelValues(kind, status) // export zeros
 		}
 	}
 	j.collectors = []prometheus.Collector{j.recordsIn, j.recordsOut, j.busy, j.idle, j.backpressured, j.watermark, j.queueFill, j.lateDropped, j.opWatermark, j.asyncInFlight, j.asyncRetries, j.asyncTimeouts,
-		j.checkpoints, j.lastDuration, j.lastSize, j.restarts}
+		j.checkpoints, j.lastDuration, j.lastSize, j.restarts, j.latency}
 	for i, c := range j.collectors {
 		if err := reg.Register(c); err != nil {
 			for _, r := range j.collectors[:i] {
@@ -189,3 +193,8 @@ func (j *Job) Checkpoint(savepoint, completed bool, durationSeconds float64, siz
 
 // Restart counts a restart of the job.
 func (j *Job) Restart() { j.restarts.Inc() }
+
+// Latency records the time a latency marker took from source to sink.
+func (j *Job) Latency(source, sink string, ms float64) {
+	j.latency.WithLabelValues(source, sink).Observe(ms)
+}

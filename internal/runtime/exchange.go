@@ -86,6 +86,7 @@ type RecordWriter[T any] struct {
 	idle     bool
 	stats    *WriterStats
 	maxBatch int
+	marker   int // latency markers sent, to pick their channel
 }
 
 // WriterStats counts what a writer sent; read by the owning task only.
@@ -230,10 +231,22 @@ func (w *RecordWriter[T]) Barrier(id int64) error {
 	return w.Broadcast(Envelope{Kind: KindBarrier, Val: id})
 }
 
+// LatencyMarker sends m on one channel, in turn, after the records
+// buffered for that channel.
+func (w *RecordWriter[T]) LatencyMarker(m *LatencyMarker) error {
+	w.marker++
+	i := w.marker % len(w.chans)
+	if err := w.flushOne(i); err != nil {
+		return err
+	}
+	return w.send(i, Envelope{Kind: KindLatencyMarker, Data: m})
+}
+
 // Writer is the type-erased view of a RecordWriter that a task drives.
 type Writer interface {
 	Flush() error
 	EndOfInput() error
 	Barrier(id int64) error
+	LatencyMarker(m *LatencyMarker) error
 	Stats() *WriterStats
 }

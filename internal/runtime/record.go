@@ -77,7 +77,20 @@ const (
 	KindEndOfInput
 	// KindBarrier carries checkpoint barrier Val.
 	KindBarrier
+	// KindLatencyMarker carries a *LatencyMarker in Data.
+	KindLatencyMarker
 )
+
+// LatencyMarker is Flink's latency marker: a source subtask emits one
+// periodically; it travels with the records, never overtaking them on a
+// channel, each task passes it on to one channel of each of its outputs,
+// and tasks that hold sinks record the time since it left the source.
+type LatencyMarker struct {
+	// Source names the source operator; Emitted is when it left it (Unix
+	// nanoseconds).
+	Source  string
+	Emitted int64
+}
 
 // Envelope is what travels on a channel: a *Batch[T] or a control event.
 type Envelope struct {

@@ -217,6 +217,23 @@ type Report struct {
 	ID     int64
 	Handle SnapshotHandle
 	Reason string
+	// Timing is when the phases of the task's part of checkpoint ID
+	// happened (with ReportAck; zero for a finished task's final part).
+	Timing CheckpointTiming
+}
+
+// CheckpointTiming holds the wall-clock times (Unix nanoseconds) of one
+// task's part of a checkpoint, for checkpoint statistics and traces.
+// Alignment runs from the first barrier received to the last (a source
+// task: both are when the trigger arrived); the snapshot from then to the
+// end of its asynchronous part (SyncEnd ends the synchronous capture, after
+// which the barrier goes downstream); the upload from the snapshot's end
+// to UploadEnd, when the part was written to checkpoint storage.
+type CheckpointTiming struct {
+	AlignStart, AlignEnd int64
+	SyncEnd              int64
+	SnapshotEnd          int64
+	UploadEnd            int64
 }
 
 // Checkpointing connects a task to the checkpoint driver. Nil on a task

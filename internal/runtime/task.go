@@ -80,6 +80,13 @@ type Task struct {
 	// ReportInterval and once at the end.
 	Report         func(*TaskMetrics)
 	ReportInterval time.Duration
+	// LatencyInterval, on a source task, is how often it emits a latency
+	// marker named LatencySource (0: never).
+	LatencyInterval time.Duration
+	LatencySource   string
+	// OnLatency, if set (a task whose chain holds sinks), records each
+	// latency marker that reaches the task; now is Unix nanoseconds.
+	OnLatency func(m *LatencyMarker, now int64)
 
 	lastWM int64
 	idle   bool
@@ -97,6 +104,11 @@ type Task struct {
 	final      *TaskSnapshot
 	lastReport int64
 	idleNanos  int64
+	// alignStart is when the first barrier of the checkpoint being
+	// aligned arrived (Unix nanos).
+	alignStart int64
+	// nextMarker is when a source task emits its next latency marker.
+	nextMarker int64
 }
 
 // TaskMetrics are cumulative counters of one subtask.
@@ -221,6 +233,11 @@ func (t *Task) iterate(ctx context.Context) (idle, mailed bool, err error) {
 		st, err := t.Source.PollNext(ctx)
 		if err != nil {
 			return false, mailed, err
+		}
+		if t.LatencyInterval > 0 {
+			if err := t.emitMarker(); err != nil {
+				return false, mailed, err
+			}
 		}
 		t.report(false)
 		switch st {
@@ -544,7 +561,14 @@ func (t *Task) handle(ctx context.Context, idx int, e Envelope) error {
 		if t.aligner == nil {
 			return nil // checkpoints off
 		}
-		return t.aligned(ctx, t.aligner.OnBarrier(idx, e.Val))
+		before := t.aligner.Aligning()
+		r := t.aligner.OnBarrier(idx, e.Val)
+		if now := t.aligner.Aligning(); (now != 0 && now != before) || (r.Snapshot != 0 && r.Snapshot != before) {
+			t.alignStart = nanotime() // the first barrier of a checkpoint
+		}
+		return t.aligned(ctx, r)
+	case KindLatencyMarker:
+		return t.forwardMarker(e.Data.(*LatencyMarker))
 	case KindEndOfInput:
 		c.finished = true
 		c.idle = false
@@ -560,6 +584,32 @@ func (t *Task) handle(ctx context.Context, idx int, e Envelope) error {
 		}
 		if g.live == 0 {
 			return t.end()
+		}
+	}
+	return nil
+}
+
+// emitMarker emits a latency marker when one is due (a source task, after
+// a poll: markers follow the records the poll emitted).
+func (t *Task) emitMarker() error {
+	now := nanotime()
+	if now < t.nextMarker {
+		return nil
+	}
+	t.nextMarker = now + int64(t.LatencyInterval)
+	return t.forwardMarker(&LatencyMarker{Source: t.LatencySource, Emitted: now})
+}
+
+// forwardMarker records a latency marker at the task's sinks and passes it
+// on to every output of the chain. The records before it went through the
+// chain synchronously already.
+func (t *Task) forwardMarker(m *LatencyMarker) error {
+	if t.OnLatency != nil {
+		t.OnLatency(m, nanotime())
+	}
+	for _, w := range t.Writers {
+		if err := w.LatencyMarker(m); err != nil {
+			return err
 		}
 	}
 	return nil
@@ -639,13 +689,16 @@ func (t *Task) send(r Report) {
 
 // store writes snap as the task's part of checkpoint id and acknowledges
 // it with the part's handle, or declines the checkpoint.
-func (t *Task) store(ctx context.Context, id int64, snap TaskSnapshot, final bool) {
+func (t *Task) store(ctx context.Context, id int64, snap TaskSnapshot, final bool, tm CheckpointTiming) {
 	h, err := t.Checkpoint.Store.WritePart(ctx, id, t.Checkpoint.Task, snap, final)
 	if err != nil {
 		t.send(Report{Kind: ReportDecline, ID: id, Reason: err.Error()})
 		return
 	}
-	t.send(Report{Kind: ReportAck, ID: id, Handle: h})
+	if tm.AlignEnd != 0 {
+		tm.UploadEnd = nanotime()
+	}
+	t.send(Report{Kind: ReportAck, ID: id, Handle: h, Timing: tm})
 }
 
 // capture takes the synchronous part of every stateful operator's
@@ -710,7 +763,14 @@ func (t *Task) snapshot(id int64) (TaskSnapshot, error) {
 // storage and the acknowledgement. A snapshot error declines
 // the checkpoint; the coordinator decides whether the job survives it.
 func (t *Task) checkpoint(ctx context.Context, id int64) error {
+	tm := CheckpointTiming{AlignEnd: nanotime()}
+	tm.AlignStart = tm.AlignEnd
+	if t.Source == nil && t.alignStart != 0 {
+		tm.AlignStart = t.alignStart
+	}
+	t.alignStart = 0
 	ws, err := t.capture(id)
+	tm.SyncEnd = nanotime()
 	if err != nil {
 		t.send(Report{Kind: ReportDecline, ID: id, Reason: err.Error()})
 	}
@@ -736,7 +796,8 @@ func (t *Task) checkpoint(ctx context.Context, id int64) error {
 			t.send(Report{Kind: ReportDecline, ID: id, Reason: err.Error()})
 			return
 		}
-		t.store(ctx, id, snap, false)
+		tm.SnapshotEnd = nanotime()
+		t.store(ctx, id, snap, false, tm)
 	}()
 	return nil
 }
@@ -755,7 +816,7 @@ func (t *Task) handleMail(ctx context.Context, m Mail) error {
 		return ErrStopped
 	case MailWriteFinal:
 		if t.final != nil {
-			t.store(ctx, m.ID, *t.final, true)
+			t.store(ctx, m.ID, *t.final, true, CheckpointTiming{})
 		}
 	case MailComplete, MailAbort:
 		for _, c := range t.Chain {
