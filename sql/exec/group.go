@@ -170,14 +170,19 @@ func stateTTL(d time.Duration) state.TTL {
 }
 
 // groupAggFn is the keyed function of GroupAggregate. Per key it keeps one
-// value: the encoded accumulators and row count (aggSet).
+// value, the group's accumulators and row count (accState: live objects
+// on heap state, encoded on Pebble), and, with DISTINCT calls, the
+// multisets of their arguments in map state.
 type groupAggFn struct {
 	spec     GroupAggSpec
 	set      *aggSet
-	acc      state.Value[string]
+	acc      state.Value[*accState]
 	distinct state.Map[string, int64] // nil without DISTINCT calls
-	prev     []row.Value
-	next     []row.Value
+	// scratch: the backend encodes on Update, so a group's accumulators
+	// are loaded into set's own ones (see aggSet.bind).
+	scratch bool
+	prev    []row.Value
+	next    []row.Value
 }
 
 func (f *groupAggFn) Open(ctx *weir.KeyedRuntimeContext[string]) error {
@@ -186,7 +191,8 @@ func (f *groupAggFn) Open(ctx *weir.KeyedRuntimeContext[string]) error {
 		return err
 	}
 	f.set = set
-	f.acc = state.GetValue[string, string](ctx.State(), state.Descriptor{Name: "group-aggs", TTL: stateTTL(f.spec.StateTTL)})
+	f.scratch = !ctx.State().KeepsObjects()
+	f.acc = state.GetValue[string, *accState](ctx.State(), state.Descriptor{Name: "group-accs", TTL: stateTTL(f.spec.StateTTL)})
 	if set.hasDistinct() {
 		f.distinct = state.GetMap[string, string, int64](ctx.State(), state.Descriptor{Name: "group-distinct", TTL: stateTTL(f.spec.StateTTL)})
 		set.useDistinctView(mapView{f.distinct})
@@ -204,7 +210,7 @@ func (v mapView) remove(k string)            { v.m.Remove(k) }
 
 func (f *groupAggFn) ProcessElement(ctx *weir.KeyedContext[string, row.Row], in row.Row) error {
 	retract := in.Kind.IsRetract()
-	enc, ok := f.acc.Value()
+	g, ok := f.acc.Value()
 	first := !ok
 	if first {
 		if retract {
@@ -213,23 +219,33 @@ func (f *groupAggFn) ProcessElement(ctx *weir.KeyedContext[string, row.Row], in 
 			}
 			return nil
 		}
-		f.set.reset()
+		if f.scratch {
+			g = f.set.scratchState()
+		} else {
+			g = f.set.newAccState()
+		}
 		if f.distinct != nil {
 			// Entries left over by a TTL that expired the accumulators
 			// first belong to no group any more.
 			f.distinct.Clear()
 		}
-	} else if err := f.set.decode(enc); err != nil {
+	}
+	if err := f.set.bind(g, f.scratch); err != nil {
 		return err
 	}
 	f.prev = f.set.appendValues(f.prev[:0])
 	f.set.apply(in, retract)
+	f.set.unbind(g)
 	f.next = f.set.appendValues(f.next[:0])
 	if err := f.set.failed(); err != nil {
 		return fmt.Errorf("sql: GroupAggregate on row %s: %w", row.FormatRow(in, f.spec.InputTypes), err)
 	}
 	if f.set.rows != 0 {
-		f.acc.Update(f.set.encode())
+		// On heap state the accumulators changed in place: the value is
+		// written only to store a new group or refresh its TTL.
+		if first || f.scratch || f.spec.StateTTL > 0 {
+			f.acc.Update(g)
+		}
 		if first {
 			ctx.Collect(f.output(row.Insert, in, f.next))
 			return nil
