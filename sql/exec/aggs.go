@@ -135,9 +135,7 @@ func newCall(c AggCall, in []row.Type, retracting bool) (*call, error) {
 			k.skipNulls = append(k.skipNulls, i)
 		}
 	case Sum, Sum0:
-		k.newAcc = func() accumulator {
-			return &sumAcc{arg: argTypes[0], res: res, kind: numKindOf(argTypes[0]), zero: c.Func == Sum0}
-		}
+		k.newAcc = func() accumulator { return &sumAcc{arg: argTypes[0], res: res, kind: numKindOf(argTypes[0]), zero: c.Func == Sum0} }
 	case Avg:
 		// The sum of integers is a BIGINT, of FLOAT/DOUBLE a DOUBLE.
 		sumRes := res
@@ -146,15 +144,11 @@ func newCall(c AggCall, in []row.Type, retracting bool) (*call, error) {
 		} else if argTypes[0].Root == row.TypeFloat {
 			sumRes = row.Double()
 		}
-		k.newAcc = func() accumulator {
-			return &avgAcc{sumAcc: sumAcc{arg: argTypes[0], res: sumRes, kind: numKindOf(argTypes[0])}, avgRes: res}
-		}
+		k.newAcc = func() accumulator { return &avgAcc{sumAcc: sumAcc{arg: argTypes[0], res: sumRes, kind: numKindOf(argTypes[0])}, avgRes: res} }
 	case Min, Max:
 		k.newAcc = func() accumulator { return &minMaxAcc{t: argTypes[0], max: c.Func == Max, retracting: retracting} }
 	case FirstValue, LastValue:
-		k.newAcc = func() accumulator {
-			return &firstLastAcc{t: argTypes[0], last: c.Func == LastValue, retracting: retracting}
-		}
+		k.newAcc = func() accumulator { return &firstLastAcc{t: argTypes[0], last: c.Func == LastValue, retracting: retracting} }
 	case ListAgg:
 		k.newAcc = func() accumulator { return &listAggAcc{} }
 	default:
@@ -202,9 +196,9 @@ type aggSet struct {
 	calls []*call
 	// own are the accumulators the calls were built with (calls[i].acc
 	// may be bound to a group's, see bind).
-	own  []accumulator
-	rows int64
-	buf  []byte
+	own   []accumulator
+	rows  int64
+	buf   []byte
 }
 
 func newAggSet(calls []AggCall, in []row.Type, retracting bool) (*aggSet, error) {
