@@ -3,7 +3,6 @@ package exec
 import (
 	"errors"
 	"fmt"
-	"slices"
 	"time"
 
 	"github.com/weirstream/weir"
@@ -160,16 +159,9 @@ func hasRejectedNull(r row.Row, idx []int, nullSafe []bool) bool {
 // joinCounts is what join state keeps for each distinct row of one side:
 // how many times it is present, and (outer sides only) with how many rows
 // of the other side it is associated.
-//
-// On heap state the entry also holds the row itself, decoded (kept as
-// objects, never encoded: a snapshot and Pebble keep only the counts, the
-// row being the entry's key), so that a probe does not decode the rows it
-// looks at; a restored entry, or one read from Pebble, has none and is
-// decoded from its key.
 type joinCounts struct {
 	N     int64
 	Assoc int64
-	row   row.Row `weir:"-"`
 }
 
 // RegularJoin joins two changelog streams on equal keys (Flink's
@@ -211,9 +203,6 @@ type regularJoinFn struct {
 	spec           JoinSpec
 	lcodec, rcodec *row.Codec
 	lstate, rstate state.Map[string, joinCounts]
-	// keepRows: the state keeps objects (heap), so entries hold their
-	// rows decoded (see joinCounts).
-	keepRows bool
 	// scratch, per subtask (nil in the shared template)
 	buf   []byte
 	assoc []joinMatch
@@ -242,7 +231,6 @@ func (f *regularJoinFn) Open(ctx *weir.KeyedRuntimeContext[string]) error {
 	if f.spec.RightStateTTL > 0 {
 		rttl = f.spec.RightStateTTL
 	}
-	f.keepRows = ctx.State().KeepsObjects()
 	f.lstate = state.GetMap[string, string, joinCounts](ctx.State(), state.Descriptor{Name: "join-left", TTL: joinStateTTL(lttl)})
 	f.rstate = state.GetMap[string, string, joinCounts](ctx.State(), state.Descriptor{Name: "join-right", TTL: joinStateTTL(rttl)})
 	return nil
@@ -275,13 +263,9 @@ func (f *regularJoinFn) matches(in row.Row, isLeft bool) error {
 		return nil
 	}
 	for oenc, c := range otherState.All() {
-		o := c.row
-		if o.Fields == nil {
-			var err error
-			if o, _, err = otherCodec.Decode([]byte(oenc)); err != nil {
-				return fmt.Errorf("sql/exec: join: state: %w", err)
-			}
-			c.row = o
+		o, _, err := otherCodec.Decode([]byte(oenc))
+		if err != nil {
+			return fmt.Errorf("sql/exec: join: state: %w", err)
 		}
 		ok := true
 		if s.Condition != nil {
@@ -335,7 +319,6 @@ func (f *regularJoinFn) semiAnti(ctx *weir.KeyedContext[string, row.Row], in row
 		if in.Kind.IsAccumulate() {
 			cur.N++
 			cur.Assoc = n
-			f.keepRow(&cur, in)
 			st.Put(enc, cur)
 		} else if cur.N > 1 {
 			cur.N--
@@ -349,7 +332,6 @@ func (f *regularJoinFn) semiAnti(ctx *weir.KeyedContext[string, row.Row], in row
 	acc := in.Kind.IsAccumulate()
 	if acc {
 		cur.N++
-		f.keepRow(&cur, in)
 		st.Put(enc, cur)
 	} else if cur.N > 1 {
 		cur.N--
@@ -365,7 +347,7 @@ func (f *regularJoinFn) semiAnti(ctx *weir.KeyedContext[string, row.Row], in row
 				k = row.Delete
 			}
 			for range m.c.N {
-				ctx.Collect(row.Row{Kind: k, Fields: slices.Clone(m.r.Fields)})
+				ctx.Collect(m.r.WithKind(k))
 			}
 		case !acc && m.c.Assoc == 1:
 			k := row.Delete
@@ -373,7 +355,7 @@ func (f *regularJoinFn) semiAnti(ctx *weir.KeyedContext[string, row.Row], in row
 				k = row.Insert
 			}
 			for range m.c.N {
-				ctx.Collect(row.Row{Kind: k, Fields: slices.Clone(m.r.Fields)})
+				ctx.Collect(m.r.WithKind(k))
 			}
 		}
 		if acc {
@@ -464,7 +446,6 @@ func (f *regularJoinFn) process(ctx *weir.KeyedContext[string, row.Row], in row.
 		if inOuter {
 			c.Assoc = n
 		}
-		f.keepRow(&c, in)
 		inState.Put(enc, c)
 		return nil
 	}
@@ -507,15 +488,6 @@ func (f *regularJoinFn) process(ctx *weir.KeyedContext[string, row.Row], in row.
 		}
 	}
 	return nil
-}
-
-// keepRow makes a state entry hold its row (a copy of in's fields, so
-// that it does not keep the input's batch alive), if the backend keeps
-// objects and the entry has none yet.
-func (f *regularJoinFn) keepRow(c *joinCounts, in row.Row) {
-	if f.keepRows && c.row.Fields == nil {
-		c.row = row.Row{Kind: row.Insert, Fields: slices.Clone(in.Fields)}
-	}
 }
 
 // sortMatches orders matches by their encoding, so that the output does
