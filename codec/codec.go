@@ -45,9 +45,6 @@ var ErrCorrupt = errkind.Mark(errors.New("codec: corrupt or truncated data"), er
 // that cannot be encoded.
 func For[T any]() (Codec[T], error) {
 	t := reflect.TypeOf((*T)(nil)).Elem()
-	if isSelf(t) {
-		return selfCodec[T]{elem: t.Elem()}, nil
-	}
 	switch t {
 	case reflect.TypeOf(""):
 		return stringCodec[T]{}, nil
@@ -133,10 +130,6 @@ var timeType = reflect.TypeOf(time.Time{})
 func corrupt(what string) error { return fmt.Errorf("%w: %s", ErrCorrupt, what) }
 
 func compile(t reflect.Type, seen map[reflect.Type]bool) (encoder, decoder, error) {
-	if isSelf(t) {
-		enc, dec := compileSelf(t)
-		return enc, dec, nil
-	}
 	if t == timeType {
 		return func(dst []byte, v reflect.Value) []byte {
 				tm := v.Interface().(time.Time)
@@ -441,10 +434,6 @@ func Schema[T any]() string {
 }
 
 func schema(b *strings.Builder, t reflect.Type, seen map[reflect.Type]bool) {
-	if isSelf(t) {
-		b.WriteString("self(" + t.String() + ")")
-		return
-	}
 	if t == timeType {
 		b.WriteString("time")
 		return

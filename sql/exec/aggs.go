@@ -72,9 +72,6 @@ type call struct {
 	res      row.Type
 	acc      accumulator
 	args     []row.Value
-	// newAcc returns a new accumulator of the call (without a distinct
-	// view; not reset).
-	newAcc func() accumulator
 	// skipNulls: the rows where one of these argument positions is NULL
 	// are skipped (the value argument; for COUNT, every argument).
 	skipNulls []int
@@ -118,24 +115,16 @@ func newCall(c AggCall, in []row.Type, retracting bool) (*call, error) {
 	case UserDefined:
 		// A user-defined function sees every row, NULL arguments included
 		// (Flink passes NULLs to eval).
-		first := userAcc
-		k.newAcc = func() accumulator {
-			if a := first; a != nil {
-				first = nil
-				return a
-			}
-			a, _, _ := newUserAcc(c, argTypes, retracting) // succeeded once with these arguments
-			return a
-		}
+		k.acc = userAcc
 	case CountStar:
-		k.newAcc = func() accumulator { return &countAcc{} }
+		k.acc = &countAcc{}
 	case Count:
-		k.newAcc = func() accumulator { return &countAcc{} }
+		k.acc = &countAcc{}
 		for i := range c.Args {
 			k.skipNulls = append(k.skipNulls, i)
 		}
 	case Sum, Sum0:
-		k.newAcc = func() accumulator { return &sumAcc{arg: argTypes[0], res: res, kind: numKindOf(argTypes[0]), zero: c.Func == Sum0} }
+		k.acc = &sumAcc{arg: argTypes[0], res: res, kind: numKindOf(argTypes[0]), zero: c.Func == Sum0}
 	case Avg:
 		// The sum of integers is a BIGINT, of FLOAT/DOUBLE a DOUBLE.
 		sumRes := res
@@ -144,13 +133,13 @@ func newCall(c AggCall, in []row.Type, retracting bool) (*call, error) {
 		} else if argTypes[0].Root == row.TypeFloat {
 			sumRes = row.Double()
 		}
-		k.newAcc = func() accumulator { return &avgAcc{sumAcc: sumAcc{arg: argTypes[0], res: sumRes, kind: numKindOf(argTypes[0])}, avgRes: res} }
+		k.acc = &avgAcc{sumAcc: sumAcc{arg: argTypes[0], res: sumRes, kind: numKindOf(argTypes[0])}, avgRes: res}
 	case Min, Max:
-		k.newAcc = func() accumulator { return &minMaxAcc{t: argTypes[0], max: c.Func == Max, retracting: retracting} }
+		k.acc = &minMaxAcc{t: argTypes[0], max: c.Func == Max, retracting: retracting}
 	case FirstValue, LastValue:
-		k.newAcc = func() accumulator { return &firstLastAcc{t: argTypes[0], last: c.Func == LastValue, retracting: retracting} }
+		k.acc = &firstLastAcc{t: argTypes[0], last: c.Func == LastValue, retracting: retracting}
 	case ListAgg:
-		k.newAcc = func() accumulator { return &listAggAcc{} }
+		k.acc = &listAggAcc{}
 	default:
 		return nil, fmt.Errorf("sql/exec: unknown aggregate function %v", c.Func)
 	}
@@ -158,10 +147,8 @@ func newCall(c AggCall, in []row.Type, retracting bool) (*call, error) {
 		k.skipNulls = []int{0}
 	}
 	if c.Distinct && c.Func != CountStar {
-		inner := k.newAcc
-		k.newAcc = func() accumulator { return &distinctAcc{types: argTypes, inner: inner()} }
+		k.acc = &distinctAcc{types: argTypes, inner: k.acc}
 	}
-	k.acc = k.newAcc()
 	k.acc.reset()
 	return k, nil
 }
@@ -194,9 +181,6 @@ func (k *call) apply(r row.Row, retract bool) {
 // RecordCounter), by which GroupAggregate knows a group became empty.
 type aggSet struct {
 	calls []*call
-	// own are the accumulators the calls were built with (calls[i].acc
-	// may be bound to a group's, see bind).
-	own   []accumulator
 	rows  int64
 	buf   []byte
 }
@@ -209,7 +193,6 @@ func newAggSet(calls []AggCall, in []row.Type, retracting bool) (*aggSet, error)
 			return nil, err
 		}
 		s.calls = append(s.calls, k)
-		s.own = append(s.own, k.acc)
 	}
 	return s, nil
 }

@@ -170,19 +170,14 @@ func stateTTL(d time.Duration) state.TTL {
 }
 
 // groupAggFn is the keyed function of GroupAggregate. Per key it keeps one
-// value, the group's accumulators and row count (accState: live objects
-// on heap state, encoded on Pebble), and, with DISTINCT calls, the
-// multisets of their arguments in map state.
+// value: the encoded accumulators and row count (aggSet).
 type groupAggFn struct {
 	spec     GroupAggSpec
 	set      *aggSet
-	acc      state.Value[*accState]
+	acc      state.Value[string]
 	distinct state.Map[string, int64] // nil without DISTINCT calls
-	// scratch: the backend encodes on Update, so a group's accumulators
-	// are loaded into set's own ones (see aggSet.bind).
-	scratch bool
-	prev    []row.Value
-	next    []row.Value
+	prev     []row.Value
+	next     []row.Value
 }
 
 func (f *groupAggFn) Open(ctx *weir.KeyedRuntimeContext[string]) error {
@@ -191,8 +186,7 @@ func (f *groupAggFn) Open(ctx *weir.KeyedRuntimeContext[string]) error {
 		return err
 	}
 	f.set = set
-	f.scratch = !ctx.State().KeepsObjects()
-	f.acc = state.GetValue[string, *accState](ctx.State(), state.Descriptor{Name: "group-accs", TTL: stateTTL(f.spec.StateTTL)})
+	f.acc = state.GetValue[string, string](ctx.State(), state.Descriptor{Name: "group-aggs", TTL: stateTTL(f.spec.StateTTL)})
 	if set.hasDistinct() {
 		f.distinct = state.GetMap[string, string, int64](ctx.State(), state.Descriptor{Name: "group-distinct", TTL: stateTTL(f.spec.StateTTL)})
 		set.useDistinctView(mapView{f.distinct})
@@ -210,7 +204,7 @@ func (v mapView) remove(k string)            { v.m.Remove(k) }
 
 func (f *groupAggFn) ProcessElement(ctx *weir.KeyedContext[string, row.Row], in row.Row) error {
 	retract := in.Kind.IsRetract()
-	g, ok := f.acc.Value()
+	enc, ok := f.acc.Value()
 	first := !ok
 	if first {
 		if retract {
@@ -219,33 +213,23 @@ func (f *groupAggFn) ProcessElement(ctx *weir.KeyedContext[string, row.Row], in 
 			}
 			return nil
 		}
-		if f.scratch {
-			g = f.set.scratchState()
-		} else {
-			g = f.set.newAccState()
-		}
+		f.set.reset()
 		if f.distinct != nil {
 			// Entries left over by a TTL that expired the accumulators
 			// first belong to no group any more.
 			f.distinct.Clear()
 		}
-	}
-	if err := f.set.bind(g, f.scratch); err != nil {
+	} else if err := f.set.decode(enc); err != nil {
 		return err
 	}
 	f.prev = f.set.appendValues(f.prev[:0])
 	f.set.apply(in, retract)
-	f.set.unbind(g)
 	f.next = f.set.appendValues(f.next[:0])
 	if err := f.set.failed(); err != nil {
 		return fmt.Errorf("sql: GroupAggregate on row %s: %w", row.FormatRow(in, f.spec.InputTypes), err)
 	}
 	if f.set.rows != 0 {
-		// On heap state the accumulators changed in place: the value is
-		// written only to store a new group or refresh its TTL.
-		if first || f.scratch || f.spec.StateTTL > 0 {
-			f.acc.Update(g)
-		}
+		f.acc.Update(f.set.encode())
 		if first {
 			ctx.Collect(f.output(row.Insert, in, f.next))
 			return nil
