@@ -12,7 +12,7 @@ import (
 )
 
 // benchQueries are the Nexmark queries BenchmarkNexmarkSQL runs.
-var benchQueries = []string{"q0", "q1", "q2", "q10", "q15", "q17", "q21", "q22"}
+var benchQueries = []string{"q0", "q1", "q2", "q3", "q4", "q5", "q7", "q8", "q9", "q10", "q11", "q12", "q15", "q16", "q17", "q18", "q19", "q20", "q21", "q22"}
 
 // BenchmarkNexmarkSQL runs Nexmark queries' Flink SQL jobs (nexmark/sql,
 // blackhole sinks) over b.N generated events at parallelism 1, one op per

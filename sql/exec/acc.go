@@ -692,8 +692,9 @@ func (a *distinctAcc) keyOf(args []row.Value) []byte {
 func (a *distinctAcc) accumulate(args []row.Value) {
 	k := a.keyOf(args)
 	if a.view != nil {
-		n, _ := a.view.get(string(k))
-		a.view.put(string(k), n+1)
+		ks := string(k) // one key string for the lookup and the put
+		n, _ := a.view.get(ks)
+		a.view.put(ks, n+1)
 		if n+1 == 1 {
 			a.inner.accumulate(args)
 		}
@@ -713,16 +714,17 @@ func (a *distinctAcc) accumulate(args []row.Value) {
 func (a *distinctAcc) retract(args []row.Value) {
 	k := a.keyOf(args)
 	if a.view != nil {
-		n, ok := a.view.get(string(k))
+		ks := string(k)
+		n, ok := a.view.get(ks)
 		if !ok {
 			return // never accumulated: nothing to take back
 		}
 		if n <= 1 {
-			a.view.remove(string(k))
+			a.view.remove(ks)
 			a.inner.retract(args)
 			return
 		}
-		a.view.put(string(k), n-1)
+		a.view.put(ks, n-1)
 		return
 	}
 	e := a.entries[string(k)]
