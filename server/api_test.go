@@ -68,38 +68,14 @@ func (ts *testServer) do(method, path string, body any) (int, map[string]any) {
 
 func (ts *testServer) doAuth(method, path string, body any, token string) (int, map[string]any) {
 	ts.t.Helper()
-	var rd io.Reader
-	switch b := body.(type) {
-	case nil:
-	case string:
-		rd = strings.NewReader(b)
-	default:
-		buf, err := json.Marshal(b)
-		if err != nil {
-			ts.t.Fatal(err)
-		}
-		rd = bytes.NewReader(buf)
-	}
-	req, err := http.NewRequest(method, ts.url+path, rd)
-	if err != nil {
-		ts.t.Fatal(err)
-	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		ts.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
+	code, raw := ts.raw(method, path, body, token)
 	var out map[string]any
 	if len(bytes.TrimSpace(raw)) > 0 && raw[0] == '{' {
 		if err := json.Unmarshal(raw, &out); err != nil {
 			ts.t.Fatalf("%s %s: answer is not JSON: %v\n%s", method, path, err, raw)
 		}
 	}
-	return resp.StatusCode, out
+	return code, out
 }
 
 // wantError checks a Flink-style error answer.

@@ -50,16 +50,21 @@ type fetched struct {
 	} `json:"results"`
 }
 
-// raw sends a request and returns the status and the body.
+// raw sends a request and returns the status and the body. A string
+// body is sent as it is (bad JSON for the error tests), any other as JSON.
 func (ts *testServer) raw(method, path string, body any, token string) (int, []byte) {
 	ts.t.Helper()
 	var rd io.Reader
-	if body != nil {
-		b, err := json.Marshal(body)
+	switch b := body.(type) {
+	case nil:
+	case string:
+		rd = strings.NewReader(b)
+	default:
+		buf, err := json.Marshal(b)
 		if err != nil {
 			ts.t.Fatal(err)
 		}
-		rd = bytes.NewReader(b)
+		rd = bytes.NewReader(buf)
 	}
 	req, err := http.NewRequest(method, ts.url+path, rd)
 	if err != nil {
