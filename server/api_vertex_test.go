@@ -2,7 +2,9 @@ package server
 
 import (
 	"context"
+	"io"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -78,4 +80,35 @@ func TestBackPressure(t *testing.T) {
 	}
 	code, body = ts.do("GET", "/jobs/"+id+"/vertices/7/backpressure", nil)
 	wantError(t, "unknown vertex", code, body, http.StatusNotFound, "vertex 7 not found")
+}
+
+// TestLatencyTracking: with LatencyTrackingInterval the server's jobs
+// record source-to-sink latency, exported by GET /metrics with the job's id.
+func TestLatencyTracking(t *testing.T) {
+	jobs := map[string]GoJob{"numbers": {Build: func(env *weir.Environment, _ map[string]string) error {
+		src := weir.FromSource(env, datagen.New(func(seq int64) int64 { return seq }, datagen.Options{RecordsPerSecond: 2000}), weir.NoWatermarks[int64](), "numbers")
+		src.Rebalance().SinkTo(weir.SinkFunc[int64](func(context.Context, int64, int64) error { return nil }))
+		return nil
+	}}}
+	ts := newTestServer(t, Options{GoJobs: jobs, LatencyTrackingInterval: 10 * time.Millisecond})
+	code, body := ts.do("POST", "/jobs", map[string]any{"job": "numbers", "parallelism": 2})
+	if code != http.StatusAccepted {
+		t.Fatalf("submit: %d %v", code, body)
+	}
+	id := body["jobid"].(string)
+	want := `weir_latency_ms_count{job_id="` + id + `"`
+	waitFor(t, "latency markers in GET /metrics", func() bool {
+		resp, err := http.Get(ts.url + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		text, _ := io.ReadAll(resp.Body)
+		for _, line := range strings.Split(string(text), "\n") {
+			if strings.HasPrefix(line, want) && !strings.HasSuffix(line, " 0") {
+				return true
+			}
+		}
+		return false
+	})
 }

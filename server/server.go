@@ -87,6 +87,10 @@ type Options struct {
 	// TracerProvider, if set, receives the jobs' OpenTelemetry spans
 	// (weir.Options.TracerProvider).
 	TracerProvider trace.TracerProvider
+	// LatencyTrackingInterval, if positive, has every job's sources emit
+	// latency markers this often (weir.Options.LatencyTrackingInterval):
+	// weir_latency_ms{source,sink} in GET /metrics, and spans with tracing.
+	LatencyTrackingInterval time.Duration
 }
 
 func (o *Options) fill() error {

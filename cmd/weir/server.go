@@ -89,7 +89,7 @@ TLS (--tls-cert, --tls-key).`,
 	fl.IntVar(&f.sql.MaxSessions, "sql-max-sessions", 100, "SQL Gateway: most open sessions (more: 503)")
 	fl.IntVar(&f.sql.MaxQueries, "sql-max-queries", 10, "SQL Gateway: most SELECT preview jobs running at once (more: 503)")
 	fl.IntVar(&f.sql.ResultBuffer, "sql-result-buffer", 10000, "SQL Gateway: rows a SELECT buffers for its client before its job waits")
-	f.telemetry.register(fl, false)
+	f.telemetry.register(fl, true)
 	return cmd
 }
 
@@ -145,7 +145,7 @@ func runServer(cmd *cobra.Command, f *serverFlags, signals signalFunc) error {
 		return fmt.Errorf("server: %w", err)
 	}
 	defer shutdownTracing(shutdown, logger)
-	srv, err := server.New(server.Options{TracerProvider: tp,
+	srv, err := server.New(server.Options{TracerProvider: tp, LatencyTrackingInterval: f.telemetry.latency,
 		Dir: f.dir, Addr: f.addr, Token: f.token, TLS: f.tlsCert != "", SavepointRoots: f.savepointRoots,
 		MaxBodyBytes: f.maxBody, RateLimit: f.rateLimit, CheckpointInterval: f.checkpointInterval,
 		MetricsInterval: f.metricsInterval, GoJobs: goJobs(), Pebble: pebble.New(), Version: version(), Logger: logger,
