@@ -2,6 +2,7 @@ package connector
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"strconv"
@@ -272,11 +273,13 @@ func cdcMetaValue(key, table, database string, opTime time.Time, kind row.Kind) 
 // changes C: a change's timestamp is that of its last row (the row after
 // an update, the deleted row of a delete) as the strategy's assigner
 // (Timestamp or NewTimestamp) computes it, and the generator sees that
-// row. last converts a change to that row (false: it does not convert;
-// the conversion step reports the error).
-func changeWatermarks[C any](w weir.WatermarkStrategy[row.Row], last func(C) (row.Row, bool)) weir.WatermarkStrategy[C] {
+// row. newLast returns a function that converts a change to that row
+// (false: it does not convert; the conversion step reports the error);
+// each assigner and generator gets its own, so a converter may keep
+// per-subtask caches.
+func changeWatermarks[C any](w weir.WatermarkStrategy[row.Row], newLast func() func(C) (row.Row, bool)) weir.WatermarkStrategy[C] {
 	out := weir.WatermarkStrategy[C]{IdleTimeout: w.IdleTimeout}
-	over := func(ts func(row.Row) int64) func(C) int64 {
+	over := func(ts func(row.Row) int64, last func(C) (row.Row, bool)) func(C) int64 {
 		return func(c C) int64 {
 			r, ok := last(c)
 			if !ok {
@@ -290,15 +293,71 @@ func changeWatermarks[C any](w weir.WatermarkStrategy[row.Row], last func(C) (ro
 		// The planner's per-subtask assigner (the rowtime expression
 		// keeps scratch space): each subtask of the source gets its own.
 		newTS := w.NewTimestamp
-		out.NewTimestamp = func() func(C) int64 { return over(newTS()) }
+		out.NewTimestamp = func() func(C) int64 { return over(newTS(), newLast()) }
 	case w.Timestamp != nil:
-		out.Timestamp = over(w.Timestamp)
+		ts := w.Timestamp
+		out.NewTimestamp = func() func(C) int64 { return over(ts, newLast()) }
 	}
 	if w.Generator != nil {
 		gen := w.Generator
-		out.Generator = func() weir.WatermarkGenerator[C] { return &changeGenerator[C]{g: gen(), last: last} }
+		out.Generator = func() weir.WatermarkGenerator[C] { return &changeGenerator[C]{g: gen(), last: newLast()} }
 	}
 	return out
+}
+
+// cdcRows turns the changes C of a CDC source into changelog rows of the
+// declared columns: conv appends the rows of one change, using and filling
+// cols, the column mapping of each captured table description T (a new
+// one after DDL). A change whose values do not convert is rejected under
+// the policy, naming the table, column and position.
+type cdcRows[T comparable, C any] struct {
+	policy weir.ErrorPolicy
+	conv   func(cols map[T][]cdcColumn, dst []row.Row, c *C) ([]row.Row, error)
+	cols   map[T][]cdcColumn
+	buf    []row.Row
+}
+
+func newCDCRows[T comparable, C any](policy weir.ErrorPolicy, conv func(map[T][]cdcColumn, []row.Row, *C) ([]row.Row, error)) *cdcRows[T, C] {
+	return &cdcRows[T, C]{policy: policy, conv: conv, cols: map[T][]cdcColumn{}}
+}
+
+// Open starts the subtask with an empty column-mapping cache.
+func (p *cdcRows[T, C]) Open(*weir.RuntimeContext) error {
+	p.cols = map[T][]cdcColumn{}
+	return nil
+}
+
+// ProcessElement emits the change's rows, or rejects the change.
+func (p *cdcRows[T, C]) ProcessElement(ctx *weir.Context[row.Row], c C) error {
+	var err error
+	p.buf, err = p.conv(p.cols, p.buf[:0], &c)
+	var bad *weir.BadRecordError
+	if errors.As(err, &bad) {
+		return weir.Reject(ctx, p.policy, bad.DeadLetter)
+	}
+	if err != nil {
+		return err
+	}
+	for _, r := range p.buf {
+		ctx.Collect(r)
+	}
+	return nil
+}
+
+// lastOf returns, for changeWatermarks, a converter of changes to their
+// last row with a column-mapping cache of its own.
+func lastOf[T comparable, C any](conv func(map[T][]cdcColumn, []row.Row, *C) ([]row.Row, error)) func() func(C) (row.Row, bool) {
+	return func() func(C) (row.Row, bool) {
+		p := newCDCRows[T, C](weir.ErrorPolicy{}, conv)
+		return func(c C) (row.Row, bool) {
+			var err error
+			p.buf, err = p.conv(p.cols, p.buf[:0], &c)
+			if err != nil || len(p.buf) == 0 {
+				return row.Row{}, false
+			}
+			return p.buf[len(p.buf)-1], true
+		}
+	}
 }
 
 type changeGenerator[C any] struct {

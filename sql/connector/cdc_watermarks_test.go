@@ -14,12 +14,13 @@ import (
 // Kafka record's timestamp) is not the table's rowtime.
 func TestChangeWatermarksAssigner(t *testing.T) {
 	type change struct{ rows []row.Row }
-	last := func(c change) (row.Row, bool) {
+	lastRow := func(c change) (row.Row, bool) {
 		if len(c.rows) == 0 {
 			return row.Row{}, false
 		}
 		return c.rows[len(c.rows)-1], true
 	}
+	last := func() func(change) (row.Row, bool) { return lastRow }
 	rowtime := func(r row.Row) int64 { return r.Fields[1].Int() }
 	upd := change{rows: []row.Row{
 		row.Of(row.Int(1), row.Int(100)).WithKind(row.UpdateBefore),

@@ -154,7 +154,7 @@ func (s *kafkaSource) produceChangelog(b BuildContext) (weir.Stream[row.Row], er
 		Deserializer: des, ErrorPolicy: b.OnError, DiscoveryInterval: t.discover,
 		CommitGroup: t.group, ClientOptions: t.client,
 	})
-	st := weir.FromSource(b.Env, src, changeWatermarks(b.Watermarks, last), t.table).UID(b.uid("source"))
+	st := weir.FromSource(b.Env, src, changeWatermarks(b.Watermarks, func() func(kafkaChanges) (row.Row, bool) { return last }), t.table).UID(b.uid("source"))
 	readRejects(b, st)
 	return weir.FlatMap(st, func(c kafkaChanges, out weir.Collector[row.Row]) error {
 		for _, r := range c.rows {

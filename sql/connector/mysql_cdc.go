@@ -1,7 +1,6 @@
 package connector
 
 import (
-	"errors"
 	"fmt"
 	"regexp"
 	"strconv"
@@ -156,54 +155,15 @@ func (s *mysqlCDCSource) ReadableMetadata() map[string]row.Type { return cdcMeta
 func (s *mysqlCDCSource) Produce(b BuildContext) (weir.Stream[row.Row], error) {
 	opts := s.opts
 	opts.ErrorPolicy = b.OnError
-	conv := &myRows{src: s, policy: b.OnError}
-	last := func(c mycdc.Change) (row.Row, bool) {
-		rows, err := (&myRows{src: s}).rows(nil, &c)
-		if err != nil || len(rows) == 0 {
-			return row.Row{}, false
-		}
-		return rows[len(rows)-1], true
-	}
-	st := weir.FromSource(b.Env, mycdc.NewSource(opts), changeWatermarks(b.Watermarks, last), s.table).
+	st := weir.FromSource(b.Env, mycdc.NewSource(opts), changeWatermarks(b.Watermarks, lastOf(s.rows)), s.table).
 		UID(b.uid("source")).SetParallelism(1)
-	return weir.Process(st, conv).Name(b.uid("changelog")).UID(b.uid("changelog")).SetParallelism(1), nil
+	return weir.Process(st, newCDCRows(b.OnError, s.rows)).Name(b.uid("changelog")).UID(b.uid("changelog")).SetParallelism(1), nil
 }
 
-// myRows turns changes into changelog rows of the declared columns.
-type myRows struct {
-	src    *mysqlCDCSource
-	policy weir.ErrorPolicy
-	cols   map[*mycdc.Table][]cdcColumn
-	buf    []row.Row
-}
-
-// Open initialises the subtask's cache.
-func (p *myRows) Open(*weir.RuntimeContext) error {
-	p.cols = map[*mycdc.Table][]cdcColumn{}
-	return nil
-}
-
-// ProcessElement emits the change's rows, or rejects the change naming
-// the table, column and binlog position.
-func (p *myRows) ProcessElement(ctx *weir.Context[row.Row], c mycdc.Change) error {
-	var err error
-	p.buf, err = p.rows(p.buf[:0], &c)
-	var bad *weir.BadRecordError
-	if errors.As(err, &bad) {
-		return weir.Reject(ctx, p.policy, bad.DeadLetter)
-	}
-	if err != nil {
-		return err
-	}
-	for _, r := range p.buf {
-		ctx.Collect(r)
-	}
-	return nil
-}
-
-func (p *myRows) rows(dst []row.Row, c *mycdc.Change) ([]row.Row, error) {
-	s := p.src
-	cols, ok := p.cols[c.Table]
+// rows appends the rows of change c; cache keeps the column mapping of
+// each table description.
+func (s *mysqlCDCSource) rows(cache map[*mycdc.Table][]cdcColumn, dst []row.Row, c *mycdc.Change) ([]row.Row, error) {
+	cols, ok := cache[c.Table]
 	if !ok {
 		cols = make([]cdcColumn, len(s.cols))
 		copy(cols, s.cols)
@@ -224,9 +184,7 @@ func (p *myRows) rows(dst []row.Row, c *mycdc.Change) ([]row.Row, error) {
 				return dst, fmt.Errorf("connector: table %s: column %s is not a column of MySQL table %s (it has %s)", s.table, cols[i].name, c.Table.ID(), strings.Join(names, ", "))
 			}
 		}
-		if p.cols != nil {
-			p.cols[c.Table] = cols
-		}
+		cache[c.Table] = cols
 	}
 	where := fmt.Sprintf("mysql-cdc table %s (%s) %s", s.table, c.Table.ID(), c.Position)
 	opTime := c.Time

@@ -1,7 +1,6 @@
 package connector
 
 import (
-	"errors"
 	"fmt"
 	"net/url"
 	"regexp"
@@ -153,62 +152,19 @@ func (s *postgresCDCSource) ReadableMetadata() map[string]row.Type {
 func (s *postgresCDCSource) Produce(b BuildContext) (weir.Stream[row.Row], error) {
 	opts := s.opts
 	opts.ErrorPolicy = b.OnError
-	conv := &pgRows{src: s, policy: b.OnError}
-	last := func(c pgcdc.Change) (row.Row, bool) {
-		var rows []row.Row
-		rows, err := (&pgRows{src: s}).rows(rows, &c)
-		if err != nil || len(rows) == 0 {
-			return row.Row{}, false
-		}
-		return rows[len(rows)-1], true
-	}
-	st := weir.FromSource(b.Env, pgcdc.NewSource(opts), changeWatermarks(b.Watermarks, last), s.table).
+	st := weir.FromSource(b.Env, pgcdc.NewSource(opts), changeWatermarks(b.Watermarks, lastOf(s.rows)), s.table).
 		UID(b.uid("source")).SetParallelism(1)
-	rows := weir.Process(st, conv).Name(b.uid("changelog")).UID(b.uid("changelog")).SetParallelism(1)
+	rows := weir.Process(st, newCDCRows(b.OnError, s.rows)).Name(b.uid("changelog")).UID(b.uid("changelog")).SetParallelism(1)
 	if s.upsert {
 		return normalize(b, rows, s.types, s.key, len(s.meta)), nil
 	}
 	return rows, nil
 }
 
-// pgRows turns changes into changelog rows of the declared columns.
-type pgRows struct {
-	src    *postgresCDCSource
-	policy weir.ErrorPolicy
-	// cols caches the column mapping of each captured table description
-	// (a new one after DDL).
-	cols map[*pgcdc.Table][]cdcColumn
-	buf  []row.Row
-}
-
-// Open initialises the subtask's cache.
-func (p *pgRows) Open(*weir.RuntimeContext) error {
-	p.cols = map[*pgcdc.Table][]cdcColumn{}
-	return nil
-}
-
-// ProcessElement emits the change's rows, or rejects the change naming
-// the table, column and position.
-func (p *pgRows) ProcessElement(ctx *weir.Context[row.Row], c pgcdc.Change) error {
-	var err error
-	p.buf, err = p.rows(p.buf[:0], &c)
-	var bad *weir.BadRecordError
-	if errors.As(err, &bad) {
-		return weir.Reject(ctx, p.policy, bad.DeadLetter)
-	}
-	if err != nil {
-		return err
-	}
-	for _, r := range p.buf {
-		ctx.Collect(r)
-	}
-	return nil
-}
-
-// rows appends the rows of change c.
-func (p *pgRows) rows(dst []row.Row, c *pgcdc.Change) ([]row.Row, error) {
-	s := p.src
-	cols, ok := p.cols[c.Table]
+// rows appends the rows of change c; cache keeps the column mapping of
+// each table description.
+func (s *postgresCDCSource) rows(cache map[*pgcdc.Table][]cdcColumn, dst []row.Row, c *pgcdc.Change) ([]row.Row, error) {
+	cols, ok := cache[c.Table]
 	if !ok {
 		cols = make([]cdcColumn, len(s.cols))
 		copy(cols, s.cols)
@@ -222,9 +178,7 @@ func (p *pgRows) rows(dst []row.Row, c *pgcdc.Change) ([]row.Row, error) {
 				return dst, fmt.Errorf("connector: table %s: column %s is not a column of PostgreSQL table %s (it has %s)", s.table, cols[i].name, c.Table, pgColumnNames(c.Table))
 			}
 		}
-		if p.cols != nil {
-			p.cols[c.Table] = cols
-		}
+		cache[c.Table] = cols
 	}
 	where := fmt.Sprintf("postgres-cdc table %s (%s) LSN %s index %d", s.table, c.Table, c.LSN, c.Index)
 	image := func(img []any, k row.Kind) ([]row.Row, error) {
