@@ -8,6 +8,7 @@ import (
 	"time"
 
 	paho "github.com/eclipse/paho.mqtt.golang"
+	"github.com/eclipse/paho.mqtt.golang/packets"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -105,4 +106,29 @@ func (b *backoff) wait(ctx context.Context) error {
 	case <-t.C:
 		return nil
 	}
+}
+
+// copyingStore is paho's memory store, except that it keeps and hands out
+// copies of PUBLISH packets. paho v1.5.1 stores the packet it queues for
+// sending, and after a reconnect its resume sets the DUP flag on the
+// stored packet while the new connection may be writing that same packet
+// (a data race inside paho, seen by the race detector in the sink's outage
+// test). With copies, resume flags a packet of its own; what goes on the
+// wire is unchanged (a resent publish, flagged DUP).
+type copyingStore struct{ *paho.MemoryStore }
+
+func (s copyingStore) Put(key string, m packets.ControlPacket) {
+	s.MemoryStore.Put(key, copyPublish(m))
+}
+
+func (s copyingStore) Get(key string) packets.ControlPacket {
+	return copyPublish(s.MemoryStore.Get(key))
+}
+
+func copyPublish(m packets.ControlPacket) packets.ControlPacket {
+	if p, ok := m.(*packets.PublishPacket); ok && p != nil {
+		c := *p
+		return &c
+	}
+	return m
 }

@@ -106,7 +106,7 @@ func NewSink[T any](opts SinkOptions[T]) (*Sink[T], error) {
 // retries) in the background.
 func (s *Sink[T]) CreateWriter(ctx weir.SinkContext) (weir.SinkWriter[T], error) {
 	o := s.opts.Connection.clientOptions(ctx.Subtask)
-	o.SetCleanSession(true)
+	o.SetCleanSession(true).SetStore(copyingStore{paho.NewMemoryStore()})
 	if s.opts.Configure != nil {
 		s.opts.Configure(o)
 	}
