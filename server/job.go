@@ -227,18 +227,37 @@ func (j *hostedJob) watch(a *attempt) {
 	}
 }
 
+// ended reports whether the engine's run has ended (watch may not have
+// recorded it yet).
+func (a *attempt) ended() bool {
+	select {
+	case <-a.client.Done():
+		return true
+	default:
+		return false
+	}
+}
+
 // stateLocked is the job's state as the REST API shows it: the running
 // engine's (RUNNING, RESTARTING), or the record's.
 func (j *hostedJob) stateLocked() string {
 	if a := j.mu.run; a != nil {
-		s := string(a.client.Status().State)
-		if a.intent != intentNone && a.intent != intentCancel && s == string(weir.JobRunning) {
-			return s // still running while its savepoint is taken
-		}
 		if a.intent == intentCancel {
 			return "CANCELLING"
 		}
-		return s
+		// The engine's end is shown once watch has recorded it (with the
+		// failure and the exception), so a client that sees FAILED also
+		// sees why, and an operation refused as "not running" agrees.
+		switch s := a.client.Status().State; s {
+		case weir.JobFailed:
+			return "FAILING"
+		case weir.JobCanceled:
+			return "CANCELLING"
+		case weir.JobFinished:
+			return string(weir.JobRunning)
+		default:
+			return string(s)
+		}
 	}
 	if j.mu.rec.State == stateRunning {
 		return "INITIALIZING"
@@ -255,7 +274,7 @@ func (j *hostedJob) stopWithSavepoint(dir, intent string, newPar int) (string, e
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	a := j.mu.run
-	if a == nil {
+	if a == nil || a.ended() {
 		return "", fmt.Errorf("%w: job %s is not running (%s)", errConflict, j.id, j.stateLocked())
 	}
 	if intent != intentShutdown && j.s.isClosing() {
@@ -299,7 +318,7 @@ func (j *hostedJob) savepoint(dir string) (string, error) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	a := j.mu.run
-	if a == nil {
+	if a == nil || a.ended() {
 		return "", fmt.Errorf("%w: job %s is not running (%s)", errConflict, j.id, j.stateLocked())
 	}
 	if j.s.isClosing() {
@@ -331,7 +350,7 @@ func (j *hostedJob) cancel() error {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	a := j.mu.run
-	if a == nil {
+	if a == nil || a.ended() {
 		if j.mu.rec.State == stateCanceled {
 			return nil // idempotent, as Flink's cancel of a canceled job
 		}
