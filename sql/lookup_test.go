@@ -187,7 +187,7 @@ func TestLookupScripts(t *testing.T) {
 					d.ScanArgs(t, "parallelism", &par)
 				}
 				out := execScript(t, sess, input, par, weir.StateHeap, d.HasArg("table"))
-				return strings.ReplaceAll(out, sfx, "$SFX")
+				return strings.NewReplacer(sfx, "$SFX", dir, "$DIR").Replace(out)
 			}
 			t.Fatalf("unknown command %s", d.Cmd)
 			return ""

@@ -271,6 +271,12 @@ func (s *Source[T]) decoderFactory() (func() lineDecoder[T], error) {
 	}
 }
 
+// ListFiles returns the files a source over path reads, in the order it
+// reads them: path itself if it is a file, else the regular files under
+// it, recursively, in lexical order, without those whose names (or whose
+// directories' names) start with '.' or '_'.
+func ListFiles(path string) ([]string, error) { return listFiles(path) }
+
 // listFiles returns path if it is a file, or the regular files under the
 // directory path, recursively, in lexical order. As Flink's default file
 // filter does, it skips files and directories whose names start with '.'

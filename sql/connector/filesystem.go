@@ -3,6 +3,7 @@ package connector
 import (
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/weirstream/weir"
 	"github.com/weirstream/weir/connector/file"
@@ -16,7 +17,11 @@ import (
 // insert-only rows exactly once through file.ExactlyOnceBulkSink: part
 // files under 'path' become visible when a checkpoint completes (or at the
 // end of a bounded job). Options: path, format, the format's options,
-// sink.rolling-policy.file-size, sink.rolling-policy.rollover-interval.
+// sink.rolling-policy.file-size, sink.rolling-policy.rollover-interval,
+// lookup.join.cache.ttl. The table is also a lookup source (Flink's
+// FileSystemLookupFunction): each subtask of a lookup join loads the
+// whole table into memory and loads it again once lookup.join.cache.ttl
+// (default 60 min) has passed since (fs_lookup.go).
 // Not supported: partitioned tables, source.monitor-interval (continuous
 // reading), the parquet format.
 type Filesystem struct{}
@@ -30,7 +35,7 @@ func (Filesystem) RequiredOptions() []string { return []string{"path", "format"}
 // OptionalOptions lists the connector's own options (the format's are
 // added for the chosen format).
 func (Filesystem) OptionalOptions() []string {
-	return []string{"sink.rolling-policy.file-size", "sink.rolling-policy.rollover-interval"}
+	return []string{"sink.rolling-policy.file-size", "sink.rolling-policy.rollover-interval", "lookup.join.cache.ttl"}
 }
 
 type fsTable struct {
@@ -41,6 +46,9 @@ type fsTable struct {
 	proj     []int
 	partSize int64
 	rollover int64
+	// reload is lookup.join.cache.ttl: how long a lookup keeps the table
+	// it loaded.
+	reload time.Duration
 }
 
 func (f Filesystem) create(ctx Context, sink bool) (*fsTable, error) {
@@ -55,9 +63,13 @@ func (f Filesystem) create(ctx Context, sink bool) (*fsTable, error) {
 	o := newOptions(ctx)
 	t := &fsTable{table: ctx.Table, path: o.str("path", ""), schema: ctx.Schema,
 		partSize: o.memorySize("sink.rolling-policy.file-size", file.DefaultMaxPartSize),
-		rollover: int64(o.duration("sink.rolling-policy.rollover-interval", 0))}
+		rollover: int64(o.duration("sink.rolling-policy.rollover-interval", 0)),
+		reload:   o.duration("lookup.join.cache.ttl", 60*time.Minute)}
 	if o.err != nil {
 		return nil, o.err
+	}
+	if t.reload <= 0 && o.err == nil {
+		return nil, fmt.Errorf("connector: table %s: Invalid value for option 'lookup.join.cache.ttl': must be positive", ctx.Table)
 	}
 	if t.path == "" {
 		return nil, fmt.Errorf("connector: table %s: Invalid value for option 'path': must not be empty", ctx.Table)

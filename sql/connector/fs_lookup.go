@@ -1,0 +1,167 @@
+package connector
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/weirstream/weir/connector/file"
+	"github.com/weirstream/weir/row"
+)
+
+// LookupFunction makes a filesystem table the table of a lookup join, as
+// Flink's FileSystemLookupFunction: the subtask's function reads every
+// row of the table into memory, indexed by the join's keys, and reads
+// the table again on the first lookup after lookup.join.cache.ttl has
+// passed since it last did. Rows whose key holds a NULL match nothing.
+func (t *fsSource) LookupFunction(keys []int) (LookupFunction, error) {
+	types := make([]row.Type, len(keys))
+	for i, k := range keys {
+		if k < 0 || k >= t.schema.Len() {
+			return nil, fmt.Errorf("connector: table %s: lookup key column %d out of range", t.table, k)
+		}
+		types[i] = t.schema.Columns[k].Type.WithNullable(true)
+	}
+	return &fsLookup{t: t.fsTable, keys: keys, codec: row.NewCodec(types), now: time.Now}, nil
+}
+
+// fsLookup is one subtask's copy of a filesystem lookup table.
+type fsLookup struct {
+	t     *fsTable
+	keys  []int
+	codec *row.Codec
+	now   func() time.Time
+
+	mu struct {
+		sync.RWMutex
+		rows   map[string][]row.Row // by encoded key
+		loaded time.Time
+		loads  int
+	}
+}
+
+// Open loads the table: a table that cannot be read fails the job at
+// its start, not at its first lookup.
+func (l *fsLookup) Open(ctx context.Context) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.loadLocked(ctx)
+}
+
+// Close drops the rows.
+func (l *fsLookup) Close() error {
+	l.mu.Lock()
+	l.mu.rows = nil
+	l.mu.Unlock()
+	return nil
+}
+
+// Lookup returns the rows whose key columns equal key.
+func (l *fsLookup) Lookup(ctx context.Context, key []row.Value) ([]row.Row, error) {
+	if hasNull(key) {
+		return nil, nil
+	}
+	k := l.codec.Append(nil, row.Row{Fields: key})
+	l.mu.RLock()
+	if l.mu.rows != nil && l.now().Sub(l.mu.loaded) < l.t.reload {
+		rows := l.mu.rows[string(k)]
+		l.mu.RUnlock()
+		return rows, nil
+	}
+	l.mu.RUnlock()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.mu.rows == nil || l.now().Sub(l.mu.loaded) >= l.t.reload {
+		if err := l.loadLocked(ctx); err != nil {
+			return nil, err
+		}
+	}
+	return l.mu.rows[string(k)], nil
+}
+
+// loadLocked reads the table's files into a new index.
+func (l *fsLookup) loadLocked(ctx context.Context) error {
+	files, err := file.ListFiles(l.t.path)
+	if err != nil {
+		return fmt.Errorf("connector: filesystem lookup table %s: %w", l.t.table, err)
+	}
+	dec, err := l.t.codec.newDecoder()
+	if err != nil {
+		return fmt.Errorf("connector: filesystem lookup table %s: %w", l.t.table, err)
+	}
+	rows := map[string][]row.Row{}
+	var key []byte
+	kr := row.Row{Fields: make([]row.Value, len(l.keys))}
+	for _, name := range files {
+		err := readLines(ctx, name, func(line []byte, n int64) error {
+			r, ok, err := dec.Decode(line)
+			if err != nil {
+				if l.t.codec.ignoreParseErrors {
+					return nil
+				}
+				// The format's error names the field.
+				return fmt.Errorf("%s line %d: %w", name, n, err)
+			}
+			if !ok {
+				return nil
+			}
+			r = r.Clone()
+			for i, c := range l.keys {
+				kr.Fields[i] = r.Fields[c]
+			}
+			if hasNull(kr.Fields) {
+				return nil // matches no key
+			}
+			key = l.codec.Append(key[:0], kr)
+			rows[string(key)] = append(rows[string(key)], r)
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("connector: filesystem lookup table %s: %w", l.t.table, err)
+		}
+	}
+	l.mu.rows, l.mu.loaded = rows, l.now()
+	l.mu.loads++
+	return nil
+}
+
+// readLines calls fn with every non-blank line of the file name (without
+// its "\n" or "\r\n") and its number, counted from 1.
+func readLines(ctx context.Context, name string, fn func(line []byte, n int64) error) error {
+	f, err := os.Open(name)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	br := bufio.NewReaderSize(f, 64<<10)
+	var n int64
+	for {
+		if n%4096 == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
+		line, err := br.ReadBytes('\n')
+		if len(line) > 0 {
+			n++
+			line = bytes.TrimSuffix(bytes.TrimSuffix(line, []byte{'\n'}), []byte{'\r'})
+			if len(line) > 0 {
+				if ferr := fn(line, n); ferr != nil {
+					return ferr
+				}
+			}
+		}
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("reading %s: %w", name, err)
+		}
+	}
+}
