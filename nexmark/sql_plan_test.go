@@ -7,7 +7,6 @@ import (
 	"github.com/weirstream/weir/nexmark"
 	"github.com/weirstream/weir/sql"
 	"github.com/weirstream/weir/sql/ast"
-	"github.com/weirstream/weir/sql/connector"
 	"github.com/weirstream/weir/sql/parser"
 )
 
@@ -22,18 +21,20 @@ func TestSQLPlans(t *testing.T) {
 		"q8":  {"WindowJoin(leftWindow=[TUMBLE(win_start=[starttime], win_end=[endtime], size=[10 s])]", "where=[=(id, seller)]"},
 		"q9":  {"Rank(strategy=[AppendFastStrategy], rankType=[ROW_NUMBER], rankRange=[rankStart=1, rankEnd=1], partitionBy=[id], orderBy=[price DESC, dateTime0 ASC]", "Join(joinType=[InnerJoin]"},
 		"q12": {"WindowAggregate(groupBy=[bidder], window=[TUMBLE(time_col=[p_time], size=[10 s])]"},
+		"q13": {"LookupJoin(table=[default_catalog.default_database.side_input], joinType=[InnerJoin], lookup=[key="},
 		"q18": {"Deduplicate(keep=[LastRow], key=[bidder, auction], order=[ROWTIME]"},
 		"q19": {"Rank(strategy=[AppendFastStrategy], rankType=[ROW_NUMBER], rankRange=[rankStart=1, rankEnd=10], partitionBy=[auction], orderBy=[price DESC]"},
 		"q20": {"Join(joinType=[InnerJoin], where=[=(auction, id)]"},
 	}
 	for name, parts := range want {
-		script, err := nexmark.SQLScript(name, 100, 7, 10000)
+		script, err := nexmark.SQLScriptIn(name, 100, 7, 10000, t.TempDir())
 		if err != nil {
 			t.Fatal(err)
 		}
-		reg := connector.Default()
-		reg.Register(nexmark.TableFactory{})
-		sess := sql.NewSession(sql.SessionOptions{Connectors: reg})
+		sess, err := nexmark.SQLSession(sql.SessionOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
 		stmts, err := parser.Parse(script)
 		if err != nil {
 			t.Fatal(err)

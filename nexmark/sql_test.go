@@ -16,7 +16,6 @@ import (
 	"github.com/weirstream/weir/row"
 	"github.com/weirstream/weir/sql"
 	"github.com/weirstream/weir/sql/ast"
-	"github.com/weirstream/weir/sql/connector"
 	"github.com/weirstream/weir/sql/parser"
 	"github.com/weirstream/weir/sql/result"
 	"github.com/weirstream/weir/statebackend/pebble"
@@ -27,13 +26,14 @@ import (
 // form of the reference results.
 func sqlFinal(t *testing.T, name string, events int64, par int, backend string) [][]byte {
 	t.Helper()
-	script, err := nexmark.SQLScript(name, events, 7, 10000)
+	script, err := nexmark.SQLScriptIn(name, events, 7, 10000, t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
-	reg := connector.Default()
-	reg.Register(nexmark.TableFactory{})
-	sess := sql.NewSession(sql.SessionOptions{Connectors: reg})
+	sess, err := nexmark.SQLSession(sql.SessionOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
 	stmts, err := parser.Parse(script)
 	if err != nil {
 		t.Fatal(err)

@@ -3,6 +3,8 @@ package nexmark
 import (
 	"embed"
 	"fmt"
+	"os"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -37,8 +39,21 @@ func SQLQueries() []string {
 // the 'nexmark' connector, events events from seed at rate events per
 // second of event time; 0 events: unbounded),
 // the person, auction and bid views, the query's sink table and its
-// INSERT INTO. It runs with `weir sql -f`.
+// INSERT INTO. It runs in a session made by SQLSession (the nexmark
+// connector and the queries' functions), as `weir sql -f` has. q13 reads
+// its side input from a file: use SQLScriptIn for it.
 func SQLScript(query string, events int64, seed uint64, rate float64) (string, error) {
+	return SQLScriptIn(query, events, seed, rate, "")
+}
+
+// SideInputFile is the name of q13's side input file in the directory
+// given to SQLScriptIn.
+const SideInputFile = "side_input.csv"
+
+// SQLScriptIn is SQLScript for any query: a query that reads the side
+// input (q13) gets it written to dir/SideInputFile, SideInputRows lines
+// "i,i" as the nexmark project's SideInputGenerator writes them.
+func SQLScriptIn(query string, events int64, seed uint64, rate float64, dir string) (string, error) {
 	ddl, err := sqlFiles.ReadFile("sql/ddl.sql")
 	if err != nil {
 		return "", err
@@ -50,7 +65,33 @@ func SQLScript(query string, events int64, seed uint64, rate float64) (string, e
 	if rate <= 0 || rate != float64(int64(rate)) {
 		return "", fmt.Errorf("nexmark: the SQL table's rate must be a positive whole number of events per second, not %v", rate)
 	}
+	side := ""
+	if strings.Contains(string(q), "${SIDE_INPUT}") {
+		if dir == "" {
+			return "", fmt.Errorf("nexmark: %s reads a side input file: give SQLScriptIn a directory to write it to", query)
+		}
+		side = filepath.Join(dir, SideInputFile)
+		if err := WriteSideInput(side); err != nil {
+			return "", err
+		}
+	}
 	s := strings.NewReplacer("${EVENTS}", strconv.FormatInt(events, 10), "${SEED}", strconv.FormatUint(seed, 10),
 		"${RATE}", strconv.FormatInt(int64(rate), 10)).Replace(string(ddl))
-	return s + "\n" + string(q), nil
+	return s + "\n" + strings.ReplaceAll(string(q), "${SIDE_INPUT}", side), nil
+}
+
+// WriteSideInput writes q13's side input, the lines "i,i" for i in
+// [0, SideInputRows), to the file path.
+func WriteSideInput(path string) error {
+	var b strings.Builder
+	for i, v := range SideInput() {
+		b.WriteString(strconv.Itoa(i))
+		b.WriteByte(',')
+		b.WriteString(v)
+		b.WriteByte('\n')
+	}
+	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
+		return fmt.Errorf("nexmark: writing the side input: %w", err)
+	}
+	return nil
 }

@@ -7,12 +7,11 @@ import (
 	"github.com/weirstream/weir"
 	"github.com/weirstream/weir/nexmark"
 	"github.com/weirstream/weir/sql"
-	"github.com/weirstream/weir/sql/connector"
 	"github.com/weirstream/weir/sql/parser"
 )
 
 // benchQueries are the Nexmark queries BenchmarkNexmarkSQL runs.
-var benchQueries = []string{"q0", "q1", "q2", "q3", "q4", "q5", "q7", "q8", "q9", "q10", "q11", "q12", "q15", "q16", "q17", "q18", "q19", "q20", "q21", "q22"}
+var benchQueries = []string{"q0", "q1", "q2", "q3", "q4", "q5", "q7", "q8", "q9", "q10", "q11", "q12", "q13", "q14", "q15", "q16", "q17", "q18", "q19", "q20", "q21", "q22"}
 
 // BenchmarkNexmarkSQL runs Nexmark queries' Flink SQL jobs (nexmark/sql,
 // blackhole sinks) over b.N generated events at parallelism 1, one op per
@@ -50,13 +49,14 @@ func BenchmarkNexmarkSQL(b *testing.B) {
 // to env.
 func buildNexmarkSQL(tb testing.TB, env *weir.Environment, name string, events int64) {
 	tb.Helper()
-	script, err := nexmark.SQLScript(name, events, 0, 10_000_000)
+	script, err := nexmark.SQLScriptIn(name, events, 0, 10_000_000, tb.TempDir())
 	if err != nil {
 		tb.Fatal(err)
 	}
-	reg := connector.Default()
-	reg.Register(nexmark.TableFactory{})
-	sess := sql.NewSession(sql.SessionOptions{Connectors: reg})
+	sess, err := nexmark.SQLSession(sql.SessionOptions{})
+	if err != nil {
+		tb.Fatal(err)
+	}
 	stmts, err := parser.Parse(script)
 	if err != nil {
 		tb.Fatal(err)

@@ -3,13 +3,13 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
 	"slices"
 
 	"github.com/weirstream/weir"
 	"github.com/weirstream/weir/bench"
 	"github.com/weirstream/weir/nexmark"
 	"github.com/weirstream/weir/sql"
-	"github.com/weirstream/weir/sql/connector"
 	"github.com/weirstream/weir/sql/parser"
 )
 
@@ -20,13 +20,19 @@ func hasSQL(name string) bool { return slices.Contains(nexmark.SQLQueries(), nam
 // blackhole) over the same generated events as the DataStream version and
 // measures it the same way (generator included, CPU time of the process).
 func benchSQL(ctx context.Context, name string, cfg nexmark.Config, opts weir.Options) (nexmark.BenchResult, error) {
-	script, err := nexmark.SQLScript(name, cfg.Events, cfg.Seed, cfg.Rate)
+	dir, err := os.MkdirTemp("", "weir-nexmark-sql-")
 	if err != nil {
 		return nexmark.BenchResult{}, err
 	}
-	reg := connector.Default()
-	reg.Register(nexmark.TableFactory{})
-	sess := sql.NewSession(sql.SessionOptions{Connectors: reg})
+	defer os.RemoveAll(dir)
+	script, err := nexmark.SQLScriptIn(name, cfg.Events, cfg.Seed, cfg.Rate, dir)
+	if err != nil {
+		return nexmark.BenchResult{}, err
+	}
+	sess, err := nexmark.SQLSession(sql.SessionOptions{})
+	if err != nil {
+		return nexmark.BenchResult{}, err
+	}
 	stmts, err := parser.Parse(script)
 	if err != nil {
 		return nexmark.BenchResult{}, fmt.Errorf("nexmark %s (sql): %w", name, err)

@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/weirstream/weir"
+	"github.com/weirstream/weir/nexmark"
 	"github.com/weirstream/weir/row"
 	"github.com/weirstream/weir/sql"
 	"github.com/weirstream/weir/sql/ast"
@@ -51,7 +52,14 @@ Ctrl-C stops a running job (with a savepoint when --savepoint-dir is set).`,
 			if sf.output != "" && sf.output != "json" && sf.output != "text" {
 				return fmt.Errorf("sql: --output must be text or json, not %q", sf.output)
 			}
-			c := &sqlClient{cmd: cmd, flags: f, sf: sf, signals: signals, sess: sql.NewSession(sql.SessionOptions{}), out: cmd.OutOrStdout()}
+			// The nexmark connector and functions: Nexmark's SQL
+			// (nexmark/sql) runs as written, and generated auction data
+			// is at hand without setup.
+			sess, err := nexmark.SQLSession(sql.SessionOptions{})
+			if err != nil {
+				return err
+			}
+			c := &sqlClient{cmd: cmd, flags: f, sf: sf, signals: signals, sess: sess, out: cmd.OutOrStdout()}
 			if sf.init != "" {
 				b, err := os.ReadFile(sf.init)
 				if err != nil {

@@ -2,10 +2,16 @@ package main
 
 import (
 	"bytes"
+	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/weirstream/weir"
+	"github.com/weirstream/weir/nexmark"
 )
 
 // runSQL runs `weir sql args...` in process with stdin.
@@ -134,5 +140,67 @@ func TestStatementComplete(t *testing.T) {
 		if got := statementComplete(in); got != want {
 			t.Errorf("statementComplete(%q) = %v, want %v", in, got, want)
 		}
+	}
+}
+
+// TestSQLFileNexmark: `weir sql` sessions have the nexmark connector and
+// the nexmark project's count_char, so a Nexmark SQL script (here q14's)
+// runs as written; the count of its rows and of their 'c's equals the
+// DataStream q14's on the same events.
+func TestSQLFileNexmark(t *testing.T) {
+	const events = 3000
+	script, err := nexmark.SQLScriptIn("q14", events, 7, 10000, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	script += `
+SET 'sql-client.execution.result-mode' = 'tableau';
+SELECT COUNT(*) AS n, SUM(count_char(extra, 'c')) AS c FROM bid
+  WHERE 0.908 * price > 1000000 AND 0.908 * price < 50000000;
+`
+	job := filepath.Join(t.TempDir(), "q14.sql")
+	if err := os.WriteFile(job, []byte(script), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, stderr, err := runSQL(t, "", "-f", job, "--parallelism", "1")
+	if err != nil {
+		t.Fatalf("%v\n%s\n%s", err, out, stderr)
+	}
+	var last string
+	for _, l := range strings.Split(out, "\n") {
+		if strings.HasPrefix(l, "| +I |") || strings.HasPrefix(l, "| +U |") {
+			last = l
+		}
+	}
+	t.Logf("final row: %s", last)
+	f := strings.Fields(strings.NewReplacer("|", " ").Replace(last))
+	if len(f) != 3 {
+		t.Fatalf("no final count row in:\n%s", out)
+	}
+
+	q, _ := nexmark.Lookup("q14")
+	evs, err := nexmark.Generate(nexmark.DefaultConfig(events, 7))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref, err := nexmark.Run(context.Background(), q, evs, weir.Options{Parallelism: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var c int64
+	for _, r := range ref {
+		var row struct {
+			C int64 `json:"c_counts"`
+		}
+		if err := json.Unmarshal(r, &row); err != nil {
+			t.Fatal(err)
+		}
+		c += row.C
+	}
+	if len(ref) == 0 {
+		t.Fatal("the DataStream q14 has no rows: the comparison proves nothing")
+	}
+	if n, cs := strconv.Itoa(len(ref)), strconv.FormatInt(c, 10); f[1] != n || f[2] != cs {
+		t.Errorf("weir sql: %s rows with %s 'c's, DataStream q14: %s rows with %s\n%s", f[1], f[2], n, cs, out)
 	}
 }
