@@ -117,7 +117,11 @@ func (ss *gwSession) touch() { ss.lastUsed.Store(time.Now().UnixNano()) }
 // statement).
 func (g *gateway) openSession(name string, props map[string]string) (*gwSession, error) {
 	ss := &gwSession{id: newUUID(), name: name}
-	ss.mu.sess = sql.NewSession(sql.SessionOptions{Logger: g.s.log.With("sql-session", ss.id)})
+	sess, err := g.s.newSQLSession(sql.SessionOptions{Logger: g.s.log.With("sql-session", ss.id)})
+	if err != nil {
+		return nil, err
+	}
+	ss.mu.sess = sess
 	ss.mu.ops = map[string]*gwOp{}
 	keys := make([]string, 0, len(props))
 	for k := range props {

@@ -14,8 +14,10 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/weirstream/weir/row"
+	"github.com/weirstream/weir/sql"
 	"github.com/weirstream/weir/sql/parser"
 	"github.com/weirstream/weir/sql/result"
+	"github.com/weirstream/weir/sql/udf"
 )
 
 // leakCheck verifies, after the test's server is closed, that no
@@ -517,4 +519,38 @@ func TestSQLGatewayBackpressure(t *testing.T) {
 	}
 	ts.do("DELETE", "/sessions/"+sh, nil)
 	waitFor(t, "the query's end", func() bool { return ts.s.gw.runningQueries() == 0 })
+}
+
+// TestSQLSessionFunctions: Options.NewSQLSession makes the sessions of the
+// SQL Gateway and of submitted SQL jobs, so functions registered there can
+// be bound with CREATE FUNCTION; without it they are unknown.
+func TestSQLSessionFunctions(t *testing.T) {
+	leakCheck(t)
+	twice, err := udf.Func1(func(x int64) (int64, error) { return 2 * x, nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := newTestServer(t, Options{NewSQLSession: func(o sql.SessionOptions) (*sql.Session, error) {
+		s := sql.NewSession(o)
+		return s, s.RegisterFunction("com.example.Twice", twice)
+	}})
+	sh := ts.openSession(nil)
+	ts.runStatic(sh, `CREATE FUNCTION twice AS 'com.example.Twice'`)
+	f := ts.runStatic(sh, `SHOW FUNCTIONS`)
+	found := false
+	for _, d := range f.Results.Data {
+		found = found || d.Fields[0] == "twice"
+	}
+	if !found {
+		t.Errorf("SHOW FUNCTIONS lacks twice: %v", f.Results.Data)
+	}
+	id := ts.submit(`CREATE FUNCTION twice AS 'com.example.Twice';
+CREATE TABLE src (id BIGINT) WITH ('connector' = 'datagen', 'number-of-rows' = '10', 'fields.id.kind' = 'sequence', 'fields.id.start' = '1', 'fields.id.end' = '10');
+CREATE TABLE dst (id BIGINT) WITH ('connector' = 'blackhole');
+INSERT INTO dst SELECT twice(id) FROM src;`, 1)
+	waitFor(t, "FINISHED", func() bool { return ts.state(id) == stateFinished })
+
+	plain := newTestServer(t, Options{})
+	code, body := plain.do("POST", "/jobs", map[string]any{"sql": `CREATE FUNCTION twice AS 'com.example.Twice';`})
+	wantError(t, "an unregistered function", code, body, http.StatusBadRequest, "com.example.Twice")
 }

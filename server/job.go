@@ -90,7 +90,10 @@ type builder struct {
 func (s *Server) prepare(rec *Record) (builder, error) {
 	switch rec.Kind {
 	case kindSQL:
-		sess := sql.NewSession(sql.SessionOptions{})
+		sess, err := s.newSQLSession(sql.SessionOptions{})
+		if err != nil {
+			return builder{}, err
+		}
 		_, jobs, err := sess.ExecuteScript(rec.SQL)
 		if err != nil {
 			return builder{}, fmt.Errorf("sql: %w", err)

@@ -20,6 +20,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/weirstream/weir"
+	"github.com/weirstream/weir/sql"
 )
 
 // GoJob is a Go job the server can run by name: POST /jobs with
@@ -74,6 +75,11 @@ type Options struct {
 	Restart func() weir.RestartStrategy
 	// GoJobs are the Go jobs POST /jobs can run by name.
 	GoJobs map[string]GoJob
+	// NewSQLSession makes the SQL sessions of submitted SQL jobs and of
+	// the SQL Gateway, with the connectors and functions the server's
+	// SQL may use (nil: sql.NewSession, the default connectors and no
+	// user-defined functions).
+	NewSQLSession func(sql.SessionOptions) (*sql.Session, error)
 	// Pebble is the Pebble engine jobs with the pebble state backend use
 	// (nil: such jobs fail to start, naming the package).
 	Pebble weir.PebbleEngine
@@ -396,4 +402,16 @@ func newID() string {
 	var b [16]byte
 	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails
 	return hex.EncodeToString(b[:])
+}
+
+// newSQLSession makes a SQL session through Options.NewSQLSession.
+func (s *Server) newSQLSession(o sql.SessionOptions) (*sql.Session, error) {
+	if s.opts.NewSQLSession == nil {
+		return sql.NewSession(o), nil
+	}
+	sess, err := s.opts.NewSQLSession(o)
+	if err != nil {
+		return nil, fmt.Errorf("server: opening a SQL session: %w", err)
+	}
+	return sess, nil
 }

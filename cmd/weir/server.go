@@ -16,6 +16,7 @@ import (
 
 	"github.com/weirstream/weir"
 	"github.com/weirstream/weir/demo/sums"
+	"github.com/weirstream/weir/nexmark"
 	"github.com/weirstream/weir/server"
 	"github.com/weirstream/weir/statebackend/pebble"
 )
@@ -145,7 +146,7 @@ func runServer(cmd *cobra.Command, f *serverFlags, signals signalFunc) error {
 		return fmt.Errorf("server: %w", err)
 	}
 	defer shutdownTracing(shutdown, logger)
-	srv, err := server.New(server.Options{TracerProvider: tp, LatencyTrackingInterval: f.telemetry.latency,
+	srv, err := server.New(server.Options{NewSQLSession: nexmark.SQLSession, TracerProvider: tp, LatencyTrackingInterval: f.telemetry.latency,
 		Dir: f.dir, Addr: f.addr, Token: f.token, TLS: f.tlsCert != "", SavepointRoots: f.savepointRoots,
 		MaxBodyBytes: f.maxBody, RateLimit: f.rateLimit, CheckpointInterval: f.checkpointInterval,
 		MetricsInterval: f.metricsInterval, GoJobs: goJobs(), Pebble: pebble.New(), Version: version(), Logger: logger,
