@@ -161,6 +161,23 @@ func (t *translator) stream(r plan.Rel) (weir.Stream[row.Row], error) {
 		return t.temporalSort(n)
 	case *plan.MatchRecognize:
 		return t.matchRecognize(n)
+	case *plan.Expand:
+		// One Calc per grouping set over the same input, unioned: each
+		// copy of a row goes to the groups of its own set ($e differs),
+		// and each Calc keeps its input's order.
+		in, err := t.stream(n.In)
+		if err != nil {
+			return in, err
+		}
+		var outs []weir.Stream[row.Row]
+		for _, ps := range n.Projects {
+			s, err := t.calc(in, ps, nil, "Expand", "")
+			if err != nil {
+				return s, err
+			}
+			outs = append(outs, s)
+		}
+		return weir.Union(outs[0], outs[1:]...), nil
 	case *plan.Union:
 		var ins []weir.Stream[row.Row]
 		for _, x := range n.Ins {

@@ -71,6 +71,10 @@ type aggRewrite struct {
 	aux     map[string]int
 	aggCol  map[string]int // aggregate call AST String() → output column
 	outType []row.Type
+	// groupingCol is the column of the grouping set id ($e) after
+	// GROUPING SETS, ROLLUP or CUBE, else -1 (or 0 in a zero value: set
+	// it); nkeys the number of group keys before it.
+	groupingCol, nkeys int
 }
 
 func (eb *exprBinder) errorf(n ast.Node, format string, args ...any) error {
@@ -98,6 +102,9 @@ func (eb *exprBinder) bind(e ast.Expr) (expr.Expr, error) {
 					}
 				}
 			}
+		}
+		if c, ok := isGroupingCall(e); ok && eb.agg.keyCol != nil {
+			return eb.agg.groupingCall(eb, c)
 		}
 		if c, ok := isAggCall(e, eb.fns); ok {
 			i, ok := eb.agg.aggCol[c.String()]

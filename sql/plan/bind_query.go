@@ -414,6 +414,26 @@ func (b *Binder) bindAggregate(s *ast.Select, from Rel, sc *scope, where expr.Ex
 	var keys []expr.Expr
 	keyIdx := map[string]int{}
 	var group *WindowTVF // a legacy group window: GROUP BY TUMBLE(ts, size), ...
+	// Grouping sets: the sets of each GROUP BY element (a plain key is
+	// the one set of itself), crossed when there are GROUPING SETS,
+	// ROLLUP, CUBE or ().
+	var elems [][][]int
+	var setsAt ast.Node
+	addKey := func(g ast.Expr) (int, error) {
+		if containsAgg(g, b.Funcs) {
+			return 0, errAt(g, "aggregate functions are not allowed in GROUP BY")
+		}
+		k, err := eb.bind(g)
+		if err != nil {
+			return 0, err
+		}
+		if i, dup := keyIdx[k.String()]; dup {
+			return i, nil
+		}
+		keyIdx[k.String()] = len(keys)
+		keys = append(keys, k)
+		return len(keys) - 1, nil
+	}
 	for _, g := range s.GroupBy {
 		if w, ok, err := b.groupWindow(g, from, eb); ok || err != nil {
 			if err != nil {
@@ -425,20 +445,25 @@ func (b *Binder) bindAggregate(s *ast.Select, from Rel, sc *scope, where expr.Ex
 			group = w
 			continue
 		}
-		if _, ok := g.(*ast.GroupingSets); ok {
-			return nil, errAt(g, "GROUPING SETS, ROLLUP and CUBE are not supported yet")
+		if gs, ok := g.(*ast.GroupingSets); ok {
+			sets, err := groupingSets(gs, addKey)
+			if err != nil {
+				return nil, err
+			}
+			elems = append(elems, sets)
+			setsAt = g
+			continue
 		}
-		if containsAgg(g, b.Funcs) {
-			return nil, errAt(g, "aggregate functions are not allowed in GROUP BY")
+		if r, ok := g.(*ast.RowExpr); ok && len(r.Fields) == 0 {
+			elems = append(elems, [][]int{{}}) // (): the grand total
+			setsAt = g
+			continue
 		}
-		k, err := eb.bind(g)
+		i, err := addKey(g)
 		if err != nil {
 			return nil, err
 		}
-		if _, dup := keyIdx[k.String()]; !dup {
-			keyIdx[k.String()] = len(keys)
-			keys = append(keys, k)
-		}
+		elems = append(elems, [][]int{{i}})
 	}
 	// Aggregate calls of the select list and HAVING.
 	var specs []*aggSpec
@@ -509,6 +534,36 @@ func (b *Binder) bindAggregate(s *ast.Select, from Rel, sc *scope, where expr.Ex
 		return nil, collectErr
 	}
 
+	if setsAt != nil {
+		sets := crossSets(elems)
+		if group != nil {
+			return nil, errAt(setsAt, "GROUPING SETS, ROLLUP and CUBE with a group window are not supported yet")
+		}
+		if tvf, ok := from.(*WindowTVF); ok {
+			n := len(tvf.In.Columns())
+			_, hasWS := keyIdx[fmt.Sprintf("$%d", n)]
+			_, hasWE := keyIdx[fmt.Sprintf("$%d", n+1)]
+			if hasWS || hasWE {
+				return nil, errAt(setsAt, "GROUPING SETS, ROLLUP and CUBE in a window aggregation are not supported yet")
+			}
+		}
+		if len(sets) > 1 || len(sets[0]) != len(keys) {
+			aggRel, err := b.expandGroupingSets(from, where, keys, specs, sets, setsAt)
+			if err != nil {
+				return nil, err
+			}
+			nk := len(keys)
+			rw := &aggRewrite{in: eb, keyCol: map[string]int{}, aggCol: map[string]int{}, outType: Types(aggRel), groupingCol: nk, nkeys: nk}
+			for k, i := range keyIdx {
+				rw.keyCol[k] = i
+			}
+			for k, i := range specIdx {
+				rw.aggCol[k] = nk + 1 + i
+			}
+			return b.postAggregate(s, aggRel, rw, items)
+		}
+		// One set of every key: a plain GROUP BY.
+	}
 	if group != nil {
 		n := len(from.Columns())
 		keys = append(keys, expr.Ref(n, group.Cols[n].Type), expr.Ref(n+1, group.Cols[n+1].Type))
@@ -547,7 +602,7 @@ func (b *Binder) bindAggregate(s *ast.Select, from Rel, sc *scope, where expr.Ex
 		aggCols = append(aggCols, Column{Name: c.Name, Type: c.Type})
 	}
 	aggRel := &Aggregate{In: preRel, Keys: keyCols, Aggs: calls, Cols: aggCols}
-	rw := &aggRewrite{in: eb, keyCol: map[string]int{}, aggCol: map[string]int{}, outType: Types(aggRel)}
+	rw := &aggRewrite{in: eb, keyCol: map[string]int{}, aggCol: map[string]int{}, outType: Types(aggRel), groupingCol: -1, nkeys: len(keys)}
 	for k, i := range keyIdx {
 		rw.keyCol[k] = i
 	}
@@ -786,7 +841,7 @@ func (b *Binder) bindWindowAggregate(s *ast.Select, tvf *WindowTVF, sc *scope, w
 	cols = append(cols, tvf.Cols[n], tvf.Cols[n+1], tvf.Cols[n+2])
 	wa := &WindowAggregate{In: preRel, Window: win, Keys: keyCols, Aggs: calls, Cols: cols}
 	eb := &exprBinder{sc: sc, fns: b.Funcs}
-	rw := &aggRewrite{in: eb, keyCol: map[string]int{}, aggCol: map[string]int{}, outType: Types(wa)}
+	rw := &aggRewrite{in: eb, keyCol: map[string]int{}, aggCol: map[string]int{}, outType: Types(wa), groupingCol: -1}
 	for j, i := range plainKeys {
 		rw.keyCol[keys[i].String()] = j
 	}
