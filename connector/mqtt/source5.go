@@ -36,7 +36,7 @@ type reader5[T any] struct {
 	mu      struct {
 		sync.Mutex
 		client   *mqtt5.Client // nil while disconnected
-		ackQueue []uint16     // to acknowledge, in order
+		ackQueue []uint16      // to acknowledge, in order
 		// acking holds the ids of ackQueue and those being written: a
 		// redelivery of one is dropped too, and acknowledged by the
 		// queued PUBACK.
