@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	paho "github.com/eclipse/paho.mqtt.golang"
 	"github.com/prometheus/client_golang/prometheus"
@@ -136,6 +137,18 @@ func NewSource[T any](opts SourceOptions[T]) (*Source[T], error) {
 	}
 	if opts.Buffer <= 0 {
 		opts.Buffer = DefaultBuffer
+	}
+	if opts.ProtocolVersion == 5 {
+		// A filter the broker cannot parse would make it close the
+		// connection, and the reader reconnect forever.
+		for _, f := range opts.Topics {
+			if !validFilter(f) {
+				return nil, fmt.Errorf("mqtt: source option Topics: %q is not a valid topic filter", f)
+			}
+		}
+		if strings.ContainsAny(opts.SharedGroup, "/+#\x00") {
+			return nil, fmt.Errorf("mqtt: source option SharedGroup: %q holds /, + or #", opts.SharedGroup)
+		}
 	}
 	if opts.ReceiveMaximum == 0 {
 		opts.ReceiveMaximum = DefaultReceiveMaximum
@@ -372,4 +385,20 @@ func (r *reader[T]) Close() error {
 // validTopic reports whether name can be published to.
 func validTopic(name string) bool {
 	return name != "" && !strings.ContainsAny(name, "+#\x00")
+}
+
+// validFilter reports whether f is a topic filter (spec 4.7): not empty,
+// valid UTF-8 without U+0000, # only as the whole last level and + only
+// as a whole level.
+func validFilter(f string) bool {
+	if f == "" || len(f) > 0xffff || !utf8.ValidString(f) || strings.ContainsRune(f, 0) {
+		return false
+	}
+	levels := strings.Split(f, "/")
+	for i, l := range levels {
+		if strings.ContainsAny(l, "+#") && len(l) != 1 || l == "#" && i != len(levels)-1 {
+			return false
+		}
+	}
+	return true
 }

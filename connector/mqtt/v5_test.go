@@ -404,6 +404,18 @@ func TestV5Options(t *testing.T) {
 			t.Errorf("%+v: %v, want %q", c.conn, err, c.want)
 		}
 	}
+	for _, f := range []string{"a/#/b", "a+/b", "", "a/b#"} {
+		_, err := NewSource(SourceOptions[string]{Connection: Connection{Broker: broker, ClientID: "x", ProtocolVersion: 5},
+			Topics: []string{f}, Deserializer: payloadString})
+		if err == nil || !strings.Contains(err.Error(), "not a valid topic filter") {
+			t.Errorf("filter %q: %v", f, err)
+		}
+	}
+	for _, f := range []string{"#", "+", "a/+/b/#", "$SYS/#", "/"} {
+		if !validFilter(f) {
+			t.Errorf("filter %q refused", f)
+		}
+	}
 	_, err := NewSink(SinkOptions[string]{Connection: Connection{Broker: broker, ClientID: "x"}, Topic: "t",
 		Serialize: func(v string) ([]byte, error) { return []byte(v), nil }, ContentType: "text/plain"})
 	if err == nil || !strings.Contains(err.Error(), "ProtocolVersion 5") {
