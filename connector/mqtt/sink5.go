@@ -90,36 +90,45 @@ func (w *writer5[T]) Write(ctx context.Context, v T, _ int64) error {
 
 // ensure connects if there is no live connection, with backoff, failing
 // once connecting has failed for MaxRetryTime.
+//
+// The backoff and the retry time are reset only by a successful PUBACK
+// (settle), so a broker that accepts connections and ends them at once
+// (another client with this id: Session taken over) fails the job after
+// MaxRetryTime instead of reconnecting forever.
 func (w *writer5[T]) ensure(ctx context.Context) error {
+	var err error
+	if w.client != nil {
+		select {
+		case <-w.client.Done():
+			err = w.client.Err()
+			w.s.opts.Logger.Warn("mqtt sink: connection lost, reconnecting", "err", err)
+			w.client.Close()
+			w.client = nil
+		default:
+			return nil
+		}
+	}
 	for {
-		if w.client != nil {
-			select {
-			case <-w.client.Done():
-				w.s.opts.Logger.Warn("mqtt sink: connection lost, reconnecting", "err", w.client.Err())
-				w.client.Close()
-				w.client = nil
-			default:
-				return nil
+		if err != nil {
+			if w.retrySince.IsZero() {
+				w.retrySince = time.Now()
+			} else if time.Since(w.retrySince) > w.s.opts.MaxRetryTime {
+				return fmt.Errorf("mqtt: sink: no publish acknowledged for %v: %w", w.s.opts.MaxRetryTime, err)
+			}
+			if err := w.b.wait(ctx); err != nil {
+				return fmt.Errorf("mqtt: sink: %w", err)
 			}
 		}
-		cl, err := w.s.opts.Connection.connect5(ctx, w.subtask, true, mqtt5.Properties{}, nil)
+		var cl *mqtt5.Client
+		cl, err = w.s.opts.Connection.connect5(ctx, w.subtask, true, mqtt5.Properties{}, nil)
 		if err == nil {
 			w.client, w.maxPacket = cl, cl.Connack().Properties.MaximumPacketSize
-			w.retrySince, w.b = time.Time{}, backoff{}
 			return nil
 		}
 		if ctx.Err() != nil {
 			return fmt.Errorf("mqtt: sink: %w", ctx.Err())
 		}
-		if w.retrySince.IsZero() {
-			w.retrySince = time.Now()
-		} else if time.Since(w.retrySince) > w.s.opts.MaxRetryTime {
-			return fmt.Errorf("mqtt: sink: connecting failed for %v: %w", w.s.opts.MaxRetryTime, err)
-		}
 		w.s.opts.Logger.Warn("mqtt sink: connecting again", "err", err)
-		if err := w.b.wait(ctx); err != nil {
-			return fmt.Errorf("mqtt: sink: %w", err)
-		}
 	}
 }
 
@@ -184,6 +193,7 @@ func (w *writer5[T]) settle(ctx context.Context, n int) error {
 				continue // the connection ended: resend
 			}
 			p.handle, p.client = nil, nil
+			w.retrySince, w.b = time.Time{}, backoff{}
 			if code.Failed() {
 				if err := w.refused(ctx, p.pkt, code, reason); err != nil {
 					return err

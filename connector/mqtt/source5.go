@@ -81,7 +81,7 @@ func (r *reader5[T]) run(ctx context.Context) {
 	for {
 		cl, err := r.connect(ctx)
 		if err == nil {
-			b = backoff{}
+			connected := time.Now()
 			r.mu.Lock()
 			r.mu.client = cl
 			r.mu.Unlock()
@@ -101,6 +101,12 @@ func (r *reader5[T]) run(ctx context.Context) {
 				return
 			}
 			cl.Close()
+			if time.Since(connected) > 10*maxBackoff {
+				// A connection that lasted resets the backoff; one the
+				// broker ends at once (another client with this id:
+				// Session taken over) does not.
+				b = backoff{}
+			}
 		}
 		if ctx.Err() != nil {
 			return
