@@ -70,21 +70,22 @@ func (w *writer5[T]) Write(ctx context.Context, v T, _ int64) error {
 			p.Properties.User = append(p.Properties.User, mqtt5.UserProperty(u))
 		}
 	}
+	if len(w.pending) >= opts.MaxInFlight {
+		if err := w.settle(ctx, len(w.pending)/2); err != nil {
+			return err
+		}
+	}
+	// Connected, the broker's Maximum Packet Size is known.
+	if err := w.ensure(ctx); err != nil {
+		return err
+	}
 	if p.QoS > 0 {
 		p.PacketID = 1 // assigned when sent; set so that the size check counts it
 	}
 	if w.scratch, err = mqtt5.Append(w.scratch[:0], p, w.maxPacket); err != nil {
 		return w.s.reject(ctx, w.dead, w.subtask, topic, payload, err)
 	}
-	if len(w.pending) >= opts.MaxInFlight {
-		if err := w.settle(ctx, len(w.pending)/2); err != nil {
-			return err
-		}
-	}
 	w.pending = append(w.pending, pending5{pkt: p})
-	if err := w.ensure(ctx); err != nil {
-		return err
-	}
 	return w.send(ctx, len(w.pending)-1)
 }
 

@@ -236,6 +236,44 @@ func TestV5SourceOutage(t *testing.T) {
 	t.Logf("%d messages emitted for %d published; %v redeliveries dropped, %v acked, %v lost", len(g.values()), n, testutil.ToFloat64(s.redeliveries), testutil.ToFloat64(s.acked), testutil.ToFloat64(s.connectionLost))
 }
 
+// TestV5SessionTakenOver: another client connecting with the source's
+// client id takes its session over, and Mosquitto ends the source's
+// connection (Mosquitto 2.0 here closes it without a DISCONNECT 0x8e
+// Session taken over: the source logs "EOF"; the client's handling of a
+// server DISCONNECT is tested against a fake server in internal/mqtt5).
+// The source reconnects to the session, taking it back; the messages the
+// other client received and did not acknowledge are redelivered to the
+// source: nothing is lost.
+func TestV5SessionTakenOver(t *testing.T) {
+	topic, id := names5(t)
+	session5(t, id+"-0", topic+"#")
+	pub := connect5(t, id+"-pub", true, mqtt5.Properties{}, nil)
+	defer pub.Close()
+	s, err := NewSource(SourceOptions[string]{Connection: Connection{Broker: broker, ClientID: id, ProtocolVersion: 5},
+		Topics: []string{topic + "#"}, Deserializer: payloadString})
+	must(t, err)
+	env := weir.NewEnvironment(weir.Options{Checkpoints: weir.CheckpointOptions{Interval: 20 * time.Millisecond, Dir: t.TempDir()}})
+	g := &gather[string]{}
+	weir.FromSource[string](env, s, weir.NoWatermarks[string](), "mqtt").SinkTo(g.sink())
+	job, err := env.Start(context.Background())
+	must(t, err)
+	defer func() { job.Cancel(); _ = job.Wait() }()
+	publish5(t, pub, topic+"x", mqtt5.Properties{}, vals(0, 10)...)
+	waitFor(t, "10 messages", 10*time.Second, func() bool { return g.len() == 10 })
+
+	// Take the session over: the other client receives and does not
+	// acknowledge.
+	other := &gather[string]{}
+	thief := connect5(t, id+"-0", false, mqtt5.Properties{SessionExpiry: 0xFFFFFFFF}, func(_ *mqtt5.Client, p *mqtt5.Publish) {
+		other.add(string(p.Payload))
+	})
+	waitFor(t, "the source's disconnection", 10*time.Second, func() bool { return testutil.ToFloat64(s.connectionLost) > 0 })
+	publish5(t, pub, topic+"x", mqtt5.Properties{}, vals(10, 20)...)
+	thief.Close()
+	waitFor(t, "every message at the source", 20*time.Second, func() bool { return len(counts(g.values())) == 20 })
+	t.Logf("the other client got %d messages; the source emitted %d for 20", other.len(), g.len())
+}
+
 // TestV5SinkOutage: publishes made while the connection is down are sent
 // after the reconnect, and Flush returns only when the broker
 // acknowledged them all.
