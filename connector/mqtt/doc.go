@@ -85,7 +85,9 @@
 // goroutine, keep-alive (PINGREQ at 3/4 of the keep-alive, the
 // connection ends without a PINGRESP), the server's Receive Maximum and
 // Maximum Packet Size honoured on publishes, and a server DISCONNECT
-// ending the connection with its reason code. The github.com/eclipse/
+// ending the connection with its reason code (logged by the connector;
+// Mosquitto 2.0 closes a connection whose session another client takes
+// over without sending one). The github.com/eclipse/
 // paho.golang client is not used: only v0.23.0 is available here, not an
 // approved release. Brokers: tcp://, mqtt://, ssl://, tls://, mqtts://
 // (no websockets); Configure (paho's options) is an error with version 5.

@@ -53,7 +53,9 @@ type SinkOptions[T any] struct {
 	UTF8             bool
 	// DeadLetters, if set, receives records that cannot be published
 	// because of the record (Serialize fails, or the topic is empty or
-	// holds a wildcard): each subtask writes them with a writer of its
+	// holds a wildcard; with MQTT 5 also a record over the broker's
+	// Maximum Packet Size or one the broker refuses with PUBACK 0x87 Not
+	// authorized, 0x90, 0x95 or 0x99): each subtask writes them with a writer of its
 	// own, flushed and closed with the sink's. If nil such a record fails
 	// the job with a *weir.BadRecordError.
 	DeadLetters weir.Sink[weir.DeadLetter]

@@ -150,6 +150,9 @@ func NewSource[T any](opts SourceOptions[T]) (*Source[T], error) {
 			return nil, fmt.Errorf("mqtt: source option SharedGroup: %q holds /, + or #", opts.SharedGroup)
 		}
 	}
+	if opts.ProtocolVersion != 5 && (opts.ReceiveMaximum != 0 || opts.SessionExpiry != 0) {
+		return nil, errors.New("mqtt: source options ReceiveMaximum and SessionExpiry need ProtocolVersion 5")
+	}
 	if opts.ReceiveMaximum == 0 {
 		opts.ReceiveMaximum = DefaultReceiveMaximum
 	}

@@ -148,6 +148,30 @@ func TestV5SourceRedelivery(t *testing.T) {
 	}
 }
 
+// TestV5AckOnReceive: with AckOnReceive each message is acknowledged
+// once buffered, without a checkpoint.
+func TestV5AckOnReceive(t *testing.T) {
+	topic, id := names5(t)
+	session5(t, id+"-0", topic+"#")
+	pub := connect5(t, id+"-pub", true, mqtt5.Properties{}, nil)
+	defer pub.Close()
+	s, err := NewSource(SourceOptions[string]{Connection: Connection{Broker: broker, ClientID: id, ProtocolVersion: 5},
+		Topics: []string{topic + "#"}, Deserializer: payloadString, AckMode: AckOnReceive})
+	must(t, err)
+	g := &gather[string]{}
+	env := weir.NewEnvironment(weir.Options{})
+	weir.FromSource[string](env, s, weir.NoWatermarks[string](), "mqtt").SinkTo(g.sink())
+	job, err := env.Start(context.Background())
+	must(t, err)
+	defer func() { job.Cancel(); _ = job.Wait() }()
+	publish5(t, pub, topic+"x", mqtt5.Properties{}, vals(0, 30)...)
+	waitFor(t, "30 messages acknowledged", 10*time.Second, func() bool { return testutil.ToFloat64(s.acked) == 30 })
+	waitFor(t, "30 messages", 10*time.Second, func() bool { return g.len() == 30 })
+	if !equalStrings(g.values(), vals(0, 30)) {
+		t.Fatalf("got %v", g.values())
+	}
+}
+
 // TestV5ReceiveMaximum: with AckAfterCheckpoint the broker sends at most
 // ReceiveMaximum unacknowledged messages, so the reader gets no more
 // until a checkpoint's PUBACKs. (Mosquitto 2.0 then sends up to
@@ -453,6 +477,10 @@ func TestV5Options(t *testing.T) {
 		if !validFilter(f) {
 			t.Errorf("filter %q refused", f)
 		}
+	}
+	if _, err := NewSource(SourceOptions[string]{Connection: Connection{Broker: broker, ClientID: "x"},
+		Topics: []string{"t"}, Deserializer: payloadString, ReceiveMaximum: 10}); err == nil || !strings.Contains(err.Error(), "ProtocolVersion 5") {
+		t.Errorf("v5 option on a 3.1.1 source: %v", err)
 	}
 	_, err := NewSink(SinkOptions[string]{Connection: Connection{Broker: broker, ClientID: "x"}, Topic: "t",
 		Serialize: func(v string) ([]byte, error) { return []byte(v), nil }, ContentType: "text/plain"})
