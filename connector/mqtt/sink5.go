@@ -191,7 +191,8 @@ func (w *writer5[T]) settle(ctx context.Context, n int) error {
 			t.Stop()
 			code, reason, err := p.handle.Result()
 			if err != nil {
-				continue // the connection ended: resend
+				p.handle = nil // the connection ended: send it again
+				continue
 			}
 			p.handle, p.client = nil, nil
 			w.retrySince, w.b = time.Time{}, backoff{}

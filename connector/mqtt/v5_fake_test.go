@@ -7,7 +7,11 @@ import (
 	"net"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/weirstream/weir"
 	"github.com/weirstream/weir/connector/mqtt/internal/mqtt5"
@@ -21,6 +25,7 @@ type fakeBroker struct {
 	ln      net.Listener
 	connack mqtt5.Connack
 	code    func(topic string) (mqtt5.ReasonCode, string)
+	silent  atomic.Bool // no PUBACKs while set
 	wg      sync.WaitGroup
 	mu      sync.Mutex
 	got     []string
@@ -86,7 +91,7 @@ func (b *fakeBroker) serve(c net.Conn) {
 			b.mu.Lock()
 			b.got = append(b.got, p.Topic+"="+string(p.Payload))
 			b.mu.Unlock()
-			if p.QoS == 1 {
+			if p.QoS == 1 && !b.silent.Load() {
 				rc, reason := b.code(p.Topic)
 				if !send(&mqtt5.Ack{Kind: mqtt5.PUBACK, PacketID: p.PacketID, ReasonCode: rc, Properties: mqtt5.Properties{ReasonString: reason}}) {
 					return
@@ -98,6 +103,16 @@ func (b *fakeBroker) serve(c net.Conn) {
 			return
 		}
 	}
+}
+
+// cut closes the connections the broker accepted so far.
+func (b *fakeBroker) cut() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, c := range b.conns {
+		c.Close()
+	}
+	b.conns = nil
 }
 
 func (b *fakeBroker) url() string { return "tcp://" + b.ln.Addr().String() }
@@ -147,5 +162,40 @@ func TestV5SinkBrokerLimits(t *testing.T) {
 	if err == nil || errors.Is(err, weir.ErrBadRecord) || !strings.Contains(err.Error(), "weir-mqtt5-fake/quota") ||
 		!strings.Contains(err.Error(), `"quota:payload-q"`) || !strings.Contains(err.Error(), "0x97 Quota exceeded (over quota)") {
 		t.Fatalf("job error %v", err)
+	}
+}
+
+// TestV5SinkLostAcks: publishes sent on a connection that ends before
+// their PUBACKs are published again on the next connection, in order,
+// and Flush returns once those are acknowledged.
+func TestV5SinkLostAcks(t *testing.T) {
+	fb := newFakeBroker(t, mqtt5.Connack{}, func(string) (mqtt5.ReasonCode, string) { return mqtt5.Success, "" })
+	s, err := NewSink(SinkOptions[string]{Connection: Connection{Broker: fb.url(), ClientID: "weir-mqtt5-lost", ProtocolVersion: 5},
+		Topic: "weir-mqtt5-lost/x", Serialize: func(v string) ([]byte, error) { return []byte(v), nil }})
+	must(t, err)
+	w, err := s.CreateWriter(weir.SinkContext{})
+	must(t, err)
+	defer w.Close()
+	ctx := context.Background()
+	fb.silent.Store(true)
+	for _, v := range vals(0, 5) {
+		must(t, w.Write(ctx, v, 0))
+	}
+	waitFor(t, "5 publishes at the broker", 10*time.Second, func() bool { return len(fb.received()) == 5 })
+	fb.silent.Store(false)
+	fb.cut()
+	must(t, w.Flush(ctx, false))
+	got := fb.received()
+	want := []string{}
+	for range 2 {
+		for _, v := range vals(0, 5) {
+			want = append(want, "weir-mqtt5-lost/x="+v)
+		}
+	}
+	if !equalStrings(got, want) {
+		t.Fatalf("broker received %v, want %v", got, want)
+	}
+	if testutil.ToFloat64(s.retries) != 5 || testutil.ToFloat64(s.published) != 5 {
+		t.Fatalf("%v retries, %v published", testutil.ToFloat64(s.retries), testutil.ToFloat64(s.published))
 	}
 }
