@@ -171,7 +171,8 @@ func (w *writer5[T]) settle(ctx context.Context, n int) error {
 	for i := 0; i < n; i++ {
 		p := &w.pending[i]
 		for p.handle != nil || p.client != nil {
-			if p.handle == nil || p.client != w.client || w.client == nil {
+			// A PUBACK that came before its connection ended counts.
+			if !acked(p.handle) && (p.handle == nil || p.client != w.client || w.client == nil) {
 				if err := w.resend(ctx, i, n); err != nil {
 					return err
 				}
@@ -220,14 +221,28 @@ func (w *writer5[T]) resend(ctx context.Context, i, n int) error {
 		if q.client == nil && q.handle == nil && j != i {
 			continue // acknowledged
 		}
-		if q.client == w.client && q.handle != nil {
-			continue // in flight on this connection
+		if q.client == w.client && q.handle != nil || acked(q.handle) {
+			continue // in flight on this connection, or acknowledged
 		}
 		if err := w.send(ctx, j); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// acked reports whether h's PUBACK came.
+func acked(h *mqtt5.Pending) bool {
+	if h == nil {
+		return false
+	}
+	select {
+	case <-h.Done():
+		_, _, err := h.Result()
+		return err == nil
+	default:
+		return false
+	}
 }
 
 // refused handles a PUBACK with a failure reason code.
