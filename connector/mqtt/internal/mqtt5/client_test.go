@@ -142,7 +142,8 @@ func TestClientPublishAndServerDisconnect(t *testing.T) {
 
 // TestClientSubscribeReceiveAck: SUBSCRIBE with its options reaches the
 // server, the SUBACK's codes come back, published messages reach
-// OnPublish in order and Ack sends PUBACKs.
+// OnPublish in order and Ack sends PUBACKs; UNSUBSCRIBE and UNSUBACK; a
+// malformed packet ends the connection.
 func TestClientSubscribeReceiveAck(t *testing.T) {
 	got := make(chan *Publish, 4)
 	c, s, _, err := start(t, Config{Connect: Connect{ClientID: "x"}, OnPublish: func(_ *Client, p *Publish) { got <- p }}, &Connack{})
@@ -177,6 +178,22 @@ func TestClientSubscribeReceiveAck(t *testing.T) {
 		if a := s.read().(*Ack); a.Kind != PUBACK || a.PacketID != p.PacketID {
 			t.Fatalf("ack %+v", a)
 		}
+	}
+	ures := make(chan *Unsuback, 1)
+	go func() {
+		a, err := c.Unsubscribe(context.Background(), &Unsubscribe{Filters: []string{"b"}})
+		if err != nil {
+			t.Error(err)
+		}
+		ures <- a
+	}()
+	uns := s.read().(*Unsubscribe)
+	if len(uns.Filters) != 1 || uns.Filters[0] != "b" {
+		t.Fatalf("UNSUBSCRIBE %+v", uns)
+	}
+	s.send(&Unsuback{PacketID: uns.PacketID, ReasonCodes: []ReasonCode{0x11}})
+	if a := <-ures; a == nil || a.ReasonCodes[0] != 0x11 {
+		t.Fatalf("UNSUBACK %+v", a)
 	}
 	// A malformed packet from the server ends the connection with a
 	// DISCONNECT 0x81 and an error naming the packet and field.
