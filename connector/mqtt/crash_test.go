@@ -22,7 +22,7 @@ import (
 )
 
 // crashChild, when set, makes TestCrashChild run the crash test's job:
-// "topic,clientID,checkpointDir,parallelism".
+// "topic,clientID,checkpointDir,parallelism,protocolVersion".
 var crashChild = flag.String("mqtt-crash-child", "", "run the crash test's job (set by TestCrashAtLeastOnce)")
 
 // TestCrashChild is the job of TestCrashAtLeastOnce, run in a child
@@ -37,18 +37,19 @@ func TestCrashChild(t *testing.T) {
 	f := strings.Split(*crashChild, ",")
 	topic, id, dir := f[0], f[1], f[2]
 	p, _ := strconv.Atoi(f[3])
+	version, _ := strconv.Atoi(f[4])
 	env := weir.NewEnvironment(weir.Options{
 		Parallelism: p,
 		Checkpoints: weir.CheckpointOptions{Interval: 50 * time.Millisecond, Dir: dir, Retained: 2},
 		Restore:     "latest",
 		Restart:     &weir.ExponentialDelayRestart{Initial: 100 * time.Millisecond, Max: time.Second},
 	})
-	src, err := NewSource(SourceOptions[string]{Connection: Connection{Broker: broker, ClientID: id},
+	src, err := NewSource(SourceOptions[string]{Connection: Connection{Broker: broker, ClientID: id, ProtocolVersion: version},
 		Topics: []string{topic + "in"}, Deserializer: payloadString})
 	must(t, err)
 	in := weir.FromSource[string](env, src, weir.NoWatermarks[string](), "in").UID("in").SetParallelism(1)
 	tagged := weir.Map(in.Rebalance(), func(s string) string { return "out-" + s }).UID("tag")
-	sink, err := NewSink(SinkOptions[string]{Connection: Connection{Broker: broker, ClientID: id + "-sink"},
+	sink, err := NewSink(SinkOptions[string]{Connection: Connection{Broker: broker, ClientID: id + "-sink", ProtocolVersion: version},
 		Topic: topic + "out", Serialize: func(s string) ([]byte, error) { return []byte(s), nil }})
 	must(t, err)
 	tagged.SinkTo(sink).UID("out")
@@ -65,12 +66,22 @@ func TestCrashChild(t *testing.T) {
 // and 2, while messages arrive. The connectors' claim is at-least-once:
 // every published message reaches the output topic, possibly more than
 // once (the source acknowledges only after a checkpoint, the broker keeps
-// the rest in the persistent session and redelivers it).
+// the rest in the persistent session and redelivers it). It runs with
+// MQTT 3.1.1 and with MQTT 5 (whose source resumes the session the test
+// opens with 3.1.1: Mosquitto keeps one session per client id).
 func TestCrashAtLeastOnce(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs the job in child processes killed many times")
 	}
+	t.Run("3.1.1", func(t *testing.T) { crashAtLeastOnce(t, 4) })
+	t.Run("5", func(t *testing.T) { crashAtLeastOnce(t, 5) })
+}
+
+func crashAtLeastOnce(t *testing.T, version int) {
 	topic, id := names(t)
+	if version == 5 {
+		topic, id = names5(t)
+	}
 	session(t, id+"-0", topic+"in")
 	dropSessions(t, id+"-sink-0", id+"-sink-1", id+"-sink-2")
 	var mu sync.Mutex
@@ -122,7 +133,7 @@ func TestCrashAtLeastOnce(t *testing.T) {
 		}
 	}()
 	args := func(p int) []string {
-		return []string{"-test.run=^TestCrashChild$", "-mqtt-crash-child=" + strings.Join([]string{topic, id, chk, strconv.Itoa(p)}, ",")}
+		return []string{"-test.run=^TestCrashChild$", "-mqtt-crash-child=" + strings.Join([]string{topic, id, chk, strconv.Itoa(p), strconv.Itoa(version)}, ",")}
 	}
 	seed := uint64(time.Now().UnixNano())
 	t.Logf("seed %d", seed)

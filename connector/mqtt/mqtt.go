@@ -28,8 +28,14 @@ type Connection struct {
 	// TLS configures ssl:// and wss:// connections.
 	TLS *tls.Config
 	// Configure, if set, is called last on the paho options, for
-	// settings not listed here (keep-alive, websocket options, ...).
+	// settings not listed here (keep-alive, websocket options, ...). MQTT
+	// 3.1.1 only: with ProtocolVersion 5 it is an error.
 	Configure func(o *paho.ClientOptions)
+	// ProtocolVersion is 4 (MQTT 3.1.1, through paho; the default, also
+	// for 0) or 5 (MQTT 5.0, through Weir's own client in
+	// internal/mqtt5; tcp://, mqtt://, ssl://, tls:// and mqtts://
+	// brokers).
+	ProtocolVersion int
 }
 
 // Backoff bounds of reconnects and retries.
@@ -59,6 +65,14 @@ func (c Connection) check() error {
 		return errors.New("mqtt: option Broker: must be set")
 	case c.ClientID == "":
 		return errors.New("mqtt: option ClientID: must be set")
+	case c.ProtocolVersion != 0 && c.ProtocolVersion != 4 && c.ProtocolVersion != 5:
+		return fmt.Errorf("mqtt: option ProtocolVersion: %d; 4 (MQTT 3.1.1) or 5 (MQTT 5.0)", c.ProtocolVersion)
+	case c.ProtocolVersion == 5 && c.Configure != nil:
+		return errors.New("mqtt: option Configure: configures paho, which is used for MQTT 3.1.1 only, not with ProtocolVersion 5")
+	case c.ProtocolVersion == 5:
+		if _, _, err := c.address(); err != nil {
+			return err
+		}
 	}
 	return nil
 }

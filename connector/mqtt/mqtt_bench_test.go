@@ -20,9 +20,16 @@ var benchPayload = []byte("0123456789abcdef0123456789abcdef")
 
 // BenchmarkSinkPublish publishes QoS 1 messages through the sink's
 // writer (at most DefaultMaxInFlight unacknowledged).
-func BenchmarkSinkPublish(b *testing.B) {
+func BenchmarkSinkPublish(b *testing.B) { benchSink(b, 4) }
+
+// BenchmarkSinkPublish5 is BenchmarkSinkPublish with MQTT 5 (Weir's
+// client; Mosquitto's Receive Maximum of 20 bounds the publishes in
+// flight).
+func BenchmarkSinkPublish5(b *testing.B) { benchSink(b, 5) }
+
+func benchSink(b *testing.B, version int) {
 	topic, id := names(b)
-	s, err := NewSink(SinkOptions[int]{Connection: Connection{Broker: broker, ClientID: id}, Topic: topic + "x",
+	s, err := NewSink(SinkOptions[int]{Connection: Connection{Broker: broker, ClientID: id, ProtocolVersion: version}, Topic: topic + "x",
 		Serialize: func(int) ([]byte, error) { return benchPayload, nil }})
 	must(b, err)
 	w, err := s.CreateWriter(weir.SinkContext{})
@@ -84,10 +91,10 @@ func feed(b *testing.B, id, topic string, n int, received func() int64) (wait fu
 	return wg.Wait
 }
 
-func benchSource(b *testing.B, mode AckMode, interval time.Duration) {
+func benchSource(b *testing.B, mode AckMode, interval time.Duration, version int) {
 	topic, id := names(b)
 	session(b, id+"-0", topic+"#")
-	s, err := NewSource(SourceOptions[[]byte]{Connection: Connection{Broker: broker, ClientID: id}, Topics: []string{topic + "#"},
+	s, err := NewSource(SourceOptions[[]byte]{Connection: Connection{Broker: broker, ClientID: id, ProtocolVersion: version}, Topics: []string{topic + "#"},
 		Deserializer: func(m Message) ([]byte, error) { return m.Payload, nil }, AckMode: mode})
 	must(b, err)
 	env := weir.NewEnvironment(weir.Options{Checkpoints: weir.CheckpointOptions{Interval: interval, Dir: b.TempDir()}})
@@ -119,13 +126,23 @@ func benchSource(b *testing.B, mode AckMode, interval time.Duration) {
 
 // BenchmarkSourceAckOnReceive reads through a job acknowledging on
 // receipt (at-most-once), with a publisher running alongside.
-func BenchmarkSourceAckOnReceive(b *testing.B) { benchSource(b, AckOnReceive, time.Second) }
+func BenchmarkSourceAckOnReceive(b *testing.B) { benchSource(b, AckOnReceive, time.Second, 4) }
+
+// BenchmarkSourceAckOnReceive5 is BenchmarkSourceAckOnReceive with MQTT 5.
+func BenchmarkSourceAckOnReceive5(b *testing.B) { benchSource(b, AckOnReceive, time.Second, 5) }
+
+// BenchmarkSourceAckAfterCheckpoint5 acknowledges after each checkpoint
+// (every 20ms) with MQTT 5: the window is the source's Receive Maximum
+// (1024), not Mosquitto's max_inflight_messages.
+func BenchmarkSourceAckAfterCheckpoint5(b *testing.B) {
+	benchSource(b, AckAfterCheckpoint, 20*time.Millisecond, 5)
+}
 
 // BenchmarkSourceAckAfterCheckpoint reads acknowledging after each
 // checkpoint (every 20ms): bounded by Mosquitto's in-flight window of 20
 // per checkpoint.
 func BenchmarkSourceAckAfterCheckpoint(b *testing.B) {
-	benchSource(b, AckAfterCheckpoint, 20*time.Millisecond)
+	benchSource(b, AckAfterCheckpoint, 20*time.Millisecond, 4)
 }
 
 // BenchmarkBareSubscribe is a paho subscriber (QoS 1, automatic

@@ -41,9 +41,21 @@ type SinkOptions[T any] struct {
 	// the broker is unreachable before the job fails (default
 	// DefaultMaxRetryTime).
 	MaxRetryTime time.Duration
+	// MQTT 5 only (ProtocolVersion 5): UserPropertiesOf gives each
+	// record's user properties; MessageExpiry, if set, is the Message
+	// Expiry Interval (rounded down to seconds, at least 1s): the broker
+	// drops the message if no subscriber got it in time; ContentType is
+	// the Content Type property; UTF8 sets the Payload Format Indicator
+	// to UTF-8 (a broker may refuse a payload that is not).
+	UserPropertiesOf func(v T) []UserProperty
+	MessageExpiry    time.Duration
+	ContentType      string
+	UTF8             bool
 	// DeadLetters, if set, receives records that cannot be published
 	// because of the record (Serialize fails, or the topic is empty or
-	// holds a wildcard): each subtask writes them with a writer of its
+	// holds a wildcard; with MQTT 5 also a record over the broker's
+	// Maximum Packet Size or one the broker refuses with PUBACK 0x87 Not
+	// authorized, 0x90, 0x95 or 0x99): each subtask writes them with a writer of its
 	// own, flushed and closed with the sink's. If nil such a record fails
 	// the job with a *weir.BadRecordError.
 	DeadLetters weir.Sink[weir.DeadLetter]
@@ -82,6 +94,12 @@ func NewSink[T any](opts SinkOptions[T]) (*Sink[T], error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
+	if opts.MessageExpiry != 0 && (opts.MessageExpiry < time.Second || opts.MessageExpiry/time.Second > 0xFFFFFFFF) {
+		return nil, fmt.Errorf("mqtt: sink option MessageExpiry: %v out of range (1s to 2^32-1 s)", opts.MessageExpiry)
+	}
+	if opts.ProtocolVersion != 5 && (opts.UserPropertiesOf != nil || opts.MessageExpiry != 0 || opts.ContentType != "" || opts.UTF8) {
+		return nil, fmt.Errorf("mqtt: sink options UserPropertiesOf, MessageExpiry, ContentType and UTF8 need ProtocolVersion 5")
+	}
 	s := &Sink[T]{opts: opts, qos: 1}
 	if opts.QoS0 {
 		s.qos = 0
@@ -105,22 +123,41 @@ func NewSink[T any](opts SinkOptions[T]) (*Sink[T], error) {
 // CreateWriter returns the writer of one subtask, connecting (with
 // retries) in the background.
 func (s *Sink[T]) CreateWriter(ctx weir.SinkContext) (weir.SinkWriter[T], error) {
-	o := s.opts.Connection.clientOptions(ctx.Subtask)
-	o.SetCleanSession(true).SetStore(copyingStore{paho.NewMemoryStore()})
-	if s.opts.Configure != nil {
-		s.opts.Configure(o)
-	}
-	w := &writer[T]{s: s, subtask: ctx.Subtask}
+	var dead weir.SinkWriter[weir.DeadLetter]
 	if s.opts.DeadLetters != nil {
 		d, err := s.opts.DeadLetters.CreateWriter(ctx)
 		if err != nil {
 			return nil, fmt.Errorf("mqtt: sink: dead-letter writer: %w", err)
 		}
-		w.dead = d
+		dead = d
 	}
+	if s.opts.ProtocolVersion == 5 {
+		return &writer5[T]{s: s, subtask: ctx.Subtask, dead: dead}, nil
+	}
+	o := s.opts.Connection.clientOptions(ctx.Subtask)
+	o.SetCleanSession(true).SetStore(copyingStore{paho.NewMemoryStore()})
+	if s.opts.Configure != nil {
+		s.opts.Configure(o)
+	}
+	w := &writer[T]{s: s, subtask: ctx.Subtask, dead: dead}
 	w.client = paho.NewClient(o)
 	w.connect = w.client.Connect()
 	return w, nil
+}
+
+// reject sends a record that cannot be published to the dead letters, or
+// fails with a *weir.BadRecordError naming its topic without them.
+func (s *Sink[T]) reject(ctx context.Context, dead weir.SinkWriter[weir.DeadLetter], subtask int, topic string, payload []byte, err error) error {
+	d := weir.DeadLetter{Source: fmt.Sprintf("mqtt sink subtask %d topic %s", subtask, topic), Reason: err.Error(),
+		Raw: payload, Time: time.Now()}
+	if dead == nil {
+		return fmt.Errorf("mqtt: sink: %w", &weir.BadRecordError{DeadLetter: d})
+	}
+	s.deadLetters.Inc()
+	if err := dead.Write(ctx, d, 0); err != nil {
+		return fmt.Errorf("mqtt: sink: writing dead letter: %w", err)
+	}
+	return nil
 }
 
 // inflight is a publish awaiting the broker's acknowledgement.
@@ -152,16 +189,7 @@ func (w *writer[T]) Write(ctx context.Context, v T, _ int64) error {
 		err = fmt.Errorf("topic %q cannot be published to", topic)
 	}
 	if err != nil {
-		d := weir.DeadLetter{Source: fmt.Sprintf("mqtt sink subtask %d topic %s", w.subtask, topic), Reason: err.Error(),
-			Raw: payload, Time: time.Now()}
-		if w.dead == nil {
-			return fmt.Errorf("mqtt: sink: %w", &weir.BadRecordError{DeadLetter: d})
-		}
-		w.s.deadLetters.Inc()
-		if err := w.dead.Write(ctx, d, 0); err != nil {
-			return fmt.Errorf("mqtt: sink: writing dead letter: %w", err)
-		}
-		return nil
+		return w.s.reject(ctx, w.dead, w.subtask, topic, payload, err)
 	}
 	if w.connect != nil {
 		// paho never completes a publish made while it first connects:

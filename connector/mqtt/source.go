@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
+	"unicode/utf8"
 
 	paho "github.com/eclipse/paho.mqtt.golang"
 	"github.com/prometheus/client_golang/prometheus"
@@ -23,7 +25,15 @@ type Message struct {
 	Payload   []byte
 	Retained  bool
 	Duplicate bool
+	// MQTT 5 only: the message's content type, user properties (in the
+	// order sent) and whether its payload format indicator says UTF-8.
+	ContentType    string
+	UserProperties []UserProperty
+	UTF8           bool
 }
+
+// UserProperty is an MQTT 5 user property: a name-value pair.
+type UserProperty struct{ Key, Value string }
 
 // Deserializer turns a message into a value of the source's type. An
 // error sends the message to the source's ErrorPolicy.
@@ -54,6 +64,10 @@ const (
 	AckOnReceive
 )
 
+// DefaultReceiveMaximum is the Receive Maximum an MQTT 5 source sends by
+// default.
+const DefaultReceiveMaximum = 1024
+
 // DefaultBuffer is the number of received messages a reader buffers by
 // default.
 const DefaultBuffer = 1024
@@ -79,6 +93,18 @@ type SourceOptions[T any] struct {
 	// Buffer is the number of received messages a reader holds before the
 	// broker connection is held back (default DefaultBuffer).
 	Buffer int
+	// SessionExpiry is, with ProtocolVersion 5, the Session Expiry
+	// Interval asked for: how long the broker keeps the session (its
+	// subscriptions and unacknowledged messages) after the connection
+	// ends (default 0: never expires; rounded down to seconds; at most
+	// 0xFFFFFFFE seconds).
+	SessionExpiry time.Duration
+	// ReceiveMaximum is, with ProtocolVersion 5, the Receive Maximum
+	// sent in CONNECT: the broker has at most that many QoS 1 messages
+	// unacknowledged out to a subtask (default DefaultReceiveMaximum).
+	// With AckAfterCheckpoint it bounds the messages a subtask reads per
+	// checkpoint interval.
+	ReceiveMaximum uint16
 	// Registry, if set, receives weir_mqtt_source_messages_total,
 	// _acked_total, _redeliveries_total, _dead_letters_total and
 	// _connection_lost_total.
@@ -112,6 +138,27 @@ func NewSource[T any](opts SourceOptions[T]) (*Source[T], error) {
 	if opts.Buffer <= 0 {
 		opts.Buffer = DefaultBuffer
 	}
+	if opts.ProtocolVersion == 5 {
+		// A filter the broker cannot parse would make it close the
+		// connection, and the reader reconnect forever.
+		for _, f := range opts.Topics {
+			if !validFilter(f) {
+				return nil, fmt.Errorf("mqtt: source option Topics: %q is not a valid topic filter", f)
+			}
+		}
+		if strings.ContainsAny(opts.SharedGroup, "/+#\x00") {
+			return nil, fmt.Errorf("mqtt: source option SharedGroup: %q holds /, + or #", opts.SharedGroup)
+		}
+	}
+	if opts.ProtocolVersion != 5 && (opts.ReceiveMaximum != 0 || opts.SessionExpiry != 0) {
+		return nil, errors.New("mqtt: source options ReceiveMaximum and SessionExpiry need ProtocolVersion 5")
+	}
+	if opts.ReceiveMaximum == 0 {
+		opts.ReceiveMaximum = DefaultReceiveMaximum
+	}
+	if opts.SessionExpiry < 0 || opts.SessionExpiry/time.Second >= 0xFFFFFFFF {
+		return nil, fmt.Errorf("mqtt: source option SessionExpiry: %v out of range", opts.SessionExpiry)
+	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -139,6 +186,9 @@ func NewSource[T any](opts SourceOptions[T]) (*Source[T], error) {
 func (s *Source[T]) CreateReader(ctx weir.SourceContext) (weir.SourceReader[T], error) {
 	if ctx.Parallelism > 1 && s.opts.SharedGroup == "" {
 		return nil, errors.New("mqtt: source at parallelism > 1 needs SharedGroup, or every subtask reads every message")
+	}
+	if s.opts.ProtocolVersion == 5 {
+		return s.createReader5(ctx.Subtask), nil
 	}
 	r := &reader[T]{s: s, msgs: make(chan paho.Message, s.opts.Buffer), avail: make(chan struct{}, 1),
 		done: make(chan struct{}), inflight: map[uint16]*slot{}, staged: map[int64][]*slot{},
@@ -338,4 +388,20 @@ func (r *reader[T]) Close() error {
 // validTopic reports whether name can be published to.
 func validTopic(name string) bool {
 	return name != "" && !strings.ContainsAny(name, "+#\x00")
+}
+
+// validFilter reports whether f is a topic filter (spec 4.7): not empty,
+// valid UTF-8 without U+0000, # only as the whole last level and + only
+// as a whole level.
+func validFilter(f string) bool {
+	if f == "" || len(f) > 0xffff || !utf8.ValidString(f) || strings.ContainsRune(f, 0) {
+		return false
+	}
+	levels := strings.Split(f, "/")
+	for i, l := range levels {
+		if strings.ContainsAny(l, "+#") && len(l) != 1 || l == "#" && i != len(levels)-1 {
+			return false
+		}
+	}
+	return true
 }

@@ -156,35 +156,48 @@ WITH ('connector' = 'rabbitmq', 'queue' = '%s', 'format' = 'csv');
 
 // TestMQTTRoundTrip publishes rows with the mqtt sink and reads them back
 // with the mqtt source, whose persistent session the test opens first so
-// that the broker queues the messages published before the job reads.
+// that the broker queues the messages published before the job reads;
+// with MQTT 3.1.1 and with 'protocol-version' = '5' (whose client resumes
+// the session the 3.1.1 client opened: Mosquitto keeps one session per
+// client id).
 func TestMQTTRoundTrip(t *testing.T) {
 	serverUp(t, "Mosquitto", "127.0.0.1:1883")
-	name := uniqueName("sqlmqtt")
-	topic := "weir/test/" + name
-	// The source's subtask 0 connects as <client-id>-0 with a persistent
-	// session: create it and its subscription now.
-	opts := paho.NewClientOptions().AddBroker("tcp://127.0.0.1:1883").SetClientID(name + "-0").SetCleanSession(false)
-	cl := paho.NewClient(opts)
-	if tok := cl.Connect(); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
-		t.Fatalf("connecting to Mosquitto: %v", tok.Error())
+	for _, version := range []string{"3.1.1", "5"} {
+		t.Run(version, func(t *testing.T) {
+			name := uniqueName("sqlmqtt")
+			topic := "weir/test/" + name
+			extra := ""
+			if version == "5" {
+				name = "weir-mqtt5-" + name
+				topic = name
+				extra = ", 'protocol-version' = '5'"
+			}
+			// The source's subtask 0 connects as <client-id>-0 with a persistent
+			// session: create it and its subscription now.
+			opts := paho.NewClientOptions().AddBroker("tcp://127.0.0.1:1883").SetClientID(name + "-0").SetCleanSession(false)
+			cl := paho.NewClient(opts)
+			if tok := cl.Connect(); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+				t.Fatalf("connecting to Mosquitto: %v", tok.Error())
+			}
+			if tok := cl.Subscribe(topic, 1, nil); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+				t.Fatalf("subscribing: %v", tok.Error())
+			}
+			cl.Disconnect(100)
+			t.Cleanup(func() {
+				// End the persistent session.
+				c := paho.NewClient(paho.NewClientOptions().AddBroker("tcp://127.0.0.1:1883").SetClientID(name + "-0").SetCleanSession(true))
+				if tok := c.Connect(); tok.WaitTimeout(10*time.Second) && tok.Error() == nil {
+					c.Disconnect(100)
+				}
+			})
+			sink := fmt.Sprintf(`CREATE TABLE out (id BIGINT, name STRING, price DECIMAL(10, 2))
+WITH ('connector' = 'mqtt', 'topic' = '%s', 'client-id' = '%s-w', 'format' = 'json'%s);
+`, topic, name, extra)
+			runInsert(t, genScript+sink+"INSERT INTO out SELECT id, name, price FROM gen;")
+			src := fmt.Sprintf(`CREATE TABLE q (id BIGINT, name STRING, price DECIMAL(10, 2), tp STRING METADATA FROM 'topic' VIRTUAL)
+WITH ('connector' = 'mqtt', 'topic' = '%s', 'client-id' = '%s', 'format' = 'json'%s);
+`, topic, name, extra)
+			runLive(t, src+"SELECT id, name, price FROM q WHERE tp = '"+topic+"';", func() {}, genRows)
+		})
 	}
-	if tok := cl.Subscribe(topic, 1, nil); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
-		t.Fatalf("subscribing: %v", tok.Error())
-	}
-	cl.Disconnect(100)
-	t.Cleanup(func() {
-		// End the persistent session.
-		c := paho.NewClient(paho.NewClientOptions().AddBroker("tcp://127.0.0.1:1883").SetClientID(name + "-0").SetCleanSession(true))
-		if tok := c.Connect(); tok.WaitTimeout(10*time.Second) && tok.Error() == nil {
-			c.Disconnect(100)
-		}
-	})
-	sink := fmt.Sprintf(`CREATE TABLE out (id BIGINT, name STRING, price DECIMAL(10, 2))
-WITH ('connector' = 'mqtt', 'topic' = '%s', 'client-id' = '%s-w', 'format' = 'json');
-`, topic, name)
-	runInsert(t, genScript+sink+"INSERT INTO out SELECT id, name, price FROM gen;")
-	src := fmt.Sprintf(`CREATE TABLE q (id BIGINT, name STRING, price DECIMAL(10, 2), tp STRING METADATA FROM 'topic' VIRTUAL)
-WITH ('connector' = 'mqtt', 'topic' = '%s', 'client-id' = '%s', 'format' = 'json');
-`, topic, name)
-	runLive(t, src+"SELECT id, name, price FROM q WHERE tp = '"+topic+"';", func() {}, genRows)
 }

@@ -3,22 +3,25 @@ package connector
 import (
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/weirstream/weir"
 	"github.com/weirstream/weir/connector/mqtt"
 	"github.com/weirstream/weir/row"
 )
 
-// MQTT is an 'mqtt' table connector over connector/mqtt (MQTT 3.1.1,
-// QoS 1): an insert-only, unbounded source (persistent session, PUBACK
-// after the checkpoint: at-least-once) and an insert-only sink
+// MQTT is an 'mqtt' table connector over connector/mqtt (MQTT 3.1.1 or
+// 5.0, QoS 1): an insert-only, unbounded source (persistent session,
+// PUBACK after the checkpoint: at-least-once) and an insert-only sink
 // (at-least-once). Flink has no MQTT connector; options: broker (default
 // tcp://127.0.0.1:1883), topic (the source's ';'-separated topic filters;
 // the sink's topic), client-id (required: subtask i connects as
 // client-id-i and keeps its session), username, password,
 // shared-group (source at parallelism > 1: $share subscriptions),
-// sink.retained, format (json, csv, raw) and its options. Readable
-// metadata: topic.
+// protocol-version ('3.1.1', the default, or '5'), with '5'
+// scan.session-expiry (a duration; default: never) and
+// scan.receive-maximum (default 1024), sink.retained, format (json, csv,
+// raw) and its options. Readable metadata: topic.
 type MQTT struct{}
 
 // Identifier is "mqtt".
@@ -29,7 +32,8 @@ func (MQTT) RequiredOptions() []string { return []string{"topic", "client-id"} }
 
 // OptionalOptions lists the connector's own options.
 func (MQTT) OptionalOptions() []string {
-	return []string{"broker", "username", "password", "shared-group", "sink.retained"}
+	return []string{"broker", "username", "password", "shared-group", "sink.retained",
+		"protocol-version", "scan.session-expiry", "scan.receive-maximum"}
 }
 
 type mqttTable struct {
@@ -38,6 +42,8 @@ type mqttTable struct {
 	topics   []string
 	group    string
 	retained bool
+	expiry   time.Duration
+	receive  uint16
 	format   *messageFormat
 	meta     []MetadataColumn
 }
@@ -50,7 +56,16 @@ func (f MQTT) create(ctx Context, sink bool) (*mqttTable, error) {
 	t := &mqttTable{table: ctx.Table, meta: ctx.Metadata,
 		conn: mqtt.Connection{Broker: o.str("broker", "tcp://127.0.0.1:1883"), ClientID: o.str("client-id", ""),
 			Username: o.str("username", ""), Password: o.str("password", "")},
-		group: o.str("shared-group", ""), retained: o.bool("sink.retained", false)}
+		group: o.str("shared-group", ""), retained: o.bool("sink.retained", false),
+		expiry: o.duration("scan.session-expiry", 0), receive: uint16(o.int64("scan.receive-maximum", 0, 1))}
+	if o.enum("protocol-version", "3.1.1", "3.1.1", "5") == "5" {
+		t.conn.ProtocolVersion = 5
+	} else if o.has("scan.session-expiry") || o.has("scan.receive-maximum") {
+		return nil, fmt.Errorf("connector: table %s: options 'scan.session-expiry' and 'scan.receive-maximum' need 'protocol-version' = '5'", ctx.Table)
+	}
+	if n := o.int64("scan.receive-maximum", 0, 1); n > 65535 {
+		o.fail("scan.receive-maximum", ctx.Options["scan.receive-maximum"], "expected at most 65535")
+	}
 	for _, s := range strings.Split(o.str("topic", ""), ";") {
 		if s = strings.TrimSpace(s); s != "" {
 			t.topics = append(t.topics, s)
@@ -101,6 +116,7 @@ func (s *mqttSource) Produce(b BuildContext) (weir.Stream[row.Row], error) {
 	_, dl := b.OnError.DeadLetters()
 	src, err := mqtt.NewSource(mqtt.SourceOptions[row.Row]{
 		Connection: t.conn, Topics: t.topics, SharedGroup: t.group, ErrorPolicy: b.OnError,
+		SessionExpiry: t.expiry, ReceiveMaximum: t.receive,
 		Deserializer: func(m mqtt.Message) (row.Row, error) {
 			r, err := t.format.decode(m.Payload, dl)
 			if err != nil || r.Kind == skipKind {
