@@ -469,6 +469,9 @@ func (p *matchProgram) row(mr matchRow) (row.Row, error) {
 	return r, nil
 }
 
+// matchSlab is how many output rows a matchState's slab holds.
+const matchSlab = 32
+
 // matchState is one goroutine's evaluators and scratch space.
 type matchState struct {
 	ctx      expr.EvalContext
@@ -478,6 +481,9 @@ type matchState struct {
 	measures []expr.Evaluator
 	slots    []row.Value
 	one      [1]row.Value
+	// slab is where output rows' values are carved from, matchSlab rows
+	// at a time (one allocation instead of one per match).
+	slab []row.Value
 	// the rows of the (partial) match in order and their variables
 	rows []row.Row
 	vars []int
@@ -725,7 +731,12 @@ func (p *matchProgram) measure(m *cep.Match[matchRow]) (row.Row, error) {
 		return row.Row{}, err
 	}
 	s := p.spec
-	out := row.Row{Fields: make([]row.Value, len(s.PartitionKeys)+len(s.Measures))}
+	n := len(s.PartitionKeys) + len(s.Measures)
+	if len(st.slab) < n {
+		st.slab = make([]row.Value, n*matchSlab)
+	}
+	out := row.Row{Fields: st.slab[:n:n]}
+	st.slab = st.slab[n:]
 	for i, k := range s.PartitionKeys {
 		out.Fields[i] = evs[0].Fields[k]
 	}
