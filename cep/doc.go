@@ -110,7 +110,7 @@
 // State: a key's buffer is one Go value in keyed state (state.Value); its
 // persistent part is plain exported data that the default state codec
 // (package codec) snapshots, provided the event type T is encodable by it
-// too. A key's state is cleared when it holds no partial match, no
+// too (plain data, or a type that encodes itself: codec.SelfEncoder). A key's state is cleared when it holds no partial match, no
 // queued record and no pending timer (at the latest when its last timer
 // fires).
 //

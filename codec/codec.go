@@ -9,8 +9,9 @@
 // a string that snapshots store with each state, so that restoring state
 // written under another layout fails with an error naming both layouts
 // instead of decoding garbage. (Reading old layouts by field name is not
-// implemented yet.) Types the default codec cannot encode (channels,
-// functions, interfaces) need a Codec of the user's own.
+// implemented yet.) A type that implements SelfEncoder (and its pointer
+// SelfDecoder) encodes itself. Types the default codec cannot encode
+// (channels, functions, interfaces) need a Codec of the user's own.
 //
 // Codecs are safe for concurrent use.
 package codec
@@ -45,12 +46,11 @@ var ErrCorrupt = errkind.Mark(errors.New("codec: corrupt or truncated data"), er
 // that cannot be encoded.
 func For[T any]() (Codec[T], error) {
 	t := reflect.TypeOf((*T)(nil)).Elem()
-	switch t {
-	case reflect.TypeOf(""):
+	switch {
+	case isSelf(t):
+	case t == reflect.TypeOf(""):
 		return stringCodec[T]{}, nil
-	}
-	switch t.Kind() {
-	case reflect.Int, reflect.Int64, reflect.Uint64, reflect.Uint:
+	case t.Kind() == reflect.Int, t.Kind() == reflect.Int64, t.Kind() == reflect.Uint64, t.Kind() == reflect.Uint:
 		if t.Size() == 8 {
 			return fixed64[T]{}, nil
 		}
@@ -130,6 +130,10 @@ var timeType = reflect.TypeOf(time.Time{})
 func corrupt(what string) error { return fmt.Errorf("%w: %s", ErrCorrupt, what) }
 
 func compile(t reflect.Type, seen map[reflect.Type]bool) (encoder, decoder, error) {
+	if isSelf(t) {
+		enc, dec := compileSelf(t)
+		return enc, dec, nil
+	}
 	if t == timeType {
 		return func(dst []byte, v reflect.Value) []byte {
 				tm := v.Interface().(time.Time)
@@ -434,6 +438,10 @@ func Schema[T any]() string {
 }
 
 func schema(b *strings.Builder, t reflect.Type, seen map[reflect.Type]bool) {
+	if isSelf(t) {
+		b.WriteString(selfSchema(t))
+		return
+	}
 	if t == timeType {
 		b.WriteString("time")
 		return

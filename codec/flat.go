@@ -56,7 +56,7 @@ type flatCodec[T any] struct {
 // the default codec leaves out (tagged `weir:"-"`, or blank) are left out
 // here too; t must have passed compile (no unexported field).
 func compileFlat(t reflect.Type, off uintptr, prefix string, prog []flatStep) ([]flatStep, bool) {
-	if t == timeType {
+	if t == timeType || isSelf(t) {
 		return nil, false
 	}
 	if k, ok := flatScalar(t); ok {

@@ -348,14 +348,8 @@ func (t *translator) checkRowtime(s weir.Stream[row.Row], tab *plan.Table) (weir
 	if tab.Rowtime < 0 || !tab.Columns[tab.Rowtime].Type.Nullable {
 		return s, nil
 	}
-	i, name := tab.Rowtime, tab.Columns[tab.Rowtime].Name
-	types := plan.Types(&plan.Scan{Table: tab})
-	return weir.TryMap(s, func(r row.Row) (row.Row, error) {
-		if r.Fields[i].IsNull() {
-			return r, fmt.Errorf("sql: table %s: the rowtime column %s of row %s is NULL; a rowtime must not be NULL (Flink: RowTime field should not be null)", tab.Name, name, row.FormatRow(r, types))
-		}
-		return r, nil
-	}), nil
+	check := &rowtimeCheck{table: tab.Name, column: tab.Columns[tab.Rowtime].Name, types: plan.Types(&plan.Scan{Table: tab})}
+	return rowtimeNullChecked(s, tab.Rowtime, check), nil
 }
 
 func (t *translator) connectorContext(tab *plan.Table) connector.Context {

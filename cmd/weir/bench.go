@@ -54,7 +54,7 @@ Scenarios:
 	fl.IntVar(&f.batchSize, "batch-size", 0, "records per exchange batch (0: the engine's default)")
 	fl.DurationVar(&f.wmInterval, "watermark-interval", bench.WatermarkInterval,
 		"sources' periodic watermark interval (Flink's and the engine's default is 200ms; see docs/benchmarks.md)")
-	fl.StringVar(&f.cpuProfile, "cpuprofile", "", "write a CPU profile of the match mode's SQL runs to this file")
+	fl.StringVar(&f.cpuProfile, "cpuprofile", "", "write a CPU profile of the match mode's SQL runs to this file (and of its CEP runs to this file with .cep appended)")
 	return cmd
 }
 

@@ -77,9 +77,15 @@ func runMatchBench(ctx context.Context, n int64, opts weir.Options, cpuProfile s
 	if res.loop, err = bench.Measure(n, func() error { want = matchLoop(in, fraud.Rules{}); return nil }); err != nil {
 		return res, err
 	}
+	stopCEP, err := startProfile(cpuProfile, ".cep")
+	if err != nil {
+		return res, err
+	}
 	if res.cep, err = bench.Measure(n, func() error { gotCEP, err = matchCEP(ctx, in, opts); return err }); err != nil {
+		stopCEP()
 		return res, fmt.Errorf("bench: match (cep): %w", err)
 	}
+	stopCEP()
 	rows := make([]weir.TimestampedValue[row.Row], len(in))
 	for i := range in {
 		rows[i] = weir.TimestampedValue[row.Row]{Value: paymentRow(in[i].Value), TS: in[i].TS}
@@ -87,25 +93,19 @@ func runMatchBench(ctx context.Context, n int64, opts weir.Options, cpuProfile s
 	fromRows := func(env *weir.Environment) weir.Stream[row.Row] {
 		return weir.FromTimestamped(env, rows, weir.ForBoundedOutOfOrderness[row.Row](matchMaxDelay))
 	}
-	if cpuProfile != "" {
-		f, err := os.Create(cpuProfile)
-		if err != nil {
-			return res, fmt.Errorf("bench: %w", err)
-		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return res, fmt.Errorf("bench: %w", err)
-		}
-		defer pprof.StopCPUProfile()
+	stopSQL, err := startProfile(cpuProfile, "")
+	if err != nil {
+		return res, err
 	}
 	if res.sql, err = bench.Measure(n, func() error { gotSQL, err = matchSQL(ctx, fromRows, opts); return err }); err != nil {
+		stopSQL()
 		return res, fmt.Errorf("bench: match (sql): %w", err)
 	}
+	stopSQL()
 	if gotCEP != want || gotSQL != want {
 		return res, fmt.Errorf("bench: match: alerts differ: loop %+v, cep %+v, sql %+v", want, gotCEP, gotSQL)
 	}
 	rows = nil
-	pprof.StopCPUProfile()
 	fromPayments := func(env *weir.Environment) weir.Stream[row.Row] {
 		src := weir.FromTimestamped(env, in, weir.ForBoundedOutOfOrderness[fraud.Payment](matchMaxDelay))
 		return weir.Map(src, paymentRow).Name("payment-rows")
@@ -121,6 +121,26 @@ func runMatchBench(ctx context.Context, n int64, opts weir.Options, cpuProfile s
 	}
 	res.alerts = want.Records
 	return res, nil
+}
+
+// startProfile starts a CPU profile written to path+suffix (nothing if
+// path is empty) and returns the function that stops it.
+func startProfile(path, suffix string) (func(), error) {
+	if path == "" {
+		return func() {}, nil
+	}
+	f, err := os.Create(path + suffix)
+	if err != nil {
+		return nil, fmt.Errorf("bench: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("bench: %w", err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}, nil
 }
 
 // checksumSink adds up alerts from any subtask.

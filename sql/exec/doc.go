@@ -19,7 +19,8 @@
 // panics, when the spec does not fit the input types. Spec.OutputTypes
 // gives the planner the output schema. MatchRecognize is MATCH_RECOGNIZE
 // ... ONE ROW PER MATCH on the CEP engine (package cep): a Map step
-// encodes each row for snapshots, then a CEP pattern per partition key
+// wraps each row in an event that encodes itself when state is
+// snapshotted (codec.SelfEncoder), then a CEP pattern per partition key
 // whose conditions and select function evaluate DEFINE and MEASURES over
 // navigation slots (match.go).
 //

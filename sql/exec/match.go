@@ -1,6 +1,7 @@
 package exec
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"sync"
@@ -8,6 +9,7 @@ import (
 
 	"github.com/weirstream/weir"
 	"github.com/weirstream/weir/cep"
+	wcodec "github.com/weirstream/weir/codec"
 	"github.com/weirstream/weir/row"
 	"github.com/weirstream/weir/sql/expr"
 )
@@ -208,19 +210,19 @@ func MatchRecognize(in weir.Stream[row.Row], spec MatchSpec) (weir.Stream[row.Ro
 	if name == "" {
 		name = "Match"
 	}
-	codec := row.NewCodec(spec.InputTypes)
+	live := &matchRowSrc{c: p.codec}
 	if len(spec.PartitionKeys) == 1 && intKeyType(spec.InputTypes[spec.PartitionKeys[0]]) {
-		// One integer partition column: keyed by its value, no encoding.
+		// One integer partition column: keyed by its value, no encoding,
+		// read again from the row where KeyBy needs it.
 		k := spec.PartitionKeys[0]
-		rows := weir.Map(in, func(r row.Row) matchRow {
-			mr := matchRow{Enc: codec.Append(make([]byte, 0, 16*len(r.Fields)), r), r: r}
-			if k < len(r.Fields) {
-				v := r.Fields[k]
-				mr.ikey = intKey{V: v.Int(), Null: v.IsNull()}
+		rows := weir.Map(in, func(r row.Row) matchRow { return matchRow{f: r.Fields, src: live} }).Name(name + "Rows")
+		return matchOn(weir.KeyBy(rows, func(r matchRow) intKey {
+			if k >= len(r.f) {
+				return intKey{}
 			}
-			return mr
-		}).Name(name + "Rows")
-		return matchOn(weir.KeyBy(rows, func(r matchRow) intKey { return r.ikey }), seq, p, &spec, name), nil
+			v := r.f[k]
+			return intKey{V: v.Int(), Null: v.IsNull()}
+		}), seq, p, &spec, name), nil
 	}
 	key := func(row.Row) string { return "" }
 	if len(spec.PartitionKeys) > 0 {
@@ -229,7 +231,7 @@ func MatchRecognize(in weir.Stream[row.Row], spec MatchSpec) (weir.Stream[row.Ro
 	// The key is computed once here: KeyBy calls its function for the
 	// exchange and again for the operator's key context.
 	rows := weir.Map(in, func(r row.Row) matchRow {
-		return matchRow{Enc: codec.Append(make([]byte, 0, 16*len(r.Fields)), r), r: r, key: key(r)}
+		return matchRow{f: r.Fields, src: live, key: key(r)}
 	}).Name(name + "Rows")
 	return matchOn(weir.KeyBy(rows, func(r matchRow) string { return r.key }), seq, p, &spec, name), nil
 }
@@ -331,6 +333,19 @@ func newMatchProgram(spec *MatchSpec) (*matchProgram, error) {
 	return p, nil
 }
 
+// varOf returns the index of the pattern variable named name, as varIdx
+// does, without hashing: patterns have a few variables, and the CEP
+// engine hands back the very strings the pattern was built with, which
+// compare equal at once.
+func (p *matchProgram) varOf(name string) int {
+	for i := range p.spec.Vars {
+		if p.spec.Vars[i].Name == name {
+			return i
+		}
+	}
+	return p.varIdx[name]
+}
+
 // definePart is one conjunct of a DEFINE condition: the slots it reads,
 // and whether one of them needs the partial match's earlier rows.
 type definePart struct {
@@ -367,28 +382,95 @@ func (p *matchProgram) needsHistory(n, v int) bool {
 	return true
 }
 
-// matchRow is an input row as the CEP engine keeps it in keyed state:
-// the row, and its encoding (row.Codec), which is what snapshots store
-// (the default state codec cannot see into row values). A row restored
-// from a snapshot has only its encoding and is decoded on use.
+// matchRow is an input row as the CEP engine keeps it in keyed state: its
+// fields (the input's row values, not copied) and, for a string partition
+// key, the key. It encodes itself in state (codec.SelfEncoder), when the
+// state is snapshotted (heap backend) or written (pebble), not as it
+// enters the matcher: most rows leave the matcher before any snapshot. A
+// row decoded from state has only its encoding, decoded on use.
+//
+// The encoding, schema included, is the one of struct{Enc []byte} (Enc
+// the row's row.Codec encoding), which matchRow was before it encoded
+// itself, so that snapshots taken by earlier versions restore.
+//
+// matchRow is copied by value through the engine (exchange batches, the
+// CEP buffer's event slots): it is kept small, 48 bytes.
 type matchRow struct {
-	Enc  []byte
-	r    row.Row `weir:"-"`
-	key  string  `weir:"-"`
-	ikey intKey  `weir:"-"`
+	f   []row.Value
+	src *matchRowSrc
+	key string
+}
+
+// matchRowSrc is where a matchRow's bytes come from: the codec that encodes
+// a live row's fields (shared by all rows of a MatchRecognize), or the
+// encoding of a row decoded from state.
+type matchRowSrc struct {
+	c   *row.Codec
+	enc []byte
+}
+
+// matchRowSchema is the state layout of matchRow: the one of struct{Enc
+// []byte} (see matchRow).
+const matchRowSchema = "struct{Enc []uint;}"
+
+// StateSchema implements codec.SelfSchema.
+func (mr matchRow) StateSchema() string { return matchRowSchema }
+
+// AppendState implements codec.SelfEncoder: a zero byte for an empty slot,
+// else the length of the row's encoding plus one, then the encoding (as
+// the default codec encodes a []byte).
+func (mr matchRow) AppendState(dst []byte) []byte {
+	if mr.f == nil {
+		if mr.src == nil || mr.src.enc == nil {
+			return append(dst, 0)
+		}
+		dst = binary.AppendUvarint(dst, uint64(len(mr.src.enc))+1)
+		return append(dst, mr.src.enc...)
+	}
+	// Encode in place, then shift the encoding right by the size of its
+	// length prefix.
+	start := len(dst)
+	dst = mr.src.c.Append(dst, row.Row{Fields: mr.f})
+	n := len(dst) - start
+	var pre [binary.MaxVarintLen64]byte
+	k := binary.PutUvarint(pre[:], uint64(n)+1)
+	dst = append(dst, pre[:k]...)
+	copy(dst[start+k:], dst[start:start+n])
+	copy(dst[start:], pre[:k])
+	return dst
+}
+
+// DecodeState implements codec.SelfDecoder: the row's encoding is kept,
+// and decoded on use (matchProgram.row) by the program's codec.
+func (mr *matchRow) DecodeState(src []byte) (int, error) {
+	*mr = matchRow{}
+	n, k := binary.Uvarint(src)
+	if k <= 0 || (n > 0 && uint64(len(src)-k) < n-1) {
+		return 0, fmt.Errorf("%w: MATCH_RECOGNIZE row", wcodec.ErrCorrupt)
+	}
+	if n == 0 {
+		return k, nil
+	}
+	enc := make([]byte, n-1)
+	copy(enc, src[k:])
+	mr.src = &matchRowSrc{enc: enc}
+	return k + int(n-1), nil
 }
 
 // row returns the row of mr.
 func (p *matchProgram) row(mr matchRow) (row.Row, error) {
-	if mr.r.Fields != nil || len(mr.Enc) == 0 {
-		return mr.r, nil
+	if mr.f != nil || mr.src == nil || len(mr.src.enc) == 0 {
+		return row.Row{Fields: mr.f}, nil
 	}
-	r, _, err := p.codec.Decode(mr.Enc)
+	r, _, err := p.codec.Decode(mr.src.enc)
 	if err != nil {
 		return row.Row{}, fmt.Errorf("sql/exec: MATCH_RECOGNIZE: a row restored from a snapshot: %w", err)
 	}
 	return r, nil
 }
+
+// matchSlab is how many output rows a matchState's slab holds.
+const matchSlab = 32
 
 // matchState is one goroutine's evaluators and scratch space.
 type matchState struct {
@@ -399,6 +481,9 @@ type matchState struct {
 	measures []expr.Evaluator
 	slots    []row.Value
 	one      [1]row.Value
+	// slab is where output rows' values are carved from, matchSlab rows
+	// at a time (one allocation instead of one per match).
+	slab []row.Value
 	// the rows of the (partial) match in order and their variables
 	rows []row.Row
 	vars []int
@@ -417,7 +502,7 @@ func (st *matchState) add(step string, mr matchRow) bool {
 		return false
 	}
 	st.rows = append(st.rows, r)
-	st.vars = append(st.vars, st.p.varIdx[step])
+	st.vars = append(st.vars, st.p.varOf(step))
 	return true
 }
 
@@ -636,7 +721,7 @@ func (p *matchProgram) measure(m *cep.Match[matchRow]) (row.Row, error) {
 			return row.Row{}, err
 		}
 		st.rows = append(st.rows, r)
-		st.vars = append(st.vars, p.varIdx[m.Step(i)])
+		st.vars = append(st.vars, p.varOf(m.Step(i)))
 	}
 	evs := st.rows
 	if err := p.checkSkip(st); err != nil {
@@ -646,7 +731,12 @@ func (p *matchProgram) measure(m *cep.Match[matchRow]) (row.Row, error) {
 		return row.Row{}, err
 	}
 	s := p.spec
-	out := row.Row{Fields: make([]row.Value, len(s.PartitionKeys)+len(s.Measures))}
+	n := len(s.PartitionKeys) + len(s.Measures)
+	if len(st.slab) < n {
+		st.slab = make([]row.Value, n*matchSlab)
+	}
+	out := row.Row{Fields: st.slab[:n:n]}
+	st.slab = st.slab[n:]
 	for i, k := range s.PartitionKeys {
 		out.Fields[i] = evs[0].Fields[k]
 	}
