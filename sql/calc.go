@@ -2,6 +2,7 @@ package sql
 
 import (
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/weirstream/weir"
@@ -82,7 +83,9 @@ type calcOp struct {
 	// identity: the projections are the input columns in order, so a
 	// kept row goes down as it came (a filter: WHERE without SELECT list).
 	identity bool
-	slab     []row.Value
+	// slots is the number of shared subexpressions (expr.ShareCommon).
+	slots int
+	slab  []row.Value
 	// run is the reused run of output records; idx holds the input index
 	// of each.
 	run []operator.Rec[row.Row]
@@ -97,24 +100,29 @@ func newCalcOp(spec *calcSpec, name string, out operator.Output[row.Row]) *calcO
 
 func (c *calcOp) Open(ctx *operator.Context) error {
 	c.ctx = ctx
+	if c.spec.cond != nil {
+		c.conds = conjuncts(c.spec.cond, nil)
+	}
+	// Common subexpressions of the conjuncts and projections are
+	// computed once per row (expr.ShareCommon), in the order they are
+	// first reached.
+	all, slots := expr.ShareCommon(append(slices.Clone(c.conds), c.spec.projs...))
+	c.slots = slots
+	c.preds = make([]expr.Evaluator, len(c.conds))
+	for i, x := range all[:len(c.conds)] {
+		e, err := expr.Compile(x)
+		if err != nil {
+			return c.fail(err)
+		}
+		c.preds[i] = e
+	}
 	c.evals = make([]expr.Evaluator, len(c.spec.projs))
-	for i, p := range c.spec.projs {
+	for i, p := range all[len(c.conds):] {
 		e, err := expr.Compile(p)
 		if err != nil {
 			return c.fail(err)
 		}
 		c.evals[i] = e
-	}
-	if c.spec.cond != nil {
-		c.conds = conjuncts(c.spec.cond, nil)
-		c.preds = make([]expr.Evaluator, len(c.conds))
-		for i, x := range c.conds {
-			e, err := expr.Compile(x)
-			if err != nil {
-				return c.fail(err)
-			}
-			c.preds[i] = e
-		}
 	}
 	c.ectx = expr.EvalContext{Location: c.spec.loc}
 	c.identity = true
@@ -134,6 +142,9 @@ func (c *calcOp) fail(err error) error { return fmt.Errorf("operator %q: %w", c.
 func (c *calcOp) apply(in row.Row, ts int64) (row.Row, bool, error) {
 	if c.spec.rowtime != nil && ts == weir.NoTimestamp {
 		return row.Row{}, false, c.spec.rowtime.err(in)
+	}
+	if c.slots > 0 {
+		c.ectx.NextRow(c.slots)
 	}
 	for i, p := range c.preds {
 		v, err := p(&c.ectx, in.Fields)
