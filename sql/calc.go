@@ -29,6 +29,11 @@ type calcSpec struct {
 	// inTypes, if set, are the input's column types: errors then name
 	// the row (see calcNamed).
 	inTypes []row.Type
+	// inPlace: the input rows are this Calc's alone (fresh from a source
+	// that keeps no reference to them) and at least as wide as the
+	// output, so an output row is written over its input row's fields
+	// instead of taking new ones.
+	inPlace bool
 }
 
 // onRow describes the input row for an error: " on row +I[..]", or its
@@ -86,6 +91,8 @@ type calcOp struct {
 	// slots is the number of shared subexpressions (expr.ShareCommon).
 	slots int
 	slab  []row.Value
+	// scratch holds an in-place row's outputs until all are computed.
+	scratch []row.Value
 	// run is the reused run of output records; idx holds the input index
 	// of each.
 	run []operator.Rec[row.Row]
@@ -158,6 +165,23 @@ func (c *calcOp) apply(in row.Row, ts int64) (row.Row, bool, error) {
 	n := len(c.evals)
 	if c.identity && len(in.Fields) == n {
 		return in, true, nil
+	}
+	if c.spec.inPlace && n <= len(in.Fields) {
+		// Compute every output before overwriting an input field.
+		if len(c.scratch) < n {
+			c.scratch = make([]row.Value, n)
+		}
+		for i, e := range c.evals {
+			v, err := e(&c.ectx, in.Fields)
+			if err != nil {
+				return row.Row{}, false, fmt.Errorf("sql: %s%s: %w", c.spec.projs[i], c.spec.onRow(in), err)
+			}
+			c.scratch[i] = v
+		}
+		copy(in.Fields, c.scratch[:n])
+		clear(c.scratch[:n]) // keep no values alive
+		clear(in.Fields[n:])
+		return row.Row{Kind: in.Kind, Fields: in.Fields[:n:n]}, true, nil
 	}
 	if len(c.slab) < n {
 		c.slab = make([]row.Value, n*calcSlab)

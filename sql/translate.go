@@ -26,6 +26,9 @@ type translator struct {
 	onError weir.ErrorPolicy
 	// inputs are streams that stand for tables' sources (Job.BuildOn).
 	inputs map[string]weir.Stream[row.Row]
+	// owned is set by sourceScanOf when the rows it returns are the
+	// job's alone (see sourceScanOwned).
+	owned bool
 }
 
 // uid derives a stable operator uid from what the operator computes (its
@@ -91,14 +94,14 @@ func (t *translator) stream(r plan.Rel) (weir.Stream[row.Row], error) {
 			// The Calc over a source scan checks the rowtime (see
 			// sourceScan) before its condition, as Flink's watermark
 			// assigner does right after the scan.
-			in, check, err := t.sourceScan(s)
+			in, check, owned, err := t.sourceScanOwned(s)
 			if err != nil {
 				return in, err
 			}
 			if check == nil && n.IsIdentity() {
 				return in, nil
 			}
-			return t.calcNamed(in, n, check)
+			return t.calcOver(in, n, check, owned)
 		}
 		in, err := t.stream(n.In)
 		if err != nil {
@@ -251,6 +254,22 @@ func (t *translator) windowAggregate(n *plan.WindowAggregate) (weir.Stream[row.R
 // nullable it returns the check that the first Calc over the rows must
 // make (a row with a NULL rowtime gets no timestamp).
 func (t *translator) sourceScan(s *plan.Scan) (weir.Stream[row.Row], *rowtimeCheck, error) {
+	st, check, _, err := t.sourceScanOwned(s)
+	return st, check, err
+}
+
+// sourceScanOwned is sourceScan that also reports whether the rows are
+// the job's alone: produced fresh by a source that took the pushed-down
+// projection (connector.NestedProjectionPushDown), which keeps no
+// reference to them, so the Calc over the scan may write its output over
+// their fields.
+func (t *translator) sourceScanOwned(s *plan.Scan) (weir.Stream[row.Row], *rowtimeCheck, bool, error) {
+	st, check, err := t.sourceScanOf(s)
+	return st, check, t.owned && err == nil, err
+}
+
+func (t *translator) sourceScanOf(s *plan.Scan) (weir.Stream[row.Row], *rowtimeCheck, error) {
+	t.owned = false
 	tab := s.Table
 	if in, ok := t.inputs[tab.Name]; ok {
 		in, err := t.projectRows(in, s, nil)
@@ -267,6 +286,7 @@ func (t *translator) sourceScan(s *plan.Scan) (weir.Stream[row.Row], *rowtimeChe
 			return weir.Stream[row.Row]{}, nil, err
 		}
 		pushed = true
+		defer func() { t.owned = true }()
 	}
 	if !pushed {
 		// The planner pushed a projection the source does not take
