@@ -118,6 +118,9 @@ func Compile(e Expr) (Evaluator, error) {
 		if ev, ok, err := compileLowerEquals(n); ok || err != nil {
 			return ev, err
 		}
+		if ev, ok := compileRefEqualsInt(n); ok {
+			return ev, nil
+		}
 		s := &site{fn: n.Func, argExprs: n.Args, ret: n.T}
 		s.args = make([]Evaluator, len(n.Args))
 		s.argTypes = make([]row.Type, len(n.Args))

@@ -102,3 +102,41 @@ func TestShareCommon(t *testing.T) {
 		t.Errorf("%d slots for expressions with nothing in common", n)
 	}
 }
+
+// TestRefEqualsInt: =($0, k) over integers, compiled to one closure,
+// gives what the general comparison gives (NULL for NULL).
+func TestRefEqualsInt(t *testing.T) {
+	for _, ty := range []row.Type{row.IntType(), row.BigInt()} {
+		x := Ref(0, ty)
+		for _, e := range []Expr{mustCall(t, "=", x, Lit(row.Int(2), ty.NotNull())), mustCall(t, "=", Lit(row.Int(-7), ty.NotNull()), x)} {
+			if _, ok := compileRefEqualsInt(e.(*Call)); !ok {
+				t.Fatalf("%s: no fast path", e)
+			}
+			fast, err := Compile(e)
+			if err != nil {
+				t.Fatal(err)
+			}
+			c := e.(*Call)
+			s := &site{fn: c.Func, argExprs: c.Args, ret: c.T, args: make([]Evaluator, 2), argTypes: []row.Type{c.Args[0].Type(), c.Args[1].Type()}}
+			for i, a := range c.Args {
+				if s.args[i], err = Compile(a); err != nil {
+					t.Fatal(err)
+				}
+			}
+			general, err := c.Func.build(s)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, in := range []row.Value{row.Int(2), row.Int(-7), row.Int(0), row.Null()} {
+				got, err := fast(nil, []row.Value{in})
+				want, err2 := general(nil, []row.Value{in})
+				if err != nil || err2 != nil || got.IsNull() != want.IsNull() || (!got.IsNull() && got.Bool() != want.Bool()) {
+					t.Errorf("%s on %v: %v %v, want %v %v", e, in, got, err, want, err2)
+				}
+			}
+		}
+	}
+	if _, err := Compile(mustCall(t, "=", Ref(3, row.IntType()), Lit(row.Int(1), row.IntType()))); err != nil {
+		t.Fatal(err)
+	}
+}
