@@ -152,18 +152,26 @@ func (f TableFactory) CreateSource(ctx connector.Context) (connector.Source, err
 	return &tableSource{cfg: cfg}, nil
 }
 
-type tableSource struct{ cfg Config }
+type tableSource struct {
+	cfg Config
+	// paths is the pushed-down projection (ApplyNestedProjection), or nil.
+	paths [][]int
+}
 
 func (s *tableSource) ChangelogMode() connector.ChangelogMode { return connector.InsertOnly }
 
 func (s *tableSource) Bounded() bool { return s.cfg.Events > 0 }
 
 func (s *tableSource) Produce(b connector.BuildContext) (weir.Stream[row.Row], error) {
-	cfg := s.cfg
+	cfg, paths := s.cfg, s.paths
 	src := datagen.NewFactory(func(int, *rand.Rand) func(int64) row.Row {
 		g, err := NewGenerator(cfg)
 		if err != nil {
 			return nil
+		}
+		if paths != nil {
+			a := projectArena{paths: paths}
+			return func(n int64) row.Row { return a.row(g.Event(n)) }
 		}
 		var a eventArena
 		return func(n int64) row.Row { return a.row(g.Event(n)) }
@@ -200,37 +208,46 @@ func (a *eventArena) take(n int) []row.Value {
 }
 
 func (a *eventArena) row(e Event) row.Row {
+	var buf [maxEventFields]row.Value
+	col, k := eventFields(e, &buf)
+	if col < 0 {
+		f := a.take(4)
+		f[0] = row.Int(int64(e.Type))
+		return row.Row{Fields: f}
+	}
+	v := a.take(4 + k)
+	f, n := v[:4:4], v[4:]
+	f[0] = row.Int(int64(e.Type))
+	copy(n, buf[:k])
+	f[col] = row.Nested(n)
+	return row.Row{Fields: f}
+}
+
+// maxEventFields is the number of fields of the widest nested ROW (auction).
+const maxEventFields = 10
+
+// eventFields writes the fields of e's nested ROW (person, auction or bid)
+// to buf and returns its column in the table (1, 2 or 3) and its number of
+// fields; col is -1 for an event of none of the three.
+func eventFields(e Event, buf *[maxEventFields]row.Value) (col, k int) {
+	n := buf
 	switch {
 	case e.Person != nil:
-		v := a.take(4 + 8)
-		f, p := v[:4:4], e.Person
-		f[0] = row.Int(int64(e.Type))
-		n := v[4:]
+		p := e.Person
 		n[0], n[1], n[2], n[3] = row.Int(p.ID), row.Str(p.Name), row.Str(p.EmailAddress), row.Str(p.CreditCard)
 		n[4], n[5], n[6], n[7] = row.Str(p.City), row.Str(p.State), row.Timestamp(int64(p.DateTime), 0), row.Str(p.Extra)
-		f[1] = row.Nested(n)
-		return row.Row{Fields: f}
+		return 1, 8
 	case e.Auction != nil:
-		v := a.take(4 + 10)
-		f, x := v[:4:4], e.Auction
-		f[0] = row.Int(int64(e.Type))
-		n := v[4:]
+		x := e.Auction
 		n[0], n[1], n[2], n[3], n[4] = row.Int(x.ID), row.Str(x.ItemName), row.Str(x.Description), row.Int(x.InitialBid), row.Int(x.Reserve)
 		n[5], n[6] = row.Timestamp(int64(x.DateTime), 0), row.Timestamp(int64(x.Expires), 0)
 		n[7], n[8], n[9] = row.Int(x.Seller), row.Int(x.Category), row.Str(x.Extra)
-		f[2] = row.Nested(n)
-		return row.Row{Fields: f}
+		return 2, 10
 	case e.Bid != nil:
-		v := a.take(4 + 7)
-		f, x := v[:4:4], e.Bid
-		f[0] = row.Int(int64(e.Type))
-		n := v[4:]
+		x := e.Bid
 		n[0], n[1], n[2], n[3] = row.Int(x.Auction), row.Int(x.Bidder), row.Int(x.Price), row.Str(x.Channel)
 		n[4], n[5], n[6] = row.Str(x.URL), row.Timestamp(int64(x.DateTime), 0), row.Str(x.Extra)
-		f[3] = row.Nested(n)
-		return row.Row{Fields: f}
+		return 3, 7
 	}
-	f := a.take(4)
-	f[0] = row.Int(int64(e.Type))
-	return row.Row{Fields: f}
+	return -1, 0
 }

@@ -2,6 +2,7 @@ package sql
 
 import (
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/weirstream/weir"
@@ -28,6 +29,11 @@ type calcSpec struct {
 	// inTypes, if set, are the input's column types: errors then name
 	// the row (see calcNamed).
 	inTypes []row.Type
+	// inPlace: the input rows are this Calc's alone (fresh from a source
+	// that keeps no reference to them) and at least as wide as the
+	// output, so an output row is written over its input row's fields
+	// instead of taking new ones.
+	inPlace bool
 }
 
 // onRow describes the input row for an error: " on row +I[..]", or its
@@ -82,7 +88,11 @@ type calcOp struct {
 	// identity: the projections are the input columns in order, so a
 	// kept row goes down as it came (a filter: WHERE without SELECT list).
 	identity bool
-	slab     []row.Value
+	// slots is the number of shared subexpressions (expr.ShareCommon).
+	slots int
+	slab  []row.Value
+	// scratch holds an in-place row's outputs until all are computed.
+	scratch []row.Value
 	// run is the reused run of output records; idx holds the input index
 	// of each.
 	run []operator.Rec[row.Row]
@@ -97,24 +107,29 @@ func newCalcOp(spec *calcSpec, name string, out operator.Output[row.Row]) *calcO
 
 func (c *calcOp) Open(ctx *operator.Context) error {
 	c.ctx = ctx
+	if c.spec.cond != nil {
+		c.conds = conjuncts(c.spec.cond, nil)
+	}
+	// Common subexpressions of the conjuncts and projections are
+	// computed once per row (expr.ShareCommon), in the order they are
+	// first reached.
+	all, slots := expr.ShareCommon(append(slices.Clone(c.conds), c.spec.projs...))
+	c.slots = slots
+	c.preds = make([]expr.Evaluator, len(c.conds))
+	for i, x := range all[:len(c.conds)] {
+		e, err := expr.Compile(x)
+		if err != nil {
+			return c.fail(err)
+		}
+		c.preds[i] = e
+	}
 	c.evals = make([]expr.Evaluator, len(c.spec.projs))
-	for i, p := range c.spec.projs {
+	for i, p := range all[len(c.conds):] {
 		e, err := expr.Compile(p)
 		if err != nil {
 			return c.fail(err)
 		}
 		c.evals[i] = e
-	}
-	if c.spec.cond != nil {
-		c.conds = conjuncts(c.spec.cond, nil)
-		c.preds = make([]expr.Evaluator, len(c.conds))
-		for i, x := range c.conds {
-			e, err := expr.Compile(x)
-			if err != nil {
-				return c.fail(err)
-			}
-			c.preds[i] = e
-		}
 	}
 	c.ectx = expr.EvalContext{Location: c.spec.loc}
 	c.identity = true
@@ -135,6 +150,9 @@ func (c *calcOp) apply(in row.Row, ts int64) (row.Row, bool, error) {
 	if c.spec.rowtime != nil && ts == weir.NoTimestamp {
 		return row.Row{}, false, c.spec.rowtime.err(in)
 	}
+	if c.slots > 0 {
+		c.ectx.NextRow(c.slots)
+	}
 	for i, p := range c.preds {
 		v, err := p(&c.ectx, in.Fields)
 		if err != nil {
@@ -147,6 +165,23 @@ func (c *calcOp) apply(in row.Row, ts int64) (row.Row, bool, error) {
 	n := len(c.evals)
 	if c.identity && len(in.Fields) == n {
 		return in, true, nil
+	}
+	if c.spec.inPlace && n <= len(in.Fields) {
+		// Compute every output before overwriting an input field.
+		if len(c.scratch) < n {
+			c.scratch = make([]row.Value, n)
+		}
+		for i, e := range c.evals {
+			v, err := e(&c.ectx, in.Fields)
+			if err != nil {
+				return row.Row{}, false, fmt.Errorf("sql: %s%s: %w", c.spec.projs[i], c.spec.onRow(in), err)
+			}
+			c.scratch[i] = v
+		}
+		copy(in.Fields, c.scratch[:n])
+		clear(c.scratch[:n]) // keep no values alive
+		clear(in.Fields[n:])
+		return row.Row{Kind: in.Kind, Fields: in.Fields[:n:n]}, true, nil
 	}
 	if len(c.slab) < n {
 		c.slab = make([]row.Value, n*calcSlab)

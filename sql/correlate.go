@@ -170,12 +170,19 @@ func (c *correlateOp) ProcessWatermarkStatus(idle bool) error {
 // calcNamed runs a plan.Calc whose errors name the input row (its column
 // types known from the plan).
 func (t *translator) calcNamed(in weir.Stream[row.Row], n *plan.Calc, check *rowtimeCheck) (weir.Stream[row.Row], error) {
+	return t.calcOver(in, n, check, false)
+}
+
+// calcOver is calcNamed; with owned, the input rows are the Calc's alone
+// and it writes its output rows over their fields (calcSpec.inPlace).
+func (t *translator) calcOver(in weir.Stream[row.Row], n *plan.Calc, check *rowtimeCheck, owned bool) (weir.Stream[row.Row], error) {
 	for _, p := range n.Projects {
 		if _, err := expr.Compile(p); err != nil {
 			return in, fmt.Errorf("sql: %s: %w", p, err)
 		}
 	}
-	spec := &calcSpec{projs: n.Projects, cond: n.Cond, loc: t.loc, rowtime: check, inTypes: plan.Types(n.In)}
+	spec := &calcSpec{projs: n.Projects, cond: n.Cond, loc: t.loc, rowtime: check, inTypes: plan.Types(n.In),
+		inPlace: owned && len(n.Projects) <= len(n.In.Columns())}
 	return weir.Transform(in, "Calc", func(out operator.Output[row.Row]) operator.OneInput[row.Row] {
 		return newCalcOp(spec, "Calc", out)
 	}), nil

@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/weirstream/weir/sql/connector"
+	"github.com/weirstream/weir/sql/expr"
 	"github.com/weirstream/weir/sql/plan"
 )
 
@@ -30,6 +31,8 @@ func (s *Session) setSourceMode(t *plan.Table) {
 	if err != nil {
 		return
 	}
+	_, t.NestedPushDown = src.(connector.NestedProjectionPushDown)
+	t.SourceRowtime = sourceRowtime(src, t)
 	if src.ChangelogMode() == connector.All {
 		t.SourceMode = plan.Updating
 	}
@@ -80,4 +83,20 @@ func (j *Job) checkUpdatingInputs() error {
 		return checkUpdatingInputs(j.query)
 	}
 	return nil
+}
+
+// sourceRowtime reports whether a table's source attaches its rowtime
+// itself (connector.RowtimePushDown).
+func sourceRowtime(src connector.Source, t *plan.Table) bool {
+	rp, ok := src.(connector.RowtimePushDown)
+	if !ok || t.Rowtime < 0 {
+		return false
+	}
+	for _, k := range t.Kinds {
+		if k == plan.Metadata {
+			return false // the expression is over the physical columns only
+		}
+	}
+	rt, _ := plan.SourceTimeExprs(t)
+	return expr.IsDeterministic(rt) && rp.ApplyRowtime(rt)
 }

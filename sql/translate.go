@@ -26,6 +26,9 @@ type translator struct {
 	onError weir.ErrorPolicy
 	// inputs are streams that stand for tables' sources (Job.BuildOn).
 	inputs map[string]weir.Stream[row.Row]
+	// owned is set by sourceScanOf when the rows it returns are the
+	// job's alone (see sourceScanOwned).
+	owned bool
 }
 
 // uid derives a stable operator uid from what the operator computes (its
@@ -91,14 +94,14 @@ func (t *translator) stream(r plan.Rel) (weir.Stream[row.Row], error) {
 			// The Calc over a source scan checks the rowtime (see
 			// sourceScan) before its condition, as Flink's watermark
 			// assigner does right after the scan.
-			in, check, err := t.sourceScan(s)
+			in, check, owned, err := t.sourceScanOwned(s)
 			if err != nil {
 				return in, err
 			}
 			if check == nil && n.IsIdentity() {
 				return in, nil
 			}
-			return t.calcNamed(in, n, check)
+			return t.calcOver(in, n, check, owned)
 		}
 		in, err := t.stream(n.In)
 		if err != nil {
@@ -268,14 +271,50 @@ func (t *translator) windowAggregate(n *plan.WindowAggregate) (weir.Stream[row.R
 // nullable it returns the check that the first Calc over the rows must
 // make (a row with a NULL rowtime gets no timestamp).
 func (t *translator) sourceScan(s *plan.Scan) (weir.Stream[row.Row], *rowtimeCheck, error) {
+	st, check, _, err := t.sourceScanOwned(s)
+	return st, check, err
+}
+
+// sourceScanOwned is sourceScan that also reports whether the rows are
+// the job's alone: produced fresh by a source that took the pushed-down
+// projection (connector.NestedProjectionPushDown), which keeps no
+// reference to them, so the Calc over the scan may write its output over
+// their fields.
+func (t *translator) sourceScanOwned(s *plan.Scan) (weir.Stream[row.Row], *rowtimeCheck, bool, error) {
+	st, check, err := t.sourceScanOf(s)
+	return st, check, t.owned && err == nil, err
+}
+
+func (t *translator) sourceScanOf(s *plan.Scan) (weir.Stream[row.Row], *rowtimeCheck, error) {
+	t.owned = false
 	tab := s.Table
 	if in, ok := t.inputs[tab.Name]; ok {
-		return in, nil, nil
+		in, err := t.projectRows(in, s, nil)
+		return in, nil, err
 	}
 	ctx := t.connectorContext(tab)
 	src, err := t.reg.CreateSource(ctx)
 	if err != nil {
 		return weir.Stream[row.Row]{}, nil, err
+	}
+	pushed := s.Project == nil
+	if pd, ok := src.(connector.NestedProjectionPushDown); ok && s.Project != nil {
+		if err := pd.ApplyNestedProjection(s.Project); err != nil {
+			return weir.Stream[row.Row]{}, nil, err
+		}
+		pushed = true
+		defer func() { t.owned = true }()
+	}
+	if !pushed {
+		// The planner pushed a projection the source does not take
+		// (plan.Table.NestedPushDown was set for another source): scan
+		// every column and project here.
+		out, check, err := t.sourceScan(&plan.Scan{Table: tab, Source: true})
+		if err != nil {
+			return out, nil, err
+		}
+		out, err = t.projectRows(out, s, check)
+		return out, nil, err
 	}
 	if t.batch() && !src.Bounded() {
 		return weir.Stream[row.Row]{}, nil, fmt.Errorf("sql: Querying an unbounded table '%s' in batch mode is not allowed. The table source is unbounded.", strings.Join(tab.Path(), "."))
@@ -283,16 +322,25 @@ func (t *translator) sourceScan(s *plan.Scan) (weir.Stream[row.Row], *rowtimeChe
 	bc := connector.BuildContext{Env: t.env, Prefix: t.uid("Source", tab.Name), OnError: t.onError}
 	var check *rowtimeCheck
 	if tab.Rowtime >= 0 {
-		bc.Watermarks, err = t.watermarks(tab)
+		bc.Watermarks, err = t.watermarks(s)
 		if err != nil {
 			return weir.Stream[row.Row]{}, nil, err
+		}
+		if tab.SourceRowtime {
+			// The source attaches the rowtime (plan.Table.SourceRowtime):
+			// keep its timestamps.
+			rt, _ := plan.SourceTimeExprs(tab)
+			if rp, ok := src.(connector.RowtimePushDown); !ok || !rp.ApplyRowtime(rt) {
+				return weir.Stream[row.Row]{}, nil, fmt.Errorf("sql: table %s: the source no longer attaches the rowtime %s itself", tab.Name, rt)
+			}
+			bc.Watermarks.NewTimestamp = nil
 		}
 		if idle := t.cfg.Duration("table.exec.source.idle-timeout"); idle > 0 {
 			bc.Watermarks = bc.Watermarks.WithIdleness(idle)
 		}
-		if tab.Columns[tab.Rowtime].Type.Nullable {
+		if tab.Columns[tab.Rowtime].Type.Nullable && !tab.SourceRowtime {
 			check = &rowtimeCheck{table: tab.Name, column: tab.Columns[tab.Rowtime].Name,
-				types: plan.Types(&plan.Scan{Table: tab, Source: true})}
+				types: plan.Types(s)}
 		}
 	}
 	deadLetters := t.routeDeadLetters(tab, &bc) // deadletter.go
@@ -301,6 +349,27 @@ func (t *translator) sourceScan(s *plan.Scan) (weir.Stream[row.Row], *rowtimeChe
 		err = deadLetters()
 	}
 	return out, check, err
+}
+
+// projectRows computes a scan's pushed-down projection (plan.Scan.Project)
+// over full source rows, for a source that does not take it.
+// It makes the rowtime check, if any, on the full rows.
+func (t *translator) projectRows(in weir.Stream[row.Row], s *plan.Scan, check *rowtimeCheck) (weir.Stream[row.Row], error) {
+	if s.Project == nil && check == nil {
+		return in, nil
+	}
+	if s.Project == nil {
+		var projs []expr.Expr
+		for i, c := range s.Columns() {
+			projs = append(projs, expr.Ref(i, c.Type))
+		}
+		return t.calcChecked(in, projs, nil, check, "Calc")
+	}
+	var out []expr.Expr
+	for _, p := range s.Project {
+		out = append(out, s.FullExpr(p))
+	}
+	return t.calcChecked(in, out, nil, check, "Calc")
 }
 
 // sourceExprs returns, per table column, the expression that computes it
@@ -376,27 +445,30 @@ func (t *translator) connectorContext(tab *plan.Table) connector.Context {
 // read inlined; they must be deterministic, so one compiled evaluator and
 // one read-only context serve every subtask. A watermark of the form
 // rowtime - INTERVAL is computed from the record's timestamp.
-func (t *translator) watermarks(tab *plan.Table) (weir.WatermarkStrategy[row.Row], error) {
+func (t *translator) watermarks(s *plan.Scan) (weir.WatermarkStrategy[row.Row], error) {
 	var strat weir.WatermarkStrategy[row.Row]
+	tab := s.Table
 	if !expr.IsDeterministic(tab.Watermark) {
 		return strat, fmt.Errorf("sql: table %s: the watermark expression %s must be deterministic", tab.Name, tab.Watermark)
 	}
-	cols := sourceExprs(tab)
-	for i, c := range cols {
-		if c == nil || !expr.IsDeterministic(c) {
-			// Only columns the watermark needs matter; a
-			// non-deterministic one (PROCTIME()) is NULL here.
-			cols[i] = expr.Lit(row.Null(), tab.Columns[i].Type)
-		}
-	}
-	rtExpr := cols[tab.Rowtime]
-	if _, err := expr.Compile(rtExpr); err != nil {
+	// Only columns the watermark needs matter; a non-deterministic one
+	// (PROCTIME()) is NULL here. Both are read from the scan's columns
+	// (a pushed-down projection keeps what they read).
+	rtExpr, wmExpr := plan.SourceTimeExprs(tab)
+	rtExpr, wmExpr = s.SourceExpr(rtExpr), s.SourceExpr(wmExpr)
+	loc := t.loc
+	if tab.SourceRowtime {
+		// The source attaches the rowtime (checked by sourceScan).
+		rtExpr = nil
+	} else if _, err := expr.Compile(rtExpr); err != nil {
 		return strat, err
 	}
-	loc := t.loc
 	// A compiled expression keeps scratch space: each subtask compiles its
 	// own.
 	strat.NewTimestamp = func() func(row.Row) int64 {
+		if rtExpr == nil {
+			return nil
+		}
 		rtEval, err := expr.Compile(rtExpr)
 		if err != nil {
 			panic(err) // compiled above without error
@@ -416,7 +488,6 @@ func (t *translator) watermarks(tab *plan.Table) (weir.WatermarkStrategy[row.Row
 		}
 		return strat, nil
 	}
-	wmExpr := expr.Substitute(tab.Watermark, cols)
 	if _, err := expr.Compile(wmExpr); err != nil {
 		return strat, err
 	}

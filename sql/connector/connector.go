@@ -8,6 +8,7 @@ import (
 
 	"github.com/weirstream/weir"
 	"github.com/weirstream/weir/row"
+	"github.com/weirstream/weir/sql/expr"
 )
 
 // ChangelogMode is the set of row kinds a stream holds (Flink's
@@ -166,6 +167,31 @@ type ProjectionPushDown interface {
 	// ApplyProjection makes the source produce only the physical columns
 	// at these indexes of Context.Schema, in this order.
 	ApplyProjection(fields []int) error
+}
+
+// NestedProjectionPushDown is implemented by sources that can produce
+// fields of nested ROW columns as flat columns (Flink's
+// SupportsProjectionPushDown with supportsNestedProjection): no ROW
+// value is built for a column of which only some fields are read.
+type NestedProjectionPushDown interface {
+	// ApplyNestedProjection makes the source produce one column per
+	// path, in this order: path[0] is a physical column of
+	// Context.Schema, and each further index a field of the ROW before
+	// it. A field of a NULL ROW is NULL.
+	ApplyNestedProjection(paths [][]int) error
+}
+
+// RowtimePushDown is implemented by sources that attach each row's event
+// time themselves (the nexmark generator knows it): when the table's
+// rowtime is what the source attaches, the planner keeps the source's
+// timestamps instead of evaluating the rowtime per row, and reads no
+// column for it.
+type RowtimePushDown interface {
+	// ApplyRowtime reports whether the timestamp the source attaches to
+	// every row is the value of rowtime, a deterministic expression over
+	// the physical columns of Context.Schema; it must answer true only if
+	// that holds for every row the source produces (never NULL).
+	ApplyRowtime(rowtime expr.Expr) bool
 }
 
 // MetadataReader is implemented by sources with metadata columns (Flink's

@@ -33,6 +33,10 @@ type EvalContext struct {
 	Now time.Time
 
 	rng *rand.Rand
+	// shared holds the values of Shared expressions for the row of
+	// generation gen (NextRow).
+	shared []sharedValue
+	gen    uint64
 }
 
 func (c *EvalContext) loc() *time.Location {
@@ -91,6 +95,8 @@ func Compile(e Expr) (Evaluator, error) {
 		return compileCast(arg, n.Arg.Type(), n.T, n.Try)
 	case *Case:
 		return compileCase(n)
+	case *Shared:
+		return compileShared(n)
 	case *FieldAccess:
 		arg, err := Compile(n.Arg)
 		if err != nil {
@@ -109,6 +115,12 @@ func Compile(e Expr) (Evaluator, error) {
 			return f[idx], nil
 		}, nil
 	case *Call:
+		if ev, ok, err := compileLowerEquals(n); ok || err != nil {
+			return ev, err
+		}
+		if ev, ok := compileRefEqualsInt(n); ok {
+			return ev, nil
+		}
 		s := &site{fn: n.Func, argExprs: n.Args, ret: n.T}
 		s.args = make([]Evaluator, len(n.Args))
 		s.argTypes = make([]row.Type, len(n.Args))

@@ -107,90 +107,113 @@ func pad(n, width int) string {
 // Format prints the wall time t (its zone is printed by Z/X) with
 // nanosecond precision.
 func (p *DateTimePattern) Format(t time.Time) string {
-	var b strings.Builder
+	var buf [64]byte
+	return string(p.appendFormat(buf[:0], t))
+}
+
+// appendFormat appends t printed with the pattern to b.
+func (p *DateTimePattern) appendFormat(b []byte, t time.Time) []byte {
 	for _, tk := range p.toks {
 		n := tk.count
 		switch tk.letter {
 		case 0:
-			b.WriteString(tk.lit)
+			b = append(b, tk.lit...)
 		case 'G':
-			b.WriteString("AD")
+			b = append(b, "AD"...)
 		case 'y':
 			if n == 2 {
-				b.WriteString(pad(t.Year()%100, 2))
+				b = appendPad(b, t.Year()%100, 2)
 			} else {
-				b.WriteString(pad(t.Year(), n))
+				b = appendPad(b, t.Year(), n)
 			}
 		case 'M':
 			switch {
 			case n >= 4:
-				b.WriteString(t.Month().String())
+				b = append(b, t.Month().String()...)
 			case n == 3:
-				b.WriteString(t.Month().String()[:3])
+				b = append(b, t.Month().String()[:3]...)
 			default:
-				b.WriteString(pad(int(t.Month()), n))
+				b = appendPad(b, int(t.Month()), n)
 			}
 		case 'd':
-			b.WriteString(pad(t.Day(), n))
+			b = appendPad(b, t.Day(), n)
 		case 'D':
-			b.WriteString(pad(t.YearDay(), n))
+			b = appendPad(b, t.YearDay(), n)
 		case 'E':
 			if n >= 4 {
-				b.WriteString(t.Weekday().String())
+				b = append(b, t.Weekday().String()...)
 			} else {
-				b.WriteString(t.Weekday().String()[:3])
+				b = append(b, t.Weekday().String()[:3]...)
 			}
 		case 'u':
 			wd := int(t.Weekday())
 			if wd == 0 {
 				wd = 7
 			}
-			b.WriteString(pad(wd, n))
+			b = appendPad(b, wd, n)
 		case 'a':
 			if t.Hour() < 12 {
-				b.WriteString("AM")
+				b = append(b, "AM"...)
 			} else {
-				b.WriteString("PM")
+				b = append(b, "PM"...)
 			}
 		case 'H':
-			b.WriteString(pad(t.Hour(), n))
+			b = appendPad(b, t.Hour(), n)
 		case 'k':
 			h := t.Hour()
 			if h == 0 {
 				h = 24
 			}
-			b.WriteString(pad(h, n))
+			b = appendPad(b, h, n)
 		case 'K':
-			b.WriteString(pad(t.Hour()%12, n))
+			b = appendPad(b, t.Hour()%12, n)
 		case 'h':
 			h := t.Hour() % 12
 			if h == 0 {
 				h = 12
 			}
-			b.WriteString(pad(h, n))
+			b = appendPad(b, h, n)
 		case 'm':
-			b.WriteString(pad(t.Minute(), n))
+			b = appendPad(b, t.Minute(), n)
 		case 's':
-			b.WriteString(pad(t.Second(), n))
+			b = appendPad(b, t.Second(), n)
 		case 'S':
-			b.WriteString(pad(t.Nanosecond(), 9)[:n])
+			if n <= 9 {
+				var ns [16]byte
+				b = append(b, appendPad(ns[:0], t.Nanosecond(), 9)[:n]...)
+			} else {
+				b = append(b, pad(t.Nanosecond(), 9)[:n]...)
+			}
 		case 'Z':
-			b.WriteString(t.Format("-0700"))
+			b = append(b, t.Format("-0700")...)
 		case 'X':
 			_, off := t.Zone()
 			switch {
 			case off == 0:
-				b.WriteString("Z")
+				b = append(b, "Z"...)
 			case n == 1:
-				b.WriteString(t.Format("-07"))
+				b = append(b, t.Format("-07")...)
 			case n == 2:
-				b.WriteString(t.Format("-0700"))
+				b = append(b, t.Format("-0700")...)
 			default:
-				b.WriteString(t.Format("-07:00"))
+				b = append(b, t.Format("-07:00")...)
 			}
 		}
 	}
-	return b.String()
+	return b
+}
+
+// appendPad appends n as pad(n, width) prints it.
+func appendPad(b []byte, n, width int) []byte {
+	if n < 0 {
+		return strconv.AppendInt(b, int64(n), 10)
+	}
+	var d [20]byte
+	x := strconv.AppendInt(d[:0], int64(n), 10)
+	for range width - len(x) {
+		b = append(b, '0')
+	}
+	return append(b, x...)
 }
 
 // isNumericLetter reports whether a token prints as digits.

@@ -50,6 +50,14 @@ type Table struct {
 	// SourceMode is the changelog mode the connector produces (set by the
 	// session from the connector).
 	SourceMode Mode
+	// NestedPushDown: the connector produces fields of nested ROWs as
+	// flat columns (connector.NestedProjectionPushDown; set by the
+	// session), so the planner pushes projections into its scans.
+	NestedPushDown bool
+	// SourceRowtime: the connector attaches the rowtime to every row
+	// itself (connector.RowtimePushDown; set by the session), so the
+	// rowtime is not evaluated per row and needs no column of a scan.
+	SourceRowtime bool
 	// DDL is the statement that created the table.
 	DDL *ast.CreateTable
 }

@@ -84,12 +84,20 @@ type Scan struct {
 	// physical columns, then the metadata columns (Table.SourceColumns);
 	// a Calc above adds the computed columns (see Optimize).
 	Source bool
+	// Project, on a source scan, is the projection pushed into the
+	// connector (connector.NestedProjectionPushDown): one column per
+	// path of a physical column and fields of the ROWs below it (see
+	// pushProjection); nil: every source column.
+	Project [][]int
 }
 
 // Columns implements Rel.
 func (s *Scan) Columns() []Column {
 	if !s.Source {
 		return s.Table.Columns
+	}
+	if s.Project != nil {
+		return projectedColumns(s.Table, s.Project)
 	}
 	src := s.Table.SourceColumns()
 	cols := make([]Column, len(src))
@@ -106,7 +114,11 @@ func (s *Scan) Inputs() []Rel { return nil }
 func (s *Scan) Mode() Mode { return s.Table.SourceMode }
 
 func (s *Scan) describe() (string, []string) {
-	return "TableSourceScan", []string{"table=[[" + strings.Join(s.Table.Path(), ", ") + "]]",
+	table := strings.Join(s.Table.Path(), ", ")
+	if s.Project != nil {
+		table += ", project=[" + names(s.Columns()) + "]"
+	}
+	return "TableSourceScan", []string{"table=[[" + table + "]]",
 		"fields=[" + names(s.Columns()) + "]"}
 }
 

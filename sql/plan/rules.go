@@ -29,6 +29,9 @@ import (
 //     decided, and the CASE branches so decided are dropped (Calcite's
 //     simplification under the filter's predicates: the Nexmark views'
 //     CASE over event_type becomes the one branch of the view's type);
+//   - the fields a Calc over a source scan reads are pushed into the
+//     scan when its connector produces nested fields as columns
+//     (pushProjection, Flink's projection push-down with nested fields);
 //   - a Calc that keeps every row and column under the same names is
 //     dropped.
 //
@@ -60,6 +63,7 @@ func Optimize(r Rel) Rel {
 				c = simplifyCalc(m)
 			}
 		}
+		c, _ = pushProjection(c)
 		if c.IsIdentity() && sameNames(c.Cols, c.In.Columns()) {
 			return c.In
 		}
