@@ -26,6 +26,9 @@ type translator struct {
 	onError weir.ErrorPolicy
 	// inputs are streams that stand for tables' sources (Job.BuildOn).
 	inputs map[string]weir.Stream[row.Row]
+	// reused holds the streams of translated sub-plans by digest
+	// (translate_reuse.go).
+	reused map[string]weir.Stream[row.Row]
 }
 
 // uid derives a stable operator uid from what the operator computes (its
@@ -67,8 +70,9 @@ func aggCalls(cs []plan.AggCall) ([]exec.AggCall, error) {
 	return out, nil
 }
 
-// stream returns the rows of r.
-func (t *translator) stream(r plan.Rel) (weir.Stream[row.Row], error) {
+// streamNode returns the rows of r (stream, in translate_reuse.go, reuses
+// equal sub-plans).
+func (t *translator) streamNode(r plan.Rel) (weir.Stream[row.Row], error) {
 	switch n := r.(type) {
 	case *plan.Scan:
 		if n.Source {
