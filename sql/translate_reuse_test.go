@@ -16,7 +16,7 @@ import (
 // without (subplan_reuse.txt checks that the rows are the same).
 func TestSubplanReuse(t *testing.T) {
 	for _, tc := range []struct {
-		set            string
+		set           string
 		sources, hops int
 	}{
 		{"", 1, 1},
