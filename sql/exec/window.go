@@ -384,14 +384,17 @@ func (f *windowAggFn) ProcessElement(ctx *weir.KeyedContext[string, row.Row], in
 // addToSession adds a row to the key's sessions: the row's session
 // [t, t+gap) merged with every session it overlaps.
 func (f *windowAggFn) addToSession(ctx *weir.KeyedContext[string, row.Row], in row.Row, t int64, proc, retract bool) error {
+	err := f.mergeSessions(ctx, in, t, proc, retract)
+	clear(f.merged) // no encodings kept alive
+	f.merged = f.merged[:0]
+	return err
+}
+
+func (f *windowAggFn) mergeSessions(ctx *weir.KeyedContext[string, row.Row], in row.Row, t int64, proc, retract bool) error {
 	start, end := t, t+f.spec.Window.Gap.Milliseconds()
 	f.set.reset()
 	f.set.apply(in, retract)
 	merged := f.merged[:0]
-	defer func() {
-		clear(merged) // no encodings kept alive
-		f.merged = merged[:0]
-	}()
 	for s, v := range f.windows.All() {
 		e, n := binary.Varint([]byte(v))
 		if n <= 0 {
@@ -403,6 +406,7 @@ func (f *windowAggFn) addToSession(ctx *weir.KeyedContext[string, row.Row], in r
 			merged = append(merged, session{s, e, v[n:]})
 		}
 	}
+	f.merged = merged
 	// Merge in order of start, the earlier rows first.
 	for i := 1; i < len(merged); i++ {
 		for j := i; j > 0 && merged[j].start < merged[j-1].start; j-- {
