@@ -29,6 +29,13 @@ type translator struct {
 	// owned is set by sourceScanOf when the rows it returns are the
 	// job's alone (see sourceScanOwned).
 	owned bool
+	// reused holds the streams of translated sub-plans by digest
+	// (translate_reuse.go).
+	reused map[string]weir.Stream[row.Row]
+	// onlyUpdateAfter marks the group aggregations whose -U rows no
+	// consumer needs, and the Calcs between them and the sink
+	// (translate_changelog.go).
+	onlyUpdateAfter map[plan.Rel]bool
 }
 
 // uid derives a stable operator uid from what the operator computes (its
@@ -70,8 +77,9 @@ func aggCalls(cs []plan.AggCall) ([]exec.AggCall, error) {
 	return out, nil
 }
 
-// stream returns the rows of r.
-func (t *translator) stream(r plan.Rel) (weir.Stream[row.Row], error) {
+// streamNode returns the rows of r (stream, in translate_reuse.go, reuses
+// equal sub-plans).
+func (t *translator) streamNode(r plan.Rel) (weir.Stream[row.Row], error) {
 	switch n := r.(type) {
 	case *plan.Scan:
 		if n.Source {
@@ -125,7 +133,7 @@ func (t *translator) stream(r plan.Rel) (weir.Stream[row.Row], error) {
 			GroupKeys:            n.Keys,
 			Aggs:                 calls,
 			InsertOnly:           n.In.Mode() == plan.InsertOnly,
-			GenerateUpdateBefore: true,
+			GenerateUpdateBefore: !t.onlyUpdateAfter[n],
 			StateTTL:             t.cfg.Duration("table.exec.state.ttl"),
 			UID:                  t.uid("GroupAggregate", describeNode(n)),
 			Name:                 "GroupAggregate",
@@ -573,10 +581,6 @@ func (t *translator) root(r plan.Rel) (weir.Stream[row.Row], error) {
 
 // sink adds a table sink for a plan's root.
 func (t *translator) sink(s *plan.Sink) (weir.DataSink, error) {
-	in, err := t.root(s.In)
-	if err != nil {
-		return weir.DataSink{}, err
-	}
 	ctx := t.connectorContext(s.Table)
 	// A sink receives the physical and writable metadata columns in
 	// declaration order, which is how Insert projected them.
@@ -588,8 +592,17 @@ func (t *translator) sink(s *plan.Sink) (weir.DataSink, error) {
 	if s.In.Mode() == plan.Updating && !t.batch() {
 		mode = connector.All
 	}
-	if _, err := sk.ChangelogMode(mode); err != nil {
+	accepted, err := sk.ChangelogMode(mode)
+	if err != nil {
 		return weir.DataSink{}, fmt.Errorf("sql: INSERT INTO %s: %w", s.Table.Name, err)
+	}
+	if mode == connector.All && !accepted.Contains(row.UpdateBefore) && len(s.Table.PrimaryKey) == 0 {
+		t.onlyUpdateAfter = skipUpdateBefore(s.In) // translate_changelog.go
+	}
+	in, err := t.root(s.In)
+	t.onlyUpdateAfter = nil // this sink's only
+	if err != nil {
+		return weir.DataSink{}, err
 	}
 	return sk.Consume(connector.BuildContext{Env: t.env, Prefix: t.uid("Sink", s.Table.Name), OnError: t.onError}, in)
 }

@@ -97,7 +97,12 @@ func (f Blackhole) CreateSink(ctx Context) (Sink, error) {
 	return blackholeSink{}, nil
 }
 
-func (blackholeSink) ChangelogMode(q ChangelogMode) (ChangelogMode, error) { return acceptAll(q) }
+// ChangelogMode takes every kind the query produces but -U, as Flink's
+// blackhole sink does (its BlackHoleSink.getChangelogMode): the planner
+// then lets a group aggregation under it skip its UPDATE_BEFORE rows.
+func (blackholeSink) ChangelogMode(q ChangelogMode) (ChangelogMode, error) {
+	return q &^ ChangelogMode(1<<row.UpdateBefore), nil
+}
 
 func (blackholeSink) Consume(b BuildContext, in weir.Stream[row.Row]) (weir.DataSink, error) {
 	return in.SinkTo(weir.SinkFunc[row.Row](func(context.Context, row.Row, int64) error { return nil })).

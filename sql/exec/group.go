@@ -178,7 +178,14 @@ type groupAggFn struct {
 	distinct state.Map[string, int64] // nil without DISTINCT calls
 	prev     []row.Value
 	next     []row.Value
+	slab     []row.Value // output rows' fields, carved per row
 }
+
+// outSlab is how many output rows' fields GroupAggregate allocates at
+// once. A slab is never reused (downstream operators may keep rows, and
+// rows cross exchanges by reference), so a row kept alone keeps its slab
+// (outSlab × its width × 40 B) alive, as with the Calc's slabs.
+const outSlab = 32
 
 func (f *groupAggFn) Open(ctx *weir.KeyedRuntimeContext[string]) error {
 	set, err := f.spec.compile()
@@ -257,7 +264,12 @@ func (f *groupAggFn) ProcessElement(ctx *weir.KeyedContext[string, row.Row], in 
 // output builds a result row: the group keys (taken from the input row)
 // then the aggregate values.
 func (f *groupAggFn) output(k row.Kind, in row.Row, aggs []row.Value) row.Row {
-	fields := make([]row.Value, 0, len(f.spec.GroupKeys)+len(aggs))
+	n := len(f.spec.GroupKeys) + len(aggs)
+	if len(f.slab) < n {
+		f.slab = make([]row.Value, n*outSlab)
+	}
+	fields := f.slab[:0:n]
+	f.slab = f.slab[n:]
 	for _, i := range f.spec.GroupKeys {
 		fields = append(fields, in.Fields[i])
 	}

@@ -281,6 +281,18 @@ type windowAggFn struct {
 	metrics  *int64
 	keyTypes []row.Type
 	buf      []byte
+	// SESSION scratch, reused across rows: the first overlapping
+	// session's accumulators (decoded into tmp; further ones, rare, get
+	// a set of their own) and the overlapping sessions.
+	tmp    *aggSet
+	merged []session
+}
+
+// session is a SESSION window of the current key: [start, end) and its
+// encoded accumulators.
+type session struct {
+	start, end int64
+	enc        string
 }
 
 func (f *windowAggFn) Open(ctx *weir.KeyedRuntimeContext[string]) error {
@@ -291,6 +303,9 @@ func (f *windowAggFn) Open(ctx *weir.KeyedRuntimeContext[string]) error {
 	f.set = set
 	f.other = set.clone(f.spec.InputTypes, f.spec.UpdatingInput)
 	f.keyTypes = keyTypes(f.spec.InputTypes, f.spec.GroupKeys)
+	if f.spec.Window.Kind == SessionWindow {
+		f.tmp = set.clone(f.spec.InputTypes, f.spec.UpdatingInput)
+	}
 	f.windows = state.GetMap[string, int64, string](ctx.State(), state.Descriptor{Name: "window-aggs"})
 	if set.hasDistinct() && f.spec.Window.Kind != SessionWindow {
 		// Sessions merge accumulators, so theirs keep the multisets inside.
@@ -369,14 +384,17 @@ func (f *windowAggFn) ProcessElement(ctx *weir.KeyedContext[string, row.Row], in
 // addToSession adds a row to the key's sessions: the row's session
 // [t, t+gap) merged with every session it overlaps.
 func (f *windowAggFn) addToSession(ctx *weir.KeyedContext[string, row.Row], in row.Row, t int64, proc, retract bool) error {
+	err := f.mergeSessions(ctx, in, t, proc, retract)
+	clear(f.merged) // no encodings kept alive
+	f.merged = f.merged[:0]
+	return err
+}
+
+func (f *windowAggFn) mergeSessions(ctx *weir.KeyedContext[string, row.Row], in row.Row, t int64, proc, retract bool) error {
 	start, end := t, t+f.spec.Window.Gap.Milliseconds()
 	f.set.reset()
 	f.set.apply(in, retract)
-	type sess struct {
-		start, end int64
-		enc        string
-	}
-	var merged []sess
+	merged := f.merged[:0]
 	for s, v := range f.windows.All() {
 		e, n := binary.Varint([]byte(v))
 		if n <= 0 {
@@ -385,9 +403,10 @@ func (f *windowAggFn) addToSession(ctx *weir.KeyedContext[string, row.Row], in r
 		// Sessions that overlap or touch merge (Flink's
 		// TimeWindow.intersects: start <= other.end && end >= other.start).
 		if s <= end && start <= e {
-			merged = append(merged, sess{s, e, v[n:]})
+			merged = append(merged, session{s, e, v[n:]})
 		}
 	}
+	f.merged = merged
 	// Merge in order of start, the earlier rows first.
 	for i := 1; i < len(merged); i++ {
 		for j := i; j > 0 && merged[j].start < merged[j-1].start; j-- {
@@ -405,15 +424,19 @@ func (f *windowAggFn) addToSession(ctx *weir.KeyedContext[string, row.Row], in r
 	acc := f.other
 	acc.reset()
 	rowMerged := false
-	for _, m := range merged {
+	for i, m := range merged {
 		if !rowMerged && t < m.start {
 			acc.merge(f.set)
 			rowMerged = true
 		}
-		if err := f.set2(m.enc); err != nil {
+		if err := f.set2(m.enc, i == 0); err != nil {
 			return err
 		}
-		f.windows.Remove(m.start)
+		if m.start != newStart {
+			// (The merged session's entry is overwritten below: removing
+			// it first would drop the key's map and make a new one.)
+			f.windows.Remove(m.start)
+		}
 		if m.end != newEnd {
 			f.deleteTimer(ctx, m.end-1, proc)
 		}
@@ -438,10 +461,15 @@ func (f *windowAggFn) addToSession(ctx *weir.KeyedContext[string, row.Row], in r
 	return nil
 }
 
-// set2 merges an encoded session's accumulators into f.other, using a
-// scratch set.
-func (f *windowAggFn) set2(enc string) error {
-	tmp := f.other.clone(f.spec.InputTypes, f.spec.UpdatingInput)
+// set2 merges an encoded session's accumulators into f.other, decoded
+// into f.tmp for the row's first overlapping session (f.other was reset
+// before, so it holds nothing of f.tmp's previous contents) and into a
+// set of its own for any further one.
+func (f *windowAggFn) set2(enc string, first bool) error {
+	tmp := f.tmp
+	if !first {
+		tmp = f.other.clone(f.spec.InputTypes, f.spec.UpdatingInput)
+	}
 	if _, err := tmp.decodeBytes([]byte(enc)); err != nil {
 		return err
 	}

@@ -1,0 +1,57 @@
+package sql_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/weirstream/weir"
+	"github.com/weirstream/weir/nexmark"
+	"github.com/weirstream/weir/sql"
+	"github.com/weirstream/weir/sql/connector"
+	"github.com/weirstream/weir/sql/parser"
+)
+
+// TestSubplanReuse checks that Nexmark q5's job runs its source and its
+// HOP aggregation once with sub-plan reuse (the default) and twice
+// without (subplan_reuse.txt checks that the rows are the same).
+func TestSubplanReuse(t *testing.T) {
+	for _, tc := range []struct {
+		set           string
+		sources, hops int
+	}{
+		{"", 1, 1},
+		{"SET 'table.optimizer.reuse-source-enabled' = 'false';", 2, 2},
+		{"SET 'table.optimizer.reuse-sub-plan-enabled' = 'false';", 2, 2},
+	} {
+		script, err := nexmark.SQLScript("q5", 1000, 0, 10_000_000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		reg := connector.Default()
+		reg.Register(nexmark.TableFactory{})
+		sess := sql.NewSession(sql.SessionOptions{Connectors: reg})
+		stmts, err := parser.Parse(tc.set + script)
+		if err != nil {
+			t.Fatal(err)
+		}
+		env := weir.NewEnvironment(weir.Options{Parallelism: 1})
+		for _, st := range stmts {
+			_, job, err := sess.Execute(st)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if job != nil {
+				if err := job.Build(env, nil); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		plan := env.Explain()
+		if n := strings.Count(plan, "WindowAggregate"); n != tc.hops {
+			t.Errorf("%q: %d WindowAggregate operators, want %d:\n%s", tc.set, n, tc.hops, plan)
+		}
+		if n := strings.Count(plan, "Source: "); n != tc.sources {
+			t.Errorf("%q: %d sources, want %d:\n%s", tc.set, n, tc.sources, plan)
+		}
+	}
+}
