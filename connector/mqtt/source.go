@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -191,7 +190,7 @@ func (s *Source[T]) CreateReader(ctx weir.SourceContext) (weir.SourceReader[T], 
 		return s.createReader5(ctx.Subtask), nil
 	}
 	r := &reader[T]{s: s, msgs: make(chan paho.Message, s.opts.Buffer), avail: make(chan struct{}, 1),
-		done: make(chan struct{}), inflight: map[uint16]*slot{}, staged: map[int64][]*slot{},
+		done: make(chan struct{}), inflight: map[uint16]*slot{},
 		ackWake: make(chan struct{}, 1)}
 	r.logger = s.opts.Logger.With("subtask", ctx.Subtask)
 	o := s.opts.Connection.clientOptions(ctx.Subtask)
@@ -239,9 +238,8 @@ type reader[T any] struct {
 	avail  chan struct{}
 	done   chan struct{}
 
-	inflight map[uint16]*slot  // by packet id: emitted, not yet acknowledged
-	unacked  []*slot           // emitted since the last snapshot
-	staged   map[int64][]*slot // per checkpoint
+	inflight map[uint16]*slot // by packet id: emitted, not yet acknowledged
+	acks     ackStage[*slot]
 
 	ackWake chan struct{}
 	ackMu   struct {
@@ -297,7 +295,7 @@ func (r *reader[T]) Poll(_ context.Context, out *weir.SourceOutput[T]) (weir.Pol
 			}
 			sl := &slot{m}
 			r.inflight[m.MessageID()] = sl
-			r.unacked = append(r.unacked, sl)
+			r.acks.add(sl)
 		}
 		msg := Message{Topic: m.Topic(), Payload: m.Payload(), Retained: m.Retained(), Duplicate: m.Duplicate()}
 		v, err := r.s.opts.Deserializer(msg)
@@ -318,33 +316,21 @@ func (r *reader[T]) Poll(_ context.Context, out *weir.SourceOutput[T]) (weir.Pol
 // SnapshotState stages the messages emitted since the last checkpoint; it
 // stores nothing (MQTT has no positions to resume from).
 func (r *reader[T]) SnapshotState(checkpointID int64) ([][]byte, error) {
-	if len(r.unacked) > 0 {
-		r.staged[checkpointID] = r.unacked
-		r.unacked = nil
-	}
+	r.acks.snapshot(checkpointID)
 	return nil, nil
 }
 
 // NotifyCheckpointComplete hands the messages of checkpoints up to id to
 // the acknowledging goroutine, in the order they were received.
 func (r *reader[T]) NotifyCheckpointComplete(id int64) error {
-	var ids []int64
-	for cid := range r.staged {
-		if cid <= id {
-			ids = append(ids, cid)
-		}
-	}
-	if len(ids) == 0 {
+	done := r.acks.complete(id)
+	if len(done) == 0 {
 		return nil
 	}
-	slices.Sort(ids)
 	r.ackMu.Lock()
-	for _, cid := range ids {
-		for _, sl := range r.staged[cid] {
-			delete(r.inflight, sl.m.MessageID())
-			r.ackMu.queue = append(r.ackMu.queue, sl.m)
-		}
-		delete(r.staged, cid)
+	for _, sl := range done {
+		delete(r.inflight, sl.m.MessageID())
+		r.ackMu.queue = append(r.ackMu.queue, sl.m)
 	}
 	r.ackMu.Unlock()
 	select {

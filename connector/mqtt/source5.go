@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"slices"
 	"sync"
 	"time"
 
@@ -29,8 +28,7 @@ type reader5[T any] struct {
 	done    chan struct{}
 
 	inflight map[uint16]struct{} // packet ids emitted, not yet acknowledged
-	unacked  []uint16            // emitted since the last snapshot, in order
-	staged   map[int64][]uint16  // per checkpoint
+	acks     ackStage[uint16]    // packet ids, in order
 
 	ackWake chan struct{}
 	mu      struct {
@@ -48,7 +46,7 @@ type reader5[T any] struct {
 func (s *Source[T]) createReader5(subtask int) *reader5[T] {
 	r := &reader5[T]{s: s, subtask: subtask, logger: s.opts.Logger.With("subtask", subtask),
 		msgs: make(chan *mqtt5.Publish, s.opts.Buffer), avail: make(chan struct{}, 1), done: make(chan struct{}),
-		inflight: map[uint16]struct{}{}, staged: map[int64][]uint16{}, ackWake: make(chan struct{}, 1)}
+		inflight: map[uint16]struct{}{}, ackWake: make(chan struct{}, 1)}
 	r.mu.acking = map[uint16]struct{}{}
 	ctx, cancel := context.WithCancel(context.Background())
 	r.cancel = cancel
@@ -224,7 +222,7 @@ func (r *reader5[T]) Poll(_ context.Context, out *weir.SourceOutput[T]) (weir.Po
 				continue
 			}
 			r.inflight[p.PacketID] = struct{}{}
-			r.unacked = append(r.unacked, p.PacketID)
+			r.acks.add(p.PacketID)
 		}
 		msg := Message{Topic: p.Topic, Payload: p.Payload, Retained: p.Retain, Duplicate: p.Dup,
 			ContentType: p.Properties.ContentType, UTF8: p.Properties.PayloadFormat == 1}
@@ -249,10 +247,7 @@ func (r *reader5[T]) Poll(_ context.Context, out *weir.SourceOutput[T]) (weir.Po
 // SnapshotState stages the messages emitted since the last checkpoint; it
 // stores nothing (the broker's session is the position).
 func (r *reader5[T]) SnapshotState(checkpointID int64) ([][]byte, error) {
-	if len(r.unacked) > 0 {
-		r.staged[checkpointID] = r.unacked
-		r.unacked = nil
-	}
+	r.acks.snapshot(checkpointID)
 	return nil, nil
 }
 
@@ -261,24 +256,15 @@ func (r *reader5[T]) SnapshotState(checkpointID int64) ([][]byte, error) {
 // 5 requires PUBACKs in the order of the PUBLISHes only for ordered
 // topics, spec 4.6; in order satisfies it).
 func (r *reader5[T]) NotifyCheckpointComplete(id int64) error {
-	var ids []int64
-	for cid := range r.staged {
-		if cid <= id {
-			ids = append(ids, cid)
-		}
-	}
-	if len(ids) == 0 {
+	done := r.acks.complete(id)
+	if len(done) == 0 {
 		return nil
 	}
-	slices.Sort(ids)
 	r.mu.Lock()
-	for _, cid := range ids {
-		for _, pid := range r.staged[cid] {
-			delete(r.inflight, pid)
-			r.mu.ackQueue = append(r.mu.ackQueue, pid)
-			r.mu.acking[pid] = struct{}{}
-		}
-		delete(r.staged, cid)
+	for _, pid := range done {
+		delete(r.inflight, pid)
+		r.mu.ackQueue = append(r.mu.ackQueue, pid)
+		r.mu.acking[pid] = struct{}{}
 	}
 	r.mu.Unlock()
 	r.wakeAcks()
