@@ -29,6 +29,11 @@ import (
 //     decided, and the CASE branches so decided are dropped (Calcite's
 //     simplification under the filter's predicates: the Nexmark views'
 //     CASE over event_type becomes the one branch of the view's type);
+//   - a Calc over a regular Join that does not read every column of the
+//     join moves its projection below the join: each input gets a Calc of
+//     the columns the upper Calc, the keys and the residual condition read
+//     (Flink's ProjectJoinTransposeRule), so the join keeps smaller rows
+//     in state and emits smaller rows;
 //   - a Calc that keeps every row and column under the same names is
 //     dropped.
 //
@@ -54,18 +59,28 @@ func Optimize(r Rel) Rel {
 	case *Scan:
 		return expandScan(n)
 	case *Calc:
-		c := simplifyCalc(foldCalc(n))
-		if lower, ok := c.In.(*Calc); ok {
-			if m, ok := mergeCalcs(c, lower); ok {
-				c = simplifyCalc(m)
-			}
-		}
-		if c.IsIdentity() && sameNames(c.Cols, c.In.Columns()) {
-			return c.In
-		}
-		return c
+		return optimizeCalc(n)
 	}
 	return r
+}
+
+// optimizeCalc applies the Calc rules to c, whose input is optimized.
+func optimizeCalc(n *Calc) Rel {
+	c := simplifyCalc(foldCalc(n))
+	if lower, ok := c.In.(*Calc); ok {
+		if m, ok := mergeCalcs(c, lower); ok {
+			c = simplifyCalc(m)
+		}
+	}
+	if j, ok := c.In.(*Join); ok {
+		if p, ok := pruneJoin(c, j); ok {
+			c = p
+		}
+	}
+	if c.IsIdentity() && sameNames(c.Cols, c.In.Columns()) {
+		return c.In
+	}
+	return c
 }
 
 // withInputs returns a copy of r reading ins[i]'s replacement opt[i]
@@ -121,24 +136,35 @@ func withInputs(r Rel, ins, opt []Rel) (Rel, bool) {
 			}
 		}
 	}
-	s := cp.Elem()
-	for i := range s.NumField() {
-		f := s.Field(i)
-		if !f.CanSet() {
-			continue
-		}
-		switch {
-		case f.Type() == relType:
-			replace(f)
-		case f.Kind() == reflect.Slice && f.Type().Elem() == relType:
-			ns := reflect.MakeSlice(f.Type(), f.Len(), f.Len())
-			reflect.Copy(ns, f)
-			f.Set(ns)
-			for j := range ns.Len() {
-				replace(ns.Index(j))
+	// walk visits the fields of a struct and of the structs it embeds
+	// (the joins' inputs are in an embedded joinCommon).
+	var walk func(s reflect.Value)
+	walk = func(s reflect.Value) {
+		for i := range s.NumField() {
+			f := s.Field(i)
+			if f.Kind() == reflect.Struct && s.Type().Field(i).Anonymous {
+				// An embedded struct (even unexported: its exported
+				// fields are settable).
+				walk(f)
+				continue
+			}
+			if !f.CanSet() {
+				continue
+			}
+			switch {
+			case f.Type() == relType:
+				replace(f)
+			case f.Kind() == reflect.Slice && f.Type().Elem() == relType:
+				ns := reflect.MakeSlice(f.Type(), f.Len(), f.Len())
+				reflect.Copy(ns, f)
+				f.Set(ns)
+				for j := range ns.Len() {
+					replace(ns.Index(j))
+				}
 			}
 		}
 	}
+	walk(cp.Elem())
 	if replaced != len(ins) {
 		return r, false
 	}
