@@ -47,6 +47,7 @@ var optionDefs = []OptionDef{
 	{Key: "table.exec.mini-batch.enabled", Kind: KindBool, Default: "false", Doc: "buffer input of group aggregations"},
 	{Key: "table.exec.mini-batch.allow-latency", Kind: KindDuration, Default: "0", Doc: "mini-batch flush interval"},
 	{Key: "table.exec.mini-batch.size", Kind: KindInt, Default: "-1", Doc: "mini-batch maximum rows"},
+	{Key: "table.optimizer.reuse-source-enabled", Kind: KindBool, Default: "true", Doc: "scans of the same table in one job read one source"},
 	{Key: "table.optimizer.agg-phase-strategy", Kind: KindEnum, Default: "AUTO", Enum: []string{"AUTO", "ONE_PHASE", "TWO_PHASE"}, Doc: "local/global aggregation"},
 	{Key: "table.exec.sink.upsert-materialize", Kind: KindEnum, Default: "AUTO", Enum: []string{"AUTO", "FORCE", "NONE"}, Doc: "materialise updates before upsert sinks"},
 	{Key: "table.exec.sink.not-null-enforcer", Kind: KindEnum, Default: "ERROR", Enum: []string{"ERROR", "DROP"}, Doc: "what a NULL in a NOT NULL sink column does"},

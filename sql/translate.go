@@ -26,6 +26,8 @@ type translator struct {
 	onError weir.ErrorPolicy
 	// inputs are streams that stand for tables' sources (Job.BuildOn).
 	inputs map[string]weir.Stream[row.Row]
+	// sources are the sources built so far, for reuse (translate_reuse.go).
+	sources map[*plan.Table]reusedSource
 }
 
 // uid derives a stable operator uid from what the operator computes (its
@@ -255,6 +257,9 @@ func (t *translator) sourceScan(s *plan.Scan) (weir.Stream[row.Row], *rowtimeChe
 	if in, ok := t.inputs[tab.Name]; ok {
 		return in, nil, nil
 	}
+	if r, ok := t.reusedSource(tab); ok {
+		return r.out, r.check, nil
+	}
 	ctx := t.connectorContext(tab)
 	src, err := t.reg.CreateSource(ctx)
 	if err != nil {
@@ -282,6 +287,9 @@ func (t *translator) sourceScan(s *plan.Scan) (weir.Stream[row.Row], *rowtimeChe
 	out, err := src.Produce(bc)
 	if err == nil {
 		err = deadLetters()
+	}
+	if err == nil {
+		t.keepSource(tab, out, check)
 	}
 	return out, check, err
 }
