@@ -33,7 +33,9 @@ import (
 //     join moves its projection below the join: each input gets a Calc of
 //     the columns the upper Calc, the keys and the residual condition read
 //     (Flink's ProjectJoinTransposeRule), so the join keeps smaller rows
-//     in state and emits smaller rows;
+//     in state and emits smaller rows; likewise over a Top-N or
+//     deduplicating Rank (Flink's CalcRankTransposeRule): the Rank reads
+//     the columns the Calc reads and its partition and order keys;
 //   - a Calc that keeps every row and column under the same names is
 //     dropped.
 //
@@ -72,8 +74,13 @@ func optimizeCalc(n *Calc) Rel {
 			c = simplifyCalc(m)
 		}
 	}
-	if j, ok := c.In.(*Join); ok {
-		if p, ok := pruneJoin(c, j); ok {
+	switch in := c.In.(type) {
+	case *Join:
+		if p, ok := pruneJoin(c, in); ok {
+			c = p
+		}
+	case *Rank:
+		if p, ok := pruneRank(c, in); ok {
 			c = p
 		}
 	}

@@ -70,6 +70,9 @@ func pruneJoin(c *Calc, j *Join) (*Calc, bool) {
 	nj := *j
 	nj.Left = optimizeCalc(left)
 	nj.Right = optimizeCalc(right)
+	if stacked(nj.Left) || stacked(nj.Right) {
+		return nil, false
+	}
 	nj.Cols = cols
 	nj.LeftKeys = make([]int, len(j.LeftKeys))
 	for i, k := range j.LeftKeys {
@@ -108,4 +111,95 @@ func anyFalse(bs []bool) bool {
 		}
 	}
 	return false
+}
+
+// pruneRank pushes the projection of c, a Calc over the Top-N or
+// deduplicating Rank r, below r (Flink's CalcRankTransposeRule): r reads
+// the columns c reads and its partition and order keys, and c is rewritten
+// over the narrower Rank. It reports false when c reads every input column
+// of r, or r is a window ranking or numbers every row.
+func pruneRank(c *Calc, r *Rank) (*Calc, bool) {
+	if (r.Strategy != TopN && r.Strategy != Dedup) || r.NumbersRows() {
+		return nil, false
+	}
+	incols := r.In.Columns()
+	w := len(incols)
+	used := make([]bool, w)
+	mark := func(i int) {
+		if i >= 0 && i < w {
+			used[i] = true
+		}
+	}
+	for _, p := range c.Projects {
+		expr.Refs(p, mark)
+	}
+	if c.Cond != nil {
+		expr.Refs(c.Cond, mark)
+	}
+	for _, k := range r.PartitionKeys {
+		mark(k)
+	}
+	for _, k := range r.OrderBy {
+		mark(k.Col)
+	}
+	if !anyOf(used) {
+		used[0] = true
+	}
+	if !anyFalse(used) {
+		return nil, false
+	}
+	pos := make([]int, w)
+	subst := make([]expr.Expr, len(r.Cols))
+	below := &Calc{In: r.In}
+	nr := *r
+	nr.Cols = nil
+	for i, u := range used {
+		if !u {
+			continue
+		}
+		pos[i] = len(below.Projects)
+		below.Projects = append(below.Projects, expr.Ref(i, incols[i].Type))
+		below.Cols = append(below.Cols, incols[i])
+		subst[i] = expr.Ref(pos[i], r.Cols[i].Type)
+		nr.Cols = append(nr.Cols, r.Cols[i])
+	}
+	if r.RowNumber {
+		// The row number follows the input columns.
+		subst[w] = expr.Ref(len(nr.Cols), r.Cols[w].Type)
+		nr.Cols = append(nr.Cols, r.Cols[w])
+	}
+	nr.In = optimizeCalc(below)
+	if stacked(nr.In) {
+		return nil, false
+	}
+	nr.PartitionKeys = make([]int, len(r.PartitionKeys))
+	for i, k := range r.PartitionKeys {
+		nr.PartitionKeys[i] = pos[k]
+	}
+	nr.OrderBy = make([]SortKey, len(r.OrderBy))
+	for i, k := range r.OrderBy {
+		k.Col = pos[k.Col]
+		nr.OrderBy[i] = k
+	}
+	out := &Calc{In: &nr, Cols: c.Cols, Projects: make([]expr.Expr, len(c.Projects))}
+	for i, p := range c.Projects {
+		out.Projects[i] = expr.Substitute(p, subst)
+	}
+	if c.Cond != nil {
+		out.Cond = expr.Substitute(c.Cond, subst)
+	}
+	return out, true
+}
+
+// stacked reports whether r is a Calc over a Calc: a pushed-down
+// projection that could not merge into the Calc below it (one reading a
+// non-deterministic expression such as PROCTIME() of it). The rules then
+// leave the plan as it was rather than add an operator.
+func stacked(r Rel) bool {
+	c, ok := r.(*Calc)
+	if !ok {
+		return false
+	}
+	_, ok = c.In.(*Calc)
+	return ok
 }
