@@ -15,7 +15,7 @@ import (
 func TestSQLPlans(t *testing.T) {
 	want := map[string][]string{
 		"q3":  {"Join(joinType=[InnerJoin]", "changelogMode=[I]"},
-		"q4":  {"Join(joinType=[InnerJoin], where=[AND(=(id, auction), >=(dateTime0, dateTime), <=(dateTime0, expires))]"},
+		"q4":  {"Join(joinType=[InnerJoin], where=[AND(=(id, auction), >=(dateTime0, dateTime), <=(dateTime0, expires))], select=[id, dateTime, expires, category, auction, price, dateTime0]"},
 		"q5":  {"Join(joinType=[InnerJoin]", "GroupAggregate"},
 		"q7":  {"Join(joinType=[InnerJoin], where=[AND(=(price, maxprice)"},
 		"q8":  {"WindowJoin(leftWindow=[TUMBLE(win_start=[starttime], win_end=[endtime], size=[10 s])]", "where=[=(id, seller)]"},

@@ -32,6 +32,13 @@ import (
 //   - the fields a Calc over a source scan reads are pushed into the
 //     scan when its connector produces nested fields as columns
 //     (pushProjection, Flink's projection push-down with nested fields);
+//   - a Calc over a regular Join that does not read every column of the
+//     join moves its projection below the join: each input gets a Calc of
+//     the columns the upper Calc, the keys and the residual condition read
+//     (Flink's ProjectJoinTransposeRule), so the join keeps smaller rows
+//     in state and emits smaller rows; likewise over a Top-N or
+//     deduplicating Rank (Flink's CalcRankTransposeRule): the Rank reads
+//     the columns the Calc reads and its partition and order keys;
 //   - a Calc that keeps every row and column under the same names is
 //     dropped.
 //
@@ -57,19 +64,34 @@ func Optimize(r Rel) Rel {
 	case *Scan:
 		return expandScan(n)
 	case *Calc:
-		c := simplifyCalc(foldCalc(n))
-		if lower, ok := c.In.(*Calc); ok {
-			if m, ok := mergeCalcs(c, lower); ok {
-				c = simplifyCalc(m)
-			}
-		}
-		c, _ = pushProjection(c)
-		if c.IsIdentity() && sameNames(c.Cols, c.In.Columns()) {
-			return c.In
-		}
-		return c
+		return optimizeCalc(n)
 	}
 	return r
+}
+
+// optimizeCalc applies the Calc rules to c, whose input is optimized.
+func optimizeCalc(n *Calc) Rel {
+	c := simplifyCalc(foldCalc(n))
+	if lower, ok := c.In.(*Calc); ok {
+		if m, ok := mergeCalcs(c, lower); ok {
+			c = simplifyCalc(m)
+		}
+	}
+	c, _ = pushProjection(c)
+	switch in := c.In.(type) {
+	case *Join:
+		if p, ok := pruneJoin(c, in); ok {
+			c = p
+		}
+	case *Rank:
+		if p, ok := pruneRank(c, in); ok {
+			c = p
+		}
+	}
+	if c.IsIdentity() && sameNames(c.Cols, c.In.Columns()) {
+		return c.In
+	}
+	return c
 }
 
 // withInputs returns a copy of r reading ins[i]'s replacement opt[i]
@@ -125,24 +147,35 @@ func withInputs(r Rel, ins, opt []Rel) (Rel, bool) {
 			}
 		}
 	}
-	s := cp.Elem()
-	for i := range s.NumField() {
-		f := s.Field(i)
-		if !f.CanSet() {
-			continue
-		}
-		switch {
-		case f.Type() == relType:
-			replace(f)
-		case f.Kind() == reflect.Slice && f.Type().Elem() == relType:
-			ns := reflect.MakeSlice(f.Type(), f.Len(), f.Len())
-			reflect.Copy(ns, f)
-			f.Set(ns)
-			for j := range ns.Len() {
-				replace(ns.Index(j))
+	// walk visits the fields of a struct and of the structs it embeds
+	// (the joins' inputs are in an embedded joinCommon).
+	var walk func(s reflect.Value)
+	walk = func(s reflect.Value) {
+		for i := range s.NumField() {
+			f := s.Field(i)
+			if f.Kind() == reflect.Struct && s.Type().Field(i).Anonymous {
+				// An embedded struct (even unexported: its exported
+				// fields are settable).
+				walk(f)
+				continue
+			}
+			if !f.CanSet() {
+				continue
+			}
+			switch {
+			case f.Type() == relType:
+				replace(f)
+			case f.Kind() == reflect.Slice && f.Type().Elem() == relType:
+				ns := reflect.MakeSlice(f.Type(), f.Len(), f.Len())
+				reflect.Copy(ns, f)
+				f.Set(ns)
+				for j := range ns.Len() {
+					replace(ns.Index(j))
+				}
 			}
 		}
 	}
+	walk(cp.Elem())
 	if replaced != len(ins) {
 		return r, false
 	}
