@@ -182,6 +182,12 @@ func runServer(cmd *cobra.Command, f *serverFlags, signals signalFunc) error {
 	fmt.Fprintf(stderr, "weir server: listening on %s://%s (jobs in %s)\n", scheme, ln.Addr(), f.dir)
 
 	var serveErr error
+	// stops counts SIGINT/SIGTERMs read from sigs: the second
+	// cancels the jobs at once. The command's context is canceled by the
+	// same signal (main's NotifyContext), so a stop seen there first
+	// leaves that signal in sigs, to be counted as the first, not the
+	// second (as `weir run` counts them).
+	stops := 0
 wait:
 	for {
 		select {
@@ -191,6 +197,7 @@ wait:
 			if sig == syscall.SIGUSR1 {
 				continue // savepoints are per job: POST /jobs/{jobid}/savepoints
 			}
+			stops++
 			break wait
 		case <-cmd.Context().Done():
 			break wait
@@ -211,6 +218,9 @@ wait:
 			case sig := <-sigs:
 				if sig == syscall.SIGUSR1 {
 					continue
+				}
+				if stops++; stops < 2 {
+					continue // the signal that canceled the context
 				}
 				cancel()
 				return
