@@ -29,9 +29,11 @@ func (t *translator) lookupJoin(n *plan.LookupJoin) (weir.Stream[row.Row], error
 		return weir.Stream[row.Row]{}, fmt.Errorf("sql: Processing-time temporal join is not supported yet. Table %s: the '%s' connector is not a lookup source, so the table cannot be looked up in a lookup join (FOR SYSTEM_TIME AS OF a processing-time attribute)", n.Table.Name, n.Table.Options["connector"])
 	}
 	// Checks the keys now (no I/O): the planner's error, not the job's.
-	if _, err := ls.LookupFunction(n.Keys); err != nil {
+	probe, err := ls.LookupFunction(n.Keys)
+	if err != nil {
 		return weir.Stream[row.Row]{}, err
 	}
+	_, local := probe.(connector.LocalLookupFunction)
 	in, err := t.stream(n.Input)
 	if err != nil {
 		return in, err
@@ -56,6 +58,13 @@ func (t *translator) lookupJoin(n *plan.LookupJoin) (weir.Stream[row.Row], error
 	}
 	fn := &lookupJoinFunc{src: ls, table: n.Table.Name, keys: n.Keys, width: len(inTypes), right: len(n.Table.Columns),
 		left: n.Type == plan.LeftJoin, cond: cond, codec: row.NewCodec(types)}
+	uid := t.uid("LookupJoin", describeNode(n))
+	if local {
+		// A table held in memory is looked up in the operator, as
+		// Flink's synchronous lookup functions are: no request in
+		// flight, nothing in checkpoints.
+		return weir.Process[row.Row, row.Row](keyed, &syncLookupJoin{lookupJoinFunc: *fn}).UID(uid).Name("LookupJoin"), nil
+	}
 	opts := weir.AsyncOptions{
 		Capacity: t.cfg.Int("table.exec.async-lookup.buffer-capacity"),
 		Timeout:  t.cfg.Duration("table.exec.async-lookup.timeout"),
@@ -70,7 +79,6 @@ func (t *translator) lookupJoin(n *plan.LookupJoin) (weir.Stream[row.Row], error
 		// Flink keeps the order of an updating input's changes.
 		out = weir.OrderedWait[row.Row, row.Row](keyed, fn, opts)
 	}
-	uid := t.uid("LookupJoin", describeNode(n))
 	return out.UID(uid).Name("LookupJoin"), nil
 }
 
@@ -143,4 +151,23 @@ func (f *lookupJoinFunc) AsyncInvoke(ctx context.Context, in row.Row) ([]row.Row
 		out = append(out, row.Row{Kind: in.Kind, Fields: o})
 	}
 	return out, nil
+}
+
+// syncLookupJoin is a lookup join against a table the lookup function
+// holds in memory (connector.LocalLookupFunction): each row is joined in
+// the operator as it comes. Each subtask opens its own copy.
+type syncLookupJoin struct {
+	lookupJoinFunc
+}
+
+// ProcessElement joins a row with the rows its key finds.
+func (f *syncLookupJoin) ProcessElement(ctx *weir.Context[row.Row], in row.Row) error {
+	out, err := f.AsyncInvoke(context.Background(), in)
+	if err != nil {
+		return err
+	}
+	for _, r := range out {
+		ctx.Collect(r)
+	}
+	return nil
 }

@@ -54,6 +54,10 @@ func (l *fsLookup) Open(ctx context.Context) error {
 	return l.loadLocked(ctx)
 }
 
+// LocalLookup marks the lookup as local: it reads memory and, once per
+// lookup.join.cache.ttl, local files.
+func (l *fsLookup) LocalLookup() {}
+
 // Close drops the rows.
 func (l *fsLookup) Close() error {
 	l.mu.Lock()

@@ -36,6 +36,15 @@ type LookupFunction interface {
 	Close() error
 }
 
+// LocalLookupFunction is implemented by lookup functions that answer from
+// memory (or local files), never waiting on another system: the planner
+// calls them in the join's operator instead of through async I/O.
+type LocalLookupFunction interface {
+	LookupFunction
+	// LocalLookup marks the function.
+	LocalLookup()
+}
+
 // LookupCacheOptions are Flink's lookup.cache options: NONE (the default)
 // or a PARTIAL cache of the keys looked up.
 type LookupCacheOptions struct {
