@@ -22,14 +22,13 @@ func Example() {
 		return
 	}
 	defer db.Close(ctx)
-	db.Exec(ctx, `DROP TABLE IF EXISTS cdc_example`)
+	// A slot, publication or table left by an earlier run goes first; and
+	// all three go at the end, the slot even while its walsender still
+	// holds it (helpers_test.go).
+	dropSlotAndTables("cdc_example")
 	db.Exec(ctx, `CREATE TABLE cdc_example (id int PRIMARY KEY, name text)`)
 	db.Exec(ctx, `INSERT INTO cdc_example VALUES (1, 'snapshot')`)
-	defer func() {
-		db.Exec(ctx, `SELECT pg_drop_replication_slot('cdc_example')`)
-		db.Exec(ctx, `DROP PUBLICATION cdc_example`)
-		db.Exec(ctx, `DROP TABLE cdc_example`)
-	}()
+	defer dropSlotAndTables("cdc_example")
 
 	env := weir.NewEnvironment(weir.Options{Parallelism: 1})
 	changes := weir.FromSource[cdc.Change](env, cdc.NewSource(cdc.Options{

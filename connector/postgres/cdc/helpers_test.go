@@ -98,12 +98,20 @@ func names(t testing.TB, c *pgx.Conn) string {
 // dropAll drops the slot (ending a session still holding it), the
 // publication and the table of name.
 func dropAll(t testing.TB, name string) {
+	if err := dropSlotAndTables(name); err != nil {
+		t.Errorf("cleanup: %v", err)
+	}
+}
+
+// dropSlotAndTables is dropAll for callers without a testing.TB (the
+// package example): the slot goes even while a walsender still holds
+// it (it is ended first).
+func dropSlotAndTables(name string) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	c, err := pgx.Connect(ctx, pgURL)
 	if err != nil {
-		t.Errorf("cleanup: %v", err)
-		return
+		return err
 	}
 	defer c.Close(ctx)
 	for ctx.Err() == nil {
@@ -125,6 +133,7 @@ func dropAll(t testing.TB, name string) {
 	c.Exec(ctx, `DROP TABLE IF EXISTS `+name)
 	c.Exec(ctx, `DROP TABLE IF EXISTS `+name+`_b`)
 	c.Exec(ctx, `DROP TABLE IF EXISTS `+name+`_hb`)
+	return ctx.Err()
 }
 
 // op is one committed change of the workload to a key: its letter (c, u,
