@@ -387,7 +387,7 @@ func (c *JobClient) Status() JobStatus {
 // output up to the savepoint, as for a checkpoint.
 func (c *JobClient) TriggerSavepoint(ctx context.Context, dir string) (string, error) {
 	end := c.tr.savepoint(ctx, dir, false)
-	path, err := c.j.Savepoint(ctx, dir, false)
+	path, err := c.j.Savepoint(ctx, dir, false, false)
 	end(path, err)
 	return path, err
 }
@@ -397,7 +397,23 @@ func (c *JobClient) TriggerSavepoint(ctx context.Context, dir string) (string, e
 // savepoint continues exactly where the job stopped.
 func (c *JobClient) StopWithSavepoint(ctx context.Context, dir string) (string, error) {
 	end := c.tr.savepoint(ctx, dir, true)
-	path, err := c.j.Savepoint(ctx, dir, true)
+	path, err := c.j.Savepoint(ctx, dir, true, false)
+	end(path, err)
+	return path, err
+}
+
+// StopWithDrain is StopWithSavepoint after the end of event time, Flink's
+// stop --drain: each source emits the final watermark (MaxWatermark) just
+// before the savepoint's barrier and reads no more, so every event-time
+// timer fires and every window emits its result into the savepoint's
+// output first. Use it to end a job for good: a job restored from a
+// drained savepoint sees its windows already fired, and its sources resume
+// where they stopped. If the savepoint fails after the sources drained,
+// the job fails over to its latest checkpoint (restarting as its restart
+// strategy says), as Flink does.
+func (c *JobClient) StopWithDrain(ctx context.Context, dir string) (string, error) {
+	end := c.tr.savepoint(ctx, dir, true)
+	path, err := c.j.Savepoint(ctx, dir, true, true)
 	end(path, err)
 	return path, err
 }

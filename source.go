@@ -384,6 +384,25 @@ func (s *sourceOp[T]) PollNext(ctx context.Context) (runtime.PollStatus, error) 
 	return st, nil
 }
 
+// Drain ends the source's event time for a stop with drain
+// (runtime.Drainer): what the reader emitted goes out, then the final
+// watermark, active even if the source was idle; no periodic watermark
+// follows and the task polls the reader no more.
+func (s *sourceOp[T]) Drain() error {
+	if s.flush(); s.err != nil {
+		return s.err
+	}
+	s.ended = true
+	if s.idle {
+		s.setIdle(false)
+		if err := s.out.ProcessWatermarkStatus(false); err != nil {
+			return err
+		}
+	}
+	s.ctx.Metrics.CurrentWatermark = runtime.MaxWatermark
+	return s.out.ProcessWatermark(runtime.MaxWatermark)
+}
+
 // emitWatermark combines the splits' watermarks: the minimum over splits
 // that are not idle. If every split is idle the output becomes idle.
 func (s *sourceOp[T]) emitWatermark(now int64) error {

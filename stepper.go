@@ -117,24 +117,31 @@ func (s *Stepper) Checkpoint() (id int64, path string, err error) {
 // TriggerSavepoint takes a savepoint into a new subdirectory of dir, as
 // JobClient.TriggerSavepoint does, and returns its path.
 func (s *Stepper) TriggerSavepoint(dir string) (string, error) {
-	return s.savepoint(dir, false)
+	return s.savepoint(dir, false, false)
 }
 
 // StopWithSavepoint takes a savepoint into a new subdirectory of dir and
 // stops the job once every sink committed up to it, as
 // JobClient.StopWithSavepoint does; the stepper is closed then.
 func (s *Stepper) StopWithSavepoint(dir string) (string, error) {
-	return s.savepoint(dir, true)
+	return s.savepoint(dir, true, false)
 }
 
-func (s *Stepper) savepoint(dir string, stop bool) (string, error) {
+// StopWithDrain ends event time (every source emits the final watermark),
+// then stops with a savepoint, as JobClient.StopWithDrain does; the
+// stepper is closed then.
+func (s *Stepper) StopWithDrain(dir string) (string, error) {
+	return s.savepoint(dir, true, true)
+}
+
+func (s *Stepper) savepoint(dir string, stop, drain bool) (string, error) {
 	if s.done {
 		return "", ErrStepperClosed
 	}
 	if !s.checkpoints {
 		return "", ErrNoCheckpointing
 	}
-	path, err := s.job.Savepoint(s.ctx, dir, stop)
+	path, err := s.job.Savepoint(s.ctx, dir, stop, drain)
 	if err != nil {
 		return "", s.fail(err)
 	}

@@ -629,7 +629,7 @@ func (s *Server) postSavepoint(w http.ResponseWriter, r *http.Request) {
 	if req.CancelJob {
 		// Flink's cancel-job savepoint: the job ends after it (here as a
 		// stop-with-savepoint, which also commits the sinks).
-		id, err = j.stopWithSavepoint(dir, intentStop, 0)
+		id, err = j.stopWithSavepoint(dir, intentStop, 0, false)
 	} else {
 		id, err = j.savepoint(dir)
 	}
@@ -655,16 +655,12 @@ func (s *Server) postStop(w http.ResponseWriter, r *http.Request) {
 	if !decodeOptional(w, r, &req) {
 		return
 	}
-	if req.Drain {
-		writeError(w, http.StatusBadRequest, "drain (MAX_WATERMARK before the savepoint) is not supported: stop without drain")
-		return
-	}
 	dir, err := s.savepointTarget(j.id, req.TargetDirectory)
 	if err != nil {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	id, err := j.stopWithSavepoint(dir, intentStop, 0)
+	id, err := j.stopWithSavepoint(dir, intentStop, 0, req.Drain)
 	if err != nil {
 		writeOpError(w, err)
 		return
@@ -696,7 +692,7 @@ func (s *Server) postRescale(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, fmt.Sprintf("parallelism must be between 1 and the max parallelism 128, not %d", par))
 		return
 	}
-	id, err := j.stopWithSavepoint(s.defaultSavepointDir(j.id), intentRescale, par)
+	id, err := j.stopWithSavepoint(s.defaultSavepointDir(j.id), intentRescale, par, false)
 	if err != nil {
 		writeOpError(w, err)
 		return

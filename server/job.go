@@ -273,7 +273,8 @@ var errConflict = errors.New("conflict")
 
 // stopWithSavepoint stops the job with a savepoint into dir for intent
 // (stop, rescale to newPar, or shutdown) and returns the operation's id.
-func (j *hostedJob) stopWithSavepoint(dir, intent string, newPar int) (string, error) {
+// With drain the sources end event time first (weir.JobClient.StopWithDrain).
+func (j *hostedJob) stopWithSavepoint(dir, intent string, newPar int, drain bool) (string, error) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	a := j.mu.run
@@ -297,7 +298,11 @@ func (j *hostedJob) stopWithSavepoint(dir, intent string, newPar int) (string, e
 		defer close(a.stopDone)
 		ctx, cancel := context.WithTimeout(context.Background(), j.s.opts.SavepointTimeout)
 		defer cancel()
-		path, err := a.client.StopWithSavepoint(ctx, dir)
+		stop := a.client.StopWithSavepoint
+		if drain {
+			stop = a.client.StopWithDrain
+		}
+		path, err := stop(ctx, dir)
 		j.mu.Lock()
 		defer j.mu.Unlock()
 		op.Status = "COMPLETED"

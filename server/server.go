@@ -354,7 +354,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	s.gw.close()
 	var errs []error
 	for _, j := range s.jobs() {
-		if _, err := j.stopWithSavepoint(s.defaultSavepointDir(j.id), intentShutdown, 0); err != nil && !errors.Is(err, errConflict) {
+		if _, err := j.stopWithSavepoint(s.defaultSavepointDir(j.id), intentShutdown, 0, false); err != nil && !errors.Is(err, errConflict) {
 			errs = append(errs, err)
 		}
 	}

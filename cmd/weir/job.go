@@ -393,25 +393,34 @@ func jobStopCmd(f *jobFlags) *cobra.Command {
 	var (
 		dir       string
 		savepoint bool
+		drain     bool
 	)
 	cmd := &cobra.Command{
-		Use:   "stop ID [--savepoint] [--savepoint-dir DIR]",
+		Use:   "stop ID [--savepoint] [--savepoint-dir DIR] [--drain]",
 		Short: "Stop a job with a savepoint (as Flink's stop)",
 		Long: `Stops the job with a savepoint: sinks commit everything up to it and the job
 ends FINISHED; the savepoint's path is printed. --savepoint-dir picks the
 directory (under one of the server's savepoint roots; default: the
 server's). A stop always takes a savepoint (--savepoint is the default and
-may be given for clarity); to end a job without one use 'weir job cancel'.`,
+may be given for clarity); to end a job without one use 'weir job cancel'.
+--drain (Flink's stop --drain) first ends event time: the sources emit the
+final watermark, so every event-time timer fires and every open window
+emits before the savepoint; use it to end a job for good.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, pos []string) error {
 			if !savepoint {
 				return errors.New("job stop: a stop always takes a savepoint; to end a job without one use 'weir job cancel'")
 			}
-			return operationCmd(cmd, f, pos[0], "/stop", "/savepoints", map[string]any{"targetDirectory": dir}, "Savepoint completed. Path: %s\n")
+			body := map[string]any{"targetDirectory": dir}
+			if drain {
+				body["drain"] = true
+			}
+			return operationCmd(cmd, f, pos[0], "/stop", "/savepoints", body, "Savepoint completed. Path: %s\n")
 		},
 	}
 	cmd.Flags().BoolVar(&savepoint, "savepoint", true, "stop with a savepoint (always; see 'weir job cancel')")
 	cmd.Flags().StringVar(&dir, "savepoint-dir", "", "savepoint directory, under one of the server's savepoint roots (default: the server's)")
+	cmd.Flags().BoolVar(&drain, "drain", false, "end event time first: the final watermark fires every timer and window before the savepoint")
 	return cmd
 }
 

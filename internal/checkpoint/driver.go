@@ -16,10 +16,15 @@ import (
 // SavepointRequest asks a running job for a savepoint in Dir (a new
 // subdirectory is created there). With Stop, the job stops once the
 // savepoint completed and every task handled its completion (sinks
-// committed). The result arrives on Reply (buffered by the caller).
+// committed). With Drain (and Stop), the sources emit the final watermark
+// just before the savepoint's barrier, so every event-time timer fires
+// first (Flink's stop --drain); if that savepoint fails, the job fails
+// (its event time has ended). The result arrives on Reply (buffered by the
+// caller).
 type SavepointRequest struct {
 	Dir   string
 	Stop  bool
+	Drain bool
 	Reply chan SavepointResult
 }
 
@@ -341,6 +346,10 @@ func (d *Driver) name(id runtime.TaskID) string {
 }
 
 func (d *Driver) savepoint(ctx context.Context, req SavepointRequest) {
+	if req.Drain && !req.Stop {
+		req.Reply <- SavepointResult{Err: errors.New("weir: savepoint: drain needs stop (a job whose event time ended cannot go on)")}
+		return
+	}
 	if req.Dir == "" {
 		req.Reply <- SavepointResult{Err: errors.New("weir: savepoint needs a directory")}
 		return
@@ -448,9 +457,11 @@ func (d *Driver) do(ctx context.Context, acts []Action) {
 		case Trigger:
 			d.triggered[a.ID] = time.Now()
 			d.open(a.ID)
+			sp := d.savepoints[a.ID]
+			drain := sp != nil && sp.req.Drain
 			for i := range d.tasks {
 				if t := &d.tasks[i]; t.Source {
-					d.mail(t, runtime.Mail{Kind: runtime.MailTrigger, ID: a.ID})
+					d.mail(t, runtime.Mail{Kind: runtime.MailTrigger, ID: a.ID, Drain: drain})
 				}
 			}
 		case WriteMetadata:
@@ -490,6 +501,12 @@ func (d *Driver) do(ctx context.Context, acts []Action) {
 				// savepoint would make "restore latest" refuse.
 				_ = d.store.Discard(context.WithoutCancel(ctx), a.ID)
 				_ = d.store.RemoveLocation(ctx, sp.path)
+				if sp.req.Drain {
+					// The sources ended their event time for it: the job
+					// cannot go on, it fails over to its last checkpoint
+					// (as Flink fails a job whose stop --drain failed).
+					d.fail(fmt.Errorf("weir: stop with drain: savepoint %d aborted after the sources emitted the final watermark: %s", a.ID, a.Reason))
+				}
 				continue
 			}
 			d.log.Warn("weir: checkpoint aborted", "checkpoint", a.ID, "reason", a.Reason)

@@ -164,7 +164,7 @@ func (s *Stepwise) Checkpoint(ctx context.Context) (int64, string, error) {
 // driver as a SavepointRequest does, and returns its path. With stop, the
 // job ends once every task handled its completion (sinks committed); the
 // Stepwise is closed then.
-func (s *Stepwise) Savepoint(ctx context.Context, dir string, stop bool) (string, error) {
+func (s *Stepwise) Savepoint(ctx context.Context, dir string, stop, drain bool) (string, error) {
 	if s.d == nil {
 		return "", errNoCheckpointing
 	}
@@ -175,7 +175,7 @@ func (s *Stepwise) Savepoint(ctx context.Context, dir string, stop bool) (string
 		return "", errJobEnded
 	}
 	reply := make(chan SavepointResult, 1)
-	s.d.Savepoint(ctx, SavepointRequest{Dir: dir, Stop: stop, Reply: reply})
+	s.d.Savepoint(ctx, SavepointRequest{Dir: dir, Stop: stop, Drain: drain, Reply: reply})
 	err := s.RunUntilQuiet(ctx)
 	if stop && errors.Is(err, ErrStoppedWithSavepoint) {
 		err = s.Close()
@@ -190,6 +190,10 @@ func (s *Stepwise) Savepoint(ctx context.Context, dir string, stop bool) (string
 		return "", err
 	}
 	if res.Err != nil {
+		if err != nil {
+			// The failed savepoint failed the job too (a stop with drain).
+			return "", fmt.Errorf("%w (%w)", err, res.Err)
+		}
 		return "", res.Err
 	}
 	return res.Path, err

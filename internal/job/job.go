@@ -183,12 +183,13 @@ var ErrNoCheckpointing = errors.New("weir: savepoints need checkpointing (Option
 
 // Savepoint takes a savepoint into a new subdirectory of dir and returns
 // its path; with stop, the job stops once the savepoint completed and
-// every sink committed up to it.
-func (j *Job) Savepoint(ctx context.Context, dir string, stop bool) (string, error) {
+// every sink committed up to it; with drain too, the sources end event
+// time first (see checkpoint.SavepointRequest).
+func (j *Job) Savepoint(ctx context.Context, dir string, stop, drain bool) (string, error) {
 	if j.savepoints == nil {
 		return "", ErrNoCheckpointing
 	}
-	req := graph.SavepointRequest{Dir: dir, Stop: stop, Reply: make(chan graph.SavepointResult, 1)}
+	req := graph.SavepointRequest{Dir: dir, Stop: stop, Drain: drain, Reply: make(chan graph.SavepointResult, 1)}
 	select {
 	case j.savepoints <- req:
 	case <-j.done:
@@ -199,7 +200,7 @@ func (j *Job) Savepoint(ctx context.Context, dir string, stop bool) (string, err
 	select {
 	case r := <-req.Reply:
 		if r.Err == nil {
-			j.logger.Info("weir: savepoint complete", "path", r.Path, "stop", stop)
+			j.logger.Info("weir: savepoint complete", "path", r.Path, "stop", stop, "drain", drain)
 		}
 		return r.Path, r.Err
 	case <-j.done:

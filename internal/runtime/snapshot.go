@@ -190,6 +190,9 @@ type Mail struct {
 	// Ack asks the task to report ReportNotified once it handled a
 	// MailComplete (a savepoint that stops the job waits for that).
 	Ack bool
+	// Drain, on a MailTrigger, asks a source to emit the final watermark
+	// before the barrier (a stop with drain; see Drainer).
+	Drain bool
 }
 
 // ReportKind says what a task reports to the checkpoint driver.

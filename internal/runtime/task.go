@@ -33,6 +33,16 @@ type SourceDriver interface {
 	Available() <-chan struct{}
 }
 
+// Drainer is implemented by a SourceDriver that can end its event time on
+// request: Drain emits the final watermark (MaxWatermark) through the
+// chain, as if the input had ended, and PollNext is not called again.
+// A stop-with-savepoint with drain asks sources for it just before the
+// savepoint's barrier (Flink's stop --drain), so every event-time timer
+// fires and every window emits before the savepoint is taken.
+type Drainer interface {
+	Drain() error
+}
+
 // WatermarkHandler is the control half of a chain's head operator.
 type WatermarkHandler interface {
 	ProcessWatermark(wm int64) error
@@ -94,6 +104,9 @@ type Task struct {
 	done   bool
 	// stopped: the driver told the finished task that the job ended.
 	stopped bool
+	// drained: a source task emitted its final watermark for a stop with
+	// drain; it polls its source no more and waits for the stop.
+	drained bool
 	// parked: the last Step ended where Run would wait (see ready).
 	parked  bool
 	aligner *Aligner
@@ -230,6 +243,9 @@ func (t *Task) iterate(ctx context.Context) (idle, mailed bool, err error) {
 		return false, mailed, err
 	}
 	if t.Source != nil {
+		if t.drained {
+			return ran == 0, mailed, nil
+		}
 		st, err := t.Source.PollNext(ctx)
 		if err != nil {
 			return false, mailed, err
@@ -319,8 +335,12 @@ func (t *Task) wait(ctx context.Context) error {
 	var m Mail
 	alive := true
 	if t.Source != nil {
+		var avail <-chan struct{}
+		if !t.drained {
+			avail = t.Source.Available()
+		}
 		select {
-		case <-t.Source.Available():
+		case <-avail:
 		case <-tc:
 		case m = <-mail:
 		case <-posted:
@@ -477,6 +497,9 @@ func (t *Task) ready() bool {
 	if t.Mailbox != nil && t.Mailbox.Pending() {
 		return true
 	}
+	if t.drained {
+		return false
+	}
 	select {
 	case <-t.Source.Available():
 		return true
@@ -540,6 +563,17 @@ func (t *Task) finish() error {
 		}
 	}
 	return nil
+}
+
+// drain ends the event time of a source task before the barrier of a stop
+// with drain: the source emits the final watermark, and is polled no more.
+func (t *Task) drain() error {
+	t.drained = true
+	d, ok := t.Source.(Drainer)
+	if !ok {
+		return fmt.Errorf("stop with drain: the source of %s cannot end its event time", t.Name)
+	}
+	return d.Drain()
 }
 
 // handle processes one envelope from channel idx of the gate.
@@ -806,6 +840,11 @@ func (t *Task) handleMail(ctx context.Context, m Mail) error {
 	switch m.Kind {
 	case MailTrigger:
 		if t.Source != nil && !t.done {
+			if m.Drain && !t.drained {
+				if err := t.drain(); err != nil {
+					return err
+				}
+			}
 			return t.checkpoint(ctx, m.ID)
 		}
 	case MailStop:
