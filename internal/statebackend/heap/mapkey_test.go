@@ -11,13 +11,13 @@ import (
 	"github.com/weirstream/weir/internal/statebackend"
 )
 
-// TestMapCacheAcrossSnapshots checks the map state's cache of the current
-// key's inner map: the key stays set while snapshots are taken (the cache
-// stays valid for the key context, not for the snapshot), entries are
-// removed until the key has none and added again, and the snapshots,
-// restored whole and split over two subtasks, hold the state as it was
-// when each was captured.
-func TestMapCacheAcrossSnapshots(t *testing.T) {
+// TestMapKeyKeptAcrossSnapshots checks a map state's copy-on-write when the
+// current key stays set while snapshots are captured (a state that
+// remembered the key's inner map between calls would have to notice that a
+// snapshot now shares it): entries are added, removed until the key has
+// none, cleared and added again, and every snapshot, restored split over
+// two subtasks, holds the state as it was when it was captured.
+func TestMapKeyKeptAcrossSnapshots(t *testing.T) {
 	full := keygroup.Range{Start: 0, End: 128}
 	newMap := func(r keygroup.Range) (*Backend[string], *Map[string, struct{}, int64, int64]) {
 		b := New(statebackend.NewKeyContext(keygroup.Hasher[string](), 128, r), func() int64 { return 0 })
@@ -46,15 +46,14 @@ func TestMapCacheAcrossSnapshots(t *testing.T) {
 		_ = b.kc.Set(k)
 		m.Put(1, 1)
 	}
-	// Between a snapshot's capture and the writes below no key is set: the
-	// writes find the cached inner map shared with the snapshot.
+	// Between a snapshot's capture and the writes below no key is set.
 	type captured struct {
 		want  []string
 		write func(put func(kg int, section []byte)) error
 	}
 	var snaps []captured
 	for round := range int64(4) {
-		want := dump(b, m, keys) // ends with "c" set, its map cached
+		want := dump(b, m, keys) // ends with "c" set
 		write, err := b.SnapshotAsync()
 		if err != nil {
 			t.Fatal(err)
