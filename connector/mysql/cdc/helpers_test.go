@@ -74,6 +74,12 @@ type direct struct {
 
 func startDirect(t testing.TB, opts Options, st *state) *direct {
 	t.Helper()
+	return startDirectHook(t, opts, st, nil)
+}
+
+// startDirectHook is startDirect with the streamer's chunkHook set.
+func startDirectHook(t testing.TB, opts Options, st *state, hook func(afterSelect bool)) *direct {
+	t.Helper()
 	o, err := opts.withDefaults()
 	if err != nil {
 		t.Fatal(err)
@@ -84,7 +90,7 @@ func startDirect(t testing.TB, opts Options, st *state) *direct {
 	if st != nil {
 		cur = *st
 	}
-	d.g = &streamer{opts: o, cur: cur, m: m, log: o.Logger, items: d.items, avail: make(chan struct{}, 1)}
+	d.g = &streamer{opts: o, cur: cur, m: m, log: o.Logger, items: d.items, avail: make(chan struct{}, 1), chunkHook: hook}
 	ctx, cancel := context.WithCancel(context.Background())
 	d.cancel = cancel
 	go func() {
