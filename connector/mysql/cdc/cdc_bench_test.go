@@ -148,7 +148,7 @@ func BenchmarkBinlog(b *testing.B) {
 //	go test ./connector/mysql/cdc -run '^$' -bench Snapshot
 func BenchmarkSnapshot(b *testing.B) {
 	db := testDB(b)
-	table := newTable(b, db, kvCols)
+	table := newTablePrefix(b, db, "mysqlwm", kvCols)
 	const rows = 20000
 	fill(b, db, table, rows)
 	for _, alg := range []SnapshotAlgorithm{ConsistentSnapshot, WatermarkSnapshot} {

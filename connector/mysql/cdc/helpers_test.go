@@ -45,11 +45,17 @@ var nonIdent = regexp.MustCompile(`[^a-zA-Z0-9_]`)
 // unique to the test, and drops it when the test ends.
 func newTable(t testing.TB, db *sql.DB, cols string) string {
 	t.Helper()
+	return newTablePrefix(t, db, "cdc", cols)
+}
+
+// newTablePrefix is newTable with the name's prefix.
+func newTablePrefix(t testing.TB, db *sql.DB, prefix, cols string) string {
+	t.Helper()
 	name := strings.ToLower(nonIdent.ReplaceAllString(t.Name(), "_"))
 	if len(name) > 40 {
 		name = name[:40]
 	}
-	name = fmt.Sprintf("cdc_%s_%06d", name, rand.IntN(1e6))
+	name = fmt.Sprintf("%s_%s_%06d", prefix, name, rand.IntN(1e6))
 	mustExec(t, db, fmt.Sprintf("CREATE TABLE test.%s (%s) ENGINE=InnoDB", name, cols))
 	t.Cleanup(func() { db.Exec("DROP TABLE IF EXISTS test." + name) })
 	return "test." + name

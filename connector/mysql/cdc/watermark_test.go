@@ -137,11 +137,11 @@ func snapshotReads(t *testing.T, opts Options) (map[string][][]any, bool) {
 // with each algorithm: the same rows in the same order.
 func TestSnapshotAlgorithmsSameAnswer(t *testing.T) {
 	db := testDB(t)
-	ints := newTable(t, db, kvCols)
+	ints := newTablePrefix(t, db, "mysqlwm", kvCols)
 	fill(t, db, ints, 1003)
-	comp := newTable(t, db, "a VARCHAR(10), b INT, v DOUBLE, PRIMARY KEY (a, b)")
+	comp := newTablePrefix(t, db, "mysqlwm", "a VARCHAR(10), b INT, v DOUBLE, PRIMARY KEY (a, b)")
 	mustExec(t, db, "INSERT INTO "+comp+" VALUES ('x', 1, 0.5), ('x', 2, 1.5), ('y', 1, NULL)")
-	empty := newTable(t, db, kvCols)
+	empty := newTablePrefix(t, db, "mysqlwm", kvCols)
 	tables := []string{ints, comp, empty}
 	want, wm := snapshotReads(t, Options{Addr: addr, Tables: tables, ChunkSize: 100, SnapshotAlgorithm: ConsistentSnapshot})
 	if wm {
@@ -171,7 +171,7 @@ func TestSnapshotAlgorithmsSameAnswer(t *testing.T) {
 // table, each in order.
 func TestWatermarkChangesInWindow(t *testing.T) {
 	db := testDB(t)
-	table := newTable(t, db, kvCols)
+	table := newTablePrefix(t, db, "mysqlwm", kvCols)
 	fill(t, db, table, 100)
 	mustExec(t, db, "DELETE FROM "+table+" WHERE id IN (21, 22, 23)")
 	chunks := 0
@@ -257,7 +257,7 @@ func TestWatermarkChangesInWindow(t *testing.T) {
 // restarts from the last position handed over: every change arrives once.
 func TestRestoreInsideWatermarkSnapshot(t *testing.T) {
 	db := testDB(t)
-	table := newTable(t, db, kvCols)
+	table := newTablePrefix(t, db, "mysqlwm", kvCols)
 	fill(t, db, table, 2000)
 	stop := make(chan struct{})
 	var wg syncGroup
