@@ -73,7 +73,7 @@
 // AutoSnapshot (the default) takes ConsistentSnapshot when the server
 // reports binlog_snapshot_file (MariaDB), WatermarkSnapshot otherwise.
 // Both emit the same rows and have the same checkpoint format and the
-// same hand-over. Both are tested
+// same hand-over: a job restored with the other one goes on. Both are tested
 // here on MariaDB only (the watermarks by forcing them): MySQL itself,
 // its SHOW BINARY LOG STATUS and its GTID sets were not available to test
 // against.

@@ -212,6 +212,7 @@ func testSnapshotRacingChanges(t *testing.T, alg SnapshotAlgorithm) {
 	}
 	close(stop)
 	wg.Wait()
+	mustExec(t, db, "INSERT INTO "+tables[0]+" VALUES (-1, 0, 0)") // a change after the snapshot for until to see
 	file, pos := masterPos(t, db)
 	d.until(reached(file, pos), apply)
 	n := 0
