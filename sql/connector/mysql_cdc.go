@@ -14,7 +14,10 @@ import (
 
 // MySQLCDC is Flink CDC's 'mysql-cdc' connector over connector/mysql/cdc
 // (tested on MariaDB): a lock-free chunked snapshot of one table, then its
-// changes from the binlog, as a changelog of +I, -U/+U and -D rows.
+// changes from the binlog, as a changelog of +I, -U/+U and -D rows. The
+// snapshot algorithm is the Go option's default, auto (MariaDB's
+// consistent snapshot position, Flink CDC's low/high watermarks on
+// MySQL); Flink CDC has no option for it, so none is taken here.
 // Binlog positions and snapshot progress are in checkpoints.
 //
 // Options (Flink CDC's names): hostname, username, database-name,

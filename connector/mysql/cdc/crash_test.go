@@ -114,18 +114,24 @@ func anys(v []int64) []any {
 // each run restores the latest checkpoint. The committed output replays,
 // change by change, to the table's final state, each update and delete
 // finding the row its Before says: every change exactly once, in order
-// per key.
+// per key. It runs with each snapshot algorithm.
 func TestCrashExactlyOnce(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the crash job many times")
 	}
+	bin := filepath.Join(t.TempDir(), "crashjob")
+	crashtest.Build(t, bin, "./internal/crashjob")
+	for _, alg := range []SnapshotAlgorithm{ConsistentSnapshot, WatermarkSnapshot} {
+		t.Run(alg.String(), func(t *testing.T) { testCrashExactlyOnce(t, bin, alg) })
+	}
+}
+
+func testCrashExactlyOnce(t *testing.T, bin string, alg SnapshotAlgorithm) {
 	db := testDB(t)
 	table := newTable(t, db, kvCols)
-	const rows = 1500
+	const rows = 3000
 	fill(t, db, table, rows)
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "crashjob")
-	crashtest.Build(t, bin, "./internal/crashjob")
 	out, chk, logPath := filepath.Join(dir, "out"), filepath.Join(dir, "chk"), filepath.Join(dir, "runs.log")
 	defer func() {
 		if t.Failed() {
@@ -133,7 +139,7 @@ func TestCrashExactlyOnce(t *testing.T) {
 			t.Logf("log of the runs:\n%s", b)
 		}
 	}()
-	args := []string{"-addr", addr, "-table", table, "-output", out, "-checkpoint-dir", chk, "-restore", "latest", "-chunk", "30"}
+	args := []string{"-addr", addr, "-table", table, "-output", out, "-checkpoint-dir", chk, "-restore", "latest", "-chunk", "30", "-algorithm", alg.String()}
 	stop := make(chan struct{})
 	var wg syncGroup
 	for w := range uint64(2) {
@@ -166,7 +172,9 @@ func TestCrashExactlyOnce(t *testing.T) {
 			// Once a checkpoint committed new output: the next
 			// chunks, changes and checkpoints are under way.
 			c.WaitUntil(t, "new output", 30*time.Second, func() bool { return countLines(t, out) > before })
-			if run > 0 { // the first run dies at its first commit: inside the snapshot
+			// The first runs die at their first commit: inside the
+			// snapshot.
+			if during >= 3 {
 				c.Pause(time.Duration(rng.IntN(80)) * time.Millisecond)
 			}
 		}

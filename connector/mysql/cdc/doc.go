@@ -1,7 +1,7 @@
-// Package cdc is a change-data-capture source for MariaDB (and, for
-// streaming only, MySQL): a snapshot of the chosen tables, then their
-// changes from the binlog, each exactly once across failures, as Flink
-// CDC's mysql-cdc source.
+// Package cdc is a change-data-capture source for MariaDB and MySQL: a
+// snapshot of the chosen tables, then their changes from the binlog, each
+// exactly once across failures, as Flink CDC's mysql-cdc source. (Only
+// MariaDB was available to test against; see Snapshot algorithms.)
 //
 //	changes := weir.FromSource[cdc.Change](env, cdc.NewSource(cdc.Options{
 //		Addr:   "127.0.0.1:3306",
@@ -26,26 +26,61 @@
 //
 // The snapshot reads each table in chunks of Options.ChunkSize rows in
 // primary-key order (tables whose key is not one integer column in one
-// chunk). Each chunk is read in its own transaction opened with START
-// TRANSACTION WITH CONSISTENT SNAPSHOT; MariaDB reports the binlog
-// position S that this snapshot is consistent with (the session status
-// binlog_snapshot_file and binlog_snapshot_position), so the chunk is the
-// table's state at S exactly, without any lock. One binlog reader, started
-// before the first chunk, is then read up to S: a change of a row whose key
-// is at or below the bound of the chunks already emitted is emitted; any
-// other is already in this chunk or will be in a later one, and is
-// skipped. Then the chunk's rows are emitted as reads and the bound moves
-// to the chunk's last key. Once every table is read, every change is
-// emitted. So each row appears once in the snapshot, every change after
-// its snapshot exactly once, in binlog order, and nothing is locked.
+// chunk). One binlog reader, started before the first chunk, runs
+// alongside: a change of a row whose key is at or below the bound of the
+// chunks already emitted is emitted; any other is in a chunk still to
+// emit. Each chunk is made exact at a binlog position P (see below), the
+// reader is read up to P, the chunk's rows are emitted as reads and the
+// bound moves to the chunk's last key. Once every table is read, every
+// change is emitted. So each row appears once in the snapshot, every
+// change after its snapshot exactly once, in binlog order, and nothing is
+// locked.
 //
-// This replaces both designs Flink CDC offers: FLUSH TABLES WITH READ
-// LOCK for the whole snapshot blocks writers and cannot checkpoint inside
-// the snapshot; the lock-free incremental snapshot needs a low and a high
-// watermark per chunk and a merge of the binlog between them. MariaDB's
-// snapshot position makes the chunk exact, so neither is needed. MySQL
-// has no such position: with MySQL only Latest and SpecificOffset work
-// (and that path is not tested here: the test server is MariaDB).
+// # Snapshot algorithms
+//
+// Options.SnapshotAlgorithm chooses how a chunk is made exact.
+//
+// ConsistentSnapshot reads the chunk in its own transaction opened with
+// START TRANSACTION WITH CONSISTENT SNAPSHOT; MariaDB reports the binlog
+// position P that this snapshot is consistent with (the session status
+// binlog_snapshot_file and binlog_snapshot_position), so the chunk is the
+// table's state at P exactly. Changes the reader meets up to P of keys in
+// the chunk's range are already in it and are skipped.
+//
+// WatermarkSnapshot is Flink CDC's incremental snapshot (the low and high
+// watermark chunk algorithm), for servers without such a position (MySQL).
+// The low watermark L is the reader's position: the previous chunk's high
+// watermark, or the start. The chunk's SELECT runs (one statement, its own
+// read view), then the high watermark H is the server's current binlog
+// position (SHOW MASTER STATUS, or SHOW BINARY LOG STATUS where the server
+// has only that, as MySQL 8.4). The reader is read from L to H: changes of
+// keys at or below the bound are emitted as usual; changes of keys in the
+// chunk's range (above the bound, up to the chunk's last key; the last
+// chunk of a table has no upper end) are applied to the chunk's rows, an
+// insert or an update's new image replacing the key's row, a delete or an
+// update's old image removing it (a key update moves the row); changes of
+// keys above the range are left to later chunks. The SELECT saw every
+// change before L and none after H, and applying again a change it saw
+// gives the same row, so the corrected chunk is the table's state of its
+// range at H; it is emitted as reads at H. Flink CDC's low watermark is
+// the server's position just before the SELECT; the reader's position is
+// at or before it, which only widens the window. Like Flink CDC's, the
+// algorithm assumes a transaction written to the binlog before L is
+// visible to the SELECT (the engine commits just after the binlog write);
+// starting the window at the reader's position, not the server's, leaves
+// that commit more time. The chunk's rows are held in memory until H.
+//
+// AutoSnapshot (the default) takes ConsistentSnapshot when the server
+// reports binlog_snapshot_file (MariaDB), WatermarkSnapshot otherwise.
+// Both emit the same rows and have the same checkpoint format and the
+// same hand-over: a job restored with the other one goes on. Both are tested
+// here on MariaDB only (the watermarks by forcing them): MySQL itself,
+// its SHOW BINARY LOG STATUS and its GTID sets were not available to test
+// against.
+//
+// Flink CDC's other design, FLUSH TABLES WITH READ LOCK for the whole
+// snapshot, blocks writers and cannot checkpoint inside the snapshot; it
+// is not offered.
 //
 // # Positions and checkpoints
 //
@@ -83,8 +118,9 @@
 // (Options.MinBackoff to MaxBackoff) from the last position handed over;
 // heartbeats (HeartbeatPeriod) and ReadTimeout detect a silent one. Errors
 // retrying cannot fix (a missing table, a table without primary key, a
-// column count change, a binlog position the server no longer has, MySQL
-// with Initial) fail the job. A row the source
+// column count change, a binlog position the server no longer has,
+// ConsistentSnapshot on a server without binlog_snapshot_position) fail
+// the job. A row the source
 // cannot convert (a zero date, an enum index outside the column's values)
 // fails the job naming its position, or with weir.DeadLetterTo goes to the
 // dead-letter side output with its position, column and raw values.

@@ -45,11 +45,17 @@ var nonIdent = regexp.MustCompile(`[^a-zA-Z0-9_]`)
 // unique to the test, and drops it when the test ends.
 func newTable(t testing.TB, db *sql.DB, cols string) string {
 	t.Helper()
+	return newTablePrefix(t, db, "cdc", cols)
+}
+
+// newTablePrefix is newTable with the name's prefix.
+func newTablePrefix(t testing.TB, db *sql.DB, prefix, cols string) string {
+	t.Helper()
 	name := strings.ToLower(nonIdent.ReplaceAllString(t.Name(), "_"))
 	if len(name) > 40 {
 		name = name[:40]
 	}
-	name = fmt.Sprintf("cdc_%s_%06d", name, rand.IntN(1e6))
+	name = fmt.Sprintf("%s_%s_%06d", prefix, name, rand.IntN(1e6))
 	mustExec(t, db, fmt.Sprintf("CREATE TABLE test.%s (%s) ENGINE=InnoDB", name, cols))
 	t.Cleanup(func() { db.Exec("DROP TABLE IF EXISTS test." + name) })
 	return "test." + name
@@ -74,6 +80,12 @@ type direct struct {
 
 func startDirect(t testing.TB, opts Options, st *state) *direct {
 	t.Helper()
+	return startDirectHook(t, opts, st, nil)
+}
+
+// startDirectHook is startDirect with the streamer's chunkHook set.
+func startDirectHook(t testing.TB, opts Options, st *state, hook func(afterSelect bool)) *direct {
+	t.Helper()
 	o, err := opts.withDefaults()
 	if err != nil {
 		t.Fatal(err)
@@ -84,7 +96,7 @@ func startDirect(t testing.TB, opts Options, st *state) *direct {
 	if st != nil {
 		cur = *st
 	}
-	d.g = &streamer{opts: o, cur: cur, m: m, log: o.Logger, items: d.items, avail: make(chan struct{}, 1)}
+	d.g = &streamer{opts: o, cur: cur, m: m, log: o.Logger, items: d.items, avail: make(chan struct{}, 1), chunkHook: hook}
 	ctx, cancel := context.WithCancel(context.Background())
 	d.cancel = cancel
 	go func() {

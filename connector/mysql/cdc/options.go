@@ -51,6 +51,50 @@ func (m StartupMode) String() string {
 	return fmt.Sprintf("StartupMode(%d)", m)
 }
 
+// SnapshotAlgorithm says how each snapshot chunk is made consistent with
+// the binlog (see doc.go).
+type SnapshotAlgorithm uint8
+
+const (
+	// AutoSnapshot uses ConsistentSnapshot when the server reports the
+	// binlog position of a consistent snapshot (MariaDB's session status
+	// binlog_snapshot_file and binlog_snapshot_position), WatermarkSnapshot
+	// otherwise (MySQL). The default.
+	AutoSnapshot SnapshotAlgorithm = iota
+	// ConsistentSnapshot reads each chunk in a transaction started WITH
+	// CONSISTENT SNAPSHOT whose binlog position the server reports. A
+	// server that does not report it fails the job.
+	ConsistentSnapshot
+	// WatermarkSnapshot is Flink CDC's incremental snapshot algorithm:
+	// each chunk is read between a low and a high binlog watermark and
+	// corrected with the binlog changes between them. It works on MySQL
+	// and MariaDB.
+	WatermarkSnapshot
+)
+
+// String names the algorithm: auto, consistent-snapshot or watermark.
+func (a SnapshotAlgorithm) String() string {
+	switch a {
+	case AutoSnapshot:
+		return "auto"
+	case ConsistentSnapshot:
+		return "consistent-snapshot"
+	case WatermarkSnapshot:
+		return "watermark"
+	}
+	return fmt.Sprintf("SnapshotAlgorithm(%d)", a)
+}
+
+// ParseSnapshotAlgorithm parses the name String returns.
+func ParseSnapshotAlgorithm(s string) (SnapshotAlgorithm, error) {
+	for a := AutoSnapshot; a <= WatermarkSnapshot; a++ {
+		if strings.EqualFold(s, a.String()) {
+			return a, nil
+		}
+	}
+	return 0, optionError("SnapshotAlgorithm", fmt.Sprintf("%q is not one of auto, consistent-snapshot, watermark", s))
+}
+
 // Defaults of Options.
 const (
 	DefaultAddr        = "127.0.0.1:3306"
@@ -97,6 +141,11 @@ type Options struct {
 	// restore repeats. Tables whose primary key is not a single integer
 	// column are read in one chunk.
 	ChunkSize int
+	// SnapshotAlgorithm says how a snapshot chunk is made consistent with
+	// the binlog (default AutoSnapshot: MariaDB's consistent snapshot
+	// position where the server has it, the watermark algorithm
+	// otherwise).
+	SnapshotAlgorithm SnapshotAlgorithm
 	// ErrorPolicy handles rows the source cannot decode (a zero date, an
 	// enum index outside the column's values): by default they fail the
 	// job; with weir.DeadLetterTo they go to the dead-letter side output.
@@ -176,6 +225,9 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	if o.Startup > SpecificOffset {
 		return o, optionError("Startup", "unknown mode")
+	}
+	if o.SnapshotAlgorithm > WatermarkSnapshot {
+		return o, optionError("SnapshotAlgorithm", "unknown algorithm")
 	}
 	if o.Startup == SpecificOffset && o.StartGTID == "" && o.StartFile == "" {
 		return o, optionError("StartFile", "SpecificOffset needs StartFile and StartPos, or StartGTID")

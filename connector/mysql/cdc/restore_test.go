@@ -94,6 +94,7 @@ func TestRestoreDuringSnapshot(t *testing.T) {
 	d.until(func(s state) bool { return s.Table == 1 }, m.apply)
 	close(stop)
 	wg.Wait()
+	mustExec(t, db, "INSERT INTO "+table+" VALUES (-1, 0, 0)") // a change after the snapshot for until to see
 	file, pos := masterPos(t, db)
 	d.until(reached(file, pos), m.apply)
 	m.check(db, table)

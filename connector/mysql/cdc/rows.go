@@ -68,6 +68,11 @@ func (g *streamer) rows(ctx context.Context, h *replication.EventHeader, e *repl
 			}})
 			continue
 		}
+		// Between a chunk's watermarks (watermark algorithm), changes of
+		// rows in the chunk's range correct the chunk.
+		if w := g.window; w != nil && w.table == tm.idx {
+			w.apply(before, after)
+		}
 		// During the snapshot, only changes of rows already snapshotted
 		// are emitted; the others are part of a chunk still to read.
 		emitB := before != nil && g.captured(tm, t, before)

@@ -174,8 +174,15 @@ func fill(t testing.TB, db *sql.DB, table string, n int) {
 
 // TestSnapshotRacingChanges snapshots two tables in chunks while writers
 // change both, then follows the binlog: every change arrives once, in
-// order per key, and the replayed result equals each table.
+// order per key, and the replayed result equals each table. It runs with
+// each snapshot algorithm.
 func TestSnapshotRacingChanges(t *testing.T) {
+	for _, alg := range []SnapshotAlgorithm{ConsistentSnapshot, WatermarkSnapshot} {
+		t.Run(alg.String(), func(t *testing.T) { testSnapshotRacingChanges(t, alg) })
+	}
+}
+
+func testSnapshotRacingChanges(t *testing.T, alg SnapshotAlgorithm) {
 	db := testDB(t)
 	tables := []string{newTable(t, db, kvCols), newTable(t, db, kvCols)}
 	stop := make(chan struct{})
@@ -188,7 +195,7 @@ func TestSnapshotRacingChanges(t *testing.T) {
 		}
 		models[table] = newModel(t)
 	}
-	d := startDirect(t, Options{Addr: addr, Tables: tables, ChunkSize: 37}, nil)
+	d := startDirect(t, Options{Addr: addr, Tables: tables, ChunkSize: 37, SnapshotAlgorithm: alg}, nil)
 	apply := func(c Change) { models[c.Table.ID()].apply(c) }
 	// Through the snapshot with the writers running, then a while more.
 	reads, during := 0, 0
@@ -205,6 +212,7 @@ func TestSnapshotRacingChanges(t *testing.T) {
 	}
 	close(stop)
 	wg.Wait()
+	mustExec(t, db, "INSERT INTO "+tables[0]+" VALUES (-1, 0, 0)") // a change after the snapshot for until to see
 	file, pos := masterPos(t, db)
 	d.until(reached(file, pos), apply)
 	n := 0

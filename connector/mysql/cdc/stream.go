@@ -14,8 +14,6 @@ import (
 	gomysql "github.com/go-mysql-org/go-mysql/mysql"
 	"github.com/go-mysql-org/go-mysql/replication"
 	"github.com/go-sql-driver/mysql"
-
-	"github.com/weirstream/weir"
 )
 
 // streamer is the reading goroutine: it connects, reads the snapshot
@@ -35,6 +33,17 @@ type streamer struct {
 	byName  map[string]int   // "db.table" → index in tables
 	byID    map[uint64]*tmap // binlog table id → table
 	sent    bool             // an item was handed over in this session
+
+	// Snapshot: the algorithm resolved at setup (true: watermarks), the
+	// chunk being corrected by the binlog (watermark algorithm), the
+	// query of the binlog position (SHOW MASTER STATUS, or SHOW BINARY
+	// LOG STATUS where MySQL removed it), and a hook tests use to change
+	// the table after a chunk's low watermark, before its SELECT
+	// (afterSelect false) and before its high watermark (true).
+	watermark   bool
+	window      *window
+	statusQuery string
+	chunkHook   func(afterSelect bool)
 
 	// Binlog position while reading (see handle).
 	nextFile     string
@@ -146,6 +155,9 @@ func (g *streamer) setup(ctx context.Context) error {
 			byName[id] = i
 		}
 		g.tables, g.byName = tables, byName
+		if err := g.chooseAlgorithm(ctx); err != nil {
+			return err
+		}
 	}
 	if !g.cur.Fresh {
 		return nil
@@ -153,9 +165,6 @@ func (g *streamer) setup(ctx context.Context) error {
 	st := state{Tables: g.opts.Tables, Table: len(g.tables)}
 	switch g.opts.Startup {
 	case Initial:
-		if !g.mariadb {
-			return permanent("mysql cdc: the Initial startup mode needs MariaDB (its binlog_snapshot_position makes each snapshot chunk consistent with a binlog position); use Latest or SpecificOffset with MySQL")
-		}
 		st.Table = 0
 		fallthrough
 	case Latest:
@@ -187,10 +196,62 @@ func (g *streamer) flavor() string {
 	return gomysql.MySQLFlavor
 }
 
-// masterStatus returns the server's current binlog position and, on
-// MariaDB, the GTID position of that point.
+// chooseAlgorithm resolves Options.SnapshotAlgorithm: auto takes the
+// consistent snapshot where the server reports its binlog position
+// (MariaDB), the watermarks otherwise.
+func (g *streamer) chooseAlgorithm(ctx context.Context) error {
+	switch g.opts.SnapshotAlgorithm {
+	case WatermarkSnapshot:
+		g.watermark = true
+	case ConsistentSnapshot:
+		g.watermark = false
+	default:
+		var k, v string
+		err := g.db.QueryRowContext(ctx, "SHOW SESSION STATUS LIKE 'binlog_snapshot_file'").Scan(&k, &v)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			g.watermark = true
+		case err != nil:
+			return fmt.Errorf("mysql cdc: reading binlog_snapshot_file: %w", err)
+		default:
+			g.watermark = v == ""
+		}
+	}
+	if g.cur.Fresh && g.opts.Startup == Initial || !g.cur.Fresh && g.cur.Table < len(g.tables) {
+		alg := ConsistentSnapshot
+		if g.watermark {
+			alg = WatermarkSnapshot
+		}
+		g.log.Info("mysql cdc: snapshot algorithm", "algorithm", alg.String(), "option", g.opts.SnapshotAlgorithm.String())
+	}
+	return nil
+}
+
+// masterStatus returns the server's current binlog position and its GTID
+// position.
 func (g *streamer) masterStatus(ctx context.Context) (file string, pos uint32, gtid string, err error) {
-	rows, err := g.db.QueryContext(ctx, "SHOW MASTER STATUS")
+	file, pos, gtid, err = g.binlogStatus(ctx)
+	if err == nil && g.mariadb {
+		gtid, err = g.gtidAt(ctx, g.db, file, pos)
+	}
+	return file, pos, gtid, err
+}
+
+// binlogStatus returns the server's current binlog file and offset and, on
+// MySQL, its Executed_Gtid_Set of the same instant (empty without
+// gtid_mode ON). MySQL 8.4 has only SHOW BINARY LOG STATUS, older servers
+// and MariaDB only SHOW MASTER STATUS: the first one the server refuses
+// as a syntax error is not asked again.
+func (g *streamer) binlogStatus(ctx context.Context) (file string, pos uint32, gtidSet string, err error) {
+	if g.statusQuery == "" {
+		g.statusQuery = "SHOW MASTER STATUS"
+	}
+	rows, err := g.db.QueryContext(ctx, g.statusQuery)
+	var me *mysql.MySQLError
+	if errors.As(err, &me) && me.Number == 1064 && g.statusQuery == "SHOW MASTER STATUS" {
+		g.statusQuery = "SHOW BINARY LOG STATUS"
+		rows, err = g.db.QueryContext(ctx, g.statusQuery)
+	}
 	if err != nil {
 		return "", 0, "", fmt.Errorf("mysql cdc: reading the binlog position: %w", err)
 	}
@@ -215,16 +276,10 @@ func (g *streamer) masterStatus(ctx context.Context) (file string, pos uint32, g
 	if err != nil {
 		return "", 0, "", fmt.Errorf("mysql cdc: binlog position %q: %w", vals[1], err)
 	}
-	rows.Close()
-	switch {
-	case g.mariadb:
-		gtid, err = g.gtidAt(ctx, g.db, file, uint32(p))
-	case len(vals) >= 5:
-		// MySQL: Executed_Gtid_Set, of the same instant (empty without
-		// gtid_mode ON).
-		gtid = strings.ReplaceAll(string(vals[4]), "\n", "")
+	if !g.mariadb && len(vals) >= 5 {
+		gtidSet = strings.ReplaceAll(string(vals[4]), "\n", "")
 	}
-	return file, uint32(p), gtid, err
+	return file, uint32(p), gtidSet, rows.Close()
 }
 
 // gtidAt returns MariaDB's GTID position at a binlog position ("" if the
@@ -300,153 +355,6 @@ func (g *streamer) session(ctx context.Context) error {
 			return err
 		}
 	}
-}
-
-// snapshotChunk reads the next chunk of the table being snapshotted in a
-// transaction whose snapshot MariaDB ties to a binlog position S, reads
-// the binlog up to S (emitting the changes of rows already snapshotted),
-// then emits the chunk, whose rows are the table's state at S.
-func (g *streamer) snapshotChunk(ctx context.Context, bs *replication.BinlogStreamer) error {
-	t := g.tables[g.cur.Table]
-	conn, err := g.db.Conn(ctx)
-	if err != nil {
-		return fmt.Errorf("mysql cdc: snapshot connection: %w", err)
-	}
-	defer conn.Close()
-	for _, q := range []string{"SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ", "START TRANSACTION WITH CONSISTENT SNAPSHOT"} {
-		if _, err := conn.ExecContext(ctx, q); err != nil {
-			return fmt.Errorf("mysql cdc: snapshot of %s: %s: %w", t.ID(), q, err)
-		}
-	}
-	defer conn.ExecContext(context.WithoutCancel(ctx), "ROLLBACK")
-	var sFile string
-	var sPos uint32
-	rows, err := conn.QueryContext(ctx, "SHOW SESSION STATUS WHERE Variable_name IN ('binlog_snapshot_file', 'binlog_snapshot_position')")
-	if err != nil {
-		return fmt.Errorf("mysql cdc: snapshot of %s: binlog_snapshot_position: %w", t.ID(), err)
-	}
-	for rows.Next() {
-		var k, v string
-		if err := rows.Scan(&k, &v); err != nil {
-			rows.Close()
-			return fmt.Errorf("mysql cdc: snapshot of %s: %w", t.ID(), err)
-		}
-		switch strings.ToLower(k) {
-		case "binlog_snapshot_file":
-			sFile = v
-		case "binlog_snapshot_position":
-			p, _ := strconv.ParseUint(v, 10, 32)
-			sPos = uint32(p)
-		}
-	}
-	rows.Close()
-	if sFile == "" {
-		return permanent("mysql cdc: the server reports no binlog_snapshot_file: the snapshot needs MariaDB with log_bin on")
-	}
-
-	// The chunk: rows above Bound in key order, or the whole table.
-	var q strings.Builder
-	q.WriteString("SELECT ")
-	for i, c := range t.Columns {
-		if i > 0 {
-			q.WriteString(", ")
-		}
-		q.WriteString(quoteIdent(c.Name))
-	}
-	fmt.Fprintf(&q, " FROM %s.%s", quoteIdent(t.Database), quoteIdent(t.Name))
-	limit := 0
-	if t.chunked() {
-		key := quoteIdent(t.Columns[t.Key[0]].Name)
-		switch b := g.cur.Bound.(type) {
-		case int64:
-			fmt.Fprintf(&q, " WHERE %s > %d", key, b)
-		case uint64:
-			fmt.Fprintf(&q, " WHERE %s > %d", key, b)
-		}
-		limit = g.opts.ChunkSize
-		fmt.Fprintf(&q, " ORDER BY %s LIMIT %d", key, limit)
-	}
-	now := time.Now()
-	pos := Position{File: sFile, Pos: sPos, Snapshot: true}
-	rows, err = conn.QueryContext(ctx, q.String())
-	if err != nil {
-		return fmt.Errorf("mysql cdc: snapshot of %s: %w", t.ID(), err)
-	}
-	defer rows.Close()
-	raw := make([]sql.RawBytes, len(t.Columns))
-	ptrs := make([]any, len(t.Columns))
-	for i := range raw {
-		ptrs[i] = &raw[i]
-	}
-	var entries []entry
-	var last any
-	n := 0
-	for rows.Next() {
-		if err := rows.Scan(ptrs...); err != nil {
-			return fmt.Errorf("mysql cdc: snapshot of %s: %w", t.ID(), err)
-		}
-		n++
-		vals := make([]any, len(t.Columns))
-		var bad error
-		var badCol string
-		for i := range t.Columns {
-			v, err := t.Columns[i].fromText(raw[i])
-			if err != nil && bad == nil {
-				bad, badCol = err, t.Columns[i].Name
-			}
-			vals[i] = v
-		}
-		if t.chunked() {
-			kc := &t.Columns[t.Key[0]]
-			k, err := kc.fromText(raw[t.Key[0]])
-			if err != nil {
-				return permanent("mysql cdc: snapshot of %s: key %q: %w", t.ID(), raw[t.Key[0]], err)
-			}
-			last = k
-		}
-		if bad != nil {
-			entries = append(entries, entry{dead: &weir.DeadLetter{
-				Source: fmt.Sprintf("mysql %s snapshot row %d (binlog %s:%d)", t.ID(), n, sFile, sPos),
-				Field:  badCol, Reason: bad.Error(), Raw: rawRow(raw),
-			}})
-			continue
-		}
-		entries = append(entries, entry{c: Change{Op: OpRead, Table: t, After: vals, Time: now, Position: pos}})
-	}
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("mysql cdc: snapshot of %s: %w", t.ID(), err)
-	}
-	rows.Close()
-	if _, err := conn.ExecContext(ctx, "COMMIT"); err != nil {
-		return fmt.Errorf("mysql cdc: snapshot of %s: COMMIT: %w", t.ID(), err)
-	}
-
-	// Read the binlog up to S: changes of rows snapshotted before are
-	// emitted, the others are in this chunk or a later one.
-	target := gomysql.Position{Name: sFile, Pos: sPos}
-	for g.inTx || comparePos(g.nextFile, g.nextPos, target) < 0 {
-		ev, err := bs.GetEvent(ctx)
-		if err != nil {
-			return binlogError(err, g.cur)
-		}
-		if err := g.handle(ctx, ev); err != nil {
-			return err
-		}
-	}
-	if comparePos(g.nextFile, g.nextPos, target) > 0 {
-		return fmt.Errorf("mysql cdc: binlog read past the snapshot position %s:%d to %s:%d; retrying", sFile, sPos, g.nextFile, g.nextPos)
-	}
-
-	st := g.position()
-	if limit > 0 && n == limit {
-		st.Bound = last
-	} else {
-		st.Table, st.Bound = g.cur.Table+1, nil
-	}
-	if !g.send(ctx, item{entries: entries, st: st}) {
-		return ctx.Err()
-	}
-	return nil
 }
 
 // binlogError wraps an error of the binlog stream; the server's refusal to

@@ -46,10 +46,16 @@ func main() {
 	chk := flag.String("checkpoint-dir", "chk", "checkpoint directory")
 	restore := flag.String("restore", "", "checkpoint to restore")
 	chunk := flag.Int("chunk", 20, "snapshot chunk size")
+	algorithm := flag.String("algorithm", "auto", "snapshot algorithm: auto, consistent-snapshot or watermark")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	logger := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	alg, err := cdc.ParseSnapshotAlgorithm(*algorithm)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "crashjob:", err)
+		os.Exit(2)
+	}
 	env := weir.NewEnvironment(weir.Options{
 		Parallelism: 1,
 		Logger:      logger,
@@ -57,7 +63,7 @@ func main() {
 		Restore:     *restore,
 	})
 	src := weir.FromSource[cdc.Change](env, cdc.NewSource(cdc.Options{
-		Addr: *addr, Tables: []string{*table}, ChunkSize: *chunk, Logger: logger,
+		Addr: *addr, Tables: []string{*table}, ChunkSize: *chunk, SnapshotAlgorithm: alg, Logger: logger,
 		MinBackoff: 20 * time.Millisecond, MaxBackoff: 200 * time.Millisecond,
 	}), weir.NoWatermarks[cdc.Change](), "mysql").UID("mysql")
 	out := weir.Map(src, func(c cdc.Change) Out {
