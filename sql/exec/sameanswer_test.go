@@ -263,10 +263,19 @@ func TestWindowAggSameAnswer(t *testing.T) {
 			steps = append(steps, step{wm: wm})
 		}
 	}
-	for _, w := range []Window{Tumble(time.Second), Hop(500*time.Millisecond, 2*time.Second),
-		Cumulate(250*time.Millisecond, time.Second)} {
-		spec := WindowAggSpec{InputTypes: in, TimeCol: 0, Window: w, GroupKeys: []int{1}, UID: "wagg",
-			Aggs: []AggCall{Call(CountStar), Call(Sum, 2), Call(Count, 2).WithDistinct()}}
+	// HOP without DISTINCT is sliced (window_slice.go); with it, kept per
+	// window.
+	for _, c := range []struct {
+		w        Window
+		distinct bool
+	}{{Tumble(time.Second), true}, {Hop(500*time.Millisecond, 2*time.Second), true},
+		{Hop(500*time.Millisecond, 2*time.Second), false}, {Cumulate(250*time.Millisecond, time.Second), true}} {
+		w := c.w
+		aggs := []AggCall{Call(CountStar), Call(Sum, 2)}
+		if c.distinct {
+			aggs = append(aggs, Call(Count, 2).WithDistinct())
+		}
+		spec := WindowAggSpec{InputTypes: in, TimeCol: 0, Window: w, GroupKeys: []int{1}, UID: "wagg", Aggs: aggs}
 		outTypes, err := spec.OutputTypes()
 		if err != nil {
 			t.Fatal(err)
@@ -334,13 +343,22 @@ func TestWindowAggSameAnswer(t *testing.T) {
 		var want []string
 		for k, a := range res {
 			s, e := k[1].(int64), k[2].(int64)
-			want = append(want, fmt.Sprintf("+I[%s, %d, %d, %d, %s, %s, %s]", k[0], a.n, a.sum, len(a.distinct),
-				row.Format(row.Timestamp(s, 0), outTypes[4]), row.Format(row.Timestamp(e, 0), outTypes[5]),
-				row.Format(row.Timestamp(e-1, 0), outTypes[6])))
+			d := ""
+			if c.distinct {
+				d = fmt.Sprintf("%d, ", len(a.distinct))
+			}
+			nt := len(outTypes)
+			want = append(want, fmt.Sprintf("+I[%s, %d, %d, %s%s, %s, %s]", k[0], a.n, a.sum, d,
+				row.Format(row.Timestamp(s, 0), outTypes[nt-3]), row.Format(row.Timestamp(e, 0), outTypes[nt-2]),
+				row.Format(row.Timestamp(e-1, 0), outTypes[nt-1])))
 		}
 		slices.Sort(want)
+		name := w.String()
+		if !c.distinct {
+			name += "-sliced"
+		}
 		for _, c := range sameAnswerConfigs {
-			t.Run(w.String()+"/"+c.String(), func(t *testing.T) {
+			t.Run(name+"/"+c.String(), func(t *testing.T) {
 				log := runSteps(t, c, steps, func(s weir.Stream[row.Row]) (weir.Stream[row.Row], error) {
 					return WindowAggregate(s, spec)
 				})

@@ -286,6 +286,9 @@ type windowAggFn struct {
 	// a set of their own) and the overlapping sessions.
 	tmp    *aggSet
 	merged []session
+	// slices, for sliced HOP windows (see window_slice.go), maps a slice's
+	// end to its encoded accumulators; nil otherwise.
+	slices state.Map[int64, string]
 }
 
 // session is a SESSION window of the current key: [start, end) and its
@@ -303,8 +306,13 @@ func (f *windowAggFn) Open(ctx *weir.KeyedRuntimeContext[string]) error {
 	f.set = set
 	f.other = set.clone(f.spec.InputTypes, f.spec.UpdatingInput)
 	f.keyTypes = keyTypes(f.spec.InputTypes, f.spec.GroupKeys)
-	if f.spec.Window.Kind == SessionWindow {
+	if f.spec.Window.Kind == SessionWindow || canSlice(f.spec, set) {
 		f.tmp = set.clone(f.spec.InputTypes, f.spec.UpdatingInput)
+	}
+	f.metrics = &ctx.Metrics().LateRecordsDropped
+	if canSlice(f.spec, set) {
+		f.slices = state.GetMap[string, int64, string](ctx.State(), state.Descriptor{Name: "window-slices"})
+		return nil
 	}
 	f.windows = state.GetMap[string, int64, string](ctx.State(), state.Descriptor{Name: "window-aggs"})
 	if set.hasDistinct() && f.spec.Window.Kind != SessionWindow {
@@ -312,7 +320,6 @@ func (f *windowAggFn) Open(ctx *weir.KeyedRuntimeContext[string]) error {
 		f.distinct = state.GetMap[string, string, int64](ctx.State(), state.Descriptor{Name: "window-distinct"})
 		set.useDistinctView(mapView{f.distinct})
 	}
-	f.metrics = &ctx.Metrics().LateRecordsDropped
 	return nil
 }
 
@@ -341,6 +348,9 @@ func (f *windowAggFn) ProcessElement(ctx *weir.KeyedContext[string, row.Row], in
 	}
 	if f.spec.Window.Kind == SessionWindow {
 		return f.addToSession(ctx, in, t, proc, retract)
+	}
+	if f.slices != nil {
+		return f.addToSlice(ctx, in, t, proc, retract)
 	}
 	// A row goes to every window of its time that has not fired yet; it
 	// is late, dropped and counted, only when all of them have (Flink's
@@ -486,6 +496,9 @@ func (f *windowAggFn) deleteTimer(ctx *weir.KeyedContext[string, row.Row], ts in
 }
 
 func (f *windowAggFn) OnTimer(ctx *weir.KeyedContext[string, row.Row], ts int64) error {
+	if f.slices != nil {
+		return f.fireSlices(ctx, ts)
+	}
 	if f.spec.Window.Kind == SessionWindow {
 		for s, v := range f.windows.All() {
 			e, n := binary.Varint([]byte(v))
