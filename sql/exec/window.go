@@ -186,6 +186,10 @@ type WindowAggSpec struct {
 	UID, Name string
 	// Counters, if set, receives the operator's counters.
 	Counters *Counters
+
+	// perWindow keeps one accumulator per HOP window (the layout before
+	// slicing): tests restore its snapshots into the sliced layout.
+	perWindow bool
 }
 
 func (s WindowAggSpec) compile() (*aggSet, error) {
@@ -310,11 +314,14 @@ func (f *windowAggFn) Open(ctx *weir.KeyedRuntimeContext[string]) error {
 		f.tmp = set.clone(f.spec.InputTypes, f.spec.UpdatingInput)
 	}
 	f.metrics = &ctx.Metrics().LateRecordsDropped
+	// The per-window state is declared in the sliced layout too: a
+	// snapshot taken before HOP windows were sliced holds its windows
+	// there, and fireSlices merges them in.
+	f.windows = state.GetMap[string, int64, string](ctx.State(), state.Descriptor{Name: "window-aggs"})
 	if canSlice(f.spec, set) {
 		f.slices = state.GetMap[string, int64, string](ctx.State(), state.Descriptor{Name: "window-slices"})
 		return nil
 	}
-	f.windows = state.GetMap[string, int64, string](ctx.State(), state.Descriptor{Name: "window-aggs"})
 	if set.hasDistinct() && f.spec.Window.Kind != SessionWindow {
 		// Sessions merge accumulators, so theirs keep the multisets inside.
 		f.distinct = state.GetMap[string, string, int64](ctx.State(), state.Descriptor{Name: "window-distinct"})

@@ -29,7 +29,7 @@ import (
 // append-only input whose aggregate functions all merge, without DISTINCT
 // (whose multisets are kept per window).
 func canSlice(s WindowAggSpec, set *aggSet) bool {
-	if s.Window.Kind != HopWindow || s.UpdatingInput || set.hasDistinct() {
+	if s.perWindow || s.Window.Kind != HopWindow || s.UpdatingInput || set.hasDistinct() {
 		return false
 	}
 	for _, k := range set.calls {
@@ -104,7 +104,11 @@ func (f *windowAggFn) fireSlices(ctx *weir.KeyedContext[string, row.Row], ts int
 			got = append(got, sliceEnc{s, enc})
 		}
 	}
-	if len(got) == 0 {
+	// A window of the per-window layout, restored from a snapshot taken
+	// before HOP windows were sliced, holds the rows before the restore;
+	// the slices hold those after it. Its timer is restored with it.
+	old, hasOld := f.windows.Get(end)
+	if len(got) == 0 && !hasOld {
 		return nil
 	}
 	for i := 1; i < len(got); i++ {
@@ -113,17 +117,24 @@ func (f *windowAggFn) fireSlices(ctx *weir.KeyedContext[string, row.Row], ts int
 		}
 	}
 	f.set.reset()
+	if hasOld {
+		if err := f.tmp.decode(old); err != nil {
+			return err
+		}
+		f.set.merge(f.tmp)
+		f.windows.Remove(end)
+	}
 	for _, g := range got {
 		if err := f.tmp.decode(g.enc); err != nil {
 			return err
 		}
 		f.set.merge(f.tmp)
 	}
-	later := got[len(got)-1].end != first // a slice after the first
+	later := len(got) > 0 && got[len(got)-1].end != first // a slice after the first
 	if err := f.emit(ctx, end-size, end); err != nil {
 		return err
 	}
-	if got[0].end == first {
+	if len(got) > 0 && got[0].end == first {
 		f.slices.Remove(first)
 	}
 	// The next window holds the slices after first, and the one after
