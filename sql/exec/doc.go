@@ -135,7 +135,12 @@
 //	WindowAggregate  map state "window-aggs": window end -> encoded accumulators (TUMBLE,
 //	                 HOP, CUMULATE); session start -> session end + accumulators (SESSION);
 //	                 map state "window-distinct": DISTINCT tuple -> count (window end + call
-//	                 index + tuple; not SESSION); one timer per key and window, at window_end - 1
+//	                 index + tuple; not SESSION); one timer per key and window, at window_end - 1.
+//	                 HOP without DISTINCT over an append-only input is sliced instead: map state
+//	                 "window-slices": slice end -> encoded accumulators of the rows of that
+//	                 slide; a window merges its size/slide slices when its timer fires and
+//	                 chains the next window's timer (window_slice.go); a window restored in
+//	                 "window-aggs" (a snapshot from before slicing) is merged in when it fires
 //	Deduplicate      value state "dedup": the kept row (row.Codec)
 //	TopN             value state "topn": the partition's top rows in order (row.Codec)
 //	OverAggregate    value state "over-acc" (accumulators), map state "over-rows": time ->

@@ -23,10 +23,16 @@ type config struct {
 	p       int
 	backend string
 	then    *config
+	// fromPerWindow: the first job keeps HOP windows per window (the
+	// layout before slicing); the restored one slices them.
+	fromPerWindow bool
 }
 
 func (c config) String() string {
 	s := fmt.Sprintf("p%d-%s", c.p, c.backend)
+	if c.fromPerWindow {
+		s += "-perwindow"
+	}
 	if c.then != nil {
 		s += "-restore-" + c.then.String()
 	}
@@ -58,6 +64,13 @@ type step struct {
 // runSteps runs the steps through the operator built by build, under c,
 // and returns every row it emitted.
 func runSteps(t *testing.T, c config, steps []step, build func(weir.Stream[row.Row]) (weir.Stream[row.Row], error)) []row.Row {
+	t.Helper()
+	return runStepsRebuilt(t, c, steps, build, build)
+}
+
+// runStepsRebuilt is runSteps whose restored job (c.then) is built by
+// rebuild: an operator restoring the snapshot of an earlier version.
+func runStepsRebuilt(t *testing.T, c config, steps []step, build, rebuild func(weir.Stream[row.Row]) (weir.Stream[row.Row], error)) []row.Row {
 	t.Helper()
 	start := func(h *weirtest.Harness) (*weirtest.Input[row.Row], *weirtest.Output[row.Row]) {
 		in := weirtest.NewInput[row.Row](h)
@@ -99,6 +112,7 @@ func runSteps(t *testing.T, c config, steps []step, build func(weir.Stream[row.R
 	}
 	got := out.Values()
 	h2 := weirtest.Restore(c.then.options(t), snap)
+	build = rebuild
 	in2, out2 := start(h2)
 	// Watermarks are not part of checkpoints (in Flink neither): the
 	// restored job's sources emit theirs again. Re-send the last one, as
@@ -263,10 +277,19 @@ func TestWindowAggSameAnswer(t *testing.T) {
 			steps = append(steps, step{wm: wm})
 		}
 	}
-	for _, w := range []Window{Tumble(time.Second), Hop(500*time.Millisecond, 2*time.Second),
-		Cumulate(250*time.Millisecond, time.Second)} {
-		spec := WindowAggSpec{InputTypes: in, TimeCol: 0, Window: w, GroupKeys: []int{1}, UID: "wagg",
-			Aggs: []AggCall{Call(CountStar), Call(Sum, 2), Call(Count, 2).WithDistinct()}}
+	// HOP without DISTINCT is sliced (window_slice.go); with it, kept per
+	// window.
+	for _, c := range []struct {
+		w        Window
+		distinct bool
+	}{{Tumble(time.Second), true}, {Hop(500*time.Millisecond, 2*time.Second), true},
+		{Hop(500*time.Millisecond, 2*time.Second), false}, {Cumulate(250*time.Millisecond, time.Second), true}} {
+		w := c.w
+		aggs := []AggCall{Call(CountStar), Call(Sum, 2)}
+		if c.distinct {
+			aggs = append(aggs, Call(Count, 2).WithDistinct())
+		}
+		spec := WindowAggSpec{InputTypes: in, TimeCol: 0, Window: w, GroupKeys: []int{1}, UID: "wagg", Aggs: aggs}
 		outTypes, err := spec.OutputTypes()
 		if err != nil {
 			t.Fatal(err)
@@ -334,14 +357,34 @@ func TestWindowAggSameAnswer(t *testing.T) {
 		var want []string
 		for k, a := range res {
 			s, e := k[1].(int64), k[2].(int64)
-			want = append(want, fmt.Sprintf("+I[%s, %d, %d, %d, %s, %s, %s]", k[0], a.n, a.sum, len(a.distinct),
-				row.Format(row.Timestamp(s, 0), outTypes[4]), row.Format(row.Timestamp(e, 0), outTypes[5]),
-				row.Format(row.Timestamp(e-1, 0), outTypes[6])))
+			d := ""
+			if c.distinct {
+				d = fmt.Sprintf("%d, ", len(a.distinct))
+			}
+			nt := len(outTypes)
+			want = append(want, fmt.Sprintf("+I[%s, %d, %d, %s%s, %s, %s]", k[0], a.n, a.sum, d,
+				row.Format(row.Timestamp(s, 0), outTypes[nt-3]), row.Format(row.Timestamp(e, 0), outTypes[nt-2]),
+				row.Format(row.Timestamp(e-1, 0), outTypes[nt-1])))
 		}
 		slices.Sort(want)
-		for _, c := range sameAnswerConfigs {
-			t.Run(w.String()+"/"+c.String(), func(t *testing.T) {
-				log := runSteps(t, c, steps, func(s weir.Stream[row.Row]) (weir.Stream[row.Row], error) {
+		name := w.String()
+		if !c.distinct {
+			name += "-sliced"
+		}
+		configs := sameAnswerConfigs
+		if !c.distinct && w.Kind == HopWindow {
+			// Also: a snapshot of the per-window layout (before slicing)
+			// restored into the sliced one.
+			configs = append(slices.Clone(configs), config{p: 2, backend: weir.StateHeap, fromPerWindow: true,
+				then: &config{p: 3, backend: weir.StatePebble}})
+		}
+		for _, c := range configs {
+			t.Run(name+"/"+c.String(), func(t *testing.T) {
+				perWindow := spec
+				perWindow.perWindow = c.fromPerWindow
+				log := runStepsRebuilt(t, c, steps, func(s weir.Stream[row.Row]) (weir.Stream[row.Row], error) {
+					return WindowAggregate(s, perWindow)
+				}, func(s weir.Stream[row.Row]) (weir.Stream[row.Row], error) {
 					return WindowAggregate(s, spec)
 				})
 				var got []string

@@ -186,6 +186,10 @@ type WindowAggSpec struct {
 	UID, Name string
 	// Counters, if set, receives the operator's counters.
 	Counters *Counters
+
+	// perWindow keeps one accumulator per HOP window (the layout before
+	// slicing): tests restore its snapshots into the sliced layout.
+	perWindow bool
 }
 
 func (s WindowAggSpec) compile() (*aggSet, error) {
@@ -286,6 +290,9 @@ type windowAggFn struct {
 	// a set of their own) and the overlapping sessions.
 	tmp    *aggSet
 	merged []session
+	// slices, for sliced HOP windows (see window_slice.go), maps a slice's
+	// end to its encoded accumulators; nil otherwise.
+	slices state.Map[int64, string]
 }
 
 // session is a SESSION window of the current key: [start, end) and its
@@ -303,16 +310,23 @@ func (f *windowAggFn) Open(ctx *weir.KeyedRuntimeContext[string]) error {
 	f.set = set
 	f.other = set.clone(f.spec.InputTypes, f.spec.UpdatingInput)
 	f.keyTypes = keyTypes(f.spec.InputTypes, f.spec.GroupKeys)
-	if f.spec.Window.Kind == SessionWindow {
+	if f.spec.Window.Kind == SessionWindow || canSlice(f.spec, set) {
 		f.tmp = set.clone(f.spec.InputTypes, f.spec.UpdatingInput)
 	}
+	f.metrics = &ctx.Metrics().LateRecordsDropped
+	// The per-window state is declared in the sliced layout too: a
+	// snapshot taken before HOP windows were sliced holds its windows
+	// there, and fireSlices merges them in.
 	f.windows = state.GetMap[string, int64, string](ctx.State(), state.Descriptor{Name: "window-aggs"})
+	if canSlice(f.spec, set) {
+		f.slices = state.GetMap[string, int64, string](ctx.State(), state.Descriptor{Name: "window-slices"})
+		return nil
+	}
 	if set.hasDistinct() && f.spec.Window.Kind != SessionWindow {
 		// Sessions merge accumulators, so theirs keep the multisets inside.
 		f.distinct = state.GetMap[string, string, int64](ctx.State(), state.Descriptor{Name: "window-distinct"})
 		set.useDistinctView(mapView{f.distinct})
 	}
-	f.metrics = &ctx.Metrics().LateRecordsDropped
 	return nil
 }
 
@@ -341,6 +355,9 @@ func (f *windowAggFn) ProcessElement(ctx *weir.KeyedContext[string, row.Row], in
 	}
 	if f.spec.Window.Kind == SessionWindow {
 		return f.addToSession(ctx, in, t, proc, retract)
+	}
+	if f.slices != nil {
+		return f.addToSlice(ctx, in, t, proc, retract)
 	}
 	// A row goes to every window of its time that has not fired yet; it
 	// is late, dropped and counted, only when all of them have (Flink's
@@ -486,6 +503,9 @@ func (f *windowAggFn) deleteTimer(ctx *weir.KeyedContext[string, row.Row], ts in
 }
 
 func (f *windowAggFn) OnTimer(ctx *weir.KeyedContext[string, row.Row], ts int64) error {
+	if f.slices != nil {
+		return f.fireSlices(ctx, ts)
+	}
 	if f.spec.Window.Kind == SessionWindow {
 		for s, v := range f.windows.All() {
 			e, n := binary.Varint([]byte(v))
