@@ -193,6 +193,10 @@ export function JobDetail({ id, tab }) {
           <button disabled={!running} onClick={() => operation("Stop with savepoint", `/jobs/${id}/stop`, {})} title="POST /jobs/{id}/stop">
             Stop with savepoint
           </button>
+          <button disabled={!running} onClick={() => operation("Stop with drain", `/jobs/${id}/stop`, { drain: true })}
+            title="POST /jobs/{id}/stop with drain: the sources emit the final watermark first, so every open window fires (Flink's stop --drain)">
+            Stop with drain
+          </button>
           <button class="danger" disabled={ENDED.has(job.state) || job.state === "CANCELLING"} onClick={cancel} title="PATCH /jobs/{id}?mode=cancel">
             Cancel
           </button>
