@@ -55,9 +55,20 @@ type WindowRow struct {
 // rowValue is what scenario b's checksum adds up for a row.
 func rowValue(r WindowRow) int64 { return r.Count*1_000_003 + r.Sum + r.End + int64(r.Key) }
 
+// tumblingDrift is scenario b's watermark alignment: a source subtask
+// pauses while its watermark is more than one window ahead of the other's
+// (see weir.WatermarkStrategy.WithWatermarkAlignment).
+const tumblingDrift = tumblingSize
+
 func tumblingEngine(ctx context.Context, n int64, opts weir.Options) (Checksum, error) {
+	return tumblingAligned(ctx, n, opts, tumblingDrift)
+}
+
+// tumblingAligned is scenario b's pipeline with a maximum watermark drift
+// between the source subtasks (0: no alignment).
+func tumblingAligned(ctx context.Context, n int64, opts weir.Options, drift time.Duration) (Checksum, error) {
 	env := weir.NewEnvironment(opts)
-	src := eventStream(env, tumblingGen, n, weir.ForMonotonousTimestamps[Event]())
+	src := eventStream(env, tumblingGen, n, weir.ForMonotonousTimestamps[Event]().WithWatermarkAlignment("events", drift))
 	keyed := weir.KeyBy(src, func(e Event) uint64 { return e.Key })
 	rows := weir.WindowAggregateProcess[uint64, Event, window.TimeWindow, countSum, countSum, WindowRow](
 		weir.Window(keyed, window.TumblingEventTime[Event](tumblingSize)), countSumAgg{},
