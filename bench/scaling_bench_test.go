@@ -19,7 +19,7 @@ func BenchmarkTumblingParallelism(b *testing.B) {
 	for _, c := range []struct {
 		p     int
 		drift time.Duration
-	}{{1, 0}, {2, 0}, {1, tumblingDrift}, {2, tumblingDrift}} {
+	}{{1, 0}, {2, 0}, {1, tumblingDrift}, {2, tumblingDrift}, {2, 3 * tumblingDrift}} {
 		p := c.p
 		b.Run(fmt.Sprintf("drift=%s/p=%d", c.drift, p), func(b *testing.B) {
 			opts := WithDefaults(weir.Options{Parallelism: p})
