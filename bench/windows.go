@@ -60,10 +60,11 @@ func rowValue(r WindowRow) int64 { return r.Count*1_000_003 + r.Sum + r.End + in
 // (see weir.WatermarkStrategy.WithWatermarkAlignment). Without it, at
 // parallelism 2 the window subtasks keep tens of windows open whenever one
 // source subtask gets less CPU than the other. A source emits a watermark
-// every millisecond (WatermarkInterval), about 5 s of event time per
-// subtask here at parallelism 2, so two subtasks running side by side stay
-// within one window of each other without pausing; three windows measured
-// no better and varied more on the loaded machine (docs/benchmarks.md).
+// every millisecond (WatermarkInterval), 5 – 9 s of event time per subtask
+// at the rates of parallelism 2 on an idle machine, so two subtasks running
+// side by side should stay within one window of each other without pausing
+// (not measured idle); three windows measured no better and varied more on
+// the loaded machine (docs/benchmarks.md).
 const tumblingDrift = tumblingSize
 
 func tumblingEngine(ctx context.Context, n int64, opts weir.Options) (Checksum, error) {
