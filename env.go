@@ -183,6 +183,8 @@ type Environment struct {
 	opts     Options
 	g        graph.Graph
 	executed bool
+	// aligns are the sources' watermark alignment groups.
+	aligns alignGroups
 }
 
 // NewEnvironment returns an environment with opts (defaults filled in).

@@ -110,6 +110,7 @@ func (o *SourceOutput[T]) EmitWatermark(wm int64) {
 		return
 	}
 	op.lastWM = wm
+	op.aligned()
 	op.ctx.Metrics.CurrentWatermark = wm
 	op.err = op.out.ProcessWatermark(wm)
 }
@@ -247,11 +248,27 @@ type sourceOp[T any] struct {
 	fastLen int
 	runSize int
 	scrub   bool // T holds pointers: clear pending after each run
+	// align is the subtask's watermark alignment group (nil: none);
+	// paused, while it waits for the group, is the channel closed when
+	// the group's lowest watermark rises.
+	align  *aligner
+	paused <-chan struct{}
+}
+
+// aligned tells the alignment group the subtask's watermark and whether it
+// is out (idle or finished).
+func (s *sourceOp[T]) aligned() {
+	if s.align != nil {
+		s.align.g.set(s.align.src, s.align.sub, s.lastWM, s.idle || s.ended)
+	}
 }
 
 // setIdle records whether the source's output is idle.
 func (s *sourceOp[T]) setIdle(idle bool) {
-	s.idle = idle
+	if s.idle != idle {
+		s.idle = idle
+		s.aligned()
+	}
 	s.fastLen = 0
 	if s.plain && !idle {
 		s.fastLen = cap(s.pending) - 1
@@ -302,6 +319,10 @@ func (s *sourceOp[T]) Open(ctx *runtime.OperatorContext) error {
 		s.assign = s.strategy.NewTimestamp()
 	}
 	s.lastWM = runtime.MinWatermark
+	if s.align != nil {
+		s.align.sub, s.align.limit = ctx.Subtask, runtime.MinWatermark
+		s.align.g.join(s.align.src, ctx.Subtask, ctx.Parallelism)
+	}
 	s.output = SourceOutput[T]{splits: map[string]*SplitOutput[T]{}, op: s}
 	s.output.main = *s.newSplit()
 	sc := SourceContext{Subtask: ctx.Subtask, Parallelism: ctx.Parallelism, Logger: ctx.Logger, Time: ctx.Time}
@@ -356,9 +377,21 @@ func (s *sourceOp[T]) Close() error {
 	return nil
 }
 
-func (s *sourceOp[T]) Available() <-chan struct{} { return s.avail }
+// Available is the reader's availability, or the alignment group's while
+// the subtask waits for it.
+func (s *sourceOp[T]) Available() <-chan struct{} {
+	if s.paused != nil {
+		return s.paused
+	}
+	return s.avail
+}
 
 func (s *sourceOp[T]) PollNext(ctx context.Context) (runtime.PollStatus, error) {
+	if s.align != nil {
+		if s.paused = s.align.paused(s.lastWM); s.paused != nil {
+			return runtime.NothingAvailable, nil
+		}
+	}
 	st, err := s.reader.Poll(ctx, &s.output)
 	s.flush()
 	if err != nil {
@@ -369,6 +402,7 @@ func (s *sourceOp[T]) PollNext(ctx context.Context) (runtime.PollStatus, error) 
 	}
 	if st == runtime.EndOfInput {
 		s.ended = true
+		s.aligned()
 		s.ctx.Metrics.CurrentWatermark = runtime.MaxWatermark
 		return st, s.out.ProcessWatermark(runtime.MaxWatermark)
 	}
@@ -393,6 +427,7 @@ func (s *sourceOp[T]) Drain() error {
 		return s.err
 	}
 	s.ended = true
+	s.aligned() // out of its alignment group
 	if s.idle {
 		s.setIdle(false)
 		if err := s.out.ProcessWatermarkStatus(false); err != nil {
@@ -450,6 +485,7 @@ func (s *sourceOp[T]) emitWatermark(now int64) error {
 	}
 	if wm > s.lastWM && wm != runtime.MaxWatermark {
 		s.lastWM = wm
+		s.aligned()
 		s.ctx.Metrics.CurrentWatermark = wm
 		return s.out.ProcessWatermark(wm)
 	}
@@ -467,8 +503,16 @@ func FromSource[T any](env *Environment, src Source[T], strategy WatermarkStrate
 	if env.opts.AutoWatermarkInterval < 0 {
 		interval = 0
 	}
+	var group *alignGroup
+	var member int
+	if strategy.AlignGroup != "" && strategy.MaxDrift > 0 {
+		group, member = env.aligns.add(strategy.AlignGroup)
+	}
 	n := newNode[T](env, "Source: "+name, 0, func(ctx *runtime.OperatorContext, outs graph.Outputs) (graph.Instance, error) {
 		op := &sourceOp[T]{src: src, strategy: strategy, interval: interval, out: newOutputs[T](outs), runSize: sourceRunSize}
+		if group != nil {
+			op.align = &aligner{g: group, src: member, drift: strategy.MaxDrift.Milliseconds()}
+		}
 		return graph.Instance{Op: op, Source: op}, nil
 	})
 	return Stream[T]{env: env, node: n}

@@ -42,6 +42,11 @@ type WatermarkStrategy[T any] struct {
 	// IdleTimeout marks a split idle after it produced nothing for this
 	// long, so it does not hold back the watermark; 0 disables idleness.
 	IdleTimeout time.Duration
+	// AlignGroup and MaxDrift set watermark alignment (see
+	// WithWatermarkAlignment); an empty group or a MaxDrift of 0 or less
+	// turns it off.
+	AlignGroup string
+	MaxDrift   time.Duration
 }
 
 // WithTimestamps returns the strategy with a timestamp assigner.

@@ -55,9 +55,27 @@ type WindowRow struct {
 // rowValue is what scenario b's checksum adds up for a row.
 func rowValue(r WindowRow) int64 { return r.Count*1_000_003 + r.Sum + r.End + int64(r.Key) }
 
+// tumblingDrift is scenario b's watermark alignment: a source subtask
+// pauses while its watermark is more than one window ahead of the other's
+// (see weir.WatermarkStrategy.WithWatermarkAlignment). Without it, at
+// parallelism 2 the window subtasks keep tens of windows open whenever one
+// source subtask gets less CPU than the other. A source emits a watermark
+// every millisecond (WatermarkInterval), 5 – 9 s of event time per subtask
+// at the rates of parallelism 2 on an idle machine, so two subtasks running
+// side by side should stay within one window of each other without pausing
+// (not measured idle); three windows measured no better and varied more on
+// the loaded machine (docs/benchmarks.md).
+const tumblingDrift = tumblingSize
+
 func tumblingEngine(ctx context.Context, n int64, opts weir.Options) (Checksum, error) {
+	return tumblingAligned(ctx, n, opts, tumblingDrift)
+}
+
+// tumblingAligned is scenario b's pipeline with a maximum watermark drift
+// between the source subtasks (0: no alignment).
+func tumblingAligned(ctx context.Context, n int64, opts weir.Options, drift time.Duration) (Checksum, error) {
 	env := weir.NewEnvironment(opts)
-	src := eventStream(env, tumblingGen, n, weir.ForMonotonousTimestamps[Event]())
+	src := eventStream(env, tumblingGen, n, weir.ForMonotonousTimestamps[Event]().WithWatermarkAlignment("events", drift))
 	keyed := weir.KeyBy(src, func(e Event) uint64 { return e.Key })
 	rows := weir.WindowAggregateProcess[uint64, Event, window.TimeWindow, countSum, countSum, WindowRow](
 		weir.Window(keyed, window.TumblingEventTime[Event](tumblingSize)), countSumAgg{},
