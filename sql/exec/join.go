@@ -210,8 +210,7 @@ type regularJoinFn struct {
 	lstate, rstate state.Map[string, joinCounts]
 	// lrows, rrows keep the rows of an append-only side instead of
 	// lstate, rstate (join_append.go); nil otherwise.
-	lrows, rrows state.List[joinRow]
-	lsrc, rsrc   *joinRowSrc
+	lrows, rrows state.List[string]
 	// scratch, per subtask (nil in the shared template)
 	buf   []byte
 	assoc []joinMatch
@@ -396,20 +395,16 @@ func (f *regularJoinFn) process(ctx *weir.KeyedContext[string, row.Row], in row.
 	if len(in.Fields) != len(inTypes) {
 		return fmt.Errorf("sql/exec: join: input row has %d fields, want %d", len(in.Fields), len(inTypes))
 	}
-	inRows, inSrc := f.lrows, f.lsrc
+	inRows := f.lrows
 	if !isLeft {
-		inRows, inSrc = f.rrows, f.rsrc
+		inRows = f.rrows
 	}
-	var enc string
-	if inRows != nil {
-		if !in.Kind.IsAccumulate() {
-			return fmt.Errorf("sql/exec: join: a %s row on an input planned as insert-only", in.Kind)
-		}
-	} else {
-		// The row as kept in state: its fields with kind +I.
-		f.buf = inCodec.Append(f.buf[:0], in.WithKind(row.Insert))
-		enc = string(f.buf)
+	if inRows != nil && !in.Kind.IsAccumulate() {
+		return fmt.Errorf("sql/exec: join: a %s row on an input planned as insert-only", in.Kind)
 	}
+	// The row as kept in state: its fields with kind +I.
+	f.buf = inCodec.Append(f.buf[:0], in.WithKind(row.Insert))
+	enc := string(f.buf)
 
 	// The other side's rows that match (a NULL key matches nothing).
 	if err := f.matches(in, isLeft); err != nil {
@@ -469,7 +464,7 @@ func (f *regularJoinFn) process(ctx *weir.KeyedContext[string, row.Row], in row.
 			}
 		}
 		if inRows != nil {
-			inRows.Add(joinRow{f: in.Fields, src: inSrc})
+			inRows.Add(enc)
 			return nil
 		}
 		c, _ := inState.Get(enc)
