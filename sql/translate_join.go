@@ -84,6 +84,9 @@ func (t *translator) join(n *plan.Join) (weir.Stream[row.Row], error) {
 		NullSafe:   n.NullSafe,
 		Condition:  cond,
 		StateTTL:   t.cfg.Duration("table.exec.state.ttl"),
+		// An insert-only input keeps its rows in a cheaper state layout.
+		LeftAppendOnly:  n.Left.Mode() == plan.InsertOnly,
+		RightAppendOnly: n.Right.Mode() == plan.InsertOnly,
 	})
 }
 

@@ -19,6 +19,9 @@ package exec
 // retracted when it gets its first match and re-emitted when it loses its
 // last. NULL keys never match. table.exec.state.ttl maps to JoinSpec.StateTTL
 // (processing time, refreshed on write, expired rows never returned).
+// An insert-only input that is not an outer side (JoinSpec.LeftAppendOnly,
+// RightAppendOnly, set by the translator from the plan's changelog mode)
+// keeps a list of its encoded rows per key instead (join_append.go).
 //
 // IntervalJoin (RowTimeIntervalJoin, ProcTimeIntervalJoin) joins append-only
 // inputs on keys and a time interval. Rows are cached by time in map state

@@ -80,6 +80,11 @@ type JoinSpec struct {
 	// LeftStateTTL and RightStateTTL, when positive, override StateTTL
 	// for one side (Flink's STATE_TTL hint).
 	LeftStateTTL, RightStateTTL time.Duration
+	// LeftAppendOnly and RightAppendOnly declare an input insert-only
+	// (+I rows only; a retraction from it is an error). Such a side, if it
+	// is not an outer side, keeps its rows in a cheaper state layout (see
+	// join_append.go).
+	LeftAppendOnly, RightAppendOnly bool
 }
 
 func (s *JoinSpec) check() error {
@@ -203,6 +208,9 @@ type regularJoinFn struct {
 	spec           JoinSpec
 	lcodec, rcodec *row.Codec
 	lstate, rstate state.Map[string, joinCounts]
+	// lrows, rrows keep the rows of an append-only side instead of
+	// lstate, rstate (join_append.go); nil otherwise.
+	lrows, rrows state.List[string]
 	// scratch, per subtask (nil in the shared template)
 	buf   []byte
 	assoc []joinMatch
@@ -233,6 +241,7 @@ func (f *regularJoinFn) Open(ctx *weir.KeyedRuntimeContext[string]) error {
 	}
 	f.lstate = state.GetMap[string, string, joinCounts](ctx.State(), state.Descriptor{Name: "join-left", TTL: joinStateTTL(lttl)})
 	f.rstate = state.GetMap[string, string, joinCounts](ctx.State(), state.Descriptor{Name: "join-right", TTL: joinStateTTL(rttl)})
+	f.openLists(ctx.State(), joinStateTTL(lttl), joinStateTTL(rttl))
 	return nil
 }
 
@@ -261,6 +270,12 @@ func (f *regularJoinFn) matches(in row.Row, isLeft bool) error {
 	f.assoc = f.assoc[:0]
 	if hasRejectedNull(in, inKeys, s.NullSafe) {
 		return nil
+	}
+	if isLeft && f.rrows != nil {
+		return f.listMatches(in, isLeft, f.rrows, f.rcodec)
+	}
+	if !isLeft && f.lrows != nil {
+		return f.listMatches(in, isLeft, f.lrows, f.lcodec)
 	}
 	for oenc, c := range otherState.All() {
 		o, _, err := otherCodec.Decode([]byte(oenc))
@@ -380,6 +395,13 @@ func (f *regularJoinFn) process(ctx *weir.KeyedContext[string, row.Row], in row.
 	if len(in.Fields) != len(inTypes) {
 		return fmt.Errorf("sql/exec: join: input row has %d fields, want %d", len(in.Fields), len(inTypes))
 	}
+	inRows := f.lrows
+	if !isLeft {
+		inRows = f.rrows
+	}
+	if inRows != nil && !in.Kind.IsAccumulate() {
+		return fmt.Errorf("sql/exec: join: a %s row on an input planned as insert-only", in.Kind)
+	}
 	// The row as kept in state: its fields with kind +I.
 	f.buf = inCodec.Append(f.buf[:0], in.WithKind(row.Insert))
 	enc := string(f.buf)
@@ -440,6 +462,10 @@ func (f *regularJoinFn) process(ctx *weir.KeyedContext[string, row.Row], in row.
 				m.c.Assoc++
 				otherState.Put(m.enc, m.c)
 			}
+		}
+		if inRows != nil {
+			inRows.Add(enc)
+			return nil
 		}
 		c, _ := inState.Get(enc)
 		c.N++

@@ -19,7 +19,7 @@ import (
 // The script tests drive one operator through a weirtest harness. A script
 // starts with the operator:
 //
-//	join type=left left=(BIGINT,STRING) right=(BIGINT,STRING) lkeys=0 rkeys=0 [cond=(<,1,1)] [ttl=10s] [lttl=..] [rttl=..] [nullsafe]
+//	join type=left left=(BIGINT,STRING) right=(BIGINT,STRING) lkeys=0 rkeys=0 [cond=(<,1,1)] [ttl=10s] [lttl=..] [rttl=..] [nullsafe] [lappend] [rappend]
 //	ijoin type=inner left=(...) right=(...) lkeys=0 rkeys=0 ltime=1 rtime=1 lower=10s upper=20s [proctime]
 //	rank types=(...) partition=(0) order=(2) [desc] [nullslast] end=N [start=N] [rownum] [updating] [noub] [ttl=..]
 //	dedup types=(...) keys=(0) [last] [rowtime=COL] [ub] [insert] [updating]
@@ -214,7 +214,8 @@ func (s *opScript) run1(t *testing.T, d *datadriven.TestData) string {
 		}
 		if d.Cmd == "join" {
 			spec := JoinSpec{Type: jt, LeftTypes: lt, RightTypes: rt, LeftKeys: scriptArgInts(d, "lkeys"), RightKeys: scriptArgInts(d, "rkeys"),
-				Condition: scriptCond(d), StateTTL: scriptArgDur(d, "ttl"), LeftStateTTL: scriptArgDur(d, "lttl"), RightStateTTL: scriptArgDur(d, "rttl")}
+				Condition: scriptCond(d), StateTTL: scriptArgDur(d, "ttl"), LeftStateTTL: scriptArgDur(d, "lttl"), RightStateTTL: scriptArgDur(d, "rttl"),
+				LeftAppendOnly: d.HasArg("lappend"), RightAppendOnly: d.HasArg("rappend")}
 			if d.HasArg("nullsafe") {
 				spec.NullSafe = make([]bool, len(spec.LeftKeys))
 				for i := range spec.NullSafe {
