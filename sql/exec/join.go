@@ -271,11 +271,12 @@ func (f *regularJoinFn) matches(in row.Row, isLeft bool) error {
 	if hasRejectedNull(in, inKeys, s.NullSafe) {
 		return nil
 	}
-	if isLeft && f.rrows != nil {
-		return f.listMatches(in, isLeft, f.rrows, f.rcodec)
-	}
-	if !isLeft && f.lrows != nil {
-		return f.listMatches(in, isLeft, f.lrows, f.lcodec)
+	// An append-only other side keeps its rows in a list; its map holds
+	// only rows restored from a snapshot taken before it did (join_append.go),
+	// matched first.
+	otherRows, otherList := f.rrows, f.rcodec
+	if !isLeft {
+		otherRows, otherList = f.lrows, f.lcodec
 	}
 	for oenc, c := range otherState.All() {
 		o, _, err := otherCodec.Decode([]byte(oenc))
@@ -299,6 +300,9 @@ func (f *regularJoinFn) matches(in row.Row, isLeft bool) error {
 		}
 	}
 	sortMatches(f.assoc)
+	if otherRows != nil {
+		return f.listMatches(in, isLeft, otherRows, otherList)
+	}
 	return nil
 }
 

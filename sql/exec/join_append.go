@@ -27,10 +27,10 @@ import (
 // live heap pointer-rich (the garbage collector scanned every kept row) and
 // kept the sources' row arenas alive, and ran slower with twice the memory.
 //
-// The layout differs from the map's, under another state name: a snapshot
-// taken before a side was known to be append-only restores into the map
-// layout only (the planner decides the layout from the query, so a
-// restored job that plans the same query finds the same layout).
+// The layout differs from the map's, under another state name. The map
+// state is still declared: a snapshot taken before a side kept a list
+// holds that side's rows in its map, and they are matched too (matches),
+// so such a snapshot restores without loss; new rows go to the list.
 
 // listSide reports whether a side (the left one if left) keeps its rows as
 // a list: an append-only input that is not an outer side (an outer side

@@ -511,3 +511,56 @@ func TestMalformedRows(t *testing.T) {
 		}
 	}
 }
+
+// TestRegularJoinListRestoresMapLayout: a snapshot of an inner join whose
+// insert-only sides kept their rows in the map layout (before the list
+// layout of join_append.go) restores into the list layout without losing
+// a row: the answer is the batch join of all rows.
+func TestRegularJoinListRestoresMapLayout(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	types := []row.Type{row.BigInt(), row.BigInt()}
+	var left, right []row.Row
+	var steps []joinFeedStep
+	for i := range 400 {
+		r := row.Of(row.Int(int64(rng.IntN(8))), row.Int(int64(i)))
+		if rng.IntN(2) == 0 {
+			left = append(left, r)
+			steps = append(steps, joinFeedStep{input: 0, r: &left[len(left)-1]})
+		} else {
+			right = append(right, r)
+			steps = append(steps, joinFeedStep{input: 1, r: &right[len(right)-1]})
+		}
+	}
+	// The pointers above must stay valid: rebuild them over the final slices.
+	li, ri := 0, 0
+	for i := range steps {
+		if steps[i].input == 0 {
+			steps[i].r = &left[li]
+			li++
+		} else {
+			steps[i].r = &right[ri]
+			ri++
+		}
+	}
+	outTypes := append(slices.Clone(types), types...)
+	var want []row.Row
+	for _, l := range left {
+		for _, r := range right {
+			if l.Fields[0].Int() == r.Fields[0].Int() {
+				want = append(want, joinRows(row.Insert, l.Fields, r.Fields))
+			}
+		}
+	}
+	for _, c := range joinSameAnswerConfigs {
+		builds := 0
+		got := joinSameAnswerRun(t, 2, outTypes, func(s []weir.Stream[row.Row]) (weir.Stream[row.Row], error) {
+			builds++
+			spec := JoinSpec{Type: InnerJoin, LeftTypes: types, RightTypes: types, LeftKeys: []int{0}, RightKeys: []int{0},
+				LeftAppendOnly: builds > 1, RightAppendOnly: builds > 1}
+			return RegularJoin(s[0], s[1], spec)
+		}, steps, c.p1, c.b1, c.p2, c.b2).Sorted()
+		if diff := cmp.Diff(formatSortedRows(want, outTypes), got); diff != "" {
+			t.Fatalf("p=%d %s (map layout) -> p=%d %s (list layout): differs from the batch join (-want +got):\n%s", c.p1, c.b1, c.p2, c.b2, diff)
+		}
+	}
+}
