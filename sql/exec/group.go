@@ -175,7 +175,8 @@ type groupAggFn struct {
 	spec     GroupAggSpec
 	set      *aggSet
 	acc      state.Value[string]
-	distinct state.Map[string, int64] // nil without DISTINCT calls
+	distinct state.Map[string, []int64] // nil without DISTINCT calls
+	shared   *sharedDistinct
 	prev     []row.Value
 	next     []row.Value
 	slab     []row.Value // output rows' fields, carved per row
@@ -195,9 +196,8 @@ func (f *groupAggFn) Open(ctx *weir.KeyedRuntimeContext[string]) error {
 	f.set = set
 	f.acc = state.GetValue[string, string](ctx.State(), state.Descriptor{Name: "group-aggs", TTL: stateTTL(f.spec.StateTTL)})
 	if set.hasDistinct() {
-		f.distinct = state.GetMap[string, string, int64](ctx.State(), state.Descriptor{Name: "group-distinct", TTL: stateTTL(f.spec.StateTTL)})
-		set.useDistinctView(mapView{f.distinct})
-		set.setNamespace(nil)
+		f.distinct = state.GetMap[string, string, []int64](ctx.State(), state.Descriptor{Name: "group-distinct-shared", TTL: stateTTL(f.spec.StateTTL)})
+		f.shared = set.useSharedDistinct(f.distinct)
 	}
 	return nil
 }
@@ -231,6 +231,9 @@ func (f *groupAggFn) ProcessElement(ctx *weir.KeyedContext[string, row.Row], in 
 	}
 	f.prev = f.set.appendValues(f.prev[:0])
 	f.set.apply(in, retract)
+	if f.shared != nil {
+		f.shared.flush()
+	}
 	f.next = f.set.appendValues(f.next[:0])
 	if err := f.set.failed(); err != nil {
 		return fmt.Errorf("sql: GroupAggregate on row %s: %w", row.FormatRow(in, f.spec.InputTypes), err)

@@ -1,0 +1,137 @@
+package exec
+
+import (
+	"encoding/binary"
+	"slices"
+
+	"github.com/weirstream/weir/row"
+	"github.com/weirstream/weir/state"
+)
+
+// sharedDistinct keeps the DISTINCT multisets of a GroupAggregate's calls
+// in one map state, one entry per distinct argument tuple shared by every
+// DISTINCT call over the same argument columns, as Flink's planner shares
+// one distinct MapView between such calls (DistinctInfo with filter
+// arguments): the entry's value holds one count per call, so
+// COUNT(DISTINCT x), COUNT(DISTINCT x) FILTER (WHERE a) and
+// COUNT(DISTINCT x) FILTER (WHERE b) cost one lookup and one write of the
+// entry per row instead of one of each per call.
+//
+// The key of an entry is the view's index (uvarint) then the argument
+// tuple (appendNullable per argument); the value is the count of each call
+// of the view, in call order.
+type sharedDistinct struct {
+	m     state.Map[string, []int64]
+	views []*distinctGroupView
+}
+
+// distinctGroupView is the entries shared by the DISTINCT calls over one
+// list of argument columns.
+type distinctGroupView struct {
+	owner  *sharedDistinct
+	args   []int
+	types  []row.Type
+	prefix []byte
+	ncalls int
+
+	// The entry of the current row, loaded by the first call that sees
+	// the row and written back by flush.
+	key    []byte
+	skey   string
+	counts []int64
+	loaded bool
+	dirty  bool
+}
+
+// useSharedDistinct makes the DISTINCT calls of s keep their multisets in
+// m, shared by argument columns. Call sharedDistinct.flush after each
+// row.
+func (s *aggSet) useSharedDistinct(m state.Map[string, []int64]) *sharedDistinct {
+	sd := &sharedDistinct{m: m}
+	for _, k := range s.calls {
+		d, ok := k.acc.(*distinctAcc)
+		if !ok {
+			continue
+		}
+		var v *distinctGroupView
+		for _, g := range sd.views {
+			if slices.Equal(g.args, k.Args) {
+				v = g
+				break
+			}
+		}
+		if v == nil {
+			v = &distinctGroupView{owner: sd, args: k.Args, types: k.argTypes}
+			v.prefix = binary.AppendUvarint(nil, uint64(len(sd.views)))
+			sd.views = append(sd.views, v)
+		}
+		d.shared, d.slot = v, v.ncalls
+		v.ncalls++
+	}
+	return sd
+}
+
+// flush writes back the entries the row changed; the next row loads its
+// own.
+func (sd *sharedDistinct) flush() {
+	for _, v := range sd.views {
+		if !v.dirty {
+			v.loaded = false
+			continue
+		}
+		empty := true
+		for _, n := range v.counts {
+			if n != 0 {
+				empty = false
+				break
+			}
+		}
+		if empty {
+			sd.m.Remove(v.skey)
+		} else {
+			sd.m.Put(v.skey, v.counts)
+		}
+		v.loaded, v.dirty = false, false
+	}
+}
+
+// load returns the counts of args' entry (all zero if absent), and
+// whether it was present.
+func (v *distinctGroupView) load(args []row.Value) ([]int64, bool) {
+	if v.loaded {
+		return v.counts, true
+	}
+	v.key = append(v.key[:0], v.prefix...)
+	for i, x := range args {
+		v.key = appendNullable(v.key, x, v.types[i])
+	}
+	v.skey = string(v.key)
+	c, ok := v.owner.m.Get(v.skey)
+	if !ok || len(c) != v.ncalls {
+		c = make([]int64, v.ncalls)
+	}
+	v.counts, v.loaded = c, true
+	return c, ok
+}
+
+// accumulate counts args for the call at slot; it reports whether the
+// tuple is new to that call.
+func (v *distinctGroupView) accumulate(slot int, args []row.Value) bool {
+	c, _ := v.load(args)
+	c[slot]++
+	v.dirty = true
+	return c[slot] == 1
+}
+
+// retract takes args back from the call at slot; it reports whether the
+// call no longer has the tuple (a retraction of a tuple the call never
+// had changes nothing and reports false).
+func (v *distinctGroupView) retract(slot int, args []row.Value) bool {
+	c, _ := v.load(args)
+	if c[slot] <= 0 {
+		return false
+	}
+	c[slot]--
+	v.dirty = true
+	return c[slot] == 0
+}
