@@ -3,6 +3,7 @@ package exec
 import (
 	"encoding/binary"
 	"slices"
+	"unsafe"
 
 	"github.com/weirstream/weir/row"
 	"github.com/weirstream/weir/state"
@@ -23,6 +24,9 @@ import (
 type sharedDistinct struct {
 	m     state.Map[string, []int64]
 	views []*distinctGroupView
+	// insertOnly: the input has no retractions, so a call's count stops
+	// at 1 (seen) and a row that brings no new value writes nothing.
+	insertOnly bool
 }
 
 // distinctGroupView is the entries shared by the DISTINCT calls over one
@@ -37,7 +41,6 @@ type distinctGroupView struct {
 	// The entry of the current row, loaded by the first call that sees
 	// the row and written back by flush.
 	key    []byte
-	skey   string
 	counts []int64
 	loaded bool
 	dirty  bool
@@ -46,8 +49,12 @@ type distinctGroupView struct {
 // useSharedDistinct makes the DISTINCT calls of s keep their multisets in
 // m, shared by argument columns. Call sharedDistinct.flush after each
 // row.
-func (s *aggSet) useSharedDistinct(m state.Map[string, []int64]) *sharedDistinct {
-	sd := &sharedDistinct{m: m}
+//
+// With insertOnly (the input is append-only), counts stop at 1: retractions
+// given anyway are then not reflected, as with GroupAggSpec.InsertOnly's
+// MIN and MAX.
+func (s *aggSet) useSharedDistinct(m state.Map[string, []int64], insertOnly bool) *sharedDistinct {
+	sd := &sharedDistinct{m: m, insertOnly: insertOnly}
 	for _, k := range s.calls {
 		d, ok := k.acc.(*distinctAcc)
 		if !ok {
@@ -86,10 +93,11 @@ func (sd *sharedDistinct) flush() {
 				break
 			}
 		}
+		// The key kept by the state must be a string of its own.
 		if empty {
-			sd.m.Remove(v.skey)
+			sd.m.Remove(string(v.key))
 		} else {
-			sd.m.Put(v.skey, v.counts)
+			sd.m.Put(string(v.key), v.counts)
 		}
 		v.loaded, v.dirty = false, false
 	}
@@ -105,8 +113,10 @@ func (v *distinctGroupView) load(args []row.Value) ([]int64, bool) {
 	for i, x := range args {
 		v.key = appendNullable(v.key, x, v.types[i])
 	}
-	v.skey = string(v.key)
-	c, ok := v.owner.m.Get(v.skey)
+	// Get keeps no key (the heap backend stores a key only on a write or
+	// an OnReadAndWrite TTL refresh, which stateTTL does not ask for;
+	// Pebble encodes it): the key's bytes need no string of their own.
+	c, ok := v.owner.m.Get(unsafe.String(unsafe.SliceData(v.key), len(v.key)))
 	if !ok || len(c) != v.ncalls {
 		c = make([]int64, v.ncalls)
 	}
@@ -118,6 +128,9 @@ func (v *distinctGroupView) load(args []row.Value) ([]int64, bool) {
 // tuple is new to that call.
 func (v *distinctGroupView) accumulate(slot int, args []row.Value) bool {
 	c, _ := v.load(args)
+	if v.owner.insertOnly && c[slot] > 0 {
+		return false
+	}
 	c[slot]++
 	v.dirty = true
 	return c[slot] == 1

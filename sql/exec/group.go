@@ -197,7 +197,7 @@ func (f *groupAggFn) Open(ctx *weir.KeyedRuntimeContext[string]) error {
 	f.acc = state.GetValue[string, string](ctx.State(), state.Descriptor{Name: "group-aggs", TTL: stateTTL(f.spec.StateTTL)})
 	if set.hasDistinct() {
 		f.distinct = state.GetMap[string, string, []int64](ctx.State(), state.Descriptor{Name: "group-distinct-shared", TTL: stateTTL(f.spec.StateTTL)})
-		f.shared = set.useSharedDistinct(f.distinct)
+		f.shared = set.useSharedDistinct(f.distinct, f.spec.InsertOnly)
 	}
 	return nil
 }
