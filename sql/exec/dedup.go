@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/weirstream/weir"
@@ -97,7 +98,6 @@ type dedupFn struct {
 	codec *row.Codec
 	seen  state.Value[bool]
 	last  state.Value[dedupRow]
-	slab  []row.Value // fields of kept rows, carved per row
 }
 
 // dedupRow is the row a key keeps. On the heap backend its fields stay
@@ -157,16 +157,11 @@ func (f *dedupFn) load(d dedupRow) (row.Row, error) {
 	return r.WithKind(row.Insert), nil
 }
 
-// keep stores a copy of r's fields as the kept row.
+// keep stores a copy of r's fields as the kept row (fields of its own: a
+// slab shared with other keys' rows would stay alive as long as one of
+// them is kept).
 func (f *dedupFn) keep(r row.Row) {
-	n := len(r.Fields)
-	if len(f.slab) < n {
-		f.slab = make([]row.Value, n*outSlab)
-	}
-	fs := f.slab[:n:n]
-	f.slab = f.slab[n:]
-	copy(fs, r.Fields)
-	f.last.Update(dedupRow{codec: f.codec, fields: fs})
+	f.last.Update(dedupRow{codec: f.codec, fields: slices.Clone(r.Fields)})
 }
 
 func (f *dedupFn) Open(ctx *weir.KeyedRuntimeContext[string]) error {

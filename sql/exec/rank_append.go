@@ -3,6 +3,7 @@ package exec
 import (
 	"encoding/binary"
 	"fmt"
+	"slices"
 
 	"github.com/weirstream/weir"
 	wcodec "github.com/weirstream/weir/codec"
@@ -75,7 +76,7 @@ type rankAppendFn struct {
 	codec *row.Codec
 	types []row.Type // of the ORDER BY columns
 	top   state.Value[rankTop]
-	slab  []row.Value // fields of kept and emitted rows, carved per row
+	slab  []row.Value // fields of emitted rows, carved per row
 }
 
 func newRankAppendFn(spec RankSpec) *rankAppendFn {
@@ -139,8 +140,8 @@ func (f *rankAppendFn) load(t *rankTop) ([]row.Row, error) {
 	return rows, nil
 }
 
-// fields returns n fields carved from the slab. A slab is never reused:
-// rows kept in state and rows emitted share it.
+// fields returns n fields of an emitted row, carved from the slab. A slab
+// is never reused (downstream operators may keep rows).
 func (f *rankAppendFn) fields(n int) []row.Value {
 	if len(f.slab) < n {
 		f.slab = make([]row.Value, n*outSlab)
@@ -193,9 +194,9 @@ func (f *rankAppendFn) ProcessElement(ctx *weir.KeyedContext[string, row.Row], i
 		}
 	}
 	pos := lo
-	fs := f.fields(len(in.Fields))
-	copy(fs, in.Fields)
-	in = row.Row{Kind: row.Insert, Fields: fs}
+	// A kept row has fields of its own: carved from the slab, it would
+	// keep the slab's emitted rows alive as long as it stays in the top.
+	in = row.Row{Kind: row.Insert, Fields: slices.Clone(in.Fields)}
 
 	if f.spec.OutputRankNumber || f.spec.RankStart > 1 {
 		// Every rank from in's down moves: -U of the row that had it,
