@@ -2,9 +2,11 @@ package exec
 
 import (
 	"encoding/binary"
+	"fmt"
 	"slices"
 	"unsafe"
 
+	wcodec "github.com/weirstream/weir/codec"
 	"github.com/weirstream/weir/row"
 	"github.com/weirstream/weir/state"
 )
@@ -147,4 +149,37 @@ func (v *distinctGroupView) retract(slot int, args []row.Value) bool {
 	c[slot]--
 	v.dirty = true
 	return c[slot] == 0
+}
+
+// migrate moves the current key's DISTINCT entries of the per-call layout
+// (state "group-distinct": the call's index, uvarint, then the argument
+// tuple -> its count; snapshots from before calls shared entries) into
+// the shared entries of s's calls, and clears them.
+func (sd *sharedDistinct) migrate(s *aggSet, old state.Map[string, int64]) error {
+	moved := map[string][]int64{}
+	for k, n := range old.All() {
+		i, w := binary.Uvarint([]byte(k))
+		if w <= 0 || i >= uint64(len(s.calls)) {
+			return fmt.Errorf("sql/exec: group aggregate: restored DISTINCT entry: %w: call index", wcodec.ErrCorrupt)
+		}
+		d, ok := s.calls[i].acc.(*distinctAcc)
+		if !ok || d.shared == nil {
+			return fmt.Errorf("sql/exec: group aggregate: restored DISTINCT entry of call %d, which is not DISTINCT in this job", i)
+		}
+		v := d.shared
+		key := string(v.prefix) + k[w:]
+		c := moved[key]
+		if c == nil {
+			if c, ok = sd.m.Get(key); !ok || len(c) != v.ncalls {
+				c = make([]int64, v.ncalls)
+			}
+		}
+		c[d.slot] += n
+		moved[key] = c
+	}
+	for k, c := range moved {
+		sd.m.Put(k, c)
+	}
+	old.Clear()
+	return nil
 }

@@ -177,6 +177,10 @@ type groupAggFn struct {
 	acc      state.Value[string]
 	distinct state.Map[string, []int64] // nil without DISTINCT calls
 	shared   *sharedDistinct
+	// legacy holds DISTINCT entries of the per-call layout (before calls
+	// shared them) restored from an older snapshot; nil when there are
+	// none. A key's entries move to the shared layout on its first row.
+	legacy state.Map[string, int64]
 	prev     []row.Value
 	next     []row.Value
 	slab     []row.Value // output rows' fields, carved per row
@@ -198,8 +202,24 @@ func (f *groupAggFn) Open(ctx *weir.KeyedRuntimeContext[string]) error {
 	if set.hasDistinct() {
 		f.distinct = state.GetMap[string, string, []int64](ctx.State(), state.Descriptor{Name: "group-distinct-shared", TTL: stateTTL(f.spec.StateTTL)})
 		f.shared = set.useSharedDistinct(f.distinct, f.spec.InsertOnly)
+		old := state.GetMap[string, string, int64](ctx.State(), state.Descriptor{Name: "group-distinct", TTL: stateTTL(f.spec.StateTTL)})
+		restored, err := hasKeys(old)
+		if err != nil {
+			return err
+		}
+		if restored {
+			f.legacy = old
+		}
 	}
 	return nil
+}
+
+// hasKeys reports whether a keyed state has an entry for any key (of the
+// subtask's key groups).
+func hasKeys(st any) (bool, error) {
+	found := false
+	err := state.KeysOf[string](st, func(string) { found = true })
+	return found, err
 }
 
 // mapView keeps DISTINCT multisets in keyed map state.
@@ -228,6 +248,13 @@ func (f *groupAggFn) ProcessElement(ctx *weir.KeyedContext[string, row.Row], in 
 		}
 	} else if err := f.set.decode(enc); err != nil {
 		return err
+	}
+	if f.legacy != nil && !f.legacy.IsEmpty() {
+		if first {
+			f.legacy.Clear() // left over by a TTL, as above
+		} else if err := f.shared.migrate(f.set, f.legacy); err != nil {
+			return err
+		}
 	}
 	f.prev = f.set.appendValues(f.prev[:0])
 	f.set.apply(in, retract)

@@ -77,6 +77,12 @@ type rankAppendFn struct {
 	types []row.Type // of the ORDER BY columns
 	top   state.Value[rankTop]
 	slab  []row.Value // fields of emitted rows, carved per row
+	// legacyIndex and legacyData hold partitions of the retractable
+	// layout ("rank-index", "rank-data": snapshots from before append-only
+	// inputs had their own) when a restore brought some; nil otherwise.
+	// A partition moves to "rank-top" on its first row.
+	legacyIndex state.Value[[]rankIndexEntry]
+	legacyData  state.Map[string, []string]
 }
 
 func newRankAppendFn(spec RankSpec) *rankAppendFn {
@@ -88,8 +94,43 @@ func newRankAppendFn(spec RankSpec) *rankAppendFn {
 }
 
 func (f *rankAppendFn) Open(ctx *weir.KeyedRuntimeContext[string]) error {
-	f.top = state.GetValue[string, rankTop](ctx.State(), state.Descriptor{Name: "rank-top", TTL: joinStateTTL(f.spec.StateTTL)})
+	ttl := joinStateTTL(f.spec.StateTTL)
+	f.top = state.GetValue[string, rankTop](ctx.State(), state.Descriptor{Name: "rank-top", TTL: ttl})
+	idx := state.GetValue[string, []rankIndexEntry](ctx.State(), state.Descriptor{Name: "rank-index", TTL: ttl})
+	restored, err := hasKeys(idx)
+	if err != nil {
+		return err
+	}
+	if restored {
+		f.legacyIndex = idx
+		f.legacyData = state.GetMap[string, string, []string](ctx.State(), state.Descriptor{Name: "rank-data", TTL: ttl})
+	}
 	return nil
+}
+
+// migrate returns the current partition's top rows from the retractable
+// layout, and clears it there.
+func (f *rankAppendFn) migrate() ([]row.Row, error) {
+	idx, ok := f.legacyIndex.Value()
+	if !ok {
+		return nil, nil
+	}
+	var rows []row.Row
+	for _, e := range idx {
+		encs, _ := f.legacyData.Get(e.Key)
+		for _, enc := range encs {
+			if len(rows) < int(f.spec.RankEnd) {
+				r, _, err := f.codec.Decode([]byte(enc))
+				if err != nil {
+					return nil, fmt.Errorf("sql/exec: rank: restored state: %w", err)
+				}
+				rows = append(rows, row.Row{Kind: row.Insert, Fields: r.Fields})
+			}
+		}
+		f.legacyData.Remove(e.Key)
+	}
+	f.legacyIndex.Clear()
+	return rows, nil
 }
 
 // compare orders rows a and b by the ORDER BY items.
@@ -172,10 +213,15 @@ func (f *rankAppendFn) ProcessElement(ctx *weir.KeyedContext[string, row.Row], i
 	if !in.Kind.IsAccumulate() {
 		return fmt.Errorf("sql/exec: rank: a %s row on an append-only Top-N input", in.Kind)
 	}
-	t, _ := f.top.Value()
+	t, ok := f.top.Value()
 	rows, err := f.load(&t)
 	if err != nil {
 		return err
+	}
+	if !ok && f.legacyIndex != nil {
+		if rows, err = f.migrate(); err != nil {
+			return err
+		}
 	}
 	n := int(f.spec.RankEnd)
 	old := len(rows)
