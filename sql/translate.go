@@ -32,7 +32,7 @@ type translator struct {
 	// reused holds the streams of translated sub-plans by digest
 	// (translate_reuse.go).
 	reused map[string]weir.Stream[row.Row]
-	// onlyUpdateAfter marks the group aggregations whose -U rows no
+	// onlyUpdateAfter marks the group aggregations, Top-Ns and deduplications whose -U rows no
 	// consumer needs, and the Calcs between them and the sink
 	// (translate_changelog.go).
 	onlyUpdateAfter map[plan.Rel]bool

@@ -3,9 +3,9 @@ package sql
 import "github.com/weirstream/weir/sql/plan"
 
 // skipUpdateBefore returns, under a sink that takes no UPDATE_BEFORE rows
-// and has no primary key (Flink's blackhole), the group aggregation that
-// feeds it through projections only, with those projections: the
-// aggregation then emits +U rows without their -U, as Flink's
+// and has no primary key (Flink's blackhole), the group aggregation, Top-N
+// or deduplication that feeds it through projections only, with those
+// projections: the operator then emits +U rows without their -U, as Flink's
 // changelog-mode inference (FlinkChangelogModeInferenceProgram) asks an
 // aggregation for ONLY_UPDATE_AFTER when its consumer takes no -U. A Calc
 // with a condition, or any other operator on the way, keeps the -U rows
@@ -24,6 +24,19 @@ func skipUpdateBefore(r plan.Rel) map[plan.Rel]bool {
 			path = append(path, n)
 			r = n.In
 			continue
+		case *plan.Rank:
+			// A Top-N or a deduplication on a changelog consumed
+			// without -U: Flink's StreamExecRank and
+			// StreamExecDeduplicate then take generateUpdateBefore
+			// false as well. Window rankings emit only inserts.
+			if n.Strategy != plan.TopN && n.Strategy != plan.Dedup {
+				return nil
+			}
+			marks := map[plan.Rel]bool{n: true}
+			for _, p := range path {
+				marks[p] = true
+			}
+			return marks
 		case *plan.Aggregate:
 			marks := map[plan.Rel]bool{n: true}
 			for _, p := range path {

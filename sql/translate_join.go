@@ -163,7 +163,7 @@ func (t *translator) rank(n *plan.Rank) (weir.Stream[row.Row], error) {
 			KeepLast:             n.KeepLast(),
 			RowTime:              types[tc].TimeAttr == row.Rowtime,
 			TimeCol:              tc,
-			GenerateUpdateBefore: true,
+			GenerateUpdateBefore: !t.onlyUpdateAfter[n],
 			GenerateInsert:       true,
 			Updating:             n.In.Mode() == plan.Updating,
 			StateTTL:             ttl,
@@ -197,7 +197,7 @@ func (t *translator) rank(n *plan.Rank) (weir.Stream[row.Row], error) {
 		RankEnd:              n.End,
 		OutputRankNumber:     n.RowNumber,
 		Updating:             n.In.Mode() == plan.Updating,
-		GenerateUpdateBefore: true,
+		GenerateUpdateBefore: !t.onlyUpdateAfter[n],
 		StateTTL:             ttl,
 	})
 }

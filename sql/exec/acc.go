@@ -674,6 +674,11 @@ type distinctAcc struct {
 	key     []byte
 	view    distinctView
 	prefix  []byte
+	// shared, when set, keeps the multiset instead of view: the entry
+	// of a tuple shared with the other DISTINCT calls over the same
+	// columns, this call's count at slot.
+	shared *distinctGroupView
+	slot   int
 }
 
 type distinctEntry struct {
@@ -690,6 +695,12 @@ func (a *distinctAcc) keyOf(args []row.Value) []byte {
 }
 
 func (a *distinctAcc) accumulate(args []row.Value) {
+	if a.shared != nil {
+		if a.shared.accumulate(a.slot, args) {
+			a.inner.accumulate(args)
+		}
+		return
+	}
 	k := a.keyOf(args)
 	if a.view != nil {
 		ks := string(k) // one key string for the lookup and the put
@@ -712,6 +723,12 @@ func (a *distinctAcc) accumulate(args []row.Value) {
 }
 
 func (a *distinctAcc) retract(args []row.Value) {
+	if a.shared != nil {
+		if a.shared.retract(a.slot, args) {
+			a.inner.retract(args)
+		}
+		return
+	}
 	k := a.keyOf(args)
 	if a.view != nil {
 		ks := string(k)
@@ -762,7 +779,7 @@ func (a *distinctAcc) reset() {
 }
 
 func (a *distinctAcc) appendTo(dst []byte) []byte {
-	if a.view != nil {
+	if a.view != nil || a.shared != nil {
 		return a.inner.appendTo(dst)
 	}
 	dst = binary.AppendUvarint(dst, uint64(len(a.entries)))
@@ -776,7 +793,7 @@ func (a *distinctAcc) appendTo(dst []byte) []byte {
 
 func (a *distinctAcc) decode(src []byte) (int, error) {
 	a.reset()
-	if a.view != nil {
+	if a.view != nil || a.shared != nil {
 		return a.inner.decode(src)
 	}
 	off := 0

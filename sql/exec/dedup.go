@@ -1,11 +1,14 @@
 package exec
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/weirstream/weir"
+	wcodec "github.com/weirstream/weir/codec"
 	"github.com/weirstream/weir/row"
 	"github.com/weirstream/weir/state"
 )
@@ -94,13 +97,77 @@ type dedupFn struct {
 	spec  DedupSpec
 	codec *row.Codec
 	seen  state.Value[bool]
-	last  state.Value[string]
+	last  state.Value[dedupRow]
+}
+
+// dedupRow is the row a key keeps. On the heap backend its fields stay
+// decoded; they are encoded when state is snapshotted or written (Pebble),
+// and a dedupRow read back holds the encoding until the operator decodes
+// it (load). The bytes are those of the string of the row's encoding that
+// the state held before (Value[string]), so that state stays readable.
+type dedupRow struct {
+	codec  *row.Codec
+	fields []row.Value
+	enc    []byte // the row's encoding read from state, when fields is nil
+}
+
+// StateSchema implements codec.SelfSchema: the layout of a string.
+func (d dedupRow) StateSchema() string { return "string" }
+
+// AppendState implements codec.SelfEncoder: the length of the row's
+// encoding, then the encoding (as a string is encoded).
+func (d dedupRow) AppendState(dst []byte) []byte {
+	if d.fields == nil {
+		dst = binary.AppendUvarint(dst, uint64(len(d.enc)))
+		return append(dst, d.enc...)
+	}
+	start := len(dst)
+	dst = d.codec.Append(dst, row.Row{Fields: d.fields})
+	n := len(dst) - start
+	var pre [binary.MaxVarintLen64]byte
+	k := binary.PutUvarint(pre[:], uint64(n))
+	dst = append(dst, pre[:k]...)
+	copy(dst[start+k:], dst[start:start+n])
+	copy(dst[start:], pre[:k])
+	return dst
+}
+
+// DecodeState implements codec.SelfDecoder: the encoding is kept and
+// decoded by the operator on use.
+func (d *dedupRow) DecodeState(src []byte) (int, error) {
+	*d = dedupRow{}
+	n, k := binary.Uvarint(src)
+	if k <= 0 || uint64(len(src)-k) < n {
+		return 0, fmt.Errorf("%w: deduplicate row", wcodec.ErrCorrupt)
+	}
+	d.enc = make([]byte, n)
+	copy(d.enc, src[k:])
+	return k + int(n), nil
+}
+
+// load returns the kept row (as an insert row).
+func (f *dedupFn) load(d dedupRow) (row.Row, error) {
+	if d.fields != nil {
+		return row.Row{Fields: d.fields}, nil
+	}
+	r, _, err := f.codec.Decode(d.enc)
+	if err != nil {
+		return row.Row{}, fmt.Errorf("sql/exec: deduplicate: state: %w", err)
+	}
+	return r.WithKind(row.Insert), nil
+}
+
+// keep stores a copy of r's fields as the kept row (fields of its own: a
+// slab shared with other keys' rows would stay alive as long as one of
+// them is kept).
+func (f *dedupFn) keep(r row.Row) {
+	f.last.Update(dedupRow{codec: f.codec, fields: slices.Clone(r.Fields)})
 }
 
 func (f *dedupFn) Open(ctx *weir.KeyedRuntimeContext[string]) error {
 	ttl := joinStateTTL(f.spec.StateTTL)
 	f.seen = state.GetValue[string, bool](ctx.State(), state.Descriptor{Name: "dedup-seen", TTL: ttl})
-	f.last = state.GetValue[string, string](ctx.State(), state.Descriptor{Name: "dedup-row", TTL: ttl})
+	f.last = state.GetValue[string, dedupRow](ctx.State(), state.Descriptor{Name: "dedup-row", TTL: ttl})
 	return nil
 }
 
@@ -122,12 +189,12 @@ func (f *dedupFn) ProcessElement(ctx *weir.KeyedContext[string, row.Row], in row
 		}
 		return nil
 	}
-	prevEnc, hasPrev := f.last.Value()
+	kept, hasPrev := f.last.Value()
 	var prev row.Row
 	if hasPrev && (s.RowTime || s.GenerateUpdateBefore) {
 		var err error
-		if prev, _, err = f.codec.Decode([]byte(prevEnc)); err != nil {
-			return fmt.Errorf("sql/exec: deduplicate: state: %w", err)
+		if prev, err = f.load(kept); err != nil {
+			return err
 		}
 	}
 	if s.RowTime && hasPrev {
@@ -148,7 +215,7 @@ func (f *dedupFn) ProcessElement(ctx *weir.KeyedContext[string, row.Row], in row
 		ctx.Collect(in.WithKind(row.UpdateAfter))
 		return nil
 	}
-	f.last.Update(string(f.codec.Append(nil, in)))
+	f.keep(in)
 	switch {
 	case !s.GenerateUpdateBefore && !s.GenerateInsert:
 		ctx.Collect(in.WithKind(row.UpdateAfter))
@@ -168,12 +235,12 @@ func (f *dedupFn) changelog(ctx *weir.KeyedContext[string, row.Row], in row.Row)
 	if len(in.Fields) != len(f.spec.Types) {
 		return fmt.Errorf("sql/exec: deduplicate: input row has %d fields, want %d", len(in.Fields), len(f.spec.Types))
 	}
-	prevEnc, hasPrev := f.last.Value()
+	kept, hasPrev := f.last.Value()
 	var prev row.Row
 	if hasPrev {
 		var err error
-		if prev, _, err = f.codec.Decode([]byte(prevEnc)); err != nil {
-			return fmt.Errorf("sql/exec: deduplicate: state: %w", err)
+		if prev, err = f.load(kept); err != nil {
+			return err
 		}
 	}
 	if in.Kind.IsAccumulate() {
@@ -185,7 +252,7 @@ func (f *dedupFn) changelog(ctx *weir.KeyedContext[string, row.Row], in row.Row)
 			}
 			ctx.Collect(in.WithKind(row.UpdateAfter))
 		}
-		f.last.Update(string(f.codec.Append(nil, in.WithKind(row.Insert))))
+		f.keep(in)
 		return nil
 	}
 	// -U or -D: the kept row is gone (even after -U no +U may follow).

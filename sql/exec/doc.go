@@ -131,7 +131,9 @@
 // key of every operator is the group key encoded as by row.AppendKey.
 //
 //	GroupAggregate   value state "group-aggs": the row count and every accumulator, encoded;
-//	                 map state "group-distinct": DISTINCT tuple -> count (call index + tuple)
+//	                 map state "group-distinct-shared": DISTINCT tuple -> one count per call
+//	                 over those columns (key: index of the column list + tuple; counts stop
+//	                 at 1 on an insert-only input)
 //	WindowAggregate  map state "window-aggs": window end -> encoded accumulators (TUMBLE,
 //	                 HOP, CUMULATE); session start -> session end + accumulators (SESSION);
 //	                 map state "window-distinct": DISTINCT tuple -> count (window end + call
@@ -141,8 +143,13 @@
 //	                 slide; a window merges its size/slide slices when its timer fires and
 //	                 chains the next window's timer (window_slice.go); a window restored in
 //	                 "window-aggs" (a snapshot from before slicing) is merged in when it fires
-//	Deduplicate      value state "dedup": the kept row (row.Codec)
-//	TopN             value state "topn": the partition's top rows in order (row.Codec)
+//	Deduplicate      value state "dedup-row": the kept row (row.Codec), kept decoded on
+//	                 the heap; "dedup-seen" (keep-first on processing time)
+//	Rank             append-only: value state "rank-top": the partition's top RankEnd rows
+//	                 in rank order (a count, then row.Codec rows), kept decoded on the heap;
+//	                 updating input: "rank-index" (sort keys and counts) and map state
+//	                 "rank-data" (sort key -> rows), which an append-only Top-N restored from an
+//	                 older snapshot moves into "rank-top" per partition
 //	OverAggregate    value state "over-acc" (accumulators), map state "over-rows": time ->
 //	                 rows (row.Codec, back to back) waiting for the watermark or still
 //	                 in a bounded frame, "over-distinct", and small value states
@@ -154,7 +161,9 @@
 // row.AppendValue encodes them) and decoded for each row of the key.
 // DISTINCT multisets are in map state (Flink's MapView), one lookup per
 // row, except for SESSION windows, whose accumulators merge and so carry
-// them inside. The multisets of retracting MIN/MAX, FIRST/LAST_VALUE and
+// them inside. GroupAggregate shares one entry per value between the
+// DISTINCT calls over the same columns (different FILTERs), as Flink's
+// planner shares their MapView: one lookup per row and column list. The multisets of retracting MIN/MAX, FIRST/LAST_VALUE and
 // LISTAGG live inside the encoding, so their cost per row grows with the
 // number of distinct values of a group (Flink keeps them in MapState).
 // GroupAggSpec.StateTTL is Flink's table.exec.state.ttl: a key's state

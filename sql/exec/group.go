@@ -175,10 +175,15 @@ type groupAggFn struct {
 	spec     GroupAggSpec
 	set      *aggSet
 	acc      state.Value[string]
-	distinct state.Map[string, int64] // nil without DISTINCT calls
-	prev     []row.Value
-	next     []row.Value
-	slab     []row.Value // output rows' fields, carved per row
+	distinct state.Map[string, []int64] // nil without DISTINCT calls
+	shared   *sharedDistinct
+	// legacy holds DISTINCT entries of the per-call layout (before calls
+	// shared them) restored from an older snapshot; nil when there are
+	// none. A key's entries move to the shared layout on its first row.
+	legacy state.Map[string, int64]
+	prev   []row.Value
+	next   []row.Value
+	slab   []row.Value // output rows' fields, carved per row
 }
 
 // outSlab is how many output rows' fields GroupAggregate allocates at
@@ -195,11 +200,26 @@ func (f *groupAggFn) Open(ctx *weir.KeyedRuntimeContext[string]) error {
 	f.set = set
 	f.acc = state.GetValue[string, string](ctx.State(), state.Descriptor{Name: "group-aggs", TTL: stateTTL(f.spec.StateTTL)})
 	if set.hasDistinct() {
-		f.distinct = state.GetMap[string, string, int64](ctx.State(), state.Descriptor{Name: "group-distinct", TTL: stateTTL(f.spec.StateTTL)})
-		set.useDistinctView(mapView{f.distinct})
-		set.setNamespace(nil)
+		f.distinct = state.GetMap[string, string, []int64](ctx.State(), state.Descriptor{Name: "group-distinct-shared", TTL: stateTTL(f.spec.StateTTL)})
+		f.shared = set.useSharedDistinct(f.distinct, f.spec.InsertOnly)
+		old := state.GetMap[string, string, int64](ctx.State(), state.Descriptor{Name: "group-distinct", TTL: stateTTL(f.spec.StateTTL)})
+		restored, err := hasKeys(old)
+		if err != nil {
+			return err
+		}
+		if restored {
+			f.legacy = old
+		}
 	}
 	return nil
+}
+
+// hasKeys reports whether a keyed state has an entry for any key (of the
+// subtask's key groups).
+func hasKeys(st any) (bool, error) {
+	found := false
+	err := state.KeysOf[string](st, func(string) { found = true })
+	return found, err
 }
 
 // mapView keeps DISTINCT multisets in keyed map state.
@@ -229,8 +249,18 @@ func (f *groupAggFn) ProcessElement(ctx *weir.KeyedContext[string, row.Row], in 
 	} else if err := f.set.decode(enc); err != nil {
 		return err
 	}
+	if f.legacy != nil && !f.legacy.IsEmpty() {
+		if first {
+			f.legacy.Clear() // left over by a TTL, as above
+		} else if err := f.shared.migrate(f.set, f.legacy); err != nil {
+			return err
+		}
+	}
 	f.prev = f.set.appendValues(f.prev[:0])
 	f.set.apply(in, retract)
+	if f.shared != nil {
+		f.shared.flush()
+	}
 	f.next = f.set.appendValues(f.next[:0])
 	if err := f.set.failed(); err != nil {
 		return fmt.Errorf("sql: GroupAggregate on row %s: %w", row.FormatRow(in, f.spec.InputTypes), err)

@@ -91,13 +91,11 @@ func Rank(in weir.Stream[row.Row], spec RankSpec) (weir.Stream[row.Row], error) 
 	if err := spec.check(); err != nil {
 		return weir.Stream[row.Row]{}, err
 	}
-	fn := newRankFn(spec)
-	name := "AppendOnlyTopN"
-	if spec.Updating {
-		name = "RetractableTopN"
-	}
 	ks := weir.KeyBy(in, joinKeySelector(spec.PartitionKeys, spec.Types))
-	return weir.ProcessKeyed[string, row.Row, row.Row](ks, fn).DefaultName(name), nil
+	if !spec.Updating {
+		return weir.ProcessKeyed[string, row.Row, row.Row](ks, newRankAppendFn(spec)).DefaultName("AppendOnlyTopN"), nil
+	}
+	return weir.ProcessKeyed[string, row.Row, row.Row](ks, newRankFn(spec)).DefaultName("RetractableTopN"), nil
 }
 
 // rankIndexEntry is one distinct sort key of a partition: its encoding and

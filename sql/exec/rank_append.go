@@ -1,0 +1,281 @@
+package exec
+
+import (
+	"encoding/binary"
+	"fmt"
+	"slices"
+
+	"github.com/weirstream/weir"
+	wcodec "github.com/weirstream/weir/codec"
+	"github.com/weirstream/weir/row"
+	"github.com/weirstream/weir/state"
+)
+
+// rankTop is the state of one partition of an append-only Rank: the rows
+// ranked 1..RankEnd (fewer while the partition is young) in rank order,
+// ties in arrival order. On the heap backend the rows stay decoded; they
+// are encoded only when state is snapshotted or written (Pebble), and a
+// rankTop read back holds the encoding until the operator decodes it
+// (load).
+//
+// Rows beyond RankEnd are not kept: on an append-only input a row that
+// leaves the top N never comes back, and Flink's AppendOnlyTopNFunction,
+// which may keep a few of them in its buffer, emits nothing for them.
+type rankTop struct {
+	codec *row.Codec
+	rows  []row.Row
+	enc   []byte // the encoding read from state, when rows is nil
+}
+
+// rankTopSchema is rankTop's state layout: the one of struct{Enc []byte}
+// whose bytes are a uvarint row count then the rows (row.Codec).
+const rankTopSchema = "rankTop{count,row.Codec...}"
+
+// StateSchema implements codec.SelfSchema.
+func (t rankTop) StateSchema() string { return rankTopSchema }
+
+// AppendState implements codec.SelfEncoder: the length of the body, then
+// the body: the row count and the rows.
+func (t rankTop) AppendState(dst []byte) []byte {
+	if t.rows == nil {
+		dst = binary.AppendUvarint(dst, uint64(len(t.enc)))
+		return append(dst, t.enc...)
+	}
+	start := len(dst)
+	dst = binary.AppendUvarint(dst, uint64(len(t.rows)))
+	for _, r := range t.rows {
+		dst = t.codec.Append(dst, r)
+	}
+	// Shift the body right by the size of its length prefix.
+	n := len(dst) - start
+	var pre [binary.MaxVarintLen64]byte
+	k := binary.PutUvarint(pre[:], uint64(n))
+	dst = append(dst, pre[:k]...)
+	copy(dst[start+k:], dst[start:start+n])
+	copy(dst[start:], pre[:k])
+	return dst
+}
+
+// DecodeState implements codec.SelfDecoder: the body is kept and decoded
+// by the operator on use.
+func (t *rankTop) DecodeState(src []byte) (int, error) {
+	*t = rankTop{}
+	n, k := binary.Uvarint(src)
+	if k <= 0 || uint64(len(src)-k) < n {
+		return 0, fmt.Errorf("%w: top-n rows", wcodec.ErrCorrupt)
+	}
+	t.enc = make([]byte, n)
+	copy(t.enc, src[k:])
+	return k + int(n), nil
+}
+
+// rankAppendFn is Rank on an append-only input (Flink's
+// AppendOnlyTopNFunction): one value state per partition, the top rows.
+type rankAppendFn struct {
+	spec  RankSpec
+	codec *row.Codec
+	types []row.Type // of the ORDER BY columns
+	top   state.Value[rankTop]
+	slab  []row.Value // fields of emitted rows, carved per row
+	// legacyIndex and legacyData hold partitions of the retractable
+	// layout ("rank-index", "rank-data": snapshots from before append-only
+	// inputs had their own) when a restore brought some; nil otherwise.
+	// A partition moves to "rank-top" on its first row.
+	legacyIndex state.Value[[]rankIndexEntry]
+	legacyData  state.Map[string, []string]
+}
+
+func newRankAppendFn(spec RankSpec) *rankAppendFn {
+	kt := make([]row.Type, len(spec.OrderBy))
+	for i, o := range spec.OrderBy {
+		kt[i] = spec.Types[o.Col]
+	}
+	return &rankAppendFn{spec: spec, codec: row.NewCodec(spec.Types), types: kt}
+}
+
+func (f *rankAppendFn) Open(ctx *weir.KeyedRuntimeContext[string]) error {
+	ttl := joinStateTTL(f.spec.StateTTL)
+	f.top = state.GetValue[string, rankTop](ctx.State(), state.Descriptor{Name: "rank-top", TTL: ttl})
+	idx := state.GetValue[string, []rankIndexEntry](ctx.State(), state.Descriptor{Name: "rank-index", TTL: ttl})
+	restored, err := hasKeys(idx)
+	if err != nil {
+		return err
+	}
+	if restored {
+		f.legacyIndex = idx
+		f.legacyData = state.GetMap[string, string, []string](ctx.State(), state.Descriptor{Name: "rank-data", TTL: ttl})
+	}
+	return nil
+}
+
+// migrate returns the current partition's top rows from the retractable
+// layout, and clears it there.
+func (f *rankAppendFn) migrate() ([]row.Row, error) {
+	idx, ok := f.legacyIndex.Value()
+	if !ok {
+		return nil, nil
+	}
+	var rows []row.Row
+	for _, e := range idx {
+		encs, _ := f.legacyData.Get(e.Key)
+		for _, enc := range encs {
+			if len(rows) < int(f.spec.RankEnd) {
+				r, _, err := f.codec.Decode([]byte(enc))
+				if err != nil {
+					return nil, fmt.Errorf("sql/exec: rank: restored state: %w", err)
+				}
+				rows = append(rows, row.Row{Kind: row.Insert, Fields: r.Fields})
+			}
+		}
+		f.legacyData.Remove(e.Key)
+	}
+	f.legacyIndex.Clear()
+	return rows, nil
+}
+
+// compare orders rows a and b by the ORDER BY items.
+func (f *rankAppendFn) compare(a, b row.Row) int {
+	for i, o := range f.spec.OrderBy {
+		x, y := a.Fields[o.Col], b.Fields[o.Col]
+		xn, yn := x.IsNull(), y.IsNull()
+		switch {
+		case xn && yn:
+			continue
+		case xn || yn:
+			if xn == !o.NullsLast {
+				return -1
+			}
+			return 1
+		}
+		c := row.Compare(x, y, f.types[i])
+		if o.Desc {
+			c = -c
+		}
+		if c != 0 {
+			return c
+		}
+	}
+	return 0
+}
+
+// load returns the rows of t, decoding them if t was read from state.
+func (f *rankAppendFn) load(t *rankTop) ([]row.Row, error) {
+	if t.rows != nil || len(t.enc) == 0 {
+		return t.rows, nil
+	}
+	b := t.enc
+	n, k := binary.Uvarint(b)
+	if k <= 0 || n > uint64(len(b)) {
+		return nil, fmt.Errorf("sql/exec: rank: state: %w: top-n size", wcodec.ErrCorrupt)
+	}
+	b = b[k:]
+	rows := make([]row.Row, 0, min(int(n)+1, int(f.spec.RankEnd)))
+	for range n {
+		r, m, err := f.codec.Decode(b)
+		if err != nil {
+			return nil, fmt.Errorf("sql/exec: rank: state: %w", err)
+		}
+		rows = append(rows, r)
+		b = b[m:]
+	}
+	return rows, nil
+}
+
+// fields returns n fields of an emitted row, carved from the slab. A slab
+// is never reused (downstream operators may keep rows).
+func (f *rankAppendFn) fields(n int) []row.Value {
+	if len(f.slab) < n {
+		f.slab = make([]row.Value, n*outSlab)
+	}
+	s := f.slab[:n:n]
+	f.slab = f.slab[n:]
+	return s
+}
+
+func (f *rankAppendFn) emit(ctx *weir.KeyedContext[string, row.Row], r row.Row, k row.Kind, rank int64) {
+	if rank < f.spec.RankStart || rank > f.spec.RankEnd {
+		return
+	}
+	if !f.spec.OutputRankNumber {
+		ctx.Collect(r.WithKind(k))
+		return
+	}
+	fs := f.fields(len(r.Fields) + 1)
+	copy(fs, r.Fields)
+	fs[len(r.Fields)] = row.Int(rank)
+	ctx.Collect(row.Row{Kind: k, Fields: fs})
+}
+
+func (f *rankAppendFn) ProcessElement(ctx *weir.KeyedContext[string, row.Row], in row.Row) error {
+	if len(in.Fields) != len(f.spec.Types) {
+		return fmt.Errorf("sql/exec: rank: input row has %d fields, want %d", len(in.Fields), len(f.spec.Types))
+	}
+	if !in.Kind.IsAccumulate() {
+		return fmt.Errorf("sql/exec: rank: a %s row on an append-only Top-N input", in.Kind)
+	}
+	t, ok := f.top.Value()
+	rows, err := f.load(&t)
+	if err != nil {
+		return err
+	}
+	if !ok && f.legacyIndex != nil {
+		if rows, err = f.migrate(); err != nil {
+			return err
+		}
+	}
+	n := int(f.spec.RankEnd)
+	old := len(rows)
+	// A row tying with the N-th does not enter (the earlier row wins).
+	if old >= n && f.compare(in, rows[old-1]) >= 0 {
+		return nil
+	}
+	// pos: after every row that sorts before or ties with in.
+	lo, hi := 0, old
+	for lo < hi {
+		m := int(uint(lo+hi) >> 1)
+		if f.compare(rows[m], in) <= 0 {
+			lo = m + 1
+		} else {
+			hi = m
+		}
+	}
+	pos := lo
+	// A kept row has fields of its own: carved from the slab, it would
+	// keep the slab's emitted rows alive as long as it stays in the top.
+	in = row.Row{Kind: row.Insert, Fields: slices.Clone(in.Fields)}
+
+	if f.spec.OutputRankNumber || f.spec.RankStart > 1 {
+		// Every rank from in's down moves: -U of the row that had it,
+		// +U of the row that has it now; a rank filled for the first
+		// time is +I (Flink's processElementWithRowNumber).
+		cur := in
+		for i := pos; i < old && i < n; i++ {
+			if f.spec.GenerateUpdateBefore {
+				f.emit(ctx, rows[i], row.UpdateBefore, int64(i+1))
+			}
+			f.emit(ctx, cur, row.UpdateAfter, int64(i+1))
+			cur = rows[i]
+		}
+		if old < n {
+			f.emit(ctx, cur, row.Insert, int64(old+1))
+		}
+	} else if old >= n {
+		// The last row is pushed out (Flink's
+		// processElementWithoutRowNumber).
+		ctx.Collect(rows[old-1].WithKind(row.Delete))
+		ctx.Collect(in)
+	} else {
+		ctx.Collect(in)
+	}
+
+	if old >= n {
+		copy(rows[pos+1:], rows[pos:old-1])
+		rows[pos] = in
+	} else {
+		rows = append(rows, row.Row{})
+		copy(rows[pos+1:], rows[pos:old])
+		rows[pos] = in
+	}
+	f.top.Update(rankTop{codec: f.codec, rows: rows})
+	return nil
+}
