@@ -129,6 +129,23 @@ func testSharedDistinct(t *testing.T, insertOnly bool) {
 			}
 		})
 	}
+	// A snapshot of the per-call layout (before DISTINCT calls shared
+	// entries) restores into the shared one.
+	perCall := spec
+	perCall.perCallDistinct = true
+	for _, c := range []config{{p: 1, backend: weir.StateHeap, then: &config{p: 1, backend: weir.StateHeap}},
+		{p: 2, backend: weir.StateHeap, then: &config{p: 3, backend: weir.StatePebble}}} {
+		t.Run("from-per-call/"+c.String(), func(t *testing.T) {
+			log := runStepsRebuilt(t, c, steps, func(s weir.Stream[row.Row]) (weir.Stream[row.Row], error) {
+				return GroupAggregate(s, perCall)
+			}, func(s weir.Stream[row.Row]) (weir.Stream[row.Row], error) {
+				return GroupAggregate(s, spec)
+			})
+			if diff := cmp.Diff(want, materialize(t, log, outTypes, 1)); diff != "" {
+				t.Fatalf("final table (-want +got):\n%s", diff)
+			}
+		})
+	}
 }
 
 // TestDedupRowState: the kept row of Deduplicate encodes itself as the

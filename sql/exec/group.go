@@ -57,6 +57,11 @@ type GroupAggSpec struct {
 	UID, Name string
 	// Counters, if set, receives the operator's counters.
 	Counters *Counters
+
+	// perCallDistinct keeps each DISTINCT call's multiset apart (state
+	// "group-distinct"), as before calls shared entries: tests restore its
+	// snapshots into the shared layout.
+	perCallDistinct bool
 }
 
 // OutputTypes returns the types of the output columns: the group keys
@@ -179,11 +184,14 @@ type groupAggFn struct {
 	shared   *sharedDistinct
 	// legacy holds DISTINCT entries of the per-call layout (before calls
 	// shared them) restored from an older snapshot; nil when there are
-	// none. A key's entries move to the shared layout on its first row.
-	legacy state.Map[string, int64]
-	prev   []row.Value
-	next   []row.Value
-	slab   []row.Value // output rows' fields, carved per row
+	// none (checked on the first row: restored state is in place only
+	// after Open). A key's entries move to the shared layout on its first
+	// row.
+	legacy  state.Map[string, int64]
+	checked bool
+	prev    []row.Value
+	next    []row.Value
+	slab    []row.Value // output rows' fields, carved per row
 }
 
 // outSlab is how many output rows' fields GroupAggregate allocates at
@@ -200,16 +208,15 @@ func (f *groupAggFn) Open(ctx *weir.KeyedRuntimeContext[string]) error {
 	f.set = set
 	f.acc = state.GetValue[string, string](ctx.State(), state.Descriptor{Name: "group-aggs", TTL: stateTTL(f.spec.StateTTL)})
 	if set.hasDistinct() {
+		if f.spec.perCallDistinct {
+			m := state.GetMap[string, string, int64](ctx.State(), state.Descriptor{Name: "group-distinct", TTL: stateTTL(f.spec.StateTTL)})
+			set.useDistinctView(mapView{m})
+			set.setNamespace(nil)
+			return nil
+		}
 		f.distinct = state.GetMap[string, string, []int64](ctx.State(), state.Descriptor{Name: "group-distinct-shared", TTL: stateTTL(f.spec.StateTTL)})
 		f.shared = set.useSharedDistinct(f.distinct, f.spec.InsertOnly)
-		old := state.GetMap[string, string, int64](ctx.State(), state.Descriptor{Name: "group-distinct", TTL: stateTTL(f.spec.StateTTL)})
-		restored, err := hasKeys(old)
-		if err != nil {
-			return err
-		}
-		if restored {
-			f.legacy = old
-		}
+		f.legacy = state.GetMap[string, string, int64](ctx.State(), state.Descriptor{Name: "group-distinct", TTL: stateTTL(f.spec.StateTTL)})
 	}
 	return nil
 }
@@ -230,6 +237,18 @@ func (v mapView) put(k string, n int64)      { v.m.Put(k, n) }
 func (v mapView) remove(k string)            { v.m.Remove(k) }
 
 func (f *groupAggFn) ProcessElement(ctx *weir.KeyedContext[string, row.Row], in row.Row) error {
+	if !f.checked {
+		f.checked = true
+		if f.legacy != nil {
+			restored, err := hasKeys(f.legacy)
+			if err != nil {
+				return err
+			}
+			if !restored {
+				f.legacy = nil
+			}
+		}
+	}
 	retract := in.Kind.IsRetract()
 	enc, ok := f.acc.Value()
 	first := !ok

@@ -46,6 +46,11 @@ type RankSpec struct {
 	// retraction of a row no longer in state is ignored; without, it
 	// fails the job (Flink's lenient and strict handling).
 	StateTTL time.Duration
+
+	// retractable runs an append-only input through the retractable
+	// layout, as before append-only inputs had their own: tests restore
+	// its snapshots into the append-only one.
+	retractable bool
 }
 
 func (s *RankSpec) check() error {
@@ -92,7 +97,7 @@ func Rank(in weir.Stream[row.Row], spec RankSpec) (weir.Stream[row.Row], error) 
 		return weir.Stream[row.Row]{}, err
 	}
 	ks := weir.KeyBy(in, joinKeySelector(spec.PartitionKeys, spec.Types))
-	if !spec.Updating {
+	if !spec.Updating && !spec.retractable {
 		return weir.ProcessKeyed[string, row.Row, row.Row](ks, newRankAppendFn(spec)).DefaultName("AppendOnlyTopN"), nil
 	}
 	return weir.ProcessKeyed[string, row.Row, row.Row](ks, newRankFn(spec)).DefaultName("RetractableTopN"), nil

@@ -79,10 +79,12 @@ type rankAppendFn struct {
 	slab  []row.Value // fields of emitted rows, carved per row
 	// legacyIndex and legacyData hold partitions of the retractable
 	// layout ("rank-index", "rank-data": snapshots from before append-only
-	// inputs had their own) when a restore brought some; nil otherwise.
+	// inputs had their own) when a restore brought some; nil otherwise
+	// (after checkLegacy).
 	// A partition moves to "rank-top" on its first row.
 	legacyIndex state.Value[[]rankIndexEntry]
 	legacyData  state.Map[string, []string]
+	checked     bool // checkLegacy ran
 }
 
 func newRankAppendFn(spec RankSpec) *rankAppendFn {
@@ -96,14 +98,22 @@ func newRankAppendFn(spec RankSpec) *rankAppendFn {
 func (f *rankAppendFn) Open(ctx *weir.KeyedRuntimeContext[string]) error {
 	ttl := joinStateTTL(f.spec.StateTTL)
 	f.top = state.GetValue[string, rankTop](ctx.State(), state.Descriptor{Name: "rank-top", TTL: ttl})
-	idx := state.GetValue[string, []rankIndexEntry](ctx.State(), state.Descriptor{Name: "rank-index", TTL: ttl})
-	restored, err := hasKeys(idx)
+	f.legacyIndex = state.GetValue[string, []rankIndexEntry](ctx.State(), state.Descriptor{Name: "rank-index", TTL: ttl})
+	f.legacyData = state.GetMap[string, string, []string](ctx.State(), state.Descriptor{Name: "rank-data", TTL: ttl})
+	return nil
+}
+
+// checkLegacy runs on the first row (restored state is in place only
+// after Open): without state of the retractable layout, it is never
+// looked at again.
+func (f *rankAppendFn) checkLegacy() error {
+	f.checked = true
+	restored, err := hasKeys(f.legacyIndex)
 	if err != nil {
 		return err
 	}
-	if restored {
-		f.legacyIndex = idx
-		f.legacyData = state.GetMap[string, string, []string](ctx.State(), state.Descriptor{Name: "rank-data", TTL: ttl})
+	if !restored {
+		f.legacyIndex, f.legacyData = nil, nil
 	}
 	return nil
 }
@@ -213,6 +223,11 @@ func (f *rankAppendFn) ProcessElement(ctx *weir.KeyedContext[string, row.Row], i
 	if !in.Kind.IsAccumulate() {
 		return fmt.Errorf("sql/exec: rank: a %s row on an append-only Top-N input", in.Kind)
 	}
+	if !f.checked {
+		if err := f.checkLegacy(); err != nil {
+			return err
+		}
+	}
 	t, ok := f.top.Value()
 	rows, err := f.load(&t)
 	if err != nil {
@@ -221,6 +236,10 @@ func (f *rankAppendFn) ProcessElement(ctx *weir.KeyedContext[string, row.Row], i
 	if !ok && f.legacyIndex != nil {
 		if rows, err = f.migrate(); err != nil {
 			return err
+		}
+		if len(rows) > 0 {
+			// Kept even if in does not enter the top.
+			f.top.Update(rankTop{codec: f.codec, rows: slices.Clone(rows)})
 		}
 	}
 	n := int(f.spec.RankEnd)
