@@ -83,17 +83,7 @@ func TestStopWithDrainFiresOpenWindows(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for len(c.all()) == 0 {
-			now := st.ProcessingTime() + 1
-			if err := st.SetProcessingTime(now); err != nil {
-				t.Fatal(err)
-			}
-			if now%savepointInterval.Milliseconds() == 0 {
-				if _, _, err := st.Checkpoint(); err != nil {
-					t.Fatal(err)
-				}
-			}
-		}
+		stepUntil(t, st, func() bool { return len(c.all()) > 0 })
 		stop := st.StopWithSavepoint
 		if drain {
 			stop = st.StopWithDrain
@@ -196,17 +186,7 @@ func TestStopWithDrainFailureFailsJob(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	for len(c.all()) == 0 {
-		now := st.ProcessingTime() + 1
-		if err := st.SetProcessingTime(now); err != nil {
-			t.Fatal(err)
-		}
-		if now%savepointInterval.Milliseconds() == 0 {
-			if _, _, err := st.Checkpoint(); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
+	stepUntil(t, st, func() bool { return len(c.all()) > 0 })
 	before := len(c.all())
 	fail.Store(true)
 	_, err = st.StopWithDrain(t.TempDir())

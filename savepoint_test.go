@@ -100,14 +100,12 @@ func TestSavepointNeedsCheckpointing(t *testing.T) {
 	}
 }
 
-// stopAfterCommits runs the stepped job, a millisecond of processing time
-// at a time with a checkpoint every savepointInterval of it (as Execute
-// takes them on the wall clock), until more than have records are
-// committed; then it stops the job with a savepoint in dir and returns its
-// path.
-func stopAfterCommits(t *testing.T, st *weir.Stepper, c *committed[sumOut], have int, dir string) string {
+// stepUntil runs the stepped job a millisecond of processing time at a
+// time, with a checkpoint every savepointInterval of it (as Execute takes
+// them on the wall clock), until done holds; the job must not end first.
+func stepUntil(t *testing.T, st *weir.Stepper, done func() bool) {
 	t.Helper()
-	for len(c.all()) <= have {
+	for !done() {
 		if st.Finished() {
 			t.Fatal("job ended before the savepoint")
 		}
@@ -121,6 +119,16 @@ func stopAfterCommits(t *testing.T, st *weir.Stepper, c *committed[sumOut], have
 			}
 		}
 	}
+}
+
+// stopAfterCommits runs the stepped job, a millisecond of processing time
+// at a time with a checkpoint every savepointInterval of it (as Execute
+// takes them on the wall clock), until more than have records are
+// committed; then it stops the job with a savepoint in dir and returns its
+// path.
+func stopAfterCommits(t *testing.T, st *weir.Stepper, c *committed[sumOut], have int, dir string) string {
+	t.Helper()
+	stepUntil(t, st, func() bool { return len(c.all()) > have })
 	path, err := st.StopWithSavepoint(dir)
 	if err != nil {
 		t.Fatal(err)

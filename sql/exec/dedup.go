@@ -122,7 +122,13 @@ func (d dedupRow) AppendState(dst []byte) []byte {
 		return append(dst, d.enc...)
 	}
 	start := len(dst)
-	dst = d.codec.Append(dst, row.Row{Fields: d.fields})
+	return prefixLength(d.codec.Append(dst, row.Row{Fields: d.fields}), start)
+}
+
+// prefixLength puts the length of dst[start:] (uvarint) before it, as a
+// string or []byte is encoded: the bytes are appended first, then shifted
+// right by the size of the prefix.
+func prefixLength(dst []byte, start int) []byte {
 	n := len(dst) - start
 	var pre [binary.MaxVarintLen64]byte
 	k := binary.PutUvarint(pre[:], uint64(n))
@@ -132,17 +138,23 @@ func (d dedupRow) AppendState(dst []byte) []byte {
 	return dst
 }
 
+// lengthPrefixed returns a copy of the length-prefixed bytes at the start
+// of src (what prefixLength wrote) and the size read; what names them in
+// an error.
+func lengthPrefixed(src []byte, what string) ([]byte, int, error) {
+	n, k := binary.Uvarint(src)
+	if k <= 0 || uint64(len(src)-k) < n {
+		return nil, 0, fmt.Errorf("%w: %s", wcodec.ErrCorrupt, what)
+	}
+	return slices.Clone(src[k : k+int(n)]), k + int(n), nil
+}
+
 // DecodeState implements codec.SelfDecoder: the encoding is kept and
 // decoded by the operator on use.
 func (d *dedupRow) DecodeState(src []byte) (int, error) {
-	*d = dedupRow{}
-	n, k := binary.Uvarint(src)
-	if k <= 0 || uint64(len(src)-k) < n {
-		return 0, fmt.Errorf("%w: deduplicate row", wcodec.ErrCorrupt)
-	}
-	d.enc = make([]byte, n)
-	copy(d.enc, src[k:])
-	return k + int(n), nil
+	enc, n, err := lengthPrefixed(src, "deduplicate row")
+	*d = dedupRow{enc: enc}
+	return n, err
 }
 
 // load returns the kept row (as an insert row).

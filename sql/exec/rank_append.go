@@ -46,27 +46,15 @@ func (t rankTop) AppendState(dst []byte) []byte {
 	for _, r := range t.rows {
 		dst = t.codec.Append(dst, r)
 	}
-	// Shift the body right by the size of its length prefix.
-	n := len(dst) - start
-	var pre [binary.MaxVarintLen64]byte
-	k := binary.PutUvarint(pre[:], uint64(n))
-	dst = append(dst, pre[:k]...)
-	copy(dst[start+k:], dst[start:start+n])
-	copy(dst[start:], pre[:k])
-	return dst
+	return prefixLength(dst, start)
 }
 
 // DecodeState implements codec.SelfDecoder: the body is kept and decoded
 // by the operator on use.
 func (t *rankTop) DecodeState(src []byte) (int, error) {
-	*t = rankTop{}
-	n, k := binary.Uvarint(src)
-	if k <= 0 || uint64(len(src)-k) < n {
-		return 0, fmt.Errorf("%w: top-n rows", wcodec.ErrCorrupt)
-	}
-	t.enc = make([]byte, n)
-	copy(t.enc, src[k:])
-	return k + int(n), nil
+	enc, n, err := lengthPrefixed(src, "top-n rows")
+	*t = rankTop{enc: enc}
+	return n, err
 }
 
 // rankAppendFn is Rank on an append-only input (Flink's
