@@ -112,8 +112,8 @@ func AppendValue(dst []byte, v Value, t Type) []byte {
 	case TypeFloat, TypeDouble:
 		return binary.LittleEndian.AppendUint64(dst, uint64(v.i))
 	case TypeChar, TypeVarChar, TypeBinary, TypeVarBinary:
-		dst = binary.AppendUvarint(dst, uint64(len(v.s)))
-		return append(dst, v.s...)
+		dst = binary.AppendUvarint(dst, uint64(len(v.Str())))
+		return append(dst, v.Str()...)
 	case TypeTimestamp, TypeTimestampLTZ:
 		dst = binary.AppendVarint(dst, v.i)
 		return binary.AppendUvarint(dst, uint64(v.NanoOfMilli()))

@@ -26,7 +26,7 @@ func Compare(a, b Value, t Type) int {
 	case TypeFloat, TypeDouble:
 		return compareDouble(a.Float(), b.Float())
 	case TypeChar, TypeVarChar, TypeBinary, TypeVarBinary:
-		return strings.Compare(a.s, b.s)
+		return strings.Compare(a.Str(), b.Str())
 	case TypeDecimal:
 		if t.IsCompactDecimal() {
 			return cmp.Compare(a.i, b.i)

@@ -46,10 +46,10 @@ func appendFormat(b *strings.Builder, v Value, t Type, loc *time.Location) {
 	case TypeDecimal:
 		b.WriteString(DecimalString(v, t))
 	case TypeChar, TypeVarChar:
-		b.WriteString(v.s)
+		b.WriteString(v.Str())
 	case TypeBinary, TypeVarBinary:
 		b.WriteString("x'")
-		b.WriteString(hex.EncodeToString([]byte(v.s)))
+		b.WriteString(hex.EncodeToString([]byte(v.Str())))
 		b.WriteByte('\'')
 	case TypeDate:
 		b.WriteString(FormatDate(v.i))

@@ -3,25 +3,44 @@ package row
 import (
 	"math"
 	"math/big"
+	"unsafe"
 )
 
 // Value is one field of a row. Which member holds the datum is fixed by the
 // field's Type (see the package documentation); the zero Value is NULL.
+//
+// A Value is three words with one pointer: rows are slices of Values, so
+// their size is what every operator copies and the garbage collector scans.
 type Value struct {
+	// p is nil for NULL; otherwise the data of a string (tag tagStr), the
+	// first element of an ARRAY's or ROW's fields (tagSlice), a *big.Int
+	// (tagBig), a *MapData (tagMap), or &present for a scalar and for an
+	// empty string or slice.
+	p unsafe.Pointer
+	// i is the integer datum of a scalar, or the length of a string or
+	// slice.
 	i int64
-	s string
-	// p is nil for NULL, present{} for a non-NULL scalar, nanoOfMilli for
-	// a timestamp with a sub-millisecond part, *big.Int for a wide
-	// DECIMAL, []Value for ARRAY and ROW, *MapData for MAP.
-	p any
+	// tag says what p points to.
+	tag uint32
+	// nano is a timestamp's sub-millisecond part, 0..999999.
+	nano int32
 }
 
-// present marks a non-NULL scalar; it has no size, so storing it in p
-// allocates nothing.
-type present struct{}
+// The tags of a non-NULL Value.
+const (
+	tagScalar uint32 = iota
+	tagStr
+	tagSlice
+	tagBig
+	tagMap
+)
 
-// nanoOfMilli is the sub-millisecond part of a timestamp, 1..999999.
-type nanoOfMilli int32
+// present is what p points to for a non-NULL scalar, an empty string and
+// an empty slice; it is never written.
+var present byte
+
+// presentPtr returns &present.
+func presentPtr() unsafe.Pointer { return unsafe.Pointer(&present) }
 
 // MapData is the datum of a MAP: parallel key and value slices, keys
 // distinct, in insertion order.
@@ -35,39 +54,39 @@ func Null() Value { return Value{} }
 // Bool makes a BOOLEAN.
 func Bool(b bool) Value {
 	if b {
-		return Value{i: 1, p: present{}}
+		return Value{i: 1, p: presentPtr()}
 	}
-	return Value{p: present{}}
+	return Value{p: presentPtr()}
 }
 
 // Int makes a TINYINT, SMALLINT, INT or BIGINT, a DATE (days since the
 // epoch), a TIME (nanoseconds of the day), an interval (months or
 // milliseconds) or a compact DECIMAL (the unscaled value).
-func Int(i int64) Value { return Value{i: i, p: present{}} }
+func Int(i int64) Value { return Value{i: i, p: presentPtr()} }
 
 // Float makes a FLOAT or DOUBLE.
-func Float(f float64) Value { return Value{i: int64(math.Float64bits(f)), p: present{}} }
+func Float(f float64) Value { return Value{i: int64(math.Float64bits(f)), p: presentPtr()} }
 
 // Str makes a CHAR, VARCHAR or STRING.
-func Str(s string) Value { return Value{s: s, p: present{}} }
+func Str(s string) Value {
+	if len(s) == 0 {
+		return Value{p: presentPtr(), tag: tagStr}
+	}
+	return Value{p: unsafe.Pointer(unsafe.StringData(s)), i: int64(len(s)), tag: tagStr}
+}
 
 // Bytes makes a BINARY, VARBINARY or BYTES from a copy of b.
-func Bytes(b []byte) Value { return Value{s: string(b), p: present{}} }
+func Bytes(b []byte) Value { return Str(string(b)) }
 
 // BytesString makes a binary value whose bytes are those of s (no copy).
-func BytesString(s string) Value { return Value{s: s, p: present{}} }
+func BytesString(s string) Value { return Str(s) }
 
 // Timestamp makes a TIMESTAMP or TIMESTAMP_LTZ from epoch milliseconds and
 // the nanoseconds within the millisecond (0..999999), as Flink's
 // TimestampData.
 func Timestamp(millis int64, nanoOfMilli int32) Value {
-	if nanoOfMilli == 0 {
-		return Value{i: millis, p: present{}}
-	}
-	return Value{i: millis, p: nanoOfMilliValue(nanoOfMilli)}
+	return Value{i: millis, p: presentPtr(), nano: nanoOfMilli}
 }
-
-func nanoOfMilliValue(n int32) any { return nanoOfMilli(n) }
 
 // TimestampNanos makes a timestamp from nanoseconds since the epoch.
 func TimestampNanos(ns int64) Value {
@@ -77,79 +96,98 @@ func TimestampNanos(ns int64) Value {
 
 // BigDecimal makes a DECIMAL of precision > 18 from its unscaled value
 // (which is not copied and must not be modified afterwards).
-func BigDecimal(unscaled *big.Int) Value { return Value{p: unscaled} }
-
-// Array makes an ARRAY from its elements (not copied).
-func Array(elems []Value) Value {
-	if elems == nil {
-		elems = []Value{}
+func BigDecimal(unscaled *big.Int) Value {
+	if unscaled == nil {
+		return Value{}
 	}
-	return Value{p: elems}
+	return Value{p: unsafe.Pointer(unscaled), tag: tagBig}
 }
 
+// Array makes an ARRAY from its elements (not copied).
+func Array(elems []Value) Value { return slice(elems) }
+
 // Nested makes a ROW value from its fields (not copied).
-func Nested(fields []Value) Value {
-	if fields == nil {
-		fields = []Value{}
+func Nested(fields []Value) Value { return slice(fields) }
+
+func slice(elems []Value) Value {
+	if len(elems) == 0 {
+		return Value{p: presentPtr(), tag: tagSlice}
 	}
-	return Value{p: fields}
+	return Value{p: unsafe.Pointer(unsafe.SliceData(elems)), i: int64(len(elems)), tag: tagSlice}
 }
 
 // Map makes a MAP from parallel keys and values (not copied).
-func Map(keys, values []Value) Value { return Value{p: &MapData{Keys: keys, Values: values}} }
+func Map(keys, values []Value) Value {
+	return Value{p: unsafe.Pointer(&MapData{Keys: keys, Values: values}), tag: tagMap}
+}
 
 // IsNull reports whether v is NULL.
 func (v Value) IsNull() bool { return v.p == nil }
 
 // Int returns the integer datum (see the package documentation for which
 // types hold one).
-func (v Value) Int() int64 { return v.i }
+func (v Value) Int() int64 {
+	if v.tag != tagScalar {
+		return 0
+	}
+	return v.i
+}
 
 // Bool returns the BOOLEAN datum.
-func (v Value) Bool() bool { return v.i != 0 }
+func (v Value) Bool() bool { return v.Int() != 0 }
 
 // Float returns the FLOAT or DOUBLE datum.
-func (v Value) Float() float64 { return math.Float64frombits(uint64(v.i)) }
+func (v Value) Float() float64 { return math.Float64frombits(uint64(v.Int())) }
 
 // Str returns the string or binary datum.
-func (v Value) Str() string { return v.s }
+func (v Value) Str() string {
+	if v.tag != tagStr {
+		return ""
+	}
+	return unsafe.String((*byte)(v.p), int(v.i))
+}
 
 // Millis returns a timestamp's epoch milliseconds.
-func (v Value) Millis() int64 { return v.i }
+func (v Value) Millis() int64 { return v.Int() }
 
 // NanoOfMilli returns a timestamp's nanoseconds within the millisecond.
-func (v Value) NanoOfMilli() int32 {
-	if n, ok := v.p.(nanoOfMilli); ok {
-		return int32(n)
-	}
-	return 0
-}
+func (v Value) NanoOfMilli() int32 { return v.nano }
 
 // UnixNanos returns a timestamp as nanoseconds since the epoch; ok is false
 // if it does not fit in an int64 (before 1677 or after 2262).
 func (v Value) UnixNanos() (ns int64, ok bool) {
-	if v.i > math.MaxInt64/1_000_000-1 || v.i < math.MinInt64/1_000_000+1 {
+	ms := v.Int()
+	if ms > math.MaxInt64/1_000_000-1 || ms < math.MinInt64/1_000_000+1 {
 		return 0, false
 	}
-	return v.i*1e6 + int64(v.NanoOfMilli()), true
+	return ms*1e6 + int64(v.nano), true
 }
 
 // BigInt returns the unscaled value of a wide DECIMAL.
 func (v Value) BigInt() *big.Int {
-	b, _ := v.p.(*big.Int)
-	return b
+	if v.tag != tagBig {
+		return nil
+	}
+	return (*big.Int)(v.p)
 }
 
 // Elems returns the elements of an ARRAY or the fields of a ROW value.
 func (v Value) Elems() []Value {
-	e, _ := v.p.([]Value)
-	return e
+	if v.tag != tagSlice {
+		return nil
+	}
+	if v.i == 0 {
+		return []Value{}
+	}
+	return unsafe.Slice((*Value)(v.p), int(v.i))
 }
 
 // MapOf returns the entries of a MAP.
 func (v Value) MapOf() *MapData {
-	m, _ := v.p.(*MapData)
-	return m
+	if v.tag != tagMap {
+		return nil
+	}
+	return (*MapData)(v.p)
 }
 
 func floorDiv(a, b int64) int64 {

@@ -365,7 +365,7 @@ func (g *genField) value(r *rng, seq int64, now time.Time) row.Value {
 		var keys, vals []row.Value
 		for i := 0; i < g.length; i++ {
 			kv := k.value(r, seq, now)
-			if kv.IsNull() || containsValue(keys, kv) {
+			if kv.IsNull() || containsValue(keys, kv, k.t) {
 				continue
 			}
 			keys = append(keys, kv)
@@ -401,9 +401,9 @@ func (g *genField) defaults() {
 	}
 }
 
-func containsValue(vs []row.Value, v row.Value) bool {
+func containsValue(vs []row.Value, v row.Value, t row.Type) bool {
 	for _, x := range vs {
-		if x == v {
+		if row.Equal(x, v, t) {
 			return true
 		}
 	}

@@ -2,7 +2,6 @@ package exec
 
 import (
 	"bytes"
-	"reflect"
 	"testing"
 	"unsafe"
 
@@ -74,14 +73,14 @@ func TestMatchRowState(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !reflect.DeepEqual(got, r) {
+		if !row.EqualRows(got, r, types) {
 			t.Fatalf("row %d: got %v, want %v", i, got, r)
 		}
 	}
 	if got, err := p.row(dec.Events[len(rows)].V); err != nil || got.Fields != nil {
 		t.Fatalf("freed slot: %v, %v", got, err)
 	}
-	if got, err := p.row(dec.Queue[0]); err != nil || !reflect.DeepEqual(got, rows[1]) {
+	if got, err := p.row(dec.Queue[0]); err != nil || !row.EqualRows(got, rows[1], types) {
 		t.Fatalf("queued row: %v, %v", got, err)
 	}
 	if again := nc.Append([]byte("prefix"), dec); !bytes.Equal(again, oldEnc) {

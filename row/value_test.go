@@ -1,0 +1,80 @@
+package row
+
+import (
+	"math/big"
+	"testing"
+	"unsafe"
+)
+
+// TestValueLayout guards the size rows are made of: three words, one of
+// them a pointer (rows are copied and scanned by the GC per field).
+func TestValueLayout(t *testing.T) {
+	if n := unsafe.Sizeof(Value{}); n != 24 {
+		t.Fatalf("Value is %d bytes, want 24", n)
+	}
+}
+
+// TestValueAccessors checks that every accessor returns its zero for a
+// value of another kind (the layout shares words between kinds), and that
+// empty strings, arrays and rows are not NULL.
+func TestValueAccessors(t *testing.T) {
+	s := string([]byte("héllo")) // heap string
+	big1 := big.NewInt(123456789)
+	elems := []Value{Int(1), Str("x")}
+	m := Map([]Value{Str("k")}, []Value{Int(2)})
+	cases := []struct {
+		name  string
+		v     Value
+		null  bool
+		i     int64
+		str   string
+		nano  int32
+		big   *big.Int
+		elems int // -1: nil
+		isMap bool
+	}{
+		{name: "null", v: Null(), null: true, elems: -1},
+		{name: "int", v: Int(-7), i: -7, elems: -1},
+		{name: "true", v: Bool(true), i: 1, elems: -1},
+		{name: "str", v: Str(s), str: s, elems: -1},
+		{name: "empty str", v: Str(""), elems: -1},
+		{name: "bytes", v: Bytes([]byte{0, 1}), str: "\x00\x01", elems: -1},
+		{name: "ts", v: Timestamp(-5, 999999), i: -5, nano: 999999, elems: -1},
+		{name: "big", v: BigDecimal(big1), big: big1, elems: -1},
+		{name: "array", v: Array(elems), elems: 2},
+		{name: "empty row", v: Nested(nil), elems: 0},
+		{name: "map", v: m, elems: -1, isMap: true},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			v := c.v
+			if v.IsNull() != c.null {
+				t.Errorf("IsNull %v", v.IsNull())
+			}
+			if v.Int() != c.i || v.Millis() != c.i {
+				t.Errorf("Int %d, want %d", v.Int(), c.i)
+			}
+			if v.Str() != c.str {
+				t.Errorf("Str %q, want %q", v.Str(), c.str)
+			}
+			if v.NanoOfMilli() != c.nano {
+				t.Errorf("NanoOfMilli %d, want %d", v.NanoOfMilli(), c.nano)
+			}
+			if v.BigInt() != c.big {
+				t.Errorf("BigInt %v, want %v", v.BigInt(), c.big)
+			}
+			switch e := v.Elems(); {
+			case c.elems < 0 && e != nil:
+				t.Errorf("Elems %v, want nil", e)
+			case c.elems >= 0 && (e == nil || len(e) != c.elems):
+				t.Errorf("Elems %v, want %d elements", e, c.elems)
+			}
+			if (v.MapOf() != nil) != c.isMap {
+				t.Errorf("MapOf %v", v.MapOf())
+			}
+		})
+	}
+	if e := Array(elems).Elems(); &e[0] != &elems[0] || cap(e) != len(elems) {
+		t.Errorf("Elems does not share the slice it was made of, or its capacity exceeds its length")
+	}
+}
