@@ -28,7 +28,7 @@ func Compare(a, b Value, t Type) int {
 	case TypeChar, TypeVarChar, TypeBinary, TypeVarBinary:
 		return strings.Compare(a.Str(), b.Str())
 	case TypeDecimal:
-		if t.IsCompactDecimal() {
+		if t.IsCompactDecimal() || (a.tag == tagScalar && b.tag == tagScalar) {
 			return cmp.Compare(a.i, b.i)
 		}
 		return DecimalUnscaled(a, t).Cmp(DecimalUnscaled(b, t))

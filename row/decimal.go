@@ -19,7 +19,19 @@ func DecimalUnscaled(v Value, t Type) *big.Int {
 	if b := v.BigInt(); b != nil {
 		return b
 	}
-	return new(big.Int)
+	return big.NewInt(v.Int())
+}
+
+// DecimalInt64 returns the unscaled value of a DECIMAL of type t if it
+// fits an int64, without allocating.
+func DecimalInt64(v Value, t Type) (int64, bool) {
+	if b := v.BigInt(); b != nil {
+		if t.IsCompactDecimal() || !b.IsInt64() {
+			return 0, false
+		}
+		return b.Int64(), true
+	}
+	return v.Int(), true
 }
 
 // DecimalFromUnscaled makes a DECIMAL of type t from an unscaled value
@@ -121,8 +133,7 @@ func DecimalRat(v Value, t Type) *big.Rat {
 func DecimalString(v Value, t Type) string {
 	var digits string
 	neg := false
-	if t.IsCompactDecimal() {
-		u := v.i
+	if u, ok := DecimalInt64(v, t); ok {
 		if u < 0 {
 			neg = true
 			digits = new(big.Int).Neg(big.NewInt(u)).Text(10)

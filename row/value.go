@@ -95,13 +95,22 @@ func TimestampNanos(ns int64) Value {
 }
 
 // BigDecimal makes a DECIMAL of precision > 18 from its unscaled value
-// (which is not copied and must not be modified afterwards).
+// (which is not copied and must not be modified afterwards). An unscaled
+// value that fits an int64 is held inline, as BigDecimalInt64's.
 func BigDecimal(unscaled *big.Int) Value {
 	if unscaled == nil {
 		return Value{}
 	}
+	if unscaled.IsInt64() {
+		return BigDecimalInt64(unscaled.Int64())
+	}
 	return Value{p: unsafe.Pointer(unscaled), tag: tagBig}
 }
+
+// BigDecimalInt64 makes a DECIMAL of precision > 18 from an unscaled value
+// that fits an int64, without a big.Int: Int() returns it and BigInt()
+// nil (DecimalUnscaled and DecimalInt64 read either form).
+func BigDecimalInt64(unscaled int64) Value { return Int(unscaled) }
 
 // Array makes an ARRAY from its elements (not copied).
 func Array(elems []Value) Value { return slice(elems) }
@@ -163,7 +172,9 @@ func (v Value) UnixNanos() (ns int64, ok bool) {
 	return ms*1e6 + int64(v.nano), true
 }
 
-// BigInt returns the unscaled value of a wide DECIMAL.
+// BigInt returns the unscaled value of a wide DECIMAL held as a big.Int,
+// or nil if it is held inline (it fits an int64: Int()). DecimalUnscaled
+// reads either form.
 func (v Value) BigInt() *big.Int {
 	if v.tag != tagBig {
 		return nil

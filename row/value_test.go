@@ -1,6 +1,7 @@
 package row
 
 import (
+	"math"
 	"math/big"
 	"testing"
 	"unsafe"
@@ -19,7 +20,7 @@ func TestValueLayout(t *testing.T) {
 // empty strings, arrays and rows are not NULL.
 func TestValueAccessors(t *testing.T) {
 	s := string([]byte("héllo")) // heap string
-	big1 := big.NewInt(123456789)
+	big1, _ := new(big.Int).SetString("-123456789012345678901234567890", 10)
 	elems := []Value{Int(1), Str("x")}
 	m := Map([]Value{Str("k")}, []Value{Int(2)})
 	cases := []struct {
@@ -41,6 +42,7 @@ func TestValueAccessors(t *testing.T) {
 		{name: "bytes", v: Bytes([]byte{0, 1}), str: "\x00\x01", elems: -1},
 		{name: "ts", v: Timestamp(-5, 999999), i: -5, nano: 999999, elems: -1},
 		{name: "big", v: BigDecimal(big1), big: big1, elems: -1},
+		{name: "big inline", v: BigDecimal(big.NewInt(-42)), i: -42, elems: -1},
 		{name: "array", v: Array(elems), elems: 2},
 		{name: "empty row", v: Nested(nil), elems: 0},
 		{name: "map", v: m, elems: -1, isMap: true},
@@ -76,5 +78,42 @@ func TestValueAccessors(t *testing.T) {
 	}
 	if e := Array(elems).Elems(); &e[0] != &elems[0] || cap(e) != len(elems) {
 		t.Errorf("Elems does not share the slice it was made of, or its capacity exceeds its length")
+	}
+}
+
+// TestWideDecimalInline checks that a wide DECIMAL held inline (it fits an
+// int64) and one held as a big.Int are the same value: equal, same
+// encoding, same text; and that decoding gives the inline form back.
+func TestWideDecimalInline(t *testing.T) {
+	typ := DecimalType(38, 2)
+	for _, u := range []int64{0, 1, -1, 12345, math.MaxInt64, math.MinInt64} {
+		inline := BigDecimalInt64(u)
+		held := Value{p: unsafe.Pointer(big.NewInt(u)), tag: tagBig} // the old form
+		if inline.BigInt() != nil || held.BigInt() == nil {
+			t.Fatalf("%d: forms not as built", u)
+		}
+		if Compare(inline, held, typ) != 0 || DecimalUnscaled(inline, typ).Int64() != u {
+			t.Errorf("%d: inline and big.Int forms differ", u)
+		}
+		if a, b := AppendValue(nil, inline, typ), AppendValue(nil, held, typ); string(a) != string(b) {
+			t.Errorf("%d: encodings differ: %x, %x", u, a, b)
+		}
+		if a, b := DecimalString(inline, typ), DecimalString(held, typ); a != b {
+			t.Errorf("%d: text %q, %q", u, a, b)
+		}
+		if x, ok := DecimalInt64(held, typ); !ok || x != u {
+			t.Errorf("%d: DecimalInt64 of the big.Int form: %d, %v", u, x, ok)
+		}
+		dec, _, err := DecodeValue(AppendValue(nil, held, typ), typ)
+		if err != nil || dec.BigInt() != nil || dec.Int() != u {
+			t.Errorf("%d: decoded %v (%v)", u, dec, err)
+		}
+	}
+	over := new(big.Int).Lsh(big.NewInt(1), 70)
+	if v := BigDecimal(over); v.BigInt() != over {
+		t.Errorf("a value beyond int64 is not held as its big.Int")
+	}
+	if _, ok := DecimalInt64(BigDecimal(over), typ); ok {
+		t.Errorf("DecimalInt64 of 2^70 reports a fit")
 	}
 }

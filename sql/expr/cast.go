@@ -629,7 +629,7 @@ func castToDecimal(from, to row.Type) castFn {
 				if x < math.MaxInt64/m && x > math.MinInt64/m {
 					if !to.IsCompactDecimal() {
 						// A wide DECIMAL has room for any int64.
-						return row.BigDecimal(big.NewInt(x * m)), nil
+						return row.BigDecimalInt64(x * m), nil
 					}
 					if r, ok := row.DecimalFromInt64Unscaled(x*m, to); ok {
 						return r, nil
@@ -656,7 +656,7 @@ func castToDecimal(from, to row.Type) castFn {
 		if from.Scale == to.Scale && to.Precision >= from.Precision {
 			// Every value fits: only the representation may change.
 			if from.IsCompactDecimal() && !to.IsCompactDecimal() {
-				return func(_ *EvalContext, v row.Value) (row.Value, error) { return row.BigDecimal(big.NewInt(v.Int())), nil }
+				return func(_ *EvalContext, v row.Value) (row.Value, error) { return row.BigDecimalInt64(v.Int()), nil }
 			}
 			return func(_ *EvalContext, v row.Value) (row.Value, error) { return v, nil }
 		}

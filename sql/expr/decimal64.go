@@ -2,7 +2,6 @@ package expr
 
 import (
 	"math"
-	"math/big"
 	"math/bits"
 
 	"github.com/weirstream/weir/row"
@@ -11,14 +10,7 @@ import (
 // decimalUnscaled64 returns the unscaled value of a DECIMAL if it fits an
 // int64.
 func decimalUnscaled64(v row.Value, t row.Type) (int64, bool) {
-	if t.IsCompactDecimal() {
-		return v.Int(), true
-	}
-	b := v.BigInt()
-	if b == nil || !b.IsInt64() {
-		return 0, false
-	}
-	return b.Int64(), true
+	return row.DecimalInt64(v, t)
 }
 
 // pow10s holds 10^0 .. 10^18.
@@ -105,5 +97,5 @@ func decimalArith64(op arithKind, a row.Value, ta row.Type, b row.Value, tb row.
 	if rt.Precision < 19 {
 		return row.Value{}, false
 	}
-	return row.BigDecimal(big.NewInt(r)), true
+	return row.BigDecimalInt64(r), true
 }

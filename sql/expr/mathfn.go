@@ -121,7 +121,7 @@ func mathFuncs() []*Func {
 					case t.Root == row.TypeFloat || t.Root == row.TypeDouble:
 						return row.Float(math.Abs(a.Float())), nil
 					case t.Root == row.TypeDecimal && !t.IsCompactDecimal():
-						return row.BigDecimal(new(big.Int).Abs(a.BigInt())), nil
+						return row.BigDecimal(new(big.Int).Abs(row.DecimalUnscaled(a, t))), nil
 					}
 					if a.Int() < 0 {
 						w := wrapInt(t.Root)

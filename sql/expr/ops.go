@@ -604,7 +604,7 @@ func buildNegate(s *site) Evaluator {
 		case t.Root == row.TypeFloat || t.Root == row.TypeDouble:
 			return row.Float(-a.Float()), nil
 		case t.Root == row.TypeDecimal && !t.IsCompactDecimal():
-			return row.BigDecimal(new(big.Int).Neg(a.BigInt())), nil
+			return row.BigDecimal(new(big.Int).Neg(row.DecimalUnscaled(a, t))), nil
 		}
 		r := -a.Int()
 		if wrap != nil {
