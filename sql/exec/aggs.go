@@ -159,9 +159,18 @@ func newCall(c AggCall, in []row.Type, retracting bool) (*call, error) {
 // apply feeds one input row to the call: accumulate, or retract when
 // retract is set.
 func (k *call) apply(r row.Row, retract bool) {
+	if k.reaches(r) {
+		k.feed(retract)
+	}
+}
+
+// reaches reports whether the row reaches the call's accumulator: its
+// FILTER holds and no argument the call skips NULLs of is NULL. It loads
+// the row's arguments for feed.
+func (k *call) reaches(r row.Row) bool {
 	if k.Filter >= 0 {
 		if f := r.Fields[k.Filter]; f.IsNull() || !f.Bool() {
-			return
+			return false
 		}
 	}
 	for i, a := range k.Args {
@@ -169,9 +178,14 @@ func (k *call) apply(r row.Row, retract bool) {
 	}
 	for _, i := range k.skipNulls {
 		if k.args[i].IsNull() {
-			return
+			return false
 		}
 	}
+	return true
+}
+
+// feed accumulates (or retracts) the arguments reaches loaded.
+func (k *call) feed(retract bool) {
 	if retract {
 		k.acc.retract(k.args)
 	} else {

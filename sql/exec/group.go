@@ -62,6 +62,10 @@ type GroupAggSpec struct {
 	// "group-distinct"), as before calls shared entries: tests restore its
 	// snapshots into the shared layout.
 	perCallDistinct bool
+	// generalPath computes every result before and after each row (the
+	// path of user-defined calls) even without user-defined calls: tests
+	// compare it with the fast path.
+	generalPath bool
 }
 
 // OutputTypes returns the types of the output columns: the group keys
@@ -191,6 +195,10 @@ type groupAggFn struct {
 	checked bool
 	prev    []row.Value
 	next    []row.Value
+	// fast: no user-defined calls, so results are computed as process
+	// says; reached is its scratch (which calls the row reached).
+	fast    bool
+	reached []bool
 	slab    []row.Value // output rows' fields, carved per row
 }
 
@@ -206,6 +214,7 @@ func (f *groupAggFn) Open(ctx *weir.KeyedRuntimeContext[string]) error {
 		return err
 	}
 	f.set = set
+	f.fast = !f.spec.generalPath && !set.hasUDF()
 	f.acc = state.GetValue[string, string](ctx.State(), state.Descriptor{Name: "group-aggs", TTL: stateTTL(f.spec.StateTTL)})
 	if set.hasDistinct() {
 		if f.spec.perCallDistinct {
@@ -275,6 +284,9 @@ func (f *groupAggFn) ProcessElement(ctx *weir.KeyedContext[string, row.Row], in 
 			return err
 		}
 	}
+	if f.fast {
+		return f.process(ctx, in, retract, first)
+	}
 	f.prev = f.set.appendValues(f.prev[:0])
 	f.set.apply(in, retract)
 	if f.shared != nil {
@@ -303,26 +315,37 @@ func (f *groupAggFn) ProcessElement(ctx *weir.KeyedContext[string, row.Row], in 
 	if !first {
 		ctx.Collect(f.output(row.Delete, in, f.prev))
 	}
+	f.drop()
+	return nil
+}
+
+// drop forgets the current group's state.
+func (f *groupAggFn) drop() {
 	f.acc.Clear()
 	if f.distinct != nil {
 		f.distinct.Clear()
 	}
-	return nil
 }
 
 // output builds a result row: the group keys (taken from the input row)
 // then the aggregate values.
 func (f *groupAggFn) output(k row.Kind, in row.Row, aggs []row.Value) row.Row {
-	n := len(f.spec.GroupKeys) + len(aggs)
+	fields := f.fields(len(f.spec.GroupKeys) + len(aggs))
+	for _, i := range f.spec.GroupKeys {
+		fields = append(fields, in.Fields[i])
+	}
+	return row.Row{Kind: k, Fields: append(fields, aggs...)}
+}
+
+// fields returns an empty slice of capacity n for an output row's fields,
+// carved from the slab.
+func (f *groupAggFn) fields(n int) []row.Value {
 	if len(f.slab) < n {
 		f.slab = make([]row.Value, n*outSlab)
 	}
 	fields := f.slab[:0:n]
 	f.slab = f.slab[n:]
-	for _, i := range f.spec.GroupKeys {
-		fields = append(fields, in.Fields[i])
-	}
-	return row.Row{Kind: k, Fields: append(fields, aggs...)}
+	return fields
 }
 
 func equalValues(a, b []row.Value, set *aggSet) bool {

@@ -534,6 +534,14 @@ func timeFuncs() []*Func {
 				if p.err != nil {
 					return nil, s.wrap(p.err)
 				}
+				if p.fixed && t.Root == row.TypeTimestamp {
+					// A TIMESTAMP is its wall time: the text of its span
+					// is reused (formatCache).
+					c := formatCache{unit: p.pat.cacheUnit()}
+					return strict2(s, func(_ *EvalContext, a, _ row.Value) (row.Value, error) {
+						return row.Str(c.format(p.pat, a.Millis(), time.Duration(a.NanoOfMilli()))), nil
+					}), nil
+				}
 				return strict2(s, func(ctx *EvalContext, a, f row.Value) (row.Value, error) {
 					pat, err := p.get(s, 1, f)
 					if err != nil {
