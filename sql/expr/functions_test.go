@@ -276,6 +276,17 @@ func TestStringFunctions(t *testing.T) {
 		{"SPLIT_INDEX('Jack,John,Mary', ',', 3)", "NULL", ""},
 		{"SPLIT_INDEX('Jack,John,Mary', ',', -1)", "NULL", ""},
 		{"SPLIT_INDEX($5, ',', 0)", "NULL", ""},
+		{"SPLIT_INDEX('', ',', 0)", "NULL", ""},         // no pieces in an empty string, as Flink
+		{"SPLIT_INDEX('a,,b,', ',', 1)", "", ""},        // empty pieces are kept
+		{"SPLIT_INDEX('a,,b,', ',', 3)", "", ""},        // a trailing separator ends an empty piece
+		{"SPLIT_INDEX('a,,b,', ',', 4)", "NULL", ""},    //
+		{"SPLIT_INDEX('a::b::c', '::', 2)", "c", ""},    // a whole-string separator
+		{"SPLIT_INDEX('a:::b', '::', 1)", ":b", ""},     // occurrences left to right
+		{"SPLIT_INDEX('a b\tc', '', 2)", "c", ""},       // an empty separator splits at whitespace
+		{"SPLIT_INDEX('a  b', '', 1)", "", ""},          // one piece per whitespace character
+		{"SPLIT_INDEX('a|b|c', 124, 1)", "b", "STRING"}, // a character code
+		{"SPLIT_INDEX('a|b|c', 0, 1)", "NULL", ""},      // out of 1..255
+		{"SPLIT_INDEX('a|b|c', 256, 1)", "NULL", ""},    //
 		{"LPAD('hi', 4, '??')", "??hi", "STRING"},
 		{"LPAD('hi', 1, '??')", "h", ""},
 		{"LPAD('hi', 5, 'ab')", "abahi", ""},

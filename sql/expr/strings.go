@@ -357,23 +357,34 @@ func stringFuncs() []*Func {
 					return row.Str(re.ReplaceAllLiteralString(a[0].Str(), a[2].Str())), nil
 				}), nil
 			}},
-		{Name: "SPLIT_INDEX", Doc: "SPLIT_INDEX(s, sep, i): the i-th (0-based) piece of s split at the (literal) separator; NULL if i is negative or past the last piece.",
+		{Name: "SPLIT_INDEX", Doc: "SPLIT_INDEX(s, sep, i): the i-th (0-based) piece of s split at every occurrence of the separator string (empty pieces kept; an empty separator splits at each whitespace character), or, for an integer sep (1..255), at that character; NULL if s is empty, i is negative or past the last piece, as Flink.",
 			resolve: func(f *Func, args []Expr) ([]Expr, row.Type, error) {
-				out, t, err := fixed(retStr, 3, pString, pString, pInt)(f, args)
+				sep := pString
+				if len(args) == 3 && args[1].Type().IsInteger() {
+					sep = pInt
+				}
+				out, t, err := fixed(retStr, 3, pString, sep, pInt)(f, args)
 				return out, t.WithNullable(true), err
 			},
 			build: func(s *site) (Evaluator, error) {
+				byCode := s.argTypes[1].IsInteger()
 				return strictN(s, func(_ *EvalContext, a []row.Value) (row.Value, error) {
-					i := int(a[2].Int())
-					sep := a[1].Str()
-					if i < 0 || sep == "" {
+					i := a[2].Int()
+					var sep string
+					if byCode {
+						c := a[1].Int()
+						if c < 1 || c > 255 {
+							return row.Value{}, nil
+						}
+						sep = string(rune(c))
+					} else {
+						sep = a[1].Str()
+					}
+					piece, ok := splitIndex(a[0].Str(), sep, i)
+					if !ok {
 						return row.Value{}, nil
 					}
-					parts := strings.Split(a[0].Str(), sep)
-					if i >= len(parts) {
-						return row.Value{}, nil
-					}
-					return row.Str(parts[i]), nil
+					return row.Str(piece), nil
 				}), nil
 			}},
 		padFunc("LPAD", true),
@@ -726,4 +737,56 @@ func likeFunc(name string, negate, similar bool) *Func {
 				return row.Bool(c.re.MatchString(a[0].Str()) != negate), nil
 			}), nil
 		}}
+}
+
+// splitIndex returns the i-th piece of s split as Flink's SPLIT_INDEX does
+// (Apache Commons' splitByWholeSeparatorPreserveAllTokens): at every
+// occurrence of sep, empty pieces kept; at every whitespace character
+// (Java's Character.isWhitespace) when sep is empty; an empty s has no
+// pieces. It allocates nothing.
+func splitIndex(s, sep string, i int64) (string, bool) {
+	if i < 0 || s == "" {
+		return "", false
+	}
+	if sep == "" {
+		start := 0
+		for k, r := range s {
+			if !javaIsWhitespace(r) {
+				continue
+			}
+			if i == 0 {
+				return s[start:k], true
+			}
+			i--
+			start = k + utf8.RuneLen(r)
+		}
+		if i == 0 {
+			return s[start:], true
+		}
+		return "", false
+	}
+	for ; i > 0; i-- {
+		k := strings.Index(s, sep)
+		if k < 0 {
+			return "", false
+		}
+		s = s[k+len(sep):]
+	}
+	if k := strings.Index(s, sep); k >= 0 {
+		return s[:k], true
+	}
+	return s, true
+}
+
+// javaIsWhitespace is Java's Character.isWhitespace: Unicode space
+// separators other than the no-break ones, and the ASCII controls \t \n
+// \v \f \r and \x1c-\x1f.
+func javaIsWhitespace(r rune) bool {
+	switch {
+	case r == '\t' || r == '\n' || r == '\v' || r == '\f' || r == '\r' || (r >= 0x1c && r <= 0x1f):
+		return true
+	case r == 0xa0 || r == 0x2007 || r == 0x202f:
+		return false
+	}
+	return unicode.In(r, unicode.Zs, unicode.Zl, unicode.Zp)
 }
