@@ -111,6 +111,20 @@ type regexCache struct {
 	last    string
 	re      *regexp.Regexp
 	ok      bool
+	// lit is the literal search of the pattern returned last (getLit).
+	lit *litRegexp
+}
+
+// getLit is get with the literal search of newLitRegexp.
+func (c *regexCache) getLit(p string) *litRegexp {
+	re := c.get(p)
+	if re == nil {
+		return nil
+	}
+	if c.lit == nil || c.lit.re != re {
+		c.lit = newLitRegexp(re)
+	}
+	return c.lit
 }
 
 func newRegexCache(s *site, i int) *regexCache {
@@ -327,12 +341,12 @@ func stringFuncs() []*Func {
 			build: func(s *site) (Evaluator, error) {
 				rc := newRegexCache(s, 1)
 				return strictN(s, func(_ *EvalContext, a []row.Value) (row.Value, error) {
-					re := rc.get(a[1].Str())
+					re := rc.getLit(a[1].Str())
 					g := 0
 					if len(a) == 3 {
 						g = int(a[2].Int())
 					}
-					if re == nil || g < 0 || g > re.NumSubexp() {
+					if re == nil || g < 0 || g > re.re.NumSubexp() {
 						return row.Value{}, nil
 					}
 					m := re.FindStringSubmatchIndex(a[0].Str())
