@@ -520,10 +520,11 @@ func (s *Map[K, N, UK, UV]) Freeze() (func(dst []byte, idx int) ([]byte, error),
 	}
 	ukc := s.uk
 	return freezeEntries(&s.base, c.n, c.k, mutableOf[UV]() || mutableOf[UK](), func(dst []byte, in inner[UK, UV]) []byte {
-		dst = binary.AppendUvarint(dst, uint64(len(in.m)))
-		for uk, e := range in.m {
-			dst = c.v.Append(binary.AppendVarint(ukc.Append(dst, uk), e.exp), e.v)
-		}
+		dst = binary.AppendUvarint(dst, uint64(in.count()))
+		in.each(func(uk UK, exp int64, v UV) bool {
+			dst = c.v.Append(binary.AppendVarint(ukc.Append(dst, uk), exp), v)
+			return true
+		})
 		return dst
 	})
 }
@@ -540,10 +541,15 @@ func (s *Map[K, N, UK, UV]) RestoreGroup(idx int, src []byte) error {
 			return 0, fmt.Errorf("%w: map length", codec.ErrCorrupt)
 		}
 		in := m[k]
-		if in.m == nil {
+		switch {
+		case in.s != nil || in.m != nil:
+		case tableSize(int(cnt)) > s.large:
 			in = inner[UK, UV]{m: make(map[UK]entry[UV], cnt), epoch: s.b.epoch}
-			m[k] = in
+		default:
+			in = inner[UK, UV]{s: make([]oslot[UK, UV], 0, tableSize(int(cnt))), epoch: s.b.epoch}
 		}
+		// Stored back however decoding ends: the table may have grown.
+		defer func() { m[k] = in }()
 		for i := uint64(0); i < cnt; i++ {
 			uk, n, err := s.uk.Decode(src[used:])
 			if err != nil {
@@ -555,7 +561,7 @@ func (s *Map[K, N, UK, UV]) RestoreGroup(idx int, src []byte) error {
 				return 0, err
 			}
 			used += n
-			in.m[uk] = e
+			in = s.put(in, uk, e.exp, e.v)
 		}
 		return used, nil
 	})
