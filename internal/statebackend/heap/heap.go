@@ -482,58 +482,25 @@ func (s *List[K, N, V]) Update(vs []V) {
 	s.write()[s.b.kc.Key] = es
 }
 
-// inner holds the entries of one key of a map state, stamped like space:
-// up to maxTable slots in a table of its own (s, see otable.go), beyond
-// that in a Go map (m; s is then nil). The state's map holds it by value
-// (both nil: none), so a lookup of a small key goes from the key's slot
-// straight to the probed entry. A large key's Go map has its header and
-// directory in cache (it is used often) and grows table by table, where
-// one table would be copied whole when it doubles.
+// inner is the map of one key of a map state, stamped like space. The
+// outer map holds it by value (nil m: none): a lookup follows one pointer
+// fewer to reach the key's entries, which for many small keys is one cache
+// miss fewer.
 type inner[UK comparable, UV any] struct {
-	s     []oslot[UK, UV]
 	m     map[UK]entry[UV]
 	epoch uint64
-}
-
-// count returns the number of entries.
-func (in inner[UK, UV]) count() int {
-	if in.m != nil {
-		return len(in.m)
-	}
-	return len(in.s)
-}
-
-// each calls fn for every entry until it returns false.
-func (in inner[UK, UV]) each(fn func(uk UK, exp int64, v UV) bool) {
-	if in.m != nil {
-		for uk, e := range in.m {
-			if !fn(uk, e.exp, e.v) {
-				return
-			}
-		}
-		return
-	}
-	for _, sl := range in.s[:cap(in.s)] {
-		if sl.d != 0 && !fn(sl.uk, sl.exp, sl.v) {
-			return
-		}
-	}
 }
 
 // Map is a map per key and namespace; with TTL each entry expires on its own.
 type Map[K, N, UK comparable, UV any] struct {
 	base[K, N, inner[UK, UV]]
-	c    *stateCodecs[K, N, UV]
-	uk   codec.Codec[UK]
-	hash ukHasher[UK]
-	// large: the table size at which a key's entries move to a Go map
-	// (maxTable; tests make it small).
-	large int
+	c  *stateCodecs[K, N, UV]
+	uk codec.Codec[UK]
 }
 
 // NewMap registers a map state.
 func NewMap[K, N, UK comparable, UV any](b *Backend[K], ttl statebackend.TTL) *Map[K, N, UK, UV] {
-	s := &Map[K, N, UK, UV]{base: newBase[K, N, inner[UK, UV]](b, ttl), hash: newUKHasher[UK](), large: maxTable}
+	s := &Map[K, N, UK, UV]{base: newBase[K, N, inner[UK, UV]](b, ttl)}
 	b.register(s)
 	return s
 }
@@ -545,85 +512,41 @@ func (s *Map[K, N, UK, UV]) now() int64 {
 	return 0
 }
 
-// own returns the map holding the current key and the key's entries,
-// ready to be changed (created, or cloned if a snapshot sees them). A
-// change of the table's length (or a move to a Go map) must be stored back
-// into the map.
-func (s *Map[K, N, UK, UV]) own() (map[K]inner[UK, UV], inner[UK, UV]) {
+// own returns the current key's inner map ready to be changed (created, or
+// cloned if a snapshot sees it).
+func (s *Map[K, N, UK, UV]) own() inner[UK, UV] {
 	m := s.write()
 	k := s.b.kc.Key
 	in := m[k]
 	switch {
-	case in.s == nil && in.m == nil:
-		in = inner[UK, UV]{s: make([]oslot[UK, UV], 0, minTable), epoch: s.b.epoch}
+	case in.m == nil:
+		in = inner[UK, UV]{m: map[UK]entry[UV]{}, epoch: s.b.epoch}
 		m[k] = in
 	case s.b.shared(in.epoch):
-		if in.m != nil {
-			in = inner[UK, UV]{m: maps.Clone(in.m), epoch: s.b.epoch}
-		} else {
-			in = inner[UK, UV]{s: cloneTable(in.s), epoch: s.b.epoch}
-		}
+		in = inner[UK, UV]{m: maps.Clone(in.m), epoch: s.b.epoch}
 		m[k] = in
 	}
-	return m, in
-}
-
-// find returns uk's entry in in.
-func (s *Map[K, N, UK, UV]) find(in inner[UK, UV], uk UK) (entry[UV], bool) {
-	if in.m != nil {
-		e, ok := in.m[uk]
-		return e, ok
-	}
-	i := s.lookup(in, uk)
-	if i < 0 {
-		return entry[UV]{}, false
-	}
-	sl := &in.s[:cap(in.s)][i]
-	return entry[UV]{v: sl.v, exp: sl.exp}, true
-}
-
-// put sets uk in in (owned) and returns in, changed if its table grew or
-// moved to a Go map; the caller stores a changed in back.
-func (s *Map[K, N, UK, UV]) put(in inner[UK, UV], uk UK, exp int64, v UV) inner[UK, UV] {
-	if in.m != nil {
-		in.m[uk] = entry[UV]{v: v, exp: exp}
-		return in
-	}
-	if n := len(in.s) + 1; over(n, cap(in.s)) && cap(in.s) >= s.large && s.lookup(in, uk) < 0 {
-		m := make(map[UK]entry[UV], n)
-		in.each(func(uk UK, exp int64, v UV) bool {
-			m[uk] = entry[UV]{v: v, exp: exp}
-			return true
-		})
-		m[uk] = entry[UV]{v: v, exp: exp}
-		return inner[UK, UV]{m: m, epoch: in.epoch}
-	}
-	in.s = s.set(in.s, uk, exp, v)
 	return in
 }
 
-// drop removes uk from the current key's entries, and the key once it has
-// none.
+// drop removes uk from the current key's map, and the key once its map is
+// empty.
 func (s *Map[K, N, UK, UV]) drop(uk UK) {
-	m, in := s.own()
-	if in.m != nil {
-		delete(in.m, uk)
-	} else {
-		i := s.lookup(in, uk)
-		if i < 0 {
-			return
-		}
-		in.s = del(in.s, i)
-		m[s.b.kc.Key] = in
-	}
-	if in.count() == 0 {
+	in := s.own()
+	delete(in.m, uk)
+	if len(in.m) == 0 {
 		s.remove()
 	}
 }
 
 // Get returns the value under uk.
 func (s *Map[K, N, UK, UV]) Get(uk UK) (UV, bool) {
-	e, ok := s.find(s.read()[s.b.kc.Key], uk)
+	in := s.read()[s.b.kc.Key]
+	if in.m == nil {
+		var zero UV
+		return zero, false
+	}
+	e, ok := in.m[uk]
 	if !ok {
 		var zero UV
 		return zero, false
@@ -639,8 +562,8 @@ func (s *Map[K, N, UK, UV]) Get(uk UK) (UV, bool) {
 			return e.v, true
 		}
 		if s.ttl.Update == statebackend.OnReadAndWrite {
-			_, in := s.own()
-			s.put(in, uk, s.expiry(now), e.v) // an update: in is unchanged
+			e.exp = s.expiry(now)
+			s.own().m[uk] = e
 		}
 	}
 	return e.v, true
@@ -655,15 +578,16 @@ func (s *Map[K, N, UK, UV]) Contains(uk UK) bool {
 // Put sets uk to uv.
 func (s *Map[K, N, UK, UV]) Put(uk UK, uv UV) {
 	exp := s.expiry(s.now())
-	m, in := s.own()
-	if n := s.put(in, uk, exp, uv); n.m != nil && in.m == nil || len(n.s) != len(in.s) {
-		m[s.b.kc.Key] = n
-	}
+	s.own().m[uk] = entry[UV]{v: uv, exp: exp}
 }
 
 // Remove deletes uk.
 func (s *Map[K, N, UK, UV]) Remove(uk UK) {
-	if _, ok := s.find(s.read()[s.b.kc.Key], uk); ok {
+	in := s.read()[s.b.kc.Key]
+	if in.m == nil {
+		return
+	}
+	if _, ok := in.m[uk]; ok {
 		s.drop(uk)
 	}
 }
@@ -680,18 +604,20 @@ func (s *Map[K, N, UK, UV]) IsEmpty() bool {
 func (s *Map[K, N, UK, UV]) All() func(yield func(UK, UV) bool) {
 	return func(yield func(UK, UV) bool) {
 		in := s.read()[s.b.kc.Key]
-		if in.count() == 0 {
+		if in.m == nil {
 			return
 		}
 		now := s.now()
 		var expired []UK
-		in.each(func(uk UK, exp int64, v UV) bool {
-			if exp != 0 && exp <= now && s.ttl.Visibility == statebackend.NeverReturnExpired {
+		for uk, e := range in.m {
+			if e.exp != 0 && e.exp <= now && s.ttl.Visibility == statebackend.NeverReturnExpired {
 				expired = append(expired, uk)
-				return true
+				continue
 			}
-			return yield(uk, v)
-		})
+			if !yield(uk, e.v) {
+				break
+			}
+		}
 		for _, uk := range expired {
 			s.drop(uk)
 		}

@@ -520,11 +520,10 @@ func (s *Map[K, N, UK, UV]) Freeze() (func(dst []byte, idx int) ([]byte, error),
 	}
 	ukc := s.uk
 	return freezeEntries(&s.base, c.n, c.k, mutableOf[UV]() || mutableOf[UK](), func(dst []byte, in inner[UK, UV]) []byte {
-		dst = binary.AppendUvarint(dst, uint64(in.count()))
-		in.each(func(uk UK, exp int64, v UV) bool {
-			dst = c.v.Append(binary.AppendVarint(ukc.Append(dst, uk), exp), v)
-			return true
-		})
+		dst = binary.AppendUvarint(dst, uint64(len(in.m)))
+		for uk, e := range in.m {
+			dst = c.v.Append(binary.AppendVarint(ukc.Append(dst, uk), e.exp), e.v)
+		}
 		return dst
 	})
 }
@@ -541,15 +540,10 @@ func (s *Map[K, N, UK, UV]) RestoreGroup(idx int, src []byte) error {
 			return 0, fmt.Errorf("%w: map length", codec.ErrCorrupt)
 		}
 		in := m[k]
-		switch {
-		case in.s != nil || in.m != nil:
-		case tableSize(int(cnt)) > s.large:
+		if in.m == nil {
 			in = inner[UK, UV]{m: make(map[UK]entry[UV], cnt), epoch: s.b.epoch}
-		default:
-			in = inner[UK, UV]{s: make([]oslot[UK, UV], 0, tableSize(int(cnt))), epoch: s.b.epoch}
+			m[k] = in
 		}
-		// Stored back however decoding ends: the table may have grown.
-		defer func() { m[k] = in }()
 		for i := uint64(0); i < cnt; i++ {
 			uk, n, err := s.uk.Decode(src[used:])
 			if err != nil {
@@ -561,7 +555,7 @@ func (s *Map[K, N, UK, UV]) RestoreGroup(idx int, src []byte) error {
 				return 0, err
 			}
 			used += n
-			in = s.put(in, uk, e.exp, e.v)
+			in.m[uk] = e
 		}
 		return used, nil
 	})
