@@ -218,6 +218,9 @@ type regularJoinFn struct {
 	// slab is where output rows' fields are carved from.
 	lcache, rcache *rowCache
 	slab           []row.Value
+	// chunk is where the encodings appended to a list side are copied
+	// (join_probe.go).
+	chunk []byte
 }
 
 // joinMatch is one distinct row of the other side that satisfies the
@@ -417,7 +420,12 @@ func (f *regularJoinFn) process(ctx *weir.KeyedContext[string, row.Row], in row.
 	}
 	// The row as kept in state: its fields with kind +I.
 	f.buf = inCodec.Append(f.buf[:0], in.WithKind(row.Insert))
-	enc := string(f.buf)
+	var enc string
+	if inRows != nil {
+		enc = f.listString(f.buf)
+	} else {
+		enc = string(f.buf)
+	}
 
 	// The other side's rows that match (a NULL key matches nothing).
 	if err := f.matches(ctx.Key(), in, isLeft); err != nil {

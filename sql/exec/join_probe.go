@@ -94,3 +94,27 @@ func (f *regularJoinFn) joinRows(k row.Kind, l, r []row.Value) row.Row {
 	copy(out[len(l):], r)
 	return row.Row{Kind: k, Fields: out}
 }
+
+// joinChunk is the size of the byte chunks list-side encodings are carved
+// from; a longer encoding gets a string of its own.
+const joinChunk = 16 << 10
+
+// listString returns a string with the bytes of b for a list side's state:
+// carved from a chunk shared with the encodings kept before it, so that
+// the rows a join keeps (q4, q7, q9 and q20 keep every bid forever, as
+// Flink's plans do) are a few large objects for the allocator and the
+// garbage collector instead of one per row. A chunk stays alive as long as
+// one of its strings does: list rows leave state only by TTL, roughly in
+// the order they arrived, so chunks empty out in order too. (The Pebble
+// backend copies what it stores; the chunk is then garbage at once.)
+func (f *regularJoinFn) listString(b []byte) string {
+	if len(b) == 0 || len(b) > joinChunk/16 {
+		return string(b)
+	}
+	if cap(f.chunk)-len(f.chunk) < len(b) {
+		f.chunk = make([]byte, 0, joinChunk)
+	}
+	start := len(f.chunk)
+	f.chunk = append(f.chunk, b...)
+	return unsafe.String(&f.chunk[start], len(b))
+}

@@ -142,3 +142,27 @@ func TestRegularJoinAppendOnlySameAnswer(t *testing.T) {
 		}, steps, c.p1, c.b1, c.p2, c.b2)
 	})
 }
+
+// TestListStringKeepsBytes: strings carved from chunks keep their bytes
+// while the buffer they were copied from is reused and later strings fill
+// (and overflow) the chunk.
+func TestListStringKeepsBytes(t *testing.T) {
+	f := &regularJoinFn{}
+	var buf []byte
+	var got, want []string
+	for i := range 3000 {
+		n := i % 200
+		if i%500 == 0 {
+			n = joinChunk/16 + 1 // a string of its own
+		}
+		buf = buf[:0]
+		for j := range n {
+			buf = append(buf, byte('a'+(i+j)%26))
+		}
+		got = append(got, f.listString(buf))
+		want = append(want, string(buf))
+	}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Fatalf("(-want +got):\n%s", d)
+	}
+}
