@@ -214,6 +214,13 @@ type regularJoinFn struct {
 	// scratch, per subtask (nil in the shared template)
 	buf   []byte
 	assoc []joinMatch
+	// lcache, rcache hold decoded rows of a list side (join_probe.go);
+	// slab is where output rows' fields are carved from.
+	lcache, rcache *rowCache
+	slab           []row.Value
+	// chunk is where the encodings appended to a list side are copied
+	// (join_probe.go).
+	chunk []byte
 }
 
 // joinMatch is one distinct row of the other side that satisfies the
@@ -260,8 +267,8 @@ func (f *regularJoinFn) ProcessElement2(ctx *weir.KeyedContext[string, row.Row],
 }
 
 // matches fills f.assoc with the other side's rows that join in (a row of
-// the left side if isLeft).
-func (f *regularJoinFn) matches(in row.Row, isLeft bool) error {
+// the left side if isLeft), of the join key key.
+func (f *regularJoinFn) matches(key string, in row.Row, isLeft bool) error {
 	s := &f.spec
 	inKeys, otherState, otherCodec := s.LeftKeys, f.rstate, f.rcodec
 	if !isLeft {
@@ -274,14 +281,19 @@ func (f *regularJoinFn) matches(in row.Row, isLeft bool) error {
 	// An append-only other side keeps its rows in a list; its map holds
 	// only rows restored from a snapshot taken before it did (join_append.go),
 	// matched first.
-	otherRows, otherList := f.rrows, f.rcodec
+	otherRows, otherList, otherCache := f.rrows, f.rcodec, f.rcache
 	if !isLeft {
-		otherRows, otherList = f.lrows, f.lcodec
+		otherRows, otherList, otherCache = f.lrows, f.lcodec, f.lcache
+	}
+	// (Iterating a map state allocates; a list side's map is empty
+	// unless restored from such a snapshot.)
+	if otherRows != nil && otherState.IsEmpty() {
+		return f.listMatches(key, in, isLeft, otherRows, otherList, otherCache)
 	}
 	for oenc, c := range otherState.All() {
-		o, _, err := otherCodec.Decode([]byte(oenc))
+		o, err := decodeStored(otherCodec, oenc)
 		if err != nil {
-			return fmt.Errorf("sql/exec: join: state: %w", err)
+			return err
 		}
 		ok := true
 		if s.Condition != nil {
@@ -301,7 +313,7 @@ func (f *regularJoinFn) matches(in row.Row, isLeft bool) error {
 	}
 	sortMatches(f.assoc)
 	if otherRows != nil {
-		return f.listMatches(in, isLeft, otherRows, otherList)
+		return f.listMatches(key, in, isLeft, otherRows, otherList, otherCache)
 	}
 	return nil
 }
@@ -323,7 +335,7 @@ func (f *regularJoinFn) semiAnti(ctx *weir.KeyedContext[string, row.Row], in row
 	}
 	f.buf = c.Append(f.buf[:0], in.WithKind(row.Insert))
 	enc := string(f.buf)
-	if err := f.matches(in, isLeft); err != nil {
+	if err := f.matches(ctx.Key(), in, isLeft); err != nil {
 		return err
 	}
 	var n int64
@@ -408,17 +420,22 @@ func (f *regularJoinFn) process(ctx *weir.KeyedContext[string, row.Row], in row.
 	}
 	// The row as kept in state: its fields with kind +I.
 	f.buf = inCodec.Append(f.buf[:0], in.WithKind(row.Insert))
-	enc := string(f.buf)
+	var enc string
+	if inRows != nil {
+		enc = f.listString(f.buf)
+	} else {
+		enc = string(f.buf)
+	}
 
 	// The other side's rows that match (a NULL key matches nothing).
-	if err := f.matches(in, isLeft); err != nil {
+	if err := f.matches(ctx.Key(), in, isLeft); err != nil {
 		return err
 	}
 	emit := func(o row.Row, k row.Kind) {
 		if isLeft {
-			ctx.Collect(joinRows(k, in.Fields, o.Fields))
+			ctx.Collect(f.joinRows(k, in.Fields, o.Fields))
 		} else {
-			ctx.Collect(joinRows(k, o.Fields, in.Fields))
+			ctx.Collect(f.joinRows(k, o.Fields, in.Fields))
 		}
 	}
 	nullOther := func() []row.Value {
@@ -429,9 +446,9 @@ func (f *regularJoinFn) process(ctx *weir.KeyedContext[string, row.Row], in row.
 	}
 	emitPadded := func(o row.Row, k row.Kind) { // other side's row with NULLs for the input side
 		if isLeft {
-			ctx.Collect(joinRows(k, make([]row.Value, len(s.LeftTypes)), o.Fields))
+			ctx.Collect(f.joinRows(k, make([]row.Value, len(s.LeftTypes)), o.Fields))
 		} else {
-			ctx.Collect(joinRows(k, o.Fields, make([]row.Value, len(s.RightTypes))))
+			ctx.Collect(f.joinRows(k, o.Fields, make([]row.Value, len(s.RightTypes))))
 		}
 	}
 	// n counts the matches with multiplicity.
@@ -443,9 +460,9 @@ func (f *regularJoinFn) process(ctx *weir.KeyedContext[string, row.Row], in row.
 	if in.Kind.IsAccumulate() {
 		if inOuter && len(f.assoc) == 0 {
 			if isLeft {
-				ctx.Collect(joinRows(row.Insert, in.Fields, nullOther()))
+				ctx.Collect(f.joinRows(row.Insert, in.Fields, nullOther()))
 			} else {
-				ctx.Collect(joinRows(row.Insert, nullOther(), in.Fields))
+				ctx.Collect(f.joinRows(row.Insert, nullOther(), in.Fields))
 			}
 		}
 		// Pairs keep the input's kind only when neither side is outer.
@@ -483,9 +500,9 @@ func (f *regularJoinFn) process(ctx *weir.KeyedContext[string, row.Row], in row.
 	// A retraction.
 	if inOuter && len(f.assoc) == 0 {
 		if isLeft {
-			ctx.Collect(joinRows(row.Delete, in.Fields, nullOther()))
+			ctx.Collect(f.joinRows(row.Delete, in.Fields, nullOther()))
 		} else {
-			ctx.Collect(joinRows(row.Delete, nullOther(), in.Fields))
+			ctx.Collect(f.joinRows(row.Delete, nullOther(), in.Fields))
 		}
 	}
 	// Retracted pairs keep the input's kind unless the input side is outer.

@@ -49,23 +49,24 @@ func (s *JoinSpec) listSide(left bool) bool {
 func (f *regularJoinFn) openLists(st *state.Store[string], lttl, rttl state.TTL) {
 	if f.spec.listSide(true) {
 		f.lrows = state.GetList[string, string](st, state.Descriptor{Name: "join-left-rows", TTL: lttl})
+		f.lcache = newRowCache()
 	}
 	if f.spec.listSide(false) {
 		f.rrows = state.GetList[string, string](st, state.Descriptor{Name: "join-right-rows", TTL: rttl})
+		f.rcache = newRowCache()
 	}
 }
 
 // listMatches fills f.assoc with the rows of a list side (the other side
 // of in) that join in, each with a count of one, in the order they
 // arrived.
-func (f *regularJoinFn) listMatches(in row.Row, isLeft bool, rows state.List[string], c *row.Codec) error {
+func (f *regularJoinFn) listMatches(key string, in row.Row, isLeft bool, rows state.List[string], c *row.Codec, cache *rowCache) error {
 	s := &f.spec
-	for _, enc := range rows.Get() {
-		or, _, err := c.Decode([]byte(enc))
+	for i, enc := range rows.Get() {
+		o, err := cache.decode(c, key, i, enc)
 		if err != nil {
-			return fmt.Errorf("sql/exec: join: state: %w", err)
+			return err
 		}
-		o := or.Fields
 		ok := true
 		if s.Condition != nil {
 			if isLeft {

@@ -1,0 +1,120 @@
+package exec
+
+import (
+	"fmt"
+	"hash/maphash"
+	"unsafe"
+
+	"github.com/weirstream/weir/row"
+)
+
+// Probing a list side of a RegularJoin without decoding every stored row
+// again for every probe.
+//
+// In the Nexmark joins (q3, q4, q8, q9, q20) each bid probes the one stored
+// auction of its key, and the bids of a stretch of the stream go to about a
+// hundred recent auctions: the same few hundred encodings were decoded
+// again and again (a field slice and a copy of every string per probe). A
+// small direct-mapped cache of decoded rows, per subtask, answers those
+// probes. It is bounded by its slot count (not by the state's size), and an
+// entry is used only when its encoding equals the stored one, so it needs
+// no invalidation: an appended, expired or restored row has its own
+// encoding. (Keeping a decoded row for every state entry instead doubled
+// the peak RSS of q9: see docs/benchmarks.md.)
+//
+// A cached row's fields are shared by every probe that hits it; they are
+// only read (by the condition) and copied into output rows (joinRows),
+// never emitted or changed in place.
+
+// joinCacheSlots is the number of decoded rows a rowCache holds (a power
+// of two): a few times the ~100 in-flight auctions of Nexmark.
+const joinCacheSlots = 512
+
+// rowCache is a direct-mapped cache from a row's encoding to its fields.
+type rowCache struct {
+	seed  maphash.Seed
+	slots []rowCacheSlot
+}
+
+type rowCacheSlot struct {
+	enc    string
+	fields []row.Value
+}
+
+func newRowCache() *rowCache {
+	return &rowCache{seed: maphash.MakeSeed(), slots: make([]rowCacheSlot, joinCacheSlots)}
+}
+
+// decode returns the fields of the row encoded as enc, the i-th row of
+// the list of key. The slot is chosen by the key and position, so that a
+// probe hashes its short key, not the row; the encodings are compared
+// (the heap backend hands out the stored string itself, so a hit usually
+// compares a pointer).
+func (c *rowCache) decode(codec *row.Codec, key string, i int, enc string) ([]row.Value, error) {
+	h := maphash.String(c.seed, key) + uint64(i)*0x9e3779b97f4a7c15
+	s := &c.slots[h&(joinCacheSlots-1)]
+	if s.fields != nil && s.enc == enc {
+		return s.fields, nil
+	}
+	r, err := decodeStored(codec, enc)
+	if err != nil {
+		return nil, err
+	}
+	s.enc, s.fields = enc, r.Fields
+	return r.Fields, nil
+}
+
+// decodeStored decodes a row kept in join state, without copying the
+// encoding: the decoder only reads its input (strings it keeps are copied
+// out).
+func decodeStored(codec *row.Codec, enc string) (row.Row, error) {
+	r, _, err := codec.Decode(unsafe.Slice(unsafe.StringData(enc), len(enc)))
+	if err != nil {
+		return row.Row{}, fmt.Errorf("sql/exec: join: state: %w", err)
+	}
+	return r, nil
+}
+
+// joinSlab is how many output rows of a join one slab of fields holds.
+// A slab is never reused; a row kept downstream keeps its slab alive
+// (joinSlab × width × the size of a row.Value), as with the other
+// operators' slabs (outSlab).
+const joinSlab = 16
+
+// joinRows returns the output row of kind k: the fields l then r, carved
+// from the operator's slab.
+func (f *regularJoinFn) joinRows(k row.Kind, l, r []row.Value) row.Row {
+	n := len(l) + len(r)
+	if len(f.slab) < n {
+		f.slab = make([]row.Value, n*joinSlab)
+	}
+	out := f.slab[:n:n]
+	f.slab = f.slab[n:]
+	copy(out, l)
+	copy(out[len(l):], r)
+	return row.Row{Kind: k, Fields: out}
+}
+
+// joinChunk is the size of the byte chunks list-side encodings are carved
+// from; a longer encoding gets a string of its own.
+const joinChunk = 16 << 10
+
+// listString returns a string with the bytes of b for a list side's state:
+// carved from a chunk shared with the encodings kept before it, so that
+// the rows a join keeps (q4, q7, q9 and q20 keep every bid forever, as
+// Flink's plans do) are a few large objects for the allocator and the
+// garbage collector instead of one per row. A chunk stays alive as long as
+// one of its strings does: list rows leave state only by TTL, roughly in
+// the order they arrived, so chunks empty out in order too. (The Pebble
+// backend copies what it stores; the chunk is then garbage at once.)
+func (f *regularJoinFn) listString(b []byte) string {
+	if len(b) == 0 || len(b) > joinChunk/16 {
+		return string(b)
+	}
+	if cap(f.chunk)-len(f.chunk) < len(b) {
+		f.chunk = make([]byte, 0, joinChunk)
+	}
+	start := len(f.chunk)
+	f.chunk = append(f.chunk, b...)
+	return unsafe.String(&f.chunk[start], len(b))
+}
