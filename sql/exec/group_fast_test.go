@@ -82,14 +82,7 @@ func randomChangelog(rng *rand.Rand, insertOnly bool) []step {
 	var live []row.Row
 	for range 800 {
 		if !insertOnly && len(live) > 0 && rng.IntN(3) == 0 {
-			i := rng.IntN(len(live))
-			r := live[i]
-			live = append(live[:i], live[i+1:]...)
-			kind := row.Delete
-			if rng.IntN(2) == 0 {
-				kind = row.UpdateBefore
-			}
-			steps = append(steps, step{r: r.WithKind(kind), ts: weir.NoTimestamp})
+			steps = append(steps, retractRandom(rng, &live))
 			continue
 		}
 		v := row.Value{}

@@ -182,14 +182,7 @@ func TestGroupAggSameAnswer(t *testing.T) {
 	var live []row.Row
 	for range 600 {
 		if len(live) > 0 && rng.IntN(3) == 0 {
-			i := rng.IntN(len(live))
-			r := live[i]
-			live = append(live[:i], live[i+1:]...)
-			kind := row.Delete
-			if rng.IntN(2) == 0 {
-				kind = row.UpdateBefore
-			}
-			steps = append(steps, step{r: r.WithKind(kind), ts: weir.NoTimestamp})
+			steps = append(steps, retractRandom(rng, &live))
 			continue
 		}
 		v := row.Value{}
@@ -490,4 +483,17 @@ func TestSessionWindowSameAnswer(t *testing.T) {
 			}
 		})
 	}
+}
+
+// retractRandom removes a random row from live and returns its retraction:
+// a -D or a -U, at random.
+func retractRandom(rng *rand.Rand, live *[]row.Row) step {
+	i := rng.IntN(len(*live))
+	r := (*live)[i]
+	*live = append((*live)[:i], (*live)[i+1:]...)
+	kind := row.Delete
+	if rng.IntN(2) == 0 {
+		kind = row.UpdateBefore
+	}
+	return step{r: r.WithKind(kind), ts: weir.NoTimestamp}
 }
