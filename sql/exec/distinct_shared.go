@@ -21,10 +21,11 @@ import (
 // entry per row instead of one of each per call.
 //
 // The key of an entry is the view's index (uvarint) then the argument
-// tuple (appendNullable per argument); the value is the count of each call
+// tuple (appendNullable per argument), held as a distinctKey (typed for
+// one integer argument, same bytes); the value is the count of each call
 // of the view, in call order.
 type sharedDistinct struct {
-	m     state.Map[string, []int64]
+	m     state.Map[distinctKey, []int64]
 	views []*distinctGroupView
 	// insertOnly: the input has no retractions, so a call's count stops
 	// at 1 (seen) and a row that brings no new value writes nothing.
@@ -40,9 +41,15 @@ type distinctGroupView struct {
 	prefix []byte
 	ncalls int
 
+	// intArg: the view has one integer argument (TINYINT to BIGINT) and
+	// an index below 128, so a non-NULL argument's key is typed.
+	intArg bool
+
 	// The entry of the current row, loaded by the first call that sees
-	// the row and written back by flush.
+	// the row and written back by flush. dk is its key; a bytes-form dk
+	// points into key until flush gives it a string of its own.
 	key    []byte
+	dk     distinctKey
 	counts []int64
 	loaded bool
 	dirty  bool
@@ -55,7 +62,7 @@ type distinctGroupView struct {
 // With insertOnly (the input is append-only), counts stop at 1: retractions
 // given anyway are then not reflected, as with GroupAggSpec.InsertOnly's
 // MIN and MAX.
-func (s *aggSet) useSharedDistinct(m state.Map[string, []int64], insertOnly bool) *sharedDistinct {
+func (s *aggSet) useSharedDistinct(m state.Map[distinctKey, []int64], insertOnly bool) *sharedDistinct {
 	sd := &sharedDistinct{m: m, insertOnly: insertOnly}
 	for _, k := range s.calls {
 		d, ok := k.acc.(*distinctAcc)
@@ -70,14 +77,26 @@ func (s *aggSet) useSharedDistinct(m state.Map[string, []int64], insertOnly bool
 			}
 		}
 		if v == nil {
-			v = &distinctGroupView{owner: sd, args: k.Args, types: k.argTypes}
-			v.prefix = binary.AppendUvarint(nil, uint64(len(sd.views)))
+			v = newDistinctGroupView(sd, len(sd.views), k.Args, k.argTypes)
 			sd.views = append(sd.views, v)
 		}
 		d.shared, d.slot = v, v.ncalls
 		v.ncalls++
 	}
 	return sd
+}
+
+// newDistinctGroupView returns the view of index i over args.
+func newDistinctGroupView(sd *sharedDistinct, i int, args []int, types []row.Type) *distinctGroupView {
+	v := &distinctGroupView{owner: sd, args: args, types: types}
+	v.prefix = binary.AppendUvarint(nil, uint64(i))
+	if len(args) == 1 && i < len(typedMarks) {
+		switch types[0].Root {
+		case row.TypeTinyInt, row.TypeSmallInt, row.TypeInt, row.TypeBigInt:
+			v.intArg = true
+		}
+	}
+	return v
 }
 
 // flush writes back the entries the row changed; the next row loads its
@@ -95,11 +114,17 @@ func (sd *sharedDistinct) flush() {
 				break
 			}
 		}
-		// The key kept by the state must be a string of its own.
+		// The key kept by the state must be a string of its own (a Go
+		// map assignment stores the key given even if the entry exists);
+		// a typed key has none.
+		k := v.dk
+		if len(k.s) != 1 {
+			k.s = string(v.key)
+		}
 		if empty {
-			sd.m.Remove(string(v.key))
+			sd.m.Remove(k)
 		} else {
-			sd.m.Put(string(v.key), v.counts)
+			sd.m.Put(k, v.counts)
 		}
 		v.loaded, v.dirty = false, false
 	}
@@ -111,19 +136,33 @@ func (v *distinctGroupView) load(args []row.Value) ([]int64, bool) {
 	if v.loaded {
 		return v.counts, true
 	}
-	v.key = append(v.key[:0], v.prefix...)
-	for i, x := range args {
-		v.key = appendNullable(v.key, x, v.types[i])
-	}
-	// Get keeps no key (the heap backend stores a key only on a write or
-	// an OnReadAndWrite TTL refresh, which stateTTL does not ask for;
-	// Pebble encodes it): the key's bytes need no string of their own.
-	c, ok := v.owner.m.Get(unsafe.String(unsafe.SliceData(v.key), len(v.key)))
+	v.dk = v.keyOf(args)
+	c, ok := v.owner.m.Get(v.dk)
 	if !ok || len(c) != v.ncalls {
 		c = make([]int64, v.ncalls)
 	}
 	v.counts, v.loaded = c, true
 	return c, ok
+}
+
+// keyOf returns the key of args' entry, in the form its bytes give (see
+// distinctKey). A bytes-form key points into v.key: it is good for a Get
+// (which keeps no key: the heap backend stores a key only on a write or an
+// OnReadAndWrite TTL refresh, which stateTTL does not ask for; Pebble
+// encodes it) until the next call.
+func (v *distinctGroupView) keyOf(args []row.Value) distinctKey {
+	if v.intArg && !args[0].IsNull() {
+		// The bytes would be the index, 1 and the integer's varint.
+		return distinctKey{s: typedMarks[v.prefix[0]], n: args[0].Int()}
+	}
+	v.key = append(v.key[:0], v.prefix...)
+	for i, x := range args {
+		v.key = appendNullable(v.key, x, v.types[i])
+	}
+	if n, ok := typedInt(v.key); ok {
+		return distinctKey{s: typedMarks[v.key[0]], n: n}
+	}
+	return distinctKey{s: unsafe.String(unsafe.SliceData(v.key), len(v.key))}
 }
 
 // accumulate counts args for the call at slot; it reports whether the
@@ -156,7 +195,7 @@ func (v *distinctGroupView) retract(slot int, args []row.Value) bool {
 // tuple -> its count; snapshots from before calls shared entries) into
 // the shared entries of s's calls, and clears them.
 func (sd *sharedDistinct) migrate(s *aggSet, old state.Map[string, int64]) error {
-	moved := map[string][]int64{}
+	moved := map[distinctKey][]int64{}
 	for k, n := range old.All() {
 		i, w := binary.Uvarint([]byte(k))
 		if w <= 0 || i >= uint64(len(s.calls)) {
@@ -167,7 +206,10 @@ func (sd *sharedDistinct) migrate(s *aggSet, old state.Map[string, int64]) error
 			return fmt.Errorf("sql/exec: group aggregate: restored DISTINCT entry of call %d, which is not DISTINCT in this job", i)
 		}
 		v := d.shared
-		key := string(v.prefix) + k[w:]
+		key, ok := distinctKeyOf([]byte(string(v.prefix) + k[w:]))
+		if !ok {
+			return fmt.Errorf("sql/exec: group aggregate: restored DISTINCT entry of call %d: %w: no argument", i, wcodec.ErrCorrupt)
+		}
 		c := moved[key]
 		if c == nil {
 			if c, ok = sd.m.Get(key); !ok || len(c) != v.ncalls {

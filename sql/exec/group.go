@@ -184,7 +184,7 @@ type groupAggFn struct {
 	spec     GroupAggSpec
 	set      *aggSet
 	acc      state.Value[string]
-	distinct state.Map[string, []int64] // nil without DISTINCT calls
+	distinct state.Map[distinctKey, []int64] // nil without DISTINCT calls
 	shared   *sharedDistinct
 	// legacy holds DISTINCT entries of the per-call layout (before calls
 	// shared them) restored from an older snapshot; nil when there are
@@ -223,7 +223,7 @@ func (f *groupAggFn) Open(ctx *weir.KeyedRuntimeContext[string]) error {
 			set.setNamespace(nil)
 			return nil
 		}
-		f.distinct = state.GetMap[string, string, []int64](ctx.State(), state.Descriptor{Name: "group-distinct-shared", TTL: stateTTL(f.spec.StateTTL)})
+		f.distinct = state.GetMap[string, distinctKey, []int64](ctx.State(), state.Descriptor{Name: "group-distinct-shared", TTL: stateTTL(f.spec.StateTTL)})
 		f.shared = set.useSharedDistinct(f.distinct, f.spec.InsertOnly)
 		f.legacy = state.GetMap[string, string, int64](ctx.State(), state.Descriptor{Name: "group-distinct", TTL: stateTTL(f.spec.StateTTL)})
 	}
