@@ -158,16 +158,53 @@ func (f *lookupJoinFunc) AsyncInvoke(ctx context.Context, in row.Row) ([]row.Row
 // the operator as it comes. Each subtask opens its own copy.
 type syncLookupJoin struct {
 	lookupJoinFunc
+	// slab is where output rows' fields are carved from, calcSlab rows'
+	// worth at a time; never reused, since downstream operators may keep
+	// the rows they receive.
+	slab []row.Value
 }
 
-// ProcessElement joins a row with the rows its key finds.
-func (f *syncLookupJoin) ProcessElement(ctx *weir.Context[row.Row], in row.Row) error {
-	out, err := f.AsyncInvoke(context.Background(), in)
-	if err != nil {
-		return err
+// fields returns n fresh fields from the slab.
+func (f *syncLookupJoin) fields(n int) []row.Value {
+	if len(f.slab) < n {
+		f.slab = make([]row.Value, n*calcSlab)
 	}
-	for _, r := range out {
-		ctx.Collect(r)
+	o := f.slab[:n:n]
+	f.slab = f.slab[n:]
+	return o
+}
+
+// ProcessElement joins a row with the rows its key finds, as AsyncInvoke
+// does, emitting each joined row as it is made.
+func (f *syncLookupJoin) ProcessElement(ctx *weir.Context[row.Row], in row.Row) error {
+	left, key := in.Fields[:f.width], in.Fields[f.width:]
+	found, err := f.fn.Lookup(context.Background(), key)
+	if err != nil {
+		return fmt.Errorf("sql: lookup join on %s: %w", f.table, err)
+	}
+	joined := false
+	for _, r := range found {
+		if len(r.Fields) != f.right {
+			return fmt.Errorf("sql: lookup join on %s: the lookup returned %d columns, the table has %d", f.table, len(r.Fields), f.right)
+		}
+		if f.cond != nil {
+			ok, err := f.cond(left, r.Fields)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				continue
+			}
+		}
+		o := f.fields(f.width + f.right)
+		copy(o[copy(o, left):], r.Fields)
+		ctx.Collect(row.Row{Kind: in.Kind, Fields: o})
+		joined = true
+	}
+	if !joined && f.left {
+		o := f.fields(f.width + f.right)
+		copy(o, left)
+		ctx.Collect(row.Row{Kind: in.Kind, Fields: o})
 	}
 	return nil
 }

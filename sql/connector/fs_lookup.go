@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/weirstream/weir/connector/file"
@@ -37,6 +38,8 @@ type fsLookup struct {
 	keys  []int
 	codec *row.Codec
 	now   func() time.Time
+	// buf is a key-encoding buffer for the next Lookup.
+	buf atomic.Pointer[[]byte]
 
 	mu struct {
 		sync.RWMutex
@@ -71,7 +74,15 @@ func (l *fsLookup) Lookup(ctx context.Context, key []row.Value) ([]row.Row, erro
 	if hasNull(key) {
 		return nil, nil
 	}
-	k := l.codec.Append(nil, row.Row{Fields: key})
+	// The key is encoded into a buffer taken from l.buf (a concurrent
+	// call finds none and makes its own), so a lookup allocates nothing.
+	buf := l.buf.Swap(nil)
+	if buf == nil {
+		buf = new([]byte)
+	}
+	k := l.codec.Append((*buf)[:0], row.Row{Fields: key})
+	*buf = k
+	defer l.buf.Store(buf)
 	l.mu.RLock()
 	if l.mu.rows != nil && l.now().Sub(l.mu.loaded) < l.t.reload {
 		rows := l.mu.rows[string(k)]
