@@ -112,16 +112,7 @@ func testSharedDistinct(t *testing.T, insertOnly bool) {
 	}
 	slices.Sort(want)
 
-	for _, c := range sameAnswerConfigs {
-		t.Run(c.String(), func(t *testing.T) {
-			log := runSteps(t, c, steps, func(s weir.Stream[row.Row]) (weir.Stream[row.Row], error) {
-				return GroupAggregate(s, spec)
-			})
-			if diff := cmp.Diff(want, materialize(t, log, outTypes, 1)); diff != "" {
-				t.Fatalf("final table (-want +got):\n%s", diff)
-			}
-		})
-	}
+	groupAggFinalTable(t, spec, steps, outTypes, want)
 	// A snapshot of the per-call layout (before DISTINCT calls shared
 	// entries) restores into the shared one.
 	perCall := spec

@@ -229,16 +229,7 @@ func TestGroupAggSameAnswer(t *testing.T) {
 	}
 	slices.Sort(want)
 
-	for _, c := range sameAnswerConfigs {
-		t.Run(c.String(), func(t *testing.T) {
-			log := runSteps(t, c, steps, func(s weir.Stream[row.Row]) (weir.Stream[row.Row], error) {
-				return GroupAggregate(s, spec)
-			})
-			if diff := cmp.Diff(want, materialize(t, log, outTypes, 1)); diff != "" {
-				t.Fatalf("final table (-want +got):\n%s", diff)
-			}
-		})
-	}
+	groupAggFinalTable(t, spec, steps, outTypes, want)
 }
 
 // TestWindowAggSameAnswer runs random out-of-order rows with periodic
@@ -496,4 +487,20 @@ func retractRandom(rng *rand.Rand, live *[]row.Row) step {
 		kind = row.UpdateBefore
 	}
 	return step{r: r.WithKind(kind), ts: weir.NoTimestamp}
+}
+
+// groupAggFinalTable runs a GroupAggregate of spec over steps in every
+// sameAnswerConfigs configuration and checks its final table is want.
+func groupAggFinalTable(t *testing.T, spec GroupAggSpec, steps []step, outTypes []row.Type, want []string) {
+	t.Helper()
+	for _, c := range sameAnswerConfigs {
+		t.Run(c.String(), func(t *testing.T) {
+			log := runSteps(t, c, steps, func(s weir.Stream[row.Row]) (weir.Stream[row.Row], error) {
+				return GroupAggregate(s, spec)
+			})
+			if diff := cmp.Diff(want, materialize(t, log, outTypes, 1)); diff != "" {
+				t.Fatalf("final table (-want +got):\n%s", diff)
+			}
+		})
+	}
 }
