@@ -196,15 +196,10 @@ const eventArenaValues = 128 * (4 + 7)
 // eventArena carves the values of event rows from slabs it never reuses
 // (the job may keep the rows): one allocation per slab instead of two per
 // row. The nested ROW value still allocates its boxed slice.
-type eventArena struct{ slab []row.Value }
+type eventArena struct{ slab row.Slab }
 
 func (a *eventArena) take(n int) []row.Value {
-	if len(a.slab) < n {
-		a.slab = make([]row.Value, max(n, eventArenaValues))
-	}
-	v := a.slab[:n:n]
-	a.slab = a.slab[n:]
-	return v
+	return a.slab.Take(n, eventArenaValues/max(n, 1))
 }
 
 func (a *eventArena) row(e Event) row.Row {

@@ -31,16 +31,11 @@ func (s *tableSource) ApplyNestedProjection(paths [][]int) error {
 // from slabs it never reuses (the job may keep the rows).
 type projectArena struct {
 	paths [][]int
-	slab  []row.Value
+	slab  row.Slab
 }
 
 func (a *projectArena) take(n int) []row.Value {
-	if len(a.slab) < n {
-		a.slab = make([]row.Value, max(n, 128*n))
-	}
-	v := a.slab[:n:n]
-	a.slab = a.slab[n:]
-	return v
+	return a.slab.Take(n, 128)
 }
 
 func (a *projectArena) row(e Event) row.Row {

@@ -117,3 +117,35 @@ func TestWideDecimalInline(t *testing.T) {
 		t.Errorf("DecimalInt64 of 2^70 reports a fit")
 	}
 }
+
+// TestSlab checks that carved field slices are fresh, capped, and never
+// overlap, across allocations.
+func TestSlab(t *testing.T) {
+	var s Slab
+	var got [][]Value
+	for i := range 10 {
+		v := s.Take(3, 4)
+		if len(v) != 3 || cap(v) != 3 {
+			t.Fatalf("take %d: len %d cap %d, want 3 and 3", i, len(v), cap(v))
+		}
+		for _, x := range v {
+			if !x.IsNull() {
+				t.Fatalf("take %d: a field is not NULL", i)
+			}
+		}
+		for j := range v {
+			v[j] = Int(int64(i))
+		}
+		got = append(got, v)
+	}
+	for i, v := range got {
+		for _, x := range v {
+			if x.Int() != int64(i) {
+				t.Fatalf("row %d was overwritten by a later take: %v", i, v)
+			}
+		}
+	}
+	if v := s.Take(50, 0); len(v) != 50 {
+		t.Fatalf("a take wider than the allocation size: len %d", len(v))
+	}
+}

@@ -90,7 +90,7 @@ type calcOp struct {
 	identity bool
 	// slots is the number of shared subexpressions (expr.ShareCommon).
 	slots int
-	slab  []row.Value
+	slab  row.Slab
 	// scratch holds an in-place row's outputs until all are computed.
 	scratch []row.Value
 	// run is the reused run of output records; idx holds the input index
@@ -183,11 +183,7 @@ func (c *calcOp) apply(in row.Row, ts int64) (row.Row, bool, error) {
 		clear(in.Fields[n:])
 		return row.Row{Kind: in.Kind, Fields: in.Fields[:n:n]}, true, nil
 	}
-	if len(c.slab) < n {
-		c.slab = make([]row.Value, n*calcSlab)
-	}
-	out := row.Row{Kind: in.Kind, Fields: c.slab[:n:n]}
-	c.slab = c.slab[n:]
+	out := row.Row{Kind: in.Kind, Fields: c.slab.Take(n, calcSlab)}
 	for i, e := range c.evals {
 		v, err := e(&c.ectx, in.Fields)
 		if err != nil {

@@ -161,17 +161,12 @@ type syncLookupJoin struct {
 	// slab is where output rows' fields are carved from, calcSlab rows'
 	// worth at a time; never reused, since downstream operators may keep
 	// the rows they receive.
-	slab []row.Value
+	slab row.Slab
 }
 
 // fields returns n fresh fields from the slab.
 func (f *syncLookupJoin) fields(n int) []row.Value {
-	if len(f.slab) < n {
-		f.slab = make([]row.Value, n*calcSlab)
-	}
-	o := f.slab[:n:n]
-	f.slab = f.slab[n:]
-	return o
+	return f.slab.Take(n, calcSlab)
 }
 
 // ProcessElement joins a row with the rows its key finds, as AsyncInvoke

@@ -199,7 +199,7 @@ type groupAggFn struct {
 	// says; reached is its scratch (which calls the row reached).
 	fast    bool
 	reached []bool
-	slab    []row.Value // output rows' fields, carved per row
+	slab    row.Slab // output rows' fields
 }
 
 // outSlab is how many output rows' fields GroupAggregate allocates at
@@ -340,12 +340,7 @@ func (f *groupAggFn) output(k row.Kind, in row.Row, aggs []row.Value) row.Row {
 // fields returns an empty slice of capacity n for an output row's fields,
 // carved from the slab.
 func (f *groupAggFn) fields(n int) []row.Value {
-	if len(f.slab) < n {
-		f.slab = make([]row.Value, n*outSlab)
-	}
-	fields := f.slab[:0:n]
-	f.slab = f.slab[n:]
-	return fields
+	return f.slab.Take(n, outSlab)[:0]
 }
 
 func equalValues(a, b []row.Value, set *aggSet) bool {

@@ -217,7 +217,7 @@ type regularJoinFn struct {
 	// lcache, rcache hold decoded rows of a list side (join_probe.go);
 	// slab is where output rows' fields are carved from.
 	lcache, rcache *rowCache
-	slab           []row.Value
+	slab           row.Slab
 	// chunk is where the encodings appended to a list side are copied
 	// (join_probe.go).
 	chunk []byte

@@ -85,11 +85,7 @@ const joinSlab = 16
 // from the operator's slab.
 func (f *regularJoinFn) joinRows(k row.Kind, l, r []row.Value) row.Row {
 	n := len(l) + len(r)
-	if len(f.slab) < n {
-		f.slab = make([]row.Value, n*joinSlab)
-	}
-	out := f.slab[:n:n]
-	f.slab = f.slab[n:]
+	out := f.slab.Take(n, joinSlab)
 	copy(out, l)
 	copy(out[len(l):], r)
 	return row.Row{Kind: k, Fields: out}

@@ -483,7 +483,7 @@ type matchState struct {
 	one      [1]row.Value
 	// slab is where output rows' values are carved from, matchSlab rows
 	// at a time (one allocation instead of one per match).
-	slab []row.Value
+	slab row.Slab
 	// the rows of the (partial) match in order and their variables
 	rows []row.Row
 	vars []int
@@ -732,11 +732,7 @@ func (p *matchProgram) measure(m *cep.Match[matchRow]) (row.Row, error) {
 	}
 	s := p.spec
 	n := len(s.PartitionKeys) + len(s.Measures)
-	if len(st.slab) < n {
-		st.slab = make([]row.Value, n*matchSlab)
-	}
-	out := row.Row{Fields: st.slab[:n:n]}
-	st.slab = st.slab[n:]
+	out := row.Row{Fields: st.slab.Take(n, matchSlab)}
 	for i, k := range s.PartitionKeys {
 		out.Fields[i] = evs[0].Fields[k]
 	}

@@ -64,7 +64,7 @@ type rankAppendFn struct {
 	codec *row.Codec
 	types []row.Type // of the ORDER BY columns
 	top   state.Value[rankTop]
-	slab  []row.Value // fields of emitted rows, carved per row
+	slab  row.Slab // fields of emitted rows
 	// legacyIndex and legacyData hold partitions of the retractable
 	// layout ("rank-index", "rank-data": snapshots from before append-only
 	// inputs had their own) when a restore brought some; nil otherwise
@@ -182,12 +182,7 @@ func (f *rankAppendFn) load(t *rankTop) ([]row.Row, error) {
 // fields returns n fields of an emitted row, carved from the slab. A slab
 // is never reused (downstream operators may keep rows).
 func (f *rankAppendFn) fields(n int) []row.Value {
-	if len(f.slab) < n {
-		f.slab = make([]row.Value, n*outSlab)
-	}
-	s := f.slab[:n:n]
-	f.slab = f.slab[n:]
-	return s
+	return f.slab.Take(n, outSlab)
 }
 
 func (f *rankAppendFn) emit(ctx *weir.KeyedContext[string, row.Row], r row.Row, k row.Kind, rank int64) {
