@@ -219,12 +219,7 @@ func completedCheckpoints(t *testing.T, dir string) int {
 
 // With parallelism 2 each subtask listens on its own port: Addr's + i.
 func TestIngestParallelismPortPerSubtask(t *testing.T) {
-	probe, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := probe.Addr().(*net.TCPAddr).Port
-	probe.Close()
+	port := freePortPair(t)
 	src := weirhttp.NewIngestSource(weirhttp.IngestOptions[event]{Addr: fmt.Sprintf("127.0.0.1:%d", port), Deserializer: kafka.JSONSerde[event]{}})
 	env := weir.NewEnvironment(weir.Options{Parallelism: 2})
 	got := &collector[event]{}
@@ -324,4 +319,26 @@ func TestIngestShutdownAnswersWaitingRequests(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("the waiting request got no answer at shutdown")
 	}
+}
+
+// freePortPair returns a port p such that p and p+1 were both free (the
+// subtasks listen on p and p+1): probing p alone let another process hold
+// p+1, and subtask 1 then failed to listen.
+func freePortPair(t *testing.T) int {
+	t.Helper()
+	for range 50 {
+		a, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		port := a.Addr().(*net.TCPAddr).Port
+		b, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port+1))
+		a.Close()
+		if err == nil {
+			b.Close()
+			return port
+		}
+	}
+	t.Fatal("no two consecutive free ports in 50 tries")
+	return 0
 }
