@@ -55,6 +55,27 @@ type Map[K comparable, V any] interface {
 	Clear()
 }
 
+// Entry is one key and value of a map state.
+type Entry[K, V any] = statebackend.Entry[K, V]
+
+// AppendEntries appends the entries of m (for the current key) to dst, in
+// no particular order, and returns the extended slice: the entries All
+// gives. Ranging over All through the Map interface allocates the loop's
+// closure (and the locals it captures) on every call, as the compiler
+// cannot inline an iterator behind an interface; an operator that reads a
+// key's map for every record can reuse dst instead.
+func AppendEntries[K comparable, V any](m Map[K, V], dst []Entry[K, V]) []Entry[K, V] {
+	if a, ok := m.(mapAdapter[K, V]); ok {
+		if e, ok := a.Map.(statebackend.EntryAppender[K, V]); ok {
+			return e.AppendEntries(dst)
+		}
+	}
+	for k, v := range m.All() {
+		dst = append(dst, Entry[K, V]{Key: k, Value: v})
+	}
+	return dst
+}
+
 // Reducing folds every added value into one with a reduce function.
 type Reducing[T any] interface {
 	Get() (T, bool)

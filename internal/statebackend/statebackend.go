@@ -256,6 +256,21 @@ type Map[N any, UK comparable, UV any] interface {
 	Clear()
 }
 
+// Entry is one key and value of a map state.
+type Entry[UK, UV any] struct {
+	Key   UK
+	Value UV
+}
+
+// EntryAppender is implemented by map states that can copy the current
+// key's live entries into a slice: what ranging over All does, without
+// the closures a range over a function value allocates (the compiler
+// cannot inline an iterator called through an interface, so the loop
+// body and every local it captures move to the heap).
+type EntryAppender[UK, UV any] interface {
+	AppendEntries(dst []Entry[UK, UV]) []Entry[UK, UV]
+}
+
 // Reducing is a reducing state.
 type Reducing[N, V any] interface {
 	SetName(name string)

@@ -208,6 +208,9 @@ type regularJoinFn struct {
 	spec           JoinSpec
 	lcodec, rcodec *row.Codec
 	lstate, rstate state.Map[string, joinCounts]
+	// entries is a scratch copy of the other side's rows of a key
+	// (state.AppendEntries: ranging over All allocates per call).
+	entries []state.Entry[string, joinCounts]
 	// lrows, rrows keep the rows of an append-only side instead of
 	// lstate, rstate (join_append.go); nil otherwise.
 	lrows, rrows state.List[string]
@@ -285,12 +288,15 @@ func (f *regularJoinFn) matches(key string, in row.Row, isLeft bool) error {
 	if !isLeft {
 		otherRows, otherList, otherCache = f.lrows, f.lcodec, f.lcache
 	}
-	// (Iterating a map state allocates; a list side's map is empty
-	// unless restored from such a snapshot.)
+	// (A list side's map is empty unless restored from such a
+	// snapshot: IsEmpty answers without copying entries.)
 	if otherRows != nil && otherState.IsEmpty() {
 		return f.listMatches(key, in, isLeft, otherRows, otherList, otherCache)
 	}
-	for oenc, c := range otherState.All() {
+	f.entries = state.AppendEntries(otherState, f.entries[:0])
+	defer clear(f.entries) // no encodings kept alive
+	for _, e := range f.entries {
+		oenc, c := e.Key, e.Value
 		o, err := decodeStored(otherCodec, oenc)
 		if err != nil {
 			return err

@@ -280,6 +280,9 @@ type windowAggFn struct {
 	set      *aggSet
 	other    *aggSet
 	windows  state.Map[int64, string]
+	// entries is a scratch copy of the current key's windows or slices
+	// (state.AppendEntries: ranging over All allocates per call).
+	entries []state.Entry[int64, string]
 	distinct state.Map[string, int64] // DISTINCT multisets (not SESSION), or nil
 	ns       []byte
 	metrics  *int64
@@ -412,7 +415,9 @@ func (f *windowAggFn) mergeSessions(ctx *weir.KeyedContext[string, row.Row], in 
 	f.set.reset()
 	f.set.apply(in, retract)
 	merged := f.merged[:0]
-	for s, v := range f.windows.All() {
+	f.entries = state.AppendEntries(f.windows, f.entries[:0])
+	for _, en := range f.entries {
+		s, v := en.Key, en.Value
 		e, n := binary.Varint([]byte(v))
 		if n <= 0 {
 			return corrupt("session end")
@@ -424,6 +429,7 @@ func (f *windowAggFn) mergeSessions(ctx *weir.KeyedContext[string, row.Row], in 
 		}
 	}
 	f.merged = merged
+	clear(f.entries) // no encodings kept alive
 	// Merge in order of start, the earlier rows first.
 	for i := 1; i < len(merged); i++ {
 		for j := i; j > 0 && merged[j].start < merged[j-1].start; j-- {
@@ -507,7 +513,10 @@ func (f *windowAggFn) OnTimer(ctx *weir.KeyedContext[string, row.Row], ts int64)
 		return f.fireSlices(ctx, ts)
 	}
 	if f.spec.Window.Kind == SessionWindow {
-		for s, v := range f.windows.All() {
+		f.entries = state.AppendEntries(f.windows, f.entries[:0])
+		defer clear(f.entries)
+		for _, en := range f.entries {
+			s, v := en.Key, en.Value
 			e, n := binary.Varint([]byte(v))
 			if n <= 0 {
 				return corrupt("session end")

@@ -5,6 +5,7 @@ import (
 
 	"github.com/weirstream/weir"
 	"github.com/weirstream/weir/row"
+	"github.com/weirstream/weir/state"
 )
 
 // HOP windows are sliced, as Flink's window aggregation does
@@ -97,13 +98,14 @@ func (f *windowAggFn) fireSlices(ctx *weir.KeyedContext[string, row.Row], ts int
 	first := end - size + slide
 	// One pass over the key's slices (a handful) instead of a lookup per
 	// slice of the window; merged in order of time.
-	var buf [16]sliceEnc
-	got := buf[:0]
-	for s, enc := range f.slices.All() {
-		if s >= first && s <= end {
-			got = append(got, sliceEnc{s, enc})
+	f.entries = state.AppendEntries(f.slices, f.entries[:0])
+	got := f.entries[:0]
+	for _, e := range f.entries {
+		if e.Key >= first && e.Key <= end {
+			got = append(got, e)
 		}
 	}
+	defer clear(f.entries) // no encodings kept alive
 	// A window of the per-window layout, restored from a snapshot taken
 	// before HOP windows were sliced, holds the rows before the restore;
 	// the slices hold those after it. Its timer is restored with it.
@@ -112,7 +114,7 @@ func (f *windowAggFn) fireSlices(ctx *weir.KeyedContext[string, row.Row], ts int
 		return nil
 	}
 	for i := 1; i < len(got); i++ {
-		for j := i; j > 0 && got[j].end < got[j-1].end; j-- {
+		for j := i; j > 0 && got[j].Key < got[j-1].Key; j-- {
 			got[j], got[j-1] = got[j-1], got[j]
 		}
 	}
@@ -125,16 +127,16 @@ func (f *windowAggFn) fireSlices(ctx *weir.KeyedContext[string, row.Row], ts int
 		f.windows.Remove(end)
 	}
 	for _, g := range got {
-		if err := f.tmp.decode(g.enc); err != nil {
+		if err := f.tmp.decode(g.Value); err != nil {
 			return err
 		}
 		f.set.merge(f.tmp)
 	}
-	later := len(got) > 0 && got[len(got)-1].end != first // a slice after the first
+	later := len(got) > 0 && got[len(got)-1].Key != first // a slice after the first
 	if err := f.emit(ctx, end-size, end); err != nil {
 		return err
 	}
-	if len(got) > 0 && got[0].end == first {
+	if len(got) > 0 && got[0].Key == first {
 		f.slices.Remove(first)
 	}
 	// The next window holds the slices after first, and the one after
@@ -143,10 +145,4 @@ func (f *windowAggFn) fireSlices(ctx *weir.KeyedContext[string, row.Row], ts int
 		f.register(ctx, end+slide, f.spec.TimeCol == ProcTime)
 	}
 	return nil
-}
-
-// sliceEnc is a slice's end and encoded accumulators.
-type sliceEnc struct {
-	end int64
-	enc string
 }

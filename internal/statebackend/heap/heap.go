@@ -496,11 +496,15 @@ type Map[K, N, UK comparable, UV any] struct {
 	base[K, N, inner[UK, UV]]
 	c  *stateCodecs[K, N, UV]
 	uk codec.Codec[UK]
+	// all is s.iterate bound once, so that All does not allocate a
+	// closure per call (operators iterate a key's map per record).
+	all func(yield func(UK, UV) bool)
 }
 
 // NewMap registers a map state.
 func NewMap[K, N, UK comparable, UV any](b *Backend[K], ttl statebackend.TTL) *Map[K, N, UK, UV] {
 	s := &Map[K, N, UK, UV]{base: newBase[K, N, inner[UK, UV]](b, ttl)}
+	s.all = s.iterate
 	b.register(s)
 	return s
 }
@@ -601,26 +605,48 @@ func (s *Map[K, N, UK, UV]) IsEmpty() bool {
 
 // All iterates the live entries of the current key, in no particular order.
 // Expired entries met on the way are removed after the iteration.
-func (s *Map[K, N, UK, UV]) All() func(yield func(UK, UV) bool) {
-	return func(yield func(UK, UV) bool) {
-		in := s.read()[s.b.kc.Key]
-		if in.m == nil {
-			return
+func (s *Map[K, N, UK, UV]) All() func(yield func(UK, UV) bool) { return s.all }
+
+// AppendEntries appends the live entries of the current key to dst, in no
+// particular order, and removes expired entries met on the way (as All).
+func (s *Map[K, N, UK, UV]) AppendEntries(dst []statebackend.Entry[UK, UV]) []statebackend.Entry[UK, UV] {
+	in := s.read()[s.b.kc.Key]
+	if in.m == nil {
+		return dst
+	}
+	now := s.now()
+	expired := false
+	for uk, e := range in.m {
+		if e.exp != 0 && e.exp <= now && s.ttl.Visibility == statebackend.NeverReturnExpired {
+			expired = true
+			continue
 		}
-		now := s.now()
-		var expired []UK
-		for uk, e := range in.m {
-			if e.exp != 0 && e.exp <= now && s.ttl.Visibility == statebackend.NeverReturnExpired {
-				expired = append(expired, uk)
-				continue
-			}
-			if !yield(uk, e.v) {
-				break
-			}
+		dst = append(dst, statebackend.Entry[UK, UV]{Key: uk, Value: e.v})
+	}
+	if expired {
+		s.iterate(func(UK, UV) bool { return true }) // drops them
+	}
+	return dst
+}
+
+func (s *Map[K, N, UK, UV]) iterate(yield func(UK, UV) bool) {
+	in := s.read()[s.b.kc.Key]
+	if in.m == nil {
+		return
+	}
+	now := s.now()
+	var expired []UK
+	for uk, e := range in.m {
+		if e.exp != 0 && e.exp <= now && s.ttl.Visibility == statebackend.NeverReturnExpired {
+			expired = append(expired, uk)
+			continue
 		}
-		for _, uk := range expired {
-			s.drop(uk)
+		if !yield(uk, e.v) {
+			break
 		}
+	}
+	for _, uk := range expired {
+		s.drop(uk)
 	}
 }
 
