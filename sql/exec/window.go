@@ -276,13 +276,13 @@ func WindowAggregate(in weir.Stream[row.Row], spec WindowAggSpec) (weir.Stream[r
 // (SESSION) to the window's encoded accumulators (for sessions, preceded
 // by the session's end), and one timer per window at its end - 1.
 type windowAggFn struct {
-	spec     WindowAggSpec
-	set      *aggSet
-	other    *aggSet
-	windows  state.Map[int64, string]
+	spec    WindowAggSpec
+	set     *aggSet
+	other   *aggSet
+	windows state.Map[int64, string]
 	// entries is a scratch copy of the current key's windows or slices
 	// (state.AppendEntries: ranging over All allocates per call).
-	entries []state.Entry[int64, string]
+	entries  []state.Entry[int64, string]
 	distinct state.Map[string, int64] // DISTINCT multisets (not SESSION), or nil
 	ns       []byte
 	metrics  *int64
