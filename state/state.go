@@ -70,6 +70,12 @@ func AppendEntries[K comparable, V any](m Map[K, V], dst []Entry[K, V]) []Entry[
 			return e.AppendEntries(dst)
 		}
 	}
+	return appendAll(m, dst)
+}
+
+// appendAll is AppendEntries through All, apart so that dst (captured by
+// the loop's closure) escapes only on this path.
+func appendAll[K comparable, V any](m Map[K, V], dst []Entry[K, V]) []Entry[K, V] {
 	for k, v := range m.All() {
 		dst = append(dst, Entry[K, V]{Key: k, Value: v})
 	}

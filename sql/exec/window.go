@@ -493,7 +493,7 @@ func (f *windowAggFn) set2(enc string, first bool) error {
 	if !first {
 		tmp = f.other.clone(f.spec.InputTypes, f.spec.UpdatingInput)
 	}
-	if _, err := tmp.decodeBytes([]byte(enc)); err != nil {
+	if err := tmp.decode(enc); err != nil {
 		return err
 	}
 	f.other.merge(tmp)
@@ -524,7 +524,7 @@ func (f *windowAggFn) OnTimer(ctx *weir.KeyedContext[string, row.Row], ts int64)
 			if e-1 != ts {
 				continue
 			}
-			if _, err := f.set.decodeBytes([]byte(v[n:])); err != nil {
+			if err := f.set.decode(v[n:]); err != nil {
 				return err
 			}
 			if err := f.emit(ctx, s, e); err != nil {
