@@ -276,6 +276,7 @@ func (j *Job) optimize() {
 	if j.query != nil {
 		j.query = plan.Optimize(j.query)
 	}
+	j.reuseScans()
 }
 
 func (s *Session) showConfig() *Result {

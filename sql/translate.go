@@ -36,6 +36,9 @@ type translator struct {
 	// consumer needs, and the Calcs between them and the sink
 	// (translate_changelog.go).
 	onlyUpdateAfter map[plan.Rel]bool
+	// shared holds the streams of the scans plan.ReuseScans shares
+	// (scan_reuse.go).
+	shared map[*plan.Scan]weir.Stream[row.Row]
 }
 
 // uid derives a stable operator uid from what the operator computes (its
@@ -289,6 +292,10 @@ func (t *translator) sourceScan(s *plan.Scan) (weir.Stream[row.Row], *rowtimeChe
 // reference to them, so the Calc over the scan may write its output over
 // their fields.
 func (t *translator) sourceScanOwned(s *plan.Scan) (weir.Stream[row.Row], *rowtimeCheck, bool, error) {
+	if s.Shared {
+		st, err := t.sharedScan(s)
+		return st, nil, false, err
+	}
 	st, check, err := t.sourceScanOf(s)
 	return st, check, t.owned && err == nil, err
 }

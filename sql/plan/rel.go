@@ -89,6 +89,10 @@ type Scan struct {
 	// path of a physical column and fields of the ROWs below it (see
 	// pushProjection); nil: every source column.
 	Project [][]int
+	// Shared marks the one scan of a table that ReuseScans gave to every
+	// consumer of the table: its rows go to several operators, none of
+	// which may write over them.
+	Shared bool
 }
 
 // Columns implements Rel.
