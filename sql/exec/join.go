@@ -136,6 +136,9 @@ func joinKeyTypes(types []row.Type, idx []int) []row.Type {
 // columns. Rows with a NULL key all land on one key; they never match
 // because the operator checks for NULLs before it looks at the other side.
 func joinKeySelector(idx []int, types []row.Type) func(row.Row) string {
+	if sel := intJoinKey(idx, types); sel != nil {
+		return sel
+	}
 	kt := joinKeyTypes(types, idx)
 	return func(r row.Row) string {
 		if len(r.Fields) != len(types) {
