@@ -138,5 +138,5 @@ func TestDedupCompactRowState(t *testing.T) {
 type valueRecorder[V any] struct{ v *V }
 
 func (s valueRecorder[V]) Value() (V, bool) { return *s.v, true }
-func (s valueRecorder[V]) Update(v V)      { *s.v = v }
-func (s valueRecorder[V]) Clear()          { var zero V; *s.v = zero }
+func (s valueRecorder[V]) Update(v V)       { *s.v = v }
+func (s valueRecorder[V]) Clear()           { var zero V; *s.v = zero }
