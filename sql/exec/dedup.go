@@ -254,9 +254,14 @@ func (f *dedupFn) ProcessElement(ctx *weir.KeyedContext[string, row.Row], in row
 		}
 	}
 	if s.RowTime && hasPrev {
-		pt, err := f.keptTime(kept)
-		if err != nil {
-			return err
+		var pt row.Value
+		if prev.Fields != nil {
+			pt = prev.Fields[s.TimeCol] // decoded already (for the -U row)
+		} else {
+			var err error
+			if pt, err = f.keptTime(kept); err != nil {
+				return err
+			}
 		}
 		ct := in.Fields[s.TimeCol]
 		t := s.Types[s.TimeCol]
