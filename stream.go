@@ -169,6 +169,12 @@ func connect[T any](s Stream[T], to *graph.Node, idx int) {
 func hashRoute[K comparable, T any](key func(T) K) func(maxPar, n int) func(T) int {
 	hash := keygroup.Hasher[K]()
 	return func(maxPar, n int) func(T) int {
+		if n == 1 {
+			// One channel: every key goes to it. The key is not computed
+			// (for SQL, one string allocated per record that the keyed
+			// operator computes again anyway).
+			return func(T) int { return 0 }
+		}
 		return func(v T) int {
 			return keygroup.Subtask(maxPar, n, keygroup.Of(hash(key(v)), maxPar))
 		}

@@ -84,7 +84,7 @@ func Deduplicate(in weir.Stream[row.Row], spec DedupSpec) (weir.Stream[row.Row],
 	if err := spec.check(); err != nil {
 		return weir.Stream[row.Row]{}, err
 	}
-	fn := &dedupFn{spec: spec, codec: row.NewCodec(spec.Types)}
+	fn := &dedupFn{spec: spec, codec: row.NewCodec(spec.Types), compact: !spec.GenerateUpdateBefore && !spec.Updating}
 	ks := weir.KeyBy(in, joinKeySelector(spec.Keys, spec.Types))
 	name := "ProcTimeDeduplicate"
 	if spec.RowTime {
@@ -98,17 +98,34 @@ type dedupFn struct {
 	codec *row.Codec
 	seen  state.Value[bool]
 	last  state.Value[dedupRow]
+	// compact keeps rows in their encoding (plus the rowtime), not decoded:
+	// set when no output needs the kept row itself (no -U, no changelog
+	// input), so it is only compared (rowtime) or tested for presence.
+	compact bool
+	buf     []byte // scratch encoding of a compact row
 }
 
-// dedupRow is the row a key keeps. On the heap backend its fields stay
-// decoded; they are encoded when state is snapshotted or written (Pebble),
-// and a dedupRow read back holds the encoding until the operator decodes
-// it (load). The bytes are those of the string of the row's encoding that
-// the state held before (Value[string]), so that state stays readable.
+// dedupRow is the row a key keeps, in one of three forms, all stored as
+// the same bytes (the string of the row's encoding that the state held
+// before, Value[string], so that state stays readable):
+//
+//   - decoded (fields set): the row's fields, encoded when state is
+//     snapshotted or written (Pebble); kept when the operator emits the
+//     kept row again (-U, changelog input).
+//   - compact (timed, or enc set with fields nil by keep): the row's
+//     encoding, and its rowtime (millis, nanos) when the operator orders by
+//     one. No pointer into the row's fields or strings: one pointer-free
+//     allocation per kept row, which the GC marks but does not scan, and
+//     the input's strings are not kept alive.
+//   - read back from state (fields nil, timed false): the encoding, decoded
+//     by the operator on use.
 type dedupRow struct {
 	codec  *row.Codec
 	fields []row.Value
-	enc    []byte // the row's encoding read from state, when fields is nil
+	enc    string
+	ms     int64 // rowtime of a timed compact row
+	ns     int32
+	timed  bool
 }
 
 // StateSchema implements codec.SelfSchema: the layout of a string.
@@ -152,9 +169,13 @@ func lengthPrefixed(src []byte, what string) ([]byte, int, error) {
 // DecodeState implements codec.SelfDecoder: the encoding is kept and
 // decoded by the operator on use.
 func (d *dedupRow) DecodeState(src []byte) (int, error) {
-	enc, n, err := lengthPrefixed(src, "deduplicate row")
-	*d = dedupRow{enc: enc}
-	return n, err
+	n, k := binary.Uvarint(src)
+	if k <= 0 || uint64(len(src)-k) < n {
+		*d = dedupRow{}
+		return 0, fmt.Errorf("%w: %s", wcodec.ErrCorrupt, "deduplicate row")
+	}
+	*d = dedupRow{enc: string(src[k : k+int(n)])}
+	return k + int(n), nil
 }
 
 // load returns the kept row (as an insert row).
@@ -162,18 +183,41 @@ func (f *dedupFn) load(d dedupRow) (row.Row, error) {
 	if d.fields != nil {
 		return row.Row{Fields: d.fields}, nil
 	}
-	r, _, err := f.codec.Decode(d.enc)
+	r, _, err := f.codec.Decode([]byte(d.enc))
 	if err != nil {
 		return row.Row{}, fmt.Errorf("sql/exec: deduplicate: state: %w", err)
 	}
 	return r.WithKind(row.Insert), nil
 }
 
-// keep stores a copy of r's fields as the kept row (fields of its own: a
-// slab shared with other keys' rows would stay alive as long as one of
-// them is kept).
+// keptTime returns the rowtime of the kept row.
+func (f *dedupFn) keptTime(d dedupRow) (row.Value, error) {
+	if d.timed {
+		return row.Timestamp(d.ms, d.ns), nil
+	}
+	r, err := f.load(d)
+	if err != nil {
+		return row.Value{}, err
+	}
+	return r.Fields[f.spec.TimeCol], nil
+}
+
+// keep stores r as the kept row: compact (see dedupRow), or a copy of r's
+// fields (fields of its own: a slab shared with other keys' rows would
+// stay alive as long as one of them is kept).
 func (f *dedupFn) keep(r row.Row) {
-	f.last.Update(dedupRow{codec: f.codec, fields: slices.Clone(r.Fields)})
+	if !f.compact {
+		f.last.Update(dedupRow{codec: f.codec, fields: slices.Clone(r.Fields)})
+		return
+	}
+	f.buf = f.codec.Append(f.buf[:0], row.Row{Fields: r.Fields})
+	d := dedupRow{enc: string(f.buf)}
+	if f.spec.RowTime {
+		if t := r.Fields[f.spec.TimeCol]; !t.IsNull() {
+			d.ms, d.ns, d.timed = t.Millis(), t.NanoOfMilli(), true
+		}
+	}
+	f.last.Update(d)
 }
 
 func (f *dedupFn) Open(ctx *weir.KeyedRuntimeContext[string]) error {
@@ -203,14 +247,23 @@ func (f *dedupFn) ProcessElement(ctx *weir.KeyedContext[string, row.Row], in row
 	}
 	kept, hasPrev := f.last.Value()
 	var prev row.Row
-	if hasPrev && (s.RowTime || s.GenerateUpdateBefore) {
+	if hasPrev && s.GenerateUpdateBefore {
 		var err error
 		if prev, err = f.load(kept); err != nil {
 			return err
 		}
 	}
 	if s.RowTime && hasPrev {
-		pt, ct := prev.Fields[s.TimeCol], in.Fields[s.TimeCol]
+		var pt row.Value
+		if prev.Fields != nil {
+			pt = prev.Fields[s.TimeCol] // decoded already (for the -U row)
+		} else {
+			var err error
+			if pt, err = f.keptTime(kept); err != nil {
+				return err
+			}
+		}
+		ct := in.Fields[s.TimeCol]
 		t := s.Types[s.TimeCol]
 		var replace bool
 		if s.KeepLast {

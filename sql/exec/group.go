@@ -200,6 +200,11 @@ type groupAggFn struct {
 	fast    bool
 	reached []bool
 	slab    row.Slab // output rows' fields
+	// loaded is the encoding the fast path last stored, whose accumulators
+	// set still holds ("" when set holds anything else): a row of the same
+	// group that finds that very string in state (heap backend, nothing
+	// written in between) skips the decode. See loadedAccs.
+	loaded string
 }
 
 // outSlab is how many output rows' fields GroupAggregate allocates at
@@ -274,9 +279,14 @@ func (f *groupAggFn) ProcessElement(ctx *weir.KeyedContext[string, row.Row], in 
 			// first belong to no group any more.
 			f.distinct.Clear()
 		}
-	} else if err := f.set.decode(enc); err != nil {
-		return err
+	} else if !f.loadedAccs(enc) {
+		if err := f.set.decode(enc); err != nil {
+			f.loaded = ""
+			return err
+		}
 	}
+	// set changes from here on; process records what it stores.
+	f.loaded = ""
 	if f.legacy != nil && !f.legacy.IsEmpty() {
 		if first {
 			f.legacy.Clear() // left over by a TTL, as above

@@ -1,6 +1,8 @@
 package exec
 
 import (
+	"unsafe"
+
 	"github.com/weirstream/weir"
 	"github.com/weirstream/weir/row"
 )
@@ -66,7 +68,9 @@ func (f *groupAggFn) process(ctx *weir.KeyedContext[string, row.Row], in row.Row
 		f.drop()
 		return nil
 	}
-	f.acc.Update(s.encode())
+	enc := s.encode()
+	f.acc.Update(enc)
+	f.loaded = enc
 	if !changed {
 		return nil
 	}
@@ -122,4 +126,17 @@ func (s *aggSet) hasUDF() bool {
 		}
 	}
 	return false
+}
+
+// loadedAccs reports whether set already holds the accumulators encoded in
+// enc, the group's state: enc is the very string process stored last (same
+// memory, kept alive by f.loaded, so no other encoding can have that
+// address; on the heap backend state hands back the string it was given,
+// Pebble decodes a new one). The built-in accumulators decode to what they
+// encoded, and process does not change them after encoding (results are
+// pure functions of the accumulators), so the decode would give set back.
+// Only the fast path records loaded: user-defined accumulators may change
+// in getValue.
+func (f *groupAggFn) loadedAccs(enc string) bool {
+	return len(enc) > 0 && len(enc) == len(f.loaded) && unsafe.StringData(enc) == unsafe.StringData(f.loaded)
 }
