@@ -101,6 +101,9 @@ func (t *translator) streamNode(r plan.Rel) (weir.Stream[row.Row], error) {
 	case *plan.Values:
 		return t.values(n)
 	case *plan.Calc:
+		if m, ok := t.mergeOverUnreadProctime(n); ok {
+			return t.streamNode(m) // translate_proctime.go
+		}
 		if s, ok := n.In.(*plan.Scan); ok && s.Source {
 			// The Calc over a source scan checks the rowtime (see
 			// sourceScan) before its condition, as Flink's watermark

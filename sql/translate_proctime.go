@@ -148,3 +148,21 @@ func (t *translator) unreadProctime(n *plan.Calc) []expr.Expr {
 	}
 	return projs
 }
+
+// mergeOverUnreadProctime merges n into the Calc below it when that one's
+// PROCTIME() is unread and NULL: the planner keeps them apart only
+// because PROCTIME() is not deterministic (Flink's FlinkCalcMergeRule
+// does too), and a NULL is. One Calc then runs instead of two.
+func (t *translator) mergeOverUnreadProctime(n *plan.Calc) (*plan.Calc, bool) {
+	lower, ok := n.In.(*plan.Calc)
+	if !ok || t.read == nil {
+		return nil, false
+	}
+	projs := t.unreadProctime(lower)
+	if len(projs) == 0 || &projs[0] == &lower.Projects[0] {
+		return nil, false // nothing replaced: the planner's decision holds
+	}
+	l := *lower
+	l.Projects = projs
+	return plan.MergeCalcs(n, &l)
+}

@@ -170,3 +170,28 @@ func TestProctimeMaterializedWhereRead(t *testing.T) {
 		}
 	}
 }
+
+// TestUnreadProctimeMergesCalcs checks that a Calc over one whose
+// PROCTIME() is unread runs merged with it (q12: one Calc after the
+// source, not two), and that one reading it does not (PROCTIME() is not
+// deterministic: merging could evaluate it elsewhere or twice).
+func TestUnreadProctimeMergesCalcs(t *testing.T) {
+	sess := proctimeSession(t)
+	for _, tc := range []struct {
+		query, chain string
+	}{
+		{"SELECT bidder, COUNT(*) AS bid_count, window_start, window_end FROM TABLE(TUMBLE(TABLE B, DESCRIPTOR(p_time), INTERVAL '10' SECOND)) GROUP BY bidder, window_start, window_end",
+			"Source: bid -> Calc [parallelism"},
+		{"SELECT bidder, MAX(p_time) AS m, window_start FROM TABLE(TUMBLE(TABLE B, DESCRIPTOR(p_time), INTERVAL '10' SECOND)) GROUP BY bidder, window_start, window_end",
+			"Source: bid -> Calc -> Calc-2 [parallelism"},
+	} {
+		job := planOf(t, sess, tc.query)
+		env := weir.NewEnvironment(weir.Options{Parallelism: 1})
+		if err := job.Build(env, func(row.Row) error { return nil }); err != nil {
+			t.Fatal(err)
+		}
+		if got := env.Explain(); !strings.Contains(got, tc.chain) {
+			t.Errorf("%s: the job lacks %q:\n%s", tc.query, tc.chain, got)
+		}
+	}
+}
