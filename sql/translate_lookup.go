@@ -264,7 +264,7 @@ func (f *syncLookupJoin) ProcessElement(ctx *weir.Context[row.Row], in row.Row) 
 			if len(f.inTypes) == len(left) {
 				on = " on row " + row.FormatRow(in, f.inTypes)
 			}
-			return fmt.Errorf("operator \"Calc\": sql: %s%s: %w", f.keyExprs[i], on, err)
+			return fmt.Errorf("sql: lookup key %s%s: %w", f.keyExprs[i], on, err)
 		}
 		f.key[i] = v
 	}
