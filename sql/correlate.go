@@ -181,7 +181,8 @@ func (t *translator) calcOver(in weir.Stream[row.Row], n *plan.Calc, check *rowt
 			return in, fmt.Errorf("sql: %s: %w", p, err)
 		}
 	}
-	spec := &calcSpec{projs: n.Projects, cond: n.Cond, loc: t.loc, rowtime: check, inTypes: plan.Types(n.In),
+	// An unread PROCTIME() column is not computed (translate_proctime.go).
+	spec := &calcSpec{projs: t.unreadProctime(n), cond: n.Cond, loc: t.loc, rowtime: check, inTypes: plan.Types(n.In),
 		inPlace: owned && len(n.Projects) <= len(n.In.Columns())}
 	return weir.Transform(in, "Calc", func(out operator.Output[row.Row]) operator.OneInput[row.Row] {
 		return newCalcOp(spec, "Calc", out)

@@ -39,6 +39,9 @@ type translator struct {
 	// shared holds the streams of the scans plan.ReuseScans shares
 	// (scan_reuse.go).
 	shared map[*plan.Scan]weir.Stream[row.Row]
+	// read marks, while a root is translated, the output columns of its
+	// plan's nodes that some consumer reads (translate_proctime.go).
+	read map[plan.Rel][]bool
 }
 
 // uid derives a stable operator uid from what the operator computes (its
@@ -101,6 +104,9 @@ func (t *translator) streamNode(r plan.Rel) (weir.Stream[row.Row], error) {
 	case *plan.Values:
 		return t.values(n)
 	case *plan.Calc:
+		if m, ok := t.mergeOverUnreadProctime(n); ok {
+			return t.streamNode(m) // translate_proctime.go
+		}
 		if s, ok := n.In.(*plan.Scan); ok && s.Source {
 			// The Calc over a source scan checks the rowtime (see
 			// sourceScan) before its condition, as Flink's watermark
@@ -113,6 +119,18 @@ func (t *translator) streamNode(r plan.Rel) (weir.Stream[row.Row], error) {
 				return in, nil
 			}
 			return t.calcOver(in, n, check, owned)
+		}
+		if lj, ok := n.In.(*plan.LookupJoin); ok {
+			if kept := keptColumns(n); kept != nil {
+				// A Calc that only keeps columns of a lookup join
+				// against a local table runs in the join
+				// (translate_lookup.go).
+				in, projected, err := t.lookupJoinProjected(lj, kept)
+				if err != nil || projected {
+					return in, err
+				}
+				return t.calcNamed(in, n, nil)
+			}
 		}
 		in, err := t.stream(n.In)
 		if err != nil {
@@ -579,7 +597,9 @@ func (t *translator) batch() bool { return t.cfg.Enum("execution.runtime-mode") 
 // an updating result becomes its final table (exec.Final), emitted as +I
 // rows when the bounded input ends.
 func (t *translator) root(r plan.Rel) (weir.Stream[row.Row], error) {
+	t.read = readColumns(r) // translate_proctime.go
 	st, err := t.stream(r)
+	t.read = nil // this root's only
 	if err != nil || !t.batch() || r.Mode() == plan.InsertOnly {
 		return st, err
 	}

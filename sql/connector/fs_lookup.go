@@ -29,7 +29,12 @@ func (t *fsSource) LookupFunction(keys []int) (LookupFunction, error) {
 		}
 		types[i] = t.schema.Columns[k].Type.WithNullable(true)
 	}
-	return &fsLookup{t: t.fsTable, keys: keys, codec: row.NewCodec(types), now: time.Now}, nil
+	return &fsLookup{t: t.fsTable, keys: keys, codec: row.NewCodec(types), after: afterFunc}, nil
+}
+
+// afterFunc runs f once d has passed (time.AfterFunc); stop cancels it.
+func afterFunc(d time.Duration, f func()) (stop func() bool) {
+	return time.AfterFunc(d, f).Stop
 }
 
 // fsLookup is one subtask's copy of a filesystem lookup table.
@@ -37,15 +42,25 @@ type fsLookup struct {
 	t     *fsTable
 	keys  []int
 	codec *row.Codec
-	now   func() time.Time
+	// after arms the timer of lookup.join.cache.ttl (afterFunc; tests
+	// inject a clock of their own).
+	after func(d time.Duration, f func()) (stop func() bool)
+	// stale is set by the timer armed at each load once
+	// lookup.join.cache.ttl has passed: the next lookup loads the table
+	// again, as Flink's checks of the clock on each lookup do, without a
+	// clock read per lookup.
+	stale atomic.Bool
 	// buf is a key-encoding buffer for the next Lookup.
 	buf atomic.Pointer[[]byte]
 
 	mu struct {
 		sync.RWMutex
-		rows   map[string][]row.Row // by encoded key
-		loaded time.Time
-		loads  int
+		rows  map[string][]row.Row // by encoded key
+		loads int
+		// gen counts the timers armed; a timer marks the rows stale
+		// only if none was armed (or the rows dropped) since it was.
+		gen  uint64
+		stop func() bool
 	}
 }
 
@@ -65,8 +80,33 @@ func (l *fsLookup) LocalLookup() {}
 func (l *fsLookup) Close() error {
 	l.mu.Lock()
 	l.mu.rows = nil
+	l.disarmLocked()
 	l.mu.Unlock()
 	return nil
+}
+
+// disarmLocked cancels the ttl timer.
+func (l *fsLookup) disarmLocked() {
+	if l.mu.stop != nil {
+		l.mu.stop()
+		l.mu.stop = nil
+	}
+	l.mu.gen++
+}
+
+// armLocked marks the rows fresh and arms the timer that marks them
+// stale when lookup.join.cache.ttl has passed.
+func (l *fsLookup) armLocked() {
+	l.disarmLocked()
+	gen := l.mu.gen
+	l.stale.Store(false)
+	l.mu.stop = l.after(l.t.reload, func() {
+		l.mu.Lock()
+		if l.mu.gen == gen {
+			l.stale.Store(true)
+		}
+		l.mu.Unlock()
+	})
 }
 
 // Lookup returns the rows whose key columns equal key.
@@ -83,16 +123,18 @@ func (l *fsLookup) Lookup(ctx context.Context, key []row.Value) ([]row.Row, erro
 	k := l.codec.Append((*buf)[:0], row.Row{Fields: key})
 	*buf = k
 	defer l.buf.Store(buf)
-	l.mu.RLock()
-	if l.mu.rows != nil && l.now().Sub(l.mu.loaded) < l.t.reload {
-		rows := l.mu.rows[string(k)]
+	if !l.stale.Load() {
+		l.mu.RLock()
+		if l.mu.rows != nil {
+			rows := l.mu.rows[string(k)]
+			l.mu.RUnlock()
+			return rows, nil
+		}
 		l.mu.RUnlock()
-		return rows, nil
 	}
-	l.mu.RUnlock()
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.mu.rows == nil || l.now().Sub(l.mu.loaded) >= l.t.reload {
+	if l.mu.rows == nil || l.stale.Load() {
 		if err := l.loadLocked(ctx); err != nil {
 			return nil, err
 		}
@@ -141,8 +183,9 @@ func (l *fsLookup) loadLocked(ctx context.Context) error {
 			return fmt.Errorf("connector: filesystem lookup table %s: %w", l.t.table, err)
 		}
 	}
-	l.mu.rows, l.mu.loaded = rows, l.now()
+	l.mu.rows = rows
 	l.mu.loads++
+	l.armLocked()
 	return nil
 }
 

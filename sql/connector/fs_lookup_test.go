@@ -36,8 +36,8 @@ func TestFilesystemLookupReload(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	now := time.Unix(1000, 0)
-	fn.(*fsLookup).now = func() time.Time { return now }
+	clk := &fakeTimers{}
+	fn.(*fsLookup).after = clk.after
 	ctx := context.Background()
 	if err := fn.Open(ctx); err != nil {
 		t.Fatal(err)
@@ -66,11 +66,11 @@ func TestFilesystemLookupReload(t *testing.T) {
 	}
 
 	write("a.csv", "1,uno\n")
-	now = now.Add(59 * time.Second)
+	clk.advance(59 * time.Second)
 	if got := get(1); got != "one" {
 		t.Errorf("before the ttl: %q, want the loaded row", got)
 	}
-	now = now.Add(time.Second)
+	clk.advance(time.Second)
 	if got := get(1) + "|" + get(2); got != "uno|deux" {
 		t.Errorf("after the ttl: %q, want the file's new rows", got)
 	}
@@ -79,8 +79,41 @@ func TestFilesystemLookupReload(t *testing.T) {
 	}
 
 	write("a.csv", "x,broken\n")
-	now = now.Add(time.Minute)
+	clk.advance(time.Minute)
 	if _, err := fn.Lookup(ctx, []row.Value{row.Int(1)}); err == nil || !strings.Contains(err.Error(), "a.csv line 1") || !strings.Contains(err.Error(), "field k") {
 		t.Errorf("a broken line: %v, want an error naming the file, line and field", err)
+	}
+}
+
+// fakeTimers is a clock the test advances: a timer's function runs in
+// advance once its duration has passed.
+type fakeTimers struct {
+	now    time.Duration
+	timers []*fakeTimer
+}
+
+type fakeTimer struct {
+	at      time.Duration
+	f       func()
+	stopped bool
+}
+
+func (c *fakeTimers) after(d time.Duration, f func()) func() bool {
+	tm := &fakeTimer{at: c.now + d, f: f}
+	c.timers = append(c.timers, tm)
+	return func() bool {
+		was := !tm.stopped
+		tm.stopped = true
+		return was
+	}
+}
+
+func (c *fakeTimers) advance(d time.Duration) {
+	c.now += d
+	for _, tm := range c.timers {
+		if !tm.stopped && tm.at <= c.now {
+			tm.stopped = true
+			tm.f()
+		}
 	}
 }

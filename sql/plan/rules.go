@@ -251,6 +251,10 @@ func trivial(e expr.Expr) bool {
 	return false
 }
 
+// MergeCalcs is mergeCalcs, for the translator: a Calc over one whose
+// unread PROCTIME() it does not compute (sql/translate_proctime.go).
+func MergeCalcs(upper, lower *Calc) (*Calc, bool) { return mergeCalcs(upper, lower) }
+
 // mergeCalcs merges upper, a Calc over lower, into one Calc over lower's
 // input, if that is safe (see Optimize).
 func mergeCalcs(upper, lower *Calc) (*Calc, bool) {
