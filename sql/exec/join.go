@@ -214,6 +214,9 @@ type regularJoinFn struct {
 	// entries is a scratch copy of the other side's rows of a key
 	// (state.AppendEntries: ranging over All allocates per call).
 	entries []state.Entry[string, joinCounts]
+	// strs is a scratch copy of a list side's rows of a key
+	// (state.AppendList).
+	strs []string
 	// lrows, rrows keep the rows of an append-only side instead of
 	// lstate, rstate (join_append.go); nil otherwise.
 	lrows, rrows state.List[string]

@@ -64,11 +64,15 @@ func (c *rowCache) decode(codec *row.Codec, key string, i int, enc string) ([]ro
 	return r.Fields, nil
 }
 
-// decodeStored decodes a row kept in join state, without copying the
-// encoding: the decoder only reads its input (strings it keeps are copied
-// out).
+// decodeStored decodes a row kept in join state. Its string fields share
+// the stored encoding instead of copying it (row.Codec.DecodeString): enc
+// is a string, never written over (a list side's encodings are carved
+// from chunks that are only appended to, see listString; map keys and the
+// Pebble backend's values are strings of their own), so a decoded row may
+// be cached, matched and copied into emitted rows. An emitted row keeps
+// the encoding (or its chunk) alive, as a copied string would keep itself.
 func decodeStored(codec *row.Codec, enc string) (row.Row, error) {
-	r, _, err := codec.Decode(unsafe.Slice(unsafe.StringData(enc), len(enc)))
+	r, _, err := codec.DecodeString(enc)
 	if err != nil {
 		return row.Row{}, fmt.Errorf("sql/exec: join: state: %w", err)
 	}
