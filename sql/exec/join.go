@@ -431,11 +431,11 @@ func (f *regularJoinFn) process(ctx *weir.KeyedContext[string, row.Row], in row.
 		return fmt.Errorf("sql/exec: join: a %s row on an input planned as insert-only", in.Kind)
 	}
 	// The row as kept in state: its fields with kind +I.
-	f.buf = inCodec.Append(f.buf[:0], in.WithKind(row.Insert))
 	var enc string
 	if inRows != nil {
-		enc = f.listString(f.buf)
+		enc = f.listRow(inCodec, in)
 	} else {
+		f.buf = inCodec.Append(f.buf[:0], in.WithKind(row.Insert))
 		enc = string(f.buf)
 	}
 

@@ -143,24 +143,29 @@ func TestRegularJoinAppendOnlySameAnswer(t *testing.T) {
 	})
 }
 
-// TestListStringKeepsBytes: strings carved from chunks keep their bytes
-// while the buffer they were copied from is reused and later strings fill
-// (and overflow) the chunk.
-func TestListStringKeepsBytes(t *testing.T) {
+// TestListRowKeepsBytes: encodings carved from chunks keep their bytes
+// while later rows fill (and overflow) the chunk, also rows longer than
+// the room a chunk keeps (a string of their own).
+func TestListRowKeepsBytes(t *testing.T) {
+	types := []row.Type{row.BigInt(), row.String()}
+	c := row.NewCodec(types)
 	f := &regularJoinFn{}
-	var buf []byte
 	var got, want []string
 	for i := range 3000 {
 		n := i % 200
-		if i%500 == 0 {
-			n = joinChunk/16 + 1 // a string of its own
+		switch i % 500 {
+		case 0:
+			n = joinChunk // more than a chunk holds
+		case 250:
+			n = joinChunk/16 - 20 // may or may not fit the chunk's room
 		}
-		buf = buf[:0]
-		for j := range n {
-			buf = append(buf, byte('a'+(i+j)%26))
+		b := make([]byte, n)
+		for j := range b {
+			b[j] = byte('a' + (i+j)%26)
 		}
-		got = append(got, f.listString(buf))
-		want = append(want, string(buf))
+		r := row.Row{Kind: row.UpdateAfter, Fields: []row.Value{row.Int(int64(i)), row.Str(string(b))}}
+		got = append(got, f.listRow(c, r))
+		want = append(want, string(c.Append(nil, r.WithKind(row.Insert))))
 	}
 	if d := cmp.Diff(want, got); d != "" {
 		t.Fatalf("(-want +got):\n%s", d)
