@@ -82,6 +82,20 @@ func appendAll[K comparable, V any](m Map[K, V], dst []Entry[K, V]) []Entry[K, V
 	return dst
 }
 
+// AppendList appends the list of l (for the current key) to dst and
+// returns the extended slice: the values Get gives, in order. Get returns
+// a new slice on every call; an operator that reads a key's list for every
+// record can reuse dst instead (the heap backend appends its elements
+// directly, statebackend.ListAppender; other backends go through Get).
+func AppendList[T any](l List[T], dst []T) []T {
+	if a, ok := l.(listOf[T]); ok {
+		if la, ok := a.List.(statebackend.ListAppender[T]); ok {
+			return la.AppendList(dst)
+		}
+	}
+	return append(dst, l.Get()...)
+}
+
 // Reducing folds every added value into one with a reduce function.
 type Reducing[T any] interface {
 	Get() (T, bool)

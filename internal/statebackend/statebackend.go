@@ -271,6 +271,14 @@ type EntryAppender[UK, UV any] interface {
 	AppendEntries(dst []Entry[UK, UV]) []Entry[UK, UV]
 }
 
+// ListAppender is implemented by list states that can append the current
+// key's list to a slice: what Get returns, without a new slice per call
+// (an operator probing a key's list for every record reuses its own).
+// With TTL it removes and refreshes elements as Get does.
+type ListAppender[V any] interface {
+	AppendList(dst []V) []V
+}
+
 // Reducing is a reducing state.
 type Reducing[N, V any] interface {
 	SetName(name string)

@@ -214,6 +214,9 @@ type regularJoinFn struct {
 	// entries is a scratch copy of the other side's rows of a key
 	// (state.AppendEntries: ranging over All allocates per call).
 	entries []state.Entry[string, joinCounts]
+	// strs is a scratch copy of a list side's rows of a key
+	// (state.AppendList).
+	strs []string
 	// lrows, rrows keep the rows of an append-only side instead of
 	// lstate, rstate (join_append.go); nil otherwise.
 	lrows, rrows state.List[string]
@@ -428,11 +431,11 @@ func (f *regularJoinFn) process(ctx *weir.KeyedContext[string, row.Row], in row.
 		return fmt.Errorf("sql/exec: join: a %s row on an input planned as insert-only", in.Kind)
 	}
 	// The row as kept in state: its fields with kind +I.
-	f.buf = inCodec.Append(f.buf[:0], in.WithKind(row.Insert))
 	var enc string
 	if inRows != nil {
-		enc = f.listString(f.buf)
+		enc = f.listRow(inCodec, in)
 	} else {
+		f.buf = inCodec.Append(f.buf[:0], in.WithKind(row.Insert))
 		enc = string(f.buf)
 	}
 

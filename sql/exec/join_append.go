@@ -62,7 +62,11 @@ func (f *regularJoinFn) openLists(st *state.Store[string], lttl, rttl state.TTL)
 // arrived.
 func (f *regularJoinFn) listMatches(key string, in row.Row, isLeft bool, rows state.List[string], c *row.Codec, cache *rowCache) error {
 	s := &f.spec
-	for i, enc := range rows.Get() {
+	// A copy of the list into a slice of the subtask's (state.AppendList):
+	// Get would allocate one per probe.
+	f.strs = state.AppendList(rows, f.strs[:0])
+	defer clear(f.strs) // no encodings kept alive past the probe
+	for i, enc := range f.strs {
 		o, err := cache.decode(c, key, i, enc)
 		if err != nil {
 			return err

@@ -64,11 +64,15 @@ func (c *rowCache) decode(codec *row.Codec, key string, i int, enc string) ([]ro
 	return r.Fields, nil
 }
 
-// decodeStored decodes a row kept in join state, without copying the
-// encoding: the decoder only reads its input (strings it keeps are copied
-// out).
+// decodeStored decodes a row kept in join state. Its string fields share
+// the stored encoding instead of copying it (row.Codec.DecodeString): enc
+// is a string, never written over (a list side's encodings are carved
+// from chunks that are only appended to, see listString; map keys and the
+// Pebble backend's values are strings of their own), so a decoded row may
+// be cached, matched and copied into emitted rows. An emitted row keeps
+// the encoding (or its chunk) alive, as a copied string would keep itself.
 func decodeStored(codec *row.Codec, enc string) (row.Row, error) {
-	r, _, err := codec.Decode(unsafe.Slice(unsafe.StringData(enc), len(enc)))
+	r, _, err := codec.DecodeString(enc)
 	if err != nil {
 		return row.Row{}, fmt.Errorf("sql/exec: join: state: %w", err)
 	}
@@ -95,22 +99,30 @@ func (f *regularJoinFn) joinRows(k row.Kind, l, r []row.Value) row.Row {
 // from; a longer encoding gets a string of its own.
 const joinChunk = 16 << 10
 
-// listString returns a string with the bytes of b for a list side's state:
-// carved from a chunk shared with the encodings kept before it, so that
-// the rows a join keeps (q4, q7, q9 and q20 keep every bid forever, as
-// Flink's plans do) are a few large objects for the allocator and the
-// garbage collector instead of one per row. A chunk stays alive as long as
-// one of its strings does: list rows leave state only by TTL, roughly in
-// the order they arrived, so chunks empty out in order too. (The Pebble
-// backend copies what it stores; the chunk is then garbage at once.)
-func (f *regularJoinFn) listString(b []byte) string {
-	if len(b) == 0 || len(b) > joinChunk/16 {
-		return string(b)
-	}
-	if cap(f.chunk)-len(f.chunk) < len(b) {
+// listRow returns the encoding of r (with kind +I) for a list side's
+// state: encoded straight into a chunk shared with the encodings kept
+// before it, so that the rows a join keeps (q4, q7, q9 and q20 keep every
+// bid forever, as Flink's plans do) are a few large objects for the
+// allocator and the garbage collector instead of one per row. A chunk
+// stays alive as long as one of its strings does: list rows leave state
+// only by TTL, roughly in the order they arrived, so chunks empty out in
+// order too. (The Pebble backend copies what it stores; the chunk is then
+// garbage at once.) The bytes of a chunk up to its length are never
+// written again, so its strings are immutable (decodeStored shares them).
+//
+// A chunk with less room left than joinChunk/16 bytes is replaced before
+// the row is encoded; a row that still does not fit (Append moved it to a
+// new array, leaving the chunk's bytes as they were) gets a string of its
+// own.
+func (f *regularJoinFn) listRow(c *row.Codec, r row.Row) string {
+	if cap(f.chunk)-len(f.chunk) < joinChunk/16 {
 		f.chunk = make([]byte, 0, joinChunk)
 	}
 	start := len(f.chunk)
-	f.chunk = append(f.chunk, b...)
-	return unsafe.String(&f.chunk[start], len(b))
+	b := c.Append(f.chunk, r.WithKind(row.Insert))
+	if unsafe.SliceData(b) != unsafe.SliceData(f.chunk) {
+		return string(b[start:])
+	}
+	f.chunk = b
+	return unsafe.String(&b[start], len(b)-start)
 }

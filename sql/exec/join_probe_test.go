@@ -143,26 +143,81 @@ func TestRegularJoinAppendOnlySameAnswer(t *testing.T) {
 	})
 }
 
-// TestListStringKeepsBytes: strings carved from chunks keep their bytes
-// while the buffer they were copied from is reused and later strings fill
-// (and overflow) the chunk.
-func TestListStringKeepsBytes(t *testing.T) {
+// TestListRowKeepsBytes: encodings carved from chunks keep their bytes
+// while later rows fill (and overflow) the chunk, also rows longer than
+// the room a chunk keeps (a string of their own).
+func TestListRowKeepsBytes(t *testing.T) {
+	types := []row.Type{row.BigInt(), row.String()}
+	c := row.NewCodec(types)
 	f := &regularJoinFn{}
-	var buf []byte
 	var got, want []string
 	for i := range 3000 {
 		n := i % 200
-		if i%500 == 0 {
-			n = joinChunk/16 + 1 // a string of its own
+		switch i % 500 {
+		case 0:
+			n = joinChunk // more than a chunk holds
+		case 250:
+			n = joinChunk/16 - 20 // may or may not fit the chunk's room
 		}
-		buf = buf[:0]
-		for j := range n {
-			buf = append(buf, byte('a'+(i+j)%26))
+		b := make([]byte, n)
+		for j := range b {
+			b[j] = byte('a' + (i+j)%26)
 		}
-		got = append(got, f.listString(buf))
-		want = append(want, string(buf))
+		r := row.Row{Kind: row.UpdateAfter, Fields: []row.Value{row.Int(int64(i)), row.Str(string(b))}}
+		got = append(got, f.listRow(c, r))
+		want = append(want, string(c.Append(nil, r.WithKind(row.Insert))))
 	}
 	if d := cmp.Diff(want, got); d != "" {
 		t.Fatalf("(-want +got):\n%s", d)
+	}
+}
+
+// TestRegularJoinEmittedRowsKeepStrings: the rows a join emits share
+// strings with its list state (decodeStored); they must keep their values
+// while the operator goes on storing rows (chunks filling up and new ones
+// started) and decoding them for later probes. Bids come before and after
+// their auction, so that both sides' stored rows are decoded and emitted.
+func TestRegularJoinEmittedRowsKeepStrings(t *testing.T) {
+	types := []row.Type{row.BigInt(), row.String()}
+	outTypes := append(slices.Clone(types), types...)
+	spec := JoinSpec{Type: InnerJoin, LeftTypes: types, RightTypes: types, LeftKeys: []int{0}, RightKeys: []int{0},
+		LeftAppendOnly: true, RightAppendOnly: true}
+	h := weirtest.New(weir.Options{Parallelism: 1})
+	l, r := weirtest.NewInput[row.Row](h), weirtest.NewInput[row.Row](h)
+	out, err := RegularJoin(l.Stream(), r.Stream(), spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := weirtest.Capture(h, out)
+	h.Start(t)
+	long := func(k, i int) string { // ~200 bytes, different per row
+		return fmt.Sprintf("k%d-i%d-", k, i) + string(slices.Repeat([]byte{byte('a' + (k+i)%26)}, 190))
+	}
+	var kept []row.Row
+	var want []string
+	for k := range 40 {
+		for i := range 20 {
+			if err := r.Push(row.Of(row.Int(int64(k)), row.Str(long(k, i))), 0); err != nil {
+				t.Fatal(err)
+			}
+		}
+		auction := fmt.Sprint("auction-", k, "-", string(slices.Repeat([]byte{'z'}, 100)))
+		if err := l.Push(row.Of(row.Int(int64(k)), row.Str(auction)), 0); err != nil {
+			t.Fatal(err)
+		}
+		for i := 20; i < 40; i++ {
+			if err := r.Push(row.Of(row.Int(int64(k)), row.Str(long(k, i))), 0); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for i := range 40 {
+			want = append(want, fmt.Sprintf("+I[%d, %s, %d, %s]", k, auction, k, long(k, i)))
+		}
+		kept = append(kept, o.Take()...)
+	}
+	got := formatSortedRows(kept, outTypes)
+	slices.Sort(want)
+	if d := cmp.Diff(want, got); d != "" {
+		t.Fatalf("rows kept from the join's output changed (-want +got):\n%s", d)
 	}
 }

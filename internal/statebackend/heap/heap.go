@@ -406,45 +406,67 @@ func NewList[K, N comparable, V any](b *Backend[K], ttl statebackend.TTL) *List[
 // expired elements are removed and, with OnReadAndWrite, the others
 // refreshed.
 func (s *List[K, N, V]) Get() []V {
-	k := s.b.kc.Key
-	es := s.read()[k]
+	es := s.read()[s.b.kc.Key]
 	if len(es) == 0 {
 		return nil
 	}
-	out := make([]V, 0, len(es))
+	return s.AppendList(make([]V, 0, len(es)))
+}
+
+// AppendList appends the current list to dst and returns the extended
+// slice: what Get returns, into a slice the caller reuses (an operator
+// that reads a key's list for every record allocates no copy). With TTL,
+// expired elements are removed and, with OnReadAndWrite, the others
+// refreshed, as by Get.
+func (s *List[K, N, V]) AppendList(dst []V) []V {
+	k := s.b.kc.Key
+	es := s.read()[k]
+	if len(es) == 0 {
+		return dst
+	}
 	if s.ttl.TTLMillis <= 0 {
 		for _, e := range es {
-			out = append(out, e.v)
+			dst = append(dst, e.v)
 		}
-		return out
+		return dst
 	}
 	now := s.b.now()
+	// Nothing to change: no copy of the stored slice.
+	changed := false
+	for _, e := range es {
+		if e.exp != 0 && (e.exp <= now || s.ttl.Update == statebackend.OnReadAndWrite) {
+			changed = true
+			break
+		}
+	}
+	if !changed {
+		for _, e := range es {
+			dst = append(dst, e.v)
+		}
+		return dst
+	}
 	// A new slice, never the old one rewritten in place: a snapshot may
 	// still read it.
 	kept := make([]entry[V], 0, len(es))
-	changed := false
 	for _, e := range es {
 		if e.exp != 0 && e.exp <= now {
-			changed = true
 			if s.ttl.Visibility == statebackend.ReturnExpiredIfNotCleanedUp {
-				out = append(out, e.v)
+				dst = append(dst, e.v)
 			}
 			continue
 		}
 		if e.exp != 0 && s.ttl.Update == statebackend.OnReadAndWrite {
 			e.exp = s.expiry(now)
-			changed = true
 		}
-		out = append(out, e.v)
+		dst = append(dst, e.v)
 		kept = append(kept, e)
 	}
-	switch {
-	case len(kept) == 0:
+	if len(kept) == 0 {
 		s.remove()
-	case changed:
+	} else {
 		s.write()[k] = kept
 	}
-	return out
+	return dst
 }
 
 // Add appends v. (Appending never changes elements a snapshot sees: it
@@ -597,10 +619,30 @@ func (s *Map[K, N, UK, UV]) Remove(uk UK) {
 }
 
 // IsEmpty reports whether the current key has no live entries.
+// (A loop of its own, not a range over All: that closure captured a
+// local and cost an allocation per call; the regular join asks it for
+// every record.) Expired entries met are removed, as All does.
 func (s *Map[K, N, UK, UV]) IsEmpty() bool {
-	empty := true
-	s.All()(func(UK, UV) bool { empty = false; return false })
-	return empty
+	in := s.read()[s.b.kc.Key]
+	if in.m == nil {
+		return true
+	}
+	now := s.now()
+	expired := false
+	for _, e := range in.m {
+		if e.exp != 0 && e.exp <= now && s.ttl.Visibility == statebackend.NeverReturnExpired {
+			expired = true
+			continue
+		}
+		if expired {
+			s.iterate(func(UK, UV) bool { return true }) // drops them
+		}
+		return false
+	}
+	if expired {
+		s.iterate(func(UK, UV) bool { return true })
+	}
+	return true
 }
 
 // All iterates the live entries of the current key, in no particular order.

@@ -54,7 +54,7 @@ func TestMapAppendEntries(t *testing.T) {
 				r := rand.New(rand.NewPCG(1, 2))
 				keys := []string{"k0", "k1", "k2"}
 				e.set(keys[0])
-				for i := range 3000 {
+				for i := range 800 {
 					switch op := r.IntN(10); {
 					case op < 5:
 						m.Put(string(rune('a'+r.IntN(8))), int64(i))

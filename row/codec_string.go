@@ -1,0 +1,72 @@
+package row
+
+import (
+	"encoding/binary"
+	"fmt"
+	"unsafe"
+)
+
+// DecodeString decodes one row from the start of src, as Decode does, but
+// its top-level CHAR, VARCHAR, BINARY and VARBINARY fields share src's
+// bytes instead of copying them (values nested in ARRAY, ROW or MAP fields
+// are copied). src is a string, never written over, so the fields stay
+// valid for as long as they are referenced, wherever the row goes: a
+// caller must not hand in a string made over a buffer it reuses (an
+// unsafe.String of a scratch []byte). A field keeps all of src alive.
+func (c *Codec) DecodeString(src string) (Row, int, error) {
+	if len(src) < 1 {
+		return Row{}, 0, corrupt("row kind")
+	}
+	k := Kind(src[0])
+	if k > Delete {
+		return Row{}, 0, corrupt(fmt.Sprintf("row kind %d", k))
+	}
+	fields, n, err := c.decodeFieldsString(src[1:])
+	if err != nil {
+		return Row{}, 0, err
+	}
+	return Row{Kind: k, Fields: fields}, n + 1, nil
+}
+
+// decodeFieldsString is decodeFields for the fields of a row of c, with
+// strings shared with src.
+func (c *Codec) decodeFieldsString(src string) ([]Value, int, error) {
+	b := unsafe.Slice(unsafe.StringData(src), len(src)) // only read
+	want := len(c.types)
+	n64, k := binary.Uvarint(b)
+	if k <= 0 || n64 != uint64(want) || n64 > uint64(len(b))*8 {
+		return nil, 0, corrupt(fmt.Sprintf("field count %d (want %d)", n64, want))
+	}
+	n := int(n64)
+	off := k
+	nb := (n + 7) / 8
+	if len(b) < off+nb {
+		return nil, 0, corrupt("null bitmap")
+	}
+	bitmap := b[off : off+nb]
+	off += nb
+	fields := make([]Value, n)
+	for i := range fields {
+		if bitmap[i/8]&(1<<(i%8)) != 0 {
+			continue
+		}
+		switch c.types[i].Root {
+		case TypeChar, TypeVarChar, TypeBinary, TypeVarBinary:
+			l, m := binary.Uvarint(b[off:])
+			if m <= 0 || l > uint64(len(b)-off-m) {
+				return nil, 0, fmt.Errorf("field %d: %w", i, corrupt("string length"))
+			}
+			start := off + m
+			fields[i] = Str(src[start : start+int(l)])
+			off = start + int(l)
+			continue
+		}
+		v, m, err := DecodeValue(b[off:], c.types[i])
+		if err != nil {
+			return nil, 0, fmt.Errorf("field %d: %w", i, err)
+		}
+		fields[i] = v
+		off += m
+	}
+	return fields, off, nil
+}
