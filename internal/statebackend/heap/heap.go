@@ -630,17 +630,17 @@ func (s *Map[K, N, UK, UV]) IsEmpty() bool {
 	now := s.now()
 	expired := false
 	for _, e := range in.m {
-		if e.exp != 0 && e.exp <= now && s.ttl.Visibility == statebackend.NeverReturnExpired {
+		if s.hidden(e, now) {
 			expired = true
 			continue
 		}
 		if expired {
-			s.iterate(func(UK, UV) bool { return true }) // drops them
+			s.dropExpired()
 		}
 		return false
 	}
 	if expired {
-		s.iterate(func(UK, UV) bool { return true })
+		s.dropExpired()
 	}
 	return true
 }
@@ -659,17 +659,26 @@ func (s *Map[K, N, UK, UV]) AppendEntries(dst []statebackend.Entry[UK, UV]) []st
 	now := s.now()
 	expired := false
 	for uk, e := range in.m {
-		if e.exp != 0 && e.exp <= now && s.ttl.Visibility == statebackend.NeverReturnExpired {
+		if s.hidden(e, now) {
 			expired = true
 			continue
 		}
 		dst = append(dst, statebackend.Entry[UK, UV]{Key: uk, Value: e.v})
 	}
 	if expired {
-		s.iterate(func(UK, UV) bool { return true }) // drops them
+		s.dropExpired()
 	}
 	return dst
 }
+
+// hidden reports whether e has expired and must not be returned.
+func (s *Map[K, N, UK, UV]) hidden(e entry[UV], now int64) bool {
+	return e.exp != 0 && e.exp <= now && s.ttl.Visibility == statebackend.NeverReturnExpired
+}
+
+// dropExpired removes the current key's expired entries (iterate drops
+// those it meets).
+func (s *Map[K, N, UK, UV]) dropExpired() { s.iterate(func(UK, UV) bool { return true }) }
 
 func (s *Map[K, N, UK, UV]) iterate(yield func(UK, UV) bool) {
 	in := s.read()[s.b.kc.Key]
@@ -679,7 +688,7 @@ func (s *Map[K, N, UK, UV]) iterate(yield func(UK, UV) bool) {
 	now := s.now()
 	var expired []UK
 	for uk, e := range in.m {
-		if e.exp != 0 && e.exp <= now && s.ttl.Visibility == statebackend.NeverReturnExpired {
+		if s.hidden(e, now) {
 			expired = append(expired, uk)
 			continue
 		}

@@ -31,15 +31,23 @@ func entriesLine(t *testing.T, m statebackend.Map[struct{}, string, int64]) stri
 	})
 }
 
+// ttlCases are the TTL settings the random state tests run under: none,
+// and each update type with each visibility.
+func ttlCases() map[string]statebackend.TTL {
+	return map[string]statebackend.TTL{
+		"none":                  {},
+		"never-expired":         {TTLMillis: 50, Update: statebackend.OnCreateAndWrite, Visibility: statebackend.NeverReturnExpired},
+		"read-refresh":          {TTLMillis: 50, Update: statebackend.OnReadAndWrite, Visibility: statebackend.NeverReturnExpired},
+		"return-expired":        {TTLMillis: 50, Update: statebackend.OnReadAndWrite, Visibility: statebackend.ReturnExpiredIfNotCleanedUp},
+		"return-expired-create": {TTLMillis: 50, Update: statebackend.OnCreateAndWrite, Visibility: statebackend.ReturnExpiredIfNotCleanedUp},
+	}
+}
+
 // TestMapAppendEntries: AppendEntries gives the entries All gives, over
 // random puts, removes, clears and key switches, with and without TTL
 // (expired entries left out when they must not be returned, and removed).
 func TestMapAppendEntries(t *testing.T) {
-	ttls := map[string]statebackend.TTL{
-		"none":           {},
-		"never-expired":  {TTLMillis: 50, Update: statebackend.OnCreateAndWrite, Visibility: statebackend.NeverReturnExpired},
-		"return-expired": {TTLMillis: 50, Update: statebackend.OnReadAndWrite, Visibility: statebackend.ReturnExpiredIfNotCleanedUp},
-	}
+	ttls := ttlCases()
 	forKinds(t, func(t *testing.T, kind string) {
 		for name, ttl := range ttls {
 			t.Run(name, func(t *testing.T) {

@@ -84,13 +84,7 @@ func (m *listModel) read(k string, now int64) []string {
 // its own model, with and without TTL (expired elements dropped or still
 // returned, refreshed on read).
 func TestListAppendList(t *testing.T) {
-	ttls := map[string]statebackend.TTL{
-		"none":                  {},
-		"never-expired":         {TTLMillis: 50, Update: statebackend.OnCreateAndWrite, Visibility: statebackend.NeverReturnExpired},
-		"read-refresh":          {TTLMillis: 50, Update: statebackend.OnReadAndWrite, Visibility: statebackend.NeverReturnExpired},
-		"return-expired":        {TTLMillis: 50, Update: statebackend.OnReadAndWrite, Visibility: statebackend.ReturnExpiredIfNotCleanedUp},
-		"return-expired-create": {TTLMillis: 50, Update: statebackend.OnCreateAndWrite, Visibility: statebackend.ReturnExpiredIfNotCleanedUp},
-	}
+	ttls := ttlCases()
 	forKinds(t, func(t *testing.T, kind string) {
 		for name, ttl := range ttls {
 			t.Run(name, func(t *testing.T) {
