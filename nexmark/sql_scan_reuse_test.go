@@ -17,15 +17,11 @@ import (
 	"github.com/weirstream/weir/sql/result"
 )
 
-// sqlQueryJob plans a Nexmark query's SELECT after the given SET
-// statements.
-func sqlQueryJob(t *testing.T, name string, events int64, sets ...string) *sql.Job {
+// nexmarkStatements returns a Nexmark SQL session and the statements of
+// query name's script over events events, after the given SET statements.
+func nexmarkStatements(t *testing.T, name string, events int64, sets ...string) (*sql.Session, []ast.Statement) {
 	t.Helper()
-	sname := name
-	if _, ok := selfJoins[name]; ok {
-		sname = "q0"
-	}
-	script, err := nexmark.SQLScriptIn(sname, events, 7, 10000, t.TempDir())
+	script, err := nexmark.SQLScriptIn(name, events, 7, 10000, t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -37,6 +33,18 @@ func sqlQueryJob(t *testing.T, name string, events int64, sets ...string) *sql.J
 	if err != nil {
 		t.Fatal(err)
 	}
+	return sess, stmts
+}
+
+// sqlQueryJob plans a Nexmark query's SELECT after the given SET
+// statements.
+func sqlQueryJob(t *testing.T, name string, events int64, sets ...string) *sql.Job {
+	t.Helper()
+	sname := name
+	if _, ok := selfJoins[name]; ok {
+		sname = "q0"
+	}
+	sess, stmts := nexmarkStatements(t, sname, events, sets...)
 	var ins *ast.Insert
 	for _, st := range stmts {
 		if i, ok := st.(*ast.Insert); ok {
@@ -77,18 +85,7 @@ var selfJoins = map[string]string{
 
 func sqlExplain(t *testing.T, name string, sets ...string) string {
 	t.Helper()
-	script, err := nexmark.SQLScriptIn(name, 100, 7, 10000, t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	sess, err := nexmark.SQLSession(sql.SessionOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	stmts, err := parser.Parse(strings.Join(sets, ";\n") + ";\n" + script)
-	if err != nil {
-		t.Fatal(err)
-	}
+	sess, stmts := nexmarkStatements(t, name, 100, sets...)
 	var plan string
 	for _, st := range stmts {
 		if ins, ok := st.(*ast.Insert); ok {
