@@ -25,14 +25,7 @@ func within(s, src string) bool {
 // are copied).
 func TestDecodeString(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
-		n := rapid.IntRange(0, 12).Draw(t, "cols")
-		types := make([]Type, n)
-		fields := make([]Value, n)
-		for i := range types {
-			types[i] = genType(t, 2)
-			fields[i] = genValue(t, types[i])
-		}
-		r := Row{Kind: Kind(rapid.IntRange(0, 3).Draw(t, "kind")), Fields: fields}
+		types, r := genRow(t)
 		c := NewCodec(types)
 		enc := string(c.Append(nil, r)) + "tail"
 		want, wn, err := c.Decode([]byte(enc))

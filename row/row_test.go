@@ -211,16 +211,21 @@ func genValue(t *rapid.T, typ Type) Value {
 
 func digitsOf(u *big.Int) int { return digits(u) }
 
+// genRow draws up to 12 column types and a row of them, of any kind.
+func genRow(t *rapid.T) ([]Type, Row) {
+	n := rapid.IntRange(0, 12).Draw(t, "cols")
+	types := make([]Type, n)
+	fields := make([]Value, n)
+	for i := range types {
+		types[i] = genType(t, 2)
+		fields[i] = genValue(t, types[i])
+	}
+	return types, Row{Kind: Kind(rapid.IntRange(0, 3).Draw(t, "kind")), Fields: fields}
+}
+
 func TestCodecRoundTrip(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
-		n := rapid.IntRange(0, 12).Draw(t, "cols")
-		types := make([]Type, n)
-		fields := make([]Value, n)
-		for i := range types {
-			types[i] = genType(t, 2)
-			fields[i] = genValue(t, types[i])
-		}
-		r := Row{Kind: Kind(rapid.IntRange(0, 3).Draw(t, "kind")), Fields: fields}
+		types, r := genRow(t)
 		c := NewCodec(types)
 		b := c.Append([]byte{7}, r)
 		got, used, err := c.Decode(b[1:])
@@ -234,7 +239,7 @@ func TestCodecRoundTrip(t *testing.T) {
 			t.Fatalf("round trip: got %s, want %s", FormatRow(got, types), FormatRow(r, types))
 		}
 		// Equal rows give equal keys; a changed field changes the key.
-		idx := make([]int, n)
+		idx := make([]int, len(types))
 		for i := range idx {
 			idx[i] = i
 		}
