@@ -161,6 +161,9 @@ type runJob struct {
 	// done, if set, is called after the job ended, with the error run
 	// returns, to print a summary.
 	done func(err error)
+	// ctx, if set, replaces the command's context: its end stops the job
+	// as a signal does (the SQL client's live view quits with it).
+	ctx context.Context
 }
 
 // executeJob builds the job, runs it and serves savepoints and stops
@@ -195,6 +198,9 @@ func executeJob(cmd *cobra.Command, f *runFlags, signals signalFunc, job runJob)
 	sigs, stopSignals := signals()
 	defer stopSignals()
 	ctx := cmd.Context()
+	if job.ctx != nil {
+		ctx = job.ctx
+	}
 	// The job outlives ctx: when ctx ends the controller stops the job,
 	// with a savepoint if asked to.
 	client, err := env.Start(context.WithoutCancel(ctx))

@@ -1,7 +1,7 @@
 package main
 
 import (
-	"bufio"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -43,8 +43,11 @@ runs as a job until it ends (bounded sources) or is stopped.
 
 Query results are printed as set by 'sql-client.execution.result-mode':
 tableau (a table growing as rows arrive, with each row's change kind),
-changelog (+I[...] lines) or table (the materialised result, printed when
-the query ends); --output json prints one JSON object per row instead.
+changelog (+I[...] lines) or table (the materialised result: on a terminal
+a full-screen view refreshed while the query runs, keys + - N P F L, Q
+quits; otherwise printed when the query ends); --output json prints one
+JSON object per row instead. On a terminal, lines are edited in place and
+the up and down keys recall earlier statements (~/.weir_sql_history).
 A job takes the checkpoint, restore and savepoint flags of 'weir run';
 Ctrl-C stops a running job (with a savepoint when --savepoint-dir is set).`,
 		Args: cobra.NoArgs,
@@ -94,6 +97,9 @@ type sqlClient struct {
 	signals signalFunc
 	sess    *sql.Session
 	out     io.Writer
+	// tty is set when the interactive client runs on a terminal (input
+	// and output): table-mode queries then show the live view.
+	tty *tty
 }
 
 // runScript parses a script and runs its statements in order.
@@ -149,20 +155,28 @@ func (c *sqlClient) runJob(job *sql.Job) error {
 	}
 	var collect func(row.Row) error
 	var done func(error)
+	var p *printer
 	if job.IsQuery() {
-		p, err := c.newPrinter(job)
-		if err != nil {
+		var err error
+		if p, err = c.newPrinter(job); err != nil {
 			return err
 		}
 		collect, done = p.row, p.done
 	} else {
 		fmt.Fprintln(c.cmd.ErrOrStderr(), "[INFO] Running the INSERT job (Ctrl-C stops it)...")
 	}
-	return executeJob(c.cmd, &f, c.signals, runJob{
+	rj := runJob{
 		name:  "sql",
 		build: func(env *weir.Environment) error { return job.Build(env, collect) },
 		done:  done,
-	})
+	}
+	if p != nil && p.live != nil {
+		return c.runLive(p.live, func(ctx context.Context) error {
+			rj.ctx = ctx
+			return executeJob(c.cmd, &f, c.signals, rj)
+		})
+	}
+	return executeJob(c.cmd, &f, c.signals, rj)
 }
 
 // printer prints a query's rows in the session's result mode.
@@ -173,6 +187,7 @@ type printer struct {
 	schema  row.Schema
 	tableau *result.Tableau
 	table   *result.Table
+	live    *liveTable // table mode on a terminal
 	started bool
 	err     error
 }
@@ -192,12 +207,19 @@ func (c *sqlClient) newPrinter(job *sql.Job) (*printer, error) {
 	case "tableau":
 		p.tableau = result.NewStreamingTableau(c.out, p.schema)
 	case "table":
-		p.table = result.NewTable(p.schema.Types(), nil)
+		if c.tty != nil && !job.Batch() {
+			p.live = newLiveTable(p.schema)
+		} else {
+			p.table = result.NewTable(p.schema.Types(), nil)
+		}
 	}
 	return p, nil
 }
 
 func (p *printer) row(r row.Row) error {
+	if p.live != nil {
+		return p.live.apply(r)
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	switch p.mode {
@@ -232,7 +254,11 @@ func (p *printer) row(r row.Row) error {
 	return p.table.Apply(r)
 }
 
-func (p *printer) done(error) {
+func (p *printer) done(err error) {
+	if p.live != nil {
+		p.live.finish(err)
+		return
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	switch p.mode {
@@ -247,32 +273,38 @@ func (p *printer) done(error) {
 	}
 }
 
-// repl reads statements from in until EOF or QUIT.
+// repl reads statements from in until EOF or QUIT. On a terminal the
+// lines are edited in place with the statements' history (the up and down
+// keys recall earlier statements, kept in ~/.weir_sql_history), Ctrl-C
+// drops the statement being typed and Ctrl-D on an empty line leaves.
 func (c *sqlClient) repl(in io.Reader) error {
-	sc := bufio.NewScanner(in)
-	sc.Buffer(make([]byte, 1<<16), 1<<24)
 	hist := historyFile()
+	lines := c.lineReader(in, hist)
 	var buf strings.Builder
-	prompt := func() {
-		if buf.Len() == 0 {
-			fmt.Fprint(c.cmd.ErrOrStderr(), "Weir SQL> ")
-		} else {
-			fmt.Fprint(c.cmd.ErrOrStderr(), "> ")
+	for {
+		prompt := "Weir SQL> "
+		if buf.Len() > 0 {
+			prompt = "> "
 		}
-	}
-	prompt()
-	for sc.Scan() {
-		line := sc.Text()
+		line, err := lines.readLine(prompt)
+		if errors.Is(err, errInterrupted) {
+			buf.Reset()
+			continue
+		}
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return fmt.Errorf("sql: reading statements: %w", err)
+		}
 		if buf.Len() == 0 {
 			switch strings.ToUpper(strings.TrimSuffix(strings.TrimSpace(line), ";")) {
 			case "QUIT", "EXIT":
 				return nil
 			case "HELP":
 				fmt.Fprintln(c.out, replHelp)
-				prompt()
 				continue
 			case "":
-				prompt()
 				continue
 			}
 		}
@@ -280,18 +312,14 @@ func (c *sqlClient) repl(in io.Reader) error {
 		buf.WriteByte('\n')
 		text := buf.String()
 		if !statementComplete(text) {
-			prompt()
 			continue
 		}
 		buf.Reset()
+		lines.remember(text)
 		appendHistory(hist, text)
 		if err := c.runScript(text); err != nil {
 			fmt.Fprintf(c.cmd.ErrOrStderr(), "[ERROR] Could not execute SQL statement. Reason:\n%v\n", err)
 		}
-		prompt()
-	}
-	if err := sc.Err(); err != nil {
-		return fmt.Errorf("sql: reading statements: %w", err)
 	}
 	if strings.TrimSpace(buf.String()) != "" {
 		return errors.New("sql: the input ended inside a statement (missing ';')")
@@ -370,7 +398,8 @@ func historyFile() string {
 
 // appendHistory keeps the statements typed, as the SQL client's history.
 func appendHistory(path, stmt string) {
-	if path == "" {
+	entry := historyEntry(stmt)
+	if path == "" || entry == "" {
 		return
 	}
 	fh, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o600)
@@ -378,5 +407,5 @@ func appendHistory(path, stmt string) {
 		return
 	}
 	defer fh.Close()
-	fmt.Fprint(fh, strings.TrimSpace(stmt)+"\n")
+	fmt.Fprint(fh, entry+"\n")
 }
