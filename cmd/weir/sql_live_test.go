@@ -2,11 +2,17 @@ package main
 
 import (
 	"errors"
+	"fmt"
 	"io"
+	"os"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/weirstream/weir/row"
 )
@@ -225,5 +231,142 @@ func TestHistoryEntry(t *testing.T) {
 		if got := historyEntry(c.in); got != c.want {
 			t.Errorf("historyEntry(%q) = %q, want %q", c.in, got, c.want)
 		}
+	}
+}
+
+// openPTY opens a pseudo-terminal: the master side the test types into
+// and reads, the slave side the client runs on.
+func openPTY(t *testing.T) (master, slave *os.File) {
+	t.Helper()
+	m, err := os.OpenFile("/dev/ptmx", os.O_RDWR, 0)
+	if err != nil {
+		t.Skipf("no pseudo-terminals here: %v", err)
+	}
+	if err := unix.IoctlSetPointerInt(int(m.Fd()), unix.TIOCSPTLCK, 0); err != nil {
+		t.Fatal(err)
+	}
+	n, err := unix.IoctlGetInt(int(m.Fd()), unix.TIOCGPTN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := os.OpenFile(fmt.Sprintf("/dev/pts/%d", n), os.O_RDWR|unix.O_NOCTTY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := unix.IoctlSetWinsize(int(s.Fd()), unix.TIOCSWINSZ, &unix.Winsize{Row: 20, Col: 90}); err != nil {
+		t.Fatal(err)
+	}
+	return m, s
+}
+
+// screenLog collects what the client writes to the terminal.
+type screenLog struct {
+	mu   sync.Mutex
+	buf  strings.Builder
+	more chan struct{} // signalled on each write
+}
+
+// waitFor waits until the output after offset from holds want, and
+// returns the offset after it.
+func (l *screenLog) waitFor(t *testing.T, from int, want string) int {
+	t.Helper()
+	deadline := time.After(60 * time.Second)
+	for {
+		l.mu.Lock()
+		s := l.buf.String()
+		l.mu.Unlock()
+		if i := strings.Index(s[from:], want); i >= 0 {
+			return from + i + len(want)
+		}
+		select {
+		case <-l.more:
+		case <-deadline:
+			t.Fatalf("the terminal never showed %q; it shows:\n%s", want, s[from:])
+		}
+	}
+}
+
+func TestSQLClientOnTerminal(t *testing.T) {
+	t.Setenv("HOME", t.TempDir())
+	master, slave := openPTY(t)
+	defer master.Close()
+	log := &screenLog{more: make(chan struct{}, 1)}
+	var readers sync.WaitGroup
+	readers.Add(1)
+	go func() {
+		defer readers.Done()
+		buf := make([]byte, 4096)
+		for {
+			n, err := master.Read(buf)
+			log.mu.Lock()
+			log.buf.Write(buf[:n])
+			log.mu.Unlock()
+			select {
+			case log.more <- struct{}{}:
+			default:
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
+	cmd := newRootCmd()
+	cmd.SetIn(slave)
+	cmd.SetOut(slave)
+	cmd.SetErr(slave)
+	cmd.SetArgs([]string{"sql"})
+	done := make(chan error, 1)
+	go func() { done <- cmd.Execute() }()
+	typ := func(s string) {
+		if _, err := master.WriteString(s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	at := log.waitFor(t, 0, "Weir SQL> ")
+	typ("CREATE TABLE t (a INT) WITH ('connector' = 'datagen', 'number-of-rows' = '40', 'fields.a.min' = '1', 'fields.a.max' = '3');\r")
+	at = log.waitFor(t, at, "Weir SQL> ")
+	typ("SET 'sql-client.execution.result-mode' = 'table';\r")
+	at = log.waitFor(t, at, "Weir SQL> ")
+	typ("SELECT a, COUNT(*) AS c\r")
+	at = log.waitFor(t, at, "> ")
+	typ("FROM t GROUP BY a;\r")
+	at = log.waitFor(t, at, "SQL Query Result (Table)")
+	at = log.waitFor(t, at, "Table program finished.")
+	typ("q")
+	at = log.waitFor(t, at, "3 rows in set")
+	at = log.waitFor(t, at, "Weir SQL> ")
+	// Up recalls the query as one line; Ctrl-C drops it.
+	typ("\x1b[A")
+	at = log.waitFor(t, at, "SELECT a, COUNT(*) AS c FROM t GROUP BY a;")
+	typ("\x03")
+	at = log.waitFor(t, at, "Weir SQL> ")
+	typ("\x04")
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	slave.Close()
+	master.Close()
+	readers.Wait()
+	log.mu.Lock()
+	out := log.buf.String()
+	log.mu.Unlock()
+	// The three groups' counts add up to the 40 rows.
+	table := out[strings.LastIndex(out, "\x1b[?1049l"):]
+	table = table[:strings.Index(table, "rows in set")]
+	sum := 0
+	for _, l := range strings.Split(table, "\n") {
+		f := strings.Fields(strings.ReplaceAll(l, "|", " "))
+		if len(f) == 2 {
+			if n, err := strconv.Atoi(f[1]); err == nil {
+				sum += n
+			}
+		}
+	}
+	if sum != 40 {
+		t.Errorf("the final table's counts add up to %d, want 40:\n%s", sum, table)
+	}
+	hist, err := os.ReadFile(filepath.Join(os.Getenv("HOME"), ".weir_sql_history"))
+	if err != nil || !strings.Contains(string(hist), "SELECT a, COUNT(*) AS c FROM t GROUP BY a;\n") {
+		t.Errorf("history file %q, %v", hist, err)
 	}
 }
