@@ -87,6 +87,9 @@ func (s *Session) Execute(stmt ast.Statement) (*Result, *Job, error) {
 	b := s.binder()
 	switch n := stmt.(type) {
 	case *ast.CreateTable:
+		if n.AsQuery != nil {
+			return s.createTableAs(n) // ctas.go
+		}
 		t, err := b.CreateTable(n)
 		if err != nil {
 			return nil, nil, err

@@ -1242,7 +1242,14 @@ func (p *printer) comment(c *string) {
 }
 
 func (n *CreateTable) format(p *printer) {
-	p.w("CREATE ")
+	switch {
+	case n.CreateOrReplace:
+		p.w("CREATE OR REPLACE ")
+	case n.Replace:
+		p.w("REPLACE ")
+	default:
+		p.w("CREATE ")
+	}
 	if n.Temporary {
 		p.w("TEMPORARY ")
 	}
@@ -1299,10 +1306,11 @@ func (n *ColumnDef) format(p *printer) {
 	} else {
 		p.ident(n.Name)
 	}
-	switch n.Kind {
-	case ComputedColumn:
+	switch {
+	case n.Kind == ComputedColumn:
 		p.w(" AS ")
 		n.Expr.format(p)
+	case n.Type == nil: // a name alone (CTAS)
 	default:
 		p.w(" ")
 		n.Type.format(p)

@@ -45,7 +45,13 @@ type CreateTable struct {
 	PartitionedBy []*Ident
 	Options       []*Option
 	Like          *LikeClause
-	AsQuery       QueryExpr
+	// AsQuery is the query of CREATE TABLE ... AS SELECT (CTAS) and
+	// [CREATE OR] REPLACE TABLE ... AS SELECT (RTAS); there a column may
+	// be a name alone (Type nil), to order the query's columns.
+	AsQuery QueryExpr
+	// Replace is REPLACE TABLE, and CreateOrReplace CREATE OR REPLACE
+	// TABLE (both with AsQuery).
+	Replace, CreateOrReplace bool
 }
 
 // ColumnKind is the kind of a [ColumnDef].

@@ -347,6 +347,12 @@ func (p *parser) statement() ast.Statement {
 		return p.insert()
 	case p.isKw("CREATE"):
 		return p.create()
+	case p.isKw("REPLACE"):
+		p.i++
+		p.expectKw("TABLE")
+		ct := p.createTable(t.pos, false, true)
+		ct.Replace = true
+		return ct
 	case p.isKw("DROP"):
 		return p.drop()
 	case p.isKw("SET"):
@@ -467,11 +473,17 @@ func (p *parser) ifNotExists() bool { return p.acceptKws("IF", "NOT", "EXISTS") 
 func (p *parser) create() ast.Statement {
 	pos := p.pos()
 	p.expectKw("CREATE")
+	if p.acceptKws("OR", "REPLACE") {
+		p.expectKw("TABLE")
+		ct := p.createTable(pos, false, true)
+		ct.Replace, ct.CreateOrReplace = true, true
+		return ct
+	}
 	temporary := p.acceptKw("TEMPORARY")
 	system := temporary && p.acceptKw("SYSTEM")
 	switch {
 	case p.acceptKw("TABLE") && !system:
-		return p.createTable(pos, temporary)
+		return p.createTable(pos, temporary, false)
 	case p.acceptKw("VIEW") && !system:
 		v := &ast.CreateView{Pos: pos, Temporary: temporary, IfNotExists: p.ifNotExists()}
 		v.Name = p.name()
@@ -523,8 +535,13 @@ func (p *parser) create() ast.Statement {
 	return nil
 }
 
-func (p *parser) createTable(pos ast.Pos, temporary bool) *ast.CreateTable {
-	ct := &ast.CreateTable{Pos: pos, Temporary: temporary, IfNotExists: p.ifNotExists()}
+// createTable parses the rest of CREATE TABLE, or of [CREATE OR] REPLACE
+// TABLE (replace: no IF NOT EXISTS, no LIKE, and AS query required).
+func (p *parser) createTable(pos ast.Pos, temporary, replace bool) *ast.CreateTable {
+	ct := &ast.CreateTable{Pos: pos, Temporary: temporary}
+	if !replace {
+		ct.IfNotExists = p.ifNotExists()
+	}
 	ct.Name = p.name()
 	if p.acceptOp("(") {
 		for {
@@ -543,6 +560,11 @@ func (p *parser) createTable(pos ast.Pos, temporary bool) *ast.CreateTable {
 	}
 	if p.acceptKw("WITH") {
 		ct.Options = p.options()
+	}
+	if replace {
+		p.expectKw("AS")
+		ct.AsQuery = p.query()
+		return ct
 	}
 	if p.isKw("LIKE") {
 		l := &ast.LikeClause{Pos: p.pos()}
@@ -591,6 +613,12 @@ func (p *parser) tableElement(ct *ast.CreateTable) {
 		return
 	}
 	c := &ast.ColumnDef{Pos: pos, Name: p.ident()}
+	if p.isOp(",") || p.isOp(")") {
+		// A name alone: CREATE TABLE ... AS SELECT orders the query's
+		// columns so (the binder refuses it elsewhere).
+		ct.Columns = append(ct.Columns, c)
+		return
+	}
 	if p.acceptKw("AS") {
 		c.Kind = ast.ComputedColumn
 		c.Expr = p.expr()

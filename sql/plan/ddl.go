@@ -14,7 +14,13 @@ import (
 // OPTIONS does, honouring EXCLUDING options.
 func (b *Binder) CreateTable(ct *ast.CreateTable) (*Table, error) {
 	if ct.AsQuery != nil {
-		return nil, errAt(ct, "CREATE TABLE ... AS SELECT is not supported yet")
+		// The session turns CTAS into a table and an INSERT (sql/ctas.go).
+		return nil, errAt(ct, "CREATE TABLE ... AS SELECT is run by the session, not bound as a table")
+	}
+	for _, c := range ct.Columns {
+		if c.Kind == ast.PhysicalColumn && c.Type == nil {
+			return nil, errAt(c, "Column '%s' has no data type: a column name alone is allowed only in CREATE TABLE ... AS SELECT", c.Name.Name)
+		}
 	}
 	name, err := objectName(ct.Name)
 	if err != nil {
