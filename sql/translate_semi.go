@@ -30,6 +30,7 @@ func (t *translator) semiJoin(n *plan.SemiJoin) (weir.Stream[row.Row], error) {
 		RightTypes: plan.Types(n.Right),
 		LeftKeys:   n.LeftKeys,
 		RightKeys:  n.RightKeys,
+		NullSafe:   n.NullSafe,
 		Condition:  cond,
 		StateTTL:   t.cfg.Duration("table.exec.state.ttl"),
 	})

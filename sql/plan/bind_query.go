@@ -857,8 +857,8 @@ func (b *Binder) bindWindowAggregate(s *ast.Select, tvf *WindowTVF, sc *scope, w
 }
 
 func (b *Binder) bindSetOp(n *ast.SetOp) (Rel, error) {
-	if n.Kind != ast.Union {
-		return nil, errAt(n, "%s is not supported yet", n.Kind)
+	if n.Kind != ast.Union && n.All {
+		return nil, errAt(n, "%s ALL is not supported yet (%s without ALL is)", n.Kind, n.Kind)
 	}
 	l, err := b.Query(n.Left)
 	if err != nil {
@@ -870,13 +870,13 @@ func (b *Binder) bindSetOp(n *ast.SetOp) (Rel, error) {
 	}
 	lc, rc := l.Columns(), r.Columns()
 	if len(lc) != len(rc) {
-		return nil, errAt(n, "UNION inputs have %d and %d columns", len(lc), len(rc))
+		return nil, errAt(n, "%s inputs have %d and %d columns", n.Kind, len(lc), len(rc))
 	}
 	cols := make([]Column, len(lc))
 	for i := range lc {
 		t, ok := expr.LeastRestrictive(lc[i].Type, rc[i].Type)
 		if !ok {
-			return nil, errAt(n, "UNION column %d: types %s and %s have no common type", i+1, lc[i].Type, rc[i].Type)
+			return nil, errAt(n, "%s column %d: types %s and %s have no common type", n.Kind, i+1, lc[i].Type, rc[i].Type)
 		}
 		t.TimeAttr = row.NoTimeAttr
 		if lc[i].Type.TimeAttr == rc[i].Type.TimeAttr {
@@ -891,6 +891,9 @@ func (b *Binder) bindSetOp(n *ast.SetOp) (Rel, error) {
 	r, err = castTo(r, cols)
 	if err != nil {
 		return nil, errAt(n, "%v", err)
+	}
+	if n.Kind != ast.Union {
+		return setSemiJoin(l, r, n.Kind == ast.Except), nil // set_ops.go
 	}
 	var u Rel = &Union{Ins: []Rel{l, r}, Cols: cols}
 	if !n.All {

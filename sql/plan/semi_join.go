@@ -19,6 +19,9 @@ type SemiJoin struct {
 	Left, Right         Rel
 	Anti                bool
 	LeftKeys, RightKeys []int
+	// NullSafe, when set, flags the key pairs that match NULL with NULL
+	// (IS NOT DISTINCT FROM: INTERSECT and EXCEPT compare rows so).
+	NullSafe []bool
 	// Residual is the rest of the join condition (nil: none), over the
 	// left columns followed by the right ones.
 	Residual expr.Expr
@@ -48,6 +51,11 @@ func (j *SemiJoin) describe() (string, []string) {
 	l, r := j.Left.Columns(), j.Right.Columns()
 	var conds []string
 	for i := range j.LeftKeys {
+		if j.NullSafe != nil && j.NullSafe[i] {
+			// A set operation's: both sides have the same names.
+			conds = append(conds, fmt.Sprintf("IS NOT DISTINCT FROM(%s, %s)", l[j.LeftKeys[i]].Name, rightName(l, r, j.RightKeys[i])))
+			continue
+		}
 		conds = append(conds, fmt.Sprintf("=(%s, %s)", l[j.LeftKeys[i]].Name, r[j.RightKeys[i]].Name))
 	}
 	for _, c := range conjuncts(j.Residual) {
