@@ -857,9 +857,6 @@ func (b *Binder) bindWindowAggregate(s *ast.Select, tvf *WindowTVF, sc *scope, w
 }
 
 func (b *Binder) bindSetOp(n *ast.SetOp) (Rel, error) {
-	if n.Kind != ast.Union && n.All {
-		return nil, errAt(n, "%s ALL is not supported yet (%s without ALL is)", n.Kind, n.Kind)
-	}
 	l, err := b.Query(n.Left)
 	if err != nil {
 		return nil, err
@@ -892,8 +889,15 @@ func (b *Binder) bindSetOp(n *ast.SetOp) (Rel, error) {
 	if err != nil {
 		return nil, errAt(n, "%v", err)
 	}
-	if n.Kind != ast.Union {
-		return setSemiJoin(l, r, n.Kind == ast.Except), nil // set_ops.go
+	switch {
+	case n.Kind != ast.Union && n.All:
+		u, err := b.setAll(l, r, n.Kind == ast.Except) // set_ops.go
+		if err != nil {
+			return nil, errAt(n, "%v", err)
+		}
+		return u, nil
+	case n.Kind != ast.Union:
+		return setSemiJoin(l, r, n.Kind == ast.Except), nil
 	}
 	var u Rel = &Union{Ins: []Rel{l, r}, Cols: cols}
 	if !n.All {
