@@ -54,7 +54,9 @@ type RankSpec struct {
 }
 
 func (s *RankSpec) check() error {
-	if len(s.OrderBy) == 0 {
+	if len(s.OrderBy) == 0 && len(s.PartitionKeys) > 0 {
+		// Without order keys rows rank by arrival: LIMIT without ORDER BY
+		// (no partition keys).
 		return errors.New("sql/exec: rank: no ORDER BY keys")
 	}
 	for _, c := range s.PartitionKeys {

@@ -67,6 +67,11 @@ func (r *Rank) Mode() Mode {
 	switch r.Strategy {
 	case WindowTopN, WindowDedup:
 		return InsertOnly
+	case TopN:
+		if r.IsLimit() && r.In.Mode() == InsertOnly {
+			// The first rows of an append-only input stay the first.
+			return InsertOnly
+		}
 	case Dedup:
 		if !r.OrderBy[0].Desc && r.In.Columns()[r.OrderBy[0].Col].Type.TimeAttr == row.Proctime {
 			return InsertOnly
@@ -75,12 +80,19 @@ func (r *Rank) Mode() Mode {
 	return Updating
 }
 
+// IsLimit reports whether the rank is LIMIT without ORDER BY (Flink's
+// Limit): a Top-N without order keys, where rows rank by arrival.
+func (r *Rank) IsLimit() bool { return r.Strategy == TopN && len(r.OrderBy) == 0 && !r.RowNumber }
+
 // KeepLast reports whether a deduplication keeps the last row.
 func (r *Rank) KeepLast() bool { return r.OrderBy[0].Desc }
 
 func (r *Rank) describe() (string, []string) {
 	if r.NumbersRows() {
 		return r.describeOver()
+	}
+	if r.IsLimit() {
+		return "Limit", []string{fmt.Sprintf("offset=[%d]", r.Start-1), fmt.Sprintf("fetch=[%d]", r.End-r.Start+1)}
 	}
 	in := r.In.Columns()
 	cols := func(idx []int) string {

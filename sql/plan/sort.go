@@ -13,11 +13,12 @@ import (
 // streaming planner does: ORDER BY ... LIMIT n [OFFSET m] is a Top-N over
 // the whole result (Flink's SortLimit, run as a Rank without partition:
 // updating, on one subtask); ORDER BY a time attribute ASC without LIMIT
-// is a temporal sort (TemporalSort). Other orders without LIMIT, and
-// LIMIT without ORDER BY, are refused.
+// is a temporal sort (TemporalSort); LIMIT n [OFFSET m] without ORDER BY
+// is Flink's Limit: the first rows in arrival order, on one subtask (a
+// Rank without order keys). Other orders without LIMIT are refused.
 func (b *Binder) bindOrderLimit(q *ast.Query) (Rel, error) {
-	if len(q.OrderBy) == 0 {
-		return nil, errAt(q, "LIMIT without ORDER BY is not supported yet in streaming queries")
+	if len(q.OrderBy) == 0 && q.Limit == nil {
+		return nil, errAt(q, "OFFSET without LIMIT is not supported yet in streaming queries")
 	}
 	body, err := b.Query(q.Body)
 	if err != nil {
