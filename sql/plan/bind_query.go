@@ -305,6 +305,8 @@ func (b *Binder) bindSelect(s *ast.Select) (Rel, error) {
 	var where expr.Expr
 	// x [NOT] IN (subquery) conjuncts become semi/anti joins (semiJoin).
 	whereAST, subs := splitSubqueryConds(s.Where)
+	// Conjuncts with scalar subqueries are bound once those are joined.
+	whereAST, scalarWhere := splitScalarConds(whereAST)
 	if whereAST != nil {
 		if containsAgg(whereAST, b.Funcs) {
 			return nil, errAt(whereAST, "aggregate functions are not allowed in WHERE")
@@ -343,6 +345,36 @@ func (b *Binder) bindSelect(s *ast.Select) (Rel, error) {
 	agg := len(s.GroupBy) > 0 || s.Having != nil
 	for _, it := range items {
 		agg = agg || containsAgg(it.e, b.Funcs)
+	}
+	scalars := scalarSubqueries(scalarWhere, nil)
+	if !agg {
+		for _, it := range items {
+			scalars = scalarSubqueries(it.e, scalars)
+		}
+	}
+	if len(scalars) > 0 {
+		var refs map[*ast.SubqueryExpr]expr.Expr
+		if from, sc, refs, err = b.joinScalars(from, sc, scalars); err != nil { // scalar_subquery.go
+			return nil, err
+		}
+		eb = &exprBinder{sc: sc, fns: b.Funcs, hook: scalarHook(refs)}
+		if scalarWhere != nil {
+			if containsAgg(scalarWhere, b.Funcs) {
+				return nil, errAt(scalarWhere, "aggregate functions are not allowed in WHERE")
+			}
+			x, err := eb.bind(scalarWhere)
+			if err != nil {
+				return nil, err
+			}
+			if err := checkBoolean(scalarWhere, x, "WHERE"); err != nil {
+				return nil, err
+			}
+			if where == nil {
+				where = x
+			} else if where, err = expr.NewCall("AND", where, x); err != nil {
+				return nil, err
+			}
+		}
 	}
 	var out Rel
 	switch {
