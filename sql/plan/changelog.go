@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/weirstream/weir/row"
+	"github.com/weirstream/weir/sql/expr"
 )
 
 // This file infers the precise changelog mode of every node of optimized
@@ -428,8 +429,9 @@ func (in *inferer) visit(r Rel, req updateKind, e edge) (updateKind, bool) {
 	case *Calc:
 		// A filter cannot turn an update into only its UPDATE_AFTER: a
 		// row that no longer passes would never be retracted
-		// (FLINK-9528).
-		if req == onlyUpdateAfter && n.Cond != nil {
+		// (FLINK-9528); unless it reads only columns of an upsert key
+		// of its input, whose rows pass or fail it alike.
+		if req == onlyUpdateAfter && n.Cond != nil && !onUpsertKey(n) {
 			return 0, false
 		}
 		return in.forward(r, req, key)
@@ -549,6 +551,27 @@ func (in *inferer) sink(s *Sink) (updateKind, bool) {
 	}
 	in.trail = append(in.trail, occurrence{r: s, mode: 0})
 	return updateNone, true
+}
+
+// onUpsertKey reports whether c's condition reads only columns of one
+// upsert key of c's input.
+func onUpsertKey(c *Calc) bool {
+	var cols []int
+	expr.Refs(c.Cond, func(i int) { cols = append(cols, i) })
+	for _, key := range upsertKeys(c.In) {
+		in := map[int]bool{}
+		for _, k := range key {
+			in[k] = true
+		}
+		all := true
+		for _, x := range cols {
+			all = all && in[x]
+		}
+		if all {
+			return true
+		}
+	}
+	return false
 }
 
 // sinkKey returns the sink's primary key as positions of its input's
