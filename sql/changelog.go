@@ -32,7 +32,13 @@ func (j *Job) changelogs(queryUB bool) *plan.Changelogs {
 	}
 	if j.cfg.Bool("table.optimizer.reuse-sub-plan-enabled") {
 		sources := j.cfg.Bool("table.optimizer.reuse-source-enabled")
-		opts.Shared = func(r plan.Rel) (string, bool) { return planDigest(r, sources) }
+		unshared := j.unshared() // translate_changelog.go
+		opts.Shared = func(r plan.Rel) (string, bool) {
+			if unshared[r] {
+				return "", false
+			}
+			return planDigest(r, sources)
+		}
 	}
 	return plan.InferChangelogs(j.roots(), opts)
 }

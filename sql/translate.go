@@ -35,6 +35,9 @@ type translator struct {
 	// modes are the inferred changelog modes of the job's plans
 	// (changelog.go); nil in the batch mode.
 	modes *plan.Changelogs
+	// unshared marks the nodes sub-plan reuse leaves alone
+	// (translate_changelog.go).
+	unshared map[plan.Rel]bool
 	// shared holds the streams of the scans plan.ReuseScans shares
 	// (scan_reuse.go).
 	shared map[*plan.Scan]weir.Stream[row.Row]
