@@ -41,7 +41,13 @@ func (s *Session) explain(n *ast.Explain) (*Result, *Job, error) {
 	b.WriteString("== Abstract Syntax Tree ==\n")
 	b.WriteString(plan.ExplainAST(raw))
 	b.WriteString("\n== Optimized Physical Plan ==\n")
-	b.WriteString(plan.ExplainPhysical(opt, changelog))
+	var modes *plan.Changelogs
+	if changelog {
+		// A query's own EXPLAIN prefers only UPDATE_AFTER, as Flink's
+		// (its client would need UPDATE_BEFORE: see Job.build).
+		modes = j.changelogs(false)
+	}
+	b.WriteString(plan.ExplainPhysical(opt, modes))
 	b.WriteString("\n== Optimized Execution Plan ==\n")
 	b.WriteString(plan.ExplainExecution(opt))
 	if jsonPlan {

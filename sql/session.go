@@ -475,6 +475,10 @@ func (j *Job) Build(env *weir.Environment, collect func(row.Row) error) error {
 }
 
 func (j *Job) build(t *translator, collect func(row.Row) error) error {
+	if !j.Batch() {
+		t.modes = j.changelogs(true) // changelog.go
+		t.unshared = j.unshared()    // translate_changelog.go
+	}
 	for _, s := range j.sinks {
 		if _, err := t.sink(s); err != nil {
 			return err

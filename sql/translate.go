@@ -32,10 +32,12 @@ type translator struct {
 	// reused holds the streams of translated sub-plans by digest
 	// (translate_reuse.go).
 	reused map[string]weir.Stream[row.Row]
-	// onlyUpdateAfter marks the group aggregations, Top-Ns and deduplications whose -U rows no
-	// consumer needs, and the Calcs between them and the sink
+	// modes are the inferred changelog modes of the job's plans
+	// (changelog.go); nil in the batch mode.
+	modes *plan.Changelogs
+	// unshared marks the nodes sub-plan reuse leaves alone
 	// (translate_changelog.go).
-	onlyUpdateAfter map[plan.Rel]bool
+	unshared map[plan.Rel]bool
 	// shared holds the streams of the scans plan.ReuseScans shares
 	// (scan_reuse.go).
 	shared map[*plan.Scan]weir.Stream[row.Row]
@@ -154,7 +156,7 @@ func (t *translator) streamNode(r plan.Rel) (weir.Stream[row.Row], error) {
 			GroupKeys:            n.Keys,
 			Aggs:                 calls,
 			InsertOnly:           n.In.Mode() == plan.InsertOnly,
-			GenerateUpdateBefore: !t.onlyUpdateAfter[n],
+			GenerateUpdateBefore: t.updateBefore(n),
 			StateTTL:             t.cfg.Duration("table.exec.state.ttl"),
 			UID:                  t.uid("GroupAggregate", describeNode(n)),
 			Name:                 "GroupAggregate",
@@ -619,15 +621,10 @@ func (t *translator) sink(s *plan.Sink) (weir.DataSink, error) {
 	if s.In.Mode() == plan.Updating && !t.batch() {
 		mode = connector.All
 	}
-	accepted, err := sk.ChangelogMode(mode)
-	if err != nil {
+	if _, err := sk.ChangelogMode(mode); err != nil {
 		return weir.DataSink{}, fmt.Errorf("sql: INSERT INTO %s: %w", s.Table.Name, err)
 	}
-	if mode == connector.All && !accepted.Contains(row.UpdateBefore) && len(s.Table.PrimaryKey) == 0 {
-		t.onlyUpdateAfter = skipUpdateBefore(s.In) // translate_changelog.go
-	}
 	in, err := t.root(s.In)
-	t.onlyUpdateAfter = nil // this sink's only
 	if err != nil {
 		return weir.DataSink{}, err
 	}

@@ -9,8 +9,9 @@ import (
 )
 
 // TestSkipUpdateBefore checks which nodes under a sink without -U and
-// primary key are marked to skip UPDATE_BEFORE: a group aggregation and
-// the projections above it, nothing through a filter or another operator.
+// primary key stay out of sub-plan reuse (as they ran apart before the
+// changelog-mode inference): a group aggregation and the projections
+// above it, nothing through a filter or another operator.
 func TestSkipUpdateBefore(t *testing.T) {
 	cols := []plan.Column{{Name: "k", Type: row.BigInt()}, {Name: "n", Type: row.BigInt().NotNull()}}
 	src := &plan.Values{Cols: cols[:1]}

@@ -181,7 +181,7 @@ func (t *translator) rank(n *plan.Rank) (weir.Stream[row.Row], error) {
 			KeepLast:             n.KeepLast(),
 			RowTime:              types[tc].TimeAttr == row.Rowtime,
 			TimeCol:              tc,
-			GenerateUpdateBefore: !t.onlyUpdateAfter[n],
+			GenerateUpdateBefore: t.updateBefore(n),
 			GenerateInsert:       true,
 			Updating:             n.In.Mode() == plan.Updating,
 			StateTTL:             ttl,
@@ -215,7 +215,7 @@ func (t *translator) rank(n *plan.Rank) (weir.Stream[row.Row], error) {
 		RankEnd:              n.End,
 		OutputRankNumber:     n.RowNumber,
 		Updating:             n.In.Mode() == plan.Updating,
-		GenerateUpdateBefore: !t.onlyUpdateAfter[n],
+		GenerateUpdateBefore: t.updateBefore(n),
 		StateTTL:             ttl,
 	})
 }

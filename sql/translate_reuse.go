@@ -31,7 +31,7 @@ func (t *translator) stream(r plan.Rel) (weir.Stream[row.Row], error) {
 		return t.streamNode(r)
 	}
 	key, ok := planDigest(r, t.cfg == nil || t.cfg.Bool("table.optimizer.reuse-source-enabled"))
-	if !ok || t.onlyUpdateAfter[r] {
+	if !ok || t.unshared[r] {
 		return t.streamNode(r)
 	}
 	if s, ok := t.reused[key]; ok {

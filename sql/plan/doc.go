@@ -52,8 +52,11 @@
 // (aggregate functions, also inside expressions) bind to one
 // OverAggregate (bindOver): all must share one window, as in Flink.
 //
-// Every Rel has an output schema and a changelog mode (insert-only or
-// updating with -U/+U), derived bottom-up as Flink's planner does;
-// Explain prints the tree with both. A Rel tree is immutable once the
+// Every Rel has an output schema and a coarse changelog mode
+// (insert-only or updating with -U/+U), derived bottom-up as Flink's
+// planner does; Explain prints the tree with both (operator uids derive
+// from it). InferChangelogs (changelog.go) infers the precise modes of a
+// job's plans as Flink's FlinkChangelogModeInferenceProgram: the kinds
+// each node produces, then whether its consumers need UPDATE_BEFORE. A Rel tree is immutable once the
 // binder returns it (fuseRank edits the nodes it just built).
 package plan

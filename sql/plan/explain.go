@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/weirstream/weir/row"
 )
 
 // This file prints plans in the shape of Flink's EXPLAIN: the abstract
@@ -135,12 +137,13 @@ func explainLogical(b *strings.Builder, x any, first, rest string) {
 	}
 }
 
-// physNode is a node of the physical plan as printed: a Rel or an
-// Exchange in front of one of its inputs.
+// physNode is a node of the physical plan as printed: a Rel, an Exchange
+// in front of one of its inputs, or Flink's DropUpdateBefore over a
+// changelog source.
 type physNode struct {
 	name  string
 	attrs []string
-	mode  Mode
+	mode  Changelog
 	ins   []*physNode
 	// source marks a node without inputs (a scan or values).
 	source bool
@@ -151,14 +154,19 @@ type physNode struct {
 
 // physical builds the printed physical plan of r: Weir's nodes, with an
 // Exchange in front of every input that a keyed operator partitions
-// (Flink's Exchange(distribution=[hash[..]]) or [single]).
-func physical(r Rel) *physNode {
+// (Flink's Exchange(distribution=[hash[..]]) or [single]), each with its
+// mode in modes (nil: coarse modes); with modes, a DropUpdateBefore
+// where the inference put one.
+func physical(r Rel, modes *Changelogs) *physNode {
 	name, attrs := r.describe()
-	p := &physNode{name: name, attrs: attrs, mode: r.Mode(), source: len(r.Inputs()) == 0}
+	p := &physNode{name: name, attrs: attrs, mode: modes.Of(r), source: len(r.Inputs()) == 0}
 	for i, in := range r.Inputs() {
-		c := physical(in)
+		c := physical(in, modes)
+		if modes.DropUpdateBefore(r, i) {
+			c = &physNode{name: "DropUpdateBefore", mode: c.mode &^ (1 << row.UpdateBefore), ins: []*physNode{c}}
+		}
 		if keys, keyed := inputKeys(r, i); keyed {
-			ex := &physNode{name: "Exchange", mode: in.Mode(), ins: []*physNode{c}}
+			ex := &physNode{name: "Exchange", mode: c.mode, ins: []*physNode{c}}
 			if len(keys) == 0 {
 				ex.attrs, ex.single = []string{"distribution=[single]"}, true
 			} else {
@@ -219,13 +227,15 @@ func printPhys(b *strings.Builder, p *physNode, changelog bool, first, rest stri
 }
 
 // ExplainPhysical prints roots (after Optimize) as Flink's "== Optimized
-// Physical Plan ==" section: with changelog set (EXPLAIN CHANGELOG_MODE),
-// each node's changelogMode=[I] or [I,UB,UA,D].
-func ExplainPhysical(roots []Rel, changelog bool) string {
+// Physical Plan ==" section. With modes (EXPLAIN CHANGELOG_MODE, see
+// InferChangelogs) each node ends with its changelogMode=[..] in Flink's
+// format (a sink's is NONE), and Flink's DropUpdateBefore stands where
+// a changelog source's UPDATE_BEFORE rows are not needed.
+func ExplainPhysical(roots []Rel, modes *Changelogs) string {
 	var parts []string
 	for _, r := range roots {
 		var b strings.Builder
-		printPhys(&b, physical(r), changelog, "", "")
+		printPhys(&b, physical(r, modes), modes != nil, "", "")
 		parts = append(parts, b.String())
 	}
 	return strings.Join(parts, "\n")
@@ -233,8 +243,17 @@ func ExplainPhysical(roots []Rel, changelog bool) string {
 
 // ExplainExecution prints roots (after Optimize) as Flink's "==
 // Optimized Execution Plan ==" section: the operators that run, one tree
-// per sink or query.
-func ExplainExecution(roots []Rel) string { return ExplainPhysical(roots, false) }
+// per sink or query. (Weir runs no DropUpdateBefore operator: the
+// consumer ignores the UPDATE_BEFORE rows, see docs/sql.md.)
+func ExplainExecution(roots []Rel) string {
+	var parts []string
+	for _, r := range roots {
+		var b strings.Builder
+		printPhys(&b, physical(r, nil), false, "", "")
+		parts = append(parts, b.String())
+	}
+	return strings.Join(parts, "\n")
+}
 
 // jsonNode and jsonEdge are the shape of Flink's JSON execution plan
 // (StreamGraph's JSON: nodes with their predecessors).
@@ -287,7 +306,7 @@ func ExplainJSON(roots []Rel, parallelism int) (string, error) {
 		return n.ID, "FORWARD"
 	}
 	for _, r := range roots {
-		add(physical(r))
+		add(physical(r, nil))
 	}
 	out, err := json.MarshalIndent(struct {
 		Nodes []jsonNode `json:"nodes"`
