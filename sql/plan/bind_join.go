@@ -33,9 +33,6 @@ func (b *Binder) fromTree(ref ast.TableRef) (*fromNode, error) {
 		}
 		return &fromNode{rel: rel, sc: sc, width: len(rel.Columns())}, nil
 	}
-	if j.Natural {
-		return nil, errAt(j, "NATURAL JOIN is not supported yet (write the condition with ON or USING)")
-	}
 	l, err := b.fromTree(j.Left)
 	if err != nil {
 		return nil, err
@@ -43,6 +40,11 @@ func (b *Binder) fromTree(ref ast.TableRef) (*fromNode, error) {
 	r, err := b.fromRight(j.Right, l)
 	if err != nil {
 		return nil, err
+	}
+	if j.Natural {
+		if j, err = naturalJoin(j, l.sc, r.sc); err != nil {
+			return nil, err
+		}
 	}
 	sc := &scope{cols: append([]scopeCol(nil), l.sc.cols...)}
 	for _, c := range r.sc.cols {
@@ -53,6 +55,39 @@ func (b *Binder) fromTree(ref ast.TableRef) (*fromNode, error) {
 		sc.cols = append(sc.cols, c)
 	}
 	return &fromNode{join: j, l: l, r: r, sc: sc, width: l.width + r.width}, nil
+}
+
+// naturalJoin returns a NATURAL join as the join USING the columns whose
+// names both sides have, in the left side's order (as Calcite expands
+// it); without such columns it is a cross join.
+func naturalJoin(j *ast.Join, l, r *scope) (*ast.Join, error) {
+	names := func(sc *scope) map[string]int {
+		m := map[string]int{}
+		for _, c := range sc.cols {
+			if !c.merged {
+				m[c.Name]++
+			}
+		}
+		return m
+	}
+	ln, rn := names(l), names(r)
+	out := *j
+	out.Natural = false
+	seen := map[string]bool{}
+	for _, c := range l.cols {
+		if c.merged || seen[c.Name] || rn[c.Name] == 0 {
+			continue
+		}
+		seen[c.Name] = true
+		if ln[c.Name] > 1 || rn[c.Name] > 1 {
+			return nil, errAt(j, "Column '%s' of the NATURAL JOIN is ambiguous: a side has it more than once", c.Name)
+		}
+		out.Using = append(out.Using, &ast.Ident{Pos: j.Pos, Name: c.Name})
+	}
+	if len(out.Using) == 0 {
+		out.Kind = ast.CrossJoin
+	}
+	return &out, nil
 }
 
 // conjuncts splits a condition at its top-level ANDs.
