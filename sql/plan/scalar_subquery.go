@@ -75,10 +75,18 @@ func (b *Binder) joinScalars(from Rel, sc *scope, subs []*ast.SubqueryExpr) (Rel
 	sc = sc.withoutTimeAttrs()
 	for _, s := range subs {
 		sub, err := b.Query(s.Query)
-		if err != nil {
-			if strings.Contains(err.Error(), "not found") {
-				return nil, nil, nil, errAt(s, "scalar subquery: %s (correlated scalar subqueries, naming columns of the enclosing query, are not supported yet)", strings.TrimPrefix(err.Error(), "sql: "))
+		if err != nil && strings.Contains(err.Error(), "not found") {
+			// It may name columns of the enclosing query.
+			var ok bool
+			if from, ok, err = b.correlatedScalar(s, from, sc, len(refs)); ok && err == nil {
+				lw := len(from.Columns()) - 1
+				t := from.Columns()[lw].Type
+				refs[s] = expr.Ref(lw, t)
+				sc.cols = append(sc.cols, scopeCol{Name: "$scalar" + strconv.Itoa(len(refs)-1), Index: lw, Type: t, merged: true})
+				continue
 			}
+		}
+		if err != nil {
 			return nil, nil, nil, err
 		}
 		cols := sub.Columns()
@@ -155,4 +163,140 @@ func scalarHook(refs map[*ast.SubqueryExpr]expr.Expr) func(ast.Expr) (expr.Expr,
 		}
 		return nil, false, nil
 	}
+}
+
+// correlatedScalar plans a correlated scalar subquery of the form Flink
+// decorrelates into a join with an aggregation: (SELECT agg(..) FROM t
+// WHERE t.k = outer.k [AND conditions on t]) becomes the aggregation of
+// t grouped by its correlation columns, LEFT joined to from on them, so
+// that a row with no match gets NULL, or 0 for COUNT (as Calcite's
+// decorrelation gives COUNT of an empty group). The value is appended to
+// from's columns. ok is false when the subquery is not of that form
+// (err then says why).
+func (b *Binder) correlatedScalar(s *ast.SubqueryExpr, from Rel, sc *scope, n int) (Rel, bool, error) {
+	sel, isSel := s.Query.(*ast.Select)
+	if !isSel || sel.From == nil || len(sel.Items) != 1 || len(sel.GroupBy) > 0 || sel.Having != nil || sel.Distinct {
+		return nil, false, errAt(s, "correlated scalar subqueries are supported as SELECT agg(..) FROM t WHERE t.col = outer.col [AND ...] only")
+	}
+	if _, isJoin := sel.From.(*ast.Join); isJoin {
+		return nil, false, errAt(s, "a correlated scalar subquery over a join is not supported yet")
+	}
+	item := sel.Items[0].Expr
+	if !containsAgg(item, b.Funcs) {
+		return nil, false, errAt(s, "a correlated scalar subquery must select an aggregate (SELECT MAX(..) ...), so that it gives one row per outer row")
+	}
+	_, rsc, err := b.bindFrom(sel.From)
+	if err != nil {
+		return nil, false, err
+	}
+	rb, ob := &exprBinder{sc: rsc, fns: b.Funcs}, &exprBinder{sc: sc, fns: b.Funcs}
+	var local ast.Expr
+	var inner []ast.Expr
+	var outer []expr.Expr
+	var conj func(e ast.Expr) error
+	conj = func(e ast.Expr) error {
+		if x, ok := e.(*ast.BinaryExpr); ok && x.Op == ast.OpAnd {
+			if err := conj(x.Left); err != nil {
+				return err
+			}
+			return conj(x.Right)
+		}
+		if _, err := rb.bind(e); err == nil {
+			local = andAST(local, e)
+			return nil
+		}
+		if x, ok := e.(*ast.BinaryExpr); ok && x.Op == ast.OpEq {
+			for _, p := range [][2]ast.Expr{{x.Left, x.Right}, {x.Right, x.Left}} {
+				if _, err := rb.bind(p[0]); err != nil {
+					continue
+				}
+				if o, err := ob.bind(p[1]); err == nil {
+					inner, outer = append(inner, p[0]), append(outer, o)
+					return nil
+				}
+			}
+		}
+		return errAt(e, "a correlated scalar subquery may relate to the outer query only by equalities (inner column = outer column); %s is not one", e)
+	}
+	if sel.Where != nil {
+		if err := conj(sel.Where); err != nil {
+			return nil, false, err
+		}
+	}
+	if len(inner) == 0 {
+		return nil, false, errAt(s, "a correlated scalar subquery needs an equality with the outer query in its WHERE")
+	}
+	// SELECT k1, .., agg FROM t WHERE local GROUP BY k1, ..
+	agg := &ast.Select{Pos: sel.Pos, From: sel.From, Where: local, GroupBy: inner}
+	for i, k := range inner {
+		agg.Items = append(agg.Items, &ast.SelectItem{Pos: sel.Pos, Expr: k, Alias: &ast.Ident{Pos: sel.Pos, Name: "$ck" + strconv.Itoa(i)}})
+	}
+	agg.Items = append(agg.Items, &ast.SelectItem{Pos: sel.Pos, Expr: item, Alias: &ast.Ident{Pos: sel.Pos, Name: "$v"}})
+	right, err := b.Query(agg)
+	if err != nil {
+		return nil, false, err
+	}
+	rc := right.Columns()
+	nk := len(inner)
+	// Join keys of common types: computed key columns on both sides.
+	var lx, rx []expr.Expr
+	for i := range inner {
+		lt, rt := outer[i].Type(), rc[i].Type
+		lt.TimeAttr, rt.TimeAttr = row.NoTimeAttr, row.NoTimeAttr
+		t, ok := expr.LeastRestrictive(lt, rt)
+		if !ok {
+			return nil, false, errAt(s, "correlation %s: types %s and %s have no common type", inner[i], rt, lt)
+		}
+		le, re := outer[i], expr.Expr(expr.Ref(i, rc[i].Type))
+		if !lt.Equal(t) {
+			if le, err = expr.NewCast(le, t); err != nil {
+				return nil, false, errAt(s, "%v", err)
+			}
+		}
+		if !rt.Equal(t) {
+			if re, err = expr.NewCast(re, t); err != nil {
+				return nil, false, errAt(s, "%v", err)
+			}
+		}
+		lx, rx = append(lx, le), append(rx, re)
+	}
+	lw := len(from.Columns())
+	ll, rr := withExtra(from, lx), withExtra(right, rx)
+	var jcols []Column
+	for _, c := range ll.Columns() {
+		c.Type.TimeAttr = row.NoTimeAttr
+		jcols = append(jcols, c)
+	}
+	for i, c := range rr.Columns() {
+		c.Type.Nullable = true
+		c.Type.TimeAttr = row.NoTimeAttr
+		if i >= len(rc) {
+			c.Name += "_r"
+		}
+		jcols = append(jcols, c)
+	}
+	lkeys, rkeys := make([]int, nk), make([]int, nk)
+	for i := range nk {
+		lkeys[i], rkeys[i] = lw+i, len(rc)+i
+	}
+	j := &Join{joinCommon{Left: ll, Right: rr, Type: LeftJoin, LeftKeys: lkeys, RightKeys: rkeys, Cols: jcols}}
+	vi := lw + len(lx) + nk // the value, after the left row, its keys and the right keys
+	var v expr.Expr = expr.Ref(vi, jcols[vi].Type)
+	if c, ok := item.(*ast.Call); ok && len(c.Name.Parts) == 1 && strings.EqualFold(c.Name.Last().Name, "COUNT") && c.Over == nil {
+		// COUNT of no rows is 0, not NULL.
+		zero := expr.Lit(row.Int(0), row.BigInt().NotNull())
+		if v, err = expr.NewCall("COALESCE", v, zero); err != nil {
+			return nil, false, errAt(s, "%v", err)
+		}
+	}
+	projs := make([]expr.Expr, 0, lw+1)
+	out := make([]Column, 0, lw+1)
+	for i := range lw {
+		projs = append(projs, expr.Ref(i, jcols[i].Type))
+		out = append(out, jcols[i])
+	}
+	name := "$scalar" + strconv.Itoa(n)
+	projs = append(projs, v)
+	out = append(out, Column{Name: name, Type: v.Type()})
+	return &Calc{In: j, Projects: projs, Cols: out}, true, nil
 }
