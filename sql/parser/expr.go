@@ -407,9 +407,18 @@ func (p *parser) caseExpr() ast.Expr {
 		w := &ast.When{Pos: p.pos()}
 		p.i++
 		w.Cond = p.expr()
+		// A simple CASE may list values, WHEN 1, 2 THEN ..: as Calcite,
+		// one WHEN per value, each with the same result.
+		var more []ast.Expr
+		for c.Operand != nil && p.acceptOp(",") {
+			more = append(more, p.expr())
+		}
 		p.expectKw("THEN")
 		w.Result = p.expr()
 		c.Whens = append(c.Whens, w)
+		for _, v := range more {
+			c.Whens = append(c.Whens, &ast.When{Pos: w.Pos, Cond: v, Result: w.Result})
+		}
 	}
 	if len(c.Whens) == 0 {
 		p.expected("WHEN")
@@ -544,9 +553,8 @@ func init() {
 			x := p.expr()
 			if p.acceptKw("FROM") {
 				e.Chars, e.Expr = x, p.expr()
-			} else if e.Side != "" {
-				p.expected("FROM")
 			} else {
+				// TRIM(x) and, as in Calcite, TRIM(BOTH x): x trimmed of spaces.
 				e.Expr = x
 			}
 			return e
