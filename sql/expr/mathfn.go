@@ -157,7 +157,7 @@ func mathFuncs() []*Func {
 				}), nil
 			}},
 		double1("SIN", "SIN(x).", math.Sin), double1("COS", "COS(x).", math.Cos), double1("TAN", "TAN(x).", math.Tan),
-		double1("ASIN", "ASIN(x).", math.Asin), double1("ACOS", "ACOS(x).", math.Acos), double1("ATAN", "ATAN(x).", math.Atan),
+		double1("ASIN", "ASIN(x), as Java's Math.asin (fdlibm).", fdlibmAsin), double1("ACOS", "ACOS(x), as Java's Math.acos (fdlibm).", fdlibmAcos), double1("ATAN", "ATAN(x).", math.Atan),
 		double1("SINH", "SINH(x).", math.Sinh), double1("COSH", "COSH(x).", math.Cosh), double1("TANH", "TANH(x).", math.Tanh),
 		double1("COT", "COT(x): 1/tan(x).", func(x float64) float64 { return 1 / math.Tan(x) }),
 		double1("DEGREES", "DEGREES(x): radians to degrees.", func(x float64) float64 { return x * 180 / math.Pi }),
