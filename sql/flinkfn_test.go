@@ -25,7 +25,7 @@ import (
 //	# text                         a comment (the Flink source of a block)
 //	set 'key' = 'value'            a SET statement for the following cases
 //	input                          starts the columns of testTable, one
-//	f0 INT 42                      "name TYPE sql-literal" a line, up to
+//	f0 INT = 42                    "name TYPE = sql-literal" a line, up to
 //	end                            end; without input the SELECT has no FROM
 //	expr => expected               a case; expected is the rest of the line
 //	expr => ERROR                  Flink fails the expression (validation or
@@ -56,13 +56,13 @@ func runFlinkCaseFile(t *testing.T, path string) {
 	defer fh.Close()
 	sess := sql.NewSession(sql.SessionOptions{})
 	var (
-		from             string // FROM clause of testTable, "" for none
-		inInput          bool
-		names, vals      []string
-		lineNo           int
-		passed, skipped  int
-		sc               = bufio.NewScanner(fh)
-		inputStart       int
+		from            string // FROM clause of testTable, "" for none
+		inInput         bool
+		names, vals     []string
+		lineNo          int
+		passed, skipped int
+		sc              = bufio.NewScanner(fh)
+		inputStart      int
 	)
 	for sc.Scan() {
 		lineNo++
@@ -76,15 +76,12 @@ func runFlinkCaseFile(t *testing.T, path string) {
 			from = fmt.Sprintf(" FROM (VALUES (%s)) AS testTable(%s)", strings.Join(vals, ", "), strings.Join(names, ", "))
 			continue
 		case inInput:
-			parts := strings.SplitN(trimmed, " ", 2)
-			rest := strings.TrimSpace(parts[1])
-			// The type runs up to the last top-level space before the literal:
-			// "f0 DECIMAL(5, 2) 1.23" -> DECIMAL(5, 2), 1.23.
-			typ, lit := splitTypeLiteral(rest)
-			if typ == "" {
-				t.Fatalf("%s:%d: input line needs name TYPE literal", path, lineNo)
+			name, rest, ok1 := strings.Cut(trimmed, " ")
+			typ, lit, ok2 := strings.Cut(rest, " = ")
+			if !ok1 || !ok2 {
+				t.Fatalf("%s:%d: input line needs name TYPE = literal", path, lineNo)
 			}
-			names = append(names, parts[0])
+			names = append(names, name)
 			vals = append(vals, fmt.Sprintf("CAST(%s AS %s)", lit, typ))
 			continue
 		case trimmed == "input":
@@ -121,37 +118,6 @@ func runFlinkCaseFile(t *testing.T, path string) {
 		t.Fatalf("%s:%d: input without end", path, inputStart)
 	}
 	t.Logf("%s: %d cases pass, %d skipped", path, passed, skipped)
-}
-
-// splitTypeLiteral splits "DECIMAL(5, 2) 1.23" into the type and the
-// literal: the type ends at the first space outside parentheses that is
-// followed by something other than a type word continuation.
-func splitTypeLiteral(s string) (typ, lit string) {
-	depth := 0
-	for i := 0; i < len(s); i++ {
-		switch s[i] {
-		case '(', '<':
-			depth++
-		case ')', '>':
-			depth--
-		case ' ':
-			if depth == 0 {
-				// Multi-word types: TIMESTAMP(3) WITH LOCAL TIME ZONE, NOT NULL,
-				// DOUBLE PRECISION, INTERVAL DAY TO SECOND(3), ...
-				rest := s[i+1:]
-				word := rest
-				if j := strings.IndexAny(rest, " ("); j >= 0 {
-					word = rest[:j]
-				}
-				switch strings.ToUpper(word) {
-				case "WITH", "WITHOUT", "LOCAL", "TIME", "ZONE", "NOT", "PRECISION", "TO", "SECOND", "MINUTE", "HOUR", "DAY", "MONTH", "YEAR", "VARYING":
-					continue
-				}
-				return s[:i], strings.TrimSpace(rest)
-			}
-		}
-	}
-	return "", ""
 }
 
 func parseFlinkCase(line string) (flinkCase, error) {
