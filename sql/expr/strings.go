@@ -546,8 +546,8 @@ func stringFuncs() []*Func {
 					return row.Str(base64.StdEncoding.EncodeToString([]byte(a.Str()))), nil
 				}), nil
 			}},
-		{Name: "FROM_BASE64", Doc: "FROM_BASE64(s): the decoded string; an invalid input is an error.",
-			resolve: fixed(retStr, 1, pString),
+		{Name: "FROM_BASE64", Doc: "FROM_BASE64(s): the decoded string; an invalid input is an error. s may be a string or, as in Flink, BINARY/BYTES holding the base64 text.",
+			resolve: fixed(retStr, 1, param{ok: func(t row.Type) bool { return t.IsString() || t.IsBinary() }, def: tString}),
 			build: func(s *site) (Evaluator, error) {
 				return strict1(s, func(_ *EvalContext, a row.Value) (row.Value, error) {
 					b, err := base64.StdEncoding.DecodeString(a.Str())
