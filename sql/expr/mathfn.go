@@ -160,8 +160,8 @@ func mathFuncs() []*Func {
 		double1("ASIN", "ASIN(x), as Java's Math.asin (fdlibm).", fdlibmAsin), double1("ACOS", "ACOS(x), as Java's Math.acos (fdlibm).", fdlibmAcos), double1("ATAN", "ATAN(x).", math.Atan),
 		double1("SINH", "SINH(x).", math.Sinh), double1("COSH", "COSH(x).", math.Cosh), double1("TANH", "TANH(x).", math.Tanh),
 		double1("COT", "COT(x): 1/tan(x).", func(x float64) float64 { return 1 / math.Tan(x) }),
-		double1("DEGREES", "DEGREES(x): radians to degrees.", func(x float64) float64 { return x * 180 / math.Pi }),
-		double1("RADIANS", "RADIANS(x): degrees to radians.", func(x float64) float64 { return x / 180 * math.Pi }),
+		double1("DEGREES", "DEGREES(x): radians to degrees, as Java's Math.toDegrees: one multiplication by 180/pi rounded to a double.", func(x float64) float64 { return x * radiansToDegrees }),
+		double1("RADIANS", "RADIANS(x): degrees to radians, as Java's Math.toRadians: one multiplication by pi/180 rounded to a double.", func(x float64) float64 { return x * degreesToRadians }),
 		{Name: "ATAN2", Doc: "ATAN2(y, x).", resolve: fixed(ret(tDouble), 2, pDouble, pDouble),
 			build: func(s *site) (Evaluator, error) {
 				return strict2(s, func(_ *EvalContext, a, b row.Value) (row.Value, error) {

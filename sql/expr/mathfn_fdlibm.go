@@ -94,3 +94,11 @@ func fdlibmAcos(x float64) float64 {
 	w := fdlibmR(z)*s + c
 	return 2 * (df + w)
 }
+
+// Java's Math.toDegrees and Math.toRadians multiply by these constants
+// (180/pi and pi/180 rounded to doubles) once; x * 180 / math.Pi rounds
+// twice and differs in the last digit for many x (DEGREES(44)).
+const (
+	radiansToDegrees = 57.29577951308232
+	degreesToRadians = 0.017453292519943295
+)
