@@ -263,6 +263,12 @@ func buildExtractInterval(s *site, unit string, t row.Type) (Evaluator, error) {
 			f = func(n int64) int64 { return n / 12 }
 		case "MONTH":
 			f = func(n int64) int64 { return n % 12 }
+		case "QUARTER": // as Flink's ExtractCallGen: ((n % 12) - 1) / 3 + 1
+			f = func(n int64) int64 { return (n%12-1)/3 + 1 }
+		case "CENTURY":
+			f = func(n int64) int64 { return n / 1200 }
+		case "MILLENNIUM":
+			f = func(n int64) int64 { return n / 12000 }
 		}
 	} else {
 		switch unit {
@@ -274,8 +280,8 @@ func buildExtractInterval(s *site, unit string, t row.Type) (Evaluator, error) {
 			f = func(n int64) int64 { return n % 3600000 / 60000 }
 		case "SECOND":
 			f = func(n int64) int64 { return n % 60000 / 1000 }
-		case "MILLISECOND":
-			f = func(n int64) int64 { return n % 60000 }
+		case "MILLISECOND": // of the second, as Flink's ExtractCallGen: n % 1000
+			f = func(n int64) int64 { return n % 1000 }
 		case "EPOCH":
 			f = func(n int64) int64 { return n / 1000 }
 		}
@@ -295,12 +301,14 @@ func buildExtractInterval(s *site, unit string, t row.Type) (Evaluator, error) {
 
 // extractFunc is YEAR(x), MONTH(x), ...: EXTRACT of one unit.
 func extractFunc(name, unit string) *Func {
-	return &Func{Name: name, symbols: true, Doc: name + "(datetime): EXTRACT(" + unit + " FROM datetime) as BIGINT.",
+	return &Func{Name: name, symbols: true, Doc: name + "(x): EXTRACT(" + unit + " FROM x) as BIGINT, x a datetime or an interval.",
 		resolve: func(f *Func, args []Expr) ([]Expr, row.Type, error) {
 			if len(args) != 1 {
 				return nil, row.Type{}, cannotApply(f, args)
 			}
-			out, t, err := fixed(ret(tBigInt), 1, pTime)(f, args)
+			// As EXTRACT, an interval is accepted too (Flink: HOUR(interval)).
+			p := param{ok: func(t row.Type) bool { return isDatetime(t) || isInterval(t) }, def: tTs3}
+			out, t, err := fixed(ret(tBigInt), 1, p)(f, args)
 			if err != nil {
 				return nil, row.Type{}, err
 			}
