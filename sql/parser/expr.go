@@ -439,6 +439,11 @@ func init() {
 		timeUnits[u] = ast.TimeUnit(u)
 		timeUnits[u+"S"] = ast.TimeUnit(u)
 	}
+	// JDBC's SQL_TSI_ names, which Calcite accepts for TIMESTAMPADD and
+	// TIMESTAMPDIFF (SQL_TSI_DAY is DAY).
+	for _, u := range []string{"YEAR", "QUARTER", "MONTH", "WEEK", "DAY", "HOUR", "MINUTE", "SECOND"} {
+		timeUnits["SQL_TSI_"+u] = ast.TimeUnit(u)
+	}
 	for _, u := range []string{"DOW", "DOY", "EPOCH", "DECADE", "CENTURY", "MILLENNIUM",
 		"ISODOW", "ISOYEAR"} {
 		timeUnits[u] = ast.TimeUnit(u)
