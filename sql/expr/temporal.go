@@ -472,7 +472,7 @@ func timeFuncs() []*Func {
 		extractFunc("WEEK", "WEEK"), extractFunc("DAYOFYEAR", "DOY"), extractFunc("DAYOFMONTH", "DAY"),
 		extractFunc("DAYOFWEEK", "DOW"), extractFunc("HOUR", "HOUR"), extractFunc("MINUTE", "MINUTE"),
 		extractFunc("SECOND", "SECOND"),
-		{Name: "TIMESTAMPADD", symbols: true, Doc: "TIMESTAMPADD(unit, n, t): t plus n units (YEAR, QUARTER, MONTH, WEEK, DAY, HOUR, MINUTE, SECOND, MILLISECOND...), same type as t (a DATE plus a unit below DAY becomes TIMESTAMP(3)).",
+		{Name: "TIMESTAMPADD", symbols: true, Doc: "TIMESTAMPADD(unit, n, t): t plus n units (YEAR, QUARTER, MONTH, WEEK, DAY, HOUR, MINUTE, SECOND, MILLISECOND...), same type as t (a DATE plus a unit below DAY becomes TIMESTAMP(6), as in Flink).",
 			resolve: func(f *Func, args []Expr) ([]Expr, row.Type, error) {
 				out, t, err := fixed(retArg0, 3, pSym, pBigInt, pTime)(f, args)
 				if err != nil {
@@ -484,8 +484,15 @@ func timeFuncs() []*Func {
 				}
 				t = out[2].Type()
 				if t.Root == row.TypeDate && unitNanos(unit) > 0 && unitNanos(unit) < 86400e9 {
-					out[2] = coerce(out[2], tTs3)
-					t = tTs3
+					// Calcite's TIMESTAMPADD gives TIMESTAMP(3) for
+					// MILLISECOND, else TIMESTAMP of the default precision,
+					// 6 in Flink's type system.
+					ts := row.TimestampType(6)
+					if unit == "MILLISECOND" {
+						ts = tTs3
+					}
+					out[2] = coerce(out[2], ts)
+					t = ts
 				}
 				t.TimeAttr = row.NoTimeAttr
 				return out, t.WithNullable(anyNullable(types(out)...)), nil
@@ -585,7 +592,7 @@ func timeFuncs() []*Func {
 					return truncTimestamp(row.Timestamp(w.UnixMilli(), int32(w.Nanosecond()%1e6)), 3), nil
 				}), nil
 			}},
-		{Name: "TO_DATE", Doc: "TO_DATE(s[, fmt]): a DATE parsed from s (default 'yyyy-MM-dd'); NULL if s does not parse.",
+		{Name: "TO_DATE", Doc: "TO_DATE(s[, fmt]): a DATE parsed from s; NULL if s does not parse. Without fmt s is read as CAST(s AS DATE) reads it (text from the first space on is ignored).",
 			resolve: func(f *Func, args []Expr) ([]Expr, row.Type, error) {
 				out, t, err := fixed(ret(row.DateType()), 1, pString, pFmt)(f, args)
 				return out, t.WithNullable(true), err
@@ -594,7 +601,7 @@ func timeFuncs() []*Func {
 				p := newTsParser(s, 1)
 				return strictN(s, func(_ *EvalContext, a []row.Value) (row.Value, error) {
 					if len(a) == 1 {
-						d, ok := parseDateText(strings.TrimSpace(a[0].Str()))
+						d, ok := parseDateLenient(strings.TrimSpace(a[0].Str()))
 						if !ok {
 							return row.Value{}, nil
 						}
