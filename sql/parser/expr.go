@@ -388,10 +388,28 @@ func (p *parser) paren() ast.Expr {
 	}
 	es := p.exprList()
 	p.expectOp(")")
+	if len(es) == 2 && p.isKw("OVERLAPS") {
+		return p.overlaps(pos, es)
+	}
 	if len(es) == 1 {
 		return es[0]
 	}
 	return &ast.RowExpr{Pos: pos, Fields: es}
+}
+
+// overlaps parses the rest of (s1, e1) OVERLAPS (s2, e2) into the call
+// OVERLAPS(s1, e1, s2, e2) (the binder resolves it; e1 and e2 may be
+// intervals).
+func (p *parser) overlaps(pos ast.Pos, left []ast.Expr) ast.Expr {
+	name := p.next()
+	p.expectOp("(")
+	right := p.exprList()
+	p.expectOp(")")
+	if len(right) != 2 {
+		p.expected("a period (start, end) after OVERLAPS")
+	}
+	return &ast.Call{Pos: pos, Name: &ast.Name{Pos: pos, Parts: []*ast.Ident{{Pos: pos, Name: name.upper}}},
+		Args: append(append([]ast.Expr{}, left...), right...)}
 }
 
 func (p *parser) caseExpr() ast.Expr {

@@ -475,6 +475,9 @@ func (eb *exprBinder) bindCall(c *ast.Call) (expr.Expr, error) {
 	if out, ok, err := eb.bindUserCall(c, name); ok {
 		return out, err
 	}
+	if strings.EqualFold(name, "OVERLAPS") {
+		return eb.bindOverlaps(c)
+	}
 	args, err := eb.bindAll(c.Args...)
 	if err != nil {
 		return nil, err
