@@ -587,7 +587,7 @@ func stringFuncs() []*Func {
 					return row.Str(r), nil
 				}), nil
 			}},
-		{Name: "STR_TO_MAP", Doc: "STR_TO_MAP(s[, pairDelim[, kvDelim]]): splits s into pairs at pairDelim (default ',') and each pair at kvDelim (default '='); delimiters are regular expressions; a pair without kvDelim maps to NULL.",
+		{Name: "STR_TO_MAP", Doc: "STR_TO_MAP(s[, pairDelim[, kvDelim]]): splits s into pairs at pairDelim (default ',') and each pair at kvDelim (default '='); delimiters are regular expressions; a pair without kvDelim maps to NULL; as Flink (Java's String.split) an empty s is an empty map and trailing empty pairs are dropped.",
 			resolve: func(f *Func, args []Expr) ([]Expr, row.Type, error) {
 				out, err := checkArgs(f, args, 1, pString, pString, pString)
 				if err != nil {
@@ -616,7 +616,15 @@ func stringFuncs() []*Func {
 						return row.Value{}, s.errorf("invalid delimiter")
 					}
 					var ks, vs []row.Value
-					for _, pair := range pre.Split(a[0].Str(), -1) {
+					if a[0].Str() == "" { // Flink: an empty text is an empty map
+						return row.Map(ks, vs), nil
+					}
+					pairs := pre.Split(a[0].Str(), -1)
+					// Java's String.split drops trailing empty strings.
+					for len(pairs) > 0 && pairs[len(pairs)-1] == "" {
+						pairs = pairs[:len(pairs)-1]
+					}
+					for _, pair := range pairs {
 						kv := kre.Split(pair, 2)
 						k := row.Str(kv[0])
 						var v row.Value

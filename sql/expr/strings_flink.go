@@ -279,3 +279,112 @@ func (u *javaURL) part(name string) (string, bool) {
 	}
 	return "", false
 }
+
+// charsetFuncs are Flink's ENCODE(s, charset) and DECODE(b, charset) for
+// the charsets Java guarantees: US-ASCII, ISO-8859-1, UTF-8, UTF-16BE,
+// UTF-16LE and UTF-16 (big-endian with a byte-order mark on encode, as
+// Java; decode honours a mark and defaults to big-endian). Unmappable
+// characters become '?', malformed input U+FFFD, as Java's String does.
+func charsetFuncs() []*Func {
+	return []*Func{
+		{Name: "ENCODE", Doc: "ENCODE(s, charset): s as BYTES in the charset ('US-ASCII', 'ISO-8859-1', 'UTF-8', 'UTF-16BE', 'UTF-16LE', 'UTF-16'; case-insensitive); an unknown charset is an error.",
+			resolve: fixed(ret(row.BytesType()), 2, pString, pString),
+			build: func(s *site) (Evaluator, error) {
+				return strict2(s, func(_ *EvalContext, a, cs row.Value) (row.Value, error) {
+					b, err := encodeCharset(a.Str(), cs.Str())
+					if err != nil {
+						return row.Value{}, s.wrap(err)
+					}
+					return row.Bytes(b), nil
+				}), nil
+			}},
+		{Name: "DECODE", Doc: "DECODE(b, charset): the string the bytes b hold in the charset (see ENCODE).",
+			resolve: fixed(retStr, 2, param{ok: func(t row.Type) bool { return t.IsBinary() }, def: row.BytesType()}, pString),
+			build: func(s *site) (Evaluator, error) {
+				return strict2(s, func(_ *EvalContext, a, cs row.Value) (row.Value, error) {
+					out, err := decodeCharset([]byte(a.Str()), cs.Str())
+					if err != nil {
+						return row.Value{}, s.wrap(err)
+					}
+					return row.Str(out), nil
+				}), nil
+			}},
+	}
+}
+
+func encodeCharset(s, cs string) ([]byte, error) {
+	switch strings.ToUpper(cs) {
+	case "UTF-8", "UTF8":
+		return []byte(strings.ToValidUTF8(s, "\uFFFD")), nil
+	case "US-ASCII", "ASCII", "ISO-8859-1", "LATIN1", "ISO8859_1":
+		limit := rune(0x7F)
+		if !strings.Contains(strings.ToUpper(cs), "ASCII") {
+			limit = 0xFF
+		}
+		out := make([]byte, 0, len(s))
+		for _, r := range s {
+			if r > limit {
+				r = '?'
+			}
+			out = append(out, byte(r))
+		}
+		return out, nil
+	case "UTF-16BE", "UTF-16LE", "UTF-16":
+		units := utf16.Encode([]rune(s))
+		var out []byte
+		le := strings.ToUpper(cs) == "UTF-16LE"
+		if strings.ToUpper(cs) == "UTF-16" {
+			out = append(out, 0xFE, 0xFF)
+		}
+		for _, u := range units {
+			if le {
+				out = append(out, byte(u), byte(u>>8))
+			} else {
+				out = append(out, byte(u>>8), byte(u))
+			}
+		}
+		return out, nil
+	}
+	return nil, fmt.Errorf("unsupported charset %q", cs)
+}
+
+func decodeCharset(b []byte, cs string) (string, error) {
+	switch strings.ToUpper(cs) {
+	case "UTF-8", "UTF8":
+		return strings.ToValidUTF8(string(b), "\uFFFD"), nil
+	case "US-ASCII", "ASCII", "ISO-8859-1", "LATIN1", "ISO8859_1":
+		ascii := strings.Contains(strings.ToUpper(cs), "ASCII")
+		rs := make([]rune, len(b))
+		for i, c := range b {
+			rs[i] = rune(c)
+			if ascii && c > 0x7F {
+				rs[i] = '\uFFFD'
+			}
+		}
+		return string(rs), nil
+	case "UTF-16BE", "UTF-16LE", "UTF-16":
+		le := strings.ToUpper(cs) == "UTF-16LE"
+		if strings.ToUpper(cs) == "UTF-16" && len(b) >= 2 {
+			switch {
+			case b[0] == 0xFE && b[1] == 0xFF:
+				b = b[2:]
+			case b[0] == 0xFF && b[1] == 0xFE:
+				b, le = b[2:], true
+			}
+		}
+		units := make([]uint16, 0, len(b)/2)
+		for i := 0; i+1 < len(b); i += 2 {
+			if le {
+				units = append(units, uint16(b[i])|uint16(b[i+1])<<8)
+			} else {
+				units = append(units, uint16(b[i])<<8|uint16(b[i+1]))
+			}
+		}
+		out := string(utf16.Decode(units))
+		if len(b)%2 == 1 {
+			out += "\uFFFD"
+		}
+		return out, nil
+	}
+	return "", fmt.Errorf("unsupported charset %q", cs)
+}
