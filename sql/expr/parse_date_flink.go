@@ -15,9 +15,12 @@ func parseDateLenient(s string) (int64, bool) {
 	if i := strings.IndexByte(s, ' '); i > 0 {
 		s = s[:i]
 	}
-	parts := strings.SplitN(s, "-", 3)
 	ymd := [3]int{0, 1, 1}
-	for i, p := range parts {
+	for i := 0; i < 3; i++ {
+		p, rest, more := s, "", false
+		if i < 2 {
+			p, rest, more = strings.Cut(s, "-")
+		}
 		p = strings.TrimSpace(p)
 		if p == "" || len(p) > 9 || strings.TrimLeft(p, "0123456789") != "" {
 			return 0, false
@@ -27,6 +30,10 @@ func parseDateLenient(s string) (int64, bool) {
 			return 0, false
 		}
 		ymd[i] = n
+		if !more {
+			break
+		}
+		s = rest
 	}
 	if ymd[0] < 0 || ymd[0] > 9999 {
 		return 0, false
