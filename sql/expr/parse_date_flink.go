@@ -1,9 +1,6 @@
 package expr
 
-import (
-	"strconv"
-	"strings"
-)
+import "strings"
 
 // parseDateLenient reads a string as Flink's DateTimeUtils.parseDate does
 // for CAST(s AS DATE) and TO_DATE(s): anything from the first space on is
@@ -21,12 +18,8 @@ func parseDateLenient(s string) (int64, bool) {
 		if i < 2 {
 			p, rest, more = strings.Cut(s, "-")
 		}
-		p = strings.TrimSpace(p)
-		if p == "" || len(p) > 9 || strings.TrimLeft(p, "0123456789") != "" {
-			return 0, false
-		}
-		n, err := strconv.Atoi(p)
-		if err != nil {
+		n, ok := digitsOf(p)
+		if !ok {
 			return 0, false
 		}
 		ymd[i] = n
@@ -39,4 +32,28 @@ func parseDateLenient(s string) (int64, bool) {
 		return 0, false
 	}
 	return daysOf(ymd[0], ymd[1], ymd[2])
+}
+
+// digitsOf parses a run of up to 9 ASCII digits with spaces around it
+// (Java's isInteger on the trimmed part, then Integer.parseInt).
+func digitsOf(p string) (int, bool) {
+	i, j := 0, len(p)
+	for i < j && p[i] == ' ' {
+		i++
+	}
+	for j > i && p[j-1] == ' ' {
+		j--
+	}
+	if i == j || j-i > 9 {
+		return 0, false
+	}
+	n := 0
+	for ; i < j; i++ {
+		c := p[i]
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int(c-'0')
+	}
+	return n, true
 }
