@@ -200,7 +200,7 @@ func castFunc(from, to row.Type) castFn {
 		switch {
 		case from.IsString():
 			return func(_ *EvalContext, v row.Value) (row.Value, error) {
-				d, ok := parseDateText(strings.TrimSpace(v.Str()))
+				d, ok := parseDateLenient(strings.TrimSpace(v.Str()))
 				if !ok {
 					return row.Value{}, castErr(v.Str(), to, "not a date")
 				}

@@ -2,14 +2,9 @@ package expr
 
 import (
 	"fmt"
-	"math/rand/v2"
 
 	"github.com/weirstream/weir/row"
 )
-
-func newSeeded(seed int64) *rand.Rand {
-	return rand.New(rand.NewPCG(uint64(seed), uint64(seed)^0x5851f42d4c957f2d))
-}
 
 // NewCase resolves a searched CASE WHEN c1 THEN r1 ... [ELSE e] END. The
 // conditions must be BOOLEAN; the results are brought to their least

@@ -67,7 +67,8 @@
 // COALESCE results go to LeastRestrictive's common type (ragged CHARs
 // become VARCHAR, as FlinkTypeSystem configures Calcite; TIMESTAMPs of
 // different precision take the larger; a string compared with a DATE,
-// TIME or TIMESTAMP is cast to it, a string compared with a number is an
+// TIME or TIMESTAMP is cast to it (TRY_CAST: a string that does not parse
+// makes the comparison NULL), a string compared with a number is an
 // error as in Flink since FLINK-24914). An untyped NULL takes the type of
 // the other operands. Strict functions are nullable when any argument
 // is; a type error reads like Calcite's: "Cannot apply '+' to arguments

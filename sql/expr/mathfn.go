@@ -145,7 +145,7 @@ func mathFuncs() []*Func {
 		double1("EXP", "EXP(x): e^x.", math.Exp),
 		double1("LN", "LN(x): natural logarithm.", math.Log),
 		double1("LOG10", "LOG10(x): base-10 logarithm.", math.Log10),
-		double1("LOG2", "LOG2(x): base-2 logarithm.", math.Log2),
+		double1("LOG2", "LOG2(x): base-2 logarithm, as Flink computes it: ln(x) / ln(2).", func(x float64) float64 { return math.Log(x) / math.Ln2 }),
 		{Name: "LOG", Doc: "LOG(x) natural logarithm, or LOG(base, x).",
 			resolve: fixed(ret(tDouble), 1, pDouble, pDouble),
 			build: func(s *site) (Evaluator, error) {
@@ -157,11 +157,11 @@ func mathFuncs() []*Func {
 				}), nil
 			}},
 		double1("SIN", "SIN(x).", math.Sin), double1("COS", "COS(x).", math.Cos), double1("TAN", "TAN(x).", math.Tan),
-		double1("ASIN", "ASIN(x).", math.Asin), double1("ACOS", "ACOS(x).", math.Acos), double1("ATAN", "ATAN(x).", math.Atan),
+		double1("ASIN", "ASIN(x), as Java's Math.asin (fdlibm).", fdlibmAsin), double1("ACOS", "ACOS(x), as Java's Math.acos (fdlibm).", fdlibmAcos), double1("ATAN", "ATAN(x).", math.Atan),
 		double1("SINH", "SINH(x).", math.Sinh), double1("COSH", "COSH(x).", math.Cosh), double1("TANH", "TANH(x).", math.Tanh),
 		double1("COT", "COT(x): 1/tan(x).", func(x float64) float64 { return 1 / math.Tan(x) }),
-		double1("DEGREES", "DEGREES(x): radians to degrees.", func(x float64) float64 { return x * 180 / math.Pi }),
-		double1("RADIANS", "RADIANS(x): degrees to radians.", func(x float64) float64 { return x / 180 * math.Pi }),
+		double1("DEGREES", "DEGREES(x): radians to degrees, as Java's Math.toDegrees: one multiplication by 180/pi rounded to a double.", func(x float64) float64 { return x * radiansToDegrees }),
+		double1("RADIANS", "RADIANS(x): degrees to radians, as Java's Math.toRadians: one multiplication by pi/180 rounded to a double.", func(x float64) float64 { return x * degreesToRadians }),
 		{Name: "ATAN2", Doc: "ATAN2(y, x).", resolve: fixed(ret(tDouble), 2, pDouble, pDouble),
 			build: func(s *site) (Evaluator, error) {
 				return strict2(s, func(_ *EvalContext, a, b row.Value) (row.Value, error) {
@@ -229,19 +229,19 @@ func mathFuncs() []*Func {
 			build: func(*site) (Evaluator, error) {
 				return func(*EvalContext, []row.Value) (row.Value, error) { return row.Float(math.E), nil }, nil
 			}},
-		{Name: "RAND", Volatile: true, Doc: "RAND([seed]): a pseudorandom DOUBLE in [0, 1); with a seed, the same sequence every run (per compiled expression).",
+		{Name: "RAND", Volatile: true, Doc: "RAND([seed]): a pseudorandom DOUBLE in [0, 1); with a seed, java.util.Random(seed)'s sequence as in Flink (per compiled expression); a NULL seed gives NULL.",
 			resolve: fixed(ret(tDouble), 0, pInt),
 			build: func(s *site) (Evaluator, error) {
 				rs := seeded(s, 0)
 				return func(ctx *EvalContext, in []row.Value) (row.Value, error) {
 					r, err := rs(ctx, in)
-					if err != nil {
+					if err != nil || r == nil {
 						return row.Value{}, err
 					}
 					return row.Float(r.Float64()), nil
 				}, nil
 			}},
-		{Name: "RAND_INTEGER", Volatile: true, Doc: "RAND_INTEGER([seed,] bound): a pseudorandom INT in [0, bound).",
+		{Name: "RAND_INTEGER", Volatile: true, Doc: "RAND_INTEGER([seed,] bound): a pseudorandom INT in [0, bound); with a seed, java.util.Random(seed).nextInt(bound)'s sequence as in Flink.",
 			resolve: fixed(ret(tInt), 1, pInt, pInt),
 			build: func(s *site) (Evaluator, error) {
 				var rs func(*EvalContext, []row.Value) (randSource, error)
@@ -260,7 +260,7 @@ func mathFuncs() []*Func {
 						return row.Value{}, s.errorf("bound must be positive")
 					}
 					r, err := rs(ctx, in)
-					if err != nil {
+					if err != nil || r == nil {
 						return row.Value{}, err
 					}
 					return row.Int(r.Int64N(b.Int())), nil
@@ -275,20 +275,32 @@ type randSource interface {
 }
 
 // seeded returns the random source of a RAND call: the context's unless
-// the call has a seed argument (when want == 1 or args are present).
+// the call has a seed argument (when want == 1 or args are present), then
+// java.util.Random over the seed read at the first call; a NULL seed
+// gives a nil source, and the call NULL, as in Flink.
 func seeded(s *site, want int) func(*EvalContext, []row.Value) (randSource, error) {
 	if want == -1 || (want == 0 && len(s.args) == 0) {
 		return func(ctx *EvalContext, _ []row.Value) (randSource, error) { return ctx.rand(), nil }
 	}
-	var src randSource
+	var (
+		src      randSource
+		nullSeed bool
+	)
 	seedArg := s.args[0]
 	return func(ctx *EvalContext, in []row.Value) (randSource, error) {
-		if src == nil {
+		if src == nil && !nullSeed {
 			v, err := seedArg(ctx, in)
 			if err != nil {
 				return nil, err
 			}
-			src = newSeeded(v.Int())
+			if v.IsNull() {
+				nullSeed = true
+				return nil, nil
+			}
+			src = newJavaRandom(v.Int())
+		}
+		if nullSeed {
+			return nil, nil
 		}
 		return src, nil
 	}

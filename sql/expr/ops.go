@@ -12,7 +12,7 @@ import (
 func allFuncs() []*Func {
 	var fs []*Func
 	for _, g := range [][]*Func{compareFuncs(), logicFuncs(), arithFuncs(), mathFuncs(),
-		stringFuncs(), timeFuncs(), condFuncs(), collectionFuncs(), jsonFuncs()} {
+		stringFuncs(), flinkStringFuncs(), charsetFuncs(), timeFuncs(), condFuncs(), collectionFuncs(), jsonFuncs()} {
 		fs = append(fs, g...)
 	}
 	return fs
@@ -33,16 +33,18 @@ func orderable(t row.Type) bool {
 	return true
 }
 
-// stringsToDatetime casts string operands to the DATE, TIME or TIMESTAMP
-// type of another operand: Flink compares DATE '2001-01-01' =
-// '2001-01-01' by reading the string as a date (while a number and a
-// string do not compare, FLINK-24914).
+// stringsToDatetime casts string operands to the DATE, TIME, TIMESTAMP or
+// TIMESTAMP_LTZ type of another operand: Flink compares DATE '2001-01-01'
+// = '2001-01-01' by reading the string as a date (while a number and a
+// string do not compare, FLINK-24914). A string that does not parse makes
+// the comparison NULL, not an error, as in Flink (ScalarOperatorsTest:
+// f15 = uuid() is NULL): the cast is a TRY_CAST.
 func stringsToDatetime(args []Expr) []Expr {
 	var dt *row.Type
 	for _, a := range args {
 		t := a.Type()
 		switch t.Root {
-		case row.TypeDate, row.TypeTime, row.TypeTimestamp:
+		case row.TypeDate, row.TypeTime, row.TypeTimestamp, row.TypeTimestampLTZ:
 			dt = &t
 		}
 	}
@@ -53,7 +55,13 @@ func stringsToDatetime(args []Expr) []Expr {
 	for i, a := range args {
 		out[i] = a
 		if a.Type().IsString() {
-			out[i] = coerce(a, *dt)
+			t := *dt
+			t.TimeAttr = row.NoTimeAttr
+			if l, ok := a.(*Literal); ok && l.Value.IsNull() {
+				out[i] = coerce(a, t)
+				continue
+			}
+			out[i] = &Cast{Arg: a, T: t.WithNullable(true), Try: true, Implicit: true}
 		}
 	}
 	return out

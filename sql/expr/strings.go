@@ -7,6 +7,7 @@ import (
 	"crypto/sha512"
 	"encoding/base64"
 	"encoding/hex"
+	"fmt"
 	"hash"
 	"net/url"
 	"regexp"
@@ -65,6 +66,38 @@ func charLen(s string) int { return utf8.RuneCountInString(s) }
 
 // indexRunes returns the 1-based character position of sub in s at or
 // after character from (1-based), or 0.
+// instrNth is Flink's INSTR(s, sub, start, nth): the 1-based position of
+// the nth occurrence of sub at or after position start; a negative start
+// searches the reversed strings from -start and maps the position back.
+func instrNth(s, sub string, start, nth int) int {
+	switch {
+	case start == 0:
+		return 0
+	case start < 0:
+		pos := instrNth(reverseRunes(s), reverseRunes(sub), -start, nth)
+		if pos == 0 {
+			return 0
+		}
+		return charLen(s) + 2 - pos - charLen(sub)
+	}
+	idx := 0
+	for i := 0; i < nth; i++ {
+		if idx = indexRunes(s, sub, start); idx == 0 {
+			return 0
+		}
+		start = idx + 1
+	}
+	return idx
+}
+
+func reverseRunes(s string) string {
+	r := []rune(s)
+	for i, j := 0, len(r)-1; i < j; i, j = i+1, j-1 {
+		r[i], r[j] = r[j], r[i]
+	}
+	return string(r)
+}
+
 func indexRunes(s, sub string, from int) int {
 	if from < 1 {
 		return 0
@@ -270,11 +303,26 @@ func stringFuncs() []*Func {
 					return row.Int(int64(indexRunes(a[1].Str(), a[0].Str(), from))), nil
 				}), nil
 			}},
-		{Name: "INSTR", Doc: "INSTR(s, sub): position of the first sub in s, 0 if absent.",
-			resolve: fixed(ret(tInt), 2, pString, pString),
+		{Name: "INSTR", Doc: "INSTR(s, sub[, start, nth]): position of the first (nth) sub in s searching from the 1-based start (a negative start searches backwards from that position counted from the end), 0 if absent or start is 0; an nth below 1 is an error.",
+			resolve: fixed(ret(tInt), 2, pString, pString, pInt, pInt),
 			build: func(s *site) (Evaluator, error) {
-				return strict2(s, func(_ *EvalContext, a, b row.Value) (row.Value, error) {
-					return row.Int(int64(indexRunes(a.Str(), b.Str(), 1))), nil
+				if len(s.args) == 2 {
+					return strict2(s, func(_ *EvalContext, a, b row.Value) (row.Value, error) {
+						return row.Int(int64(indexRunes(a.Str(), b.Str(), 1))), nil
+					}), nil
+				}
+				return strictN(s, func(_ *EvalContext, a []row.Value) (row.Value, error) {
+					start, nth := 1, 1
+					if len(a) > 2 {
+						start = int(a[2].Int())
+					}
+					if len(a) > 3 {
+						nth = int(a[3].Int())
+					}
+					if nth < 1 {
+						return row.Value{}, fmt.Errorf("expr: INSTR: the occurrence must be positive, not %d", nth)
+					}
+					return row.Int(int64(instrNth(a[0].Str(), a[1].Str(), start, nth))), nil
 				}), nil
 			}},
 		{Name: "SUBSTRING", Doc: "SUBSTRING(s FROM start [FOR len]) and SUBSTR: characters from 1-based start (a negative start counts from the end, '' when before the start; 0 acts as 1); NULL for a negative len.",
@@ -498,8 +546,8 @@ func stringFuncs() []*Func {
 					return row.Str(base64.StdEncoding.EncodeToString([]byte(a.Str()))), nil
 				}), nil
 			}},
-		{Name: "FROM_BASE64", Doc: "FROM_BASE64(s): the decoded string; an invalid input is an error.",
-			resolve: fixed(retStr, 1, pString),
+		{Name: "FROM_BASE64", Doc: "FROM_BASE64(s): the decoded string; an invalid input is an error. s may be a string or, as in Flink, BINARY/BYTES holding the base64 text.",
+			resolve: fixed(retStr, 1, param{ok: func(t row.Type) bool { return t.IsString() || t.IsBinary() }, def: tString}),
 			build: func(s *site) (Evaluator, error) {
 				return strict1(s, func(_ *EvalContext, a row.Value) (row.Value, error) {
 					b, err := base64.StdEncoding.DecodeString(a.Str())
@@ -539,7 +587,7 @@ func stringFuncs() []*Func {
 					return row.Str(r), nil
 				}), nil
 			}},
-		{Name: "STR_TO_MAP", Doc: "STR_TO_MAP(s[, pairDelim[, kvDelim]]): splits s into pairs at pairDelim (default ',') and each pair at kvDelim (default '='); delimiters are regular expressions; a pair without kvDelim maps to NULL.",
+		{Name: "STR_TO_MAP", Doc: "STR_TO_MAP(s[, pairDelim[, kvDelim]]): splits s into pairs at pairDelim (default ',') and each pair at kvDelim (default '='); delimiters are regular expressions; a pair without kvDelim maps to NULL; as Flink (Java's String.split) an empty s is an empty map and trailing empty pairs are dropped.",
 			resolve: func(f *Func, args []Expr) ([]Expr, row.Type, error) {
 				out, err := checkArgs(f, args, 1, pString, pString, pString)
 				if err != nil {
@@ -568,7 +616,15 @@ func stringFuncs() []*Func {
 						return row.Value{}, s.errorf("invalid delimiter")
 					}
 					var ks, vs []row.Value
-					for _, pair := range pre.Split(a[0].Str(), -1) {
+					if a[0].Str() == "" { // Flink: an empty text is an empty map
+						return row.Map(ks, vs), nil
+					}
+					pairs := pre.Split(a[0].Str(), -1)
+					// Java's String.split drops trailing empty strings.
+					for len(pairs) > 0 && pairs[len(pairs)-1] == "" {
+						pairs = pairs[:len(pairs)-1]
+					}
+					for _, pair := range pairs {
 						kv := kre.Split(pair, 2)
 						k := row.Str(kv[0])
 						var v row.Value
@@ -700,7 +756,11 @@ func likeToRegexp(p string, esc rune, similar bool) (string, bool) {
 			b.WriteString(".")
 		case r == '%':
 			b.WriteString(".*")
-		case similar && strings.ContainsRune("|*+?{}()[]", r):
+		case similar && r != '\\' && r != '$':
+			// As Calcite's Like.sqlToRegexSimilar: other characters pass
+			// to the regular expression as they are ('.' matches any
+			// character, | * + ? {m,n} () [] keep their meaning); only \
+			// and $ are literal.
 			b.WriteRune(r)
 		default:
 			b.WriteString(regexp.QuoteMeta(string(r)))
@@ -717,7 +777,7 @@ func likeToRegexp(p string, esc rune, similar bool) (string, bool) {
 }
 
 func likeFunc(name string, negate, similar bool) *Func {
-	return &Func{Name: name, infix: true, Doc: "s " + name + " pattern [ESCAPE c], called as " + name + "(s, pattern[, escape]): case-sensitive match of the whole string; _ matches one character, % any run (SIMILAR TO adds | * + ? {m,n} () []). An invalid pattern is an error.",
+	return &Func{Name: name, infix: true, Doc: "s " + name + " pattern [ESCAPE c], called as " + name + "(s, pattern[, escape]): case-sensitive match of the whole string; _ matches one character, % any run (SIMILAR TO passes every other character but \\ and $ to the regular expression as Calcite does: . | * + ? {m,n} () [] keep their regex meaning). An invalid pattern is an error.",
 		resolve: fixed(ret(tBoolean), 2, pString, pString, pString),
 		build: func(s *site) (Evaluator, error) {
 			type cached struct {

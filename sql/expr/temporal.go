@@ -263,6 +263,12 @@ func buildExtractInterval(s *site, unit string, t row.Type) (Evaluator, error) {
 			f = func(n int64) int64 { return n / 12 }
 		case "MONTH":
 			f = func(n int64) int64 { return n % 12 }
+		case "QUARTER": // as Flink's ExtractCallGen: ((n % 12) - 1) / 3 + 1
+			f = func(n int64) int64 { return (n%12-1)/3 + 1 }
+		case "CENTURY":
+			f = func(n int64) int64 { return n / 1200 }
+		case "MILLENNIUM":
+			f = func(n int64) int64 { return n / 12000 }
 		}
 	} else {
 		switch unit {
@@ -274,8 +280,8 @@ func buildExtractInterval(s *site, unit string, t row.Type) (Evaluator, error) {
 			f = func(n int64) int64 { return n % 3600000 / 60000 }
 		case "SECOND":
 			f = func(n int64) int64 { return n % 60000 / 1000 }
-		case "MILLISECOND":
-			f = func(n int64) int64 { return n % 60000 }
+		case "MILLISECOND": // of the second, as Flink's ExtractCallGen: n % 1000
+			f = func(n int64) int64 { return n % 1000 }
 		case "EPOCH":
 			f = func(n int64) int64 { return n / 1000 }
 		}
@@ -295,12 +301,14 @@ func buildExtractInterval(s *site, unit string, t row.Type) (Evaluator, error) {
 
 // extractFunc is YEAR(x), MONTH(x), ...: EXTRACT of one unit.
 func extractFunc(name, unit string) *Func {
-	return &Func{Name: name, symbols: true, Doc: name + "(datetime): EXTRACT(" + unit + " FROM datetime) as BIGINT.",
+	return &Func{Name: name, symbols: true, Doc: name + "(x): EXTRACT(" + unit + " FROM x) as BIGINT, x a datetime or an interval.",
 		resolve: func(f *Func, args []Expr) ([]Expr, row.Type, error) {
 			if len(args) != 1 {
 				return nil, row.Type{}, cannotApply(f, args)
 			}
-			out, t, err := fixed(ret(tBigInt), 1, pTime)(f, args)
+			// As EXTRACT, an interval is accepted too (Flink: HOUR(interval)).
+			p := param{ok: func(t row.Type) bool { return isDatetime(t) || isInterval(t) }, def: tTs3}
+			out, t, err := fixed(ret(tBigInt), 1, p)(f, args)
 			if err != nil {
 				return nil, row.Type{}, err
 			}
@@ -464,7 +472,7 @@ func timeFuncs() []*Func {
 		extractFunc("WEEK", "WEEK"), extractFunc("DAYOFYEAR", "DOY"), extractFunc("DAYOFMONTH", "DAY"),
 		extractFunc("DAYOFWEEK", "DOW"), extractFunc("HOUR", "HOUR"), extractFunc("MINUTE", "MINUTE"),
 		extractFunc("SECOND", "SECOND"),
-		{Name: "TIMESTAMPADD", symbols: true, Doc: "TIMESTAMPADD(unit, n, t): t plus n units (YEAR, QUARTER, MONTH, WEEK, DAY, HOUR, MINUTE, SECOND, MILLISECOND...), same type as t (a DATE plus a unit below DAY becomes TIMESTAMP(3)).",
+		{Name: "TIMESTAMPADD", symbols: true, Doc: "TIMESTAMPADD(unit, n, t): t plus n units (YEAR, QUARTER, MONTH, WEEK, DAY, HOUR, MINUTE, SECOND, MILLISECOND...), same type as t (a DATE plus a unit below DAY becomes TIMESTAMP(6), as in Flink).",
 			resolve: func(f *Func, args []Expr) ([]Expr, row.Type, error) {
 				out, t, err := fixed(retArg0, 3, pSym, pBigInt, pTime)(f, args)
 				if err != nil {
@@ -476,8 +484,15 @@ func timeFuncs() []*Func {
 				}
 				t = out[2].Type()
 				if t.Root == row.TypeDate && unitNanos(unit) > 0 && unitNanos(unit) < 86400e9 {
-					out[2] = coerce(out[2], tTs3)
-					t = tTs3
+					// Calcite's TIMESTAMPADD gives TIMESTAMP(3) for
+					// MILLISECOND, else TIMESTAMP of the default precision,
+					// 6 in Flink's type system.
+					ts := row.TimestampType(6)
+					if unit == "MILLISECOND" {
+						ts = tTs3
+					}
+					out[2] = coerce(out[2], ts)
+					t = ts
 				}
 				t.TimeAttr = row.NoTimeAttr
 				return out, t.WithNullable(anyNullable(types(out)...)), nil
@@ -577,7 +592,7 @@ func timeFuncs() []*Func {
 					return truncTimestamp(row.Timestamp(w.UnixMilli(), int32(w.Nanosecond()%1e6)), 3), nil
 				}), nil
 			}},
-		{Name: "TO_DATE", Doc: "TO_DATE(s[, fmt]): a DATE parsed from s (default 'yyyy-MM-dd'); NULL if s does not parse.",
+		{Name: "TO_DATE", Doc: "TO_DATE(s[, fmt]): a DATE parsed from s; NULL if s does not parse. Without fmt s is read as CAST(s AS DATE) reads it (text from the first space on is ignored).",
 			resolve: func(f *Func, args []Expr) ([]Expr, row.Type, error) {
 				out, t, err := fixed(ret(row.DateType()), 1, pString, pFmt)(f, args)
 				return out, t.WithNullable(true), err
@@ -586,7 +601,7 @@ func timeFuncs() []*Func {
 				p := newTsParser(s, 1)
 				return strictN(s, func(_ *EvalContext, a []row.Value) (row.Value, error) {
 					if len(a) == 1 {
-						d, ok := parseDateText(strings.TrimSpace(a[0].Str()))
+						d, ok := parseDateLenient(strings.TrimSpace(a[0].Str()))
 						if !ok {
 							return row.Value{}, nil
 						}

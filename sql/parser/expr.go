@@ -388,10 +388,28 @@ func (p *parser) paren() ast.Expr {
 	}
 	es := p.exprList()
 	p.expectOp(")")
+	if len(es) == 2 && p.isKw("OVERLAPS") {
+		return p.overlaps(pos, es)
+	}
 	if len(es) == 1 {
 		return es[0]
 	}
 	return &ast.RowExpr{Pos: pos, Fields: es}
+}
+
+// overlaps parses the rest of (s1, e1) OVERLAPS (s2, e2) into the call
+// OVERLAPS(s1, e1, s2, e2) (the binder resolves it; e1 and e2 may be
+// intervals).
+func (p *parser) overlaps(pos ast.Pos, left []ast.Expr) ast.Expr {
+	name := p.next()
+	p.expectOp("(")
+	right := p.exprList()
+	p.expectOp(")")
+	if len(right) != 2 {
+		p.expected("a period (start, end) after OVERLAPS")
+	}
+	return &ast.Call{Pos: pos, Name: &ast.Name{Pos: pos, Parts: []*ast.Ident{{Pos: pos, Name: name.upper}}},
+		Args: append(append([]ast.Expr{}, left...), right...)}
 }
 
 func (p *parser) caseExpr() ast.Expr {
@@ -407,9 +425,18 @@ func (p *parser) caseExpr() ast.Expr {
 		w := &ast.When{Pos: p.pos()}
 		p.i++
 		w.Cond = p.expr()
+		// A simple CASE may list values, WHEN 1, 2 THEN ..: as Calcite,
+		// one WHEN per value, each with the same result.
+		var more []ast.Expr
+		for c.Operand != nil && p.acceptOp(",") {
+			more = append(more, p.expr())
+		}
 		p.expectKw("THEN")
 		w.Result = p.expr()
 		c.Whens = append(c.Whens, w)
+		for _, v := range more {
+			c.Whens = append(c.Whens, &ast.When{Pos: w.Pos, Cond: v, Result: w.Result})
+		}
 	}
 	if len(c.Whens) == 0 {
 		p.expected("WHEN")
@@ -429,6 +456,11 @@ func init() {
 		"SECOND", "MILLISECOND", "MICROSECOND", "NANOSECOND"} {
 		timeUnits[u] = ast.TimeUnit(u)
 		timeUnits[u+"S"] = ast.TimeUnit(u)
+	}
+	// JDBC's SQL_TSI_ names, which Calcite accepts for TIMESTAMPADD and
+	// TIMESTAMPDIFF (SQL_TSI_DAY is DAY).
+	for _, u := range []string{"YEAR", "QUARTER", "MONTH", "WEEK", "DAY", "HOUR", "MINUTE", "SECOND"} {
+		timeUnits["SQL_TSI_"+u] = ast.TimeUnit(u)
 	}
 	for _, u := range []string{"DOW", "DOY", "EPOCH", "DECADE", "CENTURY", "MILLENNIUM",
 		"ISODOW", "ISOYEAR"} {
@@ -544,9 +576,8 @@ func init() {
 			x := p.expr()
 			if p.acceptKw("FROM") {
 				e.Chars, e.Expr = x, p.expr()
-			} else if e.Side != "" {
-				p.expected("FROM")
 			} else {
+				// TRIM(x) and, as in Calcite, TRIM(BOTH x): x trimmed of spaces.
 				e.Expr = x
 			}
 			return e

@@ -165,6 +165,11 @@ func (eb *exprBinder) bind(e ast.Expr) (expr.Expr, error) {
 		if err != nil {
 			return nil, err
 		}
+		if n.Op == "/" {
+			if err := eb.checkConstDivide(n, l, r); err != nil {
+				return nil, err
+			}
+		}
 		return eb.call(n, string(n.Op), l, r)
 	case *ast.IsExpr:
 		x, err := eb.bind(n.Expr)
@@ -469,6 +474,9 @@ func (eb *exprBinder) bindCall(c *ast.Call) (expr.Expr, error) {
 	}
 	if out, ok, err := eb.bindUserCall(c, name); ok {
 		return out, err
+	}
+	if strings.EqualFold(name, "OVERLAPS") {
+		return eb.bindOverlaps(c)
 	}
 	args, err := eb.bindAll(c.Args...)
 	if err != nil {
