@@ -37,13 +37,21 @@ func (s *Session) explain(n *ast.Explain) (*Result, *Job, error) {
 		return nil, nil, err
 	}
 	opt := j.roots()
+	var popts plan.PhysicalOptions
+	if mb, err := miniBatchOf(j.cfg, false); err != nil {
+		return nil, nil, err
+	} else if mb.Enabled() {
+		popts.MiniBatchInterval = mb.Interval
+	}
 	var b strings.Builder
 	b.WriteString("== Abstract Syntax Tree ==\n")
 	b.WriteString(plan.ExplainAST(raw))
 	b.WriteString("\n== Optimized Physical Plan ==\n")
-	b.WriteString(plan.ExplainPhysical(opt, changelog))
+	popts.Changelog = changelog
+	b.WriteString(plan.ExplainPhysicalWith(opt, popts))
 	b.WriteString("\n== Optimized Execution Plan ==\n")
-	b.WriteString(plan.ExplainExecution(opt))
+	popts.Changelog = false
+	b.WriteString(plan.ExplainPhysicalWith(opt, popts))
 	if jsonPlan {
 		js, err := plan.ExplainJSON(opt, j.cfg.Int("parallelism.default"))
 		if err != nil {

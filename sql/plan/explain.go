@@ -144,6 +144,8 @@ type physNode struct {
 	ins   []*physNode
 	// source marks a node without inputs (a scan or values).
 	source bool
+	// rel is the plan node printed (nil for an Exchange).
+	rel Rel
 	// hash marks an Exchange that partitions by key; single one that
 	// sends everything to one subtask.
 	hash, single bool
@@ -154,7 +156,7 @@ type physNode struct {
 // (Flink's Exchange(distribution=[hash[..]]) or [single]).
 func physical(r Rel) *physNode {
 	name, attrs := r.describe()
-	p := &physNode{name: name, attrs: attrs, mode: r.Mode(), source: len(r.Inputs()) == 0}
+	p := &physNode{name: name, attrs: attrs, mode: r.Mode(), source: len(r.Inputs()) == 0, rel: r}
 	for i, in := range r.Inputs() {
 		c := physical(in)
 		if keys, keyed := inputKeys(r, i); keyed {
@@ -222,13 +224,7 @@ func printPhys(b *strings.Builder, p *physNode, changelog bool, first, rest stri
 // Physical Plan ==" section: with changelog set (EXPLAIN CHANGELOG_MODE),
 // each node's changelogMode=[I] or [I,UB,UA,D].
 func ExplainPhysical(roots []Rel, changelog bool) string {
-	var parts []string
-	for _, r := range roots {
-		var b strings.Builder
-		printPhys(&b, physical(r), changelog, "", "")
-		parts = append(parts, b.String())
-	}
-	return strings.Join(parts, "\n")
+	return ExplainPhysicalWith(roots, PhysicalOptions{Changelog: changelog})
 }
 
 // ExplainExecution prints roots (after Optimize) as Flink's "==
