@@ -2,8 +2,8 @@ package weir
 
 import "github.com/weirstream/weir/internal/runtime"
 
-// BundleFlusher is implemented by keyed process functions that hold
-// records in memory, outside keyed state, to handle each key's records
+// BundleFlusher is implemented by keyed process functions (ProcessKeyed)
+// that hold records in memory, outside keyed state, to handle each key's records
 // together (Flink's mini-batch bundle operators, AbstractMapBundleOperator).
 // The operator calls FlushBundle, which must emit what the function holds
 // and forget it:
@@ -49,11 +49,16 @@ func (c *KeyedContext[K, O]) ScheduleProcessingTimeCallback(at int64, fn func(ct
 // scheduleCallback is ScheduleProcessingTimeCallback of the operator's
 // context.
 func (p *keyedProcessOp[K, I, O]) scheduleCallback(at int64, fn func(ctx *KeyedContext[K, O], now int64) error) {
-	p.ctx.Time.Schedule(at, func(now int64) error {
-		c := &p.kctx
+	scheduleOn(p.ctx, &p.kctx, at, fn)
+}
+
+// scheduleOn schedules fn at processing time at on the task of the
+// operator whose keyed context is c.
+func scheduleOn[K comparable, O any](op *runtime.OperatorContext, c *KeyedContext[K, O], at int64, fn func(ctx *KeyedContext[K, O], now int64) error) {
+	op.Time.Schedule(at, func(now int64) error {
 		c.ts, c.err, c.domain = runtime.NoTimestamp, nil, ProcessingTime
 		if err := fn(c, now); err != nil {
-			return opError(p.ctx, err)
+			return opError(op, err)
 		}
 		return c.err
 	})
