@@ -179,6 +179,8 @@ type KeyedContext[K comparable, O any] struct {
 	// noTimers, when set, is the error a timer registration fails with:
 	// the function has no OnTimer to receive it.
 	noTimers error
+	// schedule is ScheduleProcessingTimeCallback.
+	schedule func(at int64, fn func(ctx *KeyedContext[K, O], now int64) error)
 }
 
 // Key returns the current key.
@@ -283,6 +285,7 @@ type keyedProcessOp[K comparable, I, O any] struct {
 	key    func(I) K
 	fn     KeyedProcessFunction[K, I, O]
 	onTime TimerHandler[K, O]
+	bundle BundleFlusher[K, O] // nil if the function holds no records
 	kctx   KeyedContext[K, O]
 	timers *runtime.TimerService[K, struct{}]
 }
@@ -298,7 +301,8 @@ func (p *keyedProcessOp[K, I, O]) Open(ctx *runtime.OperatorContext) error {
 	p.timers = keyedTimers[K, struct{}](&p.keyed, ctx, "user",
 		func(t runtime.Timer[K, struct{}]) error { return p.fire(t, EventTime, t.TS) },
 		func(t runtime.Timer[K, struct{}]) error { return p.fire(t, ProcessingTime, runtime.NoTimestamp) })
-	p.kctx = KeyedContext[K, O]{kc: p.kc, out: p.out, timers: p.timers, pts: ctx.Time}
+	p.bundle, _ = p.fn.(BundleFlusher[K, O])
+	p.kctx = KeyedContext[K, O]{kc: p.kc, out: p.out, timers: p.timers, pts: ctx.Time, schedule: p.scheduleCallback}
 	if p.onTime == nil {
 		p.kctx.noTimers = opError(ctx, errTimerWithoutOnTimer)
 	}
@@ -348,6 +352,11 @@ func (p *keyedProcessOp[K, I, O]) fire(t runtime.Timer[K, struct{}], d TimeDomai
 
 func (p *keyedProcessOp[K, I, O]) ProcessWatermark(wm int64) error {
 	p.ctx.Metrics.CurrentWatermark = wm
+	if wm == runtime.MaxWatermark {
+		if err := p.flushBundle(); err != nil {
+			return err
+		}
+	}
 	if err := p.timers.AdvanceWatermark(wm); err != nil {
 		return err
 	}

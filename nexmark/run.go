@@ -75,6 +75,10 @@ type BenchResult struct {
 	// SQLRatio is, for a query's SQL run (Query qN-sql), its events per
 	// second per core over the DataStream version's in the same run.
 	SQLRatio float64 `json:"sql_ratio,omitempty"`
+	// AllocsPerEvent is the process's heap allocations during the run per
+	// event (runtime.MemStats.Mallocs, generator included); set by the SQL
+	// runs of weir bench nexmark --sql.
+	AllocsPerEvent float64 `json:"allocs_per_event,omitempty"`
 
 	// LatencyFrom says what row latencies are measured from (the query's
 	// Emission: event or watermark); empty when none was measured

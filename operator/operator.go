@@ -119,6 +119,16 @@ type ProcessingTimeService = runtime.ProcessingTimeService
 // that finished its input.
 type Snapshotter = runtime.Snapshotter
 
+// PreBarrierHandler is implemented by operators that hold records outside
+// their state (a mini-batch buffer): PrepareSnapshotPreBarrier(id) runs
+// when the checkpoint's barrier was aligned, on every operator of the chain
+// head first and before any of them snapshots or the barrier goes on, so
+// the operator emits what it holds and nothing is lost or counted twice by
+// a restore (Flink's prepareSnapshotPreBarrier). The id is 0 before the
+// final snapshot of a task that finished its input. An error fails the
+// task.
+type PreBarrierHandler = runtime.PreBarrierHandler
+
 // CheckpointListener is implemented by operators that act on checkpoint
 // completion, such as two-phase-commit sinks: NotifyCheckpointComplete(id)
 // (idempotent: it may come again for the same id after a restore) and

@@ -37,19 +37,26 @@ func (s *Session) explain(n *ast.Explain) (*Result, *Job, error) {
 		return nil, nil, err
 	}
 	opt := j.roots()
+	var popts plan.PhysicalOptions
+	if mb, err := miniBatchOf(j.cfg, false); err != nil {
+		return nil, nil, err
+	} else if mb.Enabled() {
+		popts.MiniBatchInterval = mb.Interval
+	}
 	var b strings.Builder
 	b.WriteString("== Abstract Syntax Tree ==\n")
 	b.WriteString(plan.ExplainAST(raw))
 	b.WriteString("\n== Optimized Physical Plan ==\n")
-	var modes *plan.Changelogs
 	if changelog {
 		// A query's own EXPLAIN prefers only UPDATE_AFTER, as Flink's
 		// (its client would need UPDATE_BEFORE: see Job.build).
-		modes = j.changelogs(false)
+		popts.Modes = j.changelogs(false)
 	}
-	b.WriteString(plan.ExplainPhysical(opt, modes))
+	b.WriteString(plan.ExplainPhysicalWith(opt, popts))
 	b.WriteString("\n== Optimized Execution Plan ==\n")
-	b.WriteString(plan.ExplainExecution(opt))
+	// The operators that run: no modes, no DropUpdateBefore.
+	popts.Modes = nil
+	b.WriteString(plan.ExplainPhysicalWith(opt, popts))
 	if jsonPlan {
 		js, err := plan.ExplainJSON(opt, j.cfg.Int("parallelism.default"))
 		if err != nil {

@@ -227,6 +227,9 @@ func (s *Session) plan(stmt ast.Statement) (*Job, error) {
 		return nil, err
 	}
 	j.optimize()
+	if err := j.checkMiniBatch(); err != nil {
+		return nil, err
+	}
 	return j, nil
 }
 

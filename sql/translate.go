@@ -151,7 +151,12 @@ func (t *translator) streamNode(r plan.Rel) (weir.Stream[row.Row], error) {
 		if err != nil {
 			return in, err
 		}
+		mb, err := miniBatchOf(t.cfg, true)
+		if err != nil {
+			return in, err
+		}
 		return exec.GroupAggregate(in, exec.GroupAggSpec{
+			MiniBatch:            mb,
 			InputTypes:           plan.Types(n.In),
 			GroupKeys:            n.Keys,
 			Aggs:                 calls,

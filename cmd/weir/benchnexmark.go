@@ -37,6 +37,7 @@ func newBenchNexmarkCmd() *cobra.Command {
 		stateDir     string
 		asJSON       bool
 		withSQL      bool
+		sqlSet       []string
 	)
 	cmd := &cobra.Command{
 		Use:   "nexmark --query qN|all --events N --parallelism P",
@@ -126,7 +127,7 @@ Queries: ` + queryNames(),
 				}
 				results = append(results, r)
 				if withSQL && hasSQL(q.Name) {
-					sr, err := benchSQL(cmd.Context(), q.Name, cfg, opts)
+					sr, err := benchSQL(cmd.Context(), q.Name, cfg, opts, sqlSet)
 					if err != nil {
 						return err
 					}
@@ -196,6 +197,7 @@ Queries: ` + queryNames(),
 	fl.StringVar(&ckptDir, "checkpoint-dir", "", "checkpoint directory (default: a temporary directory)")
 	fl.BoolVar(&asJSON, "json", false, "print one JSON object per query")
 	fl.BoolVar(&withSQL, "sql", false, "also run each query's Flink SQL version (where written) on the same events, and print the ratio of events/s/core")
+	fl.StringArrayVar(&sqlSet, "sql-set", nil, "with --sql: a session option key=value set before each SQL job (repeatable), e.g. table.exec.mini-batch.enabled=true")
 	fl.StringVar(&stateBackend, "state", weir.StateHeap, "keyed state backend: heap or pebble")
 	fl.StringVar(&stateDir, "state-dir", "", "local directory of the pebble backend (default: under the system's temporary directory)")
 	return cmd

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"slices"
+	"strings"
 
 	"github.com/weirstream/weir"
 	"github.com/weirstream/weir/bench"
@@ -19,7 +20,9 @@ func hasSQL(name string) bool { return slices.Contains(nexmark.SQLQueries(), nam
 // benchSQL runs a query's Flink SQL job (nexmark/sql/qN.sql, its sink a
 // blackhole) over the same generated events as the DataStream version and
 // measures it the same way (generator included, CPU time of the process).
-func benchSQL(ctx context.Context, name string, cfg nexmark.Config, opts weir.Options) (nexmark.BenchResult, error) {
+//
+// set holds key=value session options (--sql-set) set before the script.
+func benchSQL(ctx context.Context, name string, cfg nexmark.Config, opts weir.Options, set []string) (nexmark.BenchResult, error) {
 	dir, err := os.MkdirTemp("", "weir-nexmark-sql-")
 	if err != nil {
 		return nexmark.BenchResult{}, err
@@ -32,6 +35,15 @@ func benchSQL(ctx context.Context, name string, cfg nexmark.Config, opts weir.Op
 	sess, err := nexmark.SQLSession(sql.SessionOptions{})
 	if err != nil {
 		return nexmark.BenchResult{}, err
+	}
+	for _, kv := range set {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok {
+			return nexmark.BenchResult{}, fmt.Errorf("--sql-set %q: want key=value", kv)
+		}
+		if err := sess.Config().Set(strings.TrimSpace(k), strings.TrimSpace(v)); err != nil {
+			return nexmark.BenchResult{}, fmt.Errorf("--sql-set: %w", err)
+		}
 	}
 	stmts, err := parser.Parse(script)
 	if err != nil {
@@ -61,6 +73,7 @@ func benchSQL(ctx context.Context, name string, cfg nexmark.Config, opts weir.Op
 	r := nexmark.BenchResult{
 		Query: name + "-sql", Events: cfg.Events, Parallelism: max(opts.Parallelism, 1), State: opts.StateBackend,
 		WallSeconds: m.Wall.Seconds(), CPUSeconds: m.CPU.Seconds(), EventsPerCoreSecond: m.PerCoreSecond(), Rows: -1,
+		AllocsPerEvent: m.AllocsPerRecord(),
 	}
 	if m.PeakRSS >= 0 && m.StartRSS >= 0 {
 		r.PeakRSSBytes = m.StartRSS + m.PeakRSS

@@ -18,6 +18,20 @@ type Snapshotter interface {
 	SnapshotState(id int64, w *StateWriter) error
 }
 
+// PreBarrierHandler is implemented by operators that hold records outside
+// their state (Flink's mini-batch bundle operators) and must emit them
+// before a checkpoint: PrepareSnapshotPreBarrier(id) runs on the task's
+// goroutine once the checkpoint's barrier was aligned, for every operator
+// of the chain in chain order (head first) and before any operator of the
+// chain snapshots, so that what it emits reaches the operators chained
+// after it before they snapshot, and the writers before the barrier does
+// (Flink's StreamOperator#prepareSnapshotPreBarrier). The id is 0 before
+// the final snapshot of a task that finished its input (Finish came
+// first). An error fails the task.
+type PreBarrierHandler interface {
+	PrepareSnapshotPreBarrier(id int64) error
+}
+
 // CheckpointListener is implemented by operators that act on checkpoint
 // completion, such as two-phase-commit sinks committing what they staged.
 type CheckpointListener interface {

@@ -735,6 +735,19 @@ func (t *Task) store(ctx context.Context, id int64, snap TaskSnapshot, final boo
 	t.send(Report{Kind: ReportAck, ID: id, Handle: h, Timing: tm})
 }
 
+// prepareBarrier calls PrepareSnapshotPreBarrier on every operator of the
+// chain that implements PreBarrierHandler, head first, before capture.
+func (t *Task) prepareBarrier(id int64) error {
+	for _, m := range t.Chain {
+		if p, ok := m.Op.(PreBarrierHandler); ok {
+			if err := p.PrepareSnapshotPreBarrier(id); err != nil {
+				return fmt.Errorf("operator %q: prepare snapshot %d before the barrier: %w", m.Ctx.Name, id, err)
+			}
+		}
+	}
+	return nil
+}
+
 // capture takes the synchronous part of every stateful operator's
 // snapshot (by chain position).
 func (t *Task) capture(id int64) (map[int]*StateWriter, error) {
@@ -784,6 +797,9 @@ func (t *Task) complete(id int64, ws map[int]*StateWriter) (TaskSnapshot, error)
 
 // snapshot takes a whole snapshot on the task's goroutine.
 func (t *Task) snapshot(id int64) (TaskSnapshot, error) {
+	if err := t.prepareBarrier(id); err != nil {
+		return TaskSnapshot{}, err
+	}
 	ws, err := t.capture(id)
 	if err != nil {
 		return TaskSnapshot{}, err
@@ -803,6 +819,9 @@ func (t *Task) checkpoint(ctx context.Context, id int64) error {
 		tm.AlignStart = t.alignStart
 	}
 	t.alignStart = 0
+	if err := t.prepareBarrier(id); err != nil {
+		return err
+	}
 	ws, err := t.capture(id)
 	tm.SyncEnd = nanotime()
 	if err != nil {

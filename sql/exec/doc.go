@@ -98,6 +98,15 @@
 // ignored and counted in Counters.IgnoredRetractions. A global aggregate
 // (no keys) runs as one key, so on one subtask.
 //
+// With GroupAggSpec.MiniBatch (Flink's MiniBatchGroupAggFunction) the
+// rows of a batch are held per key and applied together: the same rules
+// hold per batch instead of per row (one net change per key and batch;
+// retractions that come first for a key without state are ignored), so
+// only the updates inside a batch disappear from the changelog. Batches
+// end by size, at multiples of the interval in processing time, before
+// checkpoint barriers, on the final watermark and at the end of input;
+// the state is the same as without mini-batch.
+//
 // WindowAggregate emits one +I row per key and window once the watermark
 // reaches window_end - 1 (or, on processing time, the clock does); there
 // are no early or late firings. Its input is append-only, or, with

@@ -57,6 +57,10 @@ type GroupAggSpec struct {
 	UID, Name string
 	// Counters, if set, receives the operator's counters.
 	Counters *Counters
+	// MiniBatch, when enabled, holds rows per group and handles them in
+	// batches (group_minibatch.go). The state is the same with and
+	// without it, so a snapshot of either restores into the other.
+	MiniBatch MiniBatch
 
 	// perCallDistinct keeps each DISTINCT call's multiset apart (state
 	// "group-distinct"), as before calls shared entries: tests restore its
@@ -97,6 +101,9 @@ func checkKeys(in []row.Type, keys []int, what string) error {
 
 func (s GroupAggSpec) compile() (*aggSet, error) {
 	if err := checkKeys(s.InputTypes, s.GroupKeys, "group key"); err != nil {
+		return nil, err
+	}
+	if err := s.MiniBatch.check(); err != nil {
 		return nil, err
 	}
 	return newAggSet(s.Aggs, s.InputTypes, !s.InsertOnly)
@@ -205,6 +212,8 @@ type groupAggFn struct {
 	// group that finds that very string in state (heap backend, nothing
 	// written in between) skips the decode. See loadedAccs.
 	loaded string
+	// mb is the bundle of rows held with mini-batch on; nil otherwise.
+	mb *bundle
 }
 
 // outSlab is how many output rows' fields GroupAggregate allocates at
@@ -220,6 +229,9 @@ func (f *groupAggFn) Open(ctx *weir.KeyedRuntimeContext[string]) error {
 	}
 	f.set = set
 	f.fast = !f.spec.generalPath && !set.hasUDF()
+	if f.spec.MiniBatch.Enabled() {
+		f.mb = &bundle{rows: map[string]*keyRows{}}
+	}
 	f.acc = state.GetValue[string, string](ctx.State(), state.Descriptor{Name: "group-aggs", TTL: stateTTL(f.spec.StateTTL)})
 	if set.hasDistinct() {
 		if f.spec.perCallDistinct {
@@ -250,18 +262,31 @@ func (v mapView) get(k string) (int64, bool) { return v.m.Get(k) }
 func (v mapView) put(k string, n int64)      { v.m.Put(k, n) }
 func (v mapView) remove(k string)            { v.m.Remove(k) }
 
-func (f *groupAggFn) ProcessElement(ctx *weir.KeyedContext[string, row.Row], in row.Row) error {
-	if !f.checked {
-		f.checked = true
-		if f.legacy != nil {
-			restored, err := hasKeys(f.legacy)
-			if err != nil {
-				return err
-			}
-			if !restored {
-				f.legacy = nil
-			}
+// checkLegacy drops f.legacy, on the first row, when no DISTINCT entries
+// of the per-call layout were restored.
+func (f *groupAggFn) checkLegacy() error {
+	if f.checked {
+		return nil
+	}
+	f.checked = true
+	if f.legacy != nil {
+		restored, err := hasKeys(f.legacy)
+		if err != nil {
+			return err
 		}
+		if !restored {
+			f.legacy = nil
+		}
+	}
+	return nil
+}
+
+func (f *groupAggFn) ProcessElement(ctx *weir.KeyedContext[string, row.Row], in row.Row) error {
+	if f.mb != nil {
+		return f.buffer(ctx, in)
+	}
+	if err := f.checkLegacy(); err != nil {
+		return err
 	}
 	retract := in.Kind.IsRetract()
 	enc, ok := f.acc.Value()

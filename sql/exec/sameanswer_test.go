@@ -165,8 +165,17 @@ func materialize(t *testing.T, log []row.Row, types []row.Type, nkeys int) []str
 // configuration and compares the materialised result with a batch
 // computation over the rows that remain.
 func TestGroupAggSameAnswer(t *testing.T) {
+	spec, steps, outTypes, want := groupAggRandomChangelog(t)
+	groupAggFinalTable(t, spec, steps, outTypes, want)
+}
+
+// groupAggRandomChangelog returns the GroupAggregate of
+// TestGroupAggSameAnswer, its random input and the final table it must
+// give.
+func groupAggRandomChangelog(t *testing.T) (spec GroupAggSpec, steps []step, outTypes []row.Type, want []string) {
+	t.Helper()
 	in := []row.Type{row.String(), row.IntType(), row.String()}
-	spec := GroupAggSpec{InputTypes: in, GroupKeys: []int{0}, UID: "agg", GenerateUpdateBefore: true,
+	spec = GroupAggSpec{InputTypes: in, GroupKeys: []int{0}, UID: "agg", GenerateUpdateBefore: true,
 		Aggs: []AggCall{
 			{Func: CountStar, Filter: NoFilter},
 			{Func: Sum, Args: []int{1}, Filter: NoFilter},
@@ -178,7 +187,6 @@ func TestGroupAggSameAnswer(t *testing.T) {
 		t.Fatal(err)
 	}
 	rng := rand.New(rand.NewPCG(3, 5))
-	var steps []step
 	var live []row.Row
 	for range 600 {
 		if len(live) > 0 && rng.IntN(3) == 0 {
@@ -219,7 +227,6 @@ func TestGroupAggSameAnswer(t *testing.T) {
 		}
 		g.distinct[r.Fields[2].Str()] = true
 	}
-	var want []string
 	for k, g := range groups {
 		sum, max := "NULL", "NULL"
 		if g.nonNull > 0 {
@@ -228,8 +235,7 @@ func TestGroupAggSameAnswer(t *testing.T) {
 		want = append(want, fmt.Sprintf("+I[%s, %d, %s, %s, %d]", k, g.n, sum, max, len(g.distinct)))
 	}
 	slices.Sort(want)
-
-	groupAggFinalTable(t, spec, steps, outTypes, want)
+	return spec, steps, outTypes, want
 }
 
 // TestWindowAggSameAnswer runs random out-of-order rows with periodic

@@ -147,6 +147,8 @@ type physNode struct {
 	ins   []*physNode
 	// source marks a node without inputs (a scan or values).
 	source bool
+	// rel is the plan node printed (nil for an Exchange).
+	rel Rel
 	// hash marks an Exchange that partitions by key; single one that
 	// sends everything to one subtask.
 	hash, single bool
@@ -159,7 +161,7 @@ type physNode struct {
 // where the inference put one.
 func physical(r Rel, modes *Changelogs) *physNode {
 	name, attrs := r.describe()
-	p := &physNode{name: name, attrs: attrs, mode: modes.Of(r), source: len(r.Inputs()) == 0}
+	p := &physNode{name: name, attrs: attrs, mode: modes.Of(r), source: len(r.Inputs()) == 0, rel: r}
 	for i, in := range r.Inputs() {
 		c := physical(in, modes)
 		if modes.DropUpdateBefore(r, i) {
@@ -232,13 +234,7 @@ func printPhys(b *strings.Builder, p *physNode, changelog bool, first, rest stri
 // format (a sink's is NONE), and Flink's DropUpdateBefore stands where
 // a changelog source's UPDATE_BEFORE rows are not needed.
 func ExplainPhysical(roots []Rel, modes *Changelogs) string {
-	var parts []string
-	for _, r := range roots {
-		var b strings.Builder
-		printPhys(&b, physical(r, modes), modes != nil, "", "")
-		parts = append(parts, b.String())
-	}
-	return strings.Join(parts, "\n")
+	return ExplainPhysicalWith(roots, PhysicalOptions{Modes: modes})
 }
 
 // ExplainExecution prints roots (after Optimize) as Flink's "==
