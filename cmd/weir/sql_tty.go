@@ -192,13 +192,15 @@ func (h *stmtHistory) Len() int { return len(h.entries) }
 func (h *stmtHistory) At(idx int) string { return h.entries[len(h.entries)-1-idx] }
 
 // historyEntry turns a statement into one history line: its line comments
-// dropped and, outside literals and quoted names, its line ends, tabs and
+// dropped (block comments and hints kept, with what they hold) and,
+// outside literals and quoted names, its line ends, tabs and
 // runs of spaces made one space, so that it can be recalled, edited and
 // run again on one line. A statement with a line end inside a literal
 // gives "" (not kept: it does not fit on one line).
 func historyEntry(stmt string) string {
 	var b strings.Builder
-	inStr, inIdent, comment, space := false, false, false, false
+	inStr, inIdent, comment, block, space := false, false, false, false, false
+	blockAt := 0 // where the block comment began ("/*")
 	for i := 0; i < len(stmt); i++ {
 		ch := stmt[i]
 		quoted := inStr || inIdent
@@ -209,6 +211,11 @@ func historyEntry(stmt string) string {
 				space = true
 			}
 			continue
+		case block:
+			// A block comment (a hint too) is kept, its line ends and
+			// runs of spaces made one space; "--" and quotes in it are
+			// part of it.
+			block = !(ch == '/' && i >= blockAt+3 && stmt[i-1] == '*')
 		case inStr:
 			inStr = ch != '\''
 		case inIdent:
@@ -220,6 +227,8 @@ func historyEntry(stmt string) string {
 		case ch == '-' && i+1 < len(stmt) && stmt[i+1] == '-':
 			comment = true
 			continue
+		case ch == '/' && i+1 < len(stmt) && stmt[i+1] == '*':
+			block, blockAt = true, i
 		}
 		if quoted {
 			if ch == '\n' || ch == '\r' {
