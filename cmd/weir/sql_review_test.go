@@ -1,6 +1,12 @@
 package main
 
-import "testing"
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/weirstream/weir/row"
+)
 
 // TestHistoryEntryComments checks history entries of statements with
 // block comments (a hint among them) and doubled quotes: a "--" or a
@@ -24,5 +30,74 @@ func TestHistoryEntryComments(t *testing.T) {
 		if !statementComplete(got + "\n") {
 			t.Errorf("history entry %q of %q is not a complete statement", got, c.in)
 		}
+	}
+}
+
+// TestLiveTableEscapeKeys checks that the bytes of cursor and function
+// keys are not read as the live view's commands: the End key (ESC [ F,
+// ESC O F) does not go to the first page, F1 (ESC O P) not to the
+// previous one, Page Down (ESC [ 6 ~) and the arrows do nothing; a
+// command after them, and a Ctrl-C inside one, work as usual.
+func TestLiveTableEscapeKeys(t *testing.T) {
+	h := startLive(t)
+	h.frame(t)
+	for _, r := range []row.Row{ins("Bob", 1), ins("Alice", 1), ins("Greg", 1)} {
+		if err := h.v.apply(r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h.tick <- time.Time{}
+	if f := h.frame(t); !strings.Contains(f, "Page: Last of 2") {
+		t.Fatalf("after the refresh: %q", f)
+	}
+	keys := "\x1b[F" + "\x1bOF" + "\x1b[A" + "\x1b[6~" + "\x1b[1;5D" + "+"
+	go func() {
+		for _, k := range []byte(keys) {
+			h.keys <- k
+		}
+	}()
+	// Frames up to the one of '+': the page must still be the last.
+	for {
+		f := h.frame(t)
+		if strings.Contains(f, "Page: 1 of 2") {
+			t.Fatalf("an escape sequence moved to the first page: %q", f)
+		}
+		if strings.Contains(f, "Refresh: 500 ms") {
+			if !strings.Contains(f, "Page: Last of 2") {
+				t.Fatalf("after the escape sequences and +: %q", f)
+			}
+			break
+		}
+	}
+	go func() {
+		for _, k := range []byte("\x1bOP-") {
+			h.keys <- k
+		}
+	}()
+	for {
+		f := h.frame(t)
+		if strings.Contains(f, "Page: 1 of 2") {
+			t.Fatalf("F1 went to the previous page: %q", f)
+		}
+		if strings.Contains(f, "Refresh: 1 s") {
+			break // the frame of -
+		}
+	}
+	// A Ctrl-C inside a sequence still quits.
+	go func() {
+		for _, k := range []byte("\x1b[1\x03") {
+			h.keys <- k
+		}
+	}()
+	for {
+		select {
+		case <-h.frames:
+			continue
+		case err := <-h.done:
+			if err != nil || h.quits != 1 {
+				t.Fatalf("Ctrl-C in a sequence: %v, %d quits", err, h.quits)
+			}
+		}
+		break
 	}
 }
