@@ -122,13 +122,21 @@ func (v *liveTable) run(keys <-chan byte, scr screen, quit func()) error {
 		quit()
 		return err
 	}
+	// The refresh timer runs on while keys are pressed (a key does not
+	// postpone the next refresh); a new refresh rate sets a new timer.
+	var tick <-chan time.Time
+	tickRate := -1
 	for {
-		var tick <-chan time.Time
 		if d := result.RefreshInterval(refresh); d > 0 && ended != nil {
-			tick = scr.after(d)
+			if tick == nil || tickRate != refresh {
+				tick, tickRate = scr.after(d), refresh
+			}
+		} else {
+			tick = nil
 		}
 		select {
 		case <-tick:
+			tick = nil
 			rows, status = v.rows()
 			updated = scr.now()
 		case <-ended:

@@ -101,3 +101,37 @@ func TestLiveTableEscapeKeys(t *testing.T) {
 		break
 	}
 }
+
+// TestLiveTableKeysKeepRefresh checks that keys pressed between two
+// refreshes do not restart the refresh timer (keys pressed faster than
+// the refresh interval would otherwise stop the refreshes), while a new
+// refresh rate does.
+func TestLiveTableKeysKeepRefresh(t *testing.T) {
+	h := startLive(t)
+	h.frame(t)
+	timers := func() int { h.mu.Lock(); defer h.mu.Unlock(); return len(h.timers) }
+	// A timer is set before the loop waits for a key, so the counts are
+	// read after the frame of a key.
+	for _, k := range []byte("npfl") {
+		h.key(t, k)
+	}
+	if n := timers(); n != 1 {
+		t.Errorf("%d timers after 4 paging keys, want still 1", n)
+	}
+	h.key(t, '+')
+	h.key(t, 'n')
+	if n := timers(); n != 2 || h.lastTimer() != 500*time.Millisecond {
+		t.Errorf("%d timers after +, the last %v; want 2, 500ms", n, h.lastTimer())
+	}
+	h.tick <- time.Time{}
+	h.frame(t)
+	h.key(t, 'n')
+	h.key(t, 'p')
+	if n := timers(); n != 3 {
+		t.Errorf("%d timers after a refresh and 2 keys, want 3 (one set after the refresh)", n)
+	}
+	h.keys <- 'q'
+	if err := <-h.done; err != nil {
+		t.Fatal(err)
+	}
+}
