@@ -1,6 +1,8 @@
 package main
 
 import (
+	"errors"
+	"io"
 	"strings"
 	"testing"
 	"time"
@@ -133,5 +135,24 @@ func TestLiveTableKeysKeepRefresh(t *testing.T) {
 	h.keys <- 'q'
 	if err := <-h.done; err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestTermReaderLongLine checks that a line the terminal's line editor
+// cut short (it drops what is typed beyond maxEditLine characters) is
+// not returned as if whole: the statement would run truncated.
+func TestTermReaderLongLine(t *testing.T) {
+	long := "SELECT '" + strings.Repeat("é", maxEditLine) + "';"
+	r := newTermReader(-1, strings.NewReader(long+"\r"+"SELECT 1;\r"), io.Discard, nil)
+	if line, err := r.read("> "); !errors.Is(err, errLineTooLong) {
+		t.Fatalf("a line of %d characters gave %d characters, %v; want errLineTooLong", len([]rune(long)), len([]rune(line)), err)
+	}
+	if line, err := r.read("> "); err != nil || line != "SELECT 1;" {
+		t.Fatalf("the line after: %q, %v", line, err)
+	}
+	ok := "SELECT '" + strings.Repeat("x", maxEditLine-20) + "';"
+	r = newTermReader(-1, strings.NewReader(ok+"\r"), io.Discard, nil)
+	if line, err := r.read("> "); err != nil || line != ok {
+		t.Fatalf("a line of %d characters: %d back, %v", len(ok), len(line), err)
 	}
 }

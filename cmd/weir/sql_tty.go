@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"unicode/utf8"
 
 	"golang.org/x/term"
 )
@@ -15,6 +16,16 @@ import (
 // errInterrupted is returned by a line reader when the user pressed
 // Ctrl-C: the statement being typed is dropped.
 var errInterrupted = errors.New("interrupted")
+
+// maxEditLine is the longest line golang.org/x/term's line editor takes
+// (its maxLineLength): the characters typed or pasted beyond it are
+// dropped.
+const maxEditLine = 4096
+
+// errLineTooLong is returned by the terminal's line reader for a line
+// that reached maxEditLine, so may have lost its end: the statement being
+// typed is dropped rather than run cut short.
+var errLineTooLong = fmt.Errorf("a line of %d or more characters does not fit the terminal's line editor (its end is lost): the statement is dropped; split it over several lines, or pipe it to weir sql", maxEditLine)
 
 // lineReader gives the interactive client its input lines.
 type lineReader interface {
@@ -108,6 +119,9 @@ func (r *termReader) read(prompt string) (string, error) {
 	}
 	if errors.Is(err, term.ErrPasteIndicator) {
 		err = nil
+	}
+	if err == nil && utf8.RuneCountInString(line) >= maxEditLine {
+		return "", errLineTooLong
 	}
 	return line, err
 }
