@@ -150,6 +150,12 @@ func TestTermReaderLongLine(t *testing.T) {
 	if line, err := r.read("> "); err != nil || line != "SELECT 1;" {
 		t.Fatalf("the line after: %q, %v", line, err)
 	}
+	// A longer statement recalled from the history is whole.
+	hist := "SELECT '" + strings.Repeat("y", 2*maxEditLine) + "';"
+	r = newTermReader(-1, strings.NewReader("\x1b[A\r"), io.Discard, []string{hist})
+	if line, err := r.read("> "); err != nil || line != hist {
+		t.Fatalf("a recalled statement of %d characters: %d back, %v", len(hist), len(line), err)
+	}
 	ok := "SELECT '" + strings.Repeat("x", maxEditLine-20) + "';"
 	r = newTermReader(-1, strings.NewReader(ok+"\r"), io.Discard, nil)
 	if line, err := r.read("> "); err != nil || line != ok {

@@ -23,7 +23,7 @@ var errInterrupted = errors.New("interrupted")
 const maxEditLine = 4096
 
 // errLineTooLong is returned by the terminal's line reader for a line
-// that reached maxEditLine, so may have lost its end: the statement being
+// that reached maxEditLine while typed, so may have lost its end: the statement being
 // typed is dropped rather than run cut short.
 var errLineTooLong = fmt.Errorf("a line of %d or more characters does not fit the terminal's line editor (its end is lost): the statement is dropped; split it over several lines, or pipe it to weir sql", maxEditLine)
 
@@ -120,7 +120,10 @@ func (r *termReader) read(prompt string) (string, error) {
 	if errors.Is(err, term.ErrPasteIndicator) {
 		err = nil
 	}
-	if err == nil && utf8.RuneCountInString(line) >= maxEditLine {
+	// The editor stops adding keys at exactly maxEditLine characters (a
+	// longer line can only be a recalled statement, which it keeps
+	// whole).
+	if err == nil && utf8.RuneCountInString(line) == maxEditLine {
 		return "", errLineTooLong
 	}
 	return line, err
