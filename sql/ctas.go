@@ -65,7 +65,10 @@ func (s *Session) createTableAs(n *ast.CreateTable) (*Result, *Job, error) {
 	if err := s.cat.AddTable(t, false); err != nil {
 		return nil, nil, err
 	}
-	j, err := s.plan(&ast.Insert{Pos: n.Pos, Table: n.Name, Columns: insertCols, Query: n.AsQuery})
+	// The INSERT takes the query as bound above, before the table was
+	// replaced: as in Flink, a query reading the replaced table reads the
+	// table as it was.
+	j, err := s.planInsertBound(&ast.Insert{Pos: n.Pos, Table: n.Name, Columns: insertCols, Query: n.AsQuery}, q)
 	if err != nil {
 		// Back to the catalog as it was.
 		_ = s.cat.Drop(name, false, false)
@@ -75,6 +78,24 @@ func (s *Session) createTableAs(n *ast.CreateTable) (*Result, *Job, error) {
 		return nil, nil, err
 	}
 	return nil, j, nil
+}
+
+// planInsertBound plans an INSERT whose query is already bound (q), as
+// plan does an INSERT.
+func (s *Session) planInsertBound(ins *ast.Insert, q plan.Rel) (*Job, error) {
+	sk, err := s.binder().InsertBound(ins, q)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.checkSink(sk); err != nil {
+		return nil, err
+	}
+	j := &Job{sess: s, cfg: s.cfg.Clone(), sinks: []*plan.Sink{sk}}
+	if err := j.checkUpdatingInputs(); err != nil {
+		return nil, err
+	}
+	j.optimize()
+	return j, nil
 }
 
 // ctasTable returns the CREATE TABLE that a CTAS or RTAS statement makes

@@ -291,6 +291,11 @@ func (c *sqlClient) repl(in io.Reader) error {
 			buf.Reset()
 			continue
 		}
+		if errors.Is(err, errLineTooLong) {
+			buf.Reset()
+			fmt.Fprintf(c.cmd.ErrOrStderr(), "[ERROR] %v\n", err)
+			continue
+		}
 		if errors.Is(err, io.EOF) {
 			break
 		}

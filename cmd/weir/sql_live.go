@@ -100,6 +100,7 @@ func (v *liveTable) run(keys <-chan byte, scr screen, quit func()) error {
 	rows, status := v.rows()
 	updated := scr.now()
 	ended := v.ended
+	var esc escapeSeq
 	draw := func() error {
 		w, h := scr.size()
 		lines := result.RenderView(result.ViewState{Schema: v.schema, Rows: rows, Width: w, Height: h,
@@ -121,13 +122,21 @@ func (v *liveTable) run(keys <-chan byte, scr screen, quit func()) error {
 		quit()
 		return err
 	}
+	// The refresh timer runs on while keys are pressed (a key does not
+	// postpone the next refresh); a new refresh rate sets a new timer.
+	var tick <-chan time.Time
+	tickRate := -1
 	for {
-		var tick <-chan time.Time
 		if d := result.RefreshInterval(refresh); d > 0 && ended != nil {
-			tick = scr.after(d)
+			if tick == nil || tickRate != refresh {
+				tick, tickRate = scr.after(d), refresh
+			}
+		} else {
+			tick = nil
 		}
 		select {
 		case <-tick:
+			tick = nil
 			rows, status = v.rows()
 			updated = scr.now()
 		case <-ended:
@@ -138,6 +147,9 @@ func (v *liveTable) run(keys <-chan byte, scr screen, quit func()) error {
 			if !ok {
 				quit()
 				return nil
+			}
+			if esc.skip(k) {
+				continue // a byte of a cursor or function key: no command
 			}
 			_, h := scr.size()
 			pages := result.Pages(len(rows), h)
@@ -169,6 +181,48 @@ func (v *liveTable) run(keys <-chan byte, scr screen, quit func()) error {
 			quit()
 			return err
 		}
+	}
+}
+
+// escapeSeq follows the escape sequences a terminal sends for cursor,
+// function and editing keys (ESC [ ... final byte, ESC O x), so that
+// their bytes are not read as the view's commands: the End key (ESC [ F
+// or ESC O F) is not F (first page), F1 (ESC O P) not P. A lone ESC
+// followed by another byte ends there, and that byte is read as usual.
+type escapeSeq struct {
+	state byte // 0: none, 1: after ESC, '[': in a CSI sequence, 'O': after ESC O
+}
+
+// skip reports whether k belongs to an escape sequence.
+func (e *escapeSeq) skip(k byte) bool {
+	switch e.state {
+	case 0:
+		if k == 0x1b {
+			e.state = 1
+			return true
+		}
+		return false
+	case 1:
+		switch k {
+		case '[', 'O':
+			e.state = k
+			return true
+		case 0x1b:
+			return true
+		}
+		e.state = 0
+		return false
+	case '[':
+		// Parameter and intermediate bytes (0x20-0x3f) go on; a final
+		// byte (0x40-0x7e) ends the sequence; anything else ends it too.
+		if k >= 0x20 && k <= 0x3f {
+			return true
+		}
+		e.state = 0
+		return k >= 0x40 && k <= 0x7e
+	default: // 'O': one final byte
+		e.state = 0
+		return k >= 0x20
 	}
 }
 

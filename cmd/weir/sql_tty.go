@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"unicode/utf8"
 
 	"golang.org/x/term"
 )
@@ -15,6 +16,16 @@ import (
 // errInterrupted is returned by a line reader when the user pressed
 // Ctrl-C: the statement being typed is dropped.
 var errInterrupted = errors.New("interrupted")
+
+// maxEditLine is the longest line golang.org/x/term's line editor takes
+// (its maxLineLength): the characters typed or pasted beyond it are
+// dropped.
+const maxEditLine = 4096
+
+// errLineTooLong is returned by the terminal's line reader for a line
+// that reached maxEditLine while typed, so may have lost its end: the statement being
+// typed is dropped rather than run cut short.
+var errLineTooLong = fmt.Errorf("a line of %d or more characters does not fit the terminal's line editor (its end is lost): the statement is dropped; split it over several lines, or pipe it to weir sql", maxEditLine)
 
 // lineReader gives the interactive client its input lines.
 type lineReader interface {
@@ -109,6 +120,12 @@ func (r *termReader) read(prompt string) (string, error) {
 	if errors.Is(err, term.ErrPasteIndicator) {
 		err = nil
 	}
+	// The editor stops adding keys at exactly maxEditLine characters (a
+	// longer line can only be a recalled statement, which it keeps
+	// whole).
+	if err == nil && utf8.RuneCountInString(line) == maxEditLine {
+		return "", errLineTooLong
+	}
 	return line, err
 }
 
@@ -192,13 +209,15 @@ func (h *stmtHistory) Len() int { return len(h.entries) }
 func (h *stmtHistory) At(idx int) string { return h.entries[len(h.entries)-1-idx] }
 
 // historyEntry turns a statement into one history line: its line comments
-// dropped and, outside literals and quoted names, its line ends, tabs and
+// dropped (block comments and hints kept, with what they hold) and,
+// outside literals and quoted names, its line ends, tabs and
 // runs of spaces made one space, so that it can be recalled, edited and
 // run again on one line. A statement with a line end inside a literal
 // gives "" (not kept: it does not fit on one line).
 func historyEntry(stmt string) string {
 	var b strings.Builder
-	inStr, inIdent, comment, space := false, false, false, false
+	inStr, inIdent, comment, block, space := false, false, false, false, false
+	blockAt := 0 // where the block comment began ("/*")
 	for i := 0; i < len(stmt); i++ {
 		ch := stmt[i]
 		quoted := inStr || inIdent
@@ -209,6 +228,11 @@ func historyEntry(stmt string) string {
 				space = true
 			}
 			continue
+		case block:
+			// A block comment (a hint too) is kept, its line ends and
+			// runs of spaces made one space; "--" and quotes in it are
+			// part of it.
+			block = !(ch == '/' && i >= blockAt+3 && stmt[i-1] == '*')
 		case inStr:
 			inStr = ch != '\''
 		case inIdent:
@@ -220,6 +244,8 @@ func historyEntry(stmt string) string {
 		case ch == '-' && i+1 < len(stmt) && stmt[i+1] == '-':
 			comment = true
 			continue
+		case ch == '/' && i+1 < len(stmt) && stmt[i+1] == '*':
+			block, blockAt = true, i
 		}
 		if quoted {
 			if ch == '\n' || ch == '\r' {

@@ -241,6 +241,27 @@ func (b *Binder) Insert(ins *ast.Insert) (*Sink, error) {
 	if err != nil {
 		return nil, err
 	}
+	return b.insertInto(ins, t, q)
+}
+
+// InsertBound binds INSERT INTO with its query already bound (q), as
+// CREATE OR REPLACE TABLE ... AS SELECT needs: its query is bound
+// against the catalog before the table is replaced.
+func (b *Binder) InsertBound(ins *ast.Insert, q Rel) (*Sink, error) {
+	name, err := objectName(ins.Table)
+	if err != nil {
+		return nil, err
+	}
+	t, ok := b.cat.Table(name)
+	if !ok {
+		return nil, errAt(ins.Table, "Object '%s' not found", ins.Table)
+	}
+	return b.insertInto(ins, t, q)
+}
+
+// insertInto matches the bound query q to the target table t.
+func (b *Binder) insertInto(ins *ast.Insert, t *Table, q Rel) (*Sink, error) {
+	name := t.Name
 	var target []int
 	for i := range t.Columns {
 		if t.Kinds[i] == Physical || (t.Kinds[i] == Metadata && !t.Virtual[i]) {
