@@ -8,7 +8,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -87,13 +86,9 @@ func TestSQLCrash(t *testing.T) {
 			c.WaitUntil(t, "new checkpoint", 60*time.Second, func() bool { return crashtest.LatestCheckpoint(t, chk) > before })
 			c.Pause(time.Duration(rng.IntN(80)) * time.Millisecond)
 		}
-		exited, err := c.Signal(syscall.SIGKILL)
-		switch {
-		case exited && err != nil:
-			t.Fatalf("run %d failed: %v", run, err)
-		case exited:
+		if c.KillRun(t, run) {
 			ended = true
-		default:
+		} else {
 			kills++
 		}
 	}

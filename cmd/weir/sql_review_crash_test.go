@@ -5,7 +5,6 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"syscall"
 	"testing"
 	"time"
 
@@ -59,13 +58,9 @@ func TestSQLLimitCrash(t *testing.T) {
 		before := crashtest.LatestCheckpoint(t, chk)
 		c := crashtest.Start(t, bin, logPath, args(run)...)
 		c.WaitUntil(t, "new checkpoint", 60*time.Second, func() bool { return crashtest.LatestCheckpoint(t, chk) > before+1 })
-		exited, err := c.Signal(syscall.SIGKILL)
-		switch {
-		case exited && err != nil:
-			t.Fatalf("run %d failed: %v", run, err)
-		case exited:
+		if c.KillRun(t, run) {
 			ended = true
-		default:
+		} else {
 			kills++
 		}
 	}

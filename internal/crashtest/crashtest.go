@@ -120,6 +120,18 @@ func (c *Child) Signal(sig syscall.Signal) (exited bool, err error) {
 // Kill is Signal(SIGKILL).
 func (c *Child) Kill() (exited bool, err error) { return c.Signal(syscall.SIGKILL) }
 
+// KillRun is the step of a kill loop: it kills run's child with SIGKILL
+// and reports whether the job had ended by itself before; an end with an
+// error fails the test.
+func (c *Child) KillRun(t testing.TB, run int) (ended bool) {
+	t.Helper()
+	exited, err := c.Kill()
+	if exited && err != nil {
+		t.Fatalf("run %d failed: %v", run, err)
+	}
+	return exited
+}
+
 // WaitUntil polls cond every few milliseconds until it holds, the child
 // exits, or the deadline passes (which fails the test).
 func (c *Child) WaitUntil(t testing.TB, what string, deadline time.Duration, cond func() bool) {

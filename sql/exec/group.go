@@ -281,23 +281,13 @@ func (f *groupAggFn) checkLegacy() error {
 	return nil
 }
 
-func (f *groupAggFn) ProcessElement(ctx *weir.KeyedContext[string, row.Row], in row.Row) error {
-	if f.mb != nil {
-		return f.buffer(ctx, in)
-	}
-	if err := f.checkLegacy(); err != nil {
-		return err
-	}
-	retract := in.Kind.IsRetract()
-	enc, ok := f.acc.Value()
-	first := !ok
+// loadAccs makes f.set the group's accumulators: empty for its first row
+// (first), else decoded from enc unless still loaded; a layout an old
+// snapshot left (legacy) is migrated, or cleared for a new group. set
+// changes from here on, so what was loaded is forgotten (process records
+// what it stores).
+func (f *groupAggFn) loadAccs(enc string, first bool) error {
 	if first {
-		if retract {
-			if f.spec.Counters != nil {
-				f.spec.Counters.IgnoredRetractions.Add(1)
-			}
-			return nil
-		}
 		f.set.reset()
 		if f.distinct != nil {
 			// Entries left over by a TTL that expired the accumulators
@@ -310,7 +300,6 @@ func (f *groupAggFn) ProcessElement(ctx *weir.KeyedContext[string, row.Row], in 
 			return err
 		}
 	}
-	// set changes from here on; process records what it stores.
 	f.loaded = ""
 	if f.legacy != nil && !f.legacy.IsEmpty() {
 		if first {
@@ -318,6 +307,28 @@ func (f *groupAggFn) ProcessElement(ctx *weir.KeyedContext[string, row.Row], in 
 		} else if err := f.shared.migrate(f.set, f.legacy); err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+func (f *groupAggFn) ProcessElement(ctx *weir.KeyedContext[string, row.Row], in row.Row) error {
+	if f.mb != nil {
+		return f.buffer(ctx, in)
+	}
+	if err := f.checkLegacy(); err != nil {
+		return err
+	}
+	retract := in.Kind.IsRetract()
+	enc, ok := f.acc.Value()
+	first := !ok
+	if first && retract {
+		if f.spec.Counters != nil {
+			f.spec.Counters.IgnoredRetractions.Add(1)
+		}
+		return nil
+	}
+	if err := f.loadAccs(enc, first); err != nil {
+		return err
 	}
 	if f.fast {
 		return f.process(ctx, in, retract, first)

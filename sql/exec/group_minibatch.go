@@ -150,23 +150,9 @@ func (f *groupAggFn) flushKey(ctx *weir.KeyedContext[string, row.Row], kr *keyRo
 		if rows = rows[i:]; len(rows) == 0 {
 			return nil
 		}
-		f.set.reset()
-		if f.distinct != nil {
-			f.distinct.Clear() // left over by a TTL, see ProcessElement
-		}
-	} else if !f.loadedAccs(enc) {
-		if err := f.set.decode(enc); err != nil {
-			f.loaded = ""
-			return err
-		}
 	}
-	f.loaded = ""
-	if f.legacy != nil && !f.legacy.IsEmpty() {
-		if first {
-			f.legacy.Clear()
-		} else if err := f.shared.migrate(f.set, f.legacy); err != nil {
-			return err
-		}
+	if err := f.loadAccs(enc, first); err != nil {
+		return err
 	}
 	f.prev = f.set.appendValues(f.prev[:0])
 	for _, r := range rows {
