@@ -248,28 +248,13 @@ func (s *Session) checkSink(sk *plan.Sink) error {
 	}
 	if _, err := sink.ChangelogMode(mode); err != nil {
 		if mode != connector.InsertOnly {
-			if origin := updateOrigin(sk.In); origin != nil {
-				return fmt.Errorf("sql: Table sink '%s' doesn't support consuming update and delete changes which is produced by node %s: %w",
-					strings.Join(sk.Table.Path(), "."), describeNode(origin), err)
+			if cerr := plan.ConsumeError("Table sink '"+strings.Join(sk.Table.Path(), ".")+"'", sk.In); cerr != nil {
+				return fmt.Errorf("sql: %w: %w", cerr, err)
 			}
 		}
 		return fmt.Errorf("sql: INSERT INTO %s: %w", sk.Table.Name, err)
 	}
 	return nil
-}
-
-// updateOrigin returns the lowest node that turns insert-only input into
-// updates (an aggregation, an outer join...), or nil.
-func updateOrigin(r plan.Rel) plan.Rel {
-	if r.Mode() != plan.Updating {
-		return nil
-	}
-	for _, in := range r.Inputs() {
-		if o := updateOrigin(in); o != nil {
-			return o
-		}
-	}
-	return r
 }
 
 // optimize applies the planner's rules (plan.Optimize) to the job's plans.

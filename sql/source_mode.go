@@ -63,11 +63,9 @@ func checkUpdatingInputs(r plan.Rel) error {
 		if in.Mode() != plan.Updating {
 			continue
 		}
-		origin := updateOrigin(in)
-		if origin == nil {
-			origin = in
+		if err := plan.ConsumeError(name, in); err != nil {
+			return fmt.Errorf("sql: %w", err)
 		}
-		return fmt.Errorf("sql: %s doesn't support consuming update and delete changes which is produced by node %s", name, describeNode(origin))
 	}
 	return nil
 }

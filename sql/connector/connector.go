@@ -334,7 +334,7 @@ func acceptAll(query ChangelogMode) (ChangelogMode, error) { return query, nil }
 // insertOnlySink is the ChangelogMode of sinks that take inserts only.
 func insertOnlySink(table, id string, query ChangelogMode) (ChangelogMode, error) {
 	if !query.IsInsertOnly() {
-		return 0, fmt.Errorf("connector: Table sink '%s' doesn't support consuming update and delete changes: the '%s' connector accepts %s, the query produces %s", table, id, InsertOnly, query)
+		return 0, fmt.Errorf("connector: Table sink '%s' takes inserts only (the '%s' connector accepts %s)", table, id, InsertOnly)
 	}
 	return InsertOnly, nil
 }

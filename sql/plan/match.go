@@ -459,7 +459,7 @@ func (b *Binder) bindMatch(n *ast.MatchRecognize) (Rel, error) {
 		return nil, err
 	}
 	if in.Mode() != InsertOnly {
-		return nil, errAt(n, "Match Recognize doesn't support consuming update changes which is produced by node %s", describeName(updateProducer(in)))
+		return nil, errAt(n, "%v", ConsumeError("Match Recognize", in))
 	}
 	cols := in.Columns()
 	m := &MatchRecognize{In: in}
@@ -603,22 +603,6 @@ func (b *Binder) bindMatch(n *ast.MatchRecognize) (Rel, error) {
 	m.Navs = mb.navs
 	m.Cols = out
 	return m, nil
-}
-
-// updateProducer returns the node below r (or r) that turns insert-only
-// inputs into updates.
-func updateProducer(r Rel) Rel {
-	for _, in := range r.Inputs() {
-		if in.Mode() != InsertOnly {
-			return updateProducer(in)
-		}
-	}
-	return r
-}
-
-func describeName(r Rel) string {
-	name, attrs := r.describe()
-	return name + "(" + strings.Join(attrs, ", ") + ")"
 }
 
 func (m *MatchRecognize) varIndex(name string) int {

@@ -255,23 +255,7 @@ type overCallSpec struct {
 // projecting the select items, in which each OVER call is a column.
 func (b *Binder) bindOver(s *ast.Select, from Rel, sc *scope, where expr.Expr, items []selectItem) (Rel, error) {
 	if from.Mode() != InsertOnly {
-		origin := from
-		for {
-			next := origin
-			for _, in := range origin.Inputs() {
-				if in.Mode() != InsertOnly {
-					next = in
-					break
-				}
-			}
-			if next == origin {
-				break
-			}
-			origin = next
-		}
-		name := Explain(origin)
-		name = name[:strings.IndexByte(name, '\n')]
-		return nil, errAt(s, "OverAggregate doesn't support consuming update and delete changes which is produced by node %s", name)
+		return nil, errAt(s, "%v", ConsumeError("OverAggregate", from))
 	}
 	eb := &exprBinder{sc: sc, fns: b.Funcs}
 	var frame *overFrame

@@ -191,7 +191,7 @@ func temporalSort(q *ast.Query, in Rel, keys []SortKey) (Rel, error) {
 		return nil, errAt(q.OrderBy[0], "Sort on a non-time-attribute field is not supported. (ORDER BY in a streaming query must start with a time attribute ascending, or have a LIMIT)")
 	}
 	if in.Mode() != InsertOnly {
-		return nil, errAt(q, "TemporalSort doesn't support consuming update and delete changes")
+		return nil, errAt(q, "%v", ConsumeError("TemporalSort", in))
 	}
 	return &TemporalSort{In: in, Keys: keys}, nil
 }
