@@ -140,7 +140,14 @@ func (b *Binder) sortLimit(q *ast.Query, body Rel) (Rel, error) {
 		return temporalSort(q, body, keys)
 	}
 	if limit == 0 {
-		return nil, errAt(q.Limit, "LIMIT 0 keeps no rows")
+		// Flink's FlinkLimit0RemoveRule: no rows, an empty Values (the
+		// job ends at once; its schema is the query's, without time
+		// attributes).
+		v := &Values{Cols: append([]Column(nil), cols...)}
+		for i := range v.Cols {
+			v.Cols[i].Type.TimeAttr = row.NoTimeAttr
+		}
+		return v, nil
 	}
 	r := &Rank{In: body, OrderBy: keys, Start: offset + 1, End: offset + limit, Strategy: TopN}
 	r.Cols = append([]Column(nil), cols...)
