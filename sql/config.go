@@ -52,6 +52,7 @@ var optionDefs = []OptionDef{
 	{Key: "table.optimizer.reuse-projected-source-enabled", Kind: KindBool, Default: "true", Doc: "scans of one source table with different pushed-down projections read it once, with the union of the projections (Flink's ScanReuser; with reuse-source-enabled); false plans a source per scan, as Weir did before, e.g. to restore such a job's checkpoints"},
 	{Key: "table.optimizer.agg-phase-strategy", Kind: KindEnum, Default: "AUTO", Enum: []string{"AUTO", "ONE_PHASE", "TWO_PHASE"}, Doc: "local/global aggregation (not built: every strategy plans one GroupAggregate)"},
 	{Key: "table.exec.sink.upsert-materialize", Kind: KindEnum, Default: "AUTO", Enum: []string{"AUTO", "FORCE", "NONE"}, Doc: "materialise updates before upsert sinks"},
+	{Key: "table.exec.legacy-bytes-to-string-cast", Kind: KindBool, Default: "false", Doc: "Flink 2.4's migration option: true would make CAST(bytes AS STRING) replace invalid UTF-8 by U+FFFD; Weir refuses true (use MAKE_VALID_UTF8(bytes), or TRY_CAST for NULL)"},
 	{Key: "table.exec.sink.not-null-enforcer", Kind: KindEnum, Default: "ERROR", Enum: []string{"ERROR", "DROP"}, Doc: "what a NULL in a NOT NULL sink column does"},
 	{Key: "sql-client.execution.result-mode", Kind: KindEnum, Default: "table", Enum: []string{"table", "changelog", "tableau"}, Doc: "how the SQL client shows query results"},
 	{Key: "sql-client.execution.max-table-result.rows", Kind: KindInt, Default: "1000000", Doc: "rows kept by the table result mode"},
@@ -97,6 +98,11 @@ func (c *Config) Set(key, value string) error {
 	}
 	if err := checkValue(d, value); err != nil {
 		return err
+	}
+	if key == "table.exec.legacy-bytes-to-string-cast" {
+		if b, _ := strconv.ParseBool(strings.TrimSpace(value)); b {
+			return fmt.Errorf("sql: option %q: the lenient CAST(bytes AS STRING) is not supported; use MAKE_VALID_UTF8(bytes), which replaces invalid UTF-8 by U+FFFD, or TRY_CAST for NULL", key)
+		}
 	}
 	c.set[key] = value
 	return nil

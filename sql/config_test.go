@@ -45,6 +45,14 @@ func TestConfigSet(t *testing.T) {
 	if err := c.Set("pipeline.max-parallelism", "128"); err != nil {
 		t.Errorf("pass-through key refused: %v", err)
 	}
+	// Flink 2.4's lenient CAST(bytes AS STRING) is refused, its default
+	// (strict) accepted.
+	if err := c.Set("table.exec.legacy-bytes-to-string-cast", "true"); err == nil || !strings.Contains(err.Error(), "MAKE_VALID_UTF8") {
+		t.Errorf("legacy bytes cast: %v", err)
+	}
+	if err := c.Set("table.exec.legacy-bytes-to-string-cast", "false"); err != nil {
+		t.Errorf("legacy bytes cast false: %v", err)
+	}
 	c.Set("execution.runtime-mode", "BATCH")
 	if c.Enum("execution.runtime-mode") != "batch" {
 		t.Error("enum not canonical")

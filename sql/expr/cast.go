@@ -63,7 +63,7 @@ func castMayYieldNull(from, to row.Type) bool {
 // CanCast reports whether Flink's explicit cast matrix allows CAST from
 // one type to another (the "Casting" table of Flink's data types page):
 // numbers among themselves and with BOOLEAN (numeric to BOOLEAN), strings
-// to and from every scalar type, BYTES from/to strings (hex), DATE, TIME,
+// to and from every scalar type, BYTES from/to strings (UTF-8), DATE, TIME,
 // TIMESTAMP and TIMESTAMP_LTZ among each other (not TIME to DATE), ARRAY,
 // MAP and ROW elementwise and to STRING.
 func CanCast(from, to row.Type) bool {
@@ -246,19 +246,8 @@ func castFunc(from, to row.Type) castFn {
 		return castToTimestamp(from, to)
 	case to.IsBinary():
 		fit := fitBinary(to)
-		if from.IsString() {
-			return func(_ *EvalContext, v row.Value) (row.Value, error) {
-				s := v.Str()
-				if len(s)%2 == 1 {
-					s += "0"
-				}
-				b, err := hex.DecodeString(s)
-				if err != nil {
-					return row.Value{}, castErr(v.Str(), to, "not a hex string")
-				}
-				return fit(string(b)), nil
-			}
-		}
+		// A string's bytes are its UTF-8 encoding (Flink since 1.15,
+		// FLINK-27212), trimmed or zero-padded to the length.
 		return func(_ *EvalContext, v row.Value) (row.Value, error) { return fit(v.Str()), nil }
 	case isInterval(to):
 		return identity
@@ -475,8 +464,16 @@ func castToString(from, to row.Type) castFn {
 		}
 		return func(_ *EvalContext, v row.Value) (row.Value, error) { return row.Str(fit(v.Str())), nil }
 	case from.IsBinary():
+		// The bytes decoded as UTF-8; bytes that are not valid UTF-8 fail
+		// the cast (TRY_CAST gives NULL), as in Flink 2.4 (FLIP-568,
+		// FLINK-39623); MAKE_VALID_UTF8 substitutes U+FFFD instead.
 		f = func(_ *EvalContext, v row.Value) (row.Value, error) {
-			return row.Str(hex.EncodeToString([]byte(v.Str()))), nil
+			s := v.Str()
+			if !utf8.ValidString(s) {
+				return row.Value{}, fmt.Errorf("expr: CAST: cannot cast x'%s' to %s: the bytes are not valid UTF-8 (MAKE_VALID_UTF8 replaces invalid sequences, TRY_CAST gives NULL)",
+					hex.EncodeToString([]byte(s)), to.WithNullable(true))
+			}
+			return row.Str(s), nil
 		}
 	case from.Root == row.TypeTime:
 		// Flink drops the fractional seconds of TIME (FLINK-17224).

@@ -18,7 +18,7 @@ func TestCastMatrix(t *testing.T) {
 		{"CAST('abcdef' AS VARCHAR(3))", "abc", "VARCHAR(3) NOT NULL"},
 		{"CAST(DATE '2021-09-24' AS CHAR(3))", "202", ""},
 		{"CAST(TRUE AS STRING)", "TRUE", "STRING NOT NULL"},
-		{"CAST(X'0001' AS STRING)", "0001", ""},
+		{"CAST(X'3031' AS STRING)", "01", ""},
 		{"CAST(9.870 AS STRING)", "9.870", ""},
 		{"CAST(CAST(123.456 AS FLOAT) AS STRING)", "123.456", ""},
 		{"CAST(123.456789e0 AS STRING)", "123.456789", ""},
@@ -43,13 +43,22 @@ func TestCastMatrix(t *testing.T) {
 		{"CAST(0 AS BOOLEAN)", "FALSE", ""},
 		{"CAST(DATE '2021-09-24' AS BOOLEAN)", "ERROR Cast function cannot convert value of type DATE to type BOOLEAN", ""},
 		{"CAST(X'00' AS BOOLEAN)", "ERROR Cast function cannot convert", ""},
-		// to BINARY / BYTES: strings are read as hex
-		{"CAST('666F' AS BINARY(2))", "x'666f'", "BINARY(2) NOT NULL"},
-		{"CAST('AAbbcCdD' AS BINARY(2))", "x'aabb'", ""},
-		{"CAST('FC' AS VARBINARY(4))", "x'fc'", ""},
+		// to BINARY / BYTES: a string's UTF-8 bytes (Flink since 1.15,
+		// FLINK-27212), trimmed, BINARY(n) zero-padded
+		{"CAST('fo' AS BINARY(2))", "x'666f'", "BINARY(2) NOT NULL"},
+		{"CAST('foobar' AS BINARY(2))", "x'666f'", ""},
+		{"CAST('f' AS BINARY(2))", "x'6600'", ""},
+		{"CAST('é' AS VARBINARY(4))", "x'c3a9'", ""},
 		{"CAST(X'6f' AS BINARY(2))", "x'6f00'", ""},
 		{"CAST(X'00010203' AS VARBINARY(2))", "x'0001'", ""},
-		{"CAST('zz' AS BYTES)", "ERROR not a hex string", ""},
+		{"CAST('zz' AS BYTES)", "x'7a7a'", ""},
+		// BINARY to STRING: the bytes as UTF-8, failing on invalid UTF-8
+		// (Flink 2.4, FLINK-39623); TRY_CAST gives NULL
+		{"CAST(X'68656c6c6f' AS STRING)", "hello", "STRING NOT NULL"},
+		{"CAST(X'c3a9' AS VARCHAR(4))", "é", ""},
+		{"CAST(X'68656c6c6f' AS CHAR(3))", "hel", ""},
+		{"CAST(X'80' AS STRING)", "ERROR not valid UTF-8", ""},
+		{"TRY_CAST(X'80' AS STRING)", "NULL", ""},
 		{"CAST(12.345 AS BYTES)", "ERROR Cast function cannot convert", ""},
 		// to DECIMAL
 		{"CAST('1.234' AS DECIMAL(5, 3))", "1.234", "DECIMAL(5, 3)"},
@@ -170,5 +179,34 @@ func TestCastErrorsAreErrors(t *testing.T) {
 	_, err = Eval(&EvalContext{Location: time.UTC}, e, nil)
 	if err == nil || err.Error() != "expr: CAST: cannot cast 'nope' to INT: not a number" {
 		t.Fatalf("err = %v", err)
+	}
+}
+
+func TestUTF8Functions(t *testing.T) {
+	tests := []struct{ in, valid, made string }{
+		{"Hello", "TRUE", "Hello"},
+		{"\x80", "FALSE", "\uFFFD"},
+		{"a\xe2\x82b", "FALSE", "a\uFFFDb"},             // truncated 3-byte sequence: one U+FFFD
+		{"\xe0\x80\x80", "FALSE", "\uFFFD\uFFFD\uFFFD"}, // overlong: E0 takes A0..BF next
+		{"\xed\xa0\x80", "FALSE", "\uFFFD\uFFFD\uFFFD"}, // surrogate U+D800
+		{"\xf4\x90\x80\x80", "FALSE", "\uFFFD\uFFFD\uFFFD\uFFFD"},
+		{"\xf0\x9f\x98", "FALSE", "\uFFFD"},
+		{"\xc3\xa9\xff", "FALSE", "\u00e9\uFFFD"},
+	}
+	for _, tc := range tests {
+		v := Lit(row.BytesString(tc.in), row.BytesType().NotNull())
+		for fn, want := range map[string]string{"IS_VALID_UTF8": tc.valid, "MAKE_VALID_UTF8": tc.made} {
+			e, err := NewCall(fn, v)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := Eval(nil, e, nil)
+			if err != nil {
+				t.Fatalf("%s(%q): %v", fn, tc.in, err)
+			}
+			if s := row.Format(got, e.Type()); s != want {
+				t.Errorf("%s(%q) = %q, want %q", fn, tc.in, s, want)
+			}
+		}
 	}
 }

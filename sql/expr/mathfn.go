@@ -26,6 +26,38 @@ func roundDecimalType(t row.Type, r int) row.Type {
 	return row.DecimalType(min(row.MaxDecimalPrecision, max(1, t.Precision-t.Scale+rr+1)), rr)
 }
 
+// constValue returns the value of e when e is a constant: a literal, or
+// a call of deterministic functions over constants (-1 is the call
+// -(1) before folding).
+func constValue(e Expr) (row.Value, bool) {
+	if !isConst(e) {
+		return row.Value{}, false
+	}
+	v, err := Eval(&EvalContext{}, e, nil)
+	if err != nil {
+		return row.Value{}, false
+	}
+	return v, true
+}
+
+func isConst(e Expr) bool {
+	switch n := e.(type) {
+	case *Literal:
+		return true
+	case *Call:
+		if n.Func == nil || n.Func.Volatile {
+			return false
+		}
+		for _, a := range n.Args {
+			if !isConst(a) {
+				return false
+			}
+		}
+		return true
+	}
+	return false
+}
+
 // roundRat rounds r to n decimal places HALF_UP (or toward zero when
 // trunc).
 func roundRat(r *big.Rat, n int, trunc bool) *big.Rat {
@@ -62,8 +94,8 @@ func resolveRound(f *Func, args []Expr) ([]Expr, row.Type, error) {
 	if t.Root == row.TypeDecimal {
 		n := 0
 		if len(out) == 2 {
-			if l, ok := out[1].(*Literal); ok && !l.Value.IsNull() {
-				n = int(l.Value.Int())
+			if v, ok := constValue(out[1]); ok && !v.IsNull() {
+				n = int(v.Int())
 			} else {
 				n = t.Scale
 			}

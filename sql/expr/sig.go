@@ -40,8 +40,9 @@ var (
 		return t.Root == row.TypeDate || t.Root == row.TypeTime || t.IsTimestamp()
 	}, def: tTs3}
 	pTs = param{ok: func(t row.Type) bool { return t.IsTimestamp() }, def: tTs3}
-	// pTsOrString accepts a timestamp or a string (parsed as one).
-	pTsOrString = param{ok: func(t row.Type) bool { return t.IsTimestamp() || t.IsString() }, def: tTs3}
+	// pTsOrString accepts a timestamp, a DATE (its midnight, as Flink
+	// coerces it) or a string (parsed as one).
+	pTsOrString = param{ok: func(t row.Type) bool { return t.IsTimestamp() || t.Root == row.TypeDate || t.IsString() }, def: tTs3}
 	pSym        = param{sym: true}
 )
 

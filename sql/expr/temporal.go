@@ -165,12 +165,74 @@ func timeFloorCeil(s *site, up bool) (Evaluator, error) {
 			return row.Value{}, err
 		}
 		w := wallTime(ctx, v, t)
-		f, _ := truncUnit(w, unit)
-		if up && !f.Equal(w) {
-			f, _ = addUnit(f, unit, 1)
+		var f time.Time
+		if up {
+			f = ceilUnit(w, unit, t.Root == row.TypeDate)
+		} else {
+			f, _ = truncUnit(w, unit)
 		}
 		return fromWall(ctx, f, t), nil
 	}, nil
+}
+
+// The instants TO_TIMESTAMP_LTZ gives, as Flink's DateTimeUtils: from
+// 0000-01-01 00:00:00 to 9999-12-31 23:59:59.999 UTC; outside them the
+// result is NULL.
+const (
+	ltzMinMillis = -62167219200000
+	ltzMaxMillis = 253402300799999
+)
+
+// ceilUnit returns CEIL(w TO unit) as Flink computes it (its
+// DateTimeUtils.timestampCeil and unixDateCeil, asserted by its
+// TemporalTypesTest): WEEK and the units from MONTH up look at the date
+// only, so a timestamp on the first of a month is its own CEIL TO MONTH
+// whatever its time of day; CEIL TO QUARTER moves on unless the date is
+// 1 January; DECADE, CENTURY and MILLENNIUM always move past the floor's
+// boundary (CEIL(DATE '2010-01-01' TO DECADE) is 2020-01-01); CEIL TO DAY
+// of a DATE is the next day. DAY (of a timestamp) and smaller units round
+// the instant up.
+func ceilUnit(w time.Time, unit string, isDate bool) time.Time {
+	y, m, d := w.Date()
+	date := time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
+	switch unit {
+	case "MILLENNIUM":
+		return time.Date(1000*((y+999)/1000)+1, 1, 1, 0, 0, 0, 0, time.UTC)
+	case "CENTURY":
+		return time.Date(100*((y+99)/100)+1, 1, 1, 0, 0, 0, 0, time.UTC)
+	case "DECADE":
+		return time.Date(10*(1+y/10), 1, 1, 0, 0, 0, 0, time.UTC)
+	case "YEAR":
+		if m > 1 || d > 1 {
+			y++
+		}
+		return time.Date(y, 1, 1, 0, 0, 0, 0, time.UTC)
+	case "QUARTER":
+		q := (int(m)-1)/3 + 1
+		if m > 1 || d > 1 {
+			q++
+		}
+		return time.Date(y, time.Month(3*q-2), 1, 0, 0, 0, 0, time.UTC)
+	case "MONTH":
+		if d > 1 {
+			m++
+		}
+		return time.Date(y, m, 1, 0, 0, 0, 0, time.UTC)
+	case "WEEK":
+		if wd := int(date.Weekday()); wd > 0 {
+			return date.AddDate(0, 0, 7-wd)
+		}
+		return date
+	case "DAY":
+		if isDate {
+			return date.AddDate(0, 0, 1)
+		}
+	}
+	f, _ := truncUnit(w, unit)
+	if !f.Equal(w) {
+		f, _ = addUnit(f, unit, 1)
+	}
+	return f
 }
 
 // extractField returns EXTRACT(unit FROM w).
@@ -514,7 +576,15 @@ func timeFuncs() []*Func {
 					return nil, row.Type{}, cannotApply(f, args)
 				}
 				a, b := out[1].Type(), out[2].Type()
-				if a.Root != b.Root {
+				switch {
+				case a.Root == b.Root:
+				case a.Root == row.TypeTimestampLTZ || b.Root == row.TypeTimestampLTZ:
+					// Flink: TIMESTAMP_LTZ only supports diff between the same type.
+					return nil, row.Type{}, cannotApply(f, args)
+				case a.Root == row.TypeTime || b.Root == row.TypeTime:
+					// A TIME against a DATE or TIMESTAMP is that time
+					// of 1970-01-01, as in Flink (wallTime reads it so).
+				default:
 					ct, ok := LeastRestrictive(a, b)
 					if !ok {
 						return nil, row.Type{}, cannotApply(f, args)
@@ -534,7 +604,7 @@ func timeFuncs() []*Func {
 					return row.Int(int64(int32(d))), nil
 				}), nil
 			}},
-		{Name: "DATE_FORMAT", Doc: "DATE_FORMAT(t, fmt): a TIMESTAMP (or a timestamp string) printed with a Java date-time pattern ('yyyy-MM-dd HH:mm:ss'); a TIMESTAMP_LTZ prints in the session zone. NULL if a string does not parse.",
+		{Name: "DATE_FORMAT", Doc: "DATE_FORMAT(t, fmt): a TIMESTAMP (a DATE at its midnight, or a timestamp string) printed with a Java date-time pattern ('yyyy-MM-dd HH:mm:ss'); a TIMESTAMP_LTZ prints in the session zone. NULL if a string does not parse.",
 			zone: true,
 			resolve: func(f *Func, args []Expr) ([]Expr, row.Type, error) {
 				out, t, err := fixed(retStr, 2, pTsOrString, pFmt)(f, args)
@@ -614,7 +684,7 @@ func timeFuncs() []*Func {
 					return row.Int(floorDiv(w.Unix(), 86400)), nil
 				}), nil
 			}},
-		{Name: "TO_TIMESTAMP_LTZ", Doc: "TO_TIMESTAMP_LTZ(n[, precision]): the TIMESTAMP_LTZ(3) n seconds (precision 0) or milliseconds (precision 3, the default) after the epoch.",
+		{Name: "TO_TIMESTAMP_LTZ", Doc: "TO_TIMESTAMP_LTZ(n[, precision]): the TIMESTAMP_LTZ(3) n seconds (precision 0) or milliseconds (precision 3, the default) after the epoch; NULL outside the years 0000 to 9999, as in Flink.",
 			resolve: func(f *Func, args []Expr) ([]Expr, row.Type, error) {
 				out, t, err := fixed(ret(row.TimestampLTZType(3)), 1, pNumber, pInt)(f, args)
 				if err != nil {
@@ -639,10 +709,18 @@ func timeFuncs() []*Func {
 				isInt := s.argTypes[0].IsInteger()
 				return strictN(s, func(_ *EvalContext, a []row.Value) (row.Value, error) {
 					if isInt {
-						return row.Timestamp(a[0].Int()*int64(scale), 0), nil
+						n := a[0].Int()
+						if n < ltzMinMillis/int64(scale)-1 || n > ltzMaxMillis/int64(scale)+1 {
+							return row.Value{}, nil
+						}
+						ms := n * int64(scale)
+						if ms < ltzMinMillis || ms > ltzMaxMillis {
+							return row.Value{}, nil
+						}
+						return row.Timestamp(ms, 0), nil
 					}
 					f := num(a[0]) * scale
-					if math.IsNaN(f) || math.IsInf(f, 0) {
+					if math.IsNaN(f) || f < ltzMinMillis || f >= ltzMaxMillis+1 {
 						return row.Value{}, nil
 					}
 					ms := math.Floor(f)
