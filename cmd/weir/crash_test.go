@@ -27,9 +27,9 @@ func TestRunCrashWithSavepoints(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the weir binary many times")
 	}
+	t.Parallel()
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "weir")
-	crashtest.Build(t, bin, ".")
+	bin := weirBinary(t)
 	in, out, chk, sp := filepath.Join(dir, "in"), filepath.Join(dir, "out"), filepath.Join(dir, "chk"), filepath.Join(dir, "sp")
 	if err := sums.Generate(in, 20, 4, 1500); err != nil {
 		t.Fatal(err)

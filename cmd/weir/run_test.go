@@ -276,6 +276,7 @@ func TestRunNexmarkSavepoint(t *testing.T) {
 // TestRunDemo: the demo's pipeline runs to its end with checkpoints; a
 // restore from its final checkpoint generates nothing more.
 func TestRunDemo(t *testing.T) {
+	t.Parallel()
 	out, errOut, err := run(t, "run", "demo", "--events", "20000", "--rate", "0", "--parallelism", "1")
 	if err != nil {
 		t.Fatal(err)

@@ -86,6 +86,7 @@ func TestSQLCDCTemporalJoinCrash(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the weir binary many times against PostgreSQL")
 	}
+	t.Parallel()
 	ctx := context.Background()
 	pgAddr := cmp.Or(os.Getenv("WEIR_TEST_PG_ADDR"), "127.0.0.1:5432")
 	pgHost, pgPort, err := net.SplitHostPort(pgAddr)
@@ -161,8 +162,7 @@ func TestSQLCDCTemporalJoinCrash(t *testing.T) {
 	defer prod.Close()
 
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "weir")
-	crashtest.Build(t, bin, ".")
+	bin := weirBinary(t)
 	job := filepath.Join(dir, "job.sql")
 	if err := os.WriteFile(job, []byte(fmt.Sprintf(cdcTemporalJob, "orders_"+sfx, cluster.ListenAddrs()[0], rates, totals, pgHost, pgPort)), 0o644); err != nil {
 		t.Fatal(err)

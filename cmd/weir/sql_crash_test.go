@@ -50,10 +50,10 @@ func TestSQLCrash(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the weir binary many times")
 	}
+	t.Parallel()
 	const rows, rate = 30000, 6000
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "weir")
-	crashtest.Build(t, bin, ".")
+	bin := weirBinary(t)
 	out, chk := filepath.Join(dir, "out"), filepath.Join(dir, "chk")
 	job := filepath.Join(dir, "job.sql")
 	if err := os.WriteFile(job, []byte(fmt.Sprintf(sqlCrashJob, rate, rows, rows, out)), 0o644); err != nil {

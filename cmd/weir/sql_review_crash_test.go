@@ -30,10 +30,10 @@ func TestSQLLimitCrash(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the weir binary several times")
 	}
+	t.Parallel()
 	const rows, rate, limit = 20000, 4000, 12000
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "weir")
-	crashtest.Build(t, bin, ".")
+	bin := weirBinary(t)
 	out, chk := filepath.Join(dir, "out"), filepath.Join(dir, "chk")
 	job := filepath.Join(dir, "job.sql")
 	if err := os.WriteFile(job, []byte(fmt.Sprintf(sqlLimitCrashJob, rate, rows, rows, out, limit)), 0o644); err != nil {
