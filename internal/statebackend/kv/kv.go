@@ -67,6 +67,12 @@ type DB interface {
 type Iterator interface {
 	First() bool
 	Next() bool
+	// NextPrefix moves to the next key as Next does, but skips the
+	// older versions of the current key that the store still holds
+	// (overwrites not yet compacted away) by a seek rather than one step
+	// each: iterating a key range that is overwritten often stays
+	// proportional to its live keys.
+	NextPrefix() bool
 	Valid() bool
 	SeekGE(key []byte) bool
 	SetBounds(lower, upper []byte)

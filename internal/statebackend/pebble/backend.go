@@ -474,7 +474,7 @@ func (b *Backend[K]) copyFrom(f fetched) error {
 		if err != nil {
 			return fmt.Errorf("weir: pebble: %w", err)
 		}
-		for it.First(); it.Valid(); it.Next() {
+		for it.First(); it.Valid(); it.NextPrefix() {
 			key = append(binary.BigEndian.AppendUint16(key[:0], sid), it.Key()[2:]...)
 			v, err := it.ValueAndErr()
 			if err != nil {
@@ -532,7 +532,7 @@ func readRegistry(db kv.DB) (map[string]regEntry, error) {
 		return nil, fmt.Errorf("weir: pebble: %w", err)
 	}
 	defer it.Close()
-	for it.First(); it.Valid(); it.Next() {
+	for it.First(); it.Valid(); it.NextPrefix() {
 		name := string(it.Key()[2:])
 		v, err := it.ValueAndErr()
 		if err != nil {
@@ -851,7 +851,7 @@ func canonical(db kv.DB, start, end int, put func(kg int, section []byte)) error
 				body = append(body, items...)
 				group, items, n = nil, items[:0], 0
 			}
-			for it.First(); it.Valid(); it.Next() {
+			for it.First(); it.Valid(); it.NextPrefix() {
 				k := it.Key()[4:]
 				l, m := binary.Uvarint(k)
 				if m <= 0 || uint64(len(k)-m) < l {

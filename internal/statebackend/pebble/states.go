@@ -140,7 +140,7 @@ func (s *base[K, N]) ForEachKey(fn func(k K, n N)) error {
 	}
 	defer it.Close()
 	var last []byte
-	for it.First(); it.Valid(); it.Next() {
+	for it.First(); it.Valid(); it.NextPrefix() {
 		k := it.Key()[4:]
 		l, m := binary.Uvarint(k)
 		if m <= 0 || uint64(len(k)-m) < l {
@@ -197,7 +197,7 @@ func (s *base[K, N]) cleanup(c *cleanupCursor, n int, expired func(v []byte, now
 	now := s.b.now()
 	var dead [][]byte
 	valid := it.SeekGE(c.next)
-	for ; valid && n > 0; valid = it.Next() {
+	for ; valid && n > 0; valid = it.NextPrefix() {
 		v, err := it.ValueAndErr()
 		if err != nil {
 			it.Close()
@@ -677,7 +677,7 @@ func (s *Map[K, N, UK, UV]) All() func(yield func(UK, UV) bool) {
 		// Decode before yielding: the body may write to the state, which
 		// an open iterator would not see (and must not be kept open over).
 		var items []kv
-		for it.First(); it.Valid(); it.Next() {
+		for it.First(); it.Valid(); it.NextPrefix() {
 			raw, err := it.ValueAndErr()
 			if err != nil {
 				it.Close()
