@@ -36,7 +36,45 @@ func (c *Codec) Schema() string {
 // Append appends the encoding of r.
 func (c *Codec) Append(dst []byte, r Row) []byte {
 	dst = append(dst, byte(r.Kind))
-	return appendFields(dst, r.Fields, func(i int) Type { return c.types[i] })
+	if len(r.Fields) > len(c.types) {
+		return appendFields(dst, r.Fields, func(i int) Type { return c.types[i] })
+	}
+	return c.appendFields(dst, r.Fields)
+}
+
+// appendFields is appendFields for the fields of a row of c: the same
+// bytes, with the types read in place and the common scalars encoded
+// inline, not through a per-field closure returning the Type by value.
+func (c *Codec) appendFields(dst []byte, fields []Value) []byte {
+	n := len(fields)
+	dst = binary.AppendUvarint(dst, uint64(n))
+	start := len(dst)
+	for range (n + 7) / 8 {
+		dst = append(dst, 0)
+	}
+	types := c.types[:n]
+	for i := range fields {
+		f := &fields[i]
+		if f.IsNull() {
+			dst[start+i/8] |= 1 << (i % 8)
+			continue
+		}
+		t := &types[i]
+		switch t.Root {
+		case TypeTinyInt, TypeSmallInt, TypeInt, TypeBigInt, TypeDate, TypeTime:
+			dst = binary.AppendVarint(dst, f.i)
+		case TypeChar, TypeVarChar, TypeBinary, TypeVarBinary:
+			s := f.Str()
+			dst = binary.AppendUvarint(dst, uint64(len(s)))
+			dst = append(dst, s...)
+		case TypeTimestamp, TypeTimestampLTZ:
+			dst = binary.AppendVarint(dst, f.i)
+			dst = binary.AppendUvarint(dst, uint64(f.NanoOfMilli()))
+		default:
+			dst = AppendValue(dst, *f, *t)
+		}
+	}
+	return dst
 }
 
 // Decode decodes one row from the start of src.
