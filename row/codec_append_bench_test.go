@@ -29,3 +29,18 @@ func BenchmarkCodecDecodeString(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkCodecDecode decodes the bid row of BenchmarkCodecAppend, as
+// Top-N, deduplication and restores read a stored row.
+func BenchmarkCodecDecode(b *testing.B) {
+	types := []Type{BigInt(), BigInt(), BigInt(), String(), String(), TimestampType(3), String()}
+	r := Row{Fields: []Value{Int(1001), Int(2002), Int(31415), Str("Google"), Str("https://www.nexmark.com/abc/def/item.htm?query=1&channel_id=1234"), Timestamp(1700000000123, 0), Str("kdjfhgkjdfhgkdjfhgkjdfhg")}}
+	c := NewCodec(types)
+	enc := c.Append(nil, r)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, _, err := c.Decode(enc); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -2,6 +2,7 @@ package row
 
 import (
 	"bytes"
+	"errors"
 	"testing"
 
 	"pgregory.net/rapid"
@@ -52,6 +53,44 @@ func TestCodecAppendSameBytes(t *testing.T) {
 		got := c.Append(bytes.Clone(prefix), r)
 		if !bytes.Equal(got, want) {
 			t.Fatalf("Append = %x, want %x", got, want)
+		}
+	})
+}
+
+// FuzzCodecDecodeSame: Codec.Decode reads any bytes as the generic
+// per-field decoder does: the same row and length, or the same error.
+func FuzzCodecDecodeSame(f *testing.F) {
+	types := []Type{BigInt(), String(), TimestampType(3), {Root: TypeSmallInt, Nullable: true}, DateType(),
+		{Root: TypeChar, Nullable: true, Precision: 3}, BytesType(), DecimalType(30, 2), Double(),
+		ArrayType(String()), RowType(Col("a", BigInt()))}
+	c := NewCodec(types)
+	f.Add(c.Append(nil, Of(Int(-7), Str("x"), Timestamp(1, 2), Int(3), Int(19000), Str("abc"), Str("\x00\xff"),
+		Null(), Float(1.5), Array([]Value{Str("e")}), Nested([]Value{Int(9)}))))
+	f.Add(c.Append(nil, Of(Null(), Null(), Null(), Null(), Null(), Null(), Null(), Null(), Null(), Null(), Null())))
+	f.Add([]byte{0, 11, 0, 0, 0x80})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		got, gn, gerr := c.Decode(b)
+		var want Row
+		var wn int
+		var werr error
+		if len(b) < 1 || Kind(b[0]) > Delete {
+			werr = errors.New("kind")
+		} else {
+			var fields []Value
+			fields, wn, werr = decodeFields(b[1:], len(types), func(i int) Type { return types[i] })
+			want, wn = Row{Kind: Kind(b[0]), Fields: fields}, wn+1
+		}
+		if (gerr != nil) != (werr != nil) {
+			t.Fatalf("Decode error %v, generic %v", gerr, werr)
+		}
+		if gerr != nil {
+			if werr.Error() != "kind" && gerr.Error() != werr.Error() {
+				t.Fatalf("Decode error %q, generic %q", gerr, werr)
+			}
+			return
+		}
+		if gn != wn || got.Kind != want.Kind || !EqualRows(got, want, types) {
+			t.Fatalf("Decode = %s (%d bytes), generic %s (%d bytes)", FormatRow(got, types), gn, FormatRow(want, types), wn)
 		}
 	})
 }
