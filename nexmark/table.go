@@ -170,7 +170,7 @@ func (s *tableSource) Produce(b connector.BuildContext) (weir.Stream[row.Row], e
 			return nil
 		}
 		if paths != nil {
-			a := projectArena{paths: paths}
+			a := newProjectArena(paths)
 			return func(n int64) row.Row { return a.row(g.Event(n)) }
 		}
 		var a eventArena

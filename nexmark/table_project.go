@@ -28,10 +28,39 @@ func (s *tableSource) ApplyNestedProjection(paths [][]int) error {
 }
 
 // projectArena builds the rows of a pushed-down projection, carving them
-// from slabs it never reuses (the job may keep the rows).
+// from slabs it never reuses (the job may keep the rows). Fields are
+// written only where the event has a value: a field of a ROW the event
+// does not have stays as the slab hands it out, NULL.
 type projectArena struct {
 	paths [][]int
 	slab  row.Slab
+	// typeOut are the output fields that read event_type.
+	typeOut []int
+	// copies[col] are the output fields that read one field of column
+	// col's ROW (1 person, 2 auction, 3 bid), whole[col] those that read
+	// the ROW whole.
+	copies [4][]fieldCopy
+	whole  [4][]int
+}
+
+// fieldCopy is one output field out that reads field of its column's ROW.
+type fieldCopy struct{ out, field int }
+
+// newProjectArena plans the fields of each event type for paths (checked
+// by ApplyNestedProjection).
+func newProjectArena(paths [][]int) *projectArena {
+	a := &projectArena{paths: paths}
+	for i, p := range paths {
+		switch {
+		case p[0] == 0:
+			a.typeOut = append(a.typeOut, i)
+		case len(p) == 1:
+			a.whole[p[0]] = append(a.whole[p[0]], i)
+		default:
+			a.copies[p[0]] = append(a.copies[p[0]], fieldCopy{out: i, field: p[1]})
+		}
+	}
+	return a
 }
 
 func (a *projectArena) take(n int) []row.Value {
@@ -41,19 +70,18 @@ func (a *projectArena) take(n int) []row.Value {
 func (a *projectArena) row(e Event) row.Row {
 	var buf [maxEventFields]row.Value
 	col, k := eventFields(e, &buf)
-	out := a.take(len(a.paths))
-	for i, p := range a.paths {
-		switch {
-		case p[0] == 0:
-			out[i] = row.Int(int64(e.Type))
-		case p[0] != col:
-			out[i] = row.Null()
-		case len(p) == 1:
+	out := a.take(len(a.paths)) // all NULL
+	for _, i := range a.typeOut {
+		out[i] = row.Int(int64(e.Type))
+	}
+	if col > 0 {
+		for _, c := range a.copies[col] {
+			out[c.out] = buf[c.field]
+		}
+		for _, i := range a.whole[col] {
 			n := a.take(k)
 			copy(n, buf[:k])
 			out[i] = row.Nested(n)
-		default:
-			out[i] = buf[p[1]]
 		}
 	}
 	return row.Row{Fields: out}

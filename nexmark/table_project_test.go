@@ -11,7 +11,7 @@ import (
 // the value the path reads from the full event row (NULL under a NULL
 // ROW), whole ROWs included.
 func TestProjectedRows(t *testing.T) {
-	paths := [][]int{{0}, {1, 6}, {2}, {3, 0}, {3, 5}, {3, 6}, {2, 9}}
+	paths := [][]int{{0}, {1, 6}, {2}, {3, 0}, {3, 5}, {3, 6}, {2, 9}, {1}, {3}, {0}, {3, 0}, {1, 0}}
 	s := &tableSource{}
 	if err := s.ApplyNestedProjection(paths); err != nil {
 		t.Fatal(err)
@@ -26,7 +26,7 @@ func TestProjectedRows(t *testing.T) {
 		t.Fatal(err)
 	}
 	schema := Schema()
-	a := projectArena{paths: paths}
+	a := newProjectArena(paths)
 	for n := range int64(500) {
 		e := g.Event(n)
 		full, got := EventRow(e), a.row(e)

@@ -36,7 +36,45 @@ func (c *Codec) Schema() string {
 // Append appends the encoding of r.
 func (c *Codec) Append(dst []byte, r Row) []byte {
 	dst = append(dst, byte(r.Kind))
-	return appendFields(dst, r.Fields, func(i int) Type { return c.types[i] })
+	if len(r.Fields) > len(c.types) {
+		return appendFields(dst, r.Fields, func(i int) Type { return c.types[i] })
+	}
+	return c.appendFields(dst, r.Fields)
+}
+
+// appendFields is appendFields for the fields of a row of c: the same
+// bytes, with the types read in place and the common scalars encoded
+// inline, not through a per-field closure returning the Type by value.
+func (c *Codec) appendFields(dst []byte, fields []Value) []byte {
+	n := len(fields)
+	dst = binary.AppendUvarint(dst, uint64(n))
+	start := len(dst)
+	for range (n + 7) / 8 {
+		dst = append(dst, 0)
+	}
+	types := c.types[:n]
+	for i := range fields {
+		f := &fields[i]
+		if f.IsNull() {
+			dst[start+i/8] |= 1 << (i % 8)
+			continue
+		}
+		t := &types[i]
+		switch t.Root {
+		case TypeTinyInt, TypeSmallInt, TypeInt, TypeBigInt, TypeDate, TypeTime:
+			dst = binary.AppendVarint(dst, f.i)
+		case TypeChar, TypeVarChar, TypeBinary, TypeVarBinary:
+			s := f.Str()
+			dst = binary.AppendUvarint(dst, uint64(len(s)))
+			dst = append(dst, s...)
+		case TypeTimestamp, TypeTimestampLTZ:
+			dst = binary.AppendVarint(dst, f.i)
+			dst = binary.AppendUvarint(dst, uint64(f.NanoOfMilli()))
+		default:
+			dst = AppendValue(dst, *f, *t)
+		}
+	}
+	return dst
 }
 
 // Decode decodes one row from the start of src.
@@ -48,7 +86,7 @@ func (c *Codec) Decode(src []byte) (Row, int, error) {
 	if k > Delete {
 		return Row{}, 0, corrupt(fmt.Sprintf("row kind %d", k))
 	}
-	fields, n, err := decodeFields(src[1:], len(c.types), func(i int) Type { return c.types[i] })
+	fields, n, err := c.decodeFields(src[1:])
 	if err != nil {
 		return Row{}, 0, err
 	}
@@ -72,6 +110,59 @@ func appendFields(dst []byte, fields []Value, typ func(int) Type) []byte {
 		dst = AppendValue(dst, f, typ(i))
 	}
 	return dst
+}
+
+// decodeFields is decodeFields for the fields of a row of c: the same
+// rows and errors, with the types read in place and integers, strings and
+// timestamps decoded inline, not through a per-field closure returning
+// the Type by value.
+func (c *Codec) decodeFields(src []byte) ([]Value, int, error) {
+	want := len(c.types)
+	n64, k := binary.Uvarint(src)
+	if k <= 0 || n64 != uint64(want) || n64 > uint64(len(src))*8 {
+		return nil, 0, corrupt(fmt.Sprintf("field count %d (want %d)", n64, want))
+	}
+	n := int(n64)
+	off := k
+	nb := (n + 7) / 8
+	if len(src) < off+nb {
+		return nil, 0, corrupt("null bitmap")
+	}
+	bitmap := src[off : off+nb]
+	off += nb
+	fields := make([]Value, n)
+	for i := range fields {
+		if bitmap[i/8]&(1<<(i%8)) != 0 {
+			continue
+		}
+		t := &c.types[i]
+		b := src[off:]
+		switch t.Root {
+		case TypeTinyInt, TypeSmallInt, TypeInt, TypeBigInt, TypeDate, TypeTime:
+			x, m := binary.Varint(b)
+			if m <= 0 {
+				return nil, 0, fmt.Errorf("field %d: %w", i, corrupt("integer"))
+			}
+			fields[i] = Int(x)
+			off += m
+			continue
+		case TypeChar, TypeVarChar, TypeBinary, TypeVarBinary:
+			l, m := binary.Uvarint(b)
+			if m <= 0 || l > uint64(len(b)-m) {
+				return nil, 0, fmt.Errorf("field %d: %w", i, corrupt("string length"))
+			}
+			fields[i] = Str(string(b[m : m+int(l)]))
+			off += m + int(l)
+			continue
+		}
+		v, m, err := DecodeValue(b, *t)
+		if err != nil {
+			return nil, 0, fmt.Errorf("field %d: %w", i, err)
+		}
+		fields[i] = v
+		off += m
+	}
+	return fields, off, nil
 }
 
 func decodeFields(src []byte, want int, typ func(int) Type) ([]Value, int, error) {

@@ -50,7 +50,8 @@ func (c *Codec) decodeFieldsString(src string) ([]Value, int, error) {
 		if bitmap[i/8]&(1<<(i%8)) != 0 {
 			continue
 		}
-		switch c.types[i].Root {
+		t := &c.types[i]
+		switch t.Root {
 		case TypeChar, TypeVarChar, TypeBinary, TypeVarBinary:
 			l, m := binary.Uvarint(b[off:])
 			if m <= 0 || l > uint64(len(b)-off-m) {
@@ -60,8 +61,17 @@ func (c *Codec) decodeFieldsString(src string) ([]Value, int, error) {
 			fields[i] = Str(src[start : start+int(l)])
 			off = start + int(l)
 			continue
+		case TypeTinyInt, TypeSmallInt, TypeInt, TypeBigInt, TypeDate, TypeTime:
+			// DecodeValue's integer case, without the Type copied by value.
+			x, m := binary.Varint(b[off:])
+			if m <= 0 {
+				return nil, 0, fmt.Errorf("field %d: %w", i, corrupt("integer"))
+			}
+			fields[i] = Int(x)
+			off += m
+			continue
 		}
-		v, m, err := DecodeValue(b[off:], c.types[i])
+		v, m, err := DecodeValue(b[off:], *t)
 		if err != nil {
 			return nil, 0, fmt.Errorf("field %d: %w", i, err)
 		}
