@@ -50,7 +50,7 @@ var optionDefs = []OptionDef{
 	{Key: "table.optimizer.reuse-sub-plan-enabled", Kind: KindBool, Default: "true", Doc: "equal sub-plans of a job run once"},
 	{Key: "table.optimizer.reuse-source-enabled", Kind: KindBool, Default: "true", Doc: "equal source scans of a job run once (with reuse-sub-plan-enabled)"},
 	{Key: "table.optimizer.reuse-projected-source-enabled", Kind: KindBool, Default: "true", Doc: "scans of one source table with different pushed-down projections read it once, with the union of the projections (Flink's ScanReuser; with reuse-source-enabled); false plans a source per scan, as Weir did before, e.g. to restore such a job's checkpoints"},
-	{Key: "table.optimizer.agg-phase-strategy", Kind: KindEnum, Default: "AUTO", Enum: []string{"AUTO", "ONE_PHASE", "TWO_PHASE"}, Doc: "local/global aggregation (not built: every strategy plans one GroupAggregate)"},
+	{Key: "table.optimizer.agg-phase-strategy", Kind: KindEnum, Default: "AUTO", Enum: []string{"AUTO", "ONE_PHASE", "TWO_PHASE"}, Doc: "group aggregation in two phases (LocalGroupAggregate, GlobalGroupAggregate) with mini-batch on: AUTO and TWO_PHASE when every aggregate function can merge accumulators, ONE_PHASE never; window aggregations always run in one phase"},
 	{Key: "table.exec.sink.upsert-materialize", Kind: KindEnum, Default: "AUTO", Enum: []string{"AUTO", "FORCE", "NONE"}, Doc: "materialise updates before upsert sinks"},
 	{Key: "table.exec.sink.not-null-enforcer", Kind: KindEnum, Default: "ERROR", Enum: []string{"ERROR", "DROP"}, Doc: "what a NULL in a NOT NULL sink column does"},
 	{Key: "sql-client.execution.result-mode", Kind: KindEnum, Default: "table", Enum: []string{"table", "changelog", "tableau"}, Doc: "how the SQL client shows query results"},

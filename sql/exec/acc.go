@@ -679,6 +679,11 @@ type distinctAcc struct {
 	// columns, this call's count at slot.
 	shared *distinctGroupView
 	slot   int
+	// signed: the accumulator is a local aggregate's (group_twophase.go),
+	// whose multiset counts what a batch adds and takes back, below 0
+	// too; the inner accumulator sees nothing (the global aggregate
+	// decides from the merged counts).
+	signed bool
 }
 
 type distinctEntry struct {
@@ -699,6 +704,10 @@ func (a *distinctAcc) accumulate(args []row.Value) {
 		if a.shared.accumulate(a.slot, args) {
 			a.inner.accumulate(args)
 		}
+		return
+	}
+	if a.signed {
+		a.count(args, 1)
 		return
 	}
 	k := a.keyOf(args)
@@ -729,6 +738,10 @@ func (a *distinctAcc) retract(args []row.Value) {
 		}
 		return
 	}
+	if a.signed {
+		a.count(args, -1)
+		return
+	}
 	k := a.keyOf(args)
 	if a.view != nil {
 		ks := string(k)
@@ -752,6 +765,20 @@ func (a *distinctAcc) retract(args []row.Value) {
 	if e.n <= 0 {
 		delete(a.entries, string(k))
 		a.inner.retract(e.vals)
+	}
+}
+
+// count adds d to the count of args in the in-accumulator multiset (signed
+// accumulators), dropping an entry that reaches 0.
+func (a *distinctAcc) count(args []row.Value, d int64) {
+	k := a.keyOf(args)
+	e := a.entries[string(k)]
+	if e == nil {
+		e = &distinctEntry{vals: append([]row.Value(nil), args...)}
+		a.entries[string(k)] = e
+	}
+	if e.n += d; e.n == 0 {
+		delete(a.entries, string(k))
 	}
 }
 

@@ -214,6 +214,13 @@ type groupAggFn struct {
 	loaded string
 	// mb is the bundle of rows held with mini-batch on; nil otherwise.
 	mb *bundle
+	// global: the function is GlobalGroupAggregate's (group_twophase.go):
+	// its rows are accumulator rows of LocalGroupAggregate, the group keys
+	// first; part is the scratch they are decoded into.
+	global bool
+	part   *aggSet
+	// outKeys are the columns of an input row holding the group keys.
+	outKeys []int
 }
 
 // outSlab is how many output rows' fields GroupAggregate allocates at
@@ -229,6 +236,10 @@ func (f *groupAggFn) Open(ctx *weir.KeyedRuntimeContext[string]) error {
 	}
 	f.set = set
 	f.fast = !f.spec.generalPath && !set.hasUDF()
+	f.outKeys = f.spec.GroupKeys
+	if f.global {
+		f.outKeys = firstN(len(f.spec.GroupKeys))
+	}
 	if f.spec.MiniBatch.Enabled() {
 		f.mb = &bundle{rows: map[string]*keyRows{}}
 	}
@@ -376,8 +387,8 @@ func (f *groupAggFn) drop() {
 // output builds a result row: the group keys (taken from the input row)
 // then the aggregate values.
 func (f *groupAggFn) output(k row.Kind, in row.Row, aggs []row.Value) row.Row {
-	fields := f.fields(len(f.spec.GroupKeys) + len(aggs))
-	for _, i := range f.spec.GroupKeys {
+	fields := f.fields(len(f.outKeys) + len(aggs))
+	for _, i := range f.outKeys {
 		fields = append(fields, in.Fields[i])
 	}
 	return row.Row{Kind: k, Fields: append(fields, aggs...)}

@@ -111,7 +111,11 @@ func (f *groupAggFn) FlushBundle(ctx *weir.KeyedContext[string, row.Row]) error 
 		if err := ctx.SetCurrentKey(key); err != nil {
 			return err
 		}
-		if err := f.flushKey(ctx, kr); err != nil {
+		flush := f.flushKey
+		if f.global {
+			flush = f.flushKeyGlobal
+		}
+		if err := flush(ctx, kr); err != nil {
 			return err
 		}
 		clear(kr.rows)
