@@ -684,6 +684,7 @@ type distinctAcc struct {
 	// too; the inner accumulator sees nothing (the global aggregate
 	// decides from the merged counts).
 	signed bool
+	counts map[string]int64
 }
 
 type distinctEntry struct {
@@ -768,18 +769,24 @@ func (a *distinctAcc) retract(args []row.Value) {
 	}
 }
 
-// count adds d to the count of args in the in-accumulator multiset (signed
-// accumulators), dropping an entry that reaches 0.
+// count adds d to the count of args in the multiset of a signed
+// accumulator, dropping an entry that reaches 0. It keeps the encoded
+// tuple only (the encoding is the same as entries'; the global aggregate
+// decodes the values).
 func (a *distinctAcc) count(args []row.Value, d int64) {
 	k := a.keyOf(args)
-	e := a.entries[string(k)]
-	if e == nil {
-		e = &distinctEntry{vals: append([]row.Value(nil), args...)}
-		a.entries[string(k)] = e
+	if n, ok := a.counts[string(k)]; ok {
+		if n+d == 0 {
+			delete(a.counts, string(k))
+		} else {
+			a.counts[string(k)] = n + d
+		}
+		return
 	}
-	if e.n += d; e.n == 0 {
-		delete(a.entries, string(k))
+	if a.counts == nil {
+		a.counts = map[string]int64{}
 	}
+	a.counts[string(k)] = d
 }
 
 // merge merges in-accumulator multisets (the view is never used where
@@ -802,11 +809,21 @@ func (a *distinctAcc) reset() {
 		a.entries = map[string]*distinctEntry{}
 	}
 	clear(a.entries)
+	clear(a.counts)
 	a.inner.reset()
 }
 
 func (a *distinctAcc) appendTo(dst []byte) []byte {
 	if a.view != nil || a.shared != nil {
+		return a.inner.appendTo(dst)
+	}
+	if a.signed {
+		dst = binary.AppendUvarint(dst, uint64(len(a.counts)))
+		for k, n := range a.counts {
+			dst = binary.AppendUvarint(dst, uint64(len(k)))
+			dst = append(dst, k...)
+			dst = binary.AppendVarint(dst, n)
+		}
 		return a.inner.appendTo(dst)
 	}
 	dst = binary.AppendUvarint(dst, uint64(len(a.entries)))

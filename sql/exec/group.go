@@ -219,6 +219,10 @@ type groupAggFn struct {
 	// first; part is the scratch they are decoded into.
 	global bool
 	part   *aggSet
+	// Scratch of mergePart.
+	partKeys  []string
+	partSeen  map[string]bool
+	viewCalls [][2]*distinctAcc
 	// outKeys are the columns of an input row holding the group keys.
 	outKeys []int
 }

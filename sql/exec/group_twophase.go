@@ -309,41 +309,73 @@ func (f *groupAggFn) flushKeyGlobal(ctx *weir.KeyedContext[string, row.Row], kr 
 }
 
 // mergePart merges the decoded local accumulators f.part into the
-// group's f.set. A DISTINCT call merges the local multiset's counts into
-// the shared distinct state: its inner accumulator sees a tuple whose
-// count rises above 0 and the retraction of one whose count falls to 0
-// (counts never go below 0, as in one phase; insert-only counts stop at
-// 1).
+// group's f.set. The DISTINCT calls merge their local multisets' counts
+// into the shared distinct state, one entry per tuple for all the calls
+// sharing it (as one phase reads and writes it once per row): a call's
+// inner accumulator sees a tuple whose count rises above 0 and the
+// retraction of one whose count falls to 0 (counts never go below 0, as
+// in one phase; insert-only counts stop at 1).
 func (f *groupAggFn) mergePart() {
 	f.set.rows += f.part.rows
+	distinct := false
 	for i, k := range f.set.calls {
-		o := f.part.calls[i].acc
-		d, ok := k.acc.(*distinctAcc)
-		if !ok || d.shared == nil {
-			k.acc.merge(o)
+		if d, ok := k.acc.(*distinctAcc); ok && d.shared != nil {
+			distinct = true
 			continue
 		}
-		od := o.(*distinctAcc)
-		// Sorted, so that the inner accumulator's order is deterministic.
-		keys := make([]string, 0, len(od.entries))
-		for key, e := range od.entries {
-			if e.n != 0 {
-				keys = append(keys, key)
+		k.acc.merge(f.part.calls[i].acc)
+	}
+	if !distinct {
+		return
+	}
+	for _, v := range f.shared.views {
+		// The view's calls, by slot, and the union of their tuples,
+		// sorted so that the inner accumulators' order is deterministic.
+		calls := f.viewCalls[:0]
+		keys := f.partKeys[:0]
+		seen := f.partSeen
+		if seen == nil {
+			seen = map[string]bool{}
+			f.partSeen = seen
+		}
+		clear(seen)
+		for i, k := range f.set.calls {
+			d, ok := k.acc.(*distinctAcc)
+			if !ok || d.shared != v {
+				continue
+			}
+			od := f.part.calls[i].acc.(*distinctAcc)
+			calls = append(calls, [2]*distinctAcc{d, od})
+			for key := range od.entries {
+				if !seen[key] {
+					seen[key] = true
+					keys = append(keys, key)
+				}
 			}
 		}
 		slices.Sort(keys)
+		f.viewCalls, f.partKeys = calls, keys
 		for _, key := range keys {
-			e := od.entries[key]
-			c, _ := d.shared.load(e.vals)
-			old := c[d.slot]
-			n := old + e.n
-			if f.shared.insertOnly {
-				n = min(n, 1)
-			}
-			n = max(n, 0)
-			if n != old {
+			var c []int64
+			for _, dc := range calls {
+				d, e := dc[0], dc[1].entries[key]
+				if e == nil || e.n == 0 {
+					continue
+				}
+				if c == nil {
+					c, _ = v.load(e.vals)
+				}
+				old := c[d.slot]
+				n := old + e.n
+				if f.shared.insertOnly {
+					n = min(n, 1)
+				}
+				n = max(n, 0)
+				if n == old {
+					continue
+				}
 				c[d.slot] = n
-				d.shared.dirty = true
+				v.dirty = true
 				switch {
 				case old <= 0 && n > 0:
 					d.inner.accumulate(e.vals)
