@@ -328,7 +328,13 @@ func (f *groupAggFn) loadAccs(enc string, first bool) error {
 
 func (f *groupAggFn) ProcessElement(ctx *weir.KeyedContext[string, row.Row], in row.Row) error {
 	if f.mb != nil {
-		return f.buffer(ctx, in)
+		if err := f.buffer(ctx, in); err != nil {
+			return err
+		}
+		if f.global {
+			f.globalSoon(ctx, in)
+		}
+		return nil
 	}
 	if err := f.checkLegacy(); err != nil {
 		return err

@@ -48,9 +48,10 @@ type bundle struct {
 	keys  []string
 	rows  map[string]*keyRows
 	count int64
-	// timer: a flush callback is scheduled.
-	timer bool
-	free  []*keyRows
+	// timer: a flush callback is scheduled; soon: one right away
+	// (global aggregate).
+	timer, soon bool
+	free        []*keyRows
 }
 
 // keyRows are one key's rows in a bundle, with the timestamp of the last

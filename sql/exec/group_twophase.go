@@ -73,9 +73,13 @@ func (s GroupAggSpec) checkTwoPhase() (*aggSet, error) {
 }
 
 // LocalOutputTypes returns the types of the local aggregate's rows: the
-// group keys then the accumulators' encoding (BYTES).
+// group keys, the accumulators' encoding (BYTES), and whether the row was
+// emitted at the end of an interval (BOOLEAN: the global aggregate then
+// handles its batch right away, as Flink's does on the mini-batch
+// watermark that follows such rows, instead of at the next interval's
+// end).
 func (s GroupAggSpec) LocalOutputTypes() []row.Type {
-	return append(keyTypes(s.InputTypes, s.GroupKeys), row.BytesType().WithNullable(false))
+	return append(keyTypes(s.InputTypes, s.GroupKeys), row.BytesType().WithNullable(false), row.Boolean().WithNullable(false))
 }
 
 // LocalGroupAggregate is the first phase of a two-phase group
@@ -91,9 +95,17 @@ func LocalGroupAggregate(in weir.Stream[row.Row], spec GroupAggSpec) (weir.Strea
 	if name == "" {
 		name = "LocalGroupAggregate"
 	}
-	return weir.Transform(in, name, func(out operator.Output[row.Row]) operator.OneInput[row.Row] {
+	// At its input's parallelism, so that the edge is a forward one: a
+	// row and its retraction, which come from the same input subtask,
+	// then reach the global aggregate in order (a rebalance could deliver
+	// a retraction's accumulators before those of its row).
+	out := weir.Transform(in, name, func(out operator.Output[row.Row]) operator.OneInput[row.Row] {
 		return &localGroupAgg{spec: spec, out: out}
-	}), nil
+	})
+	if p := in.Parallelism(); p > 0 {
+		out = out.SetParallelism(p)
+	}
+	return out, nil
 }
 
 // GlobalGroupAggregate is the second phase of a two-phase group
@@ -193,26 +205,26 @@ func (l *localGroupAgg) ProcessElement(r row.Row, ts int64) error {
 		now := l.ctx.Time.Now()
 		l.ctx.Time.Schedule(now-now%iv+iv, func(int64) error {
 			l.timer = false
-			return l.flush()
+			return l.flush(true)
 		})
 	}
 	if l.count >= l.spec.MiniBatch.Size {
-		return l.flush()
+		return l.flush(false)
 	}
 	return nil
 }
 
 // flush emits one accumulator row per key of the batch and forgets the
-// batch.
-func (l *localGroupAgg) flush() error {
+// batch; interval tells that an interval ended.
+func (l *localGroupAgg) flush(interval bool) error {
 	if l.count == 0 {
 		return nil
 	}
 	for _, k := range l.keys {
 		a := l.accs[k]
 		l.buf = a.set.appendTo(l.buf[:0])
-		fields := make([]row.Value, 0, len(a.keys)+1)
-		fields = append(append(fields, a.keys...), row.Bytes(l.buf))
+		fields := make([]row.Value, 0, len(a.keys)+2)
+		fields = append(append(fields, a.keys...), row.Bytes(l.buf), row.Bool(interval))
 		if err := l.out.ProcessElement(row.Row{Kind: row.Insert, Fields: fields}, a.ts); err != nil {
 			return err
 		}
@@ -229,14 +241,14 @@ func (l *localGroupAgg) flush() error {
 
 // PrepareSnapshotPreBarrier emits the batch before the barrier goes on
 // (operator.PreBarrierHandler): the local aggregate holds no state.
-func (l *localGroupAgg) PrepareSnapshotPreBarrier(int64) error { return l.flush() }
+func (l *localGroupAgg) PrepareSnapshotPreBarrier(int64) error { return l.flush(true) }
 
 func (l *localGroupAgg) ProcessWatermark(wm int64) error {
 	// Other watermarks do not flush, as with the mini-batch
 	// GroupAggregate (weir.BundleFlusher): the output carries no event
 	// time.
 	if wm == operator.MaxWatermark {
-		if err := l.flush(); err != nil {
+		if err := l.flush(true); err != nil {
 			return err
 		}
 	}
@@ -247,7 +259,7 @@ func (l *localGroupAgg) ProcessWatermarkStatus(idle bool) error {
 	return l.out.ProcessWatermarkStatus(idle)
 }
 
-func (l *localGroupAgg) Finish() error { return l.flush() }
+func (l *localGroupAgg) Finish() error { return l.flush(true) }
 func (l *localGroupAgg) Close() error  { return nil }
 
 // flushKeyGlobal is flushKey of the global aggregate: it merges the
@@ -274,10 +286,12 @@ func (f *groupAggFn) flushKeyGlobal(ctx *weir.KeyedContext[string, row.Row], kr 
 	}
 	f.prev = f.set.appendValues(f.prev[:0])
 	nk := len(f.spec.GroupKeys)
+	var net int64 // rows the batch added, net of retractions
 	for _, r := range kr.rows {
 		if _, err := f.part.decodeBytes([]byte(r.Fields[nk].Str())); err != nil {
 			return fmt.Errorf("sql: GlobalGroupAggregate: accumulators of the local aggregate: %w", err)
 		}
+		net += f.part.rows
 		f.mergePart()
 	}
 	f.next = f.set.appendValues(f.next[:0])
@@ -301,8 +315,8 @@ func (f *groupAggFn) flushKeyGlobal(ctx *weir.KeyedContext[string, row.Row], kr 
 	}
 	if !first {
 		ctx.CollectWithTimestamp(f.output(row.Delete, last, f.prev), kr.ts)
-	} else if f.spec.Counters != nil && f.part.rows < 0 {
-		f.spec.Counters.IgnoredRetractions.Add(-f.part.rows)
+	} else if f.spec.Counters != nil && net < 0 {
+		f.spec.Counters.IgnoredRetractions.Add(-net)
 	}
 	f.drop()
 	return nil
@@ -386,4 +400,19 @@ func (f *groupAggFn) mergePart() {
 			f.shared.flush()
 		}
 	}
+}
+
+// globalSoon schedules the global aggregate's batch to be handled right
+// after the current input when in ends a local aggregate's interval (or
+// precedes a barrier, the final watermark, the end of input: the global
+// aggregate flushes on those by itself anyway).
+func (f *groupAggFn) globalSoon(ctx *weir.KeyedContext[string, row.Row], in row.Row) {
+	if f.mb.count == 0 || f.mb.soon || !in.Fields[len(f.spec.GroupKeys)+1].Bool() {
+		return
+	}
+	f.mb.soon = true
+	ctx.ScheduleProcessingTimeCallback(ctx.CurrentProcessingTime(), func(ctx *weir.KeyedContext[string, row.Row], _ int64) error {
+		f.mb.soon = false
+		return f.FlushBundle(ctx)
+	})
 }
