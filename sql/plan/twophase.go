@@ -31,8 +31,8 @@ func TwoPhaseAggregate(a *Aggregate, strategy string, miniBatch bool) bool {
 	for _, c := range a.Aggs {
 		if c.Distinct && !strings.EqualFold(strategy, "TWO_PHASE") {
 			// Weir's AUTO differs from Flink's here, by measurement:
-			// with DISTINCT calls two phases cost Nexmark q16 2.2 times
-			// the CPU of one (q15 1.2-1.4 times; docs/benchmarks.md),
+			// with DISTINCT calls two phases cost Nexmark q16 2.2-2.6 times
+			// the CPU of one (q15 1.2-1.5 times; docs/benchmarks.md),
 			// as the local aggregate keeps every distinct value of its
 			// batch. Flink's docs, too, find local-global aggregation
 			// unsatisfactory for distinct aggregates. TWO_PHASE still
