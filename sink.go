@@ -88,6 +88,10 @@ func (d DataSink) Name(name string) DataSink { d.node.SetName(name); return d }
 // UID sets the sink operator's stable id.
 func (d DataSink) UID(uid string) DataSink { d.node.UID = uid; return d }
 
+// ID returns the sink operator's position in the job graph: without a
+// UID, its state is stored under its name and this number.
+func (d DataSink) ID() int { return d.node.ID }
+
 // SetParallelism sets the sink's number of subtasks.
 func (d DataSink) SetParallelism(p int) DataSink { d.node.Parallelism = p; return d }
 

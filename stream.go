@@ -62,6 +62,10 @@ func (s Stream[T]) SetParallelism(p int) Stream[T] {
 	return s
 }
 
+// Parallelism returns the operator's number of subtasks as set with
+// SetParallelism, or 0 when it runs at the job's default.
+func (s Stream[T]) Parallelism() int { return s.node.Parallelism }
+
 // DisableChaining keeps the operator out of its input's chain, in its own
 // subtasks.
 func (s Stream[T]) DisableChaining() Stream[T] {

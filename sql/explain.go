@@ -37,7 +37,7 @@ func (s *Session) explain(n *ast.Explain) (*Result, *Job, error) {
 		return nil, nil, err
 	}
 	opt := j.roots()
-	var popts plan.PhysicalOptions
+	popts := plan.PhysicalOptions{AggTwoPhase: aggTwoPhase(j.cfg)}
 	if mb, err := miniBatchOf(j.cfg, false); err != nil {
 		return nil, nil, err
 	} else if mb.Enabled() {
@@ -58,7 +58,7 @@ func (s *Session) explain(n *ast.Explain) (*Result, *Job, error) {
 	popts.Modes = nil
 	b.WriteString(plan.ExplainPhysicalWith(opt, popts))
 	if jsonPlan {
-		js, err := plan.ExplainJSON(opt, j.cfg.Int("parallelism.default"))
+		js, err := plan.ExplainJSONWith(opt, j.cfg.Int("parallelism.default"), popts)
 		if err != nil {
 			return nil, nil, err
 		}

@@ -49,3 +49,12 @@ func (j *Job) checkMiniBatch() error {
 	_, err := miniBatchOf(j.cfg, agg)
 	return err
 }
+
+// aggTwoPhase returns which group aggregations cfg plans in two phases
+// (plan.TwoPhaseAggregate: table.optimizer.agg-phase-strategy, with
+// mini-batch on in streaming mode).
+func aggTwoPhase(cfg *Config) func(*plan.Aggregate) bool {
+	mb := cfg.Bool("table.exec.mini-batch.enabled") && cfg.Enum("execution.runtime-mode") != "batch"
+	strategy := cfg.Enum("table.optimizer.agg-phase-strategy")
+	return func(a *plan.Aggregate) bool { return plan.TwoPhaseAggregate(a, strategy, mb) }
+}

@@ -480,9 +480,16 @@ func (j *Job) build(t *translator, collect func(row.Row) error) error {
 		if err != nil {
 			return err
 		}
-		st.SinkTo(weir.SinkFunc[row.Row](func(_ context.Context, r row.Row, _ int64) error {
+		sk := st.SinkTo(weir.SinkFunc[row.Row](func(_ context.Context, r row.Row, _ int64) error {
 			return collect(r)
 		})).Name("Collect").SetParallelism(1)
+		if t.locals > 0 {
+			// The sink has no uid: its state is named by its position,
+			// which the stateless LocalGroupAggregates before it moved.
+			// It keeps the one-phase plan's name, so that a snapshot of
+			// either plan restores into the other.
+			sk.UID(fmt.Sprintf("Collect#%d", sk.ID()-t.locals))
+		}
 	}
 	return nil
 }

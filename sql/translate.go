@@ -44,6 +44,9 @@ type translator struct {
 	// read marks, while a root is translated, the output columns of its
 	// plan's nodes that some consumer reads (translate_proctime.go).
 	read map[plan.Rel][]bool
+	// locals counts the LocalGroupAggregates added (nodes without state
+	// that a one-phase plan lacks; see Job.build).
+	locals int
 }
 
 // uid derives a stable operator uid from what the operator computes (its
@@ -155,7 +158,7 @@ func (t *translator) streamNode(r plan.Rel) (weir.Stream[row.Row], error) {
 		if err != nil {
 			return in, err
 		}
-		return exec.GroupAggregate(in, exec.GroupAggSpec{
+		spec := exec.GroupAggSpec{
 			MiniBatch:            mb,
 			InputTypes:           plan.Types(n.In),
 			GroupKeys:            n.Keys,
@@ -165,7 +168,21 @@ func (t *translator) streamNode(r plan.Rel) (weir.Stream[row.Row], error) {
 			StateTTL:             t.cfg.Duration("table.exec.state.ttl"),
 			UID:                  t.uid("GroupAggregate", describeNode(n)),
 			Name:                 "GroupAggregate",
-		})
+		}
+		if aggTwoPhase(t.cfg)(n) {
+			// The global aggregate keeps the one-phase operator's uid,
+			// state and encoding (exec/group_twophase.go); the local one
+			// has no state and no uid.
+			local := spec
+			local.UID, local.Name = "", "LocalGroupAggregate"
+			if in, err = exec.LocalGroupAggregate(in, local); err != nil {
+				return in, err
+			}
+			t.locals++
+			spec.Name = "GlobalGroupAggregate"
+			return exec.GlobalGroupAggregate(in, spec)
+		}
+		return exec.GroupAggregate(in, spec)
 	case *plan.WindowAggregate:
 		return t.windowAggregate(n)
 	case *plan.WindowTVF:

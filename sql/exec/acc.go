@@ -679,6 +679,12 @@ type distinctAcc struct {
 	// columns, this call's count at slot.
 	shared *distinctGroupView
 	slot   int
+	// signed: the accumulator is a local aggregate's (group_twophase.go),
+	// whose multiset counts what a batch adds and takes back, below 0
+	// too; the inner accumulator sees nothing (the global aggregate
+	// decides from the merged counts).
+	signed bool
+	counts map[string]int64
 }
 
 type distinctEntry struct {
@@ -699,6 +705,10 @@ func (a *distinctAcc) accumulate(args []row.Value) {
 		if a.shared.accumulate(a.slot, args) {
 			a.inner.accumulate(args)
 		}
+		return
+	}
+	if a.signed {
+		a.count(args, 1)
 		return
 	}
 	k := a.keyOf(args)
@@ -729,6 +739,10 @@ func (a *distinctAcc) retract(args []row.Value) {
 		}
 		return
 	}
+	if a.signed {
+		a.count(args, -1)
+		return
+	}
 	k := a.keyOf(args)
 	if a.view != nil {
 		ks := string(k)
@@ -755,6 +769,26 @@ func (a *distinctAcc) retract(args []row.Value) {
 	}
 }
 
+// count adds d to the count of args in the multiset of a signed
+// accumulator, dropping an entry that reaches 0. It keeps the encoded
+// tuple only (the encoding is the same as entries'; the global aggregate
+// decodes the values).
+func (a *distinctAcc) count(args []row.Value, d int64) {
+	k := a.keyOf(args)
+	if n, ok := a.counts[string(k)]; ok {
+		if n+d == 0 {
+			delete(a.counts, string(k))
+		} else {
+			a.counts[string(k)] = n + d
+		}
+		return
+	}
+	if a.counts == nil {
+		a.counts = map[string]int64{}
+	}
+	a.counts[string(k)] = d
+}
+
 // merge merges in-accumulator multisets (the view is never used where
 // accumulators merge).
 func (a *distinctAcc) merge(o accumulator) {
@@ -775,11 +809,21 @@ func (a *distinctAcc) reset() {
 		a.entries = map[string]*distinctEntry{}
 	}
 	clear(a.entries)
+	clear(a.counts)
 	a.inner.reset()
 }
 
 func (a *distinctAcc) appendTo(dst []byte) []byte {
 	if a.view != nil || a.shared != nil {
+		return a.inner.appendTo(dst)
+	}
+	if a.signed {
+		dst = binary.AppendUvarint(dst, uint64(len(a.counts)))
+		for k, n := range a.counts {
+			dst = binary.AppendUvarint(dst, uint64(len(k)))
+			dst = append(dst, k...)
+			dst = binary.AppendVarint(dst, n)
+		}
 		return a.inner.appendTo(dst)
 	}
 	dst = binary.AppendUvarint(dst, uint64(len(a.entries)))

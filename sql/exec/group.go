@@ -214,6 +214,17 @@ type groupAggFn struct {
 	loaded string
 	// mb is the bundle of rows held with mini-batch on; nil otherwise.
 	mb *bundle
+	// global: the function is GlobalGroupAggregate's (group_twophase.go):
+	// its rows are accumulator rows of LocalGroupAggregate, the group keys
+	// first; part is the scratch they are decoded into.
+	global bool
+	part   *aggSet
+	// Scratch of mergePart.
+	partKeys  []string
+	partSeen  map[string]bool
+	viewCalls [][2]*distinctAcc
+	// outKeys are the columns of an input row holding the group keys.
+	outKeys []int
 }
 
 // outSlab is how many output rows' fields GroupAggregate allocates at
@@ -229,6 +240,10 @@ func (f *groupAggFn) Open(ctx *weir.KeyedRuntimeContext[string]) error {
 	}
 	f.set = set
 	f.fast = !f.spec.generalPath && !set.hasUDF()
+	f.outKeys = f.spec.GroupKeys
+	if f.global {
+		f.outKeys = firstN(len(f.spec.GroupKeys))
+	}
 	if f.spec.MiniBatch.Enabled() {
 		f.mb = &bundle{rows: map[string]*keyRows{}}
 	}
@@ -313,7 +328,13 @@ func (f *groupAggFn) loadAccs(enc string, first bool) error {
 
 func (f *groupAggFn) ProcessElement(ctx *weir.KeyedContext[string, row.Row], in row.Row) error {
 	if f.mb != nil {
-		return f.buffer(ctx, in)
+		if err := f.buffer(ctx, in); err != nil {
+			return err
+		}
+		if f.global {
+			f.globalSoon(ctx, in)
+		}
+		return nil
 	}
 	if err := f.checkLegacy(); err != nil {
 		return err
@@ -376,8 +397,8 @@ func (f *groupAggFn) drop() {
 // output builds a result row: the group keys (taken from the input row)
 // then the aggregate values.
 func (f *groupAggFn) output(k row.Kind, in row.Row, aggs []row.Value) row.Row {
-	fields := f.fields(len(f.spec.GroupKeys) + len(aggs))
-	for _, i := range f.spec.GroupKeys {
+	fields := f.fields(len(f.outKeys) + len(aggs))
+	for _, i := range f.outKeys {
 		fields = append(fields, in.Fields[i])
 	}
 	return row.Row{Kind: k, Fields: append(fields, aggs...)}

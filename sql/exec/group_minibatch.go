@@ -48,9 +48,10 @@ type bundle struct {
 	keys  []string
 	rows  map[string]*keyRows
 	count int64
-	// timer: a flush callback is scheduled.
-	timer bool
-	free  []*keyRows
+	// timer: a flush callback is scheduled; soon: one right away
+	// (global aggregate).
+	timer, soon bool
+	free        []*keyRows
 }
 
 // keyRows are one key's rows in a bundle, with the timestamp of the last
@@ -111,7 +112,11 @@ func (f *groupAggFn) FlushBundle(ctx *weir.KeyedContext[string, row.Row]) error 
 		if err := ctx.SetCurrentKey(key); err != nil {
 			return err
 		}
-		if err := f.flushKey(ctx, kr); err != nil {
+		flush := f.flushKey
+		if f.global {
+			flush = f.flushKeyGlobal
+		}
+		if err := flush(ctx, kr); err != nil {
 			return err
 		}
 		clear(kr.rows)

@@ -159,13 +159,19 @@ type physNode struct {
 // (Flink's Exchange(distribution=[hash[..]]) or [single]), each with its
 // mode in modes (nil: coarse modes); with modes, a DropUpdateBefore
 // where the inference put one.
-func physical(r Rel, modes *Changelogs) *physNode {
+//
+// twoPhase, when set, says which Aggregates run in two phases: those are
+// printed as GlobalGroupAggregate <- Exchange <- LocalGroupAggregate.
+func physical(r Rel, modes *Changelogs, twoPhase func(*Aggregate) bool) *physNode {
 	name, attrs := r.describe()
 	p := &physNode{name: name, attrs: attrs, mode: modes.Of(r), source: len(r.Inputs()) == 0, rel: r}
 	for i, in := range r.Inputs() {
-		c := physical(in, modes)
+		c := physical(in, modes, twoPhase)
 		if modes.DropUpdateBefore(r, i) {
 			c = &physNode{name: "DropUpdateBefore", mode: c.mode &^ (1 << row.UpdateBefore), ins: []*physNode{c}}
+		}
+		if a, ok := r.(*Aggregate); ok && twoPhase != nil && twoPhase(a) {
+			return a.twoPhaseNodes(c, p.mode)
 		}
 		if keys, keyed := inputKeys(r, i); keyed {
 			ex := &physNode{name: "Exchange", mode: c.mode, ins: []*physNode{c}}
@@ -245,7 +251,7 @@ func ExplainExecution(roots []Rel) string {
 	var parts []string
 	for _, r := range roots {
 		var b strings.Builder
-		printPhys(&b, physical(r, nil), false, "", "")
+		printPhys(&b, physical(r, nil, nil), false, "", "")
 		parts = append(parts, b.String())
 	}
 	return strings.Join(parts, "\n")
@@ -274,6 +280,12 @@ type jsonEdge struct {
 // predecessors; an Exchange becomes the ship strategy (HASH, GLOBAL) of
 // the edge it stands for, other edges are FORWARD.
 func ExplainJSON(roots []Rel, parallelism int) (string, error) {
+	return ExplainJSONWith(roots, parallelism, PhysicalOptions{})
+}
+
+// ExplainJSONWith is ExplainJSON with options (AggTwoPhase; the others
+// do not show in the JSON plan).
+func ExplainJSONWith(roots []Rel, parallelism int, o PhysicalOptions) (string, error) {
 	var nodes []jsonNode
 	var add func(p *physNode) (int, string)
 	add = func(p *physNode) (int, string) {
@@ -302,7 +314,7 @@ func ExplainJSON(roots []Rel, parallelism int) (string, error) {
 		return n.ID, "FORWARD"
 	}
 	for _, r := range roots {
-		add(physical(r, nil))
+		add(physical(r, nil, o.AggTwoPhase))
 	}
 	out, err := json.MarshalIndent(struct {
 		Nodes []jsonNode `json:"nodes"`

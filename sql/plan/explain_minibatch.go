@@ -21,6 +21,10 @@ type PhysicalOptions struct {
 	// operator for the node: a mini-batch GroupAggregate times its own
 	// batches.
 	MiniBatchInterval time.Duration
+	// AggTwoPhase, when set, says which Aggregates run in two phases
+	// (see TwoPhaseAggregate): they print as Flink's
+	// GlobalGroupAggregate over an Exchange over a LocalGroupAggregate.
+	AggTwoPhase func(*Aggregate) bool
 }
 
 // ExplainPhysicalWith is ExplainPhysical with options.
@@ -28,7 +32,7 @@ func ExplainPhysicalWith(roots []Rel, o PhysicalOptions) string {
 	var parts []string
 	for _, r := range roots {
 		var b strings.Builder
-		p := physical(r, o.Modes)
+		p := physical(r, o.Modes, o.AggTwoPhase)
 		if o.MiniBatchInterval > 0 {
 			p = withMiniBatchAssigners(p, o.MiniBatchInterval)
 		}
