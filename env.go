@@ -196,6 +196,10 @@ func NewEnvironment(opts Options) *Environment {
 // Parallelism returns the default parallelism.
 func (e *Environment) Parallelism() int { return e.opts.Parallelism }
 
+// AutoWatermarkInterval returns Options.AutoWatermarkInterval: negative when
+// sources emit a watermark after every poll.
+func (e *Environment) AutoWatermarkInterval() time.Duration { return e.opts.AutoWatermarkInterval }
+
 type clockFunc func() int64
 
 func (f clockFunc) Now() int64 { return f() }

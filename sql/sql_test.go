@@ -30,6 +30,9 @@ import (
 //	                     printed, a query's changelog is printed in arrival
 //	                     order (parallelism 1) or, with table, as its
 //	                     final sorted table; errors print as "error: ..."
+//	                     With per-record-watermarks, sources emit a watermark
+//	                     after each record (AutoWatermarkInterval -1), so late
+//	                     rows are late deterministically.
 //	explain              prints the optimized physical plan of one EXPLAIN
 //	                     statement, with changelog modes (the section of
 //	                     EXPLAIN CHANGELOG_MODE)
@@ -82,7 +85,8 @@ func TestScripts(t *testing.T) {
 				if d.HasArg("backend") {
 					d.ScanArgs(t, "backend", &backend)
 				}
-				return execScript(t, sess, input, par, backend, table)
+				return execScriptOpts(t, sess, input, scriptOpts{par: par, backend: backend, table: table,
+					perRecordWatermarks: d.HasArg("per-record-watermarks")})
 			}
 			t.Fatalf("unknown command %s", d.Cmd)
 			return ""
@@ -114,7 +118,19 @@ func readLines(t *testing.T, path string) string {
 	return strings.Join(lines, "\n") + "\n"
 }
 
+// scriptOpts are the arguments of an exec block.
+type scriptOpts struct {
+	par                 int
+	backend             string
+	table               bool
+	perRecordWatermarks bool
+}
+
 func execScript(t *testing.T, sess *sql.Session, script string, par int, backend string, table bool) string {
+	return execScriptOpts(t, sess, script, scriptOpts{par: par, backend: backend, table: table})
+}
+
+func execScriptOpts(t *testing.T, sess *sql.Session, script string, so scriptOpts) string {
 	stmts, err := parser.Parse(script)
 	if err != nil {
 		return "error: " + err.Error() + "\n"
@@ -137,7 +153,7 @@ func execScript(t *testing.T, sess *sql.Session, script string, par int, backend
 			}
 			continue
 		}
-		out, err := runJob(t, job, par, backend, table)
+		out, err := runJob(t, job, so)
 		if err != nil {
 			fmt.Fprintf(&b, "error: %v\n", err)
 			continue
@@ -147,11 +163,15 @@ func execScript(t *testing.T, sess *sql.Session, script string, par int, backend
 	return b.String()
 }
 
-func runJob(t *testing.T, job *sql.Job, par int, backend string, table bool) (string, error) {
+func runJob(t *testing.T, job *sql.Job, so scriptOpts) (string, error) {
+	par, backend, table := so.par, so.backend, so.table
 	opts := job.Options()
 	opts.Parallelism = par
 	opts.StateBackend = backend
 	opts.AutoWatermarkInterval = time.Millisecond
+	if so.perRecordWatermarks {
+		opts.AutoWatermarkInterval = -1
+	}
 	if backend == weir.StatePebble {
 		opts.Pebble = pebble.New()
 		opts.StateDir = t.TempDir()

@@ -162,7 +162,14 @@ func (t *fsSource) Produce(b BuildContext) (weir.Stream[row.Row], error) {
 		dec, _ := c.newDecoder() // checked by newCodec
 		return &lineDecoder{dec: dec, skip: skip, proj: proj}
 	}
-	src := file.LineSource[row.Row](t.path, newDec, file.SourceOptions{OnError: b.OnError})
+	opts := file.SourceOptions{OnError: b.OnError}
+	if b.Env.AutoWatermarkInterval() < 0 {
+		// A watermark after every poll: read one line per poll, so each
+		// record is judged against the watermark of the lines before it
+		// (see connector/file), whatever the read speed.
+		opts.LinesPerPoll = 1
+	}
+	src := file.LineSource[row.Row](t.path, newDec, opts)
 	st := weir.FromSource(b.Env, src, b.Watermarks, t.table).UID(b.uid("source"))
 	readRejects(b, st)
 	return st, nil

@@ -183,28 +183,31 @@ func (b *Binder) bindRowNumber(from Rel, sc *scope, where expr.Expr, items []sel
 		if len(w.OrderBy) == 0 {
 			return nil, errAt(c, "ROW_NUMBER() needs an ORDER BY in its OVER clause")
 		}
-		rank = &Rank{In: base, Start: 1, End: -1, RowNumber: true}
+		rank = &Rank{Start: 1, End: -1, RowNumber: true}
+		// A PARTITION BY or ORDER BY expression that is not a column (such
+		// as PROCTIME(), as Flink's DeduplicateITCase orders by) is
+		// computed by a Calc below the Rank, after the input's columns.
+		var extra []expr.Expr
+		keyCol := func(x expr.Expr) int {
+			if ref, ok := x.(*expr.InputRef); ok {
+				return ref.Index
+			}
+			extra = append(extra, x)
+			return len(base.Columns()) + len(extra) - 1
+		}
 		for _, p := range w.PartitionBy {
 			x, err := eb.bind(p)
 			if err != nil {
 				return nil, err
 			}
-			ref, ok := x.(*expr.InputRef)
-			if !ok {
-				return nil, errAt(p, "PARTITION BY of ROW_NUMBER() must name columns (compute %s in a subquery)", p)
-			}
-			rank.PartitionKeys = append(rank.PartitionKeys, ref.Index)
+			rank.PartitionKeys = append(rank.PartitionKeys, keyCol(x))
 		}
 		for _, o := range w.OrderBy {
 			x, err := eb.bind(o.Expr)
 			if err != nil {
 				return nil, err
 			}
-			ref, ok := x.(*expr.InputRef)
-			if !ok {
-				return nil, errAt(o, "ORDER BY of ROW_NUMBER() must name columns (compute %s in a subquery)", o.Expr)
-			}
-			k := SortKey{Col: ref.Index, Desc: o.Desc, NullsLast: o.Desc}
+			k := SortKey{Col: keyCol(x), Desc: o.Desc, NullsLast: o.Desc}
 			switch strings.ToUpper(o.Nulls) {
 			case "FIRST":
 				k.NullsLast = false
@@ -213,9 +216,32 @@ func (b *Binder) bindRowNumber(from Rel, sc *scope, where expr.Expr, items []sel
 			}
 			rank.OrderBy = append(rank.OrderBy, k)
 		}
-		rank.Cols = append(append([]Column(nil), base.Columns()...), Column{Name: "w0$o0", Type: row.BigInt().NotNull()})
+		rankIn := base
+		if len(extra) > 0 {
+			in := base.Columns()
+			projs := make([]expr.Expr, 0, len(in)+len(extra))
+			cols := append([]Column(nil), in...)
+			for i, c := range in {
+				projs = append(projs, expr.Ref(i, c.Type))
+			}
+			for i, x := range extra {
+				t := stripTimeAttr(x)
+				if isProctime(x) {
+					t.TimeAttr = row.Proctime
+				}
+				projs = append(projs, x)
+				cols = append(cols, Column{Name: fmt.Sprintf("$%d", len(in)+i), Type: t})
+			}
+			rankIn = &Calc{In: base, Projects: projs, Cols: cols}
+		}
+		rank.In = rankIn
+		rank.Cols = append(append([]Column(nil), rankIn.Columns()...), Column{Name: "w0$o0", Type: row.BigInt().NotNull()})
 	}
-	rn := expr.Ref(len(base.Columns()), row.BigInt().NotNull())
+	rnIndex := len(base.Columns())
+	if rank != nil {
+		rnIndex = len(rank.In.Columns())
+	}
+	rn := expr.Ref(rnIndex, row.BigInt().NotNull())
 	projs := make([]expr.Expr, len(items))
 	cols := make([]Column, len(items))
 	for i, it := range items {
