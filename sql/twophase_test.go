@@ -73,7 +73,7 @@ SET 'table.optimizer.agg-phase-strategy' = '%s';
 			}
 			job = j
 		}
-		out, err := runJob(t, job, par, backend, true)
+		out, err := runJob(t, job, scriptOpts{par: par, backend: backend, table: true})
 		if err != nil {
 			t.Fatalf("%s (%s, parallelism %d, %s): %v", q, strategy, par, backend, err)
 		}
