@@ -117,19 +117,10 @@ func appendFields(dst []byte, fields []Value, typ func(int) Type) []byte {
 // timestamps decoded inline, not through a per-field closure returning
 // the Type by value.
 func (c *Codec) decodeFields(src []byte) ([]Value, int, error) {
-	want := len(c.types)
-	n64, k := binary.Uvarint(src)
-	if k <= 0 || n64 != uint64(want) || n64 > uint64(len(src))*8 {
-		return nil, 0, corrupt(fmt.Sprintf("field count %d (want %d)", n64, want))
+	n, off, bitmap, err := fieldsHeader(src, len(c.types))
+	if err != nil {
+		return nil, 0, err
 	}
-	n := int(n64)
-	off := k
-	nb := (n + 7) / 8
-	if len(src) < off+nb {
-		return nil, 0, corrupt("null bitmap")
-	}
-	bitmap := src[off : off+nb]
-	off += nb
 	fields := make([]Value, n)
 	for i := range fields {
 		if bitmap[i/8]&(1<<(i%8)) != 0 {
@@ -165,19 +156,27 @@ func (c *Codec) decodeFields(src []byte) ([]Value, int, error) {
 	return fields, off, nil
 }
 
-func decodeFields(src []byte, want int, typ func(int) Type) ([]Value, int, error) {
+// fieldsHeader reads an encoded row's field count (which must be want,
+// unless want < 0) and null bitmap; off is where the first field starts.
+func fieldsHeader(src []byte, want int) (n, off int, bitmap []byte, err error) {
 	n64, k := binary.Uvarint(src)
 	if k <= 0 || (want >= 0 && n64 != uint64(want)) || n64 > uint64(len(src))*8 {
-		return nil, 0, corrupt(fmt.Sprintf("field count %d (want %d)", n64, want))
+		return 0, 0, nil, corrupt(fmt.Sprintf("field count %d (want %d)", n64, want))
 	}
-	n := int(n64)
-	off := k
+	n = int(n64)
+	off = k
 	nb := (n + 7) / 8
 	if len(src) < off+nb {
-		return nil, 0, corrupt("null bitmap")
+		return 0, 0, nil, corrupt("null bitmap")
 	}
-	bitmap := src[off : off+nb]
-	off += nb
+	return n, off + nb, src[off : off+nb], nil
+}
+
+func decodeFields(src []byte, want int, typ func(int) Type) ([]Value, int, error) {
+	n, off, bitmap, err := fieldsHeader(src, want)
+	if err != nil {
+		return nil, 0, err
+	}
 	fields := make([]Value, n)
 	for i := range fields {
 		if bitmap[i/8]&(1<<(i%8)) != 0 {

@@ -32,19 +32,10 @@ func (c *Codec) DecodeString(src string) (Row, int, error) {
 // strings shared with src.
 func (c *Codec) decodeFieldsString(src string) ([]Value, int, error) {
 	b := unsafe.Slice(unsafe.StringData(src), len(src)) // only read
-	want := len(c.types)
-	n64, k := binary.Uvarint(b)
-	if k <= 0 || n64 != uint64(want) || n64 > uint64(len(b))*8 {
-		return nil, 0, corrupt(fmt.Sprintf("field count %d (want %d)", n64, want))
+	n, off, bitmap, err := fieldsHeader(b, len(c.types))
+	if err != nil {
+		return nil, 0, err
 	}
-	n := int(n64)
-	off := k
-	nb := (n + 7) / 8
-	if len(b) < off+nb {
-		return nil, 0, corrupt("null bitmap")
-	}
-	bitmap := b[off : off+nb]
-	off += nb
 	fields := make([]Value, n)
 	for i := range fields {
 		if bitmap[i/8]&(1<<(i%8)) != 0 {

@@ -171,23 +171,35 @@ func (f *groupAggFn) flushKey(ctx *weir.KeyedContext[string, row.Row], kr *keyRo
 	if err := f.set.failed(); err != nil {
 		return fmt.Errorf("sql: GroupAggregate on a mini-batch of %d rows ending with %s: %w", len(rows), row.FormatRow(last, f.spec.InputTypes), err)
 	}
-	if f.set.rows != 0 {
+	if f.emitBatch(ctx, first, f.set.rows != 0, last, kr.ts) {
+		f.drop()
+	}
+	return nil
+}
+
+// emitBatch stores the group's accumulators after a batch (f.set, with
+// f.prev its values before and f.next after) and emits the batch's one
+// net change: +I for a new group, -U/+U (or +U) when the values changed,
+// nothing when they did not, -D when the group lost its last row (keep is
+// false). It reports whether the group is gone (the caller drops its
+// state).
+func (f *groupAggFn) emitBatch(ctx *weir.KeyedContext[string, row.Row], first, keep bool, last row.Row, ts int64) (gone bool) {
+	if keep {
 		f.acc.Update(f.set.encode())
 		switch {
 		case first:
-			ctx.CollectWithTimestamp(f.output(row.Insert, last, f.next), kr.ts)
+			ctx.CollectWithTimestamp(f.output(row.Insert, last, f.next), ts)
 		case f.spec.StateTTL <= 0 && equalValues(f.prev, f.next, f.set):
 		default:
 			if f.spec.GenerateUpdateBefore {
-				ctx.CollectWithTimestamp(f.output(row.UpdateBefore, last, f.prev), kr.ts)
+				ctx.CollectWithTimestamp(f.output(row.UpdateBefore, last, f.prev), ts)
 			}
-			ctx.CollectWithTimestamp(f.output(row.UpdateAfter, last, f.next), kr.ts)
+			ctx.CollectWithTimestamp(f.output(row.UpdateAfter, last, f.next), ts)
 		}
-		return nil
+		return false
 	}
 	if !first {
-		ctx.CollectWithTimestamp(f.output(row.Delete, last, f.prev), kr.ts)
+		ctx.CollectWithTimestamp(f.output(row.Delete, last, f.prev), ts)
 	}
-	f.drop()
-	return nil
+	return true
 }

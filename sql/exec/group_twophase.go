@@ -299,23 +299,10 @@ func (f *groupAggFn) flushKeyGlobal(ctx *weir.KeyedContext[string, row.Row], kr 
 	if err := f.set.failed(); err != nil {
 		return fmt.Errorf("sql: GlobalGroupAggregate on a mini-batch of %d accumulator rows: %w", len(kr.rows), err)
 	}
-	if f.set.rows > 0 {
-		f.acc.Update(f.set.encode())
-		switch {
-		case first:
-			ctx.CollectWithTimestamp(f.output(row.Insert, last, f.next), kr.ts)
-		case f.spec.StateTTL <= 0 && equalValues(f.prev, f.next, f.set):
-		default:
-			if f.spec.GenerateUpdateBefore {
-				ctx.CollectWithTimestamp(f.output(row.UpdateBefore, last, f.prev), kr.ts)
-			}
-			ctx.CollectWithTimestamp(f.output(row.UpdateAfter, last, f.next), kr.ts)
-		}
+	if !f.emitBatch(ctx, first, f.set.rows > 0, last, kr.ts) {
 		return nil
 	}
-	if !first {
-		ctx.CollectWithTimestamp(f.output(row.Delete, last, f.prev), kr.ts)
-	} else if f.spec.Counters != nil && net < 0 {
+	if first && f.spec.Counters != nil && net < 0 {
 		f.spec.Counters.IgnoredRetractions.Add(-net)
 	}
 	f.drop()
