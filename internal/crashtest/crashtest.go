@@ -20,15 +20,21 @@ import (
 	"time"
 )
 
-// Build compiles the main package pkg into bin; it skips the test when no
-// go command is at hand.
+// Build compiles the main package pkg into bin, with -race when the test
+// itself runs with -race (the packages are then already compiled); it skips
+// the test when no go command is at hand.
 func Build(t testing.TB, bin, pkg string) {
 	t.Helper()
 	goBin, err := exec.LookPath("go")
 	if err != nil {
 		t.Skip("no go command to build the binaries")
 	}
-	if out, err := exec.Command(goBin, "build", "-o", bin, pkg).CombinedOutput(); err != nil {
+	args := []string{"build"}
+	if raceEnabled {
+		args = append(args, "-race")
+	}
+	args = append(args, "-o", bin, pkg)
+	if out, err := exec.Command(goBin, args...).CombinedOutput(); err != nil {
 		t.Fatalf("building %s: %v\n%s", pkg, err, out)
 	}
 }
