@@ -22,8 +22,9 @@ import (
 // FileSystemLookupFunction): each subtask of a lookup join loads the
 // whole table into memory and loads it again once lookup.join.cache.ttl
 // (default 60 min) has passed since (fs_lookup.go).
+// 'format' = 'parquet' reads and writes Parquet files (parquet_format.go).
 // Not supported: partitioned tables, source.monitor-interval (continuous
-// reading), the parquet format.
+// reading).
 type Filesystem struct{}
 
 // Identifier is "filesystem".
@@ -49,14 +50,24 @@ type fsTable struct {
 	// reload is lookup.join.cache.ttl: how long a lookup keeps the table
 	// it loaded.
 	reload time.Duration
+	// parquet is set for 'format' = 'parquet' (codec is nil then).
+	parquet *parquetConfig
 }
 
 func (f Filesystem) create(ctx Context, sink bool) (*fsTable, error) {
 	id := ctx.Options["format"]
-	if err := lookupFormat(ctx.Table, "format", id, sink); err != nil && ctx.Options["format"] != "" {
-		return nil, err
+	var opt []string
+	if id == "parquet" {
+		opt = f.OptionalOptions()
+		for _, k := range parquetFormatOptions {
+			opt = append(opt, "parquet."+k)
+		}
+	} else {
+		if err := lookupFormat(ctx.Table, "format", id, sink); err != nil && ctx.Options["format"] != "" {
+			return nil, err
+		}
+		opt = append(f.OptionalOptions(), formatKeys("", id)...)
 	}
-	opt := append(f.OptionalOptions(), formatKeys("", id)...)
 	if err := validate(ctx, f.Identifier(), f.RequiredOptions(), opt); err != nil {
 		return nil, err
 	}
@@ -73,6 +84,14 @@ func (f Filesystem) create(ctx Context, sink bool) (*fsTable, error) {
 	}
 	if t.path == "" {
 		return nil, fmt.Errorf("connector: table %s: Invalid value for option 'path': must not be empty", ctx.Table)
+	}
+	if id == "parquet" {
+		pc, err := newParquetConfig(o, ctx.Schema)
+		if err != nil {
+			return nil, err
+		}
+		t.parquet = pc
+		return t, nil
 	}
 	c, err := newCodec(o, "", id, ctx.Schema)
 	if err != nil {
@@ -155,6 +174,9 @@ func project(r row.Row, cols []int) row.Row {
 }
 
 func (t *fsSource) Produce(b BuildContext) (weir.Stream[row.Row], error) {
+	if t.parquet != nil {
+		return t.produceParquet(b)
+	}
 	c, proj := t.codec, t.proj
 	_, dl := b.OnError.DeadLetters()
 	skip := c.ignoreParseErrors && !dl
@@ -215,7 +237,11 @@ func (l *lineWriter) Write(r row.Row) error {
 func (l *lineWriter) Finish() error { return nil }
 
 func (t *fsSink) Consume(b BuildContext, in weir.Stream[row.Row]) (weir.DataSink, error) {
-	sink := file.ExactlyOnceBulkSink[row.Row](t.path, lineFormat{c: t.codec},
+	var f file.BulkFormat[row.Row] = lineFormat{c: t.codec}
+	if t.parquet != nil {
+		f = parquetFormat{c: t.parquet}
+	}
+	sink := file.ExactlyOnceBulkSink[row.Row](t.path, f,
 		file.ExactlyOnceOptions{MaxPartSize: t.partSize, RolloverInterval: durationOf(t.rollover)})
 	return in.SinkTo(sink).UID(b.uid("sink")).Name(b.uid("filesystem")), nil
 }

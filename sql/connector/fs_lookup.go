@@ -148,13 +148,35 @@ func (l *fsLookup) loadLocked(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("connector: filesystem lookup table %s: %w", l.t.table, err)
 	}
+	rows := map[string][]row.Row{}
+	var key []byte
+	kr := row.Row{Fields: make([]row.Value, len(l.keys))}
+	add := func(r row.Row) {
+		for i, c := range l.keys {
+			kr.Fields[i] = r.Fields[c]
+		}
+		if hasNull(kr.Fields) {
+			return // matches no key
+		}
+		key = l.codec.Append(key[:0], kr)
+		rows[string(key)] = append(rows[string(key)], r)
+	}
+	if l.t.parquet != nil {
+		for _, name := range files {
+			err := l.t.parquet.readFile(ctx, name, func(r row.Row) error { add(r); return nil })
+			if err != nil {
+				return fmt.Errorf("connector: filesystem lookup table %s: %w", l.t.table, err)
+			}
+		}
+		l.mu.rows = rows
+		l.mu.loads++
+		l.armLocked()
+		return nil
+	}
 	dec, err := l.t.codec.newDecoder()
 	if err != nil {
 		return fmt.Errorf("connector: filesystem lookup table %s: %w", l.t.table, err)
 	}
-	rows := map[string][]row.Row{}
-	var key []byte
-	kr := row.Row{Fields: make([]row.Value, len(l.keys))}
 	for _, name := range files {
 		err := readLines(ctx, name, func(line []byte, n int64) error {
 			r, ok, err := dec.Decode(line)
@@ -168,15 +190,7 @@ func (l *fsLookup) loadLocked(ctx context.Context) error {
 			if !ok {
 				return nil
 			}
-			r = r.Clone()
-			for i, c := range l.keys {
-				kr.Fields[i] = r.Fields[c]
-			}
-			if hasNull(kr.Fields) {
-				return nil // matches no key
-			}
-			key = l.codec.Append(key[:0], kr)
-			rows[string(key)] = append(rows[string(key)], r)
+			add(r.Clone())
 			return nil
 		})
 		if err != nil {

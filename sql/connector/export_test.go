@@ -1,0 +1,4 @@
+package connector
+
+// LocalToInstant exposes localToInstant to the external tests.
+var LocalToInstant = localToInstant
