@@ -37,7 +37,8 @@ import (
 //	                     statement, with changelog modes (the section of
 //	                     EXPLAIN CHANGELOG_MODE)
 //	explain-full         prints the whole output of one EXPLAIN statement
-//	read name=NAME       prints the sorted lines of the files under $DIR/NAME
+//	read name=NAME [dirs] prints the sorted lines of the files under $DIR/NAME
+//	                     (dirs: each after its directory relative to $DIR/NAME)
 func TestScripts(t *testing.T) {
 	datadriven.Walk(t, "testdata", func(t *testing.T, path string) {
 		if strings.Contains(path, "match_steps") {
@@ -52,6 +53,9 @@ func TestScripts(t *testing.T) {
 			case "file":
 				var name string
 				d.ScanArgs(t, "name", &name)
+				if err := os.MkdirAll(filepath.Dir(filepath.Join(dir, name)), 0o755); err != nil {
+					t.Fatal(err)
+				}
 				if err := os.WriteFile(filepath.Join(dir, name), []byte(input+"\n"), 0o644); err != nil {
 					t.Fatal(err)
 				}
@@ -59,7 +63,7 @@ func TestScripts(t *testing.T) {
 			case "read":
 				var name string
 				d.ScanArgs(t, "name", &name)
-				return readLines(t, filepath.Join(dir, name))
+				return readLines(t, filepath.Join(dir, name), d.HasArg("dirs"))
 			case "explain", "explain-full":
 				stmts, err := parser.Parse(input)
 				if err != nil {
@@ -94,7 +98,7 @@ func TestScripts(t *testing.T) {
 	})
 }
 
-func readLines(t *testing.T, path string) string {
+func readLines(t *testing.T, path string, dirs bool) string {
 	var lines []string
 	err := filepath.WalkDir(path, func(p string, e os.DirEntry, err error) error {
 		if err != nil || e.IsDir() || strings.HasPrefix(e.Name(), ".") {
@@ -104,9 +108,14 @@ func readLines(t *testing.T, path string) string {
 		if err != nil {
 			return err
 		}
+		prefix := ""
+		if dirs {
+			rel, _ := filepath.Rel(path, filepath.Dir(p))
+			prefix = filepath.ToSlash(rel) + ": "
+		}
 		for _, l := range strings.Split(strings.TrimRight(string(b), "\n"), "\n") {
 			if l != "" {
-				lines = append(lines, l)
+				lines = append(lines, prefix+l)
 			}
 		}
 		return nil

@@ -492,6 +492,9 @@ func (t *translator) connectorContext(tab *plan.Table) connector.Context {
 	for _, k := range tab.PrimaryKey {
 		ctx.PrimaryKey = append(ctx.PrimaryKey, phys[k])
 	}
+	for _, k := range tab.PartitionKeys {
+		ctx.PartitionKeys = append(ctx.PartitionKeys, phys[k])
+	}
 	return ctx
 }
 

@@ -12,6 +12,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/weirstream/weir"
@@ -59,6 +60,11 @@ type SourceOptions struct {
 	// it makes an empty cell a bad record naming its column, unless the
 	// field is a string or a pointer (nil).
 	FailOnMissingField bool
+	// Include, if set, selects the files to read among those listed (the
+	// path given is the file's full path); for a file that is not
+	// selected it returns false. The filesystem SQL connector reads only
+	// the files of partition directories this way.
+	Include func(path string) bool
 }
 
 // lineDecoder decodes the lines of one file.
@@ -86,6 +92,14 @@ type LineDecoder[T any] interface {
 	// record, handled by SourceOptions.OnError; field names the field at
 	// fault ("" if none).
 	Decode(line []byte) (v T, ok bool, field string, err error)
+}
+
+// FileStarter is implemented by a LineDecoder that needs to know which
+// file it decodes (a partitioned table's decoder reads the partition
+// values from the path): StartFile is called with the file's path before
+// its first line. An error fails the job.
+type FileStarter interface {
+	StartFile(path string) error
 }
 
 // errSkipLine is a line a LineDecoder skipped.
@@ -173,6 +187,9 @@ func (s *Source[T]) CreateReader(ctx weir.SourceContext) (weir.SourceReader[T], 
 	files, err := listFiles(s.path)
 	if err != nil {
 		return nil, err
+	}
+	if s.opts.Include != nil {
+		files = slices.DeleteFunc(files, func(f string) bool { return !s.opts.Include(f) })
 	}
 	p := ctx.Parallelism
 	if p < 1 {
@@ -447,6 +464,15 @@ func (r *reader[T]) open(out *weir.SourceOutput[T]) error {
 		r.br.Reset(f)
 	}
 	r.dec = r.newDec()
+	if a, ok := r.dec.(lineAdapter[T]); ok {
+		if fst, ok := a.d.(FileStarter); ok {
+			if err := fst.StartFile(name); err != nil {
+				f.Close()
+				r.f = nil
+				return err
+			}
+		}
+	}
 	if sp.restored && sp.pos.off > 0 {
 		if err := r.resume(sp.pos); err != nil {
 			f.Close()

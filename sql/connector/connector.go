@@ -72,6 +72,10 @@ type Context struct {
 	// PrimaryKey holds the indexes in Schema of the primary key columns
 	// (nil: no primary key).
 	PrimaryKey []int
+	// PartitionKeys holds the indexes in Schema of the PARTITIONED BY
+	// columns, in their order (nil: not partitioned). Only connectors
+	// that support partitioning (filesystem) accept them.
+	PartitionKeys []int
 	// Options are the table's WITH options; keys are case-sensitive, as in
 	// Flink. They include 'connector'.
 	Options map[string]string
@@ -325,7 +329,17 @@ func (r *Registry) CreateSink(ctx Context) (Sink, error) {
 	if len(ctx.Metadata) > 0 {
 		return nil, fmt.Errorf("connector: table %s: the '%s' connector writes no metadata columns (column '%s')", ctx.Table, f.Identifier(), ctx.Metadata[0].Name)
 	}
+	if _, ok := f.(PartitioningFactory); len(ctx.PartitionKeys) > 0 && !ok {
+		return nil, fmt.Errorf("connector: Table '%s' is a partitioned table, but the underlying DynamicTableSink doesn't implement the SupportsPartitioning interface (the '%s' connector writes no partitions).", ctx.Table, f.Identifier())
+	}
 	return f.(SinkFactory).CreateSink(ctx)
+}
+
+// PartitioningFactory is implemented by connectors whose sinks write
+// partitioned tables (Flink's SupportsPartitioning): they read
+// Context.PartitionKeys.
+type PartitioningFactory interface {
+	SupportsPartitioning()
 }
 
 // acceptAll is the ChangelogMode of sinks that take every kind.

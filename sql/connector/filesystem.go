@@ -36,8 +36,13 @@ func (Filesystem) RequiredOptions() []string { return []string{"path", "format"}
 // OptionalOptions lists the connector's own options (the format's are
 // added for the chosen format).
 func (Filesystem) OptionalOptions() []string {
-	return []string{"sink.rolling-policy.file-size", "sink.rolling-policy.rollover-interval", "lookup.join.cache.ttl"}
+	return []string{"sink.rolling-policy.file-size", "sink.rolling-policy.rollover-interval", "lookup.join.cache.ttl",
+		"partition.default-name", "sink.shuffle-by-partition.enable"}
 }
+
+// SupportsPartitioning: filesystem tables may be PARTITIONED BY
+// (fs_partition.go).
+func (Filesystem) SupportsPartitioning() {}
 
 type fsTable struct {
 	table    string
@@ -52,6 +57,11 @@ type fsTable struct {
 	reload time.Duration
 	// parquet is set for 'format' = 'parquet' (codec is nil then).
 	parquet *parquetConfig
+	// part is set for a partitioned table: the codec and parquet are then
+	// those of the columns the files hold.
+	part *partitioning
+	// shuffle is sink.shuffle-by-partition.enable.
+	shuffle bool
 }
 
 func (f Filesystem) create(ctx Context, sink bool) (*fsTable, error) {
@@ -85,15 +95,27 @@ func (f Filesystem) create(ctx Context, sink bool) (*fsTable, error) {
 	if t.path == "" {
 		return nil, fmt.Errorf("connector: table %s: Invalid value for option 'path': must not be empty", ctx.Table)
 	}
+	t.part = newPartitioning(ctx, t.path, o.str("partition.default-name", DefaultPartitionName))
+	t.shuffle = o.bool("sink.shuffle-by-partition.enable", false)
+	if o.err != nil {
+		return nil, o.err
+	}
+	fileSchema := ctx.Schema
+	if t.part != nil {
+		if len(t.part.fileCols) == 0 {
+			return nil, fmt.Errorf("connector: table %s: every column is a partition column: the files would hold nothing", ctx.Table)
+		}
+		fileSchema = t.part.fileSchema(ctx.Schema)
+	}
 	if id == "parquet" {
-		pc, err := newParquetConfig(o, ctx.Schema)
+		pc, err := newParquetConfig(o, fileSchema)
 		if err != nil {
 			return nil, err
 		}
 		t.parquet = pc
 		return t, nil
 	}
-	c, err := newCodec(o, "", id, ctx.Schema)
+	c, err := newCodec(o, "", id, fileSchema)
 	if err != nil {
 		return nil, err
 	}
@@ -148,6 +170,19 @@ type lineDecoder struct {
 	dec  rowDecoder
 	skip bool // ignore-parse-errors without a dead-letter output
 	proj []int
+	// part: the table is partitioned; vals are the open file's values.
+	part *partitioning
+	vals []row.Value
+}
+
+// StartFile reads a partitioned table's values from the file's path.
+func (d *lineDecoder) StartFile(path string) error {
+	if d.part == nil {
+		return nil
+	}
+	vals, _, err := d.part.values(path)
+	d.vals = vals
+	return err
 }
 
 func (d *lineDecoder) Decode(line []byte) (row.Row, bool, string, error) {
@@ -158,6 +193,9 @@ func (d *lineDecoder) Decode(line []byte) (row.Row, bool, string, error) {
 		}
 		field, _ := rejection(err)
 		return row.Row{}, false, field, err
+	}
+	if ok && d.part != nil {
+		r = d.part.fullRow(r, d.vals)
 	}
 	if ok && d.proj != nil {
 		r = project(r, d.proj)
@@ -182,9 +220,12 @@ func (t *fsSource) Produce(b BuildContext) (weir.Stream[row.Row], error) {
 	skip := c.ignoreParseErrors && !dl
 	newDec := func() file.LineDecoder[row.Row] {
 		dec, _ := c.newDecoder() // checked by newCodec
-		return &lineDecoder{dec: dec, skip: skip, proj: proj}
+		return &lineDecoder{dec: dec, skip: skip, proj: proj, part: t.part}
 	}
 	opts := file.SourceOptions{OnError: b.OnError}
+	if t.part != nil {
+		opts.Include = t.part.include
+	}
 	if b.Env.AutoWatermarkInterval() < 0 {
 		// A watermark after every poll: read one line per poll, so each
 		// record is judged against the watermark of the lines before it
@@ -241,7 +282,43 @@ func (t *fsSink) Consume(b BuildContext, in weir.Stream[row.Row]) (weir.DataSink
 	if t.parquet != nil {
 		f = parquetFormat{c: t.parquet}
 	}
-	sink := file.ExactlyOnceBulkSink[row.Row](t.path, f,
-		file.ExactlyOnceOptions{MaxPartSize: t.partSize, RolloverInterval: durationOf(t.rollover)})
+	opts := file.ExactlyOnceOptions{MaxPartSize: t.partSize, RolloverInterval: durationOf(t.rollover)}
+	if t.part != nil {
+		if t.shuffle {
+			// Each partition's rows to one subtask: fewer files.
+			part := t.part
+			in = weir.KeyBy(in, func(r row.Row) string {
+				b, _ := part.bucket(r)
+				return b
+			}).ByKey()
+		}
+		sink := file.PartitionedBulkSink[row.Row](t.path, fileRowFormat{f: f, part: t.part}, t.part.bucket, opts)
+		return in.SinkTo(sink).UID(b.uid("sink")).Name(b.uid("filesystem")), nil
+	}
+	sink := file.ExactlyOnceBulkSink[row.Row](t.path, f, opts)
 	return in.SinkTo(sink).UID(b.uid("sink")).Name(b.uid("filesystem")), nil
 }
+
+// fileRowFormat writes the columns the files of a partitioned table hold.
+type fileRowFormat struct {
+	f    file.BulkFormat[row.Row]
+	part *partitioning
+}
+
+func (f fileRowFormat) Extension() string { return f.f.Extension() }
+
+func (f fileRowFormat) NewWriter(w io.Writer) (file.BulkWriter[row.Row], error) {
+	bw, err := f.f.NewWriter(w)
+	if err != nil {
+		return nil, err
+	}
+	return fileRowWriter{w: bw, part: f.part}, nil
+}
+
+type fileRowWriter struct {
+	w    file.BulkWriter[row.Row]
+	part *partitioning
+}
+
+func (w fileRowWriter) Write(r row.Row) error { return w.w.Write(w.part.fileRow(r)) }
+func (w fileRowWriter) Finish() error         { return w.w.Finish() }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -148,6 +149,9 @@ func (l *fsLookup) loadLocked(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("connector: filesystem lookup table %s: %w", l.t.table, err)
 	}
+	if l.t.part != nil {
+		files = slices.DeleteFunc(files, func(f string) bool { return !l.t.part.include(f) })
+	}
 	rows := map[string][]row.Row{}
 	var key []byte
 	kr := row.Row{Fields: make([]row.Value, len(l.keys))}
@@ -162,8 +166,9 @@ func (l *fsLookup) loadLocked(ctx context.Context) error {
 		rows[string(key)] = append(rows[string(key)], r)
 	}
 	if l.t.parquet != nil {
+		src := &parquetSource{c: l.t.parquet, full: l.t.schema, part: l.t.part}
 		for _, name := range files {
-			err := l.t.parquet.readFile(ctx, name, func(r row.Row) error { add(r); return nil })
+			err := src.readFile(ctx, name, func(r row.Row) error { add(r); return nil })
 			if err != nil {
 				return fmt.Errorf("connector: filesystem lookup table %s: %w", l.t.table, err)
 			}
@@ -178,6 +183,12 @@ func (l *fsLookup) loadLocked(ctx context.Context) error {
 		return fmt.Errorf("connector: filesystem lookup table %s: %w", l.t.table, err)
 	}
 	for _, name := range files {
+		var vals []row.Value
+		if l.t.part != nil {
+			if vals, _, err = l.t.part.values(name); err != nil {
+				return err
+			}
+		}
 		err := readLines(ctx, name, func(line []byte, n int64) error {
 			r, ok, err := dec.Decode(line)
 			if err != nil {
@@ -189,6 +200,9 @@ func (l *fsLookup) loadLocked(ctx context.Context) error {
 			}
 			if !ok {
 				return nil
+			}
+			if l.t.part != nil {
+				r = l.t.part.fullRow(r, vals)
 			}
 			add(r.Clone())
 			return nil

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"time"
 
@@ -408,8 +409,12 @@ func instantToLocal(ms int64, loc *time.Location) int64 {
 // same order and split over the subtasks the same way, as the line
 // formats: file.ListFiles, file i to subtask i mod parallelism).
 type parquetSource struct {
-	c       *parquetConfig
-	path    string
+	c    *parquetConfig
+	path string
+	// full is the table's schema (c's is that of the files' columns);
+	// part is set for a partitioned table.
+	full    row.Schema
+	part    *partitioning
 	proj    []int // table columns produced; nil: all
 	onError weir.ErrorPolicy
 	perPoll int
@@ -472,6 +477,9 @@ func (s *parquetSource) CreateReader(ctx weir.SourceContext) (weir.SourceReader[
 	if err != nil {
 		return nil, fmt.Errorf("connector: table %s: %w", s.c.table, err)
 	}
+	if s.part != nil {
+		files = slices.DeleteFunc(files, func(f string) bool { return !s.part.include(f) })
+	}
 	p := max(ctx.Parallelism, 1)
 	restored := map[string]parquetPos{}
 	for _, it := range ctx.Restored {
@@ -520,15 +528,17 @@ type parquetReader struct {
 	split *weir.SplitOutput[row.Row]
 	read  int64 // rows of the open file read
 	cols  []parquetColumn
+	vals  []row.Value // the open file's partition values
 	buf   []pq.Row
 }
 
 // parquetColumn reads one produced column from a file's leaf column idx
-// (-1: the file lacks it, NULL).
+// (-1: the file lacks it, NULL), or is partition value part (>= 0).
 type parquetColumn struct {
 	name string
 	t    row.Type
 	idx  int
+	part int
 	conv func(pq.Value) (row.Value, error)
 }
 
@@ -551,7 +561,7 @@ func (r *parquetReader) Poll(ctx context.Context, out *weir.SourceOutput[row.Row
 	n, err := r.rd.ReadRows(buf)
 	for i := range n {
 		r.read++
-		rw, field, derr := decodeParquetRow(r.cols, buf[i])
+		rw, field, derr := decodeParquetRow(r.cols, buf[i], r.vals)
 		if derr != nil {
 			d := weir.DeadLetter{Source: fmt.Sprintf("file %s row %d", r.files[r.next].path, r.read), Field: field, Reason: derr.Error()}
 			if err := weir.RejectFromSource(out, r.s.onError, d); err != nil {
@@ -572,9 +582,13 @@ func (r *parquetReader) Poll(ctx context.Context, out *weir.SourceOutput[row.Row
 
 // decodeParquetRow makes the row of the produced columns cols; a value
 // that cannot be read names its column.
-func decodeParquetRow(cols []parquetColumn, pr pq.Row) (row.Row, string, error) {
+func decodeParquetRow(cols []parquetColumn, pr pq.Row, vals []row.Value) (row.Row, string, error) {
 	out := make([]row.Value, len(cols))
 	for i, c := range cols {
+		if c.part >= 0 {
+			out[i] = vals[c.part]
+			continue
+		}
 		if c.idx < 0 || c.idx >= len(pr) {
 			continue
 		}
@@ -614,6 +628,13 @@ func (r *parquetReader) open(out *weir.SourceOutput[row.Row]) error {
 	if err != nil {
 		f.Close()
 		return err
+	}
+	r.vals = nil
+	if r.s.part != nil {
+		if r.vals, _, err = r.s.part.values(sp.path); err != nil {
+			f.Close()
+			return err
+		}
 	}
 	rd := pq.NewReader(pf)
 	r.read = 0
@@ -686,15 +707,22 @@ func (s *parquetSource) columns(sch *pq.Schema, path string) ([]parquetColumn, e
 	}
 	proj := s.proj
 	if proj == nil {
-		proj = make([]int, s.c.schema.Len())
+		proj = make([]int, s.full.Len())
 		for i := range proj {
 			proj[i] = i
 		}
 	}
 	cols := make([]parquetColumn, len(proj))
 	for i, p := range proj {
-		col := s.c.schema.Columns[p]
-		pc := parquetColumn{name: col.Name, t: col.Type, idx: -1}
+		col := s.full.Columns[p]
+		pc := parquetColumn{name: col.Name, t: col.Type, idx: -1, part: -1}
+		if s.part != nil {
+			if k := slices.Index(s.part.keys, p); k >= 0 {
+				pc.part = k
+				cols[i] = pc
+				continue
+			}
+		}
 		name := col.Name
 		if _, ok := byName[name]; !ok {
 			if alt := lower[strings.ToLower(name)]; len(alt) == 1 {
@@ -886,7 +914,7 @@ func parquetTypeName(t pq.Type) string {
 // readParquetFile calls fn with every row of the Parquet file name (all
 // the table's columns) and its number, counted from 1; a row that cannot
 // be read is an error naming it.
-func (c *parquetConfig) readFile(ctx context.Context, name string, fn func(r row.Row) error) error {
+func (s *parquetSource) readFile(ctx context.Context, name string, fn func(r row.Row) error) error {
 	f, err := os.Open(name)
 	if err != nil {
 		return err
@@ -900,9 +928,15 @@ func (c *parquetConfig) readFile(ctx context.Context, name string, fn func(r row
 	if err != nil {
 		return fmt.Errorf("%s: not a readable Parquet file: %w", name, err)
 	}
-	cols, err := (&parquetSource{c: c}).columns(pf.Schema(), name)
+	cols, err := s.columns(pf.Schema(), name)
 	if err != nil {
 		return err
+	}
+	var vals []row.Value
+	if s.part != nil {
+		if vals, _, err = s.part.values(name); err != nil {
+			return err
+		}
 	}
 	rd := pq.NewReader(pf)
 	buf := make([]pq.Row, 1024)
@@ -914,7 +948,7 @@ func (c *parquetConfig) readFile(ctx context.Context, name string, fn func(r row
 		k, err := rd.ReadRows(buf)
 		for i := range k {
 			n++
-			r, field, derr := decodeParquetRow(cols, buf[i])
+			r, field, derr := decodeParquetRow(cols, buf[i], vals)
 			if derr != nil {
 				return fmt.Errorf("%s row %d field %s: %w", name, n, field, derr)
 			}
@@ -937,7 +971,7 @@ func (t *fsSource) produceParquet(b BuildContext) (weir.Stream[row.Row], error) 
 	if b.Env.AutoWatermarkInterval() < 0 {
 		perPoll = 1 // a watermark after every poll: see Produce
 	}
-	src := &parquetSource{c: t.parquet, path: t.path, proj: t.proj, onError: b.OnError, perPoll: perPoll}
+	src := &parquetSource{c: t.parquet, path: t.path, full: t.schema, part: t.part, proj: t.proj, onError: b.OnError, perPoll: perPoll}
 	st := weir.FromSource[row.Row](b.Env, src, b.Watermarks, t.table).UID(b.uid("source"))
 	readRejects(b, st)
 	return st, nil

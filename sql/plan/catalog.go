@@ -45,8 +45,11 @@ type Table struct {
 	Watermark expr.Expr
 	// PrimaryKey holds column indexes (NOT ENFORCED), or nil.
 	PrimaryKey []int
-	Options    map[string]string
-	Temporary  bool
+	// PartitionKeys holds the indexes of the PARTITIONED BY columns (all
+	// physical), in their order, or nil.
+	PartitionKeys []int
+	Options       map[string]string
+	Temporary     bool
 	// SourceMode is the changelog mode the connector produces (set by the
 	// session from the connector).
 	SourceMode Mode

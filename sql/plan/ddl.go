@@ -1,6 +1,7 @@
 package plan
 
 import (
+	"slices"
 	"strings"
 
 	"github.com/weirstream/weir/row"
@@ -29,6 +30,7 @@ func (b *Binder) CreateTable(ct *ast.CreateTable) (*Table, error) {
 	cols := append([]*ast.ColumnDef(nil), ct.Columns...)
 	wms := ct.Watermarks
 	pk := ct.PrimaryKey
+	parts := ct.PartitionedBy
 	opts := map[string]string{}
 	if ct.Like != nil {
 		src, err := objectName(ct.Like.Source)
@@ -61,6 +63,12 @@ func (b *Binder) CreateTable(ct *ast.CreateTable) (*Table, error) {
 			}
 			if pk == nil && !exclude["CONSTRAINTS"] {
 				pk = st.DDL.PrimaryKey
+			}
+			if len(st.DDL.PartitionedBy) > 0 && !exclude["PARTITIONS"] {
+				if len(parts) > 0 {
+					return nil, errAt(ct.Like, "The base table already has partitions defined. You might want to specify EXCLUDING PARTITIONS.")
+				}
+				parts = st.DDL.PartitionedBy
 			}
 			if !exclude["OPTIONS"] {
 				for k, v := range st.Options {
@@ -158,6 +166,23 @@ func (b *Binder) CreateTable(ct *ast.CreateTable) (*Table, error) {
 			t.PrimaryKey = append(t.PrimaryKey, i)
 			t.Columns[i].Type = t.Columns[i].Type.NotNull()
 		}
+	}
+	for _, pc := range parts {
+		i := columnIndex(t.Columns, pc.Name)
+		if i < 0 {
+			var names []string
+			for _, c := range t.Columns {
+				names = append(names, c.Name)
+			}
+			return nil, errAt(pc, "Partition column '%s' not defined in the table schema. Available columns: [%s]", pc.Name, strings.Join(names, ", "))
+		}
+		if t.Kinds[i] != Physical {
+			return nil, errAt(pc, "Partition column '%s' is not a physical column: only physical columns can be partition keys", pc.Name)
+		}
+		if slices.Contains(t.PartitionKeys, i) {
+			return nil, errAt(pc, "Partition column '%s' is listed twice", pc.Name)
+		}
+		t.PartitionKeys = append(t.PartitionKeys, i)
 	}
 	if len(wms) > 1 {
 		return nil, errAt(wms[1], "Multiple watermark definitions are not supported yet")
@@ -268,7 +293,44 @@ func (b *Binder) insertInto(ins *ast.Insert, t *Table, q Rel) (*Sink, error) {
 			target = append(target, i)
 		}
 	}
-	src := make([]int, len(target)) // query column per target column, -1 = NULL
+	// Static partitions (INSERT INTO t PARTITION (k = 'v') ...): the
+	// query gives the other columns, as in Flink.
+	static := map[int]expr.Expr{}
+	for _, o := range ins.Partition {
+		i := columnIndex(t.Columns, o.Key)
+		if len(t.PartitionKeys) == 0 {
+			return nil, errAt(o, "Table '%s' is not partitioned: a PARTITION clause is not allowed", strings.Join(t.Path(), "."))
+		}
+		if i < 0 || !slices.Contains(t.PartitionKeys, i) {
+			return nil, errAt(o, "Column '%s' is not a partition column of table '%s'", o.Key, strings.Join(t.Path(), "."))
+		}
+		if _, dup := static[i]; dup {
+			return nil, errAt(o, "Partition column '%s' is given twice", o.Key)
+		}
+		var v expr.Expr = expr.Lit(row.Str(o.Value), row.Char(len(o.Value)).NotNull())
+		if o.ValueLit != nil {
+			e, err := (&exprBinder{sc: &scope{}}).bind(o.ValueLit)
+			if err != nil {
+				return nil, err
+			}
+			v = e
+		}
+		want := t.Columns[i].Type
+		want.TimeAttr = row.NoTimeAttr
+		if !v.Type().WithNullable(true).Equal(want.WithNullable(true)) {
+			c, err := expr.NewCast(v, want.WithNullable(v.Type().Nullable))
+			if err != nil {
+				return nil, errAt(o, "Partition value of column '%s': %v", o.Key, err)
+			}
+			v = c
+		}
+		static[i] = v
+	}
+	dynamic := target
+	if len(static) > 0 {
+		dynamic = slices.DeleteFunc(slices.Clone(target), func(i int) bool { _, ok := static[i]; return ok })
+	}
+	src := make([]int, len(dynamic)) // query column per dynamic target column, -1 = NULL
 	for i := range src {
 		src[i] = i
 	}
@@ -282,8 +344,11 @@ func (b *Binder) insertInto(ins *ast.Insert, t *Table, q Rel) (*Sink, error) {
 		}
 		for j, c := range ins.Columns {
 			i := columnIndex(t.Columns, c.Name)
+			if _, ok := static[i]; ok {
+				return nil, errAt(c, "Column '%s' is a static partition column: it takes the PARTITION clause's value", c.Name)
+			}
 			k := -1
-			for x, tgt := range target {
+			for x, tgt := range dynamic {
 				if tgt == i {
 					k = x
 				}
@@ -293,16 +358,31 @@ func (b *Binder) insertInto(ins *ast.Insert, t *Table, q Rel) (*Sink, error) {
 			}
 			src[k] = j
 		}
-	} else if len(qc) != len(target) {
+	} else if len(qc) != len(dynamic) {
 		return nil, errAt(ins, "Column types of query result and sink for '%s' do not match.\nCause: Different number of columns.\n\nQuery schema: %s\nSink schema:  %s",
-			strings.Join(t.Path(), "."), colsString(qc), colsString(pick(t.Columns, target)))
+			strings.Join(t.Path(), "."), colsString(qc), colsString(pick(t.Columns, dynamic)))
 	}
+	// srcOf maps each target column to its query column (-1 NULL, -2
+	// static).
+	srcOf := make([]int, len(target))
+	for k, ti := range target {
+		if _, ok := static[ti]; ok {
+			srcOf[k] = -2
+			continue
+		}
+		srcOf[k] = src[slices.Index(dynamic, ti)]
+	}
+	src = srcOf
 	projs := make([]expr.Expr, len(target))
 	cols := make([]Column, len(target))
 	for k, ti := range target {
 		want := t.Columns[ti].Type
 		want.TimeAttr = row.NoTimeAttr
 		cols[k] = Column{Name: t.Columns[ti].Name, Type: want}
+		if src[k] == -2 {
+			projs[k] = static[ti]
+			continue
+		}
 		if src[k] < 0 {
 			if !want.Nullable {
 				return nil, errAt(ins, "Column '%s' has no default value and does not allow NULLs", t.Columns[ti].Name)
