@@ -90,9 +90,6 @@ func Deduplicate(in weir.Stream[row.Row], spec DedupSpec) (weir.Stream[row.Row],
 		return weir.Stream[row.Row]{}, err
 	}
 	fn := &dedupFn{spec: spec, codec: row.NewCodec(spec.Types), compact: !spec.GenerateUpdateBefore && !spec.Updating}
-	if spec.MiniBatch.Enabled() && !spec.RowTime {
-		fn.mb = &dedupBundle{rows: map[string]*heldRow{}}
-	}
 	ks := weir.KeyBy(in, joinKeySelector(spec.Keys, spec.Types))
 	name := "ProcTimeDeduplicate"
 	if spec.RowTime {
@@ -248,6 +245,10 @@ func (f *dedupFn) Open(ctx *weir.KeyedRuntimeContext[string]) error {
 	ttl := joinStateTTL(f.spec.StateTTL)
 	f.seen = state.GetValue[string, bool](ctx.State(), state.Descriptor{Name: "dedup-seen", TTL: ttl})
 	f.last = state.GetValue[string, dedupRow](ctx.State(), state.Descriptor{Name: "dedup-row", TTL: ttl})
+	if f.spec.MiniBatch.Enabled() && !f.spec.RowTime {
+		// In Open: each subtask has its own copy of f (and so of mb).
+		f.mb = &dedupBundle{rows: map[string]*heldRow{}}
+	}
 	return nil
 }
 
