@@ -19,7 +19,8 @@ import (
 // changelog applies cleanly to its table). The queries cover NULL keys
 // and NULL arguments, FILTER on distinct and non-distinct calls, several
 // distinct arguments and MIN/MAX (an Expand), AVG, no group key, a
-// distinct argument that is a key, and an updating input with
+// distinct argument that is a key, GROUPING SETS, COUNT(DISTINCT a, b),
+// and an updating input with
 // retractions (an aggregation over an aggregation).
 func TestSplitDistinctSameAnswer(t *testing.T) {
 	dir := t.TempDir()
@@ -46,6 +47,8 @@ func TestSplitDistinctSameAnswer(t *testing.T) {
 		`SELECT COUNT(DISTINCT customer) AS dc, COUNT(DISTINCT region) AS dr, SUM(amount) AS s FROM orders`,
 		`SELECT region, COUNT(DISTINCT customer) AS dc FROM orders GROUP BY region`,
 		`SELECT customer, COUNT(DISTINCT customer) AS dcc, COUNT(DISTINCT amount) AS da, SUM0(DISTINCT region) AS sr FROM orders GROUP BY customer`,
+		`SELECT region, customer, COUNT(DISTINCT amount) AS da, COUNT(*) AS n, MAX(amount) FILTER (WHERE region > 1) AS mf FROM orders GROUP BY GROUPING SETS ((region), (customer), ())`,
+		`SELECT region, COUNT(DISTINCT customer, amount) AS dca, COUNT(DISTINCT customer) AS dc FROM orders GROUP BY region`,
 		`SELECT n, COUNT(DISTINCT r) AS dr, COUNT(*) AS c, SUM(s) AS ss, MIN(s) AS mi, MAX(s) AS ma, AVG(s) AS av, COUNT(DISTINCT s) FILTER (WHERE s > 100) AS dsf FROM (SELECT customer, region AS r, COUNT(*) AS n, SUM(amount) AS s FROM orders GROUP BY customer, region) GROUP BY n`,
 	}
 	run := func(q string, split, miniBatch bool, par int, backend string) (string, string) {
