@@ -288,17 +288,18 @@ func splitAggregate(a *Aggregate, buckets int, aggType AggTypeFunc) (Rel, bool) 
 		exCols := make([]Column, 0, nc+1)
 		for i, c := range curCols {
 			c.Type.TimeAttr = row.NoTimeAttr
-			if slices.Contains(full, i) && !slices.ContainsFunc(sets, func(s []int) bool { return !slices.Contains(s, i) }) {
-				exCols = append(exCols, c)
-				continue
-			}
-			if slices.Contains(full, i) {
+			// A bucket column some copies set NULL is nullable.
+			if slices.Contains(full, i) && slices.ContainsFunc(sets, func(s []int) bool { return !slices.Contains(s, i) }) {
 				c.Type = c.Type.WithNullable(true)
 			}
 			exCols = append(exCols, c)
 		}
 		eType := row.BigInt().NotNull()
-		exCols = append(exCols, Column{Name: "$e", Type: eType})
+		eTaken := map[string]bool{}
+		for _, c := range exCols {
+			eTaken[c.Name] = true
+		}
+		exCols = append(exCols, Column{Name: uniqueName("$e", eTaken), Type: eType})
 		ex := &Expand{In: cur, Cols: exCols}
 		for _, s := range sets {
 			ps := make([]expr.Expr, 0, nc+1)
