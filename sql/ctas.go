@@ -94,7 +94,9 @@ func (s *Session) planInsertBound(ins *ast.Insert, q plan.Rel) (*Job, error) {
 	if err := j.checkUpdatingInputs(); err != nil {
 		return nil, err
 	}
-	j.optimize()
+	if err := j.optimize(); err != nil {
+		return nil, err
+	}
 	return j, nil
 }
 

@@ -39,6 +39,9 @@ func (j *Job) checkMiniBatch() error {
 		if _, ok := r.(*plan.Aggregate); ok {
 			agg = true
 		}
+		if rk, ok := r.(*plan.Rank); ok && rk.Strategy == plan.Dedup {
+			agg = true // Flink's deduplication checks the size too
+		}
 		for _, in := range r.Inputs() {
 			walk(in)
 		}

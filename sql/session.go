@@ -226,7 +226,9 @@ func (s *Session) plan(stmt ast.Statement) (*Job, error) {
 	if err := j.checkUpdatingInputs(); err != nil {
 		return nil, err
 	}
-	j.optimize()
+	if err := j.optimize(); err != nil {
+		return nil, err
+	}
 	if err := j.checkMiniBatch(); err != nil {
 		return nil, err
 	}
@@ -257,17 +259,31 @@ func (s *Session) checkSink(sk *plan.Sink) error {
 	return nil
 }
 
-// optimize applies the planner's rules (plan.Optimize) to the job's plans.
-func (j *Job) optimize() {
+// optimize applies the planner's rules (plan.SplitDistinctAggregates
+// when table.optimizer.distinct-agg.split.enabled, then plan.Optimize) to
+// the job's plans.
+func (j *Job) optimize() error {
+	rule := func(r plan.Rel) plan.Rel { return plan.Optimize(r) }
+	if j.cfg.Bool("table.optimizer.distinct-agg.split.enabled") && !j.Batch() {
+		n := j.cfg.Int("table.optimizer.distinct-agg.split.bucket-num")
+		if n <= 0 {
+			return fmt.Errorf("sql: table.optimizer.distinct-agg.split.bucket-num must be > 0, is %d", n)
+		}
+		aggType := j.sess.binder().AggType
+		rule = func(r plan.Rel) plan.Rel {
+			return plan.Optimize(plan.SplitDistinctAggregates(r, n, aggType))
+		}
+	}
 	for i, sk := range j.sinks {
-		if o, ok := plan.Optimize(sk).(*plan.Sink); ok {
+		if o, ok := rule(sk).(*plan.Sink); ok {
 			j.sinks[i] = o
 		}
 	}
 	if j.query != nil {
-		j.query = plan.Optimize(j.query)
+		j.query = rule(j.query)
 	}
 	j.reuseScans()
+	return nil
 }
 
 func (s *Session) showConfig() *Result {

@@ -175,7 +175,12 @@ func (t *translator) rank(n *plan.Rank) (weir.Stream[row.Row], error) {
 	switch n.Strategy {
 	case plan.Dedup:
 		tc := n.OrderBy[0].Col
+		mb, err := miniBatchOf(t.cfg, true)
+		if err != nil {
+			return in, err
+		}
 		return exec.Deduplicate(in, exec.DedupSpec{
+			MiniBatch:            mb,
 			Types:                types,
 			Keys:                 n.PartitionKeys,
 			KeepLast:             n.KeepLast(),

@@ -44,6 +44,11 @@ type DedupSpec struct {
 	Updating bool
 	// StateTTL is table.exec.state.ttl (0 = keep forever).
 	StateTTL time.Duration
+	// MiniBatch, when enabled, holds rows in memory on processing time
+	// (Flink's ProcTimeMiniBatchDeduplicateKeepFirstRowFunction and
+	// KeepLastRowFunction; see dedup_minibatch.go). Ignored on event
+	// time.
+	MiniBatch MiniBatch
 }
 
 func (s *DedupSpec) check() error {
@@ -61,7 +66,7 @@ func (s *DedupSpec) check() error {
 	if s.Updating && (!s.KeepLast || s.RowTime) {
 		return errors.New("sql/exec: deduplicate: an updating input needs keep-last on processing time")
 	}
-	return nil
+	return s.MiniBatch.check()
 }
 
 // Deduplicate keeps the first or the last row of each partition of an
@@ -103,6 +108,22 @@ type dedupFn struct {
 	// input), so it is only compared (rowtime) or tested for presence.
 	compact bool
 	buf     []byte // scratch encoding of a compact row
+	// mb holds the rows of a mini-batch (nil without mini-batch).
+	mb *dedupBundle
+	// flushing: the rows emitted now are a mini-batch's, with timestamp
+	// ts (in ProcessElement the context gives the input's).
+	flushing bool
+	ts       int64
+}
+
+// collect emits r: with the input row's timestamp, or with the held
+// row's when a mini-batch is flushed.
+func (f *dedupFn) collect(ctx *weir.KeyedContext[string, row.Row], r row.Row) {
+	if f.flushing {
+		ctx.CollectWithTimestamp(r, f.ts)
+		return
+	}
+	ctx.Collect(r)
 }
 
 // dedupRow is the row a key keeps, in one of three forms, all stored as
@@ -224,24 +245,38 @@ func (f *dedupFn) Open(ctx *weir.KeyedRuntimeContext[string]) error {
 	ttl := joinStateTTL(f.spec.StateTTL)
 	f.seen = state.GetValue[string, bool](ctx.State(), state.Descriptor{Name: "dedup-seen", TTL: ttl})
 	f.last = state.GetValue[string, dedupRow](ctx.State(), state.Descriptor{Name: "dedup-row", TTL: ttl})
+	if f.spec.MiniBatch.Enabled() && !f.spec.RowTime {
+		// In Open: each subtask has its own copy of f (and so of mb).
+		f.mb = &dedupBundle{rows: map[string]*heldRow{}}
+	}
 	return nil
 }
 
 func (f *dedupFn) ProcessElement(ctx *weir.KeyedContext[string, row.Row], in row.Row) error {
 	s := &f.spec
-	if s.Updating {
-		return f.changelog(ctx, in)
-	}
-	if in.Kind != row.Insert {
-		return fmt.Errorf("sql/exec: deduplicate: input must be append-only, got a %s row", in.Kind)
-	}
 	if len(in.Fields) != len(s.Types) {
 		return fmt.Errorf("sql/exec: deduplicate: input row has %d fields, want %d", len(in.Fields), len(s.Types))
+	}
+	if !s.Updating && in.Kind != row.Insert {
+		return fmt.Errorf("sql/exec: deduplicate: input must be append-only, got a %s row", in.Kind)
+	}
+	if f.mb != nil {
+		return f.buffer(ctx, in)
+	}
+	return f.process(ctx, in)
+}
+
+// process handles one row (of the input, or the row a mini-batch kept
+// for its key).
+func (f *dedupFn) process(ctx *weir.KeyedContext[string, row.Row], in row.Row) error {
+	s := &f.spec
+	if s.Updating {
+		return f.changelog(ctx, in)
 	}
 	if !s.RowTime && !s.KeepLast {
 		if seen, _ := f.seen.Value(); !seen {
 			f.seen.Update(true)
-			ctx.Collect(in)
+			f.collect(ctx, in)
 		}
 		return nil
 	}
@@ -277,29 +312,26 @@ func (f *dedupFn) ProcessElement(ctx *weir.KeyedContext[string, row.Row], in row
 	}
 	if !s.RowTime && !s.GenerateUpdateBefore && !s.GenerateInsert {
 		// Nothing to remember: every row is an upsert.
-		ctx.Collect(in.WithKind(row.UpdateAfter))
+		f.collect(ctx, in.WithKind(row.UpdateAfter))
 		return nil
 	}
 	f.keep(in)
 	switch {
 	case !s.GenerateUpdateBefore && !s.GenerateInsert:
-		ctx.Collect(in.WithKind(row.UpdateAfter))
+		f.collect(ctx, in.WithKind(row.UpdateAfter))
 	case !hasPrev:
-		ctx.Collect(in.WithKind(row.Insert))
+		f.collect(ctx, in.WithKind(row.Insert))
 	default:
 		if s.GenerateUpdateBefore {
-			ctx.Collect(prev.WithKind(row.UpdateBefore))
+			f.collect(ctx, prev.WithKind(row.UpdateBefore))
 		}
-		ctx.Collect(in.WithKind(row.UpdateAfter))
+		f.collect(ctx, in.WithKind(row.UpdateAfter))
 	}
 	return nil
 }
 
 // changelog is keep-last deduplication of an updating input.
 func (f *dedupFn) changelog(ctx *weir.KeyedContext[string, row.Row], in row.Row) error {
-	if len(in.Fields) != len(f.spec.Types) {
-		return fmt.Errorf("sql/exec: deduplicate: input row has %d fields, want %d", len(in.Fields), len(f.spec.Types))
-	}
 	kept, hasPrev := f.last.Value()
 	var prev row.Row
 	if hasPrev {
@@ -310,12 +342,12 @@ func (f *dedupFn) changelog(ctx *weir.KeyedContext[string, row.Row], in row.Row)
 	}
 	if in.Kind.IsAccumulate() {
 		if !hasPrev {
-			ctx.Collect(in.WithKind(row.Insert))
+			f.collect(ctx, in.WithKind(row.Insert))
 		} else {
 			if f.spec.GenerateUpdateBefore {
-				ctx.Collect(prev.WithKind(row.UpdateBefore))
+				f.collect(ctx, prev.WithKind(row.UpdateBefore))
 			}
-			ctx.Collect(in.WithKind(row.UpdateAfter))
+			f.collect(ctx, in.WithKind(row.UpdateAfter))
 		}
 		f.keep(in)
 		return nil
@@ -323,10 +355,10 @@ func (f *dedupFn) changelog(ctx *weir.KeyedContext[string, row.Row], in row.Row)
 	// -U or -D: the kept row is gone (even after -U no +U may follow).
 	// The kept row has the full content; the retraction may not.
 	if !hasPrev {
-		ctx.Collect(in.WithKind(row.Delete))
+		f.collect(ctx, in.WithKind(row.Delete))
 		return nil
 	}
-	ctx.Collect(prev.WithKind(row.Delete))
+	f.collect(ctx, prev.WithKind(row.Delete))
 	f.last.Clear()
 	return nil
 }

@@ -304,9 +304,13 @@ func (f *groupAggFn) checkLegacy() error {
 func (f *groupAggFn) loadAccs(enc string, first bool) error {
 	if first {
 		f.set.reset()
-		if f.distinct != nil {
+		if f.distinct != nil && (f.spec.StateTTL > 0 || !f.distinct.IsEmpty()) {
 			// Entries left over by a TTL that expired the accumulators
-			// first belong to no group any more.
+			// first belong to no group any more. Without a TTL there are
+			// none: Clear only what is there, as Pebble's Clear is a
+			// range deletion, and many of those (one per new group, as
+			// a split distinct aggregation's PARTIAL aggregate makes)
+			// slow every later read of the memtable.
 			f.distinct.Clear()
 		}
 	} else if !f.loadedAccs(enc) {

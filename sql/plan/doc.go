@@ -38,7 +38,10 @@
 // temporary system functions before the built-ins, catalog functions
 // after them; a user aggregate becomes an AggCall with its UDF set.
 // ExplainAST, ExplainPhysical, ExplainExecution and ExplainJSON print the
-// sections of Flink's EXPLAIN (explain.go).
+// sections of Flink's EXPLAIN (explain.go). SplitDistinctAggregates
+// (split_agg.go, Flink's SplitAggregateRule) splits an Aggregate with
+// DISTINCT calls into PARTIAL and FINAL Aggregates, before Optimize, when
+// the session asks for it.
 //
 // Joins in FROM (JOIN ... ON/USING, comma joins with their condition in
 // WHERE) extract equi-keys from the condition's conjuncts (computing cast

@@ -268,6 +268,11 @@ type Aggregate struct {
 	Keys []int
 	Aggs []AggCall
 	Cols []Column
+	// PartialFinal is "" for an ordinary aggregate, or "PARTIAL" or
+	// "FINAL" for the two levels of a split distinct aggregation
+	// (SplitDistinctAggregates); EXPLAIN prints it as Flink's
+	// partialFinalType=[..].
+	PartialFinal string
 }
 
 // Columns implements Rel.
@@ -292,6 +297,9 @@ func (a *Aggregate) describe() (string, []string) {
 	attrs := []string{}
 	if len(keys) > 0 {
 		attrs = append(attrs, "groupBy=["+strings.Join(keys, ", ")+"]")
+	}
+	if a.PartialFinal != "" {
+		attrs = append(attrs, "partialFinalType=["+a.PartialFinal+"]")
 	}
 	return "GroupAggregate", append(attrs, "select=["+strings.Join(sel, ", ")+"]")
 }

@@ -168,6 +168,9 @@ func (a *Aggregate) twoPhaseNodes(in *physNode, mode Changelog) *physNode {
 		if len(keys) > 0 {
 			at = append(at, "groupBy=["+strings.Join(keys, ", ")+"]")
 		}
+		if a.PartialFinal != "" {
+			at = append(at, "partialFinalType=["+a.PartialFinal+"]")
+		}
 		return append(at, "select=["+strings.Join(sel, ", ")+"]")
 	}
 	local := &physNode{name: "LocalGroupAggregate", attrs: attrs(ls), mode: InsertOnlyChangelog, ins: []*physNode{in}}
