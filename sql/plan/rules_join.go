@@ -125,9 +125,13 @@ func pruneRank(c *Calc, r *Rank) (*Calc, bool) {
 	incols := r.In.Columns()
 	w := len(incols)
 	used := make([]bool, w)
+	rnUsed := false
 	mark := func(i int) {
 		if i >= 0 && i < w {
 			used[i] = true
+		}
+		if i == w {
+			rnUsed = true
 		}
 	}
 	for _, p := range c.Projects {
@@ -145,7 +149,11 @@ func pruneRank(c *Calc, r *Rank) (*Calc, bool) {
 	if !anyOf(used) {
 		used[0] = true
 	}
-	if !anyFalse(used) {
+	// A row number nothing above reads goes (Calcite prunes it before
+	// Flink's rules run): a ROW_NUMBER() ... = 1 by a time attribute is
+	// then a deduplication, as in Flink.
+	dropRN := r.RowNumber && !rnUsed && r.Strategy == TopN
+	if !anyFalse(used) && !dropRN {
 		return nil, false
 	}
 	pos := make([]int, w)
@@ -163,11 +171,12 @@ func pruneRank(c *Calc, r *Rank) (*Calc, bool) {
 		subst[i] = expr.Ref(pos[i], r.Cols[i].Type)
 		nr.Cols = append(nr.Cols, r.Cols[i])
 	}
-	if r.RowNumber {
+	if r.RowNumber && !dropRN {
 		// The row number follows the input columns.
 		subst[w] = expr.Ref(len(nr.Cols), r.Cols[w].Type)
 		nr.Cols = append(nr.Cols, r.Cols[w])
 	}
+	nr.RowNumber = r.RowNumber && !dropRN
 	nr.In = optimizeCalc(below)
 	if stacked(nr.In) {
 		return nil, false
@@ -180,6 +189,11 @@ func pruneRank(c *Calc, r *Rank) (*Calc, bool) {
 	for i, k := range r.OrderBy {
 		k.Col = pos[k.Col]
 		nr.OrderBy[i] = k
+	}
+	if dropRN {
+		if err := classifyRank(&nr); err != nil {
+			return nil, false
+		}
 	}
 	out := &Calc{In: &nr, Cols: c.Cols, Projects: make([]expr.Expr, len(c.Projects))}
 	for i, p := range c.Projects {
