@@ -780,6 +780,12 @@ func (b *Binder) aggCalls(specs []*aggSpec, pre *preCalc) ([]AggCall, error) {
 // output.
 func (b *Binder) postAggregate(s *ast.Select, agg Rel, rw *aggRewrite, items []selectItem) (Rel, error) {
 	post := &exprBinder{agg: rw, fns: b.Funcs}
+	// Scalar subqueries of the select list and HAVING are joined above
+	// the aggregation (scalar_subquery.go).
+	var err error
+	if agg, post.hook, err = b.joinAggScalars(s, agg, items); err != nil {
+		return nil, err
+	}
 	projs := make([]expr.Expr, len(items))
 	cols := make([]Column, len(items))
 	for i, it := range items {
@@ -795,7 +801,6 @@ func (b *Binder) postAggregate(s *ast.Select, agg Rel, rw *aggRewrite, items []s
 	}
 	var having expr.Expr
 	if s.Having != nil {
-		var err error
 		if having, err = post.bind(s.Having); err != nil {
 			return nil, err
 		}
