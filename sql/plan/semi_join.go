@@ -148,15 +148,21 @@ func (b *Binder) semiJoin(from Rel, sc *scope, c subqueryCond) (Rel, error) {
 		// A subquery that refers to the outer query: decorrelate it.
 		sel, ok := in.Query.(*ast.Select)
 		if !ok {
-			return nil, qerr
+			return nil, errAt(in, "a correlated IN subquery over a set operation, ORDER BY or LIMIT is not supported yet (%v)", qerr)
 		}
 		if len(sel.Items) != 1 {
 			return nil, errAt(in, "the subquery of IN must select one column, not %d", len(sel.Items))
 		}
-		if d, err = b.decorrelate(in, sel, from, sc, "IN"); err != nil {
+		what := "IN"
+		if in.Not {
+			what = "NOT IN"
+		}
+		if d, err = b.decorrelate(in, sel, from, sc, what); err != nil {
 			return nil, err
 		}
-		if _, star := sel.Items[0].Expr.(*ast.Star); star {
+		if d.y != nil {
+			// Bound by decorrelateGrouped.
+		} else if _, star := sel.Items[0].Expr.(*ast.Star); star {
 			if len(d.right.Columns()) != 1 {
 				return nil, errAt(in, "the subquery of IN must select one column, not %d", len(d.right.Columns()))
 			}
@@ -210,17 +216,16 @@ type decorrelated struct {
 // decorrelate binds a subquery SELECT ... FROM t WHERE ... of [NOT] IN or
 // [NOT] EXISTS that may refer to the outer query (from, sc) in its WHERE.
 func (b *Binder) decorrelate(at ast.Node, sel *ast.Select, from Rel, sc *scope, what string) (*decorrelated, error) {
-	if sel.From == nil || len(sel.GroupBy) > 0 || sel.Having != nil {
-		return nil, errAt(at, "%s is supported over SELECT ... FROM ... WHERE ... only (no GROUP BY, HAVING or set operations yet)", what)
+	if sel.From == nil {
+		return nil, errAt(at, "%s is supported over SELECT ... FROM ... only", what)
 	}
-	if _, ok := sel.From.(*ast.Join); ok {
-		return nil, errAt(at, "%s over a join is not supported yet", what)
-	}
-	right, rsc, err := b.bindFrom(sel.From)
+	// The subquery's FROM: a table or a join (semi_decorrelate.go).
+	right, tree, rsc, err := b.subqueryFrom(sel.From)
 	if err != nil {
 		return nil, err
 	}
 	d := &decorrelated{rsc: rsc}
+	var localAST, innerAST []ast.Expr // for decorrelateGrouped
 	// The joined row's scope: the subquery's columns (after the outer
 	// ones) shadow outer columns of the same name, as in SQL.
 	lw := len(from.Columns())
@@ -250,18 +255,21 @@ func (b *Binder) decorrelate(at ast.Node, sel *ast.Select, from Rel, sc *scope, 
 		}
 		if x, err := rb.bind(e); err == nil {
 			filters = append(filters, x)
+			localAST = append(localAST, e)
 			return nil
 		}
 		if n, ok := e.(*ast.BinaryExpr); ok && n.Op == ast.OpEq {
 			if i, err := rb.bind(n.Left); err == nil {
 				if o, err := ob.bind(n.Right); err == nil {
 					d.inner, d.outer = append(d.inner, i), append(d.outer, o)
+					innerAST = append(innerAST, n.Left)
 					return nil
 				}
 			}
 			if i, err := rb.bind(n.Right); err == nil {
 				if o, err := ob.bind(n.Left); err == nil {
 					d.inner, d.outer = append(d.inner, i), append(d.outer, o)
+					innerAST = append(innerAST, n.Right)
 					return nil
 				}
 			}
@@ -281,7 +289,15 @@ func (b *Binder) decorrelate(at ast.Node, sel *ast.Select, from Rel, sc *scope, 
 			return nil, err
 		}
 	}
-	if d.right, err = filtered(right, filters); err != nil {
+	if len(sel.GroupBy) > 0 || sel.Having != nil || selectsAgg(sel, b.Funcs) {
+		return b.decorrelateGrouped(at, sel, d, localAST, innerAST, what)
+	}
+	if tree != nil {
+		d.right, err = b.planFrom(tree, filters)
+	} else {
+		d.right, err = filtered(right, filters)
+	}
+	if err != nil {
 		return nil, err
 	}
 	return d, nil
@@ -295,7 +311,13 @@ func (b *Binder) decorrelate(at ast.Node, sel *ast.Select, from Rel, sc *scope, 
 func (b *Binder) existsJoin(from Rel, sc *scope, ex *ast.ExistsExpr, not bool) (Rel, error) {
 	sel, ok := ex.Query.(*ast.Select)
 	if !ok {
-		return nil, errAt(ex, "EXISTS is supported over SELECT ... FROM ... WHERE ... only (no GROUP BY, HAVING or set operations yet)")
+		// A set operation, ORDER BY or LIMIT: uncorrelated only, a semi
+		// join without condition.
+		right, err := b.Query(ex.Query)
+		if err != nil {
+			return nil, errAt(ex, "a correlated EXISTS subquery over a set operation, ORDER BY or LIMIT is not supported yet (%v)", err)
+		}
+		return buildSemi(ex, from, right, nil, nil, nil, not)
 	}
 	d, err := b.decorrelate(ex, sel, from, sc, "EXISTS")
 	if err != nil {

@@ -1,0 +1,98 @@
+package plan
+
+import (
+	"strconv"
+
+	"github.com/weirstream/weir/sql/ast"
+	"github.com/weirstream/weir/sql/expr"
+)
+
+// subqueryFrom binds a subquery's FROM: a table (right, rsc) or a join
+// (tree, planned with planFrom once its filters are known; rsc is its
+// scope).
+func (b *Binder) subqueryFrom(ref ast.TableRef) (Rel, *fromNode, *scope, error) {
+	if j, ok := ref.(*ast.Join); ok {
+		tree, err := b.fromTree(j)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		return nil, tree, tree.sc, nil
+	}
+	r, sc, err := b.bindFrom(ref)
+	return r, nil, sc, err
+}
+
+// selectsAgg reports whether a select list calls an aggregate function.
+func selectsAgg(sel *ast.Select, fns *Functions) bool {
+	for _, it := range sel.Items {
+		if containsAgg(it.Expr, fns) {
+			return true
+		}
+	}
+	return false
+}
+
+// decorrelateGrouped decorrelates an [NOT] IN or [NOT] EXISTS subquery
+// that aggregates (GROUP BY, HAVING or an aggregate in its select list),
+// as Flink's decorrelation does for equality correlation: the correlation
+// columns join the GROUP BY, so that each group holds the rows of one
+// outer value, and the subquery's rows are keyed by them (d.inner, the
+// first columns of d.right; an IN's value, d.y, follows). d holds the
+// classified WHERE (local and inner are its filters and the inner sides
+// of its equalities, as written).
+//
+// Without GROUP BY an aggregation gives a row even for an outer row with
+// no match, which grouping by the correlation columns loses: Weir takes
+// that only for IN whose value over no rows is NULL (MAX, SUM, ...: then
+// the lost row matches nothing anyway).
+func (b *Binder) decorrelateGrouped(at ast.Node, sel *ast.Select, d *decorrelated, local, inner []ast.Expr, what string) (*decorrelated, error) {
+	if len(d.residual) > 0 {
+		return nil, errAt(at, "a correlated %s subquery with GROUP BY, HAVING or an aggregate may relate to the outer query by equalities (inner = outer) only", what)
+	}
+	noGroup := len(sel.GroupBy) == 0
+	if noGroup && len(inner) > 0 && (what != "IN" || sel.Having != nil) {
+		return nil, errAt(at, "a correlated %s subquery over an aggregation without GROUP BY is not supported yet", what)
+	}
+	var where ast.Expr
+	for _, e := range local {
+		where = andAST(where, e)
+	}
+	q := &ast.Select{Pos: sel.Pos, From: sel.From, Where: where, Having: sel.Having,
+		GroupBy: append(append([]ast.Expr(nil), sel.GroupBy...), inner...)}
+	for i, k := range inner {
+		q.Items = append(q.Items, &ast.SelectItem{Pos: sel.Pos, Expr: k, Alias: &ast.Ident{Pos: sel.Pos, Name: "$ck" + strconv.Itoa(i)}})
+	}
+	in := what == "IN" || what == "NOT IN"
+	if in {
+		if _, star := sel.Items[0].Expr.(*ast.Star); star {
+			return nil, errAt(at, "the subquery of IN must select one column, not *")
+		}
+		q.Items = append(q.Items, &ast.SelectItem{Pos: sel.Pos, Expr: sel.Items[0].Expr, Alias: &ast.Ident{Pos: sel.Pos, Name: "$y"}})
+	} else if len(inner) == 0 {
+		q.Items = sel.Items
+	}
+	right, err := b.Query(q)
+	if err != nil {
+		return nil, err
+	}
+	nk := len(inner)
+	if noGroup && nk > 0 {
+		empty, err := emptyGroupValue(right, nk)
+		if err != nil {
+			return nil, errAt(at, "%v", err)
+		}
+		if empty != nil {
+			return nil, errAt(at, "a correlated IN subquery over an aggregation without GROUP BY whose value over no rows is not NULL (%s) is not supported yet", empty)
+		}
+	}
+	cols := right.Columns()
+	d.right = right
+	d.inner = d.inner[:0]
+	for i := range nk {
+		d.inner = append(d.inner, expr.Ref(i, cols[i].Type))
+	}
+	if in {
+		d.y = expr.Ref(nk, cols[nk].Type)
+	}
+	return d, nil
+}
