@@ -783,7 +783,7 @@ func (b *Binder) postAggregate(s *ast.Select, agg Rel, rw *aggRewrite, items []s
 	// Scalar subqueries of the select list and HAVING are joined above
 	// the aggregation (scalar_subquery.go).
 	var err error
-	if agg, post.hook, err = b.joinAggScalars(s, agg, items); err != nil {
+	if agg, post.hook, err = b.joinAggScalars(s, agg, rw, items); err != nil {
 		return nil, err
 	}
 	projs := make([]expr.Expr, len(items))

@@ -201,9 +201,10 @@ func scalarHook(refs map[*ast.SubqueryExpr]expr.Expr) func(ast.Expr) (expr.Expr,
 // joinAggScalars joins the scalar subqueries of an aggregation's select
 // list and HAVING to its output agg, as Flink plans them (the subquery's
 // LEFT join above the aggregate): agg's columns keep their places and the
-// values follow them. hook binds the subqueries to their columns (nil:
-// none).
-func (b *Binder) joinAggScalars(s *ast.Select, agg Rel, items []selectItem) (Rel, func(ast.Expr) (expr.Expr, bool, error), error) {
+// values follow them. A correlated one may refer to the group keys that
+// are columns of the FROM clause (rw maps them to agg's columns). hook
+// binds the subqueries to their columns (nil: none).
+func (b *Binder) joinAggScalars(s *ast.Select, agg Rel, rw *aggRewrite, items []selectItem) (Rel, func(ast.Expr) (expr.Expr, bool, error), error) {
 	var subs []*ast.SubqueryExpr
 	for _, it := range items {
 		subs = scalarSubqueries(it.e, subs)
@@ -213,12 +214,26 @@ func (b *Binder) joinAggScalars(s *ast.Select, agg Rel, items []selectItem) (Rel
 		return agg, nil, nil
 	}
 	refs := map[*ast.SubqueryExpr]expr.Expr{}
+	var keys *scope // the group keys by name, over agg's columns
 	for i, x := range subs {
 		sub, err := b.Query(x.Query)
-		if err != nil {
-			if strings.Contains(err.Error(), "not found") {
-				return nil, nil, errAt(x, "a correlated scalar subquery in the select list or HAVING of an aggregation is not supported yet (%v)", err)
+		if err != nil && strings.Contains(err.Error(), "not found") {
+			if keys == nil {
+				keys = groupKeyScope(agg, rw)
 			}
+			var ok bool
+			var next Rel
+			if next, ok, err = b.correlatedScalar(x, agg, keys, i); ok && err == nil {
+				agg = next
+				lw := len(agg.Columns()) - 1
+				refs[x] = expr.Ref(lw, agg.Columns()[lw].Type)
+				continue
+			}
+			if err != nil && strings.Contains(err.Error(), "not found") {
+				return nil, nil, errAt(x, "a correlated scalar subquery in the select list or HAVING of an aggregation may refer to the outer query's group keys only (%v)", err)
+			}
+		}
+		if err != nil {
 			return nil, nil, err
 		}
 		if agg, err = joinScalar(x, agg, sub, "$scalar"+strconv.Itoa(i)); err != nil {
@@ -228,6 +243,26 @@ func (b *Binder) joinAggScalars(s *ast.Select, agg Rel, items []selectItem) (Rel
 		refs[x] = expr.Ref(lw, agg.Columns()[lw].Type)
 	}
 	return agg, scalarHook(refs), nil
+}
+
+// groupKeyScope returns the scope of an aggregation's output in which a
+// correlated subquery names the group keys: the FROM clause's columns that
+// are group keys, at their output columns.
+func groupKeyScope(agg Rel, rw *aggRewrite) *scope {
+	out := agg.Columns()
+	sc := &scope{}
+	if rw.in == nil || rw.in.sc == nil {
+		return sc
+	}
+	for _, c := range rw.in.sc.cols {
+		i, ok := rw.keyCol[expr.Ref(c.Index, c.Type).String()]
+		if !ok {
+			continue
+		}
+		c.Index, c.Type = i, out[i].Type
+		sc.cols = append(sc.cols, c)
+	}
+	return sc
 }
 
 // onScalars plans the scalar subqueries of n's ON condition as Calcite's
