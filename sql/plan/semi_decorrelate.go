@@ -96,3 +96,28 @@ func (b *Binder) decorrelateGrouped(at ast.Node, sel *ast.Select, d *decorrelate
 	}
 	return d, nil
 }
+
+// inJoinedValue plans x [NOT] IN (SELECT y ...) whose y names the outer
+// query (y over the joined row, outer columns then the subquery's): x = y
+// joins the residual condition of the semi (anti) join, null-aware for
+// NOT IN over nullable values as in semiJoin.
+func inJoinedValue(in *ast.InExpr, from Rel, d *decorrelated, x, y expr.Expr) (Rel, error) {
+	cond, err := expr.NewCall("=", x, y)
+	if err != nil {
+		return nil, errAt(in, "%v", err)
+	}
+	if in.Not && (x.Type().Nullable || y.Type().Nullable) {
+		xn, err := expr.NewCall("IS NULL", x)
+		if err != nil {
+			return nil, errAt(in, "%v", err)
+		}
+		yn, err := expr.NewCall("IS NULL", y)
+		if err != nil {
+			return nil, errAt(in, "%v", err)
+		}
+		if cond, err = expr.NewCall("OR", cond, xn, yn); err != nil {
+			return nil, errAt(in, "%v", err)
+		}
+	}
+	return buildSemi(in, from, d.right, d.outer, d.inner, append(d.residual, cond), in.Not)
+}

@@ -136,6 +136,7 @@ func (b *Binder) semiJoin(from Rel, sc *scope, c subqueryCond) (Rel, error) {
 		return nil, err
 	}
 	var d *decorrelated
+	var yj expr.Expr // a value that names the outer query, over the joined row
 	right, qerr := b.Query(in.Query)
 	if qerr == nil {
 		rc := right.Columns()
@@ -168,8 +169,17 @@ func (b *Binder) semiJoin(from Rel, sc *scope, c subqueryCond) (Rel, error) {
 			}
 			d.y = expr.Ref(0, d.right.Columns()[0].Type)
 		} else if d.y, err = (&exprBinder{sc: d.rsc, fns: b.Funcs}).bind(sel.Items[0].Expr); err != nil {
-			return nil, fmt.Errorf("%w (the select list of a correlated IN subquery may not refer to the outer query)", err)
+			// The value names the outer query: x = y is a condition on
+			// the joined row, as the other correlated conjuncts
+			// (semi_decorrelate.go).
+			var jerr error
+			if yj, jerr = (&exprBinder{sc: d.both, fns: b.Funcs}).bind(sel.Items[0].Expr); jerr != nil {
+				return nil, err
+			}
 		}
+	}
+	if yj != nil {
+		return inJoinedValue(in, from, d, x, yj)
 	}
 	y := d.y
 	if in.Not && (x.Type().Nullable || y.Type().Nullable) {
@@ -207,6 +217,7 @@ func (b *Binder) semiJoin(from Rel, sc *scope, c subqueryCond) (Rel, error) {
 type decorrelated struct {
 	right        Rel
 	rsc          *scope
+	both         *scope // the outer columns, then right's (the residual's)
 	outer, inner []expr.Expr
 	residual     []expr.Expr
 	// y is the IN subquery's selected value, over right's columns.
@@ -242,6 +253,7 @@ func (b *Binder) decorrelate(at ast.Node, sel *ast.Select, from Rel, sc *scope, 
 		}
 		both.cols = append(both.cols, c)
 	}
+	d.both = both
 	rb, ob := &exprBinder{sc: rsc, fns: b.Funcs}, &exprBinder{sc: sc, fns: b.Funcs}
 	jb := &exprBinder{sc: both, fns: b.Funcs}
 	var filters []expr.Expr
