@@ -902,6 +902,11 @@ func (b *Binder) bindSetOp(n *ast.SetOp) (Rel, error) {
 	if err != nil {
 		return nil, err
 	}
+	return b.setOpRels(n, l, r)
+}
+
+// setOpRels combines the bound inputs of a set operation.
+func (b *Binder) setOpRels(n *ast.SetOp, l, r Rel) (Rel, error) {
 	lc, rc := l.Columns(), r.Columns()
 	if len(lc) != len(rc) {
 		return nil, errAt(n, "%s inputs have %d and %d columns", n.Kind, len(lc), len(rc))
@@ -918,7 +923,7 @@ func (b *Binder) bindSetOp(n *ast.SetOp) (Rel, error) {
 		}
 		cols[i] = Column{Name: lc[i].Name, Type: t}
 	}
-	l, err = castTo(l, cols)
+	l, err := castTo(l, cols)
 	if err != nil {
 		return nil, errAt(n, "%v", err)
 	}

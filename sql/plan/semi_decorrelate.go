@@ -1,6 +1,8 @@
 package plan
 
 import (
+	"slices"
+	"sort"
 	"strconv"
 
 	"github.com/weirstream/weir/sql/ast"
@@ -120,4 +122,89 @@ func inJoinedValue(in *ast.InExpr, from Rel, d *decorrelated, x, y expr.Expr) (R
 		}
 	}
 	return buildSemi(in, from, d.right, d.outer, d.inner, append(d.residual, cond), in.Not)
+}
+
+// decorrelateSetOp decorrelates the set operation q of an [NOT] IN or
+// [NOT] EXISTS subquery whose branches are correlated by the same
+// equalities inner = outer: each branch selects its inner sides (in the
+// order of the outer sides' text) and then its values, and the set
+// operation runs over those rows, so that it combines the rows of one
+// outer value only. It returns the result (the keys first) and the outer
+// sides. Branches that aggregate, or that relate to the outer query
+// otherwise, are refused.
+func (b *Binder) decorrelateSetOp(at ast.Node, q ast.QueryExpr, from Rel, sc *scope, what string) (Rel, []expr.Expr, error) {
+	switch n := q.(type) {
+	case *ast.SetOp:
+		l, lo, err := b.decorrelateSetOp(at, n.Left, from, sc, what)
+		if err != nil {
+			return nil, nil, err
+		}
+		r, ro, err := b.decorrelateSetOp(at, n.Right, from, sc, what)
+		if err != nil {
+			return nil, nil, err
+		}
+		if !slices.EqualFunc(lo, ro, func(a, b expr.Expr) bool { return a.String() == b.String() }) {
+			return nil, nil, errAt(at, "a correlated %s subquery over a set operation needs the same equalities inner = outer in each branch", what)
+		}
+		out, err := b.setOpRels(n, l, r)
+		return out, lo, err
+	case *ast.Select:
+		if n.From == nil || len(n.GroupBy) > 0 || n.Having != nil || selectsAgg(n, b.Funcs) {
+			return nil, nil, errAt(at, "a correlated %s subquery over a set operation takes branches SELECT ... FROM ... WHERE ... (no aggregation)", what)
+		}
+		d, err := b.decorrelate(at, n, from, sc, what)
+		if err != nil {
+			return nil, nil, err
+		}
+		if len(d.residual) > 0 || len(d.outer) == 0 {
+			return nil, nil, errAt(at, "a correlated %s subquery over a set operation needs the same equalities inner = outer in each branch, and no other condition on the outer query", what)
+		}
+		order := make([]int, len(d.outer))
+		for i := range order {
+			order[i] = i
+		}
+		sort.SliceStable(order, func(i, j int) bool { return d.outer[order[i]].String() < d.outer[order[j]].String() })
+		var projs, outer []expr.Expr
+		var cols []Column
+		for k, i := range order {
+			projs, outer = append(projs, d.inner[i]), append(outer, d.outer[i])
+			cols = append(cols, Column{Name: "$ck" + strconv.Itoa(k), Type: stripTimeAttr(d.inner[i])})
+		}
+		eb := &exprBinder{sc: d.rsc, fns: b.Funcs}
+		for j, it := range n.Items {
+			if _, star := it.Expr.(*ast.Star); star {
+				return nil, nil, errAt(it.Expr, "a correlated %s subquery over a set operation must list its columns, not *", what)
+			}
+			v, err := eb.bind(it.Expr)
+			if err != nil {
+				return nil, nil, errAt(at, "%v (a correlated %s subquery over a set operation may refer to the outer query in its WHERE only)", err, what)
+			}
+			projs = append(projs, v)
+			cols = append(cols, Column{Name: "$v" + strconv.Itoa(j), Type: stripTimeAttr(v)})
+		}
+		return &Calc{In: d.right, Projects: projs, Cols: cols}, outer, nil
+	}
+	return nil, nil, errAt(at, "a correlated %s subquery over ORDER BY, LIMIT or VALUES is not supported yet", what)
+}
+
+// setOpDecorrelated returns the decorrelated of a set operation (see
+// decorrelateSetOp); an IN's must have one value column.
+func (b *Binder) setOpDecorrelated(at ast.Node, q ast.QueryExpr, from Rel, sc *scope, what string, in bool) (*decorrelated, error) {
+	right, outer, err := b.decorrelateSetOp(at, q, from, sc, what)
+	if err != nil {
+		return nil, err
+	}
+	cols := right.Columns()
+	nk := len(outer)
+	d := &decorrelated{right: right, outer: outer}
+	for i := range nk {
+		d.inner = append(d.inner, expr.Ref(i, cols[i].Type))
+	}
+	if in {
+		if len(cols) != nk+1 {
+			return nil, errAt(at, "the subquery of IN must select one column, not %d", len(cols)-nk)
+		}
+		d.y = expr.Ref(nk, cols[nk].Type)
+	}
+	return d, nil
 }

@@ -147,16 +147,22 @@ func (b *Binder) semiJoin(from Rel, sc *scope, c subqueryCond) (Rel, error) {
 		d.y = expr.Ref(0, rc[0].Type)
 	} else {
 		// A subquery that refers to the outer query: decorrelate it.
-		sel, ok := in.Query.(*ast.Select)
-		if !ok {
-			return nil, errAt(in, "a correlated IN subquery over a set operation, ORDER BY or LIMIT is not supported yet (%v)", qerr)
-		}
-		if len(sel.Items) != 1 {
-			return nil, errAt(in, "the subquery of IN must select one column, not %d", len(sel.Items))
-		}
 		what := "IN"
 		if in.Not {
 			what = "NOT IN"
+		}
+		sel, ok := in.Query.(*ast.Select)
+		if _, isSetOp := in.Query.(*ast.SetOp); !ok && !isSetOp {
+			return nil, errAt(in, "a correlated IN subquery over ORDER BY, LIMIT or VALUES is not supported yet (%v)", qerr)
+		}
+		if !ok {
+			if d, err = b.setOpDecorrelated(in, in.Query, from, sc, what, true); err != nil {
+				return nil, err
+			}
+			return buildSemiIn(in, from, x, d)
+		}
+		if len(sel.Items) != 1 {
+			return nil, errAt(in, "the subquery of IN must select one column, not %d", len(sel.Items))
 		}
 		if d, err = b.decorrelate(in, sel, from, sc, what); err != nil {
 			return nil, err
@@ -181,6 +187,12 @@ func (b *Binder) semiJoin(from Rel, sc *scope, c subqueryCond) (Rel, error) {
 	if yj != nil {
 		return inJoinedValue(in, from, d, x, yj)
 	}
+	return buildSemiIn(in, from, x, d)
+}
+
+// buildSemiIn plans x [NOT] IN over the decorrelated subquery d (its
+// value d.y over d.right).
+func buildSemiIn(in *ast.InExpr, from Rel, x expr.Expr, d *decorrelated) (Rel, error) {
 	y := d.y
 	if in.Not && (x.Type().Nullable || y.Type().Nullable) {
 		// Null-aware anti join: x = y OR x IS NULL OR y IS NULL over the
@@ -326,10 +338,17 @@ func (b *Binder) existsJoin(from Rel, sc *scope, ex *ast.ExistsExpr, not bool) (
 		// A set operation, ORDER BY or LIMIT: uncorrelated only, a semi
 		// join without condition.
 		right, err := b.Query(ex.Query)
-		if err != nil {
-			return nil, errAt(ex, "a correlated EXISTS subquery over a set operation, ORDER BY or LIMIT is not supported yet (%v)", err)
+		if err == nil {
+			return buildSemi(ex, from, right, nil, nil, nil, not)
 		}
-		return buildSemi(ex, from, right, nil, nil, nil, not)
+		if _, isSetOp := ex.Query.(*ast.SetOp); !isSetOp {
+			return nil, errAt(ex, "a correlated EXISTS subquery over ORDER BY, LIMIT or VALUES is not supported yet (%v)", err)
+		}
+		d, derr := b.setOpDecorrelated(ex, ex.Query, from, sc, "EXISTS", false)
+		if derr != nil {
+			return nil, derr
+		}
+		return buildSemi(ex, from, d.right, d.outer, d.inner, nil, not)
 	}
 	d, err := b.decorrelate(ex, sel, from, sc, "EXISTS")
 	if err != nil {
