@@ -44,14 +44,19 @@ func selectsAgg(sel *ast.Select, fns *Functions) bool {
 // of its equalities, as written).
 //
 // Without GROUP BY an aggregation gives a row even for an outer row with
-// no match, which grouping by the correlation columns loses: Weir takes
-// that only for IN whose value over no rows is NULL (MAX, SUM, ...: then
-// the lost row matches nothing anyway).
+// no match, which grouping by the correlation columns loses: for IN that
+// matters only when the value over no rows is not NULL (COUNT), and then
+// d.lostRows asks for inScalar; NOT IN always takes inScalar, EXISTS over
+// one is refused.
 func (b *Binder) decorrelateGrouped(at ast.Node, sel *ast.Select, d *decorrelated, local, inner []ast.Expr, what string) (*decorrelated, error) {
+	noGroup := len(sel.GroupBy) == 0
+	if noGroup && what == "IN" && sel.Having == nil && !sel.Distinct && len(d.residual) > 0 {
+		d.lostRows = true // inScalar decorrelates other conditions
+		return d, nil
+	}
 	if len(d.residual) > 0 {
 		return nil, errAt(at, "a correlated %s subquery with GROUP BY, HAVING or an aggregate may relate to the outer query by equalities (inner = outer) only", what)
 	}
-	noGroup := len(sel.GroupBy) == 0
 	if noGroup && len(inner) > 0 && (what != "IN" || sel.Having != nil) {
 		return nil, errAt(at, "a correlated %s subquery over an aggregation without GROUP BY is not supported yet", what)
 	}
@@ -84,7 +89,8 @@ func (b *Binder) decorrelateGrouped(at ast.Node, sel *ast.Select, d *decorrelate
 			return nil, errAt(at, "%v", err)
 		}
 		if empty != nil {
-			return nil, errAt(at, "a correlated IN subquery over an aggregation without GROUP BY whose value over no rows is not NULL (%s) is not supported yet", empty)
+			d.lostRows = true
+			return d, nil
 		}
 	}
 	cols := right.Columns()
@@ -207,4 +213,33 @@ func (b *Binder) setOpDecorrelated(at ast.Node, q ast.QueryExpr, from Rel, sc *s
 		d.y = expr.Ref(nk, cols[nk].Type)
 	}
 	return d, nil
+}
+
+// inScalar plans x [NOT] IN (SELECT agg(..) FROM ... WHERE ...) whose
+// subquery is correlated (NOT IN, or IN whose value over no rows is not
+// NULL; the others are semi joins on the correlation columns): an aggregation without GROUP BY or HAVING gives
+// exactly one row for every outer row, so the condition is x = (the
+// scalar subquery), or x <> (...) for NOT IN (the same under SQL's
+// three-valued logic), with the subquery decorrelated as a scalar one
+// (correlatedScalar: COUNT over no rows is 0). The filtered rows keep
+// from's columns.
+func (b *Binder) inScalar(in *ast.InExpr, from Rel, sc *scope, x expr.Expr) (Rel, error) {
+	sq := &ast.SubqueryExpr{Pos: in.Pos, Query: in.Query}
+	joined, _, refs, err := b.joinScalars(from, sc, []*ast.SubqueryExpr{sq})
+	if err != nil {
+		return nil, err
+	}
+	op := "="
+	if in.Not {
+		op = "<>"
+	}
+	cond, err := expr.NewCall(op, x, refs[sq])
+	if err != nil {
+		return nil, errAt(in, "%v", err)
+	}
+	out, err := filtered(joined, []expr.Expr{cond})
+	if err != nil {
+		return nil, errAt(in, "%v", err)
+	}
+	return dropTail(out, len(from.Columns())), nil
 }

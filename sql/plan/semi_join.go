@@ -164,8 +164,16 @@ func (b *Binder) semiJoin(from Rel, sc *scope, c subqueryCond) (Rel, error) {
 		if len(sel.Items) != 1 {
 			return nil, errAt(in, "the subquery of IN must select one column, not %d", len(sel.Items))
 		}
+		oneRow := sel.From != nil && len(sel.GroupBy) == 0 && sel.Having == nil && !sel.Distinct && selectsAgg(sel, b.Funcs)
+		if oneRow && in.Not {
+			// One row for every outer row (semi_decorrelate.go).
+			return b.inScalar(in, from, sc, x)
+		}
 		if d, err = b.decorrelate(in, sel, from, sc, what); err != nil {
 			return nil, err
+		}
+		if d.lostRows {
+			return b.inScalar(in, from, sc, x)
 		}
 		if d.y != nil {
 			// Bound by decorrelateGrouped.
@@ -234,6 +242,12 @@ type decorrelated struct {
 	residual     []expr.Expr
 	// y is the IN subquery's selected value, over right's columns.
 	y expr.Expr
+	// lostRows: right is an aggregation without GROUP BY grouped by the
+	// correlation columns whose value over no rows is not NULL, so the
+	// rows of outer values without a match, which would match, are lost,
+	// or one correlated by other conditions than equalities
+	// (decorrelateGrouped): IN plans it with inScalar instead.
+	lostRows bool
 }
 
 // decorrelate binds a subquery SELECT ... FROM t WHERE ... of [NOT] IN or
