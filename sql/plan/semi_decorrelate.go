@@ -5,6 +5,7 @@ import (
 	"sort"
 	"strconv"
 
+	"github.com/weirstream/weir/row"
 	"github.com/weirstream/weir/sql/ast"
 	"github.com/weirstream/weir/sql/expr"
 )
@@ -47,7 +48,7 @@ func selectsAgg(sel *ast.Select, fns *Functions) bool {
 // no match, which grouping by the correlation columns loses: for IN that
 // matters only when the value over no rows is not NULL (COUNT), and then
 // d.lostRows asks for inScalar; NOT IN always takes inScalar, EXISTS over
-// one is refused.
+// one existsScalar.
 func (b *Binder) decorrelateGrouped(at ast.Node, sel *ast.Select, d *decorrelated, local, inner []ast.Expr, what string) (*decorrelated, error) {
 	noGroup := len(sel.GroupBy) == 0
 	if noGroup && what == "IN" && sel.Having == nil && !sel.Distinct && len(d.residual) > 0 {
@@ -240,6 +241,50 @@ func (b *Binder) inScalar(in *ast.InExpr, from Rel, sc *scope, x expr.Expr) (Rel
 	out, err := filtered(joined, []expr.Expr{cond})
 	if err != nil {
 		return nil, errAt(in, "%v", err)
+	}
+	return dropTail(out, len(from.Columns())), nil
+}
+
+// existsScalar plans [NOT] EXISTS (SELECT ... FROM ... WHERE ... [HAVING
+// cond]) over a correlated aggregation without GROUP BY, which has one row
+// for every outer row unless HAVING drops it: EXISTS is cond IS TRUE,
+// with cond (COUNT(*) >= 0, always TRUE, without HAVING) the value of a
+// correlated scalar subquery over the same FROM and WHERE, whose value
+// over no rows is cond's (correlatedScalar). The filtered rows keep
+// from's columns.
+func (b *Binder) existsScalar(ex *ast.ExistsExpr, sel *ast.Select, from Rel, sc *scope, not bool) (Rel, error) {
+	count := &ast.Call{Pos: sel.Pos, Name: &ast.Name{Pos: sel.Pos, Parts: []*ast.Ident{{Pos: sel.Pos, Name: "COUNT"}}}, Args: []ast.Expr{&ast.Star{Pos: sel.Pos}}}
+	always := &ast.BinaryExpr{Pos: sel.Pos, Op: ast.OpGe, Left: count, Right: &ast.Literal{Pos: sel.Pos, Kind: ast.IntegerLit, Value: "0"}}
+	cond := sel.Having
+	switch {
+	case cond == nil:
+		cond = always
+	case !containsAgg(cond, b.Funcs):
+		// An aggregation still (HAVING TRUE): AND a condition always TRUE.
+		cond = andAST(cond, always)
+	}
+	q := &ast.Select{Pos: sel.Pos, From: sel.From, Where: sel.Where, Items: []*ast.SelectItem{{Pos: sel.Pos, Expr: cond}}}
+	sq := &ast.SubqueryExpr{Pos: ex.Pos, Query: q}
+	joined, _, refs, err := b.joinScalars(from, sc, []*ast.SubqueryExpr{sq})
+	if err != nil {
+		return nil, err
+	}
+	v := refs[sq]
+	if v.Type().Root != row.TypeBoolean {
+		return nil, errAt(sel.Having, "HAVING must be a BOOLEAN condition, not %s", v.Type())
+	}
+	f, err := expr.NewCall("IS TRUE", v)
+	if err != nil {
+		return nil, errAt(ex, "%v", err)
+	}
+	if not {
+		if f, err = expr.NewCall("NOT", f); err != nil {
+			return nil, errAt(ex, "%v", err)
+		}
+	}
+	out, err := filtered(joined, []expr.Expr{f})
+	if err != nil {
+		return nil, errAt(ex, "%v", err)
 	}
 	return dropTail(out, len(from.Columns())), nil
 }

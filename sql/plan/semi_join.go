@@ -364,6 +364,12 @@ func (b *Binder) existsJoin(from Rel, sc *scope, ex *ast.ExistsExpr, not bool) (
 		}
 		return buildSemi(ex, from, d.right, d.outer, d.inner, nil, not)
 	}
+	if sel.From != nil && len(sel.GroupBy) == 0 && !sel.Distinct && (sel.Having != nil || selectsAgg(sel, b.Funcs)) {
+		if _, qerr := b.Query(ex.Query); qerr != nil {
+			// Correlated, one row or none per outer row (semi_decorrelate.go).
+			return b.existsScalar(ex, sel, from, sc, not)
+		}
+	}
 	d, err := b.decorrelate(ex, sel, from, sc, "EXISTS")
 	if err != nil {
 		return nil, err
