@@ -24,6 +24,10 @@ type Binder struct {
 	AggType AggTypeFunc
 	ctes    []map[string]*ast.CTE
 	depth   int
+	// aggArgs binds the scalar subqueries in the arguments of the
+	// aggregate calls bindAggregate is about to bind (joined below the
+	// aggregation by bindSelect; scalar_subquery.go), else nil.
+	aggArgs map[*ast.SubqueryExpr]expr.Expr
 }
 
 // NewBinder returns a binder over cat.
@@ -388,7 +392,14 @@ func (b *Binder) bindSelect(s *ast.Select) (Rel, error) {
 			}
 			where = nil
 		}
+		var argRefs map[*ast.SubqueryExpr]expr.Expr
+		if from, sc, argRefs, err = b.joinAggArgScalars(s, from, sc, items); err != nil {
+			return nil, err
+		}
+		saved := b.aggArgs
+		b.aggArgs = argRefs
 		out, err = b.bindAggregate(s, from, sc, where, items)
+		b.aggArgs = saved
 	case hasOverAggregate(items):
 		out, err = b.bindOver(s, from, sc, where, items)
 	case hasOver(items):
@@ -442,6 +453,10 @@ type aggSpec struct {
 
 func (b *Binder) bindAggregate(s *ast.Select, from Rel, sc *scope, where expr.Expr, items []selectItem) (Rel, error) {
 	eb := &exprBinder{sc: sc, fns: b.Funcs}
+	if b.aggArgs != nil {
+		eb.hook = scalarHook(b.aggArgs)
+		b.aggArgs = nil // not for the aggregations of nested queries
+	}
 	// Group keys, bound over the FROM scope.
 	var keys []expr.Expr
 	keyIdx := map[string]int{}

@@ -207,9 +207,9 @@ func scalarHook(refs map[*ast.SubqueryExpr]expr.Expr) func(ast.Expr) (expr.Expr,
 func (b *Binder) joinAggScalars(s *ast.Select, agg Rel, rw *aggRewrite, items []selectItem) (Rel, func(ast.Expr) (expr.Expr, bool, error), error) {
 	var subs []*ast.SubqueryExpr
 	for _, it := range items {
-		subs = scalarSubqueries(it.e, subs)
+		subs = b.aggScalars(it.e, false, subs)
 	}
-	subs = scalarSubqueries(s.Having, subs)
+	subs = b.aggScalars(s.Having, false, subs)
 	if len(subs) == 0 {
 		return agg, nil, nil
 	}
@@ -304,4 +304,61 @@ func dropTail(r Rel, n int) Rel {
 		projs[i] = expr.Ref(i, c.Type)
 	}
 	return &Calc{In: r, Projects: projs, Cols: cols}
+}
+
+// aggScalars returns the scalar subqueries of an aggregation's select list
+// or HAVING expression e: those in the arguments of aggregate calls
+// (inArgs), joined below the aggregation, or the others, joined above.
+func (b *Binder) aggScalars(e ast.Expr, inArgs bool, out []*ast.SubqueryExpr) []*ast.SubqueryExpr {
+	if e == nil {
+		return out
+	}
+	ast.Inspect(e, func(n ast.Node) bool {
+		x, ok := n.(ast.Expr)
+		if !ok {
+			return true
+		}
+		if _, isAgg := isAggCall(x, b.Funcs); isAgg {
+			if inArgs {
+				out = scalarSubqueries(x, out)
+			}
+			return false
+		}
+		switch y := x.(type) {
+		case *ast.SubqueryExpr:
+			if !inArgs {
+				out = append(out, y)
+			}
+			return false
+		case *ast.ExistsExpr:
+			return false
+		case *ast.InExpr:
+			if y.Query != nil {
+				out = b.aggScalars(y.Expr, inArgs, out)
+				return false
+			}
+		}
+		return true
+	})
+	return out
+}
+
+// joinAggArgScalars joins the scalar subqueries in the arguments of an
+// aggregation's calls (SUM(x * (SELECT rate FROM r))) to its input from,
+// as Flink plans them (below the aggregate), and returns the input, its
+// scope and the subqueries' columns (nil: none). A window aggregation
+// does not take them.
+func (b *Binder) joinAggArgScalars(s *ast.Select, from Rel, sc *scope, items []selectItem) (Rel, *scope, map[*ast.SubqueryExpr]expr.Expr, error) {
+	var subs []*ast.SubqueryExpr
+	for _, it := range items {
+		subs = b.aggScalars(it.e, true, subs)
+	}
+	subs = b.aggScalars(s.Having, true, subs)
+	if len(subs) == 0 {
+		return from, sc, nil, nil
+	}
+	if _, ok := from.(*WindowTVF); ok {
+		return nil, nil, nil, errAt(subs[0], "a scalar subquery in the arguments of a window aggregation's calls is not supported")
+	}
+	return b.joinScalars(from, sc, subs)
 }
