@@ -140,13 +140,16 @@ func newCall(c AggCall, in []row.Type, retracting bool) (*call, error) {
 		k.acc = &firstLastAcc{t: argTypes[0], last: c.Func == LastValue, retracting: retracting}
 	case ListAgg:
 		k.acc = &listAggAcc{}
+	case SingleValue:
+		// NULL values count: a second row fails even if NULL (Flink).
+		k.acc = &singleValueAcc{t: argTypes[0].WithNullable(true)}
 	case Lag:
 		// NULL values of x count; the offset and default are constants.
 		k.acc = &lagAcc{t: argTypes[0].WithNullable(true)}
 	default:
 		return nil, fmt.Errorf("sql/exec: unknown aggregate function %v", c.Func)
 	}
-	if c.Func != CountStar && c.Func != Count && c.Func != UserDefined && c.Func != Lag {
+	if c.Func != CountStar && c.Func != Count && c.Func != UserDefined && c.Func != Lag && c.Func != SingleValue {
 		k.skipNulls = []int{0}
 	}
 	if c.Distinct && c.Func != CountStar {

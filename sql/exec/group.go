@@ -202,7 +202,7 @@ type groupAggFn struct {
 	checked bool
 	prev    []row.Value
 	next    []row.Value
-	// fast: no user-defined calls, so results are computed as process
+	// fast: no user-defined calls (nor SINGLE_VALUE), so results are computed as process
 	// says; reached is its scratch (which calls the row reached).
 	fast    bool
 	reached []bool
@@ -239,7 +239,7 @@ func (f *groupAggFn) Open(ctx *weir.KeyedRuntimeContext[string]) error {
 		return err
 	}
 	f.set = set
-	f.fast = !f.spec.generalPath && !set.hasUDF()
+	f.fast = !f.spec.generalPath && !set.canFail()
 	f.outKeys = f.spec.GroupKeys
 	if f.global {
 		f.outKeys = firstN(len(f.spec.GroupKeys))

@@ -118,16 +118,6 @@ func equalValue(a, b row.Value, t row.Type) bool {
 	return row.Equal(a, b, t)
 }
 
-// hasUDF reports whether a call is user-defined (DISTINCT or not).
-func (s *aggSet) hasUDF() bool {
-	for _, k := range s.calls {
-		if k.Func == UserDefined {
-			return true
-		}
-	}
-	return false
-}
-
 // loadedAccs reports whether set already holds the accumulators encoded in
 // enc, the group's state: enc is the very string process stored last (same
 // memory, kept alive by f.loaded, so no other encoding can have that

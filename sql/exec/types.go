@@ -38,6 +38,10 @@ const (
 	// row offset (default 1) rows before, or default (NULL) when there is
 	// none; NULL values of x count (lag.go).
 	Lag
+	// SingleValue is Calcite's SINGLE_VALUE(x), which the planner puts
+	// over a scalar subquery: x of the group's one row (NULL for none);
+	// a second row fails the job (single_value.go).
+	SingleValue
 )
 
 var funcNames = map[Func]string{
@@ -55,7 +59,7 @@ func (f Func) String() string {
 
 // ParseFunc returns the function of a SQL aggregate name (case
 // insensitive): COUNT, SUM, $SUM0 (or SUM0), AVG, MIN, MAX, FIRST_VALUE,
-// LAST_VALUE, LISTAGG. COUNT with no arguments is CountStar; the caller
+// LAST_VALUE, LISTAGG, LAG, SINGLE_VALUE. COUNT with no arguments is CountStar; the caller
 // turns COUNT(*) into a call without arguments.
 func ParseFunc(name string, nargs int) (Func, error) {
 	switch strings.ToUpper(name) {
@@ -82,6 +86,8 @@ func ParseFunc(name string, nargs int) (Func, error) {
 		return ListAgg, nil
 	case "LAG":
 		return Lag, nil
+	case "SINGLE_VALUE":
+		return SingleValue, nil
 	}
 	return 0, fmt.Errorf("sql/exec: unknown aggregate function %s", name)
 }
@@ -101,6 +107,7 @@ func ParseFunc(name string, nargs int) (Func, error) {
 //	LISTAGG(x [, sep])          STRING (x and sep character strings)
 //	LAG(x [, offset [, def]])   x's type, nullable (offset an integer, def
 //	                            of x's type: the planner casts it)
+//	SINGLE_VALUE(x)             x's type, nullable
 //
 // DISTINCT does not change the type.
 func ResultType(f Func, distinct bool, args []row.Type) (row.Type, error) {
@@ -176,6 +183,13 @@ func ResultType(f Func, distinct bool, args []row.Type) (row.Type, error) {
 			}
 		}
 		return row.String(), nil
+	case SingleValue:
+		if err := want(1); err != nil {
+			return row.Type{}, err
+		}
+		a := args[0]
+		a.TimeAttr = row.NoTimeAttr
+		return a.WithNullable(true), nil
 	case Lag:
 		if len(args) < 1 || len(args) > 3 {
 			return row.Type{}, fmt.Errorf("sql/exec: invalid number of arguments to function 'LAG'. Was expecting 1 to 3 arguments")

@@ -85,19 +85,26 @@ func newUserAcc(c AggCall, argTypes []row.Type, retracting bool) (accumulator, r
 	return &udfAcc{name: c.UDFName, argTypes: argTypes, acc: c.UDF.NewAccumulator()}, res, nil
 }
 
-// failed returns (and clears) the first error of a user-defined
-// aggregate function since the last call.
+// failed returns (and clears) the first error of an accumulator that
+// can refuse a row (a user-defined function, SINGLE_VALUE; see failer)
+// since the last call.
 func (s *aggSet) failed() error {
 	for _, k := range s.calls {
 		acc := k.acc
 		if d, ok := acc.(*distinctAcc); ok {
 			acc = d.inner
 		}
-		if u, ok := acc.(*udfAcc); ok && u.err != nil {
-			err := u.err
-			u.err = nil
-			return err
+		if f, ok := acc.(failer); ok {
+			if err := f.takeErr(); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
+}
+
+func (a *udfAcc) takeErr() error {
+	err := a.err
+	a.err = nil
+	return err
 }

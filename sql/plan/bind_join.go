@@ -219,8 +219,15 @@ func (b *Binder) planFrom(n *fromNode, conds []expr.Expr) (Rel, error) {
 		kind = FullJoin
 	}
 	var on []expr.Expr
+	nr := n.r // the right input, with the ON's scalar subqueries (scalar_subquery.go)
 	if j.On != nil {
 		eb := &exprBinder{sc: n.sc, fns: b.Funcs}
+		if subs := scalarSubqueries(j.On, nil); len(subs) > 0 {
+			var err error
+			if nr, eb.hook, err = b.onScalars(n, subs); err != nil {
+				return nil, err
+			}
+		}
 		if containsAgg(j.On, b.Funcs) {
 			return nil, errAt(j.On, "aggregate functions are not allowed in ON")
 		}
@@ -281,13 +288,16 @@ func (b *Binder) planFrom(n *fromNode, conds []expr.Expr) (Rel, error) {
 	if err != nil {
 		return nil, err
 	}
-	r, err := b.planFrom(n.r, rconds)
+	r, err := b.planFrom(nr, rconds)
 	if err != nil {
 		return nil, err
 	}
 	out, err := makeJoin(j, kind, l, r, jconds)
 	if err != nil {
 		return nil, err
+	}
+	if nr != n.r {
+		out = dropTail(out, lw+n.r.width)
 	}
 	return filtered(out, above)
 }

@@ -24,6 +24,10 @@ type Binder struct {
 	AggType AggTypeFunc
 	ctes    []map[string]*ast.CTE
 	depth   int
+	// aggArgs binds the scalar subqueries in the arguments of the
+	// aggregate calls bindAggregate is about to bind (joined below the
+	// aggregation by bindSelect; scalar_subquery.go), else nil.
+	aggArgs map[*ast.SubqueryExpr]expr.Expr
 }
 
 // NewBinder returns a binder over cat.
@@ -388,7 +392,14 @@ func (b *Binder) bindSelect(s *ast.Select) (Rel, error) {
 			}
 			where = nil
 		}
+		var argRefs map[*ast.SubqueryExpr]expr.Expr
+		if from, sc, argRefs, err = b.joinAggArgScalars(s, from, sc, items); err != nil {
+			return nil, err
+		}
+		saved := b.aggArgs
+		b.aggArgs = argRefs
 		out, err = b.bindAggregate(s, from, sc, where, items)
+		b.aggArgs = saved
 	case hasOverAggregate(items):
 		out, err = b.bindOver(s, from, sc, where, items)
 	case hasOver(items):
@@ -442,6 +453,10 @@ type aggSpec struct {
 
 func (b *Binder) bindAggregate(s *ast.Select, from Rel, sc *scope, where expr.Expr, items []selectItem) (Rel, error) {
 	eb := &exprBinder{sc: sc, fns: b.Funcs}
+	if b.aggArgs != nil {
+		eb.hook = scalarHook(b.aggArgs)
+		b.aggArgs = nil // not for the aggregations of nested queries
+	}
 	// Group keys, bound over the FROM scope.
 	var keys []expr.Expr
 	keyIdx := map[string]int{}
@@ -780,6 +795,12 @@ func (b *Binder) aggCalls(specs []*aggSpec, pre *preCalc) ([]AggCall, error) {
 // output.
 func (b *Binder) postAggregate(s *ast.Select, agg Rel, rw *aggRewrite, items []selectItem) (Rel, error) {
 	post := &exprBinder{agg: rw, fns: b.Funcs}
+	// Scalar subqueries of the select list and HAVING are joined above
+	// the aggregation (scalar_subquery.go).
+	var err error
+	if agg, post.hook, err = b.joinAggScalars(s, agg, rw, items); err != nil {
+		return nil, err
+	}
 	projs := make([]expr.Expr, len(items))
 	cols := make([]Column, len(items))
 	for i, it := range items {
@@ -795,7 +816,6 @@ func (b *Binder) postAggregate(s *ast.Select, agg Rel, rw *aggRewrite, items []s
 	}
 	var having expr.Expr
 	if s.Having != nil {
-		var err error
 		if having, err = post.bind(s.Having); err != nil {
 			return nil, err
 		}
@@ -897,6 +917,11 @@ func (b *Binder) bindSetOp(n *ast.SetOp) (Rel, error) {
 	if err != nil {
 		return nil, err
 	}
+	return b.setOpRels(n, l, r)
+}
+
+// setOpRels combines the bound inputs of a set operation.
+func (b *Binder) setOpRels(n *ast.SetOp, l, r Rel) (Rel, error) {
 	lc, rc := l.Columns(), r.Columns()
 	if len(lc) != len(rc) {
 		return nil, errAt(n, "%s inputs have %d and %d columns", n.Kind, len(lc), len(rc))
@@ -913,7 +938,7 @@ func (b *Binder) bindSetOp(n *ast.SetOp) (Rel, error) {
 		}
 		cols[i] = Column{Name: lc[i].Name, Type: t}
 	}
-	l, err = castTo(l, cols)
+	l, err := castTo(l, cols)
 	if err != nil {
 		return nil, errAt(n, "%v", err)
 	}

@@ -61,15 +61,16 @@ func andAST(a, b ast.Expr) ast.Expr {
 	return &ast.BinaryExpr{Pos: a.Position(), Op: ast.OpAnd, Left: a, Right: b}
 }
 
-// joinScalars plans uncorrelated scalar subqueries as Flink does once it
-// has decorrelated them: each is joined to from by a LEFT join without a
-// condition (one subtask), so a value is NULL while the subquery has no
-// row and every row is updated when its value changes. A subquery must
-// give at most one row: Weir takes those whose plan proves it (an
-// aggregation without GROUP BY, LIMIT 1, one VALUES row); Flink's
-// SINGLE_VALUE check at run time, for the others, is not there yet. The
-// returned scope has the subqueries' values after from's columns, and
-// refs maps each subquery to its value's column.
+// joinScalars plans scalar subqueries as Flink does once it has
+// decorrelated them: each uncorrelated one is joined to from by a LEFT
+// join without a condition (one subtask), so a value is NULL while the
+// subquery has no row and every row is updated when its value changes. A
+// subquery must give at most one row: one whose plan does not prove it
+// (an aggregation without GROUP BY, LIMIT 1, one VALUES row) gets Flink's
+// SINGLE_VALUE aggregate, which fails the job on a second row. Correlated
+// ones are decorrelated (correlatedScalar). The returned scope has the
+// subqueries' values after from's columns, and refs maps each subquery to
+// its value's column.
 func (b *Binder) joinScalars(from Rel, sc *scope, subs []*ast.SubqueryExpr) (Rel, *scope, map[*ast.SubqueryExpr]expr.Expr, error) {
 	refs := map[*ast.SubqueryExpr]expr.Expr{}
 	sc = sc.withoutTimeAttrs()
@@ -89,53 +90,85 @@ func (b *Binder) joinScalars(from Rel, sc *scope, subs []*ast.SubqueryExpr) (Rel
 		if err != nil {
 			return nil, nil, nil, err
 		}
-		cols := sub.Columns()
-		if len(cols) != 1 {
-			return nil, nil, nil, errAt(s, "a scalar subquery must return one column, not %d", len(cols))
-		}
-		if !atMostOneRow(sub) {
-			return nil, nil, nil, errAt(s, "a scalar subquery must return at most one row: Weir takes one whose plan proves it (an aggregation without GROUP BY, LIMIT 1); a run-time check of other subqueries (Flink's SINGLE_VALUE) is not supported yet")
-		}
-		left := from.Columns()
-		lw := len(left)
 		name := "$scalar" + strconv.Itoa(len(refs))
-		t := cols[0].Type
-		t.TimeAttr = row.NoTimeAttr
-		t.Nullable = true // NULL while the subquery has no row
-		sub, err = castTo(sub, []Column{{Name: name, Type: t}})
-		if err != nil {
-			return nil, nil, nil, errAt(s, "%v", err)
+		if from, err = joinScalar(s, from, sub, name); err != nil {
+			return nil, nil, nil, err
 		}
-		// No condition: one subtask, by a constant key on both sides, as
-		// the binder plans a join without equality.
-		one := expr.Lit(row.Int(0), row.IntType().NotNull())
-		ll, rr := withExtra(from, []expr.Expr{one}), withExtra(sub, []expr.Expr{one})
-		var jcols []Column
-		for _, c := range ll.Columns() {
-			c.Type.TimeAttr = row.NoTimeAttr
-			jcols = append(jcols, c)
-		}
-		for i, c := range rr.Columns() {
-			c.Type.Nullable = true
-			if i == 1 {
-				c.Name = "$k0_r"
-			}
-			jcols = append(jcols, c)
-		}
-		j := &Join{joinCommon{Left: ll, Right: rr, Type: LeftJoin, LeftKeys: []int{lw}, RightKeys: []int{1}, Cols: jcols}}
-		projs := make([]expr.Expr, 0, lw+1)
-		out := make([]Column, 0, lw+1)
-		for i := range lw {
-			projs = append(projs, expr.Ref(i, jcols[i].Type))
-			out = append(out, jcols[i])
-		}
-		projs = append(projs, expr.Ref(lw+1, jcols[lw+1].Type))
-		out = append(out, jcols[lw+1])
-		from = &Calc{In: j, Projects: projs, Cols: out}
-		refs[s] = expr.Ref(len(left), t)
-		sc.cols = append(sc.cols, scopeCol{Name: name, Index: len(left), Type: t, merged: true})
+		lw := len(from.Columns()) - 1
+		t := from.Columns()[lw].Type
+		refs[s] = expr.Ref(lw, t)
+		sc.cols = append(sc.cols, scopeCol{Name: name, Index: lw, Type: t, merged: true})
 	}
 	return from, sc, refs, nil
+}
+
+// joinScalar appends the value of the uncorrelated scalar subquery sub
+// to from's columns, as column name: a LEFT join without condition, with
+// SINGLE_VALUE over sub unless its plan proves at most one row.
+func joinScalar(s *ast.SubqueryExpr, from, sub Rel, name string) (Rel, error) {
+	cols := sub.Columns()
+	if len(cols) != 1 {
+		return nil, errAt(s, "a scalar subquery must return one column, not %d", len(cols))
+	}
+	if !atMostOneRow(sub) {
+		sub = singleValue(sub, nil, "$f0")
+	}
+	left := from.Columns()
+	lw := len(left)
+	t := cols[0].Type
+	t.TimeAttr = row.NoTimeAttr
+	t.Nullable = true // NULL while the subquery has no row
+	sub, err := castTo(sub, []Column{{Name: name, Type: t}})
+	if err != nil {
+		return nil, errAt(s, "%v", err)
+	}
+	// No condition: one subtask, by a constant key on both sides, as
+	// the binder plans a join without equality.
+	one := expr.Lit(row.Int(0), row.IntType().NotNull())
+	ll, rr := withExtra(from, []expr.Expr{one}), withExtra(sub, []expr.Expr{one})
+	var jcols []Column
+	for _, c := range ll.Columns() {
+		c.Type.TimeAttr = row.NoTimeAttr
+		jcols = append(jcols, c)
+	}
+	for i, c := range rr.Columns() {
+		c.Type.Nullable = true
+		if i == 1 {
+			c.Name = "$k0_r"
+		}
+		jcols = append(jcols, c)
+	}
+	j := &Join{joinCommon{Left: ll, Right: rr, Type: LeftJoin, LeftKeys: []int{lw}, RightKeys: []int{1}, Cols: jcols}}
+	projs := make([]expr.Expr, 0, lw+1)
+	out := make([]Column, 0, lw+1)
+	for i := range lw {
+		projs = append(projs, expr.Ref(i, jcols[i].Type))
+		out = append(out, jcols[i])
+	}
+	projs = append(projs, expr.Ref(lw+1, jcols[lw+1].Type))
+	out = append(out, jcols[lw+1])
+	return &Calc{In: j, Projects: projs, Cols: out}, nil
+}
+
+// singleValue is Calcite's SINGLE_VALUE over a subquery whose plan does
+// not prove one row: r grouped by its columns keys, with the
+// SINGLE_VALUE of its last column (named name) after them. The job fails
+// when a group gets a second row (exec.ErrSingleValue).
+func singleValue(r Rel, keys []int, name string) Rel {
+	in := r.Columns()
+	var cols []Column
+	for _, k := range keys {
+		c := in[k]
+		c.Type.TimeAttr = row.NoTimeAttr
+		cols = append(cols, c)
+	}
+	v := len(in) - 1
+	t := in[v].Type
+	t.TimeAttr = row.NoTimeAttr
+	t.Nullable = true
+	cols = append(cols, Column{Name: name, Type: t})
+	return &Aggregate{In: r, Keys: keys, Cols: cols,
+		Aggs: []AggCall{{Func: "SINGLE_VALUE", Args: []int{v}, Filter: -1, Type: t, Name: name}}}
 }
 
 // atMostOneRow reports whether r's plan gives at most one row at a time.
@@ -165,138 +198,167 @@ func scalarHook(refs map[*ast.SubqueryExpr]expr.Expr) func(ast.Expr) (expr.Expr,
 	}
 }
 
-// correlatedScalar plans a correlated scalar subquery of the form Flink
-// decorrelates into a join with an aggregation: (SELECT agg(..) FROM t
-// WHERE t.k = outer.k [AND conditions on t]) becomes the aggregation of
-// t grouped by its correlation columns, LEFT joined to from on them, so
-// that a row with no match gets NULL, or 0 for COUNT (as Calcite's
-// decorrelation gives COUNT of an empty group). The value is appended to
-// from's columns. ok is false when the subquery is not of that form
-// (err then says why).
-func (b *Binder) correlatedScalar(s *ast.SubqueryExpr, from Rel, sc *scope, n int) (Rel, bool, error) {
-	sel, isSel := s.Query.(*ast.Select)
-	if !isSel || sel.From == nil || len(sel.Items) != 1 || len(sel.GroupBy) > 0 || sel.Having != nil || sel.Distinct {
-		return nil, false, errAt(s, "correlated scalar subqueries are supported as SELECT agg(..) FROM t WHERE t.col = outer.col [AND ...] only")
+// joinAggScalars joins the scalar subqueries of an aggregation's select
+// list and HAVING to its output agg, as Flink plans them (the subquery's
+// LEFT join above the aggregate): agg's columns keep their places and the
+// values follow them. A correlated one may refer to the group keys that
+// are columns of the FROM clause (rw maps them to agg's columns). hook
+// binds the subqueries to their columns (nil: none).
+func (b *Binder) joinAggScalars(s *ast.Select, agg Rel, rw *aggRewrite, items []selectItem) (Rel, func(ast.Expr) (expr.Expr, bool, error), error) {
+	var subs []*ast.SubqueryExpr
+	for _, it := range items {
+		subs = b.aggScalars(it.e, false, subs)
 	}
-	if _, isJoin := sel.From.(*ast.Join); isJoin {
-		return nil, false, errAt(s, "a correlated scalar subquery over a join is not supported yet")
+	subs = b.aggScalars(s.Having, false, subs)
+	if len(subs) == 0 {
+		return agg, nil, nil
 	}
-	item := sel.Items[0].Expr
-	if !containsAgg(item, b.Funcs) {
-		return nil, false, errAt(s, "a correlated scalar subquery must select an aggregate (SELECT MAX(..) ...), so that it gives one row per outer row")
-	}
-	_, rsc, err := b.bindFrom(sel.From)
-	if err != nil {
-		return nil, false, err
-	}
-	rb, ob := &exprBinder{sc: rsc, fns: b.Funcs}, &exprBinder{sc: sc, fns: b.Funcs}
-	var local ast.Expr
-	var inner []ast.Expr
-	var outer []expr.Expr
-	var conj func(e ast.Expr) error
-	conj = func(e ast.Expr) error {
-		if x, ok := e.(*ast.BinaryExpr); ok && x.Op == ast.OpAnd {
-			if err := conj(x.Left); err != nil {
-				return err
+	refs := map[*ast.SubqueryExpr]expr.Expr{}
+	var keys *scope // the group keys by name, over agg's columns
+	for i, x := range subs {
+		sub, err := b.Query(x.Query)
+		if err != nil && strings.Contains(err.Error(), "not found") {
+			if keys == nil {
+				keys = groupKeyScope(agg, rw)
 			}
-			return conj(x.Right)
-		}
-		if _, err := rb.bind(e); err == nil {
-			local = andAST(local, e)
-			return nil
-		}
-		if x, ok := e.(*ast.BinaryExpr); ok && x.Op == ast.OpEq {
-			for _, p := range [][2]ast.Expr{{x.Left, x.Right}, {x.Right, x.Left}} {
-				if _, err := rb.bind(p[0]); err != nil {
-					continue
-				}
-				if o, err := ob.bind(p[1]); err == nil {
-					inner, outer = append(inner, p[0]), append(outer, o)
-					return nil
-				}
+			var ok bool
+			var next Rel
+			if next, ok, err = b.correlatedScalar(x, agg, keys, i); ok && err == nil {
+				agg = next
+				lw := len(agg.Columns()) - 1
+				refs[x] = expr.Ref(lw, agg.Columns()[lw].Type)
+				continue
+			}
+			if err != nil && strings.Contains(err.Error(), "not found") {
+				return nil, nil, errAt(x, "a correlated scalar subquery in the select list or HAVING of an aggregation may refer to the outer query's group keys only (%v)", err)
 			}
 		}
-		return errAt(e, "a correlated scalar subquery may relate to the outer query only by equalities (inner column = outer column); %s is not one", e)
-	}
-	if sel.Where != nil {
-		if err := conj(sel.Where); err != nil {
-			return nil, false, err
+		if err != nil {
+			return nil, nil, err
 		}
+		if agg, err = joinScalar(x, agg, sub, "$scalar"+strconv.Itoa(i)); err != nil {
+			return nil, nil, err
+		}
+		lw := len(agg.Columns()) - 1
+		refs[x] = expr.Ref(lw, agg.Columns()[lw].Type)
 	}
-	if len(inner) == 0 {
-		return nil, false, errAt(s, "a correlated scalar subquery needs an equality with the outer query in its WHERE")
+	return agg, scalarHook(refs), nil
+}
+
+// groupKeyScope returns the scope of an aggregation's output in which a
+// correlated subquery names the group keys: the FROM clause's columns that
+// are group keys, at their output columns.
+func groupKeyScope(agg Rel, rw *aggRewrite) *scope {
+	out := agg.Columns()
+	sc := &scope{}
+	if rw.in == nil || rw.in.sc == nil {
+		return sc
 	}
-	// SELECT k1, .., agg FROM t WHERE local GROUP BY k1, ..
-	agg := &ast.Select{Pos: sel.Pos, From: sel.From, Where: local, GroupBy: inner}
-	for i, k := range inner {
-		agg.Items = append(agg.Items, &ast.SelectItem{Pos: sel.Pos, Expr: k, Alias: &ast.Ident{Pos: sel.Pos, Name: "$ck" + strconv.Itoa(i)}})
-	}
-	agg.Items = append(agg.Items, &ast.SelectItem{Pos: sel.Pos, Expr: item, Alias: &ast.Ident{Pos: sel.Pos, Name: "$v"}})
-	right, err := b.Query(agg)
-	if err != nil {
-		return nil, false, err
-	}
-	rc := right.Columns()
-	nk := len(inner)
-	// Join keys of common types: computed key columns on both sides.
-	var lx, rx []expr.Expr
-	for i := range inner {
-		lt, rt := outer[i].Type(), rc[i].Type
-		lt.TimeAttr, rt.TimeAttr = row.NoTimeAttr, row.NoTimeAttr
-		t, ok := expr.LeastRestrictive(lt, rt)
+	for _, c := range rw.in.sc.cols {
+		i, ok := rw.keyCol[expr.Ref(c.Index, c.Type).String()]
 		if !ok {
-			return nil, false, errAt(s, "correlation %s: types %s and %s have no common type", inner[i], rt, lt)
+			continue
 		}
-		le, re := outer[i], expr.Expr(expr.Ref(i, rc[i].Type))
-		if !lt.Equal(t) {
-			if le, err = expr.NewCast(le, t); err != nil {
-				return nil, false, errAt(s, "%v", err)
+		c.Index, c.Type = i, out[i].Type
+		sc.cols = append(sc.cols, c)
+	}
+	return sc
+}
+
+// onScalars plans the scalar subqueries of n's ON condition as Calcite's
+// SubQueryRemoveRule does for a join: each is joined to the join's right
+// input (a LEFT join without condition), whose columns its value follows.
+// It returns that input as a leaf and the hook binding the subqueries in
+// the ON condition; the join drops the values (dropTail).
+func (b *Binder) onScalars(n *fromNode, subs []*ast.SubqueryExpr) (*fromNode, func(ast.Expr) (expr.Expr, bool, error), error) {
+	if n.r.gen != nil || n.r.sysTime != nil || n.l.sysTime != nil {
+		return nil, nil, errAt(subs[0], "a scalar subquery in the ON condition of a lateral, lookup or temporal join is not supported")
+	}
+	r, err := b.planFrom(n.r, nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	refs := map[*ast.SubqueryExpr]expr.Expr{}
+	for i, x := range subs {
+		sub, err := b.Query(x.Query)
+		if err != nil {
+			if strings.Contains(err.Error(), "not found") {
+				return nil, nil, errAt(x, "a correlated scalar subquery in ON is not supported yet (%v)", err)
+			}
+			return nil, nil, err
+		}
+		if r, err = joinScalar(x, r, sub, "$scalar"+strconv.Itoa(i)); err != nil {
+			return nil, nil, err
+		}
+		w := len(r.Columns()) - 1
+		refs[x] = expr.Ref(n.l.width+w, r.Columns()[w].Type)
+	}
+	return &fromNode{rel: r, sc: scopeOf(r, ""), width: len(r.Columns())}, scalarHook(refs), nil
+}
+
+// dropTail keeps r's first n columns.
+func dropTail(r Rel, n int) Rel {
+	cols := r.Columns()[:n]
+	projs := make([]expr.Expr, n)
+	for i, c := range cols {
+		projs[i] = expr.Ref(i, c.Type)
+	}
+	return &Calc{In: r, Projects: projs, Cols: cols}
+}
+
+// aggScalars returns the scalar subqueries of an aggregation's select list
+// or HAVING expression e: those in the arguments of aggregate calls
+// (inArgs), joined below the aggregation, or the others, joined above.
+func (b *Binder) aggScalars(e ast.Expr, inArgs bool, out []*ast.SubqueryExpr) []*ast.SubqueryExpr {
+	if e == nil {
+		return out
+	}
+	ast.Inspect(e, func(n ast.Node) bool {
+		x, ok := n.(ast.Expr)
+		if !ok {
+			return true
+		}
+		if _, isAgg := isAggCall(x, b.Funcs); isAgg {
+			if inArgs {
+				out = scalarSubqueries(x, out)
+			}
+			return false
+		}
+		switch y := x.(type) {
+		case *ast.SubqueryExpr:
+			if !inArgs {
+				out = append(out, y)
+			}
+			return false
+		case *ast.ExistsExpr:
+			return false
+		case *ast.InExpr:
+			if y.Query != nil {
+				out = b.aggScalars(y.Expr, inArgs, out)
+				return false
 			}
 		}
-		if !rt.Equal(t) {
-			if re, err = expr.NewCast(re, t); err != nil {
-				return nil, false, errAt(s, "%v", err)
-			}
-		}
-		lx, rx = append(lx, le), append(rx, re)
+		return true
+	})
+	return out
+}
+
+// joinAggArgScalars joins the scalar subqueries in the arguments of an
+// aggregation's calls (SUM(x * (SELECT rate FROM r))) to its input from,
+// as Flink plans them (below the aggregate), and returns the input, its
+// scope and the subqueries' columns (nil: none). A window aggregation
+// does not take them.
+func (b *Binder) joinAggArgScalars(s *ast.Select, from Rel, sc *scope, items []selectItem) (Rel, *scope, map[*ast.SubqueryExpr]expr.Expr, error) {
+	var subs []*ast.SubqueryExpr
+	for _, it := range items {
+		subs = b.aggScalars(it.e, true, subs)
 	}
-	lw := len(from.Columns())
-	ll, rr := withExtra(from, lx), withExtra(right, rx)
-	var jcols []Column
-	for _, c := range ll.Columns() {
-		c.Type.TimeAttr = row.NoTimeAttr
-		jcols = append(jcols, c)
+	subs = b.aggScalars(s.Having, true, subs)
+	if len(subs) == 0 {
+		return from, sc, nil, nil
 	}
-	for i, c := range rr.Columns() {
-		c.Type.Nullable = true
-		c.Type.TimeAttr = row.NoTimeAttr
-		if i >= len(rc) {
-			c.Name += "_r"
-		}
-		jcols = append(jcols, c)
+	if _, ok := from.(*WindowTVF); ok {
+		return nil, nil, nil, errAt(subs[0], "a scalar subquery in the arguments of a window aggregation's calls is not supported")
 	}
-	lkeys, rkeys := make([]int, nk), make([]int, nk)
-	for i := range nk {
-		lkeys[i], rkeys[i] = lw+i, len(rc)+i
-	}
-	j := &Join{joinCommon{Left: ll, Right: rr, Type: LeftJoin, LeftKeys: lkeys, RightKeys: rkeys, Cols: jcols}}
-	vi := lw + len(lx) + nk // the value, after the left row, its keys and the right keys
-	var v expr.Expr = expr.Ref(vi, jcols[vi].Type)
-	if c, ok := item.(*ast.Call); ok && len(c.Name.Parts) == 1 && strings.EqualFold(c.Name.Last().Name, "COUNT") && c.Over == nil {
-		// COUNT of no rows is 0, not NULL.
-		zero := expr.Lit(row.Int(0), row.BigInt().NotNull())
-		if v, err = expr.NewCall("COALESCE", v, zero); err != nil {
-			return nil, false, errAt(s, "%v", err)
-		}
-	}
-	projs := make([]expr.Expr, 0, lw+1)
-	out := make([]Column, 0, lw+1)
-	for i := range lw {
-		projs = append(projs, expr.Ref(i, jcols[i].Type))
-		out = append(out, jcols[i])
-	}
-	name := "$scalar" + strconv.Itoa(n)
-	projs = append(projs, v)
-	out = append(out, Column{Name: name, Type: v.Type()})
-	return &Calc{In: j, Projects: projs, Cols: out}, true, nil
+	return b.joinScalars(from, sc, subs)
 }

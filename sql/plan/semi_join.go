@@ -136,6 +136,7 @@ func (b *Binder) semiJoin(from Rel, sc *scope, c subqueryCond) (Rel, error) {
 		return nil, err
 	}
 	var d *decorrelated
+	var yj expr.Expr // a value that names the outer query, over the joined row
 	right, qerr := b.Query(in.Query)
 	if qerr == nil {
 		rc := right.Columns()
@@ -146,25 +147,60 @@ func (b *Binder) semiJoin(from Rel, sc *scope, c subqueryCond) (Rel, error) {
 		d.y = expr.Ref(0, rc[0].Type)
 	} else {
 		// A subquery that refers to the outer query: decorrelate it.
+		what := "IN"
+		if in.Not {
+			what = "NOT IN"
+		}
 		sel, ok := in.Query.(*ast.Select)
+		if _, isSetOp := in.Query.(*ast.SetOp); !ok && !isSetOp {
+			return nil, errAt(in, "a correlated IN subquery over ORDER BY, LIMIT or VALUES is not supported yet (%v)", qerr)
+		}
 		if !ok {
-			return nil, qerr
+			if d, err = b.setOpDecorrelated(in, in.Query, from, sc, what, true); err != nil {
+				return nil, err
+			}
+			return buildSemiIn(in, from, x, d)
 		}
 		if len(sel.Items) != 1 {
 			return nil, errAt(in, "the subquery of IN must select one column, not %d", len(sel.Items))
 		}
-		if d, err = b.decorrelate(in, sel, from, sc, "IN"); err != nil {
+		oneRow := sel.From != nil && len(sel.GroupBy) == 0 && sel.Having == nil && !sel.Distinct && selectsAgg(sel, b.Funcs)
+		if oneRow && in.Not {
+			// One row for every outer row (semi_decorrelate.go).
+			return b.inScalar(in, from, sc, x)
+		}
+		if d, err = b.decorrelate(in, sel, from, sc, what); err != nil {
 			return nil, err
 		}
-		if _, star := sel.Items[0].Expr.(*ast.Star); star {
+		if d.lostRows {
+			return b.inScalar(in, from, sc, x)
+		}
+		if d.y != nil {
+			// Bound by decorrelateGrouped.
+		} else if _, star := sel.Items[0].Expr.(*ast.Star); star {
 			if len(d.right.Columns()) != 1 {
 				return nil, errAt(in, "the subquery of IN must select one column, not %d", len(d.right.Columns()))
 			}
 			d.y = expr.Ref(0, d.right.Columns()[0].Type)
 		} else if d.y, err = (&exprBinder{sc: d.rsc, fns: b.Funcs}).bind(sel.Items[0].Expr); err != nil {
-			return nil, fmt.Errorf("%w (the select list of a correlated IN subquery may not refer to the outer query)", err)
+			// The value names the outer query: x = y is a condition on
+			// the joined row, as the other correlated conjuncts
+			// (semi_decorrelate.go).
+			var jerr error
+			if yj, jerr = (&exprBinder{sc: d.both, fns: b.Funcs}).bind(sel.Items[0].Expr); jerr != nil {
+				return nil, err
+			}
 		}
 	}
+	if yj != nil {
+		return inJoinedValue(in, from, d, x, yj)
+	}
+	return buildSemiIn(in, from, x, d)
+}
+
+// buildSemiIn plans x [NOT] IN over the decorrelated subquery d (its
+// value d.y over d.right).
+func buildSemiIn(in *ast.InExpr, from Rel, x expr.Expr, d *decorrelated) (Rel, error) {
 	y := d.y
 	if in.Not && (x.Type().Nullable || y.Type().Nullable) {
 		// Null-aware anti join: x = y OR x IS NULL OR y IS NULL over the
@@ -201,26 +237,32 @@ func (b *Binder) semiJoin(from Rel, sc *scope, c subqueryCond) (Rel, error) {
 type decorrelated struct {
 	right        Rel
 	rsc          *scope
+	both         *scope // the outer columns, then right's (the residual's)
 	outer, inner []expr.Expr
 	residual     []expr.Expr
 	// y is the IN subquery's selected value, over right's columns.
 	y expr.Expr
+	// lostRows: right is an aggregation without GROUP BY grouped by the
+	// correlation columns whose value over no rows is not NULL, so the
+	// rows of outer values without a match, which would match, are lost,
+	// or one correlated by other conditions than equalities
+	// (decorrelateGrouped): IN plans it with inScalar instead.
+	lostRows bool
 }
 
 // decorrelate binds a subquery SELECT ... FROM t WHERE ... of [NOT] IN or
 // [NOT] EXISTS that may refer to the outer query (from, sc) in its WHERE.
 func (b *Binder) decorrelate(at ast.Node, sel *ast.Select, from Rel, sc *scope, what string) (*decorrelated, error) {
-	if sel.From == nil || len(sel.GroupBy) > 0 || sel.Having != nil {
-		return nil, errAt(at, "%s is supported over SELECT ... FROM ... WHERE ... only (no GROUP BY, HAVING or set operations yet)", what)
+	if sel.From == nil {
+		return nil, errAt(at, "%s is supported over SELECT ... FROM ... only", what)
 	}
-	if _, ok := sel.From.(*ast.Join); ok {
-		return nil, errAt(at, "%s over a join is not supported yet", what)
-	}
-	right, rsc, err := b.bindFrom(sel.From)
+	// The subquery's FROM: a table or a join (semi_decorrelate.go).
+	right, tree, rsc, err := b.subqueryFrom(sel.From)
 	if err != nil {
 		return nil, err
 	}
 	d := &decorrelated{rsc: rsc}
+	var localAST, innerAST []ast.Expr // for decorrelateGrouped
 	// The joined row's scope: the subquery's columns (after the outer
 	// ones) shadow outer columns of the same name, as in SQL.
 	lw := len(from.Columns())
@@ -237,6 +279,7 @@ func (b *Binder) decorrelate(at ast.Node, sel *ast.Select, from Rel, sc *scope, 
 		}
 		both.cols = append(both.cols, c)
 	}
+	d.both = both
 	rb, ob := &exprBinder{sc: rsc, fns: b.Funcs}, &exprBinder{sc: sc, fns: b.Funcs}
 	jb := &exprBinder{sc: both, fns: b.Funcs}
 	var filters []expr.Expr
@@ -250,18 +293,21 @@ func (b *Binder) decorrelate(at ast.Node, sel *ast.Select, from Rel, sc *scope, 
 		}
 		if x, err := rb.bind(e); err == nil {
 			filters = append(filters, x)
+			localAST = append(localAST, e)
 			return nil
 		}
 		if n, ok := e.(*ast.BinaryExpr); ok && n.Op == ast.OpEq {
 			if i, err := rb.bind(n.Left); err == nil {
 				if o, err := ob.bind(n.Right); err == nil {
 					d.inner, d.outer = append(d.inner, i), append(d.outer, o)
+					innerAST = append(innerAST, n.Left)
 					return nil
 				}
 			}
 			if i, err := rb.bind(n.Right); err == nil {
 				if o, err := ob.bind(n.Left); err == nil {
 					d.inner, d.outer = append(d.inner, i), append(d.outer, o)
+					innerAST = append(innerAST, n.Right)
 					return nil
 				}
 			}
@@ -281,7 +327,15 @@ func (b *Binder) decorrelate(at ast.Node, sel *ast.Select, from Rel, sc *scope, 
 			return nil, err
 		}
 	}
-	if d.right, err = filtered(right, filters); err != nil {
+	if len(sel.GroupBy) > 0 || sel.Having != nil || selectsAgg(sel, b.Funcs) {
+		return b.decorrelateGrouped(at, sel, d, localAST, innerAST, what)
+	}
+	if tree != nil {
+		d.right, err = b.planFrom(tree, filters)
+	} else {
+		d.right, err = filtered(right, filters)
+	}
+	if err != nil {
 		return nil, err
 	}
 	return d, nil
@@ -295,7 +349,26 @@ func (b *Binder) decorrelate(at ast.Node, sel *ast.Select, from Rel, sc *scope, 
 func (b *Binder) existsJoin(from Rel, sc *scope, ex *ast.ExistsExpr, not bool) (Rel, error) {
 	sel, ok := ex.Query.(*ast.Select)
 	if !ok {
-		return nil, errAt(ex, "EXISTS is supported over SELECT ... FROM ... WHERE ... only (no GROUP BY, HAVING or set operations yet)")
+		// A set operation, ORDER BY or LIMIT: uncorrelated only, a semi
+		// join without condition.
+		right, err := b.Query(ex.Query)
+		if err == nil {
+			return buildSemi(ex, from, right, nil, nil, nil, not)
+		}
+		if _, isSetOp := ex.Query.(*ast.SetOp); !isSetOp {
+			return nil, errAt(ex, "a correlated EXISTS subquery over ORDER BY, LIMIT or VALUES is not supported yet (%v)", err)
+		}
+		d, derr := b.setOpDecorrelated(ex, ex.Query, from, sc, "EXISTS", false)
+		if derr != nil {
+			return nil, derr
+		}
+		return buildSemi(ex, from, d.right, d.outer, d.inner, nil, not)
+	}
+	if sel.From != nil && len(sel.GroupBy) == 0 && !sel.Distinct && (sel.Having != nil || selectsAgg(sel, b.Funcs)) {
+		if _, qerr := b.Query(ex.Query); qerr != nil {
+			// Correlated, one row or none per outer row (semi_decorrelate.go).
+			return b.existsScalar(ex, sel, from, sc, not)
+		}
 	}
 	d, err := b.decorrelate(ex, sel, from, sc, "EXISTS")
 	if err != nil {

@@ -78,6 +78,8 @@ func accNames(c AggCall, i int, retracting bool) []string {
 		base = []string{"max"}
 	case c.Func == "LISTAGG":
 		base = []string{"accDelimiter", "concatAcc"}
+	case c.Func == "SINGLE_VALUE":
+		base = []string{"value", "count"}
 	default:
 		base = []string{strings.ToLower(c.Func)}
 	}

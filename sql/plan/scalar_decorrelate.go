@@ -1,0 +1,373 @@
+package plan
+
+import (
+	"strconv"
+
+	"github.com/weirstream/weir/row"
+	"github.com/weirstream/weir/sql/ast"
+	"github.com/weirstream/weir/sql/expr"
+)
+
+// correlatedScalar plans a correlated scalar subquery SELECT e FROM ...
+// WHERE ... as Flink decorrelates one (Calcite's SubQueryRemoveRule, then
+// the decorrelator): the subquery becomes a relation keyed by its
+// correlation values, LEFT joined to from on them, and its value is
+// appended to from's columns. The WHERE's conjuncts over the subquery's
+// own columns filter its FROM (a table or a join); equalities inner =
+// outer are correlation keys; the other conjuncts that name the outer
+// query (t.a > outer.a) need the outer query's distinct correlation values
+// (the value generator): those are joined with the subquery's FROM on the
+// correlation conditions, and the result grouped by them.
+//
+// The relation is, per correlation key, the aggregation of e when e is
+// an aggregate (an empty group, which has no row, gives e over no rows:
+// 0 for COUNT, NULL for MAX, ...), else SINGLE_VALUE(e), which fails the
+// job when a key has more than one row. ok is false when the subquery is
+// not of a form Weir decorrelates (err then says why).
+func (b *Binder) correlatedScalar(s *ast.SubqueryExpr, from Rel, sc *scope, n int) (Rel, bool, error) {
+	sel, isSel := s.Query.(*ast.Select)
+	if !isSel || sel.From == nil || len(sel.GroupBy) > 0 || sel.Having != nil || sel.Distinct {
+		return nil, false, errAt(s, "correlated scalar subqueries are supported as SELECT expr FROM ... WHERE ... only (no GROUP BY, HAVING, DISTINCT, ORDER BY or set operation)")
+	}
+	if len(sel.Items) != 1 {
+		return nil, false, errAt(s, "a scalar subquery must return one column, not %d", len(sel.Items))
+	}
+	item := sel.Items[0].Expr
+	if _, star := item.(*ast.Star); star {
+		return nil, false, errAt(s, "a correlated scalar subquery must select one expression, not *")
+	}
+	isAgg := containsAgg(item, b.Funcs)
+	// The subquery's FROM: a table or a join.
+	var tree *fromNode
+	var right Rel
+	var rsc *scope
+	var err error
+	if j, ok := sel.From.(*ast.Join); ok {
+		if tree, err = b.fromTree(j); err != nil {
+			return nil, false, err
+		}
+		rsc = tree.sc
+	} else if right, rsc, err = b.bindFrom(sel.From); err != nil {
+		return nil, false, err
+	}
+	// The joined row's scope: the outer columns, then the subquery's,
+	// which shadow outer columns of the same name, as in SQL.
+	lw := len(from.Columns())
+	both := &scope{}
+	for _, c := range sc.cols {
+		for _, ic := range rsc.cols {
+			if ic.Name == c.Name {
+				c.merged = true // reachable qualified only
+			}
+		}
+		both.cols = append(both.cols, c)
+	}
+	for _, c := range rsc.cols {
+		c.Index += lw
+		both.cols = append(both.cols, c)
+	}
+	rb, ob := &exprBinder{sc: rsc, fns: b.Funcs}, &exprBinder{sc: sc, fns: b.Funcs}
+	jb := &exprBinder{sc: both, fns: b.Funcs}
+	var local, inner, outer, residual []expr.Expr
+	var innerAST []ast.Expr
+	var conj func(e ast.Expr) error
+	conj = func(e ast.Expr) error {
+		if x, ok := e.(*ast.BinaryExpr); ok && x.Op == ast.OpAnd {
+			if err := conj(x.Left); err != nil {
+				return err
+			}
+			return conj(x.Right)
+		}
+		if x, err := rb.bind(e); err == nil {
+			if err := checkBoolean(e, x, "WHERE"); err != nil {
+				return err
+			}
+			local = append(local, x)
+			return nil
+		}
+		if x, ok := e.(*ast.BinaryExpr); ok && x.Op == ast.OpEq {
+			for _, p := range [][2]ast.Expr{{x.Left, x.Right}, {x.Right, x.Left}} {
+				i, err := rb.bind(p[0])
+				if err != nil {
+					continue
+				}
+				if o, err := ob.bind(p[1]); err == nil {
+					inner, outer, innerAST = append(inner, i), append(outer, o), append(innerAST, p[0])
+					return nil
+				}
+			}
+		}
+		x, err := jb.bind(e)
+		if err != nil {
+			return err
+		}
+		if err := checkBoolean(e, x, "WHERE"); err != nil {
+			return err
+		}
+		residual = append(residual, x)
+		return nil
+	}
+	if sel.Where != nil {
+		if err := conj(sel.Where); err != nil {
+			return nil, false, err
+		}
+	}
+	if len(inner) == 0 && len(residual) == 0 {
+		// Binding failed for a name of the outer query outside WHERE.
+		if _, err := rb.bind(item); err != nil {
+			return nil, false, errAt(s, "a correlated scalar subquery may refer to the outer query in its WHERE only: %v", err)
+		}
+		return nil, false, errAt(s, "a correlated scalar subquery needs a condition on the outer query in its WHERE")
+	}
+	var where expr.Expr
+	if tree != nil {
+		if right, err = b.planFrom(tree, local); err != nil {
+			return nil, false, err
+		}
+	} else if where, err = andAll(local); err != nil {
+		return nil, false, errAt(s, "%v", err)
+	}
+
+	// in is what is grouped by the correlation keys: the subquery's FROM
+	// (equalities only) or its join with the distinct correlation values.
+	in, insc, keysAST := right, rsc, innerAST
+	outerVals := outer
+	nullSafe := false
+	if len(residual) > 0 {
+		// The value generator: the distinct outer values the subquery
+		// refers to (the outer sides of the equalities, then the outer
+		// columns of the other conditions).
+		vals := append([]expr.Expr(nil), outer...)
+		pos := map[string]int{}
+		for i, v := range vals {
+			pos[v.String()] = i
+		}
+		for _, r := range residual {
+			expr.Refs(r, func(i int) {
+				if i >= lw {
+					return
+				}
+				ref := expr.Ref(i, from.Columns()[i].Type)
+				if _, ok := pos[ref.String()]; !ok {
+					pos[ref.String()] = len(vals)
+					vals = append(vals, ref)
+				}
+			})
+		}
+		var vcols []Column
+		for i, v := range vals {
+			t := v.Type()
+			t.TimeAttr = row.NoTimeAttr
+			vcols = append(vcols, Column{Name: "$cor" + strconv.Itoa(i), Type: t})
+		}
+		gen := distinct(&Calc{In: from, Projects: vals, Cols: vcols})
+		nv := len(vals)
+		var conds []expr.Expr
+		for i, x := range inner {
+			eq, err := expr.NewCall("=", expr.Ref(i, vcols[i].Type), shift(x, nv))
+			if err != nil {
+				return nil, false, errAt(s, "%v", err)
+			}
+			conds = append(conds, eq)
+		}
+		for _, r := range residual {
+			conds = append(conds, mapRefs(r, func(i int) int {
+				if i >= lw {
+					return i - lw + nv
+				}
+				return pos[expr.Ref(i, from.Columns()[i].Type).String()]
+			}))
+		}
+		if in, err = makeJoin(s, InnerJoin, gen, right, conds); err != nil {
+			return nil, false, err
+		}
+		insc = &scope{}
+		keysAST = nil
+		for i, c := range vcols {
+			insc.cols = append(insc.cols, scopeCol{Name: c.Name, Index: i, Type: c.Type})
+			keysAST = append(keysAST, &ast.ColumnRef{Pos: sel.Pos, Parts: []*ast.Ident{{Pos: sel.Pos, Name: c.Name}}})
+		}
+		for _, c := range rsc.cols {
+			c.Index += nv
+			insc.cols = append(insc.cols, c)
+		}
+		outerVals = vals
+		// A correlation value may be NULL and still match (o.a IS NULL
+		// OR ...): the outer rows find their group by IS NOT DISTINCT FROM.
+		nullSafe = true
+	}
+	nk := len(keysAST)
+	var sub Rel
+	var empty expr.Expr // e over no rows, when not NULL
+	if isAgg {
+		// SELECT k1, .., e FROM in WHERE where GROUP BY k1, ..
+		agg := &ast.Select{Pos: sel.Pos, GroupBy: keysAST}
+		var items []selectItem
+		for i, k := range keysAST {
+			items = append(items, selectItem{e: k, name: "$ck" + strconv.Itoa(i)})
+		}
+		items = append(items, selectItem{e: item, name: "$v"})
+		if sub, err = b.bindAggregate(agg, in, insc, where, items); err != nil {
+			return nil, false, errAt(s, "a correlated scalar subquery may refer to the outer query in its WHERE only: %v", err)
+		}
+		if empty, err = emptyGroupValue(sub, nk); err != nil {
+			return nil, false, errAt(s, "%v", err)
+		}
+	} else {
+		// SINGLE_VALUE(e) grouped by the keys.
+		eb := &exprBinder{sc: insc, fns: b.Funcs}
+		var projs []expr.Expr
+		var cols []Column
+		for i, k := range keysAST {
+			x, err := eb.bind(k)
+			if err != nil {
+				return nil, false, err
+			}
+			projs = append(projs, x)
+			cols = append(cols, Column{Name: "$ck" + strconv.Itoa(i), Type: stripTimeAttr(x)})
+		}
+		v, err := eb.bind(item)
+		if err != nil {
+			return nil, false, errAt(s, "a correlated scalar subquery may refer to the outer query in its WHERE only: %v", err)
+		}
+		projs = append(projs, v)
+		cols = append(cols, Column{Name: "$v", Type: stripTimeAttr(v)})
+		keys := make([]int, nk)
+		for i := range keys {
+			keys[i] = i
+		}
+		sub = singleValue(&Calc{In: in, Projects: projs, Cond: where, Cols: cols}, keys, "$v")
+	}
+	return joinCorrelated(s, from, sub, outerVals, nullSafe, empty, n)
+}
+
+// emptyGroupValue returns the value sub (a Calc of keys then one value
+// over an Aggregate, as bindAggregate plans it) has for a group without
+// rows, where every aggregate has its value over no rows: 0 for COUNT
+// and $SUM0, NULL for the others. It returns nil when that is NULL
+// (what the LEFT join gives a row without a group anyway).
+func emptyGroupValue(sub Rel, nk int) (expr.Expr, error) {
+	c, ok := sub.(*Calc)
+	if !ok {
+		return nil, nil
+	}
+	a, ok := c.In.(*Aggregate)
+	if !ok || len(c.Projects) != nk+1 || c.Cond != nil {
+		return nil, nil
+	}
+	vals := make([]expr.Expr, len(a.Cols))
+	for i, col := range a.Cols {
+		vals[i] = expr.Lit(row.Value{}, col.Type.WithNullable(true))
+	}
+	for j, call := range a.Aggs {
+		if call.UDF == nil && (call.Func == "COUNT" || call.Func == "$SUM0") {
+			vals[len(a.Keys)+j] = expr.Lit(row.Int(0), call.Type)
+		}
+	}
+	e, err := expr.Fold(expr.Substitute(c.Projects[nk], vals))
+	if err != nil {
+		return nil, err
+	}
+	if l, ok := e.(*expr.Literal); ok && l.Value.IsNull() {
+		return nil, nil
+	}
+	return e, nil
+}
+
+// joinCorrelated LEFT joins from with sub (its first len(outer) columns
+// the correlation keys, its last the value) on outer[i] = key i (IS NOT
+// DISTINCT FROM when nullSafe) and appends the value to from's columns,
+// as $scalar<n>. A row without a group gets empty (nil: NULL): a marker
+// column of sub tells a missing group from a NULL value unless the value
+// cannot be NULL.
+func joinCorrelated(s *ast.SubqueryExpr, from, sub Rel, outer []expr.Expr, nullSafe bool, empty expr.Expr, n int) (Rel, bool, error) {
+	rc := sub.Columns()
+	nk := len(outer)
+	marker := empty != nil && rc[nk].Type.Nullable
+	if marker {
+		projs := make([]expr.Expr, 0, len(rc)+1)
+		for i, c := range rc {
+			projs = append(projs, expr.Ref(i, c.Type))
+		}
+		projs = append(projs, expr.BoolLiteral(true))
+		cols := append(append([]Column(nil), rc...), Column{Name: "$m", Type: row.Boolean().NotNull()})
+		sub = &Calc{In: sub, Projects: projs, Cols: cols}
+		rc = cols
+	}
+	// Join keys of common types: computed key columns on both sides.
+	var lx, rx []expr.Expr
+	var err error
+	for i := range outer {
+		lt, rt := outer[i].Type(), rc[i].Type
+		lt.TimeAttr, rt.TimeAttr = row.NoTimeAttr, row.NoTimeAttr
+		t, ok := expr.LeastRestrictive(lt, rt)
+		if !ok {
+			return nil, false, errAt(s, "correlation %s: types %s and %s have no common type", rc[i].Name, rt, lt)
+		}
+		le, re := outer[i], expr.Expr(expr.Ref(i, rc[i].Type))
+		if !lt.Equal(t) {
+			if le, err = expr.NewCast(le, t); err != nil {
+				return nil, false, errAt(s, "%v", err)
+			}
+		}
+		if !rt.Equal(t) {
+			if re, err = expr.NewCast(re, t); err != nil {
+				return nil, false, errAt(s, "%v", err)
+			}
+		}
+		lx, rx = append(lx, le), append(rx, re)
+	}
+	lw := len(from.Columns())
+	ll, rr := withExtra(from, lx), withExtra(sub, rx)
+	var jcols []Column
+	for _, c := range ll.Columns() {
+		c.Type.TimeAttr = row.NoTimeAttr
+		jcols = append(jcols, c)
+	}
+	for i, c := range rr.Columns() {
+		c.Type.Nullable = true
+		c.Type.TimeAttr = row.NoTimeAttr
+		if i >= len(rc) {
+			c.Name += "_r"
+		}
+		jcols = append(jcols, c)
+	}
+	lkeys, rkeys := make([]int, nk), make([]int, nk)
+	var flags []bool
+	for i := range nk {
+		lkeys[i], rkeys[i] = lw+i, len(rc)+i
+		if nullSafe {
+			flags = append(flags, true)
+		}
+	}
+	j := &Join{joinCommon{Left: ll, Right: rr, Type: LeftJoin, LeftKeys: lkeys, RightKeys: rkeys, NullSafe: flags, Cols: jcols}}
+	base := lw + len(lx) // sub's columns in the joined row
+	vi := base + nk
+	var v expr.Expr = expr.Ref(vi, jcols[vi].Type)
+	switch {
+	case empty == nil:
+	case !marker:
+		// The value is never NULL for a group: NULL is a missing group.
+		if v, err = expr.NewCall("COALESCE", v, empty); err != nil {
+			return nil, false, errAt(s, "%v", err)
+		}
+	default:
+		m := base + nk + 1
+		isNull, err := expr.NewCall("IS NULL", expr.Ref(m, jcols[m].Type))
+		if err != nil {
+			return nil, false, errAt(s, "%v", err)
+		}
+		if v, err = expr.NewCase([]expr.Expr{isNull}, []expr.Expr{empty}, v); err != nil {
+			return nil, false, errAt(s, "%v", err)
+		}
+	}
+	projs := make([]expr.Expr, 0, lw+1)
+	out := make([]Column, 0, lw+1)
+	for i := range lw {
+		projs = append(projs, expr.Ref(i, jcols[i].Type))
+		out = append(out, jcols[i])
+	}
+	projs = append(projs, v)
+	out = append(out, Column{Name: "$scalar" + strconv.Itoa(n), Type: v.Type()})
+	return &Calc{In: j, Projects: projs, Cols: out}, true, nil
+}
