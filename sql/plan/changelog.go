@@ -310,12 +310,17 @@ func (in *inferer) modify(r Rel) modifyKinds {
 		union(r.Inputs()...)
 		k = kindInsert
 	case *Rank:
-		in.modify(n.In)
+		ik := in.modify(n.In)
 		k = allKinds
-		if n.Mode() == InsertOnly {
+		switch {
+		case n.Mode() == InsertOnly:
 			// Row numbering, window rankings, proctime first-row
 			// deduplication.
 			k = kindInsert
+		case n.Strategy == Dedup && ik == kindInsert:
+			// A deduplication over inserts replaces its row, never
+			// deletes it (Flink: INSERT_ONLY merged with UPDATE_ONLY).
+			k = kindInsert | kindUpdate
 		}
 	case *Join:
 		k = union(n.Left, n.Right)
