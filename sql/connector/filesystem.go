@@ -35,7 +35,7 @@ func (Filesystem) RequiredOptions() []string { return []string{"path", "format"}
 // OptionalOptions lists the connector's own options (the format's are
 // added for the chosen format).
 func (Filesystem) OptionalOptions() []string {
-	return []string{"sink.rolling-policy.file-size", "sink.rolling-policy.rollover-interval", "lookup.join.cache.ttl"}
+	return []string{"sink.rolling-policy.file-size", "sink.rolling-policy.rollover-interval", "lookup.join.cache.ttl", "scan.parallelism"}
 }
 
 type fsTable struct {
@@ -49,6 +49,9 @@ type fsTable struct {
 	// reload is lookup.join.cache.ttl: how long a lookup keeps the table
 	// it loaded.
 	reload time.Duration
+	// par is scan.parallelism (Flink's FLIP-367 source option): the
+	// source's parallelism, 0 for the job's.
+	par int
 }
 
 func (f Filesystem) create(ctx Context, sink bool) (*fsTable, error) {
@@ -64,7 +67,8 @@ func (f Filesystem) create(ctx Context, sink bool) (*fsTable, error) {
 	t := &fsTable{table: ctx.Table, path: o.str("path", ""), schema: ctx.Schema,
 		partSize: o.memorySize("sink.rolling-policy.file-size", file.DefaultMaxPartSize),
 		rollover: int64(o.duration("sink.rolling-policy.rollover-interval", 0)),
-		reload:   o.duration("lookup.join.cache.ttl", 60*time.Minute)}
+		reload:   o.duration("lookup.join.cache.ttl", 60*time.Minute),
+		par:      int(o.int64("scan.parallelism", 0, 1))}
 	if o.err != nil {
 		return nil, o.err
 	}
@@ -171,6 +175,9 @@ func (t *fsSource) Produce(b BuildContext) (weir.Stream[row.Row], error) {
 	}
 	src := file.LineSource[row.Row](t.path, newDec, opts)
 	st := weir.FromSource(b.Env, src, b.Watermarks, t.table).UID(b.uid("source"))
+	if t.par > 0 {
+		st = st.SetParallelism(t.par)
+	}
 	readRejects(b, st)
 	return st, nil
 }
