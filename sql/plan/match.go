@@ -32,7 +32,7 @@ type MatchRecognize struct {
 	// the rows of equal timestamps (Flink's EventComparator).
 	OrderBy []SortKey
 	Vars    []MatchVar
-	Skip     MatchSkip
+	Skip    MatchSkip
 	// SkipVar is the variable of SKIP TO FIRST / SKIP TO LAST.
 	SkipVar string
 	// Within is the WITHIN interval in milliseconds (0: none).
