@@ -85,8 +85,10 @@ func (f Filesystem) create(ctx Context, sink bool) (*fsTable, error) {
 	if c.binary {
 		return nil, fmt.Errorf("connector: table %s: the filesystem connector writes lines: format '%s' is binary", ctx.Table, id)
 	}
-	if err := insertOnlyFormat(ctx.Table, "the filesystem connector", c); err != nil {
-		return nil, err
+	if sink {
+		if err := insertOnlyFormat(ctx.Table, "the filesystem sink", c); err != nil {
+			return nil, err
+		}
 	}
 	t.codec = c
 	return t, nil
@@ -114,7 +116,15 @@ type fsSource struct{ *fsTable }
 
 type fsSink struct{ *fsTable }
 
-func (t *fsSource) ChangelogMode() ChangelogMode { return InsertOnly }
+// ChangelogMode is All for a changelog format (debezium-json,
+// canal-json: Flink's filesystem source reads them as a changelog), else
+// InsertOnly.
+func (t *fsSource) ChangelogMode() ChangelogMode {
+	if t.codec.newChangelog != nil {
+		return All
+	}
+	return InsertOnly
+}
 func (t *fsSource) Bounded() bool                { return true }
 
 // ApplyProjection makes the source produce the given columns.
@@ -159,6 +169,9 @@ func project(r row.Row, cols []int) row.Row {
 }
 
 func (t *fsSource) Produce(b BuildContext) (weir.Stream[row.Row], error) {
+	if t.codec.newChangelog != nil {
+		return t.produceChangelog(b)
+	}
 	c, proj := t.codec, t.proj
 	_, dl := b.OnError.DeadLetters()
 	skip := c.ignoreParseErrors && !dl
