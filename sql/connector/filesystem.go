@@ -125,7 +125,7 @@ func (t *fsSource) ChangelogMode() ChangelogMode {
 	}
 	return InsertOnly
 }
-func (t *fsSource) Bounded() bool                { return true }
+func (t *fsSource) Bounded() bool { return true }
 
 // ApplyProjection makes the source produce the given columns.
 func (t *fsSource) ApplyProjection(fields []int) error {
