@@ -457,6 +457,10 @@ func (r *Rank) NumbersRows() bool {
 func (r *Rank) describeOver() (string, []string) {
 	o := &OverAggregate{In: r.In, PartitionKeys: r.PartitionKeys, OrderCol: r.OrderBy[0].Col, Rows: true, Unbounded: true}
 	name, attrs := o.describe()
-	attrs[len(attrs)-1] = strings.TrimSuffix(attrs[len(attrs)-1], "]") + ", ROW_NUMBER(*) AS w0$o0]"
+	fn := "ROW_NUMBER"
+	if r.Func != "" {
+		fn = r.Func
+	}
+	attrs[len(attrs)-1] = strings.TrimSuffix(attrs[len(attrs)-1], "]") + ", " + fn + "(*) AS w0$o0]"
 	return name, attrs
 }
