@@ -2,9 +2,21 @@ package sql_test
 
 import (
 	"strings"
+	"testing"
 
 	"github.com/weirstream/weir/row"
+	"github.com/weirstream/weir/sql"
 )
+
+// registerFlinkTestFunctions registers Flink's test functions the
+// flink_itcase_*.txt scripts bind by CREATE FUNCTION to their Java class
+// names (as the ITCases' createTemporarySystemFunction does).
+func registerFlinkTestFunctions(t testing.TB, s *sql.Session) {
+	t.Helper()
+	if err := s.RegisterFunction("org.apache.flink.table.planner.runtime.utils.JavaUserDefinedTableFunctions$StringSplit", stringSplit{}); err != nil {
+		t.Fatal(err)
+	}
+}
 
 // stringSplit is Flink's test table function StringSplit
 // (JavaUserDefinedTableFunctions.StringSplit, used by CorrelateITCase):

@@ -47,6 +47,9 @@ func TestScripts(t *testing.T) {
 		dir := t.TempDir()
 		sess := sql.NewSession(sql.SessionOptions{})
 		registerTestFunctions(t, sess)
+		if strings.Contains(path, "flink_itcase_") {
+			registerFlinkTestFunctions(t, sess)
+		}
 		datadriven.RunTest(t, path, func(t *testing.T, d *datadriven.TestData) string {
 			input := strings.ReplaceAll(d.Input, "$DIR", dir)
 			switch d.Cmd {

@@ -70,8 +70,6 @@ func registerTestFunctions(t testing.TB, s *sql.Session) {
 	must(s.CreateTemporarySystemFunction("type_of", typeOfFunc{}))
 	must(s.RegisterFunction("com.example.SplitFunction", splitFunction{}))
 	must(s.CreateTemporarySystemFunction("SplitFunction", splitFunction{}))
-	// STRING_SPLIT: Flink's test table function StringSplit (CorrelateITCase).
-	must(s.CreateTemporarySystemFunction("STRING_SPLIT", stringSplit{}))
 	wavg, err := udf.NewAggregate[weightedAvgAcc](weightedAvg{}, nil)
 	must(err)
 	must(s.RegisterFunction("com.example.WeightedAvg", wavg))

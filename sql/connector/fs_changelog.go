@@ -57,19 +57,14 @@ func (t *fsSource) produceChangelog(b BuildContext) (weir.Stream[row.Row], error
 		return fc.rows[len(fc.rows)-1], true
 	}
 	src := file.LineSource[fileChanges](t.path, newDec, opts)
+	// No scan.parallelism here (create refuses it): the rows of one key
+	// keep their order through forward exchanges.
 	st := weir.FromSource(b.Env, src, changeWatermarks(b.Watermarks, func() func(fileChanges) (row.Row, bool) { return last }), t.table).UID(b.uid("source"))
-	if t.par > 0 {
-		st = st.SetParallelism(t.par)
-	}
 	readRejects(b, st)
-	out := weir.FlatMap(st, func(fc fileChanges, out weir.Collector[row.Row]) error {
+	return weir.FlatMap(st, func(fc fileChanges, out weir.Collector[row.Row]) error {
 		for _, r := range fc.rows {
 			out.Collect(r)
 		}
 		return nil
-	}).Name(b.uid("changelog")).UID(b.uid("changelog"))
-	if t.par > 0 {
-		out = out.SetParallelism(t.par)
-	}
-	return out, nil
+	}).Name(b.uid("changelog")).UID(b.uid("changelog")), nil
 }
