@@ -165,10 +165,11 @@ func (b *buffer[T]) release(n int32) {
 }
 
 // enqueue adds an event to the event-time queue, after every queued event
-// with a timestamp at or before ts.
-func (b *buffer[T]) enqueue(v T, ts int64) {
+// with a timestamp before ts and, of those at ts, after every one cmp does
+// not order after v (all of them when cmp is nil).
+func (b *buffer[T]) enqueue(v T, ts int64, cmp func(a, b T) int) {
 	i := len(b.Queue)
-	for i > 0 && b.Queue[i-1].TS > ts {
+	for i > 0 && (b.Queue[i-1].TS > ts || b.Queue[i-1].TS == ts && cmp != nil && cmp(v, b.Queue[i-1].V) < 0) {
 		i--
 	}
 	b.Queue = append(b.Queue, queued[T]{})

@@ -102,9 +102,9 @@
 // # Differences from Flink
 //
 // NotFollowedBy cannot precede an optional step; Greedy is not supported on groups; Within
-// is per sequence, not per step; the optional EventComparator for equal
-// timestamps and the subtype() filter do not exist (use Where with a type
-// switch); SkipToFirst/SkipToLast naming a step a match lacks do not skip
+// is per sequence, not per step; the subtype() filter does not exist (use
+// Where with a type switch; Flink's EventComparator for equal timestamps is
+// PatternStream.WithComparator); SkipToFirst/SkipToLast naming a step a match lacks do not skip
 // (Flink's default, without throwExceptionOnMiss).
 //
 // State: a key's buffer is one Go value in keyed state (state.Value); its

@@ -100,7 +100,7 @@ func (m *Match[T]) Get(name string) []T {
 // a Match view, which costs no allocation per match. A match's record has
 // the timestamp of the event that completed it.
 func SelectMatch[K comparable, T, O any](ps PatternStream[K, T], fn func(key K, m *Match[T]) (O, error)) weir.Stream[O] {
-	f := &cepFunc[K, T, O]{procTime: ps.procTime, timeouts: ps.timeouts, late: ps.late}
+	f := &cepFunc[K, T, O]{procTime: ps.procTime, timeouts: ps.timeouts, late: ps.late, cmp: ps.cmp}
 	f.selView = func(c *weir.KeyedContext[K, O], key K, m *Match[T], ts int64) error {
 		o, err := fn(key, m)
 		if err != nil {

@@ -18,6 +18,7 @@ type PatternStream[K comparable, T any] struct {
 	procTime bool
 	timeouts *weir.OutputTag[TimedOut[K, T]]
 	late     *weir.OutputTag[T]
+	cmp      func(a, b T) int
 }
 
 // TimedOut is a partial match dropped because the pattern's Within
@@ -41,6 +42,14 @@ func Pattern[K comparable, T any](ks weir.KeyedStream[K, T], p *Seq[T]) PatternS
 // processing-time clock.
 func (ps PatternStream[K, T]) InProcessingTime() PatternStream[K, T] {
 	ps.procTime = true
+	return ps
+}
+
+// WithComparator orders the events of equal timestamps (event time) by cmp
+// (negative: a first) instead of by arrival, as Flink's CEP.pattern with an
+// EventComparator does; events cmp finds equal keep their arrival order.
+func (ps PatternStream[K, T]) WithComparator(cmp func(a, b T) int) PatternStream[K, T] {
+	ps.cmp = cmp
 	return ps
 }
 
@@ -82,7 +91,7 @@ func FlatSelect[K comparable, T, O any](ps PatternStream[K, T], fn func(key K, m
 }
 
 func build[K comparable, T, O any](ps PatternStream[K, T], sel func(*weir.KeyedContext[K, O], K, map[string][]T, int64) error) weir.Stream[O] {
-	f := &cepFunc[K, T, O]{sel: sel, procTime: ps.procTime, timeouts: ps.timeouts, late: ps.late}
+	f := &cepFunc[K, T, O]{sel: sel, procTime: ps.procTime, timeouts: ps.timeouts, late: ps.late, cmp: ps.cmp}
 	f.nfa, f.err = compile(ps.p)
 	return weir.ProcessKeyed[K, T, O](ps.ks, f).DefaultName("CEP")
 }
@@ -103,6 +112,7 @@ type cepFunc[K comparable, T, O any] struct {
 	procTime bool
 	timeouts *weir.OutputTag[TimedOut[K, T]]
 	late     *weir.OutputTag[T]
+	cmp      func(a, b T) int // orders equal timestamps, nil for arrival order
 
 	st          state.Value[*buffer[T]]
 	lateDropped *int64
@@ -259,7 +269,7 @@ func (f *cepFunc[K, T, O]) ProcessElement(c *weir.KeyedContext[K, O], v T) error
 	if err != nil {
 		return err
 	}
-	b.enqueue(v, ts)
+	b.enqueue(v, ts, f.cmp)
 	f.save(c, b, stored)
 	return nil
 }

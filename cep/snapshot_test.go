@@ -48,7 +48,7 @@ func TestBufferSurvivesCodec(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		b.enqueue(snapEvent{Name: "q"}, 99)
+		b.enqueue(snapEvent{Name: "q"}, 99, nil)
 		return out
 	}
 	orig := newBuffer[snapEvent]()

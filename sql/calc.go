@@ -257,6 +257,9 @@ func (c *calcOp) handDown(run []operator.Rec[row.Row], idx []int32) (int, error)
 
 func (c *calcOp) ProcessWatermark(wm int64) error {
 	c.ctx.Metrics.CurrentWatermark = wm
+	if wm > weir.MinWatermark {
+		c.ectx.SetWatermark(wm) // CURRENT_WATERMARK
+	}
 	return c.out.ProcessWatermark(wm)
 }
 

@@ -37,6 +37,9 @@ func (t *translator) matchSpec(n *plan.MatchRecognize) exec.MatchSpec {
 	if n.ProcTime {
 		spec.TimeCol = exec.ProcTime
 	}
+	for _, k := range n.OrderBy {
+		spec.OrderBy = append(spec.OrderBy, exec.SortKey{Col: k.Col, Desc: k.Desc, NullsFirst: !k.NullsLast})
+	}
 	for _, v := range n.Vars {
 		spec.Vars = append(spec.Vars, exec.MatchVar{Name: v.Name, Min: v.Min, Max: v.Max, Greedy: v.Greedy, Define: v.Define, Navs: v.Navs})
 	}

@@ -23,6 +23,9 @@ import (
 // the table again on the first lookup after lookup.join.cache.ttl has
 // passed since it last did. Rows whose key holds a NULL match nothing.
 func (t *fsSource) LookupFunction(keys []int) (LookupFunction, error) {
+	if t.codec != nil && t.codec.newChangelog != nil {
+		return nil, fmt.Errorf("connector: table %s: a lookup join reads insert-only formats (json, csv, raw), not the changelog format '%s'", t.table, t.codec.id)
+	}
 	types := make([]row.Type, len(keys))
 	for i, k := range keys {
 		if k < 0 || k >= t.schema.Len() {

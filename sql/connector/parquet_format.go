@@ -973,6 +973,9 @@ func (t *fsSource) produceParquet(b BuildContext) (weir.Stream[row.Row], error) 
 	}
 	src := &parquetSource{c: t.parquet, path: t.path, full: t.schema, part: t.part, proj: t.proj, onError: b.OnError, perPoll: perPoll}
 	st := weir.FromSource[row.Row](b.Env, src, b.Watermarks, t.table).UID(b.uid("source"))
+	if t.par > 0 {
+		st = st.SetParallelism(t.par)
+	}
 	readRejects(b, st)
 	return st, nil
 }

@@ -85,6 +85,10 @@ type MatchSpec struct {
 	// TimeCol is the ORDER BY rowtime column, or ProcTime to match rows as
 	// they arrive (processing time).
 	TimeCol int
+	// OrderBy orders the rows of equal timestamps (event time) by these
+	// columns, after the time attribute (Flink's EventComparator); none:
+	// arrival order.
+	OrderBy []SortKey
 	Vars    []MatchVar
 	Navs    []MatchNav
 	// Measures are the MEASURES expressions over the slots; MeasureNavs
@@ -260,6 +264,16 @@ func matchOn[K comparable](ks weir.KeyedStream[K, matchRow], seq *cep.Seq[matchR
 	ps := cep.Pattern(ks, seq)
 	if spec.TimeCol == ProcTime {
 		ps = ps.InProcessingTime()
+	} else if len(spec.OrderBy) > 0 {
+		ps = ps.WithComparator(func(a, b matchRow) int {
+			// A row queued in state may be an encoding (Pebble): decode it.
+			x, errA := p.row(a)
+			y, errB := p.row(b)
+			if errA != nil || errB != nil {
+				return 0 // arrival order; the measures report the error
+			}
+			return compareSortKeys(spec.OrderBy, spec.InputTypes, x.Fields, y.Fields)
+		})
 	}
 	out := cep.SelectMatch(ps, func(_ K, m *cep.Match[matchRow]) (row.Row, error) { return p.measure(m) }).Name(name)
 	if spec.UID != "" {

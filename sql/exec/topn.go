@@ -112,8 +112,14 @@ func (f *topNFn) Open(ctx *weir.KeyedRuntimeContext[string]) error {
 
 // compare orders rows by the sort keys.
 func (f *topNFn) compare(a, b row.Row) int {
-	for _, k := range f.spec.SortKeys {
-		x, y := a.Fields[k.Col], b.Fields[k.Col]
+	return compareSortKeys(f.spec.SortKeys, f.spec.InputTypes, a.Fields, b.Fields)
+}
+
+// compareSortKeys orders two rows' fields by keys (NULL placement does not
+// flip with DESC).
+func compareSortKeys(keys []SortKey, types []row.Type, a, b []row.Value) int {
+	for _, k := range keys {
+		x, y := a[k.Col], b[k.Col]
 		var c int
 		switch {
 		case x.IsNull() && y.IsNull():
@@ -125,7 +131,7 @@ func (f *topNFn) compare(a, b row.Row) int {
 			}
 			return 1
 		default:
-			c = row.Compare(x, y, f.spec.InputTypes[k.Col])
+			c = row.Compare(x, y, types[k.Col])
 			if k.Desc {
 				c = -c
 			}

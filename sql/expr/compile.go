@@ -33,6 +33,10 @@ type EvalContext struct {
 	Now time.Time
 
 	rng *rand.Rand
+	// watermark is the operator's watermark for CURRENT_WATERMARK, set
+	// (hasWatermark) by SetWatermark.
+	watermark    int64
+	hasWatermark bool
 	// shared holds the values of Shared expressions for the row of
 	// generation gen (NextRow).
 	shared []sharedValue

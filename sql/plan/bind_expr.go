@@ -423,6 +423,8 @@ func (eb *exprBinder) bind(e ast.Expr) (expr.Expr, error) {
 			return nil, eb.errorf(n, "%v", err)
 		}
 		return out, nil
+	case *ast.JSONFunc:
+		return eb.bindJSON(n)
 	case *ast.SubqueryExpr, *ast.ExistsExpr:
 		return nil, eb.errorf(n, "subqueries in expressions are not supported yet")
 	case *ast.Star:

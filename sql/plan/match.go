@@ -28,8 +28,11 @@ type MatchRecognize struct {
 	// processing-time attribute (rows are matched as they arrive).
 	TimeCol  int
 	ProcTime bool
-	Vars     []MatchVar
-	Skip     MatchSkip
+	// OrderBy are the ORDER BY keys after the time attribute: they order
+	// the rows of equal timestamps (Flink's EventComparator).
+	OrderBy []SortKey
+	Vars    []MatchVar
+	Skip    MatchSkip
 	// SkipVar is the variable of SKIP TO FIRST / SKIP TO LAST.
 	SkipVar string
 	// Within is the WITHIN interval in milliseconds (0: none).
@@ -194,8 +197,15 @@ func (m *MatchRecognize) describe() (string, []string) {
 	for _, k := range m.PartitionKeys {
 		keys = append(keys, in[k].Name)
 	}
-	attrs := []string{"partitionBy=[" + strings.Join(keys, ", ") + "]",
-		"orderBy=[" + in[m.TimeCol].Name + " ASC]"}
+	order := in[m.TimeCol].Name + " ASC"
+	for _, k := range m.OrderBy {
+		dir := " ASC"
+		if k.Desc {
+			dir = " DESC"
+		}
+		order += ", " + in[k.Col].Name + dir
+	}
+	attrs := []string{"partitionBy=[" + strings.Join(keys, ", ") + "]", "orderBy=[" + order + "]"}
 	var ms []string
 	for i, e := range m.Measures {
 		ms = append(ms, substNavs(e.String(), m.Navs, in)+" AS "+m.Cols[len(m.PartitionKeys)+i].Name)
@@ -371,8 +381,20 @@ func (mb *matchBinder) hook(e ast.Expr) (expr.Expr, bool, error) {
 			if !mb.measure {
 				return nil, true, errAt(n, "%s() is allowed in MEASURES only", fn)
 			}
-			if len(n.Args) != 0 {
+			if len(n.Args) != 0 && (fn != "MATCH_ROWTIME" || len(n.Args) != 1) {
 				return nil, true, errAt(n, "%s() takes no arguments here", fn)
+			}
+			if len(n.Args) == 1 {
+				// MATCH_ROWTIME(rowtime_field) (Flink 1.15): the match's
+				// rowtime typed as the ORDER BY event-time attribute it
+				// names, TIMESTAMP or TIMESTAMP_LTZ.
+				x, v, err := mb.arg(n.Args[0])
+				if err != nil {
+					return nil, true, err
+				}
+				if r, ok := x.(*expr.InputRef); !ok || v != "" || r.T.TimeAttr != row.Rowtime || mb.rowtime.TimeAttr != row.Rowtime {
+					return nil, true, errAt(n.Args[0], "MATCH_ROWTIME's argument must be the ORDER BY event-time attribute, not %s", n.Args[0])
+				}
 			}
 			if fn == "MATCH_ROWTIME" {
 				if mb.rowtime.TimeAttr != row.Rowtime {
@@ -494,8 +516,24 @@ func (b *Binder) bindMatch(n *ast.MatchRecognize) (Rel, error) {
 	if n.OrderBy[0].Desc {
 		return nil, errAt(n.OrderBy[0], "Primary sort order of a streaming table must be ascending on time.")
 	}
-	if len(n.OrderBy) > 1 {
-		return nil, errAt(n.OrderBy[1], "ORDER BY columns after the time attribute are not supported yet: rows with equal timestamps are matched in arrival order")
+	for _, o := range n.OrderBy[1:] {
+		x, err := keyExprs.bind(o.Expr)
+		if err != nil {
+			return nil, err
+		}
+		r, ok := x.(*expr.InputRef)
+		if !ok {
+			return nil, errAt(o, "ORDER BY of MATCH_RECOGNIZE takes columns after the time attribute, not %s", o.Expr)
+		}
+		// Flink's default null order: NULLS FIRST ascending, LAST descending.
+		k := SortKey{Col: r.Index, Desc: o.Desc, NullsLast: o.Desc}
+		switch strings.ToUpper(o.Nulls) {
+		case "FIRST":
+			k.NullsLast = false
+		case "LAST":
+			k.NullsLast = true
+		}
+		m.OrderBy = append(m.OrderBy, k)
 	}
 	m.TimeCol, m.ProcTime = ref.Index, cols[ref.Index].Type.TimeAttr == row.Proctime
 	// PATTERN

@@ -115,6 +115,7 @@ func isRanking(c *ast.Call) bool {
 type overFrame struct {
 	partition []expr.Expr
 	order     *expr.InputRef
+	orderExpr expr.Expr // PROCTIME() when the window orders by the call, order is then nil
 	rows      bool
 	unbounded bool
 	preceding int64
@@ -125,7 +126,11 @@ func (f *overFrame) key() string {
 	for _, p := range f.partition {
 		b.WriteString(p.String() + ",")
 	}
-	fmt.Fprintf(&b, "|%d|%v|%v|%d", f.order.Index, f.rows, f.unbounded, f.preceding)
+	order := "PROCTIME()"
+	if f.order != nil {
+		order = strconv.Itoa(f.order.Index)
+	}
+	fmt.Fprintf(&b, "|%s|%v|%v|%d", order, f.rows, f.unbounded, f.preceding)
 	return b.String()
 }
 
@@ -201,10 +206,16 @@ func (eb *exprBinder) bindFrame(c *ast.Call, w *ast.WindowSpec) (*overFrame, err
 		return nil, err
 	}
 	ref, ok := x.(*expr.InputRef)
-	if !ok || ref.T.TimeAttr == row.NoTimeAttr {
+	switch {
+	case isProctime(x):
+		// ORDER BY PROCTIME(): Flink orders by the processing time the
+		// call materialises; it is computed below the OverAggregate.
+		f.orderExpr = x
+	case !ok || ref.T.TimeAttr == row.NoTimeAttr:
 		return nil, errAt(o, "OVER windows' ordering in stream mode must be defined on a time attribute (%s is %s)", o.Expr, x.Type())
+	default:
+		f.order = ref
 	}
-	f.order = ref
 	fr := w.Frame
 	if fr == nil {
 		// Flink's default frame with an ORDER BY.
@@ -362,7 +373,12 @@ func (b *Binder) bindOver(s *ast.Select, from Rel, sc *scope, where expr.Expr, i
 	for i, c := range inCols {
 		pre.add(expr.Ref(i, c.Type))
 	}
-	over := &OverAggregate{OrderCol: frame.order.Index, Rows: frame.rows, Unbounded: frame.unbounded, Preceding: frame.preceding}
+	over := &OverAggregate{Rows: frame.rows, Unbounded: frame.unbounded, Preceding: frame.preceding}
+	if frame.order != nil {
+		over.OrderCol = frame.order.Index
+	} else {
+		over.OrderCol = pre.add(frame.orderExpr)
+	}
 	for _, p := range frame.partition {
 		over.PartitionKeys = append(over.PartitionKeys, pre.add(p))
 	}
@@ -385,8 +401,13 @@ func (b *Binder) bindOver(s *ast.Select, from Rel, sc *scope, where expr.Expr, i
 		ac.Type = t
 		over.Aggs = append(over.Aggs, ac)
 	}
-	over.In = pre.rel(where)
-	if c := over.In.(*Calc); c.Cond == nil && len(c.Projects) == len(inCols) {
+	preRel := pre.rel(where)
+	if frame.order == nil {
+		// The computed PROCTIME() column is the window's time attribute.
+		preRel.Cols[over.OrderCol].Type.TimeAttr = row.Proctime
+	}
+	over.In = preRel
+	if preRel.Cond == nil && len(preRel.Projects) == len(inCols) {
 		over.In = from // nothing to compute
 	}
 	over.Cols = append([]Column(nil), over.In.Columns()...)
@@ -436,6 +457,10 @@ func (r *Rank) NumbersRows() bool {
 func (r *Rank) describeOver() (string, []string) {
 	o := &OverAggregate{In: r.In, PartitionKeys: r.PartitionKeys, OrderCol: r.OrderBy[0].Col, Rows: true, Unbounded: true}
 	name, attrs := o.describe()
-	attrs[len(attrs)-1] = strings.TrimSuffix(attrs[len(attrs)-1], "]") + ", ROW_NUMBER(*) AS w0$o0]"
+	fn := "ROW_NUMBER"
+	if r.Func != "" {
+		fn = r.Func
+	}
+	attrs[len(attrs)-1] = strings.TrimSuffix(attrs[len(attrs)-1], "]") + ", " + fn + "(*) AS w0$o0]"
 	return name, attrs
 }

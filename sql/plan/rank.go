@@ -45,7 +45,13 @@ type Rank struct {
 	// filter bounds it (then the plan is refused).
 	Start, End int64
 	RowNumber  bool
-	Strategy   RankStrategy
+	// Func is "RANK" or "DENSE_RANK" for those ranking functions, "" for
+	// ROW_NUMBER. They are supported unfiltered and ordered by a
+	// processing-time attribute only, where each row is its own peer
+	// group (Flink's OVER aggregation with RankAggFunction /
+	// DenseRankAggFunction numbers them 1, 2, 3, ...).
+	Func     string
+	Strategy RankStrategy
 	// WindowStart and WindowEnd are the window columns of window
 	// strategies (they are not in PartitionKeys).
 	WindowStart, WindowEnd int
@@ -166,7 +172,11 @@ func (b *Binder) bindRowNumber(from Rel, sc *scope, where expr.Expr, items []sel
 		if !ok {
 			continue
 		}
-		if len(c.Name.Parts) != 1 || !strings.EqualFold(c.Name.Parts[0].Name, "ROW_NUMBER") || len(c.Args) != 0 || c.Over == nil {
+		fn := ""
+		if len(c.Name.Parts) == 1 {
+			fn = strings.ToUpper(c.Name.Parts[0].Name)
+		}
+		if fn != "ROW_NUMBER" && fn != "RANK" && fn != "DENSE_RANK" || len(c.Args) != 0 || c.Over == nil {
 			return nil, errAt(c, "%s OVER is not supported yet (ROW_NUMBER() OVER (PARTITION BY .. ORDER BY ..) filtered by its row number is: Flink's Top-N and deduplication)", c.Name)
 		}
 		if rank != nil {
@@ -184,6 +194,9 @@ func (b *Binder) bindRowNumber(from Rel, sc *scope, where expr.Expr, items []sel
 			return nil, errAt(c, "ROW_NUMBER() needs an ORDER BY in its OVER clause")
 		}
 		rank = &Rank{Start: 1, End: -1, RowNumber: true}
+		if fn != "ROW_NUMBER" {
+			rank.Func = fn
+		}
 		// A PARTITION BY or ORDER BY expression that is not a column (such
 		// as PROCTIME(), as Flink's DeduplicateITCase orders by) is
 		// computed by a Calc below the Rank, after the input's columns.
@@ -486,6 +499,9 @@ func classifyRank(r *Rank) error {
 // CheckBounded refuses a Rank whose row number no filter bounds, unless it
 // numbers rows in time order (NumbersRows: an OVER aggregation).
 func (r *Rank) CheckBounded() error {
+	if r.Func != "" && (r.End >= 0 || !r.NumbersRows() || r.In.Columns()[r.OrderBy[0].Col].Type.TimeAttr != row.Proctime) {
+		return fmt.Errorf("sql: %s() OVER is supported only unfiltered and ordered by a processing-time attribute (an OVER aggregation numbering the rows), not yet otherwise", r.Func)
+	}
 	if r.End < 0 && !r.NumbersRows() {
 		return fmt.Errorf("sql: ROW_NUMBER() without a bound on its number is not supported yet: ROW_NUMBER() is supported only in a subquery whose row number an enclosing WHERE bounds (rn <= N, rn = 1, rn < N, rn BETWEEN a AND b: Flink's Top-N and deduplication)")
 	}

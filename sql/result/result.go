@@ -34,7 +34,8 @@ type entry struct {
 }
 
 // NewTable returns an empty table of rows with the given field types. With
-// key columns it materialises by upsert on that key; without, by retract.
+// key columns it materialises by upsert on that key (+I and +U replace the
+// key's row, -U and -D remove it); without, by retract.
 func NewTable(types []row.Type, key []int) *Table {
 	return &Table{types: types, key: key, rows: map[string]*entry{}}
 }
@@ -70,6 +71,10 @@ func (t *Table) Apply(r row.Row) error {
 				t.rows[k] = e
 			}
 			e.r, e.count = r.Clone().WithKind(row.Insert), 1
+		case row.UpdateBefore:
+			// As an upsert sink (Flink's values sink, JDBC) takes it: the
+			// key's row goes; the +U that follows may carry another key.
+			delete(t.rows, k)
 		case row.Delete:
 			if t.rows[k] == nil {
 				return fmt.Errorf("result: %s deletes a key the table does not hold", row.FormatRow(r, t.types))

@@ -108,4 +108,13 @@ func TestTableUpsert(t *testing.T) {
 	if err := tab.Apply(rw(row.Delete, "Zed", 1)); err == nil {
 		t.Error("deleting an absent key should fail")
 	}
+	// An update that changes the key: -U removes the old key's row.
+	for _, r := range []row.Row{rw(row.UpdateBefore, "Bob", 2), rw(row.UpdateAfter, "Bea", 2)} {
+		if err := tab.Apply(r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := tab.String(); got != "+I[Bea, 2]" {
+		t.Errorf("after a key change got %q", got)
+	}
 }
