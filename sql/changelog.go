@@ -18,6 +18,7 @@ func (j *Job) changelogs(queryUB bool) *plan.Changelogs {
 	t := &translator{reg: j.sess.reg, cfg: j.cfg}
 	opts := plan.ChangelogOptions{
 		QueryUpdateBefore: queryUB,
+		ForceMaterialize:  j.cfg.Enum("table.exec.sink.upsert-materialize") == "FORCE",
 		SinkModes: func(s *plan.Sink, q plan.Changelog) plan.Changelog {
 			sk, err := t.reg.CreateSink(t.connectorContext(s.Table))
 			if err != nil {

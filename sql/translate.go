@@ -646,12 +646,16 @@ func (t *translator) sink(s *plan.Sink) (weir.DataSink, error) {
 	if s.In.Mode() == plan.Updating && !t.batch() {
 		mode = connector.All
 	}
-	if _, err := sk.ChangelogMode(mode); err != nil {
+	accepted, err := sk.ChangelogMode(mode)
+	if err != nil {
 		return weir.DataSink{}, fmt.Errorf("sql: INSERT INTO %s: %w", s.Table.Name, err)
 	}
 	in, err := t.root(s.In)
 	if err != nil {
 		return weir.DataSink{}, err
+	}
+	if ok, pk := t.upsertMaterialize(s, accepted); ok {
+		in = t.materialize(in, s, pk)
 	}
 	return sk.Consume(connector.BuildContext{Env: t.env, Prefix: t.uid("Sink", s.Table.Name), OnError: t.onError}, in)
 }

@@ -64,6 +64,11 @@ type ChangelogOptions struct {
 	// SinkModes returns the row kinds a sink takes when its query
 	// produces q (the connector's ChangelogMode(q)); nil: every kind.
 	SinkModes func(s *Sink, q Changelog) Changelog
+	// ForceMaterialize: table.exec.sink.upsert-materialize is FORCE, so
+	// every upsert sink with a primary key materialises its input and
+	// needs its UPDATE_BEFORE rows (with AUTO only those whose primary
+	// key is not an upsert key of the input, which need them anyway).
+	ForceMaterialize bool
 	// QueryUpdateBefore makes a query root (not a Sink) provide
 	// UPDATE_BEFORE rows, as the rows a query returns to its client
 	// (Flink's collect sink). Without it a query root prefers only
@@ -545,7 +550,7 @@ func (in *inferer) sink(s *Sink) (updateKind, bool) {
 		wants = []updateKind{beforeAfterOrNone(k)}
 	case accepted.Has(row.UpdateAfter):
 		wants = []updateKind{onlyAfterOrNone(k), beforeAfterOrNone(k)}
-		if pk := sinkKey(s); len(pk) > 0 && !hasKey(upsertKeys(s.In), pk) { // upsertKeys: temporal.go
+		if pk := sinkKey(s); len(pk) > 0 && (in.o.ForceMaterialize || !hasKey(upsertKeys(s.In), pk)) { // upsertKeys: temporal.go
 			wants = wants[1:]
 		}
 	default:

@@ -408,3 +408,7 @@ func upsertKeys(r Rel) [][]int {
 	}
 	return nil
 }
+
+// UpsertKeys returns the unique keys of r's changelog (Flink's upsert
+// keys), as column indexes of r: see upsertKey.
+func UpsertKeys(r Rel) [][]int { return upsertKeys(r) }

@@ -1,0 +1,166 @@
+package sql
+
+import (
+	"encoding/binary"
+	"fmt"
+	"slices"
+
+	"github.com/weirstream/weir"
+	"github.com/weirstream/weir/row"
+	"github.com/weirstream/weir/sql/connector"
+	"github.com/weirstream/weir/sql/plan"
+	"github.com/weirstream/weir/state"
+)
+
+// Flink's SinkUpsertMaterializer: before an upsert sink (one that takes
+// INSERT, UPDATE_AFTER and DELETE, keyed by the table's primary key)
+// whose input changelog is not keyed by that primary key, the changes of
+// one primary key can come from several rows (several upstream keys with
+// the same sink key) and, at a parallelism above 1, through several
+// channels, out of order. An upsert sink applying them as they come can
+// then delete a key that still has a row, or keep a row already
+// retracted. The materializer, keyed by the primary key, keeps every row
+// the input holds for the key (in arrival order) and emits the key's
+// current row: the last one; when the last row is retracted the one
+// before it as an update, and a DELETE when none is left. A retraction of
+// a row it does not hold (its state expired or it came before its
+// insert) is dropped, as in Flink.
+
+// upsertMaterialize reports whether the sink's input is materialised
+// (table.exec.sink.upsert-materialize: NONE never, FORCE for every upsert
+// sink with a primary key, AUTO when no upsert key of the input is the
+// primary key), and the primary key's positions in the sink's row.
+func (t *translator) upsertMaterialize(s *plan.Sink, accepted connector.ChangelogMode) (bool, []int) {
+	if len(s.Table.PrimaryKey) == 0 || s.In.Mode() != plan.Updating || t.batch() {
+		return false, nil
+	}
+	if !accepted.Contains(row.UpdateAfter) || accepted.Contains(row.UpdateBefore) {
+		return false, nil // insert-only or retracting sink
+	}
+	// The sink's row: physical and writable metadata columns in
+	// declaration order.
+	var pk []int
+	pos := 0
+	for i, k := range s.Table.Kinds {
+		if k != plan.Physical && (k != plan.Metadata || s.Table.Virtual[i]) {
+			continue
+		}
+		if slices.Contains(s.Table.PrimaryKey, i) {
+			pk = append(pk, pos)
+		}
+		pos++
+	}
+	switch t.cfg.Enum("table.exec.sink.upsert-materialize") {
+	case "NONE":
+		return false, nil
+	case "FORCE":
+		return true, pk
+	}
+	want := slices.Sorted(slices.Values(pk))
+	for _, k := range plan.UpsertKeys(s.In) {
+		if slices.Equal(slices.Sorted(slices.Values(k)), want) {
+			return false, nil
+		}
+	}
+	return true, pk
+}
+
+// materialize adds the SinkUpsertMaterializer in front of a sink.
+func (t *translator) materialize(in weir.Stream[row.Row], s *plan.Sink, pk []int) weir.Stream[row.Row] {
+	cols := s.In.Columns()
+	types := make([]row.Type, len(cols))
+	for i, c := range cols {
+		types[i] = c.Type
+	}
+	kt := make([]row.Type, len(pk))
+	for i, k := range pk {
+		kt[i] = types[k]
+	}
+	keyOf := func(r row.Row) string { return string(row.AppendKey(nil, r, pk, kt)) }
+	uid := t.uid("SinkMaterializer", s.Table.Name)
+	return weir.ProcessKeyed[string, row.Row, row.Row](weir.KeyBy(in, keyOf), &materializeFn{types: types, table: s.Table.Name}).
+		Name("SinkMaterializer(pk=" + s.Table.Name + ")").UID(uid)
+}
+
+type materializeFn struct {
+	types []row.Type
+	table string
+	codec *row.Codec
+	rows  state.Value[string]
+	buf   []byte
+}
+
+// Open creates the subtask's state handle.
+func (f *materializeFn) Open(ctx *weir.KeyedRuntimeContext[string]) error {
+	f.codec = row.NewCodec(f.types)
+	f.rows = state.GetValue[string, string](ctx.State(), state.Descriptor{Name: "values"})
+	return nil
+}
+
+// decode reads a key's rows: each a uvarint length and a row.
+func (f *materializeFn) decode(enc string) ([]row.Row, error) {
+	var out []row.Row
+	b := []byte(enc)
+	for len(b) > 0 {
+		n, k := binary.Uvarint(b)
+		if k <= 0 || uint64(len(b)-k) < n {
+			return nil, weir.MarkError(fmt.Errorf("sql: SinkMaterializer of %s: corrupt state", f.table), weir.ErrCorruption)
+		}
+		r, _, err := f.codec.Decode(b[k : k+int(n)])
+		if err != nil {
+			return nil, fmt.Errorf("sql: SinkMaterializer of %s: %w", f.table, err)
+		}
+		out = append(out, r)
+		b = b[k+int(n):]
+	}
+	return out, nil
+}
+
+func (f *materializeFn) store(rows []row.Row) {
+	if len(rows) == 0 {
+		f.rows.Clear()
+		return
+	}
+	f.buf = f.buf[:0]
+	var one []byte
+	for _, r := range rows {
+		one = f.codec.Append(one[:0], r)
+		f.buf = binary.AppendUvarint(f.buf, uint64(len(one)))
+		f.buf = append(f.buf, one...)
+	}
+	f.rows.Update(string(f.buf))
+}
+
+// ProcessElement applies one change of the key's rows.
+func (f *materializeFn) ProcessElement(ctx *weir.KeyedContext[string, row.Row], in row.Row) error {
+	enc, _ := f.rows.Value()
+	rows, err := f.decode(enc)
+	if err != nil {
+		return err
+	}
+	phys := row.Row{Fields: in.Fields}
+	switch in.Kind {
+	case row.Insert, row.UpdateAfter:
+		rows = append(rows, phys.Clone())
+		kind := row.UpdateAfter
+		if len(rows) == 1 {
+			kind = row.Insert
+		}
+		ctx.Collect(row.Row{Kind: kind, Fields: in.Fields})
+	case row.UpdateBefore, row.Delete:
+		at := slices.IndexFunc(rows, func(r row.Row) bool { return row.EqualRows(r, phys, f.types) })
+		if at < 0 {
+			return nil // not held: dropped, as Flink's
+		}
+		last := at == len(rows)-1
+		rows = slices.Delete(rows, at, at+1)
+		switch {
+		case len(rows) == 0:
+			ctx.Collect(row.Row{Kind: row.Delete, Fields: in.Fields})
+		case last:
+			ctx.Collect(row.Row{Kind: row.UpdateAfter, Fields: rows[len(rows)-1].Fields})
+		}
+	}
+	f.store(rows)
+	return nil
+}
