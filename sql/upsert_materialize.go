@@ -78,13 +78,18 @@ func (t *translator) materialize(in weir.Stream[row.Row], s *plan.Sink, pk []int
 	}
 	keyOf := func(r row.Row) string { return string(row.AppendKey(nil, r, pk, kt)) }
 	uid := t.uid("SinkMaterializer", s.Table.Name)
-	return weir.ProcessKeyed[string, row.Row, row.Row](weir.KeyBy(in, keyOf), &materializeFn{types: types, table: s.Table.Name}).
+	fn := &materializeFn{types: types, table: s.Table.Name}
+	if d := t.cfg.Duration("table.exec.state.ttl"); d > 0 {
+		fn.ttl = state.TTL{TTL: d, Update: state.OnCreateAndWrite, Visibility: state.NeverReturnExpired}
+	}
+	return weir.ProcessKeyed[string, row.Row, row.Row](weir.KeyBy(in, keyOf), fn).
 		Name("SinkMaterializer(pk=" + s.Table.Name + ")").UID(uid)
 }
 
 type materializeFn struct {
 	types []row.Type
 	table string
+	ttl   state.TTL // table.exec.state.ttl, as Flink's materializer
 	codec *row.Codec
 	rows  state.Value[string]
 	buf   []byte
@@ -93,7 +98,7 @@ type materializeFn struct {
 // Open creates the subtask's state handle.
 func (f *materializeFn) Open(ctx *weir.KeyedRuntimeContext[string]) error {
 	f.codec = row.NewCodec(f.types)
-	f.rows = state.GetValue[string, string](ctx.State(), state.Descriptor{Name: "values"})
+	f.rows = state.GetValue[string, string](ctx.State(), state.Descriptor{Name: "values", TTL: f.ttl})
 	return nil
 }
 
