@@ -19,6 +19,11 @@ type Expand struct {
 	In       Rel
 	Projects [][]expr.Expr // one projection per grouping set
 	Cols     []Column
+	// OneOperator runs the Expand as one operator emitting a row's
+	// copies in a row (a window aggregation's, whose late rows must be
+	// late in every set alike); without it, as before, one Calc per set
+	// over the same input, unioned.
+	OneOperator bool
 }
 
 // Columns implements Rel.

@@ -83,6 +83,7 @@ func (b *Binder) bindWindowGroupingSets(s *ast.Select, tvf *WindowTVF, sc *scope
 		return nil, err
 	}
 	ex := agg.In.(*Expand)
+	ex.OneOperator = true
 	np := len(plain)
 	win := tvf.Window
 	win.TimeCol = tc
