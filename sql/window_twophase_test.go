@@ -34,6 +34,14 @@ func TestWindowTwoPhaseSameAnswer(t *testing.T) {
 		if next(50) == 0 {
 			at -= 8000 // late
 		}
+		if i < 200 {
+			// No late row at the start: at parallelism 4 the source
+			// subtasks without a file hold the watermark back until they
+			// end, which they do at their first poll, some rows later or
+			// sooner; after that which rows are late does not depend on
+			// timing.
+			at = ts
+		}
 		cust := fmt.Sprintf("c%d", next(13))
 		if next(17) == 0 {
 			cust = ""
