@@ -269,7 +269,7 @@ func (f *windowAggFn) processGlobal(ctx *weir.KeyedContext[string, row.Row], in 
 	if f.part == nil {
 		f.part = f.set.clone(f.spec.InputTypes, false)
 	}
-	if _, err := f.part.decodeBytes([]byte(in.Fields[nk].Str())); err != nil {
+	if err := f.part.decode(in.Fields[nk].Str()); err != nil {
 		return fmt.Errorf("sql: GlobalWindowAggregate: accumulators of the local aggregate: %w", err)
 	}
 	end := in.Fields[nk+1].Int()
