@@ -37,7 +37,7 @@ func (s *Session) explain(n *ast.Explain) (*Result, *Job, error) {
 		return nil, nil, err
 	}
 	opt := j.roots()
-	popts := plan.PhysicalOptions{AggTwoPhase: aggTwoPhase(j.cfg)}
+	popts := plan.PhysicalOptions{AggTwoPhase: aggTwoPhase(j.cfg), WindowTwoPhase: windowTwoPhase(j.cfg)}
 	if mb, err := miniBatchOf(j.cfg, false); err != nil {
 		return nil, nil, err
 	} else if mb.Enabled() {

@@ -61,3 +61,12 @@ func aggTwoPhase(cfg *Config) func(*plan.Aggregate) bool {
 	strategy := cfg.Enum("table.optimizer.agg-phase-strategy")
 	return func(a *plan.Aggregate) bool { return plan.TwoPhaseAggregate(a, strategy, mb) }
 }
+
+// windowTwoPhase returns which window aggregations cfg plans in two
+// phases (plan.TwoPhaseWindowAggregate: table.optimizer.agg-phase-strategy,
+// in streaming mode; no mini-batch needed, as in Flink).
+func windowTwoPhase(cfg *Config) func(*plan.WindowAggregate) bool {
+	batch := cfg.Enum("execution.runtime-mode") == "batch"
+	strategy := cfg.Enum("table.optimizer.agg-phase-strategy")
+	return func(w *plan.WindowAggregate) bool { return !batch && plan.TwoPhaseWindowAggregate(w, strategy) }
+}

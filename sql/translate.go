@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/weirstream/weir"
+	"github.com/weirstream/weir/operator"
 	"github.com/weirstream/weir/row"
 	"github.com/weirstream/weir/sql/connector"
 	"github.com/weirstream/weir/sql/exec"
@@ -225,6 +226,20 @@ func (t *translator) streamNode(r plan.Rel) (weir.Stream[row.Row], error) {
 		if err != nil {
 			return in, err
 		}
+		if n.OneOperator {
+			var specs []*calcSpec
+			for _, ps := range n.Projects {
+				for _, p := range ps {
+					if _, err := expr.Compile(p); err != nil {
+						return in, fmt.Errorf("sql: %s: %w", p, err)
+					}
+				}
+				specs = append(specs, &calcSpec{projs: ps, loc: t.loc})
+			}
+			return weir.Transform(in, "Expand", func(out operator.Output[row.Row]) operator.OneInput[row.Row] {
+				return newExpandOp(specs, "Expand", out)
+			}), nil
+		}
 		var outs []weir.Stream[row.Row]
 		for _, ps := range n.Projects {
 			s, err := t.calc(in, ps, nil, "Expand", "")
@@ -308,7 +323,7 @@ func (t *translator) windowAggregate(n *plan.WindowAggregate) (weir.Stream[row.R
 	}
 	w, tc := execWindow(n.Window, n.In.Columns())
 	keys := n.Keys
-	return exec.WindowAggregate(in, exec.WindowAggSpec{
+	spec := exec.WindowAggSpec{
 		InputTypes: plan.Types(n.In),
 		TimeCol:    tc,
 		Window:     w,
@@ -316,7 +331,22 @@ func (t *translator) windowAggregate(n *plan.WindowAggregate) (weir.Stream[row.R
 		Aggs:       calls,
 		UID:        t.uid("WindowAggregate", describeNode(n)),
 		Name:       "WindowAggregate",
-	})
+	}
+	if windowTwoPhase(t.cfg)(n) {
+		// As for the group aggregation: the global aggregate keeps the
+		// one-phase operator's uid, state and encoding
+		// (exec/window_twophase.go); the local one has no state and no
+		// uid.
+		local := spec
+		local.UID, local.Name = "", "LocalWindowAggregate"
+		if in, err = exec.LocalWindowAggregate(in, local); err != nil {
+			return in, err
+		}
+		t.locals++
+		spec.Name = "GlobalWindowAggregate"
+		return exec.GlobalWindowAggregate(in, spec)
+	}
+	return exec.WindowAggregate(in, spec)
 }
 
 // sourceScan builds a table's source with its watermarks: rows as the

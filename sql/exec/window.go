@@ -296,6 +296,11 @@ type windowAggFn struct {
 	// slices, for sliced HOP windows (see window_slice.go), maps a slice's
 	// end to its encoded accumulators; nil otherwise.
 	slices state.Map[int64, string]
+	// global marks the second phase of a two-phase aggregation
+	// (window_twophase.go): its input rows are a local aggregate's; part
+	// holds one's decoded accumulators.
+	global bool
+	part   *aggSet
 }
 
 // session is a SESSION window of the current key: [start, end) and its
@@ -341,6 +346,9 @@ func (f *windowAggFn) late() {
 }
 
 func (f *windowAggFn) ProcessElement(ctx *weir.KeyedContext[string, row.Row], in row.Row) error {
+	if f.global {
+		return f.processGlobal(ctx, in)
+	}
 	retract := in.Kind.IsRetract()
 	if retract && !f.spec.UpdatingInput {
 		return fmt.Errorf("sql/exec: WindowAggregate without UpdatingInput takes an append-only input, got a %v row", in.Kind)

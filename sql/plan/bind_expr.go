@@ -75,6 +75,11 @@ type aggRewrite struct {
 	// GROUPING SETS, ROLLUP or CUBE, else -1 (or 0 in a zero value: set
 	// it); nkeys the number of group keys before it.
 	groupingCol, nkeys int
+	// keyBit, when set, maps a key to its bit index for $e (nkeys-1-i is
+	// its bit), or to -1 for a key in every set (a window aggregation's
+	// window_start and window_end): GROUPING of it is 0. Nil: keyCol's
+	// column is the bit index.
+	keyBit map[string]int
 }
 
 func (eb *exprBinder) errorf(n ast.Node, format string, args ...any) error {

@@ -587,15 +587,18 @@ func (b *Binder) bindAggregate(s *ast.Select, from Rel, sc *scope, where expr.Ex
 			return nil, errAt(setsAt, "GROUPING SETS, ROLLUP and CUBE with a group window are not supported yet")
 		}
 		if tvf, ok := from.(*WindowTVF); ok {
+			// A window aggregation when window_start and window_end are
+			// in every grouping set (window_grouping_sets.go); otherwise,
+			// as in Flink, a group aggregation over the window TVF.
 			n := len(tvf.In.Columns())
-			_, hasWS := keyIdx[fmt.Sprintf("$%d", n)]
-			_, hasWE := keyIdx[fmt.Sprintf("$%d", n+1)]
-			if hasWS || hasWE {
-				return nil, errAt(setsAt, "GROUPING SETS, ROLLUP and CUBE in a window aggregation are not supported yet")
+			ws, hasWS := keyIdx[fmt.Sprintf("$%d", n)]
+			we, hasWE := keyIdx[fmt.Sprintf("$%d", n+1)]
+			if hasWS && hasWE && inEverySet(sets, ws, we) && (len(sets) > 1 || len(sets[0]) != len(keys)) {
+				return b.bindWindowGroupingSets(s, tvf, sc, where, keys, specs, sets, setsAt, items)
 			}
 		}
 		if len(sets) > 1 || len(sets[0]) != len(keys) {
-			aggRel, err := b.expandGroupingSets(from, where, keys, specs, sets, setsAt)
+			aggRel, _, err := b.expandGroupingSets(from, where, keys, specs, sets, setsAt, -1)
 			if err != nil {
 				return nil, err
 			}

@@ -161,17 +161,22 @@ type physNode struct {
 // where the inference put one.
 //
 // twoPhase, when set, says which Aggregates run in two phases: those are
-// printed as GlobalGroupAggregate <- Exchange <- LocalGroupAggregate.
-func physical(r Rel, modes *Changelogs, twoPhase func(*Aggregate) bool) *physNode {
+// printed as GlobalGroupAggregate <- Exchange <- LocalGroupAggregate;
+// winTwoPhase likewise for WindowAggregates (GlobalWindowAggregate <-
+// Exchange <- LocalWindowAggregate).
+func physical(r Rel, modes *Changelogs, twoPhase func(*Aggregate) bool, winTwoPhase func(*WindowAggregate) bool) *physNode {
 	name, attrs := r.describe()
 	p := &physNode{name: name, attrs: attrs, mode: modes.Of(r), source: len(r.Inputs()) == 0, rel: r}
 	for i, in := range r.Inputs() {
-		c := physical(in, modes, twoPhase)
+		c := physical(in, modes, twoPhase, winTwoPhase)
 		if modes.DropUpdateBefore(r, i) {
 			c = &physNode{name: "DropUpdateBefore", mode: c.mode &^ (1 << row.UpdateBefore), ins: []*physNode{c}}
 		}
 		if a, ok := r.(*Aggregate); ok && twoPhase != nil && twoPhase(a) {
 			return a.twoPhaseNodes(c, p.mode)
+		}
+		if w, ok := r.(*WindowAggregate); ok && winTwoPhase != nil && winTwoPhase(w) {
+			return w.twoPhaseNodes(c, p.mode)
 		}
 		if keys, keyed := inputKeys(r, i); keyed {
 			ex := &physNode{name: "Exchange", mode: c.mode, ins: []*physNode{c}}
@@ -251,7 +256,7 @@ func ExplainExecution(roots []Rel) string {
 	var parts []string
 	for _, r := range roots {
 		var b strings.Builder
-		printPhys(&b, physical(r, nil, nil), false, "", "")
+		printPhys(&b, physical(r, nil, nil, nil), false, "", "")
 		parts = append(parts, b.String())
 	}
 	return strings.Join(parts, "\n")
@@ -314,7 +319,7 @@ func ExplainJSONWith(roots []Rel, parallelism int, o PhysicalOptions) (string, e
 		return n.ID, "FORWARD"
 	}
 	for _, r := range roots {
-		add(physical(r, nil, o.AggTwoPhase))
+		add(physical(r, nil, o.AggTwoPhase, o.WindowTwoPhase))
 	}
 	out, err := json.MarshalIndent(struct {
 		Nodes []jsonNode `json:"nodes"`

@@ -25,6 +25,10 @@ type PhysicalOptions struct {
 	// (see TwoPhaseAggregate): they print as Flink's
 	// GlobalGroupAggregate over an Exchange over a LocalGroupAggregate.
 	AggTwoPhase func(*Aggregate) bool
+	// WindowTwoPhase, when set, says which WindowAggregates run in two
+	// phases (see TwoPhaseWindowAggregate): they print as Flink's
+	// GlobalWindowAggregate over an Exchange over a LocalWindowAggregate.
+	WindowTwoPhase func(*WindowAggregate) bool
 }
 
 // ExplainPhysicalWith is ExplainPhysical with options.
@@ -32,7 +36,7 @@ func ExplainPhysicalWith(roots []Rel, o PhysicalOptions) string {
 	var parts []string
 	for _, r := range roots {
 		var b strings.Builder
-		p := physical(r, o.Modes, o.AggTwoPhase)
+		p := physical(r, o.Modes, o.AggTwoPhase, o.WindowTwoPhase)
 		if o.MiniBatchInterval > 0 {
 			p = withMiniBatchAssigners(p, o.MiniBatchInterval)
 		}

@@ -19,6 +19,11 @@ type Expand struct {
 	In       Rel
 	Projects [][]expr.Expr // one projection per grouping set
 	Cols     []Column
+	// OneOperator runs the Expand as one operator emitting a row's
+	// copies in a row (a window aggregation's, whose late rows must be
+	// late in every set alike); without it, as before, one Calc per set
+	// over the same input, unioned.
+	OneOperator bool
 }
 
 // Columns implements Rel.
@@ -153,14 +158,17 @@ func crossSets(elems [][][]int) [][]int {
 // expandGroupingSets plans GROUP BY with grouping sets: a Calc of the
 // group keys (columns 0..len(keys)-1) and the aggregates' arguments, an
 // Expand with a copy per set, and an Aggregate by the keys and $e. It
-// returns the Aggregate; its column len(keys) is $e.
-func (b *Binder) expandGroupingSets(from Rel, where expr.Expr, keys []expr.Expr, specs []*aggSpec, sets [][]int, pos ast.Node) (*Aggregate, error) {
+// returns the Aggregate; its column len(keys) is $e. When timeCol >= 0
+// that column of from is carried through the Expand with its time
+// attribute (a window aggregation's time column, window_grouping_sets.go)
+// and its column in the Expand is returned, else -1.
+func (b *Binder) expandGroupingSets(from Rel, where expr.Expr, keys []expr.Expr, specs []*aggSpec, sets [][]int, pos ast.Node, timeCol int) (*Aggregate, int, error) {
 	nk := len(keys)
 	seen := map[string]bool{}
 	for _, s := range sets {
 		k := fmt.Sprint(s)
 		if seen[k] {
-			return nil, errAt(pos, "the grouping set (%s) appears twice; Weir does not support duplicate grouping sets", setString(s, keys, from.Columns()))
+			return nil, -1, errAt(pos, "the grouping set (%s) appears twice; Weir does not support duplicate grouping sets", setString(s, keys, from.Columns()))
 		}
 		seen[k] = true
 	}
@@ -171,9 +179,13 @@ func (b *Binder) expandGroupingSets(from Rel, where expr.Expr, keys []expr.Expr,
 	// Aggregate arguments get columns of their own: a key column is NULL
 	// in the sets without it, its argument copy is not.
 	pre.idx = map[string]int{}
+	tc := -1
+	if timeCol >= 0 {
+		tc = pre.add(expr.Ref(timeCol, from.Columns()[timeCol].Type))
+	}
 	calls, err := b.aggCalls(specs, pre)
 	if err != nil {
-		return nil, err
+		return nil, -1, err
 	}
 	preRel := pre.rel(where)
 	inCols := preRel.Columns()
@@ -187,7 +199,9 @@ func (b *Binder) expandGroupingSets(from Rel, where expr.Expr, keys []expr.Expr,
 	}
 	cols := make([]Column, 0, len(inCols)+1)
 	for i, c := range inCols {
-		c.Type.TimeAttr = row.NoTimeAttr
+		if i != tc {
+			c.Type.TimeAttr = row.NoTimeAttr
+		}
 		if i < nk && !inAll[i] {
 			c.Type = c.Type.WithNullable(true)
 		}
@@ -220,7 +234,7 @@ func (b *Binder) expandGroupingSets(from Rel, where expr.Expr, keys []expr.Expr,
 	for _, c := range calls {
 		aggCols = append(aggCols, Column{Name: c.Name, Type: c.Type})
 	}
-	return &Aggregate{In: ex, Keys: aggKeys, Aggs: calls, Cols: aggCols}, nil
+	return &Aggregate{In: ex, Keys: aggKeys, Aggs: calls, Cols: aggCols}, tc, nil
 }
 
 // groupingID is a set's $e: bit nk-1-i is set when key i is not in the
@@ -266,8 +280,11 @@ func (rw *aggRewrite) groupingCall(eb *exprBinder, c *ast.Call) (expr.Expr, erro
 		if !ok {
 			return nil, eb.errorf(a, "Argument to %s operator must be a grouped expression", name)
 		}
+		if rw.keyBit != nil {
+			k = rw.keyBit[bound.String()]
+		}
 		var bit expr.Expr = expr.Lit(row.Int(0), row.BigInt().NotNull())
-		if rw.groupingCol >= 0 {
+		if rw.groupingCol >= 0 && k >= 0 {
 			// ($e / 2^(nk-1-k)) % 2
 			e := expr.Ref(rw.groupingCol, rw.outType[rw.groupingCol])
 			div, err := expr.NewCall("/", e, expr.Lit(row.Int(1<<(rw.nkeys-1-k)), row.BigInt().NotNull()))
