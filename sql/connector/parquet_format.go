@@ -589,10 +589,17 @@ func decodeParquetRow(cols []parquetColumn, pr pq.Row, vals []row.Value) (row.Ro
 			out[i] = vals[c.part]
 			continue
 		}
-		if c.idx < 0 || c.idx >= len(pr) {
+		if c.idx < 0 {
 			continue
 		}
-		v := pr[c.idx]
+		// A row holds its values in leaf column order, but a repeated
+		// column (one the table does not read) holds zero or more of
+		// them: find the column's value by its index, not its position.
+		j, found := slices.BinarySearchFunc(pr, c.idx, func(v pq.Value, col int) int { return v.Column() - col })
+		if !found {
+			continue
+		}
+		v := pr[j]
 		if v.IsNull() {
 			if !c.t.Nullable {
 				return row.Row{}, c.name, fmt.Errorf("NULL in the NOT NULL column %s", row.QuoteIdent(c.name))

@@ -1,0 +1,186 @@
+package connector_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"math/big"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	pq "github.com/parquet-go/parquet-go"
+
+	"github.com/weirstream/weir"
+	"github.com/weirstream/weir/sql/connector"
+)
+
+// reviewExtra is a nested group the table does not declare.
+type reviewExtra struct {
+	A int32  `parquet:"a"`
+	B string `parquet:"b,optional"`
+}
+
+// reviewRec is written by parquet-go's GenericWriter, independently of
+// Weir's writer: repeated and nested columns the table lacks placed before
+// the table's, the table's columns in another order, dictionary encoding,
+// decimals as INT32, INT64 and FIXED_LEN_BYTE_ARRAY, an annotated INT64
+// timestamp and a narrower integer.
+type reviewRec struct {
+	Tags  []string     `parquet:"tags,list"`
+	Raw   []int64      `parquet:"raw"`
+	Name  *string      `parquet:"name,optional,dict"`
+	Extra *reviewExtra `parquet:"extra,optional"`
+	N     int32        `parquet:"n,dict"`
+	D1    int32        `parquet:"d1,decimal(2:9)"`
+	D2    int64        `parquet:"d2,decimal(3:18)"`
+	D3    [9]byte      `parquet:"d3,decimal(4:20)"`
+	D4    int32        `parquet:"d4,decimal(1:5)"`
+	TS    int64        `parquet:"ts,timestamp(microsecond:utc)"`
+	ID    int64        `parquet:"ID"`
+}
+
+func reviewDec(u *big.Int, scale int) string {
+	neg := u.Sign() < 0
+	s := new(big.Int).Abs(u).String()
+	for len(s) <= scale {
+		s = "0" + s
+	}
+	if scale > 0 {
+		s = s[:len(s)-scale] + "." + s[len(s)-scale:]
+	}
+	if neg {
+		s = "-" + s
+	}
+	return s
+}
+
+func reviewFixed(u *big.Int, n int) [9]byte {
+	var out [9]byte
+	m := new(big.Int).Set(u)
+	if m.Sign() < 0 {
+		m.Add(m, new(big.Int).Lsh(big.NewInt(1), uint(8*n)))
+	}
+	m.FillBytes(out[:])
+	return out
+}
+
+func reviewRecs(n int) ([]reviewRec, []map[string]string) {
+	var recs []reviewRec
+	var want []map[string]string
+	base := time.Date(1969, 12, 31, 23, 0, 0, 0, time.UTC)
+	for i := range n {
+		r := reviewRec{ID: int64(i), N: int32(i%300 - 150)}
+		for k := range i % 4 {
+			r.Tags = append(r.Tags, fmt.Sprintf("t%d", k))
+		}
+		for k := range i % 3 {
+			r.Raw = append(r.Raw, int64(k))
+		}
+		w := map[string]string{"id": fmt.Sprint(i), "n": fmt.Sprint(r.N)}
+		if i%5 != 0 {
+			s := fmt.Sprintf("name-%d", i%7)
+			r.Name = &s
+			w["name"] = s
+		} else {
+			w["name"] = "<nil>"
+		}
+		if i%2 == 0 {
+			r.Extra = &reviewExtra{A: int32(i)}
+		}
+		sign := int64(1)
+		if i%3 == 0 {
+			sign = -1
+		}
+		r.D1 = int32(sign * int64(i*7919%100000000))
+		w["d1"] = reviewDec(big.NewInt(int64(r.D1)), 2)
+		r.D2 = sign * int64(i) * 1_000_000_007
+		w["d2"] = reviewDec(big.NewInt(r.D2), 3)
+		u3 := new(big.Int).Mul(big.NewInt(sign*int64(i+1)), new(big.Int).Exp(big.NewInt(10), big.NewInt(17), nil))
+		u3.Add(u3, big.NewInt(int64(i)))
+		r.D3 = reviewFixed(u3, 9)
+		w["d3"] = reviewDec(u3, 4)
+		r.D4 = int32(sign * int64(i%10000))
+		// DECIMAL(5,1) read as DECIMAL(10,2): one more zero.
+		w["d4"] = reviewDec(new(big.Int).Mul(big.NewInt(int64(r.D4)), big.NewInt(10)), 2)
+		ts := base.Add(time.Duration(i) * 1234567 * time.Microsecond)
+		r.TS = ts.UnixMicro()
+		w["ts"] = ts.Format("2006-01-02 15:04:05.999999")
+		recs = append(recs, r)
+		want = append(want, w)
+	}
+	return recs, want
+}
+
+// TestParquetReviewForeignFile reads a file written by parquet-go's
+// GenericWriter (many row groups, repeated and nested columns the table
+// does not declare before the ones it does) and checks every value.
+func TestParquetReviewForeignFile(t *testing.T) {
+	dir := t.TempDir()
+	in, out := filepath.Join(dir, "in"), filepath.Join(dir, "out")
+	if err := os.MkdirAll(in, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	recs, want := reviewRecs(500)
+	f, err := os.Create(filepath.Join(in, "a.parquet"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := pq.NewGenericWriter[reviewRec](f, pq.MaxRowsPerRowGroup(37), pq.PageBufferSize(512))
+	if _, err := w.Write(recs); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	// An empty file (0 rows) of the same schema reads as nothing.
+	f, err = os.Create(filepath.Join(in, "b.parquet"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w = pq.NewGenericWriter[reviewRec](f)
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	cols := "id BIGINT NOT NULL\nname STRING\nd1 DECIMAL(9, 2)\nd2 DECIMAL(18, 3)\nd3 DECIMAL(20, 4)\nd4 DECIMAL(10, 2)\nts TIMESTAMP(6)\nn INT\n"
+	src := table(t, "src", cols+"'connector' = 'filesystem'\n'path' = '"+in+"'\n'format' = 'parquet'\n'parquet.utc-timezone' = 'true'\n")
+	for _, p := range []int{1, 2} {
+		t.Run(fmt.Sprint("p", p), func(t *testing.T) {
+			o := filepath.Join(out, fmt.Sprint(p))
+			dst := table(t, "dst", cols+"'connector' = 'filesystem'\n'path' = '"+o+"'\n'format' = 'json'\n")
+			if err := runJob(t, connector.Default(), weir.NewEnvironment(weir.Options{Parallelism: p}), src, dst, connector.BuildContext{}); err != nil {
+				t.Fatal(err)
+			}
+			got := committed(t, o)
+			if len(got) != len(want) {
+				t.Fatalf("%d rows, want %d", len(got), len(want))
+			}
+			seen := map[string]bool{}
+			for _, l := range got {
+				d := json.NewDecoder(strings.NewReader(l))
+				d.UseNumber()
+				var m map[string]any
+				if err := d.Decode(&m); err != nil {
+					t.Fatal(err)
+				}
+				id := fmt.Sprint(m["id"])
+				var i int
+				fmt.Sscan(id, &i)
+				if i < 0 || i >= len(want) || seen[id] {
+					t.Fatalf("row %s: bad or repeated id", l)
+				}
+				seen[id] = true
+				for k, v := range want[i] {
+					if g := fmt.Sprint(m[k]); g != v {
+						t.Errorf("row %d column %s = %s, want %s (%s)", i, k, g, v, l)
+					}
+				}
+			}
+		})
+	}
+}
