@@ -147,7 +147,7 @@ func (p *partitioning) include(path string) bool {
 }
 
 // partitionString is the string form Flink gives a partition value: the
-// Java object's toString (a TIMESTAMP as LocalDateTime prints it:
+// Java object's toString (a BOOLEAN as true/false, a TIMESTAMP as LocalDateTime prints it:
 // 2024-01-02T03:04, seconds and fractions only when not zero).
 func partitionString(v row.Value, t row.Type) string {
 	if v.IsNull() {
@@ -156,6 +156,8 @@ func partitionString(v row.Value, t row.Type) string {
 	switch t.Root {
 	case row.TypeChar, row.TypeVarChar:
 		return v.Str()
+	case row.TypeBoolean:
+		return strconv.FormatBool(v.Bool()) // java.lang.Boolean's toString: true, false
 	case row.TypeTimestamp:
 		tm := time.UnixMilli(v.Millis()).UTC().Add(time.Duration(v.NanoOfMilli()))
 		s := tm.Format("2006-01-02T15:04")
