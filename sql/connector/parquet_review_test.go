@@ -1,18 +1,22 @@
 package connector_test
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math/big"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	pq "github.com/parquet-go/parquet-go"
 
 	"github.com/weirstream/weir"
+	"github.com/weirstream/weir/row"
 	"github.com/weirstream/weir/sql/connector"
 )
 
@@ -183,4 +187,127 @@ func TestParquetReviewForeignFile(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestParquetReviewRestoreRowGroups fails and restores a job reading
+// files of many small row groups with a repeated column before the
+// table's: a restore seeks inside a file across row groups, and every row
+// is written once with its own values.
+func TestParquetReviewRestoreRowGroups(t *testing.T) {
+	dir := t.TempDir()
+	in, out, chk := filepath.Join(dir, "in"), filepath.Join(dir, "out"), filepath.Join(dir, "chk")
+	type inRec struct {
+		Tags []string `parquet:"tags,list"`
+		ID   int64    `parquet:"id"`
+		Tag  *string  `parquet:"tag,optional,dict"`
+	}
+	type outRec struct {
+		ID  int64   `parquet:"id"`
+		Tag *string `parquet:"tag,optional"`
+	}
+	tagOf := func(id int64) *string {
+		if id%11 == 0 {
+			return nil
+		}
+		s := fmt.Sprintf("t%d", id%13)
+		return &s
+	}
+	const files, perFile = 3, 20000
+	if err := os.MkdirAll(in, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for f := range files {
+		var rows []inRec
+		for i := range perFile {
+			id := int64(f*perFile + i)
+			r := inRec{ID: id, Tag: tagOf(id)}
+			for k := range id % 3 {
+				r.Tags = append(r.Tags, fmt.Sprint(k))
+			}
+			rows = append(rows, r)
+		}
+		fh, err := os.Create(filepath.Join(in, fmt.Sprintf("f%d.parquet", f)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		w := pq.NewGenericWriter[inRec](fh, pq.MaxRowsPerRowGroup(997))
+		if _, err := w.Write(rows); err != nil {
+			t.Fatal(err)
+		}
+		if err := w.Close(); err != nil {
+			t.Fatal(err)
+		}
+		fh.Close()
+	}
+	cols := "id BIGINT NOT NULL\ntag STRING\n"
+	src := table(t, "src", cols+"'connector' = 'filesystem'\n'path' = '"+in+"'\n'format' = 'parquet'\n")
+	dst := table(t, "dst", cols+"'connector' = 'filesystem'\n'path' = '"+out+"'\n'format' = 'parquet'\n")
+	fails := 0
+	for i, p := range []int{2, 1, 3} {
+		err := runFailingParquetJob(t, src, dst, out, chk, p, int64(4000+3000*i))
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, errInjected) {
+			t.Fatalf("run %d: %v", i, err)
+		}
+		fails++
+	}
+	if err := runFailingParquetJob(t, src, dst, out, chk, 2, 0); err != nil {
+		t.Fatalf("final run: %v", err)
+	}
+	if fails == 0 {
+		t.Fatal("no run failed: the test restored nothing")
+	}
+	count := map[int64]int{}
+	for _, name := range parquetFiles(t, out) {
+		rows, err := pq.ReadFile[outRec](name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range rows {
+			want := tagOf(r.ID)
+			if (want == nil) != (r.Tag == nil) || want != nil && *want != *r.Tag {
+				t.Fatalf("row %d has tag %v, want %v", r.ID, r.Tag, want)
+			}
+			count[r.ID]++
+		}
+	}
+	for id := range int64(files * perFile) {
+		if count[id] != 1 {
+			t.Errorf("row %d written %d times", id, count[id])
+		}
+	}
+	t.Logf("%d failures and restores", fails)
+}
+
+func runFailingParquetJob(t *testing.T, src, dst connector.Context, out, chk string, p int, failAfter int64) error {
+	env := weir.NewEnvironment(weir.Options{Parallelism: p, AutoWatermarkInterval: -1,
+		Checkpoints: weir.CheckpointOptions{Interval: 5 * time.Millisecond, Dir: chk}, Restore: "latest"})
+	reg := connector.Default()
+	s, err := reg.CreateSource(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k, err := reg.CreateSink(dst)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := s.Produce(connector.BuildContext{Env: env, Prefix: "src"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var seen atomic.Int64
+	st = weir.TryMap(st, func(r row.Row) (row.Row, error) {
+		if failAfter > 0 && seen.Add(1) >= failAfter && len(parquetFiles(t, out)) > 0 {
+			return r, errInjected
+		}
+		return r, nil
+	})
+	if _, err := k.Consume(connector.BuildContext{Env: env, Prefix: "dst"}, st); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	return env.Execute(ctx)
 }
