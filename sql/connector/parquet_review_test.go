@@ -311,3 +311,43 @@ func runFailingParquetJob(t *testing.T, src, dst connector.Context, out, chk str
 	defer cancel()
 	return env.Execute(ctx)
 }
+
+// TestParquetReviewUnsigned reads unsigned Parquet integers (UINT_32 in
+// INT32, UINT_64 in INT64) as BIGINT: a value above the signed range of
+// its physical type is its unsigned value, not a negative number; one
+// above BIGINT's range is a bad record.
+func TestParquetReviewUnsigned(t *testing.T) {
+	dir := t.TempDir()
+	in, out := filepath.Join(dir, "in"), filepath.Join(dir, "out")
+	type rec struct {
+		ID int64  `parquet:"id"`
+		U  uint32 `parquet:"u"`
+		V  uint64 `parquet:"v"`
+	}
+	rows := []rec{{1, 7, 8}, {2, 4_000_000_000, 1 << 62}, {3, 1 << 31, 1<<63 + 5}}
+	if err := os.MkdirAll(in, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := pq.WriteFile(filepath.Join(in, "a.parquet"), rows); err != nil {
+		t.Fatal(err)
+	}
+	// u alone: every row, with its unsigned value.
+	src := table(t, "src", "id BIGINT\nu BIGINT\n'connector' = 'filesystem'\n'path' = '"+in+"'\n'format' = 'parquet'\n")
+	dst := table(t, "dst", "id BIGINT\nu BIGINT\n'connector' = 'filesystem'\n'path' = '"+out+"'\n'format' = 'json'\n")
+	if err := runJob(t, connector.Default(), weir.NewEnvironment(weir.Options{}), src, dst, connector.BuildContext{}); err != nil {
+		t.Fatal(err)
+	}
+	got := strings.Join(committed(t, out), "\n")
+	for _, r := range rows {
+		if want := fmt.Sprintf(`{"id":%d,"u":%d}`, r.ID, r.U); !strings.Contains(got, want) {
+			t.Errorf("missing %s in\n%s", want, got)
+		}
+	}
+	// v: row 3 does not fit BIGINT.
+	src = table(t, "src", "id BIGINT\nv BIGINT\n'connector' = 'filesystem'\n'path' = '"+in+"'\n'format' = 'parquet'\n")
+	dst = table(t, "dst", "id BIGINT\nv BIGINT\n'connector' = 'filesystem'\n'path' = '"+filepath.Join(dir, "out2")+"'\n'format' = 'json'\n")
+	err := runJob(t, connector.Default(), weir.NewEnvironment(weir.Options{}), src, dst, connector.BuildContext{})
+	if err == nil || !strings.Contains(err.Error(), "row 3") || !strings.Contains(err.Error(), "9223372036854775813") {
+		t.Errorf("row 3 (v above BIGINT) should be a bad record naming it and its value; err %v", err)
+	}
+}
