@@ -282,34 +282,7 @@ func TestParquetReviewRestoreRowGroups(t *testing.T) {
 }
 
 func runFailingParquetJob(t *testing.T, src, dst connector.Context, out, chk string, p int, failAfter int64) error {
-	env := weir.NewEnvironment(weir.Options{Parallelism: p, AutoWatermarkInterval: -1,
-		Checkpoints: weir.CheckpointOptions{Interval: 5 * time.Millisecond, Dir: chk}, Restore: "latest"})
-	reg := connector.Default()
-	s, err := reg.CreateSource(src)
-	if err != nil {
-		t.Fatal(err)
-	}
-	k, err := reg.CreateSink(dst)
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := s.Produce(connector.BuildContext{Env: env, Prefix: "src"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var seen atomic.Int64
-	st = weir.TryMap(st, func(r row.Row) (row.Row, error) {
-		if failAfter > 0 && seen.Add(1) >= failAfter && len(parquetFiles(t, out)) > 0 {
-			return r, errInjected
-		}
-		return r, nil
-	})
-	if _, err := k.Consume(connector.BuildContext{Env: env, Prefix: "dst"}, st); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	return env.Execute(ctx)
+	return runFailingJob(t, src, dst, chk, p, failAfter, func() bool { return len(parquetFiles(t, out)) > 0 })
 }
 
 // TestParquetReviewUnsigned reads unsigned Parquet integers (UINT_32 in
@@ -350,4 +323,138 @@ func TestParquetReviewUnsigned(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "row 3") || !strings.Contains(err.Error(), "9223372036854775813") {
 		t.Errorf("row 3 (v above BIGINT) should be a bad record naming it and its value; err %v", err)
 	}
+}
+
+// TestParquetReviewPartitionedRestore writes a Parquet table partitioned
+// by a nullable column through failures and restores at parallelism
+// 2/1/3: every row once, in the directory of its value (NULL in the
+// default partition), its file holding only the other column.
+func TestParquetReviewPartitionedRestore(t *testing.T) {
+	dir := t.TempDir()
+	in, out, chk := filepath.Join(dir, "in"), filepath.Join(dir, "out"), filepath.Join(dir, "chk")
+	type inRec struct {
+		ID  int64   `parquet:"id"`
+		Tag *string `parquet:"tag,optional"`
+	}
+	tagOf := func(id int64) *string {
+		if id%11 == 0 {
+			return nil
+		}
+		s := fmt.Sprintf("t/%d", id%5)
+		return &s
+	}
+	const files, perFile = 3, 15000
+	if err := os.MkdirAll(in, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for f := range files {
+		var rows []inRec
+		for i := range perFile {
+			id := int64(f*perFile + i)
+			rows = append(rows, inRec{ID: id, Tag: tagOf(id)})
+		}
+		if err := pq.WriteFile(filepath.Join(in, fmt.Sprintf("f%d.parquet", f)), rows, pq.MaxRowsPerRowGroup(1000)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cols := "id BIGINT NOT NULL\ntag STRING\n"
+	src := table(t, "src", cols+"'connector' = 'filesystem'\n'path' = '"+in+"'\n'format' = 'parquet'\n")
+	dst := table(t, "dst", cols+"'connector' = 'filesystem'\n'path' = '"+out+"'\n'format' = 'parquet'\n")
+	dst.PartitionKeys = []int{1}
+	committedAny := func() bool {
+		m, _ := filepath.Glob(filepath.Join(out, "*", "part-*.parquet"))
+		return len(m) > 0
+	}
+	fails := 0
+	for i, p := range []int{2, 1, 3} {
+		err := runFailingJob(t, src, dst, chk, p, int64(4000+3000*i), committedAny)
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, errInjected) {
+			t.Fatalf("run %d: %v", i, err)
+		}
+		fails++
+	}
+	if err := runFailingJob(t, src, dst, chk, 2, 0, committedAny); err != nil {
+		t.Fatalf("final run: %v", err)
+	}
+	if fails == 0 {
+		t.Fatal("no run failed: the test restored nothing")
+	}
+	type outRec struct {
+		ID int64 `parquet:"id"`
+	}
+	count := map[int64]int{}
+	m, err := filepath.Glob(filepath.Join(out, "*", "part-*.parquet"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range m {
+		f, err := pq.ReadFile[outRec](name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pf, err := os.Open(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		st, _ := pf.Stat()
+		file, err := pq.OpenFile(pf, st.Size())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := len(file.Schema().Fields()); n != 1 {
+			t.Errorf("%s has %d columns, want 1 (id)", name, n)
+		}
+		pf.Close()
+		part := filepath.Base(filepath.Dir(name))
+		for _, r := range f {
+			want := "tag=" + connector.DefaultPartitionName
+			if tg := tagOf(r.ID); tg != nil {
+				want = "tag=" + strings.ReplaceAll(*tg, "/", "%2F")
+			}
+			if part != want {
+				t.Fatalf("row %d in %s, want %s", r.ID, part, want)
+			}
+			count[r.ID]++
+		}
+	}
+	for id := range int64(files * perFile) {
+		if count[id] != 1 {
+			t.Errorf("row %d written %d times", id, count[id])
+		}
+	}
+	t.Logf("%d failures and restores", fails)
+}
+
+func runFailingJob(t *testing.T, src, dst connector.Context, chk string, p int, failAfter int64, ready func() bool) error {
+	env := weir.NewEnvironment(weir.Options{Parallelism: p, AutoWatermarkInterval: -1,
+		Checkpoints: weir.CheckpointOptions{Interval: 5 * time.Millisecond, Dir: chk}, Restore: "latest"})
+	reg := connector.Default()
+	s, err := reg.CreateSource(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k, err := reg.CreateSink(dst)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := s.Produce(connector.BuildContext{Env: env, Prefix: "src"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var seen atomic.Int64
+	st = weir.TryMap(st, func(r row.Row) (row.Row, error) {
+		if failAfter > 0 && seen.Add(1) >= failAfter && ready() {
+			return r, errInjected
+		}
+		return r, nil
+	})
+	if _, err := k.Consume(connector.BuildContext{Env: env, Prefix: "dst"}, st); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	return env.Execute(ctx)
 }
