@@ -158,7 +158,7 @@ func partitionString(v row.Value, t row.Type) string {
 		return v.Str()
 	case row.TypeBoolean:
 		return strconv.FormatBool(v.Bool()) // java.lang.Boolean's toString: true, false
-	case row.TypeTimestamp:
+	case row.TypeTimestamp, row.TypeTimestampLTZ: // TimestampData's toString: the UTC wall clock for LTZ
 		tm := time.UnixMilli(v.Millis()).UTC().Add(time.Duration(v.NanoOfMilli()))
 		s := tm.Format("2006-01-02T15:04")
 		nanos := tm.Nanosecond()
@@ -182,7 +182,7 @@ func partitionString(v row.Value, t row.Type) string {
 // partitionValue casts a partition directory's value to the column type
 // (CAST(s AS t)); a TIMESTAMP also reads LocalDateTime's form with a 'T'.
 func partitionValue(s string, t row.Type) (row.Value, error) {
-	if t.Root == row.TypeTimestamp {
+	if t.Root == row.TypeTimestamp || t.Root == row.TypeTimestampLTZ {
 		if d, rest, ok := strings.Cut(s, "T"); ok && len(d) == 10 {
 			if strings.Count(rest, ":") == 1 {
 				rest += ":00"
