@@ -24,7 +24,12 @@ import (
 // current row: the last one; when the last row is retracted the one
 // before it as an update, and a DELETE when none is left. A retraction of
 // a row it does not hold (its state expired or it came before its
-// insert) is dropped, as in Flink.
+// insert) is dropped, as in Flink. When the input has an upsert key (the
+// smallest, as Flink's UpsertKeyUtil.getSmallestKey), rows are matched by
+// it rather than by all their columns, as Flink's: an update replaces the
+// held row of its upsert key in place, and a retraction whose other
+// columns differ from the row emitted before (a non-deterministic
+// function after an aggregate) still finds it.
 
 // upsertMaterialize reports whether the sink's input is materialised
 // (table.exec.sink.upsert-materialize: NONE never, FORCE for every upsert
@@ -77,8 +82,14 @@ func (t *translator) materialize(in weir.Stream[row.Row], s *plan.Sink, pk []int
 		kt[i] = types[k]
 	}
 	keyOf := func(r row.Row) string { return string(row.AppendKey(nil, r, pk, kt)) }
-	uid := t.uid("SinkMaterializer", s.Table.Name)
 	fn := &materializeFn{types: types, table: s.Table.Name}
+	if uk := smallestKey(plan.UpsertKeys(s.In)); len(uk) > 0 {
+		fn.upsertKey = uk
+		for _, k := range uk {
+			fn.upsertTypes = append(fn.upsertTypes, types[k])
+		}
+	}
+	uid := t.uid("SinkMaterializer", s.Table.Name)
 	if d := t.cfg.Duration("table.exec.state.ttl"); d > 0 {
 		fn.ttl = state.TTL{TTL: d, Update: state.OnCreateAndWrite, Visibility: state.NeverReturnExpired}
 	}
@@ -86,13 +97,31 @@ func (t *translator) materialize(in weir.Stream[row.Row], s *plan.Sink, pk []int
 		Name("SinkMaterializer(pk=" + s.Table.Name + ")").UID(uid)
 }
 
+// smallestKey is Flink's UpsertKeyUtil.getSmallestKey: the key of the
+// fewest columns, then of the smallest leading column (keys sorted);
+// nil when there is none.
+func smallestKey(keys [][]int) []int {
+	var best []int
+	for _, k := range keys {
+		k = slices.Sorted(slices.Values(k))
+		if best == nil || len(k) < len(best) || len(k) == len(best) && slices.Compare(k, best) < 0 {
+			best = k
+		}
+	}
+	return best
+}
+
 type materializeFn struct {
 	types []row.Type
 	table string
 	ttl   state.TTL // table.exec.state.ttl, as Flink's materializer
-	codec *row.Codec
-	rows  state.Value[string]
-	buf   []byte
+	// upsertKey is the input's upsert key the rows are matched by, and
+	// its columns' types; nil: rows are matched by all their columns.
+	upsertKey   []int
+	upsertTypes []row.Type
+	codec       *row.Codec
+	rows        state.Value[string]
+	buf         []byte
 }
 
 // Open creates the subtask's state handle.
@@ -144,16 +173,33 @@ func (f *materializeFn) ProcessElement(ctx *weir.KeyedContext[string, row.Row], 
 		return err
 	}
 	phys := row.Row{Fields: in.Fields}
+	find := func() int {
+		if f.upsertKey == nil {
+			return slices.IndexFunc(rows, func(r row.Row) bool { return row.EqualRows(r, phys, f.types) })
+		}
+		k := string(row.AppendKey(nil, phys, f.upsertKey, f.upsertTypes))
+		return slices.IndexFunc(rows, func(r row.Row) bool {
+			return string(row.AppendKey(nil, r, f.upsertKey, f.upsertTypes)) == k
+		})
+	}
 	switch in.Kind {
 	case row.Insert, row.UpdateAfter:
-		rows = append(rows, phys.Clone())
 		kind := row.UpdateAfter
-		if len(rows) == 1 {
+		if len(rows) == 0 {
 			kind = row.Insert
+		}
+		at := -1
+		if f.upsertKey != nil {
+			at = find()
+		}
+		if at >= 0 {
+			rows[at] = phys.Clone() // the row of its upsert key, in place, as Flink's
+		} else {
+			rows = append(rows, phys.Clone())
 		}
 		ctx.Collect(row.Row{Kind: kind, Fields: in.Fields})
 	case row.UpdateBefore, row.Delete:
-		at := slices.IndexFunc(rows, func(r row.Row) bool { return row.EqualRows(r, phys, f.types) })
+		at := find()
 		if at < 0 {
 			return nil // not held: dropped, as Flink's
 		}

@@ -147,7 +147,7 @@ func (p *partitioning) include(path string) bool {
 }
 
 // partitionString is the string form Flink gives a partition value: the
-// Java object's toString (a TIMESTAMP as LocalDateTime prints it:
+// Java object's toString (a BOOLEAN as true/false, a TIMESTAMP as LocalDateTime prints it:
 // 2024-01-02T03:04, seconds and fractions only when not zero).
 func partitionString(v row.Value, t row.Type) string {
 	if v.IsNull() {
@@ -156,7 +156,9 @@ func partitionString(v row.Value, t row.Type) string {
 	switch t.Root {
 	case row.TypeChar, row.TypeVarChar:
 		return v.Str()
-	case row.TypeTimestamp:
+	case row.TypeBoolean:
+		return strconv.FormatBool(v.Bool()) // java.lang.Boolean's toString: true, false
+	case row.TypeTimestamp, row.TypeTimestampLTZ: // TimestampData's toString: the UTC wall clock for LTZ
 		tm := time.UnixMilli(v.Millis()).UTC().Add(time.Duration(v.NanoOfMilli()))
 		s := tm.Format("2006-01-02T15:04")
 		nanos := tm.Nanosecond()
@@ -180,7 +182,7 @@ func partitionString(v row.Value, t row.Type) string {
 // partitionValue casts a partition directory's value to the column type
 // (CAST(s AS t)); a TIMESTAMP also reads LocalDateTime's form with a 'T'.
 func partitionValue(s string, t row.Type) (row.Value, error) {
-	if t.Root == row.TypeTimestamp {
+	if t.Root == row.TypeTimestamp || t.Root == row.TypeTimestampLTZ {
 		if d, rest, ok := strings.Cut(s, "T"); ok && len(d) == 10 {
 			if strings.Count(rest, ":") == 1 {
 				rest += ":00"

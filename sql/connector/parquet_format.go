@@ -589,10 +589,17 @@ func decodeParquetRow(cols []parquetColumn, pr pq.Row, vals []row.Value) (row.Ro
 			out[i] = vals[c.part]
 			continue
 		}
-		if c.idx < 0 || c.idx >= len(pr) {
+		if c.idx < 0 {
 			continue
 		}
-		v := pr[c.idx]
+		// A row holds its values in leaf column order, but a repeated
+		// column (one the table does not read) holds zero or more of
+		// them: find the column's value by its index, not its position.
+		j, found := slices.BinarySearchFunc(pr, c.idx, func(v pq.Value, col int) int { return v.Column() - col })
+		if !found {
+			continue
+		}
+		v := pr[j]
 		if v.IsNull() {
 			if !c.t.Nullable {
 				return row.Row{}, c.name, fmt.Errorf("NULL in the NOT NULL column %s", row.QuoteIdent(c.name))
@@ -763,11 +770,26 @@ func (c *parquetConfig) converter(t row.Type, pt pq.Type) (func(pq.Value) (row.V
 	mismatch := func() error {
 		return fmt.Errorf("a Parquet %s cannot be read as %s", parquetTypeName(pt), t)
 	}
+	// An unsigned integer (INT(n, false)) is read as its unsigned value:
+	// a UINT_32 above 2^31-1 is not negative, a UINT_64 above 2^63-1 is
+	// out of every column's range.
+	unsigned := lt != nil && lt.Integer != nil && !lt.Integer.IsSigned
+	intOf := func(v pq.Value) (int64, bool) {
+		switch {
+		case kind == pq.Int32 && unsigned:
+			return int64(uint32(v.Int32())), true
+		case kind == pq.Int32:
+			return int64(v.Int32()), true
+		case unsigned:
+			return v.Int64(), v.Int64() >= 0
+		}
+		return v.Int64(), true
+	}
 	intRange := func(lo, hi int64) func(pq.Value) (row.Value, error) {
 		return func(v pq.Value) (row.Value, error) {
-			x := v.Int64()
-			if kind == pq.Int32 {
-				x = int64(v.Int32())
+			x, ok := intOf(v)
+			if !ok {
+				return row.Value{}, fmt.Errorf("value %d out of the range of %s", uint64(x), t)
 			}
 			if x < lo || x > hi {
 				return row.Value{}, fmt.Errorf("value %d out of the range of %s", x, t)
@@ -818,9 +840,9 @@ func (c *parquetConfig) converter(t row.Type, pt pq.Type) (func(pq.Value) (row.V
 			if kind == pq.Int32 || kind == pq.Int64 {
 				// An integer column read as a decimal: its value, scaled.
 				return func(v pq.Value) (row.Value, error) {
-					x := v.Int64()
-					if kind == pq.Int32 {
-						x = int64(v.Int32())
+					x, ok := intOf(v)
+					if !ok {
+						return decimalValue(t, row.Rescale(new(big.Int).SetUint64(uint64(x)), 0, t.Scale))
 					}
 					return decimalValue(t, row.Rescale(big.NewInt(x), 0, t.Scale))
 				}, nil
