@@ -38,7 +38,10 @@ func TestMain(m *testing.M) {
 		defer os.RemoveAll(dir)
 		if goBin, err := exec.LookPath("go"); err == nil {
 			bin := filepath.Join(dir, "weir")
-			if out, err := exec.Command(goBin, "build", "-ldflags=-s -w", "-o", bin, "github.com/weirstream/weir/cmd/weir").CombinedOutput(); err != nil {
+			// With the test's -race, so the build reuses its packages.
+			args := append([]string{"build"}, crashtest.BuildFlags()...)
+			args = append(args, "-ldflags=-s -w", "-o", bin, "github.com/weirstream/weir/cmd/weir")
+			if out, err := exec.Command(goBin, args...).CombinedOutput(); err != nil {
 				fmt.Fprintf(os.Stderr, "building weir: %v\n%s", err, out)
 				return 1
 			}

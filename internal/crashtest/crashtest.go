@@ -29,14 +29,21 @@ func Build(t testing.TB, bin, pkg string) {
 	if err != nil {
 		t.Skip("no go command to build the binaries")
 	}
-	args := []string{"build"}
-	if raceEnabled {
-		args = append(args, "-race")
-	}
+	args := append([]string{"build"}, BuildFlags()...)
 	args = append(args, "-o", bin, pkg)
 	if out, err := exec.Command(goBin, args...).CombinedOutput(); err != nil {
 		t.Fatalf("building %s: %v\n%s", pkg, err, out)
 	}
+}
+
+// BuildFlags are the go build flags that make a child binary like the
+// test binary: -race when the test runs with -race, so that the child
+// reuses the packages the test build compiled.
+func BuildFlags() []string {
+	if raceEnabled {
+		return []string{"-race"}
+	}
+	return nil
 }
 
 // LatestCheckpoint returns the highest id of a checkpoint in dir that has
