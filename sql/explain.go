@@ -36,6 +36,7 @@ func (s *Session) explain(n *ast.Explain) (*Result, *Job, error) {
 	if err != nil {
 		return nil, nil, err
 	}
+	j.markMaterialized() // upsert_materialize.go
 	opt := j.roots()
 	popts := plan.PhysicalOptions{AggTwoPhase: aggTwoPhase(j.cfg), WindowTwoPhase: windowTwoPhase(j.cfg)}
 	if mb, err := miniBatchOf(j.cfg, false); err != nil {

@@ -216,3 +216,24 @@ func (f *materializeFn) ProcessElement(ctx *weir.KeyedContext[string, row.Row], 
 	f.store(rows)
 	return nil
 }
+
+// markMaterialized sets Sink.UpsertMaterialize on the job's sinks, for
+// EXPLAIN; the translator makes the same decision (translator.sink).
+func (j *Job) markMaterialized() {
+	t := &translator{reg: j.sess.reg, cfg: j.cfg}
+	for _, s := range j.sinks {
+		sk, err := t.reg.CreateSink(t.connectorContext(s.Table))
+		if err != nil {
+			continue // EXPLAIN reports it elsewhere
+		}
+		mode := connector.InsertOnly
+		if s.In.Mode() == plan.Updating && !t.batch() {
+			mode = connector.All
+		}
+		accepted, err := sk.ChangelogMode(mode)
+		if err != nil {
+			continue
+		}
+		s.UpsertMaterialize, _ = t.upsertMaterialize(s, accepted)
+	}
+}

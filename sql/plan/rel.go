@@ -451,6 +451,10 @@ func (u *Union) describe() (string, []string) {
 type Sink struct {
 	In    Rel
 	Table *Table
+	// UpsertMaterialize: a SinkUpsertMaterializer runs before the sink
+	// (decided by the sql package from the connector; EXPLAIN prints it
+	// as Flink does).
+	UpsertMaterialize bool
 }
 
 // Columns implements Rel.
@@ -463,7 +467,11 @@ func (s *Sink) Inputs() []Rel { return []Rel{s.In} }
 func (s *Sink) Mode() Mode { return s.In.Mode() }
 
 func (s *Sink) describe() (string, []string) {
-	return "Sink", []string{"table=[" + strings.Join(s.Table.Path(), ".") + "]", "fields=[" + names(s.In.Columns()) + "]"}
+	attrs := []string{"table=[" + strings.Join(s.Table.Path(), ".") + "]", "fields=[" + names(s.In.Columns()) + "]"}
+	if s.UpsertMaterialize {
+		attrs = append(attrs, "upsertMaterialize=[true]")
+	}
+	return "Sink", attrs
 }
 
 // Explain prints a plan tree as Flink's EXPLAIN prints its optimized
