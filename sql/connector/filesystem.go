@@ -339,13 +339,22 @@ func (f fileRowFormat) NewWriter(w io.Writer) (file.BulkWriter[row.Row], error) 
 	if err != nil {
 		return nil, err
 	}
-	return fileRowWriter{w: bw, part: f.part}, nil
+	return &fileRowWriter{w: bw, part: f.part, buf: make([]row.Value, len(f.part.fileCols))}, nil
 }
 
+// fileRowWriter projects each row into buf: the format encodes it before
+// Write returns, so one slice serves every row.
 type fileRowWriter struct {
 	w    file.BulkWriter[row.Row]
 	part *partitioning
+	buf  []row.Value
 }
 
-func (w fileRowWriter) Write(r row.Row) error { return w.w.Write(w.part.fileRow(r)) }
-func (w fileRowWriter) Finish() error         { return w.w.Finish() }
+func (w *fileRowWriter) Write(r row.Row) error {
+	for i, c := range w.part.fileCols {
+		w.buf[i] = r.Fields[c]
+	}
+	return w.w.Write(row.Row{Kind: r.Kind, Fields: w.buf})
+}
+
+func (w *fileRowWriter) Finish() error { return w.w.Finish() }

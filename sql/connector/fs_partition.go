@@ -66,15 +66,6 @@ func (p *partitioning) fileSchema(s row.Schema) row.Schema {
 	return out
 }
 
-// fileRow projects a full row to the columns the files hold.
-func (p *partitioning) fileRow(r row.Row) row.Row {
-	out := make([]row.Value, len(p.fileCols))
-	for i, c := range p.fileCols {
-		out[i] = r.Fields[c]
-	}
-	return row.Row{Kind: r.Kind, Fields: out}
-}
-
 // fullRow makes the table's row from a file's row and the file's partition
 // values.
 func (p *partitioning) fullRow(fr row.Row, vals []row.Value) row.Row {

@@ -282,7 +282,7 @@ func TestParquetReviewRestoreRowGroups(t *testing.T) {
 }
 
 func runFailingParquetJob(t *testing.T, src, dst connector.Context, out, chk string, p int, failAfter int64) error {
-	return runFailingJob(t, src, dst, chk, p, failAfter, func() bool { return len(parquetFiles(t, out)) > 0 })
+	return runFailingJob(t, src, dst, chk, p, failAfter, func() bool { return hasParquetFiles(out) })
 }
 
 // TestParquetReviewUnsigned reads unsigned Parquet integers (UINT_32 in
@@ -428,6 +428,10 @@ func TestParquetReviewPartitionedRestore(t *testing.T) {
 	t.Logf("%d failures and restores", fails)
 }
 
+// runFailingJob copies src to dst in a job restored from its latest
+// checkpoint in chk, which fails once it has seen failAfter rows (if > 0)
+// and ready reports true (ready runs in the job's operators: it must not
+// call t).
 func runFailingJob(t *testing.T, src, dst connector.Context, chk string, p int, failAfter int64, ready func() bool) error {
 	env := weir.NewEnvironment(weir.Options{Parallelism: p, AutoWatermarkInterval: -1,
 		Checkpoints: weir.CheckpointOptions{Interval: 5 * time.Millisecond, Dir: chk}, Restore: "latest"})
