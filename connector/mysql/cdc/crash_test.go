@@ -50,6 +50,18 @@ func countLines(t *testing.T, dir string) int {
 	return n
 }
 
+// countReads counts the snapshot reads among the committed changes.
+func countReads(t *testing.T, dir string) int {
+	t.Helper()
+	n := 0
+	for _, o := range readCrashOutput(t, dir) {
+		if o.Op == "r" {
+			n++
+		}
+	}
+	return n
+}
+
 // readCrashOutput returns the committed changes in commit order: part
 // files by their number, lines in order.
 func readCrashOutput(t *testing.T, dir string) []crashOut {
@@ -163,20 +175,36 @@ func testCrashExactlyOnce(t *testing.T, bin string, alg SnapshotAlgorithm) {
 	t.Logf("seed %d", seed)
 	rng := rand.New(rand.NewPCG(seed, 3))
 	kills, during, after := 0, 0, 0
+	// The schedule does not depend on how fast the child is (a -race
+	// build reads the binlog several times slower than the writers write
+	// it): while the snapshot runs, a run is killed only once it
+	// committed new snapshot reads, so each run moves the snapshot on;
+	// after a few kills inside the snapshot, one run is let live until it
+	// logs the hand-over and is killed right after it.
 	for run := 0; run < 60 && (kills < 12 || during < 3 || after < 4); run++ {
-		before := countLines(t, out)
+		before, beforeReads := countLines(t, out), countReads(t, out)
 		c := crashtest.Start(t, bin, logPath, args...)
-		if run%4 == 3 {
+		switch {
+		case run%4 == 3:
 			c.Pause(time.Duration(rng.IntN(60)) * time.Millisecond) // while starting
-		} else {
-			// Once a checkpoint committed new output: the next
-			// chunks, changes and checkpoints are under way.
-			c.WaitUntil(t, "new output", 30*time.Second, func() bool { return countLines(t, out) > before })
+		case !snapshotDone() && during < 6:
+			// Once a checkpoint committed new snapshot rows: the
+			// next chunks, changes and checkpoints are under way.
+			c.WaitUntil(t, "new snapshot rows", 60*time.Second, func() bool {
+				return snapshotDone() || countReads(t, out) > beforeReads
+			})
 			// The first runs die at their first commit: inside the
 			// snapshot.
 			if during >= 3 {
 				c.Pause(time.Duration(rng.IntN(80)) * time.Millisecond)
 			}
+		case !snapshotDone():
+			// Around the hand-over to the binlog.
+			c.WaitUntil(t, "the end of the snapshot", 120*time.Second, snapshotDone)
+			c.Pause(time.Duration(rng.IntN(80)) * time.Millisecond)
+		default:
+			c.WaitUntil(t, "new output", 30*time.Second, func() bool { return countLines(t, out) > before })
+			c.Pause(time.Duration(rng.IntN(80)) * time.Millisecond)
 		}
 		exited, err := c.Kill()
 		if exited {
