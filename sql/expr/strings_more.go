@@ -25,13 +25,30 @@ import (
 // Everything after it agrees again: both search on from e plus one
 // character.
 func javaMatches(re *regexp.Regexp, at *regexp.Regexp, s string, yield func(m []int) bool) {
-	for _, m := range re.FindAllStringSubmatchIndex(s, -1) {
+	javaMatchesOf(re, at, s, true, yield)
+}
+
+// javaMatchesOf is javaMatches; with sub false the matches hold only the
+// whole match's bounds (cheaper: no group positions are computed).
+func javaMatchesOf(re *regexp.Regexp, at *regexp.Regexp, s string, sub bool, yield func(m []int) bool) {
+	var ms [][]int
+	if sub {
+		ms = re.FindAllStringSubmatchIndex(s, -1)
+	} else {
+		ms = re.FindAllStringIndex(s, -1)
+	}
+	for _, m := range ms {
 		if !yield(m) {
 			return
 		}
 		if e := m[1]; e > m[0] && at != nil {
 			_, w := utf8.DecodeLastRuneInString(s[:e])
-			a := at.FindStringSubmatchIndex(s[e-w:])
+			var a []int
+			if sub {
+				a = at.FindStringSubmatchIndex(s[e-w:])
+			} else {
+				a = at.FindStringIndex(s[e-w:])
+			}
 			if a == nil || a[1] != w {
 				continue
 			}
@@ -238,7 +255,7 @@ func moreStringFuncs() []*Func {
 						return row.Value{}, nil
 					}
 					n := 0
-					javaMatches(re, at, a.Str(), func([]int) bool { n++; return true })
+					javaMatchesOf(re, at, a.Str(), false, func([]int) bool { n++; return true })
 					return row.Int(int64(n)), nil
 				}), nil
 			}},
@@ -344,7 +361,7 @@ func startsEnds(name string, test func(s, affix string) bool) *Func {
 func javaReplaceAll(re, at *regexp.Regexp, s, repl string) string {
 	var b strings.Builder
 	last, any := 0, false
-	javaMatches(re, at, s, func(m []int) bool {
+	javaMatchesOf(re, at, s, false, func(m []int) bool {
 		any = true
 		b.WriteString(s[last:m[0]])
 		b.WriteString(repl)

@@ -78,6 +78,14 @@ func checkJavaMatches(t *testing.T, pattern, s string) {
 	if !slices.EqualFunc(got, want, slices.Equal[[]int]) {
 		t.Fatalf("pattern %q on %q:\n got  %v\n want %v", pattern, s, got, want)
 	}
+	var bounds [][]int
+	javaMatchesOf(re, anchoredAfterRune(re), s, false, func(m []int) bool {
+		bounds = append(bounds, slices.Clone(m))
+		return true
+	})
+	if !slices.EqualFunc(bounds, want, func(a, b []int) bool { return slices.Equal(a, b[:2]) }) {
+		t.Fatalf("pattern %q on %q, bounds only:\n got  %v\n want %v", pattern, s, bounds, want)
+	}
 }
 
 // TestJavaMatches checks javaMatches (Go's FindAll plus Java's empty
