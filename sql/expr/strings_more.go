@@ -124,6 +124,20 @@ var pStrOrBin = param{ok: func(t row.Type) bool { return t.IsString() || t.IsBin
 
 func moreStringFuncs() []*Func {
 	return []*Func{
+		{Name: "UNHEX", Doc: "UNHEX(expr): the bytes the hex digits of expr spell, pairs taken from the end; an odd first digit is checked and dropped, its byte left zero (Flink's UnhexFunction); NULL if expr is NULL or holds a character that is not a hex digit.",
+			resolve: func(f *Func, args []Expr) ([]Expr, row.Type, error) {
+				out, _, err := fixed(retStr, 1, pString)(f, args)
+				return out, tBytes, err
+			},
+			build: func(s *site) (Evaluator, error) {
+				return strict1(s, func(_ *EvalContext, a row.Value) (row.Value, error) {
+					b, ok := unhex(a.Str())
+					if !ok {
+						return row.Value{}, nil
+					}
+					return row.Bytes(b), nil
+				}), nil
+			}},
 		{Name: "BTRIM", Doc: "BTRIM(str[, trimStr]): removes the characters of trimStr (default ' ') from both ends of str; NULL if an argument is NULL.",
 			resolve: fixed(retStr, 1, pString, pString),
 			build: func(s *site) (Evaluator, error) {
@@ -373,4 +387,33 @@ func javaReplaceAll(re, at *regexp.Regexp, s, repl string) string {
 	}
 	b.WriteString(s[last:])
 	return b.String()
+}
+
+// unhex is Flink's UnhexFunction over the UTF-8 bytes of s.
+func unhex(s string) ([]byte, bool) {
+	out := make([]byte, (len(s)+1)>>1)
+	i, j := len(s)-2, len(out)-1
+	for ; i >= 0; i, j = i-2, j-1 {
+		l, r := hexDigit(s[i]), hexDigit(s[i+1])
+		if l < 0 || r < 0 {
+			return nil, false
+		}
+		out[j] = byte(l<<4 | r)
+	}
+	if i == -1 && hexDigit(s[0]) < 0 {
+		return nil, false
+	}
+	return out, true
+}
+
+func hexDigit(c byte) int {
+	switch {
+	case c >= '0' && c <= '9':
+		return int(c - '0')
+	case c >= 'a' && c <= 'f':
+		return int(c-'a') + 10
+	case c >= 'A' && c <= 'F':
+		return int(c-'A') + 10
+	}
+	return -1
 }
