@@ -410,13 +410,13 @@ func stringFuncs() []*Func {
 				return out, t.WithNullable(true), err
 			},
 			build: func(s *site) (Evaluator, error) {
-				rc := newRegexCache(s, 1)
+				jr := newJavaRegex(s, 1)
 				return strictN(s, func(_ *EvalContext, a []row.Value) (row.Value, error) {
-					re := rc.get(a[1].Str())
+					re, at := jr.get(a[1].Str())
 					if re == nil {
 						return row.Value{}, nil
 					}
-					return row.Str(re.ReplaceAllLiteralString(a[0].Str(), a[2].Str())), nil
+					return row.Str(javaReplaceAll(re, at, a[0].Str(), a[2].Str())), nil
 				}), nil
 			}},
 		{Name: "SPLIT_INDEX", Doc: "SPLIT_INDEX(s, sep, i): the i-th (0-based) piece of s split at every occurrence of the separator string (empty pieces kept; an empty separator splits at each whitespace character), or, for an integer sep (1..255), at that character; NULL if s is empty, i is negative or past the last piece, as Flink.",
