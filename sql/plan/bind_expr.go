@@ -430,6 +430,8 @@ func (eb *exprBinder) bind(e ast.Expr) (expr.Expr, error) {
 		return out, nil
 	case *ast.JSONFunc:
 		return eb.bindJSON(n)
+	case *ast.IsJSONExpr:
+		return eb.bindIsJSON(n)
 	case *ast.SubqueryExpr, *ast.ExistsExpr:
 		return nil, eb.errorf(n, "subqueries in expressions are not supported yet")
 	case *ast.Star:
@@ -473,6 +475,9 @@ func (eb *exprBinder) bindCall(c *ast.Call) (expr.Expr, error) {
 		return nil, eb.errorf(c, "function %s: catalog functions are not supported", c.Name)
 	}
 	name := c.Name.Parts[0].Name
+	if isJSONCall(c) && (eb.fns == nil || eb.fns.resolve(name) == nil) {
+		return nil, eb.errorf(c, "The JSON() function is currently only supported inside JSON_ARRAY() or as the VALUE param of JSON_OBJECT()")
+	}
 	if _, ok := isAggCall(c, eb.fns); ok {
 		return nil, eb.errorf(c, "aggregate %s is not allowed here", c)
 	}

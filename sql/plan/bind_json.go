@@ -1,9 +1,102 @@
 package plan
 
 import (
+	"strings"
+
 	"github.com/weirstream/weir/sql/ast"
 	"github.com/weirstream/weir/sql/expr"
 )
+
+// bindJSONConstructor binds JSON_OBJECT (default NULL ON NULL) and
+// JSON_ARRAY (default ABSENT ON NULL), as Flink. A value that is a
+// JSON_OBJECT, JSON_ARRAY or JSON(..) call is inserted as JSON: the call
+// gets a mask naming those values (see expr's JSON_OBJECT), so that
+// constant folding of the inner call does not turn it into a string.
+func (eb *exprBinder) bindJSONConstructor(n *ast.JSONFunc) (expr.Expr, error) {
+	onNull := n.OnNull
+	if onNull == "" {
+		onNull = "NULL"
+		if n.Name == "JSON_ARRAY" {
+			onNull = "ABSENT"
+		}
+	}
+	var mask []byte
+	args := []expr.Expr{expr.Sym(onNull), nil}
+	value := func(v ast.Expr) error {
+		raw := false
+		if c, ok := v.(*ast.Call); ok && isJSONCall(c) {
+			if len(c.Args) != 1 || c.Distinct {
+				return eb.errorf(c, "JSON takes one argument, a JSON text")
+			}
+			x, err := eb.bind(c.Args[0])
+			if err != nil {
+				return err
+			}
+			j, err := eb.call(c, "JSON", x)
+			if err != nil {
+				return err
+			}
+			args = append(args, j)
+			mask = append(mask, 'R')
+			return nil
+		}
+		if f, ok := v.(*ast.JSONFunc); ok && (f.Name == "JSON_OBJECT" || f.Name == "JSON_ARRAY") {
+			raw = true
+		}
+		x, err := eb.bind(v)
+		if err != nil {
+			return err
+		}
+		args = append(args, x)
+		mask = append(mask, map[bool]byte{true: 'R', false: '-'}[raw])
+		return nil
+	}
+	if n.Name == "JSON_OBJECT" {
+		for _, kv := range n.KeyValues {
+			if c, ok := kv.Key.(*ast.Call); ok && isJSONCall(c) {
+				return nil, eb.errorf(c, "The JSON() function is currently only supported inside JSON_ARRAY() or as the VALUE param of JSON_OBJECT()")
+			}
+			k, err := eb.bind(kv.Key)
+			if err != nil {
+				return nil, err
+			}
+			args = append(args, k)
+			if err := value(kv.Value); err != nil {
+				return nil, err
+			}
+		}
+	} else {
+		for _, v := range n.Args {
+			if err := value(v); err != nil {
+				return nil, err
+			}
+		}
+	}
+	args[1] = expr.Sym(string(mask))
+	return eb.call(n, n.Name, args...)
+}
+
+// isJSONCall reports whether c calls the JSON(..) function.
+func isJSONCall(c *ast.Call) bool {
+	return len(c.Name.Parts) == 1 && strings.EqualFold(c.Name.Parts[0].Name, "JSON") && c.Over == nil && c.OverName == nil
+}
+
+// bindIsJSON binds x IS [NOT] JSON [VALUE|SCALAR|ARRAY|OBJECT].
+func (eb *exprBinder) bindIsJSON(n *ast.IsJSONExpr) (expr.Expr, error) {
+	x, err := eb.bind(n.Expr)
+	if err != nil {
+		return nil, err
+	}
+	kind := n.Kind
+	if kind == "" {
+		kind = "VALUE"
+	}
+	out, err := eb.call(n, "IS JSON", expr.Sym(kind), x)
+	if err != nil || !n.Not {
+		return out, err
+	}
+	return eb.call(n, "NOT", out)
+}
 
 // bindJSON binds JSON_VALUE, JSON_QUERY and JSON_EXISTS with their default
 // behaviours (Flink's: NULL ON EMPTY / NULL ON ERROR, WITHOUT ARRAY
@@ -14,6 +107,8 @@ func (eb *exprBinder) bindJSON(n *ast.JSONFunc) (expr.Expr, error) {
 	behaviour := func(b *ast.JSONBehavior, def string) bool { return b == nil || b.Kind == def }
 	switch n.Name {
 	case "JSON_VALUE", "JSON_QUERY", "JSON_EXISTS":
+	case "JSON_OBJECT", "JSON_ARRAY":
+		return eb.bindJSONConstructor(n)
 	default:
 		return nil, eb.errorf(n, "%s is not supported yet", n.Name)
 	}
