@@ -12,7 +12,7 @@ import (
 func allFuncs() []*Func {
 	var fs []*Func
 	for _, g := range [][]*Func{compareFuncs(), logicFuncs(), arithFuncs(), mathFuncs(),
-		stringFuncs(), flinkStringFuncs(), charsetFuncs(), utf8Funcs(), timeFuncs(), watermarkFuncs(), condFuncs(), collectionFuncs(), jsonFuncs(), hashFuncs()} {
+		stringFuncs(), flinkStringFuncs(), charsetFuncs(), utf8Funcs(), timeFuncs(), watermarkFuncs(), condFuncs(), collectionFuncs(), arrayFuncs(), jsonFuncs(), hashFuncs()} {
 		fs = append(fs, g...)
 	}
 	return fs
