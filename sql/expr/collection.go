@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/weirstream/weir/row"
 )
@@ -143,12 +144,26 @@ func arrayFuncs() []*Func {
 			},
 			build: func(s *site) (Evaluator, error) {
 				return strict2(s, func(_ *EvalContext, a, d row.Value) (row.Value, error) {
-					parts := strings.Split(a.Str(), d.Str())
-					out := make([]row.Value, len(parts))
-					for i, p := range parts {
-						out[i] = row.Str(p)
+					str, sep := a.Str(), d.Str()
+					if sep == "" {
+						// One element per character.
+						out := make([]row.Value, 0, utf8.RuneCountInString(str))
+						for i, w := 0, 0; i < len(str); i += w {
+							_, w = utf8.DecodeRuneInString(str[i:])
+							out = append(out, row.Str(str[i:i+w]))
+						}
+						return row.Array(out), nil
 					}
-					return row.Array(out), nil
+					out := make([]row.Value, 0, strings.Count(str, sep)+1)
+					for {
+						i := strings.Index(str, sep)
+						if i < 0 {
+							break
+						}
+						out = append(out, row.Str(str[:i]))
+						str = str[i+len(sep):]
+					}
+					return row.Array(append(out, row.Str(str))), nil
 				}), nil
 			}},
 		{Name: "MAP_KEYS", Doc: "MAP_KEYS(map): the keys as an array, in the map's order; NULL if map is NULL.",

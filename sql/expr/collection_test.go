@@ -1,0 +1,126 @@
+package expr
+
+import (
+	"testing"
+
+	"github.com/weirstream/weir/row"
+)
+
+// The collection functions allocate their result only: nothing for the
+// searches and ARRAY_MAX/MIN, one slice for an array result (two for
+// MAP_ENTRIES: the entries and their fields), the string of ARRAY_JOIN.
+func TestCollectionAllocs(t *testing.T) {
+	ints := row.ArrayType(tInt)
+	strs := row.ArrayType(tString)
+	m := row.MapType(tInt, tString)
+	cols := []row.Type{ints, ints, strs, m, tString}
+	in := []row.Value{
+		row.Array([]row.Value{row.Int(3), row.Int(1), {}, row.Int(2), row.Int(3), row.Int(1)}),
+		row.Array([]row.Value{row.Int(2), row.Int(4)}),
+		row.Array([]row.Value{row.Str("a"), {}, row.Str("bc")}),
+		row.Map([]row.Value{row.Int(1), row.Int(2)}, []row.Value{row.Str("x"), row.Str("y")}),
+		row.Str("a,bb,,c"),
+	}
+	ref := func(i int) Expr { return Ref(i, cols[i]) }
+	intLit := func(v int64) Expr { return Lit(row.Int(v), tInt.NotNull()) }
+	strLit := func(v string) Expr { return Lit(row.Str(v), row.VarChar(len(v)).NotNull()) }
+	for _, c := range []struct {
+		e    Expr
+		want float64
+	}{
+		{MustCall("ARRAY_CONTAINS", ref(0), intLit(2)), 0},
+		{MustCall("ARRAY_POSITION", ref(0), intLit(2)), 0},
+		{MustCall("ARRAY_MAX", ref(0)), 0},
+		{MustCall("ARRAY_MIN", ref(2)), 0},
+		{MustCall("ARRAY_APPEND", ref(0), intLit(9)), 1},
+		{MustCall("ARRAY_REMOVE", ref(0), intLit(3)), 1},
+		{MustCall("ARRAY_DISTINCT", ref(0)), 1},
+		{MustCall("ARRAY_REVERSE", ref(0)), 1},
+		{MustCall("ARRAY_SLICE", ref(0), intLit(2), intLit(-2)), 1},
+		{MustCall("ARRAY_SORT", ref(0), Lit(row.Bool(false), tBoolean.NotNull())), 1},
+		{MustCall("ARRAY_UNION", ref(0), ref(1)), 1},
+		{MustCall("ARRAY_CONCAT", ref(0), ref(1), ref(0)), 1},
+		{MustCall("ARRAY_EXCEPT", ref(0), ref(1)), 1},
+		{MustCall("ARRAY_INTERSECT", ref(0), ref(1)), 1},
+		{MustCall("ARRAY_JOIN", ref(2), strLit("+"), strLit("?")), 1},
+		{MustCall("SPLIT", ref(4), strLit(",")), 1},
+		{MustCall("MAP_KEYS", ref(3)), 1},
+		{MustCall("MAP_VALUES", ref(3)), 1},
+		{MustCall("MAP_ENTRIES", ref(3)), 2},
+	} {
+		ev, err := Compile(c.e)
+		if err != nil {
+			t.Fatalf("%s: %v", c.e, err)
+		}
+		ctx := &EvalContext{}
+		if _, err := ev(ctx, in); err != nil {
+			t.Fatalf("%s: %v", c.e, err)
+		}
+		n := testing.AllocsPerRun(100, func() {
+			if _, err := ev(ctx, in); err != nil {
+				t.Fatal(err)
+			}
+		})
+		if n > c.want {
+			t.Errorf("%s: %v allocations per call, want at most %v", c.e, n, c.want)
+		}
+	}
+}
+
+// Element equality is Flink's: NULL equals NULL, ROW and ARRAY by
+// element, MAP as a set of entries (any order).
+func TestCollectionValueEq(t *testing.T) {
+	m := row.MapType(tInt, tString)
+	m12 := row.Map([]row.Value{row.Int(1), row.Int(2)}, []row.Value{row.Str("a"), row.Str("b")})
+	m21 := row.Map([]row.Value{row.Int(2), row.Int(1)}, []row.Value{row.Str("b"), row.Str("a")})
+	m1b := row.Map([]row.Value{row.Int(1), row.Int(2)}, []row.Value{row.Str("b"), row.Str("a")})
+	r := row.RowType(row.Field{Name: "a", Type: tInt}, row.Field{Name: "b", Type: m})
+	for _, c := range []struct {
+		t    row.Type
+		a, b row.Value
+		want bool
+	}{
+		{tInt, row.Value{}, row.Value{}, true},
+		{tInt, row.Value{}, row.Int(0), false},
+		{m, m12, m21, true},
+		{m, m12, m1b, false},
+		{r, row.Nested([]row.Value{row.Int(1), m12}), row.Nested([]row.Value{row.Int(1), m21}), true},
+		{r, row.Nested([]row.Value{{}, m12}), row.Nested([]row.Value{row.Int(1), m12}), false},
+		{row.ArrayType(tInt), row.Array([]row.Value{row.Int(1), {}}), row.Array([]row.Value{row.Int(1), {}}), true},
+		{row.ArrayType(tInt), row.Array([]row.Value{row.Int(1)}), row.Array([]row.Value{row.Int(1), {}}), false},
+	} {
+		if got := valueEq(c.t)(c.a, c.b); got != c.want {
+			t.Errorf("valueEq(%s)(%v, %v) = %v, want %v", c.t, c.a, c.b, got, c.want)
+		}
+	}
+}
+
+// Flink's validation: the needle of ARRAY_CONTAINS must be implicitly
+// castable to the element type (INT to BIGINT yes, BIGINT to INT and
+// BOOLEAN to INT no), ARRAY_CONCAT's arrays need a common type, and the
+// errors read as Flink's.
+func TestCollectionValidation(t *testing.T) {
+	ints, bigs := row.ArrayType(tInt), row.ArrayType(tBigInt)
+	for _, c := range []struct {
+		name string
+		args []Expr
+		err  string // "" for a valid call
+	}{
+		{"ARRAY_CONTAINS", []Expr{Ref(0, bigs), Lit(row.Int(1), tInt.NotNull())}, ""},
+		{"ARRAY_CONTAINS", []Expr{Ref(0, ints), Lit(row.Int(1), tBigInt.NotNull())}, "expr: ARRAY_CONTAINS: Invalid input arguments. Expected signatures are:\nARRAY_CONTAINS(haystack <ARRAY>, needle <ARRAY ELEMENT>)"},
+		{"ARRAY_CONTAINS", []Expr{Ref(0, ints), Lit(row.Bool(true), tBoolean.NotNull())}, "expr: ARRAY_CONTAINS: Invalid input arguments. Expected signatures are:\nARRAY_CONTAINS(haystack <ARRAY>, needle <ARRAY ELEMENT>)"},
+		{"ARRAY_CONTAINS", []Expr{Ref(0, ints), NullLit()}, ""},
+		{"ARRAY_CONCAT", []Expr{Ref(0, row.ArrayType(ints)), Ref(1, ints)}, "expr: Invalid function call:\nARRAY_CONCAT(ARRAY<ARRAY<INT>>, ARRAY<INT>)"},
+		{"ARRAY_MAX", []Expr{Ref(0, row.ArrayType(tBoolean))}, "expr: Invalid function call:\nARRAY_MAX(ARRAY<BOOLEAN>)"},
+		{"ARRAY_SORT", []Expr{Ref(0, row.ArrayType(row.RowType(row.Field{Name: "f0", Type: tInt})))}, "expr: Invalid function call:\nARRAY_SORT(ARRAY<ROW<`f0` INT>>)"},
+		{"MAP_UNION", []Expr{Ref(0, row.MapType(tInt, tString)), Ref(1, row.MapType(tString, tString))}, "expr: MAP_UNION: Invalid input arguments. Expected signatures are:\nMAP_UNION(<COMMON>, <COMMON>...)"},
+	} {
+		_, err := NewCall(c.name, c.args...)
+		switch {
+		case c.err == "" && err != nil:
+			t.Errorf("%s%v: %v", c.name, c.args, err)
+		case c.err != "" && (err == nil || err.Error() != c.err):
+			t.Errorf("%s%v: error %v, want %q", c.name, c.args, err, c.err)
+		}
+	}
+}
