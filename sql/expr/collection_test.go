@@ -124,3 +124,48 @@ func TestCollectionValidation(t *testing.T) {
 		}
 	}
 }
+
+// Result types and nullability as CollectionFunctionsITCase and
+// MapFunctionITCase expect them (the DataType of each testResult).
+func TestCollectionTypes(t *testing.T) {
+	intNN, strNN := tInt.NotNull(), tString.NotNull()
+	arrIntNNNN := row.ArrayType(intNN).NotNull() // ARRAY<INT NOT NULL> NOT NULL
+	arrStrNN := row.ArrayType(tString).NotNull()  // ARRAY<STRING> NOT NULL
+	arrOfStrNN := row.ArrayType(strNN)            // ARRAY<STRING NOT NULL>
+	arrInt := row.ArrayType(tInt)
+	lit := func(v int64) Expr { return Lit(row.Int(v), intNN) }
+	str := func(s string) Expr { return Lit(row.Str(s), row.Char(len(s)).NotNull()) }
+	for _, c := range []struct {
+		name string
+		args []Expr
+		want row.Type
+	}{
+		{"ARRAY_CONTAINS", []Expr{Ref(0, arrInt), lit(2)}, tBoolean},
+		{"ARRAY_CONTAINS", []Expr{Ref(0, arrStrNN), str("Hello")}, tBoolean.NotNull()},
+		{"ARRAY_CONTAINS", []Expr{Ref(0, arrIntNNNN), Lit(row.Value{}, tInt)}, tBoolean.NotNull()},
+		{"ARRAY_POSITION", []Expr{Ref(0, arrIntNNNN), lit(2)}, intNN},
+		{"ARRAY_POSITION", []Expr{Ref(0, arrIntNNNN), NullLit()}, tInt},
+		{"ARRAY_APPEND", []Expr{Ref(0, arrOfStrNN), str("!")}, arrOfStrNN},
+		{"ARRAY_APPEND", []Expr{Ref(0, arrOfStrNN), NullLit()}, row.ArrayType(tString)},
+		{"ARRAY_PREPEND", []Expr{Ref(0, arrInt), lit(1)}, arrInt},
+		{"ARRAY_DISTINCT", []Expr{Ref(0, arrStrNN)}, arrStrNN},
+		{"ARRAY_UNION", []Expr{Ref(0, row.ArrayType(intNN)), MustCall("ARRAY", lit(2), NullLit())}, arrInt},
+		{"ARRAY_MAX", []Expr{Ref(0, arrIntNNNN)}, tInt},
+		{"ARRAY_JOIN", []Expr{Ref(0, arrStrNN), str("+")}, strNN},
+		{"ARRAY_JOIN", []Expr{Ref(0, row.ArrayType(tString)), str("+"), str("abc")}, tString},
+		{"SPLIT", []Expr{Ref(0, strNN), str(",")}, row.ArrayType(tString).NotNull()},
+		{"SPLIT", []Expr{Ref(0, strNN), NullLit()}, row.ArrayType(tString)},
+		{"MAP_KEYS", []Expr{MustCall("MAP", Ref(0, tBoolean), Ref(1, tString))}, row.ArrayType(tBoolean).NotNull()},
+		{"MAP_ENTRIES", []Expr{Ref(0, row.MapType(tInt, tString))}, row.ArrayType(row.RowType(row.Field{Name: "key", Type: tInt}, row.Field{Name: "value", Type: tString}))},
+		{"MAP_FROM_ARRAYS", []Expr{Ref(0, arrInt), Ref(1, row.ArrayType(tString))}, row.MapType(tInt, tString)},
+	} {
+		e, err := NewCall(c.name, c.args...)
+		if err != nil {
+			t.Errorf("%s%v: %v", c.name, c.args, err)
+			continue
+		}
+		if got := e.Type(); !got.Equal(c.want) {
+			t.Errorf("%s: type %s (nullable %v), want %s (nullable %v)", e, got, got.Nullable, c.want, c.want.Nullable)
+		}
+	}
+}
