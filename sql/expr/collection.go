@@ -18,7 +18,8 @@ import (
 // ARRAY_DISTINCT, ARRAY_UNION, ARRAY_EXCEPT and ARRAY_INTERSECT keep the
 // first occurrence of each element in input order. Each evaluator
 // allocates only its result (the element slice, the joined string); the
-// set operations compare by scanning the result so far.
+// set operations keep a reusable valueSet (hashing integer-like and string
+// elements of inputs of 16 or more, else comparing by scanning).
 
 func arrayFuncs() []*Func {
 	return []*Func{
@@ -71,10 +72,11 @@ func arrayFuncs() []*Func {
 		{Name: "ARRAY_DISTINCT", Doc: "ARRAY_DISTINCT(array): the array without duplicates, first occurrences in order (one NULL kept); NULL if array is NULL.",
 			resolve: resolveArray1("ARRAY_DISTINCT(<ARRAY>)", nil),
 			build: func(s *site) (Evaluator, error) {
-				eq := valueEq(*s.argTypes[0].Elem)
+				set := newValueSet(*s.argTypes[0].Elem)
 				return strict1(s, func(_ *EvalContext, a row.Value) (row.Value, error) {
 					e := a.Elems()
-					return row.Array(appendDistinct(make([]row.Value, 0, len(e)), e, eq)), nil
+					set.reset(len(e))
+					return row.Array(set.appendNew(make([]row.Value, 0, len(e)), e)), nil
 				}), nil
 			}},
 		{Name: "ARRAY_REVERSE", Doc: "ARRAY_REVERSE(array): the elements in reverse order; NULL if array is NULL.",
@@ -98,11 +100,12 @@ func arrayFuncs() []*Func {
 		{Name: "ARRAY_UNION", Doc: "ARRAY_UNION(array1, array2): the distinct elements of both arrays, in order of first occurrence; NULL if either is NULL; the arrays must have a common type.",
 			resolve: resolveArrayCommon("ARRAY_UNION(<COMMON>, <COMMON>)", 2, 2),
 			build: func(s *site) (Evaluator, error) {
-				eq := valueEq(*s.ret.Elem)
+				set := newValueSet(*s.ret.Elem)
 				return strict2(s, func(_ *EvalContext, a, b row.Value) (row.Value, error) {
 					x, y := a.Elems(), b.Elems()
-					out := appendDistinct(make([]row.Value, 0, len(x)+len(y)), x, eq)
-					return row.Array(appendDistinct(out, y, eq)), nil
+					set.reset(len(x) + len(y))
+					out := set.appendNew(make([]row.Value, 0, len(x)+len(y)), x)
+					return row.Array(set.appendNew(out, y)), nil
 				}), nil
 			}},
 		{Name: "ARRAY_CONCAT", Doc: "ARRAY_CONCAT(array1, ...): the arrays concatenated; NULL if any is NULL; the arrays must have a common type.",
@@ -280,10 +283,11 @@ next:
 	return dk, dv
 }
 
-// appendDistinct appends the elements of src not yet in dst.
-func appendDistinct(dst, src []row.Value, eq func(a, b row.Value) bool) []row.Value {
+// appendNew appends the elements of src not yet in the set to dst,
+// adding them to the set.
+func (s *valueSet) appendNew(dst, src []row.Value) []row.Value {
 	for _, v := range src {
-		if !containsValue(dst, v, eq) {
+		if s.add(v) {
 			dst = append(dst, v)
 		}
 	}
@@ -554,12 +558,17 @@ func resolveArrayCommon(sig string, minArgs, maxArgs int) func(*Func, []Expr) ([
 }
 
 func buildArraySetOp(s *site, intersect bool) Evaluator {
-	eq := valueEq(*s.ret.Elem)
+	other, seen := newValueSet(*s.ret.Elem), newValueSet(*s.ret.Elem)
 	return strict2(s, func(_ *EvalContext, a, b row.Value) (row.Value, error) {
 		x, y := a.Elems(), b.Elems()
+		other.reset(len(y))
+		for _, v := range y {
+			other.add(v)
+		}
+		seen.reset(len(x))
 		out := make([]row.Value, 0, len(x))
 		for _, v := range x {
-			if containsValue(y, v, eq) == intersect && !containsValue(out, v, eq) {
+			if other.has(v) == intersect && seen.add(v) {
 				out = append(out, v)
 			}
 		}
@@ -767,4 +776,96 @@ func resolveMap1(ret func(m row.Type) row.Type) func(*Func, []Expr) ([]Expr, row
 		}
 		return args, ret(args[0].Type()).WithNullable(args[0].Type().Nullable), nil
 	}
+}
+
+// valueSet is a set of values of one type that the set operations reuse
+// from call to call (an Evaluator belongs to one goroutine). Integers,
+// booleans, dates, times and intervals are keyed by their int64 and
+// character and binary strings by their bytes, in typed maps cleared on
+// reset; other types (and small inputs) are kept in a slice and compared
+// with Flink's equality. Steady state allocates nothing.
+type valueSet struct {
+	eq   func(a, b row.Value) bool
+	key  int // keyScan, keyInt or keyStr
+	ints map[int64]struct{}
+	strs map[string]struct{}
+	null bool
+	scan []row.Value
+	hash bool // this round uses the map
+}
+
+const (
+	keyScan = iota
+	keyInt
+	keyStr
+)
+
+// hashFrom is the input size from which a valueSet hashes (a variable
+// for the benchmark that compares with scanning).
+var hashFrom = 16
+
+func newValueSet(t row.Type) *valueSet {
+	s := &valueSet{eq: valueEq(t)}
+	switch t.Root {
+	case row.TypeBoolean, row.TypeTinyInt, row.TypeSmallInt, row.TypeInt, row.TypeBigInt,
+		row.TypeDate, row.TypeTime, row.TypeIntervalYearMonth, row.TypeIntervalDayTime:
+		s.key = keyInt
+	case row.TypeChar, row.TypeVarChar, row.TypeBinary, row.TypeVarBinary:
+		s.key = keyStr
+	}
+	return s
+}
+
+// reset empties the set for a round of about n values.
+func (s *valueSet) reset(n int) {
+	clear(s.scan)
+	s.scan, s.null = s.scan[:0], false
+	s.hash = s.key != keyScan && n >= hashFrom
+	if !s.hash {
+		return
+	}
+	switch s.key {
+	case keyInt:
+		if s.ints == nil {
+			s.ints = make(map[int64]struct{}, n)
+		}
+		clear(s.ints)
+	case keyStr:
+		if s.strs == nil {
+			s.strs = make(map[string]struct{}, n)
+		}
+		clear(s.strs)
+	}
+}
+
+// add adds v and reports whether it was not there yet.
+func (s *valueSet) add(v row.Value) bool {
+	if s.has(v) {
+		return false
+	}
+	switch {
+	case v.IsNull() && s.hash:
+		s.null = true
+	case !s.hash:
+		s.scan = append(s.scan, v)
+	case s.key == keyInt:
+		s.ints[v.Int()] = struct{}{}
+	default:
+		s.strs[v.Str()] = struct{}{}
+	}
+	return true
+}
+
+func (s *valueSet) has(v row.Value) bool {
+	switch {
+	case !s.hash:
+		return containsValue(s.scan, v, s.eq)
+	case v.IsNull():
+		return s.null
+	case s.key == keyInt:
+		_, ok := s.ints[v.Int()]
+		return ok
+	}
+	_, ok := s.strs[v.Str()]
+	return ok
 }
