@@ -75,7 +75,7 @@ func aggFunc(c plan.AggCall) (exec.AggCall, error) {
 	if err != nil {
 		return exec.AggCall{}, err
 	}
-	return exec.AggCall{Func: f, Args: c.Args, Distinct: c.Distinct, Filter: c.Filter}, nil
+	return exec.AggCall{Func: f, Args: c.Args, Distinct: c.Distinct, IgnoreNulls: c.IgnoreNulls, Filter: c.Filter}, nil
 }
 
 func aggCalls(cs []plan.AggCall) ([]exec.AggCall, error) {

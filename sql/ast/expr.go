@@ -216,9 +216,12 @@ type Call struct {
 	Name     *Name
 	Distinct bool
 	// All is the explicit ALL quantifier (COUNT(ALL x)).
-	All      bool
-	Args     []Expr
-	NoParens bool
+	All  bool
+	Args []Expr
+	// NullTreatment is "RESPECT NULLS" or "IGNORE NULLS" written after
+	// the arguments (ARRAY_AGG(x IGNORE NULLS)), else "".
+	NullTreatment string
+	NoParens      bool
 	// Filter is the aggregate filter condition of FILTER (WHERE cond), or nil.
 	Filter Expr
 	// Over is the window of an OVER (...) clause, or nil.

@@ -394,6 +394,9 @@ func (n *Call) format(p *printer) {
 		p.w("ALL ")
 	}
 	p.exprs(n.Args)
+	if n.NullTreatment != "" {
+		p.w(" " + n.NullTreatment)
+	}
 	p.w(")")
 	if n.Filter != nil {
 		p.w(" FILTER (WHERE ")

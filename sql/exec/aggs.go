@@ -20,7 +20,10 @@ type AggCall struct {
 	Func     Func
 	Args     []int
 	Distinct bool
-	Filter   int
+	// IgnoreNulls is ARRAY_AGG's IGNORE NULLS (without it ARRAY_AGG keeps
+	// NULL values).
+	IgnoreNulls bool
+	Filter      int
 	// UDF and UDFName are the function and SQL name of a UserDefined
 	// call (see UserCall).
 	UDF     udf.AggregateFunction
@@ -57,6 +60,9 @@ func (c AggCall) String() string {
 			s += ", "
 		}
 		s += fmt.Sprintf("$%d", a)
+	}
+	if c.IgnoreNulls {
+		s += " IGNORE NULLS"
 	}
 	s += ")"
 	if c.Filter >= 0 {
@@ -140,6 +146,8 @@ func newCall(c AggCall, in []row.Type, retracting bool) (*call, error) {
 		k.acc = &firstLastAcc{t: argTypes[0], last: c.Func == LastValue, retracting: retracting}
 	case ListAgg:
 		k.acc = &listAggAcc{}
+	case ArrayAgg:
+		k.acc = &arrayAggAcc{t: argTypes[0].WithNullable(true)}
 	case SingleValue:
 		// NULL values count: a second row fails even if NULL (Flink).
 		k.acc = &singleValueAcc{t: argTypes[0].WithNullable(true)}
@@ -149,7 +157,8 @@ func newCall(c AggCall, in []row.Type, retracting bool) (*call, error) {
 	default:
 		return nil, fmt.Errorf("sql/exec: unknown aggregate function %v", c.Func)
 	}
-	if c.Func != CountStar && c.Func != Count && c.Func != UserDefined && c.Func != Lag && c.Func != SingleValue {
+	if c.Func != CountStar && c.Func != Count && c.Func != UserDefined && c.Func != Lag && c.Func != SingleValue &&
+		(c.Func != ArrayAgg || c.IgnoreNulls) {
 		k.skipNulls = []int{0}
 	}
 	if c.Distinct && c.Func != CountStar {

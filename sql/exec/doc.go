@@ -47,7 +47,7 @@
 // # Aggregate functions
 //
 // COUNT(*), COUNT(x, ...), SUM, $SUM0, AVG, MIN, MAX, FIRST_VALUE,
-// LAST_VALUE and LISTAGG(x [, sep]), each with DISTINCT and FILTER (a
+// LAST_VALUE, LISTAGG(x [, sep]) and ARRAY_AGG(x), each with DISTINCT and FILTER (a
 // BOOLEAN input column computed upstream: only rows where it is TRUE take
 // part). ResultType gives the result type as Flink infers it. NULL
 // arguments are skipped (COUNT(x, y) skips a row when any argument is
@@ -76,6 +76,11 @@
 //   - LISTAGG joins the non-NULL values in arrival order with the last
 //     separator seen (default ","); a retraction removes the first
 //     occurrence of its value. NULL when empty.
+//   - ARRAY_AGG keeps NULL values unless AggCall.IgnoreNulls (IGNORE
+//     NULLS); the values in arrival order, NULL (not an empty array) when
+//     none. A retraction removes the first equal value, or is kept
+//     pending until a merge finds it (Flink's ArrayAggFunction
+//     retractList). Never two-phase (TwoPhaseSupported).
 //   - A user-defined aggregate (UserDefined, AggCall.UDF; see package
 //     sql/udf) sees every row, NULL arguments included; its accumulator is
 //     encoded into the group's state with the built-ins' accumulators. Its

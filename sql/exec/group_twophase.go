@@ -43,7 +43,7 @@ import (
 func TwoPhaseSupported(spec GroupAggSpec) bool {
 	for _, c := range spec.Aggs {
 		switch c.Func {
-		case FirstValue, LastValue, Lag:
+		case FirstValue, LastValue, Lag, ArrayAgg:
 			return false
 		case ListAgg:
 			if !spec.InsertOnly || c.Distinct {

@@ -42,11 +42,16 @@ const (
 	// over a scalar subquery: x of the group's one row (NULL for none);
 	// a second row fails the job (single_value.go).
 	SingleValue
+	// ArrayAgg is ARRAY_AGG([DISTINCT] x [RESPECT NULLS | IGNORE NULLS]):
+	// the values in arrival order as an ARRAY, NULL when there are none
+	// (arrayagg.go).
+	ArrayAgg
 )
 
 var funcNames = map[Func]string{
 	CountStar: "COUNT(*)", Count: "COUNT", Sum: "SUM", Sum0: "$SUM0", Avg: "AVG",
 	Min: "MIN", Max: "MAX", FirstValue: "FIRST_VALUE", LastValue: "LAST_VALUE", ListAgg: "LISTAGG",
+	ArrayAgg: "ARRAY_AGG",
 }
 
 // String returns the SQL name of f.
@@ -88,6 +93,8 @@ func ParseFunc(name string, nargs int) (Func, error) {
 		return Lag, nil
 	case "SINGLE_VALUE":
 		return SingleValue, nil
+	case "ARRAY_AGG":
+		return ArrayAgg, nil
 	}
 	return 0, fmt.Errorf("sql/exec: unknown aggregate function %s", name)
 }
@@ -108,6 +115,7 @@ func ParseFunc(name string, nargs int) (Func, error) {
 //	LAG(x [, offset [, def]])   x's type, nullable (offset an integer, def
 //	                            of x's type: the planner casts it)
 //	SINGLE_VALUE(x)             x's type, nullable
+//	ARRAY_AGG(x)                ARRAY<x's type>, nullable
 //
 // DISTINCT does not change the type.
 func ResultType(f Func, distinct bool, args []row.Type) (row.Type, error) {
@@ -183,6 +191,16 @@ func ResultType(f Func, distinct bool, args []row.Type) (row.Type, error) {
 			}
 		}
 		return row.String(), nil
+	case ArrayAgg:
+		if err := want(1); err != nil {
+			return row.Type{}, err
+		}
+		a := args[0]
+		a.TimeAttr = row.NoTimeAttr
+		if a.Root == row.TypeNull {
+			return row.Type{}, sig()
+		}
+		return row.ArrayType(a), nil
 	case SingleValue:
 		if err := want(1); err != nil {
 			return row.Type{}, err

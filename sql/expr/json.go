@@ -217,20 +217,5 @@ func jsonFuncs() []*Func {
 					return row.Bool(ok), nil
 				}), nil
 			}},
-		{Name: "IS JSON", Doc: "s IS JSON: TRUE if s is a valid JSON text (IS JSON VALUE); FALSE for invalid text and for NULL; never NULL.",
-			resolve: func(f *Func, args []Expr) ([]Expr, row.Type, error) {
-				out, _, err := fixed(ret(tBoolean), 1, pString)(f, args)
-				return out, tBoolean.NotNull(), err
-			},
-			build: func(s *site) (Evaluator, error) {
-				a0 := s.args[0]
-				return func(ctx *EvalContext, in []row.Value) (row.Value, error) {
-					v, err := a0(ctx, in)
-					if err != nil {
-						return row.Value{}, err
-					}
-					return row.Bool(!v.IsNull() && json.Valid([]byte(v.Str()))), nil
-				}, nil
-			}},
 	}
 }

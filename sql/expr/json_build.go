@@ -188,8 +188,11 @@ func jsonBuildFuncs() []*Func {
 					return row.Str(string(appendJSON(nil, a, t))), nil
 				}), nil
 			}},
-		{Name: "IS JSON", symbols: true, Doc: "s IS JSON [VALUE|SCALAR|ARRAY|OBJECT], called as IS JSON(kind, s): whether s is JSON text of that kind (VALUE: any); FALSE for NULL.",
+		{Name: "IS JSON", symbols: true, Doc: "s IS JSON [VALUE|SCALAR|ARRAY|OBJECT], called as IS JSON([kind, ]s): whether s is JSON text of that kind (VALUE, the default: any); FALSE for invalid text and for NULL; never NULL.",
 			resolve: func(f *Func, args []Expr) ([]Expr, row.Type, error) {
+				if len(args) == 1 {
+					args = []Expr{Sym("VALUE"), args[0]}
+				}
 				if len(args) != 2 {
 					return nil, row.Type{}, cannotApply(f, args)
 				}

@@ -323,6 +323,12 @@ func (p *parser) call(name *ast.Name, keyword bool) *ast.Call {
 				break
 			}
 		}
+		switch {
+		case p.acceptKws("RESPECT", "NULLS"):
+			c.NullTreatment = "RESPECT NULLS"
+		case p.acceptKws("IGNORE", "NULLS"):
+			c.NullTreatment = "IGNORE NULLS"
+		}
 	}
 	p.expectOp(")")
 	if p.isKw("FILTER") {

@@ -13,7 +13,7 @@ import (
 // aggFuncs are the aggregate functions the planner knows.
 var aggFuncs = map[string]bool{
 	"COUNT": true, "SUM": true, "SUM0": true, "AVG": true, "MIN": true, "MAX": true,
-	"FIRST_VALUE": true, "LAST_VALUE": true, "LISTAGG": true,
+	"FIRST_VALUE": true, "LAST_VALUE": true, "LISTAGG": true, "ARRAY_AGG": true,
 	"STDDEV_POP": true, "STDDEV_SAMP": true, "VAR_POP": true, "VAR_SAMP": true,
 }
 
@@ -483,6 +483,9 @@ func (eb *exprBinder) bindCall(c *ast.Call) (expr.Expr, error) {
 	}
 	if c.Filter != nil || c.Distinct {
 		return nil, eb.errorf(c, "DISTINCT and FILTER apply to aggregate functions only, not %s", name)
+	}
+	if c.NullTreatment != "" {
+		return nil, eb.errorf(c, "Cannot specify IGNORE NULLS or RESPECT NULLS following '%s'", strings.ToUpper(name))
 	}
 	if out, ok, err := eb.bindUserCall(c, name); ok {
 		return out, err

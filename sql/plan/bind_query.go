@@ -449,6 +449,8 @@ type aggSpec struct {
 	args     []expr.Expr
 	filter   expr.Expr
 	distinct bool
+	// ignoreNulls is ARRAY_AGG's IGNORE NULLS.
+	ignoreNulls bool
 }
 
 func (b *Binder) bindAggregate(s *ast.Select, from Rel, sc *scope, where expr.Expr, items []selectItem) (Rel, error) {
@@ -535,7 +537,12 @@ func (b *Binder) bindAggregate(s *ast.Select, from Rel, sc *scope, where expr.Ex
 		if _, seen := specIdx[c.String()]; seen {
 			return false
 		}
-		sp := &aggSpec{call: c, fn: strings.ToUpper(c.Name.Parts[0].Name), distinct: c.Distinct}
+		sp := &aggSpec{call: c, fn: strings.ToUpper(c.Name.Parts[0].Name), distinct: c.Distinct,
+			ignoreNulls: c.NullTreatment == "IGNORE NULLS"}
+		if c.NullTreatment != "" && sp.fn != "ARRAY_AGG" {
+			collectErr = errAt(c, "Cannot specify IGNORE NULLS or RESPECT NULLS following '%s'", sp.fn)
+			return false
+		}
 		for _, a := range c.Args {
 			if _, star := a.(*ast.Star); star {
 				if sp.fn != "COUNT" || len(c.Args) != 1 {
@@ -770,7 +777,7 @@ func (p *preCalc) rel(where expr.Expr) *Calc {
 func (b *Binder) aggCalls(specs []*aggSpec, pre *preCalc) ([]AggCall, error) {
 	calls := make([]AggCall, len(specs))
 	for i, sp := range specs {
-		c := AggCall{Func: sp.fn, Distinct: sp.distinct, Filter: -1, Name: "EXPR$" + strconv.Itoa(i)}
+		c := AggCall{Func: sp.fn, Distinct: sp.distinct, IgnoreNulls: sp.ignoreNulls, Filter: -1, Name: "EXPR$" + strconv.Itoa(i)}
 		if err := b.userAgg(sp, &c); err != nil {
 			return nil, err
 		}

@@ -110,6 +110,9 @@ func logicalAgg(a AggCall) string {
 		}
 		b.WriteString("$" + strconv.Itoa(x))
 	}
+	if a.IgnoreNulls {
+		b.WriteString(" IGNORE NULLS")
+	}
 	b.WriteString(")")
 	return b.String()
 }

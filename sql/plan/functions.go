@@ -170,6 +170,9 @@ func (eb *exprBinder) bindUserCall(c *ast.Call, name string) (expr.Expr, bool, e
 	if c.Filter != nil || c.Distinct {
 		return nil, true, eb.errorf(c, "DISTINCT and FILTER apply to aggregate functions only, not %s", name)
 	}
+	if c.NullTreatment != "" {
+		return nil, true, eb.errorf(c, "Cannot specify IGNORE NULLS or RESPECT NULLS following '%s'", strings.ToUpper(name))
+	}
 	args, err := eb.bindAll(c.Args...)
 	if err != nil {
 		return nil, true, err

@@ -383,7 +383,7 @@ func (b *Binder) bindOver(s *ast.Select, from Rel, sc *scope, where expr.Expr, i
 		over.PartitionKeys = append(over.PartitionKeys, pre.add(p))
 	}
 	for i, sp := range calls {
-		ac := AggCall{Func: sp.fn, Distinct: sp.call.Distinct, Filter: -1, Name: fmt.Sprintf("w0$o%d", i)}
+		ac := AggCall{Func: sp.fn, Distinct: sp.call.Distinct, IgnoreNulls: sp.call.NullTreatment == "IGNORE NULLS", Filter: -1, Name: fmt.Sprintf("w0$o%d", i)}
 		var types []row.Type
 		for _, a := range sp.args {
 			ac.Args = append(ac.Args, pre.add(a))

@@ -226,6 +226,8 @@ type AggCall struct {
 	// Args are input column indexes; COUNT(*) has none.
 	Args     []int
 	Distinct bool
+	// IgnoreNulls is ARRAY_AGG's IGNORE NULLS: NULL values are skipped.
+	IgnoreNulls bool
 	// Filter is the input column of the BOOLEAN FILTER (WHERE ...)
 	// condition, or -1.
 	Filter int
@@ -253,6 +255,9 @@ func (a AggCall) describe(in []Column) string {
 			b.WriteString(", ")
 		}
 		b.WriteString(in[x].Name)
+	}
+	if a.IgnoreNulls {
+		b.WriteString(" IGNORE NULLS")
 	}
 	b.WriteByte(')')
 	if a.Filter >= 0 {

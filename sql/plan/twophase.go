@@ -46,7 +46,7 @@ func TwoPhaseAggregate(a *Aggregate, strategy string, miniBatch bool) bool {
 			continue
 		}
 		switch c.Func {
-		case "FIRST_VALUE", "LAST_VALUE", "LAG":
+		case "FIRST_VALUE", "LAST_VALUE", "LAG", "ARRAY_AGG":
 			return false
 		case "LISTAGG":
 			if !insertOnly || c.Distinct {
