@@ -1,6 +1,7 @@
 package connector_test
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -196,5 +197,178 @@ func TestParquetNestedSchema(t *testing.T) {
 	}
 	if r3 := rows[3]; !slices.Equal(r3.Nums, []int32{-4, 5, 6}) || !slices.Equal(r3.Tags, []string{""}) || *r3.R.A != 127 {
 		t.Errorf("row 4 read by parquet-go: %+v", r3)
+	}
+}
+
+// foreignItem and foreignRec are written by parquet-go's own writer: a
+// slice without the list tag is a bare repeated field (a legacy 2-level
+// list: required list of required elements), one with it the standard
+// 3-level LIST, a Go map a MAP, a pointer to a struct an optional group.
+type foreignItem struct {
+	K string  `parquet:"k"`
+	V *int64  `parquet:"v,optional"`
+	W []int32 `parquet:"w"`
+}
+
+type foreignInner struct {
+	Name string    `parquet:"name"`
+	Vals []float64 `parquet:"vals,list"`
+}
+
+type foreignRec struct {
+	ID    int64            `parquet:"id"`
+	Raw   []int64          `parquet:"raw"`
+	Tags  []string         `parquet:"tags,list"`
+	Items []foreignItem    `parquet:"items"`
+	Attrs map[string]int32 `parquet:"attrs"`
+	Inner *foreignInner    `parquet:"inner,optional"`
+	Extra []foreignInner   `parquet:"extra,list"`
+}
+
+// TestParquetNestedForeignFile reads a file written by parquet-go's
+// generic writer (structs with slices, maps and nested structs, small row
+// groups) and checks every value.
+func TestParquetNestedForeignFile(t *testing.T) {
+	dir := t.TempDir()
+	in, out := filepath.Join(dir, "in"), filepath.Join(dir, "out")
+	if err := os.MkdirAll(in, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	var recs []foreignRec
+	want := map[int64]string{}
+	for i := range int64(300) {
+		r := foreignRec{ID: i, Attrs: map[string]int32{}}
+		var raw, tags, items, attrs, vals []string
+		for k := range i % 4 {
+			r.Raw = append(r.Raw, i*10+k)
+			raw = append(raw, fmt.Sprint(i*10+k))
+		}
+		for k := range i % 3 {
+			s := fmt.Sprintf("t%d", k)
+			r.Tags = append(r.Tags, s)
+			tags = append(tags, `"`+s+`"`)
+		}
+		for k := range i % 3 {
+			it := foreignItem{K: fmt.Sprintf("k%d", k)}
+			v := "null"
+			if k%2 == 1 {
+				x := i * int64(k)
+				it.V, v = &x, fmt.Sprint(x)
+			}
+			var ws []string
+			for w := range k {
+				it.W = append(it.W, int32(w))
+				ws = append(ws, fmt.Sprint(w))
+			}
+			r.Items = append(r.Items, it)
+			items = append(items, fmt.Sprintf(`{"k":"k%d","v":%s,"w":[%s]}`, k, v, strings.Join(ws, ",")))
+		}
+		if i%5 == 1 {
+			r.Attrs["a"] = int32(i)
+			attrs = append(attrs, fmt.Sprintf(`"a":%d`, i))
+		}
+		inner := "null"
+		if i%2 == 0 {
+			r.Inner = &foreignInner{Name: fmt.Sprint("n", i)}
+			for k := range i % 3 {
+				r.Inner.Vals = append(r.Inner.Vals, float64(k)+0.5)
+				vals = append(vals, fmt.Sprint(float64(k)+0.5))
+			}
+			inner = fmt.Sprintf(`{"name":"n%d","vals":[%s]}`, i, strings.Join(vals, ","))
+		}
+		r.Extra = []foreignInner{{Name: "e"}}
+		recs = append(recs, r)
+		want[i] = fmt.Sprintf(`{"id":%d,"raw":[%s],"tags":[%s],"items":[%s],"attrs":{%s},"inner":%s,"extra":[{"name":"e","vals":[]}]}`,
+			i, strings.Join(raw, ","), strings.Join(tags, ","), strings.Join(items, ","), strings.Join(attrs, ","), inner)
+	}
+	f, err := os.Create(filepath.Join(in, "a.parquet"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := pq.NewGenericWriter[foreignRec](f, pq.MaxRowsPerRowGroup(17), pq.PageBufferSize(256))
+	if _, err := w.Write(recs); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	cols := "id BIGINT NOT NULL\nraw ARRAY<BIGINT>\ntags ARRAY<STRING>\nitems ARRAY<ROW<k STRING, v BIGINT, w ARRAY<INT>>>\nattrs MAP<STRING, INT>\ninner ROW<name STRING, vals ARRAY<DOUBLE>>\nextra ARRAY<ROW<name STRING, vals ARRAY<DOUBLE>>>\n"
+	src := table(t, "src", cols+"'connector' = 'filesystem'\n'path' = '"+in+"'\n'format' = 'parquet'\n")
+	if err := runJob(t, connector.Default(), weir.NewEnvironment(weir.Options{}), src, jsonTable(t, "dst", cols, out), connector.BuildContext{}); err != nil {
+		t.Fatal(err)
+	}
+	got := committed(t, out)
+	if len(got) != len(want) {
+		t.Fatalf("%d rows, want %d", len(got), len(want))
+	}
+	for _, l := range got {
+		var id int64
+		fmt.Sscanf(l, `{"id":%d,`, &id)
+		if w := want[id]; l != w {
+			t.Errorf("row %d:\n%s\nwant\n%s", id, l, w)
+		}
+		delete(want, id)
+	}
+}
+
+// legacyList is a LIST-annotated group of any shape (parquet-go's List
+// only makes the standard 3-level one).
+type legacyList struct{ pq.Group }
+
+func (legacyList) Type() pq.Type { return pq.List(pq.Leaf(pq.Int32Type)).Type() }
+
+// TestParquetNestedLegacyLists reads the LIST forms of the Parquet spec's
+// backward-compatibility rules: a repeated primitive, a one-field group
+// named "array" or "<list>_tuple" (the group is the element), and a
+// one-field group of another name (3-level: its field is the element).
+func TestParquetNestedLegacyLists(t *testing.T) {
+	dir := t.TempDir()
+	in, out := filepath.Join(dir, "in"), filepath.Join(dir, "out")
+	if err := os.MkdirAll(in, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	sch := pq.NewSchema("m", pq.Group{
+		"id": pq.Required(pq.Int(32)),
+		"a":  pq.Optional(legacyList{pq.Group{"array": pq.Repeated(pq.Int(32))}}),
+		"b":  pq.Optional(legacyList{pq.Group{"array": pq.Repeated(pq.Group{"s": pq.Required(pq.String())})}}),
+		"c":  pq.Optional(legacyList{pq.Group{"c_tuple": pq.Repeated(pq.Group{"x": pq.Required(pq.Int(32))})}}),
+		"d":  pq.Optional(legacyList{pq.Group{"bag": pq.Repeated(pq.Group{"y": pq.Optional(pq.Int(32))})}}),
+	})
+	for _, s := range []string{"optional group a (LIST) {\n\t\trepeated int32 array", "repeated group c_tuple", "repeated group bag {\n\t\t\toptional int32 y"} {
+		if !strings.Contains(sch.String(), s) {
+			t.Fatalf("the test's schema lacks %q:\n%s", s, sch)
+		}
+	}
+	// Columns in name order: a, b.array.s, c.c_tuple.x, d.bag.y, id.
+	i32 := func(x int32, r, d, c int) pq.Value { return pq.Int32Value(x).Level(r, d, c) }
+	null := func(r, d, c int) pq.Value { return pq.NullValue().Level(r, d, c) }
+	rows := []pq.Row{
+		{i32(1, 0, 2, 0), i32(2, 1, 2, 0), pq.ByteArrayValue([]byte("x")).Level(0, 2, 1), i32(5, 0, 2, 2), i32(6, 1, 2, 2), i32(7, 0, 3, 3), null(1, 2, 3), i32(1, 0, 0, 4)},
+		{null(0, 0, 0), null(0, 1, 1), null(0, 0, 2), null(0, 1, 3), i32(2, 0, 0, 4)},
+	}
+	f, err := os.Create(filepath.Join(in, "a.parquet"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := pq.NewWriter(f, sch)
+	if _, err := w.WriteRows(rows); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	cols := "id INT\na ARRAY<INT NOT NULL>\nb ARRAY<ROW<s STRING>>\nc ARRAY<ROW<x INT>>\nd ARRAY<INT>\n"
+	src := table(t, "src", cols+"'connector' = 'filesystem'\n'path' = '"+in+"'\n'format' = 'parquet'\n")
+	if err := runJob(t, connector.Default(), weir.NewEnvironment(weir.Options{}), src, jsonTable(t, "dst", cols, out), connector.BuildContext{}); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{
+		`{"id":1,"a":[1,2],"b":[{"s":"x"}],"c":[{"x":5},{"x":6}],"d":[7,null]}`,
+		`{"id":2,"a":null,"b":[],"c":null,"d":[]}`,
+	}
+	if got := committed(t, out); !slices.Equal(got, want) {
+		t.Errorf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }
