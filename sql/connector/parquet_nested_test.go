@@ -1,6 +1,7 @@
 package connector_test
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -370,5 +371,161 @@ func TestParquetNestedLegacyLists(t *testing.T) {
 	}
 	if got := committed(t, out); !slices.Equal(got, want) {
 		t.Errorf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// TestParquetNestedRestore copies Parquet files with nested columns to
+// Parquet through a job that fails once in each run after some output is
+// committed and is restored from its latest checkpoint at another
+// parallelism (one row per poll, so checkpoints fall inside files and
+// inside row groups): every row is written once with its own nested
+// values.
+func TestParquetNestedRestore(t *testing.T) {
+	dir := t.TempDir()
+	in, out, chk := filepath.Join(dir, "in"), filepath.Join(dir, "out"), filepath.Join(dir, "chk")
+	type kv struct {
+		K string  `parquet:"k"`
+		N []int64 `parquet:"n,list"`
+	}
+	type rec struct {
+		ID   int64            `parquet:"id"`
+		Tags []string         `parquet:"tags,list"`
+		Sub  *kv              `parquet:"sub,optional"`
+		M    map[string]int64 `parquet:"m"`
+	}
+	mk := func(id int64) rec {
+		r := rec{ID: id, M: map[string]int64{}}
+		for k := range id % 4 {
+			r.Tags = append(r.Tags, fmt.Sprint(id, "-", k))
+		}
+		if id%3 != 0 {
+			r.Sub = &kv{K: fmt.Sprint("k", id)}
+			for k := range id % 5 {
+				r.Sub.N = append(r.Sub.N, id+k)
+			}
+		}
+		if id%2 == 0 {
+			r.M[fmt.Sprint("m", id)] = -id
+		}
+		return r
+	}
+	const files, perFile = 3, 15000
+	if err := os.MkdirAll(in, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for f := range files {
+		var rows []rec
+		for i := range perFile {
+			rows = append(rows, mk(int64(f*perFile+i)))
+		}
+		if err := pq.WriteFile(filepath.Join(in, fmt.Sprintf("f%d.parquet", f)), rows, pq.MaxRowsPerRowGroup(1001)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cols := "id BIGINT NOT NULL\ntags ARRAY<STRING>\nsub ROW<k STRING, n ARRAY<BIGINT>>\nm MAP<STRING, BIGINT>\n"
+	src := table(t, "src", cols+"'connector' = 'filesystem'\n'path' = '"+in+"'\n'format' = 'parquet'\n")
+	dst := table(t, "dst", cols+"'connector' = 'filesystem'\n'path' = '"+out+"'\n'format' = 'parquet'\n")
+	fails := 0
+	for i, p := range []int{2, 1, 3} {
+		err := runFailingParquetJob(t, src, dst, out, chk, p, int64(4000+3000*i))
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, errInjected) {
+			t.Fatalf("run %d: %v", i, err)
+		}
+		fails++
+	}
+	if err := runFailingParquetJob(t, src, dst, out, chk, 2, 0); err != nil {
+		t.Fatalf("final run: %v", err)
+	}
+	if fails == 0 {
+		t.Fatal("no run failed: the test restored nothing")
+	}
+	count := map[int64]int{}
+	for _, name := range parquetFiles(t, out) {
+		rows, err := pq.ReadFile[rec](name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range rows {
+			w := mk(r.ID)
+			if !slices.Equal(r.Tags, w.Tags) || (r.Sub == nil) != (w.Sub == nil) ||
+				r.Sub != nil && (r.Sub.K != w.Sub.K || !slices.Equal(r.Sub.N, w.Sub.N)) ||
+				len(r.M) != len(w.M) || r.M[fmt.Sprint("m", r.ID)] != w.M[fmt.Sprint("m", r.ID)] {
+				t.Fatalf("row %d is %+v, want %+v", r.ID, r, w)
+			}
+			count[r.ID]++
+		}
+	}
+	for id := range int64(files * perFile) {
+		if count[id] != 1 {
+			t.Errorf("row %d written %d times", id, count[id])
+		}
+	}
+	t.Logf("%d failures and restores", fails)
+}
+
+// TestParquetNestedBadInput: a nested column whose Parquet shape or type
+// cannot be read as the table's fails the job naming file and column
+// path; a nested value out of range or NULL where the type is NOT NULL is
+// a bad record naming file, row and field (a dead letter with a
+// dead-letter output).
+func TestParquetNestedBadInput(t *testing.T) {
+	dir := t.TempDir()
+	in := filepath.Join(dir, "in")
+	if err := os.MkdirAll(in, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	type item struct {
+		P int64 `parquet:"p"`
+	}
+	type rec struct {
+		ID    int64    `parquet:"id"`
+		Items []item   `parquet:"items,list"`
+		Tags  []string `parquet:"tags,list"`
+		Sub   *item    `parquet:"sub,optional"`
+	}
+	rows := []rec{{1, []item{{1}}, []string{"a"}, &item{1}}, {2, []item{{2}, {300}}, nil, nil}, {3, nil, []string{"c"}, &item{3}}}
+	if err := pq.WriteFile(filepath.Join(in, "a.parquet"), rows); err != nil {
+		t.Fatal(err)
+	}
+	copyTo := func(cols string, b connector.BuildContext) ([]string, error) {
+		out := filepath.Join(t.TempDir(), "out")
+		src := table(t, "src", cols+"'connector' = 'filesystem'\n'path' = '"+in+"'\n'format' = 'parquet'\n")
+		if err := runJob(t, connector.Default(), weir.NewEnvironment(weir.Options{}), src, jsonTable(t, "dst", cols, out), b); err != nil {
+			return nil, err
+		}
+		return committed(t, out), nil
+	}
+	for _, c := range []struct{ cols, want string }{
+		{"id BIGINT\nitems ARRAY<ROW<p STRING>>\n", "a.parquet: column `items`.element.`p`: a Parquet INT64 (INT(64,true)) cannot be read as STRING"},
+		{"id BIGINT\nitems ARRAY<BIGINT>\n", "a.parquet: column `items`.element: a Parquet group cannot be read as BIGINT"},
+		{"id BIGINT\nitems MAP<STRING, BIGINT>\n", "a.parquet: column `items`: a Parquet LIST group cannot be read as MAP<STRING, BIGINT>"},
+		{"id BIGINT\ntags ROW<a STRING>\n", "a.parquet: column `tags`: a Parquet LIST group cannot be read as ROW<`a` STRING>"},
+		{"id ARRAY<BIGINT>\n", "a.parquet: column `id`: a Parquet INT64 (INT(64,true)) cannot be read as ARRAY<BIGINT>"},
+	} {
+		_, err := copyTo(c.cols, connector.BuildContext{})
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%q: %v, want %q", c.cols, err, c.want)
+		}
+	}
+	// A missing nested field reads as NULL, an absent list as NULL.
+	got, err := copyTo("id BIGINT\nitems ARRAY<ROW<p BIGINT, q STRING>>\ntags ARRAY<STRING>\n", connector.BuildContext{})
+	want := []string{`{"id":1,"items":[{"p":1,"q":null}],"tags":["a"]}`, `{"id":2,"items":[{"p":2,"q":null},{"p":300,"q":null}],"tags":[]}`, `{"id":3,"items":[],"tags":["c"]}`}
+	if err != nil || !slices.Equal(got, want) {
+		t.Errorf("missing field: %q, %v", got, err)
+	}
+	// Out of range in an element: a bad record naming row and field.
+	_, err = copyTo("id BIGINT\nitems ARRAY<ROW<p TINYINT>>\n", connector.BuildContext{})
+	var bad *weir.BadRecordError
+	if !errors.As(err, &bad) || !strings.HasSuffix(bad.DeadLetter.Source, "a.parquet row 2") || bad.DeadLetter.Field != "items.element.p" ||
+		!strings.Contains(bad.DeadLetter.Reason, "element 2 of `items`: value 300 out of the range of TINYINT") {
+		t.Errorf("out of range: %v", err)
+	}
+	// NULL in a NOT NULL element: a bad record.
+	_, err = copyTo("id BIGINT\nsub ROW<p BIGINT> NOT NULL\n", connector.BuildContext{})
+	if !errors.As(err, &bad) || !strings.HasSuffix(bad.DeadLetter.Source, "a.parquet row 2") || bad.DeadLetter.Field != "sub" {
+		t.Errorf("NULL in NOT NULL: %v", err)
 	}
 }
