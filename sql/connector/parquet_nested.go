@@ -170,8 +170,9 @@ type pqPlan struct {
 	// def is the definition level at which the value is not NULL.
 	def int
 	// leaf
-	col  int
-	conv func(pq.Value) (row.Value, error) // nil: read and discard
+	col   int
+	pkind pq.Kind                           // the column's physical type
+	conv  func(pq.Value) (row.Value, error) // nil: read and discard
 	// group: fields in the table's order (nil: absent from the file, NULL);
 	// skip, when no field is in the file, reads the file group's first
 	// field so that NULL and present groups can be told apart.
@@ -315,7 +316,7 @@ func (c *parquetConfig) planColumn(t row.Type, n *pqFileNode, parentDef int, pat
 	if err != nil {
 		return nil, fmt.Errorf("column %s: %w", path, err)
 	}
-	p.kind, p.col, p.conv, p.leaves = pqLeaf, n.col, conv, []int{n.col}
+	p.kind, p.col, p.pkind, p.conv, p.leaves = pqLeaf, n.col, n.typ.Kind(), conv, []int{n.col}
 	return p.finish(), nil
 }
 
@@ -465,6 +466,9 @@ func (a *pqAssembler) read(p *pqPlan) (row.Value, error) {
 		a.cur[p.col].pos++
 		if p.conv == nil {
 			return row.Value{}, nil
+		}
+		if v.Kind() != p.pkind || v.Column() != p.col {
+			return row.Value{}, &pqCorrupt{fmt.Sprintf("column %d holds a %s value at definition level %d", p.col, v.Kind(), v.DefinitionLevel())}
 		}
 		x, err := p.conv(v)
 		if err != nil {
