@@ -31,14 +31,24 @@ func parseType(s string) (row.Type, error) {
 		e, err := parseType(s[6 : len(s)-1])
 		return row.ArrayType(e), err
 	case strings.HasPrefix(up, "MAP<"):
-		inner := s[4 : len(s)-1]
-		k, v, _ := strings.Cut(inner, ",")
-		kt, err := parseType(k)
+		kv := splitTop(s[4 : len(s)-1])
+		kt, err := parseType(kv[0])
 		if err != nil {
 			return row.Type{}, err
 		}
-		vt, err := parseType(v)
+		vt, err := parseType(kv[1])
 		return row.MapType(kt, vt), err
+	case strings.HasPrefix(up, "ROW<"):
+		var fs []row.Field
+		for _, f := range splitTop(s[4 : len(s)-1]) {
+			n, ft, _ := strings.Cut(strings.TrimSpace(f), " ")
+			t, err := parseType(ft)
+			if err != nil {
+				return row.Type{}, err
+			}
+			fs = append(fs, row.Field{Name: n, Type: t})
+		}
+		return row.Type{Root: row.TypeRow, Nullable: true, Fields: fs}, nil
 	case strings.HasPrefix(up, "DECIMAL("):
 		a := args("DECIMAL")
 		return row.DecimalType(a[0], a[1]), nil
@@ -78,6 +88,26 @@ func parseType(s string) (row.Type, error) {
 		return row.TimestampType(6), nil
 	}
 	return row.Type{}, fmt.Errorf("unknown type %q", s)
+}
+
+// splitTop splits s at the commas outside <> and ().
+func splitTop(s string) []string {
+	var out []string
+	depth, start := 0, 0
+	for i, c := range s {
+		switch c {
+		case '<', '(':
+			depth++
+		case '>', ')':
+			depth--
+		case ',':
+			if depth == 0 {
+				out = append(out, s[start:i])
+				start = i + 1
+			}
+		}
+	}
+	return append(out, s[start:])
 }
 
 // parseTable reads a table from test input: "name TYPE" column lines,

@@ -38,10 +38,11 @@ import (
 // INT32 (TIME_MILLIS), TIMESTAMP and TIMESTAMP_LTZ -> INT96, or INT64 with
 // a TIMESTAMP annotation in 'parquet.timestamp.time.unit' when
 // 'parquet.write.int64.timestamp' is true. Nullable columns are optional,
-// NOT NULL ones required. ARRAY, MAP, ROW and MULTISET columns are refused.
+// NOT NULL ones required. ARRAY, MAP and ROW map to LIST, MAP and groups
+// at any depth (parquet_nested.go); Weir has no MULTISET type.
 //
-// Reading matches the table's columns to the file's top-level columns by
-// name (exactly, else ignoring case when that is unambiguous); a column
+// Reading matches the table's columns to the file's top-level columns (and
+// ROW fields to group fields) by name (exactly, else ignoring case when that is unambiguous); a column
 // the file lacks reads as NULL, as Flink's reader fills it. A file whose
 // column cannot be read as the table's type fails the job naming the file
 // and the column; a value out of the column's range is a bad record
@@ -99,11 +100,8 @@ func newParquetConfig(o *options, s row.Schema) (*parquetConfig, error) {
 		return nil, o.err
 	}
 	for _, f := range s.Columns {
-		switch f.Type.Root {
-		case row.TypeArray, row.TypeMap, row.TypeRow:
-			return nil, fmt.Errorf("connector: table %s: column %s: the parquet format does not support %s columns in Weir yet", o.table, row.QuoteIdent(f.Name), f.Type)
-		case row.TypeIntervalYearMonth, row.TypeIntervalDayTime, row.TypeNull:
-			return nil, fmt.Errorf("connector: table %s: column %s: the parquet format has no %s type", o.table, row.QuoteIdent(f.Name), f.Type)
+		if err := checkParquetType(o.table, row.QuoteIdent(f.Name), f.Type); err != nil {
+			return nil, err
 		}
 	}
 	return c, nil
@@ -152,6 +150,8 @@ func (c *parquetConfig) node(t row.Type) pq.Node {
 		} else {
 			n = pq.Leaf(pq.Int96Type)
 		}
+	case row.TypeArray, row.TypeMap, row.TypeRow:
+		n = c.nestedNode(t) // parquet_nested.go
 	default:
 		panic(fmt.Sprintf("parquet: unchecked type %s", t)) // refused by newParquetConfig
 	}
@@ -218,39 +218,40 @@ func (f parquetFormat) NewWriter(w io.Writer) (file.BulkWriter[row.Row], error) 
 	if f.c.page > 0 {
 		opts = append(opts, pq.PageBufferSize(int(f.c.page)))
 	}
-	return &parquetWriter{c: f.c, w: pq.NewWriter(w, opts...), rows: make([]pq.Row, 1)}, nil
+	pw := &parquetWriter{c: f.c, w: pq.NewWriter(w, opts...), rows: make([]pq.Row, 1)}
+	next := 0
+	for _, col := range f.c.schema.Columns {
+		pw.stripes = append(pw.stripes, stripePlan(col.Type, 0, 0, &next, row.QuoteIdent(col.Name)))
+	}
+	pw.cols = make([][]pq.Value, next)
+	return pw, nil
 }
 
 type parquetWriter struct {
 	c    *parquetConfig
 	w    *pq.Writer
 	rows []pq.Row
-	dec  []byte
+	// stripes write the columns' values with their levels into cols,
+	// one slice per leaf column (parquet_nested.go).
+	stripes []*pqStripe
+	cols    [][]pq.Value
 }
 
 func (p *parquetWriter) Write(r row.Row) error {
 	if r.Kind != row.Insert {
 		return fmt.Errorf("connector: filesystem sink: a %s row reached an insert-only sink", r.Kind)
 	}
+	for i := range p.cols {
+		p.cols[i] = p.cols[i][:0]
+	}
+	for i, st := range p.stripes {
+		if err := p.stripe(st, r.Fields[i], 0, 0, p.cols); err != nil {
+			return fmt.Errorf("connector: table %s: %w", p.c.table, err)
+		}
+	}
 	out := p.rows[0][:0]
-	for i, col := range p.c.schema.Columns {
-		v := r.Fields[i]
-		if v.IsNull() {
-			if !col.Type.Nullable {
-				return fmt.Errorf("connector: table %s: column %s is NOT NULL but the row holds NULL", p.c.table, row.QuoteIdent(col.Name))
-			}
-			out = append(out, pq.NullValue().Level(0, 0, i))
-			continue
-		}
-		pv, err := p.value(col.Type, v)
-		if err != nil {
-			return fmt.Errorf("connector: table %s: column %s: %w", p.c.table, row.QuoteIdent(col.Name), err)
-		}
-		def := 0
-		if col.Type.Nullable {
-			def = 1
-		}
-		out = append(out, pv.Level(0, def, i))
+	for _, vs := range p.cols {
+		out = append(out, vs...)
 	}
 	p.rows[0] = out
 	if _, err := p.w.WriteRows(p.rows); err != nil {
@@ -527,19 +528,18 @@ type parquetReader struct {
 	rd    *pq.Reader
 	split *weir.SplitOutput[row.Row]
 	read  int64 // rows of the open file read
-	cols  []parquetColumn
+	dec   *parquetDecoder
 	vals  []row.Value // the open file's partition values
 	buf   []pq.Row
 }
 
-// parquetColumn reads one produced column from a file's leaf column idx
-// (-1: the file lacks it, NULL), or is partition value part (>= 0).
+// parquetColumn reads one produced column with plan (nil: the file lacks
+// it, NULL), or is partition value part (>= 0).
 type parquetColumn struct {
 	name string
 	t    row.Type
-	idx  int
 	part int
-	conv func(pq.Value) (row.Value, error)
+	plan *pqPlan
 }
 
 func (r *parquetReader) Poll(ctx context.Context, out *weir.SourceOutput[row.Row]) (weir.PollStatus, error) {
@@ -561,7 +561,7 @@ func (r *parquetReader) Poll(ctx context.Context, out *weir.SourceOutput[row.Row
 	n, err := r.rd.ReadRows(buf)
 	for i := range n {
 		r.read++
-		rw, field, derr := decodeParquetRow(r.cols, buf[i], r.vals)
+		rw, field, derr := r.dec.decode(buf[i], r.vals)
 		if derr != nil {
 			d := weir.DeadLetter{Source: fmt.Sprintf("file %s row %d", r.files[r.next].path, r.read), Field: field, Reason: derr.Error()}
 			if err := weir.RejectFromSource(out, r.s.onError, d); err != nil {
@@ -580,34 +580,43 @@ func (r *parquetReader) Poll(ctx context.Context, out *weir.SourceOutput[row.Row
 	return weir.MoreAvailable, nil
 }
 
-// decodeParquetRow makes the row of the produced columns cols; a value
-// that cannot be read names its column.
-func decodeParquetRow(cols []parquetColumn, pr pq.Row, vals []row.Value) (row.Row, string, error) {
-	out := make([]row.Value, len(cols))
+// parquetDecoder makes the rows of the produced columns of a file.
+type parquetDecoder struct {
+	cols []parquetColumn
+	asm  *pqAssembler
+}
+
+func newParquetDecoder(cols []parquetColumn) *parquetDecoder {
+	plans := make([]*pqPlan, len(cols))
 	for i, c := range cols {
+		plans[i] = c.plan
+	}
+	return &parquetDecoder{cols: cols, asm: newPQAssembler(plans)}
+}
+
+// decode makes the row of a file's row; a value that cannot be read
+// names its column (or nested field).
+func (d *parquetDecoder) decode(pr pq.Row, vals []row.Value) (row.Row, string, error) {
+	out := make([]row.Value, len(d.cols))
+	if err := d.asm.load(pr); err != nil {
+		return row.Row{}, "", err
+	}
+	for i, c := range d.cols {
 		if c.part >= 0 {
 			out[i] = vals[c.part]
 			continue
 		}
-		if c.idx < 0 {
+		if c.plan == nil {
 			continue
 		}
-		// A row holds its values in leaf column order, but a repeated
-		// column (one the table does not read) holds zero or more of
-		// them: find the column's value by its index, not its position.
-		j, found := slices.BinarySearchFunc(pr, c.idx, func(v pq.Value, col int) int { return v.Column() - col })
-		if !found {
-			continue
+		x, err := d.asm.read(c.plan)
+		if err == nil {
+			err = d.asm.done(c.plan)
 		}
-		v := pr[j]
-		if v.IsNull() {
-			if !c.t.Nullable {
-				return row.Row{}, c.name, fmt.Errorf("NULL in the NOT NULL column %s", row.QuoteIdent(c.name))
-			}
-			continue
-		}
-		x, err := c.conv(v)
 		if err != nil {
+			if ve, ok := err.(*pqValueError); ok {
+				return row.Row{}, ve.field, err
+			}
 			return row.Row{}, c.name, err
 		}
 		out[i] = x
@@ -631,7 +640,7 @@ func (r *parquetReader) open(out *weir.SourceOutput[row.Row]) error {
 		f.Close()
 		return &weir.BadRecordError{DeadLetter: weir.DeadLetter{Source: "file " + sp.path, Reason: fmt.Sprintf("not a readable Parquet file: %v", err)}}
 	}
-	cols, err := r.s.columns(pf.Schema(), sp.path)
+	cols, err := r.s.columns(pf, sp.path)
 	if err != nil {
 		f.Close()
 		return err
@@ -656,7 +665,7 @@ func (r *parquetReader) open(out *weir.SourceOutput[row.Row]) error {
 		}
 		r.read = sp.pos.rows
 	}
-	r.f, r.rd, r.cols = f, rd, cols
+	r.f, r.rd, r.dec = f, rd, newParquetDecoder(cols)
 	r.split = out.Split(sp.path)
 	return nil
 }
@@ -694,23 +703,12 @@ func (r *parquetReader) Close() error {
 	return nil
 }
 
-// columns maps the produced columns to a file's leaf columns.
-func (s *parquetSource) columns(sch *pq.Schema, path string) ([]parquetColumn, error) {
-	fields := sch.Fields()
-	leaf := map[string]int{}
-	lower := map[string][]string{}
-	idx := 0
-	for _, f := range fields {
-		n := countLeaves(f)
-		if f.Leaf() {
-			leaf[f.Name()] = idx
-			lower[strings.ToLower(f.Name())] = append(lower[strings.ToLower(f.Name())], f.Name())
-		}
-		idx += n
-	}
-	byName := map[string]pq.Field{}
-	for _, f := range fields {
-		byName[f.Name()] = f
+// columns maps the produced columns to a file's columns: a plan of its
+// leaf columns for each (parquet_nested.go).
+func (s *parquetSource) columns(pf *pq.File, path string) ([]parquetColumn, error) {
+	root, err := pqFileTree(pf)
+	if err != nil {
+		return nil, &weir.BadRecordError{DeadLetter: weir.DeadLetter{Source: "file " + path, Reason: fmt.Sprintf("not a readable Parquet file: %v", err)}}
 	}
 	proj := s.proj
 	if proj == nil {
@@ -722,7 +720,7 @@ func (s *parquetSource) columns(sch *pq.Schema, path string) ([]parquetColumn, e
 	cols := make([]parquetColumn, len(proj))
 	for i, p := range proj {
 		col := s.full.Columns[p]
-		pc := parquetColumn{name: col.Name, t: col.Type, idx: -1, part: -1}
+		pc := parquetColumn{name: col.Name, t: col.Type, part: -1}
 		if s.part != nil {
 			if k := slices.Index(s.part.keys, p); k >= 0 {
 				pc.part = k
@@ -730,36 +728,16 @@ func (s *parquetSource) columns(sch *pq.Schema, path string) ([]parquetColumn, e
 				continue
 			}
 		}
-		name := col.Name
-		if _, ok := byName[name]; !ok {
-			if alt := lower[strings.ToLower(name)]; len(alt) == 1 {
-				name = alt[0]
-			}
-		}
-		if f, ok := byName[name]; ok {
-			if !f.Leaf() || f.Repeated() {
-				return nil, fmt.Errorf("connector: table %s: file %s: column %s is a nested or repeated Parquet column; the table declares %s", s.c.table, path, row.QuoteIdent(col.Name), col.Type)
-			}
-			conv, err := s.c.converter(col.Type, f.Type())
+		if n := root.child(col.Name); n != nil {
+			plan, err := s.c.planColumn(col.Type, n, 0, row.QuoteIdent(col.Name), col.Name)
 			if err != nil {
-				return nil, fmt.Errorf("connector: table %s: file %s: column %s: %w", s.c.table, path, row.QuoteIdent(col.Name), err)
+				return nil, fmt.Errorf("connector: table %s: file %s: %w", s.c.table, path, err)
 			}
-			pc.idx, pc.conv = leaf[name], conv
+			pc.plan = plan
 		}
 		cols[i] = pc
 	}
 	return cols, nil
-}
-
-func countLeaves(n pq.Node) int {
-	if n.Leaf() {
-		return 1
-	}
-	c := 0
-	for _, f := range n.Fields() {
-		c += countLeaves(f)
-	}
-	return c
 }
 
 // converter returns how a Parquet value of type pt becomes a value of the
@@ -950,7 +928,7 @@ func (s *parquetSource) readFile(ctx context.Context, name string, fn func(r row
 	if err != nil {
 		return fmt.Errorf("%s: not a readable Parquet file: %w", name, err)
 	}
-	cols, err := s.columns(pf.Schema(), name)
+	cols, err := s.columns(pf, name)
 	if err != nil {
 		return err
 	}
@@ -960,6 +938,7 @@ func (s *parquetSource) readFile(ctx context.Context, name string, fn func(r row
 			return err
 		}
 	}
+	dec := newParquetDecoder(cols)
 	rd := pq.NewReader(pf)
 	buf := make([]pq.Row, 1024)
 	var n int64
@@ -970,7 +949,7 @@ func (s *parquetSource) readFile(ctx context.Context, name string, fn func(r row
 		k, err := rd.ReadRows(buf)
 		for i := range k {
 			n++
-			r, field, derr := decodeParquetRow(cols, buf[i], vals)
+			r, field, derr := dec.decode(buf[i], vals)
 			if derr != nil {
 				return fmt.Errorf("%s row %d field %s: %w", name, n, field, derr)
 			}
