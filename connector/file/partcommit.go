@@ -539,4 +539,3 @@ func (c *partitionCommitterOp) Finish() error {
 }
 
 func (c *partitionCommitterOp) Close() error { return nil }
-
