@@ -261,16 +261,20 @@ func TestPartitionCommitPartitionTime(t *testing.T) {
 
 // TestPartitionCommitRestore: a failure after data was written but before
 // its checkpoint completed leaves no success file for it; partitions
-// waiting for their trigger survive the restore and are committed once,
-// with every record once.
+// waiting for their trigger survive the restore (in the committer's
+// state) and are committed once, with every record once.
 func TestPartitionCommitRestore(t *testing.T) {
 	dir := t.TempDir()
 	opts := file.PartitionCommitOptions{Trigger: file.PartitionTimeTrigger, PartitionTime: hourOf}
 	j := newCommitJob(t, weirtest.New(checkpointedOpts(t)), dir, opts)
 	j.push(t, prec{1, "a"}, prec{2, "b"})
 	must(t, j.in.Watermark(3600_000+1))
-	s1 := j.snapshot(t)
-	wantRuns(t, j, "h=1: a") // h=2 waits for the watermark, in the committer's state
+	j.snapshot(t)
+	wantRuns(t, j, "h=1: a") // h=2 waits for the watermark
+	// A checkpoint with no new data: h=2 is now only a pending partition
+	// of the committer's state.
+	s2 := j.snapshot(t)
+	wantRuns(t, j)
 	// Written, never checkpointed: lost in the failure.
 	j.push(t, prec{3, "x"}, prec{2, "y"})
 	must(t, j.in.Watermark(10*3600_000))
@@ -282,27 +286,41 @@ func TestPartitionCommitRestore(t *testing.T) {
 	if len(leftovers) == 0 {
 		t.Fatal("the failed run left no in-progress files: the test does not fail where it should")
 	}
-	j2 := newCommitJob(t, weirtest.Restore(checkpointedOpts(t), s1), dir, opts)
+	j2 := newCommitJob(t, weirtest.Restore(checkpointedOpts(t), s2), dir, opts)
 	for _, l := range leftovers {
 		j2.pol.ignore(filepath.Base(l))
 	}
 	if s := successFiles(t, dir); !slices.Equal(s, []string{"h=1"}) {
 		t.Fatalf("success files after the restore: %v", s)
 	}
-	j2.push(t, prec{2, "c"}, prec{4, "d"})
+	j2.push(t, prec{4, "d"})
 	must(t, j2.in.Watermark(3*3600_000+1))
 	j2.snapshot(t)
-	// h=1 again: whether its commit ran before the failure is unknown, so
-	// the restored checkpoint's partitions are committed again (a success
-	// file is idempotent); none is lost.
-	wantRuns(t, j2, "h=1: a", "h=2: b,c")
+	wantRuns(t, j2, "h=2: b")
 	must(t, j2.in.End())
 	// The end of input commits the rest whatever the trigger says; the
-	// lost rows x and y are nowhere.
+	// lost rows x and y are nowhere, and h=3 has no success file.
 	wantRuns(t, j2, "h=4: d")
 	if s := successFiles(t, dir); !slices.Equal(s, []string{"h=1", "h=2", "h=4"}) {
 		t.Fatalf("success files: %v", s)
 	}
+}
+
+// TestPartitionCommitRestoreRepeats: restored from a checkpoint whose
+// completion the failed run may or may not have acted on, the committer
+// commits that checkpoint's data and partitions again (a success file is
+// idempotent): none is lost.
+func TestPartitionCommitRestoreRepeats(t *testing.T) {
+	dir := t.TempDir()
+	j := newCommitJob(t, weirtest.New(checkpointedOpts(t)), dir, file.PartitionCommitOptions{})
+	j.push(t, prec{1, "a"})
+	s1 := j.snapshot(t)
+	wantRuns(t, j, "h=1: a")
+	j2 := newCommitJob(t, weirtest.Restore(checkpointedOpts(t), s1), dir, file.PartitionCommitOptions{})
+	j2.snapshot(t)
+	wantRuns(t, j2, "h=1: a")
+	j2.snapshot(t)
+	wantRuns(t, j2)
 }
 
 // TestPartitionCommitEndOfInput: a bounded input commits every partition
