@@ -352,3 +352,47 @@ func must(t *testing.T, err error) {
 		t.Fatal(err)
 	}
 }
+
+// TestPartitionCommitRestoresPlainSink: the writer keeps the sink
+// operator's state, so a job that adds partition commit restores from a
+// checkpoint of the plain PartitionedSink: what that checkpoint staged is
+// committed, and the partitions the new run writes are committed.
+func TestPartitionCommitRestoresPlainSink(t *testing.T) {
+	dir := t.TempDir()
+	h := weirtest.New(checkpointedOpts(t))
+	in := weirtest.NewInput[prec](h)
+	sink := file.PartitionedBulkSink[prec](dir, precBulk{}, precBucket, file.ExactlyOnceOptions{})
+	in.Stream().Rebalance().SinkTo(sink).UID("writer").SetParallelism(2)
+	h.Start(t)
+	for _, r := range []prec{{1, "a"}, {2, "b"}} {
+		must(t, in.Push(r, r.P*3600_000))
+	}
+	s1, err := h.Snapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	must(t, in.Push(prec{1, "lost"}, 3600_000))
+
+	j := newCommitJob(t, weirtest.Restore(checkpointedOpts(t), s1), dir, file.PartitionCommitOptions{})
+	leftovers, _ := filepath.Glob(filepath.Join(dir, "*", ".part-*"))
+	for _, l := range leftovers {
+		j.pol.ignore(filepath.Base(l))
+	}
+	j.push(t, prec{3, "c"})
+	j.snapshot(t)
+	wantRuns(t, j, "h=3: c")
+	must(t, j.in.End())
+	wantRuns(t, j)
+	for b, want := range map[string][]string{"h=1": {"a"}, "h=2": {"b"}, "h=3": {"c"}} {
+		var got []string
+		m, _ := filepath.Glob(filepath.Join(dir, b, "part-*"))
+		for _, p := range m {
+			data, _ := os.ReadFile(p)
+			got = append(got, strings.Fields(string(data))...)
+		}
+		slices.Sort(got)
+		if !slices.Equal(got, want) {
+			t.Errorf("%s holds %v, want %v", b, got, want)
+		}
+	}
+}
