@@ -40,6 +40,9 @@ import (
 //	explain-full         prints the whole output of one EXPLAIN statement
 //	read name=NAME [dirs] prints the sorted lines of the files under $DIR/NAME
 //	                     (dirs: each after its directory relative to $DIR/NAME)
+//	read name=NAME files prints the sorted paths, relative to $DIR/NAME, of
+//	                     the files under it whose names start with '_'
+//	                     (success files of partition commit), or none
 func TestScripts(t *testing.T) {
 	datadriven.Walk(t, "testdata", func(t *testing.T, path string) {
 		if strings.Contains(path, "match_steps") {
@@ -67,6 +70,9 @@ func TestScripts(t *testing.T) {
 			case "read":
 				var name string
 				d.ScanArgs(t, "name", &name)
+				if d.HasArg("files") {
+					return markerFiles(filepath.Join(dir, name))
+				}
 				return readLines(t, filepath.Join(dir, name), d.HasArg("dirs"))
 			case "explain", "explain-full":
 				stmts, err := parser.Parse(input)
@@ -147,6 +153,27 @@ func readLines(t *testing.T, path string, dirs bool) string {
 	}
 	sort.Strings(lines)
 	return strings.Join(lines, "\n") + "\n"
+}
+
+// markerFiles lists the files under path whose names start with '_'.
+func markerFiles(path string) string {
+	var names []string
+	err := filepath.WalkDir(path, func(p string, e os.DirEntry, err error) error {
+		if err != nil || e.IsDir() || !strings.HasPrefix(e.Name(), "_") {
+			return err
+		}
+		rel, _ := filepath.Rel(path, p)
+		names = append(names, filepath.ToSlash(rel))
+		return nil
+	})
+	if err != nil {
+		return "error: " + err.Error() + "\n"
+	}
+	if len(names) == 0 {
+		return "none\n"
+	}
+	sort.Strings(names)
+	return strings.Join(names, "\n") + "\n"
 }
 
 // scriptOpts are the arguments of an exec block.

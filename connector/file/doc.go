@@ -121,8 +121,11 @@
 // directory belongs to one sink: do not point two jobs at it.
 // ExactlyOnceBulkSink takes a BulkFormat (Flink's BulkWriter.Factory) for
 // formats that buffer and end with a footer; package
-// connector/file/parquet provides Parquet. Unlike Flink's FileSink there
-// are no buckets (subdirectories).
+// connector/file/parquet provides Parquet. PartitionedBulkSink writes
+// into buckets (subdirectories), and its WithPartitionCommit adds Flink's
+// partition commit: success files written by one committer subtask once
+// a partition's data is committed and a trigger finds it ready
+// (partcommit.go).
 //
 // Concurrency: every reader and writer is owned by its subtask's
 // goroutine; sources and sinks may be shared by several jobs.

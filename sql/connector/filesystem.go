@@ -23,8 +23,9 @@ import (
 // whole table into memory and loads it again once lookup.join.cache.ttl
 // (default 60 min) has passed since (fs_lookup.go).
 // 'format' = 'parquet' reads and writes Parquet files (parquet_format.go).
-// Not supported: partitioned tables, source.monitor-interval (continuous
-// reading).
+// Partitioned tables: fs_partition.go, and their partition commit
+// fs_partition_commit.go. Not supported: source.monitor-interval
+// (continuous reading).
 type Filesystem struct{}
 
 // Identifier is "filesystem".
@@ -36,8 +37,8 @@ func (Filesystem) RequiredOptions() []string { return []string{"path", "format"}
 // OptionalOptions lists the connector's own options (the format's are
 // added for the chosen format).
 func (Filesystem) OptionalOptions() []string {
-	return []string{"sink.rolling-policy.file-size", "sink.rolling-policy.rollover-interval", "lookup.join.cache.ttl",
-		"partition.default-name", "sink.shuffle-by-partition.enable", "scan.parallelism"}
+	return append([]string{"sink.rolling-policy.file-size", "sink.rolling-policy.rollover-interval", "lookup.join.cache.ttl",
+		"partition.default-name", "sink.shuffle-by-partition.enable", "scan.parallelism"}, partitionCommitOptions...)
 }
 
 // SupportsPartitioning: filesystem tables may be PARTITIONED BY
@@ -62,6 +63,9 @@ type fsTable struct {
 	part *partitioning
 	// shuffle is sink.shuffle-by-partition.enable.
 	shuffle bool
+	// commit is set for a partitioned table with a partition commit
+	// policy (fs_partition_commit.go).
+	commit *file.PartitionCommitOptions
 	// par is scan.parallelism (Flink's FLIP-367 source option): the
 	// source's parallelism, 0 for the job's.
 	par int
@@ -103,6 +107,10 @@ func (f Filesystem) create(ctx Context, sink bool) (*fsTable, error) {
 	t.shuffle = o.bool("sink.shuffle-by-partition.enable", false)
 	if o.err != nil {
 		return nil, o.err
+	}
+	var err error
+	if t.commit, err = newPartitionCommit(o, t.part); err != nil {
+		return nil, err
 	}
 	fileSchema := ctx.Schema
 	if t.part != nil {
@@ -320,6 +328,9 @@ func (t *fsSink) Consume(b BuildContext, in weir.Stream[row.Row]) (weir.DataSink
 			}).ByKey()
 		}
 		sink := file.PartitionedBulkSink[row.Row](t.path, fileRowFormat{f: f, part: t.part}, t.part.bucket, opts)
+		if t.commit != nil {
+			return t.consumeWithCommit(b, in, sink)
+		}
 		return in.SinkTo(sink).UID(b.uid("sink")).Name(b.uid("filesystem")), nil
 	}
 	sink := file.ExactlyOnceBulkSink[row.Row](t.path, f, opts)
