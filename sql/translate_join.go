@@ -152,6 +152,7 @@ func (t *translator) windowJoin(n *plan.WindowJoin) (weir.Stream[row.Row], error
 		RightWindowStart: n.RightStart,
 		RightWindowEnd:   n.RightEnd,
 		Condition:        cond,
+		Zone:             t.windowZone(n.Window),
 	})
 }
 
@@ -199,6 +200,7 @@ func (t *translator) rank(n *plan.Rank) (weir.Stream[row.Row], error) {
 			WindowEnd:   n.WindowEnd,
 			TimeCol:     n.OrderBy[0].Col,
 			KeepLast:    n.KeepLast(),
+			Zone:        t.windowZone(n.Window),
 		})
 	case plan.WindowTopN:
 		return exec.WindowRank(in, exec.WindowRankSpec{
@@ -210,6 +212,7 @@ func (t *translator) rank(n *plan.Rank) (weir.Stream[row.Row], error) {
 			RankStart:        n.Start,
 			RankEnd:          n.End,
 			OutputRankNumber: n.RowNumber,
+			Zone:             t.windowZone(n.Window),
 		})
 	}
 	return exec.Rank(in, exec.RankSpec{
@@ -223,4 +226,13 @@ func (t *translator) rank(n *plan.Rank) (weir.Stream[row.Row], error) {
 		GenerateUpdateBefore: t.updateBefore(n),
 		StateTTL:             ttl,
 	})
+}
+
+// windowZone is the session time zone for windows over a TIMESTAMP_LTZ
+// time attribute (their window_end is its wall clock), nil otherwise.
+func (t *translator) windowZone(w plan.Window) *time.Location {
+	if w.LocalTime {
+		return t.loc
+	}
+	return nil
 }
