@@ -191,6 +191,7 @@ func (t *translator) rank(n *plan.Rank) (weir.Stream[row.Row], error) {
 			GenerateInsert:       true,
 			Updating:             n.In.Mode() == plan.Updating,
 			StateTTL:             ttl,
+			CompactChanges:       t.cfg.Bool("table.exec.deduplicate.mini-batch.compact-changes-enabled"),
 		})
 	case plan.WindowDedup:
 		return exec.WindowDeduplicate(in, exec.WindowDedupSpec{
