@@ -352,7 +352,7 @@ func (p *keyedProcessOp[K, I, O]) fire(t runtime.Timer[K, struct{}], d TimeDomai
 
 func (p *keyedProcessOp[K, I, O]) ProcessWatermark(wm int64) error {
 	p.ctx.Metrics.CurrentWatermark = wm
-	if wm == runtime.MaxWatermark {
+	if wm == runtime.MaxWatermark || p.flushesOn(wm) {
 		if err := p.flushBundle(); err != nil {
 			return err
 		}

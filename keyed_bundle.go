@@ -16,7 +16,8 @@ import "github.com/weirstream/weir/internal/runtime"
 //     with drain);
 //   - at the end of input (Finish).
 //
-// Other watermarks do not flush: a function that holds records emits
+// Other watermarks do not flush, unless the function implements
+// WatermarkFlusher and asks for it: a function that holds records emits
 // them later than the watermark that followed them, so it suits outputs
 // that carry no event time (Flink's SQL group aggregation in processing-time
 // mini-batch mode, whose assigner replaces the input's watermarks by its
@@ -27,6 +28,22 @@ import "github.com/weirstream/weir/internal/runtime"
 // ScheduleProcessingTimeCallback).
 type BundleFlusher[K comparable, O any] interface {
 	FlushBundle(ctx *KeyedContext[K, O]) error
+}
+
+// WatermarkFlusher is implemented by a BundleFlusher whose held records
+// carry event time (Flink's mini-batch bundles behind a RowTime
+// MiniBatchAssigner): the operator asks it before each watermark goes on
+// and timers fire, and flushes the bundle first when it returns true (so
+// no held record is emitted behind a watermark that passed it).
+type WatermarkFlusher interface {
+	FlushesOnWatermark(wm int64) bool
+}
+
+// flushesOn reports whether the function asks for a flush before the
+// watermark wm.
+func (p *keyedProcessOp[K, I, O]) flushesOn(wm int64) bool {
+	w, ok := p.fn.(WatermarkFlusher)
+	return ok && p.bundle != nil && w.FlushesOnWatermark(wm)
 }
 
 // SetCurrentKey makes key the current key for the state accessed next and

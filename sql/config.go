@@ -46,6 +46,7 @@ var optionDefs = []OptionDef{
 	{Key: "table.exec.source.idle-timeout", Kind: KindDuration, Default: "0", Doc: "a source split without data for this long is idle for watermarks; 0 disables"},
 	{Key: "table.exec.mini-batch.enabled", Kind: KindBool, Default: "false", Doc: "group aggregations handle their input in batches (needs allow-latency and size); streaming mode only"},
 	{Key: "table.exec.mini-batch.allow-latency", Kind: KindDuration, Default: "0", Doc: "mini-batch: a batch is handled at the latest at the next multiple of this in processing time (>= 1 ms)"},
+	{Key: "table.exec.deduplicate.mini-batch.compact-changes-enabled", Kind: KindBool, Default: "false", Doc: "mini-batch deduplication on event time emits only each key's net change of a batch (Flink's RowTimeMiniBatchLatestChangeDeduplicateFunction); off: every change"},
 	{Key: "table.exec.mini-batch.size", Kind: KindInt, Default: "-1", Doc: "mini-batch: a batch is handled once it holds this many rows (> 0)"},
 	{Key: "table.optimizer.reuse-sub-plan-enabled", Kind: KindBool, Default: "true", Doc: "equal sub-plans of a job run once"},
 	{Key: "table.optimizer.reuse-source-enabled", Kind: KindBool, Default: "true", Doc: "equal source scans of a job run once (with reuse-sub-plan-enabled)"},

@@ -191,7 +191,7 @@ func (t *translator) streamNode(r plan.Rel) (weir.Stream[row.Row], error) {
 		if err != nil {
 			return in, err
 		}
-		w, tc := execWindow(n.Window, n.In.Columns())
+		w, tc := execWindow(n.Window, n.In.Columns(), t.loc)
 		if n.Window.Kind == plan.Session {
 			return in, fmt.Errorf("sql: SESSION windows are supported in window aggregations only (GROUP BY window_start, window_end)")
 		}
@@ -288,8 +288,10 @@ func (t *translator) values(v *plan.Values) (weir.Stream[row.Row], error) {
 }
 
 // execWindow converts a plan window into the runtime's, with its time
-// column (exec.ProcTime for a processing-time attribute).
-func execWindow(w plan.Window, in []plan.Column) (exec.Window, int) {
+// column (exec.ProcTime for a processing-time attribute). Windows over a
+// TIMESTAMP_LTZ or processing-time attribute are aligned in loc, the
+// session time zone.
+func execWindow(w plan.Window, in []plan.Column, loc *time.Location) (exec.Window, int) {
 	ms := func(v int64) time.Duration { return time.Duration(v) * time.Millisecond }
 	var ew exec.Window
 	switch w.Kind {
@@ -305,6 +307,10 @@ func execWindow(w plan.Window, in []plan.Column) (exec.Window, int) {
 	if w.Offset != 0 {
 		ew = ew.WithOffset(ms(w.Offset))
 	}
+	if w.LocalTime {
+		ew.Zone = loc
+	}
+	ew.Unsliced = w.Unsliced
 	tc := w.TimeCol
 	if in[tc].Type.TimeAttr == row.Proctime {
 		tc = exec.ProcTime
@@ -321,7 +327,7 @@ func (t *translator) windowAggregate(n *plan.WindowAggregate) (weir.Stream[row.R
 	if err != nil {
 		return in, err
 	}
-	w, tc := execWindow(n.Window, n.In.Columns())
+	w, tc := execWindow(n.Window, n.In.Columns(), t.loc)
 	keys := n.Keys
 	spec := exec.WindowAggSpec{
 		InputTypes: plan.Types(n.In),

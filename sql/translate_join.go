@@ -152,6 +152,7 @@ func (t *translator) windowJoin(n *plan.WindowJoin) (weir.Stream[row.Row], error
 		RightWindowStart: n.RightStart,
 		RightWindowEnd:   n.RightEnd,
 		Condition:        cond,
+		Zone:             t.windowZone(n.Window),
 	})
 }
 
@@ -190,6 +191,7 @@ func (t *translator) rank(n *plan.Rank) (weir.Stream[row.Row], error) {
 			GenerateInsert:       true,
 			Updating:             n.In.Mode() == plan.Updating,
 			StateTTL:             ttl,
+			CompactChanges:       t.cfg.Bool("table.exec.deduplicate.mini-batch.compact-changes-enabled"),
 		})
 	case plan.WindowDedup:
 		return exec.WindowDeduplicate(in, exec.WindowDedupSpec{
@@ -199,6 +201,7 @@ func (t *translator) rank(n *plan.Rank) (weir.Stream[row.Row], error) {
 			WindowEnd:   n.WindowEnd,
 			TimeCol:     n.OrderBy[0].Col,
 			KeepLast:    n.KeepLast(),
+			Zone:        t.windowZone(n.Window),
 		})
 	case plan.WindowTopN:
 		return exec.WindowRank(in, exec.WindowRankSpec{
@@ -210,6 +213,7 @@ func (t *translator) rank(n *plan.Rank) (weir.Stream[row.Row], error) {
 			RankStart:        n.Start,
 			RankEnd:          n.End,
 			OutputRankNumber: n.RowNumber,
+			Zone:             t.windowZone(n.Window),
 		})
 	}
 	return exec.Rank(in, exec.RankSpec{
@@ -223,4 +227,13 @@ func (t *translator) rank(n *plan.Rank) (weir.Stream[row.Row], error) {
 		GenerateUpdateBefore: t.updateBefore(n),
 		StateTTL:             ttl,
 	})
+}
+
+// windowZone is the session time zone for windows over a TIMESTAMP_LTZ
+// time attribute (their window_end is its wall clock), nil otherwise.
+func (t *translator) windowZone(w plan.Window) *time.Location {
+	if w.LocalTime {
+		return t.loc
+	}
+	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"time"
 
@@ -44,11 +45,16 @@ type DedupSpec struct {
 	Updating bool
 	// StateTTL is table.exec.state.ttl (0 = keep forever).
 	StateTTL time.Duration
-	// MiniBatch, when enabled, holds rows in memory on processing time
-	// (Flink's ProcTimeMiniBatchDeduplicateKeepFirstRowFunction and
-	// KeepLastRowFunction; see dedup_minibatch.go). Ignored on event
-	// time.
+	// MiniBatch, when enabled, holds rows in memory (Flink's
+	// ProcTimeMiniBatchDeduplicateKeepFirstRowFunction and
+	// KeepLastRowFunction, on event time RowTimeMiniBatchDeduplicateFunction;
+	// see dedup_minibatch.go).
 	MiniBatch MiniBatch
+	// CompactChanges, on event time with MiniBatch, holds one row per key
+	// and batch and emits only its net change (Flink's
+	// RowTimeMiniBatchLatestChangeDeduplicateFunction,
+	// table.exec.deduplicate.mini-batch.compact-changes-enabled).
+	CompactChanges bool
 }
 
 func (s *DedupSpec) check() error {
@@ -245,9 +251,9 @@ func (f *dedupFn) Open(ctx *weir.KeyedRuntimeContext[string]) error {
 	ttl := joinStateTTL(f.spec.StateTTL)
 	f.seen = state.GetValue[string, bool](ctx.State(), state.Descriptor{Name: "dedup-seen", TTL: ttl})
 	f.last = state.GetValue[string, dedupRow](ctx.State(), state.Descriptor{Name: "dedup-row", TTL: ttl})
-	if f.spec.MiniBatch.Enabled() && !f.spec.RowTime {
+	if f.spec.MiniBatch.Enabled() {
 		// In Open: each subtask has its own copy of f (and so of mb).
-		f.mb = &dedupBundle{rows: map[string]*heldRow{}}
+		f.mb = &dedupBundle{rows: map[string]*heldRow{}, wm: math.MinInt64}
 	}
 	return nil
 }

@@ -22,11 +22,23 @@ import (
 // mini-batch (same operator, state names and encoding): savepoints
 // restore with mini-batch on or off.
 //
-// Event-time deduplication keeps its per-row function under mini-batch:
-// Flink's RowTimeMiniBatchDeduplicateFunction emits every change of a
-// batch (for the versioned tables of temporal joins), that is the rows
-// without mini-batch, and flushes its batches on the mini-batch
-// watermarks of an event-time assigner, which Weir does not have.
+// On event time (Flink's RowTimeMiniBatchDeduplicateFunction) the operator
+// holds every row of a key in the batch, in arrival order, and handles
+// them one by one as the deduplication without mini-batch does when the
+// batch is flushed: it emits every change (the versioned tables of
+// temporal joins need them), later. With CompactChanges (Flink's
+// RowTimeMiniBatchLatestChangeDeduplicateFunction) it holds one row per
+// key, the one the deduplication would keep of the batch's rows (keep-last:
+// the latest rowtime, the last among equal ones; keep-first: the
+// earliest, the first among equal ones), and handles it alone: only the
+// batch's net change goes out. An event-time batch is flushed when it
+// holds MiniBatch.Size rows, before a watermark that reaches the rowtime of
+// a held row or crosses a multiple of MiniBatch.Interval (where Flink's
+// RowTime MiniBatchAssigner emits its mini-batch watermark; Weir forwards
+// every watermark, so a held row must go out before one that passes it),
+// before a checkpoint barrier and at the end of input; not on processing
+// time. The state is the per-row operator's: savepoints restore with
+// mini-batch on or off.
 
 // dedupBundle is the batch of a mini-batch deduplication: the held row of
 // each key, the keys in the order of their first row.
@@ -36,12 +48,18 @@ type dedupBundle struct {
 	count int64
 	timer bool
 	free  []*heldRow
+	// Event time: the least rowtime held (millis) and the last
+	// watermark seen.
+	minTime int64
+	wm      int64
 }
 
-// heldRow is a key's row in a batch and its timestamp.
+// heldRow is a key's row in a batch and its timestamp; on event time
+// without CompactChanges, more holds the key's later rows of the batch.
 type heldRow struct {
-	r  row.Row
-	ts int64
+	r    row.Row
+	ts   int64
+	more []heldRow
 }
 
 // buffer adds in to the batch: it becomes its key's held row unless the
@@ -60,11 +78,21 @@ func (f *dedupFn) buffer(ctx *weir.KeyedContext[string, row.Row], in row.Row) er
 		b.rows[key] = h
 		b.keys = append(b.keys, key)
 		h.r, h.ts = in, ctx.Timestamp()
+	case f.spec.RowTime && !f.spec.CompactChanges:
+		h.more = append(h.more, heldRow{r: in, ts: ctx.Timestamp()})
+	case f.spec.RowTime:
+		if f.keepsNew(h.r, in) {
+			h.r, h.ts = in, ctx.Timestamp()
+		}
 	case f.spec.KeepLast:
 		h.r, h.ts = in, ctx.Timestamp()
 	}
 	b.count++
-	if !b.timer {
+	if f.spec.RowTime {
+		if t := in.Fields[f.spec.TimeCol]; !t.IsNull() && (b.count == 1 || t.Millis() < b.minTime) {
+			b.minTime = t.Millis()
+		}
+	} else if !b.timer {
 		b.timer = true
 		iv := f.spec.MiniBatch.Interval.Milliseconds()
 		now := ctx.CurrentProcessingTime()
@@ -74,6 +102,43 @@ func (f *dedupFn) buffer(ctx *weir.KeyedContext[string, row.Row], in row.Row) er
 		return f.FlushBundle(ctx)
 	}
 	return nil
+}
+
+// keepsNew reports whether the event-time deduplication keeps in rather
+// than held (Flink's shouldKeepCurrentRow): keep-last a rowtime later or
+// equal, keep-first an earlier one.
+func (f *dedupFn) keepsNew(held, in row.Row) bool {
+	t := f.spec.Types[f.spec.TimeCol]
+	c := row.Compare(in.Fields[f.spec.TimeCol], held.Fields[f.spec.TimeCol], t)
+	if f.spec.KeepLast {
+		return c >= 0
+	}
+	return c < 0
+}
+
+// FlushesOnWatermark implements weir.WatermarkFlusher: an event-time
+// batch is flushed before a watermark that reaches a held row's rowtime or
+// crosses a multiple of the interval.
+func (f *dedupFn) FlushesOnWatermark(wm int64) bool {
+	b := f.mb
+	if b == nil || !f.spec.RowTime {
+		return false
+	}
+	iv := f.spec.MiniBatch.Interval.Milliseconds()
+	prev := b.wm
+	b.wm = wm
+	if b.count == 0 {
+		return false
+	}
+	return wm >= b.minTime || floorDiv(wm, iv) != floorDiv(prev, iv)
+}
+
+func floorDiv(a, b int64) int64 {
+	q := a / b
+	if a%b != 0 && (a < 0) != (b < 0) {
+		q--
+	}
+	return q
 }
 
 // onInterval handles the batch at an interval boundary.
@@ -99,7 +164,15 @@ func (f *dedupFn) FlushBundle(ctx *weir.KeyedContext[string, row.Row]) error {
 		if err := f.process(ctx, h.r); err != nil {
 			return err
 		}
+		for _, m := range h.more {
+			f.ts = m.ts
+			if err := f.process(ctx, m.r); err != nil {
+				return err
+			}
+		}
 		h.r = row.Row{}
+		clear(h.more)
+		h.more = h.more[:0]
 		b.free = append(b.free, h)
 	}
 	clear(b.rows)

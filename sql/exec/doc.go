@@ -34,15 +34,15 @@
 //	OverAggregate    the input columns, aggregate results (in Aggs order)
 //	MatchRecognize   the partition columns, then the measures
 //
-// window_start and window_end are TIMESTAMP(3) NOT NULL when the time
-// attribute is a TIMESTAMP(3) column, TIMESTAMP_LTZ(3) NOT NULL when it is
-// TIMESTAMP_LTZ(3) or processing time (ProcTime); window_time is
-// window_end - 1 ms, typed as a rowtime attribute (a proctime attribute for
-// processing-time windows). Output rows of WindowAggregate carry
-// window_time as their event timestamp, so a following window or interval
-// join can use it. Timestamps are epoch milliseconds: LTZ windows are
-// aligned in UTC (Flink aligns them in table.local-time-zone; Weir has no
-// session time zone yet).
+// window_start and window_end are TIMESTAMP(3) NOT NULL; over a
+// TIMESTAMP_LTZ(3) or processing-time attribute they are the wall clock
+// of the session time zone (Window.Zone), in which the windows are then
+// aligned, as Flink's (window_zone.go). window_time is the instant of
+// window_end - 1 ms, typed as the time attribute (TIMESTAMP(3) or
+// TIMESTAMP_LTZ(3); a proctime attribute for processing-time windows).
+// Output rows of WindowAggregate carry window_time as their event
+// timestamp, so a following window or interval join can use it.
+// Timestamps are epoch milliseconds.
 //
 // # Aggregate functions
 //

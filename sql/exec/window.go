@@ -38,6 +38,15 @@ type Window struct {
 	// Offset shifts the window boundaries of TUMBLE, HOP and CUMULATE
 	// (from the epoch).
 	Offset time.Duration
+	// Zone, for a TIMESTAMP_LTZ time attribute or processing time, is the
+	// session time zone (Flink's table.local-time-zone): windows are
+	// aligned in its wall clock and window_start/window_end are wall
+	// clock values (see window_zone.go). Nil: no shift (TIMESTAMP).
+	Zone *time.Location
+	// Unsliced allows a HOP whose size is not a multiple of its slide (the
+	// legacy GROUP BY HOP(..) group window, Flink's sliding window
+	// assigner): its windows are kept one by one, never sliced.
+	Unsliced bool
 }
 
 // Tumble is TUMBLE(size).
@@ -88,7 +97,7 @@ func (w Window) check() error {
 		if ms(w.Size) <= 0 || ms(w.Slide) <= 0 {
 			return fmt.Errorf("sql/exec: HOP size and slide must be positive, got %v", w)
 		}
-		if ms(w.Size)%ms(w.Slide) != 0 {
+		if ms(w.Size)%ms(w.Slide) != 0 && !w.Unsliced {
 			return fmt.Errorf("sql/exec: HOP table function based aggregate requires size must be an integral multiple of slide, but got size %d ms and slide %d ms", ms(w.Size), ms(w.Slide))
 		}
 	case CumulateWindow:
@@ -130,8 +139,14 @@ func AssignWindows(w Window, t int64, fn func(start, end int64)) {
 		fn(start, start+s)
 	case HopWindow:
 		size, slide := w.Size.Milliseconds(), w.Slide.Milliseconds()
-		last := t - mod(t-o, slide)
-		first := last - size + slide
+		r := mod(t-o, slide)
+		last := t - r
+		if size <= r {
+			return // a gap between windows (Flink's SlidingWindowAssigner)
+		}
+		// The earliest start on the slide's grid after t - size (size need
+		// not be a multiple of slide).
+		first := last - (size-1-r)/slide*slide
 		for start := first; start <= last; start += slide {
 			fn(start, start+size)
 		}
@@ -223,24 +238,25 @@ func (s WindowAggSpec) compile() (*aggSet, error) {
 
 // windowColumnTypes returns the types of window_start, window_end and
 // window_time for a time column type (nil for processing time).
+// window_start and window_end are TIMESTAMP(3), over a TIMESTAMP_LTZ or
+// processing-time attribute the session zone's wall clock (Flink's);
+// window_time has the attribute's type.
 func windowColumnTypes(in []row.Type, timeCol int) (start, end, wtime row.Type) {
+	t := row.Type{Root: row.TypeTimestamp, Precision: 3}
 	if timeCol == ProcTime {
-		t := row.TimestampLTZType(3).NotNull()
-		wt := t
+		wt := row.TimestampLTZType(3).NotNull()
 		wt.TimeAttr = row.Proctime
 		return t, t, wt
 	}
-	t := row.Type{Root: in[timeCol].Root, Precision: 3}
-	wt := t
+	wt := row.Type{Root: in[timeCol].Root, Precision: 3}
 	wt.TimeAttr = row.Rowtime
 	return t, t, wt
 }
 
 // OutputTypes returns the output column types: the group keys, the
-// aggregate results, then window_start, window_end (TIMESTAMP(3) NOT
-// NULL, or TIMESTAMP_LTZ(3) for an LTZ or processing-time column) and
-// window_time (the same type, a rowtime attribute; a proctime one for
-// processing-time windows).
+// aggregate results, then window_start, window_end (TIMESTAMP(3)) and
+// window_time (the time attribute's type, a rowtime attribute; a
+// proctime TIMESTAMP_LTZ(3) for processing-time windows).
 func (s WindowAggSpec) OutputTypes() ([]row.Type, error) {
 	set, err := s.compile()
 	if err != nil {
@@ -301,6 +317,11 @@ type windowAggFn struct {
 	// holds one's decoded accumulators.
 	global bool
 	part   *aggSet
+	// fixed: each timer fires the window ending at Window.endOfTimer of
+	// it (no zone, or a zone without offset changes); otherwise a timer
+	// fires the windows whose fire time it is (window_zone.go).
+	fixed bool
+	ends  []int64
 }
 
 // session is a SESSION window of the current key: [start, end) and its
@@ -322,6 +343,7 @@ func (f *windowAggFn) Open(ctx *weir.KeyedRuntimeContext[string]) error {
 		f.tmp = set.clone(f.spec.InputTypes, f.spec.UpdatingInput)
 	}
 	f.metrics = &ctx.Metrics().LateRecordsDropped
+	f.fixed = f.spec.Window.fixedOffset()
 	// The per-window state is declared in the sliced layout too: a
 	// snapshot taken before HOP windows were sliced holds its windows
 	// there, and fireSlices merges them in.
@@ -364,7 +386,9 @@ func (f *windowAggFn) ProcessElement(ctx *weir.KeyedContext[string, row.Row], in
 		}
 		t = v.Millis()
 	}
-	if f.spec.Window.Kind == SessionWindow {
+	w := f.spec.Window
+	t = w.local(t)
+	if w.Kind == SessionWindow {
 		return f.addToSession(ctx, in, t, proc, retract)
 	}
 	if f.slices != nil {
@@ -378,7 +402,7 @@ func (f *windowAggFn) ProcessElement(ctx *weir.KeyedContext[string, row.Row], in
 	var err error
 	added := false
 	AssignWindows(f.spec.Window, t, func(_, end int64) {
-		if err != nil || (!proc && end-1 <= wm) {
+		if err != nil || (!proc && w.fire(end) <= wm) {
 			return
 		}
 		added = true
@@ -390,11 +414,7 @@ func (f *windowAggFn) ProcessElement(ctx *weir.KeyedContext[string, row.Row], in
 			}
 		} else {
 			f.set.reset()
-			if proc {
-				ctx.RegisterProcessingTimeTimer(end - 1)
-			} else {
-				ctx.RegisterEventTimeTimer(end - 1)
-			}
+			f.register(ctx, end, proc)
 		}
 		f.set.apply(in, retract)
 		if err = f.set.failed(); err != nil {
@@ -448,7 +468,7 @@ func (f *windowAggFn) mergeSessions(ctx *weir.KeyedContext[string, row.Row], in 
 	for _, m := range merged {
 		newStart, newEnd = min(newStart, m.start), max(newEnd, m.end)
 	}
-	if !proc && newEnd-1 <= ctx.CurrentWatermark() {
+	if !proc && f.spec.Window.fire(newEnd) <= ctx.CurrentWatermark() {
 		f.late()
 		return nil
 	}
@@ -469,7 +489,7 @@ func (f *windowAggFn) mergeSessions(ctx *weir.KeyedContext[string, row.Row], in 
 			f.windows.Remove(m.start)
 		}
 		if m.end != newEnd {
-			f.deleteTimer(ctx, m.end-1, proc)
+			f.deleteTimer(ctx, f.spec.Window.fire(m.end), proc)
 		}
 	}
 	if !rowMerged {
@@ -484,11 +504,7 @@ func (f *windowAggFn) mergeSessions(ctx *weir.KeyedContext[string, row.Row], in 
 	f.buf = binary.AppendVarint(f.buf[:0], newEnd)
 	f.buf = acc.appendTo(f.buf)
 	f.windows.Put(newStart, string(f.buf))
-	if proc {
-		ctx.RegisterProcessingTimeTimer(newEnd - 1)
-	} else {
-		ctx.RegisterEventTimeTimer(newEnd - 1)
-	}
+	f.register(ctx, newEnd, proc)
 	return nil
 }
 
@@ -529,7 +545,7 @@ func (f *windowAggFn) OnTimer(ctx *weir.KeyedContext[string, row.Row], ts int64)
 			if n <= 0 {
 				return corrupt("session end")
 			}
-			if e-1 != ts {
+			if f.spec.Window.fire(e) != ts {
 				continue
 			}
 			if err := f.set.decode(v[n:]); err != nil {
@@ -539,11 +555,23 @@ func (f *windowAggFn) OnTimer(ctx *weir.KeyedContext[string, row.Row], ts int64)
 				return err
 			}
 			f.windows.Remove(s)
-			return nil
+			if f.fixed {
+				return nil
+			}
 		}
 		return nil
 	}
-	end := ts + 1
+	for _, end := range f.timerEnds(ts) {
+		if err := f.fireWindow(ctx, end); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// fireWindow emits the window ending at end (a wall clock end for a
+// shifted window) and drops its state.
+func (f *windowAggFn) fireWindow(ctx *weir.KeyedContext[string, row.Row], end int64) error {
 	enc, ok := f.windows.Get(end)
 	if !ok {
 		return nil
@@ -594,11 +622,12 @@ func (f *windowAggFn) emit(ctx *weir.KeyedContext[string, row.Row], start, end i
 	if err := f.set.failed(); err != nil {
 		return err
 	}
-	fields = append(fields, row.Timestamp(start, 0), row.Timestamp(end, 0), row.Timestamp(end-1, 0))
+	wt := f.spec.Window.epoch(end - 1)
+	fields = append(fields, row.Timestamp(start, 0), row.Timestamp(end, 0), row.Timestamp(wt, 0))
 	if f.spec.TimeCol == ProcTime {
 		ctx.Collect(row.Row{Kind: row.Insert, Fields: fields})
 	} else {
-		ctx.CollectWithTimestamp(row.Row{Kind: row.Insert, Fields: fields}, end-1)
+		ctx.CollectWithTimestamp(row.Row{Kind: row.Insert, Fields: fields}, wt)
 	}
 	return nil
 }
@@ -676,10 +705,11 @@ func (f *windowAssignFn) ProcessElement(ctx *weir.Context[row.Row], in row.Row) 
 		}
 		t = v.Millis()
 	}
-	AssignWindows(f.spec.Window, t, func(start, end int64) {
+	w := f.spec.Window
+	AssignWindows(w, w.local(t), func(start, end int64) {
 		fields := make([]row.Value, len(in.Fields), len(in.Fields)+3)
 		copy(fields, in.Fields)
-		fields = append(fields, row.Timestamp(start, 0), row.Timestamp(end, 0), row.Timestamp(end-1, 0))
+		fields = append(fields, row.Timestamp(start, 0), row.Timestamp(end, 0), row.Timestamp(w.epoch(end-1), 0))
 		ctx.Collect(row.Row{Kind: in.Kind, Fields: fields})
 	})
 	return nil

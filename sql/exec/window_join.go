@@ -2,6 +2,7 @@ package exec
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/weirstream/weir"
 	"github.com/weirstream/weir/row"
@@ -24,6 +25,9 @@ type WindowJoinSpec struct {
 	LeftWindowStart, LeftWindowEnd, RightWindowStart, RightWindowEnd int
 	// Condition is the optional residual condition (nil = none).
 	Condition JoinCondition
+	// Zone is the session time zone when the windows are over a
+	// TIMESTAMP_LTZ time attribute (see WindowRankSpec.Zone).
+	Zone *time.Location
 }
 
 // WindowJoin is Flink's window join (WindowJoinOperator): both sides'
@@ -96,7 +100,7 @@ func (f *windowJoinFn) add(ctx *wjCtx, in row.Row, types []row.Type, end int, c 
 	if len(in.Fields) != len(types) {
 		return fmt.Errorf("sql/exec: window join: input row has %d fields, want %d", len(in.Fields), len(types))
 	}
-	fire, late, err := windowFireTime(ctx, in, end)
+	fire, late, err := windowFireTime(ctx, in, end, f.spec.Zone)
 	if err != nil {
 		return fmt.Errorf("sql/exec: window join: %w", err)
 	}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/weirstream/weir"
 	"github.com/weirstream/weir/row"
@@ -28,6 +29,10 @@ type WindowRankSpec struct {
 	RankStart, RankEnd int64
 	// OutputRankNumber appends the row number (BIGINT) as the last column.
 	OutputRankNumber bool
+	// Zone is the session time zone when the windows are over a
+	// TIMESTAMP_LTZ time attribute: window_end is then its wall clock
+	// and the window fires at that wall clock's instant (window_zone.go).
+	Zone *time.Location
 }
 
 func checkWindowColumns(types []row.Type, start, end int) error {
@@ -86,12 +91,12 @@ func (f *windowRankFn) Open(ctx *weir.KeyedRuntimeContext[string]) error {
 
 // windowFire returns the time the row's window fires (end - 1) and
 // whether the window has already fired.
-func windowFireTime(ctx *weir.KeyedContext[string, row.Row], r row.Row, end int) (int64, bool, error) {
+func windowFireTime(ctx *weir.KeyedContext[string, row.Row], r row.Row, end int, zone *time.Location) (int64, bool, error) {
 	e := r.Fields[end]
 	if e.IsNull() {
 		return 0, false, errors.New("NULL window_end")
 	}
-	fire := e.Millis() - 1
+	fire := Window{Zone: zone}.fire(e.Millis())
 	return fire, fire <= ctx.CurrentWatermark(), nil
 }
 
@@ -102,7 +107,7 @@ func (f *windowRankFn) ProcessElement(ctx *weir.KeyedContext[string, row.Row], i
 	if len(in.Fields) != len(f.spec.Types) {
 		return fmt.Errorf("sql/exec: window rank: input row has %d fields, want %d", len(in.Fields), len(f.spec.Types))
 	}
-	fire, late, err := windowFireTime(ctx, in, f.spec.WindowEnd)
+	fire, late, err := windowFireTime(ctx, in, f.spec.WindowEnd, f.spec.Zone)
 	if err != nil {
 		return fmt.Errorf("sql/exec: window rank: %w", err)
 	}
@@ -167,6 +172,8 @@ type WindowDedupSpec struct {
 	TimeCol int
 	// KeepLast is ORDER BY rowtime DESC.
 	KeepLast bool
+	// Zone: see WindowRankSpec.Zone.
+	Zone *time.Location
 }
 
 // WindowDeduplicate is Flink's window deduplication
@@ -210,7 +217,7 @@ func (f *windowDedupFn) ProcessElement(ctx *weir.KeyedContext[string, row.Row], 
 	if len(in.Fields) != len(f.spec.Types) {
 		return fmt.Errorf("sql/exec: window deduplicate: input row has %d fields, want %d", len(in.Fields), len(f.spec.Types))
 	}
-	fire, late, err := windowFireTime(ctx, in, f.spec.WindowEnd)
+	fire, late, err := windowFireTime(ctx, in, f.spec.WindowEnd, f.spec.Zone)
 	if err != nil {
 		return fmt.Errorf("sql/exec: window deduplicate: %w", err)
 	}

@@ -2,6 +2,7 @@ package exec
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/weirstream/weir"
 	"github.com/weirstream/weir/row"
@@ -47,12 +48,49 @@ func (f *windowAggFn) sliceEnd(t int64) int64 {
 	return t - mod(t-f.spec.Window.Offset.Milliseconds(), slide) + slide
 }
 
+// register sets the timer of the window (or slice) ending at end.
 func (f *windowAggFn) register(ctx *weir.KeyedContext[string, row.Row], end int64, proc bool) {
 	if proc {
-		ctx.RegisterProcessingTimeTimer(end - 1)
+		ctx.RegisterProcessingTimeTimer(f.spec.Window.fire(end))
 	} else {
-		ctx.RegisterEventTimeTimer(end - 1)
+		ctx.RegisterEventTimeTimer(f.spec.Window.fire(end))
 	}
+}
+
+// timerEnds returns the ends of the current key's windows that the timer
+// at ts fires, in order.
+func (f *windowAggFn) timerEnds(ts int64) []int64 {
+	w := f.spec.Window
+	f.ends = f.ends[:0]
+	if f.fixed {
+		return append(f.ends, w.endOfTimer(ts))
+	}
+	add := func(end int64) {
+		if w.fire(end) != ts {
+			return
+		}
+		for _, e := range f.ends {
+			if e == end {
+				return
+			}
+		}
+		f.ends = append(f.ends, end)
+	}
+	for end := range f.windows.All() {
+		add(end)
+	}
+	if f.slices != nil {
+		// The windows of a slice end on it and on the size/slide - 1
+		// slice ends after it.
+		slide, size := w.Slide.Milliseconds(), w.Size.Milliseconds()
+		for s := range f.slices.All() {
+			for e := s; e <= s+size-slide; e += slide {
+				add(e)
+			}
+		}
+	}
+	slices.Sort(f.ends)
+	return f.ends
 }
 
 // addToSlice accumulates a row into the slice of its time t.
@@ -63,7 +101,7 @@ func (f *windowAggFn) addToSlice(ctx *weir.KeyedContext[string, row.Row], in row
 	var wm int64
 	if !proc {
 		wm = ctx.CurrentWatermark()
-		if end+size-slide-1 <= wm { // the slice's last window fired
+		if f.spec.Window.fire(end+size-slide) <= wm { // the slice's last window fired
 			f.late()
 			return nil
 		}
@@ -76,7 +114,7 @@ func (f *windowAggFn) addToSlice(ctx *weir.KeyedContext[string, row.Row], in row
 	} else {
 		f.set.reset()
 		first := end
-		for !proc && first-1 <= wm {
+		for !proc && f.spec.Window.fire(first) <= wm {
 			first += slide
 		}
 		f.register(ctx, first, proc)
@@ -89,12 +127,21 @@ func (f *windowAggFn) addToSlice(ctx *weir.KeyedContext[string, row.Row], in row
 	return nil
 }
 
-// fireSlices emits the window ending at ts + 1 from its slices, removes
-// its first slice and chains the timer of the next window.
+// fireSlices emits the windows whose timer is ts from their slices.
 func (f *windowAggFn) fireSlices(ctx *weir.KeyedContext[string, row.Row], ts int64) error {
+	for _, end := range f.timerEnds(ts) {
+		if err := f.fireSlice(ctx, end); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// fireSlice emits the window ending at end from its slices, removes its
+// first slice and chains the timer of the next window.
+func (f *windowAggFn) fireSlice(ctx *weir.KeyedContext[string, row.Row], end int64) error {
 	slide := f.spec.Window.Slide.Milliseconds()
 	size := f.spec.Window.Size.Milliseconds()
-	end := ts + 1
 	first := end - size + slide
 	// One pass over the key's slices (a handful) instead of a lookup per
 	// slice of the window; merged in order of time.

@@ -181,7 +181,7 @@ func (l *localWindowAgg) ProcessElement(r row.Row, _ int64) error {
 	if v.IsNull() {
 		return fmt.Errorf("sql/exec: the rowtime column %d is NULL; the time attribute of a window must not be NULL", l.spec.TimeCol)
 	}
-	end := l.spec.Window.sliceEndOf(v.Millis())
+	end := l.spec.Window.sliceEndOf(l.spec.Window.local(v.Millis()))
 	l.kbuf = binary.BigEndian.AppendUint64(append(l.kbuf[:0], l.key(r)...), uint64(end))
 	a := l.accs[string(l.kbuf)]
 	if a == nil {
@@ -221,7 +221,7 @@ func (l *localWindowAgg) flush() error {
 		l.buf = a.set.appendTo(l.buf[:0])
 		fields := make([]row.Value, 0, len(a.keys)+2)
 		fields = append(append(fields, a.keys...), row.Bytes(l.buf), row.Int(a.end))
-		if err := l.out.ProcessElement(row.Row{Kind: row.Insert, Fields: fields}, a.end-1); err != nil {
+		if err := l.out.ProcessElement(row.Row{Kind: row.Insert, Fields: fields}, l.spec.Window.fire(a.end)); err != nil {
 			return err
 		}
 		a.set.reset()
@@ -244,7 +244,7 @@ func (l *localWindowAgg) PrepareSnapshotPreBarrier(int64) error { return l.flush
 // before and after it are late for the same windows.
 func (l *localWindowAgg) ProcessWatermark(wm int64) error {
 	if len(l.order) > 0 && (wm == operator.MaxWatermark || l.wm == math.MinInt64 ||
-		l.spec.Window.sliceEndOf(wm+1) != l.spec.Window.sliceEndOf(l.wm+1)) {
+		l.spec.Window.sliceEndOf(l.spec.Window.local(wm)+1) != l.spec.Window.sliceEndOf(l.spec.Window.local(l.wm)+1)) {
 		if err := l.flush(); err != nil {
 			return err
 		}
@@ -278,7 +278,7 @@ func (f *windowAggFn) processGlobal(ctx *weir.KeyedContext[string, row.Row], in 
 		// A sliced HOP window: the local slice is the operator's slice.
 		slide := f.spec.Window.Slide.Milliseconds()
 		size := f.spec.Window.Size.Milliseconds()
-		if end+size-slide-1 <= wm {
+		if f.spec.Window.fire(end+size-slide) <= wm {
 			f.lateRows(f.part.rows)
 			return nil
 		}
@@ -290,7 +290,7 @@ func (f *windowAggFn) processGlobal(ctx *weir.KeyedContext[string, row.Row], in 
 		} else {
 			f.set.reset()
 			first := end
-			for first-1 <= wm {
+			for f.spec.Window.fire(first) <= wm {
 				first += slide
 			}
 			f.register(ctx, first, false)
@@ -306,7 +306,7 @@ func (f *windowAggFn) processGlobal(ctx *weir.KeyedContext[string, row.Row], in 
 	var err error
 	added := false
 	AssignWindows(f.spec.Window, end-1, func(_, wend int64) {
-		if err != nil || wend-1 <= wm {
+		if err != nil || f.spec.Window.fire(wend) <= wm {
 			return
 		}
 		added = true
@@ -317,7 +317,7 @@ func (f *windowAggFn) processGlobal(ctx *weir.KeyedContext[string, row.Row], in 
 			}
 		} else {
 			f.set.reset()
-			ctx.RegisterEventTimeTimer(wend - 1)
+			f.register(ctx, wend, false)
 		}
 		f.set.merge(f.part)
 		if err = f.set.failed(); err != nil {

@@ -724,20 +724,17 @@ func (b *Binder) groupWindow(g ast.Expr, from Rel, eb *exprBinder) (*WindowTVF, 
 			w.Offset = ivs[1]
 		}
 	case Hop:
+		// Flink's legacy group window takes any size and slide (its
+		// sliding window assigner); Weir keeps such windows unsliced.
 		w.Slide, w.Size = ivs[0], ivs[1]
-		if w.Size%w.Slide != 0 {
-			return nil, true, errAt(c, "HOP window requires size must be an integral multiple of slide, but got size %d ms and slide %d ms", w.Size, w.Slide)
-		}
+		w.Unsliced = w.Size%w.Slide != 0
 	case Session:
 		w.Gap = ivs[0]
 	}
 	cols := from.Columns()
-	wt := row.TimestampType(3).NotNull()
-	if cols[ref.Index].Type.Root == row.TypeTimestampLTZ || ref.T.TimeAttr == row.Proctime {
-		wt = row.TimestampLTZType(3).NotNull()
-	}
-	wtime := wt
-	wtime.TimeAttr = ref.T.TimeAttr
+	t := cols[ref.Index].Type
+	t.TimeAttr = ref.T.TimeAttr
+	wt, wtime := windowColumnTypes(&w, t)
 	out := append(append([]Column(nil), cols...), Column{Name: "window_start", Type: wt}, Column{Name: "window_end", Type: wt}, Column{Name: "window_time", Type: wtime})
 	return &WindowTVF{In: from, Window: w, Cols: out}, true, nil
 }

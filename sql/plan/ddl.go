@@ -542,19 +542,27 @@ func (b *Binder) bindWindowTVF(tf *ast.TableFunc) (Rel, error) {
 	case kind == Cumulate && w.Size%w.Step != 0:
 		return nil, errAt(tf, "CUMULATE table function based aggregate requires maxSize must be an integral multiple of step, but got maxSize %d ms and step %d ms", w.Size, w.Step)
 	}
-	wt := row.TimestampType(3).NotNull()
-	if cols[tc].Type.Root == row.TypeTimestampLTZ {
-		wt = row.TimestampLTZType(3).NotNull()
-	}
-	wtime := wt
-	wtime.TimeAttr = cols[tc].Type.TimeAttr
-	if wtime.TimeAttr == row.Proctime {
-		wtime = row.TimestampLTZType(3).NotNull()
-		wtime.TimeAttr = row.Proctime
-	}
+	wt, wtime := windowColumnTypes(&w, cols[tc].Type)
 	out := append([]Column(nil), cols...)
 	out = append(out, Column{Name: "window_start", Type: wt}, Column{Name: "window_end", Type: wt}, Column{Name: "window_time", Type: wtime})
 	return &WindowTVF{In: in, Window: w, Cols: out}, nil
+}
+
+// windowColumnTypes returns the types of window_start/window_end and of
+// window_time for a window over a time attribute of type t, as Flink's:
+// window_start and window_end are TIMESTAMP(3) NOT NULL (over a
+// TIMESTAMP_LTZ or processing-time attribute the session zone's wall
+// clock: w.LocalTime is set), window_time has the attribute's type
+// (TIMESTAMP(3) or TIMESTAMP_LTZ(3)) and time attribute.
+func windowColumnTypes(w *Window, t row.Type) (wt, wtime row.Type) {
+	wt = row.TimestampType(3).NotNull()
+	wtime = wt
+	if t.Root == row.TypeTimestampLTZ || t.TimeAttr == row.Proctime {
+		w.LocalTime = true
+		wtime = row.TimestampLTZType(3).NotNull()
+	}
+	wtime.TimeAttr = t.TimeAttr
+	return wt, wtime
 }
 
 func contains(s []string, x string) bool {

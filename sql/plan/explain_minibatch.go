@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/weirstream/weir/row"
 )
 
 // PhysicalOptions tune ExplainPhysicalWith.
@@ -67,9 +69,13 @@ func withMiniBatchAssigners(p *physNode, interval time.Duration) *physNode {
 // above which Flink's mini-batch interval inference switches to RowTime
 // mode.
 func needsWatermarks(r Rel) bool {
-	switch r.(type) {
+	switch n := r.(type) {
 	case *WindowAggregate, *WindowTVF, *WindowJoin, *IntervalJoin, *TemporalSort, *TemporalJoin, *MatchRecognize, *OverAggregate:
 		return true
+	case *Rank:
+		// An event-time deduplication (Flink's mini-batch interval
+		// inference gives it a RowTime interval).
+		return n.Strategy == Dedup && len(n.OrderBy) > 0 && n.In.Columns()[n.OrderBy[0].Col].Type.TimeAttr == row.Rowtime
 	}
 	return false
 }

@@ -333,6 +333,14 @@ type Window struct {
 	Slide, Step, Gap, Offset int64
 	// PartitionKeys of SESSION (input columns).
 	PartitionKeys []int
+	// LocalTime: the time attribute is a TIMESTAMP_LTZ (or processing
+	// time), so windows are aligned in the session time zone
+	// (table.local-time-zone) and window_start/window_end are TIMESTAMP(3)
+	// values of its wall clock, as Flink's.
+	LocalTime bool
+	// Unsliced: a legacy GROUP BY HOP(..) whose size is not a multiple of
+	// its slide (Flink's sliding window assigner), kept window by window.
+	Unsliced bool
 }
 
 func (w Window) describe(in []Column) string {
