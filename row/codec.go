@@ -33,6 +33,9 @@ func (c *Codec) Schema() string {
 	return "row[" + strings.Join(parts, ", ") + "]"
 }
 
+// Len returns the number of fields of the codec's rows.
+func (c *Codec) Len() int { return len(c.types) }
+
 // Append appends the encoding of r.
 func (c *Codec) Append(dst []byte, r Row) []byte {
 	dst = append(dst, byte(r.Kind))

@@ -93,5 +93,15 @@ func FuzzDecodeString(f *testing.F) {
 		if gn != wn || !EqualRows(got, want, types) {
 			t.Fatalf("DecodeString differs from Decode")
 		}
+		// DecodeStringInto over a dst holding other values: the same row,
+		// NULLs included, in dst.
+		dst := make([]Value, len(types)+1)
+		for i := range dst {
+			dst[i] = Str("old")
+		}
+		into, in, ierr := c.DecodeStringInto(dst, string(b))
+		if ierr != nil || in != wn || !EqualRows(into, want, types) || &into.Fields[0] != &dst[0] {
+			t.Fatalf("DecodeStringInto: %v, %d bytes, error %v; want %v, %d", into, in, ierr, want, wn)
+		}
 	})
 }

@@ -145,6 +145,13 @@ func (t *translator) streamNode(r plan.Rel) (weir.Stream[row.Row], error) {
 		if n.IsIdentity() {
 			return in, nil
 		}
+		if _, ok := n.In.(*plan.Join); ok {
+			// A regular join's output rows are the Calc's alone: carved
+			// fresh for each pair (exec.RegularJoin keeps no reference),
+			// and a join is never a shared sub-plan (translate_reuse.go),
+			// so the Calc writes its output over their fields.
+			return t.calcOver(in, n, nil, true)
+		}
 		return t.calcNamed(in, n, nil)
 	case *plan.Aggregate:
 		in, err := t.stream(n.In)

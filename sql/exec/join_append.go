@@ -66,6 +66,7 @@ func (f *regularJoinFn) listMatches(key string, in row.Row, isLeft bool, rows st
 	// Get would allocate one per probe.
 	f.strs = state.AppendList(rows, f.strs[:0])
 	defer clear(f.strs) // no encodings kept alive past the probe
+	cache.reset()
 	for i, enc := range f.strs {
 		o, err := cache.decode(c, key, i, enc)
 		if err != nil {

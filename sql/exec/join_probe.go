@@ -30,14 +30,28 @@ import (
 // of two): a few times the ~100 in-flight auctions of Nexmark.
 const joinCacheSlots = 512
 
+// A row enters the cache the second time a probe meets it in its slot.
+// The first time, the slot only records its encoding, and the row is
+// decoded into the cache's probe scratch (no allocation), valid until the
+// next probe. Many stored rows are probed once only: in q4, q9 and q20
+// most bids reach the join before their auction (they come through
+// another exchange) and are met once, by that auction's probe; caching
+// them allocated a field slice per bid for nothing. Rows probed again and
+// again (the auction every bid probes) are cached at their second probe.
+
 // rowCache is a direct-mapped cache from a row's encoding to its fields.
 type rowCache struct {
 	seed  maphash.Seed
 	slots []rowCacheSlot
+	// scratch is where rows met for the first time are decoded; used is
+	// how much of it the current probe took (reset).
+	scratch []row.Value
+	used    int
 }
 
 type rowCacheSlot struct {
-	enc    string
+	enc string
+	// fields is nil when enc was met once only (not cached yet).
 	fields []row.Value
 }
 
@@ -45,22 +59,51 @@ func newRowCache() *rowCache {
 	return &rowCache{seed: maphash.MakeSeed(), slots: make([]rowCacheSlot, joinCacheSlots)}
 }
 
+// joinScratchMin and joinScratchMax bound the number of fields of a new
+// probe scratch (a probe that needs more takes several).
+const (
+	joinScratchMin = 1 << 10
+	joinScratchMax = 1 << 16
+)
+
+// reset starts a probe: the rows the last one decoded into the scratch
+// are no longer used (they were matched and copied into output rows).
+func (c *rowCache) reset() { c.used = 0 }
+
 // decode returns the fields of the row encoded as enc, the i-th row of
 // the list of key. The slot is chosen by the key and position, so that a
 // probe hashes its short key, not the row; the encodings are compared
 // (the heap backend hands out the stored string itself, so a hit usually
-// compares a pointer).
+// compares a pointer). Fields decoded into the scratch (a row's first
+// probe) are valid until the next reset; the caller copies what it keeps.
 func (c *rowCache) decode(codec *row.Codec, key string, i int, enc string) ([]row.Value, error) {
 	h := maphash.String(c.seed, key) + uint64(i)*0x9e3779b97f4a7c15
 	s := &c.slots[h&(joinCacheSlots-1)]
-	if s.fields != nil && s.enc == enc {
-		return s.fields, nil
+	if s.enc == enc {
+		if s.fields != nil {
+			return s.fields, nil
+		}
+		// Met again: kept from now on.
+		r, err := decodeStored(codec, enc)
+		if err != nil {
+			return nil, err
+		}
+		s.fields = r.Fields
+		return r.Fields, nil
 	}
-	r, err := decodeStored(codec, enc)
+	s.enc, s.fields = enc, nil
+	n := codec.Len()
+	if len(c.scratch)-c.used < n {
+		// A new scratch: the rows this probe decoded into the old one
+		// keep it alive until they are no longer used.
+		c.scratch = make([]row.Value, max(min(2*len(c.scratch), joinScratchMax), joinScratchMin, n))
+		c.used = 0
+	}
+	r, _, err := codec.DecodeStringInto(c.scratch[c.used:], enc)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("sql/exec: join: state: %w", err)
 	}
-	s.enc, s.fields = enc, r.Fields
+	c.used += n
 	return r.Fields, nil
 }
 

@@ -221,3 +221,89 @@ func TestRegularJoinEmittedRowsKeepStrings(t *testing.T) {
 		t.Fatalf("rows kept from the join's output changed (-want +got):\n%s", d)
 	}
 }
+
+// TestRowCacheFirstProbeScratch: a row met once is decoded into the probe
+// scratch without allocating, and every row a probe decoded stays intact
+// until the next probe, also when the probe outgrows the scratch; a row
+// met twice is cached (the same fields on every later probe).
+func TestRowCacheFirstProbeScratch(t *testing.T) {
+	types := []row.Type{row.BigInt(), row.String(), row.TimestampType(3)}
+	c := row.NewCodec(types)
+	cache := newRowCache()
+	n := 3 * joinScratchMax / len(types) // several scratches in one probe
+	var encs []string
+	var want []row.Row
+	for i := range n {
+		s := row.Str(fmt.Sprint("s", i))
+		if i%5 == 0 {
+			s = row.Null()
+		}
+		r := row.Of(row.Int(int64(i)), s, row.Timestamp(int64(i)*1000, 0))
+		want = append(want, r)
+		encs = append(encs, string(c.Append(nil, r)))
+	}
+	// One probe over all rows of a key: each is met for the first time.
+	cache.reset()
+	got := make([][]row.Value, n)
+	for i, enc := range encs {
+		f, err := cache.decode(c, "k", i, enc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got[i] = f
+	}
+	for i := range got {
+		if !row.EqualRows(row.Row{Fields: got[i]}, want[i], types) {
+			t.Fatalf("row %d after the probe: got %v, want %v", i, got[i], want[i].Fields)
+		}
+	}
+	// A later probe meeting rows for the first time allocates nothing.
+	other := make([]string, 64)
+	for i := range other {
+		other[i] = string(c.Append(nil, row.Of(row.Int(int64(-i)), row.Str("x"), row.Null())))
+	}
+	round := 0
+	allocs := testing.AllocsPerRun(20, func() {
+		cache.reset()
+		round++
+		key := fmt.Sprint(round) // a new key: every slot met for the first time
+		for i, enc := range other {
+			if _, err := cache.decode(c, key, i, enc); err != nil {
+				t.Fatal(err)
+			}
+		}
+	})
+	// fmt.Sprint allocates the key; nothing else may (a row met again in
+	// its slot, 1 in 512 per row and round, is cached: allocates).
+	if allocs > 2 {
+		t.Errorf("a probe of 64 rows met once allocates %.1f times, want at most 2 (the key)", allocs)
+	}
+	// Met twice: cached; a third probe gets the same fields.
+	cache.reset()
+	if _, err := cache.decode(c, "z", 0, encs[1]); err != nil {
+		t.Fatal(err)
+	}
+	cache.reset()
+	second, err := cache.decode(c, "z", 0, encs[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	cache.reset()
+	third, err := cache.decode(c, "z", 0, encs[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if &second[0] != &third[0] {
+		t.Error("a row met twice is not cached")
+	}
+	// Cached fields are not the scratch's: a probe of other rows leaves them.
+	cache.reset()
+	for i, enc := range other {
+		if _, err := cache.decode(c, "w", i, enc); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if !row.EqualRows(row.Row{Fields: third}, want[1], types) {
+		t.Errorf("cached row changed: %v, want %v", third, want[1].Fields)
+	}
+}
