@@ -425,17 +425,9 @@ func (c *partitionCommitterOp) commitData(id int64) error {
 			kept = append(kept, p)
 			continue
 		}
-		by := map[string][][]byte{}
-		var order []string
-		for _, it := range p.items {
-			b, inner, err := decodeBucketItem(it)
-			if err != nil {
-				return err
-			}
-			if _, ok := by[b]; !ok {
-				order = append(order, b)
-			}
-			by[b] = append(by[b], inner)
+		order, by, err := groupByBucket(p.items)
+		if err != nil {
+			return err
 		}
 		for _, b := range order {
 			ew := &eoWriter[struct{}]{dir: filepath.Join(c.dir, filepath.FromSlash(b)), started: true}

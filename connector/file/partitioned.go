@@ -172,19 +172,28 @@ func (w *bucketsWriter[T]) PreCommit(ctx context.Context, id int64) ([][]byte, e
 	return items, nil
 }
 
-// Commit renames the staged part files of each bucket.
-func (w *bucketsWriter[T]) Commit(ctx context.Context, items [][]byte) error {
-	by := map[string][][]byte{}
-	var order []string
+// groupByBucket splits staged commit items by their bucket, in the order
+// the buckets first appear.
+func groupByBucket(items [][]byte) (order []string, by map[string][][]byte, err error) {
+	by = map[string][][]byte{}
 	for _, it := range items {
 		b, inner, err := decodeBucketItem(it)
 		if err != nil {
-			return err
+			return nil, nil, err
 		}
 		if _, ok := by[b]; !ok {
 			order = append(order, b)
 		}
 		by[b] = append(by[b], inner)
+	}
+	return order, by, nil
+}
+
+// Commit renames the staged part files of each bucket.
+func (w *bucketsWriter[T]) Commit(ctx context.Context, items [][]byte) error {
+	order, by, err := groupByBucket(items)
+	if err != nil {
+		return err
 	}
 	for _, b := range order {
 		ew, err := w.writer(b)

@@ -311,18 +311,11 @@ func moreStringFuncs() []*Func {
 				return out, t.WithNullable(true), err
 			},
 			build: func(s *site) (Evaluator, error) {
-				rc := newRegexCache(s, 1)
-				return strict2(s, func(_ *EvalContext, a, b row.Value) (row.Value, error) {
-					re := rc.get(b.Str())
-					if re == nil {
-						return row.Value{}, nil
-					}
-					str := a.Str()
-					m := re.FindStringIndex(str)
+				return firstMatch(s, func(str string, m []int) row.Value {
 					if m == nil {
-						return row.Int(0), nil
+						return row.Int(0)
 					}
-					return row.Int(int64(utf16Len(str[:m[0]]) + 1)), nil
+					return row.Int(int64(utf16Len(str[:m[0]]) + 1))
 				}), nil
 			}},
 		{Name: "REGEXP_SUBSTR", Doc: "REGEXP_SUBSTR(str, regex): the first substring of str that matches regex; NULL if an argument is NULL, regex is invalid or nothing matches.",
@@ -331,21 +324,29 @@ func moreStringFuncs() []*Func {
 				return out, tString, err
 			},
 			build: func(s *site) (Evaluator, error) {
-				rc := newRegexCache(s, 1)
-				return strict2(s, func(_ *EvalContext, a, b row.Value) (row.Value, error) {
-					re := rc.get(b.Str())
-					if re == nil {
-						return row.Value{}, nil
-					}
-					str := a.Str()
-					m := re.FindStringIndex(str)
+				return firstMatch(s, func(str string, m []int) row.Value {
 					if m == nil {
-						return row.Value{}, nil
+						return row.Value{}
 					}
-					return row.Str(str[m[0]:m[1]]), nil
+					return row.Str(str[m[0]:m[1]])
 				}), nil
 			}},
 	}
+}
+
+// firstMatch evaluates f(str, bounds of the first match of the pattern in
+// str, nil for none) for a call (str, regex); NULL for a NULL argument or
+// an invalid pattern.
+func firstMatch(s *site, f func(str string, m []int) row.Value) Evaluator {
+	rc := newRegexCache(s, 1)
+	return strict2(s, func(_ *EvalContext, a, b row.Value) (row.Value, error) {
+		re := rc.get(b.Str())
+		if re == nil {
+			return row.Value{}, nil
+		}
+		str := a.Str()
+		return f(str, re.FindStringIndex(str)), nil
+	})
 }
 
 // startsEnds is STARTSWITH or ENDSWITH: both arguments character strings
