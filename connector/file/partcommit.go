@@ -447,7 +447,10 @@ func (c *partitionCommitterOp) commitData(id int64) error {
 // checkpoint id, sorted, and drops them from the pending ones.
 func (c *partitionCommitterOp) ready(id int64) ([]string, error) {
 	var out []string
-	if c.ended {
+	// At the end of input every partition commits, but only once no data
+	// staged for a later (the final) checkpoint is left: before that the
+	// trigger decides, as while the input runs.
+	if c.ended && len(c.staged) == 0 {
 		for b := range c.parts {
 			out = append(out, b)
 		}
