@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/weirstream/weir/internal/crashtest"
 )
 
 // block is one fenced code block of a Markdown file.
@@ -163,7 +165,11 @@ func TestDocumentedGoCompilesAndRuns(t *testing.T) {
 	}
 	bin := t.TempDir()
 	env := append(os.Environ(), "GOFLAGS=-mod=mod", "GOPROXY=off", "GOWORK=off")
-	build := exec.Command(goBin, "build", "-o", bin+string(filepath.Separator), "./...")
+	// -race when this test runs with -race: the packages are then already
+	// compiled that way, and a cold build cache does not compile weir and
+	// its dependencies a second time.
+	args := append([]string{"build"}, crashtest.BuildFlags()...)
+	build := exec.Command(goBin, append(args, "-o", bin+string(filepath.Separator), "./...")...)
 	build.Dir, build.Env = mod, env
 	if out, err := build.CombinedOutput(); err != nil {
 		// Name the documents' lines rather than the temporary files.
