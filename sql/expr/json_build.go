@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"math/big"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -102,7 +103,11 @@ func jsonBuildFuncs() []*Func {
 						if err != nil {
 							return row.Value{}, err
 						}
-						raw := mask[map[bool]int{true: (i - 1) / 2, false: i}[keyed]] == 'R'
+						vi := i
+						if keyed {
+							vi = (i - 1) / 2
+						}
+						raw := mask[vi] == 'R'
 						var enc []byte
 						switch {
 						case v.IsNull() || (raw && strings.TrimSpace(v.Str()) == ""):
@@ -130,7 +135,7 @@ func jsonBuildFuncs() []*Func {
 					}
 					if keyed {
 						// Sorted keys; a repeated key keeps its last value.
-						sort.SliceStable(pairs, func(i, j int) bool { return pairs[i].k < pairs[j].k })
+						slices.SortStableFunc(pairs, func(a, b kv) int { return strings.Compare(a.k, b.k) })
 						b.WriteByte('{')
 						for i, p := range pairs {
 							if i+1 < len(pairs) && pairs[i+1].k == p.k {
