@@ -189,15 +189,15 @@ func mathFuncs() []*Func {
 				}), nil
 			}},
 		double1("SIN", "SIN(x).", math.Sin), double1("COS", "COS(x).", math.Cos), double1("TAN", "TAN(x).", math.Tan),
-		double1("ASIN", "ASIN(x), as Java's Math.asin (fdlibm).", fdlibmAsin), double1("ACOS", "ACOS(x), as Java's Math.acos (fdlibm).", fdlibmAcos), double1("ATAN", "ATAN(x).", math.Atan),
+		double1("ASIN", "ASIN(x), as Java's Math.asin (fdlibm).", fdlibmAsin), double1("ACOS", "ACOS(x), as Java's Math.acos (fdlibm).", fdlibmAcos), double1("ATAN", "ATAN(x), as Java's Math.atan (fdlibm).", fdlibmAtan),
 		double1("SINH", "SINH(x), as Java's Math.sinh (fdlibm).", fdlibmSinh), double1("COSH", "COSH(x), as Java's Math.cosh (fdlibm).", fdlibmCosh), double1("TANH", "TANH(x), as Java's Math.tanh (fdlibm).", fdlibmTanh),
 		double1("COT", "COT(x): 1/tan(x).", func(x float64) float64 { return 1 / math.Tan(x) }),
 		double1("DEGREES", "DEGREES(x): radians to degrees, as Java's Math.toDegrees: one multiplication by 180/pi rounded to a double.", func(x float64) float64 { return x * radiansToDegrees }),
 		double1("RADIANS", "RADIANS(x): degrees to radians, as Java's Math.toRadians: one multiplication by pi/180 rounded to a double.", func(x float64) float64 { return x * degreesToRadians }),
-		{Name: "ATAN2", Doc: "ATAN2(y, x).", resolve: fixed(ret(tDouble), 2, pDouble, pDouble),
+		{Name: "ATAN2", Doc: "ATAN2(y, x), as Java's Math.atan2 (fdlibm).", resolve: fixed(ret(tDouble), 2, pDouble, pDouble),
 			build: func(s *site) (Evaluator, error) {
 				return strict2(s, func(_ *EvalContext, a, b row.Value) (row.Value, error) {
-					return row.Float(math.Atan2(a.Float(), b.Float())), nil
+					return row.Float(fdlibmAtan2(a.Float(), b.Float())), nil
 				}), nil
 			}},
 		{Name: "SIGN", Doc: "SIGN(n): -1, 0 or 1 in n's type.",

@@ -289,3 +289,136 @@ func fdlibmTanh(x float64) float64 {
 	}
 	return z
 }
+
+// Java's Math.atan and Math.atan2 are StrictMath's, fdlibm's s_atan.c and
+// e_atan2.c; Go's math.Atan is Cephes' atan, which differs in the last
+// bit for some inputs.
+
+var (
+	fdAtanHi = [4]float64{4.63647609000806093515e-01, 7.85398163397448278999e-01, 9.82793723247329054082e-01, 1.57079632679489655800e+00}
+	fdAtanLo = [4]float64{2.26987774529616870924e-17, 3.06161699786838301793e-17, 1.39033110312309984516e-17, 6.12323399573676603587e-17}
+	fdAT     = [11]float64{
+		3.33333333333329318027e-01, -1.99999999998764832476e-01, 1.42857142725034663711e-01,
+		-1.11111104054623557880e-01, 9.09088713343650656196e-02, -7.69187620504482999495e-02,
+		6.66107313738753120669e-02, -5.83357013379057348645e-02, 4.97687799461593236017e-02,
+		-3.65315727442169155270e-02, 1.62858201153657823623e-02,
+	}
+)
+
+// fdlibmAtan is fdlibm's atan: |x| reduced to one of four intervals
+// around atan(0.5), atan(1), atan(1.5) and pi/2, then an odd polynomial
+// of degree 22 split in even and odd parts.
+func fdlibmAtan(x float64) float64 {
+	ix := highWord(x)
+	neg := math.Signbit(x)
+	if ix >= 0x44100000 { // |x| >= 2^66
+		if math.IsNaN(x) {
+			return x + x
+		}
+		if neg {
+			return -fdAtanHi[3] - fdAtanLo[3]
+		}
+		return fdAtanHi[3] + fdAtanLo[3]
+	}
+	id := -1
+	if ix < 0x3fdc0000 { // |x| < 0.4375
+		if ix < 0x3e200000 { // |x| < 2^-29
+			return x
+		}
+	} else {
+		x = math.Abs(x)
+		switch {
+		case ix < 0x3fe60000: // |x| < 0.6875
+			id, x = 0, (2.0*x-1.0)/(2.0+x)
+		case ix < 0x3ff30000: // |x| < 1.1875
+			id, x = 1, (x-1.0)/(x+1.0)
+		case ix < 0x40038000: // |x| < 2.4375
+			id, x = 2, (x-1.5)/(1.0+1.5*x)
+		default:
+			id, x = 3, -1.0/x
+		}
+	}
+	z := x * x
+	w := z * z
+	s1 := z * (fdAT[0] + w*(fdAT[2]+w*(fdAT[4]+w*(fdAT[6]+w*(fdAT[8]+w*fdAT[10])))))
+	s2 := w * (fdAT[1] + w*(fdAT[3]+w*(fdAT[5]+w*(fdAT[7]+w*fdAT[9]))))
+	if id < 0 {
+		return x - x*(s1+s2)
+	}
+	z = fdAtanHi[id] - ((x*(s1+s2) - fdAtanLo[id]) - x)
+	if neg {
+		return -z
+	}
+	return z
+}
+
+// fdlibmAtan2 is fdlibm's __ieee754_atan2(y, x) (Java's Math.atan2).
+func fdlibmAtan2(y, x float64) float64 {
+	const (
+		piO4 = 7.8539816339744827900e-01
+		piO2 = 1.5707963267948965580e+00
+		pi   = 3.1415926535897931160e+00
+		piLo = 1.2246467991473531772e-16
+	)
+	if math.IsNaN(x) || math.IsNaN(y) {
+		return x + y
+	}
+	if x == 1 {
+		return fdlibmAtan(y)
+	}
+	m := 0 // 2*sign(x) + sign(y)
+	if math.Signbit(y) {
+		m |= 1
+	}
+	if math.Signbit(x) {
+		m |= 2
+	}
+	if y == 0 {
+		switch m {
+		case 0, 1:
+			return y // atan(±0, +anything) = ±0
+		case 2:
+			return pi
+		default:
+			return -pi
+		}
+	}
+	if x == 0 {
+		if m&1 != 0 {
+			return -piO2
+		}
+		return piO2
+	}
+	if math.IsInf(x, 0) {
+		if math.IsInf(y, 0) {
+			return [4]float64{piO4, -piO4, 3.0 * piO4, -3.0 * piO4}[m]
+		}
+		return [4]float64{0, math.Copysign(0, -1), pi, -pi}[m]
+	}
+	if math.IsInf(y, 0) {
+		if m&1 != 0 {
+			return -piO2
+		}
+		return piO2
+	}
+	k := (int32(highWord(y)) - int32(highWord(x))) >> 20
+	var z float64
+	switch {
+	case k > 60: // |y/x| > 2^60
+		z = piO2 + 0.5*piLo
+	case m&2 != 0 && k < -60: // |y|/x < -2^60
+		z = 0
+	default:
+		z = fdlibmAtan(math.Abs(y / x))
+	}
+	switch m {
+	case 0:
+		return z
+	case 1:
+		return -z
+	case 2:
+		return pi - (z - piLo)
+	default:
+		return (z - piLo) - pi
+	}
+}

@@ -142,3 +142,109 @@ func TestFdlibmHyperbolic(t *testing.T) {
 		}
 	}
 }
+
+// bigAtan is atan(x) to 300 bits.
+func bigAtan(x float64) *big.Float { return bigAtanBig(new(big.Float).SetPrec(300).SetFloat64(x)) }
+
+// trueAtan is atan(x) rounded from 300 bits (atan(x) = pi/2 - atan(1/x)
+// above 1).
+func trueAtan(x float64) float64 {
+	ax := math.Abs(x)
+	var v *big.Float
+	if ax <= 1 {
+		v = bigAtan(ax)
+	} else {
+		// 1/ax is inexact as a double; do the division in big.
+		const prec = 300
+		inv := new(big.Float).SetPrec(prec).Quo(new(big.Float).SetPrec(prec).SetInt64(1), new(big.Float).SetPrec(prec).SetFloat64(ax))
+		f, _ := inv.Float64()
+		if new(big.Float).SetPrec(prec).SetFloat64(f).Cmp(inv) != 0 {
+			// Evaluate the series on the exact big value instead.
+			v = bigAtanBig(inv)
+		} else {
+			v = bigAtan(f)
+		}
+		halfPi := bigAtan(1)
+		halfPi.SetMantExp(halfPi, 1)
+		v = new(big.Float).SetPrec(prec).Sub(halfPi, v)
+	}
+	f, _ := v.Float64()
+	if x < 0 {
+		f = -f
+	}
+	return f
+}
+
+// bigAtanBig is atan(y0) to 300 bits for |y0| <= 1: atan(y) =
+// 2*atan(y/(1+sqrt(1+y^2))) halves the argument eight times, then the
+// Taylor series converges fast.
+func bigAtanBig(y0 *big.Float) *big.Float {
+	const prec = 300
+	one := new(big.Float).SetPrec(prec).SetInt64(1)
+	y := new(big.Float).SetPrec(prec).Set(y0)
+	for i := 0; i < 8; i++ {
+		s := new(big.Float).SetPrec(prec).Mul(y, y)
+		s.Add(s, one)
+		s.Sqrt(s)
+		s.Add(s, one)
+		y.Quo(y, s)
+	}
+	y2 := new(big.Float).SetPrec(prec).Mul(y, y)
+	term := new(big.Float).SetPrec(prec).Set(y)
+	sum := new(big.Float).SetPrec(prec).Set(y)
+	for n := int64(1); n < 60; n++ {
+		term.Mul(term, y2)
+		term.Neg(term)
+		q := new(big.Float).SetPrec(prec).Quo(term, new(big.Float).SetPrec(prec).SetInt64(2*n+1))
+		sum.Add(sum, q)
+	}
+	return sum.SetMantExp(sum, 8)
+}
+
+// fdlibm's atan is within one ulp (Java's Math.atan bound) of the true
+// value; atan2 keeps the quadrant rules of Java's Math.atan2.
+func TestFdlibmAtan(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	n := 3000
+	if testing.Short() {
+		n = 300
+	}
+	for i := 0; i < n; i++ {
+		x := math.Ldexp(1+r.Float64(), r.IntN(80)-40)
+		if r.IntN(2) == 0 {
+			x = -x
+		}
+		got, want := fdlibmAtan(x), trueAtan(x)
+		if ulps(got, want) > 1 {
+			t.Fatalf("atan(%v) = %v, true %v", x, got, want)
+		}
+		if fdlibmAtan(-x) != -got {
+			t.Fatalf("atan(-%v) is not -atan(%v)", x, x)
+		}
+		// atan2(y, 1) is atan(y); atan2(y, x) for x > 0 near atan(y/x).
+		if fdlibmAtan2(x, 1) != got {
+			t.Fatalf("atan2(%v, 1) != atan(%v)", x, x)
+		}
+	}
+	negZero := math.Copysign(0, -1)
+	inf := math.Inf(1)
+	cases := []struct {
+		y, x, want float64
+	}{
+		{0, 1, 0}, {0, -1, math.Pi}, {negZero, -1, -math.Pi}, {1, 0, math.Pi / 2}, {-1, 0, -math.Pi / 2},
+		{inf, inf, math.Pi / 4}, {-inf, inf, -math.Pi / 4}, {inf, -inf, 3 * math.Pi / 4}, {-inf, -inf, -3 * math.Pi / 4},
+		{1, inf, 0}, {1, -inf, math.Pi}, {-1, -inf, -math.Pi}, {inf, 5, math.Pi / 2}, {-inf, 5, -math.Pi / 2},
+		{1, 1, 0.7853981633974483}, {-1, -1, -2.356194490192345}, {1e300, 1e-300, math.Pi / 2}, {1e-300, -1e300, math.Pi},
+	}
+	for _, c := range cases {
+		if got := fdlibmAtan2(c.y, c.x); got != c.want {
+			t.Errorf("atan2(%v, %v) = %v, want %v", c.y, c.x, got, c.want)
+		}
+	}
+	if z := fdlibmAtan2(negZero, 1); z != 0 || !math.Signbit(z) {
+		t.Errorf("atan2(-0, 1) = %v, want -0", z)
+	}
+	if !math.IsNaN(fdlibmAtan2(math.NaN(), 1)) || !math.IsNaN(fdlibmAtan(math.NaN())) {
+		t.Errorf("NaN in, not NaN out")
+	}
+}
