@@ -62,6 +62,9 @@ func (s *Session) CreateTemporaryFunction(name string, fn any) error {
 }
 
 func functionKind(fn any) (plan.FunctionKind, error) {
+	if n, ok := fn.(udf.NamedFunction); ok {
+		fn = n.Func
+	}
 	switch fn.(type) {
 	case udf.ScalarFunction:
 		return plan.ScalarFunction, nil
@@ -84,9 +87,19 @@ func (s *Session) createFunction(name, identifier string, fn any, system, tempor
 		return fmt.Errorf("sql: function %s: %w", name, err)
 	}
 	f := &plan.Function{Name: name, Identifier: identifier, System: system, Temporary: temporary, Kind: kind}
+	if n, ok := fn.(udf.NamedArguments); ok {
+		if inner, wrapped := fn.(udf.NamedFunction); wrapped {
+			fn = inner.Func
+		}
+		f.Args = n.Arguments()
+		if err := udf.CheckArguments(fn, f.Args); err != nil {
+			return fmt.Errorf("sql: function %s: %w", name, err)
+		}
+	}
 	switch kind {
 	case plan.ScalarFunction:
-		f.Scalar = expr.NewUserFunc(name, fn.(udf.ScalarFunction))
+		f.Impl = fn.(udf.ScalarFunction)
+		f.Scalar = expr.NewUserFunc(name, f.Impl)
 	case plan.TableFunction:
 		f.Table = fn.(udf.TableFunction)
 	case plan.AggregateFunction:

@@ -78,6 +78,29 @@ func registerTestFunctions(t testing.TB, s *sql.Session) {
 	must(err)
 	must(s.CreateTemporarySystemFunction("wavg_append", noRetract))
 	must(s.CreateTemporarySystemFunction("fail_agg", failAgg{}))
+	// Named parameters (Flink's @ArgumentHint): pad_to(s, width[, fill])
+	// pads s on the right to width characters with fill (default ' ');
+	// fill is optional, so a call by name may leave it out (NULL).
+	pad, err := udf.Func3(func(s string, width int32, fill *string) (string, error) {
+		f := " "
+		if fill != nil && *fill != "" {
+			f = *fill
+		}
+		for len(s) < int(width) {
+			s += f
+		}
+		return s, nil
+	})
+	must(err)
+	namedPad, err := udf.Named(pad, udf.Argument{Name: "s"}, udf.Argument{Name: "width"}, udf.Argument{Name: "fill", Optional: true})
+	must(err)
+	must(s.CreateTemporarySystemFunction("pad_to", namedPad))
+	namedSplit, err := udf.Named(splitFunction{}, udf.Argument{Name: "str"})
+	must(err)
+	must(s.CreateTemporarySystemFunction("words_of", namedSplit))
+	namedWavg, err := udf.Named(wavg, udf.Argument{Name: "v"}, udf.Argument{Name: "w"})
+	must(err)
+	must(s.RegisterFunction("com.example.NamedWeightedAvg", namedWavg))
 }
 
 // typeOfFunc returns the SQL type of its only argument as a string.

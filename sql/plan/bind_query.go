@@ -543,7 +543,16 @@ func (b *Binder) bindAggregate(s *ast.Select, from Rel, sc *scope, where expr.Ex
 			collectErr = errAt(c, "Cannot specify IGNORE NULLS or RESPECT NULLS following '%s'", sp.fn)
 			return false
 		}
-		for _, a := range c.Args {
+		args, uf, err := b.aggCallArgs(c)
+		if err != nil {
+			collectErr = err
+			return false
+		}
+		for i, a := range args {
+			if a == nil {
+				sp.args = append(sp.args, nullArg(uf, i))
+				continue
+			}
 			if _, star := a.(*ast.Star); star {
 				if sp.fn != "COUNT" || len(c.Args) != 1 {
 					collectErr = errAt(a, "'*' is only allowed in COUNT(*)")

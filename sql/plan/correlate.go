@@ -168,7 +168,7 @@ func (b *Binder) bindGenerator(ref ast.TableRef, sc *scope) (*Generator, *scope,
 				return nil, nil, errAt(a, "aggregate functions are not allowed in the arguments of a table function")
 			}
 		}
-		args, err := eb.bindAll(n.Call.Args...)
+		args, err := eb.bindCallArgs(n.Call, f)
 		if err != nil {
 			return nil, nil, err
 		}

@@ -5,6 +5,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/weirstream/weir/row"
 	"github.com/weirstream/weir/sql/ast"
 	"github.com/weirstream/weir/sql/expr"
 	"github.com/weirstream/weir/sql/udf"
@@ -49,10 +50,122 @@ type Function struct {
 	Kind      FunctionKind
 	// Scalar is the function of a ScalarFunction.
 	Scalar *expr.Func
+	// Impl is the Go implementation of a ScalarFunction.
+	Impl udf.ScalarFunction
 	// Table is the function of a TableFunction.
 	Table udf.TableFunction
 	// Agg is the function of an AggregateFunction.
 	Agg udf.AggregateFunction
+	// Args names the parameters (udf.NamedArguments), nil when they have
+	// no names: calls may then pass arguments by name.
+	Args []udf.Argument
+}
+
+// paramTypes returns the declared parameter types of f (udf.Signature),
+// nil when it declares none.
+func (f *Function) paramTypes() []row.Type {
+	var impl any
+	switch f.Kind {
+	case ScalarFunction:
+		impl = f.Impl
+	case TableFunction:
+		impl = f.Table
+	case AggregateFunction:
+		impl = f.Agg
+	}
+	if sig, ok := impl.(udf.Signature); ok {
+		return sig.ParamTypes()
+	}
+	return nil
+}
+
+// hasNamedArg reports whether a call passes an argument by name.
+func hasNamedArg(c *ast.Call) bool {
+	for _, a := range c.Args {
+		if _, ok := a.(*ast.NamedArg); ok {
+			return true
+		}
+	}
+	return false
+}
+
+// callArgs returns the arguments of c in f's positional order (f nil: a
+// built-in). A call by name (Flink's named parameters) must name every
+// argument, each once, and may leave out only optional parameters: their
+// places hold nil, for nullArg to fill.
+func callArgs(c *ast.Call, f *Function) ([]ast.Expr, error) {
+	if !hasNamedArg(c) {
+		return c.Args, nil
+	}
+	if f == nil || f.Args == nil {
+		name := c.Name.Last().Name
+		if f != nil {
+			name = f.Name
+		}
+		return nil, errAt(c, "function %s does not take named arguments: its parameters have no names (udf.Named, udf.NamedArguments)", name)
+	}
+	out := make([]ast.Expr, len(f.Args))
+	given := make([]bool, len(f.Args))
+	for _, a := range c.Args {
+		na, ok := a.(*ast.NamedArg)
+		if !ok {
+			return nil, errAt(a, "Some but not all arguments of %s are named: name every argument or none", f.Name)
+		}
+		i := -1
+		for j, p := range f.Args {
+			if strings.EqualFold(p.Name, na.Name.Name) {
+				i = j
+				break
+			}
+		}
+		if i < 0 {
+			names := make([]string, len(f.Args))
+			for j, p := range f.Args {
+				names[j] = p.Name
+			}
+			return nil, errAt(na, "function %s has no parameter '%s' (parameters: %s)", f.Name, na.Name.Name, strings.Join(names, ", "))
+		}
+		if given[i] {
+			return nil, errAt(na, "Duplicate argument name '%s' in the call of %s", na.Name.Name, f.Name)
+		}
+		given[i] = true
+		out[i] = na.Value
+	}
+	for i, p := range f.Args {
+		if !given[i] && !p.Optional {
+			return nil, errAt(c, "function %s: the argument '%s' is required (it is not optional)", f.Name, p.Name)
+		}
+	}
+	return out, nil
+}
+
+// nullArg is the value of the optional parameter i of f left out of a
+// call by name: NULL of its declared type.
+func nullArg(f *Function, i int) expr.Expr {
+	if ts := f.paramTypes(); i < len(ts) {
+		return expr.Lit(row.Null(), ts[i].WithNullable(true))
+	}
+	return expr.NullLit()
+}
+
+// bindCallArgs binds the arguments of a call of the user-defined function
+// f in its positional order (see callArgs).
+func (eb *exprBinder) bindCallArgs(c *ast.Call, f *Function) ([]expr.Expr, error) {
+	args, err := callArgs(c, f)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]expr.Expr, len(args))
+	for i, a := range args {
+		if a == nil {
+			out[i] = nullArg(f, i)
+			continue
+		}
+		if out[i], err = eb.bind(a); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
 }
 
 // Functions are a session's user-defined functions. The zero value and
@@ -173,7 +286,7 @@ func (eb *exprBinder) bindUserCall(c *ast.Call, name string) (expr.Expr, bool, e
 	if c.NullTreatment != "" {
 		return nil, true, eb.errorf(c, "Cannot specify IGNORE NULLS or RESPECT NULLS following '%s'", strings.ToUpper(name))
 	}
-	args, err := eb.bindAll(c.Args...)
+	args, err := eb.bindCallArgs(c, f)
 	if err != nil {
 		return nil, true, err
 	}
@@ -214,4 +327,19 @@ func (eb *exprBinder) bindQualifiedCall(c *ast.Call) (expr.Expr, bool, error) {
 		return nil, false, nil
 	}
 	return eb.bindUserCall(c, name)
+}
+
+// aggCallArgs returns the arguments of the aggregate call c in their
+// positional order (callArgs) and the user-defined aggregate it calls,
+// nil for a built-in.
+func (b *Binder) aggCallArgs(c *ast.Call) ([]ast.Expr, *Function, error) {
+	if !hasNamedArg(c) {
+		return c.Args, nil, nil
+	}
+	f := b.Funcs.resolve(c.Name.Last().Name)
+	if f != nil && f.Kind != AggregateFunction {
+		f = nil
+	}
+	args, err := callArgs(c, f)
+	return args, f, err
 }

@@ -322,7 +322,16 @@ func (b *Binder) bindOver(s *ast.Select, from Rel, sc *scope, where expr.Expr, i
 			return false
 		}
 		sp := &overCallSpec{call: c, fn: fn}
-		for _, a := range c.Args {
+		args, uf, err := b.aggCallArgs(c)
+		if err != nil {
+			bindErr = err
+			return false
+		}
+		for i, a := range args {
+			if a == nil {
+				sp.args = append(sp.args, nullArg(uf, i))
+				continue
+			}
 			if _, star := a.(*ast.Star); star {
 				if fn != "COUNT" || len(c.Args) != 1 {
 					bindErr = errAt(a, "'*' is only allowed in COUNT(*)")

@@ -3,6 +3,7 @@ package udf
 import (
 	"fmt"
 	"reflect"
+	"slices"
 	"unsafe"
 
 	"github.com/weirstream/weir/row"
@@ -129,7 +130,7 @@ type typedBase struct {
 	params   []row.Type
 	pointers []bool
 	res      row.Type
-	strict   bool // a non-pointer parameter: NULL in, NULL out
+	strict   bool // no pointer parameter: any NULL in is NULL out
 }
 
 // ParamTypes implements Signature: the SQL types of the Go parameters.
@@ -147,8 +148,11 @@ func (f *typedBase) ResultType(args []row.Type) (row.Type, error) {
 	return t, nil
 }
 
-// ReturnsNullOnNullInput implements NullStrict: true when a parameter is
-// not a pointer (it cannot hold NULL).
+// ReturnsNullOnNullInput implements NullStrict: true when no parameter is
+// a pointer (none can hold NULL). With pointer parameters among others
+// the function is called, and a NULL for a non-pointer parameter makes
+// the call NULL there (nullCall), so that the pointer parameters still
+// receive nil.
 func (f *typedBase) ReturnsNullOnNullInput() bool { return f.strict }
 
 // nullCall reports whether a call on args is NULL without calling the
@@ -165,7 +169,7 @@ func (f *typedBase) nullCall(args []row.Value) bool {
 func (f *typedBase) add(t row.Type, pointer bool) {
 	f.params = append(f.params, t)
 	f.pointers = append(f.pointers, pointer)
-	f.strict = f.strict || !pointer
+	f.strict = !slices.Contains(f.pointers, true)
 }
 
 func arg[T any](c conv[T], v row.Value) T {

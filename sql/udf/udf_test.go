@@ -23,8 +23,18 @@ func TestTypedFunctions(t *testing.T) {
 	if len(sig) != 2 || !sig[0].Equal(row.String().NotNull()) || !sig[1].Equal(row.BigInt()) {
 		t.Errorf("parameter types %v", sig)
 	}
-	if !concat.(NullStrict).ReturnsNullOnNullInput() {
-		t.Error("a non-pointer parameter must make the function strict")
+	if concat.(NullStrict).ReturnsNullOnNullInput() {
+		t.Error("a pointer parameter must receive nil: the function is not strict as a whole")
+	}
+	if v, err := concat.Eval([]row.Value{row.Null(), row.Int(1)}); err != nil || !v.IsNull() {
+		t.Errorf("a NULL for the non-pointer parameter must make the call NULL, got %v, %v", v, err)
+	}
+	strict, err := Func2(func(a string, b int64) (int64, error) { return b, nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strict.(NullStrict).ReturnsNullOnNullInput() {
+		t.Error("a function without pointer parameters must be strict")
 	}
 	rt, _ := concat.ResultType([]row.Type{row.String().NotNull(), row.BigInt().NotNull()})
 	if !rt.Nullable || rt.Root != row.TypeVarChar {
@@ -91,5 +101,42 @@ func TestGuard(t *testing.T) {
 	}
 	if err := Guard("h", nil, nil, func() error { return nil }); err != nil {
 		t.Errorf("Guard of a success: %v", err)
+	}
+}
+
+func TestNamedChecksNames(t *testing.T) {
+	f, err := Func2(func(a int64, b *string) (int64, error) { return a, nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		args []Argument
+		want string
+	}{
+		{[]Argument{{Name: "a"}, {Name: ""}}, "argument 2 has no name"},
+		{[]Argument{{Name: "a"}, {Name: "A"}}, "argument name 'A' appears twice"},
+		{[]Argument{{Name: "a"}}, "1 argument names for a function of 2 parameters"},
+	} {
+		if _, err := Named(f, c.args...); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("Named(%v): error %v, want %q", c.args, err, c.want)
+		}
+	}
+	n, err := Named(f, Argument{Name: "a"}, Argument{Name: "b", Optional: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := n.Arguments(); len(got) != 2 || got[1].Name != "b" || !got[1].Optional {
+		t.Errorf("Arguments() = %v", got)
+	}
+	// A pointer parameter beside a non-pointer one: not NullStrict, so
+	// the NULL for b reaches the function; a NULL a is NULL.
+	if s, ok := f.(NullStrict); !ok || s.ReturnsNullOnNullInput() {
+		t.Errorf("Func2(int64, *string) is NullStrict")
+	}
+	if v, err := f.Eval([]row.Value{row.Int(7), row.Null()}); err != nil || v.IsNull() || v.Int() != 7 {
+		t.Errorf("Eval(7, NULL) = %v, %v; want 7", v, err)
+	}
+	if v, err := f.Eval([]row.Value{row.Null(), row.Str("x")}); err != nil || !v.IsNull() {
+		t.Errorf("Eval(NULL, 'x') = %v, %v; want NULL", v, err)
 	}
 }
