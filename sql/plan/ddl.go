@@ -109,7 +109,10 @@ func (b *Binder) CreateTable(ct *ast.CreateTable) (*Table, error) {
 			}
 		}
 	}
-	eb := &exprBinder{sc: srcScope}
+	// Computed columns and the watermark may call user-defined scalar
+	// functions, as in Flink; they are bound now, so a function dropped
+	// later stays in the table's definition.
+	eb := &exprBinder{sc: srcScope, fns: b.Funcs}
 	for i, c := range cols {
 		var kind ColumnKind
 		var comp expr.Expr
@@ -126,7 +129,7 @@ func (b *Binder) CreateTable(ct *ast.CreateTable) (*Table, error) {
 			}
 		case ast.ComputedColumn:
 			kind = Computed
-			if containsAgg(c.Expr, nil) {
+			if containsAgg(c.Expr, b.Funcs) {
 				return nil, errAt(c, "aggregates are not allowed in computed column %s", c.Name.Name)
 			}
 			e, err := eb.bind(c.Expr)
@@ -201,7 +204,7 @@ func (b *Binder) CreateTable(ct *ast.CreateTable) (*Table, error) {
 			return nil, errAt(wm, "Invalid data type of time field for watermark definition. The field must be of type TIMESTAMP(p) or TIMESTAMP_LTZ(p), the supported precision 'p' is from 0 to 3, but the time field type is %s", ct)
 		}
 		all := scopeOf(&Scan{Table: t}, "")
-		e, err := (&exprBinder{sc: all}).bind(wm.Expr)
+		e, err := (&exprBinder{sc: all, fns: b.Funcs}).bind(wm.Expr)
 		if err != nil {
 			return nil, err
 		}
