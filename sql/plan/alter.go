@@ -94,7 +94,14 @@ func (b *Binder) AlterTable(n *ast.AlterTable) (*Table, string, error) {
 	if isView {
 		return nil, name, fmt.Errorf("sql: ALTER TABLE for a view is not allowed")
 	}
-	def := *old.Expanded
+	base := old.Expanded
+	if base == nil {
+		base = old.DDL
+	}
+	if base == nil || base.Like != nil {
+		return nil, name, fmt.Errorf("sql: table %s has no definition ALTER TABLE can change", name)
+	}
+	def := *base
 	def.Temporary, def.IfNotExists = false, false
 	def.Columns = slices.Clone(def.Columns)
 	def.Options = slices.Clone(def.Options)
