@@ -145,6 +145,8 @@ func (s *Session) Execute(stmt ast.Statement) (*Result, *Job, error) {
 		return s.show(n)
 	case *ast.Describe:
 		return s.describe(n)
+	case *ast.AlterTable, *ast.AlterView, *ast.AlterDatabase, *ast.AlterCatalog, *ast.AlterFunction:
+		return s.alter(n) // alter.go
 	case *ast.Explain:
 		return s.explain(n)
 	case *ast.Insert, *ast.StatementSet, *ast.QueryStmt, ast.QueryExpr:
@@ -363,7 +365,7 @@ func (s *Session) describe(n *ast.Describe) (*Result, *Job, error) {
 				extras = row.Str(e)
 			}
 			if i == t.Rowtime {
-				wm = row.Str(t.DDL.Watermarks[0].Expr.String())
+				wm = row.Str(tableDef(t).Watermarks[0].Expr.String())
 			}
 			typ := strings.TrimSuffix(ty.String(), " NOT NULL")
 			res.Rows = append(res.Rows, row.Of(row.Str(c.Name), row.Str(typ), row.Bool(c.Type.Nullable), key, extras, wm))
@@ -398,7 +400,7 @@ func pkNames(t *plan.Table) string {
 }
 
 func computedText(t *plan.Table, i int) string {
-	for _, c := range t.DDL.Columns {
+	for _, c := range tableDef(t).Columns {
 		if c.Name.Name == t.Columns[i].Name && c.Expr != nil {
 			return c.Expr.String()
 		}

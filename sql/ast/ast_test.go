@@ -128,7 +128,11 @@ INSERT INTO s PARTITION (p = 1) (a) SELECT CAST(a AS INT), CASE a WHEN 1 THEN 2 
   UNION ALL VALUES (1);
 CREATE FUNCTION f AS 'c'; CREATE CATALOG c WITH ('a' = 'b'); CREATE DATABASE d WITH ('a' = 'b');
 DROP TABLE t; SET 'a' = 'b'; RESET; SHOW CREATE TABLE t; DESCRIBE t; USE c;
-EXPLAIN EXECUTE STATEMENT SET BEGIN INSERT INTO a SELECT 1; END;`)
+EXPLAIN EXECUTE STATEMENT SET BEGIN INSERT INTO a SELECT 1; END;
+ALTER TABLE t ADD (a INT FIRST, b AS a + 1 AFTER a, WATERMARK FOR ts AS ts, PRIMARY KEY (a) NOT ENFORCED);
+ALTER TABLE t SET ('k' = 'v'); ALTER TABLE t RENAME a TO b; ALTER TABLE t RENAME TO u; ALTER TABLE t DROP (a);
+ALTER TABLE t DROP CONSTRAINT c; ALTER VIEW v AS SELECT 1; ALTER VIEW v RENAME TO w;
+ALTER DATABASE d SET ('a' = 'b'); ALTER CATALOG c SET ('a' = 'b'); ALTER FUNCTION f AS 'c';`)
 	if err != nil {
 		t.Fatal(err.(*parser.Error).Detail())
 	}
@@ -167,7 +171,9 @@ EXPLAIN EXECUTE STATEMENT SET BEGIN INSERT INTO a SELECT 1; END;`)
 		"*ast.Drop", "*ast.Set", "*ast.Reset", "*ast.Show", "*ast.Describe", "*ast.Use",
 		"*ast.Explain", "*ast.StatementSet", "*ast.SelectItem", "*ast.Join", "*ast.Name",
 		"*ast.Ident", "*ast.Literal", "*ast.BinaryExpr", "*ast.Call", "*ast.JSONFunc",
-		"*ast.JSONKeyValue", "*ast.JSONBehavior", "*ast.IsJSONExpr", "*ast.Hint"} {
+		"*ast.JSONKeyValue", "*ast.JSONBehavior", "*ast.IsJSONExpr", "*ast.Hint",
+		"*ast.AlterTable", "*ast.AlterColumn", "*ast.AlterView", "*ast.AlterDatabase",
+		"*ast.AlterCatalog", "*ast.AlterFunction"} {
 		if !kinds[want] {
 			t.Errorf("Walk never reached a %s", want)
 		}

@@ -353,6 +353,8 @@ func Children(n Node) []Node {
 		}
 	case *Use:
 		c.add(n.Name)
+	default:
+		alterChildren(&c, n) // alter.go
 	}
 	return c
 }

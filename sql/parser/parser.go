@@ -355,6 +355,8 @@ func (p *parser) statement() ast.Statement {
 		return ct
 	case p.isKw("DROP"):
 		return p.drop()
+	case p.isKw("ALTER"):
+		return p.alter() // alter.go
 	case p.isKw("SET"):
 		p.i++
 		s := &ast.Set{Pos: t.pos}

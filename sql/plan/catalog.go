@@ -61,8 +61,13 @@ type Table struct {
 	// itself (connector.RowtimePushDown; set by the session), so the
 	// rowtime is not evaluated per row and needs no column of a scan.
 	SourceRowtime bool
-	// DDL is the statement that created the table.
+	// DDL is the statement that created the table (or, after ALTER
+	// TABLE, its definition as altered).
 	DDL *ast.CreateTable
+	// Expanded is the table's definition with a LIKE clause merged in
+	// and an inline primary key made a table constraint: what ALTER
+	// TABLE changes (alter.go).
+	Expanded *ast.CreateTable
 }
 
 // Path returns catalog, database and name.
@@ -107,6 +112,8 @@ type View struct {
 type Catalog struct {
 	tables map[string]*Table
 	views  map[string]*View
+	// dbOptions are the default database's options (ALTER DATABASE).
+	dbOptions map[string]string
 }
 
 // NewCatalog returns an empty catalog.

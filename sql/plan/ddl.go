@@ -215,6 +215,7 @@ func (b *Binder) CreateTable(ct *ast.CreateTable) (*Table, error) {
 		t.Watermark = e
 		t.Columns[i].Type.TimeAttr = row.Rowtime
 	}
+	t.Expanded = expandDDL(ct, cols, wms, pk, parts, opts) // alter.go
 	return t, nil
 }
 
