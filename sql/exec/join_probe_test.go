@@ -263,7 +263,7 @@ func TestRowCacheFirstProbeScratch(t *testing.T) {
 		other[i] = string(c.Append(nil, row.Of(row.Int(int64(-i)), row.Str("x"), row.Null())))
 	}
 	round := 0
-	allocs := testing.AllocsPerRun(20, func() {
+	probe := func() {
 		cache.reset()
 		round++
 		key := fmt.Sprint(round) // a new key: every slot met for the first time
@@ -272,7 +272,14 @@ func TestRowCacheFirstProbeScratch(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-	})
+	}
+	// AllocsPerRun counts every goroutine's allocations, also those of
+	// goroutines earlier tests left winding down (a loaded machine): the
+	// least of three measurements is the probe's own.
+	allocs := testing.AllocsPerRun(20, probe)
+	for range 2 {
+		allocs = min(allocs, testing.AllocsPerRun(20, probe))
+	}
 	// fmt.Sprint allocates the key; nothing else may (a row met again in
 	// its slot, 1 in 512 per row and round, is cached: allocates).
 	if allocs > 2 {
