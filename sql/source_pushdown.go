@@ -2,6 +2,7 @@ package sql
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/weirstream/weir"
 	"github.com/weirstream/weir/row"
@@ -131,4 +132,26 @@ func (t *translator) filterPushed(in weir.Stream[row.Row], s *plan.Scan) (weir.S
 		projs = append(projs, expr.Ref(i, c.Type))
 	}
 	return t.calc(in, projs, cond, "Calc", "pushed-down filter")
+}
+
+// pushedDigest is what a scan's source operators' uids add for the
+// filters and partition predicate pushed into it (empty without): as in
+// Flink, whose source uid follows the scan's digest, a job whose source
+// reads other rows does not take over the positions of a checkpoint of
+// the source that read all of them (the jdbc scan's position is a count
+// of rows, a filesystem split may be of a partition now pruned), and
+// restoring such a checkpoint fails naming the unclaimed state.
+func pushedDigest(s *plan.Scan) string {
+	if len(s.Filters) == 0 && s.PartitionFilter == nil {
+		return ""
+	}
+	var b strings.Builder
+	b.WriteString("\x00pushed")
+	for _, f := range s.Filters {
+		b.WriteString("\x00" + f.String())
+	}
+	if s.PartitionFilter != nil {
+		b.WriteString("\x00partitions " + s.PartitionFilter.String())
+	}
+	return b.String()
 }

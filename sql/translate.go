@@ -427,7 +427,7 @@ func (t *translator) sourceScanOf(s *plan.Scan) (weir.Stream[row.Row], *rowtimeC
 	if t.batch() && !src.Bounded() {
 		return weir.Stream[row.Row]{}, nil, fmt.Errorf("sql: Querying an unbounded table '%s' in batch mode is not allowed. The table source is unbounded.", strings.Join(tab.Path(), "."))
 	}
-	bc := connector.BuildContext{Env: t.env, Prefix: t.uid("Source", tab.Name), OnError: t.onError}
+	bc := connector.BuildContext{Env: t.env, Prefix: t.uid("Source", tab.Name+pushedDigest(s)), OnError: t.onError}
 	var check *rowtimeCheck
 	if tab.Rowtime >= 0 {
 		bc.Watermarks, err = t.watermarks(s)
