@@ -30,13 +30,13 @@ import (
 //     superset of Weir's (a CHAR(n) column ignores trailing spaces there,
 //     a nondeterministic collation may equate more strings).
 //
-// Not taken: LIKE (PostgreSQL's LIKE escapes with '\' by default, Flink's
-// has no default escape), string comparisons other than = (collations
-// order strings unlike Weir's code-point order), FLOAT and DOUBLE (NaN is
-// equal to itself and greater than every number in PostgreSQL),
-// TIME and TIMESTAMP (the session time zone of the connection and the
-// column's type decide what a value compares with), BINARY, and every
-// other function.
+// Not taken: LIKE (PostgreSQL's LIKE escapes with '\' by default, Weir's
+// has no escape character without ESCAPE), string comparisons other
+// than = (collations order strings unlike Weir's code-point order), FLOAT
+// and DOUBLE (NaN is equal to itself and greater than every number in
+// PostgreSQL), TIME and TIMESTAMP (the session time zone of the
+// connection and the column's type decide what a value compares with),
+// BINARY, and every other function.
 //
 // The push-down assumes, as the scan does, that each column's declared
 // type is the PostgreSQL column's (Flink's JDBC type mapping): a
