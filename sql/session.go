@@ -284,6 +284,7 @@ func (j *Job) optimize() error {
 	if j.query != nil {
 		j.query = rule(j.query)
 	}
+	j.pushDownSources() // source_pushdown.go
 	j.reuseScans()
 	return nil
 }

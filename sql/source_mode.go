@@ -33,6 +33,7 @@ func (s *Session) setSourceMode(t *plan.Table) {
 	}
 	_, t.NestedPushDown = src.(connector.NestedProjectionPushDown)
 	t.SourceRowtime = sourceRowtime(src, t)
+	t.PushDown = s.sourcePushDown(t, src) // source_pushdown.go
 	if src.ChangelogMode() == connector.All {
 		t.SourceMode = plan.Updating
 	}

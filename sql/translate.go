@@ -389,12 +389,19 @@ func (t *translator) sourceScanOf(s *plan.Scan) (weir.Stream[row.Row], *rowtimeC
 	t.owned = false
 	tab := s.Table
 	if in, ok := t.inputs[tab.Name]; ok {
-		in, err := t.projectRows(in, s, nil)
+		in, err := t.filterPushed(in, s) // source_pushdown.go
+		if err != nil {
+			return in, nil, err
+		}
+		in, err = t.projectRows(in, s, nil)
 		return in, nil, err
 	}
 	ctx := t.connectorContext(tab)
 	src, err := t.reg.CreateSource(ctx)
 	if err != nil {
+		return weir.Stream[row.Row]{}, nil, err
+	}
+	if err := applyPushDown(src, s); err != nil { // source_pushdown.go
 		return weir.Stream[row.Row]{}, nil, err
 	}
 	pushed := s.Project == nil
@@ -409,7 +416,8 @@ func (t *translator) sourceScanOf(s *plan.Scan) (weir.Stream[row.Row], *rowtimeC
 		// The planner pushed a projection the source does not take
 		// (plan.Table.NestedPushDown was set for another source): scan
 		// every column and project here.
-		out, check, err := t.sourceScan(&plan.Scan{Table: tab, Source: true})
+		out, check, err := t.sourceScan(&plan.Scan{Table: tab, Source: true, Filters: s.Filters,
+			PartitionFilter: s.PartitionFilter, Partitions: s.Partitions})
 		if err != nil {
 			return out, nil, err
 		}
@@ -419,7 +427,7 @@ func (t *translator) sourceScanOf(s *plan.Scan) (weir.Stream[row.Row], *rowtimeC
 	if t.batch() && !src.Bounded() {
 		return weir.Stream[row.Row]{}, nil, fmt.Errorf("sql: Querying an unbounded table '%s' in batch mode is not allowed. The table source is unbounded.", strings.Join(tab.Path(), "."))
 	}
-	bc := connector.BuildContext{Env: t.env, Prefix: t.uid("Source", tab.Name), OnError: t.onError}
+	bc := connector.BuildContext{Env: t.env, Prefix: t.uid("Source", tab.Name+pushedDigest(s)), OnError: t.onError}
 	var check *rowtimeCheck
 	if tab.Rowtime >= 0 {
 		bc.Watermarks, err = t.watermarks(s)

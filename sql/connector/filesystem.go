@@ -23,8 +23,8 @@ import (
 // whole table into memory and loads it again once lookup.join.cache.ttl
 // (default 60 min) has passed since (fs_lookup.go).
 // 'format' = 'parquet' reads and writes Parquet files (parquet_format.go).
-// Partitioned tables: fs_partition.go, and their partition commit
-// fs_partition_commit.go. Not supported: source.monitor-interval
+// Partitioned tables: fs_partition.go, their partition commit
+// fs_partition_commit.go, and partition pruning fs_prune.go. Not supported: source.monitor-interval
 // (continuous reading).
 type Filesystem struct{}
 

@@ -38,6 +38,9 @@ type partitioning struct {
 	// files hold, in order.
 	fileCols    []int
 	defaultName string
+	// keep, if set, is the partition predicate the planner pushed down
+	// (fs_prune.go): a partition it rejects is not the scan's.
+	keep func(vals []row.Value) (bool, error)
 }
 
 func newPartitioning(ctx Context, root, defaultName string) *partitioning {
@@ -101,8 +104,26 @@ func (p *partitioning) bucket(r row.Row) (string, error) {
 // values returns the partition values of the file at path (a path under
 // the table's root): ok is false when the file is not in a partition
 // directory of the table; err when a value does not cast to its column's
-// type.
+// type or the pushed-down partition predicate fails on its values. A
+// partition the predicate rejects is not in the table (ok false).
 func (p *partitioning) values(path string) (vals []row.Value, ok bool, err error) {
+	vals, ok, err = p.parse(path)
+	if !ok || err != nil || p.keep == nil {
+		return vals, ok, err
+	}
+	keep, err := p.keep(vals)
+	if err != nil {
+		return nil, true, fmt.Errorf("connector: table %s: partition predicate: %w", p.table, err)
+	}
+	if !keep {
+		return nil, false, nil
+	}
+	return vals, true, nil
+}
+
+// parse returns the partition values of the file at path, as values
+// does, without the pushed-down predicate.
+func (p *partitioning) parse(path string) (vals []row.Value, ok bool, err error) {
 	rel, err := filepath.Rel(p.root, path)
 	if err != nil {
 		return nil, false, nil

@@ -187,7 +187,7 @@ func (f JDBC) CreateSource(ctx Context) (Source, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &jdbcSource{t}, nil
+	return &jdbcSource{jdbcTable: t}, nil
 }
 
 // CreateSink validates the options.
@@ -217,7 +217,11 @@ func (t *jdbcTable) selectList() string {
 }
 
 // jdbcSource is the bounded scan and the lookup source.
-type jdbcSource struct{ *jdbcTable }
+type jdbcSource struct {
+	*jdbcTable
+	// filters are the pushed-down filters (jdbc_filter.go).
+	filters []jdbcFilter
+}
 
 func (s *jdbcSource) ChangelogMode() ChangelogMode { return InsertOnly }
 func (s *jdbcSource) Bounded() bool                { return true }
@@ -240,14 +244,16 @@ func (s *jdbcSource) Produce(b BuildContext) (weir.Stream[row.Row], error) {
 	for _, i := range order {
 		ob = append(ob, pgx.Identifier{s.schema.Columns[i].Name}.Sanitize())
 	}
-	q := "SELECT " + s.selectList() + " FROM " + s.quotedTable() + " ORDER BY " + strings.Join(ob, ", ")
-	src := &jdbcScan{t: s.jdbcTable, query: q}
+	where, args := s.where()
+	q := "SELECT " + s.selectList() + " FROM " + s.quotedTable() + where + " ORDER BY " + strings.Join(ob, ", ")
+	src := &jdbcScan{t: s.jdbcTable, query: q, args: args}
 	return weir.FromSource[row.Row](b.Env, src, b.Watermarks, b.uid("jdbc")).UID(b.uid("source")).SetParallelism(1), nil
 }
 
 type jdbcScan struct {
 	t     *jdbcTable
 	query string
+	args  []any // the parameters of the pushed-down filters
 }
 
 func (s *jdbcScan) CreateReader(ctx weir.SourceContext) (weir.SourceReader[row.Row], error) {
@@ -286,7 +292,7 @@ func (r *jdbcScanReader) Poll(ctx context.Context, out *weir.SourceOutput[row.Ro
 			return 0, fmt.Errorf("connector: jdbc source %s: %w", t.table, err)
 		}
 		r.conn = conn
-		if r.rows, err = conn.Query(ctx, r.s.query); err != nil {
+		if r.rows, err = conn.Query(ctx, r.s.query, r.s.args...); err != nil {
 			return 0, fmt.Errorf("connector: jdbc source %s: %w", t.table, err)
 		}
 		r.emitted = r.skip

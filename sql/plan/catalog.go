@@ -61,6 +61,9 @@ type Table struct {
 	// itself (connector.RowtimePushDown; set by the session), so the
 	// rowtime is not evaluated per row and needs no column of a scan.
 	SourceRowtime bool
+	// PushDown is what the connector's source takes of a scan's WHERE
+	// clause (filters, partitions; set by the session), or nil.
+	PushDown *SourcePushDown
 	// DDL is the statement that created the table (or, after ALTER
 	// TABLE, its definition as altered).
 	DDL *ast.CreateTable

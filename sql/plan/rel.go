@@ -93,6 +93,16 @@ type Scan struct {
 	// consumer of the table: its rows go to several operators, none of
 	// which may write over them.
 	Shared bool
+	// Filters, on a source scan, are the filters pushed into the
+	// connector (connector.FilterPushDown; PushDownSources), over the
+	// full source row.
+	Filters []expr.Expr
+	// PartitionFilter, on a source scan, is the partition predicate
+	// pushed into the connector (connector.PartitionPushDown), over the
+	// values of the table's partition keys in order ($0 the first key);
+	// Partitions are the partitions it kept when the plan was made.
+	PartitionFilter expr.Expr
+	Partitions      [][]row.Value
 }
 
 // Columns implements Rel.
@@ -119,6 +129,7 @@ func (s *Scan) Mode() Mode { return s.Table.SourceMode }
 
 func (s *Scan) describe() (string, []string) {
 	table := strings.Join(s.Table.Path(), ", ")
+	table += s.pushedDown()
 	if s.Project != nil {
 		table += ", project=[" + names(s.Columns()) + "]"
 	}

@@ -36,7 +36,7 @@ func ReuseScans(roots []Rel) []Rel {
 			return
 		}
 		seen[r] = true
-		if s, ok := r.(*Scan); ok && s.Source && s.Project != nil && s.Table.NestedPushDown {
+		if s, ok := r.(*Scan); ok && s.Source && s.Project != nil && s.Table.NestedPushDown && s.Filters == nil && s.PartitionFilter == nil {
 			if byTable[s.Table] == nil {
 				tables = append(tables, s.Table)
 			}
