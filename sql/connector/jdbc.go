@@ -230,9 +230,6 @@ func (s *jdbcSource) Bounded() bool                { return true }
 // primary key (or every column) so that a restore can skip the rows it
 // emitted before.
 func (s *jdbcSource) Produce(b BuildContext) (weir.Stream[row.Row], error) {
-	if s.mysql != nil {
-		return weir.Stream[row.Row]{}, fmt.Errorf("connector: table %s: scanning a MySQL/MariaDB table is not supported by Weir's 'jdbc' connector yet (lookups and the sink are)", s.table)
-	}
 	order := s.pk
 	if len(order) == 0 {
 		order = make([]int, s.schema.Len())
@@ -240,20 +237,50 @@ func (s *jdbcSource) Produce(b BuildContext) (weir.Stream[row.Row], error) {
 			order[i] = i
 		}
 	}
-	var ob []string
-	for _, i := range order {
-		ob = append(ob, pgx.Identifier{s.schema.Columns[i].Name}.Sanitize())
+	var src *jdbcScan
+	if s.mysql != nil {
+		// The scan's order must be the same on every run, for a restored
+		// position (a row count) to skip the rows already emitted: MySQL's
+		// default collations tie 'a' and 'A', so strings sort by their
+		// bytes.
+		var ob []string
+		for _, i := range order {
+			c := s.schema.Columns[i]
+			if c.Type.IsString() {
+				ob = append(ob, "CAST("+mysqlQuote(c.Name)+" AS BINARY)")
+			} else {
+				ob = append(ob, mysqlQuote(c.Name))
+			}
+		}
+		q := "SELECT " + s.mysqlSelectList() + " FROM " + mysqlQuote(s.dbTable) + " ORDER BY " + strings.Join(ob, ", ")
+		src = &jdbcScan{t: s.jdbcTable, open: s.mysqlOpenScan(q)}
+	} else {
+		var ob []string
+		for _, i := range order {
+			ob = append(ob, pgx.Identifier{s.schema.Columns[i].Name}.Sanitize())
+		}
+		where, args := s.where()
+		q := "SELECT " + s.selectList() + " FROM " + s.quotedTable() + where + " ORDER BY " + strings.Join(ob, ", ")
+		src = &jdbcScan{t: s.jdbcTable, open: s.pgOpenScan(q, args)}
 	}
-	where, args := s.where()
-	q := "SELECT " + s.selectList() + " FROM " + s.quotedTable() + where + " ORDER BY " + strings.Join(ob, ", ")
-	src := &jdbcScan{t: s.jdbcTable, query: q, args: args}
 	return weir.FromSource[row.Row](b.Env, src, b.Watermarks, b.uid("jdbc")).UID(b.uid("source")).SetParallelism(1), nil
 }
 
+// scanRows is the result of a scan query in the database's client.
+type scanRows interface {
+	Next() bool
+	// Row converts the current result row to a row of the table.
+	Row() (row.Row, error)
+	Err() error
+	Close() error
+}
+
+// jdbcScan is the bounded scan of a jdbc table: one query, ordered so that
+// a restored position (the number of rows emitted) can skip what was
+// emitted before.
 type jdbcScan struct {
-	t     *jdbcTable
-	query string
-	args  []any // the parameters of the pushed-down filters
+	t    *jdbcTable
+	open func(ctx context.Context) (scanRows, error)
 }
 
 func (s *jdbcScan) CreateReader(ctx weir.SourceContext) (weir.SourceReader[row.Row], error) {
@@ -270,8 +297,7 @@ func (s *jdbcScan) CreateReader(ctx weir.SourceContext) (weir.SourceReader[row.R
 
 type jdbcScanReader struct {
 	s       *jdbcScan
-	conn    *pgx.Conn
-	rows    pgx.Rows
+	rows    scanRows
 	emitted int64 // rows emitted, the position
 	skip    int64 // rows to skip after a restore
 	done    bool
@@ -286,15 +312,12 @@ func (r *jdbcScanReader) Poll(ctx context.Context, out *weir.SourceOutput[row.Ro
 		return weir.EndOfInput, nil
 	}
 	t := r.s.t
-	if r.conn == nil {
-		conn, err := pgx.Connect(ctx, t.connStr)
+	if r.rows == nil {
+		rows, err := r.s.open(ctx)
 		if err != nil {
 			return 0, fmt.Errorf("connector: jdbc source %s: %w", t.table, err)
 		}
-		r.conn = conn
-		if r.rows, err = conn.Query(ctx, r.s.query, r.s.args...); err != nil {
-			return 0, fmt.Errorf("connector: jdbc source %s: %w", t.table, err)
-		}
+		r.rows = rows
 		r.emitted = r.skip
 	}
 	for n := 0; n < 1024; n++ {
@@ -303,18 +326,16 @@ func (r *jdbcScanReader) Poll(ctx context.Context, out *weir.SourceOutput[row.Ro
 				return 0, fmt.Errorf("connector: jdbc source %s: %w", t.table, err)
 			}
 			r.done = true
-			r.rows.Close()
+			if err := r.rows.Close(); err != nil {
+				return 0, fmt.Errorf("connector: jdbc source %s: %w", t.table, err)
+			}
 			return weir.EndOfInput, nil
 		}
 		if r.skip > 0 {
 			r.skip--
 			continue
 		}
-		vals, err := r.rows.Values()
-		if err != nil {
-			return 0, fmt.Errorf("connector: jdbc source %s: %w", t.table, err)
-		}
-		rw, err := t.fromPG(vals)
+		rw, err := r.rows.Row()
 		if err != nil {
 			return 0, err
 		}
@@ -326,14 +347,55 @@ func (r *jdbcScanReader) Poll(ctx context.Context, out *weir.SourceOutput[row.Ro
 
 func (r *jdbcScanReader) Close() error {
 	if r.rows != nil {
-		r.rows.Close()
-	}
-	if r.conn != nil {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		return r.conn.Close(ctx)
+		return r.rows.Close()
 	}
 	return nil
+}
+
+// pgScanRows are a PostgreSQL scan's rows on their own connection.
+type pgScanRows struct {
+	t    *jdbcTable
+	conn *pgx.Conn
+	rows pgx.Rows
+}
+
+func (s *jdbcSource) pgOpenScan(query string, args []any) func(ctx context.Context) (scanRows, error) {
+	t := s.jdbcTable
+	return func(ctx context.Context) (scanRows, error) {
+		conn, err := pgx.Connect(ctx, t.connStr)
+		if err != nil {
+			return nil, err
+		}
+		rows, err := conn.Query(ctx, query, args...)
+		if err != nil {
+			conn.Close(ctx)
+			return nil, err
+		}
+		return &pgScanRows{t: t, conn: conn, rows: rows}, nil
+	}
+}
+
+func (p *pgScanRows) Next() bool { return p.rows.Next() }
+func (p *pgScanRows) Err() error { return p.rows.Err() }
+
+func (p *pgScanRows) Row() (row.Row, error) {
+	vals, err := p.rows.Values()
+	if err != nil {
+		return row.Row{}, fmt.Errorf("connector: jdbc source %s: %w", p.t.table, err)
+	}
+	return p.t.fromPG(vals)
+}
+
+func (p *pgScanRows) Close() error {
+	p.rows.Close()
+	if p.conn == nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	err := p.conn.Close(ctx)
+	p.conn = nil
+	return err
 }
 
 // fromPG converts a result row (pgx's decoded values) to a row of the

@@ -19,10 +19,11 @@ import (
 )
 
 // The MySQL/MariaDB dialect of the 'jdbc' connector (URLs jdbc:mysql:// and
-// jdbc:mariadb://), over database/sql and go-sql-driver/mysql: lookups and
-// an at-least-once sink (upserts with INSERT ... ON DUPLICATE KEY UPDATE
-// and deletes by primary key, or plain inserts without one). Scans and
-// exactly-once delivery are PostgreSQL only for now.
+// jdbc:mariadb://), over database/sql and go-sql-driver/mysql: the bounded
+// scan, lookups and an at-least-once sink (upserts with INSERT ... ON
+// DUPLICATE KEY UPDATE and deletes by primary key, or plain inserts
+// without one). Exactly-once delivery and filter push-down are PostgreSQL
+// only for now.
 
 // mysqlConfig turns a jdbc:mysql:// or jdbc:mariadb:// URL into a driver
 // configuration. URL parameters are refused: JDBC's (useSSL, ...) are not
@@ -137,28 +138,81 @@ func fromMySQLValue(v any, t row.Type) (row.Value, error) {
 func (t *jdbcTable) mysqlRows(rows *dbsql.Rows) ([]row.Row, error) {
 	defer rows.Close()
 	var out []row.Row
-	n := t.schema.Len()
-	vals := make([]any, n)
-	ptrs := make([]any, n)
-	for i := range vals {
-		ptrs[i] = &vals[i]
-	}
+	sr := t.newMySQLScanRows(rows)
 	for rows.Next() {
-		if err := rows.Scan(ptrs...); err != nil {
+		r, err := sr.Row()
+		if err != nil {
 			return nil, err
-		}
-		r := row.Row{Fields: make([]row.Value, n)}
-		for i, v := range vals {
-			c := t.schema.Columns[i]
-			x, err := fromMySQLValue(v, c.Type)
-			if err != nil {
-				return nil, fmt.Errorf("connector: jdbc table %s: column %s: value %v (%T): %w", t.table, c.Name, v, v, err)
-			}
-			r.Fields[i] = x
 		}
 		out = append(out, r)
 	}
 	return out, rows.Err()
+}
+
+// mysqlScanRows converts the rows of a query over the table's columns;
+// db, when set, is closed with them (a scan's own connection).
+type mysqlScanRows struct {
+	t    *jdbcTable
+	db   *dbsql.DB
+	rows *dbsql.Rows
+	vals []any
+	ptrs []any
+}
+
+func (t *jdbcTable) newMySQLScanRows(rows *dbsql.Rows) *mysqlScanRows {
+	n := t.schema.Len()
+	m := &mysqlScanRows{t: t, rows: rows, vals: make([]any, n), ptrs: make([]any, n)}
+	for i := range m.vals {
+		m.ptrs[i] = &m.vals[i]
+	}
+	return m
+}
+
+func (m *mysqlScanRows) Next() bool { return m.rows.Next() }
+func (m *mysqlScanRows) Err() error { return m.rows.Err() }
+
+func (m *mysqlScanRows) Row() (row.Row, error) {
+	if err := m.rows.Scan(m.ptrs...); err != nil {
+		return row.Row{}, fmt.Errorf("connector: jdbc table %s: %w", m.t.table, err)
+	}
+	r := row.Row{Fields: make([]row.Value, len(m.vals))}
+	for i, v := range m.vals {
+		c := m.t.schema.Columns[i]
+		x, err := fromMySQLValue(v, c.Type)
+		if err != nil {
+			return row.Row{}, fmt.Errorf("connector: jdbc table %s: column %s: value %v (%T): %w", m.t.table, c.Name, v, v, err)
+		}
+		r.Fields[i] = x
+	}
+	return r, nil
+}
+
+func (m *mysqlScanRows) Close() error {
+	err := m.rows.Close()
+	if m.db != nil {
+		err = errors.Join(err, m.db.Close())
+		m.db = nil
+	}
+	return err
+}
+
+// mysqlOpenScan runs a scan query on a connection of its own.
+func (s *jdbcSource) mysqlOpenScan(query string) func(ctx context.Context) (scanRows, error) {
+	t := s.jdbcTable
+	return func(ctx context.Context) (scanRows, error) {
+		conn, err := mysql.NewConnector(t.mysql)
+		if err != nil {
+			return nil, err
+		}
+		db := dbsql.OpenDB(conn)
+		rows, err := db.QueryContext(ctx, query)
+		if err != nil {
+			return nil, errors.Join(err, db.Close())
+		}
+		m := t.newMySQLScanRows(rows)
+		m.db = db
+		return m, nil
+	}
 }
 
 func (t *jdbcTable) mysqlSelectList() string {
