@@ -17,11 +17,6 @@ import (
 // JSON_STRING), so the accumulators hold JSON text: a NULL value is kept
 // as the JSON null (NULL ON NULL) or not at all (ABSENT ON NULL).
 
-// errPercentileSignature and the JSON errors are worded as Flink's.
-const percentileSignatures = "Invalid input arguments. Expected signatures are:\n" +
-	"PERCENTILE(expr <NUMERIC>, percentage [<NUMERIC NOT NULL> | ARRAY<NUMERIC NOT NULL> NOT NULL])\n" +
-	"PERCENTILE(expr <NUMERIC>, percentage [<NUMERIC NOT NULL> | ARRAY<NUMERIC NOT NULL> NOT NULL], frequency <INTEGER_NUMERIC>)"
-
 // jsonAggResultType is ResultType for the JSON aggregates and PERCENTILE.
 func jsonAggResultType(f Func, args []row.Type, sig func() error) (row.Type, error) {
 	switch f {
@@ -40,7 +35,7 @@ func jsonAggResultType(f Func, args []row.Type, sig func() error) (row.Type, err
 		return row.String().NotNull(), nil
 	case Percentile:
 		if len(args) < 2 || len(args) > 3 || !args[0].IsNumeric() || (len(args) == 3 && !args[2].IsInteger()) {
-			return row.Type{}, fmt.Errorf("sql/exec: %s", percentileSignatures)
+			return row.Type{}, fmt.Errorf("sql/exec: %s", expr.PercentileSignatures)
 		}
 		p := args[1]
 		switch {
@@ -49,7 +44,7 @@ func jsonAggResultType(f Func, args []row.Type, sig func() error) (row.Type, err
 		case p.Root == row.TypeArray && !p.Nullable && p.Elem != nil && p.Elem.IsNumeric() && !p.Elem.Nullable:
 			return row.ArrayType(row.Double()), nil
 		}
-		return row.Type{}, fmt.Errorf("sql/exec: %s", percentileSignatures)
+		return row.Type{}, fmt.Errorf("sql/exec: %s", expr.PercentileSignatures)
 	}
 	return row.Type{}, sig()
 }

@@ -16,6 +16,12 @@ import (
 // result is NULL for NULL (and for a blank JSON(..) text).
 const JSONAggItem = "$JSON_AGG_ITEM"
 
+// PercentileSignatures is Flink's validation error of the PERCENTILE
+// aggregate (the planner and the runtime's ResultType give it).
+const PercentileSignatures = "Invalid input arguments. Expected signatures are:\n" +
+	"PERCENTILE(expr <NUMERIC>, percentage [<NUMERIC NOT NULL> | ARRAY<NUMERIC NOT NULL> NOT NULL])\n" +
+	"PERCENTILE(expr <NUMERIC>, percentage [<NUMERIC NOT NULL> | ARRAY<NUMERIC NOT NULL> NOT NULL], frequency <INTEGER_NUMERIC>)"
+
 // AppendJSONString appends s as a JSON string literal with Jackson's
 // escapes (as JSON_OBJECT writes keys and strings).
 func AppendJSONString(b []byte, s string) []byte { return appendJSONString(b, s) }
