@@ -261,7 +261,7 @@ func (a *percentileAcc) decode(src []byte) (int, error) {
 		if err != nil {
 			return 0, err
 		}
-		if n > uint64(len(src)-off)/8 {
+		if n > uint64(len(src)-off)/8 || (!a.multi && n != 1) {
 			return 0, corrupt("percentile percentages")
 		}
 		a.pcts = make([]float64, n)
@@ -278,7 +278,8 @@ func (a *percentileAcc) decode(src []byte) (int, error) {
 	if n > uint64(len(src)-off)/9 {
 		return 0, corrupt("percentile size")
 	}
-	for range n {
+	var prev uint64
+	for i := range n {
 		if len(src)-off < 8 {
 			return 0, corrupt("percentile value")
 		}
@@ -288,6 +289,10 @@ func (a *percentileAcc) decode(src []byte) (int, error) {
 		if err != nil {
 			return 0, err
 		}
+		if c == 0 || (i > 0 && k <= prev) {
+			return 0, corrupt("percentile value order")
+		}
+		prev = k
 		a.counts[k] = c
 	}
 	return off, nil
