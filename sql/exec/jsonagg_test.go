@@ -46,6 +46,10 @@ func FuzzJSONAggDecode(f *testing.F) {
 	set.apply(jsonAggTestRow("b", row.Null(), row.Null(), 1), false)
 	set.apply(jsonAggTestRow("c", row.Str("3"), row.Float(-2), 1), true) // a pending retraction
 	f.Add([]byte(set.encode()))
+	// Found by the fuzzer: PERCENTILE values out of order, a single
+	// PERCENTILE without its percentage.
+	f.Add([]byte("0\x00\x01\x010\x010\x01\x010\x03000\x01\x010\x010\x02\x03000\x040000\x01\x03000\x01\x0100000000\x02000000000000000000\x00\x00"))
+	f.Add([]byte("0\x00\x01\x010\x010\x01\x010\x03000\x01\x010\x010\x02\x03000\x040000\x01\x03000\x01\x00\x0200 000000000000000\x00\x00"))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		s, _ := newAggSet(calls, in, true)
 		if _, err := s.decodeBytes(b); err != nil {
