@@ -84,7 +84,7 @@ type call struct {
 }
 
 // mergeable reports whether the function can merge accumulators (needed
-// by SESSION windows); FIRST_VALUE and LAST_VALUE cannot, as in Flink.
+// by SESSION windows); FIRST_VALUE, LAST_VALUE and JSON_ARRAYAGG cannot, as in Flink.
 func mergeable(f Func) bool {
 	return f != FirstValue && f != LastValue && f != Lag && f != JSONArrayAggNullOnNull && f != JSONArrayAggAbsentOnNull
 }

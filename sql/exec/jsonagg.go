@@ -360,3 +360,8 @@ func checkJSONArrayAggWindow(s WindowAggSpec) error {
 	}
 	return nil
 }
+
+// onePhaseOnly reports whether an aggregation with the function is never
+// split into local and global phases: the JSON aggregates and PERCENTILE
+// (as ARRAY_AGG, they are planned in one phase).
+func onePhaseOnly(f Func) bool { return handlesNulls(f) }
