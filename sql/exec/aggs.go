@@ -84,8 +84,10 @@ type call struct {
 }
 
 // mergeable reports whether the function can merge accumulators (needed
-// by SESSION windows); FIRST_VALUE and LAST_VALUE cannot, as in Flink.
-func mergeable(f Func) bool { return f != FirstValue && f != LastValue && f != Lag }
+// by SESSION windows); FIRST_VALUE, LAST_VALUE and JSON_ARRAYAGG cannot, as in Flink.
+func mergeable(f Func) bool {
+	return f != FirstValue && f != LastValue && f != Lag && f != JSONArrayAggNullOnNull && f != JSONArrayAggAbsentOnNull
+}
 
 // newCall checks c against the input types and builds its accumulator;
 // retracting chooses the retraction-capable accumulators.
@@ -148,6 +150,12 @@ func newCall(c AggCall, in []row.Type, retracting bool) (*call, error) {
 		k.acc = &listAggAcc{}
 	case ArrayAgg:
 		k.acc = &arrayAggAcc{t: argTypes[0].WithNullable(true)}
+	case JSONObjectAggNullOnNull, JSONObjectAggAbsentOnNull:
+		k.acc = &jsonObjectAggAcc{absent: c.Func == JSONObjectAggAbsentOnNull}
+	case JSONArrayAggNullOnNull, JSONArrayAggAbsentOnNull:
+		k.acc = &jsonArrayAggAcc{absent: c.Func == JSONArrayAggAbsentOnNull}
+	case Percentile:
+		k.acc = newPercentileAcc(argTypes)
 	case SingleValue:
 		// NULL values count: a second row fails even if NULL (Flink).
 		k.acc = &singleValueAcc{t: argTypes[0].WithNullable(true)}
@@ -158,7 +166,7 @@ func newCall(c AggCall, in []row.Type, retracting bool) (*call, error) {
 		return nil, fmt.Errorf("sql/exec: unknown aggregate function %v", c.Func)
 	}
 	if c.Func != CountStar && c.Func != Count && c.Func != UserDefined && c.Func != Lag && c.Func != SingleValue &&
-		(c.Func != ArrayAgg || c.IgnoreNulls) {
+		(c.Func != ArrayAgg || c.IgnoreNulls) && !handlesNulls(c.Func) {
 		k.skipNulls = []int{0}
 	}
 	if c.Distinct && c.Func != CountStar {

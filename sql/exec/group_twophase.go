@@ -45,6 +45,8 @@ func TwoPhaseSupported(spec GroupAggSpec) bool {
 		switch c.Func {
 		case FirstValue, LastValue, Lag, ArrayAgg:
 			return false
+		case JSONObjectAggNullOnNull, JSONObjectAggAbsentOnNull, JSONArrayAggNullOnNull, JSONArrayAggAbsentOnNull, Percentile:
+			return false
 		case ListAgg:
 			if !spec.InsertOnly || c.Distinct {
 				return false

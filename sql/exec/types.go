@@ -46,12 +46,25 @@ const (
 	// the values in arrival order as an ARRAY, NULL when there are none
 	// (arrayagg.go).
 	ArrayAgg
+	// JSONObjectAggNullOnNull and JSONObjectAggAbsentOnNull are
+	// JSON_OBJECTAGG(KEY k VALUE v [NULL|ABSENT ON NULL]) over the key and
+	// the value as JSON text (the planner serialises it); JSONArrayAgg... are
+	// JSON_ARRAYAGG(v [NULL|ABSENT ON NULL]) (jsonagg.go).
+	JSONObjectAggNullOnNull
+	JSONObjectAggAbsentOnNull
+	JSONArrayAggNullOnNull
+	JSONArrayAggAbsentOnNull
+	// Percentile is PERCENTILE(x, percentage [, frequency]) (percentile.go).
+	Percentile
 )
 
 var funcNames = map[Func]string{
 	CountStar: "COUNT(*)", Count: "COUNT", Sum: "SUM", Sum0: "$SUM0", Avg: "AVG",
 	Min: "MIN", Max: "MAX", FirstValue: "FIRST_VALUE", LastValue: "LAST_VALUE", ListAgg: "LISTAGG",
-	ArrayAgg: "ARRAY_AGG",
+	ArrayAgg:                "ARRAY_AGG",
+	JSONObjectAggNullOnNull: "JSON_OBJECTAGG_NULL_ON_NULL", JSONObjectAggAbsentOnNull: "JSON_OBJECTAGG_ABSENT_ON_NULL",
+	JSONArrayAggNullOnNull: "JSON_ARRAYAGG_NULL_ON_NULL", JSONArrayAggAbsentOnNull: "JSON_ARRAYAGG_ABSENT_ON_NULL",
+	Percentile: "PERCENTILE",
 }
 
 // String returns the SQL name of f.
@@ -95,6 +108,16 @@ func ParseFunc(name string, nargs int) (Func, error) {
 		return SingleValue, nil
 	case "ARRAY_AGG":
 		return ArrayAgg, nil
+	case "PERCENTILE":
+		return Percentile, nil
+	case "JSON_OBJECTAGG_NULL_ON_NULL":
+		return JSONObjectAggNullOnNull, nil
+	case "JSON_OBJECTAGG_ABSENT_ON_NULL":
+		return JSONObjectAggAbsentOnNull, nil
+	case "JSON_ARRAYAGG_NULL_ON_NULL":
+		return JSONArrayAggNullOnNull, nil
+	case "JSON_ARRAYAGG_ABSENT_ON_NULL":
+		return JSONArrayAggAbsentOnNull, nil
 	}
 	return 0, fmt.Errorf("sql/exec: unknown aggregate function %s", name)
 }
@@ -116,6 +139,10 @@ func ParseFunc(name string, nargs int) (Func, error) {
 //	                            of x's type: the planner casts it)
 //	SINGLE_VALUE(x)             x's type, nullable
 //	ARRAY_AGG(x)                ARRAY<x's type>, nullable
+//	JSON_OBJECTAGG_*(k, v)      STRING NOT NULL (k a character string)
+//	JSON_ARRAYAGG_*(v)          STRING NOT NULL
+//	PERCENTILE(x, p [, f])      DOUBLE, nullable; ARRAY<DOUBLE>, nullable,
+//	                            when p is an ARRAY (jsonAggResultType)
 //
 // DISTINCT does not change the type.
 func ResultType(f Func, distinct bool, args []row.Type) (row.Type, error) {
@@ -201,6 +228,8 @@ func ResultType(f Func, distinct bool, args []row.Type) (row.Type, error) {
 			return row.Type{}, sig()
 		}
 		return row.ArrayType(a), nil
+	case JSONObjectAggNullOnNull, JSONObjectAggAbsentOnNull, JSONArrayAggNullOnNull, JSONArrayAggAbsentOnNull, Percentile:
+		return jsonAggResultType(f, args, sig)
 	case SingleValue:
 		if err := want(1); err != nil {
 			return row.Type{}, err

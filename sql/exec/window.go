@@ -222,6 +222,9 @@ func (s WindowAggSpec) compile() (*aggSet, error) {
 			return nil, fmt.Errorf("sql/exec: the time attribute column %d is %v, not TIMESTAMP(3) or TIMESTAMP_LTZ(3)", s.TimeCol, s.InputTypes[s.TimeCol])
 		}
 	}
+	if err := checkJSONArrayAggWindow(s); err != nil {
+		return nil, err
+	}
 	if s.Window.Kind == SessionWindow {
 		for _, c := range s.Aggs {
 			if !mergeable(c.Func) || (c.UDF != nil && !c.UDF.CanMerge()) {

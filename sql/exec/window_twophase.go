@@ -57,7 +57,7 @@ func WindowTwoPhaseSupported(spec WindowAggSpec) bool {
 		return false
 	}
 	for _, c := range spec.Aggs {
-		if c.Distinct || !mergeable(c.Func) {
+		if c.Distinct || !mergeable(c.Func) || onePhaseOnly(c.Func) {
 			return false
 		}
 		if c.Func == UserDefined && (c.UDF == nil || !c.UDF.CanMerge()) {

@@ -260,6 +260,10 @@ func (p *parser) primary() ast.Expr {
 		p.i += 2
 		e := specialFuncs[u](p, pos, t)
 		p.expectOp(")")
+		if (u == "JSON_OBJECTAGG" || u == "JSON_ARRAYAGG") && p.isKw("OVER") {
+			// Flink's JSON aggregates have no OVER implementation.
+			p.fail("%s is not supported in OVER windows", u)
+		}
 		return e
 	case call && ast.IsReservedFunc(u):
 		p.i++

@@ -13,13 +13,16 @@ import (
 // aggFuncs are the aggregate functions the planner knows.
 var aggFuncs = map[string]bool{
 	"COUNT": true, "SUM": true, "SUM0": true, "AVG": true, "MIN": true, "MAX": true,
-	"FIRST_VALUE": true, "LAST_VALUE": true, "LISTAGG": true, "ARRAY_AGG": true,
+	"FIRST_VALUE": true, "LAST_VALUE": true, "LISTAGG": true, "ARRAY_AGG": true, "PERCENTILE": true,
 	"STDDEV_POP": true, "STDDEV_SAMP": true, "VAR_POP": true, "VAR_SAMP": true,
 }
 
 // isAggCall reports whether c is an aggregate function call (not a window
 // function with OVER).
 func isAggCall(e ast.Expr, fns *Functions) (*ast.Call, bool) {
+	if f, ok := e.(*ast.JSONFunc); ok {
+		return jsonAggCall(f)
+	}
 	c, ok := e.(*ast.Call)
 	if !ok || c.Over != nil || c.OverName != nil || len(c.Name.Parts) != 1 {
 		return nil, false

@@ -23,27 +23,7 @@ func (eb *exprBinder) bindJSONConstructor(n *ast.JSONFunc) (expr.Expr, error) {
 	var mask []byte
 	args := []expr.Expr{expr.Sym(onNull), nil}
 	value := func(v ast.Expr) error {
-		raw := false
-		if c, ok := v.(*ast.Call); ok && isJSONCall(c) {
-			if len(c.Args) != 1 || c.Distinct {
-				return eb.errorf(c, "JSON takes one argument, a JSON text")
-			}
-			x, err := eb.bind(c.Args[0])
-			if err != nil {
-				return err
-			}
-			j, err := eb.call(c, "JSON", x)
-			if err != nil {
-				return err
-			}
-			args = append(args, j)
-			mask = append(mask, 'R')
-			return nil
-		}
-		if f, ok := v.(*ast.JSONFunc); ok && (f.Name == "JSON_OBJECT" || f.Name == "JSON_ARRAY") {
-			raw = true
-		}
-		x, err := eb.bind(v)
+		x, raw, err := eb.bindJSONValue(v)
 		if err != nil {
 			return err
 		}
@@ -74,6 +54,28 @@ func (eb *exprBinder) bindJSONConstructor(n *ast.JSONFunc) (expr.Expr, error) {
 	}
 	args[1] = expr.Sym(string(mask))
 	return eb.call(n, n.Name, args...)
+}
+
+// bindJSONValue binds a value of a JSON constructor (or JSON aggregate)
+// and reports whether it is inserted as JSON (raw): a JSON_OBJECT,
+// JSON_ARRAY or JSON(..) call.
+func (eb *exprBinder) bindJSONValue(v ast.Expr) (x expr.Expr, raw bool, err error) {
+	if c, ok := v.(*ast.Call); ok && isJSONCall(c) {
+		if len(c.Args) != 1 || c.Distinct {
+			return nil, false, eb.errorf(c, "JSON takes one argument, a JSON text")
+		}
+		a, err := eb.bind(c.Args[0])
+		if err != nil {
+			return nil, false, err
+		}
+		j, err := eb.call(c, "JSON", a)
+		return j, true, err
+	}
+	if f, ok := v.(*ast.JSONFunc); ok && (f.Name == "JSON_OBJECT" || f.Name == "JSON_ARRAY") {
+		raw = true
+	}
+	x, err = eb.bind(v)
+	return x, raw, err
 }
 
 // isJSONCall reports whether c calls the JSON(..) function.
@@ -109,6 +111,10 @@ func (eb *exprBinder) bindJSON(n *ast.JSONFunc) (expr.Expr, error) {
 	case "JSON_VALUE", "JSON_QUERY", "JSON_EXISTS":
 	case "JSON_OBJECT", "JSON_ARRAY":
 		return eb.bindJSONConstructor(n)
+	case expr.JSONAggItem:
+		return eb.bindJSONAggItem(n)
+	case "JSON_OBJECTAGG", "JSON_ARRAYAGG":
+		return nil, eb.errorf(n, "aggregate %s is not allowed here", n.Name)
 	default:
 		return nil, eb.errorf(n, "%s is not supported yet", n.Name)
 	}

@@ -543,6 +543,10 @@ func (b *Binder) bindAggregate(s *ast.Select, from Rel, sc *scope, where expr.Ex
 			collectErr = errAt(c, "Cannot specify IGNORE NULLS or RESPECT NULLS following '%s'", sp.fn)
 			return false
 		}
+		if err := checkPercentile(c, sp.fn); err != nil {
+			collectErr = err
+			return false
+		}
 		args, uf, err := b.aggCallArgs(c)
 		if err != nil {
 			collectErr = err

@@ -321,6 +321,10 @@ func (b *Binder) bindOver(s *ast.Select, from Rel, sc *scope, where expr.Expr, i
 			bindErr = errAt(c, "All aggregates must be computed on the same window. (Flink's streaming OVER aggregations need one window per SELECT; compute the others in subqueries)")
 			return false
 		}
+		if err := checkPercentile(c, fn); err != nil {
+			bindErr = err
+			return false
+		}
 		sp := &overCallSpec{call: c, fn: fn}
 		args, uf, err := b.aggCallArgs(c)
 		if err != nil {

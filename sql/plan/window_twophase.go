@@ -42,7 +42,8 @@ func TwoPhaseWindowAggregate(w *WindowAggregate, strategy string) bool {
 			continue
 		}
 		switch c.Func {
-		case "FIRST_VALUE", "LAST_VALUE", "LAG":
+		case "FIRST_VALUE", "LAST_VALUE", "LAG",
+			"JSON_OBJECTAGG_NULL_ON_NULL", "JSON_OBJECTAGG_ABSENT_ON_NULL", "JSON_ARRAYAGG_NULL_ON_NULL", "JSON_ARRAYAGG_ABSENT_ON_NULL", "PERCENTILE":
 			return false
 		}
 	}
