@@ -34,6 +34,9 @@ import (
 //	                     With per-record-watermarks, sources emit a watermark
 //	                     after each record (AutoWatermarkInterval -1), so late
 //	                     rows are late deterministically.
+//	                     With agg-modes, the block runs in each mode of
+//	                     Flink's StreamingWithAggTestBase (phase strategy,
+//	                     mini-batch, heap/pebble) and must print the same.
 //	explain              prints the optimized physical plan of one EXPLAIN
 //	                     statement, with changelog modes (the section of
 //	                     EXPLAIN CHANGELOG_MODE)
@@ -117,6 +120,11 @@ func TestScripts(t *testing.T) {
 						so.upsertKey = append(so.upsertKey, k)
 					}
 					so.table = true
+				}
+				if d.HasArg("agg-modes") {
+					// Flink's StreamingWithAggTestBase matrix
+					// (itcase_modes_test.go).
+					return execAggModes(t, sess, input, so)
 				}
 				return execScriptOpts(t, sess, input, so)
 			}
