@@ -36,7 +36,8 @@ import (
 //	                     rows are late deterministically.
 //	                     With agg-modes, the block runs in each mode of
 //	                     Flink's StreamingWithAggTestBase (phase strategy,
-//	                     mini-batch, heap/pebble) and must print the same.
+//	                     mini-batch, heap/pebble) and must print the same;
+//	                     with state-modes, on heap and on Pebble.
 //	explain              prints the optimized physical plan of one EXPLAIN
 //	                     statement, with changelog modes (the section of
 //	                     EXPLAIN CHANGELOG_MODE)
@@ -125,6 +126,10 @@ func TestScripts(t *testing.T) {
 					// Flink's StreamingWithAggTestBase matrix
 					// (itcase_modes_test.go).
 					return execAggModes(t, sess, input, so)
+				}
+				if d.HasArg("state-modes") {
+					// Flink's StreamingWithStateTestBase: heap, RocksDB.
+					return execModes(t, sess, input, so, flinkStateModes)
 				}
 				return execScriptOpts(t, sess, input, so)
 			}
