@@ -40,6 +40,16 @@ var flinkStateModes = []aggMode{
 	{"pebble", "", false, weir.StatePebble},
 }
 
+// flinkMiniBatchModes are StreamingWithMiniBatchTestBase's parameters
+// (JoinITCase, ...): mini-batch off and on, heap and RocksDB (Pebble); the
+// phase strategy is the default.
+var flinkMiniBatchModes = []aggMode{
+	{"MiniBatch=OFF, heap", "AUTO", false, weir.StateHeap},
+	{"MiniBatch=OFF, pebble", "AUTO", false, weir.StatePebble},
+	{"MiniBatch=ON, heap", "AUTO", true, weir.StateHeap},
+	{"MiniBatch=ON, pebble", "AUTO", true, weir.StatePebble},
+}
+
 // execAggModes runs a script once per mode of flinkAggModes (the block's
 // backend argument is ignored) and returns the output when every mode gave
 // the same one; otherwise each mode's output, labelled, so the block fails.

@@ -37,7 +37,8 @@ import (
 //	                     With agg-modes, the block runs in each mode of
 //	                     Flink's StreamingWithAggTestBase (phase strategy,
 //	                     mini-batch, heap/pebble) and must print the same;
-//	                     with state-modes, on heap and on Pebble.
+//	                     with state-modes, on heap and on Pebble; with
+//	                     minibatch-modes, mini-batch off/on on each.
 //	explain              prints the optimized physical plan of one EXPLAIN
 //	                     statement, with changelog modes (the section of
 //	                     EXPLAIN CHANGELOG_MODE)
@@ -126,6 +127,10 @@ func TestScripts(t *testing.T) {
 					// Flink's StreamingWithAggTestBase matrix
 					// (itcase_modes_test.go).
 					return execAggModes(t, sess, input, so)
+				}
+				if d.HasArg("minibatch-modes") {
+					// Flink's StreamingWithMiniBatchTestBase.
+					return execModes(t, sess, input, so, flinkMiniBatchModes)
 				}
 				if d.HasArg("state-modes") {
 					// Flink's StreamingWithStateTestBase: heap, RocksDB.
