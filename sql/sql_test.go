@@ -31,6 +31,7 @@ import (
 //	                     printed, a query's changelog is printed in arrival
 //	                     order (parallelism 1) or, with table, as its
 //	                     final sorted table; errors print as "error: ..."
+//	                     With sorted, the changelog prints sorted.
 //	                     With per-record-watermarks, sources emit a watermark
 //	                     after each record (AutoWatermarkInterval -1), so late
 //	                     rows are late deterministically.
@@ -110,7 +111,7 @@ func TestScripts(t *testing.T) {
 					d.ScanArgs(t, "backend", &backend)
 				}
 				so := scriptOpts{par: par, backend: backend, table: table,
-					perRecordWatermarks: d.HasArg("per-record-watermarks")}
+					perRecordWatermarks: d.HasArg("per-record-watermarks"), sorted: d.HasArg("sorted")}
 				if a, ok := d.Arg("upsert-key"); ok {
 					// The result materialised as an upsert sink keyed by these
 					// columns (a change replaces or deletes the key's row).
@@ -203,6 +204,8 @@ type scriptOpts struct {
 	// upsertKey materialises the result by upsert on these columns
 	// (table must be set).
 	upsertKey []int
+	// sorted prints the changelog sorted (Flink's sorted raw sink results).
+	sorted bool
 }
 
 func execScript(t *testing.T, sess *sql.Session, script string, par int, backend string, table bool) string {
@@ -289,8 +292,15 @@ func runJob(t *testing.T, job *sql.Job, so scriptOpts) (string, error) {
 		}
 		return b.String(), nil
 	}
-	for _, r := range rows {
-		b.WriteString(row.FormatRow(r, types) + "\n")
+	lines := make([]string, len(rows))
+	for i, r := range rows {
+		lines[i] = row.FormatRow(r, types)
+	}
+	if so.sorted {
+		sort.Strings(lines)
+	}
+	for _, l := range lines {
+		b.WriteString(l + "\n")
 	}
 	return b.String(), nil
 }
