@@ -31,9 +31,15 @@ import (
 //	                     printed, a query's changelog is printed in arrival
 //	                     order (parallelism 1) or, with table, as its
 //	                     final sorted table; errors print as "error: ..."
+//	                     With sorted, the changelog prints sorted.
 //	                     With per-record-watermarks, sources emit a watermark
 //	                     after each record (AutoWatermarkInterval -1), so late
 //	                     rows are late deterministically.
+//	                     With agg-modes, the block runs in each mode of
+//	                     Flink's StreamingWithAggTestBase (phase strategy,
+//	                     mini-batch, heap/pebble) and must print the same;
+//	                     with state-modes, on heap and on Pebble; with
+//	                     minibatch-modes, mini-batch off/on on each.
 //	explain              prints the optimized physical plan of one EXPLAIN
 //	                     statement, with changelog modes (the section of
 //	                     EXPLAIN CHANGELOG_MODE)
@@ -105,7 +111,7 @@ func TestScripts(t *testing.T) {
 					d.ScanArgs(t, "backend", &backend)
 				}
 				so := scriptOpts{par: par, backend: backend, table: table,
-					perRecordWatermarks: d.HasArg("per-record-watermarks")}
+					perRecordWatermarks: d.HasArg("per-record-watermarks"), sorted: d.HasArg("sorted")}
 				if a, ok := d.Arg("upsert-key"); ok {
 					// The result materialised as an upsert sink keyed by these
 					// columns (a change replaces or deletes the key's row).
@@ -119,7 +125,21 @@ func TestScripts(t *testing.T) {
 					so.table = true
 				}
 				// The test's directory prints as $DIR (errors naming files).
-				return strings.ReplaceAll(execScriptOpts(t, sess, input, so), dir, "$DIR")
+				out := func(s string) string { return strings.ReplaceAll(s, dir, "$DIR") }
+				if d.HasArg("agg-modes") {
+					// Flink's StreamingWithAggTestBase matrix
+					// (itcase_modes_test.go).
+					return out(execAggModes(t, sess, input, so))
+				}
+				if d.HasArg("minibatch-modes") {
+					// Flink's StreamingWithMiniBatchTestBase.
+					return out(execModes(t, sess, input, so, flinkMiniBatchModes))
+				}
+				if d.HasArg("state-modes") {
+					// Flink's StreamingWithStateTestBase: heap, RocksDB.
+					return out(execModes(t, sess, input, so, flinkStateModes))
+				}
+				return out(execScriptOpts(t, sess, input, so))
 			}
 			t.Fatalf("unknown command %s", d.Cmd)
 			return ""
@@ -186,6 +206,8 @@ type scriptOpts struct {
 	// upsertKey materialises the result by upsert on these columns
 	// (table must be set).
 	upsertKey []int
+	// sorted prints the changelog sorted (Flink's sorted raw sink results).
+	sorted bool
 }
 
 func execScript(t *testing.T, sess *sql.Session, script string, par int, backend string, table bool) string {
@@ -272,8 +294,15 @@ func runJob(t *testing.T, job *sql.Job, so scriptOpts) (string, error) {
 		}
 		return b.String(), nil
 	}
-	for _, r := range rows {
-		b.WriteString(row.FormatRow(r, types) + "\n")
+	lines := make([]string, len(rows))
+	for i, r := range rows {
+		lines[i] = row.FormatRow(r, types)
+	}
+	if so.sorted {
+		sort.Strings(lines)
+	}
+	for _, l := range lines {
+		b.WriteString(l + "\n")
 	}
 	return b.String(), nil
 }

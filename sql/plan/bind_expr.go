@@ -62,6 +62,9 @@ type exprBinder struct {
 	// hook, if set, binds the expressions it recognises (ok) before the
 	// usual rules: MATCH_RECOGNIZE's pattern navigation (match.go).
 	hook func(ast.Expr) (x expr.Expr, ok bool, err error)
+	// aggType types aggregate calls; set with agg, for the reduced
+	// STDDEV/VAR calls (stddev.go).
+	aggType AggTypeFunc
 }
 
 // aggRewrite maps aggregate calls and group key expressions of the input
@@ -115,6 +118,9 @@ func (eb *exprBinder) bind(e ast.Expr) (expr.Expr, error) {
 			return eb.agg.groupingCall(eb, c)
 		}
 		if c, ok := isAggCall(e, eb.fns); ok {
+			if isReducedAgg(c) && !eb.fns.isUserAgg(c) {
+				return eb.bindReduced(c)
+			}
 			i, ok := eb.agg.aggCol[c.String()]
 			if !ok {
 				return nil, eb.errorf(e, "aggregate %s was not planned", c)

@@ -451,6 +451,17 @@ type aggSpec struct {
 	distinct bool
 	// ignoreNulls is ARRAY_AGG's IGNORE NULLS.
 	ignoreNulls bool
+	// key, if set, names the call in aggRewrite.aggCol instead of
+	// call.String(): the helper calls of a reduced call (stddev.go).
+	key string
+}
+
+// keyOf is the name of the call in aggRewrite.aggCol.
+func (sp *aggSpec) keyOf() string {
+	if sp.key != "" {
+		return sp.key
+	}
+	return sp.call.String()
 }
 
 func (b *Binder) bindAggregate(s *ast.Select, from Rel, sc *scope, where expr.Expr, items []selectItem) (Rel, error) {
@@ -537,6 +548,9 @@ func (b *Binder) bindAggregate(s *ast.Select, from Rel, sc *scope, where expr.Ex
 		if _, seen := specIdx[c.String()]; seen {
 			return false
 		}
+		if _, seen := specIdx[c.String()+reducedSumSq]; seen {
+			return false
+		}
 		sp := &aggSpec{call: c, fn: strings.ToUpper(c.Name.Parts[0].Name), distinct: c.Distinct,
 			ignoreNulls: c.NullTreatment == "IGNORE NULLS"}
 		if c.NullTreatment != "" && sp.fn != "ARRAY_AGG" {
@@ -586,6 +600,18 @@ func (b *Binder) bindAggregate(s *ast.Select, from Rel, sc *scope, where expr.Ex
 				return false
 			}
 			sp.filter = f
+		}
+		if isReducedAgg(c) {
+			helpers, err := b.reducedSpecs(sp)
+			if err != nil {
+				collectErr = err
+				return false
+			}
+			for _, h := range helpers {
+				specIdx[h.keyOf()] = len(specs)
+				specs = append(specs, h)
+			}
+			return false
 		}
 		specIdx[c.String()] = len(specs)
 		specs = append(specs, sp)
@@ -814,7 +840,7 @@ func (b *Binder) aggCalls(specs []*aggSpec, pre *preCalc) ([]AggCall, error) {
 // postAggregate binds the select list and HAVING over an aggregation's
 // output.
 func (b *Binder) postAggregate(s *ast.Select, agg Rel, rw *aggRewrite, items []selectItem) (Rel, error) {
-	post := &exprBinder{agg: rw, fns: b.Funcs}
+	post := &exprBinder{agg: rw, fns: b.Funcs, aggType: b.AggType}
 	// Scalar subqueries of the select list and HAVING are joined above
 	// the aggregation (scalar_subquery.go).
 	var err error
@@ -922,7 +948,7 @@ func (b *Binder) bindWindowAggregate(s *ast.Select, tvf *WindowTVF, sc *scope, w
 		rw.keyCol[keys[i].String()] = base + w
 	}
 	for j, sp := range specs {
-		rw.aggCol[sp.call.String()] = len(keyCols) + j
+		rw.aggCol[sp.keyOf()] = len(keyCols) + j
 	}
 	rw.aux = map[string]int{"START": base, "END": base + 1, "ROWTIME": base + 2, "PROCTIME": base + 2}
 	return b.postAggregate(s, wa, rw, items)

@@ -104,7 +104,7 @@ func (b *Binder) bindWindowGroupingSets(s *ast.Select, tvf *WindowTVF, sc *scope
 		rw.keyBit[k.String()] = plainAt[i]
 	}
 	for j, sp := range specs {
-		rw.aggCol[sp.call.String()] = np + 1 + j
+		rw.aggCol[sp.keyOf()] = np + 1 + j
 	}
 	return b.postAggregate(s, wa, rw, items)
 }
