@@ -245,6 +245,9 @@ type regularJoinFn struct {
 	mb       *joinBundle
 	flushing bool
 	ts       int64
+	// heldEnc is the encoding of the held row being joined (nil
+	// otherwise).
+	heldEnc []byte
 }
 
 // joinMatch is one distinct row of the other side that satisfies the
@@ -457,9 +460,12 @@ func (f *regularJoinFn) process(ctx *weir.KeyedContext[string, row.Row], in row.
 	}
 	// The row as kept in state: its fields with kind +I.
 	var enc string
-	if inRows != nil {
+	switch {
+	case inRows != nil:
 		enc = f.listRow(inCodec, in)
-	} else {
+	case f.heldEnc != nil: // a mini-batch's row, encoded when it was held
+		enc = string(f.heldEnc)
+	default:
 		f.buf = inCodec.Append(f.buf[:0], in.WithKind(row.Insert))
 		enc = string(f.buf)
 	}

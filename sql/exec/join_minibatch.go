@@ -228,8 +228,10 @@ func (f *regularJoinFn) flushSide(ctx *weir.KeyedContext[string, row.Row], i int
 			if h.dead {
 				continue
 			}
-			f.ts = h.ts
-			if err := f.process(ctx, h.r, i == 0); err != nil {
+			f.ts, f.heldEnc = h.ts, k.enc(j)
+			err := f.process(ctx, h.r, i == 0)
+			f.heldEnc = nil
+			if err != nil {
 				return err
 			}
 		}
