@@ -322,6 +322,9 @@ type keyedCoProcessOp[K comparable, A, B, O any] struct {
 	key2 func(B) K
 	fn   KeyedCoProcessFunction[K, A, B, O]
 	c    KeyedContext[K, O]
+	// bundle is the function as a BundleFlusher, nil if it holds no
+	// records (keyed_bundle_co.go).
+	bundle BundleFlusher[K, O]
 }
 
 func (p *keyedCoProcessOp[K, A, B, O]) Open(ctx *runtime.OperatorContext) error {
@@ -329,6 +332,7 @@ func (p *keyedCoProcessOp[K, A, B, O]) Open(ctx *runtime.OperatorContext) error 
 	if h, ok := p.fn.(TimerHandler[K, O]); ok {
 		p.onTimer = func(ts int64) error { return h.OnTimer(&p.c, ts) }
 	}
+	p.bundle, _ = p.fn.(BundleFlusher[K, O])
 	return p.open(ctx, &p.c, p.fn)
 }
 

@@ -2,7 +2,8 @@ package weir
 
 import "github.com/weirstream/weir/internal/runtime"
 
-// BundleFlusher is implemented by keyed process functions (ProcessKeyed)
+// BundleFlusher is implemented by keyed process functions (ProcessKeyed,
+// and two-input ones of CoProcessKeyed: see keyed_bundle_co.go)
 // that hold records in memory, outside keyed state, to handle each key's records
 // together (Flink's mini-batch bundle operators, AbstractMapBundleOperator).
 // The operator calls FlushBundle, which must emit what the function holds

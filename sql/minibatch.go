@@ -42,6 +42,9 @@ func (j *Job) checkMiniBatch() error {
 		if rk, ok := r.(*plan.Rank); ok && rk.Strategy == plan.Dedup {
 			agg = true // Flink's deduplication checks the size too
 		}
+		if _, ok := r.(*plan.Join); ok {
+			agg = true // and the mini-batch join's CountCoBundleTrigger
+		}
 		for _, in := range r.Inputs() {
 			walk(in)
 		}

@@ -93,7 +93,14 @@ func (t *translator) join(n *plan.Join) (weir.Stream[row.Row], error) {
 	if err != nil {
 		return l, err
 	}
+	// Flink's StreamExecJoin: mini-batch on, every INNER/LEFT/RIGHT/FULL
+	// regular join is a MiniBatchStreamingJoinOperator.
+	mb, err := miniBatchOf(t.cfg, true)
+	if err != nil {
+		return l, err
+	}
 	return exec.RegularJoin(l, r, exec.JoinSpec{
+		MiniBatch:  mb,
 		Type:       joinType(n.Type),
 		LeftTypes:  plan.Types(n.Left),
 		RightTypes: plan.Types(n.Right),

@@ -85,6 +85,12 @@ type JoinSpec struct {
 	// is not an outer side, keeps its rows in a cheaper state layout (see
 	// join_append.go).
 	LeftAppendOnly, RightAppendOnly bool
+	// MiniBatch, when enabled, holds each side's rows of a batch in
+	// memory, folds a row's accumulation and retraction within the batch,
+	// and joins the rest when the batch is flushed (Flink's
+	// MiniBatchStreamingJoinOperator; join_minibatch.go). Not for SEMI and
+	// ANTI joins.
+	MiniBatch MiniBatch
 }
 
 func (s *JoinSpec) check() error {
@@ -109,7 +115,10 @@ func (s *JoinSpec) check() error {
 	if s.StateTTL < 0 || s.LeftStateTTL < 0 || s.RightStateTTL < 0 {
 		return errors.New("sql/exec: join: negative state TTL")
 	}
-	return nil
+	if s.MiniBatch.Enabled() && s.Type >= SemiJoin {
+		return fmt.Errorf("sql/exec: join: no mini-batch for a %s join (Flink's StreamingSemiAntiJoinOperator has none)", s.Type)
+	}
+	return s.MiniBatch.check()
 }
 
 // checkKeyTypes requires the two sides of an equi-key to encode equal
@@ -230,6 +239,15 @@ type regularJoinFn struct {
 	// chunk is where the encodings appended to a list side are copied
 	// (join_probe.go).
 	chunk []byte
+	// mb holds the rows of a mini-batch (join_minibatch.go; nil without
+	// mini-batch); flushing and ts: the rows emitted now are a
+	// mini-batch's, with timestamp ts.
+	mb       *joinBundle
+	flushing bool
+	ts       int64
+	// heldEnc is the encoding of the held row being joined (nil
+	// otherwise).
+	heldEnc []byte
 }
 
 // joinMatch is one distinct row of the other side that satisfies the
@@ -258,6 +276,10 @@ func (f *regularJoinFn) Open(ctx *weir.KeyedRuntimeContext[string]) error {
 	f.lstate = state.GetMap[string, string, joinCounts](ctx.State(), state.Descriptor{Name: "join-left", TTL: joinStateTTL(lttl)})
 	f.rstate = state.GetMap[string, string, joinCounts](ctx.State(), state.Descriptor{Name: "join-right", TTL: joinStateTTL(rttl)})
 	f.openLists(ctx.State(), joinStateTTL(lttl), joinStateTTL(rttl))
+	if f.spec.MiniBatch.Enabled() {
+		// In Open: each subtask has its own copy of f (and so of mb).
+		f.mb = newJoinBundle()
+	}
 	return nil
 }
 
@@ -265,12 +287,18 @@ func (f *regularJoinFn) ProcessElement1(ctx *weir.KeyedContext[string, row.Row],
 	if f.spec.Type >= SemiJoin {
 		return f.semiAnti(ctx, in, true)
 	}
+	if f.mb != nil {
+		return f.buffer(ctx, in, true)
+	}
 	return f.process(ctx, in, true)
 }
 
 func (f *regularJoinFn) ProcessElement2(ctx *weir.KeyedContext[string, row.Row], in row.Row) error {
 	if f.spec.Type >= SemiJoin {
 		return f.semiAnti(ctx, in, false)
+	}
+	if f.mb != nil {
+		return f.buffer(ctx, in, false)
 	}
 	return f.process(ctx, in, false)
 }
@@ -432,9 +460,12 @@ func (f *regularJoinFn) process(ctx *weir.KeyedContext[string, row.Row], in row.
 	}
 	// The row as kept in state: its fields with kind +I.
 	var enc string
-	if inRows != nil {
+	switch {
+	case inRows != nil:
 		enc = f.listRow(inCodec, in)
-	} else {
+	case f.heldEnc != nil: // a mini-batch's row, encoded when it was held
+		enc = string(f.heldEnc)
+	default:
 		f.buf = inCodec.Append(f.buf[:0], in.WithKind(row.Insert))
 		enc = string(f.buf)
 	}
@@ -445,9 +476,9 @@ func (f *regularJoinFn) process(ctx *weir.KeyedContext[string, row.Row], in row.
 	}
 	emit := func(o row.Row, k row.Kind) {
 		if isLeft {
-			ctx.Collect(f.joinRows(k, in.Fields, o.Fields))
+			f.collect(ctx, f.joinRows(k, in.Fields, o.Fields))
 		} else {
-			ctx.Collect(f.joinRows(k, o.Fields, in.Fields))
+			f.collect(ctx, f.joinRows(k, o.Fields, in.Fields))
 		}
 	}
 	nullOther := func() []row.Value {
@@ -458,9 +489,9 @@ func (f *regularJoinFn) process(ctx *weir.KeyedContext[string, row.Row], in row.
 	}
 	emitPadded := func(o row.Row, k row.Kind) { // other side's row with NULLs for the input side
 		if isLeft {
-			ctx.Collect(f.joinRows(k, make([]row.Value, len(s.LeftTypes)), o.Fields))
+			f.collect(ctx, f.joinRows(k, make([]row.Value, len(s.LeftTypes)), o.Fields))
 		} else {
-			ctx.Collect(f.joinRows(k, o.Fields, make([]row.Value, len(s.RightTypes))))
+			f.collect(ctx, f.joinRows(k, o.Fields, make([]row.Value, len(s.RightTypes))))
 		}
 	}
 	// n counts the matches with multiplicity.
@@ -472,9 +503,9 @@ func (f *regularJoinFn) process(ctx *weir.KeyedContext[string, row.Row], in row.
 	if in.Kind.IsAccumulate() {
 		if inOuter && len(f.assoc) == 0 {
 			if isLeft {
-				ctx.Collect(f.joinRows(row.Insert, in.Fields, nullOther()))
+				f.collect(ctx, f.joinRows(row.Insert, in.Fields, nullOther()))
 			} else {
-				ctx.Collect(f.joinRows(row.Insert, nullOther(), in.Fields))
+				f.collect(ctx, f.joinRows(row.Insert, nullOther(), in.Fields))
 			}
 		}
 		// Pairs keep the input's kind only when neither side is outer.
@@ -512,9 +543,9 @@ func (f *regularJoinFn) process(ctx *weir.KeyedContext[string, row.Row], in row.
 	// A retraction.
 	if inOuter && len(f.assoc) == 0 {
 		if isLeft {
-			ctx.Collect(f.joinRows(row.Delete, in.Fields, nullOther()))
+			f.collect(ctx, f.joinRows(row.Delete, in.Fields, nullOther()))
 		} else {
-			ctx.Collect(f.joinRows(row.Delete, nullOther(), in.Fields))
+			f.collect(ctx, f.joinRows(row.Delete, nullOther(), in.Fields))
 		}
 	}
 	// Retracted pairs keep the input's kind unless the input side is outer.
