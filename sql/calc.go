@@ -93,6 +93,17 @@ type calcOp struct {
 	slab  row.Slab
 	// scratch holds an in-place row's outputs until all are computed.
 	scratch []row.Value
+	// moves, if set, is an in-place Calc whose outputs are all input
+	// columns or literals, with output i reading a column at or after i:
+	// moves[i] is that column, or -1 for the literal lits[i]. Written in
+	// order, output i overwrites only fields no later output reads, and
+	// such outputs cannot fail, so the row is rewritten without scratch.
+	moves []int
+	lits  []row.Value
+	// width is the number of input fields the moves need (one past the
+	// last column read); a shorter row takes the general path, which
+	// reports the reference out of range.
+	width int
 	// run is the reused run of output records; idx holds the input index
 	// of each.
 	run []operator.Rec[row.Row]
@@ -137,7 +148,36 @@ func (c *calcOp) Open(ctx *operator.Context) error {
 		r, ok := p.(*expr.InputRef)
 		c.identity = c.identity && ok && r.Index == i
 	}
+	if c.spec.inPlace && !c.identity {
+		c.moves, c.lits = inPlaceMoves(c.spec.projs)
+		c.width = len(c.moves)
+		for _, m := range c.moves {
+			c.width = max(c.width, m+1)
+		}
+	}
 	return nil
+}
+
+// inPlaceMoves returns calcOp.moves and lits for projs, or nils if some
+// output is neither an input column at or after its own position nor a
+// literal.
+func inPlaceMoves(projs []expr.Expr) ([]int, []row.Value) {
+	moves := make([]int, len(projs))
+	lits := make([]row.Value, len(projs))
+	for i, p := range projs {
+		switch p := p.(type) {
+		case *expr.InputRef:
+			if p.Index < i {
+				return nil, nil
+			}
+			moves[i] = p.Index
+		case *expr.Literal:
+			moves[i], lits[i] = -1, p.Value
+		default:
+			return nil, nil
+		}
+	}
+	return moves, lits
 }
 
 func (c *calcOp) Finish() error { return nil }
@@ -165,6 +205,18 @@ func (c *calcOp) apply(in row.Row, ts int64) (row.Row, bool, error) {
 	n := len(c.evals)
 	if c.identity && len(in.Fields) == n {
 		return in, true, nil
+	}
+	if c.moves != nil && c.width <= len(in.Fields) {
+		f := in.Fields
+		for i, src := range c.moves {
+			if src >= 0 {
+				f[i] = f[src]
+			} else {
+				f[i] = c.lits[i]
+			}
+		}
+		clear(f[n:])
+		return row.Row{Kind: in.Kind, Fields: f[:n:n]}, true, nil
 	}
 	if c.spec.inPlace && n <= len(in.Fields) {
 		// Compute every output before overwriting an input field.

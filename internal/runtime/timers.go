@@ -33,10 +33,12 @@ type bucketEntry[K, N comparable] struct {
 
 const smallBucket = 8
 
-// find returns the index of the live entry of k, or -1.
+// find returns the index of the live entry of k, or -1. The index may
+// still map a fired timer's key to its (dead) entry: popDue does not
+// delete from it (see fire).
 func (b *bucket[K, N]) find(k timerKey[K, N]) int {
 	if b.index != nil {
-		if i, ok := b.index[k]; ok {
+		if i, ok := b.index[k]; ok && !b.entries[i].dead {
 			return int(i)
 		}
 		return -1
@@ -48,6 +50,18 @@ func (b *bucket[K, N]) find(k timerKey[K, N]) int {
 		}
 	}
 	return -1
+}
+
+// fire marks entry i fired. Unlike kill it leaves the entry's key in the
+// index: a bucket fires in one pass, and deleting each fired key from an
+// index of many keys costs a cache miss per timer (the keys are visited in
+// registration order, not the map's), for entries that find skips anyway
+// and that release drops all at once. A timer registered again for the
+// same key and time while the bucket fires gets a new entry, which
+// overwrites the stale one in the index.
+func (b *bucket[K, N]) fire(i int) {
+	b.entries[i].dead = true
+	b.live--
 }
 
 func (b *bucket[K, N]) kill(i int) {
@@ -191,7 +205,7 @@ func (q *timerQueue[K, N]) popDue(ts int64) (Timer[K, N], bool) {
 				i := b.next
 				b.next++
 				if e := b.entries[i]; !e.dead {
-					b.kill(i)
+					b.fire(i)
 					q.n--
 					return e.t, true
 				}

@@ -33,7 +33,15 @@ func (t *fsSource) LookupFunction(keys []int) (LookupFunction, error) {
 		}
 		types[i] = t.schema.Columns[k].Type.WithNullable(true)
 	}
-	return &fsLookup{t: t.fsTable, keys: keys, codec: row.NewCodec(types), after: afterFunc}, nil
+	l := &fsLookup{t: t.fsTable, keys: keys, codec: row.NewCodec(types), after: afterFunc}
+	if len(types) == 1 {
+		switch types[0].Root {
+		case row.TypeTinyInt, row.TypeSmallInt, row.TypeInt, row.TypeBigInt:
+			// The codec writes such a key as its Int(), one-to-one.
+			l.intKey = true
+		}
+	}
+	return l, nil
 }
 
 // afterFunc runs f once d has passed (time.AfterFunc); stop cancels it.
@@ -56,10 +64,17 @@ type fsLookup struct {
 	stale atomic.Bool
 	// buf is a key-encoding buffer for the next Lookup.
 	buf atomic.Pointer[[]byte]
+	// intKey: the key is one integer column; the rows are indexed by its
+	// value (mu.ints) instead of its encoding (mu.rows). Two keys have the
+	// same encoding exactly when their Int()s are equal, so the rows a key
+	// finds are the same; a lookup then neither encodes the key nor
+	// hashes a string.
+	intKey bool
 
 	mu struct {
 		sync.RWMutex
-		rows  map[string][]row.Row // by encoded key
+		rows  map[string][]row.Row // by encoded key (nil if intKey)
+		ints  map[int64][]row.Row  // by key value if intKey
 		loads int
 		// gen counts the timers armed; a timer marks the rows stale
 		// only if none was armed (or the rows dropped) since it was.
@@ -83,7 +98,7 @@ func (l *fsLookup) LocalLookup() {}
 // Close drops the rows.
 func (l *fsLookup) Close() error {
 	l.mu.Lock()
-	l.mu.rows = nil
+	l.mu.rows, l.mu.ints = nil, nil
 	l.disarmLocked()
 	l.mu.Unlock()
 	return nil
@@ -118,6 +133,9 @@ func (l *fsLookup) Lookup(ctx context.Context, key []row.Value) ([]row.Row, erro
 	if hasNull(key) {
 		return nil, nil
 	}
+	if l.intKey {
+		return l.lookupInt(ctx, key[0].Int())
+	}
 	// The key is encoded into a buffer taken from l.buf (a concurrent
 	// call finds none and makes its own), so a lookup allocates nothing.
 	buf := l.buf.Swap(nil)
@@ -146,6 +164,27 @@ func (l *fsLookup) Lookup(ctx context.Context, key []row.Value) ([]row.Row, erro
 	return l.mu.rows[string(k)], nil
 }
 
+// lookupInt is Lookup for an integer key (intKey).
+func (l *fsLookup) lookupInt(ctx context.Context, k int64) ([]row.Row, error) {
+	if !l.stale.Load() {
+		l.mu.RLock()
+		if l.mu.ints != nil {
+			rows := l.mu.ints[k]
+			l.mu.RUnlock()
+			return rows, nil
+		}
+		l.mu.RUnlock()
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.mu.ints == nil || l.stale.Load() {
+		if err := l.loadLocked(ctx); err != nil {
+			return nil, err
+		}
+	}
+	return l.mu.ints[k], nil
+}
+
 // loadLocked reads the table's files into a new index.
 func (l *fsLookup) loadLocked(ctx context.Context) error {
 	files, err := file.ListFiles(l.t.path)
@@ -156,6 +195,7 @@ func (l *fsLookup) loadLocked(ctx context.Context) error {
 		files = slices.DeleteFunc(files, func(f string) bool { return !l.t.part.include(f) })
 	}
 	rows := map[string][]row.Row{}
+	ints := map[int64][]row.Row{}
 	var key []byte
 	kr := row.Row{Fields: make([]row.Value, len(l.keys))}
 	add := func(r row.Row) {
@@ -165,8 +205,23 @@ func (l *fsLookup) loadLocked(ctx context.Context) error {
 		if hasNull(kr.Fields) {
 			return // matches no key
 		}
+		if l.intKey {
+			k := kr.Fields[0].Int()
+			ints[k] = append(ints[k], r)
+			return
+		}
 		key = l.codec.Append(key[:0], kr)
 		rows[string(key)] = append(rows[string(key)], r)
+	}
+	// publish makes the new index the lookups' (one of the two maps).
+	publish := func() {
+		if l.intKey {
+			l.mu.ints, l.mu.rows = ints, nil
+		} else {
+			l.mu.rows, l.mu.ints = rows, nil
+		}
+		l.mu.loads++
+		l.armLocked()
 	}
 	if l.t.parquet != nil {
 		src := &parquetSource{c: l.t.parquet, full: l.t.schema, part: l.t.part}
@@ -176,9 +231,7 @@ func (l *fsLookup) loadLocked(ctx context.Context) error {
 				return fmt.Errorf("connector: filesystem lookup table %s: %w", l.t.table, err)
 			}
 		}
-		l.mu.rows = rows
-		l.mu.loads++
-		l.armLocked()
+		publish()
 		return nil
 	}
 	dec, err := l.t.codec.newDecoder()
@@ -214,9 +267,7 @@ func (l *fsLookup) loadLocked(ctx context.Context) error {
 			return fmt.Errorf("connector: filesystem lookup table %s: %w", l.t.table, err)
 		}
 	}
-	l.mu.rows = rows
-	l.mu.loads++
-	l.armLocked()
+	publish()
 	return nil
 }
 
