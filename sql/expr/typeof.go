@@ -100,26 +100,21 @@ func stringTest(name, doc string, num func(row.Type) bool, str func(string) bool
 // isAlphaJava is commons-lang's StringUtils.isAlpha on a non-empty
 // string: every UTF-16 unit a letter (a supplementary character's
 // surrogates are not).
-func isAlphaJava(s string) bool {
-	if s == "" {
-		return false
-	}
-	for _, r := range s {
-		if r > 0xFFFF || !unicode.IsLetter(r) {
-			return false
-		}
-	}
-	return true
-}
+func isAlphaJava(s string) bool { return everyUTF16Unit(s, unicode.IsLetter) }
 
 // isDigitJava is commons-lang's StringUtils.isNumeric on a non-empty
 // string: every UTF-16 unit a decimal digit (Unicode Nd).
-func isDigitJava(s string) bool {
+func isDigitJava(s string) bool { return everyUTF16Unit(s, unicode.IsDigit) }
+
+// everyUTF16Unit reports whether s is not empty and every UTF-16 unit of
+// it satisfies is, as Java's per-char tests see it: the surrogates of a
+// character beyond U+FFFF are neither letters nor digits.
+func everyUTF16Unit(s string, is func(rune) bool) bool {
 	if s == "" {
 		return false
 	}
 	for _, r := range s {
-		if r > 0xFFFF || !unicode.IsDigit(r) {
+		if r > 0xFFFF || !is(r) {
 			return false
 		}
 	}
