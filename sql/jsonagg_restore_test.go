@@ -9,7 +9,6 @@ import (
 
 	"github.com/weirstream/weir"
 	"github.com/weirstream/weir/row"
-	"github.com/weirstream/weir/sql/parser"
 	"github.com/weirstream/weir/weirtest"
 )
 
@@ -33,37 +32,7 @@ GROUP BY g;`
 // the result table (by the first column) is kept in table.
 func jsonAggJob(t *testing.T, h *weirtest.Harness, table map[string]string) *weirtest.Input[row.Row] {
 	t.Helper()
-	sess := NewSession(SessionOptions{})
-	stmts, err := parser.Parse(`CREATE TABLE T (k STRING, v BIGINT) WITH ('connector' = 'datagen');` + jsonAggQuery)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var job *Job
-	for _, st := range stmts {
-		if _, job, err = sess.Execute(st); err != nil {
-			t.Fatal(err)
-		}
-	}
-	in := weirtest.NewInput[row.Row](h)
-	types := job.Schema().Types()
-	err = job.BuildOn(h.Env(), map[string]weir.Stream[row.Row]{"T": in.Stream()}, func(r row.Row) error {
-		key := row.FormatRow(row.Of(r.Fields[0]), types[:1])
-		switch r.Kind {
-		case row.Insert, row.UpdateAfter:
-			table[key] = row.FormatRow(r.WithKind(row.Insert), types)
-		default:
-			if table[key] != row.FormatRow(r.WithKind(row.Insert), types) {
-				return fmt.Errorf("%s retracts a row the table does not hold (%q)", row.FormatRow(r, types), table[key])
-			}
-			delete(table, key)
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	h.Start(t)
-	return in
+	return tableJob(t, h, `CREATE TABLE T (k STRING, v BIGINT) WITH ('connector' = 'datagen');`+jsonAggQuery, table)
 }
 
 // TestJSONAggSavepointRestore takes a savepoint in the middle of the

@@ -8,7 +8,6 @@ import (
 
 	"github.com/weirstream/weir"
 	"github.com/weirstream/weir/row"
-	"github.com/weirstream/weir/sql/parser"
 	"github.com/weirstream/weir/weirtest"
 )
 
@@ -16,43 +15,13 @@ import (
 // mini-batch on or off, on a harness whose input stands for T.
 func miniBatchJob(t *testing.T, h *weirtest.Harness, miniBatch bool, table map[string]string) *weirtest.Input[row.Row] {
 	t.Helper()
-	sess := NewSession(SessionOptions{})
 	script := `CREATE TABLE T (k STRING, v BIGINT) WITH ('connector' = 'datagen');`
 	if miniBatch {
 		script += `SET 'table.exec.mini-batch.enabled' = 'true';
 SET 'table.exec.mini-batch.allow-latency' = '1 s';
 SET 'table.exec.mini-batch.size' = '1000';`
 	}
-	stmts, err := parser.Parse(script + `SELECT k, COUNT(*) AS n, SUM(v) AS s FROM T GROUP BY k;`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var job *Job
-	for _, st := range stmts {
-		if _, job, err = sess.Execute(st); err != nil {
-			t.Fatal(err)
-		}
-	}
-	in := weirtest.NewInput[row.Row](h)
-	types := []row.Type{row.String(), row.BigInt(), row.BigInt()}
-	err = job.BuildOn(h.Env(), map[string]weir.Stream[row.Row]{"T": in.Stream()}, func(r row.Row) error {
-		key := r.Fields[0].Str()
-		switch r.Kind {
-		case row.Insert, row.UpdateAfter:
-			table[key] = row.FormatRow(r.WithKind(row.Insert), types)
-		default:
-			if table[key] != row.FormatRow(r.WithKind(row.Insert), types) {
-				return fmt.Errorf("%s retracts a row the table does not hold (%q)", row.FormatRow(r, types), table[key])
-			}
-			delete(table, key)
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	h.Start(t)
-	return in
+	return tableJob(t, h, script+`SELECT k, COUNT(*) AS n, SUM(v) AS s FROM T GROUP BY k;`, table)
 }
 
 // TestMiniBatchSavepointCompatibility takes a checkpoint of the SQL job

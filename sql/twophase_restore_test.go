@@ -8,7 +8,6 @@ import (
 
 	"github.com/weirstream/weir"
 	"github.com/weirstream/weir/row"
-	"github.com/weirstream/weir/sql/parser"
 	"github.com/weirstream/weir/weirtest"
 )
 
@@ -23,42 +22,12 @@ FROM (SELECT k, COUNT(*) AS n, SUM(v) AS s, MAX(v) % 5 AS m FROM T GROUP BY k) G
 // (by the first column) is kept in table.
 func twoPhaseJob(t *testing.T, h *weirtest.Harness, strategy string, table map[string]string) *weirtest.Input[row.Row] {
 	t.Helper()
-	sess := NewSession(SessionOptions{})
 	script := `CREATE TABLE T (k STRING, v BIGINT) WITH ('connector' = 'datagen');
 SET 'table.exec.mini-batch.enabled' = 'true';
 SET 'table.exec.mini-batch.allow-latency' = '1 h';
 SET 'table.exec.mini-batch.size' = '50';
 SET 'table.optimizer.agg-phase-strategy' = '` + strategy + `';`
-	stmts, err := parser.Parse(script + twoPhaseQuery)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var job *Job
-	for _, st := range stmts {
-		if _, job, err = sess.Execute(st); err != nil {
-			t.Fatal(err)
-		}
-	}
-	in := weirtest.NewInput[row.Row](h)
-	types := job.Schema().Types()
-	err = job.BuildOn(h.Env(), map[string]weir.Stream[row.Row]{"T": in.Stream()}, func(r row.Row) error {
-		key := row.FormatRow(row.Of(r.Fields[0]), types[:1])
-		switch r.Kind {
-		case row.Insert, row.UpdateAfter:
-			table[key] = row.FormatRow(r.WithKind(row.Insert), types)
-		default:
-			if table[key] != row.FormatRow(r.WithKind(row.Insert), types) {
-				return fmt.Errorf("%s retracts a row the table does not hold (%q)", row.FormatRow(r, types), table[key])
-			}
-			delete(table, key)
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	h.Start(t)
-	return in
+	return tableJob(t, h, script+twoPhaseQuery, table)
 }
 
 // TestTwoPhaseSavepointCompatibility takes a checkpoint of the job planned
