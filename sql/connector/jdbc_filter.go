@@ -25,10 +25,11 @@ import (
 //   - IS NULL and IS NOT NULL of a column of any type, and a BOOLEAN
 //     column as a filter;
 //   - AND and OR of these;
-//   - column = string literal, sent as "col" = $n COLLATE "C": the
-//     comparison stays in the Calc as well, as PostgreSQL's answer is a
-//     superset of Weir's (a CHAR(n) column ignores trailing spaces there,
-//     a nondeterministic collation may equate more strings).
+//   - VARCHAR column = string literal, sent as "col" = $n COLLATE "C":
+//     the comparison stays in the Calc as well, as PostgreSQL's answer is
+//     a superset of Weir's (a nondeterministic collation may equate more
+//     strings). A CHAR(n) column is not: PostgreSQL compares it with text
+//     without its trailing spaces, which Weir reads and compares.
 //
 // Not taken: LIKE (PostgreSQL's LIKE escapes with '\' by default, Weir's
 // has no escape character without ESCAPE), string comparisons other
@@ -208,13 +209,22 @@ func (r *jdbcRender) compare(op string, a, b expr.Expr) (string, bool, bool) {
 		return undo()
 	}
 	if lc == "text" {
-		// Equality only, and not exact (see above).
-		if op != "=" || (!aLit && !bLit) {
+		// Equality only, and not exact (see above). Not of a CHAR(n)
+		// column: PostgreSQL compares a bpchar with text as text without
+		// its trailing spaces, so "code" = 'ab  ' is FALSE there for the
+		// 'ab  ' Weir reads (and compares TRUE): not a superset.
+		if op != "=" || (!aLit && !bLit) || isCharColumn(a) || isCharColumn(b) {
 			return undo()
 		}
 		return "(" + ls + " COLLATE \"C\" = " + rs + " COLLATE \"C\")", false, true
 	}
 	return "(" + ls + " " + op + " " + rs + ")", true, true
+}
+
+// isCharColumn reports whether e is a CHAR(n) column.
+func isCharColumn(e expr.Expr) bool {
+	ref, ok := e.(*expr.InputRef)
+	return ok && ref.T.Root == row.TypeChar
 }
 
 func (r *jdbcRender) column(i int) string {

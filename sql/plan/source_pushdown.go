@@ -72,41 +72,11 @@ func PushDownSources(r Rel, filters bool) Rel {
 }
 
 // pushable reports whether a conjunct may leave the Calc: deterministic,
-// and free of TIMESTAMP_LTZ values, whose evaluation depends on the
-// session time zone, which the planner does not know.
+// and independent of the session time zone (TIMESTAMP_LTZ values,
+// UNIX_TIMESTAMP, FROM_UNIXTIME, ...: expr.DependsOnZone), which the
+// planner does not know: a partition predicate is evaluated without it.
 func pushable(e expr.Expr) bool {
-	if !expr.IsDeterministic(e) {
-		return false
-	}
-	ok := true
-	var walk func(x expr.Expr)
-	walk = func(x expr.Expr) {
-		if x == nil || !ok {
-			return
-		}
-		if x.Type().Root == row.TypeTimestampLTZ {
-			ok = false
-			return
-		}
-		switch n := x.(type) {
-		case *expr.Call:
-			for _, a := range n.Args {
-				walk(a)
-			}
-		case *expr.Cast:
-			walk(n.Arg)
-		case *expr.FieldAccess:
-			walk(n.Arg)
-		case *expr.Case:
-			for i := range n.Whens {
-				walk(n.Whens[i])
-				walk(n.Thens[i])
-			}
-			walk(n.Else)
-		}
-	}
-	walk(e)
-	return ok
+	return expr.IsDeterministic(e) && !expr.DependsOnZone(e)
 }
 
 // pushCondition pushes the conjuncts of c's condition into the source
