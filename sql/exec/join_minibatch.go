@@ -194,6 +194,13 @@ func (f *regularJoinFn) onInterval(ctx *weir.KeyedContext[string, row.Row], _ in
 	return f.FlushBundle(ctx)
 }
 
+// FlushesOnWatermark implements weir.WatermarkFlusher: as Flink's
+// MiniBatchStreamingJoinOperator (processWatermark1/2 finish the bundle),
+// the held rows are joined before a watermark goes on, so that none is
+// emitted behind a watermark that passed it (a sink committing partitions
+// by partition time downstream would otherwise commit before them).
+func (f *regularJoinFn) FlushesOnWatermark(int64) bool { return f.mb != nil && f.mb.count > 0 }
+
 // FlushBundle joins the held rows (weir.BundleFlusher): the right side's
 // then the left side's, the left side's first for a RIGHT join.
 func (f *regularJoinFn) FlushBundle(ctx *weir.KeyedContext[string, row.Row]) error {

@@ -296,3 +296,48 @@ func tempDir(t *rapid.T, base string) string {
 	}
 	return d
 }
+
+// TestMiniBatchJoinFlushesBeforeWatermark: rows held in a batch (a large
+// size, a long interval) are joined before a watermark passes the join,
+// as Flink's operator finishes its bundle in processWatermark: when the
+// watermark reaches the sink, the joined rows are there before it.
+func TestMiniBatchJoinFlushesBeforeWatermark(t *testing.T) {
+	h := weirtest.New(weir.Options{})
+	l, r := weirtest.NewInput[row.Row](h), weirtest.NewInput[row.Row](h)
+	spec := JoinSpec{Type: InnerJoin, LeftTypes: mbTypes, RightTypes: mbTypes, LeftKeys: []int{0}, RightKeys: []int{0},
+		MiniBatch: MiniBatch{Interval: time.Hour, Size: 1000}}
+	out, err := RegularJoin(l.Stream(), r.Stream(), spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := weirtest.Capture(h, out.UID("join"))
+	h.Start(t)
+	for i := range 3 {
+		if err := l.Push(row.Of(row.Int(int64(i)), row.Int(1)), 10); err != nil {
+			t.Fatal(err)
+		}
+		if err := r.Push(row.Of(row.Int(int64(i)), row.Int(2)), 10); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := o.Take(); len(got) != 0 {
+		t.Fatalf("rows joined before the batch was flushed: %v", got)
+	}
+	if err := l.Watermark(100); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Watermark(100); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Contains(o.Watermarks(), int64(100)) {
+		t.Fatalf("watermark 100 did not reach the sink: %v", o.Watermarks())
+	}
+	if got := o.Take(); len(got) != 3 {
+		t.Fatalf("%d joined rows when the watermark reached the sink, want 3 (held behind it): %v", len(got), got)
+	}
+	for _, in := range []*weirtest.Input[row.Row]{l, r} {
+		if err := in.End(); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
