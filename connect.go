@@ -254,6 +254,9 @@ type keyedTwoInput[K comparable, O any] struct {
 	// onTimer calls the function's OnTimer with the key and kctx set; nil
 	// if the function has none.
 	onTimer func(ts int64) error
+	// afterCallback, if not nil, runs after each callback of
+	// ScheduleProcessingTimeCallback (a held watermark is released).
+	afterCallback func() error
 }
 
 // open prepares state, timers and kctx, then calls the function's Open if
@@ -268,7 +271,7 @@ func (b *keyedTwoInput[K, O]) open(ctx *runtime.OperatorContext, kctx *KeyedCont
 		func(t runtime.Timer[K, struct{}]) error { return b.fire(t, EventTime, t.TS) },
 		func(t runtime.Timer[K, struct{}]) error { return b.fire(t, ProcessingTime, runtime.NoTimestamp) })
 	*kctx = KeyedContext[K, O]{kc: b.kc, out: b.out, timers: b.timers, pts: ctx.Time}
-	kctx.schedule = func(at int64, fn func(*KeyedContext[K, O], int64) error) { scheduleOn(ctx, kctx, at, fn) }
+	kctx.schedule = func(at int64, fn func(*KeyedContext[K, O], int64) error) { scheduleOn(ctx, kctx, at, fn, b.afterCallback) }
 	if b.onTimer == nil {
 		kctx.noTimers = opError(ctx, errTimerWithoutOnTimer)
 	}
@@ -325,6 +328,7 @@ type keyedCoProcessOp[K comparable, A, B, O any] struct {
 	// bundle is the function as a BundleFlusher, nil if it holds no
 	// records (keyed_bundle_co.go).
 	bundle BundleFlusher[K, O]
+	hold   wmHold // watermarks held back for a WatermarkHolder
 }
 
 func (p *keyedCoProcessOp[K, A, B, O]) Open(ctx *runtime.OperatorContext) error {
@@ -333,6 +337,11 @@ func (p *keyedCoProcessOp[K, A, B, O]) Open(ctx *runtime.OperatorContext) error 
 		p.onTimer = func(ts int64) error { return h.OnTimer(&p.c, ts) }
 	}
 	p.bundle, _ = p.fn.(BundleFlusher[K, O])
+	if p.bundle != nil {
+		if p.hold.h, _ = p.fn.(WatermarkHolder); p.hold.h != nil {
+			p.afterCallback = p.releaseWatermark
+		}
+	}
 	return p.open(ctx, &p.c, p.fn)
 }
 
@@ -350,7 +359,10 @@ func (p *keyedCoProcessOp[K, A, B, O]) ProcessElement1(v A, ts int64) error {
 	if err := p.fn.ProcessElement1(&p.c, v); err != nil {
 		return opError(p.ctx, err)
 	}
-	return p.c.err
+	if p.c.err != nil || !p.hold.held {
+		return p.c.err
+	}
+	return p.releaseWatermark()
 }
 
 func (p *keyedCoProcessOp[K, A, B, O]) ProcessElement2(v B, ts int64) error {
@@ -360,7 +372,10 @@ func (p *keyedCoProcessOp[K, A, B, O]) ProcessElement2(v B, ts int64) error {
 	if err := p.fn.ProcessElement2(&p.c, v); err != nil {
 		return opError(p.ctx, err)
 	}
-	return p.c.err
+	if p.c.err != nil || !p.hold.held {
+		return p.c.err
+	}
+	return p.releaseWatermark()
 }
 
 // CoProcessKeyed applies a KeyedCoProcessFunction to two keyed streams

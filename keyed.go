@@ -286,6 +286,7 @@ type keyedProcessOp[K comparable, I, O any] struct {
 	fn     KeyedProcessFunction[K, I, O]
 	onTime TimerHandler[K, O]
 	bundle BundleFlusher[K, O] // nil if the function holds no records
+	hold   wmHold              // watermarks held back for a WatermarkHolder
 	kctx   KeyedContext[K, O]
 	timers *runtime.TimerService[K, struct{}]
 }
@@ -302,6 +303,9 @@ func (p *keyedProcessOp[K, I, O]) Open(ctx *runtime.OperatorContext) error {
 		func(t runtime.Timer[K, struct{}]) error { return p.fire(t, EventTime, t.TS) },
 		func(t runtime.Timer[K, struct{}]) error { return p.fire(t, ProcessingTime, runtime.NoTimestamp) })
 	p.bundle, _ = p.fn.(BundleFlusher[K, O])
+	if p.bundle != nil {
+		p.hold.h, _ = p.fn.(WatermarkHolder)
+	}
 	p.kctx = KeyedContext[K, O]{kc: p.kc, out: p.out, timers: p.timers, pts: ctx.Time, schedule: p.scheduleCallback}
 	if p.onTime == nil {
 		p.kctx.noTimers = opError(ctx, errTimerWithoutOnTimer)
@@ -334,7 +338,10 @@ func (p *keyedProcessOp[K, I, O]) ProcessElement(v I, ts int64) error {
 	if err := p.fn.ProcessElement(c, v); err != nil {
 		return opError(p.ctx, err)
 	}
-	return c.err
+	if c.err != nil || !p.hold.held {
+		return c.err
+	}
+	return p.releaseWatermark()
 }
 
 func (p *keyedProcessOp[K, I, O]) fire(t runtime.Timer[K, struct{}], d TimeDomain, ts int64) error {
@@ -351,12 +358,20 @@ func (p *keyedProcessOp[K, I, O]) fire(t runtime.Timer[K, struct{}], d TimeDomai
 }
 
 func (p *keyedProcessOp[K, I, O]) ProcessWatermark(wm int64) error {
-	p.ctx.Metrics.CurrentWatermark = wm
 	if wm == runtime.MaxWatermark || p.flushesOn(wm) {
+		p.hold.held = false
 		if err := p.flushBundle(); err != nil {
 			return err
 		}
+	} else if p.hold.hold(wm) {
+		return nil
 	}
+	return p.advance(wm)
+}
+
+// advance fires the event-time timers up to wm and forwards wm.
+func (p *keyedProcessOp[K, I, O]) advance(wm int64) error {
+	p.ctx.Metrics.CurrentWatermark = wm
 	if err := p.timers.AdvanceWatermark(wm); err != nil {
 		return err
 	}

@@ -17,12 +17,12 @@ import "github.com/weirstream/weir/internal/runtime"
 //     with drain);
 //   - at the end of input (Finish).
 //
-// Other watermarks do not flush, unless the function implements
-// WatermarkFlusher and asks for it: a function that holds records emits
-// them later than the watermark that followed them, so it suits outputs
-// that carry no event time (Flink's SQL group aggregation in processing-time
-// mini-batch mode, whose assigner replaces the input's watermarks by its
-// own). In FlushBundle the context has no current key: set one with
+// Other watermarks do not flush. A function whose held records must not
+// go out behind a watermark that followed them implements WatermarkHolder
+// (the watermark waits for the next flush) or WatermarkFlusher (the
+// watermark flushes the bundle when the function asks for it); without
+// either, held records are emitted later than the watermarks that
+// followed them. In FlushBundle the context has no current key: set one with
 // SetCurrentKey before touching state; records collected carry
 // NoTimestamp unless given one with CollectWithTimestamp. A function flushes
 // on its own conditions too (a size, in ProcessElement; a time, with
@@ -38,6 +38,51 @@ type BundleFlusher[K comparable, O any] interface {
 // no held record is emitted behind a watermark that passed it).
 type WatermarkFlusher interface {
 	FlushesOnWatermark(wm int64) bool
+}
+
+// WatermarkHolder is implemented by a BundleFlusher whose output must stay
+// ahead of the watermarks that follow its input (Flink's mini-batch SQL
+// operators: their MiniBatchAssigner lets watermarks through only at a
+// batch's end, where the bundle operators finish their bundle before
+// forwarding it). While HoldsRecords reports true, the operator holds
+// each watermark but the final one back: it fires no event-time timer
+// and forwards nothing, and lets the latest held watermark go, timers
+// first, as soon as the function holds nothing any more: after the
+// ProcessElement or the ScheduleProcessingTimeCallback callback in which
+// it flushed, or after the flush before a checkpoint's barrier. So the
+// bundle keeps the size and interval it is configured with, and no
+// record it holds goes out behind a watermark that passed it; a
+// watermark reaches downstream at the latest when the batch is flushed.
+type WatermarkHolder interface {
+	HoldsRecords() bool
+}
+
+// wmHold is the watermark an operator holds back for its WatermarkHolder.
+type wmHold struct {
+	h    WatermarkHolder // nil: the function holds no watermark
+	wm   int64
+	held bool
+}
+
+// hold reports whether wm must wait (and remembers it): the function
+// holds records and wm is not the final watermark. A watermark that goes
+// on replaces one held before it (watermarks only grow).
+func (w *wmHold) hold(wm int64) bool {
+	if w.h == nil || wm == runtime.MaxWatermark || !w.h.HoldsRecords() {
+		w.held = false
+		return false
+	}
+	w.wm, w.held = wm, true
+	return true
+}
+
+// release returns the held watermark once the function holds no record.
+func (w *wmHold) release() (int64, bool) {
+	if !w.held || w.h.HoldsRecords() {
+		return 0, false
+	}
+	w.held = false
+	return w.wm, true
 }
 
 // flushesOn reports whether the function asks for a flush before the
@@ -67,18 +112,33 @@ func (c *KeyedContext[K, O]) ScheduleProcessingTimeCallback(at int64, fn func(ct
 // scheduleCallback is ScheduleProcessingTimeCallback of the operator's
 // context.
 func (p *keyedProcessOp[K, I, O]) scheduleCallback(at int64, fn func(ctx *KeyedContext[K, O], now int64) error) {
-	scheduleOn(p.ctx, &p.kctx, at, fn)
+	scheduleOn(p.ctx, &p.kctx, at, fn, p.releaseWatermark)
+}
+
+// releaseWatermark lets a held watermark go once the function holds no
+// record (WatermarkHolder): event-time timers fire, then it is forwarded.
+func (p *keyedProcessOp[K, I, O]) releaseWatermark() error {
+	wm, ok := p.hold.release()
+	if !ok {
+		return nil
+	}
+	return p.advance(wm)
 }
 
 // scheduleOn schedules fn at processing time at on the task of the
 // operator whose keyed context is c.
-func scheduleOn[K comparable, O any](op *runtime.OperatorContext, c *KeyedContext[K, O], at int64, fn func(ctx *KeyedContext[K, O], now int64) error) {
+// after, if not nil, runs after fn (the operator releases a watermark
+// it held).
+func scheduleOn[K comparable, O any](op *runtime.OperatorContext, c *KeyedContext[K, O], at int64, fn func(ctx *KeyedContext[K, O], now int64) error, after func() error) {
 	op.Time.Schedule(at, func(now int64) error {
 		c.ts, c.err, c.domain = runtime.NoTimestamp, nil, ProcessingTime
 		if err := fn(c, now); err != nil {
 			return opError(op, err)
 		}
-		return c.err
+		if c.err != nil || after == nil {
+			return c.err
+		}
+		return after()
 	})
 }
 
@@ -97,7 +157,19 @@ func (p *keyedProcessOp[K, I, O]) flushBundle() error {
 
 // PrepareSnapshotPreBarrier flushes the function's bundle before the
 // barrier (runtime.PreBarrierHandler).
-func (p *keyedProcessOp[K, I, O]) PrepareSnapshotPreBarrier(int64) error { return p.flushBundle() }
+// A watermark held back goes out after the flush, before the barrier.
+func (p *keyedProcessOp[K, I, O]) PrepareSnapshotPreBarrier(int64) error {
+	if err := p.flushBundle(); err != nil {
+		return err
+	}
+	return p.releaseWatermark()
+}
 
-// Finish flushes the function's bundle at the end of input.
-func (p *keyedProcessOp[K, I, O]) Finish() error { return p.flushBundle() }
+// Finish flushes the function's bundle at the end of input, then lets a
+// watermark held back go.
+func (p *keyedProcessOp[K, I, O]) Finish() error {
+	if err := p.flushBundle(); err != nil {
+		return err
+	}
+	return p.releaseWatermark()
+}

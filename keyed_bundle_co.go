@@ -7,7 +7,9 @@ import "github.com/weirstream/weir/internal/runtime"
 // MiniBatchStreamingJoinOperator, a two-input bundle operator) is flushed
 // as a one-input keyed function is (see BundleFlusher): before a
 // checkpoint's barrier, on the final watermark and at the end of input,
-// and before a watermark it asks for when it implements WatermarkFlusher.
+// and before a watermark it asks for when it implements WatermarkFlusher;
+// one that implements WatermarkHolder holds watermarks back while it holds
+// records (see WatermarkHolder).
 // The watermark a two-input operator sees is the least of its inputs'.
 
 // flushBundle calls the function's FlushBundle, if it has one.
@@ -29,9 +31,12 @@ func (p *keyedCoProcessOp[K, A, B, O]) ProcessWatermark(wm int64) error {
 	if p.bundle != nil {
 		w, ok := p.fn.(WatermarkFlusher)
 		if wm == runtime.MaxWatermark || ok && w.FlushesOnWatermark(wm) {
+			p.hold.held = false
 			if err := p.flushBundle(); err != nil {
 				return err
 			}
+		} else if p.hold.hold(wm) {
+			return nil
 		}
 	}
 	return p.keyedTwoInput.ProcessWatermark(wm)
@@ -39,9 +44,29 @@ func (p *keyedCoProcessOp[K, A, B, O]) ProcessWatermark(wm int64) error {
 
 // PrepareSnapshotPreBarrier flushes the function's bundle before the
 // barrier (runtime.PreBarrierHandler).
+// A watermark held back goes out after the flush, before the barrier.
 func (p *keyedCoProcessOp[K, A, B, O]) PrepareSnapshotPreBarrier(int64) error {
-	return p.flushBundle()
+	if err := p.flushBundle(); err != nil {
+		return err
+	}
+	return p.releaseWatermark()
 }
 
-// Finish flushes the function's bundle at the end of input.
-func (p *keyedCoProcessOp[K, A, B, O]) Finish() error { return p.flushBundle() }
+// Finish flushes the function's bundle at the end of input, then lets a
+// watermark held back go.
+func (p *keyedCoProcessOp[K, A, B, O]) Finish() error {
+	if err := p.flushBundle(); err != nil {
+		return err
+	}
+	return p.releaseWatermark()
+}
+
+// releaseWatermark lets a held watermark go once the function holds no
+// record (WatermarkHolder): event-time timers fire, then it is forwarded.
+func (p *keyedCoProcessOp[K, A, B, O]) releaseWatermark() error {
+	wm, ok := p.hold.release()
+	if !ok {
+		return nil
+	}
+	return p.keyedTwoInput.ProcessWatermark(wm)
+}

@@ -32,12 +32,12 @@ import (
 // the latest rowtime, the last among equal ones; keep-first: the
 // earliest, the first among equal ones), and handles it alone: only the
 // batch's net change goes out. An event-time batch is flushed when it
-// holds MiniBatch.Size rows, before a watermark that reaches the rowtime of
-// a held row or crosses a multiple of MiniBatch.Interval (where Flink's
-// RowTime MiniBatchAssigner emits its mini-batch watermark; Weir forwards
-// every watermark, so a held row must go out before one that passes it),
-// before a checkpoint barrier and at the end of input; not on processing
-// time. The state is the per-row operator's: savepoints restore with
+// holds MiniBatch.Size rows, before a watermark that crosses a multiple of
+// MiniBatch.Interval (where Flink's RowTime MiniBatchAssigner emits its
+// mini-batch watermark), before a checkpoint barrier and at the end of
+// input; not on processing time. The other watermarks wait while rows are
+// held and go on after them (Flink's assigner forwards none between two
+// multiples of the interval; weir.WatermarkHolder). The state is the per-row operator's: savepoints restore with
 // mini-batch on or off.
 
 // dedupBundle is the batch of a mini-batch deduplication: the held row of
@@ -48,10 +48,10 @@ type dedupBundle struct {
 	count int64
 	timer bool
 	free  []*heldRow
-	// Event time: the least rowtime held (millis) and the last
-	// watermark seen.
-	minTime int64
-	wm      int64
+	// Event time, as Flink's RowTime MiniBatchAssigner: the greatest
+	// watermark seen (from 0) and the one that ends the batch (the next
+	// multiple of the interval above it; 0 before the first).
+	wm, next int64
 }
 
 // heldRow is a key's row in a batch and its timestamp; on event time
@@ -88,11 +88,7 @@ func (f *dedupFn) buffer(ctx *weir.KeyedContext[string, row.Row], in row.Row) er
 		h.r, h.ts = in, ctx.Timestamp()
 	}
 	b.count++
-	if f.spec.RowTime {
-		if t := in.Fields[f.spec.TimeCol]; !t.IsNull() && (b.count == 1 || t.Millis() < b.minTime) {
-			b.minTime = t.Millis()
-		}
-	} else if !b.timer {
+	if !f.spec.RowTime && !b.timer {
 		b.timer = true
 		iv := f.spec.MiniBatch.Interval.Milliseconds()
 		now := ctx.CurrentProcessingTime()
@@ -117,29 +113,34 @@ func (f *dedupFn) keepsNew(held, in row.Row) bool {
 }
 
 // FlushesOnWatermark implements weir.WatermarkFlusher: an event-time
-// batch is flushed before a watermark that reaches a held row's rowtime or
-// crosses a multiple of the interval.
+// batch is flushed before a watermark that reaches the next multiple of
+// the interval above the greatest watermark seen (where Flink's RowTime
+// MiniBatchAssigner emits its mini-batch watermark, on which the bundle
+// operator finishes its bundle; it starts from 0, so watermarks below
+// the interval never end a batch).
 func (f *dedupFn) FlushesOnWatermark(wm int64) bool {
 	b := f.mb
 	if b == nil || !f.spec.RowTime {
 		return false
 	}
 	iv := f.spec.MiniBatch.Interval.Milliseconds()
-	prev := b.wm
-	b.wm = wm
-	if b.count == 0 {
+	if b.next == 0 {
+		b.next = iv
+	}
+	b.wm = max(b.wm, wm)
+	if b.wm < b.next {
 		return false
 	}
-	return wm >= b.minTime || floorDiv(wm, iv) != floorDiv(prev, iv)
+	b.next = b.wm - b.wm%iv + iv
+	return b.count > 0
 }
 
-func floorDiv(a, b int64) int64 {
-	q := a / b
-	if a%b != 0 && (a < 0) != (b < 0) {
-		q--
-	}
-	return q
-}
+// HoldsRecords implements weir.WatermarkHolder: on event time, the other
+// watermarks wait while the batch holds rows and go on after them when
+// it is flushed (Flink's RowTime MiniBatchAssigner forwards none between
+// two multiples of the interval), so no held row goes out behind a
+// watermark that passed it and a batch is not cut short by one.
+func (f *dedupFn) HoldsRecords() bool { return f.mb != nil && f.spec.RowTime && f.mb.count > 0 }
 
 // onInterval handles the batch at an interval boundary.
 func (f *dedupFn) onInterval(ctx *weir.KeyedContext[string, row.Row], _ int64) error {

@@ -98,6 +98,15 @@ func (f *groupAggFn) onInterval(ctx *weir.KeyedContext[string, row.Row], _ int64
 	return f.FlushBundle(ctx)
 }
 
+// HoldsRecords implements weir.WatermarkHolder: while the batch holds
+// rows, watermarks wait and go on after the batch is handled, so that no
+// group's change is emitted behind a watermark that passed its rows.
+// Flink's processing-time MiniBatchAssigner replaces the input's
+// watermarks by its own at each batch's end, before which the bundle
+// operator finishes its bundle; Weir keeps the input's watermarks and
+// lets them through at a batch's end.
+func (f *groupAggFn) HoldsRecords() bool { return f.mb != nil && f.mb.count > 0 }
+
 // FlushBundle handles the rows held, key by key (weir.BundleFlusher): the
 // engine calls it before a checkpoint barrier, on the final watermark and
 // at the end of input; buffer on a full bundle, onInterval at the

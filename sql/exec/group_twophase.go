@@ -153,6 +153,10 @@ type localGroupAgg struct {
 	timer bool
 	free  []*localAccs
 	buf   []byte
+	// A watermark held back while the batch holds rows (as
+	// weir.WatermarkHolder): it goes on after the batch's rows.
+	wm     int64
+	wmHeld bool
 }
 
 // localAccs are one key's accumulators in the batch, the key's columns
@@ -238,6 +242,10 @@ func (l *localGroupAgg) flush(interval bool) error {
 	clear(l.keys)
 	l.keys = l.keys[:0]
 	l.count = 0
+	if l.wmHeld {
+		l.wmHeld = false
+		return l.out.ProcessWatermark(l.wm)
+	}
 	return nil
 }
 
@@ -245,14 +253,19 @@ func (l *localGroupAgg) flush(interval bool) error {
 // (operator.PreBarrierHandler): the local aggregate holds no state.
 func (l *localGroupAgg) PrepareSnapshotPreBarrier(int64) error { return l.flush(true) }
 
+// ProcessWatermark holds a watermark back while the batch holds rows, as
+// the mini-batch GroupAggregate does (weir.WatermarkHolder): it goes on
+// when the batch is flushed, after its rows, so that none of them is
+// emitted behind it. The final watermark flushes the batch.
 func (l *localGroupAgg) ProcessWatermark(wm int64) error {
-	// Other watermarks do not flush, as with the mini-batch
-	// GroupAggregate (weir.BundleFlusher): the output carries no event
-	// time.
 	if wm == operator.MaxWatermark {
+		l.wmHeld = false
 		if err := l.flush(true); err != nil {
 			return err
 		}
+	} else if l.count > 0 {
+		l.wm, l.wmHeld = wm, true
+		return nil
 	}
 	return l.out.ProcessWatermark(wm)
 }

@@ -194,12 +194,15 @@ func (f *regularJoinFn) onInterval(ctx *weir.KeyedContext[string, row.Row], _ in
 	return f.FlushBundle(ctx)
 }
 
-// FlushesOnWatermark implements weir.WatermarkFlusher: as Flink's
-// MiniBatchStreamingJoinOperator (processWatermark1/2 finish the bundle),
-// the held rows are joined before a watermark goes on, so that none is
-// emitted behind a watermark that passed it (a sink committing partitions
-// by partition time downstream would otherwise commit before them).
-func (f *regularJoinFn) FlushesOnWatermark(int64) bool { return f.mb != nil && f.mb.count > 0 }
+// HoldsRecords implements weir.WatermarkHolder: a watermark waits while
+// rows are held and goes on after the batch is joined, so that no joined
+// row is emitted behind a watermark that passed it (a sink committing
+// partitions by partition time downstream would otherwise commit before
+// them). Flink's MiniBatchStreamingJoinOperator finishes its bundle in
+// processWatermark, where the watermarks come from the MiniBatchAssigner,
+// at a batch's end only; Weir forwards the input's watermarks, so it
+// holds them until the batch ends instead of ending the batch at each.
+func (f *regularJoinFn) HoldsRecords() bool { return f.mb != nil && f.mb.count > 0 }
 
 // FlushBundle joins the held rows (weir.BundleFlusher): the right side's
 // then the left side's, the left side's first for a RIGHT join.

@@ -297,21 +297,38 @@ func tempDir(t *rapid.T, base string) string {
 	return d
 }
 
-// TestMiniBatchJoinFlushesBeforeWatermark: rows held in a batch (a large
-// size, a long interval) are joined before a watermark passes the join,
-// as Flink's operator finishes its bundle in processWatermark: when the
-// watermark reaches the sink, the joined rows are there before it.
-func TestMiniBatchJoinFlushesBeforeWatermark(t *testing.T) {
+// TestMiniBatchJoinHoldsWatermarks: a watermark that comes while rows are
+// held (a large size, a long interval) waits for the batch's end and
+// reaches the sink after the joined rows, so that none is emitted behind a
+// watermark that passed it (Flink's operator finishes its bundle before a
+// watermark goes on); with no row held it goes on at once.
+func TestMiniBatchJoinHoldsWatermarks(t *testing.T) {
 	h := weirtest.New(weir.Options{})
 	l, r := weirtest.NewInput[row.Row](h), weirtest.NewInput[row.Row](h)
 	spec := JoinSpec{Type: InnerJoin, LeftTypes: mbTypes, RightTypes: mbTypes, LeftKeys: []int{0}, RightKeys: []int{0},
-		MiniBatch: MiniBatch{Interval: time.Hour, Size: 1000}}
+		MiniBatch: MiniBatch{Interval: time.Second, Size: 1000}}
 	out, err := RegularJoin(l.Stream(), r.Stream(), spec)
 	if err != nil {
 		t.Fatal(err)
 	}
 	o := weirtest.Capture(h, out.UID("join"))
 	h.Start(t)
+	if err := h.SetProcessingTime(10_400); err != nil {
+		t.Fatal(err)
+	}
+	both := func(wm int64) {
+		t.Helper()
+		if err := l.Watermark(wm); err != nil {
+			t.Fatal(err)
+		}
+		if err := r.Watermark(wm); err != nil {
+			t.Fatal(err)
+		}
+	}
+	both(50)
+	if !slices.Contains(o.Watermarks(), int64(50)) {
+		t.Fatalf("with no row held, watermark 50 did not go on: %v", o.Watermarks())
+	}
 	for i := range 3 {
 		if err := l.Push(row.Of(row.Int(int64(i)), row.Int(1)), 10); err != nil {
 			t.Fatal(err)
@@ -320,20 +337,21 @@ func TestMiniBatchJoinFlushesBeforeWatermark(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	both(100)
+	if slices.Contains(o.Watermarks(), int64(100)) {
+		t.Fatalf("watermark 100 reached the sink while the rows before it were held: %v", o.Watermarks())
+	}
 	if got := o.Take(); len(got) != 0 {
 		t.Fatalf("rows joined before the batch was flushed: %v", got)
 	}
-	if err := l.Watermark(100); err != nil {
+	if err := h.SetProcessingTime(11_000); err != nil {
 		t.Fatal(err)
-	}
-	if err := r.Watermark(100); err != nil {
-		t.Fatal(err)
-	}
-	if !slices.Contains(o.Watermarks(), int64(100)) {
-		t.Fatalf("watermark 100 did not reach the sink: %v", o.Watermarks())
 	}
 	if got := o.Take(); len(got) != 3 {
-		t.Fatalf("%d joined rows when the watermark reached the sink, want 3 (held behind it): %v", len(got), got)
+		t.Fatalf("%d joined rows at the batch's end, want 3: %v", len(got), got)
+	}
+	if !slices.Contains(o.Watermarks(), int64(100)) {
+		t.Fatalf("watermark 100 did not go on at the batch's end: %v", o.Watermarks())
 	}
 	for _, in := range []*weirtest.Input[row.Row]{l, r} {
 		if err := in.End(); err != nil {
