@@ -271,7 +271,9 @@ func (b *keyedTwoInput[K, O]) open(ctx *runtime.OperatorContext, kctx *KeyedCont
 		func(t runtime.Timer[K, struct{}]) error { return b.fire(t, EventTime, t.TS) },
 		func(t runtime.Timer[K, struct{}]) error { return b.fire(t, ProcessingTime, runtime.NoTimestamp) })
 	*kctx = KeyedContext[K, O]{kc: b.kc, out: b.out, timers: b.timers, pts: ctx.Time}
-	kctx.schedule = func(at int64, fn func(*KeyedContext[K, O], int64) error) { scheduleOn(ctx, kctx, at, fn, b.afterCallback) }
+	kctx.schedule = func(at int64, fn func(*KeyedContext[K, O], int64) error) {
+		scheduleOn(ctx, kctx, at, fn, b.afterCallback)
+	}
 	if b.onTimer == nil {
 		kctx.noTimers = opError(ctx, errTimerWithoutOnTimer)
 	}
