@@ -197,7 +197,7 @@ func (m *mysqlScanRows) Close() error {
 }
 
 // mysqlOpenScan runs a scan query on a connection of its own.
-func (s *jdbcSource) mysqlOpenScan(query string) func(ctx context.Context) (scanRows, error) {
+func (s *jdbcSource) mysqlOpenScan(query string, args []any) func(ctx context.Context) (scanRows, error) {
 	t := s.jdbcTable
 	return func(ctx context.Context) (scanRows, error) {
 		conn, err := mysql.NewConnector(t.mysql)
@@ -205,7 +205,7 @@ func (s *jdbcSource) mysqlOpenScan(query string) func(ctx context.Context) (scan
 			return nil, err
 		}
 		db := dbsql.OpenDB(conn)
-		rows, err := db.QueryContext(ctx, query)
+		rows, err := db.QueryContext(ctx, query, args...)
 		if err != nil {
 			return nil, errors.Join(err, db.Close())
 		}
