@@ -7,6 +7,7 @@ import (
 
 	"github.com/go-sql-driver/mysql"
 
+	"github.com/weirstream/weir"
 	"github.com/weirstream/weir/row"
 	"github.com/weirstream/weir/sql/expr"
 )
@@ -189,5 +190,79 @@ func TestJDBCApplyFiltersMySQL(t *testing.T) {
 				t.Errorf("args %s, want %s", got, tc.args)
 			}
 		})
+	}
+}
+
+// TestJDBCScanPositions checks the checkpoint items of both scans: the
+// scan of one query keeps the layout it had before partitioned scans
+// (one uvarint, the rows emitted) and restores it; a partitioned scan
+// stores every split it owns, restores the splits a subtask owns at
+// another parallelism, and each scan refuses the other's items.
+func TestJDBCScanPositions(t *testing.T) {
+	tb := &jdbcTable{table: "T", schema: row.NewSchema(row.Col("id", row.IntType()))}
+	one := &jdbcScan{t: tb}
+	// An item as the scan has always written it: 300 rows emitted.
+	old := []byte{0xac, 0x02}
+	r, err := one.CreateReader(weir.SourceContext{Parallelism: 1, Restored: [][]byte{old}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := r.(*jdbcScanReader).skip; got != 300 {
+		t.Fatalf("restored skip %d, want 300", got)
+	}
+	r.(*jdbcScanReader).emitted = 300
+	items, err := r.(*jdbcScanReader).SnapshotState(1)
+	if err != nil || len(items) != 1 || string(items[0]) != string(old) {
+		t.Fatalf("snapshot %x, %v; want %x", items, err, old)
+	}
+
+	part := &jdbcPartition{num: 5, lower: 1, upper: 100}
+	ps := &jdbcPartScan{t: tb, part: part, queries: make([]jdbcSplitQuery, 5)}
+	// Two subtasks at parallelism 2 own splits {0, 2, 4} and {1, 3}.
+	var all [][]byte
+	for sub := range 2 {
+		r, err := ps.CreateReader(weir.SourceContext{Subtask: sub, Parallelism: 2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		pr := r.(*jdbcPartReader)
+		for _, id := range pr.own {
+			pr.states[id].emitted = int64(10 * (id + 1))
+			pr.states[id].done = id == 2
+		}
+		items, err := pr.SnapshotState(1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		all = append(all, items...)
+	}
+	if len(all) != 5 {
+		t.Fatalf("%d items, want one per split", len(all))
+	}
+	// At parallelism 3 subtask 1 owns splits 1 and 4.
+	r, err = ps.CreateReader(weir.SourceContext{Subtask: 1, Parallelism: 3, Restored: all})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pr := r.(*jdbcPartReader)
+	if got := fmt.Sprint(pr.own, *pr.states[1], *pr.states[4]); got != "[1 4] {20 false} {50 false}" {
+		t.Errorf("restored %s", got)
+	}
+	r, err = ps.CreateReader(weir.SourceContext{Subtask: 2, Parallelism: 3, Restored: all})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := fmt.Sprint(*r.(*jdbcPartReader).states[2]); got != "{30 true}" {
+		t.Errorf("restored split 2: %s", got)
+	}
+	if _, err := ps.CreateReader(weir.SourceContext{Parallelism: 1, Restored: [][]byte{old}}); err == nil || !strings.Contains(err.Error(), "was not partitioned") {
+		t.Errorf("a one-query position restored into a partitioned scan: %v", err)
+	}
+	if _, err := one.CreateReader(weir.SourceContext{Parallelism: 1, Restored: all}); err == nil || !strings.Contains(err.Error(), "partitioned scan") {
+		t.Errorf("split positions restored into a one-query scan: %v", err)
+	}
+	other := &jdbcPartScan{t: tb, part: &jdbcPartition{num: 4, lower: 1, upper: 100}, queries: make([]jdbcSplitQuery, 4)}
+	if _, err := other.CreateReader(weir.SourceContext{Parallelism: 1, Restored: all}); err == nil || !strings.Contains(err.Error(), "options changed") {
+		t.Errorf("positions of 5 splits restored into 4: %v", err)
 	}
 }
