@@ -26,13 +26,16 @@ import (
 // pgx: a bounded scan source, a lookup source for lookup joins and a sink
 // that upserts by the PRIMARY KEY (INSERT ... ON CONFLICT, -D deletes) or
 // appends (COPY) without one. MySQL and MariaDB URLs (jdbc:mysql://,
-// jdbc:mariadb://host[:port]/db, no parameters) get lookups and an
-// at-least-once sink (INSERT ... ON DUPLICATE KEY UPDATE, DELETE) over
-// go-sql-driver/mysql (jdbc_mysql.go); their scan and exactly-once
-// delivery are refused.
+// jdbc:mariadb://host[:port]/db, no parameters) get the scan, lookups and
+// an at-least-once sink (INSERT ... ON DUPLICATE KEY UPDATE, DELETE) over
+// go-sql-driver/mysql (jdbc_mysql.go); their exactly-once delivery is
+// refused. Scans of both take pushed-down filters (jdbc_filter.go,
+// jdbc_mysql_filter.go) and may be partitioned (scan.partition.*,
+// jdbc_partition.go).
 //
 // Options: url and table-name (required), username, password, driver,
 // connection.max-retry-timeout, scan.fetch-size, scan.auto-commit,
+// scan.partition.column, .num, .lower-bound and .upper-bound,
 // lookup.cache (NONE | PARTIAL), lookup.partial-cache.max-rows,
 // .expire-after-write, .expire-after-access, .cache-missing-key (and the
 // legacy lookup.cache.max-rows, .ttl, .caching-missing-key),
@@ -43,7 +46,7 @@ import (
 // sink.transactional-id-prefix.
 //
 // Not supported, refused with an error: other databases' URLs,
-// partitioned scans (scan.partition.*), the FULL lookup cache, column
+// the FULL lookup cache, column
 // types ARRAY, MAP, ROW, MULTISET and intervals.
 type JDBC struct{}
 
