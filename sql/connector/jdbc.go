@@ -26,13 +26,16 @@ import (
 // pgx: a bounded scan source, a lookup source for lookup joins and a sink
 // that upserts by the PRIMARY KEY (INSERT ... ON CONFLICT, -D deletes) or
 // appends (COPY) without one. MySQL and MariaDB URLs (jdbc:mysql://,
-// jdbc:mariadb://host[:port]/db, no parameters) get lookups and an
-// at-least-once sink (INSERT ... ON DUPLICATE KEY UPDATE, DELETE) over
-// go-sql-driver/mysql (jdbc_mysql.go); their scan and exactly-once
-// delivery are refused.
+// jdbc:mariadb://host[:port]/db, no parameters) get the scan, lookups and
+// an at-least-once sink (INSERT ... ON DUPLICATE KEY UPDATE, DELETE) over
+// go-sql-driver/mysql (jdbc_mysql.go); their exactly-once delivery is
+// refused. Scans of both take pushed-down filters (jdbc_filter.go,
+// jdbc_mysql_filter.go) and may be partitioned (scan.partition.*,
+// jdbc_partition.go).
 //
 // Options: url and table-name (required), username, password, driver,
 // connection.max-retry-timeout, scan.fetch-size, scan.auto-commit,
+// scan.partition.column, .num, .lower-bound and .upper-bound,
 // lookup.cache (NONE | PARTIAL), lookup.partial-cache.max-rows,
 // .expire-after-write, .expire-after-access, .cache-missing-key (and the
 // legacy lookup.cache.max-rows, .ttl, .caching-missing-key),
@@ -43,7 +46,7 @@ import (
 // sink.transactional-id-prefix.
 //
 // Not supported, refused with an error: other databases' URLs,
-// partitioned scans (scan.partition.*), the FULL lookup cache, column
+// the FULL lookup cache, column
 // types ARRAY, MAP, ROW, MULTISET and intervals.
 type JDBC struct{}
 
@@ -72,6 +75,7 @@ type jdbcTable struct {
 	cache     LookupCacheOptions
 	retries   int
 	fetchSize int64
+	part      *jdbcPartition // scan.partition.*, nil for one query
 	// Sink options.
 	batch     int
 	interval  time.Duration
@@ -130,11 +134,7 @@ func (f JDBC) create(ctx Context) (*jdbcTable, error) {
 			o.fail("driver", d, "Weir talks to PostgreSQL with pgx: only org.postgresql.Driver names it")
 		}
 	}
-	for _, k := range []string{"scan.partition.column", "scan.partition.num", "scan.partition.lower-bound", "scan.partition.upper-bound"} {
-		if o.has(k) && o.err == nil {
-			o.err = fmt.Errorf("connector: table %s: option '%s': partitioned scans are not supported by Weir's 'jdbc' connector yet (the scan runs as one query)", ctx.Table, k)
-		}
-	}
+	t.part = partitionOptions(o, ctx.Schema)
 	t.fetchSize = o.int64("scan.fetch-size", 0, 0)
 	o.bool("scan.auto-commit", true) // pgx streams results whatever its value
 	t.cache = lookupCache(o)
@@ -228,7 +228,8 @@ func (s *jdbcSource) Bounded() bool                { return true }
 
 // Produce reads the table with one query on one subtask, ordered by the
 // primary key (or every column) so that a restore can skip the rows it
-// emitted before.
+// emitted before; a partitioned scan (jdbc_partition.go) reads its splits'
+// queries, each ordered so, on the source's subtasks.
 func (s *jdbcSource) Produce(b BuildContext) (weir.Stream[row.Row], error) {
 	order := s.pk
 	if len(order) == 0 {
@@ -237,13 +238,13 @@ func (s *jdbcSource) Produce(b BuildContext) (weir.Stream[row.Row], error) {
 			order[i] = i
 		}
 	}
-	var src *jdbcScan
+	var ob []string
+	var selectFrom string
 	if s.mysql != nil {
 		// The scan's order must be the same on every run, for a restored
 		// position (a row count) to skip the rows already emitted: MySQL's
 		// default collations tie 'a' and 'A', so strings sort by their
 		// bytes.
-		var ob []string
 		for _, i := range order {
 			c := s.schema.Columns[i]
 			if c.Type.IsString() {
@@ -252,16 +253,36 @@ func (s *jdbcSource) Produce(b BuildContext) (weir.Stream[row.Row], error) {
 				ob = append(ob, mysqlQuote(c.Name))
 			}
 		}
-		q := "SELECT " + s.mysqlSelectList() + " FROM " + mysqlQuote(s.dbTable) + " ORDER BY " + strings.Join(ob, ", ")
-		src = &jdbcScan{t: s.jdbcTable, open: s.mysqlOpenScan(q)}
+		selectFrom = "SELECT " + s.mysqlSelectList() + " FROM " + mysqlQuote(s.dbTable)
 	} else {
-		var ob []string
 		for _, i := range order {
 			ob = append(ob, pgx.Identifier{s.schema.Columns[i].Name}.Sanitize())
 		}
-		where, args := s.where()
-		q := "SELECT " + s.selectList() + " FROM " + s.quotedTable() + where + " ORDER BY " + strings.Join(ob, ", ")
-		src = &jdbcScan{t: s.jdbcTable, open: s.pgOpenScan(q, args)}
+		selectFrom = "SELECT " + s.selectList() + " FROM " + s.quotedTable()
+	}
+	orderBy := " ORDER BY " + strings.Join(ob, ", ")
+	conds, args := s.conditions()
+	if s.part != nil {
+		src := &jdbcPartScan{t: s.jdbcTable, part: s.part, queries: s.partitionQueries(selectFrom, orderBy, conds, args)}
+		if s.mysql != nil {
+			src.open = func(ctx context.Context, q jdbcSplitQuery) (scanRows, error) {
+				return s.mysqlOpenScan(q.sql, q.args)(ctx)
+			}
+		} else {
+			src.open = func(ctx context.Context, q jdbcSplitQuery) (scanRows, error) { return s.pgOpenScan(q.sql, q.args)(ctx) }
+		}
+		return weir.FromSource[row.Row](b.Env, src, b.Watermarks, b.uid("jdbc")).UID(b.uid("source")), nil
+	}
+	where := ""
+	if len(conds) > 0 {
+		where = " WHERE " + strings.Join(conds, " AND ")
+	}
+	q := selectFrom + where + orderBy
+	src := &jdbcScan{t: s.jdbcTable}
+	if s.mysql != nil {
+		src.open = s.mysqlOpenScan(q, args)
+	} else {
+		src.open = s.pgOpenScan(q, args)
 	}
 	return weir.FromSource[row.Row](b.Env, src, b.Watermarks, b.uid("jdbc")).UID(b.uid("source")).SetParallelism(1), nil
 }
@@ -286,6 +307,9 @@ type jdbcScan struct {
 func (s *jdbcScan) CreateReader(ctx weir.SourceContext) (weir.SourceReader[row.Row], error) {
 	r := &jdbcScanReader{s: s}
 	for _, it := range ctx.Restored {
+		if len(it) > 1 && it[0] == 0 {
+			return nil, fmt.Errorf("connector: jdbc source %s: the checkpoint holds the positions of a partitioned scan (scan.partition.*); a scan of one query cannot resume them (restore with the same scan.partition.* options, or start the job afresh)", s.t.table)
+		}
 		n, k := binary.Uvarint(it)
 		if k <= 0 || k != len(it) {
 			return nil, fmt.Errorf("connector: jdbc source %s: corrupt position in the checkpoint", s.t.table)

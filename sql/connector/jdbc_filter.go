@@ -50,16 +50,19 @@ type jdbcFilter struct {
 }
 
 // ApplyFilters takes the filters it can write in PostgreSQL's SQL (see
-// above); MySQL/MariaDB tables, which Weir does not scan, take none.
+// above), or MySQL's (jdbc_mysql_filter.go).
 func (s *jdbcSource) ApplyFilters(filters []expr.Expr) (accepted, remaining []bool) {
 	accepted, remaining = make([]bool, len(filters)), make([]bool, len(filters))
 	for i, f := range filters {
-		if s.mysql != nil {
-			remaining[i] = true
-			continue
+		r := &jdbcRender{t: s.jdbcTable, next: 1 + s.params(), mysql: s.mysql != nil}
+		var sql string
+		var exact, ok bool
+		if r.mysql {
+			sql, ok = r.renderMySQL(f)
+			exact = true
+		} else {
+			sql, exact, ok = r.render(f)
 		}
-		r := &jdbcRender{t: s.jdbcTable, next: 1 + s.params()}
-		sql, exact, ok := r.render(f)
 		if !ok {
 			remaining[i] = true
 			continue
@@ -79,27 +82,25 @@ func (s *jdbcSource) params() int {
 	return n
 }
 
-// where is the scan query's WHERE clause (empty without filters) and its
-// parameters.
-func (s *jdbcSource) where() (string, []any) {
-	if len(s.filters) == 0 {
-		return "", nil
-	}
+// conditions are the pushed-down filters' SQL, for the scan query's WHERE
+// clause, and their parameters.
+func (s *jdbcSource) conditions() ([]string, []any) {
 	var conds []string
 	var args []any
 	for _, f := range s.filters {
 		conds = append(conds, f.sql)
 		args = append(args, f.args...)
 	}
-	return " WHERE " + strings.Join(conds, " AND "), args
+	return conds, args
 }
 
 // jdbcRender writes a filter in PostgreSQL's SQL, its literals as
 // parameters $next, $next+1, ...
 type jdbcRender struct {
-	t    *jdbcTable
-	next int
-	args []any
+	t     *jdbcTable
+	next  int
+	args  []any
+	mysql bool // MySQL/MariaDB's SQL and rules (jdbc_mysql_filter.go)
 }
 
 // render returns the SQL of e; exact reports that PostgreSQL's answer is

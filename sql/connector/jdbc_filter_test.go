@@ -2,6 +2,7 @@ package connector
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/weirstream/weir/row"
@@ -81,8 +82,10 @@ func TestJDBCApplyFilters(t *testing.T) {
 	// Parameters are numbered across the filters taken.
 	s := &jdbcSource{jdbcTable: &jdbcTable{table: "t", schema: schema}}
 	s.ApplyFilters([]expr.Expr{call("<", col(0), lit("9")), call("<", col(1), expr.StringLiteral("z")), call(">", col(6), lit("1"))})
-	where, args := s.where()
-	if want := ` WHERE ("id" < $1::int8) AND ("small" > $2::int8)`; where != want || fmt.Sprint(args) != "[9 1]" {
-		t.Errorf("where %q %v, want %q [9 1]", where, args, want)
+	conds, args := s.conditions()
+	if want := ` WHERE ("id" < $1::int8) AND ("small" > $2::int8)`; where(conds) != want || fmt.Sprint(args) != "[9 1]" {
+		t.Errorf("where %q %v, want %q [9 1]", where(conds), args, want)
 	}
 }
+
+func where(conds []string) string { return " WHERE " + strings.Join(conds, " AND ") }
