@@ -72,8 +72,12 @@ func TestCollectAccumulator(t *testing.T) {
 // FuzzCollectDecode checks that decoding arbitrary bytes as COLLECT's
 // accumulators fails cleanly instead of panicking, and that what decodes
 // encodes to bytes that decode to the same values and encoding.
+//
+// The calls have no DISTINCT: the DISTINCT wrapper encodes its map in Go's
+// map order, so its encoding is not unique (it has tests of its own).
 func FuzzCollectDecode(f *testing.F) {
-	in, calls := collectTestCalls()
+	in, _ := collectTestCalls()
+	calls := []AggCall{Call(Collect, 0), Call(Collect, 1), Call(Collect, 2)}
 	set, err := newAggSet(calls, in, true)
 	if err != nil {
 		f.Fatal(err)
