@@ -227,7 +227,7 @@ func AppendValue(dst []byte, v Value, t Type) []byte {
 		return appendFields(dst, v.Elems(), func(int) Type { return *t.Elem })
 	case TypeRow:
 		return appendFields(dst, v.Elems(), func(i int) Type { return t.Fields[i].Type })
-	case TypeMap:
+	case TypeMap, TypeMultiset:
 		m := v.MapOf()
 		dst = appendFields(dst, m.Keys, func(int) Type { return *t.Elem })
 		return appendFields(dst, m.Values, func(int) Type { return *t.Value })
@@ -292,7 +292,7 @@ func DecodeValue(src []byte, t Type) (Value, int, error) {
 			return Value{}, 0, err
 		}
 		return Nested(f), n, nil
-	case TypeMap:
+	case TypeMap, TypeMultiset:
 		keys, n, err := decodeFields(src, -1, func(int) Type { return *t.Elem })
 		if err != nil {
 			return Value{}, 0, err

@@ -41,7 +41,7 @@ func Compare(a, b Value, t Type) int {
 		return compareSeq(a.Elems(), b.Elems(), func(int) Type { return *t.Elem })
 	case TypeRow:
 		return compareSeq(a.Elems(), b.Elems(), func(i int) Type { return t.Fields[i].Type })
-	case TypeMap:
+	case TypeMap, TypeMultiset:
 		am, bm := a.MapOf(), b.MapOf()
 		for i := 0; i < len(am.Keys) && i < len(bm.Keys); i++ {
 			if c := Compare(am.Keys[i], bm.Keys[i], *t.Elem); c != 0 {

@@ -84,7 +84,7 @@ func appendFormat(b *strings.Builder, v Value, t Type, loc *time.Location) {
 			appendFormat(b, e, *t.Elem, loc)
 		}
 		b.WriteByte(']')
-	case TypeMap:
+	case TypeMap, TypeMultiset:
 		m := v.MapOf()
 		b.WriteByte('{')
 		for i := range m.Keys {

@@ -32,6 +32,10 @@ const (
 	TypeArray
 	TypeMap
 	TypeRow
+	// TypeMultiset is MULTISET<elem> (Flink's MultisetType): a value is a
+	// MAP of the distinct elements to their counts (INT NOT NULL), as
+	// Flink's MapData.
+	TypeMultiset
 )
 
 // MaxLength is the length of STRING (VARCHAR(2147483647)) and BYTES.
@@ -68,9 +72,11 @@ type Type struct {
 	Precision int
 	// Scale of DECIMAL.
 	Scale int
-	// Elem is the element type of ARRAY and the key type of MAP.
+	// Elem is the element type of ARRAY and MULTISET and the key type of
+	// MAP.
 	Elem *Type
-	// Value is the value type of MAP.
+	// Value is the value type of MAP; for MULTISET it is the count type,
+	// INT NOT NULL.
 	Value *Type
 	// Fields of a ROW.
 	Fields []Field
@@ -159,6 +165,16 @@ func ArrayType(elem Type) Type { return Type{Root: TypeArray, Nullable: true, El
 func MapType(key, value Type) Type {
 	return Type{Root: TypeMap, Nullable: true, Elem: &key, Value: &value}
 }
+
+// MultisetType is MULTISET<elem>: its values are maps of the distinct
+// elements to their counts (Value is INT NOT NULL).
+func MultisetType(elem Type) Type {
+	c := IntType().NotNull()
+	return Type{Root: TypeMultiset, Nullable: true, Elem: &elem, Value: &c}
+}
+
+// IsMapLike reports whether t's values are maps: MAP and MULTISET.
+func (t Type) IsMapLike() bool { return t.Root == TypeMap || t.Root == TypeMultiset }
 
 // RowType is ROW<fields...>.
 func RowType(fields ...Field) Type { return Type{Root: TypeRow, Nullable: true, Fields: fields} }
@@ -294,6 +310,10 @@ func (t Type) format(b *strings.Builder) {
 		t.Elem.format(b)
 		b.WriteString(", ")
 		t.Value.format(b)
+		b.WriteByte('>')
+	case TypeMultiset:
+		b.WriteString("MULTISET<")
+		t.Elem.format(b)
 		b.WriteByte('>')
 	case TypeRow:
 		b.WriteString("ROW<")

@@ -421,6 +421,8 @@ func flinkType(t row.Type) *logicalType {
 		lt.Type, lt.ElementType = "ARRAY", flinkType(*t.Elem)
 	case row.TypeMap:
 		lt.Type, lt.KeyType, lt.ValueType = "MAP", flinkType(*t.Elem), flinkType(*t.Value)
+	case row.TypeMultiset:
+		lt.Type, lt.ElementType = "MULTISET", flinkType(*t.Elem)
 	case row.TypeRow:
 		lt.Type, lt.Fields = "ROW", []logicalField{}
 		for _, f := range t.Fields {

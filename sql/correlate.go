@@ -68,6 +68,19 @@ func (c *correlateOp) Open(ctx *operator.Context) error {
 func (c *correlateOp) Finish() error { return nil }
 func (c *correlateOp) Close() error  { return nil }
 
+// expandMultiset returns the elements of a multiset as an array, each as
+// many times as its count.
+func expandMultiset(m row.Value) row.Value {
+	md := m.MapOf()
+	var elems []row.Value
+	for i, k := range md.Keys {
+		for range md.Values[i].Int() {
+			elems = append(elems, k)
+		}
+	}
+	return row.Array(elems)
+}
+
 // generate fills c.rows with the rows of one input row.
 func (c *correlateOp) generate(in row.Row) error {
 	c.rows = c.rows[:0]
@@ -90,11 +103,17 @@ func (c *correlateOp) generate(in row.Row) error {
 		})
 	}
 	// UNNEST: arrays (and maps as key, value pairs) side by side, padded
-	// with NULLs to the longest; NULL unnests to nothing.
+	// with NULLs to the longest; NULL unnests to nothing. A multiset
+	// unnests as the array of its elements, each repeated as often as it
+	// counts (Flink's MultisetUnnestFunction; a count below 1 gives none).
 	n := 0
 	for i, a := range args {
 		if a.IsNull() {
 			continue
+		}
+		if c.argTypes[i].Root == row.TypeMultiset {
+			a = expandMultiset(a)
+			args[i] = a
 		}
 		if c.argTypes[i].Root == row.TypeMap {
 			n = max(n, len(a.MapOf().Keys))

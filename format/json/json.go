@@ -97,7 +97,7 @@ func (e *Error) FieldPath() string { return e.Field }
 // checkType reports types the format cannot handle.
 func checkType(t row.Type, path string) error {
 	switch t.Root {
-	case row.TypeMap:
+	case row.TypeMap, row.TypeMultiset:
 		if !t.Elem.IsString() {
 			return fmt.Errorf("json: column %s: JSON format doesn't support non-string as key type of map: %s", path, t)
 		}
@@ -420,7 +420,7 @@ func (d *Decoder) value(n node, t row.Type, path string) (row.Value, error) {
 			elems[i] = v
 		}
 		return row.Array(elems), nil
-	case row.TypeMap:
+	case row.TypeMap, row.TypeMultiset:
 		if n.kind != '{' {
 			return fail("expected a JSON object")
 		}
@@ -558,7 +558,7 @@ func (e *Encoder) value(dst []byte, v row.Value, t row.Type, path string) ([]byt
 			}
 		}
 		return append(dst, ']'), nil
-	case row.TypeMap:
+	case row.TypeMap, row.TypeMultiset:
 		m := v.MapOf()
 		dst = append(dst, '{')
 		first := true

@@ -150,6 +150,8 @@ func newCall(c AggCall, in []row.Type, retracting bool) (*call, error) {
 		k.acc = &listAggAcc{}
 	case ArrayAgg:
 		k.acc = &arrayAggAcc{t: argTypes[0].WithNullable(true)}
+	case Collect:
+		k.acc = &collectAcc{t: argTypes[0]}
 	case JSONObjectAggNullOnNull, JSONObjectAggAbsentOnNull:
 		k.acc = &jsonObjectAggAcc{absent: c.Func == JSONObjectAggAbsentOnNull}
 	case JSONArrayAggNullOnNull, JSONArrayAggAbsentOnNull:

@@ -118,7 +118,7 @@ func keySelector(in []row.Type, keys []int) func(row.Row) string {
 		switch t.Root {
 		case row.TypeDecimal:
 			scalar = scalar && t.IsCompactDecimal()
-		case row.TypeArray, row.TypeMap, row.TypeRow:
+		case row.TypeArray, row.TypeMap, row.TypeMultiset, row.TypeRow:
 			scalar = false
 		}
 	}

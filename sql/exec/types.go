@@ -56,6 +56,9 @@ const (
 	JSONArrayAggAbsentOnNull
 	// Percentile is PERCENTILE(x, percentage [, frequency]) (percentile.go).
 	Percentile
+	// Collect is COLLECT(x): the non-NULL values with their counts as a
+	// MULTISET, empty when there are none (collect.go).
+	Collect
 )
 
 var funcNames = map[Func]string{
@@ -64,7 +67,7 @@ var funcNames = map[Func]string{
 	ArrayAgg:                "ARRAY_AGG",
 	JSONObjectAggNullOnNull: "JSON_OBJECTAGG_NULL_ON_NULL", JSONObjectAggAbsentOnNull: "JSON_OBJECTAGG_ABSENT_ON_NULL",
 	JSONArrayAggNullOnNull: "JSON_ARRAYAGG_NULL_ON_NULL", JSONArrayAggAbsentOnNull: "JSON_ARRAYAGG_ABSENT_ON_NULL",
-	Percentile: "PERCENTILE",
+	Percentile: "PERCENTILE", Collect: "COLLECT",
 }
 
 // String returns the SQL name of f.
@@ -110,6 +113,8 @@ func ParseFunc(name string, nargs int) (Func, error) {
 		return ArrayAgg, nil
 	case "PERCENTILE":
 		return Percentile, nil
+	case "COLLECT":
+		return Collect, nil
 	case "JSON_OBJECTAGG_NULL_ON_NULL":
 		return JSONObjectAggNullOnNull, nil
 	case "JSON_OBJECTAGG_ABSENT_ON_NULL":
@@ -139,6 +144,8 @@ func ParseFunc(name string, nargs int) (Func, error) {
 //	                            of x's type: the planner casts it)
 //	SINGLE_VALUE(x)             x's type, nullable
 //	ARRAY_AGG(x)                ARRAY<x's type>, nullable
+//	COLLECT(x)                  MULTISET<x's type> NOT NULL (Calcite's
+//	                            TO_MULTISET)
 //	JSON_OBJECTAGG_*(k, v)      STRING NOT NULL (k a character string)
 //	JSON_ARRAYAGG_*(v)          STRING NOT NULL
 //	PERCENTILE(x, p [, f])      DOUBLE, nullable; ARRAY<DOUBLE>, nullable,
@@ -201,7 +208,7 @@ func ResultType(f Func, distinct bool, args []row.Type) (row.Type, error) {
 		}
 		a := args[0]
 		switch a.Root {
-		case row.TypeArray, row.TypeMap, row.TypeRow, row.TypeNull:
+		case row.TypeArray, row.TypeMap, row.TypeMultiset, row.TypeRow, row.TypeNull:
 			if f == Min || f == Max {
 				return row.Type{}, sig()
 			}
@@ -228,6 +235,16 @@ func ResultType(f Func, distinct bool, args []row.Type) (row.Type, error) {
 			return row.Type{}, sig()
 		}
 		return row.ArrayType(a), nil
+	case Collect:
+		if err := want(1); err != nil {
+			return row.Type{}, err
+		}
+		a := args[0]
+		a.TimeAttr = row.NoTimeAttr
+		if a.Root == row.TypeNull {
+			return row.Type{}, sig()
+		}
+		return row.MultisetType(a).NotNull(), nil
 	case JSONObjectAggNullOnNull, JSONObjectAggAbsentOnNull, JSONArrayAggNullOnNull, JSONArrayAggAbsentOnNull, Percentile:
 		return jsonAggResultType(f, args, sig)
 	case SingleValue:

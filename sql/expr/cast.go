@@ -76,7 +76,7 @@ func CanCast(from, to row.Type) bool {
 		return true
 	case from.IsString():
 		switch tr {
-		case row.TypeArray, row.TypeMap, row.TypeRow, row.TypeNull:
+		case row.TypeArray, row.TypeMap, row.TypeMultiset, row.TypeRow, row.TypeNull:
 			return false
 		}
 		return true
@@ -98,6 +98,9 @@ func CanCast(from, to row.Type) bool {
 		return CanCast(*from.Elem, *to.Elem)
 	case fr == row.TypeMap && tr == row.TypeMap:
 		return CanCast(*from.Elem, *to.Elem) && CanCast(*from.Value, *to.Value)
+	case fr == row.TypeMultiset && tr == row.TypeMultiset:
+		// Flink's MapToMapAndMultisetToMultisetCastRule: the elements.
+		return CanCast(*from.Elem, *to.Elem)
 	case fr == row.TypeRow && tr == row.TypeRow:
 		if len(from.Fields) != len(to.Fields) {
 			return false
@@ -288,6 +291,8 @@ func castFunc(from, to row.Type) castFn {
 			}
 			return row.Map(ks, vs), nil
 		}
+	case to.Root == row.TypeMultiset:
+		return castMultiset(castFunc(*from.Elem, *to.Elem), *to.Elem)
 	case to.Root == row.TypeRow:
 		fs := make([]castFn, len(to.Fields))
 		for i := range fs {

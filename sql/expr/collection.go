@@ -309,7 +309,7 @@ func containsValue(s []row.Value, x row.Value, eq func(a, b row.Value) bool) boo
 // entries.
 func valueEq(t row.Type) func(a, b row.Value) bool {
 	switch t.Root {
-	case row.TypeMap:
+	case row.TypeMap, row.TypeMultiset:
 		keq, veq := valueEq(*t.Elem), valueEq(*t.Value)
 		return func(a, b row.Value) bool {
 			if a.IsNull() || b.IsNull() {
@@ -411,7 +411,7 @@ func implicitlyCastable(from, to row.Type) bool {
 	switch from.Root {
 	case row.TypeArray:
 		return implicitlyCastable(*from.Elem, *to.Elem)
-	case row.TypeMap:
+	case row.TypeMap, row.TypeMultiset:
 		return implicitlyCastable(*from.Elem, *to.Elem) && implicitlyCastable(*from.Value, *to.Value)
 	case row.TypeRow:
 		if len(from.Fields) != len(to.Fields) {
@@ -624,7 +624,7 @@ func buildArraySlice(s *site) (Evaluator, error) {
 // COMPARABLE: not ROW, MAP, ARRAY or MULTISET).
 func sortable(t row.Type) bool {
 	switch t.Root {
-	case row.TypeRow, row.TypeMap, row.TypeArray, row.TypeNull:
+	case row.TypeRow, row.TypeMap, row.TypeMultiset, row.TypeArray, row.TypeNull:
 		return false
 	}
 	return true

@@ -27,7 +27,7 @@ var errDivideByZero = errors.New("division by zero")
 // comparable reports whether values of t can be ordered (= works on all).
 func orderable(t row.Type) bool {
 	switch t.Root {
-	case row.TypeMap, row.TypeArray, row.TypeRow:
+	case row.TypeMap, row.TypeMultiset, row.TypeArray, row.TypeRow:
 		return false
 	}
 	return true

@@ -73,7 +73,7 @@ func printfFuncs() []*Func {
 				switch t := a.Type(); t.Root {
 				case row.TypeNull:
 					out[i+1] = coerce(a, tString)
-				case row.TypeBinary, row.TypeVarBinary, row.TypeArray, row.TypeMap, row.TypeRow:
+				case row.TypeBinary, row.TypeVarBinary, row.TypeArray, row.TypeMap, row.TypeMultiset, row.TypeRow:
 					return nil, row.Type{}, fmtErr("expr: PRINTF: an argument of type %s prints as a Java object identity in Flink; not supported", t)
 				}
 			}

@@ -276,6 +276,12 @@ func writeSerializable(b *strings.Builder, t row.Type) bool {
 			return false
 		}
 		b.WriteByte('>')
+	case row.TypeMultiset:
+		b.WriteString("MULTISET<")
+		if !writeSerializable(b, *t.Elem) {
+			return false
+		}
+		b.WriteByte('>')
 	case row.TypeMap:
 		b.WriteString("MAP<")
 		if !writeSerializable(b, *t.Elem) {

@@ -13,7 +13,7 @@ import (
 // aggFuncs are the aggregate functions the planner knows.
 var aggFuncs = map[string]bool{
 	"COUNT": true, "SUM": true, "SUM0": true, "AVG": true, "MIN": true, "MAX": true,
-	"FIRST_VALUE": true, "LAST_VALUE": true, "LISTAGG": true, "ARRAY_AGG": true, "PERCENTILE": true,
+	"FIRST_VALUE": true, "LAST_VALUE": true, "LISTAGG": true, "ARRAY_AGG": true, "PERCENTILE": true, "COLLECT": true,
 	"STDDEV_POP": true, "STDDEV_SAMP": true, "VAR_POP": true, "VAR_SAMP": true,
 }
 

@@ -123,7 +123,7 @@ func (b *Binder) bindGenerator(ref ast.TableRef, sc *scope) (*Generator, *scope,
 			}
 			t := e.Type()
 			switch t.Root {
-			case row.TypeArray:
+			case row.TypeArray, row.TypeMultiset:
 				if et := *t.Elem; et.Root == row.TypeRow {
 					// An array of rows unnests into the rows' fields.
 					for _, f := range et.Fields {
@@ -135,7 +135,7 @@ func (b *Binder) bindGenerator(ref ast.TableRef, sc *scope) (*Generator, *scope,
 			case row.TypeMap:
 				g.Cols = append(g.Cols, Column{Name: "KEY", Type: *t.Elem}, Column{Name: "VALUE", Type: *t.Value})
 			default:
-				return nil, nil, errAt(x, "UNNEST takes an ARRAY or a MAP, not %s (%s)", t.WithNullable(true), x)
+				return nil, nil, errAt(x, "UNNEST takes an ARRAY, a MAP or a MULTISET, not %s (%s)", t.WithNullable(true), x)
 			}
 			g.Args = append(g.Args, e)
 		}

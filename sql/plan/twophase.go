@@ -55,6 +55,13 @@ func TwoPhaseAggregate(a *Aggregate, strategy string, miniBatch bool) bool {
 			if !insertOnly || c.Distinct {
 				return false
 			}
+		case "COLLECT":
+			// Over an updating input a local accumulator would hold the
+			// count -1 of a value retracted before it was added, and
+			// Flink's merge keeps the sum 0 that it leaves: one phase.
+			if !insertOnly {
+				return false
+			}
 		}
 	}
 	return true

@@ -114,6 +114,15 @@ func resolveType(d *ast.DataType) (row.Type, error) {
 			return row.Type{}, err
 		}
 		return row.ArrayType(e), nil
+	case "MULTISET":
+		if len(d.Elem) != 1 {
+			return bad("MULTISET needs one element type")
+		}
+		e, err := ResolveType(d.Elem[0])
+		if err != nil {
+			return row.Type{}, err
+		}
+		return row.MultisetType(e), nil
 	case "MAP":
 		if len(d.Elem) != 2 {
 			return bad("MAP needs a key and a value type")
