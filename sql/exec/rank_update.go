@@ -41,10 +41,24 @@ type rankUpdateEntry struct {
 	rows []*rankUpdateItem
 }
 
+// rankUpdateBuf is a partition's sorted buffer and its rows by unique key.
+type rankUpdateBuf struct {
+	entries []rankUpdateEntry
+	byKey   map[string]*rankUpdateItem
+}
+
+// rankUpdateCacheRows is the number of rows the operator keeps decoded
+// across partitions (Flink's table.exec.rank.topn-cache-size default: its
+// LRU cache holds that over RankEnd partitions).
+const rankUpdateCacheRows = 10000
+
 // rankUpdateFn is Rank with an UpdateKey. State: per partition a map from
 // the encoded unique key to the row and its inner rank ("rank-update":
 // Flink's "data-state-with-update"); each TTL expires its entries one by
-// one as Flink's does. The sorted buffer is rebuilt from it for each row.
+// one as Flink's does. The sorted buffer is rebuilt from it when a
+// partition is not in the operator's cache of decoded buffers (written
+// through: state always holds every change). With a TTL the buffer is
+// rebuilt for each row, so that expired rows are gone from it.
 type rankUpdateFn struct {
 	spec   RankSpec
 	codec  *row.Codec
@@ -56,6 +70,11 @@ type rankUpdateFn struct {
 	legacyIndex state.Value[[]rankIndexEntry]
 	legacyTop   state.Value[rankTop]
 	checked     bool
+
+	// cache holds decoded buffers by partition key (nil with a TTL), at
+	// most cacheSize of them.
+	cache     map[string]*rankUpdateBuf
+	cacheSize int
 
 	// per row
 	ctx     *weir.KeyedContext[string, row.Row]
@@ -74,7 +93,10 @@ func (f *rankUpdateFn) Open(ctx *weir.KeyedRuntimeContext[string]) error {
 	f.data = state.GetMap[string, string, string](ctx.State(), state.Descriptor{Name: "rank-update", TTL: ttl})
 	f.legacyIndex = state.GetValue[string, []rankIndexEntry](ctx.State(), state.Descriptor{Name: "rank-index", TTL: ttl})
 	f.legacyTop = state.GetValue[string, rankTop](ctx.State(), state.Descriptor{Name: "rank-top", TTL: ttl})
-	f.byKey = map[string]*rankUpdateItem{}
+	if f.spec.StateTTL == 0 {
+		f.cache = map[string]*rankUpdateBuf{}
+		f.cacheSize = int(max(1, rankUpdateCacheRows/f.spec.RankEnd))
+	}
 	return nil
 }
 
@@ -135,9 +157,8 @@ func (f *rankUpdateFn) compare(a, b row.Row) int {
 // load rebuilds the partition's buffer from state: rows sorted by sort
 // key, ties by inner rank.
 func (f *rankUpdateFn) load() error {
-	f.buf = f.buf[:0]
-	clear(f.byKey)
-	f.removed = f.removed[:0]
+	f.buf = nil
+	f.byKey = map[string]*rankUpdateItem{}
 	f.entries = state.AppendEntries(f.data, f.entries[:0])
 	items := make([]*rankUpdateItem, 0, len(f.entries))
 	for _, e := range f.entries {
@@ -184,6 +205,7 @@ func (f *rankUpdateFn) flush() {
 		enc := f.codec.Append(nil, it.row)
 		enc = binary.AppendUvarint(enc, uint64(it.inner))
 		f.data.Put(k, string(enc))
+		it.dirty = false
 	}
 }
 
@@ -286,14 +308,24 @@ func (f *rankUpdateFn) inRange(rank int64) bool {
 }
 func (f *rankUpdateFn) inEnd(rank int64) bool { return rank <= f.spec.RankEnd }
 
+// emit collects r (its fields copied: the buffer keeps r) with kind k
+// and, with OutputRankNumber, rank.
 func (f *rankUpdateFn) emit(r row.Row, k row.Kind, rank int64) {
-	fields := r.Fields
+	n := len(r.Fields)
 	if f.spec.OutputRankNumber {
-		fields = make([]row.Value, len(r.Fields)+1)
-		copy(fields, r.Fields)
-		fields[len(r.Fields)] = row.Int(rank)
+		n++
+	}
+	fields := make([]row.Value, len(r.Fields), n)
+	copy(fields, r.Fields)
+	if f.spec.OutputRankNumber {
+		fields = append(fields, row.Int(rank))
 	}
 	f.ctx.Collect(row.Row{Kind: k, Fields: fields})
+}
+
+// plain collects r without a rank number.
+func (f *rankUpdateFn) plain(r row.Row, k row.Kind) {
+	f.ctx.Collect(row.Row{Kind: k, Fields: slices.Clone(r.Fields)})
 }
 
 // The collect helpers of Flink's AbstractTopNFunction, with a rank (only
@@ -332,7 +364,12 @@ func (f *rankUpdateFn) ProcessElement(ctx *weir.KeyedContext[string, row.Row], i
 	}
 	f.ctx = ctx
 	defer func() { f.ctx = nil }()
-	if err := f.load(); err != nil {
+	pk := ctx.Key()
+	f.removed = f.removed[:0]
+	cached, hit := f.cache[pk]
+	if hit {
+		f.buf, f.byKey = cached.entries, cached.byKey
+	} else if err := f.load(); err != nil {
 		return err
 	}
 	in = in.Clone().WithKind(row.Insert)
@@ -343,9 +380,21 @@ func (f *rankUpdateFn) ProcessElement(ctx *weir.KeyedContext[string, row.Row], i
 		f.withoutRowNumber(in)
 	}
 	if err != nil {
+		delete(f.cache, pk)
 		return err
 	}
 	f.flush()
+	if f.cache != nil {
+		if !hit {
+			if len(f.cache) >= f.cacheSize {
+				clear(f.cache)
+			}
+			cached = &rankUpdateBuf{}
+			f.cache[pk] = cached
+		}
+		cached.entries, cached.byKey = f.buf, f.byKey
+	}
+	f.buf, f.byKey = nil, nil
 	return nil
 }
 
@@ -364,9 +413,9 @@ func (f *rankUpdateFn) withoutRowNumber(in row.Row) {
 			f.replace(old, f.byKey[key])
 		}
 		if f.spec.GenerateUpdateBefore {
-			f.ctx.Collect(oldRow.WithKind(row.UpdateBefore))
+			f.plain(oldRow, row.UpdateBefore)
 		}
-		f.ctx.Collect(in.WithKind(row.UpdateAfter))
+		f.plain(in, row.UpdateAfter)
 		return
 	}
 	if !f.inBufferRange(in) {
@@ -382,9 +431,9 @@ func (f *rankUpdateFn) withoutRowNumber(in row.Row) {
 			f.buf = f.buf[:len(f.buf)-1]
 		}
 		f.drop(gone.key)
-		f.ctx.Collect(gone.row.WithKind(row.Delete))
+		f.plain(gone.row, row.Delete)
 	}
-	f.ctx.Collect(in.WithKind(row.Insert))
+	f.plain(in, row.Insert)
 }
 
 // replace puts next where old is in the buffer (same sort key, same
