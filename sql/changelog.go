@@ -19,6 +19,7 @@ func (j *Job) changelogs(queryUB bool) *plan.Changelogs {
 	opts := plan.ChangelogOptions{
 		QueryUpdateBefore: queryUB,
 		ForceMaterialize:  j.cfg.Enum("table.exec.sink.upsert-materialize") == "FORCE",
+		RetractTopN:       j.retractTopN,
 		SinkModes: func(s *plan.Sink, q plan.Changelog) plan.Changelog {
 			sk, err := t.reg.CreateSink(t.connectorContext(s.Table))
 			if err != nil {

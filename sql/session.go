@@ -416,6 +416,9 @@ type Job struct {
 	cfg   *Config
 	sinks []*plan.Sink
 	query plan.Rel
+	// retractTopN plans every Top-N over an updating input as
+	// RetractStrategy (tests: a plan made before UpdateFastStrategy).
+	retractTopN bool
 }
 
 // IsQuery reports whether the job is a SELECT whose rows go back to the

@@ -233,7 +233,18 @@ func (t *translator) rank(n *plan.Rank) (weir.Stream[row.Row], error) {
 		Updating:             n.In.Mode() == plan.Updating,
 		GenerateUpdateBefore: t.updateBefore(n),
 		StateTTL:             ttl,
+		UpdateKey:            t.updateFastKey(n),
 	})
+}
+
+// updateFastKey is the unique key of a Top-N that the changelog inference
+// planned as UpdateFastStrategy, or nil (none in the batch mode, whose
+// final table retracts).
+func (t *translator) updateFastKey(n *plan.Rank) []int {
+	if t.modes == nil {
+		return nil
+	}
+	return n.UpdateFast
 }
 
 // windowZone is the session time zone for windows over a TIMESTAMP_LTZ

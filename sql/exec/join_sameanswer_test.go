@@ -32,12 +32,20 @@ type joinFeedStep struct {
 func joinSameAnswerRun(t *testing.T, nIn int, outTypes []row.Type, build func([]weir.Stream[row.Row]) (weir.Stream[row.Row], error),
 	steps []joinFeedStep, p1 int, b1 string, p2 int, b2 string) *result.Table {
 	t.Helper()
+	return keyedSameAnswerRun(t, nIn, outTypes, nil, build, steps, p1, b1, p2, b2)
+}
+
+// keyedSameAnswerRun is joinSameAnswerRun materialising the output by
+// upsert on key (nil: by retract).
+func keyedSameAnswerRun(t *testing.T, nIn int, outTypes []row.Type, key []int, build func([]weir.Stream[row.Row]) (weir.Stream[row.Row], error),
+	steps []joinFeedStep, p1 int, b1 string, p2 int, b2 string) *result.Table {
+	t.Helper()
 	chk := t.TempDir()
 	opts := func(p int, b string) weir.Options {
 		return weir.Options{Parallelism: p, StateBackend: b, Pebble: pebble.New(), StateDir: t.TempDir(),
 			Checkpoints: weir.CheckpointOptions{Interval: time.Hour, Dir: chk}}
 	}
-	table := result.NewTable(outTypes, nil)
+	table := result.NewTable(outTypes, key)
 	start := func(h *weirtest.Harness) ([]*weirtest.Input[row.Row], *weirtest.Output[row.Row]) {
 		ins := make([]*weirtest.Input[row.Row], nIn)
 		ss := make([]weir.Stream[row.Row], nIn)

@@ -247,7 +247,8 @@ func (s *opScript) run1(t *testing.T, d *datadriven.TestData) string {
 			return err.Error()
 		}
 		spec := RankSpec{Types: ts, PartitionKeys: scriptArgInts(d, "partition"), RankStart: scriptArgInt(d, "start", 1), RankEnd: scriptArgInt(d, "end", 1),
-			OutputRankNumber: d.HasArg("rownum"), Updating: d.HasArg("updating"), GenerateUpdateBefore: !d.HasArg("noub"), StateTTL: scriptArgDur(d, "ttl")}
+			OutputRankNumber: d.HasArg("rownum"), Updating: d.HasArg("updating"), GenerateUpdateBefore: !d.HasArg("noub"), StateTTL: scriptArgDur(d, "ttl"),
+			UpdateKey: scriptArgInts(d, "update")}
 		for _, c := range scriptArgInts(d, "order") {
 			spec.OrderBy = append(spec.OrderBy, OrderKey{Col: c, Desc: d.HasArg("desc"), NullsLast: d.HasArg("nullslast")})
 		}

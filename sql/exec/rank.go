@@ -47,6 +47,14 @@ type RankSpec struct {
 	// fails the job (Flink's lenient and strict handling).
 	StateTTL time.Duration
 
+	// UpdateKey, when set, is a unique key of the input that contains
+	// the partition keys, on an input of +I and +U rows whose sort keys
+	// only move towards the top: Rank then runs Flink's
+	// UpdatableTopNFunction (UpdateFastStrategy, rank_update.go), which
+	// keeps one row per key and updates it in place. Updating must be
+	// set too.
+	UpdateKey []int
+
 	// retractable runs an append-only input through the retractable
 	// layout, as before append-only inputs had their own: tests restore
 	// its snapshots into the append-only one.
@@ -75,6 +83,21 @@ func (s *RankSpec) check() error {
 	if s.StateTTL < 0 {
 		return errors.New("sql/exec: rank: negative state TTL")
 	}
+	if len(s.UpdateKey) > 0 {
+		if !s.Updating {
+			return errors.New("sql/exec: rank: an update key needs an updating input")
+		}
+		for _, c := range s.UpdateKey {
+			if c < 0 || c >= len(s.Types) {
+				return fmt.Errorf("sql/exec: rank: update key column %d out of range of %d columns", c, len(s.Types))
+			}
+		}
+		for _, p := range s.PartitionKeys {
+			if !slices.Contains(s.UpdateKey, p) {
+				return fmt.Errorf("sql/exec: rank: the update key %v does not contain partition column %d", s.UpdateKey, p)
+			}
+		}
+	}
 	return nil
 }
 
@@ -90,6 +113,9 @@ func (s *RankSpec) check() error {
 // row pushed beyond RankEnd is not retracted (its rank was taken over). Rows
 // beyond RankEnd are not kept.
 //
+// Updating input with an UpdateKey (UpdatableTopNFunction): see
+// rank_update.go.
+//
 // Updating input (RetractableTopNFunction): all rows are kept; accumulating
 // rows are handled as above, and a retraction of a row in the top N
 // removes it (-D, or with row numbers -U/+U for each rank that moves up and
@@ -101,6 +127,9 @@ func Rank(in weir.Stream[row.Row], spec RankSpec) (weir.Stream[row.Row], error) 
 	ks := weir.KeyBy(in, joinKeySelector(spec.PartitionKeys, spec.Types))
 	if !spec.Updating && !spec.retractable {
 		return weir.ProcessKeyed[string, row.Row, row.Row](ks, newRankAppendFn(spec)).DefaultName("AppendOnlyTopN"), nil
+	}
+	if len(spec.UpdateKey) > 0 {
+		return weir.ProcessKeyed[string, row.Row, row.Row](ks, newRankUpdateFn(spec)).DefaultName(updatableTopNName), nil
 	}
 	return weir.ProcessKeyed[string, row.Row, row.Row](ks, newRankFn(spec)).DefaultName("RetractableTopN"), nil
 }

@@ -74,6 +74,10 @@ type ChangelogOptions struct {
 	// (Flink's collect sink). Without it a query root prefers only
 	// UPDATE_AFTER, as Flink's EXPLAIN of a query does.
 	QueryUpdateBefore bool
+	// RetractTopN plans every Top-N over an updating input as
+	// RetractStrategy, never UpdateFastStrategy (a test seam: the plans
+	// of Weir before it had UpdatableTopN).
+	RetractTopN bool
 	// Shared returns the key of a sub-plan that the runtime runs once
 	// for every consumer with the same key (sub-plan reuse), or false.
 	// Nodes with one key get one mode: UPDATE_BEFORE when any consumer
@@ -183,6 +187,11 @@ func InferChangelogs(roots []Rel, o ChangelogOptions) *Changelogs {
 	for _, r := range roots {
 		in.count(r)
 	}
+	for r := range in.seen {
+		if rk, ok := r.(*Rank); ok {
+			rk.UpdateFast = nil // RetractStrategy unless the inference picks UpdateFast
+		}
+	}
 	for {
 		in.trail, in.drops = in.trail[:0], in.drops[:0]
 		ok := true
@@ -219,6 +228,9 @@ func InferChangelogs(roots []Rel, o ChangelogOptions) *Changelogs {
 	c := &Changelogs{modes: map[Rel]Changelog{}, drops: map[edge]bool{}}
 	for _, oc := range in.trail {
 		c.modes[oc.r] = oc.mode
+		if rk, ok := oc.r.(*Rank); ok {
+			rk.UpdateFast = oc.fast
+		}
 	}
 	for _, e := range in.drops {
 		c.drops[e] = true
@@ -237,6 +249,7 @@ type occurrence struct {
 	r    Rel
 	mode Changelog
 	key  string // shared sub-plan key, or ""
+	fast []int  // a Rank's UpdateFast key
 }
 
 type inferer struct {
@@ -474,9 +487,23 @@ func (in *inferer) visit(r Rel, req updateKind, e edge) (updateKind, bool) {
 		}
 		return in.give(r, req, key)
 	case *Rank:
+		// A Top-N over an updating input with a unique key and sort keys
+		// that only move up runs as UpdateFastStrategy when its input
+		// can give only UPDATE_AFTER (Flink's visitRankStrategies tries
+		// the strategies in order: UpdateFast, then Retract).
+		if fast := n.updateFastKey(in.kinds[n.In]); fast != nil && !in.o.RetractTopN {
+			mark, drops := len(in.trail), len(in.drops)
+			if in.child(r, 0, onlyUpdateAfter) {
+				if u, ok := in.give(r, req, key); ok {
+					in.trail[len(in.trail)-1].fast = fast
+					return u, true
+				}
+			}
+			in.trail, in.drops = in.trail[:mark], in.drops[:drops]
+		}
 		// A retracting Top-N or deduplication over an updating input
-		// needs its UPDATE_BEFORE rows (Weir has no update-fast
-		// ranking); over an insert-only input it needs nothing.
+		// needs its UPDATE_BEFORE rows; over an insert-only input it
+		// needs nothing.
 		if !in.child(r, 0, beforeAfterOrNone(in.kinds[n.In])) {
 			return 0, false
 		}

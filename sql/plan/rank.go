@@ -57,6 +57,12 @@ type Rank struct {
 	WindowStart, WindowEnd int
 	Window                 Window
 	Cols                   []Column
+	// UpdateFast, set by InferChangelogs, is the unique key of the input
+	// by which a Top-N over an updating input keeps its rows when it runs
+	// as Flink's UpdateFastStrategy (UpdatableTopNFunction: see
+	// updateFastKey); nil: RetractStrategy (or not a Top-N over an
+	// updating input).
+	UpdateFast []int
 }
 
 // Columns implements Rel.
@@ -140,7 +146,10 @@ func (r *Rank) describe() (string, []string) {
 			"partitionKeys=[" + cols(r.PartitionKeys) + "]", "orderKey=[" + in[r.OrderBy[0].Col].Name + "]", "order=[" + timeKind + "]"}
 	}
 	strategy := "AppendFastStrategy"
-	if r.In.Mode() == Updating {
+	switch {
+	case r.UpdateFast != nil:
+		strategy = updateFastName(r.UpdateFast)
+	case r.In.Mode() == Updating:
 		strategy = "RetractStrategy"
 	}
 	return "Rank", []string{"strategy=[" + strategy + "]", "rankType=[ROW_NUMBER]", rng,
