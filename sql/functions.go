@@ -65,6 +65,13 @@ func functionKind(fn any) (plan.FunctionKind, error) {
 	if n, ok := fn.(udf.NamedFunction); ok {
 		fn = n.Func
 	}
+	if o, ok := fn.(udf.Overloaded); ok {
+		fns := o.Functions()
+		if len(fns) == 0 {
+			return 0, fmt.Errorf("an empty udf.Overloaded (build it with udf.Overload)")
+		}
+		fn = fns[0]
+	}
 	switch fn.(type) {
 	case udf.ScalarFunction:
 		return plan.ScalarFunction, nil
@@ -96,16 +103,31 @@ func (s *Session) createFunction(name, identifier string, fn any, system, tempor
 			return fmt.Errorf("sql: function %s: %w", name, err)
 		}
 	}
-	switch kind {
+	if o, ok := fn.(udf.Overloaded); ok {
+		// Each implementation is a Function of the name; calls choose
+		// one by their argument types (plan.Function.Overloads).
+		for _, impl := range o.Functions() {
+			fo := &plan.Function{Name: name, Identifier: identifier, System: system, Temporary: temporary, Kind: kind}
+			setImpl(fo, impl)
+			f.Overloads = append(f.Overloads, fo)
+		}
+		fn = o.Functions()[0]
+	}
+	setImpl(f, fn)
+	return s.funcs.names.Add(f, ifNotExists)
+}
+
+// setImpl sets the implementation fields of f (of f.Kind) to fn.
+func setImpl(f *plan.Function, fn any) {
+	switch f.Kind {
 	case plan.ScalarFunction:
 		f.Impl = fn.(udf.ScalarFunction)
-		f.Scalar = expr.NewUserFunc(name, f.Impl)
+		f.Scalar = expr.NewUserFunc(f.Name, f.Impl)
 	case plan.TableFunction:
 		f.Table = fn.(udf.TableFunction)
 	case plan.AggregateFunction:
 		f.Agg = fn.(udf.AggregateFunction)
 	}
-	return s.funcs.names.Add(f, ifNotExists)
 }
 
 // createFunctionStmt runs CREATE [TEMPORARY [SYSTEM]] FUNCTION [IF NOT

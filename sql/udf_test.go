@@ -101,6 +101,48 @@ func registerTestFunctions(t testing.TB, s *sql.Session) {
 	namedWavg, err := udf.Named(wavg, udf.Argument{Name: "v"}, udf.Argument{Name: "w"})
 	must(err)
 	must(s.RegisterFunction("com.example.NamedWeightedAvg", namedWavg))
+	// Overloaded functions (Flink's overloaded eval methods):
+	// which_num(BIGINT NOT NULL | DOUBLE NOT NULL | STRING) names the
+	// implementation a call binds to; tokens(STRING[, STRING]) splits on
+	// spaces or on the separator given.
+	byInt, err := udf.Func1(func(x int64) (string, error) { return fmt.Sprintf("bigint %d", x), nil })
+	must(err)
+	byDouble, err := udf.Func1(func(x float64) (string, error) { return fmt.Sprintf("double %g", x), nil })
+	must(err)
+	byString, err := udf.Func1(func(x *string) (string, error) {
+		if x == nil {
+			return "string NULL", nil
+		}
+		return "string " + *x, nil
+	})
+	must(err)
+	whichNum, err := udf.Overload(byInt, byDouble, byString)
+	must(err)
+	must(s.CreateTemporarySystemFunction("which_num", whichNum))
+	must(s.RegisterFunction("com.example.WhichNum", whichNum))
+	tokens, err := udf.Overload(splitFunction{}, splitOnFunction{})
+	must(err)
+	must(s.CreateTemporarySystemFunction("tokens", tokens))
+}
+
+// splitOnFunction is splitFunction with the separator as a second
+// argument (an overload of tokens).
+type splitOnFunction struct{}
+
+func (splitOnFunction) ParamTypes() []row.Type { return []row.Type{row.String(), row.String()} }
+
+func (splitOnFunction) ResultType([]row.Type) ([]row.Field, error) {
+	return []row.Field{{Name: "word", Type: row.String()}, {Name: "length", Type: row.IntType()}}, nil
+}
+
+func (splitOnFunction) Eval(args []row.Value, emit func(...row.Value)) error {
+	if args[0].IsNull() || args[1].IsNull() {
+		return nil
+	}
+	for _, w := range strings.Split(args[0].Str(), args[1].Str()) {
+		emit(row.Str(w), row.Int(int64(len(w))))
+	}
+	return nil
 }
 
 // typeOfFunc returns the SQL type of its only argument as a string.

@@ -172,6 +172,9 @@ func (b *Binder) bindGenerator(ref ast.TableRef, sc *scope) (*Generator, *scope,
 		if err != nil {
 			return nil, nil, err
 		}
+		if f, err = f.overload(args); err != nil {
+			return nil, nil, errAt(n, "%v", err)
+		}
 		if sig, ok := f.Table.(udf.Signature); ok {
 			if args, err = expr.CoerceArgs(f.Name, sig.ParamTypes(), args); err != nil {
 				return nil, nil, errAt(n, "%v", err)

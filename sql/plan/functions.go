@@ -59,6 +59,64 @@ type Function struct {
 	// Args names the parameters (udf.NamedArguments), nil when they have
 	// no names: calls may then pass arguments by name.
 	Args []udf.Argument
+	// Overloads are the implementations of an overloaded function
+	// (udf.Overloaded), each a Function of the same name and kind, in
+	// their order; a call binds to one by its argument types
+	// (Function.overload). The fields above hold the first. Nil for a
+	// function with one implementation.
+	Overloads []*Function
+}
+
+// overload returns the implementation of f a call with args binds to:
+// f itself unless it is overloaded; else, as Flink's OrInputTypeStrategy,
+// the first whose parameter types equal the arguments' (nullability
+// included), then the first equal to them but for nullability, then the
+// first to which they cast implicitly. No match is an error listing the
+// signatures.
+func (f *Function) overload(args []expr.Expr) (*Function, error) {
+	if len(f.Overloads) == 0 {
+		return f, nil
+	}
+	ts := make([]row.Type, len(args))
+	for i, a := range args {
+		ts[i] = a.Type()
+		ts[i].TimeAttr = row.NoTimeAttr
+	}
+	match := func(same func(p, a row.Type) bool) *Function {
+		for _, o := range f.Overloads {
+			ps := o.paramTypes()
+			if len(ps) != len(ts) {
+				continue
+			}
+			ok := true
+			for i := range ps {
+				if !same(ps[i], ts[i]) {
+					ok = false
+					break
+				}
+			}
+			if ok {
+				return o
+			}
+		}
+		return nil
+	}
+	if o := match(func(p, a row.Type) bool { return p.Equal(a) }); o != nil {
+		return o, nil
+	}
+	if o := match(func(p, a row.Type) bool { return p.WithNullable(true).Equal(a.WithNullable(true)) }); o != nil {
+		return o, nil
+	}
+	for _, o := range f.Overloads {
+		if _, err := expr.CoerceArgs(o.Name, o.paramTypes(), args); err == nil {
+			return o, nil
+		}
+	}
+	sigs := make([]string, len(f.Overloads))
+	for i, o := range f.Overloads {
+		sigs[i] = udf.SignatureString(f.Name, o.paramTypes())
+	}
+	return nil, fmt.Errorf("Invalid function call:\n%s\nInvalid input arguments. Expected signatures are:\n%s", udf.SignatureString(f.Name, ts), strings.Join(sigs, "\n"))
 }
 
 // paramTypes returns the declared parameter types of f (udf.Signature),
@@ -289,6 +347,9 @@ func (eb *exprBinder) bindUserCall(c *ast.Call, name string) (expr.Expr, bool, e
 	args, err := eb.bindCallArgs(c, f)
 	if err != nil {
 		return nil, true, err
+	}
+	if f, err = f.overload(args); err != nil {
+		return nil, true, eb.errorf(c, "%v", err)
 	}
 	out, err := f.Scalar.Call(args...)
 	if err != nil {

@@ -52,6 +52,9 @@ func Named(fn any, args ...Argument) (NamedFunction, error) {
 
 // CheckArguments validates the parameter names of fn (see Named).
 func CheckArguments(fn any, args []Argument) error {
+	if _, ok := fn.(Overloaded); ok {
+		return fmt.Errorf("udf: an overloaded function takes arguments by position only: its implementations have no common parameter names")
+	}
 	seen := map[string]bool{}
 	for i, a := range args {
 		if a.Name == "" {

@@ -140,3 +140,43 @@ func TestNamedChecksNames(t *testing.T) {
 		t.Errorf("Eval(NULL, 'x') = %v, %v; want NULL", v, err)
 	}
 }
+
+// TestOverloadChecks: Overload refuses what calls could not choose from
+// or bind: no function, mixed kinds, aggregates, a function without
+// declared parameter types, two with the same types (nullability aside),
+// named or nested overloaded functions; Named refuses an overloaded one.
+func TestOverloadChecks(t *testing.T) {
+	i64, _ := Func1(func(x int64) (int64, error) { return x, nil })
+	i64p, _ := Func1(func(x *int64) (int64, error) { return 0, nil })
+	str, _ := Func1(func(x string) (string, error) { return x, nil })
+	named, _ := Named(str, Argument{Name: "s"})
+	ok, err := Overload(i64, str)
+	if err != nil || len(ok.Functions()) != 2 {
+		t.Fatalf("Overload(i64, str) = %v, %v", ok.Functions(), err)
+	}
+	for _, tc := range []struct {
+		name string
+		fns  []any
+		want string
+	}{
+		{"none", nil, "at least one"},
+		{"not a function", []any{i64, 3}, "is not a ScalarFunction"},
+		{"same types but nullability", []any{i64, i64p}, "both take"},
+		{"no signature", []any{i64, untyped{}}, "does not declare its parameter types"},
+		{"named", []any{i64, named}, "named arguments"},
+		{"nested", []any{ok, str}, "itself overloaded"},
+	} {
+		if _, err := Overload(tc.fns...); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: Overload error %v, want one containing %q", tc.name, err, tc.want)
+		}
+	}
+	if _, err := Named(ok, Argument{Name: "x"}); err == nil || !strings.Contains(err.Error(), "by position only") {
+		t.Errorf("Named(overloaded) error %v", err)
+	}
+}
+
+// untyped is a scalar function without Signature.
+type untyped struct{}
+
+func (untyped) ResultType([]row.Type) (row.Type, error) { return row.String(), nil }
+func (untyped) Eval([]row.Value) (row.Value, error)     { return row.Str(""), nil }
