@@ -111,3 +111,52 @@ func ExampleSession_CreateTemporarySystemFunction() {
 	// -U[A!, 3]
 	// +U[A!, 5]
 }
+
+// Overload gives one SQL name several implementations: each call binds to
+// one by its argument types when the query is planned.
+func ExampleSession_CreateTemporarySystemFunction_overloaded() {
+	sess := sql.NewSession(sql.SessionOptions{})
+	byInt, err := udf.Func1(func(x int64) (string, error) { return fmt.Sprintf("number %d", x), nil })
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	byString, err := udf.Func1(func(s string) (string, error) { return "text " + s, nil })
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	describe, err := udf.Overload(byInt, byString)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	if err := sess.CreateTemporarySystemFunction("describe", describe); err != nil {
+		fmt.Println(err)
+		return
+	}
+	stmts, err := parser.Parse(`SELECT describe(42), describe('forty-two')`)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	_, job, err := sess.Execute(stmts[0])
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	env := weir.NewEnvironment(weir.Options{Parallelism: 1})
+	types := job.Schema().Types()
+	if err := job.Build(env, func(r row.Row) error {
+		fmt.Println(row.FormatRow(r, types))
+		return nil
+	}); err != nil {
+		fmt.Println(err)
+		return
+	}
+	if err := env.Execute(context.Background()); err != nil {
+		fmt.Println(err)
+	}
+	// Output:
+	// +I[number 42, text forty-two]
+}
