@@ -72,6 +72,8 @@ type memWindows struct {
 	mIdx  map[string]int32
 	mKeys []string
 	mAccs []*aggSet
+	// window ends scratch (memEnds, memFire)
+	ends, due []int64
 }
 
 // useMem reports whether a spec's windows go to the slice table.
@@ -274,29 +276,32 @@ func (f *windowAggFn) FlushesOnWatermark(wm int64) bool {
 // nextDue returns the first window end with contents whose fire time is
 // in (prev, wm].
 func (f *windowAggFn) nextDue(prev, wm int64) (int64, bool) {
-	m := f.mem
 	w := f.spec.Window
-	last := m.slices[len(m.slices)-1].end + m.size - m.slide
-	for e := m.slices[0].end; e <= last; e += m.slide {
+	for _, e := range f.memEnds() {
 		ft := w.fire(e)
 		if ft > wm {
-			return 0, false
+			break
 		}
-		if ft > prev && f.memHolds(e) {
+		if ft > prev {
 			return e, true
 		}
 	}
 	return 0, false
 }
 
-// memHolds reports whether a slice of the window ending at e is held.
-func (f *windowAggFn) memHolds(e int64) bool {
-	for _, s := range f.mem.slices {
-		if s.end > e-f.mem.size && s.end <= e {
-			return true
+// memEnds returns the ends of the windows that hold a slice, ascending
+// (only those: the slices may lie far apart on the time axis).
+func (f *windowAggFn) memEnds() []int64 {
+	m := f.mem
+	m.ends = m.ends[:0]
+	for _, s := range m.slices {
+		for e := s.end; e <= s.end+m.size-m.slide; e += m.slide {
+			m.ends = append(m.ends, e)
 		}
 	}
-	return false
+	slices.Sort(m.ends)
+	m.ends = slices.Compact(m.ends)
+	return m.ends
 }
 
 // FlushBundle fires the windows the pending watermark passes, or, before
@@ -326,17 +331,14 @@ func (f *windowAggFn) FlushBundle(ctx *weir.KeyedContext[string, row.Row]) error
 // their end, and drops the slices whose last window is among them.
 func (f *windowAggFn) memFire(ctx *weir.KeyedContext[string, row.Row], prev, wm int64) error {
 	m := f.mem
-	if len(m.slices) == 0 {
-		return nil
-	}
 	w := f.spec.Window
-	last := m.slices[len(m.slices)-1].end + m.size - m.slide
-	for e := m.slices[0].end; e <= last && len(m.slices) > 0; e += m.slide {
+	m.due = append(m.due[:0], f.memEnds()...)
+	for _, e := range m.due {
 		ft := w.fire(e)
 		if ft > wm {
 			break
 		}
-		if ft <= prev || !f.memHolds(e) {
+		if ft <= prev {
 			continue
 		}
 		if err := f.memFireWindow(ctx, e); err != nil {
