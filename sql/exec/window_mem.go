@@ -274,19 +274,27 @@ func (f *windowAggFn) FlushesOnWatermark(wm int64) bool {
 }
 
 // nextDue returns the first window end with contents whose fire time is
-// in (prev, wm].
+// in (prev, wm]: the smallest end of a window holding a slice that fires
+// after prev (fire times grow with the end), if it fires by wm.
 func (f *windowAggFn) nextDue(prev, wm int64) (int64, bool) {
+	m := f.mem
 	w := f.spec.Window
-	for _, e := range f.memEnds() {
-		ft := w.fire(e)
-		if ft > wm {
+	best, ok := int64(0), false
+	for _, s := range m.slices {
+		if ok && s.end >= best {
 			break
 		}
-		if ft > prev {
-			return e, true
+		for e := s.end; e <= s.end+m.size-m.slide && (!ok || e < best); e += m.slide {
+			if w.fire(e) > prev {
+				best, ok = e, true
+				break
+			}
 		}
 	}
-	return 0, false
+	if !ok || w.fire(best) > wm {
+		return 0, false
+	}
+	return best, true
 }
 
 // memEnds returns the ends of the windows that hold a slice, ascending
