@@ -30,6 +30,8 @@ type config struct {
 	// keyed state with per-key timers (the layout before the slice
 	// table); toStateBacked: the restored one does.
 	fromStateBacked, toStateBacked bool
+	// memLimit bounds the slice table's entries (memWindowMaxEntries).
+	memLimit int
 }
 
 func (c config) String() string {
@@ -42,6 +44,9 @@ func (c config) String() string {
 	}
 	if c.toStateBacked {
 		s += "-to-statebacked"
+	}
+	if c.memLimit > 0 {
+		s += fmt.Sprintf("-memlimit%d", c.memLimit)
 	}
 	if c.then != nil {
 		s += "-restore-" + c.then.String()
@@ -387,15 +392,22 @@ func TestWindowAggSameAnswer(t *testing.T) {
 			configs = append(slices.Clone(configs),
 				config{p: 2, backend: weir.StateHeap, fromStateBacked: true, then: &config{p: 3, backend: weir.StatePebble}},
 				config{p: 1, backend: weir.StatePebble, fromStateBacked: true, then: &config{p: 1, backend: weir.StateHeap}},
-				config{p: 3, backend: weir.StateHeap, toStateBacked: true, then: &config{p: 2, backend: weir.StateHeap}})
+				config{p: 3, backend: weir.StateHeap, toStateBacked: true, then: &config{p: 2, backend: weir.StateHeap}},
+				// The slice table moves into state when full.
+				config{p: 1, backend: weir.StateHeap, memLimit: 7},
+				config{p: 2, backend: weir.StatePebble, memLimit: 7, then: &config{p: 1, backend: weir.StateHeap, memLimit: 7}})
 		}
 		for _, c := range configs {
 			t.Run(name+"/"+c.String(), func(t *testing.T) {
 				perWindow := spec
 				perWindow.perWindow = c.fromPerWindow
 				perWindow.stateBacked = c.fromStateBacked
+				perWindow.memLimit = c.memLimit
 				restored := spec
 				restored.stateBacked = c.toStateBacked
+				if c.then != nil {
+					restored.memLimit = c.then.memLimit
+				}
 				log := runStepsRebuilt(t, c, steps, func(s weir.Stream[row.Row]) (weir.Stream[row.Row], error) {
 					return WindowAggregate(s, perWindow)
 				}, func(s weir.Stream[row.Row]) (weir.Stream[row.Row], error) {

@@ -209,6 +209,8 @@ type WindowAggSpec struct {
 	// timer per key (the path before the slice table, window_mem.go):
 	// tests restore its snapshots into the slice table and back.
 	stateBacked bool
+	// memLimit, if positive, replaces memWindowMaxEntries (tests).
+	memLimit int
 }
 
 func (s WindowAggSpec) compile() (*aggSet, error) {
@@ -360,6 +362,9 @@ func (f *windowAggFn) Open(ctx *weir.KeyedRuntimeContext[string]) error {
 	f.windows = state.GetMap[string, int64, string](ctx.State(), state.Descriptor{Name: "window-aggs"})
 	if useMem(f.spec, set) {
 		f.mem = newMemWindows(f.spec.Window, ctx.Metrics())
+		if f.spec.memLimit > 0 {
+			f.mem.limit = f.spec.memLimit
+		}
 	}
 	if canSlice(f.spec, set) {
 		f.slices = state.GetMap[string, int64, string](ctx.State(), state.Descriptor{Name: "window-slices"})

@@ -74,7 +74,16 @@ type memWindows struct {
 	mAccs []*aggSet
 	// window ends scratch (memEnds, memFire)
 	ends, due []int64
+	// n counts the held (key, slice) entries; past limit the table moves
+	// into state (memCheckLimit).
+	n, limit int
 }
+
+// memWindowMaxEntries bounds the slice table's (key, slice) entries
+// (Flink bounds its window buffer by managed memory): past it the entries
+// move into keyed state, and their keys go on on the state-backed path
+// (a key comes back to the table once its window state is empty).
+const memWindowMaxEntries = 1 << 20
 
 // useMem reports whether a spec's windows go to the slice table.
 func useMem(s WindowAggSpec, set *aggSet) bool {
@@ -99,7 +108,7 @@ func useMem(s WindowAggSpec, set *aggSet) bool {
 }
 
 func newMemWindows(w Window, m *operator.Metrics) *memWindows {
-	mw := &memWindows{size: w.Size.Milliseconds(), opMetrics: m, lastWm: math.MinInt64, mIdx: map[string]int32{}}
+	mw := &memWindows{size: w.Size.Milliseconds(), opMetrics: m, lastWm: math.MinInt64, mIdx: map[string]int32{}, limit: memWindowMaxEntries}
 	if w.Kind == TumbleWindow {
 		mw.slide, mw.tumble = mw.size, true
 	} else {
@@ -194,6 +203,7 @@ func (f *windowAggFn) memEntry(key string, end int64) *aggSet {
 		return s.accs[j]
 	}
 	a := f.memAcc()
+	m.n++
 	s.idx[key] = int32(len(s.keys))
 	s.keys = append(s.keys, key)
 	s.accs = append(s.accs, a)
@@ -232,7 +242,32 @@ func (f *windowAggFn) memAdd(ctx *weir.KeyedContext[string, row.Row], in row.Row
 	if err := a.failed(); err != nil {
 		return fmt.Errorf("sql: WindowAggregate on row %s: %w", row.FormatRow(in, f.spec.InputTypes), err)
 	}
-	return nil
+	return f.memCheckLimit(ctx)
+}
+
+// memCheckLimit moves the table into state when it holds more than its
+// limit of entries.
+func (f *windowAggFn) memCheckLimit(ctx *weir.KeyedContext[string, row.Row]) error {
+	m := f.mem
+	if m.n <= m.limit {
+		return nil
+	}
+	cur := ctx.Key()
+	if err := f.memWrite(ctx, false); err != nil {
+		return err
+	}
+	for _, s := range m.slices {
+		for _, k := range s.keys {
+			if m.restored == nil {
+				m.restored = map[string]struct{}{}
+			}
+			m.restored[k] = struct{}{}
+		}
+		f.memRecycle(s)
+	}
+	clear(m.slices)
+	m.slices = m.slices[:0]
+	return ctx.SetCurrentKey(cur)
 }
 
 // memMerge merges a local aggregate's accumulators (f.part) for the slice
@@ -244,7 +279,10 @@ func (f *windowAggFn) memMerge(ctx *weir.KeyedContext[string, row.Row], end int6
 	}
 	a := f.memEntry(ctx.Key(), end)
 	a.merge(f.part)
-	return a.failed()
+	if err := a.failed(); err != nil {
+		return err
+	}
+	return f.memCheckLimit(ctx)
 }
 
 // FlushesOnWatermark asks for FlushBundle before the watermark wm when
@@ -372,6 +410,7 @@ func (f *windowAggFn) memFire(ctx *weir.KeyedContext[string, row.Row], prev, wm 
 func (f *windowAggFn) memRecycle(s *memSlice) {
 	m := f.mem
 	m.free = append(m.free, s.accs...)
+	m.n -= len(s.accs)
 	clear(s.accs)
 	clear(s.keys)
 	clear(s.idx)
@@ -428,6 +467,12 @@ func (f *windowAggFn) memFireWindow(ctx *weir.KeyedContext[string, row.Row], e i
 // memSpill writes the slice table to state in the state-backed layout,
 // for a snapshot; memStart removes it again.
 func (f *windowAggFn) memSpill(ctx *weir.KeyedContext[string, row.Row]) error {
+	return f.memWrite(ctx, true)
+}
+
+// memWrite writes the slice table to state in the state-backed layout,
+// with the timers; spill: listed for memStart to remove.
+func (f *windowAggFn) memWrite(ctx *weir.KeyedContext[string, row.Row], spill bool) error {
 	m := f.mem
 	if len(m.slices) == 0 {
 		return nil
@@ -451,7 +496,9 @@ func (f *windowAggFn) memSpill(ctx *weir.KeyedContext[string, row.Row]) error {
 				f.slices.Put(s.end, enc)
 			}
 			ctx.RegisterEventTimeTimer(timer)
-			m.spill = append(m.spill, spilled{key: k, end: s.end, timer: timer})
+			if spill {
+				m.spill = append(m.spill, spilled{key: k, end: s.end, timer: timer})
+			}
 		}
 	}
 	return nil
