@@ -561,8 +561,9 @@ func (f *windowAggFn) deleteTimer(ctx *weir.KeyedContext[string, row.Row], ts in
 
 func (f *windowAggFn) OnTimer(ctx *weir.KeyedContext[string, row.Row], ts int64) error {
 	if f.mem != nil {
-		// Only keys restored with window state have timers.
-		if err := f.memStart(ctx); err != nil {
+		// Only keys restored with window state, and the table written
+		// for a snapshot, have timers.
+		if err := f.memFinal(ctx); err != nil {
 			return err
 		}
 		defer f.memForget(ctx)

@@ -365,12 +365,31 @@ func (f *windowAggFn) FlushBundle(ctx *weir.KeyedContext[string, row.Row]) error
 	case m.hasPending:
 		m.hasPending = false
 		return f.memFire(ctx, m.pending, m.lastWm)
-	case m.opMetrics.CurrentWatermark == operator.MaxWatermark:
-		prev := m.lastWm
-		m.lastWm = operator.MaxWatermark
-		return f.memFire(ctx, prev, operator.MaxWatermark)
 	}
+	// A barrier, the end of input or the final watermark (which the
+	// operator flushes without asking FlushesOnWatermark): write the
+	// table for a snapshot. At the final watermark the timers written
+	// fire next, and memFinal fires the table.
 	return f.memSpill(ctx)
+}
+
+// memFinal is called when a timer fires: if the table is still written
+// to state for a snapshot, the watermark is the final one (any other
+// watermark asks FlushesOnWatermark first, which flushes while entries
+// are written, and that flush removes them): the written entries and
+// timers are removed and every window of the table fires.
+func (f *windowAggFn) memFinal(ctx *weir.KeyedContext[string, row.Row]) error {
+	m := f.mem
+	final := len(m.spill) > 0
+	if err := f.memStart(ctx); err != nil {
+		return err
+	}
+	if !final {
+		return nil
+	}
+	prev := m.lastWm
+	m.lastWm = operator.MaxWatermark
+	return f.memFire(ctx, prev, operator.MaxWatermark)
 }
 
 // memFire emits the windows whose fire time is in (prev, wm], in order of
