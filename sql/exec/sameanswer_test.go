@@ -26,12 +26,27 @@ type config struct {
 	// fromPerWindow: the first job keeps HOP windows per window (the
 	// layout before slicing); the restored one slices them.
 	fromPerWindow bool
+	// fromStateBacked: the first job keeps TUMBLE and HOP windows in
+	// keyed state with per-key timers (the layout before the slice
+	// table); toStateBacked: the restored one does.
+	fromStateBacked, toStateBacked bool
+	// memLimit bounds the slice table's entries (memWindowMaxEntries).
+	memLimit int
 }
 
 func (c config) String() string {
 	s := fmt.Sprintf("p%d-%s", c.p, c.backend)
 	if c.fromPerWindow {
 		s += "-perwindow"
+	}
+	if c.fromStateBacked {
+		s += "-statebacked"
+	}
+	if c.toStateBacked {
+		s += "-to-statebacked"
+	}
+	if c.memLimit > 0 {
+		s += fmt.Sprintf("-memlimit%d", c.memLimit)
 	}
 	if c.then != nil {
 		s += "-restore-" + c.then.String()
@@ -268,12 +283,14 @@ func TestWindowAggSameAnswer(t *testing.T) {
 		}
 	}
 	// HOP without DISTINCT is sliced (window_slice.go); with it, kept per
-	// window.
+	// window. TUMBLE and HOP without DISTINCT use the slice table
+	// (window_mem.go).
 	for _, c := range []struct {
 		w        Window
 		distinct bool
 	}{{Tumble(time.Second), true}, {Hop(500*time.Millisecond, 2*time.Second), true},
-		{Hop(500*time.Millisecond, 2*time.Second), false}, {Cumulate(250*time.Millisecond, time.Second), true}} {
+		{Hop(500*time.Millisecond, 2*time.Second), false}, {Cumulate(250*time.Millisecond, time.Second), true},
+		{Tumble(time.Second), false}} {
 		w := c.w
 		aggs := []AggCall{Call(CountStar), Call(Sum, 2)}
 		if c.distinct {
@@ -368,14 +385,33 @@ func TestWindowAggSameAnswer(t *testing.T) {
 			configs = append(slices.Clone(configs), config{p: 2, backend: weir.StateHeap, fromPerWindow: true,
 				then: &config{p: 3, backend: weir.StatePebble}})
 		}
+		if !c.distinct && w.Kind != CumulateWindow {
+			// A snapshot of the state-backed layout (per-key slices or
+			// windows and timers) restored into the slice table, and the
+			// slice table's snapshot restored into the state-backed path.
+			configs = append(slices.Clone(configs),
+				config{p: 2, backend: weir.StateHeap, fromStateBacked: true, then: &config{p: 3, backend: weir.StatePebble}},
+				config{p: 1, backend: weir.StatePebble, fromStateBacked: true, then: &config{p: 1, backend: weir.StateHeap}},
+				config{p: 3, backend: weir.StateHeap, toStateBacked: true, then: &config{p: 2, backend: weir.StateHeap}},
+				// The slice table moves into state when full.
+				config{p: 1, backend: weir.StateHeap, memLimit: 7},
+				config{p: 2, backend: weir.StatePebble, memLimit: 7, then: &config{p: 1, backend: weir.StateHeap, memLimit: 7}})
+		}
 		for _, c := range configs {
 			t.Run(name+"/"+c.String(), func(t *testing.T) {
 				perWindow := spec
 				perWindow.perWindow = c.fromPerWindow
+				perWindow.stateBacked = c.fromStateBacked
+				perWindow.memLimit = c.memLimit
+				restored := spec
+				restored.stateBacked = c.toStateBacked
+				if c.then != nil {
+					restored.memLimit = c.then.memLimit
+				}
 				log := runStepsRebuilt(t, c, steps, func(s weir.Stream[row.Row]) (weir.Stream[row.Row], error) {
 					return WindowAggregate(s, perWindow)
 				}, func(s weir.Stream[row.Row]) (weir.Stream[row.Row], error) {
-					return WindowAggregate(s, spec)
+					return WindowAggregate(s, restored)
 				})
 				var got []string
 				for _, r := range log {

@@ -205,6 +205,12 @@ type WindowAggSpec struct {
 	// perWindow keeps one accumulator per HOP window (the layout before
 	// slicing): tests restore its snapshots into the sliced layout.
 	perWindow bool
+	// stateBacked keeps TUMBLE and HOP windows in keyed state with a
+	// timer per key (the path before the slice table, window_mem.go):
+	// tests restore its snapshots into the slice table and back.
+	stateBacked bool
+	// memLimit, if positive, replaces memWindowMaxEntries (tests).
+	memLimit int
 }
 
 func (s WindowAggSpec) compile() (*aggSet, error) {
@@ -325,6 +331,9 @@ type windowAggFn struct {
 	// fires the windows whose fire time it is (window_zone.go).
 	fixed bool
 	ends  []int64
+	// mem, for event-time TUMBLE and HOP windows, is the slice table
+	// (window_mem.go); nil otherwise.
+	mem *memWindows
 }
 
 // session is a SESSION window of the current key: [start, end) and its
@@ -351,6 +360,12 @@ func (f *windowAggFn) Open(ctx *weir.KeyedRuntimeContext[string]) error {
 	// snapshot taken before HOP windows were sliced holds its windows
 	// there, and fireSlices merges them in.
 	f.windows = state.GetMap[string, int64, string](ctx.State(), state.Descriptor{Name: "window-aggs"})
+	if useMem(f.spec, set) {
+		f.mem = newMemWindows(f.spec.Window, ctx.Metrics())
+		if f.spec.memLimit > 0 {
+			f.mem.limit = f.spec.memLimit
+		}
+	}
 	if canSlice(f.spec, set) {
 		f.slices = state.GetMap[string, int64, string](ctx.State(), state.Descriptor{Name: "window-slices"})
 		return nil
@@ -393,6 +408,15 @@ func (f *windowAggFn) ProcessElement(ctx *weir.KeyedContext[string, row.Row], in
 	t = w.local(t)
 	if w.Kind == SessionWindow {
 		return f.addToSession(ctx, in, t, proc, retract)
+	}
+	if f.mem != nil {
+		own, err := f.memOwns(ctx)
+		if err != nil {
+			return err
+		}
+		if own {
+			return f.memAdd(ctx, in, t)
+		}
 	}
 	if f.slices != nil {
 		return f.addToSlice(ctx, in, t, proc, retract)
@@ -536,6 +560,14 @@ func (f *windowAggFn) deleteTimer(ctx *weir.KeyedContext[string, row.Row], ts in
 }
 
 func (f *windowAggFn) OnTimer(ctx *weir.KeyedContext[string, row.Row], ts int64) error {
+	if f.mem != nil {
+		// Only keys restored with window state, and the table written
+		// for a snapshot, have timers.
+		if err := f.memFinal(ctx); err != nil {
+			return err
+		}
+		defer f.memForget(ctx)
+	}
 	if f.slices != nil {
 		return f.fireSlices(ctx, ts)
 	}
@@ -613,16 +645,22 @@ func (f *windowAggFn) namespace(end int64) {
 // whose accumulators are in f.set; a window whose rows were all retracted
 // emits nothing.
 func (f *windowAggFn) emit(ctx *weir.KeyedContext[string, row.Row], start, end int64) error {
-	if f.set.rows == 0 {
+	return f.emitKey(ctx, ctx.Key(), f.set, start, end)
+}
+
+// emitKey sends the result of the window [start, end) of key, whose
+// accumulators are set.
+func (f *windowAggFn) emitKey(ctx *weir.KeyedContext[string, row.Row], key string, set *aggSet, start, end int64) error {
+	if set.rows == 0 {
 		return nil
 	}
-	fields := make([]row.Value, 0, len(f.keyTypes)+len(f.set.calls)+3)
-	fields, err := decodeKey(fields, ctx.Key(), f.keyTypes)
+	fields := make([]row.Value, 0, len(f.keyTypes)+len(set.calls)+3)
+	fields, err := decodeKey(fields, key, f.keyTypes)
 	if err != nil {
 		return err
 	}
-	fields = f.set.appendValues(fields)
-	if err := f.set.failed(); err != nil {
+	fields = set.appendValues(fields)
+	if err := set.failed(); err != nil {
 		return err
 	}
 	wt := f.spec.Window.epoch(end - 1)

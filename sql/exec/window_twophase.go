@@ -273,6 +273,15 @@ func (f *windowAggFn) processGlobal(ctx *weir.KeyedContext[string, row.Row], in 
 		return fmt.Errorf("sql: GlobalWindowAggregate: accumulators of the local aggregate: %w", err)
 	}
 	end := in.Fields[nk+1].Int()
+	if f.mem != nil {
+		own, err := f.memOwns(ctx)
+		if err != nil {
+			return err
+		}
+		if own {
+			return f.memMerge(ctx, end)
+		}
+	}
 	wm := ctx.CurrentWatermark()
 	if f.slices != nil {
 		// A sliced HOP window: the local slice is the operator's slice.
