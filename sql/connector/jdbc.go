@@ -248,9 +248,9 @@ func (s *jdbcSource) Produce(b BuildContext) (weir.Stream[row.Row], error) {
 		for _, i := range order {
 			c := s.schema.Columns[i]
 			if c.Type.IsString() {
-				ob = append(ob, "CAST("+mysqlQuote(c.Name)+" AS BINARY)")
+				ob = append(ob, "CAST("+mysqlQuoteColumn(c.Name)+" AS BINARY)")
 			} else {
-				ob = append(ob, mysqlQuote(c.Name))
+				ob = append(ob, mysqlQuoteColumn(c.Name))
 			}
 		}
 		selectFrom = "SELECT " + s.mysqlSelectList() + " FROM " + mysqlQuote(s.dbTable)

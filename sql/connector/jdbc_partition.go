@@ -181,7 +181,7 @@ func (s *jdbcSource) partitionQueries(selectFrom, orderBy string, where []string
 		qargs := append([]any(nil), args...)
 		var name string
 		if s.mysql != nil {
-			name = mysqlQuote(c.Name)
+			name = mysqlQuoteColumn(c.Name)
 		} else {
 			name = pgx.Identifier{c.Name}.Sanitize()
 		}
