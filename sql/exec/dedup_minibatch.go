@@ -18,9 +18,10 @@ import (
 // barrier, on the final watermark and at the end of input (the engine's
 // BundleFlusher). Keep-first emits what it emits without mini-batch;
 // keep-last emits a key's last row of a batch only (the rows it replaced
-// in the batch are never emitted). The state is the operator's without
-// mini-batch (same operator, state names and encoding): savepoints
-// restore with mini-batch on or off.
+// in the batch are never emitted). Watermarks that come while rows are
+// held wait and go on after the batch (weir.WatermarkHolder). The state
+// is the operator's without mini-batch (same operator, state names and
+// encoding): savepoints restore with mini-batch on or off.
 //
 // On event time (Flink's RowTimeMiniBatchDeduplicateFunction) the operator
 // holds every row of a key in the batch, in arrival order, and handles
@@ -147,12 +148,13 @@ func (f *dedupFn) FlushesOnWatermark(wm int64) bool {
 	return b.count > 0
 }
 
-// HoldsRecords implements weir.WatermarkHolder: on event time, the other
-// watermarks wait while the batch holds rows and go on after them when
-// it is flushed (Flink's RowTime MiniBatchAssigner forwards none between
-// two multiples of the interval), so no held row goes out behind a
-// watermark that passed it and a batch is not cut short by one.
-func (f *dedupFn) HoldsRecords() bool { return f.mb != nil && f.spec.RowTime && f.mb.count > 0 }
+// HoldsRecords implements weir.WatermarkHolder: the watermarks that come
+// while the batch holds rows wait and go on after them when it is flushed,
+// so no held row goes out behind a watermark that passed it. On event
+// time, Flink's RowTime MiniBatchAssigner forwards none between two ends
+// of intervals (and a batch is not cut short by one); on processing time,
+// its ProcTimeMiniBatchAssigner forwards no input watermark at all.
+func (f *dedupFn) HoldsRecords() bool { return f.mb != nil && f.mb.count > 0 }
 
 // onInterval handles the batch at an interval boundary.
 func (f *dedupFn) onInterval(ctx *weir.KeyedContext[string, row.Row], _ int64) error {

@@ -2,8 +2,13 @@ package exec
 
 import (
 	"math"
+	"slices"
 	"testing"
 	"time"
+
+	"github.com/weirstream/weir"
+	"github.com/weirstream/weir/row"
+	"github.com/weirstream/weir/weirtest"
 )
 
 // TestDedupRowTimeBatchEndsAsFlinkAssigner checks the watermarks that end
@@ -57,4 +62,47 @@ func seq(from, to int64) []int64 {
 		s = append(s, i)
 	}
 	return s
+}
+
+// TestDedupProcTimeMiniBatchHoldsWatermarks: the processing-time
+// mini-batch deduplication holds a watermark that comes while it holds
+// rows, as the mini-batch aggregation and join do, and lets it go after
+// the batch's rows at the interval's end: Flink's ProcTimeMiniBatchAssigner
+// lets no input watermark pass the held rows, so a downstream event-time
+// operator never sees those rows behind a watermark (late, and dropped).
+func TestDedupProcTimeMiniBatchHoldsWatermarks(t *testing.T) {
+	for _, keepLast := range []bool{false, true} {
+		h := weirtest.New(weir.Options{})
+		in := weirtest.NewInput[row.Row](h)
+		s, err := Deduplicate(in.Stream(), DedupSpec{Types: []row.Type{row.String(), row.BigInt()}, Keys: []int{0}, KeepLast: keepLast,
+			MiniBatch: MiniBatch{Interval: time.Second, Size: 100}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := weirtest.Capture(h, s)
+		h.Start(t)
+		if err := h.SetProcessingTime(10_400); err != nil {
+			t.Fatal(err)
+		}
+		push(t, in, kv(row.Insert, "a", 1))
+		if err := in.Watermark(5); err != nil {
+			t.Fatal(err)
+		}
+		if slices.Contains(out.Watermarks(), 5) {
+			t.Fatalf("keepLast=%v: watermark 5 went on while the row before it was held", keepLast)
+		}
+		if err := h.SetProcessingTime(11_000); err != nil {
+			t.Fatal(err)
+		}
+		got := out.Take()
+		if len(got) != 1 || got[0].Fields[1].Int() != 1 {
+			t.Fatalf("keepLast=%v: rows at the interval's end %v, want the one row", keepLast, got)
+		}
+		if !slices.Contains(out.Watermarks(), 5) {
+			t.Fatalf("keepLast=%v: watermark 5 did not go on at the batch's end: %v", keepLast, out.Watermarks())
+		}
+		if err := in.End(); err != nil {
+			t.Fatal(err)
+		}
+	}
 }
