@@ -185,7 +185,11 @@ func (s *jdbcSource) partitionQueries(selectFrom, orderBy string, where []string
 		} else {
 			name = pgx.Identifier{c.Name}.Sanitize()
 		}
-		cond := p.splitCondition(c.Type, name, rs, i, func(v int64, _ bool) string {
+		split := p.splitCondition
+		if s.mysql != nil {
+			split = p.mysqlSplitCondition
+		}
+		cond := split(c.Type, name, rs, i, func(v int64, _ bool) string {
 			arg, pgType, myType := boundValue(v, c.Type, s.mysql != nil)
 			qargs = append(qargs, arg)
 			if s.mysql != nil {
