@@ -185,11 +185,7 @@ func (s *jdbcSource) partitionQueries(selectFrom, orderBy string, where []string
 		} else {
 			name = pgx.Identifier{c.Name}.Sanitize()
 		}
-		split := p.splitCondition
-		if s.mysql != nil {
-			split = p.mysqlSplitCondition
-		}
-		cond := split(c.Type, name, rs, i, func(v int64, _ bool) string {
+		cond := p.limitedSplitCondition(s.mysql != nil, c.Type, name, rs, i, func(v int64, _ bool) string {
 			arg, pgType, myType := boundValue(v, c.Type, s.mysql != nil)
 			qargs = append(qargs, arg)
 			if s.mysql != nil {
