@@ -248,9 +248,9 @@ func (s *jdbcSource) Produce(b BuildContext) (weir.Stream[row.Row], error) {
 		for _, i := range order {
 			c := s.schema.Columns[i]
 			if c.Type.IsString() {
-				ob = append(ob, "CAST("+mysqlQuote(c.Name)+" AS BINARY)")
+				ob = append(ob, "CAST("+mysqlQuoteColumn(c.Name)+" AS BINARY)")
 			} else {
-				ob = append(ob, mysqlQuote(c.Name))
+				ob = append(ob, mysqlQuoteColumn(c.Name))
 			}
 		}
 		selectFrom = "SELECT " + s.mysqlSelectList() + " FROM " + mysqlQuote(s.dbTable)
@@ -510,11 +510,12 @@ func fromPGValue(v any, t row.Type) (row.Value, error) {
 		if tm, ok := v.(time.Time); ok {
 			// The wall clock, as TIMESTAMP has no zone.
 			w := time.Date(tm.Year(), tm.Month(), tm.Day(), tm.Hour(), tm.Minute(), tm.Second(), tm.Nanosecond(), time.UTC)
-			return row.TimestampNanos(w.UnixNano()), nil
+			// Milliseconds, not UnixNano: that overflows outside 1677-2262.
+			return row.Timestamp(w.UnixMilli(), int32(w.Nanosecond()%1e6)), nil
 		}
 	case row.TypeTimestampLTZ:
 		if tm, ok := v.(time.Time); ok {
-			return row.TimestampNanos(tm.UnixNano()), nil
+			return row.Timestamp(tm.UnixMilli(), int32(tm.Nanosecond()%1e6)), nil
 		}
 	}
 	return castText(v, t)

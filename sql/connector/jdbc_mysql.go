@@ -218,7 +218,7 @@ func (s *jdbcSource) mysqlOpenScan(query string, args []any) func(ctx context.Co
 func (t *jdbcTable) mysqlSelectList() string {
 	cols := make([]string, t.schema.Len())
 	for i, c := range t.schema.Columns {
-		cols[i] = mysqlQuote(c.Name)
+		cols[i] = mysqlQuoteColumn(c.Name)
 	}
 	return strings.Join(cols, ", ")
 }
@@ -235,7 +235,7 @@ type mysqlLookup struct {
 func (t *jdbcTable) mysqlLookupFunction(keys []int, types []row.Type) LookupFunction {
 	var where []string
 	for _, k := range keys {
-		where = append(where, mysqlQuote(t.schema.Columns[k].Name)+" = ?")
+		where = append(where, mysqlQuoteColumn(t.schema.Columns[k].Name)+" = ?")
 	}
 	q := "SELECT " + t.mysqlSelectList() + " FROM " + mysqlQuote(t.dbTable) + " WHERE " + strings.Join(where, " AND ")
 	return Cached(&mysqlLookup{t: t, query: q, types: types}, types, t.cache)
@@ -306,7 +306,7 @@ func (s *mysqlSink) CreateWriter(ctx weir.SinkContext) (weir.SinkWriter[row.Row]
 	marks := make([]string, t.schema.Len())
 	var upd []string
 	for i, c := range t.schema.Columns {
-		cols[i], marks[i] = mysqlQuote(c.Name), "?"
+		cols[i], marks[i] = mysqlQuoteColumn(c.Name), "?"
 		isKey := false
 		for _, k := range t.pk {
 			isKey = isKey || k == i

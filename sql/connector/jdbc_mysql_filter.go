@@ -38,7 +38,7 @@ func (r *jdbcRender) renderMySQL(e expr.Expr) (sql string, ok bool) {
 	switch n := e.(type) {
 	case *expr.InputRef:
 		if n.T.Root == row.TypeBoolean {
-			return "(" + mysqlQuote(r.t.schema.Columns[n.Index].Name) + " <> 0)", true
+			return "(" + mysqlQuoteColumn(r.t.schema.Columns[n.Index].Name) + " <> 0)", true
 		}
 		return "", false
 	case *expr.Call:
@@ -62,7 +62,7 @@ func (r *jdbcRender) renderMySQL(e expr.Expr) (sql string, ok bool) {
 			case row.TypeDate, row.TypeTime, row.TypeTimestamp, row.TypeTimestampLTZ:
 				return "", false
 			}
-			return "(" + mysqlQuote(r.t.schema.Columns[c.Index].Name) + " " + name + ")", true
+			return "(" + mysqlQuoteColumn(r.t.schema.Columns[c.Index].Name) + " " + name + ")", true
 		case "=", "<>", "<", "<=", ">", ">=":
 			if len(n.Args) != 2 {
 				return "", false
@@ -93,7 +93,7 @@ func mysqlClass(t row.Type) string {
 func (r *jdbcRender) operandMySQL(e expr.Expr) (sql, class string, ok bool) {
 	switch n := e.(type) {
 	case *expr.InputRef:
-		name := mysqlQuote(r.t.schema.Columns[n.Index].Name)
+		name := mysqlQuoteColumn(r.t.schema.Columns[n.Index].Name)
 		class := mysqlClass(n.T)
 		if class == "bool" {
 			name = "(" + name + " <> 0)"
@@ -109,7 +109,7 @@ func (r *jdbcRender) operandMySQL(e expr.Expr) (sql, class string, ok bool) {
 			(from == "decimal" && to == "int") {
 			return "", "", false
 		}
-		return mysqlQuote(r.t.schema.Columns[ref.Index].Name), to, true
+		return mysqlQuoteColumn(r.t.schema.Columns[ref.Index].Name), to, true
 	case *expr.Literal:
 		class := mysqlClass(n.T)
 		if n.Value.IsNull() || class == "" {

@@ -181,11 +181,11 @@ func (s *jdbcSource) partitionQueries(selectFrom, orderBy string, where []string
 		qargs := append([]any(nil), args...)
 		var name string
 		if s.mysql != nil {
-			name = mysqlQuote(c.Name)
+			name = mysqlQuoteColumn(c.Name)
 		} else {
 			name = pgx.Identifier{c.Name}.Sanitize()
 		}
-		cond := p.splitCondition(c.Type, name, rs, i, func(v int64, _ bool) string {
+		cond := p.limitedSplitCondition(s.mysql != nil, c.Type, name, rs, i, func(v int64, _ bool) string {
 			arg, pgType, myType := boundValue(v, c.Type, s.mysql != nil)
 			qargs = append(qargs, arg)
 			if s.mysql != nil {

@@ -18,9 +18,10 @@ import (
 // barrier, on the final watermark and at the end of input (the engine's
 // BundleFlusher). Keep-first emits what it emits without mini-batch;
 // keep-last emits a key's last row of a batch only (the rows it replaced
-// in the batch are never emitted). The state is the operator's without
-// mini-batch (same operator, state names and encoding): savepoints
-// restore with mini-batch on or off.
+// in the batch are never emitted). Watermarks that come while rows are
+// held wait and go on after the batch (weir.WatermarkHolder). The state
+// is the operator's without mini-batch (same operator, state names and
+// encoding): savepoints restore with mini-batch on or off.
 //
 // On event time (Flink's RowTimeMiniBatchDeduplicateFunction) the operator
 // holds every row of a key in the batch, in arrival order, and handles
@@ -32,12 +33,13 @@ import (
 // the latest rowtime, the last among equal ones; keep-first: the
 // earliest, the first among equal ones), and handles it alone: only the
 // batch's net change goes out. An event-time batch is flushed when it
-// holds MiniBatch.Size rows, before a watermark that crosses a multiple of
-// MiniBatch.Interval (where Flink's RowTime MiniBatchAssigner emits its
-// mini-batch watermark), before a checkpoint barrier and at the end of
-// input; not on processing time. The other watermarks wait while rows are
-// held and go on after them (Flink's assigner forwards none between two
-// multiples of the interval; weir.WatermarkHolder). The state is the per-row operator's: savepoints restore with
+// holds MiniBatch.Size rows, before a watermark that reaches the end of
+// an interval (k*Interval-1, where Flink's RowTime MiniBatchAssigner
+// emits its mini-batch watermark), before a checkpoint barrier and at the
+// end of input; not on processing time. The other watermarks wait while
+// rows are held and go on after them (Flink's assigner forwards none
+// between two ends of intervals; weir.WatermarkHolder). The state is the
+// per-row operator's: savepoints restore with
 // mini-batch on or off.
 
 // dedupBundle is the batch of a mini-batch deduplication: the held row of
@@ -49,9 +51,12 @@ type dedupBundle struct {
 	timer bool
 	free  []*heldRow
 	// Event time, as Flink's RowTime MiniBatchAssigner: the greatest
-	// watermark seen (from 0) and the one that ends the batch (the next
-	// multiple of the interval above it; 0 before the first).
+	// watermark seen (from 0) and the one that ends the batch (the last
+	// millisecond of an interval: interval-1 first, then the end of the
+	// interval after the one that ended the last batch); started is
+	// false before the first watermark.
 	wm, next int64
+	started  bool
 }
 
 // heldRow is a key's row in a batch and its timestamp; on event time
@@ -113,34 +118,43 @@ func (f *dedupFn) keepsNew(held, in row.Row) bool {
 }
 
 // FlushesOnWatermark implements weir.WatermarkFlusher: an event-time
-// batch is flushed before a watermark that reaches the next multiple of
-// the interval above the greatest watermark seen (where Flink's RowTime
-// MiniBatchAssigner emits its mini-batch watermark, on which the bundle
-// operator finishes its bundle; it starts from 0, so watermarks below
-// the interval never end a batch).
+// batch is flushed before a watermark that reaches the last millisecond
+// of the interval after the greatest watermark seen (k*interval-1, where
+// Flink's RowTime MiniBatchAssigner emits its mini-batch watermark, on
+// which the bundle operator finishes its bundle; it starts from 0, so
+// watermarks below interval-1 never end a batch).
 func (f *dedupFn) FlushesOnWatermark(wm int64) bool {
 	b := f.mb
 	if b == nil || !f.spec.RowTime {
 		return false
 	}
 	iv := f.spec.MiniBatch.Interval.Milliseconds()
-	if b.next == 0 {
-		b.next = iv
+	if !b.started {
+		// Flink's assigner opens with watermark 0 and its first end at
+		// interval-1.
+		b.started, b.wm, b.next = true, 0, iv-1
 	}
 	b.wm = max(b.wm, wm)
 	if b.wm < b.next {
 		return false
 	}
-	b.next = b.wm - b.wm%iv + iv
+	// The next end is the last millisecond of the watermark's interval,
+	// or of the following one when the watermark is that millisecond.
+	end := b.wm - b.wm%iv + iv - 1
+	if end <= b.wm {
+		end += iv
+	}
+	b.next = end
 	return b.count > 0
 }
 
-// HoldsRecords implements weir.WatermarkHolder: on event time, the other
-// watermarks wait while the batch holds rows and go on after them when
-// it is flushed (Flink's RowTime MiniBatchAssigner forwards none between
-// two multiples of the interval), so no held row goes out behind a
-// watermark that passed it and a batch is not cut short by one.
-func (f *dedupFn) HoldsRecords() bool { return f.mb != nil && f.spec.RowTime && f.mb.count > 0 }
+// HoldsRecords implements weir.WatermarkHolder: the watermarks that come
+// while the batch holds rows wait and go on after them when it is flushed,
+// so no held row goes out behind a watermark that passed it. On event
+// time, Flink's RowTime MiniBatchAssigner forwards none between two ends
+// of intervals (and a batch is not cut short by one); on processing time,
+// its ProcTimeMiniBatchAssigner forwards no input watermark at all.
+func (f *dedupFn) HoldsRecords() bool { return f.mb != nil && f.mb.count > 0 }
 
 // onInterval handles the batch at an interval boundary.
 func (f *dedupFn) onInterval(ctx *weir.KeyedContext[string, row.Row], _ int64) error {
