@@ -142,7 +142,7 @@ func (m *monotonicity) compute(r Rel) []Monotonicity {
 }
 
 // calc is Flink's rule for a Calc: projections copy their input
-// column's monotonicity (through CASTs), other expressions are not
+// column's monotonicity (through widening CASTs), other expressions are not
 // monotonic, and a condition that an update may stop satisfying makes
 // every column not monotonic.
 func (m *monotonicity) calc(c *Calc) []Monotonicity {
@@ -155,14 +155,10 @@ func (m *monotonicity) calc(c *Calc) []Monotonicity {
 	in := m.of(c.In)
 	out := fill(len(c.Projects), NotMonotonic)
 	for i, p := range c.Projects {
-		for {
-			if cs, ok := p.(*expr.Cast); ok {
-				p = cs.Arg
-				continue
-			}
-			break
-		}
-		if ref, ok := p.(*expr.InputRef); ok {
+		// Only a CAST that keeps the values' order keeps the column's
+		// monotonicity (CAST(9 AS STRING) > CAST(10 AS STRING); a
+		// narrowing integer CAST wraps). Flink looks through every CAST.
+		if ref, ok := stripWidening(p).(*expr.InputRef); ok {
 			out[i] = in[ref.Index]
 		}
 	}
