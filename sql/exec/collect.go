@@ -2,6 +2,7 @@ package exec
 
 import (
 	"encoding/binary"
+	"slices"
 
 	"github.com/weirstream/weir/row"
 )
@@ -9,7 +10,8 @@ import (
 // collectAcc is COLLECT (Flink's CollectAggFunction, flink-table-planner
 // .../functions/aggfunctions/CollectAggFunction.java): a count per
 // distinct non-NULL value (NULLs are skipped before they get here), kept
-// in the order the values first arrived. A retraction counts its value
+// in the order the values first arrived (the result lists them in
+// ascending order). A retraction counts its value
 // down and removes it at zero; a retraction of a value the accumulator
 // does not hold records it with count -1, and merge adds counts without
 // removing any, as Flink's does: such counts (negative, or 0 after a
@@ -85,12 +87,23 @@ func (a *collectAcc) merge(o accumulator) {
 	}
 }
 
+// value returns the multiset with its elements in ascending order
+// (row.Compare), not in the order they arrived: a multiset has no order,
+// and two with the same elements and counts must be one value wherever
+// Weir compares encodings or entries (GROUP BY, DISTINCT, a join key, a
+// multiset of multisets, retractions matched downstream). For small
+// integers this is also the order Flink's HashMap-backed result prints.
 func (a *collectAcc) value() row.Value {
+	order := make([]int, len(a.vals))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortStableFunc(order, func(i, j int) int { return row.Compare(a.vals[i], a.vals[j], a.t) })
 	keys := make([]row.Value, len(a.vals))
 	counts := make([]row.Value, len(a.vals))
-	copy(keys, a.vals)
-	for i, c := range a.counts {
-		counts[i] = row.Int(int64(int32(c))) // Flink's Integer count
+	for k, i := range order {
+		keys[k] = a.vals[i]
+		counts[k] = row.Int(int64(int32(a.counts[i]))) // Flink's Integer count
 	}
 	return row.Map(keys, counts)
 }

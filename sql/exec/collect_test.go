@@ -52,7 +52,7 @@ func TestCollectAccumulator(t *testing.T) {
 	o.apply(collectTestRow("c", 3, 350), false)
 	s.calls[0].acc.merge(o.calls[0].acc)
 	s.calls[2].acc.merge(o.calls[2].acc)
-	if got, want := formatSet(s), "+I[{a=1, z=0, c=1}, {2=1}, {2.50=1, 9.00=0, 3.50=1}]"; got != want {
+	if got, want := formatSet(s), "+I[{a=1, c=1, z=0}, {2=1}, {2.50=1, 3.50=1, 9.00=0}]"; got != want {
 		t.Fatalf("merged: %s, want %s", got, want)
 	}
 	enc := s.encode()
@@ -64,7 +64,7 @@ func TestCollectAccumulator(t *testing.T) {
 		t.Fatalf("decoded: %s, want %s", got, want)
 	}
 	s2.apply(collectTestRow("a", 2, 250), true)
-	if got, want := formatSet(s2), "+I[{z=0, c=1}, {}, {9.00=0, 3.50=1}]"; got != want {
+	if got, want := formatSet(s2), "+I[{c=1, z=0}, {}, {3.50=1, 9.00=0}]"; got != want {
 		t.Fatalf("retracted after decoding: %s, want %s", got, want)
 	}
 }

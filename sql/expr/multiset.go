@@ -1,6 +1,11 @@
 package expr
 
-import "github.com/weirstream/weir/row"
+import (
+	"cmp"
+	"slices"
+
+	"github.com/weirstream/weir/row"
+)
 
 // MULTISET values (Flink's MultisetType) are maps of the distinct
 // elements to their counts (INT NOT NULL); Flink's SQL builds them only
@@ -41,5 +46,50 @@ func castMultiset(ef castFn, elem row.Type) castFn {
 			vs = append(vs, m.Values[i])
 		}
 		return row.Map(ks, vs), nil
+	}
+}
+
+// mergeMultiset is the common type of two MULTISET types (UNION, CASE,
+// COALESCE, =): MULTISET of the elements' common type.
+func mergeMultiset(a, b row.Type) (row.Type, bool) {
+	e, ok := merge2(*a.Elem, *b.Elem)
+	if !ok {
+		return row.Type{}, false
+	}
+	e.Nullable = a.Elem.Nullable || b.Elem.Nullable
+	return row.MultisetType(e).WithNullable(a.Nullable || b.Nullable), true
+}
+
+// multisetComparator compares two multisets for = and <> (multisets are
+// not ordered): equal when they hold the same elements with the same
+// counts, in whatever order (Flink's generateMapComparison, which
+// ScalarOperatorGens uses for MULTISET too). Any other result is only
+// "not equal".
+func multisetComparator(t row.Type) func(a, b row.Value) int {
+	elem, count := *t.Elem, *t.Value
+	sorted := func(m *row.MapData) []int {
+		order := make([]int, len(m.Keys))
+		for i := range order {
+			order[i] = i
+		}
+		slices.SortFunc(order, func(i, j int) int { return row.Compare(m.Keys[i], m.Keys[j], elem) })
+		return order
+	}
+	return func(a, b row.Value) int {
+		am, bm := a.MapOf(), b.MapOf()
+		if c := cmp.Compare(len(am.Keys), len(bm.Keys)); c != 0 {
+			return c
+		}
+		ao, bo := sorted(am), sorted(bm)
+		for k := range ao {
+			i, j := ao[k], bo[k]
+			if c := row.Compare(am.Keys[i], bm.Keys[j], elem); c != 0 {
+				return c
+			}
+			if c := row.Compare(am.Values[i], bm.Values[j], count); c != 0 {
+				return c
+			}
+		}
+		return 0
 	}
 }

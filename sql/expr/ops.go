@@ -128,6 +128,8 @@ func comparator(t row.Type) func(a, b row.Value) int {
 		}
 	case row.TypeChar, row.TypeVarChar, row.TypeBinary, row.TypeVarBinary:
 		return func(a, b row.Value) int { return strings.Compare(a.Str(), b.Str()) }
+	case row.TypeMultiset:
+		return multisetComparator(t)
 	}
 	return func(a, b row.Value) int { return row.Compare(a, b, t) }
 }

@@ -164,6 +164,8 @@ func merge2(a, b row.Type) (row.Type, bool) {
 			k.Nullable = a.Elem.Nullable || b.Elem.Nullable
 			v.Nullable = a.Value.Nullable || b.Value.Nullable
 			return row.MapType(k, v).WithNullable(n), true
+		case row.TypeMultiset:
+			return mergeMultiset(a, b)
 		case row.TypeRow:
 			if len(a.Fields) != len(b.Fields) {
 				return row.Type{}, false

@@ -142,7 +142,7 @@ func (m *monotonicity) compute(r Rel) []Monotonicity {
 }
 
 // calc is Flink's rule for a Calc: projections copy their input
-// column's monotonicity (through CASTs), other expressions are not
+// column's monotonicity (through widening CASTs), other expressions are not
 // monotonic, and a condition that an update may stop satisfying makes
 // every column not monotonic.
 func (m *monotonicity) calc(c *Calc) []Monotonicity {
@@ -155,14 +155,10 @@ func (m *monotonicity) calc(c *Calc) []Monotonicity {
 	in := m.of(c.In)
 	out := fill(len(c.Projects), NotMonotonic)
 	for i, p := range c.Projects {
-		for {
-			if cs, ok := p.(*expr.Cast); ok {
-				p = cs.Arg
-				continue
-			}
-			break
-		}
-		if ref, ok := p.(*expr.InputRef); ok {
+		// Only a CAST that keeps the values' order keeps the column's
+		// monotonicity (CAST(9 AS STRING) > CAST(10 AS STRING); a
+		// narrowing integer CAST wraps). Flink looks through every CAST.
+		if ref, ok := stripWidening(p).(*expr.InputRef); ok {
 			out[i] = in[ref.Index]
 		}
 	}
@@ -312,7 +308,7 @@ func columnBounds(r Rel, col int) (lo, hi *float64) {
 		}
 		return lo, hi
 	case *Calc:
-		p, ok := stripCast(x.Projects[col]).(*expr.InputRef)
+		p, ok := stripWidening(x.Projects[col]).(*expr.InputRef)
 		if !ok {
 			return nil, nil
 		}
@@ -323,7 +319,7 @@ func columnBounds(r Rel, col int) (lo, hi *float64) {
 				continue
 			}
 			op := c.Func.Name
-			a, b := stripCast(c.Args[0]), stripCast(c.Args[1])
+			a, b := stripWidening(c.Args[0]), stripCast(c.Args[1])
 			if _, ok := b.(*expr.InputRef); ok {
 				a, b = b, a
 				op = map[string]string{">": "<", ">=": "<=", "<": ">", "<=": ">="}[op]
@@ -350,6 +346,32 @@ func columnBounds(r Rel, col int) (lo, hi *float64) {
 		return lo, hi
 	}
 	return nil, nil
+}
+
+// stripWidening removes the CASTs around e that keep every value's sign
+// and order (integers to wider integers or to FLOAT/DOUBLE, FLOAT to
+// DOUBLE), the only ones through which a bound on the cast value bounds
+// the column: CAST(-200 AS TINYINT) is 56, CAST(-0.5 AS INT) is 0.
+func stripWidening(e expr.Expr) expr.Expr {
+	width := map[row.Root]int{row.TypeTinyInt: 1, row.TypeSmallInt: 2, row.TypeInt: 3, row.TypeBigInt: 4}
+	for {
+		c, ok := e.(*expr.Cast)
+		if !ok {
+			return e
+		}
+		from, to := c.Arg.Type().Root, c.T.Root
+		wf, fromInt := width[from]
+		wt, toInt := width[to]
+		switch {
+		case fromInt && toInt && wt >= wf:
+		case fromInt && (to == row.TypeFloat || to == row.TypeDouble):
+		case from == row.TypeFloat && to == row.TypeDouble:
+		case from == to && (from == row.TypeFloat || from == row.TypeDouble):
+		default:
+			return e
+		}
+		e = c.Arg
+	}
 }
 
 // numLit returns the value of an integer or floating-point literal.
