@@ -23,38 +23,49 @@ import (
 // over NULLs, and grouping sets.
 func TestWindowTwoPhaseSameAnswer(t *testing.T) {
 	dir := t.TempDir()
-	var b strings.Builder
-	x := uint64(7)
-	next := func(n uint64) uint64 { x = x*6364136223846793005 + 1442695040888963407; return (x >> 33) % n }
-	base := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
-	ts := int64(0)
-	for i := range 1500 {
-		ts += int64(next(400))
-		at := ts - int64(next(1500)) // out of order: up to 1.5 s back, past the 1 s watermark delay
-		if next(50) == 0 {
-			at -= 8000 // late
+	// Two inputs: one with late rows (up to 1.5 s out of order past the
+	// 1 s watermark delay, and 8 s late now and then), run at
+	// parallelism 1 only, and one whose rows are at most 0.9 s out of
+	// order, so none is late, for parallelism 4. At parallelism 4 the
+	// source subtasks without a file hold the watermark back until they
+	// end, which they do at their first poll, some rows later or sooner
+	// (under load hundreds of rows later), so which rows are late would
+	// depend on timing there.
+	gen := func(name string, late bool) {
+		var b strings.Builder
+		x := uint64(7)
+		next := func(n uint64) uint64 { x = x*6364136223846793005 + 1442695040888963407; return (x >> 33) % n }
+		base := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+		ts := int64(0)
+		for i := range 1500 {
+			ts += int64(next(400))
+			back := int64(next(1500))
+			if !late {
+				back = back * 900 / 1500
+			}
+			at := ts - back
+			if next(50) == 0 && late {
+				at -= 8000 // late
+			}
+			if i < 200 {
+				at = ts
+			}
+			cust := fmt.Sprintf("c%d", next(13))
+			if next(17) == 0 {
+				cust = ""
+			}
+			amount := fmt.Sprint(next(50))
+			if next(11) == 0 {
+				amount = ""
+			}
+			fmt.Fprintf(&b, "%d,%s,%s,%s\n", i, cust, amount, base.Add(time.Duration(at)*time.Millisecond).Format("2006-01-02 15:04:05.000"))
 		}
-		if i < 200 {
-			// No late row at the start: at parallelism 4 the source
-			// subtasks without a file hold the watermark back until they
-			// end, which they do at their first poll, some rows later or
-			// sooner; after that which rows are late does not depend on
-			// timing.
-			at = ts
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(b.String()), 0o644); err != nil {
+			t.Fatal(err)
 		}
-		cust := fmt.Sprintf("c%d", next(13))
-		if next(17) == 0 {
-			cust = ""
-		}
-		amount := fmt.Sprint(next(50))
-		if next(11) == 0 {
-			amount = ""
-		}
-		fmt.Fprintf(&b, "%d,%s,%s,%s\n", i, cust, amount, base.Add(time.Duration(at)*time.Millisecond).Format("2006-01-02 15:04:05.000"))
 	}
-	if err := os.WriteFile(filepath.Join(dir, "orders.csv"), []byte(b.String()), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	gen("late.csv", true)
+	gen("calm.csv", false)
 	queries := []string{
 		`SELECT customer, window_start, window_end, COUNT(*) AS n, COUNT(amount) AS na, SUM(amount) AS s, AVG(amount) AS a, MIN(amount) AS mi, MAX(amount) AS ma
 FROM TABLE(TUMBLE(TABLE orders, DESCRIPTOR(ts), INTERVAL '5' SECOND)) GROUP BY customer, window_start, window_end`,
@@ -67,12 +78,12 @@ FROM TABLE(CUMULATE(TABLE orders, DESCRIPTOR(ts), INTERVAL '2' SECOND, INTERVAL 
 		`SELECT GROUPING_ID(customer), customer, window_start, window_end, COUNT(*) AS n, SUM(amount) AS s
 FROM TABLE(HOP(TABLE orders, DESCRIPTOR(ts), INTERVAL '3' SECOND, INTERVAL '6' SECOND)) GROUP BY ROLLUP(customer), window_start, window_end`,
 	}
-	run := func(q, strategy string, par int, backend string) (string, string) {
+	run := func(q, file, strategy string, par int, backend string) (string, string) {
 		t.Helper()
 		sess := sql.NewSession(sql.SessionOptions{})
 		script := fmt.Sprintf(`CREATE TABLE orders (id BIGINT, customer STRING, amount INT, ts TIMESTAMP(3), WATERMARK FOR ts AS ts - INTERVAL '1' SECOND) WITH ('connector' = 'filesystem', 'path' = '%s', 'format' = 'csv');
 SET 'table.optimizer.agg-phase-strategy' = '%s';
-`, filepath.Join(dir, "orders.csv"), strategy)
+`, filepath.Join(dir, file), strategy)
 		stmts, err := parser.Parse(script + "EXPLAIN " + q + ";" + q + ";")
 		if err != nil {
 			t.Fatal(err)
@@ -96,23 +107,27 @@ SET 'table.optimizer.agg-phase-strategy' = '%s';
 		return out, plan
 	}
 	for _, q := range queries {
-		want, plan1 := run(q, "ONE_PHASE", 1, weir.StateHeap)
-		if strings.Contains(plan1, "LocalWindowAggregate") || !strings.Contains(plan1, "WindowAggregate(") {
-			t.Fatalf("%s: ONE_PHASE plan\n%s", q, plan1)
-		}
-		if strings.Count(want, "\n") < 10 {
-			t.Fatalf("%s: result too small to tell:\n%s", q, want)
-		}
-		for _, c := range []struct {
-			par     int
-			backend string
-		}{{1, weir.StateHeap}, {4, weir.StateHeap}, {4, weir.StatePebble}} {
-			got, plan2 := run(q, "TWO_PHASE", c.par, c.backend)
-			if !strings.Contains(plan2, "LocalWindowAggregate") || !strings.Contains(plan2, "GlobalWindowAggregate") {
-				t.Fatalf("%s: TWO_PHASE plan\n%s", q, plan2)
+		for _, in := range []struct {
+			file string
+			pars []int
+		}{{"late.csv", []int{1}}, {"calm.csv", []int{1, 4}}} {
+			want, plan1 := run(q, in.file, "ONE_PHASE", 1, weir.StateHeap)
+			if strings.Contains(plan1, "LocalWindowAggregate") || !strings.Contains(plan1, "WindowAggregate(") {
+				t.Fatalf("%s: ONE_PHASE plan\n%s", q, plan1)
 			}
-			if got != want {
-				t.Errorf("%s: TWO_PHASE at parallelism %d, %s:\n%s\nONE_PHASE:\n%s", q, c.par, c.backend, got, want)
+			if strings.Count(want, "\n") < 10 {
+				t.Fatalf("%s: result too small to tell:\n%s", q, want)
+			}
+			for _, par := range in.pars {
+				for _, backend := range []string{weir.StateHeap, weir.StatePebble} {
+					got, plan2 := run(q, in.file, "TWO_PHASE", par, backend)
+					if !strings.Contains(plan2, "LocalWindowAggregate") || !strings.Contains(plan2, "GlobalWindowAggregate") {
+						t.Fatalf("%s: TWO_PHASE plan\n%s", q, plan2)
+					}
+					if got != want {
+						t.Errorf("%s (%s): TWO_PHASE at parallelism %d, %s:\n%s\nONE_PHASE:\n%s", q, in.file, par, backend, got, want)
+					}
+				}
 			}
 		}
 	}
