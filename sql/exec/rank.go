@@ -20,6 +20,33 @@ type OrderKey struct {
 	NullsLast bool
 }
 
+// compareByKeys orders rows a and b by keys, each a column of types (the
+// rows' field types): NULLs first or last as the key says, descending
+// keys reversed; 0 when every key ties.
+func compareByKeys(a, b row.Row, keys []OrderKey, types []row.Type) int {
+	for _, o := range keys {
+		x, y := a.Fields[o.Col], b.Fields[o.Col]
+		xn, yn := x.IsNull(), y.IsNull()
+		switch {
+		case xn && yn:
+			continue
+		case xn || yn:
+			if xn == !o.NullsLast {
+				return -1
+			}
+			return 1
+		}
+		c := row.Compare(x, y, types[o.Col])
+		if o.Desc {
+			c = -c
+		}
+		if c != 0 {
+			return c
+		}
+	}
+	return 0
+}
+
 // RankSpec configures Rank: ROW_NUMBER() OVER (PARTITION BY
 // PartitionKeys ORDER BY OrderBy) with RankStart <= rn <= RankEnd.
 type RankSpec struct {

@@ -62,7 +62,6 @@ func (t *rankTop) DecodeState(src []byte) (int, error) {
 type rankAppendFn struct {
 	spec  RankSpec
 	codec *row.Codec
-	types []row.Type // of the ORDER BY columns
 	top   state.Value[rankTop]
 	slab  row.Slab // fields of emitted rows
 	// legacyIndex and legacyData hold partitions of the retractable
@@ -76,11 +75,7 @@ type rankAppendFn struct {
 }
 
 func newRankAppendFn(spec RankSpec) *rankAppendFn {
-	kt := make([]row.Type, len(spec.OrderBy))
-	for i, o := range spec.OrderBy {
-		kt[i] = spec.Types[o.Col]
-	}
-	return &rankAppendFn{spec: spec, codec: row.NewCodec(spec.Types), types: kt}
+	return &rankAppendFn{spec: spec, codec: row.NewCodec(spec.Types)}
 }
 
 func (f *rankAppendFn) Open(ctx *weir.KeyedRuntimeContext[string]) error {
@@ -133,27 +128,7 @@ func (f *rankAppendFn) migrate() ([]row.Row, error) {
 
 // compare orders rows a and b by the ORDER BY items.
 func (f *rankAppendFn) compare(a, b row.Row) int {
-	for i, o := range f.spec.OrderBy {
-		x, y := a.Fields[o.Col], b.Fields[o.Col]
-		xn, yn := x.IsNull(), y.IsNull()
-		switch {
-		case xn && yn:
-			continue
-		case xn || yn:
-			if xn == !o.NullsLast {
-				return -1
-			}
-			return 1
-		}
-		c := row.Compare(x, y, f.types[i])
-		if o.Desc {
-			c = -c
-		}
-		if c != 0 {
-			return c
-		}
-	}
-	return 0
+	return compareByKeys(a, b, f.spec.OrderBy, f.spec.Types)
 }
 
 // load returns the rows of t, decoding them if t was read from state.

@@ -131,27 +131,7 @@ func (f *rankUpdateFn) checkLegacy() error {
 
 // compare orders two rows by the sort keys.
 func (f *rankUpdateFn) compare(a, b row.Row) int {
-	for _, o := range f.spec.OrderBy {
-		x, y := a.Fields[o.Col], b.Fields[o.Col]
-		xn, yn := x.IsNull(), y.IsNull()
-		switch {
-		case xn && yn:
-			continue
-		case xn || yn:
-			if xn == !o.NullsLast {
-				return -1
-			}
-			return 1
-		}
-		c := row.Compare(x, y, f.spec.Types[o.Col])
-		if o.Desc {
-			c = -c
-		}
-		if c != 0 {
-			return c
-		}
-	}
-	return 0
+	return compareByKeys(a, b, f.spec.OrderBy, f.spec.Types)
 }
 
 // load rebuilds the partition's buffer from state: rows sorted by sort

@@ -132,28 +132,7 @@ func (f *sortFn) OnTimer(ctx *weir.KeyedContext[string, row.Row], ts int64) erro
 		rs = append(rs, r)
 		off += n
 	}
-	slices.SortStableFunc(rs, func(a, b row.Row) int {
-		for _, o := range f.spec.Then {
-			x, y := a.Fields[o.Col], b.Fields[o.Col]
-			switch xn, yn := x.IsNull(), y.IsNull(); {
-			case xn && yn:
-				continue
-			case xn || yn:
-				if xn == !o.NullsLast {
-					return -1
-				}
-				return 1
-			}
-			c := row.Compare(x, y, f.spec.Types[o.Col])
-			if o.Desc {
-				c = -c
-			}
-			if c != 0 {
-				return c
-			}
-		}
-		return 0
-	})
+	slices.SortStableFunc(rs, func(a, b row.Row) int { return compareByKeys(a, b, f.spec.Then, f.spec.Types) })
 	for _, r := range rs {
 		ctx.CollectWithTimestamp(r, outTS)
 	}
