@@ -5,6 +5,7 @@ import (
 	"math"
 	"reflect"
 	"slices"
+	"unsafe"
 
 	"github.com/weirstream/weir/row"
 )
@@ -53,35 +54,49 @@ var multisetKindType = reflect.TypeFor[multisetKind]()
 
 func (Multiset[T]) multisetConvs() (multisetConvs, error) {
 	var mc multisetConvs
-	ec, err := newConv[T]()
-	if err != nil || ec.pointer || reflect.TypeFor[T]().Kind() == reflect.Slice {
-		return mc, fmt.Errorf("udf: %v: the element type must be bool, int32, int64, float64 or string (or a type of one of those kinds), not %v", reflect.TypeFor[Multiset[T]](), reflect.TypeFor[T]())
+	k, elem, err := multisetElem[T]()
+	if err != nil {
+		return mc, err
 	}
-	elem := ec.t.WithNullable(true)
 	mc.t = row.MultisetType(elem)
 	mc.from = func(v row.Value) (any, error) {
-		m, err := multisetFrom(ec, v)
+		m, err := multisetFrom[T](k, v)
 		return m, err
 	}
-	mc.to = func(x any) (row.Value, error) { return multisetValue(ec, elem, x.(Multiset[T])) }
+	mc.to = func(x any) (row.Value, error) { return multisetValue(k, elem, x.(Multiset[T])) }
 	return mc, nil
 }
 
-func multisetFrom[T comparable](ec conv[T], v row.Value) (Multiset[T], error) {
+// multisetElem returns the kind of T and the SQL element type of
+// Multiset[T] (nullable), or an error for an element type without one.
+func multisetElem[T comparable]() (reflect.Kind, row.Type, error) {
+	k := reflect.TypeFor[T]().Kind()
+	switch k {
+	case reflect.Bool:
+		return k, row.Boolean(), nil
+	case reflect.Int32:
+		return k, row.IntType(), nil
+	case reflect.Int64:
+		return k, row.BigInt(), nil
+	case reflect.Float64:
+		return k, row.Double(), nil
+	case reflect.String:
+		return k, row.String(), nil
+	}
+	return k, row.Type{}, fmt.Errorf("udf: %v: the element type must be bool, int32, int64, float64 or string (or a type of one of those kinds), not %v", reflect.TypeFor[Multiset[T]](), reflect.TypeFor[T]())
+}
+
+func multisetFrom[T comparable](k reflect.Kind, v row.Value) (Multiset[T], error) {
 	if v.IsNull() {
 		return nil, nil
 	}
 	md := v.MapOf()
 	m := make(Multiset[T], len(md.Keys))
-	for i, k := range md.Keys {
-		if k.IsNull() {
+	for i, e := range md.Keys {
+		if e.IsNull() {
 			return nil, fmt.Errorf("%w (%v)", ErrMultisetNullElement, reflect.TypeFor[Multiset[T]]())
 		}
-		e, err := ec.from(k)
-		if err != nil {
-			return nil, err
-		}
-		m[e] += int(md.Values[i].Int())
+		m[fromScalar[T](k, e)] += int(md.Values[i].Int())
 	}
 	return m, nil
 }
@@ -90,7 +105,7 @@ func multisetFrom[T comparable](ec conv[T], v row.Value) (Multiset[T], error) {
 // order of the elements (as COLLECT's): a multiset has no order, and the
 // same elements and counts must be one value wherever Weir compares
 // encodings.
-func multisetValue[T comparable](ec conv[T], elem row.Type, m Multiset[T]) (row.Value, error) {
+func multisetValue[T comparable](k reflect.Kind, elem row.Type, m Multiset[T]) (row.Value, error) {
 	if m == nil {
 		return row.Null(), nil
 	}
@@ -100,11 +115,7 @@ func multisetValue[T comparable](ec conv[T], elem row.Type, m Multiset[T]) (row.
 		if n < math.MinInt32 || n > math.MaxInt32 {
 			return row.Value{}, fmt.Errorf("udf: multiset count %d out of the INT range (element %v)", n, e)
 		}
-		k, _, err := ec.to(e)
-		if err != nil {
-			return row.Value{}, err
-		}
-		keys = append(keys, k)
+		keys = append(keys, toScalar(k, unsafe.Pointer(&e)))
 		counts = append(counts, row.Int(int64(n)))
 	}
 	order := make([]int, len(keys))
@@ -124,8 +135,11 @@ func multisetValue[T comparable](ec conv[T], elem row.Type, m Multiset[T]) (row.
 // ResultType of functions written against row values: table functions,
 // aggregate functions).
 func MultisetType[T comparable]() (row.Type, error) {
-	mc, err := Multiset[T](nil).multisetConvs()
-	return mc.t, err
+	_, elem, err := multisetElem[T]()
+	if err != nil {
+		return row.Type{}, err
+	}
+	return row.MultisetType(elem), nil
 }
 
 // MultisetFrom converts a MULTISET value to a Multiset[T] (for functions
@@ -133,23 +147,19 @@ func MultisetType[T comparable]() (row.Type, error) {
 // gives nil; a NULL element gives ErrMultisetNullElement. The value's
 // element type must be T's SQL type.
 func MultisetFrom[T comparable](v row.Value) (Multiset[T], error) {
-	mc, err := Multiset[T](nil).multisetConvs()
+	k, _, err := multisetElem[T]()
 	if err != nil {
 		return nil, err
 	}
-	x, err := mc.from(v)
-	if err != nil {
-		return nil, err
-	}
-	return x.(Multiset[T]), nil
+	return multisetFrom[T](k, v)
 }
 
 // MultisetValue converts m to a MULTISET value: nil gives NULL; the
 // entries are in ascending order of the elements.
 func MultisetValue[T comparable](m Multiset[T]) (row.Value, error) {
-	mc, err := Multiset[T](nil).multisetConvs()
+	k, elem, err := multisetElem[T]()
 	if err != nil {
 		return row.Value{}, err
 	}
-	return mc.to(m)
+	return multisetValue(k, elem, m)
 }
