@@ -60,6 +60,9 @@ func TestScripts(t *testing.T) {
 		if strings.Contains(path, "flink_itcase_") {
 			registerFlinkTestFunctions(t, sess)
 		}
+		if strings.Contains(path, "udf_multiset") {
+			registerMultisetTestFunctions(t, sess)
+		}
 		datadriven.RunTest(t, path, func(t *testing.T, d *datadriven.TestData) string {
 			input := strings.ReplaceAll(d.Input, "$DIR", dir)
 			switch d.Cmd {

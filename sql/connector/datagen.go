@@ -190,7 +190,7 @@ func (g *genField) random(o *options, p string, t row.Type) error {
 			o.fail(p+"length", o.m[p+"length"], fmt.Sprintf("expected at most %d for %s", t.Precision, t))
 		}
 		g.varLen = o.bool(p+"var-len", false)
-	case t.Root == row.TypeArray || t.Root == row.TypeMap:
+	case t.Root == row.TypeArray || t.Root == row.TypeMap || t.Root == row.TypeMultiset:
 		g.length = int(o.int64(p+"length", 3, 0))
 	case t.Root == row.TypeDate || t.Root == row.TypeTime || t.IsTimestamp():
 		g.maxPast = o.duration(p+"max-past", 0)
@@ -372,6 +372,8 @@ func (g *genField) value(r *rng, seq int64, now time.Time) row.Value {
 			vals = append(vals, v.value(r, seq, now))
 		}
 		return row.Map(keys, vals)
+	case row.TypeMultiset:
+		return g.multiset(r, seq, now)
 	case row.TypeRow:
 		out := make([]row.Value, len(t.Fields))
 		for i, f := range t.Fields {

@@ -30,6 +30,9 @@ func parseType(s string) (row.Type, error) {
 	case strings.HasPrefix(up, "ARRAY<"):
 		e, err := parseType(s[6 : len(s)-1])
 		return row.ArrayType(e), err
+	case strings.HasPrefix(up, "MULTISET<"):
+		e, err := parseType(s[9 : len(s)-1])
+		return row.MultisetType(e), err
 	case strings.HasPrefix(up, "MAP<"):
 		kv := splitTop(s[4 : len(s)-1])
 		kt, err := parseType(kv[0])

@@ -150,7 +150,7 @@ func (c *parquetConfig) node(t row.Type) pq.Node {
 		} else {
 			n = pq.Leaf(pq.Int96Type)
 		}
-	case row.TypeArray, row.TypeMap, row.TypeRow:
+	case row.TypeArray, row.TypeMap, row.TypeMultiset, row.TypeRow:
 		n = c.nestedNode(t) // parquet_nested.go
 	default:
 		panic(fmt.Sprintf("parquet: unchecked type %s", t)) // refused by newParquetConfig

@@ -183,6 +183,10 @@ type pqPlan struct {
 	repDef, repLvl int
 	elem           *pqPlan // element, or map key
 	val            *pqPlan // map value; nil: the file has none (NULL values)
+	// multiset: a MULTISET read from a MAP of its elements to their
+	// counts (parquet_multiset.go), of element type msElem.
+	multiset bool
+	msElem   row.Type
 	// leaves are the leaf columns the plan reads; first is leaves[0],
 	// whose levels tell NULL, empty and repeated entries apart.
 	leaves []int
@@ -244,8 +248,11 @@ func (c *parquetConfig) planColumn(t row.Type, n *pqFileNode, parentDef int, pat
 		p.elem = ep
 		p.addLeaves(ep)
 		return p.finish(), nil
-	case row.TypeMap:
+	case row.TypeMap, row.TypeMultiset:
 		p.kind = pqMap
+		if t.Root == row.TypeMultiset {
+			p.multiset, p.msElem = true, *t.Elem
+		}
 		var kv *pqFileNode
 		switch {
 		case (n.mapAnn || n.mapKV) && !n.repeated && !n.leaf:
@@ -276,6 +283,9 @@ func (c *parquetConfig) planColumn(t row.Type, n *pqFileNode, parentDef int, pat
 		}
 		p.elem = kp
 		p.addLeaves(kp)
+		if val == nil && p.multiset {
+			return nil, fmt.Errorf("column %s: a MAP without a value field cannot be read as %s (the values are the counts)", path, t)
+		}
 		if val != nil {
 			vp, err := c.planColumn(*t.Value, val, kv.def, path+".value", field+".value")
 			if err != nil {
@@ -525,6 +535,9 @@ func (a *pqAssembler) read(p *pqPlan) (row.Value, error) {
 			break
 		}
 	}
+	if p.multiset {
+		return multisetOfEntries(elems, vals, p.msElem), nil
+	}
 	if p.kind == pqMap {
 		return row.Map(elems, vals), nil
 	}
@@ -551,7 +564,9 @@ func (c *parquetConfig) nestedNode(t row.Type) pq.Node {
 	switch t.Root {
 	case row.TypeArray:
 		return pq.List(c.node(*t.Elem))
-	case row.TypeMap:
+	case row.TypeMap, row.TypeMultiset:
+		// A MULTISET is a MAP of its elements to their INT32 counts
+		// (Flink's ParquetSchemaConverter).
 		k := *t.Elem
 		k.Nullable = false // a map key is required, as in Flink
 		return pq.Map(c.node(k), c.node(*t.Value))
@@ -588,7 +603,7 @@ func stripePlan(t row.Type, def, rep int, next *int, path string) *pqStripe {
 	case row.TypeArray:
 		s.repDef, s.repLvl = def+1, rep+1
 		s.kids = []*pqStripe{stripePlan(*t.Elem, s.repDef, s.repLvl, next, path+".element")}
-	case row.TypeMap:
+	case row.TypeMap, row.TypeMultiset:
 		s.repDef, s.repLvl = def+1, rep+1
 		k := *t.Elem
 		k.Nullable = false
@@ -643,7 +658,7 @@ func (p *parquetWriter) stripe(s *pqStripe, v row.Value, r, d int, cols [][]pq.V
 			}
 		}
 		return nil
-	case row.TypeMap:
+	case row.TypeMap, row.TypeMultiset:
 		m := v.MapOf()
 		if m == nil || len(m.Keys) == 0 {
 			empty()
@@ -658,6 +673,9 @@ func (p *parquetWriter) stripe(s *pqStripe, v row.Value, r, d int, cols [][]pq.V
 				ri = r
 			}
 			if m.Keys[i].IsNull() {
+				if s.t.Root == row.TypeMultiset {
+					return fmt.Errorf("column %s: a MULTISET element is NULL (its Parquet MAP keys are required)", s.path)
+				}
 				return fmt.Errorf("column %s: a MAP key is NULL (Parquet map keys are required)", s.path)
 			}
 			if err := p.stripe(s.kids[0], m.Keys[i], ri, s.repDef, cols); err != nil {
@@ -694,13 +712,9 @@ func checkParquetType(table string, path string, t row.Type) error {
 	switch t.Root {
 	case row.TypeIntervalYearMonth, row.TypeIntervalDayTime, row.TypeNull:
 		return fmt.Errorf("connector: table %s: column %s: the parquet format has no %s type", table, path, t)
-	case row.TypeMultiset:
-		// Flink writes a MULTISET as a MAP of its elements to an INT32
-		// count; Weir's parquet format does not yet.
-		return fmt.Errorf("connector: table %s: column %s: Weir's parquet format does not read or write %s (Flink's MAP of the elements to an INT32 count is not built)", table, path, t)
 	case row.TypeArray:
 		return checkParquetType(table, path+".element", *t.Elem)
-	case row.TypeMap:
+	case row.TypeMap, row.TypeMultiset:
 		if err := checkParquetType(table, path+".key", *t.Elem); err != nil {
 			return err
 		}

@@ -12,12 +12,13 @@ import (
 // conv converts between a Go parameter or result type T and row values.
 // The Go types accepted (by kind, so named types work too): bool
 // (BOOLEAN), int32 (INT), int64 (BIGINT), float64 (DOUBLE), string
-// (STRING), []byte (BYTES), and pointers to them (nullable: nil is NULL).
+// (STRING), []byte (BYTES), and pointers to them (nullable: nil is NULL),
+// and Multiset[E] (MULTISET<E>, nullable: nil is NULL; see multiset.go).
 type conv[T any] struct {
 	t       row.Type
-	pointer bool
-	from    func(row.Value) T // v is not NULL
-	to      func(T) (row.Value, bool)
+	pointer bool                       // nullable: receives NULL as its zero value (nil)
+	from    func(row.Value) (T, error) // v is not NULL
+	to      func(T) (row.Value, bool, error)
 }
 
 // as reinterprets x as T; T has x's kind (checked by newConv), so their
@@ -27,6 +28,26 @@ func as[T, X any](x X) T { return *(*T)(unsafe.Pointer(&x)) }
 func newConv[T any]() (conv[T], error) {
 	rt := reflect.TypeFor[T]()
 	var c conv[T]
+	if rt.Kind() == reflect.Map && rt.Implements(multisetKindType) {
+		var zero T
+		mc, err := any(zero).(multisetKind).multisetConvs()
+		if err != nil {
+			return c, err
+		}
+		c.t, c.pointer = mc.t, true
+		c.from = func(v row.Value) (T, error) {
+			x, err := mc.from(v)
+			if err != nil {
+				return zero, err
+			}
+			return x.(T), nil
+		}
+		c.to = func(x T) (row.Value, bool, error) {
+			v, err := mc.to(x)
+			return v, !v.IsNull(), err
+		}
+		return c, nil
+	}
 	base := rt
 	if rt.Kind() == reflect.Pointer {
 		c.pointer, base = true, rt.Elem()
@@ -49,44 +70,50 @@ func newConv[T any]() (conv[T], error) {
 		}
 		fallthrough
 	default:
-		return c, fmt.Errorf("udf: Go type %v has no SQL type (use bool, int32, int64, float64, string, []byte or pointers to them)", rt)
+		if base.Kind() == reflect.Map && c.pointer {
+			return c, fmt.Errorf("udf: Go type %v has no SQL type (a udf.Multiset[T] is nil for NULL: take it without a pointer)", rt)
+		}
+		if base.Kind() == reflect.Map {
+			return c, fmt.Errorf("udf: Go type %v has no SQL type (a MULTISET is a udf.Multiset[T]; MAP is not taken by the typed helpers)", rt)
+		}
+		return c, fmt.Errorf("udf: Go type %v has no SQL type (use bool, int32, int64, float64, string, []byte, pointers to them or udf.Multiset[T])", rt)
 	}
 	if !c.pointer {
 		c.t = c.t.NotNull()
 	}
 	k := base.Kind()
 	if !c.pointer {
-		c.from = func(v row.Value) T { return fromScalar[T](k, v) }
-		c.to = func(x T) (row.Value, bool) { return toScalar(k, unsafe.Pointer(&x)), true }
+		c.from = func(v row.Value) (T, error) { return fromScalar[T](k, v), nil }
+		c.to = func(x T) (row.Value, bool, error) { return toScalar(k, unsafe.Pointer(&x)), true, nil }
 		return c, nil
 	}
-	c.from = func(v row.Value) T {
+	c.from = func(v row.Value) (T, error) {
 		switch k {
 		case reflect.Bool:
 			b := v.Bool()
-			return as[T](&b)
+			return as[T](&b), nil
 		case reflect.Int32:
 			i := int32(v.Int())
-			return as[T](&i)
+			return as[T](&i), nil
 		case reflect.Int64:
 			i := v.Int()
-			return as[T](&i)
+			return as[T](&i), nil
 		case reflect.Float64:
 			f := v.Float()
-			return as[T](&f)
+			return as[T](&f), nil
 		case reflect.String:
 			s := v.Str()
-			return as[T](&s)
+			return as[T](&s), nil
 		}
 		b := []byte(v.Str())
-		return as[T](&b)
+		return as[T](&b), nil
 	}
-	c.to = func(x T) (row.Value, bool) {
+	c.to = func(x T) (row.Value, bool, error) {
 		p := *(*unsafe.Pointer)(unsafe.Pointer(&x))
 		if p == nil {
-			return row.Value{}, false
+			return row.Value{}, false, nil
 		}
-		return toScalar(k, p), true
+		return toScalar(k, p), true, nil
 	}
 	return c, nil
 }
@@ -172,19 +199,27 @@ func (f *typedBase) add(t row.Type, pointer bool) {
 	f.strict = !slices.Contains(f.pointers, true)
 }
 
-func arg[T any](c conv[T], v row.Value) T {
+// arg converts argument i (0-based) of a call.
+func arg[T any](c conv[T], v row.Value, i int) (T, error) {
 	if v.IsNull() {
 		var zero T
-		return zero
+		return zero, nil
 	}
-	return c.from(v)
+	x, err := c.from(v)
+	if err != nil {
+		return x, fmt.Errorf("argument %d: %w", i+1, err)
+	}
+	return x, nil
 }
 
 func result[R any](c conv[R], r R, err error) (row.Value, error) {
 	if err != nil {
 		return row.Value{}, err
 	}
-	v, ok := c.to(r)
+	v, ok, err := c.to(r)
+	if err != nil {
+		return row.Value{}, fmt.Errorf("result: %w", err)
+	}
 	if !ok {
 		return row.Value{}, nil
 	}
@@ -202,7 +237,11 @@ func (f *func1[A, R]) Eval(args []row.Value) (row.Value, error) {
 	if f.nullCall(args) {
 		return row.Value{}, nil
 	}
-	r, err := f.fn(arg(f.a, args[0]))
+	a, err := arg(f.a, args[0], 0)
+	if err != nil {
+		return row.Value{}, err
+	}
+	r, err := f.fn(a)
 	return result(f.r, r, err)
 }
 
@@ -218,7 +257,15 @@ func (f *func2[A, B, R]) Eval(args []row.Value) (row.Value, error) {
 	if f.nullCall(args) {
 		return row.Value{}, nil
 	}
-	r, err := f.fn(arg(f.a, args[0]), arg(f.b, args[1]))
+	a, err := arg(f.a, args[0], 0)
+	if err != nil {
+		return row.Value{}, err
+	}
+	b, err := arg(f.b, args[1], 1)
+	if err != nil {
+		return row.Value{}, err
+	}
+	r, err := f.fn(a, b)
 	return result(f.r, r, err)
 }
 
@@ -235,15 +282,29 @@ func (f *func3[A, B, C, R]) Eval(args []row.Value) (row.Value, error) {
 	if f.nullCall(args) {
 		return row.Value{}, nil
 	}
-	r, err := f.fn(arg(f.a, args[0]), arg(f.b, args[1]), arg(f.c, args[2]))
+	a, err := arg(f.a, args[0], 0)
+	if err != nil {
+		return row.Value{}, err
+	}
+	b, err := arg(f.b, args[1], 1)
+	if err != nil {
+		return row.Value{}, err
+	}
+	c, err := arg(f.c, args[2], 2)
+	if err != nil {
+		return row.Value{}, err
+	}
+	r, err := f.fn(a, b, c)
 	return result(f.r, r, err)
 }
 
 // Func1 makes a scalar function of one argument from a Go function; the
 // SQL types come from the Go types: bool (BOOLEAN), int32 (INT), int64
 // (BIGINT), float64 (DOUBLE), string (STRING), []byte (BYTES), and
-// pointers to them, which receive and return NULL as nil. A NULL argument
-// for a non-pointer parameter makes the call NULL without calling fn.
+// pointers to them, which receive and return NULL as nil; Multiset[E]
+// is MULTISET<E> and also receives and returns NULL as nil. A NULL
+// argument for a non-pointer parameter makes the call NULL without
+// calling fn.
 func Func1[A, R any](fn func(A) (R, error)) (ScalarFunction, error) {
 	f := &func1[A, R]{fn: fn}
 	var err error

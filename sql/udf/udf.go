@@ -20,7 +20,8 @@
 // declares its parameter types: Weir then checks the argument count and
 // inserts Flink's implicit widening casts (INT to BIGINT, ...) before
 // calling it. The typed helpers (Func1, Func2, Func3) derive both from
-// the Go types of a plain Go function.
+// the Go types of a plain Go function; a MULTISET<T> is a Multiset[T]
+// (map[T]int, Flink's Map<T, Integer>), nil for NULL.
 //
 // NULL handling follows Flink: a function receives NULL arguments (a NULL
 // row.Value) and decides itself, unless it declares otherwise by
