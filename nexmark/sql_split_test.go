@@ -14,11 +14,16 @@ import (
 // the default 1024 buckets and 4, mini-batch off and on (Flink's nexmark
 // settings but small batches).
 func TestSQLSplitDistinctSameAnswer(t *testing.T) {
-	const events = 10000
 	split := "table.optimizer.distinct-agg.split.enabled=true"
 	miniBatch := []string{"table.exec.mini-batch.enabled=true", "table.exec.mini-batch.allow-latency=2s", "table.exec.mini-batch.size=500"}
 	for _, name := range []string{"q15", "q16"} {
 		t.Run(name, func(t *testing.T) {
+			// q16's split partial groups (channel x day x bucket) made its
+			// Pebble run a minute of CI under -race at 10,000 events.
+			events := int64(10000)
+			if name == "q16" {
+				events = 4000
+			}
 			want := sqlFinal(t, name, events, 1, weir.StateHeap)
 			if len(want) == 0 {
 				t.Fatal("the unsplit result is empty: the comparison proves nothing")
