@@ -571,8 +571,7 @@ func toPGValue(v row.Value, t row.Type) any {
 	case row.TypeTime:
 		return pgtype.Time{Microseconds: v.Int() / 1000, Valid: true}
 	case row.TypeTimestamp, row.TypeTimestampLTZ:
-		ns := v.Millis()*1e6 + int64(v.NanoOfMilli())
-		return time.Unix(0, ns).UTC()
+		return timestampTime(v)
 	}
 	return row.Format(v, t)
 }
