@@ -158,13 +158,7 @@ func cdcConvert(v any, t row.Type, wall *time.Location) (row.Value, error) {
 				w := x.In(wall)
 				x = time.Date(w.Year(), w.Month(), w.Day(), w.Hour(), w.Minute(), w.Second(), w.Nanosecond(), time.UTC)
 			}
-			ns := x.UnixNano()
-			if x.Year() < 1678 || x.Year() > 2261 {
-				// Outside UnixNano's range: milliseconds and the rest.
-				ms := x.UnixMilli()
-				return row.Timestamp(ms, int32(truncNanos(int64(x.Nanosecond()%1e6), t.Precision))), nil
-			}
-			return row.TimestampNanos(truncNanos(ns, t.Precision)), nil
+			return timeTimestamp(x, t.Precision), nil
 		}
 		return bad()
 	}

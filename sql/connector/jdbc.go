@@ -226,11 +226,10 @@ type jdbcSource struct {
 func (s *jdbcSource) ChangelogMode() ChangelogMode { return InsertOnly }
 func (s *jdbcSource) Bounded() bool                { return true }
 
-// Produce reads the table with one query on one subtask, ordered by the
-// primary key (or every column) so that a restore can skip the rows it
-// emitted before; a partitioned scan (jdbc_partition.go) reads its splits'
-// queries, each ordered so, on the source's subtasks.
-func (s *jdbcSource) Produce(b BuildContext) (weir.Stream[row.Row], error) {
+// scanClauses returns the scan query's "SELECT .. FROM table", the table
+// as the FROM names it, and its " ORDER BY ..": the primary key (or every
+// column), so that a restore can skip the rows it emitted before.
+func (s *jdbcSource) scanClauses() (selectFrom, from, orderBy string) {
 	order := s.pk
 	if len(order) == 0 {
 		order = make([]int, s.schema.Len())
@@ -239,7 +238,6 @@ func (s *jdbcSource) Produce(b BuildContext) (weir.Stream[row.Row], error) {
 		}
 	}
 	var ob []string
-	var selectFrom string
 	if s.mysql != nil {
 		// The scan's order must be the same on every run, for a restored
 		// position (a row count) to skip the rows already emitted: MySQL's
@@ -253,17 +251,27 @@ func (s *jdbcSource) Produce(b BuildContext) (weir.Stream[row.Row], error) {
 				ob = append(ob, mysqlQuoteColumn(c.Name))
 			}
 		}
-		selectFrom = "SELECT " + s.mysqlSelectList() + " FROM " + mysqlQuote(s.dbTable)
+		from = mysqlQuote(s.dbTable)
+		selectFrom = "SELECT " + s.mysqlSelectList() + " FROM " + from
 	} else {
 		for _, i := range order {
 			ob = append(ob, pgx.Identifier{s.schema.Columns[i].Name}.Sanitize())
 		}
-		selectFrom = "SELECT " + s.selectList() + " FROM " + s.quotedTable()
+		from = s.quotedTable()
+		selectFrom = "SELECT " + s.selectList() + " FROM " + from
 	}
-	orderBy := " ORDER BY " + strings.Join(ob, ", ")
+	return selectFrom, from, " ORDER BY " + strings.Join(ob, ", ")
+}
+
+// Produce reads the table with one query on one subtask, ordered by the
+// primary key (or every column) so that a restore can skip the rows it
+// emitted before; a partitioned scan (jdbc_partition.go) reads its splits'
+// queries, each ordered so, on the source's subtasks.
+func (s *jdbcSource) Produce(b BuildContext) (weir.Stream[row.Row], error) {
+	selectFrom, from, orderBy := s.scanClauses()
 	conds, args := s.conditions()
 	if s.part != nil {
-		src := &jdbcPartScan{t: s.jdbcTable, part: s.part, queries: s.partitionQueries(selectFrom, orderBy, conds, args)}
+		src := s.newPartScan(selectFrom, from, orderBy, conds, args)
 		if s.mysql != nil {
 			src.open = func(ctx context.Context, q jdbcSplitQuery) (scanRows, error) {
 				return s.mysqlOpenScan(q.sql, q.args)(ctx)
@@ -571,8 +579,7 @@ func toPGValue(v row.Value, t row.Type) any {
 	case row.TypeTime:
 		return pgtype.Time{Microseconds: v.Int() / 1000, Valid: true}
 	case row.TypeTimestamp, row.TypeTimestampLTZ:
-		ns := v.Millis()*1e6 + int64(v.NanoOfMilli())
-		return time.Unix(0, ns).UTC()
+		return timestampTime(v)
 	}
 	return row.Format(v, t)
 }

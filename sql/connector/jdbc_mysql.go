@@ -90,7 +90,7 @@ func toMySQLValue(v row.Value, t row.Type) any {
 	case row.TypeTime:
 		return row.FormatTime(v.Int(), t.Precision)
 	case row.TypeTimestamp, row.TypeTimestampLTZ:
-		return time.Unix(0, v.Millis()*1e6+int64(v.NanoOfMilli())).UTC()
+		return timestampTime(v)
 	}
 	return row.Format(v, t)
 }

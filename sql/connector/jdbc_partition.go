@@ -207,6 +207,7 @@ type jdbcPartScan struct {
 	t       *jdbcTable
 	part    *jdbcPartition
 	queries []jdbcSplitQuery
+	fp      *jdbcPartFP // see jdbc_partition_fp.go
 	open    func(ctx context.Context, q jdbcSplitQuery) (scanRows, error)
 }
 
@@ -218,10 +219,12 @@ type jdbcSplitState struct {
 }
 
 // A partitioned scan's checkpoint item: 0x00 (a non-partitioned scan's
-// item is one uvarint, so never starts with 0x00 and goes on), version 1,
+// item is one uvarint, so never starts with 0x00 and goes on), version 2,
 // the number of splits and the bounds (a restore with other options is
-// refused), then the split's id, rows emitted and done flag.
-const jdbcPartItemVersion = 1
+// refused), then the split's id, rows emitted and done flag, then the
+// fingerprint of the split's rows (jdbc_partition_fp.go). Version 1 items
+// end after the done flag.
+const jdbcPartItemVersion = 2
 
 func (s *jdbcPartScan) encode(id int, st jdbcSplitState) []byte {
 	b := []byte{0, jdbcPartItemVersion}
@@ -231,9 +234,11 @@ func (s *jdbcPartScan) encode(id int, st jdbcSplitState) []byte {
 	b = binary.AppendUvarint(b, uint64(id))
 	b = binary.AppendUvarint(b, uint64(st.emitted))
 	if st.done {
-		return append(b, 1)
+		b = append(b, 1)
+	} else {
+		b = append(b, 0)
 	}
-	return append(b, 0)
+	return s.appendFP(b, id)
 }
 
 func (s *jdbcPartScan) decode(it []byte) (int, jdbcSplitState, error) {
@@ -241,7 +246,7 @@ func (s *jdbcPartScan) decode(it []byte) (int, jdbcSplitState, error) {
 	if len(it) < 2 || it[0] != 0 {
 		return 0, jdbcSplitState{}, fmt.Errorf("connector: jdbc source %s: the checkpoint holds the position of a scan that was not partitioned; a partitioned scan cannot resume it (restore without the scan.partition.* options, or start the job afresh)", s.t.table)
 	}
-	if it[1] != jdbcPartItemVersion {
+	if it[1] != 1 && it[1] != jdbcPartItemVersion {
 		return 0, jdbcSplitState{}, corrupt
 	}
 	b := it[2:]
@@ -262,7 +267,7 @@ func (s *jdbcPartScan) decode(it []byte) (int, jdbcSplitState, error) {
 		}
 		b = b[k:]
 	}
-	if len(b) != 1 || b[0] > 1 || vals[4] > math.MaxInt64 {
+	if len(b) < 1 || b[0] > 1 || vals[4] > math.MaxInt64 || (it[1] == 1 && len(b) != 1) {
 		return 0, jdbcSplitState{}, corrupt
 	}
 	if vals[0] != uint64(len(s.queries)) || lower != s.part.lower || upper != s.part.upper {
@@ -270,6 +275,16 @@ func (s *jdbcPartScan) decode(it []byte) (int, jdbcSplitState, error) {
 	}
 	if vals[3] >= uint64(len(s.queries)) {
 		return 0, jdbcSplitState{}, corrupt
+	}
+	if it[1] != 1 {
+		// Version 1 items have no fingerprint: restored unchecked.
+		ok, err := s.checkFP(b[1:], int(vals[3]))
+		if !ok {
+			return 0, jdbcSplitState{}, corrupt
+		}
+		if err != nil {
+			return 0, jdbcSplitState{}, err
+		}
 	}
 	return int(vals[3]), jdbcSplitState{emitted: int64(vals[4]), done: b[0] == 1}, nil
 }

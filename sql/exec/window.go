@@ -566,6 +566,10 @@ func (f *windowAggFn) OnTimer(ctx *weir.KeyedContext[string, row.Row], ts int64)
 		if err := f.memFinal(ctx); err != nil {
 			return err
 		}
+		// The table's windows that end before this timer's go first.
+		if err := f.memFireDue(ctx, ts); err != nil {
+			return err
+		}
 		defer f.memForget(ctx)
 	}
 	if f.slices != nil {

@@ -74,6 +74,11 @@ type memWindows struct {
 	mAccs []*aggSet
 	// window ends scratch (memEnds, memFire)
 	ends, due []int64
+	// lazy: the table's windows with fire times in (lazyFrom, lazyTo]
+	// fire with the event-time timers of the keys on the state-backed
+	// path, in time order (memFireInOrder).
+	lazy             bool
+	lazyFrom, lazyTo int64
 	// n counts the held (key, slice) entries; past limit the table moves
 	// into state (memCheckLimit).
 	n, limit int
@@ -364,7 +369,7 @@ func (f *windowAggFn) FlushBundle(ctx *weir.KeyedContext[string, row.Row]) error
 	switch {
 	case m.hasPending:
 		m.hasPending = false
-		return f.memFire(ctx, m.pending, m.lastWm)
+		return f.memFireInOrder(ctx, m.pending, m.lastWm, false)
 	}
 	// A barrier, the end of input or the final watermark (which the
 	// operator flushes without asking FlushesOnWatermark): write the
@@ -389,7 +394,7 @@ func (f *windowAggFn) memFinal(ctx *weir.KeyedContext[string, row.Row]) error {
 	}
 	prev := m.lastWm
 	m.lastWm = operator.MaxWatermark
-	return f.memFire(ctx, prev, operator.MaxWatermark)
+	return f.memFireInOrder(ctx, prev, operator.MaxWatermark, true)
 }
 
 // memFire emits the windows whose fire time is in (prev, wm], in order of

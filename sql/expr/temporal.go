@@ -30,11 +30,12 @@ func fromWall(ctx *EvalContext, w time.Time, t row.Type) row.Value {
 	case row.TypeDate:
 		return row.Int(floorDiv(w.Unix(), 86400))
 	case row.TypeTime:
-		ns := w.UnixNano() % (86400 * 1e9)
-		if ns < 0 {
-			ns += 86400 * 1e9
+		// Seconds, not UnixNano: that overflows outside 1677-2262.
+		sec := w.Unix() % 86400
+		if sec < 0 {
+			sec += 86400
 		}
-		return row.Int(ns)
+		return row.Int(sec*1e9 + int64(w.Nanosecond()))
 	}
 	ms := w.UnixMilli()
 	nano := int32(w.Nanosecond() % 1e6)
@@ -133,22 +134,8 @@ func addUnit(w time.Time, unit string, n int64) (time.Time, bool) {
 		return addMonths(w, 3*n), true
 	case "MONTH":
 		return addMonths(w, n), true
-	case "WEEK":
-		return w.Add(time.Duration(n) * 7 * 24 * time.Hour), true
-	case "DAY":
-		return w.Add(time.Duration(n) * 24 * time.Hour), true
-	case "HOUR":
-		return w.Add(time.Duration(n) * time.Hour), true
-	case "MINUTE":
-		return w.Add(time.Duration(n) * time.Minute), true
-	case "SECOND":
-		return w.Add(time.Duration(n) * time.Second), true
-	case "MILLISECOND":
-		return w.Add(time.Duration(n) * time.Millisecond), true
-	case "MICROSECOND":
-		return w.Add(time.Duration(n) * time.Microsecond), true
-	case "NANOSECOND":
-		return w.Add(time.Duration(n)), true
+	case "WEEK", "DAY", "HOUR", "MINUTE", "SECOND", "MILLISECOND", "MICROSECOND", "NANOSECOND":
+		return addNanoUnits(w, unitNanos(unit), n), true
 	}
 	return w, false
 }
@@ -600,8 +587,7 @@ func timeFuncs() []*Func {
 					if m := monthsOf(unit); m > 0 {
 						return row.Int(int64(int32(monthsBetween(x, y) / m))), nil
 					}
-					d := y.Sub(x).Nanoseconds() / unitNanos(unit)
-					return row.Int(int64(int32(d))), nil
+					return row.Int(int64(int32(diffNanoUnits(x, y, unitNanos(unit))))), nil
 				}), nil
 			}},
 		{Name: "DATE_FORMAT", Doc: "DATE_FORMAT(t, fmt): a TIMESTAMP (a DATE at its midnight, or a timestamp string) printed with a Java date-time pattern ('yyyy-MM-dd HH:mm:ss'); a TIMESTAMP_LTZ prints in the session zone. NULL if a string does not parse.",

@@ -140,7 +140,9 @@ func rowKey(t *Table, vals []any) string {
 	for _, k := range t.Key {
 		switch v := vals[k].(type) {
 		case time.Time:
-			b = fmt.Appendf(b, "t%d\x00", v.UnixNano())
+			// Seconds and nanoseconds: UnixNano wraps around outside
+			// 1677-2262 (keys 2^64 ns apart were one key).
+			b = fmt.Appendf(b, "t%d.%09d\x00", v.Unix(), v.Nanosecond())
 		default:
 			b = fmt.Appendf(b, "%T:%v\x00", v, v)
 		}
