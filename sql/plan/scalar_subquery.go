@@ -45,7 +45,7 @@ func splitScalarConds(e ast.Expr) (rest, scalar ast.Expr) {
 		rr, rs := splitScalarConds(b.Right)
 		return andAST(lr, rr), andAST(ls, rs)
 	}
-	if len(scalarSubqueries(e, nil)) > 0 {
+	if len(scalarSubqueries(e, nil)) > 0 || hasSubqueryPred(e) {
 		return nil, e
 	}
 	return e, nil
@@ -75,6 +75,18 @@ func (b *Binder) joinScalars(from Rel, sc *scope, subs []*ast.SubqueryExpr) (Rel
 	refs := map[*ast.SubqueryExpr]expr.Expr{}
 	sc = sc.withoutTimeAttrs()
 	for _, s := range subs {
+		if m := markOf(s); m != nil {
+			// IN (subquery) or EXISTS as a value (subquery_mark.go).
+			var err error
+			if from, err = b.joinMark(s, m, from, sc, scalarHook(refs), len(refs)); err != nil {
+				return nil, nil, nil, err
+			}
+			lw := len(from.Columns()) - 1
+			t := from.Columns()[lw].Type
+			refs[s] = expr.Ref(lw, t)
+			sc.cols = append(sc.cols, scopeCol{Name: "$scalar" + strconv.Itoa(len(refs)-1), Index: lw, Type: t, merged: true})
+			continue
+		}
 		sub, err := b.Query(s.Query)
 		if err != nil && strings.Contains(err.Error(), "not found") {
 			// It may name columns of the enclosing query.
@@ -189,9 +201,17 @@ func atMostOneRow(r Rel) bool {
 // scalarHook binds the subqueries refs maps to their columns.
 func scalarHook(refs map[*ast.SubqueryExpr]expr.Expr) func(ast.Expr) (expr.Expr, bool, error) {
 	return func(e ast.Expr) (expr.Expr, bool, error) {
-		if s, ok := e.(*ast.SubqueryExpr); ok {
-			if x, ok := refs[s]; ok {
+		switch n := e.(type) {
+		case *ast.SubqueryExpr:
+			if x, ok := refs[n]; ok {
 				return x, true, nil
+			}
+		case *ast.InExpr, *ast.ExistsExpr:
+			// A value joined by joinMark (subquery_mark.go).
+			for s, x := range refs {
+				if markOf(s) == e {
+					return x, true, nil
+				}
 			}
 		}
 		return nil, false, nil
@@ -216,6 +236,20 @@ func (b *Binder) joinAggScalars(s *ast.Select, agg Rel, rw *aggRewrite, items []
 	refs := map[*ast.SubqueryExpr]expr.Expr{}
 	var keys *scope // the group keys by name, over agg's columns
 	for i, x := range subs {
+		if m := markOf(x); m != nil {
+			// IN (subquery) or EXISTS as a value (subquery_mark.go), its
+			// values over the group keys.
+			if keys == nil {
+				keys = groupKeyScope(agg, rw)
+			}
+			var err error
+			if agg, err = b.joinMark(x, m, agg, keys, scalarHook(refs), i); err != nil {
+				return nil, nil, err
+			}
+			lw := len(agg.Columns()) - 1
+			refs[x] = expr.Ref(lw, agg.Columns()[lw].Type)
+			continue
+		}
 		sub, err := b.Query(x.Query)
 		if err != nil && strings.Contains(err.Error(), "not found") {
 			if keys == nil {
@@ -331,10 +365,16 @@ func (b *Binder) aggScalars(e ast.Expr, inArgs bool, out []*ast.SubqueryExpr) []
 			}
 			return false
 		case *ast.ExistsExpr:
+			if !inArgs {
+				out = append(out, markWrap(y)) // subquery_mark.go
+			}
 			return false
 		case *ast.InExpr:
 			if y.Query != nil {
 				out = b.aggScalars(y.Expr, inArgs, out)
+				if !inArgs {
+					out = append(out, markWrap(y))
+				}
 				return false
 			}
 		}

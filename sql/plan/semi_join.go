@@ -107,9 +107,43 @@ func splitSubqueryConds(e ast.Expr) (rest ast.Expr, subs []subqueryCond) {
 			subs = append(subs, subqueryCond{exists: n})
 			return nil
 		case *ast.UnaryExpr:
-			if x, ok := n.Operand.(*ast.ExistsExpr); ok && n.Op == ast.OpNot {
+			if n.Op != ast.OpNot {
+				break
+			}
+			switch x := n.Operand.(type) {
+			case *ast.ExistsExpr:
 				subs = append(subs, subqueryCond{exists: x, not: true})
 				return nil
+			case *ast.InExpr:
+				// NOT (x IN q) is x NOT IN q, NOT (x NOT IN q) x IN q.
+				if x.Query != nil {
+					c := *x
+					c.Not = !x.Not
+					subs = append(subs, subqueryCond{in: &c, not: c.Not})
+					return nil
+				}
+			case *ast.UnaryExpr:
+				// NOT NOT p is p (three-valued logic too).
+				if x.Op == ast.OpNot && hasSubqueryPred(x.Operand) {
+					return walk(x.Operand)
+				}
+			case *ast.BinaryExpr:
+				// NOT (p OR q) is NOT p AND NOT q (De Morgan, as
+				// Calcite's simplification): its subqueries become
+				// conjuncts.
+				if x.Op == ast.OpOr && hasSubqueryPred(x) {
+					return walk(&ast.BinaryExpr{Pos: x.Pos, Op: ast.OpAnd,
+						Left:  &ast.UnaryExpr{Pos: n.Pos, Op: ast.OpNot, Operand: x.Left},
+						Right: &ast.UnaryExpr{Pos: n.Pos, Op: ast.OpNot, Operand: x.Right}})
+				}
+			}
+		case *ast.IsExpr:
+			// p IS TRUE in WHERE keeps the rows p keeps.
+			if n.Test == ast.IsTrue && !n.Not && hasSubqueryPred(n.Expr) {
+				switch n.Expr.(type) {
+				case *ast.InExpr, *ast.ExistsExpr, *ast.UnaryExpr:
+					return walk(n.Expr)
+				}
 			}
 		}
 		return e
@@ -131,6 +165,9 @@ func (b *Binder) semiJoin(from Rel, sc *scope, c subqueryCond) (Rel, error) {
 		return b.existsJoin(from, sc, c.exists, c.not)
 	}
 	in := c.in
+	if r, ok := in.Expr.(*ast.RowExpr); ok && len(r.Fields) > 1 {
+		return b.semiJoinRow(from, sc, in, r.Fields) // semi_multi.go
+	}
 	x, err := (&exprBinder{sc: sc, fns: b.Funcs}).bind(in.Expr)
 	if err != nil {
 		return nil, err
@@ -242,6 +279,9 @@ type decorrelated struct {
 	residual     []expr.Expr
 	// y is the IN subquery's selected value, over right's columns.
 	y expr.Expr
+	// ys are the values of an IN subquery of several columns
+	// (semi_multi.go) when decorrelateGrouped binds them.
+	ys []expr.Expr
 	// lostRows: right is an aggregation without GROUP BY grouped by the
 	// correlation columns whose value over no rows is not NULL, so the
 	// rows of outer values without a match, which would match, are lost,

@@ -1,0 +1,315 @@
+package plan
+
+import (
+	"strconv"
+
+	"github.com/weirstream/weir/row"
+	"github.com/weirstream/weir/sql/ast"
+	"github.com/weirstream/weir/sql/expr"
+)
+
+// IN (subquery) and EXISTS used as values (in the select list, under OR,
+// NOT, CASE or a function, in HAVING) rather than as conjuncts of WHERE,
+// which are semi and anti joins (semi_join.go). Flink leaves them to
+// Calcite's SubQueryRemoveRule, which joins the subquery's aggregates to
+// the outer rows (a "mark" join) and computes the predicate's
+// three-valued value from them:
+//
+//	x IN (q): CASE WHEN ct.c = 0 THEN FALSE
+//	               WHEN x IS NULL THEN NULL
+//	               WHEN dt.i IS NOT NULL THEN TRUE
+//	               WHEN ct.ck < ct.c THEN NULL
+//	               ELSE FALSE END
+//
+// over ct = (SELECT COUNT(*) c, COUNT(y) ck FROM q) and dt = (SELECT
+// DISTINCT y, TRUE i FROM q) LEFT joined on x = y; EXISTS (q) is
+// dt.i IS NOT NULL over dt = (SELECT DISTINCT TRUE i FROM q), LEFT joined
+// on q's correlation. Weir plans the same values with its scalar
+// subqueries (scalar_subquery.go, scalar_decorrelate.go):
+//
+//	code = (SELECT CASE WHEN COUNT(*) = 0 THEN 0
+//	                    WHEN COUNT(CASE WHEN y IS NOT NULL THEN 1 END) < COUNT(*) THEN 2
+//	                    ELSE 1 END FROM q)          -- ct
+//	hits = (SELECT COUNT(*) FROM q WHERE y = x)     -- dt, correlated on x
+//	x IN (q) = CASE WHEN COALESCE(code, 0) = 0 THEN FALSE
+//	                WHEN x IS NULL THEN NULL
+//	                WHEN hits > 0 THEN TRUE
+//	                WHEN code = 2 THEN NULL
+//	                ELSE FALSE END
+//	EXISTS (q) = COALESCE((SELECT COUNT(*) FROM q), 0) > 0
+//
+// With several values, (x1, ..., xn) IN (SELECT y1, ..., yn ...), x IS
+// NULL is x1 IS NULL OR ... and a row counts in ck when none of its
+// values is NULL, as Calcite's COUNT(y1, ..., yn).
+//
+// A mark is found in an expression as a wrapper (SELECT <the IN or
+// EXISTS>) standing for its value, which joinScalars and joinAggScalars
+// join as they join a scalar subquery (joinMark), and scalarHook binds
+// the IN or EXISTS to its column.
+
+// markWrap returns the wrapper of an IN (subquery) or EXISTS.
+func markWrap(e ast.Expr) *ast.SubqueryExpr {
+	pos := ast.Pos{}
+	if p, ok := e.(interface{ Position() ast.Pos }); ok {
+		pos = p.Position()
+	}
+	return &ast.SubqueryExpr{Pos: pos, Query: &ast.Select{Pos: pos, Items: []*ast.SelectItem{{Pos: pos, Expr: e}}}}
+}
+
+// markOf returns the IN (subquery) or EXISTS a wrapper stands for (nil:
+// s is a scalar subquery). (SELECT x IN (q)) without FROM is x IN (q)
+// itself, so a subquery the user wrote so is one too.
+func markOf(s *ast.SubqueryExpr) ast.Expr {
+	sel, ok := s.Query.(*ast.Select)
+	if !ok || sel.From != nil || sel.Where != nil || len(sel.GroupBy) > 0 || sel.Having != nil || len(sel.Items) != 1 {
+		return nil
+	}
+	switch x := sel.Items[0].Expr.(type) {
+	case *ast.ExistsExpr:
+		return x
+	case *ast.InExpr:
+		if x.Query != nil {
+			return x
+		}
+	}
+	return nil
+}
+
+// markSubqueries returns the wrappers of the IN (subquery) and EXISTS
+// predicates used as values in e (not those inside other subqueries).
+func markSubqueries(e ast.Node, out []*ast.SubqueryExpr) []*ast.SubqueryExpr {
+	if e == nil {
+		return out
+	}
+	ast.Inspect(e, func(n ast.Node) bool {
+		switch x := n.(type) {
+		case *ast.SubqueryExpr:
+			return false
+		case *ast.ExistsExpr:
+			out = append(out, markWrap(x))
+			return false
+		case *ast.InExpr:
+			if x.Query != nil {
+				out = append(out, markWrap(x))
+				return false
+			}
+		}
+		return true
+	})
+	return out
+}
+
+// markValues returns the values before IN: the fields of a row
+// constructor (x1, ..., xn), or x.
+func markValues(in *ast.InExpr) []ast.Expr {
+	if r, ok := in.Expr.(*ast.RowExpr); ok && len(r.Fields) > 1 {
+		return r.Fields
+	}
+	return []ast.Expr{in.Expr}
+}
+
+func ident(pos ast.Pos, name string) *ast.Ident { return &ast.Ident{Pos: pos, Name: name} }
+
+func colRef(pos ast.Pos, parts ...string) *ast.ColumnRef {
+	c := &ast.ColumnRef{Pos: pos}
+	for _, p := range parts {
+		c.Parts = append(c.Parts, ident(pos, p))
+	}
+	return c
+}
+
+func callAST(pos ast.Pos, name string, args ...ast.Expr) *ast.Call {
+	return &ast.Call{Pos: pos, Name: &ast.Name{Pos: pos, Parts: []*ast.Ident{ident(pos, name)}}, Args: args}
+}
+
+func intLit(pos ast.Pos, v int) *ast.Literal {
+	return &ast.Literal{Pos: pos, Kind: ast.IntegerLit, Value: strconv.Itoa(v)}
+}
+
+func countStar(pos ast.Pos) *ast.Call { return callAST(pos, "COUNT", &ast.Star{Pos: pos}) }
+
+// nullCode is the ct aggregate as one value: 0 when ys has no row, 2 when
+// a row has a NULL among ys, else 1.
+func nullCode(pos ast.Pos, ys []ast.Expr) ast.Expr {
+	var allSet ast.Expr
+	for _, y := range ys {
+		allSet = andAST(allSet, &ast.IsExpr{Pos: pos, Expr: y, Not: true, Test: ast.IsNull})
+	}
+	ck := callAST(pos, "COUNT", &ast.CaseExpr{Pos: pos, Whens: []*ast.When{{Pos: pos, Cond: allSet, Result: intLit(pos, 1)}}})
+	return &ast.CaseExpr{Pos: pos, Whens: []*ast.When{
+		{Pos: pos, Cond: &ast.BinaryExpr{Pos: pos, Op: ast.OpEq, Left: countStar(pos), Right: intLit(pos, 0)}, Result: intLit(pos, 0)},
+		{Pos: pos, Cond: &ast.BinaryExpr{Pos: pos, Op: ast.OpLt, Left: ck, Right: countStar(pos)}, Result: intLit(pos, 2)},
+	}, Else: intLit(pos, 1)}
+}
+
+// joinMark joins the subqueries the value of the IN or EXISTS m (of its
+// wrapper w) needs to from (over scope sc, in which m's values are bound
+// with hook) and appends that value, as column $scalar<n>.
+func (b *Binder) joinMark(w *ast.SubqueryExpr, m ast.Expr, from Rel, sc *scope, hook func(ast.Expr) (expr.Expr, bool, error), n int) (Rel, error) {
+	lw := len(from.Columns())
+	var helpers []*ast.SubqueryExpr
+	var compose func(refs map[*ast.SubqueryExpr]expr.Expr, eb *exprBinder) (expr.Expr, error)
+	switch x := m.(type) {
+	case *ast.ExistsExpr:
+		var q ast.QueryExpr
+		if _, err := b.Query(x.Query); err == nil {
+			q = &ast.Select{Pos: x.Pos, Items: []*ast.SelectItem{{Pos: x.Pos, Expr: countStar(x.Pos)}},
+				From: &ast.DerivedTable{Pos: x.Pos, Query: x.Query, Alias: &ast.Alias{Pos: x.Pos, Name: ident(x.Pos, "$ex")}}}
+		} else {
+			sel, ok := x.Query.(*ast.Select)
+			if !ok || sel.From == nil || len(sel.GroupBy) > 0 || sel.Having != nil || selectsAgg(sel, b.Funcs) {
+				return nil, errAt(x, "a correlated EXISTS subquery over GROUP BY, HAVING, an aggregate, a set operation, ORDER BY, LIMIT or VALUES is supported only as a conjunct of WHERE (%v)", err)
+			}
+			q = &ast.Select{Pos: x.Pos, Items: []*ast.SelectItem{{Pos: x.Pos, Expr: countStar(x.Pos)}}, From: sel.From, Where: sel.Where}
+		}
+		cnt := &ast.SubqueryExpr{Pos: x.Pos, Query: q}
+		helpers = []*ast.SubqueryExpr{cnt}
+		compose = func(refs map[*ast.SubqueryExpr]expr.Expr, _ *exprBinder) (expr.Expr, error) {
+			c, err := expr.NewCall("COALESCE", refs[cnt], expr.Lit(row.Int(0), row.IntType().NotNull()))
+			if err != nil {
+				return nil, err
+			}
+			return expr.NewCall(">", c, expr.Lit(row.Int(0), row.IntType().NotNull()))
+		}
+	case *ast.InExpr:
+		xs := markValues(x)
+		pos := x.Pos
+		var from ast.TableRef
+		var where ast.Expr
+		var ys []ast.Expr
+		if sub, err := b.Query(x.Query); err == nil {
+			cols := sub.Columns()
+			if len(cols) != len(xs) {
+				if len(xs) == 1 {
+					return nil, errAt(x, "the subquery of IN must select one column, not %d", len(cols))
+				}
+				return nil, errAt(x, "the subquery of IN must select %d columns, as many as the values before IN, not %d", len(xs), len(cols))
+			}
+			alias := &ast.Alias{Pos: pos, Name: ident(pos, "$in")}
+			for i := range cols {
+				name := "$y" + strconv.Itoa(i)
+				alias.Columns = append(alias.Columns, ident(pos, name))
+				ys = append(ys, colRef(pos, "$in", name))
+			}
+			from = &ast.DerivedTable{Pos: pos, Query: x.Query, Alias: alias}
+		} else {
+			// Correlated: SELECT y1, ..., yn FROM t WHERE ... only, whose
+			// FROM does not hide the outer columns the values name.
+			sel, ok := x.Query.(*ast.Select)
+			if !ok || sel.From == nil || len(sel.GroupBy) > 0 || sel.Having != nil || selectsAgg(sel, b.Funcs) {
+				return nil, errAt(x, "a correlated IN subquery over GROUP BY, HAVING, an aggregate, a set operation, ORDER BY, LIMIT or VALUES is supported only as a conjunct of WHERE (%v)", err)
+			}
+			if len(sel.Items) != len(xs) {
+				if len(xs) == 1 {
+					return nil, errAt(x, "the subquery of IN must select one column, not %d", len(sel.Items))
+				}
+				return nil, errAt(x, "the subquery of IN must select %d columns, as many as the values before IN, not %d", len(xs), len(sel.Items))
+			}
+			_, _, rsc, ferr := b.subqueryFrom(sel.From)
+			if ferr != nil {
+				return nil, ferr
+			}
+			for _, v := range xs {
+				var hidden *ast.ColumnRef
+				ast.Inspect(v, func(n ast.Node) bool {
+					if c, ok := n.(*ast.ColumnRef); ok && hidden == nil {
+						if _, err := (&exprBinder{sc: rsc, fns: b.Funcs}).bind(c); err == nil {
+							hidden = c
+						}
+					}
+					_, sub := n.(*ast.SubqueryExpr)
+					return !sub
+				})
+				if hidden != nil {
+					return nil, errAt(hidden, "%s before IN names a column of the correlated subquery's FROM too: qualify it with the outer table's name", ast.Format(hidden))
+				}
+			}
+			for _, it := range sel.Items {
+				if _, star := it.Expr.(*ast.Star); star {
+					return nil, errAt(x, "the subquery of IN must list its columns, not *")
+				}
+				ys = append(ys, it.Expr)
+			}
+			from, where = sel.From, sel.Where
+		}
+		code := &ast.SubqueryExpr{Pos: pos, Query: &ast.Select{Pos: pos, From: from, Where: where,
+			Items: []*ast.SelectItem{{Pos: pos, Expr: nullCode(pos, ys)}}}}
+		hitWhere := where
+		for i, y := range ys {
+			hitWhere = andAST(hitWhere, &ast.BinaryExpr{Pos: pos, Op: ast.OpEq, Left: y, Right: xs[i]})
+		}
+		hits := &ast.SubqueryExpr{Pos: pos, Query: &ast.Select{Pos: pos, From: from, Where: hitWhere,
+			Items: []*ast.SelectItem{{Pos: pos, Expr: countStar(pos)}}}}
+		helpers = []*ast.SubqueryExpr{code, hits}
+		compose = func(refs map[*ast.SubqueryExpr]expr.Expr, eb *exprBinder) (expr.Expr, error) {
+			zero := expr.Lit(row.Int(0), row.IntType().NotNull())
+			c, err := expr.NewCall("COALESCE", refs[code], zero)
+			if err != nil {
+				return nil, err
+			}
+			empty, err := expr.NewCall("=", c, zero)
+			if err != nil {
+				return nil, err
+			}
+			var xNull expr.Expr
+			for _, v := range xs {
+				xv, err := eb.bind(v)
+				if err != nil {
+					return nil, err
+				}
+				isNull, err := expr.NewCall("IS NULL", xv)
+				if err != nil {
+					return nil, err
+				}
+				if xNull == nil {
+					xNull = isNull
+				} else if xNull, err = expr.NewCall("OR", xNull, isNull); err != nil {
+					return nil, err
+				}
+			}
+			hit, err := expr.NewCall(">", refs[hits], zero)
+			if err != nil {
+				return nil, err
+			}
+			withNull, err := expr.NewCall("=", c, expr.Lit(row.Int(2), row.IntType().NotNull()))
+			if err != nil {
+				return nil, err
+			}
+			null := expr.Lit(row.Null(), row.Boolean())
+			v, err := expr.NewCase([]expr.Expr{empty, xNull, hit, withNull},
+				[]expr.Expr{expr.BoolLiteral(false), null, expr.BoolLiteral(true), null}, expr.BoolLiteral(false))
+			if err != nil {
+				return nil, err
+			}
+			if x.Not {
+				return expr.NewCall("NOT", v)
+			}
+			return v, nil
+		}
+	default:
+		return nil, errAt(w, "not an IN or EXISTS subquery")
+	}
+	joined, jsc, refs, err := b.joinScalars(from, sc, helpers)
+	if err != nil {
+		return nil, err
+	}
+	eb := &exprBinder{sc: jsc, fns: b.Funcs, hook: hook}
+	v, err := compose(refs, eb)
+	if err != nil {
+		return nil, errAt(m, "%v", err)
+	}
+	// The helper values stay (after from's columns); the mark follows.
+	jc := joined.Columns()
+	projs := make([]expr.Expr, 0, len(jc)+1)
+	cols := make([]Column, 0, len(jc)+1)
+	for i, c := range jc {
+		if i >= lw {
+			c.Name = "$m" + strconv.Itoa(n) + "_" + strconv.Itoa(i-lw)
+		}
+		projs = append(projs, expr.Ref(i, c.Type))
+		cols = append(cols, c)
+	}
+	projs = append(projs, v)
+	cols = append(cols, Column{Name: "$scalar" + strconv.Itoa(n), Type: v.Type()})
+	return &Calc{In: joined, Projects: projs, Cols: cols}, nil
+}
