@@ -40,9 +40,15 @@ func containsAgg(e ast.Node, fns *Functions) bool {
 			}
 		}
 		// Do not look into subqueries.
-		switch n.(type) {
+		switch x := n.(type) {
 		case *ast.SubqueryExpr, *ast.ExistsExpr:
 			return false
+		case *ast.InExpr:
+			if x.Query != nil {
+				// Only the value before IN (subquery).
+				found = found || containsAgg(x.Expr, fns)
+				return false
+			}
 		}
 		return !found
 	})

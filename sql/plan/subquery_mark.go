@@ -148,6 +148,11 @@ func nullCode(pos ast.Pos, ys []ast.Expr) ast.Expr {
 func (b *Binder) joinMark(w *ast.SubqueryExpr, m ast.Expr, from Rel, sc *scope, hook func(ast.Expr) (expr.Expr, bool, error), n int) (Rel, error) {
 	lw := len(from.Columns())
 	var helpers []*ast.SubqueryExpr
+	// An uncorrelated IN over nullable values: Calcite joins ct by an
+	// INNER join, so that in a streaming query a row waits for the
+	// subquery's first row (its aggregate without GROUP BY emits none
+	// before), and goes when the subquery's last row goes.
+	var nullable, uncorrelated bool
 	var compose func(refs map[*ast.SubqueryExpr]expr.Expr, eb *exprBinder) (expr.Expr, error)
 	switch x := m.(type) {
 	case *ast.ExistsExpr:
@@ -179,6 +184,10 @@ func (b *Binder) joinMark(w *ast.SubqueryExpr, m ast.Expr, from Rel, sc *scope, 
 		var ys []ast.Expr
 		if sub, err := b.Query(x.Query); err == nil {
 			cols := sub.Columns()
+			for _, c := range cols {
+				nullable = nullable || c.Type.Nullable
+			}
+			uncorrelated = true
 			if len(cols) != len(xs) {
 				if len(xs) == 1 {
 					return nil, errAt(x, "the subquery of IN must select one column, not %d", len(cols))
@@ -257,6 +266,7 @@ func (b *Binder) joinMark(w *ast.SubqueryExpr, m ast.Expr, from Rel, sc *scope, 
 				if err != nil {
 					return nil, err
 				}
+				nullable = nullable || xv.Type().Nullable
 				isNull, err := expr.NewCall("IS NULL", xv)
 				if err != nil {
 					return nil, err
@@ -297,6 +307,16 @@ func (b *Binder) joinMark(w *ast.SubqueryExpr, m ast.Expr, from Rel, sc *scope, 
 	v, err := compose(refs, eb)
 	if err != nil {
 		return nil, errAt(m, "%v", err)
+	}
+	if uncorrelated && nullable {
+		c := refs[helpers[0]]
+		notNull, err := expr.NewCall("IS NOT NULL", c)
+		if err != nil {
+			return nil, errAt(m, "%v", err)
+		}
+		if joined, err = filtered(joined, []expr.Expr{notNull}); err != nil {
+			return nil, errAt(m, "%v", err)
+		}
 	}
 	// The helper values stay (after from's columns); the mark follows.
 	jc := joined.Columns()
