@@ -28,6 +28,9 @@ func scalarSubqueries(e ast.Node, out []*ast.SubqueryExpr) []*ast.SubqueryExpr {
 				out = scalarSubqueries(x.Expr, out)
 				return false
 			}
+		case *ast.QuantifiedExpr:
+			out = scalarSubqueries(x.Expr, out)
+			return false
 		}
 		return true
 	})
@@ -206,7 +209,7 @@ func scalarHook(refs map[*ast.SubqueryExpr]expr.Expr) func(ast.Expr) (expr.Expr,
 			if x, ok := refs[n]; ok {
 				return x, true, nil
 			}
-		case *ast.InExpr, *ast.ExistsExpr:
+		case *ast.InExpr, *ast.ExistsExpr, *ast.QuantifiedExpr:
 			// A value joined by joinMark (subquery_mark.go).
 			for s, x := range refs {
 				if markOf(s) == e {
@@ -377,6 +380,12 @@ func (b *Binder) aggScalars(e ast.Expr, inArgs bool, out []*ast.SubqueryExpr) []
 				}
 				return false
 			}
+		case *ast.QuantifiedExpr:
+			out = b.aggScalars(y.Expr, inArgs, out)
+			if !inArgs {
+				out = append(out, markWrap(y))
+			}
+			return false
 		}
 		return true
 	})

@@ -116,7 +116,7 @@ func hasSubqueryPred(e ast.Expr) bool {
 	found := false
 	ast.Inspect(e, func(n ast.Node) bool {
 		switch x := n.(type) {
-		case *ast.ExistsExpr:
+		case *ast.ExistsExpr, *ast.QuantifiedExpr:
 			found = true
 			return false
 		case *ast.InExpr:

@@ -2,6 +2,7 @@ package plan
 
 import (
 	"strconv"
+	"strings"
 
 	"github.com/weirstream/weir/row"
 	"github.com/weirstream/weir/sql/ast"
@@ -65,7 +66,7 @@ func markOf(s *ast.SubqueryExpr) ast.Expr {
 		return nil
 	}
 	switch x := sel.Items[0].Expr.(type) {
-	case *ast.ExistsExpr:
+	case *ast.ExistsExpr, *ast.QuantifiedExpr:
 		return x
 	case *ast.InExpr:
 		if x.Query != nil {
@@ -85,8 +86,8 @@ func markSubqueries(e ast.Node, out []*ast.SubqueryExpr) []*ast.SubqueryExpr {
 		switch x := n.(type) {
 		case *ast.SubqueryExpr:
 			return false
-		case *ast.ExistsExpr:
-			out = append(out, markWrap(x))
+		case *ast.ExistsExpr, *ast.QuantifiedExpr:
+			out = append(out, markWrap(x.(ast.Expr)))
 			return false
 		case *ast.InExpr:
 			if x.Query != nil {
@@ -179,68 +180,11 @@ func (b *Binder) joinMark(w *ast.SubqueryExpr, m ast.Expr, from Rel, sc *scope, 
 	case *ast.InExpr:
 		xs := markValues(x)
 		pos := x.Pos
-		var from ast.TableRef
-		var where ast.Expr
-		var ys []ast.Expr
-		if sub, err := b.Query(x.Query); err == nil {
-			cols := sub.Columns()
-			for _, c := range cols {
-				nullable = nullable || c.Type.Nullable
-			}
-			uncorrelated = true
-			if len(cols) != len(xs) {
-				if len(xs) == 1 {
-					return nil, errAt(x, "the subquery of IN must select one column, not %d", len(cols))
-				}
-				return nil, errAt(x, "the subquery of IN must select %d columns, as many as the values before IN, not %d", len(xs), len(cols))
-			}
-			alias := &ast.Alias{Pos: pos, Name: ident(pos, "$in")}
-			for i := range cols {
-				name := "$y" + strconv.Itoa(i)
-				alias.Columns = append(alias.Columns, ident(pos, name))
-				ys = append(ys, colRef(pos, "$in", name))
-			}
-			from = &ast.DerivedTable{Pos: pos, Query: x.Query, Alias: alias}
-		} else {
-			// Correlated: SELECT y1, ..., yn FROM t WHERE ... only, whose
-			// FROM does not hide the outer columns the values name.
-			sel, ok := x.Query.(*ast.Select)
-			if !ok || sel.From == nil || len(sel.GroupBy) > 0 || sel.Having != nil || selectsAgg(sel, b.Funcs) {
-				return nil, errAt(x, "a correlated IN subquery over GROUP BY, HAVING, an aggregate, a set operation, ORDER BY, LIMIT or VALUES is supported only as a conjunct of WHERE (%v)", err)
-			}
-			if len(sel.Items) != len(xs) {
-				if len(xs) == 1 {
-					return nil, errAt(x, "the subquery of IN must select one column, not %d", len(sel.Items))
-				}
-				return nil, errAt(x, "the subquery of IN must select %d columns, as many as the values before IN, not %d", len(xs), len(sel.Items))
-			}
-			_, _, rsc, ferr := b.subqueryFrom(sel.From)
-			if ferr != nil {
-				return nil, ferr
-			}
-			for _, v := range xs {
-				var hidden *ast.ColumnRef
-				ast.Inspect(v, func(n ast.Node) bool {
-					if c, ok := n.(*ast.ColumnRef); ok && hidden == nil {
-						if _, err := (&exprBinder{sc: rsc, fns: b.Funcs}).bind(c); err == nil {
-							hidden = c
-						}
-					}
-					_, sub := n.(*ast.SubqueryExpr)
-					return !sub
-				})
-				if hidden != nil {
-					return nil, errAt(hidden, "%s before IN names a column of the correlated subquery's FROM too: qualify it with the outer table's name", ast.Format(hidden))
-				}
-			}
-			for _, it := range sel.Items {
-				if _, star := it.Expr.(*ast.Star); star {
-					return nil, errAt(x, "the subquery of IN must list its columns, not *")
-				}
-				ys = append(ys, it.Expr)
-			}
-			from, where = sel.From, sel.Where
+		from, where, ys, unc, yNull, err := b.markSource(x, x.Query, xs)
+		if err != nil {
+			return nil, err
 		}
+		uncorrelated, nullable = unc, yNull
 		code := &ast.SubqueryExpr{Pos: pos, Query: &ast.Select{Pos: pos, From: from, Where: where,
 			Items: []*ast.SelectItem{{Pos: pos, Expr: nullCode(pos, ys)}}}}
 		hitWhere := where
@@ -296,6 +240,110 @@ func (b *Binder) joinMark(w *ast.SubqueryExpr, m ast.Expr, from Rel, sc *scope, 
 			}
 			return v, nil
 		}
+	case *ast.QuantifiedExpr:
+		pos := x.Pos
+		from, where, ys, unc, _, err := b.markSource(x, x.Query, []ast.Expr{x.Expr})
+		if err != nil {
+			return nil, err
+		}
+		// Calcite joins an uncorrelated subquery's aggregates by an INNER
+		// join whatever the nullability.
+		uncorrelated, nullable = unc, true
+		op, all := x.Op, strings.EqualFold(x.Quant, "ALL")
+		if all {
+			// x op ALL q is NOT (x op' SOME q), op' the complement.
+			op = map[ast.BinaryOp]ast.BinaryOp{ast.OpLt: ast.OpGe, ast.OpLe: ast.OpGt,
+				ast.OpGt: ast.OpLe, ast.OpGe: ast.OpLt, ast.OpEq: ast.OpNe, ast.OpNe: ast.OpEq}[op]
+		}
+		agg := func(fn string) *ast.SubqueryExpr {
+			return &ast.SubqueryExpr{Pos: pos, Query: &ast.Select{Pos: pos, From: from, Where: where,
+				Items: []*ast.SelectItem{{Pos: pos, Expr: callAST(pos, fn, ys[0])}}}}
+		}
+		code := &ast.SubqueryExpr{Pos: pos, Query: &ast.Select{Pos: pos, From: from, Where: where,
+			Items: []*ast.SelectItem{{Pos: pos, Expr: nullCode(pos, ys)}}}}
+		var mn, mx *ast.SubqueryExpr
+		switch op {
+		case ast.OpLt, ast.OpLe:
+			mx = agg("MAX")
+			helpers = []*ast.SubqueryExpr{code, mx}
+		case ast.OpGt, ast.OpGe:
+			mn = agg("MIN")
+			helpers = []*ast.SubqueryExpr{code, mn}
+		case ast.OpNe:
+			mn, mx = agg("MIN"), agg("MAX")
+			helpers = []*ast.SubqueryExpr{code, mn, mx}
+		default:
+			return nil, errAt(x, "x = SOME (subquery) is x IN (subquery)")
+		}
+		compose = func(refs map[*ast.SubqueryExpr]expr.Expr, eb *exprBinder) (expr.Expr, error) {
+			xv, err := eb.bind(x.Expr)
+			if err != nil {
+				return nil, err
+			}
+			zero := expr.Lit(row.Int(0), row.IntType().NotNull())
+			c, err := expr.NewCall("COALESCE", refs[code], zero)
+			if err != nil {
+				return nil, err
+			}
+			empty, err := expr.NewCall("=", c, zero)
+			if err != nil {
+				return nil, err
+			}
+			withNull, err := expr.NewCall("=", c, expr.Lit(row.Int(2), row.IntType().NotNull()))
+			if err != nil {
+				return nil, err
+			}
+			null := expr.Lit(row.Null(), row.Boolean())
+			var v expr.Expr
+			if op == ast.OpNe {
+				// TRUE when a value differs from x: the smallest or the
+				// largest does.
+				xNull, err := expr.NewCall("IS NULL", xv)
+				if err != nil {
+					return nil, err
+				}
+				ne1, err := expr.NewCall("<>", xv, refs[mn])
+				if err != nil {
+					return nil, err
+				}
+				ne2, err := expr.NewCall("<>", xv, refs[mx])
+				if err != nil {
+					return nil, err
+				}
+				ne, err := expr.NewCall("OR", ne1, ne2)
+				if err != nil {
+					return nil, err
+				}
+				if ne, err = expr.NewCall("IS TRUE", ne); err != nil {
+					return nil, err
+				}
+				if v, err = expr.NewCase([]expr.Expr{empty, xNull, ne, withNull},
+					[]expr.Expr{expr.BoolLiteral(false), null, expr.BoolLiteral(true), null}, expr.BoolLiteral(false)); err != nil {
+					return nil, err
+				}
+			} else {
+				m := refs[mx]
+				if mn != nil {
+					m = refs[mn]
+				}
+				cmp, err := expr.NewCall(string(op), xv, m)
+				if err != nil {
+					return nil, err
+				}
+				isTrue, err := expr.NewCall("IS TRUE", cmp)
+				if err != nil {
+					return nil, err
+				}
+				if v, err = expr.NewCase([]expr.Expr{empty, isTrue, withNull},
+					[]expr.Expr{expr.BoolLiteral(false), expr.BoolLiteral(true), null}, cmp); err != nil {
+					return nil, err
+				}
+			}
+			if all {
+				return expr.NewCall("NOT", v)
+			}
+			return v, nil
+		}
 	default:
 		return nil, errAt(w, "not an IN or EXISTS subquery")
 	}
@@ -332,4 +380,72 @@ func (b *Binder) joinMark(w *ast.SubqueryExpr, m ast.Expr, from Rel, sc *scope, 
 	projs = append(projs, v)
 	cols = append(cols, Column{Name: "$scalar" + strconv.Itoa(n), Type: v.Type()})
 	return &Calc{In: joined, Projects: projs, Cols: cols}, nil
+}
+
+// markSource returns the rows of the subquery q of an IN or quantified
+// comparison at, whose values before the operator are xs, as a FROM and
+// WHERE over which ys are the subquery's values: q itself as the derived
+// table $in($y0, ...) when it is not correlated (nullable: a value can be
+// NULL), or the FROM and WHERE of a correlated SELECT y1, ..., yn FROM
+// ... WHERE ..., whose FROM must not hide the outer columns xs name.
+func (b *Binder) markSource(at ast.Expr, q ast.QueryExpr, xs []ast.Expr) (from ast.TableRef, where ast.Expr, ys []ast.Expr, uncorrelated, nullable bool, err error) {
+	pos := at.(interface{ Position() ast.Pos }).Position()
+	count := func(n int) error {
+		if len(xs) == 1 {
+			return errAt(at, "the subquery of IN must select one column, not %d", n)
+		}
+		return errAt(at, "the subquery of IN must select %d columns, as many as the values before IN, not %d", len(xs), n)
+	}
+	if sub, qerr := b.Query(q); qerr == nil {
+		cols := sub.Columns()
+		if len(cols) != len(xs) {
+			return nil, nil, nil, false, false, count(len(cols))
+		}
+		alias := &ast.Alias{Pos: pos, Name: ident(pos, "$in")}
+		for i, c := range cols {
+			nullable = nullable || c.Type.Nullable
+			name := "$y" + strconv.Itoa(i)
+			alias.Columns = append(alias.Columns, ident(pos, name))
+			ys = append(ys, colRef(pos, "$in", name))
+		}
+		return &ast.DerivedTable{Pos: pos, Query: q, Alias: alias}, nil, ys, true, nullable, nil
+	} else {
+		err = qerr
+	}
+	sel, ok := q.(*ast.Select)
+	if !ok || sel.From == nil || len(sel.GroupBy) > 0 || sel.Having != nil || selectsAgg(sel, b.Funcs) {
+		if _, ok := at.(*ast.QuantifiedExpr); ok {
+			return nil, nil, nil, false, false, errAt(at, "a correlated SOME, ANY or ALL subquery over GROUP BY, HAVING, an aggregate, a set operation, ORDER BY, LIMIT or VALUES is not supported (%v)", err)
+		}
+		return nil, nil, nil, false, false, errAt(at, "a correlated IN subquery over GROUP BY, HAVING, an aggregate, a set operation, ORDER BY, LIMIT or VALUES is supported only as a conjunct of WHERE (%v)", err)
+	}
+	if len(sel.Items) != len(xs) {
+		return nil, nil, nil, false, false, count(len(sel.Items))
+	}
+	_, _, rsc, ferr := b.subqueryFrom(sel.From)
+	if ferr != nil {
+		return nil, nil, nil, false, false, ferr
+	}
+	for _, v := range xs {
+		var hidden *ast.ColumnRef
+		ast.Inspect(v, func(n ast.Node) bool {
+			if c, ok := n.(*ast.ColumnRef); ok && hidden == nil {
+				if _, err := (&exprBinder{sc: rsc, fns: b.Funcs}).bind(c); err == nil {
+					hidden = c
+				}
+			}
+			_, sub := n.(*ast.SubqueryExpr)
+			return !sub
+		})
+		if hidden != nil {
+			return nil, nil, nil, false, false, errAt(hidden, "%s names a column of the correlated subquery's FROM too: qualify it with the outer table's name", ast.Format(hidden))
+		}
+	}
+	for _, it := range sel.Items {
+		if _, star := it.Expr.(*ast.Star); star {
+			return nil, nil, nil, false, false, errAt(at, "the subquery of IN must list its columns, not *")
+		}
+		ys = append(ys, it.Expr)
+	}
+	return sel.From, sel.Where, ys, false, false, nil
 }
