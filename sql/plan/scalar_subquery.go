@@ -358,6 +358,7 @@ func (b *Binder) aggScalars(e ast.Expr, inArgs bool, out []*ast.SubqueryExpr) []
 		if _, isAgg := isAggCall(x, b.Funcs); isAgg {
 			if inArgs {
 				out = scalarSubqueries(x, out)
+				out = markSubqueries(x, out) // subquery_mark.go
 			}
 			return false
 		}
