@@ -74,6 +74,9 @@ type subqueryCond struct {
 	in     *ast.InExpr
 	exists *ast.ExistsExpr
 	not    bool
+	// hook binds the scalar subqueries and IN/EXISTS values of the
+	// value before IN (nil: none), joined to the left input first.
+	hook func(ast.Expr) (expr.Expr, bool, error)
 }
 
 // splitSubqueryConds takes the IN (subquery) and EXISTS conjuncts out of
@@ -165,10 +168,26 @@ func (b *Binder) semiJoin(from Rel, sc *scope, c subqueryCond) (Rel, error) {
 		return b.existsJoin(from, sc, c.exists, c.not)
 	}
 	in := c.in
-	if r, ok := in.Expr.(*ast.RowExpr); ok && len(r.Fields) > 1 {
-		return b.semiJoinRow(from, sc, in, r.Fields) // semi_multi.go
+	if subs := markSubqueries(in.Expr, scalarSubqueries(in.Expr, nil)); len(subs) > 0 && c.hook == nil {
+		// Subqueries in the value before IN ((SELECT MAX(y) ...) IN
+		// (...), CASE WHEN a IN (...) ... END IN (...)): joined to the
+		// left input, whose columns the semi (anti) join then keeps.
+		lw := len(from.Columns())
+		joined, jsc, refs, err := b.joinScalars(from, sc, subs)
+		if err != nil {
+			return nil, err
+		}
+		c.hook = scalarHook(refs)
+		out, err := b.semiJoin(joined, jsc, c)
+		if err != nil {
+			return nil, err
+		}
+		return dropTail(out, lw), nil
 	}
-	x, err := (&exprBinder{sc: sc, fns: b.Funcs}).bind(in.Expr)
+	if r, ok := in.Expr.(*ast.RowExpr); ok && len(r.Fields) > 1 {
+		return b.semiJoinRow(from, sc, in, r.Fields, c.hook) // semi_multi.go
+	}
+	x, err := (&exprBinder{sc: sc, fns: b.Funcs, hook: c.hook}).bind(in.Expr)
 	if err != nil {
 		return nil, err
 	}

@@ -13,8 +13,8 @@ import (
 // (Flink's (ai = bi OR IS NULL(ai = bi))), so that a row goes when some
 // subquery row is not FALSE against it (SQL's NOT IN is then FALSE or
 // UNKNOWN) and stays when the subquery is empty.
-func (b *Binder) semiJoinRow(from Rel, sc *scope, in *ast.InExpr, fields []ast.Expr) (Rel, error) {
-	eb := &exprBinder{sc: sc, fns: b.Funcs}
+func (b *Binder) semiJoinRow(from Rel, sc *scope, in *ast.InExpr, fields []ast.Expr, hook func(ast.Expr) (expr.Expr, bool, error)) (Rel, error) {
+	eb := &exprBinder{sc: sc, fns: b.Funcs, hook: hook}
 	xs := make([]expr.Expr, len(fields))
 	for i, f := range fields {
 		x, err := eb.bind(f)
