@@ -317,6 +317,20 @@ func (b *Binder) onScalars(n *fromNode, subs []*ast.SubqueryExpr) (*fromNode, fu
 	}
 	refs := map[*ast.SubqueryExpr]expr.Expr{}
 	for i, x := range subs {
+		if m := markOf(x); m != nil {
+			// IN (subquery), EXISTS, SOME/ALL (subquery_mark.go): over the
+			// right input, whose columns its value may name (Calcite's
+			// SubQueryRemoveRule joins it there).
+			if r, err = b.joinMark(x, m, r, n.r.sc, nil, i); err != nil {
+				if strings.Contains(err.Error(), "not found") {
+					return nil, nil, errAt(x, "a subquery in ON may name the columns of the join's right input only (%v)", err)
+				}
+				return nil, nil, err
+			}
+			w := len(r.Columns()) - 1
+			refs[x] = expr.Ref(n.l.width+w, r.Columns()[w].Type)
+			continue
+		}
 		sub, err := b.Query(x.Query)
 		if err != nil {
 			if strings.Contains(err.Error(), "not found") {

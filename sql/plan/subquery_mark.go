@@ -354,6 +354,9 @@ func (b *Binder) joinMark(w *ast.SubqueryExpr, m ast.Expr, from Rel, sc *scope, 
 	eb := &exprBinder{sc: jsc, fns: b.Funcs, hook: hook}
 	v, err := compose(refs, eb)
 	if err != nil {
+		if strings.HasPrefix(err.Error(), "sql: line") {
+			return nil, err // it names its place
+		}
 		return nil, errAt(m, "%v", err)
 	}
 	if uncorrelated && nullable {
