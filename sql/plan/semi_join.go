@@ -350,6 +350,17 @@ func (b *Binder) decorrelate(at ast.Node, sel *ast.Select, from Rel, sc *scope, 
 			}
 			return conj(n.Right)
 		}
+		if tree == nil {
+			// A subquery in the subquery's WHERE (semi_multi.go).
+			if r, ok, err := b.nestedSubquery(e, right, rsc); ok || err != nil {
+				if err != nil {
+					return err
+				}
+				right = r
+				localAST = append(localAST, e)
+				return nil
+			}
+		}
 		if x, err := rb.bind(e); err == nil {
 			filters = append(filters, x)
 			localAST = append(localAST, e)

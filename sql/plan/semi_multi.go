@@ -1,6 +1,8 @@
 package plan
 
 import (
+	"strings"
+
 	"github.com/weirstream/weir/sql/ast"
 	"github.com/weirstream/weir/sql/expr"
 )
@@ -130,4 +132,50 @@ func hasSubqueryPred(e ast.Expr) bool {
 		return !found
 	})
 	return found
+}
+
+// nestedSubquery plans a conjunct e of the WHERE of a correlated IN or
+// EXISTS subquery that holds subqueries itself, over the subquery's FROM
+// (right, its scope rsc): an IN/EXISTS conjunct is a semi (anti) join of
+// right, scalar subqueries and IN/EXISTS values are joined to right and e
+// filters it (Flink decorrelates such a nested subquery when it names the
+// subquery's columns only). ok is false when e holds no subquery. One
+// that names the outer query fails as Flink's decorrelator does.
+func (b *Binder) nestedSubquery(e ast.Expr, right Rel, rsc *scope) (Rel, bool, error) {
+	subs := markSubqueries(e, scalarSubqueries(e, nil))
+	if len(subs) == 0 {
+		return nil, false, nil
+	}
+	outer := func(err error) error {
+		if strings.Contains(err.Error(), "not found") {
+			return errAt(e, "unexpected correlate variable $cor0 in the plan: a subquery nested in a correlated subquery may name that subquery's columns only (%v)", err)
+		}
+		return err
+	}
+	if rest, conds := splitSubqueryConds(e); rest == nil && len(conds) > 0 {
+		for _, c := range conds {
+			var err error
+			if right, err = b.semiJoin(right, rsc, c); err != nil {
+				return nil, true, outer(err)
+			}
+		}
+		return right, true, nil
+	}
+	lw := len(right.Columns())
+	joined, jsc, refs, err := b.joinScalars(right, rsc, subs)
+	if err != nil {
+		return nil, true, outer(err)
+	}
+	x, err := (&exprBinder{sc: jsc, fns: b.Funcs, hook: scalarHook(refs)}).bind(e)
+	if err != nil {
+		return nil, true, outer(err)
+	}
+	if err := checkBoolean(e, x, "WHERE"); err != nil {
+		return nil, true, err
+	}
+	f, err := filtered(joined, []expr.Expr{x})
+	if err != nil {
+		return nil, true, errAt(e, "%v", err)
+	}
+	return dropTail(f, lw), true, nil
 }
