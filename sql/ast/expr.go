@@ -163,6 +163,18 @@ type InExpr struct {
 	Query QueryExpr
 }
 
+// QuantifiedExpr is x op SOME (subquery), x op ANY (subquery) (Quant
+// "SOME" or "ANY", synonyms) or x op ALL (subquery), op a comparison. The
+// parser reads x = SOME/ANY (subquery) as x IN (subquery) and x <> ALL
+// (subquery) as x NOT IN (subquery), as Calcite does.
+type QuantifiedExpr struct {
+	Pos
+	Expr  Expr
+	Op    BinaryOp
+	Quant string
+	Query QueryExpr
+}
+
 // LikeExpr is x [NOT] LIKE pattern [ESCAPE e], or x [NOT] SIMILAR TO pattern [ESCAPE e].
 type LikeExpr struct {
 	Pos
@@ -425,6 +437,7 @@ func (*IsExpr) exprNode()          {}
 func (*IsDistinctFrom) exprNode()  {}
 func (*BetweenExpr) exprNode()     {}
 func (*InExpr) exprNode()          {}
+func (*QuantifiedExpr) exprNode()  {}
 func (*LikeExpr) exprNode()        {}
 func (*ExistsExpr) exprNode()      {}
 func (*SubqueryExpr) exprNode()    {}

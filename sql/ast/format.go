@@ -50,7 +50,7 @@ func ExprPrecedence(e Expr) int {
 		return PrecUnary
 	case *IsExpr, *IsJSONExpr:
 		return PrecIs
-	case *IsDistinctFrom:
+	case *IsDistinctFrom, *QuantifiedExpr:
 		return PrecCmp
 	case *BetweenExpr, *InExpr, *LikeExpr:
 		return PrecLike
@@ -310,6 +310,13 @@ func (n *InExpr) format(p *printer) {
 	} else {
 		p.exprs(n.List)
 	}
+	p.w(")")
+}
+
+func (n *QuantifiedExpr) format(p *printer) {
+	p.operand(n.Expr, PrecCmp)
+	p.w(" " + string(n.Op) + " " + n.Quant + " (")
+	n.Query.format(p)
 	p.w(")")
 }
 

@@ -93,7 +93,8 @@ func (n *GroupingSets) String() string { return Format(n) }
 func (n *Ident) String() string { return Format(n) }
 
 // String returns the canonical SQL text of the node.
-func (n *InExpr) String() string { return Format(n) }
+func (n *InExpr) String() string         { return Format(n) }
+func (n *QuantifiedExpr) String() string { return Format(n) }
 
 // String returns the canonical SQL text of the node.
 func (n *IndexExpr) String() string { return Format(n) }

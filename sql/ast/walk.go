@@ -126,6 +126,8 @@ func Children(n Node) []Node {
 		c.add(n.Expr)
 		addExprs(&c, n.List)
 		c.add(n.Query)
+	case *QuantifiedExpr:
+		c.add(n.Expr, n.Query)
 	case *LikeExpr:
 		c.add(n.Expr, n.Pattern, n.Escape)
 	case *ExistsExpr:

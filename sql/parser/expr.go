@@ -95,8 +95,39 @@ func (p *parser) exprPrec(min int) ast.Expr {
 			return left
 		}
 		p.i++
+		if q := p.quantified(pos, left, op); q != nil {
+			left = q
+			continue
+		}
 		left = &ast.BinaryExpr{Pos: pos, Op: op, Left: left, Right: p.exprPrec(prec)}
 	}
+}
+
+// quantified parses the rest of x op SOME|ANY|ALL (subquery) after op, a
+// comparison (nil: no quantifier follows). x = SOME/ANY (subquery) is x
+// IN (subquery), x <> ALL (subquery) x NOT IN (subquery), as Calcite's
+// SqlToRelConverter reads them.
+func (p *parser) quantified(pos ast.Pos, left ast.Expr, op ast.BinaryOp) ast.Expr {
+	switch op {
+	case ast.OpEq, ast.OpNe, ast.OpLt, ast.OpLe, ast.OpGt, ast.OpGe:
+	default:
+		return nil
+	}
+	if !p.isKw("SOME", "ANY", "ALL") || !p.isOpAt(1, "(") ||
+		!(p.isKwAt(2, "SELECT") || p.isKwAt(2, "WITH") || p.isKwAt(2, "VALUES")) {
+		return nil
+	}
+	quant := strings.ToUpper(p.peek().text)
+	p.i += 2
+	q := p.query()
+	p.expectOp(")")
+	switch {
+	case op == ast.OpEq && quant != "ALL":
+		return &ast.InExpr{Pos: pos, Expr: left, Query: q}
+	case op == ast.OpNe && quant == "ALL":
+		return &ast.InExpr{Pos: pos, Expr: left, Not: true, Query: q}
+	}
+	return &ast.QuantifiedExpr{Pos: pos, Expr: left, Op: op, Quant: quant, Query: q}
 }
 
 // predicate parses the [NOT] BETWEEN/IN/LIKE/SIMILAR TO suffix of left.

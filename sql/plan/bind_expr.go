@@ -40,8 +40,17 @@ func containsAgg(e ast.Node, fns *Functions) bool {
 			}
 		}
 		// Do not look into subqueries.
-		switch n.(type) {
+		switch x := n.(type) {
 		case *ast.SubqueryExpr, *ast.ExistsExpr:
+			return false
+		case *ast.InExpr:
+			if x.Query != nil {
+				// Only the value before IN (subquery).
+				found = found || containsAgg(x.Expr, fns)
+				return false
+			}
+		case *ast.QuantifiedExpr:
+			found = found || containsAgg(x.Expr, fns)
 			return false
 		}
 		return !found
@@ -252,7 +261,7 @@ func (eb *exprBinder) bind(e ast.Expr) (expr.Expr, error) {
 		return out, nil
 	case *ast.InExpr:
 		if n.Query != nil {
-			return nil, eb.errorf(n, "IN (subquery) is supported only as a conjunct of WHERE (a semi or anti join)")
+			return nil, eb.errorf(n, "IN (subquery) is supported in WHERE, HAVING and the select list only")
 		}
 		x, err := eb.bind(n.Expr)
 		if err != nil {
@@ -443,6 +452,8 @@ func (eb *exprBinder) bind(e ast.Expr) (expr.Expr, error) {
 		return eb.bindIsJSON(n)
 	case *ast.SubqueryExpr, *ast.ExistsExpr:
 		return nil, eb.errorf(n, "subqueries in expressions are not supported yet")
+	case *ast.QuantifiedExpr:
+		return nil, eb.errorf(n, "a comparison with SOME, ANY or ALL (subquery) is supported in WHERE, HAVING and the select list only")
 	case *ast.Star:
 		return nil, eb.errorf(n, "'*' is only allowed in a select list or COUNT(*)")
 	}

@@ -222,7 +222,7 @@ func (b *Binder) planFrom(n *fromNode, conds []expr.Expr) (Rel, error) {
 	nr := n.r // the right input, with the ON's scalar subqueries (scalar_subquery.go)
 	if j.On != nil {
 		eb := &exprBinder{sc: n.sc, fns: b.Funcs}
-		if subs := scalarSubqueries(j.On, nil); len(subs) > 0 {
+		if subs := markSubqueries(j.On, scalarSubqueries(j.On, nil)); len(subs) > 0 {
 			var err error
 			if nr, eb.hook, err = b.onScalars(n, subs); err != nil {
 				return nil, err

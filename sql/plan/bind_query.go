@@ -351,9 +351,11 @@ func (b *Binder) bindSelect(s *ast.Select) (Rel, error) {
 		agg = agg || containsAgg(it.e, b.Funcs)
 	}
 	scalars := scalarSubqueries(scalarWhere, nil)
+	scalars = markSubqueries(scalarWhere, scalars) // subquery_mark.go
 	if !agg {
 		for _, it := range items {
 			scalars = scalarSubqueries(it.e, scalars)
+			scalars = markSubqueries(it.e, scalars)
 		}
 	}
 	if len(scalars) > 0 {

@@ -28,6 +28,9 @@ func scalarSubqueries(e ast.Node, out []*ast.SubqueryExpr) []*ast.SubqueryExpr {
 				out = scalarSubqueries(x.Expr, out)
 				return false
 			}
+		case *ast.QuantifiedExpr:
+			out = scalarSubqueries(x.Expr, out)
+			return false
 		}
 		return true
 	})
@@ -45,7 +48,7 @@ func splitScalarConds(e ast.Expr) (rest, scalar ast.Expr) {
 		rr, rs := splitScalarConds(b.Right)
 		return andAST(lr, rr), andAST(ls, rs)
 	}
-	if len(scalarSubqueries(e, nil)) > 0 {
+	if len(scalarSubqueries(e, nil)) > 0 || hasSubqueryPred(e) {
 		return nil, e
 	}
 	return e, nil
@@ -75,6 +78,18 @@ func (b *Binder) joinScalars(from Rel, sc *scope, subs []*ast.SubqueryExpr) (Rel
 	refs := map[*ast.SubqueryExpr]expr.Expr{}
 	sc = sc.withoutTimeAttrs()
 	for _, s := range subs {
+		if m := markOf(s); m != nil {
+			// IN (subquery) or EXISTS as a value (subquery_mark.go).
+			var err error
+			if from, err = b.joinMark(s, m, from, sc, scalarHook(refs), len(refs)); err != nil {
+				return nil, nil, nil, err
+			}
+			lw := len(from.Columns()) - 1
+			t := from.Columns()[lw].Type
+			refs[s] = expr.Ref(lw, t)
+			sc.cols = append(sc.cols, scopeCol{Name: "$scalar" + strconv.Itoa(len(refs)-1), Index: lw, Type: t, merged: true})
+			continue
+		}
 		sub, err := b.Query(s.Query)
 		if err != nil && strings.Contains(err.Error(), "not found") {
 			// It may name columns of the enclosing query.
@@ -189,9 +204,17 @@ func atMostOneRow(r Rel) bool {
 // scalarHook binds the subqueries refs maps to their columns.
 func scalarHook(refs map[*ast.SubqueryExpr]expr.Expr) func(ast.Expr) (expr.Expr, bool, error) {
 	return func(e ast.Expr) (expr.Expr, bool, error) {
-		if s, ok := e.(*ast.SubqueryExpr); ok {
-			if x, ok := refs[s]; ok {
+		switch n := e.(type) {
+		case *ast.SubqueryExpr:
+			if x, ok := refs[n]; ok {
 				return x, true, nil
+			}
+		case *ast.InExpr, *ast.ExistsExpr, *ast.QuantifiedExpr:
+			// A value joined by joinMark (subquery_mark.go).
+			for s, x := range refs {
+				if markOf(s) == e {
+					return x, true, nil
+				}
 			}
 		}
 		return nil, false, nil
@@ -216,6 +239,20 @@ func (b *Binder) joinAggScalars(s *ast.Select, agg Rel, rw *aggRewrite, items []
 	refs := map[*ast.SubqueryExpr]expr.Expr{}
 	var keys *scope // the group keys by name, over agg's columns
 	for i, x := range subs {
+		if m := markOf(x); m != nil {
+			// IN (subquery) or EXISTS as a value (subquery_mark.go), its
+			// values over the group keys.
+			if keys == nil {
+				keys = groupKeyScope(agg, rw)
+			}
+			var err error
+			if agg, err = b.joinMark(x, m, agg, keys, scalarHook(refs), i); err != nil {
+				return nil, nil, err
+			}
+			lw := len(agg.Columns()) - 1
+			refs[x] = expr.Ref(lw, agg.Columns()[lw].Type)
+			continue
+		}
 		sub, err := b.Query(x.Query)
 		if err != nil && strings.Contains(err.Error(), "not found") {
 			if keys == nil {
@@ -280,6 +317,20 @@ func (b *Binder) onScalars(n *fromNode, subs []*ast.SubqueryExpr) (*fromNode, fu
 	}
 	refs := map[*ast.SubqueryExpr]expr.Expr{}
 	for i, x := range subs {
+		if m := markOf(x); m != nil {
+			// IN (subquery), EXISTS, SOME/ALL (subquery_mark.go): over the
+			// right input, whose columns its value may name (Calcite's
+			// SubQueryRemoveRule joins it there).
+			if r, err = b.joinMark(x, m, r, n.r.sc, nil, i); err != nil {
+				if strings.Contains(err.Error(), "not found") {
+					return nil, nil, errAt(x, "a subquery in ON may name the columns of the join's right input only (%v)", err)
+				}
+				return nil, nil, err
+			}
+			w := len(r.Columns()) - 1
+			refs[x] = expr.Ref(n.l.width+w, r.Columns()[w].Type)
+			continue
+		}
 		sub, err := b.Query(x.Query)
 		if err != nil {
 			if strings.Contains(err.Error(), "not found") {
@@ -321,6 +372,7 @@ func (b *Binder) aggScalars(e ast.Expr, inArgs bool, out []*ast.SubqueryExpr) []
 		if _, isAgg := isAggCall(x, b.Funcs); isAgg {
 			if inArgs {
 				out = scalarSubqueries(x, out)
+				out = markSubqueries(x, out) // subquery_mark.go
 			}
 			return false
 		}
@@ -331,12 +383,24 @@ func (b *Binder) aggScalars(e ast.Expr, inArgs bool, out []*ast.SubqueryExpr) []
 			}
 			return false
 		case *ast.ExistsExpr:
+			if !inArgs {
+				out = append(out, markWrap(y)) // subquery_mark.go
+			}
 			return false
 		case *ast.InExpr:
 			if y.Query != nil {
 				out = b.aggScalars(y.Expr, inArgs, out)
+				if !inArgs {
+					out = append(out, markWrap(y))
+				}
 				return false
 			}
+		case *ast.QuantifiedExpr:
+			out = b.aggScalars(y.Expr, inArgs, out)
+			if !inArgs {
+				out = append(out, markWrap(y))
+			}
+			return false
 		}
 		return true
 	})

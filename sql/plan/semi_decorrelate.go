@@ -76,6 +76,10 @@ func (b *Binder) decorrelateGrouped(at ast.Node, sel *ast.Select, d *decorrelate
 			return nil, errAt(at, "the subquery of IN must select one column, not *")
 		}
 		q.Items = append(q.Items, &ast.SelectItem{Pos: sel.Pos, Expr: sel.Items[0].Expr, Alias: &ast.Ident{Pos: sel.Pos, Name: "$y"}})
+		for i, it := range sel.Items[1:] {
+			// (x1, ..., xn) IN: the other values (semi_multi.go).
+			q.Items = append(q.Items, &ast.SelectItem{Pos: sel.Pos, Expr: it.Expr, Alias: &ast.Ident{Pos: sel.Pos, Name: "$y" + strconv.Itoa(i+1)}})
+		}
 	} else if len(inner) == 0 {
 		q.Items = sel.Items
 	}
@@ -102,6 +106,11 @@ func (b *Binder) decorrelateGrouped(at ast.Node, sel *ast.Select, d *decorrelate
 	}
 	if in {
 		d.y = expr.Ref(nk, cols[nk].Type)
+		if len(sel.Items) > 1 {
+			for i := range sel.Items {
+				d.ys = append(d.ys, expr.Ref(nk+i, cols[nk+i].Type))
+			}
+		}
 	}
 	return d, nil
 }

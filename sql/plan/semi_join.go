@@ -74,6 +74,9 @@ type subqueryCond struct {
 	in     *ast.InExpr
 	exists *ast.ExistsExpr
 	not    bool
+	// hook binds the scalar subqueries and IN/EXISTS values of the
+	// value before IN (nil: none), joined to the left input first.
+	hook func(ast.Expr) (expr.Expr, bool, error)
 }
 
 // splitSubqueryConds takes the IN (subquery) and EXISTS conjuncts out of
@@ -107,9 +110,43 @@ func splitSubqueryConds(e ast.Expr) (rest ast.Expr, subs []subqueryCond) {
 			subs = append(subs, subqueryCond{exists: n})
 			return nil
 		case *ast.UnaryExpr:
-			if x, ok := n.Operand.(*ast.ExistsExpr); ok && n.Op == ast.OpNot {
+			if n.Op != ast.OpNot {
+				break
+			}
+			switch x := n.Operand.(type) {
+			case *ast.ExistsExpr:
 				subs = append(subs, subqueryCond{exists: x, not: true})
 				return nil
+			case *ast.InExpr:
+				// NOT (x IN q) is x NOT IN q, NOT (x NOT IN q) x IN q.
+				if x.Query != nil {
+					c := *x
+					c.Not = !x.Not
+					subs = append(subs, subqueryCond{in: &c, not: c.Not})
+					return nil
+				}
+			case *ast.UnaryExpr:
+				// NOT NOT p is p (three-valued logic too).
+				if x.Op == ast.OpNot && hasSubqueryPred(x.Operand) {
+					return walk(x.Operand)
+				}
+			case *ast.BinaryExpr:
+				// NOT (p OR q) is NOT p AND NOT q (De Morgan, as
+				// Calcite's simplification): its subqueries become
+				// conjuncts.
+				if x.Op == ast.OpOr && hasSubqueryPred(x) {
+					return walk(&ast.BinaryExpr{Pos: x.Pos, Op: ast.OpAnd,
+						Left:  &ast.UnaryExpr{Pos: n.Pos, Op: ast.OpNot, Operand: x.Left},
+						Right: &ast.UnaryExpr{Pos: n.Pos, Op: ast.OpNot, Operand: x.Right}})
+				}
+			}
+		case *ast.IsExpr:
+			// p IS TRUE in WHERE keeps the rows p keeps.
+			if n.Test == ast.IsTrue && !n.Not && hasSubqueryPred(n.Expr) {
+				switch n.Expr.(type) {
+				case *ast.InExpr, *ast.ExistsExpr, *ast.UnaryExpr:
+					return walk(n.Expr)
+				}
 			}
 		}
 		return e
@@ -131,7 +168,26 @@ func (b *Binder) semiJoin(from Rel, sc *scope, c subqueryCond) (Rel, error) {
 		return b.existsJoin(from, sc, c.exists, c.not)
 	}
 	in := c.in
-	x, err := (&exprBinder{sc: sc, fns: b.Funcs}).bind(in.Expr)
+	if subs := markSubqueries(in.Expr, scalarSubqueries(in.Expr, nil)); len(subs) > 0 && c.hook == nil {
+		// Subqueries in the value before IN ((SELECT MAX(y) ...) IN
+		// (...), CASE WHEN a IN (...) ... END IN (...)): joined to the
+		// left input, whose columns the semi (anti) join then keeps.
+		lw := len(from.Columns())
+		joined, jsc, refs, err := b.joinScalars(from, sc, subs)
+		if err != nil {
+			return nil, err
+		}
+		c.hook = scalarHook(refs)
+		out, err := b.semiJoin(joined, jsc, c)
+		if err != nil {
+			return nil, err
+		}
+		return dropTail(out, lw), nil
+	}
+	if r, ok := in.Expr.(*ast.RowExpr); ok && len(r.Fields) > 1 {
+		return b.semiJoinRow(from, sc, in, r.Fields, c.hook) // semi_multi.go
+	}
+	x, err := (&exprBinder{sc: sc, fns: b.Funcs, hook: c.hook}).bind(in.Expr)
 	if err != nil {
 		return nil, err
 	}
@@ -242,6 +298,9 @@ type decorrelated struct {
 	residual     []expr.Expr
 	// y is the IN subquery's selected value, over right's columns.
 	y expr.Expr
+	// ys are the values of an IN subquery of several columns
+	// (semi_multi.go) when decorrelateGrouped binds them.
+	ys []expr.Expr
 	// lostRows: right is an aggregation without GROUP BY grouped by the
 	// correlation columns whose value over no rows is not NULL, so the
 	// rows of outer values without a match, which would match, are lost,
@@ -290,6 +349,17 @@ func (b *Binder) decorrelate(at ast.Node, sel *ast.Select, from Rel, sc *scope, 
 				return err
 			}
 			return conj(n.Right)
+		}
+		if tree == nil {
+			// A subquery in the subquery's WHERE (semi_multi.go).
+			if r, ok, err := b.nestedSubquery(e, right, rsc); ok || err != nil {
+				if err != nil {
+					return err
+				}
+				right = r
+				localAST = append(localAST, e)
+				return nil
+			}
 		}
 		if x, err := rb.bind(e); err == nil {
 			filters = append(filters, x)
