@@ -21,11 +21,12 @@ import (
 // ONE_PHASE, not on processing time (it is not materialised in one node),
 // every call able to merge accumulators (not FIRST_VALUE, LAST_VALUE; a
 // user-defined function only with Merge). Weir also keeps one phase for
-// SESSION windows (not sliced), an updating input and DISTINCT calls
+// SESSION windows (not sliced), window-attached windows (a cascaded
+// window aggregation, window_attached.go), an updating input and DISTINCT calls
 // (the window operator keeps their multisets per window in its own
 // state: docs/sql.md).
 func TwoPhaseWindowAggregate(w *WindowAggregate, strategy string) bool {
-	if strings.EqualFold(strategy, "ONE_PHASE") || w.Window.Kind == Session || w.In.Mode() != InsertOnly {
+	if strings.EqualFold(strategy, "ONE_PHASE") || w.Window.Kind == Session || w.Window.Attached || w.In.Mode() != InsertOnly {
 		return false
 	}
 	if in := w.In.Columns(); in[w.Window.TimeCol].Type.TimeAttr == row.Proctime {
