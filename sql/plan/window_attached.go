@@ -1,8 +1,8 @@
 package plan
 
 import (
-	"github.com/weirstream/weir/sql/ast"
 	"github.com/weirstream/weir/row"
+	"github.com/weirstream/weir/sql/ast"
 	"github.com/weirstream/weir/sql/expr"
 )
 
