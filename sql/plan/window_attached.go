@@ -21,9 +21,9 @@ import (
 // a join of two such inputs on window_start and window_end is a
 // WindowJoin (bind_join.go).
 //
-// Weir plans it only over a window aggregation's output (not over a
-// window TVF's behind a Calc, which it plans as before), with calls
-// that are not DISTINCT, in one phase.
+// Weir plans it only over an event-time window aggregation's output (not
+// over a window TVF's behind a Calc, nor on processing time, which it
+// plans as before), with calls that are not DISTINCT, in one phase.
 
 // attachedWindow returns the window_start and window_end columns of r
 // and its window when r is (through Calcs that pass both on) the output
@@ -37,7 +37,12 @@ func attachedWindow(r Rel) (start, end int, w Window, ok bool) {
 		}
 		base = c.In
 	}
-	if _, isAgg := base.(*WindowAggregate); !isAgg {
+	wa, isAgg := base.(*WindowAggregate)
+	if !isAgg {
+		return 0, 0, w, false
+	}
+	if in := wa.In.Columns(); !wa.Window.Attached && in[wa.Window.TimeCol].Type.TimeAttr == row.Proctime {
+		// Windows on processing time fire by the clock: not planned.
 		return 0, 0, w, false
 	}
 	start, end, w, ok = windowProps(r)
