@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/weirstream/weir"
+	"github.com/weirstream/weir/operator"
 	"github.com/weirstream/weir/row"
 	"github.com/weirstream/weir/state"
 )
@@ -104,6 +105,11 @@ type attachedWindowAggFn struct {
 	set      *aggSet
 	acc      state.Value[string]
 	metric   *int64
+	// global marks the second phase of a two-phase aggregation: input
+	// rows are AttachedLocalWindowAggregate's (keys, window_start,
+	// window_end, accumulators); part holds one's decoded accumulators.
+	global bool
+	part   *aggSet
 }
 
 func (f *attachedWindowAggFn) Open(ctx *weir.KeyedRuntimeContext[string]) error {
@@ -119,6 +125,9 @@ func (f *attachedWindowAggFn) Open(ctx *weir.KeyedRuntimeContext[string]) error 
 }
 
 func (f *attachedWindowAggFn) ProcessElement(ctx *weir.KeyedContext[string, row.Row], in row.Row) error {
+	if f.global {
+		return f.processGlobal(ctx, in)
+	}
 	if in.Kind != row.Insert {
 		return fmt.Errorf("sql/exec: attached window aggregate: input must be append-only, got a %s row", in.Kind)
 	}
@@ -133,10 +142,7 @@ func (f *attachedWindowAggFn) ProcessElement(ctx *weir.KeyedContext[string, row.
 		return fmt.Errorf("sql/exec: attached window aggregate: %w", err)
 	}
 	if late {
-		atomic.AddInt64(f.metric, 1)
-		if f.spec.Counters != nil {
-			f.spec.Counters.LateRecordsDropped.Add(1)
-		}
+		f.late(1)
 		return nil
 	}
 	enc, ok := f.acc.Value()
@@ -183,3 +189,196 @@ func (f *attachedWindowAggFn) OnTimer(ctx *weir.KeyedContext[string, row.Row], t
 	ctx.CollectWithTimestamp(row.Row{Kind: row.Insert, Fields: fields}, ts)
 	return nil
 }
+
+func (f *attachedWindowAggFn) late(n int64) {
+	atomic.AddInt64(f.metric, n)
+	if f.spec.Counters != nil {
+		f.spec.Counters.LateRecordsDropped.Add(n)
+	}
+}
+
+// Two phases (Flink's TwoStageOptimizedWindowAggregateRule applies to a
+// window-attached windowing too): AttachedLocalWindowAggregate folds the
+// rows of each group key and window in memory and emits, before every
+// watermark (a watermark may fire a window: the global aggregate then sees
+// each row under the watermark the one-phase one would), at a checkpoint
+// barrier and at the end of input, one row per key and window: the group
+// keys, window_start, window_end and the accumulators (BYTES,
+// aggSet.appendTo). AttachedGlobalWindowAggregate merges them; its key,
+// state and timers are the one-phase operator's, so a snapshot of either
+// plan restores into the other under the same uid.
+
+// AttachedLocalWindowAggregate is the first phase of a two-phase attached
+// window aggregation: stateless, it runs chained to in at in's
+// parallelism. Its output goes to AttachedGlobalWindowAggregate with the
+// same spec.
+func AttachedLocalWindowAggregate(in weir.Stream[row.Row], spec AttachedWindowAggSpec) (weir.Stream[row.Row], error) {
+	if _, err := spec.compile(); err != nil {
+		return weir.Stream[row.Row]{}, err
+	}
+	name := spec.Name
+	if name == "" {
+		name = "LocalWindowAggregate"
+	}
+	out := weir.Transform(in, name, func(out operator.Output[row.Row]) operator.OneInput[row.Row] {
+		return &attachedLocalAgg{spec: spec, out: out}
+	})
+	if p := in.Parallelism(); p > 0 {
+		out = out.SetParallelism(p)
+	}
+	return out, nil
+}
+
+// AttachedGlobalWindowAggregate is the second phase: in is
+// AttachedLocalWindowAggregate's output, spec the same spec (its UID the
+// one-phase operator's). Its output is AttachedWindowAggregate's.
+func AttachedGlobalWindowAggregate(in weir.Stream[row.Row], spec AttachedWindowAggSpec) (weir.Stream[row.Row], error) {
+	if _, err := spec.compile(); err != nil {
+		return weir.Stream[row.Row]{}, err
+	}
+	nk := len(spec.GroupKeys)
+	cols := append(append([]int(nil), spec.GroupKeys...), spec.WindowStart, spec.WindowEnd)
+	ks := weir.KeyBy(in, keySelector(keyTypes(spec.InputTypes, cols), firstN(nk+2)))
+	out := weir.ProcessKeyed[string, row.Row, row.Row](ks, &attachedWindowAggFn{spec: spec, keyCols: cols, global: true}).DefaultName("GlobalWindowAggregate")
+	if spec.Name != "" {
+		out = out.Name(spec.Name)
+	}
+	if spec.UID != "" {
+		out = out.UID(spec.UID)
+	}
+	return out, nil
+}
+
+// processGlobal is ProcessElement of the global aggregate.
+func (f *attachedWindowAggFn) processGlobal(ctx *weir.KeyedContext[string, row.Row], in row.Row) error {
+	nk := len(f.spec.GroupKeys)
+	if f.part == nil {
+		f.part = f.set.clone(f.spec.InputTypes, false)
+	}
+	if err := f.part.decode(in.Fields[nk+2].Str()); err != nil {
+		return fmt.Errorf("sql: GlobalWindowAggregate: accumulators of the local aggregate: %w", err)
+	}
+	fire, late, err := windowFireTime(ctx, in, nk+1, f.spec.Zone)
+	if err != nil {
+		return fmt.Errorf("sql/exec: attached window aggregate: %w", err)
+	}
+	if late {
+		f.late(f.part.rows)
+		return nil
+	}
+	enc, ok := f.acc.Value()
+	if ok {
+		if err := f.set.decode(enc); err != nil {
+			return err
+		}
+	} else {
+		f.set.reset()
+		ctx.RegisterEventTimeTimer(fire)
+	}
+	f.set.merge(f.part)
+	if err := f.set.failed(); err != nil {
+		return fmt.Errorf("sql: GlobalWindowAggregate: %w", err)
+	}
+	f.acc.Update(f.set.encode())
+	return nil
+}
+
+// attachedLocalAgg is the operator of AttachedLocalWindowAggregate.
+type attachedLocalAgg struct {
+	spec AttachedWindowAggSpec
+	out  operator.Output[row.Row]
+	key  func(row.Row) string
+	// The buffer, in the order of each key and window's first row.
+	order []string
+	accs  map[string]*attachedLocalAccs
+	free  []*attachedLocalAccs
+	buf   []byte
+}
+
+type attachedLocalAccs struct {
+	set  *aggSet
+	keys []row.Value // group keys, window_start, window_end
+	fire int64
+}
+
+func (l *attachedLocalAgg) Open(*operator.Context) error {
+	cols := append(append([]int(nil), l.spec.GroupKeys...), l.spec.WindowStart, l.spec.WindowEnd)
+	l.key = keySelector(l.spec.InputTypes, cols)
+	l.accs = map[string]*attachedLocalAccs{}
+	return nil
+}
+
+func (l *attachedLocalAgg) ProcessElement(r row.Row, _ int64) error {
+	if r.Kind != row.Insert {
+		return fmt.Errorf("sql/exec: LocalWindowAggregate takes an append-only input, got a %v row", r.Kind)
+	}
+	if r.Fields[l.spec.WindowStart].IsNull() || r.Fields[l.spec.WindowEnd].IsNull() {
+		return fmt.Errorf("sql/exec: attached window aggregate: NULL window_start or window_end")
+	}
+	k := l.key(r)
+	a := l.accs[k]
+	if a == nil {
+		if n := len(l.free); n > 0 {
+			a, l.free = l.free[n-1], l.free[:n-1]
+		} else {
+			set, err := newAggSet(l.spec.Aggs, l.spec.InputTypes, false)
+			if err != nil {
+				return err
+			}
+			a = &attachedLocalAccs{set: set}
+		}
+		a.keys = a.keys[:0]
+		for _, i := range l.spec.GroupKeys {
+			a.keys = append(a.keys, r.Fields[i])
+		}
+		a.keys = append(a.keys, r.Fields[l.spec.WindowStart], r.Fields[l.spec.WindowEnd])
+		a.fire = Window{Zone: l.spec.Zone}.fire(r.Fields[l.spec.WindowEnd].Millis())
+		l.accs[k] = a
+		l.order = append(l.order, k)
+	}
+	a.set.apply(r, false)
+	if err := a.set.failed(); err != nil {
+		return fmt.Errorf("sql: LocalWindowAggregate on row %s: %w", row.FormatRow(r, l.spec.InputTypes), err)
+	}
+	if len(l.order) >= localWindowMaxEntries {
+		return l.flush()
+	}
+	return nil
+}
+
+func (l *attachedLocalAgg) flush() error {
+	for _, k := range l.order {
+		a := l.accs[k]
+		l.buf = a.set.appendTo(l.buf[:0])
+		fields := make([]row.Value, 0, len(a.keys)+1)
+		fields = append(append(fields, a.keys...), row.Bytes(l.buf))
+		if err := l.out.ProcessElement(row.Row{Kind: row.Insert, Fields: fields}, a.fire); err != nil {
+			return err
+		}
+		a.set.reset()
+		clear(a.keys)
+		l.free = append(l.free, a)
+	}
+	clear(l.accs)
+	clear(l.order)
+	l.order = l.order[:0]
+	return nil
+}
+
+// PrepareSnapshotPreBarrier emits the buffer before the barrier goes on.
+func (l *attachedLocalAgg) PrepareSnapshotPreBarrier(int64) error { return l.flush() }
+
+// ProcessWatermark emits the buffer before the watermark.
+func (l *attachedLocalAgg) ProcessWatermark(wm int64) error {
+	if err := l.flush(); err != nil {
+		return err
+	}
+	return l.out.ProcessWatermark(wm)
+}
+
+func (l *attachedLocalAgg) ProcessWatermarkStatus(idle bool) error {
+	return l.out.ProcessWatermarkStatus(idle)
+}
+
+func (l *attachedLocalAgg) Finish() error { return l.flush() }
+func (l *attachedLocalAgg) Close() error  { return nil }

@@ -10,7 +10,8 @@ import (
 )
 
 // attachedWindowAgg builds the attached-window-agg command's operator
-// (script_test.go): window: $start $end.
+// (script_test.go): window: $start $end; two-phase: true runs it as
+// AttachedLocalWindowAggregate -> AttachedGlobalWindowAggregate.
 func (s *script) attachedWindowAgg(keys []int, aggs []AggCall) (weir.Stream[row.Row], error) {
 	f := strings.Fields(s.one("window"))
 	if len(f) != 2 {
@@ -30,6 +31,13 @@ func (s *script) attachedWindowAgg(keys []int, aggs []AggCall) (weir.Stream[row.
 	var err error
 	if s.outTypes, err = spec.OutputTypes(); err != nil {
 		return weir.Stream[row.Row]{}, err
+	}
+	if s.one("two-phase") == "true" {
+		local, err := AttachedLocalWindowAggregate(s.in.Stream(), spec)
+		if err != nil {
+			return weir.Stream[row.Row]{}, err
+		}
+		return AttachedGlobalWindowAggregate(local, spec)
 	}
 	return AttachedWindowAggregate(s.in.Stream(), spec)
 }

@@ -23,7 +23,10 @@ import (
 //
 // Weir plans it only over an event-time window aggregation's output (not
 // over a window TVF's behind a Calc, nor on processing time, which it
-// plans as before), with calls that are not DISTINCT, in one phase.
+// plans as before), with calls that are not DISTINCT. Like the other
+// window aggregations it runs in two phases (LocalWindowAggregate,
+// GlobalWindowAggregate on win_end=[$window_end]) unless the agg phase
+// strategy is ONE_PHASE or a call cannot merge (window_twophase.go).
 
 // attachedWindow returns the window_start and window_end columns of r
 // and its window when r is (through Calcs that pass both on) the output
