@@ -16,7 +16,7 @@ func TestSQLPlans(t *testing.T) {
 	want := map[string][]string{
 		"q3":  {"Join(joinType=[InnerJoin]", "changelogMode=[I]"},
 		"q4":  {"Join(joinType=[InnerJoin], where=[AND(=(id, auction), >=(dateTime0, dateTime), <=(dateTime0, expires))], select=[id, dateTime, expires, category, auction, price, dateTime0]"},
-		"q5":  {"Join(joinType=[InnerJoin]", "GroupAggregate"},
+		"q5":  {"WindowJoin(leftWindow=[HOP(win_start=[starttime], win_end=[endtime], size=[10 s], slide=[2 s])], rightWindow=[HOP(win_start=[starttime], win_end=[endtime], size=[10 s], slide=[2 s])], joinType=[InnerJoin], where=[>=(num, maxn)]", "GlobalWindowAggregate(window=[HOP(win_end=[$window_end], size=[10 s], slide=[2 s])], select=[MAX(max$0) AS EXPR$0, start('w$) AS window_start, end('w$) AS window_end])", "LocalWindowAggregate(window=[HOP(win_start=[starttime], win_end=[endtime], size=[10 s], slide=[2 s])], select=[MAX(num) AS max$0, slice_end('w$) AS $window_end])"},
 		"q7":  {"Join(joinType=[InnerJoin], where=[AND(=(price, maxprice)"},
 		"q8":  {"WindowJoin(leftWindow=[TUMBLE(win_start=[starttime], win_end=[endtime], size=[10 s])]", "where=[=(id, seller)]"},
 		"q9":  {"Rank(strategy=[AppendFastStrategy], rankType=[ROW_NUMBER], rankRange=[rankStart=1, rankEnd=1], partitionBy=[id], orderBy=[price DESC, dateTime0 ASC]", "Join(joinType=[InnerJoin]"},

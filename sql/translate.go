@@ -326,6 +326,9 @@ func execWindow(w plan.Window, in []plan.Column, loc *time.Location) (exec.Windo
 }
 
 func (t *translator) windowAggregate(n *plan.WindowAggregate) (weir.Stream[row.Row], error) {
+	if n.Window.Attached {
+		return t.attachedWindowAggregate(n) // translate_window_attached.go
+	}
 	in, err := t.stream(n.In)
 	if err != nil {
 		return in, err

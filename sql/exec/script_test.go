@@ -18,7 +18,7 @@ import (
 
 // TestScripts runs the scripts in testdata. Commands:
 //
-//	group-agg | window-agg | window-assign | over [parallelism=N] [backend=heap|pebble]
+//	group-agg | window-agg | window-assign | attached-window-agg | over [parallelism=N] [backend=heap|pebble]
 //	  in: <types>           input column types
 //	  keys: $0, $1          group keys
 //	  agg: SUM($1) ...      one per aggregate call
@@ -27,6 +27,7 @@ import (
 //	  ttl: 10s              (group-agg) state TTL
 //	  time: $0 | proctime   (window) time attribute
 //	  window: TUMBLE 10m    (window) TUMBLE size [OFFSET o] | HOP slide size | CUMULATE step max | SESSION gap
+//	  window: $2 $3         (attached-window-agg) the window_start and window_end columns
 //	  ----
 //	  out: <output types>, or the error
 //	feed
@@ -78,7 +79,7 @@ func options(t *testing.T, d *datadriven.TestData) weir.Options {
 
 func (s *script) run(t *testing.T, d *datadriven.TestData) string {
 	switch d.Cmd {
-	case "group-agg", "window-agg", "window-assign", "dedup", "topn", "over", "sort":
+	case "group-agg", "window-agg", "window-assign", "attached-window-agg", "dedup", "topn", "over", "sort":
 		s.kind = d.Cmd
 		s.counters = nil
 		s.lines = map[string][]string{}
@@ -141,6 +142,9 @@ func (s *script) run(t *testing.T, d *datadriven.TestData) string {
 				ts := weir.NoTimestamp
 				if s.timeCol >= 0 {
 					ts = r.Fields[s.timeCol].Millis()
+					if s.kind == "attached-window-agg" {
+						ts-- // window_time
+					}
 				}
 				err = s.in.Push(r, ts)
 			}
@@ -259,6 +263,12 @@ func (s *script) build(h *weirtest.Harness) error {
 		}
 	case "sort":
 		if out, err = s.sort(); err != nil {
+			return err
+		}
+	case "attached-window-agg":
+		// window: $start $end (the input's window columns; the event
+		// timestamp of a row is its window_end - 1 ms)
+		if out, err = s.attachedWindowAgg(keys, aggs); err != nil {
 			return err
 		}
 	case "window-agg", "window-assign":

@@ -75,6 +75,7 @@ type windowJoinFn struct {
 	spec           WindowJoinSpec
 	lcodec, rcodec *row.Codec
 	lrows, rrows   state.List[string]
+	buf            []byte // encoding scratch
 }
 
 func (f *windowJoinFn) Open(ctx *weir.KeyedRuntimeContext[string]) error {
@@ -108,7 +109,8 @@ func (f *windowJoinFn) add(ctx *wjCtx, in row.Row, types []row.Type, end int, c 
 		return nil
 	}
 	ctx.RegisterEventTimeTimer(fire)
-	l.Add(string(c.Append(nil, in)))
+	f.buf = c.Append(f.buf[:0], in)
+	l.Add(string(f.buf))
 	return nil
 }
 

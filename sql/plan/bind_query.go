@@ -677,6 +677,11 @@ func (b *Binder) bindAggregate(s *ast.Select, from Rel, sc *scope, where expr.Ex
 			return b.bindWindowAggregate(s, tvf, sc, where, keys, specs, items, false)
 		}
 	}
+	// A cascaded window aggregation: GROUP BY window_start, window_end
+	// over a window aggregation's output (window_attached.go).
+	if r, ok, err := b.bindAttachedWindowAggregate(s, from, sc, where, keys, specs, items); ok {
+		return r, err
+	}
 
 	// Pre-projection: keys, then aggregate arguments and filters.
 	pre := &preCalc{in: from}

@@ -352,9 +352,18 @@ type Window struct {
 	// Unsliced: a legacy GROUP BY HOP(..) whose size is not a multiple of
 	// its slide (Flink's sliding window assigner), kept window by window.
 	Unsliced bool
+	// Attached: the input rows carry their window in the columns
+	// StartCol and EndCol (Flink's WindowAttachedWindowingStrategy: a
+	// cascaded window aggregation over another one's output,
+	// window_attached.go); TimeCol is then EndCol.
+	Attached         bool
+	StartCol, EndCol int
 }
 
 func (w Window) describe(in []Column) string {
+	if w.Attached {
+		return windowOn(w, in[w.StartCol].Name, in[w.EndCol].Name)
+	}
 	t := in[w.TimeCol].Name
 	switch w.Kind {
 	case Tumble:
@@ -436,7 +445,10 @@ func (w *WindowAggregate) describe() (string, []string) {
 	for _, c := range w.Aggs {
 		sel = append(sel, c.describe(in))
 	}
-	sel = append(sel, "start('w$) AS window_start", "end('w$) AS window_end", "rowtime('w$) AS window_time")
+	sel = append(sel, "start('w$) AS window_start", "end('w$) AS window_end")
+	if !w.Window.Attached {
+		sel = append(sel, "rowtime('w$) AS window_time")
+	}
 	attrs := []string{}
 	if len(keys) > 0 {
 		attrs = append(attrs, "groupBy=["+strings.Join(keys, ", ")+"]")

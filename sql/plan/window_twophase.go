@@ -59,8 +59,15 @@ func TwoPhaseWindowAggregate(w *WindowAggregate, strategy string) bool {
 //	   +- LocalWindowAggregate(groupBy=[a], window=[TUMBLE(time_col=[ts], size=[5 s])], select=[a, COUNT(*) AS count1$0, slice_end('w$) AS $slice_end])
 func (w *WindowAggregate) twoPhaseNodes(in *physNode, mode Changelog) *physNode {
 	ls, gs := (&Aggregate{In: w.In, Keys: w.Keys, Aggs: w.Aggs}).twoPhaseSelects()
-	ls = append(ls, "slice_end('w$) AS $slice_end")
-	gs = append(gs, "start('w$) AS window_start", "end('w$) AS window_end", "rowtime('w$) AS window_time")
+	if w.Window.Attached {
+		// A cascaded window aggregation (window_attached.go), as Flink
+		// prints its WindowAttachedWindowingStrategy.
+		ls = append(ls, "slice_end('w$) AS $window_end")
+		gs = append(gs, "start('w$) AS window_start", "end('w$) AS window_end")
+	} else {
+		ls = append(ls, "slice_end('w$) AS $slice_end")
+		gs = append(gs, "start('w$) AS window_start", "end('w$) AS window_end", "rowtime('w$) AS window_time")
+	}
 	cols := w.In.Columns()
 	var keys []string
 	for _, k := range w.Keys {
@@ -82,5 +89,8 @@ func (w *WindowAggregate) twoPhaseNodes(in *physNode, mode Changelog) *physNode 
 		ex.attrs, ex.hash = []string{"distribution=[hash[" + strings.Join(keys, ", ") + "]]"}, true
 	}
 	gwin := strings.Replace(win, "time_col=["+cols[w.Window.TimeCol].Name+"]", "slice_end=[$slice_end]", 1)
+	if w.Window.Attached {
+		gwin = strings.Replace(win, "win_start=["+cols[w.Window.StartCol].Name+"], win_end=["+cols[w.Window.EndCol].Name+"]", "win_end=[$window_end]", 1)
+	}
 	return &physNode{name: "GlobalWindowAggregate", attrs: attrs(gwin, gs), mode: mode, ins: []*physNode{ex}, rel: w}
 }

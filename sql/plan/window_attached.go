@@ -1,0 +1,135 @@
+package plan
+
+import (
+	"github.com/weirstream/weir/row"
+	"github.com/weirstream/weir/sql/ast"
+	"github.com/weirstream/weir/sql/expr"
+)
+
+// A cascaded window aggregation (Flink's "Cascading Window
+// Aggregation"): the window_start and window_end of a window
+// aggregation's output stay window properties through the Calcs above it
+// (even renamed: Flink's FlinkRelMdWindowProperties), and GROUP BY
+// window_start, window_end [, keys] over such an input is a window
+// aggregation again, on the windows the rows carry (Flink's
+// WindowAttachedWindowingStrategy): nothing is sliced or assigned, each
+// window fires when the watermark passes its end (which the upstream
+// window aggregation's rows, stamped with their window_time, precede).
+// Its output has window_start and window_end (no window_time: Flink
+// names only the window properties it groups by, and Weir keeps a
+// grouped window_time as a plain key), so it is window-attached in turn:
+// a join of two such inputs on window_start and window_end is a
+// WindowJoin (bind_join.go).
+//
+// Weir plans it only over an event-time window aggregation's output (not
+// over a window TVF's behind a Calc, nor on processing time, which it
+// plans as before), with calls that are not DISTINCT. Like the other
+// window aggregations it runs in two phases (LocalWindowAggregate,
+// GlobalWindowAggregate on win_end=[$window_end]) unless the agg phase
+// strategy is ONE_PHASE or a call cannot merge (window_twophase.go).
+
+// attachedWindow returns the window_start and window_end columns of r
+// and its window when r is (through Calcs that pass both on) the output
+// of a window aggregation.
+func attachedWindow(r Rel) (start, end int, w Window, ok bool) {
+	base := r
+	for {
+		c, isCalc := base.(*Calc)
+		if !isCalc {
+			break
+		}
+		base = c.In
+	}
+	wa, isAgg := base.(*WindowAggregate)
+	if !isAgg {
+		return 0, 0, w, false
+	}
+	if in := wa.In.Columns(); !wa.Window.Attached && in[wa.Window.TimeCol].Type.TimeAttr == row.Proctime {
+		// Windows on processing time fire by the clock: not planned.
+		return 0, 0, w, false
+	}
+	start, end, w, ok = windowProps(r)
+	if !ok || r.Mode() != InsertOnly {
+		return 0, 0, w, false
+	}
+	return start, end, w, true
+}
+
+// bindAttachedWindowAggregate plans GROUP BY over from as a cascaded
+// window aggregation when from is window-attached and keys hold its
+// window_start and window_end; ok false: not such an aggregation.
+func (b *Binder) bindAttachedWindowAggregate(s *ast.Select, from Rel, sc *scope, where expr.Expr, keys []expr.Expr, specs []*aggSpec, items []selectItem) (Rel, bool, error) {
+	ws, we, win, ok := attachedWindow(from)
+	if !ok {
+		return nil, false, nil
+	}
+	isCol := func(e expr.Expr, c int) bool {
+		r, isRef := e.(*expr.InputRef)
+		return isRef && r.Index == c
+	}
+	hasStart, hasEnd := false, false
+	for _, k := range keys {
+		hasStart = hasStart || isCol(k, ws)
+		hasEnd = hasEnd || isCol(k, we)
+	}
+	if !hasStart || !hasEnd {
+		return nil, false, nil
+	}
+	for _, sp := range specs {
+		if sp.distinct {
+			return nil, false, nil
+		}
+	}
+	cols := from.Columns()
+	pre := &preCalc{in: from}
+	startCol := pre.add(expr.Ref(ws, cols[ws].Type))
+	endCol := pre.add(expr.Ref(we, cols[we].Type))
+	var plainKeys, keyCols []int
+	windowKey := map[int]int{} // key position → 0 (window_start) or 1 (window_end)
+	for i, k := range keys {
+		switch {
+		case isCol(k, ws):
+			windowKey[i] = 0
+		case isCol(k, we):
+			windowKey[i] = 1
+		default:
+			plainKeys = append(plainKeys, i)
+			keyCols = append(keyCols, pre.add(k))
+		}
+	}
+	calls, err := b.aggCalls(specs, pre)
+	if err != nil {
+		return nil, true, err
+	}
+	preRel := pre.rel(where)
+	win.Attached, win.StartCol, win.EndCol, win.TimeCol = true, startCol, endCol, endCol
+	win.PartitionKeys = nil
+	var out []Column
+	for _, k := range keyCols {
+		c := preRel.Columns()[k]
+		c.Type.TimeAttr = row.NoTimeAttr
+		out = append(out, c)
+	}
+	for _, c := range calls {
+		out = append(out, Column{Name: c.Name, Type: c.Type})
+	}
+	st, et := cols[ws].Type, cols[we].Type
+	st.TimeAttr, et.TimeAttr = row.NoTimeAttr, row.NoTimeAttr
+	out = append(out, Column{Name: "window_start", Type: st}, Column{Name: "window_end", Type: et})
+	wa := &WindowAggregate{In: preRel, Window: win, Keys: keyCols, Aggs: calls, Cols: out}
+	eb := &exprBinder{sc: sc, fns: b.Funcs}
+	rw := &aggRewrite{in: eb, keyCol: map[string]int{}, aggCol: map[string]int{}, outType: Types(wa), groupingCol: -1}
+	for j, i := range plainKeys {
+		rw.keyCol[keys[i].String()] = j
+	}
+	base := len(keyCols) + len(calls)
+	for i, w := range windowKey {
+		rw.keyCol[keys[i].String()] = base + w
+	}
+	for j, sp := range specs {
+		rw.aggCol[sp.keyOf()] = len(keyCols) + j
+	}
+	rw.aux = map[string]int{"START": base, "END": base + 1}
+	r, err := b.postAggregate(s, wa, rw, items)
+	return r, true, err
+}
