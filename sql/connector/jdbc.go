@@ -2,7 +2,6 @@ package connector
 
 import (
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"math"
@@ -281,17 +280,7 @@ func (s *jdbcSource) Produce(b BuildContext) (weir.Stream[row.Row], error) {
 		}
 		return weir.FromSource[row.Row](b.Env, src, b.Watermarks, b.uid("jdbc")).UID(b.uid("source")), nil
 	}
-	where := ""
-	if len(conds) > 0 {
-		where = " WHERE " + strings.Join(conds, " AND ")
-	}
-	q := selectFrom + where + orderBy
-	src := &jdbcScan{t: s.jdbcTable}
-	if s.mysql != nil {
-		src.open = s.mysqlOpenScan(q, args)
-	} else {
-		src.open = s.pgOpenScan(q, args)
-	}
+	src := s.newOneScan(selectFrom, from, orderBy, conds, args)
 	return weir.FromSource[row.Row](b.Env, src, b.Watermarks, b.uid("jdbc")).UID(b.uid("source")).SetParallelism(1), nil
 }
 
@@ -310,6 +299,7 @@ type scanRows interface {
 type jdbcScan struct {
 	t    *jdbcTable
 	open func(ctx context.Context) (scanRows, error)
+	fp   *jdbcScanFP // jdbc_scan_fp.go
 }
 
 func (s *jdbcScan) CreateReader(ctx weir.SourceContext) (weir.SourceReader[row.Row], error) {
@@ -318,11 +308,11 @@ func (s *jdbcScan) CreateReader(ctx weir.SourceContext) (weir.SourceReader[row.R
 		if len(it) > 1 && it[0] == 0 {
 			return nil, fmt.Errorf("connector: jdbc source %s: the checkpoint holds the positions of a partitioned scan (scan.partition.*); a scan of one query cannot resume them (restore with the same scan.partition.* options, or start the job afresh)", s.t.table)
 		}
-		n, k := binary.Uvarint(it)
-		if k <= 0 || k != len(it) {
-			return nil, fmt.Errorf("connector: jdbc source %s: corrupt position in the checkpoint", s.t.table)
+		n, err := s.decodeScanPosition(it)
+		if err != nil {
+			return nil, err
 		}
-		r.skip = int64(n)
+		r.skip = n
 	}
 	return r, nil
 }
@@ -336,7 +326,7 @@ type jdbcScanReader struct {
 }
 
 func (r *jdbcScanReader) SnapshotState(int64) ([][]byte, error) {
-	return [][]byte{binary.AppendUvarint(nil, uint64(r.emitted))}, nil
+	return [][]byte{r.s.encodeScanPosition(r.emitted)}, nil
 }
 
 func (r *jdbcScanReader) Poll(ctx context.Context, out *weir.SourceOutput[row.Row]) (weir.PollStatus, error) {
