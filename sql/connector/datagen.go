@@ -187,9 +187,9 @@ func (g *genField) random(o *options, p string, t row.Type) error {
 			o.fail(p+"max", o.m[p+"max"], "expected a value >= the min")
 		}
 	case t.IsString() || t.IsBinary():
-		def := int64(100)
-		if t.Root == row.TypeChar || t.Root == row.TypeBinary || t.Precision < 100 {
-			def = int64(t.Precision)
+		def := int64(100) // STRING and BYTES (Flink: MAX_LENGTH gives 100)
+		if t.Precision != row.MaxLength {
+			def = int64(t.Precision) // Flink: getLengthOption(varCharType::getLength)
 		}
 		g.length = int(o.int64(p+"length", def, 0))
 		if o.err == nil && int64(g.length) > int64(t.Precision) {

@@ -2,6 +2,7 @@ package connector_test
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"testing"
 
@@ -110,6 +111,35 @@ r ROW<x INT, y ARRAY<MULTISET<SMALLINT>>>
 		_, err := connector.Default().CreateSource(table(t, "gen", "m MULTISET<INT>\na ARRAY<STRING>\n'connector' = 'datagen'\n"+opt+"\n"))
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%s: %v, want an error with %q", opt, err, want)
+		}
+	}
+}
+
+// TestDatagenVarCharLength checks the default length of random VARCHAR(n)
+// values: n, as Flink's RandomGeneratorVisitor
+// (getLengthOption(varCharType::getLength)), 100 only for STRING
+// (VarCharType.MAX_LENGTH); at the top level and as an element.
+// (VARBINARY(n) takes the same path.)
+func TestDatagenVarCharLength(t *testing.T) {
+	ctx := table(t, "gen", "v VARCHAR(150)\nb VARCHAR(120)\na ARRAY<VARCHAR(130)>\ns STRING\n'connector' = 'datagen'\n'number-of-rows' = '2'\n")
+	s, err := connector.Default().CreateSource(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := weir.NewEnvironment(weir.Options{})
+	st, err := s.Produce(connector.BuildContext{Env: env, Prefix: "gen"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rows []row.Row
+	st.SinkTo(weir.SinkFunc[row.Row](func(_ context.Context, r row.Row, _ int64) error { rows = append(rows, r); return nil }))
+	if err := env.Execute(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range rows {
+		got := []int{len(r.Fields[0].Str()), len(r.Fields[1].Str()), len(r.Fields[2].Elems()[0].Str()), len(r.Fields[3].Str())}
+		if want := []int{150, 120, 130, 100}; !slices.Equal(got, want) {
+			t.Errorf("lengths of VARCHAR(150), VARCHAR(120), an ARRAY<VARCHAR(130)> element, STRING: %v, want %v", got, want)
 		}
 	}
 }
