@@ -30,7 +30,11 @@ import (
 // nullable element type and a Java HashMap takes a null key); a Go map of
 // a non-pointer T cannot, so such an argument fails the call with an
 // error saying so (ErrMultisetNullElement), rather than dropping or
-// renaming the element.
+// renaming the element. Likewise for DOUBLE elements, which a Go map
+// keys by ==: an argument holding both -0.0 and 0.0 (two elements in SQL
+// and in Flink's Map<Double, Integer>, one Go key) fails with
+// ErrMultisetMergedElements, and a result's NaN keys (each a new Go map
+// entry) are one NaN element with the summed count.
 type Multiset[T comparable] map[T]int
 
 // ErrMultisetNullElement is the error of converting a multiset with a
