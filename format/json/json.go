@@ -26,6 +26,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -442,6 +443,9 @@ func (d *Decoder) value(n node, t row.Type, path string) (row.Value, error) {
 				vals = append(vals, v)
 			}
 		}
+		if t.Root == row.TypeMultiset {
+			return sortedMultiset(keys, vals, *t.Elem), nil
+		}
 		return row.Map(keys, vals), nil
 	case row.TypeRow:
 		if n.kind != '{' {
@@ -591,4 +595,21 @@ func (e *Encoder) value(dst []byte, v row.Value, t row.Type, path string) ([]byt
 		return e.object(dst, v.Elems(), t.Fields, path+".")
 	}
 	return dst, &Error{Field: path, Reason: fmt.Sprintf("type %s is not supported", t)}
+}
+
+// sortedMultiset is a MULTISET of the object's members in ascending order
+// of the elements, as COLLECT makes one, so that equal multisets are one
+// value (a GROUP BY key) whatever order the object lists them in.
+func sortedMultiset(keys, vals []row.Value, elem row.Type) row.Value {
+	order := make([]int, len(keys))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortFunc(order, func(i, j int) int { return row.Compare(keys[i], keys[j], elem) })
+	ks := make([]row.Value, len(keys))
+	vs := make([]row.Value, len(keys))
+	for i, o := range order {
+		ks[i], vs[i] = keys[o], vals[o]
+	}
+	return row.Map(ks, vs)
 }

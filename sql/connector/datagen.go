@@ -55,6 +55,12 @@ type genField struct {
 	length     int
 	varLen     bool
 	nullRate   float64
+	// kids generate the element of an ARRAY or MULTISET, the key and
+	// value of a MAP, the fields of a ROW, from the nested options
+	// ('fields.#.element.*', 'fields.#.key.*', 'fields.#.value.*',
+	// 'fields.#.<field>.*'), as Flink's RandomGeneratorVisitor reads them
+	// (datagen_nested.go).
+	kids []genField
 }
 
 type datagenSource struct {
@@ -181,9 +187,9 @@ func (g *genField) random(o *options, p string, t row.Type) error {
 			o.fail(p+"max", o.m[p+"max"], "expected a value >= the min")
 		}
 	case t.IsString() || t.IsBinary():
-		def := int64(100)
-		if t.Root == row.TypeChar || t.Root == row.TypeBinary || t.Precision < 100 {
-			def = int64(t.Precision)
+		def := int64(100) // STRING and BYTES (Flink: MAX_LENGTH gives 100)
+		if t.Precision != row.MaxLength {
+			def = int64(t.Precision) // Flink: getLengthOption(varCharType::getLength)
 		}
 		g.length = int(o.int64(p+"length", def, 0))
 		if o.err == nil && int64(g.length) > int64(t.Precision) {
@@ -192,6 +198,13 @@ func (g *genField) random(o *options, p string, t row.Type) error {
 		g.varLen = o.bool(p+"var-len", false)
 	case t.Root == row.TypeArray || t.Root == row.TypeMap || t.Root == row.TypeMultiset:
 		g.length = int(o.int64(p+"length", 3, 0))
+		if err := g.nested(o, p, t); err != nil {
+			return err
+		}
+	case t.Root == row.TypeRow:
+		if err := g.nested(o, p, t); err != nil {
+			return err
+		}
 	case t.Root == row.TypeDate || t.Root == row.TypeTime || t.IsTimestamp():
 		g.maxPast = o.duration(p+"max-past", 0)
 	}
@@ -351,17 +364,14 @@ func (g *genField) value(r *rng, seq int64, now time.Time) row.Value {
 		}
 		return row.Timestamp(ms, 0)
 	case row.TypeArray:
-		elem := genField{t: *t.Elem, length: 3}
-		elem.defaults()
+		elem := &g.kids[0]
 		out := make([]row.Value, g.length)
 		for i := range out {
 			out[i] = elem.value(r, seq, now)
 		}
 		return row.Array(out)
 	case row.TypeMap:
-		k, v := genField{t: *t.Elem, length: 3}, genField{t: *t.Value, length: 3}
-		k.defaults()
-		v.defaults()
+		k, v := &g.kids[0], &g.kids[1]
 		var keys, vals []row.Value
 		for i := 0; i < g.length; i++ {
 			kv := k.value(r, seq, now)
@@ -376,31 +386,12 @@ func (g *genField) value(r *rng, seq int64, now time.Time) row.Value {
 		return g.multiset(r, seq, now)
 	case row.TypeRow:
 		out := make([]row.Value, len(t.Fields))
-		for i, f := range t.Fields {
-			nf := genField{t: f.Type, length: 3}
-			nf.defaults()
-			out[i] = nf.value(r, seq, now)
+		for i := range t.Fields {
+			out[i] = g.kids[i].value(r, seq, now)
 		}
 		return row.Nested(out)
 	}
 	return row.Null()
-}
-
-// defaults sets the random defaults of a nested type.
-func (g *genField) defaults() {
-	t := g.t
-	switch {
-	case t.IsInteger():
-		g.minI, g.maxI = intRange(t)
-	case t.Root == row.TypeFloat:
-		g.maxF = math.MaxFloat32
-	case t.Root == row.TypeDouble:
-		g.maxF = math.MaxFloat64
-	case t.Root == row.TypeDecimal:
-		g.maxF = math.Pow10(t.Precision-t.Scale) - math.Pow10(-t.Scale)
-	case t.IsString() || t.IsBinary():
-		g.length = min(100, t.Precision)
-	}
 }
 
 func containsValue(vs []row.Value, v row.Value, t row.Type) bool {

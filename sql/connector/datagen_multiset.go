@@ -13,12 +13,11 @@ import (
 // (RandomGenerator.intGenerator(0, 10), both ends included; a count may
 // be 0). An element drawn twice keeps the later count, as Flink's
 // HashMap put does, so the multiset may have fewer entries than the
-// length. Elements take their type's random defaults (Flink's
-// 'fields.#.element.*' options are not read, as for ARRAY and MAP). The
+// length. Elements follow the 'fields.#.element.*' options
+// (datagen_nested.go), as Flink's. The
 // entries are in ascending order of the elements, as COLLECT's are.
 func (g *genField) multiset(r *rng, seq int64, now time.Time) row.Value {
-	elem := genField{t: *g.t.Elem, length: 3}
-	elem.defaults()
+	elem := &g.kids[0]
 	var keys, counts []row.Value
 	for i := 0; i < g.length; i++ {
 		e := elem.value(r, seq, now)

@@ -17,7 +17,8 @@ import (
 // castMultiset casts the elements of a multiset with ef (Flink's
 // MapToMapAndMultisetToMultisetCastRule). Two elements that cast to the
 // same value become one, with the count of the later, as Flink's
-// HashMap-built result keeps the last put.
+// HashMap-built result keeps the last put. The entries are in ascending
+// order of the cast elements.
 func castMultiset(ef castFn, elem row.Type) castFn {
 	return func(ctx *EvalContext, v row.Value) (row.Value, error) {
 		m := v.MapOf()
@@ -45,7 +46,23 @@ func castMultiset(ef castFn, elem row.Type) castFn {
 			ks = append(ks, ck)
 			vs = append(vs, m.Values[i])
 		}
-		return row.Map(ks, vs), nil
+		// The cast elements may order differently (INT 9 < 10, STRING
+		// '10' < '9'): keep the entries in ascending element order, as
+		// COLLECT's, so that equal multisets are one GROUP BY key.
+		order := make([]int, len(ks))
+		for i := range order {
+			order[i] = i
+		}
+		if slices.IsSortedFunc(order, func(i, j int) int { return row.Compare(ks[i], ks[j], elem) }) {
+			return row.Map(ks, vs), nil
+		}
+		slices.SortFunc(order, func(i, j int) int { return row.Compare(ks[i], ks[j], elem) })
+		sk := make([]row.Value, len(ks))
+		sv := make([]row.Value, len(ks))
+		for i, o := range order {
+			sk[i], sv[i] = ks[o], vs[o]
+		}
+		return row.Map(sk, sv), nil
 	}
 }
 

@@ -30,12 +30,22 @@ import (
 // nullable element type and a Java HashMap takes a null key); a Go map of
 // a non-pointer T cannot, so such an argument fails the call with an
 // error saying so (ErrMultisetNullElement), rather than dropping or
-// renaming the element.
+// renaming the element. Likewise for DOUBLE elements, which a Go map
+// keys by ==: an argument holding both -0.0 and 0.0 (two elements in SQL
+// and in Flink's Map<Double, Integer>, one Go key) fails with
+// ErrMultisetMergedElements, and a result's NaN keys (each a new Go map
+// entry) are one NaN element with the summed count.
 type Multiset[T comparable] map[T]int
 
 // ErrMultisetNullElement is the error of converting a multiset with a
 // NULL element to a Multiset (wrapped, naming the Go type).
 var ErrMultisetNullElement = fmt.Errorf("udf: the multiset holds a NULL element, which a Go Multiset cannot represent")
+
+// ErrMultisetMergedElements is the error of converting a multiset with
+// two elements that are one key of a Go map (DOUBLE -0.0 and 0.0, two
+// elements in SQL as in Flink's Map<Double, Integer>) to a Multiset
+// (wrapped, naming the elements): merging them would change the counts.
+var ErrMultisetMergedElements = fmt.Errorf("udf: the multiset holds two elements that are one Go map key")
 
 // multisetConvs converts between a Multiset[T] (as any) and row values.
 type multisetConvs struct {
@@ -96,7 +106,11 @@ func multisetFrom[T comparable](k reflect.Kind, v row.Value) (Multiset[T], error
 		if e.IsNull() {
 			return nil, fmt.Errorf("%w (%v)", ErrMultisetNullElement, reflect.TypeFor[Multiset[T]]())
 		}
-		m[fromScalar[T](k, e)] += int(md.Values[i].Int())
+		x := fromScalar[T](k, e)
+		if _, dup := m[x]; dup {
+			return nil, fmt.Errorf("%w (%v: element %v twice)", ErrMultisetMergedElements, reflect.TypeFor[Multiset[T]](), x)
+		}
+		m[x] = int(md.Values[i].Int())
 	}
 	return m, nil
 }
@@ -104,31 +118,45 @@ func multisetFrom[T comparable](k reflect.Kind, v row.Value) (Multiset[T], error
 // multisetValue builds the row value of m, its entries in ascending
 // order of the elements (as COLLECT's): a multiset has no order, and the
 // same elements and counts must be one value wherever Weir compares
-// encodings.
+// encodings. Go map keys that are one SQL element (NaN, each NaN key
+// being distinct in Go) are one entry with the summed count, as Flink's
+// Map<Double, Integer> counts NaN under one key.
 func multisetValue[T comparable](k reflect.Kind, elem row.Type, m Multiset[T]) (row.Value, error) {
 	if m == nil {
 		return row.Null(), nil
 	}
 	keys := make([]row.Value, 0, len(m))
 	counts := make([]row.Value, 0, len(m))
+	ns := make([]int, 0, len(m))
 	for e, n := range m {
 		if n < math.MinInt32 || n > math.MaxInt32 {
 			return row.Value{}, fmt.Errorf("udf: multiset count %d out of the INT range (element %v)", n, e)
 		}
 		keys = append(keys, toScalar(k, unsafe.Pointer(&e)))
-		counts = append(counts, row.Int(int64(n)))
+		ns = append(ns, n)
 	}
 	order := make([]int, len(keys))
 	for i := range order {
 		order[i] = i
 	}
 	slices.SortFunc(order, func(i, j int) int { return row.Compare(keys[i], keys[j], elem) })
-	ks := make([]row.Value, len(keys))
-	cs := make([]row.Value, len(keys))
-	for i, o := range order {
-		ks[i], cs[i] = keys[o], counts[o]
+	ks := make([]row.Value, 0, len(keys))
+	for _, o := range order {
+		if n := len(ks); n > 0 && row.Compare(ks[n-1], keys[o], elem) == 0 {
+			// NaN again: add up (INT counts: no int64 overflow), then
+			// check the sum.
+			counts[n-1] = row.Int(counts[n-1].Int() + int64(ns[o]))
+		} else {
+			ks = append(ks, keys[o])
+			counts = append(counts, row.Int(int64(ns[o])))
+		}
 	}
-	return row.Map(ks, cs), nil
+	for i, c := range counts {
+		if n := c.Int(); n < math.MinInt32 || n > math.MaxInt32 { // summed NaN counts
+			return row.Value{}, fmt.Errorf("udf: multiset count %d out of the INT range (element %s)", n, row.Format(ks[i], elem))
+		}
+	}
+	return row.Map(ks, counts), nil
 }
 
 // MultisetType returns the SQL type of Multiset[T], MULTISET<T> (for the
