@@ -584,6 +584,9 @@ func timeFuncs() []*Func {
 				unit, ta, tb := s.symbol(0), s.argTypes[1], s.argTypes[2]
 				return strictN(s, func(ctx *EvalContext, a []row.Value) (row.Value, error) {
 					x, y := wallTime(ctx, a[1], ta), wallTime(ctx, a[2], tb)
+					if unitNanos(unit) >= 1e6 || monthsOf(unit) > 0 {
+						x, y = floorMilli(x), floorMilli(y)
+					}
 					if m := monthsOf(unit); m > 0 {
 						return row.Int(int64(int32(monthsBetween(x, y) / m))), nil
 					}

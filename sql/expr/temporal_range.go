@@ -39,3 +39,10 @@ func diffNanoUnits(x, y time.Time, u int64) int64 {
 	}
 	return sec*(1e9/u) + ns/u
 }
+
+// floorMilli drops the digits of w below the millisecond (towards the
+// past): Flink's TIMESTAMPDIFF subtracts the operands' epoch milliseconds
+// (TimestampData.getMillisecond) in units of a millisecond and more.
+func floorMilli(w time.Time) time.Time {
+	return w.Add(-time.Duration(w.Nanosecond() % 1e6))
+}
