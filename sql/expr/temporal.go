@@ -584,6 +584,12 @@ func timeFuncs() []*Func {
 				unit, ta, tb := s.symbol(0), s.argTypes[1], s.argTypes[2]
 				return strictN(s, func(ctx *EvalContext, a []row.Value) (row.Value, error) {
 					x, y := wallTime(ctx, a[1], ta), wallTime(ctx, a[2], tb)
+					if ta.Root == row.TypeTimestampLTZ {
+						// Flink subtracts the instants (epoch
+						// milliseconds), not the session zone's wall
+						// clocks (infer lets a TIMESTAMP_LTZ meet only another).
+						x, y = instantTime(a[1]), instantTime(a[2])
+					}
 					if unitNanos(unit) >= 1e6 || monthsOf(unit) > 0 {
 						x, y = floorMilli(x), floorMilli(y)
 					}
