@@ -549,6 +549,13 @@ func timeFuncs() []*Func {
 			build: func(s *site) (Evaluator, error) {
 				unit, t := s.symbol(0), s.argTypes[2]
 				return strictN(s, func(ctx *EvalContext, a []row.Value) (row.Value, error) {
+					if t.Root == row.TypeTimestampLTZ {
+						// Flink adds to the instant (epoch
+						// milliseconds; months read in UTC), not to
+						// the session zone's wall clock.
+						w, _ := addUnit(instantTime(a[2]), unit, a[1].Int())
+						return row.Timestamp(w.UnixMilli(), int32(w.Nanosecond()%1e6)), nil
+					}
 					w, _ := addUnit(wallTime(ctx, a[2], t), unit, a[1].Int())
 					return fromWall(ctx, w, t), nil
 				}), nil
