@@ -104,7 +104,7 @@ func (s *jdbcPartScan) appendFP(b []byte, id int) []byte {
 // the item) and compares it with this scan's; ok is false if b is not one.
 func (s *jdbcPartScan) checkFP(b []byte, id int) (ok bool, err error) {
 	n, k := binary.Uvarint(b)
-	if k <= 0 || uint64(len(b)-k) != n+24 {
+	if k <= 0 || len(b)-k < 24 || uint64(len(b)-k-24) != n {
 		return false, nil
 	}
 	column := string(b[k : k+int(n)])

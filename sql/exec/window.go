@@ -563,7 +563,7 @@ func (f *windowAggFn) OnTimer(ctx *weir.KeyedContext[string, row.Row], ts int64)
 	if f.mem != nil {
 		// Only keys restored with window state, and the table written
 		// for a snapshot, have timers.
-		if err := f.memFinal(ctx); err != nil {
+		if err := f.memFinal(ctx, ts); err != nil {
 			return err
 		}
 		// The table's windows that end before this timer's go first.

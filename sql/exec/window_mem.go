@@ -369,7 +369,7 @@ func (f *windowAggFn) FlushBundle(ctx *weir.KeyedContext[string, row.Row]) error
 	switch {
 	case m.hasPending:
 		m.hasPending = false
-		return f.memFireInOrder(ctx, m.pending, m.lastWm, false)
+		return f.memFireInOrder(ctx, m.pending, m.lastWm, false, 0)
 	}
 	// A barrier, the end of input or the final watermark (which the
 	// operator flushes without asking FlushesOnWatermark): write the
@@ -378,12 +378,12 @@ func (f *windowAggFn) FlushBundle(ctx *weir.KeyedContext[string, row.Row]) error
 	return f.memSpill(ctx)
 }
 
-// memFinal is called when a timer fires: if the table is still written
+// memFinal is called when the timer at ts fires: if the table is still written
 // to state for a snapshot, the watermark is the final one (any other
 // watermark asks FlushesOnWatermark first, which flushes while entries
 // are written, and that flush removes them): the written entries and
 // timers are removed and every window of the table fires.
-func (f *windowAggFn) memFinal(ctx *weir.KeyedContext[string, row.Row]) error {
+func (f *windowAggFn) memFinal(ctx *weir.KeyedContext[string, row.Row], ts int64) error {
 	m := f.mem
 	final := len(m.spill) > 0
 	if err := f.memStart(ctx); err != nil {
@@ -394,7 +394,7 @@ func (f *windowAggFn) memFinal(ctx *weir.KeyedContext[string, row.Row]) error {
 	}
 	prev := m.lastWm
 	m.lastWm = operator.MaxWatermark
-	return f.memFireInOrder(ctx, prev, operator.MaxWatermark, true)
+	return f.memFireInOrder(ctx, prev, operator.MaxWatermark, true, ts)
 }
 
 // memFire emits the windows whose fire time is in (prev, wm], in order of

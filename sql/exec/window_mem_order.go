@@ -27,9 +27,13 @@ import (
 
 // memFireInOrder fires the table's windows whose fire time is in
 // (prev, wm]: at once when no key is on the state-backed path, otherwise
-// lazily (see above). inTimer: called from OnTimer (the final watermark),
-// whose current key gets the timer.
-func (f *windowAggFn) memFireInOrder(ctx *weir.KeyedContext[string, row.Row], prev, wm int64, inTimer bool) error {
+// lazily (see above). inTimer: called from OnTimer of the timer at ts
+// (the final watermark), whose current key gets the timer, unless the
+// last due window fires by ts: memFireDue fires them all then, and a
+// timer registered again at ts for the key whose timer at ts is firing
+// would fire it a second time (a HOP window whose later slices are still
+// in state would go out again, without its first slice).
+func (f *windowAggFn) memFireInOrder(ctx *weir.KeyedContext[string, row.Row], prev, wm int64, inTimer bool, ts int64) error {
 	m := f.mem
 	if len(m.restored) == 0 {
 		return f.memFire(ctx, prev, wm)
@@ -39,6 +43,9 @@ func (f *windowAggFn) memFireInOrder(ctx *weir.KeyedContext[string, row.Row], pr
 		return nil
 	}
 	m.lazy, m.lazyFrom, m.lazyTo = true, prev, last
+	if inTimer && last <= ts {
+		return nil
+	}
 	if !inTimer {
 		for k := range m.restored {
 			if err := ctx.SetCurrentKey(k); err != nil {

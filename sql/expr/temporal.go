@@ -549,6 +549,13 @@ func timeFuncs() []*Func {
 			build: func(s *site) (Evaluator, error) {
 				unit, t := s.symbol(0), s.argTypes[2]
 				return strictN(s, func(ctx *EvalContext, a []row.Value) (row.Value, error) {
+					if t.Root == row.TypeTimestampLTZ {
+						// Flink adds to the instant (epoch
+						// milliseconds; months read in UTC), not to
+						// the session zone's wall clock.
+						w, _ := addUnit(instantTime(a[2]), unit, a[1].Int())
+						return row.Timestamp(w.UnixMilli(), int32(w.Nanosecond()%1e6)), nil
+					}
 					w, _ := addUnit(wallTime(ctx, a[2], t), unit, a[1].Int())
 					return fromWall(ctx, w, t), nil
 				}), nil
@@ -584,6 +591,15 @@ func timeFuncs() []*Func {
 				unit, ta, tb := s.symbol(0), s.argTypes[1], s.argTypes[2]
 				return strictN(s, func(ctx *EvalContext, a []row.Value) (row.Value, error) {
 					x, y := wallTime(ctx, a[1], ta), wallTime(ctx, a[2], tb)
+					if ta.Root == row.TypeTimestampLTZ {
+						// Flink subtracts the instants (epoch
+						// milliseconds), not the session zone's wall
+						// clocks (infer lets a TIMESTAMP_LTZ meet only another).
+						x, y = instantTime(a[1]), instantTime(a[2])
+					}
+					if unitNanos(unit) >= 1e6 || monthsOf(unit) > 0 {
+						x, y = floorMilli(x), floorMilli(y)
+					}
 					if m := monthsOf(unit); m > 0 {
 						return row.Int(int64(int32(monthsBetween(x, y) / m))), nil
 					}

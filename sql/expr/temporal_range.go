@@ -1,6 +1,10 @@
 package expr
 
-import "time"
+import (
+	"time"
+
+	"github.com/weirstream/weir/row"
+)
 
 // Adding and counting fixed-length units (weeks to nanoseconds) goes
 // through seconds and nanoseconds, not a time.Duration: a Duration holds
@@ -38,4 +42,16 @@ func diffNanoUnits(x, y time.Time, u int64) int64 {
 		return sec / (u / 1e9)
 	}
 	return sec*(1e9/u) + ns/u
+}
+
+// floorMilli drops the digits of w below the millisecond (towards the
+// past): Flink's TIMESTAMPDIFF subtracts the operands' epoch milliseconds
+// (TimestampData.getMillisecond) in units of a millisecond and more.
+func floorMilli(w time.Time) time.Time {
+	return w.Add(-time.Duration(w.Nanosecond() % 1e6))
+}
+
+// instantTime returns a TIMESTAMP_LTZ value's instant as a UTC time.Time.
+func instantTime(v row.Value) time.Time {
+	return time.UnixMilli(v.Millis()).UTC().Add(time.Duration(v.NanoOfMilli()))
 }
