@@ -78,6 +78,17 @@ func (b *Binder) correlatedScalar(s *ast.SubqueryExpr, from, base Rel, sc *scope
 			}
 			return conj(x.Right)
 		}
+		if tree == nil {
+			// A subquery in the subquery's WHERE over its own columns
+			// (semi_multi.go), as decorrelate's: it filters the FROM.
+			if r, ok, err := b.nestedSubquery(e, right, rsc); ok || err != nil {
+				if err != nil {
+					return err
+				}
+				right = r
+				return nil
+			}
+		}
 		if x, err := rb.bind(e); err == nil {
 			if err := checkBoolean(e, x, "WHERE"); err != nil {
 				return err
