@@ -24,7 +24,7 @@ import (
 // 0 for COUNT, NULL for MAX, ...), else SINGLE_VALUE(e), which fails the
 // job when a key has more than one row. ok is false when the subquery is
 // not of a form Weir decorrelates (err then says why).
-func (b *Binder) correlatedScalar(s *ast.SubqueryExpr, from Rel, sc *scope, n int) (Rel, bool, error) {
+func (b *Binder) correlatedScalar(s *ast.SubqueryExpr, from, base Rel, sc *scope, n int) (Rel, bool, error) {
 	sel, isSel := s.Query.(*ast.Select)
 	if !isSel || sel.From == nil || len(sel.GroupBy) > 0 || sel.Having != nil || sel.Distinct {
 		return nil, false, errAt(s, "correlated scalar subqueries are supported as SELECT expr FROM ... WHERE ... only (no GROUP BY, HAVING, DISTINCT, ORDER BY or set operation)")
@@ -77,6 +77,17 @@ func (b *Binder) correlatedScalar(s *ast.SubqueryExpr, from Rel, sc *scope, n in
 				return err
 			}
 			return conj(x.Right)
+		}
+		if tree == nil {
+			// A subquery in the subquery's WHERE over its own columns
+			// (semi_multi.go), as decorrelate's: it filters the FROM.
+			if r, ok, err := b.nestedSubquery(e, right, rsc); ok || err != nil {
+				if err != nil {
+					return err
+				}
+				right = r
+				return nil
+			}
 		}
 		if x, err := rb.bind(e); err == nil {
 			if err := checkBoolean(e, x, "WHERE"); err != nil {
@@ -160,7 +171,19 @@ func (b *Binder) correlatedScalar(s *ast.SubqueryExpr, from Rel, sc *scope, n in
 			t.TimeAttr = row.NoTimeAttr
 			vcols = append(vcols, Column{Name: "$cor" + strconv.Itoa(i), Type: t})
 		}
-		gen := distinct(&Calc{In: from, Projects: vals, Cols: vcols})
+		// The outer values from base, whose columns are from's first
+		// (joinScalarsOver), when they name those only.
+		genIn := from
+		if base != nil {
+			bw, inBase := len(base.Columns()), true
+			for _, v := range vals {
+				expr.Refs(v, func(i int) { inBase = inBase && i < bw })
+			}
+			if inBase {
+				genIn = base
+			}
+		}
+		gen := distinct(&Calc{In: genIn, Projects: vals, Cols: vcols})
 		nv := len(vals)
 		var conds []expr.Expr
 		for i, x := range inner {

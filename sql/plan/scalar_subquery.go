@@ -75,13 +75,22 @@ func andAST(a, b ast.Expr) ast.Expr {
 // subqueries' values after from's columns, and refs maps each subquery to
 // its value's column.
 func (b *Binder) joinScalars(from Rel, sc *scope, subs []*ast.SubqueryExpr) (Rel, *scope, map[*ast.SubqueryExpr]expr.Expr, error) {
+	return b.joinScalarsOver(from, from, sc, subs)
+}
+
+// joinScalarsOver is joinScalars over from, whose first columns are
+// those of base, from which from derives by joins that append columns
+// (and filters): the value generators of correlated subqueries
+// (correlatedScalar) take the outer values from base, so that the plan
+// of n correlated subqueries is not 2^n copies of the outer input.
+func (b *Binder) joinScalarsOver(from, base Rel, sc *scope, subs []*ast.SubqueryExpr) (Rel, *scope, map[*ast.SubqueryExpr]expr.Expr, error) {
 	refs := map[*ast.SubqueryExpr]expr.Expr{}
 	sc = sc.withoutTimeAttrs()
 	for _, s := range subs {
 		if m := markOf(s); m != nil {
 			// IN (subquery) or EXISTS as a value (subquery_mark.go).
 			var err error
-			if from, err = b.joinMark(s, m, from, sc, scalarHook(refs), len(refs)); err != nil {
+			if from, err = b.joinMark(s, m, from, base, sc, scalarHook(refs), len(refs)); err != nil {
 				return nil, nil, nil, err
 			}
 			lw := len(from.Columns()) - 1
@@ -94,7 +103,7 @@ func (b *Binder) joinScalars(from Rel, sc *scope, subs []*ast.SubqueryExpr) (Rel
 		if err != nil && strings.Contains(err.Error(), "not found") {
 			// It may name columns of the enclosing query.
 			var ok bool
-			if from, ok, err = b.correlatedScalar(s, from, sc, len(refs)); ok && err == nil {
+			if from, ok, err = b.correlatedScalar(s, from, base, sc, len(refs)); ok && err == nil {
 				lw := len(from.Columns()) - 1
 				t := from.Columns()[lw].Type
 				refs[s] = expr.Ref(lw, t)
@@ -237,6 +246,7 @@ func (b *Binder) joinAggScalars(s *ast.Select, agg Rel, rw *aggRewrite, items []
 		return agg, nil, nil
 	}
 	refs := map[*ast.SubqueryExpr]expr.Expr{}
+	base := agg     // the value generators' input (joinScalarsOver)
 	var keys *scope // the group keys by name, over agg's columns
 	for i, x := range subs {
 		if m := markOf(x); m != nil {
@@ -246,7 +256,7 @@ func (b *Binder) joinAggScalars(s *ast.Select, agg Rel, rw *aggRewrite, items []
 				keys = groupKeyScope(agg, rw)
 			}
 			var err error
-			if agg, err = b.joinMark(x, m, agg, keys, scalarHook(refs), i); err != nil {
+			if agg, err = b.joinMark(x, m, agg, base, keys, scalarHook(refs), i); err != nil {
 				return nil, nil, err
 			}
 			lw := len(agg.Columns()) - 1
@@ -260,7 +270,7 @@ func (b *Binder) joinAggScalars(s *ast.Select, agg Rel, rw *aggRewrite, items []
 			}
 			var ok bool
 			var next Rel
-			if next, ok, err = b.correlatedScalar(x, agg, keys, i); ok && err == nil {
+			if next, ok, err = b.correlatedScalar(x, agg, base, keys, i); ok && err == nil {
 				agg = next
 				lw := len(agg.Columns()) - 1
 				refs[x] = expr.Ref(lw, agg.Columns()[lw].Type)
@@ -316,12 +326,13 @@ func (b *Binder) onScalars(n *fromNode, subs []*ast.SubqueryExpr) (*fromNode, fu
 		return nil, nil, err
 	}
 	refs := map[*ast.SubqueryExpr]expr.Expr{}
+	base := r // the value generators' input (joinScalarsOver)
 	for i, x := range subs {
 		if m := markOf(x); m != nil {
 			// IN (subquery), EXISTS, SOME/ALL (subquery_mark.go): over the
 			// right input, whose columns its value may name (Calcite's
 			// SubQueryRemoveRule joins it there).
-			if r, err = b.joinMark(x, m, r, n.r.sc, nil, i); err != nil {
+			if r, err = b.joinMark(x, m, r, base, n.r.sc, nil, i); err != nil {
 				if strings.Contains(err.Error(), "not found") {
 					return nil, nil, errAt(x, "a subquery in ON may name the columns of the join's right input only (%v)", err)
 				}

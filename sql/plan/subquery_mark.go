@@ -144,9 +144,9 @@ func nullCode(pos ast.Pos, ys []ast.Expr) ast.Expr {
 }
 
 // joinMark joins the subqueries the value of the IN or EXISTS m (of its
-// wrapper w) needs to from (over scope sc, in which m's values are bound
+// wrapper w) needs to from (derived from base as in joinScalarsOver; over scope sc, in which m's values are bound
 // with hook) and appends that value, as column $scalar<n>.
-func (b *Binder) joinMark(w *ast.SubqueryExpr, m ast.Expr, from Rel, sc *scope, hook func(ast.Expr) (expr.Expr, bool, error), n int) (Rel, error) {
+func (b *Binder) joinMark(w *ast.SubqueryExpr, m ast.Expr, from, base Rel, sc *scope, hook func(ast.Expr) (expr.Expr, bool, error), n int) (Rel, error) {
 	lw := len(from.Columns())
 	var helpers []*ast.SubqueryExpr
 	// An uncorrelated IN over nullable values: Calcite joins ct by an
@@ -347,7 +347,7 @@ func (b *Binder) joinMark(w *ast.SubqueryExpr, m ast.Expr, from Rel, sc *scope, 
 	default:
 		return nil, errAt(w, "not an IN or EXISTS subquery")
 	}
-	joined, jsc, refs, err := b.joinScalars(from, sc, helpers)
+	joined, jsc, refs, err := b.joinScalarsOver(from, base, sc, helpers)
 	if err != nil {
 		return nil, err
 	}
