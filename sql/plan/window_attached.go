@@ -81,17 +81,25 @@ func (b *Binder) bindAttachedWindowAggregate(s *ast.Select, from Rel, sc *scope,
 		}
 	}
 	cols := from.Columns()
+	wt := windowTimeOf(from)
+	win.AttachedTime = false
 	pre := &preCalc{in: from}
 	startCol := pre.add(expr.Ref(ws, cols[ws].Type))
 	endCol := pre.add(expr.Ref(we, cols[we].Type))
 	var plainKeys, keyCols []int
-	windowKey := map[int]int{} // key position → 0 (window_start) or 1 (window_end)
+	windowKey := map[int]int{} // key position → 0 (window_start), 1 (window_end) or 2 (window_time)
 	for i, k := range keys {
 		switch {
 		case isCol(k, ws):
 			windowKey[i] = 0
 		case isCol(k, we):
 			windowKey[i] = 1
+		case wt >= 0 && isCol(k, wt):
+			// The input's window_time: a window property again, a
+			// rowtime attribute of the output (Flink's
+			// StreamPhysicalWindowAggregateRule), not a group key.
+			windowKey[i] = 2
+			win.AttachedTime = true
 		default:
 			plainKeys = append(plainKeys, i)
 			keyCols = append(keyCols, pre.add(k))
@@ -116,6 +124,11 @@ func (b *Binder) bindAttachedWindowAggregate(s *ast.Select, from Rel, sc *scope,
 	st, et := cols[ws].Type, cols[we].Type
 	st.TimeAttr, et.TimeAttr = row.NoTimeAttr, row.NoTimeAttr
 	out = append(out, Column{Name: "window_start", Type: st}, Column{Name: "window_end", Type: et})
+	if win.AttachedTime {
+		tt := cols[wt].Type
+		tt.Nullable = false
+		out = append(out, Column{Name: "window_time", Type: tt})
+	}
 	wa := &WindowAggregate{In: preRel, Window: win, Keys: keyCols, Aggs: calls, Cols: out}
 	eb := &exprBinder{sc: sc, fns: b.Funcs}
 	rw := &aggRewrite{in: eb, keyCol: map[string]int{}, aggCol: map[string]int{}, outType: Types(wa), groupingCol: -1}
@@ -130,6 +143,36 @@ func (b *Binder) bindAttachedWindowAggregate(s *ast.Select, from Rel, sc *scope,
 		rw.aggCol[sp.keyOf()] = len(keyCols) + j
 	}
 	rw.aux = map[string]int{"START": base, "END": base + 1}
+	if win.AttachedTime {
+		rw.aux["ROWTIME"] = base + 2
+	}
 	r, err := b.postAggregate(s, wa, rw, items)
 	return r, true, err
+}
+
+// windowTimeOf returns the column of r holding the window_time (a rowtime
+// attribute) of the window aggregation under r's Calcs, or -1.
+func windowTimeOf(r Rel) int {
+	switch n := r.(type) {
+	case *WindowAggregate:
+		if n.Window.Attached && !n.Window.AttachedTime {
+			return -1
+		}
+		t := len(n.Keys) + len(n.Aggs) + 2
+		if t >= len(n.Cols) || n.Cols[t].Type.TimeAttr != row.Rowtime {
+			return -1
+		}
+		return t
+	case *Calc:
+		t := windowTimeOf(n.In)
+		if t < 0 {
+			return -1
+		}
+		for i, p := range n.Projects {
+			if ref, ok := p.(*expr.InputRef); ok && ref.Index == t && n.Cols[i].Type.TimeAttr == row.Rowtime {
+				return i
+			}
+		}
+	}
+	return -1
 }
