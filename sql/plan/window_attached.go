@@ -15,9 +15,10 @@ import (
 // WindowAttachedWindowingStrategy): nothing is sliced or assigned, each
 // window fires when the watermark passes its end (which the upstream
 // window aggregation's rows, stamped with their window_time, precede).
-// Its output has window_start and window_end (no window_time: Flink
-// names only the window properties it groups by, and Weir keeps a
-// grouped window_time as a plain key), so it is window-attached in turn:
+// Its output has window_start and window_end, and window_time (a rowtime
+// attribute, the window's end - 1 ms) only when it groups by its input's
+// window_time (Flink names only the window properties it groups by), so
+// it is window-attached in turn:
 // a join of two such inputs on window_start and window_end is a
 // WindowJoin (bind_join.go).
 //
