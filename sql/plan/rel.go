@@ -428,6 +428,10 @@ type WindowAggregate struct {
 	Keys   []int
 	Aggs   []AggCall
 	Cols   []Column
+	// Legacy: a legacy group window (GROUP BY TUMBLE(ts, ..)), whose
+	// output has no window properties in Flink (FlinkRelMdWindowProperties
+	// knows no FlinkLogicalWindowAggregate): no cascade over it.
+	Legacy bool
 }
 
 // Columns implements Rel.

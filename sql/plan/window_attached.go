@@ -42,7 +42,7 @@ func attachedWindow(r Rel) (start, end int, w Window, ok bool) {
 		base = c.In
 	}
 	wa, isAgg := base.(*WindowAggregate)
-	if !isAgg {
+	if !isAgg || wa.Legacy {
 		return 0, 0, w, false
 	}
 	if in := wa.In.Columns(); !wa.Window.Attached && in[wa.Window.TimeCol].Type.TimeAttr == row.Proctime {
