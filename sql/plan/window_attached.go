@@ -45,6 +45,13 @@ func attachedWindow(r Rel) (start, end int, w Window, ok bool) {
 	if !isAgg || wa.Legacy {
 		return 0, 0, w, false
 	}
+	if wa.Window.Kind == Session && len(wa.Window.PartitionKeys) > 0 {
+		// Flink's WindowUtil.validGroupKeyPartitionKey: a window
+		// aggregation over SESSION windows with PARTITION BY must group
+		// by those keys; the cascade's keys are not the TVF input's
+		// columns, so Flink plans a GroupAggregate over it.
+		return 0, 0, w, false
+	}
 	if in := wa.In.Columns(); !wa.Window.Attached && in[wa.Window.TimeCol].Type.TimeAttr == row.Proctime {
 		// Windows on processing time fire by the clock: not planned.
 		return 0, 0, w, false
