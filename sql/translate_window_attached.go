@@ -30,6 +30,11 @@ func (t *translator) attachedWindowAggregate(n *plan.WindowAggregate) (weir.Stre
 		UID:         t.uid("WindowAggregate", describeNode(n)),
 		Name:        "WindowAggregate",
 	}
+	if n.Window.AttachedTime {
+		// window_time, grouped by, is a window property of the output.
+		wt := n.Cols[len(n.Cols)-1].Type
+		spec.WindowTime = &wt
+	}
 	if windowTwoPhase(t.cfg)(n) {
 		// As the other window aggregations: the global phase keeps the
 		// one-phase operator's uid and state; the local one has none.

@@ -31,6 +31,11 @@ type AttachedWindowAggSpec struct {
 	// TIMESTAMP_LTZ time attribute: window_end is then a wall clock value
 	// (see WindowRankSpec.Zone).
 	Zone *time.Location
+	// WindowTime, when set, is the type of a window_time column appended
+	// after window_end: the window's end - 1 ms (in Zone's wall clock
+	// when set), the row's timestamp. Flink outputs it when the cascade
+	// groups by its input's window_time (a rowtime attribute again).
+	WindowTime *row.Type
 	// UID and Name identify the operator (default name "WindowAggregate").
 	UID, Name string
 	// Counters, if set, receives the operator's counters.
@@ -63,7 +68,11 @@ func (s AttachedWindowAggSpec) OutputTypes() ([]row.Type, error) {
 		return nil, err
 	}
 	out := append(keyTypes(s.InputTypes, s.GroupKeys), set.resultTypes()...)
-	return append(out, s.InputTypes[s.WindowStart], s.InputTypes[s.WindowEnd]), nil
+	out = append(out, s.InputTypes[s.WindowStart], s.InputTypes[s.WindowEnd])
+	if s.WindowTime != nil {
+		out = append(out, *s.WindowTime)
+	}
+	return out, nil
 }
 
 // AttachedWindowAggregate aggregates an append-only stream whose rows
@@ -179,13 +188,16 @@ func (f *attachedWindowAggFn) OnTimer(ctx *weir.KeyedContext[string, row.Row], t
 		return err
 	}
 	nk := len(f.spec.GroupKeys)
-	fields := make([]row.Value, 0, nk+len(f.set.calls)+2)
+	fields := make([]row.Value, 0, nk+len(f.set.calls)+3)
 	fields = append(fields, key[:nk]...)
 	fields = f.set.appendValues(fields)
 	if err := f.set.failed(); err != nil {
 		return err
 	}
 	fields = append(fields, key[nk], key[nk+1])
+	if f.spec.WindowTime != nil {
+		fields = append(fields, row.Timestamp(Window{Zone: f.spec.Zone}.epoch(key[nk+1].Millis()-1), 0))
+	}
 	ctx.CollectWithTimestamp(row.Row{Kind: row.Insert, Fields: fields}, ts)
 	return nil
 }

@@ -944,7 +944,7 @@ func (b *Binder) bindWindowAggregate(s *ast.Select, tvf *WindowTVF, sc *scope, w
 		cols = append(cols, Column{Name: c.Name, Type: c.Type})
 	}
 	cols = append(cols, tvf.Cols[n], tvf.Cols[n+1], tvf.Cols[n+2])
-	wa := &WindowAggregate{In: preRel, Window: win, Keys: keyCols, Aggs: calls, Cols: cols}
+	wa := &WindowAggregate{In: preRel, Window: win, Keys: keyCols, Aggs: calls, Cols: cols, Legacy: legacy}
 	eb := &exprBinder{sc: sc, fns: b.Funcs}
 	rw := &aggRewrite{in: eb, keyCol: map[string]int{}, aggCol: map[string]int{}, outType: Types(wa), groupingCol: -1}
 	for j, i := range plainKeys {

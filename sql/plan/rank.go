@@ -526,6 +526,9 @@ func windowOn(w Window, start, end string) string {
 		return fmt.Sprintf("HOP(%s, size=[%s], slide=[%s])", cols, ms(w.Size), ms(w.Slide))
 	case Cumulate:
 		return fmt.Sprintf("CUMULATE(%s, max_size=[%s], step=[%s])", cols, ms(w.Size), ms(w.Step))
+	case Session:
+		// Flink's SessionWindowSpec.toSummaryString.
+		return fmt.Sprintf("SESSION(%s, gap=[%s])", cols, ms(w.Gap))
 	}
 	s := fmt.Sprintf("TUMBLE(%s, size=[%s]", cols, ms(w.Size))
 	if w.Offset != 0 {

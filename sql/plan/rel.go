@@ -358,6 +358,10 @@ type Window struct {
 	// window_attached.go); TimeCol is then EndCol.
 	Attached         bool
 	StartCol, EndCol int
+	// AttachedTime: an attached window aggregation grouped by its input's
+	// window_time too, so it outputs window_time (a rowtime attribute) as
+	// Flink's does (rowtime('w$) AS window_time).
+	AttachedTime bool
 }
 
 func (w Window) describe(in []Column) string {
@@ -424,6 +428,10 @@ type WindowAggregate struct {
 	Keys   []int
 	Aggs   []AggCall
 	Cols   []Column
+	// Legacy: a legacy group window (GROUP BY TUMBLE(ts, ..)), whose
+	// output has no window properties in Flink (FlinkRelMdWindowProperties
+	// knows no FlinkLogicalWindowAggregate): no cascade over it.
+	Legacy bool
 }
 
 // Columns implements Rel.
@@ -446,7 +454,7 @@ func (w *WindowAggregate) describe() (string, []string) {
 		sel = append(sel, c.describe(in))
 	}
 	sel = append(sel, "start('w$) AS window_start", "end('w$) AS window_end")
-	if !w.Window.Attached {
+	if !w.Window.Attached || w.Window.AttachedTime {
 		sel = append(sel, "rowtime('w$) AS window_time")
 	}
 	attrs := []string{}

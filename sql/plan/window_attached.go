@@ -15,9 +15,10 @@ import (
 // WindowAttachedWindowingStrategy): nothing is sliced or assigned, each
 // window fires when the watermark passes its end (which the upstream
 // window aggregation's rows, stamped with their window_time, precede).
-// Its output has window_start and window_end (no window_time: Flink
-// names only the window properties it groups by, and Weir keeps a
-// grouped window_time as a plain key), so it is window-attached in turn:
+// Its output has window_start and window_end, and window_time (a rowtime
+// attribute, the window's end - 1 ms) only when it groups by its input's
+// window_time (Flink names only the window properties it groups by), so
+// it is window-attached in turn:
 // a join of two such inputs on window_start and window_end is a
 // WindowJoin (bind_join.go).
 //
@@ -41,7 +42,14 @@ func attachedWindow(r Rel) (start, end int, w Window, ok bool) {
 		base = c.In
 	}
 	wa, isAgg := base.(*WindowAggregate)
-	if !isAgg {
+	if !isAgg || wa.Legacy {
+		return 0, 0, w, false
+	}
+	if wa.Window.Kind == Session && len(wa.Window.PartitionKeys) > 0 {
+		// Flink's WindowUtil.validGroupKeyPartitionKey: a window
+		// aggregation over SESSION windows with PARTITION BY must group
+		// by those keys; the cascade's keys are not the TVF input's
+		// columns, so Flink plans a GroupAggregate over it.
 		return 0, 0, w, false
 	}
 	if in := wa.In.Columns(); !wa.Window.Attached && in[wa.Window.TimeCol].Type.TimeAttr == row.Proctime {
@@ -81,17 +89,25 @@ func (b *Binder) bindAttachedWindowAggregate(s *ast.Select, from Rel, sc *scope,
 		}
 	}
 	cols := from.Columns()
+	wt := windowTimeOf(from)
+	win.AttachedTime = false
 	pre := &preCalc{in: from}
 	startCol := pre.add(expr.Ref(ws, cols[ws].Type))
 	endCol := pre.add(expr.Ref(we, cols[we].Type))
 	var plainKeys, keyCols []int
-	windowKey := map[int]int{} // key position → 0 (window_start) or 1 (window_end)
+	windowKey := map[int]int{} // key position → 0 (window_start), 1 (window_end) or 2 (window_time)
 	for i, k := range keys {
 		switch {
 		case isCol(k, ws):
 			windowKey[i] = 0
 		case isCol(k, we):
 			windowKey[i] = 1
+		case wt >= 0 && isCol(k, wt):
+			// The input's window_time: a window property again, a
+			// rowtime attribute of the output (Flink's
+			// StreamPhysicalWindowAggregateRule), not a group key.
+			windowKey[i] = 2
+			win.AttachedTime = true
 		default:
 			plainKeys = append(plainKeys, i)
 			keyCols = append(keyCols, pre.add(k))
@@ -116,6 +132,11 @@ func (b *Binder) bindAttachedWindowAggregate(s *ast.Select, from Rel, sc *scope,
 	st, et := cols[ws].Type, cols[we].Type
 	st.TimeAttr, et.TimeAttr = row.NoTimeAttr, row.NoTimeAttr
 	out = append(out, Column{Name: "window_start", Type: st}, Column{Name: "window_end", Type: et})
+	if win.AttachedTime {
+		tt := cols[wt].Type
+		tt.Nullable = false
+		out = append(out, Column{Name: "window_time", Type: tt})
+	}
 	wa := &WindowAggregate{In: preRel, Window: win, Keys: keyCols, Aggs: calls, Cols: out}
 	eb := &exprBinder{sc: sc, fns: b.Funcs}
 	rw := &aggRewrite{in: eb, keyCol: map[string]int{}, aggCol: map[string]int{}, outType: Types(wa), groupingCol: -1}
@@ -130,6 +151,36 @@ func (b *Binder) bindAttachedWindowAggregate(s *ast.Select, from Rel, sc *scope,
 		rw.aggCol[sp.keyOf()] = len(keyCols) + j
 	}
 	rw.aux = map[string]int{"START": base, "END": base + 1}
+	if win.AttachedTime {
+		rw.aux["ROWTIME"] = base + 2
+	}
 	r, err := b.postAggregate(s, wa, rw, items)
 	return r, true, err
+}
+
+// windowTimeOf returns the column of r holding the window_time (a rowtime
+// attribute) of the window aggregation under r's Calcs, or -1.
+func windowTimeOf(r Rel) int {
+	switch n := r.(type) {
+	case *WindowAggregate:
+		if n.Window.Attached && !n.Window.AttachedTime {
+			return -1
+		}
+		t := len(n.Keys) + len(n.Aggs) + 2
+		if t >= len(n.Cols) || n.Cols[t].Type.TimeAttr != row.Rowtime {
+			return -1
+		}
+		return t
+	case *Calc:
+		t := windowTimeOf(n.In)
+		if t < 0 {
+			return -1
+		}
+		for i, p := range n.Projects {
+			if ref, ok := p.(*expr.InputRef); ok && ref.Index == t && n.Cols[i].Type.TimeAttr == row.Rowtime {
+				return i
+			}
+		}
+	}
+	return -1
 }

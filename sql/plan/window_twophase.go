@@ -64,6 +64,9 @@ func (w *WindowAggregate) twoPhaseNodes(in *physNode, mode Changelog) *physNode 
 		// prints its WindowAttachedWindowingStrategy.
 		ls = append(ls, "slice_end('w$) AS $window_end")
 		gs = append(gs, "start('w$) AS window_start", "end('w$) AS window_end")
+		if w.Window.AttachedTime {
+			gs = append(gs, "rowtime('w$) AS window_time")
+		}
 	} else {
 		ls = append(ls, "slice_end('w$) AS $slice_end")
 		gs = append(gs, "start('w$) AS window_start", "end('w$) AS window_end", "rowtime('w$) AS window_time")
