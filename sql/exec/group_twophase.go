@@ -147,57 +147,109 @@ type localGroupAgg struct {
 	key  func(row.Row) string
 	// The batch: each key's accumulators, keys in the order of their
 	// first row (so that the output order is deterministic).
-	keys  []string
-	accs  map[string]*localAccs
+	batch localBuffer
 	count int64
 	timer bool
-	free  []*localAccs
-	buf   []byte
 	// A watermark held back while the batch holds rows (as
 	// weir.WatermarkHolder): it goes on after the batch's rows.
 	wm     int64
 	wmHeld bool
 }
 
-// localAccs are one key's accumulators in the batch, the key's columns
-// (from its first row) and the timestamp of its last row.
+// localAccs are one key's accumulators in a local aggregate's buffer,
+// the output columns before them (the key's, from its first row) and what
+// the operator keeps beside them: the timestamp of the row to emit (the
+// last row's, or the window's fire time) and a slice's end.
 type localAccs struct {
 	set  *aggSet
 	keys []row.Value
 	ts   int64
+	end  int64
+}
+
+// localBuffer is the in-memory buffer of a local (first-phase)
+// aggregate: accumulators per key, in the order of each key's first row
+// (so that the output order is deterministic), recycled after a flush.
+type localBuffer struct {
+	newSet func() (*aggSet, error)
+	order  []string
+	accs   map[string]*localAccs
+	free   []*localAccs
+	buf    []byte
+}
+
+func newLocalBuffer(newSet func() (*aggSet, error)) localBuffer {
+	return localBuffer{newSet: newSet, accs: map[string]*localAccs{}}
+}
+
+// add starts the accumulators of key k (not in the buffer), with empty
+// keys.
+func (b *localBuffer) add(k string) (*localAccs, error) {
+	var a *localAccs
+	if n := len(b.free); n > 0 {
+		a, b.free = b.free[n-1], b.free[:n-1]
+	} else {
+		set, err := b.newSet()
+		if err != nil {
+			return nil, err
+		}
+		a = &localAccs{set: set}
+	}
+	a.keys = a.keys[:0]
+	b.accs[k] = a
+	b.order = append(b.order, k)
+	return a, nil
+}
+
+// flush calls emit with each key's accumulators and their encoding (a
+// buffer reused for the next key) in the buffer's order, and empties the
+// buffer.
+func (b *localBuffer) flush(emit func(a *localAccs, enc []byte) error) error {
+	for _, k := range b.order {
+		a := b.accs[k]
+		b.buf = a.set.appendTo(b.buf[:0])
+		if err := emit(a, b.buf); err != nil {
+			return err
+		}
+		a.set.reset()
+		clear(a.keys)
+		b.free = append(b.free, a)
+	}
+	clear(b.accs)
+	clear(b.order)
+	b.order = b.order[:0]
+	return nil
 }
 
 func (l *localGroupAgg) Open(ctx *operator.Context) error {
 	l.ctx = ctx
 	l.key = keySelector(l.spec.InputTypes, l.spec.GroupKeys)
-	l.accs = map[string]*localAccs{}
+	l.batch = newLocalBuffer(func() (*aggSet, error) {
+		set, err := newAggSet(l.spec.Aggs, l.spec.InputTypes, !l.spec.InsertOnly)
+		if err != nil {
+			return nil, err
+		}
+		for _, k := range set.calls {
+			if d, ok := k.acc.(*distinctAcc); ok {
+				d.signed = true
+			}
+		}
+		return set, nil
+	})
 	return nil
 }
 
 func (l *localGroupAgg) ProcessElement(r row.Row, ts int64) error {
 	k := l.key(r)
-	a := l.accs[k]
+	a := l.batch.accs[k]
 	if a == nil {
-		if n := len(l.free); n > 0 {
-			a, l.free = l.free[n-1], l.free[:n-1]
-		} else {
-			set, err := newAggSet(l.spec.Aggs, l.spec.InputTypes, !l.spec.InsertOnly)
-			if err != nil {
-				return err
-			}
-			for _, k := range set.calls {
-				if d, ok := k.acc.(*distinctAcc); ok {
-					d.signed = true
-				}
-			}
-			a = &localAccs{set: set}
+		var err error
+		if a, err = l.batch.add(k); err != nil {
+			return err
 		}
-		a.keys = a.keys[:0]
 		for _, i := range l.spec.GroupKeys {
 			a.keys = append(a.keys, r.Fields[i])
 		}
-		l.accs[k] = a
-		l.keys = append(l.keys, k)
 	}
 	a.set.apply(r, r.Kind.IsRetract())
 	if err := a.set.failed(); err != nil {
@@ -226,21 +278,13 @@ func (l *localGroupAgg) flush(interval bool) error {
 	if l.count == 0 {
 		return nil
 	}
-	for _, k := range l.keys {
-		a := l.accs[k]
-		l.buf = a.set.appendTo(l.buf[:0])
+	if err := l.batch.flush(func(a *localAccs, enc []byte) error {
 		fields := make([]row.Value, 0, len(a.keys)+2)
-		fields = append(append(fields, a.keys...), row.Bytes(l.buf), row.Bool(interval))
-		if err := l.out.ProcessElement(row.Row{Kind: row.Insert, Fields: fields}, a.ts); err != nil {
-			return err
-		}
-		a.set.reset()
-		clear(a.keys)
-		l.free = append(l.free, a)
+		fields = append(append(fields, a.keys...), row.Bytes(enc), row.Bool(interval))
+		return l.out.ProcessElement(row.Row{Kind: row.Insert, Fields: fields}, a.ts)
+	}); err != nil {
+		return err
 	}
-	clear(l.accs)
-	clear(l.keys)
-	l.keys = l.keys[:0]
 	l.count = 0
 	if l.wmHeld {
 		l.wmHeld = false

@@ -300,23 +300,15 @@ type attachedLocalAgg struct {
 	spec AttachedWindowAggSpec
 	out  operator.Output[row.Row]
 	key  func(row.Row) string
-	// The buffer, in the order of each key and window's first row.
-	order []string
-	accs  map[string]*attachedLocalAccs
-	free  []*attachedLocalAccs
-	buf   []byte
-}
-
-type attachedLocalAccs struct {
-	set  *aggSet
-	keys []row.Value // group keys, window_start, window_end
-	fire int64
+	// The buffer: per key and window, the accumulators, the group keys,
+	// window_start and window_end, and the window's fire time.
+	buffer localBuffer
 }
 
 func (l *attachedLocalAgg) Open(*operator.Context) error {
 	cols := append(append([]int(nil), l.spec.GroupKeys...), l.spec.WindowStart, l.spec.WindowEnd)
 	l.key = keySelector(l.spec.InputTypes, cols)
-	l.accs = map[string]*attachedLocalAccs{}
+	l.buffer = newLocalBuffer(func() (*aggSet, error) { return newAggSet(l.spec.Aggs, l.spec.InputTypes, false) })
 	return nil
 }
 
@@ -328,53 +320,36 @@ func (l *attachedLocalAgg) ProcessElement(r row.Row, _ int64) error {
 		return fmt.Errorf("sql/exec: attached window aggregate: NULL window_start or window_end")
 	}
 	k := l.key(r)
-	a := l.accs[k]
+	a := l.buffer.accs[k]
 	if a == nil {
-		if n := len(l.free); n > 0 {
-			a, l.free = l.free[n-1], l.free[:n-1]
-		} else {
-			set, err := newAggSet(l.spec.Aggs, l.spec.InputTypes, false)
-			if err != nil {
-				return err
-			}
-			a = &attachedLocalAccs{set: set}
+		var err error
+		if a, err = l.buffer.add(k); err != nil {
+			return err
 		}
-		a.keys = a.keys[:0]
 		for _, i := range l.spec.GroupKeys {
 			a.keys = append(a.keys, r.Fields[i])
 		}
 		a.keys = append(a.keys, r.Fields[l.spec.WindowStart], r.Fields[l.spec.WindowEnd])
-		a.fire = Window{Zone: l.spec.Zone}.fire(r.Fields[l.spec.WindowEnd].Millis())
-		l.accs[k] = a
-		l.order = append(l.order, k)
+		a.ts = Window{Zone: l.spec.Zone}.fire(r.Fields[l.spec.WindowEnd].Millis())
 	}
 	a.set.apply(r, false)
 	if err := a.set.failed(); err != nil {
 		return fmt.Errorf("sql: LocalWindowAggregate on row %s: %w", row.FormatRow(r, l.spec.InputTypes), err)
 	}
-	if len(l.order) >= localWindowMaxEntries {
+	if len(l.buffer.order) >= localWindowMaxEntries {
 		return l.flush()
 	}
 	return nil
 }
 
+// flush emits one row per key and window of the buffer (the group keys,
+// window_start, window_end, the accumulators) and forgets the buffer.
 func (l *attachedLocalAgg) flush() error {
-	for _, k := range l.order {
-		a := l.accs[k]
-		l.buf = a.set.appendTo(l.buf[:0])
+	return l.buffer.flush(func(a *localAccs, enc []byte) error {
 		fields := make([]row.Value, 0, len(a.keys)+1)
-		fields = append(append(fields, a.keys...), row.Bytes(l.buf))
-		if err := l.out.ProcessElement(row.Row{Kind: row.Insert, Fields: fields}, a.fire); err != nil {
-			return err
-		}
-		a.set.reset()
-		clear(a.keys)
-		l.free = append(l.free, a)
-	}
-	clear(l.accs)
-	clear(l.order)
-	l.order = l.order[:0]
-	return nil
+		fields = append(append(fields, a.keys...), row.Bytes(enc))
+		return l.out.ProcessElement(row.Row{Kind: row.Insert, Fields: fields}, a.ts)
+	})
 }
 
 // PrepareSnapshotPreBarrier emits the buffer before the barrier goes on.

@@ -149,27 +149,17 @@ type localWindowAgg struct {
 	spec WindowAggSpec
 	out  operator.Output[row.Row]
 	key  func(row.Row) string
-	// The buffer: each key and slice's accumulators, in the order of
-	// their first row (so that the output order is deterministic).
-	order []string
-	accs  map[string]*localWindowAccs
-	free  []*localWindowAccs
-	buf   []byte
-	kbuf  []byte
-	wm    int64 // the last watermark forwarded
-}
-
-// localWindowAccs are one key and slice's accumulators, the key's
-// columns (from its first row) and the slice's end.
-type localWindowAccs struct {
-	set  *aggSet
-	keys []row.Value
-	end  int64
+	// The buffer: each key and slice's accumulators (keyed by the key
+	// and the slice's end), the key's columns, the slice's end and its
+	// window's fire time.
+	buffer localBuffer
+	kbuf   []byte
+	wm     int64 // the last watermark forwarded
 }
 
 func (l *localWindowAgg) Open(*operator.Context) error {
 	l.key = keySelector(l.spec.InputTypes, l.spec.GroupKeys)
-	l.accs = map[string]*localWindowAccs{}
+	l.buffer = newLocalBuffer(func() (*aggSet, error) { return newAggSet(l.spec.Aggs, l.spec.InputTypes, false) })
 	return nil
 }
 
@@ -183,31 +173,23 @@ func (l *localWindowAgg) ProcessElement(r row.Row, _ int64) error {
 	}
 	end := l.spec.Window.sliceEndOf(l.spec.Window.local(v.Millis()))
 	l.kbuf = binary.BigEndian.AppendUint64(append(l.kbuf[:0], l.key(r)...), uint64(end))
-	a := l.accs[string(l.kbuf)]
+	a := l.buffer.accs[string(l.kbuf)]
 	if a == nil {
-		if n := len(l.free); n > 0 {
-			a, l.free = l.free[n-1], l.free[:n-1]
-		} else {
-			set, err := newAggSet(l.spec.Aggs, l.spec.InputTypes, false)
-			if err != nil {
-				return err
-			}
-			a = &localWindowAccs{set: set}
+		var err error
+		if a, err = l.buffer.add(string(l.kbuf)); err != nil {
+			return err
 		}
-		a.keys = a.keys[:0]
 		for _, i := range l.spec.GroupKeys {
 			a.keys = append(a.keys, r.Fields[i])
 		}
 		a.end = end
-		k := string(l.kbuf)
-		l.accs[k] = a
-		l.order = append(l.order, k)
+		a.ts = l.spec.Window.fire(end)
 	}
 	a.set.apply(r, false)
 	if err := a.set.failed(); err != nil {
 		return fmt.Errorf("sql: LocalWindowAggregate on row %s: %w", row.FormatRow(r, l.spec.InputTypes), err)
 	}
-	if len(l.order) >= localWindowMaxEntries {
+	if len(l.buffer.order) >= localWindowMaxEntries {
 		return l.flush()
 	}
 	return nil
@@ -216,22 +198,11 @@ func (l *localWindowAgg) ProcessElement(r row.Row, _ int64) error {
 // flush emits one accumulator row per key and slice of the buffer and
 // forgets the buffer.
 func (l *localWindowAgg) flush() error {
-	for _, k := range l.order {
-		a := l.accs[k]
-		l.buf = a.set.appendTo(l.buf[:0])
+	return l.buffer.flush(func(a *localAccs, enc []byte) error {
 		fields := make([]row.Value, 0, len(a.keys)+2)
-		fields = append(append(fields, a.keys...), row.Bytes(l.buf), row.Int(a.end))
-		if err := l.out.ProcessElement(row.Row{Kind: row.Insert, Fields: fields}, l.spec.Window.fire(a.end)); err != nil {
-			return err
-		}
-		a.set.reset()
-		clear(a.keys)
-		l.free = append(l.free, a)
-	}
-	clear(l.accs)
-	clear(l.order)
-	l.order = l.order[:0]
-	return nil
+		fields = append(append(fields, a.keys...), row.Bytes(enc), row.Int(a.end))
+		return l.out.ProcessElement(row.Row{Kind: row.Insert, Fields: fields}, a.ts)
+	})
 }
 
 // PrepareSnapshotPreBarrier emits the buffer before the barrier goes on
@@ -243,7 +214,7 @@ func (l *localWindowAgg) PrepareSnapshotPreBarrier(int64) error { return l.flush
 // ends, so a watermark that passes none fires no window, and the rows
 // before and after it are late for the same windows.
 func (l *localWindowAgg) ProcessWatermark(wm int64) error {
-	if len(l.order) > 0 && (wm == operator.MaxWatermark || l.wm == math.MinInt64 ||
+	if len(l.buffer.order) > 0 && (wm == operator.MaxWatermark || l.wm == math.MinInt64 ||
 		l.spec.Window.sliceEndOf(l.spec.Window.local(wm)+1) != l.spec.Window.sliceEndOf(l.spec.Window.local(l.wm)+1)) {
 		if err := l.flush(); err != nil {
 			return err
