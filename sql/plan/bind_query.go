@@ -677,6 +677,11 @@ func (b *Binder) bindAggregate(s *ast.Select, from Rel, sc *scope, where expr.Ex
 			return b.bindWindowAggregate(s, tvf, sc, where, keys, specs, items, false)
 		}
 	}
+	// The same over a window TVF behind Calcs (a view or subquery that
+	// projects or filters the TVF's rows): window_tvf_calc.go.
+	if r, ok, err := b.bindWindowAggregateThroughCalcs(s, from, sc, where, keys, specs, items); ok {
+		return r, err
+	}
 	// A cascaded window aggregation: GROUP BY window_start, window_end
 	// over a window aggregation's output (window_attached.go).
 	if r, ok, err := b.bindAttachedWindowAggregate(s, from, sc, where, keys, specs, items); ok {
@@ -882,6 +887,14 @@ func (b *Binder) postAggregate(s *ast.Select, agg Rel, rw *aggRewrite, items []s
 // bindWindowAggregate plans a window aggregation over a window TVF (legacy:
 // a group window of GROUP BY, whose SESSION windows are per group key).
 func (b *Binder) bindWindowAggregate(s *ast.Select, tvf *WindowTVF, sc *scope, where expr.Expr, keys []expr.Expr, specs []*aggSpec, items []selectItem, legacy bool) (Rel, error) {
+	return b.bindWindowAggregateAs(s, tvf, sc, where, keys, keys, specs, items, legacy)
+}
+
+// bindWindowAggregateAs is bindWindowAggregate where keys are over tvf's
+// columns and scopeKeys are the same keys as the select list's
+// expressions name them (over the FROM of s, which may be tvf behind
+// Calcs: window_tvf_calc.go).
+func (b *Binder) bindWindowAggregateAs(s *ast.Select, tvf *WindowTVF, sc *scope, where expr.Expr, keys, scopeKeys []expr.Expr, specs []*aggSpec, items []selectItem, legacy bool) (Rel, error) {
 	n := len(tvf.In.Columns())
 	usesWindowCols := func(e expr.Expr) bool {
 		found := false
@@ -948,11 +961,11 @@ func (b *Binder) bindWindowAggregate(s *ast.Select, tvf *WindowTVF, sc *scope, w
 	eb := &exprBinder{sc: sc, fns: b.Funcs}
 	rw := &aggRewrite{in: eb, keyCol: map[string]int{}, aggCol: map[string]int{}, outType: Types(wa), groupingCol: -1}
 	for j, i := range plainKeys {
-		rw.keyCol[keys[i].String()] = j
+		rw.keyCol[scopeKeys[i].String()] = j
 	}
 	base := len(keyCols) + len(calls)
 	for i, w := range windowKey {
-		rw.keyCol[keys[i].String()] = base + w
+		rw.keyCol[scopeKeys[i].String()] = base + w
 	}
 	for j, sp := range specs {
 		rw.aggCol[sp.keyOf()] = len(keyCols) + j

@@ -23,8 +23,11 @@ import (
 // WindowJoin (bind_join.go).
 //
 // Weir plans it only over an event-time window aggregation's output (not
-// over a window TVF's behind a Calc, nor on processing time, which it
-// plans as before), with calls that are not DISTINCT. Like the other
+// over a window TVF's behind a Calc, which is a window aggregation on the
+// TVF's time attribute when the Calc can move below the TVF
+// (window_tvf_calc.go) and a group aggregation otherwise; not on
+// processing time, which it plans as before), with calls that are not
+// DISTINCT. Like the other
 // window aggregations it runs in two phases (LocalWindowAggregate,
 // GlobalWindowAggregate on win_end=[$window_end]) unless the agg phase
 // strategy is ONE_PHASE or a call cannot merge (window_twophase.go).
