@@ -77,6 +77,7 @@ func (s *Session) binder() *plan.Binder {
 		return exec.ResultType(f, distinct, args)
 	})
 	b.Funcs = &s.funcs.names
+	b.Batch = s.cfg.Enum("execution.runtime-mode") == "batch"
 	return b
 }
 

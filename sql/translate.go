@@ -223,6 +223,8 @@ func (t *translator) streamNode(r plan.Rel) (weir.Stream[row.Row], error) {
 		return t.semiJoin(n)
 	case *plan.TemporalSort:
 		return t.temporalSort(n)
+	case *plan.Sort:
+		return t.batchSort(n)
 	case *plan.MatchRecognize:
 		return t.matchRecognize(n)
 	case *plan.Expand:

@@ -28,6 +28,9 @@ type Binder struct {
 	// aggregate calls bindAggregate is about to bind (joined below the
 	// aggregation by bindSelect; scalar_subquery.go), else nil.
 	aggArgs map[*ast.SubqueryExpr]expr.Expr
+	// Batch is the batch runtime mode: the query's ORDER BY orders its
+	// result (Sort).
+	Batch bool
 }
 
 // NewBinder returns a binder over cat.
@@ -55,6 +58,12 @@ func (b *Binder) Query(q ast.QueryExpr) (Rel, error) {
 			}
 			b.ctes = append(b.ctes, m)
 			defer func() { b.ctes = b.ctes[:len(b.ctes)-1] }()
+		}
+		if b.depth > 1 && n.Limit == nil && n.Offset == nil {
+			// An ORDER BY without LIMIT or OFFSET in a subquery or view
+			// orders nothing: Calcite's SqlToRelConverter drops it
+			// (removeSortInSubQuery, on in Flink's planner).
+			return b.Query(n.Body)
 		}
 		if len(n.OrderBy) > 0 || n.Limit != nil || n.Offset != nil {
 			return b.bindOrderLimit(n)

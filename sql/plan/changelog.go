@@ -327,6 +327,9 @@ func (in *inferer) modify(r Rel) modifyKinds {
 	case *WindowAggregate, *IntervalJoin, *WindowJoin, *TemporalSort, *MatchRecognize, *OverAggregate:
 		union(r.Inputs()...)
 		k = kindInsert
+	case *Sort:
+		in.modify(n.In)
+		k = kindInsert
 	case *Rank:
 		ik := in.modify(n.In)
 		k = allKinds
@@ -504,6 +507,13 @@ func (in *inferer) visit(r Rel, req updateKind, e edge) (updateKind, bool) {
 		// A retracting Top-N or deduplication over an updating input
 		// needs its UPDATE_BEFORE rows; over an insert-only input it
 		// needs nothing.
+		if !in.child(r, 0, beforeAfterOrNone(in.kinds[n.In])) {
+			return 0, false
+		}
+		return in.give(r, req, key)
+	case *Sort:
+		// The batch Sort takes its input's final table (exec.Final
+		// counts the rows: retractions with UPDATE_BEFORE).
 		if !in.child(r, 0, beforeAfterOrNone(in.kinds[n.In])) {
 			return 0, false
 		}

@@ -210,6 +210,13 @@ func inputKeys(r Rel, i int) ([]int, bool) {
 		return n.Keys, true
 	case *Rank:
 		return n.PartitionKeys, true
+	case *Sort:
+		// On one subtask; over a Top-N without partition keys the rows
+		// are there already.
+		if rk, ok := n.In.(*Rank); ok && len(rk.PartitionKeys) == 0 {
+			return nil, false
+		}
+		return nil, true
 	case *Join:
 		return sideKeys(&n.joinCommon, i), true
 	case *IntervalJoin:

@@ -133,7 +133,13 @@ func (b *Binder) sortLimit(q *ast.Query, body Rel) (Rel, error) {
 		}
 		*v.dst = l.Value.Int()
 	}
+	// The batch mode orders the rows of the query's result (its root's
+	// ORDER BY; one in a view or subquery orders nothing).
+	batchSort := b.Batch && b.depth == 1 && len(keys) > 0
 	if limit < 0 {
+		if batchSort {
+			return newSort(body, keys, offset), nil
+		}
 		if q.Offset != nil {
 			return nil, errAt(q, "OFFSET without LIMIT is not supported yet in streaming queries")
 		}
@@ -153,6 +159,9 @@ func (b *Binder) sortLimit(q *ast.Query, body Rel) (Rel, error) {
 	r.Cols = append([]Column(nil), cols...)
 	for i := range r.Cols {
 		r.Cols[i].Type.TimeAttr = row.NoTimeAttr
+	}
+	if batchSort {
+		return newSort(r, keys, 0), nil
 	}
 	return r, nil
 }
@@ -201,4 +210,49 @@ func temporalSort(q *ast.Query, in Rel, keys []SortKey) (Rel, error) {
 		return nil, errAt(q, "%v", ConsumeError("TemporalSort", in))
 	}
 	return &TemporalSort{In: in, Keys: keys}, nil
+}
+
+// Sort is a top-level ORDER BY of a batch query (Flink's batch Sort; with
+// LIMIT over the Top-N that keeps the rows, as Weir's batch mode runs the
+// streaming operators): the final rows of In in the keys' order when the
+// bounded input ends, from Offset on (OFFSET without LIMIT).
+type Sort struct {
+	In     Rel
+	Keys   []SortKey
+	Offset int64
+	Cols   []Column
+}
+
+func newSort(in Rel, keys []SortKey, offset int64) *Sort {
+	s := &Sort{In: in, Keys: keys, Offset: offset, Cols: append([]Column(nil), in.Columns()...)}
+	for i := range s.Cols {
+		s.Cols[i].Type.TimeAttr = row.NoTimeAttr
+	}
+	return s
+}
+
+// Columns implements Rel.
+func (s *Sort) Columns() []Column { return s.Cols }
+
+// Inputs implements Rel.
+func (s *Sort) Inputs() []Rel { return []Rel{s.In} }
+
+// Mode implements Rel.
+func (s *Sort) Mode() Mode { return InsertOnly }
+
+func (s *Sort) describe() (string, []string) {
+	in := s.In.Columns()
+	var order []string
+	for _, k := range s.Keys {
+		d := " ASC"
+		if k.Desc {
+			d = " DESC"
+		}
+		order = append(order, in[k.Col].Name+d)
+	}
+	attrs := []string{"orderBy=[" + strings.Join(order, ", ") + "]"}
+	if s.Offset > 0 {
+		attrs = append(attrs, fmt.Sprintf("offset=[%d]", s.Offset))
+	}
+	return "Sort", attrs
 }
