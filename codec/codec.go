@@ -13,6 +13,11 @@
 // SelfDecoder) encodes itself. Types the default codec cannot encode
 // (channels, functions, interfaces) need a Codec of the user's own.
 //
+// A time.Time is encoded exactly, to the nanosecond, for every instant
+// from year 0000 to 9999 and beyond, and decodes in UTC; instants in the
+// int64 UnixNano range (1677..2262) keep the bytes older versions wrote
+// (see time.go).
+//
 // Codecs are safe for concurrent use.
 package codec
 
@@ -136,14 +141,13 @@ func compile(t reflect.Type, seen map[reflect.Type]bool) (encoder, decoder, erro
 	}
 	if t == timeType {
 		return func(dst []byte, v reflect.Value) []byte {
-				tm := v.Interface().(time.Time)
-				return binary.AppendVarint(dst, tm.UnixNano())
+				return appendTime(dst, v.Interface().(time.Time))
 			}, func(src []byte, v reflect.Value) (int, error) {
-				x, k := binary.Varint(src)
-				if k <= 0 {
-					return 0, corrupt("time")
+				tm, k, err := decodeTime(src)
+				if err != nil {
+					return 0, err
 				}
-				v.Set(reflect.ValueOf(time.Unix(0, x).UTC()))
+				v.Set(reflect.ValueOf(tm))
 				return k, nil
 			}, nil
 	}

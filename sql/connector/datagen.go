@@ -37,7 +37,9 @@ func (Datagen) Identifier() string { return "datagen" }
 // RequiredOptions is empty.
 func (Datagen) RequiredOptions() []string { return nil }
 
-// OptionalOptions lists datagen's options.
+// OptionalOptions lists datagen's options as patterns (for
+// documentation: CreateSource checks the concrete keys the columns
+// read, as Flink does).
 func (Datagen) OptionalOptions() []string {
 	return []string{"rows-per-second", "number-of-rows", "scan.parallelism",
 		"fields.#.kind", "fields.#.min", "fields.#.max", "fields.#.max-past", "fields.#.length",
@@ -76,24 +78,12 @@ type datagenSource struct {
 
 // CreateSource validates the options.
 func (f Datagen) CreateSource(ctx Context) (Source, error) {
-	if err := validate(ctx, f.Identifier(), f.RequiredOptions(), f.OptionalOptions()); err != nil {
-		return nil, err
-	}
+	// Options are checked as Flink's DataGenTableSourceFactory does: the
+	// supported keys are computed from the columns (those each column's
+	// type and kind read, nested parts included), and any other key is
+	// refused at the end (checkConsumed), so that 'fields.a.element.min'
+	// on an INT column or 'fields.r.nosuch.min' is an error, not ignored.
 	o := newOptions(ctx)
-	// Options naming no column are errors, as a typo would otherwise be lost.
-	for k := range ctx.Options {
-		if len(k) > 7 && k[:7] == "fields." {
-			found := false
-			for _, c := range ctx.Schema.Columns {
-				if len(k) > len(c.Name)+8 && k[7:7+len(c.Name)] == c.Name && k[7+len(c.Name)] == '.' {
-					found = true
-				}
-			}
-			if !found {
-				return nil, fmt.Errorf("connector: table %s: option '%s' names no column of the table", ctx.Table, k)
-			}
-		}
-	}
 	now := time.Now
 	if f.Now != nil {
 		now = f.Now
@@ -156,6 +146,9 @@ func (f Datagen) CreateSource(ctx Context) (Source, error) {
 	}
 	if o.err != nil {
 		return nil, o.err
+	}
+	if err := o.checkConsumed(f.Identifier(), "rows-per-second", "number-of-rows", "scan.parallelism"); err != nil {
+		return nil, err
 	}
 	return s, nil
 }

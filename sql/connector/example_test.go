@@ -75,15 +75,10 @@ func ExampleRegistry_CreateSource() {
 	// Supported options:
 	//
 	// connector
-	// fields.#.end
-	// fields.#.kind
-	// fields.#.length
-	// fields.#.max
-	// fields.#.max-past
-	// fields.#.min
-	// fields.#.null-rate
-	// fields.#.start
-	// fields.#.var-len
+	// fields.id.kind
+	// fields.id.max
+	// fields.id.min
+	// fields.id.null-rate
 	// number-of-rows
 	// rows-per-second
 	// scan.parallelism

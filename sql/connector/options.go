@@ -102,6 +102,47 @@ type options struct {
 	table string
 	m     map[string]string
 	err   error
+	// read records every key a typed accessor was asked for (present or
+	// not): the keys the connector consumes, for checkConsumed.
+	read map[string]struct{}
+}
+
+func (o *options) mark(key string) {
+	if o.read == nil {
+		o.read = map[string]struct{}{}
+	}
+	o.read[key] = struct{}{}
+}
+
+// checkConsumed refuses the option keys no accessor read (and that are
+// not in also), as Flink's FactoryUtil.validateUnconsumedKeys does for a
+// factory that computes its options from the schema (datagen): the
+// supported list is the concrete keys read, not patterns.
+func (o *options) checkConsumed(id string, also ...string) error {
+	supported := map[string]struct{}{"connector": {}}
+	for _, k := range also {
+		supported[k] = struct{}{}
+	}
+	for k := range o.read {
+		supported[k] = struct{}{}
+	}
+	var unknown []string
+	for k := range o.m {
+		if _, ok := supported[k]; !ok {
+			unknown = append(unknown, k)
+		}
+	}
+	if len(unknown) == 0 {
+		return nil
+	}
+	all := make([]string, 0, len(supported))
+	for k := range supported {
+		all = append(all, k)
+	}
+	sort.Strings(unknown)
+	sort.Strings(all)
+	return fmt.Errorf("connector: table %s: Unsupported options found for '%s'.\n\nUnsupported options:\n\n%s\n\nSupported options:\n\n%s",
+		o.table, id, strings.Join(unknown, "\n"), strings.Join(all, "\n"))
 }
 
 func newOptions(ctx Context) *options { return &options{table: ctx.Table, m: ctx.Options} }
@@ -115,6 +156,7 @@ func (o *options) fail(key, val, allowed string) {
 func (o *options) has(key string) bool { _, ok := o.m[key]; return ok }
 
 func (o *options) str(key, def string) string {
+	o.mark(key)
 	if v, ok := o.m[key]; ok {
 		return v
 	}
@@ -122,6 +164,7 @@ func (o *options) str(key, def string) string {
 }
 
 func (o *options) int64(key string, def, min int64) int64 {
+	o.mark(key)
 	v, ok := o.m[key]
 	if !ok {
 		return def
@@ -135,6 +178,7 @@ func (o *options) int64(key string, def, min int64) int64 {
 }
 
 func (o *options) float(key string, def, min, max float64) float64 {
+	o.mark(key)
 	v, ok := o.m[key]
 	if !ok {
 		return def
@@ -148,6 +192,7 @@ func (o *options) float(key string, def, min, max float64) float64 {
 }
 
 func (o *options) bool(key string, def bool) bool {
+	o.mark(key)
 	v, ok := o.m[key]
 	if !ok {
 		return def
@@ -163,6 +208,7 @@ func (o *options) bool(key string, def bool) bool {
 }
 
 func (o *options) enum(key, def string, allowed ...string) string {
+	o.mark(key)
 	v, ok := o.m[key]
 	if !ok {
 		return def
@@ -179,6 +225,7 @@ func (o *options) enum(key, def string, allowed ...string) string {
 // char reads a single character option (Flink: a one-character string;
 // "\t" written as a tab or as the two characters backslash t).
 func (o *options) char(key string, def rune) rune {
+	o.mark(key)
 	v, ok := o.m[key]
 	if !ok {
 		return def
@@ -197,6 +244,7 @@ func (o *options) char(key string, def rune) rune {
 // duration reads a Flink duration: a number with an optional unit (ms,
 // s, min, h, d; none means milliseconds), as "10 s" or "500ms".
 func (o *options) duration(key string, def time.Duration) time.Duration {
+	o.mark(key)
 	v, ok := o.m[key]
 	if !ok {
 		return def
@@ -247,6 +295,7 @@ func parseFlinkDuration(v string) (time.Duration, error) {
 // memorySize reads a Flink memory size: a number with an optional unit
 // (b, kb, mb, gb; none means bytes).
 func (o *options) memorySize(key string, def int64) int64 {
+	o.mark(key)
 	v, ok := o.m[key]
 	if !ok {
 		return def

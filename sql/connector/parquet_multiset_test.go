@@ -44,13 +44,13 @@ func TestParquetMultiset(t *testing.T) {
 	schema := openParquet(t, files[0]).Schema().String()
 	for _, want := range []string{`	optional group s (MAP) {
 		repeated group key_value {
-			required binary key (STRING);
+			optional binary key (STRING);
 			required int32 value (INT(32,true));
 		}
 	}`, `	optional group r {
 		required group m (MAP) {
 			repeated group key_value {
-				required binary key (STRING);
+				optional binary key (STRING);
 				required int32 value (INT(32,true));
 			}
 		}

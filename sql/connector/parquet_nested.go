@@ -564,12 +564,15 @@ func (c *parquetConfig) nestedNode(t row.Type) pq.Node {
 	switch t.Root {
 	case row.TypeArray:
 		return pq.List(c.node(*t.Elem))
-	case row.TypeMap, row.TypeMultiset:
-		// A MULTISET is a MAP of its elements to their INT32 counts
-		// (Flink's ParquetSchemaConverter).
+	case row.TypeMap:
 		k := *t.Elem
 		k.Nullable = false // a map key is required, as in Flink
 		return pq.Map(c.node(k), c.node(*t.Value))
+	case row.TypeMultiset:
+		// A MULTISET is a MAP of its elements to their INT32 counts
+		// (Flink's ParquetSchemaConverter), the key with the element's
+		// nullability (parquet_multiset.go).
+		return c.multisetNode(t)
 	}
 	g := orderedGroup{}
 	for _, f := range t.Fields {
@@ -606,7 +609,9 @@ func stripePlan(t row.Type, def, rep int, next *int, path string) *pqStripe {
 	case row.TypeMap, row.TypeMultiset:
 		s.repDef, s.repLvl = def+1, rep+1
 		k := *t.Elem
-		k.Nullable = false
+		if t.Root == row.TypeMap {
+			k.Nullable = false // a MULTISET's key follows its element (parquet_multiset.go)
+		}
 		s.kids = []*pqStripe{stripePlan(k, s.repDef, s.repLvl, next, path+".key"), stripePlan(*t.Value, s.repDef, s.repLvl, next, path+".value")}
 	case row.TypeRow:
 		for _, f := range t.Fields {
@@ -672,10 +677,7 @@ func (p *parquetWriter) stripe(s *pqStripe, v row.Value, r, d int, cols [][]pq.V
 			if i == 0 {
 				ri = r
 			}
-			if m.Keys[i].IsNull() {
-				if s.t.Root == row.TypeMultiset {
-					return fmt.Errorf("column %s: a MULTISET element is NULL (its Parquet MAP keys are required)", s.path)
-				}
+			if m.Keys[i].IsNull() && s.t.Root == row.TypeMap {
 				return fmt.Errorf("column %s: a MAP key is NULL (Parquet map keys are required)", s.path)
 			}
 			if err := p.stripe(s.kids[0], m.Keys[i], ri, s.repDef, cols); err != nil {
