@@ -119,6 +119,20 @@ func (f *Function) overload(args []expr.Expr) (*Function, error) {
 	return nil, fmt.Errorf("Invalid function call:\n%s\nInvalid input arguments. Expected signatures are:\n%s", udf.SignatureString(f.Name, ts), strings.Join(sigs, "\n"))
 }
 
+// OverloadFor returns the implementation of f a call with arguments of
+// the types ts binds to (see overload): f itself unless it is
+// overloaded.
+func (f *Function) OverloadFor(ts []row.Type) (*Function, error) {
+	if len(f.Overloads) == 0 {
+		return f, nil
+	}
+	args := make([]expr.Expr, len(ts))
+	for i, t := range ts {
+		args[i] = expr.Ref(i, t)
+	}
+	return f.overload(args)
+}
+
 // paramTypes returns the declared parameter types of f (udf.Signature),
 // nil when it declares none.
 func (f *Function) paramTypes() []row.Type {
@@ -359,11 +373,18 @@ func (eb *exprBinder) bindUserCall(c *ast.Call, name string) (expr.Expr, bool, e
 }
 
 // userAgg sets c.UDF when sp calls a user-defined aggregate, casting the
-// arguments to its declared parameter types (udf.Signature).
+// arguments to its declared parameter types (udf.Signature). An
+// overloaded aggregate binds here, by the argument types, to one
+// implementation, whose accumulators the operator keeps: the same query
+// binds to the same implementation, so a restored state decodes.
 func (b *Binder) userAgg(sp *aggSpec, c *AggCall) error {
 	f := b.Funcs.resolve(sp.fn)
 	if f == nil || f.Kind != AggregateFunction {
 		return nil
+	}
+	f, err := f.overload(sp.args)
+	if err != nil {
+		return errAt(sp.call, "%v", err)
 	}
 	c.UDF = f.Agg
 	if sig, ok := f.Agg.(udf.Signature); ok {
