@@ -63,7 +63,7 @@ func TestScripts(t *testing.T) {
 		if strings.Contains(path, "udf_multiset") {
 			registerMultisetTestFunctions(t, sess)
 		}
-		if strings.Contains(path, "udf_overload_agg") {
+		if strings.Contains(path, "udf_overload_agg") || strings.Contains(path, "udf_default") {
 			registerOverloadedAggregates(t, sess)
 		}
 		datadriven.RunTest(t, path, func(t *testing.T, d *datadriven.TestData) string {

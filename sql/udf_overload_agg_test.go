@@ -50,6 +50,74 @@ func registerOverloadedAggregates(t testing.TB, s *sql.Session) {
 	if err := s.RegisterFunction("com.example.OvAgg", ov); err != nil {
 		t.Fatal(err)
 	}
+	// sum_scaled(v BIGINT, factor INT optional): the sum of v * factor,
+	// factor 1 when NULL (left out or DEFAULT); for udf_default.txt.
+	scaled, err := udf.NewAggregate[ovSumAcc](sumScaled{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	named, err := udf.Named(scaled, udf.Argument{Name: "v"}, udf.Argument{Name: "factor", Optional: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CreateTemporarySystemFunction("sum_scaled", named); err != nil {
+		t.Fatal(err)
+	}
+	// split_sep(str, sep optional): a table function splitting on sep,
+	// on ' ' when sep is NULL.
+	split, err := udf.Named(splitSep{}, udf.Argument{Name: "str"}, udf.Argument{Name: "sep", Optional: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CreateTemporarySystemFunction("split_sep", split); err != nil {
+		t.Fatal(err)
+	}
+}
+
+type splitSep struct{}
+
+func (splitSep) ParamTypes() []row.Type { return []row.Type{row.String(), row.String()} }
+
+func (splitSep) ResultType([]row.Type) ([]row.Field, error) {
+	return []row.Field{{Name: "word", Type: row.String()}}, nil
+}
+
+func (splitSep) Eval(args []row.Value, emit func(...row.Value)) error {
+	if args[0].IsNull() {
+		return nil
+	}
+	sep := " "
+	if !args[1].IsNull() {
+		sep = args[1].Str()
+	}
+	for _, w := range strings.Split(args[0].Str(), sep) {
+		emit(row.Str(w))
+	}
+	return nil
+}
+
+type sumScaled struct{}
+
+func (sumScaled) ParamTypes() []row.Type                  { return []row.Type{row.BigInt(), row.IntType()} }
+func (sumScaled) ResultType([]row.Type) (row.Type, error) { return row.BigInt(), nil }
+func (sumScaled) CreateAccumulator() ovSumAcc             { return ovSumAcc{} }
+func (sumScaled) Accumulate(acc *ovSumAcc, args []row.Value) error {
+	if args[0].IsNull() {
+		return nil
+	}
+	f := int64(1)
+	if !args[1].IsNull() {
+		f = args[1].Int()
+	}
+	acc.Sum += args[0].Int() * f
+	acc.N++
+	return nil
+}
+func (sumScaled) GetValue(acc *ovSumAcc) (row.Value, error) {
+	if acc.N == 0 {
+		return row.Null(), nil
+	}
+	return row.Int(acc.Sum), nil
 }
 
 type ovSumAcc struct{ Sum, N int64 }
