@@ -259,6 +259,12 @@ func (s *Session) userAggType(fn string, args []row.Type) (row.Type, bool, error
 	if !found || f.Kind != plan.AggregateFunction {
 		return row.Type{}, false, nil
 	}
+	// An overloaded aggregate: the implementation the (cast) argument
+	// types bind to, as the binder chose it.
+	f, err := f.OverloadFor(args)
+	if err != nil {
+		return row.Type{}, true, err
+	}
 	if sig, ok := f.Agg.(udf.Signature); ok {
 		ps := sig.ParamTypes()
 		if len(ps) != len(args) {

@@ -249,6 +249,13 @@ type NamedArg struct {
 	Value Expr
 }
 
+// DefaultArg is the keyword DEFAULT as a whole argument of a function call, by name or by
+// position (f(a => 1, b => DEFAULT), f(1, DEFAULT)): the default of an optional parameter,
+// NULL (Flink's named parameters, Calcite's DEFAULT).
+type DefaultArg struct {
+	Pos
+}
+
 // TableArg is TABLE name [PARTITION BY ..] as an argument of a table function
 // (TUMBLE(TABLE t, ...), SESSION(TABLE t PARTITION BY k, ...)).
 type TableArg struct {
@@ -445,6 +452,7 @@ func (*CaseExpr) exprNode()        {}
 func (*CastExpr) exprNode()        {}
 func (*Call) exprNode()            {}
 func (*NamedArg) exprNode()        {}
+func (*DefaultArg) exprNode()      {}
 func (*TableArg) exprNode()        {}
 func (*Descriptor) exprNode()      {}
 func (*TimeUnitArg) exprNode()     {}

@@ -161,7 +161,7 @@ func (n *Call) needsQuotedName() bool {
 		}
 		for _, a := range n.Args {
 			switch a.(type) {
-			case *NamedArg, *TableArg, *Descriptor, *TimeUnitArg:
+			case *NamedArg, *TableArg, *Descriptor, *TimeUnitArg, *DefaultArg:
 				return true
 			}
 		}
@@ -418,6 +418,8 @@ func (n *Call) format(p *printer) {
 		p.ident(n.OverName)
 	}
 }
+
+func (n *DefaultArg) format(p *printer) { p.w("DEFAULT") }
 
 func (n *NamedArg) format(p *printer) {
 	// Any word may name an argument: it is followed by =>.

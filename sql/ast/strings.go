@@ -139,6 +139,9 @@ func (n *Name) String() string { return Format(n) }
 func (n *NamedArg) String() string { return Format(n) }
 
 // String returns the canonical SQL text of the node.
+func (n *DefaultArg) String() string { return Format(n) }
+
+// String returns the canonical SQL text of the node.
 func (n *NamedWindow) String() string { return Format(n) }
 
 // String returns the canonical SQL text of the node.

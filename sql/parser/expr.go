@@ -383,7 +383,8 @@ func (p *parser) call(name *ast.Name, keyword bool) *ast.Call {
 	return c
 }
 
-// arg parses a function argument: [name =>] (TABLE t [PARTITION BY ..] | DESCRIPTOR(..) | expr).
+// arg parses a function argument: [name =>] (TABLE t [PARTITION BY ..] | DESCRIPTOR(..) |
+// DEFAULT | expr).
 func (p *parser) arg() ast.Expr {
 	pos := p.pos()
 	if (p.peek().kind == tIdent || p.peek().kind == tQIdent) && p.isOpAt(1, "=>") {
@@ -414,6 +415,10 @@ func (p *parser) argValue() ast.Expr {
 	case p.isKw("DESCRIPTOR") && p.isOpAt(1, "("):
 		p.i++
 		return &ast.Descriptor{Pos: pos, Columns: p.parenIdents()}
+	case p.isKw("DEFAULT") && (p.isOpAt(1, ",") || p.isOpAt(1, ")")):
+		// DEFAULT is an argument only as a whole (Calcite's Arg): f(b => DEFAULT).
+		p.i++
+		return &ast.DefaultArg{Pos: pos}
 	}
 	return p.expr()
 }

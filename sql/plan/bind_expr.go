@@ -377,6 +377,10 @@ func (eb *exprBinder) bind(e ast.Expr) (expr.Expr, error) {
 		return eb.call(n, name, x, expr.Sym(string(n.Unit)))
 	case *ast.TimeUnitArg:
 		return expr.Sym(string(n.Unit)), nil
+	case *ast.DefaultArg:
+		// Reached only by arguments of functions without optional
+		// parameters (callArgs takes the others).
+		return nil, eb.errorf(n, errDefaultNotOptional)
 	case *ast.PositionExpr:
 		args, err := eb.bindAll(n.Sub, n.In, n.From)
 		if err != nil {

@@ -447,19 +447,35 @@ func (b *Binder) bindWindowTVF(tf *ast.TableFunc) (Rel, error) {
 		return nil, errAt(tf, "table function %s is not supported yet (window functions are TUMBLE, HOP, CUMULATE and SESSION)", fn)
 	}
 	args := map[string]ast.Expr{}
+	// OFFSET is the optional parameter: DEFAULT (by name or position)
+	// leaves it out.
+	setArg := func(p string, a ast.Expr) error {
+		if _, ok := a.(*ast.DefaultArg); ok {
+			if p != "OFFSET" {
+				return errAt(a, errDefaultNotOptional)
+			}
+			return nil
+		}
+		args[p] = a
+		return nil
+	}
 	for i, a := range tf.Call.Args {
 		if na, ok := a.(*ast.NamedArg); ok {
 			p := strings.ToUpper(na.Name.Name)
 			if !contains(params, p) {
 				return nil, errAt(na, "%s has no parameter %s (parameters: %s)", fn, p, strings.Join(params, ", "))
 			}
-			args[p] = na.Value
+			if err := setArg(p, na.Value); err != nil {
+				return nil, err
+			}
 			continue
 		}
 		if i >= len(params) {
 			return nil, errAt(a, "too many arguments for %s", fn)
 		}
-		args[params[i]] = a
+		if err := setArg(params[i], a); err != nil {
+			return nil, err
+		}
 	}
 	data, ok := args["DATA"].(*ast.TableArg)
 	if !ok {

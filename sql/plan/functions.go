@@ -119,6 +119,20 @@ func (f *Function) overload(args []expr.Expr) (*Function, error) {
 	return nil, fmt.Errorf("Invalid function call:\n%s\nInvalid input arguments. Expected signatures are:\n%s", udf.SignatureString(f.Name, ts), strings.Join(sigs, "\n"))
 }
 
+// OverloadFor returns the implementation of f a call with arguments of
+// the types ts binds to (see overload): f itself unless it is
+// overloaded.
+func (f *Function) OverloadFor(ts []row.Type) (*Function, error) {
+	if len(f.Overloads) == 0 {
+		return f, nil
+	}
+	args := make([]expr.Expr, len(ts))
+	for i, t := range ts {
+		args[i] = expr.Ref(i, t)
+	}
+	return f.overload(args)
+}
+
 // paramTypes returns the declared parameter types of f (udf.Signature),
 // nil when it declares none.
 func (f *Function) paramTypes() []row.Type {
@@ -147,13 +161,45 @@ func hasNamedArg(c *ast.Call) bool {
 	return false
 }
 
+// hasDefaultArg reports whether a call passes DEFAULT as an argument.
+func hasDefaultArg(c *ast.Call) bool {
+	for _, a := range c.Args {
+		if na, ok := a.(*ast.NamedArg); ok {
+			a = na.Value
+		}
+		if _, ok := a.(*ast.DefaultArg); ok {
+			return true
+		}
+	}
+	return false
+}
+
+// errDefaultNotOptional is Calcite's error for DEFAULT given to a
+// parameter that is not optional (or to a function whose parameters have
+// no names, so none is optional).
+const errDefaultNotOptional = "DEFAULT is only allowed for optional parameters"
+
 // callArgs returns the arguments of c in f's positional order (f nil: a
 // built-in). A call by name (Flink's named parameters) must name every
 // argument, each once, and may leave out only optional parameters: their
-// places hold nil, for nullArg to fill.
+// places hold nil, for nullArg to fill. DEFAULT, by name or by position,
+// is allowed for an optional parameter only and holds nil too.
 func callArgs(c *ast.Call, f *Function) ([]ast.Expr, error) {
 	if !hasNamedArg(c) {
-		return c.Args, nil
+		if !hasDefaultArg(c) {
+			return c.Args, nil
+		}
+		out := make([]ast.Expr, len(c.Args))
+		for i, a := range c.Args {
+			if _, ok := a.(*ast.DefaultArg); ok {
+				if f == nil || i >= len(f.Args) || !f.Args[i].Optional {
+					return nil, errAt(a, errDefaultNotOptional)
+				}
+				continue
+			}
+			out[i] = a
+		}
+		return out, nil
 	}
 	if f == nil || f.Args == nil {
 		name := c.Name.Last().Name
@@ -187,6 +233,12 @@ func callArgs(c *ast.Call, f *Function) ([]ast.Expr, error) {
 			return nil, errAt(na, "Duplicate argument name '%s' in the call of %s", na.Name.Name, f.Name)
 		}
 		given[i] = true
+		if _, ok := na.Value.(*ast.DefaultArg); ok {
+			if !f.Args[i].Optional {
+				return nil, errAt(na.Value, errDefaultNotOptional)
+			}
+			continue // nil: the parameter's default, NULL
+		}
 		out[i] = na.Value
 	}
 	for i, p := range f.Args {
@@ -359,11 +411,18 @@ func (eb *exprBinder) bindUserCall(c *ast.Call, name string) (expr.Expr, bool, e
 }
 
 // userAgg sets c.UDF when sp calls a user-defined aggregate, casting the
-// arguments to its declared parameter types (udf.Signature).
+// arguments to its declared parameter types (udf.Signature). An
+// overloaded aggregate binds here, by the argument types, to one
+// implementation, whose accumulators the operator keeps: the same query
+// binds to the same implementation, so a restored state decodes.
 func (b *Binder) userAgg(sp *aggSpec, c *AggCall) error {
 	f := b.Funcs.resolve(sp.fn)
 	if f == nil || f.Kind != AggregateFunction {
 		return nil
+	}
+	f, err := f.overload(sp.args)
+	if err != nil {
+		return errAt(sp.call, "%v", err)
 	}
 	c.UDF = f.Agg
 	if sig, ok := f.Agg.(udf.Signature); ok {
@@ -394,7 +453,7 @@ func (eb *exprBinder) bindQualifiedCall(c *ast.Call) (expr.Expr, bool, error) {
 // positional order (callArgs) and the user-defined aggregate it calls,
 // nil for a built-in.
 func (b *Binder) aggCallArgs(c *ast.Call) ([]ast.Expr, *Function, error) {
-	if !hasNamedArg(c) {
+	if !hasNamedArg(c) && !hasDefaultArg(c) {
 		return c.Args, nil, nil
 	}
 	f := b.Funcs.resolve(c.Name.Last().Name)

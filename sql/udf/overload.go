@@ -10,7 +10,7 @@ import (
 
 // Overloaded is a user-defined function with several implementations
 // under one name, each for its own parameter types: Flink's overloaded
-// eval methods (or several @FunctionHint signatures). Build it with
+// eval (or accumulate) methods, or several @FunctionHint signatures. Build it with
 // Overload and register it as the function itself.
 //
 // A call binds to one implementation when the query is planned, by the
@@ -27,9 +27,11 @@ type Overloaded struct {
 // Functions returns the implementations, in their order.
 func (o Overloaded) Functions() []any { return append([]any(nil), o.fns...) }
 
-// Overload builds an Overloaded function from fns: all ScalarFunction or
-// all TableFunction (overloaded aggregate functions are not supported),
-// each implementing Signature (the declared parameter types tell the
+// Overload builds an Overloaded function from fns: all ScalarFunction,
+// all TableFunction or all AggregateFunction (Flink's aggregate function
+// with several accumulate methods; each implementation has its own
+// accumulator and result type, e.g. each from NewAggregate), each
+// implementing Signature (the declared parameter types tell the
 // implementations apart; the typed helpers Func1.. do), no two with the
 // same parameter types (nullability aside). Named arguments are not taken by an overloaded
 // function (Flink's named parameters need a single signature): fns may
@@ -53,9 +55,6 @@ func Overload(fns ...any) (Overloaded, error) {
 		}
 		if kind != "" && k != kind {
 			return Overloaded{}, fmt.Errorf("udf: Overload: function %d is a %s function, function 1 a %s function: the implementations must be of one kind", i+1, k, kind)
-		}
-		if k == "aggregate" {
-			return Overloaded{}, errors.New("udf: Overload: overloaded aggregate functions are not supported (only scalar and table functions)")
 		}
 		kind = k
 		sig, ok := fn.(Signature)

@@ -142,7 +142,7 @@ func TestNamedChecksNames(t *testing.T) {
 }
 
 // TestOverloadChecks: Overload refuses what calls could not choose from
-// or bind: no function, mixed kinds, aggregates, a function without
+// or bind: no function, mixed kinds, a function without
 // declared parameter types, two with the same types (nullability aside),
 // named or nested overloaded functions; Named refuses an overloaded one.
 func TestOverloadChecks(t *testing.T) {
