@@ -236,8 +236,11 @@ func (b *Binder) correlatedScalar(s *ast.SubqueryExpr, from, base Rel, sc *scope
 		// The outer columns the subquery names, at their correlation
 		// values; after its own, which shadow them.
 		for _, c := range sc.cols {
+			if c.Index >= lw {
+				continue
+			}
 			at, ok := pos[expr.Ref(c.Index, from.Columns()[c.Index].Type).String()]
-			if !ok || c.Index >= lw {
+			if !ok {
 				continue
 			}
 			for _, ic := range rsc.cols {
