@@ -26,8 +26,16 @@ import (
 // not of a form Weir decorrelates (err then says why).
 func (b *Binder) correlatedScalar(s *ast.SubqueryExpr, from, base Rel, sc *scope, n int) (Rel, bool, error) {
 	sel, isSel := s.Query.(*ast.Select)
-	if !isSel || sel.From == nil || len(sel.GroupBy) > 0 || sel.Having != nil || sel.Distinct {
-		return nil, false, errAt(s, "correlated scalar subqueries are supported as SELECT expr FROM ... WHERE ... only (no GROUP BY, HAVING, DISTINCT, ORDER BY or set operation)")
+	if !isSel || sel.From == nil {
+		return nil, false, errAt(s, "correlated scalar subqueries are supported as SELECT expr FROM ... [WHERE ...] [GROUP BY ...] [HAVING ...] only (no ORDER BY, LIMIT, VALUES or set operation)")
+	}
+	for _, g := range sel.GroupBy {
+		if _, ok := g.(*ast.GroupingSets); ok {
+			return nil, false, errAt(g, "GROUPING SETS, ROLLUP or CUBE in a correlated scalar subquery are not supported")
+		}
+		if r, ok := g.(*ast.RowExpr); ok && len(r.Fields) == 0 {
+			return nil, false, errAt(g, "GROUP BY () in a correlated scalar subquery is not supported")
+		}
 	}
 	if len(sel.Items) != 1 {
 		return nil, false, errAt(s, "a scalar subquery must return one column, not %d", len(sel.Items))
@@ -36,7 +44,7 @@ func (b *Binder) correlatedScalar(s *ast.SubqueryExpr, from, base Rel, sc *scope
 	if _, star := item.(*ast.Star); star {
 		return nil, false, errAt(s, "a correlated scalar subquery must select one expression, not *")
 	}
-	isAgg := containsAgg(item, b.Funcs)
+	isAgg := containsAgg(item, b.Funcs) || sel.Having != nil || len(sel.GroupBy) > 0
 	// The subquery's FROM: a table or a join.
 	var tree *fromNode
 	var right Rel
@@ -123,7 +131,11 @@ func (b *Binder) correlatedScalar(s *ast.SubqueryExpr, from, base Rel, sc *scope
 			return nil, false, err
 		}
 	}
-	if len(inner) == 0 && len(residual) == 0 {
+	// Outer columns named outside the WHERE (select list, GROUP BY,
+	// HAVING): correlation values of the value generator, as Calcite's
+	// decorrelator takes them.
+	extra := b.outerRefsOutsideWhere(sel, rb, ob)
+	if len(inner) == 0 && len(residual) == 0 && len(extra) == 0 {
 		// Binding failed for a name of the outer query outside WHERE.
 		if _, err := rb.bind(item); err != nil {
 			return nil, false, errAt(s, "a correlated scalar subquery may refer to the outer query in its WHERE only: %v", err)
@@ -144,7 +156,7 @@ func (b *Binder) correlatedScalar(s *ast.SubqueryExpr, from, base Rel, sc *scope
 	in, insc, keysAST := right, rsc, innerAST
 	outerVals := outer
 	nullSafe := false
-	if len(residual) > 0 {
+	if len(residual) > 0 || len(extra) > 0 {
 		// The value generator: the distinct outer values the subquery
 		// refers to (the outer sides of the equalities, then the outer
 		// columns of the other conditions).
@@ -164,6 +176,13 @@ func (b *Binder) correlatedScalar(s *ast.SubqueryExpr, from, base Rel, sc *scope
 					vals = append(vals, ref)
 				}
 			})
+		}
+		for _, i := range extra {
+			ref := expr.Ref(i, from.Columns()[i].Type)
+			if _, ok := pos[ref.String()]; !ok {
+				pos[ref.String()] = len(vals)
+				vals = append(vals, ref)
+			}
 		}
 		var vcols []Column
 		for i, v := range vals {
@@ -214,6 +233,27 @@ func (b *Binder) correlatedScalar(s *ast.SubqueryExpr, from, base Rel, sc *scope
 			c.Index += nv
 			insc.cols = append(insc.cols, c)
 		}
+		// The outer columns the subquery names, at their correlation
+		// values; after its own, which shadow them.
+		for _, c := range sc.cols {
+			if c.Index >= lw {
+				continue
+			}
+			at, ok := pos[expr.Ref(c.Index, from.Columns()[c.Index].Type).String()]
+			if !ok {
+				continue
+			}
+			for _, ic := range rsc.cols {
+				if ic.Name == c.Name {
+					c.merged = true
+				}
+			}
+			c.Index, c.Type = at, vcols[at].Type
+			insc.cols = append(insc.cols, c)
+		}
+		if where != nil {
+			where = shift(where, nv)
+		}
 		outerVals = vals
 		// A correlation value may be NULL and still match (o.a IS NULL
 		// OR ...): the outer rows find their group by IS NOT DISTINCT FROM.
@@ -224,17 +264,37 @@ func (b *Binder) correlatedScalar(s *ast.SubqueryExpr, from, base Rel, sc *scope
 	var empty expr.Expr // e over no rows, when not NULL
 	if isAgg {
 		// SELECT k1, .., e FROM in WHERE where GROUP BY k1, ..
-		agg := &ast.Select{Pos: sel.Pos, GroupBy: keysAST}
+		// (Calcite's decorrelator adds the correlation columns to the
+		// GROUP BY, HAVING stays the Calc's condition.)
+		groupBy := append(append([]ast.Expr(nil), keysAST...), sel.GroupBy...)
+		agg := &ast.Select{Pos: sel.Pos, GroupBy: groupBy, Having: sel.Having}
 		var items []selectItem
 		for i, k := range keysAST {
 			items = append(items, selectItem{e: k, name: "$ck" + strconv.Itoa(i)})
 		}
 		items = append(items, selectItem{e: item, name: "$v"})
 		if sub, err = b.bindAggregate(agg, in, insc, where, items); err != nil {
-			return nil, false, errAt(s, "a correlated scalar subquery may refer to the outer query in its WHERE only: %v", err)
+			return nil, false, errAt(s, "correlated scalar subquery: %v", err)
 		}
-		if empty, err = emptyGroupValue(sub, nk); err != nil {
-			return nil, false, errAt(s, "%v", err)
+		if len(sel.GroupBy) > 0 {
+			// Several groups per correlation value: SINGLE_VALUE of
+			// them (of the distinct values under DISTINCT); no group,
+			// no row: NULL.
+			if sel.Distinct {
+				sub = distinct(sub)
+			}
+			keys := make([]int, nk)
+			for i := range keys {
+				keys[i] = i
+			}
+			sub = singleValue(sub, keys, "$v")
+		} else {
+			if empty, err = emptyGroupValue(sub, nk, outerVals); err != nil {
+				return nil, false, errAt(s, "%v", err)
+			}
+			if sub, err = havingAsValue(sub, nk); err != nil {
+				return nil, false, errAt(s, "%v", err)
+			}
 		}
 	} else {
 		// SINGLE_VALUE(e) grouped by the keys.
@@ -259,28 +319,54 @@ func (b *Binder) correlatedScalar(s *ast.SubqueryExpr, from, base Rel, sc *scope
 		for i := range keys {
 			keys[i] = i
 		}
-		sub = singleValue(&Calc{In: in, Projects: projs, Cond: where, Cols: cols}, keys, "$v")
+		sub = &Calc{In: in, Projects: projs, Cond: where, Cols: cols}
+		if sel.Distinct {
+			sub = distinct(sub) // SELECT DISTINCT e: one row per value
+		}
+		sub = singleValue(sub, keys, "$v")
 	}
 	return joinCorrelated(s, from, sub, outerVals, nullSafe, empty, n)
 }
 
 // emptyGroupValue returns the value sub (a Calc of keys then one value
-// over an Aggregate, as bindAggregate plans it) has for a group without
-// rows, where every aggregate has its value over no rows: 0 for COUNT
-// and $SUM0, NULL for the others. It returns nil when that is NULL
-// (what the LEFT join gives a row without a group anyway).
-func emptyGroupValue(sub Rel, nk int) (expr.Expr, error) {
+// over an Aggregate, as bindAggregate plans it, its condition the HAVING)
+// has for a group without rows, where every aggregate has its value over
+// no rows: 0 for COUNT and $SUM0, NULL for the others, and the group keys
+// are the correlation values outer (over the outer query's columns, which
+// lead the LEFT join's row). A HAVING that does not hold over no rows
+// makes it NULL. It returns nil when that is NULL (what the LEFT join
+// gives a row without a group anyway).
+func emptyGroupValue(sub Rel, nk int, outer []expr.Expr) (expr.Expr, error) {
 	c, ok := sub.(*Calc)
 	if !ok {
 		return nil, nil
 	}
 	a, ok := c.In.(*Aggregate)
-	if !ok || len(c.Projects) != nk+1 || c.Cond != nil {
+	if !ok || len(c.Projects) != nk+1 {
 		return nil, nil
 	}
 	vals := make([]expr.Expr, len(a.Cols))
 	for i, col := range a.Cols {
 		vals[i] = expr.Lit(row.Value{}, col.Type.WithNullable(true))
+	}
+	for i := 0; i < nk && i < len(outer); i++ {
+		// The key columns are the correlation values of the row.
+		r, ok := c.Projects[i].(*expr.InputRef)
+		if !ok || r.Index >= len(a.Keys) {
+			continue
+		}
+		v := outer[i]
+		t := a.Cols[r.Index].Type.WithNullable(true)
+		t.TimeAttr = row.NoTimeAttr
+		vt := v.Type()
+		vt.TimeAttr = row.NoTimeAttr
+		if !vt.WithNullable(true).Equal(t) {
+			var err error
+			if v, err = expr.NewCast(v, t); err != nil {
+				return nil, err
+			}
+		}
+		vals[r.Index] = v
 	}
 	for j, call := range a.Aggs {
 		if call.UDF == nil && (call.Func == "COUNT" || call.Func == "$SUM0") {
@@ -291,10 +377,45 @@ func emptyGroupValue(sub Rel, nk int) (expr.Expr, error) {
 	if err != nil {
 		return nil, err
 	}
+	if c.Cond != nil {
+		cond, err := expr.Fold(expr.Substitute(c.Cond, vals))
+		if err != nil {
+			return nil, err
+		}
+		if l, ok := cond.(*expr.Literal); ok {
+			if l.Value.IsNull() || !l.Value.Bool() {
+				return nil, nil
+			}
+		} else if e, err = expr.NewCase([]expr.Expr{cond}, []expr.Expr{e}, expr.Lit(row.Value{}, e.Type().WithNullable(true))); err != nil {
+			return nil, err
+		}
+	}
 	if l, ok := e.(*expr.Literal); ok && l.Value.IsNull() {
 		return nil, nil
 	}
 	return e, nil
+}
+
+// havingAsValue turns the HAVING of sub (a Calc of keys then one value
+// over an Aggregate without GROUP BY of its own, its condition the
+// HAVING) into its value, CASE WHEN having THEN value END: a group whose
+// HAVING fails is NULL, while a correlation value without group gets the
+// value over no rows (emptyGroupValue), which a filtered group would take.
+func havingAsValue(sub Rel, nk int) (Rel, error) {
+	c, ok := sub.(*Calc)
+	if !ok || c.Cond == nil || len(c.Projects) != nk+1 {
+		return sub, nil
+	}
+	v := c.Projects[nk]
+	cv, err := expr.NewCase([]expr.Expr{c.Cond}, []expr.Expr{v}, expr.Lit(row.Value{}, v.Type().WithNullable(true)))
+	if err != nil {
+		return nil, err
+	}
+	projs := append(append([]expr.Expr(nil), c.Projects[:nk]...), cv)
+	cols := append([]Column(nil), c.Cols...)
+	cols[nk].Type = cv.Type()
+	cols[nk].Type.TimeAttr = row.NoTimeAttr
+	return &Calc{In: c.In, Projects: projs, Cols: cols}, nil
 }
 
 // joinCorrelated LEFT joins from with sub (its first len(outer) columns
@@ -393,4 +514,54 @@ func joinCorrelated(s *ast.SubqueryExpr, from, sub Rel, outer []expr.Expr, nullS
 	projs = append(projs, v)
 	out = append(out, Column{Name: "$scalar" + strconv.Itoa(n), Type: v.Type()})
 	return &Calc{In: j, Projects: projs, Cols: out}, true, nil
+}
+
+// outerRefsOutsideWhere returns the columns of the outer query (indexes
+// of its row) that sel names in its select list, GROUP BY or HAVING, not
+// in nested subqueries: names rb (the subquery's FROM) does not bind and
+// ob (the outer query) does.
+func (b *Binder) outerRefsOutsideWhere(sel *ast.Select, rb, ob *exprBinder) []int {
+	var out []int
+	seen := map[int]bool{}
+	visit := func(e ast.Node) {
+		if e == nil {
+			return
+		}
+		ast.Inspect(e, func(n ast.Node) bool {
+			switch x := n.(type) {
+			case *ast.SubqueryExpr, *ast.ExistsExpr:
+				return false
+			case *ast.InExpr:
+				if x.Query != nil {
+					return false
+				}
+			case *ast.QuantifiedExpr:
+				return false
+			case *ast.ColumnRef:
+				if _, err := rb.bind(x); err == nil {
+					return false
+				}
+				o, err := ob.bind(x)
+				if err != nil {
+					return false
+				}
+				expr.Refs(o, func(i int) {
+					if !seen[i] {
+						seen[i] = true
+						out = append(out, i)
+					}
+				})
+				return false
+			}
+			return true
+		})
+	}
+	for _, it := range sel.Items {
+		visit(it.Expr)
+	}
+	for _, g := range sel.GroupBy {
+		visit(g)
+	}
+	visit(sel.Having)
+	return out
 }

@@ -110,6 +110,17 @@ func (b *Binder) joinScalarsOver(from, base Rel, sc *scope, subs []*ast.Subquery
 				sc.cols = append(sc.cols, scopeCol{Name: "$scalar" + strconv.Itoa(len(refs)-1), Index: lw, Type: t, merged: true})
 				continue
 			}
+		} else if err != nil && strings.Contains(err.Error(), "is not being grouped") {
+			// An outer column next to the aggregates of its select
+			// list ((SELECT MIN(x) + o.y FROM t)); else the error as is.
+			if next, ok, cerr := b.correlatedScalar(s, from, base, sc, len(refs)); ok && cerr == nil {
+				from = next
+				lw := len(from.Columns()) - 1
+				t := from.Columns()[lw].Type
+				refs[s] = expr.Ref(lw, t)
+				sc.cols = append(sc.cols, scopeCol{Name: "$scalar" + strconv.Itoa(len(refs)-1), Index: lw, Type: t, merged: true})
+				continue
+			}
 		}
 		if err != nil {
 			return nil, nil, nil, err

@@ -89,7 +89,7 @@ func (b *Binder) decorrelateGrouped(at ast.Node, sel *ast.Select, d *decorrelate
 	}
 	nk := len(inner)
 	if noGroup && nk > 0 {
-		empty, err := emptyGroupValue(right, nk)
+		empty, err := emptyGroupValue(right, nk, nil)
 		if err != nil {
 			return nil, errAt(at, "%v", err)
 		}

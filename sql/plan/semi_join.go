@@ -417,6 +417,14 @@ func (b *Binder) decorrelate(at ast.Node, sel *ast.Select, from Rel, sc *scope, 
 // over t alone filtering t (Flink's decorrelation). Without a correlation
 // key the join runs on one subtask, as Flink's does.
 func (b *Binder) existsJoin(from Rel, sc *scope, ex *ast.ExistsExpr, not bool) (Rel, error) {
+	if body := existsBody(ex.Query); body != ex.Query {
+		if _, err := b.Query(ex.Query); err != nil {
+			// Correlated over LIMIT n (exists_limit.go).
+			cp := *ex
+			cp.Query = body
+			ex = &cp
+		}
+	}
 	sel, ok := ex.Query.(*ast.Select)
 	if !ok {
 		// A set operation, ORDER BY or LIMIT: uncorrelated only, a semi

@@ -162,7 +162,7 @@ func (b *Binder) joinMark(w *ast.SubqueryExpr, m ast.Expr, from, base Rel, sc *s
 			q = &ast.Select{Pos: x.Pos, Items: []*ast.SelectItem{{Pos: x.Pos, Expr: countStar(x.Pos)}},
 				From: &ast.DerivedTable{Pos: x.Pos, Query: x.Query, Alias: &ast.Alias{Pos: x.Pos, Name: ident(x.Pos, "$ex")}}}
 		} else {
-			sel, ok := x.Query.(*ast.Select)
+			sel, ok := existsBody(x.Query).(*ast.Select) // LIMIT n dropped (exists_limit.go)
 			if !ok || sel.From == nil || len(sel.GroupBy) > 0 || sel.Having != nil || selectsAgg(sel, b.Funcs) {
 				return nil, errAt(x, "a correlated EXISTS subquery over GROUP BY, HAVING, an aggregate, a set operation, ORDER BY, LIMIT or VALUES is supported only as a conjunct of WHERE (%v)", err)
 			}
