@@ -32,6 +32,7 @@ type jsonStep struct {
 	index int
 	isIdx bool
 	wild  bool
+	deep  bool // ..key: key at any depth
 }
 
 // jsonPath is a parsed path spec.
@@ -66,7 +67,7 @@ func parseJSONSpec(spec string) (jsonPath, error) {
 	}
 	p.steps, p.err = steps, err
 	for _, st := range steps {
-		p.indefinite = p.indefinite || st.wild
+		p.indefinite = p.indefinite || st.wild || st.deep
 	}
 	return p, nil
 }
@@ -87,7 +88,17 @@ func parseJSONPath(p string) ([]jsonStep, error) {
 		case '.':
 			s = s[1:]
 			if strings.HasPrefix(s, ".") {
-				return nil, fmt.Errorf("%w: deep scan (..) in %q", errJSONPathUnsupported, p)
+				s = s[1:]
+				i := 0
+				for i < len(s) && s[i] != '.' && s[i] != '[' {
+					i++
+				}
+				if i == 0 || s[:i] == "*" {
+					return nil, fmt.Errorf("%w: deep scan (..) other than ..key in %q", errJSONPathUnsupported, p)
+				}
+				steps = append(steps, jsonStep{key: s[:i], deep: true})
+				s = s[i:]
+				continue
 			}
 			if strings.HasPrefix(s, "[") {
 				continue // $.['key'] is $['key']
@@ -198,6 +209,10 @@ func jsonMatches(v any, steps []jsonStep, underWild bool, out *[]any) bool {
 		return true
 	}
 	st := steps[0]
+	if st.deep {
+		jsonDeepScan(v, st.key, steps[1:], out)
+		return true
+	}
 	if st.wild {
 		switch x := v.(type) {
 		case []any:
@@ -224,6 +239,82 @@ func jsonMatches(v any, steps []jsonStep, underWild bool, out *[]any) bool {
 		return underWild
 	}
 	return jsonMatches(next, steps[1:], underWild, out)
+}
+
+// jsonDeepScan follows ..key: the member key of v and of every value
+// below it, in document order (object members by sorted key).
+func jsonDeepScan(v any, key string, rest []jsonStep, out *[]any) {
+	switch x := v.(type) {
+	case map[string]any:
+		if m, ok := x[key]; ok {
+			jsonMatches(m, rest, true, out)
+		}
+		keys := make([]string, 0, len(x))
+		for k := range x {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			jsonDeepScan(x[k], key, rest, out)
+		}
+	case []any:
+		for _, e := range x {
+			jsonDeepScan(e, key, rest, out)
+		}
+	}
+}
+
+// jsonLengthOf is JSON_LENGTH's count: members of an object, elements of
+// an array, 1 for a scalar (JSON null included).
+func jsonLengthOf(v any) int64 {
+	switch x := v.(type) {
+	case map[string]any:
+		return int64(len(x))
+	case []any:
+		return int64(len(x))
+	}
+	return 1
+}
+
+// jsonLength is JSON_LENGTH(doc [, path]) as Flink's SqlJsonUtils has it:
+// NULL for invalid JSON, an empty or invalid path, a missing member, and
+// an indefinite path without exactly one match.
+func jsonLength(doc string, path *string) (int64, bool) {
+	v, ok := jsonDecode(doc)
+	if !ok {
+		return 0, false
+	}
+	if path == nil {
+		return jsonLengthOf(v), true
+	}
+	if *path == "" {
+		return 0, false
+	}
+	if v == nil {
+		return 1, *path == "$"
+	}
+	steps, err := parseJSONPath(*path)
+	if err != nil {
+		return 0, false
+	}
+	indefinite := false
+	for _, st := range steps {
+		indefinite = indefinite || st.wild || st.deep
+	}
+	if indefinite {
+		var out []any
+		jsonMatches(v, steps, false, &out)
+		if len(out) != 1 {
+			return 0, false
+		}
+		return jsonLengthOf(out[0]), true
+	}
+	for _, st := range steps {
+		if v, ok = jsonStep1(v, st); !ok {
+			return 0, false
+		}
+	}
+	return jsonLengthOf(v), true
 }
 
 // jsonContext is the outcome of a path on a document.
@@ -596,6 +687,38 @@ func jsonFuncs() []*Func {
 						return row.Value{}, s.wrap(exc)
 					}
 					return behave(errKind), nil
+				}), nil
+			}},
+		{Name: "JSON_LENGTH", Doc: "JSON_LENGTH(json [, path]): the number of members of an object, elements of an array, 1 for a scalar or JSON null, at path (a Jayway path without lax/strict; one without $ is $.path); NULL for invalid JSON, a missing or invalid path, or a wildcard/deep-scan path without exactly one match. A literal path with a lax/strict prefix is refused.",
+			resolve: func(f *Func, args []Expr) ([]Expr, row.Type, error) {
+				out, t, err := fixed(ret(tInt), 1, pString, pString)(f, args)
+				if err != nil {
+					return nil, row.Type{}, err
+				}
+				if len(out) == 2 {
+					if l, ok := out[1].(*Literal); ok && !l.Value.IsNull() && jsonPathBase.MatchString(l.Value.Str()) {
+						return nil, row.Type{}, fmt.Errorf("expr: JSON_LENGTH does not support the 'lax'/'strict' path mode prefix (got: '%s'). Use a plain path such as '$.a.b'. To check path existence or handle invalid input, use JSON_EXISTS or IS JSON.", l.Value.Str())
+					}
+				}
+				return out, t.WithNullable(true), nil
+			},
+			build: func(s *site) (Evaluator, error) {
+				if len(s.args) == 1 {
+					return strict1(s, func(_ *EvalContext, doc row.Value) (row.Value, error) {
+						n, ok := jsonLength(doc.Str(), nil)
+						if !ok {
+							return row.Value{}, nil
+						}
+						return row.Int(n), nil
+					}), nil
+				}
+				return strict2(s, func(_ *EvalContext, doc, path row.Value) (row.Value, error) {
+					p := path.Str()
+					n, ok := jsonLength(doc.Str(), &p)
+					if !ok {
+						return row.Value{}, nil
+					}
+					return row.Int(n), nil
 				}), nil
 			}},
 		{Name: "JSON_EXISTS", symbols: true, Doc: "JSON_EXISTS(json, path [, onError]): TRUE if path resolves to a value other than JSON null (in lax mode a wildcard path with no match is an empty list, TRUE); an error (invalid JSON or a missing member in strict mode, the default without lax) gives the ON ERROR behaviour: FALSE (default), TRUE, UNKNOWN (NULL) or ERROR.",
