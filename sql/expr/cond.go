@@ -218,8 +218,22 @@ func greatestLeast(name string, want int) *Func {
 			if len(args) < 1 {
 				return nil, row.Type{}, cannotApply(f, args)
 			}
-			out, t, err := resolveCommon(f, args, true)
-			return out, t, err
+			// The arguments' common type, without the string-to-datetime
+			// coercion of comparisons: Flink refuses GREATEST(STRING,
+			// TIMESTAMP) ("Invalid function call"), where Weir read the
+			// string as a timestamp and gave NULL when it was not one.
+			ct, ok := LeastRestrictive(types(args)...)
+			if !ok || !orderable(ct) {
+				return nil, row.Type{}, cannotApply(f, args)
+			}
+			if ct.Root == row.TypeNull {
+				ct = tString
+			}
+			out := make([]Expr, len(args))
+			for i, a := range args {
+				out[i] = coerce(a, ct)
+			}
+			return out, ct, nil
 		},
 		build: func(s *site) (Evaluator, error) {
 			cmp := comparator(s.argTypes[0])

@@ -193,7 +193,7 @@ func jsonBuildFuncs() []*Func {
 					return row.Str(string(appendJSON(nil, a, t))), nil
 				}), nil
 			}},
-		{Name: "IS JSON", symbols: true, Doc: "s IS JSON [VALUE|SCALAR|ARRAY|OBJECT], called as IS JSON([kind, ]s): whether s is JSON text of that kind (VALUE, the default: any); FALSE for invalid text and for NULL; never NULL.",
+		{Name: "IS JSON", symbols: true, Doc: "s IS JSON [VALUE|SCALAR|ARRAY|OBJECT], called as IS JSON([kind, ]s): whether s is JSON text of that kind (VALUE, the default: any); FALSE for invalid text; NULL for NULL (FLINK-39943).",
 			resolve: func(f *Func, args []Expr) ([]Expr, row.Type, error) {
 				if len(args) == 1 {
 					args = []Expr{Sym("VALUE"), args[0]}
@@ -208,14 +208,16 @@ func jsonBuildFuncs() []*Func {
 				if err != nil {
 					return nil, row.Type{}, err
 				}
-				return out, tBoolean.NotNull(), nil
+				// NULL in, NULL out (FLINK-39943); a NOT NULL input gives
+				// a NOT NULL result.
+				return out, tBoolean.WithNullable(out[1].Type().Nullable), nil
 			},
 			build: func(s *site) (Evaluator, error) {
 				kind, arg := s.symbol(0), s.args[1]
 				return func(ctx *EvalContext, in []row.Value) (row.Value, error) {
 					v, err := arg(ctx, in)
 					if err != nil || v.IsNull() {
-						return row.Bool(false), err
+						return row.Value{}, err
 					}
 					return row.Bool(isJSONKind(v.Str(), kind)), nil
 				}, nil

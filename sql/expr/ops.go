@@ -451,6 +451,13 @@ func resolveArith(op arithKind) func(*Func, []Expr) ([]Expr, row.Type, error) {
 			if ct.Root == row.TypeDecimal {
 				da, db := asDecimal(ta), asDecimal(tb)
 				rt := decimalResult(op, da, db)
+				if op == opMod && da.Scale == 0 && db.Scale == 0 {
+					// Flink's DecimalModTypeStrategy: of two operands
+					// without fraction digits, the divisor's type
+					// (MathFunctionsITCase: DECIMAL(19, 0) % INT is INT;
+					// DecimalTypeTest: DECIMAL(10, 2) % INT is decimal).
+					rt = tb
+				}
 				return []Expr{coerce(a, da), coerce(b, db)}, rt.WithNullable(n), nil
 			}
 			rt := ct
@@ -536,6 +543,17 @@ func buildArith(op arithKind) func(s *site) (Evaluator, error) {
 					r = float64(float32(r))
 				}
 				return row.Float(r), nil
+			}, nil
+		case ta.Root == row.TypeDecimal && s.ret.IsInteger(): // MOD(DECIMAL, integer)
+			ds := *s
+			ds.ret = decimalResult(op, ta, tb).WithNullable(s.ret.Nullable)
+			ev, conv := decimalArith(&ds, op), castFunc(ds.ret, s.ret)
+			return func(ctx *EvalContext, in []row.Value) (row.Value, error) {
+				v, err := ev(ctx, in)
+				if err != nil || v.IsNull() {
+					return v, err
+				}
+				return conv(ctx, v)
 			}, nil
 		case ta.Root == row.TypeDecimal:
 			return decimalArith(s, op), nil
@@ -672,6 +690,6 @@ func arithFuncs() []*Func {
 		mk("-", opSub, "n1 - n2, and unary -n; datetime - INTERVAL; INTERVAL - INTERVAL."),
 		mk("*", opMul, "n1 * n2: DECIMAL(p1+p2+1, s1+s2) for decimals; INTERVAL * number."),
 		mk("/", opDiv, "n1 / n2: INT / INT is an integer division (truncating) in Flink; an integer or DECIMAL division by zero is an error, a DOUBLE one gives Infinity or NaN as Java. DECIMAL result scale max(6, s1+p2+1)."),
-		mk("MOD", opMod, "MOD(n1, n2) and n1 % n2: remainder with the sign of n1 (Java %); integer results take n2's type; division by zero is an error."),
+		mk("MOD", opMod, "MOD(n1, n2) and n1 % n2: remainder with the sign of n1 (Java %); integer results, and those of two operands without fraction digits (DECIMAL(p, 0) or integer), take n2's type; division by zero is an error."),
 	}
 }

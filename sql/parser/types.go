@@ -28,7 +28,9 @@ func (p *parser) notNull() bool {
 	if p.acceptKws("NOT", "NULL") {
 		return true
 	}
-	if p.isKw("NULL") {
+	// "NULL ON EMPTY|ERROR" after a JSON_VALUE/JSON_QUERY RETURNING type
+	// is a behaviour, not the type's nullability.
+	if p.isKw("NULL") && !p.isKwAt(1, "ON") {
 		p.i++ // explicitly nullable, the default
 	}
 	return false

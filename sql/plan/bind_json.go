@@ -3,6 +3,7 @@ package plan
 import (
 	"strings"
 
+	"github.com/weirstream/weir/row"
 	"github.com/weirstream/weir/sql/ast"
 	"github.com/weirstream/weir/sql/expr"
 )
@@ -100,11 +101,11 @@ func (eb *exprBinder) bindIsJSON(n *ast.IsJSONExpr) (expr.Expr, error) {
 	return eb.call(n, "NOT", out)
 }
 
-// bindJSON binds JSON_VALUE, JSON_QUERY and JSON_EXISTS with their default
-// behaviours (Flink's: NULL ON EMPTY / NULL ON ERROR, WITHOUT ARRAY
-// WRAPPER, FALSE ON ERROR), JSON_VALUE with an optional RETURNING type, to
-// the built-ins of package expr. Other clauses and the JSON constructors
-// (JSON_OBJECT, JSON_ARRAY and their aggregates) are refused.
+// bindJSON binds JSON_VALUE (RETURNING, ON EMPTY, ON ERROR), JSON_QUERY
+// (RETURNING STRING or ARRAY<STRING>, wrapper, ON EMPTY, ON ERROR) and
+// JSON_EXISTS (ON ERROR) to the built-ins of package expr; the default
+// behaviours (NULL ON EMPTY / NULL ON ERROR, WITHOUT ARRAY WRAPPER, FALSE
+// ON ERROR) bind to the plain two-argument calls.
 func (eb *exprBinder) bindJSON(n *ast.JSONFunc) (expr.Expr, error) {
 	behaviour := func(b *ast.JSONBehavior, def string) bool { return b == nil || b.Kind == def }
 	switch n.Name {
@@ -121,32 +122,62 @@ func (eb *exprBinder) bindJSON(n *ast.JSONFunc) (expr.Expr, error) {
 	if len(n.Args) != 2 {
 		return nil, eb.errorf(n, "%s takes a JSON value and a path", n.Name)
 	}
-	ok := true
-	switch n.Name {
-	case "JSON_VALUE":
-		ok = behaviour(n.OnEmpty, "NULL") && behaviour(n.OnError, "NULL")
-	case "JSON_QUERY":
-		ok = behaviour(n.OnEmpty, "NULL") && behaviour(n.OnError, "NULL") && (n.Wrapper == "" || n.Wrapper == "WITHOUT ARRAY") && n.Returning == nil
-	case "JSON_EXISTS":
-		ok = n.OnEmpty == nil && behaviour(n.OnError, "FALSE")
-	}
-	if !ok {
-		return nil, eb.errorf(n, "%s with clauses other than the defaults is not supported yet", n.Name)
-	}
 	args, err := eb.bindAll(n.Args...)
 	if err != nil {
 		return nil, err
 	}
-	if n.Name == "JSON_VALUE" && n.Returning != nil {
-		t, err := ResolveType(n.Returning)
-		if err != nil {
-			return nil, err
+	kind := func(b *ast.JSONBehavior, def string) string {
+		if b == nil {
+			return def
 		}
-		out, err := expr.NewJSONValue(args[0], args[1], t)
-		if err != nil {
-			return nil, eb.errorf(n, "%v", err)
-		}
-		return out, nil
+		return b.Kind
 	}
-	return eb.call(n, n.Name, args...)
+	var out expr.Expr
+	switch n.Name {
+	case "JSON_VALUE":
+		t := row.String()
+		if n.Returning != nil {
+			if t, err = ResolveType(n.Returning); err != nil {
+				return nil, err
+			}
+		}
+		if behaviour(n.OnEmpty, "NULL") && behaviour(n.OnError, "NULL") {
+			out, err = expr.NewJSONValue(args[0], args[1], t)
+			break
+		}
+		var bs [2]expr.JSONBehavior
+		for i, b := range []*ast.JSONBehavior{n.OnEmpty, n.OnError} {
+			bs[i].Kind = kind(b, "NULL")
+			if bs[i].Kind == "DEFAULT" {
+				if bs[i].Default, err = eb.bind(b.Default); err != nil {
+					return nil, err
+				}
+			}
+		}
+		out, err = expr.NewJSONValueFull(args[0], args[1], t, bs[0], bs[1])
+	case "JSON_QUERY":
+		wrapper := n.Wrapper
+		if wrapper == "" {
+			wrapper = "WITHOUT ARRAY"
+		}
+		if behaviour(n.OnEmpty, "NULL") && behaviour(n.OnError, "NULL") && wrapper == "WITHOUT ARRAY" && n.Returning == nil {
+			return eb.call(n, n.Name, args...)
+		}
+		t := row.String()
+		if n.Returning != nil {
+			if t, err = ResolveType(n.Returning); err != nil {
+				return nil, err
+			}
+		}
+		out, err = expr.NewJSONQueryFull(args[0], args[1], t, wrapper, kind(n.OnEmpty, "NULL"), kind(n.OnError, "NULL"))
+	default: // JSON_EXISTS
+		if behaviour(n.OnError, "FALSE") {
+			return eb.call(n, n.Name, args...)
+		}
+		out, err = expr.NewJSONExistsFull(args[0], args[1], n.OnError.Kind)
+	}
+	if err != nil {
+		return nil, eb.errorf(n, "%v", err)
+	}
+	return out, nil
 }
