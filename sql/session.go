@@ -309,13 +309,24 @@ func nameList(col string, names []string) *Result {
 func (s *Session) show(n *ast.Show) (*Result, *Job, error) {
 	switch n.Object {
 	case "TABLES":
-		return nameList("table name", s.cat.TableNames(true)), nil, nil
+		if err := checkShowFrom(n); err != nil {
+			return nil, nil, err
+		}
+		return nameList("table name", filterNames(n, s.cat.TableNames(true))), nil, nil
 	case "VIEWS":
-		return nameList("view name", s.cat.ViewNames()), nil, nil
+		if err := checkShowFrom(n); err != nil {
+			return nil, nil, err
+		}
+		return nameList("view name", filterNames(n, s.cat.ViewNames())), nil, nil
 	case "CATALOGS":
-		return nameList("catalog name", []string{plan.DefaultCatalog}), nil, nil
+		return nameList("catalog name", filterNames(n, []string{plan.DefaultCatalog})), nil, nil
 	case "DATABASES":
-		return nameList("database name", []string{plan.DefaultDatabase}), nil, nil
+		if n.From != nil && (len(n.From.Parts) != 1 || n.From.Parts[0].Name != plan.DefaultCatalog) {
+			return nil, nil, fmt.Errorf("sql: Catalog %s does not exist", strings.Join(quotedParts(n.From.Parts), "."))
+		}
+		return nameList("database name", filterNames(n, []string{plan.DefaultDatabase})), nil, nil
+	case "COLUMNS":
+		return s.showColumns(n) // show_create.go
 	case "CURRENT CATALOG":
 		return nameList("current catalog name", []string{plan.DefaultCatalog}), nil, nil
 	case "CURRENT DATABASE":
@@ -323,12 +334,29 @@ func (s *Session) show(n *ast.Show) (*Result, *Job, error) {
 	case "CONNECTORS":
 		return nameList("connector", s.reg.Identifiers()), nil, nil
 	case "CREATE TABLE", "CREATE VIEW":
+		// show_create.go: Flink's ShowCreateUtil text and messages.
 		name := n.Name.Last().Name
-		if t, found := s.cat.Table(name); found && n.Object == "CREATE TABLE" {
-			return &Result{Text: t.DDL.String()}, nil, nil
-		}
-		if v, found := s.cat.View(name); found && n.Object == "CREATE VIEW" {
-			return &Result{Text: v.DDL.String()}, nil, nil
+		t, isTable := s.cat.Table(name)
+		v, isView := s.cat.View(name)
+		switch {
+		case isTable && n.Object == "CREATE TABLE":
+			return &Result{Text: showCreateTable(t)}, nil, nil
+		case isView && n.Object == "CREATE VIEW":
+			cols := v.Columns
+			if len(cols) == 0 {
+				r, err := s.binder().Query(v.Query)
+				if err != nil {
+					return nil, nil, err
+				}
+				for _, c := range r.Columns() {
+					cols = append(cols, c.Name)
+				}
+			}
+			return &Result{Text: showCreateView(v, cols)}, nil, nil
+		case isView:
+			return nil, nil, fmt.Errorf("sql: SHOW CREATE TABLE is only supported for tables, but %s is a view. Please use SHOW CREATE VIEW instead.", fullName(name))
+		case isTable:
+			return nil, nil, fmt.Errorf("sql: SHOW CREATE VIEW is only supported for views, but %s is a table. Please use SHOW CREATE TABLE instead.", fullName(name))
 		}
 		return nil, nil, fmt.Errorf("sql: %s %s does not exist", strings.TrimPrefix(n.Object, "CREATE "), name)
 	}
@@ -360,14 +388,20 @@ func (s *Session) describe(n *ast.Describe) (*Result, *Job, error) {
 			case plan.Computed:
 				extras = row.Str("AS " + computedText(t, i))
 			case plan.Metadata:
-				e := "METADATA FROM '" + t.MetadataKeys[i] + "'"
+				// Flink's explainExtras: FROM only for a key the DDL names.
+				e := "METADATA"
+				for _, d := range tableDef(t).Columns {
+					if d.Name.Name == c.Name && d.MetadataKey != nil {
+						e += " FROM " + ast.QuoteString(*d.MetadataKey)
+					}
+				}
 				if t.Virtual[i] {
 					e += " VIRTUAL"
 				}
 				extras = row.Str(e)
 			}
 			if i == t.Rowtime {
-				wm = row.Str(tableDef(t).Watermarks[0].Expr.String())
+				wm = row.Str(ast.FormatQuoted(tableDef(t).Watermarks[0].Expr))
 			}
 			typ := strings.TrimSuffix(ty.String(), " NOT NULL")
 			res.Rows = append(res.Rows, row.Of(row.Str(c.Name), row.Str(typ), row.Bool(c.Type.Nullable), key, extras, wm))
@@ -404,7 +438,7 @@ func pkNames(t *plan.Table) string {
 func computedText(t *plan.Table, i int) string {
 	for _, c := range tableDef(t).Columns {
 		if c.Name.Name == t.Columns[i].Name && c.Expr != nil {
-			return c.Expr.String()
+			return ast.FormatQuoted(c.Expr) // Flink's explainExtras: identifiers back-quoted
 		}
 	}
 	return t.Computed[i].String()

@@ -83,11 +83,31 @@ func FormatScript(stmts []Statement) string {
 	return p.b.String()
 }
 
-type printer struct{ b strings.Builder }
+// FormatQuoted returns the SQL text of n as Format does, with every
+// identifier back-quoted: Flink's serializable form of an expression
+// (its asSerializableString), as SHOW CREATE TABLE prints computed
+// columns and watermarks.
+func FormatQuoted(n Node) string {
+	p := printer{quoteAll: true}
+	n.format(&p)
+	return p.b.String()
+}
+
+type printer struct {
+	b strings.Builder
+	// quoteAll back-quotes every identifier (FormatQuoted).
+	quoteAll bool
+}
 
 func (p *printer) w(s string) { p.b.WriteString(s) }
 
-func (p *printer) ident(id *Ident) { p.w(QuoteIdent(id.Name)) }
+func (p *printer) ident(id *Ident) {
+	if p.quoteAll {
+		p.forceQuote(id.Name)
+		return
+	}
+	p.w(QuoteIdent(id.Name))
+}
 
 func (p *printer) idents(ids []*Ident) {
 	for i, id := range ids {

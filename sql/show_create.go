@@ -1,0 +1,220 @@
+package sql
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/weirstream/weir/row"
+	"github.com/weirstream/weir/sql/ast"
+	"github.com/weirstream/weir/sql/plan"
+)
+
+// SHOW CREATE TABLE and SHOW CREATE VIEW print the statement as Flink's
+// ShowCreateUtil builds it: the table's full identifier back-quoted, one
+// column per line (types in their serializable form, VARCHAR(2147483647)
+// for STRING; computed columns as AS expr; metadata columns as METADATA
+// [FROM 'key'] [VIRTUAL]), the watermark, the primary key constraint
+// (named PK_<columns> unless named in the DDL), COMMENT, PARTITIONED BY,
+// and the options sorted by key.
+
+const showIndent = "  "
+
+func quoteAll(name string) string { return "`" + strings.ReplaceAll(name, "`", "``") + "`" }
+
+func fullName(name string) string {
+	return quoteAll(plan.DefaultCatalog) + "." + quoteAll(plan.DefaultDatabase) + "." + quoteAll(name)
+}
+
+func commentClause(c string) string { return "COMMENT " + ast.QuoteString(c) }
+
+// showCreateTable returns Flink's SHOW CREATE TABLE text of t.
+func showCreateTable(t *plan.Table) string {
+	def := tableDef(t)
+	byName := map[string]*ast.ColumnDef{}
+	for _, c := range def.Columns {
+		byName[c.Name.Name] = c
+	}
+	var b strings.Builder
+	b.WriteString("CREATE ")
+	if t.Temporary {
+		b.WriteString("TEMPORARY ")
+	}
+	b.WriteString("TABLE " + fullName(t.Name) + " (\n")
+	var lines []string
+	for i, c := range t.Columns {
+		d := byName[c.Name]
+		var l strings.Builder
+		l.WriteString(showIndent + quoteAll(c.Name) + " ")
+		switch t.Kinds[i] {
+		case plan.Computed:
+			if d != nil && d.Expr != nil {
+				l.WriteString("AS " + ast.FormatQuoted(d.Expr))
+			} else {
+				l.WriteString("AS " + t.Computed[i].String())
+			}
+		case plan.Metadata:
+			l.WriteString(c.Type.SerializableString() + " METADATA")
+			if d != nil && d.MetadataKey != nil {
+				l.WriteString(" FROM " + ast.QuoteString(*d.MetadataKey))
+			}
+			if t.Virtual[i] {
+				l.WriteString(" VIRTUAL")
+			}
+		default:
+			l.WriteString(c.Type.SerializableString())
+		}
+		if d != nil && d.Comment != nil && *d.Comment != "" {
+			l.WriteString(" " + commentClause(*d.Comment))
+		}
+		lines = append(lines, l.String())
+	}
+	for _, w := range def.Watermarks {
+		lines = append(lines, showIndent+"WATERMARK FOR "+quoteAll(w.Column.Last().Name)+" AS "+ast.FormatQuoted(w.Expr))
+	}
+	if len(t.PrimaryKey) > 0 {
+		var cols []string
+		for _, k := range t.PrimaryKey {
+			cols = append(cols, t.Columns[k].Name)
+		}
+		name := "PK_" + strings.Join(cols, "_")
+		if pk := pkConstraint(def); pk != nil && pk.Name != nil {
+			name = pk.Name.Name
+		}
+		quoted := make([]string, len(cols))
+		for i, c := range cols {
+			quoted[i] = quoteAll(c)
+		}
+		lines = append(lines, fmt.Sprintf("%sCONSTRAINT %s PRIMARY KEY (%s) NOT ENFORCED", showIndent, quoteAll(name), strings.Join(quoted, ", ")))
+	}
+	b.WriteString(strings.Join(lines, ",\n"))
+	b.WriteString("\n)\n")
+	if def.Comment != nil && *def.Comment != "" {
+		b.WriteString(commentClause(*def.Comment) + "\n")
+	}
+	if len(t.PartitionKeys) > 0 {
+		var ps []string
+		for _, k := range t.PartitionKeys {
+			ps = append(ps, quoteAll(t.Columns[k].Name))
+		}
+		b.WriteString("PARTITIONED BY (" + strings.Join(ps, ", ") + ")\n")
+	}
+	if len(t.Options) > 0 {
+		keys := make([]string, 0, len(t.Options))
+		for k := range t.Options {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		opts := make([]string, len(keys))
+		for i, k := range keys {
+			opts[i] = showIndent + ast.QuoteString(k) + " = " + ast.QuoteString(t.Options[k])
+		}
+		b.WriteString("WITH (\n" + strings.Join(opts, ",\n") + "\n)\n")
+	}
+	return b.String()
+}
+
+// pkConstraint returns the primary key constraint of a definition: the
+// table constraint, or an inline one on a column.
+func pkConstraint(def *ast.CreateTable) *ast.PrimaryKey {
+	if def.PrimaryKey != nil {
+		return def.PrimaryKey
+	}
+	for _, c := range def.Columns {
+		if c.PrimaryKey != nil {
+			return c.PrimaryKey
+		}
+	}
+	return nil
+}
+
+// showCreateView returns Flink's SHOW CREATE VIEW text of v: its column
+// names, then AS and its query (Flink prints the expanded query; Weir
+// prints the query as written, identifiers back-quoted).
+func showCreateView(v *plan.View, cols []string) string {
+	var b strings.Builder
+	b.WriteString("CREATE ")
+	if v.Temporary {
+		b.WriteString("TEMPORARY ")
+	}
+	b.WriteString("VIEW " + fullName(v.Name) + " (\n")
+	lines := make([]string, len(cols))
+	for i, c := range cols {
+		lines[i] = showIndent + quoteAll(c)
+	}
+	b.WriteString(strings.Join(lines, ",\n"))
+	b.WriteString("\n)\n")
+	if v.DDL != nil && v.DDL.Comment != nil && *v.DDL.Comment != "" {
+		b.WriteString(commentClause(*v.DDL.Comment) + "\n")
+	}
+	b.WriteString("AS " + ast.FormatQuoted(v.Query) + "\n")
+	return b.String()
+}
+
+// filterNames keeps the names that match a SHOW statement's [NOT]
+// LIKE|ILIKE pattern (all without one).
+func filterNames(n *ast.Show, names []string) []string {
+	if n.Like == nil {
+		return names
+	}
+	var kept []string
+	for _, x := range names {
+		if likeMatch(x, *n.Like, n.ILike) != n.NotLike {
+			kept = append(kept, x)
+		}
+	}
+	return kept
+}
+
+// checkShowFrom checks the FROM|IN of SHOW TABLES|VIEWS: Weir has one
+// catalog and one database.
+func checkShowFrom(n *ast.Show) error {
+	if n.From == nil {
+		return nil
+	}
+	parts := n.From.Parts
+	db := parts[len(parts)-1].Name
+	if len(parts) > 2 || db != plan.DefaultDatabase || len(parts) == 2 && parts[0].Name != plan.DefaultCatalog {
+		return fmt.Errorf("sql: Database %s does not exist", strings.Join(quotedParts(parts), "."))
+	}
+	return nil
+}
+
+func quotedParts(parts []*ast.Ident) []string {
+	out := make([]string, len(parts))
+	for i, p := range parts {
+		out[i] = quoteAll(p.Name)
+	}
+	return out
+}
+
+// showColumns is SHOW COLUMNS FROM|IN t [[NOT] LIKE|ILIKE 'p']: DESCRIBE's
+// rows of the columns whose names match.
+func (s *Session) showColumns(n *ast.Show) (*Result, *Job, error) {
+	if n.From == nil {
+		return nil, nil, fmt.Errorf("sql: SHOW COLUMNS needs FROM or IN and a table")
+	}
+	parts := n.From.Parts
+	if len(parts) > 1 {
+		prefix := parts[:len(parts)-1]
+		ok := len(prefix) <= 2 && prefix[len(prefix)-1].Name == plan.DefaultDatabase &&
+			(len(prefix) == 1 || prefix[0].Name == plan.DefaultCatalog)
+		if !ok {
+			return nil, nil, fmt.Errorf("sql: Tables or views with the identifier '%s' doesn't exist", n.From.String())
+		}
+	}
+	res, _, err := s.describe(&ast.Describe{Pos: n.Pos, Name: &ast.Name{Pos: n.From.Pos, Parts: []*ast.Ident{parts[len(parts)-1]}}})
+	if err != nil {
+		return nil, nil, err
+	}
+	if n.Like != nil {
+		var kept []row.Row
+		for _, r := range res.Rows {
+			if likeMatch(r.Fields[0].Str(), *n.Like, n.ILike) != n.NotLike {
+				kept = append(kept, r)
+			}
+		}
+		res.Rows = kept
+	}
+	return res, nil, nil
+}
