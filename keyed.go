@@ -358,7 +358,10 @@ func (p *keyedProcessOp[K, I, O]) fire(t runtime.Timer[K, struct{}], d TimeDomai
 }
 
 func (p *keyedProcessOp[K, I, O]) ProcessWatermark(wm int64) error {
-	if wm == runtime.MaxWatermark || p.flushesOn(wm) {
+	// The function is asked about the final watermark too (so it can
+	// tell it from a barrier), though the bundle is flushed whatever it
+	// answers.
+	if p.flushesOn(wm) || wm == runtime.MaxWatermark {
 		p.hold.held = false
 		if err := p.flushBundle(); err != nil {
 			return err

@@ -35,7 +35,10 @@ type BundleFlusher[K comparable, O any] interface {
 // carry event time (Flink's mini-batch bundles behind a RowTime
 // MiniBatchAssigner): the operator asks it before each watermark goes on
 // and timers fire, and flushes the bundle first when it returns true (so
-// no held record is emitted behind a watermark that passed it).
+// no held record is emitted behind a watermark that passed it). It is
+// asked about the final watermark (MaxWatermark) too, which flushes the
+// bundle whatever it answers: a function that fires what it holds on a
+// watermark thus tells the end of input from a barrier's flush.
 type WatermarkFlusher interface {
 	FlushesOnWatermark(wm int64) bool
 }

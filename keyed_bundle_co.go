@@ -30,7 +30,8 @@ func (p *keyedCoProcessOp[K, A, B, O]) flushBundle() error {
 func (p *keyedCoProcessOp[K, A, B, O]) ProcessWatermark(wm int64) error {
 	if p.bundle != nil {
 		w, ok := p.fn.(WatermarkFlusher)
-		if wm == runtime.MaxWatermark || ok && w.FlushesOnWatermark(wm) {
+		// Asked about the final watermark too; flushed whatever it answers.
+		if ok && w.FlushesOnWatermark(wm) || wm == runtime.MaxWatermark {
 			p.hold.held = false
 			if err := p.flushBundle(); err != nil {
 				return err

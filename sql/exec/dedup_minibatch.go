@@ -125,7 +125,9 @@ func (f *dedupFn) keepsNew(held, in row.Row) bool {
 // watermarks below interval-1 never end a batch).
 func (f *dedupFn) FlushesOnWatermark(wm int64) bool {
 	b := f.mb
-	if b == nil || !f.spec.RowTime {
+	if b == nil || !f.spec.RowTime || wm == weir.MaxWatermark {
+		// The final watermark flushes anyway (and would overflow the
+		// interval's end).
 		return false
 	}
 	iv := f.spec.MiniBatch.Interval.Milliseconds()

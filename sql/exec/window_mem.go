@@ -302,7 +302,10 @@ func (f *windowAggFn) FlushesOnWatermark(wm int64) bool {
 		return false
 	}
 	m.lastWm = wm
-	if !m.started || len(m.spill) > 0 {
+	// The final watermark fires the whole table from memory: without
+	// the pending flush it would be written to state first, as for a
+	// barrier, and fired by memFinal from its timers.
+	if !m.started || len(m.spill) > 0 || wm == operator.MaxWatermark {
 		m.pending, m.hasPending = prev, true
 		return true
 	}
@@ -371,10 +374,10 @@ func (f *windowAggFn) FlushBundle(ctx *weir.KeyedContext[string, row.Row]) error
 		m.hasPending = false
 		return f.memFireInOrder(ctx, m.pending, m.lastWm, false, 0)
 	}
-	// A barrier, the end of input or the final watermark (which the
-	// operator flushes without asking FlushesOnWatermark): write the
-	// table for a snapshot. At the final watermark the timers written
-	// fire next, and memFinal fires the table.
+	// A barrier or the end of input: write the table for a snapshot.
+	// (The final watermark asks FlushesOnWatermark and fires the table
+	// above; were it flushed without asking, the timers written here
+	// would fire next, and memFinal would fire the table.)
 	return f.memSpill(ctx)
 }
 
