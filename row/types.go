@@ -252,7 +252,11 @@ func (t Type) String() string {
 	return b.String()
 }
 
-func (t Type) format(b *strings.Builder) {
+func (t Type) format(b *strings.Builder) { t.write(b, false) }
+
+// write prints t as String does, or, with serial, as
+// SerializableString does (types_serial.go).
+func (t Type) write(b *strings.Builder, serial bool) {
 	switch t.Root {
 	case TypeNull:
 		b.WriteString("NULL")
@@ -276,7 +280,7 @@ func (t Type) format(b *strings.Builder) {
 	case TypeChar:
 		fmt.Fprintf(b, "CHAR(%d)", t.Precision)
 	case TypeVarChar:
-		if t.Precision == MaxLength {
+		if t.Precision == MaxLength && !serial {
 			b.WriteString("STRING")
 		} else {
 			fmt.Fprintf(b, "VARCHAR(%d)", t.Precision)
@@ -284,7 +288,7 @@ func (t Type) format(b *strings.Builder) {
 	case TypeBinary:
 		fmt.Fprintf(b, "BINARY(%d)", t.Precision)
 	case TypeVarBinary:
-		if t.Precision == MaxLength {
+		if t.Precision == MaxLength && !serial {
 			b.WriteString("BYTES")
 		} else {
 			fmt.Fprintf(b, "VARBINARY(%d)", t.Precision)
@@ -303,17 +307,17 @@ func (t Type) format(b *strings.Builder) {
 		fmt.Fprintf(b, "INTERVAL DAY(2) TO SECOND(%d)", t.Precision)
 	case TypeArray:
 		b.WriteString("ARRAY<")
-		t.Elem.format(b)
+		t.Elem.write(b, serial)
 		b.WriteByte('>')
 	case TypeMap:
 		b.WriteString("MAP<")
-		t.Elem.format(b)
+		t.Elem.write(b, serial)
 		b.WriteString(", ")
-		t.Value.format(b)
+		t.Value.write(b, serial)
 		b.WriteByte('>')
 	case TypeMultiset:
 		b.WriteString("MULTISET<")
-		t.Elem.format(b)
+		t.Elem.write(b, serial)
 		b.WriteByte('>')
 	case TypeRow:
 		b.WriteString("ROW<")
@@ -321,9 +325,13 @@ func (t Type) format(b *strings.Builder) {
 			if i > 0 {
 				b.WriteString(", ")
 			}
-			b.WriteString(QuoteIdent(f.Name))
+			if serial {
+				b.WriteString("`" + strings.ReplaceAll(f.Name, "`", "``") + "`")
+			} else {
+				b.WriteString(QuoteIdent(f.Name))
+			}
 			b.WriteByte(' ')
-			f.Type.format(b)
+			f.Type.write(b, serial)
 		}
 		b.WriteByte('>')
 	default:
@@ -331,6 +339,9 @@ func (t Type) format(b *strings.Builder) {
 	}
 	if !t.Nullable {
 		b.WriteString(" NOT NULL")
+	}
+	if serial {
+		return
 	}
 	switch t.TimeAttr {
 	case Rowtime:

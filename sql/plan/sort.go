@@ -186,16 +186,20 @@ func (s *TemporalSort) Inputs() []Rel { return []Rel{s.In} }
 func (s *TemporalSort) Mode() Mode { return InsertOnly }
 
 func (s *TemporalSort) describe() (string, []string) {
-	in := s.In.Columns()
-	var order []string
-	for _, k := range s.Keys {
+	return "TemporalSort", []string{orderByAttr(s.In.Columns(), s.Keys)}
+}
+
+// orderByAttr prints sort keys as EXPLAIN's orderBy=[a ASC, b DESC].
+func orderByAttr(in []Column, keys []SortKey) string {
+	order := make([]string, len(keys))
+	for i, k := range keys {
 		d := " ASC"
 		if k.Desc {
 			d = " DESC"
 		}
-		order = append(order, in[k.Col].Name+d)
+		order[i] = in[k.Col].Name + d
 	}
-	return "TemporalSort", []string{"orderBy=[" + strings.Join(order, ", ") + "]"}
+	return "orderBy=[" + strings.Join(order, ", ") + "]"
 }
 
 // temporalSort checks that an ORDER BY without LIMIT starts with a time
@@ -241,16 +245,7 @@ func (s *Sort) Inputs() []Rel { return []Rel{s.In} }
 func (s *Sort) Mode() Mode { return InsertOnly }
 
 func (s *Sort) describe() (string, []string) {
-	in := s.In.Columns()
-	var order []string
-	for _, k := range s.Keys {
-		d := " ASC"
-		if k.Desc {
-			d = " DESC"
-		}
-		order = append(order, in[k.Col].Name+d)
-	}
-	attrs := []string{"orderBy=[" + strings.Join(order, ", ") + "]"}
+	attrs := []string{orderByAttr(s.In.Columns(), s.Keys)}
 	if s.Offset > 0 {
 		attrs = append(attrs, fmt.Sprintf("offset=[%d]", s.Offset))
 	}
