@@ -25,12 +25,25 @@ import (
 // monotonic reading are not kept: values decode in UTC, as before.
 //
 // The old code wrote varint(UnixNano) for every instant, so a value
-// outside 1677..2262 (time.Time{} among them) was stored wrapped, as the
-// in-range instant of the same int64; such bytes in an old snapshot still
-// decode to that wrapped instant (what they meant to the old code), and
-// are not found by a lookup of the original value, which now encodes
-// exactly. A binary older than this change misreads the marker form.
+// outside 1677..2262 was stored wrapped, as the in-range instant of the
+// same int64; such bytes in an old snapshot still decode to that wrapped
+// instant (what they meant to the old code), and are not found by a
+// lookup of the original value, which now encodes exactly. A binary older
+// than this change misreads the marker form.
+//
+// The zero time.Time, by far the most common of those values (an unset
+// field), keeps its old bytes, varint of its wrapped UnixNano: old
+// snapshots' keys holding it still match, an older binary reads it, and
+// those bytes decode to time.Time{} (the old code gave 1754-08-30). The
+// instant they wrapped to, zeroAlias, takes the long form instead.
 const timeMarker0, timeMarker1 = 0x80, 0x00
+
+// zeroNano is time.Time{}.UnixNano() (wrapped) and zeroAlias the in-range
+// instant of that UnixNano, 1754-08-30T22:43:41.128654848Z.
+var (
+	zeroNano  = time.Time{}.UnixNano()
+	zeroAlias = time.Unix(0, zeroNano).UTC()
+)
 
 // unixToInternal is time's offset of the Unix epoch from year 1, in
 // seconds: time.Unix(sec, ...) wraps for sec above MaxInt64 minus it.
@@ -50,7 +63,10 @@ func nanoFits(t time.Time) bool {
 }
 
 func appendTime(dst []byte, t time.Time) []byte {
-	if nanoFits(t) {
+	if t.IsZero() {
+		return binary.AppendVarint(dst, zeroNano)
+	}
+	if nanoFits(t) && !t.Equal(zeroAlias) {
 		return binary.AppendVarint(dst, t.UnixNano())
 	}
 	dst = append(dst, timeMarker0, timeMarker1)
@@ -72,7 +88,7 @@ func decodeTime(src []byte) (time.Time, int, error) {
 			return time.Time{}, 0, corrupt("time out of range")
 		}
 		t := time.Unix(sec, int64(ns)).UTC()
-		if nanoFits(t) {
+		if nanoFits(t) && !t.Equal(zeroAlias) {
 			return time.Time{}, 0, corrupt("time in the long form")
 		}
 		return t, 2 + k + m, nil
@@ -80,6 +96,9 @@ func decodeTime(src []byte) (time.Time, int, error) {
 	x, k := binary.Varint(src)
 	if k <= 0 {
 		return time.Time{}, 0, corrupt("time")
+	}
+	if x == zeroNano {
+		return time.Time{}, k, nil
 	}
 	return time.Unix(0, x).UTC(), k, nil
 }

@@ -15,8 +15,9 @@ import (
 
 // oldTimeBytes are time.Time values as the codec wrote them before the
 // exact encoding (varint(UnixNano), computed with that code), with what
-// that code decoded them to. Values outside 1677..2262 were written
-// wrapped; their bytes still decode to the wrapped instant.
+// what they decode to now (what the old code decoded them to, except the
+// zero time's bytes, now the zero time). Values outside 1677..2262 were
+// written wrapped; their bytes still decode to the wrapped instant.
 var oldTimeBytes = []struct {
 	in      time.Time
 	hex     string
@@ -29,7 +30,8 @@ var oldTimeBytes = []struct {
 	{time.Date(1900, 1, 1, 0, 0, 0, 1, time.FixedZone("x", 3600)), "fdffcc98cab8f5a73d", "1899-12-31T23:00:00.000000001Z", true},
 	{time.Date(1677, 9, 21, 0, 12, 43, 145224192, time.UTC), "ffffffffffffffffff01", "1677-09-21T00:12:43.145224192Z", true},
 	{time.Date(2262, 4, 11, 23, 47, 16, 854775807, time.UTC), "feffffffffffffffff01", "2262-04-11T23:47:16.854775807Z", true},
-	{time.Time{}, "ffffafae9885fecdbc01", "1754-08-30T22:43:41.128654848Z", false},
+	// The zero time keeps its old bytes, which now decode to it.
+	{time.Time{}, "ffffafae9885fecdbc01", "0001-01-01T00:00:00Z", true},
 	{time.Date(9999, 12, 31, 23, 59, 59, 999999999, time.UTC), "818088d5ab8097d68601", "1816-03-30T05:56:08.066277375Z", false},
 }
 
@@ -104,7 +106,7 @@ func TestTimeRoundTrip(t *testing.T) {
 			t.Fatalf("%v encodes to %x, in UTC to %x", in, b, u)
 		}
 		// In the UnixNano range the encoding is the old one.
-		if fits := in.Unix() > edgeLo+1 && in.Unix() < edgeHi-1; fits {
+		if fits := in.Unix() > edgeLo+1 && in.Unix() < edgeHi-1; fits && !in.Equal(zeroAlias) {
 			var old []byte
 			old = appendVarint(old, in.UnixNano())
 			if !bytes.Equal(old, b) {
@@ -140,7 +142,7 @@ func TestTimeEdges(t *testing.T) {
 	for _, x := range []struct {
 		t    time.Time
 		long bool
-	}{{lo, false}, {hi, false}, {lo.Add(-1), true}, {hi.Add(1), true}, {time.Time{}, true}} {
+	}{{lo, false}, {hi, false}, {lo.Add(-1), true}, {hi.Add(1), true}, {time.Time{}, false}, {zeroAlias, true}, {zeroAlias.Add(1), false}} {
 		b := c.Append(nil, x.t)
 		if long := len(b) >= 2 && b[0] == 0x80 && b[1] == 0x00; long != x.long {
 			t.Errorf("%v: %x, long form %v, want %v", x.t, b, long, x.long)
@@ -160,5 +162,58 @@ func TestTimeEdges(t *testing.T) {
 		if _, _, err := c.Decode(b); !errors.Is(err, codec.ErrCorrupt) {
 			t.Errorf("%s: %v, want ErrCorrupt", h, err)
 		}
+	}
+}
+
+// zeroAlias is the instant the old code's bytes of time.Time{} decoded to.
+var zeroAlias = time.Date(1754, 8, 30, 22, 43, 41, 128654848, time.UTC)
+
+// TestTimeZero: the zero time keeps the bytes older versions wrote (so a
+// map-state key or a value holding it in an old snapshot still matches and
+// an older binary reads it), in any location and with a monotonic reading;
+// those bytes decode to the zero time; the instant they used to decode to
+// takes the long form and round-trips; the long form of the zero time
+// (written between the exact encoding and this change) decodes to it.
+func TestTimeZero(t *testing.T) {
+	c := codec.Must[time.Time]()
+	old, _ := hex.DecodeString("ffffafae9885fecdbc01")
+	for _, z := range []time.Time{{}, time.Time{}.In(time.FixedZone("x", -7200)), time.Time{}.Local()} {
+		if b := c.Append(nil, z); !bytes.Equal(b, old) {
+			t.Errorf("%v encodes to %x, the old bytes are %x", z, b, old)
+		}
+	}
+	got, n, err := c.Decode(old)
+	if err != nil || n != len(old) || !got.IsZero() || got != (time.Time{}) {
+		t.Fatalf("old zero bytes decode to %v (%d bytes, %v)", got, n, err)
+	}
+	now := time.Now() // with a monotonic reading
+	if b, back := c.Append(nil, now), now.Round(0); !bytes.Equal(b, c.Append(nil, back)) {
+		t.Errorf("a monotonic reading changes the bytes")
+	}
+	b := c.Append(nil, zeroAlias)
+	if len(b) < 2 || b[0] != 0x80 || b[1] != 0x00 {
+		t.Fatalf("%v encodes to %x, want the long form", zeroAlias, b)
+	}
+	if got, _, err := c.Decode(b); err != nil || !got.Equal(zeroAlias) {
+		t.Fatalf("%x decodes to %v, %v", b, got, err)
+	}
+	long := append([]byte{0x80, 0x00}, appendVarint(nil, time.Time{}.Unix())...)
+	long = append(long, 0)
+	if got, n, err := c.Decode(long); err != nil || n != len(long) || got != (time.Time{}) {
+		t.Fatalf("long-form zero %x decodes to %v (%d, %v)", long, got, n, err)
+	}
+	// In a struct, as a value-state entry: zero and set times.
+	type entry struct {
+		A, B time.Time
+		N    int
+	}
+	ec := codec.Must[entry]()
+	in := entry{B: time.Date(2026, 1, 2, 3, 4, 5, 6, time.UTC), N: 7}
+	eb := ec.Append(nil, in)
+	if !bytes.HasPrefix(eb, old) {
+		t.Errorf("entry %x does not start with the old zero bytes", eb)
+	}
+	if back, _, err := ec.Decode(eb); err != nil || back != in {
+		t.Errorf("entry decodes to %+v, %v", back, err)
 	}
 }
