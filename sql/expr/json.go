@@ -134,7 +134,14 @@ func parseJSONPath(p string) ([]jsonStep, error) {
 			in := strings.TrimSpace(s[1:end])
 			s = s[end+1:]
 			if len(in) >= 2 && (in[0] == '\'' || in[0] == '"') && in[len(in)-1] == in[0] {
-				steps = append(steps, jsonStep{key: in[1 : len(in)-1]})
+				key := in[1 : len(in)-1]
+				if strings.ContainsRune(key, rune(in[0])) {
+					// ['a','b'] (several members) or an escaped quote:
+					// not one plain key, so not read (it was the key
+					// "a','b", a silent miss).
+					return nil, fmt.Errorf("%w: subscript [%s] in %q", errJSONPathUnsupported, in, p)
+				}
+				steps = append(steps, jsonStep{key: key})
 				continue
 			}
 			if in == "*" {
