@@ -17,13 +17,14 @@ import (
 // them. A path spec is "lax <path>" or "strict <path>"; without the mode
 // word the whole spec is the path, in strict mode. The path is the
 // subset of Jayway JsonPath Weir reads: $, .key, ."quoted key",
-// ['key'], [n] (0-based), and the wildcards [*] and .* (an indefinite
+// ['key'], [n] (0-based; negative counts from the end), and the wildcards [*] and .* (an indefinite
 // path, whose result is the list of its matches); a path not starting
 // with $ is read as $.path, as Jayway does.
 //
 // Evaluation gives a context: an error (invalid JSON in strict mode, a
-// missing member in strict mode, an invalid path), or a value, nil when
-// the path is missing in lax mode or names a JSON null. Each function
+// missing member or a JSON null at a definite path in strict mode, a
+// document that is the JSON null, an invalid path), or a value, nil when
+// the path is missing or names a JSON null in lax mode. Each function
 // turns the context into its result through its ON EMPTY / ON ERROR
 // behaviours.
 
@@ -133,7 +134,14 @@ func parseJSONPath(p string) ([]jsonStep, error) {
 			in := strings.TrimSpace(s[1:end])
 			s = s[end+1:]
 			if len(in) >= 2 && (in[0] == '\'' || in[0] == '"') && in[len(in)-1] == in[0] {
-				steps = append(steps, jsonStep{key: in[1 : len(in)-1]})
+				key := in[1 : len(in)-1]
+				if strings.ContainsRune(key, rune(in[0])) {
+					// ['a','b'] (several members) or an escaped quote:
+					// not one plain key, so not read (it was the key
+					// "a','b", a silent miss).
+					return nil, fmt.Errorf("%w: subscript [%s] in %q", errJSONPathUnsupported, in, p)
+				}
+				steps = append(steps, jsonStep{key: key})
 				continue
 			}
 			if in == "*" {
@@ -143,8 +151,10 @@ func parseJSONPath(p string) ([]jsonStep, error) {
 			if in == "" {
 				return nil, fmt.Errorf("expr: bad JSON path %q", p)
 			}
+			// A negative index counts from the end ($[-1] is the last
+			// element), as Jayway's ArrayIndexToken.
 			n, err := strconv.Atoi(in)
-			if err != nil || n < 0 {
+			if err != nil {
 				return nil, fmt.Errorf("%w: subscript [%s] in %q", errJSONPathUnsupported, in, p)
 			}
 			steps = append(steps, jsonStep{index: n, isIdx: true})
@@ -190,10 +200,14 @@ func jsonStep1(v any, st jsonStep) (any, bool) {
 		r, ok := x[st.key]
 		return r, ok
 	case []any:
-		if !st.isIdx || st.index >= len(x) {
+		i := st.index
+		if i < 0 {
+			i += len(x)
+		}
+		if !st.isIdx || i < 0 || i >= len(x) {
 			return nil, false
 		}
-		return x[st.index], true
+		return x[i], true
 	}
 	return nil, false
 }
@@ -229,13 +243,20 @@ func jsonMatches(v any, steps []jsonStep, underWild bool, out *[]any) bool {
 			for _, k := range keys {
 				jsonMatches(x[k], steps[1:], true, out)
 			}
-		default:
-			return underWild
 		}
+		// A wildcard on a scalar or a JSON null matches nothing, and is
+		// no error in either mode (Jayway's WildcardPathToken).
 		return true
 	}
 	next, ok := jsonStep1(v, st)
 	if !ok {
+		if _, isArr := v.([]any); isArr && st.isIdx {
+			// An index out of range matches nothing, and is no
+			// error even before the first wildcard (Jayway's
+			// handleArrayIndex); a missing member or a step on the
+			// wrong kind of value is one there.
+			return true
+		}
 		return underWild
 	}
 	return jsonMatches(next, steps[1:], underWild, out)
@@ -278,24 +299,30 @@ func jsonLengthOf(v any) int64 {
 
 // jsonLength is JSON_LENGTH(doc [, path]) as Flink's SqlJsonUtils has it:
 // NULL for invalid JSON, an empty or invalid path, a missing member, and
-// an indefinite path without exactly one match.
-func jsonLength(doc string, path *string) (int64, bool) {
+// an indefinite path without exactly one match; an error for a path Weir
+// does not read (errJSONPathUnsupported).
+func jsonLength(doc string, path *string) (int64, bool, error) {
 	v, ok := jsonDecode(doc)
 	if !ok {
-		return 0, false
+		return 0, false, nil
 	}
 	if path == nil {
-		return jsonLengthOf(v), true
+		return jsonLengthOf(v), true, nil
 	}
 	if *path == "" {
-		return 0, false
+		return 0, false, nil
 	}
 	if v == nil {
-		return 1, *path == "$"
+		return 1, *path == "$", nil
 	}
 	steps, err := parseJSONPath(*path)
+	if errors.Is(err, errJSONPathUnsupported) {
+		// A path Weir does not read fails, as in the other JSON
+		// functions, rather than give NULL where Flink counts.
+		return 0, false, err
+	}
 	if err != nil {
-		return 0, false
+		return 0, false, nil
 	}
 	indefinite := false
 	for _, st := range steps {
@@ -305,16 +332,16 @@ func jsonLength(doc string, path *string) (int64, bool) {
 		var out []any
 		jsonMatches(v, steps, false, &out)
 		if len(out) != 1 {
-			return 0, false
+			return 0, false, nil
 		}
-		return jsonLengthOf(out[0]), true
+		return jsonLengthOf(out[0]), true, nil
 	}
 	for _, st := range steps {
 		if v, ok = jsonStep1(v, st); !ok {
-			return 0, false
+			return 0, false, nil
 		}
 	}
-	return jsonLengthOf(v), true
+	return jsonLengthOf(v), true, nil
 }
 
 // jsonContext is the outcome of a path on a document.
@@ -337,6 +364,12 @@ func jsonEvalPath(doc string, p *jsonPath) jsonContext {
 		}
 		return c
 	}
+	if v == nil {
+		// A document that is the JSON null: Jayway refuses to parse a
+		// null root in either mode, an error of the function.
+		c.err = errors.New("json object can not be null")
+		return c
+	}
 	if p.indefinite {
 		out := []any{}
 		if !jsonMatches(v, p.steps, false, &out) && p.strict {
@@ -353,6 +386,12 @@ func jsonEvalPath(doc string, p *jsonPath) jsonContext {
 			}
 			return c
 		}
+	}
+	if v == nil && p.strict {
+		// A definite path to a JSON null: in strict mode an error, not
+		// an empty result (SqlJsonUtils' JsonPathContext.withJavaObj).
+		c.err = errors.New("Strict jsonpath mode requires a non empty returned value, but is null")
+		return c
 	}
 	c.obj = v
 	return c
@@ -705,7 +744,7 @@ func jsonFuncs() []*Func {
 			build: func(s *site) (Evaluator, error) {
 				if len(s.args) == 1 {
 					return strict1(s, func(_ *EvalContext, doc row.Value) (row.Value, error) {
-						n, ok := jsonLength(doc.Str(), nil)
+						n, ok, _ := jsonLength(doc.Str(), nil)
 						if !ok {
 							return row.Value{}, nil
 						}
@@ -714,7 +753,10 @@ func jsonFuncs() []*Func {
 				}
 				return strict2(s, func(_ *EvalContext, doc, path row.Value) (row.Value, error) {
 					p := path.Str()
-					n, ok := jsonLength(doc.Str(), &p)
+					n, ok, err := jsonLength(doc.Str(), &p)
+					if err != nil {
+						return row.Value{}, s.wrap(err)
+					}
 					if !ok {
 						return row.Value{}, nil
 					}

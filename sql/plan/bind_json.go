@@ -140,6 +140,16 @@ func (eb *exprBinder) bindJSON(n *ast.JSONFunc) (expr.Expr, error) {
 			if t, err = ResolveType(n.Returning); err != nil {
 				return nil, err
 			}
+			// Flink's JSON_VALUE returns a character string, a boolean
+			// or a number only (SqlJsonUtils' SUPPORTED_JSON_RETURNING_TYPES;
+			// its code generator refuses the rest), where Weir cast the
+			// text to any type (RETURNING DATE of 1 was 0001-01-01).
+			switch t.Root {
+			case row.TypeChar, row.TypeVarChar, row.TypeBoolean, row.TypeTinyInt, row.TypeSmallInt,
+				row.TypeInt, row.TypeBigInt, row.TypeFloat, row.TypeDouble, row.TypeDecimal:
+			default:
+				return nil, eb.errorf(n, "Unsupported type '%s' for RETURNING in JSON_VALUE().", t)
+			}
 		}
 		if behaviour(n.OnEmpty, "NULL") && behaviour(n.OnError, "NULL") {
 			out, err = expr.NewJSONValue(args[0], args[1], t)

@@ -448,8 +448,15 @@ func (b *Binder) bindWindowTVF(tf *ast.TableFunc) (Rel, error) {
 	}
 	args := map[string]ast.Expr{}
 	// OFFSET is the optional parameter: DEFAULT (by name or position)
-	// leaves it out.
+	// leaves it out. A parameter given twice (by name, or by name and
+	// position) is an error, as Calcite's "Duplicate argument name"
+	// (the later one replaced the earlier, a DEFAULT was lost).
+	given := map[string]bool{}
 	setArg := func(p string, a ast.Expr) error {
+		if given[p] {
+			return errAt(a, "Duplicate argument name '%s' in the call of %s", p, fn)
+		}
+		given[p] = true
 		if _, ok := a.(*ast.DefaultArg); ok {
 			if p != "OFFSET" {
 				return errAt(a, errDefaultNotOptional)

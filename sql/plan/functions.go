@@ -71,8 +71,8 @@ type Function struct {
 // f itself unless it is overloaded; else, as Flink's OrInputTypeStrategy,
 // the first whose parameter types equal the arguments' (nullability
 // included), then the first equal to them but for nullability, then the
-// first to which they cast implicitly. No match is an error listing the
-// signatures.
+// first to which they cast implicitly (an untyped NULL not to a NOT NULL
+// parameter). No match is an error listing the signatures.
 func (f *Function) overload(args []expr.Expr) (*Function, error) {
 	if len(f.Overloads) == 0 {
 		return f, nil
@@ -108,6 +108,9 @@ func (f *Function) overload(args []expr.Expr) (*Function, error) {
 		return o, nil
 	}
 	for _, o := range f.Overloads {
+		if nullIntoNotNull(o.paramTypes(), ts) {
+			continue
+		}
 		if _, err := expr.CoerceArgs(o.Name, o.paramTypes(), args); err == nil {
 			return o, nil
 		}
@@ -117,6 +120,19 @@ func (f *Function) overload(args []expr.Expr) (*Function, error) {
 		sigs[i] = udf.SignatureString(f.Name, o.paramTypes())
 	}
 	return nil, fmt.Errorf("Invalid function call:\n%s\nInvalid input arguments. Expected signatures are:\n%s", udf.SignatureString(f.Name, ts), strings.Join(sigs, "\n"))
+}
+
+// nullIntoNotNull reports whether an untyped NULL argument meets a NOT
+// NULL parameter: no implicit cast in Flink ("a NOT NULL type cannot
+// store a NULL type", LogicalTypeCasts.supportsImplicitCast), so f(NULL)
+// binds to an implementation with a nullable parameter there.
+func nullIntoNotNull(ps, ts []row.Type) bool {
+	for i := range ps {
+		if i < len(ts) && ts[i].Root == row.TypeNull && !ps[i].Nullable {
+			return true
+		}
+	}
+	return false
 }
 
 // OverloadFor returns the implementation of f a call with arguments of

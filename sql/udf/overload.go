@@ -18,8 +18,9 @@ import (
 // signature: the first implementation (in the order given to Overload)
 // whose parameter types equal the arguments' types, nullability
 // included; else the first to whose parameters the arguments cast
-// implicitly (a wider numeric type, a typed NULL); else the call is an
-// error listing the signatures.
+// implicitly (a wider numeric type, a typed NULL; an untyped NULL casts
+// to no NOT NULL parameter, as in Flink); else the call is an error
+// listing the signatures.
 type Overloaded struct {
 	fns []any
 }
