@@ -256,6 +256,11 @@ func (b *Binder) CreateView(cv *ast.CreateView) (*View, error) {
 // implicit casts.
 func (b *Binder) Insert(ins *ast.Insert) (*Sink, error) {
 	if ins.Overwrite {
+		if b.Batch {
+			// Flink's batch mode overwrites the table or the written
+			// partitions of a filesystem sink; Weir does not yet.
+			return nil, errAt(ins, "INSERT OVERWRITE is not supported yet in the batch mode (Weir's filesystem sink appends)")
+		}
 		return nil, errAt(ins, "INSERT OVERWRITE is not supported in streaming mode")
 	}
 	name, err := objectName(ins.Table)
