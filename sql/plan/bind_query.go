@@ -31,6 +31,9 @@ type Binder struct {
 	// Batch is the batch runtime mode: the query's ORDER BY orders its
 	// result (Sort).
 	Batch bool
+	// viewTop is the depth of the view query being bound (0: none): a
+	// view's query is a top-level query of its own (sort.go atTop).
+	viewTop int
 }
 
 // NewBinder returns a binder over cat.
@@ -59,10 +62,11 @@ func (b *Binder) Query(q ast.QueryExpr) (Rel, error) {
 			b.ctes = append(b.ctes, m)
 			defer func() { b.ctes = b.ctes[:len(b.ctes)-1] }()
 		}
-		if b.depth > 1 && n.Limit == nil && n.Offset == nil {
-			// An ORDER BY without LIMIT or OFFSET in a subquery or view
-			// orders nothing: Calcite's SqlToRelConverter drops it
-			// (removeSortInSubQuery, on in Flink's planner).
+		if !b.atTop() && n.Limit == nil && n.Offset == nil {
+			// An ORDER BY without LIMIT or OFFSET in a subquery orders
+			// nothing: Calcite's SqlToRelConverter drops it
+			// (removeSortInSubQuery, on in Flink's planner). Not in a
+			// view's query, which Flink converts as a top-level query.
 			return b.Query(n.Body)
 		}
 		if len(n.OrderBy) > 0 || n.Limit != nil || n.Offset != nil {
@@ -199,7 +203,10 @@ func (b *Binder) namedTable(name *ast.Name) (Rel, string, error) {
 		return &Scan{Table: t}, obj, nil
 	}
 	if v, ok := b.cat.View(obj); ok {
+		saved := b.viewTop
+		b.viewTop = b.depth + 1
 		r, err := b.Query(v.Query)
+		b.viewTop = saved
 		if err != nil {
 			return nil, "", fmt.Errorf("sql: view %s: %w", obj, err)
 		}
@@ -939,7 +946,7 @@ func (b *Binder) bindWindowAggregateAs(s *ast.Select, tvf *WindowTVF, sc *scope,
 	if win.Kind == Session {
 		if legacy {
 			win.PartitionKeys = keyCols
-		} else if len(keyCols) != len(win.PartitionKeys) {
+		} else if !groupsByPartitionKeys(keys, plainKeys, win.PartitionKeys) {
 			return nil, errAt(s, "a SESSION window aggregation must group by window_start, window_end and exactly the PARTITION BY columns of the SESSION window")
 		}
 	}

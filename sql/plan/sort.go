@@ -134,8 +134,8 @@ func (b *Binder) sortLimit(q *ast.Query, body Rel) (Rel, error) {
 		*v.dst = l.Value.Int()
 	}
 	// The batch mode orders the rows of the query's result (its root's
-	// ORDER BY; one in a view or subquery orders nothing).
-	batchSort := b.Batch && b.depth == 1 && len(keys) > 0
+	// ORDER BY, or a view's; one in a subquery orders nothing).
+	batchSort := b.Batch && b.atTop() && len(keys) > 0
 	if limit < 0 {
 		if batchSort {
 			return newSort(body, keys, offset), nil
@@ -250,4 +250,14 @@ func (s *Sort) describe() (string, []string) {
 		attrs = append(attrs, fmt.Sprintf("offset=[%d]", s.Offset))
 	}
 	return "Sort", attrs
+}
+
+// atTop reports whether the query being bound is a top-level query: the
+// statement's own or a view's. Flink expands a view by converting its
+// query as a query of its own (FlinkPlannerImpl.ToRelContextImpl.expandView
+// calls SqlToRelConverter.convertQuery with top = true), so the view's
+// ORDER BY stays (a TemporalSort in the streaming mode, a Sort in the
+// batch mode), where Calcite drops one of a subquery or WITH item.
+func (b *Binder) atTop() bool {
+	return b.depth == 1 || b.depth == b.viewTop
 }
