@@ -1,6 +1,8 @@
 package plan
 
 import (
+	"slices"
+
 	"github.com/weirstream/weir/sql/ast"
 	"github.com/weirstream/weir/sql/expr"
 )
@@ -81,7 +83,7 @@ func tvfBehindCalcs(r Rel) (tvf *WindowTVF, cols []expr.Expr, cond expr.Expr, ok
 // its window_start and window_end; ok false: not such an aggregation.
 func (b *Binder) bindWindowAggregateThroughCalcs(s *ast.Select, from Rel, sc *scope, where expr.Expr, keys []expr.Expr, specs []*aggSpec, items []selectItem) (Rel, bool, error) {
 	tvf, cols, cond, ok := tvfBehindCalcs(from)
-	if !ok || (tvf.Window.Kind == Session && len(tvf.Window.PartitionKeys) > 0) {
+	if !ok {
 		return nil, false, nil
 	}
 	n := len(tvf.In.Columns())
@@ -155,4 +157,29 @@ func nonNil(e expr.Expr) []expr.Expr {
 		return nil
 	}
 	return []expr.Expr{e}
+}
+
+// groupsByPartitionKeys reports whether the plain group keys (keys at
+// plain, over the window TVF's input columns) are exactly the PARTITION
+// BY columns of a SESSION window, as Flink's
+// WindowUtil.validGroupKeyPartitionKey requires of a window aggregation
+// over SESSION windows with PARTITION BY (through a Calc, the columns it
+// passes through: PullUpWindowTableFunctionIntoWindowAggregateRule's
+// getSessionPartitionKeysThroughCalc). Grouping by other columns would
+// make sessions per group key instead of per partition key.
+func groupsByPartitionKeys(keys []expr.Expr, plain []int, partition []int) bool {
+	seen := map[int]bool{}
+	for _, i := range plain {
+		r, ok := keys[i].(*expr.InputRef)
+		if !ok || !slices.Contains(partition, r.Index) {
+			return false
+		}
+		seen[r.Index] = true
+	}
+	for _, p := range partition {
+		if !seen[p] {
+			return false
+		}
+	}
+	return true
 }
