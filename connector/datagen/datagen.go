@@ -56,8 +56,11 @@ const DefaultBatchSize = 1024
 // unbounded stream as fast as possible with seed 0.
 type Options struct {
 	// Count is the total number of records, across all subtasks; 0 or less
-	// means unbounded.
+	// means unbounded, unless Bounded is set.
 	Count int64
+	// Bounded makes Count the number of records even when it is 0 (an
+	// empty source that ends at once).
+	Bounded bool
 	// RecordsPerSecond limits the total rate across all subtasks; 0 or less
 	// means as fast as possible.
 	RecordsPerSecond float64
@@ -151,8 +154,8 @@ func (s *Source[T]) CreateReader(ctx weir.SourceContext) (weir.SourceReader[T], 
 		}
 		r.seqs, r.step = seqs, step
 	}
-	if o.Count > 0 {
-		r.end = o.Count
+	if o.Count > 0 || o.Bounded {
+		r.end = max(o.Count, 0)
 	}
 	if o.RecordsPerSecond > 0 {
 		r.limit = newLimiter(o.RecordsPerSecond / float64(ctx.Parallelism))

@@ -70,7 +70,7 @@ type datagenSource struct {
 	fields  []genField
 	cols    []int // projection: indexes of fields produced
 	rate    float64
-	count   int64 // 0: unbounded
+	count   int64 // number of rows when bounded
 	par     int
 	now     time.Time
 	bounded bool
@@ -119,7 +119,7 @@ func (f Datagen) CreateSource(ctx Context) (Source, error) {
 			if n <= 0 { // overflow: the whole int64 range
 				n = math.MaxInt64
 			}
-			if s.count == 0 || n < s.count {
+			if !s.bounded || n < s.count {
 				s.count = n
 			}
 			s.bounded = true
@@ -255,7 +255,7 @@ func (s *datagenSource) Produce(b BuildContext) (weir.Stream[row.Row], error) {
 		}
 		return row.Row{Fields: out}
 	}
-	src := datagen.New(gen, datagen.Options{Count: s.count, RecordsPerSecond: s.rate})
+	src := datagen.New(gen, datagen.Options{Count: s.count, Bounded: s.bounded, RecordsPerSecond: s.rate})
 	st := weir.FromSource(b.Env, src, b.Watermarks, s.table).UID(b.uid("source"))
 	if s.par > 0 {
 		st = st.SetParallelism(s.par)
