@@ -34,6 +34,13 @@ type Binder struct {
 	// viewTop is the depth of the view query being bound (0: none): a
 	// view's query is a top-level query of its own (sort.go atTop).
 	viewTop int
+	// topSelect is the depth of the top-level query's body while it is
+	// bound (0: none): its SELECT is the top-level SELECT (atTopSelect).
+	topSelect int
+	// scalarTop is the depth of an uncorrelated scalar subquery being
+	// bound (0: none), whose SELECT counts as top-level for
+	// atTopSelect.
+	scalarTop int
 }
 
 // NewBinder returns a binder over cat.
@@ -68,6 +75,12 @@ func (b *Binder) Query(q ast.QueryExpr) (Rel, error) {
 			// (removeSortInSubQuery, on in Flink's planner). Not in a
 			// view's query, which Flink converts as a top-level query.
 			return b.Query(n.Body)
+		}
+		if b.atTop() || b.depth == b.scalarTop {
+			// The body of a top-level query is its top-level SELECT.
+			saved := b.topSelect
+			b.topSelect = b.depth + 1
+			defer func() { b.topSelect = saved }()
 		}
 		if len(n.OrderBy) > 0 || n.Limit != nil || n.Offset != nil {
 			return b.bindOrderLimit(n)
@@ -732,6 +745,14 @@ func (b *Binder) bindAggregate(s *ast.Select, from Rel, sc *scope, where expr.Ex
 	}
 	for k, i := range specIdx {
 		rw.aggCol[k] = len(keys) + i
+	}
+	if b.Batch && len(keys) == 0 && b.atTopSelect() {
+		// One row also over no input (batch_agg.go).
+		r, err := batchEmptyAggregate(s, aggRel)
+		if err != nil {
+			return nil, err
+		}
+		return b.postAggregate(s, r, rw, items)
 	}
 	return b.postAggregate(s, aggRel, rw, items)
 }

@@ -99,7 +99,13 @@ func (b *Binder) joinScalarsOver(from, base Rel, sc *scope, subs []*ast.Subquery
 			sc.cols = append(sc.cols, scopeCol{Name: "$scalar" + strconv.Itoa(len(refs)-1), Index: lw, Type: t, merged: true})
 			continue
 		}
+		// An uncorrelated scalar subquery is a query of its own: in the
+		// batch mode its aggregate without GROUP BY has a row over no
+		// input (batch_agg.go), as COUNT(*) = 0.
+		saved := b.scalarTop
+		b.scalarTop = b.depth + 1
 		sub, err := b.Query(s.Query)
+		b.scalarTop = saved
 		if err != nil && strings.Contains(err.Error(), "not found") {
 			// It may name columns of the enclosing query.
 			var ok bool
@@ -215,6 +221,9 @@ func atMostOneRow(r Rel) bool {
 		return atMostOneRow(n.In)
 	case *Values:
 		return len(n.Rows) <= 1
+	case *Join:
+		// The batch mode's aggregate over no rows (batch_agg.go).
+		return n.Type == LeftJoin && atMostOneRow(n.Left) && atMostOneRow(n.Right)
 	case *Rank:
 		return len(n.PartitionKeys) == 0 && n.Strategy == TopN && n.End >= 0 && n.End-n.Start < 1
 	}

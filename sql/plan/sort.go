@@ -261,3 +261,10 @@ func (s *Sort) describe() (string, []string) {
 func (b *Binder) atTop() bool {
 	return b.depth == 1 || b.depth == b.viewTop
 }
+
+// atTopSelect reports whether the SELECT being bound is the top-level
+// query's own: the statement's bare SELECT, or the body of its top-level
+// query (WITH, ORDER BY, LIMIT around it), not a subquery's.
+func (b *Binder) atTopSelect() bool {
+	return b.depth == 1 || b.depth == b.topSelect || b.depth == b.scalarTop
+}

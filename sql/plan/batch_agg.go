@@ -1,0 +1,89 @@
+package plan
+
+import (
+	"strings"
+
+	"github.com/weirstream/weir/row"
+	"github.com/weirstream/weir/sql/ast"
+	"github.com/weirstream/weir/sql/expr"
+)
+
+// In the batch mode an aggregation without GROUP BY has one row also over
+// no input rows, as Flink's batch planner gives it (SELECT COUNT(*) FROM
+// an empty table is 0; SUM, MIN, ... are NULL); the streaming mode emits
+// nothing until a row arrives, as Flink's streaming GroupAggregate. Weir's
+// batch mode runs the streaming operators, so the planner adds the row:
+//
+//	Calc(CASE WHEN $m IS NULL THEN <value over no rows> ELSE agg END)
+//	  LeftJoin(Values(one row), Calc(agg, TRUE AS $m))
+//
+// and the batch result's final table (exec.Final) holds the aggregate's
+// row once it exists, the row over no input otherwise. Done for the
+// query's top-level SELECT (not in subqueries, whose decorrelation reads
+// the aggregate itself) when every call's value over no rows is known:
+// not user-defined functions nor COLLECT.
+
+// batchEmptyAggregate returns agg wrapped as above, or agg unchanged.
+func batchEmptyAggregate(at ast.Node, agg *Aggregate) (Rel, error) {
+	if len(agg.Keys) > 0 || len(agg.Aggs) == 0 {
+		return agg, nil
+	}
+	cols := agg.Columns()
+	empty := make([]expr.Expr, len(agg.Aggs))
+	for j, call := range agg.Aggs {
+		v, ok := emptyAggValue(call)
+		if !ok {
+			return agg, nil
+		}
+		empty[j] = v
+	}
+	marked := &Calc{In: agg, Cols: append(append([]Column(nil), cols...), Column{Name: "$nonempty", Type: row.Boolean().NotNull()})}
+	for i, c := range cols {
+		marked.Projects = append(marked.Projects, expr.Ref(i, c.Type))
+	}
+	marked.Projects = append(marked.Projects, expr.BoolLiteral(true))
+	one := &Values{Rows: [][]expr.Expr{{expr.BoolLiteral(true)}}, Cols: []Column{{Name: "$one", Type: row.Boolean().NotNull()}}}
+	j, err := makeJoin(at, LeftJoin, one, marked, nil)
+	if err != nil {
+		return nil, err
+	}
+	jc := j.Columns()
+	mark := expr.Ref(1+len(cols), jc[1+len(cols)].Type)
+	isMissing, err := expr.NewCall("IS NULL", mark)
+	if err != nil {
+		return nil, err
+	}
+	out := &Calc{In: j, Cols: append([]Column(nil), cols...)}
+	for i, c := range cols {
+		out.Projects = append(out.Projects, &expr.Case{
+			Whens: []expr.Expr{isMissing},
+			Thens: []expr.Expr{empty[i]},
+			Else:  expr.Ref(1+i, jc[1+i].Type),
+			T:     c.Type,
+		})
+	}
+	return out, nil
+}
+
+// emptyAggValue is the value of a built-in aggregate call over no rows
+// (Flink's getValue of a fresh accumulator), typed as the call; false
+// when unknown here.
+func emptyAggValue(call AggCall) (expr.Expr, bool) {
+	if call.UDF != nil {
+		return nil, false
+	}
+	switch {
+	case call.Func == "COUNT" || call.Func == "$SUM0":
+		return expr.Lit(row.Int(0), call.Type), true
+	case strings.HasPrefix(call.Func, "JSON_OBJECTAGG"):
+		return expr.Lit(row.Str("{}"), call.Type), true
+	case strings.HasPrefix(call.Func, "JSON_ARRAYAGG"):
+		return expr.Lit(row.Str("[]"), call.Type), true
+	case call.Func == "COLLECT":
+		return nil, false
+	}
+	if !call.Type.Nullable {
+		return nil, false
+	}
+	return expr.Lit(row.Value{}, call.Type), true
+}
