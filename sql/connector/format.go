@@ -16,7 +16,8 @@ import (
 // "<format>." prefix, as Flink names them.
 var formatOptions = map[string][]string{
 	"json": {"fail-on-missing-field", "ignore-parse-errors", "timestamp-format.standard",
-		"map-null-key.mode", "map-null-key.literal", "encode.decimal-as-plain-number"},
+		"map-null-key.mode", "map-null-key.literal", "encode.decimal-as-plain-number",
+		"encode.ignore-null-fields", "decode.json-parser.enabled"},
 	"csv": {"field-delimiter", "quote-character", "disable-quote-character", "allow-comments",
 		"ignore-parse-errors", "array-element-delimiter", "escape-character", "null-literal"},
 	"raw": {"charset"},
@@ -103,7 +104,12 @@ func newCodec(o *options, prefix, id string, s row.Schema) (*codec, error) {
 			IgnoreParseErrors:    o.bool(k("ignore-parse-errors"), false),
 			MapNullKeyLiteral:    o.str(k("map-null-key.literal"), "null"),
 			DecimalAsPlainNumber: o.bool(k("encode.decimal-as-plain-number"), false),
+			IgnoreNullFields:     o.bool(k("encode.ignore-null-fields"), false),
 		}
+		// decode.json-parser.enabled picks Flink's decoder implementation
+		// (Jackson's streaming JsonParser or its tree model); both give the
+		// same rows, so Weir validates the value and has nothing to choose.
+		o.bool(k("decode.json-parser.enabled"), true)
 		if o.enum(k("timestamp-format.standard"), "SQL", "SQL", "ISO-8601") == "ISO-8601" {
 			opts.Timestamp = json.ISO8601
 		}
