@@ -87,3 +87,111 @@ func TestFilesystemJSONIgnoreNullFields(t *testing.T) {
 		}
 	}
 }
+
+// planOf builds src → sink on an environment of parallelism 3 without
+// running it and returns each operator's uid → its vertex's parallelism
+// and vertex id.
+func planOf(t *testing.T, src, sink connector.Context) (par, vertex map[string]int) {
+	t.Helper()
+	reg := connector.Default()
+	s, err := reg.CreateSource(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k, err := reg.CreateSink(sink)
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := weir.NewEnvironment(weir.Options{Parallelism: 3})
+	b := connector.BuildContext{Env: env, Prefix: src.Table}
+	st, err := s.Produce(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.Prefix = sink.Table
+	if _, err := k.Consume(b, st); err != nil {
+		t.Fatal(err)
+	}
+	par, vertex = map[string]int{}, map[string]int{}
+	for _, v := range env.Plan().Vertices {
+		for _, op := range v.Operators {
+			if op.UID != "" {
+				par[op.UID], vertex[op.UID] = v.Parallelism, v.ID
+			}
+		}
+	}
+	return par, vertex
+}
+
+// TestScanAndSinkParallelism: kafka and upsert-kafka take
+// scan.parallelism (the source and the filter dropping skipped records
+// run at it, chained; upsert-kafka's ChangelogNormalize at the job's), the
+// filesystem sink sink.parallelism (the writer; a partition committer
+// stays at 1). Values below 1 are refused naming the option.
+func TestScanAndSinkParallelism(t *testing.T) {
+	dir := t.TempDir()
+	kafkaSrc := "id BIGINT\ns STRING\n'connector' = 'kafka'\n'topic' = 't'\n'properties.bootstrap.servers' = 'localhost:1'\n'format' = 'json'\n'scan.startup.mode' = 'earliest-offset'\n"
+	upsertSrc := "id BIGINT\ns STRING\n'connector' = 'upsert-kafka'\n'topic' = 't'\n'properties.bootstrap.servers' = 'localhost:1'\n'key.format' = 'json'\n'value.format' = 'json'\n"
+	blackhole := "id BIGINT\ns STRING\n'connector' = 'blackhole'\n"
+	fsSink := "id BIGINT\ns STRING\n'connector' = 'filesystem'\n'path' = '" + filepath.Join(dir, "out") + "'\n'format' = 'csv'\n"
+	partSink := "id BIGINT\ns STRING\n'connector' = 'filesystem'\n'path' = '" + filepath.Join(dir, "part") + "'\n'format' = 'csv'\n'sink.partition-commit.policy.kind' = 'success-file'\n"
+	gen := "id BIGINT\ns STRING\n'connector' = 'datagen'\n'number-of-rows' = '1'\n"
+	for _, tc := range []struct {
+		name, src, sink string
+		want            map[string]int // uid → parallelism
+		chained         [2]string      // two uids in one vertex
+	}{
+		{"kafka", kafkaSrc + "'scan.parallelism' = '2'\n", blackhole,
+			map[string]int{"src-source": 2, "src-drop-skipped": 2}, [2]string{"src-source", "src-drop-skipped"}},
+		{"kafka-default", kafkaSrc, blackhole,
+			map[string]int{"src-source": 3, "src-drop-skipped": 3}, [2]string{"src-source", "src-drop-skipped"}},
+		{"upsert-kafka", upsertSrc + "'scan.parallelism' = '1'\n", blackhole,
+			map[string]int{"src-source": 1, "src-drop-skipped": 1, "src-changelog-normalize": 3}, [2]string{"src-source", "src-drop-skipped"}},
+		{"filesystem-sink", gen, fsSink + "'sink.parallelism' = '2'\n",
+			map[string]int{"dst-sink": 2}, [2]string{}},
+		{"filesystem-sink-default", gen, fsSink,
+			map[string]int{"dst-sink": 3}, [2]string{}},
+		{"filesystem-partitioned-commit", gen, partSink + "'sink.parallelism' = '2'\n",
+			map[string]int{"dst-sink": 2, "dst-partition-committer": 1}, [2]string{}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			src, sink := table(t, "src", tc.src), table(t, "dst", tc.sink)
+			src.PrimaryKey = []int{0}
+			if tc.name == "filesystem-partitioned-commit" {
+				sink.PartitionKeys = []int{1}
+			}
+			par, vertex := planOf(t, src, sink)
+			for uid, p := range tc.want {
+				if got, ok := par[uid]; !ok || got != p {
+					t.Errorf("%s: parallelism %d (present %v), want %d; plan %v", uid, got, ok, p, par)
+				}
+			}
+			if tc.chained[0] != "" && vertex[tc.chained[0]] != vertex[tc.chained[1]] {
+				t.Errorf("%s and %s are not chained: %v", tc.chained[0], tc.chained[1], vertex)
+			}
+		})
+	}
+	for _, bad := range []struct{ spec, key string }{
+		{kafkaSrc, "scan.parallelism"}, {upsertSrc, "scan.parallelism"}, {fsSink, "sink.parallelism"},
+	} {
+		for _, v := range []string{"0", "-1", "two"} {
+			ctx := table(t, "t", bad.spec+"'"+bad.key+"' = '"+v+"'\n")
+			ctx.PrimaryKey = []int{0}
+			var err error
+			if bad.key == "sink.parallelism" {
+				_, err = connector.Default().CreateSink(ctx)
+			} else {
+				_, err = connector.Default().CreateSource(ctx)
+			}
+			if err == nil || !strings.Contains(err.Error(), "'"+bad.key+"'") {
+				t.Errorf("%s = %s: got %v, want an error naming the option", bad.key, v, err)
+			}
+		}
+	}
+	// A changelog value format keeps each key's changes in order only at
+	// the job's parallelism: refused, as for the filesystem source.
+	deb := "id BIGINT\ns STRING\n'connector' = 'kafka'\n'topic' = 't'\n'properties.bootstrap.servers' = 'localhost:1'\n'format' = 'debezium-json'\n'scan.startup.mode' = 'earliest-offset'\n'scan.parallelism' = '2'\n"
+	if _, err := connector.Default().CreateSource(table(t, "t", deb)); err == nil || !strings.Contains(err.Error(), "'scan.parallelism' with the changelog format 'debezium-json'") {
+		t.Errorf("debezium-json with scan.parallelism: got %v", err)
+	}
+}
