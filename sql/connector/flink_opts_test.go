@@ -17,6 +17,8 @@ func TestFlinkOptionValues(t *testing.T) {
 	fsJSON := "id BIGINT\ns STRING\n'connector' = 'filesystem'\n'path' = '/nonexistent-flinkopts'\n'format' = 'json'\n"
 	kafkaJSON := "id BIGINT\ns STRING\n'connector' = 'kafka'\n'topic' = 't'\n'properties.bootstrap.servers' = 'localhost:1'\n'format' = 'json'\n"
 	upsertJSON := "id BIGINT\ns STRING\n'connector' = 'upsert-kafka'\n'topic' = 't'\n'properties.bootstrap.servers' = 'localhost:1'\n'key.format' = 'json'\n'value.format' = 'json'\n"
+	fsRaw := "s STRING\n'connector' = 'filesystem'\n'path' = '/nonexistent-flinkopts'\n'format' = 'raw'\n"
+	kafkaRawKey := "id BYTES\ns STRING\n'connector' = 'kafka'\n'topic' = 't'\n'properties.bootstrap.servers' = 'localhost:1'\n'format' = 'json'\n'key.format' = 'raw'\n'key.fields' = 'id'\n'value.fields-include' = 'EXCEPT_KEY'\n"
 	cases := []struct {
 		name, spec string
 		sink       bool
@@ -30,6 +32,9 @@ func TestFlinkOptionValues(t *testing.T) {
 		{"kafka-json-ignore-null", kafkaJSON, true, "json.encode.ignore-null-fields", "true", "on"},
 		{"upsert-value-ignore-null", upsertJSON, true, "value.json.encode.ignore-null-fields", "true", "x"},
 		{"upsert-key-parser", upsertJSON, false, "key.json.decode.json-parser.enabled", "false", "x"},
+		{"fs-raw-endianness-source", fsRaw, false, "raw.endianness", "LITTLE-endian", "BIG_ENDIAN"},
+		{"fs-raw-endianness-sink", fsRaw, true, "raw.endianness", "big-endian", "little"},
+		{"kafka-key-raw-endianness", kafkaRawKey, true, "key.raw.endianness", "little-endian", ""},
 	}
 	reg := connector.Default()
 	create := func(ctx connector.Context, sink bool) error {
@@ -54,6 +59,26 @@ func TestFlinkOptionValues(t *testing.T) {
 				t.Fatalf("%s = %q: got %v, want an invalid-value error naming the option", c.key, c.bad, err)
 			}
 		})
+	}
+}
+
+// TestFilesystemRawEndianness: raw.endianness orders the bytes of numeric
+// columns in Flink; a STRING column (all Weir's raw format takes) is read
+// and written unchanged whichever it is.
+func TestFilesystemRawEndianness(t *testing.T) {
+	dir := t.TempDir()
+	in := filepath.Join(dir, "in")
+	writeFile(t, filepath.Join(in, "a.raw"), "ab\u00e9\nxyz\n")
+	for _, e := range []string{"big-endian", "little-endian"} {
+		out := filepath.Join(t.TempDir(), "out")
+		src := table(t, "src", "s STRING\n'connector' = 'filesystem'\n'path' = '"+in+"'\n'format' = 'raw'\n'raw.endianness' = '"+e+"'\n")
+		sink := table(t, "dst", "s STRING\n'connector' = 'filesystem'\n'path' = '"+out+"'\n'format' = 'raw'\n'raw.endianness' = '"+e+"'\n")
+		if err := runJob(t, connector.Default(), weir.NewEnvironment(weir.Options{}), src, sink, connector.BuildContext{}); err != nil {
+			t.Fatal(err)
+		}
+		if got, want := committed(t, out), []string{"ab\u00e9", "xyz"}; !slices.Equal(got, want) {
+			t.Errorf("%s: got %q, want %q", e, got, want)
+		}
 	}
 }
 

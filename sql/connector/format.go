@@ -20,7 +20,7 @@ var formatOptions = map[string][]string{
 		"encode.ignore-null-fields", "decode.json-parser.enabled"},
 	"csv": {"field-delimiter", "quote-character", "disable-quote-character", "allow-comments",
 		"ignore-parse-errors", "array-element-delimiter", "escape-character", "null-literal"},
-	"raw": {"charset"},
+	"raw": {"charset", "endianness"},
 	// protobuf_format.go
 	"protobuf":           protobufOptions,
 	"protobuf-confluent": protobufConfluentOptions,
@@ -157,6 +157,13 @@ func newCodec(o *options, prefix, id string, s row.Schema) (*codec, error) {
 	case "raw":
 		if cs := o.str(k("charset"), "UTF-8"); !strings.EqualFold(cs, "UTF-8") {
 			o.fail(k("charset"), cs, "Weir supports UTF-8 only")
+		}
+		// endianness orders the bytes of numeric columns in Flink; the
+		// STRING and BYTES columns Weir's raw format takes are written
+		// as they are either way, so only the value is checked, as
+		// Flink's RawFormatFactory does.
+		if e := o.str(k("endianness"), "big-endian"); !strings.EqualFold(e, "big-endian") && !strings.EqualFold(e, "little-endian") && o.err == nil {
+			o.err = fmt.Errorf("connector: table %s: Unsupported endianness name: %s. Valid values of '%s' option are 'big-endian' and 'little-endian'.", o.table, e, k("endianness"))
 		}
 		if o.err != nil {
 			return nil, o.err
