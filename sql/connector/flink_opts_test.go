@@ -32,6 +32,8 @@ func TestFlinkOptionValues(t *testing.T) {
 		{"kafka-json-ignore-null", kafkaJSON, true, "json.encode.ignore-null-fields", "true", "on"},
 		{"upsert-value-ignore-null", upsertJSON, true, "value.json.encode.ignore-null-fields", "true", "x"},
 		{"upsert-key-parser", upsertJSON, false, "key.json.decode.json-parser.enabled", "false", "x"},
+		{"fs-csv-scientific-sink", strings.Replace(fsJSON, "'json'", "'csv'", 1), true, "csv.write-bigdecimal-in-scientific-notation", "False", "no"},
+		{"kafka-csv-scientific", strings.Replace(kafkaJSON, "'json'", "'csv'", 1), true, "csv.write-bigdecimal-in-scientific-notation", "true", "2"},
 		{"fs-raw-endianness-source", fsRaw, false, "raw.endianness", "LITTLE-endian", "BIG_ENDIAN"},
 		{"fs-raw-endianness-sink", fsRaw, true, "raw.endianness", "big-endian", "little"},
 		{"kafka-key-raw-endianness", kafkaRawKey, true, "key.raw.endianness", "little-endian", ""},
@@ -218,5 +220,34 @@ func TestScanAndSinkParallelism(t *testing.T) {
 	deb := "id BIGINT\ns STRING\n'connector' = 'kafka'\n'topic' = 't'\n'properties.bootstrap.servers' = 'localhost:1'\n'format' = 'debezium-json'\n'scan.startup.mode' = 'earliest-offset'\n'scan.parallelism' = '2'\n"
 	if _, err := connector.Default().CreateSource(table(t, "t", deb)); err == nil || !strings.Contains(err.Error(), "'scan.parallelism' with the changelog format 'debezium-json'") {
 		t.Errorf("debezium-json with scan.parallelism: got %v", err)
+	}
+}
+
+// TestFilesystemCSVDecimalNotation: csv.write-bigdecimal-in-scientific-
+// notation (default true) as Flink's CSV writer: trailing zeros stripped,
+// then scientific notation where Java's BigDecimal.toString uses it, or
+// never with false.
+func TestFilesystemCSVDecimalNotation(t *testing.T) {
+	dir := t.TempDir()
+	in := filepath.Join(dir, "in")
+	writeFile(t, filepath.Join(in, "a.csv"), "1,100000,12.50\n2,0.000,0.0000001\n")
+	cols := "id BIGINT\nd DECIMAL(12, 3)\ne DECIMAL(12, 8)\n"
+	for _, tc := range []struct {
+		opt  string
+		want []string
+	}{
+		{"", []string{"1,1E+5,12.5", "2,0,1E-7"}},
+		{"'csv.write-bigdecimal-in-scientific-notation' = 'true'\n", []string{"1,1E+5,12.5", "2,0,1E-7"}},
+		{"'csv.write-bigdecimal-in-scientific-notation' = 'false'\n", []string{"1,100000,12.5", "2,0,0.0000001"}},
+	} {
+		out := filepath.Join(t.TempDir(), "out")
+		src := table(t, "src", cols+"'connector' = 'filesystem'\n'path' = '"+in+"'\n'format' = 'csv'\n")
+		sink := table(t, "dst", cols+"'connector' = 'filesystem'\n'path' = '"+out+"'\n'format' = 'csv'\n"+tc.opt)
+		if err := runJob(t, connector.Default(), weir.NewEnvironment(weir.Options{}), src, sink, connector.BuildContext{}); err != nil {
+			t.Fatal(err)
+		}
+		if got := committed(t, out); !slices.Equal(got, tc.want) {
+			t.Errorf("%q: got %q, want %q", tc.opt, got, tc.want)
+		}
 	}
 }

@@ -19,7 +19,8 @@ var formatOptions = map[string][]string{
 		"map-null-key.mode", "map-null-key.literal", "encode.decimal-as-plain-number",
 		"encode.ignore-null-fields", "decode.json-parser.enabled"},
 	"csv": {"field-delimiter", "quote-character", "disable-quote-character", "allow-comments",
-		"ignore-parse-errors", "array-element-delimiter", "escape-character", "null-literal"},
+		"ignore-parse-errors", "array-element-delimiter", "escape-character", "null-literal",
+		"write-bigdecimal-in-scientific-notation"},
 	"raw": {"charset", "endianness"},
 	// protobuf_format.go
 	"protobuf":           protobufOptions,
@@ -140,6 +141,7 @@ func newCodec(o *options, prefix, id string, s row.Schema) (*codec, error) {
 			IgnoreParseErrors:     o.bool(k("ignore-parse-errors"), false),
 			ArrayElementDelimiter: o.str(k("array-element-delimiter"), ";"),
 			EscapeCharacter:       o.char(k("escape-character"), 0),
+			DecimalPlain:          !o.bool(k("write-bigdecimal-in-scientific-notation"), true),
 		}
 		opts.NullLiteral, opts.HasNullLiteral = o.m[k("null-literal")]
 		if opts.DisableQuoteCharacter && o.has(k("quote-character")) {
