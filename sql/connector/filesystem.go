@@ -3,6 +3,7 @@ package connector
 import (
 	"fmt"
 	"io"
+	"regexp"
 	"time"
 
 	"github.com/weirstream/weir"
@@ -38,7 +39,8 @@ func (Filesystem) RequiredOptions() []string { return []string{"path", "format"}
 // added for the chosen format).
 func (Filesystem) OptionalOptions() []string {
 	return append([]string{"sink.rolling-policy.file-size", "sink.rolling-policy.rollover-interval", "lookup.join.cache.ttl",
-		"partition.default-name", "sink.shuffle-by-partition.enable", "scan.parallelism", "sink.parallelism"}, partitionCommitOptions...)
+		"partition.default-name", "sink.shuffle-by-partition.enable", "scan.parallelism", "sink.parallelism",
+		"source.path.regex-pattern"}, partitionCommitOptions...)
 }
 
 // SupportsPartitioning: filesystem tables may be PARTITIONED BY
@@ -72,6 +74,9 @@ type fsTable struct {
 	// sinkPar is sink.parallelism: the writer's parallelism, 0 for the
 	// job's (a partition committer runs at 1 whatever it is, as Flink's).
 	sinkPar int
+	// pathRe is source.path.regex-pattern (fs_path_regex.go), nil when
+	// not set.
+	pathRe *regexp.Regexp
 }
 
 func (f Filesystem) create(ctx Context, sink bool) (*fsTable, error) {
@@ -97,7 +102,8 @@ func (f Filesystem) create(ctx Context, sink bool) (*fsTable, error) {
 		rollover: int64(o.duration("sink.rolling-policy.rollover-interval", 0)),
 		reload:   o.duration("lookup.join.cache.ttl", 60*time.Minute),
 		par:      int(o.int64("scan.parallelism", 0, 1)),
-		sinkPar:  int(o.int64("sink.parallelism", 0, 1))}
+		sinkPar:  int(o.int64("sink.parallelism", 0, 1)),
+		pathRe:   newPathRegex(o)}
 	if o.err != nil {
 		return nil, o.err
 	}
@@ -259,9 +265,7 @@ func (t *fsSource) Produce(b BuildContext) (weir.Stream[row.Row], error) {
 		return &lineDecoder{dec: dec, skip: skip, proj: proj, part: t.part}
 	}
 	opts := file.SourceOptions{OnError: b.OnError}
-	if t.part != nil {
-		opts.Include = t.part.include
-	}
+	opts.Include = t.fileFilter()
 	if b.Env.AutoWatermarkInterval() < 0 {
 		// A watermark after every poll: read one line per poll, so each
 		// record is judged against the watermark of the lines before it

@@ -1,6 +1,7 @@
 package connector_test
 
 import (
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -248,6 +249,94 @@ func TestFilesystemCSVDecimalNotation(t *testing.T) {
 		}
 		if got := committed(t, out); !slices.Equal(got, tc.want) {
 			t.Errorf("%q: got %q, want %q", tc.opt, got, tc.want)
+		}
+	}
+}
+
+// TestFilesystemPathRegex: source.path.regex-pattern reads the files
+// whose whole absolute path matches (subdirectories walked, hidden files
+// and directories skipped), as Flink's RegexFileFilter with
+// NonSplittingRecursiveAllDirEnumerator; a pattern RE2 cannot compile is
+// refused naming the option.
+func TestFilesystemPathRegex(t *testing.T) {
+	dir := t.TempDir()
+	in := filepath.Join(dir, "in")
+	writeFile(t, filepath.Join(in, "a.json"), `{"id": 1}`+"\n")
+	writeFile(t, filepath.Join(in, "b.txt"), `{"id": 2}`+"\n")
+	writeFile(t, filepath.Join(in, "sub", "c.json"), `{"id": 3}`+"\n")
+	writeFile(t, filepath.Join(in, "logs", "d.json"), `{"id": 4}`+"\n")
+	writeFile(t, filepath.Join(in, "_e.json"), `{"id": 5}`+"\n")
+	writeFile(t, filepath.Join(in, ".hid", "f.json"), `{"id": 6}`+"\n")
+	abs, err := filepath.Abs(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	abs = filepath.ToSlash(abs)
+	for _, tc := range []struct {
+		path, re string
+		want     []string
+	}{
+		{in, "", []string{`{"id":1}`, `{"id":2}`, `{"id":3}`, `{"id":4}`}},
+		{in, `.*\.json`, []string{`{"id":1}`, `{"id":3}`, `{"id":4}`}},
+		{in, abs + `/sub/.*`, []string{`{"id":3}`}},
+		{in, `.*/(sub|logs)/.*`, []string{`{"id":3}`, `{"id":4}`}},
+		{in, `c\.json`, nil}, // the whole path must match
+		{in, `.*_e\.json|.*f\.json`, nil},
+		{filepath.Join(in, "a.json"), `.*a\.json`, []string{`{"id":1}`}},
+		{filepath.Join(in, "a.json"), `.*b\.json`, nil},
+	} {
+		out := filepath.Join(t.TempDir(), "out")
+		opt := ""
+		if tc.re != "" {
+			opt = "'source.path.regex-pattern' = '" + tc.re + "'\n"
+		}
+		src := table(t, "src", "id BIGINT\n'connector' = 'filesystem'\n'path' = '"+tc.path+"'\n'format' = 'json'\n"+opt)
+		sink := table(t, "dst", "id BIGINT\n'connector' = 'filesystem'\n'path' = '"+out+"'\n'format' = 'json'\n")
+		if err := runJob(t, connector.Default(), weir.NewEnvironment(weir.Options{Parallelism: 2}), src, sink, connector.BuildContext{}); err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		if _, err := os.Stat(out); err == nil {
+			got = committed(t, out)
+		}
+		if !slices.Equal(got, tc.want) {
+			t.Errorf("path %s regex %q: got %q, want %q", tc.path, tc.re, got, tc.want)
+		}
+	}
+	_, err = connector.Default().CreateSource(table(t, "t", "id BIGINT\n'connector' = 'filesystem'\n'path' = '"+in+"'\n'format' = 'json'\n'source.path.regex-pattern' = '^(?!_).*$'\n"))
+	if err == nil || !strings.Contains(err.Error(), "'source.path.regex-pattern'") {
+		t.Errorf("a look-ahead pattern: got %v, want an error naming the option", err)
+	}
+}
+
+// TestParquetPathRegex: source.path.regex-pattern filters the files of a
+// parquet table too.
+func TestParquetPathRegex(t *testing.T) {
+	dir := t.TempDir()
+	pq := filepath.Join(dir, "pq")
+	gen := table(t, "gen", "id BIGINT\n'connector' = 'datagen'\n'number-of-rows' = '3'\n'fields.id.kind' = 'sequence'\n'fields.id.start' = '1'\n'fields.id.end' = '3'\n")
+	if err := runJob(t, connector.Default(), weir.NewEnvironment(weir.Options{}), gen, table(t, "pq", "id BIGINT\n'connector' = 'filesystem'\n'path' = '"+pq+"'\n'format' = 'parquet'\n"), connector.BuildContext{}); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		re   string
+		want []string
+	}{
+		{`.*\.parquet`, []string{"1", "2", "3"}},
+		{`.*\.json`, nil},
+	} {
+		out := filepath.Join(t.TempDir(), "out")
+		src := table(t, "src", "id BIGINT\n'connector' = 'filesystem'\n'path' = '"+pq+"'\n'format' = 'parquet'\n'source.path.regex-pattern' = '"+tc.re+"'\n")
+		sink := table(t, "dst", "id BIGINT\n'connector' = 'filesystem'\n'path' = '"+out+"'\n'format' = 'csv'\n")
+		if err := runJob(t, connector.Default(), weir.NewEnvironment(weir.Options{}), src, sink, connector.BuildContext{}); err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		if _, err := os.Stat(out); err == nil {
+			got = committed(t, out)
+		}
+		if !slices.Equal(got, tc.want) {
+			t.Errorf("regex %q: got %q, want %q", tc.re, got, tc.want)
 		}
 	}
 }
