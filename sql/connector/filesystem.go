@@ -40,7 +40,7 @@ func (Filesystem) RequiredOptions() []string { return []string{"path", "format"}
 func (Filesystem) OptionalOptions() []string {
 	return append([]string{"sink.rolling-policy.file-size", "sink.rolling-policy.rollover-interval", "lookup.join.cache.ttl",
 		"partition.default-name", "sink.shuffle-by-partition.enable", "scan.parallelism", "sink.parallelism",
-		"source.path.regex-pattern"}, partitionCommitOptions...)
+		"source.path.regex-pattern", "source.report-statistics"}, partitionCommitOptions...)
 }
 
 // SupportsPartitioning: filesystem tables may be PARTITIONED BY
@@ -104,6 +104,7 @@ func (f Filesystem) create(ctx Context, sink bool) (*fsTable, error) {
 		par:      int(o.int64("scan.parallelism", 0, 1)),
 		sinkPar:  int(o.int64("sink.parallelism", 0, 1)),
 		pathRe:   newPathRegex(o)}
+	checkReportStatistics(o)
 	if o.err != nil {
 		return nil, o.err
 	}

@@ -35,6 +35,8 @@ func TestFlinkOptionValues(t *testing.T) {
 		{"upsert-key-parser", upsertJSON, false, "key.json.decode.json-parser.enabled", "false", "x"},
 		{"fs-csv-scientific-sink", strings.Replace(fsJSON, "'json'", "'csv'", 1), true, "csv.write-bigdecimal-in-scientific-notation", "False", "no"},
 		{"kafka-csv-scientific", strings.Replace(kafkaJSON, "'json'", "'csv'", 1), true, "csv.write-bigdecimal-in-scientific-notation", "true", "2"},
+		{"fs-report-statistics-source", fsJSON, false, "source.report-statistics", "none", "SOME"},
+		{"fs-report-statistics-sink", fsJSON, true, "source.report-statistics", "ALL", ""},
 		{"fs-raw-endianness-source", fsRaw, false, "raw.endianness", "LITTLE-endian", "BIG_ENDIAN"},
 		{"fs-raw-endianness-sink", fsRaw, true, "raw.endianness", "big-endian", "little"},
 		{"kafka-key-raw-endianness", kafkaRawKey, true, "key.raw.endianness", "little-endian", ""},

@@ -50,3 +50,11 @@ func (t *fsTable) fileFilter() func(path string) bool {
 		return re.MatchString(filepath.ToSlash(abs))
 	}
 }
+
+// checkReportStatistics reads source.report-statistics (Flink: NONE or
+// ALL, default ALL, any case): which file statistics the source reports
+// to Flink's batch optimizer. Weir's planner uses no statistics, so both
+// values plan and run the same; the value is checked only.
+func checkReportStatistics(o *options) {
+	o.enum("source.report-statistics", "ALL", "NONE", "ALL")
+}
