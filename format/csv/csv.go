@@ -20,6 +20,7 @@ package csv
 import (
 	"encoding/base64"
 	"fmt"
+	"math/big"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -53,6 +54,13 @@ type Options struct {
 	// an empty field).
 	NullLiteral    string
 	HasNullLiteral bool
+	// DecimalPlain writes DECIMALs without scientific notation (Flink's
+	// csv.write-bigdecimal-in-scientific-notation = false). Either way a
+	// DECIMAL is written as Flink's CSV writer does, trailing zeros
+	// stripped (12.50 as 12.5, 0.00 as 0); by default as Java's
+	// BigDecimal.toString then (100000.000 as 1E+5, 0.0000001 as 1E-7),
+	// with DecimalPlain as its toPlainString (100000, 0.0000001).
+	DecimalPlain bool
 }
 
 func (o *Options) fill() error {
@@ -423,7 +431,7 @@ func (e *Encoder) text(v row.Value, t row.Type, path string) (string, error) {
 	case row.TypeDouble:
 		return row.JavaFloatString(v.Float(), 64), nil
 	case row.TypeDecimal:
-		return row.DecimalString(v, t), nil
+		return decimalText(row.DecimalUnscaled(v, t), t.Scale, e.opts.DecimalPlain), nil
 	case row.TypeChar, row.TypeVarChar:
 		return v.Str(), nil
 	case row.TypeBinary, row.TypeVarBinary:
@@ -474,4 +482,60 @@ func (e *Encoder) appendField(dst []byte, s string, isString bool) []byte {
 		dst = append(dst, string(r)...)
 	}
 	return append(dst, q...)
+}
+
+// decimalText prints unscaled×10^-scale as Flink's CSV writer: trailing
+// zeros stripped (Java's BigDecimal.stripTrailingZeros, zero as "0"),
+// then Java's toPlainString when plain, else its toString (scientific
+// when the scale is negative or the adjusted exponent below -6).
+func decimalText(unscaled *big.Int, scale int, plain bool) string {
+	u := new(big.Int).Set(unscaled)
+	if u.Sign() == 0 {
+		return "0"
+	}
+	ten, q, r := big.NewInt(10), new(big.Int), new(big.Int)
+	for {
+		q.QuoRem(u, ten, r)
+		if r.Sign() != 0 {
+			break
+		}
+		u.Set(q)
+		scale--
+	}
+	neg := u.Sign() < 0
+	digits := new(big.Int).Abs(u).Text(10)
+	var b strings.Builder
+	if neg {
+		b.WriteByte('-')
+	}
+	adjusted := len(digits) - 1 - scale
+	switch {
+	case scale == 0:
+		b.WriteString(digits)
+	case plain && scale < 0:
+		b.WriteString(digits)
+		b.WriteString(strings.Repeat("0", -scale))
+	case scale > 0 && (plain || adjusted >= -6):
+		if len(digits) > scale {
+			b.WriteString(digits[:len(digits)-scale])
+			b.WriteByte('.')
+			b.WriteString(digits[len(digits)-scale:])
+		} else {
+			b.WriteString("0.")
+			b.WriteString(strings.Repeat("0", scale-len(digits)))
+			b.WriteString(digits)
+		}
+	default:
+		b.WriteString(digits[:1])
+		if len(digits) > 1 {
+			b.WriteByte('.')
+			b.WriteString(digits[1:])
+		}
+		b.WriteByte('E')
+		if adjusted >= 0 {
+			b.WriteByte('+')
+		}
+		b.WriteString(strconv.Itoa(adjusted))
+	}
+	return b.String()
 }

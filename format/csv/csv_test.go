@@ -168,3 +168,60 @@ func FuzzDecode(f *testing.F) {
 		}
 	})
 }
+
+// TestEncodeDecimalNotation: DECIMALs are written as Flink's CSV writer
+// (csv.write-bigdecimal-in-scientific-notation): trailing zeros
+// stripped, then Java's BigDecimal.toString (default) or toPlainString
+// (DecimalPlain). Flink's CsvFormatFactoryTest: 100000 as DECIMAL(10, 3)
+// is 1E+5, and 100000 when not scientific.
+func TestEncodeDecimalNotation(t *testing.T) {
+	for _, tc := range []struct {
+		p, s       int
+		in         string
+		sci, plain string
+	}{
+		{10, 3, "100000", "1E+5", "100000"},
+		{10, 2, "12.50", "12.5", "12.5"},
+		{10, 2, "-12.50", "-12.5", "-12.5"},
+		{10, 2, "0.00", "0", "0"},
+		{10, 0, "7", "7", "7"},
+		{10, 0, "120", "1.2E+2", "120"},
+		{10, 2, "-3000.00", "-3E+3", "-3000"},
+		{10, 2, "1234.56", "1234.56", "1234.56"},
+		{12, 10, "0.000001", "0.000001", "0.000001"},
+		{12, 10, "0.0000001", "1E-7", "0.0000001"},
+		{12, 10, "-0.00000012", "-1.2E-7", "-0.00000012"},
+		{38, 2, "123456789012345678901234567890.10", "123456789012345678901234567890.1", "123456789012345678901234567890.1"},
+		{38, 0, "12345678901234567890123456789000000", "1.2345678901234567890123456789E+34", "12345678901234567890123456789000000"},
+	} {
+		typ := row.DecimalType(tc.p, tc.s)
+		s := row.NewSchema(row.Col("d", typ))
+		dec, err := csv.NewDecoder(s, csv.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, ok, err := dec.Decode([]byte(tc.in))
+		if err != nil || !ok {
+			t.Fatalf("%s: %v %v", tc.in, ok, err)
+		}
+		for _, m := range []struct {
+			plain bool
+			want  string
+		}{{false, tc.sci}, {true, tc.plain}} {
+			e, err := csv.NewEncoder(s, csv.Options{DecimalPlain: m.plain})
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, err := e.Append(nil, r)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if string(b) != m.want {
+				t.Errorf("DECIMAL(%d, %d) %s plain=%v: got %s, want %s", tc.p, tc.s, tc.in, m.plain, b, m.want)
+			}
+			if back, ok, err := dec.Decode(b); err != nil || !ok || !row.EqualRows(r, back, s.Types()) {
+				t.Errorf("%s does not read back: %v %v", b, ok, err)
+			}
+		}
+	}
+}

@@ -76,6 +76,11 @@ type Options struct {
 	// DecimalAsPlainNumber writes DECIMALs without scientific notation
 	// (json.encode.decimal-as-plain-number).
 	DecimalAsPlainNumber bool
+	// IgnoreNullFields leaves out the members of objects (the record and
+	// nested ROWs) whose value is NULL (json.encode.ignore-null-fields,
+	// as Flink's RowDataToJsonConverters); MAP entries and ARRAY elements
+	// that are NULL are still written.
+	IgnoreNullFields bool
 }
 
 // Error is a record that does not decode or encode: Field is the path of
@@ -490,16 +495,21 @@ func (e *Encoder) Append(dst []byte, r row.Row) ([]byte, error) {
 
 func (e *Encoder) object(dst []byte, vals []row.Value, cols []row.Field, prefix string) ([]byte, error) {
 	dst = append(dst, '{')
+	first := true
 	for i, c := range cols {
-		if i > 0 {
-			dst = append(dst, ',')
-		}
-		dst = strconv.AppendQuote(dst, c.Name)
-		dst = append(dst, ':')
 		var v row.Value
 		if i < len(vals) {
 			v = vals[i]
 		}
+		if e.opts.IgnoreNullFields && v.IsNull() {
+			continue
+		}
+		if !first {
+			dst = append(dst, ',')
+		}
+		first = false
+		dst = strconv.AppendQuote(dst, c.Name)
+		dst = append(dst, ':')
 		var err error
 		if dst, err = e.value(dst, v, c.Type, prefix+c.Name); err != nil {
 			return dst, err

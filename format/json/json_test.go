@@ -178,3 +178,49 @@ func FuzzDecode(f *testing.F) {
 		}
 	})
 }
+
+// TestEncodeIgnoreNullFields: with IgnoreNullFields (Flink's
+// json.encode.ignore-null-fields) NULL members of the record and of
+// nested ROWs are left out; NULL array elements and map values are kept.
+func TestEncodeIgnoreNullFields(t *testing.T) {
+	s := row.NewSchema(
+		row.Col("a", row.IntType()),
+		row.Col("b", row.String()),
+		row.Col("r", row.RowType(row.Col("x", row.IntType()), row.Col("y", row.String()))),
+		row.Col("arr", row.ArrayType(row.IntType())),
+		row.Col("m", row.MapType(row.String(), row.IntType())),
+	)
+	rows := []row.Row{
+		row.Of(row.Null(), row.Str("s"), row.Nested([]row.Value{row.Null(), row.Str("y")}),
+			row.Array([]row.Value{row.Int(1), row.Null()}), row.Map([]row.Value{row.Str("k")}, []row.Value{row.Null()})),
+		row.Of(row.Int(1), row.Null(), row.Null(), row.Null(), row.Null()),
+		row.Of(row.Null(), row.Null(), row.Nested([]row.Value{row.Null(), row.Null()}), row.Null(), row.Null()),
+	}
+	for _, tc := range []struct {
+		ignore bool
+		want   []string
+	}{
+		{false, []string{
+			`{"a":null,"b":"s","r":{"x":null,"y":"y"},"arr":[1,null],"m":{"k":null}}`,
+			`{"a":1,"b":null,"r":null,"arr":null,"m":null}`,
+			`{"a":null,"b":null,"r":{"x":null,"y":null},"arr":null,"m":null}`}},
+		{true, []string{
+			`{"b":"s","r":{"y":"y"},"arr":[1,null],"m":{"k":null}}`,
+			`{"a":1}`,
+			`{"r":{}}`}},
+	} {
+		e, err := json.NewEncoder(s, json.Options{IgnoreNullFields: tc.ignore})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, r := range rows {
+			b, err := e.Append(nil, r)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if string(b) != tc.want[i] {
+				t.Errorf("ignore=%v row %d: got  %s\nwant %s", tc.ignore, i, b, tc.want[i])
+			}
+		}
+	}
+}

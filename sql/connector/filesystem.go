@@ -3,6 +3,7 @@ package connector
 import (
 	"fmt"
 	"io"
+	"regexp"
 	"time"
 
 	"github.com/weirstream/weir"
@@ -38,7 +39,8 @@ func (Filesystem) RequiredOptions() []string { return []string{"path", "format"}
 // added for the chosen format).
 func (Filesystem) OptionalOptions() []string {
 	return append([]string{"sink.rolling-policy.file-size", "sink.rolling-policy.rollover-interval", "lookup.join.cache.ttl",
-		"partition.default-name", "sink.shuffle-by-partition.enable", "scan.parallelism"}, partitionCommitOptions...)
+		"partition.default-name", "sink.shuffle-by-partition.enable", "scan.parallelism", "sink.parallelism",
+		"source.path.regex-pattern", "source.report-statistics"}, partitionCommitOptions...)
 }
 
 // SupportsPartitioning: filesystem tables may be PARTITIONED BY
@@ -69,6 +71,12 @@ type fsTable struct {
 	// par is scan.parallelism (Flink's FLIP-367 source option): the
 	// source's parallelism, 0 for the job's.
 	par int
+	// sinkPar is sink.parallelism: the writer's parallelism, 0 for the
+	// job's (a partition committer runs at 1 whatever it is, as Flink's).
+	sinkPar int
+	// pathRe is source.path.regex-pattern (fs_path_regex.go), nil when
+	// not set.
+	pathRe *regexp.Regexp
 }
 
 func (f Filesystem) create(ctx Context, sink bool) (*fsTable, error) {
@@ -93,7 +101,10 @@ func (f Filesystem) create(ctx Context, sink bool) (*fsTable, error) {
 		partSize: o.memorySize("sink.rolling-policy.file-size", file.DefaultMaxPartSize),
 		rollover: int64(o.duration("sink.rolling-policy.rollover-interval", 0)),
 		reload:   o.duration("lookup.join.cache.ttl", 60*time.Minute),
-		par:      int(o.int64("scan.parallelism", 0, 1))}
+		par:      int(o.int64("scan.parallelism", 0, 1)),
+		sinkPar:  int(o.int64("sink.parallelism", 0, 1)),
+		pathRe:   newPathRegex(o)}
+	checkReportStatistics(o)
 	if o.err != nil {
 		return nil, o.err
 	}
@@ -255,9 +266,7 @@ func (t *fsSource) Produce(b BuildContext) (weir.Stream[row.Row], error) {
 		return &lineDecoder{dec: dec, skip: skip, proj: proj, part: t.part}
 	}
 	opts := file.SourceOptions{OnError: b.OnError}
-	if t.part != nil {
-		opts.Include = t.part.include
-	}
+	opts.Include = t.fileFilter()
 	if b.Env.AutoWatermarkInterval() < 0 {
 		// A watermark after every poll: read one line per poll, so each
 		// record is judged against the watermark of the lines before it
@@ -331,10 +340,18 @@ func (t *fsSink) Consume(b BuildContext, in weir.Stream[row.Row]) (weir.DataSink
 		if t.commit != nil {
 			return t.consumeWithCommit(b, in, sink)
 		}
-		return in.SinkTo(sink).UID(b.uid("sink")).Name(b.uid("filesystem")), nil
+		return t.sinkParallelism(in.SinkTo(sink).UID(b.uid("sink")).Name(b.uid("filesystem"))), nil
 	}
 	sink := file.ExactlyOnceBulkSink[row.Row](t.path, f, opts)
-	return in.SinkTo(sink).UID(b.uid("sink")).Name(b.uid("filesystem")), nil
+	return t.sinkParallelism(in.SinkTo(sink).UID(b.uid("sink")).Name(b.uid("filesystem"))), nil
+}
+
+// sinkParallelism applies sink.parallelism to the writer.
+func (t *fsSink) sinkParallelism(d weir.DataSink) weir.DataSink {
+	if t.sinkPar > 0 {
+		d = d.SetParallelism(t.sinkPar)
+	}
+	return d
 }
 
 // fileRowFormat writes the columns the files of a partitioned table hold.

@@ -16,10 +16,12 @@ import (
 // "<format>." prefix, as Flink names them.
 var formatOptions = map[string][]string{
 	"json": {"fail-on-missing-field", "ignore-parse-errors", "timestamp-format.standard",
-		"map-null-key.mode", "map-null-key.literal", "encode.decimal-as-plain-number"},
+		"map-null-key.mode", "map-null-key.literal", "encode.decimal-as-plain-number",
+		"encode.ignore-null-fields", "decode.json-parser.enabled"},
 	"csv": {"field-delimiter", "quote-character", "disable-quote-character", "allow-comments",
-		"ignore-parse-errors", "array-element-delimiter", "escape-character", "null-literal"},
-	"raw": {"charset"},
+		"ignore-parse-errors", "array-element-delimiter", "escape-character", "null-literal",
+		"write-bigdecimal-in-scientific-notation"},
+	"raw": {"charset", "endianness"},
 	// protobuf_format.go
 	"protobuf":           protobufOptions,
 	"protobuf-confluent": protobufConfluentOptions,
@@ -103,7 +105,12 @@ func newCodec(o *options, prefix, id string, s row.Schema) (*codec, error) {
 			IgnoreParseErrors:    o.bool(k("ignore-parse-errors"), false),
 			MapNullKeyLiteral:    o.str(k("map-null-key.literal"), "null"),
 			DecimalAsPlainNumber: o.bool(k("encode.decimal-as-plain-number"), false),
+			IgnoreNullFields:     o.bool(k("encode.ignore-null-fields"), false),
 		}
+		// decode.json-parser.enabled picks Flink's decoder implementation
+		// (Jackson's streaming JsonParser or its tree model); both give the
+		// same rows, so Weir validates the value and has nothing to choose.
+		o.bool(k("decode.json-parser.enabled"), true)
 		if o.enum(k("timestamp-format.standard"), "SQL", "SQL", "ISO-8601") == "ISO-8601" {
 			opts.Timestamp = json.ISO8601
 		}
@@ -134,6 +141,7 @@ func newCodec(o *options, prefix, id string, s row.Schema) (*codec, error) {
 			IgnoreParseErrors:     o.bool(k("ignore-parse-errors"), false),
 			ArrayElementDelimiter: o.str(k("array-element-delimiter"), ";"),
 			EscapeCharacter:       o.char(k("escape-character"), 0),
+			DecimalPlain:          !o.bool(k("write-bigdecimal-in-scientific-notation"), true),
 		}
 		opts.NullLiteral, opts.HasNullLiteral = o.m[k("null-literal")]
 		if opts.DisableQuoteCharacter && o.has(k("quote-character")) {
@@ -151,6 +159,13 @@ func newCodec(o *options, prefix, id string, s row.Schema) (*codec, error) {
 	case "raw":
 		if cs := o.str(k("charset"), "UTF-8"); !strings.EqualFold(cs, "UTF-8") {
 			o.fail(k("charset"), cs, "Weir supports UTF-8 only")
+		}
+		// endianness orders the bytes of numeric columns in Flink; the
+		// STRING and BYTES columns Weir's raw format takes are written
+		// as they are either way, so only the value is checked, as
+		// Flink's RawFormatFactory does.
+		if e := o.str(k("endianness"), "big-endian"); !strings.EqualFold(e, "big-endian") && !strings.EqualFold(e, "little-endian") && o.err == nil {
+			o.err = fmt.Errorf("connector: table %s: Unsupported endianness name: %s. Valid values of '%s' option are 'big-endian' and 'little-endian'.", o.table, e, k("endianness"))
 		}
 		if o.err != nil {
 			return nil, o.err

@@ -191,8 +191,8 @@ func (l *fsLookup) loadLocked(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("connector: filesystem lookup table %s: %w", l.t.table, err)
 	}
-	if l.t.part != nil {
-		files = slices.DeleteFunc(files, func(f string) bool { return !l.t.part.include(f) })
+	if include := l.t.fileFilter(); include != nil {
+		files = slices.DeleteFunc(files, func(f string) bool { return !include(f) })
 	}
 	rows := map[string][]row.Row{}
 	ints := map[int64][]row.Row{}

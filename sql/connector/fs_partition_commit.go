@@ -254,7 +254,10 @@ func (t *fsSink) consumeWithCommit(b BuildContext, in weir.Stream[row.Row], sink
 	if err != nil {
 		return weir.DataSink{}, fmt.Errorf("connector: table %s: %w", t.table, err)
 	}
-	w.UID(b.uid("sink")).Name(b.uid("filesystem"))
+	w = w.UID(b.uid("sink")).Name(b.uid("filesystem"))
+	if t.sinkPar > 0 {
+		w.SetParallelism(t.sinkPar)
+	}
 	c = c.UID(b.uid("partition-committer")).Name(b.uid("partition-committer"))
 	return c.SinkTo(weir.SinkFunc[struct{}](func(context.Context, struct{}, int64) error { return nil })).
 		UID(b.uid("partition-commit-end")).Name(b.uid("partition-commit-end")), nil

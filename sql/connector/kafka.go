@@ -27,7 +27,9 @@ import (
 // timestamp), scan.startup.timestamp-millis,
 // scan.topic-partition-discovery.interval, sink.delivery-guarantee
 // (at-least-once | exactly-once | none), sink.transactional-id-prefix,
-// sink.partitioner (default | round-robin), sink.parallelism. Readable
+// sink.partitioner (default | round-robin), sink.parallelism,
+// scan.parallelism (the source's parallelism; not with a changelog value
+// format). Readable
 // metadata: topic, partition, offset, timestamp, timestamp-type,
 // leader-epoch, headers.
 //
@@ -50,7 +52,7 @@ func (Kafka) OptionalOptions() []string {
 	return []string{"topic", "topic-pattern", "properties.*", "format", "key.format", "value.format",
 		"key.fields", "key.fields-prefix", "value.fields-include",
 		"scan.startup.mode", "scan.startup.timestamp-millis", "scan.topic-partition-discovery.interval",
-		"sink.delivery-guarantee", "sink.transactional-id-prefix", "sink.partitioner", "sink.parallelism"}
+		"sink.delivery-guarantee", "sink.transactional-id-prefix", "sink.partitioner", "sink.parallelism", "scan.parallelism"}
 }
 
 // kafkaProperties are the properties.* keys Weir maps to franz-go.
@@ -82,6 +84,8 @@ var kafkaMetadata = map[string]row.Type{
 // Options: topic, properties.bootstrap.servers (and the properties.*
 // Kafka takes), key.format, value.format and their options,
 // key.fields-prefix, value.fields-include, sink.parallelism,
+// scan.parallelism (the source's; ChangelogNormalize, keyed, runs at the
+// job's parallelism),
 // sink.delivery-guarantee, sink.transactional-id-prefix. Not supported:
 // sink.buffer-flush.* (the sink does not reduce rows per key).
 type UpsertKafka struct{}
@@ -96,7 +100,7 @@ func (UpsertKafka) RequiredOptions() []string {
 
 // OptionalOptions lists the connector's own options.
 func (UpsertKafka) OptionalOptions() []string {
-	return []string{"properties.*", "key.fields-prefix", "value.fields-include", "sink.parallelism",
+	return []string{"properties.*", "key.fields-prefix", "value.fields-include", "sink.parallelism", "scan.parallelism",
 		"sink.delivery-guarantee", "sink.transactional-id-prefix", "scan.topic-partition-discovery.interval"}
 }
 
@@ -180,6 +184,9 @@ type kafkaTable struct {
 	txPrefix string
 	txTime   time.Duration
 	par      int
+	// scanPar is scan.parallelism (Flink's FLIP-367 source option): the
+	// source's parallelism, 0 for the job's.
+	scanPar int
 	// upsert: the 'upsert-kafka' connector (keys are the primary key,
 	// tombstones are deletes).
 	upsert bool
@@ -226,7 +233,8 @@ func (f Kafka) create(ctx Context, sink bool) (*kafkaTable, error) {
 	}
 	o := newOptions(ctx)
 	t := &kafkaTable{table: ctx.Table, schema: ctx.Schema, meta: ctx.Metadata,
-		group: o.str("properties.group.id", ""), par: int(o.int64("sink.parallelism", 0, 1))}
+		group: o.str("properties.group.id", ""), par: int(o.int64("sink.parallelism", 0, 1)),
+		scanPar: int(o.int64("scan.parallelism", 0, 1))}
 	for _, b := range strings.Split(o.str("properties.bootstrap.servers", ""), ",") {
 		if b = strings.TrimSpace(b); b != "" {
 			t.brokers = append(t.brokers, b)
@@ -354,6 +362,12 @@ func (f Kafka) create(ctx Context, sink bool) (*kafkaTable, error) {
 	t.value = c
 	if c.newChangelog != nil && t.key != nil {
 		return nil, fmt.Errorf("connector: table %s: the '%s' value format cannot be combined with 'key.format' in Weir", ctx.Table, c.id)
+	}
+	if c.newChangelog != nil && t.scanPar > 0 && !sink {
+		// A changelog read at another parallelism than the operators
+		// after it would need a shuffle by key to keep each key's
+		// changes in order, as the filesystem connector.
+		return nil, fmt.Errorf("connector: table %s: 'scan.parallelism' with the changelog format '%s' is not supported yet", ctx.Table, c.id)
 	}
 	return t, nil
 }
@@ -503,8 +517,16 @@ func (s *kafkaSource) Produce(b BuildContext) (weir.Stream[row.Row], error) {
 		CommitGroup: t.group, ClientOptions: t.client,
 	})
 	st := weir.FromSource(b.Env, src, b.Watermarks, t.table).UID(b.uid("source"))
+	if t.scanPar > 0 {
+		st = st.SetParallelism(t.scanPar)
+	}
 	readRejects(b, st)
 	rows := st.Filter(func(r row.Row) bool { return r.Kind != skipKind }).Name(b.uid("drop-skipped")).UID(b.uid("drop-skipped"))
+	if t.scanPar > 0 {
+		// The filter runs with the source (chained), so the rows of a
+		// partition stay in order up to ChangelogNormalize's keyBy.
+		rows = rows.SetParallelism(t.scanPar)
+	}
 	if t.upsert {
 		// Flink's ChangelogNormalize, keyed by the primary key: +I for a
 		// new key, -U/+U for a change, -D (the full old row) for a

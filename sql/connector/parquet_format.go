@@ -414,8 +414,11 @@ type parquetSource struct {
 	path string
 	// full is the table's schema (c's is that of the files' columns);
 	// part is set for a partitioned table.
-	full    row.Schema
-	part    *partitioning
+	full row.Schema
+	part *partitioning
+	// include selects the files read (partitions,
+	// source.path.regex-pattern); nil: all.
+	include func(path string) bool
 	proj    []int // table columns produced; nil: all
 	onError weir.ErrorPolicy
 	perPoll int
@@ -478,8 +481,8 @@ func (s *parquetSource) CreateReader(ctx weir.SourceContext) (weir.SourceReader[
 	if err != nil {
 		return nil, fmt.Errorf("connector: table %s: %w", s.c.table, err)
 	}
-	if s.part != nil {
-		files = slices.DeleteFunc(files, func(f string) bool { return !s.part.include(f) })
+	if s.include != nil {
+		files = slices.DeleteFunc(files, func(f string) bool { return !s.include(f) })
 	}
 	p := max(ctx.Parallelism, 1)
 	restored := map[string]parquetPos{}
@@ -972,7 +975,7 @@ func (t *fsSource) produceParquet(b BuildContext) (weir.Stream[row.Row], error) 
 	if b.Env.AutoWatermarkInterval() < 0 {
 		perPoll = 1 // a watermark after every poll: see Produce
 	}
-	src := &parquetSource{c: t.parquet, path: t.path, full: t.schema, part: t.part, proj: t.proj, onError: b.OnError, perPoll: perPoll}
+	src := &parquetSource{c: t.parquet, path: t.path, full: t.schema, part: t.part, include: t.fileFilter(), proj: t.proj, onError: b.OnError, perPoll: perPoll}
 	st := weir.FromSource[row.Row](b.Env, src, b.Watermarks, t.table).UID(b.uid("source"))
 	if t.par > 0 {
 		st = st.SetParallelism(t.par)
