@@ -87,3 +87,16 @@ func emptyAggValue(call AggCall) (expr.Expr, bool) {
 	}
 	return expr.Lit(row.Value{}, call.Type), true
 }
+
+// ownQuery binds q, an IN or EXISTS subquery, as a query of its own: if
+// it is uncorrelated (binds without the enclosing query), its SELECT counts
+// as top-level for atTopSelect as an uncorrelated scalar subquery's, so
+// that in the batch mode its aggregate without GROUP BY has a row over no
+// input (x NOT IN (SELECT MAX(v) FROM empty) is NULL, not TRUE). A
+// correlated one fails to bind here and is decorrelated by the caller.
+func (b *Binder) ownQuery(q ast.QueryExpr) (Rel, error) {
+	saved := b.scalarTop
+	b.scalarTop = b.depth + 1
+	defer func() { b.scalarTop = saved }()
+	return b.Query(q)
+}
