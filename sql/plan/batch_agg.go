@@ -19,9 +19,11 @@ import (
 //
 // and the batch result's final table (exec.Final) holds the aggregate's
 // row once it exists, the row over no input otherwise. Done for the
-// query's top-level SELECT (not in subqueries, whose decorrelation reads
-// the aggregate itself) when every call's value over no rows is known:
-// not user-defined functions nor COLLECT.
+// SELECTs atTopSelect names (the top-level query's, a view's, a derived
+// table's, a WITH item's, a set operation input's, an uncorrelated
+// subquery's; not a correlated subquery's, whose decorrelation reads the
+// aggregate itself) when every call's value over no rows is known: not
+// user-defined functions nor COLLECT.
 
 // batchEmptyAggregate returns agg wrapped as above, or agg unchanged.
 func batchEmptyAggregate(at ast.Node, agg *Aggregate) (Rel, error) {
