@@ -300,7 +300,13 @@ func (t Type) write(b *strings.Builder, serial bool) {
 	case TypeTimestamp:
 		fmt.Fprintf(b, "TIMESTAMP(%d)", t.Precision)
 	case TypeTimestampLTZ:
-		fmt.Fprintf(b, "TIMESTAMP_LTZ(%d)", t.Precision)
+		if serial {
+			// LocalZonedTimestampType.asSerializableString; TIMESTAMP_LTZ
+			// is its summary form only.
+			fmt.Fprintf(b, "TIMESTAMP(%d) WITH LOCAL TIME ZONE", t.Precision)
+		} else {
+			fmt.Fprintf(b, "TIMESTAMP_LTZ(%d)", t.Precision)
+		}
 	case TypeIntervalYearMonth:
 		b.WriteString("INTERVAL YEAR(2) TO MONTH")
 	case TypeIntervalDayTime:

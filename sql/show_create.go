@@ -15,7 +15,8 @@ import (
 // column per line (types in their serializable form, VARCHAR(2147483647)
 // for STRING; computed columns as AS expr; metadata columns as METADATA
 // [FROM 'key'] [VIRTUAL]), the watermark, the primary key constraint
-// (named PK_<columns> unless named in the DDL), COMMENT, PARTITIONED BY,
+// (named as Flink generates it, PK_<hash of the columns>, unless named
+// in the DDL or by ALTER TABLE ADD), COMMENT, PARTITIONED BY,
 // and the options sorted by key.
 
 const showIndent = "  "
@@ -77,7 +78,9 @@ func showCreateTable(t *plan.Table) string {
 		for _, k := range t.PrimaryKey {
 			cols = append(cols, t.Columns[k].Name)
 		}
-		name := "PK_" + strings.Join(cols, "_")
+		// Unnamed in CREATE TABLE: Flink's generated name (PK_3599338 for
+		// `user`); ALTER TABLE ADD names its key PK_<columns> in the DDL.
+		name := plan.GeneratedPrimaryKeyName(cols)
 		if pk := pkConstraint(def); pk != nil && pk.Name != nil {
 			name = pk.Name.Name
 		}

@@ -19,9 +19,11 @@ import (
 //
 // and the batch result's final table (exec.Final) holds the aggregate's
 // row once it exists, the row over no input otherwise. Done for the
-// query's top-level SELECT (not in subqueries, whose decorrelation reads
-// the aggregate itself) when every call's value over no rows is known:
-// not user-defined functions nor COLLECT.
+// SELECTs atTopSelect names (the top-level query's, a view's, a derived
+// table's, a WITH item's, a set operation input's, an uncorrelated
+// subquery's; not a correlated subquery's, whose decorrelation reads the
+// aggregate itself) when every call's value over no rows is known: not
+// user-defined functions nor COLLECT.
 
 // batchEmptyAggregate returns agg wrapped as above, or agg unchanged.
 func batchEmptyAggregate(at ast.Node, agg *Aggregate) (Rel, error) {
@@ -86,4 +88,17 @@ func emptyAggValue(call AggCall) (expr.Expr, bool) {
 		return nil, false
 	}
 	return expr.Lit(row.Value{}, call.Type), true
+}
+
+// ownQuery binds q, an IN or EXISTS subquery, as a query of its own: if
+// it is uncorrelated (binds without the enclosing query), its SELECT counts
+// as top-level for atTopSelect as an uncorrelated scalar subquery's, so
+// that in the batch mode its aggregate without GROUP BY has a row over no
+// input (x NOT IN (SELECT MAX(v) FROM empty) is NULL, not TRUE). A
+// correlated one fails to bind here and is decorrelated by the caller.
+func (b *Binder) ownQuery(q ast.QueryExpr) (Rel, error) {
+	saved := b.scalarTop
+	b.scalarTop = b.depth + 1
+	defer func() { b.scalarTop = saved }()
+	return b.Query(q)
 }

@@ -41,6 +41,12 @@ type Binder struct {
 	// bound (0: none), whose SELECT counts as top-level for
 	// atTopSelect.
 	scalarTop int
+	// relTop is the depth of a query bound as a relation of its
+	// enclosing query (0: none): a derived table, a WITH item or a set
+	// operation's input. Its SELECT counts as top-level for atTopSelect:
+	// in Flink's batch mode its aggregate without GROUP BY has a row over
+	// no input as well (batch_agg.go).
+	relTop int
 }
 
 // NewBinder returns a binder over cat.
@@ -76,7 +82,7 @@ func (b *Binder) Query(q ast.QueryExpr) (Rel, error) {
 			// view's query, which Flink converts as a top-level query.
 			return b.Query(n.Body)
 		}
-		if b.atTop() || b.depth == b.scalarTop {
+		if b.atTop() || b.depth == b.scalarTop || b.depth == b.relTop {
 			// The body of a top-level query is its top-level SELECT.
 			saved := b.topSelect
 			b.topSelect = b.depth + 1
@@ -150,7 +156,7 @@ func (b *Binder) bindFrom(ref ast.TableRef) (Rel, *scope, error) {
 		if n.Lateral {
 			return nil, nil, errAt(n, "LATERAL subqueries are not supported yet")
 		}
-		r, err := b.Query(n.Query)
+		r, err := b.relQuery(n.Query)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -191,7 +197,7 @@ func (b *Binder) bindFrom(ref ast.TableRef) (Rel, *scope, error) {
 func (b *Binder) namedTable(name *ast.Name) (Rel, string, error) {
 	if len(name.Parts) == 1 {
 		if c := b.lookupCTE(name.Parts[0].Name); c != nil {
-			r, err := b.Query(c.Query)
+			r, err := b.relQuery(c.Query)
 			if err != nil {
 				return nil, "", err
 			}
@@ -1012,11 +1018,11 @@ func (b *Binder) bindWindowAggregateAs(s *ast.Select, tvf *WindowTVF, sc *scope,
 }
 
 func (b *Binder) bindSetOp(n *ast.SetOp) (Rel, error) {
-	l, err := b.Query(n.Left)
+	l, err := b.relQuery(n.Left)
 	if err != nil {
 		return nil, err
 	}
-	r, err := b.Query(n.Right)
+	r, err := b.relQuery(n.Right)
 	if err != nil {
 		return nil, err
 	}
@@ -1144,4 +1150,12 @@ func (b *Binder) bindValues(n *ast.Values) (Rel, error) {
 func isProctime(e expr.Expr) bool {
 	c, ok := e.(*expr.Call)
 	return ok && c.Func.Name == "PROCTIME" && len(c.Args) == 0
+}
+
+// relQuery binds q as a relation of the query being bound (relTop).
+func (b *Binder) relQuery(q ast.QueryExpr) (Rel, error) {
+	saved := b.relTop
+	b.relTop = b.depth + 1
+	defer func() { b.relTop = saved }()
+	return b.Query(q)
 }

@@ -193,7 +193,7 @@ func (b *Binder) semiJoin(from Rel, sc *scope, c subqueryCond) (Rel, error) {
 	}
 	var d *decorrelated
 	var yj expr.Expr // a value that names the outer query, over the joined row
-	right, qerr := b.Query(in.Query)
+	right, qerr := b.ownQuery(in.Query)
 	if qerr == nil {
 		rc := right.Columns()
 		if len(rc) != 1 {
@@ -446,6 +446,16 @@ func (b *Binder) existsJoin(from Rel, sc *scope, ex *ast.ExistsExpr, not bool) (
 		if _, qerr := b.Query(ex.Query); qerr != nil {
 			// Correlated, one row or none per outer row (semi_decorrelate.go).
 			return b.existsScalar(ex, sel, from, sc, not)
+		}
+		if b.Batch {
+			// Uncorrelated: in the batch mode its aggregate has a row
+			// over no input (batch_agg.go), a semi join without
+			// condition on it.
+			right, err := b.ownQuery(ex.Query)
+			if err != nil {
+				return nil, err
+			}
+			return buildSemi(ex, from, right, nil, nil, nil, not)
 		}
 	}
 	d, err := b.decorrelate(ex, sel, from, sc, "EXISTS")

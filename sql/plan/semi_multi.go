@@ -28,7 +28,7 @@ func (b *Binder) semiJoinRow(from Rel, sc *scope, in *ast.InExpr, fields []ast.E
 	n := len(xs)
 	var d *decorrelated
 	var ys []expr.Expr
-	right, qerr := b.Query(in.Query)
+	right, qerr := b.ownQuery(in.Query)
 	if qerr == nil {
 		rc := right.Columns()
 		if len(rc) != n {

@@ -264,7 +264,11 @@ func (b *Binder) atTop() bool {
 
 // atTopSelect reports whether the SELECT being bound is the top-level
 // query's own: the statement's bare SELECT, or the body of its top-level
-// query (WITH, ORDER BY, LIMIT around it), not a subquery's.
+// query (WITH, ORDER BY, LIMIT around it), or that of a view's query, of a
+// query bound as a relation (relTop: derived table, WITH item, set
+// operation input) or of an uncorrelated subquery (scalarTop: scalar, IN,
+// EXISTS); not a correlated subquery's, whose decorrelation reads the
+// aggregate itself.
 func (b *Binder) atTopSelect() bool {
-	return b.depth == 1 || b.depth == b.topSelect || b.depth == b.scalarTop
+	return b.depth == 1 || b.depth == b.topSelect || b.depth == b.scalarTop || b.depth == b.relTop || b.depth == b.viewTop
 }
