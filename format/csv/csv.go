@@ -54,13 +54,15 @@ type Options struct {
 	// an empty field).
 	NullLiteral    string
 	HasNullLiteral bool
-	// DecimalPlain writes DECIMALs without scientific notation (Flink's
-	// csv.write-bigdecimal-in-scientific-notation = false). Either way a
-	// DECIMAL is written as Flink's CSV writer does, trailing zeros
-	// stripped (12.50 as 12.5, 0.00 as 0); by default as Java's
-	// BigDecimal.toString then (100000.000 as 1E+5, 0.0000001 as 1E-7),
-	// with DecimalPlain as its toPlainString (100000, 0.0000001).
-	DecimalPlain bool
+	// DecimalScientific writes DECIMALs as Flink's CSV serializer does
+	// with csv.write-bigdecimal-in-scientific-notation = 'true': trailing
+	// zeros stripped, then Java's BigDecimal.toString (12.50 as 12.5,
+	// 100000.000 as 1E+5, 0.00 as 0, 0.0000001 as 1E-7). Without it a
+	// DECIMAL is written with its scale and no exponent (12.50,
+	// 100000.000), as Flink's serializer does with 'false' and also when
+	// the option is not set: its factory reads the option with getOptional,
+	// so the declared default (true) never reaches the serializer.
+	DecimalScientific bool
 }
 
 func (o *Options) fill() error {
@@ -431,7 +433,10 @@ func (e *Encoder) text(v row.Value, t row.Type, path string) (string, error) {
 	case row.TypeDouble:
 		return row.JavaFloatString(v.Float(), 64), nil
 	case row.TypeDecimal:
-		return decimalText(row.DecimalUnscaled(v, t), t.Scale, e.opts.DecimalPlain), nil
+		if e.opts.DecimalScientific {
+			return decimalScientific(row.DecimalUnscaled(v, t), t.Scale), nil
+		}
+		return row.DecimalString(v, t), nil
 	case row.TypeChar, row.TypeVarChar:
 		return v.Str(), nil
 	case row.TypeBinary, row.TypeVarBinary:
@@ -484,26 +489,20 @@ func (e *Encoder) appendField(dst []byte, s string, isString bool) []byte {
 	return append(dst, q...)
 }
 
-// decimalText prints unscaled×10^-scale as Flink's CSV writer: trailing
-// zeros stripped (Java's BigDecimal.stripTrailingZeros, zero as "0"),
-// then Java's toPlainString when plain, else its toString (scientific
-// when the scale is negative or the adjusted exponent below -6).
-func decimalText(unscaled *big.Int, scale int, plain bool) string {
-	u := new(big.Int).Set(unscaled)
-	if u.Sign() == 0 {
+// decimalScientific prints unscaled×10^-scale as Java's
+// BigDecimal.stripTrailingZeros().toString(): zero as "0", else the
+// digits without trailing zeros, in scientific notation when the scale
+// is then negative or the adjusted exponent below -6.
+func decimalScientific(unscaled *big.Int, scale int) string {
+	if unscaled.Sign() == 0 {
 		return "0"
 	}
-	ten, q, r := big.NewInt(10), new(big.Int), new(big.Int)
-	for {
-		q.QuoRem(u, ten, r)
-		if r.Sign() != 0 {
-			break
-		}
-		u.Set(q)
+	neg := unscaled.Sign() < 0
+	digits := new(big.Int).Abs(unscaled).Text(10)
+	for len(digits) > 1 && digits[len(digits)-1] == '0' {
+		digits = digits[:len(digits)-1]
 		scale--
 	}
-	neg := u.Sign() < 0
-	digits := new(big.Int).Abs(u).Text(10)
 	var b strings.Builder
 	if neg {
 		b.WriteByte('-')
@@ -512,10 +511,7 @@ func decimalText(unscaled *big.Int, scale int, plain bool) string {
 	switch {
 	case scale == 0:
 		b.WriteString(digits)
-	case plain && scale < 0:
-		b.WriteString(digits)
-		b.WriteString(strings.Repeat("0", -scale))
-	case scale > 0 && (plain || adjusted >= -6):
+	case scale > 0 && adjusted >= -6:
 		if len(digits) > scale {
 			b.WriteString(digits[:len(digits)-scale])
 			b.WriteByte('.')

@@ -169,30 +169,34 @@ func FuzzDecode(f *testing.F) {
 	})
 }
 
-// TestEncodeDecimalNotation: DECIMALs are written as Flink's CSV writer
-// (csv.write-bigdecimal-in-scientific-notation): trailing zeros
-// stripped, then Java's BigDecimal.toString (default) or toPlainString
-// (DecimalPlain). Flink's CsvFormatFactoryTest: 100000 as DECIMAL(10, 3)
-// is 1E+5, and 100000 when not scientific.
+// TestEncodeDecimalNotation: DECIMALs are written with their scale
+// (Java's toPlainString of the value as it is), as Flink's CSV serializer
+// without csv.write-bigdecimal-in-scientific-notation or with 'false';
+// with DecimalScientific ('true') trailing zeros are stripped, then
+// written as Java's BigDecimal.toString (Flink's CsvFormatFactoryTest:
+// 100000 as DECIMAL(10, 3) is 1E+5).
 func TestEncodeDecimalNotation(t *testing.T) {
 	for _, tc := range []struct {
 		p, s       int
 		in         string
-		sci, plain string
+		plain, sci string
 	}{
-		{10, 3, "100000", "1E+5", "100000"},
-		{10, 2, "12.50", "12.5", "12.5"},
-		{10, 2, "-12.50", "-12.5", "-12.5"},
-		{10, 2, "0.00", "0", "0"},
+		{10, 3, "100000", "100000.000", "1E+5"},
+		{10, 2, "12.50", "12.50", "12.5"},
+		{10, 2, "-12.50", "-12.50", "-12.5"},
+		{10, 2, "0.00", "0.00", "0"},
+		{10, 0, "0", "0", "0"},
 		{10, 0, "7", "7", "7"},
-		{10, 0, "120", "1.2E+2", "120"},
-		{10, 2, "-3000.00", "-3E+3", "-3000"},
+		{10, 0, "120", "120", "1.2E+2"},
+		{10, 2, "-3000.00", "-3000.00", "-3E+3"},
 		{10, 2, "1234.56", "1234.56", "1234.56"},
-		{12, 10, "0.000001", "0.000001", "0.000001"},
-		{12, 10, "0.0000001", "1E-7", "0.0000001"},
-		{12, 10, "-0.00000012", "-1.2E-7", "-0.00000012"},
-		{38, 2, "123456789012345678901234567890.10", "123456789012345678901234567890.1", "123456789012345678901234567890.1"},
-		{38, 0, "12345678901234567890123456789000000", "1.2345678901234567890123456789E+34", "12345678901234567890123456789000000"},
+		{10, 2, "-0.01", "-0.01", "-0.01"},
+		{12, 10, "0.000001", "0.0000010000", "0.000001"},
+		{12, 10, "0.0000001", "0.0000001000", "1E-7"},
+		{12, 10, "-0.00000012", "-0.0000001200", "-1.2E-7"},
+		{38, 10, "0.000000001", "0.0000000010", "1E-9"},
+		{38, 2, "123456789012345678901234567890.10", "123456789012345678901234567890.10", "123456789012345678901234567890.1"},
+		{38, 0, "12345678901234567890123456789000000", "12345678901234567890123456789000000", "1.2345678901234567890123456789E+34"},
 	} {
 		typ := row.DecimalType(tc.p, tc.s)
 		s := row.NewSchema(row.Col("d", typ))
@@ -205,10 +209,10 @@ func TestEncodeDecimalNotation(t *testing.T) {
 			t.Fatalf("%s: %v %v", tc.in, ok, err)
 		}
 		for _, m := range []struct {
-			plain bool
-			want  string
-		}{{false, tc.sci}, {true, tc.plain}} {
-			e, err := csv.NewEncoder(s, csv.Options{DecimalPlain: m.plain})
+			sci  bool
+			want string
+		}{{false, tc.plain}, {true, tc.sci}} {
+			e, err := csv.NewEncoder(s, csv.Options{DecimalScientific: m.sci})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -217,7 +221,7 @@ func TestEncodeDecimalNotation(t *testing.T) {
 				t.Fatal(err)
 			}
 			if string(b) != m.want {
-				t.Errorf("DECIMAL(%d, %d) %s plain=%v: got %s, want %s", tc.p, tc.s, tc.in, m.plain, b, m.want)
+				t.Errorf("DECIMAL(%d, %d) %s scientific=%v: got %s, want %s", tc.p, tc.s, tc.in, m.sci, b, m.want)
 			}
 			if back, ok, err := dec.Decode(b); err != nil || !ok || !row.EqualRows(r, back, s.Types()) {
 				t.Errorf("%s does not read back: %v %v", b, ok, err)

@@ -254,8 +254,8 @@ func TestFilesystemJSONToCSV(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []string{
-		`1,"a,b",12.5,2020-12-30 12:13:14.123,x;y`,
-		`2,,3,2020-12-30 12:13:14,`,
+		`1,"a,b",12.50,2020-12-30 12:13:14.123,x;y`,
+		`2,,3.00,2020-12-30 12:13:14,`,
 		`3,"say ""hi""",,,`,
 	}
 	if got := committed(t, out); !slices.Equal(got, want) {

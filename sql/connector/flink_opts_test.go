@@ -227,9 +227,10 @@ func TestScanAndSinkParallelism(t *testing.T) {
 }
 
 // TestFilesystemCSVDecimalNotation: csv.write-bigdecimal-in-scientific-
-// notation (default true) as Flink's CSV writer: trailing zeros stripped,
-// then scientific notation where Java's BigDecimal.toString uses it, or
-// never with false.
+// notation as Flink's CSV serializer: DECIMALs keep their scale unless it
+// is 'true' (Flink's declared default never reaches its serializer), then
+// trailing zeros are stripped and scientific notation is used where
+// Java's BigDecimal.toString uses it.
 func TestFilesystemCSVDecimalNotation(t *testing.T) {
 	dir := t.TempDir()
 	in := filepath.Join(dir, "in")
@@ -239,9 +240,9 @@ func TestFilesystemCSVDecimalNotation(t *testing.T) {
 		opt  string
 		want []string
 	}{
-		{"", []string{"1,1E+5,12.5", "2,0,1E-7"}},
+		{"", []string{"1,100000.000,12.50000000", "2,0.000,0.00000010"}},
 		{"'csv.write-bigdecimal-in-scientific-notation' = 'true'\n", []string{"1,1E+5,12.5", "2,0,1E-7"}},
-		{"'csv.write-bigdecimal-in-scientific-notation' = 'false'\n", []string{"1,100000,12.5", "2,0,0.0000001"}},
+		{"'csv.write-bigdecimal-in-scientific-notation' = 'false'\n", []string{"1,100000.000,12.50000000", "2,0.000,0.00000010"}},
 	} {
 		out := filepath.Join(t.TempDir(), "out")
 		src := table(t, "src", cols+"'connector' = 'filesystem'\n'path' = '"+in+"'\n'format' = 'csv'\n")

@@ -141,7 +141,10 @@ func newCodec(o *options, prefix, id string, s row.Schema) (*codec, error) {
 			IgnoreParseErrors:     o.bool(k("ignore-parse-errors"), false),
 			ArrayElementDelimiter: o.str(k("array-element-delimiter"), ";"),
 			EscapeCharacter:       o.char(k("escape-character"), 0),
-			DecimalPlain:          !o.bool(k("write-bigdecimal-in-scientific-notation"), true),
+			// Flink's factory reads the option with getOptional: its
+			// declared default (true) never reaches the serializer, which
+			// keeps the scale unless the option is set to true.
+			DecimalScientific: o.bool(k("write-bigdecimal-in-scientific-notation"), false),
 		}
 		opts.NullLiteral, opts.HasNullLiteral = o.m[k("null-literal")]
 		if opts.DisableQuoteCharacter && o.has(k("quote-character")) {
