@@ -63,6 +63,9 @@ func TestScripts(t *testing.T) {
 		if strings.Contains(path, "udf_multiset") {
 			registerMultisetTestFunctions(t, sess)
 		}
+		if strings.Contains(path, "udf_over.txt") {
+			registerOverTestFunctions(t, sess)
+		}
 		if strings.Contains(path, "udf_overload_agg") || strings.Contains(path, "udf_default") {
 			registerOverloadedAggregates(t, sess)
 		}

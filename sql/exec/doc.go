@@ -85,7 +85,8 @@
 //     sql/udf) sees every row, NULL arguments included; its accumulator is
 //     encoded into the group's state with the built-ins' accumulators. Its
 //     errors and panics fail the row (aggSet.failed) with a *udf.Error; it
-//     needs Retract for updating input and Merge for SESSION windows.
+//     needs Retract for updating input and bounded OVER frames, and Merge
+//     for SESSION windows.
 //   - DISTINCT keeps per call a multiset of argument tuples with counts
 //     (Flink's distinct MapView): the function sees a value when its
 //     count goes from 0 to 1 and its retraction when it returns to 0.

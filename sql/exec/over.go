@@ -67,6 +67,9 @@ func (s OverAggSpec) compile() (*aggSet, error) {
 	if s.StateTTL < 0 {
 		return nil, errors.New("sql/exec: OverAggregate: negative state TTL")
 	}
+	if err := s.checkOverRetract(); err != nil {
+		return nil, err
+	}
 	// Bounded frames retract the rows leaving them, so MIN, MAX,
 	// FIRST_VALUE and LAST_VALUE keep multisets (Flink's WithRetract
 	// functions); unbounded frames never retract.
@@ -166,6 +169,8 @@ type overFn struct {
 	offset int64
 	times  []int64
 	vals   []row.Value
+	// fallible: an accumulator can refuse a row (aggSet.canFail).
+	fallible bool
 }
 
 func (f *overFn) Open(ctx *weir.KeyedRuntimeContext[string]) error {
@@ -174,6 +179,7 @@ func (f *overFn) Open(ctx *weir.KeyedRuntimeContext[string]) error {
 		return err
 	}
 	f.set = set
+	f.fallible = set.canFail()
 	f.codec = row.NewCodec(f.spec.InputTypes)
 	f.offset = f.spec.Preceding
 	if f.spec.Rows {
@@ -357,8 +363,6 @@ func (f *overFn) emit(ctx *weir.KeyedContext[string, row.Row], in row.Row, ts in
 	ctx.CollectWithTimestamp(row.Row{Kind: row.Insert, Fields: fields}, ts)
 }
 
-func (f *overFn) values() { f.vals = f.set.appendValues(f.vals[:0]) }
-
 // oldestTime returns the smallest time of over-rows (which is not empty).
 func (f *overFn) oldestTime() int64 {
 	oldest := int64(1<<63 - 1)
@@ -445,15 +449,23 @@ func (f *overFn) unboundedTimer(ctx *weir.KeyedContext[string, row.Row]) error {
 		}
 		if f.spec.Rows {
 			for _, r := range rs {
-				f.set.apply(r, false)
-				f.values()
+				if err := f.apply(r, false); err != nil {
+					return err
+				}
+				if err := f.values(r); err != nil {
+					return err
+				}
 				f.emit(ctx, r, t)
 			}
 		} else {
 			for _, r := range rs {
-				f.set.apply(r, false)
+				if err := f.apply(r, false); err != nil {
+					return err
+				}
 			}
-			f.values()
+			if err := f.values(rs[len(rs)-1]); err != nil {
+				return err
+			}
 			for _, r := range rs {
 				f.emit(ctx, r, t)
 			}
@@ -494,7 +506,9 @@ func (f *overFn) rowsTimer(ctx *weir.KeyedContext[string, row.Row], ts int64) er
 						return err
 					}
 				}
-				f.set.apply(retractList[retractCnt], true)
+				if err := f.apply(retractList[retractCnt], true); err != nil {
+					return err
+				}
 				retractCnt++
 				if retractCnt == len(retractList) {
 					f.rows.Remove(retractTs)
@@ -503,8 +517,12 @@ func (f *overFn) rowsTimer(ctx *weir.KeyedContext[string, row.Row], ts int64) er
 			} else {
 				count++
 			}
-			f.set.apply(r, false)
-			f.values()
+			if err := f.apply(r, false); err != nil {
+				return err
+			}
+			if err := f.values(r); err != nil {
+				return err
+			}
 			f.emit(ctx, r, ts)
 		}
 		if retractList != nil && retractCnt > 0 {
@@ -563,14 +581,20 @@ func (f *overFn) slideRange(ctx *weir.KeyedContext[string, row.Row], t int64, en
 			return err
 		}
 		for _, r := range rs {
-			f.set.apply(r, true)
+			if err := f.apply(r, true); err != nil {
+				return err
+			}
 		}
 		f.rows.Remove(k)
 	}
 	for _, r := range inputs {
-		f.set.apply(r, false)
+		if err := f.apply(r, false); err != nil {
+			return err
+		}
 	}
-	f.values()
+	if err := f.values(inputs[len(inputs)-1]); err != nil {
+		return err
+	}
 	for _, r := range inputs {
 		f.emit(ctx, r, outTS)
 	}
@@ -588,9 +612,13 @@ func (f *overFn) procElement(ctx *weir.KeyedContext[string, row.Row], in row.Row
 		if err := f.loadAcc(); err != nil {
 			return err
 		}
-		f.set.apply(in, false)
+		if err := f.apply(in, false); err != nil {
+			return err
+		}
 		f.acc.Update(f.set.encode())
-		f.values()
+		if err := f.values(in); err != nil {
+			return err
+		}
 		f.emit(ctx, in, ts)
 		return nil
 	case f.spec.Rows:
@@ -626,7 +654,9 @@ func (f *overFn) procRows(ctx *weir.KeyedContext[string, row.Row], in row.Row, n
 			if err != nil {
 				return err
 			}
-			f.set.apply(rs[0], true)
+			if err := f.apply(rs[0], true); err != nil {
+				return err
+			}
 			rs = rs[1:]
 			if len(rs) > 0 {
 				f.rows.Put(smallest, f.encodeRows(rs))
@@ -648,9 +678,13 @@ func (f *overFn) procRows(ctx *weir.KeyedContext[string, row.Row], in row.Row, n
 		// The frame had emptied: the new row is the oldest.
 		f.smallest.Update(now)
 	}
-	f.set.apply(in, false)
+	if err := f.apply(in, false); err != nil {
+		return err
+	}
 	f.acc.Update(f.set.encode())
-	f.values()
+	if err := f.values(in); err != nil {
+		return err
+	}
 	f.emit(ctx, in, ts)
 	return nil
 }

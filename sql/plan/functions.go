@@ -392,6 +392,13 @@ func (fs *Functions) isUserAgg(c *ast.Call) bool {
 	return f != nil && f.Kind == AggregateFunction
 }
 
+// isUserAggName reports whether a call of name (without OVER handling)
+// resolves to a user-defined aggregate function.
+func (fs *Functions) isUserAggName(name string) bool {
+	f := fs.resolve(name)
+	return f != nil && f.Kind == AggregateFunction
+}
+
 // bindUserCall binds a call of a user-defined scalar function, or reports
 // (false) that name is not one. A table or aggregate function called as a
 // scalar is an error saying where it may be used.

@@ -299,7 +299,7 @@ func (b *Binder) bindOver(s *ast.Select, from Rel, sc *scope, where expr.Expr, i
 			bindErr = errAt(c, "LEAD Function is not supported in stream mode.")
 		case fn == "LAG":
 			bindErr = checkLag(c, s.Windows)
-		case !aggFuncs[fn]:
+		case !aggFuncs[fn] && !b.Funcs.isUserAggName(fn):
 			bindErr = errAt(c, "%s is not an aggregate function, so it cannot take OVER", c.Name)
 		}
 		if bindErr != nil {
@@ -397,6 +397,13 @@ func (b *Binder) bindOver(s *ast.Select, from Rel, sc *scope, where expr.Expr, i
 	}
 	for i, sp := range calls {
 		ac := AggCall{Func: sp.fn, Distinct: sp.call.Distinct, IgnoreNulls: sp.call.NullTreatment == "IGNORE NULLS", Filter: -1, Name: fmt.Sprintf("w0$o%d", i)}
+		// A user-defined aggregate binds (and casts its arguments) as in
+		// GROUP BY; its accumulator runs in the OverAggregate.
+		asp := &aggSpec{call: sp.call, fn: sp.fn, args: sp.args}
+		if err := b.userAgg(asp, &ac); err != nil {
+			return nil, err
+		}
+		sp.args = asp.args
 		var types []row.Type
 		for _, a := range sp.args {
 			ac.Args = append(ac.Args, pre.add(a))
