@@ -87,20 +87,12 @@ func (b *Binder) bindWindowAggregateThroughCalcs(s *ast.Select, from Rel, sc *sc
 		return nil, false, nil
 	}
 	n := len(tvf.In.Columns())
+	readsWindowCols := func(e expr.Expr) bool { return readsColsFrom(e, n) }
 	// callsOnWindowCols: e reads a window column other than as the whole
 	// expression (Flink's WindowUtil.calcContainsCallsOnWindowColumns).
 	callsOnWindowCols := func(e expr.Expr) bool {
-		if _, isRef := e.(*expr.InputRef); isRef {
-			return false
-		}
-		found := false
-		expr.Refs(e, func(i int) { found = found || i >= n })
-		return found
-	}
-	readsWindowCols := func(e expr.Expr) bool {
-		found := false
-		expr.Refs(e, func(i int) { found = found || i >= n })
-		return found
+		_, isRef := e.(*expr.InputRef)
+		return !isRef && readsWindowCols(e)
 	}
 	subst := func(e expr.Expr) expr.Expr {
 		if e == nil {
@@ -150,6 +142,14 @@ func (b *Binder) bindWindowAggregateThroughCalcs(s *ast.Select, from Rel, sc *sc
 	}
 	r, err := b.bindWindowAggregateAs(s, tvf, sc, all, tvfKeys, keys, tvfSpecs, items, false)
 	return r, true, err
+}
+
+// readsColsFrom reports whether e reads an input column at n or beyond
+// (the window columns of a window TVF whose input has n columns).
+func readsColsFrom(e expr.Expr, n int) bool {
+	found := false
+	expr.Refs(e, func(i int) { found = found || i >= n })
+	return found
 }
 
 func nonNil(e expr.Expr) []expr.Expr {
