@@ -16,7 +16,11 @@
 // watermark (every 200 ms by default) comes, so which records are late
 // would depend on read speed. This job reads one line per poll and emits a
 // watermark after every record (LinesPerPoll 1, AutoWatermarkInterval -1),
-// so the same file gives the same late records on every run.
+// so the same file gives the same late records on every run. The source
+// runs as one subtask: a second one would hold no split, and until it
+// finished the windows' watermark (the minimum over their inputs) would wait
+// for it, so a late payment could land in its window if that subtask started
+// slowly. The windows still run at -parallelism.
 package main
 
 import (
@@ -79,7 +83,7 @@ func Run(ctx context.Context, input, out string, parallelism int) (Result, error
 	src := file.CSVSource[Payment](input, file.SourceOptions{OnError: weir.DeadLetterTo(bad), LinesPerPoll: 1, FailOnMissingField: true})
 	payments := weir.FromSource(env, src,
 		weir.ForBoundedOutOfOrderness[Payment](10*time.Minute).WithTimestamps(func(p Payment) int64 { return p.Time.UnixMilli() }),
-		"payments")
+		"payments").SetParallelism(1)
 	hourly := weir.WindowAggregateResult(
 		weir.Window(weir.KeyBy(payments, func(p Payment) string { return p.Account }),
 			window.TumblingEventTime[Payment](time.Hour)).SideOutputLateData(late),
