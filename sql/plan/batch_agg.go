@@ -22,8 +22,9 @@ import (
 // SELECTs atTopSelect names (the top-level query's, a view's, a derived
 // table's, a WITH item's, a set operation input's, an uncorrelated
 // subquery's; not a correlated subquery's, whose decorrelation reads the
-// aggregate itself) when every call's value over no rows is known: not
-// user-defined functions nor COLLECT.
+// aggregate itself) when every call's value over no rows is known (a
+// user-defined function's is the GetValue of a fresh accumulator, taken
+// when planning).
 
 // batchEmptyAggregate returns agg wrapped as above, or agg unchanged.
 func batchEmptyAggregate(at ast.Node, agg *Aggregate) (Rel, error) {
@@ -72,7 +73,14 @@ func batchEmptyAggregate(at ast.Node, agg *Aggregate) (Rel, error) {
 // when unknown here.
 func emptyAggValue(call AggCall) (expr.Expr, bool) {
 	if call.UDF != nil {
-		return nil, false
+		// Flink's getValue of a fresh accumulator. A GetValue that
+		// fails over no rows keeps the aggregate without the row (the
+		// failure would be the job's, and only over an empty input).
+		v, err := call.UDF.NewAccumulator().Value()
+		if err != nil {
+			return nil, false
+		}
+		return expr.Lit(v, call.Type), true
 	}
 	switch {
 	case call.Func == "COUNT" || call.Func == "$SUM0":
@@ -82,7 +90,7 @@ func emptyAggValue(call AggCall) (expr.Expr, bool) {
 	case strings.HasPrefix(call.Func, "JSON_ARRAYAGG"):
 		return expr.Lit(row.Str("[]"), call.Type), true
 	case call.Func == "COLLECT":
-		return nil, false
+		return expr.Lit(row.Map(nil, nil), call.Type), true
 	}
 	if !call.Type.Nullable {
 		return nil, false
