@@ -110,3 +110,65 @@ func (b *Binder) ownQuery(q ast.QueryExpr) (Rel, error) {
 	defer func() { b.scalarTop = saved }()
 	return b.Query(q)
 }
+
+// batchEmptyGroupingSet gives an aggregation by grouping sets (agg, from
+// expandGroupingSets: nk keys, $e, the calls) that has the empty set ()
+// (GROUPING SETS (.., ()), ROLLUP, CUBE) the empty set's row also over
+// no input, as Flink's batch planner and PostgreSQL do: the keys NULL,
+// the calls' values over no rows. The other sets have no rows then.
+//
+//	Calc(CASE WHEN $m IS NULL THEN <the empty set's row> ELSE agg END)
+//	  FullJoin(Values($e of ()), Calc(agg, TRUE AS $m)) ON $e = agg.$e
+//
+// agg unchanged when some call's value over no rows is unknown.
+func batchEmptyGroupingSet(at ast.Node, agg *Aggregate, nk int) (Rel, error) {
+	cols := agg.Columns()
+	empty := make([]expr.Expr, len(agg.Aggs))
+	for j, call := range agg.Aggs {
+		v, ok := emptyAggValue(call)
+		if !ok {
+			return agg, nil
+		}
+		empty[j] = v
+	}
+	eType := cols[nk].Type
+	allOut := expr.Lit(row.Int(groupingID(nil, nk)), eType)
+	marked := &Calc{In: agg, Cols: append(append([]Column(nil), cols...), Column{Name: "$nonempty", Type: row.Boolean().NotNull()})}
+	for i, c := range cols {
+		marked.Projects = append(marked.Projects, expr.Ref(i, c.Type))
+	}
+	marked.Projects = append(marked.Projects, expr.BoolLiteral(true))
+	one := &Values{Rows: [][]expr.Expr{{allOut}}, Cols: []Column{{Name: "$eall", Type: eType}}}
+	cond, err := expr.NewCall("=", expr.Ref(0, eType), expr.Ref(1+nk, eType))
+	if err != nil {
+		return nil, err
+	}
+	j, err := makeJoin(at, FullJoin, one, marked, []expr.Expr{cond})
+	if err != nil {
+		return nil, err
+	}
+	jc := j.Columns()
+	isMissing, err := expr.NewCall("IS NULL", expr.Ref(1+len(cols), jc[1+len(cols)].Type))
+	if err != nil {
+		return nil, err
+	}
+	out := &Calc{In: j, Cols: append([]Column(nil), cols...)}
+	for i, c := range cols {
+		var whenMissing expr.Expr
+		switch {
+		case i < nk:
+			whenMissing = expr.Lit(row.Null(), c.Type)
+		case i == nk:
+			whenMissing = allOut
+		default:
+			whenMissing = empty[i-nk-1]
+		}
+		out.Projects = append(out.Projects, &expr.Case{
+			Whens: []expr.Expr{isMissing},
+			Thens: []expr.Expr{whenMissing},
+			Else:  expr.Ref(1+i, jc[1+i].Type),
+			T:     c.Type,
+		})
+	}
+	return out, nil
+}

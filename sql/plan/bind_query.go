@@ -2,6 +2,7 @@ package plan
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -692,6 +693,14 @@ func (b *Binder) bindAggregate(s *ast.Select, from Rel, sc *scope, where expr.Ex
 			}
 			for k, i := range specIdx {
 				rw.aggCol[k] = nk + 1 + i
+			}
+			if b.Batch && b.atTopSelect() && slices.ContainsFunc(sets, func(s []int) bool { return len(s) == 0 }) {
+				// The empty set's row also over no input (batch_agg.go).
+				r, err := batchEmptyGroupingSet(s, aggRel, nk)
+				if err != nil {
+					return nil, err
+				}
+				return b.postAggregate(s, r, rw, items)
 			}
 			return b.postAggregate(s, aggRel, rw, items)
 		}
