@@ -462,9 +462,60 @@ func (b *Binder) bindSelect(s *ast.Select) (Rel, error) {
 		return nil, err
 	}
 	if s.Distinct {
+		if r, ok := attachedDistinct(out); ok {
+			// Over a window aggregation's output: a window
+			// aggregation again (window_attached.go).
+			return r, nil
+		}
+		if g, ok := distinctAsGroupBy(s, out); ok {
+			// Over a window TVF: GROUP BY the items, which plans a
+			// window aggregation when they hold window_start and
+			// window_end (Calcite turns DISTINCT into that Aggregate;
+			// Flink's PullUpWindowTableFunctionIntoWindowAggregateRule
+			// then takes it).
+			if r, err := b.bindSelect(g); err == nil {
+				if _, isWindow := stripCalcs(r).(*WindowAggregate); isWindow {
+					return r, nil
+				}
+			}
+		}
 		out = distinct(out)
 	}
 	return out, nil
+}
+
+// distinctAsGroupBy returns SELECT DISTINCT s as SELECT ... GROUP BY its
+// items when the projection planned for it, projected, reads a window
+// TVF through Calcs only and s has no aggregate, GROUP BY, HAVING, star
+// or subquery (so binding it again is the same query); ok false otherwise.
+func distinctAsGroupBy(s *ast.Select, projected Rel) (*ast.Select, bool) {
+	if len(s.GroupBy) > 0 || s.Having != nil || len(s.Windows) > 0 {
+		return nil, false
+	}
+	if _, ok := stripCalcs(projected).(*WindowTVF); !ok {
+		return nil, false
+	}
+	g := *s
+	g.Distinct = false
+	g.GroupBy = nil
+	for _, it := range s.Items {
+		if _, star := it.Expr.(*ast.Star); star || hasSubquery(it.Expr) {
+			return nil, false
+		}
+		g.GroupBy = append(g.GroupBy, it.Expr)
+	}
+	return &g, true
+}
+
+// stripCalcs returns the first input of r under its Calcs.
+func stripCalcs(r Rel) Rel {
+	for {
+		c, ok := r.(*Calc)
+		if !ok {
+			return r
+		}
+		r = c.In
+	}
 }
 
 // distinct groups by every column (SELECT DISTINCT).

@@ -187,3 +187,87 @@ func windowTimeOf(r Rel) int {
 	}
 	return -1
 }
+
+// attachedDistinct plans SELECT DISTINCT over a window-attached input r
+// whose columns hold its window_start and window_end as a cascaded window
+// aggregation without calls (Flink's StreamPhysicalWindowAggregateRule on
+// the DISTINCT's Aggregate): rows are distinct per window, emitted once
+// when the window fires, insert-only and window-attached again (window_time
+// too when r has it), instead of a group aggregation that keeps every
+// row in state and, over later cascades, updates. A Calc puts the columns
+// back in r's order. ok false: r is not such an input.
+func attachedDistinct(r Rel) (Rel, bool) {
+	ws, we, win, ok := attachedWindow(r)
+	if !ok {
+		return nil, false
+	}
+	cols := r.Columns()
+	wt := windowTimeOf(r)
+	win.AttachedTime = false
+	pre := &preCalc{in: r}
+	startCol := pre.add(expr.Ref(ws, cols[ws].Type))
+	endCol := pre.add(expr.Ref(we, cols[we].Type))
+	var keyCols, plain []int // keyCols: columns of pre; plain: their columns of r
+	for i, c := range cols {
+		if i == ws || i == we {
+			continue
+		}
+		if i == wt {
+			win.AttachedTime = true
+			continue
+		}
+		// A second column equal to window_start (or any other) is a
+		// key of its own: pre.add would fold it into the first.
+		pre.projs = append(pre.projs, expr.Ref(i, c.Type))
+		keyCols = append(keyCols, len(pre.projs)-1)
+		plain = append(plain, i)
+	}
+	preRel := pre.rel(nil)
+	win.Attached, win.StartCol, win.EndCol, win.TimeCol = true, startCol, endCol, endCol
+	win.PartitionKeys = nil
+	var out []Column
+	for _, k := range keyCols {
+		c := preRel.Columns()[k]
+		c.Type.TimeAttr = row.NoTimeAttr
+		out = append(out, c)
+	}
+	st, et := cols[ws].Type, cols[we].Type
+	st.TimeAttr, et.TimeAttr = row.NoTimeAttr, row.NoTimeAttr
+	out = append(out, Column{Name: "window_start", Type: st}, Column{Name: "window_end", Type: et})
+	if win.AttachedTime {
+		tt := cols[wt].Type
+		tt.Nullable = false
+		out = append(out, Column{Name: "window_time", Type: tt})
+	}
+	wa := &WindowAggregate{In: preRel, Window: win, Keys: keyCols, Cols: out}
+	// Back to r's column order and names.
+	back := &Calc{In: wa, Projects: make([]expr.Expr, len(cols)), Cols: make([]Column, len(cols))}
+	for j, i := range plain {
+		back.Projects[i] = expr.Ref(j, out[j].Type)
+	}
+	n := len(plain)
+	back.Projects[ws] = expr.Ref(n, out[n].Type)
+	back.Projects[we] = expr.Ref(n+1, out[n+1].Type)
+	if win.AttachedTime {
+		back.Projects[wt] = expr.Ref(n+2, out[n+2].Type)
+	}
+	for i, p := range back.Projects {
+		back.Cols[i] = Column{Name: cols[i].Name, Type: p.Type()}
+	}
+	return back, true
+}
+
+// hasSubquery reports whether e holds a subquery of any kind.
+func hasSubquery(e ast.Expr) bool {
+	found := false
+	ast.Inspect(e, func(n ast.Node) bool {
+		switch n.(type) {
+		case *ast.ExistsExpr, *ast.QuantifiedExpr, *ast.SubqueryExpr:
+			found = true
+		case *ast.InExpr:
+			found = found || n.(*ast.InExpr).Query != nil
+		}
+		return !found
+	})
+	return found
+}
