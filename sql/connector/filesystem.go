@@ -25,7 +25,8 @@ import (
 // (default 60 min) has passed since (fs_lookup.go).
 // 'format' = 'parquet' reads and writes Parquet files (parquet_format.go).
 // Partitioned tables: fs_partition.go, their partition commit
-// fs_partition_commit.go, and partition pruning fs_prune.go. Not supported: source.monitor-interval
+// fs_partition_commit.go, and partition pruning fs_prune.go; INSERT
+// OVERWRITE (batch) fs_overwrite.go. Not supported: source.monitor-interval
 // (continuous reading).
 type Filesystem struct{}
 
