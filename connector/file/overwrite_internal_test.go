@@ -75,10 +75,10 @@ func TestOverwriteCrashResume(t *testing.T) {
 		"dt=c/part-0-0.csv": "old c",
 	}
 	staged := map[string]string{
-		".overwrite-tok/dt=a/part-0-0.csv": "new a",
-		".overwrite-tok/dt=b/part-1-0.csv": "new b",
+		".overwrite-tok/dt=a/part-0-0.csv":                "new a",
+		".overwrite-tok/dt=b/part-1-0.csv":                "new b",
 		".overwrite-tok/dt=b/.part-1-1.csv.inprogress.ff": "leftover",
-		".overwrite-tok/dt=d/part-0-0.csv": "new d",
+		".overwrite-tok/dt=d/part-0-0.csv":                "new d",
 	}
 	// The expected result, from the inputs: partitions a, b, d replaced
 	// (hidden files kept), c untouched, staging gone.
