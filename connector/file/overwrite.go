@@ -434,7 +434,11 @@ func commitOverwrite(ctx context.Context, root string, buckets []string, opts Ov
 		}
 	} else if len(buckets) == 0 {
 		if opts.StaticBucket == "" {
-			return os.RemoveAll(staging)
+			// No rows and a dynamic partition: nothing changes.
+			if err := os.RemoveAll(staging); err != nil {
+				return fmt.Errorf("file: overwrite: %w", err)
+			}
+			return nil
 		}
 		// Flink's loadEmptyPartition: the partition is removed and made
 		// again, empty.
