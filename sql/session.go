@@ -247,6 +247,9 @@ func (s *Session) checkSink(sk *plan.Sink) error {
 	if err != nil {
 		return err
 	}
+	if err := applyOverwrite(sink, sk); err != nil { // overwrite.go
+		return err
+	}
 	mode := connector.InsertOnly
 	if sk.In.Mode() == plan.Updating && !t.batch() {
 		mode = connector.All

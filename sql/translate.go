@@ -698,6 +698,9 @@ func (t *translator) sink(s *plan.Sink) (weir.DataSink, error) {
 	if err != nil {
 		return weir.DataSink{}, err
 	}
+	if err := applyOverwrite(sk, s); err != nil { // overwrite.go
+		return weir.DataSink{}, err
+	}
 	mode := connector.InsertOnly
 	if s.In.Mode() == plan.Updating && !t.batch() {
 		mode = connector.All

@@ -25,7 +25,8 @@ import (
 // (default 60 min) has passed since (fs_lookup.go).
 // 'format' = 'parquet' reads and writes Parquet files (parquet_format.go).
 // Partitioned tables: fs_partition.go, their partition commit
-// fs_partition_commit.go, and partition pruning fs_prune.go. Not supported: source.monitor-interval
+// fs_partition_commit.go, and partition pruning fs_prune.go; INSERT
+// OVERWRITE (batch) fs_overwrite.go. Not supported: source.monitor-interval
 // (continuous reading).
 type Filesystem struct{}
 
@@ -176,12 +177,18 @@ func (f Filesystem) CreateSink(ctx Context) (Sink, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &fsSink{t}, nil
+	return &fsSink{fsTable: t}, nil
 }
 
 type fsSource struct{ *fsTable }
 
-type fsSink struct{ *fsTable }
+type fsSink struct {
+	*fsTable
+	// overwrite: INSERT OVERWRITE (fs_overwrite.go); staticBucket is the
+	// partition of a fully static PARTITION clause.
+	overwrite    bool
+	staticBucket string
+}
 
 // ChangelogMode is All for a changelog format (debezium-json,
 // canal-json: Flink's filesystem source reads them as a changelog), else
@@ -252,6 +259,9 @@ func project(r row.Row, cols []int) row.Row {
 }
 
 func (t *fsSource) Produce(b BuildContext) (weir.Stream[row.Row], error) {
+	if err := file.PendingOverwrite(t.path); err != nil {
+		return weir.Stream[row.Row]{}, fmt.Errorf("connector: table %s: %w", t.table, err)
+	}
 	if t.parquet != nil {
 		return t.produceParquet(b)
 	}
@@ -327,6 +337,9 @@ func (t *fsSink) Consume(b BuildContext, in weir.Stream[row.Row]) (weir.DataSink
 		f = parquetFormat{c: t.parquet}
 	}
 	opts := file.ExactlyOnceOptions{MaxPartSize: t.partSize, RolloverInterval: durationOf(t.rollover)}
+	if t.overwrite {
+		return t.consumeOverwrite(b, in, f, opts)
+	}
 	if t.part != nil {
 		if t.shuffle {
 			// Each partition's rows to one subtask: fewer files.

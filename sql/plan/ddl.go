@@ -255,12 +255,10 @@ func (b *Binder) CreateView(cv *ast.CreateView) (*View, error) {
 // position, or to the listed columns (others get NULL), with Flink's
 // implicit casts.
 func (b *Binder) Insert(ins *ast.Insert) (*Sink, error) {
-	if ins.Overwrite {
-		if b.Batch {
-			// Flink's batch mode overwrites the table or the written
-			// partitions of a filesystem sink; Weir does not yet.
-			return nil, errAt(ins, "INSERT OVERWRITE is not supported yet in the batch mode (Weir's filesystem sink appends)")
-		}
+	if ins.Overwrite && !b.Batch {
+		// Flink's batch mode overwrites the table or the written
+		// partitions of a filesystem sink (the sql package checks the
+		// sink's SupportsOverwrite).
 		return nil, errAt(ins, "INSERT OVERWRITE is not supported in streaming mode")
 	}
 	name, err := objectName(ins.Table)
@@ -275,7 +273,12 @@ func (b *Binder) Insert(ins *ast.Insert) (*Sink, error) {
 	if err != nil {
 		return nil, err
 	}
-	return b.insertInto(ins, t, q)
+	sk, err := b.insertInto(ins, t, q)
+	if err != nil {
+		return nil, err
+	}
+	sk.Overwrite = ins.Overwrite
+	return sk, nil
 }
 
 // InsertBound binds INSERT INTO with its query already bound (q), as
@@ -412,7 +415,11 @@ func (b *Binder) insertInto(ins *ast.Insert, t *Table, q Rel) (*Sink, error) {
 		}
 		projs[k] = e
 	}
-	return &Sink{In: &Calc{In: q, Projects: projs, Cols: cols}, Table: t}, nil
+	sk := &Sink{In: &Calc{In: q, Projects: projs, Cols: cols}, Table: t}
+	if len(static) > 0 {
+		sk.Static = static
+	}
+	return sk, nil
 }
 
 func pick(cols []Column, idx []int) []Column {

@@ -499,6 +499,12 @@ type Sink struct {
 	// (decided by the sql package from the connector; EXPLAIN prints it
 	// as Flink does).
 	UpsertMaterialize bool
+	// Overwrite is INSERT OVERWRITE (batch mode; the sql package checks
+	// that the sink supports it).
+	Overwrite bool
+	// Static are the values of the INSERT's PARTITION clause, by index in
+	// Table.Columns (nil without one).
+	Static map[int]expr.Expr
 }
 
 // Columns implements Rel.
