@@ -71,7 +71,9 @@ INSERT INTO dst SELECT id FROM src;
 	// start times (in the session's time zone, UTC).
 	// The tableau cuts cells at 30 characters, ending them with "...".
 	line := regexp.MustCompile(`(?m)^\|\s+([0-9a-f.]+) \|\s+(\S+) \|\s+(\S+) \|\s+([0-9-]+ [0-9:.]+) \|$`)
-	cut := func(cell, full string) bool { return strings.HasPrefix(full, strings.TrimSuffix(cell, "...")) && len(cell) >= 20 }
+	cut := func(cell, full string) bool {
+		return strings.HasPrefix(full, strings.TrimSuffix(cell, "...")) && len(cell) >= 20
+	}
 	ms := line.FindAllStringSubmatch(out.String(), -1)
 	if len(ms) != 3 { // SHOW JOBS's two rows, DESCRIBE JOB's one
 		t.Fatalf("stdout has %d job rows, want 3:\n%s", len(ms), out.String())
