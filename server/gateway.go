@@ -121,6 +121,7 @@ func (g *gateway) openSession(name string, props map[string]string) (*gwSession,
 	if err != nil {
 		return nil, err
 	}
+	sess.SetJobManager(gatewayJobs{s: g.s}) // gateway_jobs.go
 	ss.mu.sess = sess
 	ss.mu.ops = map[string]*gwOp{}
 	keys := make([]string, 0, len(props))

@@ -44,6 +44,8 @@ type attempt struct {
 	newPar int
 	// stopDone is closed when the stop-with-savepoint call returned.
 	stopDone chan struct{}
+	// recorded is closed once watch recorded the run's end.
+	recorded chan struct{}
 }
 
 // hostedJob is one job of the server: its record, its current run and
@@ -161,7 +163,7 @@ func (j *hostedJob) startLocked(b builder) error {
 	if err != nil {
 		return err
 	}
-	a := &attempt{client: client, reg: reg, plan: plan}
+	a := &attempt{client: client, reg: reg, plan: plan, recorded: make(chan struct{})}
 	j.mu.run = a
 	j.mu.plan = a.plan
 	j.mu.metrics = reg
@@ -177,6 +179,7 @@ func (j *hostedJob) startLocked(b builder) error {
 // watch waits for run a to end and records the outcome: the job's next
 // desired state, a new run after a rescale.
 func (j *hostedJob) watch(a *attempt) {
+	defer close(a.recorded) // after j.mu is released below
 	<-a.client.Done()
 	err := a.client.Wait()
 	j.mu.Lock()
@@ -275,17 +278,23 @@ var errConflict = errors.New("conflict")
 // (stop, rescale to newPar, or shutdown) and returns the operation's id.
 // With drain the sources end event time first (weir.JobClient.StopWithDrain).
 func (j *hostedJob) stopWithSavepoint(dir, intent string, newPar int, drain bool) (string, error) {
+	opID, _, err := j.stopRun(dir, intent, newPar, drain)
+	return opID, err
+}
+
+// stopRun is stopWithSavepoint, also returning the run it stops.
+func (j *hostedJob) stopRun(dir, intent string, newPar int, drain bool) (string, *attempt, error) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	a := j.mu.run
 	if a == nil || a.ended() {
-		return "", fmt.Errorf("%w: job %s is not running (%s)", errConflict, j.id, j.stateLocked())
+		return "", nil, fmt.Errorf("%w: job %s is not running (%s)", errConflict, j.id, j.stateLocked())
 	}
 	if intent != intentShutdown && j.s.isClosing() {
-		return "", fmt.Errorf("%w: the server is shutting down", errConflict)
+		return "", nil, fmt.Errorf("%w: the server is shutting down", errConflict)
 	}
 	if a.intent != intentNone {
-		return "", fmt.Errorf("%w: job %s is already being stopped (%s)", errConflict, j.id, a.intent)
+		return "", nil, fmt.Errorf("%w: job %s is already being stopped (%s)", errConflict, j.id, a.intent)
 	}
 	a.intent, a.newPar = intent, newPar
 	a.stopDone = make(chan struct{})
@@ -318,7 +327,7 @@ func (j *hostedJob) stopWithSavepoint(dir, intent string, newPar int, drain bool
 		op.Location = path
 		j.mu.rec.Savepoint = path
 	}()
-	return opID, nil
+	return opID, a, nil
 }
 
 // savepoint triggers a savepoint into dir and returns the operation's id.
@@ -355,18 +364,25 @@ func (j *hostedJob) savepoint(dir string) (string, error) {
 
 // cancel cancels the job's run.
 func (j *hostedJob) cancel() error {
+	_, err := j.cancelRun()
+	return err
+}
+
+// cancelRun is cancel, also returning the run it cancels (nil when the
+// job was canceled before).
+func (j *hostedJob) cancelRun() (*attempt, error) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	a := j.mu.run
 	if a == nil || a.ended() {
 		if j.mu.rec.State == stateCanceled {
-			return nil // idempotent, as Flink's cancel of a canceled job
+			return nil, nil // idempotent, as Flink's cancel of a canceled job
 		}
-		return fmt.Errorf("%w: job %s is not running (%s)", errConflict, j.id, j.stateLocked())
+		return nil, fmt.Errorf("%w: job %s is not running (%s)", errConflict, j.id, j.stateLocked())
 	}
 	a.intent = intentCancel
 	a.client.Cancel()
-	return nil
+	return a, nil
 }
 
 // operation returns the operation opID.

@@ -35,6 +35,8 @@ type Session struct {
 	log *slog.Logger
 	// funcs are the user-defined functions (functions.go).
 	funcs sessionFuncs
+	// jobs runs the job statements (jobs.go); nil refuses them.
+	jobs JobManager
 }
 
 // NewSession returns an empty session.
@@ -150,6 +152,8 @@ func (s *Session) Execute(stmt ast.Statement) (*Result, *Job, error) {
 		return s.alter(n) // alter.go
 	case *ast.Explain:
 		return s.explain(n)
+	case *ast.ShowJobs, *ast.StopJob, *ast.DescribeJob:
+		return s.jobStatement(n) // jobs.go
 	case *ast.Insert, *ast.StatementSet, *ast.QueryStmt, ast.QueryExpr:
 		j, err := s.plan(stmt)
 		if err != nil {

@@ -164,6 +164,10 @@ type runJob struct {
 	// ctx, if set, replaces the command's context: its end stops the job
 	// as a signal does (the SQL client's live view quits with it).
 	ctx context.Context
+	// id, if set, is the job's id (weir.Options.JobID).
+	id string
+	// started, if set, is called with the job's client once it runs.
+	started func(*weir.JobClient)
 }
 
 // executeJob builds the job, runs it and serves savepoints and stops
@@ -185,6 +189,9 @@ func executeJob(cmd *cobra.Command, f *runFlags, signals signalFunc, job runJob)
 		return fmt.Errorf("run %s: %w", job.name, err)
 	}
 	opts.JobName = job.name
+	if job.id != "" {
+		opts.JobID = job.id
+	}
 	tp, shutdown, err := f.telemetry.tracerProvider(cmd.Context())
 	if err != nil {
 		return fmt.Errorf("run %s: %w", job.name, err)
@@ -206,6 +213,9 @@ func executeJob(cmd *cobra.Command, f *runFlags, signals signalFunc, job runJob)
 	client, err := env.Start(context.WithoutCancel(ctx))
 	if err != nil {
 		return fmt.Errorf("run %s: %w", job.name, err)
+	}
+	if job.started != nil {
+		job.started(client)
 	}
 	c := &controller{client: client, savepointDir: f.savepointDir, checkpointDir: f.checkpointDir, out: stderr}
 	err = c.serve(ctx, sigs)

@@ -62,7 +62,9 @@ Ctrl-C stops a running job (with a savepoint when --savepoint-dir is set).`,
 			if err != nil {
 				return err
 			}
-			c := &sqlClient{cmd: cmd, flags: f, sf: sf, signals: signals, sess: sess, out: cmd.OutOrStdout()}
+			jobs := &localJobs{} // sql_jobs.go
+			sess.SetJobManager(jobs)
+			c := &sqlClient{cmd: cmd, flags: f, sf: sf, signals: signals, sess: sess, jobs: jobs, out: cmd.OutOrStdout()}
 			if sf.init != "" {
 				b, err := os.ReadFile(sf.init)
 				if err != nil {
@@ -96,7 +98,9 @@ type sqlClient struct {
 	sf      *sqlFlags
 	signals signalFunc
 	sess    *sql.Session
-	out     io.Writer
+	// jobs are the jobs the session ran (SHOW JOBS).
+	jobs *localJobs
+	out  io.Writer
 	// tty is set when the interactive client runs on a terminal (input
 	// and output): table-mode queries then show the live view.
 	tty *tty
@@ -125,7 +129,7 @@ func (c *sqlClient) run(st ast.Statement) error {
 	if res != nil {
 		return c.printResult(res)
 	}
-	return c.runJob(job)
+	return c.runJob(job, jobName(c.sess, st))
 }
 
 func (c *sqlClient) printResult(res *sql.Result) error {
@@ -142,8 +146,11 @@ func (c *sqlClient) printResult(res *sql.Result) error {
 	return nil
 }
 
-// runJob runs an INSERT, statement set or query with the run flags.
-func (c *sqlClient) runJob(job *sql.Job) error {
+// runJob runs an INSERT, statement set or query with the run flags, as
+// job name of the session's jobs.
+func (c *sqlClient) runJob(job *sql.Job, name string) error {
+	lj := c.jobs.add(name)
+	defer c.jobs.ended(lj)
 	f := *c.flags
 	if !c.cmd.Flags().Changed("parallelism") {
 		f.parallelism = max(c.sess.Config().Int("parallelism.default"), 1)
@@ -163,12 +170,14 @@ func (c *sqlClient) runJob(job *sql.Job) error {
 		}
 		collect, done = p.row, p.done
 	} else {
-		fmt.Fprintln(c.cmd.ErrOrStderr(), "[INFO] Running the INSERT job (Ctrl-C stops it)...")
+		fmt.Fprintf(c.cmd.ErrOrStderr(), "[INFO] Running the INSERT job %s (Ctrl-C stops it)...\n", lj.info.ID)
 	}
 	rj := runJob{
-		name:  "sql",
-		build: func(env *weir.Environment) error { return job.Build(env, collect) },
-		done:  done,
+		name:    "sql",
+		id:      lj.info.ID,
+		build:   func(env *weir.Environment) error { return job.Build(env, collect) },
+		done:    done,
+		started: func(client *weir.JobClient) { c.jobs.started(lj, client) },
 	}
 	if p != nil && p.live != nil {
 		return c.runLive(p.live, func(ctx context.Context) error {

@@ -132,7 +132,8 @@ EXPLAIN EXECUTE STATEMENT SET BEGIN INSERT INTO a SELECT 1; END;
 ALTER TABLE t ADD (a INT FIRST, b AS a + 1 AFTER a, WATERMARK FOR ts AS ts, PRIMARY KEY (a) NOT ENFORCED);
 ALTER TABLE t SET ('k' = 'v'); ALTER TABLE t RENAME a TO b; ALTER TABLE t RENAME TO u; ALTER TABLE t DROP (a);
 ALTER TABLE t DROP CONSTRAINT c; ALTER VIEW v AS SELECT 1; ALTER VIEW v RENAME TO w;
-ALTER DATABASE d SET ('a' = 'b'); ALTER CATALOG c SET ('a' = 'b'); ALTER FUNCTION f AS 'c';`)
+ALTER DATABASE d SET ('a' = 'b'); ALTER CATALOG c SET ('a' = 'b'); ALTER FUNCTION f AS 'c';
+SHOW JOBS; STOP JOB 'j' WITH SAVEPOINT WITH DRAIN; DESCRIBE JOB 'j';`)
 	if err != nil {
 		t.Fatal(err.(*parser.Error).Detail())
 	}
@@ -173,7 +174,7 @@ ALTER DATABASE d SET ('a' = 'b'); ALTER CATALOG c SET ('a' = 'b'); ALTER FUNCTIO
 		"*ast.Ident", "*ast.Literal", "*ast.BinaryExpr", "*ast.Call", "*ast.JSONFunc",
 		"*ast.JSONKeyValue", "*ast.JSONBehavior", "*ast.IsJSONExpr", "*ast.Hint",
 		"*ast.AlterTable", "*ast.AlterColumn", "*ast.AlterView", "*ast.AlterDatabase",
-		"*ast.AlterCatalog", "*ast.AlterFunction"} {
+		"*ast.AlterCatalog", "*ast.AlterFunction", "*ast.ShowJobs", "*ast.StopJob", "*ast.DescribeJob"} {
 		if !kinds[want] {
 			t.Errorf("Walk never reached a %s", want)
 		}

@@ -341,6 +341,8 @@ func (p *parser) intLit() int {
 func (p *parser) statement() ast.Statement {
 	t := p.peek()
 	switch {
+	case p.isJobStatement():
+		return p.jobStatement() // job.go
 	case p.isKw("SELECT", "WITH", "VALUES") || p.isOp("("):
 		return &ast.QueryStmt{Pos: t.pos, Query: p.query()}
 	case p.isKw("INSERT"):
