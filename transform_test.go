@@ -187,12 +187,20 @@ func (r *runningTotal) SnapshotState(_ int64, w *operator.StateWriter) error {
 	return nil
 }
 
-func totalsJob(dir, restore string, n int, c *committed[[2]int64]) (*weir.JobClient, error) {
+// totalsJob starts the job counting n numbers into running totals, with
+// a two-phase-commit sink into c. With holdAt > 0 the source emits nothing
+// from number holdAt on, so a run stopped with a savepoint stops before the
+// end on any machine.
+func totalsJob(dir, restore string, n, holdAt int, c *committed[[2]int64]) (*weir.JobClient, error) {
 	env := weir.NewEnvironment(weir.Options{
 		Checkpoints: weir.CheckpointOptions{Interval: 20 * time.Millisecond, Dir: dir},
 		Restore:     restore,
 	})
-	src := weir.FromSource[int](env, slowCounter{n: n, perPoll: 5}, weir.NoWatermarks[int](), "counter").UID("counter")
+	counter := slowCounter{n: n, perPoll: 5}
+	if holdAt > 0 {
+		counter.holdAt, counter.gate = holdAt, func() bool { return false }
+	}
+	src := weir.FromSource[int](env, counter, weir.NoWatermarks[int](), "counter").UID("counter")
 	totals := weir.Transform(src, "totals", func(out operator.Output[[2]int64]) operator.OneInput[int] {
 		return &runningTotal{out: out}
 	}).UID("totals")
@@ -207,7 +215,9 @@ func totalsJob(dir, restore string, n int, c *committed[[2]int64]) (*weir.JobCli
 func TestTransformSavepoint(t *testing.T) {
 	const n = 3000
 	c := newCommitted[[2]int64]()
-	job, err := totalsJob(t.TempDir(), "", n, c)
+	// The first run holds at n/2: a slow test goroutine under load must
+	// not see it commit everything before the savepoint.
+	job, err := totalsJob(t.TempDir(), "", n, n/2, c)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -232,7 +242,7 @@ func TestTransformSavepoint(t *testing.T) {
 	if got := len(c.all()); got >= n {
 		t.Fatalf("everything (%d) was committed before the savepoint; the test needs a middle", got)
 	}
-	if job, err = totalsJob(t.TempDir(), path, n, c); err != nil {
+	if job, err = totalsJob(t.TempDir(), path, n, 0, c); err != nil {
 		t.Fatal(err)
 	}
 	if err := job.Wait(); err != nil {

@@ -70,7 +70,11 @@ func TestRunCrashWithSavepoints(t *testing.T) {
 			c.Pause(time.Duration(rng.IntN(50)) * time.Millisecond)
 		}
 		sig := syscall.SIGKILL
-		if rng.IntN(3) == 0 {
+		// A third of the runs stop with a savepoint, drawn at random; once
+		// half the runs were killed without one stopping, every run that
+		// completed a checkpoint stops, so the check below does not depend
+		// on the draw ((2/3)^13 of seeds drew no stop: 0.5% of runs).
+		if rng.IntN(3) == 0 || (stops == 0 && kills >= wantStops/2 && run%5 != 4) {
 			sig = syscall.SIGTERM
 			if rng.IntN(2) == 0 {
 				sig = syscall.SIGINT

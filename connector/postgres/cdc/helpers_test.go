@@ -387,7 +387,13 @@ func readParts(t testing.TB, dir string) []Out {
 // pipeline is the tests' job: the source, flattened, through hook, to an
 // exactly-once JSON file sink in out.
 func pipeline(env *weir.Environment, opts cdc.Options, out string, hook func(Out) (Out, error)) {
-	src := weir.FromSource[cdc.Change](env, cdc.NewSource(opts), weir.NoWatermarks[cdc.Change](), "cdc").UID("cdc").SetParallelism(1)
+	pipelineFrom(env, cdc.NewSource(opts), out, hook)
+}
+
+// pipelineFrom is pipeline with the source source (a wrapper of the cdc
+// source).
+func pipelineFrom(env *weir.Environment, source weir.Source[cdc.Change], out string, hook func(Out) (Out, error)) {
+	src := weir.FromSource(env, source, weir.NoWatermarks[cdc.Change](), "cdc").UID("cdc").SetParallelism(1)
 	flat := weir.Map(src, toOut).SetParallelism(1)
 	if hook != nil {
 		flat = weir.TryMap(flat, hook).SetParallelism(1)
