@@ -144,6 +144,11 @@ func (s *Session) createFunctionStmt(n *ast.CreateFunction) (*Result, *Job, erro
 			}
 		}
 	}
+	if !n.System && len(n.Name.Parts) == 1 {
+		if err := s.checkFunctionDatabase(name); err != nil {
+			return nil, nil, err
+		}
+	}
 	if n.Language != "" && n.Language != "GO" {
 		return nil, nil, fmt.Errorf("sql: CREATE FUNCTION %s: LANGUAGE %s is not supported: Weir runs functions written in Go (LANGUAGE GO), registered with Session.RegisterFunction under the identifier written after AS", name, n.Language)
 	}

@@ -512,7 +512,10 @@ func (p *parser) create() ast.Statement {
 		}
 		return f
 	case !temporary && p.acceptKw("CATALOG"):
-		c := &ast.CreateCatalog{Pos: pos, Name: p.ident()}
+		c := &ast.CreateCatalog{Pos: pos, IfNotExists: p.ifNotExists(), Name: p.ident()}
+		if p.acceptKw("COMMENT") {
+			c.Comment = p.stringPtr()
+		}
 		p.expectKw("WITH")
 		c.Options = p.options()
 		return c
@@ -691,6 +694,10 @@ func (p *parser) drop() *ast.Drop {
 	}
 	d.IfExists = p.acceptKws("IF", "EXISTS")
 	d.Name = p.name()
+	if d.Object == "DATABASE" {
+		d.Restrict = p.acceptKw("RESTRICT")
+		d.Cascade = !d.Restrict && p.acceptKw("CASCADE")
+	}
 	return d
 }
 
@@ -720,6 +727,8 @@ func (p *parser) show() *ast.Show {
 		s.Object, s.Name = "CREATE TABLE", p.name()
 	case p.acceptKws("CREATE", "VIEW"):
 		s.Object, s.Name = "CREATE VIEW", p.name()
+	case p.acceptKws("CREATE", "CATALOG"):
+		s.Object, s.Name = "CREATE CATALOG", p.name()
 	default:
 		p.expected("CATALOGS, DATABASES, TABLES, VIEWS, FUNCTIONS, COLUMNS, MODULES, JARS, CURRENT or CREATE")
 	}
