@@ -5,6 +5,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/weirstream/weir/row"
 	"github.com/weirstream/weir/sql/ast"
 	"github.com/weirstream/weir/sql/plan"
 )
@@ -79,4 +80,40 @@ func (s *Session) showCreateCatalog(n *ast.Show) (*Result, *Job, error) {
 // viewQuery binds a view's query in the namespace it was created in.
 func (s *Session) viewQuery(v *plan.View) (plan.Rel, error) {
 	return s.binder().ViewQuery(v)
+}
+
+// describeCatalog is DESCRIBE CATALOG [EXTENDED] name as Flink's
+// DescribeCatalogOperation: name, type and comment, and with EXTENDED
+// the other options sorted, for a catalog of CREATE CATALOG.
+func (s *Session) describeCatalog(n *ast.Describe) (*Result, *Job, error) {
+	name := n.Name.String()
+	if len(n.Name.Parts) == 1 {
+		name = n.Name.Parts[0].Name
+	}
+	opts, comment, ok := s.cat.CatalogDescriptor(name)
+	if !ok {
+		return nil, nil, fmt.Errorf("sql: Cannot obtain metadata information from Catalog %s.", name)
+	}
+	res := &Result{Schema: row.NewSchema(row.Col("info name", row.String()), row.Col("info value", row.String()))}
+	c := row.Null()
+	if comment != nil {
+		c = row.Str(*comment)
+	}
+	res.Rows = append(res.Rows,
+		row.Of(row.Str("name"), row.Str(name)),
+		row.Of(row.Str("type"), row.Str(opts["type"])),
+		row.Of(row.Str("comment"), c))
+	if n.Extended {
+		keys := make([]string, 0, len(opts))
+		for k := range opts {
+			if k != "type" {
+				keys = append(keys, k)
+			}
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			res.Rows = append(res.Rows, row.Of(row.Str("option:"+k), row.Str(opts[k])))
+		}
+	}
+	return res, nil, nil
 }

@@ -399,6 +399,12 @@ func (s *Session) show(n *ast.Show) (*Result, *Job, error) {
 // describe prints a table's or view's columns as Flink's DESCRIBE: name,
 // type, null, key, extras (computed expression, metadata), watermark.
 func (s *Session) describe(n *ast.Describe) (*Result, *Job, error) {
+	switch n.Object {
+	case "CATALOG":
+		return s.describeCatalog(n) // catalogs.go
+	case "DATABASE":
+		return nil, nil, fmt.Errorf("sql: DESCRIBE DATABASE is not supported: Flink's parser accepts it, but Flink has no operation that runs it")
+	}
 	id, err := s.cat.Qualify(n.Name)
 	if err != nil {
 		return nil, nil, err

@@ -1537,6 +1537,9 @@ func (n *Show) format(p *printer) {
 
 func (n *Describe) format(p *printer) {
 	p.w("DESCRIBE ")
+	if n.Object != "" {
+		p.w(n.Object + " ")
+	}
 	if n.Extended {
 		p.w("EXTENDED ")
 	}

@@ -204,9 +204,11 @@ type Show struct {
 	ILike   bool
 }
 
-// Describe is DESCRIBE|DESC [EXTENDED] name.
+// Describe is DESCRIBE|DESC [EXTENDED] name, or DESCRIBE|DESC CATALOG|DATABASE [EXTENDED]
+// name (Object "CATALOG" or "DATABASE").
 type Describe struct {
 	Pos
+	Object   string
 	Extended bool
 	Name     *Name
 }

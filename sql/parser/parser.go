@@ -378,6 +378,9 @@ func (p *parser) statement() ast.Statement {
 	case p.isKw("DESCRIBE", "DESC"):
 		p.i++
 		d := &ast.Describe{Pos: t.pos}
+		if p.isKw("CATALOG", "DATABASE") && p.isIdentAt(1) {
+			d.Object = p.next().upper
+		}
 		d.Extended = p.acceptKw("EXTENDED")
 		d.Name = p.name()
 		return d
