@@ -199,7 +199,8 @@ func (b *resultBuffer) fetch(token int64) (rows []row.Row, eos bool, err error) 
 // catalog or options (and so belongs in the script of its INSERTs).
 func changesSession(st ast.Statement) bool {
 	switch n := st.(type) {
-	case *ast.CreateTable, *ast.CreateView, *ast.Drop, *ast.Reset, *ast.CreateFunction:
+	case *ast.CreateTable, *ast.CreateView, *ast.Drop, *ast.Reset, *ast.CreateFunction,
+		*ast.CreateDatabase, *ast.CreateCatalog, *ast.AlterDatabase, *ast.Use:
 		return true
 	case *ast.Set:
 		return n.Key != nil
@@ -374,7 +375,11 @@ func jobName(sess *sql.Session, st ast.Statement) string {
 	var sinks []string
 	add := func(ins *ast.Insert) {
 		if ins != nil && ins.Table != nil {
-			sinks = append(sinks, "default_catalog.default_database."+ins.Table.Last().Name)
+			name := "default_catalog.default_database." + ins.Table.Last().Name
+			if id, err := sess.Catalog().Qualify(ins.Table); err == nil {
+				name = id.Summary()
+			}
+			sinks = append(sinks, name)
 		}
 	}
 	switch n := st.(type) {

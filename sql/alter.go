@@ -28,7 +28,10 @@ func (s *Session) alter(stmt ast.Statement) (*Result, *Job, error) {
 		return okOr(s.cat.AlterDatabase(n))
 	case *ast.AlterCatalog:
 		// Flink alters the catalogs CREATE CATALOG put in its catalog
-		// store; Weir's only catalog is the built-in one.
+		// store, not the built-in one.
+		if n.Name.Name != plan.DefaultCatalog {
+			return okOr(s.cat.AlterCatalog(n))
+		}
 		return nil, nil, fmt.Errorf("sql: Catalog %s does not exist in the catalog store. (Weir has only the built-in catalog %s, which takes no options.)", n.Name.Name, plan.DefaultCatalog)
 	case *ast.AlterFunction:
 		return s.alterFunction(n)

@@ -14,7 +14,8 @@ import (
 // stream carries the table's physical columns in declaration order, with
 // timestamps and watermarks already assigned. Several jobs built on the
 // same stream share its source, so benchmarks and tests can run SQL over
-// exactly the records a DataStream job sees.
+// exactly the records a DataStream job sees. A table of the default
+// database is named by its name, another by catalog.database.name.
 func (j *Job) BuildOn(env *weir.Environment, inputs map[string]weir.Stream[row.Row], collect func(row.Row) error) error {
 	loc, err := time.LoadLocation(j.cfg.Get("table.local-time-zone"))
 	if err != nil {

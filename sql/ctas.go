@@ -31,8 +31,11 @@ func (s *Session) createTableAs(n *ast.CreateTable) (*Result, *Job, error) {
 	case n.Like != nil:
 		return nil, nil, errAt(n.Pos, "CREATE TABLE AS SELECT syntax does not support LIKE")
 	}
-	name := n.Name.Last().Name
-	old, exists := s.cat.Table(name)
+	id, err := s.cat.Qualify(n.Name)
+	if err != nil {
+		return nil, nil, err
+	}
+	old, exists := s.cat.TableAt(id)
 	switch {
 	case n.Replace && !exists && !n.CreateOrReplace:
 		return nil, nil, errAt(n.Pos, "The table %s to be replaced doesn't exist. You can try to use CREATE TABLE AS statement or CREATE OR REPLACE TABLE AS statement", n.Name)
@@ -58,7 +61,7 @@ func (s *Session) createTableAs(n *ast.CreateTable) (*Result, *Job, error) {
 		return nil, nil, err
 	}
 	if exists {
-		if err := s.cat.Drop(name, false, false); err != nil {
+		if err := s.cat.DropAt(id, false, false); err != nil {
 			return nil, nil, err
 		}
 	}
@@ -71,7 +74,7 @@ func (s *Session) createTableAs(n *ast.CreateTable) (*Result, *Job, error) {
 	j, err := s.planInsertBound(&ast.Insert{Pos: n.Pos, Table: n.Name, Columns: insertCols, Query: n.AsQuery}, q)
 	if err != nil {
 		// Back to the catalog as it was.
-		_ = s.cat.Drop(name, false, false)
+		_ = s.cat.DropAt(id, false, false)
 		if exists {
 			_ = s.cat.AddTable(old, false)
 		}

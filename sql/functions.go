@@ -144,6 +144,11 @@ func (s *Session) createFunctionStmt(n *ast.CreateFunction) (*Result, *Job, erro
 			}
 		}
 	}
+	if !n.System && len(n.Name.Parts) == 1 {
+		if err := s.checkFunctionDatabase(name); err != nil {
+			return nil, nil, err
+		}
+	}
 	if n.Language != "" && n.Language != "GO" {
 		return nil, nil, fmt.Errorf("sql: CREATE FUNCTION %s: LANGUAGE %s is not supported: Weir runs functions written in Go (LANGUAGE GO), registered with Session.RegisterFunction under the identifier written after AS", name, n.Language)
 	}
@@ -180,6 +185,24 @@ func (s *Session) dropFunction(n *ast.Drop) (*Result, *Job, error) {
 // functions) or SHOW USER FUNCTIONS (the user-defined ones only).
 func (s *Session) showFunctions(n *ast.Show) (*Result, *Job, error) {
 	names := s.funcs.names.Names()
+	if n.From != nil {
+		// SHOW FUNCTIONS FROM|IN [catalog.]db: the database's catalog
+		// functions (Weir keeps them in the default database only) and
+		// the temporary system ones.
+		ns, err := s.showFrom(n)
+		if err != nil {
+			return nil, nil, err
+		}
+		if ns != (plan.Namespace{Catalog: plan.DefaultCatalog, Database: plan.DefaultDatabase}) {
+			var kept []string
+			for _, name := range names {
+				if f, _ := s.funcs.names.Lookup(name); f.System {
+					kept = append(kept, name)
+				}
+			}
+			names = kept
+		}
+	}
 	if !n.User {
 		seen := map[string]bool{}
 		for _, u := range names {

@@ -114,14 +114,19 @@ func (s *Session) Execute(stmt ast.Statement) (*Result, *Job, error) {
 		}
 		return ok(), nil, nil
 	case *ast.Drop:
-		name := n.Name.Last().Name
 		switch n.Object {
-		case "TABLE":
-			return okOr(s.cat.Drop(name, false, n.IfExists))
-		case "VIEW":
-			return okOr(s.cat.Drop(name, true, n.IfExists))
+		case "TABLE", "VIEW":
+			id, err := s.cat.Qualify(n.Name)
+			if err != nil {
+				return nil, nil, err
+			}
+			return okOr(s.cat.DropAt(id, n.Object == "VIEW", n.IfExists))
 		case "FUNCTION":
 			return s.dropFunction(n)
+		case "DATABASE":
+			return okOr(s.cat.DropDatabase(n, s.catalogFunctions))
+		case "CATALOG":
+			return okOr(s.cat.DropCatalog(n))
 		}
 		return nil, nil, fmt.Errorf("sql: DROP %s is not supported", n.Object)
 	case *ast.Set:
@@ -141,6 +146,18 @@ func (s *Session) Execute(stmt ast.Statement) (*Result, *Job, error) {
 		return &Result{Message: "[INFO] Execute statement succeeded."}, nil, nil
 	case *ast.CreateFunction:
 		return s.createFunctionStmt(n)
+	case *ast.CreateDatabase:
+		return okOr(s.cat.CreateDatabase(n))
+	case *ast.CreateCatalog:
+		return okOr(s.cat.CreateCatalog(n))
+	case *ast.Use:
+		if n.Catalog {
+			if len(n.Name.Parts) != 1 {
+				return nil, nil, fmt.Errorf("sql: USE CATALOG %s: a catalog name has one part", n.Name)
+			}
+			return okOr(s.cat.UseCatalog(n.Name.Parts[0].Name))
+		}
+		return okOr(s.cat.UseDatabase(n.Name))
 	case *ast.Show:
 		if n.Object == "FUNCTIONS" {
 			return s.showFunctions(n)
@@ -316,42 +333,58 @@ func nameList(col string, names []string) *Result {
 func (s *Session) show(n *ast.Show) (*Result, *Job, error) {
 	switch n.Object {
 	case "TABLES":
-		if err := checkShowFrom(n); err != nil {
+		ns, err := s.showFrom(n)
+		if err != nil {
 			return nil, nil, err
 		}
-		return nameList("table name", filterNames(n, s.cat.TableNames(true))), nil, nil
+		return nameList("table name", filterNames(n, s.cat.TableNamesIn(ns, true))), nil, nil
 	case "VIEWS":
-		if err := checkShowFrom(n); err != nil {
+		ns, err := s.showFrom(n)
+		if err != nil {
 			return nil, nil, err
 		}
-		return nameList("view name", filterNames(n, s.cat.ViewNames())), nil, nil
+		return nameList("view name", filterNames(n, s.cat.ViewNamesIn(ns))), nil, nil
 	case "CATALOGS":
-		return nameList("catalog name", filterNames(n, []string{plan.DefaultCatalog})), nil, nil
+		return nameList("catalog name", filterNames(n, s.cat.CatalogNames())), nil, nil
 	case "DATABASES":
-		if n.From != nil && (len(n.From.Parts) != 1 || n.From.Parts[0].Name != plan.DefaultCatalog) {
-			return nil, nil, fmt.Errorf("sql: Catalog %s does not exist", strings.Join(quotedParts(n.From.Parts), "."))
+		catalog := s.cat.Current().Catalog
+		if n.From != nil {
+			if len(n.From.Parts) != 1 {
+				return nil, nil, fmt.Errorf("sql: Catalog %s does not exist", strings.Join(quotedParts(n.From.Parts), "."))
+			}
+			catalog = n.From.Parts[0].Name
 		}
-		return nameList("database name", filterNames(n, []string{plan.DefaultDatabase})), nil, nil
+		names, err := s.cat.DatabaseNames(catalog)
+		if err != nil {
+			return nil, nil, err
+		}
+		return nameList("database name", filterNames(n, names)), nil, nil
 	case "COLUMNS":
 		return s.showColumns(n) // show_create.go
 	case "CURRENT CATALOG":
-		return nameList("current catalog name", []string{plan.DefaultCatalog}), nil, nil
+		return nameList("current catalog name", []string{s.cat.Current().Catalog}), nil, nil
 	case "CURRENT DATABASE":
-		return nameList("current database name", []string{plan.DefaultDatabase}), nil, nil
+		return nameList("current database name", []string{s.cat.Current().Database}), nil, nil
+	case "CREATE CATALOG":
+		return s.showCreateCatalog(n) // catalogs.go
 	case "CONNECTORS":
 		return nameList("connector", s.reg.Identifiers()), nil, nil
 	case "CREATE TABLE", "CREATE VIEW":
 		// show_create.go: Flink's ShowCreateUtil text and messages.
-		name := n.Name.Last().Name
-		t, isTable := s.cat.Table(name)
-		v, isView := s.cat.View(name)
+		id, err := s.cat.Qualify(n.Name)
+		if err != nil {
+			return nil, nil, err
+		}
+		name := id.Name
+		t, isTable := s.cat.TableAt(id)
+		v, isView := s.cat.ViewAt(id)
 		switch {
 		case isTable && n.Object == "CREATE TABLE":
 			return &Result{Text: showCreateTable(t)}, nil, nil
 		case isView && n.Object == "CREATE VIEW":
 			cols := v.Columns
 			if len(cols) == 0 {
-				r, err := s.binder().Query(v.Query)
+				r, err := s.viewQuery(v)
 				if err != nil {
 					return nil, nil, err
 				}
@@ -361,9 +394,9 @@ func (s *Session) show(n *ast.Show) (*Result, *Job, error) {
 			}
 			return &Result{Text: showCreateView(v, cols)}, nil, nil
 		case isView:
-			return nil, nil, fmt.Errorf("sql: SHOW CREATE TABLE is only supported for tables, but %s is a view. Please use SHOW CREATE VIEW instead.", fullName(name))
+			return nil, nil, fmt.Errorf("sql: SHOW CREATE TABLE is only supported for tables, but %s is a view. Please use SHOW CREATE VIEW instead.", id)
 		case isTable:
-			return nil, nil, fmt.Errorf("sql: SHOW CREATE VIEW is only supported for views, but %s is a table. Please use SHOW CREATE TABLE instead.", fullName(name))
+			return nil, nil, fmt.Errorf("sql: SHOW CREATE VIEW is only supported for views, but %s is a table. Please use SHOW CREATE TABLE instead.", id)
 		}
 		return nil, nil, fmt.Errorf("sql: %s %s does not exist", strings.TrimPrefix(n.Object, "CREATE "), name)
 	}
@@ -373,13 +406,22 @@ func (s *Session) show(n *ast.Show) (*Result, *Job, error) {
 // describe prints a table's or view's columns as Flink's DESCRIBE: name,
 // type, null, key, extras (computed expression, metadata), watermark.
 func (s *Session) describe(n *ast.Describe) (*Result, *Job, error) {
-	name := n.Name.Last().Name
+	switch n.Object {
+	case "CATALOG":
+		return s.describeCatalog(n) // catalogs.go
+	case "DATABASE":
+		return nil, nil, fmt.Errorf("sql: DESCRIBE DATABASE is not supported: Flink's parser accepts it, but Flink has no operation that runs it")
+	}
+	id, err := s.cat.Qualify(n.Name)
+	if err != nil {
+		return nil, nil, err
+	}
 	schema := row.NewSchema(
 		row.Col("name", row.String().NotNull()), row.Col("type", row.String().NotNull()),
 		row.Col("null", row.Boolean().NotNull()), row.Col("key", row.String()),
 		row.Col("extras", row.String()), row.Col("watermark", row.String()))
 	res := &Result{Schema: schema}
-	if t, found := s.cat.Table(name); found {
+	if t, found := s.cat.TableAt(id); found {
 		pk := map[int]bool{}
 		for _, k := range t.PrimaryKey {
 			pk[k] = true
@@ -415,8 +457,8 @@ func (s *Session) describe(n *ast.Describe) (*Result, *Job, error) {
 		}
 		return res, nil, nil
 	}
-	if _, found := s.cat.View(name); found {
-		r, err := s.binder().Query(mustView(s.cat, name).Query)
+	if v, found := s.cat.ViewAt(id); found {
+		r, err := s.viewQuery(v)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -426,12 +468,7 @@ func (s *Session) describe(n *ast.Describe) (*Result, *Job, error) {
 		}
 		return res, nil, nil
 	}
-	return nil, nil, fmt.Errorf("sql: Tables or views with the identifier '%s.%s.%s' doesn't exist", plan.DefaultCatalog, plan.DefaultDatabase, name)
-}
-
-func mustView(c *plan.Catalog, name string) *plan.View {
-	v, _ := c.View(name)
-	return v
+	return nil, nil, fmt.Errorf("sql: Tables or views with the identifier '%s' doesn't exist", id.Summary())
 }
 
 func pkNames(t *plan.Table) string {

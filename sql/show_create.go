@@ -23,10 +23,6 @@ const showIndent = "  "
 
 func quoteAll(name string) string { return "`" + strings.ReplaceAll(name, "`", "``") + "`" }
 
-func fullName(name string) string {
-	return quoteAll(plan.DefaultCatalog) + "." + quoteAll(plan.DefaultDatabase) + "." + quoteAll(name)
-}
-
 func commentClause(c string) string { return "COMMENT " + ast.QuoteString(c) }
 
 // showCreateTable returns Flink's SHOW CREATE TABLE text of t.
@@ -41,7 +37,7 @@ func showCreateTable(t *plan.Table) string {
 	if t.Temporary {
 		b.WriteString("TEMPORARY ")
 	}
-	b.WriteString("TABLE " + fullName(t.Name) + " (\n")
+	b.WriteString("TABLE " + t.ID().String() + " (\n")
 	var lines []string
 	for i, c := range t.Columns {
 		d := byName[c.Name]
@@ -140,7 +136,7 @@ func showCreateView(v *plan.View, cols []string) string {
 	if v.Temporary {
 		b.WriteString("TEMPORARY ")
 	}
-	b.WriteString("VIEW " + fullName(v.Name) + " (\n")
+	b.WriteString("VIEW " + v.ID().String() + " (\n")
 	lines := make([]string, len(cols))
 	for i, c := range cols {
 		lines[i] = showIndent + quoteAll(c)
@@ -169,18 +165,28 @@ func filterNames(n *ast.Show, names []string) []string {
 	return kept
 }
 
-// checkShowFrom checks the FROM|IN of SHOW TABLES|VIEWS: Weir has one
-// catalog and one database.
-func checkShowFrom(n *ast.Show) error {
+// showFrom resolves the FROM|IN [catalog.]database of SHOW
+// TABLES|VIEWS (the current database without one), as Flink's
+// SqlShowTablesConverter and CatalogManager.listTables.
+func (s *Session) showFrom(n *ast.Show) (plan.Namespace, error) {
 	if n.From == nil {
-		return nil
+		return s.cat.Current(), nil
 	}
 	parts := n.From.Parts
-	db := parts[len(parts)-1].Name
-	if len(parts) > 2 || db != plan.DefaultDatabase || len(parts) == 2 && parts[0].Name != plan.DefaultCatalog {
-		return fmt.Errorf("sql: Database %s does not exist", strings.Join(quotedParts(parts), "."))
+	if len(parts) > 2 {
+		return plan.Namespace{}, fmt.Errorf("sql: SHOW %s FROM/IN identifier [ %s ] format error, it should be [catalog_name.]database_name.", n.Object, n.From)
 	}
-	return nil
+	ns := plan.Namespace{Catalog: s.cat.Current().Catalog, Database: parts[len(parts)-1].Name}
+	if len(parts) == 2 {
+		ns.Catalog = parts[0].Name
+	}
+	if !s.cat.DatabaseExists(ns) {
+		if _, err := s.cat.DatabaseNames(ns.Catalog); err != nil {
+			return plan.Namespace{}, err
+		}
+		return plan.Namespace{}, fmt.Errorf("sql: Database %s does not exist", strings.Join(quotedParts(parts), "."))
+	}
+	return ns, nil
 }
 
 func quotedParts(parts []*ast.Ident) []string {
@@ -197,16 +203,7 @@ func (s *Session) showColumns(n *ast.Show) (*Result, *Job, error) {
 	if n.From == nil {
 		return nil, nil, fmt.Errorf("sql: SHOW COLUMNS needs FROM or IN and a table")
 	}
-	parts := n.From.Parts
-	if len(parts) > 1 {
-		prefix := parts[:len(parts)-1]
-		ok := len(prefix) <= 2 && prefix[len(prefix)-1].Name == plan.DefaultDatabase &&
-			(len(prefix) == 1 || prefix[0].Name == plan.DefaultCatalog)
-		if !ok {
-			return nil, nil, fmt.Errorf("sql: Tables or views with the identifier '%s' doesn't exist", n.From.String())
-		}
-	}
-	res, _, err := s.describe(&ast.Describe{Pos: n.Pos, Name: &ast.Name{Pos: n.From.Pos, Parts: []*ast.Ident{parts[len(parts)-1]}}})
+	res, _, err := s.describe(&ast.Describe{Pos: n.Pos, Name: n.From})
 	if err != nil {
 		return nil, nil, err
 	}

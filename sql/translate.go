@@ -393,7 +393,7 @@ func (t *translator) sourceScanOwned(s *plan.Scan) (weir.Stream[row.Row], *rowti
 func (t *translator) sourceScanOf(s *plan.Scan) (weir.Stream[row.Row], *rowtimeCheck, error) {
 	t.owned = false
 	tab := s.Table
-	if in, ok := t.inputs[tab.Name]; ok {
+	if in, ok := t.inputs[tab.UIDName()]; ok {
 		in, err := t.filterPushed(in, s) // source_pushdown.go
 		if err != nil {
 			return in, nil, err
@@ -432,7 +432,7 @@ func (t *translator) sourceScanOf(s *plan.Scan) (weir.Stream[row.Row], *rowtimeC
 	if t.batch() && !src.Bounded() {
 		return weir.Stream[row.Row]{}, nil, fmt.Errorf("sql: Querying an unbounded table '%s' in batch mode is not allowed. The table source is unbounded.", strings.Join(tab.Path(), "."))
 	}
-	bc := connector.BuildContext{Env: t.env, Prefix: t.uid("Source", tab.Name+pushedDigest(s)), OnError: t.onError}
+	bc := connector.BuildContext{Env: t.env, Prefix: t.uid("Source", tab.UIDName()+pushedDigest(s)), OnError: t.onError}
 	var check *rowtimeCheck
 	if tab.Rowtime >= 0 {
 		bc.Watermarks, err = t.watermarks(s)
@@ -716,5 +716,5 @@ func (t *translator) sink(s *plan.Sink) (weir.DataSink, error) {
 	if ok, pk := t.upsertMaterialize(s, accepted); ok {
 		in = t.materialize(in, s, pk)
 	}
-	return sk.Consume(connector.BuildContext{Env: t.env, Prefix: t.uid("Sink", s.Table.Name), OnError: t.onError}, in)
+	return sk.Consume(connector.BuildContext{Env: t.env, Prefix: t.uid("Sink", s.Table.UIDName()), OnError: t.onError}, in)
 }

@@ -90,7 +90,7 @@ func (t *translator) materialize(in weir.Stream[row.Row], s *plan.Sink, pk []int
 			fn.upsertTypes = append(fn.upsertTypes, types[k])
 		}
 	}
-	uid := t.uid("SinkMaterializer", s.Table.Name)
+	uid := t.uid("SinkMaterializer", s.Table.UIDName())
 	if d := t.cfg.Duration("table.exec.state.ttl"); d > 0 {
 		fn.ttl = state.TTL{TTL: d, Update: state.OnCreateAndWrite, Visibility: state.NeverReturnExpired}
 	}

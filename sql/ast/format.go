@@ -1447,7 +1447,11 @@ func (n *CreateFunction) format(p *printer) {
 
 func (n *CreateCatalog) format(p *printer) {
 	p.w("CREATE CATALOG ")
+	if n.IfNotExists {
+		p.w("IF NOT EXISTS ")
+	}
 	p.ident(n.Name)
+	p.comment(n.Comment)
 	p.w(" WITH ")
 	p.options(n.Options)
 }
@@ -1478,6 +1482,12 @@ func (n *Drop) format(p *printer) {
 		p.w("IF EXISTS ")
 	}
 	n.Name.format(p)
+	switch {
+	case n.Restrict:
+		p.w(" RESTRICT")
+	case n.Cascade:
+		p.w(" CASCADE")
+	}
 }
 
 func (n *Set) format(p *printer) {
@@ -1527,6 +1537,9 @@ func (n *Show) format(p *printer) {
 
 func (n *Describe) format(p *printer) {
 	p.w("DESCRIBE ")
+	if n.Object != "" {
+		p.w(n.Object + " ")
+	}
 	if n.Extended {
 		p.w("EXTENDED ")
 	}

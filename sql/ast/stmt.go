@@ -139,11 +139,13 @@ type CreateFunction struct {
 	Language string
 }
 
-// CreateCatalog is CREATE CATALOG name WITH (..).
+// CreateCatalog is CREATE CATALOG [IF NOT EXISTS] name [COMMENT '..'] WITH (..).
 type CreateCatalog struct {
 	Pos
-	Name    *Ident
-	Options []*Option
+	IfNotExists bool
+	Name        *Ident
+	Comment     *string
+	Options     []*Option
 }
 
 // CreateDatabase is CREATE DATABASE [IF NOT EXISTS] name [COMMENT '..'] [WITH (..)].
@@ -164,6 +166,9 @@ type Drop struct {
 	System    bool
 	IfExists  bool
 	Name      *Name
+	// Restrict and Cascade are DROP DATABASE's RESTRICT and CASCADE
+	// (RESTRICT when neither is written).
+	Restrict, Cascade bool
 }
 
 // Set is SET 'key' = 'value', or a bare SET (list the configuration) when Key is nil.
@@ -188,7 +193,7 @@ type Show struct {
 	Object string
 	// User is SHOW USER FUNCTIONS.
 	User bool
-	// Name is the object of SHOW CREATE TABLE|VIEW, else nil.
+	// Name is the object of SHOW CREATE TABLE|VIEW|CATALOG, else nil.
 	Name *Name
 	// From is the catalog, database or table of SHOW TABLES|VIEWS|FUNCTIONS|DATABASES|COLUMNS
 	// FROM|IN name, or nil.
@@ -199,9 +204,11 @@ type Show struct {
 	ILike   bool
 }
 
-// Describe is DESCRIBE|DESC [EXTENDED] name.
+// Describe is DESCRIBE|DESC [EXTENDED] name, or DESCRIBE|DESC CATALOG|DATABASE [EXTENDED]
+// name (Object "CATALOG" or "DATABASE").
 type Describe struct {
 	Pos
+	Object   string
 	Extended bool
 	Name     *Name
 }

@@ -380,6 +380,9 @@ func (p *parser) statement() ast.Statement {
 	case p.isKw("DESCRIBE", "DESC"):
 		p.i++
 		d := &ast.Describe{Pos: t.pos}
+		if p.isKw("CATALOG", "DATABASE") && p.isIdentAt(1) {
+			d.Object = p.next().upper
+		}
 		d.Extended = p.acceptKw("EXTENDED")
 		d.Name = p.name()
 		return d
@@ -514,7 +517,10 @@ func (p *parser) create() ast.Statement {
 		}
 		return f
 	case !temporary && p.acceptKw("CATALOG"):
-		c := &ast.CreateCatalog{Pos: pos, Name: p.ident()}
+		c := &ast.CreateCatalog{Pos: pos, IfNotExists: p.ifNotExists(), Name: p.ident()}
+		if p.acceptKw("COMMENT") {
+			c.Comment = p.stringPtr()
+		}
 		p.expectKw("WITH")
 		c.Options = p.options()
 		return c
@@ -693,6 +699,10 @@ func (p *parser) drop() *ast.Drop {
 	}
 	d.IfExists = p.acceptKws("IF", "EXISTS")
 	d.Name = p.name()
+	if d.Object == "DATABASE" {
+		d.Restrict = p.acceptKw("RESTRICT")
+		d.Cascade = !d.Restrict && p.acceptKw("CASCADE")
+	}
 	return d
 }
 
@@ -722,6 +732,8 @@ func (p *parser) show() *ast.Show {
 		s.Object, s.Name = "CREATE TABLE", p.name()
 	case p.acceptKws("CREATE", "VIEW"):
 		s.Object, s.Name = "CREATE VIEW", p.name()
+	case p.acceptKws("CREATE", "CATALOG"):
+		s.Object, s.Name = "CREATE CATALOG", p.name()
 	default:
 		p.expected("CATALOGS, DATABASES, TABLES, VIEWS, FUNCTIONS, COLUMNS, MODULES, JARS, CURRENT or CREATE")
 	}

@@ -63,33 +63,28 @@ func expandDDL(ct *ast.CreateTable, cols []*ast.ColumnDef, wms []*ast.Watermark,
 	return e
 }
 
-// QualifiedName is Flink's ObjectIdentifier text of a table or view of
-// the default database: `default_catalog`.`default_database`.`name`.
-func QualifiedName(name string) string {
-	return "`" + DefaultCatalog + "`.`" + DefaultDatabase + "`.`" + name + "`"
-}
-
 // alreadyExists is Flink's error of renaming onto an existing table or view.
-func alreadyExists(name string) error {
-	return fmt.Errorf("sql: Table (or view) %s.%s already exists in Catalog %s.", DefaultDatabase, name, DefaultCatalog)
+func alreadyExists(id ObjectID) error {
+	return fmt.Errorf("sql: Table (or view) %s.%s already exists in Catalog %s.", id.Database, id.Name, id.Catalog)
 }
 
 // AlterTable runs ALTER TABLE: it returns the table as altered, bound as
 // CREATE TABLE binds it, and the name it had; the caller replaces the
 // table in the catalog (Catalog.ReplaceTable). A missing or temporary
 // table with IF EXISTS gives a nil table and no error (Flink's no-op).
-func (b *Binder) AlterTable(n *ast.AlterTable) (*Table, string, error) {
-	name, err := objectName(n.Name)
+func (b *Binder) AlterTable(n *ast.AlterTable) (*Table, ObjectID, error) {
+	id, err := b.qualify(n.Name)
 	if err != nil {
-		return nil, "", err
+		return nil, ObjectID{}, err
 	}
-	old, isTable := b.cat.Table(name)
-	v, isView := b.cat.View(name)
+	name := id
+	old, isTable := b.cat.TableAt(id)
+	v, isView := b.cat.ViewAt(id)
 	if !isTable && !isView || isTable && old.Temporary || isView && v.Temporary {
 		if n.IfExists {
 			return nil, name, nil
 		}
-		return nil, name, fmt.Errorf("sql: Table %s doesn't exist or is a temporary table.", QualifiedName(name))
+		return nil, name, fmt.Errorf("sql: Table %s doesn't exist or is a temporary table.", id)
 	}
 	if isView {
 		return nil, name, fmt.Errorf("sql: ALTER TABLE for a view is not allowed")
@@ -107,12 +102,14 @@ func (b *Binder) AlterTable(n *ast.AlterTable) (*Table, string, error) {
 	def.Options = slices.Clone(def.Options)
 	switch n.Action {
 	case ast.AlterRenameTable:
-		newName, err := objectName(n.NewName)
+		newID, err := b.qualify(n.NewName)
 		if err != nil {
 			return nil, name, err
 		}
-		if b.cat.exists(newName) {
-			return nil, name, alreadyExists(newName)
+		// Flink's catalogs rename within the table's database.
+		newID = ObjectID{id.Catalog, id.Database, newID.Name}
+		if b.cat.existsAt(newID) {
+			return nil, name, alreadyExists(newID)
 		}
 		def.Name = n.NewName
 	case ast.AlterSetOptions:
@@ -448,26 +445,27 @@ func alterSchema(def *ast.CreateTable, n *ast.AlterTable) error {
 
 // ReplaceTable puts an altered table in the catalog in place of the table
 // named old (the names differ after RENAME TO).
-func (c *Catalog) ReplaceTable(old string, t *Table) error {
-	if t.Name != old && c.exists(t.Name) {
-		return alreadyExists(t.Name)
+func (c *Catalog) ReplaceTable(old ObjectID, t *Table) error {
+	t.Catalog, t.Database = old.Catalog, old.Database
+	if t.ID() != old && c.existsAt(t.ID()) {
+		return alreadyExists(t.ID())
 	}
 	delete(c.tables, old)
-	c.tables[t.Name] = t
+	c.tables[t.ID()] = t
 	return nil
 }
 
 // AlterView runs ALTER VIEW name RENAME TO new_name | AS query, changing
 // the catalog.
 func (b *Binder) AlterView(n *ast.AlterView) error {
-	name, err := objectName(n.Name)
+	id, err := b.qualify(n.Name)
 	if err != nil {
 		return err
 	}
-	t, isTable := b.cat.Table(name)
-	v, isView := b.cat.View(name)
+	t, isTable := b.cat.TableAt(id)
+	v, isView := b.cat.ViewAt(id)
 	if !isTable && !isView || isTable && t.Temporary || isView && v.Temporary {
-		return fmt.Errorf("sql: View %s doesn't exist or is a temporary view.", QualifiedName(name))
+		return fmt.Errorf("sql: View %s doesn't exist or is a temporary view.", id)
 	}
 	if isTable {
 		return fmt.Errorf("sql: ALTER VIEW for a table is not allowed")
@@ -475,12 +473,13 @@ func (b *Binder) AlterView(n *ast.AlterView) error {
 	def := *v.DDL
 	def.IfNotExists = false
 	if n.NewName != nil {
-		newName, err := objectName(n.NewName)
+		newID, err := b.qualify(n.NewName)
 		if err != nil {
 			return err
 		}
-		if b.cat.exists(newName) {
-			return alreadyExists(newName)
+		newID = ObjectID{id.Catalog, id.Database, newID.Name}
+		if b.cat.existsAt(newID) {
+			return alreadyExists(newID)
 		}
 		def.Name = n.NewName
 	} else {
@@ -492,40 +491,13 @@ func (b *Binder) AlterView(n *ast.AlterView) error {
 	if err != nil {
 		return err
 	}
-	delete(b.cat.views, name)
-	b.cat.views[nv.Name] = nv
+	// The view stays in its database and keeps the namespace its query
+	// resolves in, unless AS gave a new query.
+	nv.Catalog, nv.Database = id.Catalog, id.Database
+	if n.NewName != nil {
+		nv.Scope = v.Scope
+	}
+	delete(b.cat.views, id)
+	b.cat.views[nv.ID()] = nv
 	return nil
-}
-
-// AlterDatabase runs ALTER DATABASE name SET (..): the options are kept
-// with the database (only the default database exists).
-func (c *Catalog) AlterDatabase(n *ast.AlterDatabase) error {
-	parts := make([]string, len(n.Name.Parts))
-	for i, p := range n.Name.Parts {
-		parts[i] = p.Name
-	}
-	db := parts[len(parts)-1]
-	if len(parts) > 2 || len(parts) == 2 && parts[0] != DefaultCatalog {
-		return fmt.Errorf("sql: %s: only the catalog %s exists", n.Name, DefaultCatalog)
-	}
-	if db != DefaultDatabase {
-		return fmt.Errorf("sql: Database %s does not exist in Catalog %s.", db, DefaultCatalog)
-	}
-	if c.dbOptions == nil {
-		c.dbOptions = map[string]string{}
-	}
-	for _, o := range n.Options {
-		c.dbOptions[o.Key] = o.Value
-	}
-	return nil
-}
-
-// DatabaseOptions returns the options ALTER DATABASE set on the default
-// database.
-func (c *Catalog) DatabaseOptions() map[string]string {
-	out := make(map[string]string, len(c.dbOptions))
-	for k, v := range c.dbOptions {
-		out[k] = v
-	}
-	return out
 }

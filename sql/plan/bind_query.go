@@ -18,6 +18,9 @@ type AggTypeFunc func(fn string, distinct bool, args []row.Type) (row.Type, erro
 // Binder turns queries into logical plans over a catalog.
 type Binder struct {
 	cat *Catalog
+	// scope is the namespace names resolve in while a view's query is
+	// bound (the view's Scope), else nil: the current one.
+	scope *Namespace
 	// Funcs are the session's user-defined functions (nil: none).
 	Funcs *Functions
 	// AggType types aggregate calls (the runtime's aggregate functions
@@ -48,6 +51,15 @@ type Binder struct {
 	// in Flink's batch mode its aggregate without GROUP BY has a row over
 	// no input as well (batch_agg.go).
 	relTop int
+}
+
+// qualify returns the full identifier of a table or view name, relative
+// to the view being bound or the current catalog and database.
+func (b *Binder) qualify(n *ast.Name) (ObjectID, error) {
+	if b.scope != nil {
+		return b.cat.QualifyIn(n, *b.scope)
+	}
+	return b.cat.Qualify(n)
 }
 
 // NewBinder returns a binder over cat.
@@ -215,18 +227,22 @@ func (b *Binder) namedTable(name *ast.Name) (Rel, string, error) {
 			return r, c.Name.Name, nil
 		}
 	}
-	obj, err := objectName(name)
+	id, err := b.qualify(name)
 	if err != nil {
 		return nil, "", err
 	}
-	if t, ok := b.cat.Table(obj); ok {
+	obj := id.Name
+	if t, ok := b.cat.TableAt(id); ok {
 		return &Scan{Table: t}, obj, nil
 	}
-	if v, ok := b.cat.View(obj); ok {
-		saved := b.viewTop
+	if v, ok := b.cat.ViewAt(id); ok {
+		saved, savedScope := b.viewTop, b.scope
 		b.viewTop = b.depth + 1
+		if v.Scope != (Namespace{}) {
+			b.scope = &v.Scope
+		}
 		r, err := b.Query(v.Query)
-		b.viewTop = saved
+		b.viewTop, b.scope = saved, savedScope
 		if err != nil {
 			return nil, "", fmt.Errorf("sql: view %s: %w", obj, err)
 		}

@@ -152,7 +152,7 @@ func (b *Binder) bindGenerator(ref ast.TableRef, sc *scope) (*Generator, *scope,
 		alias = n.Alias
 		name := n.Call.Name.Last().Name
 		if len(n.Call.Name.Parts) > 1 {
-			if _, err := objectName(n.Call.Name); err != nil {
+			if _, err := functionName(n.Call.Name); err != nil {
 				return nil, nil, err
 			}
 		}

@@ -23,21 +23,23 @@ func (b *Binder) CreateTable(ct *ast.CreateTable) (*Table, error) {
 			return nil, errAt(c, "Column '%s' has no data type: a column name alone is allowed only in CREATE TABLE ... AS SELECT", c.Name.Name)
 		}
 	}
-	name, err := objectName(ct.Name)
+	id, err := b.qualify(ct.Name)
 	if err != nil {
 		return nil, err
 	}
+	name := id.Name
 	cols := append([]*ast.ColumnDef(nil), ct.Columns...)
 	wms := ct.Watermarks
 	pk := ct.PrimaryKey
 	parts := ct.PartitionedBy
 	opts := map[string]string{}
 	if ct.Like != nil {
-		src, err := objectName(ct.Like.Source)
+		srcID, err := b.qualify(ct.Like.Source)
 		if err != nil {
 			return nil, err
 		}
-		st, ok := b.cat.Table(src)
+		src := srcID.Name
+		st, ok := b.cat.TableAt(srcID)
 		if !ok {
 			return nil, errAt(ct.Like, "Source table '%s' of the LIKE clause not found", src)
 		}
@@ -80,7 +82,8 @@ func (b *Binder) CreateTable(ct *ast.CreateTable) (*Table, error) {
 	for _, o := range ct.Options {
 		opts[o.Key] = o.Value
 	}
-	t := &Table{Name: name, Rowtime: -1, Options: opts, Temporary: ct.Temporary, DDL: ct}
+	t := &Table{Name: name, Rowtime: -1, Options: opts, Temporary: ct.Temporary, DDL: ct,
+		Catalog: id.Catalog, Database: id.Database}
 	seen := map[string]bool{}
 	for _, c := range cols {
 		if seen[c.Name.Name] {
@@ -230,15 +233,21 @@ func columnIndex(cols []Column, name string) int {
 
 // CreateView resolves CREATE VIEW, checking that its query binds.
 func (b *Binder) CreateView(cv *ast.CreateView) (*View, error) {
-	name, err := objectName(cv.Name)
+	id, err := b.qualify(cv.Name)
 	if err != nil {
 		return nil, err
 	}
+	name := id.Name
 	r, err := b.Query(cv.Query)
 	if err != nil {
 		return nil, err
 	}
-	v := &View{Name: name, Query: cv.Query, Temporary: cv.Temporary, DDL: cv}
+	scope := b.cat.Current()
+	if b.scope != nil {
+		scope = *b.scope
+	}
+	v := &View{Name: name, Query: cv.Query, Temporary: cv.Temporary, DDL: cv,
+		Catalog: id.Catalog, Database: id.Database, Scope: scope}
 	if len(cv.Columns) > 0 {
 		if len(cv.Columns) != len(r.Columns()) {
 			return nil, errAt(cv, "view %s names %d columns, its query has %d", name, len(cv.Columns), len(r.Columns()))
@@ -261,11 +270,11 @@ func (b *Binder) Insert(ins *ast.Insert) (*Sink, error) {
 		// sink's SupportsOverwrite).
 		return nil, errAt(ins, "INSERT OVERWRITE is not supported in streaming mode")
 	}
-	name, err := objectName(ins.Table)
+	id, err := b.qualify(ins.Table)
 	if err != nil {
 		return nil, err
 	}
-	t, ok := b.cat.Table(name)
+	t, ok := b.cat.TableAt(id)
 	if !ok {
 		return nil, errAt(ins.Table, "Object '%s' not found", ins.Table)
 	}
@@ -285,11 +294,11 @@ func (b *Binder) Insert(ins *ast.Insert) (*Sink, error) {
 // CREATE OR REPLACE TABLE ... AS SELECT needs: its query is bound
 // against the catalog before the table is replaced.
 func (b *Binder) InsertBound(ins *ast.Insert, q Rel) (*Sink, error) {
-	name, err := objectName(ins.Table)
+	id, err := b.qualify(ins.Table)
 	if err != nil {
 		return nil, err
 	}
-	t, ok := b.cat.Table(name)
+	t, ok := b.cat.TableAt(id)
 	if !ok {
 		return nil, errAt(ins.Table, "Object '%s' not found", ins.Table)
 	}

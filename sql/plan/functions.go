@@ -462,7 +462,7 @@ func (b *Binder) userAgg(sp *aggSpec, c *AggCall) error {
 // name (default_catalog.default_database.f), or reports (false) that c
 // names none.
 func (eb *exprBinder) bindQualifiedCall(c *ast.Call) (expr.Expr, bool, error) {
-	name, err := objectName(c.Name)
+	name, err := functionName(c.Name)
 	if err != nil {
 		return nil, false, nil
 	}
@@ -485,4 +485,20 @@ func (b *Binder) aggCallArgs(c *ast.Call) ([]ast.Expr, *Function, error) {
 	}
 	args, err := callArgs(c, f)
 	return args, f, err
+}
+
+// functionName resolves a possibly qualified function name to the
+// function's own name: Weir keeps catalog functions in the built-in
+// catalog's default database, so a qualifier must name that one.
+func functionName(n *ast.Name) (string, error) {
+	p := n.Parts
+	switch {
+	case len(p) == 1:
+		return p[0].Name, nil
+	case len(p) == 2 && p[0].Name == DefaultDatabase:
+		return p[1].Name, nil
+	case len(p) == 3 && p[0].Name == DefaultCatalog && p[1].Name == DefaultDatabase:
+		return p[2].Name, nil
+	}
+	return "", fmt.Errorf("sql: %s: Weir keeps catalog functions in %s.%s only", n, DefaultCatalog, DefaultDatabase)
 }
