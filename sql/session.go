@@ -171,6 +171,8 @@ func (s *Session) Execute(stmt ast.Statement) (*Result, *Job, error) {
 		return s.explain(n)
 	case *ast.ShowJobs, *ast.StopJob, *ast.DescribeJob:
 		return s.jobStatement(n) // jobs.go
+	case *ast.LoadModule, *ast.UnloadModule, *ast.UseModules:
+		return s.moduleStatement(n) // modules.go
 	case *ast.Insert, *ast.StatementSet, *ast.QueryStmt, ast.QueryExpr:
 		j, err := s.plan(stmt)
 		if err != nil {
@@ -367,6 +369,12 @@ func (s *Session) show(n *ast.Show) (*Result, *Job, error) {
 		return nameList("current database name", []string{s.cat.Current().Database}), nil, nil
 	case "CREATE CATALOG":
 		return s.showCreateCatalog(n) // catalogs.go
+	case "MODULES", "FULL MODULES":
+		return showModules(n.Object == "FULL MODULES"), nil, nil // modules.go
+	case "JARS":
+		// Flink lists the jars ADD JAR added; Weir runs Go functions and
+		// adds no jars.
+		return nameList("jars", nil), nil, nil
 	case "CONNECTORS":
 		return nameList("connector", s.reg.Identifiers()), nil, nil
 	case "CREATE TABLE", "CREATE VIEW":

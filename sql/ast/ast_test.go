@@ -133,7 +133,8 @@ ALTER TABLE t ADD (a INT FIRST, b AS a + 1 AFTER a, WATERMARK FOR ts AS ts, PRIM
 ALTER TABLE t SET ('k' = 'v'); ALTER TABLE t RENAME a TO b; ALTER TABLE t RENAME TO u; ALTER TABLE t DROP (a);
 ALTER TABLE t DROP CONSTRAINT c; ALTER VIEW v AS SELECT 1; ALTER VIEW v RENAME TO w;
 ALTER DATABASE d SET ('a' = 'b'); ALTER CATALOG c SET ('a' = 'b'); ALTER FUNCTION f AS 'c';
-SHOW JOBS; STOP JOB 'j' WITH SAVEPOINT WITH DRAIN; DESCRIBE JOB 'j';`)
+SHOW JOBS; STOP JOB 'j' WITH SAVEPOINT WITH DRAIN; DESCRIBE JOB 'j';
+LOAD MODULE m WITH ('a' = 'b'); UNLOAD MODULE m; USE MODULES m, core;`)
 	if err != nil {
 		t.Fatal(err.(*parser.Error).Detail())
 	}
@@ -174,7 +175,8 @@ SHOW JOBS; STOP JOB 'j' WITH SAVEPOINT WITH DRAIN; DESCRIBE JOB 'j';`)
 		"*ast.Ident", "*ast.Literal", "*ast.BinaryExpr", "*ast.Call", "*ast.JSONFunc",
 		"*ast.JSONKeyValue", "*ast.JSONBehavior", "*ast.IsJSONExpr", "*ast.Hint",
 		"*ast.AlterTable", "*ast.AlterColumn", "*ast.AlterView", "*ast.AlterDatabase",
-		"*ast.AlterCatalog", "*ast.AlterFunction", "*ast.ShowJobs", "*ast.StopJob", "*ast.DescribeJob"} {
+		"*ast.AlterCatalog", "*ast.AlterFunction", "*ast.ShowJobs", "*ast.StopJob", "*ast.DescribeJob",
+		"*ast.LoadModule", "*ast.UnloadModule", "*ast.UseModules"} {
 		if !kinds[want] {
 			t.Errorf("Walk never reached a %s", want)
 		}

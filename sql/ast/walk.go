@@ -355,6 +355,15 @@ func Children(n Node) []Node {
 		}
 	case *Use:
 		c.add(n.Name)
+	case *LoadModule:
+		c.add(n.Name)
+		addOptions(&c, n.Options)
+	case *UnloadModule:
+		c.add(n.Name)
+	case *UseModules:
+		for _, id := range n.Names {
+			c.add(id)
+		}
 	default:
 		alterChildren(&c, n) // alter.go
 	}

@@ -45,7 +45,8 @@
 // SHOW (with FROM|IN and [NOT] LIKE|ILIKE; SHOW CREATE CATALOG); DESCRIBE/DESC [CATALOG|
 // DATABASE]; EXPLAIN
 // [PLAN FOR | details]; EXECUTE STATEMENT SET BEGIN .. END and the SQL client's BEGIN
-// STATEMENT SET; .. END; USE [CATALOG].
+// STATEMENT SET; .. END; USE [CATALOG]; SHOW JOBS, STOP JOB, DESCRIBE JOB; LOAD MODULE,
+// UNLOAD MODULE, USE MODULES.
 //
 // The parser never panics on bad input: internally a syntax error unwinds the recursive
 // descent with a private panic value that the entry points recover and return as the error.

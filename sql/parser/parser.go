@@ -343,6 +343,8 @@ func (p *parser) statement() ast.Statement {
 	switch {
 	case p.isJobStatement():
 		return p.jobStatement() // job.go
+	case p.isModuleStatement():
+		return p.moduleStatement() // module.go
 	case p.isKw("SELECT", "WITH", "VALUES") || p.isOp("("):
 		return &ast.QueryStmt{Pos: t.pos, Query: p.query()}
 	case p.isKw("INSERT"):
