@@ -592,10 +592,14 @@ func runOverwrite(ctx context.Context, root, token string, m overwriteManifest, 
 		if err := os.MkdirAll(filepath.Dir(to), 0o755); err != nil {
 			return false, fmt.Errorf("file: overwrite: %w", err)
 		}
-		err := os.Rename(from, to)
+		err := moveNoReplace(from, to)
 		if err == nil {
 			dirs[filepath.Dir(to)] = true
 			continue
+		}
+		if errors.Is(err, fs.ErrExist) {
+			return false, fmt.Errorf("file: overwrite of %s: %s exists and is not the staged file %s (written there since the old files were removed?); neither is replaced, the manifest %s is kept: %w",
+				root, to, mv.From, manifestPath(root, token), err)
 		}
 		if !errors.Is(err, fs.ErrNotExist) {
 			return false, fmt.Errorf("file: overwrite: moving %s to %s: %w", from, to, err)
@@ -629,6 +633,40 @@ func runOverwrite(ctx context.Context, root, token string, m overwriteManifest, 
 		return false, fmt.Errorf("file: overwrite: %w", err)
 	}
 	return true, syncDir(root)
+}
+
+// moveNoReplace moves the file from to to, unless another file is at to
+// (an error wrapping fs.ErrExist): a rename would replace it, losing what
+// a writer put there after the old files were removed. It links, then
+// removes from; a crash in between leaves both names on one file, which
+// the next attempt recognises and completes. A missing from is an error
+// wrapping fs.ErrNotExist. File systems without hard links get a rename
+// after a check that to does not exist.
+func moveNoReplace(from, to string) error {
+	err := os.Link(from, to)
+	switch {
+	case err == nil:
+	case errors.Is(err, fs.ErrExist):
+		fi, ferr := os.Lstat(from)
+		if ferr != nil {
+			return ferr // from gone: moved before
+		}
+		ti, terr := os.Lstat(to)
+		if terr != nil || !os.SameFile(fi, ti) {
+			return err
+		}
+	case errors.Is(err, fs.ErrNotExist):
+		return err
+	default:
+		if _, serr := os.Lstat(to); serr == nil {
+			return fmt.Errorf("file: %s: %w", to, fs.ErrExist)
+		}
+		return os.Rename(from, to)
+	}
+	if err := os.Remove(from); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	return nil
 }
 
 // visibleEntries lists the entries of root/bucket ("" for root itself)
