@@ -196,6 +196,11 @@ func NewEnvironment(opts Options) *Environment {
 // Parallelism returns the default parallelism.
 func (e *Environment) Parallelism() int { return e.opts.Parallelism }
 
+// JobID returns Options.JobID (random unless given): connectors derive
+// names from it that must stay the same when the job is built again to
+// restore it.
+func (e *Environment) JobID() string { return e.opts.JobID }
+
 // AutoWatermarkInterval returns Options.AutoWatermarkInterval: negative when
 // sources emit a watermark after every poll.
 func (e *Environment) AutoWatermarkInterval() time.Duration { return e.opts.AutoWatermarkInterval }

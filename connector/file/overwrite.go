@@ -193,11 +193,14 @@ type overwriteCommitterOp struct {
 	done    bool
 }
 
-// Committer state items: a tag byte, then a stagedCommit (tag 1) or a
-// written bucket (tag 2).
+// Committer state items: a tag byte, then a stagedCommit (tag 1), a
+// written bucket (tag 2) or the token of the staging directory they are
+// in (tag 3; snapshots taken before it was added have none, and their
+// data is in this job's staging directory).
 const (
 	overwriteStaged = 1
 	overwriteBucket = 2
+	overwriteToken  = 3
 )
 
 func (c *overwriteCommitterOp) staging() string {
@@ -210,11 +213,18 @@ func (c *overwriteCommitterOp) Open(ctx *operator.Context) error {
 	if ctx.Restore == nil {
 		return nil
 	}
+	restoredToken := c.opts.Token
 	for _, it := range ctx.Restore.Items {
 		if len(it) == 0 {
 			return fmt.Errorf("file: overwrite committer: %w: empty state item", codec.ErrCorrupt)
 		}
 		switch it[0] {
+		case overwriteToken:
+			tok := string(it[1:])
+			if tok == "" || strings.ContainsAny(tok, `/\.`) {
+				return fmt.Errorf("file: overwrite committer: %w: token %q", codec.ErrCorrupt, tok)
+			}
+			restoredToken = tok
 		case overwriteStaged:
 			p, err := decodeStagedCommit(it[1:])
 			if err != nil {
@@ -231,6 +241,9 @@ func (c *overwriteCommitterOp) Open(ctx *operator.Context) error {
 			return fmt.Errorf("file: overwrite committer: %w: unknown state item %d", codec.ErrCorrupt, it[0])
 		}
 	}
+	if restoredToken != c.opts.Token {
+		return c.restoreOtherToken(restoredToken)
+	}
 	// An overwrite this job began before it failed is completed first.
 	resumed, err := resumeOverwrite(taskCtx(ctx), c.root, c.opts.Token, c.opts.Policies)
 	if err != nil {
@@ -244,6 +257,32 @@ func (c *overwriteCommitterOp) Open(ctx *operator.Context) error {
 		return nil
 	}
 	return c.commitData(math.MaxInt64)
+}
+
+// restoreOtherToken handles a restore from a checkpoint of a run whose
+// staging directory had another token (the job was built again with a
+// new one). Restored state naming no data: nothing was staged, the run
+// goes on in this token's directory. An overwrite the earlier run began is
+// completed; if it was completed (its staging directory is gone), the
+// restored data is in place and nothing is replaced again. Otherwise the
+// restored data is in the other staging directory, which this job's
+// writers do not write to: the restore fails, naming it, rather than end
+// without the restored data.
+func (c *overwriteCommitterOp) restoreOtherToken(old string) error {
+	if len(c.buckets) == 0 && len(c.staged) == 0 {
+		return nil
+	}
+	resumed, err := resumeOverwrite(taskCtx(c.ctx), c.root, old, c.opts.Policies)
+	if err != nil {
+		return err
+	}
+	oldStaging := filepath.Join(c.root, overwriteStagingPrefix+old)
+	if _, err := os.Stat(oldStaging); resumed || errors.Is(err, fs.ErrNotExist) {
+		c.done, c.staged = true, nil
+		return nil
+	}
+	return fmt.Errorf("file: overwrite of %s: restored from a checkpoint whose staged data is in %s, but this job stages into %s (its token %q differs from the checkpoint's %q: give the job the same token, e.g. the same job id, when it is built again); the table is unchanged",
+		c.root, oldStaging, c.staging(), c.opts.Token, old)
 }
 
 // overwritten reports, after a restore, whether the overwrite of the
@@ -298,6 +337,7 @@ func (c *overwriteCommitterOp) ProcessWatermarkStatus(idle bool) error {
 }
 
 func (c *overwriteCommitterOp) SnapshotState(_ int64, w *operator.StateWriter) error {
+	w.AddItem(append([]byte{overwriteToken}, c.opts.Token...))
 	for _, p := range c.staged {
 		w.AddItem(append([]byte{overwriteStaged}, p.encode()...))
 	}
@@ -343,7 +383,15 @@ func (c *overwriteCommitterOp) finish(id int64) error {
 	if err := c.commitData(id); err != nil {
 		return err
 	}
-	if !c.ended || len(c.staged) > 0 || c.done {
+	if !c.ended || len(c.staged) > 0 {
+		return nil
+	}
+	if c.done {
+		// Restored after the overwrite ran: what the writers staged since
+		// (nothing, from the final checkpoint) is not loaded.
+		if err := os.RemoveAll(c.staging()); err != nil {
+			return fmt.Errorf("file: overwrite: %w", err)
+		}
 		return nil
 	}
 	c.done = true
@@ -544,10 +592,14 @@ func runOverwrite(ctx context.Context, root, token string, m overwriteManifest, 
 		if err := os.MkdirAll(filepath.Dir(to), 0o755); err != nil {
 			return false, fmt.Errorf("file: overwrite: %w", err)
 		}
-		err := os.Rename(from, to)
+		err := moveNoReplace(from, to)
 		if err == nil {
 			dirs[filepath.Dir(to)] = true
 			continue
+		}
+		if errors.Is(err, fs.ErrExist) {
+			return false, fmt.Errorf("file: overwrite of %s: %s exists and is not the staged file %s (written there since the old files were removed?); neither is replaced, the manifest %s is kept: %w",
+				root, to, mv.From, manifestPath(root, token), err)
 		}
 		if !errors.Is(err, fs.ErrNotExist) {
 			return false, fmt.Errorf("file: overwrite: moving %s to %s: %w", from, to, err)
@@ -581,6 +633,40 @@ func runOverwrite(ctx context.Context, root, token string, m overwriteManifest, 
 		return false, fmt.Errorf("file: overwrite: %w", err)
 	}
 	return true, syncDir(root)
+}
+
+// moveNoReplace moves the file from to to, unless another file is at to
+// (an error wrapping fs.ErrExist): a rename would replace it, losing what
+// a writer put there after the old files were removed. It links, then
+// removes from; a crash in between leaves both names on one file, which
+// the next attempt recognises and completes. A missing from is an error
+// wrapping fs.ErrNotExist. File systems without hard links get a rename
+// after a check that to does not exist.
+func moveNoReplace(from, to string) error {
+	err := os.Link(from, to)
+	switch {
+	case err == nil:
+	case errors.Is(err, fs.ErrExist):
+		fi, ferr := os.Lstat(from)
+		if ferr != nil {
+			return ferr // from gone: moved before
+		}
+		ti, terr := os.Lstat(to)
+		if terr != nil || !os.SameFile(fi, ti) {
+			return err
+		}
+	case errors.Is(err, fs.ErrNotExist):
+		return err
+	default:
+		if _, serr := os.Lstat(to); serr == nil {
+			return fmt.Errorf("file: %s: %w", to, fs.ErrExist)
+		}
+		return os.Rename(from, to)
+	}
+	if err := os.Remove(from); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	return nil
 }
 
 // visibleEntries lists the entries of root/bucket ("" for root itself)

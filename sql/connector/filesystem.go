@@ -340,6 +340,11 @@ func (t *fsSink) Consume(b BuildContext, in weir.Stream[row.Row]) (weir.DataSink
 	if t.overwrite {
 		return t.consumeOverwrite(b, in, f, opts)
 	}
+	// Appending to a half-overwritten table could give a new file the
+	// name of a staged file still to move (fs_overwrite.go).
+	if err := file.PendingOverwrite(t.path); err != nil {
+		return weir.DataSink{}, fmt.Errorf("connector: table %s: %w", t.table, err)
+	}
 	if t.part != nil {
 		if t.shuffle {
 			// Each partition's rows to one subtask: fewer files.

@@ -3,6 +3,7 @@ package connector
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
 
@@ -49,15 +50,32 @@ func (t *fsSink) ApplyOverwrite(static map[int]row.Value) error {
 	return nil
 }
 
+// overwriteToken names the staging directory: the same every time the job
+// is built (a server resuming it from its checkpoint after a crash builds
+// it again), different between jobs and between the sinks of one job. It
+// is derived from the job id and the sink's uid; without an environment,
+// random.
+func overwriteToken(b BuildContext) (string, error) {
+	if b.Env == nil {
+		var id [8]byte
+		if _, err := rand.Read(id[:]); err != nil {
+			return "", err
+		}
+		return hex.EncodeToString(id[:]), nil
+	}
+	sum := sha256.Sum256([]byte(b.Env.JobID() + "\x00" + b.uid("overwrite-committer")))
+	return hex.EncodeToString(sum[:8]), nil
+}
+
 // consumeOverwrite writes in through file.PartitionedSink.Overwrite: a
 // staging directory under the table's path, replaced into it when the
 // input ends.
 func (t *fsSink) consumeOverwrite(b BuildContext, in weir.Stream[row.Row], f file.BulkFormat[row.Row], opts file.ExactlyOnceOptions) (weir.DataSink, error) {
-	var id [8]byte
-	if _, err := rand.Read(id[:]); err != nil {
+	tok, err := overwriteToken(b)
+	if err != nil {
 		return weir.DataSink{}, fmt.Errorf("connector: table %s: %w", t.table, err)
 	}
-	ow := file.OverwriteOptions{Token: hex.EncodeToString(id[:]), StaticBucket: t.staticBucket}
+	ow := file.OverwriteOptions{Token: tok, StaticBucket: t.staticBucket}
 	var sink *file.PartitionedSink[row.Row]
 	if t.part != nil {
 		ow.Partitioned = true
