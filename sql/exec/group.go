@@ -358,7 +358,12 @@ func (f *groupAggFn) ProcessElement(ctx *weir.KeyedContext[string, row.Row], in 
 	if f.fast {
 		return f.process(ctx, in, retract, first)
 	}
-	f.prev = f.set.appendValues(f.prev[:0])
+	if !first {
+		// Not over a fresh accumulator: Flink's GroupAggFunction takes
+		// the previous value only when the group has one (a GetValue
+		// may not know its value over no rows).
+		f.prev = f.set.appendValues(f.prev[:0])
+	}
 	f.set.apply(in, retract)
 	if f.shared != nil {
 		f.shared.flush()

@@ -6,6 +6,7 @@ import (
 	"github.com/weirstream/weir/row"
 	"github.com/weirstream/weir/sql/ast"
 	"github.com/weirstream/weir/sql/expr"
+	"github.com/weirstream/weir/sql/udf"
 )
 
 // In the batch mode an aggregation without GROUP BY has one row also over
@@ -76,7 +77,15 @@ func emptyAggValue(call AggCall) (expr.Expr, bool) {
 		// Flink's getValue of a fresh accumulator. A GetValue that
 		// fails over no rows keeps the aggregate without the row (the
 		// failure would be the job's, and only over an empty input).
-		v, err := call.UDF.NewAccumulator().Value()
+		// A panic there (a GetValue that reads a first row) is such a
+		// failure too, recovered as the runtime's udf.Guard does: it
+		// must not crash the planner.
+		var v row.Value
+		err := udf.Guard(call.Func+" (GetValue)", nil, nil, func() error {
+			var err error
+			v, err = call.UDF.NewAccumulator().Value()
+			return err
+		})
 		if err != nil {
 			return nil, false
 		}
