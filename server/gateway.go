@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
@@ -100,7 +101,11 @@ type gwSession struct {
 	id, name string
 	// lastUsed is the time (UnixNano) of the last call naming the session.
 	lastUsed atomic.Int64
-	mu       struct {
+	// ctx ends (cancel) when the session closes, before close takes mu:
+	// a statement that waits under mu (STOP JOB) gives up then.
+	ctx    context.Context
+	cancel context.CancelCauseFunc
+	mu     struct {
 		sync.Mutex
 		sess *sql.Session
 		// script holds the statements that changed the session (DDL,
@@ -117,11 +122,13 @@ func (ss *gwSession) touch() { ss.lastUsed.Store(time.Now().UnixNano()) }
 // statement).
 func (g *gateway) openSession(name string, props map[string]string) (*gwSession, error) {
 	ss := &gwSession{id: newUUID(), name: name}
+	ss.ctx, ss.cancel = context.WithCancelCause(context.Background())
 	sess, err := g.s.newSQLSession(sql.SessionOptions{Logger: g.s.log.With("sql-session", ss.id)})
 	if err != nil {
+		ss.cancel(nil)
 		return nil, err
 	}
-	sess.SetJobManager(gatewayJobs{s: g.s}) // gateway_jobs.go
+	sess.SetJobManager(gatewayJobs{s: g.s, session: ss.ctx}) // gateway_jobs.go
 	ss.mu.sess = sess
 	ss.mu.ops = map[string]*gwOp{}
 	keys := make([]string, 0, len(props))
@@ -131,6 +138,7 @@ func (g *gateway) openSession(name string, props map[string]string) (*gwSession,
 	slices.Sort(keys)
 	for _, k := range keys {
 		if err := ss.mu.sess.Config().Set(k, props[k]); err != nil {
+			ss.cancel(nil)
 			return nil, fmt.Errorf("%w: property %q: %w", errBadRequest, k, err)
 		}
 		ss.mu.script = append(ss.mu.script, setStatement(k, props[k]))
@@ -140,8 +148,10 @@ func (g *gateway) openSession(name string, props map[string]string) (*gwSession,
 	defer g.mu.Unlock()
 	switch {
 	case g.mu.closed || g.s.isClosing():
+		ss.cancel(nil)
 		return nil, fmt.Errorf("%w: the server is shutting down", errConflict)
 	case len(g.mu.sessions) >= g.opts.MaxSessions:
+		ss.cancel(nil)
 		return nil, fmt.Errorf("%w: the server has %d open SQL sessions, its maximum: close one (DELETE /sessions/{sessionHandle}) or wait until idle ones expire (after %v)",
 			errUnavailable, len(g.mu.sessions), g.opts.SessionIdleTimeout)
 	}
@@ -180,10 +190,14 @@ func (g *gateway) closeSession(id, why string) bool {
 	if ss == nil {
 		return false
 	}
+	ss.cancel(fmt.Errorf("%w (%s)", errSessionClosed, why))
 	ss.close()
 	g.s.log.Info("server: SQL session closed", "session", id, "why", why)
 	return true
 }
+
+// errSessionClosed is the cause of a session's context once it closed.
+var errSessionClosed = errors.New("the SQL session closed")
 
 // close marks the session closed and closes its operations.
 func (ss *gwSession) close() {

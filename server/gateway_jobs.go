@@ -16,7 +16,12 @@ import (
 // of the REST API's stop and cancel (stopRun, cancelRun) and returns once
 // the job's end is recorded, so that SHOW JOBS then shows it FINISHED or
 // CANCELED, as Flink's client gets the savepoint path once the job ended.
-type gatewayJobs struct{ s *Server }
+type gatewayJobs struct {
+	s *Server
+	// session ends when the session closes (or the server shuts down):
+	// STOP JOB then stops waiting, as the statement holds the session.
+	session context.Context
+}
 
 // Jobs lists the registry's jobs, oldest first, in the states GET /jobs
 // shows.
@@ -42,8 +47,17 @@ func (m gatewayJobs) StopJob(ctx context.Context, req sql.StopRequest) (string, 
 	if j == nil {
 		return "", fmt.Errorf("%w (%s)", sql.ErrJobNotFound, req.JobID)
 	}
+	// The wait ends with the statement's context, the session's, or
+	// the savepoint timeout; the stop itself goes on.
 	ctx, cancel := context.WithTimeout(ctx, m.s.opts.SavepointTimeout)
 	defer cancel()
+	if m.session != nil {
+		var end context.CancelCauseFunc
+		ctx, end = context.WithCancelCause(ctx)
+		defer end(nil)
+		stop := context.AfterFunc(m.session, func() { end(context.Cause(m.session)) })
+		defer stop()
+	}
 	if !req.Savepoint {
 		a, err := j.cancelRun()
 		if err != nil {
@@ -83,7 +97,7 @@ func waitEnd(ctx context.Context, done <-chan struct{}, what string) error {
 	case <-done:
 		return nil
 	case <-ctx.Done():
-		return fmt.Errorf("waiting for %s: %w", what, ctx.Err())
+		return fmt.Errorf("waiting for %s (the job goes on being stopped: see GET /jobs/{jobid}): %w", what, context.Cause(ctx))
 	}
 }
 
