@@ -29,6 +29,17 @@ import (
 // postgres-cdc table versioned by each change's commit time, op_ts), and
 // keeps a total per currency in a PostgreSQL table (jdbc upsert sink,
 // exactly-once through prepared transactions).
+//
+// The sink's transaction prefix names this test's own totals table: the
+// derived default depends only on the SQL table name (totals), so two
+// instances of the test running at once on the same server (two test
+// processes, or two helpers' runs) shared it, and each run's sink, when it
+// started, rolled back the other's prepared transactions and ended its
+// sessions as if they were its own leftovers: the other job failed
+// ("ending sessions of earlier runs: terminating connection due to
+// administrator command", "no new checkpoint", or a prepared transaction of
+// a completed checkpoint lost, so that its final run never reached the
+// expected totals).
 const cdcTemporalJob = `
 CREATE TABLE orders (
   order_id BIGINT, currency STRING, amount BIGINT, ts BIGINT,
@@ -46,7 +57,8 @@ CREATE TABLE rates (
         'table-name' = '%[3]s', 'slot.name' = '%[3]s', 'decoding.plugin.name' = 'pgoutput');
 CREATE TABLE totals (currency STRING, total BIGINT, n BIGINT, PRIMARY KEY (currency) NOT ENFORCED)
   WITH ('connector' = 'jdbc', 'url' = 'jdbc:postgresql://%[5]s:%[6]s/test', 'username' = 'postgres',
-        'table-name' = '%[4]s', 'sink.delivery-guarantee' = 'exactly-once');
+        'table-name' = '%[4]s', 'sink.delivery-guarantee' = 'exactly-once',
+        'sink.transactional-id-prefix' = 'weir-%[4]s');
 INSERT INTO totals
 SELECT o.currency, SUM(o.amount * r.rate), COUNT(*)
 FROM orders AS o JOIN rates FOR SYSTEM_TIME AS OF o.rt AS r ON o.currency = r.currency
