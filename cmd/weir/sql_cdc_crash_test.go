@@ -206,7 +206,7 @@ func TestSQLCDCTemporalJoinCrash(t *testing.T) {
 	//
 	// A new slot's confirmed_flush_lsn is its consistent point, which is
 	// past any marker taken before the slot was created: the marker is
-	// taken once the slot exists (with pg_current_wal_insert_lsn, past the
+	// taken once the slot has that point (with pg_current_wal_insert_lsn, past the
 	// heartbeat's own WAL record, hence past the consistent point;
 	// pg_current_wal_lsn may lag behind it), and then kept: the source
 	// confirms what a completed checkpoint covers, every status interval
@@ -215,7 +215,13 @@ func TestSQLCDCTemporalJoinCrash(t *testing.T) {
 	streamed := func() bool {
 		if marker == "" {
 			var exists bool
-			if err := db.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_replication_slots WHERE slot_name = $1)", rates).Scan(&exists); err != nil {
+			// confirmed_flush_lsn is NULL until the slot has its
+			// consistent point: the slot is listed as soon as its
+			// creation starts, which then waits for the transactions
+			// running (on a busy server, other jobs' prepared ones);
+			// a marker taken meanwhile may fall before the consistent
+			// point, which the new slot then reports as confirmed.
+			if err := db.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_replication_slots WHERE slot_name = $1 AND confirmed_flush_lsn IS NOT NULL)", rates).Scan(&exists); err != nil {
 				t.Fatal(err)
 			}
 			if !exists {
