@@ -214,13 +214,21 @@ func TestSQLCDCTemporalJoinCrash(t *testing.T) {
 	marker := ""
 	streamed := func() bool {
 		if marker == "" {
+			// The slot is listed as soon as its creation starts, which
+			// then waits for the transactions running (on a busy
+			// server, other jobs' prepared ones): a marker taken
+			// meanwhile may fall before the consistent point, which
+			// the new slot then reports as confirmed, and the first run
+			// was killed before its first checkpoint of the stream, so
+			// that every later run dropped the slot and took a new
+			// snapshot (wrong totals). So the marker waits for the
+			// creation to end (the source logs it; a retry of the
+			// creation comes before) and for its consistent point
+			// (confirmed_flush_lsn is NULL until then).
+			if b, err := os.ReadFile(logPath); err != nil || !strings.Contains(string(b), "cdc: created replication slot") {
+				return false
+			}
 			var exists bool
-			// confirmed_flush_lsn is NULL until the slot has its
-			// consistent point: the slot is listed as soon as its
-			// creation starts, which then waits for the transactions
-			// running (on a busy server, other jobs' prepared ones);
-			// a marker taken meanwhile may fall before the consistent
-			// point, which the new slot then reports as confirmed.
 			if err := db.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_replication_slots WHERE slot_name = $1 AND confirmed_flush_lsn IS NOT NULL)", rates).Scan(&exists); err != nil {
 				t.Fatal(err)
 			}
@@ -419,6 +427,13 @@ func TestSQLCDCTemporalJoinCrash(t *testing.T) {
 	stopped = true
 	if exited, err := final.Signal(syscall.SIGTERM); exited {
 		t.Fatalf("the final run exited by itself: %v", err)
+	}
+	// The final run must not have taken a snapshot either (its totals
+	// would be wrong for that reason, not the join's).
+	if b, err := os.ReadFile(logPath); err != nil {
+		t.Fatal(err)
+	} else if n := strings.Count(string(b), "cdc: created replication slot"); n != 1 {
+		t.Fatalf("%d runs created the replication slot and took a snapshot, want 1", n)
 	}
 	if g := got(); !maps.Equal(g, want) {
 		t.Fatalf("totals %v, want %v", g, want)
