@@ -29,6 +29,17 @@ import (
 // postgres-cdc table versioned by each change's commit time, op_ts), and
 // keeps a total per currency in a PostgreSQL table (jdbc upsert sink,
 // exactly-once through prepared transactions).
+//
+// The sink's transaction prefix names this test's own totals table: the
+// derived default depends only on the SQL table name (totals), so two
+// instances of the test running at once on the same server (two test
+// processes, or two helpers' runs) shared it, and each run's sink, when it
+// started, rolled back the other's prepared transactions and ended its
+// sessions as if they were its own leftovers: the other job failed
+// ("ending sessions of earlier runs: terminating connection due to
+// administrator command", "no new checkpoint", or a prepared transaction of
+// a completed checkpoint lost, so that its final run never reached the
+// expected totals).
 const cdcTemporalJob = `
 CREATE TABLE orders (
   order_id BIGINT, currency STRING, amount BIGINT, ts BIGINT,
@@ -46,7 +57,8 @@ CREATE TABLE rates (
         'table-name' = '%[3]s', 'slot.name' = '%[3]s', 'decoding.plugin.name' = 'pgoutput');
 CREATE TABLE totals (currency STRING, total BIGINT, n BIGINT, PRIMARY KEY (currency) NOT ENFORCED)
   WITH ('connector' = 'jdbc', 'url' = 'jdbc:postgresql://%[5]s:%[6]s/test', 'username' = 'postgres',
-        'table-name' = '%[4]s', 'sink.delivery-guarantee' = 'exactly-once');
+        'table-name' = '%[4]s', 'sink.delivery-guarantee' = 'exactly-once',
+        'sink.transactional-id-prefix' = 'weir-%[4]s');
 INSERT INTO totals
 SELECT o.currency, SUM(o.amount * r.rate), COUNT(*)
 FROM orders AS o JOIN rates FOR SYSTEM_TIME AS OF o.rt AS r ON o.currency = r.currency
@@ -194,7 +206,7 @@ func TestSQLCDCTemporalJoinCrash(t *testing.T) {
 	//
 	// A new slot's confirmed_flush_lsn is its consistent point, which is
 	// past any marker taken before the slot was created: the marker is
-	// taken once the slot exists (with pg_current_wal_insert_lsn, past the
+	// taken once the slot has that point (with pg_current_wal_insert_lsn, past the
 	// heartbeat's own WAL record, hence past the consistent point;
 	// pg_current_wal_lsn may lag behind it), and then kept: the source
 	// confirms what a completed checkpoint covers, every status interval
@@ -202,8 +214,22 @@ func TestSQLCDCTemporalJoinCrash(t *testing.T) {
 	marker := ""
 	streamed := func() bool {
 		if marker == "" {
+			// The slot is listed as soon as its creation starts, which
+			// then waits for the transactions running (on a busy
+			// server, other jobs' prepared ones): a marker taken
+			// meanwhile may fall before the consistent point, which
+			// the new slot then reports as confirmed, and the first run
+			// was killed before its first checkpoint of the stream, so
+			// that every later run dropped the slot and took a new
+			// snapshot (wrong totals). So the marker waits for the
+			// creation to end (the source logs it; a retry of the
+			// creation comes before) and for its consistent point
+			// (confirmed_flush_lsn is NULL until then).
+			if b, err := os.ReadFile(logPath); err != nil || !strings.Contains(string(b), "cdc: created replication slot") {
+				return false
+			}
 			var exists bool
-			if err := db.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_replication_slots WHERE slot_name = $1)", rates).Scan(&exists); err != nil {
+			if err := db.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_replication_slots WHERE slot_name = $1 AND confirmed_flush_lsn IS NOT NULL)", rates).Scan(&exists); err != nil {
 				t.Fatal(err)
 			}
 			if !exists {
@@ -401,6 +427,13 @@ func TestSQLCDCTemporalJoinCrash(t *testing.T) {
 	stopped = true
 	if exited, err := final.Signal(syscall.SIGTERM); exited {
 		t.Fatalf("the final run exited by itself: %v", err)
+	}
+	// The final run must not have taken a snapshot either (its totals
+	// would be wrong for that reason, not the join's).
+	if b, err := os.ReadFile(logPath); err != nil {
+		t.Fatal(err)
+	} else if n := strings.Count(string(b), "cdc: created replication slot"); n != 1 {
+		t.Fatalf("%d runs created the replication slot and took a snapshot, want 1", n)
 	}
 	if g := got(); !maps.Equal(g, want) {
 		t.Fatalf("totals %v, want %v", g, want)
