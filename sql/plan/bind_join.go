@@ -46,6 +46,20 @@ func (b *Binder) fromTree(ref ast.TableRef) (*fromNode, error) {
 			return nil, err
 		}
 	}
+	// Calcite's "Duplicate relation name" check: two FROM items with the
+	// same name (FROM t, db1.t, or FROM t, t without aliases) would make
+	// t.a name either table's column.
+	quals := map[string]bool{}
+	for _, c := range l.sc.cols {
+		if c.Qual != "" {
+			quals[c.Qual] = true
+		}
+	}
+	for _, c := range r.sc.cols {
+		if c.Qual != "" && quals[c.Qual] {
+			return nil, errAt(j.Right, "Duplicate relation name '%s' in FROM clause", c.Qual)
+		}
+	}
 	sc := &scope{cols: append([]scopeCol(nil), l.sc.cols...)}
 	for _, c := range r.sc.cols {
 		c.Index += l.width
