@@ -279,7 +279,7 @@ func (g *gateway) run(ss *gwSession, text string, execConfig map[string]string) 
 	// An INSERT or a statement set: a durable job of the registry, with
 	// the session's statements before it so that it can resume alone.
 	script := slices.Concat(ss.mu.script, sets, []string{statementText(text)})
-	rec := Record{Kind: kindSQL, SQL: strings.Join(script, ";\n") + ";\n", Name: jobName(sess, st)}
+	rec := Record{Kind: kindSQL, SQL: strings.Join(script, ";\n") + ";\n", Name: sess.JobName(st, "sql")}
 	id, err := g.s.submit(rec)
 	if err != nil {
 		if errors.Is(err, errBadRequest) {
@@ -364,36 +364,6 @@ func statementText(text string) string {
 	}
 	// A trailing line comment would swallow the ';' the script adds.
 	return t + "\n"
-}
-
-// jobName names an INSERT's job as Flink does: pipeline.name, else
-// insert-into_ and the sink tables.
-func jobName(sess *sql.Session, st ast.Statement) string {
-	if n := sess.Config().Get("pipeline.name"); n != "" {
-		return n
-	}
-	var sinks []string
-	add := func(ins *ast.Insert) {
-		if ins != nil && ins.Table != nil {
-			name := "default_catalog.default_database." + ins.Table.Last().Name
-			if id, err := sess.Catalog().Qualify(ins.Table); err == nil {
-				name = id.Summary()
-			}
-			sinks = append(sinks, name)
-		}
-	}
-	switch n := st.(type) {
-	case *ast.Insert:
-		add(n)
-	case *ast.StatementSet:
-		for _, ins := range n.Inserts {
-			add(ins)
-		}
-	}
-	if len(sinks) == 0 {
-		return "sql"
-	}
-	return "insert-into_" + strings.Join(sinks, ",")
 }
 
 // staticRows turns the result of a statement that runs no job into the

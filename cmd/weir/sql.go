@@ -129,7 +129,7 @@ func (c *sqlClient) run(st ast.Statement) error {
 	if res != nil {
 		return c.printResult(res)
 	}
-	return c.runJob(job, jobName(c.sess, st))
+	return c.runJob(job, c.sess.JobName(st, "collect"))
 }
 
 func (c *sqlClient) printResult(res *sql.Result) error {

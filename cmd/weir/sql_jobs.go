@@ -6,13 +6,11 @@ import (
 	"encoding/hex"
 	"fmt"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/weirstream/weir"
 	"github.com/weirstream/weir/sql"
-	"github.com/weirstream/weir/sql/ast"
 )
 
 // localJobs runs the job statements of 'weir sql' (SHOW JOBS, DESCRIBE
@@ -102,30 +100,4 @@ func (m *localJobs) StopJob(_ context.Context, req sql.StopRequest) (string, err
 		}
 	}
 	return "", fmt.Errorf("%w (%s): SHOW JOBS lists the jobs of this 'weir sql' session; jobs of 'weir server' are stopped in its SQL gateway or REST API", sql.ErrJobNotFound, req.JobID)
-}
-
-// jobName names a job as Flink does: pipeline.name, else insert-into_ and
-// the sink tables for an INSERT or statement set, collect for a query.
-func jobName(sess *sql.Session, st ast.Statement) string {
-	if n := sess.Config().Get("pipeline.name"); n != "" {
-		return n
-	}
-	var sinks []string
-	add := func(ins *ast.Insert) {
-		if ins != nil && ins.Table != nil {
-			sinks = append(sinks, "default_catalog.default_database."+ins.Table.Last().Name)
-		}
-	}
-	switch n := st.(type) {
-	case *ast.Insert:
-		add(n)
-	case *ast.StatementSet:
-		for _, ins := range n.Inserts {
-			add(ins)
-		}
-	}
-	if len(sinks) == 0 {
-		return "collect"
-	}
-	return "insert-into_" + strings.Join(sinks, ",")
 }
