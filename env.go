@@ -14,6 +14,7 @@ import (
 
 	"github.com/weirstream/weir/checkpoint"
 	icheckpoint "github.com/weirstream/weir/internal/checkpoint"
+	"github.com/weirstream/weir/internal/fileuri"
 	"github.com/weirstream/weir/internal/graph"
 	"github.com/weirstream/weir/internal/job"
 	"github.com/weirstream/weir/internal/keygroup"
@@ -432,6 +433,17 @@ func (c *JobClient) StopWithDrain(ctx context.Context, dir string) (string, erro
 // checkpointOptions turns on checkpointing and loads the checkpoint to
 // restore, as the options say.
 func (e *Environment) checkpointOptions(o *graph.Options) error {
+	// Flink's file URIs (file:///tmp/chk) name local directories.
+	dir, err := fileuri.Path(e.opts.Checkpoints.Dir)
+	if err != nil {
+		return &InvalidOptionError{Prefix: "weir", Option: "Checkpoints.Dir", Reason: err.Error()}
+	}
+	e.opts.Checkpoints.Dir = dir
+	if e.opts.Restore != "latest" {
+		if e.opts.Restore, err = fileuri.Path(e.opts.Restore); err != nil {
+			return &InvalidOptionError{Prefix: "weir", Option: "Restore", Reason: err.Error()}
+		}
+	}
 	c := e.opts.Checkpoints
 	store := &icheckpoint.Storage{Dir: c.Dir, Logger: o.Logger, Remote: c.Remote}
 	if c.Interval > 0 {
@@ -447,7 +459,6 @@ func (e *Environment) checkpointOptions(o *graph.Options) error {
 	var (
 		meta  *icheckpoint.Metadata
 		files map[string][]byte
-		err   error
 		from  = store
 	)
 	switch e.opts.Restore {

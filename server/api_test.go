@@ -282,6 +282,8 @@ func TestSavepointPathConfinement(t *testing.T) {
 		"relative/dir",
 		filepath.Join(root, "escape", "sp"),
 		"s3://bucket/x",
+		"file://" + outside,
+		"file://otherhost" + filepath.Join(root, "mine"),
 	} {
 		code, body := ts.do("POST", "/jobs/"+id+"/savepoints", map[string]any{"target-directory": target})
 		wantError(t, "savepoint into "+target, code, body, http.StatusBadRequest, "target-directory")
@@ -291,8 +293,8 @@ func TestSavepointPathConfinement(t *testing.T) {
 	if ents, _ := os.ReadDir(outside); len(ents) != 0 {
 		t.Errorf("something was written outside the roots: %v", ents)
 	}
-	// Inside the root it works.
-	code, body := ts.do("POST", "/jobs/"+id+"/savepoints", map[string]any{"target-directory": filepath.Join(root, "mine")})
+	// Inside the root it works, written as Flink writes it too (a file URI).
+	code, body := ts.do("POST", "/jobs/"+id+"/savepoints", map[string]any{"target-directory": "file://" + filepath.Join(root, "mine")})
 	if code != http.StatusAccepted {
 		t.Fatalf("savepoint inside the root: %d %v", code, body)
 	}

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/weirstream/weir/internal/fileuri"
 )
 
 // authorize checks the bearer token: every mutating call needs it, and
@@ -113,6 +115,11 @@ func retryAfter(d time.Duration) string {
 func (s *Server) savepointTarget(jobID, requested string) (string, error) {
 	if requested == "" {
 		return s.defaultSavepointDir(jobID), nil
+	}
+	// Flink's file URIs (file:///tmp/savepoints) name local directories.
+	requested, err := fileuri.Path(requested)
+	if err != nil {
+		return "", fmt.Errorf("target-directory: %w", err)
 	}
 	if strings.Contains(requested, "://") {
 		return "", fmt.Errorf("target-directory %q: only local directories under the savepoint roots are allowed", requested)

@@ -20,6 +20,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/weirstream/weir"
+	"github.com/weirstream/weir/internal/fileuri"
 	"github.com/weirstream/weir/sql"
 )
 
@@ -112,6 +113,9 @@ func (o *Options) fill() error {
 		o.SavepointRoots = []string{filepath.Join(o.Dir, "savepoints")}
 	}
 	for i, r := range o.SavepointRoots {
+		if r, err = fileuri.Path(r); err != nil {
+			return fmt.Errorf("server: savepoint root: %w", err)
+		}
 		if strings.Contains(r, "://") {
 			return fmt.Errorf("server: savepoint root %q: only local directories are supported", r)
 		}

@@ -94,7 +94,7 @@ cancels at once. Without --savepoint-dir, SIGINT/SIGTERM cancel the job.`,
 func (f *runFlags) register(pf *pflag.FlagSet) {
 	pf.IntVar(&f.parallelism, "parallelism", 2, "subtasks per operator")
 	pf.IntVar(&f.maxParallelism, "max-parallelism", 0, "number of key groups, the bound of any parallelism; keep it fixed across restores (0: 128)")
-	pf.StringVar(&f.checkpointDir, "checkpoint-dir", "", "directory or s3://bucket/prefix of the checkpoints (empty: no checkpoints)")
+	pf.StringVar(&f.checkpointDir, "checkpoint-dir", "", "directory (or file:///dir) or s3://bucket/prefix of the checkpoints (empty: no checkpoints)")
 	pf.DurationVar(&f.checkpointInterval, "checkpoint-interval", time.Second, "time between checkpoints (with --checkpoint-dir)")
 	pf.IntVar(&f.retained, "retained", 2, "completed checkpoints kept")
 	pf.StringVar(&f.s3Endpoint, "s3-endpoint", "", "base URL of an S3-compatible service for s3:// paths, e.g. http://localhost:9000 (empty: AWS)")
@@ -105,7 +105,7 @@ func (f *runFlags) register(pf *pflag.FlagSet) {
 	pf.BoolVar(&f.allowNonRestoredState, "allow-non-restored-state", false, "restore even if the checkpoint holds state of an operator the job lacks")
 	pf.StringVar(&f.stateBackend, "state-backend", weir.StateHeap, `where keyed state lives: "heap" (memory) or "pebble" (local disk)`)
 	pf.StringVar(&f.stateDir, "state-dir", "", "local working directory of the pebble backend (default: under the system's temporary directory)")
-	pf.StringVar(&f.savepointDir, "savepoint-dir", "", "directory or s3://bucket/prefix of savepoints taken on SIGUSR1 and on stop (needs --checkpoint-dir)")
+	pf.StringVar(&f.savepointDir, "savepoint-dir", "", "directory (or file:///dir) or s3://bucket/prefix of savepoints taken on SIGUSR1 and on stop (needs --checkpoint-dir)")
 	pf.BoolVarP(&f.verbose, "verbose", "v", false, "log the job's progress (checkpoints, restores) to stderr")
 	f.telemetry.register(pf, true)
 }
@@ -168,6 +168,9 @@ type runJob struct {
 	id string
 	// started, if set, is called with the job's client once it runs.
 	started func(*weir.JobClient)
+	// options, if set, adjusts the options the flags give (the SQL
+	// session's checkpoint tuning and restart strategy).
+	options func(*weir.Options)
 }
 
 // executeJob builds the job, runs it and serves savepoints and stops
@@ -189,6 +192,9 @@ func executeJob(cmd *cobra.Command, f *runFlags, signals signalFunc, job runJob)
 		return fmt.Errorf("run %s: %w", job.name, err)
 	}
 	opts.JobName = job.name
+	if job.options != nil {
+		job.options(&opts)
+	}
 	if job.id != "" {
 		opts.JobID = job.id
 	}

@@ -24,6 +24,7 @@ import (
 
 	"github.com/weirstream/weir"
 	"github.com/weirstream/weir/connector/file"
+	"github.com/weirstream/weir/internal/fileuri"
 	"github.com/weirstream/weir/state"
 )
 
@@ -97,6 +98,11 @@ func (c Config) Validate() error {
 // file under the input directory, so it would read the job's own files as
 // input. An s3:// location or "" is never inside.
 func (c Config) CheckOutsideInput(what, dir string) error {
+	given := dir
+	dir, err := fileuri.Path(dir)
+	if err != nil {
+		return fmt.Errorf("sums: %s directory: %w", what, err)
+	}
 	if dir == "" || strings.Contains(dir, "://") {
 		return nil
 	}
@@ -106,9 +112,9 @@ func (c Config) CheckOutsideInput(what, dir string) error {
 	}
 	d, err := resolvePath(dir)
 	if err != nil {
-		return fmt.Errorf("sums: %s directory %s: %w", what, dir, err)
+		return fmt.Errorf("sums: %s directory %s: %w", what, given, err)
 	}
-	return outsideInput(in, d, what, dir, c.Input)
+	return outsideInput(in, d, what, given, c.Input)
 }
 
 // outsideInput fails if the resolved directory dir (what, named as given)

@@ -157,3 +157,17 @@ func TestMissingFieldFails(t *testing.T) {
 		t.Fatalf("Execute = %v, want a bad record at a.jsonl line 2, field seq", err)
 	}
 }
+
+func TestCheckOutsideInputFileURI(t *testing.T) {
+	in := t.TempDir()
+	c := Config{Input: in}
+	if err := c.CheckOutsideInput("checkpoint", "file://"+filepath.Join(in, "chk")); err == nil {
+		t.Fatal("a file:// checkpoint directory inside the input was accepted")
+	}
+	if err := c.CheckOutsideInput("checkpoint", "file://"+t.TempDir()); err != nil {
+		t.Fatalf("a file:// checkpoint directory outside the input: %v", err)
+	}
+	if err := c.CheckOutsideInput("checkpoint", "file://otherhost/chk"); err == nil {
+		t.Fatal("a file URI naming another host was accepted")
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/weirstream/weir/internal/fileuri"
 	"github.com/weirstream/weir/internal/runtime"
 )
 
@@ -354,6 +355,13 @@ func (d *Driver) savepoint(ctx context.Context, req SavepointRequest) {
 		req.Reply <- SavepointResult{Err: errors.New("weir: savepoint needs a directory")}
 		return
 	}
+	// Flink's file URIs (file:///tmp/savepoints) name local directories.
+	dir, err := fileuri.Path(req.Dir)
+	if err != nil {
+		req.Reply <- SavepointResult{Err: fmt.Errorf("weir: savepoint: %w", err)}
+		return
+	}
+	req.Dir = dir
 	if len(d.coord.Pending()) > 0 {
 		// A checkpoint is under way: the savepoint follows it.
 		d.waiting = append(d.waiting, req)

@@ -4,10 +4,12 @@ import (
 	"fmt"
 	"io"
 	"regexp"
+	"strings"
 	"time"
 
 	"github.com/weirstream/weir"
 	"github.com/weirstream/weir/connector/file"
+	"github.com/weirstream/weir/internal/fileuri"
 	"github.com/weirstream/weir/row"
 )
 
@@ -115,6 +117,16 @@ func (f Filesystem) create(ctx Context, sink bool) (*fsTable, error) {
 	if t.path == "" {
 		return nil, fmt.Errorf("connector: table %s: Invalid value for option 'path': must not be empty", ctx.Table)
 	}
+	// Flink's tables name local files by URI ('file:///tmp/orders');
+	// other schemes (s3://, hdfs://) are not served by this connector.
+	p, perr := fileuri.Path(t.path)
+	if perr != nil {
+		return nil, fmt.Errorf("connector: table %s: Invalid value for option 'path': %w", ctx.Table, perr)
+	}
+	if strings.Contains(p, "://") {
+		return nil, fmt.Errorf("connector: table %s: Invalid value for option 'path': %q: only local paths and file:// URIs are supported", ctx.Table, t.path)
+	}
+	t.path = p
 	t.part = newPartitioning(ctx, t.path, o.str("partition.default-name", DefaultPartitionName))
 	t.shuffle = o.bool("sink.shuffle-by-partition.enable", false)
 	if o.err != nil {
