@@ -37,22 +37,29 @@ func (f *FixedDelayRestart) Restart(time.Time) (bool, time.Duration) {
 	return true, f.Delay
 }
 
-// ExponentialDelayRestart restarts without limit, waiting Initial, then
-// Multiplier times longer after each failure up to Max, with ±Jitter
-// (a fraction, e.g. 0.1) of randomness; after ResetAfter without failure
-// the delay starts from Initial again (Flink's exponential-delay strategy).
+// ExponentialDelayRestart restarts (without limit unless MaxAttempts is
+// set), waiting Initial, then Multiplier times longer after each failure
+// up to Max, with ±Jitter (a fraction, e.g. 0.1) of randomness; after
+// ResetAfter without failure the delay starts from Initial again (Flink's
+// exponential-delay strategy).
 type ExponentialDelayRestart struct {
 	Initial, Max, ResetAfter time.Duration
 	Multiplier, Jitter       float64
+	// MaxAttempts, if positive, is how many restarts are allowed since the
+	// delay last started from Initial (Flink's
+	// attempts-before-reset-backoff); 0 allows any number.
+	MaxAttempts int
 	// Seed makes the jitter reproducible (0: a fixed default).
 	Seed uint64
 
-	current time.Duration
-	last    time.Time
-	rng     *rand.Rand
+	current  time.Duration
+	last     time.Time
+	attempts int
+	rng      *rand.Rand
 }
 
-// Restart always allows a restart and returns the next delay.
+// Restart allows a restart (unless MaxAttempts were used since the last
+// reset) and returns the next delay.
 func (e *ExponentialDelayRestart) Restart(now time.Time) (bool, time.Duration) {
 	if e.rng == nil {
 		e.rng = rand.New(rand.NewPCG(e.Seed, 0x9e3779b97f4a7c15))
@@ -74,10 +81,15 @@ func (e *ExponentialDelayRestart) Restart(now time.Time) (bool, time.Duration) {
 	switch {
 	case e.current == 0 || (!e.last.IsZero() && now.Sub(e.last) >= reset):
 		e.current = initial
+		e.attempts = 0
 	default:
 		e.current = min(time.Duration(float64(e.current)*mult), maxd)
 	}
 	e.last = now
+	if e.MaxAttempts > 0 && e.attempts >= e.MaxAttempts {
+		return false, 0
+	}
+	e.attempts++
 	d := e.current
 	if e.Jitter > 0 {
 		d += time.Duration((e.rng.Float64()*2 - 1) * e.Jitter * float64(d))

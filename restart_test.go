@@ -39,6 +39,17 @@ func TestRestartStrategies(t *testing.T) {
 	if _, d := exp.Restart(now.Add(2 * time.Minute)); d != time.Second {
 		t.Fatalf("after a quiet minute the delay is %v, want the initial 1s", d)
 	}
+	// attempts-before-reset-backoff: two restarts, then the job fails,
+	// until a quiet ResetAfter starts the count over.
+	lim := &weir.ExponentialDelayRestart{Initial: time.Second, Multiplier: 2, ResetAfter: time.Minute, MaxAttempts: 2}
+	for i, c := range []struct {
+		at   time.Duration
+		want bool
+	}{{0, true}, {time.Second, true}, {2 * time.Second, false}, {3 * time.Minute, true}, {3*time.Minute + time.Second, true}, {3*time.Minute + 2*time.Second, false}} {
+		if ok, _ := lim.Restart(now.Add(c.at)); ok != c.want {
+			t.Fatalf("exponential delay with 2 attempts, failure %d at %v: %v, want %v", i, c.at, ok, c.want)
+		}
+	}
 	jit := &weir.ExponentialDelayRestart{Initial: time.Second, Jitter: 0.1}
 	if _, d := jit.Restart(now); d < 900*time.Millisecond || d > 1100*time.Millisecond {
 		t.Fatalf("jittered delay %v outside 1s ± 10%%", d)

@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/weirstream/weir"
+	icheckpoint "github.com/weirstream/weir/internal/checkpoint"
 	"github.com/weirstream/weir/sql"
 )
 
@@ -150,8 +151,31 @@ func (j *hostedJob) startLocked(b builder) error {
 		Checkpoints: weir.CheckpointOptions{
 			Interval: interval,
 			Dir:      j.checkpointDir(),
-			Retained: 2,
+			Retained: max(2, b.opts.Checkpoints.Retained),
+			// A SQL job's execution.checkpointing.* keys.
+			Timeout:           b.opts.Checkpoints.Timeout,
+			MinPause:          b.opts.Checkpoints.MinPause,
+			TolerableFailures: b.opts.Checkpoints.TolerableFailures,
+			AtLeastOnce:       b.opts.Checkpoints.AtLeastOnce,
 		},
+	}
+	if b.opts.Restart != nil {
+		// restart-strategy.type of a SQL job.
+		o.Restart = b.opts.Restart
+	}
+	if b.opts.Restore != "" {
+		// execution.state-recovery.path: the job's first run starts from
+		// that savepoint (under a savepoint root, as a REST
+		// target-directory); once the job has a checkpoint of its own, its
+		// runs start from that.
+		store := &icheckpoint.Storage{Dir: j.checkpointDir()}
+		if _, err := store.Find(context.Background(), false); errors.Is(err, icheckpoint.ErrNoCheckpoint) {
+			path, err := j.s.savepointTarget(j.id, b.opts.Restore)
+			if err != nil {
+				return fmt.Errorf("execution.state-recovery.path: %w", err)
+			}
+			o.Restore, o.AllowNonRestoredState = path, b.opts.AllowNonRestoredState
+		}
 	}
 	env := weir.NewEnvironment(o)
 	if err := b.build(env); err != nil {

@@ -19,6 +19,7 @@ const (
 	KindBool
 	KindDuration
 	KindEnum
+	KindFloat
 )
 
 // OptionDef describes one session option (SET 'key' = 'value').
@@ -62,7 +63,33 @@ var optionDefs = []OptionDef{
 	{Key: "sql-client.execution.max-table-result.rows", Kind: KindInt, Default: "1000000", Doc: "rows kept by the table result mode"},
 	{Key: "sql-client.display.max-column-width", Kind: KindInt, Default: "30", Doc: "column width of the tableau result mode"},
 	{Key: "state.backend.type", Kind: KindEnum, Default: "hashmap", Enum: []string{"hashmap", "pebble", "rocksdb"}, Doc: "keyed state backend (rocksdb means Pebble here)"},
-	{Key: "execution.checkpointing.dir", Kind: KindString, Default: "", Doc: "checkpoint directory"},
+	{Key: "execution.checkpointing.dir", Kind: KindString, Default: "", Doc: "checkpoint directory: a local path, a file:// URI or an s3:// URL (state.checkpoints.dir, Flink's older key, when empty)"},
+	{Key: "state.checkpoints.dir", Kind: KindString, Default: "", Doc: "Flink's older key of execution.checkpointing.dir"},
+	{Key: "execution.checkpointing.savepoint-dir", Kind: KindString, Default: "", Doc: "default directory of savepoints (state.savepoints.dir, Flink's older key, when empty)"},
+	{Key: "state.savepoints.dir", Kind: KindString, Default: "", Doc: "Flink's older key of execution.checkpointing.savepoint-dir"},
+	{Key: "execution.checkpointing.mode", Kind: KindEnum, Default: "EXACTLY_ONCE", Enum: []string{"EXACTLY_ONCE", "AT_LEAST_ONCE"}, Doc: "AT_LEAST_ONCE does not align barriers: lower latency, records may be processed twice after a restore"},
+	{Key: "execution.checkpointing.timeout", Kind: KindDuration, Default: "10 min", Doc: "a checkpoint not complete by then is aborted"},
+	{Key: "execution.checkpointing.min-pause", Kind: KindDuration, Default: "0", Doc: "least time between the end of a checkpoint and the start of the next"},
+	{Key: "execution.checkpointing.tolerable-failed-checkpoints", Kind: KindInt, Default: "0", Doc: "consecutive failed checkpoints the job survives"},
+	{Key: "execution.checkpointing.num-retained", Kind: KindInt, Default: "1", Doc: "completed checkpoints kept (state.checkpoints.num-retained, Flink's older key, when not set)"},
+	{Key: "state.checkpoints.num-retained", Kind: KindInt, Default: "1", Doc: "Flink's older key of execution.checkpointing.num-retained"},
+	{Key: "execution.checkpointing.max-concurrent-checkpoints", Kind: KindInt, Default: "1", Doc: "checkpoints in flight at once; Weir takes one at a time (only 1 is accepted)"},
+	{Key: "execution.state-recovery.path", Kind: KindString, Default: "", Doc: "savepoint or retained checkpoint the session's next jobs start from (execution.savepoint.path, Flink's older key, when empty)"},
+	{Key: "execution.savepoint.path", Kind: KindString, Default: "", Doc: "Flink's older key of execution.state-recovery.path"},
+	{Key: "execution.state-recovery.ignore-unclaimed-state", Kind: KindBool, Default: "false", Doc: "start from a savepoint holding state no operator of the job claims (execution.savepoint.ignore-unclaimed-state, Flink's older key, too)"},
+	{Key: "execution.savepoint.ignore-unclaimed-state", Kind: KindBool, Default: "false", Doc: "Flink's older key of execution.state-recovery.ignore-unclaimed-state"},
+	{Key: "restart-strategy.type", Kind: KindEnum, Default: "", Enum: []string{"", "none", "off", "disable", "fixed-delay", "fixeddelay", "failure-rate", "failurerate", "exponential-delay", "exponentialdelay"}, Doc: "what a failed job does: none (fails), fixed-delay, failure-rate, exponential-delay (restart from the latest checkpoint); not set: Weir's CLI does not restart, the server restarts with exponential delay"},
+	{Key: "restart-strategy.fixed-delay.attempts", Kind: KindInt, Default: "1", Doc: "fixed-delay: restarts before the job fails"},
+	{Key: "restart-strategy.fixed-delay.delay", Kind: KindDuration, Default: "1 s", Doc: "fixed-delay: wait before each restart"},
+	{Key: "restart-strategy.failure-rate.max-failures-per-interval", Kind: KindInt, Default: "1", Doc: "failure-rate: failures within the interval before the job fails"},
+	{Key: "restart-strategy.failure-rate.failure-rate-interval", Kind: KindDuration, Default: "1 min", Doc: "failure-rate: the interval failures are counted in"},
+	{Key: "restart-strategy.failure-rate.delay", Kind: KindDuration, Default: "1 s", Doc: "failure-rate: wait before each restart"},
+	{Key: "restart-strategy.exponential-delay.initial-backoff", Kind: KindDuration, Default: "1 s", Doc: "exponential-delay: the first wait"},
+	{Key: "restart-strategy.exponential-delay.max-backoff", Kind: KindDuration, Default: "1 min", Doc: "exponential-delay: the longest wait"},
+	{Key: "restart-strategy.exponential-delay.backoff-multiplier", Kind: KindFloat, Default: "1.5", Doc: "exponential-delay: the wait grows by this factor after each failure"},
+	{Key: "restart-strategy.exponential-delay.reset-backoff-threshold", Kind: KindDuration, Default: "1 h", Doc: "exponential-delay: after running this long without failure the wait starts over"},
+	{Key: "restart-strategy.exponential-delay.jitter-factor", Kind: KindFloat, Default: "0.1", Doc: "exponential-delay: random share added to or taken from each wait"},
+	{Key: "restart-strategy.exponential-delay.attempts-before-reset-backoff", Kind: KindInt, Default: "2147483647", Doc: "exponential-delay: restarts before the job fails, counted since the wait last started over"},
 	{Key: "table.exec.async-lookup.buffer-capacity", Kind: KindInt, Default: "100", Doc: "lookup join: rows in flight per subtask"},
 	{Key: "table.exec.async-lookup.timeout", Kind: KindDuration, Default: "3 min", Doc: "lookup join: time a row's lookup may take (its retries included) before the job fails"},
 	{Key: "table.exec.async-lookup.output-mode", Kind: KindEnum, Default: "ORDERED", Enum: []string{"ORDERED", "ALLOW_UNORDERED"}, Doc: "lookup join: emit rows in input order, or as lookups complete (append-only input only)"},
@@ -103,6 +130,9 @@ func (c *Config) Set(key, value string) error {
 	if err := checkValue(d, value); err != nil {
 		return err
 	}
+	if err := checkExecutionValue(key, value); err != nil {
+		return err
+	}
 	if key == "table.exec.legacy-bytes-to-string-cast" {
 		if b, _ := strconv.ParseBool(strings.TrimSpace(value)); b {
 			return fmt.Errorf("sql: option %q: the lenient CAST(bytes AS STRING) is not supported; use MAKE_VALID_UTF8(bytes), which replaces invalid UTF-8 by U+FFFD, or TRY_CAST for NULL", key)
@@ -121,6 +151,10 @@ func checkValue(d OptionDef, v string) error {
 	case KindBool:
 		if _, err := strconv.ParseBool(strings.TrimSpace(v)); err != nil {
 			return fmt.Errorf("sql: option %q: %q is not true or false", d.Key, v)
+		}
+	case KindFloat:
+		if _, err := strconv.ParseFloat(strings.TrimSpace(v), 64); err != nil {
+			return fmt.Errorf("sql: option %q: %q is not a number", d.Key, v)
 		}
 	case KindDuration:
 		if _, err := ParseDuration(v); err != nil {
@@ -165,6 +199,18 @@ func (c *Config) Int(key string) int {
 func (c *Config) Bool(key string) bool {
 	b, _ := strconv.ParseBool(strings.TrimSpace(c.Get(key)))
 	return b
+}
+
+// Float returns a floating-point option.
+func (c *Config) Float(key string) float64 {
+	f, _ := strconv.ParseFloat(strings.TrimSpace(c.Get(key)), 64)
+	return f
+}
+
+// IsSet reports whether key was set (SET), not only defaulted.
+func (c *Config) IsSet(key string) bool {
+	_, ok := c.set[key]
+	return ok
 }
 
 // Duration returns a duration option.

@@ -544,18 +544,25 @@ func (j *Job) Explain() string {
 }
 
 // Options returns the environment options the session's configuration
-// asks for (parallelism, checkpoint interval, state backend); the caller
-// adds directories and restore settings.
+// asks for: parallelism, checkpointing (interval, directory, mode,
+// timeout, min-pause, tolerable failures, retained), state backend, the
+// savepoint to start from (execution.state-recovery.path) and the restart
+// strategy (restart-strategy.type; nil when not set).
 func (j *Job) Options() weir.Options {
 	o := weir.Options{Parallelism: j.cfg.Int("parallelism.default")}
 	if iv := j.cfg.Duration("execution.checkpointing.interval"); iv > 0 {
 		o.Checkpoints.Interval = iv
 		o.Checkpoints.Dir = j.cfg.Get("execution.checkpointing.dir")
+		if o.Checkpoints.Dir == "" {
+			// Flink's older key, still read by Flink 2.
+			o.Checkpoints.Dir = j.cfg.Get("state.checkpoints.dir")
+		}
 	}
 	switch j.cfg.Enum("state.backend.type") {
 	case "pebble", "rocksdb":
 		o.StateBackend = weir.StatePebble
 	}
+	executionOptions(j.cfg, &o)
 	return o
 }
 

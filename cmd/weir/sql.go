@@ -160,6 +160,7 @@ func (c *sqlClient) runJob(job *sql.Job, name string) error {
 			f.checkpointInterval = iv
 		}
 	}
+	jo := c.sessionOptions(job, &f)
 	var collect func(row.Row) error
 	var done func(error)
 	var p *printer
@@ -178,6 +179,7 @@ func (c *sqlClient) runJob(job *sql.Job, name string) error {
 		build:   func(env *weir.Environment) error { return job.Build(env, collect) },
 		done:    done,
 		started: func(client *weir.JobClient) { c.jobs.started(lj, client) },
+		options: jo,
 	}
 	if p != nil && p.live != nil {
 		return c.runLive(p.live, func(ctx context.Context) error {
@@ -422,4 +424,50 @@ func appendHistory(path, stmt string) {
 	}
 	defer fh.Close()
 	fmt.Fprint(fh, entry+"\n")
+}
+
+// sessionOptions applies the session's Flink execution keys to the run
+// flags the command line did not set (execution.checkpointing.dir,
+// savepoint-dir, num-retained, execution.state-recovery.path and
+// ignore-unclaimed-state), and returns what adjusts the job's options for
+// the keys no flag has (checkpoint mode, timeout, min-pause, tolerable
+// failures, restart strategy): flags given on the command line win.
+func (c *sqlClient) sessionOptions(job *sql.Job, f *runFlags) func(*weir.Options) {
+	cfg := c.sess.Config()
+	changed := c.cmd.Flags().Changed
+	jo := job.Options()
+	if !changed("checkpoint-dir") && f.checkpointDir == "" {
+		d := cfg.Get("execution.checkpointing.dir")
+		if d == "" {
+			d = cfg.Get("state.checkpoints.dir")
+		}
+		f.checkpointDir = d
+	}
+	if !changed("savepoint-dir") && f.savepointDir == "" {
+		d := cfg.Get("execution.checkpointing.savepoint-dir")
+		if d == "" {
+			d = cfg.Get("state.savepoints.dir")
+		}
+		f.savepointDir = d
+	}
+	if !changed("retained") && (cfg.IsSet("execution.checkpointing.num-retained") || cfg.IsSet("state.checkpoints.num-retained")) && jo.Checkpoints.Retained > 0 {
+		f.retained = jo.Checkpoints.Retained
+	}
+	if !changed("restore") && jo.Restore != "" {
+		f.restore = jo.Restore
+	}
+	if !changed("allow-non-restored-state") && jo.AllowNonRestoredState {
+		f.allowNonRestoredState = true
+	}
+	return func(o *weir.Options) {
+		if o.Checkpoints.Interval > 0 {
+			o.Checkpoints.Timeout = jo.Checkpoints.Timeout
+			o.Checkpoints.MinPause = jo.Checkpoints.MinPause
+			o.Checkpoints.TolerableFailures = jo.Checkpoints.TolerableFailures
+			o.Checkpoints.AtLeastOnce = jo.Checkpoints.AtLeastOnce
+		}
+		if jo.Restart != nil {
+			o.Restart = jo.Restart
+		}
+	}
 }

@@ -1,0 +1,111 @@
+package sql_test
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/weirstream/weir"
+	"github.com/weirstream/weir/sql"
+)
+
+// optionsOf runs script (SETs, DDL, one INSERT) and returns its job's
+// options.
+func optionsOf(t *testing.T, script string) weir.Options {
+	t.Helper()
+	sess := sql.NewSession(sql.SessionOptions{})
+	_, jobs, err := sess.ExecuteScript(script + `
+CREATE TABLE s (id BIGINT) WITH ('connector' = 'datagen', 'number-of-rows' = '1');
+CREATE TABLE d (id BIGINT) WITH ('connector' = 'blackhole');
+INSERT INTO d SELECT id FROM s;`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(jobs) != 1 {
+		t.Fatalf("%d jobs", len(jobs))
+	}
+	return jobs[0].Options()
+}
+
+func TestExecutionOptions(t *testing.T) {
+	o := optionsOf(t, "")
+	if o.Checkpoints.Interval != 0 || o.Checkpoints.Timeout != 10*time.Minute || o.Checkpoints.Retained != 1 ||
+		o.Checkpoints.AtLeastOnce || o.Restore != "" || o.AllowNonRestoredState || o.Restart != nil {
+		t.Errorf("defaults: %+v", o)
+	}
+	o = optionsOf(t, `
+SET 'execution.checkpointing.interval' = '5 s';
+SET 'execution.checkpointing.dir' = 'file:///tmp/chk';
+SET 'execution.checkpointing.mode' = 'at_least_once';
+SET 'execution.checkpointing.timeout' = '2 min';
+SET 'execution.checkpointing.min-pause' = '500 ms';
+SET 'execution.checkpointing.tolerable-failed-checkpoints' = '3';
+SET 'execution.checkpointing.num-retained' = '4';
+SET 'execution.state-recovery.path' = '/sp/savepoint-1';
+SET 'execution.state-recovery.ignore-unclaimed-state' = 'true';
+SET 'restart-strategy.type' = 'fixed-delay';
+SET 'restart-strategy.fixed-delay.attempts' = '3';
+SET 'restart-strategy.fixed-delay.delay' = '10 s';`)
+	c := o.Checkpoints
+	if c.Interval != 5*time.Second || c.Dir != "file:///tmp/chk" || !c.AtLeastOnce || c.Timeout != 2*time.Minute ||
+		c.MinPause != 500*time.Millisecond || c.TolerableFailures != 3 || c.Retained != 4 {
+		t.Errorf("checkpoints: %+v", c)
+	}
+	if o.Restore != "/sp/savepoint-1" || !o.AllowNonRestoredState {
+		t.Errorf("restore %q, allow non-restored %v", o.Restore, o.AllowNonRestoredState)
+	}
+	if r, ok := o.Restart.(*weir.FixedDelayRestart); !ok || r.Attempts != 3 || r.Delay != 10*time.Second {
+		t.Errorf("restart %#v", o.Restart)
+	}
+	// Flink's older keys, when the newer ones are not set.
+	o = optionsOf(t, `
+SET 'execution.checkpointing.interval' = '1 s';
+SET 'state.checkpoints.dir' = '/old/chk';
+SET 'state.checkpoints.num-retained' = '2';
+SET 'execution.savepoint.path' = '/old/sp';
+SET 'execution.savepoint.ignore-unclaimed-state' = 'true';
+SET 'restart-strategy.type' = 'exponentialdelay';
+SET 'restart-strategy.exponential-delay.backoff-multiplier' = '3';
+SET 'restart-strategy.exponential-delay.attempts-before-reset-backoff' = '5';`)
+	if o.Checkpoints.Dir != "/old/chk" || o.Checkpoints.Retained != 2 || o.Restore != "/old/sp" || !o.AllowNonRestoredState {
+		t.Errorf("older keys: %+v", o)
+	}
+	e, ok := o.Restart.(*weir.ExponentialDelayRestart)
+	if !ok || e.Multiplier != 3 || e.MaxAttempts != 5 || e.Initial != time.Second || e.Max != time.Minute ||
+		e.Jitter != 0.1 || e.ResetAfter != time.Hour {
+		t.Errorf("exponential delay %#v", o.Restart)
+	}
+	o = optionsOf(t, `SET 'restart-strategy.type' = 'failure-rate';
+SET 'restart-strategy.failure-rate.max-failures-per-interval' = '2';`)
+	if f, ok := o.Restart.(*weir.FailureRateRestart); !ok || f.MaxFailures != 2 || f.Interval != time.Minute || f.Delay != time.Second {
+		t.Errorf("failure rate %#v", o.Restart)
+	}
+	o = optionsOf(t, `SET 'restart-strategy.type' = 'none';`)
+	if _, ok := o.Restart.(weir.NoRestart); !ok {
+		t.Errorf("none: %#v", o.Restart)
+	}
+	o = optionsOf(t, `SET 'restart-strategy.type' = 'exponential-delay';`)
+	if e, ok := o.Restart.(*weir.ExponentialDelayRestart); !ok || e.MaxAttempts != 0 || e.Multiplier != 1.5 {
+		t.Errorf("exponential delay defaults %#v", o.Restart)
+	}
+}
+
+func TestExecutionOptionsRefused(t *testing.T) {
+	for _, c := range []struct{ set, want string }{
+		{`SET 'execution.checkpointing.max-concurrent-checkpoints' = '2'`, "only 1 is supported"},
+		{`SET 'execution.checkpointing.mode' = 'twice'`, "is not one of EXACTLY_ONCE, AT_LEAST_ONCE"},
+		{`SET 'execution.checkpointing.timeout' = '0 s'`, "must be positive"},
+		{`SET 'execution.checkpointing.num-retained' = '0'`, "must be at least 1"},
+		{`SET 'restart-strategy.type' = 'sometimes'`, `"sometimes" is not one of`},
+		{`SET 'restart-strategy.fixed-delay.attempts' = '-1'`, "must not be negative"},
+		{`SET 'restart-strategy.exponential-delay.backoff-multiplier' = '0.5'`, "must be at least 1"},
+		{`SET 'restart-strategy.exponential-delay.jitter-factor' = 'x'`, "is not a number"},
+		{`SET 'restart-strategy.exponential-delay.jitter-factor' = '2'`, "between 0 and 1"},
+	} {
+		sess := sql.NewSession(sql.SessionOptions{})
+		_, _, err := sess.ExecuteScript(c.set + ";")
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: %v, want an error with %q", c.set, err, c.want)
+		}
+	}
+}
