@@ -200,6 +200,7 @@ func (o *partitionWriterOp[T]) Open(ctx *operator.Context) error {
 		return err
 	}
 	o.w = sw.(*bucketsWriter[T])
+	weir.ScheduleProcessingTime(ctx, o.w, func() context.Context { return taskCtx(o.ctx) })
 	if ctx.Restore == nil {
 		return nil
 	}
