@@ -18,8 +18,20 @@ import (
 // insert-only rows exactly once through file.ExactlyOnceBulkSink: part
 // files under 'path' become visible when a checkpoint completes (or at the
 // end of a bounded job). Options: path, format, the format's options,
-// sink.rolling-policy.file-size, sink.rolling-policy.rollover-interval,
-// lookup.join.cache.ttl. The table is also a lookup source (Flink's
+// sink.rolling-policy.file-size (default 128 MB),
+// sink.rolling-policy.rollover-interval and inactivity-interval (default
+// 30 min each, as Flink's: a part file open that long, or without a record
+// that long, rolls; checked every sink.rolling-policy.check-interval,
+// default 1 min, on a processing-time timer, so also while no record
+// arrives; rollover-interval also before each record), auto-compaction
+// (default false) and compaction.file-size (default the rolling file
+// size): the part files a writer subtask closes within one checkpoint, in
+// one partition, stay hidden and are merged, when the checkpoint
+// completes, into files of up to that size, which become visible instead
+// (file.ExactlyOnceOptions.Compact; json, csv and the other line formats,
+// not parquet; Flink merges the files of all subtasks in a separate
+// compaction operator, Weir those of each writer subtask in its commit, so
+// compaction.parallelism is not taken), lookup.join.cache.ttl. The table is also a lookup source (Flink's
 // FileSystemLookupFunction): each subtask of a lookup join loads the
 // whole table into memory and loads it again once lookup.join.cache.ttl
 // (default 60 min) has passed since (fs_lookup.go).
@@ -30,6 +42,14 @@ import (
 // (continuous reading).
 type Filesystem struct{}
 
+// DefaultRolloverInterval and DefaultInactivityInterval are Flink's
+// defaults of sink.rolling-policy.rollover-interval and
+// inactivity-interval.
+const (
+	DefaultRolloverInterval   = 30 * time.Minute
+	DefaultInactivityInterval = 30 * time.Minute
+)
+
 // Identifier is "filesystem".
 func (Filesystem) Identifier() string { return "filesystem" }
 
@@ -39,7 +59,9 @@ func (Filesystem) RequiredOptions() []string { return []string{"path", "format"}
 // OptionalOptions lists the connector's own options (the format's are
 // added for the chosen format).
 func (Filesystem) OptionalOptions() []string {
-	return append([]string{"sink.rolling-policy.file-size", "sink.rolling-policy.rollover-interval", "lookup.join.cache.ttl",
+	return append([]string{"sink.rolling-policy.file-size", "sink.rolling-policy.rollover-interval",
+		"sink.rolling-policy.inactivity-interval", "sink.rolling-policy.check-interval", "auto-compaction", "compaction.file-size",
+		"lookup.join.cache.ttl",
 		"partition.default-name", "sink.shuffle-by-partition.enable", "scan.parallelism", "sink.parallelism",
 		"source.path.regex-pattern", "source.report-statistics"}, partitionCommitOptions...)
 }
@@ -56,6 +78,12 @@ type fsTable struct {
 	proj     []int
 	partSize int64
 	rollover int64
+	// inactivity and check are sink.rolling-policy.inactivity-interval
+	// and check-interval; compact is auto-compaction, compactSize
+	// compaction.file-size.
+	inactivity, check time.Duration
+	compact           bool
+	compactSize       int64
 	// reload is lookup.join.cache.ttl: how long a lookup keeps the table
 	// it loaded.
 	reload time.Duration
@@ -99,15 +127,25 @@ func (f Filesystem) create(ctx Context, sink bool) (*fsTable, error) {
 	}
 	o := newOptions(ctx)
 	t := &fsTable{table: ctx.Table, path: o.str("path", ""), schema: ctx.Schema,
-		partSize: o.memorySize("sink.rolling-policy.file-size", file.DefaultMaxPartSize),
-		rollover: int64(o.duration("sink.rolling-policy.rollover-interval", 0)),
-		reload:   o.duration("lookup.join.cache.ttl", 60*time.Minute),
-		par:      int(o.int64("scan.parallelism", 0, 1)),
-		sinkPar:  int(o.int64("sink.parallelism", 0, 1)),
-		pathRe:   newPathRegex(o)}
+		partSize:   o.memorySize("sink.rolling-policy.file-size", file.DefaultMaxPartSize),
+		rollover:   int64(o.duration("sink.rolling-policy.rollover-interval", DefaultRolloverInterval)),
+		inactivity: o.duration("sink.rolling-policy.inactivity-interval", DefaultInactivityInterval),
+		check:      o.duration("sink.rolling-policy.check-interval", file.DefaultCheckInterval),
+		compact:    o.bool("auto-compaction", false),
+		reload:     o.duration("lookup.join.cache.ttl", 60*time.Minute),
+		par:        int(o.int64("scan.parallelism", 0, 1)),
+		sinkPar:    int(o.int64("sink.parallelism", 0, 1)),
+		pathRe:     newPathRegex(o)}
 	checkReportStatistics(o)
+	t.compactSize = o.memorySize("compaction.file-size", t.partSize)
 	if o.err != nil {
 		return nil, o.err
+	}
+	if t.check <= 0 {
+		return nil, fmt.Errorf("connector: table %s: Invalid value for option 'sink.rolling-policy.check-interval': must be positive", ctx.Table)
+	}
+	if t.compact && id == "parquet" {
+		return nil, fmt.Errorf("connector: table %s: Invalid value for option 'auto-compaction': not supported yet for the parquet format (Weir merges line formats only)", ctx.Table)
 	}
 	if t.reload <= 0 && o.err == nil {
 		return nil, fmt.Errorf("connector: table %s: Invalid value for option 'lookup.join.cache.ttl': must be positive", ctx.Table)
@@ -336,7 +374,11 @@ func (t *fsSink) Consume(b BuildContext, in weir.Stream[row.Row]) (weir.DataSink
 	if t.parquet != nil {
 		f = parquetFormat{c: t.parquet}
 	}
-	opts := file.ExactlyOnceOptions{MaxPartSize: t.partSize, RolloverInterval: durationOf(t.rollover)}
+	opts := file.ExactlyOnceOptions{MaxPartSize: t.partSize, RolloverInterval: durationOf(t.rollover),
+		InactivityInterval: t.inactivity, CheckInterval: t.check}
+	if t.compact && !t.overwrite {
+		opts.Compact, opts.CompactTargetSize = true, t.compactSize
+	}
 	if t.overwrite {
 		return t.consumeOverwrite(b, in, f, opts)
 	}
