@@ -3,6 +3,7 @@ package connector
 import (
 	"fmt"
 	"io"
+	"os"
 	"regexp"
 	"time"
 
@@ -28,8 +29,8 @@ import (
 // size): the part files a writer subtask closes within one checkpoint, in
 // one partition, stay hidden and are merged, when the checkpoint
 // completes, into files of up to that size, which become visible instead
-// (file.ExactlyOnceOptions.Compact; json, csv and the other line formats,
-// not parquet; Flink merges the files of all subtasks in a separate
+// (file.ExactlyOnceOptions.Compact; line formats are concatenated,
+// parquet files rewritten row by row, parquet_format.go; Flink merges the files of all subtasks in a separate
 // compaction operator, Weir those of each writer subtask in its commit, so
 // compaction.parallelism is not taken), lookup.join.cache.ttl. The table is also a lookup source (Flink's
 // FileSystemLookupFunction): each subtask of a lookup join loads the
@@ -143,9 +144,6 @@ func (f Filesystem) create(ctx Context, sink bool) (*fsTable, error) {
 	}
 	if t.check <= 0 {
 		return nil, fmt.Errorf("connector: table %s: Invalid value for option 'sink.rolling-policy.check-interval': must be positive", ctx.Table)
-	}
-	if t.compact && id == "parquet" {
-		return nil, fmt.Errorf("connector: table %s: Invalid value for option 'auto-compaction': not supported yet for the parquet format (Weir merges line formats only)", ctx.Table)
 	}
 	if t.reload <= 0 && o.err == nil {
 		return nil, fmt.Errorf("connector: table %s: Invalid value for option 'lookup.join.cache.ttl': must be positive", ctx.Table)
@@ -339,6 +337,10 @@ type lineFormat struct{ c *codec }
 
 func (f lineFormat) Extension() string { return f.c.id }
 
+// Merge concatenates part files for auto-compaction: they hold whole
+// lines, without a header.
+func (lineFormat) Merge(w io.Writer, srcs []*os.File) error { return file.ConcatParts(w, srcs) }
+
 func (f lineFormat) NewWriter(w io.Writer) (file.BulkWriter[row.Row], error) {
 	enc, err := f.c.newEncoder()
 	if err != nil {
@@ -421,6 +423,15 @@ type fileRowFormat struct {
 }
 
 func (f fileRowFormat) Extension() string { return f.f.Extension() }
+
+// Merge merges part files with the table format's Merge.
+func (f fileRowFormat) Merge(w io.Writer, srcs []*os.File) error {
+	m, ok := f.f.(file.MergingFormat)
+	if !ok {
+		return fmt.Errorf("connector: the %s format cannot merge part files", f.f.Extension())
+	}
+	return m.Merge(w, srcs)
+}
 
 func (f fileRowFormat) NewWriter(w io.Writer) (file.BulkWriter[row.Row], error) {
 	bw, err := f.f.NewWriter(w)
