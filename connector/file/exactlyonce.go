@@ -174,12 +174,7 @@ func (s *ExactlyOnceSink[T]) CreateWriter(ctx weir.SinkContext) (weir.SinkWriter
 	}
 	// A writer merges the compaction units of a restored checkpoint even
 	// when compaction is now off.
-	switch m, ok := s.bulk.(MergingFormat); {
-	case ok:
-		w.merge = m.Merge
-	case s.bulk == nil && s.format != formatCSV:
-		w.merge = ConcatParts
-	}
+	w.merge = s.merger()
 	if s.opts.Compact {
 		if w.merge == nil {
 			why := "the CSV sink writes a header line into every part file: its part files cannot be concatenated"
@@ -214,6 +209,18 @@ func (s *ExactlyOnceSink[T]) CreateWriter(ctx weir.SinkContext) (weir.SinkWriter
 		w.enc.SetEscapeHTML(false)
 	}
 	return w, nil
+}
+
+// merger returns the function merging the sink's part files, nil if its
+// format cannot.
+func (s *ExactlyOnceSink[T]) merger() func(io.Writer, []*os.File) error {
+	if m, ok := s.bulk.(MergingFormat); ok {
+		return m.Merge
+	}
+	if s.bulk == nil && s.format != formatCSV {
+		return ConcatParts
+	}
+	return nil
 }
 
 // eoWriter is the writer of one subtask of an ExactlyOnceSink.

@@ -113,72 +113,101 @@ func TestFilesystemParquetAutoCompaction(t *testing.T) {
 
 // TestFilesystemAutoCompaction copies 3000 rows into a table whose part
 // files roll every ~100 bytes, with auto-compaction and checkpoints every
-// 20 ms at parallelism 2: every row arrives once, no hidden file is left,
-// and the table holds few files of up to compaction.file-size (plus one
-// part file's worth: a unit stops before the file that would carry it
-// past the size).
+// 20 ms at parallelism 2 — unpartitioned, partitioned into 3 partitions,
+// and partitioned with a success-file partition commit (whose committer
+// compacts too when it commits the data first): every row arrives once, no
+// hidden file is left, and the table holds few files of at most
+// compaction.file-size.
 func TestFilesystemAutoCompaction(t *testing.T) {
-	in, out, chk := t.TempDir(), filepath.Join(t.TempDir(), "out"), t.TempDir()
+	in := t.TempDir()
 	var b strings.Builder
 	var want []string
 	for i := range 3000 {
-		fmt.Fprintf(&b, "%d,row %d\n", i, i)
+		fmt.Fprintf(&b, "%d,row %d,%d\n", i, i, i%3)
 		want = append(want, fmt.Sprint(i))
 	}
 	slices.Sort(want)
 	if err := os.WriteFile(filepath.Join(in, "rows.csv"), []byte(b.String()), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	cols := "id BIGINT\nname STRING\n"
-	src := table(t, "src", cols+"'connector' = 'filesystem'\n'path' = '"+in+"'\n'format' = 'csv'\n")
-	dst := table(t, "dst", cols+"'connector' = 'filesystem'\n'path' = '"+out+"'\n'format' = 'csv'\n"+
-		"'sink.rolling-policy.file-size' = '100 b'\n'auto-compaction' = 'true'\n'compaction.file-size' = '4 kb'\n")
-	env := weir.NewEnvironment(weir.Options{Parallelism: 2,
-		Checkpoints: weir.CheckpointOptions{Interval: 20 * time.Millisecond, Dir: chk}})
-	reg := connector.Default()
-	s, err := reg.CreateSource(src)
-	if err != nil {
-		t.Fatal(err)
+	cols := "id BIGINT\nname STRING\np INT\n"
+	for _, tc := range []struct {
+		name        string
+		partitioned bool
+		extra       string
+	}{
+		{"plain", false, ""},
+		{"partitioned", true, ""},
+		{"partition-commit", true, "'sink.partition-commit.policy.kind' = 'success-file'\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			out, chk := filepath.Join(t.TempDir(), "out"), t.TempDir()
+			src := table(t, "src", cols+"'connector' = 'filesystem'\n'path' = '"+in+"'\n'format' = 'csv'\n")
+			dst := table(t, "dst", cols+"'connector' = 'filesystem'\n'path' = '"+out+"'\n'format' = 'csv'\n"+
+				"'sink.rolling-policy.file-size' = '100 b'\n'auto-compaction' = 'true'\n'compaction.file-size' = '2 kb'\n"+tc.extra)
+			dirs := []string{out}
+			if tc.partitioned {
+				dst.PartitionKeys = []int{2}
+				dirs = []string{filepath.Join(out, "p=0"), filepath.Join(out, "p=1"), filepath.Join(out, "p=2")}
+			}
+			env := weir.NewEnvironment(weir.Options{Parallelism: 2,
+				Checkpoints: weir.CheckpointOptions{Interval: 20 * time.Millisecond, Dir: chk}})
+			reg := connector.Default()
+			s, err := reg.CreateSource(src)
+			if err != nil {
+				t.Fatal(err)
+			}
+			k, err := reg.CreateSink(dst)
+			if err != nil {
+				t.Fatal(err)
+			}
+			st, err := s.Produce(connector.BuildContext{Env: env, Prefix: "src", Watermarks: weir.NoWatermarks[row.Row]()})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := k.Consume(connector.BuildContext{Env: env, Prefix: "dst"}, st); err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+			defer cancel()
+			if err := env.Execute(ctx); err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			files := 0
+			for _, d := range dirs {
+				ents, err := os.ReadDir(d)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, e := range ents {
+					if e.Name() == "_SUCCESS" && tc.extra != "" {
+						continue
+					}
+					if !strings.HasPrefix(e.Name(), "part-") {
+						t.Errorf("leftover %s", filepath.Join(d, e.Name()))
+					}
+					fi, err := e.Info()
+					if err != nil {
+						t.Fatal(err)
+					}
+					if fi.Size() > 2<<10 {
+						t.Errorf("%s has %d bytes, more than compaction.file-size", e.Name(), fi.Size())
+					}
+					files++
+				}
+				got = append(got, partitionIDs(d)...)
+			}
+			slices.Sort(got)
+			if !slices.Equal(got, want) {
+				t.Fatalf("table holds %d ids, want the %d rows once each", len(got), len(want))
+			}
+			// ~36 KB of rows: ~360 part files of 100 bytes, merged into
+			// files of up to 2 KB per checkpoint, subtask and partition.
+			if files > 150 {
+				t.Fatalf("%d files: not compacted", files)
+			}
+			t.Logf("%d files", files)
+		})
 	}
-	k, err := reg.CreateSink(dst)
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := s.Produce(connector.BuildContext{Env: env, Prefix: "src", Watermarks: weir.NoWatermarks[row.Row]()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := k.Consume(connector.BuildContext{Env: env, Prefix: "dst"}, st); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	if err := env.Execute(ctx); err != nil {
-		t.Fatal(err)
-	}
-	ents, err := os.ReadDir(out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, e := range ents {
-		if !strings.HasPrefix(e.Name(), "part-") {
-			t.Errorf("leftover %s", e.Name())
-		}
-		fi, err := e.Info()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if fi.Size() > 4<<10+100 {
-			t.Errorf("%s has %d bytes, more than compaction.file-size", e.Name(), fi.Size())
-		}
-	}
-	if got := partitionIDs(out); !slices.Equal(got, want) {
-		t.Fatalf("table holds %d ids, want the %d rows once each", len(got), len(want))
-	}
-	// ~46 KB of rows: about 12 files of 4 KB, and a few more for the
-	// checkpoints' last units; without compaction ~600 part files.
-	if len(ents) > 100 {
-		t.Fatalf("%d files: not compacted", len(ents))
-	}
-	t.Logf("%d files", len(ents))
 }
