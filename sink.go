@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/weirstream/weir/codec"
 	"github.com/weirstream/weir/internal/graph"
@@ -77,6 +78,44 @@ type WatermarkWriter interface {
 	WriteWatermark(ctx context.Context, wm int64) error
 }
 
+// ProcessingTimeWriter is implemented by sink writers that act on
+// processing time even when no record arrives (Flink's file sink checks its
+// rolling policy on a processing-time timer every
+// sink.rolling-policy.check-interval). The sink operator calls
+// OnProcessingTime on the subtask's goroutine, between records, every
+// ProcessingTimeInterval (read once, when the writer is created; <= 0: never)
+// until the input ends. now is the processing time in milliseconds since
+// the epoch; ctx is the task's context, as for Write.
+type ProcessingTimeWriter interface {
+	ProcessingTimeInterval() time.Duration
+	OnProcessingTime(ctx context.Context, now int64) error
+}
+
+// ScheduleProcessingTime registers w's periodic OnProcessingTime calls with
+// the task's processing-time service, for operators that drive a
+// ProcessingTimeWriter themselves. It does nothing when w does not
+// implement ProcessingTimeWriter, its interval is not positive or ctx has
+// no processing-time service. ctxOf returns the context to pass.
+func ScheduleProcessingTime(ctx *runtime.OperatorContext, w any, ctxOf func() context.Context) {
+	ptw, ok := w.(ProcessingTimeWriter)
+	if !ok || ctx.Time == nil {
+		return
+	}
+	iv := ptw.ProcessingTimeInterval().Milliseconds()
+	if iv <= 0 {
+		return
+	}
+	var tick func(now int64) error
+	tick = func(now int64) error {
+		if err := ptw.OnProcessingTime(ctxOf(), now); err != nil {
+			return err
+		}
+		ctx.Time.Schedule(now+iv, tick)
+		return nil
+	}
+	ctx.Time.Schedule(ctx.Time.Now()+iv, tick)
+}
+
 // DataSink is the operator that writes a stream to a sink.
 type DataSink struct {
 	node *graph.Node
@@ -131,6 +170,7 @@ func (s *sinkOp[T]) Open(ctx *runtime.OperatorContext) error {
 	s.wmw, _ = w.(WatermarkWriter)
 	s.tpc, _ = w.(TwoPhaseCommitWriter[T])
 	s.bw, _ = w.(BatchWriter[T])
+	ScheduleProcessingTime(ctx, w, func() context.Context { return s.taskContext() })
 	if ctx.Restore != nil {
 		s.lastID = ctx.Restore.CheckpointID // ids continue after it
 	}

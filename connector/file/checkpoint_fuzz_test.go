@@ -1,6 +1,7 @@
 package file
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -65,18 +66,20 @@ func FuzzDecodeFileCommittable(f *testing.F) {
 	f.Add(committable{pending: "..", final: "a/b"}.encode())
 	f.Add([]byte{committableVersion, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x0f})
 	f.Add([]byte{committableVersion, 0, 0})
+	f.Add(committable{pending: ".part-0-1.jsonl.inprogress.a", more: []string{".part-0-2.jsonl.inprogress.b"}, final: "part-0-1.jsonl"}.encode())
+	f.Add([]byte{compactCommittableVersion, 0xff, 0xff, 0xff, 0xff, 0x0f})
 	f.Fuzz(func(t *testing.T, b []byte) {
 		c, err := decodeCommittable(b)
 		if err != nil {
 			return
 		}
-		for _, n := range []string{c.pending, c.final} {
+		for _, n := range append([]string{c.pending, c.final}, c.more...) {
 			if n == "" || n == "." || n == ".." || strings.ContainsAny(n, `/\`) {
 				t.Fatalf("%x decoded to name %q outside the directory", b, n)
 			}
 		}
 		c2, err := decodeCommittable(c.encode())
-		if err != nil || c2 != c {
+		if err != nil || c2.pending != c.pending || c2.final != c.final || !slices.Equal(c2.more, c.more) {
 			t.Fatalf("%+v round-trips to %+v (%v)", c, c2, err)
 		}
 		if _, err := decodeCommittable(append(b[:len(b):len(b)], 0)); err == nil {

@@ -127,6 +127,24 @@
 // a partition's data is committed and a trigger finds it ready
 // (partcommit.go).
 //
+// Time-based rolling: InactivityInterval rolls a file without records for
+// that long, and it and RolloverInterval are checked every CheckInterval
+// on the sink task's processing-time timer (weir.ProcessingTimeWriter),
+// also while no record arrives, as Flink's DefaultRollingPolicy.
+//
+// Compaction (ExactlyOnceOptions.Compact, Flink's auto-compaction): at a
+// checkpoint the pending files a writer closed since the last one (per
+// bucket) are packed, in the order written, into units of up to
+// CompactTargetSize bytes, each stored in the checkpoint as one
+// committable naming its files and its final name (its first file's).
+// When the checkpoint completes the unit's files are merged (MergingFormat;
+// JSON lines and line formats concatenated) into a hidden temporary file,
+// which is synced and renamed to the final name; then the unit's files are
+// removed. The pending files are never visible, so readers see only
+// compacted files. Committing a unit again (after a restore, or by
+// another subtask at the same time) finds the final file and only removes
+// what is left of the unit's files.
+//
 // Concurrency: every reader and writer is owned by its subtask's
 // goroutine; sources and sinks may be shared by several jobs.
 package file

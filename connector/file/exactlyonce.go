@@ -36,6 +36,47 @@ type ExactlyOnceOptions struct {
 	// to a part file open for longer than this (default 0: no time-based
 	// rolling). Part files also roll at every checkpoint.
 	RolloverInterval time.Duration
+	// InactivityInterval rolls a part file that has received no record
+	// for this long (Flink's sink.rolling-policy.inactivity-interval;
+	// default 0: never). It is checked every CheckInterval, also while no
+	// record arrives.
+	InactivityInterval time.Duration
+	// CheckInterval is how often, in processing time, the writer checks
+	// RolloverInterval and InactivityInterval without a record (Flink's
+	// sink.rolling-policy.check-interval; default DefaultCheckInterval).
+	// RolloverInterval is also checked before each record.
+	CheckInterval time.Duration
+	// Compact merges the part files a subtask closes within one
+	// checkpoint (in one bucket) into part files of up to
+	// CompactTargetSize bytes before they become visible (Flink's
+	// auto-compaction); see the package documentation. The format must
+	// be JSON or a BulkFormat that implements MergingFormat.
+	Compact bool
+	// CompactTargetSize is the size compaction aims at (Flink's
+	// compaction.file-size; default MaxPartSize).
+	CompactTargetSize int64
+}
+
+// DefaultCheckInterval is Flink's default sink.rolling-policy.check-interval.
+const DefaultCheckInterval = time.Minute
+
+// MergingFormat is a BulkFormat whose part files can be compacted: Merge
+// writes to w one part file holding the records of srcs (whole part files
+// of this format, in order). Line formats concatenate them
+// (ConcatParts).
+type MergingFormat interface {
+	Merge(w io.Writer, srcs []*os.File) error
+}
+
+// ConcatParts copies srcs to w in order: the Merge of formats whose part
+// files are plain sequences of records (JSON lines, CSV without a header).
+func ConcatParts(w io.Writer, srcs []*os.File) error {
+	for _, f := range srcs {
+		if _, err := io.Copy(w, f); err != nil {
+			return fmt.Errorf("file: merging %s: %w", filepath.Base(f.Name()), err)
+		}
+	}
+	return nil
 }
 
 // ExactlyOnceSink writes records to part files in a directory that become
@@ -113,10 +154,39 @@ func (s *ExactlyOnceSink[T]) CreateWriter(ctx weir.SinkContext) (weir.SinkWriter
 	if s.opts.RolloverInterval < 0 {
 		return nil, optionError("RolloverInterval", "must not be negative", nil)
 	}
+	if s.opts.InactivityInterval < 0 {
+		return nil, optionError("InactivityInterval", "must not be negative", nil)
+	}
+	if s.opts.CheckInterval < 0 {
+		return nil, optionError("CheckInterval", "must not be negative", nil)
+	}
+	if s.opts.CompactTargetSize < 0 {
+		return nil, optionError("CompactTargetSize", "must not be negative", nil)
+	}
 	w := &eoWriter[T]{dir: s.dir, ext: s.ext(), subtask: ctx.Subtask, parallelism: ctx.Parallelism,
-		maxSize: s.opts.MaxPartSize, interval: s.opts.RolloverInterval, refs: map[string]bool{}, bulk: s.bulk}
+		maxSize: s.opts.MaxPartSize, interval: s.opts.RolloverInterval, refs: map[string]bool{}, bulk: s.bulk,
+		inactivity: s.opts.InactivityInterval, check: s.opts.CheckInterval}
 	if w.maxSize == 0 {
 		w.maxSize = DefaultMaxPartSize
+	}
+	if w.check == 0 {
+		w.check = DefaultCheckInterval
+	}
+	// A writer merges the compaction units of a restored checkpoint even
+	// when compaction is now off.
+	w.merge = s.merger()
+	if s.opts.Compact {
+		if w.merge == nil {
+			why := "the CSV sink writes a header line into every part file: its part files cannot be concatenated"
+			if s.bulk != nil {
+				why = fmt.Sprintf("the %s format cannot merge part files", s.bulk.Extension())
+			}
+			return nil, optionError("Compact", why, nil)
+		}
+		w.target = s.opts.CompactTargetSize
+		if w.target == 0 {
+			w.target = w.maxSize
+		}
 	}
 	if ext := w.ext; ext == "" || strings.ContainsAny(ext, `/\`) || strings.HasPrefix(ext, ".") {
 		return nil, optionError("part file extension", fmt.Sprintf("%q is not a file name extension", ext), nil)
@@ -141,12 +211,29 @@ func (s *ExactlyOnceSink[T]) CreateWriter(ctx weir.SinkContext) (weir.SinkWriter
 	return w, nil
 }
 
+// merger returns the function merging the sink's part files, nil if its
+// format cannot.
+func (s *ExactlyOnceSink[T]) merger() func(io.Writer, []*os.File) error {
+	if m, ok := s.bulk.(MergingFormat); ok {
+		return m.Merge
+	}
+	if s.bulk == nil && s.format != formatCSV {
+		return ConcatParts
+	}
+	return nil
+}
+
 // eoWriter is the writer of one subtask of an ExactlyOnceSink.
 type eoWriter[T any] struct {
 	dir, ext             string
 	subtask, parallelism int
 	maxSize              int64
 	interval             time.Duration
+	inactivity, check    time.Duration
+	// target is the compaction target size, 0 without compaction; merge
+	// merges part files (nil if the format cannot).
+	target int64
+	merge  func(io.Writer, []*os.File) error
 
 	csv  *csvEncoder[T]
 	json *bytes.Buffer
@@ -168,21 +255,39 @@ type eoWriter[T any] struct {
 	final    string // the name it gets when committed
 	size     int64
 	openedAt time.Time
-	count    int64 // records written by this writer, for error messages
+	lastRec  time.Time // when the last record was written to it
+	count    int64     // records written by this writer, for error messages
 
 	// closed are part files rolled since the last PreCommit.
 	closed []committable
 }
 
 // committable names a pending part file and its final name, both in the
-// sink's directory.
+// sink's directory. With compaction, more contains further pending files
+// merged with pending into final (committable version 2).
 type committable struct {
 	pending, final string
+	more           []string
+	size           int64 // bytes of the pending files; not encoded
 }
 
 const committableVersion = 1
 
+// compactCommittableVersion encodes a compaction unit: the number of
+// pending files, each pending file, then the final name.
+const compactCommittableVersion = 2
+
 func (c committable) encode() []byte {
+	if len(c.more) > 0 {
+		b := []byte{compactCommittableVersion}
+		b = binary.AppendUvarint(b, uint64(1+len(c.more)))
+		for _, p := range append([]string{c.pending}, c.more...) {
+			b = binary.AppendUvarint(b, uint64(len(p)))
+			b = append(b, p...)
+		}
+		b = binary.AppendUvarint(b, uint64(len(c.final)))
+		return append(b, c.final...)
+	}
 	b := []byte{committableVersion}
 	b = binary.AppendUvarint(b, uint64(len(c.pending)))
 	b = append(b, c.pending...)
@@ -192,11 +297,20 @@ func (c committable) encode() []byte {
 
 func decodeCommittable(b []byte) (committable, error) {
 	bad := weir.MarkError(errors.New("file: corrupt committable"), weir.ErrCorruption)
-	if len(b) == 0 || b[0] != committableVersion {
+	if len(b) == 0 || (b[0] != committableVersion && b[0] != compactCommittableVersion) {
 		return committable{}, bad
 	}
+	n := 2
+	if b[0] == compactCommittableVersion {
+		k, m := binary.Uvarint(b[1:])
+		if m <= 0 || k < 2 || k > uint64(len(b)) {
+			return committable{}, bad
+		}
+		b = b[m:]
+		n = int(k) + 1
+	}
 	b = b[1:]
-	var names [2]string
+	names := make([]string, n)
 	for i := range names {
 		l, n := binary.Uvarint(b)
 		if n <= 0 || uint64(len(b)-n) < l {
@@ -213,7 +327,11 @@ func decodeCommittable(b []byte) (committable, error) {
 	if len(b) != 0 {
 		return committable{}, bad
 	}
-	return committable{pending: names[0], final: names[1]}, nil
+	c := committable{pending: names[0], final: names[n-1]}
+	if n > 2 {
+		c.more = names[1 : n-1]
+	}
+	return c, nil
 }
 
 // partName parses a committed part file name part-<subtask>-<n>.<ext>.
@@ -293,6 +411,11 @@ func (w *eoWriter[T]) start() error {
 		if s, n, ok := partName(name); ok && s == int64(w.subtask) {
 			w.part = max(w.part, n+1)
 		}
+		// The later files of a compaction unit: their numbers are not
+		// reused either.
+		if s, n, ok := inProgressName(name); ok && s == int64(w.subtask) {
+			w.part = max(w.part, n+1)
+		}
 	}
 	w.refs = nil
 	return nil
@@ -317,8 +440,9 @@ func (w *eoWriter[T]) open() error {
 	} else {
 		w.bw.Reset(f)
 	}
-	if w.interval > 0 {
+	if w.interval > 0 || w.inactivity > 0 {
 		w.openedAt = time.Now()
+		w.lastRec = w.openedAt
 	}
 	if w.bulk != nil {
 		w.cnt = countWriter{w: w.bw}
@@ -385,7 +509,7 @@ func (w *eoWriter[T]) roll() error {
 	if err := f.Close(); err != nil {
 		return fmt.Errorf("file: closing %s: %w", w.inprog, err)
 	}
-	w.closed = append(w.closed, committable{pending: w.inprog, final: w.final})
+	w.closed = append(w.closed, committable{pending: w.inprog, final: w.final, size: w.size})
 	return nil
 }
 
@@ -424,6 +548,9 @@ func (w *eoWriter[T]) Write(_ context.Context, v T, _ int64) error {
 	if err := w.write(line); err != nil {
 		return err
 	}
+	if w.inactivity > 0 {
+		w.lastRec = time.Now()
+	}
 	if w.size >= w.maxSize {
 		return w.roll()
 	}
@@ -442,6 +569,9 @@ func (w *eoWriter[T]) writeBulk(v T) error {
 	if err := w.cur.Write(v); err != nil {
 		return fmt.Errorf("file: record %d of subtask %d: %w", w.count, w.subtask, err)
 	}
+	if w.inactivity > 0 {
+		w.lastRec = time.Now()
+	}
 	if w.size = w.cnt.n; w.size >= w.maxSize {
 		return w.roll()
 	}
@@ -451,6 +581,30 @@ func (w *eoWriter[T]) writeBulk(v T) error {
 // rollIfOld rolls a part file open longer than RolloverInterval.
 func (w *eoWriter[T]) rollIfOld() error {
 	if w.f != nil && w.interval > 0 && time.Since(w.openedAt) >= w.interval {
+		return w.roll()
+	}
+	return nil
+}
+
+// ProcessingTimeInterval is CheckInterval when a time-based rolling
+// policy is set (weir.ProcessingTimeWriter).
+func (w *eoWriter[T]) ProcessingTimeInterval() time.Duration {
+	if w.interval > 0 || w.inactivity > 0 {
+		return w.check
+	}
+	return 0
+}
+
+// OnProcessingTime rolls the in-progress part file once it is open longer
+// than RolloverInterval or has had no record for InactivityInterval
+// (Flink's DefaultRollingPolicy.shouldRollOnProcessingTime). The rolled
+// file is committed with the next checkpoint.
+func (w *eoWriter[T]) OnProcessingTime(_ context.Context, now int64) error {
+	if w.f == nil {
+		return nil
+	}
+	t := time.UnixMilli(now)
+	if (w.interval > 0 && t.Sub(w.openedAt) >= w.interval) || (w.inactivity > 0 && t.Sub(w.lastRec) >= w.inactivity) {
 		return w.roll()
 	}
 	return nil
@@ -495,12 +649,35 @@ func (w *eoWriter[T]) PreCommit(ctx context.Context, _ int64) ([][]byte, error) 
 	if err := w.roll(); err != nil {
 		return nil, err
 	}
-	items := make([][]byte, len(w.closed))
-	for i, c := range w.closed {
+	closed := w.closed
+	if w.target > 0 {
+		closed = compactionUnits(closed, w.target)
+	}
+	items := make([][]byte, len(closed))
+	for i, c := range closed {
 		items[i] = c.encode()
 	}
 	w.closed = w.closed[:0]
 	return items, nil
+}
+
+// compactionUnits packs the part files closed within one checkpoint, in
+// the order they were written, into units of up to target bytes (Flink's
+// CompactCoordinator and BinPacking): a unit takes files until the next
+// would carry it past target; a file larger than target is a unit of its
+// own. A unit's final name is its first file's.
+func compactionUnits(closed []committable, target int64) []committable {
+	var units []committable
+	for _, c := range closed {
+		if n := len(units); n > 0 && units[n-1].size+c.size <= target {
+			u := &units[n-1]
+			u.more = append(u.more, c.pending)
+			u.size += c.size
+			continue
+		}
+		units = append(units, committable{pending: c.pending, final: c.final, size: c.size})
+	}
+	return units
 }
 
 // Commit renames staged part files to their final names. A part file whose
@@ -521,6 +698,15 @@ func (w *eoWriter[T]) Commit(ctx context.Context, items [][]byte) error {
 		}
 		if !w.started {
 			w.refs[c.pending], w.refs[c.final] = true, true
+			for _, p := range c.more {
+				w.refs[p] = true
+			}
+		}
+		if len(c.more) > 0 {
+			if err := w.compact(c); err != nil {
+				return err
+			}
+			continue
 		}
 		err = os.Rename(filepath.Join(w.dir, c.pending), filepath.Join(w.dir, c.final))
 		if err == nil || !errors.Is(err, fs.ErrNotExist) {
@@ -561,4 +747,91 @@ func (w *eoWriter[T]) Close() error {
 	}
 	w.closed = nil
 	return errors.Join(errs...)
+}
+
+// compact commits a compaction unit: it merges the unit's pending files
+// into a hidden temporary file, syncs it, renames it to the final name and
+// removes the pending files. The final name appears whole or not at all,
+// and the pending files are hidden, so readers see either nothing of the
+// unit or the compacted file. It is idempotent: once the final file
+// exists (committed before a failure, or by another subtask committing the
+// same restored unit at the same time) it only removes the pending files
+// that are left. Another subtask may remove the pending files (after its
+// own rename) while this one reads them; their records are then in the
+// final file.
+func (w *eoWriter[T]) compact(c committable) error {
+	finalPath := filepath.Join(w.dir, c.final)
+	srcs := append([]string{c.pending}, c.more...)
+	removeSrcs := func() error {
+		for _, p := range srcs {
+			if err := os.Remove(filepath.Join(w.dir, p)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return fmt.Errorf("file: removing compacted %s: %w", p, err)
+			}
+		}
+		return nil
+	}
+	committed := func() bool {
+		_, err := os.Stat(finalPath)
+		return err == nil
+	}
+	if committed() {
+		return removeSrcs()
+	}
+	if w.merge == nil {
+		return fmt.Errorf("file: committing %s: the %s format cannot merge part files", c.final, w.ext)
+	}
+	files := make([]*os.File, 0, len(srcs))
+	defer func() {
+		for _, f := range files {
+			f.Close()
+		}
+	}()
+	for _, p := range srcs {
+		f, err := os.Open(filepath.Join(w.dir, p))
+		if err != nil {
+			if errors.Is(err, fs.ErrNotExist) && committed() {
+				return removeSrcs()
+			}
+			return fmt.Errorf("file: committing %s: %w", c.final, err)
+		}
+		files = append(files, f)
+	}
+	var id [8]byte
+	if _, err := rand.Read(id[:]); err != nil {
+		return fmt.Errorf("file: %w", err)
+	}
+	tmp := filepath.Join(w.dir, "."+c.final+".inprogress.compact-"+hex.EncodeToString(id[:]))
+	out, err := os.OpenFile(tmp, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
+	if err != nil {
+		return fmt.Errorf("file: compacting %s: %w", c.final, err)
+	}
+	bw := bufio.NewWriterSize(out, 64<<10)
+	err = w.merge(bw, files)
+	if err == nil {
+		err = bw.Flush()
+	}
+	if err == nil {
+		err = out.Sync()
+	}
+	if cerr := out.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, finalPath)
+		if errors.Is(err, fs.ErrNotExist) && committed() {
+			// Subtask 0 removed the temporary file as a leftover after
+			// it had committed the unit itself.
+			err = nil
+		}
+	}
+	if err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("file: compacting %s: %w", c.final, err)
+	}
+	// The final file's directory entry is synced with the directory by
+	// Commit, before the pending files' removal is: sync it now.
+	if err := syncDir(w.dir); err != nil {
+		return err
+	}
+	return removeSrcs()
 }

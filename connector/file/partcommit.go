@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
+	"io"
 	"math"
 	"os"
 	"path/filepath"
@@ -134,7 +135,7 @@ func (s *PartitionedSink[T]) WithPartitionCommit(in weir.Stream[T], opts Partiti
 		return &partitionWriterOp[T]{sink: s, out: out}
 	})
 	committer = weir.Transform(writer, "PartitionCommitter", func(out operator.Output[struct{}]) operator.OneInput[PartitionCommitInfo] {
-		return &partitionCommitterOp{dir: s.base.dir, opts: opts, out: out}
+		return &partitionCommitterOp{dir: s.base.dir, opts: opts, out: out, ext: s.base.ext(), merge: s.base.merger()}
 	}).SetParallelism(1)
 	return writer, committer, nil
 }
@@ -200,6 +201,7 @@ func (o *partitionWriterOp[T]) Open(ctx *operator.Context) error {
 		return err
 	}
 	o.w = sw.(*bucketsWriter[T])
+	weir.ScheduleProcessingTime(ctx, o.w, func() context.Context { return taskCtx(o.ctx) })
 	if ctx.Restore == nil {
 		return nil
 	}
@@ -314,8 +316,12 @@ func (o *partitionWriterOp[T]) Close() error {
 type partitionCommitterOp struct {
 	dir  string
 	opts PartitionCommitOptions
-	out  operator.Output[struct{}]
-	ctx  *operator.Context
+	// ext and merge are the sink's part-file extension and merge
+	// function: committing a compaction unit merges its files.
+	ext   string
+	merge func(io.Writer, []*os.File) error
+	out   operator.Output[struct{}]
+	ctx   *operator.Context
 
 	// staged are the writers' infos whose checkpoint has not completed.
 	staged []stagedCommit
@@ -430,7 +436,7 @@ func (c *partitionCommitterOp) commitData(id int64) error {
 			return err
 		}
 		for _, b := range order {
-			ew := &eoWriter[struct{}]{dir: filepath.Join(c.dir, filepath.FromSlash(b)), started: true}
+			ew := &eoWriter[struct{}]{dir: filepath.Join(c.dir, filepath.FromSlash(b)), started: true, ext: c.ext, merge: c.merge}
 			if err := ew.Commit(ctx, by[b]); err != nil {
 				return fmt.Errorf("file: partition committer: data of checkpoint %d: %w", p.id, err)
 			}

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/weirstream/weir"
 )
@@ -201,6 +202,30 @@ func (w *bucketsWriter[T]) Commit(ctx context.Context, items [][]byte) error {
 			return err
 		}
 		if err := ew.Commit(ctx, by[b]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ProcessingTimeInterval is the check interval of the time-based rolling
+// policies (weir.ProcessingTimeWriter).
+func (w *bucketsWriter[T]) ProcessingTimeInterval() time.Duration {
+	o := w.s.base.opts
+	if o.RolloverInterval <= 0 && o.InactivityInterval <= 0 {
+		return 0
+	}
+	if o.CheckInterval > 0 {
+		return o.CheckInterval
+	}
+	return DefaultCheckInterval
+}
+
+// OnProcessingTime applies the time-based rolling policies to every
+// bucket's in-progress part file.
+func (w *bucketsWriter[T]) OnProcessingTime(ctx context.Context, now int64) error {
+	for _, ew := range w.open {
+		if err := ew.OnProcessingTime(ctx, now); err != nil {
 			return err
 		}
 	}

@@ -3,6 +3,7 @@ package connector
 import (
 	"fmt"
 	"io"
+	"os"
 	"regexp"
 	"strings"
 	"time"
@@ -20,8 +21,20 @@ import (
 // insert-only rows exactly once through file.ExactlyOnceBulkSink: part
 // files under 'path' become visible when a checkpoint completes (or at the
 // end of a bounded job). Options: path, format, the format's options,
-// sink.rolling-policy.file-size, sink.rolling-policy.rollover-interval,
-// lookup.join.cache.ttl. The table is also a lookup source (Flink's
+// sink.rolling-policy.file-size (default 128 MB),
+// sink.rolling-policy.rollover-interval and inactivity-interval (default
+// 30 min each, as Flink's: a part file open that long, or without a record
+// that long, rolls; checked every sink.rolling-policy.check-interval,
+// default 1 min, on a processing-time timer, so also while no record
+// arrives; rollover-interval also before each record), auto-compaction
+// (default false) and compaction.file-size (default the rolling file
+// size): the part files a writer subtask closes within one checkpoint, in
+// one partition, stay hidden and are merged, when the checkpoint
+// completes, into files of up to that size, which become visible instead
+// (file.ExactlyOnceOptions.Compact; line formats are concatenated,
+// parquet files rewritten row by row, parquet_format.go; Flink merges the files of all subtasks in a separate
+// compaction operator, Weir those of each writer subtask in its commit, so
+// compaction.parallelism is not taken), lookup.join.cache.ttl. The table is also a lookup source (Flink's
 // FileSystemLookupFunction): each subtask of a lookup join loads the
 // whole table into memory and loads it again once lookup.join.cache.ttl
 // (default 60 min) has passed since (fs_lookup.go).
@@ -32,6 +45,14 @@ import (
 // (continuous reading).
 type Filesystem struct{}
 
+// DefaultRolloverInterval and DefaultInactivityInterval are Flink's
+// defaults of sink.rolling-policy.rollover-interval and
+// inactivity-interval.
+const (
+	DefaultRolloverInterval   = 30 * time.Minute
+	DefaultInactivityInterval = 30 * time.Minute
+)
+
 // Identifier is "filesystem".
 func (Filesystem) Identifier() string { return "filesystem" }
 
@@ -41,7 +62,9 @@ func (Filesystem) RequiredOptions() []string { return []string{"path", "format"}
 // OptionalOptions lists the connector's own options (the format's are
 // added for the chosen format).
 func (Filesystem) OptionalOptions() []string {
-	return append([]string{"sink.rolling-policy.file-size", "sink.rolling-policy.rollover-interval", "lookup.join.cache.ttl",
+	return append([]string{"sink.rolling-policy.file-size", "sink.rolling-policy.rollover-interval",
+		"sink.rolling-policy.inactivity-interval", "sink.rolling-policy.check-interval", "auto-compaction", "compaction.file-size",
+		"lookup.join.cache.ttl",
 		"partition.default-name", "sink.shuffle-by-partition.enable", "scan.parallelism", "sink.parallelism",
 		"source.path.regex-pattern", "source.report-statistics"}, partitionCommitOptions...)
 }
@@ -58,6 +81,12 @@ type fsTable struct {
 	proj     []int
 	partSize int64
 	rollover int64
+	// inactivity and check are sink.rolling-policy.inactivity-interval
+	// and check-interval; compact is auto-compaction, compactSize
+	// compaction.file-size.
+	inactivity, check time.Duration
+	compact           bool
+	compactSize       int64
 	// reload is lookup.join.cache.ttl: how long a lookup keeps the table
 	// it loaded.
 	reload time.Duration
@@ -101,15 +130,22 @@ func (f Filesystem) create(ctx Context, sink bool) (*fsTable, error) {
 	}
 	o := newOptions(ctx)
 	t := &fsTable{table: ctx.Table, path: o.str("path", ""), schema: ctx.Schema,
-		partSize: o.memorySize("sink.rolling-policy.file-size", file.DefaultMaxPartSize),
-		rollover: int64(o.duration("sink.rolling-policy.rollover-interval", 0)),
-		reload:   o.duration("lookup.join.cache.ttl", 60*time.Minute),
-		par:      int(o.int64("scan.parallelism", 0, 1)),
-		sinkPar:  int(o.int64("sink.parallelism", 0, 1)),
-		pathRe:   newPathRegex(o)}
+		partSize:   o.memorySize("sink.rolling-policy.file-size", file.DefaultMaxPartSize),
+		rollover:   int64(o.duration("sink.rolling-policy.rollover-interval", DefaultRolloverInterval)),
+		inactivity: o.duration("sink.rolling-policy.inactivity-interval", DefaultInactivityInterval),
+		check:      o.duration("sink.rolling-policy.check-interval", file.DefaultCheckInterval),
+		compact:    o.bool("auto-compaction", false),
+		reload:     o.duration("lookup.join.cache.ttl", 60*time.Minute),
+		par:        int(o.int64("scan.parallelism", 0, 1)),
+		sinkPar:    int(o.int64("sink.parallelism", 0, 1)),
+		pathRe:     newPathRegex(o)}
 	checkReportStatistics(o)
+	t.compactSize = o.memorySize("compaction.file-size", t.partSize)
 	if o.err != nil {
 		return nil, o.err
+	}
+	if t.check <= 0 {
+		return nil, fmt.Errorf("connector: table %s: Invalid value for option 'sink.rolling-policy.check-interval': must be positive", ctx.Table)
 	}
 	if t.reload <= 0 && o.err == nil {
 		return nil, fmt.Errorf("connector: table %s: Invalid value for option 'lookup.join.cache.ttl': must be positive", ctx.Table)
@@ -313,6 +349,10 @@ type lineFormat struct{ c *codec }
 
 func (f lineFormat) Extension() string { return f.c.id }
 
+// Merge concatenates part files for auto-compaction: they hold whole
+// lines, without a header.
+func (lineFormat) Merge(w io.Writer, srcs []*os.File) error { return file.ConcatParts(w, srcs) }
+
 func (f lineFormat) NewWriter(w io.Writer) (file.BulkWriter[row.Row], error) {
 	enc, err := f.c.newEncoder()
 	if err != nil {
@@ -348,7 +388,11 @@ func (t *fsSink) Consume(b BuildContext, in weir.Stream[row.Row]) (weir.DataSink
 	if t.parquet != nil {
 		f = parquetFormat{c: t.parquet}
 	}
-	opts := file.ExactlyOnceOptions{MaxPartSize: t.partSize, RolloverInterval: durationOf(t.rollover)}
+	opts := file.ExactlyOnceOptions{MaxPartSize: t.partSize, RolloverInterval: durationOf(t.rollover),
+		InactivityInterval: t.inactivity, CheckInterval: t.check}
+	if t.compact && !t.overwrite {
+		opts.Compact, opts.CompactTargetSize = true, t.compactSize
+	}
 	if t.overwrite {
 		return t.consumeOverwrite(b, in, f, opts)
 	}
@@ -391,6 +435,15 @@ type fileRowFormat struct {
 }
 
 func (f fileRowFormat) Extension() string { return f.f.Extension() }
+
+// Merge merges part files with the table format's Merge.
+func (f fileRowFormat) Merge(w io.Writer, srcs []*os.File) error {
+	m, ok := f.f.(file.MergingFormat)
+	if !ok {
+		return fmt.Errorf("connector: the %s format cannot merge part files", f.f.Extension())
+	}
+	return m.Merge(w, srcs)
+}
 
 func (f fileRowFormat) NewWriter(w io.Writer) (file.BulkWriter[row.Row], error) {
 	bw, err := f.f.NewWriter(w)

@@ -213,12 +213,51 @@ type parquetFormat struct{ c *parquetConfig }
 
 func (parquetFormat) Extension() string { return "parquet" }
 
-func (f parquetFormat) NewWriter(w io.Writer) (file.BulkWriter[row.Row], error) {
+func (f parquetFormat) writerOptions() []pq.WriterOption {
 	opts := []pq.WriterOption{f.c.parquetSchema(), pq.Compression(f.c.codec), pq.CreatedBy("weir", "", "")}
 	if f.c.page > 0 {
 		opts = append(opts, pq.PageBufferSize(int(f.c.page)))
 	}
-	pw := &parquetWriter{c: f.c, w: pq.NewWriter(w, opts...), rows: make([]pq.Row, 1)}
+	return opts
+}
+
+// Merge writes one Parquet file holding the rows of srcs, in order, for
+// auto-compaction: it decodes each file's row groups and writes their
+// rows (values with their repetition and definition levels, in the
+// table's schema, which every part file of the table has) through a new
+// writer with the table's options, so the merged file is laid out as if
+// the sink had written all its rows into one part file.
+func (f parquetFormat) Merge(w io.Writer, srcs []*os.File) error {
+	pw := pq.NewWriter(w, f.writerOptions()...)
+	for _, src := range srcs {
+		st, err := src.Stat()
+		if err != nil {
+			return fmt.Errorf("connector: table %s: parquet: merging %s: %w", f.c.table, filepath.Base(src.Name()), err)
+		}
+		pf, err := pq.OpenFile(src, st.Size())
+		if err != nil {
+			return fmt.Errorf("connector: table %s: parquet: merging %s: %w", f.c.table, filepath.Base(src.Name()), err)
+		}
+		if !pq.EqualNodes(pf.Schema(), pw.Schema()) {
+			return fmt.Errorf("connector: table %s: parquet: merging %s: its schema %s is not the table's", f.c.table, filepath.Base(src.Name()), pf.Schema())
+		}
+		for _, rg := range pf.RowGroups() {
+			rows := rg.Rows()
+			_, err := pq.CopyRows(pw, rows)
+			rows.Close()
+			if err != nil {
+				return fmt.Errorf("connector: table %s: parquet: merging %s: %w", f.c.table, filepath.Base(src.Name()), err)
+			}
+		}
+	}
+	if err := pw.Close(); err != nil {
+		return fmt.Errorf("connector: table %s: parquet: %w", f.c.table, err)
+	}
+	return nil
+}
+
+func (f parquetFormat) NewWriter(w io.Writer) (file.BulkWriter[row.Row], error) {
+	pw := &parquetWriter{c: f.c, w: pq.NewWriter(w, f.writerOptions()...), rows: make([]pq.Row, 1)}
 	next := 0
 	for _, col := range f.c.schema.Columns {
 		pw.stripes = append(pw.stripes, stripePlan(col.Type, 0, 0, &next, row.QuoteIdent(col.Name)))
