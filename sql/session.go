@@ -49,7 +49,9 @@ func NewSession(opts SessionOptions) *Session {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Session{cfg: NewConfig(), cat: plan.NewCatalog(), reg: reg, log: log}
+	s := &Session{cfg: NewConfig(), cat: plan.NewCatalog(), reg: reg, log: log}
+	s.funcs.names.Current = s.cat.Current
+	return s
 }
 
 // Config returns the session's options.

@@ -236,13 +236,14 @@ func (b *Binder) namedTable(name *ast.Name) (Rel, string, error) {
 		return &Scan{Table: t}, obj, nil
 	}
 	if v, ok := b.cat.ViewAt(id); ok {
-		saved, savedScope := b.viewTop, b.scope
+		saved, savedScope, savedFuncs := b.viewTop, b.scope, b.Funcs
 		b.viewTop = b.depth + 1
 		if v.Scope != (Namespace{}) {
 			b.scope = &v.Scope
+			b.Funcs = b.Funcs.In(v.Scope)
 		}
 		r, err := b.Query(v.Query)
-		b.viewTop, b.scope = saved, savedScope
+		b.viewTop, b.scope, b.Funcs = saved, savedScope, savedFuncs
 		if err != nil {
 			return nil, "", fmt.Errorf("sql: view %s: %w", obj, err)
 		}
