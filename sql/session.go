@@ -122,7 +122,13 @@ func (s *Session) Execute(stmt ast.Statement) (*Result, *Job, error) {
 			if err != nil {
 				return nil, nil, err
 			}
-			return okOr(s.cat.DropAt(id, n.Object == "VIEW", n.IfExists))
+			// As Flink's CatalogManager: DROP TEMPORARY drops the
+			// temporary object, DROP the permanent one, not while a
+			// temporary one of its kind shadows it.
+			if n.Temporary {
+				return okOr(s.cat.DropTemporaryAt(id, n.Object == "VIEW", n.IfExists))
+			}
+			return okOr(s.cat.DropPermanentAt(id, n.Object == "VIEW", n.IfExists))
 		case "FUNCTION":
 			return s.dropFunction(n)
 		case "DATABASE":
