@@ -290,8 +290,8 @@ func likeMatch(s, pattern string, fold bool) bool {
 
 // aggType types an aggregate call: a user-defined aggregate's
 // ResultType, or the runtime's built-in (see binder).
-func (s *Session) userAggType(fn string, args []row.Type) (row.Type, bool, error) {
-	f := s.funcs.names.Resolve(fn)
+func userAggType(fs *plan.Functions, fn string, args []row.Type) (row.Type, bool, error) {
+	f := fs.Resolve(fn)
 	if f == nil || f.Kind != plan.AggregateFunction {
 		return row.Type{}, false, nil
 	}

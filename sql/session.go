@@ -70,8 +70,10 @@ type Result struct {
 }
 
 func (s *Session) binder() *plan.Binder {
-	b := plan.NewBinder(s.cat, func(fn string, distinct bool, args []row.Type) (row.Type, error) {
-		if t, user, err := s.userAggType(fn, args); user {
+	var b *plan.Binder
+	b = plan.NewBinder(s.cat, func(fn string, distinct bool, args []row.Type) (row.Type, error) {
+		// b.Funcs resolves in the namespace of the view being bound.
+		if t, user, err := userAggType(b.Funcs, fn, args); user {
 			return t, err
 		}
 		f, err := exec.ParseFunc(fn, len(args))
