@@ -49,19 +49,22 @@ func (s *Session) alterFunction(n *ast.AlterFunction) (*Result, *Job, error) {
 	case n.Temporary:
 		return nil, nil, fmt.Errorf("sql: Alter temporary catalog function is not supported")
 	}
-	name := n.Name.Last().Name
-	f, found := s.funcs.names.Lookup(name)
-	if !found || f.Temporary {
+	id, err := s.funcs.names.Qualify(n.Name)
+	if err != nil {
+		return nil, nil, err
+	}
+	f, found := s.funcs.names.Catalog(id)
+	if !found {
 		if n.IfExists {
 			return ok(), nil, nil
 		}
-		return nil, nil, fmt.Errorf("sql: Function %s.%s does not exist in Catalog %s.", plan.DefaultDatabase, name, plan.DefaultCatalog)
+		return nil, nil, fmt.Errorf("sql: Function %s.%s does not exist in Catalog %s.", id.Database, id.Name, id.Catalog)
 	}
-	// CREATE FUNCTION's checks (qualifiers, language, registration) on a
-	// statement creating the function anew.
+	// CREATE FUNCTION's checks (language, registration) on a statement
+	// creating the function anew at its identifier.
 	create := &ast.CreateFunction{Pos: n.Pos, Name: n.Name, Class: n.Class, Language: n.Language}
 	saved := *f
-	if err := s.funcs.names.Drop(name, false); err != nil {
+	if err := s.funcs.names.DropCatalog(id, false); err != nil {
 		return nil, nil, err
 	}
 	if _, _, err := s.createFunctionStmt(create); err != nil {

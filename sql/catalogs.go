@@ -16,32 +16,25 @@ import (
 
 // catalogFunctions reports whether the database ns holds catalog
 // functions (not temporary ones), and with drop removes them (DROP
-// DATABASE .. CASCADE). Weir keeps catalog functions in the built-in
-// default database only.
+// DATABASE .. CASCADE; temporary catalog functions stay, as temporary
+// tables do).
 func (s *Session) catalogFunctions(ns plan.Namespace, drop bool) bool {
-	if ns != (plan.Namespace{Catalog: plan.DefaultCatalog, Database: plan.DefaultDatabase}) {
-		return false
+	fs := s.funcs.names.CatalogFunctionsIn(ns)
+	if drop {
+		s.funcs.names.DropCatalogFunctionsIn(ns)
 	}
-	found := false
-	for _, name := range s.funcs.names.Names() {
-		f, _ := s.funcs.names.Lookup(name)
-		if f.System || f.Temporary {
-			continue
-		}
-		found = true
-		if drop {
-			_ = s.funcs.names.Drop(name, true)
-		}
-	}
-	return found
+	return len(fs) > 0
 }
 
-// checkFunctionDatabase refuses a catalog function outside the built-in
-// default database, where Weir keeps them.
-func (s *Session) checkFunctionDatabase(name string) error {
-	if cur := s.cat.Current(); cur != (plan.Namespace{Catalog: plan.DefaultCatalog, Database: plan.DefaultDatabase}) {
-		return fmt.Errorf("sql: function %s: Weir keeps catalog functions in %s.%s only, and the current database is %s.%s (create a TEMPORARY SYSTEM FUNCTION, or USE %s.%s first)",
-			name, plan.DefaultCatalog, plan.DefaultDatabase, cur.Catalog, cur.Database, plan.DefaultCatalog, plan.DefaultDatabase)
+// checkFunctionDatabase checks that the catalog and database of a catalog
+// function exist (Flink's FunctionCatalog.registerCatalogFunction and
+// GenericInMemoryCatalog.createFunction).
+func (s *Session) checkFunctionDatabase(id plan.ObjectID) error {
+	if !s.cat.CatalogExists(id.Catalog) {
+		return fmt.Errorf("sql: Catalog %s not exists.", id.Catalog)
+	}
+	if !s.cat.DatabaseExists(plan.Namespace{Catalog: id.Catalog, Database: id.Database}) {
+		return fmt.Errorf("sql: Could not register catalog function '%s.%s.%s': Database %s does not exist in Catalog %s.", id.Catalog, id.Database, id.Name, id.Database, id.Catalog)
 	}
 	return nil
 }

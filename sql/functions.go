@@ -51,14 +51,16 @@ func (s *Session) RegisterFunction(identifier string, fn any) error {
 // before the built-in functions (and may shadow one) and is dropped with
 // DROP TEMPORARY SYSTEM FUNCTION.
 func (s *Session) CreateTemporarySystemFunction(name string, fn any) error {
-	return s.createFunction(name, "", fn, true, true, false)
+	return s.createFunction(plan.ObjectID{Name: name}, "", fn, true, true, false)
 }
 
 // CreateTemporaryFunction makes fn callable from SQL as name, a temporary
-// catalog function (Flink's createTemporaryFunction): it resolves after
-// the built-in functions, so it may not take a built-in's name.
+// catalog function of the current catalog and database (Flink's
+// createTemporaryFunction): an unqualified call resolves to it after the
+// built-in functions; it shadows a catalog function of its identifier.
 func (s *Session) CreateTemporaryFunction(name string, fn any) error {
-	return s.createFunction(name, "", fn, false, true, false)
+	cur := s.cat.Current()
+	return s.createFunction(plan.ObjectID{Catalog: cur.Catalog, Database: cur.Database, Name: name}, "", fn, false, true, false)
 }
 
 func functionKind(fn any) (plan.FunctionKind, error) {
@@ -85,7 +87,10 @@ func functionKind(fn any) (plan.FunctionKind, error) {
 	return 0, fmt.Errorf("%T is not a udf.ScalarFunction, udf.TableFunction or udf.AggregateFunction", fn)
 }
 
-func (s *Session) createFunction(name, identifier string, fn any, system, temporary, ifNotExists bool) error {
+// createFunction adds fn as a function at id (a temporary system
+// function's catalog and database are empty).
+func (s *Session) createFunction(id plan.ObjectID, identifier string, fn any, system, temporary, ifNotExists bool) error {
+	name := id.Name
 	if name == "" {
 		return fmt.Errorf("sql: a function needs a name")
 	}
@@ -93,7 +98,7 @@ func (s *Session) createFunction(name, identifier string, fn any, system, tempor
 	if err != nil {
 		return fmt.Errorf("sql: function %s: %w", name, err)
 	}
-	f := &plan.Function{Name: name, Identifier: identifier, System: system, Temporary: temporary, Kind: kind}
+	f := &plan.Function{Name: name, Identifier: identifier, System: system, Temporary: temporary, Kind: kind, Catalog: id.Catalog, Database: id.Database}
 	if n, ok := fn.(udf.NamedArguments); ok {
 		if inner, wrapped := fn.(udf.NamedFunction); wrapped {
 			fn = inner.Func
@@ -107,7 +112,7 @@ func (s *Session) createFunction(name, identifier string, fn any, system, tempor
 		// Each implementation is a Function of the name; calls choose
 		// one by their argument types (plan.Function.Overloads).
 		for _, impl := range o.Functions() {
-			fo := &plan.Function{Name: name, Identifier: identifier, System: system, Temporary: temporary, Kind: kind}
+			fo := &plan.Function{Name: name, Identifier: identifier, System: system, Temporary: temporary, Kind: kind, Catalog: id.Catalog, Database: id.Database}
 			setImpl(fo, impl)
 			f.Overloads = append(f.Overloads, fo)
 		}
@@ -131,22 +136,28 @@ func setImpl(f *plan.Function, fn any) {
 }
 
 // createFunctionStmt runs CREATE [TEMPORARY [SYSTEM]] FUNCTION [IF NOT
-// EXISTS] name AS 'identifier' [LANGUAGE GO].
+// EXISTS] name AS 'identifier' [LANGUAGE GO], as Flink: a temporary
+// system function by its name; a temporary catalog function or a catalog
+// function at its 1, 2 or 3 part identifier, relative to the current
+// catalog and database. A catalog function needs its catalog and
+// database; a temporary one, as a temporary table, does not.
 func (s *Session) createFunctionStmt(n *ast.CreateFunction) (*Result, *Job, error) {
 	name := n.Name.Last().Name
-	if len(n.Name.Parts) > 1 {
-		if n.System {
+	var id plan.ObjectID
+	if n.System {
+		if len(n.Name.Parts) > 1 {
 			return nil, nil, fmt.Errorf("sql: %s: a temporary system function has no catalog or database", n.Name)
 		}
-		for i, part := range n.Name.Parts[:len(n.Name.Parts)-1] {
-			if want := []string{plan.DefaultCatalog, plan.DefaultDatabase}[i+3-len(n.Name.Parts)]; part.Name != want {
-				return nil, nil, fmt.Errorf("sql: %s: only the catalog %s and database %s exist", n.Name, plan.DefaultCatalog, plan.DefaultDatabase)
-			}
-		}
-	}
-	if !n.System && len(n.Name.Parts) == 1 {
-		if err := s.checkFunctionDatabase(name); err != nil {
+		id.Name = name
+	} else {
+		var err error
+		if id, err = s.funcs.names.Qualify(n.Name); err != nil {
 			return nil, nil, err
+		}
+		if !n.Temporary {
+			if err := s.checkFunctionDatabase(id); err != nil {
+				return nil, nil, err
+			}
 		}
 	}
 	if n.Language != "" && n.Language != "GO" {
@@ -161,48 +172,50 @@ func (s *Session) createFunctionStmt(n *ast.CreateFunction) (*Result, *Job, erro
 		sort.Strings(ids)
 		return nil, nil, fmt.Errorf("sql: CREATE FUNCTION %s: no Go function is registered under the identifier '%s' (register it with Session.RegisterFunction); registered identifiers: [%s]", name, n.Class, strings.Join(ids, ", "))
 	}
-	// Weir's catalog lives in the session: non-temporary functions last
+	// Weir's catalogs live in the session: non-temporary functions last
 	// as long as the session, as temporary ones do.
-	if err := s.createFunction(name, n.Class, impl, n.System, n.Temporary, n.IfNotExists); err != nil {
+	if err := s.createFunction(id, n.Class, impl, n.System, n.Temporary, n.IfNotExists); err != nil {
 		return nil, nil, err
 	}
 	return ok(), nil, nil
 }
 
-// dropFunction runs DROP [TEMPORARY [SYSTEM]] FUNCTION [IF EXISTS] name.
+// dropFunction runs DROP [TEMPORARY [SYSTEM]] FUNCTION [IF EXISTS] name
+// as Flink's FunctionCatalog: DROP TEMPORARY SYSTEM FUNCTION drops a
+// temporary system function by name; DROP TEMPORARY FUNCTION the
+// temporary catalog function, DROP FUNCTION the catalog function at the
+// (qualified) identifier.
 func (s *Session) dropFunction(n *ast.Drop) (*Result, *Job, error) {
-	name := n.Name.Last().Name
-	if f, found := s.funcs.names.Lookup(name); found && f.System != n.System {
-		if f.System {
-			return nil, nil, fmt.Errorf("sql: function %s is a temporary system function: drop it with DROP TEMPORARY SYSTEM FUNCTION", name)
+	if n.System {
+		if len(n.Name.Parts) > 1 {
+			return nil, nil, fmt.Errorf("sql: %s: a temporary system function has no catalog or database", n.Name)
 		}
-		return nil, nil, fmt.Errorf("sql: function %s is not a temporary system function: drop it with DROP [TEMPORARY] FUNCTION", name)
+		return okOr(s.funcs.names.DropSystem(n.Name.Parts[0].Name, n.IfExists))
 	}
-	return okOr(s.funcs.names.Drop(name, n.IfExists))
+	id, err := s.funcs.names.Qualify(n.Name)
+	if err != nil {
+		return nil, nil, err
+	}
+	if n.Temporary {
+		return okOr(s.funcs.names.DropTemporary(id, n.IfExists))
+	}
+	return okOr(s.funcs.names.DropCatalog(id, n.IfExists))
 }
 
 // showFunctions lists SHOW FUNCTIONS (the built-in and the user-defined
-// functions) or SHOW USER FUNCTIONS (the user-defined ones only).
+// functions) or SHOW USER FUNCTIONS (the user-defined ones only) of the
+// current database, or of the one of FROM|IN [catalog.]db: as Flink's
+// getFunctions(catalog, database), the temporary system functions and the
+// database's temporary catalog functions and catalog functions.
 func (s *Session) showFunctions(n *ast.Show) (*Result, *Job, error) {
-	names := s.funcs.names.Names()
+	ns := s.cat.Current()
 	if n.From != nil {
-		// SHOW FUNCTIONS FROM|IN [catalog.]db: the database's catalog
-		// functions (Weir keeps them in the default database only) and
-		// the temporary system ones.
-		ns, err := s.showFrom(n)
-		if err != nil {
+		var err error
+		if ns, err = s.showFrom(n); err != nil {
 			return nil, nil, err
 		}
-		if ns != (plan.Namespace{Catalog: plan.DefaultCatalog, Database: plan.DefaultDatabase}) {
-			var kept []string
-			for _, name := range names {
-				if f, _ := s.funcs.names.Lookup(name); f.System {
-					kept = append(kept, name)
-				}
-			}
-			names = kept
-		}
 	}
+	names := s.funcs.names.UserNames(ns)
 	if !n.User {
 		seen := map[string]bool{}
 		for _, u := range names {
@@ -277,9 +290,9 @@ func likeMatch(s, pattern string, fold bool) bool {
 
 // aggType types an aggregate call: a user-defined aggregate's
 // ResultType, or the runtime's built-in (see binder).
-func (s *Session) userAggType(fn string, args []row.Type) (row.Type, bool, error) {
-	f, found := s.funcs.names.Lookup(fn)
-	if !found || f.Kind != plan.AggregateFunction {
+func userAggType(fs *plan.Functions, fn string, args []row.Type) (row.Type, bool, error) {
+	f := fs.Resolve(fn)
+	if f == nil || f.Kind != plan.AggregateFunction {
 		return row.Type{}, false, nil
 	}
 	// An overloaded aggregate: the implementation the (cast) argument

@@ -49,7 +49,9 @@ func NewSession(opts SessionOptions) *Session {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Session{cfg: NewConfig(), cat: plan.NewCatalog(), reg: reg, log: log}
+	s := &Session{cfg: NewConfig(), cat: plan.NewCatalog(), reg: reg, log: log}
+	s.funcs.names.Current = s.cat.Current
+	return s
 }
 
 // Config returns the session's options.
@@ -68,8 +70,10 @@ type Result struct {
 }
 
 func (s *Session) binder() *plan.Binder {
-	b := plan.NewBinder(s.cat, func(fn string, distinct bool, args []row.Type) (row.Type, error) {
-		if t, user, err := s.userAggType(fn, args); user {
+	var b *plan.Binder
+	b = plan.NewBinder(s.cat, func(fn string, distinct bool, args []row.Type) (row.Type, error) {
+		// b.Funcs resolves in the namespace of the view being bound.
+		if t, user, err := userAggType(b.Funcs, fn, args); user {
 			return t, err
 		}
 		f, err := exec.ParseFunc(fn, len(args))
@@ -120,7 +124,13 @@ func (s *Session) Execute(stmt ast.Statement) (*Result, *Job, error) {
 			if err != nil {
 				return nil, nil, err
 			}
-			return okOr(s.cat.DropAt(id, n.Object == "VIEW", n.IfExists))
+			// As Flink's CatalogManager: DROP TEMPORARY drops the
+			// temporary object, DROP the permanent one, not while a
+			// temporary one of its kind shadows it.
+			if n.Temporary {
+				return okOr(s.cat.DropTemporaryAt(id, n.Object == "VIEW", n.IfExists))
+			}
+			return okOr(s.cat.DropPermanentAt(id, n.Object == "VIEW", n.IfExists))
 		case "FUNCTION":
 			return s.dropFunction(n)
 		case "DATABASE":

@@ -128,8 +128,12 @@ func pkConstraint(def *ast.CreateTable) *ast.PrimaryKey {
 }
 
 // showCreateView returns Flink's SHOW CREATE VIEW text of v: its column
-// names, then AS and its query (Flink prints the expanded query; Weir
-// prints the query as written, identifiers back-quoted).
+// names, then AS and its query. Flink prints the expanded query, the one
+// its validator wrote at CREATE VIEW, whose table names are full
+// identifiers; Weir prints the query as written with each table or view
+// name made the full identifier it resolves to in the view's namespace
+// (identifiers back-quoted). Flink's expansion also qualifies columns and
+// expands *; Weir's does not.
 func showCreateView(v *plan.View, cols []string) string {
 	var b strings.Builder
 	b.WriteString("CREATE ")
@@ -146,8 +150,48 @@ func showCreateView(v *plan.View, cols []string) string {
 	if v.DDL != nil && v.DDL.Comment != nil && *v.DDL.Comment != "" {
 		b.WriteString(commentClause(*v.DDL.Comment) + "\n")
 	}
-	b.WriteString("AS " + ast.FormatQuoted(v.Query) + "\n")
+	b.WriteString("AS " + expandedQuery(v) + "\n")
 	return b.String()
+}
+
+// expandedQuery formats v's query with its table and view names made full
+// identifiers in v's namespace (names of WITH items stay as written).
+func expandedQuery(v *plan.View) string {
+	ns := v.Scope
+	if ns == (plan.Namespace{}) {
+		ns = plan.Namespace{Catalog: plan.DefaultCatalog, Database: plan.DefaultDatabase}
+	}
+	ctes := map[string]bool{}
+	var names []*ast.Name
+	ast.Inspect(v.Query, func(n ast.Node) bool {
+		switch x := n.(type) {
+		case *ast.CTE:
+			ctes[x.Name.Name] = true
+		case *ast.TableName:
+			names = append(names, x.Name)
+		}
+		return true
+	})
+	// Format a copy of each name's parts, then put the originals back:
+	// the view's query stays as written.
+	saved := make([][]*ast.Ident, len(names))
+	for i, n := range names {
+		saved[i] = n.Parts
+		if len(n.Parts) == 1 && ctes[n.Parts[0].Name] || len(n.Parts) > 3 {
+			continue
+		}
+		full := []string{ns.Catalog, ns.Database}[:3-len(n.Parts)]
+		parts := make([]*ast.Ident, 0, 3)
+		for _, f := range full {
+			parts = append(parts, &ast.Ident{Pos: n.Pos, Name: f})
+		}
+		n.Parts = append(parts, n.Parts...)
+	}
+	out := ast.FormatQuoted(v.Query)
+	for i, n := range names {
+		n.Parts = saved[i]
+	}
+	return out
 }
 
 // filterNames keeps the names that match a SHOW statement's [NOT]

@@ -60,6 +60,9 @@ func TestScripts(t *testing.T) {
 		if strings.Contains(path, "flink_itcase_") {
 			registerFlinkTestFunctions(t, sess)
 		}
+		if strings.Contains(path, "catalog_ns") {
+			registerTagFunctions(t, sess)
+		}
 		if strings.Contains(path, "udf_multiset") {
 			registerMultisetTestFunctions(t, sess)
 		}

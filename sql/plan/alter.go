@@ -450,8 +450,12 @@ func (c *Catalog) ReplaceTable(old ObjectID, t *Table) error {
 	if t.ID() != old && c.existsAt(t.ID()) {
 		return alreadyExists(t.ID())
 	}
-	delete(c.tables, old)
-	c.tables[t.ID()] = t
+	m := c.tables
+	if _, tmp := c.tempTables[old]; tmp {
+		m = c.tempTables
+	}
+	delete(m, old)
+	m[t.ID()] = t
 	return nil
 }
 
@@ -497,7 +501,12 @@ func (b *Binder) AlterView(n *ast.AlterView) error {
 	if n.NewName != nil {
 		nv.Scope = v.Scope
 	}
-	delete(b.cat.views, id)
-	b.cat.views[nv.ID()] = nv
+	m := b.cat.views
+	if _, tmp := b.cat.tempViews[id]; tmp {
+		m = b.cat.tempViews
+		nv.Temporary = true
+	}
+	delete(m, id)
+	m[nv.ID()] = nv
 	return nil
 }

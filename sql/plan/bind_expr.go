@@ -493,10 +493,7 @@ func (eb *exprBinder) bindCall(c *ast.Call) (expr.Expr, error) {
 		return nil, eb.errorf(c, "%s OVER is allowed only in the select list", c.Name)
 	}
 	if len(c.Name.Parts) != 1 {
-		if out, ok, err := eb.bindQualifiedCall(c); ok {
-			return out, err
-		}
-		return nil, eb.errorf(c, "function %s: catalog functions are not supported", c.Name)
+		return eb.bindQualifiedCall(c)
 	}
 	name := c.Name.Parts[0].Name
 	if isJSONCall(c) && (eb.fns == nil || eb.fns.resolve(name) == nil) {

@@ -164,7 +164,17 @@ func (b *Binder) bindFrom(ref ast.TableRef) (Rel, *scope, error) {
 		if err != nil {
 			return nil, nil, err
 		}
-		return b.applyAlias(r, n.Alias, qual)
+		r, sc, err := b.applyAlias(r, n.Alias, qual)
+		if err == nil && n.Alias == nil && (len(n.Name.Parts) > 1 || b.lookupCTE(n.Name.Parts[0].Name) == nil) {
+			// A catalog table or view without an alias: its columns are
+			// reachable by its qualified name too (scope.resolve).
+			if id, qerr := b.qualify(n.Name); qerr == nil {
+				for i := range sc.cols {
+					sc.cols[i].ID = id
+				}
+			}
+		}
+		return r, sc, err
 	case *ast.DerivedTable:
 		if n.Lateral {
 			return nil, nil, errAt(n, "LATERAL subqueries are not supported yet")
@@ -236,13 +246,14 @@ func (b *Binder) namedTable(name *ast.Name) (Rel, string, error) {
 		return &Scan{Table: t}, obj, nil
 	}
 	if v, ok := b.cat.ViewAt(id); ok {
-		saved, savedScope := b.viewTop, b.scope
+		saved, savedScope, savedFuncs := b.viewTop, b.scope, b.Funcs
 		b.viewTop = b.depth + 1
 		if v.Scope != (Namespace{}) {
 			b.scope = &v.Scope
+			b.Funcs = b.Funcs.In(v.Scope)
 		}
 		r, err := b.Query(v.Query)
-		b.viewTop, b.scope = saved, savedScope
+		b.viewTop, b.scope, b.Funcs = saved, savedScope, savedFuncs
 		if err != nil {
 			return nil, "", fmt.Errorf("sql: view %s: %w", obj, err)
 		}

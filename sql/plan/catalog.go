@@ -134,10 +134,13 @@ func (v *View) ID() ObjectID { return objectID(v.Catalog, v.Database, v.Name) }
 // catalog and database unqualified names resolve in (catalogs.go). It is
 // not safe for concurrent use.
 type Catalog struct {
-	// tables and views are keyed by full identifier; temporary objects
-	// share the namespace of permanent ones.
-	tables map[ObjectID]*Table
-	views  map[ObjectID]*View
+	// tables and views are the permanent ones by full identifier;
+	// tempTables and tempViews the temporary ones, which, as in Flink's
+	// CatalogManager, shadow a permanent object of their identifier.
+	tables     map[ObjectID]*Table
+	views      map[ObjectID]*View
+	tempTables map[ObjectID]*Table
+	tempViews  map[ObjectID]*View
 	// catalogs are the catalogs by name: the built-in one and those of
 	// CREATE CATALOG.
 	catalogs map[string]*catalogEntry
@@ -148,7 +151,8 @@ type Catalog struct {
 // NewCatalog returns a catalog holding the built-in catalog
 // default_catalog with the empty database default_database, current.
 func NewCatalog() *Catalog {
-	c := &Catalog{tables: map[ObjectID]*Table{}, views: map[ObjectID]*View{}, catalogs: map[string]*catalogEntry{}}
+	c := &Catalog{tables: map[ObjectID]*Table{}, views: map[ObjectID]*View{},
+		tempTables: map[ObjectID]*Table{}, tempViews: map[ObjectID]*View{}, catalogs: map[string]*catalogEntry{}}
 	c.catalogs[DefaultCatalog] = &catalogEntry{name: DefaultCatalog, defaultDB: DefaultDatabase,
 		dbs: map[string]*Database{DefaultDatabase: {Name: DefaultDatabase, Options: map[string]string{}}}}
 	c.current = Namespace{Catalog: DefaultCatalog, Database: DefaultDatabase}
@@ -165,16 +169,30 @@ func (c *Catalog) View(name string) (*View, bool) {
 	return c.ViewAt(c.current.id(name))
 }
 
-// TableAt returns a table by full identifier.
-func (c *Catalog) TableAt(id ObjectID) (*Table, bool) {
-	t, ok := c.tables[id]
-	return t, ok
+// lookup returns the table or view an identifier names: a temporary one,
+// which shadows a permanent one of its identifier, else the permanent
+// one (Flink's CatalogManager.getTable).
+func (c *Catalog) lookup(id ObjectID) (*Table, *View) {
+	if t, ok := c.tempTables[id]; ok {
+		return t, nil
+	}
+	if v, ok := c.tempViews[id]; ok {
+		return nil, v
+	}
+	return c.tables[id], c.views[id]
 }
 
-// ViewAt returns a view by full identifier.
+// TableAt returns a table by full identifier (a temporary table or view
+// shadows a permanent table).
+func (c *Catalog) TableAt(id ObjectID) (*Table, bool) {
+	t, _ := c.lookup(id)
+	return t, t != nil
+}
+
+// ViewAt returns a view by full identifier, as TableAt.
 func (c *Catalog) ViewAt(id ObjectID) (*View, bool) {
-	v, ok := c.views[id]
-	return v, ok
+	_, v := c.lookup(id)
+	return v, v != nil
 }
 
 // AddTable adds a table at its identifier (t.Catalog, t.Database; empty
@@ -190,13 +208,17 @@ func (c *Catalog) AddTable(t *Table, ifNotExists bool) error {
 	if err := c.checkCreate(id, t.Temporary, "CreateTable"); err != nil {
 		return err
 	}
-	if c.existsAt(id) {
+	if err := c.checkExists(id, t.Temporary); err != nil {
 		if ifNotExists {
 			return nil
 		}
-		return fmt.Errorf("sql: Table or view %s already exists", id)
+		return err
 	}
-	c.tables[id] = t
+	if t.Temporary {
+		c.tempTables[id] = t
+	} else {
+		c.tables[id] = t
+	}
 	return nil
 }
 
@@ -212,13 +234,17 @@ func (c *Catalog) AddView(v *View, ifNotExists bool) error {
 	if err := c.checkCreate(id, v.Temporary, "CreateTable"); err != nil {
 		return err
 	}
-	if c.existsAt(id) {
+	if err := c.checkExists(id, v.Temporary); err != nil {
 		if ifNotExists {
 			return nil
 		}
-		return fmt.Errorf("sql: Table or view %s already exists", id)
+		return err
 	}
-	c.views[id] = v
+	if v.Temporary {
+		c.tempViews[id] = v
+	} else {
+		c.views[id] = v
+	}
 	return nil
 }
 
@@ -238,7 +264,34 @@ func (c *Catalog) checkCreate(id ObjectID, temporary bool, command string) error
 	return nil
 }
 
-func (c *Catalog) existsAt(id ObjectID) bool {
+// checkExists refuses to create a temporary object where a temporary one
+// is, or a permanent one where a permanent one is (Flink's CatalogManager:
+// a temporary table or view may take a permanent one's identifier, and
+// shadows it).
+func (c *Catalog) checkExists(id ObjectID, temporary bool) error {
+	if temporary {
+		if c.tempExistsAt(id) {
+			return fmt.Errorf("sql: Temporary table '%s' already exists", id)
+		}
+		return nil
+	}
+	if c.permExistsAt(id) {
+		return fmt.Errorf("sql: Table or view %s already exists", id)
+	}
+	return nil
+}
+
+// existsAt reports whether a table or view, temporary or permanent, has
+// the identifier.
+func (c *Catalog) existsAt(id ObjectID) bool { return c.tempExistsAt(id) || c.permExistsAt(id) }
+
+func (c *Catalog) tempExistsAt(id ObjectID) bool {
+	_, t := c.tempTables[id]
+	_, v := c.tempViews[id]
+	return t || v
+}
+
+func (c *Catalog) permExistsAt(id ObjectID) bool {
 	_, t := c.tables[id]
 	_, v := c.views[id]
 	return t || v
@@ -250,20 +303,64 @@ func (c *Catalog) Drop(name string, view, ifExists bool) error {
 	return c.DropAt(c.current.id(name), view, ifExists)
 }
 
-// DropAt removes a table (view false) or view by full identifier, as Drop.
+// DropAt removes a table (view false) or view by full identifier, as Drop:
+// the temporary one if there is one, else the permanent one.
 func (c *Catalog) DropAt(id ObjectID, view, ifExists bool) error {
-	m := "Table"
-	var ok bool
+	_, tt := c.tempTables[id]
+	_, tv := c.tempViews[id]
+	if view && tv || !view && tt {
+		return c.DropTemporaryAt(id, view, ifExists)
+	}
+	return c.DropPermanentAt(id, view, ifExists)
+}
+
+// DropPermanentAt removes a permanent table (view false) or view (DROP
+// TABLE|VIEW): as Flink's CatalogManager, not while a temporary one of
+// its kind has the identifier; a missing one is an error unless ifExists.
+func (c *Catalog) DropPermanentAt(id ObjectID, view, ifExists bool) error {
+	kind, m := "table", "Table"
 	if view {
-		_, ok = c.views[id]
+		kind, m = "view", "View"
+	}
+	if _, tt := c.tempTables[id]; tt && !view {
+		return fmt.Errorf("sql: Temporary %s with identifier '%s' exists. Drop it first before removing the permanent %s.", kind, id, kind)
+	}
+	if _, tv := c.tempViews[id]; tv && view {
+		return fmt.Errorf("sql: Temporary %s with identifier '%s' exists. Drop it first before removing the permanent %s.", kind, id, kind)
+	}
+	// The object the identifier names (a temporary one of the other kind
+	// shadows the permanent one) must be of the statement's kind.
+	t, v := c.lookup(id)
+	var ok bool
+	if view && v != nil {
+		ok = true
 		delete(c.views, id)
-		m = "View"
-	} else {
-		_, ok = c.tables[id]
+	} else if !view && t != nil {
+		ok = true
 		delete(c.tables, id)
 	}
 	if !ok && !ifExists {
 		return fmt.Errorf("sql: %s with identifier '%s' does not exist", m, id.Summary())
+	}
+	return nil
+}
+
+// DropTemporaryAt removes a temporary table (view false) or view (DROP
+// TEMPORARY TABLE|VIEW); a missing one is an error unless ifExists, with
+// Flink's message.
+func (c *Catalog) DropTemporaryAt(id ObjectID, view, ifExists bool) error {
+	var ok bool
+	kind := "table"
+	if view {
+		kind = "view"
+		_, ok = c.tempViews[id]
+		delete(c.tempViews, id)
+	} else {
+		_, ok = c.tempTables[id]
+		delete(c.tempTables, id)
+	}
+	if !ok && !ifExists {
+		return fmt.Errorf("sql: Temporary %s with identifier '%s' does not exist.", kind, id.Summary())
 	}
 	return nil
 }
@@ -278,13 +375,22 @@ func (c *Catalog) TableNames(withViews bool) []string {
 // of a database, sorted.
 func (c *Catalog) TableNamesIn(ns Namespace, withViews bool) []string {
 	var n []string
-	for id := range c.tables {
-		if id.Catalog == ns.Catalog && id.Database == ns.Database {
-			n = append(n, id.Name)
+	seen := map[string]bool{}
+	for _, m := range []map[ObjectID]*Table{c.tables, c.tempTables} {
+		for id := range m {
+			if id.Catalog == ns.Catalog && id.Database == ns.Database && !seen[id.Name] {
+				seen[id.Name] = true
+				n = append(n, id.Name)
+			}
 		}
 	}
 	if withViews {
-		n = append(n, c.ViewNamesIn(ns)...)
+		for _, v := range c.ViewNamesIn(ns) {
+			if !seen[v] {
+				seen[v] = true
+				n = append(n, v)
+			}
+		}
 	}
 	sort.Strings(n)
 	return n
@@ -296,9 +402,13 @@ func (c *Catalog) ViewNames() []string { return c.ViewNamesIn(c.current) }
 // ViewNamesIn returns the names of a database's views, sorted.
 func (c *Catalog) ViewNamesIn(ns Namespace) []string {
 	var n []string
-	for id := range c.views {
-		if id.Catalog == ns.Catalog && id.Database == ns.Database {
-			n = append(n, id.Name)
+	seen := map[string]bool{}
+	for _, m := range []map[ObjectID]*View{c.views, c.tempViews} {
+		for id := range m {
+			if id.Catalog == ns.Catalog && id.Database == ns.Database && !seen[id.Name] {
+				seen[id.Name] = true
+				n = append(n, id.Name)
+			}
 		}
 	}
 	sort.Strings(n)

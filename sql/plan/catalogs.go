@@ -470,3 +470,9 @@ func (c *Catalog) AlterCatalog(n *ast.AlterCatalog) error {
 	}
 	return nil
 }
+
+// CatalogExists reports whether the catalog name exists.
+func (c *Catalog) CatalogExists(name string) bool {
+	_, ok := c.catalogs[name]
+	return ok
+}

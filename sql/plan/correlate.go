@@ -151,12 +151,10 @@ func (b *Binder) bindGenerator(ref ast.TableRef, sc *scope) (*Generator, *scope,
 	case *ast.TableFunc:
 		alias = n.Alias
 		name := n.Call.Name.Last().Name
-		if len(n.Call.Name.Parts) > 1 {
-			if _, err := functionName(n.Call.Name); err != nil {
-				return nil, nil, err
-			}
+		f, err := b.Funcs.resolveName(n.Call.Name)
+		if err != nil {
+			return nil, nil, err
 		}
-		f := b.Funcs.resolve(name)
 		if f == nil {
 			return nil, nil, errAt(n, "No match found for function signature %s(): table function %s is not registered (Session.CreateTemporarySystemFunction, or CREATE FUNCTION .. AS 'identifier')", name, name)
 		}

@@ -47,7 +47,10 @@ type Function struct {
 	// resolve after them.
 	System    bool
 	Temporary bool
-	Kind      FunctionKind
+	// Catalog and Database hold a temporary catalog function or catalog
+	// function (empty for a temporary system function).
+	Catalog, Database string
+	Kind              FunctionKind
 	// Scalar is the function of a ScalarFunction.
 	Scalar *expr.Func
 	// Impl is the Go implementation of a ScalarFunction.
@@ -294,93 +297,275 @@ func (eb *exprBinder) bindCallArgs(c *ast.Call, f *Function) ([]expr.Expr, error
 	return out, nil
 }
 
-// Functions are a session's user-defined functions. The zero value and
-// nil hold none. Not safe for concurrent use.
+// Functions are a session's user-defined functions, kept as Flink's
+// FunctionCatalog keeps them: temporary system functions by name,
+// temporary catalog functions and catalog functions by full identifier
+// (catalog, database, name). Names are case-insensitive. The zero value
+// and nil hold none. Not safe for concurrent use.
 type Functions struct {
-	m map[string]*Function
+	system map[string]*Function
+	temp   map[ObjectID]*Function
+	perm   map[ObjectID]*Function
+	// Current returns the catalog and database unqualified names resolve
+	// in (nil: the built-in default database).
+	Current func() Namespace
 }
 
 func funcKey(name string) string { return strings.ToUpper(name) }
 
-// Add adds f; an existing function of the name is an error unless
-// ifNotExists (then nothing changes).
-func (fs *Functions) Add(f *Function, ifNotExists bool) error {
-	if fs.m == nil {
-		fs.m = map[string]*Function{}
+func funcID(id ObjectID) ObjectID {
+	return ObjectID{Catalog: id.Catalog, Database: id.Database, Name: funcKey(id.Name)}
+}
+
+// summary is Flink's ObjectIdentifier.asSummaryString: cat.db.name.
+func summary(id ObjectID) string { return id.Catalog + "." + id.Database + "." + id.Name }
+
+// current returns the namespace unqualified names resolve in.
+func (fs *Functions) current() Namespace {
+	if fs == nil || fs.Current == nil {
+		return Namespace{Catalog: DefaultCatalog, Database: DefaultDatabase}
 	}
-	k := funcKey(f.Name)
-	if _, ok := fs.m[k]; ok {
+	return fs.Current()
+}
+
+// In returns fs resolving unqualified names in ns (a view's query binds
+// in the namespace it was created in); it shares fs's functions.
+func (fs *Functions) In(ns Namespace) *Functions {
+	if fs == nil {
+		return nil
+	}
+	c := *fs
+	c.Current = func() Namespace { return ns }
+	return &c
+}
+
+// Qualify returns the full identifier of a function name of 1, 2 or 3
+// parts relative to the current catalog and database.
+func (fs *Functions) Qualify(n *ast.Name) (ObjectID, error) {
+	ns := fs.current()
+	p := n.Parts
+	switch len(p) {
+	case 1:
+		return ObjectID{ns.Catalog, ns.Database, p[0].Name}, nil
+	case 2:
+		return ObjectID{ns.Catalog, p[0].Name, p[1].Name}, nil
+	case 3:
+		return ObjectID{p[0].Name, p[1].Name, p[2].Name}, nil
+	}
+	return ObjectID{}, fmt.Errorf("sql: %s: an identifier has at most 3 parts (catalog.database.object)", n)
+}
+
+// Add adds f: a temporary system function (f.System) by its name, else a
+// temporary catalog function or catalog function at f's identifier
+// (f.Catalog, f.Database; set by the caller). An existing function is an
+// error unless ifNotExists (then nothing changes), with Flink's
+// FunctionCatalog messages: a catalog function may not be created while a
+// temporary one has its identifier; a temporary catalog function may
+// shadow a catalog function.
+func (fs *Functions) Add(f *Function, ifNotExists bool) error {
+	if fs.system == nil {
+		fs.system, fs.temp, fs.perm = map[string]*Function{}, map[ObjectID]*Function{}, map[ObjectID]*Function{}
+	}
+	if f.System {
+		k := funcKey(f.Name)
+		if _, ok := fs.system[k]; ok {
+			if ifNotExists {
+				return nil
+			}
+			return fmt.Errorf("sql: Could not register temporary system function. A function named '%s' does already exist.", f.Name)
+		}
+		fs.system[k] = f
+		return nil
+	}
+	id := f.ID()
+	k := funcID(id)
+	if f.Temporary {
+		if _, ok := fs.temp[k]; ok {
+			if ifNotExists {
+				return nil
+			}
+			return fmt.Errorf("sql: Could not register temporary catalog function. A function '%s' does already exist.", summary(id))
+		}
+		fs.temp[k] = f
+		return nil
+	}
+	if _, ok := fs.temp[k]; ok {
 		if ifNotExists {
 			return nil
 		}
-		return fmt.Errorf("sql: Could not register %sfunction '%s': a function of that name already exists", systemWord(f.System), f.Name)
+		return fmt.Errorf("sql: Could not register catalog function. A temporary function '%s' does already exist. Please drop the temporary function first.", summary(id))
 	}
-	if !f.System {
-		if _, builtin := expr.Builtins().Lookup(f.Name); builtin || aggFuncs[k] {
-			// Flink allows it, but the built-in would always win: say so.
-			return fmt.Errorf("sql: function '%s' is a built-in function; a catalog function of that name could never be called (use CREATE TEMPORARY SYSTEM FUNCTION to shadow it)", f.Name)
+	if _, ok := fs.perm[k]; ok {
+		if ifNotExists {
+			return nil
 		}
+		return fmt.Errorf("sql: Could not register catalog function. A function '%s' does already exist.", summary(id))
 	}
-	fs.m[k] = f
+	fs.perm[k] = f
 	return nil
 }
 
-func systemWord(system bool) string {
-	if system {
-		return "temporary system "
-	}
-	return ""
+// ID returns a catalog function's full identifier (a temporary system
+// function's catalog and database are empty).
+func (f *Function) ID() ObjectID {
+	return ObjectID{Catalog: f.Catalog, Database: f.Database, Name: f.Name}
 }
 
-// Drop removes a function; a missing one is an error unless ifExists.
-func (fs *Functions) Drop(name string, ifExists bool) error {
+// DropSystem removes a temporary system function; a missing one is an
+// error unless ifExists.
+func (fs *Functions) DropSystem(name string, ifExists bool) error {
 	k := funcKey(name)
-	if _, ok := fs.m[k]; !ok {
+	if _, ok := fs.system[k]; !ok {
 		if ifExists {
 			return nil
 		}
-		return fmt.Errorf("sql: Function '%s' does not exist", name)
+		return fmt.Errorf("sql: Could not drop temporary system function. A function named '%s' doesn't exist.", name)
 	}
-	delete(fs.m, k)
+	delete(fs.system, k)
 	return nil
 }
 
-// Lookup finds a function by name, case-insensitively.
-func (fs *Functions) Lookup(name string) (*Function, bool) {
+// DropTemporary removes the temporary catalog function at id; a missing
+// one is an error unless ifExists.
+func (fs *Functions) DropTemporary(id ObjectID, ifExists bool) error {
+	k := funcID(id)
+	if _, ok := fs.temp[k]; !ok {
+		if ifExists {
+			return nil
+		}
+		return fmt.Errorf("sql: Temporary catalog function %s doesn't exist", id)
+	}
+	delete(fs.temp, k)
+	return nil
+}
+
+// DropCatalog removes the catalog function at id; a missing one is an
+// error unless ifExists, and, as in Flink, so is one a temporary catalog
+// function shadows (even with ifExists).
+func (fs *Functions) DropCatalog(id ObjectID, ifExists bool) error {
+	k := funcID(id)
+	if _, ok := fs.temp[k]; ok {
+		return fmt.Errorf("sql: Could not drop catalog function. A temporary function '%s' does already exist. Please drop the temporary function first.", summary(id))
+	}
+	if _, ok := fs.perm[k]; !ok {
+		if ifExists {
+			return nil
+		}
+		return fmt.Errorf("sql: Could not drop catalog function. A function '%s' doesn't exist.", summary(id))
+	}
+	delete(fs.perm, k)
+	return nil
+}
+
+// Catalog returns the catalog function (not a temporary one) at id.
+func (fs *Functions) Catalog(id ObjectID) (*Function, bool) {
 	if fs == nil {
 		return nil, false
 	}
-	f, ok := fs.m[funcKey(name)]
+	f, ok := fs.perm[funcID(id)]
 	return f, ok
 }
 
-// Names returns the functions' names as created, sorted.
-func (fs *Functions) Names() []string {
-	var n []string
+// CatalogFunctionsIn returns the catalog functions (not temporary ones) of
+// the database ns.
+func (fs *Functions) CatalogFunctionsIn(ns Namespace) []*Function {
+	var out []*Function
 	if fs != nil {
-		for _, f := range fs.m {
+		for id, f := range fs.perm {
+			if id.Catalog == ns.Catalog && id.Database == ns.Database {
+				out = append(out, f)
+			}
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+// UserNames returns the names of the functions SHOW USER FUNCTIONS lists
+// for the database ns (Flink's getUserDefinedFunctions): the temporary
+// system functions and ns's temporary catalog functions and catalog
+// functions, each name once, sorted.
+func (fs *Functions) UserNames(ns Namespace) []string {
+	var n []string
+	if fs == nil {
+		return n
+	}
+	seen := map[string]bool{}
+	add := func(f *Function) {
+		if k := funcKey(f.Name); !seen[k] {
+			seen[k] = true
 			n = append(n, f.Name)
+		}
+	}
+	for _, f := range fs.system {
+		add(f)
+	}
+	for _, m := range []map[ObjectID]*Function{fs.temp, fs.perm} {
+		for id, f := range m {
+			if id.Catalog == ns.Catalog && id.Database == ns.Database {
+				add(f)
+			}
 		}
 	}
 	sort.Strings(n)
 	return n
 }
 
-// resolve finds the user-defined function a call of name refers to, in
-// Flink's order: temporary system functions, then built-ins (nil), then
-// catalog functions.
+// isBuiltin reports whether name is a built-in (system) function.
+func isBuiltin(name string) bool {
+	_, builtin := expr.Builtins().Lookup(name)
+	return builtin || aggFuncs[funcKey(name)]
+}
+
+// resolve finds the user-defined function an unqualified call of name
+// refers to, in Flink's order (FunctionCatalog's ambiguous reference):
+// temporary system functions, then built-ins (nil), then the temporary
+// catalog functions and the catalog functions of the current catalog and
+// database.
 func (fs *Functions) resolve(name string) *Function {
-	f, ok := fs.Lookup(name)
-	if !ok {
+	if fs == nil {
 		return nil
 	}
-	if f.System {
+	if f, ok := fs.system[funcKey(name)]; ok {
 		return f
 	}
-	if _, builtin := expr.Builtins().Lookup(name); builtin || aggFuncs[funcKey(name)] {
+	if isBuiltin(name) {
 		return nil
 	}
-	return f
+	ns := fs.current()
+	return fs.precise(ObjectID{ns.Catalog, ns.Database, name})
+}
+
+// Resolve is resolve for the session: the user-defined function an
+// unqualified call of name refers to, or nil.
+func (fs *Functions) Resolve(name string) *Function { return fs.resolve(name) }
+
+// precise finds the function at a full identifier (Flink's precise
+// reference): a temporary catalog function, then a catalog function.
+func (fs *Functions) precise(id ObjectID) *Function {
+	if fs == nil {
+		return nil
+	}
+	k := funcID(id)
+	if f, ok := fs.temp[k]; ok {
+		return f
+	}
+	return fs.perm[k]
+}
+
+// resolveName finds the user-defined function a call of n refers to: an
+// unqualified name as resolve, a qualified one (database.name or
+// catalog.database.name, relative to the current catalog) as a precise
+// reference. Nil: n names no user-defined function.
+func (fs *Functions) resolveName(n *ast.Name) (*Function, error) {
+	if len(n.Parts) == 1 {
+		return fs.resolve(n.Parts[0].Name), nil
+	}
+	id, err := fs.Qualify(n)
+	if err != nil {
+		return nil, err
+	}
+	return fs.precise(id), nil
 }
 
 // isUserAgg reports whether c calls a user-defined aggregate function.
@@ -407,10 +592,19 @@ func (eb *exprBinder) bindUserCall(c *ast.Call, name string) (expr.Expr, bool, e
 	if f == nil {
 		return nil, false, nil
 	}
+	return eb.bindUserFunc(c, f)
+}
+
+// bindUserFunc binds the call c of the user-defined function f.
+func (eb *exprBinder) bindUserFunc(c *ast.Call, f *Function) (expr.Expr, bool, error) {
+	name := c.Name.String()
 	switch f.Kind {
 	case TableFunction:
 		return nil, true, eb.errorf(c, "%s is a table function: call it in FROM, as LATERAL TABLE(%s(..))", f.Name, f.Name)
 	case AggregateFunction:
+		if len(c.Name.Parts) > 1 {
+			return nil, true, eb.errorf(c, "%s: Weir calls user-defined aggregate functions by their unqualified name only", c.Name)
+		}
 		return nil, true, eb.errorf(c, "aggregate %s is not allowed here", c)
 	}
 	if c.Filter != nil || c.Distinct {
@@ -459,17 +653,18 @@ func (b *Binder) userAgg(sp *aggSpec, c *AggCall) error {
 }
 
 // bindQualifiedCall binds a call of a catalog function by its qualified
-// name (default_catalog.default_database.f), or reports (false) that c
-// names none.
-func (eb *exprBinder) bindQualifiedCall(c *ast.Call) (expr.Expr, bool, error) {
-	name, err := functionName(c.Name)
+// name (db.f or catalog.db.f, Flink's precise function reference). A name
+// no function has is Calcite's "No match found for function signature".
+func (eb *exprBinder) bindQualifiedCall(c *ast.Call) (expr.Expr, error) {
+	f, err := eb.fns.resolveName(c.Name)
 	if err != nil {
-		return nil, false, nil
+		return nil, eb.errorf(c, "%v", err)
 	}
-	if f, ok := eb.fns.Lookup(name); !ok || f.System {
-		return nil, false, nil
+	if f == nil {
+		return nil, eb.errorf(c, "No match found for function signature %s()", c.Name)
 	}
-	return eb.bindUserCall(c, name)
+	out, _, err := eb.bindUserFunc(c, f)
+	return out, err
 }
 
 // aggCallArgs returns the arguments of the aggregate call c in their
@@ -487,18 +682,13 @@ func (b *Binder) aggCallArgs(c *ast.Call) ([]ast.Expr, *Function, error) {
 	return args, f, err
 }
 
-// functionName resolves a possibly qualified function name to the
-// function's own name: Weir keeps catalog functions in the built-in
-// catalog's default database, so a qualifier must name that one.
-func functionName(n *ast.Name) (string, error) {
-	p := n.Parts
-	switch {
-	case len(p) == 1:
-		return p[0].Name, nil
-	case len(p) == 2 && p[0].Name == DefaultDatabase:
-		return p[1].Name, nil
-	case len(p) == 3 && p[0].Name == DefaultCatalog && p[1].Name == DefaultDatabase:
-		return p[2].Name, nil
+// DropCatalogFunctionsIn removes the catalog functions (not temporary
+// ones) of the database ns, as a catalog drops them with the database
+// (DROP DATABASE .. CASCADE).
+func (fs *Functions) DropCatalogFunctionsIn(ns Namespace) {
+	for id := range fs.perm {
+		if id.Catalog == ns.Catalog && id.Database == ns.Database {
+			delete(fs.perm, id)
+		}
 	}
-	return "", fmt.Errorf("sql: %s: Weir keeps catalog functions in %s.%s only", n, DefaultCatalog, DefaultDatabase)
 }

@@ -291,7 +291,7 @@ func (b *Binder) bindOver(s *ast.Select, from Rel, sc *scope, where expr.Expr, i
 		fn := strings.ToUpper(c.Name.Parts[len(c.Name.Parts)-1].Name)
 		switch {
 		case len(c.Name.Parts) != 1:
-			bindErr = errAt(c, "function %s: catalog functions are not supported", c.Name)
+			bindErr = errAt(c, "function %s: Weir calls a function with OVER by its unqualified name only", c.Name)
 		case fn == "ROW_NUMBER" || fn == "RANK" || fn == "DENSE_RANK":
 			bindErr = errAt(c, "%s() OVER is supported only as Flink's Top-N or deduplication (filtered by an enclosing WHERE on its number), not together with OVER aggregations", fn)
 		case fn == "LEAD":

@@ -19,6 +19,10 @@ type scopeCol struct {
 	// merged marks the right-hand column of a JOIN ... USING pair: it is
 	// reachable qualified only, and SELECT * lists the pair once.
 	merged bool
+	// ID is the full identifier of the catalog table or view the column
+	// comes from when the FROM item has no alias (else zero): as in
+	// Calcite, db.t.c and catalog.db.t.c name the column too.
+	ID ObjectID
 }
 
 // scope is the set of columns an expression can name: the columns of the
@@ -43,7 +47,21 @@ func (s *scope) resolve(ref *ast.ColumnRef) (expr.Expr, error) {
 	for i, p := range ref.Parts {
 		parts[i] = p.Name
 	}
-	// A qualified column (t.c ...) first, then a bare column (c.f ...).
+	// A column qualified by the table's catalog and database
+	// (catalog.db.t.c, db.t.c), by the longest prefix first as Calcite's
+	// DelegatingScope.fullyQualify, then by the table (t.c ...), then a
+	// bare column (c.f ...).
+	for k := 3; k >= 2; k-- {
+		if len(parts) < k+1 {
+			continue
+		}
+		for i := range s.cols {
+			c := &s.cols[i]
+			if c.ID.Name != "" && idHasSuffix(c.ID, parts[:k]) && c.Name == parts[k] {
+				return fieldPath(expr.Ref(c.Index, c.Type), parts[k+1:], ref)
+			}
+		}
+	}
 	if len(parts) >= 2 {
 		var hit *scopeCol
 		for i := range s.cols {
@@ -74,6 +92,19 @@ func (s *scope) resolve(ref *ast.ColumnRef) (expr.Expr, error) {
 		return nil, fmt.Errorf("sql: %s: Column '%s' not found in any table", pos(ref.Pos), strings.Join(parts, "."))
 	}
 	return fieldPath(expr.Ref(hit.Index, hit.Type), parts[1:], ref)
+}
+
+// idHasSuffix reports whether names (2 or 3 parts) are the last parts of
+// id (database.name or catalog.database.name).
+func idHasSuffix(id ObjectID, names []string) bool {
+	full := []string{id.Catalog, id.Database, id.Name}
+	tail := full[len(full)-len(names):]
+	for i := range names {
+		if tail[i] != names[i] {
+			return false
+		}
+	}
+	return true
 }
 
 func (s *scope) hasQual(q string) bool {
