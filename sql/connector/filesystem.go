@@ -14,7 +14,8 @@ import (
 // Filesystem is Flink's 'filesystem' connector over connector/file: the
 // source reads the file at 'path', or every file under it (names starting
 // with '.' or '_' skipped), one record per line in 'format' (json, csv or
-// raw), bounded, with file positions in checkpoints; the sink writes
+// raw), bounded (unless source.monitor-interval is set), with file
+// positions in checkpoints; the sink writes
 // insert-only rows exactly once through file.ExactlyOnceBulkSink: part
 // files under 'path' become visible when a checkpoint completes (or at the
 // end of a bounded job). Options: path, format, the format's options,
