@@ -16,7 +16,10 @@ import (
 // file goes to subtask 0, subtask 1 has nothing to read; with the
 // strategy's IdleTimeout (Flink's withIdleness) it does not hold back the
 // watermark, and an event-time window over subtask 0's records fires
-// while the job runs.
+// while the job runs. Subtask 0 reads slowly (200 lines a second), so
+// that it is still active when subtask 1 goes idle: Weir's input gate,
+// unlike Flink's StatusWatermarkValve, forwards no watermark when its
+// last active channel goes idle.
 func TestMonitorIdleSubtask(t *testing.T) {
 	dir := t.TempDir()
 	name := markers(2, "idle")[0] // owned by subtask 0
@@ -28,7 +31,7 @@ func TestMonitorIdleSubtask(t *testing.T) {
 
 	env := weir.NewEnvironment(weir.Options{Parallelism: 2, AutoWatermarkInterval: -1}) // a watermark after every poll
 	strategy := weir.ForMonotonousTimestamps[monRec]().WithTimestamps(func(r monRec) int64 { return int64(r.N) }).WithIdleness(30 * time.Millisecond)
-	src := weir.FromSource(env, JSONSource[monRec](dir, SourceOptions{MonitorInterval: 10 * time.Millisecond, LinesPerPoll: 5}), strategy, "files")
+	src := weir.FromSource(env, JSONSource[monRec](dir, SourceOptions{MonitorInterval: 10 * time.Millisecond, LinesPerPoll: 5, LinesPerSecond: 400}), strategy, "files")
 	ones := weir.Map(src, func(r monRec) monRec { return monRec{F: r.F, N: 1} })
 	ws := weir.Window(weir.KeyBy(ones, func(r monRec) string { return r.F }), window.TumblingEventTime[monRec](time.Second))
 	fired := make(chan monRec, 16)
