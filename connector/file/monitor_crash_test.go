@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -20,13 +21,18 @@ import (
 // the child job of TestMonitorSurvivesKills.
 const monitorCrashEnv = "WEIR_FILE_MONITOR_CRASH_CHILD"
 
+// monitorCrashPar is the child's parallelism: it changes between runs, so
+// that restores rescale the source (and the sink).
+const monitorCrashPar = "WEIR_FILE_MONITOR_CRASH_P"
+
 // crashRec is a record of the crash test: a unique id.
 type crashRec struct {
 	ID int `json:"id"`
 }
 
 // TestMonitorCrashChild is the child process of TestMonitorSurvivesKills:
-// a continuous JSON source over dir/in at parallelism 2 (paced, so that
+// a continuous JSON source over dir/in at the parallelism the test sets
+// (paced, so that
 // kills land in the middle of files) into the exactly-once JSON sink
 // dir/out, with 50 ms checkpoints, restoring the latest. It runs until
 // killed.
@@ -35,8 +41,12 @@ func TestMonitorCrashChild(t *testing.T) {
 	if dir == "" {
 		t.Skip("the child process of TestMonitorSurvivesKills")
 	}
+	par, err := strconv.Atoi(os.Getenv(monitorCrashPar))
+	if err != nil {
+		t.Fatal(err)
+	}
 	env := weir.NewEnvironment(weir.Options{
-		Parallelism: 2,
+		Parallelism: par,
 		Checkpoints: weir.CheckpointOptions{Interval: 50 * time.Millisecond, Dir: filepath.Join(dir, "chk"), Retained: 2},
 		Restore:     "latest",
 	})
@@ -53,7 +63,8 @@ func TestMonitorCrashChild(t *testing.T) {
 // checkpoints) and restarted from the latest checkpoint, several times.
 // Every line of every file must be in the committed output of the
 // exactly-once sink exactly once: no file is read twice or skipped, and
-// no file is re-read from its start after a restore.
+// no file is re-read from its start after a restore, though the
+// parallelism changes between runs (2, 3, 1, 2, 3, 2).
 func TestMonitorSurvivesKills(t *testing.T) {
 	if testing.Short() {
 		t.Skip("crash test")
@@ -89,7 +100,9 @@ func TestMonitorSurvivesKills(t *testing.T) {
 	addFiles(filesPerRun)
 	rng := rand.New(rand.NewPCG(7, 11))
 	chk := filepath.Join(dir, "chk")
+	pars := []int{2, 3, 1, 2, 3, 2} // a run's parallelism
 	for run := range kills {
+		t.Setenv(monitorCrashPar, strconv.Itoa(pars[run]))
 		before := crashtest.LatestCheckpoint(t, chk)
 		c := crashtest.Start(t, bin, logPath, "-test.run=^TestMonitorCrashChild$", "-test.count=1")
 		c.WaitUntil(t, "a checkpoint", 60*time.Second, func() bool { return crashtest.LatestCheckpoint(t, chk) > before })
@@ -98,6 +111,7 @@ func TestMonitorSurvivesKills(t *testing.T) {
 		c.KillRun(t, run)
 	}
 	addFiles(filesPerRun) // while no job runs
+	t.Setenv(monitorCrashPar, strconv.Itoa(pars[kills]))
 	c := crashtest.Start(t, bin, logPath, "-test.run=^TestMonitorCrashChild$", "-test.count=1")
 	var got map[int]int
 	c.WaitUntil(t, "every line in the committed output", 120*time.Second, func() bool {
