@@ -1,6 +1,8 @@
 // Package file reads and writes JSON lines and CSV files: bounded sources
-// that checkpoint their positions, simple sinks and exactly-once sinks,
-// after Flink's FileSource and FileSink.
+// that checkpoint their positions (unbounded with
+// SourceOptions.MonitorInterval, which reads new files as they appear:
+// monitor.go), simple sinks and exactly-once sinks, after Flink's
+// FileSource and FileSink.
 //
 // # Sources
 //

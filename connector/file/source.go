@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/weirstream/weir"
 )
@@ -65,6 +66,13 @@ type SourceOptions struct {
 	// selected it returns false. The filesystem SQL connector reads only
 	// the files of partition directories this way.
 	Include func(path string) bool
+	// MonitorInterval, if positive, makes the source unbounded (Flink's
+	// FileSource.monitorContinuously, the SQL option
+	// source.monitor-interval): it lists the path again every interval
+	// and reads each file it has not seen before once, in the order it
+	// discovers them. A file is identified by its path: one already read
+	// is not read again, even if it changes. See monitor.go.
+	MonitorInterval time.Duration
 }
 
 // lineDecoder decodes the lines of one file.
@@ -123,7 +131,9 @@ func (a lineAdapter[T]) decode(line []byte, v *T) (string, error) {
 }
 
 // Source reads a file, or every file of a directory, as records of type T.
-// It is bounded: it ends when all files have been read. Create it with
+// It is bounded: it ends when all files have been read; with
+// SourceOptions.MonitorInterval it is unbounded and reads new files as
+// they appear. Create it with
 // JSONSource or CSVSource and add it with weir.FromSource.
 type Source[T any] struct {
 	path   string
@@ -178,7 +188,8 @@ func checkComma(c rune) (byte, error) {
 
 // CreateReader lists the files (each subtask lists the same sorted files)
 // and returns the reader of those assigned to ctx.Subtask: file i of n goes
-// to subtask i mod parallelism.
+// to subtask i mod parallelism; for a continuous source (MonitorInterval)
+// a file goes to the subtask its path hashes to (monitor.go).
 func (s *Source[T]) CreateReader(ctx weir.SourceContext) (weir.SourceReader[T], error) {
 	newDec, err := s.decoderFactory()
 	if err != nil {
@@ -201,24 +212,18 @@ func (s *Source[T]) CreateReader(ctx weir.SourceContext) (weir.SourceReader[T], 
 			return nil, err
 		}
 	}
-	listed := make(map[string]bool, len(files))
 	var mine []fileSplit
-	for i, f := range files {
-		rel := s.relName(f)
-		listed[rel] = true
-		if i%p != ctx.Subtask {
-			continue
+	var mon *monitor
+	if s.opts.MonitorInterval > 0 {
+		if ctx.Time == nil {
+			return nil, optionError("MonitorInterval", "needs the job's processing-time service", nil)
 		}
-		sp := fileSplit{path: f, rel: rel}
-		if pos, ok := restored[rel]; ok {
-			sp.pos, sp.restored = pos, true
+		mon, mine, err = s.newMonitor(ctx, files, restored, p)
+		if err != nil {
+			return nil, err
 		}
-		mine = append(mine, sp)
-	}
-	for rel, pos := range restored {
-		if !pos.done && !listed[rel] {
-			return nil, fmt.Errorf("file: restoring from checkpoint %d: %s was being read (at line %d) but is no longer under %s", ctx.RestoredFrom, rel, pos.line, s.path)
-		}
+	} else if mine, err = s.assignBounded(ctx, files, restored, p); err != nil {
+		return nil, err
 	}
 	n := s.opts.LinesPerPoll
 	if n <= 0 {
@@ -233,15 +238,47 @@ func (s *Source[T]) CreateReader(ctx weir.SourceContext) (weir.SourceReader[T], 
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	r := &reader[T]{files: mine, newDec: newDec, perPoll: n, policy: s.opts.OnError, format: s.format, comma: comma, maxRec: maxRec, log: log}
+	r := &reader[T]{files: mine, mon: mon, newDec: newDec, perPoll: n, policy: s.opts.OnError, format: s.format, comma: comma, maxRec: maxRec, log: log}
 	if s.opts.LinesPerSecond > 0 {
 		if ctx.Time == nil {
 			return nil, optionError("LinesPerSecond", "needs the job's processing-time service", nil)
 		}
 		r.limit = &limiter{perMs: s.opts.LinesPerSecond / 1000 / float64(p)}
-		r.time = ctx.Time
 	}
+	r.time = ctx.Time
 	return r, nil
+}
+
+// assignBounded returns the files of a bounded source's subtask: file i
+// of the sorted listing goes to subtask i mod p, with its restored
+// position. A file the checkpoint was reading must still be listed.
+func (s *Source[T]) assignBounded(ctx weir.SourceContext, files []string, restored map[string]filePos, p int) ([]fileSplit, error) {
+	listed := make(map[string]bool, len(files))
+	var mine []fileSplit
+	for i, f := range files {
+		rel := s.relName(f)
+		listed[rel] = true
+		if i%p != ctx.Subtask {
+			continue
+		}
+		sp := fileSplit{path: f, rel: rel}
+		if pos, ok := restored[rel]; ok {
+			sp.pos, sp.restored = pos, true
+		}
+		mine = append(mine, sp)
+	}
+	return mine, checkRestoredListed(ctx, s.path, restored, listed)
+}
+
+// checkRestoredListed fails when a file the checkpoint was reading is no
+// longer listed.
+func checkRestoredListed(ctx weir.SourceContext, path string, restored map[string]filePos, listed map[string]bool) error {
+	for rel, pos := range restored {
+		if !pos.done && !listed[rel] {
+			return fmt.Errorf("file: restoring from checkpoint %d: %s was being read (at line %d) but is no longer under %s", ctx.RestoredFrom, rel, pos.line, path)
+		}
+	}
+	return nil
 }
 
 // relName is the name under which a file's position is checkpointed: its
@@ -340,7 +377,8 @@ type fileSplit struct {
 // its own watermark.
 type reader[T any] struct {
 	files   []fileSplit
-	next    int // index in files of the next file to open
+	next    int      // index in files of the next file to open
+	mon     *monitor // set for a continuous source: finds new files
 	newDec  func() lineDecoder[T]
 	perPoll int
 	limit   *limiter
@@ -385,7 +423,21 @@ func (r *reader[T]) Poll(ctx context.Context, out *weir.SourceOutput[T]) (weir.P
 			for r.next < len(r.files) && r.files[r.next].pos.done {
 				r.next++ // finished before the checkpoint restored from
 			}
+			if r.mon != nil && r.time.Now() >= r.mon.next {
+				if err := r.discover(); err != nil {
+					return weir.NothingAvailable, err
+				}
+				continue
+			}
 			if r.next == len(r.files) {
+				if r.mon != nil {
+					// Wait for the next listing (one wake-up each).
+					if r.mon.woken != r.mon.next {
+						r.mon.woken = r.mon.next
+						r.time.Schedule(r.mon.next, noop)
+					}
+					return weir.NothingAvailable, nil
+				}
 				return weir.EndOfInput, nil
 			}
 			if err := r.open(out); err != nil {

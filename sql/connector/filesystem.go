@@ -17,7 +17,8 @@ import (
 // Filesystem is Flink's 'filesystem' connector over connector/file: the
 // source reads the file at 'path', or every file under it (names starting
 // with '.' or '_' skipped), one record per line in 'format' (json, csv or
-// raw), bounded, with file positions in checkpoints; the sink writes
+// raw), bounded (unless source.monitor-interval is set), with file
+// positions in checkpoints; the sink writes
 // insert-only rows exactly once through file.ExactlyOnceBulkSink: part
 // files under 'path' become visible when a checkpoint completes (or at the
 // end of a bounded job). Options: path, format, the format's options,
@@ -41,8 +42,11 @@ import (
 // 'format' = 'parquet' reads and writes Parquet files (parquet_format.go).
 // Partitioned tables: fs_partition.go, their partition commit
 // fs_partition_commit.go, and partition pruning fs_prune.go; INSERT
-// OVERWRITE (batch) fs_overwrite.go. Not supported: source.monitor-interval
-// (continuous reading).
+// OVERWRITE (batch) fs_overwrite.go. source.monitor-interval (a duration
+// > 0) makes the source unbounded (a streaming source: refused in the
+// batch mode): it lists 'path' again every interval and reads each new
+// file once, as Flink's continuous FileSource (fs_monitor.go,
+// connector/file/monitor.go); not yet for 'format' = 'parquet'.
 type Filesystem struct{}
 
 // DefaultRolloverInterval and DefaultInactivityInterval are Flink's
@@ -66,7 +70,7 @@ func (Filesystem) OptionalOptions() []string {
 		"sink.rolling-policy.inactivity-interval", "sink.rolling-policy.check-interval", "auto-compaction", "compaction.file-size",
 		"lookup.join.cache.ttl",
 		"partition.default-name", "sink.shuffle-by-partition.enable", "scan.parallelism", "sink.parallelism",
-		"source.path.regex-pattern", "source.report-statistics"}, partitionCommitOptions...)
+		"source.path.regex-pattern", "source.report-statistics", "source.monitor-interval"}, partitionCommitOptions...)
 }
 
 // SupportsPartitioning: filesystem tables may be PARTITIONED BY
@@ -109,6 +113,9 @@ type fsTable struct {
 	// pathRe is source.path.regex-pattern (fs_path_regex.go), nil when
 	// not set.
 	pathRe *regexp.Regexp
+	// monitor is source.monitor-interval: 0 for a bounded source
+	// (fs_monitor.go).
+	monitor time.Duration
 }
 
 func (f Filesystem) create(ctx Context, sink bool) (*fsTable, error) {
@@ -138,7 +145,8 @@ func (f Filesystem) create(ctx Context, sink bool) (*fsTable, error) {
 		reload:     o.duration("lookup.join.cache.ttl", 60*time.Minute),
 		par:        int(o.int64("scan.parallelism", 0, 1)),
 		sinkPar:    int(o.int64("sink.parallelism", 0, 1)),
-		pathRe:     newPathRegex(o)}
+		pathRe:     newPathRegex(o),
+		monitor:    monitorInterval(o)}
 	checkReportStatistics(o)
 	t.compactSize = o.memorySize("compaction.file-size", t.partSize)
 	if o.err != nil {
@@ -180,6 +188,9 @@ func (f Filesystem) create(ctx Context, sink bool) (*fsTable, error) {
 		fileSchema = t.part.fileSchema(ctx.Schema)
 	}
 	if id == "parquet" {
+		if t.monitor > 0 && !sink {
+			return nil, fmt.Errorf("connector: table %s: option 'source.monitor-interval' is not supported yet with 'format' = 'parquet'", ctx.Table)
+		}
 		pc, err := newParquetConfig(o, fileSchema)
 		if err != nil {
 			return nil, err
@@ -247,7 +258,10 @@ func (t *fsSource) ChangelogMode() ChangelogMode {
 	}
 	return InsertOnly
 }
-func (t *fsSource) Bounded() bool { return true }
+
+// Bounded is false with source.monitor-interval (Flink's
+// FileSystemTableSource: a continuous FileSource is unbounded).
+func (t *fsSource) Bounded() bool { return t.monitor <= 0 }
 
 // ApplyProjection makes the source produce the given columns.
 func (t *fsSource) ApplyProjection(fields []int) error {
@@ -323,7 +337,7 @@ func (t *fsSource) Produce(b BuildContext) (weir.Stream[row.Row], error) {
 		dec, _ := c.newDecoder() // checked by newCodec
 		return &lineDecoder{dec: dec, skip: skip, proj: proj, part: t.part}
 	}
-	opts := file.SourceOptions{OnError: b.OnError}
+	opts := file.SourceOptions{OnError: b.OnError, MonitorInterval: t.monitor}
 	opts.Include = t.fileFilter()
 	if b.Env.AutoWatermarkInterval() < 0 {
 		// A watermark after every poll: read one line per poll, so each

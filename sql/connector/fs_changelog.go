@@ -46,7 +46,7 @@ func (t *fsSource) produceChangelog(b BuildContext) (weir.Stream[row.Row], error
 		dec, _ := c.newChangelog() // checked by newCodec
 		return &changelogLineDecoder{dec: dec, skip: skip, proj: proj}
 	}
-	opts := file.SourceOptions{OnError: b.OnError, Include: t.fileFilter()}
+	opts := file.SourceOptions{OnError: b.OnError, Include: t.fileFilter(), MonitorInterval: t.monitor}
 	if b.Env.AutoWatermarkInterval() < 0 {
 		opts.LinesPerPoll = 1 // see Produce
 	}

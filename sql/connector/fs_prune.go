@@ -22,7 +22,10 @@ import (
 // path cannot be listed, or a directory's value does not cast to its
 // column's type (the source fails on it when it runs).
 func (t *fsSource) ListPartitions() ([][]row.Value, bool, error) {
-	if t.part == nil {
+	if t.part == nil || t.monitor > 0 {
+		// A continuous source (source.monitor-interval) finds partitions
+		// while it runs: the planner must not turn the scan into an
+		// empty Values when none exists or matches yet (fs_monitor.go).
 		return nil, false, nil
 	}
 	var parts [][]row.Value
