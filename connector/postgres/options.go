@@ -120,8 +120,9 @@ type SinkOptions[T any] struct {
 	// leftovers of the prefix the checkpoint was taken with, if it was
 	// another.
 	TransactionPrefix string
-	// JobID identifies the job for the check that no other job uses
-	// TransactionPrefix: sessions of the prefix whose job id differs are
+	// JobID identifies the job (or the job and the sink, to also catch
+	// two sinks of one job given the same prefix) for the check that no
+	// other job uses TransactionPrefix: sessions of the prefix whose job id differs are
 	// another job's (see ErrPrefixInUse), sessions with the same one are
 	// left by earlier runs of this job and are ended. It should be the same
 	// for every run of the job (weir.Environment.JobID when the job is

@@ -44,7 +44,8 @@ import (
 // sink.buffer-flush.interval, sink.max-retries, sink.parallelism; Weir's
 // own sink.delivery-guarantee (at-least-once, the default, exactly-once
 // through PostgreSQL's prepared transactions, or none) and
-// sink.transactional-id-prefix.
+// sink.transactional-id-prefix (unique per job; by default derived from
+// the job's name and the sink, see jdbcDefaultPrefix).
 //
 // Not supported, refused with an error: other databases' URLs,
 // the FULL lookup cache, column
@@ -720,7 +721,9 @@ func (s *jdbcSink) Consume(b BuildContext, in weir.Stream[row.Row]) (weir.DataSi
 			opts.LegacyTransactionPrefix = "weir-" + b.uid("jdbc")
 		}
 		if b.Env != nil {
-			opts.JobID = b.Env.JobID()
+			// The job and the sink: two sinks of one job given the same
+			// prefix are caught as two jobs would be.
+			opts.JobID = b.Env.JobID() + "\x00" + b.uid("sink")
 		}
 	}
 	par := s.par

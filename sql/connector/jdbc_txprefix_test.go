@@ -27,8 +27,14 @@ type gatedSource struct {
 	gate chan struct{}
 }
 
-func (g *gatedSource) CreateReader(weir.SourceContext) (weir.SourceReader[row.Row], error) {
-	return &gatedReader{g: g}, nil
+func (g *gatedSource) CreateReader(ctx weir.SourceContext) (weir.SourceReader[row.Row], error) {
+	r := &gatedReader{g: g}
+	for _, it := range ctx.Restored {
+		if _, err := fmt.Sscan(string(it), &r.next); err != nil {
+			return nil, err
+		}
+	}
+	return r, nil
 }
 
 type gatedReader struct {
@@ -63,13 +69,15 @@ func (r *gatedReader) SnapshotState(int64) ([][]byte, error) {
 
 // jdbcJob is a job writing a gatedSource into table through the jdbc
 // sink with exactly-once delivery and checkpoints every 50ms; the sink's
-// uid is built from uidPrefix.
+// uid is built from uidPrefix. startJDBCJob's name is the job's name and
+// the rows' job column, or "<rows' job>/<job name>".
 type jdbcJob struct {
-	src  *gatedSource
-	done chan error
+	src    *gatedSource
+	done   chan error
+	cancel context.CancelFunc
 }
 
-func startJDBCJob(t *testing.T, name, tbl, uidPrefix, extra string, n int64) *jdbcJob {
+func startJDBCJob(t *testing.T, name, tbl, uidPrefix, extra string, n int64, opts ...func(*weir.Options)) *jdbcJob {
 	t.Helper()
 	spec := "job STRING\nn BIGINT\n'connector' = 'jdbc'\n'url' = 'jdbc:postgresql://127.0.0.1:5432/test?sslmode=disable'\n" +
 		"'username' = 'postgres'\n'table-name' = '" + tbl + "'\n'sink.delivery-guarantee' = 'exactly-once'\n'sink.buffer-flush.max-rows' = '10'\n" + extra
@@ -77,14 +85,24 @@ func startJDBCJob(t *testing.T, name, tbl, uidPrefix, extra string, n int64) *jd
 	if err != nil {
 		t.Fatal(err)
 	}
-	env := weir.NewEnvironment(weir.Options{JobName: name, Parallelism: 1,
-		Checkpoints: weir.CheckpointOptions{Interval: 50 * time.Millisecond, Dir: t.TempDir()}})
-	j := &jdbcJob{src: &gatedSource{job: name, n: n, gate: make(chan struct{})}, done: make(chan error, 1)}
+	_, jobName, ok := strings.Cut(name, "/")
+	if !ok {
+		jobName = name
+	}
+	o := weir.Options{JobName: jobName, Parallelism: 1,
+		Checkpoints: weir.CheckpointOptions{Interval: 50 * time.Millisecond, Dir: t.TempDir()}}
+	for _, f := range opts {
+		f(&o)
+	}
+	env := weir.NewEnvironment(o)
+	rowsOf, _, _ := strings.Cut(name, "/")
+	j := &jdbcJob{src: &gatedSource{job: rowsOf, n: n, gate: make(chan struct{})}, done: make(chan error, 1)}
 	st := weir.FromSource[row.Row](env, j.src, weir.WatermarkStrategy[row.Row]{}, "gated")
 	if _, err := k.Consume(connector.BuildContext{Env: env, Prefix: uidPrefix}, st); err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	j.cancel = cancel
 	go func() {
 		defer cancel()
 		j.done <- env.Execute(ctx)
@@ -244,5 +262,50 @@ func TestJDBCExactlyOnceSharedPrefix(t *testing.T) {
 	checkRows(t, c, tbl, "job-a", n)
 	if m := pgInt(t, c, "SELECT count(*) FROM "+tbl+" WHERE job = 'job-b'"); m != 0 {
 		t.Errorf("%d rows of job B", m)
+	}
+}
+
+// TestJDBCExactlyOnceRestoreRenamed restores the checkpoint of a job into
+// a job of another name, so of another default transaction prefix: the
+// checkpoint's prefix marker makes the restored job roll back what the
+// first one left prepared after the checkpoint (here a transaction
+// prepared by hand under the first job's prefix), and every row is
+// written once.
+func TestJDBCExactlyOnceRestoreRenamed(t *testing.T) {
+	c := txpConn(t)
+	tbl, uid := jdbcTestTable(t, c)
+	dir := t.TempDir()
+	chk := func(o *weir.Options) { o.Checkpoints.Dir = dir; o.Checkpoints.Retained = 3 }
+	const n = 400
+	a := startJDBCJob(t, "job-1", tbl, uid, "", n, chk)
+	waitUntil(t, "the first half committed", 60*time.Second, func() bool {
+		return pgInt(t, c, "SELECT count(*) FROM "+tbl) == n/2
+	}, a)
+	a.cancel()
+	<-a.done
+	var prefix1 string
+	if err := c.QueryRow(context.Background(), "SELECT DISTINCT prefix FROM "+postgres.DefaultCommitTable+" WHERE starts_with(prefix, $1)", "weir-"+uid+"-").Scan(&prefix1); err != nil {
+		t.Fatalf("the first job's prefix: %v", err)
+	}
+	// A checkpoint after the restored one, prepared but never completed.
+	ctx := context.Background()
+	for _, q := range []string{"BEGIN", "INSERT INTO " + tbl + " VALUES ('job-1', -1)",
+		"PREPARE TRANSACTION '" + postgres.TransactionID(prefix1, 0, 999999, "0badcafe") + "'"} {
+		if _, err := c.Exec(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	// The rows go on from the first job's position.
+	b := startJDBCJob(t, "job-1/job-2", tbl, uid, "", n, chk, func(o *weir.Options) { o.Restore = "latest" })
+	close(b.src.gate)
+	if err := <-b.done; err != nil {
+		t.Fatalf("restored job: %v", err)
+	}
+	checkRows(t, c, tbl, "job-1", n)
+	if p := pgInt(t, c, "SELECT count(*) FROM pg_prepared_xacts WHERE starts_with(gid, $1)", "weir-"+uid+"-"); p != 0 {
+		t.Errorf("%d prepared transactions left", p)
+	}
+	if p := pgInt(t, c, "SELECT count(DISTINCT prefix) FROM "+postgres.DefaultCommitTable+" WHERE starts_with(prefix, $1)", "weir-"+uid+"-"); p != 2 {
+		t.Errorf("%d prefixes committed, want 2 (the restored job writes under its own)", p)
 	}
 }
