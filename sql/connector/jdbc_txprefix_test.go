@@ -75,6 +75,7 @@ type jdbcJob struct {
 	src    *gatedSource
 	done   chan error
 	cancel context.CancelFunc
+	exited chan struct{} // closed when Execute returned
 }
 
 func startJDBCJob(t *testing.T, name, tbl, uidPrefix, extra string, n int64, opts ...func(*weir.Options)) *jdbcJob {
@@ -96,7 +97,7 @@ func startJDBCJob(t *testing.T, name, tbl, uidPrefix, extra string, n int64, opt
 	}
 	env := weir.NewEnvironment(o)
 	rowsOf, _, _ := strings.Cut(name, "/")
-	j := &jdbcJob{src: &gatedSource{job: rowsOf, n: n, gate: make(chan struct{})}, done: make(chan error, 1)}
+	j := &jdbcJob{src: &gatedSource{job: rowsOf, n: n, gate: make(chan struct{})}, done: make(chan error, 1), exited: make(chan struct{})}
 	st := weir.FromSource[row.Row](env, j.src, weir.WatermarkStrategy[row.Row]{}, "gated")
 	if _, err := k.Consume(connector.BuildContext{Env: env, Prefix: uidPrefix}, st); err != nil {
 		t.Fatal(err)
@@ -104,6 +105,7 @@ func startJDBCJob(t *testing.T, name, tbl, uidPrefix, extra string, n int64, opt
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	j.cancel = cancel
 	go func() {
+		defer close(j.exited)
 		defer cancel()
 		j.done <- env.Execute(ctx)
 	}()
@@ -114,6 +116,7 @@ func startJDBCJob(t *testing.T, name, tbl, uidPrefix, extra string, n int64, opt
 		default:
 			close(j.src.gate)
 		}
+		<-j.exited // Execute returns once ctx is done
 	})
 	return j
 }
