@@ -202,6 +202,9 @@ func (e *Environment) Parallelism() int { return e.opts.Parallelism }
 // restore it.
 func (e *Environment) JobID() string { return e.opts.JobID }
 
+// JobName returns Options.JobName (empty unless given).
+func (e *Environment) JobName() string { return e.opts.JobName }
+
 // AutoWatermarkInterval returns Options.AutoWatermarkInterval: negative when
 // sources emit a watermark after every poll.
 func (e *Environment) AutoWatermarkInterval() time.Duration { return e.opts.AutoWatermarkInterval }

@@ -22,6 +22,9 @@ type SinkContext struct {
 	Subtask, Parallelism int
 	// OperatorName is the sink's name, for error messages.
 	OperatorName string
+	// Restored is set when the job restored a checkpoint or savepoint that
+	// has state of this sink (its staged committables, possibly none).
+	Restored bool
 }
 
 // SinkWriter writes one subtask's records (Flink's SinkWriter). Its methods
@@ -162,7 +165,7 @@ type sinkOp[T any] struct {
 func (s *sinkOp[T]) Open(ctx *runtime.OperatorContext) error {
 	s.ctx = ctx
 	s.tctx = s.taskContext()
-	w, err := s.sink.CreateWriter(SinkContext{Subtask: ctx.Subtask, Parallelism: ctx.Parallelism, OperatorName: ctx.Name})
+	w, err := s.sink.CreateWriter(SinkContext{Subtask: ctx.Subtask, Parallelism: ctx.Parallelism, OperatorName: ctx.Name, Restored: ctx.Restore != nil})
 	if err != nil {
 		return opError(ctx, err)
 	}

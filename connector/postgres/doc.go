@@ -56,10 +56,19 @@
 //     holds no locks and is never committed; its records are replayed
 //     from the restored source positions. It also ends (pg_terminate_backend)
 //     sessions that earlier runs of those subtasks left on the server —
-//     their application_name is "weir-sink <hash of the prefix> <subtask>"
-//     — whose open transaction could otherwise hold row locks until the
-//     server notices the client is gone (this needs superuser or
-//     pg_signal_backend; without it, a warning).
+//     their application_name is "weir-sink <hash of the prefix> <subtask>
+//     <hash of SinkOptions.JobID>" — whose open transaction could
+//     otherwise hold row locks until the server notices the client is gone
+//     (this needs superuser or pg_signal_backend; without it, a warning).
+//     The prefix must be unique to the job: before it ends a session or
+//     rolls back a transaction, the writer looks for sessions of its prefix
+//     of another job (another JobID), waits up to 10 seconds for them to
+//     end (a run that just died), and fails with ErrPrefixInUse if they do
+//     not, touching nothing. Every checkpoint also stores a marker naming
+//     the prefix, and a restore rolls back the leftovers of the prefix the
+//     checkpoint was taken with as well (for checkpoints of earlier
+//     versions, without markers: the prefix of their gids, or
+//     LegacyTransactionPrefix).
 //
 // Why this design and not a commit table alone (rows and a marker written
 // in one ordinary transaction when the checkpoint completes, the rows

@@ -67,6 +67,14 @@ var ErrOptions = weir.MarkError(errors.New("postgres: invalid options"), weir.Er
 // its records are lost. It matches weir.ErrDataLoss.
 var ErrTransactionLost = weir.MarkError(errors.New("postgres: prepared transaction of a completed checkpoint lost"), weir.ErrDataLoss)
 
+// ErrPrefixInUse is matched by the error of an ExactlyOnce writer that
+// found a live session of another job using its TransactionPrefix: the
+// writer would roll back that job's prepared transactions (losing its
+// records), so it fails instead, before it touches any. Give each job its
+// own prefix. It matches weir.ErrRetriable: a session of an earlier run
+// that the server has not yet noticed is gone ends eventually.
+var ErrPrefixInUse = weir.MarkError(errors.New("postgres: the exactly-once sink's transaction prefix is in use by another job"), weir.ErrRetriable)
+
 func optionError(option, reason string) error {
 	return &weir.InvalidOptionError{Prefix: "postgres", Option: option, Reason: reason, Kind: ErrOptions}
 }
@@ -99,11 +107,35 @@ type SinkOptions[T any] struct {
 	// Guarantee is AtLeastOnce (default), ExactlyOnce or None.
 	Guarantee Guarantee
 	// TransactionPrefix names the prepared transactions of an ExactlyOnce
-	// sink, required for it, and must be unique to the job and sink:
-	// subtask s prepares "<prefix>-<s>-<checkpoint>-<nonce>", and after a
-	// restore (or a fresh start) rolls back every prepared transaction of
-	// its subtasks that the restored checkpoint does not commit.
+	// sink, required for it, and must be unique to the job and sink (as
+	// Flink's sink.transactional-id-prefix): subtask s prepares
+	// "<prefix>-<s>-<checkpoint>-<nonce>", and after a restore (or a fresh
+	// start) rolls back every prepared transaction of its subtasks that
+	// the restored checkpoint does not commit. It should stay the same
+	// when the job restarts without a checkpoint, so that the new run rolls
+	// back what the old one left prepared. Before it rolls back anything, a
+	// writer checks that no session of another job (see JobID) uses the
+	// prefix and fails with ErrPrefixInUse if one does. Every checkpoint
+	// stores the prefix; after a restore the writer also rolls back the
+	// leftovers of the prefix the checkpoint was taken with, if it was
+	// another.
 	TransactionPrefix string
+	// JobID identifies the job (or the job and the sink, to also catch
+	// two sinks of one job given the same prefix) for the check that no
+	// other job uses TransactionPrefix: sessions of the prefix whose job id differs are
+	// another job's (see ErrPrefixInUse), sessions with the same one are
+	// left by earlier runs of this job and are ended. It should be the same
+	// for every run of the job (weir.Environment.JobID when the job is
+	// rebuilt with the same id) and must differ between jobs. Default: a
+	// random id drawn by NewSink, the same for the restarts of the job in
+	// this process.
+	JobID string
+	// LegacyTransactionPrefix is the prefix a checkpoint taken by a Weir
+	// version that did not store it in checkpoints was prepared under (the
+	// jdbc connector's old default): after a restore of such a checkpoint
+	// the writer rolls back the leftovers of that prefix too. Empty: such
+	// checkpoints were taken with TransactionPrefix.
+	LegacyTransactionPrefix string
 	// CommitTable is the table (created if missing) where an ExactlyOnce
 	// sink marks, in each prepared transaction, that it committed; default
 	// DefaultCommitTable.
@@ -160,7 +192,7 @@ func (o SinkOptions[T]) withDefaults() (SinkOptions[T], error) {
 		return o, optionError("Guarantee", fmt.Sprintf("unknown guarantee %d", o.Guarantee))
 	case o.Guarantee == ExactlyOnce && o.TransactionPrefix == "":
 		return o, optionError("TransactionPrefix", "must be set for ExactlyOnce")
-	case len(o.TransactionPrefix) > 120:
+	case len(o.TransactionPrefix) > 120 || len(o.LegacyTransactionPrefix) > 120:
 		return o, optionError("TransactionPrefix", "must be at most 120 bytes (transaction ids are limited to 200)")
 	case o.BatchSize < 0:
 		return o, optionError("BatchSize", "must not be negative")

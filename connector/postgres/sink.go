@@ -31,6 +31,9 @@ type Sink[T any] struct {
 // NewSink returns a sink with opts; options are checked when the job
 // starts.
 func NewSink[T any](opts SinkOptions[T]) *Sink[T] {
+	if opts.JobID == "" {
+		opts.JobID = newNonce() + newNonce()
+	}
 	return &Sink[T]{opts: opts, metrics: newSinkMetrics()}
 }
 
@@ -103,7 +106,7 @@ func (s *Sink[T]) CreateWriter(ctx weir.SinkContext) (weir.SinkWriter[T], error)
 	if o.Guarantee == ExactlyOnce {
 		// Names the sessions of this sink's subtask, so that a restarted
 		// writer can end those an earlier run left behind (see start).
-		cfg.RuntimeParams["application_name"] = sessionName(o.TransactionPrefix, ctx.Subtask)
+		cfg.RuntimeParams["application_name"] = sessionName(o.TransactionPrefix, ctx.Subtask, jobTag(o.JobID))
 	} else if _, ok := cfg.RuntimeParams["application_name"]; !ok {
 		cfg.RuntimeParams["application_name"] = "weir postgres sink " + o.Table + " " + strconv.Itoa(ctx.Subtask)
 	}
@@ -114,7 +117,7 @@ func (s *Sink[T]) CreateWriter(ctx weir.SinkContext) (weir.SinkWriter[T], error)
 	w.m.reconnects, w.m.commits = s.metrics.reconnects.WithLabelValues(t), s.metrics.commits.WithLabelValues(t)
 	w.m.flush = s.metrics.flush.WithLabelValues(t)
 	if o.Guarantee == ExactlyOnce {
-		tw := &txnWriter[T]{writer: w, nonce: newNonce(), codec: o.Codec}
+		tw := &txnWriter[T]{writer: w, nonce: newNonce(), codec: o.Codec, job: jobTag(o.JobID), restored: ctx.Restored}
 		if tw.codec == nil {
 			tw.codec, _ = codec.For[T]() // nil: no staging in checkpoints
 		}

@@ -31,6 +31,9 @@ func kvKind(r kv) row.Kind {
 
 func newWriter(t *testing.T, o SinkOptions[kv], subtask, parallelism int) weir.SinkWriter[kv] {
 	t.Helper()
+	if o.JobID == "" {
+		o.JobID = t.Name() // the writers of a test are one job's
+	}
 	w, err := NewSink(o).CreateWriter(weir.SinkContext{Subtask: subtask, Parallelism: parallelism})
 	if err != nil {
 		t.Fatal(err)
@@ -543,7 +546,8 @@ func TestExactlyOnceEndsStaleSessions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg.RuntimeParams["application_name"] = sessionName(prefix, 0)
+	// An earlier run of this job (the same JobID).
+	cfg.RuntimeParams["application_name"] = sessionName(prefix, 0, jobTag("stale-job"))
 	zombie, err := pgx.ConnectConfig(ctx, cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -552,7 +556,7 @@ func TestExactlyOnceEndsStaleSessions(t *testing.T) {
 	exec(t, zombie, "BEGIN")
 	exec(t, zombie, "INSERT INTO "+table+" VALUES ('a', 0)")
 	w := newWriter(t, SinkOptions[kv]{ConnString: testConnString, Table: table, Columns: []string{"k", "v"}, Key: []string{"k"},
-		Values: kvValues, Guarantee: ExactlyOnce, TransactionPrefix: prefix, BatchSize: 1}, 0, 1).(weir.TwoPhaseCommitWriter[kv])
+		Values: kvValues, Guarantee: ExactlyOnce, TransactionPrefix: prefix, BatchSize: 1, JobID: "stale-job"}, 0, 1).(weir.TwoPhaseCommitWriter[kv])
 	wctx, cancel := context.WithTimeout(ctx, 20*time.Second)
 	defer cancel()
 	if err := w.Write(wctx, kv{"a", 1, ""}, 0); err != nil {

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -50,6 +51,15 @@ type txnWriter[T any] struct {
 	// same goroutine (NotifyCheckpointComplete), so writing the same key
 	// again would wait forever.
 	awaiting map[string]bool
+	// job is jobTag(SinkOptions.JobID), the last field of the sessions'
+	// application_name.
+	job string
+	// restored is set when the job restored a checkpoint with state of
+	// the sink (weir.SinkContext.Restored).
+	restored bool
+	// restoredPrefixes are the prefixes the restored checkpoint's
+	// committables name (learned by Commit before start).
+	restoredPrefixes []string
 }
 
 // newNonce returns 8 random hex digits.
@@ -87,34 +97,96 @@ func parseTransactionID(prefix, gid string) (subtask int, ok bool) {
 }
 
 // sessionName is the application_name of the sessions of an exactly-once
-// sink's subtask: "weir-sink <hash of the prefix> <subtask>" (a hash, as
-// application_name is cut at 63 bytes).
-func sessionName(prefix string, subtask int) string {
+// sink's subtask: "weir-sink <hash of the prefix> <subtask> <job tag>"
+// (hashes, as application_name is cut at 63 bytes). Weir versions before
+// the job tag named them without it.
+func sessionName(prefix string, subtask int, job string) string {
+	return sessionBase(prefix) + strconv.Itoa(subtask) + " " + job
+}
+
+// sessionBase is what the names of the sessions of every subtask of a
+// prefix start with.
+func sessionBase(prefix string) string {
 	h := fnv.New64a()
 	h.Write([]byte(prefix))
-	return "weir-sink " + strconv.FormatUint(h.Sum64(), 16) + " " + strconv.Itoa(subtask)
+	return "weir-sink " + strconv.FormatUint(h.Sum64(), 16) + " "
+}
+
+// jobTag is the job's part of the session names: 8 hex digits of a hash
+// of the job id.
+func jobTag(jobID string) string {
+	h := fnv.New64a()
+	h.Write([]byte(jobID))
+	return fmt.Sprintf("%08x", uint32(h.Sum64()))
+}
+
+// parseSessionName returns the subtask and job tag of a session name that
+// starts with base (the job tag is empty for names of older versions).
+func parseSessionName(base, name string) (subtask int, job string, ok bool) {
+	rest, ok := strings.CutPrefix(name, base)
+	if !ok {
+		return 0, "", false
+	}
+	sub, job, _ := strings.Cut(rest, " ")
+	n, err := strconv.Atoi(sub)
+	if err != nil || n < 0 {
+		return 0, "", false
+	}
+	return n, job, true
+}
+
+// gidPrefix returns the prefix of a gid TransactionID made.
+func gidPrefix(gid string) (string, bool) {
+	i := len(gid)
+	for range 3 {
+		i = strings.LastIndexByte(gid[:i], '-')
+		if i <= 0 {
+			return "", false
+		}
+	}
+	p := gid[:i]
+	if _, ok := parseTransactionID(p, gid); !ok {
+		return "", false
+	}
+	return p, true
 }
 
 // committable is what a checkpoint stores for a prepared transaction, or
 // (deferred) for records staged in the checkpoint itself, encoded with the
-// sink's codec, that Commit writes in a transaction of its own.
+// sink's codec, that Commit writes in a transaction of its own, or (a
+// prefix marker, gid holding the TransactionPrefix) the prefix the
+// subtask prepares its transactions under: every checkpoint stores one,
+// so that a restore knows which prefix's leftovers to roll back.
+// Checkpoints of earlier versions have no markers.
 type committable struct {
 	gid                  string
 	subtask, parallelism int
 	checkpoint           int64
 	deferred             bool
+	marker               bool
 	records              [][]byte
 }
 
 const (
 	committablePrepared = 1
 	committableDeferred = 2
+	committableMarker   = 3
 )
+
+// prefix returns the transaction prefix the committable was made with.
+func (c committable) prefix() (string, bool) {
+	if c.marker {
+		return c.gid, true
+	}
+	return gidPrefix(c.gid)
+}
 
 func (c committable) encode() []byte {
 	b := []byte{committablePrepared}
 	if c.deferred {
 		b[0] = committableDeferred
+	} else if c.marker {
+		b[0] = committableMarker
 	}
 	b = binary.AppendUvarint(b, uint64(c.subtask))
 	b = binary.AppendUvarint(b, uint64(c.parallelism))
@@ -134,10 +206,11 @@ func (c committable) encode() []byte {
 func decodeCommittable(b []byte) (committable, error) {
 	var c committable
 	corrupt := fmt.Errorf("postgres: %w: committable %q", codec.ErrCorrupt, b)
-	if len(b) == 0 || (b[0] != committablePrepared && b[0] != committableDeferred) {
+	if len(b) == 0 || b[0] < committablePrepared || b[0] > committableMarker {
 		return c, corrupt
 	}
 	c.deferred = b[0] == committableDeferred
+	c.marker = b[0] == committableMarker
 	b = b[1:]
 	var vals [4]uint64
 	for i := range vals {
@@ -311,8 +384,18 @@ func (w *txnWriter[T]) begin(ctx context.Context) error {
 
 // PreCommit writes the buffer, marks the transaction in the commit table
 // and prepares it; the committable names it. A checkpoint that wrote
-// nothing stages nothing.
+// nothing stages no transaction. Each checkpoint also gets a prefix
+// marker.
 func (w *txnWriter[T]) PreCommit(ctx context.Context, checkpointID int64) ([][]byte, error) {
+	items, err := w.preCommit(ctx, checkpointID)
+	if err != nil {
+		return nil, err
+	}
+	m := committable{gid: w.opts.TransactionPrefix, subtask: w.subtask, parallelism: w.parallelism, checkpoint: checkpointID, marker: true}
+	return append(items, m.encode()), nil
+}
+
+func (w *txnWriter[T]) preCommit(ctx context.Context, checkpointID int64) ([][]byte, error) {
 	if err := w.check(); err != nil {
 		return nil, err
 	}
@@ -429,21 +512,142 @@ func (w *txnWriter[T]) onControl(ctx context.Context, what string, fn func(c *pg
 	}
 }
 
+// prefixGrace is how long a writer waits for the sessions of another job
+// using its prefix to go away (a run of the job that just ended, whose
+// sessions the server has not yet ended) before it fails with
+// ErrPrefixInUse.
+const prefixGrace = 10 * time.Second
+
 // start rolls back, once, what earlier runs left prepared for this
 // subtask (and for subtasks of a larger earlier parallelism that map to
-// it: s mod parallelism == subtask). It runs before the writer's first
-// transaction, so after the restored checkpoint's transactions were
-// committed (the engine commits them when it opens the sink): whatever of
-// these subtasks is still prepared belongs to a checkpoint that did not
-// complete, and its records are replayed from the restored positions.
+// it: s mod parallelism == subtask), under TransactionPrefix and under the
+// prefix the restored checkpoint was taken with (its markers, or for a
+// checkpoint of an earlier version LegacyTransactionPrefix). It runs
+// before the writer's first transaction, so after the restored
+// checkpoint's transactions were committed (the engine commits them when
+// it opens the sink): whatever of these subtasks is still prepared belongs
+// to a checkpoint that did not complete, and its records are replayed
+// from the restored positions. First it checks that no live session of
+// another job uses these prefixes (ErrPrefixInUse).
 func (w *txnWriter[T]) start(ctx context.Context) error {
 	if w.started {
 		return nil
 	}
+	prefixes := []string{w.opts.TransactionPrefix}
+	restored := w.restoredPrefixes
+	if w.restored && len(restored) == 0 && w.opts.LegacyTransactionPrefix != "" {
+		restored = []string{w.opts.LegacyTransactionPrefix}
+	}
+	for _, p := range restored {
+		if !slices.Contains(prefixes, p) {
+			prefixes = append(prefixes, p)
+		}
+	}
+	for _, p := range prefixes {
+		if err := w.claim(ctx, p); err != nil {
+			return err
+		}
+	}
+	for _, p := range prefixes {
+		if err := w.rollBackLeftovers(ctx, p); err != nil {
+			return err
+		}
+	}
+	w.started = true
+	return nil
+}
+
+// prefixSession is a session of pg_stat_activity named by sessionName.
+type prefixSession struct {
+	PID     uint32
+	Name    string
+	Started string
+}
+
+// claim checks that no session of another job uses prefix: such a job
+// prepares transactions under it that rolling back would lose. A session
+// of another job that does not go away within prefixGrace fails the
+// writer with ErrPrefixInUse. Sessions of earlier runs of this job's
+// subtasks that map to this one (a network that failed silently, whose
+// open transaction may hold row locks) are ended.
+//
+// Every writer's control connection is open, under its session name,
+// from before its check until it closes: of two jobs that start together
+// on one prefix, the one that checks second sees the other's session.
+func (w *txnWriter[T]) claim(ctx context.Context, prefix string) error {
+	base := sessionBase(prefix)
+	deadline := time.Now().Add(prefixGrace)
+	for {
+		var foreign []prefixSession
+		err := w.onControl(ctx, "listing the sessions of transaction prefix "+prefix, func(c *pgx.Conn) error {
+			foreign = foreign[:0]
+			own := []uint32{c.PgConn().PID()}
+			if w.conn != nil && !w.conn.IsClosed() {
+				own = append(own, w.conn.PgConn().PID())
+			}
+			rows, err := c.Query(ctx, "SELECT pid, application_name, backend_start::text FROM pg_stat_activity WHERE starts_with(application_name, $1) AND NOT (pid = ANY($2))", base, own)
+			if err != nil {
+				return err
+			}
+			sessions, err := pgx.CollectRows(rows, pgx.RowToStructByPos[prefixSession])
+			if err != nil {
+				return err
+			}
+			for _, ss := range sessions {
+				sub, job, ok := parseSessionName(base, ss.Name)
+				if !ok {
+					continue
+				}
+				if job != w.job {
+					foreign = append(foreign, ss)
+					continue
+				}
+				if sub%w.parallelism != w.subtask {
+					continue // a sibling subtask's
+				}
+				_, err = c.Exec(ctx, "SELECT pg_terminate_backend($1, 5000)", ss.PID)
+				var pe *pgconn.PgError
+				if errors.As(err, &pe) && pe.Code == "42501" {
+					w.opts.Logger.Warn("postgres: not allowed to end a session of an earlier run (needs pg_signal_backend)", "pid", ss.PID, "err", err)
+					continue
+				}
+				if err != nil {
+					return err
+				}
+				w.opts.Logger.Warn("postgres: ended a session an earlier run of the sink left open", "pid", ss.PID, "application_name", ss.Name)
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		if len(foreign) == 0 {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			f := foreign[0]
+			return fmt.Errorf("%w: the transaction prefix %q of the exactly-once sink on %s (subtask %d) is used by %d live session(s) of another job, "+
+				"for example pid %d (application_name %q, connected at %s); this job would roll back that job's prepared transactions and lose its records. "+
+				"Give each job its own prefix (SinkOptions.TransactionPrefix; in SQL the jdbc option 'sink.transactional-id-prefix', "+
+				"or a distinct 'pipeline.name' for the default prefix); if that session belongs to a run of this job that is gone, end it: SELECT pg_terminate_backend(%d)",
+				ErrPrefixInUse, prefix, w.nameForMsg, w.subtask, len(foreign), f.PID, f.Name, f.Started, f.PID)
+		}
+		t := time.NewTimer(100 * time.Millisecond)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return fmt.Errorf("postgres: waiting for the sessions of another job using transaction prefix %q to end: %w", prefix, ctx.Err())
+		case <-t.C:
+		}
+	}
+}
+
+// rollBackLeftovers rolls back the transactions of prefix prepared by
+// the subtasks that map to this one.
+func (w *txnWriter[T]) rollBackLeftovers(ctx context.Context, prefix string) error {
 	var gids []string
 	err := w.onControl(ctx, "listing prepared transactions", func(c *pgx.Conn) error {
-		gids = gids[:0]
-		rows, err := c.Query(ctx, "SELECT gid FROM pg_prepared_xacts WHERE database = current_database() AND starts_with(gid, $1)", w.opts.TransactionPrefix+"-")
+		rows, err := c.Query(ctx, "SELECT gid FROM pg_prepared_xacts WHERE database = current_database() AND starts_with(gid, $1)", prefix+"-")
 		if err != nil {
 			return err
 		}
@@ -453,50 +657,8 @@ func (w *txnWriter[T]) start(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	// Sessions of earlier runs of these subtasks that the server has not
-	// noticed are gone (a network that failed silently) may still hold a
-	// transaction open, and its row locks: end them.
-	own := []uint32{w.ctl.PgConn().PID()}
-	if w.conn != nil {
-		own = append(own, w.conn.PgConn().PID())
-	}
-	base := strings.TrimSuffix(sessionName(w.opts.TransactionPrefix, 0), "0")
-	err = w.onControl(ctx, "ending sessions of earlier runs", func(c *pgx.Conn) error {
-		rows, err := c.Query(ctx, "SELECT pid, application_name FROM pg_stat_activity WHERE starts_with(application_name, $1) AND NOT (pid = ANY($2))", base, own)
-		if err != nil {
-			return err
-		}
-		type session struct {
-			PID  uint32
-			Name string
-		}
-		sessions, err := pgx.CollectRows(rows, pgx.RowToStructByPos[session])
-		if err != nil {
-			return err
-		}
-		for _, ss := range sessions {
-			sub, err := strconv.Atoi(strings.TrimPrefix(ss.Name, base))
-			if err != nil || sub%w.parallelism != w.subtask {
-				continue
-			}
-			_, err = c.Exec(ctx, "SELECT pg_terminate_backend($1, 5000)", ss.PID)
-			var pe *pgconn.PgError
-			if errors.As(err, &pe) && pe.Code == "42501" {
-				w.opts.Logger.Warn("postgres: not allowed to end a session of an earlier run (needs pg_signal_backend)", "pid", ss.PID, "err", err)
-				continue
-			}
-			if err != nil {
-				return err
-			}
-			w.opts.Logger.Warn("postgres: ended a session an earlier run of the sink left open", "pid", ss.PID, "application_name", ss.Name)
-		}
-		return nil
-	})
-	if err != nil {
-		return err
-	}
 	for _, gid := range gids {
-		s, ok := parseTransactionID(w.opts.TransactionPrefix, gid)
+		s, ok := parseTransactionID(prefix, gid)
 		if !ok || s%w.parallelism != w.subtask {
 			continue
 		}
@@ -513,7 +675,6 @@ func (w *txnWriter[T]) start(ctx context.Context) error {
 		}
 		w.opts.Logger.Info("postgres: rolled back a prepared transaction of a checkpoint that did not complete", "gid", gid)
 	}
-	w.started = true
 	return nil
 }
 
@@ -527,7 +688,13 @@ func (w *txnWriter[T]) Commit(ctx context.Context, items [][]byte) error {
 		if err != nil {
 			return err
 		}
-		if c.subtask%w.parallelism != w.subtask {
+		if !w.started {
+			// The restore: note the prefix of the checkpoint.
+			if p, ok := c.prefix(); ok && !slices.Contains(w.restoredPrefixes, p) {
+				w.restoredPrefixes = append(w.restoredPrefixes, p)
+			}
+		}
+		if c.marker || c.subtask%w.parallelism != w.subtask {
 			continue
 		}
 		if c.deferred {

@@ -2,6 +2,8 @@ package connector
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"math"
@@ -42,7 +44,8 @@ import (
 // sink.buffer-flush.interval, sink.max-retries, sink.parallelism; Weir's
 // own sink.delivery-guarantee (at-least-once, the default, exactly-once
 // through PostgreSQL's prepared transactions, or none) and
-// sink.transactional-id-prefix.
+// sink.transactional-id-prefix (unique per job; by default derived from
+// the job's name and the sink, see jdbcDefaultPrefix).
 //
 // Not supported, refused with an error: other databases' URLs,
 // the FULL lookup cache, column
@@ -712,7 +715,15 @@ func (s *jdbcSink) Consume(b BuildContext, in weir.Stream[row.Row]) (weir.DataSi
 	if s.guar == postgres.ExactlyOnce {
 		opts.TransactionPrefix = s.txPrefix
 		if opts.TransactionPrefix == "" {
-			opts.TransactionPrefix = "weir-" + b.uid("jdbc")
+			opts.TransactionPrefix = jdbcDefaultPrefix(b)
+			// Checkpoints of versions that did not store the prefix were
+			// taken with the old default, the same for every job.
+			opts.LegacyTransactionPrefix = "weir-" + b.uid("jdbc")
+		}
+		if b.Env != nil {
+			// The job and the sink: two sinks of one job given the same
+			// prefix are caught as two jobs would be.
+			opts.JobID = b.Env.JobID() + "\x00" + b.uid("sink")
 		}
 	}
 	par := s.par
@@ -739,4 +750,24 @@ func (s *jdbcSink) Consume(b BuildContext, in weir.Stream[row.Row]) (weir.DataSi
 		d = d.SetParallelism(s.par)
 	}
 	return d, nil
+}
+
+// jdbcDefaultPrefix is the exactly-once sink's transaction prefix when
+// 'sink.transactional-id-prefix' is not set: "weir-", the sink's uid and 8
+// hex digits of a hash of the job's name ('pipeline.name', or Flink's
+// default insert-into_<sink tables>; the job id if the job has no name).
+// It is the same every time the job runs, so that a run started afresh
+// rolls back what an earlier one left prepared, and differs between jobs
+// of different names. (A restore rolls back the leftovers of the prefix
+// its checkpoint stores as well.)
+func jdbcDefaultPrefix(b BuildContext) string {
+	name := ""
+	if b.Env != nil {
+		name = b.Env.JobName()
+		if name == "" {
+			name = b.Env.JobID()
+		}
+	}
+	sum := sha256.Sum256([]byte(name))
+	return "weir-" + b.uid("jdbc") + "-" + hex.EncodeToString(sum[:4])
 }
