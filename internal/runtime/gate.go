@@ -98,3 +98,15 @@ func (g *Gate) combinedWatermark() (wm int64, allIdle bool) {
 	}
 	return wm, active == 0
 }
+
+// maxWatermark is the highest watermark of the channels that did not
+// finish (MinWatermark when there is none).
+func (g *Gate) maxWatermark() int64 {
+	wm := MinWatermark
+	for _, c := range g.chans {
+		if !c.finished && c.wm > wm {
+			wm = c.wm
+		}
+	}
+	return wm
+}

@@ -589,7 +589,24 @@ func (t *Task) handle(ctx context.Context, idx int, e Envelope) error {
 		c.wm = e.Val
 		return t.advance()
 	case KindStatus:
-		c.idle = e.Val == 1
+		idle := e.Val == 1
+		// As Flink's StatusWatermarkValve: when the channel that held the
+		// combined watermark goes idle and no active channel is left, no
+		// channel will advance the watermark any more, so the highest
+		// watermark of all channels is emitted before the idle status.
+		flush := idle && !c.idle && c.wm >= t.lastWM
+		c.idle = idle
+		if flush {
+			if _, allIdle := g.combinedWatermark(); allIdle && !t.idle {
+				if m := g.maxWatermark(); m > t.lastWM {
+					t.lastWM = m
+					t.Metrics.Watermark = m
+					if err := t.Head.ProcessWatermark(m); err != nil {
+						return err
+					}
+				}
+			}
+		}
 		return t.advance()
 	case KindBarrier:
 		if t.aligner == nil {
