@@ -4,10 +4,11 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/weirstream/weir/internal/crashtest"
 )
 
 // TestSQLFileExecutionKeys runs a job file that takes its checkpointing
@@ -36,7 +37,11 @@ SET 'state.checkpoints.num-retained' = '2';
 	if _, stderr, err := runSQL(t, "", "-f", job, "--parallelism", "1"); err != nil {
 		t.Fatalf("first job: %v\n%s", err, stderr)
 	}
-	checkIDs(t, out, 500)
+	if got := crashtest.CommittedInts(t, out); len(got) != 500 {
+		t.Fatalf("%d rows, want 500", len(got))
+	} else {
+		crashtest.CheckSequence(t, got)
+	}
 	var ids []int
 	ents, err := os.ReadDir(chk)
 	if err != nil {
@@ -64,41 +69,9 @@ SET 'execution.savepoint.path' = 'file://` + last + `';
 	if _, stderr, err := runSQL(t, "", "-f", job, "--parallelism", "1"); err != nil {
 		t.Fatalf("second job: %v\n%s", err, stderr)
 	}
-	checkIDs(t, out, 500)
-}
-
-// checkIDs checks that the committed part files under dir hold 1..n, each
-// once.
-func checkIDs(t *testing.T, dir string, n int) {
-	t.Helper()
-	var got []int
-	err := filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
-		if err != nil || d.IsDir() || strings.HasPrefix(d.Name(), ".") {
-			return err
-		}
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		for _, l := range strings.Fields(string(b)) {
-			v, err := strconv.Atoi(l)
-			if err != nil {
-				return err
-			}
-			got = append(got, v)
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	sort.Ints(got)
-	if len(got) != n {
-		t.Fatalf("%d rows, want %d", len(got), n)
-	}
-	for i, v := range got {
-		if v != i+1 {
-			t.Fatalf("row %d is %d, want %d (each of 1..%d once)", i, v, i+1, n)
-		}
+	if got := crashtest.CommittedInts(t, out); len(got) != 500 {
+		t.Fatalf("%d rows, want 500", len(got))
+	} else {
+		crashtest.CheckSequence(t, got)
 	}
 }
