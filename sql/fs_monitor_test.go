@@ -131,3 +131,31 @@ func execAll(sess *sql.Session, script string) error {
 	}
 	return job.Build(weir.NewEnvironment(job.Options()), func(row.Row) error { return nil })
 }
+
+// TestFilesystemMonitorPrunesLaterPartitions: a partition predicate that
+// no partition matches when the job is planned keeps the continuous scan
+// (a bounded table's becomes an empty Values) and is pushed into the
+// source, which reads the matching partition once it appears and never
+// opens the others: a file of a pruned partition that does not parse
+// would fail the job if it were read.
+func TestFilesystemMonitorPrunesLaterPartitions(t *testing.T) {
+	dir := t.TempDir()
+	putCSV(t, dir, "dt=a/1.csv", "1,x\n")
+	sess := sql.NewSession(sql.SessionOptions{Connectors: connector.Default()})
+	ddl := fmt.Sprintf(`CREATE TABLE t (id BIGINT, v STRING, dt STRING) PARTITIONED BY (dt)
+  WITH ('connector' = 'filesystem', 'path' = '%s', 'format' = 'csv', 'source.monitor-interval' = '20 ms');`, dir)
+	rows, wait, ended := startJob(t, sess, ddl+`
+SELECT id, v FROM t WHERE dt = 'later';`, 1)
+	putCSV(t, dir, "dt=bad/2.csv", "not a number,x\n")
+	putCSV(t, dir, "dt=later/3.csv", "3,y\n")
+	select {
+	case r := <-rows:
+		if got := fmt.Sprintf("%d,%s", r.Fields[0].Int(), r.Fields[1].Str()); got != "3,y" {
+			t.Fatalf("row %s, want 3,y", got)
+		}
+	case <-ended:
+		t.Fatalf("the job ended: %v", wait())
+	case <-time.After(time.Minute):
+		t.Fatal("no row of the later partition")
+	}
+}

@@ -25,7 +25,7 @@ func (s *Session) sourcePushDown(t *plan.Table, src connector.Source) *plan.Sour
 		tr := &translator{reg: reg}
 		return reg.CreateSource(tr.connectorContext(t))
 	}
-	pd := &plan.SourcePushDown{}
+	pd := &plan.SourcePushDown{Continuous: !src.Bounded()}
 	if filters {
 		pd.Filters = func(fs []expr.Expr) (accepted, remaining []bool) {
 			src, err := fresh()

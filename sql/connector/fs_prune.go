@@ -22,12 +22,13 @@ import (
 // path cannot be listed, or a directory's value does not cast to its
 // column's type (the source fails on it when it runs).
 func (t *fsSource) ListPartitions() ([][]row.Value, bool, error) {
-	if t.part == nil || t.monitor > 0 {
-		// A continuous source (source.monitor-interval) finds partitions
-		// while it runs: the planner must not turn the scan into an
-		// empty Values when none exists or matches yet (fs_monitor.go).
+	if t.part == nil {
 		return nil, false, nil
 	}
+	// A continuous source (source.monitor-interval) lists the partitions
+	// that exist now too: its scan is not Bounded, so the planner keeps it
+	// when none of them matches (plan.SourcePushDown.Continuous), and the
+	// source prunes the partitions it finds later with the same predicate.
 	var parts [][]row.Value
 	dirs := []string{t.path}
 	for range t.part.keys {

@@ -36,6 +36,12 @@ type SourcePushDown struct {
 	// Table.PartitionKeys in order); ok false: not known at planning
 	// time.
 	Partitions func() (parts [][]row.Value, ok bool, err error)
+	// Continuous is set for a source that finds partitions while it runs
+	// (an unbounded filesystem source, source.monitor-interval): a
+	// predicate no partition matches yet keeps the scan (its source
+	// prunes the partitions it finds later), rather than making it an
+	// empty Values.
+	Continuous bool
 }
 
 // PushDownSources pushes the conditions of the Calcs over source scans
@@ -162,7 +168,7 @@ func pushCondition(c *Calc, filters bool) Rel {
 		}
 		if pred, err := andAll(preds); err == nil && pred != nil {
 			if remaining, ok := prunePartitions(pd, pred); ok {
-				if len(remaining) == 0 {
+				if len(remaining) == 0 && !pd.Continuous {
 					return &Values{Cols: c.Cols}
 				}
 				ns.PartitionFilter, ns.Partitions = pred, remaining
