@@ -497,6 +497,10 @@ func (w *eoWriter[T]) roll() error {
 			f.Close()
 			return fmt.Errorf("file: finishing %s: %w", w.inprog, err)
 		}
+		// The file's size includes what the format buffered until
+		// Finish (Parquet: its last row group and footer): compaction
+		// packs units by it.
+		w.size = w.cnt.n
 	}
 	if err := w.bw.Flush(); err != nil {
 		f.Close()
