@@ -25,6 +25,13 @@ type SinkContext struct {
 	// Restored is set when the job restored a checkpoint or savepoint that
 	// has state of this sink (its staged committables, possibly none).
 	Restored bool
+	// Time is the task's processing-time clock (nil if the operator has
+	// none): writers that measure durations in processing time, such as
+	// the time-based rolling policies of the file sinks, read it, so that
+	// they agree with the ProcessingTimeWriter's checks (Flink's file sink
+	// takes a part file's creation and last-update times from the
+	// processing-time service).
+	Time ProcessingTimeService
 }
 
 // SinkWriter writes one subtask's records (Flink's SinkWriter). Its methods
@@ -165,7 +172,7 @@ type sinkOp[T any] struct {
 func (s *sinkOp[T]) Open(ctx *runtime.OperatorContext) error {
 	s.ctx = ctx
 	s.tctx = s.taskContext()
-	w, err := s.sink.CreateWriter(SinkContext{Subtask: ctx.Subtask, Parallelism: ctx.Parallelism, OperatorName: ctx.Name, Restored: ctx.Restore != nil})
+	w, err := s.sink.CreateWriter(SinkContext{Subtask: ctx.Subtask, Parallelism: ctx.Parallelism, OperatorName: ctx.Name, Restored: ctx.Restore != nil, Time: ctx.Time})
 	if err != nil {
 		return opError(ctx, err)
 	}

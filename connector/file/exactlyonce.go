@@ -165,7 +165,7 @@ func (s *ExactlyOnceSink[T]) CreateWriter(ctx weir.SinkContext) (weir.SinkWriter
 	}
 	w := &eoWriter[T]{dir: s.dir, ext: s.ext(), subtask: ctx.Subtask, parallelism: ctx.Parallelism,
 		maxSize: s.opts.MaxPartSize, interval: s.opts.RolloverInterval, refs: map[string]bool{}, bulk: s.bulk,
-		inactivity: s.opts.InactivityInterval, check: s.opts.CheckInterval}
+		inactivity: s.opts.InactivityInterval, check: s.opts.CheckInterval, clock: ctx.Time}
 	if w.maxSize == 0 {
 		w.maxSize = DefaultMaxPartSize
 	}
@@ -230,6 +230,9 @@ type eoWriter[T any] struct {
 	maxSize              int64
 	interval             time.Duration
 	inactivity, check    time.Duration
+	// clock is the task's processing time (nil: the wall clock), which
+	// openedAt and lastRec are read from.
+	clock weir.ProcessingTimeService
 	// target is the compaction target size, 0 without compaction; merge
 	// merges part files (nil if the format cannot).
 	target int64
@@ -441,7 +444,7 @@ func (w *eoWriter[T]) open() error {
 		w.bw.Reset(f)
 	}
 	if w.interval > 0 || w.inactivity > 0 {
-		w.openedAt = time.Now()
+		w.openedAt = w.now()
 		w.lastRec = w.openedAt
 	}
 	if w.bulk != nil {
@@ -497,6 +500,10 @@ func (w *eoWriter[T]) roll() error {
 			f.Close()
 			return fmt.Errorf("file: finishing %s: %w", w.inprog, err)
 		}
+		// The file's size includes what the format buffered until
+		// Finish (Parquet: its last row group and footer): compaction
+		// packs units by it.
+		w.size = w.cnt.n
 	}
 	if err := w.bw.Flush(); err != nil {
 		f.Close()
@@ -549,7 +556,7 @@ func (w *eoWriter[T]) Write(_ context.Context, v T, _ int64) error {
 		return err
 	}
 	if w.inactivity > 0 {
-		w.lastRec = time.Now()
+		w.lastRec = w.now()
 	}
 	if w.size >= w.maxSize {
 		return w.roll()
@@ -570,7 +577,7 @@ func (w *eoWriter[T]) writeBulk(v T) error {
 		return fmt.Errorf("file: record %d of subtask %d: %w", w.count, w.subtask, err)
 	}
 	if w.inactivity > 0 {
-		w.lastRec = time.Now()
+		w.lastRec = w.now()
 	}
 	if w.size = w.cnt.n; w.size >= w.maxSize {
 		return w.roll()
@@ -580,10 +587,19 @@ func (w *eoWriter[T]) writeBulk(v T) error {
 
 // rollIfOld rolls a part file open longer than RolloverInterval.
 func (w *eoWriter[T]) rollIfOld() error {
-	if w.f != nil && w.interval > 0 && time.Since(w.openedAt) >= w.interval {
+	if w.f != nil && w.interval > 0 && w.now().Sub(w.openedAt) >= w.interval {
 		return w.roll()
 	}
 	return nil
+}
+
+// now returns the processing time: the task's clock, as OnProcessingTime
+// gets it, or the wall clock without one.
+func (w *eoWriter[T]) now() time.Time {
+	if w.clock != nil {
+		return time.UnixMilli(w.clock.Now())
+	}
+	return time.Now()
 }
 
 // ProcessingTimeInterval is CheckInterval when a time-based rolling

@@ -127,7 +127,7 @@ type overwriteWriterOp[T any] struct {
 
 func (o *overwriteWriterOp[T]) Open(ctx *operator.Context) error {
 	o.ctx = ctx
-	sw, err := o.sink.CreateWriter(weir.SinkContext{Subtask: ctx.Subtask, Parallelism: ctx.Parallelism, OperatorName: ctx.Name})
+	sw, err := o.sink.CreateWriter(weir.SinkContext{Subtask: ctx.Subtask, Parallelism: ctx.Parallelism, OperatorName: ctx.Name, Time: ctx.Time})
 	if err != nil {
 		return err
 	}

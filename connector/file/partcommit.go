@@ -196,7 +196,7 @@ func taskCtx(c *operator.Context) context.Context {
 
 func (o *partitionWriterOp[T]) Open(ctx *operator.Context) error {
 	o.ctx = ctx
-	sw, err := o.sink.CreateWriter(weir.SinkContext{Subtask: ctx.Subtask, Parallelism: ctx.Parallelism, OperatorName: ctx.Name})
+	sw, err := o.sink.CreateWriter(weir.SinkContext{Subtask: ctx.Subtask, Parallelism: ctx.Parallelism, OperatorName: ctx.Name, Time: ctx.Time})
 	if err != nil {
 		return err
 	}
