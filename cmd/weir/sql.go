@@ -179,7 +179,13 @@ func (c *sqlClient) runJob(job *sql.Job, name string) error {
 		build:   func(env *weir.Environment) error { return job.Build(env, collect) },
 		done:    done,
 		started: func(client *weir.JobClient) { c.jobs.started(lj, client) },
-		options: jo,
+		options: func(o *weir.Options) {
+			jo(o)
+			// Flink's job name ('pipeline.name', insert-into_<sinks>,
+			// collect): connectors derive from it what must differ
+			// between jobs (the jdbc sink's default transaction prefix).
+			o.JobName = name
+		},
 	}
 	if p != nil && p.live != nil {
 		return c.runLive(p.live, func(ctx context.Context) error {
