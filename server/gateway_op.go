@@ -200,7 +200,9 @@ func (b *resultBuffer) fetch(token int64) (rows []row.Row, eos bool, err error) 
 func changesSession(st ast.Statement) bool {
 	switch n := st.(type) {
 	case *ast.CreateTable, *ast.CreateView, *ast.Drop, *ast.Reset, *ast.CreateFunction,
-		*ast.CreateDatabase, *ast.CreateCatalog, *ast.AlterDatabase, *ast.Use:
+		*ast.CreateDatabase, *ast.CreateCatalog, *ast.AlterDatabase, *ast.Use,
+		*ast.AlterTable, *ast.AlterView, *ast.AlterCatalog, *ast.AlterFunction,
+		*ast.LoadModule, *ast.UnloadModule, *ast.UseModules:
 		return true
 	case *ast.Set:
 		return n.Key != nil

@@ -179,7 +179,13 @@ func (c *sqlClient) runJob(job *sql.Job, name string) error {
 		build:   func(env *weir.Environment) error { return job.Build(env, collect) },
 		done:    done,
 		started: func(client *weir.JobClient) { c.jobs.started(lj, client) },
-		options: jo,
+		options: func(o *weir.Options) {
+			jo(o)
+			// Flink's job name ('pipeline.name', insert-into_<sinks>,
+			// collect): connectors derive from it what must differ
+			// between jobs (the jdbc sink's default transaction prefix).
+			o.JobName = name
+		},
 	}
 	if p != nil && p.live != nil {
 		return c.runLive(p.live, func(ctx context.Context) error {
@@ -436,14 +442,17 @@ func (c *sqlClient) sessionOptions(job *sql.Job, f *runFlags) func(*weir.Options
 	cfg := c.sess.Config()
 	changed := c.cmd.Flags().Changed
 	jo := job.Options()
-	if !changed("checkpoint-dir") && f.checkpointDir == "" {
+	// As in Flink, only an interval turns checkpointing on: the
+	// directories alone say where checkpoints and savepoints would go.
+	on := changed("checkpoint-interval") || cfg.Duration("execution.checkpointing.interval") > 0
+	if on && !changed("checkpoint-dir") && f.checkpointDir == "" {
 		d := cfg.Get("execution.checkpointing.dir")
 		if d == "" {
 			d = cfg.Get("state.checkpoints.dir")
 		}
 		f.checkpointDir = d
 	}
-	if !changed("savepoint-dir") && f.savepointDir == "" {
+	if f.checkpointDir != "" && !changed("savepoint-dir") && f.savepointDir == "" {
 		d := cfg.Get("execution.checkpointing.savepoint-dir")
 		if d == "" {
 			d = cfg.Get("state.savepoints.dir")

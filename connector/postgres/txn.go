@@ -723,8 +723,9 @@ func (w *txnWriter[T]) commit(ctx context.Context, c committable) error {
 		var pe *pgconn.PgError
 		if err == nil {
 			w.m.commits.Inc()
-			// Markers 1000 checkpoints older than this one cannot be
-			// named by a checkpoint a job restores any more. (Pruned
+			// Markers 1000 checkpoints older than this one go: a
+			// restore of a checkpoint or savepoint that old finds this
+			// newer marker instead (see below). (Pruned
 			// here, outside the prepared transactions, whose locks on
 			// them would make the next prepared transaction wait.)
 			_, err = conn.Exec(ctx, "DELETE FROM "+w.commitTable()+" WHERE prefix = $1 AND subtask = $2 AND checkpoint < $3",
@@ -738,11 +739,26 @@ func (w *txnWriter[T]) commit(ctx context.Context, c committable) error {
 		if err := conn.QueryRow(ctx, "SELECT count(*) FROM "+w.commitTable()+" WHERE gid = $1", c.gid).Scan(&n); err != nil {
 			return err
 		}
-		if n == 0 {
-			return fmt.Errorf("%w: %s of subtask %d, checkpoint %d, is neither prepared nor committed (rolled back by someone else?)",
-				ErrTransactionLost, c.gid, c.subtask, c.checkpoint)
+		if n > 0 {
+			return nil // committed before
 		}
-		return nil // committed before
+		// Its marker may have been pruned: after a commit, the markers of
+		// checkpoints more than 1000 older go, while the newest marker of
+		// the prefix and subtask stays. A marker that much newer means
+		// the sink committed this checkpoint's (a savepoint restored long
+		// after it was taken).
+		if p, ok := c.prefix(); ok {
+			if err := conn.QueryRow(ctx, "SELECT count(*) FROM "+w.commitTable()+" WHERE prefix = $1 AND subtask = $2 AND checkpoint > $3",
+				p, c.subtask, c.checkpoint+1000).Scan(&n); err != nil {
+				return err
+			}
+			if n > 0 {
+				w.opts.Logger.Info("postgres: a restored checkpoint's transaction was committed before (its marker is pruned)", "gid", c.gid)
+				return nil
+			}
+		}
+		return fmt.Errorf("%w: %s of subtask %d, checkpoint %d, is neither prepared nor committed (rolled back by someone else?)",
+			ErrTransactionLost, c.gid, c.subtask, c.checkpoint)
 	})
 }
 
