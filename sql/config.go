@@ -166,7 +166,13 @@ func checkValue(d OptionDef, v string) error {
 				return nil
 			}
 		}
-		return fmt.Errorf("sql: option %q: %q is not one of %s", d.Key, v, strings.Join(d.Enum, ", "))
+		var names []string // the empty value (not set) is not listed
+		for _, e := range d.Enum {
+			if e != "" {
+				names = append(names, e)
+			}
+		}
+		return fmt.Errorf("sql: option %q: %q is not one of %s", d.Key, v, strings.Join(names, ", "))
 	}
 	return nil
 }

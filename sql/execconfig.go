@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/weirstream/weir"
+	"github.com/weirstream/weir/internal/fileuri"
 )
 
 // Flink's execution keys a session's jobs run with: checkpointing
@@ -22,6 +23,13 @@ import (
 func checkExecutionValue(key, value string) error {
 	v := strings.TrimSpace(value)
 	switch key {
+	case "execution.checkpointing.dir", "state.checkpoints.dir", "execution.checkpointing.savepoint-dir",
+		"state.savepoints.dir", "execution.state-recovery.path", "execution.savepoint.path":
+		// A file URI the job could not use (another host, no path) is
+		// refused now, as Flink checks a path's URI when it is parsed.
+		if _, err := fileuri.Path(v); err != nil {
+			return fmt.Errorf("sql: option %q: %w", key, err)
+		}
 	case "execution.checkpointing.max-concurrent-checkpoints":
 		if n, _ := strconv.Atoi(v); n != 1 {
 			return fmt.Errorf("sql: option %q: %q: Weir takes one checkpoint at a time; only 1 is supported", key, value)

@@ -109,3 +109,35 @@ func TestExecutionOptionsRefused(t *testing.T) {
 		}
 	}
 }
+
+// TestExecutionPathsCheckedAtSet: a file URI the job could not use (one
+// naming another host) is refused at SET with the key's name, as the other
+// execution keys are, not when a job starts with an error naming
+// Options.Checkpoints.Dir.
+func TestExecutionPathsCheckedAtSet(t *testing.T) {
+	for _, key := range []string{"execution.checkpointing.dir", "state.checkpoints.dir",
+		"execution.checkpointing.savepoint-dir", "state.savepoints.dir",
+		"execution.state-recovery.path", "execution.savepoint.path"} {
+		sess := sql.NewSession(sql.SessionOptions{})
+		_, _, err := sess.ExecuteScript("SET '" + key + "' = 'file://otherhost/x';")
+		if err == nil || !strings.Contains(err.Error(), `"`+key+`"`) || !strings.Contains(err.Error(), "otherhost") {
+			t.Errorf("%s = file://otherhost/x: %v, want an error naming the key and the host", key, err)
+		}
+		for _, ok := range []string{"file:///tmp/chk", "file:/tmp/chk", "file://localhost/tmp/chk", "/tmp/chk", "s3://bucket/chk"} {
+			sess := sql.NewSession(sql.SessionOptions{})
+			if _, _, err := sess.ExecuteScript("SET '" + key + "' = '" + ok + "';"); err != nil {
+				t.Errorf("%s = %s: %v", key, ok, err)
+			}
+		}
+	}
+}
+
+// TestEnumErrorListsValues: the error for a bad enum value lists the
+// accepted values without the empty "not set" default.
+func TestEnumErrorListsValues(t *testing.T) {
+	sess := sql.NewSession(sql.SessionOptions{})
+	_, _, err := sess.ExecuteScript("SET 'restart-strategy.type' = 'bogus';")
+	if err == nil || strings.Contains(err.Error(), "one of , ") || !strings.Contains(err.Error(), "is not one of none, ") {
+		t.Errorf("got %v", err)
+	}
+}

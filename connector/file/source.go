@@ -73,6 +73,15 @@ type SourceOptions struct {
 	// discovers them. A file is identified by its path: one already read
 	// is not read again, even if it changes. See monitor.go.
 	MonitorInterval time.Duration
+	// SubtaskWatermark makes the records of all the files a subtask reads
+	// share one watermark generator, as Flink SQL's WatermarkAssigner after
+	// a filesystem scan does (its filesystem table source takes no
+	// watermark strategy), instead of one per file (per split, as Flink's
+	// FileSource), whose watermark is dropped when the file ends before
+	// the next periodic emission. The filesystem SQL connector sets it for
+	// continuous sources, whose small files would otherwise never move the
+	// watermark.
+	SubtaskWatermark bool
 }
 
 // lineDecoder decodes the lines of one file.
@@ -238,7 +247,8 @@ func (s *Source[T]) CreateReader(ctx weir.SourceContext) (weir.SourceReader[T], 
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	r := &reader[T]{files: mine, mon: mon, newDec: newDec, perPoll: n, policy: s.opts.OnError, format: s.format, comma: comma, maxRec: maxRec, log: log}
+	r := &reader[T]{files: mine, mon: mon, newDec: newDec, perPoll: n, policy: s.opts.OnError, format: s.format, comma: comma, maxRec: maxRec, log: log,
+		oneWM: s.opts.SubtaskWatermark}
 	if s.opts.LinesPerSecond > 0 {
 		if ctx.Time == nil {
 			return nil, optionError("LinesPerSecond", "needs the job's processing-time service", nil)
@@ -392,7 +402,8 @@ type reader[T any] struct {
 	name    string
 	f       *os.File
 	br      *bufio.Reader
-	split   *weir.SplitOutput[T]
+	split   *weir.SplitOutput[T] // nil with oneWM: records go to the source's main output
+	oneWM   bool                 // SourceOptions.SubtaskWatermark
 	dec     lineDecoder[T]
 	line    int64 // number of the last line read
 	off     int64 // byte offset of the next unread line
@@ -493,7 +504,11 @@ func (r *reader[T]) Poll(ctx context.Context, out *weir.SourceOutput[T]) (weir.P
 			}
 			continue
 		}
-		r.split.Collect(v)
+		if r.split != nil {
+			r.split.Collect(v)
+		} else {
+			out.Collect(v)
+		}
 	}
 	return weir.MoreAvailable, nil
 }
@@ -532,7 +547,9 @@ func (r *reader[T]) open(out *weir.SourceOutput[T]) error {
 			return err
 		}
 	}
-	r.split = out.Split(name)
+	if !r.oneWM {
+		r.split = out.Split(name)
+	}
 	return nil
 }
 
@@ -573,7 +590,9 @@ func (r *reader[T]) closeFile(out *weir.SourceOutput[T]) error {
 	r.files[r.next].pos = filePos{done: true, off: r.off, line: r.line}
 	r.files[r.next].restored = true
 	r.next++
-	out.ReleaseSplit(r.name)
+	if !r.oneWM {
+		out.ReleaseSplit(r.name)
+	}
 	r.split = nil
 	if err != nil {
 		return fmt.Errorf("file: %w", err)

@@ -105,22 +105,27 @@ func remotePackage(scheme string) string {
 // openRemote opens the blob store at the location URL loc with the
 // Remote for its scheme.
 func (s *Storage) openRemote(ctx context.Context, loc string) (blob.BlobStore, error) {
-	scheme, bucket, prefix, err := parseLocation(loc)
-	if err != nil {
-		return nil, err
-	}
+	// The scheme is looked up first: a URL of a scheme without storage
+	// (hdfs://namenode:8020/chk) is reported as such, not by the checks
+	// of bucket URLs (a port taken for credentials, no bucket).
+	scheme, _ := urlScheme(loc)
 	for _, r := range s.Remote {
-		if r.Scheme() == scheme {
-			st, err := r.Open(ctx, bucket, prefix)
-			if err != nil {
-				return nil, fmt.Errorf("checkpoint: %s: %w", RedactLocation(loc), err)
-			}
-			return st, nil
+		if r.Scheme() != scheme {
+			continue
 		}
+		_, bucket, prefix, err := parseLocation(loc)
+		if err != nil {
+			return nil, err
+		}
+		st, err := r.Open(ctx, bucket, prefix)
+		if err != nil {
+			return nil, fmt.Errorf("checkpoint: %s: %w", RedactLocation(loc), err)
+		}
+		return st, nil
 	}
 	if pkg := remotePackage(scheme); pkg != "" {
 		return nil, fmt.Errorf("checkpoint: %s: no storage for %s locations: import %s and pass its storage in Options.Checkpoints.Remote",
-			loc, scheme+schemeSep, pkg)
+			RedactLocation(loc), scheme+schemeSep, pkg)
 	}
-	return nil, fmt.Errorf("checkpoint: %s: no storage for %s locations (Options.Checkpoints.Remote)", loc, scheme+schemeSep)
+	return nil, fmt.Errorf("checkpoint: %s: no storage for %s locations (Options.Checkpoints.Remote)", RedactLocation(loc), scheme+schemeSep)
 }

@@ -106,6 +106,11 @@ func TestLocationWithoutRemote(t *testing.T) {
 	}{
 		{nil, "s3://b/p", "import github.com/weirstream/weir/checkpoint/s3"},
 		{[]blob.Remote{unusedRemote{}}, "gs://b/p", "no storage for gs:// locations"},
+		// Flink users write hdfs://namenode:port/path and hdfs:///path: a
+		// scheme without storage says so, not that the port is a
+		// credential or that there is no bucket.
+		{nil, "hdfs://nn:8020/flink/chk", "no storage for hdfs:// locations"},
+		{nil, "hdfs:///flink/chk", "no storage for hdfs:// locations"},
 	} {
 		s := &Storage{Dir: c.loc, Remote: c.remote}
 		_, _, err := s.Latest(t.Context())

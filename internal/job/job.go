@@ -267,6 +267,11 @@ func (j *Job) run(ctx context.Context, cfg Config) error {
 		}
 		ok, delay := strategy.Restart(time.Now())
 		if !ok {
+			if attempt > 1 {
+				// As Flink's "Recovery is suppressed by ...": the user
+				// sees the strategy was applied and is used up.
+				return fmt.Errorf("weir: the restart strategy allows no more restarts after %d: %w", attempt-1, err)
+			}
 			return err
 		}
 		j.setState(Restarting, err)

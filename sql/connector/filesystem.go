@@ -337,7 +337,9 @@ func (t *fsSource) Produce(b BuildContext) (weir.Stream[row.Row], error) {
 		dec, _ := c.newDecoder() // checked by newCodec
 		return &lineDecoder{dec: dec, skip: skip, proj: proj, part: t.part}
 	}
-	opts := file.SourceOptions{OnError: b.OnError, MonitorInterval: t.monitor}
+	// A continuous source's watermark is the subtask's, over all its
+	// files, as Flink's WatermarkAssigner after the scan computes it.
+	opts := file.SourceOptions{OnError: b.OnError, MonitorInterval: t.monitor, SubtaskWatermark: t.monitor > 0}
 	opts.Include = t.fileFilter()
 	if b.Env.AutoWatermarkInterval() < 0 {
 		// A watermark after every poll: read one line per poll, so each
