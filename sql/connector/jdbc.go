@@ -315,7 +315,10 @@ func (s *jdbcScan) CreateReader(ctx weir.SourceContext) (weir.SourceReader[row.R
 		if err != nil {
 			return nil, err
 		}
-		r.skip = n
+		// The position is the restored one until the first Poll: a
+		// checkpoint taken before it must not record 0, or the next
+		// restore emits the skipped rows a second time.
+		r.skip, r.emitted = n, n
 	}
 	return r, nil
 }

@@ -150,3 +150,66 @@ func TestJDBCScanRestoreVersion1(t *testing.T) {
 	}
 
 }
+
+// TestJDBCScanSnapshotBeforeFirstPoll: a checkpoint taken after a restore
+// and before the reader's first Poll records the restored position, for
+// the scan of one query and for a partitioned scan. It used to record 0
+// for the one query (the position was set when the query opened), so the
+// restore after it emitted the table's first rows again:
+// TestSQLJDBCScanCrash found rows 1..N committed twice when a run was
+// killed soon after such a checkpoint.
+func TestJDBCScanSnapshotBeforeFirstPoll(t *testing.T) {
+	url := "jdbc:postgresql://127.0.0.1:5432/test"
+	for _, n := range []int64{0, 1, 1024, 6144, 1 << 40} {
+		s := jdbcFPOneScan(t, url, "t", []int{0}, 1, "5", false)
+		item := jdbcFPOneItem(t, s, n)
+		r, err := s.CreateReader(weir.SourceContext{Parallelism: 1, Restored: [][]byte{item}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		items, err := r.(*jdbcScanReader).SnapshotState(2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r2, err := s.CreateReader(weir.SourceContext{Parallelism: 1, Restored: items})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := r2.(*jdbcScanReader).skip; got != n {
+			t.Errorf("one query: restored %d rows emitted, snapshot before the first poll, restored again: %d", n, got)
+		}
+	}
+	s := jdbcFPOneScan(t, url, "t", []int{0}, 1, "5", false)
+	part := &jdbcPartScan{t: s.t, part: &jdbcPartition{num: 3, lower: 1, upper: 30}, queries: make([]jdbcSplitQuery, 3)}
+	restored := [][]byte{
+		part.encode(0, jdbcSplitState{emitted: 7}),
+		part.encode(1, jdbcSplitState{emitted: 1024}),
+		part.encode(2, jdbcSplitState{emitted: 3, done: true}),
+	}
+	for p := 1; p <= 3; p++ {
+		got := map[int]jdbcSplitState{}
+		for sub := 0; sub < p; sub++ {
+			r, err := part.CreateReader(weir.SourceContext{Subtask: sub, Parallelism: p, Restored: restored})
+			if err != nil {
+				t.Fatal(err)
+			}
+			items, err := r.(*jdbcPartReader).SnapshotState(2)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, it := range items {
+				id, st, err := part.decode(it)
+				if err != nil {
+					t.Fatal(err)
+				}
+				got[id] = st
+			}
+		}
+		want := map[int]jdbcSplitState{0: {emitted: 7}, 1: {emitted: 1024}, 2: {emitted: 3, done: true}}
+		for id, w := range want {
+			if got[id] != w {
+				t.Errorf("partitioned at parallelism %d: split %d snapshot before the first poll %+v, want %+v", p, id, got[id], w)
+			}
+		}
+	}
+}
