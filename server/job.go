@@ -162,6 +162,7 @@ func (j *hostedJob) startLocked(b builder) error {
 	if b.opts.Restart != nil {
 		// restart-strategy.type of a SQL job.
 		o.Restart = b.opts.Restart
+		o.RepeatedFailureLimit = b.opts.RepeatedFailureLimit
 	}
 	if b.opts.Restore != "" {
 		// execution.state-recovery.path: the job's first run starts from

@@ -90,6 +90,13 @@ func executionOptions(c *Config, o *weir.Options) {
 	o.AllowNonRestoredState = c.Bool("execution.state-recovery.ignore-unclaimed-state") ||
 		c.Bool("execution.savepoint.ignore-unclaimed-state")
 	o.Restart = RestartStrategy(c)
+	if o.Restart != nil {
+		// A strategy the job asks for is applied as Flink applies it:
+		// fixed-delay's attempts are restarts, whatever the error.
+		// Weir's own stop after repeated identical failures guards only
+		// the default strategy.
+		o.RepeatedFailureLimit = -1
+	}
 }
 
 // RestartStrategy returns the restart strategy restart-strategy.type asks

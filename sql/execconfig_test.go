@@ -30,7 +30,7 @@ INSERT INTO d SELECT id FROM s;`)
 func TestExecutionOptions(t *testing.T) {
 	o := optionsOf(t, "")
 	if o.Checkpoints.Interval != 0 || o.Checkpoints.Timeout != 10*time.Minute || o.Checkpoints.Retained != 1 ||
-		o.Checkpoints.AtLeastOnce || o.Restore != "" || o.AllowNonRestoredState || o.Restart != nil {
+		o.Checkpoints.AtLeastOnce || o.Restore != "" || o.AllowNonRestoredState || o.Restart != nil || o.RepeatedFailureLimit != 0 {
 		t.Errorf("defaults: %+v", o)
 	}
 	o = optionsOf(t, `
@@ -56,6 +56,9 @@ SET 'restart-strategy.fixed-delay.delay' = '10 s';`)
 	}
 	if r, ok := o.Restart.(*weir.FixedDelayRestart); !ok || r.Attempts != 3 || r.Delay != 10*time.Second {
 		t.Errorf("restart %#v", o.Restart)
+	}
+	if o.RepeatedFailureLimit >= 0 {
+		t.Errorf("RepeatedFailureLimit %d with restart-strategy.type set: Weir's stop after repeated failures would cut Flink's attempts", o.RepeatedFailureLimit)
 	}
 	// Flink's older keys, when the newer ones are not set.
 	o = optionsOf(t, `

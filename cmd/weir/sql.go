@@ -477,6 +477,7 @@ func (c *sqlClient) sessionOptions(job *sql.Job, f *runFlags) func(*weir.Options
 		}
 		if jo.Restart != nil {
 			o.Restart = jo.Restart
+			o.RepeatedFailureLimit = jo.RepeatedFailureLimit
 		}
 	}
 }
