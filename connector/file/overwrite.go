@@ -133,7 +133,7 @@ func (o *overwriteWriterOp[T]) Open(ctx *operator.Context) error {
 	}
 	o.w = sw.(*bucketsWriter[T])
 	if ctx.Restore == nil {
-		return nil
+		return o.removeFailedAttempt(ctx)
 	}
 	o.lastID = ctx.Restore.CheckpointID
 	for _, it := range ctx.Restore.Items {
@@ -160,6 +160,49 @@ func (o *overwriteWriterOp[T]) Open(ctx *operator.Context) error {
 				}
 			}
 		}
+	}
+	return nil
+}
+
+// removeFailedAttempt removes, at a start without a restore, the part
+// files an earlier attempt of this job (same token, same staging
+// directory) committed into the staging directory before it failed:
+// without checkpoints a writer commits its files there at its end of
+// input, and a restart runs the job from the start; the overwrite would
+// otherwise move the failed attempt's files beside the new ones
+// (duplicates). Each subtask removes its own files (subtask 0 also those of
+// subtasks beyond the parallelism): nothing of this attempt is committed
+// before every writer has opened. A pending manifest of this token is
+// left alone with its files: the commit completes it.
+func (o *overwriteWriterOp[T]) removeFailedAttempt(ctx *operator.Context) error {
+	staging := o.sink.base.dir
+	root, tok := filepath.Dir(staging), strings.TrimPrefix(filepath.Base(staging), overwriteStagingPrefix)
+	if _, err := os.Stat(manifestPath(root, tok)); err == nil {
+		return nil
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("file: overwrite: %w", err)
+	}
+	err := filepath.WalkDir(staging, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			if p == staging && errors.Is(err, fs.ErrNotExist) {
+				return filepath.SkipDir
+			}
+			return err
+		}
+		if d.IsDir() {
+			return nil
+		}
+		sub, _, ok := partName(d.Name())
+		if !ok || (sub != int64(ctx.Subtask) && (ctx.Subtask != 0 || sub < int64(ctx.Parallelism))) {
+			return nil
+		}
+		if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("file: overwrite: removing the files of a failed attempt from %s: %w", staging, err)
 	}
 	return nil
 }

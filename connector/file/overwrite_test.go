@@ -112,3 +112,41 @@ func TestOverwriteRestore(t *testing.T) {
 		t.Fatalf("hidden entries left: %v", hidden)
 	}
 }
+
+// TestOverwriteFreshStartDropsFailedAttempt: without checkpoints a writer
+// commits its part files into the staging directory at its end of input,
+// and a job restarted after a failure runs from the start with the same
+// token. The part files a failed attempt committed there (of subtasks 0
+// and 1, and of a subtask beyond today's parallelism) must not reach the
+// table beside the new attempt's: the table holds the new rows once.
+func TestOverwriteFreshStartDropsFailedAttempt(t *testing.T) {
+	dir := t.TempDir()
+	for f, v := range map[string]string{
+		"h=5/part-0-0.txt":                        "old5\n",
+		".overwrite-job1/h=1/part-0-0.txt":        "stale1\n",
+		".overwrite-job1/h=2/part-1-4.txt":        "stale2\n",
+		".overwrite-job1/h=2/part-3-0.txt":        "stale3\n",
+		".overwrite-job1/h=1/.part-1-9.txt.x.tmp": "hidden\n",
+	} {
+		if err := os.MkdirAll(filepath.Join(dir, filepath.Dir(f)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, f), []byte(v), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h := weirtest.New(weir.Options{})
+	in := newOverwriteJob(t, h, dir)
+	for _, r := range []prec{{1, "a"}, {2, "b"}, {2, "c"}} {
+		must(t, in.Push(r, 0))
+	}
+	must(t, in.End())
+	rows, hidden := visibleRows(t, dir)
+	want := []string{"h=1: a", "h=2: b", "h=2: c", "h=5: old5"}
+	if !slices.Equal(rows, want) {
+		t.Fatalf("rows %v, want %v", rows, want)
+	}
+	if len(hidden) > 0 {
+		t.Fatalf("hidden entries left: %v", hidden)
+	}
+}
