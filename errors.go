@@ -105,6 +105,12 @@ var ErrAlreadyExecuted = errors.New("weir: environment already executed")
 // checkpointing (savepoints use the same barriers).
 var ErrNoCheckpointing = job.ErrNoCheckpointing
 
+// ErrSavepointJobEnded is matched (errors.Is) by the error of a savepoint
+// (or stop with a savepoint) that the job ended before it completed: its
+// bounded input ended, it failed, or it was canceled. Whether the job
+// finished is its JobClient.Wait's answer.
+var ErrSavepointJobEnded = checkpoint.ErrJobEnded
+
 // ErrBadRecord is matched (errors.Is) by the error that fails a job when a
 // connector under the default ErrorPolicy meets a record it cannot process.
 var ErrBadRecord = errors.New("bad record")

@@ -305,6 +305,10 @@ func (c *controller) serve(ctx context.Context, signals <-chan os.Signal) error 
 			switch {
 			case canceled && errors.Is(err, context.Canceled):
 				err = nil
+			case err == nil && errors.Is(stopErr, weir.ErrSavepointJobEnded):
+				// Its input ended while the savepoint was under way: the
+				// job is done, nothing is left to resume.
+				fmt.Fprintln(c.out, "weir run: the job finished (its input ended) before the savepoint completed: no savepoint was taken, none is needed")
 			case err == nil && stopErr != nil:
 				err = stopErr
 			}
@@ -332,6 +336,12 @@ func (c *controller) serve(ctx context.Context, signals <-chan os.Signal) error 
 			}
 		case r := <-stopped:
 			stopped = nil
+			if errors.Is(r.err, weir.ErrSavepointJobEnded) {
+				// The job ended first: whether it finished or failed,
+				// Done tells.
+				stopErr = fmt.Errorf("stop with savepoint: %w", r.err)
+				continue
+			}
 			if r.err != nil {
 				// The job goes on after a failed savepoint: cancel it, and
 				// report why.

@@ -251,6 +251,10 @@ func NewDriver(ctx context.Context, o DriverOptions) (*Driver, error) {
 // Parts is where the tasks write their parts.
 func (d *Driver) Parts() *Parts { return d.parts }
 
+// ErrJobEnded is the error of a savepoint the job ended before it
+// completed (its input ended, it failed, or it was canceled).
+var ErrJobEnded = errors.New("weir: savepoint: the job ended before it completed")
+
 // Run drives checkpoints until ctx is done, acting on reports, savepoint
 // requests and a ticker of period tick.
 func (d *Driver) Run(ctx context.Context, tick time.Duration) {
@@ -259,7 +263,7 @@ func (d *Driver) Run(ctx context.Context, tick time.Duration) {
 	defer func() {
 		// Nobody waits forever for a savepoint of a job that ended.
 		for _, sp := range d.savepoints {
-			sp.req.Reply <- SavepointResult{Err: errors.New("weir: savepoint: the job ended before it completed")}
+			sp.req.Reply <- SavepointResult{Err: ErrJobEnded}
 		}
 		for _, req := range d.waiting {
 			req.Reply <- SavepointResult{Err: errors.New("weir: savepoint: the job ended before it started")}
