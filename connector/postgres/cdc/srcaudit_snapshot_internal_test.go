@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pglogrepl"
+
 	"github.com/weirstream/weir"
 )
 
@@ -44,6 +46,41 @@ func TestSnapshotBeforeFirstPollIsRestored(t *testing.T) {
 		}
 		if len(got) != 1 || !bytes.Equal(got[0], item) {
 			t.Fatalf("phase %s: snapshot before the first poll %q, want %q", pos.Phase, got, item)
+		}
+	}
+}
+
+// A fresh start creates the slot, then hands evStart over (with the first
+// rows, or with evSnapDone under SkipSnapshot). A checkpoint taken before
+// Poll took it stored no start: the restore dropped the slot and created
+// another, later one, and under SkipSnapshot the changes in between were
+// lost. It stores what the reader holds once it took those events.
+func TestSnapshotHoldsSlotCreatedNotYetPolled(t *testing.T) {
+	tables := []string{"public.a"}
+	for _, skip := range []bool{false, true} {
+		r := &reader{opts: Options{SkipSnapshot: skip}, capture: &capture{}, pos: position{Phase: phaseSnapshot, Tables: tables},
+			snaps: map[int64]pglogrepl.LSN{}}
+		items, err := r.SnapshotState(1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p, err := decodePosition(items[0]); err != nil || p.Start != 0 {
+			t.Fatalf("skip %v: before the slot exists: %+v, %v", skip, p, err)
+		}
+		r.capture.started.Store(0x5000) // as capture.snapshot does once the slot exists
+		items, err = r.SnapshotState(2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := position{Phase: phaseSnapshot, Tables: tables, Start: 0x5000, Done: 0x5000}
+		if skip {
+			want.Phase = phaseStream
+		}
+		if !bytes.Equal(items[0], want.encode()) {
+			t.Fatalf("skip %v: snapshot with the slot created, evStart not polled: %s, want %s", skip, items[0], want.encode())
+		}
+		if r.snaps[2] != 0x5000 {
+			t.Fatalf("skip %v: checkpoint 2 confirms %v, want 0/5000", skip, r.snaps[2])
 		}
 	}
 }
