@@ -304,13 +304,13 @@ func (s *Source[T]) CreateReader(ctx weir.SourceContext) (weir.SourceReader[T], 
 	return r, nil
 }
 
-// fetchEvent is what the fetch goroutine hands to the reader: partitions
-// newly assigned, records of one partition, or an error.
+// fetchEvent is what the fetch goroutine hands to the reader: records of
+// one partition, or an error. Partitions newly assigned are handed over
+// through reader.handed, which a checkpoint reads before Poll does.
 type fetchEvent struct {
-	assigned []position
-	tp       topicPartition
-	records  []*kgo.Record
-	err      error
+	tp      topicPartition
+	records []*kgo.Record
+	err     error
 }
 
 // partState is the reader's view of one partition it owns.
@@ -352,6 +352,33 @@ type reader[T any] struct {
 
 	// Owned by the fetch goroutine (after CreateReader).
 	known map[topicPartition]bool
+
+	// handed holds the partitions the fetch goroutine assigned (with
+	// their resolved starts) that the subtask goroutine has not taken
+	// yet: a checkpoint must store them even if no Poll saw them, or a
+	// restore would start them elsewhere.
+	handMu sync.Mutex
+	handed []position
+}
+
+// hand passes newly assigned partitions to the subtask goroutine (before
+// any of their records) and signals availability.
+func (r *reader[T]) hand(ps []position) {
+	r.handMu.Lock()
+	r.handed = append(r.handed, ps...)
+	r.handMu.Unlock()
+	select {
+	case r.avail <- struct{}{}:
+	default:
+	}
+}
+
+// takeHanded moves the partitions handed over into newSplits.
+func (r *reader[T]) takeHanded() {
+	r.handMu.Lock()
+	r.newSplits = append(r.newSplits, r.handed...)
+	r.handed = nil
+	r.handMu.Unlock()
 }
 
 // Available signals that the fetch goroutine handed over records.
@@ -366,6 +393,7 @@ func (r *reader[T]) Poll(_ context.Context, out *weir.SourceOutput[T]) (weir.Pol
 	if r.splits == nil {
 		r.splits = map[topicPartition]*weir.SplitOutput[T]{}
 	}
+	r.takeHanded()
 	r.assign(out)
 	n := 0
 	for n < maxPerPoll {
@@ -375,7 +403,7 @@ func (r *reader[T]) Poll(_ context.Context, out *weir.SourceOutput[T]) (weir.Pol
 				if ev.err != nil {
 					return weir.NothingAvailable, ev.err
 				}
-				r.newSplits = append(r.newSplits, ev.assigned...)
+				r.takeHanded() // the assignment of ev's partition came first
 				r.assign(out)
 				r.cur, r.idx = ev, 0
 				r.curPart, r.curSplit = r.parts[ev.tp], r.splits[ev.tp]
@@ -456,6 +484,7 @@ func (r *reader[T]) assign(out *weir.SourceOutput[T]) {
 // partition the reader owns.
 func (r *reader[T]) SnapshotState(id int64) ([][]byte, error) {
 	// Partitions handed over but not yet seen by Poll are owned too.
+	r.takeHanded()
 	pending := r.newSplits
 	items := make([][]byte, 0, len(r.parts)+len(pending))
 	var offs kadm.Offsets
@@ -561,8 +590,8 @@ func (r *reader[T]) fetchLoop(ctx context.Context) {
 			} else {
 				first = false
 				nextDiscovery = time.Now().Add(r.opts.DiscoveryInterval)
-				if len(assigned) > 0 && !r.send(ctx, fetchEvent{assigned: assigned}) {
-					return
+				if len(assigned) > 0 {
+					r.hand(assigned)
 				}
 			}
 		}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -79,7 +80,7 @@ func (s *Source) CreateReader(ctx weir.SourceContext) (weir.SourceReader[Change]
 	gctx, cancel := context.WithCancel(context.Background())
 	r.cancel = cancel
 	st.Tables = opts.Tables
-	g := &streamer{opts: opts, cur: st, m: m, log: opts.Logger, items: r.items, avail: r.avail}
+	g := &streamer{opts: opts, cur: st, m: m, log: opts.Logger, items: r.items, avail: r.avail, resolved: &r.resolved}
 	r.wg.Add(1)
 	go func() {
 		defer r.wg.Done()
@@ -91,14 +92,17 @@ func (s *Source) CreateReader(ctx weir.SourceContext) (weir.SourceReader[Change]
 // reader hands the goroutine's items to the job; all its methods run on
 // the subtask's goroutine.
 type reader struct {
-	opts   Options
-	st     state // position after the last item emitted
-	m      *metrics
-	ops    [4]prometheus.Counter // events by op: r, c, u, d
-	items  chan item
-	avail  chan struct{}
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
+	opts Options
+	st   state // position after the last item emitted
+	// resolved is a fresh start's position once the goroutine resolved
+	// it (streamer.resolved).
+	resolved atomic.Pointer[state]
+	m        *metrics
+	ops      [4]prometheus.Counter // events by op: r, c, u, d
+	items    chan item
+	avail    chan struct{}
+	cancel   context.CancelFunc
+	wg       sync.WaitGroup
 }
 
 // count counts an emitted change in the events metric; the per-operation
@@ -171,7 +175,13 @@ func (r *reader) Poll(_ context.Context, out *weir.SourceOutput[Change]) (weir.P
 
 // SnapshotState stores the position after the last change emitted.
 func (r *reader) SnapshotState(int64) ([][]byte, error) {
-	b, err := r.st.encode()
+	st := r.st
+	if p := r.resolved.Load(); st.Fresh && p != nil {
+		// Resolved and handed over, not polled yet: the item holds no
+		// changes, so the checkpoint may hold its position.
+		st = *p
+	}
+	b, err := st.encode()
 	if err != nil {
 		return nil, fmt.Errorf("mysql cdc: encoding the position: %w", err)
 	}

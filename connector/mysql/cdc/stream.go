@@ -9,6 +9,7 @@ import (
 	"net"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	gomysql "github.com/go-mysql-org/go-mysql/mysql"
@@ -26,6 +27,10 @@ type streamer struct {
 	log   *slog.Logger
 	items chan<- item
 	avail chan struct{}
+	// resolved, if set, receives a fresh start's resolved position before
+	// it is handed over: the reader's checkpoints hold it even before
+	// Poll took it.
+	resolved *atomic.Pointer[state]
 
 	db      *sql.DB
 	mariadb bool
@@ -183,6 +188,9 @@ func (g *streamer) setup(ctx context.Context) error {
 	}
 	// Hand the resolved position over before anything else, so that a
 	// checkpoint taken now restarts from it.
+	if g.resolved != nil {
+		g.resolved.Store(&st)
+	}
 	if !g.send(ctx, item{st: st}) {
 		return ctx.Err()
 	}

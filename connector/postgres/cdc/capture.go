@@ -67,7 +67,12 @@ type capture struct {
 	// confirmed is the LSN the last completed checkpoint covers: the
 	// slot's confirmed_flush position the status updates report.
 	confirmed atomic.Uint64
-	backoff   time.Duration
+	// started is the consistent point of the slot a fresh start created,
+	// once created: a checkpoint taken before the reader saw evStart
+	// stores it (the slot then exists; a restore without it would drop
+	// it and start over from a later point).
+	started atomic.Uint64
+	backoff time.Duration
 }
 
 // batchSize bounds the events of one hand-over.
@@ -422,6 +427,7 @@ func (c *capture) snapshot(ctx context.Context) error {
 		}
 		c.log.Info("cdc: created replication slot", "slot", c.opts.Slot, "consistent_point", at)
 		c.pos.Start, c.pos.Done = at, at
+		c.started.Store(uint64(at))
 		if err := c.emit(ctx, event{kind: evStart, lsn: at}); err != nil {
 			rc.Close(context.Background())
 			return err

@@ -177,10 +177,19 @@ func (r *reader) Poll(_ context.Context, out *weir.SourceOutput[Change]) (weir.P
 
 // SnapshotState stores the position of what was emitted.
 func (r *reader) SnapshotState(id int64) ([][]byte, error) {
-	if r.pos.Start != 0 {
-		r.snaps[id] = r.pos.Done
-	}
 	p := r.pos
+	if at := pglogrepl.LSN(r.capture.started.Load()); p.Start == 0 && at != 0 {
+		// The slot was created, and evStart (with the events after it)
+		// not polled yet: store what the reader holds once it is, which
+		// with SkipSnapshot comes with evSnapDone in the same batch.
+		p.Start, p.Done = at, at
+		if r.opts.SkipSnapshot {
+			p.Phase = phaseStream
+		}
+	}
+	if p.Start != 0 {
+		r.snaps[id] = p.Done
+	}
 	return [][]byte{p.encode()}, nil
 }
 
