@@ -222,6 +222,37 @@ func decodePosition(b []byte) (position, error) {
 	return p, nil
 }
 
+// discoveryMark is a checkpoint item saying that subtask Subtask of
+// Parallelism had not finished its first partition discovery: the
+// partitions it owned then were never resolved with the configured start
+// (Flink's KafkaSourceEnumerator keeps initialDiscoveryFinished for the
+// same reason). A restore resolves such partitions with the configured
+// start, not with the earliest offset it uses for partitions created
+// after the job started. Encoded as a zero topic length (no Kafka topic
+// is empty), then the parallelism and the subtask.
+type discoveryMark struct {
+	parallelism, subtask int
+}
+
+func (m discoveryMark) encode() []byte {
+	b := binary.AppendUvarint([]byte{0}, uint64(m.parallelism))
+	return binary.AppendUvarint(b, uint64(m.subtask))
+}
+
+func decodeMark(b []byte) (discoveryMark, error) {
+	p, n := binary.Uvarint(b[1:])
+	s, m := binary.Uvarint(b[1+max(n, 0):])
+	if n <= 0 || m <= 0 || 1+n+m != len(b) || p == 0 || p > math.MaxInt32 || s >= p {
+		return discoveryMark{}, fmt.Errorf("kafka: %w: partition discovery mark", codec.ErrCorrupt)
+	}
+	return discoveryMark{int(p), int(s)}, nil
+}
+
+// covers reports whether tp was owned by the mark's subtask.
+func (m discoveryMark) covers(tp topicPartition) bool {
+	return PartitionOwner(tp.topic, tp.partition, m.parallelism) == m.subtask
+}
+
 func (s *Source[T]) check() error {
 	o := &s.opts
 	switch {
@@ -261,6 +292,16 @@ func (s *Source[T]) CreateReader(ctx weir.SourceContext) (weir.SourceReader[T], 
 	}
 	initial := map[string]map[int32]kgo.Offset{}
 	for _, it := range ctx.Restored {
+		if len(it) > 0 && it[0] == 0 {
+			m, err := decodeMark(it)
+			if err != nil {
+				return nil, err
+			}
+			if !slices.Contains(r.marks, m) {
+				r.marks = append(r.marks, m)
+			}
+			continue
+		}
 		p, err := decodePosition(it)
 		if err != nil {
 			return nil, err
@@ -353,12 +394,19 @@ type reader[T any] struct {
 	// Owned by the fetch goroutine (after CreateReader).
 	known map[topicPartition]bool
 
+	// marks are the restored discovery marks: set by CreateReader, read
+	// only after.
+	marks []discoveryMark
+
 	// handed holds the partitions the fetch goroutine assigned (with
 	// their resolved starts) that the subtask goroutine has not taken
 	// yet: a checkpoint must store them even if no Poll saw them, or a
 	// restore would start them elsewhere.
 	handMu sync.Mutex
 	handed []position
+	// discovered: the first partition discovery succeeded and handed its
+	// partitions over.
+	discovered bool
 }
 
 // hand passes newly assigned partitions to the subtask goroutine (before
@@ -373,12 +421,28 @@ func (r *reader[T]) hand(ps []position) {
 	}
 }
 
-// takeHanded moves the partitions handed over into newSplits.
-func (r *reader[T]) takeHanded() {
+// handFirst is hand for the first successful discovery: its partitions
+// and the end of the first discovery are seen by a checkpoint together.
+func (r *reader[T]) handFirst(ps []position) {
+	r.handMu.Lock()
+	r.handed = append(r.handed, ps...)
+	r.discovered = true
+	r.handMu.Unlock()
+	select {
+	case r.avail <- struct{}{}:
+	default:
+	}
+}
+
+// takeHanded moves the partitions handed over into newSplits and reports
+// whether the first discovery is done.
+func (r *reader[T]) takeHanded() bool {
 	r.handMu.Lock()
 	r.newSplits = append(r.newSplits, r.handed...)
 	r.handed = nil
+	done := r.discovered
 	r.handMu.Unlock()
+	return done
 }
 
 // Available signals that the fetch goroutine handed over records.
@@ -484,7 +548,7 @@ func (r *reader[T]) assign(out *weir.SourceOutput[T]) {
 // partition the reader owns.
 func (r *reader[T]) SnapshotState(id int64) ([][]byte, error) {
 	// Partitions handed over but not yet seen by Poll are owned too.
-	r.takeHanded()
+	discovered := r.takeHanded()
 	pending := r.newSplits
 	items := make([][]byte, 0, len(r.parts)+len(pending))
 	var offs kadm.Offsets
@@ -503,6 +567,15 @@ func (r *reader[T]) SnapshotState(id int64) ([][]byte, error) {
 	for _, p := range pending {
 		if _, ok := r.parts[p.tp]; !ok {
 			items = append(items, p.encode())
+		}
+	}
+	if !discovered {
+		// The partitions this subtask will find were never resolved:
+		// the restore resolves them with the configured start. Marks
+		// restored into it stay until it has resolved theirs.
+		items = append(items, discoveryMark{r.parallelism, r.subtask}.encode())
+		for _, m := range r.marks {
+			items = append(items, m.encode())
 		}
 	}
 	return items, nil
@@ -588,11 +661,13 @@ func (r *reader[T]) fetchLoop(ctx context.Context) {
 					nextDiscovery = time.Now().Add(time.Second)
 				}
 			} else {
-				first = false
-				nextDiscovery = time.Now().Add(r.opts.DiscoveryInterval)
-				if len(assigned) > 0 {
+				if first {
+					r.handFirst(assigned)
+				} else if len(assigned) > 0 {
 					r.hand(assigned)
 				}
+				first = false
+				nextDiscovery = time.Now().Add(r.opts.DiscoveryInterval)
 			}
 		}
 		pctx := ctx
@@ -696,16 +771,42 @@ func (r *reader[T]) discover(ctx context.Context, adm *kadm.Client, first bool) 
 		return int(a.partition - b.partition)
 	})
 	// Partitions present at a fresh start use the configured start; later
-	// ones (and ones a restored checkpoint does not know) the earliest.
-	start := Earliest()
-	if first && !r.restored {
-		start = r.opts.Start
+	// ones (and ones a restored checkpoint does not know) the earliest,
+	// except those of a subtask whose first discovery had not finished
+	// when the checkpoint was taken (a discovery mark): they were never
+	// resolved, and take the configured start now.
+	configured := func(tp topicPartition) bool {
+		if !first {
+			return false
+		}
+		if !r.restored {
+			return true
+		}
+		for _, m := range r.marks {
+			if m.covers(tp) {
+				return true
+			}
+		}
+		return false
+	}
+	var cfgFresh, earliest []topicPartition
+	for _, tp := range fresh {
+		if configured(tp) {
+			cfgFresh = append(cfgFresh, tp)
+		} else {
+			earliest = append(earliest, tp)
+		}
+	}
+	fresh = append(cfgFresh, earliest...)
+	start := r.opts.Start
+	if len(cfgFresh) == 0 {
+		start = Earliest()
 	}
 	// Resolve the start now, so that checkpoints hold exact offsets.
 	var listed kadm.ListedOffsets
 	topicsOf := func() []string {
 		var ts []string
-		for _, tp := range fresh {
+		for _, tp := range cfgFresh {
 			if !slices.Contains(ts, tp.topic) {
 				ts = append(ts, tp.topic)
 			}
@@ -734,9 +835,11 @@ func (r *reader[T]) discover(ctx context.Context, adm *kadm.Client, first bool) 
 	}
 	out := make([]position, 0, len(fresh))
 	add := map[string]map[int32]kgo.Offset{}
-	for _, tp := range fresh {
+	for i, tp := range fresh {
 		st := start
-		if o, ok := listed.Lookup(tp.topic, tp.partition); ok && o.Err == nil && o.Offset >= 0 {
+		if i >= len(cfgFresh) {
+			st = Earliest()
+		} else if o, ok := listed.Lookup(tp.topic, tp.partition); ok && o.Err == nil && o.Offset >= 0 {
 			st = StartOffset{kind: startExact, ts: o.Offset}
 		}
 		if st.kind == startCommitted {

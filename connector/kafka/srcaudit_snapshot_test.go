@@ -19,6 +19,9 @@ func snapshotOf(t *testing.T, r weir.SourceReader[string]) map[topicPartition]St
 	}
 	got := map[topicPartition]StartOffset{}
 	for _, it := range items {
+		if len(it) > 0 && it[0] == 0 {
+			continue // a discovery mark (discovery_mark_test.go)
+		}
 		p, err := decodePosition(it)
 		if err != nil {
 			t.Fatal(err)
