@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -116,8 +117,11 @@ func TestCompactionCrash(t *testing.T) {
 	for _, p := range []int{2, 3} {
 		c := crashtest.Start(t, bin, logPath, args(p)...)
 		exited, err := c.WaitFor(90 * time.Second)
+		if !exited {
+			c.Signal(syscall.SIGQUIT) // its goroutines go to the log
+		}
 		if !exited || err != nil {
-			t.Fatalf("final run at parallelism %d: exited %v, %v", p, exited, err)
+			t.Fatalf("final run at parallelism %d: exited %v, %v (%d records visible)", p, exited, err, len(committedOutput(t, out, false, false)))
 		}
 	}
 	got := committedOutput(t, out, false, true) // fails on hidden leftovers
