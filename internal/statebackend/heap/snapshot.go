@@ -521,8 +521,8 @@ func (s *Map[K, N, UK, UV]) Freeze() (func(dst []byte, idx int) ([]byte, error),
 	ukc := s.uk
 	return freezeEntries(&s.base, c.n, c.k, mutableOf[UV]() || mutableOf[UK](), func(dst []byte, in inner[UK, UV]) []byte {
 		dst = binary.AppendUvarint(dst, uint64(len(in.m)))
-		for uk, e := range in.m {
-			dst = c.v.Append(binary.AppendVarint(ukc.Append(dst, uk), e.exp), e.v)
+		for uk, v := range in.m {
+			dst = c.v.Append(binary.AppendVarint(ukc.Append(dst, uk), in.expOf(uk)), v)
 		}
 		return dst
 	})
@@ -541,7 +541,7 @@ func (s *Map[K, N, UK, UV]) RestoreGroup(idx int, src []byte) error {
 		}
 		in := m[k]
 		if in.m == nil {
-			in = inner[UK, UV]{m: make(map[UK]entry[UV], cnt), epoch: s.b.epoch}
+			in = inner[UK, UV]{m: make(map[UK]UV, cnt), epoch: s.b.epoch}
 			m[k] = in
 		}
 		for i := uint64(0); i < cnt; i++ {
@@ -555,7 +555,16 @@ func (s *Map[K, N, UK, UV]) RestoreGroup(idx int, src []byte) error {
 				return 0, err
 			}
 			used += n
-			in.m[uk] = e
+			in.m[uk] = e.v
+			switch {
+			case e.exp != 0 && in.exp == nil:
+				in.exp = map[UK]int64{uk: e.exp}
+				m[k] = in
+			case e.exp != 0:
+				in.exp[uk] = e.exp
+			case in.exp != nil:
+				delete(in.exp, uk)
+			}
 		}
 		return used, nil
 	})
