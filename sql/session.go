@@ -2,6 +2,7 @@ package sql
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -288,7 +289,8 @@ func (s *Session) checkSink(sk *plan.Sink) error {
 		mode = connector.All
 	}
 	if _, err := sink.ChangelogMode(mode); err != nil {
-		if mode != connector.InsertOnly {
+		var ioe *connector.InsertOnlyError
+		if mode != connector.InsertOnly && errors.As(err, &ioe) {
 			if cerr := plan.ConsumeError("Table sink '"+strings.Join(sk.Table.Path(), ".")+"'", sk.In); cerr != nil {
 				return fmt.Errorf("sql: %w: %w", cerr, err)
 			}

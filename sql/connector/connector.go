@@ -348,7 +348,14 @@ func acceptAll(query ChangelogMode) (ChangelogMode, error) { return query, nil }
 // insertOnlySink is the ChangelogMode of sinks that take inserts only.
 func insertOnlySink(table, id string, query ChangelogMode) (ChangelogMode, error) {
 	if !query.IsInsertOnly() {
-		return 0, fmt.Errorf("connector: Table sink '%s' takes inserts only (the '%s' connector accepts %s)", table, id, InsertOnly)
+		return 0, &InsertOnlyError{msg: fmt.Sprintf("connector: Table sink '%s' takes inserts only (the '%s' connector accepts %s)", table, id, InsertOnly)}
 	}
 	return InsertOnly, nil
 }
+
+// InsertOnlyError is a sink's ChangelogMode refusing changes because it
+// takes inserts only (the planner names the node that produces them);
+// other refusals (an option that rules out changes) are other errors.
+type InsertOnlyError struct{ msg string }
+
+func (e *InsertOnlyError) Error() string { return e.msg }

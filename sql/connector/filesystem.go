@@ -19,7 +19,9 @@ import (
 // with '.' or '_' skipped), one record per line in 'format' (json, csv or
 // raw), bounded (unless source.monitor-interval is set), with file
 // positions in checkpoints; the sink writes
-// insert-only rows exactly once through file.ExactlyOnceBulkSink: part
+// rows exactly once through file.ExactlyOnceBulkSink (inserts only, but
+// every kind of change with 'format' = 'debezium-json',
+// fs_changelog_sink.go): part
 // files under 'path' become visible when a checkpoint completes (or at the
 // end of a bounded job). Options: path, format, the format's options,
 // sink.rolling-policy.file-size (default 128 MB),
@@ -206,8 +208,12 @@ func (f Filesystem) create(ctx Context, sink bool) (*fsTable, error) {
 		return nil, fmt.Errorf("connector: table %s: the filesystem connector writes lines: format '%s' is binary", ctx.Table, id)
 	}
 	if sink {
-		if err := insertOnlyFormat(ctx.Table, "the filesystem sink", c); err != nil {
-			return nil, err
+		// The sink takes the format's changelog mode (Flink's
+		// FileSystemTableSink.getChangelogMode): a changelog format that
+		// Weir encodes (debezium-json) writes every kind of change
+		// (fs_changelog_sink.go); one it only decodes cannot be written.
+		if c.newChangelog != nil && !c.encodesChangelog {
+			return nil, fmt.Errorf("connector: table %s: the '%s' format is read, not written, by Weir: the filesystem sink writes the changelog format 'debezium-json' or the insert-only formats (json, csv, raw, parquet)", ctx.Table, id)
 		}
 	} else if c.newChangelog != nil && t.part != nil {
 		return nil, fmt.Errorf("connector: table %s: a partitioned table in the changelog format '%s' is not supported yet", ctx.Table, id)
@@ -356,10 +362,6 @@ func (t *fsSource) Produce(b BuildContext) (weir.Stream[row.Row], error) {
 	return st, nil
 }
 
-func (t *fsSink) ChangelogMode(q ChangelogMode) (ChangelogMode, error) {
-	return insertOnlySink(t.table, "filesystem", q)
-}
-
 // lineFormat writes one encoded row per line, as a file.BulkFormat.
 type lineFormat struct{ c *codec }
 
@@ -374,17 +376,19 @@ func (f lineFormat) NewWriter(w io.Writer) (file.BulkWriter[row.Row], error) {
 	if err != nil {
 		return nil, err
 	}
-	return &lineWriter{w: w, enc: enc}, nil
+	return &lineWriter{w: w, enc: enc, changelog: f.c.encodesChangelog}, nil
 }
 
 type lineWriter struct {
 	w   io.Writer
 	enc rowEncoder
 	buf []byte
+	// changelog: the format encodes every row kind (debezium-json).
+	changelog bool
 }
 
 func (l *lineWriter) Write(r row.Row) error {
-	if r.Kind != row.Insert {
+	if r.Kind != row.Insert && !l.changelog {
 		return fmt.Errorf("connector: filesystem sink: a %s row reached an insert-only sink", r.Kind)
 	}
 	b, err := l.enc.Append(l.buf[:0], r)
