@@ -297,19 +297,6 @@ func userAggType(fs *plan.Functions, fn string, args []row.Type) (row.Type, bool
 	}
 	// An overloaded aggregate: the implementation the (cast) argument
 	// types bind to, as the binder chose it.
-	f, err := f.OverloadFor(args)
-	if err != nil {
-		return row.Type{}, true, err
-	}
-	if sig, ok := f.Agg.(udf.Signature); ok {
-		ps := sig.ParamTypes()
-		if len(ps) != len(args) {
-			return row.Type{}, true, fmt.Errorf("invalid number of arguments to function '%s'. Was expecting %d arguments, got %d", f.Name, len(ps), len(args))
-		}
-	}
-	t, err := f.Agg.ResultType(args)
-	if err != nil {
-		return row.Type{}, true, fmt.Errorf("function %s: %w", f.Name, err)
-	}
-	return t, true, nil
+	t, err := f.AggResultType(args)
+	return t, true, err
 }

@@ -24,8 +24,11 @@ func isAggCall(e ast.Expr, fns *Functions) (*ast.Call, bool) {
 		return jsonAggCall(f)
 	}
 	c, ok := e.(*ast.Call)
-	if !ok || c.Over != nil || c.OverName != nil || len(c.Name.Parts) != 1 {
+	if !ok || c.Over != nil || c.OverName != nil {
 		return nil, false
+	}
+	if len(c.Name.Parts) != 1 {
+		return c, fns.isUserAgg(c) // a qualified name: qualified_agg.go
 	}
 	return c, aggFuncs[strings.ToUpper(c.Name.Parts[0].Name)] || fns.isUserAgg(c)
 }

@@ -667,7 +667,7 @@ func (b *Binder) bindAggregate(s *ast.Select, from Rel, sc *scope, where expr.Ex
 		if _, seen := specIdx[c.String()+reducedSumSq]; seen {
 			return false
 		}
-		sp := &aggSpec{call: c, fn: strings.ToUpper(c.Name.Parts[0].Name), distinct: c.Distinct,
+		sp := &aggSpec{call: c, fn: b.Funcs.aggFuncName(c.Name), distinct: c.Distinct,
 			ignoreNulls: c.NullTreatment == "IGNORE NULLS"}
 		if c.NullTreatment != "" && sp.fn != "ARRAY_AGG" {
 			collectErr = errAt(c, "Cannot specify IGNORE NULLS or RESPECT NULLS following '%s'", sp.fn)
@@ -969,7 +969,7 @@ func (b *Binder) aggCalls(specs []*aggSpec, pre *preCalc) ([]AggCall, error) {
 		if sp.filter != nil {
 			c.Filter = pre.add(sp.filter)
 		}
-		t, err := b.AggType(sp.fn, sp.distinct, types)
+		t, err := b.aggSpecType(sp.call, sp.fn, b.Funcs.userAggOf(sp.call.Name), sp.distinct, types)
 		if err != nil {
 			return nil, errAt(sp.call, "%v", err)
 		}

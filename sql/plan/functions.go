@@ -570,11 +570,10 @@ func (fs *Functions) resolveName(n *ast.Name) (*Function, error) {
 
 // isUserAgg reports whether c calls a user-defined aggregate function.
 func (fs *Functions) isUserAgg(c *ast.Call) bool {
-	if fs == nil || c.Over != nil || c.OverName != nil || len(c.Name.Parts) != 1 {
+	if fs == nil || c.Over != nil || c.OverName != nil {
 		return false
 	}
-	f := fs.resolve(c.Name.Parts[0].Name)
-	return f != nil && f.Kind == AggregateFunction
+	return fs.userAggOf(c.Name) != nil // qualified_agg.go
 }
 
 // isUserAggName reports whether a call of name (without OVER handling)
@@ -602,9 +601,6 @@ func (eb *exprBinder) bindUserFunc(c *ast.Call, f *Function) (expr.Expr, bool, e
 	case TableFunction:
 		return nil, true, eb.errorf(c, "%s is a table function: call it in FROM, as LATERAL TABLE(%s(..))", f.Name, f.Name)
 	case AggregateFunction:
-		if len(c.Name.Parts) > 1 {
-			return nil, true, eb.errorf(c, "%s: Weir calls user-defined aggregate functions by their unqualified name only", c.Name)
-		}
 		return nil, true, eb.errorf(c, "aggregate %s is not allowed here", c)
 	}
 	if c.Filter != nil || c.Distinct {
@@ -633,8 +629,8 @@ func (eb *exprBinder) bindUserFunc(c *ast.Call, f *Function) (expr.Expr, bool, e
 // implementation, whose accumulators the operator keeps: the same query
 // binds to the same implementation, so a restored state decodes.
 func (b *Binder) userAgg(sp *aggSpec, c *AggCall) error {
-	f := b.Funcs.resolve(sp.fn)
-	if f == nil || f.Kind != AggregateFunction {
+	f := b.Funcs.userAggOf(sp.call.Name)
+	if f == nil {
 		return nil
 	}
 	f, err := f.overload(sp.args)
@@ -674,10 +670,7 @@ func (b *Binder) aggCallArgs(c *ast.Call) ([]ast.Expr, *Function, error) {
 	if !hasNamedArg(c) && !hasDefaultArg(c) {
 		return c.Args, nil, nil
 	}
-	f := b.Funcs.resolve(c.Name.Last().Name)
-	if f != nil && f.Kind != AggregateFunction {
-		f = nil
-	}
+	f := b.Funcs.userAggOf(c.Name)
 	args, err := callArgs(c, f)
 	return args, f, err
 }

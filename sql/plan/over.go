@@ -288,10 +288,13 @@ func (b *Binder) bindOver(s *ast.Select, from Rel, sc *scope, where expr.Expr, i
 		if _, dup := seen[c.String()]; dup {
 			return false
 		}
-		fn := strings.ToUpper(c.Name.Parts[len(c.Name.Parts)-1].Name)
+		fn := b.Funcs.aggFuncName(c.Name) // qualified_agg.go
 		switch {
 		case len(c.Name.Parts) != 1:
-			bindErr = errAt(c, "function %s: Weir calls a function with OVER by its unqualified name only", c.Name)
+			// A precise reference names a catalog function only.
+			if b.Funcs.userAggOf(c.Name) == nil {
+				bindErr = errAt(c, "%s is not an aggregate function, so it cannot take OVER", c.Name)
+			}
 		case fn == "ROW_NUMBER" || fn == "RANK" || fn == "DENSE_RANK":
 			bindErr = errAt(c, "%s() OVER is supported only as Flink's Top-N or deduplication (filtered by an enclosing WHERE on its number), not together with OVER aggregations", fn)
 		case fn == "LEAD":
@@ -414,7 +417,7 @@ func (b *Binder) bindOver(s *ast.Select, from Rel, sc *scope, where expr.Expr, i
 		if sp.filter != nil {
 			ac.Filter = pre.add(sp.filter)
 		}
-		t, err := b.AggType(sp.fn, sp.call.Distinct, types)
+		t, err := b.aggSpecType(sp.call, sp.fn, b.Funcs.userAggOf(sp.call.Name), sp.call.Distinct, types)
 		if err != nil {
 			return nil, errAt(sp.call, "%v", err)
 		}
