@@ -32,38 +32,16 @@ import (
 // GlobalWindowAggregate on win_end=[$window_end]) unless the agg phase
 // strategy is ONE_PHASE or a call cannot merge (window_twophase.go).
 
-// attachedWindow returns the window_start and window_end columns of r
-// and its window when r is (through Calcs that pass both on) the output
-// of a window aggregation.
+// attachedWindow returns the (first) window_start and window_end columns
+// of r and its window when r is window-attached (window_attached_props.go):
+// the output of a window aggregation through Calcs that pass both on, a
+// union of such inputs or a window join.
 func attachedWindow(r Rel) (start, end int, w Window, ok bool) {
-	base := r
-	for {
-		c, isCalc := base.(*Calc)
-		if !isCalc {
-			break
-		}
-		base = c.In
-	}
-	wa, isAgg := base.(*WindowAggregate)
-	if !isAgg || wa.Legacy {
+	p, ok := attachedProps(r)
+	if !ok {
 		return 0, 0, w, false
 	}
-	if wa.Window.Kind == Session && len(wa.Window.PartitionKeys) > 0 {
-		// Flink's WindowUtil.validGroupKeyPartitionKey: a window
-		// aggregation over SESSION windows with PARTITION BY must group
-		// by those keys; the cascade's keys are not the TVF input's
-		// columns, so Flink plans a GroupAggregate over it.
-		return 0, 0, w, false
-	}
-	if in := wa.In.Columns(); !wa.Window.Attached && in[wa.Window.TimeCol].Type.TimeAttr == row.Proctime {
-		// Windows on processing time fire by the clock: not planned.
-		return 0, 0, w, false
-	}
-	start, end, w, ok = windowProps(r)
-	if !ok || r.Mode() != InsertOnly {
-		return 0, 0, w, false
-	}
-	return start, end, w, true
+	return p.first(p.starts), p.first(p.ends), p.w, true
 }
 
 // bindAttachedWindowAggregate plans GROUP BY over from as a cascaded
@@ -74,16 +52,26 @@ func (b *Binder) bindAttachedWindowAggregate(s *ast.Select, from Rel, sc *scope,
 	if !ok {
 		return nil, false, nil
 	}
-	isCol := func(e expr.Expr, c int) bool {
+	props, _ := attachedProps(from)
+	inSet := func(e expr.Expr, set map[int]bool) bool {
 		r, isRef := e.(*expr.InputRef)
-		return isRef && r.Index == c
+		return isRef && set[r.Index]
 	}
-	hasStart, hasEnd := false, false
+	// The first window_start and window_end among the keys are the
+	// window; the others (a window join's other side) are its
+	// properties too.
+	ws, we = -1, -1
 	for _, k := range keys {
-		hasStart = hasStart || isCol(k, ws)
-		hasEnd = hasEnd || isCol(k, we)
+		if r, isRef := k.(*expr.InputRef); isRef {
+			if ws < 0 && props.starts[r.Index] {
+				ws = r.Index
+			}
+			if we < 0 && props.ends[r.Index] {
+				we = r.Index
+			}
+		}
 	}
-	if !hasStart || !hasEnd {
+	if ws < 0 || we < 0 {
 		return nil, false, nil
 	}
 	for _, sp := range specs {
@@ -101,11 +89,11 @@ func (b *Binder) bindAttachedWindowAggregate(s *ast.Select, from Rel, sc *scope,
 	windowKey := map[int]int{} // key position → 0 (window_start), 1 (window_end) or 2 (window_time)
 	for i, k := range keys {
 		switch {
-		case isCol(k, ws):
+		case inSet(k, props.starts):
 			windowKey[i] = 0
-		case isCol(k, we):
+		case inSet(k, props.ends):
 			windowKey[i] = 1
-		case wt >= 0 && isCol(k, wt):
+		case inSet(k, props.times):
 			// The input's window_time: a window property again, a
 			// rowtime attribute of the output (Flink's
 			// StreamPhysicalWindowAggregateRule), not a group key.
@@ -161,31 +149,14 @@ func (b *Binder) bindAttachedWindowAggregate(s *ast.Select, from Rel, sc *scope,
 	return r, true, err
 }
 
-// windowTimeOf returns the column of r holding the window_time (a rowtime
-// attribute) of the window aggregation under r's Calcs, or -1.
+// windowTimeOf returns the (first) column of r holding a window_time (a
+// rowtime attribute) of r's windows, or -1.
 func windowTimeOf(r Rel) int {
-	switch n := r.(type) {
-	case *WindowAggregate:
-		if n.Window.Attached && !n.Window.AttachedTime {
-			return -1
-		}
-		t := len(n.Keys) + len(n.Aggs) + 2
-		if t >= len(n.Cols) || n.Cols[t].Type.TimeAttr != row.Rowtime {
-			return -1
-		}
-		return t
-	case *Calc:
-		t := windowTimeOf(n.In)
-		if t < 0 {
-			return -1
-		}
-		for i, p := range n.Projects {
-			if ref, ok := p.(*expr.InputRef); ok && ref.Index == t && n.Cols[i].Type.TimeAttr == row.Rowtime {
-				return i
-			}
-		}
+	p, ok := attachedProps(r)
+	if !ok {
+		return -1
 	}
-	return -1
+	return p.first(p.times)
 }
 
 // attachedDistinct plans SELECT DISTINCT over a window-attached input r
