@@ -82,6 +82,13 @@ type SourceOptions struct {
 	// continuous sources, whose small files would otherwise never move the
 	// watermark.
 	SubtaskWatermark bool
+	// NumericOrder lists the files of a bounded source with runs of
+	// digits compared by value (dir/part-0-2 before dir/part-0-10, the
+	// order in which ExactlyOnceSink wrote them) instead of in lexical
+	// order; files are then assigned to subtasks in that order. The
+	// filesystem SQL connector sets it for changelog formats, whose
+	// changes must be read in the order written (natural_order.go).
+	NumericOrder bool
 }
 
 // lineDecoder decodes the lines of one file.
@@ -210,6 +217,9 @@ func (s *Source[T]) CreateReader(ctx weir.SourceContext) (weir.SourceReader[T], 
 	}
 	if s.opts.Include != nil {
 		files = slices.DeleteFunc(files, func(f string) bool { return !s.opts.Include(f) })
+	}
+	if s.opts.NumericOrder {
+		sortNumeric(files)
 	}
 	p := ctx.Parallelism
 	if p < 1 {

@@ -46,7 +46,9 @@ func (t *fsSource) produceChangelog(b BuildContext) (weir.Stream[row.Row], error
 		dec, _ := c.newChangelog() // checked by newCodec
 		return &changelogLineDecoder{dec: dec, skip: skip, proj: proj}
 	}
-	opts := file.SourceOptions{OnError: b.OnError, Include: t.fileFilter(), MonitorInterval: t.monitor}
+	// NumericOrder: one writer's part files in the order written
+	// (part-0-2 before part-0-10), so its changes are read in order.
+	opts := file.SourceOptions{OnError: b.OnError, Include: t.fileFilter(), MonitorInterval: t.monitor, NumericOrder: true}
 	if b.Env.AutoWatermarkInterval() < 0 {
 		opts.LinesPerPoll = 1 // see Produce
 	}
