@@ -343,6 +343,10 @@ func windowProps(r Rel) (start, end int, w Window, ok bool) {
 		return k, k + 1, n.Window, true
 	case *WindowJoin:
 		return n.LeftStart, n.LeftEnd, n.Window, true
+	case *Union:
+		// A union of window-attached inputs with one window
+		// (window_attached_props.go).
+		return attachedWindow(n)
 	case *Calc:
 		s, e, w, ok := windowProps(n.In)
 		if !ok {
