@@ -45,11 +45,29 @@ func (p winProps) first(set map[int]bool) int {
 // attachedProps returns the window properties of r when r is the output
 // of an event-time window aggregation (through Calcs), a union of such
 // inputs or a window join; ok false: r is not window-attached.
-func attachedProps(r Rel) (p winProps, ok bool) {
+func attachedProps(r Rel) (p winProps, ok bool) { return propsOf(r, false) }
+
+// propsOf is attachedProps; with tvf, a window TVF's output on a rowtime
+// attribute (not SESSION) is window-attached too: a union's input, whose
+// rows reach the cascade with their windows as a window aggregation's do
+// (a row whose window has fired there is late and dropped, as in Flink).
+// Alone, a window TVF's output behind Calcs is planned by
+// window_tvf_calc.go.
+func propsOf(r Rel, tvf bool) (p winProps, ok bool) {
 	if r.Mode() != InsertOnly {
 		return p, false
 	}
 	switch n := r.(type) {
+	case *WindowTVF:
+		if !tvf || n.Window.Kind == Session || n.In.Columns()[n.Window.TimeCol].Type.TimeAttr != row.Rowtime {
+			return p, false
+		}
+		k := len(n.In.Columns())
+		p = winProps{starts: map[int]bool{k: true}, ends: map[int]bool{k + 1: true}, times: map[int]bool{}, w: n.Window}
+		if cols := n.Columns(); k+2 < len(cols) && cols[k+2].Type.TimeAttr == row.Rowtime {
+			p.times[k+2] = true
+		}
+		return p, true
 	case *WindowAggregate:
 		if n.Legacy {
 			return p, false
@@ -72,7 +90,7 @@ func attachedProps(r Rel) (p winProps, ok bool) {
 		}
 		return p, true
 	case *Calc:
-		in, ok := attachedProps(n.In)
+		in, ok := propsOf(n.In, tvf)
 		if !ok {
 			return p, false
 		}
@@ -95,7 +113,7 @@ func attachedProps(r Rel) (p winProps, ok bool) {
 		return p, len(p.starts) > 0 && len(p.ends) > 0
 	case *Union:
 		for i, in := range n.Ins {
-			q, ok := attachedProps(in)
+			q, ok := propsOf(in, true)
 			if !ok {
 				return p, false
 			}
