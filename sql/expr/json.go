@@ -513,6 +513,14 @@ func NewJSONValueFull(doc, path Expr, returning row.Type, onEmpty, onError JSONB
 			if err != nil {
 				return nil, err
 			}
+			if returning.IsString() && b.Default.Type().Root == row.TypeBoolean {
+				// Flink passes the default's Java value through
+				// String.valueOf: a BOOLEAN DEFAULT is "true"/"false",
+				// not CAST's TRUE/FALSE.
+				if d, err = NewCall("LOWER", d); err != nil {
+					return nil, err
+				}
+			}
 			def = d
 		}
 		args = append(args, jsonSym(b.Kind), def)

@@ -12,7 +12,7 @@ import (
 func allFuncs() []*Func {
 	var fs []*Func
 	for _, g := range [][]*Func{compareFuncs(), logicFuncs(), arithFuncs(), mathFuncs(),
-		stringFuncs(), flinkStringFuncs(), moreStringFuncs(), printfFuncs(), charsetFuncs(), utf8Funcs(), timeFuncs(), watermarkFuncs(), condFuncs(), collectionFuncs(), arrayFuncs(), jsonFuncs(), jsonBuildFuncs(), jsonAggFuncs(), hashFuncs(), typeFuncs()} {
+		stringFuncs(), flinkStringFuncs(), moreStringFuncs(), printfFuncs(), charsetFuncs(), utf8Funcs(), timeFuncs(), watermarkFuncs(), condFuncs(), collectionFuncs(), arrayFuncs(), jsonFuncs(), jsonBuildFuncs(), jsonAggFuncs(), hashFuncs(), typeFuncs(), docsFuncs()} {
 		fs = append(fs, g...)
 	}
 	return fs

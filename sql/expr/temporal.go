@@ -686,40 +686,59 @@ func timeFuncs() []*Func {
 					return row.Int(floorDiv(w.Unix(), 86400)), nil
 				}), nil
 			}},
-		{Name: "TO_TIMESTAMP_LTZ", Doc: "TO_TIMESTAMP_LTZ(n[, precision]): the TIMESTAMP_LTZ(3) n seconds (precision 0) or milliseconds (precision 3, the default) after the epoch; NULL outside the years 0000 to 9999, as in Flink.",
+		{Name: "TO_TIMESTAMP_LTZ", Doc: "TO_TIMESTAMP_LTZ(n[, precision]): the instant n units of 10^-precision seconds after the epoch (precision a literal 0 to 9, default 3: seconds for 0, milliseconds for 3, nanoseconds for 9), a TIMESTAMP_LTZ(3) for precision 0 to 3 and TIMESTAMP_LTZ(precision) above; NULL outside the years 0000 to 9999, as in Flink. TO_TIMESTAMP_LTZ(s[, fmt[, zone]]): the instant of the text s read with fmt (default 'yyyy-MM-dd HH:mm:ss') in zone (default 'UTC'), a TIMESTAMP_LTZ of the longest run of S in a literal fmt clamped to 3..9 (3 for a fmt that is not a literal); NULL if an argument is NULL or s does not parse.",
 			resolve: func(f *Func, args []Expr) ([]Expr, row.Type, error) {
+				if len(args) > 0 && args[0].Type().IsString() {
+					return resolveToTimestampLTZString(f, args)
+				}
 				out, t, err := fixed(ret(row.TimestampLTZType(3)), 1, pNumber, pInt)(f, args)
 				if err != nil {
 					return nil, row.Type{}, err
 				}
 				if len(out) == 2 {
 					l, ok := out[1].(*Literal)
-					if !ok || l.Value.IsNull() || (l.Value.Int() != 0 && l.Value.Int() != 3) {
-						return nil, row.Type{}, fmtErr("expr: TO_TIMESTAMP_LTZ: precision must be the literal 0 or 3")
+					if !ok || l.Value.IsNull() || l.Value.Int() < 0 || l.Value.Int() > 9 {
+						return nil, row.Type{}, fmtErr("expr: TO_TIMESTAMP_LTZ: precision must be a literal from 0 to 9")
+					}
+					if p := int(l.Value.Int()); p > 3 {
+						t = row.TimestampLTZType(p).WithNullable(t.Nullable)
 					}
 				}
 				return out, t, nil
 			},
 			build: func(s *site) (Evaluator, error) {
-				scale := 1.0
-				if len(s.args) == 2 {
-					if l := s.argExprs[1].(*Literal); l.Value.Int() == 0 {
-						scale = 1000
-					}
+				if s.argTypes[0].IsString() {
+					return buildToTimestampLTZString(s), nil
 				}
+				prec := int64(3)
+				if len(s.args) == 2 {
+					prec = s.argExprs[1].(*Literal).Value.Int()
+				}
+				// mul scales n to milliseconds (precision up to 3); div
+				// splits it into milliseconds and a remainder of div
+				// units (precision above 3).
+				mul, div := int64(1), int64(1)
+				for p := prec; p < 3; p++ {
+					mul *= 10
+				}
+				for p := prec; p > 3; p-- {
+					div *= 10
+				}
+				scale := float64(mul) / float64(div)
 				num := toFloat(s.argTypes[0])
 				isInt := s.argTypes[0].IsInteger()
 				return strictN(s, func(_ *EvalContext, a []row.Value) (row.Value, error) {
 					if isInt {
 						n := a[0].Int()
-						if n < ltzMinMillis/int64(scale)-1 || n > ltzMaxMillis/int64(scale)+1 {
+						if mul > 1 && (n < ltzMinMillis/mul-1 || n > ltzMaxMillis/mul+1) {
 							return row.Value{}, nil
 						}
-						ms := n * int64(scale)
+						ms := floorDiv(n*mul, div)
+						rem := n*mul - ms*div
 						if ms < ltzMinMillis || ms > ltzMaxMillis {
 							return row.Value{}, nil
 						}
-						return row.Timestamp(ms, 0), nil
+						return row.Timestamp(ms, int32(rem*(1000000/div))), nil
 					}
 					f := num(a[0]) * scale
 					if math.IsNaN(f) || f < ltzMinMillis || f >= ltzMaxMillis+1 {
