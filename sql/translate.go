@@ -396,6 +396,7 @@ func (t *translator) sourceScan(s *plan.Scan) (weir.Stream[row.Row], *rowtimeChe
 // their fields.
 func (t *translator) sourceScanOwned(s *plan.Scan) (weir.Stream[row.Row], *rowtimeCheck, bool, error) {
 	if s.Shared {
+		t.spare = 0 // several Calcs read the rows: none writes over them
 		st, err := t.sharedScan(s)
 		return st, nil, false, err
 	}
