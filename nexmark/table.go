@@ -156,6 +156,19 @@ type tableSource struct {
 	cfg Config
 	// paths is the pushed-down projection (ApplyNestedProjection), or nil.
 	paths [][]int
+	// spare is the capacity asked by ReserveFields for the projected
+	// rows' fields (0: none).
+	spare int
+}
+
+// ReserveFields implements connector.SpareFields for the projected rows:
+// their Fields get a capacity of n, the fields past the projection NULL.
+func (s *tableSource) ReserveFields(n int) bool {
+	if s.paths == nil {
+		return false
+	}
+	s.spare = n
+	return true
 }
 
 func (s *tableSource) ChangelogMode() connector.ChangelogMode { return connector.InsertOnly }
@@ -163,7 +176,7 @@ func (s *tableSource) ChangelogMode() connector.ChangelogMode { return connector
 func (s *tableSource) Bounded() bool { return s.cfg.Events > 0 }
 
 func (s *tableSource) Produce(b connector.BuildContext) (weir.Stream[row.Row], error) {
-	cfg, paths := s.cfg, s.paths
+	cfg, paths, spare := s.cfg, s.paths, s.spare
 	src := datagen.NewFactory(func(int, *rand.Rand) func(int64) row.Row {
 		g, err := NewGenerator(cfg)
 		if err != nil {
@@ -171,6 +184,7 @@ func (s *tableSource) Produce(b connector.BuildContext) (weir.Stream[row.Row], e
 		}
 		if paths != nil {
 			a := newProjectArena(paths)
+			a.width = max(len(paths), spare)
 			return func(n int64) row.Row { return a.row(g.Event(n)) }
 		}
 		var a eventArena

@@ -41,6 +41,10 @@ type projectArena struct {
 	// the ROW whole.
 	copies [4][]fieldCopy
 	whole  [4][]int
+	// width is the capacity of a row's fields, at least len(paths)
+	// (tableSource.ReserveFields): the fields past the projection stay
+	// NULL for the Calc above to write into.
+	width int
 }
 
 // fieldCopy is one output field out that reads field of its column's ROW.
@@ -49,7 +53,7 @@ type fieldCopy struct{ out, field int }
 // newProjectArena plans the fields of each event type for paths (checked
 // by ApplyNestedProjection).
 func newProjectArena(paths [][]int) *projectArena {
-	a := &projectArena{paths: paths}
+	a := &projectArena{paths: paths, width: len(paths)}
 	for i, p := range paths {
 		switch {
 		case p[0] == 0:
@@ -70,7 +74,7 @@ func (a *projectArena) take(n int) []row.Value {
 func (a *projectArena) row(e Event) row.Row {
 	var buf [maxEventFields]row.Value
 	col, k := eventFields(e, &buf)
-	out := a.take(len(a.paths)) // all NULL
+	out := a.take(a.width)[:len(a.paths)] // all NULL
 	for _, i := range a.typeOut {
 		out[i] = row.Int(int64(e.Type))
 	}

@@ -98,3 +98,57 @@ func TestApplyRowtime(t *testing.T) {
 		}
 	}
 }
+
+// TestReserveFields: the source takes connector.SpareFields only with a
+// projection pushed down; its rows then have the projection's fields
+// (the same values as without) and a capacity of the width asked, the
+// spare fields NULL and each row's own.
+func TestReserveFields(t *testing.T) {
+	paths := [][]int{{0}, {3, 0}, {3, 2}, {3, 5}}
+	s := &tableSource{}
+	if s.ReserveFields(6) {
+		t.Error("spare fields taken without a projection")
+	}
+	if err := s.ApplyNestedProjection(paths); err != nil {
+		t.Fatal(err)
+	}
+	if !s.ReserveFields(6) || s.spare != 6 {
+		t.Fatalf("spare fields not taken (%d)", s.spare)
+	}
+	g1, err := NewGenerator(DefaultConfig(300, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	g2, err := NewGenerator(DefaultConfig(300, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain, spare := newProjectArena(paths), newProjectArena(paths)
+	spare.width = 6
+	var prev []row.Value
+	for n := range int64(300) {
+		want, got := plain.row(g1.Event(n)), spare.row(g2.Event(n))
+		if len(got.Fields) != len(paths) || cap(got.Fields) != 6 {
+			t.Fatalf("event %d: %d fields, capacity %d", n, len(got.Fields), cap(got.Fields))
+		}
+		for i := range paths {
+			if got.Fields[i] != want.Fields[i] {
+				t.Fatalf("event %d field %d: %v, want %v", n, i, got.Fields[i], want.Fields[i])
+			}
+		}
+		all := got.Fields[:6]
+		if !all[4].IsNull() || !all[5].IsNull() {
+			t.Fatalf("event %d: spare fields %v", n, all[4:])
+		}
+		// Writing the previous row's spare fields leaves this row alone.
+		if prev != nil {
+			prev[4], prev[5] = row.Int(1), row.Int(2)
+			for i := range paths {
+				if got.Fields[i] != want.Fields[i] {
+					t.Fatalf("event %d: the previous row's spare fields are this row's field %d", n, i)
+				}
+			}
+		}
+		prev = all
+	}
+}

@@ -11,36 +11,33 @@ import (
 //
 // A Value is three words with one pointer: rows are slices of Values, so
 // their size is what every operator copies and the garbage collector scans.
+// Only strings, ARRAYs, ROWs, wide DECIMALs and MAPs hold a pointer: a
+// scalar's p is nil, so storing one into a row (a slab of fields) gives
+// the garbage collector's write barrier and its scan of the row nothing
+// to look up, and NULL is told by the tag alone.
 type Value struct {
-	// p is nil for NULL; otherwise the data of a string (tag tagStr), the
-	// first element of an ARRAY's or ROW's fields (tagSlice), a *big.Int
-	// (tagBig), a *MapData (tagMap), or &present for a scalar and for an
-	// empty string or slice.
+	// p is the data of a non-empty string (tag tagStr), the first element
+	// of a non-empty ARRAY's or ROW's fields (tagSlice), a *big.Int
+	// (tagBig) or a *MapData (tagMap); nil otherwise.
 	p unsafe.Pointer
 	// i is the integer datum of a scalar, or the length of a string or
 	// slice.
 	i int64
-	// tag says what p points to.
+	// tag says what the Value holds: tagNull (0, the zero Value) for NULL.
 	tag uint32
 	// nano is a timestamp's sub-millisecond part, 0..999999.
 	nano int32
 }
 
-// The tags of a non-NULL Value.
+// The tags of a Value; the zero Value is NULL.
 const (
-	tagScalar uint32 = iota
+	tagNull uint32 = iota
+	tagScalar
 	tagStr
 	tagSlice
 	tagBig
 	tagMap
 )
-
-// present is what p points to for a non-NULL scalar, an empty string and
-// an empty slice; it is never written.
-var present byte
-
-// presentPtr returns &present.
-func presentPtr() unsafe.Pointer { return unsafe.Pointer(&present) }
 
 // MapData is the datum of a MAP: parallel key and value slices, keys
 // distinct, in insertion order.
@@ -54,23 +51,23 @@ func Null() Value { return Value{} }
 // Bool makes a BOOLEAN.
 func Bool(b bool) Value {
 	if b {
-		return Value{i: 1, p: presentPtr()}
+		return Value{i: 1, tag: tagScalar}
 	}
-	return Value{p: presentPtr()}
+	return Value{tag: tagScalar}
 }
 
 // Int makes a TINYINT, SMALLINT, INT or BIGINT, a DATE (days since the
 // epoch), a TIME (nanoseconds of the day), an interval (months or
 // milliseconds) or a compact DECIMAL (the unscaled value).
-func Int(i int64) Value { return Value{i: i, p: presentPtr()} }
+func Int(i int64) Value { return Value{i: i, tag: tagScalar} }
 
 // Float makes a FLOAT or DOUBLE.
-func Float(f float64) Value { return Value{i: int64(math.Float64bits(f)), p: presentPtr()} }
+func Float(f float64) Value { return Value{i: int64(math.Float64bits(f)), tag: tagScalar} }
 
 // Str makes a CHAR, VARCHAR or STRING.
 func Str(s string) Value {
 	if len(s) == 0 {
-		return Value{p: presentPtr(), tag: tagStr}
+		return Value{tag: tagStr}
 	}
 	return Value{p: unsafe.Pointer(unsafe.StringData(s)), i: int64(len(s)), tag: tagStr}
 }
@@ -85,7 +82,7 @@ func BytesString(s string) Value { return Str(s) }
 // the nanoseconds within the millisecond (0..999999), as Flink's
 // TimestampData.
 func Timestamp(millis int64, nanoOfMilli int32) Value {
-	return Value{i: millis, p: presentPtr(), nano: nanoOfMilli}
+	return Value{i: millis, tag: tagScalar, nano: nanoOfMilli}
 }
 
 // TimestampNanos makes a timestamp from nanoseconds since the epoch.
@@ -120,7 +117,7 @@ func Nested(fields []Value) Value { return slice(fields) }
 
 func slice(elems []Value) Value {
 	if len(elems) == 0 {
-		return Value{p: presentPtr(), tag: tagSlice}
+		return Value{tag: tagSlice}
 	}
 	return Value{p: unsafe.Pointer(unsafe.SliceData(elems)), i: int64(len(elems)), tag: tagSlice}
 }
@@ -131,7 +128,7 @@ func Map(keys, values []Value) Value {
 }
 
 // IsNull reports whether v is NULL.
-func (v Value) IsNull() bool { return v.p == nil }
+func (v Value) IsNull() bool { return v.tag == tagNull }
 
 // Int returns the integer datum (see the package documentation for which
 // types hold one).

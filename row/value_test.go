@@ -81,6 +81,32 @@ func TestValueAccessors(t *testing.T) {
 	}
 }
 
+// TestScalarsHoldNoPointer checks that non-NULL values without data
+// elsewhere (scalars, timestamps, inline decimals, empty strings, arrays and
+// rows) keep nil in their pointer word: storing them into a row's fields
+// then gives the garbage collector's write barrier and mark phase nothing
+// to look up. NULL is the zero Value, told by its tag.
+func TestScalarsHoldNoPointer(t *testing.T) {
+	for name, v := range map[string]Value{
+		"int": Int(-7), "zero": Int(0), "true": Bool(true), "false": Bool(false),
+		"float": Float(1.5), "ts": Timestamp(-5, 999999), "inline decimal": BigDecimal(big.NewInt(-42)),
+		"empty str": Str(""), "empty bytes": Bytes(nil), "empty array": Array(nil), "empty row": Nested([]Value{}),
+	} {
+		if v.p != nil {
+			t.Errorf("%s: pointer word %p, want nil", name, v.p)
+		}
+		if v.IsNull() {
+			t.Errorf("%s: IsNull", name)
+		}
+	}
+	if v := Null(); !v.IsNull() || v != (Value{}) {
+		t.Errorf("Null() = %#v, want the zero Value", v)
+	}
+	if Str("x").p == nil || Array([]Value{Int(1)}).p == nil {
+		t.Error("a non-empty string or array holds no pointer to its data")
+	}
+}
+
 // TestWideDecimalInline checks that a wide DECIMAL held inline (it fits an
 // int64) and one held as a big.Int are the same value: equal, same
 // encoding, same text; and that decoding gives the inline form back.

@@ -34,6 +34,10 @@ type calcSpec struct {
 	// output, so an output row is written over its input row's fields
 	// instead of taking new ones.
 	inPlace bool
+	// spare (with inPlace): the input rows' Fields have room for the
+	// output past their length (connector.SpareFields), NULL and theirs
+	// alone, so an output wider than its input is written over it too.
+	spare bool
 }
 
 // onRow describes the input row for an error: " on row +I[..]", or its
@@ -218,7 +222,7 @@ func (c *calcOp) apply(in row.Row, ts int64) (row.Row, bool, error) {
 		clear(f[n:])
 		return row.Row{Kind: in.Kind, Fields: f[:n:n]}, true, nil
 	}
-	if c.spec.inPlace && n <= len(in.Fields) {
+	if c.spec.inPlace && (n <= len(in.Fields) || c.spec.spare && n <= cap(in.Fields)) {
 		// Compute every output before overwriting an input field.
 		if len(c.scratch) < n {
 			c.scratch = make([]row.Value, n)
@@ -230,10 +234,11 @@ func (c *calcOp) apply(in row.Row, ts int64) (row.Row, bool, error) {
 			}
 			c.scratch[i] = v
 		}
-		copy(in.Fields, c.scratch[:n])
+		f := in.Fields[:max(n, len(in.Fields))]
+		copy(f, c.scratch[:n])
 		clear(c.scratch[:n]) // keep no values alive
-		clear(in.Fields[n:])
-		return row.Row{Kind: in.Kind, Fields: in.Fields[:n:n]}, true, nil
+		clear(f[n:])
+		return row.Row{Kind: in.Kind, Fields: f[:n:n]}, true, nil
 	}
 	out := row.Row{Kind: in.Kind, Fields: c.slab.Take(n, calcSlab)}
 	for i, e := range c.evals {

@@ -195,6 +195,17 @@ func (t *translator) calcNamed(in weir.Stream[row.Row], n *plan.Calc, check *row
 // calcOver is calcNamed; with owned, the input rows are the Calc's alone
 // and it writes its output rows over their fields (calcSpec.inPlace).
 func (t *translator) calcOver(in weir.Stream[row.Row], n *plan.Calc, check *rowtimeCheck, owned bool) (weir.Stream[row.Row], error) {
+	return t.calcWith(in, n, check, owned, false)
+}
+
+// calcSpared is calcOver for rows the Calc owns whose Fields have room
+// for its output (the source took connector.SpareFields): it writes its
+// output over them even when it is wider than its input.
+func (t *translator) calcSpared(in weir.Stream[row.Row], n *plan.Calc, check *rowtimeCheck) (weir.Stream[row.Row], error) {
+	return t.calcWith(in, n, check, true, true)
+}
+
+func (t *translator) calcWith(in weir.Stream[row.Row], n *plan.Calc, check *rowtimeCheck, owned, spare bool) (weir.Stream[row.Row], error) {
 	for _, p := range n.Projects {
 		if _, err := expr.Compile(p); err != nil {
 			return in, fmt.Errorf("sql: %s: %w", p, err)
@@ -202,7 +213,7 @@ func (t *translator) calcOver(in weir.Stream[row.Row], n *plan.Calc, check *rowt
 	}
 	// An unread PROCTIME() column is not computed (translate_proctime.go).
 	spec := &calcSpec{projs: t.unreadProctime(n), cond: n.Cond, loc: t.loc, rowtime: check, inTypes: plan.Types(n.In),
-		inPlace: owned && len(n.Projects) <= len(n.In.Columns())}
+		inPlace: owned && (spare || len(n.Projects) <= len(n.In.Columns())), spare: spare}
 	return weir.Transform(in, "Calc", func(out operator.Output[row.Row]) operator.OneInput[row.Row] {
 		return newCalcOp(spec, "Calc", out)
 	}), nil

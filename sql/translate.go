@@ -30,6 +30,11 @@ type translator struct {
 	// owned is set by sourceScanOf when the rows it returns are the
 	// job's alone (see sourceScanOwned).
 	owned bool
+	// spare is the width the Calc over the scan being translated asks of
+	// the source's rows (connector.SpareFields; 0: none); spared tells
+	// that the source took it.
+	spare  int
+	spared bool
 	// reused holds the streams of translated sub-plans by digest
 	// (translate_reuse.go).
 	reused map[string]weir.Stream[row.Row]
@@ -117,12 +122,20 @@ func (t *translator) streamNode(r plan.Rel) (weir.Stream[row.Row], error) {
 			// The Calc over a source scan checks the rowtime (see
 			// sourceScan) before its condition, as Flink's watermark
 			// assigner does right after the scan.
+			if len(n.Projects) > len(s.Columns()) {
+				t.spare = len(n.Projects)
+			}
 			in, check, owned, err := t.sourceScanOwned(s)
+			spared := t.spared
+			t.spare, t.spared = 0, false
 			if err != nil {
 				return in, err
 			}
 			if check == nil && n.IsIdentity() {
 				return in, nil
+			}
+			if owned && spared {
+				return t.calcSpared(in, n, check)
 			}
 			return t.calcOver(in, n, check, owned)
 		}
@@ -383,6 +396,7 @@ func (t *translator) sourceScan(s *plan.Scan) (weir.Stream[row.Row], *rowtimeChe
 // their fields.
 func (t *translator) sourceScanOwned(s *plan.Scan) (weir.Stream[row.Row], *rowtimeCheck, bool, error) {
 	if s.Shared {
+		t.spare = 0 // several Calcs read the rows: none writes over them
 		st, err := t.sharedScan(s)
 		return st, nil, false, err
 	}
@@ -413,6 +427,9 @@ func (t *translator) sourceScanOf(s *plan.Scan) (weir.Stream[row.Row], *rowtimeC
 	if pd, ok := src.(connector.NestedProjectionPushDown); ok && s.Project != nil {
 		if err := pd.ApplyNestedProjection(s.Project); err != nil {
 			return weir.Stream[row.Row]{}, nil, err
+		}
+		if sf, ok := src.(connector.SpareFields); ok && t.spare > len(s.Project) {
+			t.spared = sf.ReserveFields(t.spare)
 		}
 		pushed = true
 		defer func() { t.owned = true }()
