@@ -241,12 +241,20 @@ func resolveToTimestampLTZString(f *Func, args []Expr) ([]Expr, row.Type, error)
 // buildToTimestampLTZString evaluates TO_TIMESTAMP_LTZ(s[, fmt[, zone]]):
 // s read with fmt in zone; a sub-precision fraction is truncated.
 func buildToTimestampLTZString(s *site) Evaluator {
-	p := newTsParser(s, 1)
-	if len(s.args) == 1 {
-		p.fixed = true
-		p.pat, p.err = ParseDateTimePattern(ltzDefaultFormat)
-	}
 	prec := s.ret.Precision
+	if len(s.args) == 1 {
+		// Without a format Flink reads the default timestamp text
+		// (DateTimeUtils.parseTimestampData: yyyy-MM-dd[ HH:mm:ss[.f]],
+		// as TO_TIMESTAMP and CAST read it) at precision 3, in UTC.
+		return strictN(s, func(_ *EvalContext, a []row.Value) (row.Value, error) {
+			ms, nano, ok := parseTimestampText(strings.TrimSpace(a[0].Str()))
+			if !ok {
+				return row.Value{}, nil
+			}
+			return truncTimestamp(row.Timestamp(ms, nano), prec), nil
+		})
+	}
+	p := newTsParser(s, 1)
 	var lastZone string
 	var loc *time.Location
 	return strictN(s, func(_ *EvalContext, a []row.Value) (row.Value, error) {

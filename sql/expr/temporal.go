@@ -686,7 +686,7 @@ func timeFuncs() []*Func {
 					return row.Int(floorDiv(w.Unix(), 86400)), nil
 				}), nil
 			}},
-		{Name: "TO_TIMESTAMP_LTZ", Doc: "TO_TIMESTAMP_LTZ(n[, precision]): the instant n units of 10^-precision seconds after the epoch (precision a literal 0 to 9, default 3: seconds for 0, milliseconds for 3, nanoseconds for 9), a TIMESTAMP_LTZ(3) for precision 0 to 3 and TIMESTAMP_LTZ(precision) above; NULL outside the years 0000 to 9999, as in Flink. TO_TIMESTAMP_LTZ(s[, fmt[, zone]]): the instant of the text s read with fmt (default 'yyyy-MM-dd HH:mm:ss') in zone (default 'UTC'), a TIMESTAMP_LTZ of the longest run of S in a literal fmt clamped to 3..9 (3 for a fmt that is not a literal); NULL if an argument is NULL or s does not parse.",
+		{Name: "TO_TIMESTAMP_LTZ", Doc: "TO_TIMESTAMP_LTZ(n[, precision]): the instant n units of 10^-precision seconds after the epoch (precision a literal 0 to 9, default 3: seconds for 0, milliseconds for 3, nanoseconds for 9), a TIMESTAMP_LTZ(3) for precision 0 to 3 and TIMESTAMP_LTZ(precision) above; NULL outside the years 0000 to 9999, as in Flink. TO_TIMESTAMP_LTZ(s[, fmt[, zone]]): the instant of the text s read with fmt (default: Flink's timestamp text yyyy-MM-dd[ HH:mm:ss[.fraction]], at precision 3) in zone (default 'UTC'), a TIMESTAMP_LTZ of the longest run of S in a literal fmt clamped to 3..9 (3 for a fmt that is not a literal); NULL if an argument is NULL or s does not parse.",
 			resolve: func(f *Func, args []Expr) ([]Expr, row.Type, error) {
 				if len(args) > 0 && args[0].Type().IsString() {
 					return resolveToTimestampLTZString(f, args)
