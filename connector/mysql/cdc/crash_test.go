@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"io/fs"
 	"maps"
 	"math/rand/v2"
 	"os"
@@ -165,11 +166,21 @@ func testCrashExactlyOnce(t *testing.T, bin string, alg SnapshotAlgorithm) {
 		}
 		wg.Wait()
 	}()
-	// The runs log when the snapshot is complete.
-	snapshotDone := func() bool {
+	// logFrom is the log after offset from (a run's part of it).
+	logFrom := func(from int) string {
 		b, err := os.ReadFile(logPath)
+		if errors.Is(err, fs.ErrNotExist) {
+			return "" // before the first run
+		}
 		must(t, err)
-		return strings.Contains(string(b), "snapshot complete")
+		return string(b[min(from, len(b)):])
+	}
+	// snapshotDone: the run whose log starts at from has completed the
+	// snapshot (in memory: its checkpoint may not hold it yet) or resumed
+	// after it.
+	snapshotDone := func(from int) bool {
+		l := logFrom(from)
+		return strings.Contains(l, "snapshot complete") || strings.Contains(l, "snapshot_done=true")
 	}
 	seed := uint64(time.Now().UnixNano())
 	t.Logf("seed %d", seed)
@@ -206,24 +217,33 @@ func testCrashExactlyOnce(t *testing.T, bin string, alg SnapshotAlgorithm) {
 	// logs the hand-over and is killed right after it.
 	for run := 0; run < 60 && (kills < 12 || during < 3 || after < 4); run++ {
 		before, beforeReads := countLines(t, out), countReads(t, out)
+		from := len(logFrom(0))
+		done := func() bool { return snapshotDone(from) }
 		c := crashtest.Start(t, bin, logPath, args...)
 		switch {
 		case run%4 == 3:
 			c.Pause(time.Duration(rng.IntN(60)) * time.Millisecond) // while starting
-		case !snapshotDone() && during < 6:
+		case after == 0 && during < 6:
 			// Once a checkpoint committed new snapshot rows: the
 			// next chunks, changes and checkpoints are under way.
 			c.WaitUntil(t, "new snapshot rows", 60*time.Second, func() bool {
-				return snapshotDone() || countReads(t, out) > beforeReads
+				return done() || countReads(t, out) > beforeReads
 			})
 			// The first runs die at their first commit: inside the
 			// snapshot.
 			if during >= 3 {
 				c.Pause(time.Duration(rng.IntN(80)) * time.Millisecond)
 			}
-		case !snapshotDone():
-			// Around the hand-over to the binlog.
-			c.WaitUntil(t, "the end of the snapshot", 120*time.Second, snapshotDone)
+		case after == 0:
+			// Around the hand-over to the binlog: right after this run
+			// completes the snapshot, or (every other run, so that a
+			// checkpoint comes to hold the hand-over) after the next
+			// checkpoint.
+			c.WaitUntil(t, "the end of the snapshot", 120*time.Second, done)
+			if rng.IntN(2) == 0 {
+				chkAt := crashtest.LatestCheckpoint(t, chk)
+				c.WaitUntil(t, "a checkpoint after the snapshot", 60*time.Second, func() bool { return crashtest.LatestCheckpoint(t, chk) > chkAt })
+			}
 			c.Pause(time.Duration(rng.IntN(80)) * time.Millisecond)
 		default:
 			c.WaitUntil(t, "new output", 30*time.Second, func() bool { return countLines(t, out) > before })
@@ -242,7 +262,7 @@ func testCrashExactlyOnce(t *testing.T, bin string, alg SnapshotAlgorithm) {
 					nr++
 				}
 			}
-			t.Logf("run %d: %d committed, %d reads, checkpoint %d, snapshot done %v", run, len(o), nr, crashtest.LatestCheckpoint(t, chk), snapshotDone())
+			t.Logf("run %d: %d committed, %d reads, checkpoint %d, snapshot done %v", run, len(o), nr, crashtest.LatestCheckpoint(t, chk), snapshotDone(from))
 		}
 		during, after = classify()
 	}
