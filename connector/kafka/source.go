@@ -410,23 +410,13 @@ type reader[T any] struct {
 }
 
 // hand passes newly assigned partitions to the subtask goroutine (before
-// any of their records) and signals availability.
-func (r *reader[T]) hand(ps []position) {
+// any of their records) and signals availability. After the first
+// successful discovery (first), a checkpoint sees its partitions and the
+// end of that discovery together.
+func (r *reader[T]) hand(ps []position, first bool) {
 	r.handMu.Lock()
 	r.handed = append(r.handed, ps...)
-	r.handMu.Unlock()
-	select {
-	case r.avail <- struct{}{}:
-	default:
-	}
-}
-
-// handFirst is hand for the first successful discovery: its partitions
-// and the end of the first discovery are seen by a checkpoint together.
-func (r *reader[T]) handFirst(ps []position) {
-	r.handMu.Lock()
-	r.handed = append(r.handed, ps...)
-	r.discovered = true
+	r.discovered = r.discovered || first
 	r.handMu.Unlock()
 	select {
 	case r.avail <- struct{}{}:
@@ -661,10 +651,8 @@ func (r *reader[T]) fetchLoop(ctx context.Context) {
 					nextDiscovery = time.Now().Add(time.Second)
 				}
 			} else {
-				if first {
-					r.handFirst(assigned)
-				} else if len(assigned) > 0 {
-					r.hand(assigned)
+				if first || len(assigned) > 0 {
+					r.hand(assigned, first)
 				}
 				first = false
 				nextDiscovery = time.Now().Add(r.opts.DiscoveryInterval)
