@@ -76,10 +76,13 @@
 // creates gets DuplicateWindow). With MsgID deriving the id from the
 // record (a key and a sequence, say) this is exactly-once whatever the
 // order of the replay, provided the restore happens within the window.
-// The default id, IDPrefix/subtask/epoch/index (epoch: the checkpoint
-// the record precedes), is the same only if the replay is the same
-// sequence of records at the same subtask: a deterministic pipeline from
-// a replayable, ordered source (files, Kafka); use MsgID otherwise. The
+// The default id, IDPrefix/subtask/chain/seq (seq: the record's position
+// in the subtask's input, carried through checkpoints; a restore at
+// another parallelism starts a new chain), is the same only if the replay
+// is the same sequence of records at the same subtask: a deterministic
+// pipeline from a replayable, ordered source (files, Kafka); use MsgID
+// otherwise. It does not depend on where checkpoint barriers fell, so a
+// checkpoint that did not complete changes nothing. The
 // stored message is the one of the first attempt. Beyond the duplicate
 // window the sink is at-least-once.
 //

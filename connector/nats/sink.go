@@ -2,11 +2,9 @@ package nats
 
 import (
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"log/slog"
-	"strconv"
 	"sync"
 	"time"
 
@@ -15,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/weirstream/weir"
+	"github.com/weirstream/weir/internal/replayid"
 )
 
 // Sink defaults.
@@ -38,11 +37,12 @@ type SinkOptions[T any] struct {
 	// (for example its key and sequence): a record written again after a
 	// restore, in any order and by any subtask, carries the same id, and
 	// the stream drops it within its duplicate window. Without it the id
-	// is IDPrefix/subtask/epoch/index, where epoch is the checkpoint the
-	// record precedes and index its position since the previous one:
-	// the same id only if the job replays the same records in the same
-	// order to the same subtask (a deterministic pipeline from a
-	// replayable source such as Kafka or files).
+	// is IDPrefix/subtask/chain/seq, seq being the record's position in
+	// the subtask's input since the chain began (stored in every
+	// checkpoint; see internal/replayid): the same id only if the job
+	// replays the same records in the same order to the same subtask (a
+	// deterministic pipeline from a replayable source such as Kafka or
+	// files), wherever the checkpoint barriers fall.
 	MsgID func(v T) string
 	// IDPrefix starts the default message ids (default the sink
 	// operator's name); make it unique to the job.
@@ -185,7 +185,7 @@ func (s *Sink[T]) CreateWriter(sc weir.SinkContext) (weir.SinkWriter[T], error) 
 		prefix = sc.OperatorName
 	}
 	return &writer[T]{opts: o, m: &s.metrics, log: log, nc: nc, js: js,
-		prefix: prefix + "/" + strconv.Itoa(sc.Subtask) + "/", epoch: 1}, nil
+		ids: replayid.New(prefix, sc.Subtask, sc.Parallelism, sc.Restored)}, nil
 }
 
 // inflight is a publish awaiting its ack; f is nil if it must be sent
@@ -203,18 +203,15 @@ type writer[T any] struct {
 	log    *slog.Logger
 	nc     *natsgo.Conn
 	js     jetstream.JetStream
-	prefix string
-	epoch  int64 // the checkpoint the records written now precede
-	index  int64
-	wrote  bool
-	fly    []inflight[T]
-	idBuf  []byte
+	// ids numbers the records for the default message ids.
+	ids   *replayid.Seq
+	fly   []inflight[T]
+	idBuf []byte
 }
 
 // Write serializes v and publishes it asynchronously; when MaxInFlight
 // publishes await their acks it waits for them.
 func (w *writer[T]) Write(ctx context.Context, v T, _ int64) error {
-	w.wrote = true
 	data, err := w.opts.Serializer.Serialize(v)
 	if err != nil {
 		return w.reject(ctx, fmt.Sprintf("record %.200v", v), "serializing: "+err.Error(), nil)
@@ -227,14 +224,9 @@ func (w *writer[T]) Write(ctx context.Context, v T, _ int64) error {
 	if w.opts.MsgID != nil {
 		id = w.opts.MsgID(v)
 	} else {
-		b := append(w.idBuf[:0], w.prefix...)
-		b = strconv.AppendInt(b, w.epoch, 10)
-		b = append(b, '/')
-		b = strconv.AppendInt(b, w.index, 10)
-		w.idBuf = b
-		id = string(b)
+		w.idBuf = w.ids.Next(w.idBuf[:0])
+		id = string(w.idBuf)
 	}
-	w.index++
 	msg := &natsgo.Msg{Subject: subject, Data: data, Header: natsgo.Header{jetstream.MsgIDHeader: []string{id}}}
 	w.fly = append(w.fly, inflight[T]{msg: msg})
 	if err := w.send(&w.fly[len(w.fly)-1]); err != nil {
@@ -338,28 +330,22 @@ func (w *writer[T]) Flush(ctx context.Context, endOfInput bool) error {
 
 // PreCommit waits for the acks of every publish before the barrier: the
 // checkpoint completes only with everything before it stored. The
-// committable is the checkpoint id, so that a restored writer learns
-// which epoch it resumes.
+// committable is the position of the default message ids at the barrier
+// (replayid), so that a restored writer numbers the replayed records as
+// the first run did.
 func (w *writer[T]) PreCommit(ctx context.Context, checkpointID int64) ([][]byte, error) {
 	if err := w.Flush(ctx, false); err != nil {
 		return nil, err
 	}
-	w.epoch, w.index = checkpointID+1, 0
-	return [][]byte{binary.AppendVarint(nil, checkpointID)}, nil
+	return [][]byte{w.ids.Committable(checkpointID)}, nil
 }
 
 // Commit has nothing to make visible (messages are stored when acked);
-// after a restore it sets the epoch of the default message ids to the
-// restored checkpoint's successor.
+// after a restore it continues the default message ids from the restored
+// checkpoint's position.
 func (w *writer[T]) Commit(_ context.Context, items [][]byte) error {
-	for _, it := range items {
-		id, n := binary.Varint(it)
-		if n <= 0 {
-			continue
-		}
-		if !w.wrote && id+1 > w.epoch {
-			w.epoch = id + 1
-		}
+	if err := w.ids.Restore(items); err != nil {
+		return fmt.Errorf("nats: %w", err)
 	}
 	return nil
 }

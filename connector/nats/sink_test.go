@@ -46,7 +46,7 @@ func TestSinkReplayAfterRestore(t *testing.T) {
 	run()
 	run()
 	data, ids := readStream(t, url, name, 3, 10*time.Second)
-	if want := []string{"job/1/8/0", "job/1/8/1", "job/1/9/0"}; !slices.Equal(ids, want) || len(data) != 3 || string(data[2]) != "c" {
+	if want := []string{"job/1/8/0", "job/1/8/1", "job/1/8/2"}; !slices.Equal(ids, want) || len(data) != 3 || string(data[2]) != "c" {
 		t.Fatalf("stream holds %q with ids %q, want a b c with ids %q", data, ids, want)
 	}
 }

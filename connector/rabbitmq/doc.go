@@ -65,8 +65,10 @@
 // channel died, is published again after reconnecting with backoff. The
 // guarantee is at-least-once: resends and the replay after a restore can
 // write a message twice. Every message has a message-id (MessageID from
-// the record, or IDPrefix/subtask/epoch/index) so that a consumer that
-// deduplicates by id, such as this package's Source, drops the copies.
+// the record, or IDPrefix/subtask/chain/seq, which a deterministic replay
+// at the same subtask repeats and no other record gets) so that a
+// consumer that deduplicates by id, such as this package's Source, drops
+// the copies.
 // A message the broker returns as unroutable, and a record the
 // Serializer fails on, fail the job with an error naming it (wrapping
 // weir.ErrBadRecord) or go to DeadLetters.

@@ -2,11 +2,9 @@ package rabbitmq
 
 import (
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"log/slog"
-	"strconv"
 	"sync"
 	"time"
 
@@ -14,6 +12,7 @@ import (
 	amqp "github.com/rabbitmq/amqp091-go"
 
 	"github.com/weirstream/weir"
+	"github.com/weirstream/weir/internal/replayid"
 )
 
 // DefaultMaxInFlight bounds the publishes awaiting their confirm.
@@ -39,9 +38,10 @@ type SinkOptions[T any] struct {
 	// MessageID, if set, derives the message-id property from the record,
 	// so that a consumer deduplicating by message id (such as this
 	// package's Source) drops the copies a restore or a resend writes.
-	// Without it the id is IDPrefix/subtask/epoch/index (epoch: the
-	// checkpoint the record precedes), the same for a replay only if the
-	// job replays the same records in the same order.
+	// Without it the id is IDPrefix/subtask/chain/seq (seq: the record's
+	// position in the subtask's input, carried through checkpoints; see
+	// internal/replayid), the same for a replay only if the job replays
+	// the same records in the same order to the same subtask.
 	MessageID func(v T) string
 	// IDPrefix starts the default message ids (default the operator's
 	// name).
@@ -148,7 +148,7 @@ func (s *Sink[T]) CreateWriter(sc weir.SinkContext) (weir.SinkWriter[T], error) 
 		prefix = sc.OperatorName
 	}
 	w := &writer[T]{opts: &s.opts, m: &s.metrics, log: s.opts.Logger.With("subtask", sc.Subtask),
-		prefix: prefix + "/" + strconv.Itoa(sc.Subtask) + "/", epoch: 1}
+		ids: replayid.New(prefix, sc.Subtask, sc.Parallelism, sc.Restored)}
 	if err := w.open(); err != nil {
 		return nil, err
 	}
@@ -171,11 +171,10 @@ type writer[T any] struct {
 	conn    *amqp.Connection
 	ch      *amqp.Channel
 	returns chan amqp.Return
-	prefix  string
-	epoch   int64
-	index   int64
-	wrote   bool
-	fly     []out
+	// ids numbers the records for the default message ids.
+	ids   *replayid.Seq
+	idBuf []byte
+	fly   []out
 }
 
 // open connects, declares and binds the queue if asked, and puts the
@@ -208,7 +207,6 @@ func (w *writer[T]) open() error {
 // Write serializes v and publishes it; when MaxInFlight publishes await
 // their confirms it waits for them.
 func (w *writer[T]) Write(ctx context.Context, v T, ts int64) error {
-	w.wrote = true
 	body, err := w.opts.Serializer.Serialize(v)
 	if err != nil {
 		return w.reject(ctx, fmt.Sprintf("record %.200v", v), "serializing: "+err.Error(), nil)
@@ -221,9 +219,9 @@ func (w *writer[T]) Write(ctx context.Context, v T, ts int64) error {
 	if w.opts.MessageID != nil {
 		id = w.opts.MessageID(v)
 	} else {
-		id = w.prefix + strconv.FormatInt(w.epoch, 10) + "/" + strconv.FormatInt(w.index, 10)
+		w.idBuf = w.ids.Next(w.idBuf[:0])
+		id = string(w.idBuf)
 	}
-	w.index++
 	pub := amqp.Publishing{MessageId: id, Body: body, ContentType: w.opts.ContentType, DeliveryMode: amqp.Persistent}
 	if w.opts.Transient {
 		pub.DeliveryMode = amqp.Transient
@@ -348,22 +346,19 @@ func (w *writer[T]) Flush(ctx context.Context, endOfInput bool) error {
 }
 
 // PreCommit waits for every confirm before the barrier; the committable
-// is the checkpoint id, for the epoch of the default message ids.
+// is the position of the default message ids at the barrier (replayid).
 func (w *writer[T]) PreCommit(ctx context.Context, checkpointID int64) ([][]byte, error) {
 	if err := w.Flush(ctx, false); err != nil {
 		return nil, err
 	}
-	w.epoch, w.index = checkpointID+1, 0
-	return [][]byte{binary.AppendVarint(nil, checkpointID)}, nil
+	return [][]byte{w.ids.Committable(checkpointID)}, nil
 }
 
-// Commit has nothing to make visible; after a restore it sets the epoch
-// of the default message ids after the restored checkpoint.
+// Commit has nothing to make visible; after a restore it continues the
+// default message ids from the restored checkpoint's position.
 func (w *writer[T]) Commit(_ context.Context, items [][]byte) error {
-	for _, it := range items {
-		if id, n := binary.Varint(it); n > 0 && !w.wrote && id+1 > w.epoch {
-			w.epoch = id + 1
-		}
+	if err := w.ids.Restore(items); err != nil {
+		return fmt.Errorf("rabbitmq: %w", err)
 	}
 	return nil
 }
