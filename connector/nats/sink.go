@@ -198,11 +198,11 @@ type inflight[T any] struct {
 // writer is one subtask's writer; all its methods run on the task's
 // goroutine.
 type writer[T any] struct {
-	opts   *SinkOptions[T]
-	m      *sinkMetrics
-	log    *slog.Logger
-	nc     *natsgo.Conn
-	js     jetstream.JetStream
+	opts *SinkOptions[T]
+	m    *sinkMetrics
+	log  *slog.Logger
+	nc   *natsgo.Conn
+	js   jetstream.JetStream
 	// ids numbers the records for the default message ids.
 	ids   *replayid.Seq
 	fly   []inflight[T]
