@@ -204,7 +204,7 @@ func (s *Sink[T]) CreateWriter(ctx weir.SinkContext) (weir.SinkWriter[T], error)
 	table := quoteIdent(o.Database) + "." + quoteIdent(o.Table)
 	q.Set("query", "INSERT INTO "+table+" FORMAT JSONEachRow")
 	w := &writer[T]{opts: o, sink: s, subtask: ctx.Subtask, base: *u, query: q, table: o.Database + "." + o.Table,
-		keys: weirhttp.NewBatchKeys(o.KeyPrefix, ctx.Subtask)}
+		keys: weirhttp.NewBatchKeys(o.KeyPrefix, ctx.Subtask, ctx.Parallelism)}
 	if o.DeadLetters != nil {
 		dl, err := o.DeadLetters.CreateWriter(ctx)
 		if err != nil {

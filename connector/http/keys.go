@@ -19,11 +19,17 @@ import (
 // whenever the input replays in the same order, wherever the batches were
 // cut. A fresh writer's epoch is "0". A checkpoint's PreCommit starts epoch "id.run",
 // where run is random to this writer, and stores that label in the
-// checkpoint; a writer restored from it reads the label back (Commit) and
-// numbers its batches from it as the failed run did. The run part keeps
-// apart two runs that both take a checkpoint with the same id after a
-// restore (the engine can reuse the id of a checkpoint that never reached
-// storage) at different places in the input.
+// checkpoint with the writer's subtask and parallelism; a writer restored
+// from it reads the label of its own subtask back (Commit: after a
+// restore every subtask is given the committables of every old subtask)
+// and numbers its batches from it as the failed run did. The run part
+// keeps apart two runs that both take a checkpoint with the same id after
+// a restore (the engine can reuse the id of a checkpoint that never
+// reached storage) at different places in the input. A writer restored at
+// another parallelism, where its subtask gets other records, or from a
+// committable of an older version (which names no subtask), starts an
+// epoch of its own run instead: the failed run's keys then name other
+// records.
 //
 // Keys repeat only for batches of the same records: a receiver that drops
 // a key it has seen drops a repeat, never new records. A batch that the
@@ -32,18 +38,24 @@ import (
 // batches after it, come again under other keys: those repeats are not
 // caught. A BatchKeys is not safe for concurrent use.
 type BatchKeys struct {
-	prefix  string
-	epochID int64
-	label   string
-	run     string
-	off     int64
+	prefix               string
+	subtask, parallelism int
+	epochID              int64
+	label                string
+	// own: the label is this writer's or its subtask's in the restored
+	// checkpoint (not one started for committables of other subtasks).
+	own bool
+	run string
+	off int64
 }
 
-// NewBatchKeys returns the keys of subtask's writer, starting with prefix.
-func NewBatchKeys(prefix string, subtask int) *BatchKeys {
+// NewBatchKeys returns the keys of subtask's writer (of parallelism
+// subtasks), starting with prefix.
+func NewBatchKeys(prefix string, subtask, parallelism int) *BatchKeys {
 	var b [4]byte
 	_, _ = rand.Read(b[:])
-	return &BatchKeys{prefix: prefix + "-" + strconv.Itoa(subtask) + "-", label: "0", run: hex.EncodeToString(b[:])}
+	return &BatchKeys{prefix: prefix + "-" + strconv.Itoa(subtask) + "-", subtask: subtask, parallelism: parallelism,
+		label: "0", own: true, run: hex.EncodeToString(b[:])}
 }
 
 // Next returns the key of the next batch, of count records.
@@ -54,24 +66,51 @@ func (k *BatchKeys) Next(count int) string {
 }
 
 // PreCommit starts the epoch of checkpoint id (call it after sending the
-// batches before the barrier) and returns the committable to stage.
+// batches before the barrier) and returns the committable to stage:
+// varint id, byte 0, uvarint subtask, uvarint parallelism, then the label
+// (versions before it wrote the varint id and the label, which starts
+// with a digit).
 func (k *BatchKeys) PreCommit(id int64) []byte {
-	k.epochID, k.label, k.off = id, strconv.FormatInt(id, 10)+"."+k.run, 0
-	return append(binary.AppendVarint(nil, id), k.label...)
+	k.epochID, k.label, k.off, k.own = id, strconv.FormatInt(id, 10)+"."+k.run, 0, true
+	b := append(binary.AppendVarint(nil, id), 0)
+	b = binary.AppendUvarint(b, uint64(k.subtask))
+	b = binary.AppendUvarint(b, uint64(k.parallelism))
+	return append(b, k.label...)
 }
 
 // Commit reads staged committables back: after a restore, the epoch of
-// the restored checkpoint (the highest) becomes the current one. For
-// committables of checkpoints no later than the current epoch it does
-// nothing.
+// the restored checkpoint (the highest) becomes the current one, with
+// the label of this subtask's committable, or, if the checkpoint has none
+// at this parallelism, a label of this writer's run. For committables of
+// checkpoints before the current epoch, and for the writer's own once it
+// numbers batches, it does nothing.
 func (k *BatchKeys) Commit(committables [][]byte) error {
 	for _, c := range committables {
 		id, m := binary.Varint(c)
-		if m <= 0 {
+		if m <= 0 || m == len(c) {
 			return errors.New("http: corrupt batch key committable")
 		}
-		if id > k.epochID {
-			k.epochID, k.label, k.off = id, string(c[m:]), 0
+		label, own := "", false
+		if rest := c[m:]; rest[0] == 0 {
+			rest = rest[1:]
+			sub, n := binary.Uvarint(rest)
+			if n <= 0 {
+				return errors.New("http: corrupt batch key committable")
+			}
+			rest = rest[n:]
+			par, n := binary.Uvarint(rest)
+			if n <= 0 || n == len(rest) {
+				return errors.New("http: corrupt batch key committable")
+			}
+			label, own = string(rest[n:]), sub == uint64(k.subtask) && par == uint64(k.parallelism)
+		}
+		switch {
+		case own && (id > k.epochID || (id == k.epochID && !k.own)):
+			k.epochID, k.label, k.off, k.own = id, label, 0, true
+		case !own && id > k.epochID:
+			// Another subtask's, one of another parallelism or of an
+			// older version: its keys name other records.
+			k.epochID, k.label, k.off, k.own = id, strconv.FormatInt(id, 10)+"."+k.run, 0, false
 		}
 	}
 	return nil

@@ -158,7 +158,7 @@ func (s *WebhookSink[T]) CreateWriter(ctx weir.SinkContext) (weir.SinkWriter[T],
 	if s.metricsErr != nil {
 		return nil, s.metricsErr
 	}
-	w := &webhookWriter[T]{opts: o, sink: s, subtask: ctx.Subtask, keys: NewBatchKeys(o.KeyPrefix, ctx.Subtask)}
+	w := &webhookWriter[T]{opts: o, sink: s, subtask: ctx.Subtask, keys: NewBatchKeys(o.KeyPrefix, ctx.Subtask, ctx.Parallelism)}
 	if o.DeadLetters != nil {
 		dl, err := o.DeadLetters.CreateWriter(ctx)
 		if err != nil {
