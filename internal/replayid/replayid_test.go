@@ -93,3 +93,24 @@ func TestCorrupt(t *testing.T) {
 		}
 	}
 }
+
+// TestCheckpointBeforeFirstRecord: a checkpoint taken right after a
+// restore, before any record, stores the restored position, so that a
+// restore from it continues there too.
+func TestCheckpointBeforeFirstRecord(t *testing.T) {
+	first := New("job", 0, 1, false)
+	ids(first, 3)
+	c4 := first.Committable(4)
+	second := New("job", 0, 1, true)
+	if err := second.Restore([][]byte{c4}); err != nil {
+		t.Fatal(err)
+	}
+	c5 := second.Committable(5)
+	third := New("job", 0, 1, true)
+	if err := third.Restore([][]byte{c5}); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := string(third.Next(nil)), string(first.Next(nil)); got != want {
+		t.Fatalf("after a restore of a checkpoint taken before any record: id %q, want %q", got, want)
+	}
+}
