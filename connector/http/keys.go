@@ -17,7 +17,11 @@ import (
 // the batch follows, offset the number of records sent since the epoch
 // began and count the batch's size, so that a key names the same records
 // whenever the input replays in the same order, wherever the batches were
-// cut. A fresh writer's epoch is "0". A checkpoint's PreCommit starts epoch "id.run",
+// cut. A fresh writer's epoch is "0.run", where run is random to this
+// writer, so that two jobs (or two runs of one) whose writers did not
+// restore never send other records under the same keys; a restart
+// without a completed checkpoint therefore sends its batches under new
+// keys. A checkpoint's PreCommit starts epoch "id.run",
 // where run is random to this writer, and stores that label in the
 // checkpoint with the writer's subtask and parallelism; a writer restored
 // from it reads the label of its own subtask back (Commit: after a
@@ -55,7 +59,7 @@ func NewBatchKeys(prefix string, subtask, parallelism int) *BatchKeys {
 	var b [4]byte
 	_, _ = rand.Read(b[:])
 	return &BatchKeys{prefix: prefix + "-" + strconv.Itoa(subtask) + "-", subtask: subtask, parallelism: parallelism,
-		label: "0", own: true, run: hex.EncodeToString(b[:])}
+		label: "0." + hex.EncodeToString(b[:]), own: true, run: hex.EncodeToString(b[:])}
 }
 
 // Next returns the key of the next batch, of count records.

@@ -131,3 +131,36 @@ func TestWebhookKeysOldCommittable(t *testing.T) {
 		}
 	}
 }
+
+// TestWebhookKeysTwoJobs: two jobs (or two runs of one) that did not
+// restore, writing through sinks with the same key prefix, must not send
+// other records under the same keys: the receiver would drop the second
+// job's batches.
+func TestWebhookKeysTwoJobs(t *testing.T) {
+	rc := &dedupReceiver{bodies: map[string]string{}}
+	srv := httptest.NewServer(rc)
+	defer srv.Close()
+	ctx := context.Background()
+	for job := range 2 {
+		sink := NewWebhookSink(WebhookOptions[int]{URL: srv.URL, Serializer: kafka.JSONSerde[int]{}, BatchSize: 2, KeyPrefix: "orders"})
+		w, err := sink.CreateWriter(weir.SinkContext{Subtask: 0, Parallelism: 1, OperatorName: "s"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range 4 {
+			if err := w.Write(ctx, 10*job+i, 0); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := w.Flush(ctx, true); err != nil {
+			t.Fatal(err)
+		}
+		w.Close()
+	}
+	seen := rc.taken(t)
+	for _, v := range []int{0, 1, 2, 3, 10, 11, 12, 13} {
+		if seen[v] != 1 {
+			t.Errorf("record %d taken %d times, want once (keys %v, conflicts %v)", v, seen[v], rc.keys, rc.conflicts)
+		}
+	}
+}

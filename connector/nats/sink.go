@@ -109,6 +109,9 @@ type Sink[T any] struct {
 	once    sync.Once
 	mErr    error
 	metrics sinkMetrics
+	// run keeps the default message ids of this sink's jobs apart from
+	// those of other sinks (replayid.NewRun).
+	run string
 }
 
 type sinkMetrics struct {
@@ -118,7 +121,7 @@ type sinkMetrics struct {
 // NewSink returns a sink with opts; options are checked when the job
 // starts.
 func NewSink[T any](opts SinkOptions[T]) *Sink[T] {
-	s := &Sink[T]{opts: opts}
+	s := &Sink[T]{opts: opts, run: replayid.NewRun()}
 	s.optErr = s.opts.fill()
 	s.registerMetrics() // its error is CreateWriter's
 	return s
@@ -185,7 +188,7 @@ func (s *Sink[T]) CreateWriter(sc weir.SinkContext) (weir.SinkWriter[T], error) 
 		prefix = sc.OperatorName
 	}
 	return &writer[T]{opts: o, m: &s.metrics, log: log, nc: nc, js: js,
-		ids: replayid.New(prefix, sc.Subtask, sc.Parallelism, sc.Restored)}, nil
+		ids: replayid.New(prefix, sc.Subtask, sc.Parallelism, s.run)}, nil
 }
 
 // inflight is a publish awaiting its ack; f is nil if it must be sent

@@ -100,6 +100,9 @@ type Sink[T any] struct {
 	once    sync.Once
 	mErr    error
 	metrics sinkMetrics
+	// run keeps the default message ids of this sink's jobs apart from
+	// those of other sinks (replayid.NewRun).
+	run string
 }
 
 type sinkMetrics struct {
@@ -109,7 +112,7 @@ type sinkMetrics struct {
 // NewSink returns a sink with opts; options are checked when the job
 // starts.
 func NewSink[T any](opts SinkOptions[T]) *Sink[T] {
-	s := &Sink[T]{opts: opts}
+	s := &Sink[T]{opts: opts, run: replayid.NewRun()}
 	s.optErr = s.opts.fill()
 	s.registerMetrics() // its error is CreateWriter's
 	return s
@@ -148,7 +151,7 @@ func (s *Sink[T]) CreateWriter(sc weir.SinkContext) (weir.SinkWriter[T], error) 
 		prefix = sc.OperatorName
 	}
 	w := &writer[T]{opts: &s.opts, m: &s.metrics, log: s.opts.Logger.With("subtask", sc.Subtask),
-		ids: replayid.New(prefix, sc.Subtask, sc.Parallelism, sc.Restored)}
+		ids: replayid.New(prefix, sc.Subtask, sc.Parallelism, s.run)}
 	if err := w.open(); err != nil {
 		return nil, err
 	}

@@ -13,13 +13,18 @@
 // Each checkpoint stores the subtask's chain and seq at its barrier
 // (Committable); a writer restored from it continues the chain there
 // (Restore), so a deterministic replay of the same records at the same
-// subtask gets the same ids. A chain starts as "1" in a new job. When
-// the restored checkpoint (id) holds no position of this subtask at this
-// parallelism (a rescale), it starts as "<id+1>p<parallelism>": the
-// replay goes to other subtasks, so the chain's ids are kept apart from
-// every earlier one rather than repeating ids of other records; in a
-// restored job whose checkpoint held no committable of the sink at all,
-// as "r" and 8 random hex digits. Committables of older versions hold
+// subtask gets the same ids. A chain starts as "f<run>" in a job that
+// did not restore, run being random to the sink (the same for every
+// attempt of one job, which restarts with the same sink: a restart
+// without a completed checkpoint replays with the ids of the first
+// attempt), so that two jobs, or two runs of one, that write through
+// sinks with the same prefix never give their records the same ids.
+// When the restored checkpoint (id) holds no position of this subtask at
+// this parallelism (a rescale), it starts as "<id+1>p<parallelism>f<run>":
+// the replay goes to other subtasks, so the chain's ids are kept apart
+// from every earlier one rather than repeating ids of other records; in
+// a restored job whose checkpoint held no committable of the sink at all,
+// as "f<run>". Committables of older versions hold
 // only the checkpoint id; a writer restored from one starts chain
 // "<id+1>" at 0, which repeats the ids the old version gave the records
 // up to its next barrier (prefix/subtask/epoch/index, epoch id+1) and no
@@ -56,17 +61,25 @@ type Seq struct {
 	maxID        int64
 	restored     bool
 	anyPositions bool
-	jobRestored  bool
+	run          string
 	ownID        int64
 	own          bool
 	ownChain     string
 	ownSeq       int64
 }
 
+// NewRun returns a run token for a sink: 8 random hex digits. A sink
+// draws it once, when it is made, and gives it to every writer.
+func NewRun() string {
+	var r [4]byte
+	_, _ = rand.Read(r[:])
+	return hex.EncodeToString(r[:])
+}
+
 // New returns the numbering of subtask (of parallelism subtasks) for ids
-// starting with prefix; restored is weir.SinkContext.Restored.
-func New(prefix string, subtask, parallelism int, restored bool) *Seq {
-	return &Seq{subtask: subtask, parallelism: parallelism, prefix: prefix + "/" + strconv.Itoa(subtask) + "/", jobRestored: restored}
+// starting with prefix; run is the sink's NewRun.
+func New(prefix string, subtask, parallelism int, run string) *Seq {
+	return &Seq{subtask: subtask, parallelism: parallelism, prefix: prefix + "/" + strconv.Itoa(subtask) + "/", run: run}
 }
 
 // start fixes the chain: on the first id or committable, after every
@@ -80,17 +93,11 @@ func (s *Seq) start() {
 	case s.own:
 		s.chain, s.seq = s.ownChain, s.ownSeq
 	case s.restored && s.anyPositions:
-		s.chain = strconv.FormatInt(s.maxID+1, 10) + "p" + strconv.Itoa(s.parallelism)
+		s.chain = strconv.FormatInt(s.maxID+1, 10) + "p" + strconv.Itoa(s.parallelism) + "f" + s.run
 	case s.restored:
 		s.chain = strconv.FormatInt(s.maxID+1, 10) // an older version's checkpoint
-	case s.jobRestored:
-		// A restored job whose checkpoint held nothing of this sink: no
-		// position to continue from, and no id to keep the chain apart.
-		var r [4]byte
-		_, _ = rand.Read(r[:])
-		s.chain = "r" + hex.EncodeToString(r[:])
 	default:
-		s.chain = "1"
+		s.chain = "f" + s.run
 	}
 }
 
