@@ -102,7 +102,8 @@
 // checkpoint before the batch and the run of the writer that took it
 // ("7.9f3a01c2" after checkpoint 7 taken by a run whose random part is
 // 9f3a01c2; "0.9f3a01c2" before the first checkpoint of a writer that
-// did not restore, so that two jobs never share keys), offset counts the
+// did not restore, so that two jobs never share keys, and a restart
+// before the first checkpoint sends its batches under new keys), offset counts the
 // records sent since, and count is the batch's size. The
 // writer learns the epoch of the checkpoint it was restored from through
 // the two-phase-commit hooks (PreCommit stages the label; Commit, called

@@ -82,7 +82,11 @@
 // is the same sequence of records at the same subtask: a deterministic
 // pipeline from a replayable, ordered source (files, Kafka); use MsgID
 // otherwise. It does not depend on where checkpoint barriers fell, so a
-// checkpoint that did not complete changes nothing. The
+// checkpoint that did not complete changes nothing. The chain of a job
+// that did not restore is random to its Sink value (its restarts reuse
+// it), so two jobs, or two runs of one, never share ids even with the same
+// IDPrefix; a job started again in a new process before its first
+// checkpoint completed writes its records again under new ids. The
 // stored message is the one of the first attempt. Beyond the duplicate
 // window the sink is at-least-once.
 //

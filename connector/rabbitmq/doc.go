@@ -66,7 +66,9 @@
 // guarantee is at-least-once: resends and the replay after a restore can
 // write a message twice. Every message has a message-id (MessageID from
 // the record, or IDPrefix/subtask/chain/seq, which a deterministic replay
-// at the same subtask repeats and no other record gets) so that a
+// at the same subtask repeats and no other record gets, not even one of
+// another job: the ids of a job that did not restore are random to its
+// Sink value) so that a
 // consumer that deduplicates by id, such as this package's Source, drops
 // the copies.
 // A message the broker returns as unroutable, and a record the
