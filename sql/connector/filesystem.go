@@ -210,10 +210,10 @@ func (f Filesystem) create(ctx Context, sink bool) (*fsTable, error) {
 	if sink {
 		// The sink takes the format's changelog mode (Flink's
 		// FileSystemTableSink.getChangelogMode): a changelog format that
-		// Weir encodes (debezium-json) writes every kind of change
+		// Weir encodes (debezium-json, canal-json) writes every kind of change
 		// (fs_changelog_sink.go); one it only decodes cannot be written.
 		if c.newChangelog != nil && !c.encodesChangelog {
-			return nil, fmt.Errorf("connector: table %s: the '%s' format is read, not written, by Weir: the filesystem sink writes the changelog format 'debezium-json' or the insert-only formats (json, csv, raw, parquet)", ctx.Table, id)
+			return nil, fmt.Errorf("connector: table %s: the '%s' format is read, not written, by Weir: the filesystem sink writes the changelog formats 'debezium-json' and 'canal-json' or the insert-only formats (json, csv, raw, parquet)", ctx.Table, id)
 		}
 	} else if c.newChangelog != nil && t.part != nil {
 		return nil, fmt.Errorf("connector: table %s: a partitioned table in the changelog format '%s' is not supported yet", ctx.Table, id)
