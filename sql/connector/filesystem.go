@@ -20,7 +20,7 @@ import (
 // raw), bounded (unless source.monitor-interval is set), with file
 // positions in checkpoints; the sink writes
 // rows exactly once through file.ExactlyOnceBulkSink (inserts only, but
-// every kind of change with 'format' = 'debezium-json',
+// every kind of change with 'format' = 'debezium-json' or 'canal-json',
 // fs_changelog_sink.go): part
 // files under 'path' become visible when a checkpoint completes (or at the
 // end of a bounded job). Options: path, format, the format's options,
@@ -383,7 +383,7 @@ type lineWriter struct {
 	w   io.Writer
 	enc rowEncoder
 	buf []byte
-	// changelog: the format encodes every row kind (debezium-json).
+	// changelog: the format encodes every row kind (debezium-json, canal-json).
 	changelog bool
 }
 
