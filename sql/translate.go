@@ -213,7 +213,13 @@ func (t *translator) streamNode(r plan.Rel) (weir.Stream[row.Row], error) {
 		}
 		w, tc := execWindow(n.Window, n.In.Columns(), t.loc)
 		if n.Window.Kind == plan.Session {
-			return in, fmt.Errorf("sql: SESSION windows are supported in window aggregations only (GROUP BY window_start, window_end)")
+			// Rows wait in state until their session closes (Flink 1.19's
+			// SESSION window TVF without aggregation).
+			return exec.SessionTVF(in, exec.SessionTVFSpec{
+				InputTypes: plan.Types(n.In), TimeCol: tc, Window: w,
+				PartitionKeys: n.Window.PartitionKeys,
+				UID:           t.uid("WindowTableFunction", describeNode(n)),
+			})
 		}
 		return exec.WindowAssign(in, exec.WindowAssignSpec{InputTypes: plan.Types(n.In), TimeCol: tc, Window: w})
 	case *plan.Join:

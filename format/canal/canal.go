@@ -1,4 +1,4 @@
-// Package canal decodes Canal's JSON change messages into changelog rows,
+// Package canal converts rows to and from Canal's JSON change messages,
 // as Flink's 'canal-json' format does.
 //
 // A message is an object {"data": [...], "old": [...], "type": ...,
@@ -20,9 +20,11 @@
 // match them (Flink's canal-json.database.include and table.include).
 //
 // Decoders are not safe for concurrent use: give each subtask its own.
-// They keep no state between records. There is no encoder: Flink's
-// canal-json serializer writes messages Canal never reads back, and Weir
-// writes changelogs as debezium-json.
+// They keep no state between records.
+//
+// Encoding (Encoder), as Flink's CanalJsonSerializationSchema: one message
+// {"data":[row],"type":...} per row, "INSERT" for +I and +U, "DELETE" for
+// -U and -D.
 package canal
 
 import (

@@ -129,3 +129,53 @@ func TestInclude(t *testing.T) {
 		}
 	}
 }
+
+// TestEncode checks the messages Flink's CanalJsonSerializationSchema
+// writes: one per row, +I and +U as INSERT, -U and -D as DELETE.
+func TestEncode(t *testing.T) {
+	e, err := canal.NewEncoder(schema, canal.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := row.Of(row.Int(111), row.Str(`big "2"`), row.Null(), row.Int(518))
+	want := map[row.Kind]string{
+		row.Insert:       `{"data":[{"id":111,"name":"big \"2\"","description":null,"weight":5.18}],"type":"INSERT"}`,
+		row.UpdateAfter:  `{"data":[{"id":111,"name":"big \"2\"","description":null,"weight":5.18}],"type":"INSERT"}`,
+		row.UpdateBefore: `{"data":[{"id":111,"name":"big \"2\"","description":null,"weight":5.18}],"type":"DELETE"}`,
+		row.Delete:       `{"data":[{"id":111,"name":"big \"2\"","description":null,"weight":5.18}],"type":"DELETE"}`,
+	}
+	for _, k := range []row.Kind{row.Insert, row.UpdateBefore, row.UpdateAfter, row.Delete} {
+		b, err := e.Append([]byte("x"), r.WithKind(k))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := string(b); got != "x"+want[k] {
+			t.Errorf("%s: got %s, want x%s", k, got, want[k])
+		}
+	}
+}
+
+// TestEncodeDecodeRoundTrip decodes what the encoder writes: accumulations
+// come back as +I, retractions as -D, with the same fields.
+func TestEncodeDecodeRoundTrip(t *testing.T) {
+	e, _ := canal.NewEncoder(schema, canal.Options{})
+	d, _ := canal.NewDecoder(schema, canal.Options{})
+	for _, k := range []row.Kind{row.Insert, row.UpdateBefore, row.UpdateAfter, row.Delete} {
+		r := row.Of(row.Int(7), row.Str("q\"x"), row.Str("d"), row.Int(1234)).WithKind(k)
+		b, err := e.Append(nil, r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rows, err := d.Decode(nil, b)
+		if err != nil {
+			t.Fatalf("%s: %s: %v", k, b, err)
+		}
+		want := "+I[7, q\"x, d, 12.34]"
+		if k.IsRetract() {
+			want = "-D[7, q\"x, d, 12.34]"
+		}
+		if got := format(rows); got != want {
+			t.Errorf("%s: %s decoded to %s, want %s", k, b, got, want)
+		}
+	}
+}

@@ -18,7 +18,7 @@ import (
 // This file holds the changelog formats debezium-json and canal-json
 // (Flink's names and options): a value decodes into any number of rows
 // of any kind, so a kafka table with one of them is an updating source,
-// and debezium-json also encodes a changelog for a kafka sink.
+// and both encode a changelog for a kafka or filesystem sink.
 
 // changelogDecoder decodes one message into changelog rows.
 type changelogDecoder interface {
@@ -93,9 +93,10 @@ func newChangelogCodec(o *options, prefix, id string, s row.Schema) (*codec, err
 			return nil, fmt.Errorf("connector: table %s: %w", o.table, err)
 		}
 		c.newChangelog = func() (changelogDecoder, error) { return canal.NewDecoder(s, co) }
-		c.newEncoder = func() (rowEncoder, error) {
-			return nil, fmt.Errorf("connector: table %s: the canal-json format cannot be written by Weir (use debezium-json)", o.table)
-		}
+		// Flink's CanalJsonSerializationSchema: one message per row,
+		// +I and +U as "INSERT", -U and -D as "DELETE".
+		c.newEncoder = func() (rowEncoder, error) { return canal.NewEncoder(s, co) }
+		c.encodesChangelog = true
 	}
 	return c, nil
 }

@@ -41,7 +41,7 @@
 // (json, csv, raw; packages format/json, format/csv, format/raw) turn rows
 // into bytes and back; the changelog formats debezium-json and canal-json
 // (format/debezium, format/canal; changelog_format.go) decode a message
-// into any number of changelog rows; a record that does not decode
+// into any number of changelog rows and encode every row kind; a record that does not decode
 // fails the job naming its place (file and line, or topic, partition and
 // offset) and field, unless the format's ignore-parse-errors skips it as in
 // Flink. With BuildContext.OnError set to weir.DeadLetterTo, such records

@@ -20,7 +20,7 @@ import (
 // raw), bounded (unless source.monitor-interval is set), with file
 // positions in checkpoints; the sink writes
 // rows exactly once through file.ExactlyOnceBulkSink (inserts only, but
-// every kind of change with 'format' = 'debezium-json',
+// every kind of change with 'format' = 'debezium-json' or 'canal-json',
 // fs_changelog_sink.go): part
 // files under 'path' become visible when a checkpoint completes (or at the
 // end of a bounded job). Options: path, format, the format's options,
@@ -210,10 +210,10 @@ func (f Filesystem) create(ctx Context, sink bool) (*fsTable, error) {
 	if sink {
 		// The sink takes the format's changelog mode (Flink's
 		// FileSystemTableSink.getChangelogMode): a changelog format that
-		// Weir encodes (debezium-json) writes every kind of change
+		// Weir encodes (debezium-json, canal-json) writes every kind of change
 		// (fs_changelog_sink.go); one it only decodes cannot be written.
 		if c.newChangelog != nil && !c.encodesChangelog {
-			return nil, fmt.Errorf("connector: table %s: the '%s' format is read, not written, by Weir: the filesystem sink writes the changelog format 'debezium-json' or the insert-only formats (json, csv, raw, parquet)", ctx.Table, id)
+			return nil, fmt.Errorf("connector: table %s: the '%s' format is read, not written, by Weir: the filesystem sink writes the changelog formats 'debezium-json' and 'canal-json' or the insert-only formats (json, csv, raw, parquet)", ctx.Table, id)
 		}
 	} else if c.newChangelog != nil && t.part != nil {
 		return nil, fmt.Errorf("connector: table %s: a partitioned table in the changelog format '%s' is not supported yet", ctx.Table, id)
@@ -383,7 +383,7 @@ type lineWriter struct {
 	w   io.Writer
 	enc rowEncoder
 	buf []byte
-	// changelog: the format encodes every row kind (debezium-json).
+	// changelog: the format encodes every row kind (debezium-json, canal-json).
 	changelog bool
 }
 

@@ -9,7 +9,7 @@ import (
 
 // ChangelogMode is the format's changelog mode, as Flink's
 // FileSystemTableSink.getChangelogMode: a changelog format that Weir
-// encodes (debezium-json) takes every kind of change and writes each as
+// encodes (debezium-json, canal-json) takes every kind of change and writes each as
 // one line of the part files, in the order it arrives; json, csv, raw
 // and parquet take inserts only. As Flink's, sink.parallelism is refused
 // with an input that is not insert-only: a writer of another parallelism

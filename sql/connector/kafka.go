@@ -579,7 +579,7 @@ func (s *kafkaSink) ChangelogMode(q ChangelogMode) (ChangelogMode, error) {
 		return Upsert, nil // the planner drops -U rows before the sink
 	}
 	if s.value.encodesChangelog {
-		return acceptAll(q) // debezium-json
+		return acceptAll(q) // debezium-json, canal-json
 	}
 	return insertOnlySink(s.table, "kafka", q)
 }

@@ -18,9 +18,9 @@ import (
 
 // TestScripts runs the scripts in testdata. Commands:
 //
-//	group-agg | window-agg | window-assign | attached-window-agg | over [parallelism=N] [backend=heap|pebble]
+//	group-agg | window-agg | window-assign | session-tvf | attached-window-agg | over [parallelism=N] [backend=heap|pebble]
 //	  in: <types>           input column types
-//	  keys: $0, $1          group keys
+//	  keys: $0, $1          group keys (session-tvf: PARTITION BY keys)
 //	  agg: SUM($1) ...      one per aggregate call
 //	  insert-only: true     (group-agg) append-only input
 //	  update-before: true   (group-agg) emit -U before +U
@@ -79,7 +79,7 @@ func options(t *testing.T, d *datadriven.TestData) weir.Options {
 
 func (s *script) run(t *testing.T, d *datadriven.TestData) string {
 	switch d.Cmd {
-	case "group-agg", "window-agg", "window-assign", "attached-window-agg", "dedup", "topn", "over", "sort":
+	case "group-agg", "window-agg", "window-assign", "session-tvf", "attached-window-agg", "dedup", "topn", "over", "sort":
 		s.kind = d.Cmd
 		s.counters = nil
 		s.lines = map[string][]string{}
@@ -271,7 +271,7 @@ func (s *script) build(h *weirtest.Harness) error {
 		if out, err = s.attachedWindowAgg(keys, aggs); err != nil {
 			return err
 		}
-	case "window-agg", "window-assign":
+	case "window-agg", "window-assign", "session-tvf":
 		w, err := parseWindow(s.one("window"))
 		if err != nil {
 			return err
@@ -282,6 +282,18 @@ func (s *script) build(h *weirtest.Harness) error {
 				return err
 			}
 			s.timeCol = timeCol
+		}
+		if s.kind == "session-tvf" {
+			// keys: the PARTITION BY columns
+			spec := SessionTVFSpec{InputTypes: s.inTypes, TimeCol: timeCol, Window: w, PartitionKeys: keys,
+				UID: "stvf", Counters: s.counters}
+			if s.outTypes, err = spec.OutputTypes(); err != nil {
+				return err
+			}
+			if out, err = SessionTVF(s.in.Stream(), spec); err != nil {
+				return err
+			}
+			break
 		}
 		if s.kind == "window-assign" {
 			spec := WindowAssignSpec{InputTypes: s.inTypes, TimeCol: timeCol, Window: w}

@@ -143,14 +143,13 @@ func (f *attachedWindowAggFn) ProcessElement(ctx *weir.KeyedContext[string, row.
 	if len(in.Fields) != len(f.spec.InputTypes) {
 		return fmt.Errorf("sql/exec: attached window aggregate: input row has %d fields, want %d", len(in.Fields), len(f.spec.InputTypes))
 	}
-	if in.Fields[f.spec.WindowStart].IsNull() {
-		return fmt.Errorf("sql/exec: attached window aggregate: NULL window_start")
-	}
 	fire, late, err := windowFireTime(ctx, in, f.spec.WindowEnd, f.spec.Zone)
 	if err != nil {
 		return fmt.Errorf("sql/exec: attached window aggregate: %w", err)
 	}
-	if late {
+	// A NULL window_start or window_end (the padded side of an outer
+	// window join) is no window: the row is late (windowFireTime).
+	if late || in.Fields[f.spec.WindowStart].IsNull() {
 		f.late(1)
 		return nil
 	}
@@ -317,7 +316,9 @@ func (l *attachedLocalAgg) ProcessElement(r row.Row, _ int64) error {
 		return fmt.Errorf("sql/exec: LocalWindowAggregate takes an append-only input, got a %v row", r.Kind)
 	}
 	if r.Fields[l.spec.WindowStart].IsNull() || r.Fields[l.spec.WindowEnd].IsNull() {
-		return fmt.Errorf("sql/exec: attached window aggregate: NULL window_start or window_end")
+		// No window (the padded side of an outer window join): late, as
+		// the one-phase aggregation drops it (windowFireTime).
+		return nil
 	}
 	k := l.key(r)
 	a := l.buffer.accs[k]

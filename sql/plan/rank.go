@@ -469,6 +469,24 @@ func dropRowNumber(rank *Rank, chain []*Calc, top *Calc) {
 func classifyRank(r *Rank) error {
 	in := r.In.Columns()
 	ws, we, win, isWin := windowProps(r.In)
+	if p, ok := attachedProps(r.In); ok {
+		// A window-attached input may have several window_start and
+		// window_end columns (a window join's output has both sides',
+		// whatever the join type: window_attached_props.go): the
+		// partition keys pick the pair.
+		s, e := -1, -1
+		for _, k := range r.PartitionKeys {
+			if s < 0 && p.starts[k] {
+				s = k
+			}
+			if e < 0 && p.ends[k] {
+				e = k
+			}
+		}
+		if s >= 0 && e >= 0 {
+			ws, we, win, isWin = s, e, p.w, true
+		}
+	}
 	if isWin {
 		var rest []int
 		hasS, hasE := false, false

@@ -137,12 +137,14 @@ func propsOf(r Rel, tvf bool) (p winProps, ok bool) {
 		if !eventTimeSide(n.Left) || !eventTimeSide(n.Right) {
 			return p, false
 		}
-		// Only the sides that are never padded with NULLs (Flink takes
-		// both sides' columns of every window join; a NULL window_start
-		// of an outer join's padded side is no window, so Weir keeps
-		// those columns plain).
-		left := n.Type == InnerJoin || n.Type == LeftJoin
-		right := (n.Type == InnerJoin || n.Type == RightJoin) && len(n.Cols) > nl
+		// Both sides' columns, whatever the join type, as Flink's
+		// FlinkRelMdWindowProperties: an outer join's padded rows have
+		// NULL window columns on the padded side, and an operator
+		// windowed on those columns drops such rows as late
+		// (exec.windowFireTime). A semi or anti join has the left side's
+		// columns only.
+		left := true
+		right := len(n.Cols) > nl
 		p = winProps{starts: map[int]bool{}, ends: map[int]bool{}, times: map[int]bool{}, w: n.Window}
 		if left {
 			p.starts[n.LeftStart], p.ends[n.LeftEnd] = true, true
