@@ -48,9 +48,7 @@ func TestFlushOnFullDisk(t *testing.T) {
 	}
 	// Space again: the flush Pebble retries succeeds, and so does the next.
 	disk.Free(t, "filler")
-	if err := db.Flush(); err != nil {
-		t.Fatalf("Flush after freeing the disk: %v", err)
-	}
+	flushAfterFree(t, db)
 	v, c, err := db.Get([]byte("key-012345"))
 	if err != nil || len(v) != len(val) {
 		t.Fatalf("Get after the flush: %d bytes, %v", len(v), err)
@@ -60,4 +58,68 @@ func TestFlushOnFullDisk(t *testing.T) {
 	if err := db.Close(); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// TestWritesOnFullDisk: once a background flush failed on a full disk,
+// writes fail with its error. Pebble retries the flush while memtables
+// queue up, and stalled every write once too many were queued: a task
+// writing state hung, with no error, until space was freed.
+func TestWritesOnFullDisk(t *testing.T) {
+	disk := crashtest.NewSmallDisk(t, "pebblew-diskfull", 8<<20)
+	db, err := New().Open(filepath.Join(disk.Path(disk.Dir), "db"), kv.OpenOptions{MemTableSize: 1 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	disk.Fill(t, "filler")
+	val := make([]byte, 100)
+	res := make(chan error, 1)
+	go func() {
+		// 20 MB: many memtables of 1 MB.
+		for i := range 200000 {
+			b := db.NewBatch()
+			err := b.Set(fmt.Appendf(nil, "key-%06d", i), val)
+			if err == nil {
+				err = b.Commit()
+			}
+			b.Close()
+			if err == nil {
+				err = db.Set(fmt.Appendf(nil, "other-%06d", i), val)
+			}
+			if err != nil {
+				res <- err
+				return
+			}
+		}
+		res <- nil
+	}()
+	select {
+	case err = <-res:
+	case <-time.After(10 * time.Second):
+		disk.Free(t, "filler") // lets the writes go on, and the goroutine end
+		<-res
+		t.Fatal("writes still stall 10 s after the disk filled")
+	}
+	if !errors.Is(err, syscall.ENOSPC) {
+		t.Fatalf("writes on a full disk: %v, want an error wrapping ENOSPC", err)
+	}
+	// Space again: Pebble's retried flushes succeed, and writes go on.
+	disk.Free(t, "filler")
+	flushAfterFree(t, db)
+	if err := db.Set([]byte("after"), val); err != nil {
+		t.Fatalf("a write after freeing the disk: %v", err)
+	}
+}
+
+// flushAfterFree flushes once space was freed: a flush Pebble retried
+// before may still fail with the full disk's error, the next ones not.
+func flushAfterFree(t *testing.T, db kv.DB) {
+	t.Helper()
+	var err error
+	for range 100 {
+		if err = db.Flush(); err == nil {
+			return
+		}
+	}
+	t.Fatalf("Flush after freeing the disk: %v", err)
 }

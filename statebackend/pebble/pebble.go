@@ -19,6 +19,7 @@ import (
 	"io"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/bloom"
@@ -49,7 +50,7 @@ func (*Engine) Open(dir string, o kv.OpenOptions) (kv.DB, error) {
 		po = &pebble.Options{ReadOnly: true, DisableWAL: true, Merger: pebble.DefaultMerger, Logger: quietLogger{o.Logger}, ErrorIfNotExists: true}
 	} else {
 		po = tuned(o)
-		po.EventListener = &pebble.EventListener{BackgroundError: bg.report}
+		po.EventListener = &pebble.EventListener{BackgroundError: bg.report, FlushEnd: bg.flushEnd}
 	}
 	db, err := pebble.Open(dir, po)
 	if err != nil {
@@ -69,6 +70,32 @@ type bgErrors struct {
 	// waits (nil when none waits); err is that error.
 	failed chan struct{}
 	err    error
+	// stuck is the error of the last flush when it failed (nil once one
+	// succeeds): writes fail with it rather than stall.
+	stuck atomic.Pointer[error]
+}
+
+// flushEnd is Pebble's EventListener.FlushEnd: it notes whether the flush
+// failed. While flushes fail (on a full disk Pebble retries them until one
+// succeeds), memtables queue up, and once too many are queued Pebble
+// stalls every write until a flush succeeds: the task would hang, with no
+// error, instead of failing.
+func (b *bgErrors) flushEnd(info pebble.FlushInfo) {
+	// An empty flush ("pebble: empty table") is no failure.
+	if info.Err == nil || info.Err.Error() == "pebble: empty table" {
+		b.stuck.Store(nil)
+		return
+	}
+	err := info.Err
+	b.stuck.Store(&err)
+}
+
+// check returns the error of the failed flush writes must not wait for.
+func (b *bgErrors) check() error {
+	if p := b.stuck.Load(); p != nil {
+		return fmt.Errorf("pebble: a memtable flush failed (writes would stall until one succeeds): %w", *p)
+	}
+	return nil
 }
 
 // report is Pebble's EventListener.BackgroundError: it logs err, as
@@ -150,10 +177,34 @@ func (d database) Get(key []byte) ([]byte, io.Closer, error) {
 	return v, c, err
 }
 
-func (d database) Set(key, value []byte) error   { return d.db.Set(key, value, pebble.NoSync) }
-func (d database) Delete(key []byte) error       { return d.db.Delete(key, pebble.NoSync) }
-func (d database) Merge(key, value []byte) error { return d.db.Merge(key, value, pebble.NoSync) }
+// The writes fail, rather than stall, while memtable flushes fail
+// (bgErrors.flushEnd).
+
+func (d database) Set(key, value []byte) error {
+	if err := d.bg.check(); err != nil {
+		return err
+	}
+	return d.db.Set(key, value, pebble.NoSync)
+}
+
+func (d database) Delete(key []byte) error {
+	if err := d.bg.check(); err != nil {
+		return err
+	}
+	return d.db.Delete(key, pebble.NoSync)
+}
+
+func (d database) Merge(key, value []byte) error {
+	if err := d.bg.check(); err != nil {
+		return err
+	}
+	return d.db.Merge(key, value, pebble.NoSync)
+}
+
 func (d database) DeleteRange(start, end []byte) error {
+	if err := d.bg.check(); err != nil {
+		return err
+	}
 	return d.db.DeleteRange(start, end, pebble.NoSync)
 }
 
@@ -169,7 +220,7 @@ func (d database) NewIter(lower, upper []byte) (kv.Iterator, error) {
 	return it, nil
 }
 
-func (d database) NewBatch() kv.Batch { return batch{d.db.NewBatch()} }
+func (d database) NewBatch() kv.Batch { return batch{b: d.db.NewBatch(), bg: d.bg} }
 
 // Flush flushes the memtable and waits until it is stored. A background
 // error while it waits (a flush that failed, on a full disk say) ends the
@@ -203,7 +254,10 @@ func DB(db kv.DB) *pebble.DB {
 	return nil
 }
 
-type batch struct{ b *pebble.Batch }
+type batch struct {
+	b  *pebble.Batch
+	bg *bgErrors
+}
 
 func (b batch) Set(key, value []byte) error   { return b.b.Set(key, value, nil) }
 func (b batch) Merge(key, value []byte) error { return b.b.Merge(key, value, nil) }
@@ -211,8 +265,13 @@ func (b batch) Delete(key []byte) error       { return b.b.Delete(key, nil) }
 func (b batch) DeleteRange(start, end []byte) error {
 	return b.b.DeleteRange(start, end, nil)
 }
-func (b batch) Len() int      { return b.b.Len() }
-func (b batch) Commit() error { return b.b.Commit(pebble.NoSync) }
-func (b batch) Close() error  { return b.b.Close() }
+func (b batch) Len() int { return b.b.Len() }
+func (b batch) Commit() error {
+	if err := b.bg.check(); err != nil {
+		return err
+	}
+	return b.b.Commit(pebble.NoSync)
+}
+func (b batch) Close() error { return b.b.Close() }
 
 var _ kv.Engine = (*Engine)(nil)
