@@ -27,6 +27,7 @@ type runFlags struct {
 	checkpointDir               string
 	checkpointInterval          time.Duration
 	retained                    int
+	tolerableFailedCheckpoints  int
 	s3Endpoint, s3Region        string
 	s3PathStyle                 bool
 	restore                     string
@@ -97,6 +98,7 @@ func (f *runFlags) register(pf *pflag.FlagSet) {
 	pf.StringVar(&f.checkpointDir, "checkpoint-dir", "", "directory (or file:///dir) or s3://bucket/prefix of the checkpoints (empty: no checkpoints)")
 	pf.DurationVar(&f.checkpointInterval, "checkpoint-interval", time.Second, "time between checkpoints (with --checkpoint-dir)")
 	pf.IntVar(&f.retained, "retained", 2, "completed checkpoints kept")
+	pf.IntVar(&f.tolerableFailedCheckpoints, "tolerable-failed-checkpoints", 0, "consecutive failed checkpoints the job survives (Flink's execution.checkpointing.tolerable-failed-checkpoints): a checkpoint that cannot be stored, e.g. on a full disk, is declined and the job goes on")
 	pf.StringVar(&f.s3Endpoint, "s3-endpoint", "", "base URL of an S3-compatible service for s3:// paths, e.g. http://localhost:9000 (empty: AWS)")
 	pf.StringVar(&f.s3Region, "s3-region", "", "S3 signing region (empty: the SDK's default; us-east-1 with --s3-endpoint)")
 	pf.BoolVar(&f.s3PathStyle, "s3-path-style", false, "address buckets as endpoint/bucket/key (MinIO and the like)")
@@ -117,6 +119,8 @@ func (f *runFlags) options(logger *slog.Logger) (weir.Options, error) {
 		return weir.Options{}, fmt.Errorf("--parallelism must be at least 1, not %d", f.parallelism)
 	case f.maxParallelism < 0 || f.maxParallelism > 0 && f.maxParallelism < f.parallelism:
 		return weir.Options{}, fmt.Errorf("--max-parallelism %d must be 0 or at least --parallelism %d", f.maxParallelism, f.parallelism)
+	case f.tolerableFailedCheckpoints < 0:
+		return weir.Options{}, fmt.Errorf("--tolerable-failed-checkpoints must not be negative, not %d", f.tolerableFailedCheckpoints)
 	case f.retained < 1:
 		return weir.Options{}, fmt.Errorf("--retained must be at least 1, not %d", f.retained)
 	case f.stateBackend != weir.StateHeap && f.stateBackend != weir.StatePebble:
@@ -148,6 +152,7 @@ func (f *runFlags) options(logger *slog.Logger) (weir.Options, error) {
 		o.Checkpoints.Dir = f.checkpointDir
 		o.Checkpoints.Interval = f.checkpointInterval
 		o.Checkpoints.Retained = f.retained
+		o.Checkpoints.TolerableFailures = f.tolerableFailedCheckpoints
 	}
 	return o, nil
 }

@@ -24,6 +24,7 @@ type bufferOp struct {
 	gotten  int
 	noHook  bool
 	prepErr error
+	snapErr error // SnapshotState's error
 }
 
 func (o *bufferOp) Open(*OperatorContext) error { return nil }
@@ -43,7 +44,7 @@ func (o *bufferOp) emit() error {
 
 func (o *bufferOp) SnapshotState(id int64, w *StateWriter) error {
 	o.log.add("snapshot %s %d held=%d gotten=%d", o.name, id, o.held, o.gotten)
-	return nil
+	return o.snapErr
 }
 
 // hookOp is a bufferOp with the hook.

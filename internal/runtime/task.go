@@ -827,8 +827,14 @@ func (t *Task) snapshot(id int64) (TaskSnapshot, error) {
 // checkpoint takes checkpoint id: the synchronous capture, the barrier
 // downstream, then (on a goroutine the task waits for when it closes) the
 // rest of the snapshot, the writing of the task's part to checkpoint
-// storage and the acknowledgement. A snapshot error declines
-// the checkpoint; the coordinator decides whether the job survives it.
+// storage and the acknowledgement. An error of the asynchronous part
+// declines the checkpoint; the coordinator decides whether the job
+// survives it (Options.Checkpoints.TolerableFailures). An error of the
+// synchronous part fails the task, as in Flink, where only failures of
+// the asynchronous part count as tolerable checkpoint failures: an
+// operator whose snapshot failed may have lost what it held (a sink that
+// could not stage its part file on a full disk), and going on would skip
+// those records silently.
 func (t *Task) checkpoint(ctx context.Context, id int64) error {
 	tm := CheckpointTiming{AlignEnd: nanotime()}
 	tm.AlignStart = tm.AlignEnd
@@ -842,15 +848,12 @@ func (t *Task) checkpoint(ctx context.Context, id int64) error {
 	ws, err := t.capture(id)
 	tm.SyncEnd = nanotime()
 	if err != nil {
-		t.send(Report{Kind: ReportDecline, ID: id, Reason: err.Error()})
+		return err
 	}
 	for _, w := range t.Writers {
 		if err := w.Barrier(id); err != nil {
 			return err
 		}
-	}
-	if err != nil {
-		return nil
 	}
 	t.async.Add(1)
 	go func() {

@@ -18,6 +18,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"sync"
+	"sync/atomic"
 
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/bloom"
@@ -43,16 +45,86 @@ func (*Engine) Name() string { return Name }
 // state backend.
 func (*Engine) Open(dir string, o kv.OpenOptions) (kv.DB, error) {
 	var po *pebble.Options
+	bg := &bgErrors{log: quietLogger{o.Logger}}
 	if o.Scan {
 		po = &pebble.Options{ReadOnly: true, DisableWAL: true, Merger: pebble.DefaultMerger, Logger: quietLogger{o.Logger}, ErrorIfNotExists: true}
 	} else {
 		po = tuned(o)
+		po.EventListener = &pebble.EventListener{BackgroundError: bg.report, FlushEnd: bg.flushEnd}
 	}
 	db, err := pebble.Open(dir, po)
 	if err != nil {
 		return nil, err
 	}
-	return database{db}, nil
+	return database{db: db, bg: bg}, nil
+}
+
+// bgErrors hands Pebble's background errors to a Flush waiting for its
+// flush. Pebble retries a failed flush (on a full disk: forever) and
+// DB.Flush waits until one succeeds; a checkpoint's flush would hang the
+// task instead of failing it with the error that says why.
+type bgErrors struct {
+	log quietLogger
+	mu  sync.Mutex
+	// failed is closed at the first background error while a Flush
+	// waits (nil when none waits); err is that error.
+	failed chan struct{}
+	err    error
+	// stuck is the error of the last flush when it failed (nil once one
+	// succeeds): writes fail with it rather than stall.
+	stuck atomic.Pointer[error]
+}
+
+// flushEnd is Pebble's EventListener.FlushEnd: it notes whether the flush
+// failed. While flushes fail (on a full disk Pebble retries them until one
+// succeeds), memtables queue up, and once too many are queued Pebble
+// stalls every write until a flush succeeds: the task would hang, with no
+// error, instead of failing.
+func (b *bgErrors) flushEnd(info pebble.FlushInfo) {
+	// An empty flush ("pebble: empty table") is no failure.
+	if info.Err == nil || info.Err.Error() == "pebble: empty table" {
+		b.stuck.Store(nil)
+		return
+	}
+	err := info.Err
+	b.stuck.Store(&err)
+}
+
+// check returns the error of the failed flush writes must not wait for.
+func (b *bgErrors) check() error {
+	if p := b.stuck.Load(); p != nil {
+		return fmt.Errorf("pebble: a memtable flush failed (writes would stall until one succeeds): %w", *p)
+	}
+	return nil
+}
+
+// report is Pebble's EventListener.BackgroundError: it logs err, as
+// Pebble's default does, and fails a waiting Flush.
+func (b *bgErrors) report(err error) {
+	b.log.Errorf("background error: %s", err)
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.failed != nil && b.err == nil {
+		b.err = err
+		close(b.failed)
+	}
+}
+
+// wait returns the channel closed at the next background error.
+func (b *bgErrors) wait() <-chan struct{} {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.failed, b.err = make(chan struct{}), nil
+	return b.failed
+}
+
+// done ends a wait and returns the background error it saw, if any.
+func (b *bgErrors) done() error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	err := b.err
+	b.failed, b.err = nil, nil
+	return err
 }
 
 // tuned are the options of a backend's working database.
@@ -92,7 +164,10 @@ func (q quietLogger) Fatalf(format string, args ...any) {
 }
 
 // database is a Pebble database; writes need no sync (see package kv).
-type database struct{ db *pebble.DB }
+type database struct {
+	db *pebble.DB
+	bg *bgErrors
+}
 
 func (d database) Get(key []byte) ([]byte, io.Closer, error) {
 	v, c, err := d.db.Get(key)
@@ -102,10 +177,34 @@ func (d database) Get(key []byte) ([]byte, io.Closer, error) {
 	return v, c, err
 }
 
-func (d database) Set(key, value []byte) error   { return d.db.Set(key, value, pebble.NoSync) }
-func (d database) Delete(key []byte) error       { return d.db.Delete(key, pebble.NoSync) }
-func (d database) Merge(key, value []byte) error { return d.db.Merge(key, value, pebble.NoSync) }
+// The writes fail, rather than stall, while memtable flushes fail
+// (bgErrors.flushEnd).
+
+func (d database) Set(key, value []byte) error {
+	if err := d.bg.check(); err != nil {
+		return err
+	}
+	return d.db.Set(key, value, pebble.NoSync)
+}
+
+func (d database) Delete(key []byte) error {
+	if err := d.bg.check(); err != nil {
+		return err
+	}
+	return d.db.Delete(key, pebble.NoSync)
+}
+
+func (d database) Merge(key, value []byte) error {
+	if err := d.bg.check(); err != nil {
+		return err
+	}
+	return d.db.Merge(key, value, pebble.NoSync)
+}
+
 func (d database) DeleteRange(start, end []byte) error {
+	if err := d.bg.check(); err != nil {
+		return err
+	}
 	return d.db.DeleteRange(start, end, pebble.NoSync)
 }
 
@@ -121,8 +220,28 @@ func (d database) NewIter(lower, upper []byte) (kv.Iterator, error) {
 	return it, nil
 }
 
-func (d database) NewBatch() kv.Batch          { return batch{d.db.NewBatch()} }
-func (d database) Flush() error                { return d.db.Flush() }
+func (d database) NewBatch() kv.Batch { return batch{b: d.db.NewBatch(), bg: d.bg} }
+
+// Flush flushes the memtable and waits until it is stored. A background
+// error while it waits (a flush that failed, on a full disk say) ends the
+// wait with that error: Pebble retries the flush, but the caller fails.
+// Flushes are not concurrent (one task uses the database).
+func (d database) Flush() error {
+	failed := d.bg.wait()
+	flushed, err := d.db.AsyncFlush()
+	if err != nil {
+		d.bg.done()
+		return err
+	}
+	select {
+	case <-flushed:
+		d.bg.done()
+		return nil
+	case <-failed:
+		return fmt.Errorf("pebble: flush failed: %w", d.bg.done())
+	}
+}
+
 func (d database) Checkpoint(dir string) error { return d.db.Checkpoint(dir) }
 func (d database) Close() error                { return d.db.Close() }
 
@@ -135,7 +254,10 @@ func DB(db kv.DB) *pebble.DB {
 	return nil
 }
 
-type batch struct{ b *pebble.Batch }
+type batch struct {
+	b  *pebble.Batch
+	bg *bgErrors
+}
 
 func (b batch) Set(key, value []byte) error   { return b.b.Set(key, value, nil) }
 func (b batch) Merge(key, value []byte) error { return b.b.Merge(key, value, nil) }
@@ -143,8 +265,13 @@ func (b batch) Delete(key []byte) error       { return b.b.Delete(key, nil) }
 func (b batch) DeleteRange(start, end []byte) error {
 	return b.b.DeleteRange(start, end, nil)
 }
-func (b batch) Len() int      { return b.b.Len() }
-func (b batch) Commit() error { return b.b.Commit(pebble.NoSync) }
-func (b batch) Close() error  { return b.b.Close() }
+func (b batch) Len() int { return b.b.Len() }
+func (b batch) Commit() error {
+	if err := b.bg.check(); err != nil {
+		return err
+	}
+	return b.b.Commit(pebble.NoSync)
+}
+func (b batch) Close() error { return b.b.Close() }
 
 var _ kv.Engine = (*Engine)(nil)
