@@ -114,6 +114,13 @@ func TestMapPacks(t *testing.T) {
 // it was reached, every entry neither removed nor added produced, with its
 // value as it is when it is reached.
 func TestMapPackedIterateWhileChanging(t *testing.T) {
+	// With snapshots and growth, and with neither (the table changed in
+	// place but for the copy iteration makes).
+	t.Run("snapshots", func(t *testing.T) { testPackedIterate(t, true) })
+	t.Run("in-place", func(t *testing.T) { testPackedIterate(t, false) })
+}
+
+func testPackedIterate(t *testing.T, snapshots bool) {
 	b, m := newPackedMap(t, statebackend.TTL{})
 	model := map[int64]uint8{}
 	for i := range int64(40) {
@@ -156,12 +163,27 @@ func TestMapPackedIterateWhileChanging(t *testing.T) {
 				}
 			}
 		case 2:
+			if !snapshots {
+				// Remove an entry already reached: entries after it
+				// in its probe run must still be produced.
+				for k := range model {
+					if seen[k] {
+						m.Remove(k)
+						delete(model, k)
+						break
+					}
+				}
+				continue
+			}
 			for j := range int64(10) {
 				k := 1000 + int64(step)*10 + j
 				m.Put(k, 3)
 				model[k] = 3
 			}
 		default:
+			if !snapshots {
+				continue
+			}
 			if _, err := b.SnapshotAsync(); err != nil {
 				t.Fatal(err)
 			}
@@ -178,5 +200,36 @@ func TestMapPackedIterateWhileChanging(t *testing.T) {
 	}
 	if !maps.Equal(got, model) {
 		t.Fatalf("after the loop: %v, want %v", got, model)
+	}
+}
+
+// TestMapPackedIterateRemoveReached removes, from inside All's loop, the
+// entry just produced, in a probe run of keys that all hash to one slot:
+// the entries after it, moved back into its slot by the deletion, must
+// still be produced, each once.
+func TestMapPackedIterateRemoveReached(t *testing.T) {
+	_, m := newPackedMap(t, statebackend.TTL{})
+	var keys []int64
+	for k := int64(0); len(keys) < 5; k++ { // 5 keys of one home slot in 8
+		x, _ := keyBits(&m.pk, k)
+		if home(x, 7) == 3 {
+			keys = append(keys, k)
+		}
+	}
+	for _, k := range keys {
+		m.Put(k, 1)
+	}
+	seen := map[int64]int{}
+	for uk := range m.All() {
+		seen[uk]++
+		m.Remove(uk)
+	}
+	for _, k := range keys {
+		if seen[k] != 1 {
+			t.Errorf("key %d produced %d times", k, seen[k])
+		}
+	}
+	if !m.IsEmpty() {
+		t.Error("entries left after removing each one produced")
 	}
 }
