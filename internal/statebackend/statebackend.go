@@ -24,14 +24,7 @@ type KeyContext[K comparable] struct {
 	Range          keygroup.Range
 	MaxParallelism int
 	hash           keygroup.HashFunc[K]
-	// gen counts the keys made current (Set, SetHashed, SetKnown): a state
-	// may keep what it found for the current key while gen is unchanged.
-	gen uint64
 }
-
-// Gen returns a number that changes every time a key is made current (the
-// same key again included).
-func (kc *KeyContext[K]) Gen() uint64 { return kc.gen }
 
 // NewKeyContext returns a key context for a subtask owning r.
 func NewKeyContext[K comparable](hash keygroup.HashFunc[K], maxParallelism int, r keygroup.Range) *KeyContext[K] {
@@ -46,7 +39,6 @@ func (kc *KeyContext[K]) Set(k K) error {
 		return fmt.Errorf("key %v is in key group %d, outside this subtask's range [%d,%d): the key selector must return the same key for the same record every time", k, kg, kc.Range.Start, kc.Range.End)
 	}
 	kc.Key, kc.KeyGroup, kc.Index = k, kg, kg-kc.Range.Start
-	kc.gen++
 	return nil
 }
 
@@ -61,14 +53,12 @@ func (kc *KeyContext[K]) SetHashed(k K, h uint64) error {
 		return fmt.Errorf("key %v is in key group %d, outside this subtask's range [%d,%d): the key selector must return the same key for the same record every time", k, kg, kc.Range.Start, kc.Range.End)
 	}
 	kc.Key, kc.KeyGroup, kc.Index = k, kg, kg-kc.Range.Start
-	kc.gen++
 	return nil
 }
 
 // SetKnown makes k the current key when its group is already known (timers).
 func (kc *KeyContext[K]) SetKnown(k K, kg int) {
 	kc.Key, kc.KeyGroup, kc.Index = k, kg, kg-kc.Range.Start
-	kc.gen++
 }
 
 // GroupOf returns the key group of k.

@@ -561,16 +561,6 @@ type Map[K, N, UK comparable, UV any] struct {
 	// iteration sees every entry once however the loop body changes the
 	// key's entries.
 	iters []*uint64
-	// cin is the current key's inner map as last read or written while
-	// the key context's generation was cgen (cok: valid). A record reads
-	// and writes a key's map several times (q16: two Gets and up to two
-	// Puts); each lookup in the outer map hashed and compared the key
-	// again, and for a cold key missed the cache. Every write of the
-	// current key's entry in the outer map updates it; SetNamespace,
-	// Clear, DropNamespaces and restores drop it.
-	cin  inner[UK, UV]
-	cgen uint64
-	cok  bool
 	// all is s.iterate bound once, so that All does not allocate a
 	// closure per call (operators iterate a key's map per record).
 	all func(yield func(UK, UV) bool)
@@ -594,43 +584,6 @@ func (s *Map[K, N, UK, UV]) now() int64 {
 	return 0
 }
 
-// load returns the current key's inner map (absent if none).
-func (s *Map[K, N, UK, UV]) load() inner[UK, UV] {
-	if s.cok && s.cgen == s.b.kc.Gen() {
-		return s.cin
-	}
-	in := s.read()[s.b.kc.Key]
-	s.cin, s.cgen, s.cok = in, s.b.kc.Gen(), true
-	return in
-}
-
-// store sets the current key's inner map in m, the map write returned.
-func (s *Map[K, N, UK, UV]) store(m map[K]inner[UK, UV], in inner[UK, UV]) {
-	m[s.b.kc.Key] = in
-	s.cin, s.cgen, s.cok = in, s.b.kc.Gen(), true
-}
-
-// forget drops the cached inner map.
-func (s *Map[K, N, UK, UV]) forget() { s.cok = false }
-
-// SetNamespace selects the namespace that accesses refer to.
-func (s *Map[K, N, UK, UV]) SetNamespace(n N) {
-	s.base.SetNamespace(n)
-	s.forget()
-}
-
-// Clear removes the current key's entries in the current namespace.
-func (s *Map[K, N, UK, UV]) Clear() {
-	s.remove()
-	s.forget()
-}
-
-// DropNamespaces forgets every namespaced entry (see base.DropNamespaces).
-func (s *Map[K, N, UK, UV]) DropNamespaces() {
-	s.base.DropNamespaces()
-	s.forget()
-}
-
 // iterated reports whether the packed table p is being iterated.
 func (s *Map[K, N, UK, UV]) iterated(p []uint64) bool {
 	for _, q := range s.iters {
@@ -645,7 +598,8 @@ func (s *Map[K, N, UK, UV]) iterated(p []uint64) bool {
 // cloned if a snapshot sees it or, packed, an iteration reads it).
 func (s *Map[K, N, UK, UV]) own() inner[UK, UV] {
 	m := s.write()
-	in := s.load()
+	k := s.b.kc.Key
+	in := m[k]
 	switch {
 	case in.absent():
 		if s.pk.ok {
@@ -653,10 +607,10 @@ func (s *Map[K, N, UK, UV]) own() inner[UK, UV] {
 		} else {
 			in = inner[UK, UV]{m: map[UK]UV{}, epoch: s.b.epoch}
 		}
-		s.store(m, in)
+		m[k] = in
 	case s.b.shared(in.epoch) || (in.p != nil && len(s.iters) > 0 && s.iterated(in.p)):
 		in = inner[UK, UV]{m: maps.Clone(in.m), exp: maps.Clone(in.exp), p: slices.Clone(in.p), epoch: s.b.epoch}
-		s.store(m, in)
+		m[k] = in
 	}
 	return in
 }
@@ -679,7 +633,7 @@ func (s *Map[K, N, UK, UV]) setExp(in inner[UK, UV], uk UK, exp int64) {
 	switch {
 	case exp != 0 && in.exp == nil:
 		in.exp = map[UK]int64{uk: exp}
-		s.store(s.write(), in)
+		s.write()[s.b.kc.Key] = in
 	case exp != 0:
 		in.exp[uk] = exp
 	case in.exp != nil:
@@ -699,7 +653,6 @@ func (s *Map[K, N, UK, UV]) drop(uk UK) {
 		}
 		if in.p[0] == 0 {
 			s.remove()
-			s.forget()
 		}
 		return
 	}
@@ -709,13 +662,12 @@ func (s *Map[K, N, UK, UV]) drop(uk UK) {
 	}
 	if len(in.m) == 0 {
 		s.remove()
-		s.forget()
 	}
 }
 
 // Get returns the value under uk.
 func (s *Map[K, N, UK, UV]) Get(uk UK) (UV, bool) {
-	in := s.load()
+	in := s.read()[s.b.kc.Key]
 	if in.p != nil {
 		if x, ok := keyBits(&s.pk, uk); ok {
 			if i := pfind(in.p, x, s.pk.sh); i >= 0 {
@@ -765,12 +717,12 @@ func (s *Map[K, N, UK, UV]) Put(uk UK, uv UV) {
 		if x, ok := keyBits(&s.pk, uk); ok {
 			if p, grown := pput(in.p, x, valueBits(&s.pk, uv), s.pk.sh); grown {
 				in.p = p
-				s.store(s.write(), in)
+				s.write()[s.b.kc.Key] = in
 			}
 			return
 		}
 		in = s.unpacked(in)
-		s.store(s.write(), in)
+		s.write()[s.b.kc.Key] = in
 	}
 	in.m[uk] = uv
 	if exp != 0 || in.exp != nil {
@@ -780,7 +732,7 @@ func (s *Map[K, N, UK, UV]) Put(uk UK, uv UV) {
 
 // Remove deletes uk.
 func (s *Map[K, N, UK, UV]) Remove(uk UK) {
-	in := s.load()
+	in := s.read()[s.b.kc.Key]
 	if in.p != nil {
 		if x, ok := keyBits(&s.pk, uk); ok && pfind(in.p, x, s.pk.sh) >= 0 {
 			s.drop(uk)
@@ -800,7 +752,7 @@ func (s *Map[K, N, UK, UV]) Remove(uk UK) {
 // local and cost an allocation per call; the regular join asks it for
 // every record.) Expired entries met are removed, as All does.
 func (s *Map[K, N, UK, UV]) IsEmpty() bool {
-	in := s.load()
+	in := s.read()[s.b.kc.Key]
 	if in.absent() {
 		return true
 	}
@@ -832,7 +784,7 @@ func (s *Map[K, N, UK, UV]) All() func(yield func(UK, UV) bool) { return s.all }
 // AppendEntries appends the live entries of the current key to dst, in no
 // particular order, and removes expired entries met on the way (as All).
 func (s *Map[K, N, UK, UV]) AppendEntries(dst []statebackend.Entry[UK, UV]) []statebackend.Entry[UK, UV] {
-	in := s.load()
+	in := s.read()[s.b.kc.Key]
 	if in.p != nil {
 		for _, w := range in.p[1:] {
 			if w != 0 {
@@ -876,7 +828,7 @@ func (s *Map[K, N, UK, UV]) hidden(exp, now int64) bool {
 func (s *Map[K, N, UK, UV]) dropExpired() { s.iterate(func(UK, UV) bool { return true }) }
 
 func (s *Map[K, N, UK, UV]) iterate(yield func(UK, UV) bool) {
-	in := s.load()
+	in := s.read()[s.b.kc.Key]
 	if in.p != nil {
 		s.iteratePacked(in.p, yield)
 		return
@@ -912,17 +864,16 @@ func (s *Map[K, N, UK, UV]) iteratePacked(p []uint64, yield func(UK, UV) bool) {
 		if w == 0 {
 			continue
 		}
-		if cur := s.load().p; cur == nil || &cur[0] != &p[0] {
+		if cur := s.read()[s.b.kc.Key].p; cur == nil || &cur[0] != &p[0] {
 			// The loop body changed the key's entries: read the
 			// entry as it is now.
 			if cur == nil {
-				now := s.load()
-				if now.m == nil {
+				if s.read()[s.b.kc.Key].m == nil {
 					return // all removed
 				}
 				// Unpacked by a key that does not fit a slot.
 				uk := keyOf[UK](&s.pk, w)
-				v, ok := now.m[uk]
+				v, ok := s.read()[s.b.kc.Key].m[uk]
 				if ok && !yield(uk, v) {
 					return
 				}

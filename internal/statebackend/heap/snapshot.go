@@ -544,7 +544,6 @@ func (s *Map[K, N, UK, UV]) RestoreGroup(idx int, src []byte) error {
 	if c.err != nil {
 		return c.err
 	}
-	s.forget()
 	return restoreEntries(&s.base, c.n, c.k, idx, src, func(src []byte, m map[K]inner[UK, UV], k K) (int, error) {
 		cnt, used, err := decodeUvarint(src)
 		if err != nil || cnt > uint64(len(src)) {
