@@ -1,5 +1,7 @@
 // Package heap is the in-memory keyed state backend: Go maps holding values
-// directly (no serialisation on access).
+// directly (no serialisation on access). A map state without TTL of integer
+// user keys and values of at most 4 bytes keeps each key's entries in a
+// packed open-addressing table instead (packed.go).
 //
 // A state without namespace keeps one map per key group, so that a snapshot
 // writes, and a restore reads, state key group by key group, which is what
