@@ -1,5 +1,7 @@
 // Package heap is the in-memory keyed state backend: Go maps holding values
-// directly (no serialisation on access).
+// directly (no serialisation on access). A map state without TTL of integer
+// user keys and values of at most 4 bytes keeps each key's entries in a
+// packed open-addressing table instead (packed.go).
 //
 // A state without namespace keeps one map per key group, so that a snapshot
 // writes, and a restore reads, state key group by key group, which is what
@@ -22,6 +24,7 @@ package heap
 
 import (
 	"maps"
+	"slices"
 	"sync/atomic"
 	"unsafe"
 
@@ -505,9 +508,9 @@ func (s *List[K, N, V]) Update(vs []V) {
 }
 
 // inner is the map of one key of a map state, stamped like space. The
-// outer map holds it by value (nil m: none): a lookup follows one pointer
-// fewer to reach the key's entries, which for many small keys is one cache
-// miss fewer.
+// outer map holds it by value (no m and no p: none): a lookup follows one
+// pointer fewer to reach the key's entries, which for many small keys is
+// one cache miss fewer.
 //
 // Values are held directly, their expiries (with TTL) in a map of their
 // own: exp holds the non-zero expiries, and is nil while every entry has
@@ -515,10 +518,28 @@ func (s *List[K, N, V]) Update(vs []V) {
 // and value only; as entry[UV] it carried 8 bytes of zero expiry in every
 // slot (for an int64 set of bytes, 24-byte slots instead of 16: a third
 // more memory to fault in, grow and miss on).
+//
+// A state without TTL whose user keys are integers and whose values have
+// at most 4 bytes keeps a key's entries in p, a packed open-addressing
+// table (packed.go), with m and exp nil, until a user key does not fit a
+// slot (or a restored entry has an expiry): then the key's entries move to
+// m for good (unpack).
 type inner[UK comparable, UV any] struct {
 	m     map[UK]UV
 	exp   map[UK]int64
+	p     []uint64
 	epoch uint64
+}
+
+// absent reports whether in holds no entries (the key has none).
+func (in inner[UK, UV]) absent() bool { return in.m == nil && in.p == nil }
+
+// size returns the number of entries.
+func (in inner[UK, UV]) size() int {
+	if in.p != nil {
+		return int(in.p[0])
+	}
+	return len(in.m)
 }
 
 // expOf returns the expiry of uk, 0 if none.
@@ -534,6 +555,14 @@ type Map[K, N, UK comparable, UV any] struct {
 	base[K, N, inner[UK, UV]]
 	c  *stateCodecs[K, N, UV]
 	uk codec.Codec[UK]
+	// pk: how entries pack into tables (ok false: they don't, or the
+	// state has TTL).
+	pk packing
+	// iters: the first words of the packed tables being iterated (All).
+	// A table being iterated is copied before it is changed, so that the
+	// iteration sees every entry once however the loop body changes the
+	// key's entries.
+	iters []*uint64
 	// all is s.iterate bound once, so that All does not allocate a
 	// closure per call (operators iterate a key's map per record).
 	all func(yield func(UK, UV) bool)
@@ -542,6 +571,9 @@ type Map[K, N, UK comparable, UV any] struct {
 // NewMap registers a map state.
 func NewMap[K, N, UK comparable, UV any](b *Backend[K], ttl statebackend.TTL) *Map[K, N, UK, UV] {
 	s := &Map[K, N, UK, UV]{base: newBase[K, N, inner[UK, UV]](b, ttl)}
+	if ttl.TTLMillis <= 0 {
+		s.pk = packingOf[UK, UV]()
+	}
 	s.all = s.iterate
 	b.register(s)
 	return s
@@ -554,20 +586,46 @@ func (s *Map[K, N, UK, UV]) now() int64 {
 	return 0
 }
 
+// iterated reports whether the packed table p is being iterated.
+func (s *Map[K, N, UK, UV]) iterated(p []uint64) bool {
+	for _, q := range s.iters {
+		if q == &p[0] {
+			return true
+		}
+	}
+	return false
+}
+
 // own returns the current key's inner map ready to be changed (created, or
-// cloned if a snapshot sees it).
+// cloned if a snapshot sees it or, packed, an iteration reads it).
 func (s *Map[K, N, UK, UV]) own() inner[UK, UV] {
 	m := s.write()
 	k := s.b.kc.Key
 	in := m[k]
 	switch {
-	case in.m == nil:
-		in = inner[UK, UV]{m: map[UK]UV{}, epoch: s.b.epoch}
+	case in.absent():
+		if s.pk.ok {
+			in = inner[UK, UV]{p: newPacked(0), epoch: s.b.epoch}
+		} else {
+			in = inner[UK, UV]{m: map[UK]UV{}, epoch: s.b.epoch}
+		}
 		m[k] = in
-	case s.b.shared(in.epoch):
-		in = inner[UK, UV]{m: maps.Clone(in.m), exp: maps.Clone(in.exp), epoch: s.b.epoch}
+	case s.b.shared(in.epoch) || (in.p != nil && len(s.iters) > 0 && s.iterated(in.p)):
+		in = inner[UK, UV]{m: maps.Clone(in.m), exp: maps.Clone(in.exp), p: slices.Clone(in.p), epoch: s.b.epoch}
 		m[k] = in
 	}
+	return in
+}
+
+// unpacked returns in with its packed entries moved to a Go map.
+func (s *Map[K, N, UK, UV]) unpacked(in inner[UK, UV]) inner[UK, UV] {
+	m := make(map[UK]UV, in.p[0])
+	for _, w := range in.p[1:] {
+		if w != 0 {
+			m[keyOf[UK](&s.pk, w)] = valueOf[UV](&s.pk, w)
+		}
+	}
+	in.m, in.p = m, nil
 	return in
 }
 
@@ -589,6 +647,17 @@ func (s *Map[K, N, UK, UV]) setExp(in inner[UK, UV], uk UK, exp int64) {
 // empty.
 func (s *Map[K, N, UK, UV]) drop(uk UK) {
 	in := s.own()
+	if in.p != nil {
+		if x, ok := keyBits(&s.pk, uk); ok {
+			if i := pfind(in.p, x, s.pk.sh); i >= 0 {
+				pdelete(in.p, i, s.pk.sh)
+			}
+		}
+		if in.p[0] == 0 {
+			s.remove()
+		}
+		return
+	}
 	delete(in.m, uk)
 	if in.exp != nil {
 		delete(in.exp, uk)
@@ -601,6 +670,15 @@ func (s *Map[K, N, UK, UV]) drop(uk UK) {
 // Get returns the value under uk.
 func (s *Map[K, N, UK, UV]) Get(uk UK) (UV, bool) {
 	in := s.read()[s.b.kc.Key]
+	if in.p != nil {
+		if x, ok := keyBits(&s.pk, uk); ok {
+			if i := pfind(in.p, x, s.pk.sh); i >= 0 {
+				return valueOf[UV](&s.pk, in.p[1+i]), true
+			}
+		}
+		var zero UV
+		return zero, false
+	}
 	if in.m == nil {
 		var zero UV
 		return zero, false
@@ -637,6 +715,17 @@ func (s *Map[K, N, UK, UV]) Contains(uk UK) bool {
 func (s *Map[K, N, UK, UV]) Put(uk UK, uv UV) {
 	exp := s.expiry(s.now())
 	in := s.own()
+	if in.p != nil {
+		if x, ok := keyBits(&s.pk, uk); ok {
+			if p, grown := pput(in.p, x, valueBits(&s.pk, uv), s.pk.sh); grown {
+				in.p = p
+				s.write()[s.b.kc.Key] = in
+			}
+			return
+		}
+		in = s.unpacked(in)
+		s.write()[s.b.kc.Key] = in
+	}
 	in.m[uk] = uv
 	if exp != 0 || in.exp != nil {
 		s.setExp(in, uk, exp)
@@ -646,6 +735,12 @@ func (s *Map[K, N, UK, UV]) Put(uk UK, uv UV) {
 // Remove deletes uk.
 func (s *Map[K, N, UK, UV]) Remove(uk UK) {
 	in := s.read()[s.b.kc.Key]
+	if in.p != nil {
+		if x, ok := keyBits(&s.pk, uk); ok && pfind(in.p, x, s.pk.sh) >= 0 {
+			s.drop(uk)
+		}
+		return
+	}
 	if in.m == nil {
 		return
 	}
@@ -660,11 +755,11 @@ func (s *Map[K, N, UK, UV]) Remove(uk UK) {
 // every record.) Expired entries met are removed, as All does.
 func (s *Map[K, N, UK, UV]) IsEmpty() bool {
 	in := s.read()[s.b.kc.Key]
-	if in.m == nil {
+	if in.absent() {
 		return true
 	}
 	if in.exp == nil {
-		return len(in.m) == 0
+		return in.size() == 0
 	}
 	now := s.now()
 	expired := false
@@ -692,6 +787,14 @@ func (s *Map[K, N, UK, UV]) All() func(yield func(UK, UV) bool) { return s.all }
 // particular order, and removes expired entries met on the way (as All).
 func (s *Map[K, N, UK, UV]) AppendEntries(dst []statebackend.Entry[UK, UV]) []statebackend.Entry[UK, UV] {
 	in := s.read()[s.b.kc.Key]
+	if in.p != nil {
+		for _, w := range in.p[1:] {
+			if w != 0 {
+				dst = append(dst, statebackend.Entry[UK, UV]{Key: keyOf[UK](&s.pk, w), Value: valueOf[UV](&s.pk, w)})
+			}
+		}
+		return dst
+	}
 	if in.m == nil {
 		return dst
 	}
@@ -728,6 +831,10 @@ func (s *Map[K, N, UK, UV]) dropExpired() { s.iterate(func(UK, UV) bool { return
 
 func (s *Map[K, N, UK, UV]) iterate(yield func(UK, UV) bool) {
 	in := s.read()[s.b.kc.Key]
+	if in.p != nil {
+		s.iteratePacked(in.p, yield)
+		return
+	}
 	if in.m == nil {
 		return
 	}
@@ -744,6 +851,45 @@ func (s *Map[K, N, UK, UV]) iterate(yield func(UK, UV) bool) {
 	}
 	for _, uk := range expired {
 		s.drop(uk)
+	}
+}
+
+// iteratePacked iterates the packed table p of the current key. While it
+// runs, p is copied before any change (own), so its slots stay as they
+// were; an entry the loop body removed or changed before it was reached is
+// looked up in the key's table as it is now (as a Go map's range does, an
+// entry removed before it is reached is not produced).
+func (s *Map[K, N, UK, UV]) iteratePacked(p []uint64, yield func(UK, UV) bool) {
+	s.iters = append(s.iters, &p[0])
+	defer func() { s.iters = s.iters[:len(s.iters)-1] }()
+	for _, w := range p[1:] {
+		if w == 0 {
+			continue
+		}
+		if cur := s.read()[s.b.kc.Key].p; cur == nil || &cur[0] != &p[0] {
+			// The loop body changed the key's entries: read the
+			// entry as it is now.
+			if cur == nil {
+				if s.read()[s.b.kc.Key].m == nil {
+					return // all removed
+				}
+				// Unpacked by a key that does not fit a slot.
+				uk := keyOf[UK](&s.pk, w)
+				v, ok := s.read()[s.b.kc.Key].m[uk]
+				if ok && !yield(uk, v) {
+					return
+				}
+				continue
+			}
+			i := pfind(cur, uint64(int64(w)>>s.pk.sh), s.pk.sh)
+			if i < 0 {
+				continue
+			}
+			w = cur[1+i]
+		}
+		if !yield(keyOf[UK](&s.pk, w), valueOf[UV](&s.pk, w)) {
+			return
+		}
 	}
 }
 

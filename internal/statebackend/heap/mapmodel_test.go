@@ -29,32 +29,65 @@ type pairKey struct {
 // any change of the heap map state's layout (it was written for per-key
 // open-addressing tables, see docs/benchmarks.md, branch dsflat).
 func TestMapStateAgainstModel(t *testing.T) {
-	t.Run("int64", func(t *testing.T) { testMapModel(t, func(i int) int64 { return int64(i) * 1e9 }) })
-	t.Run("int8", func(t *testing.T) { testMapModel(t, func(i int) int8 { return int8(i) }) })
-	t.Run("uint32", func(t *testing.T) { testMapModel(t, func(i int) uint32 { return uint32(i) << 16 }) })
-	t.Run("string", func(t *testing.T) { testMapModel(t, func(i int) string { return fmt.Sprint("uk-", i) }) })
+	v64 := func(step int) int64 { return int64(step) }
+	t.Run("int64", func(t *testing.T) { testMapModel(t, func(i int) int64 { return int64(i) * 1e9 }, v64) })
+	t.Run("int8", func(t *testing.T) { testMapModel(t, func(i int) int8 { return int8(i) }, v64) })
+	t.Run("uint32", func(t *testing.T) { testMapModel(t, func(i int) uint32 { return uint32(i) << 16 }, v64) })
+	t.Run("string", func(t *testing.T) { testMapModel(t, func(i int) string { return fmt.Sprint("uk-", i) }, v64) })
 	t.Run("struct", func(t *testing.T) {
-		testMapModel(t, func(i int) pairKey { return pairKey{int32(i % 7), fmt.Sprint(i / 7)} })
+		testMapModel(t, func(i int) pairKey { return pairKey{int32(i % 7), fmt.Sprint(i / 7)} }, v64)
+	})
+	// States whose entries pack into open-addressing tables (packed.go):
+	// integer user keys, values of at most 4 bytes.
+	t.Run("packed/int64-uint8", func(t *testing.T) {
+		testMapModel(t, func(i int) int64 { return int64(i-40) * 1e9 }, func(step int) uint8 { return uint8(step) })
+	})
+	t.Run("packed/uint32-set", func(t *testing.T) {
+		testMapModel(t, func(i int) uint32 { return uint32(i) << 26 }, func(int) struct{} { return struct{}{} })
+	})
+	t.Run("packed/int16-bool", func(t *testing.T) {
+		testMapModel(t, func(i int) int16 { return int16(i - 40) }, func(step int) bool { return step%3 == 0 })
+	})
+	t.Run("packed/uint16-int32", func(t *testing.T) {
+		testMapModel(t, func(i int) uint16 { return uint16(i) << 10 }, func(step int) int32 { return -int32(step) })
+	})
+	// Some user keys do not fit a slot: their key's entries move to a Go
+	// map (and can come back packed once the key was emptied).
+	t.Run("packed/int64-spill", func(t *testing.T) {
+		testMapModel(t, func(i int) int64 {
+			if i%29 == 28 {
+				return int64(i) << 57
+			}
+			return -int64(i)
+		}, func(step int) uint16 { return uint16(step) })
+	})
+	t.Run("packed/uint64-spill", func(t *testing.T) {
+		testMapModel(t, func(i int) uint64 {
+			if i%31 == 30 {
+				return 1<<63 | uint64(i)
+			}
+			return uint64(i) << 40
+		}, func(step int) uint8 { return uint8(step) })
 	})
 }
 
-func testMapModel[UK comparable](t *testing.T, ukOf func(int) UK) {
+func testMapModel[UK comparable, UV comparable](t *testing.T, ukOf func(int) UK, vOf func(step int) UV) {
 	full := keygroup.Range{Start: 0, End: 128}
 	type pair struct {
 		b  *Backend[string]
-		m  *Map[string, struct{}, UK, int64]
-		nm *Map[string, int64, UK, int64]
+		m  *Map[string, struct{}, UK, UV]
+		nm *Map[string, int64, UK, UV]
 	}
 	newPair := func(r keygroup.Range) pair {
 		b := New(statebackend.NewKeyContext(keygroup.Hasher[string](), 128, r), func() int64 { return 0 })
-		p := pair{b: b, m: NewMap[string, struct{}, UK, int64](b, statebackend.TTL{}), nm: NewMap[string, int64, UK, int64](b, statebackend.TTL{})}
+		p := pair{b: b, m: NewMap[string, struct{}, UK, UV](b, statebackend.TTL{}), nm: NewMap[string, int64, UK, UV](b, statebackend.TTL{})}
 		p.m.SetName("m")
 		p.nm.SetName("nm")
 		return p
 	}
 	// model: "ns/key" -> user key -> value; ns -1 is the state without
 	// namespace.
-	type model map[string]map[UK]int64
+	type model map[string]map[UK]UV
 	name := func(ns int64, k string) string { return fmt.Sprintf("%d/%s", ns, k) }
 	keys := []string{"a", "b", "c", "d", "e", "f"}
 	nss := []int64{-1, 1, 2}
@@ -65,7 +98,7 @@ func testMapModel[UK comparable](t *testing.T, ukOf func(int) UK) {
 				continue // another subtask's key
 			}
 			for _, ns := range nss {
-				var all func(func(UK, int64) bool)
+				var all func(func(UK, UV) bool)
 				var empty bool
 				if ns < 0 {
 					all, empty = p.m.All(), p.m.IsEmpty()
@@ -73,7 +106,7 @@ func testMapModel[UK comparable](t *testing.T, ukOf func(int) UK) {
 					p.nm.SetNamespace(ns)
 					all, empty = p.nm.All(), p.nm.IsEmpty()
 				}
-				es := map[UK]int64{}
+				es := map[UK]UV{}
 				for uk, v := range all {
 					if _, dup := es[uk]; dup {
 						t.Fatalf("%s: user key %v iterated twice", name(ns, k), uk)
@@ -140,8 +173,8 @@ func testMapModel[UK comparable](t *testing.T, ukOf func(int) UK) {
 		if err := p.b.kc.Set(k); err != nil {
 			t.Fatal(err)
 		}
-		var m statebackend.Map[struct{}, UK, int64] = p.m
-		var nm statebackend.Map[int64, UK, int64] = p.nm
+		var m statebackend.Map[struct{}, UK, UV] = p.m
+		var nm statebackend.Map[int64, UK, UV] = p.nm
 		get, put, remove, clear := m.Get, m.Put, m.Remove, m.Clear
 		if ns >= 0 {
 			nm.SetNamespace(ns)
@@ -154,10 +187,10 @@ func testMapModel[UK comparable](t *testing.T, ukOf func(int) UK) {
 		key := name(ns, k)
 		switch r := rng.IntN(100); {
 		case r < 45:
-			v := int64(step)
+			v := vOf(step)
 			put(uk, v)
 			if live[key] == nil {
-				live[key] = map[UK]int64{}
+				live[key] = map[UK]UV{}
 			}
 			live[key][uk] = v
 		case r < 80:
@@ -170,7 +203,7 @@ func testMapModel[UK comparable](t *testing.T, ukOf func(int) UK) {
 			v, ok := get(uk)
 			wv, wok := live[key][uk]
 			if v != wv || ok != wok {
-				t.Fatalf("step %d: %s Get(%v) = %d/%v, want %d/%v", step, key, uk, v, ok, wv, wok)
+				t.Fatalf("step %d: %s Get(%v) = %v/%v, want %v/%v", step, key, uk, v, ok, wv, wok)
 			}
 		case r < 98:
 			clear()

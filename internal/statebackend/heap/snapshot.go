@@ -520,7 +520,17 @@ func (s *Map[K, N, UK, UV]) Freeze() (func(dst []byte, idx int) ([]byte, error),
 	}
 	ukc := s.uk
 	return freezeEntries(&s.base, c.n, c.k, mutableOf[UV]() || mutableOf[UK](), func(dst []byte, in inner[UK, UV]) []byte {
-		dst = binary.AppendUvarint(dst, uint64(len(in.m)))
+		dst = binary.AppendUvarint(dst, uint64(in.size()))
+		if in.p != nil {
+			// Packed: the same entries, expiry 0 (a packed state has no
+			// TTL).
+			for _, w := range in.p[1:] {
+				if w != 0 {
+					dst = c.v.Append(binary.AppendVarint(ukc.Append(dst, keyOf[UK](&s.pk, w)), 0), valueOf[UV](&s.pk, w))
+				}
+			}
+			return dst
+		}
 		for uk, v := range in.m {
 			dst = c.v.Append(binary.AppendVarint(ukc.Append(dst, uk), in.expOf(uk)), v)
 		}
@@ -540,8 +550,12 @@ func (s *Map[K, N, UK, UV]) RestoreGroup(idx int, src []byte) error {
 			return 0, fmt.Errorf("%w: map length", codec.ErrCorrupt)
 		}
 		in := m[k]
-		if in.m == nil {
-			in = inner[UK, UV]{m: make(map[UK]UV, cnt), epoch: s.b.epoch}
+		if in.absent() {
+			if s.pk.ok {
+				in = inner[UK, UV]{p: newPacked(int(cnt)), epoch: s.b.epoch}
+			} else {
+				in = inner[UK, UV]{m: make(map[UK]UV, cnt), epoch: s.b.epoch}
+			}
 			m[k] = in
 		}
 		for i := uint64(0); i < cnt; i++ {
@@ -555,6 +569,19 @@ func (s *Map[K, N, UK, UV]) RestoreGroup(idx int, src []byte) error {
 				return 0, err
 			}
 			used += n
+			if in.p != nil {
+				if x, ok := keyBits(&s.pk, uk); ok && e.exp == 0 {
+					var grown bool
+					if in.p, grown = pput(in.p, x, valueBits(&s.pk, e.v), s.pk.sh); grown {
+						m[k] = in
+					}
+					continue
+				}
+				// A user key that does not fit a slot, or an expiry
+				// (written by a job with TTL): a Go map from now on.
+				in = s.unpacked(in)
+				m[k] = in
+			}
 			in.m[uk] = e.v
 			switch {
 			case e.exp != 0 && in.exp == nil:
