@@ -20,7 +20,9 @@ func TestSinkReplayAfterRestore(t *testing.T) {
 	name := uniq(t)
 	createStream(t, url, name)
 	ctx := context.Background()
-	restored := [][]byte{binary.AppendVarint(nil, 7)}
+	// One committable per old subtask (checkpoint ids only: an older
+	// version's), as the engine hands every old subtask's to each writer.
+	restored := [][]byte{binary.AppendVarint(nil, 7), binary.AppendVarint(nil, 7)}
 	run := func() {
 		w, err := NewSink(SinkOptions[string]{URL: url, Subject: name + ".x", Serializer: StringSerde{}, IDPrefix: "job"}).
 			CreateWriter(weir.SinkContext{Subtask: 1, Parallelism: 2, OperatorName: "op"})

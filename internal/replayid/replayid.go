@@ -58,8 +58,13 @@ type Seq struct {
 	// any committable, and the position of this subtask in the committable
 	// with the highest checkpoint id among those of this subtask and
 	// parallelism.
-	maxID        int64
-	restored     bool
+	maxID    int64
+	restored bool
+	// oldID and oldCount: the highest checkpoint id among committables of
+	// older versions, and how many of them have it (one per old subtask
+	// that took that checkpoint: the old parallelism).
+	oldID        int64
+	oldCount     int
 	anyPositions bool
 	run          string
 	ownID        int64
@@ -94,8 +99,12 @@ func (s *Seq) start() {
 		s.chain, s.seq = s.ownChain, s.ownSeq
 	case s.restored && s.anyPositions:
 		s.chain = strconv.FormatInt(s.maxID+1, 10) + "p" + strconv.Itoa(s.parallelism) + "f" + s.run
-	case s.restored:
+	case s.restored && s.oldCount == s.parallelism:
 		s.chain = strconv.FormatInt(s.maxID+1, 10) // an older version's checkpoint
+	case s.restored:
+		// An older version's checkpoint taken at another parallelism: its
+		// subtask of this number wrote other records under chain id+1.
+		s.chain = strconv.FormatInt(s.maxID+1, 10) + "p" + strconv.Itoa(s.parallelism) + "f" + s.run
 	default:
 		s.chain = "f" + s.run
 	}
@@ -141,6 +150,12 @@ func (s *Seq) Restore(items [][]byte) error {
 		s.restored = true
 		s.maxID = max(s.maxID, p.id)
 		if !p.positioned {
+			switch {
+			case p.id > s.oldID:
+				s.oldID, s.oldCount = p.id, 1
+			case p.id == s.oldID:
+				s.oldCount++
+			}
 			continue
 		}
 		s.anyPositions = true

@@ -42,7 +42,7 @@ func TestRestore(t *testing.T) {
 		{"older pending committable alone", 1, 2, [][]byte{c4}, "job/1/fr1/3"},
 		{"rescale starts a chain of its own", 1, 3, [][]byte{other, c5}, "job/1/6p3fr2/0"},
 		{"subtask without a position at the same parallelism", 0, 2, [][]byte{c5}, "job/0/6p2fr2/0"},
-		{"older version's committable (checkpoint id only)", 1, 2, [][]byte{binary.AppendVarint(nil, 7)}, "job/1/8/0"},
+		{"older version's committables (checkpoint id only), one per old subtask", 1, 2, [][]byte{binary.AppendVarint(nil, 7), binary.AppendVarint(nil, 7)}, "job/1/8/0"},
 		{"fresh job", 1, 2, nil, "job/1/fr2/0"},
 	}
 	for _, tc := range tests {

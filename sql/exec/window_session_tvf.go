@@ -158,7 +158,10 @@ func (f *sessionTVFFn) ProcessElement(ctx *weir.KeyedContext[string, row.Row], i
 	for i, v := range in.Fields {
 		f.buf = appendNullable(f.buf, v, f.spec.InputTypes[i])
 	}
-	rows := append(f.rows[:0], encodedRow{t, string(f.buf)})
+	// The new row goes after the merged sessions' rows, so that the
+	// stable sort keeps rows of equal times in arrival order.
+	newRow := encodedRow{t, string(f.buf)}
+	rows := f.rows[:0]
 	for _, m := range merged {
 		var err error
 		if rows, err = f.splitRows(rows, m.rows); err != nil {
@@ -175,6 +178,7 @@ func (f *sessionTVFFn) ProcessElement(ctx *weir.KeyedContext[string, row.Row], i
 			}
 		}
 	}
+	rows = append(rows, newRow)
 	sort.SliceStable(rows, func(i, j int) bool { return rows[i].t < rows[j].t })
 	f.buf = binary.AppendVarint(f.buf[:0], newEnd)
 	for _, r := range rows {
