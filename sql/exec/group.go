@@ -76,6 +76,8 @@ type GroupAggSpec struct {
 	// cacheSlots, if > 0, is the number of cache slots in place of
 	// accCacheSlots (tests make groups leave the cache).
 	cacheSlots int
+	// cacheWindow, if > 0, is the cache's window in place of cacheWindow.
+	cacheWindow int
 }
 
 // OutputTypes returns the types of the output columns: the group keys
@@ -223,6 +225,9 @@ type groupAggFn struct {
 	// cache keeps the accumulators of the latest groups (group_cache.go);
 	// nil when not used.
 	cache *accCache
+	// cached: the current row's group is in the cache (process leaves
+	// the writing of its accumulators to the cache).
+	cached bool
 	// global: the function is GlobalGroupAggregate's (group_twophase.go):
 	// its rows are accumulator rows of LocalGroupAggregate, the group keys
 	// first; part is the scratch they are decoded into.
@@ -353,8 +358,16 @@ func (f *groupAggFn) ProcessElement(ctx *weir.KeyedContext[string, row.Row], in 
 	if err := f.checkLegacy(); err != nil {
 		return err
 	}
+	f.cached = false
 	if f.cache != nil {
-		return f.processCached(ctx, in)
+		on, err := f.cacheOn(ctx)
+		if err != nil {
+			return err
+		}
+		if on {
+			f.cached = true
+			return f.processCached(ctx, in)
+		}
 	}
 	retract := in.Kind.IsRetract()
 	enc, ok := f.acc.Value()

@@ -31,6 +31,51 @@ type accCache struct {
 	// without reference bits: a group in the cache is the hot one here
 	// as in a plain round robin).
 	hand int
+	// seen and hits count the rows of the current window of cacheWindow
+	// rows and those that found their group cached; bypass is the number
+	// of rows still to handle without the cache, after a window with
+	// fewer than 1 hit in 8 (groups rarely come back while cached: a miss
+	// costs more than the path without the cache).
+	seen, hits, bypass int
+	// window is cacheWindow (tests set less).
+	window int
+}
+
+// The cache's window and bypass lengths, in rows.
+const (
+	cacheWindow     = 1024
+	cacheBypassRows = 16 * cacheWindow
+)
+
+// cacheOn reports whether the row (of the group set in ctx) goes through
+// the cache; when a window ends with few hits, it empties the cache
+// (writing what changed) and turns it off for cacheBypassRows rows.
+func (f *groupAggFn) cacheOn(ctx *weir.KeyedContext[string, row.Row]) (bool, error) {
+	c := f.cache
+	if c.bypass > 0 {
+		c.bypass--
+		return false, nil
+	}
+	if c.seen < c.window {
+		return true, nil
+	}
+	few := c.hits*8 < c.seen
+	c.seen, c.hits = 0, 0
+	if !few {
+		return true, nil
+	}
+	key := ctx.Key()
+	if err := f.flushCache(ctx); err != nil {
+		return false, err
+	}
+	if err := ctx.SetCurrentKey(key); err != nil {
+		return false, err
+	}
+	for i := range c.slots {
+		c.forget(i)
+	}
+	c.bypass = c.window * (cacheBypassRows / cacheWindow)
+	return false, nil
 }
 
 // cacheSlot is one group's accumulators. A slot in the index holds a
@@ -86,7 +131,10 @@ func newAccCache(f *groupAggFn) *accCache {
 	if f.set.hasDistinct() || !bounded(f.set) {
 		n = 1
 	}
-	c := &accCache{slots: make([]cacheSlot, n), index: make(map[string]int, n)}
+	c := &accCache{slots: make([]cacheSlot, n), index: make(map[string]int, n), window: cacheWindow}
+	if f.spec.cacheWindow > 0 {
+		c.window = f.spec.cacheWindow
+	}
 	if n == 1 {
 		c.slots[0].set = f.set
 		return c
@@ -103,7 +151,9 @@ func (f *groupAggFn) processCached(ctx *weir.KeyedContext[string, row.Row], in r
 	c := f.cache
 	key := ctx.Key()
 	retract := in.Kind.IsRetract()
+	c.seen++
 	if i, ok := c.index[key]; ok {
+		c.hits++
 		s := &c.slots[i]
 		f.set = s.set
 		s.dirty = true

@@ -42,16 +42,24 @@ func TestGroupAggCacheSameChangelog(t *testing.T) {
 		insertOnly bool
 		ub         bool
 		slots      int // cache slots wanted
+		uniform    bool
 	}{
-		{"retract", bounded, false, true, 3},
-		{"upsert", bounded, false, false, 3},
-		{"insertonly", insertOnly, true, true, 3},
-		{"distinct", withDistinct, false, true, 1},
-		{"maxretract", []AggCall{{Func: Max, Args: []int{1}, Filter: NoFilter}}, false, true, 1},
+		{"retract", bounded, false, true, 3, false},
+		{"upsert", bounded, false, false, 3, false},
+		{"insertonly", insertOnly, true, true, 3, false},
+		{"distinct", withDistinct, false, true, 1, false},
+		{"maxretract", []AggCall{{Func: Max, Args: []int{1}, Filter: NoFilter}}, false, true, 1, false},
+		// Groups taken uniformly: windows of 16 rows with fewer than 2
+		// hits turn the cache off for 256 rows, then on again.
+		{"bypass", bounded, false, true, 3, true},
+		{"bypass-distinct", withDistinct, false, true, 1, true},
 	} {
-		steps := cacheChangelog(rand.New(rand.NewPCG(5, 8)), v.insertOnly)
+		steps := cacheChangelog(rand.New(rand.NewPCG(5, 8)), v.insertOnly, v.uniform)
 		spec := GroupAggSpec{InputTypes: in, GroupKeys: []int{0}, UID: "agg", Aggs: v.calls,
 			InsertOnly: v.insertOnly, GenerateUpdateBefore: v.ub, cacheSlots: 3}
+		if v.uniform {
+			spec.cacheWindow = 16
+		}
 		plain := spec
 		plain.noCache = true
 		if got := cacheSlotsOf(t, spec); got != v.slots {
@@ -107,11 +115,12 @@ func cacheSlotsOf(t *testing.T, spec GroupAggSpec) int {
 }
 
 // cacheChangelog returns 1500 rows over 50 groups, half of them of 4 hot
-// groups (so that rows find their group in a 3-slot cache, or not), with
+// groups unless uniform (so that rows find their group in a 3-slot cache,
+// or not), with
 // NULLs and FILTER flags, and (unless insertOnly) retractions of rows
 // inserted before, so that groups empty (in the cache or not) and come
 // back.
-func cacheChangelog(rng *rand.Rand, insertOnly bool) []step {
+func cacheChangelog(rng *rand.Rand, insertOnly, uniform bool) []step {
 	var steps []step
 	var live []row.Row
 	for range 1500 {
@@ -120,7 +129,7 @@ func cacheChangelog(rng *rand.Rand, insertOnly bool) []step {
 			continue
 		}
 		k := rng.IntN(4)
-		if rng.IntN(2) == 0 {
+		if uniform || rng.IntN(2) == 0 {
 			k = rng.IntN(50)
 		}
 		v := row.Value{}
@@ -147,4 +156,20 @@ func perGroup(log []row.Row, types []row.Type) map[string][]string {
 		out[k] = append(out[k], row.FormatRow(r, types))
 	}
 	return out
+}
+
+// BenchmarkGroupAggregateCache is BenchmarkGroupAggregate's job (10k
+// groups taken in turn, so every row misses the cache: its worst case)
+// with and without the accumulator cache, on both backends.
+func BenchmarkGroupAggregateCache(b *testing.B) {
+	for _, backend := range []string{weir.StateHeap, weir.StatePebble} {
+		for _, noCache := range []bool{true, false} {
+			b.Run(fmt.Sprintf("%s/nocache=%v", backend, noCache), func(b *testing.B) {
+				runBench(b, backend, func(s weir.Stream[row.Row]) (weir.Stream[row.Row], error) {
+					return GroupAggregate(s, GroupAggSpec{InputTypes: benchTypes, GroupKeys: []int{1}, Aggs: benchAggs,
+						InsertOnly: true, GenerateUpdateBefore: true, noCache: noCache})
+				})
+			})
+		}
+	}
 }
