@@ -25,7 +25,7 @@ import (
 // slot has an aggSet of its own.
 type accCache struct {
 	slots []cacheSlot
-	// index maps a group's key to its slot.
+	// index maps a group's key to its slot (nil for a single slot).
 	index map[string]int
 	// hand is the next slot to give away when all are taken (a clock
 	// without reference bits: a group in the cache is the hot one here
@@ -131,7 +131,10 @@ func newAccCache(f *groupAggFn) *accCache {
 	if f.set.hasDistinct() || !bounded(f.set) {
 		n = 1
 	}
-	c := &accCache{slots: make([]cacheSlot, n), index: make(map[string]int, n), window: cacheWindow}
+	c := &accCache{slots: make([]cacheSlot, n), window: cacheWindow}
+	if n > 1 {
+		c.index = make(map[string]int, n)
+	}
 	if f.spec.cacheWindow > 0 {
 		c.window = f.spec.cacheWindow
 	}
@@ -152,7 +155,7 @@ func (f *groupAggFn) processCached(ctx *weir.KeyedContext[string, row.Row], in r
 	key := ctx.Key()
 	retract := in.Kind.IsRetract()
 	c.seen++
-	if i, ok := c.index[key]; ok {
+	if i, ok := c.find(key); ok {
 		c.hits++
 		s := &c.slots[i]
 		f.set = s.set
@@ -179,7 +182,9 @@ func (f *groupAggFn) processCached(ctx *weir.KeyedContext[string, row.Row], in r
 		return err
 	}
 	s.key, s.used, s.dirty = key, true, true
-	c.index[key] = i
+	if c.index != nil {
+		c.index[key] = i
+	}
 	return f.process(ctx, in, retract, first)
 }
 
@@ -188,7 +193,7 @@ func (f *groupAggFn) processCached(ctx *weir.KeyedContext[string, row.Row], in r
 // (under its key, then key is set back).
 func (f *groupAggFn) cacheSlot(ctx *weir.KeyedContext[string, row.Row], key string) (int, error) {
 	c := f.cache
-	if len(c.index) < len(c.slots) {
+	if c.index == nil || len(c.index) < len(c.slots) {
 		for i := range c.slots {
 			if !c.slots[i].used {
 				return i, nil
@@ -211,10 +216,20 @@ func (f *groupAggFn) cacheSlot(ctx *weir.KeyedContext[string, row.Row], key stri
 	return i, nil
 }
 
+// find returns the slot of the group key, if cached. A single slot has
+// no index: its key is compared.
+func (c *accCache) find(key string) (int, bool) {
+	if c.index == nil {
+		return 0, c.slots[0].used && c.slots[0].key == key
+	}
+	i, ok := c.index[key]
+	return i, ok
+}
+
 // forget empties slot i.
 func (c *accCache) forget(i int) {
 	s := &c.slots[i]
-	if s.used {
+	if s.used && c.index != nil {
 		delete(c.index, s.key)
 	}
 	s.key, s.used, s.dirty = "", false, false
@@ -223,7 +238,7 @@ func (c *accCache) forget(i int) {
 // cacheDropped forgets the group key, whose state process dropped (its
 // last row was retracted).
 func (f *groupAggFn) cacheDropped(key string) {
-	if i, ok := f.cache.index[key]; ok {
+	if i, ok := f.cache.find(key); ok {
 		f.cache.forget(i)
 	}
 }
