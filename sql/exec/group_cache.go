@@ -34,8 +34,9 @@ type accCache struct {
 	// seen and hits count the rows of the current window of cacheWindow
 	// rows and those that found their group cached; bypass is the number
 	// of rows still to handle without the cache, after a window with
-	// fewer than 1 hit in 8 (groups rarely come back while cached: a miss
-	// costs more than the path without the cache).
+	// fewer than 1 hit in 8, 1 in 2 for a single slot (groups rarely come
+	// back while cached: a miss costs more than the path without the
+	// cache).
 	seen, hits, bypass int
 	// window is cacheWindow (tests set less).
 	window int
@@ -59,7 +60,9 @@ func (f *groupAggFn) cacheOn(ctx *weir.KeyedContext[string, row.Row]) (bool, err
 	if c.seen < c.window {
 		return true, nil
 	}
-	few := c.hits*8 < c.seen
+	// One slot saves less per hit (the fast path skips the decode of
+	// the group it wrote last anyway), so it needs 1 hit in 2.
+	few := c.hits*8 < c.seen || (c.index == nil && c.hits*2 < c.seen)
 	c.seen, c.hits = 0, 0
 	if !few {
 		return true, nil
