@@ -70,6 +70,14 @@ type GroupAggSpec struct {
 	// path of user-defined calls) even without user-defined calls: tests
 	// compare it with the fast path.
 	generalPath bool
+	// noCache turns the accumulator cache off (group_cache.go): tests
+	// compare the operator with and without it.
+	noCache bool
+	// cacheSlots, if > 0, is the number of cache slots in place of
+	// accCacheSlots (tests make groups leave the cache).
+	cacheSlots int
+	// cacheWindow, if > 0, is the cache's window in place of cacheWindow.
+	cacheWindow int
 }
 
 // OutputTypes returns the types of the output columns: the group keys
@@ -214,6 +222,12 @@ type groupAggFn struct {
 	loaded string
 	// mb is the bundle of rows held with mini-batch on; nil otherwise.
 	mb *bundle
+	// cache keeps the accumulators of the latest groups (group_cache.go);
+	// nil when not used.
+	cache *accCache
+	// cached: the current row's group is in the cache (process leaves
+	// the writing of its accumulators to the cache).
+	cached bool
 	// global: the function is GlobalGroupAggregate's (group_twophase.go):
 	// its rows are accumulator rows of LocalGroupAggregate, the group keys
 	// first; part is the scratch they are decoded into.
@@ -247,6 +261,7 @@ func (f *groupAggFn) Open(ctx *weir.KeyedRuntimeContext[string]) error {
 	if f.spec.MiniBatch.Enabled() {
 		f.mb = &bundle{rows: map[string]*keyRows{}}
 	}
+	f.cache = newAccCache(f)
 	f.acc = state.GetValue[string, string](ctx.State(), state.Descriptor{Name: "group-aggs", TTL: stateTTL(f.spec.StateTTL)})
 	if set.hasDistinct() {
 		if f.spec.perCallDistinct {
@@ -342,6 +357,17 @@ func (f *groupAggFn) ProcessElement(ctx *weir.KeyedContext[string, row.Row], in 
 	}
 	if err := f.checkLegacy(); err != nil {
 		return err
+	}
+	f.cached = false
+	if f.cache != nil {
+		on, err := f.cacheOn(ctx)
+		if err != nil {
+			return err
+		}
+		if on {
+			f.cached = true
+			return f.processCached(ctx, in)
+		}
 	}
 	retract := in.Kind.IsRetract()
 	enc, ok := f.acc.Value()

@@ -65,12 +65,19 @@ func (f *groupAggFn) process(ctx *weir.KeyedContext[string, row.Row], in row.Row
 		// The group is empty: its row is deleted and its state dropped.
 		f.fillPrev()
 		ctx.Collect(f.output(row.Delete, in, f.prev))
+		if f.cached {
+			f.cacheDropped(ctx.Key())
+		}
 		f.drop()
 		return nil
 	}
-	enc := s.encode()
-	f.acc.Update(enc)
-	f.loaded = enc
+	if !f.cached {
+		// With the cache the group's slot is marked changed instead, and
+		// written when it leaves the cache or on a flush.
+		enc := s.encode()
+		f.acc.Update(enc)
+		f.loaded = enc
+	}
 	if !changed {
 		return nil
 	}

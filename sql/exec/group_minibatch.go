@@ -110,8 +110,12 @@ func (f *groupAggFn) HoldsRecords() bool { return f.mb != nil && f.mb.count > 0 
 // FlushBundle handles the rows held, key by key (weir.BundleFlusher): the
 // engine calls it before a checkpoint barrier, on the final watermark and
 // at the end of input; buffer on a full bundle, onInterval at the
-// interval.
+// interval. It first writes the changed accumulators the cache holds
+// (group_cache.go), so that a snapshot sees every group's state.
 func (f *groupAggFn) FlushBundle(ctx *weir.KeyedContext[string, row.Row]) error {
+	if err := f.flushCache(ctx); err != nil {
+		return err
+	}
 	b := f.mb
 	if b == nil || b.count == 0 {
 		return nil
