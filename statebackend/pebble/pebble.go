@@ -59,15 +59,19 @@ func (*Engine) Open(dir string, o kv.OpenOptions) (kv.DB, error) {
 	return database{db: db, bg: bg}, nil
 }
 
-// bgErrors hands Pebble's background errors to a Flush waiting for its
-// flush. Pebble retries a failed flush (on a full disk: forever) and
-// DB.Flush waits until one succeeds; a checkpoint's flush would hang the
-// task instead of failing it with the error that says why.
+// bgErrors hands the errors of Pebble's failed flushes to a Flush waiting
+// for its flush, and to writes. Pebble retries a failed flush (on a full
+// disk: forever) and DB.Flush waits until one succeeds; a checkpoint's
+// flush would hang the task instead of failing it with the error that says
+// why. Only flush errors (EventListener.FlushEnd) count: Pebble reports
+// other background errors too (a failed compaction, table statistics that
+// could not be loaded), which say nothing of the flush and must not fail
+// it.
 type bgErrors struct {
 	log quietLogger
 	mu  sync.Mutex
-	// failed is closed at the first background error while a Flush
-	// waits (nil when none waits); err is that error.
+	// failed is closed at the first failed flush while a Flush waits (nil
+	// when none waits); err is that flush's error.
 	failed chan struct{}
 	err    error
 	// stuck is the error of the last flush when it failed (nil once one
@@ -75,19 +79,34 @@ type bgErrors struct {
 	stuck atomic.Pointer[error]
 }
 
-// flushEnd is Pebble's EventListener.FlushEnd: it notes whether the flush
-// failed. While flushes fail (on a full disk Pebble retries them until one
-// succeeds), memtables queue up, and once too many are queued Pebble
-// stalls every write until a flush succeeds: the task would hang, with no
-// error, instead of failing.
-func (b *bgErrors) flushEnd(info pebble.FlushInfo) {
-	// An empty flush ("pebble: empty table") is no failure.
+// flushError returns the error of a flush, nil when it succeeded. An empty
+// flush (Pebble's unexported errEmptyTable, "pebble: empty table", which
+// TestEmptyFlushSucceeds pins) is no failure.
+func flushError(info pebble.FlushInfo) error {
 	if info.Err == nil || info.Err.Error() == "pebble: empty table" {
+		return nil
+	}
+	return info.Err
+}
+
+// flushEnd is Pebble's EventListener.FlushEnd: it notes whether the flush
+// failed, and fails a waiting Flush if it did. While flushes fail (on a
+// full disk Pebble retries them until one succeeds), memtables queue up,
+// and once too many are queued Pebble stalls every write until a flush
+// succeeds: the task would hang, with no error, instead of failing.
+func (b *bgErrors) flushEnd(info pebble.FlushInfo) {
+	err := flushError(info)
+	if err == nil {
 		b.stuck.Store(nil)
 		return
 	}
-	err := info.Err
 	b.stuck.Store(&err)
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.failed != nil && b.err == nil {
+		b.err = err
+		close(b.failed)
+	}
 }
 
 // check returns the error of the failed flush writes must not wait for.
@@ -99,18 +118,12 @@ func (b *bgErrors) check() error {
 }
 
 // report is Pebble's EventListener.BackgroundError: it logs err, as
-// Pebble's default does, and fails a waiting Flush.
+// Pebble's default does. A failed flush is also reported to flushEnd.
 func (b *bgErrors) report(err error) {
 	b.log.Errorf("background error: %s", err)
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.failed != nil && b.err == nil {
-		b.err = err
-		close(b.failed)
-	}
 }
 
-// wait returns the channel closed at the next background error.
+// wait returns the channel closed at the next failed flush.
 func (b *bgErrors) wait() <-chan struct{} {
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -118,7 +131,7 @@ func (b *bgErrors) wait() <-chan struct{} {
 	return b.failed
 }
 
-// done ends a wait and returns the background error it saw, if any.
+// done ends a wait and returns the flush error it saw, if any.
 func (b *bgErrors) done() error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -222,9 +235,9 @@ func (d database) NewIter(lower, upper []byte) (kv.Iterator, error) {
 
 func (d database) NewBatch() kv.Batch { return batch{b: d.db.NewBatch(), bg: d.bg} }
 
-// Flush flushes the memtable and waits until it is stored. A background
-// error while it waits (a flush that failed, on a full disk say) ends the
-// wait with that error: Pebble retries the flush, but the caller fails.
+// Flush flushes the memtable and waits until it is stored. A flush that
+// fails while it waits (on a full disk, say) ends the wait with that
+// error: Pebble retries the flush, but the caller fails.
 // Flushes are not concurrent (one task uses the database).
 func (d database) Flush() error {
 	failed := d.bg.wait()
@@ -238,7 +251,14 @@ func (d database) Flush() error {
 		d.bg.done()
 		return nil
 	case <-failed:
-		return fmt.Errorf("pebble: flush failed: %w", d.bg.done())
+		err := d.bg.done()
+		select {
+		case <-flushed:
+			// A retry flushed the memtable before this woke up.
+			return nil
+		default:
+		}
+		return fmt.Errorf("pebble: flush failed: %w", err)
 	}
 }
 
