@@ -44,6 +44,11 @@ func (*Engine) Name() string { return Name }
 // Open opens the database in dir. It is an implementation detail of the
 // state backend.
 func (*Engine) Open(dir string, o kv.OpenOptions) (kv.DB, error) {
+	return open(dir, o, nil)
+}
+
+// open opens the database; tune, if not nil, changes its options (tests).
+func open(dir string, o kv.OpenOptions, tune func(*pebble.Options, *bgErrors)) (kv.DB, error) {
 	var po *pebble.Options
 	bg := &bgErrors{log: quietLogger{o.Logger}}
 	if o.Scan {
@@ -51,6 +56,11 @@ func (*Engine) Open(dir string, o kv.OpenOptions) (kv.DB, error) {
 	} else {
 		po = tuned(o)
 		po.EventListener = &pebble.EventListener{BackgroundError: bg.report, FlushEnd: bg.flushEnd}
+		if tune != nil {
+			tune(po, bg)
+		}
+		po.EnsureDefaults()
+		bg.room(po)
 	}
 	db, err := pebble.Open(dir, po)
 	if err != nil {
@@ -59,35 +69,91 @@ func (*Engine) Open(dir string, o kv.OpenOptions) (kv.DB, error) {
 	return database{db: db, bg: bg}, nil
 }
 
-// bgErrors hands Pebble's background errors to a Flush waiting for its
-// flush. Pebble retries a failed flush (on a full disk: forever) and
-// DB.Flush waits until one succeeds; a checkpoint's flush would hang the
-// task instead of failing it with the error that says why.
+// bgErrors hands the errors of Pebble's failed flushes to a Flush waiting
+// for its flush, and to writes. Pebble retries a failed flush (on a full
+// disk: forever) and DB.Flush waits until one succeeds; a checkpoint's
+// flush would hang the task instead of failing it with the error that says
+// why. Only flush errors (EventListener.FlushEnd) count: Pebble reports
+// other background errors too (a failed compaction, table statistics that
+// could not be loaded), which say nothing of the flush and must not fail
+// it.
 type bgErrors struct {
 	log quietLogger
 	mu  sync.Mutex
-	// failed is closed at the first background error while a Flush
-	// waits (nil when none waits); err is that error.
+	// failed is closed at the first failed flush while a Flush waits (nil
+	// when none waits); err is that flush's error.
 	failed chan struct{}
 	err    error
 	// stuck is the error of the last flush when it failed (nil once one
 	// succeeds): writes fail with it rather than stall.
 	stuck atomic.Pointer[error]
+	// ended is closed (and replaced) at the end of every flush.
+	ended chan struct{}
+	// stallAt is the size of the memtables at which Pebble stalls the
+	// write that rotates the memtable; written counts the bytes written
+	// (with an overhead per entry) since the last look at their size,
+	// which is taken every checkEvery bytes: at least once per memtable.
+	stallAt    uint64
+	checkEvery int64
+	written    atomic.Int64
+	// waiting, if not nil, is called when a write waits for a flush
+	// (tests).
+	waiting func()
+}
+
+// entryOverhead is added to a write's key and value for the memtable
+// space it takes (Pebble's skiplist node).
+const entryOverhead = 64
+
+// room sets the stall threshold of the options po (with defaults).
+func (b *bgErrors) room(po *pebble.Options) {
+	b.stallAt = uint64(po.MemTableStopWritesThreshold) * po.MemTableSize
+	// Pebble's first memtable is the smallest: 256 KiB, or MemTableSize.
+	b.checkEvery = int64(min(256<<10, po.MemTableSize) / 2)
+}
+
+// nextFlushEnd returns the channel closed at the end of the next flush.
+func (b *bgErrors) nextFlushEnd() <-chan struct{} {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.ended == nil {
+		b.ended = make(chan struct{})
+	}
+	return b.ended
+}
+
+// flushError returns the error of a flush, nil when it succeeded. An empty
+// flush (Pebble's unexported errEmptyTable, "pebble: empty table", which
+// TestEmptyFlushSucceeds pins) is no failure.
+func flushError(info pebble.FlushInfo) error {
+	if info.Err == nil || info.Err.Error() == "pebble: empty table" {
+		return nil
+	}
+	return info.Err
 }
 
 // flushEnd is Pebble's EventListener.FlushEnd: it notes whether the flush
-// failed. While flushes fail (on a full disk Pebble retries them until one
-// succeeds), memtables queue up, and once too many are queued Pebble
-// stalls every write until a flush succeeds: the task would hang, with no
-// error, instead of failing.
+// failed, and fails a waiting Flush if it did. While flushes fail (on a
+// full disk Pebble retries them until one succeeds), memtables queue up,
+// and once too many are queued Pebble stalls every write until a flush
+// succeeds: the task would hang, with no error, instead of failing.
 func (b *bgErrors) flushEnd(info pebble.FlushInfo) {
-	// An empty flush ("pebble: empty table") is no failure.
-	if info.Err == nil || info.Err.Error() == "pebble: empty table" {
+	err := flushError(info)
+	if err == nil {
 		b.stuck.Store(nil)
-		return
+	} else {
+		b.stuck.Store(&err)
 	}
-	err := info.Err
-	b.stuck.Store(&err)
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.ended != nil {
+		close(b.ended)
+		b.ended = nil
+	}
+	if err != nil && b.failed != nil && b.err == nil {
+		b.err = err
+		close(b.failed)
+	}
 }
 
 // check returns the error of the failed flush writes must not wait for.
@@ -99,18 +165,12 @@ func (b *bgErrors) check() error {
 }
 
 // report is Pebble's EventListener.BackgroundError: it logs err, as
-// Pebble's default does, and fails a waiting Flush.
+// Pebble's default does. A failed flush is also reported to flushEnd.
 func (b *bgErrors) report(err error) {
 	b.log.Errorf("background error: %s", err)
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.failed != nil && b.err == nil {
-		b.err = err
-		close(b.failed)
-	}
 }
 
-// wait returns the channel closed at the next background error.
+// wait returns the channel closed at the next failed flush.
 func (b *bgErrors) wait() <-chan struct{} {
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -118,7 +178,7 @@ func (b *bgErrors) wait() <-chan struct{} {
 	return b.failed
 }
 
-// done ends a wait and returns the background error it saw, if any.
+// done ends a wait and returns the flush error it saw, if any.
 func (b *bgErrors) done() error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -180,29 +240,65 @@ func (d database) Get(key []byte) ([]byte, io.Closer, error) {
 // The writes fail, rather than stall, while memtable flushes fail
 // (bgErrors.flushEnd).
 
-func (d database) Set(key, value []byte) error {
+// admit lets a write of n bytes (key and value) go to Pebble, or returns
+// the error of the failed flush it would wait for. Every checkEvery bytes
+// it looks whether the memtables reached Pebble's stall threshold: the
+// write that fills the current memtable would then stall in Pebble until
+// a flush succeeds (forever on a full disk, and a write stalled there
+// cannot fail). Instead it waits here for the flush to end, and fails if
+// the flush did.
+func (d database) admit(n int) error {
 	if err := d.bg.check(); err != nil {
+		return err
+	}
+	if d.bg.written.Add(int64(n)) < d.bg.checkEvery {
+		return nil
+	}
+	d.bg.written.Store(0)
+	return d.roomForRotation()
+}
+
+// roomForRotation waits until the memtable can be rotated without a
+// stall, or returns the error of the flush that failed meanwhile.
+func (d database) roomForRotation() error {
+	for {
+		ended := d.bg.nextFlushEnd()
+		if d.db.Metrics().MemTable.Size < d.bg.stallAt {
+			return nil
+		}
+		if d.bg.waiting != nil {
+			d.bg.waiting()
+		}
+		<-ended
+		if err := d.bg.check(); err != nil {
+			return err
+		}
+	}
+}
+
+func (d database) Set(key, value []byte) error {
+	if err := d.admit(len(key) + len(value) + entryOverhead); err != nil {
 		return err
 	}
 	return d.db.Set(key, value, pebble.NoSync)
 }
 
 func (d database) Delete(key []byte) error {
-	if err := d.bg.check(); err != nil {
+	if err := d.admit(len(key) + entryOverhead); err != nil {
 		return err
 	}
 	return d.db.Delete(key, pebble.NoSync)
 }
 
 func (d database) Merge(key, value []byte) error {
-	if err := d.bg.check(); err != nil {
+	if err := d.admit(len(key) + len(value) + entryOverhead); err != nil {
 		return err
 	}
 	return d.db.Merge(key, value, pebble.NoSync)
 }
 
 func (d database) DeleteRange(start, end []byte) error {
-	if err := d.bg.check(); err != nil {
+	if err := d.admit(len(start) + len(end) + entryOverhead); err != nil {
 		return err
 	}
 	return d.db.DeleteRange(start, end, pebble.NoSync)
@@ -220,13 +316,17 @@ func (d database) NewIter(lower, upper []byte) (kv.Iterator, error) {
 	return it, nil
 }
 
-func (d database) NewBatch() kv.Batch { return batch{b: d.db.NewBatch(), bg: d.bg} }
+func (d database) NewBatch() kv.Batch { return batch{b: d.db.NewBatch(), d: d} }
 
-// Flush flushes the memtable and waits until it is stored. A background
-// error while it waits (a flush that failed, on a full disk say) ends the
-// wait with that error: Pebble retries the flush, but the caller fails.
+// Flush flushes the memtable and waits until it is stored. A flush that
+// fails while it waits (on a full disk, say) ends the wait with that
+// error: Pebble retries the flush, but the caller fails.
 // Flushes are not concurrent (one task uses the database).
 func (d database) Flush() error {
+	// The flush rotates the memtable, and would stall as a write would.
+	if err := d.roomForRotation(); err != nil {
+		return err
+	}
 	failed := d.bg.wait()
 	flushed, err := d.db.AsyncFlush()
 	if err != nil {
@@ -238,7 +338,14 @@ func (d database) Flush() error {
 		d.bg.done()
 		return nil
 	case <-failed:
-		return fmt.Errorf("pebble: flush failed: %w", d.bg.done())
+		err := d.bg.done()
+		select {
+		case <-flushed:
+			// A retry flushed the memtable before this woke up.
+			return nil
+		default:
+		}
+		return fmt.Errorf("pebble: flush failed: %w", err)
 	}
 }
 
@@ -255,8 +362,8 @@ func DB(db kv.DB) *pebble.DB {
 }
 
 type batch struct {
-	b  *pebble.Batch
-	bg *bgErrors
+	b *pebble.Batch
+	d database
 }
 
 func (b batch) Set(key, value []byte) error   { return b.b.Set(key, value, nil) }
@@ -267,7 +374,7 @@ func (b batch) DeleteRange(start, end []byte) error {
 }
 func (b batch) Len() int { return b.b.Len() }
 func (b batch) Commit() error {
-	if err := b.bg.check(); err != nil {
+	if err := b.d.admit(b.b.Len() + int(b.b.Count())*entryOverhead); err != nil {
 		return err
 	}
 	return b.b.Commit(pebble.NoSync)
