@@ -130,20 +130,22 @@ func checkPackedModel[UK, UV comparable](rt *rapid.T, genUK *rapid.Generator[UK]
 			rt.Fatalf("%s: got %v, want %v", what, got, want)
 		}
 	}
+	// A snapshot is written on a goroutine of its own as soon as it is
+	// captured, while the task goes on changing the state (run with -race).
 	type captured struct {
-		want  model
-		write func(put func(kg int, section []byte)) error
+		want   model
+		groups map[int][]byte
+		done   chan error
 	}
 	var inflight []captured
 	finish := func() {
 		s := inflight[0]
 		inflight = inflight[1:]
-		groups := map[int][]byte{}
-		if err := s.write(func(kg int, sec []byte) { groups[kg] = append(groups[kg], sec...) }); err != nil {
+		if err := <-s.done; err != nil {
 			rt.Fatal(err)
 		}
 		rb, rm := newState()
-		if err := rb.SetRestore(groups); err != nil {
+		if err := rb.SetRestore(s.groups); err != nil {
 			rt.Fatal(err)
 		}
 		if err := rb.Seal(); err != nil {
@@ -156,7 +158,11 @@ func checkPackedModel[UK, UV comparable](rt *rapid.T, genUK *rapid.Generator[UK]
 		if err != nil {
 			rt.Fatal(err)
 		}
-		inflight = append(inflight, captured{want: clone(live), write: write})
+		c := captured{want: clone(live), groups: map[int][]byte{}, done: make(chan error, 1)}
+		go func() {
+			c.done <- write(func(kg int, sec []byte) { c.groups[kg] = append(c.groups[kg], sec...) })
+		}()
+		inflight = append(inflight, c)
 	}
 
 	steps := rapid.IntRange(1, 200).Draw(rt, "steps")
