@@ -113,3 +113,62 @@ func TestPackedTableWrapAround(t *testing.T) {
 	}
 	checkTable(t, p, sh, model)
 }
+
+// BenchmarkPackedTable puts then looks up n keys in one packed table:
+// sequential keys, random ones, and keys whose low 40 bits are zero.
+func BenchmarkPackedTable(b *testing.B) {
+	const n = 4096
+	rng := rand.New(rand.NewPCG(5, 6))
+	for _, c := range []struct {
+		name string
+		key  func(i int) uint64
+	}{
+		{"sequential", func(i int) uint64 { return uint64(i) }},
+		{"random", func(int) uint64 { return uint64(rng.Int64N(1 << 50)) }},
+		{"shifted40", func(i int) uint64 { return uint64(i) << 40 }},
+	} {
+		keys := make([]uint64, n)
+		for i := range keys {
+			keys[i] = c.key(i)
+		}
+		b.Run(c.name, func(b *testing.B) {
+			for range b.N {
+				p := newPacked(0)
+				for _, x := range keys {
+					p, _ = pput(p, x, 1, 9)
+				}
+				for _, x := range keys {
+					if pfind(p, x, 9) < 0 {
+						b.Fatal("lost")
+					}
+				}
+			}
+		})
+	}
+}
+
+// TestPackedHomeSpreadsHighBits checks that keys differing only in high
+// bits do not share a home slot: with the product's bits 32 and up as the
+// hash, 1000 keys that are multiples of 2^44 all had home slot 0, one probe
+// run of 1000 slots (every lookup walked it, each insert made it longer).
+func TestPackedHomeSpreadsHighBits(t *testing.T) {
+	for _, shift := range []uint{0, 20, 32, 40, 44} { // i<<44 still fits a slot (55 bits)
+		p := newPacked(0)
+		for i := range uint64(1000) {
+			p, _ = pput(p, i<<shift, 1, 9)
+		}
+		s := p[1:]
+		longest, run := 0, 0
+		for i := 0; i < 2*len(s); i++ { // twice round: runs that wrap
+			if s[i%len(s)] == 0 {
+				run = 0
+				continue
+			}
+			run++
+			longest = max(longest, run)
+		}
+		if longest > 64 {
+			t.Errorf("keys i<<%d: a probe run of %d slots in %d", shift, longest, len(s))
+		}
+	}
+}
