@@ -563,6 +563,11 @@ type Map[K, N, UK comparable, UV any] struct {
 	// iteration sees every entry once however the loop body changes the
 	// key's entries.
 	iters []*uint64
+	// gen counts the times the current key's entries were moved to new
+	// storage (created, cloned, grown, unpacked) or cleared, so that a
+	// range over a Go map notices that the loop body's changes went
+	// elsewhere (iterate).
+	gen uint64
 	// all is s.iterate bound once, so that All does not allocate a
 	// closure per call (operators iterate a key's map per record).
 	all func(yield func(UK, UV) bool)
@@ -610,9 +615,11 @@ func (s *Map[K, N, UK, UV]) own() inner[UK, UV] {
 			in = inner[UK, UV]{m: map[UK]UV{}, epoch: s.b.epoch}
 		}
 		m[k] = in
+		s.gen++
 	case s.b.shared(in.epoch) || (in.p != nil && len(s.iters) > 0 && s.iterated(in.p)):
 		in = inner[UK, UV]{m: maps.Clone(in.m), exp: maps.Clone(in.exp), p: slices.Clone(in.p), epoch: s.b.epoch}
 		m[k] = in
+		s.gen++
 	}
 	return in
 }
@@ -636,6 +643,7 @@ func (s *Map[K, N, UK, UV]) setExp(in inner[UK, UV], uk UK, exp int64) {
 	case exp != 0 && in.exp == nil:
 		in.exp = map[UK]int64{uk: exp}
 		s.write()[s.b.kc.Key] = in
+		s.gen++
 	case exp != 0:
 		in.exp[uk] = exp
 	case in.exp != nil:
@@ -720,11 +728,13 @@ func (s *Map[K, N, UK, UV]) Put(uk UK, uv UV) {
 			if p, grown := pput(in.p, x, valueBits(&s.pk, uv), s.pk.sh); grown {
 				in.p = p
 				s.write()[s.b.kc.Key] = in
+				s.gen++
 			}
 			return
 		}
 		in = s.unpacked(in)
 		s.write()[s.b.kc.Key] = in
+		s.gen++
 	}
 	in.m[uk] = uv
 	if exp != 0 || in.exp != nil {
@@ -840,8 +850,20 @@ func (s *Map[K, N, UK, UV]) iterate(yield func(UK, UV) bool) {
 	}
 	now := s.now()
 	var expired []UK
+	gen := s.gen
 	for uk, v := range in.m {
-		if s.hidden(in.expOf(uk), now) {
+		exp := in.expOf(uk)
+		if s.gen != gen {
+			// The loop body moved the key's entries (cloned them
+			// while a snapshot reads in.m, or cleared the key): read
+			// the entry as it is now, so that one removed before it
+			// is reached is not produced, as a Go map's range does.
+			var ok bool
+			if v, exp, ok = s.peek(uk); !ok {
+				continue
+			}
+		}
+		if s.hidden(exp, now) {
 			expired = append(expired, uk)
 			continue
 		}
@@ -852,6 +874,30 @@ func (s *Map[K, N, UK, UV]) iterate(yield func(UK, UV) bool) {
 	for _, uk := range expired {
 		s.drop(uk)
 	}
+}
+
+// peek returns the current key's entry under uk as it is, with its
+// expiry, without removing it if it expired.
+func (s *Map[K, N, UK, UV]) peek(uk UK) (v UV, exp int64, ok bool) {
+	in := s.read()[s.b.kc.Key]
+	if in.p != nil {
+		if x, fits := keyBits(&s.pk, uk); fits {
+			if i := pfind(in.p, x, s.pk.sh); i >= 0 {
+				return valueOf[UV](&s.pk, in.p[1+i]), 0, true
+			}
+		}
+		return v, 0, false
+	}
+	if v, ok = in.m[uk]; !ok {
+		return v, 0, false
+	}
+	return v, in.expOf(uk), true
+}
+
+// Clear removes the current key's entries.
+func (s *Map[K, N, UK, UV]) Clear() {
+	s.gen++
+	s.remove()
 }
 
 // iteratePacked iterates the packed table p of the current key. While it

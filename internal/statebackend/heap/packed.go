@@ -1,6 +1,7 @@
 package heap
 
 import (
+	"math/bits"
 	"reflect"
 	"unsafe"
 )
@@ -154,9 +155,14 @@ func newPacked(n int) []uint64 {
 	return make([]uint64, 1+slots)
 }
 
-// home returns the first slot (in p[1:]) that key bits x probe.
+// home returns the first slot (in p[1:]) that key bits x probe: the top
+// bits of x times 2^64/phi (Fibonacci hashing), which every bit of x
+// reaches. (Bits 32 and up of the product, masked, as before, left out
+// the key's bits above 32 + log2(slots): keys that are multiples of 2^48
+// all had one home slot in a table of up to 2^16 slots, a probe run as
+// long as the table, walked by every lookup.)
 func home(x uint64, mask uint64) uint64 {
-	return (x * 0x9E3779B97F4A7C15 >> 32) & mask
+	return x * 0x9E3779B97F4A7C15 >> (64 - bits.Len64(mask))
 }
 
 // pfind returns the index (in p[1:]) of the slot holding key bits x, or -1.
