@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io/fs"
 	"maps"
 	"math/rand/v2"
@@ -283,7 +284,7 @@ func testCrashExactlyOnce(t *testing.T, bin string, alg SnapshotAlgorithm) {
 	for deadline := time.Now().Add(60 * time.Second); !maps.Equal(replay().rows, want); {
 		if time.Now().After(deadline) {
 			c.Signal(syscall.SIGQUIT) // its goroutines go to the log
-			t.Fatal("the committed output did not reach the table's final state within 60s")
+			t.Fatalf("the committed output did not reach the table's final state within 60s: %s", rowsDiff(replay().rows, want))
 		}
 		c.Pause(10 * time.Millisecond)
 	}
@@ -298,4 +299,30 @@ func testCrashExactlyOnce(t *testing.T, bin string, alg SnapshotAlgorithm) {
 	m := replay()
 	m.check(db, table)
 	t.Logf("%d changes committed exactly once", m.n)
+}
+
+// rowsDiff names the ids whose replayed row differs from the table's
+// (at most 20): missing, extra, or with other (v, updates).
+func rowsDiff(got, want map[int64][2]int64) string {
+	var b strings.Builder
+	n := 0
+	note := func(format string, a ...any) {
+		if n < 20 {
+			fmt.Fprintf(&b, format, a...)
+		}
+		n++
+	}
+	for id, w := range want {
+		if g, ok := got[id]; !ok {
+			note(" id %d missing (table %v);", id, w)
+		} else if g != w {
+			note(" id %d replayed %v, table %v;", id, g, w)
+		}
+	}
+	for id, g := range got {
+		if _, ok := want[id]; !ok {
+			note(" id %d replayed %v, not in the table;", id, g)
+		}
+	}
+	return fmt.Sprintf("%d rows differ:%s", n, b.String())
 }
