@@ -53,57 +53,11 @@ func q9() Query {
 	}, lastPerKey(func(r Q9Row) int64 { return r.ID }), refQ9)
 }
 
-type q9Join struct {
-	auction state.Value[*Auction]
-	best    state.Value[*Bid]
-	pending state.List[*Bid]
-}
-
-func (j *q9Join) Open(ctx *weir.KeyedRuntimeContext[int64]) error {
-	j.auction = state.GetValue[int64, *Auction](ctx.State(), state.Descriptor{Name: "auction"})
-	j.best = state.GetValue[int64, *Bid](ctx.State(), state.Descriptor{Name: "best"})
-	j.pending = state.GetList[int64, *Bid](ctx.State(), state.Descriptor{Name: "bids"})
-	return nil
-}
-
 func within(a *Auction, b *Bid) bool { return b.DateTime >= a.DateTime && b.DateTime <= a.Expires }
 
 func q9Row(a *Auction, b *Bid) Q9Row {
 	return Q9Row{a.ID, a.ItemName, a.Description, a.InitialBid, a.Reserve, a.DateTime, a.Expires, a.Seller, a.Category, a.Extra,
 		b.Auction, b.Bidder, b.Price, b.DateTime, b.Extra}
-}
-
-func (j *q9Join) ProcessElement1(ctx *weir.KeyedContext[int64, Q9Row], a *Auction) error {
-	j.auction.Update(a)
-	var best *Bid
-	for _, b := range j.pending.Get() {
-		if within(a, b) && (best == nil || better(b, best)) {
-			best = b
-		}
-	}
-	j.pending.Clear()
-	if best != nil {
-		j.best.Update(best)
-		ctx.Collect(q9Row(a, best))
-	}
-	return nil
-}
-
-func (j *q9Join) ProcessElement2(ctx *weir.KeyedContext[int64, Q9Row], b *Bid) error {
-	a, ok := j.auction.Value()
-	if !ok {
-		j.pending.Add(b)
-		return nil
-	}
-	if !within(a, b) {
-		return nil
-	}
-	if cur, ok := j.best.Value(); ok && !better(b, cur) {
-		return nil
-	}
-	j.best.Update(b)
-	ctx.Collect(q9Row(a, b))
-	return nil
 }
 
 // Q10Row is a row of q10: a bid with its day and minute partition.
