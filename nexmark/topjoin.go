@@ -257,7 +257,7 @@ func newQ9Win(a *Auction, room int) q9Win {
 }
 
 func (w *q9Win) auctionSize() int { return int(w.ItemLen) + int(w.DescLen) + int(w.ExtraLen) }
-func (w *q9Win) itemName() string  { return arenaString(w.Arena, 0, w.ItemLen) }
+func (w *q9Win) itemName() string { return arenaString(w.Arena, 0, w.ItemLen) }
 func (w *q9Win) description() string {
 	return arenaString(w.Arena, w.ItemLen, w.DescLen)
 }
