@@ -34,16 +34,6 @@ func arenaString(a []byte, off, n uint32) string {
 	return unsafe.String(&a[off], n)
 }
 
-// arenaRoom returns a with room for need more bytes: a itself if they fit
-// in its capacity, else a new, empty arena of capacity grow (the caller
-// copies the live strings over; the old arena is left as it is).
-func arenaRoom(a []byte, need, grow int) ([]byte, bool) {
-	if cap(a)-len(a) >= need {
-		return a, false
-	}
-	return make([]byte, 0, grow), true
-}
-
 // q19Slot is one bid of a q19 top-10 buffer: what q19's rows show apart
 // from the auction (the key), its channel, URL and extra being the
 // ChanLen, URLLen and ExtraLen bytes at Off in the buffer's arena.
