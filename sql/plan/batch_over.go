@@ -610,11 +610,8 @@ func (b *Binder) bindBatchOffset(w *ast.WindowSpec, bw *batchWindow, rows bool, 
 	if err == nil {
 		off, err = expr.Fold(off)
 	}
-	if err != nil {
-		return errAt(bd, "%v", err)
-	}
 	l, ok := off.(*expr.Literal)
-	if !ok || l.Value.IsNull() {
+	if err != nil || !ok || l.Value.IsNull() {
 		return errAt(bd, "Window boundary must be constant")
 	}
 	out.Text = strings.TrimSuffix(bd.Offset.String(), " ")
