@@ -268,11 +268,11 @@ func rankCall(c BatchOverCall, rows []row.Row, peerStart, peerEnd []int, out [][
 // buckets: the first n mod k buckets hold one row more than the others.
 func ntile(i, n, k int64) int64 {
 	size, rem := n/k, n%k
-	if big := rem * (size + 1); i < big {
+	large := rem * (size + 1) // the rows of the larger buckets
+	if i < large {
 		return i/(size+1) + 1
-	} else {
-		return rem + (i-big)/size + 1
 	}
+	return rem + (i-large)/size + 1
 }
 
 // retractable reports whether an aggregate's accumulator can take
