@@ -426,12 +426,7 @@ func shiftedCompare(y, x, off row.Value, neg bool, t row.Type) int {
 		}
 		return row.DecimalUnscaled(y, t).Cmp(b)
 	case row.TypeTimestamp, row.TypeTimestampLTZ:
-		b := new(big.Int).SetInt64(off.Int())
-		if neg {
-			b.Neg(b)
-		}
-		b.Add(b, big.NewInt(x.Millis()))
-		if c := big.NewInt(y.Millis()).Cmp(b); c != 0 {
+		if c := compareShifted64(y.Millis(), x.Millis(), off.Int(), neg); c != 0 {
 			return c
 		}
 		switch yn, xn := y.NanoOfMilli(), x.NanoOfMilli(); {
@@ -442,11 +437,30 @@ func shiftedCompare(y, x, off row.Value, neg bool, t row.Type) int {
 		}
 		return 0
 	}
-	// Integers and DATE (days): exact in big integers.
-	b := new(big.Int).SetInt64(off.Int())
+	// Integers and DATE (days).
+	return compareShifted64(y.Int(), x.Int(), off.Int(), neg)
+}
+
+// compareShifted64 compares y with x + off (x - off when neg; off >= 0)
+// exactly: a bound beyond the int64 range is beyond every y.
+func compareShifted64(y, x, off int64, neg bool) int {
+	var b int64
 	if neg {
-		b.Neg(b)
+		b = x - off
+		if b > x { // below the range
+			return 1
+		}
+	} else {
+		b = x + off
+		if b < x { // above the range
+			return -1
+		}
 	}
-	b.Add(b, big.NewInt(x.Int()))
-	return big.NewInt(y.Int()).Cmp(b)
+	switch {
+	case y < b:
+		return -1
+	case y > b:
+		return 1
+	}
+	return 0
 }
