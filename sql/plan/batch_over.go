@@ -473,6 +473,10 @@ func (b *Binder) bindBatchRanking(eb *exprBinder, c *ast.Call, w *ast.WindowSpec
 
 // bindBatchAggregate binds an aggregate call and its frame.
 func (b *Binder) bindBatchAggregate(eb *exprBinder, c *ast.Call, w *ast.WindowSpec, bw *batchWindow, sp *batchOverSpec) error {
+	if c.Distinct {
+		// Flink's BatchPhysicalOverAggregateRule.
+		return errAt(c, "Distinct not supported in Windowing function!")
+	}
 	if err := b.bindBatchFrame(w, bw, &sp.frame); err != nil {
 		return err
 	}
