@@ -322,6 +322,11 @@ func (d *Driver) handle(ctx context.Context, r runtime.Report) {
 		}
 		d.do(ctx, d.coord.Ack(now, r.ID, r.Task))
 	case runtime.ReportDecline:
+		if r.Subsumed {
+			d.log.Info("weir: checkpoint subsumed", "checkpoint", r.ID, "task", d.name(r.Task), "reason", r.Reason)
+			d.do(ctx, d.coord.DeclineSubsumed(now, r.ID, r.Task))
+			return
+		}
 		d.log.Warn("weir: checkpoint declined", "checkpoint", r.ID, "task", d.name(r.Task), "reason", r.Reason)
 		d.do(ctx, d.coord.Decline(now, r.ID, r.Task, r.Reason))
 	case runtime.ReportFinished:
