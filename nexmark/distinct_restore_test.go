@@ -112,13 +112,14 @@ func TestDistinctRestoresOldLayout(t *testing.T) {
 				}
 				checkDistinctRestored(t, events, second, 2, r15, r16)
 
-				// And a snapshot of the restored job restores too: the
-				// third quarter from the fixture, a snapshot, the last
-				// quarter from it at parallelism 2...
+				// And a snapshot of the restored job restores too: events
+				// 60 - 100 s from the fixture (midnight at 90 s), a
+				// snapshot, the rest from it at parallelism 2 (keys of
+				// both layouts' making)...
 				h2 := weirtest.Restore(opts, weirtest.Snapshot{Path: dir})
 				in2, _, _ := distinctJob(h2)
 				h2.Start(t)
-				pushEvents(t, in2, second[:len(second)/2])
+				pushEvents(t, in2, second[:len(second)*2/3])
 				snap, err := h2.Snapshot()
 				if err != nil {
 					t.Fatal(err)
@@ -130,11 +131,11 @@ func TestDistinctRestoresOldLayout(t *testing.T) {
 				h3 := weirtest.Restore(opts, snap)
 				in3, r15b, r16b := distinctJob(h3)
 				h3.Start(t)
-				pushEvents(t, in3, second[len(second)/2:])
+				pushEvents(t, in3, second[len(second)*2/3:])
 				if err := in3.End(); err != nil {
 					t.Fatal(err)
 				}
-				checkDistinctRestored(t, events, second[len(second)/2:], 1, r15b, r16b)
+				checkDistinctRestored(t, events, second[len(second)*2/3:], 1, r15b, r16b)
 			})
 		}
 	}
