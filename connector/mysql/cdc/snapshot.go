@@ -116,10 +116,17 @@ func (g *streamer) watermarkChunk(ctx context.Context, bs *replication.BinlogStr
 	}
 	g.window = newWindow(g.cur.Table, t, g.cur.Bound, hi, ch)
 	defer func() { g.window = nil }()
+	// The changes of the range read before L, which the SELECT may not
+	// have seen (see remember).
+	g.applyPending(g.window)
 	if err := g.readTo(ctx, bs, gomysql.Position{Name: hFile, Pos: hPos}); err != nil {
 		return err
 	}
-	return g.sendChunk(ctx, ch, g.window.result(Position{File: hFile, Pos: hPos, Snapshot: true}))
+	if err := g.sendChunk(ctx, ch, g.window.result(Position{File: hFile, Pos: hPos, Snapshot: true})); err != nil {
+		return err
+	}
+	g.forgetPending(g.window)
+	return nil
 }
 
 // readTo reads the binlog up to target, which must be a transaction
