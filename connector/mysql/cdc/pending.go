@@ -1,6 +1,9 @@
 package cdc
 
-import "slices"
+import (
+	"container/heap"
+	"slices"
+)
 
 // pendingRow is the last change the binlog reader met of a row not yet
 // snapshotted (watermark algorithm): the row after it, or, deleted, the
@@ -8,6 +11,34 @@ import "slices"
 type pendingRow struct {
 	vals    []any
 	deleted bool
+}
+
+// pendingTable holds a table's pending rows by row key and, for a chunked
+// table, their keys in a min-heap: a chunk's range (bound, hi] covers the
+// keys at or below hi, all of them above the bound, the top of the heap.
+type pendingTable struct {
+	rows map[string]pendingRow
+	keys keyHeap
+}
+
+// keyHeap is a min-heap of the integer keys of a table's pending rows,
+// each with its row key.
+type keyHeap []pendingKey
+
+type pendingKey struct {
+	k  any // int64 or uint64
+	rk string
+}
+
+func (h keyHeap) Len() int           { return len(h) }
+func (h keyHeap) Less(i, j int) bool { return compareKeys(h[i].k, h[j].k) < 0 }
+func (h keyHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *keyHeap) Push(x any)        { *h = append(*h, x.(pendingKey)) }
+func (h *keyHeap) Pop() any {
+	old := *h
+	x := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return x
 }
 
 // remember records the change of a row of a table whose snapshot is not
@@ -38,52 +69,78 @@ func (g *streamer) remember(tm *tmap, before, after []any) {
 		return
 	}
 	t := tm.t
-	var m map[string]pendingRow
-	get := func() map[string]pendingRow {
-		if m == nil {
-			if g.pending == nil {
-				g.pending = map[int]map[string]pendingRow{}
-			}
-			if m = g.pending[tm.idx]; m == nil {
-				m = map[string]pendingRow{}
-				g.pending[tm.idx] = m
-			}
+	put := func(vals []any, deleted bool) {
+		if g.captured(tm, t, vals) {
+			return
 		}
-		return m
+		if g.pending == nil {
+			g.pending = map[int]*pendingTable{}
+		}
+		pt := g.pending[tm.idx]
+		if pt == nil {
+			pt = &pendingTable{rows: map[string]pendingRow{}}
+			g.pending[tm.idx] = pt
+		}
+		rk := rowKey(t, vals)
+		if _, ok := pt.rows[rk]; !ok && t.chunked() {
+			heap.Push(&pt.keys, pendingKey{k: vals[t.Key[0]], rk: rk})
+		}
+		pt.rows[rk] = pendingRow{vals: slices.Clone(vals), deleted: deleted}
 	}
-	if before != nil && !g.captured(tm, t, before) {
-		get()[rowKey(t, before)] = pendingRow{vals: slices.Clone(before), deleted: true}
+	if before != nil {
+		put(before, true)
 	}
-	if after != nil && !g.captured(tm, t, after) {
-		get()[rowKey(t, after)] = pendingRow{vals: slices.Clone(after)}
+	if after != nil {
+		put(after, false)
 	}
 }
 
 // applyPending starts a chunk's window from the last change of each row
 // of its range the reader met before the window's low watermark.
 func (g *streamer) applyPending(w *window) {
-	for _, p := range g.pending[w.table] {
-		if !w.covers(p.vals) {
-			continue
-		}
+	pt := g.pending[w.table]
+	if pt == nil {
+		return
+	}
+	apply := func(p pendingRow) {
 		if p.deleted {
 			w.apply(p.vals, nil)
 		} else {
 			w.apply(nil, p.vals)
 		}
 	}
+	if !w.t.chunked() || w.hi == nil {
+		for _, p := range pt.rows {
+			apply(p)
+		}
+		return
+	}
+	// The heap's nodes at or below hi form a subtree at its root.
+	var walk func(i int)
+	walk = func(i int) {
+		if i >= len(pt.keys) || !keyLE(pt.keys[i].k, w.hi) {
+			return
+		}
+		apply(pt.rows[pt.keys[i].rk])
+		walk(2*i + 1)
+		walk(2*i + 2)
+	}
+	walk(0)
 }
 
 // forgetPending drops the rows of an emitted chunk's range: the bound
 // covers them now, their changes are emitted.
 func (g *streamer) forgetPending(w *window) {
-	m := g.pending[w.table]
-	for k, p := range m {
-		if w.covers(p.vals) {
-			delete(m, k)
+	pt := g.pending[w.table]
+	if pt == nil {
+		return
+	}
+	if w.t.chunked() && w.hi != nil {
+		for len(pt.keys) > 0 && keyLE(pt.keys[0].k, w.hi) {
+			delete(pt.rows, heap.Pop(&pt.keys).(pendingKey).rk)
 		}
 	}
-	if len(m) == 0 {
+	if !w.t.chunked() || w.hi == nil || len(pt.rows) == 0 {
 		delete(g.pending, w.table)
 	}
 }

@@ -47,7 +47,7 @@ type streamer struct {
 	// (afterSelect false) and before its high watermark (true).
 	watermark   bool
 	window      *window
-	pending     map[int]map[string]pendingRow // table index → row key → last change (see remember)
+	pending     map[int]*pendingTable // by table index: the last change of rows above the bound (see remember)
 	statusQuery string
 	chunkHook   func(afterSelect bool)
 
