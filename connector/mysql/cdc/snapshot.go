@@ -90,9 +90,13 @@ func (g *streamer) consistentChunk(ctx context.Context, bs *replication.BinlogSt
 // come, changes of rows in the chunk's key range are applied to the
 // chunk's rows (an insert or the after image of an update replaces the
 // key's row, a delete or the before image of an update removes it), the
-// others are left to later chunks. The chunk is then the table's rows of
-// its range at H: its SELECT saw every change before L and none after H,
-// and re-applying a change the SELECT already saw gives the same row.
+// others are left to later chunks, which keep their last change (the
+// SELECT may miss a change read before L: see remember); the chunk's rows
+// start from the last changes of its range kept so far. The chunk is then
+// the table's rows of its range at H: its SELECT saw every change before
+// the reader started and none after H, the last change of each row before
+// L is applied, and re-applying a change the SELECT already saw gives the
+// same row.
 func (g *streamer) watermarkChunk(ctx context.Context, bs *replication.BinlogStreamer) error {
 	t := g.tables[g.cur.Table]
 	low := fmt.Sprintf("after low watermark %s:%d", g.nextFile, g.nextPos)
