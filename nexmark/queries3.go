@@ -135,72 +135,10 @@ type Q15Row struct {
 	Rank3Auctions int64  `json:"rank3_auctions"`
 }
 
-func q15Row(d string, s DistinctStats) Q15Row {
+func q15Row(d string, s *DistinctStats) Q15Row {
 	return Q15Row{d, s.Bids.Total, s.Bids.Rank1, s.Bids.Rank2, s.Bids.Rank3,
 		s.Bidders.Total, s.Bidders.Rank1, s.Bidders.Rank2, s.Bidders.Rank3,
 		s.Auctions.Total, s.Auctions.Rank1, s.Auctions.Rank2, s.Auctions.Rank3}
-}
-
-// distinctStats keeps, per key, the counts of q15/q16 and, per id, the
-// price ranks it was seen at as a bidder (bits 0-3: bit 0 seen at all,
-// bit r rank r) and as an auction (bits 4-7, the same shifted by 4).
-// Bidder and auction ids share one map state (the two masks of an id are
-// independent halves of its byte): a record looks the key up in one map
-// and probes one inner map instead of two of each, and the cache misses of
-// those lookups, for the many small keys of the cold channels, were most
-// of q16's time.
-type distinctStats[K comparable] struct {
-	acc state.Value[DistinctStats]
-	ids state.Map[int64, uint8]
-}
-
-// Where distinctStats keeps an id's bidder and auction rank masks.
-const (
-	bidderShift  = 0
-	auctionShift = 4
-)
-
-func (d *distinctStats[K]) open(ctx *weir.KeyedRuntimeContext[K]) {
-	d.acc = state.GetValue[K, DistinctStats](ctx.State(), state.Descriptor{Name: "stats"})
-	d.ids = state.GetMap[K, int64, uint8](ctx.State(), state.Descriptor{Name: "ids"})
-}
-
-// distinctAdd records that id was seen at rank, its mask in the bits from
-// shift of its byte in m, and counts it in c if new (in total or at that
-// rank).
-func distinctAdd(m state.Map[int64, uint8], c *Counts3, id int64, rank int, shift uint) {
-	all, _ := m.Get(id)
-	seen := all >> shift & 0xf
-	bit := uint8(1) << rank
-	if seen&1 == 0 {
-		c.Total++
-	}
-	if seen&bit == 0 {
-		switch rank {
-		case 1:
-			c.Rank1++
-		case 2:
-			c.Rank2++
-		default:
-			c.Rank3++
-		}
-	}
-	if next := seen | 1 | bit; next != seen {
-		m.Put(id, all|next<<shift)
-	}
-}
-
-func (d *distinctStats[K]) add(b *Bid) DistinctStats {
-	s, _ := d.acc.Value()
-	r := priceRank(b.Price)
-	s.Bids.add(r)
-	distinctAdd(d.ids, &s.Bidders, b.Bidder, r, bidderShift)
-	distinctAdd(d.ids, &s.Auctions, b.Auction, r, auctionShift)
-	if m := minute(b.DateTime); m > s.Minute {
-		s.Minute = m
-	}
-	d.acc.Update(s)
-	return s
 }
 
 type q15Agg struct {
@@ -211,7 +149,11 @@ type q15Agg struct {
 func (q *q15Agg) Open(ctx *weir.KeyedRuntimeContext[int64]) error { q.open(ctx); return nil }
 
 func (q *q15Agg) ProcessElement(ctx *weir.KeyedContext[int64, Q15Row], b *Bid) error {
-	ctx.Collect(q15Row(q.days.name(ctx.Key()), q.add(b)))
+	s, err := q.add(b)
+	if err != nil {
+		return err
+	}
+	ctx.Collect(q15Row(q.days.name(ctx.Key()), s))
 	return nil
 }
 
@@ -249,7 +191,10 @@ type q16Agg struct {
 func (q *q16Agg) Open(ctx *weir.KeyedRuntimeContext[channelDayKey]) error { q.open(ctx); return nil }
 
 func (q *q16Agg) ProcessElement(ctx *weir.KeyedContext[channelDayKey, Q16Row], b *Bid) error {
-	s := q.add(b)
+	s, err := q.add(b)
+	if err != nil {
+		return err
+	}
 	k := ctx.Key()
 	d := q.days.name(k.Day)
 	r := q15Row(d, s)

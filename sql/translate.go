@@ -238,6 +238,8 @@ func (t *translator) streamNode(r plan.Rel) (weir.Stream[row.Row], error) {
 		return t.correlate(n)
 	case *plan.OverAggregate:
 		return t.overAggregate(n)
+	case *plan.BatchOverAggregate:
+		return t.batchOverAggregate(n) // translate_batch_over.go
 	case *plan.SemiJoin:
 		return t.semiJoin(n)
 	case *plan.TemporalSort:

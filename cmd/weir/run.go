@@ -76,8 +76,10 @@ may repeat. Warnings and errors always go to stderr; -v adds progress.
 
 Savepoints: with --savepoint-dir, SIGUSR1 (kill -USR1 PID) takes a savepoint
 and prints its path on stderr, and SIGINT/SIGTERM (Ctrl-C) stops the job
-with a savepoint, prints its path and exits with status 0; a second signal
-cancels at once. Without --savepoint-dir, SIGINT/SIGTERM cancel the job.`,
+with a savepoint, prints its path and exits with status 0 (if that
+savepoint fails, the job is canceled and the run exits with its error:
+resume with --restore latest); a second signal cancels at once. Without
+--savepoint-dir, SIGINT/SIGTERM cancel the job.`,
 		Args: cobra.ArbitraryArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 0 {
@@ -275,6 +277,9 @@ func (c *controller) serve(ctx context.Context, signals <-chan os.Signal) error 
 		canceled    bool
 		stopSignals int
 		stopErr     error
+		// stopFailed: the stop's savepoint failed and the job was
+		// canceled for it; the run ends with the savepoint's error.
+		stopFailed bool
 	)
 	stop := func() {
 		stopping = true
@@ -308,6 +313,8 @@ func (c *controller) serve(ctx context.Context, signals <-chan os.Signal) error 
 				}
 			}
 			switch {
+			case stopFailed && (err == nil || errors.Is(err, context.Canceled)):
+				err = stopErr
 			case canceled && errors.Is(err, context.Canceled):
 				err = nil
 			case err == nil && errors.Is(stopErr, weir.ErrSavepointJobEnded):
@@ -352,7 +359,7 @@ func (c *controller) serve(ctx context.Context, signals <-chan os.Signal) error 
 				// report why.
 				stopErr = fmt.Errorf("stop with savepoint: %w", r.err)
 				fmt.Fprintf(c.out, "weir run: %v; canceling the job%s\n", stopErr, c.resumeHint())
-				canceled = true
+				canceled, stopFailed = true, true
 				c.client.Cancel()
 				continue
 			}

@@ -250,6 +250,17 @@ func (c *Coordinator) Decline(now time.Time, id int64, task TaskID, reason strin
 	return c.fail(id, fmt.Sprintf("task %s declined: %s", task, reason))
 }
 
+// DeclineSubsumed records that task gave checkpoint id up because the
+// barrier of a newer checkpoint overtook it (during alignment). id is
+// aborted, but, as in Flink (CHECKPOINT_DECLINED_SUBSUMED), that is no
+// failure toward TolerableFailures: the newer checkpoint stands in for it.
+func (c *Coordinator) DeclineSubsumed(now time.Time, id int64, task TaskID) []Action {
+	if _, ok := c.pending[id]; !ok {
+		return nil
+	}
+	return c.abort(id, fmt.Sprintf("task %s declined: subsumed by a newer checkpoint", task), false)
+}
+
 // TaskFinished records that a task ended its input and stored its final
 // state; it takes part in no further barrier, and its final state belongs
 // to every later checkpoint. When the last task finishes, a final
@@ -335,6 +346,12 @@ func (c *Coordinator) MetadataWritten(now time.Time, id int64, err error) []Acti
 }
 
 func (c *Coordinator) fail(id int64, reason string) []Action {
+	return c.abort(id, reason, true)
+}
+
+// abort aborts pending checkpoint id; counted says whether that counts as
+// a failed checkpoint toward TolerableFailures.
+func (c *Coordinator) abort(id int64, reason string, counted bool) []Action {
 	p := c.pending[id]
 	delete(c.pending, id)
 	out := []Action{{Kind: Abort, ID: id, Reason: reason}}
@@ -343,9 +360,11 @@ func (c *Coordinator) fail(id int64, reason string) []Action {
 		// count against the job (as in Flink).
 		return out
 	}
-	c.failures++
-	if c.failures > c.cfg.TolerableFailures {
-		out = append(out, Action{Kind: FailJob, ID: id, Reason: fmt.Sprintf("%d consecutive checkpoint failures (tolerable: %d); last: %s", c.failures, c.cfg.TolerableFailures, reason)})
+	if counted {
+		c.failures++
+		if c.failures > c.cfg.TolerableFailures {
+			out = append(out, Action{Kind: FailJob, ID: id, Reason: fmt.Sprintf("%d consecutive checkpoint failures (tolerable: %d); last: %s", c.failures, c.cfg.TolerableFailures, reason)})
+		}
 	}
 	if c.allFinished() && c.finalID == id {
 		// Retry the final checkpoint.

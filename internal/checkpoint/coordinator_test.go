@@ -11,10 +11,10 @@ import (
 
 // TestCoordinator runs the scripts in testdata/coordinator. Commands:
 //
-//	init tasks=N [interval=D] [timeout=D] [pause=D] [tolerable=N] [retained=N] [last=ID]
+//	init tasks=N [interval=D] [timeout=D] [pause=D] [tolerable=N] [retained=N] [last=ID] [concurrent=N]
 //	tick t=D                      advance time to D since start
 //	ack id=N task=I t=D
-//	decline id=N task=I t=D
+//	decline id=N task=I t=D [subsumed]  (subsumed: overtaken by a newer barrier)
 //	finish task=I t=D             task I ended its input
 //	written id=N t=D [err=TEXT]   metadata of N written (or failed)
 //	trigger t=D [savepoint]       trigger now
@@ -73,13 +73,17 @@ func run(t *testing.T, d *datadriven.TestData) string {
 			tasks = append(tasks, TaskID{Vertex: 0, Subtask: i})
 		}
 		coord = NewCoordinator(Config{Interval: dur("interval"), Timeout: dur("timeout"), MinPause: dur("pause"),
-			TolerableFailures: num("tolerable"), Retained: num("retained")}, tasks, int64(num("last")), start)
+			TolerableFailures: num("tolerable"), Retained: num("retained"), MaxConcurrent: num("concurrent")}, tasks, int64(num("last")), start)
 		return ""
 	case "tick":
 		acts = coord.Tick(now)
 	case "ack":
 		acts = coord.Ack(now, int64(num("id")), TaskID{Vertex: 0, Subtask: num("task")})
 	case "decline":
+		if arg("subsumed") != "" {
+			acts = coord.DeclineSubsumed(now, int64(num("id")), TaskID{Vertex: 0, Subtask: num("task")})
+			break
+		}
 		acts = coord.Decline(now, int64(num("id")), TaskID{Vertex: 0, Subtask: num("task")}, "test")
 	case "finish":
 		acts = coord.TaskFinished(now, TaskID{Vertex: 0, Subtask: num("task")})

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"path/filepath"
 	"slices"
@@ -322,6 +323,11 @@ func (d *Driver) handle(ctx context.Context, r runtime.Report) {
 		}
 		d.do(ctx, d.coord.Ack(now, r.ID, r.Task))
 	case runtime.ReportDecline:
+		if r.Subsumed {
+			d.log.Info("weir: checkpoint subsumed", "checkpoint", r.ID, "task", d.name(r.Task), "reason", r.Reason)
+			d.do(ctx, d.coord.DeclineSubsumed(now, r.ID, r.Task))
+			return
+		}
 		d.log.Warn("weir: checkpoint declined", "checkpoint", r.ID, "task", d.name(r.Task), "reason", r.Reason)
 		d.do(ctx, d.coord.Decline(now, r.ID, r.Task, r.Reason))
 	case runtime.ReportFinished:
@@ -508,11 +514,12 @@ func (d *Driver) do(ctx context.Context, acts []Action) {
 				if sp.req.Stop {
 					d.stopping = false
 				}
-				sp.req.Reply <- SavepointResult{Err: fmt.Errorf("weir: savepoint %d aborted: %s", a.ID, a.Reason)}
 				// Its pointer (if written) first: a pointer left to a removed
-				// savepoint would make "restore latest" refuse.
+				// savepoint would make "restore latest" refuse. Then its
+				// directory, before the caller hears of the failure.
 				_ = d.store.Discard(context.WithoutCancel(ctx), a.ID)
-				_ = d.store.RemoveLocation(ctx, sp.path)
+				d.removeSavepoint(ctx, sp.path)
+				sp.req.Reply <- SavepointResult{Err: fmt.Errorf("weir: savepoint %d aborted: %s", a.ID, a.Reason)}
 				if sp.req.Drain {
 					// The sources ended their event time for it: the job
 					// cannot go on, it fails over to its last checkpoint
@@ -535,6 +542,18 @@ func (d *Driver) do(ctx context.Context, acts []Action) {
 		case FailJob:
 			d.fail(errors.New("weir: " + a.Reason))
 		}
+	}
+}
+
+// removeSavepoint deletes the directory of an aborted savepoint. A task
+// may still be writing its part there (the savepoint was closed for parts
+// by forget, but a write under way goes on and would create the directory
+// again after its removal): the removal waits for such writes to end.
+func (d *Driver) removeSavepoint(ctx context.Context, path string) {
+	d.parts.writing.Lock()
+	defer d.parts.writing.Unlock()
+	if err := d.store.RemoveLocation(context.WithoutCancel(ctx), path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		d.log.Warn("weir: removing an aborted savepoint (delete it: it is incomplete)", "path", path, "err", err)
 	}
 }
 

@@ -234,6 +234,9 @@ type Report struct {
 	ID     int64
 	Handle SnapshotHandle
 	Reason string
+	// Subsumed, with ReportDecline: the task gave ID up because the
+	// barrier of a newer checkpoint overtook it (no checkpoint failure).
+	Subsumed bool
 	// Timing is when the phases of the task's part of checkpoint ID
 	// happened (with ReportAck; zero for a finished task's final part).
 	Timing CheckpointTiming

@@ -720,7 +720,7 @@ func (t *Task) mailbox() chan Mail {
 
 func (t *Task) aligned(ctx context.Context, r AlignResult) error {
 	if r.Aborted != 0 {
-		t.send(Report{Kind: ReportDecline, ID: r.Aborted, Reason: "overtaken by a newer checkpoint during alignment"})
+		t.send(Report{Kind: ReportDecline, ID: r.Aborted, Reason: "overtaken by a newer checkpoint during alignment", Subsumed: true})
 	}
 	if r.Snapshot != 0 {
 		return t.checkpoint(ctx, r.Snapshot)

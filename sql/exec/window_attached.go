@@ -315,10 +315,14 @@ func (l *attachedLocalAgg) ProcessElement(r row.Row, _ int64) error {
 	if r.Kind != row.Insert {
 		return fmt.Errorf("sql/exec: LocalWindowAggregate takes an append-only input, got a %v row", r.Kind)
 	}
-	if r.Fields[l.spec.WindowStart].IsNull() || r.Fields[l.spec.WindowEnd].IsNull() {
-		// No window (the padded side of an outer window join): late, as
-		// the one-phase aggregation drops it (windowFireTime).
-		return nil
+	noWindow := r.Fields[l.spec.WindowStart].IsNull() || r.Fields[l.spec.WindowEnd].IsNull()
+	if noWindow {
+		// No window (the padded side of an outer window join): the
+		// global aggregate drops it as late and counts it in
+		// numLateRecordsDropped, as the one-phase aggregation does
+		// (windowFireTime); the local one keeps it under NULL window
+		// columns (dropping it here went uncounted).
+		r = nullWindow(r, l.spec.WindowStart, l.spec.WindowEnd)
 	}
 	k := l.key(r)
 	a := l.buffer.accs[k]
@@ -331,7 +335,9 @@ func (l *attachedLocalAgg) ProcessElement(r row.Row, _ int64) error {
 			a.keys = append(a.keys, r.Fields[i])
 		}
 		a.keys = append(a.keys, r.Fields[l.spec.WindowStart], r.Fields[l.spec.WindowEnd])
-		a.ts = Window{Zone: l.spec.Zone}.fire(r.Fields[l.spec.WindowEnd].Millis())
+		if !noWindow {
+			a.ts = Window{Zone: l.spec.Zone}.fire(r.Fields[l.spec.WindowEnd].Millis())
+		}
 	}
 	a.set.apply(r, false)
 	if err := a.set.failed(); err != nil {

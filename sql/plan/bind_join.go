@@ -337,7 +337,14 @@ func windowProps(r Rel) (start, end int, w Window, ok bool) {
 	switch n := r.(type) {
 	case *WindowTVF:
 		k := len(n.In.Columns())
-		return k, k + 1, n.Window, n.Window.Kind != Session
+		// A SESSION TVF's rows come out when their session closes, each
+		// with its session's window_start and window_end (Flink 1.19,
+		// FLINK-34100): on a rowtime attribute they feed a window join,
+		// window Top-N or window deduplication as other windows' rows do
+		// (Flink documents SESSION window joins and Top-N as unsupported
+		// in batch mode only). On processing time it stays a regular
+		// join or rank.
+		return k, k + 1, n.Window, n.Window.Kind != Session || sessionOnRowtime(n)
 	case *WindowAggregate:
 		k := len(n.Keys) + len(n.Aggs)
 		return k, k + 1, n.Window, true

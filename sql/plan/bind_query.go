@@ -465,6 +465,8 @@ func (b *Binder) bindSelect(s *ast.Select) (Rel, error) {
 		b.aggArgs = argRefs
 		out, err = b.bindAggregate(s, from, sc, where, items)
 		b.aggArgs = saved
+	case b.Batch && needsBatchOver(items):
+		out, err = b.bindBatchOver(s, from, sc, where, items) // batch_over.go
 	case hasOverAggregate(items):
 		out, err = b.bindOver(s, from, sc, where, items)
 	case hasOver(items):

@@ -330,6 +330,9 @@ func (in *inferer) modify(r Rel) modifyKinds {
 	case *Sort:
 		in.modify(n.In)
 		k = kindInsert
+	case *BatchOverAggregate:
+		in.modify(n.In)
+		k = kindInsert
 	case *Rank:
 		ik := in.modify(n.In)
 		k = allKinds
@@ -514,6 +517,12 @@ func (in *inferer) visit(r Rel, req updateKind, e edge) (updateKind, bool) {
 	case *Sort:
 		// The batch Sort takes its input's final table (exec.Final
 		// counts the rows: retractions with UPDATE_BEFORE).
+		if !in.child(r, 0, beforeAfterOrNone(in.kinds[n.In])) {
+			return 0, false
+		}
+		return in.give(r, req, key)
+	case *BatchOverAggregate:
+		// As the batch Sort: over its input's final table.
 		if !in.child(r, 0, beforeAfterOrNone(in.kinds[n.In])) {
 			return 0, false
 		}

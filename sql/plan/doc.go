@@ -53,7 +53,11 @@
 // nothing selects it and picks the strategy. A Rank no filter bounds is
 // refused when the plan is translated. Other OVER calls of a select list
 // (aggregate functions, also inside expressions) bind to one
-// OverAggregate (bindOver): all must share one window, as in Flink.
+// OverAggregate (bindOver): all must share one window, as in Flink. In
+// the batch mode OVER calls bind to a BatchOverAggregate instead
+// (bindBatchOver, batch_over.go: any windows, frames and ranking
+// functions), except ROW_NUMBER()s of one window, which bind to a Rank
+// that Optimize turns into a BatchOverAggregate when no filter bounds it.
 //
 // Every Rel has an output schema and a coarse changelog mode
 // (insert-only or updating with -U/+U), derived bottom-up as Flink's

@@ -111,7 +111,7 @@ func (m *monotonicity) compute(r Rel) []Monotonicity {
 		return m.aggregate(x)
 	case *Rank:
 		return m.rank(x)
-	case *OverAggregate, *IntervalJoin:
+	case *OverAggregate, *IntervalJoin, *BatchOverAggregate:
 		return fill(n, Constant)
 	case *Correlate, *LookupJoin, *Expand:
 		return m.passThrough(r.Inputs()[0], n)

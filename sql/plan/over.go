@@ -299,13 +299,9 @@ func (b *Binder) bindOver(s *ast.Select, from Rel, sc *scope, where expr.Expr, i
 			bindErr = errAt(c, "%s() OVER is supported only as Flink's Top-N or deduplication (filtered by an enclosing WHERE on its number), not together with OVER aggregations", fn)
 		case fn == "NTILE" || fn == "CUME_DIST" || fn == "PERCENT_RANK":
 			// Flink's AggFunctionFactory builds them for bounded (batch)
-			// OVER windows only; Weir runs OVER windows as streaming ones
-			// in both modes.
-			if b.Batch {
-				bindErr = errAt(c, "%s Function is supported by Flink in batch mode only, and Weir does not run batch OVER windows (ordered by a column that is not a time attribute) yet", fn)
-			} else {
-				bindErr = errAt(c, "%s Function is not supported in stream mode.", fn)
-			}
+			// OVER windows only (the batch mode binds them in
+			// batch_over.go).
+			bindErr = errAt(c, "%s Function is not supported in stream mode.", fn)
 		case fn == "LEAD":
 			// Flink's streaming OVER windows end at the current row.
 			bindErr = errAt(c, "LEAD Function is not supported in stream mode.")

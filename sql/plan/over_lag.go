@@ -34,6 +34,11 @@ func checkLag(c *ast.Call, named []*ast.NamedWindow) error {
 // lagArgs checks LAG's bound arguments: the offset a constant integer of
 // at least 0, the default cast to the value's type (nullable).
 func lagArgs(c *ast.Call, args []expr.Expr) ([]expr.Expr, error) {
+	return leadLagArgs(c, args, "LAG")
+}
+
+// leadLagArgs checks the bound arguments of LAG or LEAD (fn), as lagArgs.
+func leadLagArgs(c *ast.Call, args []expr.Expr, fn string) ([]expr.Expr, error) {
 	if len(args) < 2 {
 		return args, nil
 	}
@@ -43,7 +48,7 @@ func lagArgs(c *ast.Call, args []expr.Expr) ([]expr.Expr, error) {
 	}
 	l, ok := off.(*expr.Literal)
 	if !ok || !l.T.IsInteger() || l.Value.IsNull() || l.Value.Int() < 0 {
-		return nil, errAt(c.Args[1], "LAG's offset must be a constant integer of at least 0, not %s", c.Args[1])
+		return nil, errAt(c.Args[1], "%s's offset must be a constant integer of at least 0, not %s", fn, c.Args[1])
 	}
 	args[1] = expr.Lit(row.Int(l.Value.Int()), row.IntType().NotNull())
 	if len(args) < 3 {
@@ -55,12 +60,12 @@ func lagArgs(c *ast.Call, args []expr.Expr) ([]expr.Expr, error) {
 	dt := args[2].Type()
 	dt.TimeAttr = row.NoTimeAttr
 	if _, ok := expr.LeastRestrictive(vt, dt); !ok {
-		return nil, errAt(c, "Cannot apply 'LAG' to arguments of type 'LAG(<%s>, <%s>, <%s>)': the default must have the value's type", vt, args[1].Type(), dt)
+		return nil, errAt(c, "Cannot apply '%s' to arguments of type '%s(<%s>, <%s>, <%s>)': the default must have the value's type", fn, fn, vt, args[1].Type(), dt)
 	}
 	if !dt.WithNullable(true).Equal(vt) {
 		d, err := expr.NewCast(args[2], vt)
 		if err != nil {
-			return nil, errAt(c.Args[2], "LAG's default %s cannot be cast to the type of %s (%s): %v", c.Args[2], c.Args[0], vt, err)
+			return nil, errAt(c.Args[2], "%s's default %s cannot be cast to the type of %s (%s): %v", fn, c.Args[2], c.Args[0], vt, err)
 		}
 		args[2] = d
 	}

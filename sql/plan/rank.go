@@ -63,6 +63,10 @@ type Rank struct {
 	// updateFastKey); nil: RetractStrategy (or not a Top-N over an
 	// updating input).
 	UpdateFast []int
+	// BatchOver is set in the batch mode: while no filter bounds the row
+	// number, the Rank is an OVER window (Optimize makes it a
+	// BatchOverAggregate).
+	BatchOver bool
 }
 
 // Columns implements Rel.
@@ -73,7 +77,7 @@ func (r *Rank) Inputs() []Rel { return []Rel{r.In} }
 
 // Mode implements Rel.
 func (r *Rank) Mode() Mode {
-	if r.NumbersRows() {
+	if r.NumbersRows() || r.BatchOver && r.End < 0 {
 		return InsertOnly
 	}
 	switch r.Strategy {
@@ -202,7 +206,7 @@ func (b *Binder) bindRowNumber(from Rel, sc *scope, where expr.Expr, items []sel
 		if len(w.OrderBy) == 0 {
 			return nil, errAt(c, "ROW_NUMBER() needs an ORDER BY in its OVER clause")
 		}
-		rank = &Rank{Start: 1, End: -1, RowNumber: true}
+		rank = &Rank{Start: 1, End: -1, RowNumber: true, BatchOver: b.Batch}
 		if fn != "ROW_NUMBER" {
 			rank.Func = fn
 		}

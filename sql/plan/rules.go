@@ -65,6 +65,11 @@ func Optimize(r Rel) Rel {
 		return expandScan(n)
 	case *Calc:
 		return optimizeCalc(n)
+	case *Rank:
+		if n.BatchOver && n.End < 0 {
+			// A row number no filter bounds, in the batch mode.
+			return n.batchOverAggregate()
+		}
 	}
 	return r
 }

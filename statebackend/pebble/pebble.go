@@ -23,6 +23,7 @@ import (
 
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/bloom"
+	"github.com/cockroachdb/pebble/v2/vfs"
 
 	"github.com/weirstream/weir/internal/statebackend/kv"
 )
@@ -50,12 +51,13 @@ func (*Engine) Open(dir string, o kv.OpenOptions) (kv.DB, error) {
 // open opens the database; tune, if not nil, changes its options (tests).
 func open(dir string, o kv.OpenOptions, tune func(*pebble.Options, *bgErrors)) (kv.DB, error) {
 	var po *pebble.Options
-	bg := &bgErrors{log: quietLogger{o.Logger}}
+	bg := &bgErrors{log: quietLogger{o.Logger}, retry: retry{first: retryFirst, max: retryMax, closing: make(chan struct{})}}
 	if o.Scan {
 		po = &pebble.Options{ReadOnly: true, DisableWAL: true, Merger: pebble.DefaultMerger, Logger: quietLogger{o.Logger}, ErrorIfNotExists: true}
 	} else {
 		po = tuned(o)
 		po.EventListener = &pebble.EventListener{BackgroundError: bg.report, FlushEnd: bg.flushEnd}
+		po.FS = backoffFS{FS: vfs.Default, bg: bg} // slows down the retries of a failing flush
 		if tune != nil {
 			tune(po, bg)
 		}
@@ -99,6 +101,8 @@ type bgErrors struct {
 	// waiting, if not nil, is called when a write waits for a flush
 	// (tests).
 	waiting func()
+	// retry paces Pebble's retries of a failing flush (backoffFS).
+	retry retry
 }
 
 // entryOverhead is added to a write's key and value for the memtable
@@ -146,6 +150,7 @@ func (b *bgErrors) flushEnd(info pebble.FlushInfo) {
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	b.counted(err)
 	if b.ended != nil {
 		close(b.ended)
 		b.ended = nil
@@ -350,7 +355,13 @@ func (d database) Flush() error {
 }
 
 func (d database) Checkpoint(dir string) error { return d.db.Checkpoint(dir) }
-func (d database) Close() error                { return d.db.Close() }
+
+// Close closes the database; a retry of a failing flush waiting to start
+// (backoffFS) starts at once, and is the last.
+func (d database) Close() error {
+	d.bg.closed()
+	return d.db.Close()
+}
 
 // DB returns the Pebble database under db, for tests that reach past the
 // backend (compactions, metrics); nil if db is not one.

@@ -73,6 +73,9 @@ func (g *streamer) rows(ctx context.Context, h *replication.EventHeader, e *repl
 		if w := g.window; w != nil && w.table == tm.idx {
 			w.apply(before, after)
 		}
+		// Rows of chunks still to read: their last change, for the
+		// windows of their chunks.
+		g.remember(tm, before, after)
 		// During the snapshot, only changes of rows already snapshotted
 		// are emitted; the others are part of a chunk still to read.
 		emitB := before != nil && g.captured(tm, t, before)

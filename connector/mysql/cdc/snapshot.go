@@ -90,9 +90,13 @@ func (g *streamer) consistentChunk(ctx context.Context, bs *replication.BinlogSt
 // come, changes of rows in the chunk's key range are applied to the
 // chunk's rows (an insert or the after image of an update replaces the
 // key's row, a delete or the before image of an update removes it), the
-// others are left to later chunks. The chunk is then the table's rows of
-// its range at H: its SELECT saw every change before L and none after H,
-// and re-applying a change the SELECT already saw gives the same row.
+// others are left to later chunks, which keep their last change (the
+// SELECT may miss a change read before L: see remember); the chunk's rows
+// start from the last changes of its range kept so far. The chunk is then
+// the table's rows of its range at H: its SELECT saw every change before
+// the reader started and none after H, the last change of each row before
+// L is applied, and re-applying a change the SELECT already saw gives the
+// same row.
 func (g *streamer) watermarkChunk(ctx context.Context, bs *replication.BinlogStreamer) error {
 	t := g.tables[g.cur.Table]
 	low := fmt.Sprintf("after low watermark %s:%d", g.nextFile, g.nextPos)
@@ -116,10 +120,17 @@ func (g *streamer) watermarkChunk(ctx context.Context, bs *replication.BinlogStr
 	}
 	g.window = newWindow(g.cur.Table, t, g.cur.Bound, hi, ch)
 	defer func() { g.window = nil }()
+	// The changes of the range read before L, which the SELECT may not
+	// have seen (see remember).
+	g.applyPending(g.window)
 	if err := g.readTo(ctx, bs, gomysql.Position{Name: hFile, Pos: hPos}); err != nil {
 		return err
 	}
-	return g.sendChunk(ctx, ch, g.window.result(Position{File: hFile, Pos: hPos, Snapshot: true}))
+	if err := g.sendChunk(ctx, ch, g.window.result(Position{File: hFile, Pos: hPos, Snapshot: true})); err != nil {
+		return err
+	}
+	g.forgetPending(g.window)
+	return nil
 }
 
 // readTo reads the binlog up to target, which must be a transaction

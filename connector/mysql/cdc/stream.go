@@ -47,6 +47,7 @@ type streamer struct {
 	// (afterSelect false) and before its high watermark (true).
 	watermark   bool
 	window      *window
+	pending     map[int]*pendingTable // by table index: the last change of rows above the bound (see remember)
 	statusQuery string
 	chunkHook   func(afterSelect bool)
 

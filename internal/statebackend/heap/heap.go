@@ -369,6 +369,14 @@ func (s *Value[K, N, V]) Update(v V) {
 	s.write()[s.b.kc.Key] = entry[V]{v: v, exp: exp}
 }
 
+// KeepsReferences reports whether the state keeps the values it is given
+// as they are, so that a value pointing to memory may be changed through
+// that pointer without an Update (state.InPlace): true without TTL (with
+// TTL, Update refreshes the expiry). Values that can change in place are
+// encoded when a snapshot is captured (see mutableOf), so such changes
+// never tear a snapshot.
+func (s *Value[K, N, V]) KeepsReferences() bool { return s.ttl.TTLMillis <= 0 }
+
 // cleanup removes up to CleanupPerAccess expired entries of the current
 // map (Flink's incremental cleanup). It leaves the current key alone.
 func (s *Value[K, N, V]) cleanup(now int64) {

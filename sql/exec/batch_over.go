@@ -1,0 +1,466 @@
+package exec
+
+import (
+	"fmt"
+	"math/big"
+	"slices"
+	"sort"
+
+	"github.com/weirstream/weir"
+	"github.com/weirstream/weir/row"
+	"github.com/weirstream/weir/state"
+)
+
+// BatchOverFunc is the function of a BatchOverCall.
+type BatchOverFunc uint8
+
+// The functions of a batch OVER window.
+const (
+	// OverAgg is an aggregate function (BatchOverCall.Agg) over the
+	// call's frame.
+	OverAgg BatchOverFunc = iota
+	// OverRowNumber is ROW_NUMBER(): 1, 2, 3, ... in the partition's order.
+	OverRowNumber
+	// OverRank is RANK(): 1 + the rows before the row's peer group.
+	OverRank
+	// OverDenseRank is DENSE_RANK(): the number of the row's peer group.
+	OverDenseRank
+	// OverPercentRank is PERCENT_RANK(): (RANK() - 1) / (rows - 1), 0 for
+	// a partition of one row (DOUBLE).
+	OverPercentRank
+	// OverCumeDist is CUME_DIST(): the rows up to the last peer of the
+	// row, divided by the partition's rows (DOUBLE).
+	OverCumeDist
+	// OverNtile is NTILE(Offset): the bucket 1..Offset of the row, the
+	// buckets as equal as can be, the first ones a row larger.
+	OverNtile
+	// OverLead and OverLag are LEAD and LAG(Arg, Offset, Default): Arg
+	// of the row Offset rows after (before) the row in the partition's
+	// order, or the Default column's value when there is none.
+	OverLead
+	OverLag
+)
+
+// BoundKind is the kind of a frame bound of a batch OVER window.
+type BoundKind uint8
+
+// Frame bound kinds.
+const (
+	BoundUnboundedPreceding BoundKind = iota
+	BoundPreceding
+	BoundCurrentRow
+	BoundFollowing
+	BoundUnboundedFollowing
+)
+
+// FrameBound is one end of a frame. Rows is the offset of a ROWS
+// frame; Range the offset of a RANGE frame, a value of the first order
+// key's type (for a TIMESTAMP or TIMESTAMP_LTZ key: milliseconds; for a
+// DATE key: days).
+type FrameBound struct {
+	Kind  BoundKind
+	Rows  int64
+	Range row.Value
+}
+
+// BatchOverCall is one call of a batch OVER window.
+type BatchOverCall struct {
+	Func BatchOverFunc
+	// Agg is the aggregate call of OverAgg.
+	Agg AggCall
+	// Rows makes the frame of OverAgg a ROWS frame; otherwise RANGE
+	// (peers: rows whose order keys are equal).
+	Rows       bool
+	Start, End FrameBound
+	// Arg is the value column of LEAD and LAG; Default the default's
+	// column or -1 (NULL).
+	Arg, Default int
+	// Offset is LEAD's and LAG's offset, NTILE's number of buckets.
+	Offset int64
+}
+
+// BatchOverSpec configures BatchOver.
+type BatchOverSpec struct {
+	// Types are the input's field types.
+	Types []row.Type
+	// PartitionKeys are the PARTITION BY columns (empty: one partition).
+	PartitionKeys []int
+	// OrderBy are the ORDER BY keys (may be empty).
+	OrderBy []OrderKey
+	// Calls are the window's calls, in output order.
+	Calls []BatchOverCall
+	// UID and Name name the operator (optional).
+	UID, Name string
+}
+
+func (s BatchOverSpec) check() error {
+	if err := checkKeys(s.Types, s.PartitionKeys, "partition key"); err != nil {
+		return err
+	}
+	for _, k := range s.OrderBy {
+		if k.Col < 0 || k.Col >= len(s.Types) {
+			return fmt.Errorf("sql/exec: BatchOver: order key column %d out of range (%d columns)", k.Col, len(s.Types))
+		}
+	}
+	for _, c := range s.Calls {
+		switch c.Func {
+		case OverAgg:
+			if _, err := newCall(c.Agg, s.Types, false); err != nil {
+				return err
+			}
+			if !c.Rows && (c.Start.Kind == BoundPreceding || c.Start.Kind == BoundFollowing ||
+				c.End.Kind == BoundPreceding || c.End.Kind == BoundFollowing) && len(s.OrderBy) != 1 {
+				return fmt.Errorf("sql/exec: BatchOver: a RANGE frame with an offset needs exactly one order key")
+			}
+		case OverLead, OverLag:
+			if c.Arg < 0 || c.Arg >= len(s.Types) || c.Default >= len(s.Types) || c.Offset < 0 {
+				return fmt.Errorf("sql/exec: BatchOver: bad LEAD/LAG call (column %d, default %d, offset %d)", c.Arg, c.Default, c.Offset)
+			}
+		case OverNtile:
+			if c.Offset <= 0 {
+				return fmt.Errorf("sql/exec: BatchOver: NTILE needs a positive number of buckets, not %d", c.Offset)
+			}
+		}
+	}
+	return nil
+}
+
+// BatchOver computes the calls of one OVER window of the batch mode
+// (Flink's BatchExecOverAggregate) over a bounded, insert-only input: it
+// keeps each partition's rows in keyed list state ("batch-over-rows", so
+// a checkpoint holds them) and, when the input ends (the final
+// watermark), sorts the partition by the order keys (rows with equal keys
+// in arrival order) and emits every row with the calls' results appended,
+// insert-only. A partition is held in memory while it is computed.
+func BatchOver(in weir.Stream[row.Row], spec BatchOverSpec) (weir.Stream[row.Row], error) {
+	if err := spec.check(); err != nil {
+		return weir.Stream[row.Row]{}, err
+	}
+	ks := weir.KeyBy(in, keySelector(spec.Types, spec.PartitionKeys))
+	out := weir.ProcessKeyed[string, row.Row, row.Row](ks, &batchOverFn{spec: spec}).DefaultName("OverAggregate")
+	if spec.Name != "" {
+		out = out.Name(spec.Name)
+	}
+	if spec.UID != "" {
+		out = out.UID(spec.UID)
+	}
+	return out, nil
+}
+
+type batchOverFn struct {
+	spec  BatchOverSpec
+	codec *row.Codec
+	rows  state.List[string]
+}
+
+func (f *batchOverFn) Open(ctx *weir.KeyedRuntimeContext[string]) error {
+	f.codec = row.NewCodec(f.spec.Types)
+	f.rows = state.GetList[string, string](ctx.State(), state.Descriptor{Name: "batch-over-rows"})
+	return nil
+}
+
+func (f *batchOverFn) ProcessElement(ctx *weir.KeyedContext[string, row.Row], in row.Row) error {
+	if in.Kind != row.Insert {
+		return fmt.Errorf("sql/exec: OverAggregate takes the final rows of its input, got a %v row %s", in.Kind, row.FormatRow(in, f.spec.Types))
+	}
+	f.rows.Add(string(f.codec.Append(nil, in)))
+	ctx.RegisterEventTimeTimer(weir.MaxWatermark - 1)
+	return nil
+}
+
+func (f *batchOverFn) OnTimer(ctx *weir.KeyedContext[string, row.Row], _ int64) error {
+	enc := f.rows.Get()
+	if len(enc) == 0 {
+		return nil
+	}
+	rows := make([]row.Row, 0, len(enc))
+	for _, b := range enc {
+		r, _, err := f.codec.Decode([]byte(b))
+		if err != nil {
+			return fmt.Errorf("sql/exec: OverAggregate: decoding a kept row: %w", err)
+		}
+		rows = append(rows, r)
+	}
+	f.rows.Clear()
+	spec := f.spec
+	if len(spec.OrderBy) > 0 {
+		slices.SortStableFunc(rows, func(a, b row.Row) int { return compareByKeys(a, b, spec.OrderBy, spec.Types) })
+	}
+	n := len(rows)
+	// peerStart[i] and peerEnd[i]: the row's peer group [start, end).
+	peerStart, peerEnd := make([]int, n), make([]int, n)
+	for i := 0; i < n; {
+		j := i + 1
+		for j < n && compareByKeys(rows[i], rows[j], spec.OrderBy, spec.Types) == 0 {
+			j++
+		}
+		for k := i; k < j; k++ {
+			peerStart[k], peerEnd[k] = i, j
+		}
+		i = j
+	}
+	out := make([][]row.Value, n)
+	w := len(spec.Types)
+	for i, r := range rows {
+		out[i] = append(make([]row.Value, 0, w+len(spec.Calls)), r.Fields...)
+	}
+	for _, c := range spec.Calls {
+		var err error
+		switch c.Func {
+		case OverAgg:
+			err = f.aggregate(c, rows, peerStart, peerEnd, out)
+		default:
+			rankCall(c, rows, peerStart, peerEnd, out)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	for _, fields := range out {
+		ctx.Collect(row.Row{Kind: row.Insert, Fields: fields})
+	}
+	return nil
+}
+
+// rankCall appends the ranking, NTILE, LEAD or LAG column.
+func rankCall(c BatchOverCall, rows []row.Row, peerStart, peerEnd []int, out [][]row.Value) {
+	n := len(rows)
+	dense := int64(0)
+	for i := range rows {
+		if peerStart[i] == i {
+			dense++
+		}
+		var v row.Value
+		switch c.Func {
+		case OverRowNumber:
+			v = row.Int(int64(i + 1))
+		case OverRank:
+			v = row.Int(int64(peerStart[i] + 1))
+		case OverDenseRank:
+			v = row.Int(dense)
+		case OverPercentRank:
+			p := 0.0
+			if n > 1 {
+				p = float64(peerStart[i]) / float64(n-1)
+			}
+			v = row.Float(p)
+		case OverCumeDist:
+			v = row.Float(float64(peerEnd[i]) / float64(n))
+		case OverNtile:
+			v = row.Int(ntile(int64(i), int64(n), c.Offset))
+		case OverLead, OverLag:
+			j := int64(i) + c.Offset
+			if c.Func == OverLag {
+				j = int64(i) - c.Offset
+			}
+			switch {
+			case j >= 0 && j < int64(n):
+				v = rows[j].Fields[c.Arg]
+			case c.Default >= 0:
+				v = rows[i].Fields[c.Default]
+			}
+		}
+		out[i] = append(out[i], v)
+	}
+}
+
+// ntile is the bucket (1-based) of row i (0-based) of n rows in k
+// buckets: the first n mod k buckets hold one row more than the others.
+func ntile(i, n, k int64) int64 {
+	size, rem := n/k, n%k
+	large := rem * (size + 1) // the rows of the larger buckets
+	if i < large {
+		return i/(size+1) + 1
+	}
+	return rem + (i-large)/size + 1
+}
+
+// retractable reports whether an aggregate's accumulator can take
+// retractions, so that a frame can slide.
+func retractable(a AggCall) bool {
+	if a.Distinct {
+		return false
+	}
+	switch a.Func {
+	case CountStar, Count, Sum, Sum0, Avg, Min, Max, FirstValue, LastValue:
+		return true
+	}
+	return false
+}
+
+// aggregate appends an aggregate's column: the frame of every row is
+// [lo, hi) of the sorted partition. A frame from UNBOUNDED PRECEDING
+// grows (rows are only added); another slides, retracting the rows that
+// leave it when the accumulator can, else it is recomputed.
+func (f *batchOverFn) aggregate(c BatchOverCall, rows []row.Row, peerStart, peerEnd []int, out [][]row.Value) error {
+	slide := c.Start.Kind != BoundUnboundedPreceding && retractable(c.Agg)
+	set, err := newAggSet([]AggCall{c.Agg}, f.spec.Types, slide)
+	if err != nil {
+		return err
+	}
+	a, b := 0, 0 // the rows in the accumulator
+	for i := range rows {
+		lo := f.bound(c, c.Start, false, i, rows, peerStart, peerEnd)
+		hi := f.bound(c, c.End, true, i, rows, peerStart, peerEnd)
+		if hi < lo {
+			hi = lo
+		}
+		switch {
+		case c.Start.Kind == BoundUnboundedPreceding:
+			for ; b < hi; b++ {
+				set.apply(rows[b], false)
+			}
+		case slide && lo >= a && hi >= b:
+			if lo >= b {
+				set.reset()
+				a, b = lo, lo
+			}
+			for ; b < hi; b++ {
+				set.apply(rows[b], false)
+			}
+			for ; a < lo; a++ {
+				set.apply(rows[a], true)
+			}
+		default:
+			set.reset()
+			for k := lo; k < hi; k++ {
+				set.apply(rows[k], false)
+			}
+			a, b = lo, hi
+		}
+		out[i] = set.appendValues(out[i])
+	}
+	return set.failed()
+}
+
+// bound returns the index of a frame bound for row i: the first row of
+// the frame (end false) or the one after its last (end true).
+func (f *batchOverFn) bound(c BatchOverCall, fb FrameBound, end bool, i int, rows []row.Row, peerStart, peerEnd []int) int {
+	n := len(rows)
+	clamp := func(x int64) int { return int(max(0, min(int64(n), x))) }
+	switch fb.Kind {
+	case BoundUnboundedPreceding:
+		return 0
+	case BoundUnboundedFollowing:
+		return n
+	case BoundCurrentRow:
+		switch {
+		case c.Rows && end:
+			return i + 1
+		case c.Rows:
+			return i
+		case end:
+			return peerEnd[i]
+		default:
+			return peerStart[i]
+		}
+	}
+	if c.Rows {
+		j := int64(i) - fb.Rows
+		if fb.Kind == BoundFollowing {
+			j = int64(i) + fb.Rows
+		}
+		if end {
+			j++
+		}
+		return clamp(j)
+	}
+	// RANGE n PRECEDING|FOLLOWING over the one order key.
+	k := f.spec.OrderBy[0]
+	t := f.spec.Types[k.Col]
+	x := rows[i].Fields[k.Col]
+	// Preceding rows are smaller (ascending) or larger (descending).
+	neg := (fb.Kind == BoundPreceding) != k.Desc
+	cmp := func(j int) int { return rangeCompare(rows[j].Fields[k.Col], x, fb.Range, neg, k, t) }
+	if end {
+		return sort.Search(n, func(j int) bool { return cmp(j) > 0 })
+	}
+	return sort.Search(n, func(j int) bool { return cmp(j) >= 0 })
+}
+
+// rangeCompare compares y with the bound x + off (x - off when neg) in
+// the key's order: descending keys reversed, NULLs first or last; a NULL
+// x makes the bound NULL (the NULL rows are the frame).
+func rangeCompare(y, x, off row.Value, neg bool, k OrderKey, t row.Type) int {
+	yn, xn := y.IsNull(), x.IsNull()
+	switch {
+	case yn && xn:
+		return 0
+	case yn || xn:
+		if yn == !k.NullsLast {
+			return -1
+		}
+		return 1
+	}
+	c := shiftedCompare(y, x, off, neg, t)
+	if k.Desc {
+		c = -c
+	}
+	return c
+}
+
+// shiftedCompare compares y with x + off (x - off when neg) in the
+// natural order of the type t.
+func shiftedCompare(y, x, off row.Value, neg bool, t row.Type) int {
+	switch t.Root {
+	case row.TypeFloat, row.TypeDouble:
+		o := off.Float()
+		if neg {
+			o = -o
+		}
+		b := x.Float() + o
+		switch yv := y.Float(); {
+		case yv < b:
+			return -1
+		case yv > b:
+			return 1
+		}
+		return 0
+	case row.TypeDecimal:
+		o := row.DecimalUnscaled(off, t)
+		b := new(big.Int).Set(row.DecimalUnscaled(x, t))
+		if neg {
+			b.Sub(b, o)
+		} else {
+			b.Add(b, o)
+		}
+		return row.DecimalUnscaled(y, t).Cmp(b)
+	case row.TypeTimestamp, row.TypeTimestampLTZ:
+		if c := compareShifted64(y.Millis(), x.Millis(), off.Int(), neg); c != 0 {
+			return c
+		}
+		switch yn, xn := y.NanoOfMilli(), x.NanoOfMilli(); {
+		case yn < xn:
+			return -1
+		case yn > xn:
+			return 1
+		}
+		return 0
+	}
+	// Integers and DATE (days).
+	return compareShifted64(y.Int(), x.Int(), off.Int(), neg)
+}
+
+// compareShifted64 compares y with x + off (x - off when neg; off >= 0)
+// exactly: a bound beyond the int64 range is beyond every y.
+func compareShifted64(y, x, off int64, neg bool) int {
+	var b int64
+	if neg {
+		b = x - off
+		if b > x { // below the range
+			return 1
+		}
+	} else {
+		b = x + off
+		if b < x { // above the range
+			return -1
+		}
+	}
+	switch {
+	case y < b:
+		return -1
+	case y > b:
+		return 1
+	}
+	return 0
+}

@@ -1,0 +1,91 @@
+package pebble
+
+import (
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/cockroachdb/pebble/v2/vfs"
+)
+
+// Pebble retries a failed flush at once and forever (its DB.flush
+// reschedules itself, with no backoff): on a full disk a database whose
+// flush failed spins, creating, writing and removing a table file and
+// logging a background error some thousand times a second, at most of a
+// core, until space is freed or the database is closed. The task fails at
+// its next write or checkpoint (bgErrors), but a task that writes nothing
+// meanwhile (an idle input, a long checkpoint interval) would spin until
+// then. backoffFS slows the retries down: while flushes fail, creating a
+// table file waits first, twice longer after each failure in a row, up to
+// a limit. Close ends the waits.
+
+// Default retry delays of a failing flush.
+const (
+	retryFirst = 10 * time.Millisecond
+	retryMax   = time.Second
+)
+
+// backoffFS is Pebble's file system with the creation of table files
+// slowed down while flushes fail.
+type backoffFS struct {
+	vfs.FS
+	bg *bgErrors
+}
+
+// Create waits, when the last flushes failed, before creating a table
+// (or blob) file: that is where a flush's (or a compaction's) retry
+// starts.
+func (fs backoffFS) Create(name string, category vfs.DiskWriteCategory) (vfs.File, error) {
+	if strings.HasSuffix(name, ".sst") || strings.HasSuffix(name, ".blob") {
+		fs.bg.backoff()
+	}
+	return fs.FS.Create(name, category)
+}
+
+// retry are the retry delays of bgErrors and the end of its waits.
+type retry struct {
+	first, max time.Duration
+	// failedInRow counts the flushes that failed since the last one that
+	// succeeded (under bgErrors.mu).
+	failedInRow int
+	closing     chan struct{}
+	closeOnce   sync.Once
+}
+
+// backoff waits before a retry after flushes failed: first after the first
+// failure, twice that after each further one, at most max; it returns at
+// once when the database closes.
+func (b *bgErrors) backoff() {
+	b.mu.Lock()
+	n := b.retry.failedInRow
+	d := b.retry.first
+	for i := 1; i < n && d < b.retry.max; i++ {
+		d *= 2
+	}
+	d = min(d, b.retry.max)
+	closing := b.retry.closing
+	b.mu.Unlock()
+	if n == 0 || d <= 0 {
+		return
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-closing:
+	}
+}
+
+// counted notes a flush's outcome for backoff (under b.mu).
+func (b *bgErrors) counted(err error) {
+	if err == nil {
+		b.retry.failedInRow = 0
+	} else {
+		b.retry.failedInRow++
+	}
+}
+
+// closed ends the waits of backoff, for good.
+func (b *bgErrors) closed() {
+	b.retry.closeOnce.Do(func() { close(b.retry.closing) })
+}
