@@ -7,13 +7,12 @@ import (
 	"github.com/weirstream/weir/state"
 )
 
-// q9 and q19 keep state for every auction for the whole run. Holding it
-// as Go objects (an *Auction, an *Bid per kept bid, each with its
-// strings) made the garbage collector mark half a dozen to twenty objects
-// per auction in every cycle, and most of those pointers lead to another
-// span: marking took a third of q19's CPU time. Their states below hold
-// plain numbers and one byte slice per auction, an arena with the
-// strings the query outputs.
+// q9 keeps state for every auction for the whole run. Holding it as Go
+// objects (an *Auction and an *Bid, each with its strings) made the
+// garbage collector mark half a dozen objects per auction in every
+// cycle, and most of those pointers lead to another span. Its state
+// below holds plain numbers and one byte slice per auction, an arena
+// with the strings the query outputs.
 //
 // An arena is append-only: bytes below its length are never written
 // again, by this value or by any copy of it. A record reads the key's
@@ -32,168 +31,6 @@ func arenaString(a []byte, off, n uint32) string {
 		return ""
 	}
 	return unsafe.String(&a[off], n)
-}
-
-// q19Slot is one bid of a q19 top-10 buffer: what q19's rows show apart
-// from the auction (the key), its channel, URL and extra being the
-// ChanLen, URLLen and ExtraLen bytes at Off in the buffer's arena.
-type q19Slot struct {
-	Price    int64
-	DateTime Time
-	Bidder   int64
-	Off      uint32
-	ChanLen  uint32
-	URLLen   uint32
-	ExtraLen uint32
-}
-
-// q19Buf is the top-10 buffer of an auction ("top10"): the best N bids,
-// best first, and the arena of their strings.
-type q19Buf struct {
-	N     uint8
-	Slots [q19TopN]q19Slot
-	Arena []byte
-}
-
-func (s *q19Slot) channel(a []byte) string { return arenaString(a, s.Off, s.ChanLen) }
-func (s *q19Slot) url(a []byte) string     { return arenaString(a, s.Off+s.ChanLen, s.URLLen) }
-func (s *q19Slot) extra(a []byte) string {
-	return arenaString(a, s.Off+s.ChanLen+s.URLLen, s.ExtraLen)
-}
-func (s *q19Slot) size() int { return int(s.ChanLen) + int(s.URLLen) + int(s.ExtraLen) }
-
-// higherThan reports whether bid b ranks before the slot's (higher).
-func (s *q19Slot) higherThan(b *Bid, a []byte) bool {
-	switch {
-	case b.Price != s.Price:
-		return b.Price > s.Price
-	case b.DateTime != s.DateTime:
-		return b.DateTime < s.DateTime
-	case b.Bidder != s.Bidder:
-		return b.Bidder < s.Bidder
-	}
-	return b.Extra < s.extra(a)
-}
-
-// put makes slot i hold b, its strings appended to the arena. If they do
-// not fit, the other slots' strings move to a new arena first, with room
-// for as many bytes again (at least q19FirstRoom bids like b): an auction
-// that gets bids at all mostly gets several, and each move copies the
-// live strings.
-func (t *q19Buf) put(i int, b *Bid) {
-	need := len(b.Channel) + len(b.URL) + len(b.Extra)
-	if cap(t.Arena)-len(t.Arena) < need {
-		live := need
-		for j := range int(t.N) {
-			if j != i {
-				live += t.Slots[j].size()
-			}
-		}
-		a := make([]byte, 0, max(2*live, q19FirstRoom*need))
-		for j := range int(t.N) {
-			if j == i {
-				continue
-			}
-			s := &t.Slots[j]
-			off := uint32(len(a))
-			a = append(a, t.Arena[s.Off:int(s.Off)+s.size()]...)
-			s.Off = off
-		}
-		t.Arena = a
-	}
-	off := uint32(len(t.Arena))
-	t.Arena = append(t.Arena, b.Channel...)
-	t.Arena = append(t.Arena, b.URL...)
-	t.Arena = append(t.Arena, b.Extra...)
-	t.Slots[i] = q19Slot{Price: b.Price, DateTime: b.DateTime, Bidder: b.Bidder, Off: off,
-		ChanLen: uint32(len(b.Channel)), URLLen: uint32(len(b.URL)), ExtraLen: uint32(len(b.Extra))}
-}
-
-// q19FirstRoom is how many bids a new arena has room for at least.
-const q19FirstRoom = 4
-
-// q19Top keeps an auction's top-10 buffer in "top10". Snapshots from
-// before it (2c2e5f6 and earlier) hold the buffer as [10]*Bid in "top":
-// a key moves from there on its first record after the restore.
-type q19Top struct {
-	top     state.Value[q19Buf]
-	legacy  state.Value[q19Ranks] // nil once no restored key is left in it (checked on the first record)
-	checked bool
-}
-
-func (q *q19Top) Open(ctx *weir.KeyedRuntimeContext[int64]) error {
-	q.top = state.GetValue[int64, q19Buf](ctx.State(), state.Descriptor{Name: "top10"})
-	q.legacy = state.GetValue[int64, q19Ranks](ctx.State(), state.Descriptor{Name: "top"})
-	return nil
-}
-
-// fromLegacy returns the current key's buffer from the old layout, and
-// moves it: written to "top10" (the record may leave it as it is),
-// cleared in "top".
-func (q *q19Top) fromLegacy() (q19Buf, bool) {
-	old, ok := q.legacy.Value()
-	if !ok {
-		return q19Buf{}, false
-	}
-	q.legacy.Clear()
-	var t q19Buf
-	for i, b := range old {
-		if b == nil {
-			break
-		}
-		t.N = uint8(i + 1)
-		t.put(i, b)
-	}
-	q.top.Update(t)
-	return t, true
-}
-
-func (q *q19Top) ProcessElement(ctx *weir.KeyedContext[int64, Q19Row], b *Bid) error {
-	if !q.checked {
-		q.checked = true
-		restored, err := hasKeysOf(q.legacy)
-		if err != nil {
-			return err
-		}
-		if !restored {
-			q.legacy = nil
-		}
-	}
-	t, ok := q.top.Value()
-	if !ok && q.legacy != nil {
-		t, _ = q.fromLegacy()
-	}
-	n := int(t.N)
-	if n == q19TopN && !t.Slots[n-1].higherThan(b, t.Arena) {
-		// Most bids on an auction with ten already rank below all ten.
-		return nil
-	}
-	pos := n
-	for i := range n {
-		if t.Slots[i].higherThan(b, t.Arena) {
-			pos = i
-			break
-		}
-	}
-	if pos >= q19TopN {
-		return nil
-	}
-	// Shift the ranks from pos down by one (the last falls out) and put b
-	// at pos.
-	if n < q19TopN {
-		n++
-		t.N = uint8(n)
-	}
-	copy(t.Slots[pos+1:n], t.Slots[pos:n-1])
-	t.put(pos, b)
-	q.top.Update(t)
-	// Every rank from pos on now holds another bid.
-	ctx.Collect(Q19Row{Q18Row{b.Auction, b.Bidder, b.Price, b.Channel, b.URL, b.DateTime, b.Extra}, int64(pos + 1)})
-	for i := pos + 1; i < n; i++ {
-		s := &t.Slots[i]
-		ctx.Collect(Q19Row{Q18Row{b.Auction, s.Bidder, s.Price, s.channel(t.Arena), s.url(t.Arena), s.DateTime, s.extra(t.Arena)}, int64(i + 1)})
-	}
-	return nil
 }
 
 // hasKeysOf reports whether a state handed out by a Store has an entry.
