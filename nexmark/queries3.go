@@ -306,45 +306,6 @@ type AuctionRank struct{ Auction, Rank int64 }
 // they point to, the GC scanned again and again).
 type q19Ranks [q19TopN]*Bid
 
-type q19Top struct{ top state.Value[q19Ranks] }
-
-func (q *q19Top) Open(ctx *weir.KeyedRuntimeContext[int64]) error {
-	q.top = state.GetValue[int64, q19Ranks](ctx.State(), state.Descriptor{Name: "top"})
-	return nil
-}
-
-func (q *q19Top) ProcessElement(ctx *weir.KeyedContext[int64, Q19Row], b *Bid) error {
-	top, _ := q.top.Value()
-	n := 0
-	for n < len(top) && top[n] != nil {
-		n++
-	}
-	pos := n
-	for i, t := range top[:n] {
-		if higher(b, t) {
-			pos = i
-			break
-		}
-	}
-	if pos >= q19TopN {
-		return nil
-	}
-	// Shift the ranks from pos down by one (the last falls out) and put b
-	// at pos.
-	copy(top[pos+1:], top[pos:])
-	top[pos] = b
-	if n < q19TopN {
-		n++
-	}
-	q.top.Update(top)
-	// Every rank from pos on now holds another bid.
-	for i := pos; i < n; i++ {
-		t := top[i]
-		ctx.Collect(Q19Row{Q18Row{t.Auction, t.Bidder, t.Price, t.Channel, t.URL, t.DateTime, t.Extra}, int64(i + 1)})
-	}
-	return nil
-}
-
 // q19: auction top-10 price. The ten highest bids of every auction with
 // their rank (ROW_NUMBER by price descending, rank <= 10). Updates; the
 // final table has one row per auction and rank.
