@@ -89,8 +89,8 @@ func TestTopJoinFixture(t *testing.T) {
 // applied, as upserts, over the reference's tables of the first half: the
 // auctions, best bids, waiting bids and top-10 buffers restored from the
 // old layout go on from where they were. A snapshot of the restored job
-// (the current layout) then restores at parallelism 2 and finishes the
-// same way.
+// (the current layout) then restores at parallelism 2 on the other
+// backend and finishes the same way.
 func TestTopJoinRestoresOldLayout(t *testing.T) {
 	events := topJoinEvents(t)
 	half := len(events) / 2
@@ -131,7 +131,9 @@ func TestTopJoinRestoresOldLayout(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
+				// On the other backend: q19 keeps another state on each.
 				opts.Parallelism = 2
+				opts.StateBackend = map[string]string{weir.StateHeap: weir.StatePebble, weir.StatePebble: weir.StateHeap}[backend]
 				h3 := weirtest.Restore(opts, snap)
 				in3, r9b, r19b := topJoinJob(h3)
 				h3.Start(t)
