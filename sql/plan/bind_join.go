@@ -375,8 +375,15 @@ func windowProps(r Rel) (start, end int, w Window, ok bool) {
 	return 0, 0, w, false
 }
 
+// sameWindow reports whether two windows are the same windowing: the
+// same kind and sizes, and the same time attribute type (Flink's window
+// join and union require the time attribute type and the window spec to
+// be equal): a window over a TIMESTAMP_LTZ (LocalTime) fires at the
+// instant of its end's wall clock in the session time zone, one over a
+// TIMESTAMP at its end read as UTC, so one operator cannot fire both.
 func sameWindow(a, b Window) bool {
-	return a.Kind == b.Kind && a.Size == b.Size && a.Slide == b.Slide && a.Step == b.Step && a.Gap == b.Gap && a.Offset == b.Offset
+	return a.Kind == b.Kind && a.Size == b.Size && a.Slide == b.Slide && a.Step == b.Step && a.Gap == b.Gap && a.Offset == b.Offset &&
+		a.LocalTime == b.LocalTime
 }
 
 type keyPair struct{ l, r expr.Expr }
