@@ -527,7 +527,7 @@ func makeJoin(at ast.Node, kind JoinType, l, r Rel, conds []expr.Expr) (Rel, err
 	ls, le, lwin, lok := windowProps(l)
 	rs, re, rwin, rok := windowProps(r)
 	isWindow := false
-	if lok && rok && insertOnly && sameWindow(lwin, rwin) {
+	if lok && rok && insertOnly && sameWindow(lwin, rwin) && windowTimeAttr(l) == windowTimeAttr(r) {
 		var other []keyPair
 		var hasStart, hasEnd bool
 		for _, p := range pairs {
