@@ -280,13 +280,21 @@ func ntile(i, n, k int64) int64 {
 }
 
 // retractable reports whether an aggregate's accumulator can take
-// retractions, so that a frame can slide.
-func retractable(a AggCall) bool {
+// retractions, so that a frame can slide. A FLOAT or DOUBLE SUM or AVG
+// cannot: retracting is not exact in floating point (1e20 + 1 + 1 -
+// 1e20 is 0, not the frame's 2), so its frames are summed afresh, in
+// the frame's order, as Flink's sliding frames do.
+func retractable(a AggCall, types []row.Type) bool {
 	if a.Distinct {
 		return false
 	}
 	switch a.Func {
-	case CountStar, Count, Sum, Sum0, Avg, Min, Max, FirstValue, LastValue:
+	case Sum, Sum0, Avg:
+		if t := types[a.Args[0]].Root; t == row.TypeFloat || t == row.TypeDouble {
+			return false
+		}
+		return true
+	case CountStar, Count, Min, Max, FirstValue, LastValue:
 		return true
 	}
 	return false
@@ -297,7 +305,7 @@ func retractable(a AggCall) bool {
 // grows (rows are only added); another slides, retracting the rows that
 // leave it when the accumulator can, else it is recomputed.
 func (f *batchOverFn) aggregate(c BatchOverCall, rows []row.Row, peerStart, peerEnd []int, out [][]row.Value) error {
-	slide := c.Start.Kind != BoundUnboundedPreceding && retractable(c.Agg)
+	slide := c.Start.Kind != BoundUnboundedPreceding && retractable(c.Agg, f.spec.Types)
 	set, err := newAggSet([]AggCall{c.Agg}, f.spec.Types, slide)
 	if err != nil {
 		return err
