@@ -210,16 +210,13 @@ func randOverQuery(rnd *rand.Rand) ovQuery {
 			switch r := rnd.Intn(4); {
 			case r == 0:
 				// the default frame
-			case w.unique || r == 1:
+			case r == 1:
 				c.frame = "ROWS"
 			default:
 				c.frame = "RANGE"
 			}
 			if c.frame == "" {
 				break
-			}
-			if c.frame == "RANGE" && w.unique {
-				c.frame = "ROWS"
 			}
 			if c.frame == "ROWS" && !w.unique {
 				// ROWS needs a unique order to be deterministic.
@@ -236,6 +233,12 @@ func randOverQuery(rnd *rand.Rand) ovQuery {
 				}
 				c.lo, c.hi = lo, hi
 				break
+			}
+			offset := func(b ovBound) bool { return b.kind == "P" || b.kind == "F" }
+			if c.frame == "RANGE" && w.unique && (offset(c.lo) || offset(c.hi)) {
+				// A RANGE offset needs the one order key; peers (CURRENT
+				// ROW) may span both keys.
+				c.frame = "ROWS"
 			}
 		}
 		if !c.w.unique && (c.fn == "FIRST_VALUE" || c.fn == "LAST_VALUE") {
