@@ -9,6 +9,7 @@ import (
 
 	"github.com/weirstream/weir"
 	"github.com/weirstream/weir/row"
+	"github.com/weirstream/weir/statebackend/pebble"
 	"github.com/weirstream/weir/weirtest"
 )
 
@@ -53,9 +54,16 @@ FROM T;`
 	if !strings.Contains(all, "+I[199, k") || !strings.Contains(all, ", -1]") {
 		t.Fatalf("result too plain to tell:\n%s", all)
 	}
-	for _, cut := range []int{len(rows) / 3, len(rows)/2 + 7} {
-		t.Run(fmt.Sprintf("at-%d", cut), func(t *testing.T) {
+	for _, tc := range []struct {
+		backend string
+		cut     int
+	}{{weir.StateHeap, len(rows) / 3}, {weir.StateHeap, len(rows)/2 + 7}, {weir.StatePebble, len(rows) / 2}} {
+		cut := tc.cut
+		t.Run(fmt.Sprintf("%s-at-%d", tc.backend, cut), func(t *testing.T) {
 			opts := weir.Options{Parallelism: 2, Checkpoints: weir.CheckpointOptions{Interval: time.Hour, Dir: t.TempDir()}}
+			if tc.backend == weir.StatePebble {
+				opts.StateBackend, opts.Pebble, opts.StateDir = weir.StatePebble, pebble.New(), t.TempDir()
+			}
 			table := map[string]string{}
 			h := weirtest.New(opts)
 			in := tableJob(t, h, script, table)
