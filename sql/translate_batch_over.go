@@ -79,7 +79,7 @@ func batchOverCall(c plan.BatchOverCall) (exec.BatchOverCall, error) {
 		return out, err
 	}
 	out.Func, out.Agg, out.Rows = exec.OverAgg, agg, c.Rows
-	out.Start = exec.FrameBound{Kind: batchBoundKinds[c.Start.Kind], Rows: c.Start.Rows, Range: c.Start.Range}
-	out.End = exec.FrameBound{Kind: batchBoundKinds[c.End.Kind], Rows: c.End.Rows, Range: c.End.Range}
+	out.Start = exec.FrameBound{Kind: batchBoundKinds[c.Start.Kind], Rows: c.Start.Rows, Range: c.Start.Range, RangeType: c.Start.RangeType}
+	out.End = exec.FrameBound{Kind: batchBoundKinds[c.End.Kind], Rows: c.End.Rows, Range: c.End.Range, RangeType: c.End.RangeType}
 	return out, nil
 }

@@ -61,6 +61,10 @@ type FrameBound struct {
 	Kind  BoundKind
 	Rows  int64
 	Range row.Value
+	// RangeType is the type of Range for a DECIMAL key: a DECIMAL whose
+	// scale is at least the key's, so that an offset finer than the key
+	// (0.5 over a DECIMAL(5, 0)) stays exact. Zero: the key's type.
+	RangeType row.Type
 }
 
 // BatchOverCall is one call of a batch OVER window.
@@ -276,13 +280,21 @@ func ntile(i, n, k int64) int64 {
 }
 
 // retractable reports whether an aggregate's accumulator can take
-// retractions, so that a frame can slide.
-func retractable(a AggCall) bool {
+// retractions, so that a frame can slide. A FLOAT or DOUBLE SUM or AVG
+// cannot: retracting is not exact in floating point (1e20 + 1 + 1 -
+// 1e20 is 0, not the frame's 2), so its frames are summed afresh, in
+// the frame's order, as Flink's sliding frames do.
+func retractable(a AggCall, types []row.Type) bool {
 	if a.Distinct {
 		return false
 	}
 	switch a.Func {
-	case CountStar, Count, Sum, Sum0, Avg, Min, Max, FirstValue, LastValue:
+	case Sum, Sum0, Avg:
+		if t := types[a.Args[0]].Root; t == row.TypeFloat || t == row.TypeDouble {
+			return false
+		}
+		return true
+	case CountStar, Count, Min, Max, FirstValue, LastValue:
 		return true
 	}
 	return false
@@ -293,7 +305,7 @@ func retractable(a AggCall) bool {
 // grows (rows are only added); another slides, retracting the rows that
 // leave it when the accumulator can, else it is recomputed.
 func (f *batchOverFn) aggregate(c BatchOverCall, rows []row.Row, peerStart, peerEnd []int, out [][]row.Value) error {
-	slide := c.Start.Kind != BoundUnboundedPreceding && retractable(c.Agg)
+	slide := c.Start.Kind != BoundUnboundedPreceding && retractable(c.Agg, f.spec.Types)
 	set, err := newAggSet([]AggCall{c.Agg}, f.spec.Types, slide)
 	if err != nil {
 		return err
@@ -356,9 +368,12 @@ func (f *batchOverFn) bound(c BatchOverCall, fb FrameBound, end bool, i int, row
 		}
 	}
 	if c.Rows {
-		j := int64(i) - fb.Rows
+		// An offset beyond the partition reaches as far as n+1 rows does
+		// (and i ± it cannot overflow).
+		off := min(fb.Rows, int64(n)+1)
+		j := int64(i) - off
 		if fb.Kind == BoundFollowing {
-			j = int64(i) + fb.Rows
+			j = int64(i) + off
 		}
 		if end {
 			j++
@@ -371,7 +386,11 @@ func (f *batchOverFn) bound(c BatchOverCall, fb FrameBound, end bool, i int, row
 	x := rows[i].Fields[k.Col]
 	// Preceding rows are smaller (ascending) or larger (descending).
 	neg := (fb.Kind == BoundPreceding) != k.Desc
-	cmp := func(j int) int { return rangeCompare(rows[j].Fields[k.Col], x, fb.Range, neg, k, t) }
+	ot := t
+	if t.Root == row.TypeDecimal && fb.RangeType.Root == row.TypeDecimal {
+		ot = fb.RangeType
+	}
+	cmp := func(j int) int { return rangeCompare(rows[j].Fields[k.Col], x, fb.Range, neg, k, t, ot) }
 	if end {
 		return sort.Search(n, func(j int) bool { return cmp(j) > 0 })
 	}
@@ -381,7 +400,7 @@ func (f *batchOverFn) bound(c BatchOverCall, fb FrameBound, end bool, i int, row
 // rangeCompare compares y with the bound x + off (x - off when neg) in
 // the key's order: descending keys reversed, NULLs first or last; a NULL
 // x makes the bound NULL (the NULL rows are the frame).
-func rangeCompare(y, x, off row.Value, neg bool, k OrderKey, t row.Type) int {
+func rangeCompare(y, x, off row.Value, neg bool, k OrderKey, t, ot row.Type) int {
 	yn, xn := y.IsNull(), x.IsNull()
 	switch {
 	case yn && xn:
@@ -392,7 +411,7 @@ func rangeCompare(y, x, off row.Value, neg bool, k OrderKey, t row.Type) int {
 		}
 		return 1
 	}
-	c := shiftedCompare(y, x, off, neg, t)
+	c := shiftedCompare(y, x, off, neg, t, ot)
 	if k.Desc {
 		c = -c
 	}
@@ -400,8 +419,9 @@ func rangeCompare(y, x, off row.Value, neg bool, k OrderKey, t row.Type) int {
 }
 
 // shiftedCompare compares y with x + off (x - off when neg) in the
-// natural order of the type t.
-func shiftedCompare(y, x, off row.Value, neg bool, t row.Type) int {
+// natural order of the type t; ot is off's type (a DECIMAL key's offset
+// may have a larger scale than the key).
+func shiftedCompare(y, x, off row.Value, neg bool, t, ot row.Type) int {
 	switch t.Root {
 	case row.TypeFloat, row.TypeDouble:
 		o := off.Float()
@@ -417,14 +437,23 @@ func shiftedCompare(y, x, off row.Value, neg bool, t row.Type) int {
 		}
 		return 0
 	case row.TypeDecimal:
-		o := row.DecimalUnscaled(off, t)
+		// Compare at the offset's scale (at least the key's).
+		o := row.DecimalUnscaled(off, ot)
 		b := new(big.Int).Set(row.DecimalUnscaled(x, t))
+		yu := row.DecimalUnscaled(y, t)
+		if d := ot.Scale - t.Scale; d > 0 {
+			m := new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(d)), nil)
+			b.Mul(b, m)
+			yu = new(big.Int).Mul(yu, m)
+		} else if d < 0 {
+			o = new(big.Int).Mul(o, new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(-d)), nil))
+		}
 		if neg {
 			b.Sub(b, o)
 		} else {
 			b.Add(b, o)
 		}
-		return row.DecimalUnscaled(y, t).Cmp(b)
+		return yu.Cmp(b)
 	case row.TypeTimestamp, row.TypeTimestampLTZ:
 		if c := compareShifted64(y.Millis(), x.Millis(), off.Int(), neg); c != 0 {
 			return c

@@ -52,6 +52,9 @@ type BatchBound struct {
 	Rows  int64
 	Range row.Value
 	Text  string
+	// RangeType is Range's type for a DECIMAL key: a DECIMAL of the
+	// larger of the key's and the offset's scales (exact).
+	RangeType row.Type
 }
 
 // Columns implements Rel.
@@ -650,7 +653,15 @@ func (b *Binder) bindBatchOffset(w *ast.WindowSpec, bw *batchWindow, rows bool, 
 		}
 		to := row.Double().NotNull()
 		if kt.Root == row.TypeDecimal {
-			to = kt.NotNull()
+			// At the key's scale or the offset's if larger: 0.5 over a
+			// DECIMAL(5, 0) stays 0.5 (a cast to the key's type would
+			// round it to 1).
+			scale := kt.Scale
+			if l.T.Root == row.TypeDecimal && l.T.Scale > scale {
+				scale = l.T.Scale
+			}
+			to = row.DecimalType(38, scale).NotNull()
+			out.RangeType = to
 		}
 		x, err := expr.NewCast(l, to)
 		if err == nil {

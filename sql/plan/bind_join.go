@@ -375,8 +375,15 @@ func windowProps(r Rel) (start, end int, w Window, ok bool) {
 	return 0, 0, w, false
 }
 
+// sameWindow reports whether two windows are the same windowing: the
+// same kind and sizes, and the same time attribute type (Flink's window
+// join and union require the time attribute type and the window spec to
+// be equal): a window over a TIMESTAMP_LTZ (LocalTime) fires at the
+// instant of its end's wall clock in the session time zone, one over a
+// TIMESTAMP at its end read as UTC, so one operator cannot fire both.
 func sameWindow(a, b Window) bool {
-	return a.Kind == b.Kind && a.Size == b.Size && a.Slide == b.Slide && a.Step == b.Step && a.Gap == b.Gap && a.Offset == b.Offset
+	return a.Kind == b.Kind && a.Size == b.Size && a.Slide == b.Slide && a.Step == b.Step && a.Gap == b.Gap && a.Offset == b.Offset &&
+		a.LocalTime == b.LocalTime
 }
 
 type keyPair struct{ l, r expr.Expr }
@@ -520,7 +527,7 @@ func makeJoin(at ast.Node, kind JoinType, l, r Rel, conds []expr.Expr) (Rel, err
 	ls, le, lwin, lok := windowProps(l)
 	rs, re, rwin, rok := windowProps(r)
 	isWindow := false
-	if lok && rok && insertOnly && sameWindow(lwin, rwin) {
+	if lok && rok && insertOnly && sameWindow(lwin, rwin) && windowTimeAttr(l) == windowTimeAttr(r) {
 		var other []keyPair
 		var hasStart, hasEnd bool
 		for _, p := range pairs {
