@@ -64,6 +64,7 @@ type streamer struct {
 	rowIdx       int
 	skip         int
 	mariaGTID    gomysql.MariadbGTID
+	wd           *watchdog // the session's (see next)
 }
 
 // tmap is a binlog table id's table: nil entries are tables not captured.
@@ -133,8 +134,10 @@ func (g *streamer) setup(ctx context.Context) error {
 		cfg.InterpolateParams = true
 		cfg.Params = map[string]string{"time_zone": "'+00:00'"}
 		cfg.Timeout = 5 * time.Second
-		cfg.ReadTimeout = g.opts.ReadTimeout
-		cfg.WriteTimeout = g.opts.ReadTimeout
+		// Queries may scan the binlog (BINLOG_GTID_POS reads the file
+		// from its start): SeekTimeout, not the binlog's idle timeout.
+		cfg.ReadTimeout = g.opts.SeekTimeout
+		cfg.WriteTimeout = g.opts.SeekTimeout
 		conn, err := mysql.NewConnector(cfg)
 		if err != nil {
 			return permanent("mysql cdc: %w", err)
@@ -325,11 +328,13 @@ func (g *streamer) session(ctx context.Context) error {
 		Password:         g.opts.Password,
 		ParseTime:        true,
 		HeartbeatPeriod:  g.opts.HeartbeatPeriod,
-		ReadTimeout:      g.opts.ReadTimeout,
+		ReadTimeout:      g.opts.SeekTimeout, // ReadTimeout: the watchdog's, once positioned
 		DisableRetrySync: true,
 		Logger:           discard(),
 	})
 	defer syncer.Close()
+	g.wd = newWatchdog(ctx, g.opts.ReadTimeout)
+	defer g.wd.close()
 
 	// Start where the position says: by GTID where known.
 	g.nextFile, g.nextPos, g.skip, g.inTx = g.cur.File, g.cur.Pos, g.cur.Skip, false
@@ -356,9 +361,9 @@ func (g *streamer) session(ctx context.Context) error {
 		}
 	}
 	for {
-		ev, err := bs.GetEvent(ctx)
+		ev, err := g.next(ctx, bs)
 		if err != nil {
-			return binlogError(err, g.cur)
+			return err
 		}
 		if err := g.handle(ctx, ev); err != nil {
 			return err
