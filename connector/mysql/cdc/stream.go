@@ -65,6 +65,13 @@ type streamer struct {
 	skip         int
 	mariaGTID    gomysql.MariadbGTID
 	wd           *watchdog // the session's (see next)
+
+	// Resuming (see resumeByPosition): the identity of the server of
+	// this session and of the server cur's file and offset were read
+	// from ("" if unknown: restored from a checkpoint), and how the last
+	// session started ("gtid" or "position", for tests).
+	server, posServer string
+	startedBy         string
 }
 
 // tmap is a binlog table id's table: nil entries are tables not captured.
@@ -121,6 +128,7 @@ func (g *streamer) send(ctx context.Context, it item) bool {
 	if it.err == nil {
 		g.cur = it.st
 		g.sent = true
+		g.posServer = g.server
 	}
 	return true
 }
@@ -308,8 +316,17 @@ func (g *streamer) gtidAt(ctx context.Context, q interface {
 
 // session reads from g.cur until an error.
 func (g *streamer) session(ctx context.Context) error {
+	g.server = ""
 	if err := g.setup(ctx); err != nil {
 		return err
+	}
+	id, err := g.serverIdentity(ctx)
+	if err != nil {
+		return err
+	}
+	g.server = id
+	if g.sent { // setup resolved a fresh start on this server
+		g.posServer = id
 	}
 	host, port, err := net.SplitHostPort(g.opts.Addr)
 	if err != nil {
@@ -346,9 +363,11 @@ func (g *streamer) session(ctx context.Context) error {
 		}
 	}
 	var bs *replication.BinlogStreamer
-	if g.gset != nil && (!g.opts.ResumeByPosition || g.nextFile == "") {
+	if g.gset != nil && !g.resumeByPosition() {
+		g.startedBy = "gtid"
 		bs, err = syncer.StartSyncGTID(g.gset.Clone())
 	} else {
+		g.startedBy = "position"
 		bs, err = syncer.StartSync(gomysql.Position{Name: g.nextFile, Pos: g.nextPos})
 	}
 	if err != nil {

@@ -84,6 +84,10 @@ func (g *streamer) next(ctx context.Context, bs *replication.BinlogStreamer) (*r
 	w.waiting.Store(false)
 	if err != nil {
 		if ctx.Err() == nil && errors.Is(context.Cause(w.ctx), errIdle) {
+			// The SQL handle's idle connections likely went the same
+			// way: close them rather than wait SeekTimeout on them.
+			g.db.SetMaxIdleConns(0)
+			g.db.SetMaxIdleConns(2)
 			return nil, fmt.Errorf("mysql cdc: reading the binlog: %w for %v (ReadTimeout); reconnecting", errIdle, g.opts.ReadTimeout)
 		}
 		return nil, binlogError(err, g.cur)
@@ -110,4 +114,34 @@ func positioning(t replication.EventType) bool {
 		return true
 	}
 	return false
+}
+
+// resumeByPosition says whether a session starts from cur's file and
+// offset rather than its GTID position: where Options.ResumeByPosition
+// says so, and on a reconnection to the server the file and offset were
+// read from (same server_id, and server_uuid on MySQL). That is the
+// cheap seek (by GTID, MariaDB scans the binlog file from its start);
+// after a restore, or on another server, the GTID position is the one
+// that means the same everywhere.
+func (g *streamer) resumeByPosition() bool {
+	if g.nextFile == "" {
+		return false
+	}
+	return g.opts.ResumeByPosition || g.posServer != "" && g.posServer == g.server
+}
+
+// serverIdentity names the server the SQL handle is connected to.
+func (g *streamer) serverIdentity(ctx context.Context) (string, error) {
+	q := "SELECT CONCAT(@@server_id, '')"
+	if !g.mariadb {
+		q = "SELECT CONCAT(@@server_id, '/', @@server_uuid)"
+	}
+	// A quick query: bounded by the connect timeout, not SeekTimeout.
+	qctx, cancel := context.WithTimeout(ctx, max(g.opts.ReadTimeout, 5*time.Second))
+	defer cancel()
+	var id string
+	if err := g.db.QueryRowContext(qctx, q).Scan(&id); err != nil {
+		return "", fmt.Errorf("mysql cdc: reading the server's identity: %w", err)
+	}
+	return id, nil
 }
