@@ -132,9 +132,12 @@ type Options struct {
 	StartGTID string
 	// ResumeByPosition makes the source resume (after a restore or a
 	// reconnect) from the binlog file and offset even where it knows the
-	// GTID position. By default it resumes from the GTID position when it
-	// has one, which survives a server whose binlog files were renamed or
-	// a switch to another server of the same replication topology.
+	// GTID position. By default a restore resumes from the GTID position
+	// when it has one, which survives a server whose binlog files were
+	// renamed or a switch to another server of the same replication
+	// topology; a reconnection to the server the position was read from
+	// (same server_id, and server_uuid on MySQL) resumes from the file and
+	// offset, which MariaDB seeks without scanning the binlog file.
 	ResumeByPosition bool
 	// ChunkSize is how many rows one snapshot chunk reads (default
 	// DefaultChunkSize). A chunk is emitted whole between two
