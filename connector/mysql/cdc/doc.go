@@ -127,7 +127,12 @@
 //
 // A lost connection is retried forever with exponential backoff
 // (Options.MinBackoff to MaxBackoff) from the last position handed over;
-// heartbeats (HeartbeatPeriod) and ReadTimeout detect a silent one. Errors
+// heartbeats (HeartbeatPeriod) and ReadTimeout detect a silent one once
+// the binlog stream is positioned; before, while the server seeks the
+// start position (by GTID MariaDB scans the binlog file and sends
+// nothing), only SeekTimeout applies. A reconnection to the same server
+// resumes by file and offset, a restore by GTID (see
+// Options.ResumeByPosition). Errors
 // retrying cannot fix (a missing table, a table without primary key, a
 // column count change, a binlog position the server no longer has,
 // ConsistentSnapshot on a server without binlog_snapshot_position) fail

@@ -104,6 +104,7 @@ const (
 	DefaultMaxBackoff  = 5 * time.Second
 	DefaultHeartbeat   = time.Second
 	DefaultReadTimeout = 10 * time.Second
+	DefaultSeekTimeout = 10 * time.Minute
 	DefaultBuffer      = 64
 )
 
@@ -131,9 +132,12 @@ type Options struct {
 	StartGTID string
 	// ResumeByPosition makes the source resume (after a restore or a
 	// reconnect) from the binlog file and offset even where it knows the
-	// GTID position. By default it resumes from the GTID position when it
-	// has one, which survives a server whose binlog files were renamed or
-	// a switch to another server of the same replication topology.
+	// GTID position. By default a restore resumes from the GTID position
+	// when it has one, which survives a server whose binlog files were
+	// renamed or a switch to another server of the same replication
+	// topology; a reconnection to the server the position was read from
+	// (same server_id, and server_uuid on MySQL) resumes from the file and
+	// offset, which MariaDB seeks without scanning the binlog file.
 	ResumeByPosition bool
 	// ChunkSize is how many rows one snapshot chunk reads (default
 	// DefaultChunkSize). A chunk is emitted whole between two
@@ -160,7 +164,15 @@ type Options struct {
 	// binlog is quiet and ReadTimeout how long the source waits for any
 	// event before it treats the connection as dead and reconnects
 	// (defaults DefaultHeartbeat, DefaultReadTimeout).
-	HeartbeatPeriod, ReadTimeout time.Duration
+	//
+	// ReadTimeout applies once the stream is positioned: after a
+	// (re)connection the server first seeks the start position, and
+	// resuming by GTID MariaDB scans the binlog file from its start,
+	// sending nothing (not even heartbeats) until it gets there, which
+	// can take minutes on a big file. SeekTimeout bounds that wait
+	// instead (and the wait for any one packet; default
+	// DefaultSeekTimeout, at least ReadTimeout).
+	HeartbeatPeriod, ReadTimeout, SeekTimeout time.Duration
 	// Buffer is how many batches of changes the reading goroutine may
 	// hold ahead of the job (default DefaultBuffer): the backpressure
 	// bound.
@@ -202,6 +214,12 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	if o.ReadTimeout <= o.HeartbeatPeriod {
 		o.ReadTimeout = 3 * o.HeartbeatPeriod
+	}
+	if o.SeekTimeout <= 0 {
+		o.SeekTimeout = DefaultSeekTimeout
+	}
+	if o.SeekTimeout < o.ReadTimeout {
+		o.SeekTimeout = o.ReadTimeout
 	}
 	if o.Buffer <= 0 {
 		o.Buffer = DefaultBuffer

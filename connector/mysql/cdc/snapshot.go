@@ -137,9 +137,9 @@ func (g *streamer) watermarkChunk(ctx context.Context, bs *replication.BinlogStr
 // boundary at or after the reader's position.
 func (g *streamer) readTo(ctx context.Context, bs *replication.BinlogStreamer, target gomysql.Position) error {
 	for g.inTx || comparePos(g.nextFile, g.nextPos, target) < 0 {
-		ev, err := bs.GetEvent(ctx)
+		ev, err := g.next(ctx, bs)
 		if err != nil {
-			return binlogError(err, g.cur)
+			return err
 		}
 		if err := g.handle(ctx, ev); err != nil {
 			return err

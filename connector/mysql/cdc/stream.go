@@ -64,6 +64,14 @@ type streamer struct {
 	rowIdx       int
 	skip         int
 	mariaGTID    gomysql.MariadbGTID
+	wd           *watchdog // the session's (see next)
+
+	// Resuming (see resumeByPosition): the identity of the server of
+	// this session and of the server cur's file and offset were read
+	// from ("" if unknown: restored from a checkpoint), and how the last
+	// session started ("gtid" or "position", for tests).
+	server, posServer string
+	startedBy         string
 }
 
 // tmap is a binlog table id's table: nil entries are tables not captured.
@@ -120,6 +128,7 @@ func (g *streamer) send(ctx context.Context, it item) bool {
 	if it.err == nil {
 		g.cur = it.st
 		g.sent = true
+		g.posServer = g.server
 	}
 	return true
 }
@@ -133,8 +142,10 @@ func (g *streamer) setup(ctx context.Context) error {
 		cfg.InterpolateParams = true
 		cfg.Params = map[string]string{"time_zone": "'+00:00'"}
 		cfg.Timeout = 5 * time.Second
-		cfg.ReadTimeout = g.opts.ReadTimeout
-		cfg.WriteTimeout = g.opts.ReadTimeout
+		// Queries may scan the binlog (BINLOG_GTID_POS reads the file
+		// from its start): SeekTimeout, not the binlog's idle timeout.
+		cfg.ReadTimeout = g.opts.SeekTimeout
+		cfg.WriteTimeout = g.opts.SeekTimeout
 		conn, err := mysql.NewConnector(cfg)
 		if err != nil {
 			return permanent("mysql cdc: %w", err)
@@ -305,8 +316,17 @@ func (g *streamer) gtidAt(ctx context.Context, q interface {
 
 // session reads from g.cur until an error.
 func (g *streamer) session(ctx context.Context) error {
+	g.server = ""
 	if err := g.setup(ctx); err != nil {
 		return err
+	}
+	id, err := g.serverIdentity(ctx)
+	if err != nil {
+		return err
+	}
+	g.server = id
+	if g.sent { // setup resolved a fresh start on this server
+		g.posServer = id
 	}
 	host, port, err := net.SplitHostPort(g.opts.Addr)
 	if err != nil {
@@ -325,11 +345,13 @@ func (g *streamer) session(ctx context.Context) error {
 		Password:         g.opts.Password,
 		ParseTime:        true,
 		HeartbeatPeriod:  g.opts.HeartbeatPeriod,
-		ReadTimeout:      g.opts.ReadTimeout,
+		ReadTimeout:      g.opts.SeekTimeout, // ReadTimeout: the watchdog's, once positioned
 		DisableRetrySync: true,
 		Logger:           discard(),
 	})
 	defer syncer.Close()
+	g.wd = newWatchdog(ctx, g.opts.ReadTimeout)
+	defer g.wd.close()
 
 	// Start where the position says: by GTID where known.
 	g.nextFile, g.nextPos, g.skip, g.inTx = g.cur.File, g.cur.Pos, g.cur.Skip, false
@@ -341,9 +363,11 @@ func (g *streamer) session(ctx context.Context) error {
 		}
 	}
 	var bs *replication.BinlogStreamer
-	if g.gset != nil && (!g.opts.ResumeByPosition || g.nextFile == "") {
+	if g.gset != nil && !g.resumeByPosition() {
+		g.startedBy = "gtid"
 		bs, err = syncer.StartSyncGTID(g.gset.Clone())
 	} else {
+		g.startedBy = "position"
 		bs, err = syncer.StartSync(gomysql.Position{Name: g.nextFile, Pos: g.nextPos})
 	}
 	if err != nil {
@@ -356,9 +380,9 @@ func (g *streamer) session(ctx context.Context) error {
 		}
 	}
 	for {
-		ev, err := bs.GetEvent(ctx)
+		ev, err := g.next(ctx, bs)
 		if err != nil {
-			return binlogError(err, g.cur)
+			return err
 		}
 		if err := g.handle(ctx, ev); err != nil {
 			return err
