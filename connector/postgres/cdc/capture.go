@@ -942,7 +942,7 @@ func (c *capture) change(ctx context.Context, tx *txState, relID uint32, op Op, 
 			k = afterKey
 		}
 		covered := func(key []string) bool {
-			return tx.commit <= readAt(c.pos.Start, c.pos.Bounds, r.table, r.ti, key)
+			return inSnapshot(tx.commit, readAt(c.pos.Start, c.pos.Bounds, r.table, r.ti, key))
 		}
 		switch op {
 		case OpInsert:

@@ -157,7 +157,8 @@ func compareKey(t *Table, a, b []string) int {
 
 // readAt returns the LSN the snapshot read the row with key of table
 // index ti at, given the slot's consistent point start and the bounds: a
-// change to the row committed at or before it is already in the snapshot.
+// change to the row is already in the snapshot if inSnapshot(its commit,
+// that LSN).
 func readAt(start pglogrepl.LSN, bounds []boundary, t *Table, ti int, key []string) pglogrepl.LSN {
 	at := start
 	for _, b := range bounds {
@@ -167,3 +168,16 @@ func readAt(start pglogrepl.LSN, bounds []boundary, t *Table, ti int, key []stri
 	}
 	return at
 }
+
+// inSnapshot reports whether a transaction whose commit record starts at
+// commit (pgoutput's Begin FinalLSN, Commit CommitLSN) is visible to the
+// snapshot a slot exported at consistent point at. The consistent point is
+// the end of the WAL record at which the slot's snapshot builder became
+// consistent; the exported snapshot holds the transactions whose commits
+// the builder decoded before it, all of which start before at, and the
+// slot decodes (streams) every transaction whose commit record starts at
+// or after it (PostgreSQL's SnapBuildXactNeedsSkip: commit < start of
+// decoding is skipped). A commit record can start exactly at at (the
+// record right after the consistent one): it is streamed and not in the
+// snapshot, so the comparison is strict, as for pos.Done.
+func inSnapshot(commit, at pglogrepl.LSN) bool { return commit < at }

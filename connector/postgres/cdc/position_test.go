@@ -4,6 +4,8 @@ import (
 	"errors"
 	"testing"
 
+	"github.com/jackc/pglogrepl"
+
 	"github.com/weirstream/weir/codec"
 )
 
@@ -82,5 +84,19 @@ func TestTempSlotName(t *testing.T) {
 	long := "s0123456789012345678901234567890123456789012345678901234567890"
 	if n := tempSlotName(long); len(n) > 63 {
 		t.Fatalf("%q: %d bytes", n, len(n))
+	}
+}
+
+// TestInSnapshot: a transaction whose commit record starts exactly at a
+// snapshot's consistent point is streamed by the slot and not visible to
+// its exported snapshot: the stream must not drop it as already read.
+func TestInSnapshot(t *testing.T) {
+	for _, tc := range []struct {
+		commit, at uint64
+		want       bool
+	}{{99, 100, true}, {100, 100, false}, {101, 100, false}} {
+		if got := inSnapshot(pglogrepl.LSN(tc.commit), pglogrepl.LSN(tc.at)); got != tc.want {
+			t.Errorf("commit %d, consistent point %d: in snapshot %v, want %v", tc.commit, tc.at, got, tc.want)
+		}
 	}
 }
