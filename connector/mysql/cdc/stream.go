@@ -33,6 +33,7 @@ type streamer struct {
 	resolved *atomic.Pointer[state]
 
 	db      *sql.DB
+	seekDB  *sql.DB // for queries that scan the binlog (see setup)
 	mariadb bool
 	tables  []*Table         // as Options.Tables
 	byName  map[string]int   // "db.table" → index in tables
@@ -86,6 +87,7 @@ func (g *streamer) run(ctx context.Context) {
 	defer func() {
 		if g.db != nil {
 			g.db.Close()
+			g.seekDB.Close()
 		}
 	}()
 	backoff := g.opts.MinBackoff
@@ -137,20 +139,21 @@ func (g *streamer) send(ctx context.Context, it item) bool {
 // fresh start's position. It is done once; a failure is retried.
 func (g *streamer) setup(ctx context.Context) error {
 	if g.db == nil {
-		cfg := mysql.NewConfig()
-		cfg.User, cfg.Passwd, cfg.Net, cfg.Addr = g.opts.User, g.opts.Password, "tcp", g.opts.Addr
-		cfg.InterpolateParams = true
-		cfg.Params = map[string]string{"time_zone": "'+00:00'"}
-		cfg.Timeout = 5 * time.Second
-		// Queries may scan the binlog (BINLOG_GTID_POS reads the file
-		// from its start): SeekTimeout, not the binlog's idle timeout.
-		cfg.ReadTimeout = g.opts.SeekTimeout
-		cfg.WriteTimeout = g.opts.SeekTimeout
-		conn, err := mysql.NewConnector(cfg)
+		// The snapshot's queries wait at most ReadTimeout for any one
+		// packet: a dead connection fails the chunk, which is retried
+		// on a new one. Only BINLOG_GTID_POS, which scans the binlog
+		// file from its start, gets SeekTimeout (seekDB).
+		db, err := g.openDB(g.opts.ReadTimeout)
 		if err != nil {
-			return permanent("mysql cdc: %w", err)
+			return err
 		}
-		g.db = sql.OpenDB(conn)
+		seekDB, err := g.openDB(g.opts.SeekTimeout)
+		if err != nil {
+			db.Close()
+			return err
+		}
+		seekDB.SetMaxIdleConns(0)
+		g.db, g.seekDB = db, seekDB
 		g.db.SetMaxIdleConns(2)
 		g.db.SetConnMaxIdleTime(time.Minute)
 	}
@@ -209,6 +212,23 @@ func (g *streamer) setup(ctx context.Context) error {
 	return nil
 }
 
+// openDB opens a SQL handle on the server whose reads and writes wait at
+// most timeout for any one packet.
+func (g *streamer) openDB(timeout time.Duration) (*sql.DB, error) {
+	cfg := mysql.NewConfig()
+	cfg.User, cfg.Passwd, cfg.Net, cfg.Addr = g.opts.User, g.opts.Password, "tcp", g.opts.Addr
+	cfg.InterpolateParams = true
+	cfg.Params = map[string]string{"time_zone": "'+00:00'"}
+	cfg.Timeout = 5 * time.Second
+	cfg.ReadTimeout = timeout
+	cfg.WriteTimeout = timeout
+	conn, err := mysql.NewConnector(cfg)
+	if err != nil {
+		return nil, permanent("mysql cdc: %w", err)
+	}
+	return sql.OpenDB(conn), nil
+}
+
 func (g *streamer) flavor() string {
 	if g.mariadb {
 		return gomysql.MariaDBFlavor
@@ -252,7 +272,7 @@ func (g *streamer) chooseAlgorithm(ctx context.Context) error {
 func (g *streamer) masterStatus(ctx context.Context) (file string, pos uint32, gtid string, err error) {
 	file, pos, gtid, err = g.binlogStatus(ctx)
 	if err == nil && g.mariadb {
-		gtid, err = g.gtidAt(ctx, g.db, file, pos)
+		gtid, err = g.gtidAt(ctx, g.seekDB, file, pos)
 	}
 	return file, pos, gtid, err
 }
