@@ -335,11 +335,13 @@ func (g *streamer) gtidAt(ctx context.Context, q interface {
 }
 
 // session reads from g.cur until an error.
-func (g *streamer) session(ctx context.Context) error {
+func (g *streamer) session(ctx context.Context) (err error) {
 	g.server = ""
+	defer func() { err = g.positionGone(err) }()
 	if err := g.setup(ctx); err != nil {
 		return err
 	}
+	g.startedBy = ""
 	id, err := g.serverIdentity(ctx)
 	if err != nil {
 		return err

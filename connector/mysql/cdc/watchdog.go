@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync/atomic"
 	"time"
 
+	gomysql "github.com/go-mysql-org/go-mysql/mysql"
 	"github.com/go-mysql-org/go-mysql/replication"
 )
 
@@ -128,6 +130,26 @@ func (g *streamer) resumeByPosition() bool {
 		return false
 	}
 	return g.opts.ResumeByPosition || g.posServer != "" && g.posServer == g.server
+}
+
+// positionGone turns the server's refusal of a file and offset the source
+// chose itself (a reconnection, see resumeByPosition) into a retry by
+// GTID: the same server_id does not make the same binlog (RESET MASTER,
+// a rebuilt server, Galera nodes sharing a server_id), and the GTID
+// position may still be valid. A refusal of the GTID position, or of a
+// file and offset Options.ResumeByPosition asked for, stays permanent.
+func (g *streamer) positionGone(err error) error {
+	if err == nil || g.startedBy != "position" || g.opts.ResumeByPosition || g.gset == nil || !errors.Is(err, errPermanent) {
+		return err
+	}
+	var me *gomysql.MyError
+	if !errors.As(err, &me) || me.Code != 1236 {
+		if !strings.Contains(err.Error(), "ERROR 1236") {
+			return err
+		}
+	}
+	g.posServer = ""
+	return fmt.Errorf("mysql cdc: the server refused the binlog file and offset %s:%d (%v); resuming by GTID %q", g.cur.File, g.cur.Pos, err, g.cur.GTID)
 }
 
 // serverIdentity names the server the SQL handle is connected to.

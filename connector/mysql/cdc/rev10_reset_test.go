@@ -1,0 +1,58 @@
+package cdc
+
+import (
+	"context"
+	"testing"
+	"time"
+)
+
+// TestRev10PositionGoneFallsBackToGTID reconnects to a server with the
+// same identity (server_id) whose binlog no longer has the file and offset
+// the source read last, as after RESET MASTER or a rebuilt server: here
+// the offset is past the end of the current file. The GTID position is
+// still valid: the source must resume by GTID and read the change written
+// since, not fail for good (error 1236 is permanent only where the
+// position the source was told to use is gone).
+func TestRev10PositionGoneFallsBackToGTID(t *testing.T) {
+	db := testDB(t)
+	table := newTable(t, db, kvCols)
+	opts := Options{Addr: addr, Tables: []string{table}, Startup: Latest, MinBackoff: time.Millisecond}
+	d := startDirect(t, opts, nil)
+	start := d.next().st
+	d.stop()
+	if start.GTID == "" {
+		t.Fatal("no GTID position on MariaDB")
+	}
+	var id string
+	if err := db.QueryRow("SELECT CONCAT(@@server_id, '')").Scan(&id); err != nil {
+		t.Fatal(err)
+	}
+	mustExec(t, db, "INSERT INTO "+table+" VALUES (1, 1, 0)")
+	file, pos := masterPos(t, db)
+
+	// The reconnection's state: the file and offset were read from a
+	// server with this identity, but its binlog is shorter now.
+	bogus := start
+	bogus.Pos = pos + 1<<20
+	o, err := opts.withDefaults()
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, _ := newMetrics(nil)
+	d2 := &direct{t: t, items: make(chan item, o.Buffer), done: make(chan struct{})}
+	d2.g = &streamer{opts: o, cur: bogus, m: m, log: o.Logger, items: d2.items, avail: make(chan struct{}, 1), posServer: id}
+	ctx, cancel := context.WithCancel(context.Background())
+	d2.cancel = cancel
+	go func() {
+		defer close(d2.done)
+		d2.g.run(ctx)
+	}()
+	t.Cleanup(d2.stop)
+	model := newModel(t)
+	d2.until(reached(file, pos), model.apply)
+	model.check(db, table)
+	d2.stop()
+	if d2.g.startedBy != "gtid" {
+		t.Fatalf("resumed by %s, want gtid after the position failed", d2.g.startedBy)
+	}
+}
