@@ -56,3 +56,57 @@ func TestRev10PositionGoneFallsBackToGTID(t *testing.T) {
 		t.Fatalf("resumed by %s, want gtid after the position failed", d2.g.startedBy)
 	}
 }
+
+// TestRev10PositionOfAnotherBinlogFallsBackToGTID reconnects to a server
+// with the same identity (server_id) whose binlog at the file and offset
+// the source read last holds transactions the source already emitted, as
+// on another Galera node sharing the server_id or a binlog reset and
+// written again: the offset here is an earlier transaction boundary of
+// the same binlog, the GTID position the later one. The source must
+// notice, resume by GTID, and emit only the new change, not re-emit the
+// old ones.
+func TestRev10PositionOfAnotherBinlogFallsBackToGTID(t *testing.T) {
+	db := testDB(t)
+	table := newTable(t, db, kvCols)
+	opts := Options{Addr: addr, Tables: []string{table}, Startup: Latest, MinBackoff: time.Millisecond}
+	d := startDirect(t, opts, nil)
+	start := d.next().st
+	if start.GTID == "" {
+		t.Fatal("no GTID position on MariaDB")
+	}
+	mustExec(t, db, "INSERT INTO "+table+" VALUES (1, 1, 0)")
+	mustExec(t, db, "INSERT INTO "+table+" VALUES (2, 2, 0)")
+	file, pos := masterPos(t, db)
+	model := newModel(t)
+	last := d.until(reached(file, pos), model.apply)
+	d.stop()
+	var id string
+	if err := db.QueryRow("SELECT CONCAT(@@server_id, '')").Scan(&id); err != nil {
+		t.Fatal(err)
+	}
+	mustExec(t, db, "INSERT INTO "+table+" VALUES (3, 3, 0)")
+	file, pos = masterPos(t, db)
+
+	bogus := last
+	bogus.File, bogus.Pos = start.File, start.Pos
+	o, err := opts.withDefaults()
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, _ := newMetrics(nil)
+	d2 := &direct{t: t, items: make(chan item, o.Buffer), done: make(chan struct{})}
+	d2.g = &streamer{opts: o, cur: bogus, m: m, log: o.Logger, items: d2.items, avail: make(chan struct{}, 1), posServer: id}
+	ctx, cancel := context.WithCancel(context.Background())
+	d2.cancel = cancel
+	go func() {
+		defer close(d2.done)
+		d2.g.run(ctx)
+	}()
+	t.Cleanup(d2.stop)
+	d2.until(reached(file, pos), model.apply)
+	model.check(db, table)
+	d2.stop()
+	if d2.g.startedBy != "gtid" {
+		t.Fatalf("resumed by %s, want gtid", d2.g.startedBy)
+	}
+}

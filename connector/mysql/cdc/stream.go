@@ -73,6 +73,7 @@ type streamer struct {
 	// session started ("gtid" or "position", for tests).
 	server, posServer string
 	startedBy         string
+	verifyStart       bool // check the first transaction of a reconnection by position (see checkStart)
 }
 
 // tmap is a binlog table id's table: nil entries are tables not captured.
@@ -378,6 +379,7 @@ func (g *streamer) session(ctx context.Context) (err error) {
 	// Start where the position says: by GTID where known.
 	g.nextFile, g.nextPos, g.skip, g.inTx = g.cur.File, g.cur.Pos, g.cur.Skip, false
 	g.gset, g.gsetStr = nil, g.cur.GTID
+	g.verifyStart = false
 	g.byID = map[uint64]*tmap{}
 	if g.cur.GTID != "" {
 		if g.gset, err = gomysql.ParseGTIDSet(g.flavor(), g.cur.GTID); err != nil {
@@ -390,6 +392,7 @@ func (g *streamer) session(ctx context.Context) (err error) {
 		bs, err = syncer.StartSyncGTID(g.gset.Clone())
 	} else {
 		g.startedBy = "position"
+		g.verifyStart = !g.opts.ResumeByPosition && g.mariadb && g.gset != nil
 		bs, err = syncer.StartSync(gomysql.Position{Name: g.nextFile, Pos: g.nextPos})
 	}
 	if err != nil {
@@ -490,6 +493,11 @@ func (g *streamer) handle(ctx context.Context, ev *replication.BinlogEvent) erro
 	artificial := h.Flags&replication.LOG_EVENT_ARTIFICIAL_F != 0 || h.LogPos == 0
 	start := h.LogPos - h.EventSize
 	commit := false
+	if g.verifyStart {
+		if err := g.checkStart(ev); err != nil {
+			return err
+		}
+	}
 	switch e := ev.Event.(type) {
 	case *replication.RotateEvent:
 		name := string(e.NextLogName)

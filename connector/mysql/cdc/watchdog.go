@@ -152,6 +152,35 @@ func (g *streamer) positionGone(err error) error {
 	return fmt.Errorf("mysql cdc: the server refused the binlog file and offset %s:%d (%v); resuming by GTID %q", g.cur.File, g.cur.Pos, err, g.cur.GTID)
 }
 
+// checkStart checks, on MariaDB, the first transaction of a session that
+// resumed by file and offset because the server has the identity of the
+// one they were read from: it must start at the offset (a GTID event
+// comes before any other event of a transaction) and be new (its GTID not
+// in the GTID position). Otherwise the file and offset belong to another
+// binlog than the one they were read from (another server with the same
+// server_id, a binlog reset and written again): the session ends and the
+// next one resumes by GTID, rather than re-emit or skip transactions.
+func (g *streamer) checkStart(ev *replication.BinlogEvent) error {
+	bad := ""
+	switch e := ev.Event.(type) {
+	case *replication.MariadbGTIDEvent:
+		g.verifyStart = false
+		if gs, ok := g.gset.(*gomysql.MariadbGTIDSet); ok {
+			if old := gs.Sets[e.GTID.DomainID][e.GTID.ServerID]; old != nil && old.SequenceNumber >= e.GTID.SequenceNumber {
+				bad = fmt.Sprintf("transaction %s, already in the GTID position", e.GTID.String())
+			}
+		}
+	case *replication.QueryEvent, *replication.XIDEvent, *replication.TableMapEvent, *replication.RowsEvent:
+		g.verifyStart = false
+		bad = fmt.Sprintf("a %v event not after a GTID event", ev.Header.EventType)
+	}
+	if bad == "" {
+		return nil
+	}
+	g.posServer = ""
+	return fmt.Errorf("mysql cdc: the binlog at %s:%d starts with %s: not the binlog the position was read from; resuming by GTID %q", g.cur.File, g.cur.Pos, bad, g.cur.GTID)
+}
+
 // serverIdentity names the server the SQL handle is connected to.
 func (g *streamer) serverIdentity(ctx context.Context) (string, error) {
 	q := "SELECT CONCAT(@@server_id, '')"
