@@ -170,8 +170,10 @@ type Options struct {
 	// resuming by GTID MariaDB scans the binlog file from its start,
 	// sending nothing (not even heartbeats) until it gets there, which
 	// can take minutes on a big file. SeekTimeout bounds that wait
-	// instead (and the wait for any one packet; default
-	// DefaultSeekTimeout, at least ReadTimeout).
+	// instead (and the wait for any one binlog packet, and for the
+	// answer of BINLOG_GTID_POS, which scans the file too; default
+	// DefaultSeekTimeout, at least ReadTimeout). The other queries (the
+	// snapshot's among them) wait at most ReadTimeout for any one packet.
 	HeartbeatPeriod, ReadTimeout, SeekTimeout time.Duration
 	// Buffer is how many batches of changes the reading goroutine may
 	// hold ahead of the job (default DefaultBuffer): the backpressure
