@@ -227,37 +227,16 @@ func (b *Binder) bindBatchOver(s *ast.Select, from Rel, sc *scope, where expr.Ex
 	eb := &exprBinder{sc: sc, fns: b.Funcs}
 	var windows []*batchWindow
 	var calls []*batchOverSpec
-	seen := map[string]int{}
-	var bindErr error
-	collect := func(n ast.Node) bool {
-		if bindErr != nil {
-			return false
-		}
-		switch n.(type) {
-		case *ast.SubqueryExpr, *ast.ExistsExpr:
-			return false
-		}
-		c, ok := overCall(n)
-		if !ok {
-			return true
-		}
-		if _, dup := seen[c.String()]; dup {
-			return false
-		}
+	seen, err := bindOverCalls(items, func(c *ast.Call) error {
 		sp, err := b.bindBatchOverCall(eb, s, c, &windows)
 		if err != nil {
-			bindErr = err
-			return false
+			return err
 		}
-		seen[c.String()] = len(calls)
 		calls = append(calls, sp)
-		return false
-	}
-	for _, it := range items {
-		ast.Inspect(it.e, collect)
-	}
-	if bindErr != nil {
-		return nil, bindErr
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	pre := &preCalc{in: from}
 	inCols := from.Columns()

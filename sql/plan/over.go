@@ -271,73 +271,53 @@ func (b *Binder) bindOver(s *ast.Select, from Rel, sc *scope, where expr.Expr, i
 	eb := &exprBinder{sc: sc, fns: b.Funcs}
 	var frame *overFrame
 	var calls []*overCallSpec
-	seen := map[string]int{}
-	var bindErr error
-	collect := func(n ast.Node) bool {
-		if bindErr != nil {
-			return false
-		}
-		switch n.(type) {
-		case *ast.SubqueryExpr, *ast.ExistsExpr:
-			return false
-		}
-		c, ok := overCall(n)
-		if !ok {
-			return true
-		}
-		if _, dup := seen[c.String()]; dup {
-			return false
-		}
+	seen, err := bindOverCalls(items, func(c *ast.Call) error {
 		fn := b.Funcs.aggFuncName(c.Name) // qualified_agg.go
+		var refused error
 		switch {
 		case len(c.Name.Parts) != 1:
 			// A precise reference names a catalog function only.
 			if b.Funcs.userAggOf(c.Name) == nil {
-				bindErr = errAt(c, "%s is not an aggregate function, so it cannot take OVER", c.Name)
+				refused = errAt(c, "%s is not an aggregate function, so it cannot take OVER", c.Name)
 			}
 		case fn == "ROW_NUMBER" || fn == "RANK" || fn == "DENSE_RANK":
-			bindErr = errAt(c, "%s() OVER is supported only as Flink's Top-N or deduplication (filtered by an enclosing WHERE on its number), not together with OVER aggregations", fn)
+			refused = errAt(c, "%s() OVER is supported only as Flink's Top-N or deduplication (filtered by an enclosing WHERE on its number), not together with OVER aggregations", fn)
 		case fn == "NTILE" || fn == "CUME_DIST" || fn == "PERCENT_RANK":
 			// Flink's AggFunctionFactory builds them for bounded (batch)
 			// OVER windows only (the batch mode binds them in
 			// batch_over.go).
-			bindErr = errAt(c, "%s Function is not supported in stream mode.", fn)
+			refused = errAt(c, "%s Function is not supported in stream mode.", fn)
 		case fn == "LEAD":
 			// Flink's streaming OVER windows end at the current row.
-			bindErr = errAt(c, "LEAD Function is not supported in stream mode.")
+			refused = errAt(c, "LEAD Function is not supported in stream mode.")
 		case fn == "LAG":
-			bindErr = checkLag(c, s.Windows)
+			refused = checkLag(c, s.Windows)
 		case !aggFuncs[fn] && !b.Funcs.isUserAggName(fn):
-			bindErr = errAt(c, "%s is not an aggregate function, so it cannot take OVER", c.Name)
+			refused = errAt(c, "%s is not an aggregate function, so it cannot take OVER", c.Name)
 		}
-		if bindErr != nil {
-			return false
+		if refused != nil {
+			return refused
 		}
 		w, err := windowSpec(c, s.Windows)
 		if err != nil {
-			bindErr = err
-			return false
+			return err
 		}
 		f, err := eb.bindFrame(c, w)
 		if err != nil {
-			bindErr = err
-			return false
+			return err
 		}
 		if frame == nil {
 			frame = f
 		} else if f.key() != frame.key() {
-			bindErr = errAt(c, "All aggregates must be computed on the same window. (Flink's streaming OVER aggregations need one window per SELECT; compute the others in subqueries)")
-			return false
+			return errAt(c, "All aggregates must be computed on the same window. (Flink's streaming OVER aggregations need one window per SELECT; compute the others in subqueries)")
 		}
 		if err := checkPercentile(c, fn); err != nil {
-			bindErr = err
-			return false
+			return err
 		}
 		sp := &overCallSpec{call: c, fn: fn}
 		args, uf, err := b.aggCallArgs(c)
 		if err != nil {
-			bindErr = err
-			return false
+			return err
 		}
 		for i, a := range args {
 			if a == nil {
@@ -346,25 +326,23 @@ func (b *Binder) bindOver(s *ast.Select, from Rel, sc *scope, where expr.Expr, i
 			}
 			if _, star := a.(*ast.Star); star {
 				if fn != "COUNT" || len(c.Args) != 1 {
-					bindErr = errAt(a, "'*' is only allowed in COUNT(*)")
-					return false
+					return errAt(a, "'*' is only allowed in COUNT(*)")
 				}
 				continue
 			}
 			if containsAgg(a, b.Funcs) || hasOverAggregate([]selectItem{{e: a}}) {
-				bindErr = errAt(a, "aggregate function calls cannot be nested")
-				return false
+				return errAt(a, "aggregate function calls cannot be nested")
 			}
 			x, err := eb.bind(a)
 			if err != nil {
-				bindErr = err
-				return false
+				return err
 			}
 			sp.args = append(sp.args, x)
 		}
 		if fn == "LAG" {
-			if sp.args, bindErr = lagArgs(c, sp.args); bindErr != nil {
-				return false
+			var err error
+			if sp.args, err = lagArgs(c, sp.args); err != nil {
+				return err
 			}
 		}
 		if c.Filter != nil {
@@ -373,20 +351,15 @@ func (b *Binder) bindOver(s *ast.Select, from Rel, sc *scope, where expr.Expr, i
 				err = checkBoolean(c.Filter, x, "FILTER")
 			}
 			if err != nil {
-				bindErr = err
-				return false
+				return err
 			}
 			sp.filter = x
 		}
-		seen[c.String()] = len(calls)
 		calls = append(calls, sp)
-		return false
-	}
-	for _, it := range items {
-		ast.Inspect(it.e, collect)
-	}
-	if bindErr != nil {
-		return nil, bindErr
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	// The pre-projection keeps the input columns where they are.
 	pre := &preCalc{in: from}
@@ -491,4 +464,37 @@ func (r *Rank) describeOver() (string, []string) {
 	}
 	attrs[len(attrs)-1] = strings.TrimSuffix(attrs[len(attrs)-1], "]") + ", " + fn + "(*) AS w0$o0]"
 	return name, attrs
+}
+
+// bindOverCalls calls bind once for each distinct OVER call (by its text)
+// in the select items, outside subqueries, in order, and returns the calls'
+// positions by text (bind appends one call per success). It stops at bind's
+// first error.
+func bindOverCalls(items []selectItem, bind func(c *ast.Call) error) (map[string]int, error) {
+	seen := map[string]int{}
+	var err error
+	collect := func(n ast.Node) bool {
+		if err != nil {
+			return false
+		}
+		switch n.(type) {
+		case *ast.SubqueryExpr, *ast.ExistsExpr:
+			return false
+		}
+		c, ok := overCall(n)
+		if !ok {
+			return true
+		}
+		if _, dup := seen[c.String()]; dup {
+			return false
+		}
+		if err = bind(c); err == nil {
+			seen[c.String()] = len(seen)
+		}
+		return false
+	}
+	for _, it := range items {
+		ast.Inspect(it.e, collect)
+	}
+	return seen, err
 }
