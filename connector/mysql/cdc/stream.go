@@ -199,6 +199,7 @@ func (g *streamer) setup(ctx context.Context) error {
 			return err
 		}
 		st.File, st.Pos, st.GTID = file, pos, gtid
+		g.warnPrepared(ctx)
 	case SpecificOffset:
 		st.File, st.Pos, st.GTID = g.opts.StartFile, g.opts.StartPos, g.opts.StartGTID
 		if st.GTID != "" && st.File == "" {

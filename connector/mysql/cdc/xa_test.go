@@ -4,9 +4,11 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"log/slog"
 	"math/rand/v2"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	gomysql "github.com/go-mysql-org/go-mysql/mysql"
@@ -361,4 +363,48 @@ func TestXAWatermarkChunks(t *testing.T) {
 		t.Errorf("after the snapshot: emitted %v, want %v", after, want)
 	}
 	m.check(db, table)
+}
+
+// logBuffer is a slog handler's output, safe for the source's goroutine.
+type logBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *logBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *logBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// TestXAPreparedBeforeStartWarns: a fresh start with an XA transaction
+// prepared on the server warns that it will be lost, and so does its
+// XA COMMIT, which emits nothing (its PREPARE is before the start).
+func TestXAPreparedBeforeStartWarns(t *testing.T) {
+	db := testDB(t)
+	table := xaTable(t, db)
+	p := xaPrepare(t, db, xidOf(table, "p"), "INSERT INTO "+table+" VALUES (1, 1, 0)")
+	var log logBuffer
+	d := startDirect(t, Options{Addr: addr, Tables: []string{table}, Startup: Latest, Logger: slog.New(slog.NewTextHandler(&log, nil))}, nil)
+	d.next()
+	if !strings.Contains(log.String(), "XA transactions are prepared at the start position") {
+		t.Errorf("no warning of the prepared transaction at the start; log:\n%s", log.String())
+	}
+	p.commit()
+	mustExec(t, db, "INSERT INTO "+table+" VALUES (2, 2, 0)")
+	file, pos := masterPos(t, db)
+	var got []string
+	d.until(reached(file, pos), func(c Change) { got = append(got, opID(c)) })
+	if !slices.Equal(got, []string{"c2"}) {
+		t.Errorf("emitted %v, want [c2]", got)
+	}
+	if !strings.Contains(log.String(), "XA COMMIT of a transaction prepared before the position") {
+		t.Errorf("no warning at the XA COMMIT; log:\n%s", log.String())
+	}
 }
