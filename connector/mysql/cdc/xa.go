@@ -31,7 +31,7 @@ import (
 // ONE PHASE; its decisions are the same queries.
 //
 // The reader keeps the changes of a prepared group (captured tables only)
-// aside, in the position it hands over (state.XA), so that checkpoints
+// aside (those that change them), in the position it hands over (state.XA), so that checkpoints
 // hold them: they take effect where the XA COMMIT is in the binlog, as
 // the changes of an ordinary transaction committed there (emitted if
 // their rows are snapshotted already, applied to the chunk being read,
@@ -143,6 +143,9 @@ func (g *streamer) xaPrepared(h *replication.EventHeader, data []byte) ([]entry,
 	if onePhase { // MySQL's XA COMMIT ... ONE PHASE: committed here
 		return g.commitChanges(h, tx), true, nil
 	}
+	if len(tx.Changes) == 0 {
+		return nil, true, nil // of tables not captured: nothing to wait for
+	}
 	g.xa = withXA(g.xa, tx)
 	g.log.Debug("mysql cdc: XA transaction prepared, its changes wait for its XA COMMIT", "xid", xid, "file", tx.File, "pos", tx.Pos, "gtid", tx.GTID, "changes", len(tx.Changes))
 	return nil, true, nil
@@ -152,12 +155,9 @@ func (g *streamer) xaPrepared(h *replication.EventHeader, data []byte) ([]entry,
 func (g *streamer) xaDecided(h *replication.EventHeader, xid string, commit bool) []entry {
 	set, tx := withoutXA(g.xa, xid)
 	if tx == nil {
-		verb := "XA ROLLBACK"
-		if commit {
-			verb = "XA COMMIT"
-		}
-		g.log.Warn("mysql cdc: "+verb+" of a transaction prepared before the position the source started from: its changes are not emitted (see the XA section of docs/connectors.md)",
-			"xid", xid, "file", g.nextFile, "pos", h.LogPos)
+		// Prepared with no change of the captured tables, or before
+		// the position the source started from (see warnPrepared).
+		g.log.Debug("mysql cdc: XA decision of a transaction not held", "xid", xid, "commit", commit, "file", g.nextFile, "pos", h.LogPos)
 		return nil
 	}
 	g.xa = set

@@ -193,8 +193,8 @@ func TestXAPreparedAcrossRestore(t *testing.T) {
 			if !slices.Equal(got, []string{"c100"}) {
 				t.Fatalf("before the decisions: emitted %v, want [c100]", got)
 			}
-			if len(st.XA) != 2 {
-				t.Fatalf("the position holds %d prepared transactions, want 2", len(st.XA))
+			if n := len(st.XA); n != 2 {
+				t.Fatalf("the position holds %d prepared transactions, want 2", n)
 			}
 			st = checkpointed(t, st)
 
@@ -384,8 +384,8 @@ func (l *logBuffer) String() string {
 }
 
 // TestXAPreparedBeforeStartWarns: a fresh start with an XA transaction
-// prepared on the server warns that it will be lost, and so does its
-// XA COMMIT, which emits nothing (its PREPARE is before the start).
+// prepared on the server warns that it will be lost: its XA COMMIT emits
+// nothing (its PREPARE is before the start).
 func TestXAPreparedBeforeStartWarns(t *testing.T) {
 	db := testDB(t)
 	table := xaTable(t, db)
@@ -403,8 +403,5 @@ func TestXAPreparedBeforeStartWarns(t *testing.T) {
 	d.until(reached(file, pos), func(c Change) { got = append(got, opID(c)) })
 	if !slices.Equal(got, []string{"c2"}) {
 		t.Errorf("emitted %v, want [c2]", got)
-	}
-	if !strings.Contains(log.String(), "XA COMMIT of a transaction prepared before the position") {
-		t.Errorf("no warning at the XA COMMIT; log:\n%s", log.String())
 	}
 }
