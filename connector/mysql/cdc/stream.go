@@ -544,7 +544,10 @@ func (g *streamer) handle(ctx context.Context, ev *replication.BinlogEvent) erro
 			g.xaCur = &xaTx{File: g.txFile, Pos: g.txPos, GTID: g.txGTID}
 		case isXA && verb == "END": // the prepared group goes on to its XA_PREPARE_LOG_EVENT
 		case isXA && !onePhase && (verb == "COMMIT" || verb == "ROLLBACK"):
-			entries = g.xaDecided(h, xid, verb == "COMMIT")
+			var err error
+			if entries, err = g.xaDecided(h, xid, verb == "COMMIT"); err != nil {
+				return err
+			}
 			commit = true
 		case strings.EqualFold(q, "BEGIN"):
 			if !g.inTx {

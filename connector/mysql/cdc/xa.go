@@ -30,9 +30,9 @@ import (
 // the XA_PREPARE_LOG_EVENT, whose one_phase flag is set for XA COMMIT ...
 // ONE PHASE; its decisions are the same queries.
 //
-// The reader keeps the changes of a prepared group (captured tables only)
-// aside (those that change them), in the position it hands over (state.XA), so that checkpoints
-// hold them: they take effect where the XA COMMIT is in the binlog, as
+// The reader keeps the changes of a prepared group to the captured tables
+// aside (groups without any are not kept), in the position it hands over
+// (state.XA), so that checkpoints hold them: they take effect where the XA COMMIT is in the binlog, as
 // the changes of an ordinary transaction committed there (emitted if
 // their rows are snapshotted already, applied to the chunk being read,
 // kept for later chunks: see commitChanges), and are dropped at XA
@@ -141,7 +141,8 @@ func (g *streamer) xaPrepared(h *replication.EventHeader, data []byte) ([]entry,
 	}
 	tx.XID = xid
 	if onePhase { // MySQL's XA COMMIT ... ONE PHASE: committed here
-		return g.commitChanges(h, tx), true, nil
+		entries, err := g.commitChanges(h, tx)
+		return entries, true, err
 	}
 	if len(tx.Changes) == 0 {
 		return nil, true, nil // of tables not captured: nothing to wait for
@@ -152,17 +153,17 @@ func (g *streamer) xaPrepared(h *replication.EventHeader, data []byte) ([]entry,
 }
 
 // xaDecided applies an XA COMMIT (commit true) or XA ROLLBACK of xid.
-func (g *streamer) xaDecided(h *replication.EventHeader, xid string, commit bool) []entry {
+func (g *streamer) xaDecided(h *replication.EventHeader, xid string, commit bool) ([]entry, error) {
 	set, tx := withoutXA(g.xa, xid)
 	if tx == nil {
 		// Prepared with no change of the captured tables, or before
 		// the position the source started from (see warnPrepared).
 		g.log.Debug("mysql cdc: XA decision of a transaction not held", "xid", xid, "commit", commit, "file", g.nextFile, "pos", h.LogPos)
-		return nil
+		return nil, nil
 	}
 	g.xa = set
 	if !commit {
-		return nil
+		return nil, nil
 	}
 	return g.commitChanges(h, tx)
 }
@@ -171,7 +172,7 @@ func (g *streamer) xaDecided(h *replication.EventHeader, xid string, commit bool
 // decision being read (the transaction the reader is in), as rows does
 // for an ordinary transaction's; the changes carry that transaction's
 // position and their index in the prepared one.
-func (g *streamer) commitChanges(h *replication.EventHeader, tx *xaTx) []entry {
+func (g *streamer) commitChanges(h *replication.EventHeader, tx *xaTx) ([]entry, error) {
 	at := time.Unix(int64(h.Timestamp), 0).UTC()
 	var entries []entry
 	for _, ch := range tx.Changes {
@@ -185,11 +186,17 @@ func (g *streamer) commitChanges(h *replication.EventHeader, tx *xaTx) []entry {
 			continue // decodeState checks it
 		}
 		tm := &tmap{t: g.tables[ch.Table], idx: ch.Table}
+		if n := len(tm.t.Columns); ch.Before != nil && len(ch.Before) != n || ch.After != nil && len(ch.After) != n {
+			// Read with the table's columns: a restored position
+			// of another table layout.
+			return nil, permanent("mysql cdc: XA transaction %s (prepared at %s:%d): a change of table %s has other columns than the table; restart the job without its checkpoint (new snapshot)",
+				tx.XID, tx.File, tx.Pos, tm.t.ID())
+		}
 		if e, ok := g.change(tm, ch.Before, ch.After, at, pos); ok {
 			entries = append(entries, e)
 		}
 	}
-	return entries
+	return entries, nil
 }
 
 // warnPrepared warns, at a fresh start, of the XA transactions prepared on

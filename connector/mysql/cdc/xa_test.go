@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	gomysql "github.com/go-mysql-org/go-mysql/mysql"
 )
@@ -403,5 +404,46 @@ func TestXAPreparedBeforeStartWarns(t *testing.T) {
 	d.until(reached(file, pos), func(c Change) { got = append(got, opID(c)) })
 	if !slices.Equal(got, []string{"c2"}) {
 		t.Errorf("emitted %v, want [c2]", got)
+	}
+}
+
+// TestXARestoredOtherColumns: a restored prepared transaction whose
+// changes do not have the table's columns fails the source at its
+// XA COMMIT, clearly, rather than emitting them.
+func TestXARestoredOtherColumns(t *testing.T) {
+	db := testDB(t)
+	table := xaTable(t, db)
+	opts := Options{Addr: addr, Tables: []string{table}, Startup: Latest}
+	d := startDirect(t, opts, nil)
+	d.next()
+	p := xaPrepare(t, db, xidOf(table, "p"), "INSERT INTO "+table+" VALUES (1, 1, 0)")
+	mustExec(t, db, "INSERT INTO "+table+" VALUES (2, 2, 0)")
+	file, pos := masterPos(t, db)
+	st := d.until(reached(file, pos), func(Change) {})
+	d.stop()
+	if len(st.XA) != 1 {
+		t.Fatalf("%d prepared transactions held, want 1", len(st.XA))
+	}
+	tx := *st.XA[0]
+	tx.Changes = []xaChange{{Table: 0, After: []any{int64(1), int64(1)}}}
+	st.XA = []*xaTx{&tx}
+	p.commit()
+	d2 := startDirect(t, opts, &st)
+	for {
+		select {
+		case it := <-d2.items:
+			if it.err == nil {
+				if len(it.entries) > 0 {
+					t.Fatalf("emitted %+v", it.entries)
+				}
+				continue
+			}
+			if !strings.Contains(it.err.Error(), "other columns than the table") {
+				t.Fatalf("error %v", it.err)
+			}
+			return
+		case <-time.After(30 * time.Second):
+			t.Fatal("no error within 30s")
+		}
 	}
 }
