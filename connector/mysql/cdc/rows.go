@@ -62,36 +62,26 @@ func (g *streamer) rows(ctx context.Context, h *replication.EventHeader, e *repl
 			return permanent("mysql cdc: unknown rows event %v at %s:%d", h.EventType, g.nextFile, h.LogPos)
 		}
 		if err != nil {
-			entries = append(entries, entry{dead: &weir.DeadLetter{
+			dead := &weir.DeadLetter{
 				Source: fmt.Sprintf("mysql %s %s", t.ID(), pos),
 				Field:  bad, Reason: err.Error(), Raw: fmt.Appendf(nil, "%v", e.Rows[i*perChange:(i+1)*perChange]),
-			}})
+			}
+			if g.xaCur != nil {
+				g.xaCur.Changes = append(g.xaCur.Changes, xaChange{Table: tm.idx, Row: idx, Dead: dead})
+				continue
+			}
+			entries = append(entries, entry{dead: dead})
 			continue
 		}
-		// Between a chunk's watermarks (watermark algorithm), changes of
-		// rows in the chunk's range correct the chunk.
-		if w := g.window; w != nil && w.table == tm.idx {
-			w.apply(before, after)
-		}
-		// Rows of chunks still to read: their last change, for the
-		// windows of their chunks.
-		g.remember(tm, before, after)
-		// During the snapshot, only changes of rows already snapshotted
-		// are emitted; the others are part of a chunk still to read.
-		emitB := before != nil && g.captured(tm, t, before)
-		emitA := after != nil && g.captured(tm, t, after)
-		c := Change{Table: t, Time: at, Position: pos}
-		switch {
-		case emitB && emitA:
-			c.Op, c.Before, c.After = OpUpdate, before, after
-		case emitA:
-			c.Op, c.After = OpCreate, after
-		case emitB:
-			c.Op, c.Before = OpDelete, before
-		default:
+		// A prepared XA transaction's changes wait for its XA COMMIT
+		// (see xa.go).
+		if g.xaCur != nil {
+			g.xaCur.Changes = append(g.xaCur.Changes, xaChange{Table: tm.idx, Row: idx, Before: before, After: after})
 			continue
 		}
-		entries = append(entries, entry{c: c})
+		if e, ok := g.change(tm, before, after, at, pos); ok {
+			entries = append(entries, e)
+		}
 	}
 	if len(entries) > 0 {
 		if !g.send(ctx, item{entries: entries, st: g.position()}) {
@@ -99,6 +89,37 @@ func (g *streamer) rows(ctx context.Context, h *replication.EventHeader, e *repl
 		}
 	}
 	return nil
+}
+
+// change makes a committed row change take effect: it corrects the chunk
+// being read, is kept for the chunks still to read, and is returned as a
+// change to emit (ok) if its row is snapshotted already.
+func (g *streamer) change(tm *tmap, before, after []any, at time.Time, pos Position) (entry, bool) {
+	t := tm.t
+	// Between a chunk's watermarks (watermark algorithm), changes of
+	// rows in the chunk's range correct the chunk.
+	if w := g.window; w != nil && w.table == tm.idx {
+		w.apply(before, after)
+	}
+	// Rows of chunks still to read: their last change, for the
+	// windows of their chunks.
+	g.remember(tm, before, after)
+	// During the snapshot, only changes of rows already snapshotted
+	// are emitted; the others are part of a chunk still to read.
+	emitB := before != nil && g.captured(tm, t, before)
+	emitA := after != nil && g.captured(tm, t, after)
+	c := Change{Table: t, Time: at, Position: pos}
+	switch {
+	case emitB && emitA:
+		c.Op, c.Before, c.After = OpUpdate, before, after
+	case emitA:
+		c.Op, c.After = OpCreate, after
+	case emitB:
+		c.Op, c.Before = OpDelete, before
+	default:
+		return entry{}, false
+	}
+	return entry{c: c}, true
 }
 
 // convert converts a binlog row; on failure it returns the column at

@@ -17,7 +17,9 @@ import (
 // row changes of that transaction already emitted. In the snapshot: Table
 // is the index (in Options.Tables) of the table being read, len(Tables)
 // once the snapshot is done, and Bound the largest primary key of its
-// chunks emitted so far (nil before the first).
+// chunks emitted so far (nil before the first). XA holds the XA
+// transactions prepared before the position whose decision comes after it,
+// with their changes (see xa.go); the slice is never changed in place.
 type state struct {
 	Fresh  bool // nothing resolved yet: start as Options.Startup says
 	File   string
@@ -27,28 +29,42 @@ type state struct {
 	Table  int
 	Bound  any
 	Tables []string
+	XA     []*xaTx
 }
 
-// stateV1 is the checkpoint encoding (JSON, versioned).
+// stateV1 is the checkpoint encoding (JSON, versioned). Version 2 added
+// XA: version 1 (before it) restores with no prepared transactions, which
+// is what it meant: the source emitted an XA transaction's changes at XA
+// PREPARE then (see the XA section of docs/connectors.md).
 type stateV1 struct {
-	V      int      `json:"v"`
-	Fresh  bool     `json:"fresh,omitempty"`
-	File   string   `json:"file,omitempty"`
-	Pos    uint32   `json:"pos,omitempty"`
-	GTID   string   `json:"gtid,omitempty"`
-	Skip   int      `json:"skip,omitempty"`
-	Table  int      `json:"table"`
-	Bound  string   `json:"bound,omitempty"` // "i<int64>" or "u<uint64>"
-	Tables []string `json:"tables"`
+	V      int        `json:"v"`
+	Fresh  bool       `json:"fresh,omitempty"`
+	File   string     `json:"file,omitempty"`
+	Pos    uint32     `json:"pos,omitempty"`
+	GTID   string     `json:"gtid,omitempty"`
+	Skip   int        `json:"skip,omitempty"`
+	Table  int        `json:"table"`
+	Bound  string     `json:"bound,omitempty"` // "i<int64>" or "u<uint64>"
+	Tables []string   `json:"tables"`
+	XA     []xaTxJSON `json:"xa,omitempty"` // version 2
 }
+
+// stateVersion is the version encode writes.
+const stateVersion = 2
 
 func (s state) encode() ([]byte, error) {
-	e := stateV1{V: 1, Fresh: s.Fresh, File: s.File, Pos: s.Pos, GTID: s.GTID, Skip: s.Skip, Table: s.Table, Tables: s.Tables}
+	e := stateV1{V: stateVersion, Fresh: s.Fresh, File: s.File, Pos: s.Pos, GTID: s.GTID, Skip: s.Skip, Table: s.Table, Tables: s.Tables}
 	switch b := s.Bound.(type) {
 	case int64:
 		e.Bound = "i" + strconv.FormatInt(b, 10)
 	case uint64:
 		e.Bound = "u" + strconv.FormatUint(b, 10)
+	}
+	if len(s.XA) > 0 {
+		var err error
+		if e.XA, err = encodeXA(s.XA); err != nil {
+			return nil, err
+		}
 	}
 	return json.Marshal(e)
 }
@@ -58,12 +74,18 @@ func decodeState(b []byte) (state, error) {
 	if err := json.Unmarshal(b, &e); err != nil {
 		return state{}, fmt.Errorf("mysql cdc: %w: checkpointed position: %v", codec.ErrCorrupt, err)
 	}
-	if e.V != 1 {
+	if e.V != 1 && e.V != 2 || e.V == 1 && e.XA != nil {
 		return state{}, fmt.Errorf("mysql cdc: %w: checkpointed position of version %d", codec.ErrCorrupt, e.V)
 	}
 	s := state{Fresh: e.Fresh, File: e.File, Pos: e.Pos, GTID: e.GTID, Skip: e.Skip, Table: e.Table, Tables: e.Tables}
 	if e.Skip < 0 || e.Table < 0 || e.Table > len(e.Tables) {
 		return state{}, fmt.Errorf("mysql cdc: %w: checkpointed position %s", codec.ErrCorrupt, b)
+	}
+	if len(e.XA) > 0 {
+		var err error
+		if s.XA, err = decodeXA(e.XA, len(e.Tables)); err != nil {
+			return state{}, fmt.Errorf("mysql cdc: %w: checkpointed position: %v", codec.ErrCorrupt, err)
+		}
 	}
 	if e.Bound != "" {
 		var err error

@@ -65,7 +65,12 @@ type streamer struct {
 	rowIdx       int
 	skip         int
 	mariaGTID    gomysql.MariadbGTID
-	wd           *watchdog // the session's (see next)
+	// XA (see xa.go): the prepared transactions whose decision was not
+	// read yet (handed over in each state: never changed in place), and
+	// the prepared transaction being read (nil outside one).
+	xa    []*xaTx
+	xaCur *xaTx
+	wd    *watchdog // the session's (see next)
 
 	// Resuming (see resumeByPosition): the identity of the server of
 	// this session and of the server cur's file and offset were read
@@ -194,6 +199,7 @@ func (g *streamer) setup(ctx context.Context) error {
 			return err
 		}
 		st.File, st.Pos, st.GTID = file, pos, gtid
+		g.warnPrepared(ctx)
 	case SpecificOffset:
 		st.File, st.Pos, st.GTID = g.opts.StartFile, g.opts.StartPos, g.opts.StartGTID
 		if st.GTID != "" && st.File == "" {
@@ -378,6 +384,7 @@ func (g *streamer) session(ctx context.Context) (err error) {
 
 	// Start where the position says: by GTID where known.
 	g.nextFile, g.nextPos, g.skip, g.inTx = g.cur.File, g.cur.Pos, g.cur.Skip, false
+	g.xa, g.xaCur = g.cur.XA, nil
 	g.gset, g.gsetStr = nil, g.cur.GTID
 	g.verifyStart = false
 	g.byID = map[uint64]*tmap{}
@@ -475,7 +482,7 @@ func fileSeq(name string) uint64 {
 // position is the state at the current point of the binlog: inside a
 // transaction its start and the rows of it handed over (or skipped).
 func (g *streamer) position() state {
-	st := state{Tables: g.cur.Tables, Table: g.cur.Table, Bound: g.cur.Bound, GTID: g.gsetStr}
+	st := state{Tables: g.cur.Tables, Table: g.cur.Table, Bound: g.cur.Bound, GTID: g.gsetStr, XA: g.xa}
 	if g.inTx {
 		st.File, st.Pos, st.Skip = g.txFile, g.txPos, g.rowIdx
 	} else {
@@ -493,6 +500,7 @@ func (g *streamer) handle(ctx context.Context, ev *replication.BinlogEvent) erro
 	artificial := h.Flags&replication.LOG_EVENT_ARTIFICIAL_F != 0 || h.LogPos == 0
 	start := h.LogPos - h.EventSize
 	commit := false
+	var entries []entry // changes the end of the transaction makes (XA COMMIT)
 	if g.verifyStart {
 		if err := g.checkStart(ev); err != nil {
 			return err
@@ -511,6 +519,9 @@ func (g *streamer) handle(ctx context.Context, ev *replication.BinlogEvent) erro
 		g.begin(start)
 		g.txGTID, g.mariaGTID = e.GTID.String(), e.GTID
 		g.txStandalone = e.IsStandalone()
+		if e.Flags&flPreparedXA != 0 {
+			g.xaCur = &xaTx{File: g.txFile, Pos: g.txPos, GTID: g.txGTID}
+		}
 		g.advance(h, artificial)
 		return nil
 	case *replication.GTIDEvent:
@@ -523,7 +534,21 @@ func (g *streamer) handle(ctx context.Context, ev *replication.BinlogEvent) erro
 		return nil
 	case *replication.QueryEvent:
 		q := strings.TrimSpace(string(e.Query))
+		verb, xid, onePhase, isXA := parseXAQuery(q)
 		switch {
+		case isXA && verb == "START": // MySQL: a prepared group's BEGIN
+			if !g.inTx {
+				g.begin(start)
+			}
+			g.txStandalone = false
+			g.xaCur = &xaTx{File: g.txFile, Pos: g.txPos, GTID: g.txGTID}
+		case isXA && verb == "END": // the prepared group goes on to its XA_PREPARE_LOG_EVENT
+		case isXA && !onePhase && (verb == "COMMIT" || verb == "ROLLBACK"):
+			var err error
+			if entries, err = g.xaDecided(h, xid, verb == "COMMIT"); err != nil {
+				return err
+			}
+			commit = true
 		case strings.EqualFold(q, "BEGIN"):
 			if !g.inTx {
 				g.begin(start)
@@ -536,6 +561,13 @@ func (g *streamer) handle(ctx context.Context, ev *replication.BinlogEvent) erro
 		}
 	case *replication.XIDEvent:
 		commit = true
+	case *replication.GenericEvent:
+		if h.EventType == replication.XA_PREPARE_LOG_EVENT {
+			var err error
+			if entries, commit, err = g.xaPrepared(h, e.Data); err != nil {
+				return err
+			}
+		}
 	case *replication.TableMapEvent:
 		id := string(e.Schema) + "." + string(e.Table)
 		if i, ok := g.byName[id]; ok {
@@ -551,7 +583,7 @@ func (g *streamer) handle(ctx context.Context, ev *replication.BinlogEvent) erro
 	g.advance(h, artificial)
 	if commit {
 		g.end()
-		if !g.send(ctx, item{st: g.position()}) {
+		if !g.send(ctx, item{entries: entries, st: g.position()}) {
 			return ctx.Err()
 		}
 	}
@@ -568,6 +600,7 @@ func (g *streamer) advance(h *replication.EventHeader, artificial bool) {
 
 func (g *streamer) begin(start uint32) {
 	g.inTx, g.txFile, g.txPos, g.rowIdx, g.txGTID = true, g.nextFile, start, 0, ""
+	g.xaCur = nil
 }
 
 // end closes the transaction: its GTID joins the set, the rows to skip
@@ -587,4 +620,5 @@ func (g *streamer) end() {
 		}
 	}
 	g.inTx, g.skip, g.rowIdx, g.txGTID = false, 0, 0, ""
+	g.xaCur = nil
 }

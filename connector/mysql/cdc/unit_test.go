@@ -59,7 +59,7 @@ func TestStateRoundTrip(t *testing.T) {
 			t.Errorf("round trip of %+v gave %+v", st, got)
 		}
 	}
-	for _, bad := range []string{"", "{", `{"v":2}`, `{"v":1,"table":3,"tables":["a.b"]}`, `{"v":1,"bound":"x1","tables":[]}`, `{"v":1,"skip":-1}`} {
+	for _, bad := range []string{"", "{", `{"v":3}`, `{"v":1,"tables":["a.b"],"xa":[{"xid":"1:ab:"}]}`, `{"v":2,"tables":["a.b"],"xa":[{"xid":"1:ab:","changes":[{"t":1,"r":0,"a":["i1"]}]}]}`, `{"v":2,"tables":["a.b"],"xa":[{"xid":"1:ab:","changes":[{"t":0,"r":0,"a":["x1"]}]}]}`, `{"v":1,"table":3,"tables":["a.b"]}`, `{"v":1,"bound":"x1","tables":[]}`, `{"v":1,"skip":-1}`} {
 		if _, err := decodeState([]byte(bad)); err == nil {
 			t.Errorf("decodeState(%q) accepted", bad)
 		}

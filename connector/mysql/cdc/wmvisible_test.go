@@ -25,6 +25,11 @@ import (
 // (chunk 2) and the reader reads that change while it reads chunk 1's
 // window; chunk 2's SELECT does not see it; it is committed after chunk
 // 2's SELECT. The emitted changes must replay to the table.
+//
+// Since XA transactions take effect at their XA COMMIT, not at XA PREPARE
+// (xa.go), XA PREPARE no longer holds that state: the update comes with
+// the commit, inside chunk 2's window, which applies it (the read of key
+// 15 checked below).
 func TestWatermarkChangeBinloggedBeforeVisible(t *testing.T) {
 	db := testDB(t)
 	table := newTablePrefix(t, db, "cdcwm", kvCols)
