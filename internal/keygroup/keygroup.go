@@ -41,12 +41,25 @@ func RangeFor(maxParallelism, parallelism, index int) Range {
 }
 
 // Subtask returns the subtask index that owns key group kg.
+//
+// A power-of-two maximum parallelism (the default, 128) divides with a
+// shift: a division by a number known only at run time is a hardware
+// divide, tens of cycles, paid once per record on every keyed exchange.
 func Subtask(maxParallelism, parallelism, kg int) int {
+	if m := uint(maxParallelism); m != 0 && m&(m-1) == 0 && kg >= 0 && parallelism > 0 {
+		return int(uint(kg*parallelism) >> bits.TrailingZeros(m))
+	}
 	return kg * parallelism / maxParallelism
 }
 
-// Of returns the key group of a key hash.
+// Of returns the key group of a key hash. A power-of-two maximum
+// parallelism (the default) takes the low bits instead of a hardware
+// divide: the same key group, once per record on the routing of a keyed
+// exchange and again in the keyed operator.
 func Of(hash uint64, maxParallelism int) int {
+	if m := uint64(maxParallelism); m != 0 && m&(m-1) == 0 {
+		return int(hash & (m - 1))
+	}
 	return int(hash % uint64(maxParallelism))
 }
 

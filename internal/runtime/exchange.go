@@ -3,6 +3,7 @@ package runtime
 import (
 	"errors"
 	"sync"
+	"sync/atomic"
 )
 
 // ErrCanceled is returned by blocking exchange calls when the job stops.
@@ -22,6 +23,61 @@ type Channel struct {
 	// notify is the consuming gate's wake-up signal, shared by all the
 	// channels of that gate.
 	notify chan struct{}
+	// space wakes the producer blocked on a full channel (awaitSpace)
+	// once the consumer drained the channel down to low envelopes, not at
+	// the first free slot: a back-pressured producer then runs for
+	// cap-low batches per wake-up instead of one, and the goroutine
+	// switches, futex wake-ups and idle spinning of the scheduler are paid
+	// once per several batches. queued counts the envelopes sent and not
+	// yet received (the producer adds after a send, the consumer subtracts
+	// after a receive); waiting tells the consumer that the producer
+	// waits. Both are atomics, sequentially consistent: the producer sets
+	// waiting and then reads queued, the consumer updates queued and then
+	// reads waiting, so at least one of them sees the other and no wake-up
+	// is lost.
+	space   chan struct{}
+	queued  atomic.Int64
+	waiting atomic.Bool
+	low     int64
+}
+
+// newChannel returns a channel of capacity envelopes that signals notify
+// on every send.
+func newChannel(capacity int, notify chan struct{}) *Channel {
+	return &Channel{C: make(chan Envelope, capacity), notify: notify,
+		space: make(chan struct{}, 1), low: int64(capacity / 2)}
+}
+
+// sent is called by the producer after each send.
+func (c *Channel) sent() { c.queued.Add(1) }
+
+// awaitSpace blocks the channel's (only) producer until the channel holds
+// at most low envelopes, or done closes (ErrCanceled).
+func (c *Channel) awaitSpace(done <-chan struct{}) error {
+	c.waiting.Store(true)
+	if c.queued.Load() <= c.low {
+		if c.waiting.CompareAndSwap(true, false) {
+			return nil
+		}
+		// The consumer saw the flag first: its signal is on the way.
+	}
+	select {
+	case <-c.space:
+		return nil
+	case <-done:
+		return ErrCanceled
+	}
+}
+
+// received is called by the (only) consumer after each receive: it wakes
+// the producer waiting in awaitSpace once the channel is down to low.
+func (c *Channel) received() {
+	if n := c.queued.Add(-1); n <= c.low && c.waiting.Load() && c.waiting.CompareAndSwap(true, false) {
+		select {
+		case c.space <- struct{}{}:
+		default: // unreachable: one signal per wait, taken by the waiter
+		}
+	}
 }
 
 // Partitioning selects how a writer spreads records over its channels.
@@ -160,8 +216,13 @@ func (w *RecordWriter[T]) send(i int, e Envelope) error {
 	select {
 	case ch.C <- e:
 	default:
-		// Backpressure: block until the consumer makes room.
+		// Backpressure: block until the consumer drained the channel to
+		// half (see Channel.space); there is room then, as this writer is
+		// the channel's only producer.
 		start := nanotime()
+		if err := ch.awaitSpace(w.done); err != nil {
+			return err
+		}
 		select {
 		case ch.C <- e:
 		case <-w.done:
@@ -169,6 +230,7 @@ func (w *RecordWriter[T]) send(i int, e Envelope) error {
 		}
 		w.stats.BlockedNanos += nanotime() - start
 	}
+	ch.sent()
 	select {
 	case ch.notify <- struct{}{}:
 	default:

@@ -30,7 +30,7 @@ func NewGate() *Gate {
 
 // NewChannel creates a channel that delivers to logical input idx of g.
 func (g *Gate) NewChannel(input, capacity int) *Channel {
-	ch := &Channel{C: make(chan Envelope, capacity), notify: g.notify}
+	ch := newChannel(capacity, g.notify)
 	g.chans = append(g.chans, &inChannel{ch: ch, input: input, wm: MinWatermark})
 	g.live++
 	return ch
@@ -53,6 +53,7 @@ func (g *Gate) poll() (int, Envelope, bool) {
 		}
 		select {
 		case e := <-c.ch.C:
+			c.ch.received()
 			g.rr = j + 1
 			if g.rr == n {
 				g.rr = 0
