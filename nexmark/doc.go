@@ -38,8 +38,9 @@
 //   - q5's SQL joins with a non-windowed maximum and so updates; Weir emits
 //     each window's final rows once, which is the same final table.
 //   - q9, q18 and q19 rank with ROW_NUMBER, whose ties the SQL leaves to
-//     arrival order; Weir breaks them deterministically (time, bidder,
-//     extra) so that results can be compared.
+//     arrival order; Weir breaks them deterministically (q9 and q19 by
+//     price, time, bidder, extra; q18 by time, price, then a 64-bit
+//     fingerprint of extra) so that results can be compared.
 //   - q10 emits its rows with the dt/hm partition columns instead of
 //     writing a partitioned file system sink.
 //   - q12 uses processing time and has no batch reference; a bounded job

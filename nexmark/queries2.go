@@ -135,27 +135,64 @@ type Q18Row struct {
 // BidderAuction is q18's key.
 type BidderAuction struct{ Bidder, Auction int64 }
 
-// lastOrder is what q18 keeps of the last bid of a pair: the columns that
-// order bids (the row itself goes out when the bid comes in). Kept by
-// value, it lets the bid go: the state holds one string pointer per pair
-// instead of a bid with three (less heap to grow and for the GC to scan).
+// lastOrder is what q18 kept of the last bid of a pair up to 0d98c66
+// (state "last"): the columns that order bids. Keys restored into it move
+// to "lastTie" on their first record.
 type lastOrder struct {
 	DateTime Time
 	Price    int64
 	Extra    string
 }
 
-// later reports whether a replaces b as the last bid in q18: a later
-// time; ties, which the reference leaves to arrival order, go to the
-// higher price, then the greater extra.
-func later(a *Bid, b lastOrder) bool {
+// lastTie is what q18 keeps of the last bid of a pair (state "lastTie"):
+// the columns that order bids, with extra as its tie fingerprint
+// (extraTie). It holds no pointer: the heap backend's maps of pairs are
+// then memory the GC never scans, and the bids' extra strings (about 70
+// bytes each, one per pair) are not kept alive by the state.
+type lastTie struct {
+	DateTime Time
+	Price    int64
+	Tie      uint64
+}
+
+// q18Order returns what orders b in q18.
+func q18Order(b *Bid) lastTie { return lastTie{b.DateTime, b.Price, extraTie(b.Extra)} }
+
+// after reports whether a replaces b as the last bid of a pair in q18: a
+// later time; ties, which the SQL leaves to arrival order, go to the
+// higher price, then the greater fingerprint of extra (extraTie); a bid
+// equal to the kept one in all three does not replace it. The reference
+// (refQ18) orders bids the same way.
+func (a lastTie) after(b lastTie) bool {
 	switch {
 	case a.DateTime != b.DateTime:
 		return a.DateTime > b.DateTime
 	case a.Price != b.Price:
 		return a.Price > b.Price
 	}
-	return a.Extra > b.Extra
+	return a.Tie > b.Tie
+}
+
+// extraTie is the fingerprint of a bid's extra that breaks q18's ties of
+// time and price: a 64-bit hash of its bytes, 8 at a time (little
+// endian), mixed with splitmix64's multipliers. It is persisted in q18's
+// state, so it must never change: a restored pair would order its next
+// tie differently from the reference.
+func extraTie(s string) uint64 {
+	h := uint64(len(s)) * 0x9e3779b97f4a7c15
+	for len(s) >= 8 {
+		w := uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+			uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
+		h = (h ^ w) * 0xbf58476d1ce4e5b9
+		h ^= h >> 31
+		s = s[8:]
+	}
+	var w uint64
+	for i := 0; i < len(s); i++ {
+		w |= uint64(s[i]) << (8 * i)
+	}
+	h = (h ^ w) * 0x94d049bb133111eb
+	return h ^ h>>29
 }
 
 // q18: find last bid. The last bid of every (bidder, auction)
@@ -167,18 +204,45 @@ func q18() Query {
 	}, lastPerKey(func(r Q18Row) BidderAuction { return BidderAuction{r.Bidder, r.Auction} }), refQ18)
 }
 
-type q18Last struct{ last state.Value[lastOrder] }
+// q18Last keeps the last bid of every pair in "lastTie". Keys restored
+// into "last" (the layout up to 0d98c66) move to "lastTie" on their first
+// record; whether any was restored there is checked once, on the first
+// record.
+type q18Last struct {
+	last    state.Value[lastTie]
+	old     state.Value[lastOrder]
+	checked bool
+	hasOld  bool
+}
 
 func (q *q18Last) Open(ctx *weir.KeyedRuntimeContext[BidderAuction]) error {
-	q.last = state.GetValue[BidderAuction, lastOrder](ctx.State(), state.Descriptor{Name: "last"})
+	q.last = state.GetValue[BidderAuction, lastTie](ctx.State(), state.Descriptor{Name: "lastTie"})
+	q.old = state.GetValue[BidderAuction, lastOrder](ctx.State(), state.Descriptor{Name: "last"})
 	return nil
 }
 
 func (q *q18Last) ProcessElement(ctx *weir.KeyedContext[BidderAuction, Q18Row], b *Bid) error {
-	if cur, ok := q.last.Value(); ok && !later(b, cur) {
+	cur, ok := q.last.Value()
+	if !ok {
+		if !q.checked {
+			q.checked = true
+			err := state.KeysOf[BidderAuction](q.old, func(BidderAuction) { q.hasOld = true })
+			if err != nil {
+				return err
+			}
+		}
+		if q.hasOld {
+			if o, found := q.old.Value(); found {
+				cur, ok = lastTie{o.DateTime, o.Price, extraTie(o.Extra)}, true
+				q.old.Clear()
+				q.last.Update(cur) // moved even if b does not replace it
+			}
+		}
+	}
+	if ok && (b.DateTime < cur.DateTime || b.DateTime == cur.DateTime && !q18Order(b).after(cur)) {
 		return nil
 	}
-	q.last.Update(lastOrder{b.DateTime, b.Price, b.Extra})
+	q.last.Update(q18Order(b))
 	ctx.Collect(Q18Row{b.Auction, b.Bidder, b.Price, b.Channel, b.URL, b.DateTime, b.Extra})
 	return nil
 }

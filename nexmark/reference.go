@@ -263,8 +263,7 @@ func refQ18(events []Event) []Q18Row {
 	for _, b := range refBids(events) {
 		k := key{b.Bidder, b.Auction}
 		cur := last[k]
-		if cur == nil || b.DateTime > cur.DateTime ||
-			(b.DateTime == cur.DateTime && (b.Price > cur.Price || (b.Price == cur.Price && b.Extra > cur.Extra))) {
+		if cur == nil || q18Order(b).after(q18Order(cur)) {
 			last[k] = b
 		}
 	}
