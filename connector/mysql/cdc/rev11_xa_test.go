@@ -4,6 +4,7 @@ import (
 	"database/sql"
 	"fmt"
 	"math/rand/v2"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -116,4 +117,124 @@ func TestRev11ConsistentChunkMissesXACommit(t *testing.T) {
 	file, pos = masterPos(t, db)
 	d.until(reached(file, pos), m.apply)
 	m.check(db, table)
+}
+
+// TestRev11ManyPreparedMixedTables: 40 XA transactions prepared at once,
+// each changing a captured and an uncaptured table (rows of the uncaptured
+// one first, so the captured change's index in the transaction is not 0),
+// decided in random order, a quarter rolled back, ordinary transactions in
+// between, with a restart through the checkpoint encoding in the middle,
+// by GTID and by file and offset: each committed transaction's change is
+// emitted once, at its XA COMMIT's position and time, in the binlog's
+// order, and the table replays.
+func TestRev11ManyPreparedMixedTables(t *testing.T) {
+	for _, byPos := range []bool{false, true} {
+		t.Run(fmt.Sprintf("byPosition=%v", byPos), func(t *testing.T) {
+			db := testDB(t)
+			table := rev11Table(t, db, "")
+			other := rev11Table(t, db, "o")
+			opts := Options{Addr: addr, Tables: []string{table}, Startup: Latest, ResumeByPosition: byPos}
+			d := startDirect(t, opts, nil)
+			d.next()
+			const n = 40
+			tag := fmt.Sprintf("%06d", rand.IntN(1e6))
+			hs := make([]*xaHandle, n)
+			for i := range hs {
+				hs[i] = xaPrepare(t, db, fmt.Sprintf("'rev11m%s_%d'", tag, i),
+					fmt.Sprintf("INSERT INTO %s VALUES (%d, 0, 0), (%d, 0, 0)", other, i, 1000+i),
+					fmt.Sprintf("INSERT INTO %s VALUES (%d, %d, 0)", table, i, i))
+			}
+			order := rand.Perm(n)
+			m := newModel(t)
+			var got, want []string
+			var last Position
+			check := func(c Change) {
+				got = append(got, opID(c))
+				if comparePos(c.Position.File, c.Position.Pos, posOf(last)) < 0 {
+					t.Errorf("change %s at %v, before the change before it (%v)", opID(c), c.Position, last)
+				}
+				if id := c.After[0].(int64); id < n && c.Position.Row != 2 {
+					t.Errorf("change %s: row %d of its transaction, want 2", opID(c), c.Position.Row)
+				}
+				last = c.Position
+				m.apply(c)
+			}
+			decide := func(from, to int) {
+				for j, i := range order[from:to] {
+					if j%4 == 3 {
+						hs[i].rollback()
+					} else {
+						hs[i].commit()
+						want = append(want, fmt.Sprintf("c%d", i))
+					}
+					if j%5 == 0 {
+						mustExec(t, db, fmt.Sprintf("INSERT INTO %s VALUES (%d, 0, 0)", table, 500+from+j))
+						want = append(want, fmt.Sprintf("c%d", 500+from+j))
+					}
+				}
+			}
+			decide(0, n/2)
+			file, pos := masterPos(t, db)
+			st := d.until(reached(file, pos), check)
+			d.stop()
+			if len(st.XA) != n/2 {
+				t.Fatalf("%d prepared transactions in the position, want %d", len(st.XA), n/2)
+			}
+			st = checkpointed(t, st)
+			decide(n/2, n)
+			file, pos = masterPos(t, db)
+			d2 := startDirect(t, opts, &st)
+			st = d2.until(reached(file, pos), check)
+			if !slices.Equal(got, want) {
+				t.Errorf("emitted %v, want %v", got, want)
+			}
+			if len(st.XA) != 0 {
+				t.Errorf("prepared transactions left: %d", len(st.XA))
+			}
+			m.check(db, table)
+		})
+	}
+}
+
+// TestRev11CheckpointCache: the reader's checkpoints reuse the encoding of
+// a prepared transaction already checkpointed, give the bytes encode
+// gives, restore to the position, and forget a transaction once decided.
+func TestRev11CheckpointCache(t *testing.T) {
+	st := preparedState(3)
+	other := &xaTx{XID: "2:71:", Changes: []xaChange{{Table: 0, Row: 1, Before: []any{int64(1), nil, nil, "x"}}}}
+	st.XA = append(st.XA, other)
+	r := &reader{st: st}
+	for range 2 {
+		enc, err := r.SnapshotState(1)
+		must(t, err)
+		want, err := st.encode()
+		must(t, err)
+		if string(enc[0]) != string(want) {
+			t.Fatalf("checkpoint %s, encode gives %s", enc[0], want)
+		}
+		if got := checkpointed(t, st); !reflect.DeepEqual(got, st) {
+			t.Fatalf("restored %+v, want %+v", got, st)
+		}
+		if len(r.xaEnc) != 2 || r.xaEnc[st.XA[0]] == nil {
+			t.Fatalf("cache of %d transactions after the checkpoint, want 2", len(r.xaEnc))
+		}
+	}
+	// The cache is used: a change to a cached transaction (never done
+	// outside this test) does not show.
+	cached := string(r.xaEnc[st.XA[0]])
+	st.XA[0].Changes[0].After[3] = "changed"
+	enc, err := r.SnapshotState(1)
+	must(t, err)
+	if !strings.Contains(string(enc[0]), cached) {
+		t.Errorf("checkpoint %s does not reuse %s", enc[0], cached)
+	}
+	r.st.XA = r.st.XA[1:] // the first decided
+	_, err = r.SnapshotState(1)
+	must(t, err)
+	if len(r.xaEnc) != 1 || r.xaEnc[other] == nil {
+		t.Errorf("cache of %d transactions after the decision, want only the one still prepared", len(r.xaEnc))
+	}
+	if got := checkpointed(t, r.st); len(got.XA) != 1 || got.XA[0].XID != other.XID {
+		t.Errorf("restored %+v", got.XA)
+	}
 }
