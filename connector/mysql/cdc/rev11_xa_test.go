@@ -8,6 +8,9 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/testutil"
 )
 
 // Review rev11 of the XA change (c002832): tests of what its tests did not
@@ -236,5 +239,50 @@ func TestRev11CheckpointCache(t *testing.T) {
 	}
 	if got := checkpointed(t, r.st); len(got.XA) != 1 || got.XA[0].XID != other.XID {
 		t.Errorf("restored %+v", got.XA)
+	}
+}
+
+// TestRev11XAReconnectByPosition: the binlog connection freezes (the
+// watchdog's ReadTimeout) between an XA transaction's PREPARE, read, and
+// its COMMIT; another is prepared and committed meanwhile: the
+// reconnection to the same server resumes from the file and offset (the
+// first transaction's GTID checked), with the prepared transaction held,
+// and each commit is emitted once.
+func TestRev11XAReconnectByPosition(t *testing.T) {
+	db := testDB(t)
+	table := rev11Table(t, db, "")
+	p := newFreezeProxy(t, addr)
+	opts := Options{Addr: p.addr(), Tables: []string{table}, Startup: Latest, HeartbeatPeriod: 20 * time.Millisecond, ReadTimeout: 200 * time.Millisecond, MinBackoff: time.Millisecond}
+	d := startDirect(t, opts, nil)
+	d.next()
+	tag := fmt.Sprintf("%06d", rand.IntN(1e6))
+	a := xaPrepare(t, db, "'rev11ra"+tag+"'", "INSERT INTO "+table+" VALUES (1, 1, 0)", "INSERT INTO "+table+" VALUES (2, 2, 0)")
+	file, pos := masterPos(t, db)
+	m := newModel(t)
+	var got []string
+	collect := func(c Change) { got = append(got, opID(c)); m.apply(c) }
+	if st := d.until(reached(file, pos), collect); len(st.XA) != 1 {
+		t.Fatalf("%d prepared transactions held, want 1", len(st.XA))
+	}
+	p.freeze()
+	a.commit()
+	b := xaPrepare(t, db, "'rev11rb"+tag+"'", "INSERT INTO "+table+" VALUES (3, 3, 0)")
+	mustExec(t, db, "INSERT INTO "+table+" VALUES (4, 4, 0)")
+	b.commit()
+	file, pos = masterPos(t, db)
+	st := d.until(reached(file, pos), collect)
+	if want := []string{"c1", "c2", "c4", "c3"}; !slices.Equal(got, want) {
+		t.Errorf("emitted %v, want %v", got, want)
+	}
+	if len(st.XA) != 0 {
+		t.Errorf("prepared transactions left: %+v", st.XA)
+	}
+	m.check(db, table)
+	if n := testutil.ToFloat64(d.g.m.reconnects); n < 1 {
+		t.Fatalf("%v reconnections, want at least 1", n)
+	}
+	d.stop()
+	if d.g.startedBy != "position" {
+		t.Errorf("the reconnection resumed by %s, want position", d.g.startedBy)
 	}
 }
