@@ -60,12 +60,16 @@ func (h *keyHeap) Pop() any {
 // before the reader started (a restore or a fresh start), not only those
 // read before L.
 //
+// The consistent snapshot (consistentChunk) keeps them too: its position
+// is consistent with the ordinary commits, not with MariaDB's XA COMMIT,
+// which is in the binlog before the engine commits it.
+//
 // A row is kept until the chunk covering it is emitted (forgetPending),
 // also while it is in the current window, so that a chunk read again
 // after a lost connection starts from it too. The memory is one row image
 // per row changed during the snapshot and not yet snapshotted.
 func (g *streamer) remember(tm *tmap, before, after []any) {
-	if !g.watermark || tm.idx < g.cur.Table {
+	if tm.idx < g.cur.Table {
 		return
 	}
 	t := tm.t

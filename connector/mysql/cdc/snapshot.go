@@ -73,13 +73,34 @@ func (g *streamer) consistentChunk(ctx context.Context, bs *replication.BinlogSt
 	if _, err := conn.ExecContext(ctx, "COMMIT"); err != nil {
 		return fmt.Errorf("mysql cdc: snapshot of %s: COMMIT: %w", t.ID(), err)
 	}
+	if g.consistentHook != nil {
+		g.consistentHook(ch)
+	}
 
 	// Read the binlog up to S: changes of rows snapshotted before are
-	// emitted, the others are in this chunk or a later one.
+	// emitted, the others are in this chunk or a later one. The chunk's
+	// rows are corrected with the changes of its range up to S, as in a
+	// watermark window, and with those read before (the pending rows):
+	// MariaDB writes an XA COMMIT to the binlog before InnoDB commits the
+	// transaction, outside the commit order the snapshot's position is
+	// consistent with, so a snapshot whose position is after an XA
+	// COMMIT may not see its changes. Applying a row's last change again
+	// where the snapshot saw it gives the same row.
+	var hi any
+	if ch.full {
+		hi = ch.last
+	}
+	g.window = newWindow(g.cur.Table, t, g.cur.Bound, hi, ch)
+	defer func() { g.window = nil }()
+	g.applyPending(g.window)
 	if err := g.readTo(ctx, bs, gomysql.Position{Name: sFile, Pos: sPos}); err != nil {
 		return err
 	}
-	return g.sendChunk(ctx, ch, ch.entries)
+	if err := g.sendChunk(ctx, ch, g.window.result(Position{File: sFile, Pos: sPos, Snapshot: true})); err != nil {
+		return err
+	}
+	g.forgetPending(g.window)
+	return nil
 }
 
 // watermarkChunk is Flink CDC's incremental snapshot of one chunk. The low

@@ -101,8 +101,11 @@ type reader struct {
 	ops      [4]prometheus.Counter // events by op: r, c, u, d
 	items    chan item
 	avail    chan struct{}
-	cancel   context.CancelFunc
-	wg       sync.WaitGroup
+	// xaEnc holds the checkpoint encodings of the prepared transactions
+	// of the last checkpoint (see state.encodeWith).
+	xaEnc  map[*xaTx][]byte
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
 }
 
 // count counts an emitted change in the events metric; the per-operation
@@ -181,9 +184,19 @@ func (r *reader) SnapshotState(int64) ([][]byte, error) {
 		// changes, so the checkpoint may hold its position.
 		st = *p
 	}
-	b, err := st.encode()
+	if r.xaEnc == nil && len(st.XA) > 0 {
+		r.xaEnc = map[*xaTx][]byte{}
+	}
+	b, err := st.encodeWith(r.xaEnc)
 	if err != nil {
 		return nil, fmt.Errorf("mysql cdc: encoding the position: %w", err)
+	}
+	if len(r.xaEnc) > len(st.XA) { // some decided since: forget them
+		keep := make(map[*xaTx][]byte, len(st.XA))
+		for _, tx := range st.XA {
+			keep[tx] = r.xaEnc[tx]
+		}
+		r.xaEnc = keep
 	}
 	return [][]byte{b}, nil
 }

@@ -52,7 +52,14 @@ type stateV1 struct {
 // stateVersion is the version encode writes.
 const stateVersion = 2
 
-func (s state) encode() ([]byte, error) {
+func (s state) encode() ([]byte, error) { return s.encodeWith(nil) }
+
+// encodeWith is encode taking the encodings of the prepared transactions
+// from cache (by transaction: they do not change once in a state), and
+// adding those it lacks, if cache is not nil. A prepared transaction stays
+// in every checkpoint until its decision: encoding its changes again for
+// each one took seconds of the reader's goroutine per million changes.
+func (s state) encodeWith(cache map[*xaTx][]byte) ([]byte, error) {
 	e := stateV1{V: stateVersion, Fresh: s.Fresh, File: s.File, Pos: s.Pos, GTID: s.GTID, Skip: s.Skip, Table: s.Table, Tables: s.Tables}
 	switch b := s.Bound.(type) {
 	case int64:
@@ -60,13 +67,40 @@ func (s state) encode() ([]byte, error) {
 	case uint64:
 		e.Bound = "u" + strconv.FormatUint(b, 10)
 	}
-	if len(s.XA) > 0 {
-		var err error
-		if e.XA, err = encodeXA(s.XA); err != nil {
-			return nil, err
-		}
+	b, err := json.Marshal(e)
+	if err != nil || len(s.XA) == 0 {
+		return b, err
 	}
-	return json.Marshal(e)
+	// The object with "xa" last, as json.Marshal of e with e.XA set.
+	txs := make([][]byte, len(s.XA))
+	n := len(b) + 8
+	for i, tx := range s.XA {
+		enc, ok := cache[tx]
+		if !ok {
+			j, err := encodeXA([]*xaTx{tx})
+			if err != nil {
+				return nil, err
+			}
+			if enc, err = json.Marshal(j[0]); err != nil {
+				return nil, err
+			}
+			if cache != nil {
+				cache[tx] = enc
+			}
+		}
+		txs[i] = enc
+		n += len(enc) + 1
+	}
+	out := make([]byte, 0, n)
+	out = append(out, b[:len(b)-1]...)
+	out = append(out, `,"xa":[`...)
+	for i, enc := range txs {
+		if i > 0 {
+			out = append(out, ',')
+		}
+		out = append(out, enc...)
+	}
+	return append(out, "]}"...), nil
 }
 
 func decodeState(b []byte) (state, error) {

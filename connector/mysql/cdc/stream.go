@@ -51,6 +51,9 @@ type streamer struct {
 	pending     map[int]*pendingTable // by table index: the last change of rows above the bound (see remember)
 	statusQuery string
 	chunkHook   func(afterSelect bool)
+	// consistentHook, if set (tests), sees a consistent chunk's rows
+	// as read, before the binlog up to its position is.
+	consistentHook func(ch *chunk)
 
 	// Binlog position while reading (see handle).
 	nextFile     string
