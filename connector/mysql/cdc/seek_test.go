@@ -33,7 +33,7 @@ func TestGTIDSeekSlowerThanReadTimeout(t *testing.T) {
 		mustExec(t, db, "INSERT INTO "+ballast+" SELECT seq, REPEAT('x', 1 << 20) FROM seq_1_to_64")
 	}
 	file, pos := masterPos(t, db)
-	opts := Options{Addr: addr, Tables: []string{table}, Startup: Latest, HeartbeatPeriod: 2 * time.Millisecond, ReadTimeout: 10 * time.Millisecond, Buffer: 1, Logger: slog.New(slog.NewTextHandler(testWriter{t}, nil))}
+	opts := Options{Addr: addr, Tables: []string{table}, Startup: Latest, HeartbeatPeriod: 5 * time.Millisecond, ReadTimeout: 50 * time.Millisecond, Buffer: 1, Logger: slog.New(slog.NewTextHandler(testWriter{t}, nil))}
 	d := startDirect(t, opts, nil)
 	start := d.next().st
 	if start.GTID == "" {
