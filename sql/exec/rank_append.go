@@ -25,9 +25,6 @@ type rankTop struct {
 	codec *row.Codec
 	rows  []row.Row
 	enc   []byte // the encoding read from state, when rows is nil
-	// free is the partition's room for the fields of its next rows (see
-	// rankAppendFn.keepFields): not state, never encoded.
-	free []row.Value
 }
 
 // rankTopSchema is rankTop's state layout: the one of struct{Enc []byte}
@@ -67,9 +64,6 @@ type rankAppendFn struct {
 	codec *row.Codec
 	top   state.Value[rankTop]
 	slab  row.Slab // fields of emitted rows
-	// inPlace: the state keeps the rankTop it was given (heap without
-	// TTL), so a full partition changed in place needs no Update.
-	inPlace bool
 	// legacyIndex and legacyData hold partitions of the retractable
 	// layout ("rank-index", "rank-data": snapshots from before append-only
 	// inputs had their own) when a restore brought some; nil otherwise
@@ -89,52 +83,7 @@ func (f *rankAppendFn) Open(ctx *weir.KeyedRuntimeContext[string]) error {
 	f.top = state.GetValue[string, rankTop](ctx.State(), state.Descriptor{Name: "rank-top", TTL: ttl})
 	f.legacyIndex = state.GetValue[string, []rankIndexEntry](ctx.State(), state.Descriptor{Name: "rank-index", TTL: ttl})
 	f.legacyData = state.GetMap[string, string, []string](ctx.State(), state.Descriptor{Name: "rank-data", TTL: ttl})
-	f.inPlace = state.InPlace(f.top)
 	return nil
-}
-
-// keepFields returns the fields the partition t keeps for in, a copy of
-// in's. With the row number in the output every emitted row is a copy (emit),
-// so no emitted row shares a kept row's fields, and the partition owns them:
-//
-//   - a full partition (old rows, old >= RankEnd) writes in over the
-//     fields of the row it pushes out (rows[old-1], never emitted again):
-//     no allocation, and its rows stay in the memory they had;
-//   - a partition's second and later rows take their fields from
-//     allocations of room for as many rows as it has (t.free): one for
-//     the 2nd row, one for the 3rd and 4th, one for the 5th to 8th…, so
-//     a partition's rows lie in a few blocks, and the shifted rows that
-//     each new row emits again are read from nearby memory, not one cold
-//     object each.
-//
-// Without the row number (rows emitted as they are kept, and the pushed
-// out row emitted as -D) every kept row gets fields of its own, as
-// before. The first row of a partition always does (most partitions of a
-// Top-N may keep one row).
-func (f *rankAppendFn) keepFields(t *rankTop, rows []row.Row, in row.Row, old, n int) []row.Value {
-	w := len(in.Fields)
-	if !f.spec.OutputRankNumber || old == 0 {
-		return slices.Clone(in.Fields)
-	}
-	// Called after the row's output: the pushed out row's -U is emitted.
-	if old >= n {
-		if out := rows[old-1].Fields; len(out) == w {
-			copy(out, in.Fields)
-			return out
-		}
-		return slices.Clone(in.Fields)
-	}
-	if len(t.free) < w {
-		// Room for as many rows as the partition has (its rows' memory
-		// doubles, as a slice's would), within the rows' capacity: a
-		// partition that stops at a few rows keeps little room unused.
-		k := max(1, min(min(n, cap(rows))-old, old))
-		t.free = make([]row.Value, k*w)
-	}
-	fs := t.free[:w:w]
-	t.free = t.free[w:]
-	copy(fs, in.Fields)
-	return fs
 }
 
 // checkLegacy runs on the first row (restored state is in place only
@@ -268,20 +217,9 @@ func (f *rankAppendFn) ProcessElement(ctx *weir.KeyedContext[string, row.Row], i
 		}
 	}
 	pos := lo
-	if old < n && old == cap(rows) && old > 0 {
-		// A partition's second row makes room for the whole top (up to
-		// 16 rows at once) instead of growing by doubling: one
-		// allocation instead of up to four on the way to RankEnd.
-		rows = slices.Grow(rows, min(n, max(16, 2*old))-old)
-	}
-	// A kept row has fields of the partition's own: carved from the slab,
-	// it would keep the slab's emitted rows alive as long as it stays in
-	// the top. Without the row number in itself is emitted, so it gets
-	// them now; with it (emit copies) only after the emitted rows, as the
-	// row pushed out, whose fields in may take, may be emitted as -U.
-	if !f.spec.OutputRankNumber {
-		in = row.Row{Kind: row.Insert, Fields: slices.Clone(in.Fields)}
-	}
+	// A kept row has fields of its own: carved from the slab, it would
+	// keep the slab's emitted rows alive as long as it stays in the top.
+	in = row.Row{Kind: row.Insert, Fields: slices.Clone(in.Fields)}
 
 	if f.spec.OutputRankNumber || f.spec.RankStart > 1 {
 		// Every rank from in's down moves: -U of the row that had it,
@@ -307,22 +245,20 @@ func (f *rankAppendFn) ProcessElement(ctx *weir.KeyedContext[string, row.Row], i
 		ctx.Collect(in)
 	}
 
-	if f.spec.OutputRankNumber {
-		in = row.Row{Kind: row.Insert, Fields: f.keepFields(&t, rows, in, old, n)}
-	}
 	if old >= n {
 		copy(rows[pos+1:], rows[pos:old-1])
 		rows[pos] = in
-		if f.inPlace && t.rows != nil {
-			// The state holds this very rows slice (same array, length
-			// and capacity), changed in place.
-			return nil
-		}
 	} else {
+		if old == cap(rows) && old > 0 {
+			// A partition's second row makes room for the whole top (up to
+			// 16 rows at once) instead of growing by doubling: one
+			// allocation instead of up to four on the way to RankEnd.
+			rows = slices.Grow(rows, min(n, max(16, 2*old))-old)
+		}
 		rows = append(rows, row.Row{})
 		copy(rows[pos+1:], rows[pos:old])
 		rows[pos] = in
 	}
-	f.top.Update(rankTop{codec: f.codec, rows: rows, free: t.free})
+	f.top.Update(rankTop{codec: f.codec, rows: rows})
 	return nil
 }
