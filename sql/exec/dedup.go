@@ -109,6 +109,9 @@ type dedupFn struct {
 	codec *row.Codec
 	seen  state.Value[bool]
 	last  state.Value[dedupRow]
+	// lastC is "dedup-row" when compact (last is then nil): the same
+	// bytes, held as a keptRow.
+	lastC state.Value[keptRow]
 	// compact keeps rows in their encoding (plus the rowtime), not decoded:
 	// set when no output needs the kept row itself (no -U, no changelog
 	// input), so it is only compared (rowtime) or tested for presence.
@@ -205,6 +208,47 @@ func (d *dedupRow) DecodeState(src []byte) (int, error) {
 	return k + int(n), nil
 }
 
+// keptRow is the compact form of dedupRow alone: the row's encoding and
+// its rowtime. The compact form never has a codec or fields, so its
+// state's map entries are 32 bytes instead of dedupRow's 64: the map of
+// every key's kept row (q18 keeps one per bidder and auction) is half the
+// size to grow, rehash and scan. The same state bytes and schema as
+// dedupRow (the string of the row's encoding), so snapshots restore across
+// the two in both directions.
+type keptRow struct {
+	enc   string
+	ms    int64 // rowtime, when timed
+	ns    int32
+	timed bool
+}
+
+// StateSchema implements codec.SelfSchema: the layout of a string.
+func (d keptRow) StateSchema() string { return "string" }
+
+// AppendState implements codec.SelfEncoder: as dedupRow's.
+func (d keptRow) AppendState(dst []byte) []byte {
+	dst = binary.AppendUvarint(dst, uint64(len(d.enc)))
+	return append(dst, d.enc...)
+}
+
+// DecodeState implements codec.SelfDecoder: as dedupRow's (the rowtime is
+// read from the row on use).
+func (d *keptRow) DecodeState(src []byte) (int, error) {
+	var r dedupRow
+	n, err := r.DecodeState(src)
+	*d = keptRow{enc: r.enc}
+	return n, err
+}
+
+// kept returns the current key's kept row.
+func (f *dedupFn) kept() (dedupRow, bool) {
+	if f.lastC != nil {
+		k, ok := f.lastC.Value()
+		return dedupRow{enc: k.enc, ms: k.ms, ns: k.ns, timed: k.timed}, ok
+	}
+	return f.last.Value()
+}
+
 // load returns the kept row (as an insert row).
 func (f *dedupFn) load(d dedupRow) (row.Row, error) {
 	if d.fields != nil {
@@ -238,19 +282,23 @@ func (f *dedupFn) keep(r row.Row) {
 		return
 	}
 	f.buf = f.codec.Append(f.buf[:0], row.Row{Fields: r.Fields})
-	d := dedupRow{enc: string(f.buf)}
+	d := keptRow{enc: string(f.buf)}
 	if f.spec.RowTime {
 		if t := r.Fields[f.spec.TimeCol]; !t.IsNull() {
 			d.ms, d.ns, d.timed = t.Millis(), t.NanoOfMilli(), true
 		}
 	}
-	f.last.Update(d)
+	f.lastC.Update(d)
 }
 
 func (f *dedupFn) Open(ctx *weir.KeyedRuntimeContext[string]) error {
 	ttl := joinStateTTL(f.spec.StateTTL)
 	f.seen = state.GetValue[string, bool](ctx.State(), state.Descriptor{Name: "dedup-seen", TTL: ttl})
-	f.last = state.GetValue[string, dedupRow](ctx.State(), state.Descriptor{Name: "dedup-row", TTL: ttl})
+	if f.compact {
+		f.lastC = state.GetValue[string, keptRow](ctx.State(), state.Descriptor{Name: "dedup-row", TTL: ttl})
+	} else {
+		f.last = state.GetValue[string, dedupRow](ctx.State(), state.Descriptor{Name: "dedup-row", TTL: ttl})
+	}
 	if f.spec.MiniBatch.Enabled() {
 		// In Open: each subtask has its own copy of f (and so of mb).
 		f.mb = &dedupBundle{rows: map[string]*heldRow{}, wm: math.MinInt64}
@@ -286,7 +334,7 @@ func (f *dedupFn) process(ctx *weir.KeyedContext[string, row.Row], in row.Row) e
 		}
 		return nil
 	}
-	kept, hasPrev := f.last.Value()
+	kept, hasPrev := f.kept()
 	var prev row.Row
 	if hasPrev && s.GenerateUpdateBefore {
 		var err error

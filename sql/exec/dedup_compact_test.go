@@ -101,21 +101,31 @@ func TestDedupCompactRowState(t *testing.T) {
 		row.Of(row.Null(), row.Str(""), row.Null()),
 	} {
 		f := &dedupFn{spec: DedupSpec{Types: types, RowTime: true, TimeCol: 2, KeepLast: true}, codec: rc, compact: true}
-		var kept dedupRow
-		f.last = valueRecorder[dedupRow]{&kept}
+		var kc keptRow
+		f.lastC = valueRecorder[keptRow]{&kc}
 		f.keep(r)
-		if kept.fields != nil {
+		kept, ok := f.kept()
+		if !ok || kept.fields != nil {
 			t.Fatalf("compact keep stored decoded fields")
 		}
 		oldEnc := codec.Must[string]().Append(nil, string(rc.Append(nil, r)))
-		if enc := codec.Must[dedupRow]().Append(nil, kept); string(enc) != string(oldEnc) {
+		if enc := codec.Must[keptRow]().Append(nil, kc); string(enc) != string(oldEnc) {
 			t.Fatalf("compact encoding %x, want the old layout's %x", enc, oldEnc)
+		}
+		if codec.Schema[keptRow]() != codec.Schema[dedupRow]() {
+			t.Fatalf("keptRow schema %q, dedupRow's %q", codec.Schema[keptRow](), codec.Schema[dedupRow]())
 		}
 		back, _, err := codec.Must[dedupRow]().Decode(oldEnc)
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, d := range []dedupRow{kept, back} {
+		backC, n, err := codec.Must[keptRow]().Decode(oldEnc)
+		if err != nil || n != len(oldEnc) {
+			t.Fatalf("keptRow decode: %v (%d of %d bytes)", err, n, len(oldEnc))
+		}
+		f.lastC = valueRecorder[keptRow]{&backC}
+		backK, _ := f.kept()
+		for _, d := range []dedupRow{kept, back, backK} {
 			got, err := f.load(d)
 			if err != nil {
 				t.Fatal(err)
