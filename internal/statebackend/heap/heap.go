@@ -330,6 +330,9 @@ type Value[K, N comparable, V any] struct {
 	// slices or maps): while a snapshot is being written, Value hands
 	// out a copy of a value the snapshot may see (fork).
 	mut bool
+	// copier: V has a CopyState method (state.Copier), which fork uses
+	// instead of the codec.
+	copier bool
 	// forked holds the (namespace, key) pairs whose value was copied or
 	// set since the capture of epoch forkEpoch, the latest: their value
 	// is no snapshot's. Nil while no snapshot is being written.
@@ -342,6 +345,8 @@ type Value[K, N comparable, V any] struct {
 // NewValue registers a value state.
 func NewValue[K, N comparable, V any](b *Backend[K], ttl statebackend.TTL) *Value[K, N, V] {
 	s := &Value[K, N, V]{base: newBase[K, N, entry[V]](b, ttl), mut: mutableOf[V]()}
+	var zero V
+	_, s.copier = any(zero).(interface{ CopyState() V })
 	b.register(s)
 	return s
 }
@@ -372,9 +377,13 @@ func (s *Value[K, N, V]) markForked() {
 	s.forked[nsKey[K, N]{s.ns, s.b.kc.Key}] = struct{}{}
 }
 
-// copyOf returns a deep copy of v, made by encoding and decoding it with
-// the state's codec.
+// copyOf returns a copy of v that shares no memory the task may change
+// with v: v.CopyState() if V has that method (state.Copier), else v
+// encoded and decoded with the state's codec.
 func (s *Value[K, N, V]) copyOf(v V) V {
+	if s.copier {
+		return any(v).(interface{ CopyState() V }).CopyState()
+	}
 	c := s.codecs()
 	if c.err != nil {
 		// No snapshot can hold a value that cannot be encoded.

@@ -328,3 +328,60 @@ func TestInPlaceConcurrentWriters(t *testing.T) {
 		}
 	}
 }
+
+// copying is a value changed in place that copies itself (state.Copier).
+type copying struct {
+	counted
+	copies *int
+}
+
+func (c *copying) CopyState() *copying {
+	*c.copies++
+	return &copying{counted{slices.Clone(c.N)}, c.copies}
+}
+
+// TestInPlaceCopier: a value type with CopyState is copied with it, not
+// with its codec, and the snapshot still holds the captured values.
+func TestInPlaceCopier(t *testing.T) {
+	kc := statebackend.NewKeyContext(keygroup.Hasher[int64](), 128, keygroup.Range{Start: 0, End: 128})
+	b := New(kc, func() int64 { return 0 })
+	v := NewValue[int64, struct{}, *copying](b, statebackend.TTL{})
+	v.SetName("c")
+	copies := 0
+	for k := range int64(10) {
+		_ = kc.Set(k)
+		v.Update(&copying{counted{[]int64{k}}, &copies})
+	}
+	write, err := b.SnapshotAsync()
+	if err != nil {
+		t.Fatal(err)
+	}
+	encodes.Store(0)
+	for k := range int64(10) {
+		_ = kc.Set(k)
+		c, _ := v.Value()
+		c.N[0] = 100
+	}
+	if copies != 10 || encodes.Load() != 0 {
+		t.Fatalf("%d CopyState calls, %d encodes; want 10, 0", copies, encodes.Load())
+	}
+	groups := map[int][]byte{}
+	if err := write(func(kg int, sec []byte) { groups[kg] = append(groups[kg], sec...) }); err != nil {
+		t.Fatal(err)
+	}
+	rb := New(statebackend.NewKeyContext(keygroup.Hasher[int64](), 128, keygroup.Range{Start: 0, End: 128}), func() int64 { return 0 })
+	rv := NewValue[int64, struct{}, *copying](rb, statebackend.TTL{})
+	rv.SetName("c")
+	if err := rb.SetRestore(groups); err != nil {
+		t.Fatal(err)
+	}
+	if err := rb.Seal(); err != nil {
+		t.Fatal(err)
+	}
+	for k := range int64(10) {
+		_ = rb.kc.Set(k)
+		if c, ok := rv.Value(); !ok || c.N[0] != k {
+			t.Fatalf("key %d restored as %v", k, c)
+		}
+	}
+}
