@@ -1115,9 +1115,10 @@ func (op *windowOp[K, T, W, O]) processMerging(v T, ts int64, ws []W, wm int64) 
 }
 
 // loadPairs makes op.pairs the current key's merging window set. The
-// operator changes it in place and stores it back: a state whose values
-// are slices is encoded when a snapshot is captured (heap state's rule for
-// mutable values), so no snapshot reads it later.
+// operator changes it in place and stores it back: while a snapshot is
+// being written, the heap's value state hands out a copy of a slice the
+// snapshot reads (heap state's rule for mutable values), so no snapshot
+// sees the change.
 func (op *windowOp[K, T, W, O]) loadPairs() {
 	op.pairs, _ = op.mergeSets.Value()
 }

@@ -3,7 +3,9 @@ package nexmark
 import (
 	"encoding/binary"
 	"fmt"
+	"maps"
 	"math/bits"
+	"slices"
 
 	"github.com/weirstream/weir"
 	"github.com/weirstream/weir/codec"
@@ -358,4 +360,14 @@ func (s *idSet) each(fn func(id int64, m uint8)) {
 	for id, m := range s.big {
 		fn(id, m)
 	}
+}
+
+// CopyState returns a copy of a sharing none of its ids (state.Copier):
+// what the heap backend hands out instead of a when a snapshot being
+// written holds a, cheaper than encoding and decoding the ids.
+func (a *distinctAcc) CopyState() *distinctAcc {
+	c := *a
+	c.ids.t = slices.Clone(a.ids.t)
+	c.ids.big = maps.Clone(a.ids.big)
+	return &c
 }

@@ -114,3 +114,10 @@ func q19Rank(ctx *weir.KeyedContext[int64, Q19Row], top *q19Ranks, b *Bid) bool 
 	}
 	return true
 }
+
+// CopyState returns a copy of r (state.Copier). The bids are shared: a
+// buffer only ever replaces its bids, it never changes one.
+func (r *q19Ranks) CopyState() *q19Ranks {
+	c := *r
+	return &c
+}

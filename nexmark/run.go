@@ -102,6 +102,15 @@ type BenchResult struct {
 	// time, by its first event, so a per-event latency can overstate by
 	// up to about this much. A lower rate gives a finer resolution.
 	LatencyResolutionMs float64 `json:"latency_resolution_ms,omitempty"`
+
+	// Checkpoints is the number of checkpoints that completed during the
+	// run; CheckpointSyncMeanMs and CheckpointSyncMaxMs the mean and the
+	// longest, over them, of the longest synchronous part of a subtask's
+	// snapshot (the time the checkpoint stopped the task: from the
+	// snapshot's start to the barrier going downstream).
+	Checkpoints          int     `json:"checkpoints,omitempty"`
+	CheckpointSyncMeanMs float64 `json:"checkpoint_sync_mean_ms,omitempty"`
+	CheckpointSyncMaxMs  float64 `json:"checkpoint_sync_max_ms,omitempty"`
 }
 
 // Progress counts the events a running benchmark's generator has emitted:
@@ -123,7 +132,8 @@ func Bench(ctx context.Context, q Query, cfg Config, opts weir.Options, progress
 	if progress == nil {
 		progress = new(Progress)
 	}
-	env := weir.NewEnvironment(opts)
+	var cs ckptStats
+	env := weir.NewEnvironment(cs.hook(opts))
 	em := newEmissions(cfg, time.Now(), &progress.events)
 	src, err := newSource(cfg, em)
 	if err != nil {
@@ -158,6 +168,7 @@ func Bench(ctx context.Context, q Query, cfg Config, opts weir.Options, progress
 			r.LatencyResolutionMs = ms(int64(em.resolution()))
 		}
 	}
+	cs.fill(&r)
 	return r, nil
 }
 

@@ -184,6 +184,12 @@ Queries: ` + queryNames(),
 			if err := tw.Flush(); err != nil {
 				return fmt.Errorf("bench nexmark: %w", err)
 			}
+			for _, r := range results {
+				if r.Checkpoints > 0 {
+					fmt.Fprintf(out, "# %s: %d checkpoints, synchronous part (longest subtask) mean %.2f ms, max %.2f ms\n",
+						r.Query, r.Checkpoints, r.CheckpointSyncMeanMs, r.CheckpointSyncMaxMs)
+				}
+			}
 			return nil
 		},
 	}

@@ -14,8 +14,12 @@
 // Until it finished, the first write to a map the snapshot sees clones that
 // map (and, for map state, the inner map of the key) first. Values that
 // hold pointers, slices or maps could be changed in place where no map
-// copy sees it, so states of such values are encoded when the snapshot is
-// captured instead (a longer pause, never a torn snapshot).
+// copy sees it: a value state hands out such a value, after a capture, as
+// a copy it keeps from then on (fork, as Flink's CopyOnWriteStateMap
+// copies an entry older than the snapshot on its first access), so the
+// snapshot's writer reads the captured object while the task changes its
+// copy; list and map states of such values are encoded when the snapshot
+// is captured instead (a longer pause, never a torn snapshot).
 //
 // Concurrency: a Backend and its states belong to one subtask goroutine;
 // only the function returned by SnapshotAsync may run on another, reading
@@ -23,6 +27,7 @@
 package heap
 
 import (
+	"fmt"
 	"maps"
 	"slices"
 	"sync/atomic"
@@ -321,13 +326,91 @@ func (s *base[K, N, E]) ForEachKey(fn func(k K, n N)) error {
 type Value[K, N comparable, V any] struct {
 	base[K, N, entry[V]]
 	c *stateCodecs[K, N, V]
+	// mut: values of type V can be changed in place (they hold pointers,
+	// slices or maps): while a snapshot is being written, Value hands
+	// out a copy of a value the snapshot may see (fork).
+	mut bool
+	// copier: V has a CopyState method (state.Copier), which fork uses
+	// instead of the codec.
+	copier bool
+	// forked holds the (namespace, key) pairs whose value was copied or
+	// set since the capture of epoch forkEpoch, the latest: their value
+	// is no snapshot's. Nil while no snapshot is being written.
+	forked    map[nsKey[K, N]]struct{}
+	forkEpoch uint64
+	// buf is fork's encoding buffer.
+	buf []byte
 }
 
 // NewValue registers a value state.
 func NewValue[K, N comparable, V any](b *Backend[K], ttl statebackend.TTL) *Value[K, N, V] {
-	s := &Value[K, N, V]{base: newBase[K, N, entry[V]](b, ttl)}
+	s := &Value[K, N, V]{base: newBase[K, N, entry[V]](b, ttl), mut: mutableOf[V]()}
+	var zero V
+	_, s.copier = any(zero).(interface{ CopyState() V })
 	b.register(s)
 	return s
+}
+
+// unshared reports whether no snapshot being written may see the current
+// key's value (the capture of the latest snapshot came before the value
+// was copied or set), and drops the record of copies once no snapshot is
+// being written.
+func (s *Value[K, N, V]) unshared() bool {
+	if s.b.inflight.Load() == 0 {
+		s.forked = nil
+		return true
+	}
+	if s.forked == nil || s.forkEpoch != s.b.epoch {
+		return false
+	}
+	_, ok := s.forked[nsKey[K, N]{s.ns, s.b.kc.Key}]
+	return ok
+}
+
+// markForked records that the current key's value is no snapshot's (a
+// snapshot is being written).
+func (s *Value[K, N, V]) markForked() {
+	if s.forked == nil || s.forkEpoch != s.b.epoch {
+		s.forked = map[nsKey[K, N]]struct{}{}
+		s.forkEpoch = s.b.epoch
+	}
+	s.forked[nsKey[K, N]{s.ns, s.b.kc.Key}] = struct{}{}
+}
+
+// copyOf returns a copy of v that shares no memory the task may change
+// with v: v.CopyState() if V has that method (state.Copier), else v
+// encoded and decoded with the state's codec.
+func (s *Value[K, N, V]) copyOf(v V) V {
+	if s.copier {
+		return any(v).(interface{ CopyState() V }).CopyState()
+	}
+	c := s.codecs()
+	if c.err != nil {
+		// No snapshot can hold a value that cannot be encoded.
+		return v
+	}
+	s.buf = c.v.Append(s.buf[:0], v)
+	cp, _, err := c.v.Decode(s.buf)
+	if err != nil {
+		// The state has no error path: fail the task as a panic does.
+		panic(fmt.Errorf("heap: state %q: copying a value a snapshot is writing: %w", s.name, err))
+	}
+	return cp
+}
+
+// fork makes the current key's live entry e, whose value may be changed
+// in place, a copy of its value if a snapshot being written may see it:
+// the snapshot's writer encodes the captured object, which the task no
+// longer reaches, while the task goes on with the copy. A value is copied
+// at most once per snapshot; untouched values are not copied at all.
+func (s *Value[K, N, V]) fork(e entry[V]) entry[V] {
+	if s.unshared() {
+		return e
+	}
+	e.v = s.copyOf(e.v)
+	s.write()[s.b.kc.Key] = e
+	s.markForked()
+	return e
 }
 
 // Value returns the current value, and false if there is none (or it
@@ -342,6 +425,10 @@ func (s *Value[K, N, V]) Value() (V, bool) {
 	if e.exp != 0 {
 		now := s.b.now()
 		if e.exp <= now {
+			if s.mut && !s.unshared() {
+				// Removed, but a snapshot may still see it.
+				e.v = s.copyOf(e.v)
+			}
 			s.remove()
 			if s.ttl.Visibility == statebackend.NeverReturnExpired {
 				var zero V
@@ -355,6 +442,9 @@ func (s *Value[K, N, V]) Value() (V, bool) {
 		}
 		s.cleanup(now)
 	}
+	if s.mut {
+		e = s.fork(e)
+	}
 	return e.v, true
 }
 
@@ -367,14 +457,19 @@ func (s *Value[K, N, V]) Update(v V) {
 		s.cleanup(now)
 	}
 	s.write()[s.b.kc.Key] = entry[V]{v: v, exp: exp}
+	if s.mut && s.b.inflight.Load() > 0 {
+		// A value set after the latest capture is no snapshot's (the
+		// caller no longer changes what it gave before).
+		s.markForked()
+	}
 }
 
 // KeepsReferences reports whether the state keeps the values it is given
 // as they are, so that a value pointing to memory may be changed through
 // that pointer without an Update (state.InPlace): true without TTL (with
-// TTL, Update refreshes the expiry). Values that can change in place are
-// encoded when a snapshot is captured (see mutableOf), so such changes
-// never tear a snapshot.
+// TTL, Update refreshes the expiry). While a snapshot is being written,
+// Value hands out a copy of a value the snapshot sees (fork), so such
+// changes never tear a snapshot.
 func (s *Value[K, N, V]) KeepsReferences() bool { return s.ttl.TTLMillis <= 0 }
 
 // cleanup removes up to CleanupPerAccess expired entries of the current

@@ -409,12 +409,15 @@ func decodeEntry[V any](src []byte, vc codec.Codec[V]) (entry[V], int, error) {
 }
 
 // Freeze captures the state; the writer encodes ns, key, expiry, value.
+// Values that can change in place are not encoded now either: Value
+// copies such a value before handing it out while the snapshot is being
+// written (fork), so the writer's objects stay as they were captured.
 func (s *Value[K, N, V]) Freeze() (func(dst []byte, idx int) ([]byte, error), error) {
 	c := s.codecs()
 	if c.err != nil {
 		return nil, c.err
 	}
-	return freezeEntries(&s.base, c.n, c.k, mutableOf[V](), func(dst []byte, e entry[V]) []byte {
+	return freezeEntries(&s.base, c.n, c.k, false, func(dst []byte, e entry[V]) []byte {
 		return c.v.Append(binary.AppendVarint(dst, e.exp), e.v)
 	})
 }
