@@ -168,4 +168,3 @@ func waitWindows(t *testing.T, job *weir.JobClient, c *committed[winStat], have 
 		}
 	}
 }
-
