@@ -77,3 +77,39 @@ func TestStepperDrainSavepointDirFull(t *testing.T) {
 		t.Fatalf("Run after the failed drain = %v, want ErrStepperClosed (the job failed)", err)
 	}
 }
+
+// TestStepperTolerableCheckpointDiskFull: a stepped job whose checkpoint
+// directory is full declines its checkpoints; within TolerableFailures
+// the failed checkpoint is an error for the caller only (the stepper
+// stays open and the job runs on, as Execute's would), beyond them the
+// job fails and the stepper closes. Once space is freed, checkpoints
+// complete again and the job ends with every record exactly once.
+func TestStepperTolerableCheckpointDiskFull(t *testing.T) {
+	const n = 3000
+	disk := crashtest.NewSmallDisk(t, "stepper-chk-diskfull", 1<<20)
+	c := newCommitted[sumOut]()
+	env := weir.NewEnvironment(weir.Options{
+		Parallelism: 2,
+		Checkpoints: weir.CheckpointOptions{Interval: savepointInterval, Dir: disk.Path(filepath.Join(disk.Dir, "chk")), TolerableFailures: 1},
+	})
+	src := weir.FromSource[int](env, slowCounter{n: n, perPoll: 5}, weir.NoWatermarks[int](), "counter").SetParallelism(1).UID("counter")
+	weir.ProcessKeyed[int, int, sumOut](weir.KeyBy(src, func(v int) int { return v % 7 }), &runningSum{}).UID("sums").
+		SinkTo(txSink[sumOut]{c}).UID("sink")
+	st, err := env.Stepwise(t.Context(), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	stepUntil(t, st, func() bool { return len(c.all()) > 0 })
+	disk.Fill(t, "filler")
+	if _, _, err := st.Checkpoint(); err == nil {
+		t.Fatal("a checkpoint into a full disk completed")
+	}
+	// Tolerated: the job goes on.
+	if err := st.SetProcessingTime(st.ProcessingTime() + 5); err != nil {
+		t.Fatalf("the job after a tolerated checkpoint failure: %v", err)
+	}
+	disk.Free(t, "filler")
+	runToEnd(t, st)
+	checkSums(t, c, n)
+}
