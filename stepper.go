@@ -63,8 +63,10 @@ func (e *Environment) Stepwise(ctx context.Context, start int64) (*Stepper, erro
 	return s, s.Run()
 }
 
-// ErrStepperClosed is returned after Close, a failure or a
-// stop-with-savepoint.
+// ErrStepperClosed is returned after Close, a failure of the job or a
+// stop-with-savepoint. A checkpoint or savepoint that fails without
+// failing the job (a savepoint into a full disk, a checkpoint failure
+// within Options.Checkpoints.TolerableFailures) leaves the stepper open.
 var ErrStepperClosed = errors.New("weir: stepper closed")
 
 // Run steps every task until none can make progress.
@@ -80,6 +82,20 @@ func (s *Stepper) fail(err error) error {
 	if err != nil {
 		s.done = true
 		_ = s.job.Close()
+	}
+	return err
+}
+
+// failIfEnded returns err, the failure of a checkpoint or savepoint, and
+// closes the stepper if the job failed with it (a failure beyond the
+// tolerated checkpoint failures, a failed stop with drain, a task's
+// error). A checkpoint or savepoint that failed alone leaves the job
+// running, as for a running job (JobClient) and in Flink: a failed
+// savepoint, or a failed stop-with-savepoint without drain, is an error
+// for its caller only.
+func (s *Stepper) failIfEnded(err error) error {
+	if err != nil && (s.job.Failed() || s.job.Stopped()) {
+		return s.fail(err)
 	}
 	return err
 }
@@ -111,7 +127,7 @@ func (s *Stepper) Checkpoint() (id int64, path string, err error) {
 		return 0, "", ErrNoCheckpointing
 	}
 	id, path, err = s.job.Checkpoint(s.ctx)
-	return id, path, s.fail(err)
+	return id, path, s.failIfEnded(err)
 }
 
 // TriggerSavepoint takes a savepoint into a new subdirectory of dir, as
@@ -143,7 +159,7 @@ func (s *Stepper) savepoint(dir string, stop, drain bool) (string, error) {
 	}
 	path, err := s.job.Savepoint(s.ctx, dir, stop, drain)
 	if err != nil {
-		return "", s.fail(err)
+		return "", s.failIfEnded(err)
 	}
 	if s.job.Stopped() {
 		s.done = true

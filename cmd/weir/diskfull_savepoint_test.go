@@ -109,3 +109,49 @@ func (j *diskfullJob) noSavepointLeft(t *testing.T, dir string) {
 		t.Errorf("a failed savepoint left %s (with _metadata: %v)", e.Name(), err == nil)
 	}
 }
+
+// TestDiskFullDrainSavepointDir runs `weir run sums --drain` with
+// --savepoint-dir on a small disk that fills while the stop's savepoint
+// is written. The sources have emitted the final watermark when the
+// savepoint fails: the job fails over (as Flink's after a failed stop
+// --drain), and the run exits with an error naming the failed drain, the
+// full disk and how to resume, never with status 0. No savepoint is left,
+// the checkpoints are whole, and once space is freed the run resumed with
+// --restore latest commits every record exactly once: nothing the failed
+// drain staged was committed.
+func TestDiskFullDrainSavepointDir(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the weir binary on a full filesystem")
+	}
+	t.Parallel()
+	j := newDiskfullJob(t, "drain-diskfull", 1<<20)
+	sp := filepath.Join(j.disk.Dir, "sp")
+	j.extra = []string{"--savepoint-dir", sp, "--drain", "--rate", "2500"}
+	c := j.start(t)
+	c.WaitUntil(t, "a checkpoint", 20*time.Second, func() bool { return crashtest.LatestCheckpoint(t, j.chk) > 0 })
+	j.disk.FillLeaving(t, "filler", 8<<10)
+
+	from := fileSize(t, j.logPath)
+	c.Send(t, syscall.SIGTERM)
+	exited, err := c.WaitFor(30 * time.Second)
+	if !exited {
+		t.Fatal("the stop with drain into a full disk did not end the run within 30 s")
+	}
+	log := crashtest.ReadLog(t, j.logPath, from)
+	if err == nil {
+		t.Fatalf("the stop with drain into a full disk ended the run without an error:\n%s", log)
+	}
+	if strings.Contains(log, "stopped with savepoint") {
+		t.Fatalf("the run claims a savepoint:\n%s", log)
+	}
+	for _, want := range []string{"drain", "no space left on device", "--restore latest"} {
+		if !strings.Contains(log, want) {
+			t.Fatalf("the failed drain's message lacks %q:\n%s", want, log)
+		}
+	}
+	lines := strings.Split(strings.TrimSpace(log), "\n")
+	t.Logf("the run ended: %s", lines[len(lines)-1])
+	j.noSavepointLeft(t, sp)
+	j.checkpointsWhole(t)
+	j.finish(t)
+}

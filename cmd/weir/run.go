@@ -35,6 +35,7 @@ type runFlags struct {
 	allowCheckpointFallback     bool
 	stateBackend, stateDir      string
 	savepointDir                string
+	drain                       bool
 	verbose                     bool
 	telemetry                   telemetryFlags
 }
@@ -79,7 +80,12 @@ and prints its path on stderr, and SIGINT/SIGTERM (Ctrl-C) stops the job
 with a savepoint, prints its path and exits with status 0 (if that
 savepoint fails, the job is canceled and the run exits with its error:
 resume with --restore latest); a second signal cancels at once. Without
---savepoint-dir, SIGINT/SIGTERM cancel the job.`,
+--savepoint-dir, SIGINT/SIGTERM cancel the job. With --drain the stop is
+Flink's stop --drain: the sources emit the final watermark before the
+savepoint, so every open event-time window fires into the output it
+commits; if that savepoint fails, the job fails over to its latest
+checkpoint and the run exits with the error (resume with --restore
+latest).`,
 		Args: cobra.ArbitraryArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 0 {
@@ -110,6 +116,7 @@ func (f *runFlags) register(pf *pflag.FlagSet) {
 	pf.StringVar(&f.stateBackend, "state-backend", weir.StateHeap, `where keyed state lives: "heap" (memory) or "pebble" (local disk)`)
 	pf.StringVar(&f.stateDir, "state-dir", "", "local working directory of the pebble backend (default: under the system's temporary directory)")
 	pf.StringVar(&f.savepointDir, "savepoint-dir", "", "directory (or file:///dir) or s3://bucket/prefix of savepoints taken on SIGUSR1 and on stop (needs --checkpoint-dir)")
+	pf.BoolVar(&f.drain, "drain", false, "with --savepoint-dir, SIGINT/SIGTERM stop with drain (Flink's stop --drain): the sources emit the final watermark first, so every event-time timer and window fires into the output the savepoint commits")
 	pf.BoolVarP(&f.verbose, "verbose", "v", false, "log the job's progress (checkpoints, restores) to stderr")
 	f.telemetry.register(pf, true)
 }
@@ -135,6 +142,8 @@ func (f *runFlags) options(logger *slog.Logger) (weir.Options, error) {
 		return weir.Options{}, errors.New("--restore latest needs --checkpoint-dir (where to look for the checkpoints)")
 	case f.savepointDir != "" && f.checkpointDir == "":
 		return weir.Options{}, errors.New("--savepoint-dir needs checkpointing: set --checkpoint-dir (savepoints use the checkpoints' barriers)")
+	case f.drain && f.savepointDir == "":
+		return weir.Options{}, errors.New("--drain needs --savepoint-dir (a stop with drain ends with a savepoint)")
 	}
 	o := weir.Options{
 		Parallelism:             f.parallelism,
@@ -230,7 +239,7 @@ func executeJob(cmd *cobra.Command, f *runFlags, signals signalFunc, job runJob)
 	if job.started != nil {
 		job.started(client)
 	}
-	c := &controller{client: client, savepointDir: f.savepointDir, checkpointDir: f.checkpointDir, out: stderr}
+	c := &controller{client: client, savepointDir: f.savepointDir, drain: f.drain, checkpointDir: f.checkpointDir, out: stderr}
 	err = c.serve(ctx, sigs)
 	if job.done != nil {
 		job.done(err)
@@ -247,8 +256,10 @@ func executeJob(cmd *cobra.Command, f *runFlags, signals signalFunc, job runJob)
 // goroutine, in serve; the savepoints it triggers run on goroutines serve
 // waits for.
 type controller struct {
-	client        *weir.JobClient
-	savepointDir  string
+	client       *weir.JobClient
+	savepointDir string
+	// drain makes the stop a stop with drain (JobClient.StopWithDrain).
+	drain         bool
 	checkpointDir string
 	out           io.Writer // safe for concurrent writes
 }
@@ -289,12 +300,16 @@ func (c *controller) serve(ctx context.Context, signals <-chan os.Signal) error 
 			c.client.Cancel()
 			return
 		}
-		fmt.Fprintf(c.out, "weir run: stopping with a savepoint into %s (signal again to cancel at once)\n", c.savepointDir)
+		how, stopWith := "", c.client.StopWithSavepoint
+		if c.drain {
+			how, stopWith = "draining, then ", c.client.StopWithDrain
+		}
+		fmt.Fprintf(c.out, "weir run: %sstopping with a savepoint into %s (signal again to cancel at once)\n", how, c.savepointDir)
 		stopped = make(chan stopResult, 1)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			path, err := c.client.StopWithSavepoint(hard, c.savepointDir)
+			path, err := stopWith(hard, c.savepointDir)
 			stopped <- stopResult{path, err}
 		}()
 	}

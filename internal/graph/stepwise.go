@@ -23,6 +23,8 @@ type Stepwise struct {
 	// ErrStoppedWithSavepoint).
 	cause  error
 	closed bool
+	// failed: a task or the driver failed the job (not a stop).
+	failed bool
 }
 
 // errNoCheckpointing is returned by Checkpoint and Savepoint of a job
@@ -90,6 +92,7 @@ func (s *Stepwise) Step(ctx context.Context) (bool, error) {
 	for _, t := range s.job.tasks {
 		p, err := t.Step(ctx)
 		if err != nil {
+			s.failed = true
 			return true, err
 		}
 		progress = progress || p
@@ -109,6 +112,9 @@ func (s *Stepwise) Step(ctx context.Context) (bool, error) {
 		progress = true
 	}
 	if s.cause != nil {
+		if !errors.Is(s.cause, ErrStoppedWithSavepoint) {
+			s.failed = true
+		}
 		return true, s.cause
 	}
 	return progress, nil
@@ -205,6 +211,12 @@ var errJobEnded = errors.New("weir: the job already ended (every task finished a
 // ended reports whether the job ended: every task finished its input and
 // the final checkpoint completed.
 func (s *Stepwise) ended() bool { return s.Done() && s.d.FinalDone() }
+
+// Failed reports whether the job failed: a task's error, or the driver
+// ended it (checkpoint failures beyond the tolerated, a failed stop with
+// drain). A savepoint or checkpoint that failed without failing the job
+// leaves it running, as under Run.
+func (s *Stepwise) Failed() bool { return s.failed }
 
 // Stopped reports whether a stop-with-savepoint ended the job.
 func (s *Stepwise) Stopped() bool { return errors.Is(s.cause, ErrStoppedWithSavepoint) }

@@ -56,8 +56,8 @@ func open(dir string, o kv.OpenOptions, tune func(*pebble.Options, *bgErrors)) (
 		po = &pebble.Options{ReadOnly: true, DisableWAL: true, Merger: pebble.DefaultMerger, Logger: quietLogger{o.Logger}, ErrorIfNotExists: true}
 	} else {
 		po = tuned(o)
-		po.EventListener = &pebble.EventListener{BackgroundError: bg.report, FlushEnd: bg.flushEnd}
-		po.FS = backoffFS{FS: vfs.Default, bg: bg} // slows down the retries of a failing flush
+		po.EventListener = &pebble.EventListener{BackgroundError: bg.report, FlushEnd: bg.flushEnd, CompactionEnd: bg.compactionEnd}
+		po.FS = backoffFS{FS: vfs.Default, bg: bg} // slows down the retries of failing flushes and compactions
 		if tune != nil {
 			tune(po, bg)
 		}
