@@ -130,9 +130,10 @@ func checkChangelog(t *testing.T, m *q18Model, outs ...*q18Rows) {
 // fixture's last bids (ties chosen by 0d98c66's order): probes (an older
 // bid, the kept bid again, a tie) for every second pair of the first
 // half, then a quarter of the events; a snapshot (some pairs moved to
-// "lastTie", the others still in "last") restored at parallelism 2 on the
-// other backend; probes for every pair of the first half, moved or not,
-// then the rest of the events. A restored pair that was lost (in the
+// "lastTie", the others still in "last") restored at parallelism 2 on
+// either backend (Pebble to Pebble restores its native files); probes
+// for every pair of the first half, moved or not, then the rest of the
+// events. A restored pair that was lost (in the
 // restore, in the second snapshot, or by a subtask that did not look for
 // it) emits the older probe; one whose fingerprint came from the wrong
 // extra breaks its tie the wrong way.
@@ -146,46 +147,48 @@ func TestQ18RestoredChangelog(t *testing.T) {
 	}
 	for _, backend := range []string{weir.StateHeap, weir.StatePebble} {
 		for _, par := range []int{1, 3} {
-			t.Run(backend+"/p"+string(rune('0'+par)), func(t *testing.T) {
-				m := q18ModelAfterFixture(events[:half])
-				var every2 []BidderAuction
-				for i, k := range m.pairs {
-					if i%2 == 0 {
-						every2 = append(every2, k)
+			for _, then := range []string{weir.StateHeap, weir.StatePebble} {
+				t.Run(backend+"/p"+string(rune('0'+par))+"/then-"+then, func(t *testing.T) {
+					m := q18ModelAfterFixture(events[:half])
+					var every2 []BidderAuction
+					for i, k := range m.pairs {
+						if i%2 == 0 {
+							every2 = append(every2, k)
+						}
 					}
-				}
-				first := append(m.probes(every2, "-a"), events[half:three]...)
-				m.push(first)
-				second := append(m.probes(m.pairs, "-b"), events[three:]...)
-				m.push(second)
+					first := append(m.probes(every2, "-a"), events[half:three]...)
+					m.push(first)
+					second := append(m.probes(m.pairs, "-b"), events[three:]...)
+					m.push(second)
 
-				dir := t.TempDir()
-				if err := os.CopyFS(dir, os.DirFS(fixture)); err != nil {
-					t.Fatal(err)
-				}
-				opts := weir.Options{Parallelism: par, StateBackend: backend, Pebble: pebble.New(), StateDir: t.TempDir(),
-					Checkpoints: weir.CheckpointOptions{Interval: time.Hour, Dir: t.TempDir()}}
-				h := weirtest.Restore(opts, weirtest.Snapshot{Path: dir})
-				in := weirtest.NewInput[Event](h)
-				outA := captureQ18(in)
-				h.Start(t)
-				pushTopJoin(t, in, first)
-				snap, err := h.Snapshot()
-				if err != nil {
-					t.Fatal(err)
-				}
-				opts.Parallelism = 2
-				opts.StateBackend = map[string]string{weir.StateHeap: weir.StatePebble, weir.StatePebble: weir.StateHeap}[backend]
-				h2 := weirtest.Restore(opts, snap)
-				in2 := weirtest.NewInput[Event](h2)
-				outB := captureQ18(in2)
-				h2.Start(t)
-				pushTopJoin(t, in2, second)
-				if err := in2.End(); err != nil {
-					t.Fatal(err)
-				}
-				checkChangelog(t, m, outA, outB)
-			})
+					dir := t.TempDir()
+					if err := os.CopyFS(dir, os.DirFS(fixture)); err != nil {
+						t.Fatal(err)
+					}
+					opts := weir.Options{Parallelism: par, StateBackend: backend, Pebble: pebble.New(), StateDir: t.TempDir(),
+						Checkpoints: weir.CheckpointOptions{Interval: time.Hour, Dir: t.TempDir()}}
+					h := weirtest.Restore(opts, weirtest.Snapshot{Path: dir})
+					in := weirtest.NewInput[Event](h)
+					outA := captureQ18(in)
+					h.Start(t)
+					pushTopJoin(t, in, first)
+					snap, err := h.Snapshot()
+					if err != nil {
+						t.Fatal(err)
+					}
+					opts.Parallelism = 2
+					opts.StateBackend = then
+					h2 := weirtest.Restore(opts, snap)
+					in2 := weirtest.NewInput[Event](h2)
+					outB := captureQ18(in2)
+					h2.Start(t)
+					pushTopJoin(t, in2, second)
+					if err := in2.End(); err != nil {
+						t.Fatal(err)
+					}
+					checkChangelog(t, m, outA, outB)
+				})
+			}
 		}
 	}
 }
