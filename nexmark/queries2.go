@@ -199,9 +199,13 @@ func extraTie(s string) uint64 {
 // (ROW_NUMBER by dateTime descending, rank 1): a deduplication that
 // updates; the final table has one row per pair.
 func q18() Query {
-	return define("q18", "Find Last Bid", Update, func(s weir.Stream[Event]) weir.Stream[Q18Row] {
-		return weir.ProcessKeyed(weir.KeyBy(bids(s), func(b *Bid) BidderAuction { return BidderAuction{b.Bidder, b.Auction} }), &q18Last{}).Name("q18")
-	}, lastPerKey(func(r Q18Row) BidderAuction { return BidderAuction{r.Bidder, r.Auction} }), refQ18)
+	return define("q18", "Find Last Bid", Update, q18Stream,
+		lastPerKey(func(r Q18Row) BidderAuction { return BidderAuction{r.Bidder, r.Auction} }), refQ18)
+}
+
+// q18Stream is q18's pipeline: its rows are upserts by (bidder, auction).
+func q18Stream(s weir.Stream[Event]) weir.Stream[Q18Row] {
+	return weir.ProcessKeyed(weir.KeyBy(bids(s), func(b *Bid) BidderAuction { return BidderAuction{b.Bidder, b.Auction} }), &q18Last{}).Name("q18")
 }
 
 // q18Last keeps the last bid of every pair in "lastTie". Keys restored

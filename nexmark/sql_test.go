@@ -220,8 +220,8 @@ func TestSQLSameAnswer(t *testing.T) {
 // auction by dateTime): Flink's event-time deduplication keeps the last
 // row to arrive among bids of equal dateTime (RowTimeDeduplicateFunction
 // replaces on rowtime >= kept rowtime), which depends on arrival order,
-// while the DataStream version breaks ties by price and extra to be
-// deterministic. Where the two disagree, the SQL row is replaced by the
+// while the DataStream version breaks ties by price and a fingerprint of
+// extra (extraTie) to be deterministic. Where the two disagree, the SQL row is replaced by the
 // reference's if both are bids of that pair at the same, latest dateTime
 // (a tie in the input); any other difference stays and fails the test.
 func q18Ties(t *testing.T, got, ref [][]byte, evs []nexmark.Event) [][]byte {
