@@ -320,3 +320,42 @@ func TestInPlaceTTLDuringSnapshot(t *testing.T) {
 		t.Fatalf("snapshot holds %v; want 0:[0] 1:[1]", got)
 	}
 }
+
+// TestInPlaceForEachKeyDuringSnapshot: visiting every key (ForEachKey, as
+// an operator applying a change to all keys does) and changing each
+// value in place through Value while a snapshot is being written
+// changes each value once, visits each key once, and leaves the snapshot
+// as captured.
+func TestInPlaceForEachKeyDuringSnapshot(t *testing.T) {
+	s := newCounted(statebackend.TTL{})
+	for k := range int64(200) {
+		_ = s.b.kc.Set(k)
+		s.v.Update(&counted{N: []int64{k}})
+	}
+	write, err := s.b.SnapshotAsync()
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[int64]int{}
+	if err := s.v.ForEachKey(func(k int64, _ struct{}) {
+		seen[k]++
+		_ = s.b.kc.Set(k)
+		c, _ := s.v.Value()
+		c.N[0] += 1000
+	}); err != nil {
+		t.Fatal(err)
+	}
+	got := snapshotValues(t, write)
+	for k := range int64(200) {
+		if seen[k] != 1 {
+			t.Fatalf("key %d visited %d times", k, seen[k])
+		}
+		if !slices.Equal(got[k], []int64{k}) {
+			t.Fatalf("snapshot: key %d = %v, want [%d]", k, got[k], k)
+		}
+		_ = s.b.kc.Set(k)
+		if c, _ := s.v.Value(); c.N[0] != k+1000 {
+			t.Fatalf("live: key %d = %v", k, c.N)
+		}
+	}
+}
