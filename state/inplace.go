@@ -22,7 +22,12 @@ package state
 // being processed, or through what was given to Update since: never
 // through a pointer kept from an earlier record. The copy is made with
 // the value's CopyState method if it has one (Copier), else by encoding
-// and decoding it with its codec.
+// and decoding it with its codec; struct fields the codec leaves out
+// (tagged weir:"-") are taken over from the original, so a checkpoint
+// changes nothing the operator sees (a type that encodes itself, with
+// AppendState, must implement Copier if it keeps anything its encoding
+// drops). A nil pointer is handed out as it is: CopyState is never called
+// on a nil receiver.
 func InPlace[T any](v Value[T]) bool {
 	ip, ok := unwrap(v).(interface{ KeepsReferences() bool })
 	return ok && ip.KeepsReferences()

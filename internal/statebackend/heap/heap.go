@@ -29,6 +29,7 @@ package heap
 import (
 	"fmt"
 	"maps"
+	"reflect"
 	"slices"
 	"sync/atomic"
 	"unsafe"
@@ -333,6 +334,13 @@ type Value[K, N comparable, V any] struct {
 	// copier: V has a CopyState method (state.Copier), which fork uses
 	// instead of the codec.
 	copier bool
+	// nilable: V is a pointer or interface type, whose nil fork hands
+	// out as it is (there is nothing to copy, and CopyState could
+	// dereference it).
+	nilable bool
+	// skipped: V reaches struct fields the codec leaves out (weir:"-"),
+	// which fork's codec copy takes over from the original (keepSkipped).
+	skipped bool
 	// forked holds the (namespace, key) pairs whose value was copied or
 	// set since the capture of epoch forkEpoch, the latest: their value
 	// is no snapshot's. Nil while no snapshot is being written.
@@ -347,6 +355,11 @@ func NewValue[K, N comparable, V any](b *Backend[K], ttl statebackend.TTL) *Valu
 	s := &Value[K, N, V]{base: newBase[K, N, entry[V]](b, ttl), mut: mutableOf[V]()}
 	var zero V
 	_, s.copier = any(zero).(interface{ CopyState() V })
+	if s.mut {
+		t := reflect.TypeFor[V]()
+		s.nilable = t.Kind() == reflect.Pointer || t.Kind() == reflect.Interface
+		s.skipped = !s.copier && hasSkipped(t, map[reflect.Type]bool{})
+	}
 	b.register(s)
 	return s
 }
@@ -381,6 +394,9 @@ func (s *Value[K, N, V]) markForked() {
 // with v: v.CopyState() if V has that method (state.Copier), else v
 // encoded and decoded with the state's codec.
 func (s *Value[K, N, V]) copyOf(v V) V {
+	if s.nilable && isNil(v) {
+		return v
+	}
 	if s.copier {
 		return any(v).(interface{ CopyState() V }).CopyState()
 	}
@@ -395,7 +411,16 @@ func (s *Value[K, N, V]) copyOf(v V) V {
 		// The state has no error path: fail the task as a panic does.
 		panic(fmt.Errorf("heap: state %q: copying a value a snapshot is writing: %w", s.name, err))
 	}
+	if s.skipped {
+		keepSkipped(reflect.ValueOf(&cp).Elem(), reflect.ValueOf(&v).Elem())
+	}
 	return cp
+}
+
+// isNil reports whether v, of a pointer or interface type, is nil: its
+// first word (the pointer; an interface's type word) is.
+func isNil[V any](v V) bool {
+	return *(*unsafe.Pointer)(unsafe.Pointer(&v)) == nil
 }
 
 // fork makes the current key's live entry e, whose value may be changed
