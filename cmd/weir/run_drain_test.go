@@ -68,3 +68,38 @@ func TestRunDrainNeedsSavepointDir(t *testing.T) {
 		t.Fatalf("the refused run wrote output: %v", err)
 	}
 }
+
+// TestRunDrainSecondSignal: a second signal during a stop with drain
+// cancels the job at once (the run exits 0, as a cancel on request); the
+// windows the drain fired are in no completed savepoint, so --restore
+// latest resumes from the last checkpoint (or the savepoint, had it
+// completed first) with every record exactly once.
+func TestRunDrainSecondSignal(t *testing.T) {
+	for _, drain := range []bool{true, false} {
+		t.Run(map[bool]string{true: "drain", false: "no-drain"}[drain], func(t *testing.T) { testRunSecondSignal(t, drain) })
+	}
+}
+
+func testRunSecondSignal(t *testing.T, drain bool) {
+	dir := t.TempDir()
+	in, out, chk, sp := sumsInput(t, dir), filepath.Join(dir, "out"), filepath.Join(dir, "chk"), filepath.Join(dir, "sp")
+	common := []string{"sums", "--input", in, "--output", out, "--checkpoint-dir", chk, "--checkpoint-interval", "30ms", "--savepoint-dir", sp}
+	args := append(common, "--rate", "2000")
+	if drain {
+		args = append(args, "--drain")
+	}
+	p := startRun(t, args...)
+	waitFor(t, p, "committed output", func() bool { return committedLines(t, out) > 0 })
+	p.sigs <- syscall.SIGTERM
+	p.sigs <- syscall.SIGINT
+	if err := p.wait(t); err != nil {
+		t.Fatalf("second signal during a drain: %v\n%s", err, p.stderr.String())
+	}
+	p = startRun(t, append(common, "--restore", "latest")...)
+	if err := p.wait(t); err != nil {
+		t.Fatalf("restored run: %v\n%s", err, p.stderr.String())
+	}
+	if err := sums.Check(in, out); err != nil {
+		t.Fatalf("after a drain canceled by a second signal and restore latest: %v", err)
+	}
+}
