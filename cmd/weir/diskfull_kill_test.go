@@ -91,6 +91,10 @@ func TestDiskFullKillDuringSavepoint(t *testing.T) {
 	if err := os.WriteFile(j.disk.Path(filepath.Join(j.disk.Dir, "filler")), nil, 0o644); err != nil {
 		t.Fatal(err)
 	}
+	// The last run reads the rest of the input at full speed: its rate
+	// covers nothing the kills did not, and at 2,500 lines/s it was most
+	// of the test's time.
+	j.extra = j.extra[:2]
 	j.finish(t)
 }
 

@@ -369,6 +369,12 @@ func (c *controller) serve(ctx context.Context, signals <-chan os.Signal) error 
 				stopErr = fmt.Errorf("stop with savepoint: %w", r.err)
 				continue
 			}
+			if r.err != nil && canceled {
+				// A second signal canceled the job, and the savepoint
+				// with it: the cancel asked for, not a failed stop.
+				fmt.Fprintf(c.out, "weir run: stop with savepoint: %v\n", r.err)
+				continue
+			}
 			if r.err != nil {
 				// The job goes on after a failed savepoint: cancel it, and
 				// report why.

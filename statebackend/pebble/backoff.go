@@ -69,13 +69,25 @@ type retry struct {
 	// succeeded, compactionsFailedInRow the compactions (under
 	// bgErrors.mu).
 	failedInRow, compactionsFailedInRow int
-	closing                             chan struct{}
-	closeOnce                           sync.Once
+	// flushFailures and compactionFailures count every failure so far;
+	// flushWaited and compactionWaited are the failures (flushes', or
+	// flushes' and compactions') the last wait of a flush, of a
+	// compaction, answered. A failure earns one wait, before the first
+	// file of the retry: a flush or a compaction writes its output in
+	// several files (split at the level's target size), and waiting
+	// before each of them made a retry that succeeds once space is freed
+	// wait up to max per file (a compaction of 75 files, 22 s at 300 ms)
+	// while writes stalled behind L0.
+	flushFailures, compactionFailures int
+	flushWaited, compactionWaited     int
+	closing                           chan struct{}
+	closeOnce                         sync.Once
 }
 
 // backoff waits before a retry after flushes (with compaction, also
 // compactions) failed: first after the first failure, twice that after
-// each further one, at most max; it returns at once when the database
+// each further one, at most max, once per failure (the retry's first
+// file waits, not the next ones); it returns at once when the database
 // closes.
 func (b *bgErrors) backoff(compaction bool) {
 	b.mu.Lock()
@@ -89,10 +101,16 @@ func (b *bgErrors) backoff(compaction bool) {
 	}
 	d = min(d, b.retry.max)
 	closing := b.retry.closing
-	b.mu.Unlock()
-	if n == 0 || d <= 0 {
+	seen, waited := b.retry.flushFailures, &b.retry.flushWaited
+	if compaction {
+		seen, waited = seen+b.retry.compactionFailures, &b.retry.compactionWaited
+	}
+	if n == 0 || d <= 0 || *waited == seen {
+		b.mu.Unlock()
 		return
 	}
+	*waited = seen
+	b.mu.Unlock()
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
@@ -107,6 +125,7 @@ func (b *bgErrors) counted(err error) {
 		b.retry.failedInRow = 0
 	} else {
 		b.retry.failedInRow++
+		b.retry.flushFailures++
 	}
 }
 
@@ -124,6 +143,7 @@ func (b *bgErrors) compactionEnd(info pebble.CompactionInfo) {
 		b.retry.compactionsFailedInRow = 0
 	} else {
 		b.retry.compactionsFailedInRow++
+		b.retry.compactionFailures++
 	}
 }
 

@@ -20,7 +20,7 @@ import (
 // database again: its L0 compaction cannot write its output, and fails.
 // failed receives the time of each failed compaction (Pebble retries
 // them). tune, if not nil, changes the options of the second open.
-func failingCompactionDB(t *testing.T, name string, tune func(*bgErrors)) (kv.DB, <-chan time.Time, *crashtest.SmallDisk) {
+func failingCompactionDB(t *testing.T, name string, tune func(*pebble.Options, *bgErrors)) (kv.DB, <-chan time.Time, *crashtest.SmallDisk) {
 	t.Helper()
 	disk := crashtest.NewSmallDisk(t, name, 8<<20)
 	dir := filepath.Join(disk.Path(disk.Dir), "db")
@@ -64,7 +64,7 @@ func failingCompactionDB(t *testing.T, name string, tune func(*bgErrors)) (kv.DB
 			}
 		}
 		if tune != nil {
-			tune(bg)
+			tune(po, bg)
 		}
 	})
 	if err != nil {
