@@ -86,6 +86,13 @@ func startDirect(t testing.TB, opts Options, st *state) *direct {
 // startDirectHook is startDirect with the streamer's chunkHook set.
 func startDirectHook(t testing.TB, opts Options, st *state, hook func(afterSelect bool)) *direct {
 	t.Helper()
+	return startDirectWith(t, opts, st, func(g *streamer) { g.chunkHook = hook })
+}
+
+// startDirectWith is startDirect with setup applied to the streamer
+// before its goroutine starts (hooks set later would race with it).
+func startDirectWith(t testing.TB, opts Options, st *state, setup func(g *streamer)) *direct {
+	t.Helper()
 	o, err := opts.withDefaults()
 	if err != nil {
 		t.Fatal(err)
@@ -96,7 +103,8 @@ func startDirectHook(t testing.TB, opts Options, st *state, hook func(afterSelec
 	if st != nil {
 		cur = *st
 	}
-	d.g = &streamer{opts: o, cur: cur, m: m, log: o.Logger, items: d.items, avail: make(chan struct{}, 1), chunkHook: hook}
+	d.g = &streamer{opts: o, cur: cur, m: m, log: o.Logger, items: d.items, avail: make(chan struct{}, 1)}
+	setup(d.g)
 	ctx, cancel := context.WithCancel(context.Background())
 	d.cancel = cancel
 	go func() {

@@ -105,8 +105,7 @@ func TestRev11ConsistentChunkMissesXACommit(t *testing.T) {
 	x := xaPrepare(t, db, "'rev11gap"+tag+"'", "UPDATE "+table+" SET u = 1 WHERE id IN (2, 4)", "INSERT INTO "+table+" VALUES (10, 10, 1)")
 	x.commit()
 	st := state{File: file, Pos: pos, Table: 0, Tables: []string{table}}
-	d := startDirect(t, Options{Addr: addr, Tables: []string{table}, ChunkSize: 2, SnapshotAlgorithm: ConsistentSnapshot}, &st)
-	d.g.consistentHook = func(ch *chunk) {
+	hide := func(ch *chunk) {
 		// The snapshot as it was before the XA COMMIT.
 		ch.entries = slices.DeleteFunc(ch.entries, func(e entry) bool { return e.c.After[0].(int64) == 10 })
 		for _, e := range ch.entries {
@@ -115,6 +114,7 @@ func TestRev11ConsistentChunkMissesXACommit(t *testing.T) {
 			}
 		}
 	}
+	d := startDirectWith(t, Options{Addr: addr, Tables: []string{table}, ChunkSize: 2, SnapshotAlgorithm: ConsistentSnapshot}, &st, func(g *streamer) { g.consistentHook = hide })
 	m := newModel(t)
 	d.until(func(s state) bool { return s.Table == 1 }, m.apply)
 	mustExec(t, db, "INSERT INTO "+table+" VALUES (11, 0, 0)")
@@ -342,12 +342,14 @@ func TestRev11XARestoredMidSnapshot(t *testing.T) {
 				}
 				x.done, y.done, z.done = true, true, true
 			}
-			d2 := startDirectHook(t, opts, &st, func(afterSelect bool) {
-				if afterSelect {
-					decide()
+			d2 := startDirectWith(t, opts, &st, func(g *streamer) {
+				g.chunkHook = func(afterSelect bool) {
+					if afterSelect {
+						decide()
+					}
 				}
+				g.consistentHook = func(*chunk) { decide() }
 			})
-			d2.g.consistentHook = func(*chunk) { decide() }
 			st = d2.until(func(s state) bool { return s.Table == 1 }, m.apply)
 			if !decided {
 				t.Fatal("no chunk after the restore")
