@@ -86,6 +86,10 @@ type RankSpec struct {
 	// layout, as before append-only inputs had their own: tests restore
 	// its snapshots into the append-only one.
 	retractable bool
+	// topN runs an append-only input without ORDER BY keys through the
+	// Top-N layout, as before such inputs had their own (rankFirstNFn):
+	// tests restore its snapshots into the count.
+	topN bool
 }
 
 func (s *RankSpec) check() error {
@@ -140,6 +144,10 @@ func (s *RankSpec) check() error {
 // row pushed beyond RankEnd is not retracted (its rank was taken over). Rows
 // beyond RankEnd are not kept.
 //
+// Append-only input without ORDER BY keys (LIMIT without ORDER BY,
+// AppendOnlyFirstNFunction): the first RankEnd rows of a partition are its
+// top, and the state is their count (rank_firstn.go).
+//
 // Updating input with an UpdateKey (UpdatableTopNFunction): see
 // rank_update.go.
 //
@@ -153,6 +161,11 @@ func Rank(in weir.Stream[row.Row], spec RankSpec) (weir.Stream[row.Row], error) 
 	}
 	ks := weir.KeyBy(in, joinKeySelector(spec.PartitionKeys, spec.Types))
 	if !spec.Updating && !spec.retractable {
+		if len(spec.OrderBy) == 0 && !spec.topN {
+			// The same name (and so the same uid) as the Top-N it
+			// replaced for LIMIT without ORDER BY: its snapshots restore.
+			return weir.ProcessKeyed[string, row.Row, row.Row](ks, newRankFirstNFn(spec)).DefaultName("AppendOnlyTopN"), nil
+		}
 		return weir.ProcessKeyed[string, row.Row, row.Row](ks, newRankAppendFn(spec)).DefaultName("AppendOnlyTopN"), nil
 	}
 	if len(spec.UpdateKey) > 0 {

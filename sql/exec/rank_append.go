@@ -49,6 +49,16 @@ func (t rankTop) AppendState(dst []byte) []byte {
 	return prefixLength(dst, start)
 }
 
+// CopyState implements state.Copier: the heap backend's copy of a top a
+// snapshot in flight shares (state.InPlace). The kept rows are never
+// changed (their fields are the operator's own), only moved within the
+// slice: the copy has a slice of its own and stays decoded (a copy by
+// the codec would hold the encoding, and a full top that no row enters
+// would be decoded again for every row).
+func (t rankTop) CopyState() rankTop {
+	return rankTop{codec: t.codec, rows: slices.Clone(t.rows), enc: t.enc}
+}
+
 // DecodeState implements codec.SelfDecoder: the body is kept and decoded
 // by the operator on use.
 func (t *rankTop) DecodeState(src []byte) (int, error) {
@@ -190,6 +200,12 @@ func (f *rankAppendFn) ProcessElement(ctx *weir.KeyedContext[string, row.Row], i
 	rows, err := f.load(&t)
 	if err != nil {
 		return err
+	}
+	if t.rows == nil && rows != nil && state.InPlace(f.top) {
+		// Read back from a restore: keep the rows decoded, or a full top
+		// that no row enters would be decoded for every row (on Pebble
+		// every read decodes).
+		f.top.Update(rankTop{codec: f.codec, rows: rows})
 	}
 	if !ok && f.legacyIndex != nil {
 		if rows, err = f.migrate(); err != nil {
