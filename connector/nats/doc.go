@@ -42,6 +42,16 @@
 // the acks sent since loses the messages acked after it, as with any
 // queue: they are not redelivered).
 //
+// "Once the job has run past it" matters when checking a job: a message
+// that a failed run fetched and no completed checkpoint holds was not
+// acked, so the server hands it out again only AckWait after that fetch,
+// and it enters the state then, after messages published later (a
+// message sent as soon as the restored job is up can be summed before
+// it). Since a message is acked only once a completed checkpoint holds it
+// in the state, a message at or below the consumer's ack floor is in the
+// state of the latest completed checkpoint: wait for the floor to pass
+// the input before comparing the state with it.
+//
 // AckWait and the checkpoint interval: a message waits for its
 // checkpoint to complete before it is acked. The fetch goroutine sends
 // in-progress acks (+WPI) for messages older than AckWait/3, so slow
