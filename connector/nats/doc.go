@@ -30,7 +30,14 @@
 //     the server, are both covered.
 //   - While the job runs, a redelivery (an ack lost in an outage, AckWait
 //     exceeded) is dropped too: the readers of one job share a registry
-//     of the sequences fetched and not yet below the ack floor.
+//     of the sequences fetched and not yet below the ack floor. The
+//     reader that fetched a message emits it; when it closes, the
+//     sequences it fetched that are neither acked nor restored leave the
+//     registry (no completed checkpoint holds them), so a reader of the
+//     next run that shares the registry emits their redeliveries. (The
+//     registry is new for a run that starts with no reader open, as the
+//     runtime does after a failure; this covers a run opened before the
+//     last reader of the failed one closed.)
 //
 // Together these make the source exactly-once into Weir's state: each
 // message of the stream is part of the state of the latest completed
