@@ -30,7 +30,14 @@
 //     the server, are both covered.
 //   - While the job runs, a redelivery (an ack lost in an outage, AckWait
 //     exceeded) is dropped too: the readers of one job share a registry
-//     of the sequences fetched and not yet below the ack floor.
+//     of the sequences fetched and not yet below the ack floor. The
+//     reader that fetched a message emits it; when it closes, the
+//     sequences it fetched that are neither acked nor restored leave the
+//     registry (no completed checkpoint holds them), so a reader of the
+//     next run that shares the registry emits their redeliveries. (The
+//     registry is new for a run that starts with no reader open, as the
+//     runtime does after a failure; this covers a run opened before the
+//     last reader of the failed one closed.)
 //
 // Together these make the source exactly-once into Weir's state: each
 // message of the stream is part of the state of the latest completed
@@ -41,6 +48,16 @@
 // job restores its latest checkpoint (restoring an older savepoint than
 // the acks sent since loses the messages acked after it, as with any
 // queue: they are not redelivered).
+//
+// "Once the job has run past it" matters when checking a job: a message
+// that a failed run fetched and no completed checkpoint holds was not
+// acked, so the server hands it out again only AckWait after that fetch,
+// and it enters the state then, after messages published later (a
+// message sent as soon as the restored job is up can be summed before
+// it). Since a message is acked only once a completed checkpoint holds it
+// in the state, a message at or below the consumer's ack floor is in the
+// state of the latest completed checkpoint: wait for the floor to pass
+// the input before comparing the state with it.
 //
 // AckWait and the checkpoint interval: a message waits for its
 // checkpoint to complete before it is acked. The fetch goroutine sends

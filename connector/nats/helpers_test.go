@@ -146,3 +146,37 @@ func waitFor(t testing.TB, what string, deadline time.Duration, cond func() bool
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+// consumerInfo returns the current info of consumer cons of stream.
+func consumerInfo(t testing.TB, url, stream, cons string) *jetstream.ConsumerInfo {
+	t.Helper()
+	_, js := jsClient(t, url)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, err := js.Consumer(ctx, stream, cons)
+	if err != nil {
+		t.Fatalf("consumer %s of stream %s: %v", cons, stream, err)
+	}
+	return c.CachedInfo()
+}
+
+// waitAcked waits until consumer cons of stream acked every message up to
+// stream sequence last and has none pending or awaiting an ack: the
+// source acks a message once a completed checkpoint holds it in the
+// state, so from then on every one of them is in the state.
+func waitAcked(t testing.TB, url, stream, cons string, last uint64, deadline time.Duration) {
+	t.Helper()
+	var i *jetstream.ConsumerInfo
+	end := time.Now().Add(deadline)
+	for {
+		i = consumerInfo(t, url, stream, cons)
+		if i.AckFloor.Stream >= last && i.NumAckPending == 0 && i.NumPending == 0 {
+			return
+		}
+		if time.Now().After(end) {
+			t.Fatalf("consumer %s of stream %s after %v: ack floor %d, want %d; %d awaiting an ack, %d not delivered, %d redelivered: a message dropped and never acked?",
+				cons, stream, deadline, i.AckFloor.Stream, last, i.NumAckPending, i.NumPending, i.NumRedelivered)
+		}
+		time.Sleep(20 * time.Millisecond) // polls the server's state; no event to wait on
+	}
+}

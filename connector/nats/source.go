@@ -133,6 +133,7 @@ type Source[T any] struct {
 	mu   sync.Mutex
 	reg  *registry
 	refs int
+	ids  uint64 // readers created: the last reader's id
 }
 
 type sourceMetrics struct {
@@ -176,6 +177,11 @@ type entry struct {
 	at       time.Time     // last delivery or in-progress ack
 	acked    bool
 	restored bool // in the restored checkpoint: a redelivery is a duplicate
+	// fetcher is the id of the reader whose fetch created the entry: it
+	// holds the copy that is emitted (0 for a restored one). When it
+	// closes, an entry neither acked nor restored is forgotten (see
+	// reader.Close).
+	fetcher uint64
 }
 
 // registry is the stream sequences the readers of one run fetched or
@@ -188,14 +194,16 @@ type registry struct {
 	floor atomic.Uint64
 }
 
-func (s *Source[T]) acquire() *registry {
+// acquire returns the registry of the current run and a new reader id.
+func (s *Source[T]) acquire() (*registry, uint64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.refs == 0 || s.reg == nil {
 		s.reg = &registry{m: map[uint64]*entry{}}
 	}
 	s.refs++
-	return s.reg
+	s.ids++
+	return s.reg, s.ids
 }
 
 func (s *Source[T]) release() {
@@ -233,9 +241,9 @@ func (s *Source[T]) CreateReader(sc weir.SourceContext) (weir.SourceReader[T], e
 		nc.Close()
 		return nil, err
 	}
-	reg := s.acquire()
+	reg, id := s.acquire()
 	r := &reader[T]{
-		src: s, opts: &s.opts, m: &s.metrics, log: log, nc: nc, cons: cons, reg: reg,
+		src: s, opts: &s.opts, m: &s.metrics, log: log, nc: nc, cons: cons, reg: reg, id: id,
 		subtask: sc.Subtask, par: sc.Parallelism,
 		ch: make(chan []fetched, o.Buffer), avail: make(chan struct{}, 1),
 	}
@@ -320,6 +328,7 @@ type reader[T any] struct {
 	nc      *natsgo.Conn
 	cons    jetstream.Consumer
 	reg     *registry
+	id      uint64 // unique to the Source: entry.fetcher
 	subtask int
 	par     int
 
@@ -531,7 +540,7 @@ func (r *reader[T]) dedup(msgs []jetstream.Msg) []fetched {
 			r.m.duplicates.Inc()
 			continue
 		case !ok:
-			r.reg.m[q] = &entry{msg: m, at: now}
+			r.reg.m[q] = &entry{msg: m, at: now, fetcher: r.id}
 			kept = append(kept, fetched{msg: m, md: md})
 			continue
 		}
@@ -583,6 +592,15 @@ func (r *reader[T]) keepAlive(age time.Duration) {
 
 // Close stops the fetch goroutine and closes the connection. Messages
 // not acked are redelivered after AckWait.
+//
+// It also forgets the registry entries of the messages it fetched that
+// are neither acked nor in the restored checkpoint: no completed
+// checkpoint holds them (they are handed over, emitted after the last
+// barrier, or awaiting a checkpoint that will not complete in this run),
+// so their redeliveries must be emitted. The runtime closes every reader
+// of a failed run before it opens the next (the registry is then new),
+// but a reader of the next run opened before this one closed shares the
+// registry: it would drop those redeliveries as duplicates forever.
 func (r *reader[T]) Close() error {
 	if r.closed {
 		return nil
@@ -591,6 +609,13 @@ func (r *reader[T]) Close() error {
 	r.cancel()
 	r.wg.Wait()
 	r.nc.Close()
+	r.reg.mu.Lock()
+	for q, e := range r.reg.m {
+		if e.fetcher == r.id && !e.acked && !e.restored {
+			delete(r.reg.m, q)
+		}
+	}
+	r.reg.mu.Unlock()
 	r.src.release()
 	return nil
 }
