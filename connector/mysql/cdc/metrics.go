@@ -15,6 +15,7 @@ type metrics struct {
 	lag         prometheus.Gauge
 	reconnects  prometheus.Counter
 	deadLetters prometheus.Counter
+	xaPrepared  prometheus.Gauge
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -34,6 +35,10 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		deadLetters: prometheus.NewCounter(prometheus.CounterOpts{
 			Namespace: "weir", Subsystem: "mysql_cdc", Name: "dead_letters_total",
 			Help: "Rows the source could not decode.",
+		}),
+		xaPrepared: prometheus.NewGauge(prometheus.GaugeOpts{
+			Namespace: "weir", Subsystem: "mysql_cdc", Name: "xa_prepared",
+			Help: "XA transactions prepared, not decided yet, whose changes the source holds (in the position last emitted).",
 		}),
 	}
 	if reg == nil {
@@ -58,6 +63,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		{m.lag, func(c prometheus.Collector) (ok bool) { m.lag, ok = c.(prometheus.Gauge); return ok }},
 		{m.reconnects, func(c prometheus.Collector) (ok bool) { m.reconnects, ok = c.(prometheus.Counter); return ok }},
 		{m.deadLetters, func(c prometheus.Collector) (ok bool) { m.deadLetters, ok = c.(prometheus.Counter); return ok }},
+		{m.xaPrepared, func(c prometheus.Collector) (ok bool) { m.xaPrepared, ok = c.(prometheus.Gauge); return ok }},
 	} {
 		if err := register(e.c, e.set); err != nil {
 			return nil, fmt.Errorf("mysql cdc: registering metrics: %w", err)

@@ -27,14 +27,8 @@ func (g *streamer) rows(ctx context.Context, h *replication.EventHeader, e *repl
 		return nil
 	}
 	t := tm.t
-	if int(e.ColumnCount) != len(t.Columns) {
-		return permanent("mysql cdc: table %s has %d columns in the binlog at %s:%d, %d when the source started: DDL while the source runs is not supported; restart the job without its checkpoint (new snapshot)",
-			t.ID(), e.ColumnCount, g.nextFile, h.LogPos, len(t.Columns))
-	}
-	for _, sk := range e.SkippedColumns {
-		if len(sk) > 0 {
-			return permanent("mysql cdc: table %s: binlog rows without every column: the source needs binlog_row_image FULL", t.ID())
-		}
+	if err := checkRowsEvent(t, e, g.nextFile, h.LogPos); err != nil {
+		return err
 	}
 	at := time.Unix(int64(h.Timestamp), 0).UTC()
 	entries := make([]entry, 0, n)
@@ -45,27 +39,11 @@ func (g *streamer) rows(ctx context.Context, h *replication.EventHeader, e *repl
 			continue
 		}
 		pos := Position{File: g.txFile, Pos: g.txPos, GTID: g.txGTID, Row: idx}
-		var before, after []any
-		var err error
-		var bad string
-		switch typ {
-		case replication.EnumRowsEventTypeInsert:
-			after, bad, err = g.convert(t, e.Rows[i])
-		case replication.EnumRowsEventTypeDelete:
-			before, bad, err = g.convert(t, e.Rows[i])
-		case replication.EnumRowsEventTypeUpdate:
-			before, bad, err = g.convert(t, e.Rows[2*i])
-			if err == nil {
-				after, bad, err = g.convert(t, e.Rows[2*i+1])
-			}
-		default:
-			return permanent("mysql cdc: unknown rows event %v at %s:%d", h.EventType, g.nextFile, h.LogPos)
-		}
+		before, after, dead, err := g.images(t, h, e, i, pos)
 		if err != nil {
-			dead := &weir.DeadLetter{
-				Source: fmt.Sprintf("mysql %s %s", t.ID(), pos),
-				Field:  bad, Reason: err.Error(), Raw: fmt.Appendf(nil, "%v", e.Rows[i*perChange:(i+1)*perChange]),
-			}
+			return permanent("mysql cdc: %w at %s:%d", err, g.nextFile, h.LogPos)
+		}
+		if dead != nil {
 			if g.xaCur != nil {
 				g.xaCur.Changes = append(g.xaCur.Changes, xaChange{Table: tm.idx, Row: idx, Dead: dead})
 				continue
@@ -89,6 +67,52 @@ func (g *streamer) rows(ctx context.Context, h *replication.EventHeader, e *repl
 		}
 	}
 	return nil
+}
+
+// checkRowsEvent checks that a rows event of t (at file:pos) has the
+// table's columns, every one of them.
+func checkRowsEvent(t *Table, e *replication.RowsEvent, file string, pos uint32) error {
+	if int(e.ColumnCount) != len(t.Columns) {
+		return permanent("mysql cdc: table %s has %d columns in the binlog at %s:%d, %d when the source started: DDL while the source runs is not supported; restart the job without its checkpoint (new snapshot)",
+			t.ID(), e.ColumnCount, file, pos, len(t.Columns))
+	}
+	for _, sk := range e.SkippedColumns {
+		if len(sk) > 0 {
+			return permanent("mysql cdc: table %s: binlog rows without every column: the source needs binlog_row_image FULL", t.ID())
+		}
+	}
+	return nil
+}
+
+// images decodes the i-th row change of a rows event of t (at pos): the
+// row before it (nil for an insert) and after it (nil for a delete), or
+// the dead letter of a row that does not convert. err is an unknown rows
+// event.
+func (g *streamer) images(t *Table, h *replication.EventHeader, e *replication.RowsEvent, i int, pos Position) (before, after []any, dead *weir.DeadLetter, err error) {
+	perChange := 1
+	var bad string
+	var cerr error
+	switch e.Type() {
+	case replication.EnumRowsEventTypeInsert:
+		after, bad, cerr = g.convert(t, e.Rows[i])
+	case replication.EnumRowsEventTypeDelete:
+		before, bad, cerr = g.convert(t, e.Rows[i])
+	case replication.EnumRowsEventTypeUpdate:
+		perChange = 2
+		before, bad, cerr = g.convert(t, e.Rows[2*i])
+		if cerr == nil {
+			after, bad, cerr = g.convert(t, e.Rows[2*i+1])
+		}
+	default:
+		return nil, nil, nil, fmt.Errorf("unknown rows event %v", h.EventType)
+	}
+	if cerr != nil {
+		return nil, nil, &weir.DeadLetter{
+			Source: fmt.Sprintf("mysql %s %s", t.ID(), pos),
+			Field:  bad, Reason: cerr.Error(), Raw: fmt.Appendf(nil, "%v", e.Rows[i*perChange:(i+1)*perChange]),
+		}, nil
+	}
+	return before, after, nil, nil
 }
 
 // change makes a committed row change take effect: it corrects the chunk

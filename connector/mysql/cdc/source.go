@@ -70,6 +70,7 @@ func (s *Source) CreateReader(ctx weir.SourceContext) (weir.SourceReader[Change]
 	if err != nil {
 		return nil, err
 	}
+	m.xaPrepared.Set(float64(len(st.XA)))
 	r := &reader{
 		opts:  opts,
 		st:    st,
@@ -169,6 +170,7 @@ func (r *reader) Poll(_ context.Context, out *weir.SourceOutput[Change]) (weir.P
 			r.opts.Logger.Info("mysql cdc: snapshot complete, reading the binlog", "file", it.st.File, "pos", it.st.Pos, "gtid", it.st.GTID)
 		}
 		r.st = it.st
+		r.m.xaPrepared.Set(float64(len(it.st.XA)))
 	}
 	if len(r.items) > 0 {
 		return weir.MoreAvailable, nil

@@ -192,6 +192,12 @@ func (g *streamer) setup(ctx context.Context) error {
 		return nil
 	}
 	st := state{Tables: g.opts.Tables, Table: len(g.tables)}
+	// The XA transactions prepared on the server, asked before the start
+	// position is read (see xastart.go).
+	prep, err := g.xaRecover(ctx)
+	if err != nil {
+		return err
+	}
 	switch g.opts.Startup {
 	case Initial:
 		st.Table = 0
@@ -202,14 +208,27 @@ func (g *streamer) setup(ctx context.Context) error {
 			return err
 		}
 		st.File, st.Pos, st.GTID = file, pos, gtid
-		g.warnPrepared(ctx)
 	case SpecificOffset:
 		st.File, st.Pos, st.GTID = g.opts.StartFile, g.opts.StartPos, g.opts.StartGTID
 		if st.GTID != "" && st.File == "" {
 			if _, err := gomysql.ParseGTIDSet(g.flavor(), st.GTID); err != nil {
 				return permanent("mysql cdc: option StartGTID: %w", err)
 			}
+			if len(prep.recover) > 0 {
+				g.log.Warn("mysql cdc: XA transactions are prepared on the server and the start position is a GTID position only: those prepared before it are not looked for, and the changes of one that changes the captured tables would not be emitted at its XA COMMIT (give StartFile and StartPos)",
+					"prepared", len(prep.recover))
+			}
 		}
+	}
+	if st.XA, err = g.preparedBefore(ctx, prep, st.File, st.Pos); err != nil {
+		return err
+	}
+	if len(st.XA) > 0 {
+		xids := make([]string, len(st.XA))
+		for i, tx := range st.XA {
+			xids[i] = tx.XID
+		}
+		g.log.Info("mysql cdc: XA transactions prepared before the start position are held until their decision", "xids", xids)
 	}
 	// Hand the resolved position over before anything else, so that a
 	// checkpoint taken now restarts from it.
@@ -360,27 +379,10 @@ func (g *streamer) session(ctx context.Context) (err error) {
 	if g.sent { // setup resolved a fresh start on this server
 		g.posServer = id
 	}
-	host, port, err := net.SplitHostPort(g.opts.Addr)
+	syncer, err := g.newSyncer()
 	if err != nil {
-		return permanent("mysql cdc: option Addr %q: %w", g.opts.Addr, err)
+		return err
 	}
-	pn, err := strconv.ParseUint(port, 10, 16)
-	if err != nil {
-		return permanent("mysql cdc: option Addr %q: bad port", g.opts.Addr)
-	}
-	syncer := replication.NewBinlogSyncer(replication.BinlogSyncerConfig{
-		ServerID:         g.opts.ServerID,
-		Flavor:           g.flavor(),
-		Host:             host,
-		Port:             uint16(pn),
-		User:             g.opts.User,
-		Password:         g.opts.Password,
-		ParseTime:        true,
-		HeartbeatPeriod:  g.opts.HeartbeatPeriod,
-		ReadTimeout:      g.opts.SeekTimeout, // ReadTimeout: the watchdog's, once positioned
-		DisableRetrySync: true,
-		Logger:           discard(),
-	})
 	defer syncer.Close()
 	g.wd = newWatchdog(ctx, g.opts.ReadTimeout)
 	defer g.wd.close()
@@ -423,6 +425,32 @@ func (g *streamer) session(ctx context.Context) (err error) {
 			return err
 		}
 	}
+}
+
+// newSyncer returns a binlog client of the server (Options.ServerID: one
+// at a time).
+func (g *streamer) newSyncer() (*replication.BinlogSyncer, error) {
+	host, port, err := net.SplitHostPort(g.opts.Addr)
+	if err != nil {
+		return nil, permanent("mysql cdc: option Addr %q: %w", g.opts.Addr, err)
+	}
+	pn, err := strconv.ParseUint(port, 10, 16)
+	if err != nil {
+		return nil, permanent("mysql cdc: option Addr %q: bad port", g.opts.Addr)
+	}
+	return replication.NewBinlogSyncer(replication.BinlogSyncerConfig{
+		ServerID:         g.opts.ServerID,
+		Flavor:           g.flavor(),
+		Host:             host,
+		Port:             uint16(pn),
+		User:             g.opts.User,
+		Password:         g.opts.Password,
+		ParseTime:        true,
+		HeartbeatPeriod:  g.opts.HeartbeatPeriod,
+		ReadTimeout:      g.opts.SeekTimeout, // ReadTimeout: the watchdog's, once positioned
+		DisableRetrySync: true,
+		Logger:           discard(),
+	}), nil
 }
 
 // binlogError wraps an error of the binlog stream; the server's refusal to

@@ -1,7 +1,6 @@
 package cdc
 
 import (
-	"context"
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/hex"
@@ -157,7 +156,8 @@ func (g *streamer) xaDecided(h *replication.EventHeader, xid string, commit bool
 	set, tx := withoutXA(g.xa, xid)
 	if tx == nil {
 		// Prepared with no change of the captured tables, or before
-		// the position the source started from (see warnPrepared).
+		// the position the source started from and not found by
+		// preparedBefore (see xastart.go).
 		g.log.Debug("mysql cdc: XA decision of a transaction not held", "xid", xid, "commit", commit, "file", g.nextFile, "pos", h.LogPos)
 		return nil, nil
 	}
@@ -197,26 +197,6 @@ func (g *streamer) commitChanges(h *replication.EventHeader, tx *xaTx) ([]entry,
 		}
 	}
 	return entries, nil
-}
-
-// warnPrepared warns, at a fresh start, of the XA transactions prepared on
-// the server (XA RECOVER): their PREPARE is before the start position, so
-// their changes will not be emitted when they are committed. A server
-// that refuses XA RECOVER (privileges) is not asked.
-func (g *streamer) warnPrepared(ctx context.Context) {
-	rows, err := g.db.QueryContext(ctx, "XA RECOVER")
-	if err != nil {
-		g.log.Debug("mysql cdc: XA RECOVER", "err", err)
-		return
-	}
-	defer rows.Close()
-	n := 0
-	for rows.Next() {
-		n++
-	}
-	if rows.Err() == nil && n > 0 {
-		g.log.Warn("mysql cdc: XA transactions are prepared at the start position (of any table): the changes of those that change the captured tables will not be emitted when they are committed (see the XA section of docs/connectors.md)", "prepared", n)
-	}
 }
 
 // Checkpoint encoding of the prepared transactions (state v2).

@@ -1,0 +1,336 @@
+package cdc
+
+import (
+	"context"
+	"database/sql"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+
+	gomysql "github.com/go-mysql-org/go-mysql/mysql"
+	"github.com/go-mysql-org/go-mysql/replication"
+	"github.com/go-sql-driver/mysql"
+)
+
+// XA transactions prepared before a fresh start. The binlog has the rows of
+// an XA transaction at its XA PREPARE; one prepared before the position a
+// fresh start reads from (the snapshot's start, the end of the binlog, a
+// specific offset) and decided after it has its rows behind the reader,
+// and the snapshot does not see them either (not committed). So a fresh
+// start asks the server which XA transactions are prepared (XA RECOVER)
+// and, if any, reads the binlog backwards from the start position, file by
+// file, for their prepare groups, until it has seen every one of them;
+// the changes of those still undecided at the start position are held
+// from the start, as if the source had read their XA PREPARE (the
+// resolved position's XA), and take effect at their XA COMMIT. Nothing
+// else of those files is emitted.
+//
+// XA RECOVER is asked before the start position is read: a transaction it
+// lists was written to the binlog before the start position (by the time
+// XA PREPARE returns, its group is in the binlog), and a transaction
+// prepared after XA RECOVER answered has its group after the binlog's end
+// read before XA RECOVER, a region the scan reads whole. Which transactions
+// are undecided at the start position is read from the binlog itself:
+// their last prepare group before it, with no decision of the same XID
+// after it.
+
+// prepStart is what a fresh start reads before its start position: the
+// binlog's end and the XIDs prepared on the server (nil if XA RECOVER was
+// refused).
+type prepStart struct {
+	endFile string
+	endPos  uint32
+	recover map[string]bool
+	asked   bool
+}
+
+// xaRecover reads the binlog's end, then the XIDs XA RECOVER lists (as
+// xidString writes them). A refusal of XA RECOVER (privileges) is logged
+// and leaves asked false.
+func (g *streamer) xaRecover(ctx context.Context) (prepStart, error) {
+	var p prepStart
+	var err error
+	if p.endFile, p.endPos, _, err = g.binlogStatus(ctx); err != nil {
+		return p, err
+	}
+	rows, err := g.db.QueryContext(ctx, "XA RECOVER")
+	if err != nil {
+		var me *mysql.MySQLError
+		if errors.As(err, &me) {
+			g.log.Warn("mysql cdc: XA RECOVER refused: XA transactions prepared before the start position cannot be looked for; the changes of one that changes the captured tables would not be emitted at its XA COMMIT (grant XA_RECOVER_ADMIN on MySQL 8)", "err", err)
+			return p, nil
+		}
+		return p, fmt.Errorf("mysql cdc: XA RECOVER: %w", err)
+	}
+	defer rows.Close()
+	p.asked, p.recover = true, map[string]bool{}
+	for rows.Next() {
+		var format int64
+		var gl, bl int
+		var data []byte
+		if err := rows.Scan(&format, &gl, &bl, &data); err != nil {
+			return p, fmt.Errorf("mysql cdc: XA RECOVER: %w", err)
+		}
+		if gl < 0 || bl < 0 || gl+bl > len(data) {
+			return p, fmt.Errorf("mysql cdc: XA RECOVER: XID of %d+%d bytes in %d", gl, bl, len(data))
+		}
+		p.recover[xidString(strconv.FormatInt(format, 10), hex.EncodeToString(data[:gl]), hex.EncodeToString(data[gl:gl+bl]))] = true
+	}
+	if err := rows.Err(); err != nil {
+		return p, fmt.Errorf("mysql cdc: XA RECOVER: %w", err)
+	}
+	return p, nil
+}
+
+// preparedBefore returns the XA transactions changing the captured tables
+// that are prepared before file:pos (the start position) and undecided
+// there, with their changes, in prepare order: the binlog is read
+// backwards from the start position, file by file, until every XID of
+// p.recover was seen and the binlog's end read before XA RECOVER is
+// behind. XIDs XA RECOVER listed that the binlog does not have before the
+// start position are logged: prepared after it (a specific offset in the
+// past; read from the start position on), writing nothing to the binlog
+// (read only), or in purged files (their changes are lost at their
+// XA COMMIT).
+func (g *streamer) preparedBefore(ctx context.Context, p prepStart, file string, pos uint32) ([]*xaTx, error) {
+	if !p.asked || len(p.recover) == 0 || file == "" {
+		return nil, nil
+	}
+	files, err := g.binlogFiles(ctx)
+	if err != nil {
+		return nil, err
+	}
+	i := slices.Index(files, file)
+	if i < 0 {
+		return nil, nil // the stream reports a file the server lacks
+	}
+	sc := &xaScan{g: g, seen: map[string]bool{}, found: map[string]*xaTx{}}
+	missing := func() []string {
+		var out []string
+		for x := range p.recover {
+			if !sc.seen[x] {
+				out = append(out, x)
+			}
+		}
+		slices.Sort(out)
+		return out
+	}
+	for ; i >= 0; i-- {
+		end := uint32(0)
+		if files[i] == file {
+			end = pos
+		}
+		if err := sc.file(ctx, files[i], end); err != nil {
+			return nil, err
+		}
+		if len(missing()) == 0 && (p.endFile == "" || fileSeq(files[i]) <= fileSeq(p.endFile)) {
+			break
+		}
+	}
+	if m := missing(); len(m) > 0 {
+		if fileSeq(files[0]) <= 1 {
+			g.log.Info("mysql cdc: XA transactions prepared on the server are not in the binlog before the start position (read only, or prepared after it)", "xids", m)
+		} else {
+			g.log.Warn("mysql cdc: XA transactions prepared on the server are not in the binlog before the start position: read only, prepared after it, or prepared in a purged binlog file (then their changes are not emitted at their XA COMMIT)",
+				"xids", m, "oldest_binlog", files[0])
+		}
+	}
+	var out []*xaTx
+	for x, tx := range sc.found {
+		if p.recover[x] || comparePos(tx.File, tx.Pos, gomysql.Position{Name: p.endFile, Pos: p.endPos}) >= 0 {
+			out = append(out, tx)
+		}
+	}
+	slices.SortFunc(out, func(a, b *xaTx) int { return comparePos(a.File, a.Pos, gomysql.Position{Name: b.File, Pos: b.Pos}) })
+	return out, nil
+}
+
+// binlogFiles lists the server's binlog files, oldest first.
+func (g *streamer) binlogFiles(ctx context.Context) ([]string, error) {
+	rows, err := g.db.QueryContext(ctx, "SHOW BINARY LOGS")
+	if err != nil {
+		return nil, fmt.Errorf("mysql cdc: SHOW BINARY LOGS: %w", err)
+	}
+	defer rows.Close()
+	cols, err := rows.Columns()
+	if err != nil {
+		return nil, fmt.Errorf("mysql cdc: SHOW BINARY LOGS: %w", err)
+	}
+	vals := make([]sql.RawBytes, len(cols))
+	ptrs := make([]any, len(cols))
+	for i := range vals {
+		ptrs[i] = &vals[i]
+	}
+	var files []string
+	for rows.Next() {
+		if err := rows.Scan(ptrs...); err != nil {
+			return nil, fmt.Errorf("mysql cdc: SHOW BINARY LOGS: %w", err)
+		}
+		files = append(files, string(vals[0]))
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("mysql cdc: SHOW BINARY LOGS: %w", err)
+	}
+	slices.SortStableFunc(files, func(a, b string) int {
+		x, y := fileSeq(a), fileSeq(b)
+		switch {
+		case x < y:
+			return -1
+		case x > y:
+			return 1
+		}
+		return 0
+	})
+	return files, nil
+}
+
+// xaScan reads binlog files, newest first, for prepare groups: found holds
+// for each XID its last prepare group (of the captured tables) undecided
+// up to the start position, seen the XIDs of any XA event in the files
+// read (an older prepare group of a seen XID was decided: an XID is
+// prepared again only after its decision).
+type xaScan struct {
+	g     *streamer
+	seen  map[string]bool
+	found map[string]*xaTx
+}
+
+// file reads one binlog file from its start up to end (0: its end).
+func (sc *xaScan) file(ctx context.Context, file string, end uint32) error {
+	if end != 0 && end <= 4 {
+		return nil
+	}
+	g := sc.g
+	syncer, err := g.newSyncer()
+	if err != nil {
+		return err
+	}
+	defer syncer.Close()
+	bs, err := syncer.StartSync(gomysql.Position{Name: file, Pos: 4})
+	if err != nil {
+		return fmt.Errorf("mysql cdc: reading binlog file %s for prepared XA transactions: %w", file, err)
+	}
+	sctx, cancel := context.WithTimeout(ctx, g.opts.SeekTimeout)
+	defer cancel()
+	byID := map[uint64]*tmap{}
+	cand := map[string]*xaTx{} // prepared in this file, undecided so far
+	inFile := map[string]bool{}
+	var cur *xaTx // the prepare group being read
+	var grpPos uint32
+	var grpGTID string
+	rowIdx := 0
+	for {
+		ev, err := bs.GetEvent(sctx)
+		if err != nil {
+			return fmt.Errorf("mysql cdc: reading binlog file %s for prepared XA transactions: %w", file, err)
+		}
+		h := ev.Header
+		artificial := h.Flags&replication.LOG_EVENT_ARTIFICIAL_F != 0 || h.LogPos == 0
+		if r, ok := ev.Event.(*replication.RotateEvent); ok {
+			if string(r.NextLogName) != file {
+				break // the file's end
+			}
+			continue
+		}
+		if artificial || h.EventType == replication.HEARTBEAT_EVENT || h.EventType == replication.HEARTBEAT_LOG_EVENT_V2 {
+			continue
+		}
+		if end != 0 && h.LogPos-h.EventSize >= end {
+			break
+		}
+		start, last := h.LogPos-h.EventSize, end != 0 && h.LogPos >= end
+		switch e := ev.Event.(type) {
+		case *replication.MariadbGTIDEvent:
+			cur, grpPos, grpGTID, rowIdx = nil, start, e.GTID.String(), 0
+			if e.Flags&flPreparedXA != 0 {
+				cur = &xaTx{File: file, Pos: start, GTID: grpGTID}
+			}
+		case *replication.GTIDEvent:
+			cur, grpPos, grpGTID, rowIdx = nil, start, "", 0
+			if next, err := e.GTIDNext(); err == nil {
+				grpGTID = next.String()
+			}
+		case *replication.QueryEvent:
+			verb, xid, onePhase, isXA := parseXAQuery(strings.TrimSpace(string(e.Query)))
+			switch {
+			case isXA && verb == "START": // MySQL's prepare group
+				cur, rowIdx = &xaTx{File: file, Pos: grpPos, GTID: grpGTID}, 0
+			case isXA && !onePhase && (verb == "COMMIT" || verb == "ROLLBACK"):
+				inFile[xid] = true
+				delete(cand, xid)
+				cur = nil
+			case isXA:
+			default:
+				cur = nil // BEGIN, DDL: not a prepare group
+			}
+		case *replication.TableMapEvent:
+			if i, ok := g.byName[string(e.Schema)+"."+string(e.Table)]; ok {
+				byID[e.TableID] = &tmap{t: g.tables[i], idx: i}
+			} else {
+				delete(byID, e.TableID)
+			}
+		case *replication.RowsEvent:
+			if cur != nil {
+				var err error
+				if rowIdx, err = sc.rows(h, e, byID[e.TableID], cur, file, rowIdx); err != nil {
+					return err
+				}
+			}
+		case *replication.GenericEvent:
+			if h.EventType != replication.XA_PREPARE_LOG_EVENT {
+				break
+			}
+			xid, onePhase, err := parseXAPrepare(e.Data)
+			if err != nil {
+				return permanent("mysql cdc: at %s:%d: %w", file, h.LogPos, err)
+			}
+			if cur != nil && !onePhase {
+				cur.XID = xid
+				inFile[xid] = true
+				cand[xid] = cur
+			}
+			cur = nil
+		}
+		if last {
+			break
+		}
+	}
+	for xid, tx := range cand {
+		if !sc.seen[xid] && len(tx.Changes) > 0 {
+			sc.found[xid] = tx
+		}
+	}
+	for xid := range inFile {
+		sc.seen[xid] = true
+	}
+	return nil
+}
+
+// rows adds the changes of a rows event of a prepare group to cur, tm its
+// table (nil if not captured); rowIdx counts the group's row changes,
+// captured or not (as streamer.rows does).
+func (sc *xaScan) rows(h *replication.EventHeader, e *replication.RowsEvent, tm *tmap, cur *xaTx, file string, rowIdx int) (int, error) {
+	n := len(e.Rows)
+	if e.Type() == replication.EnumRowsEventTypeUpdate {
+		n /= 2
+	}
+	if tm == nil {
+		return rowIdx + n, nil
+	}
+	if err := checkRowsEvent(tm.t, e, file, h.LogPos); err != nil {
+		return rowIdx, err
+	}
+	for i := 0; i < n; i++ {
+		pos := Position{File: cur.File, Pos: cur.Pos, GTID: cur.GTID, Row: rowIdx}
+		before, after, dead, err := sc.g.images(tm.t, h, e, i, pos)
+		if err != nil {
+			return rowIdx, permanent("mysql cdc: %w at %s:%d", err, file, h.LogPos)
+		}
+		cur.Changes = append(cur.Changes, xaChange{Table: tm.idx, Row: rowIdx, Before: before, After: after, Dead: dead})
+		rowIdx++
+	}
+	return rowIdx, nil
+}
