@@ -146,7 +146,9 @@
 // With Options.Registry: weir_mysql_cdc_events_total{op} (changes
 // emitted), weir_mysql_cdc_lag_seconds (now minus the timestamp of the
 // last binlog event emitted; second precision),
-// weir_mysql_cdc_reconnects_total and weir_mysql_cdc_dead_letters_total.
+// weir_mysql_cdc_reconnects_total, weir_mysql_cdc_dead_letters_total and
+// weir_mysql_cdc_xa_prepared (XA transactions prepared, their decision not
+// read yet, whose changes the source holds).
 //
 // # Concurrency
 //
@@ -155,4 +157,13 @@
 // it, to the reader through a bounded channel (the backpressure); Poll,
 // SnapshotState and Close run on the subtask's goroutine, and Close waits
 // for the reading goroutine.
+//
+// # XA transactions
+//
+// An XA transaction's changes take effect at its XA COMMIT and are
+// dropped at its XA ROLLBACK (see xa.go); the prepared ones are held in
+// the checkpointed position. A fresh start also holds those prepared
+// before its start position: it asks XA RECOVER and reads the binlog
+// backwards from the start position for their prepare groups (see
+// xastart.go and docs/connectors.md).
 package cdc

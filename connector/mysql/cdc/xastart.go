@@ -28,14 +28,16 @@ import (
 // resolved position's XA), and take effect at their XA COMMIT. Nothing
 // else of those files is emitted.
 //
-// XA RECOVER is asked before the start position is read: a transaction it
-// lists was written to the binlog before the start position (by the time
-// XA PREPARE returns, its group is in the binlog), and a transaction
-// prepared after XA RECOVER answered has its group after the binlog's end
-// read before XA RECOVER, a region the scan reads whole. Which transactions
-// are undecided at the start position is read from the binlog itself:
-// their last prepare group before it, with no decision of the same XID
-// after it.
+// XA RECOVER is asked before the start position is read, so that a
+// transaction it lists was written to the binlog before the start position
+// of Initial and Latest (MariaDB writes the prepare group before it marks
+// the transaction prepared); one prepared after XA RECOVER answered has its
+// group after the binlog's end read before XA RECOVER, a region the scan
+// reads whole, and one written before that end but not marked prepared yet
+// when XA RECOVER ran is listed when it is asked again after the start
+// position was read. Which transactions are undecided at the start
+// position is read from the binlog itself: their last prepare group before
+// it, with no decision of the same XID after it.
 
 // prepStart is what a fresh start reads before its start position: the
 // binlog's end and the XIDs prepared on the server (nil if XA RECOVER was
@@ -47,42 +49,48 @@ type prepStart struct {
 	asked   bool
 }
 
-// xaRecover reads the binlog's end, then the XIDs XA RECOVER lists (as
-// xidString writes them). A refusal of XA RECOVER (privileges) is logged
-// and leaves asked false.
+// xaRecover reads the binlog's end, then the XIDs XA RECOVER lists. A
+// refusal of XA RECOVER (privileges) is logged and leaves asked false.
 func (g *streamer) xaRecover(ctx context.Context) (prepStart, error) {
 	var p prepStart
 	var err error
 	if p.endFile, p.endPos, _, err = g.binlogStatus(ctx); err != nil {
 		return p, err
 	}
+	p.recover, err = g.recoverXIDs(ctx)
+	var me *mysql.MySQLError
+	if errors.As(err, &me) {
+		g.log.Warn("mysql cdc: XA RECOVER refused: XA transactions prepared before the start position cannot be looked for; the changes of one that changes the captured tables would not be emitted at its XA COMMIT (grant XA_RECOVER_ADMIN on MySQL 8)", "err", err)
+		return p, nil
+	}
+	p.asked = err == nil
+	return p, err
+}
+
+// recoverXIDs returns the XIDs XA RECOVER lists, as xidString writes them.
+func (g *streamer) recoverXIDs(ctx context.Context) (map[string]bool, error) {
 	rows, err := g.db.QueryContext(ctx, "XA RECOVER")
 	if err != nil {
-		var me *mysql.MySQLError
-		if errors.As(err, &me) {
-			g.log.Warn("mysql cdc: XA RECOVER refused: XA transactions prepared before the start position cannot be looked for; the changes of one that changes the captured tables would not be emitted at its XA COMMIT (grant XA_RECOVER_ADMIN on MySQL 8)", "err", err)
-			return p, nil
-		}
-		return p, fmt.Errorf("mysql cdc: XA RECOVER: %w", err)
+		return nil, fmt.Errorf("mysql cdc: XA RECOVER: %w", err)
 	}
 	defer rows.Close()
-	p.asked, p.recover = true, map[string]bool{}
+	xids := map[string]bool{}
 	for rows.Next() {
 		var format int64
 		var gl, bl int
 		var data []byte
 		if err := rows.Scan(&format, &gl, &bl, &data); err != nil {
-			return p, fmt.Errorf("mysql cdc: XA RECOVER: %w", err)
+			return nil, fmt.Errorf("mysql cdc: XA RECOVER: %w", err)
 		}
 		if gl < 0 || bl < 0 || gl+bl > len(data) {
-			return p, fmt.Errorf("mysql cdc: XA RECOVER: XID of %d+%d bytes in %d", gl, bl, len(data))
+			return nil, fmt.Errorf("mysql cdc: XA RECOVER: XID of %d+%d bytes in %d", gl, bl, len(data))
 		}
-		p.recover[xidString(strconv.FormatInt(format, 10), hex.EncodeToString(data[:gl]), hex.EncodeToString(data[gl:gl+bl]))] = true
+		xids[xidString(strconv.FormatInt(format, 10), hex.EncodeToString(data[:gl]), hex.EncodeToString(data[gl:gl+bl]))] = true
 	}
 	if err := rows.Err(); err != nil {
-		return p, fmt.Errorf("mysql cdc: XA RECOVER: %w", err)
+		return nil, fmt.Errorf("mysql cdc: XA RECOVER: %w", err)
 	}
-	return p, nil
+	return xids, nil
 }
 
 // preparedBefore returns the XA transactions changing the captured tables
@@ -96,7 +104,18 @@ func (g *streamer) xaRecover(ctx context.Context) (prepStart, error) {
 // (read only), or in purged files (their changes are lost at their
 // XA COMMIT).
 func (g *streamer) preparedBefore(ctx context.Context, p prepStart, file string, pos uint32) ([]*xaTx, error) {
-	if !p.asked || len(p.recover) == 0 || file == "" {
+	if !p.asked || file == "" {
+		return nil, nil
+	}
+	// Asked again (after the start position was read): a transaction
+	// written to the binlog before the end read first may not have been
+	// listed yet (MariaDB marks it prepared after writing its group);
+	// it is listed now unless decided, and then after the start position.
+	again, err := g.recoverXIDs(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if len(p.recover) == 0 && len(again) == 0 {
 		return nil, nil
 	}
 	files, err := g.binlogFiles(ctx)
@@ -140,7 +159,7 @@ func (g *streamer) preparedBefore(ctx context.Context, p prepStart, file string,
 	}
 	var out []*xaTx
 	for x, tx := range sc.found {
-		if p.recover[x] || comparePos(tx.File, tx.Pos, gomysql.Position{Name: p.endFile, Pos: p.endPos}) >= 0 {
+		if p.recover[x] || again[x] || comparePos(tx.File, tx.Pos, gomysql.Position{Name: p.endFile, Pos: p.endPos}) >= 0 {
 			out = append(out, tx)
 		}
 	}
