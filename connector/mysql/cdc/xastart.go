@@ -126,7 +126,7 @@ func (g *streamer) preparedBefore(ctx context.Context, p prepStart, file string,
 	if i < 0 {
 		return nil, nil // the stream reports a file the server lacks
 	}
-	sc := &xaScan{g: g, seen: map[string]bool{}, found: map[string]*xaTx{}}
+	sc := &xaScan{g: g, seen: map[string]bool{}, found: map[string]*xaTx{}, bad: map[*xaTx]error{}}
 	missing := func() []string {
 		var out []string
 		for x := range p.recover {
@@ -160,6 +160,9 @@ func (g *streamer) preparedBefore(ctx context.Context, p prepStart, file string,
 	var out []*xaTx
 	for x, tx := range sc.found {
 		if p.recover[x] || again[x] || comparePos(tx.File, tx.Pos, gomysql.Position{Name: p.endFile, Pos: p.endPos}) >= 0 {
+			if err := sc.bad[tx]; err != nil {
+				return nil, fmt.Errorf("mysql cdc: XA transaction %s, prepared before the start position at %s:%d: %w", x, tx.File, tx.Pos, err)
+			}
 			out = append(out, tx)
 		}
 	}
@@ -215,6 +218,10 @@ type xaScan struct {
 	g     *streamer
 	seen  map[string]bool
 	found map[string]*xaTx
+	// bad holds the error of a prepare group whose rows do not fit the
+	// table (another column count): it fails the start only if the
+	// transaction is held (an old group may be of an older layout).
+	bad map[*xaTx]error
 }
 
 // file reads one binlog file from its start up to end (0: its end).
@@ -295,7 +302,7 @@ func (sc *xaScan) file(ctx context.Context, file string, end uint32) error {
 			if cur != nil {
 				var err error
 				if rowIdx, err = sc.rows(h, e, byID[e.TableID], cur, file, rowIdx); err != nil {
-					return err
+					sc.bad[cur] = err
 				}
 			}
 		case *replication.GenericEvent:
@@ -318,7 +325,7 @@ func (sc *xaScan) file(ctx context.Context, file string, end uint32) error {
 		}
 	}
 	for xid, tx := range cand {
-		if !sc.seen[xid] && len(tx.Changes) > 0 {
+		if !sc.seen[xid] && (len(tx.Changes) > 0 || sc.bad[tx] != nil) {
 			sc.found[xid] = tx
 		}
 	}

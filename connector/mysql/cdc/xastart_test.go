@@ -219,3 +219,27 @@ func TestXAPreparedMetric(t *testing.T) {
 		t.Errorf("after a position with one: %v, want 1", v)
 	}
 }
+
+// TestXAPreparedBeforeStartOldLayout: a prepare group read by the scan
+// before the start, decided, of the table's layout before an ALTER TABLE
+// does not fail the start; the transaction prepared after the ALTER is
+// held and emitted at its commit.
+func TestXAPreparedBeforeStartOldLayout(t *testing.T) {
+	db := testDB(t)
+	table := xaTable(t, db)
+	xaPrepare(t, db, xidOf(table, "old"), "INSERT INTO "+table+" VALUES (1, 1, 0)").commit()
+	mustExec(t, db, "ALTER TABLE "+table+" ADD COLUMN w BIGINT NOT NULL DEFAULT 0")
+	p := xaPrepare(t, db, xidOf(table, "p"), "INSERT INTO "+table+" VALUES (2, 2, 0, 7)")
+	d := startDirect(t, Options{Addr: addr, Tables: []string{table}, Startup: Latest}, nil)
+	if first := d.next(); len(first.st.XA) != 1 {
+		t.Fatalf("the resolved start holds %d prepared transactions, want 1", len(first.st.XA))
+	}
+	p.commit()
+	mustExec(t, db, "INSERT INTO "+table+" VALUES (3, 3, 0, 0)")
+	file, pos := masterPos(t, db)
+	var got []string
+	d.until(reached(file, pos), func(c Change) { got = append(got, opID(c)) })
+	if want := []string{"c2", "c3"}; !slices.Equal(got, want) {
+		t.Errorf("emitted %v, want %v", got, want)
+	}
+}
