@@ -114,7 +114,9 @@ type Options struct {
 	Addr string
 	// User and Password log in (default user root, no password). The user
 	// needs SELECT, REPLICATION SLAVE and BINLOG MONITOR (MariaDB) or
-	// REPLICATION CLIENT (MySQL).
+	// REPLICATION CLIENT (MySQL), and XA_RECOVER_ADMIN on MySQL 8 (XA
+	// RECOVER, which a fresh start asks to find the XA transactions
+	// prepared before its start position: see xastart.go).
 	User, Password string
 	// Tables are the tables to capture, as "database.table" (required).
 	// Each must have a primary key.
