@@ -2,6 +2,7 @@ package exec
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"testing"
 	"time"
 
@@ -15,10 +16,11 @@ import (
 // (ROW_NUMBER() OVER (PARTITION BY p ORDER BY v DESC) <= N, without the
 // row number) whose 1000 partitions all have a full top, on rows that
 // mostly do not enter it: 1 row in 100 enters (at rank 1, pushing the
-// last row out), the others sort below every kept row. The tops are
+// last row out), the others sort below every kept row; partitions are
+// drawn at random. The tops are
 // filled on the heap and restored from a snapshot into the measured job
 // (so that the fill's O(N²) encodings stay out of the setup). One
-// iteration is one input row, over the partitions in turn.
+// iteration is one input row.
 func BenchmarkRankAppendTop(b *testing.B) {
 	const parts = 1000
 	types := []row.Type{row.BigInt(), row.BigInt()}
@@ -47,10 +49,11 @@ func BenchmarkRankAppendTop(b *testing.B) {
 				b.ReportAllocs()
 				b.ResetTimer()
 				top := int64(1 << 40)
+				rng := rand.New(rand.NewPCG(1, 2))
 				for i := range b.N {
-					p := int64(i % parts)
+					p := rng.Int64N(parts)
 					v := int64(i % 1000) // below every kept row (>= 1_000_000)
-					if i%100 == 99 {
+					if rng.IntN(100) == 0 {
 						top++
 						v = top
 					}
