@@ -234,6 +234,8 @@ func (t *translator) rank(n *plan.Rank) (weir.Stream[row.Row], error) {
 		GenerateUpdateBefore: t.updateBefore(n),
 		StateTTL:             ttl,
 		UpdateKey:            t.updateFastKey(n),
+		// Flink keeps at least one partition's top whatever the size.
+		CacheSize: int64(max(1, t.cfg.Int("table.exec.rank.topn-cache-size"))),
 	})
 }
 

@@ -21,7 +21,7 @@ import (
 //
 //	join type=left left=(BIGINT,STRING) right=(BIGINT,STRING) lkeys=0 rkeys=0 [cond=(<,1,1)] [ttl=10s] [lttl=..] [rttl=..] [nullsafe] [lappend] [rappend]
 //	ijoin type=inner left=(...) right=(...) lkeys=0 rkeys=0 ltime=1 rtime=1 lower=10s upper=20s [proctime]
-//	rank types=(...) partition=(0) order=(2) [desc] [nullslast] end=N [start=N] [rownum] [updating] [noub] [ttl=..]
+//	rank types=(...) partition=(0) order=(2) [desc] [nullslast] end=N [start=N] [rownum] [updating] [noub] [ttl=..] [cache=ROWS] [nocache] [backend=heap|pebble]
 //	dedup types=(...) keys=(0) [last] [rowtime=COL] [ub] [insert] [updating]
 //	wrank types=(...) wstart=COL wend=COL [partition=(..)] order=(..) [desc] [nullslast] end=N [start=N] [rownum]
 //	wdedup types=(...) wstart=COL wend=COL time=COL [keys=(..)] [last]
@@ -248,7 +248,7 @@ func (s *opScript) run1(t *testing.T, d *datadriven.TestData) string {
 		}
 		spec := RankSpec{Types: ts, PartitionKeys: scriptArgInts(d, "partition"), RankStart: scriptArgInt(d, "start", 1), RankEnd: scriptArgInt(d, "end", 1),
 			OutputRankNumber: d.HasArg("rownum"), Updating: d.HasArg("updating"), GenerateUpdateBefore: !d.HasArg("noub"), StateTTL: scriptArgDur(d, "ttl"),
-			UpdateKey: scriptArgInts(d, "update")}
+			UpdateKey: scriptArgInts(d, "update"), CacheSize: scriptArgInt(d, "cache", 0), noCache: d.HasArg("nocache")}
 		for _, c := range scriptArgInts(d, "order") {
 			spec.OrderBy = append(spec.OrderBy, OrderKey{Col: c, Desc: d.HasArg("desc"), NullsLast: d.HasArg("nullslast")})
 		}
@@ -258,7 +258,7 @@ func (s *opScript) run1(t *testing.T, d *datadriven.TestData) string {
 			s.out = append(append([]row.Type{}, ts...), row.BigInt())
 		}
 		s.build = func(ins []weir.Stream[row.Row]) (weir.Stream[row.Row], error) { return Rank(ins[0], spec) }
-		return s.start(1, weir.StateHeap, "")
+		return s.start(1, scriptArgStr(d, "backend", weir.StateHeap), "")
 	case "wrank":
 		ts, err := scriptArgTypes(d, "types")
 		if err != nil {

@@ -82,6 +82,16 @@ type RankSpec struct {
 	// set too.
 	UpdateKey []int
 
+	// CacheSize is table.exec.rank.topn-cache-size: how many rows of
+	// decoded tops a subtask of the append-only and the updatable Top-N
+	// keeps in memory (0: Flink's default, 10000; at least one partition's
+	// top is kept). State stays authoritative: every change is written to
+	// it, and the cache is only a view of it (rank_cache.go).
+	CacheSize int64
+
+	// noCache turns the append-only Top-N's cache of decoded tops off:
+	// tests compare the answers with and without it.
+	noCache bool
 	// retractable runs an append-only input through the retractable
 	// layout, as before append-only inputs had their own: tests restore
 	// its snapshots into the append-only one.
@@ -90,6 +100,14 @@ type RankSpec struct {
 	// Top-N layout, as before such inputs had their own (rankFirstNFn):
 	// tests restore its snapshots into the count.
 	topN bool
+}
+
+// cacheSize is CacheSize, or its default.
+func (s *RankSpec) cacheSize() int64 {
+	if s.CacheSize > 0 {
+		return s.CacheSize
+	}
+	return defaultTopNCacheSize
 }
 
 func (s *RankSpec) check() error {
@@ -113,6 +131,9 @@ func (s *RankSpec) check() error {
 	}
 	if s.StateTTL < 0 {
 		return errors.New("sql/exec: rank: negative state TTL")
+	}
+	if s.CacheSize < 0 {
+		return fmt.Errorf("sql/exec: rank: table.exec.rank.topn-cache-size is %d, not a number of rows", s.CacheSize)
 	}
 	if len(s.UpdateKey) > 0 {
 		if !s.Updating {

@@ -82,6 +82,13 @@ type rankAppendFn struct {
 	legacyIndex state.Value[[]rankIndexEntry]
 	legacyData  state.Map[string, []string]
 	checked     bool // checkLegacy ran
+	// cache holds decoded tops (rank_cache.go) where the state does not
+	// keep them (Pebble, or a TTL); nil on the heap without TTL, whose
+	// state is its own cache. Made by Open: each subtask, and each
+	// restore, starts with an empty one.
+	cache *topCache
+	// ttlMillis is the state TTL as the backend counts it (0: none).
+	ttlMillis int64
 }
 
 func newRankAppendFn(spec RankSpec) *rankAppendFn {
@@ -93,6 +100,13 @@ func (f *rankAppendFn) Open(ctx *weir.KeyedRuntimeContext[string]) error {
 	f.top = state.GetValue[string, rankTop](ctx.State(), state.Descriptor{Name: "rank-top", TTL: ttl})
 	f.legacyIndex = state.GetValue[string, []rankIndexEntry](ctx.State(), state.Descriptor{Name: "rank-index", TTL: ttl})
 	f.legacyData = state.GetMap[string, string, []string](ctx.State(), state.Descriptor{Name: "rank-data", TTL: ttl})
+	f.cache, f.ttlMillis = nil, 0
+	if f.spec.StateTTL > 0 {
+		f.ttlMillis = max(1, f.spec.StateTTL.Milliseconds())
+	}
+	if !state.InPlace(f.top) && !f.spec.noCache {
+		f.cache = newTopCache(max(f.spec.cacheSize(), f.spec.RankEnd))
+	}
 	return nil
 }
 
@@ -196,6 +210,9 @@ func (f *rankAppendFn) ProcessElement(ctx *weir.KeyedContext[string, row.Row], i
 			return err
 		}
 	}
+	if f.cache != nil {
+		return f.processCached(ctx, in)
+	}
 	t, ok := f.top.Value()
 	rows, err := f.load(&t)
 	if err != nil {
@@ -222,8 +239,34 @@ func (f *rankAppendFn) ProcessElement(ctx *weir.KeyedContext[string, row.Row], i
 	if old >= n && f.compare(in, rows[old-1]) >= 0 {
 		return nil
 	}
-	// pos: after every row that sorts before or ties with in.
-	lo, hi := 0, old
+	pos := f.position(rows, in)
+	// A kept row has fields of its own: carved from the slab, it would
+	// keep the slab's emitted rows alive as long as it stays in the top.
+	in = row.Row{Kind: row.Insert, Fields: slices.Clone(in.Fields)}
+	f.emitEntering(ctx, rows, pos, in)
+
+	if old >= n {
+		copy(rows[pos+1:], rows[pos:old-1])
+		rows[pos] = in
+	} else {
+		if old == cap(rows) && old > 0 {
+			// A partition's second row makes room for the whole top (up to
+			// 16 rows at once) instead of growing by doubling: one
+			// allocation instead of up to four on the way to RankEnd.
+			rows = slices.Grow(rows, min(n, max(16, 2*old))-old)
+		}
+		rows = append(rows, row.Row{})
+		copy(rows[pos+1:], rows[pos:old])
+		rows[pos] = in
+	}
+	f.top.Update(rankTop{codec: f.codec, rows: rows})
+	return nil
+}
+
+// position returns where in goes in rows: after every row that sorts
+// before or ties with it.
+func (f *rankAppendFn) position(rows []row.Row, in row.Row) int {
+	lo, hi := 0, len(rows)
 	for lo < hi {
 		m := int(uint(lo+hi) >> 1)
 		if f.compare(rows[m], in) <= 0 {
@@ -232,11 +275,13 @@ func (f *rankAppendFn) ProcessElement(ctx *weir.KeyedContext[string, row.Row], i
 			hi = m
 		}
 	}
-	pos := lo
-	// A kept row has fields of its own: carved from the slab, it would
-	// keep the slab's emitted rows alive as long as it stays in the top.
-	in = row.Row{Kind: row.Insert, Fields: slices.Clone(in.Fields)}
+	return lo
+}
 
+// emitEntering emits what in entering the top rows (as it was before) at
+// pos changes.
+func (f *rankAppendFn) emitEntering(ctx *weir.KeyedContext[string, row.Row], rows []row.Row, pos int, in row.Row) {
+	n, old := int(f.spec.RankEnd), len(rows)
 	if f.spec.OutputRankNumber || f.spec.RankStart > 1 {
 		// Every rank from in's down moves: -U of the row that had it,
 		// +U of the row that has it now; a rank filled for the first
@@ -260,21 +305,83 @@ func (f *rankAppendFn) ProcessElement(ctx *weir.KeyedContext[string, row.Row], i
 	} else {
 		ctx.Collect(in)
 	}
+}
 
-	if old >= n {
-		copy(rows[pos+1:], rows[pos:old-1])
-		rows[pos] = in
-	} else {
-		if old == cap(rows) && old > 0 {
-			// A partition's second row makes room for the whole top (up to
-			// 16 rows at once) instead of growing by doubling: one
-			// allocation instead of up to four on the way to RankEnd.
-			rows = slices.Grow(rows, min(n, max(16, 2*old))-old)
-		}
-		rows = append(rows, row.Row{})
-		copy(rows[pos+1:], rows[pos:old])
-		rows[pos] = in
+// read returns the current partition's top from state (migrated from the
+// retractable layout if a restore brought that), and whether it wrote
+// state (a migration writes the top).
+func (f *rankAppendFn) read() ([]row.Row, bool, error) {
+	t, ok := f.top.Value()
+	rows, err := f.load(&t)
+	if err != nil || ok || f.legacyIndex == nil {
+		return rows, false, err
+	}
+	if rows, err = f.migrate(); err != nil || len(rows) == 0 {
+		return rows, false, err
 	}
 	f.top.Update(rankTop{codec: f.codec, rows: rows})
+	return rows, true, nil
+}
+
+// processCached is ProcessElement with the cache of decoded tops: a row
+// of a cached partition that does not enter its top touches no state; one
+// that enters makes a new top (a cached one is never changed), written to
+// state and cached.
+func (f *rankAppendFn) processCached(ctx *weir.KeyedContext[string, row.Row], in row.Row) error {
+	key := ctx.Key()
+	var now, exp int64
+	if f.ttlMillis > 0 {
+		// Taken before any write: the entry expires no later than the
+		// state does.
+		now = ctx.CurrentProcessingTime()
+		exp = now + f.ttlMillis
+	}
+	n := int(f.spec.RankEnd)
+	e := f.cache.get(key, now)
+	if e != nil && e.full && f.compare(in, e.bar) >= 0 {
+		// A row tying with the N-th does not enter (the earlier row
+		// wins).
+		return nil
+	}
+	var rows []row.Row
+	if e != nil && e.rows != nil {
+		rows = e.rows
+	} else {
+		var wrote bool
+		var err error
+		if rows, wrote, err = f.read(); err != nil {
+			f.cache.remove(key)
+			return err
+		}
+		if len(rows) >= n && f.compare(in, rows[len(rows)-1]) >= 0 {
+			switch {
+			case f.ttlMillis == 0:
+				f.cache.putRead(key, rows, n, 0)
+			case wrote:
+				f.cache.putRead(key, rows, n, exp)
+			default:
+				// Read only: when the state expires is not known.
+				f.cache.remove(key)
+			}
+			return nil
+		}
+	}
+	pos := f.position(rows, in)
+	in = row.Row{Kind: row.Insert, Fields: slices.Clone(in.Fields)}
+	f.emitEntering(ctx, rows, pos, in)
+	old := len(rows)
+	var next []row.Row
+	if old >= n {
+		next = make([]row.Row, old)
+		copy(next, rows[:pos])
+		copy(next[pos+1:], rows[pos:old-1])
+	} else {
+		next = make([]row.Row, old+1)
+		copy(next, rows[:pos])
+		copy(next[pos+1:], rows[pos:])
+	}
+	next[pos] = in
+	f.top.Update(rankTop{codec: f.codec, rows: next})
+	f.cache.put(key, next, n, exp)
 	return nil
 }

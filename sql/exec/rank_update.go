@@ -47,11 +47,6 @@ type rankUpdateBuf struct {
 	byKey   map[string]*rankUpdateItem
 }
 
-// rankUpdateCacheRows is the number of rows the operator keeps decoded
-// across partitions (Flink's table.exec.rank.topn-cache-size default: its
-// LRU cache holds that over RankEnd partitions).
-const rankUpdateCacheRows = 10000
-
 // rankUpdateFn is Rank with an UpdateKey. State: per partition a map from
 // the encoded unique key to the row and its inner rank ("rank-update":
 // Flink's "data-state-with-update"); each TTL expires its entries one by
@@ -95,7 +90,9 @@ func (f *rankUpdateFn) Open(ctx *weir.KeyedRuntimeContext[string]) error {
 	f.legacyTop = state.GetValue[string, rankTop](ctx.State(), state.Descriptor{Name: "rank-top", TTL: ttl})
 	if f.spec.StateTTL == 0 {
 		f.cache = map[string]*rankUpdateBuf{}
-		f.cacheSize = int(max(1, rankUpdateCacheRows/f.spec.RankEnd))
+		// Flink's LRU cache holds table.exec.rank.topn-cache-size rows
+		// over RankEnd partitions.
+		f.cacheSize = int(max(1, f.spec.cacheSize()/f.spec.RankEnd))
 	}
 	return nil
 }
