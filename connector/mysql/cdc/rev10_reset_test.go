@@ -2,6 +2,8 @@ package cdc
 
 import (
 	"context"
+	"database/sql"
+	"strconv"
 	"testing"
 	"time"
 )
@@ -31,9 +33,20 @@ func TestRev10PositionGoneFallsBackToGTID(t *testing.T) {
 	file, pos := masterPos(t, db)
 
 	// The reconnection's state: the file and offset were read from a
-	// server with this identity, but its binlog is shorter now.
+	// server with this identity, but its binlog is shorter now: past the
+	// end of start's file (which need not be file: the binlog may have
+	// rotated since).
+	var size uint64
+	for rows, i := showBinaryLogs(t, db), 0; i < len(rows); i++ {
+		if rows[i].name == start.File {
+			size = rows[i].size
+		}
+	}
+	if size == 0 {
+		t.Fatalf("binlog file %s of the start position is not listed", start.File)
+	}
 	bogus := start
-	bogus.Pos = pos + 1<<20
+	bogus.Pos = uint32(size) + 1<<20
 	o, err := opts.withDefaults()
 	if err != nil {
 		t.Fatal(err)
@@ -109,4 +122,43 @@ func TestRev10PositionOfAnotherBinlogFallsBackToGTID(t *testing.T) {
 	if d2.g.startedBy != "gtid" {
 		t.Fatalf("resumed by %s, want gtid", d2.g.startedBy)
 	}
+}
+
+type binlogFile struct {
+	name string
+	size uint64
+}
+
+// showBinaryLogs lists the server's binlog files and their sizes.
+func showBinaryLogs(t testing.TB, db *sql.DB) []binlogFile {
+	t.Helper()
+	rows, err := db.Query("SHOW BINARY LOGS")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	cols, err := rows.Columns()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []binlogFile
+	for rows.Next() {
+		vals := make([]sql.RawBytes, len(cols))
+		ptrs := make([]any, len(cols))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		if err := rows.Scan(ptrs...); err != nil {
+			t.Fatal(err)
+		}
+		size, err := strconv.ParseUint(string(vals[1]), 10, 64)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, binlogFile{name: string(vals[0]), size: size})
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
 }
