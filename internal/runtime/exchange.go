@@ -2,7 +2,6 @@ package runtime
 
 import (
 	"errors"
-	"reflect"
 	"sync"
 	"sync/atomic"
 
@@ -112,39 +111,13 @@ func (p Partitioning) String() string {
 type BatchPool[T any] struct {
 	p    sync.Pool
 	size int
-	// scalar: records hold no pointers, so a returned batch's records
-	// need not be cleared for the garbage collector. Clearing would have
-	// the consumer write the whole batch on its core only for the
-	// producer to overwrite it on another.
-	scalar bool
 }
 
 // NewBatchPool returns a pool of batches with room for size records.
 func NewBatchPool[T any](size int) *BatchPool[T] {
-	bp := &BatchPool[T]{size: size, scalar: !hasPointers(reflect.TypeFor[Rec[T]]())}
+	bp := &BatchPool[T]{size: size}
 	bp.p.New = func() any { return &Batch[T]{Recs: make([]Rec[T], 0, size)} }
 	return bp
-}
-
-// hasPointers reports whether values of t hold pointers the garbage
-// collector follows.
-func hasPointers(t reflect.Type) bool {
-	switch t.Kind() {
-	case reflect.Bool, reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
-		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr,
-		reflect.Float32, reflect.Float64, reflect.Complex64, reflect.Complex128:
-		return false
-	case reflect.Array:
-		return t.Len() > 0 && hasPointers(t.Elem())
-	case reflect.Struct:
-		for i := range t.NumField() {
-			if hasPointers(t.Field(i).Type) {
-				return true
-			}
-		}
-		return false
-	}
-	return true
 }
 
 // Get returns an empty batch.
@@ -152,9 +125,7 @@ func (bp *BatchPool[T]) Get() *Batch[T] { return bp.p.Get().(*Batch[T]) }
 
 // Put returns a batch once its records were delivered.
 func (bp *BatchPool[T]) Put(b *Batch[T]) {
-	if !bp.scalar {
-		clear(b.Recs)
-	}
+	clear(b.Recs)
 	b.Recs = b.Recs[:0]
 	b.Hashes = b.Hashes[:0]
 	bp.p.Put(b)

@@ -2,7 +2,6 @@ package runtime
 
 import (
 	"errors"
-	"reflect"
 	"runtime"
 	"sync"
 	"testing"
@@ -139,39 +138,5 @@ func TestWriterWakeStress(t *testing.T) {
 				t.Fatalf("capacity %d: channel %d delivered %d records, want %d", capacity, i, v, n)
 			}
 		}
-	}
-}
-
-// TestHasPointers: a batch pool clears returned records only if they hold
-// pointers.
-func TestHasPointers(t *testing.T) {
-	type scalar struct {
-		A int64
-		B [3]float32
-		C struct{ D bool }
-	}
-	type withString struct {
-		A int64
-		S string
-	}
-	for _, c := range []struct {
-		typ  reflect.Type
-		want bool
-	}{
-		{reflect.TypeFor[Rec[int64]](), false},
-		{reflect.TypeFor[Rec[scalar]](), false},
-		{reflect.TypeFor[Rec[[0]*int]](), false},
-		{reflect.TypeFor[Rec[withString]](), true},
-		{reflect.TypeFor[Rec[[]byte]](), true},
-		{reflect.TypeFor[Rec[any]](), true},
-		{reflect.TypeFor[Rec[map[int]int]](), true},
-		{reflect.TypeFor[Rec[[2]*int]](), true},
-	} {
-		if got := hasPointers(c.typ); got != c.want {
-			t.Errorf("hasPointers(%v) = %v, want %v", c.typ, got, c.want)
-		}
-	}
-	if !NewBatchPool[int64](4).scalar || NewBatchPool[string](4).scalar {
-		t.Error("pool of int64 not scalar or pool of string scalar")
 	}
 }
