@@ -31,7 +31,7 @@ func KeyBy[K comparable, T any](s Stream[T], key func(T) K) KeyedStream[K, T] {
 		panic(fmt.Sprintf("weir: KeyBy: %v", err))
 	}
 	s.part = runtime.Hash
-	s.route = hashRoute(key)
+	s.route = newKeyRoute(key)
 	return KeyedStream[K, T]{s: s, key: key}
 }
 
@@ -283,6 +283,7 @@ type keyedProcessOp[K comparable, I, O any] struct {
 	forwardOp[O]
 	keyed[K]
 	key    func(I) K
+	route  *keyRoute[I] // the keyed exchange feeding the operator
 	fn     KeyedProcessFunction[K, I, O]
 	onTime TimerHandler[K, O]
 	bundle BundleFlusher[K, O] // nil if the function holds no records
@@ -333,6 +334,28 @@ func (p *keyedProcessOp[K, I, O]) ProcessElement(v I, ts int64) error {
 	if err := p.kc.Set(p.key(v)); err != nil {
 		return opError(p.ctx, err)
 	}
+	return p.process(v, ts)
+}
+
+func (p *keyedProcessOp[K, I, O]) hashedBy() *keyRoute[I] { return p.route }
+
+// ProcessHashedBatch is ProcessElement of each record with the key hash
+// the keyed exchange computed.
+func (p *keyedProcessOp[K, I, O]) ProcessHashedBatch(recs []runtime.Rec[I], hashes []uint64) (int, error) {
+	hashes = hashes[:len(recs)]
+	for i := range recs {
+		if err := p.kc.SetRouted(p.key(recs[i].V), hashes[i]); err != nil {
+			return i + 1, opError(p.ctx, err)
+		}
+		if err := p.process(recs[i].V, recs[i].TS); err != nil {
+			return i + 1, err
+		}
+	}
+	return len(recs), nil
+}
+
+// process calls the function for v, whose key is the current key.
+func (p *keyedProcessOp[K, I, O]) process(v I, ts int64) error {
 	c := &p.kctx
 	c.ts, c.err, c.domain = ts, nil, EventTime
 	if err := p.fn.ProcessElement(c, v); err != nil {
@@ -384,7 +407,7 @@ func (p *keyedProcessOp[K, I, O]) advance(wm int64) error {
 // ProcessKeyed applies a keyed process function.
 func ProcessKeyed[K comparable, I, O any](ks KeyedStream[K, I], fn KeyedProcessFunction[K, I, O]) Stream[O] {
 	return oneInput(ks.s, "KeyedProcess", func(out *outputs[O]) runtime.OneInput[I] {
-		return &keyedProcessOp[K, I, O]{forwardOp: forwardOp[O]{out: out}, key: ks.key, fn: fn}
+		return &keyedProcessOp[K, I, O]{forwardOp: forwardOp[O]{out: out}, key: ks.key, route: ks.s.route, fn: fn}
 	})
 }
 

@@ -17,9 +17,9 @@ type Stream[T any] struct {
 	node *graph.Node
 	tag  string
 	part runtime.Partitioning
-	// route, for hash partitioning, returns the channel selector for a
-	// number of consumer subtasks.
-	route func(maxPar, n int) func(T) int
+	// route, for hash partitioning, is the key the records are
+	// partitioned by.
+	route *keyRoute[T]
 }
 
 // Env returns the stream's environment.
@@ -124,15 +124,32 @@ func connect[T any](s Stream[T], to *graph.Node, idx int) {
 		if mode == runtime.Forward && len(chans) != 1 {
 			mode = runtime.Rebalance
 		}
-		var sel func(T) int
-		if mode == runtime.Hash {
-			sel = route(maxPar, len(chans))
-		}
-		w := runtime.NewRecordWriter[T](mode, chans, sel, pool, done)
+		w := newWriter(mode, route, chans, maxPar, pool, done)
 		return runtime.Output[T](w), w
 	}
 	e.NewDeliver = func(target any) runtime.Deliver {
 		out := target.(runtime.Output[T])
+		if ho, ok := out.(hashedInput[T]); ok && route != nil && ho.hashedBy() == route {
+			// A keyed operator of this very KeyBy takes the hashes the
+			// writer computed; a batch without them (one channel) goes
+			// the ordinary way.
+			bo := runtime.BatchOf(out)
+			return func(data any) (int, error) {
+				b := data.(*runtime.Batch[T])
+				var n int
+				var err error
+				if len(b.Hashes) == len(b.Recs) {
+					n, err = ho.ProcessHashedBatch(b.Recs, b.Hashes)
+				} else {
+					n, err = bo.ProcessBatch(b.Recs)
+				}
+				if err != nil {
+					return n, err
+				}
+				pool.Put(b)
+				return n, nil
+			}
+		}
 		if bo, ok := out.(runtime.BatchOutput[T]); ok {
 			// A head operator with a batch path takes the whole batch.
 			return func(data any) (int, error) {
@@ -169,20 +186,40 @@ func connect[T any](s Stream[T], to *graph.Node, idx int) {
 	s.env.g.Connect(e)
 }
 
-// hashRoute returns the channel selector of a key-partitioned exchange.
-func hashRoute[K comparable, T any](key func(T) K) func(maxPar, n int) func(T) int {
-	hash := keygroup.Hasher[K]()
-	return func(maxPar, n int) func(T) int {
-		if n == 1 {
-			// One channel: every key goes to it. The key is not computed
-			// (for SQL, one string allocated per record that the keyed
-			// operator computes again anyway).
-			return func(T) int { return 0 }
-		}
-		return func(v T) int {
-			return keygroup.Subtask(maxPar, n, keygroup.Of(hash(key(v)), maxPar))
-		}
+// keyRoute is the key of a key-partitioned exchange (one per KeyBy).
+// Its writers route each record by the hash of its key and send the hash
+// with it; a keyed operator made from the same KeyBy (hashedBy returns
+// the same keyRoute) takes that hash instead of hashing the key again.
+type keyRoute[T any] struct {
+	// hash is the stable hash (keygroup.Hasher) of a record's key.
+	hash func(T) uint64
+}
+
+// newWriter returns the writer of an edge of partitioning mode (route is
+// the key of a Hash edge).
+func newWriter[T any](mode runtime.Partitioning, route *keyRoute[T], chans []*runtime.Channel, maxPar int, pool *runtime.BatchPool[T], done <-chan struct{}) *runtime.RecordWriter[T] {
+	switch {
+	case mode == runtime.Hash && len(chans) == 1:
+		// One channel: every key goes to it. The key is not computed
+		// (for SQL, one string allocated per record that the keyed
+		// operator computes again anyway); the operator hashes it.
+		return runtime.NewRecordWriter[T](mode, chans, func(T) int { return 0 }, pool, done)
+	case mode == runtime.Hash:
+		return runtime.NewHashWriter[T](chans, route.hash, maxPar, pool, done)
 	}
+	return runtime.NewRecordWriter[T](mode, chans, nil, pool, done)
+}
+
+func newKeyRoute[K comparable, T any](key func(T) K) *keyRoute[T] {
+	hash := keygroup.Hasher[K]()
+	return &keyRoute[T]{hash: func(v T) uint64 { return hash(key(v)) }}
+}
+
+// hashedInput is a keyed operator that takes the key hashes of a keyed
+// exchange: those of the keyRoute that hashedBy returns (nil: none).
+type hashedInput[T any] interface {
+	runtime.HashedBatchOutput[T]
+	hashedBy() *keyRoute[T]
 }
 
 // fanout sends every record to several outputs.

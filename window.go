@@ -622,6 +622,7 @@ type windowOp[K comparable, T any, W window.Window, O any] struct {
 	keyed[K]
 	cfg       WindowedStream[K, T, W]
 	key       func(T) K
+	route     *keyRoute[T] // the keyed exchange feeding the operator
 	assigner  window.Assigner[T, W]
 	merging   window.MergingAssigner[T, W]
 	trigger   window.Trigger[T, W]
@@ -686,7 +687,7 @@ func (op *windowOp[K, T, W, O]) collectMergeFn(result W, merged []W) {
 
 func windowStream[K comparable, T any, W window.Window, O any](ws WindowedStream[K, T, W], name string, make func(op *windowOp[K, T, W, O]) (windowContents[T, W], error)) Stream[O] {
 	return oneInput(ws.ks.s, name, func(out *outputs[O]) runtime.OneInput[T] {
-		return &windowOp[K, T, W, O]{forwardOp: forwardOp[O]{out: out}, cfg: ws, key: ws.ks.key, make: make}
+		return &windowOp[K, T, W, O]{forwardOp: forwardOp[O]{out: out}, cfg: ws, key: ws.ks.key, route: ws.ks.s.route, make: make}
 	})
 }
 
@@ -947,17 +948,43 @@ func (op *windowOp[K, T, W, O]) SnapshotState(id int64, w *runtime.StateWriter) 
 	return err
 }
 
+func (op *windowOp[K, T, W, O]) hashedBy() *keyRoute[T] { return op.route }
+
+// ProcessHashedBatch is ProcessElement of each record with the key hash
+// the keyed exchange computed.
+func (op *windowOp[K, T, W, O]) ProcessHashedBatch(recs []runtime.Rec[T], hashes []uint64) (int, error) {
+	hashes = hashes[:len(recs)]
+	for i := range recs {
+		var err error
+		if op.table != nil {
+			err = op.processTable(recs[i].V, recs[i].TS, hashes[i], true)
+		} else {
+			err = op.processGeneral(recs[i].V, recs[i].TS, hashes[i], true)
+		}
+		if err != nil {
+			return i + 1, opError(op.ctx, err)
+		}
+	}
+	return len(recs), nil
+}
+
 // processTable is processElement on the window table: the key is hashed
-// once, for its key group and its slot.
-func (op *windowOp[K, T, W, O]) processTable(v T, ts int64) error {
+// once, for its key group and its slot (by the keyed exchange if routed,
+// with h its hash).
+func (op *windowOp[K, T, W, O]) processTable(v T, ts int64, h uint64, routed bool) error {
 	ws, err := op.assigner.AssignWindows(v, ts, op, op.buf)
 	op.buf = ws
 	if err != nil {
 		return err
 	}
 	k := op.key(v)
-	h := op.kc.Hash(k)
-	if err := op.kc.SetHashed(k, h); err != nil {
+	if routed {
+		err = op.kc.SetRouted(k, h)
+	} else {
+		h = op.kc.Hash(k)
+		err = op.kc.SetHashed(k, h)
+	}
+	if err != nil {
 		return err
 	}
 	wm := op.timers.CurrentWatermark()
@@ -1012,14 +1039,25 @@ func (op *windowOp[K, T, W, O]) clearWindowState(w W) error {
 
 func (op *windowOp[K, T, W, O]) processElement(v T, ts int64) error {
 	if op.table != nil {
-		return op.processTable(v, ts)
+		return op.processTable(v, ts, 0, false)
 	}
+	return op.processGeneral(v, ts, 0, false)
+}
+
+// processGeneral is processElement off the window table; routed tells
+// that h is the key's hash, computed by the keyed exchange.
+func (op *windowOp[K, T, W, O]) processGeneral(v T, ts int64, h uint64, routed bool) error {
 	ws, err := op.assigner.AssignWindows(v, ts, op, op.buf)
 	op.buf = ws
 	if err != nil {
 		return err
 	}
-	if err := op.kc.Set(op.key(v)); err != nil {
+	if routed {
+		err = op.kc.SetRouted(op.key(v), h)
+	} else {
+		err = op.kc.Set(op.key(v))
+	}
+	if err != nil {
 		return err
 	}
 	wm := op.timers.CurrentWatermark()

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"sync"
 	"sync/atomic"
+
+	"github.com/weirstream/weir/internal/keygroup"
 )
 
 // ErrCanceled is returned by blocking exchange calls when the job stops.
@@ -125,6 +127,7 @@ func (bp *BatchPool[T]) Get() *Batch[T] { return bp.p.Get().(*Batch[T]) }
 func (bp *BatchPool[T]) Put(b *Batch[T]) {
 	clear(b.Recs)
 	b.Recs = b.Recs[:0]
+	b.Hashes = b.Hashes[:0]
 	bp.p.Put(b)
 }
 
@@ -133,6 +136,11 @@ func (bp *BatchPool[T]) Put(b *Batch[T]) {
 type RecordWriter[T any] struct {
 	mode     Partitioning
 	selector func(T) int // channel index, for Hash
+	// hash, for a writer of NewHashWriter, is the stable hash of a
+	// record's key: the channel follows from its key group, and the hash
+	// goes with the record in Batch.Hashes.
+	hash     func(T) uint64
+	maxPar   int
 	chans    []*Channel
 	bufs     []*Batch[T]
 	pool     *BatchPool[T]
@@ -165,6 +173,16 @@ func NewRecordWriter[T any](mode Partitioning, chans []*Channel, selector func(T
 	return w
 }
 
+// NewHashWriter returns a writer of a keyed exchange over chans: a
+// record goes to the subtask owning the key group of hash(record)
+// (keygroup.Of with maxParallelism, keygroup.Subtask), and its hash goes
+// with it in Batch.Hashes.
+func NewHashWriter[T any](chans []*Channel, hash func(T) uint64, maxParallelism int, pool *BatchPool[T], done <-chan struct{}) *RecordWriter[T] {
+	w := NewRecordWriter[T](Hash, chans, nil, pool, done)
+	w.hash, w.maxPar = hash, maxParallelism
+	return w
+}
+
 // Stats returns the writer's counters.
 func (w *RecordWriter[T]) Stats() *WriterStats { return w.stats }
 
@@ -175,6 +193,10 @@ func (w *RecordWriter[T]) ProcessElement(v T, ts int64) error {
 	case Forward:
 		return w.add(0, v, ts)
 	case Hash:
+		if w.hash != nil {
+			h := w.hash(v)
+			return w.addHashed(keygroup.Subtask(w.maxPar, len(w.chans), keygroup.Of(h, w.maxPar)), v, ts, h)
+		}
 		return w.add(w.selector(v), v, ts)
 	case Rebalance:
 		w.rr++
@@ -195,6 +217,20 @@ func (w *RecordWriter[T]) ProcessElement(v T, ts int64) error {
 func (w *RecordWriter[T]) add(i int, v T, ts int64) error {
 	b := w.bufs[i]
 	b.Recs = append(b.Recs, Rec[T]{V: v, TS: ts})
+	if len(b.Recs) >= w.maxBatch {
+		return w.flushOne(i)
+	}
+	return nil
+}
+
+// addHashed is add for a record whose key hash is h.
+func (w *RecordWriter[T]) addHashed(i int, v T, ts int64, h uint64) error {
+	b := w.bufs[i]
+	b.Recs = append(b.Recs, Rec[T]{V: v, TS: ts})
+	if b.Hashes == nil {
+		b.Hashes = make([]uint64, 0, cap(b.Recs))
+	}
+	b.Hashes = append(b.Hashes, h)
 	if len(b.Recs) >= w.maxBatch {
 		return w.flushOne(i)
 	}

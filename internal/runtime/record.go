@@ -22,6 +22,23 @@ type Rec[T any] struct {
 // Batch is the unit sent over a channel between subtasks.
 type Batch[T any] struct {
 	Recs []Rec[T]
+	// Hashes, on a keyed exchange (see NewHashWriter), holds the key hash
+	// of each record of Recs, index for index: the writer hashed the key
+	// to route the record, and the keyed operator that receives it takes
+	// the hash instead of hashing the key again (see HashedBatchOutput).
+	// Empty on other exchanges. The slice lives with the pooled batch, so
+	// it costs no allocation per record or per batch.
+	Hashes []uint64
+}
+
+// HashedBatchOutput is a keyed operator at the head of a chain that takes
+// the key hashes a keyed exchange's writer computed (Batch.Hashes) with
+// the records, so that each record's key is hashed once on its way.
+type HashedBatchOutput[T any] interface {
+	// ProcessHashedBatch is ProcessBatch with hashes[i] the stable key
+	// hash (keygroup.Hasher) of the key of recs[i]; len(hashes) ==
+	// len(recs).
+	ProcessHashedBatch(recs []Rec[T], hashes []uint64) (int, error)
 }
 
 // Output receives a stream of records and control events of type T. Chained

@@ -24,7 +24,13 @@ type KeyContext[K comparable] struct {
 	Range          keygroup.Range
 	MaxParallelism int
 	hash           keygroup.HashFunc[K]
+	// routed counts SetRouted calls, to check one in checkRouted.
+	routed uint32
 }
+
+// checkRouted is how often SetRouted checks the hash it is given: one
+// call in checkRouted hashes the key again and compares.
+const checkRouted = 256
 
 // NewKeyContext returns a key context for a subtask owning r.
 func NewKeyContext[K comparable](hash keygroup.HashFunc[K], maxParallelism int, r keygroup.Range) *KeyContext[K] {
@@ -54,6 +60,22 @@ func (kc *KeyContext[K]) SetHashed(k K, h uint64) error {
 	}
 	kc.Key, kc.KeyGroup, kc.Index = k, kg, kg-kc.Range.Start
 	return nil
+}
+
+// SetRouted makes k the current key, given h, the hash a keyed exchange
+// computed from the key it routed the record by (runtime.Batch.Hashes),
+// so that the key is not hashed again. Every checkRouted-th call hashes
+// k and fails if that differs from h: the key selector returned another
+// key for the same record, and the state of k would be filed under the
+// key group of another key (lost or misplaced on rescaling). A
+// non-deterministic selector is thus caught within a few hundred records,
+// as Set catches it at the first key outside the subtask's range.
+func (kc *KeyContext[K]) SetRouted(k K, h uint64) error {
+	kc.routed++
+	if kc.routed%checkRouted == 0 && kc.hash(k) != h {
+		return fmt.Errorf("key %v was routed by the hash of another key: the key selector must return the same key for the same record every time", k)
+	}
+	return kc.SetHashed(k, h)
 }
 
 // SetKnown makes k the current key when its group is already known (timers).
