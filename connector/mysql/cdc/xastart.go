@@ -101,7 +101,8 @@ func (g *streamer) recoverXIDs(ctx context.Context) (map[string]bool, error) {
 // that are prepared before file:pos (the start position) and undecided
 // there, with their changes, in prepare order: the binlog is read
 // backwards from the start position, file by file, until every XID
-// either XA RECOVER listed or decidedAfter found was seen and the binlog's
+// either XA RECOVER listed (unless prepared after the start position) or
+// xaAfter found decided after it was seen and the binlog's
 // end read before XA RECOVER is behind. XIDs XA RECOVER listed that the binlog does not have before the
 // start position are logged: prepared after it (a specific offset in the
 // past; read from the start position on), writing nothing to the binlog
@@ -119,6 +120,14 @@ func (g *streamer) preparedBefore(ctx context.Context, p prepStart, file string,
 	if err != nil {
 		return nil, err
 	}
+	files, err := g.binlogFiles(ctx)
+	if err != nil {
+		return nil, err
+	}
+	i := slices.Index(files, file)
+	if i < 0 {
+		return nil, nil // the stream reports a file the server lacks
+	}
 	// The binlog from the start position to its end now: a transaction
 	// prepared before the start position and decided after it (a specific
 	// offset in the past; or one prepared before the end read first but
@@ -128,29 +137,30 @@ func (g *streamer) preparedBefore(ctx context.Context, p prepStart, file string,
 	if err != nil {
 		return nil, err
 	}
-	decided, err := g.decidedAfter(ctx, file, pos, gomysql.Position{Name: endFile, Pos: endPos})
+	decided, preparedAfter, err := g.xaAfter(ctx, file, pos, gomysql.Position{Name: endFile, Pos: endPos})
 	if err != nil {
 		return nil, err
 	}
-	if len(p.recover) == 0 && len(again) == 0 && len(decided) == 0 {
+	// The XIDs to find before the start position: those listed, unless
+	// prepared after it (their group is not before it: looking for it
+	// would read the whole binlog), and those decided after it.
+	want := map[string]bool{}
+	for _, set := range []map[string]bool{p.recover, again, decided} {
+		for x := range set {
+			if !preparedAfter[x] {
+				want[x] = true
+			}
+		}
+	}
+	if len(want) == 0 {
 		return nil, nil
-	}
-	files, err := g.binlogFiles(ctx)
-	if err != nil {
-		return nil, err
-	}
-	i := slices.Index(files, file)
-	if i < 0 {
-		return nil, nil // the stream reports a file the server lacks
 	}
 	sc := &xaScan{g: g, seen: map[string]bool{}, found: map[string]*xaTx{}, bad: map[*xaTx]error{}}
 	missing := func() []string {
 		var out []string
-		for _, set := range []map[string]bool{p.recover, again, decided} {
-			for x := range set {
-				if !sc.seen[x] && !slices.Contains(out, x) {
-					out = append(out, x)
-				}
+		for x := range want {
+			if !sc.seen[x] {
+				out = append(out, x)
 			}
 		}
 		slices.Sort(out)
@@ -249,6 +259,9 @@ func (sc *xaScan) file(ctx context.Context, file string, end uint32) error {
 		return nil
 	}
 	g := sc.g
+	if g.xaFileHook != nil {
+		g.xaFileHook(file)
+	}
 	syncer, err := g.newSyncer()
 	if err != nil {
 		return err
@@ -380,31 +393,33 @@ func (sc *xaScan) rows(h *replication.EventHeader, e *replication.RowsEvent, tm 
 	return rowIdx, nil
 }
 
-// decidedAfter reads the binlog from file:pos (the start position) up to
-// end and returns the XIDs whose first XA event there is their XA COMMIT
-// or XA ROLLBACK: prepared before the start position, decided after it.
-func (g *streamer) decidedAfter(ctx context.Context, file string, pos uint32, end gomysql.Position) (map[string]bool, error) {
-	decided := map[string]bool{}
+// xaAfter reads the binlog from file:pos (the start position) up to end
+// and returns the XIDs whose first XA event there is their XA COMMIT or
+// XA ROLLBACK (decided: prepared before the start position, decided after
+// it) and those whose first XA event there is their prepare (prepared
+// after the start position: nothing of theirs before it is undecided).
+func (g *streamer) xaAfter(ctx context.Context, file string, pos uint32, end gomysql.Position) (decided, prepared map[string]bool, err error) {
+	decided, prepared = map[string]bool{}, map[string]bool{}
 	if comparePos(file, pos, end) >= 0 {
-		return decided, nil
+		return decided, prepared, nil
 	}
 	syncer, err := g.newSyncer()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	defer syncer.Close()
 	bs, err := syncer.StartSync(gomysql.Position{Name: file, Pos: pos})
 	if err != nil {
-		return nil, fmt.Errorf("mysql cdc: reading the binlog from %s:%d for XA decisions: %w", file, pos, err)
+		return nil, nil, fmt.Errorf("mysql cdc: reading the binlog from %s:%d for XA decisions: %w", file, pos, err)
 	}
 	sctx, cancel := context.WithTimeout(ctx, g.opts.SeekTimeout)
 	defer cancel()
 	cur := file
-	prepared := map[string]bool{}
+	first := map[string]bool{} // XIDs with an XA event read
 	for {
 		ev, err := bs.GetEvent(sctx)
 		if err != nil {
-			return nil, fmt.Errorf("mysql cdc: reading the binlog from %s:%d for XA decisions: %w", file, pos, err)
+			return nil, nil, fmt.Errorf("mysql cdc: reading the binlog from %s:%d for XA decisions: %w", file, pos, err)
 		}
 		h := ev.Header
 		if r, ok := ev.Event.(*replication.RotateEvent); ok {
@@ -418,24 +433,25 @@ func (g *streamer) decidedAfter(ctx context.Context, file string, pos uint32, en
 		case *replication.QueryEvent:
 			verb, xid, onePhase, isXA := parseXAQuery(strings.TrimSpace(string(e.Query)))
 			if isXA && !onePhase && (verb == "COMMIT" || verb == "ROLLBACK") {
-				if !prepared[xid] {
+				if !first[xid] {
 					decided[xid] = true
 				}
-				delete(prepared, xid)
+				first[xid] = true
 			}
 		case *replication.GenericEvent:
 			if h.EventType == replication.XA_PREPARE_LOG_EVENT {
 				xid, onePhase, err := parseXAPrepare(e.Data)
 				if err != nil {
-					return nil, permanent("mysql cdc: at %s:%d: %w", cur, h.LogPos, err)
+					return nil, nil, permanent("mysql cdc: at %s:%d: %w", cur, h.LogPos, err)
 				}
-				if !onePhase {
+				if !onePhase && !first[xid] {
 					prepared[xid] = true
 				}
+				first[xid] = true
 			}
 		}
 		if comparePos(cur, h.LogPos, end) >= 0 {
-			return decided, nil
+			return decided, prepared, nil
 		}
 	}
 }
