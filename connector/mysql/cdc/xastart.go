@@ -102,12 +102,11 @@ func (g *streamer) recoverXIDs(ctx context.Context) (map[string]bool, error) {
 // there, with their changes, in prepare order: the binlog is read
 // backwards from the start position, file by file, until every XID
 // either XA RECOVER listed (unless prepared after the start position) or
-// xaAfter found decided after it was seen and the binlog's
-// end read before XA RECOVER is behind. XIDs XA RECOVER listed that the binlog does not have before the
-// start position are logged: prepared after it (a specific offset in the
-// past; read from the start position on), writing nothing to the binlog
-// (read only), or in purged files (their changes are lost at their
-// XA COMMIT).
+// xaAfter found decided after it was seen, and the binlog's end read
+// before XA RECOVER is behind. The XIDs looked for that the binlog does
+// not have before the start position are logged: writing nothing to the
+// binlog (read only; their search reads every file), or in purged files
+// (their changes are lost at their XA COMMIT).
 func (g *streamer) preparedBefore(ctx context.Context, p prepStart, file string, pos uint32) ([]*xaTx, error) {
 	if !p.asked || file == "" {
 		return nil, nil
