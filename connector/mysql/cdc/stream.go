@@ -54,6 +54,11 @@ type streamer struct {
 	// consistentHook, if set (tests), sees a consistent chunk's rows
 	// as read, before the binlog up to its position is.
 	consistentHook func(ch *chunk)
+	// startHook, if set (tests), runs once a fresh start's position is
+	// read, before XA RECOVER is asked again; xaFileHook sees each binlog
+	// file the scan for prepared XA transactions reads (see xastart.go).
+	startHook  func()
+	xaFileHook func(file string)
 
 	// Binlog position while reading (see handle).
 	nextFile     string
@@ -219,6 +224,9 @@ func (g *streamer) setup(ctx context.Context) error {
 					"prepared", len(prep.recover))
 			}
 		}
+	}
+	if g.startHook != nil {
+		g.startHook()
 	}
 	if st.XA, err = g.preparedBefore(ctx, prep, st.File, st.Pos); err != nil {
 		return err

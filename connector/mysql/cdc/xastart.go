@@ -37,7 +37,11 @@ import (
 // when XA RECOVER ran is listed when it is asked again after the start
 // position was read. Which transactions are undecided at the start
 // position is read from the binlog itself: their last prepare group before
-// it, with no decision of the same XID after it.
+// it, with no decision of the same XID after it. A transaction prepared
+// before the start position and decided after it, before the source
+// started (a specific offset in the past), is listed by neither XA
+// RECOVER: the binlog from the start position to its end, read after the
+// second XA RECOVER, names it (its first XA event there is its decision).
 
 // prepStart is what a fresh start reads before its start position: the
 // binlog's end and the XIDs prepared on the server (nil if XA RECOVER was
@@ -96,13 +100,13 @@ func (g *streamer) recoverXIDs(ctx context.Context) (map[string]bool, error) {
 // preparedBefore returns the XA transactions changing the captured tables
 // that are prepared before file:pos (the start position) and undecided
 // there, with their changes, in prepare order: the binlog is read
-// backwards from the start position, file by file, until every XID of
-// p.recover was seen and the binlog's end read before XA RECOVER is
-// behind. XIDs XA RECOVER listed that the binlog does not have before the
-// start position are logged: prepared after it (a specific offset in the
-// past; read from the start position on), writing nothing to the binlog
-// (read only), or in purged files (their changes are lost at their
-// XA COMMIT).
+// backwards from the start position, file by file, until every XID
+// either XA RECOVER listed (unless prepared after the start position) or
+// xaAfter found decided after it was seen, and the binlog's end read
+// before XA RECOVER is behind. The XIDs looked for that the binlog does
+// not have before the start position are logged: writing nothing to the
+// binlog (read only; their search reads every file), or in purged files
+// (their changes are lost at their XA COMMIT).
 func (g *streamer) preparedBefore(ctx context.Context, p prepStart, file string, pos uint32) ([]*xaTx, error) {
 	if !p.asked || file == "" {
 		return nil, nil
@@ -115,9 +119,6 @@ func (g *streamer) preparedBefore(ctx context.Context, p prepStart, file string,
 	if err != nil {
 		return nil, err
 	}
-	if len(p.recover) == 0 && len(again) == 0 {
-		return nil, nil
-	}
 	files, err := g.binlogFiles(ctx)
 	if err != nil {
 		return nil, err
@@ -126,10 +127,37 @@ func (g *streamer) preparedBefore(ctx context.Context, p prepStart, file string,
 	if i < 0 {
 		return nil, nil // the stream reports a file the server lacks
 	}
+	// The binlog from the start position to its end now: a transaction
+	// prepared before the start position and decided after it (a specific
+	// offset in the past; or one prepared before the end read first but
+	// not listed yet by the first XA RECOVER, decided before the second)
+	// is listed by neither; its decision is before this end.
+	endFile, endPos, _, err := g.binlogStatus(ctx)
+	if err != nil {
+		return nil, err
+	}
+	decided, preparedAfter, err := g.xaAfter(ctx, file, pos, gomysql.Position{Name: endFile, Pos: endPos})
+	if err != nil {
+		return nil, err
+	}
+	// The XIDs to find before the start position: those listed, unless
+	// prepared after it (their group is not before it: looking for it
+	// would read the whole binlog), and those decided after it.
+	want := map[string]bool{}
+	for _, set := range []map[string]bool{p.recover, again, decided} {
+		for x := range set {
+			if !preparedAfter[x] {
+				want[x] = true
+			}
+		}
+	}
+	if len(want) == 0 {
+		return nil, nil
+	}
 	sc := &xaScan{g: g, seen: map[string]bool{}, found: map[string]*xaTx{}, bad: map[*xaTx]error{}}
 	missing := func() []string {
 		var out []string
-		for x := range p.recover {
+		for x := range want {
 			if !sc.seen[x] {
 				out = append(out, x)
 			}
@@ -159,7 +187,7 @@ func (g *streamer) preparedBefore(ctx context.Context, p prepStart, file string,
 	}
 	var out []*xaTx
 	for x, tx := range sc.found {
-		if p.recover[x] || again[x] || comparePos(tx.File, tx.Pos, gomysql.Position{Name: p.endFile, Pos: p.endPos}) >= 0 {
+		if p.recover[x] || again[x] || decided[x] || comparePos(tx.File, tx.Pos, gomysql.Position{Name: p.endFile, Pos: p.endPos}) >= 0 {
 			if err := sc.bad[tx]; err != nil {
 				return nil, fmt.Errorf("mysql cdc: XA transaction %s, prepared before the start position at %s:%d: %w", x, tx.File, tx.Pos, err)
 			}
@@ -230,6 +258,9 @@ func (sc *xaScan) file(ctx context.Context, file string, end uint32) error {
 		return nil
 	}
 	g := sc.g
+	if g.xaFileHook != nil {
+		g.xaFileHook(file)
+	}
 	syncer, err := g.newSyncer()
 	if err != nil {
 		return err
@@ -359,4 +390,67 @@ func (sc *xaScan) rows(h *replication.EventHeader, e *replication.RowsEvent, tm 
 		rowIdx++
 	}
 	return rowIdx, nil
+}
+
+// xaAfter reads the binlog from file:pos (the start position) up to end
+// and returns the XIDs whose first XA event there is their XA COMMIT or
+// XA ROLLBACK (decided: prepared before the start position, decided after
+// it) and those whose first XA event there is their prepare (prepared
+// after the start position: nothing of theirs before it is undecided).
+func (g *streamer) xaAfter(ctx context.Context, file string, pos uint32, end gomysql.Position) (decided, prepared map[string]bool, err error) {
+	decided, prepared = map[string]bool{}, map[string]bool{}
+	if comparePos(file, pos, end) >= 0 {
+		return decided, prepared, nil
+	}
+	syncer, err := g.newSyncer()
+	if err != nil {
+		return nil, nil, err
+	}
+	defer syncer.Close()
+	bs, err := syncer.StartSync(gomysql.Position{Name: file, Pos: pos})
+	if err != nil {
+		return nil, nil, fmt.Errorf("mysql cdc: reading the binlog from %s:%d for XA decisions: %w", file, pos, err)
+	}
+	sctx, cancel := context.WithTimeout(ctx, g.opts.SeekTimeout)
+	defer cancel()
+	cur := file
+	first := map[string]bool{} // XIDs with an XA event read
+	for {
+		ev, err := bs.GetEvent(sctx)
+		if err != nil {
+			return nil, nil, fmt.Errorf("mysql cdc: reading the binlog from %s:%d for XA decisions: %w", file, pos, err)
+		}
+		h := ev.Header
+		if r, ok := ev.Event.(*replication.RotateEvent); ok {
+			cur = string(r.NextLogName)
+			continue
+		}
+		if h.Flags&replication.LOG_EVENT_ARTIFICIAL_F != 0 || h.LogPos == 0 || h.EventType == replication.HEARTBEAT_EVENT || h.EventType == replication.HEARTBEAT_LOG_EVENT_V2 {
+			continue
+		}
+		switch e := ev.Event.(type) {
+		case *replication.QueryEvent:
+			verb, xid, onePhase, isXA := parseXAQuery(strings.TrimSpace(string(e.Query)))
+			if isXA && !onePhase && (verb == "COMMIT" || verb == "ROLLBACK") {
+				if !first[xid] {
+					decided[xid] = true
+				}
+				first[xid] = true
+			}
+		case *replication.GenericEvent:
+			if h.EventType == replication.XA_PREPARE_LOG_EVENT {
+				xid, onePhase, err := parseXAPrepare(e.Data)
+				if err != nil {
+					return nil, nil, permanent("mysql cdc: at %s:%d: %w", cur, h.LogPos, err)
+				}
+				if !onePhase && !first[xid] {
+					prepared[xid] = true
+				}
+				first[xid] = true
+			}
+		}
+		if comparePos(cur, h.LogPos, end) >= 0 {
+			return decided, prepared, nil
+		}
+	}
 }
