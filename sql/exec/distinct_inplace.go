@@ -277,7 +277,7 @@ func (s *distinctSets) CopyState() *distinctSets {
 // AppendState encodes s: the number of entries, then each entry's key (as
 // distinctKey.AppendState), its number of counts (uvarint) and counts
 // (varints), in no order.
-func (s *distinctSets) AppendState(dst []byte) []byte {
+func (s distinctSets) AppendState(dst []byte) []byte {
 	dst = binary.AppendUvarint(dst, uint64(s.len()))
 	s.each(func(k distinctKey, c []int64) {
 		dst = k.AppendState(dst)
@@ -331,7 +331,7 @@ func (s *distinctSets) DecodeState(src []byte) (int, error) {
 }
 
 // StateSchema names the layout.
-func (*distinctSets) StateSchema() string { return "sql/exec.distinctSets/1" }
+func (distinctSets) StateSchema() string { return "sql/exec.distinctSets/1" }
 
 // inPlaceDistinct is the distinctStore of the current group's
 // distinctSets, held in the value state st. The group's value is looked
