@@ -35,7 +35,7 @@ type distinctStore interface {
 type distinctSets struct {
 	// ints holds the typed keys, one table per view index (nil: none).
 	ints []*intTable
-	strs map[string]distinctSlot
+	strs map[string]distinctSlot // nil until a first such key
 	// counts holds the entries' counts; garbage is how many of its
 	// elements belong to removed entries (compacted when they are half).
 	counts  []int64
@@ -133,7 +133,7 @@ func (t *intTable) clone() *intTable {
 }
 
 func newDistinctSets() *distinctSets {
-	return &distinctSets{strs: map[string]distinctSlot{}}
+	return &distinctSets{}
 }
 
 func (s *distinctSets) slot(k distinctKey) (distinctSlot, bool) {
@@ -191,6 +191,9 @@ func (s *distinctSets) put(k distinctKey, c []int64) {
 		}
 		s.ints[v].set(k.n, e)
 	} else {
+		if s.strs == nil {
+			s.strs = map[string]distinctSlot{}
+		}
 		s.strs[k.s] = e
 	}
 }
