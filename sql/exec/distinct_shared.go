@@ -25,7 +25,9 @@ import (
 // one integer argument, same bytes); the value is the count of each call
 // of the view, in call order.
 type sharedDistinct struct {
-	m     state.Map[distinctKey, []int64]
+	m distinctStore
+	// ip is m when the entries are kept in place (nil otherwise).
+	ip    *inPlaceDistinct
 	views []*distinctGroupView
 	// insertOnly: the input has no retractions, so a call's count stops
 	// at 1 (seen) and a row that brings no new value writes nothing.
@@ -62,8 +64,9 @@ type distinctGroupView struct {
 // With insertOnly (the input is append-only), counts stop at 1: retractions
 // given anyway are then not reflected, as with GroupAggSpec.InsertOnly's
 // MIN and MAX.
-func (s *aggSet) useSharedDistinct(m state.Map[distinctKey, []int64], insertOnly bool) *sharedDistinct {
+func (s *aggSet) useSharedDistinct(m distinctStore, insertOnly bool) *sharedDistinct {
 	sd := &sharedDistinct{m: m, insertOnly: insertOnly}
+	sd.ip, _ = m.(*inPlaceDistinct)
 	for _, k := range s.calls {
 		d, ok := k.acc.(*distinctAcc)
 		if !ok {
@@ -127,6 +130,9 @@ func (sd *sharedDistinct) flush() {
 			sd.m.Put(k, v.counts)
 		}
 		v.loaded, v.dirty = false, false
+	}
+	if sd.ip != nil {
+		sd.ip.done()
 	}
 }
 

@@ -130,6 +130,30 @@ func testSharedDistinct(t *testing.T, insertOnly bool) {
 			}
 		})
 	}
+	// The map layout on the heap (as before the in-place sets) and the
+	// in-place sets restore into each other, on the heap and on Pebble.
+	mapSpec := spec
+	mapSpec.mapDistinct = true
+	for _, c := range []struct {
+		name     string
+		from, to GroupAggSpec
+		cfg      config
+	}{
+		{"map-to-inplace", mapSpec, spec, config{p: 2, backend: weir.StateHeap, then: &config{p: 3, backend: weir.StateHeap}}},
+		{"inplace-to-map", spec, mapSpec, config{p: 3, backend: weir.StateHeap, then: &config{p: 1, backend: weir.StateHeap}}},
+		{"inplace-to-pebble", spec, spec, config{p: 1, backend: weir.StateHeap, then: &config{p: 2, backend: weir.StatePebble}}},
+	} {
+		t.Run(c.name+"/"+c.cfg.String(), func(t *testing.T) {
+			log := runStepsRebuilt(t, c.cfg, steps, func(s weir.Stream[row.Row]) (weir.Stream[row.Row], error) {
+				return GroupAggregate(s, c.from)
+			}, func(s weir.Stream[row.Row]) (weir.Stream[row.Row], error) {
+				return GroupAggregate(s, c.to)
+			})
+			if diff := cmp.Diff(want, materialize(t, log, outTypes, 1)); diff != "" {
+				t.Fatalf("final table (-want +got):\n%s", diff)
+			}
+		})
+	}
 }
 
 // TestDedupRowState: the kept row of Deduplicate encodes itself as the

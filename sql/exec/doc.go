@@ -148,7 +148,11 @@
 //	GroupAggregate   value state "group-aggs": the row count and every accumulator, encoded;
 //	                 map state "group-distinct-shared": DISTINCT tuple -> one count per call
 //	                 over those columns (key: index of the column list + tuple; counts stop
-//	                 at 1 on an insert-only input)
+//	                 at 1 on an insert-only input), on Pebble or with a state TTL; on the
+//	                 heap backend without TTL the same entries are value state
+//	                 "group-distinct-sets" instead, one per group, kept in place
+//	                 (distinct_inplace.go); a group's entries restored in the other
+//	                 layout move on its first row
 //	WindowAggregate  map state "window-aggs": window end -> encoded accumulators (TUMBLE,
 //	                 HOP, CUMULATE); session start -> session end + accumulators (SESSION);
 //	                 map state "window-distinct": DISTINCT tuple -> count (window end + call

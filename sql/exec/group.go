@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
+	"slices"
 	"sync/atomic"
 	"time"
 
@@ -66,6 +67,11 @@ type GroupAggSpec struct {
 	// "group-distinct"), as before calls shared entries: tests restore its
 	// snapshots into the shared layout.
 	perCallDistinct bool
+	// mapDistinct keeps the shared DISTINCT entries in the map state
+	// "group-distinct-shared" even where they could be kept in place
+	// (distinct_inplace.go): tests restore its snapshots into the in-place
+	// layout and the other way round.
+	mapDistinct bool
 	// generalPath computes every result before and after each row (the
 	// path of user-defined calls) even without user-defined calls: tests
 	// compare it with the fast path.
@@ -196,11 +202,23 @@ func stateTTL(d time.Duration) state.TTL {
 // groupAggFn is the keyed function of GroupAggregate. Per key it keeps one
 // value: the encoded accumulators and row count (aggSet).
 type groupAggFn struct {
-	spec     GroupAggSpec
-	set      *aggSet
-	acc      state.Value[string]
-	distinct state.Map[distinctKey, []int64] // nil without DISTINCT calls
-	shared   *sharedDistinct
+	spec GroupAggSpec
+	set  *aggSet
+	acc  state.Value[string]
+	// distinct holds the shared DISTINCT entries in the map layout (nil
+	// without DISTINCT calls, or when inPlace holds them).
+	distinct state.Map[distinctKey, []int64]
+	// inPlace holds them in the group's distinctSets where the value
+	// state keeps values by reference (heap backend, no state TTL).
+	inPlace *inPlaceDistinct
+	shared  *sharedDistinct
+	// otherMap (with inPlace) and otherSets (with distinct) are the other
+	// layout's state, whose entries a snapshot may have restored (the
+	// layout depends on the backend and the TTL): a group's entries move
+	// to the layout in use on its first row. nil when none were restored
+	// (checked on the first row, as legacy).
+	otherMap  state.Map[distinctKey, []int64]
+	otherSets state.Value[*distinctSets]
 	// legacy holds DISTINCT entries of the per-call layout (before calls
 	// shared them) restored from an older snapshot; nil when there are
 	// none (checked on the first row: restored state is in place only
@@ -271,7 +289,18 @@ func (f *groupAggFn) Open(ctx *weir.KeyedRuntimeContext[string]) error {
 			return nil
 		}
 		f.distinct = state.GetMap[string, distinctKey, []int64](ctx.State(), state.Descriptor{Name: "group-distinct-shared", TTL: stateTTL(f.spec.StateTTL)})
-		f.shared = set.useSharedDistinct(f.distinct, f.spec.InsertOnly)
+		sets := state.GetValue[string, *distinctSets](ctx.State(), state.Descriptor{Name: "group-distinct-sets", TTL: stateTTL(f.spec.StateTTL)})
+		if state.InPlace(sets) && !f.spec.mapDistinct {
+			// The entries live in the group's value; "group-distinct-shared"
+			// only holds what a snapshot of the map layout restored.
+			f.inPlace = &inPlaceDistinct{st: sets}
+			f.shared = set.useSharedDistinct(f.inPlace, f.spec.InsertOnly)
+			f.otherMap = f.distinct
+			f.distinct = nil
+		} else {
+			f.shared = set.useSharedDistinct(f.distinct, f.spec.InsertOnly)
+			f.otherSets = sets
+		}
 		f.legacy = state.GetMap[string, string, int64](ctx.State(), state.Descriptor{Name: "group-distinct", TTL: stateTTL(f.spec.StateTTL)})
 	}
 	return nil
@@ -308,7 +337,52 @@ func (f *groupAggFn) checkLegacy() error {
 			f.legacy = nil
 		}
 	}
+	if f.otherMap != nil {
+		restored, err := hasKeys(f.otherMap)
+		if err != nil {
+			return err
+		}
+		if !restored {
+			f.otherMap = nil
+		}
+	}
+	if f.otherSets != nil {
+		restored, err := hasKeys(f.otherSets)
+		if err != nil {
+			return err
+		}
+		if !restored {
+			f.otherSets = nil
+		}
+	}
 	return nil
+}
+
+// moveOther moves the current group's DISTINCT entries restored in the
+// layout not in use (otherMap, otherSets) to the one in use, or drops them
+// for a new group (first: left over by a TTL).
+func (f *groupAggFn) moveOther(first bool) {
+	if f.otherMap != nil && !f.otherMap.IsEmpty() {
+		if !first {
+			for k, c := range f.otherMap.All() {
+				if len(k.s) != 1 {
+					k.s = string([]byte(k.s))
+				}
+				f.inPlace.Put(k, c)
+			}
+		}
+		f.otherMap.Clear()
+	}
+	if f.otherSets != nil {
+		if s, ok := f.otherSets.Value(); ok {
+			if !first {
+				s.each(func(k distinctKey, c []int64) {
+					f.distinct.Put(k, slices.Clone(c))
+				})
+			}
+			f.otherSets.Clear()
+		}
+	}
 }
 
 // loadAccs makes f.set the group's accumulators: empty for its first row
@@ -317,8 +391,14 @@ func (f *groupAggFn) checkLegacy() error {
 // changes from here on, so what was loaded is forgotten (process records
 // what it stores).
 func (f *groupAggFn) loadAccs(enc string, first bool) error {
+	if f.otherMap != nil || f.otherSets != nil {
+		f.moveOther(first)
+	}
 	if first {
 		f.set.reset()
+		if f.inPlace != nil {
+			f.inPlace.clear()
+		}
 		if f.distinct != nil && (f.spec.StateTTL > 0 || !f.distinct.IsEmpty()) {
 			// Entries left over by a TTL that expired the accumulators
 			// first belong to no group any more. Without a TTL there are
@@ -426,6 +506,9 @@ func (f *groupAggFn) drop() {
 	f.acc.Clear()
 	if f.distinct != nil {
 		f.distinct.Clear()
+	}
+	if f.inPlace != nil {
+		f.inPlace.clear()
 	}
 }
 

@@ -1,0 +1,187 @@
+package exec
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/weirstream/weir"
+	"github.com/weirstream/weir/row"
+	"github.com/weirstream/weir/statebackend/pebble"
+	"github.com/weirstream/weir/weirtest"
+)
+
+// groupDistinctFixture is a savepoint of distinctFixtureSpec's
+// GroupAggregate (heap backend, parallelism 2) after the first half of
+// distinctFixtureSteps, written by ea5ca14, whose shared DISTINCT entries
+// were map state "group-distinct-shared" on every backend (before
+// "group-distinct-sets"). Rewrite it (only on purpose: it is the old layout
+// that later code must keep restoring) with
+// WEIR_WRITE_GROUP_DISTINCT_FIXTURE=1 go test ./sql/exec/ -run TestGroupDistinctFixture.
+const groupDistinctFixture = "testdata/fixtures/group-distinct-ea5ca14"
+
+// distinctFixtureSpec has DISTINCT calls over an integer column (typed
+// keys) and a string column, with and without FILTER.
+func distinctFixtureSpec() GroupAggSpec {
+	in := []row.Type{row.String(), row.IntType(), row.String(), row.Boolean()}
+	return GroupAggSpec{InputTypes: in, GroupKeys: []int{0}, UID: "agg", GenerateUpdateBefore: true,
+		Aggs: []AggCall{
+			Call(CountStar),
+			Call(Count, 1).WithDistinct(),
+			Call(Count, 1).WithDistinct().WithFilter(3),
+			Call(Sum, 1).WithDistinct(),
+			Call(Count, 2).WithDistinct(),
+			Call(Count, 2).WithDistinct().WithFilter(3),
+		}}
+}
+
+// distinctFixtureSteps is a changelog of 600 rows over 6 groups.
+func distinctFixtureSteps() []step {
+	rng := rand.New(rand.NewPCG(3, 5))
+	var steps []step
+	var live []row.Row
+	for range 600 {
+		if len(live) > 0 && rng.IntN(4) == 0 {
+			steps = append(steps, retractRandom(rng, &live))
+			continue
+		}
+		v := row.Value{}
+		if rng.IntN(8) != 0 {
+			v = row.Int(int64(rng.IntN(40)) - 5)
+		}
+		r := row.Of(row.Str(fmt.Sprintf("k%d", rng.IntN(6))), v, row.Str(fmt.Sprintf("s%d", rng.IntN(15))), row.Bool(rng.IntN(3) == 0))
+		live = append(live, r)
+		steps = append(steps, step{r: r, ts: weir.NoTimestamp})
+	}
+	return steps
+}
+
+// TestGroupDistinctFixture writes groupDistinctFixture when asked to, and
+// otherwise checks that it is there.
+func TestGroupDistinctFixture(t *testing.T) {
+	if os.Getenv("WEIR_WRITE_GROUP_DISTINCT_FIXTURE") == "" {
+		if _, err := os.Stat(groupDistinctFixture); err != nil {
+			t.Fatalf("fixture %s missing: %v", groupDistinctFixture, err)
+		}
+		return
+	}
+	steps := distinctFixtureSteps()
+	h := weirtest.New(weir.Options{Parallelism: 2, Checkpoints: weir.CheckpointOptions{Interval: time.Hour, Dir: t.TempDir()}})
+	in := weirtest.NewInput[row.Row](h)
+	s, err := GroupAggregate(in.Stream(), distinctFixtureSpec())
+	if err != nil {
+		t.Fatal(err)
+	}
+	weirtest.Capture(h, s)
+	h.Start(t)
+	for _, st := range steps[:len(steps)/2] {
+		if err := in.Push(st.r, st.ts); err != nil {
+			t.Fatal(err)
+		}
+	}
+	path, err := h.Stepper().TriggerSavepoint(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.RemoveAll(groupDistinctFixture); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.CopyFS(groupDistinctFixture, os.DirFS(path)); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("wrote %s from %s", groupDistinctFixture, path)
+}
+
+// TestGroupDistinctRestoresMapLayout restores groupDistinctFixture (the map
+// layout, written by ea5ca14) on the heap (entries move into the groups'
+// in-place sets), on the heap with the map layout kept, and on Pebble, at
+// parallelism 1 and 3, runs the second half of the steps, and requires
+// every group the second half changed to end as in an uninterrupted run.
+func TestGroupDistinctRestoresMapLayout(t *testing.T) {
+	spec := distinctFixtureSpec()
+	steps := distinctFixtureSteps()
+	second := steps[len(steps)/2:]
+	outTypes, err := spec.OutputTypes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	build := func(spec GroupAggSpec) func(weir.Stream[row.Row]) (weir.Stream[row.Row], error) {
+		return func(s weir.Stream[row.Row]) (weir.Stream[row.Row], error) { return GroupAggregate(s, spec) }
+	}
+	full := materialize(t, runSteps(t, config{p: 1, backend: weir.StateHeap}, steps, build(spec)), outTypes, 1)
+	fixture, err := filepath.Abs(groupDistinctFixture)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mapSpec := spec
+	mapSpec.mapDistinct = true
+	for _, c := range []struct {
+		name    string
+		backend string
+		spec    GroupAggSpec
+	}{{"heap", weir.StateHeap, spec}, {"heap-map", weir.StateHeap, mapSpec}, {"pebble", weir.StatePebble, spec}} {
+		for _, par := range []int{1, 3} {
+			t.Run(fmt.Sprintf("%s/p%d", c.name, par), func(t *testing.T) {
+				dir := t.TempDir()
+				if err := os.CopyFS(dir, os.DirFS(fixture)); err != nil {
+					t.Fatal(err)
+				}
+				opts := weir.Options{Parallelism: par, StateBackend: c.backend, Pebble: pebble.New(), StateDir: t.TempDir(),
+					Checkpoints: weir.CheckpointOptions{Interval: time.Hour, Dir: t.TempDir()}}
+				h := weirtest.Restore(opts, weirtest.Snapshot{Path: dir})
+				in := weirtest.NewInput[row.Row](h)
+				s, err := GroupAggregate(in.Stream(), c.spec)
+				if err != nil {
+					t.Fatal(err)
+				}
+				out := weirtest.Capture(h, s)
+				h.Start(t)
+				touched := map[string]bool{}
+				for _, st := range second {
+					touched["+I["+st.r.Fields[0].Str()+","] = true
+					if err := in.Push(st.r, st.ts); err != nil {
+						t.Fatal(err)
+					}
+				}
+				if err := in.End(); err != nil {
+					t.Fatal(err)
+				}
+				// The last row emitted per group (-D: none), against the
+				// uninterrupted run's rows of the groups the second half
+				// changed.
+				last := map[string]string{}
+				for _, r := range out.Values() {
+					key := row.FormatRow(row.Row{Fields: r.Fields[:1]}, outTypes)
+					switch r.Kind {
+					case row.Insert, row.UpdateAfter:
+						last[key] = row.FormatRow(r.WithKind(row.Insert), outTypes)
+					case row.Delete:
+						delete(last, key)
+					}
+				}
+				var got, want []string
+				for _, v := range last {
+					got = append(got, v)
+				}
+				for _, v := range full {
+					if touched[v[:len("+I[k0,")]] {
+						want = append(want, v)
+					}
+				}
+				slices.Sort(got)
+				if len(want) < 4 {
+					t.Fatalf("the second half changed only %d groups", len(want))
+				}
+				if diff := cmp.Diff(want, got); diff != "" {
+					t.Fatalf("final rows of the groups changed after the restore (-want +got):\n%s", diff)
+				}
+			})
+		}
+	}
+}
