@@ -21,7 +21,7 @@ import (
 //
 //	join type=left left=(BIGINT,STRING) right=(BIGINT,STRING) lkeys=0 rkeys=0 [cond=(<,1,1)] [ttl=10s] [lttl=..] [rttl=..] [nullsafe] [lappend] [rappend]
 //	ijoin type=inner left=(...) right=(...) lkeys=0 rkeys=0 ltime=1 rtime=1 lower=10s upper=20s [proctime]
-//	rank types=(...) partition=(0) order=(2) [desc] [nullslast] end=N [start=N] [rownum] [updating] [noub] [ttl=..] [cache=ROWS] [nocache] [backend=heap|pebble]
+//	rank types=(...) partition=(0) order=(2) [desc] [nullslast] end=N [start=N] [rownum] [updating] [noub] [ttl=..] [cache=ROWS] [nocache] [backend=heap|pebble] [legacy=top-n|retractable]
 //	dedup types=(...) keys=(0) [last] [rowtime=COL] [ub] [insert] [updating]
 //	wrank types=(...) wstart=COL wend=COL [partition=(..)] order=(..) [desc] [nullslast] end=N [start=N] [rownum]
 //	wdedup types=(...) wstart=COL wend=COL time=COL [keys=(..)] [last]
@@ -257,7 +257,17 @@ func (s *opScript) run1(t *testing.T, d *datadriven.TestData) string {
 		if spec.OutputRankNumber {
 			s.out = append(append([]row.Type{}, ts...), row.BigInt())
 		}
-		s.build = func(ins []weir.Stream[row.Row]) (weir.Stream[row.Row], error) { return Rank(ins[0], spec) }
+		legacy := scriptArgStr(d, "legacy", "")
+		builds := 0
+		s.build = func(ins []weir.Stream[row.Row]) (weir.Stream[row.Row], error) {
+			// legacy: the first job runs the layout the operator had
+			// before (its snapshots restore into the current one).
+			builds++
+			spec := spec
+			spec.topN = builds == 1 && legacy == "top-n"
+			spec.retractable = builds == 1 && legacy == "retractable"
+			return Rank(ins[0], spec)
+		}
 		return s.start(1, scriptArgStr(d, "backend", weir.StateHeap), "")
 	case "wrank":
 		ts, err := scriptArgTypes(d, "types")
