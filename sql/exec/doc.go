@@ -168,7 +168,10 @@
 //	                 in rank order (a count, then row.Codec rows), kept decoded on the heap;
 //	                 updating input: "rank-index" (sort keys and counts) and map state
 //	                 "rank-data" (sort key -> rows), which an append-only Top-N restored from an
-//	                 older snapshot moves into "rank-top" per partition
+//	                 older snapshot moves into "rank-top" per partition; without ORDER BY
+//	                 keys (LIMIT without ORDER BY) on an append-only input: value state
+//	                 "first-n-count" (int64, the rows taken), which "rank-top" and
+//	                 "rank-index"/"rank-data" of older snapshots move into on the first row
 //	OverAggregate    value state "over-acc" (accumulators), map state "over-rows": time ->
 //	                 rows (row.Codec, back to back) waiting for the watermark or still
 //	                 in a bounded frame, "over-distinct", and small value states
