@@ -22,7 +22,7 @@ import (
 // purpose (it is the old layout later code must keep restoring): check
 // out that commit, drop the line setting topN below, and run
 // WEIR_WRITE_FIRSTN_FIXTURE=1 go test ./sql/exec/ -run TestFirstNFixture.
-const firstNFixture = "testdata/rank_firstn_topn_fixture"
+const firstNFixture = "testdata/fixtures/rank-firstn-topn-43c9e9b"
 
 func firstNFixtureSpec() RankSpec {
 	types := []row.Type{row.BigInt(), row.String()}
