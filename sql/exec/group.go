@@ -370,6 +370,11 @@ func (f *groupAggFn) moveOther(first bool) {
 				}
 				f.inPlace.Put(k, c)
 			}
+			// The group's sets were looked up for the Puts: forget
+			// them, as a row's flush does, since not every caller
+			// flushes next (a global batch with no DISTINCT tuple
+			// does not), and the next group must not find them.
+			f.inPlace.done()
 		}
 		f.otherMap.Clear()
 	}

@@ -1,0 +1,40 @@
+package exec
+
+import (
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/weirstream/weir"
+	"github.com/weirstream/weir/row"
+)
+
+// TestGroupDistinctMovedEntriesTwoPhase restores a two-phase aggregate's
+// snapshot of the map layout ("group-distinct-shared") into the in-place
+// layout on the heap. The global aggregate moves a group's restored
+// entries into its sets on the group's first batch; a batch that brings
+// no DISTINCT tuple (a NULL argument) must not leave that group's sets as
+// the ones the next group's batch reads and writes.
+func TestGroupDistinctMovedEntriesTwoPhase(t *testing.T) {
+	in := []row.Type{row.String(), row.IntType()}
+	spec := GroupAggSpec{InputTypes: in, GroupKeys: []int{0}, UID: "agg", GenerateUpdateBefore: true,
+		Aggs: []AggCall{Call(CountStar), Call(Count, 1).WithDistinct()}}
+	outTypes, err := spec.OutputTypes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := func(k string, v row.Value) step { return step{r: row.Of(row.Str(k), v), ts: weir.NoTimestamp} }
+	steps := []step{
+		r("a", row.Int(1)), r("b", row.Int(2)), r("c", row.Int(5)), // before the snapshot
+		r("a", row.Value{}), r("b", row.Int(2)), r("a", row.Int(2)), // after the restore
+	}
+	mini := miniBatchOf(spec, 1)
+	mapSpec := mini
+	mapSpec.mapDistinct = true
+	want := materializeUpsert(t, runSteps(t, config{p: 1, backend: weir.StateHeap}, steps, twoPhase(mini)), outTypes, 1, true)
+	c := config{p: 1, backend: weir.StateHeap, then: &config{p: 1, backend: weir.StateHeap}}
+	got := materializeUpsert(t, runStepsRebuilt(t, c, steps, twoPhase(mapSpec), twoPhase(mini)), outTypes, 1, true)
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Fatalf("final table after a restore of the map layout (-want +got):\n%s", diff)
+	}
+}
