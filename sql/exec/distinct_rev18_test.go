@@ -42,9 +42,8 @@ func TestGroupDistinctMovedEntriesTwoPhase(t *testing.T) {
 
 // TestIntTableCollidingKeys runs random sets and deletes on an intTable
 // over keys whose homes collide near the end of the table at its first
-// size (runs that
-// wrap around), next to a Go map: deletion's backward shift must keep
-// every entry findable.
+// size (runs that wrap around), next to a Go map: deletion's backward
+// shift must keep every entry findable.
 func TestIntTableCollidingKeys(t *testing.T) {
 	probe := newIntTable()
 	var keys []int64
@@ -77,5 +76,38 @@ func TestIntTableCollidingKeys(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestGroupDistinctMigratedEntriesTwoPhase is
+// TestGroupDistinctMovedEntriesTwoPhase for entries of the per-call
+// layout ("group-distinct", from a one-phase aggregate) that the global
+// aggregate migrates into the group's in-place sets.
+func TestGroupDistinctMigratedEntriesTwoPhase(t *testing.T) {
+	in := []row.Type{row.String(), row.IntType()}
+	spec := GroupAggSpec{InputTypes: in, GroupKeys: []int{0}, UID: "agg", GenerateUpdateBefore: true,
+		Aggs: []AggCall{Call(CountStar), Call(Count, 1).WithDistinct()}}
+	outTypes, err := spec.OutputTypes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := func(k string, v row.Value) step { return step{r: row.Of(row.Str(k), v), ts: weir.NoTimestamp} }
+	steps := []step{
+		r("a", row.Int(1)), r("b", row.Int(2)), r("c", row.Int(5)),
+		r("a", row.Value{}), r("b", row.Int(2)), r("a", row.Int(2)),
+	}
+	mini := miniBatchOf(spec, 1)
+	perCall := spec
+	perCall.perCallDistinct = true
+	want := materializeUpsert(t, runSteps(t, config{p: 1, backend: weir.StateHeap}, steps, twoPhase(mini)), outTypes, 1, true)
+	c := config{p: 1, backend: weir.StateHeap, then: &config{p: 1, backend: weir.StateHeap}}
+	// The map takes the local aggregate's place, so that the capture
+	// sink (named by its position) restores its state.
+	one := func(s weir.Stream[row.Row]) (weir.Stream[row.Row], error) {
+		return GroupAggregate(weir.Map(s, func(r row.Row) row.Row { return r }), perCall)
+	}
+	got := materializeUpsert(t, runStepsRebuilt(t, c, steps, one, twoPhase(mini)), outTypes, 1, true)
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Fatalf("final table after a restore of the per-call layout (-want +got):\n%s", diff)
 	}
 }

@@ -370,11 +370,6 @@ func (f *groupAggFn) moveOther(first bool) {
 				}
 				f.inPlace.Put(k, c)
 			}
-			// The group's sets were looked up for the Puts: forget
-			// them, as a row's flush does, since not every caller
-			// flushes next (a global batch with no DISTINCT tuple
-			// does not), and the next group must not find them.
-			f.inPlace.done()
 		}
 		f.otherMap.Clear()
 	}
@@ -426,6 +421,13 @@ func (f *groupAggFn) loadAccs(enc string, first bool) error {
 		} else if err := f.shared.migrate(f.set, f.legacy); err != nil {
 			return err
 		}
+	}
+	if f.inPlace != nil {
+		// Moving restored entries (moveOther, migrate) looked the
+		// group's sets up: forget them, as a row's flush does, since not
+		// every caller flushes next (a global batch without DISTINCT
+		// tuples does not), and the next group must not find them.
+		f.inPlace.done()
 	}
 	return nil
 }
