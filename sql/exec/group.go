@@ -422,6 +422,13 @@ func (f *groupAggFn) loadAccs(enc string, first bool) error {
 			return err
 		}
 	}
+	if f.inPlace != nil {
+		// Moving restored entries (moveOther, migrate) looked the
+		// group's sets up: forget them, as a row's flush does, since not
+		// every caller flushes next (a global batch without DISTINCT
+		// tuples does not), and the next group must not find them.
+		f.inPlace.done()
+	}
 	return nil
 }
 
