@@ -80,8 +80,10 @@ type retry struct {
 	// while writes stalled behind L0.
 	flushFailures, compactionFailures int
 	flushWaited, compactionWaited     int
-	closing                           chan struct{}
-	closeOnce                         sync.Once
+	// compactionWaits counts the waits of compactions' retries (tests).
+	compactionWaits int
+	closing         chan struct{}
+	closeOnce       sync.Once
 }
 
 // backoff waits before a retry after flushes (with compaction, also
@@ -110,6 +112,9 @@ func (b *bgErrors) backoff(compaction bool) {
 		return
 	}
 	*waited = seen
+	if compaction {
+		b.retry.compactionWaits++
+	}
 	b.mu.Unlock()
 	t := time.NewTimer(d)
 	defer t.Stop()

@@ -17,7 +17,10 @@ import (
 // failingCompactionDB leaves a database on a small disk with more tables
 // in L0 than Pebble's compaction threshold, written with automatic
 // compactions off, fills the disk but for a few KiB and opens the
-// database again: its L0 compaction cannot write its output, and fails.
+// database again: its L0 compaction cannot write its output (some 2.5 MB),
+// and fails. The room left (256 KiB) is for Open's own files (its OPTIONS
+// file, the MANIFEST's growth): with 64 KiB Open itself could fail, most
+// likely what the CI run of stop 39 hit (TestFailedOpenGrantsNoCompaction).
 // failed receives the time of each failed compaction (Pebble retries
 // them). tune, if not nil, changes the options of the second open.
 func failingCompactionDB(t *testing.T, name string, tune func(*pebble.Options, *bgErrors)) (kv.DB, <-chan time.Time, *crashtest.SmallDisk) {
@@ -48,7 +51,7 @@ func failingCompactionDB(t *testing.T, name string, tune func(*pebble.Options, *
 	if err := db.Close(); err != nil {
 		t.Fatal(err)
 	}
-	disk.FillLeaving(t, "filler", 64<<10)
+	disk.FillLeaving(t, "filler", 256<<10)
 	failed := make(chan time.Time, 1<<16)
 	db, err = open(dir, kv.OpenOptions{}, func(po *pebble.Options, bg *bgErrors) {
 		end := po.EventListener.CompactionEnd

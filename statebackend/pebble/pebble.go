@@ -51,11 +51,14 @@ func (*Engine) Open(dir string, o kv.OpenOptions) (kv.DB, error) {
 // open opens the database; tune, if not nil, changes its options (tests).
 func open(dir string, o kv.OpenOptions, tune func(*pebble.Options, *bgErrors)) (kv.DB, error) {
 	var po *pebble.Options
+	sched := newScheduler()
 	bg := &bgErrors{log: quietLogger{o.Logger}, retry: retry{first: retryFirst, max: retryMax, closing: make(chan struct{})}}
 	if o.Scan {
 		po = &pebble.Options{ReadOnly: true, DisableWAL: true, Merger: pebble.DefaultMerger, Logger: quietLogger{o.Logger}, ErrorIfNotExists: true}
+		po.Experimental.CompactionScheduler = sched
 	} else {
 		po = tuned(o)
+		po.Experimental.CompactionScheduler = sched
 		po.EventListener = &pebble.EventListener{BackgroundError: bg.report, FlushEnd: bg.flushEnd, CompactionEnd: bg.compactionEnd}
 		po.FS = backoffFS{FS: vfs.Default, bg: bg} // slows down the retries of failing flushes and compactions
 		if tune != nil {
@@ -66,8 +69,12 @@ func open(dir string, o kv.OpenOptions, tune func(*pebble.Options, *bgErrors)) (
 	}
 	db, err := pebble.Open(dir, po)
 	if err != nil {
+		// Open may have registered the scheduler before it failed, and
+		// leaves it registered (scheduler).
+		sched.Unregister()
 		return nil, err
 	}
+	sched.start()
 	return database{db: db, bg: bg}, nil
 }
 
