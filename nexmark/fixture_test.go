@@ -27,6 +27,16 @@ func pushEvents(t *testing.T, in *weirtest.Input[Event], events []Event) {
 	}
 }
 
+// queryJob returns the function that attaches the query named name to a
+// harness's input.
+func queryJob(name string) func(*weirtest.Harness) (*weirtest.Input[Event], *Result) {
+	return func(h *weirtest.Harness) (*weirtest.Input[Event], *Result) {
+		in := weirtest.NewInput[Event](h)
+		q, _ := Lookup(name)
+		return in, q.Attach(in.Stream(), true)
+	}
+}
+
 // writeOrCheckFixture is the body of a fixture's TestXFixture. When the
 // environment variable env is set, it rewrites fixture (only on purpose:
 // it is an old layout that later code must keep restoring) with a

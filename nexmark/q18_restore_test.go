@@ -4,7 +4,6 @@ import (
 	"testing"
 
 	"github.com/weirstream/weir"
-	"github.com/weirstream/weir/weirtest"
 )
 
 // q18Fixture is a savepoint of q18 (parallelism 2) after the first half
@@ -15,17 +14,10 @@ import (
 // WEIR_WRITE_Q18_FIXTURE=1 go test ./nexmark/ -run TestQ18Fixture.
 const q18Fixture = "testdata/q18-0d98c66"
 
-// q18Job attaches q18 to the harness's input.
-func q18Job(h *weirtest.Harness) (*weirtest.Input[Event], *Result) {
-	in := weirtest.NewInput[Event](h)
-	q18, _ := Lookup("q18")
-	return in, q18.Attach(in.Stream(), true)
-}
-
 // TestQ18Fixture writes q18Fixture when asked to, and otherwise checks
 // that it is there.
 func TestQ18Fixture(t *testing.T) {
-	writeOrCheckFixture(t, q18Fixture, "WEIR_WRITE_Q18_FIXTURE", weir.Options{Parallelism: 2}, topJoinEvents, q18Job)
+	writeOrCheckFixture(t, q18Fixture, "WEIR_WRITE_Q18_FIXTURE", weir.Options{Parallelism: 2}, topJoinEvents, queryJob("q18"))
 }
 
 // q18Probes returns, for every second pair whose last bid in events is
@@ -88,7 +80,7 @@ func TestQ18RestoresOldLayout(t *testing.T) {
 	q18, _ := Lookup("q18")
 	oldLayoutRestore[*Result]{
 		fixture: q18Fixture,
-		attach:  q18Job,
+		attach:  queryJob("q18"),
 		rest:    rest,
 		// The probes and a quarter from the fixture, a snapshot (the
 		// current layout, with the keys no record touched still in the

@@ -4,7 +4,6 @@ import (
 	"testing"
 
 	"github.com/weirstream/weir"
-	"github.com/weirstream/weir/weirtest"
 )
 
 // q19Fixture is a savepoint of q19 (heap backend, parallelism 2) after
@@ -15,17 +14,10 @@ import (
 // WEIR_WRITE_Q19_FIXTURE=1 go test ./nexmark/ -run TestQ19Fixture.
 const q19Fixture = "testdata/q19-f1c338f"
 
-// q19Job attaches q19 to the harness's input.
-func q19Job(h *weirtest.Harness) (*weirtest.Input[Event], *Result) {
-	in := weirtest.NewInput[Event](h)
-	q19, _ := Lookup("q19")
-	return in, q19.Attach(in.Stream(), true)
-}
-
 // TestQ19Fixture writes q19Fixture when asked to, and otherwise checks
 // that it is there.
 func TestQ19Fixture(t *testing.T) {
-	writeOrCheckFixture(t, q19Fixture, "WEIR_WRITE_Q19_FIXTURE", weir.Options{Parallelism: 2, StateBackend: weir.StateHeap}, topJoinEvents, q19Job)
+	writeOrCheckFixture(t, q19Fixture, "WEIR_WRITE_Q19_FIXTURE", weir.Options{Parallelism: 2, StateBackend: weir.StateHeap}, topJoinEvents, queryJob("q19"))
 }
 
 // TestQ19RestoresOldLayout restores q19Fixture (the heap state "topref"
@@ -43,7 +35,7 @@ func TestQ19RestoresOldLayout(t *testing.T) {
 	q19, _ := Lookup("q19")
 	oldLayoutRestore[*Result]{
 		fixture: q19Fixture,
-		attach:  q19Job,
+		attach:  queryJob("q19"),
 		rest:    events[half:],
 		mid:     (len(events) - half) / 2,
 		check: func(t *testing.T, r *Result) {
