@@ -189,12 +189,21 @@ func (f *rankAppendFn) emit(ctx *weir.KeyedContext[string, row.Row], r row.Row, 
 	ctx.Collect(row.Row{Kind: k, Fields: fs})
 }
 
-func (f *rankAppendFn) ProcessElement(ctx *weir.KeyedContext[string, row.Row], in row.Row) error {
-	if len(in.Fields) != len(f.spec.Types) {
-		return fmt.Errorf("sql/exec: rank: input row has %d fields, want %d", len(in.Fields), len(f.spec.Types))
+// checkAppendOnlyRow returns an error for in if it is not a row of an
+// append-only Top-N's input: s.Types' fields, accumulated.
+func (s *RankSpec) checkAppendOnlyRow(in row.Row) error {
+	if len(in.Fields) != len(s.Types) {
+		return fmt.Errorf("sql/exec: rank: input row has %d fields, want %d", len(in.Fields), len(s.Types))
 	}
 	if !in.Kind.IsAccumulate() {
 		return fmt.Errorf("sql/exec: rank: a %s row on an append-only Top-N input", in.Kind)
+	}
+	return nil
+}
+
+func (f *rankAppendFn) ProcessElement(ctx *weir.KeyedContext[string, row.Row], in row.Row) error {
+	if err := f.spec.checkAppendOnlyRow(in); err != nil {
+		return err
 	}
 	if !f.checked {
 		if err := f.checkLegacy(); err != nil {

@@ -99,11 +99,8 @@ func (t rankTop) count() (int64, error) {
 }
 
 func (f *rankFirstNFn) ProcessElement(ctx *weir.KeyedContext[string, row.Row], in row.Row) error {
-	if len(in.Fields) != len(f.spec.Types) {
-		return fmt.Errorf("sql/exec: rank: input row has %d fields, want %d", len(in.Fields), len(f.spec.Types))
-	}
-	if !in.Kind.IsAccumulate() {
-		return fmt.Errorf("sql/exec: rank: a %s row on an append-only Top-N input", in.Kind)
+	if err := f.spec.checkAppendOnlyRow(in); err != nil {
+		return err
 	}
 	if !f.checked {
 		if err := f.checkLegacy(); err != nil {
