@@ -117,14 +117,7 @@ func testXACrash(t *testing.T, prepareBeforeStart bool) {
 	db := testDB(t)
 	table := xaTable(t, db)
 	fill(t, db, table, 10)
-	dir := t.TempDir()
-	out, chk, logPath := filepath.Join(dir, "out"), filepath.Join(dir, "chk"), filepath.Join(dir, "runs.log")
-	defer func() {
-		if t.Failed() {
-			b, _ := os.ReadFile(logPath)
-			t.Logf("log of the runs:\n%s", b)
-		}
-	}()
+	out, chk, logPath := crashFiles(t)
 	args := []string{"-addr", addr, "-table", table, "-output", out, "-checkpoint-dir", chk, "-restore", "latest", "-chunk", "4"}
 	committed := func() []string {
 		var ops []string
@@ -186,9 +179,5 @@ func testXACrash(t *testing.T, prepareBeforeStart bool) {
 	if want := []string{"c2000", "c1001", "u1", "d2", "c2001", "c2002"}; i < 0 || !slices.Equal(ops[i:], want) {
 		t.Fatalf("committed output %v, want it to end with %v", ops, want)
 	}
-	m := newModel(t)
-	for _, o := range readCrashOutput(t, out) {
-		m.apply(Change{Op: Op(o.Op[0]), Before: anys(o.Before), After: anys(o.After), Position: Position{File: o.Pos}})
-	}
-	m.check(db, table)
+	replayCrashOutput(t, out).check(db, table)
 }
