@@ -1,14 +1,10 @@
 package nexmark
 
 import (
-	"os"
-	"path/filepath"
 	"slices"
 	"testing"
-	"time"
 
 	"github.com/weirstream/weir"
-	"github.com/weirstream/weir/statebackend/pebble"
 	"github.com/weirstream/weir/weirtest"
 )
 
@@ -42,43 +38,16 @@ func distinctJob(h *weirtest.Harness) (*weirtest.Input[Event], *Result, *Result)
 	return in, q15.Attach(in.Stream(), true), q16.Attach(in.Stream(), true)
 }
 
-func pushEvents(t *testing.T, in *weirtest.Input[Event], events []Event) {
-	t.Helper()
-	for _, e := range events {
-		if err := in.Push(e, e.Timestamp()); err != nil {
-			t.Fatal(err)
-		}
-	}
-}
-
 // TestDistinctFixture writes distinctFixture when asked to, and otherwise
 // checks that it is there.
 func TestDistinctFixture(t *testing.T) {
-	if os.Getenv("WEIR_WRITE_DISTINCT_FIXTURE") == "" {
-		if _, err := os.Stat(filepath.Join(distinctFixture, "_metadata")); err != nil {
-			if matches, _ := filepath.Glob(filepath.Join(distinctFixture, "*")); len(matches) == 0 {
-				t.Fatalf("fixture %s missing: %v", distinctFixture, err)
-			}
-		}
-		return
-	}
-	events := distinctEvents(t)
-	h := weirtest.New(weir.Options{Parallelism: 2, Checkpoints: weir.CheckpointOptions{Interval: time.Hour, Dir: t.TempDir()}})
-	in, _, _ := distinctJob(h)
-	h.Start(t)
-	pushEvents(t, in, events[:len(events)/2])
-	tmp := t.TempDir()
-	path, err := h.Stepper().TriggerSavepoint(tmp)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.RemoveAll(distinctFixture); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.CopyFS(distinctFixture, os.DirFS(path)); err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("wrote %s from %s", distinctFixture, path)
+	writeOrCheckFixture(t, distinctFixture, "WEIR_WRITE_DISTINCT_FIXTURE", weir.Options{Parallelism: 2}, distinctEvents, distinctPair)
+}
+
+// distinctPair is distinctJob with q15's and q16's results in a pair.
+func distinctPair(h *weirtest.Harness) (*weirtest.Input[Event], [2]*Result) {
+	in, r15, r16 := distinctJob(h)
+	return in, [2]*Result{r15, r16}
 }
 
 // TestDistinctRestoresOldLayout restores distinctFixture (q15/q16 state in
@@ -89,56 +58,24 @@ func TestDistinctFixture(t *testing.T) {
 func TestDistinctRestoresOldLayout(t *testing.T) {
 	events := distinctEvents(t)
 	second := events[len(events)/2:]
-	fixture, err := filepath.Abs(distinctFixture)
-	if err != nil {
-		t.Fatal(err)
-	}
-	// Restoring must not change the fixture: restore from a copy.
-	for _, backend := range []string{weir.StateHeap, weir.StatePebble} {
-		for _, par := range []int{1, 3} {
-			t.Run(backend+"/p"+string(rune('0'+par)), func(t *testing.T) {
-				dir := t.TempDir()
-				if err := os.CopyFS(dir, os.DirFS(fixture)); err != nil {
-					t.Fatal(err)
-				}
-				opts := weir.Options{Parallelism: par, StateBackend: backend, Pebble: pebble.New(), StateDir: t.TempDir(),
-					Checkpoints: weir.CheckpointOptions{Interval: time.Hour, Dir: t.TempDir()}}
-				h := weirtest.Restore(opts, weirtest.Snapshot{Path: dir})
-				in, r15, r16 := distinctJob(h)
-				h.Start(t)
-				pushEvents(t, in, second)
-				if err := in.End(); err != nil {
-					t.Fatal(err)
-				}
-				checkDistinctRestored(t, events, second, 2, r15, r16)
-
-				// And a snapshot of the restored job restores too: events
-				// 60 - 100 s from the fixture (midnight at 90 s), a
-				// snapshot, the rest from it at parallelism 2 (keys of
-				// both layouts' making)...
-				h2 := weirtest.Restore(opts, weirtest.Snapshot{Path: dir})
-				in2, _, _ := distinctJob(h2)
-				h2.Start(t)
-				pushEvents(t, in2, second[:len(second)*2/3])
-				snap, err := h2.Snapshot()
-				if err != nil {
-					t.Fatal(err)
-				}
-				// ... on the other backend: the heap's "distinct" layout
-				// read by Pebble, Pebble's "stats" and "ids" by the heap.
-				opts.Parallelism = 2
-				opts.StateBackend = map[string]string{weir.StateHeap: weir.StatePebble, weir.StatePebble: weir.StateHeap}[backend]
-				h3 := weirtest.Restore(opts, snap)
-				in3, r15b, r16b := distinctJob(h3)
-				h3.Start(t)
-				pushEvents(t, in3, second[len(second)*2/3:])
-				if err := in3.End(); err != nil {
-					t.Fatal(err)
-				}
-				checkDistinctRestored(t, events, second[len(second)*2/3:], 1, r15b, r16b)
-			})
-		}
-	}
+	mid := len(second) * 2 / 3
+	oldLayoutRestore[[2]*Result]{
+		fixture: distinctFixture,
+		attach:  distinctPair,
+		rest:    second,
+		// And a snapshot of the restored job restores too: events 60 -
+		// 100 s from the fixture (midnight at 90 s), a snapshot, the rest
+		// from it at parallelism 2 (keys of both layouts' making) on the
+		// other backend: the heap's "distinct" layout read by Pebble,
+		// Pebble's "stats" and "ids" by the heap.
+		mid: mid,
+		check: func(t *testing.T, r [2]*Result) {
+			checkDistinctRestored(t, events, second, 2, r[0], r[1])
+		},
+		checkSnapshot: func(t *testing.T, _, rb [2]*Result) {
+			checkDistinctRestored(t, events, second[mid:], 1, rb[0], rb[1])
+		},
+	}.run(t)
 }
 
 // checkDistinctRestored requires the final rows of r15 and r16 (a job that

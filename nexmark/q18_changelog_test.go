@@ -2,14 +2,10 @@ package nexmark
 
 import (
 	"context"
-	"os"
-	"path/filepath"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/weirstream/weir"
-	"github.com/weirstream/weir/statebackend/pebble"
 	"github.com/weirstream/weir/weirtest"
 )
 
@@ -141,10 +137,6 @@ func TestQ18RestoredChangelog(t *testing.T) {
 	events := topJoinEvents(t)
 	half := len(events) / 2
 	three := half + (len(events)-half)/2
-	fixture, err := filepath.Abs(q18Fixture)
-	if err != nil {
-		t.Fatal(err)
-	}
 	for _, backend := range []string{weir.StateHeap, weir.StatePebble} {
 		for _, par := range []int{1, 3} {
 			for _, then := range []string{weir.StateHeap, weir.StatePebble} {
@@ -161,17 +153,12 @@ func TestQ18RestoredChangelog(t *testing.T) {
 					second := append(m.probes(m.pairs, "-b"), events[three:]...)
 					m.push(second)
 
-					dir := t.TempDir()
-					if err := os.CopyFS(dir, os.DirFS(fixture)); err != nil {
-						t.Fatal(err)
-					}
-					opts := weir.Options{Parallelism: par, StateBackend: backend, Pebble: pebble.New(), StateDir: t.TempDir(),
-						Checkpoints: weir.CheckpointOptions{Interval: time.Hour, Dir: t.TempDir()}}
-					h := weirtest.Restore(opts, weirtest.Snapshot{Path: dir})
+					opts := restoreOptions(t, backend, par)
+					h := weirtest.Restore(opts, fixtureCopy(t, q18Fixture))
 					in := weirtest.NewInput[Event](h)
 					outA := captureQ18(in)
 					h.Start(t)
-					pushTopJoin(t, in, first)
+					pushEvents(t, in, first)
 					snap, err := h.Snapshot()
 					if err != nil {
 						t.Fatal(err)
@@ -182,7 +169,7 @@ func TestQ18RestoredChangelog(t *testing.T) {
 					in2 := weirtest.NewInput[Event](h2)
 					outB := captureQ18(in2)
 					h2.Start(t)
-					pushTopJoin(t, in2, second)
+					pushEvents(t, in2, second)
 					if err := in2.End(); err != nil {
 						t.Fatal(err)
 					}

@@ -1,14 +1,9 @@
 package nexmark
 
 import (
-	"os"
-	"path/filepath"
 	"testing"
-	"time"
 
 	"github.com/weirstream/weir"
-	"github.com/weirstream/weir/statebackend/pebble"
-	"github.com/weirstream/weir/weirtest"
 )
 
 // q18Fixture is a savepoint of q18 (parallelism 2) after the first half
@@ -19,38 +14,10 @@ import (
 // WEIR_WRITE_Q18_FIXTURE=1 go test ./nexmark/ -run TestQ18Fixture.
 const q18Fixture = "testdata/q18-0d98c66"
 
-// q18Job attaches q18 to the harness's input.
-func q18Job(h *weirtest.Harness) (*weirtest.Input[Event], *Result) {
-	in := weirtest.NewInput[Event](h)
-	q18, _ := Lookup("q18")
-	return in, q18.Attach(in.Stream(), true)
-}
-
 // TestQ18Fixture writes q18Fixture when asked to, and otherwise checks
 // that it is there.
 func TestQ18Fixture(t *testing.T) {
-	if os.Getenv("WEIR_WRITE_Q18_FIXTURE") == "" {
-		if matches, _ := filepath.Glob(filepath.Join(q18Fixture, "*")); len(matches) == 0 {
-			t.Fatalf("fixture %s missing", q18Fixture)
-		}
-		return
-	}
-	events := topJoinEvents(t)
-	h := weirtest.New(weir.Options{Parallelism: 2, Checkpoints: weir.CheckpointOptions{Interval: time.Hour, Dir: t.TempDir()}})
-	in, _ := q18Job(h)
-	h.Start(t)
-	pushTopJoin(t, in, events[:len(events)/2])
-	path, err := h.Stepper().TriggerSavepoint(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.RemoveAll(q18Fixture); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.CopyFS(q18Fixture, os.DirFS(path)); err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("wrote %s from %s", q18Fixture, path)
+	writeOrCheckFixture(t, q18Fixture, "WEIR_WRITE_Q18_FIXTURE", weir.Options{Parallelism: 2}, topJoinEvents, queryJob("q18"))
 }
 
 // q18Probes returns, for every second pair whose last bid in events is
@@ -110,55 +77,22 @@ func TestQ18RestoresOldLayout(t *testing.T) {
 	}
 	all := append(append(append([]Event(nil), events[:half]...), probes...), events[half:]...)
 	rest := all[half:]
-	fixture, err := filepath.Abs(q18Fixture)
-	if err != nil {
-		t.Fatal(err)
-	}
 	q18, _ := Lookup("q18")
-	for _, backend := range []string{weir.StateHeap, weir.StatePebble} {
-		for _, par := range []int{1, 3} {
-			t.Run(backend+"/p"+string(rune('0'+par)), func(t *testing.T) {
-				dir := t.TempDir()
-				if err := os.CopyFS(dir, os.DirFS(fixture)); err != nil {
-					t.Fatal(err)
-				}
-				opts := weir.Options{Parallelism: par, StateBackend: backend, Pebble: pebble.New(), StateDir: t.TempDir(),
-					Checkpoints: weir.CheckpointOptions{Interval: time.Hour, Dir: t.TempDir()}}
-				h := weirtest.Restore(opts, weirtest.Snapshot{Path: dir})
-				in, r := q18Job(h)
-				h.Start(t)
-				pushTopJoin(t, in, rest)
-				if err := in.End(); err != nil {
-					t.Fatal(err)
-				}
-				checkUpserted(t, q18, all, half, r, "bidder", "auction")
-
-				// The probes and a quarter from the fixture, a snapshot
-				// (the current layout, with the keys no record touched
-				// still in the old one), the rest from it on the other
-				// backend.
-				three := len(probes) + (len(rest)-len(probes))/2
-				h2 := weirtest.Restore(opts, weirtest.Snapshot{Path: dir})
-				in2, ra := q18Job(h2)
-				h2.Start(t)
-				pushTopJoin(t, in2, rest[:three])
-				snap, err := h2.Snapshot()
-				if err != nil {
-					t.Fatal(err)
-				}
-				opts.Parallelism = 2
-				opts.StateBackend = map[string]string{weir.StateHeap: weir.StatePebble, weir.StatePebble: weir.StateHeap}[backend]
-				h3 := weirtest.Restore(opts, snap)
-				in3, rb := q18Job(h3)
-				h3.Start(t)
-				pushTopJoin(t, in3, rest[three:])
-				if err := in3.End(); err != nil {
-					t.Fatal(err)
-				}
-				checkUpserted(t, q18, all, half, ra, "bidder", "auction", rb)
-			})
-		}
-	}
+	oldLayoutRestore[*Result]{
+		fixture: q18Fixture,
+		attach:  queryJob("q18"),
+		rest:    rest,
+		// The probes and a quarter from the fixture, a snapshot (the
+		// current layout, with the keys no record touched still in the
+		// old one), the rest from it on the other backend.
+		mid: len(probes) + (len(rest)-len(probes))/2,
+		check: func(t *testing.T, r *Result) {
+			checkUpserted(t, q18, all, half, r, "bidder", "auction")
+		},
+		checkSnapshot: func(t *testing.T, ra, rb *Result) {
+			checkUpserted(t, q18, all, half, ra, "bidder", "auction", rb)
+		},
+	}.run(t)
 }
 
 // TestExtraTieStable pins extraTie: it is persisted in q18's state, and a

@@ -3,15 +3,11 @@ package nexmark
 import (
 	"bytes"
 	"encoding/json"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/weirstream/weir"
-	"github.com/weirstream/weir/statebackend/pebble"
 	"github.com/weirstream/weir/weirtest"
 )
 
@@ -46,40 +42,16 @@ func topJoinJob(h *weirtest.Harness) (*weirtest.Input[Event], *Result, *Result) 
 	return in, q9.Attach(in.Stream(), true), q19.Attach(in.Stream(), true)
 }
 
-func pushTopJoin(t *testing.T, in *weirtest.Input[Event], events []Event) {
-	t.Helper()
-	for _, e := range events {
-		if err := in.Push(e, e.Timestamp()); err != nil {
-			t.Fatal(err)
-		}
-	}
-}
-
 // TestTopJoinFixture writes topJoinFixture when asked to, and otherwise
 // checks that it is there.
 func TestTopJoinFixture(t *testing.T) {
-	if os.Getenv("WEIR_WRITE_TOPJOIN_FIXTURE") == "" {
-		if matches, _ := filepath.Glob(filepath.Join(topJoinFixture, "*")); len(matches) == 0 {
-			t.Fatalf("fixture %s missing", topJoinFixture)
-		}
-		return
-	}
-	events := topJoinEvents(t)
-	h := weirtest.New(weir.Options{Parallelism: 2, Checkpoints: weir.CheckpointOptions{Interval: time.Hour, Dir: t.TempDir()}})
-	in, _, _ := topJoinJob(h)
-	h.Start(t)
-	pushTopJoin(t, in, events[:len(events)/2])
-	path, err := h.Stepper().TriggerSavepoint(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.RemoveAll(topJoinFixture); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.CopyFS(topJoinFixture, os.DirFS(path)); err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("wrote %s from %s", topJoinFixture, path)
+	writeOrCheckFixture(t, topJoinFixture, "WEIR_WRITE_TOPJOIN_FIXTURE", weir.Options{Parallelism: 2}, topJoinEvents, topJoinPair)
+}
+
+// topJoinPair is topJoinJob with q9's and q19's results in a pair.
+func topJoinPair(h *weirtest.Harness) (*weirtest.Input[Event], [2]*Result) {
+	in, r9, r19 := topJoinJob(h)
+	return in, [2]*Result{r9, r19}
 }
 
 // TestTopJoinRestoresOldLayout restores topJoinFixture (q9/q19 state in
@@ -94,58 +66,25 @@ func TestTopJoinFixture(t *testing.T) {
 func TestTopJoinRestoresOldLayout(t *testing.T) {
 	events := topJoinEvents(t)
 	half := len(events) / 2
-	fixture, err := filepath.Abs(topJoinFixture)
-	if err != nil {
-		t.Fatal(err)
-	}
 	q9, _ := Lookup("q9")
 	q19, _ := Lookup("q19")
-	for _, backend := range []string{weir.StateHeap, weir.StatePebble} {
-		for _, par := range []int{1, 3} {
-			t.Run(backend+"/p"+string(rune('0'+par)), func(t *testing.T) {
-				// Restoring must not change the fixture: restore from a copy.
-				dir := t.TempDir()
-				if err := os.CopyFS(dir, os.DirFS(fixture)); err != nil {
-					t.Fatal(err)
-				}
-				opts := weir.Options{Parallelism: par, StateBackend: backend, Pebble: pebble.New(), StateDir: t.TempDir(),
-					Checkpoints: weir.CheckpointOptions{Interval: time.Hour, Dir: t.TempDir()}}
-				h := weirtest.Restore(opts, weirtest.Snapshot{Path: dir})
-				in, r9, r19 := topJoinJob(h)
-				h.Start(t)
-				pushTopJoin(t, in, events[half:])
-				if err := in.End(); err != nil {
-					t.Fatal(err)
-				}
-				checkUpserted(t, q9, events, half, r9, "id")
-				checkUpserted(t, q19, events, half, r19, "auction", "rank_number")
-
-				// The third quarter from the fixture, a snapshot (the
-				// current layout), the last quarter from it.
-				three := half + (len(events)-half)/2
-				h2 := weirtest.Restore(opts, weirtest.Snapshot{Path: dir})
-				in2, r9a, r19a := topJoinJob(h2)
-				h2.Start(t)
-				pushTopJoin(t, in2, events[half:three])
-				snap, err := h2.Snapshot()
-				if err != nil {
-					t.Fatal(err)
-				}
-				// On the other backend: q19 keeps another state on each.
-				opts.Parallelism = 2
-				opts.StateBackend = map[string]string{weir.StateHeap: weir.StatePebble, weir.StatePebble: weir.StateHeap}[backend]
-				h3 := weirtest.Restore(opts, snap)
-				in3, r9b, r19b := topJoinJob(h3)
-				h3.Start(t)
-				pushTopJoin(t, in3, events[three:])
-				if err := in3.End(); err != nil {
-					t.Fatal(err)
-				}
-				checkUpserted(t, q9, events, half, r9a, "id", r9b)
-				checkUpserted(t, q19, events, half, r19a, "auction", "rank_number", r19b)
-			})
-		}
-	}
+	oldLayoutRestore[[2]*Result]{
+		fixture: topJoinFixture,
+		attach:  topJoinPair,
+		rest:    events[half:],
+		// The third quarter from the fixture, a snapshot (the current
+		// layout), the last quarter from it on the other backend: q19
+		// keeps another state on each.
+		mid: (len(events) - half) / 2,
+		check: func(t *testing.T, r [2]*Result) {
+			checkUpserted(t, q9, events, half, r[0], "id")
+			checkUpserted(t, q19, events, half, r[1], "auction", "rank_number")
+		},
+		checkSnapshot: func(t *testing.T, ra, rb [2]*Result) {
+			checkUpserted(t, q9, events, half, ra[0], "id", rb[0])
+			checkUpserted(t, q19, events, half, ra[1], "auction", "rank_number", rb[1])
+		},
+	}.run(t)
 }
 
 // checkUpserted requires the reference's table of q over events[:from],

@@ -119,7 +119,7 @@ func TestTopJoinBackendHops(t *testing.T) {
 		h := weirtest.Restore(opts, snap)
 		in, r9, r19 := topJoinJob(h)
 		h.Start(t)
-		pushTopJoin(t, in, events[from:to])
+		pushEvents(t, in, events[from:to])
 		if i == len(hops)-1 {
 			if err := in.End(); err != nil {
 				t.Fatal(err)

@@ -202,6 +202,38 @@ type rankIndexEntry struct {
 	N   int64
 }
 
+// rankIndexState is the retractable layout's state: "rank-index" (a
+// partition's sort keys and counts) and "rank-data" (sort key -> rows).
+// The append-only Top-N functions hold it only to migrate partitions of
+// older snapshots out of it.
+type rankIndexState struct {
+	index state.Value[[]rankIndexEntry]
+	data  state.Map[string, []string]
+}
+
+// openRankIndexState gets the retractable layout's states.
+func openRankIndexState(ctx *weir.KeyedRuntimeContext[string], ttl state.TTL) *rankIndexState {
+	return &rankIndexState{
+		index: state.GetValue[string, []rankIndexEntry](ctx.State(), state.Descriptor{Name: "rank-index", TTL: ttl}),
+		data:  state.GetMap[string, string, []string](ctx.State(), state.Descriptor{Name: "rank-data", TTL: ttl}),
+	}
+}
+
+// ifRestored returns s when a restore brought partitions of the layout,
+// nil when it brought none (then its holder never looks at it again), and
+// s with the error when the keys could not be read. Restored state is in
+// place only after Open: it runs on the first row.
+func (s *rankIndexState) ifRestored() (*rankIndexState, error) {
+	restored, err := hasKeys(s.index)
+	if err != nil {
+		return s, err
+	}
+	if !restored {
+		return nil, nil
+	}
+	return s, nil
+}
+
 type rankFn struct {
 	spec         RankSpec
 	codec        *row.Codec

@@ -74,14 +74,12 @@ type rankAppendFn struct {
 	codec *row.Codec
 	top   state.Value[rankTop]
 	slab  row.Slab // fields of emitted rows
-	// legacyIndex and legacyData hold partitions of the retractable
-	// layout ("rank-index", "rank-data": snapshots from before append-only
-	// inputs had their own) when a restore brought some; nil otherwise
-	// (after checkLegacy).
+	// legacy holds partitions of the retractable layout (snapshots from
+	// before append-only inputs had their own) when a restore brought
+	// some; nil otherwise (after checkLegacy).
 	// A partition moves to "rank-top" on its first row.
-	legacyIndex state.Value[[]rankIndexEntry]
-	legacyData  state.Map[string, []string]
-	checked     bool // checkLegacy ran
+	legacy  *rankIndexState
+	checked bool // checkLegacy ran
 	// cache holds decoded tops (rank_cache.go) where the state does not
 	// keep them (Pebble, or a TTL); nil on the heap without TTL, whose
 	// state is its own cache. Made by Open: each subtask, and each
@@ -98,8 +96,7 @@ func newRankAppendFn(spec RankSpec) *rankAppendFn {
 func (f *rankAppendFn) Open(ctx *weir.KeyedRuntimeContext[string]) error {
 	ttl := joinStateTTL(f.spec.StateTTL)
 	f.top = state.GetValue[string, rankTop](ctx.State(), state.Descriptor{Name: "rank-top", TTL: ttl})
-	f.legacyIndex = state.GetValue[string, []rankIndexEntry](ctx.State(), state.Descriptor{Name: "rank-index", TTL: ttl})
-	f.legacyData = state.GetMap[string, string, []string](ctx.State(), state.Descriptor{Name: "rank-data", TTL: ttl})
+	f.legacy = openRankIndexState(ctx, ttl)
 	f.cache, f.ttlMillis = nil, 0
 	if f.spec.StateTTL > 0 {
 		f.ttlMillis = max(1, f.spec.StateTTL.Milliseconds())
@@ -113,28 +110,22 @@ func (f *rankAppendFn) Open(ctx *weir.KeyedRuntimeContext[string]) error {
 // checkLegacy runs on the first row (restored state is in place only
 // after Open): without state of the retractable layout, it is never
 // looked at again.
-func (f *rankAppendFn) checkLegacy() error {
+func (f *rankAppendFn) checkLegacy() (err error) {
 	f.checked = true
-	restored, err := hasKeys(f.legacyIndex)
-	if err != nil {
-		return err
-	}
-	if !restored {
-		f.legacyIndex, f.legacyData = nil, nil
-	}
-	return nil
+	f.legacy, err = f.legacy.ifRestored()
+	return err
 }
 
 // migrate returns the current partition's top rows from the retractable
 // layout, and clears it there.
 func (f *rankAppendFn) migrate() ([]row.Row, error) {
-	idx, ok := f.legacyIndex.Value()
+	idx, ok := f.legacy.index.Value()
 	if !ok {
 		return nil, nil
 	}
 	var rows []row.Row
 	for _, e := range idx {
-		encs, _ := f.legacyData.Get(e.Key)
+		encs, _ := f.legacy.data.Get(e.Key)
 		for _, enc := range encs {
 			if len(rows) < int(f.spec.RankEnd) {
 				r, _, err := f.codec.Decode([]byte(enc))
@@ -144,9 +135,9 @@ func (f *rankAppendFn) migrate() ([]row.Row, error) {
 				rows = append(rows, row.Row{Kind: row.Insert, Fields: r.Fields})
 			}
 		}
-		f.legacyData.Remove(e.Key)
+		f.legacy.data.Remove(e.Key)
 	}
-	f.legacyIndex.Clear()
+	f.legacy.index.Clear()
 	return rows, nil
 }
 
@@ -198,12 +189,21 @@ func (f *rankAppendFn) emit(ctx *weir.KeyedContext[string, row.Row], r row.Row, 
 	ctx.Collect(row.Row{Kind: k, Fields: fs})
 }
 
-func (f *rankAppendFn) ProcessElement(ctx *weir.KeyedContext[string, row.Row], in row.Row) error {
-	if len(in.Fields) != len(f.spec.Types) {
-		return fmt.Errorf("sql/exec: rank: input row has %d fields, want %d", len(in.Fields), len(f.spec.Types))
+// checkAppendOnlyRow returns an error for in if it is not a row of an
+// append-only Top-N's input: s.Types' fields, accumulated.
+func (s *RankSpec) checkAppendOnlyRow(in row.Row) error {
+	if len(in.Fields) != len(s.Types) {
+		return fmt.Errorf("sql/exec: rank: input row has %d fields, want %d", len(in.Fields), len(s.Types))
 	}
 	if !in.Kind.IsAccumulate() {
 		return fmt.Errorf("sql/exec: rank: a %s row on an append-only Top-N input", in.Kind)
+	}
+	return nil
+}
+
+func (f *rankAppendFn) ProcessElement(ctx *weir.KeyedContext[string, row.Row], in row.Row) error {
+	if err := f.spec.checkAppendOnlyRow(in); err != nil {
+		return err
 	}
 	if !f.checked {
 		if err := f.checkLegacy(); err != nil {
@@ -224,7 +224,7 @@ func (f *rankAppendFn) ProcessElement(ctx *weir.KeyedContext[string, row.Row], i
 		// every read decodes).
 		f.top.Update(rankTop{codec: f.codec, rows: rows})
 	}
-	if !ok && f.legacyIndex != nil {
+	if !ok && f.legacy != nil {
 		if rows, err = f.migrate(); err != nil {
 			return err
 		}
@@ -313,7 +313,7 @@ func (f *rankAppendFn) emitEntering(ctx *weir.KeyedContext[string, row.Row], row
 func (f *rankAppendFn) read() ([]row.Row, bool, error) {
 	t, ok := f.top.Value()
 	rows, err := f.load(&t)
-	if err != nil || ok || f.legacyIndex == nil {
+	if err != nil || ok || f.legacy == nil {
 		return rows, false, err
 	}
 	if rows, err = f.migrate(); err != nil || len(rows) == 0 {

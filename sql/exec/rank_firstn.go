@@ -29,8 +29,7 @@ type rankFirstNFn struct {
 	// legacyTop and legacyIndex hold partitions of the Top-N layouts when
 	// a restore brought some; nil otherwise (after checkLegacy).
 	legacyTop   state.Value[rankTop]
-	legacyIndex state.Value[[]rankIndexEntry]
-	legacyData  state.Map[string, []string]
+	legacyIndex *rankIndexState
 	checked     bool // checkLegacy ran
 }
 
@@ -40,8 +39,7 @@ func (f *rankFirstNFn) Open(ctx *weir.KeyedRuntimeContext[string]) error {
 	ttl := joinStateTTL(f.spec.StateTTL)
 	f.count = state.GetValue[string, int64](ctx.State(), state.Descriptor{Name: "first-n-count", TTL: ttl})
 	f.legacyTop = state.GetValue[string, rankTop](ctx.State(), state.Descriptor{Name: "rank-top", TTL: ttl})
-	f.legacyIndex = state.GetValue[string, []rankIndexEntry](ctx.State(), state.Descriptor{Name: "rank-index", TTL: ttl})
-	f.legacyData = state.GetMap[string, string, []string](ctx.State(), state.Descriptor{Name: "rank-data", TTL: ttl})
+	f.legacyIndex = openRankIndexState(ctx, ttl)
 	return nil
 }
 
@@ -57,14 +55,8 @@ func (f *rankFirstNFn) checkLegacy() error {
 	if !top {
 		f.legacyTop = nil
 	}
-	idx, err := hasKeys(f.legacyIndex)
-	if err != nil {
-		return err
-	}
-	if !idx {
-		f.legacyIndex, f.legacyData = nil, nil
-	}
-	return nil
+	f.legacyIndex, err = f.legacyIndex.ifRestored()
+	return err
 }
 
 // migrate returns the current partition's count of rows taken from the
@@ -82,12 +74,12 @@ func (f *rankFirstNFn) migrate() (int64, error) {
 		}
 	}
 	if f.legacyIndex != nil {
-		if idx, ok := f.legacyIndex.Value(); ok {
+		if idx, ok := f.legacyIndex.index.Value(); ok {
 			for _, e := range idx {
 				n += e.N
-				f.legacyData.Remove(e.Key)
+				f.legacyIndex.data.Remove(e.Key)
 			}
-			f.legacyIndex.Clear()
+			f.legacyIndex.index.Clear()
 		}
 	}
 	// The retractable layout kept rows beyond the top too.
@@ -107,11 +99,8 @@ func (t rankTop) count() (int64, error) {
 }
 
 func (f *rankFirstNFn) ProcessElement(ctx *weir.KeyedContext[string, row.Row], in row.Row) error {
-	if len(in.Fields) != len(f.spec.Types) {
-		return fmt.Errorf("sql/exec: rank: input row has %d fields, want %d", len(in.Fields), len(f.spec.Types))
-	}
-	if !in.Kind.IsAccumulate() {
-		return fmt.Errorf("sql/exec: rank: a %s row on an append-only Top-N input", in.Kind)
+	if err := f.spec.checkAppendOnlyRow(in); err != nil {
+		return err
 	}
 	if !f.checked {
 		if err := f.checkLegacy(); err != nil {

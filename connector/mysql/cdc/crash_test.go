@@ -111,6 +111,33 @@ func readCrashOutput(t *testing.T, dir string) []crashOut {
 	return out
 }
 
+// crashFiles returns where a test's runs of the crash job write, in a
+// temporary directory: the committed output, the checkpoints and the log
+// of the runs, which the test logs if it fails.
+func crashFiles(t *testing.T) (out, chk, logPath string) {
+	t.Helper()
+	dir := t.TempDir()
+	out, chk, logPath = filepath.Join(dir, "out"), filepath.Join(dir, "chk"), filepath.Join(dir, "runs.log")
+	t.Cleanup(func() {
+		if t.Failed() {
+			b, _ := os.ReadFile(logPath)
+			t.Logf("log of the runs:\n%s", b)
+		}
+	})
+	return out, chk, logPath
+}
+
+// replayCrashOutput applies the committed changes in dir, in commit
+// order, to a new model.
+func replayCrashOutput(t *testing.T, dir string) *model {
+	t.Helper()
+	m := newModel(t)
+	for _, o := range readCrashOutput(t, dir) {
+		m.apply(Change{Op: Op(o.Op[0]), Before: anys(o.Before), After: anys(o.After), Position: Position{File: o.Pos}})
+	}
+	return m
+}
+
 func anys(v []int64) []any {
 	if v == nil {
 		return nil
@@ -145,14 +172,7 @@ func testCrashExactlyOnce(t *testing.T, bin string, alg SnapshotAlgorithm) {
 	table := newTable(t, db, kvCols)
 	const rows = 3000
 	fill(t, db, table, rows)
-	dir := t.TempDir()
-	out, chk, logPath := filepath.Join(dir, "out"), filepath.Join(dir, "chk"), filepath.Join(dir, "runs.log")
-	defer func() {
-		if t.Failed() {
-			b, _ := os.ReadFile(logPath)
-			t.Logf("log of the runs:\n%s", b)
-		}
-	}()
+	out, chk, logPath := crashFiles(t)
 	args := []string{"-addr", addr, "-table", table, "-output", out, "-checkpoint-dir", chk, "-restore", "latest", "-chunk", "30", "-algorithm", alg.String()}
 	stop := make(chan struct{})
 	var wg syncGroup
@@ -274,13 +294,7 @@ func testCrashExactlyOnce(t *testing.T, bin string, alg SnapshotAlgorithm) {
 	// Done once the committed output replays to the final table (the
 	// last changes may come before the last snapshot chunk's rows).
 	want := tableRows(t, db, table)
-	replay := func() *model {
-		m := newModel(t)
-		for _, o := range readCrashOutput(t, out) {
-			m.apply(Change{Op: Op(o.Op[0]), Before: anys(o.Before), After: anys(o.After), Position: Position{File: o.Pos}})
-		}
-		return m
-	}
+	replay := func() *model { return replayCrashOutput(t, out) }
 	for deadline := time.Now().Add(60 * time.Second); !maps.Equal(replay().rows, want); {
 		if time.Now().After(deadline) {
 			c.Signal(syscall.SIGQUIT) // its goroutines go to the log

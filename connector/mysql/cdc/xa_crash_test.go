@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"maps"
 	"math/rand/v2"
-	"os"
 	"path/filepath"
 	"sync"
 	"syscall"
@@ -143,14 +142,7 @@ func TestXACrashWriters(t *testing.T) {
 			table := xaTable(t, db)
 			const rows = 1200
 			fill(t, db, table, rows)
-			dir := t.TempDir()
-			out, chk, logPath := filepath.Join(dir, "out"), filepath.Join(dir, "chk"), filepath.Join(dir, "runs.log")
-			defer func() {
-				if t.Failed() {
-					b, _ := os.ReadFile(logPath)
-					t.Logf("log of the runs:\n%s", b)
-				}
-			}()
+			out, chk, logPath := crashFiles(t)
 			args := []string{"-addr", addr, "-table", table, "-output", out, "-checkpoint-dir", chk, "-restore", "latest", "-chunk", "30", "-algorithm", alg.String()}
 			stop := make(chan struct{})
 			var wg syncGroup
@@ -173,13 +165,7 @@ func TestXACrashWriters(t *testing.T) {
 			mustExec(t, db, "INSERT INTO "+table+" VALUES (-1, 0, 0)")
 			c := crashtest.Start(t, bin, logPath, args...)
 			want := tableRows(t, db, table)
-			replay := func() *model {
-				m := newModel(t)
-				for _, o := range readCrashOutput(t, out) {
-					m.apply(Change{Op: Op(o.Op[0]), Before: anys(o.Before), After: anys(o.After), Position: Position{File: o.Pos}})
-				}
-				return m
-			}
+			replay := func() *model { return replayCrashOutput(t, out) }
 			for deadline := time.Now().Add(60 * time.Second); !maps.Equal(replay().rows, want); {
 				if time.Now().After(deadline) {
 					t.Fatalf("the committed output did not reach the table's final state within 60s: %s", rowsDiff(replay().rows, want))

@@ -103,7 +103,12 @@ func TestRestoreStateV1AfterPrepare(t *testing.T) {
 // COMMIT: the committed output has the committed transaction's changes
 // once, after the changes committed before its XA COMMIT, and never the
 // rolled back one's; it replays to the table.
-func TestXACrashRestore(t *testing.T) {
+func TestXACrashRestore(t *testing.T) { testXACrash(t, false) }
+
+// testXACrash is TestXACrashRestore, or with prepareBeforeStart
+// TestXAPreparedBeforeStartCrash: the two XA transactions are prepared
+// once the first run has read the snapshot, or before its fresh start.
+func testXACrash(t *testing.T, prepareBeforeStart bool) {
 	if testing.Short() {
 		t.Skip("builds and runs the crash job")
 	}
@@ -112,14 +117,7 @@ func TestXACrashRestore(t *testing.T) {
 	db := testDB(t)
 	table := xaTable(t, db)
 	fill(t, db, table, 10)
-	dir := t.TempDir()
-	out, chk, logPath := filepath.Join(dir, "out"), filepath.Join(dir, "chk"), filepath.Join(dir, "runs.log")
-	defer func() {
-		if t.Failed() {
-			b, _ := os.ReadFile(logPath)
-			t.Logf("log of the runs:\n%s", b)
-		}
-	}()
+	out, chk, logPath := crashFiles(t)
 	args := []string{"-addr", addr, "-table", table, "-output", out, "-checkpoint-dir", chk, "-restore", "latest", "-chunk", "4"}
 	committed := func() []string {
 		var ops []string
@@ -140,10 +138,21 @@ func TestXACrashRestore(t *testing.T) {
 		}
 	}
 
+	var p, q *xaHandle
+	prepare := func() {
+		p = xaPrepare(t, db, xidOf(table, "p"), "INSERT INTO "+table+" VALUES (1001, 0, 0)", "UPDATE "+table+" SET u = 1 WHERE id = 1", "DELETE FROM "+table+" WHERE id = 2")
+		q = xaPrepare(t, db, xidOf(table, "q"), "INSERT INTO "+table+" VALUES (1002, 0, 0)")
+	}
+	if prepareBeforeStart {
+		// Prepared before the job's fresh start: their groups are before
+		// the snapshot's start position.
+		prepare()
+	}
 	c := crashtest.Start(t, bin, logPath, args...)
 	c.WaitUntil(t, "the snapshot", 60*time.Second, func() bool { return countReads(t, out) == 10 })
-	p := xaPrepare(t, db, xidOf(table, "p"), "INSERT INTO "+table+" VALUES (1001, 0, 0)", "UPDATE "+table+" SET u = 1 WHERE id = 1", "DELETE FROM "+table+" WHERE id = 2")
-	q := xaPrepare(t, db, xidOf(table, "q"), "INSERT INTO "+table+" VALUES (1002, 0, 0)")
+	if !prepareBeforeStart {
+		prepare()
+	}
 	mustExec(t, db, "INSERT INTO "+table+" VALUES (2000, 0, 0)")
 	// Committed output after the prepares: a checkpoint holds them.
 	c.WaitUntil(t, "the insert after the prepares", 60*time.Second, has("c2000"))
@@ -170,9 +179,5 @@ func TestXACrashRestore(t *testing.T) {
 	if want := []string{"c2000", "c1001", "u1", "d2", "c2001", "c2002"}; i < 0 || !slices.Equal(ops[i:], want) {
 		t.Fatalf("committed output %v, want it to end with %v", ops, want)
 	}
-	m := newModel(t)
-	for _, o := range readCrashOutput(t, out) {
-		m.apply(Change{Op: Op(o.Op[0]), Before: anys(o.Before), After: anys(o.After), Position: Position{File: o.Pos}})
-	}
-	m.check(db, table)
+	replayCrashOutput(t, out).check(db, table)
 }

@@ -1,6 +1,7 @@
 package cdc
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/hex"
@@ -224,16 +225,7 @@ func (g *streamer) binlogFiles(ctx context.Context) ([]string, error) {
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("mysql cdc: SHOW BINARY LOGS: %w", err)
 	}
-	slices.SortStableFunc(files, func(a, b string) int {
-		x, y := fileSeq(a), fileSeq(b)
-		switch {
-		case x < y:
-			return -1
-		case x > y:
-			return 1
-		}
-		return 0
-	})
+	slices.SortStableFunc(files, func(a, b string) int { return cmp.Compare(fileSeq(a), fileSeq(b)) })
 	return files, nil
 }
 
