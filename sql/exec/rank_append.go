@@ -240,10 +240,8 @@ func (f *rankAppendFn) ProcessElement(ctx *weir.KeyedContext[string, row.Row], i
 		return nil
 	}
 	pos := f.position(rows, in)
-	// A kept row has fields of its own: carved from the slab, it would
-	// keep the slab's emitted rows alive as long as it stays in the top.
-	in = row.Row{Kind: row.Insert, Fields: slices.Clone(in.Fields)}
-	f.emitEntering(ctx, rows, pos, in)
+	in, spare := f.keep(in)
+	f.emitEntering(ctx, rows, pos, in, spare)
 
 	if old >= n {
 		copy(rows[pos+1:], rows[pos:old-1])
@@ -278,24 +276,64 @@ func (f *rankAppendFn) position(rows []row.Row, in row.Row) int {
 	return lo
 }
 
+// keep returns the row to keep for in, which enters the top: fields of
+// its own (carved from the slab, they would keep the slab's emitted rows
+// alive as long as the row stays in the top). With the row number in the
+// output, the fields are allocated with one more slot behind them, for
+// in's own output row at the rank it enters (spare, see emitIn); the kept
+// row's capacity ends before that slot, so nothing reaches it through the
+// kept row.
+func (f *rankAppendFn) keep(in row.Row) (kept row.Row, spare []row.Value) {
+	n := len(in.Fields)
+	if !f.spec.OutputRankNumber {
+		return row.Row{Kind: row.Insert, Fields: slices.Clone(in.Fields)}, nil
+	}
+	spare = make([]row.Value, n+1)
+	copy(spare, in.Fields)
+	return row.Row{Kind: row.Insert, Fields: spare[:n:n]}, spare
+}
+
+// emitIn emits in, the row entering the top, at rank (the rank it enters
+// at, so once per row) with kind k. With a spare slot behind its fields
+// (keep) its output row is those fields and the row number in the slot:
+// no copy of the fields. Kept fields are never changed, and the slot is
+// written only here, before the row is emitted.
+func (f *rankAppendFn) emitIn(ctx *weir.KeyedContext[string, row.Row], in row.Row, spare []row.Value, k row.Kind, rank int64) {
+	if spare == nil || rank < f.spec.RankStart || rank > f.spec.RankEnd {
+		f.emit(ctx, in, k, rank)
+		return
+	}
+	spare[len(in.Fields)] = row.Int(rank)
+	ctx.Collect(row.Row{Kind: k, Fields: spare})
+}
+
 // emitEntering emits what in entering the top rows (as it was before) at
-// pos changes.
-func (f *rankAppendFn) emitEntering(ctx *weir.KeyedContext[string, row.Row], rows []row.Row, pos int, in row.Row) {
+// pos changes. spare is keep's.
+func (f *rankAppendFn) emitEntering(ctx *weir.KeyedContext[string, row.Row], rows []row.Row, pos int, in row.Row, spare []row.Value) {
 	n, old := int(f.spec.RankEnd), len(rows)
 	if f.spec.OutputRankNumber || f.spec.RankStart > 1 {
 		// Every rank from in's down moves: -U of the row that had it,
 		// +U of the row that has it now; a rank filled for the first
-		// time is +I (Flink's processElementWithRowNumber).
-		cur := in
-		for i := pos; i < old && i < n; i++ {
+		// time is +I (Flink's processElementWithRowNumber). in itself
+		// is emitted once, at pos+1.
+		if pos < old && pos < n {
+			if f.spec.GenerateUpdateBefore {
+				f.emit(ctx, rows[pos], row.UpdateBefore, int64(pos+1))
+			}
+			f.emitIn(ctx, in, spare, row.UpdateAfter, int64(pos+1))
+		}
+		for i := pos + 1; i < old && i < n; i++ {
 			if f.spec.GenerateUpdateBefore {
 				f.emit(ctx, rows[i], row.UpdateBefore, int64(i+1))
 			}
-			f.emit(ctx, cur, row.UpdateAfter, int64(i+1))
-			cur = rows[i]
+			f.emit(ctx, rows[i-1], row.UpdateAfter, int64(i+1))
 		}
 		if old < n {
-			f.emit(ctx, cur, row.Insert, int64(old+1))
+			if pos == old {
+				f.emitIn(ctx, in, spare, row.Insert, int64(old+1))
+			} else {
+				f.emit(ctx, rows[old-1], row.Insert, int64(old+1))
+			}
 		}
 	} else if old >= n {
 		// The last row is pushed out (Flink's
@@ -367,8 +405,8 @@ func (f *rankAppendFn) processCached(ctx *weir.KeyedContext[string, row.Row], in
 		}
 	}
 	pos := f.position(rows, in)
-	in = row.Row{Kind: row.Insert, Fields: slices.Clone(in.Fields)}
-	f.emitEntering(ctx, rows, pos, in)
+	in, spare := f.keep(in)
+	f.emitEntering(ctx, rows, pos, in, spare)
 	old := len(rows)
 	var next []row.Row
 	if old >= n {
