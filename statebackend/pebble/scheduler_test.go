@@ -3,6 +3,7 @@ package pebble
 import (
 	"fmt"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -166,5 +167,48 @@ func TestPanickedOpenEndsScheduler(t *testing.T) {
 	case <-sched.done:
 	default:
 		t.Fatal("the scheduler's granter still runs after Open panicked")
+	}
+}
+
+// granters counts the goroutines running a scheduler's granter.
+func granters() int {
+	buf := make([]byte, 1<<20)
+	for {
+		n := runtime.Stack(buf, true)
+		if n < len(buf) {
+			return strings.Count(string(buf[:n]), "(*scheduler).granter")
+		}
+		buf = make([]byte, 2*len(buf))
+	}
+}
+
+// TestCloseEndsGranter: every open starts a granter goroutine (Pebble
+// registers the scheduler in read-only opens too); Close ends it, for a
+// database opened to write and one opened to scan, and a scan of a
+// database that does not exist leaves none.
+func TestCloseEndsGranter(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "db")
+	l0DebtDB(t, dir)
+	before := granters()
+	for _, o := range []kv.OpenOptions{{}, {Scan: true}} {
+		db, err := open(dir, o, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := granters(); n != before+1 {
+			t.Fatalf("scan %v: %d granters while open, want %d", o.Scan, n, before+1)
+		}
+		if err := db.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if n := granters(); n != before {
+			t.Fatalf("scan %v: %d granters after Close, want %d", o.Scan, n, before)
+		}
+	}
+	if _, err := open(filepath.Join(t.TempDir(), "missing"), kv.OpenOptions{Scan: true}, nil); err == nil {
+		t.Fatal("a scan opened a database that does not exist")
+	}
+	if n := granters(); n != before {
+		t.Fatalf("%d granters after a failed scan, want %d", n, before)
 	}
 }
