@@ -67,13 +67,23 @@ func open(dir string, o kv.OpenOptions, tune func(*pebble.Options, *bgErrors)) (
 		po.EnsureDefaults()
 		bg.room(po)
 	}
+	// Open may have registered the scheduler before it failed, and leaves
+	// it registered (scheduler); or before it panicked (on a broken
+	// invariant: Pebble's assertions, and its Logger.Fatalf, which
+	// quietLogger turns into a panic). A task recovers such a panic and
+	// fails like an error: the granter would stay behind, holding the
+	// half-open database, at every restart of the job.
+	opened := false
+	defer func() {
+		if !opened {
+			sched.Unregister()
+		}
+	}()
 	db, err := pebble.Open(dir, po)
 	if err != nil {
-		// Open may have registered the scheduler before it failed, and
-		// leaves it registered (scheduler).
-		sched.Unregister()
 		return nil, err
 	}
+	opened = true
 	sched.start()
 	return database{db: db, bg: bg}, nil
 }

@@ -3,6 +3,7 @@ package pebble
 import (
 	"fmt"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -42,12 +43,20 @@ func l0DebtDB(t *testing.T, dir string) {
 }
 
 // optionsFailFS fails the rename that installs a database's OPTIONS file,
-// one of the last steps of Pebble's Open (as a full disk fails it).
-type optionsFailFS struct{ vfs.FS }
+// one of the last steps of Pebble's Open (as a full disk fails it); with
+// panics set, it panics there instead.
+type optionsFailFS struct {
+	vfs.FS
+	panics bool
+}
 
 func (fs optionsFailFS) Rename(from, to string) error {
 	if strings.HasPrefix(filepath.Base(to), "OPTIONS-") {
-		return fmt.Errorf("rename %s: %w", to, syscall.ENOSPC)
+		err := fmt.Errorf("rename %s: %w", to, syscall.ENOSPC)
+		if fs.panics {
+			panic(err)
+		}
+		return err
 	}
 	return fs.FS.Rename(from, to)
 }
@@ -66,7 +75,7 @@ func TestFailedOpenGrantsNoCompaction(t *testing.T) {
 	var sched *scheduler
 	var began atomic.Int32
 	_, err := open(dir, kv.OpenOptions{}, func(po *pebble.Options, _ *bgErrors) {
-		po.FS = optionsFailFS{po.FS}
+		po.FS = optionsFailFS{FS: po.FS}
 		po.EventListener.CompactionBegin = func(pebble.CompactionInfo) { began.Add(1) }
 		sched = po.Experimental.CompactionScheduler.(*scheduler)
 	})
@@ -124,5 +133,97 @@ func TestOpenGrantsWaitingCompaction(t *testing.T) {
 	}
 	if n := DB(db).Metrics().Levels[0].TablesCount; n >= 8 {
 		t.Fatalf("L0 holds %d tables after the compaction", n)
+	}
+}
+
+// TestPanickedOpenEndsScheduler: Pebble's Open may panic after it
+// registered the scheduler (a broken invariant: an assertion, or its
+// Logger.Fatalf, which quietLogger turns into a panic; Open re-panics
+// what it recovers); a task recovers the panic and fails like an error,
+// and the job restarts. The scheduler's granter must have ended when the
+// panic leaves open, as when Open returns an error: else one granter,
+// holding the half-open database, stays behind per restart. The panic is
+// injected where the OPTIONS file is installed.
+func TestPanickedOpenEndsScheduler(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "db")
+	l0DebtDB(t, dir)
+	var sched *scheduler
+	var err error
+	panicked := func() (p any) {
+		defer func() { p = recover() }()
+		_, err = open(dir, kv.OpenOptions{}, func(po *pebble.Options, _ *bgErrors) {
+			po.FS = optionsFailFS{FS: po.FS, panics: true}
+			sched = po.Experimental.CompactionScheduler.(*scheduler)
+		})
+		return nil
+	}()
+	if panicked == nil {
+		t.Fatalf("open returned (%v) though the OPTIONS rename panicked", err)
+	}
+	if sched.db == nil {
+		t.Fatal("Open panicked before it registered the scheduler: the test no longer shows the case")
+	}
+	select {
+	case <-sched.done:
+	default:
+		t.Fatal("the scheduler's granter still runs after Open panicked")
+	}
+}
+
+// granters counts the goroutines a scheduler started (its granter): by
+// their "created by" line, which a goroutine that has not run yet shows
+// too (its own frame is then a wrapper's).
+func granters() int {
+	buf := make([]byte, 1<<20)
+	for {
+		n := runtime.Stack(buf, true)
+		if n < len(buf) {
+			return strings.Count(string(buf[:n]), "pebble.(*scheduler).Register in goroutine")
+		}
+		buf = make([]byte, 2*len(buf))
+	}
+}
+
+// grantersBecome waits until want granters run, as goleak does: a granter
+// that closed its done channel (Unregister returned) may not have exited
+// yet. It reports the last count.
+func grantersBecome(want int) int {
+	n := granters()
+	for deadline := time.Now().Add(10 * time.Second); n != want && time.Now().Before(deadline); n = granters() {
+		runtime.Gosched()
+		<-time.After(time.Millisecond)
+	}
+	return n
+}
+
+// TestCloseEndsGranter: every open starts a granter goroutine (Pebble
+// registers the scheduler in read-only opens too); Close ends it, for a
+// database opened to write and one opened to scan, and a scan of a
+// database that does not exist leaves none.
+func TestCloseEndsGranter(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "db")
+	l0DebtDB(t, dir)
+	before := grantersBecome(0)
+	for _, o := range []kv.OpenOptions{{}, {Scan: true}} {
+		db, err := open(dir, o, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		running := granters()
+		if err := db.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if running != before+1 {
+			t.Fatalf("scan %v: %d granters while open, want %d", o.Scan, running, before+1)
+		}
+		if n := grantersBecome(before); n != before {
+			t.Fatalf("scan %v: %d granters after Close, want %d", o.Scan, n, before)
+		}
+	}
+	if _, err := open(filepath.Join(t.TempDir(), "missing"), kv.OpenOptions{Scan: true}, nil); err == nil {
+		t.Fatal("a scan opened a database that does not exist")
+	}
+	if n := grantersBecome(before); n != before {
+		t.Fatalf("%d granters after a failed scan, want %d", n, before)
 	}
 }
