@@ -39,6 +39,9 @@ type scheduler struct {
 	done chan struct{}
 	// grants counts the compactions granted so far (tests).
 	grants int
+	// every is the period of the granter's rounds (grantEvery; tests
+	// lengthen it).
+	every time.Duration
 }
 
 // grantEvery is how often the granter looks for a compaction to grant
@@ -51,7 +54,7 @@ var (
 )
 
 func newScheduler() *scheduler {
-	s := &scheduler{poke: make(chan struct{}, 1), stop: make(chan struct{})}
+	s := &scheduler{poke: make(chan struct{}, 1), stop: make(chan struct{}), every: grantEvery}
 	s.cond = sync.NewCond(&s.mu)
 	return s
 }
@@ -139,7 +142,7 @@ func (s *scheduler) Done() {
 // granter runs grant rounds when poked and every grantEvery, until stop.
 func (s *scheduler) granter(done chan struct{}) {
 	defer close(done)
-	t := time.NewTicker(grantEvery)
+	t := time.NewTicker(s.every)
 	defer t.Stop()
 	for {
 		select {

@@ -104,12 +104,14 @@ func TestFailedOpenGrantsNoCompaction(t *testing.T) {
 
 // TestOpenGrantsWaitingCompaction: a compaction a database has to run when
 // it opens (Open asks before the scheduler may grant) is granted once open
-// returns, with no write to prompt it, and runs.
+// returns, with no write to prompt it, and runs. The granter's periodic
+// round is an hour here: start itself must hand the compaction over.
 func TestOpenGrantsWaitingCompaction(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "db")
 	l0DebtDB(t, dir)
 	ended := make(chan error, 64)
 	db, err := open(dir, kv.OpenOptions{}, func(po *pebble.Options, _ *bgErrors) {
+		po.Experimental.CompactionScheduler.(*scheduler).every = time.Hour
 		end := po.EventListener.CompactionEnd
 		po.EventListener.CompactionEnd = func(info pebble.CompactionInfo) {
 			select {
