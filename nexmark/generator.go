@@ -215,15 +215,54 @@ func (g *Generator) Event(n int64) Event {
 	ts := g.cfg.Timestamp(n)
 	switch g.cfg.Type(n) {
 	case PersonEvent:
-		return Event{Type: PersonEvent, Person: g.person(n, ts)}
+		p := new(Person)
+		g.person(p, n, ts)
+		return Event{Type: PersonEvent, Person: p}
 	case AuctionEvent:
-		return Event{Type: AuctionEvent, Auction: g.auction(n, ts)}
+		a := new(Auction)
+		g.auction(a, n, ts)
+		return Event{Type: AuctionEvent, Auction: a}
 	}
-	return Event{Type: BidEvent, Bid: g.bid(n, ts)}
+	b := new(Bid)
+	g.bid(b, n, ts)
+	return Event{Type: BidEvent, Bid: b}
 }
 
-func (g *Generator) person(n, ts int64) *Person {
-	p := &Person{ID: g.cfg.lastPerson(n) + FirstPersonID, DateTime: Time(ts)}
+// eventRecords are the records eventInto writes events into.
+type eventRecords struct {
+	person  Person
+	auction Auction
+	bid     Bid
+}
+
+// eventInto returns event n as Event does, but its Person, Auction or Bid
+// is written over the one in into, which the next call overwrites: the
+// caller copies out what it keeps. An event whose type want does not hold
+// comes back with its Type alone, its record not generated (the events
+// of a generator depend only on their numbers, so skipping one changes
+// no other).
+func (g *Generator) eventInto(n int64, into *eventRecords, want *[3]bool) Event {
+	typ := g.cfg.Type(n)
+	if !want[typ] {
+		return Event{Type: typ}
+	}
+	g.pcg.Seed(g.cfg.Seed, uint64(n))
+	ts := g.cfg.Timestamp(n)
+	switch typ {
+	case PersonEvent:
+		g.person(&into.person, n, ts)
+		return Event{Type: PersonEvent, Person: &into.person}
+	case AuctionEvent:
+		g.auction(&into.auction, n, ts)
+		return Event{Type: AuctionEvent, Auction: &into.auction}
+	}
+	g.bid(&into.bid, n, ts)
+	return Event{Type: BidEvent, Bid: &into.bid}
+}
+
+// person writes person event n, at ts, over *p.
+func (g *Generator) person(p *Person, n, ts int64) {
+	*p = Person{ID: g.cfg.lastPerson(n) + FirstPersonID, DateTime: Time(ts)}
 	r := g.r
 	p.Name = firstNames[r.IntN(len(firstNames))] + " " + lastNames[r.IntN(len(lastNames))]
 	p.EmailAddress = g.str(7) + "@" + g.str(5) + ".com"
@@ -241,7 +280,6 @@ func (g *Generator) person(n, ts int64) *Person {
 	p.State = usStates[r.IntN(len(usStates))]
 	size := 8 + len(p.Name) + len(p.EmailAddress) + len(p.CreditCard) + len(p.City) + len(p.State)
 	p.Extra = g.extra(size, g.cfg.AvgPersonByteSize)
-	return p
 }
 
 // nextPerson returns a random base-0 person id among the active people
@@ -260,9 +298,10 @@ func (g *Generator) nextAuction(n int64) int64 {
 	return lo + g.r.Int64N(last-lo+1+auctionIDLead)
 }
 
-func (g *Generator) auction(n, ts int64) *Auction {
+// auction writes auction event n, at ts, over *a.
+func (g *Generator) auction(a *Auction, n, ts int64) {
 	c, r := &g.cfg, g.r
-	a := &Auction{ID: c.lastAuction(n) + FirstAuctionID, DateTime: Time(ts)}
+	*a = Auction{ID: c.lastAuction(n) + FirstAuctionID, DateTime: Time(ts)}
 	if r.IntN(c.HotSellersRatio) > 0 {
 		a.Seller = c.lastPerson(n) / hotSellerBatch * hotSellerBatch
 	} else {
@@ -280,12 +319,12 @@ func (g *Generator) auction(n, ts int64) *Auction {
 	a.Description = g.str(100)
 	a.Reserve = a.InitialBid + g.price()
 	a.Extra = g.extra(8+len(a.ItemName)+len(a.Description)+40, c.AvgAuctionByteSize)
-	return a
 }
 
-func (g *Generator) bid(n, ts int64) *Bid {
+// bid writes bid event n, at ts, over *b.
+func (g *Generator) bid(b *Bid, n, ts int64) {
 	c, r := &g.cfg, g.r
-	b := &Bid{DateTime: Time(ts)}
+	*b = Bid{DateTime: Time(ts)}
 	if r.IntN(c.HotAuctionRatio) > 0 {
 		b.Auction = c.lastAuction(n) / hotAuctionRun * hotAuctionRun
 	} else {
@@ -307,7 +346,6 @@ func (g *Generator) bid(n, ts int64) *Bid {
 		b.Channel, b.URL = g.channels[i], g.urls[i]
 	}
 	b.Extra = g.extra(32, c.AvgBidByteSize)
-	return b
 }
 
 // price returns a price between 1 and 100,000,000 (cents), log-uniform.

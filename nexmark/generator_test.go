@@ -169,3 +169,32 @@ func TestConfigValidate(t *testing.T) {
 		t.Error("Generate of 0 events: no error")
 	}
 }
+
+// TestEventInto: eventInto makes the events Event makes, into the reused
+// records, in any order of event numbers; an event of a type not wanted
+// comes back with its type alone, and skipping it changes no other event.
+func TestEventInto(t *testing.T) {
+	cfg := DefaultConfig(3000, 4)
+	want, err := Generate(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wants := [][3]bool{{true, true, true}, {false, false, true}, {true, true, false}, {false, false, false}}
+	for _, wanted := range wants {
+		g, err := NewGenerator(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		recs := new(eventRecords)
+		for _, n := range []int64{5, 3, 2999, 0, 1, 1, 2, 100, 57, 58, 1500} {
+			got := g.eventInto(n, recs, &wanted)
+			w := want[n]
+			if !wanted[w.Type] {
+				w = Event{Type: w.Type}
+			}
+			if !reflect.DeepEqual(got, w) {
+				t.Fatalf("want %v: event %d: %+v, want %+v", wanted, n, got, w)
+			}
+		}
+	}
+}
