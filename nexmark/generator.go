@@ -6,6 +6,7 @@ import (
 	"math"
 	"math/bits"
 	"math/rand/v2"
+	"slices"
 	"strconv"
 )
 
@@ -187,22 +188,57 @@ func NewGenerator(cfg Config) (*Generator, error) {
 	g := &Generator{cfg: cfg, pcg: pcg, r: rand.New(pcg), buf: make([]byte, 0, 256)}
 	// The channel table: numChannels channels with their URLs, drawn from
 	// the seed, and the URLs of the hot channels.
+	// Its strings are carved from one buffer: a few allocations instead
+	// of about ten per channel, which a job of a million events would
+	// count as 0.1 per event.
 	g.pcg.Seed(cfg.Seed, math.MaxUint64)
-	g.hotURLs = make([]string, len(hotChannel))
-	for i := range g.hotURLs {
-		g.hotURLs[i] = g.baseURL()
+	var t stringTable
+	for range hotChannel {
+		t.buf = g.appendBaseURL(t.buf)
+		t.end()
 	}
+	var digits []byte
+	for i := range numChannels {
+		t.buf = strconv.AppendInt(append(t.buf, "channel-"...), int64(i), 10)
+		t.end()
+		t.buf = g.appendBaseURL(t.buf)
+		if g.r.IntN(10) > 0 {
+			// The hash of i's decimal digits reversed.
+			digits = strconv.AppendInt(digits[:0], int64(i), 10)
+			slices.Reverse(digits)
+			t.buf = strconv.AppendInt(append(t.buf, "&channel_id="...), int64(math.Abs(float64(javaHash(string(digits))))), 10)
+		}
+		t.end()
+	}
+	strs := t.strings()
+	g.hotURLs, strs = strs[:len(hotChannel)], strs[len(hotChannel):]
 	g.channels = make([]string, numChannels)
 	g.urls = make([]string, numChannels)
-	for i := range g.channels {
-		g.channels[i] = "channel-" + strconv.Itoa(i)
-		u := g.baseURL()
-		if g.r.IntN(10) > 0 {
-			u += "&channel_id=" + strconv.FormatInt(int64(math.Abs(float64(javaHash(reverse(strconv.Itoa(i)))))), 10)
-		}
-		g.urls[i] = u
+	for i := range numChannels {
+		g.channels[i], g.urls[i] = strs[2*i], strs[2*i+1]
 	}
 	return g, nil
+}
+
+// stringTable builds strings in one buffer; strings cuts them out of one
+// string of it.
+type stringTable struct {
+	buf  []byte
+	ends []int
+}
+
+// end ends the string being built at the end of buf.
+func (t *stringTable) end() { t.ends = append(t.ends, len(t.buf)) }
+
+// strings returns the strings ended so far, in order.
+func (t *stringTable) strings() []string {
+	all := string(t.buf)
+	out := make([]string, len(t.ends))
+	start := 0
+	for i, e := range t.ends {
+		out[i], start = all[start:e], e
+	}
+	return out
 }
 
 // Config returns the generator's configuration.
@@ -215,15 +251,54 @@ func (g *Generator) Event(n int64) Event {
 	ts := g.cfg.Timestamp(n)
 	switch g.cfg.Type(n) {
 	case PersonEvent:
-		return Event{Type: PersonEvent, Person: g.person(n, ts)}
+		p := new(Person)
+		g.person(p, n, ts)
+		return Event{Type: PersonEvent, Person: p}
 	case AuctionEvent:
-		return Event{Type: AuctionEvent, Auction: g.auction(n, ts)}
+		a := new(Auction)
+		g.auction(a, n, ts)
+		return Event{Type: AuctionEvent, Auction: a}
 	}
-	return Event{Type: BidEvent, Bid: g.bid(n, ts)}
+	b := new(Bid)
+	g.bid(b, n, ts)
+	return Event{Type: BidEvent, Bid: b}
 }
 
-func (g *Generator) person(n, ts int64) *Person {
-	p := &Person{ID: g.cfg.lastPerson(n) + FirstPersonID, DateTime: Time(ts)}
+// eventRecords are the records eventInto writes events into.
+type eventRecords struct {
+	person  Person
+	auction Auction
+	bid     Bid
+}
+
+// eventInto returns event n as Event does, but its Person, Auction or Bid
+// is written over the one in into, which the next call overwrites: the
+// caller copies out what it keeps. An event whose type want does not hold
+// comes back with its Type alone, its record not generated (the events
+// of a generator depend only on their numbers, so skipping one changes
+// no other).
+func (g *Generator) eventInto(n int64, into *eventRecords, want *[3]bool) Event {
+	typ := g.cfg.Type(n)
+	if !want[typ] {
+		return Event{Type: typ}
+	}
+	g.pcg.Seed(g.cfg.Seed, uint64(n))
+	ts := g.cfg.Timestamp(n)
+	switch typ {
+	case PersonEvent:
+		g.person(&into.person, n, ts)
+		return Event{Type: PersonEvent, Person: &into.person}
+	case AuctionEvent:
+		g.auction(&into.auction, n, ts)
+		return Event{Type: AuctionEvent, Auction: &into.auction}
+	}
+	g.bid(&into.bid, n, ts)
+	return Event{Type: BidEvent, Bid: &into.bid}
+}
+
+// person writes person event n, at ts, over *p.
+func (g *Generator) person(p *Person, n, ts int64) {
+	*p = Person{ID: g.cfg.lastPerson(n) + FirstPersonID, DateTime: Time(ts)}
 	r := g.r
 	p.Name = firstNames[r.IntN(len(firstNames))] + " " + lastNames[r.IntN(len(lastNames))]
 	p.EmailAddress = g.str(7) + "@" + g.str(5) + ".com"
@@ -241,7 +316,6 @@ func (g *Generator) person(n, ts int64) *Person {
 	p.State = usStates[r.IntN(len(usStates))]
 	size := 8 + len(p.Name) + len(p.EmailAddress) + len(p.CreditCard) + len(p.City) + len(p.State)
 	p.Extra = g.extra(size, g.cfg.AvgPersonByteSize)
-	return p
 }
 
 // nextPerson returns a random base-0 person id among the active people
@@ -260,9 +334,10 @@ func (g *Generator) nextAuction(n int64) int64 {
 	return lo + g.r.Int64N(last-lo+1+auctionIDLead)
 }
 
-func (g *Generator) auction(n, ts int64) *Auction {
+// auction writes auction event n, at ts, over *a.
+func (g *Generator) auction(a *Auction, n, ts int64) {
 	c, r := &g.cfg, g.r
-	a := &Auction{ID: c.lastAuction(n) + FirstAuctionID, DateTime: Time(ts)}
+	*a = Auction{ID: c.lastAuction(n) + FirstAuctionID, DateTime: Time(ts)}
 	if r.IntN(c.HotSellersRatio) > 0 {
 		a.Seller = c.lastPerson(n) / hotSellerBatch * hotSellerBatch
 	} else {
@@ -280,12 +355,12 @@ func (g *Generator) auction(n, ts int64) *Auction {
 	a.Description = g.str(100)
 	a.Reserve = a.InitialBid + g.price()
 	a.Extra = g.extra(8+len(a.ItemName)+len(a.Description)+40, c.AvgAuctionByteSize)
-	return a
 }
 
-func (g *Generator) bid(n, ts int64) *Bid {
+// bid writes bid event n, at ts, over *b.
+func (g *Generator) bid(b *Bid, n, ts int64) {
 	c, r := &g.cfg, g.r
-	b := &Bid{DateTime: Time(ts)}
+	*b = Bid{DateTime: Time(ts)}
 	if r.IntN(c.HotAuctionRatio) > 0 {
 		b.Auction = c.lastAuction(n) / hotAuctionRun * hotAuctionRun
 	} else {
@@ -307,7 +382,6 @@ func (g *Generator) bid(n, ts int64) *Bid {
 		b.Channel, b.URL = g.channels[i], g.urls[i]
 	}
 	b.Extra = g.extra(32, c.AvgBidByteSize)
-	return b
 }
 
 // price returns a price between 1 and 100,000,000 (cents), log-uniform.
@@ -373,30 +447,23 @@ func (g *Generator) extra(size, avg int) string {
 	return g.exact(n)
 }
 
-// baseURL returns a random item URL.
-func (g *Generator) baseURL() string {
-	return "https://www.nexmark.com/" + g.urlPart() + "/" + g.urlPart() + "/" + g.urlPart() + "/item.htm?query=1"
-}
-
-func (g *Generator) urlPart() string {
-	n := minStringLen + g.r.IntN(5-minStringLen)
-	b := make([]byte, n)
-	for i := range b {
-		if g.r.IntN(13) == 0 {
-			b[i] = '_'
-		} else {
-			b[i] = byte('a' + g.r.IntN(26))
+// appendBaseURL appends a random item URL to b.
+func (g *Generator) appendBaseURL(b []byte) []byte {
+	b = append(b, "https://www.nexmark.com/"...)
+	for i := range 3 {
+		if i > 0 {
+			b = append(b, '/')
+		}
+		n := minStringLen + g.r.IntN(5-minStringLen)
+		for range n {
+			if g.r.IntN(13) == 0 {
+				b = append(b, '_')
+			} else {
+				b = append(b, byte('a'+g.r.IntN(26)))
+			}
 		}
 	}
-	return string(b)
-}
-
-func reverse(s string) string {
-	b := []byte(s)
-	for i, j := 0, len(b)-1; i < j; i, j = i+1, j-1 {
-		b[i], b[j] = b[j], b[i]
-	}
-	return string(b)
+	return append(b, "/item.htm?query=1"...)
 }
 
 // javaHash is Java's String.hashCode of an ASCII string.

@@ -2,8 +2,10 @@ package nexmark
 
 import (
 	"context"
+	"math"
 	"reflect"
 	"slices"
+	"strconv"
 	"testing"
 
 	"github.com/weirstream/weir"
@@ -167,5 +169,76 @@ func TestConfigValidate(t *testing.T) {
 	}
 	if _, err := Generate(DefaultConfig(0, 0)); err == nil {
 		t.Error("Generate of 0 events: no error")
+	}
+}
+
+// TestEventInto: eventInto makes the events Event makes, into the reused
+// records, in any order of event numbers; an event of a type not wanted
+// comes back with its type alone, and skipping it changes no other event.
+func TestEventInto(t *testing.T) {
+	cfg := DefaultConfig(3000, 4)
+	want, err := Generate(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wants := [][3]bool{{true, true, true}, {false, false, true}, {true, true, false}, {false, false, false}}
+	for _, wanted := range wants {
+		g, err := NewGenerator(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		recs := new(eventRecords)
+		for _, n := range []int64{5, 3, 2999, 0, 1, 1, 2, 100, 57, 58, 1500} {
+			got := g.eventInto(n, recs, &wanted)
+			w := want[n]
+			if !wanted[w.Type] {
+				w = Event{Type: w.Type}
+			}
+			if !reflect.DeepEqual(got, w) {
+				t.Fatalf("want %v: event %d: %+v, want %+v", wanted, n, got, w)
+			}
+		}
+	}
+}
+
+// TestChannelTable: the channel table carved from one buffer is the one
+// the generator drew before, one string per concatenation.
+func TestChannelTable(t *testing.T) {
+	for _, seed := range []uint64{0, 7} {
+		g, err := NewGenerator(DefaultConfig(1, seed))
+		if err != nil {
+			t.Fatal(err)
+		}
+		g.pcg.Seed(seed, math.MaxUint64)
+		urlPart := func() string {
+			b := make([]byte, minStringLen+g.r.IntN(5-minStringLen))
+			for i := range b {
+				if g.r.IntN(13) == 0 {
+					b[i] = '_'
+				} else {
+					b[i] = byte('a' + g.r.IntN(26))
+				}
+			}
+			return string(b)
+		}
+		baseURL := func() string {
+			return "https://www.nexmark.com/" + urlPart() + "/" + urlPart() + "/" + urlPart() + "/item.htm?query=1"
+		}
+		for i, h := range hotChannel {
+			if u := baseURL(); g.hotURLs[i] != u {
+				t.Fatalf("seed %d: hot channel %s: url %q, want %q", seed, h, g.hotURLs[i], u)
+			}
+		}
+		for i := range numChannels {
+			u := baseURL()
+			if g.r.IntN(10) > 0 {
+				d := []byte(strconv.Itoa(i))
+				slices.Reverse(d)
+				u += "&channel_id=" + strconv.FormatInt(int64(math.Abs(float64(javaHash(string(d))))), 10)
+			}
+			if c := "channel-" + strconv.Itoa(i); g.channels[i] != c || g.urls[i] != u {
+				t.Fatalf("seed %d: channel %d: %q %q, want %q %q", seed, i, g.channels[i], g.urls[i], c, u)
+			}
+		}
 	}
 }

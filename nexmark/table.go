@@ -182,13 +182,18 @@ func (s *tableSource) Produce(b connector.BuildContext) (weir.Stream[row.Row], e
 		if err != nil {
 			return nil
 		}
+		// The rows copy the values out of the event's record, so one
+		// record per type is reused (Generator.eventInto).
+		recs := new(eventRecords)
 		if paths != nil {
 			a := newProjectArena(paths)
 			a.width = max(len(paths), spare)
-			return func(n int64) row.Row { return a.row(g.Event(n)) }
+			want := a.reads()
+			return func(n int64) row.Row { return a.row(g.eventInto(n, recs, &want)) }
 		}
 		var a eventArena
-		return func(n int64) row.Row { return a.row(g.Event(n)) }
+		all := [3]bool{true, true, true}
+		return func(n int64) row.Row { return a.row(g.eventInto(n, recs, &all)) }
 	}, datagen.Options{Count: cfg.Events, Seed: cfg.Seed, Timestamp: cfg.Timestamp})
 	name := "nexmark"
 	if b.Prefix != "" {

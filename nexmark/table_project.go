@@ -67,6 +67,17 @@ func newProjectArena(paths [][]int) *projectArena {
 	return a
 }
 
+// reads reports, per event type (PersonEvent, AuctionEvent, BidEvent),
+// whether a path reads a field of its ROW: the events of the other types
+// need not be generated, their rows have only event_type.
+func (a *projectArena) reads() [3]bool {
+	var r [3]bool
+	for t := range r {
+		r[t] = len(a.copies[t+1]) > 0 || len(a.whole[t+1]) > 0
+	}
+	return r
+}
+
 func (a *projectArena) take(n int) []row.Value {
 	return a.slab.Take(n, 128)
 }
