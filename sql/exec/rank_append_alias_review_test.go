@@ -127,7 +127,7 @@ func TestRankAppendRetainedOutputsAcrossRestore(t *testing.T) {
 // must be the model's changelog per partition, and each must still read
 // as it did when the map saw it.
 func TestRankAppendOutputsShared(t *testing.T) {
-	log := rankAliasLog(29, 4000, 11, 90)
+	log := rankAliasLog(29, 20000, 11, 90)
 	types := []row.Type{row.String(), row.BigInt(), row.BigInt()}
 	outTypes := append(slices.Clone(types), row.BigInt())
 	want := appendTopNModel(log, 1, 8, true, true)
