@@ -30,7 +30,11 @@
 //
 // Values are immutable once built; a Row's Fields slice may be reused by
 // the operator that owns it, so an operator that keeps a row past the call
-// that handed it over must Clone it.
+// that handed it over must Clone it. A row handed over is read-only to the
+// operator that receives it unless the plan makes it that operator's alone
+// (a Calc over a source scan or a regular join writes over its input's
+// fields): its producer may still hold the fields (the append-only Top-N
+// keeps the fields of the rows it emits in its state).
 //
 // # Kinds
 //

@@ -225,8 +225,15 @@ func (g *streamer) binlogFiles(ctx context.Context) ([]string, error) {
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("mysql cdc: SHOW BINARY LOGS: %w", err)
 	}
-	slices.SortStableFunc(files, func(a, b string) int { return cmp.Compare(fileSeq(a), fileSeq(b)) })
+	sortBinlogFiles(files)
 	return files, nil
+}
+
+// sortBinlogFiles sorts binlog file names by their sequence number
+// (fileSeq: mysql-bin.000009 before mysql-bin.000010, and the number may
+// outgrow its six digits), keeping the server's order between equal ones.
+func sortBinlogFiles(files []string) {
+	slices.SortStableFunc(files, func(a, b string) int { return cmp.Compare(fileSeq(a), fileSeq(b)) })
 }
 
 // xaScan reads binlog files, newest first, for prepare groups: found holds
