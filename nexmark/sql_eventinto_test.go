@@ -275,51 +275,18 @@ func TestSQLEventIntoRestore(t *testing.T) {
 
 	// Run at parallelism 2 until the first window, stop with a savepoint.
 	job := eventQueryJob(t, query, 0, skipped...)
-	dir := t.TempDir()
-	o := job.Options()
-	o.Parallelism = 2
-	o.Checkpoints = weir.CheckpointOptions{Interval: time.Hour, Dir: dir + "/ck"}
-	env := weir.NewEnvironment(o)
 	types := job.Schema().Types()
-	var (
-		mu     sync.Mutex
-		before []string
-		once   sync.Once
-	)
-	first := make(chan struct{})
-	if err := job.Build(env, func(r row.Row) error {
-		mu.Lock()
-		defer mu.Unlock()
-		once.Do(func() { close(first) })
+	var before []string
+	sp := stopAtFirstRow(t, job, 2, func(r row.Row) error {
 		var b strings.Builder
 		for i, v := range r.Fields {
 			b.WriteString(row.Format(v, types[i]) + "|")
 		}
 		before = append(before, b.String())
 		return nil
-	}); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	running, err := env.Start(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case <-first:
-	case <-running.Done():
-		t.Fatal("the job ended before its first row")
-	}
-	sp, err := running.StopWithSavepoint(ctx, dir+"/sp")
-	if err != nil {
-		t.Fatalf("savepoint: %v", err)
-	}
-	_ = running.Wait()
+	})
 
 	restored := runQueryJob(t, eventQueryJob(t, query, events, skipped...), 3, sp)
-	mu.Lock()
-	defer mu.Unlock()
 	if len(restored) == 0 || len(restored) == len(want) {
 		t.Fatalf("degenerate split: %d windows restored of %d (%d before the stop)", len(restored), len(want), len(before))
 	}

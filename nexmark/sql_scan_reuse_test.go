@@ -168,6 +168,50 @@ func TestSQLScanReuseSameRows(t *testing.T) {
 	}
 }
 
+// stopAtFirstRow runs a planned query at parallelism par with sink as its
+// sink (called under a lock) and stops it with a savepoint once the sink
+// has taken its first row; it returns the savepoint's path. The job must
+// not end before its first row, nor before the savepoint (give it enough
+// events).
+func stopAtFirstRow(t *testing.T, job *sql.Job, par int, sink func(row.Row) error) string {
+	t.Helper()
+	dir := t.TempDir()
+	o := job.Options()
+	o.Parallelism = par
+	o.Checkpoints = weir.CheckpointOptions{Interval: time.Hour, Dir: dir + "/ck"}
+	env := weir.NewEnvironment(o)
+	first := make(chan struct{})
+	var (
+		once sync.Once
+		mu   sync.Mutex
+	)
+	if err := job.Build(env, func(r row.Row) error {
+		mu.Lock()
+		defer mu.Unlock()
+		once.Do(func() { close(first) })
+		return sink(r)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	running, err := env.Start(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-first:
+	case <-running.Done():
+		t.Fatal("the job ended before its first row")
+	}
+	sp, err := running.StopWithSavepoint(ctx, dir+"/sp")
+	if err != nil {
+		t.Fatalf("savepoint: %v (the job may have finished first: more events)", err)
+	}
+	_ = running.Wait()
+	return sp
+}
+
 // runQueryJob runs a planned query at parallelism par (restoring restore,
 // if set) and returns its final table's rows, formatted and sorted.
 func runQueryJob(t *testing.T, job *sql.Job, par int, restore string) []string {
@@ -227,39 +271,9 @@ func TestSQLScanReuseRestoresOldPlan(t *testing.T) {
 
 	// Run until the first result rows, stop with a savepoint.
 	job := sqlQueryJob(t, "q3", events, off)
-	dir := t.TempDir()
-	o := job.Options()
-	o.Checkpoints = weir.CheckpointOptions{Interval: time.Hour, Dir: dir + "/ck"}
-	env := weir.NewEnvironment(o)
 	types := job.Schema().Types()
 	before := result.NewTable(types, nil)
-	first := make(chan struct{})
-	var once sync.Once
-	var mu sync.Mutex
-	if err := job.Build(env, func(r row.Row) error {
-		mu.Lock()
-		defer mu.Unlock()
-		once.Do(func() { close(first) })
-		return before.Apply(r)
-	}); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	running, err := env.Start(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case <-first:
-	case <-running.Done():
-		t.Fatal("the job ended before its first row")
-	}
-	sp, err := running.StopWithSavepoint(ctx, dir+"/sp")
-	if err != nil {
-		t.Fatalf("savepoint: %v (the job may have finished first: more events)", err)
-	}
-	_ = running.Wait()
+	sp := stopAtFirstRow(t, job, 1, before.Apply)
 
 	// q3 is insert-only and its rows are distinct (one per auction): the
 	// rows before the savepoint and those of the restored run make the
@@ -278,14 +292,12 @@ func TestSQLScanReuseRestoresOldPlan(t *testing.T) {
 		wantSet[r] = true
 	}
 	gotSet := map[string]bool{}
-	mu.Lock()
 	for _, r := range append(formatTable(before, types), restored...) {
 		if !wantSet[r] {
 			t.Fatalf("the stopped and restored runs emitted %s, not in the answer of a run without a stop", r)
 		}
 		gotSet[r] = true
 	}
-	mu.Unlock()
 	if len(gotSet) != len(wantSet) {
 		t.Fatalf("the stopped and restored runs emitted %d of the %d rows of a run without a stop", len(gotSet), len(wantSet))
 	}
@@ -294,11 +306,13 @@ func TestSQLScanReuseRestoresOldPlan(t *testing.T) {
 	// state has no operator.
 	opts := sqlQueryJob(t, "q3", events).Options()
 	opts.Restore = sp
-	env = weir.NewEnvironment(opts)
+	env := weir.NewEnvironment(opts)
 	if err := sqlQueryJob(t, "q3", events).Build(env, func(row.Row) error { return nil }); err != nil {
 		t.Fatal(err)
 	}
-	err = env.Execute(ctx)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	err := env.Execute(ctx)
 	if err == nil || !strings.Contains(err.Error(), "that this job does not have") {
 		t.Fatalf("restoring the two-source savepoint into the one-source plan: err = %v, want the unclaimed-state error", err)
 	}
