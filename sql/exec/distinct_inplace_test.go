@@ -87,3 +87,54 @@ func TestDistinctSetsModel(t *testing.T) {
 	}
 	check(s, model)
 }
+
+// TestDistinctSetsChunks checks entries across chunks of counts: entries
+// of more counts than a chunk holds (a chunk of their own) between small
+// ones, changed in place, removed until compacted, and copied.
+func TestDistinctSetsChunks(t *testing.T) {
+	s := newDistinctSets()
+	model := map[distinctKey][]int64{}
+	for i := range 3000 {
+		n := 3
+		if i%500 == 7 {
+			n = countsChunk + 300
+		}
+		k := distinctKey{s: typedMarks[i%2], n: int64(i)}
+		c := make([]int64, n)
+		c[n-1] = int64(i)
+		s.put(k, c)
+		model[k] = c
+		if got, ok := s.get(k); ok {
+			got[0]++ // in place
+			s.put(k, got)
+			model[k][0]++
+		}
+		if i%3 == 0 {
+			old := distinctKey{s: typedMarks[(i/2)%2], n: int64(i / 2)}
+			s.remove(old)
+			delete(model, old)
+		}
+	}
+	if len(s.counts) < 3 {
+		t.Fatalf("%d chunks: the entries fit in one", len(s.counts))
+	}
+	cp := s.CopyState()
+	for _, x := range []*distinctSets{s, cp} {
+		if x.len() != len(model) {
+			t.Fatalf("len %d, want %d", x.len(), len(model))
+		}
+		for k, want := range model {
+			if got, ok := x.get(k); !ok || !slices.Equal(got, want) {
+				t.Fatalf("get %d: %v %v, want %d counts ending %d", k.n, len(got), ok, len(want), want[len(want)-1])
+			}
+		}
+	}
+	// The copy shares no counts.
+	for k := range model {
+		c, _ := cp.get(k)
+		c[0] = -1
+		if got, _ := s.get(k); got[0] == -1 {
+			t.Fatal("the copy shares its counts")
+		}
+	}
+}
