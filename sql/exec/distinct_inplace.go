@@ -35,9 +35,9 @@ type distinctSets struct {
 	// ints holds the typed keys, one table per view index (nil: none).
 	ints []*intTable
 	strs map[string]distinctSlot // nil until a first such key
-	// counts holds the entries' counts in chunks of countsChunk elements
-	// (a chunk's len is what is taken of it; an entry of more counts has
-	// a chunk of its own), each entry's counts in one chunk. Chunks never
+	// counts holds the entries' counts in chunks of up to countsChunk
+	// elements (a chunk's len is what is taken of it; an entry of more
+	// counts has a chunk of its own), each entry's counts in one chunk. Chunks never
 	// move, so a new entry copies nothing: one growing slab copied every
 	// count again at each growth (by 1.25 past 256 elements), which cost
 	// Nexmark q16 8 % of its time in the append alone. size is the number
@@ -48,9 +48,15 @@ type distinctSets struct {
 	garbage int
 }
 
-// countsChunk is the number of counts in a chunk of distinctSets.counts
-// (8 KiB).
-const countsChunk = 1024
+// countsChunk is the largest number of counts in a chunk of
+// distinctSets.counts (8 KiB), and the stride of distinctSlot.off;
+// firstChunk is the size of a group's first chunk. A chunk's capacity is
+// exactly what it was made with (make), so an entry goes to the last
+// chunk if its cap has room.
+const (
+	countsChunk = 1024
+	firstChunk  = 8
+)
 
 // distinctSlot is where an entry's counts are in distinctSets.counts:
 // chunk off/countsChunk, from off%countsChunk (n is never 0 for an
@@ -68,8 +74,14 @@ func (s *distinctSets) at(e distinctSlot) []int64 {
 func (s *distinctSets) take(c []int64) distinctSlot {
 	n := len(c)
 	last := len(s.counts) - 1
-	if last < 0 || len(s.counts[last])+n > countsChunk {
-		s.counts = append(s.counts, make([]int64, 0, max(countsChunk, n)))
+	if last < 0 || len(s.counts[last])+n > cap(s.counts[last]) {
+		// A group's first chunks are small (most groups have few
+		// entries), each twice the last, up to countsChunk.
+		size := firstChunk
+		if last >= 0 {
+			size = min(countsChunk, 2*cap(s.counts[last]))
+		}
+		s.counts = append(s.counts, make([]int64, 0, max(size, n)))
 		last++
 	}
 	ch := s.counts[last]
@@ -294,7 +306,7 @@ func (s *distinctSets) CopyState() *distinctSets {
 	}
 	counts := make([][]int64, len(s.counts))
 	for i, ch := range s.counts {
-		counts[i] = append(make([]int64, 0, max(countsChunk, len(ch))), ch...)
+		counts[i] = append(make([]int64, 0, cap(ch)), ch...)
 	}
 	return &distinctSets{
 		ints:    ints,
