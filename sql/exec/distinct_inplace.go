@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"unsafe"
 
 	wcodec "github.com/weirstream/weir/codec"
 	"github.com/weirstream/weir/state"
@@ -30,66 +31,20 @@ type distinctStore interface {
 // Typed keys (one integer argument) are in ints, packed open-addressing
 // tables that hold no pointers (the garbage collector does not scan them)
 // and cost one probe of one cache line per lookup, other keys in strs;
-// both give where the entry's counts are in the chunks of counts.
+// both give where the entry's counts are in the slab counts.
 type distinctSets struct {
 	// ints holds the typed keys, one table per view index (nil: none).
 	ints []*intTable
 	strs map[string]distinctSlot // nil until a first such key
-	// counts holds the entries' counts in chunks of up to countsChunk
-	// elements (a chunk's len is what is taken of it; an entry of more
-	// counts has a chunk of its own), each entry's counts in one chunk. Chunks never
-	// move, so a new entry copies nothing: one growing slab copied every
-	// count again at each growth (by 1.25 past 256 elements), which cost
-	// Nexmark q16 8 % of its time in the append alone. size is the number
-	// of elements taken, garbage how many of them belong to removed
-	// entries (compacted when they are half).
-	counts  [][]int64
-	size    int
+	// counts holds the entries' counts; garbage is how many of its
+	// elements belong to removed entries (compacted when they are half).
+	counts  []int64
 	garbage int
 }
 
-// countsChunk is the largest number of counts in a chunk of
-// distinctSets.counts (8 KiB), and the stride of distinctSlot.off;
-// firstChunk is the size of a group's first chunk. A chunk's capacity is
-// exactly what it was made with (make), so an entry goes to the last
-// chunk if its cap has room.
-const (
-	countsChunk = 1024
-	firstChunk  = 8
-)
-
-// distinctSlot is where an entry's counts are in distinctSets.counts:
-// chunk off/countsChunk, from off%countsChunk (n is never 0 for an
-// entry).
+// distinctSlot is where an entry's counts are in distinctSets.counts (n
+// is never 0 for an entry).
 type distinctSlot struct{ off, n int32 }
-
-// at returns the entry's counts, in place.
-func (s *distinctSets) at(e distinctSlot) []int64 {
-	c := s.counts[e.off/countsChunk]
-	i := e.off % countsChunk
-	return c[i : i+e.n : i+e.n]
-}
-
-// take stores c as a new entry's counts and returns where.
-func (s *distinctSets) take(c []int64) distinctSlot {
-	n := len(c)
-	last := len(s.counts) - 1
-	if last < 0 || len(s.counts[last])+n > cap(s.counts[last]) {
-		// A group's first chunks are small (most groups have few
-		// entries), each twice the last, up to countsChunk.
-		size := firstChunk
-		if last >= 0 {
-			size = min(countsChunk, 2*cap(s.counts[last]))
-		}
-		s.counts = append(s.counts, make([]int64, 0, max(size, n)))
-		last++
-	}
-	ch := s.counts[last]
-	e := distinctSlot{off: int32(last*countsChunk + len(ch)), n: int32(n)}
-	s.counts[last] = append(ch, c...)
-	s.size += n
-	return e
-}
 
 // intTable maps the integers of one view's typed keys to their slots:
 // linear probing from the top bits of the integer's multiplicative hash,
@@ -201,23 +156,31 @@ func (s *distinctSets) get(k distinctKey) ([]int64, bool) {
 	if !ok {
 		return nil, false
 	}
-	return s.at(e), true
+	return s.counts[e.off : e.off+e.n : e.off+e.n], true
 }
 
 // put sets the entry's counts (a bytes-form key must be a string of its
 // own).
 func (s *distinctSets) put(k distinctKey, c []int64) {
+	if len(c) > 0 && len(s.counts) > 0 {
+		// Counts changed in place, where get returned them (the slab
+		// was not reallocated since).
+		d := uintptr(unsafe.Pointer(&c[0])) - uintptr(unsafe.Pointer(&s.counts[0]))
+		if d < uintptr(len(s.counts))*8 {
+			return
+		}
+	}
 	if e, ok := s.slot(k); ok {
 		if int(e.n) == len(c) {
-			// Unless changed in place, where get returned them.
-			if p := s.at(e); len(c) > 0 && &p[0] != &c[0] {
-				copy(p, c)
+			if len(c) > 0 && &s.counts[e.off] != &c[0] {
+				copy(s.counts[e.off:], c)
 			}
 			return
 		}
 		s.remove(k)
 	}
-	e := s.take(c)
+	e := distinctSlot{off: int32(len(s.counts)), n: int32(len(c))}
+	s.counts = append(s.counts, c...)
 	if len(k.s) == 1 {
 		v := int(k.s[0])
 		for len(s.ints) <= v {
@@ -247,28 +210,30 @@ func (s *distinctSets) remove(k distinctKey) {
 		delete(s.strs, k.s)
 	}
 	s.garbage += int(e.n)
-	if s.garbage > 64 && 2*s.garbage > s.size {
+	if s.garbage > 64 && 2*s.garbage > len(s.counts) {
 		s.compact()
 	}
 }
 
 // compact moves the live entries' counts to a new slab.
 func (s *distinctSets) compact() {
-	old := *s
-	s.counts, s.size, s.garbage = nil, 0, 0
+	c := make([]int64, 0, len(s.counts)-s.garbage)
 	for _, t := range s.ints {
 		if t == nil {
 			continue
 		}
 		for i := range t.t {
 			if e := &t.t[i].slot; e.n != 0 {
-				*e = s.take(old.at(*e))
+				c = append(c, s.counts[e.off:e.off+e.n]...)
+				e.off = int32(len(c)) - e.n
 			}
 		}
 	}
 	for k, e := range s.strs {
-		s.strs[k] = s.take(old.at(e))
+		s.strs[k] = distinctSlot{off: int32(len(c)), n: e.n}
+		c = append(c, s.counts[e.off:e.off+e.n]...)
 	}
+	s.counts, s.garbage = c, 0
 }
 
 func (s *distinctSets) len() int {
@@ -289,12 +254,12 @@ func (s *distinctSets) each(fn func(k distinctKey, c []int64)) {
 		}
 		for _, x := range t.t {
 			if e := x.slot; e.n != 0 {
-				fn(distinctKey{s: typedMarks[v], n: x.k}, s.at(e))
+				fn(distinctKey{s: typedMarks[v], n: x.k}, s.counts[e.off:e.off+e.n:e.off+e.n])
 			}
 		}
 	}
 	for k, e := range s.strs {
-		fn(distinctKey{s: k}, s.at(e))
+		fn(distinctKey{s: k}, s.counts[e.off:e.off+e.n:e.off+e.n])
 	}
 }
 
@@ -304,15 +269,10 @@ func (s *distinctSets) CopyState() *distinctSets {
 	for i, t := range s.ints {
 		ints[i] = t.clone()
 	}
-	counts := make([][]int64, len(s.counts))
-	for i, ch := range s.counts {
-		counts[i] = append(make([]int64, 0, cap(ch)), ch...)
-	}
 	return &distinctSets{
 		ints:    ints,
 		strs:    maps.Clone(s.strs),
-		counts:  counts,
-		size:    s.size,
+		counts:  slices.Clone(s.counts),
 		garbage: s.garbage,
 	}
 }
