@@ -71,9 +71,10 @@ func fillSavepointDisk(t *testing.T, disk *crashtest.SmallDisk) {
 // partial savepoint is removed, and, as Flink does after a failed stop
 // --drain, the job fails over to its latest checkpoint. Without a restart
 // strategy it ends with an error that says so (never as finished); with
-// one it restarts and goes on, and once space is freed a stop with drain
-// succeeds. The windows the failed drain fired are never committed: the
-// sink holds every number the source emitted exactly once.
+// one it restarts, reads again what the failed run read after its latest
+// checkpoint and commits those windows, and once space is freed a stop
+// with drain succeeds. The windows the failed drain fired are never
+// committed: the sink holds every number the source emitted exactly once.
 func TestStopWithDrainSavepointDirFull(t *testing.T) {
 	const n = 1 << 30 // never reached
 	for _, restart := range []bool{false, true} {
@@ -118,9 +119,15 @@ func TestStopWithDrainSavepointDirFull(t *testing.T) {
 				checkNoDuplicates(t, c)
 				return
 			}
-			// The job restarts from its latest checkpoint and goes on.
-			have := len(c.all())
-			waitWindows(t, job, c, have)
+			// The job restarts from its latest checkpoint and goes on. The
+			// failed run read past that checkpoint, up to the numbers whose
+			// windows the failed drain fired: the resumed run reads them
+			// again and commits their windows. Wait for that before the
+			// final stop, else it drains a run that has not yet read
+			// every number top counts.
+			waitAttempt(t, job, 2)
+			failed := int(top.Load()) // the failed run has ended: no run read more
+			waitCommittedPast(t, job, c, failed)
 			if s := job.Status(); s.State != weir.JobRunning || s.Attempts != 2 {
 				t.Fatalf("after a failed drain with a restart strategy: %s, attempt %d; want RUNNING, attempt 2", s.State, s.Attempts)
 			}
@@ -164,6 +171,53 @@ func waitWindows(t *testing.T, job *weir.JobClient, c *committed[winStat], have 
 			t.Fatalf("the job ended (%v) with %d windows committed, waiting for more than %d", job.Wait(), len(c.all()), have)
 		case <-deadline:
 			t.Fatalf("no more than %d windows committed in 20 s", have)
+		case <-tick.C:
+		}
+	}
+}
+
+// waitAttempt waits until the job runs its attempt-th run: the runs
+// before it have ended. The job must not end first.
+func waitAttempt(t *testing.T, job *weir.JobClient, attempt int) {
+	t.Helper()
+	deadline := time.After(20 * time.Second)
+	tick := time.NewTicker(2 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		s := job.Status()
+		if s.Attempts > attempt || s.Attempts == attempt && s.State == weir.JobRunning {
+			return
+		}
+		select {
+		case <-job.Done():
+			t.Fatalf("the job ended (%v) before its run %d", job.Wait(), attempt)
+		case <-deadline:
+			t.Fatalf("no run %d in 20 s: %s, attempt %d", attempt, s.State, s.Attempts)
+		case <-tick.C:
+		}
+	}
+}
+
+// waitCommittedPast waits until the sink committed a window holding a
+// number above top; the job must not end first.
+func waitCommittedPast(t *testing.T, job *weir.JobClient, c *committed[winStat], top int) {
+	t.Helper()
+	deadline := time.After(20 * time.Second)
+	tick := time.NewTicker(2 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		high := -1
+		for _, w := range c.all() {
+			high = max(high, w.Max)
+		}
+		if high > top {
+			return
+		}
+		select {
+		case <-job.Done():
+			t.Fatalf("the job ended (%v) with windows committed up to %d, waiting for one past %d", job.Wait(), high, top)
+		case <-deadline:
+			t.Fatalf("windows committed up to %d in 20 s, want one past %d", high, top)
 		case <-tick.C:
 		}
 	}
