@@ -3,6 +3,7 @@ package weir
 import (
 	"time"
 
+	"github.com/weirstream/weir/internal/cacheline"
 	"github.com/weirstream/weir/internal/runtime"
 )
 
@@ -85,8 +86,13 @@ func ForGenerator[T any](gen func() WatermarkGenerator[T]) WatermarkStrategy[T] 
 	return WatermarkStrategy[T]{Generator: gen}
 }
 
+// boundedOutOfOrderness is padded (see package cacheline): OnEvent writes
+// max per record, and the generators of the source's other subtasks,
+// allocated next to it, are written on other cores.
 type boundedOutOfOrderness[T any] struct {
+	_          cacheline.Pad
 	delay, max int64
+	_          cacheline.Pad
 }
 
 func (b *boundedOutOfOrderness[T]) OnEvent(_ T, ts int64) {

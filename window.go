@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/weirstream/weir/internal/cacheline"
 	"github.com/weirstream/weir/internal/runtime"
 	"github.com/weirstream/weir/internal/statebackend"
 	"github.com/weirstream/weir/internal/statebackend/states"
@@ -163,13 +164,20 @@ type WindowClearer[K comparable, OUT any, W window.Window] interface {
 }
 
 // WindowStore hands out keyed state scoped to the current window.
+//
+// It is padded (see package cacheline): a process window function's call
+// writes cur and err once per key and window fired, and the stores of the
+// operator's other subtasks, allocated next to this one, are written on
+// other cores.
 type WindowStore[K comparable, W window.Window] struct {
+	_        cacheline.Pad
 	b        statebackend.Backend[K]
 	cur      W
 	states   map[string]any
 	clearers []func(W)
 	err      error
 	noMerge  bool
+	_        cacheline.Pad
 }
 
 var errWindowStateMerging = errors.New("weir: per-window state is not supported with merging (session) windows")
@@ -289,7 +297,7 @@ func WindowReduceProcess[K comparable, T any, W window.Window, O any](ws Windowe
 		if err != nil {
 			return nil, err
 		}
-		one := make([]T, 1)
+		one := cacheline.Slice[T](1) // written per key and window fired
 		return reduceContents(op, reduce, func(w W, v T) error { one[0] = v; return call(w, one) }), nil
 	})
 }
@@ -302,7 +310,7 @@ func WindowAggregateProcess[K comparable, T any, W window.Window, ACC, A, O any]
 		if err != nil {
 			return nil, err
 		}
-		one := make([]A, 1)
+		one := cacheline.Slice[A](1) // written per key and window fired
 		return aggregateContents(op, agg, func(w W, v A) error { one[0] = v; return call(w, one) }), nil
 	})
 }
@@ -647,14 +655,18 @@ type windowOp[K comparable, T any, W window.Window, O any] struct {
 	implicit bool
 	// table is the implicit model's contents kept in a window table (see
 	// window_table.go); nil on the general path. It is contents as well.
-	table     windowTable[K, T, W]
-	spaces    windowSpaces[K, W]
-	spaceBuf  []W
-	keyBuf    []K
-	late      runtime.Output[T]
-	timers    *runtime.TimerService[K, W]
-	contents  windowContents[T, W]
-	make      func(op *windowOp[K, T, W, O]) (windowContents[T, W], error)
+	table    windowTable[K, T, W]
+	spaces   windowSpaces[K, W]
+	spaceBuf []W
+	keyBuf   []K
+	late     runtime.Output[T]
+	timers   *runtime.TimerService[K, W]
+	contents windowContents[T, W]
+	make     func(op *windowOp[K, T, W, O]) (windowContents[T, W], error)
+	// buf receives each record's windows: padded (see package cacheline),
+	// as the assigner writes it per record and the buffers of the
+	// operator's other subtasks, allocated next to it, are written on
+	// other cores.
 	buf       []W
 	tctx      triggerCtx[K, T, W, O]
 	mergeSets statebackend.Value[struct{}, []mergePair[W]]
@@ -670,6 +682,11 @@ type windowOp[K comparable, T any, W window.Window, O any] struct {
 	clearFn      func(w W) error
 	closer       Closer
 }
+
+// assignedWindows is the capacity of the operator's padded window buffer:
+// a tumbling window, or up to this many sliding windows, per record (more
+// move the buffer to an unpadded array).
+const assignedWindows = 8
 
 // mergeResult is one group of windows that merge into result; the group
 // is mergedFlat[from:to].
@@ -748,6 +765,7 @@ func (op *windowOp[K, T, W, O]) open() error {
 		func(t runtime.Timer[K, W]) error { return op.onTimer(t, true) },
 		func(t runtime.Timer[K, W]) error { return op.onTimer(t, false) })
 	op.tctx = triggerCtx[K, T, W, O]{op: op}
+	op.buf = cacheline.Slice[W](assignedWindows)[:0]
 	op.winStore = &WindowStore[K, W]{b: op.backend, states: map[string]any{}, noMerge: op.merging != nil}
 	op.wctx = WindowContext[K, O, W]{out: op.out, wm: op.timers.CurrentWatermark, pts: op.ctx.Time, global: op.store, ws: op.winStore}
 	if op.merging != nil {

@@ -5,6 +5,7 @@ import (
 	"math/bits"
 	"slices"
 
+	"github.com/weirstream/weir/internal/cacheline"
 	"github.com/weirstream/weir/internal/keygroup"
 	"github.com/weirstream/weir/internal/runtime"
 	"github.com/weirstream/weir/internal/statebackend"
@@ -66,13 +67,18 @@ type tableEntry[K comparable, ACC any] struct {
 // probing; a slot holds the entry's position+1 in its low 32 bits and the
 // hash's high 32 bits above, so a probe reads an entry only when they
 // match). The index is small enough to stay in cache; firing walks the
-// entries in order.
+// entries in order. The header is padded (see package cacheline): entries
+// grows by a key per record while the window fills, and the tables of the
+// operator's other subtasks, allocated next to this one, grow on other
+// cores.
 type winTable[K comparable, W window.Window, ACC any] struct {
+	_       cacheline.Pad
 	w       W
 	end     int64 // w.MaxTimestamp()
 	shift   uint8 // home slot = (h * fibMul) >> shift
 	index   []uint64
 	entries []tableEntry[K, ACC]
+	_       cacheline.Pad
 }
 
 const (

@@ -1,6 +1,10 @@
 package runtime
 
-import "math"
+import (
+	"math"
+
+	"github.com/weirstream/weir/internal/cacheline"
+)
 
 const (
 	// NoTimestamp marks a record that carries no event timestamp.
@@ -20,7 +24,12 @@ type Rec[T any] struct {
 }
 
 // Batch is the unit sent over a channel between subtasks.
+//
+// The header is padded (see package cacheline): the writer appends to
+// Recs and Hashes per record, and other writers fill batches allocated
+// next to this one on other cores.
 type Batch[T any] struct {
+	_    cacheline.Pad
 	Recs []Rec[T]
 	// Hashes, on a keyed exchange (see NewHashWriter), holds the key hash
 	// of each record of Recs, index for index: the writer hashed the key
@@ -29,6 +38,7 @@ type Batch[T any] struct {
 	// Empty on other exchanges. The slice lives with the pooled batch, so
 	// it costs no allocation per record or per batch.
 	Hashes []uint64
+	_      cacheline.Pad
 }
 
 // HashedBatchOutput is a keyed operator at the head of a chain that takes
