@@ -262,3 +262,24 @@ func checkParts(t *testing.T, m *checkpoint.Metadata, plan weir.JobPlan, par map
 		t.Fatalf("the plan runs the counter (parallelism 1) and sums in one vertex %d", vertexOf["sums"])
 	}
 }
+
+// TestSavepointAfterJobEnded: a savepoint asked of a job that already
+// finished fails with an error matching ErrSavepointJobEnded (weir run tells
+// a stop that met the end of the input from a failed stop by it).
+func TestSavepointAfterJobEnded(t *testing.T) {
+	env := weir.NewEnvironment(weir.Options{Checkpoints: weir.CheckpointOptions{Interval: time.Hour, Dir: t.TempDir()}})
+	weir.FromSlice(env, []int{1, 2, 3}).SinkTo(weir.SinkFunc[int](func(context.Context, int, int64) error { return nil }))
+	job, err := env.Start(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := job.Wait(); err != nil {
+		t.Fatalf("Wait = %v", err)
+	}
+	if _, err := job.StopWithSavepoint(context.Background(), t.TempDir()); !errors.Is(err, weir.ErrSavepointJobEnded) {
+		t.Fatalf("StopWithSavepoint after the end = %v, want ErrSavepointJobEnded", err)
+	}
+	if _, err := job.TriggerSavepoint(context.Background(), t.TempDir()); !errors.Is(err, weir.ErrSavepointJobEnded) {
+		t.Fatalf("TriggerSavepoint after the end = %v, want ErrSavepointJobEnded", err)
+	}
+}

@@ -193,7 +193,7 @@ func (j *Job) Savepoint(ctx context.Context, dir string, stop, drain bool) (stri
 	select {
 	case j.savepoints <- req:
 	case <-j.done:
-		return "", fmt.Errorf("weir: savepoint: the job already ended: %v", j.err())
+		return "", j.endedError()
 	case <-ctx.Done():
 		return "", ctx.Err()
 	}
@@ -204,10 +204,21 @@ func (j *Job) Savepoint(ctx context.Context, dir string, stop, drain bool) (stri
 		}
 		return r.Path, r.Err
 	case <-j.done:
-		return "", fmt.Errorf("weir: savepoint: the job ended first: %v", j.err())
+		return "", j.endedError()
 	case <-ctx.Done():
 		return "", ctx.Err()
 	}
+}
+
+// endedError is the error of a savepoint the job ended before: it matches
+// checkpoint.ErrJobEnded (weir.ErrSavepointJobEnded), which callers such as
+// weir run rely on to tell "the input ended first" from a failed savepoint,
+// and names the job's own error when it failed.
+func (j *Job) endedError() error {
+	if err := j.err(); err != nil {
+		return fmt.Errorf("%w: the job failed: %v", checkpoint.ErrJobEnded, err)
+	}
+	return checkpoint.ErrJobEnded
 }
 
 func (j *Job) setState(s State, failure error) {
