@@ -29,6 +29,15 @@ func rankAliasLog(seed uint64, n, parts, vals int) []row.Row {
 	return log
 }
 
+// rankAliasSpec is the append-only Top-N of these tests: partitioned by
+// column 0, ordered by column 1 (descending with NULLs last, or ascending),
+// ranks start..end with the row number in the output, with -U if ub.
+func rankAliasSpec(types []row.Type, start, end int, desc, ub bool) RankSpec {
+	return RankSpec{Types: types, PartitionKeys: []int{0},
+		OrderBy:   []OrderKey{{Col: 1, Desc: desc, NullsLast: desc}},
+		RankStart: int64(start), RankEnd: int64(end), OutputRankNumber: true, GenerateUpdateBefore: ub}
+}
+
 // byPartition formats rows (the Top-N's output, with the row number) per
 // partition, in order.
 func byPartition(rows []row.Row) map[string][]string {
@@ -65,9 +74,7 @@ func TestRankAppendRetainedOutputsAcrossRestore(t *testing.T) {
 		want := appendTopNModel(log, v.start, v.end, v.desc, v.ub)
 		for _, backend := range []string{weir.StateHeap, weir.StatePebble} {
 			t.Run(v.name+"/"+backend, func(t *testing.T) {
-				spec := RankSpec{Types: types, PartitionKeys: []int{0},
-					OrderBy:   []OrderKey{{Col: 1, Desc: v.desc, NullsLast: v.desc}},
-					RankStart: int64(v.start), RankEnd: int64(v.end), OutputRankNumber: true, GenerateUpdateBefore: v.ub}
+				spec := rankAliasSpec(types, v.start, v.end, v.desc, v.ub)
 				job := func(h *weirtest.Harness) (*weirtest.Input[row.Row], *weirtest.Output[row.Row]) {
 					in := weirtest.NewInput[row.Row](h)
 					out, err := Rank(in.Stream(), spec)

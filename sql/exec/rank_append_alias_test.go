@@ -1,8 +1,6 @@
 package exec
 
 import (
-	"fmt"
-	"math/rand/v2"
 	"slices"
 	"testing"
 
@@ -75,13 +73,8 @@ func appendTopNModel(log []row.Row, start, end int, desc, ub bool) map[string][]
 // tops), and must be the model's changelog per partition, with and
 // without -U, and with an offset.
 func TestRankAppendRetainedOutputs(t *testing.T) {
-	rng := rand.New(rand.NewPCG(19, 20))
+	log := rankAliasLog(19, 3000, 9, 80)
 	types := []row.Type{row.String(), row.BigInt(), row.BigInt()}
-	outTypes := append(slices.Clone(types), row.BigInt())
-	var log []row.Row
-	for i := range 3000 {
-		log = append(log, row.Of(row.Str(fmt.Sprintf("p%d", rng.IntN(9))), row.Int(int64(rng.IntN(80))), row.Int(int64(i))))
-	}
 	for _, v := range []struct {
 		name       string
 		start, end int
@@ -95,9 +88,7 @@ func TestRankAppendRetainedOutputs(t *testing.T) {
 		want := appendTopNModel(log, v.start, v.end, v.desc, v.ub)
 		for _, backend := range []string{weir.StateHeap, weir.StatePebble} {
 			t.Run(v.name+"/"+backend, func(t *testing.T) {
-				spec := RankSpec{Types: types, PartitionKeys: []int{0},
-					OrderBy:   []OrderKey{{Col: 1, Desc: v.desc, NullsLast: v.desc}},
-					RankStart: int64(v.start), RankEnd: int64(v.end), OutputRankNumber: true, GenerateUpdateBefore: v.ub}
+				spec := rankAliasSpec(types, v.start, v.end, v.desc, v.ub)
 				h := weirtest.New(weir.Options{Parallelism: 2, StateBackend: backend, Pebble: pebble.New(), StateDir: t.TempDir()})
 				in := weirtest.NewInput[row.Row](h)
 				out, err := Rank(in.Stream(), spec)
@@ -112,12 +103,7 @@ func TestRankAppendRetainedOutputs(t *testing.T) {
 						t.Fatal(err)
 					}
 				}
-				kept := o.Take()
-				got := map[string][]string{}
-				for _, r := range kept {
-					got[r.Fields[0].Str()] = append(got[r.Fields[0].Str()], row.FormatRow(r, outTypes))
-				}
-				if diff := cmp.Diff(want, got); diff != "" {
+				if diff := cmp.Diff(want, byPartition(o.Take())); diff != "" {
 					t.Fatalf("changelog per partition differs from the model (-want +got):\n%.3000s", diff)
 				}
 			})
