@@ -283,3 +283,27 @@ func TestSavepointAfterJobEnded(t *testing.T) {
 		t.Fatalf("TriggerSavepoint after the end = %v, want ErrSavepointJobEnded", err)
 	}
 }
+
+// TestStepperSavepointAfterJobEnded: the deterministic Stepper answers a
+// savepoint asked after its job finished as a running job does, with an
+// error matching ErrSavepointJobEnded.
+func TestStepperSavepointAfterJobEnded(t *testing.T) {
+	env := weir.NewEnvironment(weir.Options{Checkpoints: weir.CheckpointOptions{Interval: time.Hour, Dir: t.TempDir()}})
+	weir.FromSlice(env, []int{1, 2, 3}).SinkTo(weir.SinkFunc[int](func(context.Context, int, int64) error { return nil }))
+	st, err := env.Stepwise(context.Background(), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = st.Close() })
+	for !st.Finished() {
+		if err := st.SetProcessingTime(st.ProcessingTime() + 1); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := st.TriggerSavepoint(t.TempDir()); !errors.Is(err, weir.ErrSavepointJobEnded) {
+		t.Fatalf("TriggerSavepoint after the end = %v, want ErrSavepointJobEnded", err)
+	}
+	if _, err := st.StopWithSavepoint(t.TempDir()); !errors.Is(err, weir.ErrSavepointJobEnded) {
+		t.Fatalf("StopWithSavepoint after the end = %v, want ErrSavepointJobEnded", err)
+	}
+}

@@ -178,7 +178,9 @@ func (s *Stepwise) Savepoint(ctx context.Context, dir string, stop, drain bool) 
 		return "", err
 	}
 	if s.ended() {
-		return "", errJobEnded
+		// As the job's own Savepoint does: a caller tells "the job
+		// ended first" from a failure by checkpoint.ErrJobEnded.
+		return "", fmt.Errorf("%w: %w", checkpoint.ErrJobEnded, errJobEnded)
 	}
 	reply := make(chan SavepointResult, 1)
 	s.d.Savepoint(ctx, SavepointRequest{Dir: dir, Stop: stop, Drain: drain, Reply: reply})
@@ -205,7 +207,8 @@ func (s *Stepwise) Savepoint(ctx context.Context, dir string, stop, drain bool) 
 	return res.Path, err
 }
 
-// errJobEnded is returned by Checkpoint and Savepoint after the job ended.
+// errJobEnded is returned by Checkpoint after the job ended, and wrapped
+// with checkpoint.ErrJobEnded by Savepoint.
 var errJobEnded = errors.New("weir: the job already ended (every task finished and the final checkpoint completed)")
 
 // ended reports whether the job ended: every task finished its input and
