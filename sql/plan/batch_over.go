@@ -223,8 +223,10 @@ type batchWindow struct {
 // a Calc computing the windows' keys and the calls' arguments after the
 // input columns (with the WHERE), the BatchOverAggregate, and a Calc
 // projecting the select items, in which each OVER call is a column.
-func (b *Binder) bindBatchOver(s *ast.Select, from Rel, sc *scope, where expr.Expr, items []selectItem) (Rel, error) {
-	eb := &exprBinder{sc: sc, fns: b.Funcs}
+//
+// eb binds over from: over a FROM scope, or over an aggregation's output
+// when the select list has GROUP BY or aggregates (over_group.go).
+func (b *Binder) bindBatchOver(s *ast.Select, from Rel, eb *exprBinder, where expr.Expr, items []selectItem) (Rel, error) {
 	var windows []*batchWindow
 	var calls []*batchOverSpec
 	seen, err := bindOverCalls(items, func(c *ast.Call) error {
@@ -288,7 +290,7 @@ func (b *Binder) bindBatchOver(s *ast.Select, from Rel, sc *scope, where expr.Ex
 			over.Cols = append(over.Cols, Column{Name: c.Agg.Name, Type: c.Agg.Type})
 		}
 	}
-	post := &exprBinder{sc: sc, fns: b.Funcs, over: map[string]expr.Expr{}}
+	post := eb.withOver()
 	for k, i := range seen {
 		sp := calls[i]
 		post.over[k] = expr.Ref(base[sp.window]+outIndex[i], sp.typ)
@@ -480,7 +482,7 @@ func (b *Binder) bindBatchAggregate(eb *exprBinder, c *ast.Call, w *ast.WindowSp
 			}
 			continue
 		}
-		if containsAgg(a, b.Funcs) || hasOverAggregate([]selectItem{{e: a}}) || hasOver([]selectItem{{e: a}}) {
+		if eb.agg == nil && containsAgg(a, b.Funcs) || anyOver([]selectItem{{e: a}}) {
 			return errAt(a, "aggregate function calls cannot be nested")
 		}
 		x, err := eb.bind(a)
