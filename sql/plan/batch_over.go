@@ -483,7 +483,7 @@ func (b *Binder) bindBatchAggregate(eb *exprBinder, c *ast.Call, w *ast.WindowSp
 			continue
 		}
 		if eb.agg == nil && containsAgg(a, b.Funcs) || anyOver([]selectItem{{e: a}}) {
-			return errAt(a, "aggregate function calls cannot be nested")
+			return errAt(a, "Aggregate expressions cannot be nested")
 		}
 		x, err := eb.bind(a)
 		if err != nil {

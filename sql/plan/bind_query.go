@@ -601,6 +601,9 @@ func (b *Binder) bindAggregate(s *ast.Select, from Rel, sc *scope, where expr.Ex
 		if containsAgg(g, b.Funcs) {
 			return 0, errAt(g, "aggregate functions are not allowed in GROUP BY")
 		}
+		if anyOver([]selectItem{{e: g}}) {
+			return 0, errAt(g, "Windowed aggregate expression is illegal in GROUP BY clause")
+		}
 		k, err := eb.bind(g)
 		if err != nil {
 			return 0, err
@@ -697,7 +700,7 @@ func (b *Binder) bindAggregate(s *ast.Select, from Rel, sc *scope, where expr.Ex
 				continue
 			}
 			if containsAgg(a, b.Funcs) {
-				collectErr = errAt(a, "aggregate function calls cannot be nested")
+				collectErr = errAt(a, "Aggregate expressions cannot be nested")
 				return false
 			}
 			x, err := eb.bind(a)
@@ -997,6 +1000,9 @@ func (b *Binder) postAggregate(s *ast.Select, agg Rel, rw *aggRewrite, items []s
 	var err error
 	if agg, post.hook, err = b.joinAggScalars(s, agg, rw, items); err != nil {
 		return nil, err
+	}
+	if s.Having != nil && anyOver([]selectItem{{e: s.Having}}) {
+		return nil, errAt(s.Having, "Windowed aggregate expression is illegal in HAVING clause")
 	}
 	if anyOver(items) {
 		return b.overAggregated(s, agg, post, items) // over_group.go

@@ -330,7 +330,7 @@ func (b *Binder) bindOver(s *ast.Select, from Rel, eb *exprBinder, where expr.Ex
 				continue
 			}
 			if eb.agg == nil && containsAgg(a, b.Funcs) || anyOver([]selectItem{{e: a}}) {
-				return errAt(a, "aggregate function calls cannot be nested")
+				return errAt(a, "Aggregate expressions cannot be nested")
 			}
 			x, err := eb.bind(a)
 			if err != nil {

@@ -41,6 +41,15 @@ func (eb *exprBinder) withOver() *exprBinder {
 // over agg, the aggregation's output (post binds over it), with HAVING
 // as the filter before the windows.
 func (b *Binder) overAggregated(s *ast.Select, agg Rel, post *exprBinder, items []selectItem) (Rel, error) {
+	// The items without OVER first, so that a column neither grouped nor
+	// aggregated is named where the select list first uses it.
+	for _, it := range items {
+		if !anyOver([]selectItem{it}) {
+			if _, err := post.bind(it.e); err != nil {
+				return nil, err
+			}
+		}
+	}
 	var having expr.Expr
 	if s.Having != nil {
 		var err error
