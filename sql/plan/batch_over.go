@@ -592,7 +592,8 @@ func (b *Binder) bindBatchFrame(w *ast.WindowSpec, bw *batchWindow, f *BatchOver
 // bindBatchOffset resolves an n PRECEDING or n FOLLOWING offset: ROWS: a
 // non-negative integer; RANGE: a non-negative value the one order key
 // can be shifted by (a number of its type for a numeric key, an INTERVAL
-// ... DAY TO SECOND for a TIMESTAMP, TIMESTAMP_LTZ or DATE key).
+// ... DAY TO SECOND or YEAR TO MONTH for a TIMESTAMP, TIMESTAMP_LTZ, DATE
+// or TIME key).
 func (b *Binder) bindBatchOffset(w *ast.WindowSpec, bw *batchWindow, rows bool, bd *ast.FrameBound, out *BatchBound) error {
 	off, err := (&exprBinder{sc: &scope{}}).bind(bd.Offset)
 	if err == nil {
@@ -659,21 +660,43 @@ func (b *Binder) bindBatchOffset(w *ast.WindowSpec, bw *batchWindow, rows bool, 
 			return bad()
 		}
 		out.Range = cl.Value
-	case kt.Root == row.TypeTimestamp || kt.Root == row.TypeTimestampLTZ || kt.Root == row.TypeDate:
-		if l.T.Root != row.TypeIntervalDayTime || l.Value.Int() < 0 {
+	case kt.Root == row.TypeTimestamp || kt.Root == row.TypeTimestampLTZ || kt.Root == row.TypeDate || kt.Root == row.TypeTime:
+		if l.T.Root != row.TypeIntervalYearMonth && l.T.Root != row.TypeIntervalDayTime || l.Value.Int() < 0 {
 			return bad()
+		}
+		switch l.T.Root {
+		case row.TypeIntervalYearMonth:
+			// Months: the bound is the key shifted by them with the day
+			// clamped (Jan 31 + 1 month: the last day of February), as
+			// Calcite's date arithmetic; a TIME key is unchanged by
+			// months (TIME + INTERVAL '1' MONTH is the same time).
+			months := l.Value.Int()
+			out.Text = strconv.FormatInt(months, 10) + " MONTH"
+			if kt.Root == row.TypeTime {
+				out.Range = row.Int(0)
+				return nil
+			}
+			out.Range = row.Int(months)
+			out.RangeType = row.IntervalYearMonth().NotNull()
+			return nil
 		}
 		ms := l.Value.Int()
 		out.Range = row.Int(ms)
 		out.Text = strconv.FormatInt(ms, 10)
-		if kt.Root == row.TypeDate {
+		switch kt.Root {
+		case row.TypeDate:
 			if ms%86400000 != 0 {
 				return errAt(bd, "a RANGE offset over the DATE key %s must be whole days, not %d ms", w.OrderBy[0].Expr, ms)
 			}
 			out.Range = row.Int(ms / 86400000)
+		case row.TypeTime:
+			// A TIME is nanoseconds of the day (Flink compares its
+			// milliseconds with the offset's, without wrapping at
+			// midnight); an offset beyond a day reaches every row.
+			out.Range = row.Int(min(ms, 2*86400000) * 1e6)
 		}
 	default:
-		return errAt(bd, "RANGE with an offset needs a numeric, TIMESTAMP, TIMESTAMP_LTZ or DATE ORDER BY key; %s is %s", w.OrderBy[0].Expr, kt.WithNullable(false))
+		return errAt(bd, "RANGE with an offset needs a numeric, TIMESTAMP, TIMESTAMP_LTZ, DATE or TIME ORDER BY key; %s is %s", w.OrderBy[0].Expr, kt.WithNullable(false))
 	}
 	return nil
 }
@@ -685,5 +708,5 @@ func rangeOffsetKind(t row.Type) string {
 	case t.IsNumeric():
 		return "number"
 	}
-	return "INTERVAL ... DAY TO SECOND"
+	return "INTERVAL ... DAY TO SECOND or INTERVAL ... YEAR TO MONTH"
 }
