@@ -53,6 +53,8 @@ type ovRow struct {
 	id   int64
 	p, o *int64
 	v    *int64
+	// gk is the group of TestBatchOverGroupDifferential (0 elsewhere).
+	gk int64
 }
 
 func (r ovRow) String() string {
@@ -122,12 +124,20 @@ func (b ovBound) sql() string {
 	return fmt.Sprintf("%d FOLLOWING", b.n)
 }
 
-func (w ovWindow) sql() string {
+// ovNames are the SQL expressions the calls name the columns by: the
+// table's columns, or over a GROUP BY the aggregates standing for them.
+type ovNames struct{ id, p, o, v string }
+
+var plainNames = ovNames{id: "id", p: "p", o: "o", v: "v"}
+
+func (w ovWindow) sql() string { return w.sqlAs(plainNames) }
+
+func (w ovWindow) sqlAs(n ovNames) string {
 	var s string
 	if w.partition {
-		s = "PARTITION BY p "
+		s = "PARTITION BY " + n.p + " "
 	}
-	s += "ORDER BY o"
+	s += "ORDER BY " + n.o
 	if w.desc {
 		s += " DESC"
 	}
@@ -135,7 +145,7 @@ func (w ovWindow) sql() string {
 		s += " " + w.nulls
 	}
 	if w.unique {
-		s += ", id"
+		s += ", " + n.id
 		if w.idDesc {
 			s += " DESC"
 		}
@@ -143,28 +153,30 @@ func (w ovWindow) sql() string {
 	return s
 }
 
-func (c ovCall) sql() string {
+func (c ovCall) sql() string { return c.sqlAs(plainNames) }
+
+func (c ovCall) sqlAs(n ovNames) string {
 	var f string
 	switch c.fn {
 	case "COUNTSTAR":
 		f = "COUNT(*)"
 	case "SUM", "COUNT", "MIN", "MAX", "FIRST_VALUE", "LAST_VALUE":
-		f = c.fn + "(v)"
+		f = c.fn + "(" + n.v + ")"
 	case "NTILE":
 		f = fmt.Sprintf("NTILE(%d)", c.k)
 	case "LEAD", "LAG":
-		f = fmt.Sprintf("%s(v, %d)", c.fn, c.k)
+		f = fmt.Sprintf("%s(%s, %d)", c.fn, n.v, c.k)
 		if c.hasDflt {
 			d := "CAST(NULL AS INT)"
 			if c.dflt != nil {
 				d = strconv.FormatInt(*c.dflt, 10)
 			}
-			f = fmt.Sprintf("%s(v, %d, %s)", c.fn, c.k, d)
+			f = fmt.Sprintf("%s(%s, %d, %s)", c.fn, n.v, c.k, d)
 		}
 	default:
 		f = c.fn + "()"
 	}
-	w := c.w.sql()
+	w := c.w.sqlAs(n)
 	if c.frame != "" {
 		w += " " + c.frame + " BETWEEN " + c.lo.sql() + " AND " + c.hi.sql()
 	}
@@ -505,9 +517,9 @@ func runBatchOverQuery(t *testing.T, tab []ovRow, query string, par int) (string
 			}
 			return fmt.Sprintf("CAST(%d AS INT)", *x)
 		}
-		vals = append(vals, fmt.Sprintf("(%d, %s, %s, %s)", r.id, f(r.p), f(r.o), f(r.v)))
+		vals = append(vals, fmt.Sprintf("(%d, %s, %s, %s, %d)", r.id, f(r.p), f(r.o), f(r.v), r.gk))
 	}
-	script := "CREATE TEMPORARY VIEW t AS SELECT * FROM (VALUES " + strings.Join(vals, ", ") + ") AS x(id, p, o, v);\n" +
+	script := "CREATE TEMPORARY VIEW t AS SELECT * FROM (VALUES " + strings.Join(vals, ", ") + ") AS x(id, p, o, v, gk);\n" +
 		"SET 'execution.runtime-mode' = 'batch';\n" + query + ";"
 	stmts, err := parser.Parse(script)
 	if err != nil {

@@ -5,9 +5,11 @@ import (
 	"math/big"
 	"slices"
 	"sort"
+	"time"
 
 	"github.com/weirstream/weir"
 	"github.com/weirstream/weir/row"
+	"github.com/weirstream/weir/sql/expr"
 	"github.com/weirstream/weir/state"
 )
 
@@ -56,14 +58,18 @@ const (
 // FrameBound is one end of a frame. Rows is the offset of a ROWS
 // frame; Range the offset of a RANGE frame, a value of the first order
 // key's type (for a TIMESTAMP or TIMESTAMP_LTZ key: milliseconds; for a
-// DATE key: days).
+// DATE key: days; for a TIME key: nanoseconds), or a number of months
+// when RangeType is INTERVAL YEAR TO MONTH (over a DATE, TIMESTAMP or
+// TIMESTAMP_LTZ key: the bound is the key plus or minus that many months,
+// the day clamped to the month's last, as expr.AddMonths).
 type FrameBound struct {
 	Kind  BoundKind
 	Rows  int64
 	Range row.Value
 	// RangeType is the type of Range for a DECIMAL key: a DECIMAL whose
 	// scale is at least the key's, so that an offset finer than the key
-	// (0.5 over a DECIMAL(5, 0)) stays exact. Zero: the key's type.
+	// (0.5 over a DECIMAL(5, 0)) stays exact; INTERVAL YEAR TO MONTH for
+	// an offset in months. Zero: the key's type.
 	RangeType row.Type
 }
 
@@ -387,7 +393,7 @@ func (f *batchOverFn) bound(c BatchOverCall, fb FrameBound, end bool, i int, row
 	// Preceding rows are smaller (ascending) or larger (descending).
 	neg := (fb.Kind == BoundPreceding) != k.Desc
 	ot := t
-	if t.Root == row.TypeDecimal && fb.RangeType.Root == row.TypeDecimal {
+	if t.Root == row.TypeDecimal && fb.RangeType.Root == row.TypeDecimal || fb.RangeType.Root == row.TypeIntervalYearMonth {
 		ot = fb.RangeType
 	}
 	cmp := func(j int) int { return rangeCompare(rows[j].Fields[k.Col], x, fb.Range, neg, k, t, ot) }
@@ -422,6 +428,9 @@ func rangeCompare(y, x, off row.Value, neg bool, k OrderKey, t, ot row.Type) int
 // natural order of the type t; ot is off's type (a DECIMAL key's offset
 // may have a larger scale than the key).
 func shiftedCompare(y, x, off row.Value, neg bool, t, ot row.Type) int {
+	if ot.Root == row.TypeIntervalYearMonth {
+		return monthShiftedCompare(y, x, off.Int(), neg, t)
+	}
 	switch t.Root {
 	case row.TypeFloat, row.TypeDouble:
 		o := off.Float()
@@ -466,8 +475,35 @@ func shiftedCompare(y, x, off row.Value, neg bool, t, ot row.Type) int {
 		}
 		return 0
 	}
-	// Integers and DATE (days).
+	// Integers, DATE (days) and TIME (nanoseconds).
 	return compareShifted64(y.Int(), x.Int(), off.Int(), neg)
+}
+
+// monthShiftedCompare compares y with x plus off months (minus when neg)
+// for a DATE (days), TIMESTAMP or TIMESTAMP_LTZ key (the month
+// arithmetic on its UTC fields, as Weir's ts + INTERVAL '1' MONTH).
+func monthShiftedCompare(y, x row.Value, off int64, neg bool, t row.Type) int {
+	if neg {
+		off = -off
+	}
+	cmp64 := func(a, b int64) int {
+		switch {
+		case a < b:
+			return -1
+		case a > b:
+			return 1
+		}
+		return 0
+	}
+	if t.Root == row.TypeDate {
+		b := expr.AddMonths(time.Unix(x.Int()*86400, 0).UTC(), off)
+		return cmp64(y.Int(), b.Unix()/86400)
+	}
+	b := expr.AddMonths(time.UnixMilli(x.Millis()).UTC(), off)
+	if c := cmp64(y.Millis(), b.UnixMilli()); c != 0 {
+		return c
+	}
+	return cmp64(int64(y.NanoOfMilli()), int64(x.NanoOfMilli()))
 }
 
 // compareShifted64 compares y with x + off (x - off when neg; off >= 0)

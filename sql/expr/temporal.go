@@ -45,8 +45,12 @@ func fromWall(ctx *EvalContext, w time.Time, t row.Type) row.Value {
 	return row.Timestamp(ms, nano)
 }
 
-// addMonths adds n months to w, clamping the day to the month's last day
-// (Calcite/Flink's DateTimeUtils.addMonths).
+// AddMonths adds n months to w (in UTC), clamping the day to the month's
+// last day as Calcite/Flink's DateTimeUtils.addMonths does: January 31
+// plus one month is the last day of February.
+func AddMonths(w time.Time, n int64) time.Time { return addMonths(w, n) }
+
+// addMonths is AddMonths.
 func addMonths(w time.Time, n int64) time.Time {
 	y, m, d := w.Date()
 	total := int64(y)*12 + int64(m-1) + n

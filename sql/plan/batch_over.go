@@ -223,8 +223,10 @@ type batchWindow struct {
 // a Calc computing the windows' keys and the calls' arguments after the
 // input columns (with the WHERE), the BatchOverAggregate, and a Calc
 // projecting the select items, in which each OVER call is a column.
-func (b *Binder) bindBatchOver(s *ast.Select, from Rel, sc *scope, where expr.Expr, items []selectItem) (Rel, error) {
-	eb := &exprBinder{sc: sc, fns: b.Funcs}
+//
+// eb binds over from: over a FROM scope, or over an aggregation's output
+// when the select list has GROUP BY or aggregates (over_group.go).
+func (b *Binder) bindBatchOver(s *ast.Select, from Rel, eb *exprBinder, where expr.Expr, items []selectItem) (Rel, error) {
 	var windows []*batchWindow
 	var calls []*batchOverSpec
 	seen, err := bindOverCalls(items, func(c *ast.Call) error {
@@ -288,7 +290,7 @@ func (b *Binder) bindBatchOver(s *ast.Select, from Rel, sc *scope, where expr.Ex
 			over.Cols = append(over.Cols, Column{Name: c.Agg.Name, Type: c.Agg.Type})
 		}
 	}
-	post := &exprBinder{sc: sc, fns: b.Funcs, over: map[string]expr.Expr{}}
+	post := eb.withOver()
 	for k, i := range seen {
 		sp := calls[i]
 		post.over[k] = expr.Ref(base[sp.window]+outIndex[i], sp.typ)
@@ -480,8 +482,8 @@ func (b *Binder) bindBatchAggregate(eb *exprBinder, c *ast.Call, w *ast.WindowSp
 			}
 			continue
 		}
-		if containsAgg(a, b.Funcs) || hasOverAggregate([]selectItem{{e: a}}) || hasOver([]selectItem{{e: a}}) {
-			return errAt(a, "aggregate function calls cannot be nested")
+		if eb.agg == nil && containsAgg(a, b.Funcs) || anyOver([]selectItem{{e: a}}) {
+			return errAt(a, "Aggregate expressions cannot be nested")
 		}
 		x, err := eb.bind(a)
 		if err != nil {
@@ -590,7 +592,8 @@ func (b *Binder) bindBatchFrame(w *ast.WindowSpec, bw *batchWindow, f *BatchOver
 // bindBatchOffset resolves an n PRECEDING or n FOLLOWING offset: ROWS: a
 // non-negative integer; RANGE: a non-negative value the one order key
 // can be shifted by (a number of its type for a numeric key, an INTERVAL
-// ... DAY TO SECOND for a TIMESTAMP, TIMESTAMP_LTZ or DATE key).
+// ... DAY TO SECOND or YEAR TO MONTH for a TIMESTAMP, TIMESTAMP_LTZ, DATE
+// or TIME key).
 func (b *Binder) bindBatchOffset(w *ast.WindowSpec, bw *batchWindow, rows bool, bd *ast.FrameBound, out *BatchBound) error {
 	off, err := (&exprBinder{sc: &scope{}}).bind(bd.Offset)
 	if err == nil {
@@ -657,21 +660,43 @@ func (b *Binder) bindBatchOffset(w *ast.WindowSpec, bw *batchWindow, rows bool, 
 			return bad()
 		}
 		out.Range = cl.Value
-	case kt.Root == row.TypeTimestamp || kt.Root == row.TypeTimestampLTZ || kt.Root == row.TypeDate:
-		if l.T.Root != row.TypeIntervalDayTime || l.Value.Int() < 0 {
+	case kt.Root == row.TypeTimestamp || kt.Root == row.TypeTimestampLTZ || kt.Root == row.TypeDate || kt.Root == row.TypeTime:
+		if l.T.Root != row.TypeIntervalYearMonth && l.T.Root != row.TypeIntervalDayTime || l.Value.Int() < 0 {
 			return bad()
+		}
+		switch l.T.Root {
+		case row.TypeIntervalYearMonth:
+			// Months: the bound is the key shifted by them with the day
+			// clamped (Jan 31 + 1 month: the last day of February), as
+			// Calcite's date arithmetic; a TIME key is unchanged by
+			// months (TIME + INTERVAL '1' MONTH is the same time).
+			months := l.Value.Int()
+			out.Text = strconv.FormatInt(months, 10) + " MONTH"
+			if kt.Root == row.TypeTime {
+				out.Range = row.Int(0)
+				return nil
+			}
+			out.Range = row.Int(months)
+			out.RangeType = row.IntervalYearMonth().NotNull()
+			return nil
 		}
 		ms := l.Value.Int()
 		out.Range = row.Int(ms)
 		out.Text = strconv.FormatInt(ms, 10)
-		if kt.Root == row.TypeDate {
+		switch kt.Root {
+		case row.TypeDate:
 			if ms%86400000 != 0 {
 				return errAt(bd, "a RANGE offset over the DATE key %s must be whole days, not %d ms", w.OrderBy[0].Expr, ms)
 			}
 			out.Range = row.Int(ms / 86400000)
+		case row.TypeTime:
+			// A TIME is nanoseconds of the day (Flink compares its
+			// milliseconds with the offset's, without wrapping at
+			// midnight); an offset beyond a day reaches every row.
+			out.Range = row.Int(min(ms, 2*86400000) * 1e6)
 		}
 	default:
-		return errAt(bd, "RANGE with an offset needs a numeric, TIMESTAMP, TIMESTAMP_LTZ or DATE ORDER BY key; %s is %s", w.OrderBy[0].Expr, kt.WithNullable(false))
+		return errAt(bd, "RANGE with an offset needs a numeric, TIMESTAMP, TIMESTAMP_LTZ, DATE or TIME ORDER BY key; %s is %s", w.OrderBy[0].Expr, kt.WithNullable(false))
 	}
 	return nil
 }
@@ -683,5 +708,5 @@ func rangeOffsetKind(t row.Type) string {
 	case t.IsNumeric():
 		return "number"
 	}
-	return "INTERVAL ... DAY TO SECOND"
+	return "INTERVAL ... DAY TO SECOND or INTERVAL ... YEAR TO MONTH"
 }

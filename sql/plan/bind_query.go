@@ -447,9 +447,9 @@ func (b *Binder) bindSelect(s *ast.Select) (Rel, error) {
 	}
 	var out Rel
 	switch {
-	case agg && hasOver(items):
-		return nil, errAt(s, "OVER aggregations are not supported yet (ROW_NUMBER() together with GROUP BY: rank in an enclosing query)")
 	case agg:
+		// OVER calls with GROUP BY or aggregates run over the
+		// aggregation's rows (postAggregate, over_group.go).
 		if where != nil && openRank(from) {
 			// A Top-N under an aggregation: the WHERE bounds the rank.
 			if from, err = filtered(from, conjuncts(where)); err != nil {
@@ -466,11 +466,11 @@ func (b *Binder) bindSelect(s *ast.Select) (Rel, error) {
 		out, err = b.bindAggregate(s, from, sc, where, items)
 		b.aggArgs = saved
 	case b.Batch && needsBatchOver(items):
-		out, err = b.bindBatchOver(s, from, sc, where, items) // batch_over.go
+		out, err = b.bindBatchOver(s, from, eb, where, items) // batch_over.go
 	case hasOverAggregate(items):
-		out, err = b.bindOver(s, from, sc, where, items)
+		out, err = b.bindOver(s, from, eb, where, items)
 	case hasOver(items):
-		out, err = b.bindRowNumber(from, sc, where, items)
+		out, err = b.bindRowNumber(from, eb, where, items)
 	default:
 		projs := make([]expr.Expr, len(items))
 		cols := make([]Column, len(items))
@@ -601,6 +601,9 @@ func (b *Binder) bindAggregate(s *ast.Select, from Rel, sc *scope, where expr.Ex
 		if containsAgg(g, b.Funcs) {
 			return 0, errAt(g, "aggregate functions are not allowed in GROUP BY")
 		}
+		if anyOver([]selectItem{{e: g}}) {
+			return 0, errAt(g, "Windowed aggregate expression is illegal in GROUP BY clause")
+		}
 		k, err := eb.bind(g)
 		if err != nil {
 			return 0, err
@@ -697,7 +700,7 @@ func (b *Binder) bindAggregate(s *ast.Select, from Rel, sc *scope, where expr.Ex
 				continue
 			}
 			if containsAgg(a, b.Funcs) {
-				collectErr = errAt(a, "aggregate function calls cannot be nested")
+				collectErr = errAt(a, "Aggregate expressions cannot be nested")
 				return false
 			}
 			x, err := eb.bind(a)
@@ -740,6 +743,13 @@ func (b *Binder) bindAggregate(s *ast.Select, from Rel, sc *scope, where expr.Ex
 	}
 	if s.Having != nil {
 		ast.Inspect(s.Having, collect)
+	}
+	if anyOver(items) {
+		// The aggregates of named windows' PARTITION BY and ORDER BY
+		// (over_group.go).
+		for _, w := range s.Windows {
+			ast.Inspect(w.Spec, collect)
+		}
 	}
 	if collectErr != nil {
 		return nil, collectErr
@@ -990,6 +1000,12 @@ func (b *Binder) postAggregate(s *ast.Select, agg Rel, rw *aggRewrite, items []s
 	var err error
 	if agg, post.hook, err = b.joinAggScalars(s, agg, rw, items); err != nil {
 		return nil, err
+	}
+	if s.Having != nil && anyOver([]selectItem{{e: s.Having}}) {
+		return nil, errAt(s.Having, "Windowed aggregate expression is illegal in HAVING clause")
+	}
+	if anyOver(items) {
+		return b.overAggregated(s, agg, post, items) // over_group.go
 	}
 	projs := make([]expr.Expr, len(items))
 	cols := make([]Column, len(items))

@@ -264,11 +264,10 @@ type overCallSpec struct {
 // OverAggregate): a Calc computing the partition keys and arguments after
 // the input columns (with the WHERE), the OverAggregate, and a Calc
 // projecting the select items, in which each OVER call is a column.
-func (b *Binder) bindOver(s *ast.Select, from Rel, sc *scope, where expr.Expr, items []selectItem) (Rel, error) {
+func (b *Binder) bindOver(s *ast.Select, from Rel, eb *exprBinder, where expr.Expr, items []selectItem) (Rel, error) {
 	if from.Mode() != InsertOnly {
 		return nil, errAt(s, "%v", ConsumeError("OverAggregate", from))
 	}
-	eb := &exprBinder{sc: sc, fns: b.Funcs}
 	var frame *overFrame
 	var calls []*overCallSpec
 	seen, err := bindOverCalls(items, func(c *ast.Call) error {
@@ -330,8 +329,8 @@ func (b *Binder) bindOver(s *ast.Select, from Rel, sc *scope, where expr.Expr, i
 				}
 				continue
 			}
-			if containsAgg(a, b.Funcs) || hasOverAggregate([]selectItem{{e: a}}) {
-				return errAt(a, "aggregate function calls cannot be nested")
+			if eb.agg == nil && containsAgg(a, b.Funcs) || anyOver([]selectItem{{e: a}}) {
+				return errAt(a, "Aggregate expressions cannot be nested")
 			}
 			x, err := eb.bind(a)
 			if err != nil {
@@ -419,7 +418,7 @@ func (b *Binder) bindOver(s *ast.Select, from Rel, sc *scope, where expr.Expr, i
 	// column, every other column reference binds over the FROM scope,
 	// whose columns the OverAggregate keeps in place.
 	n := len(over.In.Columns())
-	post := &exprBinder{sc: sc, fns: b.Funcs, over: map[string]expr.Expr{}}
+	post := eb.withOver()
 	for k, i := range seen {
 		post.over[k] = expr.Ref(n+i, over.Aggs[i].Type)
 	}

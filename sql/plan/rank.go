@@ -172,12 +172,11 @@ func overItem(e ast.Expr) (*ast.Call, bool) {
 // bindRowNumber plans a select list with ROW_NUMBER() OVER items: a Rank
 // (unbounded until an enclosing WHERE bounds its row number) under a Calc
 // projecting the items.
-func (b *Binder) bindRowNumber(from Rel, sc *scope, where expr.Expr, items []selectItem) (Rel, error) {
+func (b *Binder) bindRowNumber(from Rel, eb *exprBinder, where expr.Expr, items []selectItem) (Rel, error) {
 	base, err := filtered(from, conjuncts(where))
 	if err != nil {
 		return nil, err
 	}
-	eb := &exprBinder{sc: sc, fns: b.Funcs}
 	var rank *Rank
 	var spec string
 	for _, it := range items {
