@@ -127,7 +127,7 @@ func comparator(t row.Type) func(a, b row.Value) int {
 			}
 			return cmpUnordered
 		}
-	case row.TypeChar, row.TypeVarChar, row.TypeBinary, row.TypeVarBinary:
+	case row.TypeChar, row.TypeVarChar, row.TypeBinary, row.TypeVarBinary, row.TypeVariant:
 		return func(a, b row.Value) int { return strings.Compare(a.Str(), b.Str()) }
 	case row.TypeMultiset:
 		return multisetComparator(t)
