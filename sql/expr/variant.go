@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"math/big"
+	"strconv"
 	"unicode/utf8"
 
 	"github.com/weirstream/weir/row"
@@ -61,7 +62,7 @@ func variantFuncs() []*Func {
 				}, nil
 			}}
 	}
-	return []*Func{parse("PARSE_JSON", false), parse("TRY_PARSE_JSON", true)}
+	return append([]*Func{parse("PARSE_JSON", false), parse("TRY_PARSE_JSON", true)}, variantGetFuncs()...)
 }
 
 // parseJSONError is Flink's "Failed to parse JSON string: <s>" (for bytes
@@ -257,4 +258,163 @@ func variantToNumber(ctx *EvalContext, enc string, to row.Type) (row.Value, erro
 		return row.Value{}, variantOverflow(enc, to)
 	}
 	return r, err
+}
+
+// variantPathStep is one step of a VARIANT_GET path: a key or an index.
+type variantPathStep struct {
+	key   string
+	index int64
+	isKey bool
+}
+
+// errVariantPath is Flink's error for a path VARIANT_GET cannot read.
+func errVariantPath(path string) error {
+	return fmt.Errorf("Failed to parse this path: %s", path)
+}
+
+// parseVariantPath reads a VARIANT_GET path: $ then .key (no '.' or '['
+// in it), ['key'], ["key"] or [n] (0-based, as JSON paths index).
+func parseVariantPath(path string) ([]variantPathStep, error) {
+	if len(path) == 0 || path[0] != '$' {
+		return nil, errVariantPath(path)
+	}
+	var steps []variantPathStep
+	for i := 1; i < len(path); {
+		switch path[i] {
+		case '.':
+			j := i + 1
+			for j < len(path) && path[j] != '.' && path[j] != '[' {
+				j++
+			}
+			if j == i+1 {
+				return nil, errVariantPath(path)
+			}
+			steps = append(steps, variantPathStep{key: path[i+1 : j], isKey: true})
+			i = j
+		case '[':
+			if i+1 < len(path) && (path[i+1] == '\'' || path[i+1] == '"') {
+				q := path[i+1]
+				j := i + 2
+				for j < len(path) && path[j] != q {
+					j++
+				}
+				if j+1 >= len(path) || path[j+1] != ']' {
+					return nil, errVariantPath(path)
+				}
+				steps = append(steps, variantPathStep{key: path[i+2 : j], isKey: true})
+				i = j + 2
+				continue
+			}
+			j := i + 1
+			for j < len(path) && path[j] >= '0' && path[j] <= '9' {
+				j++
+			}
+			if j == i+1 || j >= len(path) || path[j] != ']' {
+				return nil, errVariantPath(path)
+			}
+			n, err := strconv.ParseInt(path[i+1:j], 10, 64)
+			if err != nil {
+				return nil, errVariantPath(path)
+			}
+			steps = append(steps, variantPathStep{index: n})
+			i = j + 1
+		default:
+			return nil, errVariantPath(path)
+		}
+	}
+	return steps, nil
+}
+
+// walkVariantPath follows steps from enc; ok is false when a key or
+// index is absent or the kind does not match the step.
+func walkVariantPath(enc string, steps []variantPathStep) (string, bool) {
+	for _, st := range steps {
+		var ok bool
+		if st.isKey {
+			enc, ok = row.VariantField(enc, st.key)
+		} else {
+			enc, ok = row.VariantElem(enc, st.index)
+		}
+		if !ok {
+			return "", false
+		}
+	}
+	return enc, true
+}
+
+// variantGetFuncs are VARIANT_GET and TRY_VARIANT_GET (Flink's
+// VariantFunctionsITCase; not in a Flink release we could confirm). The
+// binder turns the optional type string into a NULL literal of that type
+// (args[2]).
+func variantGetFuncs() []*Func {
+	get := func(name string, try bool) *Func {
+		return &Func{Name: name,
+			Doc: name + "(v, path[, type]): the value at path ($, .key, ['key'], [n] 0-based) in v as a VARIANT, or cast to type (a string literal) as CAST from VARIANT; NULL when absent." +
+				map[bool]string{false: " A failing cast is an error.", true: " NULL where VARIANT_GET fails on a cast."}[try],
+			resolve: func(f *Func, args []Expr) ([]Expr, row.Type, error) {
+				if len(args) < 2 || len(args) > 3 {
+					return nil, row.Type{}, cannotApply(f, args)
+				}
+				vt := args[0].Type()
+				if vt.Root != row.TypeVariant && !isNullT(vt) {
+					return nil, row.Type{}, cannotApply(f, args)
+				}
+				out, err := checkArgs(f, args[1:2], 1, pString)
+				if err != nil {
+					return nil, row.Type{}, cannotApply(f, args)
+				}
+				res := []Expr{coerce(args[0], tVariant), out[0]}
+				to := tVariant
+				if len(args) == 3 {
+					l, ok := args[2].(*Literal)
+					if !ok || !l.Value.IsNull() {
+						return nil, row.Type{}, fmt.Errorf("expr: %s: the type must be a string literal", f.Name)
+					}
+					to = l.T
+					if !canCastFromVariant(to) {
+						return nil, row.Type{}, fmt.Errorf("expr: %s: Cast function cannot convert value of type VARIANT to type %s", f.Name, to.WithNullable(true))
+					}
+					res = append(res, args[2])
+				}
+				return res, to.WithNullable(true), nil
+			},
+			build: func(s *site) (Evaluator, error) {
+				to := s.ret
+				var cast castFn
+				if to.Root != row.TypeVariant {
+					cast = castFromVariant(to)
+				}
+				var constSteps []variantPathStep
+				var constErr error
+				constPath, isConst := s.constString(1)
+				if isConst {
+					constSteps, constErr = parseVariantPath(constPath)
+				}
+				return strict2(s, func(ctx *EvalContext, v, p row.Value) (row.Value, error) {
+					steps, err := constSteps, constErr
+					if !isConst {
+						steps, err = parseVariantPath(p.Str())
+					}
+					if err != nil {
+						return row.Value{}, s.wrap(err)
+					}
+					enc, ok := walkVariantPath(v.Str(), steps)
+					if !ok {
+						return row.Value{}, nil
+					}
+					if cast == nil {
+						return row.Variant(enc), nil
+					}
+					r, err := cast(ctx, row.Variant(enc))
+					if err == errCastNull || (err != nil && try) {
+						return row.Value{}, nil
+					}
+					if err != nil {
+						return row.Value{}, s.wrap(err)
+					}
+					return r, nil
+				}), nil
+			}}
+	}
+	return []*Func{get("VARIANT_GET", false), get("TRY_VARIANT_GET", true)}
 }
