@@ -551,7 +551,7 @@ func variantLen(s string, depth int) (int, error) {
 	case VariantNull, VariantFalse, VariantTrue:
 		return 1, nil
 	case VariantInt8, VariantInt16, VariantInt32, VariantInt64:
-		w := map[VariantKind]int{VariantInt8: 1, VariantInt16: 2, VariantInt32: 4, VariantInt64: 8}[k]
+		w := 1 << (k - VariantInt8) // 1, 2, 4, 8 bytes
 		if len(s) < 1+w {
 			return 0, errVariant("integer")
 		}
