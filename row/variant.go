@@ -23,7 +23,8 @@ import (
 //	VariantDecimal         scale (1 byte, 0..38), sign (1 byte, 0 or 1),
 //	                       uvarint n, n bytes of the magnitude big-endian
 //	                       without leading zeros (zero: sign 0, n 0);
-//	                       at most 38 digits
+//	                       at most 38 digits; with scale 0, not a
+//	                       BIGINT (that is an integer kind)
 //	VariantString          uvarint n, n bytes of UTF-8
 //	VariantArray           uvarint count, then per element uvarint n and
 //	                       the n bytes of its encoding
@@ -580,8 +581,15 @@ func variantLen(s string, depth int) (int, error) {
 		if (len(m) > 0 && m[0] == 0) || (len(m) == 0 && s[2] == 1) {
 			return 0, errVariant("decimal not canonical")
 		}
-		if decimalDigits(new(big.Int).SetBytes([]byte(m))) > MaxDecimalPrecision {
+		u := new(big.Int).SetBytes([]byte(m))
+		if decimalDigits(u) > MaxDecimalPrecision {
 			return 0, errVariant("decimal wider than 38 digits")
+		}
+		if s[2] == 1 {
+			u.Neg(u)
+		}
+		if s[1] == 0 && u.IsInt64() {
+			return 0, errVariant("decimal of scale 0 that is a BIGINT")
 		}
 		return 3 + n, nil
 	case VariantString:
