@@ -66,7 +66,7 @@ func (c *Codec) appendFields(dst []byte, fields []Value) []byte {
 		switch t.Root {
 		case TypeTinyInt, TypeSmallInt, TypeInt, TypeBigInt, TypeDate, TypeTime:
 			dst = binary.AppendVarint(dst, f.i)
-		case TypeChar, TypeVarChar, TypeBinary, TypeVarBinary:
+		case TypeChar, TypeVarChar, TypeBinary, TypeVarBinary, TypeVariant:
 			s := f.Str()
 			dst = binary.AppendUvarint(dst, uint64(len(s)))
 			dst = append(dst, s...)
@@ -204,7 +204,7 @@ func AppendValue(dst []byte, v Value, t Type) []byte {
 		return append(dst, byte(v.i&1))
 	case TypeFloat, TypeDouble:
 		return binary.LittleEndian.AppendUint64(dst, uint64(v.i))
-	case TypeChar, TypeVarChar, TypeBinary, TypeVarBinary:
+	case TypeChar, TypeVarChar, TypeBinary, TypeVarBinary, TypeVariant:
 		dst = binary.AppendUvarint(dst, uint64(len(v.Str())))
 		return append(dst, v.Str()...)
 	case TypeTimestamp, TypeTimestampLTZ:
@@ -254,6 +254,16 @@ func DecodeValue(src []byte, t Type) (Value, int, error) {
 			return Value{}, 0, corrupt("string length")
 		}
 		return Str(string(src[k : k+int(l)])), k + int(l), nil
+	case TypeVariant:
+		l, k := binary.Uvarint(src)
+		if k <= 0 || l > uint64(len(src)-k) {
+			return Value{}, 0, corrupt("variant length")
+		}
+		enc := string(src[k : k+int(l)])
+		if err := ValidateVariant(enc); err != nil {
+			return Value{}, 0, err
+		}
+		return Variant(enc), k + int(l), nil
 	case TypeTimestamp, TypeTimestampLTZ:
 		ms, k := binary.Varint(src)
 		if k <= 0 {

@@ -25,7 +25,9 @@ func Compare(a, b Value, t Type) int {
 	switch t.Root {
 	case TypeFloat, TypeDouble:
 		return compareDouble(a.Float(), b.Float())
-	case TypeChar, TypeVarChar, TypeBinary, TypeVarBinary:
+	case TypeChar, TypeVarChar, TypeBinary, TypeVarBinary, TypeVariant:
+		// VARIANT: by encoding; only equality is meaningful (GROUP BY,
+		// DISTINCT), SQL refuses to order variants.
 		return strings.Compare(a.Str(), b.Str())
 	case TypeDecimal:
 		if t.IsCompactDecimal() || (a.tag == tagScalar && b.tag == tagScalar) {

@@ -27,6 +27,8 @@
 //	ARRAY<T>                        Elems()
 //	MAP<K, V>                       MapOf(): keys and values in insertion order
 //	ROW<...>                        Elems(): the nested fields
+//	VARIANT                         Str(): its canonical encoding (variant.go;
+//	                                ParseJSONVariant, VariantJSON, VariantField)
 //
 // Values are immutable once built; a Row's Fields slice may be reused by
 // the operator that owns it, so an operator that keeps a row past the call

@@ -96,6 +96,9 @@ func appendFormat(b *strings.Builder, v Value, t Type, loc *time.Location) {
 			appendFormat(b, m.Values[i], *t.Value, loc)
 		}
 		b.WriteByte('}')
+	case TypeVariant:
+		// Flink prints a VARIANT as its JSON text (Variant.toString).
+		b.Write(AppendVariantJSON(nil, v.Str()))
 	case TypeRow:
 		b.WriteByte('(')
 		for i, e := range v.Elems() {

@@ -36,6 +36,9 @@ const (
 	// MAP of the distinct elements to their counts (INT NOT NULL), as
 	// Flink's MapData.
 	TypeMultiset
+	// TypeVariant is VARIANT (Flink's VariantType): semi-structured data;
+	// a value is a Str of its encoding (variant.go).
+	TypeVariant
 )
 
 // MaxLength is the length of STRING (VARCHAR(2147483647)) and BYTES.
@@ -325,6 +328,8 @@ func (t Type) write(b *strings.Builder, serial bool) {
 		b.WriteString("MULTISET<")
 		t.Elem.write(b, serial)
 		b.WriteByte('>')
+	case TypeVariant:
+		b.WriteString("VARIANT")
 	case TypeRow:
 		b.WriteString("ROW<")
 		for i, f := range t.Fields {

@@ -106,7 +106,7 @@ func (e *Error) FieldPath() string { return e.Field }
 
 func checkType(t row.Type, path string, nested bool) error {
 	switch t.Root {
-	case row.TypeMap, row.TypeMultiset, row.TypeNull:
+	case row.TypeMap, row.TypeMultiset, row.TypeNull, row.TypeVariant:
 		return fmt.Errorf("csv: column %s: type %s is not supported by the CSV format", path, t)
 	case row.TypeArray:
 		if nested {

@@ -323,6 +323,17 @@ func (d *Decoder) value(n node, t row.Type, path string) (row.Value, error) {
 		return "", false
 	}
 	switch t.Root {
+	case row.TypeVariant:
+		// Any JSON value, as PARSE_JSON reads it; a repeated key keeps
+		// the last value, as everywhere in this format. A JSON null is
+		// SQL NULL (above).
+		var b bytes.Buffer
+		n.text(&b)
+		enc, err := row.ParseJSONVariant(b.String(), true)
+		if err != nil {
+			return fail("cannot read a VARIANT: " + err.Error())
+		}
+		return row.Variant(enc), nil
 	case row.TypeBoolean:
 		if n.kind == 'b' {
 			return row.Bool(n.b), nil
@@ -528,6 +539,9 @@ func (e *Encoder) value(dst []byte, v row.Value, t row.Type, path string) ([]byt
 		return append(dst, "null"...), nil
 	}
 	switch t.Root {
+	case row.TypeVariant:
+		// Nested JSON, not a string.
+		return row.AppendVariantJSON(dst, v.Str()), nil
 	case row.TypeBoolean:
 		return strconv.AppendBool(dst, v.Bool()), nil
 	case row.TypeTinyInt, row.TypeSmallInt, row.TypeInt, row.TypeBigInt,

@@ -224,3 +224,44 @@ func TestEncodeIgnoreNullFields(t *testing.T) {
 		}
 	}
 }
+
+// TestVariant: a VARIANT column reads any JSON value as PARSE_JSON would
+// (a repeated key keeps the last value, a JSON null is SQL NULL) and is
+// written as nested JSON, in arrays and rows too.
+func TestVariant(t *testing.T) {
+	s := row.NewSchema(
+		row.Col("v", row.VariantType()),
+		row.Col("a", row.ArrayType(row.VariantType())),
+		row.Col("r", row.RowType(row.Col("x", row.VariantType()))),
+	)
+	d, err := json.NewDecoder(s, json.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := json.NewEncoder(s, json.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ in, row, out string }{
+		{`{"v": {"b": [1, 2.50, 1e2, "x<"], "a": {"k": 1, "k": 2}}, "a": [true, null, 7], "r": {"x": "s"}}`,
+			`+I[{"a":{"k":2},"b":[1,2.50,100.0,"x<"]}, [true, NULL, 7], ("s")]`,
+			`{"v":{"a":{"k":2},"b":[1,2.50,100.0,"x<"]},"a":[true,null,7],"r":{"x":"s"}}`},
+		{`{"v": null, "a": [], "r": {"x": 3.0}}`, `+I[NULL, [], (3.0)]`, `{"v":null,"a":[],"r":{"x":3.0}}`},
+		{`{"v": 12}`, `+I[12, NULL, NULL]`, `{"v":12,"a":null,"r":null}`},
+	} {
+		r, ok, err := d.Decode([]byte(tc.in))
+		if err != nil || !ok {
+			t.Fatalf("%s: %v %v", tc.in, ok, err)
+		}
+		if got := row.FormatRow(r, s.Types()); got != tc.row {
+			t.Errorf("%s: decoded\n got %s\nwant %s", tc.in, got, tc.row)
+		}
+		b, err := e.Append(nil, r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(b) != tc.out {
+			t.Errorf("%s: encoded\n got %s\nwant %s", tc.in, b, tc.out)
+		}
+	}
+}

@@ -161,7 +161,7 @@ func appendScalarKey(dst []byte, r row.Row, keys []int, types []row.Type) []byte
 			dst = append(dst, byte(v.Int()&1))
 		case row.TypeFloat, row.TypeDouble:
 			dst = binary.LittleEndian.AppendUint64(dst, math.Float64bits(v.Float()))
-		case row.TypeChar, row.TypeVarChar, row.TypeBinary, row.TypeVarBinary:
+		case row.TypeChar, row.TypeVarChar, row.TypeBinary, row.TypeVarBinary, row.TypeVariant:
 			dst = binary.AppendUvarint(dst, uint64(len(v.Str())))
 			dst = append(dst, v.Str()...)
 		case row.TypeTimestamp, row.TypeTimestampLTZ:

@@ -208,7 +208,7 @@ func ResultType(f Func, distinct bool, args []row.Type) (row.Type, error) {
 		}
 		a := args[0]
 		switch a.Root {
-		case row.TypeArray, row.TypeMap, row.TypeMultiset, row.TypeRow, row.TypeNull:
+		case row.TypeArray, row.TypeMap, row.TypeMultiset, row.TypeRow, row.TypeNull, row.TypeVariant:
 			if f == Min || f == Max {
 				return row.Type{}, sig()
 			}

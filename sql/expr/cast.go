@@ -40,6 +40,9 @@ func newCast(e Expr, t row.Type, try bool) (Expr, error) {
 // input: a DECIMAL target too narrow for every source value (Flink yields
 // NULL on DECIMAL overflow), element casts inside constructed types.
 func castMayYieldNull(from, to row.Type) bool {
+	if from.Root == row.TypeVariant && to.Root != row.TypeVariant {
+		return true // a JSON null
+	}
 	switch to.Root {
 	case row.TypeDecimal:
 		intDigits := to.Precision - to.Scale
@@ -71,6 +74,12 @@ func CanCast(from, to row.Type) bool {
 		return true
 	}
 	fr, tr := from.Root, to.Root
+	if fr == row.TypeVariant {
+		return canCastFromVariant(to)
+	}
+	if tr == row.TypeVariant {
+		return false // casting into VARIANT is not built
+	}
 	switch {
 	case to.IsString():
 		return true
@@ -155,6 +164,9 @@ func castErr(v string, to row.Type, why string) error {
 func castFunc(from, to row.Type) castFn {
 	if !CanCast(from, to) {
 		return nil
+	}
+	if from.Root == row.TypeVariant {
+		return castFromVariant(to)
 	}
 	switch {
 	case to.IsString():

@@ -810,7 +810,7 @@ func newValueSet(t row.Type) *valueSet {
 	case row.TypeBoolean, row.TypeTinyInt, row.TypeSmallInt, row.TypeInt, row.TypeBigInt,
 		row.TypeDate, row.TypeTime, row.TypeIntervalYearMonth, row.TypeIntervalDayTime:
 		s.key = keyInt
-	case row.TypeChar, row.TypeVarChar, row.TypeBinary, row.TypeVarBinary:
+	case row.TypeChar, row.TypeVarChar, row.TypeBinary, row.TypeVarBinary, row.TypeVariant:
 		s.key = keyStr
 	}
 	return s

@@ -264,7 +264,7 @@ func collectionFuncs() []*Func {
 					return row.Int(int64(len(a.Elems()))), nil
 				}), nil
 			}},
-		{Name: "ITEM", Doc: "ITEM(array, i) is array[i], 1-based, NULL when out of range; ITEM(map, key) is map[key], NULL when absent.",
+		{Name: "ITEM", Doc: "ITEM(array, i) is array[i], 1-based, NULL when out of range; ITEM(map, key) is map[key], NULL when absent; ITEM(variant, key or i) is a field of an object or an element (1-based) of an array variant, NULL when absent, an error on another kind.",
 			resolve: func(f *Func, args []Expr) ([]Expr, row.Type, error) {
 				if len(args) != 2 {
 					return nil, row.Type{}, cannotApply(f, args)
@@ -276,6 +276,8 @@ func collectionFuncs() []*Func {
 						return nil, row.Type{}, cannotApply(f, args)
 					}
 					return []Expr{args[0], coerce(args[1], tInt)}, t.Elem.WithNullable(true), nil
+				case row.TypeVariant:
+					return resolveVariantItem(f, args)
 				case row.TypeMap:
 					kt, ok := LeastRestrictive(t.Elem.WithNullable(true), args[1].Type())
 					if !ok || !sameIgnoringNull(kt, *t.Elem) {
@@ -287,6 +289,9 @@ func collectionFuncs() []*Func {
 			},
 			build: func(s *site) (Evaluator, error) {
 				t := s.argTypes[0]
+				if t.Root == row.TypeVariant {
+					return buildVariantItem(s)
+				}
 				if t.Root == row.TypeArray {
 					return strict2(s, func(_ *EvalContext, a, i row.Value) (row.Value, error) {
 						e := a.Elems()

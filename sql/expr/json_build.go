@@ -392,6 +392,10 @@ func appendJSON(b []byte, v row.Value, t row.Type) []byte {
 		return append(b, bigDecimalString(v, t)...)
 	case row.TypeChar, row.TypeVarChar:
 		return appendJSONString(b, v.Str())
+	case row.TypeVariant:
+		// Inserted as the JSON it holds (JSON_STRING(variant) is its
+		// Variant.toJson).
+		return row.AppendVariantJSON(b, v.Str())
 	case row.TypeBinary, row.TypeVarBinary:
 		return appendJSONString(b, base64.StdEncoding.EncodeToString([]byte(v.Str())))
 	case row.TypeDate:

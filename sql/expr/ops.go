@@ -12,7 +12,7 @@ import (
 func allFuncs() []*Func {
 	var fs []*Func
 	for _, g := range [][]*Func{compareFuncs(), logicFuncs(), arithFuncs(), mathFuncs(),
-		stringFuncs(), flinkStringFuncs(), moreStringFuncs(), printfFuncs(), charsetFuncs(), utf8Funcs(), timeFuncs(), watermarkFuncs(), condFuncs(), collectionFuncs(), arrayFuncs(), jsonFuncs(), jsonBuildFuncs(), jsonAggFuncs(), hashFuncs(), typeFuncs(), docsFuncs()} {
+		stringFuncs(), flinkStringFuncs(), moreStringFuncs(), printfFuncs(), charsetFuncs(), utf8Funcs(), timeFuncs(), watermarkFuncs(), condFuncs(), collectionFuncs(), arrayFuncs(), jsonFuncs(), jsonBuildFuncs(), jsonAggFuncs(), variantFuncs(), hashFuncs(), typeFuncs(), docsFuncs()} {
 		fs = append(fs, g...)
 	}
 	return fs
@@ -24,10 +24,11 @@ var errDivideByZero = errors.New("division by zero")
 
 // ---- comparison ----------------------------------------------------------
 
-// comparable reports whether values of t can be ordered (= works on all).
+// orderable reports whether values of t can be ordered (= works on all;
+// a VARIANT is equal to another by its encoding, it has no order).
 func orderable(t row.Type) bool {
 	switch t.Root {
-	case row.TypeMap, row.TypeMultiset, row.TypeArray, row.TypeRow:
+	case row.TypeMap, row.TypeMultiset, row.TypeArray, row.TypeRow, row.TypeVariant:
 		return false
 	}
 	return true
@@ -126,7 +127,7 @@ func comparator(t row.Type) func(a, b row.Value) int {
 			}
 			return cmpUnordered
 		}
-	case row.TypeChar, row.TypeVarChar, row.TypeBinary, row.TypeVarBinary:
+	case row.TypeChar, row.TypeVarChar, row.TypeBinary, row.TypeVarBinary, row.TypeVariant:
 		return func(a, b row.Value) int { return strings.Compare(a.Str(), b.Str()) }
 	case row.TypeMultiset:
 		return multisetComparator(t)

@@ -143,7 +143,7 @@ func merge2(a, b row.Type) (row.Type, bool) {
 		return row.VarBinary(max(a.Precision, b.Precision)).WithNullable(n), true
 	case a.Root == b.Root:
 		switch a.Root {
-		case row.TypeBoolean, row.TypeDate, row.TypeIntervalYearMonth:
+		case row.TypeBoolean, row.TypeDate, row.TypeIntervalYearMonth, row.TypeVariant:
 			return a.WithNullable(n), true
 		case row.TypeTime, row.TypeTimestamp, row.TypeTimestampLTZ, row.TypeIntervalDayTime:
 			a.Precision = max(a.Precision, b.Precision)

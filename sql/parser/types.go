@@ -8,7 +8,7 @@ var simpleTypes = map[string]int{
 	"CHAR": 1, "CHARACTER": 1, "VARCHAR": 1, "STRING": 0, "BOOLEAN": 0, "BINARY": 1,
 	"VARBINARY": 1, "BYTES": 0, "DECIMAL": 2, "DEC": 2, "NUMERIC": 2, "TINYINT": 0,
 	"SMALLINT": 0, "INT": 0, "INTEGER": 0, "BIGINT": 0, "FLOAT": 0, "REAL": 0, "DOUBLE": 0,
-	"DATE": 0, "TIME": 1, "TIMESTAMP": 1, "TIMESTAMP_LTZ": 1, "NULL": 0,
+	"DATE": 0, "TIME": 1, "TIMESTAMP": 1, "TIMESTAMP_LTZ": 1, "NULL": 0, "VARIANT": 0,
 }
 
 // dataType parses a data type with its NOT NULL and postfix ARRAY/MULTISET suffixes.

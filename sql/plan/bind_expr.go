@@ -8,6 +8,7 @@ import (
 	"github.com/weirstream/weir/row"
 	"github.com/weirstream/weir/sql/ast"
 	"github.com/weirstream/weir/sql/expr"
+	"github.com/weirstream/weir/sql/parser"
 )
 
 // aggFuncs are the aggregate functions the planner knows.
@@ -517,6 +518,9 @@ func (eb *exprBinder) bindCall(c *ast.Call) (expr.Expr, error) {
 	if strings.EqualFold(name, "OVERLAPS") {
 		return eb.bindOverlaps(c)
 	}
+	if (strings.EqualFold(name, "VARIANT_GET") || strings.EqualFold(name, "TRY_VARIANT_GET")) && len(c.Args) == 3 {
+		return eb.bindVariantGet(c, name)
+	}
 	args, err := eb.bindAll(c.Args...)
 	if err != nil {
 		return nil, err
@@ -577,4 +581,27 @@ func (eb *exprBinder) typedLiteral(n *ast.TypedLiteral) (expr.Expr, error) {
 		return nil, eb.errorf(n, "%v", err)
 	}
 	return l, nil
+}
+
+// bindVariantGet binds VARIANT_GET(v, path, type) and TRY_VARIANT_GET:
+// the type is a string literal (Flink's 'INT', 'DECIMAL(10, 2)'), passed
+// on as a NULL literal of that type.
+func (eb *exprBinder) bindVariantGet(c *ast.Call, name string) (expr.Expr, error) {
+	l, ok := c.Args[2].(*ast.Literal)
+	if !ok || l.Kind != ast.StringLit {
+		return nil, eb.errorf(c.Args[2], "%s: the type must be a string literal", strings.ToUpper(name))
+	}
+	d, err := parser.ParseType(l.Value)
+	if err != nil {
+		return nil, eb.errorf(c.Args[2], "Could not parse type '%s': %v", l.Value, err)
+	}
+	t, err := ResolveType(d)
+	if err != nil {
+		return nil, eb.errorf(c.Args[2], "Could not parse type '%s': %v", l.Value, err)
+	}
+	args, err := eb.bindAll(c.Args[0], c.Args[1])
+	if err != nil {
+		return nil, err
+	}
+	return eb.call(c, name, append(args, expr.Lit(row.Null(), t.WithNullable(true)))...)
 }

@@ -103,6 +103,9 @@ func (b *Binder) sortLimit(q *ast.Query, body Rel) (Rel, error) {
 			}
 			ref = r
 		}
+		if ref.T.Root == row.TypeVariant {
+			return nil, errAt(o, "ORDER BY on a VARIANT column is not supported: a VARIANT has no order (cast it to a scalar type)")
+		}
 		k := SortKey{Col: ref.Index, Desc: o.Desc, NullsLast: o.Desc}
 		switch o.Nulls {
 		case "FIRST":

@@ -83,6 +83,8 @@ func resolveType(d *ast.DataType) (row.Type, error) {
 		return row.BytesType(), nil
 	case "DATE":
 		return row.DateType(), nil
+	case "VARIANT":
+		return row.VariantType(), nil
 	case "TIME":
 		p := param(d, 0, 0)
 		if p < 0 || p > 9 {
