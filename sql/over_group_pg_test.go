@@ -272,6 +272,12 @@ var pgAggs = []pgEx{
 	{w: "AVG(b)", pg: "trunc(AVG(b))", kind: "int"},
 	{w: "AVG(d)", pg: "round(AVG(d), 6)", kind: "dec"},
 	{w: "AVG(x)", pg: "AVG(x)", kind: "dbl"},
+	{w: "SUM(a) FILTER (WHERE a > 0)", pg: "SUM(a) FILTER (WHERE a > 0)", kind: "int"},
+	{w: "COUNT(*) FILTER (WHERE g1 = 'a')", pg: "COUNT(*) FILTER (WHERE g1 = 'a')", kind: "int", notNull: true},
+	{w: "SUM(a) + COUNT(*)", pg: "SUM(a) + COUNT(*)", kind: "int"},
+	{w: "MAX(a) - MIN(a)", pg: "MAX(a) - MIN(a)", kind: "int"},
+	{w: "COUNT(*) * 2 + 1", pg: "COUNT(*) * 2 + 1", kind: "int", notNull: true},
+	{w: "CASE WHEN SUM(a) > 10 THEN 1 ELSE 0 END", pg: "CASE WHEN SUM(a) > 10 THEN 1 ELSE 0 END", kind: "int", notNull: true},
 }
 
 var pgKeys = map[string]pgEx{
@@ -345,13 +351,15 @@ func randPGQuery(rnd *rand.Rand) pgQuery {
 		}
 	}
 	ncalls := 1 + rnd.Intn(3)
+	var rankCols []int
 	for c := 0; c < ncalls; c++ {
 		fn := pick(rnd, []string{"ROW_NUMBER", "RANK", "DENSE_RANK", "PERCENT_RANK", "CUME_DIST", "NTILE",
-			"LAG", "LEAD", "SUM", "COUNT", "MIN", "MAX", "AVG", "FIRST_VALUE", "LAST_VALUE", "SUM", "COUNT"})
+			"LAG", "LEAD", "SUM", "COUNT", "MIN", "MAX", "AVG", "FIRST_VALUE", "LAST_VALUE", "SUM", "COUNT",
+			"COUNTSTAR", "SHARE"})
 		var call pgEx
 		var arg pgEx
 		switch fn {
-		case "SUM", "AVG":
+		case "SUM", "AVG", "SHARE":
 			for {
 				arg = pick(rnd, vals)
 				if arg.kind == "int" || arg.kind == "dec" || arg.kind == "dbl" {
@@ -402,6 +410,14 @@ func randPGQuery(rnd *rand.Rand) pgQuery {
 		case "FIRST_VALUE", "LAST_VALUE":
 			call = arg.wrap(fn+"(%s)", fn+"(%s)")
 			tieDep = true
+		case "COUNTSTAR":
+			call = pgEx{w: "COUNT(*)", pg: "COUNT(*)"}
+		case "SHARE":
+			// The TPC-DS q12/q20/q98 share of a partition, as DOUBLE
+			// in both (PostgreSQL's division of BIGINT or NUMERIC
+			// differs from Flink's), NULL for a zero total.
+			call = pgEx{w: fmt.Sprintf("CAST(%s AS DOUBLE) * 100 / NULLIF(CAST(SUM(%s)", arg.w, arg.w),
+				pg: fmt.Sprintf("CAST(%s AS DOUBLE PRECISION) * 100 / NULLIF(CAST(SUM(%s)", arg.pg, arg.pg)}
 		default:
 			call = arg.wrap(fn+"(%s)", fn+"(%s)")
 		}
@@ -485,6 +501,10 @@ func randPGQuery(rnd *rand.Rand) pgQuery {
 		}
 		w := call.w + " OVER (" + strings.TrimSpace(spec.w) + ")"
 		p := call.pg + " OVER (" + strings.TrimSpace(spec.pg) + ")"
+		if fn == "SHARE" {
+			w += " AS DOUBLE), 0)"
+			p += " AS DOUBLE PRECISION), 0)"
+		}
 		if fn == "AVG" {
 			switch arg.kind {
 			case "int":
@@ -494,6 +514,13 @@ func randPGQuery(rnd *rand.Rand) pgQuery {
 			default:
 				p += ")"
 			}
+		}
+		switch {
+		case rnd.Intn(8) == 0 && (arg.kind != "str" && arg.kind != "date" || fn == "COUNT"):
+			// The call inside an expression.
+			w, p = "2 * "+w+" + 1", "2 * "+p+" + 1"
+		case fn == "ROW_NUMBER" || fn == "RANK" || fn == "DENSE_RANK":
+			rankCols = append(rankCols, len(sel))
 		}
 		sel = append(sel, pgEx{w: w, pg: p})
 	}
@@ -539,6 +566,22 @@ func randPGQuery(rnd *rand.Rand) pgQuery {
 		})
 		w += " HAVING " + h.w
 		p += " HAVING " + h.pg
+	}
+	switch {
+	case len(rankCols) > 0 && rnd.Intn(3) == 0:
+		// Top-N: an enclosing query filters the numbers.
+		c := fmt.Sprintf(" AS s WHERE c%d <= %d", pick(rnd, rankCols), 1+rnd.Intn(3))
+		w = "SELECT * FROM (" + w + ")" + c
+		p = "SELECT * FROM (" + p + ")" + c
+	case rnd.Intn(5) == 0:
+		// ORDER BY every column (a total order of the values) and LIMIT.
+		var o []string
+		for i := range sel {
+			o = append(o, fmt.Sprintf("c%d%s NULLS FIRST", i, pick(rnd, []string{"", " DESC"})))
+		}
+		c := fmt.Sprintf(" ORDER BY %s LIMIT %d", strings.Join(o, ", "), 1+rnd.Intn(4))
+		w += c
+		p += c
 	}
 	return pgQuery{w: w, pg: p}
 }
