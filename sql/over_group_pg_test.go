@@ -285,6 +285,8 @@ var pgKeys = map[string]pgEx{
 	"g2": {w: "g2", pg: "g2", kind: "int"},
 	"k":  {w: "k", pg: "k", kind: "int", notNull: true},
 	"dt": {w: "dt", pg: "dt", kind: "date"},
+	// A grouped expression.
+	"(k + 1)": {w: "(k + 1)", pg: "(k + 1)", kind: "int", notNull: true},
 }
 
 type pgQuery struct{ w, pg string }
@@ -293,7 +295,7 @@ func pick[T any](rnd *rand.Rand, xs []T) T { return xs[rnd.Intn(len(xs))] }
 
 func randPGQuery(rnd *rand.Rand) pgQuery {
 	// Grouping.
-	names := []string{"g1", "g2", "k", "dt"}
+	names := []string{"g1", "g2", "k", "dt", "(k + 1)"}
 	rnd.Shuffle(len(names), func(i, j int) { names[i], names[j] = names[j], names[i] })
 	var keys []string
 	mode := pick(rnd, []string{"group", "group", "group", "none", "rollup", "cube", "sets"})
@@ -304,6 +306,14 @@ func randPGQuery(rnd *rand.Rand) pgQuery {
 	var keyEx []pgEx
 	for _, k := range keys {
 		e := pgKeys[k]
+		if rnd.Intn(3) == 0 {
+			// Qualified elsewhere than in GROUP BY.
+			q := strings.Replace(e.w, "k", "t.k", 1)
+			if q == e.w {
+				q = "t." + e.w
+			}
+			e.w, e.pg = q, q
+		}
 		if gsets {
 			e.notNull = false
 		}
@@ -312,7 +322,19 @@ func randPGQuery(rnd *rand.Rand) pgQuery {
 	// Values a window call may take: aggregates and group keys.
 	vals := append([]pgEx{}, keyEx...)
 	for i := 0; i < 3; i++ {
-		vals = append(vals, pick(rnd, pgAggs))
+		a := pick(rnd, pgAggs)
+		if rnd.Intn(4) == 0 {
+			// Spelled in lower case (the same call as in upper case).
+			a.w = strings.ToLower(a.w)
+		}
+		if rnd.Intn(5) == 0 {
+			a = pick(rnd, []pgEx{
+				{w: "SUM(DISTINCT a)", pg: "SUM(DISTINCT a)", kind: "int"},
+				{w: "COUNT(DISTINCT g1)", pg: "COUNT(DISTINCT g1)", kind: "int", notNull: true},
+				{w: "MAX(DISTINCT d)", pg: "MAX(DISTINCT d)", kind: "dec"},
+			})
+		}
+		vals = append(vals, a)
 	}
 	orderVals := append([]pgEx{}, vals...)
 	if gsets {
@@ -352,6 +374,7 @@ func randPGQuery(rnd *rand.Rand) pgQuery {
 	}
 	ncalls := 1 + rnd.Intn(3)
 	var rankCols []int
+	var named []pgEx
 	for c := 0; c < ncalls; c++ {
 		fn := pick(rnd, []string{"ROW_NUMBER", "RANK", "DENSE_RANK", "PERCENT_RANK", "CUME_DIST", "NTILE",
 			"LAG", "LEAD", "SUM", "COUNT", "MIN", "MAX", "AVG", "FIRST_VALUE", "LAST_VALUE", "SUM", "COUNT",
@@ -501,6 +524,13 @@ func randPGQuery(rnd *rand.Rand) pgQuery {
 		}
 		w := call.w + " OVER (" + strings.TrimSpace(spec.w) + ")"
 		p := call.pg + " OVER (" + strings.TrimSpace(spec.pg) + ")"
+		if rnd.Intn(5) == 0 {
+			// A named window.
+			name := fmt.Sprintf("w%d", len(named))
+			named = append(named, pgEx{w: name + " AS (" + strings.TrimSpace(spec.w) + ")", pg: name + " AS (" + strings.TrimSpace(spec.pg) + ")"})
+			w = call.w + " OVER " + name
+			p = call.pg + " OVER " + name
+		}
 		if fn == "SHARE" {
 			w += " AS DOUBLE), 0)"
 			p += " AS DOUBLE PRECISION), 0)"
@@ -566,6 +596,11 @@ func randPGQuery(rnd *rand.Rand) pgQuery {
 		})
 		w += " HAVING " + h.w
 		p += " HAVING " + h.pg
+	}
+	if len(named) > 0 {
+		j := join(named)
+		w += " WINDOW " + j.w
+		p += " WINDOW " + j.pg
 	}
 	switch {
 	case len(rankCols) > 0 && rnd.Intn(3) == 0:
