@@ -319,8 +319,17 @@ func randPGQuery(rnd *rand.Rand) pgQuery {
 		}
 		keyEx = append(keyEx, e)
 	}
-	// Values a window call may take: aggregates and group keys.
+	// Values a window call may take: aggregates, group keys and
+	// expressions over them.
 	vals := append([]pgEx{}, keyEx...)
+	for _, e := range keyEx {
+		if e.kind == "int" && rnd.Intn(3) == 0 {
+			vals = append(vals, e.wrap("(%s * 2 - 1)", "(%s * 2 - 1)"))
+		}
+		if e.kind == "str" && rnd.Intn(3) == 0 {
+			vals = append(vals, e.wrap("(%s || 'z')", "(%s || 'z')"))
+		}
+	}
 	for i := 0; i < 3; i++ {
 		a := pick(rnd, pgAggs)
 		if rnd.Intn(4) == 0 {
