@@ -126,7 +126,7 @@ type pgRow struct {
 type pgTable []pgRow
 
 func randPGTable(rnd *rand.Rand) pgTable {
-	n := rnd.Intn(14)
+	n := rnd.Intn(24)
 	if rnd.Intn(20) == 0 {
 		n = 0
 	}
@@ -300,7 +300,7 @@ func randPGQuery(rnd *rand.Rand) pgQuery {
 	var keys []string
 	mode := pick(rnd, []string{"group", "group", "group", "none", "rollup", "cube", "sets"})
 	if mode != "none" {
-		keys = names[:1+rnd.Intn(2)]
+		keys = names[:1+rnd.Intn(3)]
 	}
 	gsets := mode == "rollup" || mode == "cube" || mode == "sets"
 	var keyEx []pgEx
@@ -589,10 +589,20 @@ func randPGQuery(rnd *rand.Rand) pgQuery {
 		case "cube":
 			w += " GROUP BY CUBE (" + k + ")"
 		case "sets":
-			s := "(" + keys[0] + "), ()"
-			if len(keys) > 1 {
-				s = pick(rnd, []string{"(" + keys[0] + "), (" + keys[1] + ")", "(" + k + "), (" + keys[1] + "), ()"})
+			// Sets naming every key: one set per key, or all keys
+			// and the last one, with or without ().
+			var sets []string
+			if len(keys) == 1 || rnd.Intn(2) == 0 {
+				for _, key := range keys {
+					sets = append(sets, "("+key+")")
+				}
+			} else {
+				sets = []string{"(" + k + ")", "(" + keys[len(keys)-1] + ")"}
 			}
+			if rnd.Intn(2) == 0 {
+				sets = append(sets, "()")
+			}
+			s := strings.Join(sets, ", ")
 			w += " GROUP BY GROUPING SETS (" + s + ")"
 		}
 		p += w[strings.LastIndex(w, " GROUP BY "):]
