@@ -413,6 +413,13 @@ func (b *Binder) bindSelect(s *ast.Select) (Rel, error) {
 	for _, it := range items {
 		agg = agg || containsAgg(it.e, b.Funcs)
 	}
+	if !agg && anyOver(items) {
+		// An aggregate in a named window's PARTITION BY or ORDER BY
+		// aggregates the query as one written in an OVER (...) does.
+		for _, w := range s.Windows {
+			agg = agg || containsAgg(w.Spec, b.Funcs)
+		}
+	}
 	scalars := scalarSubqueries(scalarWhere, nil)
 	scalars = markSubqueries(scalarWhere, scalars) // subquery_mark.go
 	if !agg {
