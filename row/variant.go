@@ -820,6 +820,32 @@ func plainDecimal(u *big.Int, scale int) string {
 	return digits
 }
 
+// AppendJSONEscape appends the escape of c, a byte JSON strings escape
+// ('"', '\' or a control character), as Jackson writes it: \b \t \n \f
+// \r short, other control characters \u00XX.
+func AppendJSONEscape(b []byte, c byte) []byte {
+	switch c {
+	case '"':
+		b = append(b, '\\', '"')
+	case '\\':
+		b = append(b, '\\', '\\')
+	case '\b':
+		b = append(b, '\\', 'b')
+	case '\t':
+		b = append(b, '\\', 't')
+	case '\n':
+		b = append(b, '\\', 'n')
+	case '\f':
+		b = append(b, '\\', 'f')
+	case '\r':
+		b = append(b, '\\', 'r')
+	default:
+		const hex = "0123456789ABCDEF"
+		b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&15])
+	}
+	return b
+}
+
 // AppendJSONString appends s as a JSON string with Jackson's escapes: '"',
 // '\' and the control characters (\b \t \n \f \r short, others \u00XX);
 // '/' and non-ASCII as they are.
@@ -833,25 +859,7 @@ func AppendJSONString(b []byte, s string) []byte {
 		}
 		b = append(b, s[start:i]...)
 		start = i + 1
-		switch c {
-		case '"':
-			b = append(b, '\\', '"')
-		case '\\':
-			b = append(b, '\\', '\\')
-		case '\b':
-			b = append(b, '\\', 'b')
-		case '\t':
-			b = append(b, '\\', 't')
-		case '\n':
-			b = append(b, '\\', 'n')
-		case '\f':
-			b = append(b, '\\', 'f')
-		case '\r':
-			b = append(b, '\\', 'r')
-		default:
-			const hex = "0123456789ABCDEF"
-			b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&15])
-		}
+		b = AppendJSONEscape(b, c)
 	}
 	b = append(b, s[start:]...)
 	return append(b, '"')

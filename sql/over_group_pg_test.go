@@ -175,32 +175,39 @@ func decLit(h int64) string {
 	return fmt.Sprintf("%s%d.%02d", s, h/100, h%100)
 }
 
+// literals are a row's fields as SQL literals, dateLit writing a DATE
+// of January 2024 from its day.
+func (r pgRow) literals(dateLit func(day int) string) []string {
+	f := []string{strconv.Itoa(r.id), "NULL", "NULL", "NULL", "NULL", "NULL", "NULL", "NULL", strconv.Itoa(r.k)}
+	if r.g1 != nil {
+		f[1] = "'" + *r.g1 + "'"
+	}
+	if r.g2 != nil {
+		f[2] = strconv.Itoa(*r.g2)
+	}
+	if r.a != nil {
+		f[3] = strconv.Itoa(*r.a)
+	}
+	if r.b != nil {
+		f[4] = strconv.FormatInt(*r.b, 10)
+	}
+	if r.d != nil {
+		f[5] = decLit(*r.d)
+	}
+	if r.x != nil {
+		f[6] = strconv.FormatFloat(*r.x, 'f', -1, 64)
+	}
+	if r.dt != nil {
+		f[7] = dateLit(*r.dt)
+	}
+	return f
+}
+
 // pgValues are the rows as PostgreSQL VALUES tuples.
 func (tab pgTable) pgValues() []string {
 	var out []string
 	for _, r := range tab {
-		f := []string{strconv.Itoa(r.id), "NULL", "NULL", "NULL", "NULL", "NULL", "NULL", "NULL", strconv.Itoa(r.k)}
-		if r.g1 != nil {
-			f[1] = "'" + *r.g1 + "'"
-		}
-		if r.g2 != nil {
-			f[2] = strconv.Itoa(*r.g2)
-		}
-		if r.a != nil {
-			f[3] = strconv.Itoa(*r.a)
-		}
-		if r.b != nil {
-			f[4] = strconv.FormatInt(*r.b, 10)
-		}
-		if r.d != nil {
-			f[5] = decLit(*r.d)
-		}
-		if r.x != nil {
-			f[6] = strconv.FormatFloat(*r.x, 'f', -1, 64)
-		}
-		if r.dt != nil {
-			f[7] = fmt.Sprintf("DATE '2024-01-%02d'", *r.dt)
-		}
+		f := r.literals(func(d int) string { return fmt.Sprintf("DATE '2024-01-%02d'", d) })
 		out = append(out, "("+strings.Join(f, ", ")+")")
 	}
 	return out
@@ -212,28 +219,7 @@ func (tab pgTable) weirValues() []string {
 	var out []string
 	types := []string{"INT", "VARCHAR", "INT", "INT", "BIGINT", "DECIMAL(10, 2)", "DOUBLE", "DATE", "INT"}
 	for _, r := range tab {
-		f := []string{strconv.Itoa(r.id), "NULL", "NULL", "NULL", "NULL", "NULL", "NULL", "NULL", strconv.Itoa(r.k)}
-		if r.g1 != nil {
-			f[1] = "'" + *r.g1 + "'"
-		}
-		if r.g2 != nil {
-			f[2] = strconv.Itoa(*r.g2)
-		}
-		if r.a != nil {
-			f[3] = strconv.Itoa(*r.a)
-		}
-		if r.b != nil {
-			f[4] = strconv.FormatInt(*r.b, 10)
-		}
-		if r.d != nil {
-			f[5] = decLit(*r.d)
-		}
-		if r.x != nil {
-			f[6] = strconv.FormatFloat(*r.x, 'f', -1, 64)
-		}
-		if r.dt != nil {
-			f[7] = fmt.Sprintf("'2024-01-%02d'", *r.dt)
-		}
+		f := r.literals(func(d int) string { return fmt.Sprintf("'2024-01-%02d'", d) })
 		for i := range f {
 			f[i] = "CAST(" + f[i] + " AS " + types[i] + ")"
 		}

@@ -349,25 +349,7 @@ func appendJSONString(b []byte, s string) []byte {
 			i += w
 			continue
 		}
-		switch c {
-		case '"':
-			b = append(b, '\\', '"')
-		case '\\':
-			b = append(b, '\\', '\\')
-		case '\b':
-			b = append(b, '\\', 'b')
-		case '\t':
-			b = append(b, '\\', 't')
-		case '\n':
-			b = append(b, '\\', 'n')
-		case '\f':
-			b = append(b, '\\', 'f')
-		case '\r':
-			b = append(b, '\\', 'r')
-		default:
-			const hex = "0123456789ABCDEF"
-			b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&15])
-		}
+		b = row.AppendJSONEscape(b, c)
 		i++
 	}
 	return append(b, '"')
