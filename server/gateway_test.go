@@ -449,14 +449,19 @@ func TestSQLGatewayErrors(t *testing.T) {
 
 func TestSQLGatewaySessionExpiry(t *testing.T) {
 	leakCheck(t)
-	ts := newTestServer(t, Options{SQL: SQLGatewayOptions{SessionIdleTimeout: 300 * time.Millisecond}})
+	// The timeout bounds the gap between two calls naming a session that
+	// must stay open: a few HTTP round trips and a job start under -race on
+	// a loaded CI machine took up to half of a 300 ms timeout.
+	ts := newTestServer(t, Options{SQL: SQLGatewayOptions{SessionIdleTimeout: 2 * time.Second}})
 	idle := ts.openSession(nil)
-	kept := ts.openSession(nil)
 	ts.runStatic(idle, `CREATE TABLE gen (id BIGINT) WITH ('connector' = 'datagen', 'rows-per-second' = '10')`)
 	ts.exec(idle, "SELECT id FROM gen")
 	if ts.s.gw.runningQueries() != 1 {
 		t.Fatal("the query does not run")
 	}
+	// Opened after the idle session's setup, so that no statement of the
+	// idle session runs between its opening and its first heartbeat.
+	kept := ts.openSession(nil)
 	// The idle session expires while the other is kept by heartbeats
 	// (polled through the server, which does not touch sessions).
 	waitFor(t, "the idle session's expiry", func() bool {
