@@ -521,6 +521,15 @@ func runBatchOverQuery(t *testing.T, tab []ovRow, query string, par int) (string
 	}
 	script := "CREATE TEMPORARY VIEW t AS SELECT * FROM (VALUES " + strings.Join(vals, ", ") + ") AS x(id, p, o, v, gk);\n" +
 		"SET 'execution.runtime-mode' = 'batch';\n" + query + ";"
+	return runBatchScript(script, par, func(r row.Row, types []row.Type) (string, error) {
+		return row.FormatRow(r, types), nil
+	})
+}
+
+// runBatchScript runs a SQL script whose last statement is a query at
+// parallelism par and returns its rows, each as line formats it, sorted,
+// one per line; the first error line returns fails the run.
+func runBatchScript(script string, par int, line func(r row.Row, types []row.Type) (string, error)) (string, error) {
 	stmts, err := parser.Parse(script)
 	if err != nil {
 		return "", err
@@ -542,11 +551,16 @@ func runBatchOverQuery(t *testing.T, tab []ovRow, query string, par int) (string
 	env := weir.NewEnvironment(opts)
 	var mu sync.Mutex
 	var lines []string
+	var lerr error
 	types := job.Schema().Types()
 	if err := job.Build(env, func(r row.Row) error {
 		mu.Lock()
 		defer mu.Unlock()
-		lines = append(lines, row.FormatRow(r, types))
+		l, err := line(r, types)
+		if err != nil && lerr == nil {
+			lerr = err
+		}
+		lines = append(lines, l)
 		return nil
 	}); err != nil {
 		return "", err
@@ -555,6 +569,9 @@ func runBatchOverQuery(t *testing.T, tab []ovRow, query string, par int) (string
 	defer cancel()
 	if err := env.Execute(ctx); err != nil {
 		return "", err
+	}
+	if lerr != nil {
+		return "", lerr
 	}
 	sort.Strings(lines)
 	return strings.Join(lines, "\n") + "\n", nil

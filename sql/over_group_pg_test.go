@@ -9,16 +9,12 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
-	"github.com/weirstream/weir"
 	"github.com/weirstream/weir/row"
-	"github.com/weirstream/weir/sql"
-	"github.com/weirstream/weir/sql/parser"
 )
 
 // TestOverGroupPostgres is a differential test of OVER windows together
@@ -706,61 +702,22 @@ func weirRows(tab pgTable, query string, par int) (string, error) {
 		view = "SELECT * FROM (VALUES " + strings.Join(pgTable{{id: 0}}.weirValues(), ", ") + ") AS x(id, g1, g2, a, b, d, x, dt, k) WHERE id > 0"
 	}
 	script := "CREATE TEMPORARY VIEW t AS " + view + ";\nSET 'execution.runtime-mode' = 'batch';\n" + query + ";"
-	stmts, err := parser.Parse(script)
-	if err != nil {
-		return "", err
-	}
-	sess := sql.NewSession(sql.SessionOptions{})
-	var job *sql.Job
-	for _, st := range stmts {
-		_, j, err := sess.Execute(st)
-		if err != nil {
-			return "", err
-		}
-		if j != nil {
-			job = j
-		}
-	}
-	opts := job.Options()
-	opts.Parallelism = par
-	opts.AutoWatermarkInterval = time.Millisecond
-	env := weir.NewEnvironment(opts)
-	var mu sync.Mutex
-	var lines []string
-	types := job.Schema().Types()
-	var ferr error
-	if err := job.Build(env, func(r row.Row) error {
-		mu.Lock()
-		defer mu.Unlock()
+	return runBatchScript(script, par, func(r row.Row, types []row.Type) (string, error) {
 		if r.Kind != row.Insert {
-			ferr = fmt.Errorf("unexpected row kind %v", r.Kind)
+			return "", fmt.Errorf("unexpected row kind %v", r.Kind)
 		}
 		var f []string
 		for i, v := range r.Fields {
 			s := row.Format(v, types[i])
-			if !v.IsNull() && (types[i].IsNumeric()) {
+			if !v.IsNull() && types[i].IsNumeric() {
 				x, ok := new(big.Rat).SetString(s)
 				if !ok {
-					ferr = fmt.Errorf("bad number %q", s)
-				} else {
-					s = normNum(x)
+					return "", fmt.Errorf("bad number %q", s)
 				}
+				s = normNum(x)
 			}
 			f = append(f, s)
 		}
-		lines = append(lines, strings.Join(f, " | "))
-		return nil
-	}); err != nil {
-		return "", err
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	if err := env.Execute(ctx); err != nil {
-		return "", err
-	}
-	if ferr != nil {
-		return "", ferr
-	}
-	sort.Strings(lines)
-	return strings.Join(lines, "\n") + "\n", nil
+		return strings.Join(f, " | "), nil
+	})
 }
