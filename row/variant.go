@@ -246,16 +246,12 @@ func (p *jsonParser) array(b []byte, depth int) ([]byte, error) {
 				return nil, err
 			}
 			elems = append(elems, e)
-			p.ws()
-			if p.i < len(p.s) && p.s[p.i] == ',' {
-				p.i++
-				continue
-			}
-			if p.i < len(p.s) && p.s[p.i] == ']' {
-				p.i++
+			if done, err := p.endOrComma(']'); err != nil || done {
+				if err != nil {
+					return nil, err
+				}
 				break
 			}
-			return nil, p.errorf("expected ',' or ']' but found %s", p.char())
 		}
 	}
 	b = append(b, byte(VariantArray))
@@ -265,6 +261,21 @@ func (p *jsonParser) array(b []byte, depth int) ([]byte, error) {
 		b = append(b, e...)
 	}
 	return b, nil
+}
+
+// endOrComma reads what follows an array element or an object field:
+// a ',' (more follow) or close (done).
+func (p *jsonParser) endOrComma(close byte) (done bool, err error) {
+	p.ws()
+	if p.i < len(p.s) && p.s[p.i] == ',' {
+		p.i++
+		return false, nil
+	}
+	if p.i < len(p.s) && p.s[p.i] == close {
+		p.i++
+		return true, nil
+	}
+	return false, p.errorf("expected ',' or '%c' but found %s", close, p.char())
 }
 
 type variantField struct {
@@ -302,16 +313,12 @@ func (p *jsonParser) object(b []byte, depth int) ([]byte, error) {
 				return nil, err
 			}
 			fields = append(fields, variantField{k, v})
-			p.ws()
-			if p.i < len(p.s) && p.s[p.i] == ',' {
-				p.i++
-				continue
-			}
-			if p.i < len(p.s) && p.s[p.i] == '}' {
-				p.i++
+			if done, err := p.endOrComma('}'); err != nil || done {
+				if err != nil {
+					return nil, err
+				}
 				break
 			}
-			return nil, p.errorf("expected ',' or '}' but found %s", p.char())
 		}
 	}
 	// Stable: of equal keys the last one written stays last.

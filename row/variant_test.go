@@ -69,6 +69,12 @@ func TestParseJSONVariantErrors(t *testing.T) {
 			t.Errorf("%q: parsed as %s, want an error", in, row.VariantJSON(enc))
 		}
 	}
+	// What follows an element or a field is named.
+	for in, want := range map[string]string{`[1 2]`: `expected ',' or ']'`, `{"a":1 "b":2}`: `expected ',' or '}'`} {
+		if _, err := row.ParseJSONVariant(in, true); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%q: error %v, want one saying %s", in, err, want)
+		}
+	}
 	// Depth MaxVariantDepth is fine.
 	deep := strings.Repeat(`[`, row.MaxVariantDepth) + strings.Repeat(`]`, row.MaxVariantDepth)
 	if _, err := row.ParseJSONVariant(deep, false); err != nil {
