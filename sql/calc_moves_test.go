@@ -10,6 +10,25 @@ import (
 	"github.com/weirstream/weir/sql/expr"
 )
 
+// calcTestTypes are the input columns of the Calc tests: BIGINT and
+// STRING alternating.
+func calcTestTypes() []row.Type {
+	return []row.Type{row.BigInt(), row.String(), row.BigInt(), row.String(), row.BigInt(), row.String(), row.BigInt(), row.String()}
+}
+
+// calcTestValue is a random value of t (BIGINT below ints, or a STRING),
+// NULL one time in five.
+func calcTestValue(rng *rand.Rand, t row.Type, ints int64) row.Value {
+	switch {
+	case rng.IntN(5) == 0:
+		return row.Null()
+	case t.Root == row.TypeBigInt:
+		return row.Int(rng.Int64N(ints))
+	default:
+		return row.Str(fmt.Sprint("s", rng.IntN(100)))
+	}
+}
+
 // TestCalcInPlaceMoves: an in-place Calc whose outputs are input columns
 // at or after their position, or literals, rewrites the row without
 // scratch (calcOp.moves); its rows equal those of the general in-place
@@ -18,17 +37,8 @@ import (
 // too short for a reference fails as before.
 func TestCalcInPlaceMoves(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 6))
-	types := []row.Type{row.BigInt(), row.String(), row.BigInt(), row.String(), row.BigInt(), row.String(), row.BigInt(), row.String()}
-	value := func(i int) row.Value {
-		switch {
-		case rng.IntN(5) == 0:
-			return row.Null()
-		case types[i].Root == row.TypeBigInt:
-			return row.Int(rng.Int64N(100))
-		default:
-			return row.Str(fmt.Sprint("s", rng.IntN(100)))
-		}
-	}
+	types := calcTestTypes()
+	value := func(i int) row.Value { return calcTestValue(rng, types[i], 100) }
 	open := func(projs []expr.Expr) *calcOp {
 		t.Helper()
 		c := newCalcOp(&calcSpec{projs: projs, inPlace: true, inTypes: types}, "test", nil)

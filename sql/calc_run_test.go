@@ -1,7 +1,6 @@
 package sql
 
 import (
-	"fmt"
 	"math/rand/v2"
 	"slices"
 	"testing"
@@ -20,17 +19,8 @@ import (
 // or the moves, as before; a row too short for the run fails as before.
 func TestCalcProjectedRun(t *testing.T) {
 	rng := rand.New(rand.NewPCG(7, 8))
-	types := []row.Type{row.BigInt(), row.String(), row.BigInt(), row.String(), row.BigInt(), row.String(), row.BigInt(), row.String()}
-	value := func(i int) row.Value {
-		switch {
-		case rng.IntN(5) == 0:
-			return row.Null()
-		case types[i].Root == row.TypeBigInt:
-			return row.Int(rng.Int64N(4))
-		default:
-			return row.Str(fmt.Sprint("s", rng.IntN(100)))
-		}
-	}
+	types := calcTestTypes()
+	value := func(i int) row.Value { return calcTestValue(rng, types[i], 4) }
 	open := func(spec *calcSpec) *calcOp {
 		t.Helper()
 		c := newCalcOp(spec, "test", nil)
