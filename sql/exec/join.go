@@ -236,9 +236,6 @@ type regularJoinFn struct {
 	// slab is where output rows' fields are carved from.
 	lcache, rcache *rowCache
 	slab           row.Slab
-	// spare is an output row's fields taken from slab for a pair whose
-	// match the condition rejected (listMatches): the next pair's.
-	spare []row.Value
 	// chunk is where the encodings appended to a list side are copied
 	// (join_probe.go).
 	chunk []byte
@@ -259,9 +256,6 @@ type joinMatch struct {
 	enc string
 	r   row.Row
 	c   joinCounts
-	// pair, if not nil, is the output row's fields for this match (see
-	// listMatches): r's fields are part of it.
-	pair []row.Value
 }
 
 func joinStateTTL(d time.Duration) state.TTL {
@@ -310,10 +304,8 @@ func (f *regularJoinFn) ProcessElement2(ctx *weir.KeyedContext[string, row.Row],
 }
 
 // matches fills f.assoc with the other side's rows that join in (a row of
-// the left side if isLeft), of the join key key. With pairs set, matches of
-// a list side may carry their output row (joinMatch.pair; the caller emits
-// each match once as the pair of in and the match).
-func (f *regularJoinFn) matches(key string, in row.Row, isLeft, pairs bool) error {
+// the left side if isLeft), of the join key key.
+func (f *regularJoinFn) matches(key string, in row.Row, isLeft bool) error {
 	s := &f.spec
 	inKeys, otherState, otherCodec := s.LeftKeys, f.rstate, f.rcodec
 	if !isLeft {
@@ -333,7 +325,7 @@ func (f *regularJoinFn) matches(key string, in row.Row, isLeft, pairs bool) erro
 	// (A list side's map is empty unless restored from such a
 	// snapshot: IsEmpty answers without copying entries.)
 	if otherRows != nil && otherState.IsEmpty() {
-		return f.listMatches(key, in, isLeft, otherRows, otherList, otherCache, pairs)
+		return f.listMatches(key, in, isLeft, otherRows, otherList, otherCache)
 	}
 	f.entries = state.AppendEntries(otherState, f.entries[:0])
 	defer clear(f.entries) // no encodings kept alive
@@ -361,7 +353,7 @@ func (f *regularJoinFn) matches(key string, in row.Row, isLeft, pairs bool) erro
 	}
 	sortMatches(f.assoc)
 	if otherRows != nil {
-		return f.listMatches(key, in, isLeft, otherRows, otherList, otherCache, pairs)
+		return f.listMatches(key, in, isLeft, otherRows, otherList, otherCache)
 	}
 	return nil
 }
@@ -383,7 +375,7 @@ func (f *regularJoinFn) semiAnti(ctx *weir.KeyedContext[string, row.Row], in row
 	}
 	f.buf = c.Append(f.buf[:0], in.WithKind(row.Insert))
 	enc := string(f.buf)
-	if err := f.matches(ctx.Key(), in, isLeft, false); err != nil {
+	if err := f.matches(ctx.Key(), in, isLeft); err != nil {
 		return err
 	}
 	var n int64
@@ -479,19 +471,10 @@ func (f *regularJoinFn) process(ctx *weir.KeyedContext[string, row.Row], in row.
 	}
 
 	// The other side's rows that match (a NULL key matches nothing).
-	if err := f.matches(ctx.Key(), in, isLeft, true); err != nil {
+	if err := f.matches(ctx.Key(), in, isLeft); err != nil {
 		return err
 	}
-	// emit emits the pair of in and m with kind k: m's own pair if it
-	// carries one (a list row decoded straight into it, emitted once: a
-	// list row has a count of one and its side is not outer).
-	emit := func(m *joinMatch, k row.Kind) {
-		if m.pair != nil {
-			f.collect(ctx, row.Row{Kind: k, Fields: m.pair})
-			m.pair = nil
-			return
-		}
-		o := m.r
+	emit := func(o row.Row, k row.Kind) {
 		if isLeft {
 			f.collect(ctx, f.joinRows(k, in.Fields, o.Fields))
 		} else {
@@ -537,7 +520,7 @@ func (f *regularJoinFn) process(ctx *weir.KeyedContext[string, row.Row], in row.
 				if otherOuter && m.c.Assoc == 0 {
 					emitPadded(m.r, row.Delete)
 				}
-				emit(&m, kind)
+				emit(m.r, kind)
 			}
 			if otherOuter {
 				m.c.Assoc++
@@ -572,7 +555,7 @@ func (f *regularJoinFn) process(ctx *weir.KeyedContext[string, row.Row], in row.
 	}
 	for _, m := range f.assoc {
 		for range m.c.N {
-			emit(&m, kind)
+			emit(m.r, kind)
 			// An outer row of the other side that loses its last match is
 			// emitted padded again.
 			if otherOuter && m.c.Assoc == 1 {

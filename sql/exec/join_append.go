@@ -60,51 +60,17 @@ func (f *regularJoinFn) openLists(st *state.Store[string], lttl, rttl state.TTL)
 // listMatches fills f.assoc with the rows of a list side (the other side
 // of in) that join in, each with a count of one, in the order they
 // arrived.
-//
-// With pairs set (process: each match is emitted once, as the pair of in
-// and the match), a stored row met for the first time (not in the probe
-// cache) is decoded straight into the fields of its output row, beside a
-// copy of in's fields, and the match carries that pair: no decode into the
-// cache's scratch and copy from there. Rows the cache holds are copied into
-// their pairs when emitted (joinRows), as before. A row the condition
-// rejects leaves its slot to the next one (f.spare).
-func (f *regularJoinFn) listMatches(key string, in row.Row, isLeft bool, rows state.List[string], c *row.Codec, cache *rowCache, pairs bool) error {
+func (f *regularJoinFn) listMatches(key string, in row.Row, isLeft bool, rows state.List[string], c *row.Codec, cache *rowCache) error {
 	s := &f.spec
 	// A copy of the list into a slice of the subtask's (state.AppendList):
 	// Get would allocate one per probe.
 	f.strs = state.AppendList(rows, f.strs[:0])
 	defer clear(f.strs) // no encodings kept alive past the probe
 	cache.reset()
-	// off is where the stored row's fields start in a pair, inOff where
-	// in's do.
-	width := len(in.Fields) + c.Len()
-	off, inOff := len(in.Fields), 0
-	if !isLeft {
-		off, inOff = 0, c.Len()
-	}
 	for i, enc := range f.strs {
-		var pair []row.Value
-		o, err := cache.lookup(c, key, i, enc)
-		switch {
-		case err != nil:
+		o, err := cache.decode(c, key, i, enc)
+		if err != nil {
 			return err
-		case o != nil:
-		case pairs:
-			pair = f.spare
-			f.spare = nil
-			if len(pair) != width {
-				pair = f.slab.Take(width, joinSlab)
-			}
-			r, _, err := c.DecodeStringInto(pair[off:], enc)
-			if err != nil {
-				f.spare = pair
-				return fmt.Errorf("sql/exec: join: state: %w", err)
-			}
-			o = r.Fields
-		default:
-			if o, err = cache.decode(c, key, i, enc); err != nil {
-				return err
-			}
 		}
 		ok := true
 		if s.Condition != nil {
@@ -114,18 +80,12 @@ func (f *regularJoinFn) listMatches(key string, in row.Row, isLeft bool, rows st
 				ok, err = s.Condition(o, in.Fields)
 			}
 			if err != nil {
-				f.spare = pair
 				return fmt.Errorf("sql/exec: join condition: %w", err)
 			}
 		}
-		if !ok {
-			f.spare = pair
-			continue
+		if ok {
+			f.assoc = append(f.assoc, joinMatch{r: row.Row{Fields: o}, c: joinCounts{N: 1}})
 		}
-		if pair != nil {
-			copy(pair[inOff:], in.Fields)
-		}
-		f.assoc = append(f.assoc, joinMatch{r: row.Row{Fields: o}, c: joinCounts{N: 1}, pair: pair})
 	}
 	return nil
 }

@@ -13,19 +13,20 @@ import (
 	"github.com/weirstream/weir/weirtest"
 )
 
-// TestRegularJoinListPairsSameRows: rows of a list side met for the first
-// time by a probe are decoded straight into their output pairs
-// (listMatches); rows the probe cache holds are copied (joinRows). An
-// insert-only side joined with an updating side (inserts, updates,
-// deletes; the updating side inner or outer, on the left or the right;
-// a residual condition rejecting about half of the candidates, so that
-// rejected rows leave their slot to the next) over more keys than the
-// cache holds, so that both paths run: for every input row, the rows
-// emitted are exactly those of the same join with the insert-only side
-// kept in the map layout (no lists, no pairs), in kind and fields. Every
-// emitted row is overwritten as soon as it is taken, as a Calc downstream
-// may do: a pair must share no field slot with another pair or with
-// state.
+// TestRegularJoinListPairsSameRows: an insert-only side kept as a list
+// (join_append.go: matches in arrival order, decoded through the probe
+// cache, copied into pairs) joined with an updating side (inserts,
+// updates, deletes; the updating side inner or outer, on the left or the
+// right; a residual condition rejecting about half of the candidates)
+// over more keys than the probe cache holds: for every input row, the
+// rows emitted are exactly those of the same join with the insert-only
+// side kept in the map layout, in kind and fields (the final-table tests
+// do not see a pair emitted with the wrong kind and retracted again).
+// Every emitted row is overwritten as soon as it is taken, as a Calc
+// downstream may do: a pair must share no field slot with another pair
+// or with state. (Written for a version that decoded uncached list rows
+// straight into their pairs, branch sqljoinemit; it caught a pair slot
+// handed on after its row was accepted.)
 func TestRegularJoinListPairsSameRows(t *testing.T) {
 	types := []row.Type{row.BigInt(), row.BigInt(), row.String()}
 	outTypes := append(slices.Clone(types), types...)

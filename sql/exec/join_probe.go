@@ -77,31 +77,6 @@ func (c *rowCache) reset() { c.used = 0 }
 // compares a pointer). Fields decoded into the scratch (a row's first
 // probe) are valid until the next reset; the caller copies what it keeps.
 func (c *rowCache) decode(codec *row.Codec, key string, i int, enc string) ([]row.Value, error) {
-	fields, err := c.lookup(codec, key, i, enc)
-	if fields != nil || err != nil {
-		return fields, err
-	}
-	n := codec.Len()
-	if len(c.scratch)-c.used < n {
-		// A new scratch: the rows this probe decoded into the old one
-		// keep it alive until they are no longer used.
-		c.scratch = make([]row.Value, max(min(2*len(c.scratch), joinScratchMax), joinScratchMin, n))
-		c.used = 0
-	}
-	r, _, err := codec.DecodeStringInto(c.scratch[c.used:], enc)
-	if err != nil {
-		return nil, fmt.Errorf("sql/exec: join: state: %w", err)
-	}
-	c.used += n
-	return r.Fields, nil
-}
-
-// lookup returns the cached fields of the row encoded as enc, the i-th
-// row of the list of key (decoded now if this is its second probe), or
-// nil if the row is met for the first time: the caller decodes it where
-// it needs it (decode: into the scratch; listMatches: straight into an
-// output row).
-func (c *rowCache) lookup(codec *row.Codec, key string, i int, enc string) ([]row.Value, error) {
 	h := maphash.String(c.seed, key) + uint64(i)*0x9e3779b97f4a7c15
 	s := &c.slots[h&(joinCacheSlots-1)]
 	if s.enc == enc {
@@ -117,7 +92,19 @@ func (c *rowCache) lookup(codec *row.Codec, key string, i int, enc string) ([]ro
 		return r.Fields, nil
 	}
 	s.enc, s.fields = enc, nil
-	return nil, nil
+	n := codec.Len()
+	if len(c.scratch)-c.used < n {
+		// A new scratch: the rows this probe decoded into the old one
+		// keep it alive until they are no longer used.
+		c.scratch = make([]row.Value, max(min(2*len(c.scratch), joinScratchMax), joinScratchMin, n))
+		c.used = 0
+	}
+	r, _, err := codec.DecodeStringInto(c.scratch[c.used:], enc)
+	if err != nil {
+		return nil, fmt.Errorf("sql/exec: join: state: %w", err)
+	}
+	c.used += n
+	return r.Fields, nil
 }
 
 // decodeStored decodes a row kept in join state. Its string fields share
