@@ -40,7 +40,7 @@ func TestMain(m *testing.M) {
 			bin := filepath.Join(dir, "weir")
 			// With the test's -race, so the build reuses its packages.
 			args := append([]string{"build"}, crashtest.BuildFlags()...)
-			args = append(args, "-ldflags=-s -w", "-o", bin, "github.com/weirstream/weir/cmd/weir")
+			args = append(args, "-o", bin, "github.com/weirstream/weir/cmd/weir")
 			if out, err := exec.Command(goBin, args...).CombinedOutput(); err != nil {
 				fmt.Fprintf(os.Stderr, "building weir: %v\n%s", err, out)
 				return 1
