@@ -496,6 +496,14 @@ func (r *RuntimeContext) Subtask() int { return r.op.Subtask }
 // Parallelism returns the operator's parallelism.
 func (r *RuntimeContext) Parallelism() int { return r.op.Parallelism }
 
+// LocalDir returns a local working directory of this operator subtask's
+// own, for scratch files (spilled data, not state): it lies under the
+// job's state directory (Options.StateDir) and is removed, with whatever
+// it holds, when the job ends, fails or restarts. It may not exist yet
+// (create it with os.MkdirAll); "" when the job has no state directory
+// (an operator built by hand, a test harness).
+func (r *RuntimeContext) LocalDir() string { return r.op.StateDir }
+
 type processOp[I, O any] struct {
 	forwardOp[O]
 	fn  ProcessFunction[I, O]

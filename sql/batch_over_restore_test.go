@@ -17,9 +17,17 @@ import (
 // batch-mode input of OVER windows (the partitions' rows are kept in
 // state until the input ends, each window one operator), restores it
 // into a new job and finishes the input: the result is the
-// uninterrupted run's.
+// uninterrupted run's. With a budget of 1 KiB every partition is
+// computed from a spill file: the file is scratch, made after the input
+// ended, and the savepoint holds the rows in state either way.
 func TestBatchOverSavepointRestore(t *testing.T) {
-	const script = `CREATE TABLE T (id BIGINT, k STRING, v BIGINT) WITH ('connector' = 'datagen');
+	for _, budget := range []string{"", "SET 'table.exec.resource.external-buffer-memory' = '1 kb';\n"} {
+		t.Run(fmt.Sprintf("spill=%v", budget != ""), func(t *testing.T) { testBatchOverSavepointRestore(t, budget) })
+	}
+}
+
+func testBatchOverSavepointRestore(t *testing.T, budget string) {
+	script := budget + `CREATE TABLE T (id BIGINT, k STRING, v BIGINT) WITH ('connector' = 'datagen');
 SET 'execution.runtime-mode' = 'batch';
 SELECT id, k, v,
   RANK() OVER (PARTITION BY k ORDER BY v DESC) AS rk,

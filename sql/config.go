@@ -20,6 +20,9 @@ const (
 	KindDuration
 	KindEnum
 	KindFloat
+	// KindMemorySize is a positive number of bytes in Flink's MemorySize
+	// syntax: "10 mb", "512kb", "1g", "4096" (see ParseMemorySize).
+	KindMemorySize
 )
 
 // OptionDef describes one session option (SET 'key' = 'value').
@@ -56,6 +59,8 @@ var optionDefs = []OptionDef{
 	{Key: "table.optimizer.agg-phase-strategy", Kind: KindEnum, Default: "AUTO", Enum: []string{"AUTO", "ONE_PHASE", "TWO_PHASE"}, Doc: "group aggregation in two phases (LocalGroupAggregate, GlobalGroupAggregate) with mini-batch on: TWO_PHASE when every aggregate function can merge accumulators, AUTO too unless a call is DISTINCT (Weir's choice, measured), ONE_PHASE never; window TVF aggregations (LocalWindowAggregate, GlobalWindowAggregate; no mini-batch needed) on event time under AUTO and TWO_PHASE when no call is DISTINCT and every one can merge"},
 	{Key: "table.optimizer.distinct-agg.split.enabled", Kind: KindBool, Default: "false", Doc: "split a group aggregation with DISTINCT calls into a PARTIAL aggregate by the keys and MOD(HASH_CODE(distinct argument), bucket-num) and a FINAL aggregate by the keys (Flink's SplitAggregateRule; COUNT, SUM, $SUM0, MIN, MAX, AVG over numbers only); streaming mode only"},
 	{Key: "table.optimizer.distinct-agg.split.bucket-num", Kind: KindInt, Default: "1024", Doc: "split distinct aggregation: the number of buckets of a distinct argument (> 0)"},
+	{Key: "table.exec.resource.external-buffer-memory", Kind: KindMemorySize, Default: "10 mb", Doc: "batch mode: the memory a subtask's OVER window may take for the partition it computes; a larger partition is sorted into a spill file in the job's local state directory and read back from it (an absolute budget, estimated from the rows' encoded size; Flink's is a weight hint for managed memory)"},
+	{Key: "io.tmp.dirs", Kind: KindString, Default: "", Doc: "directories of temporary files (spilled OVER partitions of the batch mode), separated by ',', '|' or ':', subtasks taking them in turn; empty: the job's local state directory, removed with it"},
 	{Key: "table.exec.rank.topn-cache-size", Kind: KindInt, Default: "10000", Doc: "rows of decoded tops each subtask of an append-only or updatable Top-N keeps in memory, over the partitions it saw last (state stays authoritative; at least one partition's top is kept)"},
 	{Key: "table.exec.sink.upsert-materialize", Kind: KindEnum, Default: "AUTO", Enum: []string{"AUTO", "FORCE", "NONE"}, Doc: "materialise updates before upsert sinks"},
 	{Key: "table.exec.legacy-bytes-to-string-cast", Kind: KindBool, Default: "false", Doc: "Flink 2.4's migration option: true would make CAST(bytes AS STRING) replace invalid UTF-8 by U+FFFD; Weir refuses true (use MAKE_VALID_UTF8(bytes), or TRY_CAST for NULL)"},
@@ -161,6 +166,14 @@ func checkValue(d OptionDef, v string) error {
 		if _, err := ParseDuration(v); err != nil {
 			return fmt.Errorf("option %q: %w", d.Key, err)
 		}
+	case KindMemorySize:
+		n, err := ParseMemorySize(v)
+		if err != nil {
+			return fmt.Errorf("option %q: %w", d.Key, err)
+		}
+		if n <= 0 {
+			return fmt.Errorf("sql: option %q: %q must be positive", d.Key, v)
+		}
 	case KindEnum:
 		for _, e := range d.Enum {
 			if strings.EqualFold(e, strings.TrimSpace(v)) {
@@ -200,6 +213,50 @@ func (c *Config) Get(key string) string {
 func (c *Config) Int(key string) int {
 	n, _ := strconv.Atoi(strings.TrimSpace(c.Get(key)))
 	return n
+}
+
+// MemorySize returns a memory size option in bytes.
+func (c *Config) MemorySize(key string) int64 {
+	n, _ := ParseMemorySize(c.Get(key))
+	return n
+}
+
+// ParseMemorySize reads a memory size as Flink's MemorySize.parse does: a
+// non-negative integer and an optional unit, case-insensitive, with or
+// without a space: b or bytes; k, kb or kibibytes; m, mb or mebibytes;
+// g, gb or gibibytes; t, tb or tebibytes (powers of 1024). No unit means
+// bytes.
+func ParseMemorySize(s string) (int64, error) {
+	t := strings.TrimSpace(s)
+	i := 0
+	for i < len(t) && t[i] >= '0' && t[i] <= '9' {
+		i++
+	}
+	if i == 0 {
+		return 0, fmt.Errorf("sql: %q is not a memory size (a number and an optional unit: b, kb, mb, gb, tb)", s)
+	}
+	n, err := strconv.ParseInt(t[:i], 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("sql: memory size %q: the number does not fit in 64 bits", s)
+	}
+	var shift uint
+	switch strings.ToLower(strings.TrimSpace(t[i:])) {
+	case "", "b", "bytes":
+	case "k", "kb", "kibibytes":
+		shift = 10
+	case "m", "mb", "mebibytes":
+		shift = 20
+	case "g", "gb", "gibibytes":
+		shift = 30
+	case "t", "tb", "tebibytes":
+		shift = 40
+	default:
+		return 0, fmt.Errorf("sql: memory size %q: unknown unit %q (b, kb, mb, gb, tb)", s, strings.TrimSpace(t[i:]))
+	}
+	if n > int64(^uint64(0)>>1)>>shift {
+		return 0, fmt.Errorf("sql: memory size %q does not fit in 64 bits", s)
+	}
+	return n << shift, nil
 }
 
 // Bool returns a boolean option.

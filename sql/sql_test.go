@@ -54,123 +54,140 @@ func TestScripts(t *testing.T) {
 		if strings.Contains(path, "match_steps") {
 			t.Skip("a stepped MATCH_RECOGNIZE script (TestMatchSteps)")
 		}
-		dir := t.TempDir()
-		sess := sql.NewSession(sql.SessionOptions{})
-		registerTestFunctions(t, sess)
-		if strings.Contains(path, "flink_itcase_") {
-			registerFlinkTestFunctions(t, sess)
+		runScript(t, path, nil)
+	})
+}
+
+// runScript runs one script of testdata (see TestScripts) in a new
+// session, after the statements of setup (may be empty).
+func runScript(t *testing.T, path string, setup []string) {
+	dir := t.TempDir()
+	sess := sql.NewSession(sql.SessionOptions{})
+	for _, st := range setup {
+		stmts, err := parser.Parse(st)
+		if err != nil {
+			t.Fatal(err)
 		}
-		if strings.Contains(path, "catalog_ns") {
-			registerTagFunctions(t, sess)
-		}
-		if strings.Contains(path, "udf_multiset") {
-			registerMultisetTestFunctions(t, sess)
-		}
-		if strings.Contains(path, "udf_over.txt") {
-			registerOverTestFunctions(t, sess)
-		}
-		if strings.Contains(path, "udf_overload_agg") || strings.Contains(path, "udf_default") {
-			registerOverloadedAggregates(t, sess)
-		}
-		datadriven.RunTest(t, path, func(t *testing.T, d *datadriven.TestData) string {
-			input := strings.ReplaceAll(d.Input, "$DIR", dir)
-			switch d.Cmd {
-			case "file":
-				var name string
-				d.ScanArgs(t, "name", &name)
-				if err := os.MkdirAll(filepath.Dir(filepath.Join(dir, name)), 0o755); err != nil {
-					t.Fatal(err)
-				}
-				if err := os.WriteFile(filepath.Join(dir, name), []byte(input+"\n"), 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return ""
-			case "read":
-				var name string
-				d.ScanArgs(t, "name", &name)
-				if d.HasArg("files") {
-					return markerFiles(filepath.Join(dir, name))
-				}
-				return readLines(t, filepath.Join(dir, name), d.HasArg("dirs"))
-			case "explain", "explain-full":
-				stmts, err := parser.Parse(input)
-				if err != nil {
-					return "error: " + err.Error() + "\n"
-				}
-				if d.Cmd == "explain" {
-					stmts[0] = changelogModeOnly(stmts[0])
-				}
-				res, _, err := sess.Execute(stmts[0])
-				if err != nil {
-					return "error: " + err.Error() + "\n"
-				}
-				if d.Cmd == "explain" {
-					return physicalSection(res.Text)
-				}
-				return res.Text
-			case "exec":
-				if d.HasArg("skip") {
-					// A case kept with its expected (Flink's) output but not
-					// run; the comment above the block says why.
-					return d.Expected
-				}
-				par, backend := 1, weir.StateHeap
-				table := d.HasArg("table")
-				if d.HasArg("parallelism") {
-					d.ScanArgs(t, "parallelism", &par)
-				}
-				if d.HasArg("backend") {
-					d.ScanArgs(t, "backend", &backend)
-				}
-				so := scriptOpts{par: par, backend: backend, table: table,
-					perRecordWatermarks: d.HasArg("per-record-watermarks"), sorted: d.HasArg("sorted")}
-				if a, ok := d.Arg("upsert-key"); ok {
-					// The result materialised as an upsert sink keyed by these
-					// columns (a change replaces or deletes the key's row).
-					for _, v := range a.Vals {
-						k, err := strconv.Atoi(v)
-						if err != nil {
-							t.Fatalf("upsert-key: %v", err)
-						}
-						so.upsertKey = append(so.upsertKey, k)
-					}
-					so.table = true
-				}
-				// The test's directory prints as $DIR (errors naming files).
-				out := func(s string) string { return strings.ReplaceAll(s, dir, "$DIR") }
-				if d.HasArg("drop-update-before") {
-					// The records an upsert sink receives (Flink's
-					// getRawResultsAsStrings): the changelog without its -U
-					// rows, which the planner asks of no operator for such a
-					// sink (their other rows are the same).
-					out = func(s string) string {
-						var keep []string
-						for _, l := range strings.SplitAfter(strings.ReplaceAll(s, dir, "$DIR"), "\n") {
-							if !strings.HasPrefix(l, "-U[") {
-								keep = append(keep, l)
-							}
-						}
-						return strings.Join(keep, "")
-					}
-				}
-				if d.HasArg("agg-modes") {
-					// Flink's StreamingWithAggTestBase matrix
-					// (itcase_modes_test.go).
-					return out(execAggModes(t, sess, input, so))
-				}
-				if d.HasArg("minibatch-modes") {
-					// Flink's StreamingWithMiniBatchTestBase.
-					return out(execModes(t, sess, input, so, flinkMiniBatchModes))
-				}
-				if d.HasArg("state-modes") {
-					// Flink's StreamingWithStateTestBase: heap, RocksDB.
-					return out(execModes(t, sess, input, so, flinkStateModes))
-				}
-				return out(execScriptOpts(t, sess, input, so))
+		for _, stmt := range stmts {
+			if _, _, err := sess.Execute(stmt); err != nil {
+				t.Fatal(err)
 			}
-			t.Fatalf("unknown command %s", d.Cmd)
+		}
+	}
+	registerTestFunctions(t, sess)
+	if strings.Contains(path, "flink_itcase_") {
+		registerFlinkTestFunctions(t, sess)
+	}
+	if strings.Contains(path, "catalog_ns") {
+		registerTagFunctions(t, sess)
+	}
+	if strings.Contains(path, "udf_multiset") {
+		registerMultisetTestFunctions(t, sess)
+	}
+	if strings.Contains(path, "udf_over.txt") {
+		registerOverTestFunctions(t, sess)
+	}
+	if strings.Contains(path, "udf_overload_agg") || strings.Contains(path, "udf_default") {
+		registerOverloadedAggregates(t, sess)
+	}
+	datadriven.RunTest(t, path, func(t *testing.T, d *datadriven.TestData) string {
+		input := strings.ReplaceAll(d.Input, "$DIR", dir)
+		switch d.Cmd {
+		case "file":
+			var name string
+			d.ScanArgs(t, "name", &name)
+			if err := os.MkdirAll(filepath.Dir(filepath.Join(dir, name)), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(dir, name), []byte(input+"\n"), 0o644); err != nil {
+				t.Fatal(err)
+			}
 			return ""
-		})
+		case "read":
+			var name string
+			d.ScanArgs(t, "name", &name)
+			if d.HasArg("files") {
+				return markerFiles(filepath.Join(dir, name))
+			}
+			return readLines(t, filepath.Join(dir, name), d.HasArg("dirs"))
+		case "explain", "explain-full":
+			stmts, err := parser.Parse(input)
+			if err != nil {
+				return "error: " + err.Error() + "\n"
+			}
+			if d.Cmd == "explain" {
+				stmts[0] = changelogModeOnly(stmts[0])
+			}
+			res, _, err := sess.Execute(stmts[0])
+			if err != nil {
+				return "error: " + err.Error() + "\n"
+			}
+			if d.Cmd == "explain" {
+				return physicalSection(res.Text)
+			}
+			return res.Text
+		case "exec":
+			if d.HasArg("skip") {
+				// A case kept with its expected (Flink's) output but not
+				// run; the comment above the block says why.
+				return d.Expected
+			}
+			par, backend := 1, weir.StateHeap
+			table := d.HasArg("table")
+			if d.HasArg("parallelism") {
+				d.ScanArgs(t, "parallelism", &par)
+			}
+			if d.HasArg("backend") {
+				d.ScanArgs(t, "backend", &backend)
+			}
+			so := scriptOpts{par: par, backend: backend, table: table,
+				perRecordWatermarks: d.HasArg("per-record-watermarks"), sorted: d.HasArg("sorted")}
+			if a, ok := d.Arg("upsert-key"); ok {
+				// The result materialised as an upsert sink keyed by these
+				// columns (a change replaces or deletes the key's row).
+				for _, v := range a.Vals {
+					k, err := strconv.Atoi(v)
+					if err != nil {
+						t.Fatalf("upsert-key: %v", err)
+					}
+					so.upsertKey = append(so.upsertKey, k)
+				}
+				so.table = true
+			}
+			// The test's directory prints as $DIR (errors naming files).
+			out := func(s string) string { return strings.ReplaceAll(s, dir, "$DIR") }
+			if d.HasArg("drop-update-before") {
+				// The records an upsert sink receives (Flink's
+				// getRawResultsAsStrings): the changelog without its -U
+				// rows, which the planner asks of no operator for such a
+				// sink (their other rows are the same).
+				out = func(s string) string {
+					var keep []string
+					for _, l := range strings.SplitAfter(strings.ReplaceAll(s, dir, "$DIR"), "\n") {
+						if !strings.HasPrefix(l, "-U[") {
+							keep = append(keep, l)
+						}
+					}
+					return strings.Join(keep, "")
+				}
+			}
+			if d.HasArg("agg-modes") {
+				// Flink's StreamingWithAggTestBase matrix
+				// (itcase_modes_test.go).
+				return out(execAggModes(t, sess, input, so))
+			}
+			if d.HasArg("minibatch-modes") {
+				// Flink's StreamingWithMiniBatchTestBase.
+				return out(execModes(t, sess, input, so, flinkMiniBatchModes))
+			}
+			if d.HasArg("state-modes") {
+				// Flink's StreamingWithStateTestBase: heap, RocksDB.
+				return out(execModes(t, sess, input, so, flinkStateModes))
+			}
+			return out(execScriptOpts(t, sess, input, so))
+		}
+		t.Fatalf("unknown command %s", d.Cmd)
+		return ""
 	})
 }
 

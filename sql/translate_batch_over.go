@@ -2,6 +2,7 @@ package sql
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/weirstream/weir"
 	"github.com/weirstream/weir/row"
@@ -27,7 +28,9 @@ func (t *translator) batchOverAggregate(n *plan.BatchOverAggregate) (weir.Stream
 	}
 	for wi, w := range n.Windows {
 		spec := exec.BatchOverSpec{Types: append([]row.Type(nil), types...), PartitionKeys: w.PartitionKeys, Name: "OverAggregate",
-			UID: t.uid("OverAggregate", fmt.Sprintf("%s#%d", describeNode(n), wi))}
+			UID:          t.uid("OverAggregate", fmt.Sprintf("%s#%d", describeNode(n), wi)),
+			MemoryBudget: t.cfg.MemorySize("table.exec.resource.external-buffer-memory"),
+			SpillDirs:    tmpDirs(t.cfg.Get("io.tmp.dirs"))}
 		for _, k := range w.OrderBy {
 			spec.OrderBy = append(spec.OrderBy, exec.OrderKey{Col: k.Col, Desc: k.Desc, NullsLast: k.NullsLast})
 		}
@@ -82,4 +85,16 @@ func batchOverCall(c plan.BatchOverCall) (exec.BatchOverCall, error) {
 	out.Start = exec.FrameBound{Kind: batchBoundKinds[c.Start.Kind], Rows: c.Start.Rows, Range: c.Start.Range, RangeType: c.Start.RangeType}
 	out.End = exec.FrameBound{Kind: batchBoundKinds[c.End.Kind], Rows: c.End.Rows, Range: c.End.Range, RangeType: c.End.RangeType}
 	return out, nil
+}
+
+// tmpDirs splits io.tmp.dirs as Flink does: at ',', '|' or the path
+// separator ':'.
+func tmpDirs(v string) []string {
+	var dirs []string
+	for _, d := range strings.FieldsFunc(v, func(r rune) bool { return r == ',' || r == '|' || r == ':' }) {
+		if d = strings.TrimSpace(d); d != "" {
+			dirs = append(dirs, d)
+		}
+	}
+	return dirs
 }

@@ -3,8 +3,6 @@ package exec
 import (
 	"fmt"
 	"math/big"
-	"slices"
-	"sort"
 	"time"
 
 	"github.com/weirstream/weir"
@@ -101,6 +99,19 @@ type BatchOverSpec struct {
 	Calls []BatchOverCall
 	// UID and Name name the operator (optional).
 	UID, Name string
+	// MemoryBudget is the memory, in bytes, a partition may take while it
+	// is sorted and computed (table.exec.resource.external-buffer-memory;
+	// estimated from the rows' encoded size and their number of fields);
+	// a larger partition is sorted externally into a spill file and read
+	// back from it. Zero or negative: no limit.
+	MemoryBudget int64
+	// SpillDirs are the directories of the spill files (io.tmp.dirs),
+	// subtask i taking the (i mod len)-th; none: the subtask's local
+	// directory under the job's state directory
+	// (weir.RuntimeContext.LocalDir), or the system's temporary directory
+	// when the job has none. Each subtask makes a directory of its own in
+	// it as its first partition spills, removed when the subtask closes.
+	SpillDirs []string
 }
 
 func (s BatchOverSpec) check() error {
@@ -141,7 +152,9 @@ func (s BatchOverSpec) check() error {
 // a checkpoint holds them) and, when the input ends (the final
 // watermark), sorts the partition by the order keys (rows with equal keys
 // in arrival order) and emits every row with the calls' results appended,
-// insert-only. A partition is held in memory while it is computed.
+// insert-only. A partition is held in memory while it is computed when
+// it fits spec.MemoryBudget, else it is sorted into a spill file and read
+// back from it (batch_over_spill.go).
 func BatchOver(in weir.Stream[row.Row], spec BatchOverSpec) (weir.Stream[row.Row], error) {
 	if err := spec.check(); err != nil {
 		return weir.Stream[row.Row]{}, err
@@ -161,12 +174,23 @@ type batchOverFn struct {
 	spec  BatchOverSpec
 	codec *row.Codec
 	rows  state.List[string]
+	spill spillFiles
 }
 
 func (f *batchOverFn) Open(ctx *weir.KeyedRuntimeContext[string]) error {
 	f.codec = row.NewCodec(f.spec.Types)
 	f.rows = state.GetList[string, string](ctx.State(), state.Descriptor{Name: "batch-over-rows"})
+	base := ctx.LocalDir()
+	if d := f.spec.SpillDirs; len(d) > 0 {
+		base = d[ctx.Subtask()%len(d)]
+	}
+	f.spill = spillFiles{base: base}
 	return nil
+}
+
+// Close removes the spill files a failed partition left.
+func (f *batchOverFn) Close() error {
+	return f.spill.close()
 }
 
 func (f *batchOverFn) ProcessElement(ctx *weir.KeyedContext[string, row.Row], in row.Row) error {
@@ -178,100 +202,151 @@ func (f *batchOverFn) ProcessElement(ctx *weir.KeyedContext[string, row.Row], in
 	return nil
 }
 
-func (f *batchOverFn) OnTimer(ctx *weir.KeyedContext[string, row.Row], _ int64) error {
+func (f *batchOverFn) OnTimer(ctx *weir.KeyedContext[string, row.Row], _ int64) (err error) {
 	enc := f.rows.Get()
 	if len(enc) == 0 {
 		return nil
 	}
-	rows := make([]row.Row, 0, len(enc))
-	for _, b := range enc {
-		r, _, err := f.codec.Decode([]byte(b))
-		if err != nil {
-			return fmt.Errorf("sql/exec: OverAggregate: decoding a kept row: %w", err)
-		}
-		rows = append(rows, r)
+	p, err := f.sortPartition(enc)
+	if err != nil {
+		return err
 	}
 	f.rows.Clear()
+	if p.file != nil {
+		defer func() {
+			if rerr := f.spill.remove(p.file); rerr != nil && err == nil {
+				err = rerr
+			}
+		}()
+	}
+	return f.emit(p, ctx.Collect)
+}
+
+// emit computes the calls over the sorted partition p and emits its rows
+// with their results, in the window's order, row by row: every call keeps
+// its own cursors into p (see batch_over_spill.go).
+func (f *batchOverFn) emit(p *sortedPart, collect func(row.Row)) error {
 	spec := f.spec
-	if len(spec.OrderBy) > 0 {
-		slices.SortStableFunc(rows, func(a, b row.Row) int { return compareByKeys(a, b, spec.OrderBy, spec.Types) })
-	}
-	n := len(rows)
-	// peerStart[i] and peerEnd[i]: the row's peer group [start, end).
-	peerStart, peerEnd := make([]int, n), make([]int, n)
-	for i := 0; i < n; {
-		j := i + 1
-		for j < n && compareByKeys(rows[i], rows[j], spec.OrderBy, spec.Types) == 0 {
-			j++
-		}
-		for k := i; k < j; k++ {
-			peerStart[k], peerEnd[k] = i, j
-		}
-		i = j
-	}
-	out := make([][]row.Value, n)
-	w := len(spec.Types)
-	for i, r := range rows {
-		out[i] = append(make([]row.Value, 0, w+len(spec.Calls)), r.Fields...)
-	}
-	for _, c := range spec.Calls {
-		var err error
-		switch c.Func {
-		case OverAgg:
-			err = f.aggregate(c, rows, peerStart, peerEnd, out)
-		default:
-			rankCall(c, rows, peerStart, peerEnd, out)
-		}
+	n := p.n
+	evals := make([]*overEval, len(spec.Calls))
+	for i, c := range spec.Calls {
+		e, err := f.newEval(c, p)
 		if err != nil {
 			return err
 		}
+		evals[i] = e
 	}
-	for _, fields := range out {
-		ctx.Collect(row.Row{Kind: row.Insert, Fields: fields})
+	cur, look := p.cursor(), p.cursor()
+	pi := peerInfo{n: n}
+	w := len(spec.Types)
+	for i := 0; i < n; i++ {
+		r := cur.at(i)
+		pi.i = i
+		if i >= pi.end {
+			// A new peer group: find its end.
+			pi.start, pi.dense = i, pi.dense+1
+			j := i + 1
+			for j < n && compareByKeys(r, look.at(j), spec.OrderBy, spec.Types) == 0 {
+				j++
+			}
+			pi.end = j
+		}
+		fields := append(make([]row.Value, 0, w+len(spec.Calls)), r.Fields...)
+		for _, e := range evals {
+			fields = e.next(fields, r, &pi)
+			if e.set != nil {
+				if err := e.set.failed(); err != nil {
+					return err
+				}
+			}
+		}
+		if p.err != nil {
+			return p.err
+		}
+		collect(row.Row{Kind: row.Insert, Fields: fields})
 	}
 	return nil
 }
 
-// rankCall appends the ranking, NTILE, LEAD or LAG column.
-func rankCall(c BatchOverCall, rows []row.Row, peerStart, peerEnd []int, out [][]row.Value) {
-	n := len(rows)
-	dense := int64(0)
-	for i := range rows {
-		if peerStart[i] == i {
-			dense++
+// peerInfo is where the current row i stands among the partition's n
+// rows: its peer group [start, end) and the group's number (dense).
+type peerInfo struct {
+	i, n, start, end int
+	dense            int64
+}
+
+// overEval computes one call row by row.
+type overEval struct {
+	f *batchOverFn
+	c BatchOverCall
+	// cur reads LEAD's and LAG's row.
+	cur *partCursor
+	// Aggregates: set over the rows [a, b); add reads row b, drop row a,
+	// redo the frame of a recomputed row; lo and hi are the RANGE offset
+	// bounds' cursors and last positions.
+	set             *aggSet
+	slide           bool
+	a, b            int
+	add, drop, redo *partCursor
+	loCur, hiCur    *partCursor
+	loPos, hiPos    int
+}
+
+func (f *batchOverFn) newEval(c BatchOverCall, p *sortedPart) (*overEval, error) {
+	e := &overEval{f: f, c: c}
+	switch c.Func {
+	case OverLead, OverLag:
+		e.cur = p.cursor()
+	case OverAgg:
+		e.slide = c.Start.Kind != BoundUnboundedPreceding && retractable(c.Agg, f.spec.Types)
+		set, err := newAggSet([]AggCall{c.Agg}, f.spec.Types, e.slide)
+		if err != nil {
+			return nil, err
 		}
-		var v row.Value
-		switch c.Func {
-		case OverRowNumber:
-			v = row.Int(int64(i + 1))
-		case OverRank:
-			v = row.Int(int64(peerStart[i] + 1))
-		case OverDenseRank:
-			v = row.Int(dense)
-		case OverPercentRank:
-			p := 0.0
-			if n > 1 {
-				p = float64(peerStart[i]) / float64(n-1)
-			}
-			v = row.Float(p)
-		case OverCumeDist:
-			v = row.Float(float64(peerEnd[i]) / float64(n))
-		case OverNtile:
-			v = row.Int(ntile(int64(i), int64(n), c.Offset))
-		case OverLead, OverLag:
-			j := int64(i) + c.Offset
-			if c.Func == OverLag {
-				j = int64(i) - c.Offset
-			}
-			switch {
-			case j >= 0 && j < int64(n):
-				v = rows[j].Fields[c.Arg]
-			case c.Default >= 0:
-				v = rows[i].Fields[c.Default]
-			}
-		}
-		out[i] = append(out[i], v)
+		e.set = set
+		e.add, e.drop, e.redo = p.cursor(), p.cursor(), p.cursor()
+		e.loCur, e.hiCur = p.cursor(), p.cursor()
 	}
+	return e, nil
+}
+
+// next appends the call's value for the current row r.
+func (e *overEval) next(dst []row.Value, r row.Row, pi *peerInfo) []row.Value {
+	c := e.c
+	i, n := pi.i, pi.n
+	var v row.Value
+	switch c.Func {
+	case OverAgg:
+		return e.aggregate(dst, r, pi)
+	case OverRowNumber:
+		v = row.Int(int64(i + 1))
+	case OverRank:
+		v = row.Int(int64(pi.start + 1))
+	case OverDenseRank:
+		v = row.Int(pi.dense)
+	case OverPercentRank:
+		p := 0.0
+		if n > 1 {
+			p = float64(pi.start) / float64(n-1)
+		}
+		v = row.Float(p)
+	case OverCumeDist:
+		v = row.Float(float64(pi.end) / float64(n))
+	case OverNtile:
+		v = row.Int(ntile(int64(i), int64(n), c.Offset))
+	case OverLead, OverLag:
+		j := int64(i) + c.Offset
+		if c.Func == OverLag {
+			j = int64(i) - c.Offset
+		}
+		switch {
+		case j >= 0 && j < int64(n):
+			v = e.cur.at(int(j)).Fields[c.Arg]
+		case c.Default >= 0:
+			v = r.Fields[c.Default]
+		}
+	}
+	return append(dst, v)
 }
 
 // ntile is the bucket (1-based) of row i (0-based) of n rows in k
@@ -306,55 +381,51 @@ func retractable(a AggCall, types []row.Type) bool {
 	return false
 }
 
-// aggregate appends an aggregate's column: the frame of every row is
-// [lo, hi) of the sorted partition. A frame from UNBOUNDED PRECEDING
+// aggregate appends an aggregate's value for the current row: its frame
+// is [lo, hi) of the sorted partition. A frame from UNBOUNDED PRECEDING
 // grows (rows are only added); another slides, retracting the rows that
-// leave it when the accumulator can, else it is recomputed.
-func (f *batchOverFn) aggregate(c BatchOverCall, rows []row.Row, peerStart, peerEnd []int, out [][]row.Value) error {
-	slide := c.Start.Kind != BoundUnboundedPreceding && retractable(c.Agg, f.spec.Types)
-	set, err := newAggSet([]AggCall{c.Agg}, f.spec.Types, slide)
-	if err != nil {
-		return err
+// leave it when the accumulator can, else it is recomputed. Both bounds
+// only move forward from one row to the next.
+func (e *overEval) aggregate(dst []row.Value, r row.Row, pi *peerInfo) []row.Value {
+	c := e.c
+	lo := e.bound(c.Start, false, r, pi)
+	hi := e.bound(c.End, true, r, pi)
+	if hi < lo {
+		hi = lo
 	}
-	a, b := 0, 0 // the rows in the accumulator
-	for i := range rows {
-		lo := f.bound(c, c.Start, false, i, rows, peerStart, peerEnd)
-		hi := f.bound(c, c.End, true, i, rows, peerStart, peerEnd)
-		if hi < lo {
-			hi = lo
+	set := e.set
+	switch {
+	case c.Start.Kind == BoundUnboundedPreceding:
+		for ; e.b < hi; e.b++ {
+			set.apply(e.add.at(e.b), false)
 		}
-		switch {
-		case c.Start.Kind == BoundUnboundedPreceding:
-			for ; b < hi; b++ {
-				set.apply(rows[b], false)
-			}
-		case slide && lo >= a && hi >= b:
-			if lo >= b {
-				set.reset()
-				a, b = lo, lo
-			}
-			for ; b < hi; b++ {
-				set.apply(rows[b], false)
-			}
-			for ; a < lo; a++ {
-				set.apply(rows[a], true)
-			}
-		default:
+	case e.slide && lo >= e.a && hi >= e.b:
+		if lo >= e.b {
 			set.reset()
-			for k := lo; k < hi; k++ {
-				set.apply(rows[k], false)
-			}
-			a, b = lo, hi
+			e.a, e.b = lo, lo
 		}
-		out[i] = set.appendValues(out[i])
+		for ; e.b < hi; e.b++ {
+			set.apply(e.add.at(e.b), false)
+		}
+		for ; e.a < lo; e.a++ {
+			set.apply(e.drop.at(e.a), true)
+		}
+	default:
+		set.reset()
+		for k := lo; k < hi; k++ {
+			set.apply(e.redo.at(k), false)
+		}
+		e.a, e.b = lo, hi
 	}
-	return set.failed()
+	return set.appendValues(dst)
 }
 
-// bound returns the index of a frame bound for row i: the first row of
-// the frame (end false) or the one after its last (end true).
-func (f *batchOverFn) bound(c BatchOverCall, fb FrameBound, end bool, i int, rows []row.Row, peerStart, peerEnd []int) int {
-	n := len(rows)
+// bound returns the index of a frame bound for the current row r: the
+// first row of the frame (end false) or the one after its last (end
+// true).
+func (e *overEval) bound(fb FrameBound, end bool, r row.Row, pi *peerInfo) int {
+	c := e.c
+	i, n := pi.i, pi.n
 	clamp := func(x int64) int { return int(max(0, min(int64(n), x))) }
 	switch fb.Kind {
 	case BoundUnboundedPreceding:
@@ -368,9 +439,9 @@ func (f *batchOverFn) bound(c BatchOverCall, fb FrameBound, end bool, i int, row
 		case c.Rows:
 			return i
 		case end:
-			return peerEnd[i]
+			return pi.end
 		default:
-			return peerStart[i]
+			return pi.start
 		}
 	}
 	if c.Rows {
@@ -386,21 +457,31 @@ func (f *batchOverFn) bound(c BatchOverCall, fb FrameBound, end bool, i int, row
 		}
 		return clamp(j)
 	}
-	// RANGE n PRECEDING|FOLLOWING over the one order key.
-	k := f.spec.OrderBy[0]
-	t := f.spec.Types[k.Col]
-	x := rows[i].Fields[k.Col]
+	// RANGE n PRECEDING|FOLLOWING over the one order key: the first row
+	// at or past the bound (end: past it). The rows are sorted by the
+	// key and the bound moves with it, so the search goes on from the
+	// previous row's answer.
+	k := e.f.spec.OrderBy[0]
+	t := e.f.spec.Types[k.Col]
+	x := r.Fields[k.Col]
 	// Preceding rows are smaller (ascending) or larger (descending).
 	neg := (fb.Kind == BoundPreceding) != k.Desc
 	ot := t
 	if t.Root == row.TypeDecimal && fb.RangeType.Root == row.TypeDecimal || fb.RangeType.Root == row.TypeIntervalYearMonth {
 		ot = fb.RangeType
 	}
-	cmp := func(j int) int { return rangeCompare(rows[j].Fields[k.Col], x, fb.Range, neg, k, t, ot) }
+	pos, cur := &e.loPos, e.loCur
 	if end {
-		return sort.Search(n, func(j int) bool { return cmp(j) > 0 })
+		pos, cur = &e.hiPos, e.hiCur
 	}
-	return sort.Search(n, func(j int) bool { return cmp(j) >= 0 })
+	for *pos < n {
+		cmp := rangeCompare(cur.at(*pos).Fields[k.Col], x, fb.Range, neg, k, t, ot)
+		if cmp > 0 || cmp == 0 && !end {
+			break
+		}
+		*pos++
+	}
+	return *pos
 }
 
 // rangeCompare compares y with the bound x + off (x - off when neg) in

@@ -1,9 +1,13 @@
 package exec
 
 import (
+	"errors"
 	"fmt"
+	"io"
 	"math/rand"
+	"os"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/weirstream/weir/row"
@@ -120,9 +124,11 @@ func naive(f Func, vals []row.Value) row.Value {
 }
 
 // TestBatchOverFramesByDefinition checks the growing, sliding and
-// recomputed frames and the RANGE bounds' binary search against the
+// recomputed frames and the RANGE bounds' forward search against the
 // frames' definition, on random partitions with ties and NULLs, ROWS and
-// RANGE, ascending and descending keys, NULLs first and last.
+// RANGE, ascending and descending keys, NULLs first and last; the
+// partition in memory, or spilled (a budget of one byte: every row a run
+// of its own; or of about two rows), leaving no file behind.
 func TestBatchOverFramesByDefinition(t *testing.T) {
 	rng := rand.New(rand.NewSource(7))
 	types := []row.Type{row.IntType(), row.BigInt()}
@@ -134,6 +140,7 @@ func TestBatchOverFramesByDefinition(t *testing.T) {
 		}
 		return row.Int(int64(rng.Intn(n)))
 	}
+	spillDir := t.TempDir()
 	for iter := 0; iter < 3000; iter++ {
 		n := rng.Intn(12)
 		rows := make([]row.Row, n)
@@ -165,23 +172,29 @@ func TestBatchOverFramesByDefinition(t *testing.T) {
 		if err := spec.check(); err != nil {
 			t.Fatal(err)
 		}
-		slices.SortStableFunc(rows, func(a, b row.Row) int { return compareByKeys(a, b, spec.OrderBy, types) })
-		peerStart, peerEnd := make([]int, n), make([]int, n)
-		for i := 0; i < n; {
-			j := i + 1
-			for j < n && compareByKeys(rows[i], rows[j], spec.OrderBy, types) == 0 {
-				j++
-			}
-			for x := i; x < j; x++ {
-				peerStart[x], peerEnd[x] = i, j
-			}
-			i = j
+		// The frames are computed with the partition in memory and, with
+		// a budget of a few rows, spilled.
+		spec.MemoryBudget = []int64{0, 1, 200}[iter%3]
+		fn := &batchOverFn{spec: spec, codec: row.NewCodec(types), spill: spillFiles{base: spillDir}}
+		var enc []string
+		for _, r := range rows {
+			enc = append(enc, string(fn.codec.Append(nil, r)))
 		}
-		out := make([][]row.Value, n)
-		fn := &batchOverFn{spec: spec}
-		if err := fn.aggregate(c, rows, peerStart, peerEnd, out); err != nil {
+		p, err := fn.sortPartition(enc)
+		if err != nil {
 			t.Fatal(err)
 		}
+		if spec.MemoryBudget == 1 && (p.file != nil) != (n > 1) {
+			t.Fatalf("budget %d, %d rows: spilled %v", spec.MemoryBudget, n, p.file != nil)
+		}
+		var out [][]row.Value
+		if err := fn.emit(p, func(r row.Row) { out = append(out, r.Fields[len(types):]) }); err != nil {
+			t.Fatal(err)
+		}
+		if err := fn.spill.close(); err != nil {
+			t.Fatal(err)
+		}
+		slices.SortStableFunc(rows, func(a, b row.Row) int { return compareByKeys(a, b, spec.OrderBy, types) })
 		keys := make([]row.Value, n)
 		for i, r := range rows {
 			keys[i] = r.Fields[0]
@@ -215,6 +228,9 @@ func TestBatchOverFramesByDefinition(t *testing.T) {
 			}
 		}
 	}
+	if ents, err := os.ReadDir(spillDir); err != nil || len(ents) != 0 {
+		t.Fatalf("spill directory after the partitions: %v, %v", ents, err)
+	}
 }
 
 func TestNtile(t *testing.T) {
@@ -238,18 +254,106 @@ func TestNtile(t *testing.T) {
 	}
 }
 
-// BenchmarkBatchOverAggregate computes SUM over 10k sorted rows of one
-// partition per frame kind (reported per row).
+// TestBatchOverSpillSortStable sorts 1000 rows with many equal keys
+// through runs of a few rows (a budget of 1 KiB: about 90 runs, merged
+// 16 at a time into 6, then into one) and reads them back by the cursors
+// forwards and by seeks: the order is the in-memory stable sort's.
+func TestBatchOverSpillSortStable(t *testing.T) {
+	rng := rand.New(rand.NewSource(3))
+	types := []row.Type{row.IntType(), row.BigInt()}
+	spec := BatchOverSpec{Types: types, OrderBy: []OrderKey{{Col: 0, Desc: true, NullsLast: false}}, MemoryBudget: 1 << 10}
+	fn := &batchOverFn{spec: spec, codec: row.NewCodec(types), spill: spillFiles{base: t.TempDir()}}
+	var rows []row.Row
+	var enc []string
+	for i := range 1000 {
+		k := row.Int(int64(rng.Intn(20)))
+		if rng.Intn(10) == 0 {
+			k = row.Null()
+		}
+		rows = append(rows, row.Of(k, row.Int(int64(i))))
+		enc = append(enc, string(fn.codec.Append(nil, rows[i])))
+	}
+	p, err := fn.sortPartition(enc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		if err := fn.spill.close(); err != nil {
+			t.Error(err)
+		}
+	}()
+	if p.file == nil {
+		t.Fatal("not spilled")
+	}
+	slices.SortStableFunc(rows, func(a, b row.Row) int { return compareByKeys(a, b, spec.OrderBy, types) })
+	fwd, jump := p.cursor(), p.cursor()
+	for i, want := range rows {
+		if got := fwd.at(i); got.Fields[1].Int() != want.Fields[1].Int() {
+			t.Fatalf("row %d: id %d, want %d", i, got.Fields[1].Int(), want.Fields[1].Int())
+		}
+		j := rng.Intn(len(rows))
+		if got := jump.at(j); got.Fields[1].Int() != rows[j].Fields[1].Int() {
+			t.Fatalf("row %d by a seek: id %d, want %d", j, got.Fields[1].Int(), rows[j].Fields[1].Int())
+		}
+	}
+	if p.err != nil {
+		t.Fatal(p.err)
+	}
+}
+
+// TestBatchOverSpillReadError cuts a partition's spill file short
+// between the sort and the computation: the computation fails with an
+// error naming the file, not a panic, and the files are removed.
+func TestBatchOverSpillReadError(t *testing.T) {
+	types := []row.Type{row.IntType(), row.BigInt()}
+	c := BatchOverCall{Func: OverAgg, Agg: Call(Sum, 1), Start: FrameBound{Kind: BoundPreceding, Range: row.Int(3)}, End: FrameBound{Kind: BoundCurrentRow}}
+	spec := BatchOverSpec{Types: types, OrderBy: []OrderKey{{Col: 0}}, MemoryBudget: 1 << 10,
+		Calls: []BatchOverCall{c, {Func: OverLag, Arg: 1, Default: -1, Offset: 5}, {Func: OverCumeDist}}}
+	if err := spec.check(); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	fn := &batchOverFn{spec: spec, codec: row.NewCodec(types), spill: spillFiles{base: dir}}
+	var enc []string
+	for i := range 500 {
+		enc = append(enc, string(fn.codec.Append(nil, row.Of(row.Int(int64(i*7%50)), row.Int(int64(i))))))
+	}
+	p, err := fn.sortPartition(enc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.file == nil {
+		t.Fatal("500 rows did not spill with a budget of 1 KiB")
+	}
+	if err := p.file.Truncate(p.size / 2); err != nil {
+		t.Fatal(err)
+	}
+	rows := 0
+	err = fn.emit(p, func(row.Row) { rows++ })
+	if err == nil || !strings.Contains(err.Error(), p.file.Name()) || !errors.Is(err, io.ErrUnexpectedEOF) {
+		t.Fatalf("after %d rows: %v; want an unexpected EOF naming %s", rows, err, p.file.Name())
+	}
+	if rows == 0 || rows >= 500 {
+		t.Fatalf("%d rows emitted before the cut", rows)
+	}
+	if err := fn.spill.close(); err != nil {
+		t.Fatal(err)
+	}
+	if ents, err := os.ReadDir(dir); err != nil || len(ents) != 0 {
+		t.Fatalf("left in the spill directory: %v, %v", ents, err)
+	}
+}
+
+// BenchmarkBatchOverAggregate sorts and computes SUM over 10k rows of
+// one partition per frame kind (reported per row), in memory and spilled
+// (a budget of 64 KiB).
 func BenchmarkBatchOverAggregate(b *testing.B) {
 	types := []row.Type{row.IntType(), row.BigInt()}
 	const n = 10000
-	rows := make([]row.Row, n)
-	for i := range rows {
-		rows[i] = row.Of(row.Int(int64(i/3)), row.Int(int64(i%97)))
-	}
-	peerStart, peerEnd := make([]int, n), make([]int, n)
-	for i := range rows {
-		peerStart[i], peerEnd[i] = i/3*3, min(n, i/3*3+3)
+	codec := row.NewCodec(types)
+	enc := make([]string, n)
+	for i := range enc {
+		enc[i] = string(codec.Append(nil, row.Of(row.Int(int64(i/3)), row.Int(int64(i%97)))))
 	}
 	for _, tc := range []struct {
 		name string
@@ -260,26 +364,37 @@ func BenchmarkBatchOverAggregate(b *testing.B) {
 		{"range-5-preceding-5-following", BatchOverCall{Start: FrameBound{Kind: BoundPreceding, Range: row.Int(5)}, End: FrameBound{Kind: BoundFollowing, Range: row.Int(5)}}},
 		{"rows-10-preceding-distinct-recomputed", BatchOverCall{Rows: true, Start: FrameBound{Kind: BoundPreceding, Rows: 10}, End: FrameBound{Kind: BoundCurrentRow}}},
 	} {
-		b.Run(tc.name, func(b *testing.B) {
-			c := tc.c
-			c.Agg = Call(Sum, 1)
-			if tc.name == "rows-10-preceding-distinct-recomputed" {
-				c.Agg = c.Agg.WithDistinct()
+		for _, budget := range []int64{0, 64 << 10} {
+			name := tc.name + "/mem"
+			if budget > 0 {
+				name = tc.name + "/spilled"
 			}
-			fn := &batchOverFn{spec: BatchOverSpec{Types: types, OrderBy: []OrderKey{{Col: 0}}, Calls: []BatchOverCall{c}}}
-			out := make([][]row.Value, n)
-			b.ReportAllocs()
-			b.ResetTimer()
-			for range b.N {
-				for i := range out {
-					out[i] = out[i][:0]
+			b.Run(name, func(b *testing.B) {
+				c := tc.c
+				c.Agg = Call(Sum, 1)
+				if tc.name == "rows-10-preceding-distinct-recomputed" {
+					c.Agg = c.Agg.WithDistinct()
 				}
-				if err := fn.aggregate(c, rows, peerStart, peerEnd, out); err != nil {
-					b.Fatal(err)
+				fn := &batchOverFn{spec: BatchOverSpec{Types: types, OrderBy: []OrderKey{{Col: 0}}, Calls: []BatchOverCall{c}, MemoryBudget: budget},
+					codec: codec, spill: spillFiles{base: b.TempDir()}}
+				b.ReportAllocs()
+				b.ResetTimer()
+				for range b.N {
+					p, err := fn.sortPartition(enc)
+					if err != nil {
+						b.Fatal(err)
+					}
+					rows := 0
+					if err := fn.emit(p, func(row.Row) { rows++ }); err != nil {
+						b.Fatal(err)
+					}
+					if err := fn.spill.remove(p.file); err != nil || rows != n {
+						b.Fatal(err, rows)
+					}
 				}
-			}
-			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/row")
-		})
+				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/row")
+			})
+		}
 	}
 }
 
