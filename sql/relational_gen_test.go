@@ -283,8 +283,14 @@ func (g *relGen) simplePred(cols []relCol) pgEx {
 }
 
 // subqueryPred is an IN, NOT IN, EXISTS, NOT EXISTS or scalar subquery
-// predicate over outer columns cols, correlated or not.
-func (g *relGen) subqueryPred(cols []relCol) (pgEx, bool) {
+// predicate over outer columns cols, correlated or not. value tells
+// whether it may be used as a value (under OR, NOT or CASE), not only as
+// a conjunct of WHERE: as a value, an uncorrelated IN over nullable
+// values is Calcite's (and Flink's) INNER join of the outer rows with
+// the subquery's COUNT aggregates, which in the streaming mode has no
+// row while the subquery is empty (see TestRelationalPostgres on global
+// aggregates; sql/plan/subquery_mark.go), so it is not used so.
+func (g *relGen) subqueryPred(cols []relCol) (p pgEx, value, ok bool) {
 	inner := g.base()
 	corr := ""
 	if o, ok := g.colOf(cols, func(c relCol) bool { return c.kind == "int" }); ok && g.rnd.Intn(2) == 0 {
@@ -312,21 +318,21 @@ func (g *relGen) subqueryPred(cols []relCol) (pgEx, bool) {
 		o := pick(g.rnd, cols)
 		ic, ok := g.colOf(inner.cols, func(c relCol) bool { return relGroup(c.kind) == relGroup(o.kind) })
 		if !ok || o.kind == "dbl" {
-			return pgEx{}, false
+			return pgEx{}, false, false
 		}
 		not := pick(g.rnd, []string{"", "NOT "})
 		s := fmt.Sprintf("%s %sIN (SELECT %s FROM %s%s)", o.ref, not, ic.ref, inner.w, where(false))
-		return pgEx{w: s, pg: s}, true
+		return pgEx{w: s, pg: s}, corr != "", true
 	case 2:
 		not := pick(g.rnd, []string{"", "NOT "})
 		s := fmt.Sprintf("%sEXISTS (SELECT 1 FROM %s%s)", not, inner.w, where(corr == ""))
-		return pgEx{w: s, pg: s}, true
+		return pgEx{w: s, pg: s}, true, true
 	default:
 		// A scalar subquery: an aggregate, compared with an outer
 		// column. COUNT only correlated (see TestRelationalPostgres).
 		o, ok := g.colOf(cols, func(c relCol) bool { return isNum(c.kind) && c.kind != "dbl" })
 		if !ok {
-			return pgEx{}, false
+			return pgEx{}, false, false
 		}
 		ic, _ := g.colOf(inner.cols, func(c relCol) bool { return relGroup(c.kind) == relGroup(o.kind) })
 		fns := []string{"MAX(%s)", "MIN(%s)", "SUM(%s)"}
@@ -339,7 +345,7 @@ func (g *relGen) subqueryPred(cols []relCol) (pgEx, bool) {
 		}
 		op := pick(g.rnd, []string{"=", "<>", "<", ">=", ">"})
 		s := fmt.Sprintf("%s %s (SELECT %s FROM %s%s)", o.ref, op, agg, inner.w, where(false))
-		return pgEx{w: s, pg: s}, true
+		return pgEx{w: s, pg: s}, true, true
 	}
 }
 
@@ -349,7 +355,15 @@ func (g *relGen) pred(cols []relCol, subqueries bool) pgEx {
 	var ps []string
 	for n := 1 + g.rnd.Intn(2); n > 0; n-- {
 		if subqueries && g.rnd.Intn(2) == 0 {
-			if p, ok := g.subqueryPred(cols); ok {
+			if p, value, ok := g.subqueryPred(cols); ok {
+				switch r := g.rnd.Intn(6); {
+				case !value:
+				case r == 0:
+					// Under OR: a mark join, not a semi join.
+					p.w = "(" + p.w + " OR " + g.simplePred(cols).w + ")"
+				case r == 1:
+					p.w = "NOT (" + p.w + ")"
+				}
 				ps = append(ps, p.w)
 				continue
 			}
@@ -478,12 +492,29 @@ func (g *relGen) selectQuery(depth int, top bool) relQuery {
 	for n := 1 + g.rnd.Intn(4); n > 0; n-- {
 		sel = append(sel, g.scalar(f.cols))
 	}
-	if top && g.rnd.Intn(5) == 0 {
-		// A correlated scalar subquery in the select list.
-		if o, ok := g.colOf(f.cols, func(c relCol) bool { return relGroup(c.kind) == "int" }); ok {
+	if top && g.rnd.Intn(4) == 0 {
+		// A correlated scalar subquery, or a subquery predicate as a
+		// value, in the select list.
+		if o, ok := g.colOf(f.cols, func(c relCol) bool { return c.kind == "int" }); ok {
 			in := g.base()
-			e := fmt.Sprintf("(SELECT COUNT(*) FROM %s WHERE %s.k = %s)", in.w, strings.Split(in.cols[0].ref, ".")[0], o.ref)
-			sel = append(sel, pgEx{w: e, pg: e, kind: "big"})
+			a := strings.Split(in.cols[0].ref, ".")[0]
+			var e pgEx
+			switch g.rnd.Intn(3) {
+			case 0:
+				e = pgEx{w: fmt.Sprintf("(SELECT COUNT(*) FROM %s WHERE %s.k = %s)", in.w, a, o.ref), kind: "big"}
+			case 1:
+				e = pgEx{w: fmt.Sprintf("(SELECT MAX(%s.a) FROM %s WHERE %s.g2 = %s)", a, in.w, a, o.ref), kind: "int"}
+			default:
+				p, value, ok := g.subqueryPred(f.cols)
+				if !ok || !value {
+					break
+				}
+				e = pgEx{w: "CASE WHEN " + p.w + " THEN 1 WHEN NOT (" + p.w + ") THEN 0 END", kind: "int"}
+			}
+			if e.w != "" {
+				e.pg = e.w
+				sel = append(sel, e)
+			}
 		}
 	}
 	w, p, kinds := aliased(sel)
