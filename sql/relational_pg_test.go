@@ -53,7 +53,10 @@ var relTables = []string{"t1", "t2", "t3"}
 //     non-empty group's COUNT(*) is at least 1, so only that row goes).
 //     An uncorrelated scalar subquery is therefore never a COUNT (an
 //     absent row reads NULL, where COUNT reads 0); MIN/MAX/SUM are NULL
-//     over an empty input in both.
+//     over an empty input in both. For the same reason an IN subquery
+//     used as a value (under OR, NOT or CASE) is correlated: uncorrelated,
+//     it is an INNER join with the subquery's COUNT aggregates
+//     (relGen.subqueryPred).
 //   - String literals of different lengths are CHAR(n) in Flink and a CASE
 //     or UNION over them pads to the longest: the literals a query mixes
 //     have one length.
