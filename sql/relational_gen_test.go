@@ -615,9 +615,15 @@ func (g *relGen) aggQuery(depth int) relQuery {
 	return q
 }
 
-// unionQuery is a UNION ALL of two selects of the same column kinds.
+// unionQuery is a UNION ALL of a select or an aggregate and a select of
+// the same column kinds.
 func (g *relGen) unionQuery(depth int) relQuery {
-	l := g.selectQuery(depth-1, false)
+	var l relQuery
+	if g.rnd.Intn(3) == 0 {
+		l = g.aggQuery(depth - 1)
+	} else {
+		l = g.selectQuery(depth-1, false)
+	}
 	f := g.from(depth - 1)
 	var sel []pgEx
 	for _, k := range l.kinds {
