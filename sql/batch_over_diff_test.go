@@ -530,16 +530,39 @@ func runBatchOverQuery(t *testing.T, tab []ovRow, query string, par int) (string
 // parallelism par and returns its rows, each as line formats it, sorted,
 // one per line; the first error line returns fails the run.
 func runBatchScript(script string, par int, line func(r row.Row, types []row.Type) (string, error)) (string, error) {
-	stmts, err := parser.Parse(script)
+	var lines []string
+	var lerr error
+	err := runQueryScript(script, par, func(r row.Row, types []row.Type) {
+		l, err := line(r, types)
+		if err != nil && lerr == nil {
+			lerr = err
+		}
+		lines = append(lines, l)
+	})
 	if err != nil {
 		return "", err
+	}
+	if lerr != nil {
+		return "", lerr
+	}
+	sort.Strings(lines)
+	return strings.Join(lines, "\n") + "\n", nil
+}
+
+// runQueryScript runs a SQL script whose last statement is a query at
+// parallelism par, calling each (one call at a time) with every row the
+// query emits, in arrival order.
+func runQueryScript(script string, par int, each func(r row.Row, types []row.Type)) error {
+	stmts, err := parser.Parse(script)
+	if err != nil {
+		return err
 	}
 	sess := sql.NewSession(sql.SessionOptions{})
 	var job *sql.Job
 	for _, st := range stmts {
 		_, j, err := sess.Execute(st)
 		if err != nil {
-			return "", err
+			return err
 		}
 		if j != nil {
 			job = j
@@ -550,29 +573,16 @@ func runBatchScript(script string, par int, line func(r row.Row, types []row.Typ
 	opts.AutoWatermarkInterval = time.Millisecond
 	env := weir.NewEnvironment(opts)
 	var mu sync.Mutex
-	var lines []string
-	var lerr error
 	types := job.Schema().Types()
 	if err := job.Build(env, func(r row.Row) error {
 		mu.Lock()
 		defer mu.Unlock()
-		l, err := line(r, types)
-		if err != nil && lerr == nil {
-			lerr = err
-		}
-		lines = append(lines, l)
+		each(r, types)
 		return nil
 	}); err != nil {
-		return "", err
+		return err
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	if err := env.Execute(ctx); err != nil {
-		return "", err
-	}
-	if lerr != nil {
-		return "", lerr
-	}
-	sort.Strings(lines)
-	return strings.Join(lines, "\n") + "\n", nil
+	return env.Execute(ctx)
 }

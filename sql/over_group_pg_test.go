@@ -53,20 +53,7 @@ import (
 func TestOverGroupPostgres(t *testing.T) {
 	pg := pgConn(t)
 	ctx := context.Background()
-	schema := fmt.Sprintf("weir_overpg_%d_%d", os.Getpid(), time.Now().UnixNano())
-	if _, err := pg.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_, _ = pg.Exec(context.Background(), "DROP SCHEMA "+schema+" CASCADE")
-	})
-	if _, err := pg.Exec(ctx, "SET search_path TO "+schema); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := pg.Exec(ctx, `CREATE TABLE t (id INT NOT NULL, g1 VARCHAR COLLATE "C", g2 INT,
-		a INT, b BIGINT, d NUMERIC(10, 2), x DOUBLE PRECISION, dt DATE, k INT NOT NULL)`); err != nil {
-		t.Fatal(err)
-	}
+	pgTestSchema(t, pg, "weir_overpg", "t")
 	iters := 60
 	if s := os.Getenv("WEIR_OVERPG_ITERS"); s != "" {
 		iters, _ = strconv.Atoi(s)
@@ -78,13 +65,8 @@ func TestOverGroupPostgres(t *testing.T) {
 	rnd := rand.New(rand.NewSource(seed))
 	for it := 0; it < iters; it++ {
 		tab := randPGTable(rnd)
-		if _, err := pg.Exec(ctx, "TRUNCATE t"); err != nil {
+		if err := tab.loadPG(ctx, pg, "t"); err != nil {
 			t.Fatal(err)
-		}
-		if len(tab) > 0 {
-			if _, err := pg.Exec(ctx, "INSERT INTO t VALUES "+strings.Join(tab.pgValues(), ", ")); err != nil {
-				t.Fatal(err)
-			}
 		}
 		q := randPGQuery(rnd)
 		par := 1 + rnd.Intn(3)
@@ -696,28 +678,75 @@ func abs32(x int32) int32 {
 }
 
 func weirRows(tab pgTable, query string, par int) (string, error) {
+	script := tab.weirView("t") + ";\nSET 'execution.runtime-mode' = 'batch';\n" + query + ";"
+	return runBatchScript(script, par, func(r row.Row, types []row.Type) (string, error) {
+		if r.Kind != row.Insert {
+			return "", fmt.Errorf("unexpected row kind %v", r.Kind)
+		}
+		return normWeirRow(r, types)
+	})
+}
+
+// pgTestSchema creates a schema of its own for the test on pg (dropped
+// at its end), makes it the search path and creates there a table of
+// pgRow's columns under each of the names.
+func pgTestSchema(t *testing.T, pg *pgx.Conn, prefix string, tables ...string) {
+	ctx := context.Background()
+	schema := fmt.Sprintf("%s_%d_%d", prefix, os.Getpid(), time.Now().UnixNano())
+	if _, err := pg.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_, _ = pg.Exec(context.Background(), "DROP SCHEMA "+schema+" CASCADE")
+	})
+	if _, err := pg.Exec(ctx, "SET search_path TO "+schema); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range tables {
+		if _, err := pg.Exec(ctx, "CREATE TABLE "+name+` (id INT NOT NULL, g1 VARCHAR COLLATE "C", g2 INT,
+			a INT, b BIGINT, d NUMERIC(10, 2), x DOUBLE PRECISION, dt DATE, k INT NOT NULL)`); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// loadPG replaces the rows of PostgreSQL's table name with tab.
+func (tab pgTable) loadPG(ctx context.Context, pg *pgx.Conn, name string) error {
+	if _, err := pg.Exec(ctx, "TRUNCATE "+name); err != nil {
+		return err
+	}
+	if len(tab) == 0 {
+		return nil
+	}
+	_, err := pg.Exec(ctx, "INSERT INTO "+name+" VALUES "+strings.Join(tab.pgValues(), ", "))
+	return err
+}
+
+// weirView is the statement creating Weir's temporary view name over a
+// VALUES of tab's rows.
+func (tab pgTable) weirView(name string) string {
 	view := "SELECT * FROM (VALUES " + strings.Join(tab.weirValues(), ", ") + ") AS x(id, g1, g2, a, b, d, x, dt, k)"
 	if len(tab) == 0 {
 		// No rows: a one-row VALUES filtered out.
 		view = "SELECT * FROM (VALUES " + strings.Join(pgTable{{id: 0}}.weirValues(), ", ") + ") AS x(id, g1, g2, a, b, d, x, dt, k) WHERE id > 0"
 	}
-	script := "CREATE TEMPORARY VIEW t AS " + view + ";\nSET 'execution.runtime-mode' = 'batch';\n" + query + ";"
-	return runBatchScript(script, par, func(r row.Row, types []row.Type) (string, error) {
-		if r.Kind != row.Insert {
-			return "", fmt.Errorf("unexpected row kind %v", r.Kind)
-		}
-		var f []string
-		for i, v := range r.Fields {
-			s := row.Format(v, types[i])
-			if !v.IsNull() && types[i].IsNumeric() {
-				x, ok := new(big.Rat).SetString(s)
-				if !ok {
-					return "", fmt.Errorf("bad number %q", s)
-				}
-				s = normNum(x)
+	return "CREATE TEMPORARY VIEW " + name + " AS " + view
+}
+
+// normWeirRow formats a Weir row's fields as pgRows does PostgreSQL's:
+// numbers at 12 significant digits, fields joined by " | ".
+func normWeirRow(r row.Row, types []row.Type) (string, error) {
+	var f []string
+	for i, v := range r.Fields {
+		s := row.Format(v, types[i])
+		if !v.IsNull() && types[i].IsNumeric() {
+			x, ok := new(big.Rat).SetString(s)
+			if !ok {
+				return "", fmt.Errorf("bad number %q", s)
 			}
-			f = append(f, s)
+			s = normNum(x)
 		}
-		return strings.Join(f, " | "), nil
-	})
+		f = append(f, s)
+	}
+	return strings.Join(f, " | "), nil
 }

@@ -60,11 +60,24 @@ func (b *Binder) fromTree(ref ast.TableRef) (*fromNode, error) {
 			return nil, errAt(j.Right, "Duplicate relation name '%s' in FROM clause", c.Qual)
 		}
 	}
+	// Above an outer join, the columns of its null-producing side are
+	// nullable, as in the join's output (makeJoin): a WHERE, SELECT or
+	// NOT IN over them must not take them for NOT NULL.
+	nullL := j.Kind == ast.RightJoin || j.Kind == ast.FullJoin
+	nullR := j.Kind == ast.LeftJoin || j.Kind == ast.FullJoin
 	sc := &scope{cols: append([]scopeCol(nil), l.sc.cols...)}
+	for i := range sc.cols {
+		if nullL {
+			sc.cols[i].Type.Nullable = true
+		}
+	}
 	for _, c := range r.sc.cols {
 		c.Index += l.width
 		for _, u := range j.Using {
 			c.merged = c.merged || c.Name == u.Name
+		}
+		if nullR {
+			c.Type.Nullable = true
 		}
 		sc.cols = append(sc.cols, c)
 	}
