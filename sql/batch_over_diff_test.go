@@ -552,7 +552,14 @@ func runBatchScript(script string, par int, line func(r row.Row, types []row.Typ
 // runQueryScript runs a SQL script whose last statement is a query at
 // parallelism par, calling each (one call at a time) with every row the
 // query emits, in arrival order.
+//
+// WEIR_OVER_SPILL_BUDGET (a memory size such as '1 b') sets
+// table.exec.resource.external-buffer-memory first, so that the batch
+// OVER windows of every test using this runner spill their partitions.
 func runQueryScript(script string, par int, each func(r row.Row, types []row.Type)) error {
+	if b := os.Getenv("WEIR_OVER_SPILL_BUDGET"); b != "" {
+		script = spillBudget(b) + "\n" + script
+	}
 	stmts, err := parser.Parse(script)
 	if err != nil {
 		return err
