@@ -3,6 +3,7 @@ package exec
 import (
 	"fmt"
 	"math/big"
+	"sort"
 	"time"
 
 	"github.com/weirstream/weir"
@@ -460,7 +461,7 @@ func (e *overEval) bound(fb FrameBound, end bool, r row.Row, pi *peerInfo) int {
 	// RANGE n PRECEDING|FOLLOWING over the one order key: the first row
 	// at or past the bound (end: past it). The rows are sorted by the
 	// key and the bound moves with it, so the search goes on from the
-	// previous row's answer.
+	// previous row's answer (but for months over a TIMESTAMP, below).
 	k := e.f.spec.OrderBy[0]
 	t := e.f.spec.Types[k.Col]
 	x := r.Fields[k.Col]
@@ -474,11 +475,21 @@ func (e *overEval) bound(fb FrameBound, end bool, r row.Row, pi *peerInfo) int {
 	if end {
 		pos, cur = &e.hiPos, e.hiCur
 	}
-	for *pos < n {
-		cmp := rangeCompare(cur.at(*pos).Fields[k.Col], x, fb.Range, neg, k, t, ot)
-		if cmp > 0 || cmp == 0 && !end {
-			break
-		}
+	// past reports whether row j is at or past the bound.
+	past := func(j int) bool {
+		cmp := rangeCompare(cur.at(j).Fields[k.Col], x, fb.Range, neg, k, t, ot)
+		return cmp > 0 || cmp == 0 && !end
+	}
+	if ot.Root == row.TypeIntervalYearMonth && (t.Root == row.TypeTimestamp || t.Root == row.TypeTimestampLTZ) &&
+		*pos > 0 && past(*pos-1) {
+		// Months over a TIMESTAMP key keep the time of day and clamp the
+		// day, so a later key's bound may be earlier (2025-03-29 23:00 - 1
+		// month is 02-28 23:00, 03-30 10:00 - 1 month 02-28 10:00): the
+		// bound went back, search the rows before.
+		*pos = sort.Search(*pos, past)
+		return *pos
+	}
+	for *pos < n && !past(*pos) {
 		*pos++
 	}
 	return *pos
