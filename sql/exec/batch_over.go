@@ -2,6 +2,7 @@ package exec
 
 import (
 	"fmt"
+	"math"
 	"math/big"
 	"sort"
 	"time"
@@ -525,6 +526,16 @@ func shiftedCompare(y, x, off row.Value, neg bool, t, ot row.Type) int {
 	}
 	switch t.Root {
 	case row.TypeFloat, row.TypeDouble:
+		// NaN sorts after every number (row.Compare) and is its own
+		// bound (NaN plus anything): it is equal to NaN only.
+		switch xn, yn := math.IsNaN(x.Float()), math.IsNaN(y.Float()); {
+		case xn && yn:
+			return 0
+		case yn:
+			return 1
+		case xn:
+			return -1
+		}
 		o := off.Float()
 		if neg {
 			o = -o
