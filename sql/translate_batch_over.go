@@ -2,6 +2,7 @@ package sql
 
 import (
 	"fmt"
+	"os"
 	"strings"
 
 	"github.com/weirstream/weir"
@@ -87,11 +88,11 @@ func batchOverCall(c plan.BatchOverCall) (exec.BatchOverCall, error) {
 	return out, nil
 }
 
-// tmpDirs splits io.tmp.dirs as Flink does: at ',', '|' or the path
-// separator ':'.
+// tmpDirs splits io.tmp.dirs as Flink does: at ',', '|' or the system's
+// path list separator (':' on Unix, ';' on Windows).
 func tmpDirs(v string) []string {
 	var dirs []string
-	for _, d := range strings.FieldsFunc(v, func(r rune) bool { return r == ',' || r == '|' || r == ':' }) {
+	for _, d := range strings.FieldsFunc(v, func(r rune) bool { return r == ',' || r == '|' || r == os.PathListSeparator }) {
 		if d = strings.TrimSpace(d); d != "" {
 			dirs = append(dirs, d)
 		}

@@ -188,11 +188,12 @@ type runReader struct {
 	br    *bufio.Reader
 	codec *row.Codec
 	left  int
+	size  int64 // the run's length in bytes
 	buf   []byte
 }
 
 func newRunReader(f *os.File, r spillRun, codec *row.Codec, size int) *runReader {
-	return &runReader{f: f, br: bufio.NewReaderSize(io.NewSectionReader(f, r.off, r.end-r.off), size), codec: codec, left: r.n}
+	return &runReader{f: f, br: bufio.NewReaderSize(io.NewSectionReader(f, r.off, r.end-r.off), size), codec: codec, left: r.n, size: r.end - r.off}
 }
 
 // next returns the run's next row; ok false at its end.
@@ -200,7 +201,7 @@ func (r *runReader) next() (row.Row, bool, error) {
 	if r.left == 0 {
 		return row.Row{}, false, nil
 	}
-	out, err := readSpilled(r.br, r.codec, &r.buf)
+	out, err := readSpilled(r.br, r.codec, &r.buf, r.size)
 	if err != nil {
 		return row.Row{}, false, fmt.Errorf("sql/exec: OverAggregate: reading spill file %s: %w", r.f.Name(), err)
 	}
@@ -208,11 +209,12 @@ func (r *runReader) next() (row.Row, bool, error) {
 	return out, true, nil
 }
 
-// readSpilled reads one row written by spillWriter.
-func readSpilled(br *bufio.Reader, codec *row.Codec, buf *[]byte) (row.Row, error) {
-	n, err := binary.ReadUvarint(br)
+// readSpilled reads one row written by spillWriter from a file or run
+// of size bytes.
+func readSpilled(br *bufio.Reader, codec *row.Codec, buf *[]byte, size int64) (row.Row, error) {
+	n, err := readSpilledLen(br, size)
 	if err != nil {
-		return row.Row{}, noEOF(err)
+		return row.Row{}, err
 	}
 	if cap(*buf) < int(n) {
 		*buf = make([]byte, n)
@@ -226,11 +228,26 @@ func readSpilled(br *bufio.Reader, codec *row.Codec, buf *[]byte) (row.Row, erro
 	return r, err
 }
 
-// skipSpilled skips one row written by spillWriter.
-func skipSpilled(br *bufio.Reader) error {
+// readSpilledLen reads the length of a row written by spillWriter; a
+// length past the file's size (a damaged file) is an error, not an
+// allocation of that size.
+func readSpilledLen(br *bufio.Reader, size int64) (uint64, error) {
 	n, err := binary.ReadUvarint(br)
 	if err != nil {
-		return noEOF(err)
+		return 0, noEOF(err)
+	}
+	if n > uint64(size) {
+		return 0, fmt.Errorf("a row of %d bytes in %d bytes: the file is damaged", n, size)
+	}
+	return n, nil
+}
+
+// skipSpilled skips one row written by spillWriter in a file of size
+// bytes.
+func skipSpilled(br *bufio.Reader, size int64) error {
+	n, err := readSpilledLen(br, size)
+	if err != nil {
+		return err
 	}
 	if _, err := br.Discard(int(n)); err != nil {
 		return noEOF(err)
@@ -327,12 +344,12 @@ func (c *partCursor) at(j int) row.Row {
 		c.next = k * spillIndexStride
 	}
 	for c.next < j {
-		if err := skipSpilled(c.br); err != nil {
+		if err := skipSpilled(c.br, p.size); err != nil {
 			return c.fail(err)
 		}
 		c.next++
 	}
-	r, err := readSpilled(c.br, p.codec, &c.buf)
+	r, err := readSpilled(c.br, p.codec, &c.buf, p.size)
 	if err != nil {
 		return c.fail(err)
 	}

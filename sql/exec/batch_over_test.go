@@ -1,6 +1,7 @@
 package exec
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -301,10 +302,10 @@ func TestBatchOverSpillSortStable(t *testing.T) {
 	}
 }
 
-// TestBatchOverSpillReadError cuts a partition's spill file short
-// between the sort and the computation: the computation fails with an
-// error naming the file, not a panic, and the files are removed.
-func TestBatchOverSpillReadError(t *testing.T) {
+// spilledPartition sorts 500 rows with a budget of 1 KiB into a spill
+// file under dir.
+func spilledPartition(t *testing.T, dir string) (*batchOverFn, *sortedPart) {
+	t.Helper()
 	types := []row.Type{row.IntType(), row.BigInt()}
 	c := BatchOverCall{Func: OverAgg, Agg: Call(Sum, 1), Start: FrameBound{Kind: BoundPreceding, Range: row.Int(3)}, End: FrameBound{Kind: BoundCurrentRow}}
 	spec := BatchOverSpec{Types: types, OrderBy: []OrderKey{{Col: 0}}, MemoryBudget: 1 << 10,
@@ -312,7 +313,6 @@ func TestBatchOverSpillReadError(t *testing.T) {
 	if err := spec.check(); err != nil {
 		t.Fatal(err)
 	}
-	dir := t.TempDir()
 	fn := &batchOverFn{spec: spec, codec: row.NewCodec(types), spill: spillFiles{base: dir}}
 	var enc []string
 	for i := range 500 {
@@ -325,16 +325,17 @@ func TestBatchOverSpillReadError(t *testing.T) {
 	if p.file == nil {
 		t.Fatal("500 rows did not spill with a budget of 1 KiB")
 	}
-	if err := p.file.Truncate(p.size / 2); err != nil {
-		t.Fatal(err)
-	}
+	return fn, p
+}
+
+// spillFailed checks that emitting p failed with an error naming its file
+// and matching want, and that the spill directory is emptied.
+func spillFailed(t *testing.T, fn *batchOverFn, p *sortedPart, dir string, want func(error) bool) int {
+	t.Helper()
 	rows := 0
-	err = fn.emit(p, func(row.Row) { rows++ })
-	if err == nil || !strings.Contains(err.Error(), p.file.Name()) || !errors.Is(err, io.ErrUnexpectedEOF) {
-		t.Fatalf("after %d rows: %v; want an unexpected EOF naming %s", rows, err, p.file.Name())
-	}
-	if rows == 0 || rows >= 500 {
-		t.Fatalf("%d rows emitted before the cut", rows)
+	err := fn.emit(p, func(row.Row) { rows++ })
+	if err == nil || !strings.Contains(err.Error(), p.file.Name()) || !want(err) {
+		t.Fatalf("after %d rows: %v; want an error naming %s", rows, err, p.file.Name())
 	}
 	if err := fn.spill.close(); err != nil {
 		t.Fatal(err)
@@ -342,6 +343,34 @@ func TestBatchOverSpillReadError(t *testing.T) {
 	if ents, err := os.ReadDir(dir); err != nil || len(ents) != 0 {
 		t.Fatalf("left in the spill directory: %v, %v", ents, err)
 	}
+	return rows
+}
+
+// TestBatchOverSpillReadError cuts a partition's spill file short
+// between the sort and the computation: the computation fails with an
+// error naming the file, not a panic, and the files are removed.
+func TestBatchOverSpillReadError(t *testing.T) {
+	dir := t.TempDir()
+	fn, p := spilledPartition(t, dir)
+	if err := p.file.Truncate(p.size / 2); err != nil {
+		t.Fatal(err)
+	}
+	rows := spillFailed(t, fn, p, dir, func(err error) bool { return errors.Is(err, io.ErrUnexpectedEOF) })
+	if rows == 0 || rows >= 500 {
+		t.Fatalf("%d rows emitted before the cut", rows)
+	}
+}
+
+// TestBatchOverSpillDamagedLength overwrites the first row's length in a
+// spill file with 2^62: the computation fails saying the file is damaged
+// instead of allocating that much.
+func TestBatchOverSpillDamagedLength(t *testing.T) {
+	dir := t.TempDir()
+	fn, p := spilledPartition(t, dir)
+	if _, err := p.file.WriteAt(binary.AppendUvarint(nil, 1<<62), 0); err != nil {
+		t.Fatal(err)
+	}
+	spillFailed(t, fn, p, dir, func(err error) bool { return strings.Contains(err.Error(), "the file is damaged") })
 }
 
 // BenchmarkBatchOverAggregate sorts and computes SUM over 10k rows of
