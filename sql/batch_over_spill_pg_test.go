@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math/rand"
 	"os"
-	"strconv"
 	"strings"
 	"testing"
 )
@@ -34,14 +33,8 @@ func TestBatchOverSpillPostgres(t *testing.T) {
 	pg := pgConn(t)
 	ctx := context.Background()
 	pgTestSchema(t, pg, "weir_overspill", "t")
-	iters := 40
-	if s := os.Getenv("WEIR_OVERSPILL_PG_ITERS"); s != "" {
-		iters, _ = strconv.Atoi(s)
-	}
-	seed := int64(1)
-	if s := os.Getenv("WEIR_OVERSPILL_PG_SEED"); s != "" {
-		seed, _ = strconv.ParseInt(s, 10, 64)
-	}
+	iters := int(envInt(t, "WEIR_OVERSPILL_PG_ITERS", 40))
+	seed := envInt(t, "WEIR_OVERSPILL_PG_SEED", 1)
 	rnd := rand.New(rand.NewSource(seed))
 	for it := 0; it < iters; it++ {
 		tab := randSpillPGTable(rnd)

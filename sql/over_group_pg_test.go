@@ -54,14 +54,8 @@ func TestOverGroupPostgres(t *testing.T) {
 	pg := pgConn(t)
 	ctx := context.Background()
 	pgTestSchema(t, pg, "weir_overpg", "t")
-	iters := 60
-	if s := os.Getenv("WEIR_OVERPG_ITERS"); s != "" {
-		iters, _ = strconv.Atoi(s)
-	}
-	seed := int64(17)
-	if s := os.Getenv("WEIR_OVERPG_SEED"); s != "" {
-		seed, _ = strconv.ParseInt(s, 10, 64)
-	}
+	iters := int(envInt(t, "WEIR_OVERPG_ITERS", 60))
+	seed := envInt(t, "WEIR_OVERPG_SEED", 17)
 	rnd := rand.New(rand.NewSource(seed))
 	for it := 0; it < iters; it++ {
 		tab := randPGTable(rnd)
@@ -749,4 +743,20 @@ func normWeirRow(r row.Row, types []row.Type) (string, error) {
 		f = append(f, s)
 	}
 	return strings.Join(f, " | "), nil
+}
+
+// envInt returns the integer in the environment variable name, def when
+// it is unset; a value that is not an integer fails t (rather than
+// running no query).
+func envInt(t *testing.T, name string, def int64) int64 {
+	t.Helper()
+	s := os.Getenv(name)
+	if s == "" {
+		return def
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil {
+		t.Fatalf("%s=%q: %v", name, s, err)
+	}
+	return n
 }

@@ -79,10 +79,7 @@ func TestRelationalPostgres(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	queries := 16
-	if s := os.Getenv("WEIR_PG_ORACLE_QUERIES"); s != "" {
-		queries, _ = strconv.Atoi(s)
-	}
+	queries := int(envInt(t, "WEIR_PG_ORACLE_QUERIES", 16))
 	dir := t.TempDir()
 	for _, seed := range seeds {
 		t.Run(fmt.Sprintf("seed=%d", seed), func(t *testing.T) {
