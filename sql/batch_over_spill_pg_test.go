@@ -245,17 +245,11 @@ func randSpillBounds(rnd *rand.Rand, off func() int64) (string, string) {
 			continue
 		}
 		b := func(k string) string {
-			switch k {
-			case "UP":
-				return "UNBOUNDED PRECEDING"
-			case "UF":
-				return "UNBOUNDED FOLLOWING"
-			case "C":
-				return "CURRENT ROW"
-			case "P":
-				return fmt.Sprintf("%d PRECEDING", off())
+			var n int64
+			if k == "P" || k == "F" {
+				n = off()
 			}
-			return fmt.Sprintf("%d FOLLOWING", off())
+			return ovBound{kind: k, n: n}.sql()
 		}
 		return b(lo), b(hi)
 	}
