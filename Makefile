@@ -46,7 +46,7 @@ lint:
 	$(GO) vet $(PKGS)
 
 # Every fuzz target of the module (every `func Fuzz` of a tracked
-# *_test.go), each for FUZZTIME (default 10s: 38 targets, ten minutes or
+# *_test.go), each for FUZZTIME (default 10s: 66 targets, a quarter of an hour or
 # so in all). FUZZFLAGS adds flags, e.g. FUZZFLAGS='-parallel 1'.
 # Inputs that failed are kept in the package's testdata/fuzz/<target>/
 # and run as regression tests by `go test`.

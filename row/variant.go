@@ -748,6 +748,42 @@ func VariantField(enc, key string) (val string, ok bool) {
 	return "", false
 }
 
+// VariantElems returns the elements of an array variant in order; ok is
+// false when enc is not an array.
+func VariantElems(enc string) (elems []string, ok bool) {
+	if VariantKindOf(enc) != VariantArray {
+		return nil, false
+	}
+	cnt, off := uvarint(enc[1:])
+	off++
+	elems = make([]string, 0, cnt)
+	for j := uint64(0); j < cnt; j++ {
+		e, n, _ := lenPrefixed(enc[off:])
+		elems = append(elems, e)
+		off += n
+	}
+	return elems, true
+}
+
+// VariantFields returns the keys (ascending) and values of an object
+// variant; ok is false when enc is not an object.
+func VariantFields(enc string) (keys, vals []string, ok bool) {
+	if VariantKindOf(enc) != VariantObject {
+		return nil, nil, false
+	}
+	cnt, off := uvarint(enc[1:])
+	off++
+	keys, vals = make([]string, 0, cnt), make([]string, 0, cnt)
+	for j := uint64(0); j < cnt; j++ {
+		k, n, _ := lenPrefixed(enc[off:])
+		off += n
+		v, m, _ := lenPrefixed(enc[off:])
+		off += m
+		keys, vals = append(keys, k), append(vals, v)
+	}
+	return keys, vals, true
+}
+
 // ---- JSON output ------------------------------------------------------
 
 // VariantJSON returns the JSON text of an encoded variant as Flink's
