@@ -1,6 +1,7 @@
 package weir
 
 import (
+	"context"
 	"reflect"
 
 	"github.com/weirstream/weir/internal/graph"
@@ -503,6 +504,19 @@ func (r *RuntimeContext) Parallelism() int { return r.op.Parallelism }
 // (create it with os.MkdirAll); "" when the job has no state directory
 // (an operator built by hand, a test harness).
 func (r *RuntimeContext) LocalDir() string { return r.op.StateDir }
+
+// Context returns the task's context: it is done when the job is
+// cancelled or fails (context.Background for a function run outside a
+// task). A function that computes long inside one call (a batch operator
+// working through a large partition at the end of its input) checks its
+// Err every so many records and returns it, so that a cancel takes effect
+// at once instead of at the end of the call. Do not keep it past the call.
+func (r *RuntimeContext) Context() context.Context {
+	if r.op == nil || r.op.Context == nil {
+		return context.Background()
+	}
+	return r.op.Context
+}
 
 type processOp[I, O any] struct {
 	forwardOp[O]

@@ -177,9 +177,29 @@ type batchOverFn struct {
 	codec *row.Codec
 	rows  state.List[string]
 	spill spillFiles
+	// rc is the runtime context, for cancelled.
+	rc *weir.KeyedRuntimeContext[string]
+}
+
+// cancelCheckEvery is how many rows the sort, merge and computation of a
+// partition handle between two looks at the task's context.
+const cancelCheckEvery = 4096
+
+// cancelled returns the task context's error (wrapped) every
+// cancelCheckEvery-th i, nil otherwise: a cancelled or failed job stops
+// the partition at once, not at its end.
+func (f *batchOverFn) cancelled(i int) error {
+	if i%cancelCheckEvery != 0 || f.rc == nil {
+		return nil
+	}
+	if err := f.rc.Context().Err(); err != nil {
+		return fmt.Errorf("sql/exec: OverAggregate: stopped: %w", err)
+	}
+	return nil
 }
 
 func (f *batchOverFn) Open(ctx *weir.KeyedRuntimeContext[string]) error {
+	f.rc = ctx
 	f.codec = row.NewCodec(f.spec.Types)
 	f.rows = state.GetList[string, string](ctx.State(), state.Descriptor{Name: "batch-over-rows"})
 	base := ctx.LocalDir()
@@ -242,6 +262,9 @@ func (f *batchOverFn) emit(p *sortedPart, collect func(row.Row)) error {
 	pi := peerInfo{n: n}
 	w := len(spec.Types)
 	for i := 0; i < n; i++ {
+		if err := f.cancelled(i + 1); err != nil {
+			return err
+		}
 		r := cur.at(i)
 		pi.i = i
 		if i >= pi.end {

@@ -411,7 +411,10 @@ func (f *batchOverFn) sortPartition(enc []string) (_ *sortedPart, err error) {
 	}
 	budget := spec.MemoryBudget
 	var total int64
-	for _, s := range enc {
+	for i, s := range enc {
+		if err := f.cancelled(i + 1); err != nil {
+			return nil, err
+		}
 		r, _, err := f.codec.DecodeString(s)
 		if err != nil {
 			return nil, fmt.Errorf("sql/exec: OverAggregate: decoding a kept row: %w", err)
@@ -519,6 +522,9 @@ func (f *batchOverFn) mergeRuns(src *os.File, runs []spillRun, w *spillWriter, c
 			return n, err
 		}
 		n++
+		if err := f.cancelled(n); err != nil {
+			return n, err
+		}
 		x, ok, err := heads[best].r.next()
 		if err != nil {
 			return n, err
