@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/big"
 	"strconv"
+	"strings"
 
 	"github.com/weirstream/weir/row"
 )
@@ -55,7 +56,54 @@ func canCastFromVariant(to row.Type) bool {
 }
 
 // variantTarget names a target type in the errors (nullability left out).
-func variantTarget(to row.Type) string { return to.WithNullable(true).String() }
+// An integer target is named by its type root, as Flink's
+// VariantToPrimitiveCastRule passes getTypeRoot().name() to
+// VariantCastUtils.toIntegral: INT is INTEGER there.
+func variantTarget(to row.Type) string {
+	if to.Root == row.TypeInt {
+		return "INTEGER"
+	}
+	return to.WithNullable(true).String()
+}
+
+// variantValue renders a variant's value in the overflow and precision
+// errors as Flink's messages do: Java's toString of the stored number, so
+// a DECIMAL prints as BigDecimal.toString (scientific below 1E-6: 1E-8),
+// not toPlainString.
+func variantValue(enc string) string {
+	u, scale, ok := row.VariantDecimalOf(enc)
+	if !ok {
+		return row.VariantJSON(enc)
+	}
+	return javaBigDecimalString(u, scale)
+}
+
+// javaBigDecimalString is Java's BigDecimal.toString for an unscaled
+// value and a scale >= 0: plain unless the adjusted exponent (the
+// position of the first digit) is below -6, then d.dddE-n.
+func javaBigDecimalString(u *big.Int, scale int) string {
+	digits := new(big.Int).Abs(u).String()
+	sign := ""
+	if u.Sign() < 0 {
+		sign = "-"
+	}
+	adjusted := len(digits) - 1 - scale
+	if scale == 0 || adjusted >= -6 {
+		if scale == 0 {
+			return sign + digits
+		}
+		if len(digits) <= scale {
+			digits = strings.Repeat("0", scale-len(digits)+1) + digits
+		}
+		k := len(digits) - scale
+		return sign + digits[:k] + "." + digits[k:]
+	}
+	m := digits[:1]
+	if len(digits) > 1 {
+		m += "." + digits[1:]
+	}
+	return sign + m + "E" + strconv.Itoa(adjusted)
+}
 
 func variantCastErr(enc string, to row.Type) error {
 	return fmt.Errorf("expr: CAST: Cannot cast a VARIANT %s value to %s. A VARIANT cast does not change the type of the stored value, so cast it to its own type first and then convert with a regular cast.",
@@ -127,7 +175,8 @@ func castVariantValue(to row.Type) variantCast {
 				return row.Value{}, err
 			}
 			if x < lo || x > hi {
-				return row.Value{}, variantOverflow(row.VariantJSON(enc), to)
+				// Flink reports the value read as a long: 3e2 is 300.
+				return row.Value{}, variantOverflow(strconv.FormatInt(x, 10), to)
 			}
 			return row.Int(x), nil
 		}
@@ -164,20 +213,20 @@ func variantIntegral(enc string, to row.Type) (int64, error) {
 	if f, ok := row.VariantFloat(enc); ok {
 		// Below 2^63 in magnitude the conversion is exact; NaN fails too.
 		if !(math.Abs(f) < 1<<63) {
-			return 0, variantOverflow(row.VariantJSON(enc), to)
+			return 0, variantOverflow(variantValue(enc), to)
 		}
 		if math.Trunc(f) != f {
-			return 0, variantLossy(row.VariantJSON(enc), to)
+			return 0, variantLossy(variantValue(enc), to)
 		}
 		return int64(f), nil
 	}
 	if u, scale, ok := row.VariantDecimalOf(enc); ok {
 		q, r := new(big.Int).QuoRem(u, pow10(scale), new(big.Int))
 		if r.Sign() != 0 {
-			return 0, variantLossy(row.VariantJSON(enc), to)
+			return 0, variantLossy(variantValue(enc), to)
 		}
 		if !q.IsInt64() {
-			return 0, variantOverflow(row.VariantJSON(enc), to)
+			return 0, variantOverflow(variantValue(enc), to)
 		}
 		return q.Int64(), nil
 	}
@@ -210,15 +259,15 @@ func variantApprox(enc string, to row.Type, f32 bool) (float64, error) {
 		return 0, variantCastErr(enc, to)
 	}
 	if math.IsInf(f, 0) {
-		return 0, variantOverflow(row.VariantJSON(enc), to)
+		return 0, variantOverflow(variantValue(enc), to)
 	}
 	return f, nil
 }
 
-// variantToDecimal reads an integer or DECIMAL variant as to: trailing
-// zeros may be added to reach the scale, but no digit is dropped (else the
-// cast would lose precision) and the integral digits must fit (else it
-// overflows).
+// variantToDecimal reads an integer or DECIMAL variant as to: the
+// integral digits must fit (else it overflows), then trailing zeros may be
+// added to reach the scale, but no digit is dropped (else the cast would
+// lose precision).
 func variantToDecimal(enc string, to row.Type) (row.Value, error) {
 	var u *big.Int
 	scale := 0
@@ -229,19 +278,26 @@ func variantToDecimal(enc string, to row.Type) (row.Value, error) {
 	} else {
 		return row.Value{}, variantCastErr(enc, to)
 	}
+	// The integral digits are checked first, as Flink's toDecimal does, so
+	// a value too long on both sides overflows rather than losing
+	// precision. (Flink counts an integral zero as one digit; Weir does
+	// not, so 0 fits DECIMAL(2, 2).)
+	if ip := new(big.Int).Quo(new(big.Int).Abs(u), pow10(scale)); ip.Sign() != 0 && len(ip.String()) > to.Precision-to.Scale {
+		return row.Value{}, variantOverflow(variantValue(enc), to)
+	}
 	switch {
 	case to.Scale > scale:
 		u = new(big.Int).Mul(u, pow10(to.Scale-scale))
 	case to.Scale < scale:
 		q, r := new(big.Int).QuoRem(u, pow10(scale-to.Scale), new(big.Int))
 		if r.Sign() != 0 {
-			return row.Value{}, variantLossy(row.VariantJSON(enc), to)
+			return row.Value{}, variantLossy(variantValue(enc), to)
 		}
 		u = q
 	}
 	v, ok := row.DecimalFromUnscaled(u, to)
 	if !ok {
-		return row.Value{}, variantOverflow(row.VariantJSON(enc), to)
+		return row.Value{}, variantOverflow(variantValue(enc), to)
 	}
 	return v, nil
 }

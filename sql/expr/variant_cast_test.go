@@ -2,6 +2,7 @@ package expr
 
 import (
 	"math"
+	"math/big"
 	"strings"
 	"testing"
 	"time"
@@ -132,4 +133,24 @@ func FuzzVariantCast(f *testing.F) {
 		_, _ = cast(t, enc, row.MapType(row.Char(1), row.ArrayType(row.DecimalType(5, 1))))
 		_, _ = cast(t, enc, row.ArrayType(row.RowType(row.Field{Name: "a", Type: row.IntType().NotNull()})))
 	})
+}
+
+// TestJavaBigDecimalString: the VARIANT cast errors print a DECIMAL as
+// Java's BigDecimal.toString does (Flink's messages format the
+// BigDecimal itself), plain down to an adjusted exponent of -6 and
+// scientific below it.
+func TestJavaBigDecimalString(t *testing.T) {
+	for _, c := range []struct {
+		unscaled int64
+		scale    int
+		want     string
+	}{
+		{123, 0, "123"}, {-5, 0, "-5"}, {150, 2, "1.50"}, {5, 3, "0.005"}, {-375, 2, "-3.75"},
+		{1, 6, "0.000001"}, {1, 7, "1E-7"}, {123, 9, "1.23E-7"}, {-1, 8, "-1E-8"},
+		{0, 2, "0.00"}, {0, 10, "0E-10"}, {1234567, 1, "123456.7"},
+	} {
+		if got := javaBigDecimalString(big.NewInt(c.unscaled), c.scale); got != c.want {
+			t.Errorf("javaBigDecimalString(%d, %d) = %q, want %q", c.unscaled, c.scale, got, c.want)
+		}
+	}
 }
