@@ -509,9 +509,9 @@ func (g wnGen) topN() (string, string) {
 	if rnd.Intn(2) == 0 {
 		cols += ", rn"
 	}
-	// The rank's order in Weir is over rt (a time attribute also under
-	// LTZ); wt has the same order. Top-N over rt keeps the rowtime
-	// column's order: use rt itself in Weir when not LTZ.
+	// Weir orders by rt itself over a TIMESTAMP rowtime and by its wall
+	// clock wt (the same order) over an LTZ one; PostgreSQL's rt is the
+	// wall clock.
 	if !g.ltz {
 		ordW = ord
 	}
