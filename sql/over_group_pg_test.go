@@ -614,13 +614,14 @@ func pgRows(ctx context.Context, pg *pgx.Conn, q string) (string, error) {
 	}
 	defer rows.Close()
 	var lines []string
+	fields := rows.FieldDescriptions()
 	for rows.Next() {
 		vals, err := rows.Values()
 		if err != nil {
 			return "", err
 		}
 		var f []string
-		for _, v := range vals {
+		for i, v := range vals {
 			var s string
 			switch x := v.(type) {
 			case nil:
@@ -650,6 +651,10 @@ func pgRows(ctx context.Context, pg *pgx.Conn, q string) (string, error) {
 				s = x
 			case time.Time:
 				s = x.Format("2006-01-02")
+				if fields[i].DataTypeOID == pgtype.TimestampOID {
+					// Weir's TIMESTAMP(3) form.
+					s = x.Format("2006-01-02 15:04:05.000")
+				}
 			default:
 				return "", fmt.Errorf("unexpected PostgreSQL value %T %v", v, v)
 			}

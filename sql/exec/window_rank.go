@@ -79,11 +79,16 @@ func WindowRank(in weir.Stream[row.Row], spec WindowRankSpec) (weir.Stream[row.R
 
 type windowRankFn struct {
 	spec WindowRankSpec
-	rank *rankFn // sort key helpers and the codec (no state)
+	rank *rankFn // sort key helpers, the codec and the emitting context
 	buf  state.Value[[]string]
 }
 
 func (f *windowRankFn) Open(ctx *weir.KeyedRuntimeContext[string]) error {
+	// Each subtask gets a shallow copy of f (perSubtask), which shares
+	// the pointer to rank: rank's context, set while a timer emits, is
+	// the subtask's own only in a copy of its own.
+	rank := *f.rank
+	f.rank = &rank
 	f.buf = state.GetValue[string, []string](ctx.State(), state.Descriptor{Name: "window-rank"})
 	return nil
 }
