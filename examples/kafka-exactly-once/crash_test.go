@@ -64,9 +64,7 @@ func TestCrashRestore(t *testing.T) {
 		t.Skip("builds and runs the example and the weir binary many times")
 	}
 	dir := t.TempDir()
-	bin, weirBin := filepath.Join(dir, "kafka-exactly-once"), filepath.Join(dir, "weir")
-	crashtest.Build(t, bin, ".")
-	crashtest.Build(t, weirBin, "../../cmd/weir")
+	bin, weirBin := binaries.Path(t, "kafka-exactly-once", "."), binaries.Path(t, "weir", "../../cmd/weir")
 	logPath := filepath.Join(dir, "runs.log")
 	defer func() {
 		if t.Failed() {

@@ -34,9 +34,7 @@ func TestCheckpointDiskFull(t *testing.T) {
 	}
 	dir := t.TempDir()
 	disk := crashtest.NewSmallDisk(t, "kafka-chk-diskfull", 8<<20)
-	bin, weirBin := filepath.Join(dir, "kafka-exactly-once"), filepath.Join(dir, "weir")
-	crashtest.Build(t, bin, ".")
-	crashtest.Build(t, weirBin, "../../cmd/weir")
+	bin, weirBin := binaries.Path(t, "kafka-exactly-once", "."), binaries.Path(t, "weir", "../../cmd/weir")
 	logPath := filepath.Join(dir, "runs.log")
 	defer func() {
 		if t.Failed() {
