@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -210,4 +211,80 @@ func KillRuns(t testing.TB, bin, logPath, chkDir string, kills int, rng *rand.Ra
 		}
 	}
 	return early
+}
+
+// Binaries builds the child binaries of a test binary's crash tests once:
+// tests of a package that run the same main package share one build
+// (linking a race-instrumented binary costs seconds of CPU, and go build
+// relinks every time). Declare one Binaries per test package and call
+// Remove from its TestMain, after m.Run. It is safe for parallel tests;
+// a build runs under its lock, so parallel callers wait for it.
+type Binaries struct {
+	mu struct {
+		sync.Mutex
+		dir   string
+		built map[string]*builtBinary // by package
+	}
+}
+
+// builtBinary is the outcome of one Build.
+type builtBinary struct {
+	path    string
+	ok      bool // the build succeeded
+	skipped bool // no go command: the callers skip
+}
+
+// Path returns the path of the binary of the main package pkg (a path as
+// go build takes it, relative to the test's package), building it under
+// the given file name on the first call. A test whose build failed fails,
+// and so do the later callers for that package; without a go command they
+// skip.
+func (b *Binaries) Path(t testing.TB, name, pkg string) string {
+	t.Helper()
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if e, ok := b.mu.built[pkg]; ok {
+		switch {
+		case e.ok:
+			return e.path
+		case e.skipped:
+			t.Skip("no go command to build the binaries")
+		default:
+			t.Fatalf("building %s failed in an earlier test", pkg)
+		}
+	}
+	if b.mu.dir == "" {
+		dir, err := os.MkdirTemp("", "weir-crashtest-")
+		if err != nil {
+			t.Fatal(err)
+		}
+		b.mu.dir = dir
+		b.mu.built = map[string]*builtBinary{}
+	}
+	// A directory per package: two packages may give the same name.
+	sub := filepath.Join(b.mu.dir, strconv.Itoa(len(b.mu.built)))
+	e := &builtBinary{path: filepath.Join(sub, name)}
+	b.mu.built[pkg] = e
+	defer func() { e.skipped = t.Skipped() }()
+	if err := os.Mkdir(sub, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	Build(t, e.path, pkg) // fails or skips t on error
+	e.ok = true
+	return e.path
+}
+
+// Remove deletes the binaries built so far.
+func (b *Binaries) Remove() error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.mu.dir == "" {
+		return nil
+	}
+	err := os.RemoveAll(b.mu.dir)
+	b.mu.dir, b.mu.built = "", nil
+	if err != nil {
+		return fmt.Errorf("crashtest: removing the built binaries: %w", err)
+	}
+	return nil
 }

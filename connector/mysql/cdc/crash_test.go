@@ -160,8 +160,7 @@ func TestCrashExactlyOnce(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the crash job many times")
 	}
-	bin := filepath.Join(t.TempDir(), "crashjob")
-	crashtest.Build(t, bin, "./internal/crashjob")
+	bin := binaries.Path(t, "crashjob", "./internal/crashjob")
 	for _, alg := range []SnapshotAlgorithm{ConsistentSnapshot, WatermarkSnapshot} {
 		t.Run(alg.String(), func(t *testing.T) { testCrashExactlyOnce(t, bin, alg) })
 	}

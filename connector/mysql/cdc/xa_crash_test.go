@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"maps"
 	"math/rand/v2"
-	"path/filepath"
 	"sync"
 	"syscall"
 	"testing"
@@ -134,8 +133,7 @@ func TestXACrashWriters(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the crash job many times")
 	}
-	bin := filepath.Join(t.TempDir(), "crashjob")
-	crashtest.Build(t, bin, "./internal/crashjob")
+	bin := binaries.Path(t, "crashjob", "./internal/crashjob")
 	for _, alg := range []SnapshotAlgorithm{ConsistentSnapshot, WatermarkSnapshot} {
 		t.Run(alg.String(), func(t *testing.T) {
 			db := testDB(t)

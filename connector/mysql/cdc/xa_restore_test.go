@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"path/filepath"
 	"reflect"
 	"slices"
 	"syscall"
@@ -112,8 +111,7 @@ func testXACrash(t *testing.T, prepareBeforeStart bool) {
 	if testing.Short() {
 		t.Skip("builds and runs the crash job")
 	}
-	bin := filepath.Join(t.TempDir(), "crashjob")
-	crashtest.Build(t, bin, "./internal/crashjob")
+	bin := binaries.Path(t, "crashjob", "./internal/crashjob")
 	db := testDB(t)
 	table := xaTable(t, db)
 	fill(t, db, table, 10)

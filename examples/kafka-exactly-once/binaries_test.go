@@ -1,0 +1,22 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"testing"
+
+	"github.com/weirstream/weir/internal/crashtest"
+)
+
+// binaries are the example and the weir binary the crash tests run as
+// child processes, built once per test run (TestCrashRestore and
+// TestCheckpointDiskFull run the same two).
+var binaries crashtest.Binaries
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if err := binaries.Remove(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+	}
+	os.Exit(code)
+}
