@@ -11,7 +11,6 @@ import (
 	"github.com/weirstream/weir"
 	"github.com/weirstream/weir/row"
 	"github.com/weirstream/weir/sql"
-	"github.com/weirstream/weir/sql/parser"
 	"github.com/weirstream/weir/sql/udf"
 )
 
@@ -49,19 +48,9 @@ CREATE TABLE src (k INT, ts BIGINT, v BIGINT) WITH ('connector' = 'datagen', 'nu
   'fields.ts.end' = '%d', 'fields.v.min' = '0', 'fields.v.max' = '100');
 SELECT k, ts, tick(s) FROM (SELECT k, ts, SUM(v) OVER (PARTITION BY k ORDER BY ts ROWS BETWEEN 2 PRECEDING AND CURRENT ROW) AS s FROM src);
 `, budget, rows, rows)
-			stmts, err := parser.Parse(script)
+			job, err := executeScript(sess, script)
 			if err != nil {
 				t.Fatal(err)
-			}
-			var job *sql.Job
-			for _, st := range stmts {
-				_, j, err := sess.Execute(st)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if j != nil {
-					job = j
-				}
 			}
 			opts := job.Options()
 			opts.Parallelism = 1

@@ -549,6 +549,26 @@ func runBatchScript(script string, par int, line func(r row.Row, types []row.Typ
 	return strings.Join(lines, "\n") + "\n", nil
 }
 
+// executeScript executes the statements of script in sess and returns
+// the job of the last one that makes a job (nil if none).
+func executeScript(sess *sql.Session, script string) (*sql.Job, error) {
+	stmts, err := parser.Parse(script)
+	if err != nil {
+		return nil, err
+	}
+	var job *sql.Job
+	for _, st := range stmts {
+		_, j, err := sess.Execute(st)
+		if err != nil {
+			return nil, err
+		}
+		if j != nil {
+			job = j
+		}
+	}
+	return job, nil
+}
+
 // runQueryScript runs a SQL script whose last statement is a query at
 // parallelism par, calling each (one call at a time) with every row the
 // query emits, in arrival order.
@@ -560,20 +580,9 @@ func runQueryScript(script string, par int, each func(r row.Row, types []row.Typ
 	if b := os.Getenv("WEIR_OVER_SPILL_BUDGET"); b != "" {
 		script = spillBudget(b) + "\n" + script
 	}
-	stmts, err := parser.Parse(script)
+	job, err := executeScript(sql.NewSession(sql.SessionOptions{}), script)
 	if err != nil {
 		return err
-	}
-	sess := sql.NewSession(sql.SessionOptions{})
-	var job *sql.Job
-	for _, st := range stmts {
-		_, j, err := sess.Execute(st)
-		if err != nil {
-			return err
-		}
-		if j != nil {
-			job = j
-		}
 	}
 	opts := job.Options()
 	opts.Parallelism = par

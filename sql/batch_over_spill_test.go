@@ -13,7 +13,6 @@ import (
 	"github.com/weirstream/weir"
 	"github.com/weirstream/weir/row"
 	"github.com/weirstream/weir/sql"
-	"github.com/weirstream/weir/sql/parser"
 )
 
 // spillBudget is the SET statement of an OVER partition's memory budget.
@@ -110,20 +109,9 @@ func spillQuery(bad bool) string {
 // error.
 func runInDirs(t *testing.T, script, stateDir string) (int, error) {
 	t.Helper()
-	stmts, err := parser.Parse(script)
+	job, err := executeScript(sql.NewSession(sql.SessionOptions{}), script)
 	if err != nil {
 		t.Fatal(err)
-	}
-	sess := sql.NewSession(sql.SessionOptions{})
-	var job *sql.Job
-	for _, st := range stmts {
-		_, j, err := sess.Execute(st)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if j != nil {
-			job = j
-		}
 	}
 	opts := job.Options()
 	opts.Parallelism = 2

@@ -7,7 +7,6 @@ import (
 	"math/rand"
 	"os"
 	"path/filepath"
-	"sort"
 	"strconv"
 	"strings"
 	"testing"
@@ -15,7 +14,6 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/weirstream/weir/row"
-	"github.com/weirstream/weir/sql/result"
 )
 
 // relTables are the tables of TestRelationalPostgres.
@@ -277,35 +275,7 @@ func (c relCase) weirStreaming(dir string) (string, error) {
 		}
 	}
 	script += c.q.w + ";"
-	var tab *result.Table
-	var types []row.Type
-	var aerr error
-	err := runQueryScript(script, c.streamPar, func(r row.Row, ts []row.Type) {
-		if tab == nil {
-			tab, types = result.NewTable(ts, nil), ts
-		}
-		if err := tab.Apply(r); err != nil && aerr == nil {
-			aerr = err
-		}
-	})
-	if err == nil {
-		err = aerr
-	}
-	if err != nil {
-		return "", err
-	}
-	var lines []string
-	if tab != nil {
-		for _, r := range tab.Rows() {
-			l, err := normWeirRow(r, types)
-			if err != nil {
-				return "", err
-			}
-			lines = append(lines, l)
-		}
-	}
-	sort.Strings(lines)
-	return strings.Join(lines, "\n") + "\n", nil
+	return runChangelogScript(script, c.streamPar)
 }
 
 func (c relCase) changelogText() string {
