@@ -77,7 +77,16 @@ func (c *rowCache) reset() { c.used = 0 }
 // compares a pointer). Fields decoded into the scratch (a row's first
 // probe) are valid until the next reset; the caller copies what it keeps.
 func (c *rowCache) decode(codec *row.Codec, key string, i int, enc string) ([]row.Value, error) {
-	h := maphash.String(c.seed, key) + uint64(i)*0x9e3779b97f4a7c15
+	return c.decodeHashed(codec, c.keyHash(key), i, enc)
+}
+
+// keyHash is the hash of a list's key that decodeHashed takes: computed
+// once per probe, not once per stored row.
+func (c *rowCache) keyHash(key string) uint64 { return maphash.String(c.seed, key) }
+
+// decodeHashed is decode for a key whose keyHash is kh.
+func (c *rowCache) decodeHashed(codec *row.Codec, kh uint64, i int, enc string) ([]row.Value, error) {
+	h := kh + uint64(i)*0x9e3779b97f4a7c15
 	s := &c.slots[h&(joinCacheSlots-1)]
 	if s.enc == enc {
 		if s.fields != nil {
@@ -128,9 +137,13 @@ func decodeStored(codec *row.Codec, enc string) (row.Row, error) {
 // operators' slabs (outSlab).
 const joinSlab = 16
 
-// joinRows returns the output row of kind k: the fields l then r, carved
-// from the operator's slab.
+// joinRows returns the output row of kind k: the fields l then r (or,
+// with JoinSpec.Project, the projected ones of them), carved from the
+// operator's slab.
 func (f *regularJoinFn) joinRows(k row.Kind, l, r []row.Value) row.Row {
+	if p := f.spec.Project; p != nil {
+		return row.Row{Kind: k, Fields: projectPair(f.slab.Take(len(p), joinSlab), p, l, r)}
+	}
 	n := len(l) + len(r)
 	out := f.slab.Take(n, joinSlab)
 	copy(out, l)
