@@ -257,12 +257,6 @@ type regularJoinFn struct {
 	// lnull, rnull are rows of NULLs of each side's width, only read
 	// (nullRow).
 	lnull, rnull []row.Value
-	// listChecked is set once checkListMaps ran; lmapEmpty, rmapEmpty
-	// tell that a list side's map state holds no key of the subtask (no
-	// snapshot of the map layout restored any), so that probes of that
-	// side never look it up.
-	listChecked          bool
-	lmapEmpty, rmapEmpty bool
 	// chunk is where the encodings appended to a list side are copied
 	// (join_probe.go).
 	chunk []byte
@@ -350,19 +344,9 @@ func (f *regularJoinFn) matches(key string, in row.Row, isLeft bool) error {
 		otherRows, otherList, otherCache = f.lrows, f.lcodec, f.lcache
 	}
 	// (A list side's map is empty unless restored from such a
-	// snapshot: IsEmpty answers without copying entries, and is not even
-	// asked when the restore left no key in it, see checkListMaps.)
-	if otherRows != nil {
-		if err := f.checkListMaps(); err != nil {
-			return err
-		}
-		noMap := f.rmapEmpty
-		if !isLeft {
-			noMap = f.lmapEmpty
-		}
-		if noMap || otherState.IsEmpty() {
-			return f.listMatches(key, in, isLeft, otherRows, otherList, otherCache)
-		}
+	// snapshot: IsEmpty answers without copying entries.)
+	if otherRows != nil && otherState.IsEmpty() {
+		return f.listMatches(key, in, isLeft, otherRows, otherList, otherCache)
 	}
 	f.entries = state.AppendEntries(otherState, f.entries[:0])
 	defer clear(f.entries) // no encodings kept alive

@@ -67,9 +67,8 @@ func (f *regularJoinFn) listMatches(key string, in row.Row, isLeft bool, rows st
 	f.strs = state.AppendList(rows, f.strs[:0])
 	defer clear(f.strs) // no encodings kept alive past the probe
 	cache.reset()
-	kh := cache.keyHash(key)
 	for i, enc := range f.strs {
-		o, err := cache.decodeHashed(c, kh, i, enc)
+		o, err := cache.decode(c, key, i, enc)
 		if err != nil {
 			return err
 		}
@@ -87,34 +86,6 @@ func (f *regularJoinFn) listMatches(key string, in row.Row, isLeft bool, rows st
 		if ok {
 			f.assoc = append(f.assoc, joinMatch{r: row.Row{Fields: o}, c: joinCounts{N: 1}})
 		}
-	}
-	return nil
-}
-
-// checkListMaps finds out, on the subtask's first probe, whether the map
-// state of each list side is empty for every key of the subtask. A list
-// side writes its rows to its list only, so its map holds what a restore
-// of a snapshot of the map layout put there and never gains a key later:
-// if it has none, it is never looked up again (one hash lookup fewer per
-// probe).
-func (f *regularJoinFn) checkListMaps() error {
-	if f.listChecked {
-		return nil
-	}
-	f.listChecked = true
-	if f.lrows != nil {
-		found, err := hasKeys(f.lstate)
-		if err != nil {
-			return fmt.Errorf("sql/exec: join: %w", err)
-		}
-		f.lmapEmpty = !found
-	}
-	if f.rrows != nil {
-		found, err := hasKeys(f.rstate)
-		if err != nil {
-			return fmt.Errorf("sql/exec: join: %w", err)
-		}
-		f.rmapEmpty = !found
 	}
 	return nil
 }

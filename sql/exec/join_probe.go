@@ -77,16 +77,7 @@ func (c *rowCache) reset() { c.used = 0 }
 // compares a pointer). Fields decoded into the scratch (a row's first
 // probe) are valid until the next reset; the caller copies what it keeps.
 func (c *rowCache) decode(codec *row.Codec, key string, i int, enc string) ([]row.Value, error) {
-	return c.decodeHashed(codec, c.keyHash(key), i, enc)
-}
-
-// keyHash is the hash of a list's key that decodeHashed takes: computed
-// once per probe, not once per stored row.
-func (c *rowCache) keyHash(key string) uint64 { return maphash.String(c.seed, key) }
-
-// decodeHashed is decode for a key whose keyHash is kh.
-func (c *rowCache) decodeHashed(codec *row.Codec, kh uint64, i int, enc string) ([]row.Value, error) {
-	h := kh + uint64(i)*0x9e3779b97f4a7c15
+	h := maphash.String(c.seed, key) + uint64(i)*0x9e3779b97f4a7c15
 	s := &c.slots[h&(joinCacheSlots-1)]
 	if s.enc == enc {
 		if s.fields != nil {
