@@ -24,6 +24,8 @@ import (
 // reordered, repeated, dropped). Every emitted row is overwritten at once,
 // as a Calc downstream may do, so a projected row sharing its fields with
 // another row, with state or with the NULL row of a side would show.
+// Projections with runs of consecutive columns, one across the sides,
+// are among them.
 func TestRegularJoinProjectSameRows(t *testing.T) {
 	ltypes := []row.Type{row.BigInt(), row.BigInt(), row.String()}
 	rtypes := []row.Type{row.BigInt(), row.String(), row.BigInt(), row.BigInt()}
@@ -41,12 +43,17 @@ func TestRegularJoinProjectSameRows(t *testing.T) {
 						for i := range proj {
 							proj[i] = rng.IntN(len(all))
 						}
-						if round == 0 {
+						switch round {
+						case 0:
 							// Every column, in reverse order.
 							proj = proj[:0]
 							for c := len(all) - 1; c >= 0; c-- {
 								proj = append(proj, c)
 							}
+						case 1:
+							// Runs of consecutive columns, one across
+							// the two sides.
+							proj = []int{1, 2, 3, 4, 0, 5, 6, 6}
 						}
 						spec := JoinSpec{Type: jt, LeftTypes: ltypes, RightTypes: rtypes, LeftKeys: []int{0}, RightKeys: []int{0},
 							Condition: cond, LeftAppendOnly: appendOnly, RightAppendOnly: appendOnly}
