@@ -151,6 +151,13 @@ func (t *translator) streamNode(r plan.Rel) (weir.Stream[row.Row], error) {
 				return t.calcNamed(in, n, nil)
 			}
 		}
+		if j, ok := n.In.(*plan.Join); ok && !n.IsIdentity() {
+			if kept := keptColumns(n); kept != nil {
+				// A Calc that only keeps or reorders a regular
+				// join's columns runs in the join (join_project.go).
+				return t.joinProjected(j, kept)
+			}
+		}
 		in, err := t.stream(n.In)
 		if err != nil {
 			return in, err

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/weirstream/weir"
+	"github.com/weirstream/weir/operator"
 	"github.com/weirstream/weir/row"
 	"github.com/weirstream/weir/sql/exec"
 	"github.com/weirstream/weir/sql/expr"
@@ -85,6 +86,12 @@ func (t *translator) joinInputs(l, r plan.Rel) (weir.Stream[row.Row], weir.Strea
 }
 
 func (t *translator) join(n *plan.Join) (weir.Stream[row.Row], error) {
+	return t.joinWith(n, nil)
+}
+
+// joinWith translates a regular join whose output rows have the columns
+// proj of the joined row (nil: all of them).
+func (t *translator) joinWith(n *plan.Join, proj []int) (weir.Stream[row.Row], error) {
 	l, r, err := t.joinInputs(n.Left, n.Right)
 	if err != nil {
 		return l, err
@@ -108,6 +115,7 @@ func (t *translator) join(n *plan.Join) (weir.Stream[row.Row], error) {
 		RightKeys:  n.RightKeys,
 		NullSafe:   n.NullSafe,
 		Condition:  cond,
+		Project:    proj,
 		StateTTL:   t.cfg.Duration("table.exec.state.ttl"),
 		// An insert-only input keeps its rows in a cheaper state layout.
 		LeftAppendOnly:  n.Left.Mode() == plan.InsertOnly,
@@ -256,4 +264,56 @@ func (t *translator) windowZone(w plan.Window) *time.Location {
 		return t.loc
 	}
 	return nil
+}
+
+// joinProjected translates a Calc that only keeps or reorders the columns
+// of the regular join n (their indexes proj): the join emits those
+// columns itself (exec.JoinSpec.Project). The Calc stays in the job graph
+// as a node that hands its rows on, so that the graph, its node names and
+// positions are those of the plan without the projection in the join:
+// operators without a uid (regular joins, among others) store their state
+// under their name and position, and a savepoint taken before restores.
+func (t *translator) joinProjected(n *plan.Join, proj []int) (weir.Stream[row.Row], error) {
+	in, err := t.joinWith(n, proj)
+	if err != nil {
+		return in, err
+	}
+	return weir.Transform(in, "Calc", func(out operator.Output[row.Row]) operator.OneInput[row.Row] {
+		op := &passOn{Output: out}
+		op.batch, _ = out.(operator.BatchOutput[row.Row])
+		return op
+	}), nil
+}
+
+// passOn is a chained operator that hands every record, watermark and
+// status on unchanged.
+type passOn struct {
+	operator.Output[row.Row]
+	batch operator.BatchOutput[row.Row]
+	ctx   *operator.Context
+}
+
+func (p *passOn) Open(ctx *operator.Context) error { p.ctx = ctx; return nil }
+func (p *passOn) Finish() error                    { return nil }
+func (p *passOn) Close() error                     { return nil }
+
+// ProcessWatermark records the watermark in the operator's metrics, as a
+// Calc does, and hands it on.
+func (p *passOn) ProcessWatermark(wm int64) error {
+	p.ctx.Metrics.CurrentWatermark = wm
+	return p.Output.ProcessWatermark(wm)
+}
+
+// ProcessBatch hands a run on in one call if the next operator takes
+// runs.
+func (p *passOn) ProcessBatch(recs []operator.Rec[row.Row]) (int, error) {
+	if p.batch != nil {
+		return p.batch.ProcessBatch(recs)
+	}
+	for i := range recs {
+		if err := p.Output.ProcessElement(recs[i].V, recs[i].TS); err != nil {
+			return i + 1, err
+		}
+	}
+	return len(recs), nil
 }

@@ -85,6 +85,14 @@ type JoinSpec struct {
 	// is not an outer side, keeps its rows in a cheaper state layout (see
 	// join_append.go).
 	LeftAppendOnly, RightAppendOnly bool
+	// Project, if not nil, lists the columns of the joined row (left
+	// columns, then right columns) that an output row has, in its order: a
+	// Calc that only keeps or reorders the join's columns, run in the join
+	// so that a pair is written once with the columns read above it
+	// (join_project.go). The condition still sees both whole rows, and the
+	// state keeps them whole. nil emits every column. Not for SEMI and
+	// ANTI joins (their output is the left row as received).
+	Project []int
 	// MiniBatch, when enabled, holds each side's rows of a batch in
 	// memory, folds a row's accumulation and retraction within the batch,
 	// and joins the rest when the batch is flushed (Flink's
@@ -114,6 +122,16 @@ func (s *JoinSpec) check() error {
 	}
 	if s.StateTTL < 0 || s.LeftStateTTL < 0 || s.RightStateTTL < 0 {
 		return errors.New("sql/exec: join: negative state TTL")
+	}
+	if s.Project != nil {
+		if s.Type >= SemiJoin {
+			return fmt.Errorf("sql/exec: join: no projection for a %s join", s.Type)
+		}
+		for i, c := range s.Project {
+			if c < 0 || c >= len(s.LeftTypes)+len(s.RightTypes) {
+				return fmt.Errorf("sql/exec: join: projected column %d (%d) out of range of %d columns", i, c, len(s.LeftTypes)+len(s.RightTypes))
+			}
+		}
 	}
 	if s.MiniBatch.Enabled() && s.Type >= SemiJoin {
 		return fmt.Errorf("sql/exec: join: no mini-batch for a %s join (Flink's StreamingSemiAntiJoinOperator has none)", s.Type)
@@ -236,6 +254,9 @@ type regularJoinFn struct {
 	// slab is where output rows' fields are carved from.
 	lcache, rcache *rowCache
 	slab           row.Slab
+	// lnull, rnull are rows of NULLs of each side's width, only read
+	// (nullRow).
+	lnull, rnull []row.Value
 	// chunk is where the encodings appended to a list side are copied
 	// (join_probe.go).
 	chunk []byte
@@ -481,17 +502,18 @@ func (f *regularJoinFn) process(ctx *weir.KeyedContext[string, row.Row], in row.
 			f.collect(ctx, f.joinRows(k, o.Fields, in.Fields))
 		}
 	}
+	// NULL rows of a side, only read (joinRows copies them).
 	nullOther := func() []row.Value {
 		if isLeft {
-			return make([]row.Value, len(s.RightTypes))
+			return f.nullRow(false)
 		}
-		return make([]row.Value, len(s.LeftTypes))
+		return f.nullRow(true)
 	}
 	emitPadded := func(o row.Row, k row.Kind) { // other side's row with NULLs for the input side
 		if isLeft {
-			f.collect(ctx, f.joinRows(k, make([]row.Value, len(s.LeftTypes)), o.Fields))
+			f.collect(ctx, f.joinRows(k, f.nullRow(true), o.Fields))
 		} else {
-			f.collect(ctx, f.joinRows(k, o.Fields, make([]row.Value, len(s.RightTypes))))
+			f.collect(ctx, f.joinRows(k, o.Fields, f.nullRow(false)))
 		}
 	}
 	// n counts the matches with multiplicity.

@@ -128,9 +128,13 @@ func decodeStored(codec *row.Codec, enc string) (row.Row, error) {
 // operators' slabs (outSlab).
 const joinSlab = 16
 
-// joinRows returns the output row of kind k: the fields l then r, carved
-// from the operator's slab.
+// joinRows returns the output row of kind k: the fields l then r (or,
+// with JoinSpec.Project, the projected ones of them), carved from the
+// operator's slab.
 func (f *regularJoinFn) joinRows(k row.Kind, l, r []row.Value) row.Row {
+	if p := f.spec.Project; p != nil {
+		return row.Row{Kind: k, Fields: projectPair(f.slab.Take(len(p), joinSlab), p, l, r)}
+	}
 	n := len(l) + len(r)
 	out := f.slab.Take(n, joinSlab)
 	copy(out, l)
