@@ -24,6 +24,21 @@ func (t *translator) semiJoin(n *plan.SemiJoin) (weir.Stream[row.Row], error) {
 	if n.Anti {
 		typ = exec.AntiJoin
 	}
+	if w := n.Window; w != nil {
+		return exec.WindowJoin(l, r, exec.WindowJoinSpec{
+			Type:             typ,
+			LeftTypes:        plan.Types(n.Left),
+			RightTypes:       plan.Types(n.Right),
+			LeftKeys:         n.LeftKeys,
+			RightKeys:        n.RightKeys,
+			LeftWindowStart:  w.LeftStart,
+			LeftWindowEnd:    w.LeftEnd,
+			RightWindowStart: w.RightStart,
+			RightWindowEnd:   w.RightEnd,
+			Condition:        cond,
+			Zone:             t.windowZone(w.Window),
+		})
+	}
 	return exec.RegularJoin(l, r, exec.JoinSpec{
 		Type:       typ,
 		LeftTypes:  plan.Types(n.Left),

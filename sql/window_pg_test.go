@@ -232,10 +232,6 @@ type wnCase struct {
 	scanPar1            bool
 	w, pg               string
 	batchPar, streamPar int
-	// retracts: the streaming run may retract rows (Weir plans window
-	// semi and anti joins as regular joins, see TestWindowPostgres), so
-	// its changelog is applied to a table.
-	retracts bool
 }
 
 func randWnCase(rnd *rand.Rand) wnCase {
@@ -265,7 +261,6 @@ func randWnCase(rnd *rand.Rand) wnCase {
 		c.w, c.pg = g.dedup()
 	case "wjoin":
 		c.w, c.pg = g.windowJoin()
-		c.retracts = strings.Contains(c.w, "EXISTS")
 	case "ijoin":
 		c.w, c.pg = g.intervalJoin()
 	}
@@ -667,17 +662,12 @@ func (c wnCase) check(ctx context.Context, pg *pgx.Conn, dir string) (int, error
 			par = c.batchPar
 			script += "SET 'execution.runtime-mode' = 'batch';\n"
 		}
-		var got string
-		if mode == "streaming" && c.retracts {
-			got, err = runChangelogScript(script+c.w+";", par)
-		} else {
-			got, err = runBatchScript(script+c.w+";", par, func(r row.Row, types []row.Type) (string, error) {
-				if r.Kind != row.Insert {
-					return "", fmt.Errorf("unexpected row kind %v: %s", r.Kind, row.FormatRow(r, types))
-				}
-				return normWeirRow(r, types)
-			})
-		}
+		got, err := runBatchScript(script+c.w+";", par, func(r row.Row, types []row.Type) (string, error) {
+			if r.Kind != row.Insert {
+				return "", fmt.Errorf("unexpected row kind %v: %s", r.Kind, row.FormatRow(r, types))
+			}
+			return normWeirRow(r, types)
+		})
 		if err != nil {
 			return 0, fmt.Errorf("Weir %s mode, parallelism %d: %w\n%s\n%s", mode, par, err, c.w, c.data())
 		}

@@ -13,7 +13,9 @@ import (
 // joined on equal windows (L.window_start = R.window_start AND
 // L.window_end = R.window_end) and equal keys.
 type WindowJoinSpec struct {
-	// Type is INNER, LEFT, RIGHT or FULL.
+	// Type is INNER, LEFT, RIGHT, FULL, SEMI or ANTI (a window semi or
+	// anti join emits the left row, left columns only, with a match or
+	// without one).
 	Type JoinType
 	// LeftTypes and RightTypes are the inputs' field types.
 	LeftTypes, RightTypes []row.Type
@@ -36,12 +38,14 @@ type WindowJoinSpec struct {
 // satisfying the condition (+I, left rows in arrival order, each with the
 // right rows in arrival order), unmatched rows of an outer side are
 // emitted padded with NULLs (left ones after their left row's pairs, right
-// ones at the end), and the window's state is dropped. Rows of a window
+// ones at the end), and the window's state is dropped; a semi (anti) join
+// emits each left row with (without) a match, once, left columns only.
+// Rows of a window
 // that already fired are late and dropped; a NULL key never matches.
 // Input and output are append-only.
 func WindowJoin(left, right weir.Stream[row.Row], spec WindowJoinSpec) (weir.Stream[row.Row], error) {
-	if spec.Type > FullJoin {
-		return weir.Stream[row.Row]{}, fmt.Errorf("sql/exec: window join: join type %s is not supported (INNER, LEFT, RIGHT or FULL)", spec.Type)
+	if spec.Type > AntiJoin {
+		return weir.Stream[row.Row]{}, fmt.Errorf("sql/exec: window join: join type %s is not supported (INNER, LEFT, RIGHT, FULL, SEMI or ANTI)", spec.Type)
 	}
 	if len(spec.LeftKeys) != len(spec.RightKeys) {
 		return weir.Stream[row.Row]{}, fmt.Errorf("sql/exec: window join: %d left and %d right key columns", len(spec.LeftKeys), len(spec.RightKeys))
@@ -138,11 +142,15 @@ func (f *windowJoinFn) OnTimer(ctx *wjCtx, _ int64) error {
 	}
 	f.lrows.Clear()
 	f.rrows.Clear()
+	semi := s.Type == SemiJoin || s.Type == AntiJoin
 	rMatched := make([]bool, len(rs))
 	for _, l := range ls {
 		matched := false
 		if !hasNullKey(l, s.LeftKeys) {
 			for j, r := range rs {
+				if semi && matched {
+					break
+				}
 				if hasNullKey(r, s.RightKeys) {
 					continue
 				}
@@ -156,8 +164,16 @@ func (f *windowJoinFn) OnTimer(ctx *wjCtx, _ int64) error {
 					}
 				}
 				matched, rMatched[j] = true, true
-				ctx.Collect(joinRows(row.Insert, l.Fields, r.Fields))
+				if !semi {
+					ctx.Collect(joinRows(row.Insert, l.Fields, r.Fields))
+				}
 			}
+		}
+		if semi {
+			if matched == (s.Type == SemiJoin) {
+				ctx.Collect(row.Row{Kind: row.Insert, Fields: l.Fields})
+			}
+			continue
 		}
 		if !matched && s.Type.leftOuter() {
 			ctx.Collect(joinRows(row.Insert, l.Fields, make([]row.Value, len(s.RightTypes))))

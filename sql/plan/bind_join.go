@@ -363,6 +363,10 @@ func windowProps(r Rel) (start, end int, w Window, ok bool) {
 		return k, k + 1, n.Window, true
 	case *WindowJoin:
 		return n.LeftStart, n.LeftEnd, n.Window, true
+	case *SemiJoin:
+		if n.Window != nil {
+			return n.Window.LeftStart, n.Window.LeftEnd, n.Window.Window, true
+		}
 	case *Union:
 		// A union of window-attached inputs with one window
 		// (window_attached_props.go).

@@ -353,7 +353,9 @@ func (in *inferer) modify(r Rel) modifyKinds {
 		}
 	case *SemiJoin:
 		k = union(n.Left, n.Right)
-		if n.Anti {
+		if n.Window != nil {
+			k = kindInsert
+		} else if n.Anti {
 			k = allKinds
 		}
 	case *TemporalJoin:
@@ -533,6 +535,13 @@ func (in *inferer) visit(r Rel, req updateKind, e edge) (updateKind, bool) {
 		}
 		return in.give(r, req, key)
 	case *Join, *SemiJoin:
+		if s, ok := r.(*SemiJoin); ok && s.Window != nil {
+			// A window semi or anti join: append-only, as WindowJoin.
+			if !in.children(r, updateNone) {
+				return 0, false
+			}
+			return in.give(r, req, key)
+		}
 		// Weir's joins keep their inputs' rows counted, not by a unique
 		// key: an updating input must retract with UPDATE_BEFORE.
 		for i, x := range r.Inputs() {

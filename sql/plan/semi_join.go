@@ -26,6 +26,22 @@ type SemiJoin struct {
 	// left columns followed by the right ones.
 	Residual expr.Expr
 	Cols     []Column
+	// Window, when set, makes this a window semi or anti join (Flink's
+	// WindowJoin with joinType LeftSemiJoin or LeftAntiJoin): both inputs
+	// are windowed alike and the subquery correlates on window_start and
+	// window_end, which are not in LeftKeys/RightKeys. Each window's left
+	// rows are emitted, insert-only, when the watermark passes the
+	// window's end (with a match: semi; without: anti), and the window's
+	// state is dropped.
+	Window *SemiWindow
+}
+
+// SemiWindow is the window of a window semi or anti join: the common
+// window of both inputs and each side's window_start and window_end
+// columns.
+type SemiWindow struct {
+	Window                                   Window
+	LeftStart, LeftEnd, RightStart, RightEnd int
 }
 
 // Columns implements Rel.
@@ -37,6 +53,9 @@ func (j *SemiJoin) Inputs() []Rel { return []Rel{j.Left, j.Right} }
 // Mode implements Rel: a semi join of append-only inputs appends; an anti
 // join retracts the rows that find a match.
 func (j *SemiJoin) Mode() Mode {
+	if j.Window != nil {
+		return InsertOnly
+	}
 	if j.Anti || j.Left.Mode() == Updating || j.Right.Mode() == Updating {
 		return Updating
 	}
@@ -65,7 +84,12 @@ func (j *SemiJoin) describe() (string, []string) {
 	if len(conds) > 1 {
 		where = "AND(" + where + ")"
 	}
-	return "Join", []string{"joinType=[" + kind + "]", "where=[" + where + "]", "select=[" + names(j.Cols) + "]"}
+	attrs := []string{"joinType=[" + kind + "]", "where=[" + where + "]", "select=[" + names(j.Cols) + "]"}
+	if w := j.Window; w != nil {
+		win := "leftWindow=[" + windowOn(w.Window, l[w.LeftStart].Name, l[w.LeftEnd].Name) + "], rightWindow=[" + windowOn(w.Window, r[w.RightStart].Name, r[w.RightEnd].Name) + "]"
+		return "WindowJoin", append([]string{win}, attrs...)
+	}
+	return "Join", attrs
 }
 
 // subqueryCond is a WHERE conjunct that becomes a semi or anti join:
@@ -523,8 +547,11 @@ func buildSemi(at ast.Node, from, right Rel, lexprs, rexprs, residual []expr.Exp
 		})
 	}
 	j := &SemiJoin{Left: left, Right: withExtra(right, rx), Anti: anti, LeftKeys: lkeys, RightKeys: rkeys, Residual: cond}
+	j.Window, j.LeftKeys, j.RightKeys = semiWindow(from, right, lkeys, rkeys)
 	for _, c := range left.Columns() {
-		c.Type.TimeAttr = row.NoTimeAttr
+		if j.Window == nil {
+			c.Type.TimeAttr = row.NoTimeAttr
+		}
 		j.Cols = append(j.Cols, c)
 	}
 	if len(j.Cols) == lw {
@@ -546,4 +573,37 @@ func (s *scope) withoutTimeAttrs() *scope {
 		c.cols[i].Type.TimeAttr = row.NoTimeAttr
 	}
 	return c
+}
+
+// semiWindow finds a window semi or anti join, as bindJoin finds a window
+// join: both inputs append-only and windowed alike (same window, same
+// kind of time attribute), and the key pairs include left window_start =
+// right window_start and left window_end = right window_end. It returns
+// the window and the key pairs without those two; nil and the keys as
+// they are otherwise.
+func semiWindow(left, right Rel, lkeys, rkeys []int) (*SemiWindow, []int, []int) {
+	if left.Mode() != InsertOnly || right.Mode() != InsertOnly {
+		return nil, lkeys, rkeys
+	}
+	ls, le, lwin, lok := windowProps(left)
+	rs, re, rwin, rok := windowProps(right)
+	if !lok || !rok || !sameWindow(lwin, rwin) || windowTimeAttr(left) != windowTimeAttr(right) {
+		return nil, lkeys, rkeys
+	}
+	var hasStart, hasEnd bool
+	var ol, or []int
+	for i := range lkeys {
+		switch {
+		case lkeys[i] == ls && rkeys[i] == rs && !hasStart:
+			hasStart = true
+		case lkeys[i] == le && rkeys[i] == re && !hasEnd:
+			hasEnd = true
+		default:
+			ol, or = append(ol, lkeys[i]), append(or, rkeys[i])
+		}
+	}
+	if !hasStart || !hasEnd {
+		return nil, lkeys, rkeys
+	}
+	return &SemiWindow{Window: lwin, LeftStart: ls, LeftEnd: le, RightStart: rs, RightEnd: re}, ol, or
 }

@@ -21,6 +21,10 @@ func windowTimeAttr(r Rel) row.TimeAttr {
 		return n.In.Columns()[n.Window.TimeCol].Type.TimeAttr
 	case *WindowJoin:
 		return windowTimeAttr(n.Left)
+	case *SemiJoin:
+		if n.Window != nil {
+			return windowTimeAttr(n.Left)
+		}
 	case *Union:
 		if len(n.Ins) > 0 {
 			return windowTimeAttr(n.Ins[0])
