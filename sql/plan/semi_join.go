@@ -2,6 +2,7 @@ package plan
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/weirstream/weir/row"
@@ -68,6 +69,18 @@ func (j *SemiJoin) describe() (string, []string) {
 		kind = "LeftAntiJoin"
 	}
 	l, r := j.Left.Columns(), j.Right.Columns()
+	// Both sides' names, a right one taken on the left suffixed as in
+	// Flink's plans (=(a, a0)).
+	both := append(append([]Column(nil), l...), r...)
+	seen := map[string]bool{}
+	for i := range both {
+		n := both[i].Name
+		for k := 0; seen[n]; k++ {
+			n = both[i].Name + strconv.Itoa(k)
+		}
+		seen[n] = true
+		both[i].Name = n
+	}
 	var conds []string
 	for i := range j.LeftKeys {
 		if j.NullSafe != nil && j.NullSafe[i] {
@@ -75,13 +88,19 @@ func (j *SemiJoin) describe() (string, []string) {
 			conds = append(conds, fmt.Sprintf("IS NOT DISTINCT FROM(%s, %s)", l[j.LeftKeys[i]].Name, rightName(l, r, j.RightKeys[i])))
 			continue
 		}
-		conds = append(conds, fmt.Sprintf("=(%s, %s)", l[j.LeftKeys[i]].Name, r[j.RightKeys[i]].Name))
+		conds = append(conds, fmt.Sprintf("=(%s, %s)", l[j.LeftKeys[i]].Name, both[len(l)+j.RightKeys[i]].Name))
 	}
 	for _, c := range conjuncts(j.Residual) {
-		conds = append(conds, withNames(c, append(append([]Column(nil), l...), r...)))
+		conds = append(conds, withNames(c, both))
 	}
 	where := strings.Join(conds, ", ")
-	if len(conds) > 1 {
+	switch len(conds) {
+	case 0:
+		// A window semi join correlated on the window alone (Flink:
+		// where=[true]).
+		where = "true"
+	case 1:
+	default:
 		where = "AND(" + where + ")"
 	}
 	attrs := []string{"joinType=[" + kind + "]", "where=[" + where + "]", "select=[" + names(j.Cols) + "]"}

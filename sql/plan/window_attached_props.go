@@ -168,6 +168,22 @@ func propsOf(r Rel, tvf bool) (p winProps, ok bool) {
 			}
 		}
 		return p, len(p.starts) > 0
+	case *SemiJoin:
+		// A window semi or anti join (Flink's WindowJoin with joinType
+		// LeftSemiJoin/LeftAntiJoin): the left side's window properties,
+		// its columns being the output's.
+		if n.Window == nil || !eventTimeSide(n.Left) || !eventTimeSide(n.Right) {
+			return p, false
+		}
+		p = winProps{starts: map[int]bool{n.Window.LeftStart: true}, ends: map[int]bool{n.Window.LeftEnd: true}, times: map[int]bool{}, w: n.Window.Window}
+		if l, ok := attachedProps(n.Left); ok {
+			for t := range l.times {
+				if n.Cols[t].Type.TimeAttr == row.Rowtime {
+					p.times[t] = true
+				}
+			}
+		}
+		return p, true
 	}
 	return p, false
 }
