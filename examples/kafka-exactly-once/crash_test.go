@@ -63,10 +63,6 @@ func TestCrashRestore(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the example and the weir binary many times")
 	}
-	// It mostly waits (on the paced generator, checkpoints, restarts,
-	// the broker): it runs beside the package's other crash test, each
-	// with a broker, directories and binaries' runs of its own.
-	t.Parallel()
 	dir := t.TempDir()
 	bin, weirBin := binaries.Path(t, "kafka-exactly-once", "."), binaries.Path(t, "weir", "../../cmd/weir")
 	logPath := filepath.Join(dir, "runs.log")

@@ -32,10 +32,6 @@ func TestCheckpointDiskFull(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the example and the weir binary on a full filesystem")
 	}
-	// It mostly waits (on the paced generator, checkpoints, restarts,
-	// the broker): it runs beside the package's other crash test, each
-	// with a broker, directories and binaries' runs of its own.
-	t.Parallel()
 	dir := t.TempDir()
 	disk := crashtest.NewSmallDisk(t, "kafka-chk-diskfull", 8<<20)
 	bin, weirBin := binaries.Path(t, "kafka-exactly-once", "."), binaries.Path(t, "weir", "../../cmd/weir")
