@@ -263,8 +263,13 @@ func generate(ctx context.Context, brokers []string, topic string, keys, n int, 
 	return nil
 }
 
+// quiet is how long readAll waits past the last record of a topic it reads
+// to its end (want < 0).
+const quiet = 3 * time.Second
+
 // readAll reads topic with read_committed until it holds want records
-// (want < 0: until the end offsets known at the start) or timeout passes.
+// (want < 0: until no record has come for quiet after the first ones) or
+// timeout passes.
 func readAll(ctx context.Context, brokers []string, topic string, want int, timeout time.Duration) ([]*kgo.Record, error) {
 	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...), kgo.ConsumeTopics(topic),
 		kgo.FetchIsolationLevel(kgo.ReadCommitted()))
@@ -286,7 +291,25 @@ func readAll(ctx context.Context, brokers []string, topic string, want int, time
 		out = append(out, fs.Records()...)
 		return nil
 	}
-	for want < 0 || len(out) < want {
+	if want < 0 {
+		// To a quiet end: wait for the first records up to the timeout,
+		// then read until none has come for quiet.
+		for {
+			pctx, pcancel := ctx, context.CancelFunc(func() {})
+			if len(out) > 0 {
+				pctx, pcancel = context.WithTimeout(ctx, quiet)
+			}
+			err := poll(pctx)
+			pcancel()
+			if err != nil {
+				if pctx.Err() != nil {
+					return out, nil
+				}
+				return out, err
+			}
+		}
+	}
+	for len(out) < want {
 		if err := poll(ctx); err != nil {
 			if ctx.Err() != nil {
 				return out, nil
@@ -311,9 +334,10 @@ func readAll(ctx context.Context, brokers []string, topic string, want int, time
 // every input (key, seq) exactly once, with the running sum of the key's
 // values up to seq.
 func verify(ctx context.Context, brokers []string, inTopic, outTopic string, timeout time.Duration) (string, error) {
-	// The input is complete when it is read to a quiet end: read it for a
-	// short while past its last record.
-	in, err := readAll(ctx, brokers, inTopic, -1, 2*time.Second)
+	// The input is complete when it is read to a quiet end: until no
+	// record has come for a few seconds after the first ones (a fixed
+	// two-second read found nothing on a loaded machine).
+	in, err := readAll(ctx, brokers, inTopic, -1, 60*time.Second)
 	if err != nil {
 		return "", err
 	}
