@@ -95,28 +95,36 @@ func Deduplicate(in weir.Stream[row.Row], spec DedupSpec) (weir.Stream[row.Row],
 	if err := spec.check(); err != nil {
 		return weir.Stream[row.Row]{}, err
 	}
-	fn := &dedupFn{spec: spec, codec: row.NewCodec(spec.Types), compact: !spec.GenerateUpdateBefore && !spec.Updating}
-	ks := weir.KeyBy(in, joinKeySelector(spec.Keys, spec.Types))
-	name := "ProcTimeDeduplicate"
+	fn := &dedupFn{spec: spec, codec: row.NewCodec(spec.Types), compact: !spec.GenerateUpdateBefore && !spec.Updating, name: "ProcTimeDeduplicate"}
 	if spec.RowTime {
-		name = "RowTimeDeduplicate"
+		fn.name = "RowTimeDeduplicate"
 	}
-	return weir.ProcessKeyed[string, row.Row, row.Row](ks, fn).DefaultName(name), nil
+	ks := weir.KeyBy(in, joinKeySelector(spec.Keys, spec.Types))
+	return weir.ProcessKeyed[string, row.Row, row.Row](ks, fn).DefaultName(fn.name), nil
 }
 
 type dedupFn struct {
 	spec  DedupSpec
 	codec *row.Codec
+	name  string // the operator's name, for errors
 	seen  state.Value[bool]
-	last  state.Value[dedupRow]
-	// lastC is "dedup-row" when compact (last is then nil): the same
-	// bytes, held as a keptRow.
+	// last is "dedup-row", each key's kept row, when not compact.
+	last state.Value[dedupRow]
+	// lastT is "dedup-time", each key's kept rowtime, when compact; when
+	// not compact it is only looked at once, to refuse state a compact
+	// plan wrote (see checkTimes).
+	lastT state.Value[keptTime]
+	// lastC is "dedup-row" when compact (last is then nil): the kept rows
+	// of the layout before "dedup-time" (up to fc3f498, and the state of
+	// a plan that emitted -U), moved to lastT key by key (see kept).
 	lastC state.Value[keptRow]
-	// compact keeps rows in their encoding (plus the rowtime), not decoded:
-	// set when no output needs the kept row itself (no -U, no changelog
-	// input), so it is only compared (rowtime) or tested for presence.
+	// compact: no output needs the kept row itself (no -U, no changelog
+	// input), so it is only compared (rowtime) or tested for presence,
+	// and only its rowtime is kept (lastT).
 	compact bool
-	buf     []byte // scratch encoding of a compact row
+	// checked: the one look at the other layout's state (lastC when
+	// compact, lastT otherwise) is done; hasOld: lastC had keys then.
+	checked, hasOld bool
 	// mb holds the rows of a mini-batch (nil without mini-batch).
 	mb *dedupBundle
 	// flushing: the rows emitted now are a mini-batch's, with timestamp
@@ -156,6 +164,9 @@ type dedupRow struct {
 	ms     int64 // rowtime of a timed compact row
 	ns     int32
 	timed  bool
+	// timeOnly: the row is not held, only its rowtime (ms, ns when timed,
+	// NULL otherwise): read from "dedup-time".
+	timeOnly bool
 }
 
 // StateSchema implements codec.SelfSchema: the layout of a string.
@@ -240,13 +251,121 @@ func (d *keptRow) DecodeState(src []byte) (int, error) {
 	return n, err
 }
 
-// kept returns the current key's kept row.
-func (f *dedupFn) kept() (dedupRow, bool) {
-	if f.lastC != nil {
-		k, ok := f.lastC.Value()
-		return dedupRow{enc: k.enc, ms: k.ms, ns: k.ns, timed: k.timed}, ok
+// keptTime is a key's state in a compact deduplication ("dedup-time"):
+// nothing emits the kept row again, so only its rowtime is kept, to decide
+// whether a later row replaces it (or, on processing time, that the key
+// has a row). No pointer: the state's entries are not scanned by the GC,
+// and no row is encoded or allocated per kept row.
+type keptTime struct {
+	ms   int64
+	ns   int32
+	null bool // NULL rowtime, or processing time (none)
+}
+
+// keptTimeSchema names keptTime's encoding.
+const keptTimeSchema = "sql/exec.keptTime/1"
+
+// StateSchema implements codec.SelfSchema.
+func (keptTime) StateSchema() string { return keptTimeSchema }
+
+// AppendState implements codec.SelfEncoder: a flag byte (1: NULL), then
+// for a rowtime its milliseconds (zigzag varint) and nanoseconds of the
+// millisecond (uvarint).
+func (t keptTime) AppendState(dst []byte) []byte {
+	if t.null {
+		return append(dst, 1)
 	}
-	return f.last.Value()
+	dst = append(dst, 0)
+	dst = binary.AppendVarint(dst, t.ms)
+	return binary.AppendUvarint(dst, uint64(t.ns))
+}
+
+// DecodeState implements codec.SelfDecoder.
+func (t *keptTime) DecodeState(src []byte) (int, error) {
+	*t = keptTime{}
+	if len(src) == 0 || src[0] > 1 {
+		return 0, fmt.Errorf("%w: %s", wcodec.ErrCorrupt, "deduplicate rowtime")
+	}
+	if src[0] == 1 {
+		t.null = true
+		return 1, nil
+	}
+	ms, k := binary.Varint(src[1:])
+	if k <= 0 {
+		return 0, fmt.Errorf("%w: %s", wcodec.ErrCorrupt, "deduplicate rowtime")
+	}
+	ns, k2 := binary.Uvarint(src[1+k:])
+	if k2 <= 0 || ns >= 1_000_000 {
+		return 0, fmt.Errorf("%w: %s", wcodec.ErrCorrupt, "deduplicate rowtime")
+	}
+	t.ms, t.ns = ms, int32(ns)
+	return 1 + k + k2, nil
+}
+
+// kept returns the current key's kept row.
+func (f *dedupFn) kept() (dedupRow, bool, error) {
+	if !f.compact {
+		d, ok := f.last.Value()
+		return d, ok, nil
+	}
+	t, ok := f.lastT.Value()
+	if !ok {
+		var err error
+		if t, ok, err = f.moveRow(); err != nil {
+			return dedupRow{}, false, err
+		}
+	}
+	return dedupRow{ms: t.ms, ns: t.ns, timed: !t.null, timeOnly: true}, ok, nil
+}
+
+// moveRow moves the current key's row restored into "dedup-row" (the
+// layout before "dedup-time", or a plan that emitted -U) to "dedup-time",
+// and returns its rowtime; whether "dedup-row" holds any key is asked once
+// per subtask, on the first key without a rowtime.
+func (f *dedupFn) moveRow() (keptTime, bool, error) {
+	if !f.checked {
+		f.checked = true
+		if err := state.KeysOf[string](f.lastC, func(string) { f.hasOld = true }); err != nil {
+			return keptTime{}, false, fmt.Errorf("sql/exec: %s: state: %w", f.name, err)
+		}
+	}
+	if !f.hasOld {
+		return keptTime{}, false, nil
+	}
+	k, ok := f.lastC.Value()
+	if !ok {
+		return keptTime{}, false, nil
+	}
+	t := keptTime{null: true}
+	if f.spec.RowTime {
+		tv, err := f.keptTime(dedupRow{enc: k.enc, ms: k.ms, ns: k.ns, timed: k.timed})
+		if err != nil {
+			return keptTime{}, false, err
+		}
+		if !tv.IsNull() {
+			t = keptTime{ms: tv.Millis(), ns: tv.NanoOfMilli()}
+		}
+	}
+	f.lastC.Clear()
+	f.lastT.Update(t)
+	return t, true, nil
+}
+
+// checkTimes refuses, once per subtask, a restored "dedup-time": a plan
+// that emits -U rows (or reads a changelog) needs each key's kept row,
+// and a compact plan kept only its rowtime.
+func (f *dedupFn) checkTimes() error {
+	f.checked = true
+	n := 0
+	if err := state.KeysOf[string](f.lastT, func(string) { n++ }); err != nil {
+		return fmt.Errorf("sql/exec: %s: state: %w", f.name, err)
+	}
+	if n > 0 {
+		return fmt.Errorf("sql/exec: %s: the restored state holds only the rowtime of the row kept for %d keys "+
+			"(written by a plan whose deduplication emitted no -U rows); this plan emits -U rows and needs the rows "+
+			"themselves: restore a savepoint of a plan that emits -U rows, or start without this operator's state", f.name, n)
+	}
+	return nil
 }
 
 // load returns the kept row (as an insert row).
@@ -266,6 +385,9 @@ func (f *dedupFn) keptTime(d dedupRow) (row.Value, error) {
 	if d.timed {
 		return row.Timestamp(d.ms, d.ns), nil
 	}
+	if d.timeOnly {
+		return row.Null(), nil
+	}
 	r, err := f.load(d)
 	if err != nil {
 		return row.Value{}, err
@@ -273,27 +395,27 @@ func (f *dedupFn) keptTime(d dedupRow) (row.Value, error) {
 	return r.Fields[f.spec.TimeCol], nil
 }
 
-// keep stores r as the kept row: compact (see dedupRow), or a copy of r's
-// fields (fields of its own: a slab shared with other keys' rows would
-// stay alive as long as one of them is kept).
+// keep stores r as the kept row: its rowtime when compact (see
+// keptTime), or a copy of r's fields (fields of its own: a slab shared
+// with other keys' rows would stay alive as long as one of them is kept).
 func (f *dedupFn) keep(r row.Row) {
 	if !f.compact {
 		f.last.Update(dedupRow{codec: f.codec, fields: slices.Clone(r.Fields)})
 		return
 	}
-	f.buf = f.codec.Append(f.buf[:0], row.Row{Fields: r.Fields})
-	d := keptRow{enc: string(f.buf)}
+	t := keptTime{null: true}
 	if f.spec.RowTime {
-		if t := r.Fields[f.spec.TimeCol]; !t.IsNull() {
-			d.ms, d.ns, d.timed = t.Millis(), t.NanoOfMilli(), true
+		if tv := r.Fields[f.spec.TimeCol]; !tv.IsNull() {
+			t = keptTime{ms: tv.Millis(), ns: tv.NanoOfMilli()}
 		}
 	}
-	f.lastC.Update(d)
+	f.lastT.Update(t)
 }
 
 func (f *dedupFn) Open(ctx *weir.KeyedRuntimeContext[string]) error {
 	ttl := joinStateTTL(f.spec.StateTTL)
 	f.seen = state.GetValue[string, bool](ctx.State(), state.Descriptor{Name: "dedup-seen", TTL: ttl})
+	f.lastT = state.GetValue[string, keptTime](ctx.State(), state.Descriptor{Name: "dedup-time", TTL: ttl})
 	if f.compact {
 		f.lastC = state.GetValue[string, keptRow](ctx.State(), state.Descriptor{Name: "dedup-row", TTL: ttl})
 	} else {
@@ -313,6 +435,11 @@ func (f *dedupFn) ProcessElement(ctx *weir.KeyedContext[string, row.Row], in row
 	}
 	if !s.Updating && in.Kind != row.Insert {
 		return fmt.Errorf("sql/exec: deduplicate: input must be append-only, got a %s row", in.Kind)
+	}
+	if !f.compact && !f.checked && (s.RowTime || s.KeepLast) {
+		if err := f.checkTimes(); err != nil {
+			return err
+		}
 	}
 	if f.mb != nil {
 		return f.buffer(ctx, in)
@@ -334,7 +461,10 @@ func (f *dedupFn) process(ctx *weir.KeyedContext[string, row.Row], in row.Row) e
 		}
 		return nil
 	}
-	kept, hasPrev := f.kept()
+	kept, hasPrev, err := f.kept()
+	if err != nil {
+		return err
+	}
 	var prev row.Row
 	if hasPrev && s.GenerateUpdateBefore {
 		var err error

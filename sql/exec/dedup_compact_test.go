@@ -46,10 +46,11 @@ func perKey(rows []row.Row, types []row.Type) map[int64][]string {
 }
 
 // TestDedupCompactSameRows: event-time deduplication that emits no -U
-// keeps its rows compact (encoded, rowtime aside); it emits, key by key,
+// keeps only each key's rowtime (dedup-time); it emits, key by key,
 // the rows that the decoded form emits (less its -U rows), for keep-last
 // and keep-first, across parallelism, backends and restores, and restoring
-// each other's snapshots (the stored bytes are the same).
+// the decoded form's snapshots (the rows move to rowtimes key by key). The
+// other way round is refused (TestDedupRefusesRowtimeOnlyState).
 func TestDedupCompactSameRows(t *testing.T) {
 	types := []row.Type{row.BigInt(), row.String(), row.TimestampType(6)}
 	for _, keepLast := range []bool{true, false} {
@@ -74,7 +75,6 @@ func TestDedupCompactSameRows(t *testing.T) {
 			{"compact", config{p: 1, backend: weir.StateHeap}, compact, compact},
 			{"compact-p4-pebble", config{p: 4, backend: weir.StatePebble}, compact, compact},
 			{"decoded-then-compact", config{p: 2, backend: weir.StateHeap, then: &config{p: 3, backend: weir.StateHeap}}, decoded, compact},
-			{"compact-then-decoded", config{p: 1, backend: weir.StateHeap, then: &config{p: 2, backend: weir.StateHeap}}, compact, decoded},
 			{"compact-heap-then-pebble", config{p: 3, backend: weir.StateHeap, then: &config{p: 1, backend: weir.StatePebble}}, compact, compact},
 			{"compact-pebble-then-heap", config{p: 2, backend: weir.StatePebble, then: &config{p: 4, backend: weir.StateHeap}}, compact, compact},
 		}
@@ -89,43 +89,59 @@ func TestDedupCompactSameRows(t *testing.T) {
 	}
 }
 
-// TestDedupCompactRowState: a compact kept row encodes as the string of
-// its row encoding (the layout of every earlier version), and a row read
-// back from those bytes gives the row and its rowtime.
+// TestDedupCompactRowState: a compact deduplication keeps only the
+// rowtime of the kept row ("dedup-time", pointer-free), NULL included, and
+// its encoding reads back; the layout before it (the string of the row's
+// encoding, "dedup-row", which plans emitting -U still write) reads back
+// as the row and its rowtime, for the move of restored keys.
 func TestDedupCompactRowState(t *testing.T) {
 	types := []row.Type{row.BigInt(), row.String(), row.TimestampType(9)}
 	rc := row.NewCodec(types)
 	for _, r := range []row.Row{
 		row.Of(row.Int(42), row.Str("extra"), row.Timestamp(1700000000123, 456789)),
-		row.Of(row.Int(-1), row.Null(), row.Timestamp(-5, 0)),
+		row.Of(row.Int(-1), row.Null(), row.Timestamp(-5, 999999)),
 		row.Of(row.Null(), row.Str(""), row.Null()),
 	} {
 		f := &dedupFn{spec: DedupSpec{Types: types, RowTime: true, TimeCol: 2, KeepLast: true}, codec: rc, compact: true}
-		var kc keptRow
-		f.lastC = valueRecorder[keptRow]{&kc}
+		var kt keptTime
+		f.lastT = valueRecorder[keptTime]{&kt}
 		f.keep(r)
-		kept, ok := f.kept()
-		if !ok || kept.fields != nil {
-			t.Fatalf("compact keep stored decoded fields")
+		kept, ok, err := f.kept()
+		if err != nil || !ok || kept.fields != nil || kept.enc != "" || !kept.timeOnly {
+			t.Fatalf("compact keep stored %+v (ok %v, err %v), want the rowtime only", kept, ok, err)
 		}
-		oldEnc := codec.Must[string]().Append(nil, string(rc.Append(nil, r)))
-		if enc := codec.Must[keptRow]().Append(nil, kc); string(enc) != string(oldEnc) {
-			t.Fatalf("compact encoding %x, want the old layout's %x", enc, oldEnc)
-		}
-		if codec.Schema[keptRow]() != codec.Schema[dedupRow]() {
-			t.Fatalf("keptRow schema %q, dedupRow's %q", codec.Schema[keptRow](), codec.Schema[dedupRow]())
-		}
-		back, _, err := codec.Must[dedupRow]().Decode(oldEnc)
+		tv, err := f.keptTime(kept)
 		if err != nil {
 			t.Fatal(err)
 		}
-		backC, n, err := codec.Must[keptRow]().Decode(oldEnc)
+		if tv.IsNull() != r.Fields[2].IsNull() || !tv.IsNull() && row.Compare(tv, r.Fields[2], types[2]) != 0 {
+			t.Fatalf("kept rowtime %v, want %v", tv, r.Fields[2])
+		}
+		enc := codec.Must[keptTime]().Append(nil, kt)
+		back, n, err := codec.Must[keptTime]().Decode(enc)
+		if err != nil || n != len(enc) || back != kt {
+			t.Fatalf("keptTime %+v encoded %x decodes as %+v (%d of %d bytes, %v)", kt, enc, back, n, len(enc), err)
+		}
+		for i := range enc {
+			if _, _, err := codec.Must[keptTime]().Decode(enc[:i]); err == nil {
+				t.Fatalf("keptTime %x cut at %d decodes without error", enc, i)
+			}
+		}
+
+		// The layout before: the string of the row's encoding.
+		oldEnc := codec.Must[string]().Append(nil, string(rc.Append(nil, r)))
+		if codec.Schema[keptRow]() != codec.Schema[dedupRow]() || codec.Schema[keptRow]() != codec.Schema[string]() {
+			t.Fatalf("keptRow schema %q, dedupRow's %q", codec.Schema[keptRow](), codec.Schema[dedupRow]())
+		}
+		oldD, _, err := codec.Must[dedupRow]().Decode(oldEnc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		oldC, n, err := codec.Must[keptRow]().Decode(oldEnc)
 		if err != nil || n != len(oldEnc) {
 			t.Fatalf("keptRow decode: %v (%d of %d bytes)", err, n, len(oldEnc))
 		}
-		f.lastC = valueRecorder[keptRow]{&backC}
-		backK, _ := f.kept()
-		for _, d := range []dedupRow{kept, back, backK} {
+		for _, d := range []dedupRow{oldD, {enc: oldC.enc}} {
 			got, err := f.load(d)
 			if err != nil {
 				t.Fatal(err)
@@ -141,6 +157,12 @@ func TestDedupCompactRowState(t *testing.T) {
 				t.Fatalf("rowtime %v, want %v", tv, r.Fields[2])
 			}
 		}
+	}
+	if _, _, err := codec.Must[keptTime]().Decode([]byte{2}); err == nil {
+		t.Fatal("keptTime flag 2 decodes without error")
+	}
+	if _, _, err := codec.Must[keptTime]().Decode([]byte{0, 0, 0xc0, 0x84, 0x3d}); err == nil {
+		t.Fatal("keptTime with 1e6 nanoseconds decodes without error")
 	}
 }
 

@@ -4,8 +4,13 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/weirstream/weir"
 	"github.com/weirstream/weir/row"
@@ -96,4 +101,169 @@ func TestDedupRowFixture(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("wrote %s from %s", dedupRowFixture, path)
+}
+
+// dedupFixtureRun is a harness running dedupFixtureJob, started.
+type dedupFixtureRun struct {
+	h           *weirtest.Harness
+	in          *weirtest.Input[row.Row]
+	last, first *weirtest.Output[row.Row]
+}
+
+func startDedupFixtureJob(t *testing.T, h *weirtest.Harness, last, first DedupSpec) dedupFixtureRun {
+	t.Helper()
+	in := weirtest.NewInput[row.Row](h)
+	l, f, err := dedupFixtureJob(in.Stream(), last, first)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := dedupFixtureRun{h: h, in: in, last: weirtest.Capture(h, l), first: weirtest.Capture(h, f)}
+	h.Start(t)
+	return r
+}
+
+func (r dedupFixtureRun) push(t *testing.T, steps []step) {
+	t.Helper()
+	for _, st := range steps {
+		if err := r.in.Push(st.r, st.ts); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// dedupSuffix returns, per key, the rows of all that come after those of
+// prefix (prefix's rows per key are a prefix of all's: an event-time
+// deduplication without mini-batch emits at once, key by key in input
+// order).
+func dedupSuffix(t *testing.T, all, prefix map[int64][]string) map[int64][]string {
+	t.Helper()
+	out := map[int64][]string{}
+	for k, rows := range all {
+		p := prefix[k]
+		if len(p) > len(rows) || !slices.Equal(rows[:len(p)], p) {
+			t.Fatalf("key %d: the first half's rows %v are not a prefix of the whole run's %v", k, p, rows)
+		}
+		if len(rows) > len(p) {
+			out[k] = rows[len(p):]
+		}
+	}
+	return out
+}
+
+// TestDedupRestoresRowLayout restores dedupRowFixture (each key's whole
+// row, written by fc3f498) into compact deduplications (which keep only
+// the rowtime: restored keys move on their first row) and into ones that
+// emit -U (which keep the rows, as before), on heap and Pebble at
+// parallelism 1 and 3; after the second half of the steps, every key's
+// rows since the savepoint must be those of an uninterrupted run (-U rows
+// included: the row they retract is the restored one). The compact jobs
+// are snapshotted after a quarter more (keys in both layouts) and
+// restored on the other backend at parallelism 2 to finish the same way.
+func TestDedupRestoresRowLayout(t *testing.T) {
+	steps := dedupFixtureSteps()
+	half, threeq := len(steps)/2, 3*len(steps)/4
+	fixture, err := filepath.Abs(dedupRowFixture)
+	if err != nil {
+		t.Fatal(err)
+	}
+	perKeyAll := func(rows []row.Row) map[int64][]string {
+		m := map[int64][]string{}
+		for _, r := range rows {
+			k := r.Fields[0].Int()
+			m[k] = append(m[k], r.Kind.String()+row.FormatRow(r, dedupFixtureTypes))
+		}
+		return m
+	}
+	for _, ub := range []bool{false, true} {
+		last, first := dedupFixtureSpec(true), dedupFixtureSpec(false)
+		last.GenerateUpdateBefore, first.GenerateUpdateBefore = ub, ub
+		// The uninterrupted runs: the first half alone, and all steps.
+		ref := func(steps []step) (map[int64][]string, map[int64][]string) {
+			r := startDedupFixtureJob(t, weirtest.New(config{p: 1, backend: weir.StateHeap}.options(t)), last, first)
+			r.push(t, steps)
+			if err := r.in.End(); err != nil {
+				t.Fatal(err)
+			}
+			return perKeyAll(r.last.Values()), perKeyAll(r.first.Values())
+		}
+		l1, f1 := ref(steps[:half])
+		lAll, fAll := ref(steps)
+		wantLast, wantFirst := dedupSuffix(t, lAll, l1), dedupSuffix(t, fAll, f1)
+		if len(wantLast) < 20 || len(wantFirst) < 3 {
+			t.Fatalf("the second half changes %d keys' last rows and %d keys' first rows", len(wantLast), len(wantFirst))
+		}
+		for _, backend := range []string{weir.StateHeap, weir.StatePebble} {
+			for _, par := range []int{1, 3} {
+				t.Run(fmt.Sprintf("ub=%v/%s/p%d", ub, backend, par), func(t *testing.T) {
+					dir := t.TempDir()
+					if err := os.CopyFS(dir, os.DirFS(fixture)); err != nil {
+						t.Fatal(err)
+					}
+					r := startDedupFixtureJob(t, weirtest.Restore(config{p: par, backend: backend}.options(t), weirtest.Snapshot{Path: dir}), last, first)
+					var gotL, gotF []row.Row
+					if ub {
+						r.push(t, steps[half:])
+					} else {
+						r.push(t, steps[half:threeq])
+						snap, err := r.h.Snapshot()
+						if err != nil {
+							t.Fatal(err)
+						}
+						gotL, gotF = r.last.Values(), r.first.Values()
+						other := weir.StatePebble
+						if backend == other {
+							other = weir.StateHeap
+						}
+						r = startDedupFixtureJob(t, weirtest.Restore(config{p: 2, backend: other}.options(t), snap), last, first)
+						r.push(t, steps[threeq:])
+					}
+					if err := r.in.End(); err != nil {
+						t.Fatal(err)
+					}
+					gotL, gotF = append(gotL, r.last.Values()...), append(gotF, r.first.Values()...)
+					if diff := cmp.Diff(wantLast, perKeyAll(gotL)); diff != "" {
+						t.Errorf("keep-last rows per key after the restore (-uninterrupted +restored):\n%s", diff)
+					}
+					if diff := cmp.Diff(wantFirst, perKeyAll(gotF)); diff != "" {
+						t.Errorf("keep-first rows per key after the restore (-uninterrupted +restored):\n%s", diff)
+					}
+				})
+			}
+		}
+	}
+}
+
+// TestDedupRefusesRowtimeOnlyState: a compact deduplication's savepoint
+// (rowtimes only) restored into a plan that emits -U rows, which needs
+// the rows, fails the job with an error that says so, instead of emitting
+// +I rows for keys that have one (no -U could retract the old row).
+func TestDedupRefusesRowtimeOnlyState(t *testing.T) {
+	steps := dedupFixtureSteps()
+	compactL, compactF := dedupFixtureSpec(true), dedupFixtureSpec(false)
+	r := startDedupFixtureJob(t, weirtest.New(config{p: 2, backend: weir.StateHeap}.options(t)), compactL, compactF)
+	r.push(t, steps[:100])
+	snap, err := r.h.Snapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, backend := range []string{weir.StateHeap, weir.StatePebble} {
+		ubL, ubF := compactL, compactF
+		ubL.GenerateUpdateBefore, ubF.GenerateUpdateBefore = true, true
+		r := startDedupFixtureJob(t, weirtest.Restore(config{p: 1, backend: backend}.options(t), snap), ubL, ubF)
+		var perr error
+		for _, st := range steps[100:] {
+			if perr = r.in.Push(st.r, st.ts); perr != nil {
+				break
+			}
+		}
+		if perr == nil {
+			perr = r.in.End()
+		}
+		if perr == nil || !strings.Contains(perr.Error(), "holds only the rowtime") {
+			t.Fatalf("%s: restoring rowtimes into a plan that emits -U: error %v", backend, perr)
+		}
+		if n := len(r.last.Values()) + len(r.first.Values()); n != 0 {
+			t.Fatalf("%s: %d rows emitted before the refusal", backend, n)
+		}
+	}
 }
