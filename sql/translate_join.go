@@ -17,63 +17,50 @@ import (
 // joinCondition compiles a residual join condition over the concatenated
 // left and right row. Compiled evaluators are not goroutine-safe, so each
 // call takes one (with its row buffer) from a pool: every subtask of the
-// join ends up with its own. A regular join asks for its own per subtask
-// instead (joinConditions): no pool per call.
+// join ends up with its own.
 func (t *translator) joinCondition(cond expr.Expr) (exec.JoinCondition, error) {
-	newCond, err := t.joinConditions(cond)
-	if newCond == nil || err != nil {
-		return nil, err
-	}
-	pool := &sync.Pool{New: func() any { return newCond() }}
-	return func(l, r []row.Value) (bool, error) {
-		c := pool.Get().(exec.JoinCondition)
-		ok, err := c(l, r)
-		pool.Put(c)
-		return ok, err
-	}, nil
-}
-
-// joinConditions compiles a residual join condition over the concatenated
-// left and right row into a function that returns a new evaluation of it
-// each time it is called: one for each goroutine (a JoinCondition it
-// returns is not goroutine-safe; exec.JoinSpec.NewCondition).
-func (t *translator) joinConditions(cond expr.Expr) (func() exec.JoinCondition, error) {
 	if cond == nil {
 		return nil, nil
 	}
 	if _, err := expr.Compile(cond); err != nil {
 		return nil, fmt.Errorf("sql: join condition %s: %w", cond, err)
 	}
+	type evalState struct {
+		eval expr.Evaluator
+		ctx  expr.EvalContext
+		buf  []row.Value
+	}
 	loc := t.loc
+	pool := &sync.Pool{New: func() any {
+		e, _ := expr.Compile(cond) // compiled once above: cannot fail
+		return &evalState{eval: e, ctx: expr.EvalContext{Location: loc}}
+	}}
 	// Only the columns the condition reads are copied into the evaluated
 	// row (q9's reads 3 of 15); the others stay NULL.
 	var cols []int
 	expr.Refs(cond, func(i int) { cols = append(cols, i) })
 	slices.Sort(cols)
 	cols = slices.Compact(cols)
-	return func() exec.JoinCondition {
-		eval, _ := expr.Compile(cond) // compiled once above: cannot fail
-		ctx := expr.EvalContext{Location: loc}
-		var buf []row.Value
-		return func(l, r []row.Value) (bool, error) {
-			n := len(l) + len(r)
-			if len(buf) != n {
-				buf = make([]row.Value, n)
-			}
-			for _, c := range cols {
-				switch {
-				case c < len(l):
-					buf[c] = l[c]
-				case c < n:
-					buf[c] = r[c-len(l)]
-				}
-			}
-			v, err := eval(&ctx, buf)
-			if err != nil {
-				return false, fmt.Errorf("sql: join condition %s: %w", cond, err)
-			}
-			return !v.IsNull() && v.Bool(), nil
+	return func(l, r []row.Value) (bool, error) {
+		s := pool.Get().(*evalState)
+		n := len(l) + len(r)
+		if len(s.buf) != n {
+			s.buf = make([]row.Value, n)
 		}
+		for _, c := range cols {
+			switch {
+			case c < len(l):
+				s.buf[c] = l[c]
+			case c < n:
+				s.buf[c] = r[c-len(l)]
+			}
+		}
+		v, err := s.eval(&s.ctx, s.buf)
+		pool.Put(s)
+		if err != nil {
+			return false, fmt.Errorf("sql: join condition %s: %w", cond, err)
+		}
+		return !v.IsNull() && v.Bool(), nil
 	}, nil
 }
 
@@ -109,8 +96,7 @@ func (t *translator) joinWith(n *plan.Join, proj []int) (weir.Stream[row.Row], e
 	if err != nil {
 		return l, err
 	}
-	// One evaluation of the condition per subtask, made in Open.
-	newCond, err := t.joinConditions(n.Residual)
+	cond, err := t.joinCondition(n.Residual)
 	if err != nil {
 		return l, err
 	}
@@ -121,16 +107,16 @@ func (t *translator) joinWith(n *plan.Join, proj []int) (weir.Stream[row.Row], e
 		return l, err
 	}
 	return exec.RegularJoin(l, r, exec.JoinSpec{
-		MiniBatch:    mb,
-		Type:         joinType(n.Type),
-		LeftTypes:    plan.Types(n.Left),
-		RightTypes:   plan.Types(n.Right),
-		LeftKeys:     n.LeftKeys,
-		RightKeys:    n.RightKeys,
-		NullSafe:     n.NullSafe,
-		NewCondition: newCond,
-		Project:      proj,
-		StateTTL:     t.cfg.Duration("table.exec.state.ttl"),
+		MiniBatch:  mb,
+		Type:       joinType(n.Type),
+		LeftTypes:  plan.Types(n.Left),
+		RightTypes: plan.Types(n.Right),
+		LeftKeys:   n.LeftKeys,
+		RightKeys:  n.RightKeys,
+		NullSafe:   n.NullSafe,
+		Condition:  cond,
+		Project:    proj,
+		StateTTL:   t.cfg.Duration("table.exec.state.ttl"),
 		// An insert-only input keeps its rows in a cheaper state layout.
 		LeftAppendOnly:  n.Left.Mode() == plan.InsertOnly,
 		RightAppendOnly: n.Right.Mode() == plan.InsertOnly,

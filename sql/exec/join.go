@@ -72,15 +72,8 @@ type JoinSpec struct {
 	// NullSafe, if set, has one flag per key pair: true makes that pair
 	// match NULL with NULL (IS NOT DISTINCT FROM) instead of never.
 	NullSafe []bool
-	// Condition is the optional residual condition (nil = none); it is
-	// called by every subtask of the join, so it must be goroutine-safe.
+	// Condition is the optional residual condition (nil = none).
 	Condition JoinCondition
-	// NewCondition, if not nil, returns the residual condition instead of
-	// Condition: it is called once per subtask (in Open), and the
-	// condition it returns is called by that subtask only, so it need not
-	// be goroutine-safe (a compiled SQL evaluator with its row buffer, no
-	// pool taken from and returned to per call). Set at most one of the two.
-	NewCondition func() JoinCondition
 	// StateTTL is table.exec.state.ttl: how long (processing time) a row
 	// is kept in join state after it was last written; 0 keeps it forever.
 	StateTTL time.Duration
@@ -126,9 +119,6 @@ func (s *JoinSpec) check() error {
 	}
 	if s.NullSafe != nil && len(s.NullSafe) != len(s.LeftKeys) {
 		return fmt.Errorf("sql/exec: join: %d null-safe flags for %d key pairs", len(s.NullSafe), len(s.LeftKeys))
-	}
-	if s.Condition != nil && s.NewCondition != nil {
-		return errors.New("sql/exec: join: both Condition and NewCondition set")
 	}
 	if s.StateTTL < 0 || s.LeftStateTTL < 0 || s.RightStateTTL < 0 {
 		return errors.New("sql/exec: join: negative state TTL")
@@ -245,10 +235,7 @@ func RegularJoin(left, right weir.Stream[row.Row], spec JoinSpec) (weir.Stream[r
 }
 
 type regularJoinFn struct {
-	spec JoinSpec
-	// cond is the residual condition (nil = none): spec.Condition, or
-	// the subtask's own from spec.NewCondition (set in Open).
-	cond           JoinCondition
+	spec           JoinSpec
 	lcodec, rcodec *row.Codec
 	lstate, rstate state.Map[string, joinCounts]
 	// entries is a scratch copy of the other side's rows of a key
@@ -306,12 +293,6 @@ func (f *regularJoinFn) Open(ctx *weir.KeyedRuntimeContext[string]) error {
 	}
 	if f.spec.RightStateTTL > 0 {
 		rttl = f.spec.RightStateTTL
-	}
-	f.cond = f.spec.Condition
-	if f.spec.NewCondition != nil {
-		// In Open: each subtask has its own copy of f, and so its own
-		// condition.
-		f.cond = f.spec.NewCondition()
 	}
 	f.lstate = state.GetMap[string, string, joinCounts](ctx.State(), state.Descriptor{Name: "join-left", TTL: joinStateTTL(lttl)})
 	f.rstate = state.GetMap[string, string, joinCounts](ctx.State(), state.Descriptor{Name: "join-right", TTL: joinStateTTL(rttl)})
@@ -376,12 +357,12 @@ func (f *regularJoinFn) matches(key string, in row.Row, isLeft bool) error {
 			return err
 		}
 		ok := true
-		if f.cond != nil {
+		if s.Condition != nil {
 			var err error
 			if isLeft {
-				ok, err = f.cond(in.Fields, o.Fields)
+				ok, err = s.Condition(in.Fields, o.Fields)
 			} else {
-				ok, err = f.cond(o.Fields, in.Fields)
+				ok, err = s.Condition(o.Fields, in.Fields)
 			}
 			if err != nil {
 				return fmt.Errorf("sql/exec: join condition: %w", err)

@@ -61,6 +61,7 @@ func (f *regularJoinFn) openLists(st *state.Store[string], lttl, rttl state.TTL)
 // of in) that join in, each with a count of one, in the order they
 // arrived.
 func (f *regularJoinFn) listMatches(key string, in row.Row, isLeft bool, rows state.List[string], c *row.Codec, cache *rowCache) error {
+	s := &f.spec
 	// A copy of the list into a slice of the subtask's (state.AppendList):
 	// Get would allocate one per probe.
 	f.strs = state.AppendList(rows, f.strs[:0])
@@ -72,11 +73,11 @@ func (f *regularJoinFn) listMatches(key string, in row.Row, isLeft bool, rows st
 			return err
 		}
 		ok := true
-		if f.cond != nil {
+		if s.Condition != nil {
 			if isLeft {
-				ok, err = f.cond(in.Fields, o)
+				ok, err = s.Condition(in.Fields, o)
 			} else {
-				ok, err = f.cond(o, in.Fields)
+				ok, err = s.Condition(o, in.Fields)
 			}
 			if err != nil {
 				return fmt.Errorf("sql/exec: join condition: %w", err)
