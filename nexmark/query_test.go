@@ -81,6 +81,12 @@ func TestQueriesEqualBatchReference(t *testing.T) {
 		// Keyed state in Pebble.
 		{"pebble-p2", 12000, 100, 2, DefaultBaseTime, weir.StatePebble},
 	}
+	// The queries that are a chain of Map/Filter/FlatMap over the bids
+	// (q0, q1, q2, q10, q14, q21, q22) keep no keyed state: on Pebble at
+	// parallelism 2 they run exactly what fast-p2 runs on the heap (same
+	// operators, same parallelism, no state for the backend to hold), so
+	// pebble-p2 skips them. Every other query runs in all four configs.
+	stateless := map[string]bool{"q0": true, "q1": true, "q2": true, "q10": true, "q14": true, "q21": true, "q22": true}
 	for _, c := range configs {
 		cfg := DefaultConfig(c.events, 7)
 		cfg.Rate, cfg.BaseTime = c.rate, c.base
@@ -89,7 +95,7 @@ func TestQueriesEqualBatchReference(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, q := range Queries() {
-			if !q.Deterministic {
+			if !q.Deterministic || (c.state == weir.StatePebble && stateless[q.Name]) {
 				continue
 			}
 			t.Run(c.name+"/"+q.Name, func(t *testing.T) {
