@@ -154,6 +154,9 @@ func (f *groupAggFn) flushKey(ctx *weir.KeyedContext[string, row.Row], kr *keyRo
 	if err := f.checkLegacy(); err != nil {
 		return err
 	}
+	if f.otherVals != nil {
+		f.moveValue()
+	}
 	rows := kr.rows
 	enc, ok := f.acc.Value()
 	first := !ok
