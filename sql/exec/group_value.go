@@ -128,19 +128,86 @@ func (f *groupAggFn) useGroupValues(ctx *weir.KeyedRuntimeContext[string]) {
 	f.otherVals = st
 }
 
-// newAccs returns fresh accumulators of f's calls, DISTINCT ones bound to
-// the shared views as the calls' own are.
+// newAccs returns fresh accumulators of f's calls: a DISTINCT call's is a
+// groupDistinctAcc over the call's shared view, COUNT's and the DISTINCT
+// calls' inner COUNT's are carved from one pointer-free block; other
+// calls' are built as compile built the calls'. So a group costs a few
+// allocations and holds few pointers (the garbage collector scans every
+// group's accumulators).
 func (f *groupAggFn) newAccs() []accumulator {
-	accs := make([]accumulator, len(f.set.calls))
-	for i, k := range f.set.calls {
-		k2, _ := newCall(k.AggCall, f.spec.InputTypes, !f.spec.InsertOnly) // as compile built k
-		if d, ok := k2.acc.(*distinctAcc); ok {
-			t := f.tmpl[i].(*distinctAcc)
-			d.shared, d.slot = t.shared, t.slot
+	accs := make([]accumulator, len(f.tmpl))
+	ncount, ndist := 0, 0
+	for _, t := range f.tmpl {
+		if d, ok := t.(*distinctAcc); ok {
+			ndist++
+			t = d.inner
 		}
-		accs[i] = k2.acc
+		if _, ok := t.(*countAcc); ok {
+			ncount++
+		}
+	}
+	counts := make([]countAcc, ncount)
+	dists := make([]groupDistinctAcc, ndist)
+	fresh := func(i int, t accumulator) accumulator {
+		if _, ok := t.(*countAcc); ok {
+			a := &counts[0]
+			counts = counts[1:]
+			return a
+		}
+		k, _ := newCall(f.set.calls[i].AggCall, f.spec.InputTypes, !f.spec.InsertOnly) // as compile built the call
+		if d, ok := k.acc.(*distinctAcc); ok {
+			return d.inner
+		}
+		return k.acc
+	}
+	for i, t := range f.tmpl {
+		if d, ok := t.(*distinctAcc); ok {
+			a := &dists[0]
+			dists = dists[1:]
+			*a = groupDistinctAcc{shared: d.shared, slot: d.slot, inner: fresh(i, d.inner)}
+			accs[i] = a
+			continue
+		}
+		accs[i] = fresh(i, t)
 	}
 	return accs
+}
+
+// groupDistinctAcc is a DISTINCT call's accumulator in a groupValue: the
+// call's inner accumulator, fed when its shared view (bound to the
+// group's DISTINCT entries) reports a new tuple or a tuple gone, as a
+// distinctAcc with shared entries; its encoding is the inner one's, as
+// distinctAcc's with shared entries.
+type groupDistinctAcc struct {
+	shared *distinctGroupView
+	slot   int
+	inner  accumulator
+}
+
+func (a *groupDistinctAcc) accumulate(args []row.Value) {
+	if a.shared.accumulate(a.slot, args) {
+		a.inner.accumulate(args)
+	}
+}
+
+func (a *groupDistinctAcc) retract(args []row.Value) {
+	if a.shared.retract(a.slot, args) {
+		a.inner.retract(args)
+	}
+}
+
+// merge is not used: groupValue is one-phase only, without session
+// windows.
+func (a *groupDistinctAcc) merge(o accumulator) {
+	a.inner.merge(o.(*groupDistinctAcc).inner)
+}
+
+func (a *groupDistinctAcc) value() row.Value           { return a.inner.value() }
+func (a *groupDistinctAcc) reset()                     { a.inner.reset() }
+func (a *groupDistinctAcc) appendTo(dst []byte) []byte { return a.inner.appendTo(dst) }
+func (a *groupDistinctAcc) decode(src []byte) (int, error) {
+	a.inner.reset()
+	return a.inner.decode(src)
 }
 
 // bindAccs makes the group's accumulators f.set's, decoding them first
