@@ -231,6 +231,14 @@ type groupAggFn struct {
 	vals             state.Value[*groupValue]
 	tmpl             []accumulator
 	oldAccs, oldSets bool
+	// bound is the value whose accumulators f.set's calls hold; last is
+	// the value of the group of the latest row, lastKey its key, taken
+	// without a state lookup by the next row of that group until
+	// FlushBundle (before every checkpoint barrier: the heap backend
+	// hands out a copy of a value a snapshot shares, so the value must
+	// be looked up again after one).
+	bound, last *groupValue
+	lastKey     string
 	// otherVals is "group-value" where another layout is used: restored
 	// values move to it on a group's first row (nil when none restored).
 	otherVals state.Value[*groupValue]

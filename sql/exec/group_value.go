@@ -213,6 +213,11 @@ func (a *groupDistinctAcc) decode(src []byte) (int, error) {
 // bindAccs makes the group's accumulators f.set's, decoding them first
 // when the value was restored (or copied by a snapshot).
 func (f *groupAggFn) bindAccs(v *groupValue) error {
+	if v == f.bound && v.accs != nil {
+		f.set.rows = v.rows
+		return nil
+	}
+	f.bound = nil
 	if v.accs == nil {
 		accs := f.newAccs()
 		for i, k := range f.set.calls {
@@ -222,21 +227,28 @@ func (f *groupAggFn) bindAccs(v *groupValue) error {
 			return err
 		}
 		v.accs, v.enc, v.rows = accs, "", f.set.rows
+		f.bound = v
 		return nil
 	}
 	for i, k := range f.set.calls {
 		k.acc = v.accs[i]
 	}
 	f.set.rows = v.rows
+	f.bound = v
 	return nil
 }
 
 // processValue is ProcessElement with the groups in "group-value".
 func (f *groupAggFn) processValue(ctx *weir.KeyedContext[string, row.Row], in row.Row) error {
 	retract := in.Kind.IsRetract()
-	v, ok := f.vals.Value()
-	if !ok && (f.oldAccs || f.oldSets) {
-		v, ok = f.fromOldLayout()
+	key := ctx.Key()
+	v, ok := f.last, f.last != nil && key == f.lastKey
+	if !ok {
+		f.last = nil
+		v, ok = f.vals.Value()
+		if !ok && (f.oldAccs || f.oldSets) {
+			v, ok = f.fromOldLayout()
+		}
 	}
 	first := !ok
 	if first && retract {
@@ -266,6 +278,11 @@ func (f *groupAggFn) processValue(ctx *weir.KeyedContext[string, row.Row], in ro
 	}
 	err := f.process(ctx, in, retract, first)
 	v.rows = f.set.rows
+	if v.rows != 0 && err == nil {
+		f.last, f.lastKey = v, key
+	} else {
+		f.last = nil
+	}
 	return err
 }
 
