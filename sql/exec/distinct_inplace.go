@@ -346,6 +346,9 @@ type inPlaceDistinct struct {
 	st     state.Value[*distinctSets]
 	cur    *distinctSets
 	loaded bool
+	// owner, when set (with loaded), is the group's value in
+	// "group-value" (group_value.go), which holds cur instead of st.
+	owner *groupValue
 }
 
 func (p *inPlaceDistinct) sets() *distinctSets {
@@ -368,7 +371,11 @@ func (p *inPlaceDistinct) Put(k distinctKey, c []int64) {
 	s := p.sets()
 	if s == nil {
 		s = newDistinctSets()
-		p.st.Update(s)
+		if p.owner != nil {
+			p.owner.sets = s
+		} else {
+			p.st.Update(s)
+		}
 		p.cur = s
 	}
 	s.put(k, c)
@@ -381,7 +388,7 @@ func (p *inPlaceDistinct) Remove(k distinctKey) {
 }
 
 // done ends the row: the next access looks the value up again.
-func (p *inPlaceDistinct) done() { p.cur, p.loaded = nil, false }
+func (p *inPlaceDistinct) done() { p.cur, p.loaded, p.owner = nil, false, nil }
 
 // clear drops the group's entries.
 func (p *inPlaceDistinct) clear() {

@@ -207,11 +207,17 @@ func (sd *sharedDistinct) migrate(s *aggSet, old state.Map[string, int64]) error
 		if w <= 0 || i >= uint64(len(s.calls)) {
 			return fmt.Errorf("sql/exec: group aggregate: restored DISTINCT entry: %w: call index", wcodec.ErrCorrupt)
 		}
-		d, ok := s.calls[i].acc.(*distinctAcc)
-		if !ok || d.shared == nil {
+		var v *distinctGroupView
+		var slot int
+		switch d := s.calls[i].acc.(type) {
+		case *distinctAcc:
+			v, slot = d.shared, d.slot
+		case *groupDistinctAcc: // bound from a groupValue
+			v, slot = d.shared, d.slot
+		}
+		if v == nil {
 			return fmt.Errorf("sql/exec: group aggregate: restored DISTINCT entry of call %d, which is not DISTINCT in this job", i)
 		}
-		v := d.shared
 		key, ok := distinctKeyOf([]byte(string(v.prefix) + k[w:]))
 		if !ok {
 			return fmt.Errorf("sql/exec: group aggregate: restored DISTINCT entry of call %d: %w: no argument", i, wcodec.ErrCorrupt)
@@ -222,7 +228,7 @@ func (sd *sharedDistinct) migrate(s *aggSet, old state.Map[string, int64]) error
 				c = make([]int64, v.ncalls)
 			}
 		}
-		c[d.slot] += n
+		c[slot] += n
 		moved[key] = c
 	}
 	for k, c := range moved {

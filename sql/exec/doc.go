@@ -152,7 +152,14 @@
 //	                 heap backend without TTL the same entries are value state
 //	                 "group-distinct-sets" instead, one per group, kept in place
 //	                 (distinct_inplace.go); a group's entries restored in the other
-//	                 layout move on its first row
+//	                 layout move on its first row. Where the DISTINCT entries are kept in
+//	                 place and the aggregate is one-phase, without mini-batch and without
+//	                 user-defined calls, both are instead value state "group-value", one per
+//	                 group, kept in place: the accumulators' encoding (as "group-aggs",
+//	                 length-prefixed) then 0, or 1 and the DISTINCT entries (as
+//	                 "group-distinct-sets"); held decoded (group_value.go). A group restored
+//	                 in "group-value" moves to the other states on its first row where
+//	                 those are used (Pebble, TTL, mini-batch), and the other way round
 //	WindowAggregate  map state "window-aggs": window end -> encoded accumulators (TUMBLE,
 //	                 HOP, CUMULATE); session start -> session end + accumulators (SESSION);
 //	                 map state "window-distinct": DISTINCT tuple -> count (window end + call

@@ -84,6 +84,10 @@ type GroupAggSpec struct {
 	cacheSlots int
 	// cacheWindow, if > 0, is the cache's window in place of cacheWindow.
 	cacheWindow int
+	// groupAggsLayout keeps the layout "group-aggs" + "group-distinct-sets"
+	// where "group-value" would be used (group_value.go): tests restore
+	// its snapshots into "group-value" and the other way round.
+	groupAggsLayout bool
 }
 
 // OutputTypes returns the types of the output columns: the group keys
@@ -219,6 +223,25 @@ type groupAggFn struct {
 	// (checked on the first row, as legacy).
 	otherMap  state.Map[distinctKey, []int64]
 	otherSets state.Value[*distinctSets]
+	// vals holds the groups' accumulators and DISTINCT entries together
+	// (group_value.go) where that layout is used, else nil; tmpl are then
+	// the calls' own accumulators (a group's are swapped in per row), and
+	// oldAccs, oldSets tell that a snapshot restored state in
+	// "group-aggs", "group-distinct-sets" (moved on a group's first row).
+	vals             state.Value[*groupValue]
+	tmpl             []accumulator
+	oldAccs, oldSets bool
+	// bound is the value whose accumulators f.set's calls hold; last is
+	// the value of the group of the latest row, lastKey its key, taken
+	// without a state lookup by the next row of that group until
+	// FlushBundle (before every checkpoint barrier: the heap backend
+	// hands out a copy of a value a snapshot shares, so the value must
+	// be looked up again after one).
+	bound, last *groupValue
+	lastKey     string
+	// otherVals is "group-value" where another layout is used: restored
+	// values move to it on a group's first row (nil when none restored).
+	otherVals state.Value[*groupValue]
 	// legacy holds DISTINCT entries of the per-call layout (before calls
 	// shared them) restored from an older snapshot; nil when there are
 	// none (checked on the first row: restored state is in place only
@@ -301,6 +324,7 @@ func (f *groupAggFn) Open(ctx *weir.KeyedRuntimeContext[string]) error {
 			f.shared = set.useSharedDistinct(f.distinct, f.spec.InsertOnly)
 			f.otherSets = sets
 		}
+		f.useGroupValues(ctx)
 		f.legacy = state.GetMap[string, string, int64](ctx.State(), state.Descriptor{Name: "group-distinct", TTL: stateTTL(f.spec.StateTTL)})
 	}
 	return nil
@@ -353,6 +377,24 @@ func (f *groupAggFn) checkLegacy() error {
 		}
 		if !restored {
 			f.otherSets = nil
+		}
+	}
+	if f.otherVals != nil {
+		restored, err := hasKeys(f.otherVals)
+		if err != nil {
+			return err
+		}
+		if !restored {
+			f.otherVals = nil
+		}
+	}
+	if f.vals != nil {
+		var err error
+		if f.oldAccs, err = hasKeys(f.acc); err != nil {
+			return err
+		}
+		if f.oldSets, err = hasKeys(f.inPlace.st); err != nil {
+			return err
 		}
 	}
 	return nil
@@ -445,6 +487,12 @@ func (f *groupAggFn) ProcessElement(ctx *weir.KeyedContext[string, row.Row], in 
 	if err := f.checkLegacy(); err != nil {
 		return err
 	}
+	if f.vals != nil {
+		return f.processValue(ctx, in)
+	}
+	if f.otherVals != nil {
+		f.moveValue()
+	}
 	f.cached = false
 	if f.cache != nil {
 		on, err := f.cacheOn(ctx)
@@ -510,6 +558,9 @@ func (f *groupAggFn) ProcessElement(ctx *weir.KeyedContext[string, row.Row], in 
 
 // drop forgets the current group's state.
 func (f *groupAggFn) drop() {
+	if f.vals != nil {
+		f.vals.Clear()
+	}
 	f.acc.Clear()
 	if f.distinct != nil {
 		f.distinct.Clear()

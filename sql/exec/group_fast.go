@@ -71,9 +71,10 @@ func (f *groupAggFn) process(ctx *weir.KeyedContext[string, row.Row], in row.Row
 		f.drop()
 		return nil
 	}
-	if !f.cached {
+	if !f.cached && f.vals == nil {
 		// With the cache the group's slot is marked changed instead, and
-		// written when it leaves the cache or on a flush.
+		// written when it leaves the cache or on a flush; in
+		// "group-value" the accumulators are changed in place.
 		enc := s.encode()
 		f.acc.Update(enc)
 		f.loaded = enc

@@ -113,6 +113,7 @@ func (f *groupAggFn) HoldsRecords() bool { return f.mb != nil && f.mb.count > 0 
 // interval. It first writes the changed accumulators the cache holds
 // (group_cache.go), so that a snapshot sees every group's state.
 func (f *groupAggFn) FlushBundle(ctx *weir.KeyedContext[string, row.Row]) error {
+	f.last = nil // see groupAggFn.last
 	if err := f.flushCache(ctx); err != nil {
 		return err
 	}
@@ -153,6 +154,9 @@ func (f *groupAggFn) FlushBundle(ctx *weir.KeyedContext[string, row.Row]) error 
 func (f *groupAggFn) flushKey(ctx *weir.KeyedContext[string, row.Row], kr *keyRows) error {
 	if err := f.checkLegacy(); err != nil {
 		return err
+	}
+	if f.otherVals != nil {
+		f.moveValue()
 	}
 	rows := kr.rows
 	enc, ok := f.acc.Value()

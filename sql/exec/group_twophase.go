@@ -331,6 +331,9 @@ func (f *groupAggFn) flushKeyGlobal(ctx *weir.KeyedContext[string, row.Row], kr 
 	if err := f.checkLegacy(); err != nil {
 		return err
 	}
+	if f.otherVals != nil {
+		f.moveValue()
+	}
 	if f.part == nil {
 		set, err := newAggSet(f.spec.Aggs, f.spec.InputTypes, !f.spec.InsertOnly)
 		if err != nil {
