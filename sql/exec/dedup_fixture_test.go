@@ -3,12 +3,10 @@ package exec
 import (
 	"fmt"
 	"math/rand/v2"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -69,14 +67,11 @@ func dedupFixtureSteps() []step {
 // TestDedupRowFixture writes dedupRowFixture when asked to, and otherwise
 // checks that it is there.
 func TestDedupRowFixture(t *testing.T) {
-	if os.Getenv("WEIR_WRITE_DEDUP_ROW_FIXTURE") == "" {
-		if _, err := os.Stat(dedupRowFixture); err != nil {
-			t.Fatalf("fixture %s missing: %v", dedupRowFixture, err)
-		}
+	if !writingFixture(t, "WEIR_WRITE_DEDUP_ROW_FIXTURE", dedupRowFixture) {
 		return
 	}
 	steps := dedupFixtureSteps()
-	h := weirtest.New(weir.Options{Parallelism: 2, Checkpoints: weir.CheckpointOptions{Interval: time.Hour, Dir: t.TempDir()}})
+	h := weirtest.New(fixtureOptions(t))
 	in := weirtest.NewInput[row.Row](h)
 	l, f, err := dedupFixtureJob(in.Stream(), dedupFixtureSpec(true), dedupFixtureSpec(false))
 	if err != nil {
@@ -90,17 +85,7 @@ func TestDedupRowFixture(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	path, err := h.Stepper().TriggerSavepoint(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.RemoveAll(dedupRowFixture); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.CopyFS(dedupRowFixture, os.DirFS(path)); err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("wrote %s from %s", dedupRowFixture, path)
+	writeFixture(t, h, dedupRowFixture)
 }
 
 // dedupFixtureRun is a harness running dedupFixtureJob, started.
@@ -195,11 +180,7 @@ func TestDedupRestoresRowLayout(t *testing.T) {
 		for _, backend := range []string{weir.StateHeap, weir.StatePebble} {
 			for _, par := range []int{1, 3} {
 				t.Run(fmt.Sprintf("ub=%v/%s/p%d", ub, backend, par), func(t *testing.T) {
-					dir := t.TempDir()
-					if err := os.CopyFS(dir, os.DirFS(fixture)); err != nil {
-						t.Fatal(err)
-					}
-					r := startDedupFixtureJob(t, weirtest.Restore(config{p: par, backend: backend}.options(t), weirtest.Snapshot{Path: dir}), last, first)
+					r := startDedupFixtureJob(t, restoreFixture(t, fixture, par, backend), last, first)
 					var gotL, gotF []row.Row
 					if ub {
 						r.push(t, steps[half:])

@@ -3,17 +3,14 @@ package exec
 import (
 	"fmt"
 	"math/rand/v2"
-	"os"
 	"path/filepath"
 	"slices"
 	"testing"
-	"time"
 
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/weirstream/weir"
 	"github.com/weirstream/weir/row"
-	"github.com/weirstream/weir/statebackend/pebble"
 	"github.com/weirstream/weir/weirtest"
 )
 
@@ -65,14 +62,11 @@ func distinctFixtureSteps() []step {
 // TestGroupDistinctFixture writes groupDistinctFixture when asked to, and
 // otherwise checks that it is there.
 func TestGroupDistinctFixture(t *testing.T) {
-	if os.Getenv("WEIR_WRITE_GROUP_DISTINCT_FIXTURE") == "" {
-		if _, err := os.Stat(groupDistinctFixture); err != nil {
-			t.Fatalf("fixture %s missing: %v", groupDistinctFixture, err)
-		}
+	if !writingFixture(t, "WEIR_WRITE_GROUP_DISTINCT_FIXTURE", groupDistinctFixture) {
 		return
 	}
 	steps := distinctFixtureSteps()
-	h := weirtest.New(weir.Options{Parallelism: 2, Checkpoints: weir.CheckpointOptions{Interval: time.Hour, Dir: t.TempDir()}})
+	h := weirtest.New(fixtureOptions(t))
 	in := weirtest.NewInput[row.Row](h)
 	s, err := GroupAggregate(in.Stream(), distinctFixtureSpec())
 	if err != nil {
@@ -85,17 +79,7 @@ func TestGroupDistinctFixture(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	path, err := h.Stepper().TriggerSavepoint(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.RemoveAll(groupDistinctFixture); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.CopyFS(groupDistinctFixture, os.DirFS(path)); err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("wrote %s from %s", groupDistinctFixture, path)
+	writeFixture(t, h, groupDistinctFixture)
 }
 
 // TestGroupDistinctRestoresMapLayout restores groupDistinctFixture (the map
@@ -128,13 +112,7 @@ func TestGroupDistinctRestoresMapLayout(t *testing.T) {
 	}{{"heap", weir.StateHeap, spec}, {"heap-map", weir.StateHeap, mapSpec}, {"pebble", weir.StatePebble, spec}} {
 		for _, par := range []int{1, 3} {
 			t.Run(fmt.Sprintf("%s/p%d", c.name, par), func(t *testing.T) {
-				dir := t.TempDir()
-				if err := os.CopyFS(dir, os.DirFS(fixture)); err != nil {
-					t.Fatal(err)
-				}
-				opts := weir.Options{Parallelism: par, StateBackend: c.backend, Pebble: pebble.New(), StateDir: t.TempDir(),
-					Checkpoints: weir.CheckpointOptions{Interval: time.Hour, Dir: t.TempDir()}}
-				h := weirtest.Restore(opts, weirtest.Snapshot{Path: dir})
+				h := restoreFixture(t, fixture, par, c.backend)
 				in := weirtest.NewInput[row.Row](h)
 				s, err := GroupAggregate(in.Stream(), c.spec)
 				if err != nil {

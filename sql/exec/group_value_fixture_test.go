@@ -1,11 +1,8 @@
 package exec
 
 import (
-	"os"
 	"testing"
-	"time"
 
-	"github.com/weirstream/weir"
 	"github.com/weirstream/weir/row"
 	"github.com/weirstream/weir/weirtest"
 )
@@ -16,7 +13,7 @@ import (
 // "group-aggs" (encoded accumulators) and "group-distinct-sets" (DISTINCT
 // entries in place), before "group-value". Rewrite it (only on purpose: it
 // is the old layout that later code must keep restoring) from a checkout
-// of fc3f498 with this file copied in:
+// of fc3f498 with this file and fixture_helpers_test.go copied in:
 // WEIR_WRITE_GROUP_SETS_FIXTURE=1 go test ./sql/exec/ -run TestGroupSetsFixture.
 const groupSetsFixture = "testdata/fixtures/group-sets-fc3f498"
 
@@ -42,14 +39,11 @@ func valueFixtureSpec() GroupAggSpec {
 // TestGroupSetsFixture writes groupSetsFixture when asked to, and
 // otherwise checks that it is there.
 func TestGroupSetsFixture(t *testing.T) {
-	if os.Getenv("WEIR_WRITE_GROUP_SETS_FIXTURE") == "" {
-		if _, err := os.Stat(groupSetsFixture); err != nil {
-			t.Fatalf("fixture %s missing: %v", groupSetsFixture, err)
-		}
+	if !writingFixture(t, "WEIR_WRITE_GROUP_SETS_FIXTURE", groupSetsFixture) {
 		return
 	}
 	steps := distinctFixtureSteps()
-	h := weirtest.New(weir.Options{Parallelism: 2, Checkpoints: weir.CheckpointOptions{Interval: time.Hour, Dir: t.TempDir()}})
+	h := weirtest.New(fixtureOptions(t))
 	in := weirtest.NewInput[row.Row](h)
 	s, err := GroupAggregate(in.Stream(), valueFixtureSpec())
 	if err != nil {
@@ -62,15 +56,5 @@ func TestGroupSetsFixture(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	path, err := h.Stepper().TriggerSavepoint(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.RemoveAll(groupSetsFixture); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.CopyFS(groupSetsFixture, os.DirFS(path)); err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("wrote %s from %s", groupSetsFixture, path)
+	writeFixture(t, h, groupSetsFixture)
 }

@@ -2,7 +2,6 @@ package exec
 
 import (
 	"fmt"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -14,7 +13,6 @@ import (
 	"github.com/weirstream/weir"
 	"github.com/weirstream/weir/codec"
 	"github.com/weirstream/weir/row"
-	"github.com/weirstream/weir/statebackend/pebble"
 	"github.com/weirstream/weir/weirtest"
 )
 
@@ -222,13 +220,7 @@ func restoreFixtureFinal(t *testing.T, fixture string, spec GroupAggSpec, steps 
 	for _, c := range cases {
 		for _, par := range []int{1, 3} {
 			t.Run(fmt.Sprintf("%s/p%d", c.name, par), func(t *testing.T) {
-				dir := t.TempDir()
-				if err := os.CopyFS(dir, os.DirFS(fixture)); err != nil {
-					t.Fatal(err)
-				}
-				opts := weir.Options{Parallelism: par, StateBackend: c.backend, Pebble: pebble.New(), StateDir: t.TempDir(),
-					Checkpoints: weir.CheckpointOptions{Interval: time.Hour, Dir: t.TempDir()}}
-				h := weirtest.Restore(opts, weirtest.Snapshot{Path: dir})
+				h := restoreFixture(t, fixture, par, c.backend)
 				in := weirtest.NewInput[row.Row](h)
 				s, err := GroupAggregate(in.Stream(), c.spec)
 				if err != nil {
