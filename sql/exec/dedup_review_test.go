@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -170,6 +171,99 @@ func TestReviewDedupAgainstFlink(t *testing.T) {
 					exp := append(first, withoutUB(want[len(first):])...)
 					if diff := cmp.Diff(exp, reviewFormat(got)); diff != "" {
 						t.Errorf("%s restored without -U on %s (-flink +weir):\n%s", name, backend, diff)
+					}
+				}
+			}
+		}
+	}
+}
+
+// ttlStep is a row pushed at a processing time (ms).
+type ttlStep struct {
+	at int64
+	r  row.Row
+}
+
+// runTTL pushes steps into spec's deduplication, moving processing time
+// to each step's; with spec2 set, the job is snapshotted before step cut
+// and the rest goes to spec2's restored deduplication. It returns the
+// rows emitted from step cut on.
+func runTTL(t *testing.T, steps []ttlStep, spec DedupSpec, cut int, spec2 DedupSpec) []string {
+	t.Helper()
+	h := weirtest.New(config{p: 1, backend: weir.StateHeap}.options(t))
+	in := weirtest.NewInput[row.Row](h)
+	s, err := Deduplicate(in.Stream(), spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := weirtest.Capture(h, s)
+	h.Start(t)
+	push := func(h *weirtest.Harness, in *weirtest.Input[row.Row], st ttlStep) {
+		if err := h.SetProcessingTime(st.at); err != nil {
+			t.Fatal(err)
+		}
+		if err := in.Push(st.r, 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, st := range steps[:cut] {
+		push(h, in, st)
+	}
+	snap, err := h.Snapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out.Take()
+	h2 := weirtest.Restore(config{p: 1, backend: weir.StateHeap}.options(t), snap)
+	in2 := weirtest.NewInput[row.Row](h2)
+	s2, err := Deduplicate(in2.Stream(), spec2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out2 := weirtest.Capture(h2, s2)
+	h2.Start(t)
+	for _, st := range steps[cut:] {
+		push(h2, in2, st)
+	}
+	return reviewFormat(out2.Values())
+}
+
+// TestReviewDedupTTL: with table.exec.state.ttl, a key whose state
+// expired starts again (its next row is +I, as in Flink, whose state
+// TTL is OnCreateAndWrite / NeverReturnExpired): a row that the
+// deduplication drops (keep-first: a later rowtime; keep-last: an
+// earlier one) does not write the state, so does not extend its life.
+// The same when the state was restored from a plan that emitted -U (the
+// rows, "dedup-row") into one that emits none (which keeps rowtimes).
+func TestReviewDedupTTL(t *testing.T) {
+	ts := func(s int64) row.Value { return row.Timestamp(s*1000, 0) }
+	for _, keepLast := range []bool{false, true} {
+		// The dropped row: later for keep-first, earlier for keep-last.
+		dropped := ts(20)
+		if keepLast {
+			dropped = ts(5)
+		}
+		steps := []ttlStep{
+			{0, row.Of(row.Str("a"), row.Int(1), ts(10))},
+			{50_000, row.Of(row.Str("a"), row.Int(2), dropped)},
+			// TTL 60 s since the write at 0: expired.
+			{70_000, row.Of(row.Str("a"), row.Int(3), ts(30))},
+		}
+		want := []string{"+I[a, 3, 1970-01-01 00:00:30.000]"}
+		for _, fromUB := range []bool{true, false} {
+			for _, toUB := range []bool{true, false} {
+				from := DedupSpec{Types: reviewTypes, Keys: []int{0}, KeepLast: keepLast, RowTime: true, TimeCol: 2,
+					GenerateUpdateBefore: fromUB, GenerateInsert: true, StateTTL: time.Minute}
+				to := from
+				to.GenerateUpdateBefore = toUB
+				if !fromUB && toUB {
+					continue // refused (TestReviewDedupRefusal)
+				}
+				for _, cut := range []int{1, 2} {
+					got := runTTL(t, steps, from, cut, to)
+					if diff := cmp.Diff(want, got); diff != "" {
+						t.Errorf("last=%v ub %v then %v, restored before step %d: rows after the restore %q, want %q",
+							keepLast, fromUB, toUB, cut, got, want)
 					}
 				}
 			}
