@@ -367,9 +367,13 @@ func (f *dedupFn) checkTimes() error {
 		return fmt.Errorf("sql/exec: %s: state: %w", f.name, err)
 	}
 	if n > 0 {
-		return fmt.Errorf("sql/exec: %s: the restored state holds only the rowtime of the row kept for %d keys "+
+		held := "the rowtime of the row kept"
+		if !f.spec.RowTime {
+			held = "that a row was kept (not the row)"
+		}
+		return fmt.Errorf("sql/exec: %s: the restored state holds only %s for %d keys of this subtask "+
 			"(written by a plan whose deduplication emitted no -U rows); this plan emits -U rows and needs the rows "+
-			"themselves: restore a savepoint of a plan that emits -U rows, or start without this operator's state", f.name, n)
+			"themselves: restore a savepoint of a plan that emits -U rows, or start the job without this savepoint", f.name, held, n)
 	}
 	return nil
 }

@@ -270,3 +270,247 @@ func TestReviewDedupTTL(t *testing.T) {
 		}
 	}
 }
+
+// runReviewSteps runs the rows (a watermark of the rowtime seen so far
+// after every 11th) through spec's deduplication at parallelism 1, then,
+// after cut rows, snapshots and restores into spec2 on backend at
+// parallelism p2; it returns each key's emitted rows in order.
+func runReviewSteps(t *testing.T, rows []row.Row, spec DedupSpec, cut int, spec2 DedupSpec, backend string, p2 int) (map[string][]string, error) {
+	t.Helper()
+	perKey := map[string][]string{}
+	collect := func(rs []row.Row) {
+		for _, r := range rs {
+			k := r.Fields[0].Str()
+			perKey[k] = append(perKey[k], row.FormatRow(r, reviewTypes))
+		}
+	}
+	var wm int64
+	feed := func(in *weirtest.Input[row.Row], rows []row.Row) error {
+		for i, r := range rows {
+			ts := int64(0)
+			if !r.Fields[2].IsNull() {
+				ts = r.Fields[2].Millis()
+			}
+			if err := in.Push(r, ts); err != nil {
+				return err
+			}
+			wm = max(wm, ts)
+			if i%11 == 10 {
+				if err := in.Watermark(wm - 5000); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	}
+	h := weirtest.New(config{p: 1, backend: weir.StateHeap}.options(t))
+	in := weirtest.NewInput[row.Row](h)
+	s, err := Deduplicate(in.Stream(), spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := weirtest.Capture(h, s)
+	h.Start(t)
+	if err := feed(in, rows[:cut]); err != nil {
+		return perKey, err
+	}
+	snap, err := h.Snapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	collect(out.Values())
+	h2 := weirtest.Restore(config{p: p2, backend: backend}.options(t), snap)
+	in2 := weirtest.NewInput[row.Row](h2)
+	s2, err := Deduplicate(in2.Stream(), spec2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out2 := weirtest.Capture(h2, s2)
+	h2.Start(t)
+	err = feed(in2, rows[cut:])
+	if err == nil {
+		err = in2.End()
+	}
+	collect(out2.Values())
+	return perKey, err
+}
+
+// TestReviewDedupMiniBatchSameRows: with mini-batch (on processing time
+// and on event time, with and without compact changes), a deduplication
+// that emits no -U rows emits those of the same plan with -U, -U rows
+// left out; restored across the two (with -U into without) and across
+// mini-batch on and off, heap and Pebble, rescaled 1 -> 3 and 1 -> 2.
+// On event time without compact changes both also emit, per key, the rows
+// Flink's per-row function emits (mini-batch only delays them; on
+// processing time keep-last emits a batch's last row only).
+func TestReviewDedupMiniBatchSameRows(t *testing.T) {
+	rows := reviewRows(11, 400)
+	mb := MiniBatch{Interval: time.Hour, Size: 7}
+	for _, keepLast := range []bool{true, false} {
+		for _, rowTime := range []bool{true, false} {
+			if !rowTime && !keepLast {
+				continue
+			}
+			for _, compactChanges := range []bool{false, true} {
+				if compactChanges && !rowTime {
+					continue
+				}
+				base := DedupSpec{Types: reviewTypes, Keys: []int{0}, KeepLast: keepLast, RowTime: rowTime, TimeCol: 2,
+					GenerateInsert: true, CompactChanges: compactChanges}
+				name := fmt.Sprintf("last=%v/rowtime=%v/compact-changes=%v", keepLast, rowTime, compactChanges)
+				flink := map[string][]string{}
+				for _, r := range flinkDedup(rows, keepLast, rowTime, false) {
+					k := r[3:strings.Index(r, ",")]
+					flink[k] = append(flink[k], r)
+				}
+				i := 0
+				for _, fromMB := range []bool{false, true} {
+					for _, toMB := range []bool{false, true} {
+						if !fromMB && !toMB {
+							continue
+						}
+						i++
+						backend := []string{weir.StateHeap, weir.StatePebble}[i%2]
+						p2 := 2 + i%2
+						with, without := base, base
+						with.GenerateUpdateBefore = true
+						if fromMB {
+							with.MiniBatch, without.MiniBatch = mb, mb
+						}
+						to := without
+						to.MiniBatch = MiniBatch{}
+						if toMB {
+							to.MiniBatch = mb
+						}
+						ub, err := runReviewSteps(t, rows, with, 200, func() DedupSpec { s := to; s.GenerateUpdateBefore = true; return s }(), backend, p2)
+						if err != nil {
+							t.Fatal(err)
+						}
+						for k, rs := range ub {
+							ub[k] = withoutUB(rs)
+						}
+						for _, from := range []DedupSpec{with, without} {
+							got, err := runReviewSteps(t, rows, from, 200, to, backend, p2)
+							if err != nil {
+								t.Fatal(err)
+							}
+							for k, rs := range got {
+								got[k] = withoutUB(rs) // the first half's, when from emits -U
+							}
+							tag := fmt.Sprintf("%s mini-batch %v->%v, from ub=%v, %s p1->p%d", name, fromMB, toMB, from.GenerateUpdateBefore, backend, p2)
+							if diff := cmp.Diff(ub, got); diff != "" {
+								t.Errorf("%s: rows per key (-with -U, left out +without -U):\n%s", tag, diff)
+							}
+							if rowTime && !compactChanges {
+								if diff := cmp.Diff(flink, got); diff != "" {
+									t.Errorf("%s: rows per key (-flink +weir):\n%s", tag, diff)
+								}
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestReviewDedupRefusal: a savepoint of a deduplication without -U (on
+// processing time with +I: the keys it has seen; on event time: their
+// rowtimes), or one holding keys in both layouts (rows restored from a
+// plan with -U, some replaced since), restored into a plan that emits -U
+// rows (mini-batch on, rescaled, Pebble) fails the job at the first row
+// of a subtask holding such keys; no row of a key the savepoint holds
+// goes out before.
+func TestReviewDedupRefusal(t *testing.T) {
+	rows := reviewRows(5, 200)
+	inState := map[string]bool{}
+	for _, r := range rows[:100] {
+		inState[r.Fields[0].Str()] = true
+	}
+	for _, rowTime := range []bool{false, true} {
+		compact := DedupSpec{Types: reviewTypes, Keys: []int{0}, KeepLast: true, RowTime: rowTime, TimeCol: 2, GenerateInsert: true}
+		ub := compact
+		ub.GenerateUpdateBefore = true
+		ub.MiniBatch = MiniBatch{Interval: time.Hour, Size: 3}
+		for _, both := range []bool{false, true} {
+			from := compact
+			if both {
+				from = ub // its rows restore into compact, then a snapshot
+			}
+			h := weirtest.New(config{p: 1, backend: weir.StateHeap}.options(t))
+			in := weirtest.NewInput[row.Row](h)
+			s, err := Deduplicate(in.Stream(), from)
+			if err != nil {
+				t.Fatal(err)
+			}
+			weirtest.Capture(h, s)
+			h.Start(t)
+			for _, r := range rows[:100] {
+				if err := in.Push(r, 0); err != nil {
+					t.Fatal(err)
+				}
+			}
+			snap, err := h.Snapshot()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if both {
+				h = weirtest.Restore(config{p: 2, backend: weir.StatePebble}.options(t), snap)
+				in = weirtest.NewInput[row.Row](h)
+				if s, err = Deduplicate(in.Stream(), compact); err != nil {
+					t.Fatal(err)
+				}
+				weirtest.Capture(h, s)
+				h.Start(t)
+				// A later rowtime for a third of the keys: they move.
+				for i, r := range rows[:100] {
+					if i%3 == 0 {
+						r = row.Of(r.Fields[0], row.Int(-1), row.Timestamp(100_000, 0))
+						if err := in.Push(r, 0); err != nil {
+							t.Fatal(err)
+						}
+					}
+				}
+				if snap, err = h.Snapshot(); err != nil {
+					t.Fatal(err)
+				}
+			}
+			h2 := weirtest.Restore(config{p: 3, backend: weir.StatePebble}.options(t), snap)
+			in2 := weirtest.NewInput[row.Row](h2)
+			s2, err := Deduplicate(in2.Stream(), ub)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out := weirtest.Capture(h2, s2)
+			h2.Start(t)
+			var perr error
+			for _, r := range rows[100:] {
+				if perr = in2.Push(r, 0); perr != nil {
+					break
+				}
+			}
+			if perr == nil {
+				perr = in2.End()
+			}
+			tag := fmt.Sprintf("rowtime=%v both-layouts=%v", rowTime, both)
+			if perr == nil || !strings.Contains(perr.Error(), "this plan emits -U rows") {
+				t.Fatalf("%s: error %v, want the refusal", tag, perr)
+			}
+			t.Logf("%s: %v", tag, perr)
+			// What the state holds: on processing time, no rowtime; and no
+			// advice the engine cannot follow (one operator's state cannot
+			// be left out of a restore).
+			if held := strings.Contains(perr.Error(), "rowtime"); held != rowTime {
+				t.Errorf("%s: the refusal speaks of a rowtime: %v", tag, perr)
+			}
+			if strings.Contains(perr.Error(), "without this operator's state") {
+				t.Errorf("%s: the refusal advises starting without the operator's state: %v", tag, perr)
+			}
+			for _, r := range out.Values() {
+				if inState[r.Fields[0].Str()] {
+					t.Errorf("%s: %s emitted for a key the savepoint holds", tag, row.FormatRow(r, reviewTypes))
+				}
+			}
+		}
+	}
+}
