@@ -116,8 +116,8 @@ type dedupFn struct {
 	lastT state.Value[keptTime]
 	// lastC is "dedup-row" when compact (last is then nil): the kept rows
 	// of the layout before "dedup-time" (up to fc3f498, and the state of
-	// a plan that emitted -U), moved to lastT key by key when a row
-	// replaces them (see kept and keep).
+	// a plan that emitted -U), moved to lastT key by key (see kept; with
+	// a state TTL only when a row replaces them, in keep).
 	lastC state.Value[keptRow]
 	// compact: no output needs the kept row itself (no -U, no changelog
 	// input), so it is only compared (rowtime) or tested for presence,
@@ -319,7 +319,17 @@ func (f *dedupFn) kept() (dedupRow, bool, error) {
 		if t, ok, err = f.restoredRow(); err != nil {
 			return dedupRow{}, false, err
 		}
-		f.inRow = ok
+		switch {
+		case !ok:
+		case f.spec.StateTTL > 0:
+			// Moved when a row replaces it (keep): a write would extend
+			// its time to live.
+			f.inRow = true
+		default:
+			// Moved now: decoded once, not on each of the key's rows.
+			f.lastC.Clear()
+			f.lastT.Update(t)
+		}
 	}
 	return dedupRow{ms: t.ms, ns: t.ns, timed: !t.null, timeOnly: true}, ok, nil
 }
@@ -327,9 +337,10 @@ func (f *dedupFn) kept() (dedupRow, bool, error) {
 // restoredRow returns the rowtime of the current key's row restored into
 // "dedup-row" (the layout before "dedup-time", or a plan that emitted -U);
 // whether "dedup-row" holds any key is asked once per subtask, on the
-// first key without a rowtime. The row stays there until a row replaces
-// it (keep): a row the deduplication drops writes no state, so, as in
-// Flink, it does not extend the key's time to live (OnCreateAndWrite).
+// first key without a rowtime. With a state TTL the row stays there until
+// a row replaces it (keep): a row the deduplication drops writes no state,
+// so, as in Flink, it does not extend the key's time to live
+// (OnCreateAndWrite); without, kept moves it at once.
 func (f *dedupFn) restoredRow() (keptTime, bool, error) {
 	if !f.checked {
 		f.checked = true
