@@ -116,7 +116,8 @@ type dedupFn struct {
 	lastT state.Value[keptTime]
 	// lastC is "dedup-row" when compact (last is then nil): the kept rows
 	// of the layout before "dedup-time" (up to fc3f498, and the state of
-	// a plan that emitted -U), moved to lastT key by key (see kept).
+	// a plan that emitted -U), moved to lastT key by key (see kept; with
+	// a state TTL only when a row replaces them, in keep).
 	lastC state.Value[keptRow]
 	// compact: no output needs the kept row itself (no -U, no changelog
 	// input), so it is only compared (rowtime) or tested for presence,
@@ -125,6 +126,9 @@ type dedupFn struct {
 	// checked: the one look at the other layout's state (lastC when
 	// compact, lastT otherwise) is done; hasOld: lastC had keys then.
 	checked, hasOld bool
+	// inRow: the row kept returned last was read from lastC (keep
+	// clears it there when it writes lastT).
+	inRow bool
 	// mb holds the rows of a mini-batch (nil without mini-batch).
 	mb *dedupBundle
 	// flushing: the rows emitted now are a mini-batch's, with timestamp
@@ -308,21 +312,36 @@ func (f *dedupFn) kept() (dedupRow, bool, error) {
 		d, ok := f.last.Value()
 		return d, ok, nil
 	}
+	f.inRow = false
 	t, ok := f.lastT.Value()
 	if !ok {
 		var err error
-		if t, ok, err = f.moveRow(); err != nil {
+		if t, ok, err = f.restoredRow(); err != nil {
 			return dedupRow{}, false, err
+		}
+		switch {
+		case !ok:
+		case f.spec.StateTTL > 0:
+			// Moved when a row replaces it (keep): a write would extend
+			// its time to live.
+			f.inRow = true
+		default:
+			// Moved now: decoded once, not on each of the key's rows.
+			f.lastC.Clear()
+			f.lastT.Update(t)
 		}
 	}
 	return dedupRow{ms: t.ms, ns: t.ns, timed: !t.null, timeOnly: true}, ok, nil
 }
 
-// moveRow moves the current key's row restored into "dedup-row" (the
-// layout before "dedup-time", or a plan that emitted -U) to "dedup-time",
-// and returns its rowtime; whether "dedup-row" holds any key is asked once
-// per subtask, on the first key without a rowtime.
-func (f *dedupFn) moveRow() (keptTime, bool, error) {
+// restoredRow returns the rowtime of the current key's row restored into
+// "dedup-row" (the layout before "dedup-time", or a plan that emitted -U);
+// whether "dedup-row" holds any key is asked once per subtask, on the
+// first key without a rowtime. With a state TTL the row stays there until
+// a row replaces it (keep): a row the deduplication drops writes no state,
+// so, as in Flink, it does not extend the key's time to live
+// (OnCreateAndWrite); without, kept moves it at once.
+func (f *dedupFn) restoredRow() (keptTime, bool, error) {
 	if !f.checked {
 		f.checked = true
 		if err := state.KeysOf[string](f.lastC, func(string) { f.hasOld = true }); err != nil {
@@ -346,8 +365,6 @@ func (f *dedupFn) moveRow() (keptTime, bool, error) {
 			t = keptTime{ms: tv.Millis(), ns: tv.NanoOfMilli()}
 		}
 	}
-	f.lastC.Clear()
-	f.lastT.Update(t)
 	return t, true, nil
 }
 
@@ -361,9 +378,13 @@ func (f *dedupFn) checkTimes() error {
 		return fmt.Errorf("sql/exec: %s: state: %w", f.name, err)
 	}
 	if n > 0 {
-		return fmt.Errorf("sql/exec: %s: the restored state holds only the rowtime of the row kept for %d keys "+
+		held := "the rowtime of the row kept"
+		if !f.spec.RowTime {
+			held = "that a row was kept (not the row)"
+		}
+		return fmt.Errorf("sql/exec: %s: the restored state holds only %s for %d keys of this subtask "+
 			"(written by a plan whose deduplication emitted no -U rows); this plan emits -U rows and needs the rows "+
-			"themselves: restore a savepoint of a plan that emits -U rows, or start without this operator's state", f.name, n)
+			"themselves: restore a savepoint of a plan that emits -U rows, or start the job without this savepoint", f.name, held, n)
 	}
 	return nil
 }
@@ -396,8 +417,9 @@ func (f *dedupFn) keptTime(d dedupRow) (row.Value, error) {
 }
 
 // keep stores r as the kept row: its rowtime when compact (see
-// keptTime), or a copy of r's fields (fields of its own: a slab shared
-// with other keys' rows would stay alive as long as one of them is kept).
+// keptTime; a row restored into "dedup-row" that kept read is dropped
+// there), or a copy of r's fields (fields of its own: a slab shared with
+// other keys' rows would stay alive as long as one of them is kept).
 func (f *dedupFn) keep(r row.Row) {
 	if !f.compact {
 		f.last.Update(dedupRow{codec: f.codec, fields: slices.Clone(r.Fields)})
@@ -410,6 +432,10 @@ func (f *dedupFn) keep(r row.Row) {
 		}
 	}
 	f.lastT.Update(t)
+	if f.inRow {
+		f.lastC.Clear()
+		f.inRow = false
+	}
 }
 
 func (f *dedupFn) Open(ctx *weir.KeyedRuntimeContext[string]) error {
