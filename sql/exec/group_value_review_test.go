@@ -443,3 +443,95 @@ func TestGroupValueReviewAsyncCheckpoints(t *testing.T) {
 		}
 	}
 }
+
+// TestGroupValueReviewOtherCalls: the calls whose accumulators keep lists
+// or maps (FIRST_VALUE, LAST_VALUE, LISTAGG, COLLECT, ARRAY_AGG over
+// retracting input) next to DISTINCT calls: "group-value" gives every
+// group the changelog of the old heap layout, of Pebble and of the
+// general path, with and without checkpoints between rows, and across
+// restores from one layout into the other.
+func TestGroupValueReviewOtherCalls(t *testing.T) {
+	spec := reviewValueSpec()
+	spec.Aggs = []AggCall{
+		Call(FirstValue, 1),
+		Call(LastValue, 2).WithFilter(3),
+		Call(ListAgg, 2),
+		Call(Collect, 1),
+		Call(ArrayAgg, 2),
+		Call(Count, 1).WithDistinct(),
+		Call(ListAgg, 2).WithDistinct().WithFilter(4),
+	}
+	outTypes, err := spec.OutputTypes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := spec
+	old.groupAggsLayout = true
+	general := spec
+	general.generalPath = true
+	steps := reviewValueSteps(21, 400, true)
+	want := reviewPerGroup(runChain(t, steps, []reviewStage{{p: 1, backend: weir.StateHeap, build: buildGroupAgg(old)}}), outTypes)
+	var snaps []int
+	for i := 2; i < len(steps); i += 5 {
+		snaps = append(snaps, i)
+	}
+	for name, stages := range map[string][]reviewStage{
+		"value-p3":           {{p: 3, backend: weir.StateHeap, build: buildGroupAgg(spec), snaps: snaps}},
+		"general-p3":         {{p: 3, backend: weir.StateHeap, build: buildGroupAgg(general)}},
+		"pebble-p3":          {{p: 3, backend: weir.StatePebble, build: buildGroupAgg(spec)}},
+		"value-sets-value":   {{p: 1, backend: weir.StateHeap, build: buildGroupAgg(spec), until: 130}, {p: 3, backend: weir.StateHeap, build: buildGroupAgg(old), until: 134}, {p: 2, backend: weir.StateHeap, build: buildGroupAgg(spec)}},
+		"value-pebble-value": {{p: 1, backend: weir.StateHeap, build: buildGroupAgg(spec), until: 130}, {p: 3, backend: weir.StatePebble, build: buildGroupAgg(spec), until: 250}, {p: 2, backend: weir.StateHeap, build: buildGroupAgg(spec)}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			if diff := cmp.Diff(want, reviewPerGroup(runChain(t, steps, stages), outTypes)); diff != "" {
+				t.Fatalf("changelog per group (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// TestGroupValueReviewDeletedGroupsLeaveNoState: groups emptied by
+// retractions (in "group-value", and after a restore from the old layout)
+// leave no state: a snapshot restored afterwards ignores a retraction of
+// each of them (the group has no state).
+func TestGroupValueReviewDeletedGroupsLeaveNoState(t *testing.T) {
+	spec := reviewValueSpec()
+	old := spec
+	old.groupAggsLayout = true
+	var steps []step
+	const groups = 60
+	for i := range groups {
+		for j := range 3 {
+			steps = append(steps, step{r: row.Of(row.Str(fmt.Sprintf("g%d", i)), row.Int(int64(j)), row.Str("s"), row.Bool(true), row.Bool(j == 0)), ts: weir.NoTimestamp})
+		}
+	}
+	for i := range groups {
+		for j := range 3 {
+			steps = append(steps, step{r: row.Of(row.Str(fmt.Sprintf("g%d", i)), row.Int(int64(j)), row.Str("s"), row.Bool(true), row.Bool(j == 0)).WithKind(row.Delete), ts: weir.NoTimestamp})
+		}
+	}
+	for i := range groups {
+		steps = append(steps, step{r: row.Of(row.Str(fmt.Sprintf("g%d", i)), row.Int(0), row.Str("s"), row.Bool(true), row.Bool(true)).WithKind(row.Delete), ts: weir.NoTimestamp})
+	}
+	for _, first := range []GroupAggSpec{spec, old} {
+		t.Run(fmt.Sprintf("from-sets=%v", first.groupAggsLayout), func(t *testing.T) {
+			// The inserts in first's layout, the retractions in
+			// "group-value", then a restore that retracts once more.
+			log := runChain(t, steps, []reviewStage{
+				{p: 2, backend: weir.StateHeap, build: buildGroupAgg(first), until: groups * 3},
+				{p: 2, backend: weir.StateHeap, build: buildGroupAgg(spec), until: groups * 6},
+				{p: 3, backend: weir.StateHeap, build: func(s weir.Stream[row.Row]) (weir.Stream[row.Row], error) {
+					c := spec
+					c.Counters = &Counters{}
+					t.Cleanup(func() {
+						if n := c.Counters.IgnoredRetractions.Load(); n != groups {
+							t.Errorf("%d retractions ignored after the restore, want %d: a deleted group kept state", n, groups)
+						}
+					})
+					return GroupAggregate(s, c)
+				}},
+			})
+			_ = log
+		})
+	}
+}
