@@ -319,6 +319,7 @@ func TestGroupValueReviewRestoreChains(t *testing.T) {
 		{"ttl", weir.StateHeap, buildGroupAgg(ttl), true},
 		{"minibatch", weir.StateHeap, buildGroupAgg(mb), true},
 		{"twophase", weir.StatePebble, buildTwoPhase(mb), true},
+		{"twophase-heap", weir.StateHeap, buildTwoPhase(mb), true},
 	}
 	steps := reviewValueSteps(11, 420, false)
 	want := runChain(t, steps, []reviewStage{{p: 1, backend: weir.StateHeap, build: buildGroupAgg(old)}})
