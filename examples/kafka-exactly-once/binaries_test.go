@@ -1,8 +1,6 @@
 package main
 
 import (
-	"fmt"
-	"os"
 	"testing"
 
 	"github.com/weirstream/weir/internal/crashtest"
@@ -13,10 +11,4 @@ import (
 // TestCheckpointDiskFull run the same two).
 var binaries crashtest.Binaries
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	if err := binaries.Remove(); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-	}
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { binaries.RunTests(m) }

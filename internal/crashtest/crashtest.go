@@ -274,6 +274,17 @@ func (b *Binaries) Path(t testing.TB, name, pkg string) string {
 	return e.path
 }
 
+// RunTests is the TestMain of a package whose crash tests share b: it
+// runs the tests, deletes the binaries they built and exits with the
+// tests' status.
+func (b *Binaries) RunTests(m *testing.M) {
+	code := m.Run()
+	if err := b.Remove(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+	}
+	os.Exit(code)
+}
+
 // Remove deletes the binaries built so far.
 func (b *Binaries) Remove() error {
 	b.mu.Lock()

@@ -1,8 +1,6 @@
 package cdc
 
 import (
-	"fmt"
-	"os"
 	"testing"
 
 	"github.com/weirstream/weir/internal/crashtest"
@@ -12,10 +10,4 @@ import (
 // as child processes, built once per test run for all of them.
 var binaries crashtest.Binaries
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	if err := binaries.Remove(); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-	}
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { binaries.RunTests(m) }
