@@ -3,11 +3,7 @@ package exec
 import (
 	"fmt"
 	"math/rand/v2"
-	"path/filepath"
-	"slices"
 	"testing"
-
-	"github.com/google/go-cmp/cmp"
 
 	"github.com/weirstream/weir"
 	"github.com/weirstream/weir/row"
@@ -62,24 +58,31 @@ func distinctFixtureSteps() []step {
 // TestGroupDistinctFixture writes groupDistinctFixture when asked to, and
 // otherwise checks that it is there.
 func TestGroupDistinctFixture(t *testing.T) {
-	if !writingFixture(t, "WEIR_WRITE_GROUP_DISTINCT_FIXTURE", groupDistinctFixture) {
+	writeGroupFixture(t, "WEIR_WRITE_GROUP_DISTINCT_FIXTURE", groupDistinctFixture, distinctFixtureSpec())
+}
+
+// writeGroupFixture writes the fixture dir when env asks to (and otherwise
+// checks that it is there): a savepoint of spec's GroupAggregate after
+// the first half of distinctFixtureSteps.
+func writeGroupFixture(t *testing.T, env, dir string, spec GroupAggSpec) {
+	if !writingFixture(t, env, dir) {
 		return
 	}
-	steps := distinctFixtureSteps()
 	h := weirtest.New(fixtureOptions(t))
 	in := weirtest.NewInput[row.Row](h)
-	s, err := GroupAggregate(in.Stream(), distinctFixtureSpec())
+	s, err := GroupAggregate(in.Stream(), spec)
 	if err != nil {
 		t.Fatal(err)
 	}
 	weirtest.Capture(h, s)
 	h.Start(t)
+	steps := distinctFixtureSteps()
 	for _, st := range steps[:len(steps)/2] {
 		if err := in.Push(st.r, st.ts); err != nil {
 			t.Fatal(err)
 		}
 	}
-	writeFixture(t, h, groupDistinctFixture)
+	writeFixture(t, h, dir)
 }
 
 // TestGroupDistinctRestoresMapLayout restores groupDistinctFixture (the map
@@ -89,77 +92,8 @@ func TestGroupDistinctFixture(t *testing.T) {
 // every group the second half changed to end as in an uninterrupted run.
 func TestGroupDistinctRestoresMapLayout(t *testing.T) {
 	spec := distinctFixtureSpec()
-	steps := distinctFixtureSteps()
-	second := steps[len(steps)/2:]
-	outTypes, err := spec.OutputTypes()
-	if err != nil {
-		t.Fatal(err)
-	}
-	build := func(spec GroupAggSpec) func(weir.Stream[row.Row]) (weir.Stream[row.Row], error) {
-		return func(s weir.Stream[row.Row]) (weir.Stream[row.Row], error) { return GroupAggregate(s, spec) }
-	}
-	full := materialize(t, runSteps(t, config{p: 1, backend: weir.StateHeap}, steps, build(spec)), outTypes, 1)
-	fixture, err := filepath.Abs(groupDistinctFixture)
-	if err != nil {
-		t.Fatal(err)
-	}
 	mapSpec := spec
 	mapSpec.mapDistinct = true
-	for _, c := range []struct {
-		name    string
-		backend string
-		spec    GroupAggSpec
-	}{{"heap", weir.StateHeap, spec}, {"heap-map", weir.StateHeap, mapSpec}, {"pebble", weir.StatePebble, spec}} {
-		for _, par := range []int{1, 3} {
-			t.Run(fmt.Sprintf("%s/p%d", c.name, par), func(t *testing.T) {
-				h := restoreFixture(t, fixture, par, c.backend)
-				in := weirtest.NewInput[row.Row](h)
-				s, err := GroupAggregate(in.Stream(), c.spec)
-				if err != nil {
-					t.Fatal(err)
-				}
-				out := weirtest.Capture(h, s)
-				h.Start(t)
-				touched := map[string]bool{}
-				for _, st := range second {
-					touched["+I["+st.r.Fields[0].Str()+","] = true
-					if err := in.Push(st.r, st.ts); err != nil {
-						t.Fatal(err)
-					}
-				}
-				if err := in.End(); err != nil {
-					t.Fatal(err)
-				}
-				// The last row emitted per group (-D: none), against the
-				// uninterrupted run's rows of the groups the second half
-				// changed.
-				last := map[string]string{}
-				for _, r := range out.Values() {
-					key := row.FormatRow(row.Row{Fields: r.Fields[:1]}, outTypes)
-					switch r.Kind {
-					case row.Insert, row.UpdateAfter:
-						last[key] = row.FormatRow(r.WithKind(row.Insert), outTypes)
-					case row.Delete:
-						delete(last, key)
-					}
-				}
-				var got, want []string
-				for _, v := range last {
-					got = append(got, v)
-				}
-				for _, v := range full {
-					if touched[v[:len("+I[k0,")]] {
-						want = append(want, v)
-					}
-				}
-				slices.Sort(got)
-				if len(want) < 4 {
-					t.Fatalf("the second half changed only %d groups", len(want))
-				}
-				if diff := cmp.Diff(want, got); diff != "" {
-					t.Fatalf("final rows of the groups changed after the restore (-want +got):\n%s", diff)
-				}
-			})
-		}
-	}
+	restoreFixtureFinal(t, groupDistinctFixture, spec, distinctFixtureSteps(), []fixtureCase{
+		{"heap", weir.StateHeap, spec}, {"heap-map", weir.StateHeap, mapSpec}, {"pebble", weir.StatePebble, spec}})
 }

@@ -4,7 +4,6 @@ import (
 	"testing"
 
 	"github.com/weirstream/weir/row"
-	"github.com/weirstream/weir/weirtest"
 )
 
 // groupSetsFixture is a savepoint of valueFixtureSpec's GroupAggregate
@@ -13,7 +12,7 @@ import (
 // "group-aggs" (encoded accumulators) and "group-distinct-sets" (DISTINCT
 // entries in place), before "group-value". Rewrite it (only on purpose: it
 // is the old layout that later code must keep restoring) from a checkout
-// of fc3f498 with this file and fixture_helpers_test.go copied in:
+// of fc3f498 with this file, fixture_helpers_test.go and writeGroupFixture copied in:
 // WEIR_WRITE_GROUP_SETS_FIXTURE=1 go test ./sql/exec/ -run TestGroupSetsFixture.
 const groupSetsFixture = "testdata/fixtures/group-sets-fc3f498"
 
@@ -39,22 +38,5 @@ func valueFixtureSpec() GroupAggSpec {
 // TestGroupSetsFixture writes groupSetsFixture when asked to, and
 // otherwise checks that it is there.
 func TestGroupSetsFixture(t *testing.T) {
-	if !writingFixture(t, "WEIR_WRITE_GROUP_SETS_FIXTURE", groupSetsFixture) {
-		return
-	}
-	steps := distinctFixtureSteps()
-	h := weirtest.New(fixtureOptions(t))
-	in := weirtest.NewInput[row.Row](h)
-	s, err := GroupAggregate(in.Stream(), valueFixtureSpec())
-	if err != nil {
-		t.Fatal(err)
-	}
-	weirtest.Capture(h, s)
-	h.Start(t)
-	for _, st := range steps[:len(steps)/2] {
-		if err := in.Push(st.r, st.ts); err != nil {
-			t.Fatal(err)
-		}
-	}
-	writeFixture(t, h, groupSetsFixture)
+	writeGroupFixture(t, "WEIR_WRITE_GROUP_SETS_FIXTURE", groupSetsFixture, valueFixtureSpec())
 }
