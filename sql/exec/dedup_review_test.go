@@ -85,11 +85,10 @@ func withoutUB(rows []string) []string {
 	return out
 }
 
-// runReviewDedup runs spec over rows at parallelism 1, restoring into
-// spec2 (another plan, backend) after cut rows when spec2 is set.
-func runReviewDedup(t *testing.T, rows []row.Row, spec DedupSpec, cut int, spec2 *DedupSpec, backend string) ([]row.Row, error) {
+// startDedup builds spec's deduplication over a new input of h, captures
+// its output and starts h.
+func startDedup(t *testing.T, h *weirtest.Harness, spec DedupSpec) (*weirtest.Input[row.Row], *weirtest.Output[row.Row]) {
 	t.Helper()
-	h := weirtest.New(config{p: 1, backend: weir.StateHeap}.options(t))
 	in := weirtest.NewInput[row.Row](h)
 	s, err := Deduplicate(in.Stream(), spec)
 	if err != nil {
@@ -97,6 +96,15 @@ func runReviewDedup(t *testing.T, rows []row.Row, spec DedupSpec, cut int, spec2
 	}
 	out := weirtest.Capture(h, s)
 	h.Start(t)
+	return in, out
+}
+
+// runReviewDedup runs spec over rows at parallelism 1, restoring into
+// spec2 (another plan, backend) after cut rows when spec2 is set.
+func runReviewDedup(t *testing.T, rows []row.Row, spec DedupSpec, cut int, spec2 *DedupSpec, backend string) ([]row.Row, error) {
+	t.Helper()
+	h := weirtest.New(config{p: 1, backend: weir.StateHeap}.options(t))
+	in, out := startDedup(t, h, spec)
 	first := rows
 	if spec2 != nil {
 		first = rows[:cut]
@@ -115,13 +123,7 @@ func runReviewDedup(t *testing.T, rows []row.Row, spec DedupSpec, cut int, spec2
 	}
 	got := out.Values()
 	h2 := weirtest.Restore(config{p: 1, backend: backend}.options(t), snap)
-	in2 := weirtest.NewInput[row.Row](h2)
-	s2, err := Deduplicate(in2.Stream(), *spec2)
-	if err != nil {
-		t.Fatal(err)
-	}
-	out2 := weirtest.Capture(h2, s2)
-	h2.Start(t)
+	in2, out2 := startDedup(t, h2, *spec2)
 	for _, r := range rows[cut:] {
 		if err := in2.Push(r, 0); err != nil {
 			return append(got, out2.Values()...), err
@@ -191,13 +193,7 @@ type ttlStep struct {
 func runTTL(t *testing.T, steps []ttlStep, spec DedupSpec, cut int, spec2 DedupSpec) []string {
 	t.Helper()
 	h := weirtest.New(config{p: 1, backend: weir.StateHeap}.options(t))
-	in := weirtest.NewInput[row.Row](h)
-	s, err := Deduplicate(in.Stream(), spec)
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := weirtest.Capture(h, s)
-	h.Start(t)
+	in, out := startDedup(t, h, spec)
 	push := func(h *weirtest.Harness, in *weirtest.Input[row.Row], st ttlStep) {
 		if err := h.SetProcessingTime(st.at); err != nil {
 			t.Fatal(err)
@@ -215,13 +211,7 @@ func runTTL(t *testing.T, steps []ttlStep, spec DedupSpec, cut int, spec2 DedupS
 	}
 	out.Take()
 	h2 := weirtest.Restore(config{p: 1, backend: weir.StateHeap}.options(t), snap)
-	in2 := weirtest.NewInput[row.Row](h2)
-	s2, err := Deduplicate(in2.Stream(), spec2)
-	if err != nil {
-		t.Fatal(err)
-	}
-	out2 := weirtest.Capture(h2, s2)
-	h2.Start(t)
+	in2, out2 := startDedup(t, h2, spec2)
 	for _, st := range steps[cut:] {
 		push(h2, in2, st)
 	}
@@ -304,13 +294,7 @@ func runReviewSteps(t *testing.T, rows []row.Row, spec DedupSpec, cut int, spec2
 		return nil
 	}
 	h := weirtest.New(config{p: 1, backend: weir.StateHeap}.options(t))
-	in := weirtest.NewInput[row.Row](h)
-	s, err := Deduplicate(in.Stream(), spec)
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := weirtest.Capture(h, s)
-	h.Start(t)
+	in, out := startDedup(t, h, spec)
 	if err := feed(in, rows[:cut]); err != nil {
 		return perKey, err
 	}
@@ -320,13 +304,7 @@ func runReviewSteps(t *testing.T, rows []row.Row, spec DedupSpec, cut int, spec2
 	}
 	collect(out.Values())
 	h2 := weirtest.Restore(config{p: p2, backend: backend}.options(t), snap)
-	in2 := weirtest.NewInput[row.Row](h2)
-	s2, err := Deduplicate(in2.Stream(), spec2)
-	if err != nil {
-		t.Fatal(err)
-	}
-	out2 := weirtest.Capture(h2, s2)
-	h2.Start(t)
+	in2, out2 := startDedup(t, h2, spec2)
 	err = feed(in2, rows[cut:])
 	if err == nil {
 		err = in2.End()
@@ -438,13 +416,7 @@ func TestReviewDedupRefusal(t *testing.T) {
 				from = ub // its rows restore into compact, then a snapshot
 			}
 			h := weirtest.New(config{p: 1, backend: weir.StateHeap}.options(t))
-			in := weirtest.NewInput[row.Row](h)
-			s, err := Deduplicate(in.Stream(), from)
-			if err != nil {
-				t.Fatal(err)
-			}
-			weirtest.Capture(h, s)
-			h.Start(t)
+			in, _ := startDedup(t, h, from)
 			for _, r := range rows[:100] {
 				if err := in.Push(r, 0); err != nil {
 					t.Fatal(err)
@@ -456,12 +428,7 @@ func TestReviewDedupRefusal(t *testing.T) {
 			}
 			if both {
 				h = weirtest.Restore(config{p: 2, backend: weir.StatePebble}.options(t), snap)
-				in = weirtest.NewInput[row.Row](h)
-				if s, err = Deduplicate(in.Stream(), compact); err != nil {
-					t.Fatal(err)
-				}
-				weirtest.Capture(h, s)
-				h.Start(t)
+				in, _ = startDedup(t, h, compact)
 				// A later rowtime for a third of the keys: they move.
 				for i, r := range rows[:100] {
 					if i%3 == 0 {
@@ -476,13 +443,7 @@ func TestReviewDedupRefusal(t *testing.T) {
 				}
 			}
 			h2 := weirtest.Restore(config{p: 3, backend: weir.StatePebble}.options(t), snap)
-			in2 := weirtest.NewInput[row.Row](h2)
-			s2, err := Deduplicate(in2.Stream(), ub)
-			if err != nil {
-				t.Fatal(err)
-			}
-			out := weirtest.Capture(h2, s2)
-			h2.Start(t)
+			in2, out := startDedup(t, h2, ub)
 			var perr error
 			for _, r := range rows[100:] {
 				if perr = in2.Push(r, 0); perr != nil {
