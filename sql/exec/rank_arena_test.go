@@ -2,9 +2,7 @@ package exec
 
 import (
 	"fmt"
-	"math/rand/v2"
 	"slices"
-	"strings"
 	"testing"
 	"time"
 
@@ -15,26 +13,6 @@ import (
 	"github.com/weirstream/weir/statebackend/pebble"
 	"github.com/weirstream/weir/weirtest"
 )
-
-// rankArenaLog returns n rows (partition, price or NULL, name, id, text of
-// 0..300 bytes) over parts partitions: NULL and tied order values, and
-// rows of very different sizes, so that arenas are compacted with rows
-// of every size in them.
-func rankArenaLog(seed uint64, n, parts int) []row.Row {
-	rng := rand.New(rand.NewPCG(seed, seed+1))
-	var log []row.Row
-	for i := range n {
-		price := row.Int(int64(rng.IntN(40)))
-		if rng.IntN(10) == 0 {
-			price = row.Null()
-		}
-		log = append(log, row.Of(
-			row.Str(fmt.Sprintf("p%d", rng.IntN(parts))), price,
-			row.Str(fmt.Sprintf("n%d", rng.IntN(5))), row.Int(int64(i)),
-			row.Str(strings.Repeat("x", rng.IntN(300)))))
-	}
-	return log
-}
 
 // TestRankArenaSameChangelog compares the append-only Top-N on the heap
 // with its tops in the arena form (rank_arena.go) against the decoded
@@ -131,5 +109,87 @@ func TestRankArenaSameChangelog(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestRankArenaRestoresFixture restores rankTopFixture (written by main's
+// code, from decoded rows) into the arena form, into the decoded rows and
+// into Pebble, at parallelism 1 and 3, and runs the second half of the
+// log: the fixture job's output before it (this code's, at parallelism
+// 2, which TestRankArenaSameChangelog shows is the decoded rows') and the
+// restored job's after it must be, per partition, the uninterrupted
+// run's changelog. The restored arena job's snapshot then restores into
+// the decoded rows and finishes the same way.
+func TestRankArenaRestoresFixture(t *testing.T) {
+	spec := rankTopFixtureSpec()
+	log := rankTopFixtureLog()
+	half := len(log) / 2
+	outTypes := append(slices.Clone(spec.Types), row.BigInt())
+	format := func(rows []row.Row) map[string][]string {
+		got := map[string][]string{}
+		for _, r := range rows {
+			got[r.Fields[0].Str()] = append(got[r.Fields[0].Str()], row.FormatRow(r, outTypes))
+		}
+		return got
+	}
+	start := func(t *testing.T, h *weirtest.Harness, noArena bool) (*weirtest.Input[row.Row], *weirtest.Output[row.Row]) {
+		in := weirtest.NewInput[row.Row](h)
+		s := spec
+		s.noArena = noArena
+		out, err := Rank(in.Stream(), s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		o := weirtest.Capture(h, out.UID("op"))
+		h.Start(t)
+		return in, o
+	}
+	push := func(t *testing.T, in *weirtest.Input[row.Row], rows []row.Row) {
+		for _, r := range rows {
+			if err := in.Push(row.Row{Kind: r.Kind, Fields: slices.Clone(r.Fields)}, 0); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	h := weirtest.New(fixtureOptions(t))
+	in, o := start(t, h, false)
+	push(t, in, log[:half])
+	before := o.Take()
+	push(t, in, log[half:])
+	want := format(append(slices.Clone(before), o.Take()...))
+
+	for _, v := range []struct {
+		name    string
+		backend string
+		noArena bool
+	}{{"arena", weir.StateHeap, false}, {"rows", weir.StateHeap, true}, {"pebble", weir.StatePebble, false}} {
+		for _, p := range []int{1, 3} {
+			t.Run(fmt.Sprintf("%s/p%d", v.name, p), func(t *testing.T) {
+				h := restoreFixture(t, rankTopFixture, p, v.backend)
+				in, o := start(t, h, v.noArena)
+				push(t, in, log[half:half+300])
+				mid := o.Take()
+				snap, err := h.Snapshot()
+				if err != nil {
+					t.Fatal(err)
+				}
+				// The rest, once in this job and once in a job restoring
+				// its snapshot into the decoded rows at parallelism 2.
+				push(t, in, log[half+300:])
+				got := append(append(slices.Clone(before), mid...), o.Take()...)
+				if diff := cmp.Diff(want, format(got)); diff != "" {
+					t.Fatalf("changelog per partition after the fixture's restore differs from the uninterrupted run's (-want +got):\n%.3000s", diff)
+				}
+				opts := fixtureOptions(t)
+				opts.StateDir, opts.Pebble = t.TempDir(), pebble.New()
+				h2 := weirtest.Restore(opts, snap)
+				in2, o2 := start(t, h2, true)
+				push(t, in2, log[half+300:])
+				got = append(append(slices.Clone(before), mid...), o2.Take()...)
+				if diff := cmp.Diff(want, format(got)); diff != "" {
+					t.Fatalf("changelog per partition after a second restore differs from the uninterrupted run's (-want +got):\n%.3000s", diff)
+				}
+			})
+		}
 	}
 }
