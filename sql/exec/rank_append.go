@@ -13,10 +13,12 @@ import (
 
 // rankTop is the state of one partition of an append-only Rank: the rows
 // ranked 1..RankEnd (fewer while the partition is young) in rank order,
-// ties in arrival order. On the heap backend the rows stay decoded; they
-// are encoded only when state is snapshotted or written (Pebble), and a
-// rankTop read back holds the encoding until the operator decodes it
-// (load).
+// ties in arrival order. On the heap backend without TTL the rows are
+// kept as their encodings in one byte arena (ar, rank_arena.go); elsewhere
+// (Pebble, a TTL, or noArena) they stay decoded (rows), encoded only when
+// state is snapshotted or written. A rankTop read back holds the encoding
+// (enc) until the operator decodes it (load) or makes it an arena. All
+// three forms have the same state bytes.
 //
 // Rows beyond RankEnd are not kept: on an append-only input a row that
 // leaves the top N never comes back, and Flink's AppendOnlyTopNFunction,
