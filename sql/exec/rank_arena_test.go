@@ -18,12 +18,13 @@ import (
 // with its tops in the arena form (rank_arena.go) against the decoded
 // rows (noArena), row for row per partition, with and without the row
 // number (the row pushed out is then a -D decoded from the arena), with
-// -U, with an offset, and ordered by two columns (a nullable integer and
-// a string); then across restores: each form's snapshot, taken in the
-// middle, restored into the other form (and into Pebble) at another
-// parallelism, must go on as the uninterrupted run did. The two forms
-// write the same state bytes (rankTop's layout), so this is also the
-// restore of a snapshot written before the arena form.
+// -U, with an offset (with and without the row number), and ordered by
+// two columns (a nullable integer and a string); then across restores:
+// each form's snapshot, taken in the middle, restored into the other form
+// (and into Pebble) at another parallelism, must go on as the
+// uninterrupted run did. The two forms write the same state bytes
+// (rankTop's layout), so this is also the restore of a snapshot written
+// before the arena form.
 func TestRankArenaSameChangelog(t *testing.T) {
 	log := rankArenaLog(41, 3000, 13)
 	half := len(log) / 2
@@ -40,6 +41,8 @@ func TestRankArenaSameChangelog(t *testing.T) {
 			OrderBy: []OrderKey{{Col: 1, Desc: true, NullsLast: true}}}},
 		{"no-rownum", RankSpec{RankStart: 1, RankEnd: 5,
 			OrderBy: []OrderKey{{Col: 1, Desc: true, NullsLast: true}, {Col: 2}}}},
+		{"offset-no-rownum-ub", RankSpec{RankStart: 2, RankEnd: 5, GenerateUpdateBefore: true,
+			OrderBy: []OrderKey{{Col: 1, Desc: true, NullsLast: true}}}},
 	} {
 		outTypes := slices.Clone(types)
 		if v.spec.OutputRankNumber {
