@@ -172,7 +172,9 @@
 //	Deduplicate      value state "dedup-row": the kept row (row.Codec), kept decoded on
 //	                 the heap; "dedup-seen" (keep-first on processing time)
 //	Rank             append-only: value state "rank-top": the partition's top RankEnd rows
-//	                 in rank order (a count, then row.Codec rows), kept decoded on the heap;
+//	                 in rank order (a count, then row.Codec rows); on the heap without TTL
+//	                 kept as those encodings in one byte arena per partition (rank_arena.go),
+//	                 elsewhere decoded (Pebble: a cache of decoded tops);
 //	                 updating input: "rank-index" (sort keys and counts) and map state
 //	                 "rank-data" (sort key -> rows), which an append-only Top-N restored from an
 //	                 older snapshot moves into "rank-top" per partition; without ORDER BY

@@ -25,26 +25,31 @@ type OrderKey struct {
 // keys reversed; 0 when every key ties.
 func compareByKeys(a, b row.Row, keys []OrderKey, types []row.Type) int {
 	for _, o := range keys {
-		x, y := a.Fields[o.Col], b.Fields[o.Col]
-		xn, yn := x.IsNull(), y.IsNull()
-		switch {
-		case xn && yn:
-			continue
-		case xn || yn:
-			if xn == !o.NullsLast {
-				return -1
-			}
-			return 1
-		}
-		c := row.Compare(x, y, types[o.Col])
-		if o.Desc {
-			c = -c
-		}
-		if c != 0 {
+		if c := compareKey(a.Fields[o.Col], b.Fields[o.Col], o, types); c != 0 {
 			return c
 		}
 	}
 	return 0
+}
+
+// compareKey orders x and y, values of ORDER BY item o, as compareByKeys
+// does.
+func compareKey(x, y row.Value, o OrderKey, types []row.Type) int {
+	xn, yn := x.IsNull(), y.IsNull()
+	switch {
+	case xn && yn:
+		return 0
+	case xn || yn:
+		if xn == !o.NullsLast {
+			return -1
+		}
+		return 1
+	}
+	c := row.Compare(x, y, types[o.Col])
+	if o.Desc {
+		c = -c
+	}
+	return c
 }
 
 // RankSpec configures Rank: ROW_NUMBER() OVER (PARTITION BY
@@ -92,6 +97,10 @@ type RankSpec struct {
 	// noCache turns the append-only Top-N's cache of decoded tops off:
 	// tests compare the answers with and without it.
 	noCache bool
+	// noArena keeps the append-only Top-N's tops as decoded rows on the
+	// heap without TTL too, not in the arena form (rank_arena.go): tests
+	// compare the two, and restore one's snapshots into the other.
+	noArena bool
 	// retractable runs an append-only input through the retractable
 	// layout, as before append-only inputs had their own: tests restore
 	// its snapshots into the append-only one.

@@ -13,10 +13,12 @@ import (
 
 // rankTop is the state of one partition of an append-only Rank: the rows
 // ranked 1..RankEnd (fewer while the partition is young) in rank order,
-// ties in arrival order. On the heap backend the rows stay decoded; they
-// are encoded only when state is snapshotted or written (Pebble), and a
-// rankTop read back holds the encoding until the operator decodes it
-// (load).
+// ties in arrival order. On the heap backend without TTL the rows are
+// kept as their encodings in one byte arena (ar, rank_arena.go); elsewhere
+// (Pebble, a TTL, or noArena) they stay decoded (rows), encoded only when
+// state is snapshotted or written. A rankTop read back holds the encoding
+// (enc) until the operator decodes it (load) or makes it an arena. All
+// three forms have the same state bytes.
 //
 // Rows beyond RankEnd are not kept: on an append-only input a row that
 // leaves the top N never comes back, and Flink's AppendOnlyTopNFunction,
@@ -25,6 +27,9 @@ type rankTop struct {
 	codec *row.Codec
 	rows  []row.Row
 	enc   []byte // the encoding read from state, when rows is nil
+	// ar is the arena form (rank_arena.go), on the heap without TTL;
+	// rows and enc are nil then.
+	ar *topArena
 }
 
 // rankTopSchema is rankTop's state layout: the one of struct{Enc []byte}
@@ -37,6 +42,10 @@ func (t rankTop) StateSchema() string { return rankTopSchema }
 // AppendState implements codec.SelfEncoder: the length of the body, then
 // the body: the row count and the rows.
 func (t rankTop) AppendState(dst []byte) []byte {
+	if t.ar != nil {
+		start := len(dst)
+		return prefixLength(t.ar.appendState(dst), start)
+	}
 	if t.rows == nil {
 		dst = binary.AppendUvarint(dst, uint64(len(t.enc)))
 		return append(dst, t.enc...)
@@ -56,6 +65,9 @@ func (t rankTop) AppendState(dst []byte) []byte {
 // the codec would hold the encoding, and a full top that no row enters
 // would be decoded again for every row).
 func (t rankTop) CopyState() rankTop {
+	if t.ar != nil {
+		return rankTop{codec: t.codec, ar: t.ar.copyArena()}
+	}
 	return rankTop{codec: t.codec, rows: slices.Clone(t.rows), enc: t.enc}
 }
 
@@ -87,6 +99,11 @@ type rankAppendFn struct {
 	cache *topCache
 	// ttlMillis is the state TTL as the backend counts it (0: none).
 	ttlMillis int64
+	// arena: tops are kept in the arena form (rank_arena.go), changed in
+	// place (the heap without TTL, state.InPlace).
+	arena   bool
+	enc     []byte      // an entering row's encoding (arena form)
+	scratch []row.Value // fields of a row read back (arena form)
 }
 
 func newRankAppendFn(spec RankSpec) *rankAppendFn {
@@ -101,6 +118,7 @@ func (f *rankAppendFn) Open(ctx *weir.KeyedRuntimeContext[string]) error {
 	if f.spec.StateTTL > 0 {
 		f.ttlMillis = max(1, f.spec.StateTTL.Milliseconds())
 	}
+	f.arena = state.InPlace(f.top) && !f.spec.noArena
 	if !state.InPlace(f.top) && !f.spec.noCache {
 		f.cache = newTopCache(max(f.spec.cacheSize(), f.spec.RankEnd))
 	}
@@ -213,6 +231,9 @@ func (f *rankAppendFn) ProcessElement(ctx *weir.KeyedContext[string, row.Row], i
 	if f.cache != nil {
 		return f.processCached(ctx, in)
 	}
+	if f.arena {
+		return f.processArena(ctx, in)
+	}
 	t, ok := f.top.Value()
 	rows, err := f.load(&t)
 	if err != nil {
@@ -241,7 +262,9 @@ func (f *rankAppendFn) ProcessElement(ctx *weir.KeyedContext[string, row.Row], i
 	}
 	pos := f.position(rows, in)
 	in, spare := f.keep(in)
-	f.emitEntering(ctx, rows, pos, in, spare)
+	if err := f.emitEntering(ctx, rows, nil, pos, in, spare); err != nil {
+		return err
+	}
 
 	if old >= n {
 		copy(rows[pos+1:], rows[pos:old-1])
@@ -307,10 +330,13 @@ func (f *rankAppendFn) emitIn(ctx *weir.KeyedContext[string, row.Row], in row.Ro
 	ctx.Collect(row.Row{Kind: k, Fields: spare})
 }
 
-// emitEntering emits what in entering the top rows (as it was before) at
-// pos changes. spare is keep's.
-func (f *rankAppendFn) emitEntering(ctx *weir.KeyedContext[string, row.Row], rows []row.Row, pos int, in row.Row, spare []row.Value) {
+// emitEntering emits what in entering the top (as it was before: rows,
+// or the arena a when it is not nil) at pos changes. spare is keep's.
+func (f *rankAppendFn) emitEntering(ctx *weir.KeyedContext[string, row.Row], rows []row.Row, a *topArena, pos int, in row.Row, spare []row.Value) error {
 	n, old := int(f.spec.RankEnd), len(rows)
+	if a != nil {
+		old = len(a.spans)
+	}
 	if f.spec.OutputRankNumber || f.spec.RankStart > 1 {
 		// Every rank from in's down moves: -U of the row that had it,
 		// +U of the row that has it now; a rank filled for the first
@@ -318,31 +344,40 @@ func (f *rankAppendFn) emitEntering(ctx *weir.KeyedContext[string, row.Row], row
 		// is emitted once, at pos+1.
 		if pos < old && pos < n {
 			if f.spec.GenerateUpdateBefore {
-				f.emit(ctx, rows[pos], row.UpdateBefore, int64(pos+1))
+				if err := f.emitKept(ctx, rows, a, pos, row.UpdateBefore, int64(pos+1)); err != nil {
+					return err
+				}
 			}
 			f.emitIn(ctx, in, spare, row.UpdateAfter, int64(pos+1))
 		}
 		for i := pos + 1; i < old && i < n; i++ {
 			if f.spec.GenerateUpdateBefore {
-				f.emit(ctx, rows[i], row.UpdateBefore, int64(i+1))
+				if err := f.emitKept(ctx, rows, a, i, row.UpdateBefore, int64(i+1)); err != nil {
+					return err
+				}
 			}
-			f.emit(ctx, rows[i-1], row.UpdateAfter, int64(i+1))
+			if err := f.emitKept(ctx, rows, a, i-1, row.UpdateAfter, int64(i+1)); err != nil {
+				return err
+			}
 		}
 		if old < n {
 			if pos == old {
 				f.emitIn(ctx, in, spare, row.Insert, int64(old+1))
-			} else {
-				f.emit(ctx, rows[old-1], row.Insert, int64(old+1))
+			} else if err := f.emitKept(ctx, rows, a, old-1, row.Insert, int64(old+1)); err != nil {
+				return err
 			}
 		}
 	} else if old >= n {
 		// The last row is pushed out (Flink's
 		// processElementWithoutRowNumber).
-		ctx.Collect(rows[old-1].WithKind(row.Delete))
+		if err := f.emitKept(ctx, rows, a, old-1, row.Delete, int64(old)); err != nil {
+			return err
+		}
 		ctx.Collect(in)
 	} else {
 		ctx.Collect(in)
 	}
+	return nil
 }
 
 // read returns the current partition's top from state (migrated from the
@@ -406,7 +441,10 @@ func (f *rankAppendFn) processCached(ctx *weir.KeyedContext[string, row.Row], in
 	}
 	pos := f.position(rows, in)
 	in, spare := f.keep(in)
-	f.emitEntering(ctx, rows, pos, in, spare)
+	if err := f.emitEntering(ctx, rows, nil, pos, in, spare); err != nil {
+		f.cache.remove(key)
+		return err
+	}
 	old := len(rows)
 	var next []row.Row
 	if old >= n {
@@ -422,4 +460,52 @@ func (f *rankAppendFn) processCached(ctx *weir.KeyedContext[string, row.Row], in
 	f.top.Update(rankTop{codec: f.codec, rows: next})
 	f.cache.put(key, next, n, exp)
 	return nil
+}
+
+// processArena is ProcessElement with the top in the arena form
+// (rank_arena.go), changed in place: one lookup of the partition per row,
+// and for a row entering the top its encoding appended to the arena.
+func (f *rankAppendFn) processArena(ctx *weir.KeyedContext[string, row.Row], in row.Row) error {
+	t, ok := f.top.Value()
+	a := t.ar
+	if a == nil {
+		var err error
+		switch {
+		case t.rows != nil:
+			// Not written by this path (a test's state).
+			if a, err = f.arenaFromRows(t.rows); err != nil {
+				return err
+			}
+		case len(t.enc) > 0:
+			// Read back from a restore.
+			if a, err = f.arenaFromEnc(t.enc); err != nil {
+				return err
+			}
+		case !ok && f.legacy != nil:
+			rows, err := f.migrate()
+			if err != nil {
+				return err
+			}
+			if a, err = f.arenaFromRows(rows); err != nil {
+				return err
+			}
+		default:
+			a = &topArena{}
+		}
+		// Kept even if in does not enter the top.
+		f.top.Update(rankTop{codec: f.codec, ar: a})
+	}
+	n := int(f.spec.RankEnd)
+	old := len(a.spans)
+	// A row tying with the N-th does not enter (the earlier row wins).
+	if old >= n && f.compareKept(a, old-1, in) <= 0 {
+		return nil
+	}
+	pos := f.positionArena(a, in)
+	// in's own output rows are copies (emit); the top keeps its encoding.
+	if err := f.emitEntering(ctx, nil, a, pos, in.WithKind(row.Insert), nil); err != nil {
+		return err
+	}
+	f.enc = f.codec.Append(f.enc[:0], row.Row{Kind: row.Insert, Fields: in.Fields})
+	return f.arenaInsert(a, pos, in, f.enc)
 }

@@ -88,6 +88,9 @@ func (f *rankFirstNFn) migrate() (int64, error) {
 
 // count returns the number of rows in t, without decoding them.
 func (t rankTop) count() (int64, error) {
+	if t.ar != nil {
+		return int64(len(t.ar.spans)), nil
+	}
 	if t.rows != nil || len(t.enc) == 0 {
 		return int64(len(t.rows)), nil
 	}
