@@ -1,6 +1,7 @@
 package exec
 
 import (
+	"math"
 	"math/rand/v2"
 	"slices"
 	"testing"
@@ -20,6 +21,9 @@ func TestDistinctSetsModel(t *testing.T) {
 		if r.IntN(3) == 0 {
 			k, _ := distinctKeyOf([]byte{2, 1, 1, byte('a' + r.IntN(20))}) // a one-byte string
 			return k
+		}
+		if r.IntN(50) == 0 {
+			return distinctKey{s: typedMarks[r.IntN(2)], n: math.MinInt64} // intTable's empty mark
 		}
 		return distinctKey{s: typedMarks[r.IntN(2)], n: int64(r.IntN(300)) - 100}
 	}

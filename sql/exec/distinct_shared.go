@@ -55,6 +55,9 @@ type distinctGroupView struct {
 	counts []int64
 	loaded bool
 	dirty  bool
+	// scratch holds the counts of a new entry when the entries are kept
+	// in place (distinctSets.put copies them).
+	scratch []int64
 }
 
 // useSharedDistinct makes the DISTINCT calls of s keep their multisets in
@@ -145,7 +148,16 @@ func (v *distinctGroupView) load(args []row.Value) ([]int64, bool) {
 	v.dk = v.keyOf(args)
 	c, ok := v.owner.m.Get(v.dk)
 	if !ok || len(c) != v.ncalls {
-		c = make([]int64, v.ncalls)
+		if v.owner.ip != nil {
+			// The sets copy what Put gives them.
+			if v.scratch == nil {
+				v.scratch = make([]int64, v.ncalls)
+			}
+			c = v.scratch
+			clear(c)
+		} else {
+			c = make([]int64, v.ncalls)
+		}
 	}
 	v.counts, v.loaded = c, true
 	return c, ok
