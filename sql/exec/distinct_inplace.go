@@ -30,14 +30,14 @@ type distinctStore interface {
 // of "group-distinct-shared": the same keys and counts.
 //
 // Typed keys (one integer argument) are in ints, packed open-addressing
-// tables, one per view, that hold each entry's counts beside its integer
-// and no pointers (the garbage collector does not scan them): a lookup
-// probes one cache line, or two adjacent ones, for the key and its counts
-// together. A table's entries all have the counts of its first entry; a
-// typed key whose counts differ in number (a snapshot of a job with other
-// calls) or whose integer is the tables' empty mark goes to odd. Other
-// keys are in strs. The entries of odd and strs give where their counts
-// are in the slab counts.
+// tables, one per view, that hold each entry's counts (as int32s) beside
+// its integer and no pointers (the garbage collector does not scan them):
+// a lookup probes one cache line, or two adjacent ones, for the key and
+// its counts together. A table's entries all have as many counts as its
+// first entry; a typed key whose counts differ in number (a snapshot of a
+// job with other calls), do not all fit in an int32, or whose integer is
+// the tables' empty mark goes to odd. Other keys are in strs. The entries
+// of odd and strs give where their counts are in the slab counts.
 type distinctSets struct {
 	// ints holds the typed keys, one table per view index (nil: none).
 	ints []*intTable
@@ -58,29 +58,42 @@ type distinctSlot struct{ off, n int32 }
 const intEmpty = math.MinInt64
 
 // intTable maps the integers of one view's typed keys to their w counts:
-// entries of 1+w int64s (the integer, then the counts) in one slice,
-// linear probing from the top bits of the integer's multiplicative hash,
+// entries of s int64 words (the integer, then the counts as int32s, two
+// per word) in one slice, linear probing from the top bits of the integer's multiplicative hash,
 // at most 3/4 full, doubled when fuller; deletions shift later entries
 // back (no tombstones). An empty entry's integer is intEmpty.
 type intTable struct {
 	t     []int64
 	w     int // counts per entry (>= 1)
+	s     int // words per entry: 1 + (w+1)/2
 	n     int
 	mask  int  // number of entries - 1
 	shift uint // 64 - log2(number of entries)
 }
 
 func newIntTable(w int) *intTable {
-	return &intTable{t: emptyIntEntries(8, w), w: w, mask: 7, shift: 61}
+	t := &intTable{w: w, s: 1 + (w+1)/2, mask: 7, shift: 61}
+	t.t = t.empty(8)
+	return t
 }
 
-// emptyIntEntries returns the slice of n empty entries of w counts.
-func emptyIntEntries(n, w int) []int64 {
-	t := make([]int64, n*(1+w))
-	for i := 0; i < len(t); i += 1 + w {
-		t[i] = intEmpty
+// empty returns the slice of n empty entries.
+func (t *intTable) empty(n int) []int64 {
+	e := make([]int64, n*t.s)
+	for i := 0; i < len(e); i += t.s {
+		e[i] = intEmpty
 	}
-	return t
+	return e
+}
+
+// fitsTable reports whether every count of c fits an intTable entry.
+func fitsTable(c []int64) bool {
+	for _, x := range c {
+		if int64(int32(x)) != x {
+			return false
+		}
+	}
+	return true
 }
 
 func (t *intTable) home(k int64) int {
@@ -90,9 +103,8 @@ func (t *intTable) home(k int64) int {
 // find returns the offset in t.t of k's entry, or of the empty entry where
 // it would go.
 func (t *intTable) find(k int64) (int, bool) {
-	s := 1 + t.w
 	for i := t.home(k); ; i = (i + 1) & t.mask {
-		o := i * s
+		o := i * t.s
 		switch t.t[o] {
 		case k:
 			return o, true
@@ -103,36 +115,37 @@ func (t *intTable) find(k int64) (int, bool) {
 }
 
 // at returns the counts of the entry at offset o, in place.
-func (t *intTable) at(o int) []int64 {
-	return t.t[o+1 : o+1+t.w : o+1+t.w]
+func (t *intTable) at(o int) []int32 {
+	return unsafe.Slice((*int32)(unsafe.Pointer(&t.t[o+1])), t.w)
 }
 
-// owns reports whether c is counts in t.t.
-func (t *intTable) owns(c []int64) bool {
-	d := uintptr(unsafe.Pointer(&c[0])) - uintptr(unsafe.Pointer(&t.t[0]))
-	return d < uintptr(len(t.t))*8
-}
-
-// set sets k's counts to c (len(c) == t.w, k != intEmpty).
+// set sets k's counts to c (len(c) == t.w, fitsTable(c), k != intEmpty).
 func (t *intTable) set(k int64, c []int64) {
 	o, ok := t.find(k)
 	t.t[o] = k
-	copy(t.t[o+1:o+1+t.w], c)
+	d := t.at(o)
+	for i := range d {
+		d[i] = int32(c[i])
+	}
 	if ok {
 		return
 	}
 	t.n++
-	s := 1 + t.w
 	if t.n*4 > (t.mask+1)*3 {
-		old := t.t
-		t.mask = 2*t.mask + 1
-		t.t = emptyIntEntries(t.mask+1, t.w)
-		t.shift--
-		t.n = 0
-		for o := 0; o < len(old); o += s {
-			if old[o] != intEmpty {
-				t.set(old[o], old[o+1:o+s])
-			}
+		t.grow()
+	}
+}
+
+// grow doubles the table.
+func (t *intTable) grow() {
+	old, s := t.t, t.s
+	t.mask = 2*t.mask + 1
+	t.t = t.empty(t.mask + 1)
+	t.shift--
+	for o := 0; o < len(old); o += s {
+		if k := old[o]; k != intEmpty {
+			p, _ := t.find(k)
+			copy(t.t[p:p+s], old[o:o+s])
 		}
 	}
 }
@@ -142,7 +155,7 @@ func (t *intTable) delete(k int64) {
 	if !ok {
 		return
 	}
-	s := 1 + t.w
+	s := t.s
 	i := o / s
 	// Shift back the entries of the run after i that may take its place.
 	for j := (i + 1) & t.mask; t.t[j*s] != intEmpty; j = (j + 1) & t.mask {
@@ -159,11 +172,10 @@ func (t *intTable) delete(k int64) {
 }
 
 // each calls fn with every entry's integer and counts (in place).
-func (t *intTable) each(fn func(k int64, c []int64)) {
-	s := 1 + t.w
-	for o := 0; o < len(t.t); o += s {
+func (t *intTable) each(fn func(k int64, c []int32)) {
+	for o := 0; o < len(t.t); o += t.s {
 		if t.t[o] != intEmpty {
-			fn(t.t[o], t.t[o+1:o+s:o+s])
+			fn(t.t[o], t.at(o))
 		}
 	}
 }
@@ -189,13 +201,17 @@ func (s *distinctSets) table(k distinctKey) *intTable {
 	return nil
 }
 
-// get returns the entry's counts, in place (valid until the next put or
-// remove).
-func (s *distinctSets) get(k distinctKey) ([]int64, bool) {
+// get returns the entry's counts: in buf (appended to buf[:0]) if they
+// are in a table, else in place (valid until the next put or remove).
+func (s *distinctSets) get(k distinctKey, buf []int64) ([]int64, bool) {
 	if len(k.s) == 1 {
 		if t := s.table(k); t != nil && k.n != intEmpty {
 			if o, ok := t.find(k.n); ok {
-				return t.at(o), true
+				buf = buf[:0]
+				for _, x := range t.at(o) {
+					buf = append(buf, int64(x))
+				}
+				return buf, true
 			}
 		}
 		if s.odd == nil {
@@ -217,10 +233,7 @@ func (s *distinctSets) slab(e distinctSlot) []int64 {
 func (s *distinctSets) put(k distinctKey, c []int64) {
 	if len(k.s) == 1 {
 		t := s.table(k)
-		if t != nil && len(c) > 0 && t.owns(c) {
-			return // changed in place, where get returned them
-		}
-		if len(c) > 0 && k.n != intEmpty && (t == nil || t.w == len(c)) {
+		if len(c) > 0 && k.n != intEmpty && (t == nil || t.w == len(c)) && fitsTable(c) {
 			if s.odd != nil {
 				s.removeSlot(k, s.odd)
 			}
@@ -333,14 +346,19 @@ func (s *distinctSets) len() int {
 	return n
 }
 
-// each calls fn with every entry (counts in place).
+// each calls fn with every entry (counts valid until fn returns).
 func (s *distinctSets) each(fn func(k distinctKey, c []int64)) {
+	var buf []int64
 	for v, t := range s.ints {
 		if t == nil {
 			continue
 		}
-		t.each(func(n int64, c []int64) {
-			fn(distinctKey{s: typedMarks[v], n: n}, c)
+		t.each(func(n int64, c []int32) {
+			buf = buf[:0]
+			for _, x := range c {
+				buf = append(buf, int64(x))
+			}
+			fn(distinctKey{s: typedMarks[v], n: n}, buf)
 		})
 	}
 	for k, e := range s.odd {
@@ -414,7 +432,7 @@ func (s *distinctSets) DecodeState(src []byte) (int, error) {
 			c = append(c, x)
 			p += w
 		}
-		if _, dup := s.get(k); dup {
+		if _, dup := s.get(k, nil); dup {
 			return 0, corruptSets("duplicate key")
 		}
 		s.put(k, c)
@@ -453,7 +471,16 @@ func (p *inPlaceDistinct) Get(k distinctKey) ([]int64, bool) {
 	if s == nil {
 		return nil, false
 	}
-	return s.get(k)
+	return s.get(k, nil)
+}
+
+// getInto is Get with buf for counts that are not kept as []int64.
+func (p *inPlaceDistinct) getInto(k distinctKey, buf []int64) ([]int64, bool) {
+	s := p.sets()
+	if s == nil {
+		return nil, false
+	}
+	return s.get(k, buf)
 }
 
 func (p *inPlaceDistinct) Put(k distinctKey, c []int64) {

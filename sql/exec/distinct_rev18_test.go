@@ -71,7 +71,7 @@ func TestIntTableCollidingKeys(t *testing.T) {
 			}
 			for mk, mn := range model {
 				j, ok := tab.find(mk)
-				if !ok || tab.at(j)[0] != mn {
+				if !ok || int64(tab.at(j)[0]) != mn {
 					t.Fatalf("round %d op %d: key %d lost (found %v, count %d, want %d)", round, i, mk, ok, tab.at(j)[0], mn)
 				}
 			}

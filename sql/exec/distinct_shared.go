@@ -55,8 +55,9 @@ type distinctGroupView struct {
 	counts []int64
 	loaded bool
 	dirty  bool
-	// scratch holds the counts of a new entry when the entries are kept
-	// in place (distinctSets.put copies them).
+	// scratch holds the counts of the row's entry when the entries are
+	// kept in place and their counts are in an intTable, or when the entry
+	// is new (distinctSets.put copies them).
 	scratch []int64
 }
 
@@ -146,18 +147,20 @@ func (v *distinctGroupView) load(args []row.Value) ([]int64, bool) {
 		return v.counts, true
 	}
 	v.dk = v.keyOf(args)
-	c, ok := v.owner.m.Get(v.dk)
-	if !ok || len(c) != v.ncalls {
-		if v.owner.ip != nil {
-			// The sets copy what Put gives them.
-			if v.scratch == nil {
-				v.scratch = make([]int64, v.ncalls)
-			}
+	var c []int64
+	var ok bool
+	if ip := v.owner.ip; ip != nil {
+		// The sets copy what Put gives them.
+		if v.scratch == nil {
+			v.scratch = make([]int64, v.ncalls)
+		}
+		c, ok = ip.getInto(v.dk, v.scratch)
+		if !ok || len(c) != v.ncalls {
 			c = v.scratch
 			clear(c)
-		} else {
-			c = make([]int64, v.ncalls)
 		}
+	} else if c, ok = v.owner.m.Get(v.dk); !ok || len(c) != v.ncalls {
+		c = make([]int64, v.ncalls)
 	}
 	v.counts, v.loaded = c, true
 	return c, ok
