@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"maps"
+	"math"
 	"slices"
 	"unsafe"
 
@@ -23,104 +24,160 @@ type distinctStore interface {
 // distinctSets holds every shared DISTINCT entry of one group (value state
 // "group-distinct-sets"), where the value state keeps values by reference
 // (heap backend without state TTL, state.InPlace): a row looks its group's
-// entries up once, then probes a Go map of the group's own per tuple,
+// entries up once, then probes a table of the group's own per tuple,
 // instead of a keyed map-state lookup and write per tuple, as the
 // DataStream q16 keeps its ids (nexmark/distinct.go). The entries are those
 // of "group-distinct-shared": the same keys and counts.
 //
 // Typed keys (one integer argument) are in ints, packed open-addressing
-// tables that hold no pointers (the garbage collector does not scan them)
-// and cost one probe of one cache line per lookup, other keys in strs;
-// both give where the entry's counts are in the slab counts.
+// tables, one per view, that hold each entry's counts (as int32s) beside
+// its integer and no pointers (the garbage collector does not scan them):
+// a lookup probes one cache line, or two adjacent ones, for the key and
+// its counts together. A table's entries all have as many counts as its
+// first entry; a typed key whose counts differ in number (a snapshot of a
+// job with other calls), do not all fit in an int32, or whose integer is
+// the tables' empty mark goes to odd. Other keys are in strs. The entries
+// of odd and strs give where their counts are in the slab counts.
 type distinctSets struct {
 	// ints holds the typed keys, one table per view index (nil: none).
 	ints []*intTable
-	strs map[string]distinctSlot // nil until a first such key
-	// counts holds the entries' counts; garbage is how many of its
-	// elements belong to removed entries (compacted when they are half).
+	odd  map[distinctKey]distinctSlot // nil until a first such key
+	strs map[string]distinctSlot      // nil until a first such key
+	// counts holds the counts of odd's and strs's entries; garbage is how
+	// many of its elements belong to removed entries (compacted when they
+	// are half).
 	counts  []int64
 	garbage int
 }
 
-// distinctSlot is where an entry's counts are in distinctSets.counts (n
-// is never 0 for an entry).
+// distinctSlot is where an entry's counts are in distinctSets.counts.
 type distinctSlot struct{ off, n int32 }
 
-// intTable maps the integers of one view's typed keys to their slots:
-// linear probing from the top bits of the integer's multiplicative hash,
+// intEmpty marks an intTable entry as empty; the key of that integer is
+// kept in distinctSets.odd.
+const intEmpty = math.MinInt64
+
+// intTable maps the integers of one view's typed keys to their w counts:
+// entries of s int64 words (the integer, then the counts as int32s, two
+// per word) in one slice, linear probing from the top bits of the integer's multiplicative hash,
 // at most 3/4 full, doubled when fuller; deletions shift later entries
-// back (no tombstones).
+// back (no tombstones). An empty entry's integer is intEmpty.
 type intTable struct {
-	t     []intEntry
+	t     []int64
+	w     int // counts per entry (>= 1)
+	s     int // words per entry: 1 + (w+1)/2
 	n     int
-	shift uint // 64 - log2(len(t))
+	mask  int  // number of entries - 1
+	shift uint // 64 - log2(number of entries)
 }
 
-type intEntry struct {
-	k    int64
-	slot distinctSlot // n == 0: empty
+func newIntTable(w int) *intTable {
+	t := &intTable{w: w, s: 1 + (w+1)/2, mask: 7, shift: 61}
+	t.t = t.empty(8)
+	return t
 }
 
-func newIntTable() *intTable {
-	return &intTable{t: make([]intEntry, 8), shift: 61}
+// empty returns the slice of n empty entries.
+func (t *intTable) empty(n int) []int64 {
+	e := make([]int64, n*t.s)
+	for i := 0; i < len(e); i += t.s {
+		e[i] = intEmpty
+	}
+	return e
+}
+
+// fitsTable reports whether every count of c fits an intTable entry.
+func fitsTable(c []int64) bool {
+	for _, x := range c {
+		if int64(int32(x)) != x {
+			return false
+		}
+	}
+	return true
 }
 
 func (t *intTable) home(k int64) int {
 	return int((uint64(k) * 0x9e3779b97f4a7c15) >> t.shift)
 }
 
-// find returns the index of k's entry, or of the empty entry where it
-// would go.
+// find returns the offset in t.t of k's entry, or of the empty entry where
+// it would go.
 func (t *intTable) find(k int64) (int, bool) {
-	mask := len(t.t) - 1
-	for i := t.home(k); ; i = (i + 1) & mask {
-		e := &t.t[i]
-		if e.slot.n == 0 {
-			return i, false
-		}
-		if e.k == k {
-			return i, true
+	for i := t.home(k); ; i = (i + 1) & t.mask {
+		o := i * t.s
+		switch t.t[o] {
+		case k:
+			return o, true
+		case intEmpty:
+			return o, false
 		}
 	}
 }
 
-func (t *intTable) set(k int64, sl distinctSlot) {
-	i, ok := t.find(k)
-	t.t[i] = intEntry{k: k, slot: sl}
+// at returns the counts of the entry at offset o, in place.
+func (t *intTable) at(o int) []int32 {
+	return unsafe.Slice((*int32)(unsafe.Pointer(&t.t[o+1])), t.w)
+}
+
+// set sets k's counts to c (len(c) == t.w, fitsTable(c), k != intEmpty).
+func (t *intTable) set(k int64, c []int64) {
+	o, ok := t.find(k)
+	t.t[o] = k
+	d := t.at(o)
+	for i := range d {
+		d[i] = int32(c[i])
+	}
 	if ok {
 		return
 	}
 	t.n++
-	if t.n*4 > len(t.t)*3 {
-		old := t.t
-		t.t = make([]intEntry, 2*len(old))
-		t.shift--
-		t.n = 0
-		for _, e := range old {
-			if e.slot.n != 0 {
-				t.set(e.k, e.slot)
-			}
+	if t.n*4 > (t.mask+1)*3 {
+		t.grow()
+	}
+}
+
+// grow doubles the table.
+func (t *intTable) grow() {
+	old, s := t.t, t.s
+	t.mask = 2*t.mask + 1
+	t.t = t.empty(t.mask + 1)
+	t.shift--
+	for o := 0; o < len(old); o += s {
+		if k := old[o]; k != intEmpty {
+			p, _ := t.find(k)
+			copy(t.t[p:p+s], old[o:o+s])
 		}
 	}
 }
 
 func (t *intTable) delete(k int64) {
-	i, ok := t.find(k)
+	o, ok := t.find(k)
 	if !ok {
 		return
 	}
-	mask := len(t.t) - 1
+	s := t.s
+	i := o / s
 	// Shift back the entries of the run after i that may take its place.
-	for j := (i + 1) & mask; t.t[j].slot.n != 0; j = (j + 1) & mask {
-		h := t.home(t.t[j].k)
+	for j := (i + 1) & t.mask; t.t[j*s] != intEmpty; j = (j + 1) & t.mask {
+		h := t.home(t.t[j*s])
 		// j's entry can move to i if its home is not in (i, j].
 		if (j > i && (h <= i || h > j)) || (j < i && (h <= i && h > j)) {
-			t.t[i] = t.t[j]
+			copy(t.t[i*s:i*s+s], t.t[j*s:j*s+s])
 			i = j
 		}
 	}
-	t.t[i] = intEntry{}
+	t.t[i*s] = intEmpty
+	clear(t.t[i*s+1 : i*s+s])
 	t.n--
+}
+
+// each calls fn with every entry's integer and counts (in place).
+func (t *intTable) each(fn func(k int64, c []int32)) {
+	for o := 0; o < len(t.t); o += t.s {
+		if t.t[o] != intEmpty {
+			fn(t.t[o], t.at(o))
+		}
+	}
 }
 
 func (t *intTable) clone() *intTable {
@@ -136,32 +193,78 @@ func newDistinctSets() *distinctSets {
 	return &distinctSets{}
 }
 
-func (s *distinctSets) slot(k distinctKey) (distinctSlot, bool) {
-	if len(k.s) == 1 {
-		v := int(k.s[0])
-		if v >= len(s.ints) || s.ints[v] == nil {
-			return distinctSlot{}, false
-		}
-		t := s.ints[v]
-		i, ok := t.find(k.n)
-		return t.t[i].slot, ok
+// table returns the table of a typed key's view (nil if none).
+func (s *distinctSets) table(k distinctKey) *intTable {
+	if v := int(k.s[0]); v < len(s.ints) {
+		return s.ints[v]
 	}
-	e, ok := s.strs[k.s]
-	return e, ok
+	return nil
 }
 
-// get returns the entry's counts, in place (valid until the next put).
-func (s *distinctSets) get(k distinctKey) ([]int64, bool) {
-	e, ok := s.slot(k)
-	if !ok {
-		return nil, false
+// get returns the entry's counts: in buf (appended to buf[:0]) if they
+// are in a table, else in place (valid until the next put or remove).
+func (s *distinctSets) get(k distinctKey, buf []int64) ([]int64, bool) {
+	if len(k.s) == 1 {
+		if t := s.table(k); t != nil && k.n != intEmpty {
+			if o, ok := t.find(k.n); ok {
+				buf = buf[:0]
+				for _, x := range t.at(o) {
+					buf = append(buf, int64(x))
+				}
+				return buf, true
+			}
+		}
+		if s.odd == nil {
+			return nil, false
+		}
+		e, ok := s.odd[k]
+		return s.slab(e), ok
 	}
-	return s.counts[e.off : e.off+e.n : e.off+e.n], true
+	e, ok := s.strs[k.s]
+	return s.slab(e), ok
+}
+
+func (s *distinctSets) slab(e distinctSlot) []int64 {
+	return s.counts[e.off : e.off+e.n : e.off+e.n]
 }
 
 // put sets the entry's counts (a bytes-form key must be a string of its
 // own).
 func (s *distinctSets) put(k distinctKey, c []int64) {
+	if len(k.s) == 1 {
+		t := s.table(k)
+		if len(c) > 0 && k.n != intEmpty && (t == nil || t.w == len(c)) && fitsTable(c) {
+			if s.odd != nil {
+				s.removeSlot(k, s.odd)
+			}
+			if t == nil {
+				v := int(k.s[0])
+				for len(s.ints) <= v {
+					s.ints = append(s.ints, nil)
+				}
+				t = newIntTable(len(c))
+				s.ints[v] = t
+			}
+			t.set(k.n, c)
+			return
+		}
+		if t != nil && k.n != intEmpty {
+			t.delete(k.n)
+		}
+		if s.odd == nil {
+			s.odd = map[distinctKey]distinctSlot{}
+		}
+		putSlot(s, k, c, s.odd)
+		return
+	}
+	if s.strs == nil {
+		s.strs = map[string]distinctSlot{}
+	}
+	putSlot(s, k.s, c, s.strs)
+}
+
+// putSlot sets k's counts in m, whose entries' counts are in s.counts.
+func putSlot[K comparable](s *distinctSets, k K, c []int64, m map[K]distinctSlot) {
 	if len(c) > 0 && len(s.counts) > 0 {
 		// Counts changed in place, where get returned them (the slab
 		// was not reallocated since).
@@ -170,74 +273,71 @@ func (s *distinctSets) put(k distinctKey, c []int64) {
 			return
 		}
 	}
-	if e, ok := s.slot(k); ok {
+	if e, ok := m[k]; ok {
 		if int(e.n) == len(c) {
-			if len(c) > 0 && &s.counts[e.off] != &c[0] {
-				copy(s.counts[e.off:], c)
-			}
+			copy(s.counts[e.off:], c)
 			return
 		}
-		s.remove(k)
+		s.garbage += int(e.n)
 	}
-	e := distinctSlot{off: int32(len(s.counts)), n: int32(len(c))}
+	m[k] = distinctSlot{off: int32(len(s.counts)), n: int32(len(c))}
 	s.counts = append(s.counts, c...)
-	if len(k.s) == 1 {
-		v := int(k.s[0])
-		for len(s.ints) <= v {
-			s.ints = append(s.ints, nil)
-		}
-		if s.ints[v] == nil {
-			s.ints[v] = newIntTable()
-		}
-		s.ints[v].set(k.n, e)
-	} else {
-		if s.strs == nil {
-			s.strs = map[string]distinctSlot{}
-		}
-		s.strs[k.s] = e
+}
+
+// removeSlot deletes k's entry from m, whose entries' counts are in
+// s.counts, if present.
+func (s *distinctSets) removeSlot(k distinctKey, m map[distinctKey]distinctSlot) {
+	if e, ok := m[k]; ok {
+		delete(m, k)
+		s.dropCounts(e)
 	}
 }
 
-// remove deletes the entry, if present.
-func (s *distinctSets) remove(k distinctKey) {
-	e, ok := s.slot(k)
-	if !ok {
-		return
-	}
-	if len(k.s) == 1 {
-		s.ints[k.s[0]].delete(k.n)
-	} else {
-		delete(s.strs, k.s)
-	}
+// dropCounts counts e's counts as garbage, and compacts the slab when it
+// is half garbage.
+func (s *distinctSets) dropCounts(e distinctSlot) {
 	s.garbage += int(e.n)
 	if s.garbage > 64 && 2*s.garbage > len(s.counts) {
 		s.compact()
 	}
 }
 
-// compact moves the live entries' counts to a new slab.
+// remove deletes the entry, if present.
+func (s *distinctSets) remove(k distinctKey) {
+	if len(k.s) != 1 {
+		if e, ok := s.strs[k.s]; ok {
+			delete(s.strs, k.s)
+			s.dropCounts(e)
+		}
+		return
+	}
+	if t := s.table(k); t != nil && k.n != intEmpty {
+		if _, ok := t.find(k.n); ok {
+			t.delete(k.n)
+			return
+		}
+	}
+	if s.odd != nil {
+		s.removeSlot(k, s.odd)
+	}
+}
+
+// compact moves the live entries' counts of odd and strs to a new slab.
 func (s *distinctSets) compact() {
 	c := make([]int64, 0, len(s.counts)-s.garbage)
-	for _, t := range s.ints {
-		if t == nil {
-			continue
-		}
-		for i := range t.t {
-			if e := &t.t[i].slot; e.n != 0 {
-				c = append(c, s.counts[e.off:e.off+e.n]...)
-				e.off = int32(len(c)) - e.n
-			}
-		}
+	for k, e := range s.odd {
+		s.odd[k] = distinctSlot{off: int32(len(c)), n: e.n}
+		c = append(c, s.slab(e)...)
 	}
 	for k, e := range s.strs {
 		s.strs[k] = distinctSlot{off: int32(len(c)), n: e.n}
-		c = append(c, s.counts[e.off:e.off+e.n]...)
+		c = append(c, s.slab(e)...)
 	}
 	s.counts, s.garbage = c, 0
 }
 
 func (s *distinctSets) len() int {
-	n := len(s.strs)
+	n := len(s.odd) + len(s.strs)
 	for _, t := range s.ints {
 		if t != nil {
 			n += t.n
@@ -246,20 +346,26 @@ func (s *distinctSets) len() int {
 	return n
 }
 
-// each calls fn with every entry (counts in place).
+// each calls fn with every entry (counts valid until fn returns).
 func (s *distinctSets) each(fn func(k distinctKey, c []int64)) {
+	var buf []int64
 	for v, t := range s.ints {
 		if t == nil {
 			continue
 		}
-		for _, x := range t.t {
-			if e := x.slot; e.n != 0 {
-				fn(distinctKey{s: typedMarks[v], n: x.k}, s.counts[e.off:e.off+e.n:e.off+e.n])
+		t.each(func(n int64, c []int32) {
+			buf = buf[:0]
+			for _, x := range c {
+				buf = append(buf, int64(x))
 			}
-		}
+			fn(distinctKey{s: typedMarks[v], n: n}, buf)
+		})
+	}
+	for k, e := range s.odd {
+		fn(k, s.slab(e))
 	}
 	for k, e := range s.strs {
-		fn(distinctKey{s: k}, s.counts[e.off:e.off+e.n:e.off+e.n])
+		fn(distinctKey{s: k}, s.slab(e))
 	}
 }
 
@@ -271,6 +377,7 @@ func (s *distinctSets) CopyState() *distinctSets {
 	}
 	return &distinctSets{
 		ints:    ints,
+		odd:     maps.Clone(s.odd),
 		strs:    maps.Clone(s.strs),
 		counts:  slices.Clone(s.counts),
 		garbage: s.garbage,
@@ -325,7 +432,7 @@ func (s *distinctSets) DecodeState(src []byte) (int, error) {
 			c = append(c, x)
 			p += w
 		}
-		if _, dup := s.slot(k); dup {
+		if _, dup := s.get(k, nil); dup {
 			return 0, corruptSets("duplicate key")
 		}
 		s.put(k, c)
@@ -364,7 +471,16 @@ func (p *inPlaceDistinct) Get(k distinctKey) ([]int64, bool) {
 	if s == nil {
 		return nil, false
 	}
-	return s.get(k)
+	return s.get(k, nil)
+}
+
+// getInto is Get with buf for counts that are not kept as []int64.
+func (p *inPlaceDistinct) getInto(k distinctKey, buf []int64) ([]int64, bool) {
+	s := p.sets()
+	if s == nil {
+		return nil, false
+	}
+	return s.get(k, buf)
 }
 
 func (p *inPlaceDistinct) Put(k distinctKey, c []int64) {

@@ -1,6 +1,7 @@
 package exec
 
 import (
+	"math"
 	"math/rand/v2"
 	"slices"
 	"testing"
@@ -21,6 +22,9 @@ func TestDistinctSetsModel(t *testing.T) {
 			k, _ := distinctKeyOf([]byte{2, 1, 1, byte('a' + r.IntN(20))}) // a one-byte string
 			return k
 		}
+		if r.IntN(50) == 0 {
+			return distinctKey{s: typedMarks[r.IntN(2)], n: math.MinInt64} // intTable's empty mark
+		}
 		return distinctKey{s: typedMarks[r.IntN(2)], n: int64(r.IntN(300)) - 100}
 	}
 	check := func(s *distinctSets, model map[distinctKey][]int64) {
@@ -29,7 +33,7 @@ func TestDistinctSetsModel(t *testing.T) {
 			t.Fatalf("len %d, want %d", s.len(), len(model))
 		}
 		for k, want := range model {
-			got, ok := s.get(k)
+			got, ok := s.get(k, nil)
 			if !ok || !slices.Equal(got, want) {
 				t.Fatalf("get %q %d = %v %v, want %v", k.s, k.n, got, ok, want)
 			}
@@ -51,7 +55,7 @@ func TestDistinctSetsModel(t *testing.T) {
 		k := key()
 		switch op := r.IntN(10); {
 		case op < 5:
-			c, ok := s.get(k)
+			c, ok := s.get(k, nil)
 			if !ok {
 				c = make([]int64, 2)
 			}
@@ -61,6 +65,11 @@ func TestDistinctSetsModel(t *testing.T) {
 		case op < 8:
 			s.remove(k)
 			delete(model, k)
+		case op < 9 && r.IntN(3) == 0:
+			// Counts that do not fit an intTable entry.
+			c := []int64{math.MaxInt32 + int64(r.IntN(3)), math.MinInt32 - int64(r.IntN(2))}
+			s.put(k, c)
+			model[k] = c
 		default:
 			c := []int64{int64(r.IntN(5)), int64(r.IntN(5)), 7}
 			s.put(k, c)

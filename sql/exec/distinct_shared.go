@@ -55,6 +55,10 @@ type distinctGroupView struct {
 	counts []int64
 	loaded bool
 	dirty  bool
+	// scratch holds the counts of the row's entry when the entries are
+	// kept in place and their counts are in an intTable, or when the entry
+	// is new (distinctSets.put copies them).
+	scratch []int64
 }
 
 // useSharedDistinct makes the DISTINCT calls of s keep their multisets in
@@ -143,8 +147,19 @@ func (v *distinctGroupView) load(args []row.Value) ([]int64, bool) {
 		return v.counts, true
 	}
 	v.dk = v.keyOf(args)
-	c, ok := v.owner.m.Get(v.dk)
-	if !ok || len(c) != v.ncalls {
+	var c []int64
+	var ok bool
+	if ip := v.owner.ip; ip != nil {
+		// The sets copy what Put gives them.
+		if v.scratch == nil {
+			v.scratch = make([]int64, v.ncalls)
+		}
+		c, ok = ip.getInto(v.dk, v.scratch)
+		if !ok || len(c) != v.ncalls {
+			c = v.scratch
+			clear(c)
+		}
+	} else if c, ok = v.owner.m.Get(v.dk); !ok || len(c) != v.ncalls {
 		c = make([]int64, v.ncalls)
 	}
 	v.counts, v.loaded = c, true
