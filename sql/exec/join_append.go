@@ -31,6 +31,11 @@ import (
 // state is still declared: a snapshot taken before a side kept a list
 // holds that side's rows in its map, and they are matched too (matches),
 // so such a snapshot restores without loss; new rows go to the list.
+//
+// On the heap backend without state TTL the rows go instead to one
+// pointer-free value per key ("join-left-kept" / "join-right-kept",
+// join_kept.go), and the list holds only rows restored from a snapshot of
+// the list layout.
 
 // listSide reports whether a side (the left one if left) keeps its rows as
 // a list: an append-only input that is not an outer side (an outer side

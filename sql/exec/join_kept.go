@@ -54,13 +54,10 @@ import (
 // rows. Either way the rows come out in arrival order.
 type joinKept struct {
 	head []byte
-	tail *keptTail
-}
-
-// keptTail holds a key's segments past the head, each filled up to its
-// length.
-type keptTail struct {
-	segs [][]byte
+	// tail holds the segments past the head, each filled up to its
+	// length (nil for keys of a few rows: a pointer keeps joinKept at 32
+	// bytes).
+	tail *[][]byte
 }
 
 const (
@@ -69,6 +66,8 @@ const (
 	// keptSegMin and keptSegMax bound the capacity of a tail segment.
 	keptSegMin = 512
 	keptSegMax = 4 << 10
+	// keptSlab is how many joinKept values a listSide allocates at once.
+	keptSlab = 256
 )
 
 // keptSchema names joinKept's encoding.
@@ -84,7 +83,8 @@ func (k *joinKept) add(enc []byte) {
 	if k.tail == nil {
 		if cap(k.head)-len(k.head) < n {
 			if len(k.head)+n > keptHeadMax && len(k.head) > 0 {
-				k.tail = &keptTail{}
+				t := make([][]byte, 0, 4)
+				k.tail = &t
 				k.addTail(enc, n)
 				return
 			}
@@ -99,16 +99,16 @@ func (k *joinKept) add(enc []byte) {
 
 // addTail appends a record of n bytes for enc to the tail.
 func (k *joinKept) addTail(enc []byte, n int) {
-	t := k.tail
-	if i := len(t.segs) - 1; i >= 0 && cap(t.segs[i])-len(t.segs[i]) >= n {
-		t.segs[i] = appendRecord(t.segs[i], enc)
+	t := *k.tail
+	if i := len(t) - 1; i >= 0 && cap(t[i])-len(t[i]) >= n {
+		t[i] = appendRecord(t[i], enc)
 		return
 	}
 	size := keptSegMin
-	if i := len(t.segs) - 1; i >= 0 {
-		size = min(2*cap(t.segs[i]), keptSegMax)
+	if i := len(t) - 1; i >= 0 {
+		size = min(2*cap(t[i]), keptSegMax)
 	}
-	t.segs = append(t.segs, appendRecord(allocBytes(max(size, n)), enc))
+	*k.tail = append(t, appendRecord(allocBytes(max(size, n)), enc))
 }
 
 func appendRecord(dst, enc []byte) []byte {
@@ -129,10 +129,8 @@ func uvarintLen(x uint64) int {
 // segments (never written over).
 func (k *joinKept) appendRows(dst []string) []string {
 	dst = appendSegRows(dst, k.head)
-	if k.tail != nil {
-		for _, s := range k.tail.segs {
-			dst = appendSegRows(dst, s)
-		}
+	for _, s := range k.segs() {
+		dst = appendSegRows(dst, s)
 	}
 	return dst
 }
@@ -153,13 +151,19 @@ func appendSegRows(dst []string, seg []byte) []string {
 	return dst
 }
 
+// segs returns the tail's segments (none while there is no tail).
+func (k *joinKept) segs() [][]byte {
+	if k.tail == nil {
+		return nil
+	}
+	return *k.tail
+}
+
 // size returns the number of record bytes kept.
 func (k *joinKept) size() int {
 	n := len(k.head)
-	if k.tail != nil {
-		for _, s := range k.tail.segs {
-			n += len(s)
-		}
+	for _, s := range k.segs() {
+		n += len(s)
 	}
 	return n
 }
@@ -170,7 +174,8 @@ func (k *joinKept) size() int {
 func (k *joinKept) CopyState() *joinKept {
 	c := &joinKept{head: k.head}
 	if k.tail != nil {
-		c.tail = &keptTail{segs: slices.Clone(k.tail.segs)}
+		t := slices.Clone(*k.tail)
+		c.tail = &t
 	}
 	return c
 }
@@ -185,10 +190,8 @@ func (joinKept) StateSchema() string { return keptSchema }
 func (k joinKept) AppendState(dst []byte) []byte {
 	dst = binary.AppendUvarint(dst, uint64(k.size()))
 	dst = append(dst, k.head...)
-	if k.tail != nil {
-		for _, s := range k.tail.segs {
-			dst = append(dst, s...)
-		}
+	for _, s := range k.segs() {
+		dst = append(dst, s...)
 	}
 	return dst
 }
@@ -226,6 +229,10 @@ type listSide struct {
 	checked bool
 	// mixed: a restore left rows in the layout new rows do not go to.
 	mixed bool
+	// slab is where new keys' values are carved from (one allocation
+	// per keptSlab keys; a value is never freed while its key has rows,
+	// which in this layout is for good).
+	slab []joinKept
 }
 
 // check sets mixed, once per subtask.
@@ -265,7 +272,11 @@ func (s *listSide) appendRows(dst []string) []string {
 func (s *listSide) keep(enc []byte, strs []string) []string {
 	k, ok := s.kept.Value()
 	if !ok || k == nil {
-		k = &joinKept{}
+		if len(s.slab) == cap(s.slab) {
+			s.slab = make([]joinKept, 0, keptSlab)
+		}
+		s.slab = append(s.slab, joinKept{})
+		k = &s.slab[len(s.slab)-1]
 		s.kept.Update(k)
 	}
 	if s.mixed {
