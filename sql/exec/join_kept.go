@@ -31,9 +31,10 @@ import (
 //     to a few rows has no slack beyond the allocator's rounding (a side
 //     that keeps one row per key, as Nexmark's auctions, pays about what
 //     the list paid).
-//   - Past that, rows go to further segments (tail) of fixed capacity,
-//     doubling from keptSegMin to keptSegMax bytes (or the row's size):
-//     no copy of what is kept and a bounded slack per key.
+//   - Past that, rows go to further segments (tail) of fixed capacity: a
+//     quarter of the key's bytes, from keptSegMin to keptSegMax bytes (or
+//     the row's size): no copy of what is kept and a bounded slack per
+//     key.
 //
 // Bytes below a segment's length are never written again: rows are
 // appended past it, or the head moves to a new array, leaving the old one
@@ -104,10 +105,10 @@ func (k *joinKept) addTail(enc []byte, n int) {
 		t[i] = appendRecord(t[i], enc)
 		return
 	}
-	size := keptSegMin
-	if i := len(t) - 1; i >= 0 {
-		size = min(2*cap(t[i]), keptSegMax)
-	}
+	// A quarter of what the key holds, within [keptSegMin, keptSegMax]:
+	// the last segment's unused part stays under a quarter of the key's
+	// bytes (or keptSegMin).
+	size := min(max(k.size()/4, keptSegMin), keptSegMax)
 	*k.tail = append(t, appendRecord(allocBytes(max(size, n)), enc))
 }
 
