@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -328,5 +329,67 @@ func TestJoinKeptRestoresListLayout(t *testing.T) {
 				})
 			}
 		}
+	}
+}
+
+// TestJoinKeptTTLSwitch: a state TTL keeps the list layout (per-row
+// expiry). Rows kept on the heap without TTL (kept values), restored into
+// a job with a left TTL (heap and Pebble), stay and come first, as
+// restored list rows without expiry did; a row kept under the TTL expires;
+// restored on the heap without TTL again, the rows come out in arrival
+// order.
+func TestJoinKeptTTLSwitch(t *testing.T) {
+	types := []row.Type{row.BigInt(), row.String()}
+	outTypes := append(slices.Clone(types), types...)
+	start := func(h *weirtest.Harness, ttl time.Duration) *joinListRun {
+		l, r := weirtest.NewInput[row.Row](h), weirtest.NewInput[row.Row](h)
+		spec := JoinSpec{Type: InnerJoin, LeftTypes: types, RightTypes: types, LeftKeys: []int{0}, RightKeys: []int{0},
+			LeftAppendOnly: true, RightAppendOnly: true, LeftStateTTL: ttl}
+		out, err := RegularJoin(l.Stream(), r.Stream(), spec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		run := &joinListRun{h: h, ins: []*weirtest.Input[row.Row]{l, r}, out: weirtest.Capture(h, out.UID("join"))}
+		h.Start(t)
+		return run
+	}
+	push := func(run *joinListRun, in int, s string) []string {
+		t.Helper()
+		if err := run.ins[in].Push(row.Of(row.Int(1), row.Str(s)), 0); err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, o := range run.out.Take() {
+			got = append(got, row.FormatRow(o, outTypes))
+		}
+		return got
+	}
+	pair := func(l, r string) string { return fmt.Sprintf("+I[1, %s, 1, %s]", l, r) }
+	for _, backend := range []string{weir.StateHeap, weir.StatePebble} {
+		t.Run(backend, func(t *testing.T) {
+			run := start(weirtest.New(config{p: 1, backend: weir.StateHeap}.options(t)), 0)
+			push(run, 0, "a")
+			push(run, 0, "b")
+			snap, err := run.h.Snapshot()
+			if err != nil {
+				t.Fatal(err)
+			}
+			run = start(weirtest.Restore(config{p: 2, backend: backend}.options(t), snap), 10*time.Second)
+			push(run, 0, "c")
+			if err := run.h.SetProcessingTime(run.h.ProcessingTime() + 20_000); err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff([]string{pair("a", "x"), pair("b", "x")}, push(run, 1, "x")); diff != "" {
+				t.Fatalf("with TTL, after c expired (-want +got):\n%s", diff)
+			}
+			if snap, err = run.h.Snapshot(); err != nil {
+				t.Fatal(err)
+			}
+			run = start(weirtest.Restore(config{p: 1, backend: weir.StateHeap}.options(t), snap), 0)
+			push(run, 0, "d")
+			if diff := cmp.Diff([]string{pair("a", "y"), pair("b", "y"), pair("d", "y")}, push(run, 1, "y")); diff != "" {
+				t.Fatalf("without TTL again (-want +got):\n%s", diff)
+			}
+		})
 	}
 }
