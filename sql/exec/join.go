@@ -99,6 +99,10 @@ type JoinSpec struct {
 	// MiniBatchStreamingJoinOperator; join_minibatch.go). Not for SEMI and
 	// ANTI joins.
 	MiniBatch MiniBatch
+	// listLayout keeps a list side's rows in the list state where they
+	// could be kept values (join_kept.go): for tests of the layouts'
+	// restores into each other, and benchmarks.
+	listLayout bool
 }
 
 func (s *JoinSpec) check() error {
@@ -247,6 +251,11 @@ type regularJoinFn struct {
 	// lrows, rrows keep the rows of an append-only side instead of
 	// lstate, rstate (join_append.go); nil otherwise.
 	lrows, rrows state.List[string]
+	// lside, rside are the states of the append-only sides (lrows and
+	// rrows, and their kept values, join_kept.go); nil otherwise.
+	lside, rside *listSide
+	// keptEnc is the encoding of a row kept in a joinKept.
+	keptEnc []byte
 	// scratch, per subtask (nil in the shared template)
 	buf   []byte
 	assoc []joinMatch
@@ -339,14 +348,14 @@ func (f *regularJoinFn) matches(key string, in row.Row, isLeft bool) error {
 	// An append-only other side keeps its rows in a list; its map holds
 	// only rows restored from a snapshot taken before it did (join_append.go),
 	// matched first.
-	otherRows, otherList, otherCache := f.rrows, f.rcodec, f.rcache
+	otherRows, otherSide, otherList, otherCache := f.rrows, f.rside, f.rcodec, f.rcache
 	if !isLeft {
-		otherRows, otherList, otherCache = f.lrows, f.lcodec, f.lcache
+		otherRows, otherSide, otherList, otherCache = f.lrows, f.lside, f.lcodec, f.lcache
 	}
 	// (A list side's map is empty unless restored from such a
 	// snapshot: IsEmpty answers without copying entries.)
 	if otherRows != nil && otherState.IsEmpty() {
-		return f.listMatches(key, in, isLeft, otherRows, otherList, otherCache)
+		return f.listMatches(key, in, isLeft, otherSide, otherList, otherCache)
 	}
 	f.entries = state.AppendEntries(otherState, f.entries[:0])
 	defer clear(f.entries) // no encodings kept alive
@@ -374,7 +383,7 @@ func (f *regularJoinFn) matches(key string, in row.Row, isLeft bool) error {
 	}
 	sortMatches(f.assoc)
 	if otherRows != nil {
-		return f.listMatches(key, in, isLeft, otherRows, otherList, otherCache)
+		return f.listMatches(key, in, isLeft, otherSide, otherList, otherCache)
 	}
 	return nil
 }
@@ -472,9 +481,9 @@ func (f *regularJoinFn) process(ctx *weir.KeyedContext[string, row.Row], in row.
 	if len(in.Fields) != len(inTypes) {
 		return fmt.Errorf("sql/exec: join: input row has %d fields, want %d", len(in.Fields), len(inTypes))
 	}
-	inRows := f.lrows
+	inRows, inSide := f.lrows, f.lside
 	if !isLeft {
-		inRows = f.rrows
+		inRows, inSide = f.rrows, f.rside
 	}
 	if inRows != nil && !in.Kind.IsAccumulate() {
 		return fmt.Errorf("sql/exec: join: a %s row on an input planned as insert-only", in.Kind)
@@ -482,6 +491,9 @@ func (f *regularJoinFn) process(ctx *weir.KeyedContext[string, row.Row], in row.
 	// The row as kept in state: its fields with kind +I.
 	var enc string
 	switch {
+	case inSide != nil && inSide.inPlace:
+		// Copied into the key's kept rows below.
+		f.keptEnc = inCodec.Append(f.keptEnc[:0], in.WithKind(row.Insert))
 	case inRows != nil:
 		enc = f.listRow(inCodec, in)
 	case f.heldEnc != nil: // a mini-batch's row, encoded when it was held
@@ -548,6 +560,13 @@ func (f *regularJoinFn) process(ctx *weir.KeyedContext[string, row.Row], in row.
 				m.c.Assoc++
 				otherState.Put(m.enc, m.c)
 			}
+		}
+		if inSide != nil && inSide.inPlace {
+			if err := inSide.check(); err != nil {
+				return err
+			}
+			f.strs = inSide.keep(f.keptEnc, f.strs)
+			return nil
 		}
 		if inRows != nil {
 			inRows.Add(enc)

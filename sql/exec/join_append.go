@@ -31,6 +31,11 @@ import (
 // state is still declared: a snapshot taken before a side kept a list
 // holds that side's rows in its map, and they are matched too (matches),
 // so such a snapshot restores without loss; new rows go to the list.
+//
+// On the heap backend without state TTL the rows go instead to one
+// pointer-free value per key ("join-left-kept" / "join-right-kept",
+// join_kept.go), and the list holds only rows restored from a snapshot of
+// the list layout.
 
 // listSide reports whether a side (the left one if left) keeps its rows as
 // a list: an append-only input that is not an outer side (an outer side
@@ -45,14 +50,26 @@ func (s *JoinSpec) listSide(left bool) bool {
 	return s.RightAppendOnly && !s.Type.rightOuter()
 }
 
-// openLists opens the list states of the append-only sides.
+// openLists opens the states of the append-only sides: the list, and
+// the kept values (join_kept.go) new rows go to where the value state
+// keeps values by reference.
 func (f *regularJoinFn) openLists(st *state.Store[string], lttl, rttl state.TTL) {
+	open := func(name string, ttl state.TTL) *listSide {
+		s := &listSide{
+			rows: state.GetList[string, string](st, state.Descriptor{Name: "join-" + name + "-rows", TTL: ttl}),
+			kept: state.GetValue[string, *joinKept](st, state.Descriptor{Name: "join-" + name + "-kept", TTL: ttl}),
+		}
+		s.inPlace = state.InPlace(s.kept) && !f.spec.listLayout
+		return s
+	}
 	if f.spec.listSide(true) {
-		f.lrows = state.GetList[string, string](st, state.Descriptor{Name: "join-left-rows", TTL: lttl})
+		f.lside = open("left", lttl)
+		f.lrows = f.lside.rows
 		f.lcache = newRowCache()
 	}
 	if f.spec.listSide(false) {
-		f.rrows = state.GetList[string, string](st, state.Descriptor{Name: "join-right-rows", TTL: rttl})
+		f.rside = open("right", rttl)
+		f.rrows = f.rside.rows
 		f.rcache = newRowCache()
 	}
 }
@@ -60,11 +77,14 @@ func (f *regularJoinFn) openLists(st *state.Store[string], lttl, rttl state.TTL)
 // listMatches fills f.assoc with the rows of a list side (the other side
 // of in) that join in, each with a count of one, in the order they
 // arrived.
-func (f *regularJoinFn) listMatches(key string, in row.Row, isLeft bool, rows state.List[string], c *row.Codec, cache *rowCache) error {
+func (f *regularJoinFn) listMatches(key string, in row.Row, isLeft bool, side *listSide, c *row.Codec, cache *rowCache) error {
 	s := &f.spec
-	// A copy of the list into a slice of the subtask's (state.AppendList):
+	if err := side.check(); err != nil {
+		return err
+	}
+	// A copy of the rows into a slice of the subtask's (state.AppendList):
 	// Get would allocate one per probe.
-	f.strs = state.AppendList(rows, f.strs[:0])
+	f.strs = side.appendRows(f.strs[:0])
 	defer clear(f.strs) // no encodings kept alive past the probe
 	cache.reset()
 	for i, enc := range f.strs {

@@ -2,6 +2,8 @@ package exec
 
 import (
 	"fmt"
+	"runtime"
+	"strings"
 	"testing"
 	"time"
 
@@ -130,4 +132,59 @@ func BenchmarkWindowJoin(b *testing.B) {
 		LeftWindowStart: 0, LeftWindowEnd: 1, RightWindowStart: 0, RightWindowEnd: 1}
 	benchJoinOp(b, 2, func(s []weir.Stream[row.Row]) (weir.Stream[row.Row], error) { return WindowJoin(s[0], s[1], spec) },
 		func(i int) (int, row.Row, int64) { r, ts := benchWindowRow(i); return i % 2, r, ts }, true)
+}
+
+// BenchmarkJoinSideBytesPerKey reports the live heap per join key of a
+// list side (join_append.go) that keeps rows of about 60 encoded bytes:
+// keys and the state's maps included, for 1 to 16 rows per key, with the
+// kept values of the heap (join_kept.go) and with the list layout.
+func BenchmarkJoinSideBytesPerKey(b *testing.B) {
+	const keys = 50_000
+	for _, perKey := range []int{1, 2, 4, 16} {
+		for _, list := range []bool{false, true} {
+			name := "kept"
+			if list {
+				name = "list"
+			}
+			b.Run(fmt.Sprintf("rows=%d/%s", perKey, name), func(b *testing.B) {
+				for range b.N {
+					h := weirtest.New(weir.Options{Parallelism: 1})
+					l, r := weirtest.NewInput[row.Row](h), weirtest.NewInput[row.Row](h)
+					spec := JoinSpec{Type: InnerJoin, LeftTypes: benchJoinTypes, RightTypes: benchJoinTypes,
+						LeftKeys: []int{0}, RightKeys: []int{0}, LeftAppendOnly: true, RightAppendOnly: true, listLayout: list}
+					out, err := RegularJoin(l.Stream(), r.Stream(), spec)
+					if err != nil {
+						b.Fatal(err)
+					}
+					weirtest.Capture(h, out)
+					h.Start(b)
+					pad := strings.Repeat("x", 48)
+					// Warm the harness up on other keys, then measure.
+					if err := l.Push(row.Of(row.Int(-1), row.Str(pad)), 0); err != nil {
+						b.Fatal(err)
+					}
+					before := liveHeap()
+					for j := range perKey {
+						for k := range keys {
+							if err := l.Push(row.Of(row.Int(int64(k)), row.Str(fmt.Sprintf("%s%06d", pad[:42], j))), 0); err != nil {
+								b.Fatal(err)
+							}
+						}
+					}
+					after := liveHeap()
+					b.ReportMetric(float64(after-before)/keys, "B/key")
+					runtime.KeepAlive(h)
+				}
+			})
+		}
+	}
+}
+
+// liveHeap returns the bytes of live heap objects after a full GC.
+func liveHeap() uint64 {
+	runtime.GC()
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return ms.HeapAlloc
 }
