@@ -69,8 +69,11 @@ type BenchResult struct {
 	Rows int64 `json:"rows"`
 	// PeakRSSBytes is the process's peak resident set size during this
 	// query's run: on Linux the kernel's peak mark is reset before each
-	// query (so earlier queries of the same process do not count); where
-	// it cannot be reset, the process's peak so far (getrusage maxrss).
+	// query (so earlier queries of the same process do not count), and
+	// the file pages mapped at the start (the executable's, whose count
+	// depends on the page cache, not on Weir) are left out
+	// (bench.Measurement.PeakAnonRSS); where the mark cannot be reset,
+	// the process's peak so far (getrusage maxrss).
 	PeakRSSBytes int64 `json:"peak_rss_bytes"`
 	// SQLRatio is, for a query's SQL run (Query qN-sql), its events per
 	// second per core over the DataStream version's in the same run.
@@ -154,8 +157,8 @@ func Bench(ctx context.Context, q Query, cfg Config, opts weir.Options, progress
 		WallSeconds: m.Wall.Seconds(), CPUSeconds: m.CPU.Seconds(),
 		EventsPerCoreSecond: m.PerCoreSecond(), Rows: res.Rows(), PeakRSSBytes: peakRSS(),
 	}
-	if m.PeakRSS >= 0 && m.StartRSS >= 0 {
-		r.PeakRSSBytes = m.StartRSS + m.PeakRSS
+	if peak := m.PeakAnonRSS(); peak >= 0 {
+		r.PeakRSSBytes = peak
 	}
 	if m.Wall > 0 {
 		r.EventsPerSecond = float64(cfg.Events) / m.Wall.Seconds()

@@ -47,7 +47,9 @@ func newBenchNexmarkCmd() *cobra.Command {
 and CPU seconds, events per second, events per second per CPU core (process
 user+system time, generator included, as the nexmark project counts cores),
 output rows (updates included), row latency p50/p99 and peak RSS (the
-query's own: the kernel's peak mark is reset before each query on Linux).
+query's own: the kernel's peak mark is reset before each query on Linux, and
+the pages of the weir executable mapped at the start are left out: their
+count depends on the page cache, up to 45 MB between two copies of one binary).
 
 Latency is measured from the generator's emission of the input that let a
 row out to the sink's receipt of the row, into a log-bucketed histogram

@@ -75,8 +75,8 @@ func benchSQL(ctx context.Context, name string, cfg nexmark.Config, opts weir.Op
 		WallSeconds: m.Wall.Seconds(), CPUSeconds: m.CPU.Seconds(), EventsPerCoreSecond: m.PerCoreSecond(), Rows: -1,
 		AllocsPerEvent: m.AllocsPerRecord(),
 	}
-	if m.PeakRSS >= 0 && m.StartRSS >= 0 {
-		r.PeakRSSBytes = m.StartRSS + m.PeakRSS
+	if peak := m.PeakAnonRSS(); peak >= 0 {
+		r.PeakRSSBytes = peak
 	}
 	if m.Wall > 0 {
 		r.EventsPerSecond = float64(cfg.Events) / m.Wall.Seconds()
