@@ -320,11 +320,14 @@ func (c joinChainStage) String() string {
 // order (with a mini-batch: at each flush, those of the held rows in the
 // order the flush joins them). Every emitted row is kept, as a sink
 // downstream might, and must read the same at the end (their strings
-// share the kept rows' bytes). Fails without moving restored list rows
-// before a key's first kept row, with the list read before the kept rows,
-// with the list layout ignoring restored kept rows, with a head's old
-// array written over when it moves (emitted rows change), with
-// DecodeState sharing the restore's buffer instead of copying it.
+// share the kept rows' bytes). A LEFT join runs the first chain too (its
+// right side a list side, its outer left side the map with match counts,
+// against a model of padded rows and their retractions). Fails without
+// moving restored list rows before a key's first kept row, with the list
+// read before the kept rows, with the list layout ignoring restored kept
+// rows, with a head's old array written over when it moves (emitted rows
+// change), with DecodeState sharing the restore's buffer instead of
+// copying it; the LEFT chain also with its outer side kept as a list.
 func TestJoinKeptChainModel(t *testing.T) {
 	hp := func(p int) joinChainStage { return joinChainStage{backend: weir.StateHeap, p: p} }
 	peb := func(p int) joinChainStage { return joinChainStage{backend: weir.StatePebble, p: p} }
@@ -340,15 +343,84 @@ func TestJoinKeptChainModel(t *testing.T) {
 	}
 	for i, chain := range chains {
 		t.Run(fmt.Sprint("chain", i), func(t *testing.T) {
-			testJoinChain(t, uint64(i), chain)
+			testJoinChain(t, uint64(i), chain, InnerJoin)
 		})
 	}
+	// A LEFT join: the right side is a list side, the left (outer) one
+	// keeps its map with each row's match count.
+	t.Run("left", func(t *testing.T) {
+		testJoinChain(t, 7, chains[0], LeftJoin)
+	})
 }
 
-func testJoinChain(t *testing.T, seed uint64, stages []joinChainStage) {
+// leftJoinModel is the LEFT join of joinListFixtureSpec row by row, as
+// StreamingJoinOperator: a left row without a match is emitted padded
+// with NULLs, and retracted before its first pair; the left rows a right
+// row meets come in the order of their encodings (the map state's order,
+// sortMatches), the right rows a left row meets in arrival order.
+type leftJoinModel struct {
+	left  map[int64][]*leftModelRow
+	right map[int64][]row.Row
+	codec *row.Codec
+	types []row.Type
+	nulls []row.Value
+}
+
+type leftModelRow struct {
+	r     row.Row
+	enc   string
+	assoc int
+}
+
+func newLeftJoinModel() *leftJoinModel {
+	return &leftJoinModel{left: map[int64][]*leftModelRow{}, right: map[int64][]row.Row{},
+		codec: row.NewCodec(joinListFixtureTypes), types: append(slices.Clone(joinListFixtureTypes), joinListFixtureTypes...),
+		nulls: make([]row.Value, len(joinListFixtureTypes))}
+}
+
+func (m *leftJoinModel) pairs(s joinListStep) []string {
+	var out []string
+	k := s.r.Fields[0].Int()
+	emit := func(kind row.Kind, l, r []row.Value) {
+		out = append(out, row.FormatRow(joinRows(kind, l, r), m.types))
+	}
+	if s.in == 0 {
+		n := 0
+		for _, o := range m.right[k] {
+			if ok, _ := joinListFixtureCond(s.r.Fields, o.Fields); ok {
+				emit(row.Insert, s.r.Fields, o.Fields)
+				n++
+			}
+		}
+		if n == 0 {
+			emit(row.Insert, s.r.Fields, m.nulls)
+		}
+		m.left[k] = append(m.left[k], &leftModelRow{r: s.r, enc: string(m.codec.Append(nil, s.r.WithKind(row.Insert))), assoc: n})
+		return out
+	}
+	ls := slices.Clone(m.left[k])
+	slices.SortFunc(ls, func(a, b *leftModelRow) int { return strings.Compare(a.enc, b.enc) })
+	for _, l := range ls {
+		if ok, _ := joinListFixtureCond(l.r.Fields, s.r.Fields); !ok {
+			continue
+		}
+		if l.assoc == 0 {
+			emit(row.Delete, l.r.Fields, m.nulls)
+		}
+		emit(row.Insert, l.r.Fields, s.r.Fields)
+		l.assoc++
+	}
+	m.right[k] = append(m.right[k], s.r)
+	return out
+}
+
+func testJoinChain(t *testing.T, seed uint64, stages []joinChainStage, typ JoinType) {
 	rng := rand.New(rand.NewPCG(seed, 0x636861696e))
 	types := append(slices.Clone(joinListFixtureTypes), joinListFixtureTypes...)
-	m := newJoinListModel(nil)
+	var m interface{ pairs(joinListStep) []string } = newJoinListModel(nil)
+	if typ == LeftJoin {
+		m = newLeftJoinModel()
+	}
 	var kept []row.Row // every emitted row
 	var keptWant []string
 	seq := 0
@@ -383,7 +455,7 @@ func testJoinChain(t *testing.T, seed uint64, stages []joinChainStage) {
 		}
 		l, r := weirtest.NewInput[row.Row](h), weirtest.NewInput[row.Row](h)
 		spec := joinListFixtureSpec()
-		spec.listLayout, spec.StateTTL = c.list, c.ttl
+		spec.Type, spec.listLayout, spec.StateTTL = typ, c.list, c.ttl
 		if c.batch > 0 {
 			spec.MiniBatch = MiniBatch{Interval: time.Hour, Size: c.batch}
 		}
