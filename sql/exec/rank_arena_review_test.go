@@ -7,7 +7,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -16,7 +15,6 @@ import (
 	"github.com/weirstream/weir/internal/statebackend"
 	"github.com/weirstream/weir/internal/statebackend/heap"
 	"github.com/weirstream/weir/row"
-	"github.com/weirstream/weir/statebackend/pebble"
 	"github.com/weirstream/weir/weirtest"
 )
 
@@ -218,32 +216,8 @@ func TestRankArenaAgainstModel(t *testing.T) {
 				return got
 			}
 			run := func(backend string, p int, snap *weirtest.Snapshot, rows []row.Row) ([]row.Row, weirtest.Snapshot) {
-				opts := weir.Options{Parallelism: p, StateBackend: backend, Pebble: pebble.New(), StateDir: t.TempDir(),
-					Checkpoints: weir.CheckpointOptions{Interval: time.Hour, Dir: t.TempDir()}}
-				var h *weirtest.Harness
-				if snap != nil {
-					h = weirtest.Restore(opts, *snap)
-				} else {
-					h = weirtest.New(opts)
-				}
-				in := weirtest.NewInput[row.Row](h)
-				out, err := Rank(in.Stream(), spec)
-				if err != nil {
-					t.Fatal(err)
-				}
-				o := weirtest.Capture(h, out.UID("op"))
-				h.Start(t)
-				for _, r := range rows {
-					// The operator gets rows whose fields it does not own.
-					if err := in.Push(row.Row{Kind: row.Insert, Fields: slices.Clone(r.Fields)}, weir.NoTimestamp); err != nil {
-						t.Fatal(err)
-					}
-				}
-				s, err := h.Snapshot()
-				if err != nil {
-					t.Fatal(err)
-				}
-				return o.Take(), s
+				out, s := runRankStage(t, spec, backend, p, snap, rows, true)
+				return out, *s
 			}
 			got, _ := run(weir.StateHeap, 2, nil, log)
 			if diff := cmp.Diff(want, format(got)); diff != "" {

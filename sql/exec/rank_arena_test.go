@@ -67,35 +67,7 @@ func TestRankArenaSameChangelog(t *testing.T) {
 			t.Helper()
 			spec := v.spec
 			spec.Types, spec.PartitionKeys, spec.noArena = types, []int{0}, f.noArena
-			opts := weir.Options{Parallelism: p, StateBackend: f.backend, Pebble: pebble.New(), StateDir: t.TempDir(),
-				Checkpoints: weir.CheckpointOptions{Interval: time.Hour, Dir: t.TempDir()}}
-			var h *weirtest.Harness
-			if snap != nil {
-				h = weirtest.Restore(opts, *snap)
-			} else {
-				h = weirtest.New(opts)
-			}
-			in := weirtest.NewInput[row.Row](h)
-			out, err := Rank(in.Stream(), spec)
-			if err != nil {
-				t.Fatal(err)
-			}
-			o := weirtest.Capture(h, out.UID("op"))
-			h.Start(t)
-			for _, r := range rows {
-				// The operator gets rows whose fields it does not own.
-				if err := in.Push(row.Row{Kind: r.Kind, Fields: slices.Clone(r.Fields)}, weir.NoTimestamp); err != nil {
-					t.Fatal(err)
-				}
-			}
-			if !takeSnap {
-				return o.Take(), nil
-			}
-			s, err := h.Snapshot()
-			if err != nil {
-				t.Fatal(err)
-			}
-			return o.Take(), &s
+			return runRankStage(t, spec, f.backend, p, snap, rows, takeSnap)
 		}
 		t.Run(v.name, func(t *testing.T) {
 			want, _ := run(t, rows, 2, nil, log, false)
@@ -195,4 +167,40 @@ func TestRankArenaRestoresFixture(t *testing.T) {
 			})
 		}
 	}
+}
+
+// runRankStage runs spec's Rank over rows (each pushed with fields the
+// operator does not own, as a Calc hands them over) on backend at
+// parallelism p, restored from snap if set, and returns what it emitted
+// and, if takeSnap, a snapshot taken after the rows.
+func runRankStage(t *testing.T, spec RankSpec, backend string, p int, snap *weirtest.Snapshot, rows []row.Row, takeSnap bool) ([]row.Row, *weirtest.Snapshot) {
+	t.Helper()
+	opts := weir.Options{Parallelism: p, StateBackend: backend, Pebble: pebble.New(), StateDir: t.TempDir(),
+		Checkpoints: weir.CheckpointOptions{Interval: time.Hour, Dir: t.TempDir()}}
+	var h *weirtest.Harness
+	if snap != nil {
+		h = weirtest.Restore(opts, *snap)
+	} else {
+		h = weirtest.New(opts)
+	}
+	in := weirtest.NewInput[row.Row](h)
+	out, err := Rank(in.Stream(), spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := weirtest.Capture(h, out.UID("op"))
+	h.Start(t)
+	for _, r := range rows {
+		if err := in.Push(row.Row{Kind: r.Kind, Fields: slices.Clone(r.Fields)}, weir.NoTimestamp); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if !takeSnap {
+		return o.Take(), nil
+	}
+	s, err := h.Snapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return o.Take(), &s
 }
