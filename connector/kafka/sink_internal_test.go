@@ -81,6 +81,9 @@ func TestTransactionLifecycle(t *testing.T) {
 	if got := offsets(t, seeds, "out", true); got != 0 {
 		t.Fatalf("last stable offset %d before any commit, want 0", got)
 	}
+	if got := committedRecords(t, seeds, "out"); got != 0 {
+		t.Fatalf("%d records committed before any commit", got)
+	}
 	if got := offsets(t, seeds, "out", false); got != 3 {
 		t.Fatalf("high watermark %d, want 3 records written", got)
 	}
@@ -104,6 +107,11 @@ func TestTransactionLifecycle(t *testing.T) {
 	}
 	_ = w1.Close() // fenced: its abort fails
 
+	// committedRecords counts what read_committed reads, over the aborted
+	// b1 and its marker, and a1, a2, whose commit marker lies past b1.
+	if got := committedRecords(t, seeds, "out"); got != 3 {
+		t.Fatalf("committedRecords: %d, want 3 (a1, a2, c1)", got)
+	}
 	got := values(consume(t, seeds, "out", 3, true))
 	if want := []string{"a1", "a2", "c1"}; !slices.Equal(got, want) {
 		t.Fatalf("read_committed consumer got %v, want %v", got, want)
