@@ -11,9 +11,6 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/weirstream/weir"
-	"github.com/weirstream/weir/internal/keygroup"
-	"github.com/weirstream/weir/internal/statebackend"
-	"github.com/weirstream/weir/internal/statebackend/heap"
 	"github.com/weirstream/weir/row"
 	"github.com/weirstream/weir/weirtest"
 )
@@ -281,13 +278,7 @@ func TestRankArenaAsyncSnapshots(t *testing.T) {
 	types := []row.Type{row.BigInt(), row.String()}
 	const n = 5
 	f := newRankAppendFn(RankSpec{Types: types, RankStart: 1, RankEnd: n, OrderBy: []OrderKey{{Col: 0, Desc: true}}})
-	newState := func() (*statebackend.KeyContext[string], *heap.Backend[string], *heap.Value[string, struct{}, rankTop]) {
-		kc := statebackend.NewKeyContext(keygroup.Hasher[string](), 128, keygroup.Range{Start: 0, End: 128})
-		b := heap.New(kc, func() int64 { return 0 })
-		v := heap.NewValue[string, struct{}, rankTop](b, statebackend.TTL{})
-		v.SetName("rank-top")
-		return kc, b, v
-	}
+	newState := newRankTopState
 	show := func(rows []row.Row) string {
 		var s []string
 		for _, r := range rows {

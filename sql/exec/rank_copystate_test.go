@@ -20,13 +20,7 @@ import (
 func TestRankTopSnapshotInFlight(t *testing.T) {
 	types := []row.Type{row.BigInt()}
 	f := newRankAppendFn(RankSpec{Types: types, RankStart: 1, RankEnd: 4, OrderBy: []OrderKey{{Col: 0}}})
-	newState := func() (*statebackend.KeyContext[string], *heap.Backend[string], *heap.Value[string, struct{}, rankTop]) {
-		kc := statebackend.NewKeyContext(keygroup.Hasher[string](), 128, keygroup.Range{Start: 0, End: 128})
-		b := heap.New(kc, func() int64 { return 0 })
-		v := heap.NewValue[string, struct{}, rankTop](b, statebackend.TTL{})
-		v.SetName("rank-top")
-		return kc, b, v
-	}
+	newState := newRankTopState
 	ints := func(rs []row.Row) string {
 		var s []int64
 		for _, r := range rs {
@@ -100,4 +94,15 @@ func TestRankTopSnapshotInFlight(t *testing.T) {
 	if got := ints(top.rows); got != "[1 51 50 49]" {
 		t.Fatalf("live full top %s, want [1 51 50 49]", got)
 	}
+}
+
+// newRankTopState returns a heap backend of 128 key groups (processing
+// time 0) with the append-only Top-N's value state "rank-top", and its key
+// context.
+func newRankTopState() (*statebackend.KeyContext[string], *heap.Backend[string], *heap.Value[string, struct{}, rankTop]) {
+	kc := statebackend.NewKeyContext(keygroup.Hasher[string](), 128, keygroup.Range{Start: 0, End: 128})
+	b := heap.New(kc, func() int64 { return 0 })
+	v := heap.NewValue[string, struct{}, rankTop](b, statebackend.TTL{})
+	v.SetName("rank-top")
+	return kc, b, v
 }
